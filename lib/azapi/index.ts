@@ -1,0 +1,3 @@
+export * from './provider';
+export * from './resource';
+export * from './resource-action';

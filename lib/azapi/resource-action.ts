@@ -1,0 +1,74 @@
+import { TerraformMetaArguments, TerraformResource } from 'cdktf';
+import { Construct } from 'constructs';
+import { AZAPI_GENERATOR_METADATA } from './generator-metadata';
+import { AzapiBody } from './resource';
+
+/** Arguments of `azapi_resource_action` (AzAPI 2.x) that this library uses. */
+export interface AzapiResourceActionConfig extends TerraformMetaArguments {
+  /** `<resource type>@<api version>` of the resource acted on. */
+  readonly type: string;
+  /** ARM id of the resource acted on. */
+  readonly resourceId: string;
+  /** Action name appended to the resource id, for example `listAuthKeys`. */
+  readonly action: string;
+  /** @default "POST" */
+  readonly method?: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** @default - no body */
+  readonly body?: AzapiBody;
+  /** Response paths exported to `output`. @default [] */
+  readonly responseExportValues?: readonly string[] | { readonly [name: string]: string };
+  /** Response paths exported to the sensitive `sensitive_output`. @default - none */
+  readonly sensitiveResponseExportValues?: readonly string[] | { readonly [name: string]: string };
+  /** `apply` or `destroy`. @default "apply" */
+  readonly when?: 'apply' | 'destroy';
+}
+
+/** `azapi_resource_action`: an ARM action (POST) on an existing resource. */
+export class AzapiResourceAction extends TerraformResource {
+  public static readonly tfResourceType = 'azapi_resource_action';
+
+  private readonly config: AzapiResourceActionConfig;
+
+  constructor(scope: Construct, id: string, config: AzapiResourceActionConfig) {
+    super(scope, id, {
+      terraformResourceType: AzapiResourceAction.tfResourceType,
+      terraformGeneratorMetadata: AZAPI_GENERATOR_METADATA,
+      provider: config.provider,
+      dependsOn: config.dependsOn,
+      count: config.count,
+      lifecycle: config.lifecycle,
+      provisioners: config.provisioners,
+      connection: config.connection,
+      forEach: config.forEach,
+    });
+    this.config = config;
+  }
+
+  public get id(): string {
+    return this.getStringAttribute('id');
+  }
+
+  /** A value exported through `responseExportValues`. */
+  public outputValue(path: string): string {
+    return this.getStringAttribute(`output.${path}`);
+  }
+
+  /** A value exported through `sensitiveResponseExportValues` (sensitive in Terraform). */
+  public sensitiveOutputValue(path: string): string {
+    return this.getStringAttribute(`sensitive_output.${path}`);
+  }
+
+  protected synthesizeAttributes(): { [name: string]: unknown } {
+    const c = this.config;
+    return {
+      type: c.type,
+      resource_id: c.resourceId,
+      action: c.action,
+      method: c.method,
+      body: c.body,
+      response_export_values: c.responseExportValues ?? [],
+      sensitive_response_export_values: c.sensitiveResponseExportValues,
+      when: c.when,
+    };
+  }
+}

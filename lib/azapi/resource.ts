@@ -1,0 +1,91 @@
+import { TerraformMetaArguments, TerraformResource } from 'cdktf';
+import { Construct } from 'constructs';
+import { AZAPI_GENERATOR_METADATA } from './generator-metadata';
+
+/** A JSON-like request body; strings may hold Terraform references. */
+export type AzapiBody = { readonly [key: string]: unknown };
+
+/** Managed identity of an `azapi_resource`. */
+export interface AzapiResourceIdentity {
+  readonly type: 'SystemAssigned' | 'UserAssigned' | 'SystemAssigned, UserAssigned' | 'None';
+  /** @default - none */
+  readonly identityIds?: readonly string[];
+}
+
+/** Arguments of `azapi_resource` (AzAPI 2.x) that this library uses. */
+export interface AzapiResourceConfig extends TerraformMetaArguments {
+  /** `<resource type>@<api version>`, for example `Microsoft.DataMigration/sqlMigrationServices@2025-06-30`. */
+  readonly type: string;
+  readonly name: string;
+  /** ARM id of the resource group, parent resource or extension scope. */
+  readonly parentId: string;
+  /** @default - none (child and extension resources have no location) */
+  readonly location?: string;
+  /** @default {} */
+  readonly body?: AzapiBody;
+  /**
+   * Write-only properties merge-patched into `body`; never stored in state or plan
+   * (Terraform 1.11+). Use it for secrets.
+   * @default - none
+   */
+  readonly sensitiveBody?: AzapiBody;
+  /** Bump a path's version to resend that write-only property. @default - none */
+  readonly sensitiveBodyVersion?: { readonly [path: string]: string };
+  /** @default - none */
+  readonly identity?: AzapiResourceIdentity;
+  /** @default - none */
+  readonly tags?: { readonly [key: string]: string };
+  /** Validate `type` and `body` against AzAPI's embedded schema. @default true */
+  readonly schemaValidationEnabled?: boolean;
+  /** Paths of the response exported to `output` (AVM TFFR4: always set). @default [] */
+  readonly responseExportValues?: readonly string[] | { readonly [name: string]: string };
+}
+
+/** `azapi_resource`: any ARM resource by type and API version. */
+export class AzapiResource extends TerraformResource {
+  public static readonly tfResourceType = 'azapi_resource';
+
+  private readonly config: AzapiResourceConfig;
+
+  constructor(scope: Construct, id: string, config: AzapiResourceConfig) {
+    super(scope, id, {
+      terraformResourceType: AzapiResource.tfResourceType,
+      terraformGeneratorMetadata: AZAPI_GENERATOR_METADATA,
+      provider: config.provider,
+      dependsOn: config.dependsOn,
+      count: config.count,
+      lifecycle: config.lifecycle,
+      provisioners: config.provisioners,
+      connection: config.connection,
+      forEach: config.forEach,
+    });
+    this.config = config;
+  }
+
+  /** ARM id of the resource. */
+  public get id(): string {
+    return this.getStringAttribute('id');
+  }
+
+  /** A value of the response exported through `responseExportValues`, by path. */
+  public outputValue(path: string): string {
+    return this.getStringAttribute(`output.${path}`);
+  }
+
+  protected synthesizeAttributes(): { [name: string]: unknown } {
+    const c = this.config;
+    return {
+      type: c.type,
+      name: c.name,
+      parent_id: c.parentId,
+      location: c.location,
+      body: c.body ?? {},
+      sensitive_body: c.sensitiveBody,
+      sensitive_body_version: c.sensitiveBodyVersion,
+      identity: c.identity && { type: c.identity.type, identity_ids: c.identity.identityIds },
+      tags: c.tags,
+      schema_validation_enabled: c.schemaValidationEnabled,
+      response_export_values: c.responseExportValues ?? [],
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Cloud Adoption Framework names: `<slug>-<prefix>` for resources that allow hyphens, and a
+ * compact `<slug><prefix><suffix>` for globally unique ones that do not (storage) or that are
+ * short (Key Vault). Length limits are enforced here, before Azure rejects a deployment.
+ */
+
+/** Azure's limits for the names this library generates. */
+const MAX_LENGTH = {
+  keyVault: 24,
+  storageAccount: 24,
+} as const;
+
+/** `rg-contoso-sql`, `log-contoso-sql`, `adf-contoso-sql`, ... */
+export function resourceName(slug: string, prefix: string): string {
+  return `${slug}-${prefix}`;
+}
+
+/**
+ * A short, stable suffix that makes globally unique names unlikely to collide across plans
+ * with the same name in different subscriptions or environments.
+ */
+export function uniqueSuffix(seed: string, length = 4): string {
+  return createHash('sha256').update(seed).digest('hex').slice(0, length);
+}
+
+/** `kv-contoso-sql-1a2b` (3-24 chars, letters, digits, hyphens). */
+export function keyVaultName(prefix: string, seed: string): string {
+  return checkLength(`kv-${prefix}-${uniqueSuffix(seed)}`, MAX_LENGTH.keyVault, 'Key Vault');
+}
+
+/** `stcontososqldag1a2b` (3-24 lowercase letters and digits). */
+export function storageAccountName(prefix: string, purpose: string, seed: string): string {
+  const compact = `st${prefix}${purpose}`.replace(/[^a-z0-9]/g, '');
+  const suffix = uniqueSuffix(seed);
+  const room = MAX_LENGTH.storageAccount - suffix.length;
+  return checkLength(`${compact.slice(0, room)}${suffix}`, MAX_LENGTH.storageAccount, 'storage account');
+}
+
+function checkLength(name: string, max: number, what: string): string {
+  if (name.length > max) {
+    throw new Error(`${what} name "${name}" is ${name.length} characters; Azure allows ${max}`);
+  }
+  return name;
+}
