@@ -24,3 +24,25 @@ export interface IDataFactory {
   readonly id: string;
   readonly name: string;
 }
+
+/** A Key Vault: `KeyVault` or `DataAzurermKeyVault` fits. */
+export interface IKeyVault {
+  /** ARM id. */
+  readonly id: string;
+  readonly name: string;
+  /** `https://<name>.vault.azure.net/` */
+  readonly vaultUri: string;
+}
+
+/**
+ * Where the DAG sends its migration events (Logs Ingestion API); `MigrationMonitoring.eventIngestion`
+ * fits.
+ */
+export interface IEventIngestion {
+  /** Logs ingestion endpoint of the data collection endpoint. */
+  readonly endpointUrl: string;
+  /** Immutable id (`dcr-...`) of the data collection rule. */
+  readonly dataCollectionRuleImmutableId: string;
+  /** Stream declared by the rule, for example `Custom-MigrationEvents_CL`. */
+  readonly streamName: string;
+}

@@ -1,0 +1,95 @@
+import { Construct } from 'constructs';
+import { AzapiResource } from './azapi/resource';
+import { AzapiResourceAction } from './azapi/resource-action';
+import { namedOutput } from './core/outputs';
+import { resourceName } from './core/naming';
+import { IResourceGroup } from './core/references';
+
+/** A Database Migration Service (`Microsoft.DataMigration/sqlMigrationServices`), created here or elsewhere. */
+export interface IMigrationService {
+  /** ARM id of the migration service. */
+  readonly serviceId: string;
+  readonly serviceName: string;
+}
+
+/** Props of {@link MigrationService}. */
+export interface MigrationServiceProps {
+  readonly resourceGroup: IResourceGroup;
+  /** Prefix of generated names (the plan name). */
+  readonly namePrefix: string;
+  /** @default `dms-<namePrefix>` */
+  readonly serviceName?: string;
+  /** @default - the resource group's location */
+  readonly location?: string;
+  /** @default {} */
+  readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Publish the integration-runtime auth keys as sensitive Terraform outputs
+   * (`<id>_auth_key_1`, `<id>_auth_key_2`) for registering the self-hosted runtime.
+   * @default true
+   */
+  readonly exportAuthKeys?: boolean;
+}
+
+/**
+ * The current Azure Database Migration Service. DMS *classic* (`Microsoft.DataMigration/services`,
+ * `azurerm_database_migration_service`) was retired on 2026-03-15 and azurerm has no resource for
+ * its successor, so this construct uses AzAPI. Migrations themselves are started at run time by
+ * the Airflow DAG; this only provides the service and the keys its self-hosted runtime needs.
+ */
+export class MigrationService extends Construct implements IMigrationService {
+  /** Resource type and the stable API version it is deployed with. */
+  public static readonly RESOURCE_TYPE = 'Microsoft.DataMigration/sqlMigrationServices@2025-06-30';
+
+  /** Refer to a migration service that already exists. */
+  public static fromServiceId(serviceId: string): IMigrationService {
+    const match = /\/providers\/Microsoft\.DataMigration\/sqlMigrationServices\/([^/]+)$/i.exec(serviceId);
+    if (!match) {
+      throw new Error(
+        `MigrationService.fromServiceId: "${serviceId}" is not the ARM id of a Microsoft.DataMigration/sqlMigrationServices resource`,
+      );
+    }
+    return { serviceId, serviceName: match[1] };
+  }
+
+  public readonly serviceId: string;
+  public readonly serviceName: string;
+  /** First integration-runtime auth key (a sensitive Terraform value). */
+  public readonly authKey1: string;
+  /** Second integration-runtime auth key (a sensitive Terraform value). */
+  public readonly authKey2: string;
+  /** The underlying `azapi_resource`. */
+  public readonly resource: AzapiResource;
+
+  constructor(scope: Construct, id: string, props: MigrationServiceProps) {
+    super(scope, id);
+    this.serviceName = props.serviceName ?? resourceName('dms', props.namePrefix);
+
+    this.resource = new AzapiResource(this, 'Resource', {
+      type: MigrationService.RESOURCE_TYPE,
+      name: this.serviceName,
+      parentId: props.resourceGroup.id,
+      location: props.location ?? props.resourceGroup.location,
+      tags: props.tags,
+      body: {},
+      responseExportValues: [],
+    });
+    this.serviceId = this.resource.id;
+
+    const keys = new AzapiResourceAction(this, 'AuthKeys', {
+      type: MigrationService.RESOURCE_TYPE,
+      resourceId: this.resource.id,
+      action: 'listAuthKeys',
+      method: 'POST',
+      sensitiveResponseExportValues: ['authKey1', 'authKey2'],
+    });
+    this.authKey1 = keys.sensitiveOutputValue('authKey1');
+    this.authKey2 = keys.sensitiveOutputValue('authKey2');
+
+    if (props.exportAuthKeys ?? true) {
+      const description = 'Registers the self-hosted integration runtime with the migration service';
+      namedOutput(this, 'auth-key-1', { value: this.authKey1, description, sensitive: true });
+      namedOutput(this, 'auth-key-2', { value: this.authKey2, description, sensitive: true });
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+
+/** The DAG file whose folder marks the DAG package inside this library's install. */
+const DAG_ENTRY = join('dags', 'migration_orchestration.py');
+const DAG_LIBRARY_FOLDER = join('dags', 'migration_orchestration_lib');
+const RUNTIME_REQUIREMENTS = join('dags', 'requirements.txt');
+
+/** One file to upload, with its path inside the DAG container. */
+export interface DagBundleFile {
+  /** Blob name, `/`-separated (for example `dags/migration_orchestration.py`). */
+  readonly blobName: string;
+  readonly content: string;
+  /** Hex MD5 of the content: Terraform replaces the blob when it changes. */
+  readonly contentMd5: string;
+  readonly contentType: string;
+}
+
+/** What Terraform uploads for the managed Airflow: DAG code, plan and requirements. */
+export interface DagBundle {
+  readonly files: readonly DagBundleFile[];
+  /** Pinned pip requirements of the DAG (from `dags/requirements.txt`). */
+  readonly requirements: readonly string[];
+  /** SHA-256 over every file: changes whenever anything uploaded changes. */
+  readonly contentHash: string;
+}
+
+/** Blob name of the rendered plan, beside the DAG file where the DAG looks for it. */
+export const PLAN_BLOB_NAME = 'dags/migration_plan.json';
+
+/**
+ * Reads the DAG package shipped with this library (found from this file's location, so it
+ * works from the source tree, from `dist/` and from `node_modules`, whatever the working
+ * directory) and adds the rendered plan. Tests and `__pycache__` are never uploaded.
+ */
+export function loadDagBundle(renderedPlan: string, packageRoot: string = findPackageRoot()): DagBundle {
+  const pythonFiles = [join(packageRoot, DAG_ENTRY), ...listPythonFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
+  const requirementsText = readFileSync(join(packageRoot, RUNTIME_REQUIREMENTS), 'utf8');
+  const files = [
+    ...pythonFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), 'text/x-python')),
+    bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
+    // Data Factory's import reads requirements.txt at the root of the imported folder.
+    bundleFile('requirements.txt', requirementsText, 'text/plain'),
+  ];
+  const hash = createHash('sha256');
+  for (const file of files) {
+    hash.update(file.blobName).update('\0').update(file.content).update('\0');
+  }
+  return { files, requirements: parseRequirements(requirementsText), contentHash: hash.digest('hex') };
+}
+
+/** Requirement lines without comments, blanks or pip options. */
+export function parseRequirements(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('-'));
+}
+
+/** The nearest folder above this file that holds the DAG package. */
+export function findPackageRoot(start: string = __dirname): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, DAG_ENTRY))) {
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new Error(`cannot find ${DAG_ENTRY} in any folder above ${start}: the package is incomplete`);
+    }
+    dir = parent;
+  }
+}
+
+function listPythonFiles(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.py'))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((path) => !path.split(sep).includes('__pycache__') && !path.split(sep).includes('tests'))
+    .sort();
+}
+
+function toBlobName(root: string, path: string): string {
+  return relative(root, path).split(sep).join('/');
+}
+
+function bundleFile(blobName: string, content: string, contentType: string): DagBundleFile {
+  return { blobName, content, contentType, contentMd5: createHash('md5').update(content).digest('hex') };
+}

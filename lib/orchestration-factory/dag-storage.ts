@@ -1,0 +1,97 @@
+import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
+import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
+import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
+import { Construct } from 'constructs';
+import { IResourceGroup } from '../core/references';
+import { secureDefault } from '../core/secure-defaults';
+import { DagBundle } from './dag-bundle';
+
+/** Name of the container the managed Airflow imports from. */
+export const DAG_CONTAINER_NAME = 'airflow-dags';
+
+/** Props of {@link DagStorage}. */
+export interface DagStorageProps {
+  readonly resourceGroup: IResourceGroup;
+  readonly accountName: string;
+  readonly location: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly bundle: DagBundle;
+  /** @default "GRS" (geo-redundant: the DAG container is the deployment's source of truth) */
+  readonly replicationType?: 'LRS' | 'ZRS' | 'GRS' | 'RAGRS' | 'GZRS' | 'RAGZRS';
+  /** @default "TLS1_2" (warns when lower) */
+  readonly minTlsVersion?: 'TLS1_0' | 'TLS1_1' | 'TLS1_2';
+  /** @default true (warns when false) */
+  readonly httpsOnly?: boolean;
+  /** @default false (warns when true) */
+  readonly publicBlobAccess?: boolean;
+  /**
+   * Account keys and SAS. Off by default: Terraform uploads with Entra ID
+   * (`storage_use_azuread`) and the factory imports with its managed identity.
+   * @default false (warns when true)
+   */
+  readonly sharedAccessKeyEnabled?: boolean;
+  /** Keep every previous version of every blob. @default true (warns when false) */
+  readonly versioningEnabled?: boolean;
+  /** Days deleted blobs and containers stay recoverable. @default 30 (warns when lower) */
+  readonly softDeleteRetentionInDays?: number;
+  /** `prevent_destroy` on the account. @default false (it only holds redeployable files) */
+  readonly preventDestroy?: boolean;
+}
+
+/** The storage account and `airflow-dags` container holding the DAG package and the plan. */
+export class DagStorage extends Construct {
+  public readonly account: StorageAccount;
+  public readonly container: StorageContainer;
+  public readonly blobs: readonly StorageBlob[];
+
+  constructor(scope: Construct, id: string, props: DagStorageProps) {
+    super(scope, id);
+    const softDeleteDays = secureDefault(this, 'softDeleteRetentionInDays', props.softDeleteRetentionInDays, 30, (d) => d < 30);
+    if (!Number.isInteger(softDeleteDays) || softDeleteDays < 1 || softDeleteDays > 365) {
+      throw new Error(`${this.node.path}: softDeleteRetentionInDays must be an integer from 1 to 365, got ${softDeleteDays}`);
+    }
+    const tlsRank = { TLS1_0: 0, TLS1_1: 1, TLS1_2: 2 } as const;
+
+    this.account = new StorageAccount(this, 'Account', {
+      name: props.accountName,
+      resourceGroupName: props.resourceGroup.name,
+      location: props.location,
+      accountKind: 'StorageV2',
+      accountTier: 'Standard',
+      accountReplicationType: props.replicationType ?? 'GRS',
+      minTlsVersion: secureDefault<keyof typeof tlsRank>(this, 'minTlsVersion', props.minTlsVersion, 'TLS1_2', (v) => tlsRank[v] < tlsRank.TLS1_2),
+      httpsTrafficOnlyEnabled: secureDefault(this, 'httpsOnly', props.httpsOnly, true),
+      allowNestedItemsToBePublic: secureDefault(this, 'publicBlobAccess', props.publicBlobAccess, false),
+      sharedAccessKeyEnabled: secureDefault(this, 'sharedAccessKeyEnabled', props.sharedAccessKeyEnabled, false),
+      defaultToOauthAuthentication: true,
+      crossTenantReplicationEnabled: false,
+      infrastructureEncryptionEnabled: true,
+      blobProperties: {
+        versioningEnabled: secureDefault(this, 'versioningEnabled', props.versioningEnabled, true),
+        deleteRetentionPolicy: { days: softDeleteDays },
+        containerDeleteRetentionPolicy: { days: softDeleteDays },
+      },
+      tags: props.tags,
+      lifecycle: props.preventDestroy ? { preventDestroy: true } : undefined,
+    });
+
+    this.container = new StorageContainer(this, 'Container', {
+      name: DAG_CONTAINER_NAME,
+      storageAccountId: this.account.id,
+      containerAccessType: 'private',
+    });
+
+    this.blobs = props.bundle.files.map(
+      (file) =>
+        new StorageBlob(this, `Blob-${file.blobName}`, {
+          name: file.blobName,
+          storageAccountName: this.account.name,
+          storageContainerName: this.container.name,
+          type: 'Block',
+          sourceContent: file.content,
+          contentMd5: file.contentMd5,
+          contentType: file.contentType,
+        }),
+    );
+  }
+}

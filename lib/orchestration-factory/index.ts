@@ -1,0 +1,5 @@
+export * from './credential-vault';
+export * from './dag-bundle';
+export * from './dag-storage';
+export * from './managed-airflow';
+export * from './orchestration-factory';
