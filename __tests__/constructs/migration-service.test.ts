@@ -1,0 +1,58 @@
+import { AzapiResource } from '../../lib/azapi/resource';
+import { AzapiResourceAction } from '../../lib/azapi/resource-action';
+import { MigrationService } from '../../lib/migration-service';
+import { onlyResource, synthObject, testStack } from '../helpers/test-stack';
+
+describe('MigrationService', () => {
+  function build(props: Partial<ConstructorParameters<typeof MigrationService>[2]> = {}) {
+    const { stack, resourceGroup } = testStack();
+    const service = new MigrationService(stack, 'migration-service', { resourceGroup, namePrefix: 'contoso-sql', ...props });
+    return { stack, service, synth: synthObject(stack) };
+  }
+
+  it('matches the snapshot', () => {
+    const { synth } = build({ tags: { owner: 'platform' } });
+    expect({ resource: synth.resource, output: synth.output }).toMatchSnapshot();
+  });
+
+  it('creates the current DMS (sqlMigrationServices 2025-06-30) through AzAPI, not DMS classic', () => {
+    const { synth } = build();
+    const dms = onlyResource(synth, AzapiResource.tfResourceType);
+    expect(dms.type).toBe('Microsoft.DataMigration/sqlMigrationServices@2025-06-30');
+    expect(dms.name).toBe('dms-contoso-sql');
+    expect(dms.parent_id).toBe('${azurerm_resource_group.rg.id}');
+    expect(dms.location).toBe('${azurerm_resource_group.rg.location}');
+    expect(synth.resource.azurerm_database_migration_service).toBeUndefined();
+  });
+
+  it('lists the auth keys into the sensitive output only', () => {
+    const { synth } = build();
+    const action = onlyResource(synth, AzapiResourceAction.tfResourceType);
+    expect(action).toMatchObject({
+      type: 'Microsoft.DataMigration/sqlMigrationServices@2025-06-30',
+      action: 'listAuthKeys',
+      method: 'POST',
+      sensitive_response_export_values: ['authKey1', 'authKey2'],
+      response_export_values: [],
+    });
+    const outputs = synth.output ?? {};
+    expect(Object.keys(outputs).sort()).toEqual(['migration_service_auth_key_1', 'migration_service_auth_key_2']);
+    for (const output of Object.values(outputs)) {
+      expect(output.sensitive).toBe(true);
+      expect(output.value).toMatch(/^\$\{azapi_resource_action\.[^.]+\.sensitive_output\.authKey[12]\}$/);
+    }
+  });
+
+  it('can leave the keys out of the outputs', () => {
+    const { synth } = build({ exportAuthKeys: false });
+    expect(synth.output).toBeUndefined();
+  });
+
+  it('imports an existing service by id and rejects other ids', () => {
+    const id = '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.DataMigration/sqlMigrationServices/dms-x';
+    expect(MigrationService.fromServiceId(id)).toEqual({ serviceId: id, serviceName: 'dms-x' });
+    expect(() => MigrationService.fromServiceId('/subscriptions/0000/resourceGroups/rg/providers/Microsoft.DataMigration/services/old')).toThrow(
+      /not the ARM id of a Microsoft.DataMigration\/sqlMigrationServices/,
+    );
+  });
+});

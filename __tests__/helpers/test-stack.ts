@@ -1,0 +1,51 @@
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { App, TerraformStack, Testing } from 'cdktf';
+import { AzapiProvider } from '../../lib/azapi/provider';
+
+/** A stack with both providers and a resource group, for testing one construct at a time. */
+export function testStack(): { app: App; stack: TerraformStack; resourceGroup: ResourceGroup } {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, 'test');
+  new AzurermProvider(stack, 'azurerm', { features: [{}] });
+  new AzapiProvider(stack, 'azapi');
+  const resourceGroup = new ResourceGroup(stack, 'rg', { name: 'rg-test', location: 'westeurope' });
+  return { app, stack, resourceGroup };
+}
+
+/** Synthesized stack as an object: `resource.<type>.<logical id>`, `output.<name>`, ... */
+export interface SynthesizedStack {
+  readonly resource: Record<string, Record<string, Record<string, unknown>>>;
+  readonly output?: Record<string, { value: string; sensitive?: boolean; description?: string }>;
+  readonly variable?: Record<string, Record<string, unknown>>;
+  readonly data?: Record<string, Record<string, Record<string, unknown>>>;
+  readonly terraform?: Record<string, unknown>;
+  readonly provider?: Record<string, unknown>;
+}
+
+export function synthObject(stack: TerraformStack): SynthesizedStack {
+  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
+}
+
+/** Every resource of one Terraform type, by logical id. */
+export function resourcesOfType(synth: SynthesizedStack, type: string): Record<string, Record<string, unknown>> {
+  return synth.resource[type] ?? {};
+}
+
+/** The only resource of a type (fails the test when there is not exactly one). */
+export function onlyResource(synth: SynthesizedStack, type: string): Record<string, unknown> {
+  const all = Object.values(resourcesOfType(synth, type));
+  if (all.length !== 1) {
+    throw new Error(`expected exactly one ${type}, found ${all.length}`);
+  }
+  return all[0];
+}
+
+/** Warnings attached to constructs (Annotations.addWarning) anywhere under a scope. */
+export function warningsOf(stack: TerraformStack): string[] {
+  return stack.node
+    .findAll()
+    .flatMap((c) => c.node.metadata)
+    .filter((entry) => entry.type === '@cdktf/warn')
+    .map((entry) => String(entry.data));
+}
