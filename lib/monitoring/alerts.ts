@@ -1,0 +1,311 @@
+import { ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
+import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
+import { alertTiming } from './alert-timing';
+
+/** Azure Monitor alert severities: 0 is the most severe. */
+export const AlertSeverity = {
+  CRITICAL: 0,
+  ERROR: 1,
+  WARNING: 2,
+  INFORMATIONAL: 3,
+  VERBOSE: 4,
+} as const;
+
+/** One of the {@link AlertSeverity} values. */
+export type AlertSeverity = (typeof AlertSeverity)[keyof typeof AlertSeverity];
+
+/** Per-alert overrides; every field wins over the alert's built-in default. */
+export interface AlertOptions {
+  /**
+   * Severity, 0 (critical) to 4 (verbose).
+   * @default - set per alert (see the method that creates it)
+   */
+  readonly severity?: AlertSeverity;
+  /**
+   * How often Azure evaluates the alert. Metric alerts: 1, 5, 15, 30, 60. Log alerts: 1, 5, 10,
+   * 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440.
+   * @default - set per alert
+   */
+  readonly evaluationFrequencyMinutes?: number;
+  /**
+   * How much data each evaluation looks at; at least the frequency. Metric alerts: 1, 5, 15, 30,
+   * 60, 360, 720, 1440. Log alerts: 1, 5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880.
+   * @default - set per alert
+   */
+  readonly windowMinutes?: number;
+  /**
+   * The alert fires when the watched value crosses this threshold (the operator is the alert's own).
+   * @default - set per alert
+   */
+  readonly threshold?: number;
+  /**
+   * Description shown in the alert and its notification.
+   * @default - set per alert, saying what fired and what to check first
+   */
+  readonly description?: string;
+  /**
+   * Link to the runbook for this alert; appended to the description (and, for log alerts, sent as
+   * the `runbookUrl` custom property of the alert payload).
+   * @default - the facade's `alertDefaults.runbookUrl`, else none
+   */
+  readonly runbookUrl?: string;
+  /**
+   * Whether the alert rule is enabled.
+   * @default - the facade's `alertDefaults.enabled`, else true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Whether Azure resolves the alert by itself once the condition clears.
+   * @default - the facade's `alertDefaults.autoMitigate`, else true
+   */
+  readonly autoMitigate?: boolean;
+}
+
+/** Defaults set once on the facade for every alert it creates; per-alert options win. */
+export interface AlertDefaults {
+  /**
+   * Whether alert rules are enabled.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Whether Azure resolves alerts by themselves once the condition clears.
+   * @default true
+   */
+  readonly autoMitigate?: boolean;
+  /**
+   * Runbook link for every alert without its own.
+   * @default - none
+   */
+  readonly runbookUrl?: string;
+}
+
+/** What the facade made, so tests and users can check every alert (cdk-monitoring-constructs style). */
+export type CreatedAlert = CreatedMetricAlert | CreatedLogAlert;
+
+interface CreatedAlertBase {
+  /** Azure name of the alert rule. */
+  readonly name: string;
+  readonly severity: AlertSeverity;
+  /** Final description, runbook link included. */
+  readonly description: string;
+  /** ISO 8601, e.g. `PT5M`. */
+  readonly evaluationFrequency: string;
+  /** ISO 8601, e.g. `PT15M`. */
+  readonly window: string;
+}
+
+/** A metric alert on a resource's platform metric. */
+export interface CreatedMetricAlert extends CreatedAlertBase {
+  readonly kind: 'metric';
+  readonly resource: MonitorMetricAlert;
+}
+
+/** A scheduled-query (log search) alert on the workspace. */
+export interface CreatedLogAlert extends CreatedAlertBase {
+  readonly kind: 'log';
+  readonly resource: MonitorScheduledQueryRulesAlertV2;
+}
+
+/** A split of the alert by one dimension; `values: ['*']` means one alert per value. */
+export interface AlertDimension {
+  readonly name: string;
+  readonly operator: 'Include' | 'Exclude';
+  readonly values: readonly string[];
+}
+
+/** The domain knowledge of one alert: what it watches and its defaults. Made by small factories. */
+export interface AlertDefinition {
+  /** Construct id of the alert resource. */
+  readonly id: string;
+  /** Azure name of the alert rule. */
+  readonly name: string;
+  /** Name of the options prop, used in error messages (`migrationFailedAlert`). */
+  readonly optionsProp: string;
+  readonly severity: AlertSeverity;
+  readonly evaluationFrequencyMinutes: number;
+  readonly windowMinutes: number;
+  readonly threshold: number;
+  readonly description: string;
+}
+
+/** A metric alert definition. */
+export interface MetricAlertDefinition extends AlertDefinition {
+  readonly metricNamespace: string;
+  readonly metricName: string;
+  readonly aggregation: 'Average' | 'Count' | 'Minimum' | 'Maximum' | 'Total';
+  readonly operator: 'Equals' | 'GreaterThan' | 'GreaterThanOrEqual' | 'LessThan' | 'LessThanOrEqual';
+  readonly dimensions?: readonly AlertDimension[];
+}
+
+/** A log search alert definition; the query runs on the workspace. */
+export interface LogAlertDefinition extends AlertDefinition {
+  readonly displayName: string;
+  readonly query: string;
+  /** `Count` counts result rows; the others aggregate `metricMeasureColumn`. */
+  readonly timeAggregationMethod: 'Count' | 'Average' | 'Minimum' | 'Maximum' | 'Total';
+  readonly metricMeasureColumn?: string;
+  readonly operator: 'Equal' | 'GreaterThan' | 'GreaterThanOrEqual' | 'LessThan' | 'LessThanOrEqual';
+  readonly dimensions?: readonly AlertDimension[];
+  /** Resources the query needs at creation (the custom table), so query validation can stay on. */
+  readonly dependsOn?: readonly ITerraformDependable[];
+}
+
+/** Where alerts go and what they share; one per facade. */
+export interface AlertTarget {
+  readonly scope: Construct;
+  readonly resourceGroupName: string;
+  /** Region of log alerts (metric alerts are global). */
+  readonly location: string;
+  readonly actionGroupId: string;
+  readonly defaults: AlertDefaults;
+  readonly tags?: { [key: string]: string };
+}
+
+interface ResolvedSettings {
+  readonly severity: AlertSeverity;
+  readonly evaluationFrequency: string;
+  readonly window: string;
+  readonly threshold: number;
+  readonly description: string;
+  readonly runbookUrl?: string;
+  readonly enabled: boolean;
+  readonly autoMitigate: boolean;
+}
+
+/** User options over facade defaults over the definition's defaults, validated. */
+function resolve(
+  kind: 'metric' | 'log',
+  definition: AlertDefinition,
+  options: AlertOptions,
+  defaults: AlertDefaults,
+): ResolvedSettings {
+  const severity = options.severity ?? definition.severity;
+  if (!Number.isInteger(severity) || severity < 0 || severity > 4) {
+    throw new Error(`${definition.optionsProp}.severity must be an integer from 0 to 4 (got ${severity})`);
+  }
+  const threshold = options.threshold ?? definition.threshold;
+  if (!Number.isFinite(threshold)) {
+    throw new Error(`${definition.optionsProp}.threshold must be a finite number (got ${threshold})`);
+  }
+  const timing = alertTiming(
+    kind,
+    definition.optionsProp,
+    options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes,
+    options.windowMinutes ?? definition.windowMinutes,
+  );
+  const runbookUrl = options.runbookUrl ?? defaults.runbookUrl;
+  const description = options.description ?? definition.description;
+  return {
+    severity,
+    threshold,
+    ...timing,
+    runbookUrl,
+    description: runbookUrl ? `${description} Runbook: ${runbookUrl}` : description,
+    enabled: options.enabled ?? defaults.enabled ?? true,
+    autoMitigate: options.autoMitigate ?? defaults.autoMitigate ?? true,
+  };
+}
+
+/** Creates a metric alert on `scopeResourceId` that acts through the target's action group. */
+export function createMetricAlert(
+  target: AlertTarget,
+  scopeResourceId: string,
+  definition: MetricAlertDefinition,
+  options: AlertOptions = {},
+): CreatedMetricAlert {
+  const settings = resolve('metric', definition, options, target.defaults);
+  const resource = new MonitorMetricAlert(target.scope, definition.id, {
+    name: definition.name,
+    resourceGroupName: target.resourceGroupName,
+    scopes: [scopeResourceId],
+    description: settings.description,
+    severity: settings.severity,
+    frequency: settings.evaluationFrequency,
+    windowSize: settings.window,
+    enabled: settings.enabled,
+    autoMitigate: settings.autoMitigate,
+    criteria: [
+      {
+        metricNamespace: definition.metricNamespace,
+        metricName: definition.metricName,
+        aggregation: definition.aggregation,
+        operator: definition.operator,
+        threshold: settings.threshold,
+        dimension: definition.dimensions?.map((dimension) => ({
+          name: dimension.name,
+          operator: dimension.operator,
+          values: [...dimension.values],
+        })),
+      },
+    ],
+    action: [{ actionGroupId: target.actionGroupId }],
+    tags: target.tags,
+  });
+  return {
+    kind: 'metric',
+    name: definition.name,
+    severity: settings.severity,
+    description: settings.description,
+    evaluationFrequency: settings.evaluationFrequency,
+    window: settings.window,
+    resource,
+  };
+}
+
+/** Creates a log search alert over `workspaceId` that acts through the target's action group. */
+export function createLogAlert(
+  target: AlertTarget,
+  workspaceId: string,
+  definition: LogAlertDefinition,
+  options: AlertOptions = {},
+): CreatedLogAlert {
+  const settings = resolve('log', definition, options, target.defaults);
+  const resource = new MonitorScheduledQueryRulesAlertV2(target.scope, definition.id, {
+    name: definition.name,
+    displayName: definition.displayName,
+    resourceGroupName: target.resourceGroupName,
+    location: target.location,
+    scopes: [workspaceId],
+    description: settings.description,
+    severity: settings.severity,
+    evaluationFrequency: settings.evaluationFrequency,
+    windowDuration: settings.window,
+    enabled: settings.enabled,
+    autoMitigationEnabled: settings.autoMitigate,
+    workspaceAlertsStorageEnabled: false,
+    // The query's table is created first (dependsOn), so Azure can validate the query.
+    skipQueryValidation: false,
+    criteria: [
+      {
+        query: definition.query,
+        timeAggregationMethod: definition.timeAggregationMethod,
+        metricMeasureColumn: definition.metricMeasureColumn,
+        operator: definition.operator,
+        threshold: settings.threshold,
+        dimension: definition.dimensions?.map((dimension) => ({
+          name: dimension.name,
+          operator: dimension.operator,
+          values: [...dimension.values],
+        })),
+      },
+    ],
+    action: {
+      actionGroups: [target.actionGroupId],
+      customProperties: settings.runbookUrl ? { runbookUrl: settings.runbookUrl } : undefined,
+    },
+    dependsOn: definition.dependsOn ? [...definition.dependsOn] : undefined,
+    tags: target.tags,
+  });
+  return {
+    kind: 'log',
+    name: definition.name,
+    severity: settings.severity,
+    description: settings.description,
+    evaluationFrequency: settings.evaluationFrequency,
+    window: settings.window,
+    resource,
+  };
+}

@@ -1,0 +1,118 @@
+import { AlertDimension, AlertSeverity, MetricAlertDefinition } from './alerts';
+
+/**
+ * Data Factory signals that exist in Azure Monitor (MicrosoftDocs/azure-reference-other,
+ * `supported-logs/.../microsoft-datafactory-factories-logs-include.md` and
+ * `supported-metrics/.../microsoft-datafactory-factories-metrics-include.md`).
+ */
+
+/** Metric namespace of every Data Factory platform metric. */
+export const DATA_FACTORY_METRIC_NAMESPACE = 'Microsoft.DataFactory/factories';
+
+/** The factory's diagnostic log categories this library sends to the workspace by default. */
+export const DATA_FACTORY_LOG_CATEGORIES: readonly string[] = [
+  'ActivityRuns',
+  'PipelineRuns',
+  'TriggerRuns',
+  'AirflowDagProcessingLogs',
+  'AirflowSchedulerLogs',
+  'AirflowTaskLogs',
+  'AirflowWebLogs',
+  'AirflowWorkerLogs',
+];
+
+/** Category group that covers every log category of a resource. */
+export const ALL_LOGS_CATEGORY_GROUP = 'allLogs';
+
+/** Metric category that covers every platform metric. */
+export const ALL_METRICS_CATEGORY = 'AllMetrics';
+
+/** The metrics the alerts below watch, as spelled in the Azure Monitor reference. */
+export const DataFactoryMetric = {
+  AIRFLOW_TASK_INSTANCE_FAILURES: 'AirflowIntegrationRuntimeTaskInstanceFailures',
+  AIRFLOW_DAG_PROCESSING_IMPORT_ERRORS: 'AirflowIntegrationRuntimeDAGProcessingImportErrors',
+  INTEGRATION_RUNTIME_AVAILABLE_NODES: 'IntegrationRuntimeAvailableNodeNumber',
+} as const;
+
+/** The dimension every integration-runtime metric carries. */
+const INTEGRATION_RUNTIME_NAME = 'IntegrationRuntimeName';
+
+function onRuntime(runtimeName: string | undefined): AlertDimension[] | undefined {
+  return runtimeName === undefined
+    ? undefined
+    : [{ name: INTEGRATION_RUNTIME_NAME, operator: 'Include', values: [runtimeName] }];
+}
+
+/**
+ * Airflow task failures (severity 2): the DAG's own failures already raise "migration failed"
+ * (severity 1) with the database named; this one also catches tasks that fail before they can
+ * report, and retries, so it is a warning.
+ */
+export function airflowTaskFailuresAlert(namePrefix: string, airflowRuntimeName?: string): MetricAlertDefinition {
+  return {
+    id: 'AirflowTaskFailuresAlert',
+    name: `alert-${namePrefix}-airflow-task-failures`,
+    optionsProp: 'airflowTaskFailuresAlert',
+    severity: AlertSeverity.WARNING,
+    evaluationFrequencyMinutes: 5,
+    windowMinutes: 15,
+    threshold: 0,
+    description:
+      `Airflow task instances failed in the managed Airflow of plan ${namePrefix}. ` +
+      'Open the Airflow UI (or AirflowTaskLogs in the workspace) for the failed task; a migration task that failed also raised "migration failed".',
+    metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
+    metricName: DataFactoryMetric.AIRFLOW_TASK_INSTANCE_FAILURES,
+    aggregation: 'Total',
+    operator: 'GreaterThan',
+    dimensions: onRuntime(airflowRuntimeName),
+  };
+}
+
+/** Airflow DAG import errors (severity 2): a broken DAG upload is otherwise silent. */
+export function airflowDagImportErrorsAlert(namePrefix: string, airflowRuntimeName?: string): MetricAlertDefinition {
+  return {
+    id: 'AirflowDagImportErrorsAlert',
+    name: `alert-${namePrefix}-airflow-dag-import-errors`,
+    optionsProp: 'airflowDagImportErrorsAlert',
+    severity: AlertSeverity.WARNING,
+    evaluationFrequencyMinutes: 5,
+    windowMinutes: 15,
+    threshold: 0,
+    description:
+      `The managed Airflow of plan ${namePrefix} cannot import a DAG file, so no migration can be scheduled. ` +
+      'Check AirflowDagProcessingLogs in the workspace and the last DAG upload.',
+    metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
+    metricName: DataFactoryMetric.AIRFLOW_DAG_PROCESSING_IMPORT_ERRORS,
+    aggregation: 'Total',
+    operator: 'GreaterThan',
+    dimensions: onRuntime(airflowRuntimeName),
+  };
+}
+
+/**
+ * Self-hosted integration runtime offline (severity 1): no node available means no connection to
+ * the source SQL Server, so every migration stalls. Fires when fewer than `threshold` nodes are up.
+ */
+export function selfHostedRuntimeOfflineAlert(
+  namePrefix: string,
+  selfHostedRuntimeName: string,
+  minimumAvailableNodes: number,
+): MetricAlertDefinition {
+  return {
+    id: 'SelfHostedRuntimeOfflineAlert',
+    name: `alert-${namePrefix}-shir-offline`,
+    optionsProp: 'selfHostedRuntimeOfflineAlert',
+    severity: AlertSeverity.ERROR,
+    evaluationFrequencyMinutes: 5,
+    windowMinutes: 15,
+    threshold: minimumAvailableNodes,
+    description:
+      `Fewer than ${minimumAvailableNodes} node(s) of the self-hosted integration runtime ${selfHostedRuntimeName} are available: the factory cannot reach the source SQL Server. ` +
+      'Check the integration runtime host (service running, network to Azure, auth key) in Data Factory Studio > Manage > Integration runtimes.',
+    metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
+    metricName: DataFactoryMetric.INTEGRATION_RUNTIME_AVAILABLE_NODES,
+    aggregation: 'Average',
+    operator: 'LessThan',
+    dimensions: onRuntime(selfHostedRuntimeName),
+  };
+}
