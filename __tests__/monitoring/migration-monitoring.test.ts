@@ -1,0 +1,182 @@
+import { Testing } from 'cdktf';
+import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
+import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
+import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
+import { MigrationMonitoring } from '../../lib/monitoring';
+import {
+  BASE_PROPS,
+  monitoring,
+  monitoringTestStack,
+  onlyResourceOfType,
+  reference,
+  rendered,
+  resourcesOfType,
+  synthJson,
+  warningsOf,
+} from './monitoring-test-stack';
+
+const EXISTING_WORKSPACE = {
+  id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-shared/providers/Microsoft.OperationalInsights/workspaces/log-shared',
+  name: 'log-shared',
+};
+
+describe('MigrationMonitoring: workspace and action group', () => {
+  it('synthesizes the workspace and the action group (snapshot)', () => {
+    const { stack } = monitoring();
+    expect(Testing.synth(stack)).toMatchSnapshot();
+  });
+
+  it('creates a protected PerGB2018 workspace with Entra ID-only access', () => {
+    const { stack } = monitoring();
+    const synth = Testing.synth(stack);
+    expect(synth).toHaveResourceWithProperties(LogAnalyticsWorkspace, {
+      name: 'log-contoso-sql',
+      sku: 'PerGB2018',
+      retention_in_days: 30,
+      local_authentication_enabled: false,
+      location: '${azurerm_resource_group.rg.location}',
+      resource_group_name: '${azurerm_resource_group.rg.name}',
+      lifecycle: { prevent_destroy: true },
+    });
+    expect(resourcesOfType(synthJson(stack), 'azurerm_management_lock')).toHaveLength(0);
+    expect(warningsOf(stack)).toEqual([]);
+  });
+
+  it('exposes the workspace id and the action group id as references', () => {
+    const { stack, monitoring: construct } = monitoring();
+    const synth = synthJson(stack);
+    const workspace = onlyResourceOfType(synth, 'azurerm_log_analytics_workspace');
+    const actionGroup = onlyResourceOfType(synth, 'azurerm_monitor_action_group');
+    expect(
+      rendered(stack, {
+        workspaceId: construct.workspaceId,
+        workspaceName: construct.workspace.name,
+        actionGroupId: construct.actionGroupId,
+      }),
+    ).toEqual({
+      workspaceId: reference('azurerm_log_analytics_workspace', workspace.logicalId),
+      workspaceName: reference('azurerm_log_analytics_workspace', workspace.logicalId, 'name'),
+      actionGroupId: reference('azurerm_monitor_action_group', actionGroup.logicalId),
+    });
+  });
+
+  it('keeps data as long as retentionInDays says', () => {
+    const { stack } = monitoring({ retentionInDays: 90 });
+    expect(Testing.synth(stack)).toHaveResourceWithProperties(LogAnalyticsWorkspace, { retention_in_days: 90 });
+  });
+
+  it.each([7, 29, 731, 30.5])('rejects retentionInDays %d', (retentionInDays) => {
+    expect(() => monitoring({ retentionInDays })).toThrow(/retentionInDays must be an integer from 30 to 730/);
+  });
+
+  it('warns when the workspace protection is turned off, and drops prevent_destroy', () => {
+    const { stack } = monitoring({ protectWorkspace: false });
+    const workspace = onlyResourceOfType(synthJson(stack), 'azurerm_log_analytics_workspace');
+    expect(workspace.config.lifecycle).toBeUndefined();
+    const warnings = warningsOf(stack);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/protectWorkspace is false/);
+  });
+
+  it('warns when shared-key access is turned on', () => {
+    const { stack } = monitoring({ localAuthenticationEnabled: true });
+    expect(Testing.synth(stack)).toHaveResourceWithProperties(LogAnalyticsWorkspace, {
+      local_authentication_enabled: true,
+    });
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/localAuthenticationEnabled is true/)]);
+  });
+
+  it('locks the workspace against deletion when workspaceLock is on', () => {
+    const { stack } = monitoring({ workspaceLock: true });
+    const synth = synthJson(stack);
+    const workspace = onlyResourceOfType(synth, 'azurerm_log_analytics_workspace');
+    expect(Testing.synth(stack)).toHaveResourceWithProperties(ManagementLock, {
+      lock_level: 'CanNotDelete',
+      scope: reference('azurerm_log_analytics_workspace', workspace.logicalId),
+      name: `lock-${reference('azurerm_log_analytics_workspace', workspace.logicalId, 'name')}`,
+    });
+  });
+
+  it('uses an existing workspace without creating, protecting or locking one', () => {
+    const { stack, monitoring: construct } = monitoring({ workspace: EXISTING_WORKSPACE, workspaceLock: true });
+    const synth = synthJson(stack);
+    expect(resourcesOfType(synth, 'azurerm_log_analytics_workspace')).toHaveLength(0);
+    expect(resourcesOfType(synth, 'azurerm_management_lock')).toHaveLength(0);
+    expect(construct.workspaceId).toBe(EXISTING_WORKSPACE.id);
+    expect(construct.workspace).toBe(EXISTING_WORKSPACE);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/workspaceLock ignored: the workspace was passed in/)]);
+  });
+
+  it('notifies every email through the action group', () => {
+    const { stack } = monitoring();
+    expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorActionGroup, {
+      name: 'migration-alerts',
+      short_name: 'migration',
+      resource_group_name: '${azurerm_resource_group.rg.name}',
+      email_receiver: [
+        { name: 'email-1', email_address: 'dba@contoso.example', use_common_alert_schema: true },
+        { name: 'email-2', email_address: 'oncall@contoso.example', use_common_alert_schema: true },
+      ],
+    });
+  });
+
+  it('takes the action group names from props', () => {
+    const { stack } = monitoring({ actionGroupName: 'ag-contoso-sql', actionGroupShortName: 'contososql' });
+    expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorActionGroup, {
+      name: 'ag-contoso-sql',
+      short_name: 'contososql',
+    });
+  });
+
+  it('rejects an action group short name Azure would refuse', () => {
+    expect(() => monitoring({ actionGroupShortName: 'migration-ops' })).toThrow(
+      /actionGroupShortName must be 1 to 12 characters \(got "migration-ops", 13\)/,
+    );
+    expect(() => monitoring({ actionGroupShortName: '' })).toThrow(/actionGroupShortName must be 1 to 12 characters/);
+  });
+
+  it('rejects something that is not an email address', () => {
+    expect(() => monitoring({ emails: ['dba@contoso.example', 'oncall'] })).toThrow(
+      /emails: not an email address: "oncall"/,
+    );
+  });
+
+  it('warns when nobody would be notified', () => {
+    const { stack } = monitoring({ emails: [] });
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/emails is empty/)]);
+  });
+
+  it.each(['Contoso', 'contoso_sql', '-contoso', 'contoso-', 'c'.repeat(41)])(
+    'rejects namePrefix %s',
+    (namePrefix) => {
+      expect(() => monitoring({ namePrefix })).toThrow(/namePrefix must be 1 to 40 lowercase letters/);
+    },
+  );
+
+  it('puts the regional resources in the given location', () => {
+    const { stack } = monitoring({ location: 'northeurope' });
+    expect(Testing.synth(stack)).toHaveResourceWithProperties(LogAnalyticsWorkspace, { location: 'northeurope' });
+  });
+
+  it('tags what it creates', () => {
+    const tags = { plan: 'contoso-sql', owner: 'dba' };
+    const { stack } = monitoring({ tags });
+    const synth = Testing.synth(stack);
+    expect(synth).toHaveResourceWithProperties(LogAnalyticsWorkspace, { tags });
+    expect(synth).toHaveResourceWithProperties(MonitorActionGroup, { tags });
+  });
+
+  it('refuses to hand out the ingestion settings before monitorMigrationEvents()', () => {
+    const { monitoring: construct } = monitoring();
+    expect(() => construct.eventIngestion).toThrow(/call monitorMigrationEvents\(\) before reading eventIngestion/);
+    expect(() => construct.grantEventPublisher('Publisher', '11111111-1111-1111-1111-111111111111')).toThrow(
+      /call monitorMigrationEvents\(\)/,
+    );
+  });
+
+  it('lists no alerts before a monitor method is called', () => {
+    const { resourceGroup, stack } = monitoringTestStack();
+    const construct = new MigrationMonitoring(stack, 'monitoring', { ...BASE_PROPS, resourceGroup });
+    expect(construct.createdAlerts()).toEqual([]);
+  });
+});
