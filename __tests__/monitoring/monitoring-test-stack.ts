@@ -1,3 +1,5 @@
+// Brings the type declarations of cdktf's jest matchers (toHaveResourceWithProperties, ...).
+import 'cdktf/lib/testing/adapters/jest';
 import { App, TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
