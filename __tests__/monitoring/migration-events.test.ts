@@ -1,0 +1,324 @@
+import { Testing } from 'cdktf';
+import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
+import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { AlertSeverity, MigrationEventsMonitoringProps } from '../../lib/monitoring';
+import {
+  MonitoringTestProps,
+  monitoring,
+  onlyResourceOfType,
+  reference,
+  rendered,
+  resourceNamed,
+  resourcesOfType,
+  synthJson,
+} from './monitoring-test-stack';
+
+const TABLE = 'azurerm_log_analytics_workspace_table_custom_log';
+const RULE = 'azurerm_monitor_data_collection_rule';
+const ENDPOINT = 'azurerm_monitor_data_collection_endpoint';
+const LOG_ALERT = 'azurerm_monitor_scheduled_query_rules_alert_v2';
+
+/** The event schema the DAG writes: exactly these columns, in this order. */
+const EVENT_COLUMNS = [
+  { name: 'TimeGenerated', type: 'datetime' },
+  { name: 'RunId', type: 'string' },
+  { name: 'PlanName', type: 'string' },
+  { name: 'Database', type: 'string' },
+  { name: 'Phase', type: 'string' },
+  { name: 'Status', type: 'string' },
+  { name: 'DurationSeconds', type: 'real' },
+  { name: 'Message', type: 'string' },
+  { name: 'TargetKind', type: 'string' },
+  { name: 'MigrationOperationId', type: 'string' },
+];
+
+/** A JavaScript caller is not held to the type, so the construct checks it too. */
+const SEVERITY_OUT_OF_RANGE = 5 as unknown as AlertSeverity;
+
+function withEvents(events: MigrationEventsMonitoringProps = {}, props: Partial<MonitoringTestProps> = {}) {
+  const built = monitoring(props);
+  built.monitoring.monitorMigrationEvents(events);
+  return built;
+}
+
+/** Logical ids of the resources the events pipeline references. */
+function ids(synth: ReturnType<typeof synthJson>) {
+  return {
+    workspace: onlyResourceOfType(synth, 'azurerm_log_analytics_workspace').logicalId,
+    actionGroup: onlyResourceOfType(synth, 'azurerm_monitor_action_group').logicalId,
+    table: onlyResourceOfType(synth, TABLE).logicalId,
+    endpoint: onlyResourceOfType(synth, ENDPOINT).logicalId,
+    rule: onlyResourceOfType(synth, RULE).logicalId,
+  };
+}
+
+describe('MigrationMonitoring.monitorMigrationEvents', () => {
+  it('synthesizes the events table, its ingestion endpoint and rule, and two alerts (snapshot)', () => {
+    const { stack } = withEvents();
+    expect(Testing.synth(stack)).toMatchSnapshot();
+  });
+
+  describe('Logs Ingestion path', () => {
+    it('creates MigrationEvents_CL with exactly the event columns, on the Analytics plan', () => {
+      const { stack } = withEvents();
+      const synth = synthJson(stack);
+      const table = onlyResourceOfType(synth, TABLE).config;
+      expect(table.name).toBe('MigrationEvents_CL');
+      expect(table.plan).toBe('Analytics');
+      expect(table.workspace_id).toBe(reference('azurerm_log_analytics_workspace', ids(synth).workspace));
+      expect(table.column.map(({ name, type }: { name: string; type: string }) => ({ name, type }))).toEqual(
+        EVENT_COLUMNS,
+      );
+    });
+
+    it('creates the data collection endpoint dce-<prefix> in the monitoring region', () => {
+      const { stack } = withEvents({}, { location: 'northeurope' });
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorDataCollectionEndpoint, {
+        name: 'dce-contoso-sql',
+        location: 'northeurope',
+        resource_group_name: '${azurerm_resource_group.rg.name}',
+      });
+    });
+
+    it('routes Custom-MigrationEvents_CL unchanged to the table, through the endpoint, after the table exists', () => {
+      const { stack } = withEvents();
+      const synth = synthJson(stack);
+      const id = ids(synth);
+      const rule = onlyResourceOfType(synth, RULE).config;
+      expect(rule.name).toBe('dcr-contoso-sql');
+      expect(rule.kind).toBeUndefined();
+      expect(rule.data_collection_endpoint_id).toBe(reference(ENDPOINT, id.endpoint));
+      expect(rule.stream_declaration).toEqual([{ stream_name: 'Custom-MigrationEvents_CL', column: EVENT_COLUMNS }]);
+      expect(rule.destinations).toEqual({
+        log_analytics: [
+          { name: 'migrationWorkspace', workspace_resource_id: reference('azurerm_log_analytics_workspace', id.workspace) },
+        ],
+      });
+      expect(rule.data_flow).toEqual([
+        {
+          streams: ['Custom-MigrationEvents_CL'],
+          destinations: ['migrationWorkspace'],
+          output_stream: 'Custom-MigrationEvents_CL',
+          transform_kql: 'source',
+        },
+      ]);
+      expect(rule.depends_on).toEqual([`${TABLE}.${id.table}`]);
+    });
+
+    it('hands out what the DAG needs to send events', () => {
+      const { stack, monitoring: construct } = withEvents();
+      const ingestion = construct.eventIngestion;
+      expect(ingestion.streamName).toBe('Custom-MigrationEvents_CL');
+      expect(ingestion.tableName).toBe('MigrationEvents_CL');
+      const synth = synthJson(stack);
+      const id = ids(synth);
+      expect(
+        rendered(stack, {
+          endpointUrl: ingestion.endpointUrl,
+          ruleId: ingestion.dataCollectionRuleId,
+          ruleImmutableId: ingestion.dataCollectionRuleImmutableId,
+        }),
+      ).toEqual({
+        endpointUrl: reference(ENDPOINT, id.endpoint, 'logs_ingestion_endpoint'),
+        ruleId: reference(RULE, id.rule),
+        ruleImmutableId: reference(RULE, id.rule, 'immutable_id'),
+      });
+    });
+
+    it('grants Monitoring Metrics Publisher on the rule only', () => {
+      const { stack, monitoring: construct } = withEvents();
+      construct.grantEventPublisher('FactoryEventPublisher', '11111111-1111-1111-1111-111111111111', {
+        principalType: 'ServicePrincipal',
+      });
+      const synth = synthJson(stack);
+      const assignments = resourcesOfType(synth, 'azurerm_role_assignment');
+      expect(assignments).toHaveLength(1);
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(RoleAssignment, {
+        role_definition_name: 'Monitoring Metrics Publisher',
+        scope: reference(RULE, ids(synth).rule),
+        principal_id: '11111111-1111-1111-1111-111111111111',
+        principal_type: 'ServicePrincipal',
+      });
+    });
+
+    it('may be set up once', () => {
+      const { monitoring: construct } = withEvents();
+      expect(() => construct.monitorMigrationEvents()).toThrow(/monitorMigrationEvents\(\) may be called once/);
+    });
+  });
+
+  describe('"migration failed" alert', () => {
+    it('counts failed steps per database every 5 minutes over 5 minutes, severity 1, through the action group', () => {
+      const { stack } = withEvents();
+      const synth = synthJson(stack);
+      const id = ids(synth);
+      const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-failed').config;
+      expect(alert.criteria).toEqual([
+        {
+          query: [
+            'MigrationEvents_CL',
+            '| where Status == "Failed"',
+            '| project TimeGenerated, Database, Phase, RunId, MigrationOperationId, Message',
+          ].join('\n'),
+          time_aggregation_method: 'Count',
+          operator: 'GreaterThan',
+          threshold: 0,
+          dimension: [{ name: 'Database', operator: 'Include', values: ['*'] }],
+        },
+      ]);
+      expect(alert.severity).toBe(1);
+      expect(alert.evaluation_frequency).toBe('PT5M');
+      expect(alert.window_duration).toBe('PT5M');
+      expect(alert.scopes).toEqual([reference('azurerm_log_analytics_workspace', id.workspace)]);
+      expect(alert.action).toEqual({ action_groups: [reference('azurerm_monitor_action_group', id.actionGroup)] });
+      expect(alert.location).toBe('${azurerm_resource_group.rg.location}');
+      expect(alert.display_name).toBe('contoso-sql: migration failed');
+      expect(alert.description).toMatch(/reported Status "Failed" in MigrationEvents_CL/);
+      expect(alert.auto_mitigation_enabled).toBe(true);
+      expect(alert.enabled).toBe(true);
+      expect(alert.workspace_alerts_storage_enabled).toBe(false);
+      // Query validation stays on: the table is created before the alert.
+      expect(alert.skip_query_validation).toBe(false);
+      expect(alert.depends_on).toEqual([`${TABLE}.${id.table}`]);
+    });
+
+    it('takes severity, timing, threshold, description and runbook from its options', () => {
+      const { stack } = withEvents({
+        migrationFailedAlert: {
+          severity: 0,
+          evaluationFrequencyMinutes: 10,
+          windowMinutes: 15,
+          threshold: 2,
+          description: 'Page the DBA on call.',
+          runbookUrl: 'https://wiki.contoso.example/runbooks/migration-failed',
+        },
+      });
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorScheduledQueryRulesAlertV2, {
+        name: 'alert-contoso-sql-migration-failed',
+        severity: 0,
+        evaluation_frequency: 'PT10M',
+        window_duration: 'PT15M',
+        description: 'Page the DBA on call. Runbook: https://wiki.contoso.example/runbooks/migration-failed',
+        criteria: [expect.objectContaining({ threshold: 2 })],
+        action: expect.objectContaining({
+          custom_properties: { runbookUrl: 'https://wiki.contoso.example/runbooks/migration-failed' },
+        }),
+      });
+    });
+
+    it('follows the facade-wide alert defaults unless its own options say otherwise', () => {
+      const { stack } = withEvents(
+        { migrationFailedAlert: { enabled: true } },
+        { alertDefaults: { enabled: false, autoMitigate: false, runbookUrl: 'https://wiki.contoso.example/migration' } },
+      );
+      const synth = synthJson(stack);
+      const failed = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-failed').config;
+      const runningLong = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-running-long').config;
+      expect(failed.enabled).toBe(true);
+      expect(runningLong.enabled).toBe(false);
+      expect(failed.auto_mitigation_enabled).toBe(false);
+      expect(runningLong.description).toMatch(/Runbook: https:\/\/wiki\.contoso\.example\/migration$/);
+    });
+
+    it.each([
+      [{ windowMinutes: 7 }, /migrationFailedAlert\.windowMinutes must be one of .* for a log alert \(got 7\)/],
+      [{ evaluationFrequencyMinutes: 15, windowMinutes: 5 }, /migrationFailedAlert\.windowMinutes \(5\) must be at least migrationFailedAlert\.evaluationFrequencyMinutes \(15\)/],
+      [{ severity: SEVERITY_OUT_OF_RANGE }, /migrationFailedAlert\.severity must be an integer from 0 to 4 \(got 5\)/],
+    ])('rejects %j with an error naming the option', (migrationFailedAlert, message) => {
+      expect(() => withEvents({ migrationFailedAlert })).toThrow(message);
+    });
+  });
+
+  describe('"migration running long" alert', () => {
+    it('finds databases started over an hour ago with no end event, every 15 minutes over a day, severity 2', () => {
+      const { stack } = withEvents();
+      const synth = synthJson(stack);
+      const id = ids(synth);
+      const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-running-long').config;
+      expect(alert.criteria).toEqual([
+        {
+          query: [
+            'MigrationEvents_CL',
+            '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded")',
+            '| summarize',
+            '    StartedAt = minif(TimeGenerated, Phase == "start_migration" and Status == "Started"),',
+            '    LastEventAt = max(TimeGenerated),',
+            '    LastEndAt = maxif(TimeGenerated, IsEnd)',
+            '    by RunId, Database',
+            '| where isnotnull(StartedAt) and StartedAt < ago(60m)',
+            '| where isnull(LastEndAt) or LastEndAt < LastEventAt',
+            '| project Database, RunId, StartedAt, LastEventAt, RunningMinutes = datetime_diff("minute", now(), StartedAt)',
+          ].join('\n'),
+          time_aggregation_method: 'Count',
+          operator: 'GreaterThan',
+          threshold: 0,
+          dimension: [{ name: 'Database', operator: 'Include', values: ['*'] }],
+        },
+      ]);
+      expect(alert.severity).toBe(2);
+      expect(alert.evaluation_frequency).toBe('PT15M');
+      expect(alert.window_duration).toBe('P1D');
+      expect(alert.scopes).toEqual([reference('azurerm_log_analytics_workspace', id.workspace)]);
+      expect(alert.action).toEqual({ action_groups: [reference('azurerm_monitor_action_group', id.actionGroup)] });
+      expect(alert.display_name).toBe('contoso-sql: migration running longer than 60 minutes');
+      expect(alert.skip_query_validation).toBe(false);
+      expect(alert.depends_on).toEqual([`${TABLE}.${id.table}`]);
+    });
+
+    it('uses longRunningMinutes in the query, the name and the description', () => {
+      const { stack } = withEvents({ longRunningMinutes: 90 });
+      const alert = resourceNamed(synthJson(stack), LOG_ALERT, 'alert-contoso-sql-migration-running-long').config;
+      expect(alert.criteria[0].query).toContain('| where isnotnull(StartedAt) and StartedAt < ago(90m)');
+      expect(alert.display_name).toBe('contoso-sql: migration running longer than 90 minutes');
+      expect(alert.description).toMatch(/started more than 90 minutes ago/);
+      expect(alert.window_duration).toBe('P1D');
+    });
+
+    it('widens the window to two days when a day cannot hold twice longRunningMinutes', () => {
+      const { stack } = withEvents({ longRunningMinutes: 1000 });
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorScheduledQueryRulesAlertV2, {
+        name: 'alert-contoso-sql-migration-running-long',
+        window_duration: 'P2D',
+      });
+    });
+
+    it('accepts a shorter window that still sees the start event', () => {
+      const { stack } = withEvents({ migrationRunningLongAlert: { windowMinutes: 120 } });
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorScheduledQueryRulesAlertV2, {
+        name: 'alert-contoso-sql-migration-running-long',
+        window_duration: 'PT2H',
+      });
+    });
+
+    it('rejects a window that cannot see the start event', () => {
+      expect(() => withEvents({ migrationRunningLongAlert: { windowMinutes: 60 } })).toThrow(
+        /migrationRunningLongAlert\.windowMinutes \(60\) must be at least longRunningMinutes \(60\) plus migrationRunningLongAlert\.evaluationFrequencyMinutes \(15\)/,
+      );
+    });
+
+    it.each([0, -5, 2.5, 2866])('rejects longRunningMinutes %d', (longRunningMinutes) => {
+      expect(() => withEvents({ longRunningMinutes })).toThrow(/longRunningMinutes must be an integer from 1 to 2865/);
+    });
+  });
+
+  it('lists both alerts in createdAlerts()', () => {
+    const { monitoring: construct } = withEvents();
+    expect(
+      construct.createdAlerts().map(({ name, kind, severity, evaluationFrequency, window }) => ({
+        name,
+        kind,
+        severity,
+        evaluationFrequency,
+        window,
+      })),
+    ).toEqual([
+      { name: 'alert-contoso-sql-migration-failed', kind: 'log', severity: 1, evaluationFrequency: 'PT5M', window: 'PT5M' },
+      { name: 'alert-contoso-sql-migration-running-long', kind: 'log', severity: 2, evaluationFrequency: 'PT15M', window: 'P1D' },
+    ]);
+    for (const alert of construct.createdAlerts()) {
+      expect(alert.resource).toBeInstanceOf(MonitorScheduledQueryRulesAlertV2);
+      expect(alert.description).toBe(alert.resource.descriptionInput);
+    }
+  });
+});
