@@ -1,0 +1,273 @@
+import { Testing } from 'cdktf';
+import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
+import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
+import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
+import { AlertSeverity, DataFactoryMonitoringProps, MigrationMonitoring } from '../../lib/monitoring';
+import {
+  BASE_PROPS,
+  FACTORY,
+  monitoring,
+  monitoringTestStack,
+  onlyResourceOfType,
+  reference,
+  resourceNamed,
+  resourcesOfType,
+  synthJson,
+} from './monitoring-test-stack';
+
+const METRIC_ALERT = 'azurerm_monitor_metric_alert';
+const SHIR = 'shir-contoso-sql';
+
+/** A JavaScript caller is not held to the type, so the construct checks it too. */
+const SEVERITY_OUT_OF_RANGE = -1 as unknown as AlertSeverity;
+
+function withFactory(props: DataFactoryMonitoringProps = { selfHostedIntegrationRuntimeName: SHIR }) {
+  const built = monitoring();
+  built.monitoring.monitorDataFactory(FACTORY, props);
+  return built;
+}
+
+function actionGroupReference(synth: ReturnType<typeof synthJson>): string {
+  return reference('azurerm_monitor_action_group', onlyResourceOfType(synth, 'azurerm_monitor_action_group').logicalId);
+}
+
+describe('MigrationMonitoring.monitorDataFactory', () => {
+  it('synthesizes the diagnostic setting and three metric alerts (snapshot)', () => {
+    const { stack } = withFactory();
+    expect(Testing.synth(stack)).toMatchSnapshot();
+  });
+
+  describe('diagnostic setting', () => {
+    it('sends runs, the Airflow logs and AllMetrics to resource-specific tables of the workspace', () => {
+      const { stack } = withFactory();
+      const synth = synthJson(stack);
+      const setting = onlyResourceOfType(synth, 'azurerm_monitor_diagnostic_setting').config;
+      expect(setting.name).toBe('diag-adf-contoso-sql');
+      expect(setting.target_resource_id).toBe(FACTORY.id);
+      expect(setting.log_analytics_workspace_id).toBe(
+        reference('azurerm_log_analytics_workspace', onlyResourceOfType(synth, 'azurerm_log_analytics_workspace').logicalId),
+      );
+      expect(setting.log_analytics_destination_type).toBe('Dedicated');
+      expect(setting.enabled_log).toEqual([
+        { category: 'ActivityRuns' },
+        { category: 'PipelineRuns' },
+        { category: 'TriggerRuns' },
+        { category: 'AirflowDagProcessingLogs' },
+        { category: 'AirflowSchedulerLogs' },
+        { category: 'AirflowTaskLogs' },
+        { category: 'AirflowWebLogs' },
+        { category: 'AirflowWorkerLogs' },
+      ]);
+      expect(setting.enabled_metric).toEqual([{ category: 'AllMetrics' }]);
+      // The 3.x-era `metric` block is deprecated in azurerm 4.x.
+      expect(setting.metric).toBeUndefined();
+    });
+
+    it('can send every category through the allLogs category group instead', () => {
+      const { stack } = withFactory({ allLogs: true });
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorDiagnosticSetting, {
+        enabled_log: [{ category_group: 'allLogs' }],
+        enabled_metric: [{ category: 'AllMetrics' }],
+      });
+    });
+
+    it('takes its name from props', () => {
+      const { stack } = withFactory({ diagnosticSettingName: 'to-migration-workspace' });
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorDiagnosticSetting, {
+        name: 'to-migration-workspace',
+      });
+    });
+
+    it('refers to a factory created in the same stack by reference', () => {
+      const { stack, resourceGroup } = monitoringTestStack();
+      const factory = new DataFactory(stack, 'factory', {
+        name: 'adf-contoso-sql',
+        location: resourceGroup.location,
+        resourceGroupName: resourceGroup.name,
+      });
+      new MigrationMonitoring(stack, 'monitoring', { ...BASE_PROPS, resourceGroup }).monitorDataFactory(factory);
+      const synth = Testing.synth(stack);
+      expect(synth).toHaveResourceWithProperties(MonitorDiagnosticSetting, {
+        name: 'diag-${azurerm_data_factory.factory.name}',
+        target_resource_id: '${azurerm_data_factory.factory.id}',
+      });
+      expect(synth).toHaveResourceWithProperties(MonitorMetricAlert, {
+        scopes: ['${azurerm_data_factory.factory.id}'],
+      });
+    });
+  });
+
+  describe('metric alerts', () => {
+    it('Airflow task failures: total over 0 in 15 minutes, every 5, severity 2', () => {
+      const { stack } = withFactory();
+      const synth = synthJson(stack);
+      const alert = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-airflow-task-failures').config;
+      expect(alert.criteria).toEqual([
+        {
+          metric_namespace: 'Microsoft.DataFactory/factories',
+          metric_name: 'AirflowIntegrationRuntimeTaskInstanceFailures',
+          aggregation: 'Total',
+          operator: 'GreaterThan',
+          threshold: 0,
+        },
+      ]);
+      expect(alert.severity).toBe(2);
+      expect(alert.frequency).toBe('PT5M');
+      expect(alert.window_size).toBe('PT15M');
+      expect(alert.scopes).toEqual([FACTORY.id]);
+      expect(alert.action).toEqual([{ action_group_id: actionGroupReference(synth) }]);
+      expect(alert.auto_mitigate).toBe(true);
+      expect(alert.enabled).toBe(true);
+      expect(alert.description).toMatch(/Airflow task instances failed/);
+    });
+
+    it('Airflow DAG import errors: total over 0 in 15 minutes, every 5, severity 2', () => {
+      const { stack } = withFactory();
+      const synth = synthJson(stack);
+      const alert = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-airflow-dag-import-errors').config;
+      expect(alert.criteria).toEqual([
+        {
+          metric_namespace: 'Microsoft.DataFactory/factories',
+          metric_name: 'AirflowIntegrationRuntimeDAGProcessingImportErrors',
+          aggregation: 'Total',
+          operator: 'GreaterThan',
+          threshold: 0,
+        },
+      ]);
+      expect(alert.severity).toBe(2);
+      expect(alert.frequency).toBe('PT5M');
+      expect(alert.window_size).toBe('PT15M');
+      expect(alert.scopes).toEqual([FACTORY.id]);
+      expect(alert.action).toEqual([{ action_group_id: actionGroupReference(synth) }]);
+    });
+
+    it('self-hosted integration runtime offline: average available nodes under 1 for that runtime, severity 1', () => {
+      const { stack } = withFactory();
+      const synth = synthJson(stack);
+      const alert = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-shir-offline').config;
+      expect(alert.criteria).toEqual([
+        {
+          metric_namespace: 'Microsoft.DataFactory/factories',
+          metric_name: 'IntegrationRuntimeAvailableNodeNumber',
+          aggregation: 'Average',
+          operator: 'LessThan',
+          threshold: 1,
+          dimension: [{ name: 'IntegrationRuntimeName', operator: 'Include', values: [SHIR] }],
+        },
+      ]);
+      expect(alert.severity).toBe(1);
+      expect(alert.frequency).toBe('PT5M');
+      expect(alert.window_size).toBe('PT15M');
+      expect(alert.scopes).toEqual([FACTORY.id]);
+      expect(alert.action).toEqual([{ action_group_id: actionGroupReference(synth) }]);
+      expect(alert.description).toMatch(/self-hosted integration runtime shir-contoso-sql/);
+    });
+
+    it('has no offline alert without the self-hosted runtime name', () => {
+      const { stack, monitoring: construct } = withFactory({});
+      expect(resourcesOfType(synthJson(stack), METRIC_ALERT).map(({ config }) => config.name)).toEqual([
+        'alert-contoso-sql-airflow-dag-import-errors',
+        'alert-contoso-sql-airflow-task-failures',
+      ]);
+      expect(construct.createdAlerts()).toHaveLength(2);
+    });
+
+    it('watches only the named Airflow runtime when given', () => {
+      const { stack } = withFactory({ airflowIntegrationRuntimeName: 'airflow-contoso-sql' });
+      const synth = synthJson(stack);
+      for (const name of ['alert-contoso-sql-airflow-task-failures', 'alert-contoso-sql-airflow-dag-import-errors']) {
+        expect(resourceNamed(synth, METRIC_ALERT, name).config.criteria[0].dimension).toEqual([
+          { name: 'IntegrationRuntimeName', operator: 'Include', values: ['airflow-contoso-sql'] },
+        ]);
+      }
+    });
+
+    it('takes the minimum node count, timing and severity from the offline alert options', () => {
+      const { stack } = withFactory({
+        selfHostedIntegrationRuntimeName: SHIR,
+        selfHostedRuntimeOfflineAlert: { threshold: 2, evaluationFrequencyMinutes: 1, windowMinutes: 5, severity: 0 },
+      });
+      const alert = resourceNamed(synthJson(stack), METRIC_ALERT, 'alert-contoso-sql-shir-offline').config;
+      expect(alert.criteria[0].threshold).toBe(2);
+      expect(alert.frequency).toBe('PT1M');
+      expect(alert.window_size).toBe('PT5M');
+      expect(alert.severity).toBe(0);
+      expect(alert.description).toMatch(/^Fewer than 2 node\(s\)/);
+    });
+
+    it('accepts a one-day window', () => {
+      const { stack } = withFactory({ airflowTaskFailuresAlert: { evaluationFrequencyMinutes: 60, windowMinutes: 1440 } });
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorMetricAlert, {
+        name: 'alert-contoso-sql-airflow-task-failures',
+        frequency: 'PT1H',
+        window_size: 'P1D',
+      });
+    });
+
+    it.each([
+      [{ airflowTaskFailuresAlert: { windowMinutes: 10 } }, /airflowTaskFailuresAlert\.windowMinutes must be one of 1, 5, 15, 30, 60, 360, 720, 1440 for a metric alert \(got 10\)/],
+      [{ airflowTaskFailuresAlert: { windowMinutes: 2880 } }, /airflowTaskFailuresAlert\.windowMinutes must be one of .* \(got 2880\)/],
+      [{ airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 10 } }, /airflowDagImportErrorsAlert\.evaluationFrequencyMinutes must be one of 1, 5, 15, 30, 60 for a metric alert \(got 10\)/],
+      [{ airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 30, windowMinutes: 15 } }, /airflowDagImportErrorsAlert\.windowMinutes \(15\) must be at least airflowDagImportErrorsAlert\.evaluationFrequencyMinutes \(30\)/],
+      [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /selfHostedRuntimeOfflineAlert\.severity must be an integer from 0 to 4/],
+      [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { threshold: Number.NaN } }, /selfHostedRuntimeOfflineAlert\.threshold must be a finite number/],
+    ] as Array<[DataFactoryMonitoringProps, RegExp]>)('rejects %j with an error naming the option', (props, message) => {
+      expect(() => withFactory(props)).toThrow(message);
+    });
+  });
+
+  it('monitors one factory per facade', () => {
+    const { monitoring: construct } = withFactory();
+    expect(() => construct.monitorDataFactory(FACTORY)).toThrow(/monitorDataFactory\(\) may be called once/);
+  });
+});
+
+describe('MigrationMonitoring facade', () => {
+  it('chains, and createdAlerts() lists every alert with its kind, severity and resource', () => {
+    const { monitoring: construct } = monitoring();
+    const returned = construct
+      .monitorMigrationEvents()
+      .monitorDataFactory(FACTORY, { selfHostedIntegrationRuntimeName: SHIR });
+    expect(returned).toBe(construct);
+
+    const alerts = construct.createdAlerts();
+    expect(alerts.map(({ name, kind, severity }) => ({ name, kind, severity }))).toEqual([
+      { name: 'alert-contoso-sql-migration-failed', kind: 'log', severity: 1 },
+      { name: 'alert-contoso-sql-migration-running-long', kind: 'log', severity: 2 },
+      { name: 'alert-contoso-sql-airflow-task-failures', kind: 'metric', severity: 2 },
+      { name: 'alert-contoso-sql-airflow-dag-import-errors', kind: 'metric', severity: 2 },
+      { name: 'alert-contoso-sql-shir-offline', kind: 'metric', severity: 1 },
+    ]);
+    for (const alert of alerts) {
+      expect(alert.resource).toBeInstanceOf(alert.kind === 'metric' ? MonitorMetricAlert : MonitorScheduledQueryRulesAlertV2);
+      expect(alert.resource.nameInput).toBe(alert.name);
+      expect(alert.resource.severityInput).toBe(alert.severity);
+      expect(alert.description.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('sends every alert it creates to its action group', () => {
+    const { stack, monitoring: construct } = monitoring();
+    construct.monitorMigrationEvents().monitorDataFactory(FACTORY, { selfHostedIntegrationRuntimeName: SHIR });
+    const synth = synthJson(stack);
+    const actionGroup = actionGroupReference(synth);
+    const metricAlerts = resourcesOfType(synth, METRIC_ALERT);
+    const logAlerts = resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2');
+    expect(metricAlerts.length + logAlerts.length).toBe(5);
+    for (const { config } of metricAlerts) {
+      expect(config.action).toEqual([{ action_group_id: actionGroup }]);
+    }
+    for (const { config } of logAlerts) {
+      expect(config.action.action_groups).toEqual([actionGroup]);
+    }
+  });
+
+  it('returns a copy from createdAlerts(), so callers cannot change the record', () => {
+    const { monitoring: construct } = monitoring();
+    construct.monitorMigrationEvents();
+    const first = construct.createdAlerts() as unknown[];
+    first.pop();
+    expect(construct.createdAlerts()).toHaveLength(2);
+  });
+});
