@@ -1,0 +1,203 @@
+/**
+ * The shape of a plan document as people write it: types, formats, ranges and the defaults
+ * that do not depend on other fields. Cross-field rules live in `semantic-checks.ts`, defaults
+ * derived from other fields in `derived-defaults.ts`; `schema.ts` joins the three.
+ */
+import { z } from 'zod';
+import * as rules from './rules';
+
+interface NamedPattern {
+  readonly pattern: RegExp;
+  readonly rule: string;
+}
+
+function matching({ pattern, rule }: NamedPattern): z.ZodString {
+  return z.string().regex(pattern, { error: rule });
+}
+
+function integerBetween({ min, max }: { readonly min: number; readonly max: number }): z.ZodNumber {
+  const error = `must be an integer from ${min} to ${max}`;
+  return z.number().int({ error }).min(min, { error }).max(max, { error });
+}
+
+const connectionId = matching(rules.CONNECTION_ID);
+
+const sqlDatabaseName = matching(rules.SQL_DATABASE_NAME).refine(
+  (name) => !rules.SYSTEM_DATABASES.includes(name.toLowerCase()),
+  { error: `is a system database (${rules.SYSTEM_DATABASES.join(', ')}); only user databases can be migrated` },
+);
+
+const targetKind = z.enum(rules.TARGET_KINDS);
+
+export const notificationsSchema = z
+  .strictObject({
+    emails: z
+      .array(
+        z
+          .string()
+          .max(rules.LIMITS.emailLength, { error: rules.EMAIL.rule })
+          .regex(rules.EMAIL.pattern, { error: rules.EMAIL.rule }),
+      )
+      .min(1, { error: 'needs at least one email address' })
+      .meta({ description: 'Email receivers of the `migration-alerts` action group (at least one).' }),
+    longRunningMinutes: integerBetween(rules.LIMITS.longRunningMinutes)
+      .default(rules.DEFAULTS.longRunningMinutes)
+      .meta({ description: 'A migration running longer than this raises a severity-2 alert.' }),
+  })
+  .meta({ description: 'Who hears about failures and slow migrations.' });
+
+export const airflowSchema = z
+  .strictObject({
+    version: z
+      .enum(rules.SUPPORTED_AIRFLOW_VERSIONS, {
+        error: `Data Factory's managed Airflow offers only version ${rules.SUPPORTED_AIRFLOW_VERSIONS.join(', ')}`,
+      })
+      .default(rules.DEFAULTS.airflowVersion)
+      .meta({ description: 'Apache Airflow version; Data Factory offers only 2.6.3 and cannot change it in place.' }),
+    computeSize: z
+      .enum(rules.AIRFLOW_COMPUTE_SIZES)
+      .default(rules.DEFAULTS.computeSize)
+      .meta({ description: 'Managed Airflow node size (Small: up to 50 DAGs).' }),
+    extraNodes: integerBetween(rules.LIMITS.extraNodes)
+      .default(rules.DEFAULTS.extraNodes)
+      .meta({ description: 'Extra worker nodes beyond the compute size.' }),
+    servicePrincipal: z
+      .strictObject({
+        clientId: z
+          .string()
+          .regex(rules.GUID_PATTERN, { error: 'must be a GUID' })
+          .meta({ description: 'Application (client) id; its secret is the Terraform variable airflow_client_secret.' }),
+        objectId: z
+          .string()
+          .regex(rules.GUID_PATTERN, { error: 'must be a GUID' })
+          .meta({ description: 'Object id of the service principal: the principal of every role assignment.' }),
+      })
+      .meta({ description: 'The identity the DAG uses for DMS, Key Vault and Logs Ingestion.' }),
+  })
+  .meta({ description: 'The managed Airflow (Workflow Orchestration Manager) environment.' });
+
+export const backupFileShareSchema = z
+  .strictObject({
+    path: matching(rules.UNC_PATH).meta({ description: 'UNC path, for example \\\\fileserver\\backups\\sql01.' }),
+    connectionId: connectionId.meta({ description: "Airflow connection with the share's user and password." }),
+  })
+  .meta({ description: 'SMB share with full and log backups.' });
+
+export const sourceServerSchema = z
+  .strictObject({
+    name: matching(rules.SERVER_NAME).meta({ description: 'Logical name used by databases[].source.server.' }),
+    host: matching(rules.SQL_HOST).meta({
+      description: 'Host name (or host\\instance) as seen from the self-hosted integration runtime.',
+    }),
+    port: integerBetween(rules.LIMITS.port).default(rules.DEFAULTS.port),
+    authentication: z.enum(rules.SQL_AUTHENTICATIONS).default(rules.DEFAULTS.authentication),
+    connectionId: connectionId.optional().meta({
+      description:
+        'Airflow connection with the login DMS and validation use. Default: mssql_source_<name with - replaced by _>.',
+    }),
+    connectionStringSecretName: matching(rules.SECRET_NAME).optional().meta({
+      description: 'Key Vault secret with the linked-service connection string. Default: <name>-connection-string.',
+    }),
+    backupFileShare: backupFileShareSchema.optional().meta({
+      description: 'Required when a database of this server goes to SqlMi or SqlVm.',
+    }),
+  })
+  .meta({ description: 'A SQL Server that databases move from.' });
+
+export const targetServerSchema = z
+  .strictObject({
+    name: matching(rules.SERVER_NAME).meta({ description: 'Logical name used by databases[].target.server.' }),
+    kind: targetKind,
+    resourceId: z
+      .string()
+      .regex(rules.ANY_TARGET_RESOURCE_ID, {
+        error:
+          'must be the ARM id of a SQL managed instance, logical server or SQL virtual machine, e.g. ' +
+          rules.TARGET_RESOURCE_ID.SqlMi.example,
+      })
+      .meta({ description: 'ARM id of the managed instance (SqlMi), logical server (SqlDb) or SQL VM (SqlVm).' }),
+    connectionId: connectionId.optional().meta({
+      description: 'Airflow connection used for validation (and DMS for SqlDb). Default: mssql_target_<name with - replaced by _>.',
+    }),
+  })
+  .meta({ description: 'An Azure SQL Managed Instance, logical server or SQL VM that databases move to.' });
+
+export const backupStorageSchema = z
+  .strictObject({
+    storageAccountResourceId: z
+      .string()
+      .regex(rules.STORAGE_ACCOUNT_ID.pattern, { error: `must be a storage account ARM id: ${rules.STORAGE_ACCOUNT_ID.example}` }),
+    connectionId: connectionId.meta({ description: 'Airflow connection whose password is the account key DMS needs.' }),
+  })
+  .meta({ description: 'Storage account where DMS stages backups for SqlMi and SqlVm targets.' });
+
+export const validationSchema = z
+  .strictObject({
+    rowCounts: z.boolean().default(true),
+    checksums: z.boolean().default(false),
+    tables: z
+      .array(matching(rules.TABLE_NAME))
+      .min(1, { error: 'list at least one table, or leave tables out to compare every user table' })
+      .optional()
+      .meta({ description: 'Tables to compare, as schema.table. Default: every user table of the source database.' }),
+  })
+  .meta({ description: 'What "migrated correctly" means for one database.' });
+
+export const databaseSchema = z
+  .strictObject({
+    name: matching(rules.DATABASE_NAME).meta({ description: 'Unique; becomes the Airflow task-group id.' }),
+    source: z
+      .strictObject({
+        server: z.string().meta({ description: 'Name of an entry in sourceServers.' }),
+        database: sqlDatabaseName.meta({ description: 'Database name on that server.' }),
+      })
+      .meta({ description: 'Where the database comes from.' }),
+    target: z
+      .strictObject({
+        server: z.string().meta({ description: 'Name of an entry in targetServers.' }),
+        database: sqlDatabaseName.optional().meta({ description: 'Database name on the target. Default: the source name.' }),
+        kind: targetKind.optional().meta({ description: "Filled in from the target server; if given it must match." }),
+      })
+      .meta({ description: 'Where the database goes.' }),
+    mode: z.enum(rules.MIGRATION_MODES).optional().meta({
+      description: 'Default: online for SqlMi and SqlVm, offline for SqlDb (which supports nothing else).',
+    }),
+    dependsOn: z
+      .array(z.string())
+      .default([])
+      .meta({ description: 'Databases that must finish (validated) before this one starts.' }),
+    validation: validationSchema.default({ rowCounts: true, checksums: false }),
+    timeoutMinutes: integerBetween(rules.LIMITS.timeoutMinutes)
+      .default(rules.DEFAULTS.timeoutMinutes)
+      .meta({ description: 'The DAG gives up waiting (and rolls back) after this.' }),
+  })
+  .meta({ description: 'One database to move.' });
+
+export const tagsSchema = z
+  .record(
+    z.string().regex(rules.TAG_KEY.pattern, { error: `tag key ${rules.TAG_KEY.rule}` }),
+    z.string().max(rules.LIMITS.tagValueLength, { error: `must be at most ${rules.LIMITS.tagValueLength} characters` }),
+  )
+  .refine((tags) => Object.keys(tags).length <= rules.LIMITS.tags, {
+    error: `Azure allows at most ${rules.LIMITS.tags} tags per resource`,
+  })
+  .default({})
+  .meta({ description: 'Tags on every resource the stack creates.' });
+
+export const planDocumentSchema = z
+  .strictObject({
+    name: matching(rules.PLAN_NAME).meta({ description: 'Names the stack and prefixes Azure resource names.' }),
+    location: matching(rules.LOCATION).meta({ description: 'Azure region of everything the stack creates.' }),
+    tags: tagsSchema,
+    notifications: notificationsSchema,
+    airflow: airflowSchema,
+    sourceServers: z.array(sourceServerSchema).min(1, { error: 'needs at least one source server' }),
+    targetServers: z.array(targetServerSchema).min(1, { error: 'needs at least one target server' }),
+    backupStorage: backupStorageSchema.optional().meta({
+      description: 'Required when any database goes to SqlMi or SqlVm.',
+    }),
+    databases: z.array(databaseSchema).min(1, { error: 'needs at least one database' }),
+  })
+  .meta({ description: 'A migration: what moves, from where, to where, in which order.' });
+
+export type PlanDocument = z.output<typeof planDocumentSchema>;

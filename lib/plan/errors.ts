@@ -1,0 +1,51 @@
+/** The one error type for every mistake in a plan, listing all problems at once. */
+
+/** One thing wrong with a plan. */
+export interface PlanProblem {
+  /** Field path such as `databases[2].dependsOn[0]`; empty for the file or the document as a whole. */
+  readonly path: string;
+  readonly message: string;
+  /** 1-based line in the plan file, when known. */
+  readonly line?: number;
+  /** 1-based column in the plan file, when known. */
+  readonly column?: number;
+}
+
+export class MigrationPlanError extends Error {
+  /** Every problem found, sorted by position in the file (problems without one come last). */
+  readonly problems: readonly PlanProblem[];
+  /** The plan file as given to `loadMigrationPlan`, or the `source` name given to `parseMigrationPlan`. */
+  readonly file: string;
+
+  constructor(file: string, problems: readonly PlanProblem[]) {
+    const sorted = Object.freeze(sortByPosition(dedupe(problems)).map((p) => Object.freeze({ ...p })));
+    super(sorted.map((problem) => formatProblem(file, problem)).join('\n'));
+    this.name = 'MigrationPlanError';
+    this.file = file;
+    this.problems = sorted;
+  }
+}
+
+/** `file:line:col field.path: message`, leaving out what is unknown. */
+export function formatProblem(file: string, problem: PlanProblem): string {
+  const location = problem.line === undefined ? file : `${file}:${problem.line}:${problem.column ?? 1}`;
+  return problem.path === '' ? `${location}: ${problem.message}` : `${location} ${problem.path}: ${problem.message}`;
+}
+
+function sortByPosition(problems: readonly PlanProblem[]): PlanProblem[] {
+  // Array.prototype.sort is stable, so problems without a position keep the order they were found in.
+  return [...problems].sort(
+    (a, b) =>
+      (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0),
+  );
+}
+
+function dedupe(problems: readonly PlanProblem[]): PlanProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,37 @@
+/** Validates an already-parsed plan value and returns it typed, with every default filled. */
+import { deepFreeze } from './deep-freeze';
+import { MigrationPlanError, type PlanProblem } from './errors';
+import { formatFieldPath } from './field-path';
+import { migrationPlanSchema } from './schema';
+import type { SourceLocator } from './source-positions';
+import type { MigrationPlan } from './types';
+import { describeIssue, issuesToProblems } from './zod-issues';
+
+/**
+ * Validates a parsed plan (for example from `JSON.parse`) and returns it with defaults filled in,
+ * deeply frozen.
+ *
+ * @param source names the plan in messages
+ * @throws MigrationPlanError listing every problem
+ */
+export function parseMigrationPlan(value: unknown, source = '<plan>'): MigrationPlan {
+  return validatePlan(value, source);
+}
+
+/** @param locate maps field paths to file positions when the value came from a file */
+export function validatePlan(value: unknown, file: string, locate?: SourceLocator): MigrationPlan {
+  let result: ReturnType<typeof migrationPlanSchema.safeParse>;
+  try {
+    result = migrationPlanSchema.safeParse(value, { error: describeIssue });
+  } catch (error) {
+    // Only exotic inputs get here (getters that throw, revoked proxies): still a plan problem.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MigrationPlanError(file, [{ path: '', message: `cannot read the plan: ${reason}` }]);
+  }
+  if (result.success) return deepFreeze(result.data);
+
+  const problems = issuesToProblems(result.error.issues, migrationPlanSchema).map(
+    ({ path, message }): PlanProblem => ({ path: formatFieldPath(path), message, ...locate?.(path) }),
+  );
+  throw new MigrationPlanError(file, problems);
+}

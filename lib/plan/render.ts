@@ -1,0 +1,36 @@
+/** Writes `migration_plan.json`, the document the Airflow DAG reads. */
+import { z } from 'zod';
+import { parseMigrationPlan } from './parse';
+import { migrationPlanSchema } from './schema';
+import { schemaAt } from './schema-walk';
+import type { MigrationPlan } from './types';
+
+/**
+ * The plan as JSON in the input schema with every default filled in: keys in schema order,
+ * 2-space indent, trailing newline, so equal plans give byte-identical files (and blob hashes).
+ * The plan is validated again, so a hand-built plan cannot produce a file the DAG would reject.
+ *
+ * @throws MigrationPlanError when the plan is not valid
+ */
+export function renderMigrationPlan(plan: MigrationPlan): string {
+  const valid = parseMigrationPlan(plan, '<rendered plan>');
+  return `${JSON.stringify(inSchemaOrder(valid, []), null, 2)}\n`;
+}
+
+function inSchemaOrder(value: unknown, path: PropertyKey[]): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => inSchemaOrder(item, [...path, index]));
+  if (typeof value !== 'object' || value === null) return value;
+  const schema = schemaAt(migrationPlanSchema, path);
+  const record = value as Record<string, unknown>;
+  const keys = schema instanceof z.ZodObject ? Object.keys(schema.shape).filter((key) => key in record) : Object.keys(record);
+  const ordered: Record<string, unknown> = {};
+  for (const key of keys) {
+    Object.defineProperty(ordered, key, {
+      value: inSchemaOrder(record[key], [...path, key]),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return ordered;
+}
