@@ -1,5 +1,16 @@
 export * from './alert-timing';
-export * from './alerts';
+export { AlertSeverity } from './alerts';
+export type {
+  AlertDefaults,
+  AlertDefinition,
+  AlertDimension,
+  AlertOptions,
+  CreatedAlert,
+  CreatedLogAlert,
+  CreatedMetricAlert,
+  LogAlertDefinition,
+  MetricAlertDefinition,
+} from './alerts';
 export * from './data-factory-signals';
 export * from './migration-events';
 export * from './migration-monitoring';
