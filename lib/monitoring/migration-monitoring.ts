@@ -227,6 +227,7 @@ export class MigrationMonitoring extends Construct {
   public readonly location: string;
 
   private readonly namePrefix: string;
+  private readonly resourceGroup: IResourceGroup;
   private readonly tags?: { [key: string]: string };
   private readonly alertTarget: AlertTarget;
   private readonly alerts: CreatedAlert[] = [];
@@ -237,6 +238,7 @@ export class MigrationMonitoring extends Construct {
     super(scope, id);
     validateNamePrefix(props.namePrefix);
     this.namePrefix = props.namePrefix;
+    this.resourceGroup = props.resourceGroup;
     this.tags = props.tags;
     this.location = props.location ?? props.resourceGroup.location;
 
@@ -295,7 +297,7 @@ export class MigrationMonitoring extends Construct {
 
     const endpoint = new MonitorDataCollectionEndpoint(this, 'EventsEndpoint', {
       name: resourceName('dce', this.namePrefix),
-      resourceGroupName: this.alertTarget.resourceGroupName,
+      resourceGroupName: this.resourceGroup.name,
       location: this.location,
       description: 'Logs Ingestion endpoint of the migration DAG.',
       // The managed Airflow reaches it over the internet; every call still needs an Entra ID token
@@ -308,7 +310,7 @@ export class MigrationMonitoring extends Construct {
     // No `kind`: a rule used through a data collection endpoint by the Logs Ingestion API needs none.
     const rule = new MonitorDataCollectionRule(this, 'EventsRule', {
       name: resourceName('dcr', this.namePrefix),
-      resourceGroupName: this.alertTarget.resourceGroupName,
+      resourceGroupName: this.resourceGroup.name,
       location: this.location,
       description: `Routes ${MIGRATION_EVENTS_STREAM} from the migration DAG to ${MIGRATION_EVENTS_TABLE}.`,
       dataCollectionEndpointId: endpoint.id,
