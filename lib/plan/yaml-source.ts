@@ -1,6 +1,7 @@
 /** Reads a YAML plan file, keeping the node tree to point later problems at lines. */
-import { parseDocument, type YAMLError } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLError } from 'yaml';
 import type { PlanProblem } from './errors';
+import { formatFieldPath, quote } from './field-path';
 import { lineColumnFinder, yamlLocator, type ParsedSource, type SourcePosition } from './source-positions';
 
 export function parseYamlSource(text: string): ParsedSource {
@@ -13,7 +14,8 @@ export function parseYamlSource(text: string): ParsedSource {
     return { ok: false, problems: [{ path: '', message: `cannot parse YAML: ${errorMessage(error)}` }] };
   }
   if (document.errors.length > 0) {
-    return { ok: false, problems: document.errors.map((error) => syntaxProblem(error, text, positionOf)) };
+    const parsed = document;
+    return { ok: false, problems: document.errors.map((error) => syntaxProblem(error, parsed, positionOf)) };
   }
   if (document.contents === null) {
     return { ok: false, problems: [{ path: '', message: 'the file is empty; expected a migration plan', line: 1, column: 1 }] };
@@ -28,14 +30,31 @@ export function parseYamlSource(text: string): ParsedSource {
   return { ok: true, value, locate: yamlLocator(document, positionOf) };
 }
 
-function syntaxProblem(error: YAMLError, text: string, positionOf: (offset: number) => SourcePosition): PlanProblem {
-  const [start, end] = error.pos;
-  const { line, column } = positionOf(start);
-  const message =
-    error.code === 'DUPLICATE_KEY'
-      ? `duplicate key ${JSON.stringify(text.slice(start, end).split(':')[0].trim())}`
-      : `YAML syntax error: ${error.message}`;
-  return { path: '', message, line, column };
+function syntaxProblem(error: YAMLError, document: Document, positionOf: (offset: number) => SourcePosition): PlanProblem {
+  const { line, column } = positionOf(error.pos[0]);
+  const duplicate = error.code === 'DUPLICATE_KEY' ? keyPathAt(document.contents, error.pos[0], []) : undefined;
+  if (duplicate !== undefined) {
+    return { path: formatFieldPath(duplicate), message: `duplicate key ${quote(String(duplicate[duplicate.length - 1]))}`, line, column };
+  }
+  return { path: '', message: `YAML syntax error: ${error.message}`, line, column };
+}
+
+/** The field path of the mapping key that starts at `offset`. */
+function keyPathAt(node: unknown, offset: number, path: PropertyKey[]): PropertyKey[] | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      if (isScalar(pair.key) && pair.key.range?.[0] === offset) return [...path, key];
+      const found = keyPathAt(pair.value, offset, [...path, key]);
+      if (found !== undefined) return found;
+    }
+  } else if (isSeq(node)) {
+    for (const [index, item] of node.items.entries()) {
+      const found = keyPathAt(item, offset, [...path, index]);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 function errorMessage(error: unknown): string {

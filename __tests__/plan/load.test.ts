@@ -1,0 +1,217 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { loadMigrationPlan, MigrationPlanError } from '../../lib/plan';
+import { EXAMPLE_PLAN, minimalPlan, planError, planFiles } from './plan-fixtures';
+
+const files = planFiles();
+
+describe('loadMigrationPlan: reading the file', () => {
+  test('a missing file is named in the message', () => {
+    const missing = join(files.dir(), 'nowhere', 'plan.yaml');
+    const error = planError(() => loadMigrationPlan(missing));
+    expect(error.file).toBe(missing);
+    expect(error.problems).toEqual([{ path: '', message: 'file not found' }]);
+    expect(error.message).toBe(`${missing}: file not found`);
+    expect(error.message).not.toMatch(/\n\s+at /);
+  });
+
+  test('a directory is not a plan', () => {
+    const directory = join(files.dir(), 'plans.yaml');
+    fs.mkdirSync(directory);
+    expect(planError(() => loadMigrationPlan(directory)).message).toBe(`${directory}: is a directory, not a plan file`);
+  });
+
+  test('an unreadable file', () => {
+    const path = files.write('secret.yaml', 'name: x\n');
+    const denied = Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: 'EACCES' });
+    jest.isolateModules(() => {
+      jest.doMock('node:fs', () => ({
+        ...jest.requireActual('node:fs'),
+        readFileSync: () => {
+          throw denied;
+        },
+      }));
+      const isolated = require('../../lib/plan') as typeof import('../../lib/plan');
+      expect(() => isolated.loadMigrationPlan(path)).toThrow(
+        expect.objectContaining({ name: 'MigrationPlanError', message: `${path}: cannot read file: permission denied` }),
+      );
+    });
+  });
+
+  test.each(['plan.txt', 'plan', 'plan.yaml.bak', 'plan.toml'])('unsupported extension: %s', (name) => {
+    const path = files.write(name, '{}');
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0].message).toMatch(/^unsupported plan file \((extension "\.\w+"|no extension)\): use \.yaml, \.yml or \.json$/);
+  });
+
+  test('.yml, upper-case extensions and JSON load the same plan as YAML', () => {
+    const yaml = fs.readFileSync(EXAMPLE_PLAN, 'utf8');
+    const expected = loadMigrationPlan(EXAMPLE_PLAN);
+    expect(loadMigrationPlan(files.write('same.yml', yaml))).toEqual(expected);
+    expect(loadMigrationPlan(files.write('same.YAML', yaml))).toEqual(expected);
+    const json = JSON.stringify(require('yaml').parse(yaml), null, 2);
+    expect(loadMigrationPlan(files.write('same.json', json))).toEqual(expected);
+    expect(loadMigrationPlan(files.write('bom.json', `\ufeff${json}`))).toEqual(expected);
+  });
+});
+
+describe('loadMigrationPlan: syntax errors carry line and column', () => {
+  test('YAML syntax error', () => {
+    const path = files.write('broken.yaml', 'name: contoso\nlocation: westeurope\ntags: [a, b\nnotifications: {}\n');
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error.problems.length).toBeGreaterThan(0);
+    expect(error.problems[0]).toMatchObject({ path: '', line: 4 });
+    expect(error.problems[0].message).toMatch(/^YAML syntax error: /);
+    expect(error.message.split('\n')[0]).toMatch(new RegExp(`^${escape(path)}:4:\\d+: YAML syntax error: `));
+  });
+
+  test('YAML with a tab as indentation', () => {
+    const path = files.write('tabs.yaml', 'name: contoso\nsourceServers:\n\t- name: sql01\n');
+    expect(planError(() => loadMigrationPlan(path)).problems[0]).toMatchObject({ line: 3, column: 1 });
+  });
+
+  test('YAML duplicate keys are rejected, not silently overwritten', () => {
+    const path = files.write('dup.yaml', toYaml(minimalPlan()).replace('location: westeurope\n', 'location: westeurope\nlocation: northeurope\n'));
+    expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
+      { path: 'location', message: 'duplicate key "location"', line: 3, column: 1 },
+    ]);
+  });
+
+  test('a YAML file with several documents', () => {
+    const path = files.write('multi.yaml', `${toYaml(minimalPlan())}---\nname: other\n`);
+    expect(planError(() => loadMigrationPlan(path)).problems[0].message).toMatch(/multiple documents/);
+  });
+
+  test.each([
+    ['empty', ''],
+    ['only a comment', '# nothing here\n'],
+  ])('an %s YAML file', (_, text) => {
+    const path = files.write('empty.yaml', text);
+    expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
+      { path: '', message: 'the file is empty; expected a migration plan', line: 1, column: 1 },
+    ]);
+  });
+
+  test.each([
+    ['missing value', '{\n  "name": "contoso",\n  "location": \n}\n', 4, 1, "unexpected '}', expected a value"],
+    ['trailing comma', '{\n  "name": "contoso",\n}\n', 3, 1, 'unexpected \'}\', expected a "quoted" key'],
+    ['missing comma', '{\n  "name": "contoso"\n  "location": "westeurope"\n}', 3, 3, "unexpected '\"', expected ',' or '}'"],
+    ['unclosed string', '{\n  "name": "contoso\n}', 2, 19, 'string not closed before the end of the line'],
+    ['single quotes', "{\n  'name': 'contoso'\n}", 2, 3, 'unexpected \'\'\'\, expected a "quoted" key'],
+    ['bad escape', '{"name": "a\\qb"}', 1, 12, 'invalid escape sequence in string'],
+    ['truncated', '{"databases": [1, 2', 1, 20, 'unexpected end of file, expected \',\' or \']\''],
+    ['text after the document', '{}\n{}', 2, 1, 'unexpected text after the end of the document'],
+    ['empty file', '  \n', 1, 1, 'the file is empty'],
+  ])('JSON syntax error: %s', (_, text, line, column, message) => {
+    const path = files.write('broken.json', text);
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error.problems).toEqual([{ path: '', message: `JSON syntax error: ${message}`, line, column }]);
+    expect(error.message).toBe(`${path}:${line}:${column}: JSON syntax error: ${message}`);
+  });
+
+  test('JSON duplicate keys are reported with their field path, all of them', () => {
+    const text = '{\n  "name": "a",\n  "databases": [\n    { "name": "x", "name": "y" }\n  ],\n  "name": "b"\n}';
+    expect(planError(() => loadMigrationPlan(files.write('dup.json', text))).problems).toEqual([
+      { path: 'databases[0].name', message: 'duplicate key "name"', line: 4, column: 20 },
+      { path: 'name', message: 'duplicate key "name"', line: 6, column: 3 },
+    ]);
+  });
+
+  test('JSON nested absurdly deep is a problem, not a stack overflow', () => {
+    const text = `{"tags": ${'['.repeat(10000)}${']'.repeat(10000)}}`;
+    expect(planError(() => loadMigrationPlan(files.write('deep.json', text))).problems[0].message).toBe(
+      'JSON syntax error: nested more than 64 levels deep',
+    );
+  });
+});
+
+describe('loadMigrationPlan: problems after parsing point at the line of the field', () => {
+  const yaml = [
+    'name: contoso-sql', //                                   1
+    'location: westeurope', //                               2
+    'notifications:', //                                     3
+    '  emails: [dba@contoso.com, not-an-email]', //         4
+    'airflow:', //                                           5
+    '  servicePrincipal:', //                                6
+    '    clientId: 11111111-2222-3333-4444-555555555555', // 7
+    '    objectId: 66666666-7777-8888-9999-000000000000', // 8
+    'sourceServers:', //                                     9
+    '  - name: sql01', //                                   10
+    '    host: sql01.corp', //                              11
+    'targetServers:', //                                    12
+    '  - name: sqldb-prod', //                              13
+    '    kind: SqlDb', //                                   14
+    `    resourceId: ${'/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Sql/servers/one'}`,
+    'databases:', //                                        16
+    '  - name: database_1', //                              17
+    '    source: { server: sql01, database: Sales }', //    18
+    '    target: { server: sqldb-prod }', //                19
+    '  - name: database_2', //                              20
+    '    source:', //                                       21
+    '      server: sql01', //                               22
+    '    target: { server: sqldb-prod }', //                23
+    '    dependson: [database_1]', //                       24
+    '    dependsOn: [database_1, database_9]', //           25
+    '',
+  ].join('\n');
+
+  test('YAML: semantic, shape and unknown-field problems, sorted by line', () => {
+    const path = files.write('positions.yaml', yaml);
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error.problems).toEqual([
+      { path: 'notifications.emails[1]', message: 'must be an email address like name@example.com', line: 4, column: 29 },
+      // a missing field points at its nearest parent that exists
+      { path: 'databases[1].source.database', message: 'missing required field', line: 21, column: 5 },
+      { path: 'databases[1].dependson', message: 'unknown field (did you mean dependsOn?)', line: 24, column: 5 },
+      {
+        path: 'databases[1].dependsOn[1]',
+        message: 'unknown database "database_9" (known: database_1, database_2)',
+        line: 25,
+        column: 29,
+      },
+    ]);
+    expect(error.message.split('\n')).toEqual([
+      `${path}:4:29 notifications.emails[1]: must be an email address like name@example.com`,
+      `${path}:21:5 databases[1].source.database: missing required field`,
+      `${path}:24:5 databases[1].dependson: unknown field (did you mean dependsOn?)`,
+      `${path}:25:29 databases[1].dependsOn[1]: unknown database "database_9" (known: database_1, database_2)`,
+    ]);
+  });
+
+  test('JSON: the same problems point at the JSON lines', () => {
+    const value = require('yaml').parse(yaml);
+    const path = files.write('positions.json', JSON.stringify(value, null, 2));
+    const lines = fs.readFileSync(path, 'utf8').split('\n');
+    const lineOf = (text: string, from = 0) => lines.findIndex((line, i) => i >= from && line.includes(text)) + 1;
+    const problems = planError(() => loadMigrationPlan(path)).problems;
+    expect(problems.map((p) => [p.path, p.line])).toEqual([
+      ['notifications.emails[1]', lineOf('"not-an-email"')],
+      ['databases[1].source.database', lineOf('"source"', lineOf('"database_2"'))],
+      ['databases[1].dependson', lineOf('"dependson"')],
+      ['databases[1].dependsOn[1]', lineOf('"database_9"')],
+    ]);
+  });
+
+  test('a missing top-level field has no line rather than a misleading line 1', () => {
+    const plan = minimalPlan();
+    delete plan.databases;
+    const problems = planError(() => loadMigrationPlan(files.write('no-databases.yaml', toYaml(plan)))).problems;
+    expect(problems).toEqual([{ path: 'databases', message: 'missing required field' }]);
+  });
+
+  test('the error is a MigrationPlanError for the file', () => {
+    const path = files.write('bad-name.yaml', toYaml({ ...minimalPlan(), name: 'X' }));
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error).toBeInstanceOf(MigrationPlanError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('MigrationPlanError');
+    expect(error.file).toBe(path);
+    expect(error.problems).toEqual([expect.objectContaining({ path: 'name', line: 1, column: 1 })]);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
