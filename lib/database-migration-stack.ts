@@ -1,0 +1,124 @@
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { LocalBackend, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { AzapiProvider } from './azapi/provider';
+import { resourceName } from './core/naming';
+import { ILogAnalyticsWorkspace } from './core/references';
+import { MigrationOperatorRole } from './migration-operator-role';
+import { MigrationService } from './migration-service';
+import { MigrationMonitoring } from './monitoring/migration-monitoring';
+import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
+import { MigrationPlan } from './plan/types';
+
+/** Props of {@link DatabaseMigrationStack}. */
+export interface DatabaseMigrationStackProps {
+  /** The validated plan (`loadMigrationPlan` / `parseMigrationPlan`). */
+  readonly plan: MigrationPlan;
+  /**
+   * Subscription to deploy into.
+   * @default - from the environment (`ARM_SUBSCRIPTION_ID`, or the Azure CLI's current subscription)
+   */
+  readonly subscriptionId?: string;
+  /** @default `rg-<plan name>` */
+  readonly resourceGroupName?: string;
+  /**
+   * A Log Analytics workspace the team already has; nothing is created in its place.
+   * @default - creates `log-<plan name>`
+   */
+  readonly workspace?: ILogAnalyticsWorkspace;
+  /**
+   * `prevent_destroy` on the stateful resources (Key Vault, Log Analytics workspace). Turn off
+   * only for a throwaway environment.
+   * @default true
+   */
+  readonly protectStatefulResources?: boolean;
+  /** Also put `CanNotDelete` management locks on them. @default false */
+  readonly lockStatefulResources?: boolean;
+  /** @default true (see `OrchestrationFactoryProps.managedAirflow`) */
+  readonly managedAirflow?: boolean;
+  /** Path of the local state file. @default `terraform.<plan name>.tfstate` */
+  readonly localStatePath?: string;
+  /** Fine-tuning of the orchestration side. @default - secure defaults */
+  readonly orchestration?: Pick<OrchestrationFactoryProps, 'dagStorage' | 'publicNetworkEnabled' | 'keyVault' | 'deployerPrincipalId'>;
+}
+
+/**
+ * Everything one migration plan needs in Azure, as one Terraform stack: the migration service,
+ * the orchestration factory with its managed Airflow and DAG, monitoring on signals that exist,
+ * and a custom role that lets the Airflow identity run the migrations and nothing else.
+ */
+export class DatabaseMigrationStack extends TerraformStack {
+  public readonly plan: MigrationPlan;
+  public readonly resourceGroup: ResourceGroup;
+  public readonly migrationService: MigrationService;
+  public readonly monitoring: MigrationMonitoring;
+  public readonly orchestration: OrchestrationFactory;
+  public readonly operatorRole: MigrationOperatorRole;
+
+  constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
+    super(scope, id);
+    const { plan } = props;
+    this.plan = plan;
+    const protect = props.protectStatefulResources ?? true;
+    const lock = props.lockStatefulResources ?? false;
+    const airflowPrincipalId = plan.airflow.servicePrincipal.objectId;
+
+    new AzurermProvider(this, 'azurerm', {
+      features: [{}],
+      subscriptionId: props.subscriptionId,
+      // The DAG storage account has shared keys off: blobs are uploaded with Entra ID.
+      storageUseAzuread: true,
+    });
+    new AzapiProvider(this, 'azapi', { subscriptionId: props.subscriptionId });
+    new LocalBackend(this, { path: props.localStatePath ?? `terraform.${plan.name}.tfstate` });
+
+    this.resourceGroup = new ResourceGroup(this, 'ResourceGroup', {
+      name: props.resourceGroupName ?? resourceName('rg', plan.name),
+      location: plan.location,
+      tags: plan.tags,
+    });
+
+    this.migrationService = new MigrationService(this, 'MigrationService', {
+      resourceGroup: this.resourceGroup,
+      namePrefix: plan.name,
+      tags: plan.tags,
+    });
+
+    this.monitoring = new MigrationMonitoring(this, 'Monitoring', {
+      resourceGroup: this.resourceGroup,
+      namePrefix: plan.name,
+      tags: plan.tags,
+      workspace: props.workspace,
+      location: plan.location,
+      emails: plan.notifications.emails,
+      protectWorkspace: protect,
+      workspaceLock: lock,
+    });
+    this.monitoring.monitorMigrationEvents({ longRunningMinutes: plan.notifications.longRunningMinutes });
+    this.monitoring.grantEventPublisher('AirflowPublishesEvents', airflowPrincipalId);
+
+    this.orchestration = new OrchestrationFactory(this, 'Orchestration', {
+      ...props.orchestration,
+      resourceGroup: this.resourceGroup,
+      plan,
+      migrationService: this.migrationService,
+      eventIngestion: this.monitoring.eventIngestion,
+      protectKeyVault: protect,
+      lockKeyVault: lock,
+      managedAirflow: props.managedAirflow,
+    });
+    this.monitoring.monitorDataFactory(this.orchestration, {
+      selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
+      airflowIntegrationRuntimeName: this.orchestration.managedAirflow?.environmentName,
+    });
+
+    this.operatorRole = new MigrationOperatorRole(this, 'OperatorRole', {
+      resourceGroup: this.resourceGroup,
+      namePrefix: plan.name,
+      migrationService: this.migrationService,
+      targets: plan.targetServers.map((target) => ({ kind: target.kind, resourceId: target.resourceId })),
+    });
+    this.operatorRole.grantTo('Airflow', airflowPrincipalId);
+  }
+}
