@@ -3,6 +3,7 @@
 export type PathSegment = string | number;
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const MAX_SHOWN = 60;
 
 export function formatFieldPath(segments: readonly PropertyKey[]): string {
   let path = '';
@@ -11,7 +12,7 @@ export function formatFieldPath(segments: readonly PropertyKey[]): string {
       path += `[${segment}]`;
     } else {
       const key = String(segment);
-      if (IDENTIFIER.test(key)) {
+      if (IDENTIFIER.test(key) && key.length <= MAX_SHOWN) {
         path += path === '' ? key : `.${key}`;
       } else {
         path += `[${JSON.stringify(truncate(key))}]`;
@@ -22,7 +23,7 @@ export function formatFieldPath(segments: readonly PropertyKey[]): string {
 }
 
 /** Keeps user-supplied text in messages readable (and bounded) even if it is huge. */
-export function truncate(text: string, max = 60): string {
+export function truncate(text: string, max = MAX_SHOWN): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 

@@ -168,7 +168,8 @@ function resolveReference(
   what: string,
   report: ReportProblem,
 ): NamedEntry | undefined {
-  if (name === undefined) return undefined;
+  // With no valid entries to refer to, the list itself is the problem, already reported.
+  if (name === undefined || known.size === 0) return undefined;
   const found = known.get(name);
   if (found === undefined) report(path, unknownNameMessage(what, name, known.keys()));
   return found;
@@ -178,7 +179,7 @@ function unknownNameMessage(what: string, name: string, known: Iterable<string>)
   const names = [...known];
   const suggestion = closestMatch(name, names);
   const hint = suggestion === undefined ? '' : `did you mean ${quote(suggestion)}? `;
-  return `unknown ${what} ${quote(name)} (${hint}known: ${names.length === 0 ? 'none' : listBriefly(names)})`;
+  return `unknown ${what} ${quote(name)} (${hint}known: ${listBriefly(names)})`;
 }
 
 function checkDependencies(

@@ -19,6 +19,7 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
       if (issue.input === undefined) return 'missing required field';
       return `expected ${describeExpected(issue.expected)}, got ${describeValue(issue.input)}${quoteHint(issue.expected, issue.input)}`;
     case 'invalid_value': {
+      if (issue.input === undefined) return 'missing required field';
       const allowed = issue.values.map((v) => String(v));
       const got = typeof issue.input === 'string' ? ` (got ${quote(issue.input)}${didYouMean(issue.input, allowed)})` : ` (got ${describeValue(issue.input)})`;
       return `must be one of ${allowed.join(', ')}${got}`;
