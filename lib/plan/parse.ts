@@ -1,5 +1,6 @@
 /** Validates an already-parsed plan value and returns it typed, with every default filled. */
 import { deepFreeze } from './deep-freeze';
+import { sortByDocumentOrder } from './document-order';
 import { MigrationPlanError, type PlanProblem } from './errors';
 import { formatFieldPath } from './field-path';
 import { migrationPlanSchema } from './schema';
@@ -30,7 +31,10 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
   }
   if (result.success) return deepFreeze(result.data);
 
-  const problems = issuesToProblems(result.error.issues, migrationPlanSchema).map(
+  const issues = issuesToProblems(result.error.issues, migrationPlanSchema);
+  // From a file, MigrationPlanError sorts by line; without one, the value's own order is the next best.
+  const ordered = locate === undefined ? sortByDocumentOrder(value, issues, (issue) => issue.path) : issues;
+  const problems = ordered.map(
     ({ path, message }): PlanProblem => ({ path: formatFieldPath(path), message, ...locate?.(path) }),
   );
   throw new MigrationPlanError(file, problems);

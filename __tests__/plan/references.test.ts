@@ -1,0 +1,138 @@
+/** Rules across fields: unique names, server references, target kinds, modes and backups. */
+import { parseMigrationPlan, type PlanProblem } from '../../lib/plan';
+import { managedInstancePlan, MI_ID, minimalPlan, problemsOf, SQL_SERVER_ID, SQL_VM_ID } from './plan-fixtures';
+
+function problemsAfter(change: (plan: any) => void, base: () => any = minimalPlan): string[] {
+  const plan = base();
+  change(plan);
+  return problemsOf(() => parseMigrationPlan(plan)).map((p: PlanProblem) => `${p.path}: ${p.message}`);
+}
+
+function secondDatabase(plan: any, overrides: object = {}): void {
+  plan.databases.push({ ...structuredClone(plan.databases[0]), name: 'database_2', ...overrides });
+}
+
+describe('unique names', () => {
+  test('duplicate database names', () => {
+    expect(problemsAfter((p) => secondDatabase(p, { name: 'database_1' }))).toEqual([
+      'databases[1].name: duplicate database name "database_1" (also databases[0])',
+    ]);
+  });
+
+  test('duplicate source and target server names', () => {
+    expect(
+      problemsAfter((p) => {
+        p.sourceServers.push({ name: 'sql01', host: 'other.corp' });
+        p.targetServers.push({ ...p.targetServers[0] });
+      }),
+    ).toEqual([
+      'sourceServers[1].name: duplicate source server name "sql01" (also sourceServers[0])',
+      'targetServers[1].name: duplicate target server name "sqldb-prod" (also targetServers[0])',
+    ]);
+  });
+
+  test('a source and a target server may share a name', () => {
+    const plan = minimalPlan();
+    plan.targetServers[0].name = 'sql01';
+    plan.databases[0].target.server = 'sql01';
+    expect(parseMigrationPlan(plan).targetServers[0].connectionId).toBe('mssql_target_sql01');
+  });
+});
+
+describe('server references', () => {
+  test('unknown source server, with a hint', () => {
+    expect(problemsAfter((p) => (p.databases[0].source.server = 'sql1'))).toEqual([
+      'databases[0].source.server: unknown source server "sql1" (did you mean "sql01"? known: sql01)',
+    ]);
+  });
+
+  test('unknown target server', () => {
+    expect(problemsAfter((p) => (p.databases[0].target.server = 'mi-prod'))).toEqual([
+      'databases[0].target.server: unknown target server "mi-prod" (known: sqldb-prod)',
+    ]);
+  });
+
+  test('target.kind, if given, must match the server', () => {
+    expect(problemsAfter((p) => (p.databases[0].target.kind = 'SqlMi'))).toEqual([
+      'databases[0].target.kind: is SqlMi but target server "sqldb-prod" is SqlDb; leave kind out or make them match',
+    ]);
+    const plan = minimalPlan();
+    plan.databases[0].target.kind = 'SqlDb';
+    expect(parseMigrationPlan(plan).databases[0].target.kind).toBe('SqlDb');
+  });
+
+  test("a target's resource id must be of its kind", () => {
+    expect(problemsAfter((p) => (p.targetServers[0].resourceId = MI_ID))).toEqual([
+      'targetServers[0].resourceId: is the id of a SqlMi target but kind is SqlDb, which needs ' +
+        '/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/servers/<name>',
+    ]);
+    expect(problemsAfter((p) => (p.targetServers[0].resourceId = SQL_SERVER_ID), managedInstancePlan)).toEqual([
+      'targetServers[0].resourceId: is the id of a SqlDb target but kind is SqlMi, which needs ' +
+        '/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/managedInstances/<name>',
+    ]);
+  });
+});
+
+describe('modes', () => {
+  test('online to Azure SQL Database is an error', () => {
+    expect(problemsAfter((p) => (p.databases[0].mode = 'online'))).toEqual([
+      'databases[0].mode: database_1 cannot migrate online: DMS migrates to Azure SQL Database (SqlDb) offline only; use mode: offline',
+    ]);
+  });
+
+  test('the default mode is offline for SqlDb, online for SqlMi and SqlVm', () => {
+    expect(parseMigrationPlan(minimalPlan()).databases[0].mode).toBe('offline');
+    expect(parseMigrationPlan(managedInstancePlan()).databases[0].mode).toBe('online');
+    const vm = managedInstancePlan();
+    vm.targetServers[0] = { name: 'mi-prod', kind: 'SqlVm', resourceId: SQL_VM_ID };
+    expect(parseMigrationPlan(vm).databases[0].mode).toBe('online');
+  });
+
+  test('an unknown mode', () => {
+    expect(problemsAfter((p) => (p.databases[0].mode = 'Offline'))).toEqual([
+      'databases[0].mode: must be one of online, offline (got "Offline"; did you mean offline?)',
+    ]);
+  });
+});
+
+describe('backups for SqlMi and SqlVm targets', () => {
+  test('plan-level backupStorage is required, naming the databases that need it', () => {
+    expect(problemsAfter((p) => delete p.backupStorage, managedInstancePlan)).toEqual([
+      'backupStorage: missing: database database_1 goes to SqlMi/SqlVm, which DMS restores from backups staged in a storage account',
+    ]);
+  });
+
+  test("the source server's backupFileShare is required, naming the databases that need it", () => {
+    expect(
+      problemsAfter((p) => {
+        delete p.sourceServers[0].backupFileShare;
+        secondDatabase(p);
+      }, managedInstancePlan),
+    ).toEqual([
+      'sourceServers[0].backupFileShare: missing: databases database_1, database_2 go from this server to SqlMi/SqlVm, ' +
+        "which restores from the server's backups on an SMB share",
+    ]);
+  });
+
+  test('SqlVm targets need them too; SqlDb targets do not', () => {
+    expect(
+      problemsAfter((p) => {
+        p.targetServers.push({ name: 'vm-prod', kind: 'SqlVm', resourceId: SQL_VM_ID });
+        secondDatabase(p, { target: { server: 'vm-prod' } });
+      }),
+    ).toEqual([
+      'sourceServers[0].backupFileShare: missing: database database_2 goes from this server to SqlMi/SqlVm, ' +
+        "which restores from the server's backups on an SMB share",
+      'backupStorage: missing: database database_2 goes to SqlMi/SqlVm, which DMS restores from backups staged in a storage account',
+    ]);
+    expect(() => parseMigrationPlan(minimalPlan())).not.toThrow();
+  });
+
+  test('only source servers that feed a SqlMi or SqlVm target need a share', () => {
+    const plan = managedInstancePlan();
+    plan.sourceServers.push({ name: 'sql02', host: 'sql02.corp' });
+    plan.targetServers.push({ name: 'sqldb-prod', kind: 'SqlDb', resourceId: SQL_SERVER_ID });
+    secondDatabase(plan, { source: { server: 'sql02', database: 'Hr' }, target: { server: 'sqldb-prod' } });
+    expect(parseMigrationPlan(plan).databases.map((db) => db.target.kind)).toEqual(['SqlMi', 'SqlDb']);
+  });
+});
