@@ -1,0 +1,113 @@
+"""Builds the `database_migration_orchestration` DAG from a migration plan.
+
+Per database, a TaskGroup named after it:
+
+    preflight -> start_migration -> wait_for_migration -> [cutover -> wait_for_completion] -> validate -> done
+                                                            (online migrations only)
+    rollback (one_failed on every step above; skips itself when the database never started)
+
+A dependency is wired from the dependency's `done` to the dependent's `preflight`, so a failed
+database holds its dependents (upstream_failed) and nothing else. `run_outcome` (all_done) is the
+only leaf: it fails the run when any database was not migrated, even if its rollback succeeded.
+
+Parsing does no I/O besides reading the plan file and the environment: cost is linear in databases.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Dict, List, Mapping
+
+from airflow.models.dag import DAG
+from airflow.utils import timezone
+from airflow.utils.task_group import TaskGroup
+from airflow.utils.trigger_rule import TriggerRule
+
+from migration_orchestration_lib import rollback, steps
+from migration_orchestration_lib.operators import MigrationStatusSensor, MigrationStepOperator, RunOutcomeOperator
+from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, load_plan
+from migration_orchestration_lib.settings import Timing, simulated_failures
+
+DAG_ID = "database_migration_orchestration"
+RUN_OUTCOME_TASK_ID = "run_outcome"
+START_DATE = timezone.datetime(2024, 1, 1)
+
+
+@dataclass
+class DatabaseTasks:
+    first: MigrationStepOperator
+    last: MigrationStepOperator
+    rollback: MigrationStepOperator
+
+
+def build_dag_from_plan_file(path: str, environ: Mapping[str, str] = os.environ) -> DAG:
+    return build_dag(load_plan(path), environ)
+
+
+def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> DAG:
+    simulated_failures(plan.database_names, environ)  # a bad rehearsal setting is an import error
+    timing = Timing.for_environment(environ)
+    with DAG(
+        dag_id=DAG_ID,
+        description="Migrate the databases of plan %s to Azure through DMS, in dependency order" % plan.name,
+        schedule=None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["database-migration", plan.name],
+        default_args={"owner": "platform", "retries": timing.retries, "retry_delay": timing.retry_delay},
+        doc_md=__doc__,
+    ) as dag:
+        groups: Dict[str, DatabaseTasks] = {
+            database.name: _database_group(plan, database, timing) for database in plan.databases
+        }
+        for database in plan.databases:
+            for dependency in database.depends_on:
+                groups[dependency].last >> groups[database.name].first
+        outcome = RunOutcomeOperator(
+            task_id=RUN_OUTCOME_TASK_ID,
+            database_names=plan.database_names,
+            trigger_rule=TriggerRule.ALL_DONE,
+            retries=0,
+        )
+        for tasks in groups.values():
+            [tasks.last, tasks.rollback] >> outcome
+    return dag
+
+
+def _database_group(plan: MigrationPlan, database: DatabaseMigration, timing: Timing) -> DatabaseTasks:
+    common = {"plan": plan, "database_name": database.name, "timing": timing}
+
+    def step(phase: str, function, **kwargs) -> MigrationStepOperator:
+        return MigrationStepOperator(task_id=phase, phase=phase, step=function, **common, **kwargs)
+
+    def wait(task_id: str, goal: str) -> MigrationStatusSensor:
+        return MigrationStatusSensor(
+            task_id=task_id,
+            phase=task_id,
+            goal=goal,
+            mode="reschedule",
+            poke_interval=timing.poke_interval_seconds,
+            exponential_backoff=True,
+            max_wait=timing.max_poke_wait,
+            timeout=timedelta(minutes=database.timeout_minutes).total_seconds(),
+            **common
+        )
+
+    with TaskGroup(group_id=database.name, tooltip="%s -> %s" % (database.source_database, database.target_kind)):
+        chain: List = [step("preflight", steps.preflight, retries=1), step("start_migration", steps.start_migration)]
+        if database.is_online:
+            chain += [
+                wait("wait_for_migration", steps.READY_FOR_CUTOVER),
+                step("cutover", steps.cutover, retries=0),
+                wait("wait_for_completion", steps.SUCCEEDED),
+            ]
+        else:
+            chain.append(wait("wait_for_migration", steps.SUCCEEDED))
+        chain += [step("validate", steps.validate), step("done", steps.done)]
+        for upstream, downstream in zip(chain, chain[1:]):
+            upstream >> downstream
+        undo = step("rollback", rollback.roll_back, trigger_rule=TriggerRule.ONE_FAILED)
+        chain >> undo
+    return DatabaseTasks(first=chain[0], last=chain[-1], rollback=undo)

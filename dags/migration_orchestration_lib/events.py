@@ -1,0 +1,124 @@
+"""One row per step in the Log Analytics custom table (Logs Ingestion API); alerts query it.
+
+Column names are the contract with the Terraform table and the alert queries. Writing an event
+must never fail a migration: errors are logged as warnings and swallowed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional
+
+from migration_orchestration_lib.settings import EventSettings
+
+log = logging.getLogger(__name__)
+
+PHASES = (
+    "preflight",
+    "start_migration",
+    "wait_for_migration",
+    "cutover",
+    "wait_for_completion",
+    "validate",
+    "rollback",
+    "done",
+)
+STATUSES = ("Started", "Succeeded", "Failed", "RolledBack")
+EVENT_COLUMNS = (
+    "TimeGenerated",
+    "RunId",
+    "PlanName",
+    "Database",
+    "Phase",
+    "Status",
+    "DurationSeconds",
+    "Message",
+    "TargetKind",
+    "MigrationOperationId",
+)
+MAX_MESSAGE_LENGTH = 2000
+
+
+def build_event_row(
+    *,
+    run_id: str,
+    plan_name: str,
+    database: str,
+    phase: str,
+    status: str,
+    duration_seconds: float,
+    message: str,
+    target_kind: str,
+    migration_operation_id: Optional[str],
+    now: Optional[datetime] = None,
+) -> Dict[str, Any]:
+    if phase not in PHASES:
+        raise ValueError("unknown phase %r" % phase)
+    if status not in STATUSES:
+        raise ValueError("unknown status %r" % status)
+    return {
+        "TimeGenerated": (now or datetime.now(timezone.utc)).isoformat(),
+        "RunId": run_id,
+        "PlanName": plan_name,
+        "Database": database,
+        "Phase": phase,
+        "Status": status,
+        "DurationSeconds": float(duration_seconds),
+        "Message": (message or "")[:MAX_MESSAGE_LENGTH],
+        "TargetKind": target_kind,
+        "MigrationOperationId": migration_operation_id or "",
+    }
+
+
+class LoggingEventWriter:
+    """Rehearsals (and environments without an ingestion rule) write events to the task log."""
+
+    def __init__(self) -> None:
+        self.rows: List[Dict[str, Any]] = []
+
+    def write(self, row: Dict[str, Any]) -> None:
+        self.rows.append(row)
+        log.info("migration event %s", json.dumps(row, sort_keys=True))
+
+
+class LogsIngestionEventWriter:
+    def __init__(self, settings: EventSettings, client_factory: Callable[[], Any]):
+        self._settings = settings
+        self._client_factory = client_factory
+        self._client: Any = None
+
+    @staticmethod
+    def connect(settings: EventSettings, credential_factory: Callable[[], Any]) -> "LogsIngestionEventWriter":
+        def client_factory() -> Any:
+            from azure.monitor.ingestion import LogsIngestionClient
+
+            return LogsIngestionClient(endpoint=settings.endpoint, credential=credential_factory())
+
+        return LogsIngestionEventWriter(settings, client_factory)
+
+    def write(self, row: Dict[str, Any]) -> None:
+        log.info("migration event %s", json.dumps(row, sort_keys=True))
+        try:
+            if self._client is None:
+                self._client = self._client_factory()
+            self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row])
+        except Exception as error:  # an event is never worth a failed migration
+            log.warning(
+                "Could not write migration event %s/%s to Log Analytics: %s: %s",
+                row.get("Database"),
+                row.get("Phase"),
+                type(error).__name__,
+                error,
+            )
+
+
+def event_writer_for(settings: EventSettings, dry_run: bool, credential_factory: Callable[[], Any]) -> Any:
+    if dry_run:
+        return LoggingEventWriter()
+    if not settings.can_upload:
+        log.warning(
+            "MIGRATION_EVENTS_ENDPOINT / MIGRATION_EVENTS_RULE_ID not set: migration events go to the task log only"
+        )
+        return LoggingEventWriter()
+    return LogsIngestionEventWriter.connect(settings, credential_factory)
