@@ -6,8 +6,8 @@ import { schemaAt } from './schema-walk';
 import type { MigrationPlan } from './types';
 
 /**
- * The plan as JSON in the input schema with every default filled in: keys in schema order,
- * 2-space indent, trailing newline, so equal plans give byte-identical files (and blob hashes).
+ * The plan as JSON in the input schema with every default filled in: keys in schema order
+ * (tags sorted), 2-space indent, trailing newline, so equal plans give byte-identical files (and blob hashes).
  * The plan is validated again, so a hand-built plan cannot produce a file the DAG would reject.
  *
  * @throws MigrationPlanError when the plan is not valid
@@ -22,7 +22,9 @@ function inSchemaOrder(value: unknown, path: PropertyKey[]): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const schema = schemaAt(migrationPlanSchema, path);
   const record = value as Record<string, unknown>;
-  const keys = schema instanceof z.ZodObject ? Object.keys(schema.shape).filter((key) => key in record) : Object.keys(record);
+  // Free-form maps (tags) are sorted, so equal plans render identically whatever their input order.
+  const keys =
+    schema instanceof z.ZodObject ? Object.keys(schema.shape).filter((key) => key in record) : Object.keys(record).sort();
   const ordered: Record<string, unknown> = {};
   for (const key of keys) {
     Object.defineProperty(ordered, key, {

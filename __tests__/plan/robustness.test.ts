@@ -1,0 +1,159 @@
+/** Any input at all ends in a plan or a MigrationPlanError, never another exception. */
+import { stringify as toYaml } from 'yaml';
+import { loadMigrationPlan, MigrationPlanError, parseMigrationPlan } from '../../lib/plan';
+import { minimalPlan, planError, planFiles, problemsOf } from './plan-fixtures';
+
+const files = planFiles();
+
+describe('values that are not plans', () => {
+  test.each([
+    ['null', null, 'expected a mapping, got null'],
+    ['undefined', undefined, 'missing required field'],
+    ['a number', 42, 'expected a mapping, got a number (42)'],
+    ['a string', 'name: x', 'expected a mapping, got a string ("name: x")'],
+    ['a list', [minimalPlan()], 'expected a mapping, got a list'],
+    ['a boolean', true, 'expected a mapping, got true'],
+    ['a function', () => 1, 'expected a mapping, got a function'],
+  ])('%s', (_, value, message) => {
+    const error = planError(() => parseMigrationPlan(value));
+    expect(error.problems).toEqual([{ path: '', message }]);
+    expect(error.message).toBe(`<plan>: ${message}`);
+  });
+
+  test('the source name appears in messages', () => {
+    expect(planError(() => parseMigrationPlan(null, 'request body')).message).toBe('request body: expected a mapping, got null');
+  });
+
+  test('an empty mapping lists every required field', () => {
+    expect(problemsOf(() => parseMigrationPlan({})).map((p) => p.path)).toEqual([
+      'name',
+      'location',
+      'notifications',
+      'airflow',
+      'sourceServers',
+      'targetServers',
+      'databases',
+    ]);
+  });
+
+  test('lists of the wrong things', () => {
+    const plan = minimalPlan();
+    plan.databases = [null, 'database_1', 7, []];
+    plan.sourceServers = [{}];
+    expect(problemsOf(() => parseMigrationPlan(plan)).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'sourceServers[0].name: missing required field',
+      'sourceServers[0].host: missing required field',
+      'databases[0]: expected a mapping, got null',
+      'databases[1]: expected a mapping, got a string ("database_1")',
+      'databases[2]: expected a mapping, got a number (7)',
+      'databases[3]: expected a mapping, got a list',
+    ]);
+  });
+});
+
+describe('hostile input', () => {
+  test('__proto__ from JSON is an unknown field and pollutes nothing', () => {
+    const value = JSON.parse(`{"__proto__": {"polluted": true}, "databases": [{"__proto__": {"isAdmin": true}}]}`);
+    const problems = problemsOf(() => parseMigrationPlan(value));
+    expect(problems).toEqual(expect.arrayContaining([
+      { path: '__proto__', message: expect.stringMatching(/^unknown field/) },
+      { path: 'databases[0].__proto__', message: expect.stringMatching(/^unknown field/) },
+    ]));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+
+  test.each([
+    ['YAML', 'plan.yaml', `${toYaml(minimalPlan())}__proto__:\n  polluted: true\nconstructor:\n  prototype:\n    polluted: true\n`],
+    ['JSON', 'plan.json', JSON.stringify(minimalPlan()).replace(/^\{/, '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, ')],
+  ])('__proto__ and constructor keys in a %s file', (_, name, text) => {
+    const problems = planError(() => loadMigrationPlan(files.write(name, text))).problems;
+    expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      expect.stringMatching(/^__proto__: unknown field/),
+      expect.stringMatching(/^constructor: unknown field/),
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test('huge strings are reported briefly and quickly', () => {
+    const huge = 'x'.repeat(5_000_000);
+    const plan = minimalPlan();
+    plan.name = huge;
+    plan.notifications.emails = [`${huge}@contoso.com`, huge];
+    plan.databases[0].dependsOn = [huge];
+    plan.databases[0].source.database = huge;
+    plan.sourceServers[0].host = huge;
+    plan.tags = { [huge]: huge };
+    const started = Date.now();
+    const error = planError(() => parseMigrationPlan(plan));
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(error.problems.map((p) => p.path)).toEqual([
+      'name',
+      'notifications.emails[0]',
+      'notifications.emails[1]',
+      'sourceServers[0].host',
+      'databases[0].source.database',
+      'databases[0].dependsOn[0]',
+      // added last to the value, so listed last
+      `tags["${'x'.repeat(59)}…"]`,
+    ]);
+    expect(error.message.length).toBeLessThan(3000);
+  });
+
+  test('a YAML alias bomb is refused', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((n, i) => `${n}: &${n} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    const error = planError(() => loadMigrationPlan(files.write('bomb.yaml', bomb)));
+    expect(error.problems[0].message).toMatch(/^cannot read YAML: .*alias/i);
+  });
+
+  test('YAML with deep nesting is a plan problem', () => {
+    const error = planError(() => loadMigrationPlan(files.write('deep.yaml', `tags: ${'['.repeat(5000)}${']'.repeat(5000)}\n`)));
+    expect(error).toBeInstanceOf(MigrationPlanError);
+  });
+
+  test('a value whose getter throws is a plan problem', () => {
+    const plan = minimalPlan();
+    Object.defineProperty(plan, 'location', { enumerable: true, get: () => { throw new Error('boom'); } });
+    expect(planError(() => parseMigrationPlan(plan)).problems).toEqual([{ path: '', message: 'cannot read the plan: boom' }]);
+  });
+
+  test('a cyclic value does not hang', () => {
+    const plan = minimalPlan();
+    plan.tags = plan;
+    plan.databases[0].validation = plan.databases[0];
+    expect(problemsOf(() => parseMigrationPlan(plan)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('several problems at once', () => {
+  test('every kind of problem in one plan is reported in one error, one per line', () => {
+    const plan = minimalPlan();
+    plan.name = 'Bad Name';
+    plan.notifications.emails = ['not-an-email'];
+    plan.airflow.version = '3.0.0';
+    plan.sourceServers.push({ name: 'sql01', host: 'sql01b.corp' });
+    plan.databases.push(
+      { name: 'database_2', source: { server: 'sql09', database: 'Hr' }, target: { server: 'sqldb-prod' }, mode: 'online', dependsOn: ['database_3'] },
+      { name: 'database_3', source: { server: 'sql01', database: 'master' }, target: { server: 'sqldb-prod' }, dependson: [], dependsOn: ['database_2'] },
+    );
+    const error = planError(() => parseMigrationPlan(plan, 'plan.yaml'));
+    expect(error.message.split('\n')).toEqual([
+      'plan.yaml name: must be 3-16 lowercase letters, digits and single hyphens, start with a letter and not end with a hyphen (it prefixes Azure resource names such as kv-<name>-xxxx, at most 24 characters)',
+      'plan.yaml notifications.emails[0]: must be an email address like name@example.com',
+      "plan.yaml airflow.version: Data Factory's managed Airflow offers only version 2.6.3",
+      'plan.yaml sourceServers[1].name: duplicate source server name "sql01" (also sourceServers[0])',
+      'plan.yaml databases[1].source.server: unknown source server "sql09" (did you mean "sql01"? known: sql01)',
+      'plan.yaml databases[1].mode: database_2 cannot migrate online: DMS migrates to Azure SQL Database (SqlDb) offline only; use mode: offline',
+      'plan.yaml databases[1].dependsOn[0]: dependency cycle: database_2 -> database_3 -> database_2',
+      'plan.yaml databases[2].source.database: is a system database (master, model, msdb, tempdb); only user databases can be migrated',
+      'plan.yaml databases[2].dependson: unknown field (did you mean dependsOn?)',
+    ]);
+    expect(error.problems).toHaveLength(9);
+  });
+
+  test('problems are frozen data', () => {
+    const error = planError(() => parseMigrationPlan({}));
+    expect(Object.isFrozen(error.problems)).toBe(true);
+    expect(Object.isFrozen(error.problems[0])).toBe(true);
+  });
+});
