@@ -89,8 +89,13 @@ export const sourceServerSchema = z
     host: matching(rules.SQL_HOST).meta({
       description: 'Host name (or host\\instance) as seen from the self-hosted integration runtime.',
     }),
-    port: integerBetween(rules.LIMITS.port).default(rules.DEFAULTS.port),
-    authentication: z.enum(rules.SQL_AUTHENTICATIONS).default(rules.DEFAULTS.authentication),
+    port: integerBetween(rules.LIMITS.port)
+      .default(rules.DEFAULTS.port)
+      .meta({ description: 'TCP port of the SQL Server.' }),
+    authentication: z
+      .enum(rules.SQL_AUTHENTICATIONS)
+      .default(rules.DEFAULTS.authentication)
+      .meta({ description: 'How DMS logs in to the SQL Server.' }),
     connectionId: connectionId.optional().meta({
       description:
         'Airflow connection with the login DMS and validation use. Default: mssql_source_<name with - replaced by _>.',
@@ -107,7 +112,7 @@ export const sourceServerSchema = z
 export const targetServerSchema = z
   .strictObject({
     name: matching(rules.SERVER_NAME).meta({ description: 'Logical name used by databases[].target.server.' }),
-    kind: targetKind,
+    kind: targetKind.meta({ description: 'SqlMi (managed instance), SqlDb (Azure SQL Database) or SqlVm (SQL Server on a VM).' }),
     resourceId: z
       .string()
       .regex(rules.ANY_TARGET_RESOURCE_ID, {
@@ -126,15 +131,16 @@ export const backupStorageSchema = z
   .strictObject({
     storageAccountResourceId: z
       .string()
-      .regex(rules.STORAGE_ACCOUNT_ID.pattern, { error: `must be a storage account ARM id: ${rules.STORAGE_ACCOUNT_ID.example}` }),
+      .regex(rules.STORAGE_ACCOUNT_ID.pattern, { error: `must be a storage account ARM id: ${rules.STORAGE_ACCOUNT_ID.example}` })
+      .meta({ description: 'ARM id of the storage account.' }),
     connectionId: connectionId.meta({ description: 'Airflow connection whose password is the account key DMS needs.' }),
   })
   .meta({ description: 'Storage account where DMS stages backups for SqlMi and SqlVm targets.' });
 
 export const validationSchema = z
   .strictObject({
-    rowCounts: z.boolean().default(true),
-    checksums: z.boolean().default(false),
+    rowCounts: z.boolean().default(true).meta({ description: 'Compare row counts of every validated table.' }),
+    checksums: z.boolean().default(false).meta({ description: 'Compare table checksums (slower, stronger).' }),
     tables: z
       .array(matching(rules.TABLE_NAME))
       .min(1, { error: 'list at least one table, or leave tables out to compare every user table' })
@@ -166,7 +172,9 @@ export const databaseSchema = z
       .array(z.string())
       .default([])
       .meta({ description: 'Databases that must finish (validated) before this one starts.' }),
-    validation: validationSchema.default({ rowCounts: true, checksums: false }),
+    validation: validationSchema
+      .default({ rowCounts: true, checksums: false })
+      .meta({ description: 'What "migrated correctly" means for this database.' }),
     timeoutMinutes: integerBetween(rules.LIMITS.timeoutMinutes)
       .default(rules.DEFAULTS.timeoutMinutes)
       .meta({ description: 'The DAG gives up waiting (and rolls back) after this.' }),
@@ -191,12 +199,21 @@ export const planDocumentSchema = z
     tags: tagsSchema,
     notifications: notificationsSchema,
     airflow: airflowSchema,
-    sourceServers: z.array(sourceServerSchema).min(1, { error: 'needs at least one source server' }),
-    targetServers: z.array(targetServerSchema).min(1, { error: 'needs at least one target server' }),
+    sourceServers: z
+      .array(sourceServerSchema)
+      .min(1, { error: 'needs at least one source server' })
+      .meta({ description: 'SQL Servers that databases move from.' }),
+    targetServers: z
+      .array(targetServerSchema)
+      .min(1, { error: 'needs at least one target server' })
+      .meta({ description: 'Azure SQL targets that databases move to.' }),
     backupStorage: backupStorageSchema.optional().meta({
       description: 'Required when any database goes to SqlMi or SqlVm.',
     }),
-    databases: z.array(databaseSchema).min(1, { error: 'needs at least one database' }),
+    databases: z
+      .array(databaseSchema)
+      .min(1, { error: 'needs at least one database' })
+      .meta({ description: 'The databases to move; dependsOn orders them.' }),
   })
   .meta({ description: 'A migration: what moves, from where, to where, in which order.' });
 

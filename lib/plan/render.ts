@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseMigrationPlan } from './parse';
 import { migrationPlanSchema } from './schema';
-import { schemaAt } from './schema-walk';
+import { childSchema, unwrap } from './schema-walk';
 import type { MigrationPlan } from './types';
 
 /**
@@ -14,13 +14,15 @@ import type { MigrationPlan } from './types';
  */
 export function renderMigrationPlan(plan: MigrationPlan): string {
   const valid = parseMigrationPlan(plan, '<rendered plan>');
-  return `${JSON.stringify(inSchemaOrder(valid, []), null, 2)}\n`;
+  return `${JSON.stringify(inSchemaOrder(valid, unwrap(migrationPlanSchema)), null, 2)}\n`;
 }
 
-function inSchemaOrder(value: unknown, path: PropertyKey[]): unknown {
-  if (Array.isArray(value)) return value.map((item, index) => inSchemaOrder(item, [...path, index]));
+function inSchemaOrder(value: unknown, schema: z.ZodType | undefined): unknown {
+  if (Array.isArray(value)) {
+    const items = schema && childSchema(schema, 0);
+    return value.map((item) => inSchemaOrder(item, items));
+  }
   if (typeof value !== 'object' || value === null) return value;
-  const schema = schemaAt(migrationPlanSchema, path);
   const record = value as Record<string, unknown>;
   // Free-form maps (tags) are sorted, so equal plans render identically whatever their input order.
   const keys =
@@ -28,7 +30,7 @@ function inSchemaOrder(value: unknown, path: PropertyKey[]): unknown {
   const ordered: Record<string, unknown> = {};
   for (const key of keys) {
     Object.defineProperty(ordered, key, {
-      value: inSchemaOrder(record[key], [...path, key]),
+      value: inSchemaOrder(record[key], schema && childSchema(schema, key)),
       enumerable: true,
       writable: true,
       configurable: true,

@@ -8,14 +8,19 @@ import { z } from 'zod';
 export function schemaAt(root: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
   let schema: z.ZodType | undefined = unwrap(root);
   for (const segment of path) {
-    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(segment)];
-    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
-    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
-    else return undefined;
     if (schema === undefined) return undefined;
-    schema = unwrap(schema);
+    schema = childSchema(schema, segment);
   }
   return schema;
+}
+
+/** The (unwrapped) schema of one field or item of a value described by `schema`. */
+export function childSchema(schema: z.ZodType, segment: PropertyKey): z.ZodType | undefined {
+  let child: z.ZodType | undefined;
+  if (schema instanceof z.ZodObject) child = (schema.shape as Record<string, z.ZodType>)[String(segment)];
+  else if (schema instanceof z.ZodArray) child = schema.element as z.ZodType;
+  else if (schema instanceof z.ZodRecord) child = schema.valueType as z.ZodType;
+  return child === undefined ? undefined : unwrap(child);
 }
 
 /** Field names of the object at `path`, in schema order; undefined when it is not an object. */
@@ -24,7 +29,8 @@ export function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
 }
 
-function unwrap(schema: z.ZodType): z.ZodType {
+/** Looks through the wrappers that do not change a value's shape. */
+export function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
     if (current instanceof z.ZodPipe) current = current.in as z.ZodType;
