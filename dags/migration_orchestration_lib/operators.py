@@ -47,7 +47,7 @@ class _MigrationEventMixin:
                 database=self.database_name,
                 phase=self.phase,
                 status=status,
-                duration_seconds=steps.elapsed_seconds(getattr(ctx.task_instance, "start_date", None)),
+                duration_seconds=steps.elapsed_seconds(self._started_at(ctx)),
                 message=message,
                 target_kind=ctx.database.target_kind,
                 migration_operation_id=operation_id,
@@ -55,6 +55,10 @@ class _MigrationEventMixin:
             event_writer_from_environment(os.environ).write(row)
         except Exception as error:  # reporting never fails a migration
             log.warning("Could not emit migration event %s/%s: %s", self.database_name, self.phase, error)
+
+    def _started_at(self, ctx: StepContext) -> Any:
+        """The task's first start (kept across sensor reschedules); this execution's start as fallback."""
+        return getattr(ctx.task_instance, "start_date", None) or getattr(self, "_execution_started_at", None)
 
     def _report_failure(self, ctx: StepContext, error: BaseException) -> BaseException:
         """Emit the Failed event; return the exception Airflow should see."""
@@ -87,6 +91,7 @@ class MigrationStepOperator(_MigrationEventMixin, BaseOperator):
         self.timing = timing
 
     def execute(self, context: Any) -> Any:
+        self._execution_started_at = steps.utc_now()
         ctx = self._step_context(context)
         if self.phase == "start_migration":
             # The long-running alert measures from this event: write it before anything can fail.
@@ -122,6 +127,7 @@ class MigrationStatusSensor(_MigrationEventMixin, BaseSensorOperator):
         self.timing = timing
 
     def execute(self, context: Any) -> Any:
+        self._execution_started_at = steps.utc_now()
         ctx = self._step_context(context)
         try:
             result = super().execute(context)
