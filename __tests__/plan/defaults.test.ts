@@ -48,7 +48,11 @@ describe('defaults', () => {
   test('a partial validation block keeps what is given', () => {
     const input = minimalPlan();
     input.databases[0].validation = { checksums: true, tables: ['dbo.Orders'] };
-    expect(parseMigrationPlan(input).databases[0].validation).toEqual({ rowCounts: true, checksums: true, tables: ['dbo.Orders'] });
+    expect(parseMigrationPlan(input).databases[0].validation).toEqual({
+      rowCounts: true,
+      checksums: true,
+      tables: ['dbo.Orders'],
+    });
   });
 
   test('given values win over defaults', () => {
@@ -65,9 +69,18 @@ describe('defaults', () => {
     Object.assign(input.airflow, { computeSize: 'Large', extraNodes: 3 });
     input.notifications.longRunningMinutes = 90;
     const parsed = parseMigrationPlan(input);
-    expect(parsed.sourceServers[0]).toMatchObject({ port: 14330, authentication: 'WindowsAuthentication', connectionId: 'sql01_login', connectionStringSecretName: 'sql01-cs' });
+    expect(parsed.sourceServers[0]).toMatchObject({
+      port: 14330,
+      authentication: 'WindowsAuthentication',
+      connectionId: 'sql01_login',
+      connectionStringSecretName: 'sql01-cs',
+    });
     expect(parsed.targetServers[0].connectionId).toBe('mi_login');
-    expect(parsed.databases[0]).toMatchObject({ mode: 'offline', timeoutMinutes: 60, target: { database: 'SalesNew', kind: 'SqlMi' } });
+    expect(parsed.databases[0]).toMatchObject({
+      mode: 'offline',
+      timeoutMinutes: 60,
+      target: { database: 'SalesNew', kind: 'SqlMi' },
+    });
     expect(parsed.airflow).toMatchObject({ computeSize: 'Large', extraNodes: 3 });
     expect(parsed.notifications.longRunningMinutes).toBe(90);
   });

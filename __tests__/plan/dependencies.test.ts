@@ -42,7 +42,9 @@ describe('dependsOn entries', () => {
 
 describe('dependency cycles', () => {
   test('a two-database cycle prints the loop', () => {
-    expect(problemLines(planWith({ a: ['b'], b: ['a'] }))).toEqual(['databases[0].dependsOn[0]: dependency cycle: a -> b -> a']);
+    expect(problemLines(planWith({ a: ['b'], b: ['a'] }))).toEqual([
+      'databases[0].dependsOn[0]: dependency cycle: a -> b -> a',
+    ]);
   });
 
   test('a longer cycle starts at its first database in plan order and follows dependsOn', () => {
@@ -113,10 +115,17 @@ describe('migrationWaves and topologicalOrder', () => {
 
   test('a hand-built plan with a cycle or an unknown dependency is refused', () => {
     const plan = parse({ a: [], b: [] });
-    const cyclic = { databases: [{ ...plan.databases[0], dependsOn: ['b'] }, { ...plan.databases[1], dependsOn: ['a'] }] };
+    const cyclic = {
+      databases: [
+        { ...plan.databases[0], dependsOn: ['b'] },
+        { ...plan.databases[1], dependsOn: ['a'] },
+      ],
+    };
     expect(planError(() => migrationWaves(cyclic)).message).toBe('<plan> databases: dependency cycle: a -> b -> a');
     const dangling = { databases: [{ ...plan.databases[0], dependsOn: ['ghost'] }] };
-    expect(planError(() => topologicalOrder(dangling)).message).toBe('<plan> databases[0].dependsOn[0]: unknown database "ghost"');
+    expect(planError(() => topologicalOrder(dangling)).message).toBe(
+      '<plan> databases[0].dependsOn[0]: unknown database "ghost"',
+    );
   });
 });
 

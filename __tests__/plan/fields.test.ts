@@ -45,9 +45,17 @@ describe('types and required fields', () => {
   });
 
   test.each([
-    ['validation.rowCounts', (p: any) => (p.databases[0].validation = { rowCounts: 'yes' }), 'expected true or false, got a string ("yes")'],
+    [
+      'validation.rowCounts',
+      (p: any) => (p.databases[0].validation = { rowCounts: 'yes' }),
+      'expected true or false, got a string ("yes")',
+    ],
     ['timeoutMinutes', (p: any) => (p.databases[0].timeoutMinutes = '60'), 'expected a number, got a string ("60")'],
-    ['dependsOn', (p: any) => (p.databases[0].dependsOn = 'database_2'), 'expected a list, got a string ("database_2")'],
+    [
+      'dependsOn',
+      (p: any) => (p.databases[0].dependsOn = 'database_2'),
+      'expected a list, got a string ("database_2")',
+    ],
   ])('databases[0].%s of the wrong type', (field, change, message) => {
     expect(problemsAfter(change)).toEqual([`databases[0].${field}: ${message}`]);
   });
@@ -94,10 +102,7 @@ describe('databases', () => {
         p.sourceServers = [];
         p.targetServers = [];
       }),
-    ).toEqual([
-      'sourceServers: needs at least one source server',
-      'targetServers: needs at least one target server',
-    ]);
+    ).toEqual(['sourceServers: needs at least one source server', 'targetServers: needs at least one target server']);
   });
 });
 
@@ -118,14 +123,19 @@ describe('names Azure or Airflow would reject', () => {
   );
 
   test.each(['database_1', 'Sales', 'a', 'A'.repeat(64)])('database name %s is accepted', (name) => {
-    expect(() => parseMigrationPlan({ ...minimalPlan(), databases: [{ ...minimalPlan().databases[0], name }] })).not.toThrow();
+    expect(() =>
+      parseMigrationPlan({ ...minimalPlan(), databases: [{ ...minimalPlan().databases[0], name }] }),
+    ).not.toThrow();
   });
 
-  test.each(['1db', '_db', 'sales-db', 'sales.db', 'sales db', 'A'.repeat(65), ''])('database name %j is rejected', (name) => {
-    expect(problemsAfter((p) => (p.databases[0].name = name))).toEqual([
-      'databases[0].name: must be 1-64 letters, digits and underscores, starting with a letter (it becomes an Airflow task-group id)',
-    ]);
-  });
+  test.each(['1db', '_db', 'sales-db', 'sales.db', 'sales db', 'A'.repeat(65), ''])(
+    'database name %j is rejected',
+    (name) => {
+      expect(problemsAfter((p) => (p.databases[0].name = name))).toEqual([
+        'databases[0].name: must be 1-64 letters, digits and underscores, starting with a letter (it becomes an Airflow task-group id)',
+      ]);
+    },
+  );
 
   test.each(['Sql01', 'sql01-', '1sql', 's', 'sql_01', `s${'q'.repeat(32)}`])('server name %j is rejected', (name) => {
     const problems = problemsAfter((p) => {
@@ -209,21 +219,34 @@ describe('tags', () => {
 });
 
 describe('notifications', () => {
-  test.each(['dba', 'dba@contoso', '@contoso.com', 'dba@@contoso.com', 'd ba@contoso.com', 'dba@contoso..com', '.dba@contoso.com', 'dba@-contoso.com'])(
-    'email %j is rejected',
+  test.each([
+    'dba',
+    'dba@contoso',
+    '@contoso.com',
+    'dba@@contoso.com',
+    'd ba@contoso.com',
+    'dba@contoso..com',
+    '.dba@contoso.com',
+    'dba@-contoso.com',
+  ])('email %j is rejected', (email) => {
+    expect(problemsAfter((p) => (p.notifications.emails = ['ok@contoso.com', email]))).toEqual([
+      'notifications.emails[1]: must be an email address like name@example.com',
+    ]);
+  });
+
+  test.each(['dba@contoso.com', 'first.last+alerts@mail.contoso.co.uk', "o'brien@contoso.com", 'x@a-b.io'])(
+    'email %s is accepted',
     (email) => {
-      expect(problemsAfter((p) => (p.notifications.emails = ['ok@contoso.com', email]))).toEqual([
-        'notifications.emails[1]: must be an email address like name@example.com',
-      ]);
+      expect(parseMigrationPlan({ ...minimalPlan(), notifications: { emails: [email] } }).notifications.emails).toEqual(
+        [email],
+      );
     },
   );
 
-  test.each(['dba@contoso.com', 'first.last+alerts@mail.contoso.co.uk', "o'brien@contoso.com", 'x@a-b.io'])('email %s is accepted', (email) => {
-    expect(parseMigrationPlan({ ...minimalPlan(), notifications: { emails: [email] } }).notifications.emails).toEqual([email]);
-  });
-
   test('at least one email, each once', () => {
-    expect(problemsAfter((p) => (p.notifications.emails = []))).toEqual(['notifications.emails: needs at least one email address']);
+    expect(problemsAfter((p) => (p.notifications.emails = []))).toEqual([
+      'notifications.emails: needs at least one email address',
+    ]);
     expect(problemsAfter((p) => (p.notifications.emails = ['a@contoso.com', 'A@Contoso.com']))).toEqual([
       'notifications.emails[1]: duplicate email address (also notifications.emails[0])',
     ]);
@@ -246,14 +269,20 @@ describe('Airflow settings', () => {
     ]);
   });
 
-  test.each(['not-a-guid', '11111111222233334444555555555555', '{11111111-2222-3333-4444-555555555555}'])('service principal ids must be GUIDs: %s', (id) => {
-    expect(
-      problemsAfter((p) => {
-        p.airflow.servicePrincipal.clientId = id;
-        p.airflow.servicePrincipal.objectId = id;
-      }),
-    ).toEqual(['airflow.servicePrincipal.clientId: must be a GUID', 'airflow.servicePrincipal.objectId: must be a GUID']);
-  });
+  test.each(['not-a-guid', '11111111222233334444555555555555', '{11111111-2222-3333-4444-555555555555}'])(
+    'service principal ids must be GUIDs: %s',
+    (id) => {
+      expect(
+        problemsAfter((p) => {
+          p.airflow.servicePrincipal.clientId = id;
+          p.airflow.servicePrincipal.objectId = id;
+        }),
+      ).toEqual([
+        'airflow.servicePrincipal.clientId: must be a GUID',
+        'airflow.servicePrincipal.objectId: must be a GUID',
+      ]);
+    },
+  );
 });
 
 describe('numeric ranges', () => {
@@ -323,14 +352,17 @@ describe('Azure resource ids', () => {
 
 describe('backup share and validation tables', () => {
   test('the backup share path must be a UNC path', () => {
-    expect(problemsAfter((p) => (p.sourceServers[0].backupFileShare.path = 'C:\\backups'), managedInstancePlan)).toEqual([
-      'sourceServers[0].backupFileShare.path: must be a UNC path like \\\\fileserver\\share\\folder',
-    ]);
+    expect(
+      problemsAfter((p) => (p.sourceServers[0].backupFileShare.path = 'C:\\backups'), managedInstancePlan),
+    ).toEqual(['sourceServers[0].backupFileShare.path: must be a UNC path like \\\\fileserver\\share\\folder']);
   });
 
   test('tables are schema.table with regular identifiers, at least one when given', () => {
     expect(
-      problemsAfter((p) => (p.databases[0].validation = { tables: ['dbo.Orders', 'Orders', 'dbo.Order Lines', 'a.b.c', 'dbo.[x]'] })),
+      problemsAfter(
+        (p) =>
+          (p.databases[0].validation = { tables: ['dbo.Orders', 'Orders', 'dbo.Order Lines', 'a.b.c', 'dbo.[x]'] }),
+      ),
     ).toEqual([
       'databases[0].validation.tables[1]: must be schema.table with regular SQL identifiers, e.g. dbo.Orders',
       'databases[0].validation.tables[2]: must be schema.table with regular SQL identifiers, e.g. dbo.Orders',

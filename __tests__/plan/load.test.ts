@@ -34,7 +34,10 @@ describe('loadMigrationPlan: reading the file', () => {
       }));
       const isolated = require('../../lib/plan') as typeof import('../../lib/plan');
       expect(() => isolated.loadMigrationPlan(path)).toThrow(
-        expect.objectContaining({ name: 'MigrationPlanError', message: `${path}: cannot read file: permission denied` }),
+        expect.objectContaining({
+          name: 'MigrationPlanError',
+          message: `${path}: cannot read file: permission denied`,
+        }),
       );
     });
   });
@@ -43,7 +46,9 @@ describe('loadMigrationPlan: reading the file', () => {
     const path = files.write(name, '{}');
     const error = planError(() => loadMigrationPlan(path));
     expect(error.problems).toHaveLength(1);
-    expect(error.problems[0].message).toMatch(/^unsupported plan file \((extension "\.\w+"|no extension)\): use \.yaml, \.yml or \.json$/);
+    expect(error.problems[0].message).toMatch(
+      /^unsupported plan file \((extension "\.\w+"|no extension)\): use \.yaml, \.yml or \.json$/,
+    );
   });
 
   test('.yml, upper-case extensions and JSON load the same plan as YAML', () => {
@@ -73,7 +78,10 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
   });
 
   test('YAML duplicate keys are rejected, not silently overwritten', () => {
-    const path = files.write('dup.yaml', toYaml(minimalPlan()).replace('location: westeurope\n', 'location: westeurope\nlocation: northeurope\n'));
+    const path = files.write(
+      'dup.yaml',
+      toYaml(minimalPlan()).replace('location: westeurope\n', 'location: westeurope\nlocation: northeurope\n'),
+    );
     expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
       { path: 'location', message: 'duplicate key "location"', line: 3, column: 1 },
     ]);
@@ -97,11 +105,17 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
   test.each([
     ['missing value', '{\n  "name": "contoso",\n  "location": \n}\n', 4, 1, "unexpected '}', expected a value"],
     ['trailing comma', '{\n  "name": "contoso",\n}\n', 3, 1, 'unexpected \'}\', expected a "quoted" key'],
-    ['missing comma', '{\n  "name": "contoso"\n  "location": "westeurope"\n}', 3, 3, "unexpected '\"', expected ',' or '}'"],
+    [
+      'missing comma',
+      '{\n  "name": "contoso"\n  "location": "westeurope"\n}',
+      3,
+      3,
+      "unexpected '\"', expected ',' or '}'",
+    ],
     ['unclosed string', '{\n  "name": "contoso\n}', 2, 19, 'string not closed before the end of the line'],
-    ['single quotes', "{\n  'name': 'contoso'\n}", 2, 3, 'unexpected \'\'\'\, expected a "quoted" key'],
+    ['single quotes', "{\n  'name': 'contoso'\n}", 2, 3, "unexpected ''', expected a \"quoted\" key"],
     ['bad escape', '{"name": "a\\qb"}', 1, 12, 'invalid escape sequence in string'],
-    ['truncated', '{"databases": [1, 2', 1, 20, 'unexpected end of file, expected \',\' or \']\''],
+    ['truncated', '{"databases": [1, 2', 1, 20, "unexpected end of file, expected ',' or ']'"],
     ['text after the document', '{}\n{}', 2, 1, 'unexpected text after the end of the document'],
     ['empty file', '  \n', 1, 1, 'the file is empty'],
   ])('JSON syntax error: %s', (_, text, line, column, message) => {
@@ -161,7 +175,12 @@ describe('loadMigrationPlan: problems after parsing point at the line of the fie
     const path = files.write('positions.yaml', yaml);
     const error = planError(() => loadMigrationPlan(path));
     expect(error.problems).toEqual([
-      { path: 'notifications.emails[1]', message: 'must be an email address like name@example.com', line: 4, column: 29 },
+      {
+        path: 'notifications.emails[1]',
+        message: 'must be an email address like name@example.com',
+        line: 4,
+        column: 29,
+      },
       // a missing field points at its nearest parent that exists
       { path: 'databases[1].source.database', message: 'missing required field', line: 21, column: 5 },
       { path: 'databases[1].dependson', message: 'unknown field (did you mean dependsOn?)', line: 24, column: 5 },

@@ -21,10 +21,36 @@ describe('renderMigrationPlan', () => {
     expect(rendered.endsWith('}\n')).toBe(true);
     expect(rendered.split('\n')[1]).toBe('  "name": "contoso-sql",');
     const json = JSON.parse(rendered);
-    expect(Object.keys(json)).toEqual(['name', 'location', 'tags', 'notifications', 'airflow', 'sourceServers', 'targetServers', 'backupStorage', 'databases']);
-    expect(Object.keys(json.databases[0])).toEqual(['name', 'source', 'target', 'mode', 'dependsOn', 'validation', 'timeoutMinutes']);
+    expect(Object.keys(json)).toEqual([
+      'name',
+      'location',
+      'tags',
+      'notifications',
+      'airflow',
+      'sourceServers',
+      'targetServers',
+      'backupStorage',
+      'databases',
+    ]);
+    expect(Object.keys(json.databases[0])).toEqual([
+      'name',
+      'source',
+      'target',
+      'mode',
+      'dependsOn',
+      'validation',
+      'timeoutMinutes',
+    ]);
     expect(Object.keys(json.databases[0].target)).toEqual(['server', 'database', 'kind']);
-    expect(Object.keys(json.sourceServers[0])).toEqual(['name', 'host', 'port', 'authentication', 'connectionId', 'connectionStringSecretName', 'backupFileShare']);
+    expect(Object.keys(json.sourceServers[0])).toEqual([
+      'name',
+      'host',
+      'port',
+      'authentication',
+      'connectionId',
+      'connectionStringSecretName',
+      'backupFileShare',
+    ]);
   });
 
   test('round-trips a plan with every optional field', () => {
@@ -57,5 +83,9 @@ describe('renderMigrationPlan', () => {
 function reverseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reverseKeys);
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).reverse().map(([key, child]) => [key, reverseKeys(child)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .reverse()
+      .map(([key, child]) => [key, reverseKeys(child)]),
+  );
 }

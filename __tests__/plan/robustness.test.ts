@@ -21,7 +21,9 @@ describe('values that are not plans', () => {
   });
 
   test('the source name appears in messages', () => {
-    expect(planError(() => parseMigrationPlan(null, 'request body')).message).toBe('request body: expected a mapping, got null');
+    expect(planError(() => parseMigrationPlan(null, 'request body')).message).toBe(
+      'request body: expected a mapping, got null',
+    );
   });
 
   test('an empty mapping lists every required field', () => {
@@ -55,17 +57,30 @@ describe('hostile input', () => {
   test('__proto__ from JSON is an unknown field and pollutes nothing', () => {
     const value = JSON.parse(`{"__proto__": {"polluted": true}, "databases": [{"__proto__": {"isAdmin": true}}]}`);
     const problems = problemsOf(() => parseMigrationPlan(value));
-    expect(problems).toEqual(expect.arrayContaining([
-      { path: '__proto__', message: expect.stringMatching(/^unknown field/) },
-      { path: 'databases[0].__proto__', message: expect.stringMatching(/^unknown field/) },
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: '__proto__', message: expect.stringMatching(/^unknown field/) },
+        { path: 'databases[0].__proto__', message: expect.stringMatching(/^unknown field/) },
+      ]),
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 
   test.each([
-    ['YAML', 'plan.yaml', `${toYaml(minimalPlan())}__proto__:\n  polluted: true\nconstructor:\n  prototype:\n    polluted: true\n`],
-    ['JSON', 'plan.json', JSON.stringify(minimalPlan()).replace(/^\{/, '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, ')],
+    [
+      'YAML',
+      'plan.yaml',
+      `${toYaml(minimalPlan())}__proto__:\n  polluted: true\nconstructor:\n  prototype:\n    polluted: true\n`,
+    ],
+    [
+      'JSON',
+      'plan.json',
+      JSON.stringify(minimalPlan()).replace(
+        /^\{/,
+        '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, ',
+      ),
+    ],
   ])('__proto__ and constructor keys in a %s file', (_, name, text) => {
     const problems = planError(() => loadMigrationPlan(files.write(name, text))).problems;
     expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
@@ -101,20 +116,32 @@ describe('hostile input', () => {
   });
 
   test('a YAML alias bomb is refused', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((n, i) => `${n}: &${n} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefgh'.split('').map((n, i) => `${n}: &${n} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+    ].join('\n');
     const error = planError(() => loadMigrationPlan(files.write('bomb.yaml', bomb)));
     expect(error.problems[0].message).toMatch(/^cannot read YAML: .*alias/i);
   });
 
   test('YAML with deep nesting is a plan problem', () => {
-    const error = planError(() => loadMigrationPlan(files.write('deep.yaml', `tags: ${'['.repeat(5000)}${']'.repeat(5000)}\n`)));
+    const error = planError(() =>
+      loadMigrationPlan(files.write('deep.yaml', `tags: ${'['.repeat(5000)}${']'.repeat(5000)}\n`)),
+    );
     expect(error).toBeInstanceOf(MigrationPlanError);
   });
 
   test('a value whose getter throws is a plan problem', () => {
     const plan = minimalPlan();
-    Object.defineProperty(plan, 'location', { enumerable: true, get: () => { throw new Error('boom'); } });
-    expect(planError(() => parseMigrationPlan(plan)).problems).toEqual([{ path: '', message: 'cannot read the plan: boom' }]);
+    Object.defineProperty(plan, 'location', {
+      enumerable: true,
+      get: () => {
+        throw new Error('boom');
+      },
+    });
+    expect(planError(() => parseMigrationPlan(plan)).problems).toEqual([
+      { path: '', message: 'cannot read the plan: boom' },
+    ]);
   });
 
   test('a cyclic value does not hang', () => {
@@ -133,8 +160,20 @@ describe('several problems at once', () => {
     plan.airflow.version = '3.0.0';
     plan.sourceServers.push({ name: 'sql01', host: 'sql01b.corp' });
     plan.databases.push(
-      { name: 'database_2', source: { server: 'sql09', database: 'Hr' }, target: { server: 'sqldb-prod' }, mode: 'online', dependsOn: ['database_3'] },
-      { name: 'database_3', source: { server: 'sql01', database: 'master' }, target: { server: 'sqldb-prod' }, dependson: [], dependsOn: ['database_2'] },
+      {
+        name: 'database_2',
+        source: { server: 'sql09', database: 'Hr' },
+        target: { server: 'sqldb-prod' },
+        mode: 'online',
+        dependsOn: ['database_3'],
+      },
+      {
+        name: 'database_3',
+        source: { server: 'sql01', database: 'master' },
+        target: { server: 'sqldb-prod' },
+        dependson: [],
+        dependsOn: ['database_2'],
+      },
     );
     const error = planError(() => parseMigrationPlan(plan, 'plan.yaml'));
     expect(error.message.split('\n')).toEqual([

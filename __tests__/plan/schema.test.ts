@@ -21,9 +21,11 @@ type JsonSchema = {
 /** Every schema node with its path, e.g. `databases[].source.server`. */
 function nodes(schema: JsonSchema, path = ''): [string, JsonSchema][] {
   const children: [string, JsonSchema][] = [];
-  for (const [key, child] of Object.entries(schema.properties ?? {})) children.push(...nodes(child, path ? `${path}.${key}` : key));
+  for (const [key, child] of Object.entries(schema.properties ?? {}))
+    children.push(...nodes(child, path ? `${path}.${key}` : key));
   if (schema.items) children.push(...nodes(schema.items, `${path}[]`));
-  if (typeof schema.additionalProperties === 'object') children.push(...nodes(schema.additionalProperties, `${path}{}`));
+  if (typeof schema.additionalProperties === 'object')
+    children.push(...nodes(schema.additionalProperties, `${path}{}`));
   if (schema.propertyNames) children.push(...nodes(schema.propertyNames, `${path}{key}`));
   return [[path, schema], ...children];
 }
@@ -41,7 +43,10 @@ describe('migrationPlanSchema', () => {
     plan.databases[0].dependsOn = ['database_1'];
     const result = migrationPlanSchema.safeParse(plan);
     expect(result.error?.issues).toEqual([
-      expect.objectContaining({ path: ['databases', 0, 'dependsOn', 0], message: 'database_1 cannot depend on itself' }),
+      expect.objectContaining({
+        path: ['databases', 0, 'dependsOn', 0],
+        message: 'database_1 cannot depend on itself',
+      }),
     ]);
   });
 });
@@ -51,11 +56,23 @@ describe('migrationPlanJsonSchema', () => {
 
   test('is plain JSON for draft 2020-12', () => {
     expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
-    expect(schema).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', title: 'Migration plan' });
+    expect(schema).toMatchObject({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      title: 'Migration plan',
+    });
   });
 
   test('describes the input: defaults optional, required fields required', () => {
-    expect(schema.required).toEqual(['name', 'location', 'notifications', 'airflow', 'sourceServers', 'targetServers', 'databases']);
+    expect(schema.required).toEqual([
+      'name',
+      'location',
+      'notifications',
+      'airflow',
+      'sourceServers',
+      'targetServers',
+      'databases',
+    ]);
     const database = schema.properties!.databases.items!;
     expect(database.required).toEqual(['name', 'source', 'target']);
     expect(database.properties!.timeoutMinutes.default).toBe(720);
@@ -80,11 +97,16 @@ describe('migrationPlanJsonSchema', () => {
     expect(patterns.length).toBeGreaterThan(10);
     const example = parseYaml(readFileSync(EXAMPLE_PLAN, 'utf8'));
     const valueAt = (path: string): unknown[] =>
-      path.split('.').reduce<unknown[]>((values, key) => {
-        const field = key.replace(/\[\]$/, '');
-        const next = values.map((v) => (v as Record<string, unknown> | undefined)?.[field]).filter((v) => v !== undefined);
-        return key.endsWith('[]') ? next.flat() : next;
-      }, [example]);
+      path.split('.').reduce<unknown[]>(
+        (values, key) => {
+          const field = key.replace(/\[\]$/, '');
+          const next = values
+            .map((v) => (v as Record<string, unknown> | undefined)?.[field])
+            .filter((v) => v !== undefined);
+          return key.endsWith('[]') ? next.flat() : next;
+        },
+        [example],
+      );
     for (const [path, node] of patterns) {
       const regex = new RegExp(node.pattern!, 'u');
       for (const value of valueAt(path)) expect([path, regex.test(String(value))]).toEqual([path, true]);

@@ -21,7 +21,11 @@ export function fillDerivedDefaults(document: PlanDocument, context: z.core.$Ref
   const databases = document.databases.map((database, index) => {
     const kind = database.target.kind ?? kindOfServer.get(database.target.server);
     if (kind === undefined) {
-      context.addIssue({ code: 'custom', path: ['databases', index, 'target', 'server'], message: 'unknown target server' });
+      context.addIssue({
+        code: 'custom',
+        path: ['databases', index, 'target', 'server'],
+        message: 'unknown target server',
+      });
       return z.NEVER;
     }
     return {

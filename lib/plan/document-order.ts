@@ -4,7 +4,11 @@
  */
 
 /** Sorts `items` by their paths' positions in `root`; fields missing from it come last in their parent. */
-export function sortByDocumentOrder<T>(root: unknown, items: readonly T[], pathOf: (item: T) => readonly PropertyKey[]): T[] {
+export function sortByDocumentOrder<T>(
+  root: unknown,
+  items: readonly T[],
+  pathOf: (item: T) => readonly PropertyKey[],
+): T[] {
   const keyed = items.map((item) => ({ item, position: positionIn(root, pathOf(item)) }));
   keyed.sort((a, b) => comparePositions(a.position, b.position));
   return keyed.map(({ item }) => item);

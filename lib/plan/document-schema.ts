@@ -66,7 +66,9 @@ export const airflowSchema = z
         clientId: z
           .string()
           .regex(rules.GUID_PATTERN, { error: 'must be a GUID' })
-          .meta({ description: 'Application (client) id; its secret is the Terraform variable airflow_client_secret.' }),
+          .meta({
+            description: 'Application (client) id; its secret is the Terraform variable airflow_client_secret.',
+          }),
         objectId: z
           .string()
           .regex(rules.GUID_PATTERN, { error: 'must be a GUID' })
@@ -112,7 +114,9 @@ export const sourceServerSchema = z
 export const targetServerSchema = z
   .strictObject({
     name: matching(rules.SERVER_NAME).meta({ description: 'Logical name used by databases[].target.server.' }),
-    kind: targetKind.meta({ description: 'SqlMi (managed instance), SqlDb (Azure SQL Database) or SqlVm (SQL Server on a VM).' }),
+    kind: targetKind.meta({
+      description: 'SqlMi (managed instance), SqlDb (Azure SQL Database) or SqlVm (SQL Server on a VM).',
+    }),
     resourceId: z
       .string()
       .regex(rules.ANY_TARGET_RESOURCE_ID, {
@@ -122,7 +126,8 @@ export const targetServerSchema = z
       })
       .meta({ description: 'ARM id of the managed instance (SqlMi), logical server (SqlDb) or SQL VM (SqlVm).' }),
     connectionId: connectionId.optional().meta({
-      description: 'Airflow connection used for validation (and DMS for SqlDb). Default: mssql_target_<name with - replaced by _>.',
+      description:
+        'Airflow connection used for validation (and DMS for SqlDb). Default: mssql_target_<name with - replaced by _>.',
     }),
   })
   .meta({ description: 'An Azure SQL Managed Instance, logical server or SQL VM that databases move to.' });
@@ -131,7 +136,9 @@ export const backupStorageSchema = z
   .strictObject({
     storageAccountResourceId: z
       .string()
-      .regex(rules.STORAGE_ACCOUNT_ID.pattern, { error: `must be a storage account ARM id: ${rules.STORAGE_ACCOUNT_ID.example}` })
+      .regex(rules.STORAGE_ACCOUNT_ID.pattern, {
+        error: `must be a storage account ARM id: ${rules.STORAGE_ACCOUNT_ID.example}`,
+      })
       .meta({ description: 'ARM id of the storage account.' }),
     connectionId: connectionId.meta({ description: 'Airflow connection whose password is the account key DMS needs.' }),
   })
@@ -161,8 +168,10 @@ export const databaseSchema = z
     target: z
       .strictObject({
         server: z.string().meta({ description: 'Name of an entry in targetServers.' }),
-        database: sqlDatabaseName.optional().meta({ description: 'Database name on the target. Default: the source name.' }),
-        kind: targetKind.optional().meta({ description: "Filled in from the target server; if given it must match." }),
+        database: sqlDatabaseName
+          .optional()
+          .meta({ description: 'Database name on the target. Default: the source name.' }),
+        kind: targetKind.optional().meta({ description: 'Filled in from the target server; if given it must match.' }),
       })
       .meta({ description: 'Where the database goes.' }),
     mode: z.enum(rules.MIGRATION_MODES).optional().meta({

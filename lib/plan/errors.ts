@@ -34,10 +34,7 @@ export function formatProblem(file: string, problem: PlanProblem): string {
 
 function sortByPosition(problems: readonly PlanProblem[]): PlanProblem[] {
   // Array.prototype.sort is stable, so problems without a position keep the order they were found in.
-  return [...problems].sort(
-    (a, b) =>
-      (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0),
-  );
+  return [...problems].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
 }
 
 function dedupe(problems: readonly PlanProblem[]): PlanProblem[] {

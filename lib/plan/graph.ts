@@ -186,7 +186,10 @@ function assertAcyclicWithKnownDependencies(nodes: readonly DependencyNode[]): v
   nodes.forEach((node, i) =>
     node.dependsOn.forEach((dep, j) => {
       if (!known.has(dep)) {
-        problems.push({ path: formatFieldPath(['databases', i, 'dependsOn', j]), message: `unknown database "${dep}"` });
+        problems.push({
+          path: formatFieldPath(['databases', i, 'dependsOn', j]),
+          message: `unknown database "${dep}"`,
+        });
       }
     }),
   );

@@ -18,10 +18,7 @@ import {
 const MAX_DEPTH = 64;
 
 class JsonSyntaxError extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
+  constructor(message: string, readonly offset: number) {
     super(message);
   }
 }
@@ -39,7 +36,9 @@ export function parseJsonSource(text: string): ParsedSource {
     if (reader.duplicates.length > 0) {
       return {
         ok: false,
-        problems: reader.duplicates.map(({ path, offset }) => problemAt(positionOf(offset), formatFieldPath(path), `duplicate key ${quote(String(path[path.length - 1]))}`)),
+        problems: reader.duplicates.map(({ path, offset }) =>
+          problemAt(positionOf(offset), formatFieldPath(path), `duplicate key ${quote(String(path[path.length - 1]))}`),
+        ),
       };
     }
     return { ok: true, value: parsed.value, locate: jsonLocator(parsed.positions, positionOf) };
@@ -65,7 +64,8 @@ class JsonReader {
     if (this.offset >= this.text.length) throw new JsonSyntaxError('the file is empty', 0);
     const parsed = this.value(0);
     this.skipWhitespace();
-    if (this.offset < this.text.length) throw new JsonSyntaxError('unexpected text after the end of the document', this.offset);
+    if (this.offset < this.text.length)
+      throw new JsonSyntaxError('unexpected text after the end of the document', this.offset);
     return parsed;
   }
 
@@ -88,7 +88,12 @@ class JsonReader {
       this.offset += number[0].length;
       return { value: Number(number[0]), positions: { offset: start } };
     }
-    throw new JsonSyntaxError(char === undefined ? 'unexpected end of file, expected a value' : `unexpected ${describeChar(char)}, expected a value`, start);
+    throw new JsonSyntaxError(
+      char === undefined
+        ? 'unexpected end of file, expected a value'
+        : `unexpected ${describeChar(char)}, expected a value`,
+      start,
+    );
   }
 
   private object(depth: number): Parsed {
@@ -162,7 +167,10 @@ class JsonReader {
         escaped = true;
         i = ESCAPE.lastIndex - 1;
       } else if (code < 0x20) {
-        throw new JsonSyntaxError(code === 0x0a ? 'string not closed before the end of the line' : 'control character in string (escape it)', i);
+        throw new JsonSyntaxError(
+          code === 0x0a ? 'string not closed before the end of the line' : 'control character in string (escape it)',
+          i,
+        );
       }
     }
     throw new JsonSyntaxError('string not closed before the end of the file', start);
@@ -178,7 +186,10 @@ class JsonReader {
 
   private unexpected(expected: string, at = this.offset): JsonSyntaxError {
     const char = this.text[at];
-    return new JsonSyntaxError(`${char === undefined ? 'unexpected end of file' : `unexpected ${describeChar(char)}`}, expected ${expected}`, at);
+    return new JsonSyntaxError(
+      `${char === undefined ? 'unexpected end of file' : `unexpected ${describeChar(char)}`}, expected ${expected}`,
+      at,
+    );
   }
 }
 

@@ -38,7 +38,8 @@ function readPlanText(path: string): string {
   try {
     const stats = statSync(path);
     if (stats.isDirectory()) fail(path, 'is a directory, not a plan file');
-    if (stats.size > MAX_FILE_BYTES) fail(path, `file is ${stats.size} bytes; a plan must be at most ${MAX_FILE_BYTES}`);
+    if (stats.size > MAX_FILE_BYTES)
+      fail(path, `file is ${stats.size} bytes; a plan must be at most ${MAX_FILE_BYTES}`);
     return readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof MigrationPlanError) throw error;

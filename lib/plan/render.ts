@@ -26,7 +26,9 @@ function inSchemaOrder(value: unknown, schema: z.ZodType | undefined): unknown {
   const record = value as Record<string, unknown>;
   // Free-form maps (tags) are sorted, so equal plans render identically whatever their input order.
   const keys =
-    schema instanceof z.ZodObject ? Object.keys(schema.shape).filter((key) => key in record) : Object.keys(record).sort();
+    schema instanceof z.ZodObject
+      ? Object.keys(schema.shape).filter((key) => key in record)
+      : Object.keys(record).sort();
   const ordered: Record<string, unknown> = {};
   for (const key of keys) {
     Object.defineProperty(ordered, key, {

@@ -50,12 +50,7 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
 }
 
 /** Entries by name (first wins); a later entry with the same name is a problem. */
-function indexByName(
-  list: unknown,
-  listPath: string,
-  what: string,
-  report: ReportProblem,
-): Map<string, NamedEntry> {
+function indexByName(list: unknown, listPath: string, what: string, report: ReportProblem): Map<string, NamedEntry> {
   const byName = new Map<string, NamedEntry>();
   asArray(list).forEach((item, index) => {
     const entry = asRecord(item);
@@ -116,9 +111,19 @@ function checkDatabaseTargets(
     const target = asRecord(database.target);
 
     const sourceServer = resolveReference(
-      asString(source?.server), sourceServers, ['databases', index, 'source', 'server'], 'source server', report);
+      asString(source?.server),
+      sourceServers,
+      ['databases', index, 'source', 'server'],
+      'source server',
+      report,
+    );
     const targetServer = resolveReference(
-      asString(target?.server), targetServers, ['databases', index, 'target', 'server'], 'target server', report);
+      asString(target?.server),
+      targetServers,
+      ['databases', index, 'target', 'server'],
+      'target server',
+      report,
+    );
 
     const serverKind = asTargetKind(targetServer?.entry.kind);
     if (serverKind === undefined) return;
@@ -126,7 +131,9 @@ function checkDatabaseTargets(
     if (givenKind !== undefined && givenKind !== serverKind) {
       report(
         ['databases', index, 'target', 'kind'],
-        `is ${givenKind} but target server ${quote(String(target?.server))} is ${serverKind}; leave kind out or make them match`,
+        `is ${givenKind} but target server ${quote(
+          String(target?.server),
+        )} is ${serverKind}; leave kind out or make them match`,
       );
     }
     if (database.mode === 'online' && serverKind === 'SqlDb') {
@@ -146,13 +153,17 @@ function checkDatabaseTargets(
   if (needBackupStorage.length > 0 && plan.backupStorage === undefined) {
     report(
       ['backupStorage'],
-      `missing: ${describeDatabases(needBackupStorage)} to SqlMi/SqlVm, which DMS restores from backups staged in a storage account`,
+      `missing: ${describeDatabases(
+        needBackupStorage,
+      )} to SqlMi/SqlVm, which DMS restores from backups staged in a storage account`,
     );
   }
   for (const [server, names] of needFileShare) {
     report(
       ['sourceServers', server.index, 'backupFileShare'],
-      `missing: ${describeDatabases(names)} from this server to SqlMi/SqlVm, which restores from the server's backups on an SMB share`,
+      `missing: ${describeDatabases(
+        names,
+      )} from this server to SqlMi/SqlVm, which restores from the server's backups on an SMB share`,
     );
   }
 }
@@ -182,11 +193,7 @@ function unknownNameMessage(what: string, name: string, known: Iterable<string>)
   return `unknown ${what} ${quote(name)} (${hint}known: ${listBriefly(names)})`;
 }
 
-function checkDependencies(
-  list: unknown,
-  databases: ReadonlyMap<string, NamedEntry>,
-  report: ReportProblem,
-): void {
+function checkDependencies(list: unknown, databases: ReadonlyMap<string, NamedEntry>, report: ReportProblem): void {
   const nodes: DependencyNode[] = [];
   const pathOf = new Map<string, { index: number; dependsOn: readonly unknown[] }>();
 

@@ -47,7 +47,9 @@ export function yamlLocator(document: Document, positionOf: (offset: number) => 
     for (const segment of path) {
       if (isAlias(node)) node = node.resolve(document);
       if (isMap(node)) {
-        const pair = node.items.find((item) => (isScalar(item.key) ? String(item.key.value) : item.key) === String(segment));
+        const pair = node.items.find(
+          (item) => (isScalar(item.key) ? String(item.key.value) : item.key) === String(segment),
+        );
         if (pair === undefined) break;
         offset = rangeStart(pair.key) ?? rangeStart(pair.value) ?? offset;
         node = pair.value;

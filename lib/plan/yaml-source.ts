@@ -18,7 +18,10 @@ export function parseYamlSource(text: string): ParsedSource {
     return { ok: false, problems: document.errors.map((error) => syntaxProblem(error, parsed, positionOf)) };
   }
   if (document.contents === null) {
-    return { ok: false, problems: [{ path: '', message: 'the file is empty; expected a migration plan', line: 1, column: 1 }] };
+    return {
+      ok: false,
+      problems: [{ path: '', message: 'the file is empty; expected a migration plan', line: 1, column: 1 }],
+    };
   }
   let value: unknown;
   try {
@@ -30,11 +33,20 @@ export function parseYamlSource(text: string): ParsedSource {
   return { ok: true, value, locate: yamlLocator(document, positionOf) };
 }
 
-function syntaxProblem(error: YAMLError, document: Document, positionOf: (offset: number) => SourcePosition): PlanProblem {
+function syntaxProblem(
+  error: YAMLError,
+  document: Document,
+  positionOf: (offset: number) => SourcePosition,
+): PlanProblem {
   const { line, column } = positionOf(error.pos[0]);
   const duplicate = error.code === 'DUPLICATE_KEY' ? keyPathAt(document.contents, error.pos[0], []) : undefined;
   if (duplicate !== undefined) {
-    return { path: formatFieldPath(duplicate), message: `duplicate key ${quote(String(duplicate[duplicate.length - 1]))}`, line, column };
+    return {
+      path: formatFieldPath(duplicate),
+      message: `duplicate key ${quote(String(duplicate[duplicate.length - 1]))}`,
+      line,
+      column,
+    };
   }
   return { path: '', message: `YAML syntax error: ${error.message}`, line, column };
 }

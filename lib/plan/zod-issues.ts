@@ -17,11 +17,17 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'missing required field';
-      return `expected ${describeExpected(issue.expected)}, got ${describeValue(issue.input)}${quoteHint(issue.expected, issue.input)}`;
+      return `expected ${describeExpected(issue.expected)}, got ${describeValue(issue.input)}${quoteHint(
+        issue.expected,
+        issue.input,
+      )}`;
     case 'invalid_value': {
       if (issue.input === undefined) return 'missing required field';
       const allowed = issue.values.map((v) => String(v));
-      const got = typeof issue.input === 'string' ? ` (got ${quote(issue.input)}${didYouMean(issue.input, allowed)})` : ` (got ${describeValue(issue.input)})`;
+      const got =
+        typeof issue.input === 'string'
+          ? ` (got ${quote(issue.input)}${didYouMean(issue.input, allowed)})`
+          : ` (got ${describeValue(issue.input)})`;
       return `must be one of ${allowed.join(', ')}${got}`;
     }
     default:
