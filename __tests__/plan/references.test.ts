@@ -8,8 +8,10 @@ function problemsAfter(change: (plan: any) => void, base: () => any = minimalPla
   return problemsOf(() => parseMigrationPlan(plan)).map((p: PlanProblem) => `${p.path}: ${p.message}`);
 }
 
+/** Adds database_2, a copy of database_1 from another source database. */
 function secondDatabase(plan: any, overrides: object = {}): void {
-  plan.databases.push({ ...structuredClone(plan.databases[0]), name: 'database_2', ...overrides });
+  const first = structuredClone(plan.databases[0]);
+  plan.databases.push({ ...first, name: 'database_2', source: { ...first.source, database: 'Hr' }, ...overrides });
 }
 
 describe('unique names', () => {
@@ -29,6 +31,21 @@ describe('unique names', () => {
       'sourceServers[1].name: duplicate source server name "sql01" (also sourceServers[0])',
       'targetServers[1].name: duplicate target server name "sqldb-prod" (also targetServers[0])',
     ]);
+  });
+
+  test('two databases cannot migrate into the same target database', () => {
+    expect(problemsAfter((p) => secondDatabase(p, { source: { server: 'sql01', database: 'SALES' } }))).toEqual([
+      'databases[1].target: database_2 and database_1 (databases[0]) both migrate into "SALES" on target server "sqldb-prod"',
+    ]);
+    expect(problemsAfter((p) => secondDatabase(p, { target: { server: 'sqldb-prod', database: 'Sales' } }))).toEqual([
+      'databases[1].target: database_2 and database_1 (databases[0]) both migrate into "Sales" on target server "sqldb-prod"',
+    ]);
+    const renamed = minimalPlan();
+    secondDatabase(renamed, {
+      source: { server: 'sql01', database: 'Sales' },
+      target: { server: 'sqldb-prod', database: 'Sales2' },
+    });
+    expect(parseMigrationPlan(renamed).databases.map((db) => db.target.database)).toEqual(['Sales', 'Sales2']);
   });
 
   test('a source and a target server may share a name', () => {

@@ -102,6 +102,7 @@ function checkDatabaseTargets(
 ): void {
   const needBackupStorage: string[] = [];
   const needFileShare = new Map<NamedEntry, string[]>();
+  const migratedTo = new Map<string, { index: number; name: string }>();
 
   asArray(plan.databases).forEach((item, index) => {
     const database = asRecord(item);
@@ -109,62 +110,67 @@ function checkDatabaseTargets(
     const name = asString(database.name) ?? `databases[${index}]`;
     const source = asRecord(database.source);
     const target = asRecord(database.target);
+    const at = (...path: string[]) => ['databases', index, ...path];
 
     const sourceServer = resolveReference(
-      asString(source?.server),
+      source?.server,
       sourceServers,
-      ['databases', index, 'source', 'server'],
+      at('source', 'server'),
       'source server',
       report,
     );
     const targetServer = resolveReference(
-      asString(target?.server),
+      target?.server,
       targetServers,
-      ['databases', index, 'target', 'server'],
+      at('target', 'server'),
       'target server',
       report,
     );
+    if (targetServer === undefined) return;
 
-    const serverKind = asTargetKind(targetServer?.entry.kind);
+    const targetDatabase = asString(target?.database) ?? asString(source?.database);
+    if (targetDatabase !== undefined) {
+      // SQL Server and Azure SQL compare database names case-insensitively.
+      const key = `${targetServer.index}/${targetDatabase.toLowerCase()}`;
+      const first = migratedTo.get(key);
+      if (first === undefined) migratedTo.set(key, { index, name });
+      else {
+        const where = `${quote(targetDatabase)} on target server ${quote(String(target?.server))}`;
+        report(at('target'), `${name} and ${first.name} (databases[${first.index}]) both migrate into ${where}`);
+      }
+    }
+
+    const serverKind = asTargetKind(targetServer.entry.kind);
     if (serverKind === undefined) return;
     const givenKind = asTargetKind(target?.kind);
     if (givenKind !== undefined && givenKind !== serverKind) {
+      const server = quote(String(target?.server));
       report(
-        ['databases', index, 'target', 'kind'],
-        `is ${givenKind} but target server ${quote(
-          String(target?.server),
-        )} is ${serverKind}; leave kind out or make them match`,
+        at('target', 'kind'),
+        `is ${givenKind} but target server ${server} is ${serverKind}; leave kind out or make them match`,
       );
     }
     if (database.mode === 'online' && serverKind === 'SqlDb') {
-      report(
-        ['databases', index, 'mode'],
-        `${name} cannot migrate online: DMS migrates to Azure SQL Database (SqlDb) offline only; use mode: offline`,
-      );
+      const reason = 'DMS migrates to Azure SQL Database (SqlDb) offline only; use mode: offline';
+      report(at('mode'), `${name} cannot migrate online: ${reason}`);
     }
     if (rules.BACKUP_RESTORE_KINDS.includes(serverKind)) {
       needBackupStorage.push(name);
       if (sourceServer !== undefined && sourceServer.entry.backupFileShare === undefined) {
-        needFileShare.set(sourceServer, [...(needFileShare.get(sourceServer) ?? []), name]);
+        const names = needFileShare.get(sourceServer) ?? [];
+        names.push(name);
+        needFileShare.set(sourceServer, names);
       }
     }
   });
 
   if (needBackupStorage.length > 0 && plan.backupStorage === undefined) {
-    report(
-      ['backupStorage'],
-      `missing: ${describeDatabases(
-        needBackupStorage,
-      )} to SqlMi/SqlVm, which DMS restores from backups staged in a storage account`,
-    );
+    const why = 'to SqlMi/SqlVm, which DMS restores from backups staged in a storage account';
+    report(['backupStorage'], `missing: ${describeDatabases(needBackupStorage)} ${why}`);
   }
   for (const [server, names] of needFileShare) {
-    report(
-      ['sourceServers', server.index, 'backupFileShare'],
-      `missing: ${describeDatabases(
-        names,
-      )} from this server to SqlMi/SqlVm, which restores from the server's backups on an SMB share`,
-    );
+    const why = "from this server to SqlMi/SqlVm, which restores from the server's backups on an SMB share";
+    report(['sourceServers', server.index, 'backupFileShare'], `missing: ${describeDatabases(names)} ${why}`);
   }
 }
 
@@ -173,12 +179,13 @@ function describeDatabases(names: readonly string[]): string {
 }
 
 function resolveReference(
-  name: string | undefined,
+  reference: unknown,
   known: ReadonlyMap<string, NamedEntry>,
   path: readonly (string | number)[],
   what: string,
   report: ReportProblem,
 ): NamedEntry | undefined {
+  const name = asString(reference);
   // With no valid entries to refer to, the list itself is the problem, already reported.
   if (name === undefined || known.size === 0) return undefined;
   const found = known.get(name);
