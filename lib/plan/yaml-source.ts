@@ -6,22 +6,19 @@ import { lineColumnFinder, yamlLocator, type ParsedSource, type SourcePosition }
 
 export function parseYamlSource(text: string): ParsedSource {
   const positionOf = lineColumnFinder(text);
-  let document;
+  let document: Document;
   try {
-    // uniqueKeys (the default) makes duplicate keys errors; YAML 1.2 core schema: `no` stays a string.
+    // uniqueKeys makes duplicate keys errors; YAML 1.2 core schema, so `no` stays a string.
     document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, version: '1.2' });
   } catch (error) {
     return { ok: false, problems: [{ path: '', message: `cannot parse YAML: ${errorMessage(error)}` }] };
   }
   if (document.errors.length > 0) {
-    const parsed = document;
-    return { ok: false, problems: document.errors.map((error) => syntaxProblem(error, parsed, positionOf)) };
+    return { ok: false, problems: document.errors.map((error) => syntaxProblem(error, document, positionOf)) };
   }
   if (document.contents === null) {
-    return {
-      ok: false,
-      problems: [{ path: '', message: 'the file is empty; expected a migration plan', line: 1, column: 1 }],
-    };
+    const message = 'the file is empty; expected a migration plan';
+    return { ok: false, problems: [{ path: '', message, line: 1, column: 1 }] };
   }
   let value: unknown;
   try {

@@ -15,12 +15,11 @@ export interface IssueProblem {
 /** Per-parse error map: words the generic issues; messages set in the schema take precedence. */
 export const describeIssue: z.core.$ZodErrorMap = (issue) => {
   switch (issue.code) {
-    case 'invalid_type':
+    case 'invalid_type': {
       if (issue.input === undefined) return 'missing required field';
-      return `expected ${describeExpected(issue.expected)}, got ${describeValue(issue.input)}${quoteHint(
-        issue.expected,
-        issue.input,
-      )}`;
+      const hint = quoteHint(issue.expected, issue.input);
+      return `expected ${describeExpected(issue.expected)}, got ${describeValue(issue.input)}${hint}`;
+    }
     case 'invalid_value': {
       if (issue.input === undefined) return 'missing required field';
       const allowed = issue.values.map((v) => String(v));
@@ -46,8 +45,8 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.
         }));
       }
       case 'invalid_key':
-        return [{ path: issue.path, message: issue.issues.map((inner) => inner.message).join('; ') }];
       case 'invalid_element':
+        // A record key or map entry: the inner issues say what is wrong with it.
         return [{ path: issue.path, message: issue.issues.map((inner) => inner.message).join('; ') }];
       default:
         return [{ path: issue.path, message: issue.message }];
