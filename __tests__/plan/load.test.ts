@@ -40,6 +40,7 @@ describe('loadMigrationPlan: reading the file', () => {
         }),
       );
     });
+    jest.dontMock('node:fs');
   });
 
   test.each(['plan.txt', 'plan', 'plan.yaml.bak', 'plan.toml'])('unsupported extension: %s', (name) => {
