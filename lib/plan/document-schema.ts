@@ -63,12 +63,9 @@ export const airflowSchema = z
       .meta({ description: 'Extra worker nodes beyond the compute size.' }),
     servicePrincipal: z
       .strictObject({
-        clientId: z
-          .string()
-          .regex(rules.GUID_PATTERN, { error: 'must be a GUID' })
-          .meta({
-            description: 'Application (client) id; its secret is the Terraform variable airflow_client_secret.',
-          }),
+        clientId: z.string().regex(rules.GUID_PATTERN, { error: 'must be a GUID' }).meta({
+          description: 'Application (client) id; its secret is the Terraform variable airflow_client_secret.',
+        }),
         objectId: z
           .string()
           .regex(rules.GUID_PATTERN, { error: 'must be a GUID' })

@@ -17,9 +17,25 @@ export const migrationPlanSchema = planDocumentSchema
   )
   .transform(fillDerivedDefaults);
 
-// Compile-time guard: the schema and the documented interface in types.ts cannot drift apart.
-const schemaOutputIsMigrationPlan = (plan: z.output<typeof migrationPlanSchema>): MigrationPlan => plan;
+// Compile-time guards: the schema and the documented interface in types.ts cannot drift apart.
+// The schema's output must be a MigrationPlan, and both must have the same fields (optional ones too).
+type SchemaOutput = z.output<typeof migrationPlanSchema>;
+const schemaOutputIsMigrationPlan = (plan: SchemaOutput): MigrationPlan => plan;
+const sameFields: NoFieldsIn<SymmetricDifference<FieldPaths<SchemaOutput>, FieldPaths<MigrationPlan>>> = 'same fields';
 void schemaOutputIsMigrationPlan;
+void sameFields;
+
+/** Every field path of T, e.g. `.databases[].target.kind`. */
+type FieldPaths<T, Prefix extends string = ''> = T extends readonly (infer Item)[]
+  ? FieldPaths<Item, `${Prefix}[]`>
+  : T extends object
+  ? { [K in keyof T & string]-?: `${Prefix}.${K}` | FieldPaths<NonNullable<T[K]>, `${Prefix}.${K}`> }[keyof T & string]
+  : never;
+
+type SymmetricDifference<A, B> = Exclude<A, B> | Exclude<B, A>;
+
+/** `'same fields'` when Paths is empty; otherwise a type whose error message names the differing fields. */
+type NoFieldsIn<Paths> = [Paths] extends [never] ? 'same fields' : { fieldsInOnlyOneOfSchemaAndTypes: Paths };
 
 /**
  * The JSON Schema of plan files, for editors. It describes the input side (what people write,
