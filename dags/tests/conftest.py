@@ -34,9 +34,6 @@ os.environ.update(
 sys.path.insert(0, str(DAGS_DIR))
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "airflow26: also run against Apache Airflow 2.6.3 (structure only)")
-
 
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
