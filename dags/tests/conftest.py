@@ -34,7 +34,6 @@ os.environ.update(
 sys.path.insert(0, str(DAGS_DIR))
 
 
-
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """The metadata DB, created once; only tests that run DAGs need it."""

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from migration_orchestration_lib.settings import (
+    AzureSettings,
+    ConfigurationError,
+    MigrationServiceRef,
+    Timing,
+    plan_path,
+    simulated_failures,
+)
+
+NAMES = ("database_1", "database_2", "database_3")
+DMS_ID = "/subscriptions/sub-1/resourceGroups/rg-migration/providers/Microsoft.DataMigration/sqlMigrationServices/dms-contoso"
+
+
+def test_simulated_failures_are_parsed_from_a_comma_separated_list():
+    environ = {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_FAILURE": " database_1, database_3 ,"}
+    assert simulated_failures(NAMES, environ) == {"database_1", "database_3"}
+
+
+def test_an_unknown_database_to_fail_is_an_error_naming_it():
+    environ = {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_FAILURE": "database_1,databse_2"}
+    with pytest.raises(ConfigurationError, match=r"not in the plan: databse_2 \(plan databases: database_1, database_2, database_3\)"):
+        simulated_failures(NAMES, environ)
+
+
+def test_failures_cannot_be_simulated_outside_a_rehearsal():
+    with pytest.raises(ConfigurationError, match="only be simulated in a rehearsal"):
+        simulated_failures(NAMES, {"MIGRATION_SIMULATE_FAILURE": "database_1"})
+
+
+def test_no_failures_without_the_variable():
+    assert simulated_failures(NAMES, {"MIGRATION_DRY_RUN": "1"}) == frozenset()
+
+
+def test_plan_path_defaults_to_the_file_beside_the_dag_and_can_be_overridden():
+    assert plan_path("/dags/migration_plan.json", {}) == "/dags/migration_plan.json"
+    assert plan_path("/dags/migration_plan.json", {"MIGRATION_PLAN_PATH": "/plans/p.json"}) == "/plans/p.json"
+
+
+def test_migration_service_id_is_parsed():
+    service = MigrationServiceRef.parse(DMS_ID)
+    assert (service.subscription_id, service.resource_group, service.name) == ("sub-1", "rg-migration", "dms-contoso")
+
+
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({}, "MIGRATION_DMS_RESOURCE_ID is not set"),
+        ({"MIGRATION_DMS_RESOURCE_ID": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataMigration/services/classic"}, "sqlMigrationServices"),
+    ],
+)
+def test_azure_settings_reject_a_missing_or_classic_dms(environ, message):
+    with pytest.raises(ConfigurationError, match=message):
+        AzureSettings.from_environment(environ)
+
+
+def test_subscription_defaults_to_the_migration_services_one():
+    assert AzureSettings.from_environment({"MIGRATION_DMS_RESOURCE_ID": DMS_ID}).subscription_id == "sub-1"
+    explicit = AzureSettings.from_environment({"MIGRATION_DMS_RESOURCE_ID": DMS_ID, "AZURE_SUBSCRIPTION_ID": "sub-2"})
+    assert explicit.subscription_id == "sub-2"
+
+
+def test_rehearsals_poll_in_seconds_real_runs_in_minutes():
+    assert Timing.for_environment({"MIGRATION_DRY_RUN": "1"}).poke_interval_seconds <= 1
+    assert Timing.for_environment({}).poke_interval_seconds >= 60
