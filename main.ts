@@ -1,25 +1,44 @@
 import { App } from 'cdktf';
-import { DatabaseMigrationStack, loadMigrationPlan, MigrationPlanError } from './lib';
+import { IConstruct } from 'constructs';
+import { DatabaseMigrationStack, loadMigrationPlan, MigrationPlan, MigrationPlanError } from './lib';
 
 /** The default plan mirrors the original recipe; MIGRATION_PLAN selects another. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';
 
-function main(): void {
-  const planPath = process.env.MIGRATION_PLAN || DEFAULT_PLAN;
-  let plan;
+function loadPlanOrExit(path: string): MigrationPlan {
   try {
-    plan = loadMigrationPlan(planPath);
+    return loadMigrationPlan(path);
   } catch (error) {
     if (error instanceof MigrationPlanError) {
       // A user mistake: the message names file, field and problem; a stack trace would only hide it.
-      process.stderr.write(`${error.message}\nNothing was synthesized.\n`);
+      const count = error.problems.length;
+      process.stderr.write(
+        `Invalid migration plan ${error.file} (${count} problem${count === 1 ? '' : 's'}):\n${error.message}\nNothing was synthesized.\n`,
+      );
       process.exit(1);
     }
     throw error;
   }
+}
+
+/** Synth warnings (weakened defaults, retired services); cdktf's CLI prints them, plain node does not. */
+function printWarnings(root: IConstruct): void {
+  for (const construct of root.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type === '@cdktf/warn') {
+        process.stderr.write(`Warning: ${String(entry.data)}\n`);
+      }
+    }
+  }
+}
+
+function main(): void {
+  const plan = loadPlanOrExit(process.env.MIGRATION_PLAN || DEFAULT_PLAN);
   const app = new App();
   new DatabaseMigrationStack(app, plan.name, { plan });
   app.synth();
+  printWarnings(app);
+  process.stdout.write(`Synthesized stack ${plan.name} (${plan.databases.length} databases) into ${app.outdir}/stacks/${plan.name}\n`);
 }
 
 main();
