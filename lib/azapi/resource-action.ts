@@ -1,6 +1,6 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { AZAPI_GENERATOR_METADATA } from './generator-metadata';
+import { azapiResourceConfig } from './meta-arguments';
 import { AzapiBody } from './resource';
 
 /** Arguments of `azapi_resource_action` (AzAPI 2.x) that this library uses. */
@@ -30,17 +30,7 @@ export class AzapiResourceAction extends TerraformResource {
   private readonly config: AzapiResourceActionConfig;
 
   constructor(scope: Construct, id: string, config: AzapiResourceActionConfig) {
-    super(scope, id, {
-      terraformResourceType: AzapiResourceAction.tfResourceType,
-      terraformGeneratorMetadata: AZAPI_GENERATOR_METADATA,
-      provider: config.provider,
-      dependsOn: config.dependsOn,
-      count: config.count,
-      lifecycle: config.lifecycle,
-      provisioners: config.provisioners,
-      connection: config.connection,
-      forEach: config.forEach,
-    });
+    super(scope, id, azapiResourceConfig(AzapiResourceAction.tfResourceType, config));
     this.config = config;
   }
 

@@ -1,6 +1,6 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { AZAPI_GENERATOR_METADATA } from './generator-metadata';
+import { azapiResourceConfig } from './meta-arguments';
 
 /** A JSON-like request body; strings may hold Terraform references. */
 export type AzapiBody = { readonly [key: string]: unknown };
@@ -48,17 +48,7 @@ export class AzapiResource extends TerraformResource {
   private readonly config: AzapiResourceConfig;
 
   constructor(scope: Construct, id: string, config: AzapiResourceConfig) {
-    super(scope, id, {
-      terraformResourceType: AzapiResource.tfResourceType,
-      terraformGeneratorMetadata: AZAPI_GENERATOR_METADATA,
-      provider: config.provider,
-      dependsOn: config.dependsOn,
-      count: config.count,
-      lifecycle: config.lifecycle,
-      provisioners: config.provisioners,
-      connection: config.connection,
-      forEach: config.forEach,
-    });
+    super(scope, id, azapiResourceConfig(AzapiResource.tfResourceType, config));
     this.config = config;
   }
 

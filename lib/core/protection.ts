@@ -10,6 +10,16 @@ export interface ProtectionProps {
   readonly lock: boolean;
 }
 
+/** A `CanNotDelete` lock named `lock-<resource name>` on one resource. */
+export function addDeleteLock(scope: Construct, id: string, resource: { id: string; name: string }, notes: string): ManagementLock {
+  return new ManagementLock(scope, id, {
+    name: `lock-${resource.name}`,
+    scope: resource.id,
+    lockLevel: 'CanNotDelete',
+    notes,
+  });
+}
+
 /**
  * Adds the management lock when asked, and warns when a resource that is protected by default
  * was left unprotected: a throwaway environment may do that on purpose, production should not.
@@ -19,18 +29,9 @@ export function applyProtection(
   what: string,
   resource: { id: string; name: string },
   protection: ProtectionProps,
-  protectedByDefault: boolean,
 ): ManagementLock | undefined {
-  if (protectedByDefault && !protection.preventDestroy) {
+  if (!protection.preventDestroy) {
     Annotations.of(scope).addWarning(`${scope.node.path}: ${what} is not protected by prevent_destroy; a destroy deletes it`);
   }
-  if (!protection.lock) {
-    return undefined;
-  }
-  return new ManagementLock(scope, 'Lock', {
-    name: `lock-${resource.name}`,
-    scope: resource.id,
-    lockLevel: 'CanNotDelete',
-    notes: `Protects the ${what} of a database migration from deletion`,
-  });
+  return protection.lock ? addDeleteLock(scope, 'Lock', resource, `Protects the ${what} of a database migration from deletion`) : undefined;
 }

@@ -2,7 +2,6 @@ import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { LogAnalyticsWorkspaceTableCustomLog } from '@cdktf/provider-azurerm/lib/log-analytics-workspace-table-custom-log';
-import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
 import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
 import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
 import { MonitorDataCollectionRule } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule';
@@ -10,6 +9,8 @@ import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-di
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { IDataFactory, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { resourceName } from '../core/naming';
+import { addDeleteLock } from '../core/protection';
+import { BuiltInRole } from '../core/role-names';
 import {
   AlertDefaults,
   AlertOptions,
@@ -36,7 +37,7 @@ import {
 } from './migration-events';
 
 /** Built-in role that lets a principal send data to a data collection rule, and nothing more. */
-export const MONITORING_METRICS_PUBLISHER_ROLE = 'Monitoring Metrics Publisher';
+export const MONITORING_METRICS_PUBLISHER_ROLE = BuiltInRole.MONITORING_METRICS_PUBLISHER;
 
 /** Azure's limit for an action group's short name (shown in SMS and email subjects). */
 const ACTION_GROUP_SHORT_NAME_MAX = 12;
@@ -477,12 +478,7 @@ export class MigrationMonitoring extends Construct {
     });
 
     if (props.workspaceLock ?? false) {
-      new ManagementLock(this, 'WorkspaceLock', {
-        name: `lock-${workspace.name}`,
-        scope: workspace.id,
-        lockLevel: 'CanNotDelete',
-        notes: 'Holds the migration history; remove this lock before deleting the workspace.',
-      });
+      addDeleteLock(this, 'WorkspaceLock', workspace, 'Holds the migration history; remove this lock before deleting the workspace.');
     }
     return workspace;
   }

@@ -59,6 +59,6 @@ export class CredentialVault extends Construct implements IKeyVault {
     this.id = this.vault.id;
     this.name = this.vault.name;
     this.vaultUri = this.vault.vaultUri;
-    applyProtection(this, 'Key Vault', this.vault, { preventDestroy, lock: props.lock ?? false }, true);
+    applyProtection(this, 'Key Vault', this.vault, { preventDestroy, lock: props.lock ?? false });
   }
 }
