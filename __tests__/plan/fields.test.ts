@@ -172,9 +172,9 @@ describe('names Azure or Airflow would reject', () => {
     expect(plan.databases[0].target.database).toBe('Sales Archive-2020.v2');
   });
 
-  test.each(['has space', 'slash/no', 'x'.repeat(251), ''])('connection id %j', (connectionId) => {
+  test.each(['has space', 'slash/no', 'dotted.id', 'x'.repeat(108), ''])('connection id %j', (connectionId) => {
     expect(problemsAfter((p) => (p.sourceServers[0].connectionId = connectionId))).toEqual([
-      'sourceServers[0].connectionId: must be 1-250 letters, digits, underscores, periods and hyphens (an Airflow connection id)',
+      'sourceServers[0].connectionId: must be 1-107 letters, digits, underscores and hyphens (an Airflow connection id, stored in Key Vault as airflow-connections-<id>)',
     ]);
   });
 

@@ -122,9 +122,13 @@ export const SQL_DATABASE_NAME = {
 
 export const SYSTEM_DATABASES: readonly string[] = ['master', 'model', 'msdb', 'tempdb'];
 
+/**
+ * Airflow's Key Vault secrets backend reads connection `<id>` from the secret
+ * `airflow-connections-<id with _ replaced by ->`, so ids must fit a secret name (127 characters).
+ */
 export const CONNECTION_ID = {
-  pattern: /^[A-Za-z0-9_.-]{1,250}$/,
-  rule: 'must be 1-250 letters, digits, underscores, periods and hyphens (an Airflow connection id)',
+  pattern: /^[A-Za-z0-9_-]{1,107}$/,
+  rule: 'must be 1-107 letters, digits, underscores and hyphens (an Airflow connection id, stored in Key Vault as airflow-connections-<id>)',
 };
 
 export const SECRET_NAME = {
