@@ -1,6 +1,14 @@
 import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { DatabaseMigrationStack, loadMigrationPlan, MigrationPlan, MigrationPlanError } from './lib';
+import {
+  DatabaseMigrationStack,
+  loadMigrationPlan,
+  MigrationPlan,
+  MigrationPlanError,
+  StateBackend,
+  StateBackendConfigurationError,
+  stateBackendFromEnvironment,
+} from './lib';
 
 /** The default plan mirrors the original recipe; MIGRATION_PLAN selects another. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';
@@ -21,6 +29,18 @@ function loadPlanOrExit(path: string): MigrationPlan {
   }
 }
 
+function stateBackendOrExit(): StateBackend {
+  try {
+    return stateBackendFromEnvironment(process.env);
+  } catch (error) {
+    if (error instanceof StateBackendConfigurationError) {
+      process.stderr.write(`Invalid state backend settings: ${error.message}\nNothing was synthesized.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
 /** Synth warnings (weakened defaults, retired services); cdktf's CLI prints them, plain node does not. */
 function printWarnings(root: IConstruct): void {
   for (const construct of root.node.findAll()) {
@@ -34,11 +54,15 @@ function printWarnings(root: IConstruct): void {
 
 function main(): void {
   const plan = loadPlanOrExit(process.env.MIGRATION_PLAN || DEFAULT_PLAN);
+  const stateBackend = stateBackendOrExit();
   const app = new App();
-  new DatabaseMigrationStack(app, plan.name, { plan });
+  new DatabaseMigrationStack(app, plan.name, { plan, stateBackend });
   app.synth();
   printWarnings(app);
-  process.stdout.write(`Synthesized stack ${plan.name} (${plan.databases.length} databases) into ${app.outdir}/stacks/${plan.name}\n`);
+  const where = stateBackend.type === 'terraformCloud' ? `Terraform Cloud ${stateBackend.organization}/${stateBackend.workspace}` : stateBackend.type;
+  process.stdout.write(
+    `Synthesized stack ${plan.name} (${plan.databases.length} databases, state: ${where}) into ${app.outdir}/stacks/${plan.name}\n`,
+  );
 }
 
 main();

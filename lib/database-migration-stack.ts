@@ -1,6 +1,6 @@
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { LocalBackend, TerraformStack } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiProvider } from './azapi/provider';
 import { resourceName } from './core/naming';
@@ -10,6 +10,7 @@ import { MigrationService } from './migration-service';
 import { MigrationMonitoring } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import { MigrationPlan } from './plan/types';
+import { applyStateBackend, StateBackend } from './state-backend';
 
 /** Props of {@link DatabaseMigrationStack}. */
 export interface DatabaseMigrationStackProps {
@@ -37,8 +38,12 @@ export interface DatabaseMigrationStackProps {
   readonly lockStatefulResources?: boolean;
   /** @default true (see `OrchestrationFactoryProps.managedAirflow`) */
   readonly managedAirflow?: boolean;
-  /** Path of the local state file. @default `terraform.<plan name>.tfstate` */
-  readonly localStatePath?: string;
+  /**
+   * Where Terraform keeps the state: local, Terraform Cloud (`cloud` block with a named
+   * workspace) or an Azure blob. `stateBackendFromEnvironment()` reads it from TFC_* variables.
+   * @default { type: 'local' } (`terraform.<plan name>.tfstate`)
+   */
+  readonly stateBackend?: StateBackend;
   /** Fine-tuning of the orchestration side. @default - secure defaults */
   readonly orchestration?: Pick<OrchestrationFactoryProps, 'dagStorage' | 'publicNetworkEnabled' | 'keyVault' | 'deployerPrincipalId'>;
 }
@@ -71,7 +76,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       storageUseAzuread: true,
     });
     new AzapiProvider(this, 'azapi', { subscriptionId: props.subscriptionId });
-    new LocalBackend(this, { path: props.localStatePath ?? `terraform.${plan.name}.tfstate` });
+    applyStateBackend(this, props.stateBackend ?? { type: 'local' });
 
     this.resourceGroup = new ResourceGroup(this, 'ResourceGroup', {
       name: props.resourceGroupName ?? resourceName('rg', plan.name),

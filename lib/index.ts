@@ -6,3 +6,4 @@ export * from './migration-operator-role';
 export * from './orchestration-factory';
 export * from './monitoring';
 export * from './database-migration-stack';
+export * from './state-backend';

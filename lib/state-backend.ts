@@ -1,0 +1,116 @@
+import { AzurermBackend, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from 'cdktf';
+
+/** Terraform state on this machine (the default; fine for trying things out). */
+export interface LocalStateBackend {
+  readonly type: 'local';
+  /** @default `terraform.<stack name>.tfstate` */
+  readonly path?: string;
+}
+
+/** Terraform state and runs in a named Terraform Cloud (or Terraform Enterprise) workspace. */
+export interface TerraformCloudStateBackend {
+  readonly type: 'terraformCloud';
+  readonly organization: string;
+  readonly workspace: string;
+  /** @default "app.terraform.io" */
+  readonly hostname?: string;
+}
+
+/** Terraform state in an Azure storage blob, with Entra ID authentication (no account key). */
+export interface AzurermStateBackend {
+  readonly type: 'azurerm';
+  readonly resourceGroupName: string;
+  readonly storageAccountName: string;
+  readonly containerName: string;
+  /** @default `<stack name>.tfstate` */
+  readonly key?: string;
+}
+
+/** Where a stack keeps its Terraform state. */
+export type StateBackend = LocalStateBackend | TerraformCloudStateBackend | AzurermStateBackend;
+
+/** Configures the stack's backend. */
+export function applyStateBackend(stack: TerraformStack, backend: StateBackend): void {
+  const stackName = stack.node.id;
+  switch (backend.type) {
+    case 'local':
+      new LocalBackend(stack, { path: backend.path ?? `terraform.${stackName}.tfstate` });
+      return;
+    case 'terraformCloud':
+      new CloudBackend(stack, {
+        organization: backend.organization,
+        workspaces: new NamedCloudWorkspace(backend.workspace),
+        hostname: backend.hostname,
+      });
+      return;
+    case 'azurerm':
+      new AzurermBackend(stack, {
+        resourceGroupName: backend.resourceGroupName,
+        storageAccountName: backend.storageAccountName,
+        containerName: backend.containerName,
+        key: backend.key ?? `${stackName}.tfstate`,
+        useAzureadAuth: true,
+      });
+      return;
+  }
+}
+
+/** A backend setting in the environment that is incomplete or contradictory. */
+export class StateBackendConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateBackendConfigurationError';
+  }
+}
+
+const CLOUD_VARIABLES = ['TFC_ORGANIZATION', 'TFC_WORKSPACE'] as const;
+const AZURERM_VARIABLES = [
+  'AZURERM_BACKEND_RESOURCE_GROUP',
+  'AZURERM_BACKEND_STORAGE_ACCOUNT',
+  'AZURERM_BACKEND_CONTAINER',
+] as const;
+
+/**
+ * The backend selected by environment variables: `TFC_ORGANIZATION` + `TFC_WORKSPACE` (and
+ * optionally `TFC_HOSTNAME`) for Terraform Cloud; `AZURERM_BACKEND_RESOURCE_GROUP`,
+ * `AZURERM_BACKEND_STORAGE_ACCOUNT`, `AZURERM_BACKEND_CONTAINER` (and optionally
+ * `AZURERM_BACKEND_KEY`) for an Azure blob; otherwise local state.
+ */
+export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env): StateBackend {
+  const value = (name: string) => env[name]?.trim() || undefined;
+  const cloudSet = CLOUD_VARIABLES.filter((name) => value(name));
+  const azurermSet = AZURERM_VARIABLES.filter((name) => value(name));
+  if (cloudSet.length > 0 && azurermSet.length > 0) {
+    throw new StateBackendConfigurationError(
+      `both Terraform Cloud (${cloudSet.join(', ')}) and azurerm backend (${azurermSet.join(', ')}) variables are set; choose one`,
+    );
+  }
+  if (cloudSet.length > 0) {
+    requireAll(CLOUD_VARIABLES, value, 'Terraform Cloud');
+    const workspace = value('TFC_WORKSPACE')!;
+    if (!/^[A-Za-z0-9_-]{1,90}$/.test(workspace)) {
+      throw new StateBackendConfigurationError(
+        `TFC_WORKSPACE "${workspace}" is not a Terraform Cloud workspace name (letters, digits, - and _, at most 90)`,
+      );
+    }
+    return { type: 'terraformCloud', organization: value('TFC_ORGANIZATION')!, workspace, hostname: value('TFC_HOSTNAME') };
+  }
+  if (azurermSet.length > 0) {
+    requireAll(AZURERM_VARIABLES, value, 'azurerm backend');
+    return {
+      type: 'azurerm',
+      resourceGroupName: value('AZURERM_BACKEND_RESOURCE_GROUP')!,
+      storageAccountName: value('AZURERM_BACKEND_STORAGE_ACCOUNT')!,
+      containerName: value('AZURERM_BACKEND_CONTAINER')!,
+      key: value('AZURERM_BACKEND_KEY'),
+    };
+  }
+  return { type: 'local' };
+}
+
+function requireAll(names: readonly string[], value: (name: string) => string | undefined, what: string): void {
+  const missing = names.filter((name) => !value(name));
+  if (missing.length > 0) {
+    throw new StateBackendConfigurationError(`${what}: ${missing.join(', ')} not set (needs ${names.join(', ')})`);
+  }
+}
