@@ -35,7 +35,7 @@ describe('DatabaseMigrationStack with the default plan', () => {
       azurerm_monitor_data_collection_endpoint: 1,
       azurerm_monitor_data_collection_rule: 1,
       azurerm_monitor_action_group: 1,
-      azurerm_monitor_diagnostic_setting: 1,
+      azurerm_monitor_diagnostic_setting: 2, // the factory's, and its DAG storage's blob service
       azurerm_monitor_scheduled_query_rules_alert_v2: 2,
       azurerm_monitor_metric_alert: 3,
       azurerm_role_definition: 1,
@@ -62,6 +62,18 @@ describe('DatabaseMigrationStack with the default plan', () => {
     expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
     const provider = synth.provider as Record<string, any[]>;
     expect(provider.azurerm[0]).toMatchObject({ storage_use_azuread: true, features: [{}] });
+  });
+
+  it('logs who reads, writes and deletes the DAG blobs to the workspace', () => {
+    const settings = Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting'));
+    const account = Object.keys(resourcesOfType(synth, 'azurerm_storage_account'))[0];
+    const blobs = settings.filter((s) => s.target_resource_id === `\${azurerm_storage_account.${account}.id}/blobServices/default`);
+    expect(blobs).toHaveLength(1);
+    expect(blobs[0]).toMatchObject({
+      enabled_log: [{ category: 'StorageRead' }, { category: 'StorageWrite' }, { category: 'StorageDelete' }],
+      enabled_metric: [{ category: 'Transaction' }],
+      log_analytics_workspace_id: expect.stringMatching(/^\$\{azurerm_log_analytics_workspace\..+\.id\}$/),
+    });
   });
 
   it('names resources with CAF prefixes from the plan name', () => {

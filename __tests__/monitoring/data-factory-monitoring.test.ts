@@ -79,6 +79,19 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
       });
     });
 
+    it("logs the DAG storage's blob reads, writes and deletes when the factory names its account", () => {
+      const account = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.Storage/storageAccounts/stdag';
+      const built = monitoring();
+      built.monitoring.monitorDataFactory({ ...FACTORY, dagStorageAccountId: account });
+      const settings = resourcesOfType(synthJson(built.stack), 'azurerm_monitor_diagnostic_setting').map((r) => r.config);
+      expect(settings).toHaveLength(2);
+      expect(settings.find((s) => s.name === 'diag-dag-blobs')).toMatchObject({
+        target_resource_id: `${account}/blobServices/default`,
+        enabled_log: [{ category: 'StorageRead' }, { category: 'StorageWrite' }, { category: 'StorageDelete' }],
+        enabled_metric: [{ category: 'Transaction' }],
+      });
+    });
+
     it('refers to a factory created in the same stack by reference', () => {
       const { stack, resourceGroup } = monitoringTestStack();
       const factory = new DataFactory(stack, 'factory', {

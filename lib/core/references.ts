@@ -23,6 +23,11 @@ export interface IDataFactory {
   /** ARM id. */
   readonly id: string;
   readonly name: string;
+  /**
+   * ARM id of the storage account the factory's managed Airflow imports its DAGs from, when it
+   * has one (`OrchestrationFactory` does): monitoring then logs who reads and changes the DAGs.
+   */
+  readonly dagStorageAccountId?: string;
 }
 
 /** A Key Vault: `KeyVault` or `DataAzurermKeyVault` fits. */

@@ -14,3 +14,4 @@ export type {
 export * from './data-factory-signals';
 export * from './migration-events';
 export * from './migration-monitoring';
+export * from './storage-signals';

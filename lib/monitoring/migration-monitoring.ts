@@ -35,6 +35,7 @@ import {
   migrationFailedAlert,
   migrationRunningLongAlert,
 } from './migration-events';
+import { STORAGE_BLOB_LOG_CATEGORIES, STORAGE_TRANSACTION_METRIC_CATEGORY, blobServiceId } from './storage-signals';
 
 /** Built-in role that lets a principal send data to a data collection rule, and nothing more. */
 export const MONITORING_METRICS_PUBLISHER_ROLE = BuiltInRole.MONITORING_METRICS_PUBLISHER;
@@ -171,6 +172,12 @@ export interface DataFactoryMonitoringProps {
    * @default `diag-<factory name>`
    */
   readonly diagnosticSettingName?: string;
+  /**
+   * Storage account holding the factory's DAGs; its blob reads, writes and deletes (who changed the
+   * code that runs against the databases) go to the workspace through a diagnostic setting.
+   * @default - the factory's `dagStorageAccountId` (set by `OrchestrationFactory`); none without one
+   */
+  readonly dagStorageAccountId?: string;
   /**
    * Overrides of the Airflow task failures alert (`AirflowIntegrationRuntimeTaskInstanceFailures`).
    * @default - severity 2, every 5 minutes over 15 minutes, total more than 0
@@ -389,8 +396,8 @@ export class MigrationMonitoring extends Construct {
 
   /**
    * The factory's diagnostic setting (runs, `Airflow*` logs and `AllMetrics` to the workspace, in
-   * resource-specific tables) and metric alerts on Airflow task failures, DAG import errors and,
-   * given its name, the self-hosted integration runtime going offline.
+   * resource-specific tables), one on its DAG storage's blobs, and metric alerts on Airflow task
+   * failures, DAG import errors and, given its name, the self-hosted integration runtime going offline.
    */
   public monitorDataFactory(factory: IDataFactory, props: DataFactoryMonitoringProps = {}): this {
     if (this.factoryMonitored) {
@@ -410,6 +417,17 @@ export class MigrationMonitoring extends Construct {
         : DATA_FACTORY_LOG_CATEGORIES.map((category) => ({ category })),
       enabledMetric: [{ category: ALL_METRICS_CATEGORY }],
     });
+
+    const dagStorageAccountId = props.dagStorageAccountId ?? factory.dagStorageAccountId;
+    if (dagStorageAccountId !== undefined) {
+      new MonitorDiagnosticSetting(this, 'DagStorageDiagnostics', {
+        name: 'diag-dag-blobs',
+        targetResourceId: blobServiceId(dagStorageAccountId),
+        logAnalyticsWorkspaceId: this.workspaceId,
+        enabledLog: STORAGE_BLOB_LOG_CATEGORIES.map((category) => ({ category })),
+        enabledMetric: [{ category: STORAGE_TRANSACTION_METRIC_CATEGORY }],
+      });
+    }
 
     this.alerts.push(
       createMetricAlert(

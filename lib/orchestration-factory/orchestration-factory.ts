@@ -86,6 +86,8 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
   /** SQL Server linked service name per source server name. */
   public readonly sqlLinkedServiceNames: Readonly<Record<string, string>>;
   public readonly dagStorage: DagStorage;
+  /** ARM id of the DAG storage account (monitoring logs its blob activity). */
+  public readonly dagStorageAccountId: string;
   public readonly dagBundle: DagBundle;
   /** Environment variables the DAG needs, wherever Airflow runs. */
   public readonly airflowEnvironmentVariables: Readonly<Record<string, string>>;
@@ -166,6 +168,7 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
       tags,
       bundle: this.dagBundle,
     });
+    this.dagStorageAccountId = this.dagStorage.account.id;
     const uploader = this.grant(
       'DeployerUploadsDags',
       props.deployerPrincipalId ?? client.objectId,
