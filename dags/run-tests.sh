@@ -1,30 +1,65 @@
 #!/usr/bin/env bash
-# Runs the DAG's pytest suite with real Apache Airflow 2.10.5 (called by `npm test`).
-# The virtual environment (.venv at the repo root) is created on first use from
-# dags/requirements-test.txt and reused while that file's sha256 matches the stamp inside it.
-# Extra arguments go to pytest.
+# Runs the DAG's pytest suite (called by `npm test`):
+#   1. everything, with real Apache Airflow 2.10.5 (Fabric's version) in .venv on Python 3.11;
+#   2. the tests marked airflow26 (DAG structure and rehearsals) with Apache Airflow 2.6.3
+#      (Data Factory's version) in .venv-airflow26 on Python 3.8, when a Python 3.8 exists.
+#      Set DAGS_SKIP_AIRFLOW26=1 to skip it.
+# Each virtual environment is created on first use from its pinned requirements file and reused
+# while that file's sha256 matches the stamp inside it. Extra arguments go to the first pytest run.
+# Exits non-zero when either run fails.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dags_dir="$repo_root/dags"
-venv="$repo_root/.venv"
-requirements="$dags_dir/requirements-test.txt"
-stamp="$venv/.requirements-test.sha256"
-python="${PYTHON:-python3}"
 
-wanted="$(sha256sum "$requirements" | cut -d ' ' -f 1)"
-if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
-  if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-    echo "warning: requirements-test.txt was frozen on Python 3.11; $("$python" --version) may not install it" >&2
+# ensure_venv DIR PYTHON REQUIREMENTS: (re)create DIR unless its stamp matches REQUIREMENTS.
+ensure_venv() {
+  local venv="$1" python="$2" requirements="$3"
+  local stamp="$venv/.requirements.sha256" wanted
+  wanted="$(sha256sum "$requirements" | cut -d ' ' -f 1)"
+  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+    return 0
   fi
-  echo "Creating $venv from dags/requirements-test.txt (first run; takes about a minute)"
-  started=$SECONDS
+  echo "Creating ${venv#"$repo_root/"} from ${requirements#"$repo_root/"} with $("$python" --version 2>&1)"
+  local started=$SECONDS
   rm -rf "$venv"
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$requirements"
   echo "$wanted" > "$stamp"  # written last: an interrupted install is redone next time
   echo "Virtual environment ready in $((SECONDS - started)) s"
+}
+
+# find_python MAJOR.MINOR: a python of that version (PATH first, then pyenv), or nothing.
+find_python() {
+  local version="$1" candidate
+  for candidate in "python$version" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/"python$version"; do
+    if "$candidate" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$version'.split('.'))))" 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 0
+}
+
+python311="${PYTHON:-$(find_python 3.11)}"
+if [[ -z "$python311" ]]; then
+  python311=python3
+  echo "warning: no Python 3.11 found; requirements-test.txt was frozen on 3.11, trying $(python3 --version)" >&2
 fi
+ensure_venv "$repo_root/.venv" "$python311" "$dags_dir/requirements-test.txt"
 
 cd "$dags_dir"
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider tests "$@"
+status=0
+"$repo_root/.venv/bin/python" -m pytest -q -p no:cacheprovider tests "$@" || status=$?
+
+if [[ "${DAGS_SKIP_AIRFLOW26:-0}" != "1" ]]; then
+  python38="$(find_python 3.8)"
+  if [[ -z "$python38" ]]; then
+    echo "Skipping the Apache Airflow 2.6.3 check: no Python 3.8 on this machine"
+  else
+    echo "Apache Airflow 2.6.3 / Python 3.8: tests marked airflow26"
+    ensure_venv "$repo_root/.venv-airflow26" "$python38" "$dags_dir/requirements-airflow26.txt"
+    "$repo_root/.venv-airflow26/bin/python" -m pytest -q -p no:cacheprovider tests -m airflow26 || status=$?
+  fi
+fi
+exit "$status"

@@ -1,5 +1,8 @@
 """Whole runs in rehearsal mode through `dag.test()`: real Airflow scheduling, trigger rules and
-reschedules; the simulated world stands in for DMS, SQL Server and ARM."""
+reschedules; the simulated world stands in for DMS, SQL Server and ARM.
+
+Marked airflow26: they also run on Apache Airflow 2.6.3 (Python 3.8) when that environment is built.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +20,7 @@ from migration_orchestration_lib.events import LoggingEventWriter
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.simulation import RehearsalWorld, world_snapshot
 
-pytestmark = pytest.mark.usefixtures("airflow_db")
+pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.airflow26]
 
 FIRST_DATE = timezone.datetime(2025, 1, 1)
 
@@ -40,8 +43,11 @@ def events(monkeypatch):
 
 
 def run(document, execution_date=FIRST_DATE):
+    from airflow.models.dagrun import DagRun
+
     dag = build_dag(parse_plan(document), os.environ)
-    dag_run = dag.test(execution_date=execution_date)
+    # Airflow 2.6's dag.test() returns nothing; 2.10's returns the run.
+    dag_run = dag.test(execution_date=execution_date) or DagRun.find(dag_id=dag.dag_id, execution_date=execution_date)[0]
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     return dag_run, states
 
@@ -108,12 +114,12 @@ def test_a_failing_database_rolls_back_holds_its_dependents_and_fails_the_run(re
     assert migrations_into(world, "mi-contoso-prod", "Reporting") == []
 
 
-def test_terminal_dms_failure_fails_fast_without_retry(rehearsal, monkeypatch):
+def test_terminal_dms_failure_fails_fast_without_retry(rehearsal, events, monkeypatch):
     monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "database_2")
-    dag_run, _ = run(load_plan_document())
-    sensor = dag_run.get_task_instance("database_2.wait_for_migration")
-    assert sensor.state == "failed"
-    assert sensor.try_number == 1  # retries are configured, AirflowFailException skips them
+    _, states = run(load_plan_document())
+    assert states["database_2.wait_for_migration"] == "failed"
+    # retries are configured; a retried sensor would fail (and report) a second time
+    assert events_of(events, "database_2").count(("wait_for_migration", "Failed")) == 1
 
 
 def test_failure_deep_in_a_chain_stops_only_what_follows(rehearsal, events, monkeypatch):
@@ -172,7 +178,6 @@ def test_a_retry_adopts_the_migration_its_failed_attempt_started(rehearsal, even
     dag_run, states = run(load_plan_document())
 
     assert dag_run.state == "success"
-    assert dag_run.get_task_instance("database_1.start_migration").try_number == 2
     assert len(migrations_into(world_for(rehearsal), "mi-contoso-prod", "Sales")) == 1
     start_events = [row for row in events if row["Database"] == "database_1" and row["Phase"] == "start_migration"]
     assert [row["Status"] for row in start_events] == ["Started", "Failed", "Started", "Succeeded"]
