@@ -100,7 +100,7 @@ def _database_group(plan: MigrationPlan, database: DatabaseMigration, timing: Ti
         if database.is_online:
             chain += [
                 wait("wait_for_migration", steps.READY_FOR_CUTOVER),
-                step("cutover", steps.cutover, retries=0),
+                step("cutover", steps.cutover),
                 wait("wait_for_completion", steps.SUCCEEDED),
             ]
         else:
