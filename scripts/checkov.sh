@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Scans the synthesized stack of the default plan with checkov (called by `npm test`).
+# The virtual environment (.venv-checkov at the repo root) is created on first use from
+# scripts/requirements-checkov.txt and reused while that file's sha256 matches the stamp inside it.
+# Fails on any failed check, and on any skip in .checkov.yaml whose check no longer fails (or does
+# not exist in the pinned checkov), so the skip list cannot go stale.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo_root/.venv-checkov"
+requirements="$repo_root/scripts/requirements-checkov.txt"
+config="$repo_root/.checkov.yaml"
+stamp="$venv/.requirements-checkov.sha256"
+stack_dir="cdktf.out/stacks/contoso-sql"
+python="${PYTHON:-python3}"
+
+# No calls home: no update check, no Prisma Cloud guideline download.
+export CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE
+
+wanted="$(sha256sum "$requirements" | cut -d ' ' -f 1)"
+if [[ ! -x "$venv/bin/checkov" || ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
+  if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "warning: requirements-checkov.txt was frozen on Python 3.11; $("$python" --version) may not install it" >&2
+  fi
+  echo "Creating $venv from scripts/requirements-checkov.txt (first run; takes about a minute)"
+  started=$SECONDS
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$requirements"
+  echo "$wanted" > "$stamp"  # written last: an interrupted install is redone next time
+  echo "checkov environment ready in $((SECONDS - started)) s"
+fi
+
+cd "$repo_root"
+# Always the default plan, freshly built: a stale cdk.tf.json would scan yesterday's constructs.
+MIGRATION_PLAN='' npm run --silent synth >/dev/null
+if [[ ! -f "$stack_dir/cdk.tf.json" ]]; then
+  echo "error: $stack_dir/cdk.tf.json was not synthesized" >&2
+  exit 1
+fi
+
+version="$("$venv/bin/checkov" --version)"
+echo "checkov $version on $stack_dir"
+started=$SECONDS
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+report="$scratch/report.txt"
+status=0
+"$venv/bin/checkov" --framework terraform_json -d "$stack_dir" --config-file "$config" --compact --quiet \
+  | tee "$report" || status=$?
+
+# Every skipped check must exist and still fail without its skip. Run from an empty directory:
+# checkov would otherwise pick up .checkov.yaml (and its skips) from the working directory.
+skips="$("$venv/bin/python" -c 'import sys, yaml; print(",".join(yaml.safe_load(open(sys.argv[1]))["skip-check"]))' "$config")"
+stale="$(
+  mkdir "$scratch/empty" && cd "$scratch/empty" &&
+    { "$venv/bin/checkov" --framework terraform_json -d "$repo_root/$stack_dir" --skip-download --check "$skips" -o json --quiet || true; } |
+    "$venv/bin/python" -c '
+import json, sys
+report = json.load(sys.stdin)
+reports = report if isinstance(report, list) else [report]
+failing = {c["check_id"] for r in reports for c in r.get("results", {}).get("failed_checks", [])}
+print(" ".join(s for s in sys.argv[1].split(",") if s not in failing))
+' "$skips"
+)"
+elapsed=$((SECONDS - started))
+
+summary="$(grep -E '^Passed checks: [0-9]+, Failed checks: [0-9]+' "$report" | tail -n 1 || true)"
+if [[ -z "$summary" ]]; then
+  echo "error: checkov printed no summary (exit $status)" >&2
+  exit 1
+fi
+if [[ -n "$stale" ]]; then
+  echo "error: .checkov.yaml skips checks that do not fail (or do not exist) in checkov $version: $stale; remove them" >&2
+  status=1
+fi
+skip_count="$(tr ',' '\n' <<<"$skips" | grep -c .)"
+if [[ -z "$stale" ]]; then
+  verdict="each verified to still fail without its skip"
+else
+  verdict="stale: $stale"
+fi
+echo "checkov $version: $summary (+ $skip_count checks turned off in .checkov.yaml, $verdict); ${elapsed} s"
+exit "$status"
