@@ -204,6 +204,19 @@ def test_bad_environment_is_a_clear_import_error(monkeypatch, environment, expec
     assert expected in next(iter(bag.import_errors.values()))
 
 
+def test_malformed_plan_file_is_a_clear_import_error(monkeypatch, tmp_path):
+    from airflow.models.dagbag import DagBag
+
+    plan_file = tmp_path / "migration_plan.json"
+    plan_file.write_text('{"name": "contoso-sql", "databases": [')
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))
+    bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    [message] = bag.import_errors.values()
+    assert "invalid migration plan %s" % plan_file in message
+    assert "the plan file is not valid JSON" in message
+    assert DAG_ID not in bag.dags
+
+
 def test_parsing_imports_no_azure_sdk_or_sql_driver():
     script = (
         "import os, sys; sys.path.insert(0, %r); os.environ['MIGRATION_PLAN_PATH'] = %r\n"

@@ -191,10 +191,10 @@ def test_killed_run_rerun_adopts_the_migration_in_flight_and_ends_like_an_uninte
     original = simulation._SimulatedDatabaseMigrations.begin_create_or_update
 
     def create_then_die(self, **arguments):
-        original(self, **arguments)
+        result = original(self, **arguments)
         if arguments["target_db_name"] == "Sales":
             raise WorkerKilled()
-        return original
+        return result
 
     with monkeypatch.context() as patch:
         patch.setattr(simulation._SimulatedDatabaseMigrations, "begin_create_or_update", create_then_die)
