@@ -5,4 +5,5 @@ export { parseMigrationPlan } from './parse';
 export { loadMigrationPlan } from './load';
 export { renderMigrationPlan } from './render';
 export { migrationWaves, topologicalOrder } from './graph';
+export { renderMermaidDiagram } from './diagram';
 export { migrationPlanSchema, migrationPlanJsonSchema } from './schema';
