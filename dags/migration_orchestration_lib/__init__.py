@@ -1,0 +1,1 @@
+"""The library behind the database_migration_orchestration DAG (see dags/README.md)."""
