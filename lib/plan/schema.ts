@@ -9,6 +9,14 @@ import { planDocumentSchema } from './document-schema';
 import { checkPlanSemantics } from './semantic-checks';
 import type { MigrationPlan } from './types';
 
+/**
+ * The zod schema of a plan document, for composing it into other zod schemas. Parsing with it
+ * checks what {@link parseMigrationPlan} checks and outputs a {@link MigrationPlan} with every
+ * default filled in (not frozen, and zod's issues instead of a {@link MigrationPlanError}).
+ * `z.input<typeof migrationPlanSchema>` is the document as people write it.
+ *
+ * @displayType ZodType<MigrationPlan>
+ */
 export const migrationPlanSchema = planDocumentSchema
   .superRefine(
     (value, context) =>
