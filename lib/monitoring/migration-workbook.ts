@@ -1,0 +1,139 @@
+import { ApplicationInsightsWorkbook } from '@cdktf/provider-azurerm/lib/application-insights-workbook';
+import { Fn } from 'cdktf';
+import { Construct } from 'constructs';
+import { createHash } from 'node:crypto';
+import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { MIGRATION_EVENTS_TABLE } from './migration-events';
+
+/** Props of {@link MigrationWorkbook}. */
+export interface MigrationWorkbookProps {
+  readonly resourceGroup: IResourceGroup;
+  readonly location: string;
+  /** Workspace holding the migration-events table; the workbook queries it. */
+  readonly workspace: ILogAnalyticsWorkspace;
+  /** The plan name: part of the display name and of the workbook's stable GUID. */
+  readonly namePrefix: string;
+  /** @default {} */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** Workbook parameter holding the time range every query is filtered by. */
+const TIME_RANGE = 'TimeRange';
+/** Workbook parameter selecting one DAG run (or all). */
+const RUN_ID = 'RunId';
+
+const RUN_FILTER = `| where TimeGenerated {${TIME_RANGE}} | where "{${RUN_ID}}" == "*" or RunId == "{${RUN_ID}}"`;
+
+/** The KQL behind each workbook panel, exported so tests can read what the workbook shows. */
+export const WORKBOOK_QUERIES = {
+  runs: `${MIGRATION_EVENTS_TABLE} | where TimeGenerated {${TIME_RANGE}} | summarize Started = min(TimeGenerated) by RunId | order by Started desc | project RunId`,
+  statusByDatabase: [
+    MIGRATION_EVENTS_TABLE,
+    RUN_FILTER,
+    '| summarize arg_max(TimeGenerated, Phase, Status, Message), Failures = countif(Status == "Failed"), Seconds = sum(DurationSeconds) by RunId, Database, TargetKind',
+    '| project Database, TargetKind, Phase, Status, Failures, Minutes = round(Seconds / 60.0, 1), LastEvent = TimeGenerated, Message, RunId',
+    '| order by Database asc',
+  ].join('\n'),
+  durationByPhase: [
+    MIGRATION_EVENTS_TABLE,
+    RUN_FILTER,
+    '| where Status in ("Succeeded", "Failed", "RolledBack")',
+    '| summarize Minutes = round(sum(DurationSeconds) / 60.0, 1) by Database, Phase',
+  ].join('\n'),
+  failures: [
+    MIGRATION_EVENTS_TABLE,
+    RUN_FILTER,
+    '| where Status in ("Failed", "RolledBack")',
+    '| project TimeGenerated, Database, Phase, Status, Message, MigrationOperationId, RunId',
+    '| order by TimeGenerated desc',
+  ].join('\n'),
+  timeline: [MIGRATION_EVENTS_TABLE, RUN_FILTER, '| summarize Events = count() by bin(TimeGenerated, 5m), Status'].join('\n'),
+} as const;
+
+function queryPanel(name: string, title: string, query: string, visualization: string): Record<string, unknown> {
+  return {
+    type: 3,
+    name,
+    content: {
+      version: 'KqlItem/1.0',
+      title,
+      query,
+      size: 0,
+      queryType: 0,
+      resourceType: 'microsoft.operationalinsights/workspaces',
+      visualization,
+    },
+  };
+}
+
+/** The workbook document (Notebook/1.0): migration progress per database from the events table. */
+export function migrationWorkbookContent(planName: string): Record<string, unknown> {
+  return {
+    version: 'Notebook/1.0',
+    items: [
+      {
+        type: 1,
+        name: 'title',
+        content: { json: `## Database migration: ${planName}\nOne row per database of the selected run, from the DAG's ${MIGRATION_EVENTS_TABLE} events.` },
+      },
+      {
+        type: 9,
+        name: 'parameters',
+        content: {
+          version: 'KqlParameterItem/1.0',
+          parameters: [
+            { id: 'time-range', version: 'KqlParameterItem/1.0', name: TIME_RANGE, type: 4, isRequired: true, value: { durationMs: 604800000 } },
+            {
+              id: 'run-id',
+              version: 'KqlParameterItem/1.0',
+              name: RUN_ID,
+              label: 'DAG run',
+              type: 2,
+              isRequired: true,
+              query: WORKBOOK_QUERIES.runs,
+              queryType: 0,
+              resourceType: 'microsoft.operationalinsights/workspaces',
+              typeSettings: { additionalResourceOptions: ['value::all'], showDefault: false },
+              value: 'value::all',
+              defaultValue: 'value::all',
+            },
+          ],
+        },
+      },
+      queryPanel('status-by-database', 'Status per database', WORKBOOK_QUERIES.statusByDatabase, 'table'),
+      queryPanel('duration-by-phase', 'Minutes per phase', WORKBOOK_QUERIES.durationByPhase, 'barchart'),
+      queryPanel('failures', 'Failures and rollbacks', WORKBOOK_QUERIES.failures, 'table'),
+      queryPanel('timeline', 'Events over time', WORKBOOK_QUERIES.timeline, 'timechart'),
+    ],
+    fallbackResourceIds: [],
+    $schema: 'https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json',
+  };
+}
+
+/** A GUID derived from a seed: workbook names must be GUIDs, and stable ones keep deploys idempotent. */
+export function stableGuid(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** An Azure Monitor workbook showing each database's migration progress: status, phase, duration, failures. */
+export class MigrationWorkbook extends Construct {
+  public readonly workbook: ApplicationInsightsWorkbook;
+
+  constructor(scope: Construct, id: string, props: MigrationWorkbookProps) {
+    super(scope, id);
+    this.workbook = new ApplicationInsightsWorkbook(this, 'Workbook', {
+      name: stableGuid(`migration-workbook/${props.namePrefix}`),
+      displayName: `Database migration: ${props.namePrefix}`,
+      description: 'Migration progress per database from the migration-events table',
+      resourceGroupName: props.resourceGroup.name,
+      location: props.location,
+      category: 'workbook',
+      // Azure rejects source ids with upper-case letters.
+      sourceId: Fn.lower(props.workspace.id),
+      dataJson: JSON.stringify(migrationWorkbookContent(props.namePrefix)),
+      tags: props.tags,
+    });
+  }
+}
