@@ -1,0 +1,187 @@
+import { Testing } from 'cdktf';
+import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { examplePlan } from '../helpers/example-plan';
+import { SynthesizedStack } from '../helpers/test-stack';
+import { findSecrets } from './secret-scanner';
+
+function synthesize(props: Partial<DatabaseMigrationStackProps> = {}): SynthesizedStack {
+  const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), ...props });
+  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
+}
+
+function copyOf(synth: SynthesizedStack): any {
+  return JSON.parse(JSON.stringify(synth));
+}
+
+/** Every string leaf under a value. */
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(strings);
+  return [];
+}
+
+/** Anything an output may only show when it is sensitive. */
+const SECRET_REFERENCE = /auth(?:orization)?_?key|sensitive_output|access_key|connection_string|password|secret/i;
+
+// Fakes with the real shapes; none of them is or was a credential.
+const FAKE_ACCOUNT_KEY = `${'Zm9vYmFy'.repeat(10)}QUJDRE==`;
+const FAKE_ENTRA_SECRET = 'abc8Q~0123456789abcdefghijklmnopqrstuvwx';
+const FAKE_JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.c2lnbmF0dXJlLW5vdC1yZWFs';
+
+describe('the synthesized default stack holds no secret', () => {
+  const synth = synthesize();
+
+  it('has no credential in resources, data sources, providers, variables, outputs or the backend', () => {
+    expect(findSecrets(synth)).toEqual([]);
+  });
+
+  it.each<[string, Partial<DatabaseMigrationStackProps>]>([
+    ['without the managed Airflow', { managedAirflow: false }],
+    ['with Terraform Cloud state', { stateBackend: { type: 'terraformCloud', organization: 'contoso', workspace: 'contoso-sql' } }],
+    [
+      'with azurerm state',
+      { stateBackend: { type: 'azurerm', resourceGroupName: 'rg-tfstate', storageAccountName: 'sttfstate', containerName: 'tfstate' } },
+    ],
+  ])('has none %s either', (_, props) => {
+    expect(findSecrets(synthesize(props))).toEqual([]);
+  });
+
+  it('scans the DAG code and the plan it uploads', () => {
+    const blobs = Object.values(synth.resource.azurerm_storage_blob ?? {}).map((blob) => String(blob.source_content ?? ''));
+    expect(blobs.some((content) => content.includes('def '))).toBe(true);
+    expect(blobs.some((content) => content.includes('"databases"'))).toBe(true);
+  });
+
+  it('feeds the Airflow client secret only from the sensitive variable, write-only', () => {
+    const bodies = Object.values(synth.resource.azapi_resource ?? {}).filter((r) => r.sensitive_body !== undefined);
+    const leaves = bodies.flatMap((r) => strings(r.sensitive_body));
+    expect(leaves.length).toBeGreaterThan(0);
+    expect(new Set(leaves)).toEqual(new Set(['${var.airflow_client_secret}']));
+    // The ordinary body never carries it.
+    expect(bodies.flatMap((r) => strings(r.body)).filter((s) => s.includes('airflow_client_secret'))).toEqual([]);
+  });
+
+  it('declares airflow_client_secret sensitive, with no default', () => {
+    const variable = synth.variable?.airflow_client_secret;
+    expect(variable).toMatchObject({ sensitive: true, type: 'string' });
+    expect(variable).not.toHaveProperty('default');
+  });
+
+  it('marks every output that exposes a key or a sensitive response as sensitive', () => {
+    const outputs = Object.entries(synth.output ?? {});
+    const secretOutputs = outputs.filter(([, output]) => SECRET_REFERENCE.test(String(output.value)));
+    expect(secretOutputs.map(([name]) => name).sort()).toEqual([
+      'migration_service_auth_key_1',
+      'migration_service_auth_key_2',
+      'orchestration_self_hosted_runtime_auth_key',
+    ]);
+    expect(secretOutputs.filter(([, output]) => output.sensitive !== true).map(([name]) => name)).toEqual([]);
+  });
+});
+
+describe('the secret scanner', () => {
+  const synth = synthesize();
+  const blobId = Object.keys(synth.resource.azurerm_storage_blob)[0];
+  const storageAccountId = Object.keys(synth.resource.azurerm_storage_account)[0];
+  const sqlLinkedServiceId = Object.keys(synth.resource.azurerm_data_factory_linked_service_sql_server)[0];
+  const airflowId = Object.keys(synth.resource.azapi_resource).find((id) => id.includes('Airflow'))!;
+
+  it.each<[string, (doc: any) => void, string, string]>([
+    [
+      'an account key in a DAG file',
+      (doc) => (doc.resource.azurerm_storage_blob[blobId].source_content += `\nKEY = "${FAKE_ACCOUNT_KEY}"\n`),
+      `resource.azurerm_storage_blob.${blobId}.source_content`,
+      'storage-account-key',
+    ],
+    [
+      'AccountKey= in a connection string',
+      (doc) =>
+        (doc.resource.azurerm_data_factory_linked_service_sql_server[sqlLinkedServiceId].connection_string =
+          'DefaultEndpointsProtocol=https;AccountName=st;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net'),
+      `resource.azurerm_data_factory_linked_service_sql_server.${sqlLinkedServiceId}.connection_string`,
+      'storage-account-key',
+    ],
+    [
+      'a SQL login in a connection string',
+      (doc) =>
+        (doc.resource.azurerm_data_factory_linked_service_sql_server[sqlLinkedServiceId].connection_string =
+          'Server=sql01;Database=Sales;User ID=sa;Password=Hunter2!;'),
+      `resource.azurerm_data_factory_linked_service_sql_server.${sqlLinkedServiceId}.connection_string`,
+      'connection-string-credential',
+    ],
+    [
+      'a JSON password in an AzAPI body',
+      (doc) => (doc.resource.azapi_resource[airflowId].body.properties.note = '{"password": "Hunter2!"}'),
+      `resource.azapi_resource.${airflowId}.body.properties.note`,
+      'password',
+    ],
+    [
+      'a literal client secret in the AzAPI environment variables',
+      (doc) =>
+        (doc.resource.azapi_resource[airflowId].body.properties.typeProperties.airflowProperties.airflowEnvironmentVariables.AZURE_CLIENT_SECRET =
+          'not-a-reference'),
+      `resource.azapi_resource.${airflowId}.body.properties.typeProperties.airflowProperties.airflowEnvironmentVariables.AZURE_CLIENT_SECRET`,
+      'literal value of "AZURE_CLIENT_SECRET"',
+    ],
+    [
+      'an Entra ID client secret in the provider',
+      (doc) => (doc.provider.azurerm[0].client_secret = FAKE_ENTRA_SECRET),
+      'provider.azurerm.0.client_secret',
+      'client-secret',
+    ],
+    [
+      'a private key as a variable default',
+      (doc) => (doc.variable.airflow_client_secret_version.default = '-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----'),
+      'variable.airflow_client_secret_version.default',
+      'private-key',
+    ],
+    [
+      'a default on a variable named like a password',
+      (doc) => (doc.variable.sql_password = { type: 'string', default: 'Hunter2!' }),
+      'variable.sql_password.default',
+      'literal value of "sql_password"',
+    ],
+    [
+      'a SAS token in an unsensitive output',
+      (doc) =>
+        (doc.output.orchestration_dag_storage_account.value =
+          'https://st.blob.core.windows.net/airflow-dags?sv=2022-11-02&ss=b&sp=r&sig=AbCdEfGhIjKlMnOpQrStUvWx%3D'),
+      'output.orchestration_dag_storage_account.value',
+      'sas-token',
+    ],
+    [
+      'a JWT in a tag',
+      (doc) => (doc.resource.azurerm_storage_account[storageAccountId].tags.owner = FAKE_JWT),
+      `resource.azurerm_storage_account.${storageAccountId}.tags.owner`,
+      'jwt',
+    ],
+    [
+      'a quoted pwd literal in DAG code',
+      (doc) => (doc.resource.azurerm_storage_blob[blobId].source_content += '\nconnect(server, user="sa", pwd="Hunter2!")\n'),
+      `resource.azurerm_storage_blob.${blobId}.source_content`,
+      'password',
+    ],
+  ])('reports %s', (_, plant, path, rule) => {
+    const doc = copyOf(synth);
+    plant(doc);
+    expect(findSecrets(doc)).toContainEqual(expect.objectContaining({ path, rule }));
+  });
+
+  it.each<[string, string]>([
+    ['a password taken from a Terraform variable', 'Server=sql01;User ID=sa;Password=${var.sql_password};'],
+    ['an account key taken from a resource', 'AccountName=st;AccountKey=${azurerm_storage_account.st.primary_access_key}'],
+    ['a password read from a connection in code', 'conn = connect(\n    password=secret.password,\n)\nbody = {"password": login.password}'],
+    ['the word secret in prose', 'Client secret of the Entra ID application (airflow_client_secret)'],
+  ])('accepts %s', (_, text) => {
+    expect(findSecrets({ resource: { t: { x: { value: text, client_secret: '${var.client_secret}' } } } })).toEqual([]);
+  });
+
+  it('masks what it found', () => {
+    const doc = copyOf(synth);
+    doc.provider.azurerm[0].client_secret = FAKE_ENTRA_SECRET;
+    const excerpts = findSecrets(doc).map((finding) => finding.excerpt);
+    expect(excerpts.length).toBeGreaterThan(0);
+    expect(excerpts.join(' ')).not.toContain(FAKE_ENTRA_SECRET);
+  });
+});
