@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Testing } from 'cdktf';
+import { parse } from 'yaml';
+import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
+import { MigrationPlan, parseMigrationPlan } from '../../lib/plan';
+import { examplePlan } from '../helpers/example-plan';
+import { SynthesizedStack } from '../helpers/test-stack';
+import { leastPrivilegeViolations, markdownTable, roleGrants } from './role-inventory';
+
+function synthesize(plan: MigrationPlan): SynthesizedStack {
+  return JSON.parse(Testing.synth(new DatabaseMigrationStack(Testing.app(), plan.name, { plan }))) as SynthesizedStack;
+}
+
+/** The default plan plus a SqlDb target in another resource group. */
+function twoTargetPlan(): MigrationPlan {
+  const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8'));
+  document.targetServers.push({
+    name: 'sqldb-dr',
+    kind: 'SqlDb',
+    resourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-dr/providers/Microsoft.Sql/servers/sql-contoso-dr',
+  });
+  document.databases.push({ name: 'database_4', source: { server: 'sql01', database: 'Archive' }, target: { server: 'sqldb-dr' } });
+  return parseMigrationPlan(document);
+}
+
+/** The table in README "Security" (the default plan; `<suffix>` names vary with the resource group). */
+const README_TABLE = `| principal | role | scope |
+|---|---|---|
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 17 actions) | Database Migration Service \`dms-contoso-sql\` |
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 17 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-<suffix>\` |
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Monitoring Metrics Publisher\` | data collection rule \`dcr-contoso-sql\` |
+| Data Factory \`adf-contoso-sql\` managed identity | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-<suffix>\` |
+| Data Factory \`adf-contoso-sql\` managed identity | \`Storage Blob Data Reader\` | storage account \`stcontososqldag<suffix>\` (DAG storage) |
+| deploying identity (runs Terraform) | \`Storage Blob Data Contributor\` | storage account \`stcontososqldag<suffix>\` (DAG storage) |`;
+
+describe('role assignments of the default stack', () => {
+  const plan = examplePlan();
+  const synth = synthesize(plan);
+  const grants = roleGrants(synth, plan);
+
+  it('are the ones in the README table', () => {
+    const table = markdownTable(grants).replace(/(kv-contoso-sql-|stcontososqldag)[0-9a-f]{4}/g, '$1<suffix>');
+    expect(table).toBe(README_TABLE);
+  });
+
+  it('follow least privilege', () => {
+    expect(grants).toHaveLength(7);
+    expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
+  });
+
+  it('never scope wider than one resource, the resource group or a plan target', () => {
+    expect(new Set(grants.map((g) => g.scopeKind))).toEqual(new Set(['stack resource', 'plan target']));
+    expect(grants.filter((g) => g.scopeKind === 'plan target').map((g) => g.rawScope)).toEqual(plan.targetServers.map((t) => t.resourceId));
+  });
+
+  it('give the custom role no wildcard, no authorization action, and only the stack and target resource groups', () => {
+    const [definition] = Object.values(synth.resource.azurerm_role_definition);
+    const actions: string[] = (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]);
+    expect(actions).toHaveLength(17);
+    expect(actions.filter((a) => a.includes('*') || /^microsoft\.authorization\//i.test(a))).toEqual([]);
+    expect(definition.assignable_scopes).toEqual([
+      '${azurerm_resource_group.ResourceGroup.id}',
+      '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod',
+    ]);
+  });
+});
+
+describe('role assignments with targets in two resource groups', () => {
+  const plan = twoTargetPlan();
+  const synth = synthesize(plan);
+
+  it('grant the custom role on each target, assignable in each target resource group', () => {
+    const onTargets = roleGrants(synth, plan).filter((g) => g.scopeKind === 'plan target');
+    expect(onTargets.map((g) => g.scope).sort()).toEqual([
+      'target `mi-prod` (SqlMi `mi-contoso-prod`)',
+      'target `sqldb-dr` (SqlDb `sql-contoso-dr`)',
+    ]);
+    const [definition] = Object.values(synth.resource.azurerm_role_definition);
+    expect(definition.assignable_scopes).toContain('/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-dr');
+    expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
+  });
+});
+
+describe('the least-privilege check', () => {
+  const plan = examplePlan();
+  const synth = synthesize(plan);
+  const [roleDefinitionId] = Object.keys(synth.resource.azurerm_role_definition);
+  const [deployerGrant] = Object.entries(synth.resource.azurerm_role_assignment).find(([, a]) => a.role_definition_name === 'Storage Blob Data Contributor')!;
+
+  function violationsAfter(change: (doc: any) => void): string[] {
+    const doc = JSON.parse(JSON.stringify(synth));
+    change(doc);
+    return leastPrivilegeViolations(doc, plan);
+  }
+
+  const assign = (doc: any, role: string, scope: string, principal = plan.airflow.servicePrincipal.objectId) =>
+    (doc.resource.azurerm_role_assignment.planted = { principal_id: principal, role_definition_name: role, scope });
+
+  it.each<[string, (doc: any) => void, RegExp]>([
+    ['Owner on the subscription', (doc) => assign(doc, 'Owner', '/subscriptions/00000000-0000-0000-0000-000000000000'), /planted .*broad role/],
+    ['anything on the subscription', (doc) => assign(doc, 'Reader', '/subscriptions/00000000-0000-0000-0000-000000000000'), /planted .*subscription or management group/],
+    ['a management group', (doc) => assign(doc, 'Reader', '/providers/Microsoft.Management/managementGroups/contoso'), /planted .*management group/],
+    ['Contributor on the resource group', (doc) => assign(doc, 'Contributor', '${azurerm_resource_group.ResourceGroup.id}'), /planted .*broad role/],
+    ['User Access Administrator on a Key Vault', (doc) => assign(doc, 'User Access Administrator', '${azurerm_key_vault.x.id}'), /planted .*broad role/],
+    ['a scope outside the stack and the plan', (doc) => assign(doc, 'Reader', '/subscriptions/0/resourceGroups/rg-other'), /planted .*not one resource of the stack/],
+    [
+      'blob write for someone other than the deployer',
+      (doc) => (doc.resource.azurerm_role_assignment[deployerGrant].principal_id = plan.airflow.servicePrincipal.objectId),
+      /broad role/,
+    ],
+    ['a wildcard action', (doc) => doc.resource.azurerm_role_definition[roleDefinitionId].permissions[0].actions.push('Microsoft.Sql/*'), /wildcard action Microsoft\.Sql\/\*/],
+    [
+      'an authorization action',
+      (doc) => doc.resource.azurerm_role_definition[roleDefinitionId].permissions[0].actions.push('Microsoft.Authorization/roleAssignments/write'),
+      /authorization action/,
+    ],
+    [
+      'an assignable scope on the subscription',
+      (doc) => doc.resource.azurerm_role_definition[roleDefinitionId].assignable_scopes.push('/subscriptions/00000000-0000-0000-0000-000000000000'),
+      /assignable at \/subscriptions\/0+-0000-0000-0000-0+, outside/,
+    ],
+  ])('rejects %s', (_, change, expected) => {
+    expect(violationsAfter(change)).toContainEqual(expect.stringMatching(expected));
+  });
+});
