@@ -4,13 +4,24 @@
 export interface PlanProblem {
   /** Field path such as `databases[2].dependsOn[0]`; empty for the file or the document as a whole. */
   readonly path: string;
+  /** What is wrong, for example `unknown database "database_9"`. */
   readonly message: string;
-  /** 1-based line in the plan file, when known. */
+  /**
+   * 1-based line in the plan file, when known.
+   * @default - unknown: the plan did not come from a file, or the problem has no position
+   */
   readonly line?: number;
-  /** 1-based column in the plan file, when known. */
+  /**
+   * 1-based column in the plan file, when known.
+   * @default - unknown, like `line`
+   */
   readonly column?: number;
 }
 
+/**
+ * Thrown by {@link loadMigrationPlan} and {@link parseMigrationPlan} for an invalid plan. Its
+ * message has one `file:line:column field.path: message` line per problem.
+ */
 export class MigrationPlanError extends Error {
   /** Every problem found, sorted by position in the file (problems without one come last). */
   readonly problems: readonly PlanProblem[];

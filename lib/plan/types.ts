@@ -42,9 +42,15 @@ export interface AirflowSettings {
    * @default "2.6.3"
    */
   readonly version: string;
-  /** @default "Small" (up to 50 DAGs) */
+  /**
+   * Node size of the managed Airflow environment.
+   * @default "Small" (up to 50 DAGs)
+   */
   readonly computeSize: AirflowComputeSize;
-  /** @default 0 */
+  /**
+   * Worker nodes beyond those of the compute size (0-50).
+   * @default 0
+   */
   readonly extraNodes: number;
   /** The identity the DAG uses for DMS, Key Vault and Logs Ingestion. */
   readonly servicePrincipal: AirflowServicePrincipal;
@@ -56,9 +62,15 @@ export interface SourceServer {
   readonly name: string;
   /** Host name (or `host\\instance`) as seen from the self-hosted integration runtime. */
   readonly host: string;
-  /** @default 1433 */
+  /**
+   * TCP port of the SQL Server.
+   * @default 1433
+   */
   readonly port: number;
-  /** @default "SqlAuthentication" */
+  /**
+   * How DMS logs in to the SQL Server.
+   * @default "SqlAuthentication"
+   */
   readonly authentication: SqlAuthentication;
   /**
    * Airflow connection (stored in Key Vault as `airflow-connections-<id>`) with the login DMS
@@ -91,6 +103,7 @@ export interface BackupFileShare {
 export interface TargetServer {
   /** Logical name used by `databases[].target.server`. */
   readonly name: string;
+  /** What the target is; decides how DMS migrates to it and which `resourceId` shape is expected. */
   readonly kind: TargetKind;
   /**
    * ARM id of the target: `.../Microsoft.Sql/managedInstances/<mi>` (SqlMi),
@@ -136,9 +149,15 @@ export interface DatabaseTarget {
 
 /** What "migrated correctly" means for one database. */
 export interface ValidationSettings {
-  /** @default true */
+  /**
+   * Compare the row count of every validated table between source and target.
+   * @default true
+   */
   readonly rowCounts: boolean;
-  /** @default false */
+  /**
+   * Compare table checksums too (slower, stronger).
+   * @default false
+   */
   readonly checksums: boolean;
   /**
    * Tables to compare, as `schema.table`.
@@ -151,13 +170,21 @@ export interface ValidationSettings {
 export interface DatabaseMigration {
   /** Letters, digits and underscores; unique; becomes the Airflow task-group id. */
   readonly name: string;
+  /** The source server and database. */
   readonly source: DatabaseSource;
+  /** The target server and database, with the target kind filled in. */
   readonly target: DatabaseTarget;
-  /** @default "online" for SqlMi and SqlVm, "offline" for SqlDb (which supports nothing else) */
+  /**
+   * Online (the source stays live, cutover at the end) or offline (one copy).
+   * @default "online" for SqlMi and SqlVm, "offline" for SqlDb (which supports nothing else)
+   */
   readonly mode: MigrationMode;
   /** Databases that must finish (validated) before this one starts. @default [] */
   readonly dependsOn: readonly string[];
-  /** @default { rowCounts: true, checksums: false } */
+  /**
+   * How the migrated database is checked before dependents start.
+   * @default { rowCounts: true, checksums: false }
+   */
   readonly validation: ValidationSettings;
   /** The DAG gives up waiting (and rolls back) after this. @default 720 */
   readonly timeoutMinutes: number;
@@ -169,13 +196,24 @@ export interface MigrationPlan {
   readonly name: string;
   /** Azure region of everything the stack creates, for example `westeurope`. */
   readonly location: string;
-  /** @default {} */
+  /**
+   * Tags on every resource the stack creates.
+   * @default {}
+   */
   readonly tags: Readonly<Record<string, string>>;
+  /** Who hears about failures and slow migrations. */
   readonly notifications: NotificationSettings;
+  /** The managed Airflow environment that runs the migration DAG. */
   readonly airflow: AirflowSettings;
+  /** SQL Servers that databases move from (at least one). */
   readonly sourceServers: readonly SourceServer[];
+  /** Azure SQL targets that databases move to (at least one). */
   readonly targetServers: readonly TargetServer[];
-  /** @default - none; required when any database goes to SqlMi or SqlVm */
+  /**
+   * Storage account where DMS stages backups.
+   * @default - none; required when any database goes to SqlMi or SqlVm
+   */
   readonly backupStorage?: BackupStorage;
+  /** The databases to move (at least one); `dependsOn` orders them. */
   readonly databases: readonly DatabaseMigration[];
 }
