@@ -2,27 +2,44 @@ import { AzurermBackend, CloudBackend, LocalBackend, NamedCloudWorkspace, Terraf
 
 /** Terraform state on this machine (the default; fine for trying things out). */
 export interface LocalStateBackend {
+  /** Selects this backend. */
   readonly type: 'local';
-  /** @default `terraform.<stack name>.tfstate` */
+  /**
+   * Path of the state file.
+   * @default `terraform.<stack name>.tfstate`
+   */
   readonly path?: string;
 }
 
 /** Terraform state and runs in a named Terraform Cloud (or Terraform Enterprise) workspace. */
 export interface TerraformCloudStateBackend {
+  /** Selects this backend. */
   readonly type: 'terraformCloud';
+  /** Terraform Cloud organization (`TFC_ORGANIZATION`). */
   readonly organization: string;
+  /** Name of the workspace in that organization (`TFC_WORKSPACE`). */
   readonly workspace: string;
-  /** @default "app.terraform.io" */
+  /**
+   * Terraform Enterprise host name.
+   * @default "app.terraform.io"
+   */
   readonly hostname?: string;
 }
 
 /** Terraform state in an Azure storage blob, with Entra ID authentication (no account key). */
 export interface AzurermStateBackend {
+  /** Selects this backend. */
   readonly type: 'azurerm';
+  /** Resource group of the state storage account. */
   readonly resourceGroupName: string;
+  /** Storage account that holds the state blob. */
   readonly storageAccountName: string;
+  /** Blob container of the state blob. */
   readonly containerName: string;
-  /** @default `<stack name>.tfstate` */
+  /**
+   * Name of the state blob.
+   * @default `<stack name>.tfstate`
+   */
   readonly key?: string;
 }
 

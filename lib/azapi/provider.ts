@@ -12,6 +12,7 @@ export interface AzapiProviderConfig {
 
 /** The `Azure/azapi` provider, for Azure resources that azurerm does not cover. */
 export class AzapiProvider extends TerraformProvider {
+  /** The provider's Terraform type name. */
   public static readonly tfResourceType = 'azapi';
 
   private _alias?: string;
@@ -27,10 +28,12 @@ export class AzapiProvider extends TerraformProvider {
     this.subscriptionId = config.subscriptionId;
   }
 
+  /** Provider alias, for resources that select this provider by `provider`; undefined for the default provider. */
   public get alias(): string | undefined {
     return this._alias;
   }
 
+  /** Sets the provider alias. */
   public set alias(value: string | undefined) {
     this._alias = value;
   }

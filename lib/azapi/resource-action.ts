@@ -11,9 +11,15 @@ export interface AzapiResourceActionConfig extends TerraformMetaArguments {
   readonly resourceId: string;
   /** Action name appended to the resource id, for example `listAuthKeys`. */
   readonly action: string;
-  /** @default "POST" */
+  /**
+   * HTTP method of the action.
+   * @default "POST"
+   */
   readonly method?: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-  /** @default - no body */
+  /**
+   * Request body of the action.
+   * @default - no body
+   */
   readonly body?: AzapiBody;
   /** Response paths exported to `output`. @default [] */
   readonly responseExportValues?: readonly string[] | { readonly [name: string]: string };
@@ -25,6 +31,7 @@ export interface AzapiResourceActionConfig extends TerraformMetaArguments {
 
 /** `azapi_resource_action`: an ARM action (POST) on an existing resource. */
 export class AzapiResourceAction extends TerraformResource {
+  /** The resource's Terraform type name. */
   public static readonly tfResourceType = 'azapi_resource_action';
 
   private readonly config: AzapiResourceActionConfig;
@@ -34,6 +41,7 @@ export class AzapiResourceAction extends TerraformResource {
     this.config = config;
   }
 
+  /** Terraform id of the action. */
   public get id(): string {
     return this.getStringAttribute('id');
   }

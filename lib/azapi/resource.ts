@@ -7,8 +7,12 @@ export type AzapiBody = { readonly [key: string]: unknown };
 
 /** Managed identity of an `azapi_resource`. */
 export interface AzapiResourceIdentity {
+  /** Which managed identities the resource has. */
   readonly type: 'SystemAssigned' | 'UserAssigned' | 'SystemAssigned, UserAssigned' | 'None';
-  /** @default - none */
+  /**
+   * ARM ids of the user-assigned identities (with a `UserAssigned` type).
+   * @default - none
+   */
   readonly identityIds?: readonly string[];
 }
 
@@ -16,12 +20,19 @@ export interface AzapiResourceIdentity {
 export interface AzapiResourceConfig extends TerraformMetaArguments {
   /** `<resource type>@<api version>`, for example `Microsoft.DataMigration/sqlMigrationServices@2025-06-30`. */
   readonly type: string;
+  /** Resource name. */
   readonly name: string;
   /** ARM id of the resource group, parent resource or extension scope. */
   readonly parentId: string;
-  /** @default - none (child and extension resources have no location) */
+  /**
+   * Azure region.
+   * @default - none (child and extension resources have no location)
+   */
   readonly location?: string;
-  /** @default {} */
+  /**
+   * Request body: the resource's ARM properties (without `name`, `location`, `identity` and `tags`).
+   * @default {}
+   */
   readonly body?: AzapiBody;
   /**
    * Write-only properties merge-patched into `body`; never stored in state or plan
@@ -31,9 +42,15 @@ export interface AzapiResourceConfig extends TerraformMetaArguments {
   readonly sensitiveBody?: AzapiBody;
   /** Bump a path's version to resend that write-only property. @default - none */
   readonly sensitiveBodyVersion?: { readonly [path: string]: string };
-  /** @default - none */
+  /**
+   * Managed identity of the resource.
+   * @default - none
+   */
   readonly identity?: AzapiResourceIdentity;
-  /** @default - none */
+  /**
+   * Resource tags.
+   * @default - none
+   */
   readonly tags?: { readonly [key: string]: string };
   /** Validate `type` and `body` against AzAPI's embedded schema. @default true */
   readonly schemaValidationEnabled?: boolean;
@@ -43,6 +60,7 @@ export interface AzapiResourceConfig extends TerraformMetaArguments {
 
 /** `azapi_resource`: any ARM resource by type and API version. */
 export class AzapiResource extends TerraformResource {
+  /** The resource's Terraform type name. */
   public static readonly tfResourceType = 'azapi_resource';
 
   private readonly config: AzapiResourceConfig;

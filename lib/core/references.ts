@@ -6,8 +6,11 @@
 
 /** A resource group: an `azurerm` `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroup {
+  /** ARM id. */
   readonly id: string;
+  /** Resource group name. */
   readonly name: string;
+  /** Azure region, for example `westeurope`. */
   readonly location: string;
 }
 
@@ -15,6 +18,7 @@ export interface IResourceGroup {
 export interface ILogAnalyticsWorkspace {
   /** ARM id. */
   readonly id: string;
+  /** Workspace name. */
   readonly name: string;
 }
 
@@ -22,10 +26,12 @@ export interface ILogAnalyticsWorkspace {
 export interface IDataFactory {
   /** ARM id. */
   readonly id: string;
+  /** Data Factory name. */
   readonly name: string;
   /**
    * ARM id of the storage account the factory's managed Airflow imports its DAGs from, when it
    * has one (`OrchestrationFactory` does): monitoring then logs who reads and changes the DAGs.
+   * @default - none: no DAG storage logs
    */
   readonly dagStorageAccountId?: string;
 }
@@ -34,6 +40,7 @@ export interface IDataFactory {
 export interface IKeyVault {
   /** ARM id. */
   readonly id: string;
+  /** Key Vault name. */
   readonly name: string;
   /** `https://<name>.vault.azure.net/` */
   readonly vaultUri: string;
