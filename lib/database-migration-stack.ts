@@ -21,7 +21,10 @@ export interface DatabaseMigrationStackProps {
    * @default - from the environment (`ARM_SUBSCRIPTION_ID`, or the Azure CLI's current subscription)
    */
   readonly subscriptionId?: string;
-  /** @default `rg-<plan name>` */
+  /**
+   * Name of the resource group the stack creates for everything else.
+   * @default `rg-<plan name>`
+   */
   readonly resourceGroupName?: string;
   /**
    * A Log Analytics workspace the team already has; nothing is created in its place.
@@ -36,7 +39,11 @@ export interface DatabaseMigrationStackProps {
   readonly protectStatefulResources?: boolean;
   /** Also put `CanNotDelete` management locks on them. @default false */
   readonly lockStatefulResources?: boolean;
-  /** @default true (see `OrchestrationFactoryProps.managedAirflow`) */
+  /**
+   * Create the Data Factory managed Airflow environment and import the DAG into it; turn off to
+   * run the DAG elsewhere.
+   * @default true (see `OrchestrationFactoryProps.managedAirflow`)
+   */
   readonly managedAirflow?: boolean;
   /**
    * Where Terraform keeps the state: local, Terraform Cloud (`cloud` block with a named
@@ -54,11 +61,17 @@ export interface DatabaseMigrationStackProps {
  * and a custom role that lets the Airflow identity run the migrations and nothing else.
  */
 export class DatabaseMigrationStack extends TerraformStack {
+  /** The plan the stack was built from. */
   public readonly plan: MigrationPlan;
+  /** The resource group that holds everything the stack creates. */
   public readonly resourceGroup: ResourceGroup;
+  /** The Azure Database Migration Service (DMS) that runs the migrations. */
   public readonly migrationService: MigrationService;
+  /** Log Analytics, the migration events table, alerts and their action group. */
   public readonly monitoring: MigrationMonitoring;
+  /** The Data Factory with its integration runtime, Key Vault, DAG storage and managed Airflow. */
   public readonly orchestration: OrchestrationFactory;
+  /** The custom role the Airflow identity runs migrations with. */
   public readonly operatorRole: MigrationOperatorRole;
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {

@@ -7,6 +7,7 @@ import { TargetKind } from './plan/types';
 
 /** A migration target the operator may act on. */
 export interface MigrationTargetRef {
+  /** What the target is; decides which target-side actions the role gets. */
   readonly kind: TargetKind;
   /** ARM id of the managed instance, logical server or SQL virtual machine. */
   readonly resourceId: string;
@@ -18,7 +19,9 @@ export interface MigrationOperatorRoleProps {
   readonly resourceGroup: IResourceGroup;
   /** Makes the role name unique in the tenant (the plan name). */
   readonly namePrefix: string;
+  /** The migration service the role may run migrations on. */
   readonly migrationService: IMigrationService;
+  /** The targets the role may create, read and remove migrated databases on. */
   readonly targets: readonly MigrationTargetRef[];
 }
 
@@ -65,7 +68,9 @@ const TARGET_ACTIONS: Record<TargetKind, readonly string[]> = {
  * migration service and the plan's targets, instead of Contributor or Owner anywhere.
  */
 export class MigrationOperatorRole extends Construct {
+  /** The custom role definition (scoped to the resource group, assignable to the service and targets). */
   public readonly roleDefinition: RoleDefinition;
+  /** `Database Migration Operator (<name prefix>)`, unique in the tenant. */
   public readonly roleName: string;
   private readonly scopes: readonly string[];
 
