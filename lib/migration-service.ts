@@ -9,19 +9,30 @@ import { IResourceGroup } from './core/references';
 export interface IMigrationService {
   /** ARM id of the migration service. */
   readonly serviceId: string;
+  /** Name of the migration service. */
   readonly serviceName: string;
 }
 
 /** Props of {@link MigrationService}. */
 export interface MigrationServiceProps {
+  /** Where the service is created. */
   readonly resourceGroup: IResourceGroup;
   /** Prefix of generated names (the plan name). */
   readonly namePrefix: string;
-  /** @default `dms-<namePrefix>` */
+  /**
+   * Name of the migration service.
+   * @default `dms-<namePrefix>`
+   */
   readonly serviceName?: string;
-  /** @default - the resource group's location */
+  /**
+   * Azure region of the service.
+   * @default - the resource group's location
+   */
   readonly location?: string;
-  /** @default {} */
+  /**
+   * Tags on the service.
+   * @default {}
+   */
   readonly tags?: Readonly<Record<string, string>>;
   /**
    * Publish the integration-runtime auth keys as sensitive Terraform outputs
@@ -52,7 +63,9 @@ export class MigrationService extends Construct implements IMigrationService {
     return { serviceId, serviceName: match[1] };
   }
 
+  /** ARM id of the migration service. */
   public readonly serviceId: string;
+  /** Name of the migration service. */
   public readonly serviceName: string;
   /** First integration-runtime auth key (a sensitive Terraform value). */
   public readonly authKey1: string;
