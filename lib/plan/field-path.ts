@@ -31,3 +31,8 @@ export function truncate(text: string, max = MAX_SHOWN): string {
 export function quote(text: string): string {
   return JSON.stringify(truncate(text));
 }
+
+/** A name from the plan as written when it is a plain identifier, else quoted (so it cannot break lines or run on). */
+export function showName(name: string): string {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : quote(name);
+}

@@ -4,7 +4,7 @@
  * so long chains cannot overflow the stack.
  */
 import { MigrationPlanError, type PlanProblem } from './errors';
-import { formatFieldPath } from './field-path';
+import { formatFieldPath, quote, showName } from './field-path';
 import type { MigrationPlan } from './types';
 
 /** A database as the graph sees it. */
@@ -22,7 +22,7 @@ export interface DependencyCycle {
 
 /** `a -> b -> c -> a` */
 export function formatCycle(cycle: readonly string[]): string {
-  return [...cycle, cycle[0]].join(' -> ');
+  return [...cycle, cycle[0]].map(showName).join(' -> ');
 }
 
 /**
@@ -188,7 +188,7 @@ function assertAcyclicWithKnownDependencies(nodes: readonly DependencyNode[]): v
       if (!known.has(dep)) {
         problems.push({
           path: formatFieldPath(['databases', i, 'dependsOn', j]),
-          message: `unknown database "${dep}"`,
+          message: `unknown database ${quote(dep)}`,
         });
       }
     }),

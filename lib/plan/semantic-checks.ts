@@ -5,7 +5,7 @@
  * defensively instead of trusting its type.
  */
 import { findDependencyCycles, formatCycle, type DependencyNode } from './graph';
-import { quote } from './field-path';
+import { quote, showName } from './field-path';
 import * as rules from './rules';
 import { closestMatch, listBriefly } from './suggest';
 import type { TargetKind } from './types';
@@ -107,7 +107,8 @@ function checkDatabaseTargets(
   asArray(plan.databases).forEach((item, index) => {
     const database = asRecord(item);
     if (database === undefined) return;
-    const name = asString(database.name) ?? `databases[${index}]`;
+    const given = asString(database.name);
+    const name = given === undefined ? `databases[${index}]` : showName(given);
     const source = asRecord(database.source);
     const target = asRecord(database.target);
     const at = (...path: string[]) => ['databases', index, ...path];
@@ -197,7 +198,7 @@ function unknownNameMessage(what: string, name: string, known: Iterable<string>)
   const names = [...known];
   const suggestion = closestMatch(name, names);
   const hint = suggestion === undefined ? '' : `did you mean ${quote(suggestion)}? `;
-  return `unknown ${what} ${quote(name)} (${hint}known: ${listBriefly(names)})`;
+  return `unknown ${what} ${quote(name)} (${hint}known: ${listBriefly(names.map(showName))})`;
 }
 
 function checkDependencies(list: unknown, databases: ReadonlyMap<string, NamedEntry>, report: ReportProblem): void {
@@ -213,7 +214,7 @@ function checkDependencies(list: unknown, databases: ReadonlyMap<string, NamedEn
     dependsOn.forEach((dep, j) => {
       if (typeof dep !== 'string') return;
       const path = ['databases', index, 'dependsOn', j];
-      if (dep === name) report(path, `${name} cannot depend on itself`);
+      if (dep === name) report(path, `${showName(name)} cannot depend on itself`);
       else if (seen.has(dep)) report(path, `duplicate dependency ${quote(dep)}`);
       else if (!databases.has(dep)) report(path, unknownNameMessage('database', dep, databases.keys()));
       seen.add(dep);
@@ -227,7 +228,7 @@ function checkDependencies(list: unknown, databases: ReadonlyMap<string, NamedEn
   for (const { cycle, entangled } of findDependencyCycles(nodes)) {
     const first = pathOf.get(cycle[0])!;
     const edge = first.dependsOn.indexOf(cycle[1 % cycle.length]);
-    const others = entangled.filter((name) => !cycle.includes(name));
+    const others = entangled.filter((name) => !cycle.includes(name)).map(showName);
     const alsoEntangled = others.length === 0 ? '' : ` (in the same loop: ${listBriefly(others)})`;
     report(['databases', first.index, 'dependsOn', edge], `dependency cycle: ${formatCycle(cycle)}${alsoEntangled}`);
   }

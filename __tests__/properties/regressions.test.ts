@@ -1,0 +1,38 @@
+/** Counterexamples the property tests found, kept as plain examples. */
+import { migrationWaves, parseMigrationPlan } from '../../lib/plan';
+import { planError, planWithDatabases } from '../plan/plan-fixtures';
+
+describe('names from the plan in messages', () => {
+  test('a database name with a line break cannot add a line to the error', () => {
+    const plan = planWithDatabases(3, (i) => (i === 0 ? ['db_1'] : i === 1 ? ['line\nbreak'] : ['db_0']));
+    plan.databases[2].name = 'line\nbreak';
+    plan.databases.push({ ...plan.databases[2], name: 'self\nish', dependsOn: ['self\nish'] });
+    plan.databases[3].source = { server: 'sql01', database: 'Other' };
+    const error = planError(() => parseMigrationPlan(plan));
+    expect(error.message.split('\n')).toHaveLength(error.problems.length);
+    expect(error.problems.map((p) => p.message)).toEqual(
+      expect.arrayContaining([
+        'dependency cycle: db_0 -> db_1 -> "line\\nbreak" -> db_0',
+        '"self\\nish" cannot depend on itself',
+      ]),
+    );
+  });
+
+  test('a huge database name is cut short in every message', () => {
+    const huge = `x${'y'.repeat(1_000_000)}`;
+    const plan = planWithDatabases(2, (i) => (i === 0 ? [huge] : []));
+    plan.databases[1].name = huge;
+    plan.databases[1].dependsOn = [huge];
+    plan.databases[1].mode = 'online';
+    const error = planError(() => parseMigrationPlan(plan));
+    expect(error.problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(['databases[1].mode', 'databases[1].dependsOn[0]']),
+    );
+    for (const problem of error.problems) expect(problem.message.length).toBeLessThan(300);
+  });
+
+  test('migrationWaves quotes unknown names too', () => {
+    const databases = [{ name: 'a', dependsOn: ['b\nc'] }] as never;
+    expect(() => migrationWaves({ databases })).toThrow('databases[0].dependsOn[0]: unknown database "b\\nc"');
+  });
+});
