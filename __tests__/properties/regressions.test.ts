@@ -1,6 +1,9 @@
 /** Counterexamples the property tests found, kept as plain examples. */
-import { migrationWaves, parseMigrationPlan } from '../../lib/plan';
-import { planError, planWithDatabases } from '../plan/plan-fixtures';
+import { stringify as toYaml } from 'yaml';
+import { loadMigrationPlan, migrationWaves, parseMigrationPlan } from '../../lib/plan';
+import { minimalPlan, planError, planFiles, planWithDatabases } from '../plan/plan-fixtures';
+
+const files = planFiles();
 
 describe('names from the plan in messages', () => {
   test('a database name with a line break cannot add a line to the error', () => {
@@ -34,5 +37,27 @@ describe('names from the plan in messages', () => {
   test('migrationWaves quotes unknown names too', () => {
     const databases = [{ name: 'a', dependsOn: ['b\nc'] }] as never;
     expect(() => migrationWaves({ databases })).toThrow('databases[0].dependsOn[0]: unknown database "b\\nc"');
+  });
+});
+
+describe('a tag named __proto__', () => {
+  test.each([
+    ['a string', '"x"'],
+    ['a mapping', '{"polluted": true}'],
+  ])('with %s as its value is a problem, not silently dropped', (_, value) => {
+    const plan = minimalPlan();
+    plan.tags = JSON.parse(`{"owner": "dba", "__proto__": ${value}}`);
+    expect(planError(() => parseMigrationPlan(plan)).problems).toEqual([
+      { path: 'tags.__proto__', message: 'tag key "__proto__" is not supported' },
+    ]);
+  });
+
+  test('in a YAML file, with its line', () => {
+    const text = toYaml({ ...minimalPlan(), tags: { owner: 'dba' } }).replace('owner: dba', 'owner: dba\n  __proto__: x');
+    const file = files.write('proto-tag.yaml', text);
+    const line = text.split('\n').indexOf('  __proto__: x') + 1;
+    expect(planError(() => loadMigrationPlan(file)).problems).toEqual([
+      { path: 'tags.__proto__', message: 'tag key "__proto__" is not supported', line, column: 3 },
+    ]);
   });
 });

@@ -6,7 +6,7 @@ import { formatFieldPath } from './field-path';
 import { migrationPlanSchema } from './schema';
 import type { SourceLocator } from './source-positions';
 import type { MigrationPlan } from './types';
-import { describeIssue, issuesToProblems } from './zod-issues';
+import { describeIssue, issuesToProblems, type IssueProblem } from './zod-issues';
 
 /**
  * Validates a parsed plan (for example from `JSON.parse`) and returns it with defaults filled in,
@@ -22,20 +22,29 @@ export function parseMigrationPlan(value: unknown, source = '<plan>'): Migration
 /** @param locate maps field paths to file positions when the value came from a file */
 export function validatePlan(value: unknown, file: string, locate?: SourceLocator): MigrationPlan {
   let result: ReturnType<typeof migrationPlanSchema.safeParse>;
+  let dropped: IssueProblem[];
   try {
     result = migrationPlanSchema.safeParse(value, { error: describeIssue });
+    dropped = protoTagKey(value);
   } catch (error) {
     // Only exotic inputs get here (getters that throw, revoked proxies): still a plan problem.
     const reason = error instanceof Error ? error.message : String(error);
     throw new MigrationPlanError(file, [{ path: '', message: `cannot read the plan: ${reason}` }]);
   }
-  if (result.success) return deepFreeze(result.data);
+  if (result.success && dropped.length === 0) return deepFreeze(result.data);
 
-  const issues = issuesToProblems(result.error.issues, migrationPlanSchema);
+  const issues = [...(result.success ? [] : issuesToProblems(result.error.issues, migrationPlanSchema)), ...dropped];
   // From a file, MigrationPlanError sorts by line; without one, the value's own order is the next best.
   const ordered = locate === undefined ? sortByDocumentOrder(value, issues, (issue) => issue.path) : issues;
   const problems = ordered.map(
     ({ path, message }): PlanProblem => ({ path: formatFieldPath(path), message, ...locate?.(path) }),
   );
   throw new MigrationPlanError(file, problems);
+}
+
+/** zod skips a `__proto__` record key without a word, so such a tag would vanish (whatever its value). */
+function protoTagKey(value: unknown): IssueProblem[] {
+  const tags = (value as { tags?: unknown } | null | undefined)?.tags;
+  if (typeof tags !== 'object' || tags === null || !Object.hasOwn(tags, '__proto__')) return [];
+  return [{ path: ['tags', '__proto__'], message: 'tag key "__proto__" is not supported' }];
 }
