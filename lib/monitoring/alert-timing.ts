@@ -43,7 +43,9 @@ export type AlertKind = 'metric' | 'log';
 
 /** A validated evaluation schedule, in ISO 8601 as Azure wants it. */
 export interface AlertTiming {
+  /** How often Azure evaluates the alert, for example `PT5M`. */
   readonly evaluationFrequency: string;
+  /** How much data each evaluation looks at, for example `PT15M`. */
   readonly window: string;
 }
 

@@ -6,10 +6,15 @@ import { alertTiming } from './alert-timing';
 
 /** Azure Monitor alert severities: 0 is the most severe. */
 export const AlertSeverity = {
+  /** Sev 0: act now. */
   CRITICAL: 0,
+  /** Sev 1: something failed. */
   ERROR: 1,
+  /** Sev 2: something needs attention soon. */
   WARNING: 2,
+  /** Sev 3: for information. */
   INFORMATIONAL: 3,
+  /** Sev 4: diagnostics only. */
   VERBOSE: 4,
 } as const;
 
@@ -99,20 +104,27 @@ interface CreatedAlertBase {
 
 /** A metric alert on a resource's platform metric. */
 export interface CreatedMetricAlert extends CreatedAlertBase {
+  /** Tells metric and log alerts apart. */
   readonly kind: 'metric';
+  /** The `azurerm_monitor_metric_alert` resource. */
   readonly resource: MonitorMetricAlert;
 }
 
 /** A scheduled-query (log search) alert on the workspace. */
 export interface CreatedLogAlert extends CreatedAlertBase {
+  /** Tells metric and log alerts apart. */
   readonly kind: 'log';
+  /** The `azurerm_monitor_scheduled_query_rules_alert_v2` resource. */
   readonly resource: MonitorScheduledQueryRulesAlertV2;
 }
 
 /** A split of the alert by one dimension; `values: ['*']` means one alert per value. */
 export interface AlertDimension {
+  /** Dimension (metric) or column (log query) to split by. */
   readonly name: string;
+  /** Whether `values` are the ones watched or the ones left out. */
   readonly operator: 'Include' | 'Exclude';
+  /** Dimension values; `['*']` for every value, each its own alert. */
   readonly values: readonly string[];
 }
 
@@ -124,32 +136,59 @@ export interface AlertDefinition {
   readonly name: string;
   /** Name of the options prop, used in error messages (`migrationFailedAlert`). */
   readonly optionsProp: string;
+  /** Default severity. */
   readonly severity: AlertSeverity;
+  /** Default evaluation frequency in minutes. */
   readonly evaluationFrequencyMinutes: number;
+  /** Default window in minutes. */
   readonly windowMinutes: number;
+  /** Default threshold the watched value is compared with. */
   readonly threshold: number;
+  /** Default description: what fired and what to check first. */
   readonly description: string;
 }
 
 /** A metric alert definition. */
 export interface MetricAlertDefinition extends AlertDefinition {
+  /** Metric namespace, for example `Microsoft.DataFactory/factories`. */
   readonly metricNamespace: string;
+  /** Metric name as the Azure Monitor reference spells it. */
   readonly metricName: string;
+  /** How the metric's values in the window are combined. */
   readonly aggregation: 'Average' | 'Count' | 'Minimum' | 'Maximum' | 'Total';
+  /** How the aggregated value is compared with the threshold. */
   readonly operator: 'Equals' | 'GreaterThan' | 'GreaterThanOrEqual' | 'LessThan' | 'LessThanOrEqual';
+  /**
+   * Dimensions to filter or split the metric by.
+   * @default - none: the metric as a whole
+   */
   readonly dimensions?: readonly AlertDimension[];
 }
 
 /** A log search alert definition; the query runs on the workspace. */
 export interface LogAlertDefinition extends AlertDefinition {
+  /** Display name of the alert rule. */
   readonly displayName: string;
+  /** KQL query on the workspace. */
   readonly query: string;
   /** `Count` counts result rows; the others aggregate `metricMeasureColumn`. */
   readonly timeAggregationMethod: 'Count' | 'Average' | 'Minimum' | 'Maximum' | 'Total';
+  /**
+   * Numeric column the aggregation applies to.
+   * @default - none; required unless `timeAggregationMethod` is `Count`
+   */
   readonly metricMeasureColumn?: string;
+  /** How the aggregated value is compared with the threshold. */
   readonly operator: 'Equal' | 'GreaterThan' | 'GreaterThanOrEqual' | 'LessThan' | 'LessThanOrEqual';
+  /**
+   * Columns to split the result by (one alert per value, for example per database).
+   * @default - none: one alert for the whole result
+   */
   readonly dimensions?: readonly AlertDimension[];
-  /** Resources the query needs at creation (the custom table), so query validation can stay on. */
+  /**
+   * Resources the query needs at creation (the custom table), so query validation can stay on.
+   * @default - none
+   */
   readonly dependsOn?: readonly ITerraformDependable[];
 }
 

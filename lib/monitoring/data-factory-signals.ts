@@ -29,8 +29,11 @@ export const ALL_METRICS_CATEGORY = 'AllMetrics';
 
 /** The metrics the alerts below watch, as spelled in the Azure Monitor reference. */
 export const DataFactoryMetric = {
+  /** Failed Airflow task instances in the managed Airflow environment. */
   AIRFLOW_TASK_INSTANCE_FAILURES: 'AirflowIntegrationRuntimeTaskInstanceFailures',
+  /** DAG files the managed Airflow could not import. */
   AIRFLOW_DAG_PROCESSING_IMPORT_ERRORS: 'AirflowIntegrationRuntimeDAGProcessingImportErrors',
+  /** Online nodes of an integration runtime (the self-hosted runtime that reaches the source servers). */
   INTEGRATION_RUNTIME_AVAILABLE_NODES: 'IntegrationRuntimeAvailableNodeNumber',
 } as const;
 

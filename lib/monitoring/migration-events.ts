@@ -19,8 +19,11 @@ export type MigrationEventColumnType = 'datetime' | 'string' | 'real';
 
 /** One column of the events table. */
 export interface MigrationEventColumn {
+  /** Column name. */
   readonly name: string;
+  /** Column type. */
   readonly type: MigrationEventColumnType;
+  /** What the column holds (the table's column description). */
   readonly description: string;
 }
 
@@ -40,21 +43,33 @@ export const MIGRATION_EVENT_COLUMNS: readonly MigrationEventColumn[] = [
 
 /** Values of the `Phase` column. */
 export const MigrationPhase = {
+  /** Checks before anything changes (integration runtime online, source and target ready). */
   PREFLIGHT: 'preflight',
+  /** Starting the DMS migration (or adopting the one already running). */
   START_MIGRATION: 'start_migration',
+  /** Waiting for DMS: until ready for cutover (online) or until the copy succeeded (offline). */
   WAIT_FOR_MIGRATION: 'wait_for_migration',
+  /** Online migrations: switching over to the target. */
   CUTOVER: 'cutover',
+  /** Online migrations: waiting for DMS to finish after the cutover. */
   WAIT_FOR_COMPLETION: 'wait_for_completion',
+  /** Comparing source and target (row counts, checksums). */
   VALIDATE: 'validate',
+  /** Undoing a failed migration. */
   ROLLBACK: 'rollback',
+  /** The database is migrated and validated. */
   DONE: 'done',
 } as const;
 
 /** Values of the `Status` column. */
 export const MigrationStatus = {
+  /** The step began. */
   STARTED: 'Started',
+  /** The step ended well. */
   SUCCEEDED: 'Succeeded',
+  /** The step failed; the message says why. */
   FAILED: 'Failed',
+  /** The database was rolled back after a failure. */
   ROLLED_BACK: 'RolledBack',
 } as const;
 
