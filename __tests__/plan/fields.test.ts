@@ -288,7 +288,7 @@ describe('Airflow settings', () => {
 describe('numeric ranges', () => {
   test.each([
     ['airflow.extraNodes', (p: any, v: number) => (p.airflow.extraNodes = v), 0, 50],
-    ['notifications.longRunningMinutes', (p: any, v: number) => (p.notifications.longRunningMinutes = v), 5, 10080],
+    ['notifications.longRunningMinutes', (p: any, v: number) => (p.notifications.longRunningMinutes = v), 5, 2865],
     ['databases[0].timeoutMinutes', (p: any, v: number) => (p.databases[0].timeoutMinutes = v), 10, 10080],
     ['sourceServers[0].port', (p: any, v: number) => (p.sourceServers[0].port = v), 1, 65535],
   ])('%s must be an integer in range', (path, set, min, max) => {

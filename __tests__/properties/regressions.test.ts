@@ -1,5 +1,7 @@
 /** Counterexamples the property tests found, kept as plain examples. */
+import { Testing } from 'cdktf';
 import { stringify as toYaml } from 'yaml';
+import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { loadMigrationPlan, migrationWaves, parseMigrationPlan } from '../../lib/plan';
 import { minimalPlan, planError, planFiles, planWithDatabases } from '../plan/plan-fixtures';
 
@@ -58,6 +60,23 @@ describe('a tag named __proto__', () => {
     const line = text.split('\n').indexOf('  __proto__: x') + 1;
     expect(planError(() => loadMigrationPlan(file)).problems).toEqual([
       { path: 'tags.__proto__', message: 'tag key "__proto__" is not supported', line, column: 3 },
+    ]);
+  });
+});
+
+describe('notifications.longRunningMinutes', () => {
+  test('the longest the plan accepts is one the stack can alert on', () => {
+    const plan = minimalPlan();
+    plan.notifications.longRunningMinutes = 2865;
+    const parsed = parseMigrationPlan(plan);
+    expect(() => Testing.synth(new DatabaseMigrationStack(Testing.app(), parsed.name, { plan: parsed }))).not.toThrow();
+  });
+
+  test('longer is a plan problem, not an exception from the stack', () => {
+    const plan = minimalPlan();
+    plan.notifications.longRunningMinutes = 2866;
+    expect(planError(() => parseMigrationPlan(plan)).problems).toEqual([
+      { path: 'notifications.longRunningMinutes', message: 'must be an integer from 5 to 2865' },
     ]);
   });
 });

@@ -35,7 +35,8 @@ export const DEFAULTS = {
 } as const;
 
 export const LIMITS = {
-  longRunningMinutes: { min: 5, max: 10080 },
+  // The running-long alert is a log alert: it looks back at most two days, less its 15-minute evaluation frequency.
+  longRunningMinutes: { min: 5, max: 2865 },
   timeoutMinutes: { min: 10, max: 10080 },
   extraNodes: { min: 0, max: 50 },
   port: { min: 1, max: 65535 },
