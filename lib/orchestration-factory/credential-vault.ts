@@ -5,14 +5,28 @@ import { IKeyVault, IResourceGroup } from '../core/references';
 
 /** Props of {@link CredentialVault}. */
 export interface CredentialVaultProps {
+  /** Where the vault is created. */
   readonly resourceGroup: IResourceGroup;
+  /** Key Vault name (3-24 characters, globally unique). */
   readonly vaultName: string;
+  /** Azure region of the vault. */
   readonly location: string;
+  /** Entra ID tenant that authenticates requests to the vault. */
   readonly tenantId: string;
+  /**
+   * Tags on the vault.
+   * @default - none
+   */
   readonly tags?: Readonly<Record<string, string>>;
-  /** @default true */
+  /**
+   * `prevent_destroy` on the vault, so Terraform refuses to delete it.
+   * @default true
+   */
   readonly preventDestroy?: boolean;
-  /** @default false */
+  /**
+   * Also put a `CanNotDelete` management lock on the vault (stops deletion outside Terraform too).
+   * @default false
+   */
   readonly lock?: boolean;
   /**
    * Network default action. `Allow` because the managed Airflow has no fixed egress addresses
@@ -30,9 +44,13 @@ export interface CredentialVaultProps {
  * Terraform never writes a secret, so no credential reaches the state or the synthesized JSON.
  */
 export class CredentialVault extends Construct implements IKeyVault {
+  /** The `azurerm_key_vault` resource. */
   public readonly vault: KeyVault;
+  /** ARM id of the vault. */
   public readonly id: string;
+  /** Name of the vault. */
   public readonly name: string;
+  /** `https://<name>.vault.azure.net/` */
   public readonly vaultUri: string;
 
   constructor(scope: Construct, id: string, props: CredentialVaultProps) {

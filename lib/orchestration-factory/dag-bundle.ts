@@ -11,14 +11,17 @@ const RUNTIME_REQUIREMENTS = join('dags', 'requirements.txt');
 export interface DagBundleFile {
   /** Blob name, `/`-separated (for example `dags/migration_orchestration.py`). */
   readonly blobName: string;
+  /** File content (UTF-8 text). */
   readonly content: string;
   /** Hex MD5 of the content: Terraform replaces the blob when it changes. */
   readonly contentMd5: string;
+  /** MIME type of the blob, for example `text/x-python`. */
   readonly contentType: string;
 }
 
 /** What Terraform uploads for the managed Airflow: DAG code, plan and requirements. */
 export interface DagBundle {
+  /** Every file to upload: the DAG, its library, the rendered plan and `requirements.txt`. */
   readonly files: readonly DagBundleFile[];
   /** Pinned pip requirements of the DAG (from `dags/requirements.txt`). */
   readonly requirements: readonly string[];

@@ -11,18 +11,38 @@ export const DAG_CONTAINER_NAME = 'airflow-dags';
 
 /** Props of {@link DagStorage}. */
 export interface DagStorageProps {
+  /** Where the account is created. */
   readonly resourceGroup: IResourceGroup;
+  /** Storage account name (3-24 lowercase letters and digits, globally unique). */
   readonly accountName: string;
+  /** Azure region of the account. */
   readonly location: string;
+  /**
+   * Tags on the account.
+   * @default - none
+   */
   readonly tags?: Readonly<Record<string, string>>;
+  /** The files to upload (see `loadDagBundle`). */
   readonly bundle: DagBundle;
-  /** @default "GRS" (geo-redundant: the DAG container is the deployment's source of truth) */
+  /**
+   * Replication of the account.
+   * @default "GRS" (geo-redundant: the DAG container is the deployment's source of truth)
+   */
   readonly replicationType?: 'LRS' | 'ZRS' | 'GRS' | 'RAGRS' | 'GZRS' | 'RAGZRS';
-  /** @default "TLS1_2" (warns when lower) */
+  /**
+   * Lowest TLS version the account accepts.
+   * @default "TLS1_2" (warns when lower)
+   */
   readonly minTlsVersion?: 'TLS1_0' | 'TLS1_1' | 'TLS1_2';
-  /** @default true (warns when false) */
+  /**
+   * Refuse plain HTTP.
+   * @default true (warns when false)
+   */
   readonly httpsOnly?: boolean;
-  /** @default false (warns when true) */
+  /**
+   * Allow containers and blobs to be made public.
+   * @default false (warns when true)
+   */
   readonly publicBlobAccess?: boolean;
   /**
    * Account keys and SAS. Off by default: Terraform uploads with Entra ID
@@ -40,8 +60,11 @@ export interface DagStorageProps {
 
 /** The storage account and `airflow-dags` container holding the DAG package and the plan. */
 export class DagStorage extends Construct {
+  /** The `azurerm_storage_account` resource. */
   public readonly account: StorageAccount;
+  /** The `airflow-dags` container. */
   public readonly container: StorageContainer;
+  /** One blob per bundle file. */
   public readonly blobs: readonly StorageBlob[];
 
   constructor(scope: Construct, id: string, props: DagStorageProps) {
