@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# CDK Terrain test: HashiCorp archived CDKTF on 2025-12-10; its maintained fork CDK Terrain
+# (`cdktn`, `@cdktn/provider-azurerm`) is a package rename. This proves the library survives the
+# move, without touching the repository:
+#   1. copies the sources a fresh clone has (lib, __tests__, examples, the DAG package, configs,
+#      package.json and package-lock.json) into a scratch folder;
+#   2. rewrites package.json there: `cdktf` -> npm:cdktn, `@cdktf/provider-azurerm` ->
+#      npm:@cdktn/provider-azurerm (the library and its tests keep importing `cdktf`), the real
+#      `cdktn` beside it (the fork's provider requires `cdktn`), constructs inside cdktn's peer
+#      range, an override that lets the provider use that cdktn, and no cdktf-cli (jest needs no CLI);
+#      `npm install` (prefer-offline) keeps every other locked version;
+#   3. type-checks the library, main.ts and the construct tests against the fork's declarations;
+#   4. runs the construct, monitoring and plan jest tests with --ci (no snapshot is written). The
+#      recorded snapshots are compared as they are, except for two known differences, rewritten
+#      in the scratch copy only: the azurerm version the provider package binds
+#      (`required_providers.azurerm.version`: 4.55.0 for @cdktf/provider-azurerm 14.23.1, the
+#      fork's own for @cdktn/provider-azurerm), and the layout of empty JSON objects in
+#      `Testing.synth` (cdktf 0.21 prints `{` and `}` on two lines, cdktn prints `{}`: the same
+#      JSON). Any other difference fails;
+#   5. runs scripts/consumer-test.sh with the packed library installed beside the fork through
+#      aliases, the way the README tells users to switch (skip with CDKTN_SKIP_CONSUMER=1).
+# Versions can be overridden: CDKTN_VERSION, CDKTN_PROVIDER_AZURERM_VERSION, CDKTN_CONSTRUCTS_VERSION.
+# KEEP_CDKTN_DIR=1 keeps the scratch folder. Exit status non-zero on any failure.
+set -euo pipefail
+
+# CDK Terrain 0.24.0 is the only release; @cdktn/provider-azurerm 16.1.0 (the only release) binds
+# hashicorp/azurerm 4.73.0 (the cdktf one, 14.23.1, binds 4.55.0) and declares the peer
+# cdktn ^0.23.0; cdktn 0.24.0 declares the peer constructs >=10.6.0 <10.8.0.
+cdktn_version="${CDKTN_VERSION:-0.24.0}"
+provider_version="${CDKTN_PROVIDER_AZURERM_VERSION:-16.1.0}"
+constructs_version="${CDKTN_CONSTRUCTS_VERSION:-10.7.2}"
+test_paths=(__tests__/constructs __tests__/monitoring __tests__/plan)
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+started=$SECONDS
+step="setup"
+phase_started=$SECONDS
+timings=()
+
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^npm_(config_local_prefix|package_|lifecycle_)' || true)
+export CHECKPOINT_DISABLE=1
+
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/adm-cdktn.XXXXXX")"
+cleanup() {
+  local status=$?
+  if [[ "${KEEP_CDKTN_DIR:-}" == 1 ]]; then echo "cdktn test: kept $scratch"; else rm -rf "$scratch"; fi
+  if [[ $status -ne 0 ]]; then echo "cdktn test: FAILED at step '$step' after $((SECONDS - started)) s" >&2; fi
+}
+trap cleanup EXIT
+
+phase() {
+  if [[ "$step" != setup ]]; then timings+=("$step $((SECONDS - phase_started))s"); fi
+  step="$1"
+  phase_started=$SECONDS
+  echo "== cdktn test: $step"
+}
+
+phase "copy sources"
+# What a fresh clone has (tracked files and new ones that are not ignored), limited to what the
+# tests need: no dist/, cdktf.out/, .venv/, __pycache__ or DAG tests.
+wanted='^(lib/|__tests__/|examples/|schema/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.config\.js$|package(-lock)?\.json$|cdktf\.json$)'
+if git -C "$repo_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard) |
+    while IFS= read -r -d '' path; do
+      if [[ -f "$repo_root/$path" && "$path" =~ $wanted && "$path" != */__pycache__/* ]]; then printf '%s\0' "$path"; fi
+    done |
+    (cd "$repo_root" && tar --null -T - -cf -) | tar -xf - -C "$scratch"
+else
+  (cd "$repo_root" && find . -path ./node_modules -prune -o -path './.venv*' -prune -o -path ./dist -prune -o -type f -print0) |
+    while IFS= read -r -d '' path; do
+      path="${path#./}"
+      if [[ "$path" =~ $wanted && "$path" != */__pycache__/* ]]; then printf '%s\0' "$path"; fi
+    done |
+    (cd "$repo_root" && tar --null -T - -cf -) | tar -xf - -C "$scratch"
+fi
+for required in package.json package-lock.json jest.config.js dags/migration_orchestration.py lib/index.ts; do
+  [[ -f "$scratch/$required" ]] || { echo "cdktn test: $required was not copied" >&2; exit 1; }
+done
+
+phase "switch to CDK Terrain (npm aliases)"
+node - "$scratch/package.json" "$cdktn_version" "$provider_version" "$constructs_version" <<'NODE'
+const fs = require('node:fs');
+const [file, cdktn, provider, constructs] = process.argv.slice(2);
+const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+const dev = manifest.devDependencies;
+for (const name of ['cdktf', '@cdktf/provider-azurerm', 'constructs']) {
+  if (!dev[name]) throw new Error(`devDependencies.${name} is missing: the switch below would not test anything`);
+}
+dev.cdktf = `npm:cdktn@${cdktn}`;
+dev['@cdktf/provider-azurerm'] = `npm:@cdktn/provider-azurerm@${provider}`;
+dev.cdktn = cdktn;
+dev.constructs = constructs;
+delete dev['cdktf-cli'];
+// @cdktn/provider-azurerm 16.1.0 declares the peer cdktn ^0.23.0, which no published cdktn has
+// with 0.24.0 out: let it use the cdktn installed here.
+manifest.overrides = { ...manifest.overrides, cdktn: `$cdktn` };
+fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
+console.log(`cdktf -> ${dev.cdktf}, @cdktf/provider-azurerm -> ${dev['@cdktf/provider-azurerm']}, cdktn ${cdktn}, constructs ${constructs}`);
+NODE
+
+phase "npm install"
+cd "$scratch"
+npm install --prefer-offline --no-audit --no-fund --loglevel=error
+npm ls --depth=0 >/dev/null
+node - "$repo_root" <<'NODE'
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const read = (root, name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'));
+const binding = (p) => (p.cdktn || p.cdktf || {}).provider || {};
+const core = read('.', 'cdktf');
+const provider = read('.', '@cdktf/provider-azurerm');
+const problems = [];
+if (core.name !== 'cdktn') problems.push(`node_modules/cdktf is ${core.name}, not cdktn`);
+if (provider.name !== '@cdktn/provider-azurerm') problems.push(`node_modules/@cdktf/provider-azurerm is ${provider.name}`);
+// The fork's provider must load the same cdktn release the library gets as `cdktf`.
+const providerCore = JSON.parse(readFileSync(require.resolve('cdktn/package.json', { paths: [join('node_modules', '@cdktf', 'provider-azurerm')] }), 'utf8'));
+if (providerCore.version !== core.version) problems.push(`the provider loads cdktn ${providerCore.version}, the library ${core.version}`);
+const azurerm = binding(provider).version;
+if (!/^4\./.test(azurerm || '')) problems.push(`@cdktn/provider-azurerm binds azurerm ${azurerm}, not 4.x`);
+if (problems.length) {
+  console.error(problems.join('\n'));
+  process.exit(1);
+}
+const original = binding(read(process.argv[2], '@cdktf/provider-azurerm')).version;
+console.log(`cdktf = ${core.name}@${core.version}; @cdktf/provider-azurerm = ${provider.name}@${provider.version} (azurerm ${azurerm}; the repository's binds ${original})`);
+NODE
+
+phase "snapshots: the fork's azurerm version, one-line empty objects"
+node - "$repo_root" <<'NODE'
+const { readdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const binding = (root) => {
+  const p = JSON.parse(readFileSync(join(root, 'node_modules', '@cdktf', 'provider-azurerm', 'package.json'), 'utf8'));
+  return ((p.cdktn || p.cdktf || {}).provider || {}).version;
+};
+const from = binding(process.argv[2]);
+const to = binding('.');
+if (!from || !to) throw new Error(`cannot read the azurerm versions (${from}, ${to})`);
+const escaped = from.replace(/\./g, '\\.');
+// Only the azurerm entry of required_providers, nothing else in the snapshot.
+const pattern = new RegExp(`("azurerm": \\{\\s*"source": "azurerm",\\s*"version": ")${escaped}(")`, 'g');
+let files = 0;
+let replaced = 0;
+let emptyObjects = 0;
+for (const entry of readdirSync('__tests__', { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !entry.name.endsWith('.snap')) continue;
+  const path = join(entry.parentPath, entry.name);
+  const text = readFileSync(path, 'utf8');
+  let count = 0;
+  const rewritten = text
+    .replace(pattern, (_, head, tail) => {
+      count += 1;
+      return `${head}${to}${tail}`;
+    })
+    .replace(/\{\n[ \t]*\}/g, () => {
+      emptyObjects += 1;
+      return '{}';
+    });
+  if (rewritten !== text) {
+    writeFileSync(path, rewritten);
+    files += 1;
+    replaced += count;
+  }
+}
+console.log(
+  `azurerm ${from} -> ${to} (${replaced}x) and ${emptyObjects} empty object(s) on one line, in ${files} snapshot file(s); everything else is compared as recorded`,
+);
+NODE
+
+phase "type-check against CDK Terrain"
+cat > tsconfig.cdktn.json <<'JSON'
+{
+  "extends": "./tsconfig.json",
+  "compilerOptions": { "noEmit": true },
+  "include": [
+    "main.ts",
+    "lib/**/*.ts",
+    "__tests__/setup.ts",
+    "__tests__/helpers/**/*.ts",
+    "__tests__/constructs/**/*.ts",
+    "__tests__/monitoring/**/*.ts",
+    "__tests__/plan/**/*.ts"
+  ]
+}
+JSON
+node_modules/.bin/tsc -p tsconfig.cdktn.json
+
+phase "jest ${test_paths[*]}"
+node_modules/.bin/jest --ci --updateSnapshot=false --silent "${test_paths[@]}"
+
+if [[ "${CDKTN_SKIP_CONSUMER:-}" != 1 ]]; then
+  phase "consumer test with CDK Terrain"
+  cd "$repo_root"
+  CONSUMER_LABEL="cdktn consumer test" \
+    CONSUMER_PEERS="cdktf@npm:cdktn@$cdktn_version cdktn@$cdktn_version @cdktf/provider-azurerm@npm:@cdktn/provider-azurerm@$provider_version constructs@$constructs_version" \
+    CONSUMER_OVERRIDES="{\"cdktn\": \"$cdktn_version\"}" \
+    bash scripts/consumer-test.sh
+fi
+
+phase done
+echo "cdktn test: PASSED in $((SECONDS - started)) s (cdktn $cdktn_version, @cdktn/provider-azurerm $provider_version, constructs $constructs_version; ${timings[*]})"

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+/**
+ * Checks what the consumer app synthesized, from the consumer project's directory:
+ *   node check-synth.js <package name> <plan file>
+ * The DAG blobs must hold exactly the DAG package installed under node_modules, the plan blob the
+ * consumer's plan, and both stacks the resources their constructs promise. Exits 1 on any failure.
+ */
+'use strict';
+const { createHash } = require('node:crypto');
+const { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } = require('node:fs');
+const { dirname, join, relative, sep } = require('node:path');
+
+const [packageName, planFile] = process.argv.slice(2);
+if (!packageName || !planFile) {
+  process.stderr.write('usage: node check-synth.js <package name> <plan file>\n');
+  process.exit(2);
+}
+const STANDALONE_STACK = 'shared-tooling';
+const failures = [];
+let checks = 0;
+function check(condition, message) {
+  checks += 1;
+  if (!condition) failures.push(message);
+  return Boolean(condition);
+}
+
+// --- The package is a real install inside this project, not a link back to the repository.
+const projectDir = realpathSync(process.cwd());
+const packageDir = dirname(realpathSync(require.resolve(`${packageName}/package.json`, { paths: [projectDir] })));
+check(
+  packageDir === join(projectDir, 'node_modules', ...packageName.split('/')),
+  `${packageName} resolves to ${packageDir}, not to this project's node_modules`,
+);
+check(!lstatSync(join(projectDir, 'node_modules', ...packageName.split('/'))).isSymbolicLink(), `${packageName} is a symlink`);
+for (const absent of ['__tests__', 'dags/tests', 'dist/main.js', 'scripts', 'cdktf.out', 'lib']) {
+  check(!existsSync(join(packageDir, absent)), `the installed package contains ${absent}`);
+}
+const { parse: parseYaml } = require(require.resolve('yaml', { paths: [packageDir] }));
+
+// --- The DAG package as installed: what the blobs must hold.
+function installedDagFiles() {
+  const dags = join(packageDir, 'dags');
+  const library = join(dags, 'migration_orchestration_lib');
+  const python = readdirSync(library, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.py'))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((path) => !path.split(sep).includes('__pycache__') && !path.split(sep).includes('tests'));
+  const files = new Map();
+  for (const path of [join(dags, 'migration_orchestration.py'), ...python]) {
+    files.set(relative(packageDir, path).split(sep).join('/'), readFileSync(path, 'utf8'));
+  }
+  return files;
+}
+const dagFiles = installedDagFiles();
+const requirements = readFileSync(join(packageDir, 'dags', 'requirements.txt'), 'utf8');
+check(dagFiles.has('dags/migration_orchestration.py'), 'the installed package has no dags/migration_orchestration.py');
+check(dagFiles.size >= 2, `the installed DAG package has only ${dagFiles.size} Python files`);
+
+function readStack(name) {
+  const path = join(projectDir, 'cdktf.out', 'stacks', name, 'cdk.tf.json');
+  if (!check(existsSync(path), `no synthesized stack at ${relative(projectDir, path)}`)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+const resources = (stack, type) => Object.values((stack.resource ?? {})[type] ?? {});
+const dataSources = (stack, type) => Object.values((stack.data ?? {})[type] ?? {});
+const md5 = (text) => createHash('md5').update(text).digest('hex');
+
+/** Every value of `expected` (from the YAML) is at the same place in `actual` (the rendered plan). */
+function subsetProblems(expected, actual, path = 'plan') {
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) return [`${path}: expected ${expected.length} items`];
+    return expected.flatMap((item, index) => subsetProblems(item, actual[index], `${path}[${index}]`));
+  }
+  if (expected !== null && typeof expected === 'object') {
+    if (actual === null || typeof actual !== 'object') return [`${path}: missing`];
+    return Object.entries(expected).flatMap(([key, value]) => subsetProblems(value, actual[key], `${path}.${key}`));
+  }
+  return expected === actual ? [] : [`${path}: expected ${JSON.stringify(expected)}, found ${JSON.stringify(actual)}`];
+}
+
+/** The blobs of one stack: the DAG package byte for byte, the requirements, the consumer's plan. */
+function checkDagBlobs(stack, stackName, plan) {
+  const blobs = new Map(resources(stack, 'azurerm_storage_blob').map((blob) => [blob.name, blob]));
+  const containers = Object.entries((stack.resource ?? {}).azurerm_storage_container ?? {});
+  const dagContainerId = containers.find(([, container]) => container.name === 'airflow-dags')?.[0];
+  check(dagContainerId, `${stackName}: no airflow-dags container`);
+  const dagContainer = `\${azurerm_storage_container.${dagContainerId}.name}`;
+  for (const [name, content] of dagFiles) {
+    const blob = blobs.get(name);
+    if (check(blob, `${stackName}: no blob ${name}`)) {
+      check(blob.source_content === content, `${stackName}: blob ${name} differs from the installed ${name}`);
+      check(blob.content_md5 === md5(blob.source_content), `${stackName}: blob ${name} has a wrong content_md5`);
+      check(blob.storage_container_name === dagContainer, `${stackName}: blob ${name} is not in the airflow-dags container`);
+    }
+  }
+  const extraPython = [...blobs.keys()].filter((name) => name.endsWith('.py') && !dagFiles.has(name));
+  check(extraPython.length === 0, `${stackName}: blobs not in the installed DAG package: ${extraPython.join(', ')}`);
+  const requirementsBlob = blobs.get('requirements.txt');
+  check(requirementsBlob && requirementsBlob.source_content === requirements, `${stackName}: requirements.txt blob differs from dags/requirements.txt`);
+
+  const planBlob = blobs.get('dags/migration_plan.json');
+  if (!check(planBlob, `${stackName}: no plan blob dags/migration_plan.json`)) return;
+  const rendered = JSON.parse(planBlob.source_content);
+  for (const problem of subsetProblems(plan, rendered)) failures.push(`${stackName}: plan blob: ${problem}`);
+  check(
+    JSON.stringify(rendered.databases.map((db) => db.name)) === JSON.stringify(plan.databases.map((db) => db.name)),
+    `${stackName}: plan blob databases are not the consumer's`,
+  );
+  check(
+    rendered.databases.every((db) => typeof db.target.kind === 'string' && typeof db.timeoutMinutes === 'number'),
+    `${stackName}: plan blob lacks the defaults the DAG relies on`,
+  );
+}
+
+const plan = parseYaml(readFileSync(join(projectDir, planFile), 'utf8'));
+check(plan.name !== 'contoso-sql', 'the consumer plan must not be the package example');
+
+// --- The whole stack (DatabaseMigrationStack).
+const main = readStack(plan.name);
+if (main) {
+  checkDagBlobs(main, plan.name, plan);
+  const one = (type) => {
+    const all = resources(main, type);
+    check(all.length === 1, `${plan.name}: expected one ${type}, found ${all.length}`);
+    return all[0] ?? {};
+  };
+  const apiTypes = resources(main, 'azapi_resource').map((resource) => resource.type);
+  check(apiTypes.some((type) => /^Microsoft\.DataMigration\/sqlMigrationServices@/.test(type)), `${plan.name}: no sqlMigrationServices`);
+  check(apiTypes.some((type) => /^Microsoft\.DataFactory\/factories\/integrationRuntimes@/.test(type)), `${plan.name}: no managed Airflow`);
+  check(one('azurerm_resource_group').name === `rg-${plan.name}`, `${plan.name}: resource group name`);
+  check(one('azurerm_data_factory').managed_virtual_network_enabled === true, `${plan.name}: factory without managed VNet`);
+  one('azurerm_data_factory_integration_runtime_self_hosted');
+  one('azurerm_key_vault');
+  one('azurerm_storage_account');
+  one('azurerm_log_analytics_workspace');
+  check(one('azurerm_storage_container').name === 'airflow-dags', `${plan.name}: DAG container name`);
+  const linked = resources(main, 'azurerm_data_factory_linked_service_sql_server');
+  check(linked.length === plan.sourceServers.length, `${plan.name}: ${linked.length} SQL linked services for ${plan.sourceServers.length} servers`);
+  check(linked.every((service) => service.connection_string === undefined), `${plan.name}: a linked service has an inline connection string`);
+  const emails = (one('azurerm_monitor_action_group').email_receiver ?? []).map((receiver) => receiver.email_address).sort();
+  check(JSON.stringify(emails) === JSON.stringify([...plan.notifications.emails].sort()), `${plan.name}: action group emails ${emails}`);
+  check(resources(main, 'azurerm_monitor_scheduled_query_rules_alert_v2').length >= 2, `${plan.name}: migration event alerts missing`);
+  check(resources(main, 'azurerm_monitor_diagnostic_setting').length >= 1, `${plan.name}: no diagnostic setting`);
+  const keyOutputs = Object.entries(main.output ?? {}).filter(([name]) => /auth_key/.test(name));
+  check(keyOutputs.length >= 2 && keyOutputs.every(([, output]) => output.sensitive === true), `${plan.name}: auth key outputs missing or not sensitive`);
+  check(main.terraform?.backend?.local?.path === `terraform.${plan.name}.tfstate`, `${plan.name}: not on local state`);
+}
+
+// --- The constructs used one by one in the consumer's own stack.
+const shared = readStack(STANDALONE_STACK);
+if (shared) {
+  checkDagBlobs(shared, STANDALONE_STACK, plan);
+  check(dataSources(shared, 'azurerm_resource_group').length === 1, `${STANDALONE_STACK}: the existing resource group is not looked up`);
+  check(resources(shared, 'azurerm_resource_group').length === 0, `${STANDALONE_STACK}: created a resource group it was handed`);
+  check(resources(shared, 'azurerm_log_analytics_workspace').length === 0, `${STANDALONE_STACK}: created a workspace it was handed`);
+  const dms = resources(shared, 'azapi_resource').filter((resource) => /^Microsoft\.DataMigration\/sqlMigrationServices@/.test(resource.type));
+  check(dms.length === 1 && /data\.azurerm_resource_group\./.test(dms[0].parent_id), `${STANDALONE_STACK}: DMS not in the existing resource group`);
+  check(
+    !resources(shared, 'azapi_resource').some((resource) => /integrationRuntimes/.test(resource.type)),
+    `${STANDALONE_STACK}: managed Airflow created although turned off`,
+  );
+  check(
+    resources(shared, 'azurerm_monitor_data_collection_rule').some((rule) =>
+      /data\.azurerm_log_analytics_workspace\./.test(JSON.stringify(rule.destinations)),
+    ),
+    `${STANDALONE_STACK}: events do not go to the existing workspace`,
+  );
+  check(shared.output?.factory_name !== undefined, `${STANDALONE_STACK}: no factory_name output`);
+}
+
+if (failures.length > 0) {
+  process.stderr.write(`consumer check: ${failures.length} of ${checks} checks failed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
+  process.exit(1);
+}
+process.stdout.write(`consumer check: ${checks} checks passed (${dagFiles.size} DAG files, plan ${plan.name}, stacks ${plan.name} and ${STANDALONE_STACK})\n`);

@@ -1,0 +1,98 @@
+/**
+ * A team's own cdktf app that uses the published package the way its README says: by package
+ * name, with its own plan, from its own working directory. `scripts/consumer-test.sh` installs the
+ * packed tarball beside the peer dependencies, type-checks and runs this, then checks the stacks
+ * with `check-synth.js`.
+ */
+import { DataAzurermLogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/data-azurerm-log-analytics-workspace';
+import { DataAzurermResourceGroup } from '@cdktf/provider-azurerm/lib/data-azurerm-resource-group';
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import {
+  AzapiProvider,
+  DatabaseMigrationStack,
+  loadMigrationPlan,
+  MigrationMonitoring,
+  MigrationPlan,
+  MigrationPlanError,
+  MigrationService,
+  OrchestrationFactory,
+} from '@platform/azure-db-migration';
+import { App, TerraformOutput, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+
+/** Name of the second stack, where the constructs are used one by one. */
+const STANDALONE_STACK = 'shared-tooling';
+
+/**
+ * The constructs on their own, in a stack the team writes: an existing resource group and an
+ * existing Log Analytics workspace (looked up, never created), the migration service, monitoring
+ * and the orchestration factory wired by hand, without the managed Airflow.
+ */
+class SharedMigrationTooling extends TerraformStack {
+  public readonly factory: OrchestrationFactory;
+
+  constructor(scope: Construct, id: string, plan: MigrationPlan) {
+    super(scope, id);
+    new AzurermProvider(this, 'azurerm', { features: [{}], storageUseAzuread: true });
+    new AzapiProvider(this, 'azapi');
+
+    const resourceGroup = new DataAzurermResourceGroup(this, 'SharedResourceGroup', { name: 'rg-shared-migration' });
+    const workspace = new DataAzurermLogAnalyticsWorkspace(this, 'SharedWorkspace', {
+      name: 'log-shared-platform',
+      resourceGroupName: resourceGroup.name,
+    });
+
+    const migrationService = new MigrationService(this, 'Dms', {
+      resourceGroup,
+      namePrefix: plan.name,
+      tags: { ...plan.tags, scope: 'shared' },
+      exportAuthKeys: false,
+    });
+    const monitoring = new MigrationMonitoring(this, 'Monitoring', {
+      resourceGroup,
+      namePrefix: plan.name,
+      workspace,
+      location: plan.location,
+      emails: plan.notifications.emails,
+    }).monitorMigrationEvents({ longRunningMinutes: plan.notifications.longRunningMinutes });
+
+    this.factory = new OrchestrationFactory(this, 'Orchestration', {
+      resourceGroup,
+      plan,
+      migrationService,
+      eventIngestion: monitoring.eventIngestion,
+      managedAirflow: false,
+      protectKeyVault: false,
+    });
+    monitoring.monitorDataFactory(this.factory);
+
+    new TerraformOutput(this, 'migration_service_id', { value: migrationService.serviceId });
+    new TerraformOutput(this, 'factory_name', { value: this.factory.name });
+  }
+}
+
+function loadPlan(path: string): MigrationPlan {
+  try {
+    return loadMigrationPlan(path);
+  } catch (error) {
+    if (error instanceof MigrationPlanError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+const plan = loadPlan(process.env.MIGRATION_PLAN ?? 'plan.yaml');
+const app = new App();
+const stack = new DatabaseMigrationStack(app, plan.name, { plan, protectStatefulResources: false });
+const shared = new SharedMigrationTooling(app, STANDALONE_STACK, plan);
+app.synth();
+
+// Typed attributes a consumer builds on.
+const uploaded: number = stack.orchestration.dagBundle.files.length;
+const sharedUploaded: number = shared.factory.dagBundle.files.length;
+process.stdout.write(
+  `consumer app: synthesized ${plan.name} (${plan.databases.length} databases, ${uploaded} DAG blobs) and ` +
+    `${STANDALONE_STACK} (${sharedUploaded} DAG blobs) into ${app.outdir}\n`,
+);

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Consumer test: uses the package the way a platform team does.
+#   1. `npm pack` (prepack cleans and rebuilds dist/) into a temporary folder outside the repository;
+#   2. a fresh project there installs the tarball beside the peer dependencies at the versions of
+#      this repository's lockfile (cdktf, constructs, @cdktf/provider-azurerm, typescript, @types/node);
+#   3. the consumer app (scripts/consumer-app: its own plan, the public API imported by package
+#      name, the constructs also used one by one in its own stack) is type-checked strictly twice
+#      (Node16 resolution through `exports` with every .d.ts checked; `cdktf init`'s CommonJS
+#      config through `types`), compiled and run with the project as working directory;
+#   4. check-synth.js checks both stacks: DAG blobs equal to the DAG files inside
+#      node_modules/<package>, the plan blob equal to the consumer's plan, the expected resources.
+# Exit status non-zero on any failure. KEEP_CONSUMER_DIR=1 keeps the temporary folder.
+# CONSUMER_PEERS replaces the peer dependency specs (space-separated `npm install` specs) and
+# CONSUMER_OVERRIDES (JSON) becomes the project's `overrides`: scripts/cdktn-test.sh installs
+# CDK Terrain through npm aliases that way.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+fixture="$repo_root/scripts/consumer-app"
+label="${CONSUMER_LABEL:-consumer test}"
+started=$SECONDS
+step="setup"
+phase_started=$SECONDS
+timings=()
+
+# An `npm run` parent exports its project as npm_config_local_prefix / npm_package_*: drop them
+# so nothing below can fall back on the repository.
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^npm_(config_local_prefix|package_|lifecycle_)' || true)
+export CHECKPOINT_DISABLE=1
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/adm-consumer.XXXXXX")"
+work="$(cd "$work" && pwd -P)"
+cleanup() {
+  local status=$?
+  if [[ "${KEEP_CONSUMER_DIR:-}" == 1 ]]; then
+    echo "$label: kept $work"
+  else
+    rm -rf "$work"
+  fi
+  if [[ $status -ne 0 ]]; then
+    echo "$label: FAILED at step '$step' after $((SECONDS - started)) s" >&2
+  fi
+}
+trap cleanup EXIT
+
+phase() {
+  if [[ "$step" != setup ]]; then timings+=("$step $((SECONDS - phase_started))s"); fi
+  step="$1"
+  phase_started=$SECONDS
+  echo "== $label: $step"
+}
+
+case "$work/" in
+  "$(cd "$repo_root" && pwd -P)"/*) echo "$label: temporary folder $work is inside the repository" >&2; exit 1 ;;
+esac
+
+locked() {
+  node -e '
+    const lock = require(process.argv[1]);
+    const entry = lock.packages && lock.packages["node_modules/" + process.argv[2]];
+    if (!entry || !entry.version) { console.error("not in package-lock.json: " + process.argv[2]); process.exit(1); }
+    console.log(entry.version);
+  ' "$repo_root/package-lock.json" "$1"
+}
+package_name="$(node -p 'require(process.argv[1]).name' "$repo_root/package.json")"
+if [[ -n "${CONSUMER_PEERS:-}" ]]; then
+  read -r -a peers <<< "$CONSUMER_PEERS"
+else
+  peers=(
+    "cdktf@$(locked cdktf)"
+    "constructs@$(locked constructs)"
+    "@cdktf/provider-azurerm@$(locked @cdktf/provider-azurerm)"
+  )
+fi
+tools=("typescript@$(locked typescript)" "@types/node@$(locked @types/node)")
+
+phase "npm pack"
+(cd "$repo_root" && npm pack --pack-destination "$work" --loglevel=warn)
+tarballs=("$work"/*.tgz)
+if [[ ${#tarballs[@]} -ne 1 || ! -f "${tarballs[0]}" ]]; then
+  echo "$label: expected one tarball in $work, found: ${tarballs[*]}" >&2
+  exit 1
+fi
+tarball="${tarballs[0]}"
+listing="$(tar -tzf "$tarball")"
+for required in package/dist/lib/index.js package/dist/lib/index.d.ts package/dags/migration_orchestration.py package/dags/requirements.txt; do
+  if ! grep -qx "$required" <<< "$listing"; then
+    echo "$label: $required is not in $(basename "$tarball")" >&2
+    exit 1
+  fi
+done
+echo "$(basename "$tarball"): $(wc -l <<< "$listing") files, $(du -k "$tarball" | cut -f1) kB"
+
+phase "npm install"
+app="$work/app"
+mkdir "$app"
+cp "$fixture/main.ts" "$fixture/tsconfig.json" "$fixture/tsconfig.node16.json" "$fixture/plan.yaml" "$fixture/check-synth.js" "$app/"
+node -e '
+  const manifest = { name: "consumer-app", version: "0.0.0", private: true, license: "UNLICENSED" };
+  if (process.argv[2]) manifest.overrides = JSON.parse(process.argv[2]);
+  require("node:fs").writeFileSync(process.argv[1], JSON.stringify(manifest, null, 2) + "\n");
+' "$app/package.json" "${CONSUMER_OVERRIDES:-}"
+cd "$app"
+echo "installing $(basename "$tarball") ${peers[*]} ${tools[*]}"
+npm install --prefer-offline --no-audit --no-fund --loglevel=error --save-exact "$tarball" "${peers[@]}" "${tools[@]}"
+# Unmet or invalid peer dependencies make `npm ls` fail.
+npm ls --depth=0 >/dev/null
+node -e '
+  const read = (name) => JSON.parse(require("node:fs").readFileSync(`node_modules/${name}/package.json`, "utf8"));
+  const line = (name) => {
+    const p = read(name);
+    const provider = (p.cdktn || p.cdktf || {}).provider;
+    return `${name} = ${p.name}@${p.version}${provider ? ` (${provider.name.split("/").pop()} ${provider.version})` : ""}`;
+  };
+  console.log(["cdktf", "constructs", "@cdktf/provider-azurerm"].map(line).join(", "));
+'
+
+phase "type-check (Node16 resolution, all declarations)"
+node_modules/.bin/tsc -p tsconfig.node16.json
+
+phase "compile (cdktf init tsconfig)"
+node_modules/.bin/tsc -p tsconfig.json
+
+phase "synth from $app"
+node out/main.js
+
+phase "check the stacks"
+node check-synth.js "$package_name" plan.yaml
+
+phase done
+echo "$label: PASSED in $((SECONDS - started)) s (${timings[*]})"
