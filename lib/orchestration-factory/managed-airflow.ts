@@ -12,9 +12,13 @@ const CLIENT_SECRET_PATH = 'properties.typeProperties.airflowProperties.airflowE
 
 /** Props of {@link ManagedAirflowEnvironment}. */
 export interface ManagedAirflowEnvironmentProps {
+  /** The Data Factory the environment belongs to. */
   readonly factory: IDataFactory;
+  /** Name of the Airflow integration runtime. */
   readonly environmentName: string;
+  /** Azure region of the environment. */
   readonly location: string;
+  /** The plan's `airflow` section: version, size, extra nodes, service principal. */
   readonly settings: AirflowSettings;
   /** Environment variables the DAG reads (ids and endpoints only, never secrets). */
   readonly environmentVariables: Readonly<Record<string, string>>;
@@ -37,8 +41,11 @@ export interface ManagedAirflowEnvironmentProps {
  * the sensitive variable `airflow_client_secret`: it is in neither the JSON nor the state.
  */
 export class ManagedAirflowEnvironment extends Construct {
+  /** The Airflow integration runtime (`azapi_resource`). */
   public readonly environment: AzapiResource;
+  /** The `airflow/sync` action that imports the DAG files; runs again when they change. */
   public readonly dagImport: AzapiResourceAction;
+  /** Name of the Airflow integration runtime. */
   public readonly environmentName: string;
 
   constructor(scope: Construct, id: string, props: ManagedAirflowEnvironmentProps) {

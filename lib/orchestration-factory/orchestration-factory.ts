@@ -21,6 +21,7 @@ import { ManagedAirflowEnvironment } from './managed-airflow';
 
 /** Props of {@link OrchestrationFactory}. */
 export interface OrchestrationFactoryProps {
+  /** Where everything is created. */
   readonly resourceGroup: IResourceGroup;
   /** The validated plan: source servers become linked services, the plan itself is uploaded for the DAG. */
   readonly plan: MigrationPlan;
@@ -31,11 +32,20 @@ export interface OrchestrationFactoryProps {
    * @default - none: the DAG logs events to its task logs only, and the event-based alerts never fire (a warning says so)
    */
   readonly eventIngestion?: IEventIngestion;
-  /** @default - the plan name */
+  /**
+   * Prefix of generated resource names.
+   * @default - the plan name
+   */
   readonly namePrefix?: string;
-  /** @default - the plan's location */
+  /**
+   * Azure region of everything created.
+   * @default - the plan's location
+   */
   readonly location?: string;
-  /** @default - the plan's tags */
+  /**
+   * Tags on everything created.
+   * @default - the plan's tags
+   */
   readonly tags?: Readonly<Record<string, string>>;
   /**
    * An existing Key Vault holding the SQL credentials (RBAC mode).
@@ -75,22 +85,31 @@ export interface OrchestrationFactoryProps {
  * and the managed Airflow environment that runs the DAG.
  */
 export class OrchestrationFactory extends Construct implements IDataFactory {
+  /** The `azurerm_data_factory` resource. */
   public readonly factory: DataFactory;
+  /** ARM id of the factory. */
   public readonly id: string;
+  /** Name of the factory. */
   public readonly name: string;
   /** Object id of the factory's system-assigned identity. */
   public readonly factoryPrincipalId: string;
+  /** The self-hosted integration runtime that reaches the source SQL Servers from inside the corporate network. */
   public readonly selfHostedRuntime: DataFactoryIntegrationRuntimeSelfHosted;
+  /** The Key Vault with the SQL credentials (created here unless `keyVault` was given). */
   public readonly keyVault: IKeyVault;
+  /** Name of the Key Vault linked service the SQL Server linked services read their secrets through. */
   public readonly keyVaultLinkedServiceName: string;
   /** SQL Server linked service name per source server name. */
   public readonly sqlLinkedServiceNames: Readonly<Record<string, string>>;
+  /** The storage account and container the DAG package and plan are uploaded to. */
   public readonly dagStorage: DagStorage;
   /** ARM id of the DAG storage account (monitoring logs its blob activity). */
   public readonly dagStorageAccountId: string;
+  /** What is uploaded: the DAG package, the rendered plan and the requirements. */
   public readonly dagBundle: DagBundle;
   /** Environment variables the DAG needs, wherever Airflow runs. */
   public readonly airflowEnvironmentVariables: Readonly<Record<string, string>>;
+  /** The managed Airflow environment; undefined with `managedAirflow: false`. */
   public readonly managedAirflow?: ManagedAirflowEnvironment;
 
   constructor(scope: Construct, id: string, props: OrchestrationFactoryProps) {
