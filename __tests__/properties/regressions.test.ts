@@ -80,3 +80,18 @@ describe('notifications.longRunningMinutes', () => {
     ]);
   });
 });
+
+describe('YAML keys that are collections', () => {
+  test('are an unknown field, without a warning for programmers on the terminal', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const file = files.write('complex-key.yaml', `${toYaml(minimalPlan())}? [a, b]\n: c\n`);
+      expect(planError(() => loadMigrationPlan(file)).problems).toEqual([
+        expect.objectContaining({ path: '["[ a, b ]"]', message: expect.stringMatching(/^unknown field/) }),
+      ]);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});

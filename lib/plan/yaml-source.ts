@@ -9,7 +9,8 @@ export function parseYamlSource(text: string): ParsedSource {
   let document: Document;
   try {
     // uniqueKeys makes duplicate keys errors; YAML 1.2 core schema, so `no` stays a string.
-    document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, version: '1.2' });
+    // logLevel 'error': the library's advice for programmers (mapAsMap) must not reach the terminal.
+    document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, version: '1.2', logLevel: 'error' });
   } catch (error) {
     return { ok: false, problems: [{ path: '', message: `cannot parse YAML: ${errorMessage(error)}` }] };
   }
