@@ -93,6 +93,7 @@ export type CreatedAlert = CreatedMetricAlert | CreatedLogAlert;
 interface CreatedAlertBase {
   /** Azure name of the alert rule. */
   readonly name: string;
+  /** Final severity, options applied. */
   readonly severity: AlertSeverity;
   /** Final description, runbook link included. */
   readonly description: string;

@@ -7,13 +7,18 @@ import { MIGRATION_EVENTS_TABLE } from './migration-events';
 
 /** Props of {@link MigrationWorkbook}. */
 export interface MigrationWorkbookProps {
+  /** Where the workbook is created. */
   readonly resourceGroup: IResourceGroup;
+  /** Azure region of the workbook. */
   readonly location: string;
   /** Workspace holding the migration-events table; the workbook queries it. */
   readonly workspace: ILogAnalyticsWorkspace;
   /** The plan name: part of the display name and of the workbook's stable GUID. */
   readonly namePrefix: string;
-  /** @default {} */
+  /**
+   * Tags on the workbook.
+   * @default {}
+   */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -26,7 +31,9 @@ const RUN_FILTER = `| where TimeGenerated {${TIME_RANGE}} | where "{${RUN_ID}}" 
 
 /** The KQL behind each workbook panel, exported so tests can read what the workbook shows. */
 export const WORKBOOK_QUERIES = {
+  /** The DAG runs in the time range, newest first (the run picker). */
   runs: `${MIGRATION_EVENTS_TABLE} | where TimeGenerated {${TIME_RANGE}} | summarize Started = min(TimeGenerated) by RunId | order by Started desc | project RunId`,
+  /** Per database: latest phase and status, failures, minutes spent, last message. */
   statusByDatabase: [
     MIGRATION_EVENTS_TABLE,
     RUN_FILTER,
@@ -34,12 +41,14 @@ export const WORKBOOK_QUERIES = {
     '| project Database, TargetKind, Phase, Status, Failures, Minutes = round(Seconds / 60.0, 1), LastEvent = TimeGenerated, Message, RunId',
     '| order by Database asc',
   ].join('\n'),
+  /** Minutes per database and phase, for finished steps. */
   durationByPhase: [
     MIGRATION_EVENTS_TABLE,
     RUN_FILTER,
     '| where Status in ("Succeeded", "Failed", "RolledBack")',
     '| summarize Minutes = round(sum(DurationSeconds) / 60.0, 1) by Database, Phase',
   ].join('\n'),
+  /** Every failed or rolled-back step with its message, newest first. */
   failures: [
     MIGRATION_EVENTS_TABLE,
     RUN_FILTER,
@@ -47,6 +56,7 @@ export const WORKBOOK_QUERIES = {
     '| project TimeGenerated, Database, Phase, Status, Message, MigrationOperationId, RunId',
     '| order by TimeGenerated desc',
   ].join('\n'),
+  /** Events per 5 minutes by status. */
   timeline: [MIGRATION_EVENTS_TABLE, RUN_FILTER, '| summarize Events = count() by bin(TimeGenerated, 5m), Status'].join('\n'),
 } as const;
 
@@ -119,6 +129,7 @@ export function stableGuid(seed: string): string {
 
 /** An Azure Monitor workbook showing each database's migration progress: status, phase, duration, failures. */
 export class MigrationWorkbook extends Construct {
+  /** The `azurerm_application_insights_workbook` resource. */
   public readonly workbook: ApplicationInsightsWorkbook;
 
   constructor(scope: Construct, id: string, props: MigrationWorkbookProps) {
