@@ -37,7 +37,7 @@ export interface DatabaseMigrationStackProps {
    * @default true
    */
   readonly protectStatefulResources?: boolean;
-  /** Also put `CanNotDelete` management locks on them. @default false */
+  /** Put `CanNotDelete` management locks on the Key Vault, the workspace and the DAG storage account. @default false */
   readonly lockStatefulResources?: boolean;
   /**
    * Create the Data Factory managed Airflow environment and import the DAG into it; turn off to
@@ -118,6 +118,7 @@ export class DatabaseMigrationStack extends TerraformStack {
 
     this.orchestration = new OrchestrationFactory(this, 'Orchestration', {
       ...props.orchestration,
+      dagStorage: { ...props.orchestration?.dagStorage, lock: lock || props.orchestration?.dagStorage?.lock },
       resourceGroup: this.resourceGroup,
       plan,
       migrationService: this.migrationService,

@@ -39,6 +39,7 @@ describe('DatabaseMigrationStack with the default plan', () => {
       azurerm_monitor_scheduled_query_rules_alert_v2: 2,
       azurerm_monitor_metric_alert: 3,
       azurerm_role_definition: 1,
+      azurerm_application_insights_workbook: 1,
       terraform_data: 1,
     };
     const actual = Object.fromEntries(Object.keys(expected).map((type) => [type, count(synth, type)]));

@@ -15,6 +15,8 @@ function reference(synth: SynthesizedStack, type: string): string {
 }
 
 const STATEFUL = ['azurerm_key_vault', 'azurerm_log_analytics_workspace'] as const;
+/** The DAG storage only holds redeployable files: locked on request, not prevent_destroy by default. */
+const LOCKED = [...STATEFUL, 'azurerm_storage_account'] as const;
 const UNPROTECTED_WARNING = /Key Vault is not protected by prevent_destroy|protectWorkspace is false/;
 
 describe('protection of stateful resources', () => {
@@ -38,11 +40,11 @@ describe('protection of stateful resources', () => {
     ]);
   });
 
-  it('lockStatefulResources: true adds a CanNotDelete lock on each, besides prevent_destroy', () => {
+  it('lockStatefulResources: true adds a CanNotDelete lock on each and on the DAG storage, besides prevent_destroy', () => {
     const { synth } = build({ lockStatefulResources: true });
     const locks = Object.values(synth.resource.azurerm_management_lock ?? {});
     expect(locks.map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
-      STATEFUL.map((type) => [reference(synth, type), 'CanNotDelete']).sort(),
+      LOCKED.map((type) => [reference(synth, type), 'CanNotDelete']).sort(),
     );
     for (const type of STATEFUL) {
       expect(onlyResource(synth, type).lifecycle).toEqual({ prevent_destroy: true });
@@ -52,7 +54,7 @@ describe('protection of stateful resources', () => {
   it('keeps the locks when prevent_destroy is off (a lock also stops deletion outside Terraform)', () => {
     const { synth } = build({ protectStatefulResources: false, lockStatefulResources: true });
     expect(Object.values(synth.resource.azurerm_management_lock ?? {}).map((lock) => lock.scope).sort()).toEqual(
-      STATEFUL.map((type) => reference(synth, type)).sort(),
+      LOCKED.map((type) => reference(synth, type)).sort(),
     );
   });
 });

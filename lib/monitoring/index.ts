@@ -15,3 +15,4 @@ export * from './data-factory-signals';
 export * from './migration-events';
 export * from './migration-monitoring';
 export * from './storage-signals';
+export * from './migration-workbook';

@@ -9,6 +9,7 @@ import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-di
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { IDataFactory, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { resourceName } from '../core/naming';
+import { MigrationWorkbook } from './migration-workbook';
 import { addDeleteLock } from '../core/protection';
 import { BuiltInRole } from '../core/role-names';
 import {
@@ -146,6 +147,11 @@ export interface MigrationEventsMonitoringProps {
    * and twice `longRunningMinutes`, more than 0 databases
    */
   readonly migrationRunningLongAlert?: AlertOptions;
+  /**
+   * Deploy the Azure Monitor workbook that shows each database's status, phase minutes and failures.
+   * @default true
+   */
+  readonly workbook?: boolean;
 }
 
 /** Props of {@link MigrationMonitoring.monitorDataFactory}. */
@@ -376,6 +382,16 @@ export class MigrationMonitoring extends Construct {
         { ...props.migrationRunningLongAlert, windowMinutes: runningLongWindowMinutes },
       ),
     );
+    if (props.workbook ?? true) {
+      const workbook = new MigrationWorkbook(this, 'Workbook', {
+        resourceGroup: this.resourceGroup,
+        location: this.location,
+        workspace: this.workspace,
+        namePrefix: this.namePrefix,
+        tags: this.tags,
+      });
+      workbook.node.addDependency(table);
+    }
     return this;
   }
 

@@ -2,6 +2,7 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { Construct } from 'constructs';
+import { addDeleteLock } from '../core/protection';
 import { IResourceGroup } from '../core/references';
 import { secureDefault } from '../core/secure-defaults';
 import { DagBundle } from './dag-bundle';
@@ -56,6 +57,8 @@ export interface DagStorageProps {
   readonly softDeleteRetentionInDays?: number;
   /** `prevent_destroy` on the account. @default false (it only holds redeployable files) */
   readonly preventDestroy?: boolean;
+  /** `CanNotDelete` management lock on the account. @default false */
+  readonly lock?: boolean;
 }
 
 /** The storage account and `airflow-dags` container holding the DAG package and the plan. */
@@ -97,6 +100,10 @@ export class DagStorage extends Construct {
       tags: props.tags,
       lifecycle: props.preventDestroy ? { preventDestroy: true } : undefined,
     });
+
+    if (props.lock) {
+      addDeleteLock(this, 'Lock', this.account, 'Holds the DAG package and its version history; remove this lock before deleting the account.');
+    }
 
     this.container = new StorageContainer(this, 'Container', {
       name: DAG_CONTAINER_NAME,
