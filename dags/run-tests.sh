@@ -12,41 +12,10 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dags_dir="$repo_root/dags"
 
-# ensure_venv DIR PYTHON REQUIREMENTS: (re)create DIR unless its stamp matches REQUIREMENTS.
-ensure_venv() {
-  local venv="$1" python="$2" requirements="$3"
-  local stamp="$venv/.requirements.sha256" wanted
-  wanted="$(sha256sum "$requirements" | cut -d ' ' -f 1)"
-  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
-    return 0
-  fi
-  echo "Creating ${venv#"$repo_root/"} from ${requirements#"$repo_root/"} with $("$python" --version 2>&1)"
-  local started=$SECONDS
-  rm -rf "$venv"
-  "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$requirements"
-  echo "$wanted" > "$stamp"  # written last: an interrupted install is redone next time
-  echo "Virtual environment ready in $((SECONDS - started)) s"
-}
+# shellcheck source=../scripts/python-env.sh
+source "$repo_root/scripts/python-env.sh"
 
-# find_python MAJOR.MINOR: a python of that version (PATH first, then pyenv), or nothing.
-find_python() {
-  local version="$1" candidate
-  for candidate in "python$version" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/"python$version"; do
-    if "$candidate" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$version'.split('.'))))" 2>/dev/null; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  return 0
-}
-
-python311="${PYTHON:-$(find_python 3.11)}"
-if [[ -z "$python311" ]]; then
-  python311=python3
-  echo "warning: no Python 3.11 found; requirements-test.txt was frozen on 3.11, trying $(python3 --version)" >&2
-fi
-ensure_venv "$repo_root/.venv" "$python311" "$dags_dir/requirements-test.txt"
+ensure_venv "$repo_root/.venv" "$(python311)" "$dags_dir/requirements-test.txt"
 
 cd "$dags_dir"
 status=0

@@ -10,26 +10,14 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo_root/.venv-checkov"
 requirements="$repo_root/scripts/requirements-checkov.txt"
 config="$repo_root/.checkov.yaml"
-stamp="$venv/.requirements-checkov.sha256"
 stack_dir="cdktf.out/stacks/contoso-sql"
-python="${PYTHON:-python3}"
 
 # No calls home: no update check, no Prisma Cloud guideline download.
 export CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE
 
-wanted="$(sha256sum "$requirements" | cut -d ' ' -f 1)"
-if [[ ! -x "$venv/bin/checkov" || ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
-  if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-    echo "warning: requirements-checkov.txt was frozen on Python 3.11; $("$python" --version) may not install it" >&2
-  fi
-  echo "Creating $venv from scripts/requirements-checkov.txt (first run; takes about a minute)"
-  started=$SECONDS
-  rm -rf "$venv"
-  "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$requirements"
-  echo "$wanted" > "$stamp"  # written last: an interrupted install is redone next time
-  echo "checkov environment ready in $((SECONDS - started)) s"
-fi
+# shellcheck source=python-env.sh
+source "$repo_root/scripts/python-env.sh"
+ensure_venv "$venv" "$(python311)" "$requirements"
 
 cd "$repo_root"
 # Always the default plan, freshly built: a stale cdk.tf.json would scan yesterday's constructs.
