@@ -40,13 +40,33 @@ timings=()
 while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^npm_(config_local_prefix|package_|lifecycle_)' || true)
 export CHECKPOINT_DISABLE=1
 
-scratch="$(mktemp -d "${TMPDIR:-/tmp}/adm-cdktn.XXXXXX")"
+# Scratch space: $TMPDIR if set; else /dev/shm when it has room (a RAM disk: installing and
+# deleting a few hundred MB of node_modules there takes seconds instead of half a minute); else /tmp.
+scratch_parent() {
+  if [[ -n "${TMPDIR:-}" ]]; then
+    echo "$TMPDIR"
+  elif [[ -d /dev/shm && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR == 2 { print $4 }') > 3 * 1024 * 1024 )); then
+    echo /dev/shm
+  else
+    echo /tmp
+  fi
+}
+scratch="$(mktemp -d "$(scratch_parent)/adm-cdktn.XXXXXX")"
+remover=""
 cleanup() {
   local status=$?
-  if [[ "${KEEP_CDKTN_DIR:-}" == 1 ]]; then echo "cdktn test: kept $scratch"; else rm -rf "$scratch"; fi
+  if [[ -n "$remover" ]]; then
+    wait "$remover" || true
+  elif [[ "${KEEP_CDKTN_DIR:-}" == 1 ]]; then
+    echo "cdktn test: kept $scratch"
+  elif [[ -d "$scratch" ]]; then
+    rm -rf "$scratch"
+  fi
   if [[ $status -ne 0 ]]; then echo "cdktn test: FAILED at step '$step' after $((SECONDS - started)) s" >&2; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 
 phase() {
   if [[ "$step" != setup ]]; then timings+=("$step $((SECONDS - phase_started))s"); fi
@@ -188,13 +208,25 @@ node_modules/.bin/tsc -p tsconfig.cdktn.json
 phase "jest ${test_paths[*]}"
 node_modules/.bin/jest --ci --updateSnapshot=false --silent "${test_paths[@]}"
 
+cd "$repo_root"
+if [[ "${KEEP_CDKTN_DIR:-}" != 1 ]]; then
+  # Deleting ~400 MB of node_modules is slow on some disks: overlap it with the consumer test.
+  rm -rf "$scratch" &
+  remover=$!
+fi
+
 if [[ "${CDKTN_SKIP_CONSUMER:-}" != 1 ]]; then
   phase "consumer test with CDK Terrain"
-  cd "$repo_root"
   CONSUMER_LABEL="cdktn consumer test" \
     CONSUMER_PEERS="cdktf@npm:cdktn@$cdktn_version cdktn@$cdktn_version @cdktf/provider-azurerm@npm:@cdktn/provider-azurerm@$provider_version constructs@$constructs_version" \
     CONSUMER_OVERRIDES="{\"cdktn\": \"$cdktn_version\"}" \
     bash scripts/consumer-test.sh
+fi
+
+phase "clean up"
+if [[ -n "$remover" ]]; then
+  wait "$remover"
+  remover=""
 fi
 
 phase done

@@ -8,7 +8,9 @@
 #      (Node16 resolution through `exports` with every .d.ts checked; `cdktf init`'s CommonJS
 #      config through `types`), compiled and run with the project as working directory;
 #   4. check-synth.js checks both stacks: DAG blobs equal to the DAG files inside
-#      node_modules/<package>, the plan blob equal to the consumer's plan, the expected resources.
+#      node_modules/<package>, the plan blob equal to the consumer's plan, the expected resources;
+#   5. one installed DAG file is changed and the app synthesized again from another working
+#      directory: the blobs must follow the installed package, wherever the app runs.
 # Exit status non-zero on any failure. KEEP_CONSUMER_DIR=1 keeps the temporary folder.
 # CONSUMER_PEERS replaces the peer dependency specs (space-separated `npm install` specs) and
 # CONSUMER_OVERRIDES (JSON) becomes the project's `overrides`: scripts/cdktn-test.sh installs
@@ -28,13 +30,24 @@ timings=()
 while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^npm_(config_local_prefix|package_|lifecycle_)' || true)
 export CHECKPOINT_DISABLE=1
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/adm-consumer.XXXXXX")"
+# Scratch space: $TMPDIR if set; else /dev/shm when it has room (a RAM disk: installing and
+# deleting a few hundred MB of node_modules there takes seconds instead of half a minute); else /tmp.
+scratch_parent() {
+  if [[ -n "${TMPDIR:-}" ]]; then
+    echo "$TMPDIR"
+  elif [[ -d /dev/shm && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR == 2 { print $4 }') > 3 * 1024 * 1024 )); then
+    echo /dev/shm
+  else
+    echo /tmp
+  fi
+}
+work="$(mktemp -d "$(scratch_parent)/adm-consumer.XXXXXX")"
 work="$(cd "$work" && pwd -P)"
 cleanup() {
   local status=$?
   if [[ "${KEEP_CONSUMER_DIR:-}" == 1 ]]; then
     echo "$label: kept $work"
-  else
+  elif [[ -d "$work" ]]; then
     rm -rf "$work"
   fi
   if [[ $status -ne 0 ]]; then
@@ -42,6 +55,8 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 
 phase() {
   if [[ "$step" != setup ]]; then timings+=("$step $((SECONDS - phase_started))s"); fi
@@ -126,6 +141,23 @@ node out/main.js
 
 phase "check the stacks"
 node check-synth.js "$package_name" plan.yaml
+
+phase "synth from another directory after changing an installed DAG file"
+marker="# consumer-test marker $RANDOM$RANDOM"
+installed_dag="$app/node_modules/$package_name/dags/migration_orchestration_lib/__init__.py"
+printf '%s\n' "$marker" >> "$installed_dag"
+mkdir "$work/elsewhere"
+(cd "$work/elsewhere" && MIGRATION_PLAN="$app/plan.yaml" CDKTF_OUTDIR="$work/elsewhere/out" node "$app/out/main.js")
+plan_name="$(node -p 'require(process.argv[1]).loadMigrationPlan("plan.yaml").name' "$package_name")"
+if ! grep -qF "$marker" "$work/elsewhere/out/stacks/$plan_name/cdk.tf.json"; then
+  echo "$label: the changed DAG file in node_modules did not reach the synthesized blobs" >&2
+  exit 1
+fi
+node check-synth.js "$package_name" plan.yaml "$work/elsewhere/out"
+
+phase "clean up"
+cd /
+if [[ "${KEEP_CONSUMER_DIR:-}" != 1 ]]; then rm -rf "$work"; fi
 
 phase done
 echo "$label: PASSED in $((SECONDS - started)) s (${timings[*]})"

@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 /**
  * Checks what the consumer app synthesized, from the consumer project's directory:
- *   node check-synth.js <package name> <plan file>
+ *   node check-synth.js <package name> <plan file> [cdktf output folder, default cdktf.out]
  * The DAG blobs must hold exactly the DAG package installed under node_modules, the plan blob the
  * consumer's plan, and both stacks the resources their constructs promise. Exits 1 on any failure.
  */
 'use strict';
 const { createHash } = require('node:crypto');
 const { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } = require('node:fs');
-const { dirname, join, relative, sep } = require('node:path');
+const { dirname, join, relative, resolve, sep } = require('node:path');
 
-const [packageName, planFile] = process.argv.slice(2);
+const [packageName, planFile, outdir = 'cdktf.out'] = process.argv.slice(2);
 if (!packageName || !planFile) {
-  process.stderr.write('usage: node check-synth.js <package name> <plan file>\n');
+  process.stderr.write('usage: node check-synth.js <package name> <plan file> [cdktf output folder]\n');
   process.exit(2);
 }
 const STANDALONE_STACK = 'shared-tooling';
@@ -57,7 +57,7 @@ check(dagFiles.has('dags/migration_orchestration.py'), 'the installed package ha
 check(dagFiles.size >= 2, `the installed DAG package has only ${dagFiles.size} Python files`);
 
 function readStack(name) {
-  const path = join(projectDir, 'cdktf.out', 'stacks', name, 'cdk.tf.json');
+  const path = resolve(projectDir, outdir, 'stacks', name, 'cdk.tf.json');
   if (!check(existsSync(path), `no synthesized stack at ${relative(projectDir, path)}`)) return undefined;
   return JSON.parse(readFileSync(path, 'utf8'));
 }
