@@ -112,8 +112,28 @@ function checkDagBlobs(stack, stackName, plan) {
   );
 }
 
-const plan = parseYaml(readFileSync(join(projectDir, planFile), 'utf8'));
+const planText = readFileSync(join(projectDir, planFile), 'utf8');
+const plan = parseYaml(planText);
 check(plan.name !== 'contoso-sql', 'the consumer plan must not be the package example');
+
+// --- The plan's JSON Schema: where the plan's editor modeline points, and through `exports`.
+const modeline = /^#\s*yaml-language-server:\s*\$schema=(\S+)/m.exec(planText);
+if (check(modeline, `${planFile} has no yaml-language-server $schema line`)) {
+  const schemaPath = resolve(dirname(join(projectDir, planFile)), modeline[1]);
+  if (check(existsSync(schemaPath), `${planFile} points editors at ${modeline[1]}, which the package does not ship`)) {
+    let exported;
+    try {
+      exported = require.resolve(`${packageName}/schema/migration-plan.schema.json`, { paths: [projectDir] });
+    } catch (error) {
+      check(false, `${packageName}/schema/migration-plan.schema.json cannot be resolved: ${error.message}`);
+    }
+    if (exported) check(realpathSync(exported) === realpathSync(schemaPath), 'the exported schema is not the shipped file');
+    const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
+    check(schema.type === 'object' && schema.properties && schema.properties.databases, 'the shipped schema does not describe a plan');
+    const unknown = Object.keys(plan).filter((key) => !(key in schema.properties));
+    check(unknown.length === 0, `the schema does not know the plan fields ${unknown.join(', ')}`);
+  }
+}
 
 // --- The whole stack (DatabaseMigrationStack).
 const main = readStack(plan.name);
