@@ -6,6 +6,7 @@ import { dirname, join, relative, sep } from 'node:path';
 const DAG_ENTRY = join('dags', 'migration_orchestration.py');
 const DAG_LIBRARY_FOLDER = join('dags', 'migration_orchestration_lib');
 const RUNTIME_REQUIREMENTS = join('dags', 'requirements.txt');
+const PACKAGE_NAME = '@platform/azure-db-migration';
 
 /** One file to upload, with its path inside the DAG container. */
 export interface DagBundleFile {
@@ -65,7 +66,7 @@ export function parseRequirements(text: string): string[] {
 export function findPackageRoot(start: string = __dirname): string {
   let dir = start;
   for (;;) {
-    if (existsSync(join(dir, DAG_ENTRY))) {
+    if (existsSync(join(dir, DAG_ENTRY)) && isThisPackage(dir)) {
       return dir;
     }
     const parent = dirname(dir);
@@ -73,6 +74,15 @@ export function findPackageRoot(start: string = __dirname): string {
       throw new Error(`cannot find ${DAG_ENTRY} in any folder above ${start}: the package is incomplete`);
     }
     dir = parent;
+  }
+}
+
+/** Only our own package root counts: a consumer's project may hold a DAG of the same name. */
+function isThisPackage(dir: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === PACKAGE_NAME;
+  } catch {
+    return false;
   }
 }
 

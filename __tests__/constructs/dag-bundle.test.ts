@@ -1,0 +1,66 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findPackageRoot, loadDagBundle, parseRequirements, PLAN_BLOB_NAME } from '../../lib/orchestration-factory/dag-bundle';
+
+describe('DAG bundle', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'dag-bundle-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  function writeTree(base: string, packageName: string): void {
+    mkdirSync(join(base, 'dags', 'migration_orchestration_lib', '__pycache__'), { recursive: true });
+    mkdirSync(join(base, 'dags', 'tests'), { recursive: true });
+    writeFileSync(join(base, 'package.json'), JSON.stringify({ name: packageName }));
+    writeFileSync(join(base, 'dags', 'migration_orchestration.py'), 'dag = None\n');
+    writeFileSync(join(base, 'dags', 'migration_orchestration_lib', '__init__.py'), '');
+    writeFileSync(join(base, 'dags', 'migration_orchestration_lib', 'plan.py'), 'PLAN = 1\n');
+    writeFileSync(join(base, 'dags', 'migration_orchestration_lib', '__pycache__', 'plan.cpython-311.pyc'), 'x');
+    writeFileSync(join(base, 'dags', 'tests', 'test_plan.py'), 'def test(): pass\n');
+    writeFileSync(join(base, 'dags', 'requirements.txt'), '# comment\nazure-identity==1.19.0  # why\n\n-r other.txt\npymssql==2.3.1\n');
+  }
+
+  it('finds our package above a start folder and skips a consumer project with a DAG of the same name', () => {
+    writeTree(root, '@platform/azure-db-migration');
+    const consumer = join(root, 'node_modules', 'consumer');
+    writeTree(consumer, 'consumer-app');
+    const start = join(consumer, 'dist', 'lib');
+    mkdirSync(start, { recursive: true });
+    expect(findPackageRoot(start)).toBe(root);
+  });
+
+  it('fails clearly when the DAG package is missing', () => {
+    expect(() => findPackageRoot(root)).toThrow(/cannot find dags\/migration_orchestration.py in any folder above/);
+  });
+
+  it('uploads the DAG file, its library, the plan and requirements.txt, never tests or bytecode', () => {
+    writeTree(root, '@platform/azure-db-migration');
+    const bundle = loadDagBundle('{"name":"x"}\n', root);
+    expect(bundle.files.map((f) => f.blobName)).toEqual([
+      'dags/migration_orchestration.py',
+      'dags/migration_orchestration_lib/__init__.py',
+      'dags/migration_orchestration_lib/plan.py',
+      PLAN_BLOB_NAME,
+      'requirements.txt',
+    ]);
+    expect(bundle.requirements).toEqual(['azure-identity==1.19.0', 'pymssql==2.3.1']);
+    // MD5 of "PLAN = 1\n", as azurerm expects it (hex).
+    expect(bundle.files.find((f) => f.blobName === 'dags/migration_orchestration_lib/plan.py')?.contentMd5).toBe(
+      require('node:crypto').createHash('md5').update('PLAN = 1\n').digest('hex'),
+    );
+  });
+
+  it('changes its content hash when any file or the plan changes', () => {
+    writeTree(root, '@platform/azure-db-migration');
+    const before = loadDagBundle('{"name":"x"}\n', root).contentHash;
+    expect(loadDagBundle('{"name":"y"}\n', root).contentHash).not.toBe(before);
+    writeFileSync(join(root, 'dags', 'migration_orchestration_lib', 'plan.py'), 'PLAN = 2\n');
+    expect(loadDagBundle('{"name":"x"}\n', root).contentHash).not.toBe(before);
+  });
+
+  it('parses pinned requirements without comments, blanks and pip options', () => {
+    expect(parseRequirements('a==1\r\n  # c\n-e .\nb==2 # trailing\n')).toEqual(['a==1', 'b==2']);
+  });
+});
