@@ -86,6 +86,8 @@ const DECOYS = [
   '.venv/pyvenv.cfg',
   'coverage/lcov.info',
   'platform-azure-db-migration-0.1.0.tgz',
+  // The build emits no source maps; a stray one (an older build) must still stay out.
+  'dist/lib/index.js.map',
 ];
 
 /** A package that is not relative and not a Node built-in, reduced to its name (`@scope/name`). */
