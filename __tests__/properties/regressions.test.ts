@@ -55,7 +55,10 @@ describe('a tag named __proto__', () => {
   });
 
   test('in a YAML file, with its line', () => {
-    const text = toYaml({ ...minimalPlan(), tags: { owner: 'dba' } }).replace('owner: dba', 'owner: dba\n  __proto__: x');
+    const text = toYaml({ ...minimalPlan(), tags: { owner: 'dba' } }).replace(
+      'owner: dba',
+      'owner: dba\n  __proto__: x',
+    );
     const file = files.write('proto-tag.yaml', text);
     const line = text.split('\n').indexOf('  __proto__: x') + 1;
     expect(planError(() => loadMigrationPlan(file)).problems).toEqual([

@@ -1,0 +1,105 @@
+/**
+ * Odd strings (unicode, bidi marks, control characters, prototype names, injection, 100 KB) in
+ * every string field of valid plans: kept exactly, or refused by a MigrationPlanError at that field.
+ */
+import fc from 'fast-check';
+import { parseMigrationPlan } from '../../lib/plan';
+import { isValidSqlDatabaseName, oddString, validPlanDocument } from './arbitraries';
+import { expectProblemAt, expectWellFormed, outcomeOf, runs } from './outcomes';
+import { clone, getAt, printedPath, setAt, shapeOf, stringFields, withString, type FieldPath } from './plan-paths';
+
+/** Which names a field's value must not take, so that only the field itself can be wrong. */
+function takenNames(document: any, shape: string): string[] {
+  if (shape.startsWith('databases[].dependsOn') || shape === 'databases[].name') {
+    return document.databases.map((db: any) => db.name);
+  }
+  if (shape === 'databases[].source.server' || shape === 'sourceServers[].name') {
+    return document.sourceServers.map((server: any) => server.name);
+  }
+  if (shape === 'databases[].target.server' || shape === 'targetServers[].name') {
+    return document.targetServers.map((server: any) => server.name);
+  }
+  return [];
+}
+
+/** Another database already lands in this target database (names compare case-insensitively). */
+function landsOnAnother(document: any, index: number): boolean {
+  const landing = (db: any) => `${db.target.server}/${(db.target.database ?? db.source.database).toLowerCase()}`;
+  const mine = landing(document.databases[index]);
+  return document.databases.some((db: any, i: number) => i !== index && landing(db) === mine);
+}
+
+type Verdict = 'valid' | 'invalid' | 'either';
+
+/**
+ * What the documented rules say about `value` in the field at `path`: free-text fields have an
+ * exact rule; every other string field is an ASCII identifier, name, id or address, so empty
+ * text, spaces, control characters or any non-ASCII character make it invalid.
+ */
+function verdict(path: FieldPath, value: string): Verdict {
+  const shape = shapeOf(path);
+  if (shape === 'databases[].source.database' || shape === 'databases[].target.database') {
+    return isValidSqlDatabaseName(value) ? 'valid' : 'invalid';
+  }
+  if (path[0] === 'tags') return value.length <= 256 ? 'valid' : 'invalid';
+  if (shape === 'sourceServers[].backupFileShare.path') return 'either';
+  return value === '' || /[^\x21-\x7e]/.test(value) ? 'invalid' : 'either';
+}
+
+function tagKeyVerdict(key: string): Verdict {
+  return key.length >= 1 && key.length <= 512 && !/[<>%&\\?/]/.test(key) && key !== '__proto__' ? 'valid' : 'invalid';
+}
+
+function check(document: any, path: FieldPath, expected: Verdict, kept: (plan: any) => boolean): void {
+  const outcome = outcomeOf(() => parseMigrationPlan(document));
+  if ('plan' in outcome) {
+    expect(expected).not.toBe('invalid');
+    expect(kept(outcome.plan)).toBe(true);
+  } else {
+    expect(expected).not.toBe('valid');
+    expectWellFormed(outcome.error, '<plan>');
+    expectProblemAt(outcome.error, printedPath(path), /./);
+  }
+}
+
+describe('odd strings in valid plans', () => {
+  test('in any string field: kept exactly, or refused at that field', () => {
+    fc.assert(
+      fc.property(
+        validPlanDocument({ maxDatabases: 10 }).chain((document) =>
+          fc.record({
+            document: fc.constant(document),
+            path: fc.constantFrom(...stringFields(document)),
+            value: oddString,
+          }),
+        ),
+        ({ document, path, value }) => {
+          const shape = shapeOf(path);
+          fc.pre(!takenNames(document, shape).includes(value));
+          const copy = withString(document, path, value);
+          if (shape.startsWith('databases[].')) fc.pre(!landsOnAnother(copy, path[1] as number));
+          check(copy, path, verdict(path, value), (plan) => getAt(plan, path) === value);
+        },
+      ),
+      runs(600),
+    );
+  });
+
+  test('as a tag key: kept exactly, or refused at that key', () => {
+    fc.assert(
+      fc.property(validPlanDocument({ maxDatabases: 3 }), oddString, (document, key) => {
+        const copy = clone(document);
+        fc.pre(copy.tags === undefined || !Object.hasOwn(copy.tags, key));
+        setAt(copy, ['tags'], copy.tags ?? {});
+        setAt(copy, ['tags', key], 'value');
+        check(
+          copy,
+          ['tags', key],
+          tagKeyVerdict(key),
+          (plan) => Object.hasOwn(plan.tags, key) && plan.tags[key] === 'value',
+        );
+      }),
+      runs(300),
+    );
+  });
+});

@@ -1,0 +1,75 @@
+/** What every call into the plan loader may end in, checked the same way by each property. */
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import { MigrationPlanError, type MigrationPlan } from '../../lib/plan';
+import { isSelfOrParent } from './plan-paths';
+
+export type Outcome = { readonly plan: MigrationPlan } | { readonly error: MigrationPlanError };
+
+/** A single load taking this long counts as a hang (generated plans, 100 KB strings included, take milliseconds). */
+export const HANG_MS = 2000;
+
+/** Runs the loader: a plan or a MigrationPlanError, anything else (TypeError, RangeError, ...) fails the property. */
+export function outcomeOf(load: () => MigrationPlan): Outcome {
+  const started = performance.now();
+  let outcome: Outcome;
+  try {
+    outcome = { plan: load() };
+  } catch (error) {
+    if (!(error instanceof MigrationPlanError)) {
+      const shown = error instanceof Error ? error.stack ?? error.message : String(error);
+      throw new Error(`expected a plan or a MigrationPlanError, got ${shown}`);
+    }
+    outcome = { error };
+  }
+  const elapsed = performance.now() - started;
+  if (elapsed > HANG_MS) throw new Error(`the loader took ${Math.round(elapsed)} ms`);
+  return outcome;
+}
+
+export function planErrorOf(load: () => MigrationPlan): MigrationPlanError {
+  const outcome = outcomeOf(load);
+  if ('plan' in outcome) throw new Error('expected a MigrationPlanError, but the plan was accepted');
+  return outcome.error;
+}
+
+/**
+ * The error lists at least one problem, each with a message, one line per problem starting
+ * with the source name (so user text cannot forge or hide lines), each message of bounded length
+ * whatever the input size.
+ */
+export function expectWellFormed(error: MigrationPlanError, source: string, { fieldPaths = true } = {}): void {
+  expect(error.file).toBe(source);
+  expect(error.problems.length).toBeGreaterThan(0);
+  for (const problem of error.problems) {
+    expect(typeof problem.path).toBe('string');
+    if (fieldPaths) expect(problem.path).not.toBe('');
+    expect(problem.message.trim()).not.toBe('');
+    expect(problem.message.length).toBeLessThan(5000);
+  }
+  const lines = error.message.split('\n');
+  expect(lines).toHaveLength(error.problems.length);
+  for (const line of lines) expect(line.startsWith(source)).toBe(true);
+}
+
+/** Some problem sits at `path` (or a parent of it) and says `message`. */
+export function expectProblemAt(error: MigrationPlanError, path: string, message: RegExp): void {
+  const found = error.problems.some((problem) => isSelfOrParent(problem.path, path) && message.test(problem.message));
+  if (!found) {
+    const listed = error.problems.map((p) => `  ${p.path}: ${p.message.slice(0, 300)}`).join('\n');
+    throw new Error(`expected a problem at ${path} (or a parent) matching ${message}, got:\n${listed}`);
+  }
+}
+
+/** Deep equality without jest's diffing cost on the (common) passing path. */
+export function expectDeepEqual(actual: unknown, expected: unknown): void {
+  if (!isDeepStrictEqual(actual, expected)) expect(actual).toStrictEqual(expected);
+}
+
+/**
+ * fc.assert parameters: `numRuns` cases, and a time box so that shrinking a failure found in a
+ * big plan cannot stall the suite (it then reports the smallest case found so far, with its seed).
+ */
+export function runs(numRuns: number): fc.Parameters<unknown> {
+  return { numRuns, plugins: [fc.interruptAfterTimeLimit(30_000)] };
+}
