@@ -98,3 +98,28 @@ describe('YAML keys that are collections', () => {
     }
   });
 });
+
+describe('SQL database names the DAG would refuse', () => {
+  test.each([
+    ['spaces', '   ', 'must not be only whitespace'],
+    ['an ideographic space', '\u3000', 'must not be only whitespace'],
+    ['a C1 control character (NEL)', '\u0085', 'must be 1-128 characters without [ ] \' " or control characters'],
+  ])('a name of %s is a plan problem, not a DAG import error after deploying', (_, name, message) => {
+    const plan = minimalPlan();
+    plan.databases[0].source.database = name;
+    expect(planError(() => parseMigrationPlan(plan)).problems).toEqual([
+      { path: 'databases[0].source.database', message },
+    ]);
+  });
+
+  test('a tab alone is reported once, as a control character', () => {
+    const plan = minimalPlan();
+    plan.databases[0].target.database = '\t';
+    expect(planError(() => parseMigrationPlan(plan)).problems).toEqual([
+      {
+        path: 'databases[0].target.database',
+        message: 'must be 1-128 characters without [ ] \' " or control characters',
+      },
+    ]);
+  });
+});

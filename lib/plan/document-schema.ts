@@ -22,10 +22,15 @@ function integerBetween({ min, max }: { readonly min: number; readonly max: numb
 
 const connectionId = matching(rules.CONNECTION_ID);
 
-const sqlDatabaseName = matching(rules.SQL_DATABASE_NAME).refine(
-  (name) => !rules.SYSTEM_DATABASES.includes(name.toLowerCase()),
-  { error: `is a system database (${rules.SYSTEM_DATABASES.join(', ')}); only user databases can be migrated` },
-);
+const sqlDatabaseName = matching(rules.SQL_DATABASE_NAME)
+  // The DAG refuses blank names, so such a plan would deploy and then fail to import.
+  // (Empty, or blank with control characters, is already the pattern's problem.)
+  .refine((name) => name.trim() !== '' || !rules.SQL_DATABASE_NAME.pattern.test(name), {
+    error: 'must not be only whitespace',
+  })
+  .refine((name) => !rules.SYSTEM_DATABASES.includes(name.toLowerCase()), {
+    error: `is a system database (${rules.SYSTEM_DATABASES.join(', ')}); only user databases can be migrated`,
+  });
 
 const targetKind = z.enum(rules.TARGET_KINDS);
 

@@ -117,7 +117,7 @@ export const SERVER_NAME = {
 };
 
 export const SQL_DATABASE_NAME = {
-  pattern: /^[^\[\]'"\u0000-\u001f\u007f]{1,128}$/,
+  pattern: /^[^\[\]'"\u0000-\u001f\u007f-\u009f]{1,128}$/,
   rule: 'must be 1-128 characters without [ ] \' " or control characters',
 };
 
