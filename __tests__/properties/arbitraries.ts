@@ -25,12 +25,16 @@ function anyCase(word: string): fc.Arbitrary<string> {
 
 const SYSTEM_DATABASES = ['master', 'model', 'msdb', 'tempdb'];
 
-/** The documented rule for SQL database names: 1-128 characters without [ ] ' " or control characters. */
+/**
+ * The documented rule for SQL database names: 1-128 characters without [ ] ' " or control
+ * characters (C0 and C1), not only whitespace, not a system database.
+ */
 export function isValidSqlDatabaseName(name: string): boolean {
   return (
     name.length >= 1 &&
     name.length <= 128 &&
-    !/[[\]'"\u0000-\u001f\u007f]/.test(name) &&
+    !/[[\]'"\u0000-\u001f\u007f-\u009f]/.test(name) &&
+    name.trim() !== '' &&
     !SYSTEM_DATABASES.includes(name.toLowerCase())
   );
 }
