@@ -48,7 +48,7 @@ describe('anything at all', () => {
   test('as the whole plan', () => {
     fc.assert(
       fc.property(anyValue, (value) => expectPlanOrError(value, { fieldPaths: false })),
-      runs(600),
+      runs(500),
     );
   });
 

@@ -315,7 +315,7 @@ describe('dependency cycles', () => {
           }
         },
       ),
-      runs(200),
+      runs(150),
     );
   });
 

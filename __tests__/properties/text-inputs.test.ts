@@ -167,7 +167,7 @@ describe('plan files', () => {
         expect('error' in outcome).toBe(true);
         if ('error' in outcome) expectFileError(outcome.error, file, Buffer.from(bytes).toString('utf8'));
       }),
-      runs(400),
+      runs(300),
     );
   });
 });
