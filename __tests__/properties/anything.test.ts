@@ -48,7 +48,7 @@ describe('anything at all', () => {
   test('as the whole plan', () => {
     fc.assert(
       fc.property(anyValue, (value) => expectPlanOrError(value, { fieldPaths: false })),
-      runs(500),
+      runs(400),
     );
   });
 
@@ -72,7 +72,7 @@ describe('anything at all', () => {
           expectPlanOrError(copy, { fieldPaths: true });
         },
       ),
-      runs(400),
+      runs(300),
     );
   });
 });

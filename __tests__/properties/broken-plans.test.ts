@@ -241,7 +241,7 @@ describe('broken generated plans', () => {
           expectProblemAt(error, path, message);
         },
       ),
-      runs(100),
+      runs(80),
     );
   });
 });
@@ -334,7 +334,7 @@ describe('dependency cycles', () => {
           expect(error.problems.map((p) => p.message)).toEqual([`dependency cycle: ${loop}`]);
         },
       ),
-      runs(200),
+      runs(120),
     );
   });
 });
@@ -365,7 +365,7 @@ describe('several breakages at once', () => {
           '<plan>',
         );
       }),
-      runs(150),
+      runs(100),
     );
   });
 });

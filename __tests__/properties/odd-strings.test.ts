@@ -81,7 +81,7 @@ describe('odd strings in valid plans', () => {
           check(copy, path, verdict(path, value), (plan) => getAt(plan, path) === value);
         },
       ),
-      runs(500),
+      runs(400),
     );
   });
 

@@ -98,7 +98,7 @@ describe('plan files', () => {
           expectDeepEqual(outcome.plan, parseMigrationPlan(document));
         },
       ),
-      runs(150),
+      runs(100),
     );
   });
 
@@ -150,7 +150,7 @@ describe('plan files', () => {
           if ('error' in outcome) expectFileError(outcome.error, file, text);
         },
       ),
-      runs(250),
+      runs(150),
     );
   });
 

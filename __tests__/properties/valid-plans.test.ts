@@ -80,7 +80,7 @@ describe('valid generated plans', () => {
         expectDeepEqual(reparsed, plan);
         expect(renderMigrationPlan(reparsed)).toBe(rendered);
       }),
-      runs(200),
+      runs(150),
     );
   });
 
