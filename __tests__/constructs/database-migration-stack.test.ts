@@ -1,4 +1,4 @@
-import { Testing } from 'cdktf';
+import { DataResource, Testing } from 'cdktf';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { examplePlan } from '../helpers/example-plan';
 import { resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
@@ -61,6 +61,7 @@ describe('DatabaseMigrationStack with the default plan', () => {
     expect(Object.keys(terraform.required_providers).sort()).toEqual(['azapi', 'azurerm']);
     expect(terraform.required_providers.azapi.source).toBe('Azure/azapi');
     expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
+    expect(terraform.required_version).toBe('>= 1.11');
     const provider = synth.provider as Record<string, any[]>;
     expect(provider.azurerm[0]).toMatchObject({ storage_use_azuread: true, features: [{}] });
   });
@@ -111,6 +112,10 @@ describe('DatabaseMigrationStack with the default plan', () => {
       expect.arrayContaining(['Microsoft.DataMigration/databaseMigrations/cutover/action', 'Microsoft.Sql/managedInstances/databases/delete']),
     );
     expect(definition.permissions[0].actions.some((a: string) => a.startsWith('Microsoft.SqlVirtualMachine'))).toBe(false);
+  });
+
+  it('synthesizes without a terraform binary (no construct that shells out to `terraform version`)', () => {
+    expect(stack.node.findAll().filter((c) => c instanceof DataResource)).toEqual([]);
   });
 
   it('warns about the managed Airflow retirement only', () => {

@@ -1,8 +1,9 @@
-import { Annotations, DataResource, TerraformVariable } from 'cdktf';
+import { Annotations, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiResource } from '../azapi/resource';
 import { AzapiResourceAction } from '../azapi/resource-action';
 import { IDataFactory } from '../core/references';
+import { TerraformData } from '../core/terraform-data';
 import { AirflowSettings } from '../plan/types';
 
 /** Data Factory resource types the managed Airflow is driven through (2018-06-01 is the only version). */
@@ -106,7 +107,7 @@ export class ManagedAirflowEnvironment extends Construct {
     });
 
     // terraform_data carries the content hash so that any change to the DAG files re-runs the import.
-    const dagVersion = new DataResource(this, 'DagVersion', { triggersReplace: { contentHash: props.dagContentHash } });
+    const dagVersion = new TerraformData(this, 'DagVersion', { contentHash: props.dagContentHash });
     this.dagImport = new AzapiResourceAction(this, 'DagImport', {
       type: FACTORY_TYPE,
       resourceId: props.factory.id,
