@@ -1,8 +1,15 @@
-/** Type-checking happens once in `npm run typecheck`; jest only transpiles. */
+/**
+ * The unit suite (`npx jest`). Type-checking happens once in `npm run typecheck`; jest only
+ * transpiles. The slow suites (thousands of generated plans, packing the npm package) have their
+ * own config, `jest.slow.config.js`, and run as their own step of `npm test`.
+ */
+const { SLOW_SUITES } = require('./jest.suites');
+
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', ...SLOW_SUITES],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
   },

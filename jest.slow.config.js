@@ -1,0 +1,5 @@
+/** Property-based plan tests and the package-contents test: `npm run test:slow`. */
+const base = require('./jest.config');
+const { SLOW_SUITES } = require('./jest.suites');
+
+module.exports = { ...base, roots: SLOW_SUITES, testPathIgnorePatterns: ['/node_modules/'] };
