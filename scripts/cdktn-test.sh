@@ -32,25 +32,17 @@ constructs_version="${CDKTN_CONSTRUCTS_VERSION:-10.7.2}"
 test_paths=(__tests__/constructs __tests__/monitoring __tests__/plan)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+label="cdktn test"
 started=$SECONDS
 step="setup"
 phase_started=$SECONDS
 timings=()
 
-while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^npm_(config_local_prefix|package_|lifecycle_)' || true)
+# shellcheck source=scratch-lib.sh
+source "$repo_root/scripts/scratch-lib.sh"
+drop_npm_project_env
 export CHECKPOINT_DISABLE=1
 
-# Scratch space: $TMPDIR if set; else /dev/shm when it has room (a RAM disk: installing and
-# deleting a few hundred MB of node_modules there takes seconds instead of half a minute); else /tmp.
-scratch_parent() {
-  if [[ -n "${TMPDIR:-}" ]]; then
-    echo "$TMPDIR"
-  elif [[ -d /dev/shm && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR == 2 { print $4 }') > 3 * 1024 * 1024 )); then
-    echo /dev/shm
-  else
-    echo /tmp
-  fi
-}
 scratch="$(mktemp -d "$(scratch_parent)/adm-cdktn.XXXXXX")"
 remover=""
 cleanup() {
@@ -68,17 +60,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-phase() {
-  if [[ "$step" != setup ]]; then timings+=("$step $((SECONDS - phase_started))s"); fi
-  step="$1"
-  phase_started=$SECONDS
-  echo "== cdktn test: $step"
-}
 
 phase "copy sources"
 # What a fresh clone has (tracked files and new ones that are not ignored), limited to what the
 # tests need: no dist/, cdktf.out/, .venv/, __pycache__ or DAG tests.
-wanted='^(lib/|__tests__/|examples/|schema/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.config\.js$|package(-lock)?\.json$|cdktf\.json$)'
+wanted='^(lib/|__tests__/|examples/|schema/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites)\.js$|package(-lock)?\.json$|cdktf\.json$)'
 if git -C "$repo_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard) |
     while IFS= read -r -d '' path; do

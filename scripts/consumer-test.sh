@@ -25,22 +25,11 @@ step="setup"
 phase_started=$SECONDS
 timings=()
 
-# An `npm run` parent exports its project as npm_config_local_prefix / npm_package_*: drop them
-# so nothing below can fall back on the repository.
-while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^npm_(config_local_prefix|package_|lifecycle_)' || true)
+# shellcheck source=scratch-lib.sh
+source "$repo_root/scripts/scratch-lib.sh"
+drop_npm_project_env
 export CHECKPOINT_DISABLE=1
 
-# Scratch space: $TMPDIR if set; else /dev/shm when it has room (a RAM disk: installing and
-# deleting a few hundred MB of node_modules there takes seconds instead of half a minute); else /tmp.
-scratch_parent() {
-  if [[ -n "${TMPDIR:-}" ]]; then
-    echo "$TMPDIR"
-  elif [[ -d /dev/shm && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR == 2 { print $4 }') > 3 * 1024 * 1024 )); then
-    echo /dev/shm
-  else
-    echo /tmp
-  fi
-}
 work="$(mktemp -d "$(scratch_parent)/adm-consumer.XXXXXX")"
 work="$(cd "$work" && pwd -P)"
 cleanup() {
@@ -58,12 +47,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-phase() {
-  if [[ "$step" != setup ]]; then timings+=("$step $((SECONDS - phase_started))s"); fi
-  step="$1"
-  phase_started=$SECONDS
-  echo "== $label: $step"
-}
 
 case "$work/" in
   "$(cd "$repo_root" && pwd -P)"/*) echo "$label: temporary folder $work is inside the repository" >&2; exit 1 ;;
