@@ -13,6 +13,13 @@ Each status poll of a migration advances it one step:
            Completing -> Succeeded
   offline: InProgress -> Succeeded
 A database named in MIGRATION_SIMULATE_FAILURE turns Failed on its second poll.
+
+Tables: every source database holds the same user tables, with row counts (and checksums) derived
+from its server's connection id, its name and the table. A target database holds what DMS copied
+into it: when its migration succeeds, the target records the source database it is a copy of
+(`copiedFrom`) and answers with that source's rows, whatever the target database is called (a
+plan may rename it: `target.database`). A target without a finished copy is missing (SqlMi, SqlVm:
+restoring or absent) or empty (SqlDb: created, with its schema, before the migration).
 """
 from __future__ import annotations
 
@@ -157,6 +164,7 @@ class _SimulatedDatabaseMigrations:
                                **server: str) -> _Done:
         _check_create_request(parameters, self._kind)
         database = self._plan_database(server[self._server_argument], target_db_name)
+        source_connection_id = self._plan.source_of(database).connection_id
         properties = parameters["properties"]
         key = target_key(server[self._server_argument], target_db_name)
 
@@ -168,6 +176,7 @@ class _SimulatedDatabaseMigrations:
                 "kind": self._kind,
                 "scope": properties["scope"],
                 "sourceDatabaseName": properties["sourceDatabaseName"],
+                "sourceConnectionId": source_connection_id,
                 "offline": (properties.get("offlineConfiguration") or {}).get("offline", self._kind == "SqlDb"),
                 "migrationStatus": "InProgress",
                 "provisioningState": "Succeeded",
@@ -255,6 +264,12 @@ def _complete(migration: Dict[str, Any], state: Dict[str, Any]) -> None:
     migration["pendingLogBackups"] = 0
     if migration["kind"] != "SqlDb":
         state["targetDatabase"] = "ONLINE"
+    state["copiedFrom"] = {"connectionId": migration["sourceConnectionId"], "database": migration["sourceDatabaseName"]}
+
+
+def _remove_target_database(state: Dict[str, Any]) -> None:
+    state.pop("targetDatabase", None)
+    state.pop("copiedFrom", None)
 
 
 def _resource(migration: Dict[str, Any], target_db_name: str, with_details: bool) -> Dict[str, Any]:
@@ -328,22 +343,34 @@ class SimulatedSqlServer:
 
     def drop_database(self, connection_id: str, database: str) -> None:
         target = self._targets[connection_id]
-        self._world.update(target_key(target.resource_id.name, database), lambda state: state.pop("targetDatabase", None))
+        self._world.update(target_key(target.resource_id.name, database), _remove_target_database)
 
     def user_tables(self, connection_id: str, database: str) -> List[str]:
         return list(REHEARSAL_TABLES)
 
     def table_fingerprint(self, connection_id: str, database: str, table: str, with_checksum: bool) -> Optional[TableFingerprint]:
-        if connection_id not in self._source_connections and self._target_state(connection_id, database) != "ONLINE":
+        if connection_id in self._source_connections:
+            return source_table_fingerprint(connection_id, database, table, with_checksum)
+        if self._target_state(connection_id, database) != "ONLINE":
             return None
-        digest = int(hashlib.sha256(("%s/%s" % (database, table)).encode()).hexdigest()[:8], 16)
-        return TableFingerprint(row_count=digest % 100000, checksum=digest if with_checksum else None)
+        target = self._targets[connection_id]
+        copied_from = self._world.load(target_key(target.resource_id.name, database)).get("copiedFrom")
+        if copied_from is None:  # a SqlDb target before its copy: the deployed schema, no rows
+            return TableFingerprint(row_count=0, checksum=None)
+        return source_table_fingerprint(copied_from["connectionId"], copied_from["database"], table, with_checksum)
 
     def _target_state(self, connection_id: str, database: str) -> Optional[str]:
         target = self._targets[connection_id]
         if target.kind == "SqlDb":
             return "ONLINE"  # SqlDb targets are created, with their schema, before the migration
         return self._world.load(target_key(target.resource_id.name, database)).get("targetDatabase")
+
+
+def source_table_fingerprint(connection_id: str, database: str, table: str, with_checksum: bool) -> TableFingerprint:
+    """The rows of a simulated source table (database names are case-insensitive, as in SQL Server)."""
+    name = "%s/%s/%s" % (connection_id, database.lower(), table)
+    digest = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+    return TableFingerprint(row_count=digest % 100000, checksum=digest if with_checksum else None)
 
 
 class SimulatedSqlManagementClient:
@@ -357,7 +384,7 @@ class SimulatedSqlManagementClient:
         key = target_key(managed_instance_name, database_name)
         if "targetDatabase" not in self._world.load(key):
             raise SimulatedHttpError(404, "managed database %s not found" % database_name)
-        self._world.update(key, lambda state: state.pop("targetDatabase", None))
+        self._world.update(key, _remove_target_database)
         return _Done()
 
 

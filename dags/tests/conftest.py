@@ -68,6 +68,31 @@ def plan_with_databases(databases: list, base: dict = None) -> dict:
     return document
 
 
+def renamed_targets_document(mode: str = "offline") -> dict:
+    """Each target kind, each database renamed on its target (`mode` for the SqlMi and SqlVm ones);
+    `Archive` is a source database and, on the SQL VM, the copy of another one."""
+    document = plan_with_databases(
+        [
+            {"name": "to_mi", "source": {"server": "sql01", "database": "Sales"},
+             "target": {"server": "mi-prod", "database": "SalesArchive"}, "mode": mode,
+             "validation": {"rowCounts": True, "checksums": True}},
+            {"name": "to_db", "source": {"server": "sql01", "database": "Hr"},
+             "target": {"server": "db-prod", "database": "HrArchive"},
+             "validation": {"rowCounts": True, "checksums": True}},
+            {"name": "to_vm", "source": {"server": "sql01", "database": "Crm"},
+             "target": {"server": "vm-prod", "database": "Archive"}, "mode": mode, "dependsOn": ["to_mi"],
+             "validation": {"rowCounts": True, "checksums": True}},
+            {"name": "archive", "source": {"server": "sql01", "database": "Archive"},
+             "target": {"server": "mi-prod", "database": "Archive"}, "mode": "offline"},
+        ]
+    )
+    document["targetServers"] += [
+        {"name": "db-prod", "kind": "SqlDb", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"},
+        {"name": "vm-prod", "kind": "SqlVm", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/vm1"},
+    ]
+    return document
+
+
 @pytest.fixture
 def rehearsal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Rehearsal mode with its simulated world under tmp_path; returns that directory."""

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from airflow.utils import timezone
 
-from conftest import database_entry, load_plan_document, plan_with_databases
+from conftest import database_entry, load_plan_document, plan_with_databases, renamed_targets_document
 from migration_orchestration_lib import simulation
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.events import LoggingEventWriter
@@ -87,6 +87,28 @@ def test_example_plan_rehearsal_migrates_every_database(rehearsal, events):
     # online migrations froze their source at cutover; the offline one never did
     assert world.load(simulation.source_key("mssql_source_sql01", "Sales"))["readOnly"] is True
     assert world.load(simulation.source_key("mssql_source_sql01", "Reporting")) == {}
+
+
+def test_databases_renamed_on_the_target_migrate_and_validate_against_their_source(rehearsal, events):
+    # SqlMi and SqlVm online (cutover), SqlDb offline; every target database named unlike its source
+    dag_run, states = run(renamed_targets_document(mode="online"))
+
+    assert dag_run.state == "success"
+    assert states["to_mi.cutover"] == "success" and states["to_vm.cutover"] == "success"
+    for database in ("to_mi", "to_db", "to_vm", "archive"):
+        assert states["%s.validate" % database] == "success"
+        assert states["%s.rollback" % database] == "skipped"
+        assert events_of(events, database)[-1] == ("done", "Succeeded")
+    validated = {row["Database"]: row["Message"] for row in events if (row["Phase"], row["Status"]) == ("validate", "Succeeded")}
+    assert all("3 table(s) match" in validated[name] for name in ("to_mi", "to_db", "to_vm", "archive")), validated
+
+    world = world_for(rehearsal)
+    for server, target, source in [("mi-contoso-prod", "SalesArchive", "Sales"), ("sqlprod", "HrArchive", "Hr"),
+                                   ("vm1", "Archive", "Crm"), ("mi-contoso-prod", "Archive", "Archive")]:
+        [migration] = migrations_into(world, server, target)
+        assert (migration["sourceDatabaseName"], migration["migrationStatus"]) == (source, "Succeeded")
+        assert world.load(simulation.target_key(server, target))["copiedFrom"] == {"connectionId": "mssql_source_sql01", "database": source}
+    assert migrations_into(world, "mi-contoso-prod", "Sales") == []
 
 
 def test_a_failing_database_rolls_back_holds_its_dependents_and_fails_the_run(rehearsal, events, monkeypatch):
