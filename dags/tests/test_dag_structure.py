@@ -5,12 +5,15 @@ Marked airflow26: these also run in the Apache Airflow 2.6.3 environment when it
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 
 import pytest
 
 from conftest import DAGS_DIR, PLANS_DIR, database_entry, load_plan_document, plan_with_databases
+from generated_plans import generate_plan
+from migration_orchestration_lib import dag_factory
 from migration_orchestration_lib.dag_factory import DAG_ID, build_dag
 from migration_orchestration_lib.plan import parse_plan
 
@@ -175,6 +178,133 @@ def test_parse_cost_is_linear_in_databases():
     assert len(dag.tasks) == 60 * 8 + 1
 
 
+# A generated plan the size of a large estate (bench/gen-plan.mjs's shape: hubs, waves, long chains,
+# fan-in sinks; SqlMi/SqlDb/SqlVm, online and offline): 300 databases, 2,083 tasks, ~4,250 edges.
+GENERATED_SIZE = 300
+
+
+@pytest.fixture(scope="module")
+def generated_plan():
+    return parse_plan(generate_plan(GENERATED_SIZE))
+
+
+@pytest.fixture(scope="module")
+def generated_dag(generated_plan):
+    return build_dag(generated_plan, environ={})
+
+
+def expected_edges(plan):
+    """Every edge the DAG must have, from the plan alone (see the README's DAG section)."""
+    edges = set()
+    for database in plan.databases:
+        steps = ["%s.%s" % (database.name, s) for s in (WORK_TASKS_ONLINE if database.is_online else WORK_TASKS_OFFLINE)]
+        edges.update(zip(steps, steps[1:]))
+        edges.update((step, "%s.rollback" % database.name) for step in steps)
+        edges.update(("%s.%s" % (database.name, t), "run_outcome") for t in ("done", "rollback"))
+        edges.update(("%s.done" % dependency, "%s.preflight" % database.name) for dependency in database.depends_on)
+    return edges
+
+
+def wired_edges(dag):
+    """The DAG's edges; each one must be recorded on both of its ends."""
+    downstream = {(task.task_id, other) for task in dag.tasks for other in task.downstream_task_ids}
+    upstream = {(other, task.task_id) for task in dag.tasks for other in task.upstream_task_ids}
+    assert downstream == upstream
+    return downstream
+
+
+def task_relatives(dag):
+    return {
+        task.task_id: (sorted(task.upstream_task_ids), sorted(task.downstream_task_ids), task.trigger_rule)
+        for task in dag.tasks
+    }
+
+
+def graph_view_edges(dag):
+    from airflow.utils.dag_edges import dag_edges
+
+    return sorted(tuple(sorted(edge.items())) for edge in dag_edges(dag))
+
+
+def group_tree(group):
+    from airflow.utils.task_group import TaskGroup
+
+    return {key: group_tree(child) if isinstance(child, TaskGroup) else "task" for key, child in group.children.items()}
+
+
+def test_a_generated_plan_is_wired_with_every_edge_it_needs_and_no_other(generated_plan, generated_dag):
+    assert len(generated_dag.tasks) == sum(8 if d.is_online else 6 for d in generated_plan.databases) + 1
+    expected = expected_edges(generated_plan)
+    wired = wired_edges(generated_dag)
+    assert sorted(expected - wired) == [], "edges missing"
+    assert sorted(wired - expected) == [], "edges the plan does not call for"
+    assert len(wired) > 4000
+
+
+def test_wiring_matches_airflows_own_operator_for_every_consumer_of_the_graph(generated_plan, generated_dag, monkeypatch):
+    """`_wire` leaves the DAG exactly as `>>` would: tasks, groups, graph view, serialization, order."""
+    from airflow.serialization.serialized_objects import SerializedDAG
+    from airflow.utils.dag_cycle_tester import check_cycle
+
+    monkeypatch.setattr(dag_factory, "_wire", lambda upstream, downstream: upstream >> downstream)
+    reference = build_dag(generated_plan, environ={})
+
+    assert task_relatives(generated_dag) == task_relatives(reference)
+    assert group_tree(generated_dag.task_group) == group_tree(reference.task_group)
+    assert graph_view_edges(generated_dag) == graph_view_edges(reference)
+    assert json.dumps(SerializedDAG.to_dict(generated_dag), sort_keys=True, default=str) == json.dumps(
+        SerializedDAG.to_dict(reference), sort_keys=True, default=str
+    )
+    check_cycle(generated_dag)  # raises on a cycle
+    position = {task.task_id: index for index, task in enumerate(generated_dag.topological_sort())}
+    assert len(position) == len(generated_dag.tasks)
+    assert all(position[upstream] < position[downstream] for upstream, downstream in wired_edges(generated_dag))
+
+
+def test_the_wired_dag_survives_a_serialization_round_trip(generated_dag):
+    """What the scheduler and the webserver load from the metadata DB is the same graph."""
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    restored = SerializedDAG.from_dict(SerializedDAG.to_dict(generated_dag))
+
+    assert task_relatives(restored) == task_relatives(generated_dag)
+    assert wired_edges(restored) == wired_edges(generated_dag)
+    assert group_tree(restored.task_group) == group_tree(generated_dag.task_group)
+    assert graph_view_edges(restored) == graph_view_edges(generated_dag)
+    assert [t.task_id for t in restored.leaves] == ["run_outcome"]
+
+
+def test_building_the_dag_never_hashes_it(generated_plan, monkeypatch):
+    """Airflow's `>>` hashes the DAG (a tuple of all its task ids) on every call: O(tasks) per edge,
+    O(tasks x edges) per parse (2.5-3.6 s for 1,000 databases). The factory wires without it."""
+    from airflow.models.dag import DAG
+
+    hashes = []
+    original = DAG.__hash__
+
+    def counting_hash(self):
+        hashes.append(1)
+        return original(self)
+
+    monkeypatch.setattr(DAG, "__hash__", counting_hash)
+    build_dag(generated_plan, environ={})
+    assert len(hashes) == 0
+
+
+def test_wiring_refuses_tasks_of_another_dag():
+    from airflow.exceptions import AirflowException
+    from airflow.models.dag import DAG
+    from airflow.operators.empty import EmptyOperator
+
+    with DAG("one", schedule=None, start_date=dag_factory.START_DATE):
+        here = EmptyOperator(task_id="here")
+    with DAG("two", schedule=None, start_date=dag_factory.START_DATE):
+        there = EmptyOperator(task_id="there")
+    with pytest.raises(AirflowException, match="more than one DAG"):
+        dag_factory._wire(here, there)
+    assert here.downstream_task_ids == set() and there.upstream_task_ids == set()
+
+
 def test_dagbag_imports_the_dag_folder_with_the_plan_from_the_environment(monkeypatch):
     from airflow.models.dagbag import DagBag
 
@@ -183,6 +313,19 @@ def test_dagbag_imports_the_dag_folder_with_the_plan_from_the_environment(monkey
     assert bag.import_errors == {}
     assert list(bag.dag_ids) == [DAG_ID]
     assert len(bag.dags[DAG_ID].task_group.children) == 4
+
+
+def test_dagbag_imports_a_generated_plan(monkeypatch, tmp_path, generated_plan):
+    from airflow.models.dagbag import DagBag
+
+    plan_file = tmp_path / "migration_plan.json"
+    plan_file.write_text(json.dumps(generate_plan(GENERATED_SIZE)))
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))
+    bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    assert bag.import_errors == {}
+    dag = bag.dags[DAG_ID]
+    assert len(dag.task_group.children) == GENERATED_SIZE + 1
+    assert wired_edges(dag) == expected_edges(generated_plan)
 
 
 @pytest.mark.parametrize(
