@@ -3,15 +3,16 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { MigrationPlanError } from './errors';
 import { parseJsonSource } from './json-source';
-import { validatePlan } from './parse';
+import { planIfValid, validatePlan } from './parse';
 import type { ParsedSource } from './source-positions';
 import type { MigrationPlan } from './types';
+import { readYamlQuickly } from './yaml-fast';
 import { parseYamlSource } from './yaml-source';
 
-const READERS: Readonly<Record<string, (text: string) => ParsedSource>> = {
-  '.yaml': parseYamlSource,
-  '.yml': parseYamlSource,
-  '.json': parseJsonSource,
+const READERS: Readonly<Record<string, (text: string, file: string) => MigrationPlan>> = {
+  '.yaml': loadYaml,
+  '.yml': loadYaml,
+  '.json': (text, file) => validateSource(parseJsonSource(text), file),
 };
 
 /** Plans are a few hundred kilobytes at most; refuse to read something that is clearly not one. */
@@ -29,9 +30,23 @@ export function loadMigrationPlan(path: string): MigrationPlan {
     const found = extension === '' ? 'no extension' : `extension "${extension}"`;
     fail(path, `unsupported plan file (${found}): use .yaml, .yml or .json`);
   }
-  const source = read(readPlanText(path));
-  if (!source.ok) throw new MigrationPlanError(path, source.problems);
-  return validatePlan(source.value, path, source.locate);
+  return read(readPlanText(path), path);
+}
+
+/**
+ * js-yaml first (about 8x faster for a big plan); when it cannot read the text the way `yaml`
+ * would, or the value is not a valid plan, `yaml` reads it again to report every problem with
+ * its line, exactly as before.
+ */
+function loadYaml(text: string, file: string): MigrationPlan {
+  const quick = readYamlQuickly(text);
+  const plan = quick === undefined ? undefined : planIfValid(quick.value);
+  return plan ?? validateSource(parseYamlSource(text), file);
+}
+
+function validateSource(source: ParsedSource, file: string): MigrationPlan {
+  if (!source.ok) throw new MigrationPlanError(file, source.problems);
+  return validatePlan(source.value, file, source.locate);
 }
 
 function readPlanText(path: string): string {

@@ -4,13 +4,22 @@ import type { PlanProblem } from './errors';
 import { formatFieldPath, quote } from './field-path';
 import { lineColumnFinder, yamlLocator, type ParsedSource, type SourcePosition } from './source-positions';
 
+/**
+ * uniqueKeys makes duplicate keys errors; YAML 1.2 core schema, so `no` stays a string.
+ * logLevel 'error': the library's advice for programmers (mapAsMap) must not reach the terminal.
+ * (`readYamlQuickly` resolves scalars with the schema these options give.)
+ */
+export const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: true, version: '1.2', logLevel: 'error' } as const;
+
+/**
+ * Reads YAML with the `yaml` library, keeping its node tree for positions. `loadMigrationPlan`
+ * tries `readYamlQuickly` first and comes here for anything that is not a valid plan.
+ */
 export function parseYamlSource(text: string): ParsedSource {
   const positionOf = lineColumnFinder(text);
   let document: Document;
   try {
-    // uniqueKeys makes duplicate keys errors; YAML 1.2 core schema, so `no` stays a string.
-    // logLevel 'error': the library's advice for programmers (mapAsMap) must not reach the terminal.
-    document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, version: '1.2', logLevel: 'error' });
+    document = parseDocument(text, YAML_OPTIONS);
   } catch (error) {
     return { ok: false, problems: [{ path: '', message: `cannot parse YAML: ${errorMessage(error)}` }] };
   }
