@@ -90,8 +90,6 @@ export class DatabaseMigrationStack extends TerraformStack {
     });
     new AzapiProvider(this, 'azapi', { subscriptionId: props.subscriptionId });
     applyStateBackend(this, props.stateBackend ?? { type: 'local' });
-    // Write-only arguments (the Airflow client secret in sensitive_body) need Terraform 1.11.
-    this.addOverride('terraform.required_version', '>= 1.11');
 
     this.resourceGroup = new ResourceGroup(this, 'ResourceGroup', {
       name: props.resourceGroupName ?? resourceName('rg', plan.name),

@@ -61,7 +61,6 @@ describe('DatabaseMigrationStack with the default plan', () => {
     expect(Object.keys(terraform.required_providers).sort()).toEqual(['azapi', 'azurerm']);
     expect(terraform.required_providers.azapi.source).toBe('Azure/azapi');
     expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
-    expect(terraform.required_version).toBe('>= 1.11');
     const provider = synth.provider as Record<string, any[]>;
     expect(provider.azurerm[0]).toMatchObject({ storage_use_azuread: true, features: [{}] });
   });
