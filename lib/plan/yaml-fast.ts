@@ -25,7 +25,7 @@
  * - duplicate keys, several documents, nesting deeper than 100 levels: js-yaml throws, so `yaml`
  *   reports them as before (js-yaml also calls `1` and `"1"` duplicates, `yaml` does not);
  * - `__proto__` keys: both make them own properties; `<<` is an ordinary key for both (no merge
- *   keys in YAML 1.2, and merging needs an alias anyway); a BOM at the start is dropped by both.
+ *   keys in YAML 1.2, and merging needs an alias anyway); a document with a BOM is left to `yaml`.
  * `__tests__/plan/yaml-fast.test.ts` compares the two on fixtures and generated documents.
  */
 import { FAILSAFE_SCHEMA, load, Type, type EventType, type State } from 'js-yaml';
@@ -108,7 +108,9 @@ const SCHEMA = FAILSAFE_SCHEMA.extend({ implicit: [yamlCoreScalars] });
  * without errors or warnings that matter; otherwise undefined (read it with `parseYamlSource`).
  */
 export function readYamlQuickly(text: string): { readonly value: unknown } | undefined {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // `yaml` reads some documents differently after a BOM (`\ufeff- {}` is [null], not [{}]).
+  if (text.charCodeAt(0) === 0xfeff) return undefined;
+  const body = text;
   if (OUTSIDE_THE_AGREED_SUBSET.test(body)) return undefined;
   let value: unknown;
   const watch = new NodeWatch(body);
