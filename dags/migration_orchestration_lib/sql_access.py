@@ -1,0 +1,71 @@
+"""How the DAG's SQL steps reach SQL Server: one interface, two implementations.
+
+- direct: a TDS connection from the Airflow worker (pymssql), for hosts with network reach;
+- dataFactory: a Data Factory pipeline run (Lookup for queries, Script for statements), on the
+  self-hosted integration runtime for sources and the managed virtual network for targets.
+
+An operation is started with `submit` and finished with `result`, so a step waits for a slow one
+(a pipeline run, a BACKUP LOG) in a sensor's reschedule mode without holding a worker slot.
+`submit` is idempotent per `SqlOperation.key`: submitting a key again returns the operation already
+started, so a crashed worker's re-run adopts it instead of running it twice. The statements
+themselves are idempotent where they change anything (see `sql_statements`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Mapping, Optional, Protocol, Sequence
+
+
+SOURCE = "source"
+TARGET = "target"
+
+
+@dataclass(frozen=True)
+class SqlEndpoint:
+    """A database on one of the plan's servers."""
+
+    role: str  # SOURCE or TARGET
+    server_name: str  # the plan's server name (sourceServers[].name / targetServers[].name)
+    database: str  # database to connect to ("master" for server-level statements)
+
+
+@dataclass(frozen=True)
+class SqlOperation:
+    """One T-SQL batch to run on one endpoint."""
+
+    key: str  # idempotency key: the same key is the same operation, across retries and re-runs
+    endpoint: SqlEndpoint
+    sql: str
+    returns_rows: bool  # a query (rows back) or a statement
+    timeout_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class SqlOperationHandle:
+    """What `submit` returns; small and JSON-friendly, so a step can keep it in XCom."""
+
+    key: str
+    reference: str  # a pipeline run id, or the direct implementation's own marker
+
+
+@dataclass(frozen=True)
+class SqlResult:
+    rows: Sequence[Mapping[str, Any]] = field(default_factory=list)
+
+
+class SqlOperationFailed(Exception):
+    """The operation ran and failed (SQL error, pipeline run Failed/Cancelled); the message says why."""
+
+
+class SqlAccess(Protocol):
+    def submit(self, operation: SqlOperation) -> SqlOperationHandle:
+        """Start the operation, or return the one already started with this key."""
+        ...
+
+    def result(self, handle: SqlOperationHandle) -> Optional[SqlResult]:
+        """The result once finished; None while it runs; raises `SqlOperationFailed` when it failed."""
+        ...
+
+
+def rows_of(result: SqlResult) -> List[Mapping[str, Any]]:
+    return list(result.rows)
