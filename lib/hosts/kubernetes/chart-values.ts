@@ -67,10 +67,13 @@ export interface AirflowChartValues {
   readonly redis: { readonly enabled: boolean; readonly passwordSecretName?: string };
   readonly statsd: { readonly enabled: true };
   readonly scheduler: ReplicatedComponentValues;
-  readonly workers: ReplicatedComponentValues;
+  /** With one service account for Celery workers and KubernetesExecutor pods alike. */
+  readonly workers: ReplicatedComponentValues & { readonly useWorkerDedicatedServiceAccounts: false };
   readonly triggerer: ReplicatedComponentValues & { readonly enabled: true };
-  readonly dagProcessor: ReplicatedComponentValues & { readonly enabled: true };
-  readonly apiServer: ReplicatedComponentValues;
+  /** Parses DAG files only (no task code, no secrets backend): no Azure identity. */
+  readonly dagProcessor: { readonly enabled: true; readonly replicas: number };
+  readonly apiServer: ReplicatedComponentValues & { readonly defaultUser: { readonly enabled: false } };
+  /** Airflow 2's webserver section; its default user is switched off too, whatever the chart reads. */
   readonly webserver: { readonly defaultUser: { readonly enabled: false } };
   readonly dags: { readonly persistence: { readonly enabled: false }; readonly gitSync: { readonly enabled: false } };
   readonly volumes: readonly ProjectedVolume[];
@@ -93,12 +96,14 @@ export const WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = 'azure.workload.identity/c
 /** Pod annotation carrying the DAG bundle's hash: a new bundle rolls every Airflow pod. */
 export const DAG_BUNDLE_HASH_ANNOTATION = 'checksum/dag-bundle';
 
-/** Service account of each Airflow component that runs DAG code or reads the secrets backend. */
+/**
+ * Service account of each Airflow component that runs task code or reads the secrets backend
+ * (the API server serves connections to tasks in Airflow 3); each is federated to the identity.
+ */
 export const AIRFLOW_SERVICE_ACCOUNTS = {
   scheduler: `${RELEASE_NAME}-scheduler`,
   workers: `${RELEASE_NAME}-worker`,
   triggerer: `${RELEASE_NAME}-triggerer`,
-  dagProcessor: `${RELEASE_NAME}-dag-processor`,
   apiServer: `${RELEASE_NAME}-api-server`,
 } as const;
 
@@ -169,11 +174,14 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
     redis: celery ? { enabled: true, passwordSecretName: input.secrets.redis } : { enabled: false },
     statsd: { enabled: true },
     scheduler: component(AIRFLOW_SERVICE_ACCOUNTS.scheduler, input.replicas),
-    workers: component(AIRFLOW_SERVICE_ACCOUNTS.workers, celery ? input.celeryWorkers : 0),
+    workers: {
+      ...component(AIRFLOW_SERVICE_ACCOUNTS.workers, celery ? input.celeryWorkers : 0),
+      useWorkerDedicatedServiceAccounts: false,
+    },
     triggerer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.triggerer, input.replicas), enabled: true },
-    dagProcessor: { ...component(AIRFLOW_SERVICE_ACCOUNTS.dagProcessor, 1), enabled: true },
-    apiServer: component(AIRFLOW_SERVICE_ACCOUNTS.apiServer, input.replicas),
+    dagProcessor: { enabled: true, replicas: 1 },
     // No admin/admin user: people sign in through whatever auth the platform team configures.
+    apiServer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.apiServer, input.replicas), defaultUser: { enabled: false } },
     webserver: { defaultUser: { enabled: false } },
     dags: { persistence: { enabled: false }, gitSync: { enabled: false } },
     volumes: [input.dagVolume],
