@@ -11,15 +11,23 @@ import { AIRFLOW_CHART } from './versions';
 
 /** Props of {@link AirflowRelease}. */
 export interface AirflowReleaseProps {
+  /** Provider of the namespace, secrets and config maps. */
   readonly kubernetesProvider: TerraformProvider;
+  /** Provider of the Helm release. */
   readonly helmProvider: TerraformProvider;
+  /** Namespace the release is installed into (created here). */
   readonly namespace: string;
   /** What the namespace (and so every object in it) waits for: the deployer's access to the cluster. */
   readonly namespaceDependsOn: readonly ITerraformDependable[];
+  /** Celery workers or one pod per task. */
   readonly executor: AirflowExecutor;
+  /** Repository of the Airflow image with the DAG requirements. */
   readonly imageRepository: string;
+  /** Tag of that image. */
   readonly imageTag: string;
+  /** Client id the Airflow service accounts are annotated with. */
   readonly identityClientId: string;
+  /** The DAG package and the rendered plan, delivered as config maps. */
   readonly bundle: DagBundle;
   /** Environment of every Airflow container (ids and endpoints only). */
   readonly environment: Readonly<Record<string, string>>;

@@ -6,8 +6,11 @@ import { ProjectedVolume } from './chart-values';
 
 /** Props of {@link DagConfigMaps}. */
 export interface DagConfigMapsProps {
+  /** The DAG package and the rendered plan. */
   readonly bundle: DagBundle;
+  /** Namespace of the Airflow release. */
   readonly namespace: string;
+  /** Provider of the config maps. */
   readonly provider: TerraformProvider;
   /** Prefix of the config map names (`<prefix>-1`, `<prefix>-2`, ...). */
   readonly namePrefix: string;
@@ -25,8 +28,11 @@ const KEY_ALPHABET = /[^A-Za-z0-9._-]/g;
 
 /** One file of the DAG folder: its config map key and its path under the mount. */
 export interface DagFolderEntry {
+  /** Config map key (letters, digits, `-`, `_`, `.`). */
   readonly key: string;
+  /** Path under the DAGs folder, for example `migration_orchestration_lib/steps.py`. */
   readonly path: string;
+  /** File content. */
   readonly content: string;
 }
 

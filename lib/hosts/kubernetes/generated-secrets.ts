@@ -18,10 +18,10 @@ const EXPRESSIONS: Record<SecretShape, () => string> = {
 };
 
 /**
- * Secrets Terraform generates without ever storing them. `uuid()` draws 122 random bits from
- * crypto/rand (hashicorp/go-uuid); each value lives in a local, which Terraform keeps neither in
- * the state nor in a plan file, and reaches only write-only arguments (`*_wo`, `data_wo`), which
- * are not stored either. What the state holds is the `terraform_data` below: a generation id and
+ * Secrets Terraform generates without ever storing them. `uuid()` is 128 random bits from
+ * hashicorp/go-uuid (Terraform's lang/funcs/crypto.go), which reads crypto/rand. Each value lives
+ * in a local, which Terraform keeps neither in the state nor in a plan file, and reaches only
+ * write-only arguments (`*_wo`, `data_wo`), which are not stored either. What the state holds is the `terraform_data` below: a generation id and
  * the inputs that start a new generation, no secret.
  *
  * A write-only value is sent only when its version changes, so every consumer takes its version

@@ -100,19 +100,31 @@ const FORBIDDEN_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PA
  * own signals through managed Prometheus.
  */
 export class KubernetesAirflowHost extends Construct implements IAirflowHost {
+  /** Always `kubernetes`. */
   public readonly kind = 'kubernetes' as const;
+  /** The pinned Apache Airflow version of the image and chart values. */
   public readonly airflowVersion = AIRFLOW_VERSION;
   /** Pods in the VNet reach SQL Server directly (given line of sight); Data Factory works too. */
   public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['direct', 'dataFactory'];
+  /** The managed identity the DAG's tasks act as (federated, no secret). */
   public readonly identity: AirflowIdentity;
+  /** The VNet and subnets (created, or the named ones). */
   public readonly network: AirflowNetwork;
+  /** The AKS cluster and its Airflow node pool. */
   public readonly cluster: AirflowCluster;
+  /** Airflow's metadata database. */
   public readonly database: MetadataDatabase;
+  /** The registry and the build of the Airflow image. */
   public readonly image: AirflowImageBuild;
+  /** The managed identity, its federated credentials and its Key Vault role. */
   public readonly workloadIdentity: AirflowWorkloadIdentity;
+  /** The chart release, its secrets and the DAG config maps. */
   public readonly release: AirflowRelease;
+  /** The job that creates the DAG's pools. */
   public readonly pools: AirflowPoolsJob;
+  /** Container Insights, managed Prometheus and the Airflow alerts. */
   public readonly monitoring: AirflowMonitoring;
+  /** The Key Vault private endpoint. */
   public readonly privateEndpoints: PrivateEndpoints;
   /** Namespace of the release. */
   public readonly namespace: string;

@@ -14,11 +14,13 @@ import { HostPlacement } from './placement';
 
 /** Props of {@link AirflowMonitoring}. */
 export interface AirflowMonitoringProps extends HostPlacement {
+  /** The cluster whose agents send logs and metrics. */
   readonly cluster: KubernetesCluster;
   /** Container Insights sends logs and inventory here. */
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert acts through this action group. */
   readonly actionGroupId: string;
+  /** Provider of the scrape config map in kube-system. */
   readonly kubernetesProvider: TerraformProvider;
   /** Namespace of the Airflow release (the statsd exporter's service lives there). */
   readonly namespace: string;

@@ -7,8 +7,11 @@ import { AirflowPool } from '../airflow-host';
 
 /** Props of {@link AirflowPoolsJob}. */
 export interface AirflowPoolsJobProps {
+  /** Pools to create (or update) in Airflow. */
   readonly pools: readonly AirflowPool[];
+  /** Namespace of the Airflow release. */
   readonly namespace: string;
+  /** Provider of the job and its config map. */
   readonly provider: TerraformProvider;
   /** The Airflow image (the same one the chart runs). */
   readonly image: string;
@@ -18,7 +21,10 @@ export interface AirflowPoolsJobProps {
   readonly dependsOn: readonly ITerraformDependable[];
 }
 
-/** `airflow pools import` reads `{name: {slots, description, include_deferred}}`. */
+/**
+ * `airflow pools import` reads `{name: {slots, description, include_deferred}}` and creates or
+ * updates each pool (apache/airflow `airflow-core/src/airflow/cli/commands/pool_command.py`).
+ */
 export function poolsImportFile(pools: readonly AirflowPool[]): string {
   const body = Object.fromEntries(
     pools.map((pool) => [pool.name, { slots: pool.slots, description: pool.description, include_deferred: false }]),
