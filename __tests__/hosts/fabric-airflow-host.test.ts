@@ -7,7 +7,7 @@ import { FabricWorkspace } from '../../lib/fabric/workspace';
 import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
 import { FabricCapacitySku } from '../../lib/hosts/fabric';
 import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
-import { SynthesizedStack, onlyResource, resourcesOfType, synthObject } from '../helpers/test-stack';
+import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { EXISTING_CAPACITY_ID, SERVICE_PRINCIPAL, fabricHostStack } from './fabric-test-stack';
 
@@ -164,6 +164,15 @@ describe('FabricAirflowHost', () => {
       expect(compute).toMatchObject({ computePool: 'migration-pool', computeSize: 'Large' });
     });
 
+    it('warns when a size would not be honoured or is below what Microsoft recommends', () => {
+      expect(warningsOf(fabricHostStack().stack)).toEqual([]);
+      expect(warningsOf(fabricHostStack({ computeSize: 'Large' }).stack)).toEqual([
+        expect.stringContaining('computeSize Large has no effect on the Starter pool'),
+      ]);
+      const small = fabricHostStack({ capacity: NEW_CAPACITY, capacityId: undefined, computeSize: 'Large', computePool: 'prod' });
+      expect(warningsOf(small.stack)).toEqual([expect.stringContaining('Microsoft recommends F16 or larger')]);
+    });
+
     it('sends the only part an Airflow job accepts, from a template file that renders to that content', () => {
       const { stack, host } = fabricHostStack();
       const synth = synthObject(stack);
@@ -252,13 +261,13 @@ describe('FabricAirflowHost', () => {
       expect(changedVersion.triggers_replace).not.toEqual(version.triggers_replace);
     });
 
-    it('stages the bundle byte for byte beside the Terraform JSON, with the uploader from scripts/', () => {
+    it('stages the bundle byte for byte beside the Terraform JSON, with the shipped uploader', () => {
       const { stack, bundle } = fabricHostStack();
       const command: string = uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].command;
       const [script, files] = [...command.matchAll(/"([^"]+)"/g)].map((match) => match[1]);
       const stackFolder = join(Testing.fullSynth(stack), 'stacks', 'test');
       expect(readFileSync(join(stackFolder, script), 'utf8')).toBe(
-        readFileSync(join(__dirname, '..', '..', 'scripts', 'fabric-upload-files.mjs'), 'utf8'),
+        readFileSync(join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs'), 'utf8'),
       );
       for (const file of bundle.files.filter((f) => f.blobName.startsWith('dags/'))) {
         expect(readFileSync(join(stackFolder, files, file.blobName), 'utf8')).toBe(file.content);

@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FakeFabric } from './fabric-files-api-fake';
 
 /** The uploader runs as the deployment step would run it: a separate node process. */
-const UPLOADER = join(__dirname, '..', '..', 'scripts', 'fabric-upload-files.mjs');
+const UPLOADER = join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs');
 const WORKSPACE = '11111111-1111-1111-1111-111111111111';
 const JOB = '22222222-2222-2222-2222-222222222222';
 const TENANT = '33333333-3333-3333-3333-333333333333';
@@ -56,7 +56,17 @@ function run(folder: string, fake: FakeFabric | string, env: Record<string, stri
   });
 }
 
-describe('scripts/fabric-upload-files.mjs against a fake Fabric files API', () => {
+describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files API', () => {
+  it('type-checks strictly (it is JavaScript, so npm run typecheck does not see it)', () => {
+    const tsc = join(__dirname, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc');
+    const flags = ['--noEmit', '--allowJs', '--checkJs', '--strict', '--target', 'es2022', '--module', 'nodenext'];
+    expect(() =>
+      execFileSync(process.execPath, [tsc, ...flags, '--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck', UPLOADER], {
+        encoding: 'utf8',
+      }),
+    ).not.toThrow();
+  });
+
   let fake: FakeFabric;
   let az: { folder: string; argsFile: string };
   let withCli: Record<string, string>;

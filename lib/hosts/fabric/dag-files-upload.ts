@@ -14,8 +14,8 @@ import { stagedAsset } from './staged-asset';
 export const FABRIC_MAX_FILE_BYTES = 2_000_000;
 export const FABRIC_FILE_FOLDERS: readonly string[] = ['dags/', 'plugins/'];
 
-/** The uploader shipped with this package (plain Node, no dependency). */
-const UPLOADER = join('scripts', 'fabric-upload-files.mjs');
+/** The uploader, shipped as source beside this module (plain Node 20, no dependency). */
+const UPLOADER = join('lib', 'hosts', 'fabric', 'fabric-upload-files.mjs');
 const FILES_FOLDER = 'files';
 
 /** Props of {@link FabricDagUpload}. */

@@ -1,4 +1,4 @@
-import { Fn, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { resourceName } from '../../core/naming';
@@ -57,7 +57,7 @@ export interface FabricAirflowHostProps extends AirflowHostBaseProps {
    */
   readonly capacity?: FabricCapacitySettings;
   /**
-   * Node size of the Airflow pool: Small (5 CU) or Large (10 CU).
+   * Node size of a custom pool: Small (5 CU) or Large (10 CU). The Starter pool runs small nodes.
    * @default "Small"
    */
   readonly computeSize?: FabricComputeSize;
@@ -146,11 +146,14 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
         }),
     );
 
+    const computeSize = props.computeSize ?? 'Small';
+    const computePool = props.computePool ?? FABRIC_STARTER_POOL;
+    this.warnAboutSize(computeSize, computePool, props.capacity);
     this.jobContent = airflowJobContent({
       requirements: props.bundle.requirements,
       environmentVariables: this.environmentWithIdentity(props),
-      computeSize: props.computeSize ?? 'Small',
-      computePool: props.computePool ?? FABRIC_STARTER_POOL,
+      computeSize,
+      computePool,
     });
     // The provider reads a definition part from a file, as a Go template. The whole content goes
     // in through one token that Terraform jsonencodes, so references (endpoints, ids) are filled
@@ -181,6 +184,20 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
         'Fabric offers no API for them, and Airflow does not schedule tasks of a missing pool',
       value: this.poolsToCreate.map((pool) => ({ ...pool })),
     }).overrideLogicalId('fabric_airflow_pools');
+  }
+
+  /** Sizes Fabric would not honour, or that Microsoft calls too small (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`). */
+  private warnAboutSize(computeSize: FabricComputeSize, computePool: string, capacity?: FabricCapacitySettings): void {
+    if (computeSize === 'Large' && computePool === FABRIC_STARTER_POOL) {
+      Annotations.of(this).addWarning(
+        'computeSize Large has no effect on the Starter pool, which runs small nodes: create a custom pool with large nodes and name it in computePool',
+      );
+    }
+    if (computeSize === 'Large' && capacity?.sku === 'F8') {
+      Annotations.of(this).addWarning(
+        'a Large pool uses 10 CU and F8 has 8: Microsoft recommends F16 or larger for a Large Apache Airflow pool',
+      );
+    }
   }
 
   /** The DAG reads AZURE_CLIENT_ID as the identity to act as; it must be this host's. */

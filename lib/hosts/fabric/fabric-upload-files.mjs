@@ -120,7 +120,7 @@ async function put(url, file, token) {
       response = await fetch(url, {
         method: 'PUT',
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
-        body: file.bytes,
+        body: new Uint8Array(file.bytes),
       });
     } catch (error) {
       throw new UploadError(`PUT ${file.path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})`);
@@ -186,6 +186,7 @@ async function accessToken(env) {
     if (!clientId || !tenantId) {
       throw new UploadError('set FABRIC_CLIENT_ID (or ARM_CLIENT_ID) and FABRIC_TENANT_ID (or ARM_TENANT_ID) to sign in as a service principal');
     }
+    /** @type {Record<string, string>} */
     const credential = useOidc
       ? {
           client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
