@@ -163,7 +163,7 @@ describe('npm package contents', () => {
     if (staging) rmSync(staging, { recursive: true, force: true });
   });
 
-  test('ships the compiled library, the DAG package, the plan schema, the examples and the README, nothing else', () => {
+  test('ships the compiled library, its deployment scripts, the DAG package, the plan schema, the examples and the README, nothing else', () => {
     const libraryModules = sources
       .filter((path) => path.startsWith('lib/') && path.endsWith('.ts') && !path.endsWith('.d.ts'))
       .map((path) => `dist/${path.slice(0, -'.ts'.length)}`);
@@ -180,6 +180,8 @@ describe('npm package contents', () => {
       ...dagPackage,
       ...sources.filter((path) => path.startsWith('examples/')),
       ...sources.filter((path) => path === SCHEMA),
+      // Scripts a deployment step runs with plain Node (the Fabric DAG uploader), shipped as source.
+      ...sources.filter((path) => path.startsWith('lib/') && path.endsWith('.mjs')),
     ].sort();
 
     expect(libraryModules).toContain('dist/lib/index');
