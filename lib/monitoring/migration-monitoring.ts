@@ -32,9 +32,9 @@ import {
   MIGRATION_EVENTS_STREAM,
   MIGRATION_EVENTS_TABLE,
   MIGRATION_EVENT_COLUMNS,
-  defaultRunningLongWindowMinutes,
   migrationFailedAlert,
   migrationRunningLongAlert,
+  runningLongWindowMinutes,
 } from './migration-events';
 import { STORAGE_BLOB_LOG_CATEGORIES, STORAGE_TRANSACTION_METRIC_CATEGORY, blobServiceId } from './storage-signals';
 
@@ -141,8 +141,9 @@ export interface MigrationEventsMonitoringProps {
    */
   readonly migrationFailedAlert?: AlertOptions;
   /**
-   * Overrides of the "migration running long" alert. Its window must be at least
-   * `longRunningMinutes` plus its frequency, or the start event falls out of sight.
+   * Overrides of the "migration running long" alert. Its window must be at least the DAG's
+   * heartbeat interval (60 minutes) plus its frequency, so every evaluation sees an event of each
+   * running migration.
    * @default - severity 2, every 15 minutes, over the shortest allowed window of at least one day
    * and twice `longRunningMinutes`, more than 0 databases
    */
@@ -304,7 +305,7 @@ export class MigrationMonitoring extends Construct {
       plan: 'Analytics',
       column: MIGRATION_EVENT_COLUMNS.map((column) => ({
         name: column.name,
-        type: column.type,
+        type: column.tableType,
         description: column.description,
       })),
     });
@@ -331,7 +332,7 @@ export class MigrationMonitoring extends Construct {
       streamDeclaration: [
         {
           streamName: MIGRATION_EVENTS_STREAM,
-          column: MIGRATION_EVENT_COLUMNS.map((column) => ({ name: column.name, type: column.type })),
+          column: MIGRATION_EVENT_COLUMNS.map((column) => ({ name: column.name, type: column.streamType })),
         },
       ],
       destinations: {
@@ -367,19 +368,17 @@ export class MigrationMonitoring extends Construct {
       ),
     );
 
-    const runningLongWindowMinutes =
-      props.migrationRunningLongAlert?.windowMinutes ?? defaultRunningLongWindowMinutes(longRunningMinutes) ?? LOG_ALERT_MAX_WINDOW_MINUTES;
-    if (runningLongWindowMinutes < longRunningMinutes + runningLongFrequencyMinutes) {
-      throw new Error(
-        `migrationRunningLongAlert.windowMinutes (${runningLongWindowMinutes}) must be at least longRunningMinutes (${longRunningMinutes}) plus migrationRunningLongAlert.evaluationFrequencyMinutes (${runningLongFrequencyMinutes}), or the alert never sees the start event`,
-      );
-    }
+    const windowMinutes = runningLongWindowMinutes(
+      longRunningMinutes,
+      runningLongFrequencyMinutes,
+      props.migrationRunningLongAlert?.windowMinutes,
+    );
     this.alerts.push(
       createLogAlert(
         this.alertTarget,
         this.workspaceId,
-        migrationRunningLongAlert(this.namePrefix, longRunningMinutes, runningLongWindowMinutes, table),
-        { ...props.migrationRunningLongAlert, windowMinutes: runningLongWindowMinutes },
+        migrationRunningLongAlert(this.namePrefix, longRunningMinutes, windowMinutes, table),
+        { ...props.migrationRunningLongAlert, windowMinutes },
       ),
     );
     if (props.workbook ?? true) {

@@ -1,4 +1,4 @@
-import { Annotations, TerraformVariable } from 'cdktf';
+import { Annotations, dependable, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiResource } from '../azapi/resource';
 import { AzapiResourceAction } from '../azapi/resource-action';
@@ -122,7 +122,9 @@ export class ManagedAirflowEnvironment extends Construct {
         AddRequirementsFromFile: true,
       },
       dependsOn: [this.environment, ...props.importDependsOn],
-      lifecycle: { replaceTriggeredBy: [dagVersion] },
+      // A bare address, as cdktf writes depends_on: cdktf 0.21 turns a resource given here into
+      // "${terraform_data.x}", which Terraform's JSON syntax rejects (hashicorp/terraform-cdk#3532).
+      lifecycle: { replaceTriggeredBy: [dependable(dagVersion)] },
     });
   }
 }
