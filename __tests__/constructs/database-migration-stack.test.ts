@@ -56,10 +56,10 @@ describe('DatabaseMigrationStack with the default plan', () => {
     ]);
   });
 
-  it('configures azurerm (Entra ID storage access), azapi and a local backend', () => {
+  it('configures azurerm (Entra ID storage access), azapi, time (the DAG upload waits for RBAC) and a local backend', () => {
     const terraform = synth.terraform as Record<string, any>;
-    expect(Object.keys(terraform.required_providers).sort()).toEqual(['azapi', 'azurerm']);
-    expect(terraform.required_providers.azapi.source).toBe('Azure/azapi');
+    expect(Object.keys(terraform.required_providers).sort()).toEqual(['azapi', 'azurerm', 'time']);
+    expect(terraform.required_providers.azapi).toEqual({ source: 'Azure/azapi', version: '~> 2.7' });
     expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
     const provider = synth.provider as Record<string, any[]>;
     expect(provider.azurerm[0]).toMatchObject({ storage_use_azuread: true, features: [{}] });

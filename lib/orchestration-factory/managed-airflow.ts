@@ -76,6 +76,10 @@ export class ManagedAirflowEnvironment extends Construct {
       type: INTEGRATION_RUNTIME_TYPE,
       name: props.environmentName,
       parentId: props.factory.id,
+      // The only place schema validation is off: azapi 2.12's embedded schema of
+      // integrationRuntimes@2018-06-01 knows only the types Managed and SelfHosted, so validate fails
+      // with "`properties.type`'s value `Airflow` is invalid. The supported values are [Managed,
+      // SelfHosted]" (the published swagger lacks the Airflow type too).
       schemaValidationEnabled: false,
       body: {
         properties: {
