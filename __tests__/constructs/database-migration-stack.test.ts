@@ -122,3 +122,20 @@ describe('DatabaseMigrationStack with the default plan', () => {
     expect(warnings.map((w) => String(w.data))).toEqual([expect.stringMatching(/2026-01-01/)]);
   });
 });
+
+describe('DatabaseMigrationStack without the managed Airflow', () => {
+  const { synth } = synthDefault({ managedAirflow: false });
+
+  it('creates no alert and collects no log category that only a managed Airflow could produce', () => {
+    const metricAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_metric_alert'));
+    expect(metricAlerts.map((alert) => alert.name)).toEqual(['alert-contoso-sql-shir-offline']);
+    const factorySetting = Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).find(
+      (setting) => setting.log_analytics_destination_type === 'Dedicated',
+    )!;
+    expect((factorySetting.enabled_log as { category: string }[]).map((log) => log.category)).toEqual([
+      'ActivityRuns',
+      'PipelineRuns',
+      'TriggerRuns',
+    ]);
+  });
+});

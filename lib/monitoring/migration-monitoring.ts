@@ -24,6 +24,7 @@ import {
   ALL_LOGS_CATEGORY_GROUP,
   ALL_METRICS_CATEGORY,
   DATA_FACTORY_LOG_CATEGORIES,
+  DATA_FACTORY_RUN_LOG_CATEGORIES,
   airflowDagImportErrorsAlert,
   airflowTaskFailuresAlert,
   selfHostedRuntimeOfflineAlert,
@@ -164,13 +165,15 @@ export interface DataFactoryMonitoringProps {
    */
   readonly selfHostedIntegrationRuntimeName?: string;
   /**
-   * Name of the managed Airflow integration runtime; the Airflow alerts then watch only it.
-   * @default - the Airflow alerts watch every Airflow runtime of the factory
+   * Name of the factory's managed Airflow integration runtime. With it, the Airflow metric alerts
+   * (task failures, DAG import errors) watch it and the `Airflow*` log categories are collected;
+   * without it the factory runs no managed Airflow, and neither is created: they could never fire.
+   * @default - no Airflow alerts and no `Airflow*` log categories
    */
   readonly airflowIntegrationRuntimeName?: string;
   /**
    * Send every log category (`allLogs` category group) instead of the pipeline, activity, trigger
-   * and `Airflow*` categories.
+   * (and, with a managed Airflow, `Airflow*`) categories.
    * @default false
    */
   readonly allLogs?: boolean;
@@ -410,9 +413,10 @@ export class MigrationMonitoring extends Construct {
   }
 
   /**
-   * The factory's diagnostic setting (runs, `Airflow*` logs and `AllMetrics` to the workspace, in
-   * resource-specific tables), one on its DAG storage's blobs, and metric alerts on Airflow task
-   * failures, DAG import errors and, given its name, the self-hosted integration runtime going offline.
+   * The factory's diagnostic setting (runs, `Airflow*` logs of its managed Airflow, and `AllMetrics`
+   * to the workspace, in resource-specific tables), one on its DAG storage's blobs, and metric
+   * alerts on the managed Airflow's task failures and DAG import errors and on the self-hosted
+   * integration runtime going offline, each when the factory has that runtime (given by name).
    */
   public monitorDataFactory(factory: IDataFactory, props: DataFactoryMonitoringProps = {}): this {
     if (this.factoryMonitored) {
@@ -421,6 +425,15 @@ export class MigrationMonitoring extends Construct {
       );
     }
     this.factoryMonitored = true;
+    const airflowRuntime = props.airflowIntegrationRuntimeName;
+    if (airflowRuntime === undefined) {
+      const orphaned = (['airflowTaskFailuresAlert', 'airflowDagImportErrorsAlert'] as const).filter((option) => props[option] !== undefined);
+      if (orphaned.length > 0) {
+        throw new Error(
+          `${orphaned.join(', ')} given without airflowIntegrationRuntimeName: a factory without a managed Airflow gets no Airflow alerts`,
+        );
+      }
+    }
 
     new MonitorDiagnosticSetting(this, 'FactoryDiagnostics', {
       name: props.diagnosticSettingName ?? `diag-${factory.name}`,
@@ -429,7 +442,7 @@ export class MigrationMonitoring extends Construct {
       logAnalyticsDestinationType: 'Dedicated',
       enabledLog: props.allLogs
         ? [{ categoryGroup: ALL_LOGS_CATEGORY_GROUP }]
-        : DATA_FACTORY_LOG_CATEGORIES.map((category) => ({ category })),
+        : (airflowRuntime === undefined ? DATA_FACTORY_RUN_LOG_CATEGORIES : DATA_FACTORY_LOG_CATEGORIES).map((category) => ({ category })),
       enabledMetric: [{ category: ALL_METRICS_CATEGORY }],
     });
 
@@ -444,20 +457,22 @@ export class MigrationMonitoring extends Construct {
       });
     }
 
-    this.alerts.push(
-      createMetricAlert(
-        this.alertTarget,
-        factory.id,
-        airflowTaskFailuresAlert(this.namePrefix, props.airflowIntegrationRuntimeName),
-        props.airflowTaskFailuresAlert,
-      ),
-      createMetricAlert(
-        this.alertTarget,
-        factory.id,
-        airflowDagImportErrorsAlert(this.namePrefix, props.airflowIntegrationRuntimeName),
-        props.airflowDagImportErrorsAlert,
-      ),
-    );
+    if (airflowRuntime !== undefined) {
+      this.alerts.push(
+        createMetricAlert(
+          this.alertTarget,
+          factory.id,
+          airflowTaskFailuresAlert(this.namePrefix, airflowRuntime),
+          props.airflowTaskFailuresAlert,
+        ),
+        createMetricAlert(
+          this.alertTarget,
+          factory.id,
+          airflowDagImportErrorsAlert(this.namePrefix, airflowRuntime),
+          props.airflowDagImportErrorsAlert,
+        ),
+      );
+    }
 
     if (props.selfHostedIntegrationRuntimeName !== undefined) {
       const minimumAvailableNodes = props.selfHostedRuntimeOfflineAlert?.threshold ?? 1;
