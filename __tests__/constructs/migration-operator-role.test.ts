@@ -1,5 +1,5 @@
 import { MigrationOperatorRole, MigrationOperatorRoleProps } from '../../lib/migration-operator-role';
-import { onlyResource, synthObject, testStack } from '../helpers/test-stack';
+import { synthObject, testStack } from '../helpers/test-stack';
 
 const GROUP = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups';
 const MI = `${GROUP}/rg-data/providers/Microsoft.Sql/managedInstances/mi-prod`;
