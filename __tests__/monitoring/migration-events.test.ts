@@ -299,8 +299,8 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
     });
 
     it('rejects a window that may miss every heartbeat of a running migration', () => {
-      expect(() => withEvents({ migrationRunningLongAlert: { windowMinutes: 60 } })).toThrow(
-        /migrationRunningLongAlert\.windowMinutes \(60\) must be at least 75: the DAG re-emits a running migration's "Running" event every 60 minutes at most/,
+      expect(() => withEvents({ migrationRunningLongAlert: { windowMinutes: 15 } })).toThrow(
+        /migrationRunningLongAlert\.windowMinutes \(15\) must be at least 30: the DAG re-emits a running migration's "Running" event every 15 minutes at most/,
       );
     });
 

@@ -34,6 +34,30 @@ export const MIGRATION_STATUSES: readonly string[] = CONTRACT.statuses.map((stat
  */
 export const MIGRATION_HEARTBEAT: { readonly status: string; readonly maxIntervalMinutes: number } = CONTRACT.heartbeat;
 
+/** Values of the `Phase` column that the queries name, each checked against the contract. */
+export const MigrationPhase = {
+  /** Starting the DMS migration (or adopting the one already running). */
+  START_MIGRATION: phase('start_migration'),
+  /** Undoing a failed migration. */
+  ROLLBACK: phase('rollback'),
+  /** The database is migrated and validated. */
+  DONE: phase('done'),
+} as const;
+
+/** Values of the `Status` column that the queries name, each checked against the contract. */
+export const MigrationStatus = {
+  /** The step began. */
+  STARTED: status('Started'),
+  /** The step is still running (the heartbeat of a wait step). */
+  RUNNING: status(MIGRATION_HEARTBEAT.status),
+  /** The step ended well. */
+  SUCCEEDED: status('Succeeded'),
+  /** The step failed; the message says why. */
+  FAILED: status('Failed'),
+  /** The database was rolled back after a failure. */
+  ROLLED_BACK: status('RolledBack'),
+} as const;
+
 function phase(name: string): string {
   return contractValue(name, MIGRATION_PHASES, 'phase');
 }
@@ -54,7 +78,7 @@ function contractValue(name: string, known: readonly string[], what: string): st
 export function migrationFailedQuery(): string {
   return [
     MIGRATION_EVENTS_TABLE,
-    `| where Status == "${status('Failed')}"`,
+    `| where Status == "${MigrationStatus.FAILED}"`,
     '| project TimeGenerated, Database, Phase, RunId, MigrationOperationId, Message',
   ].join('\n');
 }
@@ -71,15 +95,14 @@ export function migrationFailedQuery(): string {
  * seven (`timeoutMinutes` up to 10080).
  */
 export function migrationRunningLongQuery(longRunningMinutes: number): string {
-  const failed = status('Failed');
-  const rolledBack = status('RolledBack');
-  const succeeded = status('Succeeded');
+  const p = MigrationPhase;
+  const s = MigrationStatus;
   return [
     MIGRATION_EVENTS_TABLE,
-    `| extend IsEnd = Status in ("${failed}", "${rolledBack}") or (Phase in ("${phase('done')}", "${phase('rollback')}") and Status == "${succeeded}")`,
+    `| extend IsEnd = Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}")`,
     '| extend RunningSince = case(',
-    `    Phase == "${phase('start_migration')}" and Status == "${status('Started')}", TimeGenerated,`,
-    `    Status == "${status(MIGRATION_HEARTBEAT.status)}", TimeGenerated - DurationSeconds * 1s,`,
+    `    Phase == "${p.START_MIGRATION}" and Status == "${s.STARTED}", TimeGenerated,`,
+    `    Status == "${s.RUNNING}", TimeGenerated - DurationSeconds * 1s,`,
     '    datetime(null))',
     '| summarize',
     '    StartedAt = min(RunningSince),',

@@ -143,7 +143,7 @@ export interface MigrationEventsMonitoringProps {
   readonly migrationFailedAlert?: AlertOptions;
   /**
    * Overrides of the "migration running long" alert. Its window must be at least the DAG's
-   * heartbeat interval (60 minutes) plus its frequency, so every evaluation sees an event of each
+   * heartbeat interval (15 minutes) plus its frequency, so every evaluation sees an event of each
    * running migration.
    * @default - severity 2, every 15 minutes, over the shortest allowed window of at least one day
    * and twice `longRunningMinutes`, more than 0 databases
