@@ -17,6 +17,8 @@ describe('DAG bundle', () => {
     writeFileSync(join(base, 'dags', 'migration_orchestration.py'), 'dag = None\n');
     writeFileSync(join(base, 'dags', 'migration_orchestration_lib', '__init__.py'), '');
     writeFileSync(join(base, 'dags', 'migration_orchestration_lib', 'plan.py'), 'PLAN = 1\n');
+    mkdirSync(join(base, 'dags', 'migration_orchestration_lib', 'contracts'), { recursive: true });
+    writeFileSync(join(base, 'dags', 'migration_orchestration_lib', 'contracts', 'events.json'), '{}\n');
     writeFileSync(join(base, 'dags', 'migration_orchestration_lib', '__pycache__', 'plan.cpython-311.pyc'), 'x');
     writeFileSync(join(base, 'dags', 'tests', 'test_plan.py'), 'def test(): pass\n');
     writeFileSync(join(base, 'dags', 'requirements.txt'), '# comment\nazure-identity==1.19.0  # why\n\n-r other.txt\npymssql==2.3.1\n');
@@ -35,17 +37,19 @@ describe('DAG bundle', () => {
     expect(() => findPackageRoot(root)).toThrow(/cannot find dags\/migration_orchestration.py in any folder above/);
   });
 
-  it('uploads the DAG file, its library, the plan and requirements.txt, never tests or bytecode', () => {
+  it('uploads the DAG file, its library and contracts, the plan and requirements.txt, never tests or bytecode', () => {
     writeTree(root, '@platform/azure-db-migration');
     const bundle = loadDagBundle('{"name":"x"}\n', root);
     expect(bundle.files.map((f) => f.blobName)).toEqual([
       'dags/migration_orchestration.py',
       'dags/migration_orchestration_lib/__init__.py',
+      'dags/migration_orchestration_lib/contracts/events.json',
       'dags/migration_orchestration_lib/plan.py',
       PLAN_BLOB_NAME,
       'requirements.txt',
     ]);
     expect(bundle.requirements).toEqual(['azure-identity==1.19.0', 'pymssql==2.3.1']);
+    expect(bundle.files.find((f) => f.blobName.endsWith('events.json'))?.contentType).toBe('application/json');
     // MD5 of "PLAN = 1\n", as azurerm expects it (hex).
     expect(bundle.files.find((f) => f.blobName === 'dags/migration_orchestration_lib/plan.py')?.contentMd5).toBe(
       require('node:crypto').createHash('md5').update('PLAN = 1\n').digest('hex'),

@@ -181,7 +181,8 @@ describe('OrchestrationFactory', () => {
         AddRequirementsFromFile: true,
       },
     });
-    expect(sync.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^\$\{terraform_data\.[^.]+\}$/)]);
+    // A bare address: Terraform's JSON syntax rejects "${...}" in replace_triggered_by.
+    expect(sync.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^terraform_data\.[^.]+$/)]);
     const versions = Object.values(resourcesOfType(synth, 'terraform_data'));
     expect(versions).toHaveLength(1);
     expect((versions[0].triggers_replace as { contentHash: string }).contentHash).toMatch(/^[0-9a-f]{64}$/);

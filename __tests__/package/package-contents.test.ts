@@ -171,7 +171,8 @@ describe('npm package contents', () => {
       (path) =>
         path === 'dags/migration_orchestration.py' ||
         path === 'dags/requirements.txt' ||
-        (path.startsWith('dags/migration_orchestration_lib/') && path.endsWith('.py') && !path.split('/').includes('tests')),
+        (path.startsWith('dags/migration_orchestration_lib/') && path.endsWith('.py') && !path.split('/').includes('tests')) ||
+        /^dags\/migration_orchestration_lib\/contracts\/[^/]+\.json$/.test(path),
     );
     const expected = [
       'package.json',
@@ -186,6 +187,7 @@ describe('npm package contents', () => {
 
     expect(libraryModules).toContain('dist/lib/index');
     expect(dagPackage).toContain('dags/migration_orchestration_lib/__init__.py');
+    expect(dagPackage).toContain('dags/migration_orchestration_lib/contracts/migration_events.json');
     expect(shipped).toEqual(expected);
   });
 

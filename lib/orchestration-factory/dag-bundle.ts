@@ -39,10 +39,10 @@ export const PLAN_BLOB_NAME = 'dags/migration_plan.json';
  * directory) and adds the rendered plan. Tests and `__pycache__` are never uploaded.
  */
 export function loadDagBundle(renderedPlan: string, packageRoot: string = findPackageRoot()): DagBundle {
-  const pythonFiles = [join(packageRoot, DAG_ENTRY), ...listPythonFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
+  const libraryFiles = [join(packageRoot, DAG_ENTRY), ...listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
   const requirementsText = readFileSync(join(packageRoot, RUNTIME_REQUIREMENTS), 'utf8');
   const files = [
-    ...pythonFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), 'text/x-python')),
+    ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
     bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
     // Data Factory's import reads requirements.txt at the root of the imported folder.
     bundleFile('requirements.txt', requirementsText, 'text/plain'),
@@ -86,12 +86,17 @@ function isThisPackage(dir: string): boolean {
   }
 }
 
-function listPythonFiles(folder: string): string[] {
+/** The library's Python modules and the JSON contracts they read (`contracts/*.json`). */
+function listLibraryFiles(folder: string): string[] {
   return readdirSync(folder, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.py'))
+    .filter((entry) => entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.json')))
     .map((entry) => join(entry.parentPath, entry.name))
     .filter((path) => !path.split(sep).includes('__pycache__') && !path.split(sep).includes('tests'))
     .sort();
+}
+
+function contentTypeOf(path: string): string {
+  return path.endsWith('.json') ? 'application/json' : 'text/x-python';
 }
 
 function toBlobName(root: string, path: string): string {
