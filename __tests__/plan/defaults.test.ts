@@ -1,4 +1,4 @@
-/** Every `@default` documented in lib/plan/types.ts, filled in by parsing. */
+/** Every default the schema documents (lib/plan/document-schema.ts, the README field table), filled in by parsing. */
 import { parseMigrationPlan } from '../../lib/plan';
 import { managedInstancePlan, minimalPlan } from './plan-fixtures';
 

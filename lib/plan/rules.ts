@@ -3,15 +3,11 @@
  * the JSON Schema generated from the plan schema (which keeps only the pattern source) checks
  * exactly what the validator checks.
  */
-import type { AirflowComputeSize, MigrationMode, SqlAuthentication, TargetKind } from './types';
-
-export const TARGET_KINDS = ['SqlMi', 'SqlDb', 'SqlVm'] as const satisfies readonly TargetKind[];
-export const MIGRATION_MODES = ['online', 'offline'] as const satisfies readonly MigrationMode[];
-export const SQL_AUTHENTICATIONS = [
-  'SqlAuthentication',
-  'WindowsAuthentication',
-] as const satisfies readonly SqlAuthentication[];
-export const AIRFLOW_COMPUTE_SIZES = ['Small', 'Large'] as const satisfies readonly AirflowComputeSize[];
+export const TARGET_KINDS = ['SqlMi', 'SqlDb', 'SqlVm'] as const;
+type TargetKind = (typeof TARGET_KINDS)[number];
+export const MIGRATION_MODES = ['online', 'offline'] as const;
+export const SQL_AUTHENTICATIONS = ['SqlAuthentication', 'WindowsAuthentication'] as const;
+export const AIRFLOW_COMPUTE_SIZES = ['Small', 'Large'] as const;
 
 /** Data Factory's managed Airflow offers exactly these versions. */
 export const SUPPORTED_AIRFLOW_VERSIONS = ['2.6.3'] as const;
@@ -20,7 +16,7 @@ export const SUPPORTED_AIRFLOW_VERSIONS = ['2.6.3'] as const;
 export const BACKUP_RESTORE_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
 
 /** DMS migrations to Azure SQL Database are offline only. */
-export function defaultMode(kind: TargetKind): MigrationMode {
+export function defaultMode(kind: TargetKind): (typeof MIGRATION_MODES)[number] {
   return kind === 'SqlDb' ? 'offline' : 'online';
 }
 

@@ -113,20 +113,8 @@ function checkDatabaseTargets(
     const target = asRecord(database.target);
     const at = (...path: string[]) => ['databases', index, ...path];
 
-    const sourceServer = resolveReference(
-      source?.server,
-      sourceServers,
-      at('source', 'server'),
-      'source server',
-      report,
-    );
-    const targetServer = resolveReference(
-      target?.server,
-      targetServers,
-      at('target', 'server'),
-      'target server',
-      report,
-    );
+    const sourceServer = resolveReference(source?.server, sourceServers, at('source', 'server'), 'source server', report);
+    const targetServer = resolveReference(target?.server, targetServers, at('target', 'server'), 'target server', report);
     if (targetServer === undefined) return;
 
     const targetDatabase = asString(target?.database) ?? asString(source?.database);
