@@ -86,6 +86,31 @@ export const airflowSchema = z
   })
   .meta({ description: 'The managed Airflow (Workflow Orchestration Manager) environment that runs the migration DAG.' });
 
+const concurrencyDefaults = rules.DEFAULTS.concurrency;
+
+export const concurrencySchema = z
+  .strictObject({
+    maxMigrationsPerService: integerBetween(rules.LIMITS.migrationsAtOnce)
+      .default(concurrencyDefaults.maxMigrationsPerService)
+      .meta({
+        description:
+          'DMS migrations in flight at once on the migration service and its self-hosted integration runtime. Default 10: Microsoft recommends up to 10 concurrent migrations per runtime node (a runtime scales out to 4 nodes).',
+      }),
+    maxMigrationsPerSourceServer: integerBetween(rules.LIMITS.migrationsAtOnce)
+      .default(concurrencyDefaults.maxMigrationsPerSourceServer)
+      .meta({
+        description:
+          "Migrations in flight at once from one source SQL Server. Default 2: they share the server's disks, network and backup share with its live workload, and offline ones freeze its databases.",
+      }),
+    maxSqlStepsPerRuntime: integerBetween(rules.LIMITS.sqlStepsAtOnce)
+      .default(concurrencyDefaults.maxSqlStepsPerRuntime)
+      .meta({
+        description:
+          "SQL steps (preflight, freeze, final backup, validation, rollback) at once through Data Factory's self-hosted integration runtime. Default 4: each is a pipeline run taking one of the runtime's concurrent jobs, whose limit Data Factory sets from the machine's size; steps beyond it queue and delay freezes and cutovers.",
+      }),
+  })
+  .meta({ description: 'How much runs at once: per migration service, per source server, per self-hosted runtime.' });
+
 export const backupFileShareSchema = z
   .strictObject({
     path: matching(rules.UNC_PATH).meta({ description: 'UNC path, for example \\\\fileserver\\backups\\sql01.' }),
@@ -199,6 +224,20 @@ export const databaseSchema = z
       description:
         'Online (the source stays live, cutover at the end) or offline (one copy). Default: online for SqlMi and SqlVm, offline for SqlDb (which supports nothing else).',
     }),
+    sourceFreeze: z
+      .enum(rules.SOURCE_FREEZES)
+      .default(rules.DEFAULTS.sourceFreeze)
+      .meta({
+        description:
+          'How the source database is frozen before the final backup (SqlDb: before the copy): readOnly (reads go on, writes fail) or singleUser (every other connection is closed). SqlDb allows only readOnly: DMS copies through its own connections to the source.',
+      }),
+    allowSourceWritesDuringCopy: z
+      .boolean()
+      .default(rules.DEFAULTS.allowSourceWritesDuringCopy)
+      .meta({
+        description:
+          'SqlDb only: true keeps the source writable while DMS copies it (no downtime, but writes made during the copy are not migrated); false freezes the source for the copy.',
+      }),
     dependsOn: z
       .array(z.string())
       .default([])
@@ -234,6 +273,7 @@ export const planDocumentSchema = z
     tags: tagsSchema,
     notifications: notificationsSchema,
     airflow: airflowSchema,
+    concurrency: concurrencySchema.default(concurrencyDefaults),
     sourceServers: z
       .array(sourceServerSchema)
       .min(1, { error: 'needs at least one source server' })

@@ -143,6 +143,14 @@ function checkDatabaseTargets(
       const reason = 'DMS migrates to Azure SQL Database (SqlDb) offline only; use mode: offline';
       report(at('mode'), `${name} cannot migrate online: ${reason}`);
     }
+    if (database.sourceFreeze === 'singleUser' && serverKind === 'SqlDb') {
+      const reason = 'DMS copies to SqlDb through its own connections to the source, which SINGLE_USER would shut out';
+      report(at('sourceFreeze'), `${name} cannot freeze its source as singleUser: ${reason}; use readOnly`);
+    }
+    if (database.allowSourceWritesDuringCopy === true && serverKind !== 'SqlDb') {
+      const reason = `${serverKind} restores backups, and only a SqlDb migration copies from the running source`;
+      report(at('allowSourceWritesDuringCopy'), `applies to SqlDb targets only: ${reason}; leave it out or set it to false`);
+    }
     if (rules.BACKUP_RESTORE_KINDS.includes(serverKind)) {
       needBackupStorage.push(name);
       if (sourceServer !== undefined && sourceServer.entry.backupFileShare === undefined) {
