@@ -117,7 +117,14 @@ describe('OrchestrationFactory', () => {
     const { synth, plan } = build();
     const blobs = Object.values(resourcesOfType(synth, StorageBlob.tfResourceType));
     const names = blobs.map((b) => b.name);
-    expect(names).toEqual(expect.arrayContaining(['dags/migration_orchestration.py', 'dags/migration_plan.json', 'requirements.txt']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'dags/migration_orchestration.py',
+        'dags/migration_plan.json',
+        'dags/migration_plan.schema.json',
+        'requirements.txt',
+      ]),
+    );
     expect(names.some((n) => String(n).startsWith('dags/migration_orchestration_lib/'))).toBe(true);
     expect(names.filter((n) => /tests|__pycache__|requirements-test/.test(String(n)))).toEqual([]);
     const planBlob = blobs.find((b) => b.name === 'dags/migration_plan.json');

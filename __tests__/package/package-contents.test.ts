@@ -266,7 +266,7 @@ describe('npm package contents', () => {
     expect(problems).toEqual([]);
   });
 
-  test('cdktf, constructs and the azurerm provider are peers; yaml, js-yaml and zod are dependencies; the own build is pinned', () => {
+  test('cdktf, constructs and the azurerm provider are peers; yaml and zod are dependencies; the own build is pinned', () => {
     const peers = manifest.peerDependencies ?? {};
     const dependencies = manifest.dependencies ?? {};
     const dev = manifest.devDependencies ?? {};
@@ -275,7 +275,7 @@ describe('npm package contents', () => {
       expect(dependencies[peer]).toBeUndefined();
       expect(dev[peer]).toBeDefined();
     }
-    expect(Object.keys(dependencies).sort()).toEqual(['js-yaml', 'yaml', 'zod']);
+    expect(Object.keys(dependencies).sort()).toEqual(['yaml', 'zod']);
     expect(dev.cdktf).toMatch(/^\d+\.\d+\.\d+$/);
     expect(dev['@cdktf/provider-azurerm']).toMatch(/^\d+\.\d+\.\d+$/);
     expect(manifest.scripts?.prepack).toMatch(/npm run build/);

@@ -6,6 +6,7 @@ import { dirname, join, relative, sep } from 'node:path';
 const DAG_ENTRY = join('dags', 'migration_orchestration.py');
 const DAG_LIBRARY_FOLDER = join('dags', 'migration_orchestration_lib');
 const RUNTIME_REQUIREMENTS = join('dags', 'requirements.txt');
+const PLAN_SCHEMA = join('schema', 'migration-plan.schema.json');
 const PACKAGE_NAME = '@platform/azure-db-migration';
 
 /** One file to upload, with its path inside the DAG container. */
@@ -20,9 +21,9 @@ export interface DagBundleFile {
   readonly contentType: string;
 }
 
-/** What Terraform uploads for the managed Airflow: DAG code, plan and requirements. */
+/** What Terraform uploads for the managed Airflow: DAG code, plan, its schema and requirements. */
 export interface DagBundle {
-  /** Every file to upload: the DAG, its library, the rendered plan and `requirements.txt`. */
+  /** Every file to upload: the DAG, its library, the rendered plan, its JSON Schema and `requirements.txt`. */
   readonly files: readonly DagBundleFile[];
   /** Pinned pip requirements of the DAG (from `dags/requirements.txt`). */
   readonly requirements: readonly string[];
@@ -32,6 +33,9 @@ export interface DagBundle {
 
 /** Blob name of the rendered plan, beside the DAG file where the DAG looks for it. */
 export const PLAN_BLOB_NAME = 'dags/migration_plan.json';
+
+/** Blob name of the plan's JSON Schema, beside the plan: the DAG validates the plan against it. */
+export const PLAN_SCHEMA_BLOB_NAME = 'dags/migration_plan.schema.json';
 
 /**
  * Reads the DAG package shipped with this library (found from this file's location, so it
@@ -44,6 +48,7 @@ export function loadDagBundle(renderedPlan: string, packageRoot: string = findPa
   const files = [
     ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
     bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
+    bundleFile(PLAN_SCHEMA_BLOB_NAME, readFileSync(join(packageRoot, PLAN_SCHEMA), 'utf8'), 'application/json'),
     // Data Factory's import reads requirements.txt at the root of the imported folder.
     bundleFile('requirements.txt', requirementsText, 'text/plain'),
   ];
