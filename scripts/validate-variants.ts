@@ -50,6 +50,8 @@ function retarget(kind: keyof typeof TARGETS, mode: 'online' | 'offline') {
     for (const database of plan.databases) {
       database.target = { server };
       database.mode = mode;
+      // SqlDb copies read the source through DMS's own connections: only readOnly freezes it.
+      if (kind === 'SqlDb') delete database.sourceFreeze;
     }
   };
 }

@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { load as loadYaml } from 'js-yaml';
+import { parse as parseYaml } from 'yaml';
 import { App } from 'cdktf';
 import { DatabaseMigrationStack } from '../lib/database-migration-stack';
 import { loadMigrationPlan, parseMigrationPlan } from '../lib/plan';
@@ -26,7 +26,7 @@ interface Synthesized {
 
 function readPlanDocument(path: string): PlanDocument {
   const text = readFileSync(path, 'utf8');
-  return (path.endsWith('.json') ? JSON.parse(text) : loadYaml(text)) as PlanDocument;
+  return (path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as PlanDocument;
 }
 
 function synthesize(root: string, variant: ValidationVariant, outdir: string): StackJson {
