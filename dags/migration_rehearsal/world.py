@@ -20,7 +20,7 @@ Schema of `world.json` (schemaVersion 1):
         name, state: ONLINE | RESTORING        (absent: no entry)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
         recoveryModel: FULL | BULK_LOGGED | SIMPLE
-        lsn: int                 the end of its transaction log; every write adds one
+        lsn: int                 the end of its transaction log; every write (and backup) adds one
         logBackupLsn: int|null   where the next log backup starts (set by the first full backup)
         tables: {<schema.table>: {columns: [{name, type}], rows: [[value, ...], ...]}}
                  values are JSON (str, int, float, bool, null); other SQL types are stored as
@@ -40,9 +40,11 @@ Schema of `world.json` (schemaVersion 1):
     faults: [Fault, ...]     consumed in order by the servers, see `add_fault`
     sequence: int            the last number handed out by `next_sequence`
 
-Log backups chain like SQL Server's: a log backup covers [logBackupLsn, lsn] and moves
-logBackupLsn to lsn; full backups do not break the chain. A log backup needs a full backup
-first and a FULL or BULK_LOGGED recovery model.
+Backups chain like SQL Server's: each backup writes a log record (lsn + 1); a full backup covers
+[lsn before, lsn after]; a log backup covers [logBackupLsn, lsn after] and moves logBackupLsn
+there; full backups do not break the log chain. A restore applies a log backup when
+firstLsn <= restored LSN < lastLsn. A log backup needs a full backup first and a FULL or
+BULK_LOGGED recovery model.
 """
 from __future__ import annotations
 
@@ -67,10 +69,12 @@ USER_ACCESS = ("MULTI_USER", "SINGLE_USER", "RESTRICTED_USER")
 RECOVERY_MODELS = ("FULL", "BULK_LOGGED", "SIMPLE")
 BACKUP_TYPES = ("FULL", "LOG")
 
-# How a server misbehaves on request (see add_fault): HTTP-level faults, and LROs that end Failed.
+# How a server misbehaves on request (see add_fault): HTTP-level faults, LROs that end Failed,
+# migrations that end Failed.
 HTTP_FAULT_KINDS = ("throttle", "error", "reset", "slow")
 LRO_FAULT_KIND = "lroFailed"
-FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND,)
+MIGRATION_FAULT_KIND = "migrationFailed"
+FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND)
 
 DATABASE_FIELDS = ("state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy")
 
@@ -253,11 +257,13 @@ class World:
                 if source["logBackupLsn"] is None:
                     raise WorldError("database %s has no full backup: a log backup needs one first" % source["name"])
                 first_lsn = source["logBackupLsn"]
-                source["logBackupLsn"] = source["lsn"]
             else:
                 first_lsn = source["lsn"]
                 if source["logBackupLsn"] is None:
-                    source["logBackupLsn"] = source["lsn"]
+                    source["logBackupLsn"] = first_lsn
+            source["lsn"] += 1
+            if backup_type == "LOG":
+                source["logBackupLsn"] = source["lsn"]
             backup = {
                 "fileName": re.split(r"[\\/]", path)[-1],
                 "path": path,
@@ -325,7 +331,8 @@ class World:
         kind: throttle (429 with Retry-After: retry_after_seconds, default 1), error (status,
             default 500), reset (the connection closes before any response), slow (answers after
             delay_seconds, default 2), lroFailed (the request is accepted and its long-running
-            operation ends Failed with code and message).
+            operation ends Failed with code and message), migrationFailed (operation "migrate":
+            the next progress step of a matching migration ends it Failed with code and message).
         database: only requests about this target database (case-insensitive).
         """
         if kind not in FAULT_KINDS:

@@ -65,9 +65,10 @@ def test_log_backups_chain_from_the_full_backup_and_carry_the_rows(world):
     log = world.take_backup("sql01", "Sales", "LOG", r"\\share\sql01\Sales_1.trn")
     tail = world.take_backup("sql01", "Sales", "LOG", r"\\share\sql01\Sales_2.trn")
 
-    assert (full["firstLsn"], full["lastLsn"]) == (1, 1)
-    assert (log["firstLsn"], log["lastLsn"]) == (1, 2)
-    assert (tail["firstLsn"], tail["lastLsn"]) == (2, 2)
+    # each backup writes a log record; the log chain starts at the full backup
+    assert (full["firstLsn"], full["lastLsn"]) == (1, 2)
+    assert (log["firstLsn"], log["lastLsn"]) == (1, 4)  # the write was LSN 3
+    assert (tail["firstLsn"], tail["lastLsn"]) == (4, 5)
     assert log["fileName"] == "Sales_1.trn" and log["sequence"] > full["sequence"]
     assert full["tables"]["dbo.Customers"]["rows"] == [[1, "Ada"]]
     assert log["tables"]["dbo.Customers"]["rows"] == [[1, "Ada"], [2, "Grace"]]
