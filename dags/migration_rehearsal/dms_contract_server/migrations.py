@@ -83,7 +83,7 @@ def put_migration(world: World, request: Request, retry_after_seconds: int) -> R
 def get_migration(world: World, request: Request) -> Response:
     request.api_version(DATA_MIGRATION_API_VERSION)
     with world.transaction() as state:
-        record = _settled_record(world, state, request)
+        record = _settled_record(world, state, request, advance=True)
         operation_id = request.query.get("migrationOperationId")
         migration = _operation(record, operation_id) if operation_id else record["operations"][-1]
         expand = request.query.get("$expand", "").lower() == EXPAND_DETAILS
@@ -430,14 +430,17 @@ def _checked_service(state: Dict[str, Any], properties: Dict[str, Any], request:
     return service
 
 
-def _settled_record(world: World, state: Dict[str, Any], request: Request) -> Dict[str, Any]:
+def _settled_record(world: World, state: Dict[str, Any], request: Request, advance: bool = False) -> Dict[str, Any]:
+    """The target database's migrations after their pending operations settled; `advance` (a
+    read) also moves the latest one a step on."""
     key = _key(request)
     if key in state["databaseMigrations"]:
         operations.settle_pending(world, state, migrationKey=key)
     record = state["databaseMigrations"].get(key)
     if record is None:
         raise ApiError(404, "ResourceNotFound", "The Resource '%s' was not found." % _resource_id(request))
-    progress.tick(world, record["operations"][-1])
+    if advance:
+        progress.tick(world, record["operations"][-1])
     return record
 
 

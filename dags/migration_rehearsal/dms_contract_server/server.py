@@ -43,7 +43,7 @@ class ContractServer(ThreadingHTTPServer):
         return "http://%s:%d" % (host, port)
 
     def start(self) -> "ContractServer":
-        self._thread = threading.Thread(target=self.serve_forever, name="dms-contract-server", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="dms-contract-server", daemon=True)
         self._thread.start()
         return self
 
