@@ -197,9 +197,9 @@ class DmsGateway:
         what = "create the migration of %s" % target.describe()
         try:
             resource = self._await(what, target, lambda t: t.begin_create(target, body))
-        except DmsError as error:
-            # The PUT may have reached DMS before the error (a retried PUT then meets its own
-            # migration: 409): adopt it rather than fail.
+        except (DmsUnavailable, DmsOperationFailed) as error:
+            # The PUT may have reached DMS before the connection failed (a retried PUT then meets
+            # its own migration: 409): continue with that migration rather than fail.
             if isinstance(error, DmsOperationFailed) and error.code not in BUSY_CODES:
                 raise
             created = self.current_migration(target)

@@ -288,10 +288,11 @@ def _copy_details(world: World, migration: Dict[str, Any]) -> Dict[str, Any]:
     for table in tables:
         done = copy_state["progress"].get(table)
         rows = done["rows"] if done else 0
+        status = done["status"] if done else ("Failed" if migration["migrationStatus"] == "Failed" else "InProgress")
         listed.append(
             {
                 "tableName": done["tableName"] if done else re.sub(r"[\[\]]", "", table),
-                "status": "Succeeded" if done else ("Failed" if migration["migrationStatus"] == "Failed" else "InProgress"),
+                "status": status,
                 "parallelCopyType": "None",
                 "usedParallelCopies": 1,
                 "dataRead": rows * 100,
@@ -299,8 +300,8 @@ def _copy_details(world: World, migration: Dict[str, Any]) -> Dict[str, Any]:
                 "rowsRead": rows,
                 "rowsCopied": rows,
                 "copyStart": done["copyStart"] if done else migration.get("startedOn") or utc_now(),
-                "copyThroughput": 100.0 if done else 0.0,
-                "copyDuration": 1 if done else 0,
+                "copyThroughput": 100.0 if rows else 0.0,
+                "copyDuration": 1 if rows else 0,
             }
         )
     return {"migrationState": migration["migrationState"], "sqlDataCopyErrors": list(copy_state["errors"]), "listOfCopyProgressDetails": listed}
