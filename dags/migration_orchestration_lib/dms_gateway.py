@@ -1,30 +1,30 @@
-"""Azure Database Migration Service (`sqlMigrationServices`) through azure-mgmt-datamigration >= 10.1.0.
+"""Azure Database Migration Service (`sqlMigrationServices`) in plan terms.
 
 The gateway speaks in plan terms (a target database, a source database, an operation id) and hides
-the per-kind operation groups and argument names of the SDK. It never logs request bodies: they
-carry SQL, file-share and storage-account secrets.
+the transport (`dms_transport`: the azure-mgmt-datamigration SDK, or ARM REST on Python 3.8).
+Every long-running operation (create, cutover, cancel, delete) is awaited, at most
+`OperationTiming.timeout_seconds`, and its outcome surfaces here: an operation that ends Failed or
+Canceled raises `DmsOperationFailed`, one still running at the deadline `DmsOperationTimeout`,
+an unreachable or overloaded ARM (after the pipeline's own retries) `DmsUnavailable`. It never
+logs request bodies: they carry SQL, file-share and storage-account secrets.
 """
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
+from migration_orchestration_lib.dms_transport_sdk import OPERATIONS_BY_KIND  # noqa: F401 (simulation.py uses it until it goes)
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.settings import MigrationServiceRef
 
 log = logging.getLogger(__name__)
 
-STATUS_DETAILS = "MigrationStatusDetails"
-
-# target kind -> (operation group on DataMigrationManagementClient, name of the server argument)
-OPERATIONS_BY_KIND = {
-    "SqlMi": ("database_migrations_sql_mi", "managed_instance_name"),
-    "SqlDb": ("database_migrations_sql_db", "sql_db_instance_name"),
-    "SqlVm": ("database_migrations_sql_vm", "sql_virtual_machine_name"),
-}
 ONLINE_CAPABLE_KINDS = ("SqlMi", "SqlVm")
+# ARM answers these while another operation runs on the resource: waiting helps.
+BUSY_CODES = ("OperationInProgress", "MigrationStillValidating", "DeleteMigrationNotAllowedCancelInProgress", "DeleteMigrationNotAllowedCutoverInProgress")
 
 
 class MigrationConflictError(RuntimeError):
@@ -33,6 +33,44 @@ class MigrationConflictError(RuntimeError):
 
 class CutoverNotSupportedError(ValueError):
     """SqlDb migrations are offline only: there is nothing to cut over."""
+
+
+class DmsError(RuntimeError):
+    """DMS or ARM did not do what was asked. `code` is ARM's error code when there is one;
+    `retryable` says whether trying the same call again later may succeed."""
+
+    retryable = False
+
+    def __init__(self, message: str, code: Optional[str] = None, retryable: Optional[bool] = None):
+        super().__init__(message)
+        self.code = code
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class DmsOperationFailed(DmsError):
+    """ARM refused the request, or its long-running operation ended Failed or Canceled."""
+
+
+class DmsOperationTimeout(DmsError):
+    """The long-running operation had not finished at the deadline; it may still finish."""
+
+    retryable = True
+
+
+class DmsUnavailable(DmsError):
+    """ARM could not be reached or kept failing (throttled, 5xx) after the pipeline's retries."""
+
+    retryable = True
+
+
+@dataclass(frozen=True)
+class OperationTiming:
+    """How long an operation is awaited, and how often its status is polled when ARM sends no
+    Retry-After."""
+
+    timeout_seconds: float = 900
+    polling_interval_seconds: float = 15
 
 
 @dataclass(frozen=True)
@@ -58,6 +96,9 @@ class MigrationTarget:
             scope=server.resource_id.value,
         )
 
+    def describe(self) -> str:
+        return "%s on %s %s" % (self.database_name, self.kind, self.server_name)
+
 
 @dataclass(frozen=True)
 class StartResult:
@@ -69,26 +110,42 @@ class StartResult:
 class DmsGateway:
     def __init__(
         self,
-        client_for_subscription: Callable[[str], Any],
+        transport_for_subscription: Callable[[str], Any],
         migration_service: MigrationServiceRef,
+        timing: OperationTiming = OperationTiming(),
     ):
-        self._client_for_subscription = client_for_subscription
+        """`transport_for_subscription` returns a `dms_transport.DmsTransport` (or, for
+        compatibility, an azure-mgmt-datamigration client, which is wrapped)."""
+        self._transport_for_subscription = transport_for_subscription
         self._migration_service = migration_service
+        self._timing = timing
+        self._transports: Dict[str, Any] = {}
 
     @staticmethod
-    def connect(migration_service: MigrationServiceRef, credential: Any) -> "DmsGateway":
-        from azure.mgmt.datamigration import DataMigrationManagementClient
+    def connect(
+        migration_service: MigrationServiceRef,
+        credential: Any,
+        *,
+        transport: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timing: OperationTiming = OperationTiming(),
+        **client_options: Any,
+    ) -> "DmsGateway":
+        """A gateway on real ARM (or on the contract server at `base_url`); `transport` is
+        "sdk", "rest" or None (the SDK when it is importable)."""
+        from migration_orchestration_lib.dms_transport import connect_transport
 
-        clients: Dict[str, Any] = {}
+        def transport_for(subscription_id: str) -> Any:
+            return connect_transport(
+                credential,
+                subscription_id,
+                transport=transport,
+                base_url=base_url,
+                polling_interval_seconds=timing.polling_interval_seconds,
+                **client_options,
+            )
 
-        def client_for(subscription_id: str) -> Any:
-            if subscription_id not in clients:
-                clients[subscription_id] = DataMigrationManagementClient(
-                    credential=credential, subscription_id=subscription_id
-                )
-            return clients[subscription_id]
-
-        return DmsGateway(client_for, migration_service)
+        return DmsGateway(transport_for, migration_service, timing)
 
     @property
     def migration_service_id(self) -> str:
@@ -96,25 +153,26 @@ class DmsGateway:
 
     def integration_runtime_state(self) -> Optional[str]:
         """`Online` when the self-hosted integration runtime can run migrations."""
-        client = self._client_for_subscription(self._migration_service.subscription_id)
-        service = _as_rest(
-            client.sql_migration_services.get(
-                resource_group_name=self._migration_service.resource_group,
-                sql_migration_service_name=self._migration_service.name,
-            )
+        service = self._call(
+            "read the migration service",
+            lambda t: t.get_service(self._migration_service.resource_group, self._migration_service.name),
+            self._migration_service.subscription_id,
         )
-        return (service.get("properties") or {}).get("integrationRuntimeState")
+        return (_as_rest(service).get("properties") or {}).get("integrationRuntimeState")
 
     def current_migration(self, target: MigrationTarget) -> Optional[MigrationStatus]:
         """The most recent migration into the target database, or None if there never was one."""
-        try:
-            resource = self._operations(target).get(
-                expand=STATUS_DETAILS, **self._address(target)
-            )
-        except Exception as error:
-            if _is_not_found(error):
-                return None
-            raise
+        resource = self._call("read the migration of %s" % target.describe(), lambda t: t.get_migration(target), target.subscription_id)
+        return None if resource is None else MigrationStatus.from_resource(_as_rest(resource))
+
+    def status(self, target: MigrationTarget, migration_operation_id: str) -> MigrationStatus:
+        resource = self._call(
+            "read migration %s of %s" % (migration_operation_id, target.describe()),
+            lambda t: t.get_migration(target, migration_operation_id),
+            target.subscription_id,
+        )
+        if resource is None:
+            raise DmsOperationFailed("DMS has no migration %s for %s" % (migration_operation_id, target.describe()), "ResourceNotFound")
         return MigrationStatus.from_resource(_as_rest(resource))
 
     def start(
@@ -122,85 +180,215 @@ class DmsGateway:
         target: MigrationTarget,
         source_database_name: str,
         build_request: Callable[[], Mapping[str, Any]],
+        *,
+        last_backup_name: Optional[str] = None,
     ) -> StartResult:
-        """Start a migration, or adopt the one already in flight for the same source database.
+        """Start a migration and await its creation, or adopt the one already in flight for the
+        same source database.
 
         `build_request` is only called when a migration is really created, so a re-run that adopts
-        never fetches secrets.
+        never fetches secrets. `last_backup_name` (offline SqlMi/SqlVm) names the backup file after
+        which DMS completes the migration (`offlineConfiguration.lastBackupName`).
         """
         existing = self.current_migration(target)
         if existing is not None and existing.is_in_flight:
-            if (existing.source_database_name or "").lower() != source_database_name.lower():
-                raise MigrationConflictError(
-                    "target database %s on %s is being migrated from source database %r, not %r"
-                    % (target.database_name, target.server_name, existing.source_database_name, source_database_name)
-                )
-            if existing.migration_operation_id:
-                log.info(
-                    "Adopting migration %s already in flight into %s (%s)",
-                    existing.migration_operation_id,
-                    target.database_name,
-                    existing.describe(),
-                )
-                return StartResult(existing.migration_operation_id, adopted=True, status=existing)
-        poller = self._operations(target).begin_create_or_update(
-            parameters=dict(build_request()), **self._address(target)
-        )
-        status = MigrationStatus.from_resource(_as_rest(poller.result()))
+            operation_id = _adoptable(target, source_database_name, existing)
+            log.info("Adopting migration %s already in flight into %s (%s)", operation_id, target.describe(), existing.describe())
+            return StartResult(operation_id, adopted=True, status=existing)
+        body = _with_last_backup(build_request(), target, last_backup_name)
+        what = "create the migration of %s" % target.describe()
+        try:
+            resource = self._await(what, target, lambda t: t.begin_create(target, body))
+        except (DmsUnavailable, DmsOperationFailed) as error:
+            # The PUT may have reached DMS before the connection failed (a retried PUT then meets
+            # its own migration: 409): continue with that migration rather than fail.
+            if isinstance(error, DmsOperationFailed) and error.code not in BUSY_CODES:
+                raise
+            created = self.current_migration(target)
+            if created is None or not created.is_in_flight or _same_operation(created, existing):
+                raise
+            log.info("Creating the migration of %s failed (%s) but DMS has it: continuing with it", target.describe(), error)
+            return StartResult(_adoptable(target, source_database_name, created), adopted=False, status=created)
+        status = MigrationStatus.from_resource(_as_rest(resource or {}))
         if not status.migration_operation_id:
             # The create response does not always carry the operation id; the resource does.
             status = self.current_migration(target) or status
         if not status.migration_operation_id:
-            raise RuntimeError(
-                "DMS accepted the migration into %s but returned no migrationOperationId" % target.database_name
-            )
-        log.info("Started migration %s into %s", status.migration_operation_id, target.database_name)
+            raise DmsOperationFailed("DMS accepted the migration of %s but returned no migrationOperationId" % target.describe())
+        log.info("Started migration %s of %s (%s)", status.migration_operation_id, target.describe(), status.describe())
         return StartResult(status.migration_operation_id, adopted=False, status=status)
 
-    def status(self, target: MigrationTarget, migration_operation_id: str) -> MigrationStatus:
-        resource = self._operations(target).get(
-            migration_operation_id=migration_operation_id, expand=STATUS_DETAILS, **self._address(target)
-        )
-        return MigrationStatus.from_resource(_as_rest(resource))
-
-    def cutover(self, target: MigrationTarget, migration_operation_id: str) -> None:
-        """Ask DMS to complete an online migration; the completion sensor watches the outcome."""
+    def cutover(self, target: MigrationTarget, migration_operation_id: str) -> MigrationStatus:
+        """Ask DMS to complete an online migration and await the cutover operation; returns the
+        status after it (Completing or Succeeded). Raises `DmsOperationFailed` if DMS refuses it
+        or the cutover operation fails."""
         if target.kind not in ONLINE_CAPABLE_KINDS:
             raise CutoverNotSupportedError(
                 "%s migrations are offline only; %s has no cutover" % (target.kind, target.database_name)
             )
-        self._operations(target).begin_cutover(
-            parameters={"migrationOperationId": migration_operation_id}, **self._address(target)
+        what = "cut over migration %s of %s" % (migration_operation_id, target.describe())
+        try:
+            self._await(what, target, lambda t: t.begin_cutover(target, migration_operation_id))
+        except DmsOperationFailed as error:
+            if error.code != "CutoverNotAllowedMigrationCompleteError":
+                raise
+        except DmsUnavailable:
+            # POST is not retried by the pipeline: the cutover may have reached DMS anyway.
+            status = self.status(target, migration_operation_id)
+            if not status.cutover_requested:
+                raise
+            return status
+        return self.status(target, migration_operation_id)
+
+    def cancel(self, target: MigrationTarget, migration_operation_id: str) -> MigrationStatus:
+        """Cancel a migration and await it; returns the status after it. A migration that already
+        ended (Succeeded, Failed, Canceled) is returned as it is: the caller decides."""
+        what = "cancel migration %s of %s" % (migration_operation_id, target.describe())
+        try:
+            self._await(what, target, lambda t: t.begin_cancel(target, migration_operation_id))
+        except (DmsOperationFailed, DmsUnavailable) as error:
+            status = self.status(target, migration_operation_id)
+            if status.is_in_flight and status.migration_status != "Canceling":
+                raise
+            log.info("Cancel of %s: %s; the migration is %s", target.describe(), error, status.describe())
+            return status
+        return self.status(target, migration_operation_id)
+
+    def delete(self, target: MigrationTarget, force: bool = False) -> bool:
+        """Delete the DMS migration resource of the target database (not the database) and await
+        it; False when there was none. DMS refuses while a migration runs unless `force`."""
+        if self.current_migration(target) is None:
+            return False
+        self._await("delete the migration resource of %s" % target.describe(), target, lambda t: t.begin_delete(target, force))
+        return True
+
+    def target_database_status(self, target: MigrationTarget) -> Optional[str]:
+        """A managed instance database's ARM status (Online, Restoring, Creating, ...), None when
+        it does not exist. SqlMi only: other targets have no ARM database to read here."""
+        _require_managed_instance(target)
+        database = self._call("read database %s" % target.describe(), lambda t: t.get_managed_database(target), target.subscription_id)
+        return None if database is None else (_as_rest(database).get("properties") or {}).get("status")
+
+    def delete_target_database(self, target: MigrationTarget) -> bool:
+        """Delete a managed instance database through ARM and await it; False when it was absent.
+        The caller decides whether it may be deleted (never a live one)."""
+        _require_managed_instance(target)
+        if self.target_database_status(target) is None:
+            return False
+        self._await("delete database %s" % target.describe(), target, lambda t: t.begin_delete_managed_database(target))
+        return True
+
+    def _transport(self, subscription_id: str) -> Any:
+        if subscription_id not in self._transports:
+            transport = self._transport_for_subscription(subscription_id)
+            if not hasattr(transport, "get_migration"):
+                from migration_orchestration_lib.dms_transport_sdk import SdkTransport
+
+                transport = SdkTransport(transport)  # an SDK client, or a stand-in quacking like one
+            self._transports[subscription_id] = transport
+        return self._transports[subscription_id]
+
+    def _call(self, what: str, call: Callable[[Any], Any], subscription_id: str) -> Any:
+        try:
+            return call(self._transport(subscription_id))
+        except Exception as error:
+            raise _translated(error, what) from error
+
+    def _await(self, what: str, target: MigrationTarget, begin: Callable[[Any], Any]) -> Any:
+        poller = self._call(what, begin, target.subscription_id)
+        try:
+            result = poller.result(timeout=self._timing.timeout_seconds)
+        except Exception as error:
+            raise _translated(error, what) from error
+        if not getattr(poller, "done", lambda: True)():  # (a stand-in's poller may be done by definition)
+            raise DmsOperationTimeout(
+                "could not %s within %s s: DMS still reports it running (%s)"
+                % (what, self._timing.timeout_seconds, getattr(poller, "status", lambda: "?")())
+            )
+        return result
+
+
+def _adoptable(target: MigrationTarget, source_database_name: str, migration: MigrationStatus) -> str:
+    """The operation id of a migration in flight this one may continue with."""
+    if (migration.source_database_name or "").lower() != source_database_name.lower():
+        raise MigrationConflictError(
+            "target database %s on %s is being migrated from source database %r, not %r"
+            % (target.database_name, target.server_name, migration.source_database_name, source_database_name)
         )
+    if not migration.migration_operation_id:
+        raise DmsOperationFailed("the migration in flight into %s has no migrationOperationId" % target.describe())
+    return migration.migration_operation_id
 
-    def cancel(self, target: MigrationTarget, migration_operation_id: str) -> None:
-        poller = self._operations(target).begin_cancel(
-            parameters={"migrationOperationId": migration_operation_id}, **self._address(target)
+
+def _translated(error: Exception, what: str) -> Exception:
+    """azure-core's exceptions (from either transport) as the gateway's."""
+    if isinstance(error, (DmsError, MigrationConflictError, CutoverNotSupportedError)):
+        return error
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return DmsUnavailable("could not %s: ARM did not answer (%s)" % (what, error))
+    status_code = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
+    code, message = _arm_error(error)
+    if code is not None and status_code == 200:
+        # the operation's own status document: the long-running operation ended Failed/Canceled
+        return DmsOperationFailed("could not %s: the operation ended %s: %s: %s" % (what, _lro_status(error), code, message), code)
+    if status_code is not None and (status_code == 429 or status_code >= 500):
+        return DmsUnavailable("could not %s: ARM answered %s %s: %s" % (what, status_code, code, message), code)
+    if status_code is not None:
+        return DmsOperationFailed(
+            "could not %s: ARM answered %s %s: %s" % (what, status_code, code, message), code, retryable=code in BUSY_CODES
         )
-        poller.result()
+    return error
 
-    def _operations(self, target: MigrationTarget) -> Any:
-        group, _ = OPERATIONS_BY_KIND[target.kind]
-        return getattr(self._client_for_subscription(target.subscription_id), group)
 
-    @staticmethod
-    def _address(target: MigrationTarget) -> Dict[str, str]:
-        _, server_argument = OPERATIONS_BY_KIND[target.kind]
-        return {
-            "resource_group_name": target.resource_group,
-            server_argument: target.server_name,
-            "target_db_name": target.database_name,
-        }
+def _arm_error(error: Exception):
+    response = getattr(error, "response", None)
+    try:
+        body = response.json() if response is not None else None
+    except Exception:
+        body = None
+    if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
+        return body["error"].get("code"), body["error"].get("message")
+    model = getattr(error, "error", None)
+    return getattr(model, "code", None), getattr(model, "message", None) or str(error)
+
+
+def _lro_status(error: Exception) -> str:
+    try:
+        return error.response.json().get("status") or "Failed"  # type: ignore[union-attr]
+    except Exception:
+        return "Failed"
+
+
+def _with_last_backup(request: Mapping[str, Any], target: MigrationTarget, last_backup_name: Optional[str]) -> Dict[str, Any]:
+    body = copy.deepcopy(dict(request))
+    if last_backup_name is None:
+        return body
+    properties = body.setdefault("properties", {})
+    offline = properties.get("offlineConfiguration") or {}
+    if target.kind not in ONLINE_CAPABLE_KINDS or not offline.get("offline"):
+        raise ValueError(
+            "lastBackupName is for offline SqlMi and SqlVm migrations; %s is %s %s"
+            % (target.database_name, "online" if target.kind in ONLINE_CAPABLE_KINDS else "a", target.kind)
+        )
+    properties["offlineConfiguration"] = dict(offline, lastBackupName=last_backup_name)
+    return body
+
+
+def _same_operation(current: MigrationStatus, before: Optional[MigrationStatus]) -> bool:
+    return before is not None and current.migration_operation_id == before.migration_operation_id
+
+
+def _require_managed_instance(target: MigrationTarget) -> None:
+    if target.kind != "SqlMi":
+        raise ValueError("%s is a %s target: only SqlMi databases are ARM resources here" % (target.database_name, target.kind))
 
 
 def _as_rest(resource: Any) -> Mapping[str, Any]:
-    """SDK models and recorded JSON both become the REST body shape."""
+    """SDK models and REST bodies alike become the REST body shape."""
     if isinstance(resource, Mapping):
         return resource
     if resource is None:
         return {}
     return resource.serialize(keep_readonly=True)
-
-
-def _is_not_found(error: Exception) -> bool:
-    return getattr(error, "status_code", None) == 404 or type(error).__name__ == "ResourceNotFoundError"

@@ -1,10 +1,15 @@
-"""A DMS database migration's status, parsed from the REST shape (`properties.migrationStatus` ...)."""
+"""A DMS database migration's status, parsed from the REST shape (`properties.migrationStatus` ...).
+
+Field names follow the 2025-06-30 specification (`DatabaseMigrationProperties`,
+`MigrationStatusDetails`, `SqlBackupSetInfo`); `migrationStatus` is a free string there, its
+values are those Azure Data Studio's sql-migration extension mirrors from the service.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple
 
-# migrationStatus values from the 2025-06-30 API and Azure Data Studio's sql-migration extension.
 IN_FLIGHT_STATUSES = frozenset(
     {
         "Creating",
@@ -19,6 +24,19 @@ IN_FLIGHT_STATUSES = frozenset(
 )
 FAILED_STATUSES = frozenset({"Failed", "Canceled", "Canceling"})
 SUCCEEDED_STATUS = "Succeeded"
+PROVISIONING_STATES = ("Provisioning", "Creating", "Updating")
+COPYING_STATUSES = IN_FLIGHT_STATUSES - {"Creating", "Completing"}
+
+# Where a migration stands, in plan terms (`stage_of`).
+NOT_STARTED = "not_started"
+CREATING = "creating"
+COPYING = "copying"
+READY_FOR_CUTOVER = "ready_for_cutover"
+COMPLETING = "completing"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELING = "canceling"
+CANCELED = "canceled"
 
 
 @dataclass(frozen=True)
@@ -33,12 +51,18 @@ class MigrationStatus:
     current_restoring_filename: Optional[str] = None
     is_full_backup_restored: Optional[bool] = None
     error_message: Optional[str] = None
+    kind: Optional[str] = None
+    offline: Optional[bool] = None
+    last_backup_name: Optional[str] = None
+    restored_backup_files: Tuple[str, ...] = ()
+    restore_blocking_reason: Optional[str] = None
 
     @staticmethod
     def from_resource(resource: Mapping[str, Any]) -> "MigrationStatus":
         """Parse a `databaseMigrations` resource body as the REST API returns it."""
         properties = resource.get("properties") or {}
         details = properties.get("migrationStatusDetails") or {}
+        offline = properties.get("offlineConfiguration") or {}
         return MigrationStatus(
             migration_operation_id=properties.get("migrationOperationId"),
             migration_status=properties.get("migrationStatus"),
@@ -50,6 +74,11 @@ class MigrationStatus:
             current_restoring_filename=details.get("currentRestoringFilename"),
             is_full_backup_restored=details.get("isFullBackupRestored"),
             error_message=_error_message(properties, details),
+            kind=properties.get("kind"),
+            offline=offline.get("offline"),
+            last_backup_name=offline.get("lastBackupName"),
+            restored_backup_files=_restored_files(details),
+            restore_blocking_reason=details.get("restoreBlockingReason"),
         )
 
     @property
@@ -59,7 +88,7 @@ class MigrationStatus:
             return False
         if self.migration_status in IN_FLIGHT_STATUSES:
             return True
-        return self.migration_status is None and self.provisioning_state in ("Creating", "Updating")
+        return self.migration_status is None and self.provisioning_state in PROVISIONING_STATES
 
     @property
     def is_succeeded(self) -> bool:
@@ -70,15 +99,76 @@ class MigrationStatus:
         """Nothing will change by waiting: the DAG fails fast instead of timing out."""
         return self.migration_status in FAILED_STATUSES or self.provisioning_state == "Failed"
 
+    @property
+    def cutover_requested(self) -> bool:
+        """DMS is completing or has completed the migration: the target is, or is about to be, live."""
+        return self.migration_status in ("Completing", SUCCEEDED_STATUS)
+
+    @property
+    def is_caught_up(self) -> bool:
+        """Microsoft's readiness rule for an online cutover (Azure-Samples/data-migration-sql,
+        Helpers.bat): no log backup waiting, and the file being restored is the last restored."""
+        return (
+            self.migration_status in ("InProgress", "ReadyForCutover")
+            and self.pending_log_backups_count == 0
+            and bool(self.last_restored_filename)
+            and self.last_restored_filename == self.current_restoring_filename
+        )
+
+    def is_backup_restored(self, backup_file: str) -> bool:
+        """The backup file (a name or a path) has been restored, whatever was restored after it."""
+        wanted = _base_name(backup_file)
+        return any(_base_name(name) == wanted for name in self.restored_backup_files + (self.last_restored_filename or "",) if name)
+
+    @property
+    def stage(self) -> str:
+        """Where the migration stands: creating, copying, ready_for_cutover (online, caught up),
+        completing, succeeded, failed, canceling or canceled (see `stage_of` for not_started)."""
+        status = self.migration_status
+        if self.provisioning_state == "Failed" or status == "Failed":
+            return FAILED
+        if status == "Canceled":
+            return CANCELED
+        if status == "Canceling":
+            return CANCELING
+        if status == SUCCEEDED_STATUS:
+            return SUCCEEDED
+        if status == "Completing":
+            return COMPLETING
+        if status in COPYING_STATUSES:
+            return READY_FOR_CUTOVER if not self.offline and self.is_caught_up else COPYING
+        return CREATING
+
     def describe(self) -> str:
         parts = ["migrationStatus=%s" % self.migration_status, "provisioningState=%s" % self.provisioning_state]
         if self.migration_state:
             parts.append("migrationState=%s" % self.migration_state)
         if self.pending_log_backups_count is not None:
             parts.append("pendingLogBackupsCount=%s" % self.pending_log_backups_count)
+        if self.last_restored_filename:
+            parts.append("lastRestoredFilename=%s" % self.last_restored_filename)
+        if self.restore_blocking_reason:
+            parts.append("restoreBlockingReason=%s" % self.restore_blocking_reason[:200])
         if self.error_message:
             parts.append("error=%s" % self.error_message)
         return ", ".join(parts)
+
+
+def stage_of(status: Optional[MigrationStatus]) -> str:
+    return NOT_STARTED if status is None else status.stage
+
+
+def _restored_files(details: Mapping[str, Any]) -> Tuple[str, ...]:
+    names = []
+    for backup_set in details.get("activeBackupSets") or []:
+        for backup_file in backup_set.get("listOfBackupFiles") or []:
+            if backup_set.get("isBackupRestored") or backup_file.get("status") == "Restored":
+                names.append(backup_file.get("fileName"))
+    return tuple(name for name in names if name)
+
+
+def _base_name(path: str) -> str:
+    return re.split(r"[\\/]", path or "")[-1].lower()
 
 
 def _error_message(properties: Mapping[str, Any], details: Mapping[str, Any]) -> Optional[str]:
@@ -88,6 +178,7 @@ def _error_message(properties: Mapping[str, Any], details: Mapping[str, Any]) ->
         properties.get("provisioningError"),
         details.get("completeRestoreErrorMessage"),
         details.get("restoreBlockingReason"),
+        "; ".join(e for e in details.get("sqlDataCopyErrors") or [] if e),
     ):
         if message:
             return str(message)[:500]

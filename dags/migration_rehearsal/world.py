@@ -1,0 +1,414 @@
+"""The simulated world's state: one JSON document in a directory, shared by threads and processes.
+
+Everything that plays a part of the outside world in a rehearsal reads and writes here: the DMS
+contract server, the fake SQL engine (standing in for pymssql), the fake Data Factory API, and
+tests. Every method of `World` is atomic: it takes an exclusive `fcntl.flock` on
+`<dir>/world.lock` (separate processes and threads serialise), reads `<dir>/world.json`, and
+replaces it atomically (temporary file, then `os.replace`). `with world.transaction() as state:`
+makes several calls, and direct edits of the raw `state` dict, one atomic change; calls made
+inside it on the same thread join it. Methods return copies: change the world through methods.
+
+Names are case-insensitive, as in SQL Server with its default collation: servers and databases
+are keyed by their lower-cased name and keep their spelling in `name`.
+
+Schema of `world.json` (schemaVersion 1):
+
+    servers: {<server>: {name, kind, databases: {<database>: Database}}}
+        kind: SqlServer (a source) | SqlMi | SqlDb | SqlVm (targets; named like their ARM
+        resource: the managed instance, the logical server, the SQL virtual machine)
+    Database:
+        name, state: ONLINE | RESTORING        (absent: no entry)
+        readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
+        recoveryModel: FULL | BULK_LOGGED | SIMPLE
+        lsn: int                 the end of its transaction log; every write (and backup) adds one
+        logBackupLsn: int|null   where the next log backup starts (set by the first full backup)
+        tables: {<schema.table>: {columns: [{name, type}], rows: [[value, ...], ...]}}
+                 values are JSON (str, int, float, bool, null); other SQL types are stored as
+                 strings (datetime ISO 8601, binary as hex)
+        restoredFrom: null | {server, database, backupFile?, migrationOperationId?}
+                 for a target: the source database it is a copy of
+        createdBy: null | "dms:<migrationOperationId>"   who created a target database
+    backups: {<source server>: [Backup, ...]}        the backup file share, in creation order
+    Backup:
+        fileName, path, server, database, type: FULL | LOG, firstLsn, lastLsn,
+        sequence (creation order across the world), createdAt (ISO 8601 UTC),
+        tables (the database's tables as of lastLsn: restoring the backup yields them)
+    migrationServices: {<ARM id lower-cased>: {id, name, location, provisioningState,
+        integrationRuntimeState}}
+    databaseMigrations: {<target scope lower-cased>/<database>: {...}}   owned by the DMS server
+    asyncOperations: {<id>: {...}}                                        owned by the DMS server
+    faults: [Fault, ...]     consumed in order by the servers, see `add_fault`
+    sequence: int            the last number handed out by `next_sequence`
+
+Backups chain like SQL Server's: each backup writes a log record (lsn + 1); a full backup covers
+[lsn before, lsn after]; a log backup covers [logBackupLsn, lsn after] and moves logBackupLsn
+there; full backups do not break the log chain. A restore applies a log backup when
+firstLsn <= restored LSN < lastLsn. A log backup needs a full backup first and a FULL or
+BULK_LOGGED recovery model.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import json
+import os
+import re
+import tempfile
+import threading
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterator, List, Optional
+
+SCHEMA_VERSION = 1
+STATE_FILE = "world.json"
+LOCK_FILE = "world.lock"
+
+SERVER_KINDS = ("SqlServer", "SqlMi", "SqlDb", "SqlVm")
+DATABASE_STATES = ("ONLINE", "RESTORING")
+USER_ACCESS = ("MULTI_USER", "SINGLE_USER", "RESTRICTED_USER")
+RECOVERY_MODELS = ("FULL", "BULK_LOGGED", "SIMPLE")
+BACKUP_TYPES = ("FULL", "LOG")
+
+# How a server misbehaves on request (see add_fault): HTTP-level faults, LROs that end Failed,
+# migrations that end Failed.
+HTTP_FAULT_KINDS = ("throttle", "error", "reset", "slow")
+LRO_FAULT_KIND = "lroFailed"
+MIGRATION_FAULT_KIND = "migrationFailed"
+FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND)
+
+DATABASE_FIELDS = ("state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy")
+
+
+class WorldError(ValueError):
+    """A change the world refuses (what SQL Server or ARM would refuse too)."""
+
+
+def empty_state() -> Dict[str, Any]:
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "servers": {},
+        "backups": {},
+        "migrationServices": {},
+        "databaseMigrations": {},
+        "asyncOperations": {},
+        "faults": [],
+        "sequence": 0,
+    }
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class World:
+    def __init__(self, directory: str):
+        self.directory = os.path.abspath(directory)
+        os.makedirs(self.directory, exist_ok=True)
+        self._local = threading.local()
+
+    # -- transactions -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Dict[str, Any]]:
+        """The raw state, locked; saved when the block ends without an exception."""
+        open_state = getattr(self._local, "state", None)
+        if open_state is not None:
+            yield open_state
+            return
+        with open(os.path.join(self.directory, LOCK_FILE), "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                state = self._load()
+                self._local.state = state
+                try:
+                    yield state
+                finally:
+                    self._local.state = None
+                self._save(state)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def snapshot(self) -> Dict[str, Any]:
+        """A copy of the whole state (for tests and for inspecting a rehearsal)."""
+        with self.transaction() as state:
+            return copy.deepcopy(state)
+
+    def next_sequence(self) -> int:
+        with self.transaction() as state:
+            state["sequence"] += 1
+            return state["sequence"]
+
+    def _load(self) -> Dict[str, Any]:
+        try:
+            with open(os.path.join(self.directory, STATE_FILE), "r", encoding="utf-8") as handle:
+                state = json.load(handle)
+        except FileNotFoundError:
+            return empty_state()
+        if state.get("schemaVersion") != SCHEMA_VERSION:
+            raise WorldError("%s has schemaVersion %r, expected %d" % (STATE_FILE, state.get("schemaVersion"), SCHEMA_VERSION))
+        return state
+
+    def _save(self, state: Dict[str, Any]) -> None:
+        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".world-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(state, stream, sort_keys=True, indent=1)
+        os.replace(temporary, os.path.join(self.directory, STATE_FILE))
+
+    # -- servers and databases --------------------------------------------------------------
+
+    def add_server(self, name: str, kind: str = "SqlServer") -> None:
+        if kind not in SERVER_KINDS:
+            raise WorldError("server kind must be one of %s, got %r" % (", ".join(SERVER_KINDS), kind))
+        with self.transaction() as state:
+            server = state["servers"].setdefault(_key(name), {"name": name, "kind": kind, "databases": {}})
+            if server["kind"] != kind:
+                raise WorldError("server %s already exists as %s, not %s" % (name, server["kind"], kind))
+
+    def server(self, name_or_host: str) -> Optional[Dict[str, Any]]:
+        """A server by name, or by a host name or data source naming it (`sql01.contoso.local,1433`,
+        `mi1.abc.database.windows.net`): its name is the first DNS label."""
+        with self.transaction() as state:
+            found = _find_server(state, name_or_host)
+            return None if found is None else {"name": found["name"], "kind": found["kind"]}
+
+    def database(self, server: str, name: str) -> Optional[Dict[str, Any]]:
+        with self.transaction() as state:
+            found = _find_database(state, server, name)
+            return copy.deepcopy(found)
+
+    def databases(self, server: str) -> List[Dict[str, Any]]:
+        with self.transaction() as state:
+            return [copy.deepcopy(d) for d in _require_server(state, server)["databases"].values()]
+
+    def put_database(
+        self,
+        server: str,
+        name: str,
+        *,
+        state: str = "ONLINE",
+        recovery_model: str = "FULL",
+        read_only: bool = False,
+        user_access: str = "MULTI_USER",
+        tables: Optional[Dict[str, Any]] = None,
+        restored_from: Optional[Dict[str, Any]] = None,
+        created_by: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Create (or replace) a database."""
+        database = {
+            "name": name,
+            "state": state,
+            "readOnly": read_only,
+            "userAccess": user_access,
+            "recoveryModel": recovery_model,
+            "lsn": 1,
+            "logBackupLsn": None,
+            "tables": copy.deepcopy(tables or {}),
+            "restoredFrom": restored_from,
+            "createdBy": created_by,
+        }
+        _check_database(database)
+        with self.transaction() as world_state:
+            _require_server(world_state, server)["databases"][_key(name)] = database
+            return copy.deepcopy(database)
+
+    def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
+        """Change stored fields (camelCase names, as in the schema): state, readOnly, userAccess,
+        recoveryModel, tables, restoredFrom, createdBy. Changing `tables` is a write (lsn + 1)."""
+        unknown = sorted(set(changes) - set(DATABASE_FIELDS))
+        if unknown:
+            raise WorldError("unknown database field(s) %s; known: %s" % (", ".join(unknown), ", ".join(DATABASE_FIELDS)))
+        with self.transaction() as state:
+            database = _require_database(state, server, name)
+            database.update(copy.deepcopy(changes))
+            if "tables" in changes:
+                database["lsn"] += 1
+            _check_database(database)
+            return copy.deepcopy(database)
+
+    def drop_database(self, server: str, name: str) -> bool:
+        """Remove a database; False if there was none."""
+        with self.transaction() as state:
+            return _require_server(state, server)["databases"].pop(_key(name), None) is not None
+
+    def set_table(self, server: str, database: str, table: str, columns: List[Dict[str, str]], rows: List[List[Any]]) -> None:
+        """Create or replace a table's columns and rows (a write: lsn + 1)."""
+        with self.transaction() as state:
+            found = _require_database(state, server, database)
+            found["tables"][table] = {"columns": copy.deepcopy(columns), "rows": copy.deepcopy(rows)}
+            found["lsn"] += 1
+
+    # -- the backup file share --------------------------------------------------------------
+
+    def take_backup(self, server: str, database: str, backup_type: str, path: str) -> Dict[str, Any]:
+        """What `BACKUP DATABASE|LOG ... TO DISK = path` leaves in the share: a backup of the
+        database's tables as of now. Refuses what SQL Server refuses (see the module doc)."""
+        if backup_type not in BACKUP_TYPES:
+            raise WorldError("backup type must be FULL or LOG, got %r" % backup_type)
+        with self.transaction() as state:
+            source = _require_database(state, server, database)
+            if source["state"] != "ONLINE":
+                raise WorldError("database %s is %s: cannot back it up" % (source["name"], source["state"]))
+            share = state["backups"].setdefault(_key(_require_server(state, server)["name"]), [])
+            if any(_same_path(b["path"], path) for b in share):
+                raise WorldError("backup file %s already exists" % path)
+            if backup_type == "LOG":
+                if source["recoveryModel"] == "SIMPLE":
+                    raise WorldError("database %s uses the SIMPLE recovery model: no log backups" % source["name"])
+                if source["logBackupLsn"] is None:
+                    raise WorldError("database %s has no full backup: a log backup needs one first" % source["name"])
+                first_lsn = source["logBackupLsn"]
+            else:
+                first_lsn = source["lsn"]
+                if source["logBackupLsn"] is None:
+                    source["logBackupLsn"] = first_lsn
+            source["lsn"] += 1
+            if backup_type == "LOG":
+                source["logBackupLsn"] = source["lsn"]
+            backup = {
+                "fileName": re.split(r"[\\/]", path)[-1],
+                "path": path,
+                "server": _require_server(state, server)["name"],
+                "database": source["name"],
+                "type": backup_type,
+                "firstLsn": first_lsn,
+                "lastLsn": source["lsn"],
+                "sequence": self.next_sequence(),
+                "createdAt": utc_now(),
+                "tables": copy.deepcopy(source["tables"]),
+            }
+            share.append(backup)
+            return copy.deepcopy(backup)
+
+    def backups(self, server: str, database: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The share's backups of a source server (of one database), in creation order."""
+        with self.transaction() as state:
+            share = state["backups"].get(_key(_require_server(state, server)["name"]), [])
+            return [copy.deepcopy(b) for b in share if database is None or _key(b["database"]) == _key(database)]
+
+    # -- DMS ----------------------------------------------------------------------------------
+
+    def add_migration_service(
+        self, resource_id: str, integration_runtime_state: str = "Online", location: str = "westeurope"
+    ) -> None:
+        """A `Microsoft.DataMigration/sqlMigrationServices` resource and its runtime's state
+        (Online, NeedRegistration, Offline, ...)."""
+        with self.transaction() as state:
+            state["migrationServices"][resource_id.lower()] = {
+                "id": resource_id,
+                "name": resource_id.rstrip("/").rsplit("/", 1)[-1],
+                "location": location,
+                "provisioningState": "Succeeded",
+                "integrationRuntimeState": integration_runtime_state,
+            }
+
+    def set_integration_runtime_state(self, resource_id: str, integration_runtime_state: str) -> None:
+        with self.transaction() as state:
+            service = state["migrationServices"].get(resource_id.lower())
+            if service is None:
+                raise WorldError("no migration service %s" % resource_id)
+            service["integrationRuntimeState"] = integration_runtime_state
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def add_fault(
+        self,
+        operation: str,
+        kind: str,
+        *,
+        count: int = 1,
+        database: Optional[str] = None,
+        status: Optional[int] = None,
+        retry_after_seconds: Optional[float] = None,
+        delay_seconds: Optional[float] = None,
+        code: Optional[str] = None,
+        message: Optional[str] = None,
+    ) -> None:
+        """Make the next `count` matching requests misbehave.
+
+        operation: the server's name for a request (DMS server: getService, listMigrations,
+            get, create, cutover, cancel, delete, operationStatus, operationResult,
+            getManagedDatabase, deleteManagedDatabase), or "any".
+        kind: throttle (429 with Retry-After: retry_after_seconds, default 1), error (status,
+            default 500), reset (the connection closes before any response), slow (answers after
+            delay_seconds, default 2), lroFailed (the request is accepted and its long-running
+            operation ends Failed with code and message), migrationFailed (operation "migrate":
+            the next progress step of a matching migration ends it Failed with code and message).
+        database: only requests about this target database (case-insensitive).
+        """
+        if kind not in FAULT_KINDS:
+            raise WorldError("fault kind must be one of %s, got %r" % (", ".join(FAULT_KINDS), kind))
+        if count < 1:
+            raise WorldError("fault count must be at least 1, got %r" % count)
+        fault = {"operation": operation, "kind": kind, "count": count, "database": database}
+        for name, value in (
+            ("status", status),
+            ("retryAfterSeconds", retry_after_seconds),
+            ("delaySeconds", delay_seconds),
+            ("code", code),
+            ("message", message),
+        ):
+            if value is not None:
+                fault[name] = value
+        with self.transaction() as state:
+            state["faults"].append(fault)
+
+    def take_fault(self, operation: str, database: Optional[str] = None, kinds=FAULT_KINDS) -> Optional[Dict[str, Any]]:
+        """Consume one use of the first fault matching a request, if any."""
+        with self.transaction() as state:
+            for fault in state["faults"]:
+                if (
+                    fault["kind"] in kinds
+                    and fault["operation"] in (operation, "any")
+                    and (fault["database"] is None or _key(fault["database"]) == _key(database or ""))
+                ):
+                    fault["count"] -= 1
+                    if fault["count"] == 0:
+                        state["faults"].remove(fault)
+                    return copy.deepcopy(fault)
+            return None
+
+    def faults(self) -> List[Dict[str, Any]]:
+        with self.transaction() as state:
+            return copy.deepcopy(state["faults"])
+
+
+def _key(name: str) -> str:
+    return name.strip().lower()
+
+
+def _same_path(left: str, right: str) -> bool:
+    return left.replace("/", "\\").lower() == right.replace("/", "\\").lower()
+
+
+def _find_server(state: Dict[str, Any], name_or_host: str) -> Optional[Dict[str, Any]]:
+    servers = state["servers"]
+    name = _key(name_or_host)
+    if name in servers:
+        return servers[name]
+    # a data source: host[\instance][,port] or tcp:host,port
+    host = re.sub(r"^tcp:", "", name).split(",")[0].split("\\")[0]
+    return servers.get(host) or servers.get(host.split(".")[0])
+
+
+def _require_server(state: Dict[str, Any], name: str) -> Dict[str, Any]:
+    found = _find_server(state, name)
+    if found is None:
+        raise WorldError("no server %s in the world" % name)
+    return found
+
+
+def _find_database(state: Dict[str, Any], server: str, name: str) -> Optional[Dict[str, Any]]:
+    return _require_server(state, server)["databases"].get(_key(name))
+
+
+def _require_database(state: Dict[str, Any], server: str, name: str) -> Dict[str, Any]:
+    found = _find_database(state, server, name)
+    if found is None:
+        raise WorldError("no database %s on server %s" % (name, server))
+    return found
+
+
+def _check_database(database: Dict[str, Any]) -> None:
+    for field, allowed in (("state", DATABASE_STATES), ("userAccess", USER_ACCESS), ("recoveryModel", RECOVERY_MODELS)):
+        if database[field] not in allowed:
+            raise WorldError("database %s: %s must be one of %s, got %r" % (database["name"], field, ", ".join(allowed), database[field]))

@@ -1,0 +1,117 @@
+"""The simulated world's state: atomic, shared across processes, and refusing what SQL Server refuses."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+
+import pytest
+
+from migration_rehearsal.world import World, WorldError
+
+pytestmark = pytest.mark.airflow26
+
+CUSTOMERS = [{"name": "Id", "type": "int"}, {"name": "Name", "type": "nvarchar"}]
+
+
+@pytest.fixture
+def world(tmp_path):
+    world = World(str(tmp_path / "world"))
+    world.add_server("sql01")
+    world.put_database("sql01", "Sales", tables={"dbo.Customers": {"columns": CUSTOMERS, "rows": [[1, "Ada"]]}})
+    return world
+
+
+def test_names_are_case_insensitive_and_keep_their_spelling(world):
+    assert world.database("SQL01", "sales")["name"] == "Sales"
+    assert world.server("sql01.contoso.local,1433") == {"name": "sql01", "kind": "SqlServer"}
+    assert world.server("tcp:SQL01\\INST1,1433")["name"] == "sql01"
+    assert world.server("sql02") is None
+
+
+def test_state_survives_a_new_world_object_on_the_same_directory(world):
+    world.update_database("sql01", "Sales", readOnly=True)
+    again = World(world.directory)
+    assert again.database("sql01", "Sales")["readOnly"] is True
+
+
+def test_methods_return_copies(world):
+    database = world.database("sql01", "Sales")
+    database["readOnly"] = True
+    assert world.database("sql01", "Sales")["readOnly"] is False
+
+
+def test_a_transaction_that_raises_changes_nothing(world):
+    with pytest.raises(RuntimeError):
+        with world.transaction():
+            world.update_database("sql01", "Sales", readOnly=True)
+            raise RuntimeError("boom")
+    assert world.database("sql01", "Sales")["readOnly"] is False
+
+
+def test_updates_are_checked(world):
+    with pytest.raises(WorldError, match="userAccess must be one of"):
+        world.update_database("sql01", "Sales", userAccess="SOMETIMES")
+    with pytest.raises(WorldError, match="unknown database field"):
+        world.update_database("sql01", "Sales", read_only=True)
+    with pytest.raises(WorldError, match="no database Hr on server sql01"):
+        world.update_database("sql01", "Hr", readOnly=True)
+
+
+def test_log_backups_chain_from_the_full_backup_and_carry_the_rows(world):
+    with pytest.raises(WorldError, match="no full backup"):
+        world.take_backup("sql01", "Sales", "LOG", r"\\share\sql01\Sales_0.trn")
+    full = world.take_backup("sql01", "Sales", "FULL", r"\\share\sql01\Sales.bak")
+    world.set_table("sql01", "Sales", "dbo.Customers", CUSTOMERS, [[1, "Ada"], [2, "Grace"]])
+    log = world.take_backup("sql01", "Sales", "LOG", r"\\share\sql01\Sales_1.trn")
+    tail = world.take_backup("sql01", "Sales", "LOG", r"\\share\sql01\Sales_2.trn")
+
+    # each backup writes a log record; the log chain starts at the full backup
+    assert (full["firstLsn"], full["lastLsn"]) == (1, 2)
+    assert (log["firstLsn"], log["lastLsn"]) == (1, 4)  # the write was LSN 3
+    assert (tail["firstLsn"], tail["lastLsn"]) == (4, 5)
+    assert log["fileName"] == "Sales_1.trn" and log["sequence"] > full["sequence"]
+    assert full["tables"]["dbo.Customers"]["rows"] == [[1, "Ada"]]
+    assert log["tables"]["dbo.Customers"]["rows"] == [[1, "Ada"], [2, "Grace"]]
+    assert [b["fileName"] for b in world.backups("sql01", "sales")] == ["Sales.bak", "Sales_1.trn", "Sales_2.trn"]
+    with pytest.raises(WorldError, match="already exists"):
+        world.take_backup("sql01", "Sales", "LOG", r"\\SHARE\sql01\sales_2.TRN")
+
+
+def test_simple_recovery_has_no_log_backups(world):
+    world.update_database("sql01", "Sales", recoveryModel="SIMPLE")
+    world.take_backup("sql01", "Sales", "FULL", "/share/Sales.bak")
+    with pytest.raises(WorldError, match="SIMPLE recovery model"):
+        world.take_backup("sql01", "Sales", "LOG", "/share/Sales.trn")
+
+
+def test_faults_are_consumed_in_order_and_filtered_by_database(world):
+    world.add_fault("get", "throttle", count=2, database="db1", retry_after_seconds=3)
+    world.add_fault("any", "error", status=503)
+    assert world.take_fault("get", "DB1")["retryAfterSeconds"] == 3
+    assert world.take_fault("get", "other")["status"] == 503
+    assert world.take_fault("get", "db1")["kind"] == "throttle"
+    assert world.take_fault("get", "db1") is None
+    assert world.faults() == []
+    with pytest.raises(WorldError, match="fault kind"):
+        world.add_fault("get", "flaky")
+
+
+def _add_rows(directory: str, worker: int) -> None:
+    world = World(directory)
+    for row in range(20):
+        with world.transaction():
+            rows = world.database("sql01", "Sales")["tables"]["dbo.Customers"]["rows"]
+            world.set_table("sql01", "Sales", "dbo.Customers", CUSTOMERS, rows + [[worker * 100 + row, "x"]])
+
+
+def test_processes_sharing_the_directory_lose_no_write(world):
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_add_rows, args=(world.directory, worker)) for worker in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    rows = world.database("sql01", "Sales")["tables"]["dbo.Customers"]["rows"]
+    assert len(rows) == 1 + 3 * 20
+    json.loads(open(world.directory + "/world.json").read())  # never left half-written
