@@ -304,8 +304,8 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       );
     });
 
-    it.each([0, -5, 2.5, 2866])('rejects longRunningMinutes %d', (longRunningMinutes) => {
-      expect(() => withEvents({ longRunningMinutes })).toThrow(/longRunningMinutes must be an integer from 1 to 2865/);
+    it.each([0, 4, 2.5, 2866])('rejects longRunningMinutes %d, as the plan rule does', (longRunningMinutes) => {
+      expect(() => withEvents({ longRunningMinutes })).toThrow(/longRunningMinutes must be an integer from 5 to 2865/);
     });
   });
 

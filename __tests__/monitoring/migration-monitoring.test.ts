@@ -135,9 +135,9 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(() => monitoring({ actionGroupShortName: '' })).toThrow(/actionGroupShortName must be 1 to 12 characters/);
   });
 
-  it('rejects something that is not an email address', () => {
+  it('rejects something that is not an email address, as the plan rule does', () => {
     expect(() => monitoring({ emails: ['dba@contoso.example', 'oncall'] })).toThrow(
-      /emails: not an email address: "oncall"/,
+      'emails[1] must be an email address like name@example.com (got "oncall")',
     );
   });
 
