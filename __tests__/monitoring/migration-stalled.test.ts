@@ -8,7 +8,7 @@ import {
   migrationStalledAlert,
   migrationStalledQuery,
 } from '../../lib/monitoring/migration-stalled';
-import { monitoringTestStack } from './monitoring-test-stack';
+import { testStack } from '../helpers/test-stack';
 
 function eventsTable(stack: TerraformStack): LogAnalyticsWorkspaceTableCustomLog {
   return new LogAnalyticsWorkspaceTableCustomLog(stack, 'events', {
@@ -45,7 +45,7 @@ describe('migration stalled alert', () => {
   });
 
   describe('definition', () => {
-    const { stack } = monitoringTestStack();
+    const { stack } = testStack();
     const table = eventsTable(stack);
     const window = defaultStalledWindowMinutes(DEFAULT_STALLED_AFTER_MINUTES) as number;
     const definition = migrationStalledAlert('contoso-sql', DEFAULT_STALLED_AFTER_MINUTES, window, table);
