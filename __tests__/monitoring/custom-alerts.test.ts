@@ -9,7 +9,7 @@ import {
   migrationFailedQuery,
 } from '../../lib/monitoring';
 import { onlyLogicalId, reference, resourceNamed, synthObject } from '../helpers/test-stack';
-import { FACTORY, monitoring } from './monitoring-test-stack';
+import { FACTORY, monitoring, PIPELINE_FAILURES_ALERT } from './monitoring-test-stack';
 
 const LOG_ALERT = 'azurerm_monitor_scheduled_query_rules_alert_v2';
 const METRIC_ALERT = 'azurerm_monitor_metric_alert';
@@ -58,18 +58,7 @@ describe('MigrationMonitoring.addAlert', () => {
 
   it('adds a metric alert on the given resource', () => {
     const { stack, monitoring: construct } = monitoring();
-    const created = construct.addAlert('pipeline-failures', {
-      kind: 'metric',
-      resource: FACTORY,
-      severity: 2,
-      description: 'Data Factory pipeline runs failed.',
-      metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
-      metricName: 'PipelineFailedRuns',
-      aggregation: 'Total',
-      operator: 'GreaterThan',
-      threshold: 0,
-      windowMinutes: 60,
-    });
+    const created = construct.addAlert('pipeline-failures', { ...PIPELINE_FAILURES_ALERT, windowMinutes: 60 });
     const alert = resourceNamed(synthObject(stack), METRIC_ALERT, 'alert-contoso-sql-pipeline-failures');
     expect(alert).toMatchObject({ scopes: [FACTORY.id], severity: 2, frequency: 'PT5M', window_size: 'PT1H' });
     expect(alert.criteria).toEqual([

@@ -15,13 +15,11 @@ import {
   synthObject,
   testStack,
 } from '../helpers/test-stack';
-import { BASE_PROPS, FACTORY, monitoring } from './monitoring-test-stack';
+import { BASE_PROPS, DAG_STORAGE_ACCOUNT_ID, FACTORY, monitoring } from './monitoring-test-stack';
 
 const METRIC_ALERT = 'azurerm_monitor_metric_alert';
 const SHIR = 'shir-contoso-sql';
 const AIRFLOW = 'airflow-contoso-sql';
-const DAG_ACCOUNT =
-  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.Storage/storageAccounts/stdag';
 
 /** A JavaScript caller is not held to the type, so the construct checks it too. */
 const SEVERITY_OUT_OF_RANGE = -1 as unknown as AlertSeverity;
@@ -48,7 +46,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     it('synthesizes the diagnostic settings (snapshot of those resources only; the tests below name what matters)', () => {
       const built = monitoring();
       built.monitoring.monitorDataFactory(
-        { ...FACTORY, dagStorageAccountId: DAG_ACCOUNT },
+        { ...FACTORY, dagStorageAccountId: DAG_STORAGE_ACCOUNT_ID },
         { selfHostedIntegrationRuntimeName: SHIR, airflowIntegrationRuntimeName: AIRFLOW },
       );
       expect(resourcesSnapshot(synthObject(built.stack), ['azurerm_monitor_diagnostic_setting'])).toMatchSnapshot();
@@ -96,11 +94,11 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
 
     it("logs the DAG storage's blob reads, writes and deletes when the factory names its account", () => {
       const built = monitoring();
-      built.monitoring.monitorDataFactory({ ...FACTORY, dagStorageAccountId: DAG_ACCOUNT });
+      built.monitoring.monitorDataFactory({ ...FACTORY, dagStorageAccountId: DAG_STORAGE_ACCOUNT_ID });
       const synth = synthObject(built.stack);
       expect(namesOf(synth, 'azurerm_monitor_diagnostic_setting')).toEqual(['diag-adf-contoso-sql', 'diag-dag-blobs']);
       expect(resourceNamed(synth, 'azurerm_monitor_diagnostic_setting', 'diag-dag-blobs')).toMatchObject({
-        target_resource_id: `${DAG_ACCOUNT}/blobServices/default`,
+        target_resource_id: `${DAG_STORAGE_ACCOUNT_ID}/blobServices/default`,
         enabled_log: [{ category: 'StorageRead' }, { category: 'StorageWrite' }, { category: 'StorageDelete' }],
         enabled_metric: [{ category: 'Transaction' }],
       });

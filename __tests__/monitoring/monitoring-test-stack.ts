@@ -1,6 +1,6 @@
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { IDataFactory } from '../../lib/core/references';
-import { MigrationMonitoring, MigrationMonitoringProps } from '../../lib/monitoring';
+import { CustomMetricAlertProps, DATA_FACTORY_METRIC_NAMESPACE, MigrationMonitoring, MigrationMonitoringProps } from '../../lib/monitoring';
 import { resourcesOfType, synthObject, testStack } from '../helpers/test-stack';
 
 export type MonitoringTestProps = Omit<MigrationMonitoringProps, 'resourceGroup'>;
@@ -22,6 +22,26 @@ export const FACTORY: IDataFactory = {
   id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.DataFactory/factories/adf-contoso-sql',
   name: 'adf-contoso-sql',
 };
+
+/**
+ * A custom metric alert on {@link FACTORY}: failed pipeline runs (`PipelineFailedRuns`, Total, in
+ * MicrosoftDocs/azure-reference-other `supported-metrics/.../microsoft-datafactory-factories-metrics-include.md`).
+ */
+export const PIPELINE_FAILURES_ALERT: CustomMetricAlertProps = {
+  kind: 'metric',
+  resource: FACTORY,
+  severity: 2,
+  description: 'Data Factory pipeline runs failed.',
+  metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
+  metricName: 'PipelineFailedRuns',
+  aggregation: 'Total',
+  operator: 'GreaterThan',
+  threshold: 0,
+};
+
+/** An existing storage account holding a factory's DAGs. */
+export const DAG_STORAGE_ACCOUNT_ID =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.Storage/storageAccounts/stdag';
 
 /**
  * How attribute values (tokens) render in the synthesized stack, e.g.
