@@ -58,7 +58,10 @@ export interface CustomMetricAlertProps extends CustomAlertBaseProps {
   /** Tells log and metric alerts apart. */
   readonly kind: 'metric';
   /** The resource whose metric is watched (any object with an ARM `id`). */
-  readonly resource: { readonly id: string };
+  readonly resource: {
+    /** ARM id of the resource. */
+    readonly id: string;
+  };
   /** Metric namespace, for example `Microsoft.DataFactory/factories`. */
   readonly metricNamespace: string;
   /** Metric name as the Azure Monitor reference spells it. */
