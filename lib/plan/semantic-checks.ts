@@ -4,11 +4,10 @@
  * have the wrong shape (so one pass reports everything), which is why they read the value
  * defensively instead of trusting its type.
  */
-import { findDependencyCycles, formatCycle, type DependencyNode } from './graph';
 import { quote, showName } from './field-path';
+import { findDependencyCycles, formatCycle } from './graph';
 import * as rules from './rules';
 import { closestMatch, listBriefly } from './suggest';
-import type { TargetKind } from './types';
 
 export type ReportProblem = (path: readonly (string | number)[], message: string) => void;
 
@@ -26,7 +25,7 @@ function asString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function asTargetKind(value: unknown): TargetKind | undefined {
+function asTargetKind(value: unknown) {
   return rules.TARGET_KINDS.find((kind) => kind === value);
 }
 
@@ -113,8 +112,20 @@ function checkDatabaseTargets(
     const target = asRecord(database.target);
     const at = (...path: string[]) => ['databases', index, ...path];
 
-    const sourceServer = resolveReference(source?.server, sourceServers, at('source', 'server'), 'source server', report);
-    const targetServer = resolveReference(target?.server, targetServers, at('target', 'server'), 'target server', report);
+    const sourceServer = resolveReference(
+      source?.server,
+      sourceServers,
+      at('source', 'server'),
+      'source server',
+      report,
+    );
+    const targetServer = resolveReference(
+      target?.server,
+      targetServers,
+      at('target', 'server'),
+      'target server',
+      report,
+    );
     if (targetServer === undefined) return;
 
     const targetDatabase = asString(target?.database) ?? asString(source?.database);
@@ -149,7 +160,10 @@ function checkDatabaseTargets(
     }
     if (database.allowSourceWritesDuringCopy === true && serverKind !== 'SqlDb') {
       const reason = `${serverKind} restores backups, and only a SqlDb migration copies from the running source`;
-      report(at('allowSourceWritesDuringCopy'), `applies to SqlDb targets only: ${reason}; leave it out or set it to false`);
+      report(
+        at('allowSourceWritesDuringCopy'),
+        `applies to SqlDb targets only: ${reason}; leave it out or set it to false`,
+      );
     }
     if (rules.BACKUP_RESTORE_KINDS.includes(serverKind)) {
       needBackupStorage.push(name);
@@ -198,34 +212,30 @@ function unknownNameMessage(what: string, name: string, known: Iterable<string>)
 }
 
 function checkDependencies(list: unknown, databases: ReadonlyMap<string, NamedEntry>, report: ReportProblem): void {
-  const nodes: DependencyNode[] = [];
-  const pathOf = new Map<string, { index: number; dependsOn: readonly unknown[] }>();
-
+  const nodes: { name: string; dependsOn: string[]; index: number; written: readonly unknown[] }[] = [];
   asArray(list).forEach((item, index) => {
     const database = asRecord(item);
     const name = asString(database?.name);
     if (database === undefined || name === undefined) return;
-    const dependsOn = asArray(database.dependsOn);
+    const written = asArray(database.dependsOn);
     const seen = new Set<string>();
-    dependsOn.forEach((dep, j) => {
-      if (typeof dep !== 'string') return;
+    written.forEach((dependency, j) => {
+      if (typeof dependency !== 'string') return;
       const path = ['databases', index, 'dependsOn', j];
-      if (dep === name) report(path, `${showName(name)} cannot depend on itself`);
-      else if (seen.has(dep)) report(path, `duplicate dependency ${quote(dep)}`);
-      else if (!databases.has(dep)) report(path, unknownNameMessage('database', dep, databases.keys()));
-      seen.add(dep);
+      if (dependency === name) report(path, `${showName(name)} cannot depend on itself`);
+      else if (seen.has(dependency)) report(path, `duplicate dependency ${quote(dependency)}`);
+      else if (!databases.has(dependency)) report(path, unknownNameMessage('database', dependency, databases.keys()));
+      seen.add(dependency);
     });
-    if (databases.get(name)?.index === index) {
-      nodes.push({ name, dependsOn: [...seen] });
-      pathOf.set(name, { index, dependsOn });
-    }
+    if (databases.get(name)?.index === index) nodes.push({ name, dependsOn: [...seen], index, written });
   });
 
+  const byName = new Map(nodes.map((node) => [node.name, node]));
   for (const { cycle, entangled } of findDependencyCycles(nodes)) {
-    const first = pathOf.get(cycle[0])!;
-    const edge = first.dependsOn.indexOf(cycle[1 % cycle.length]);
+    const first = byName.get(cycle[0])!;
     const others = entangled.filter((name) => !cycle.includes(name)).map(showName);
     const alsoEntangled = others.length === 0 ? '' : ` (in the same loop: ${listBriefly(others)})`;
+    const edge = first.written.indexOf(cycle[1 % cycle.length]);
     report(['databases', first.index, 'dependsOn', edge], `dependency cycle: ${formatCycle(cycle)}${alsoEntangled}`);
   }
 }
