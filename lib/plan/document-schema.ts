@@ -14,7 +14,10 @@ import {
   TARGET_RESOURCE_ID,
 } from './rules';
 
-/** Airflow's Key Vault secrets backend reads connection `<id>` from the secret `airflow-connections-<id>` (127 characters at most). */
+/**
+ * Airflow's Key Vault secrets backend reads connection `<id>` from the secret
+ * `airflow-connections-<id with _ replaced by ->`, so ids must fit a secret name (127 characters).
+ */
 const connectionId = matching(
   /^[A-Za-z0-9_-]{1,107}$/,
   'must be 1-107 letters, digits, underscores and hyphens (an Airflow connection id, stored in Key Vault as airflow-connections-<id>)',
@@ -263,7 +266,8 @@ const tagsSchema = z
 
 export const planDocumentSchema = z
   .strictObject({
-    // It prefixes CAF resource names with length limits: kv-<name>-<4> and st<name without hyphens><4>, each at most 24.
+    // It prefixes CAF resource names with length limits: kv-<name>-<4> and st<name without hyphens><4>,
+    // each at most 24 characters.
     name: matching(
       /^(?!.*--)[a-z][a-z0-9-]{1,14}[a-z0-9]$/,
       'must be 3-16 lowercase letters, digits and single hyphens, start with a letter and not end with a hyphen (it prefixes Azure resource names such as kv-<name>-xxxx, at most 24 characters)',

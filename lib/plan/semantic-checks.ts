@@ -66,7 +66,8 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
     const actualKind = TARGET_KINDS.find((k) => TARGET_RESOURCE_ID[k].pattern.test(resourceId));
     // An id matching no kind at all is already a format problem of the field itself.
     if (actualKind !== undefined && actualKind !== kind) {
-      const problem = `is the id of a ${actualKind} target but kind is ${kind}, which needs ${TARGET_RESOURCE_ID[kind].example}`;
+      const { example } = TARGET_RESOURCE_ID[kind];
+      const problem = `is the id of a ${actualKind} target but kind is ${kind}, which needs ${example}`;
       report(['targetServers', index, 'resourceId'], problem);
     }
   }
