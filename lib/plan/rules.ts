@@ -29,7 +29,7 @@ export function integerBetween(min: number, max: number): z.ZodNumber {
 }
 
 /** A regex source matching `word` in any letter case, e.g. `[Ss][Qq][Ll]`. */
-function anyCase(word: string): string {
+export function anyCase(word: string): string {
   return word.replace(/[A-Za-z]/g, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/\./g, '\\.');
 }
 
