@@ -2,7 +2,7 @@ import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
 import { IResourceGroup } from '../core/references';
-import { EMAIL, LIMITS } from '../plan/rules';
+import { notificationsSchema } from '../plan/document-schema';
 
 /** Azure's limit for an action group's short name (shown in SMS and email subjects). */
 const ACTION_GROUP_SHORT_NAME_MAX = 12;
@@ -35,9 +35,11 @@ export function migrationActionGroup(
     throw new Error(`actionGroupShortName must be 1 to ${ACTION_GROUP_SHORT_NAME_MAX} characters (got "${shortName}", ${shortName.length})`);
   }
   // The plan's rule for notifications.emails, for callers that pass addresses without a plan.
+  const emailRule = notificationsSchema.shape.emails.element;
   options.emails.forEach((email, index) => {
-    if (!Token.isUnresolved(email) && (email.length > LIMITS.emailLength || !EMAIL.pattern.test(email))) {
-      throw new Error(`emails[${index}] ${EMAIL.rule} (got "${email}")`);
+    const checked = Token.isUnresolved(email) ? undefined : emailRule.safeParse(email);
+    if (checked && !checked.success) {
+      throw new Error(`emails[${index}] ${checked.error.issues[0].message} (got "${email}")`);
     }
   });
   if (options.emails.length === 0) {

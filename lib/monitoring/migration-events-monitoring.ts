@@ -1,4 +1,4 @@
-import { DEFAULTS, LIMITS } from '../plan/rules';
+import { notificationsSchema } from '../plan/document-schema';
 import { LOG_ALERT_WINDOW_MINUTES } from './alert-timing';
 import { AlertOptions, CreatedLogAlert } from './alerts';
 import { MigrationEventIngestion } from './migration-event-ingestion';
@@ -62,8 +62,7 @@ export class MigrationEventsMonitoring {
 
   constructor(monitoring: MonitoringScope, events: MigrationEventIngestion, props: MigrationEventsMonitoringProps = {}) {
     const { namePrefix } = monitoring;
-    const longRunningMinutes = props.longRunningMinutes ?? DEFAULTS.longRunningMinutes;
-    checkLongRunningMinutes(longRunningMinutes);
+    const longRunningMinutes = checkedLongRunningMinutes(props.longRunningMinutes);
     const runningLongWindow = runningLongWindowMinutes(
       longRunningMinutes,
       props.migrationRunningLongAlert?.evaluationFrequencyMinutes ?? 15,
@@ -98,12 +97,13 @@ export class MigrationEventsMonitoring {
   }
 }
 
-/** The plan's rule, for callers that pass the value without a plan. */
-function checkLongRunningMinutes(longRunningMinutes: number): void {
-  const { min, max } = LIMITS.longRunningMinutes;
-  if (!Number.isInteger(longRunningMinutes) || longRunningMinutes < min || longRunningMinutes > max) {
+/** The plan's rule and default, for callers that pass the value without a plan. */
+function checkedLongRunningMinutes(longRunningMinutes: number | undefined): number {
+  const checked = notificationsSchema.shape.longRunningMinutes.safeParse(longRunningMinutes);
+  if (!checked.success) {
     throw new Error(
-      `longRunningMinutes must be an integer from ${min} to ${max}: a log alert looks back at most two days (got ${longRunningMinutes})`,
+      `longRunningMinutes ${checked.error.issues[0].message}: a log alert looks back at most two days (got ${longRunningMinutes})`,
     );
   }
+  return checked.data;
 }

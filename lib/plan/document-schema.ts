@@ -45,7 +45,7 @@ const EMAIL =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const emailRule = 'must be an email address like name@example.com';
 
-const notificationsSchema = z
+export const notificationsSchema = z
   .strictObject({
     emails: z
       .array(z.string().max(254, { error: emailRule }).regex(EMAIL, { error: emailRule }))
