@@ -9,6 +9,13 @@ An operation is started with `submit` and finished with `result`, so a step wait
 `submit` is idempotent per `SqlOperation.key`: submitting a key again returns the operation already
 started, so a crashed worker's re-run adopts it instead of running it twice. The statements
 themselves are idempotent where they change anything (see `sql_statements`).
+
+How a step uses it: on every poke `handle = access.submit(operation)` then `access.result(handle)`
+(None: poke again later). Keep the key stable for one DAG run's step (run id, database, step):
+pokes, retries and a crashed worker's successor then find the same operation, and a failed one
+keeps failing (Data Factory already retried its activity). Put the try number in the key only if
+an Airflow retry should run the SQL again. The direct implementation runs the batch inside
+`submit` (its `result` is ready at once); the Data Factory one returns while the run is Queued.
 """
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ class SqlEndpoint:
 
     role: str  # SOURCE or TARGET
     server_name: str  # the plan's server name (sourceServers[].name / targetServers[].name)
-    database: str  # database to connect to ("master" for server-level statements)
+    database: str  # database to connect to: "master", except a SqlDb target's own (sql_statements.connect_database)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,19 @@
-"""The few T-SQL statements the DAG runs on source and target servers (pymssql, imported lazily)."""
+"""The synchronous SQL calls of the current steps, kept until they move to `SqlAccess`.
+
+A thin shim: every call builds its T-SQL with `sql_statements` and runs it through
+`DirectSqlAccess` (one connection per call, autocommit), so the steps already run the idempotent
+statements (guarded ALTER DATABASE, BACKUP LOG that checks msdb first, one fingerprint batch per
+side). New code should use `SqlAccess` (submit/result) instead.
+"""
 from __future__ import annotations
 
-import contextlib
+import uuid
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Sequence
 
-LOGIN_TIMEOUT_SECONDS = 30
-QUERY_TIMEOUT_SECONDS = 3600
+from migration_orchestration_lib import sql_statements
+from migration_orchestration_lib.sql_access import SOURCE, SqlEndpoint, SqlOperation
+from migration_orchestration_lib.sql_access_direct import DirectSqlAccess
 
 
 @dataclass(frozen=True)
@@ -19,106 +26,57 @@ class DatabaseState:
 @dataclass(frozen=True)
 class TableFingerprint:
     row_count: int
-    checksum: Optional[int]
+    checksum: Optional[str]
 
-
-def quote_name(identifier: str) -> str:
-    """T-SQL QUOTENAME for identifiers the plan supplies."""
-    return "[%s]" % identifier.replace("]", "]]")
-
-
-def quote_table(schema_and_table: str) -> str:
-    schema, table = schema_and_table.split(".", 1)
-    return "%s.%s" % (quote_name(schema), quote_name(table))
 
 
 class SqlServer:
     """`connections.get(id)` gives host, port, login and password of an Airflow connection."""
 
-    def __init__(self, connections: Any):
+    def __init__(self, connections: Any, driver: Any = None):
         self._connections = connections
+        self._driver = driver
 
     def database_state(self, connection_id: str, database: str) -> Optional[DatabaseState]:
-        rows = self._query(
-            connection_id,
-            "master",
-            "SELECT state_desc, recovery_model_desc, is_read_only FROM sys.databases WHERE name = %s",
-            (database,),
-        )
-        if not rows:
+        state = sql_statements.parse_database_state(self._run(connection_id, "master", sql_statements.database_state(database)))
+        if state is None:
             return None
-        state, recovery_model, is_read_only = rows[0]
-        return DatabaseState(state=state, recovery_model=recovery_model, is_read_only=bool(is_read_only))
+        return DatabaseState(state=state.state, recovery_model=state.recovery_model, is_read_only=state.is_read_only)
 
     def set_read_only(self, connection_id: str, database: str, read_only: bool) -> None:
-        self._execute(
-            connection_id,
-            "master",
-            "ALTER DATABASE %s SET %s WITH ROLLBACK IMMEDIATE"
-            % (quote_name(database), "READ_ONLY" if read_only else "READ_WRITE"),
-        )
+        sql = sql_statements.freeze(database, "readOnly") if read_only else sql_statements.unfreeze(database)
+        self._run(connection_id, "master", sql)
 
     def backup_log(self, connection_id: str, database: str, file_path: str) -> None:
-        self._execute(
-            connection_id,
-            "master",
-            "BACKUP LOG %s TO DISK = %%s WITH CHECKSUM, INIT" % quote_name(database),
-            (file_path,),
-        )
+        self._run(connection_id, "master", sql_statements.backup_log(database, file_path))
 
     def drop_database(self, connection_id: str, database: str) -> None:
-        self._execute(connection_id, "master", "DROP DATABASE IF EXISTS %s" % quote_name(database))
+        self._run(connection_id, "master", sql_statements.drop_database(database))
 
     def user_tables(self, connection_id: str, database: str) -> List[str]:
-        rows = self._query(
-            connection_id,
-            database,
-            "SELECT s.name, t.name FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id "
-            "WHERE t.is_ms_shipped = 0 ORDER BY s.name, t.name",
-        )
-        return ["%s.%s" % (schema, table) for schema, table in rows]
+        rows = self._run(connection_id, database, sql_statements.user_tables(database, connected_database=database))
+        return sql_statements.parse_user_tables(rows)
 
-    def table_fingerprint(
-        self, connection_id: str, database: str, table: str, with_checksum: bool
-    ) -> Optional[TableFingerprint]:
+    def table_fingerprint(self, connection_id: str, database: str, table: str, with_checksum: bool) -> Optional[TableFingerprint]:
         """Row count (and checksum) of a table, or None when the table does not exist."""
-        exists = self._query(connection_id, database, "SELECT OBJECT_ID(%s, 'U')", (quote_table(table),))
-        if not exists or exists[0][0] is None:
+        found = self.table_fingerprints(connection_id, database, [table], with_checksum)[0]
+        if found.error == "table does not exist":
             return None
-        checksum_sql = ", CHECKSUM_AGG(BINARY_CHECKSUM(*))" if with_checksum else ""
-        rows = self._query(
-            connection_id, database, "SELECT COUNT_BIG(*)%s FROM %s" % (checksum_sql, quote_table(table))
+        if found.error:
+            raise sql_statements.StatementError("%s on %s: %s" % (table, database, found.error))
+        return TableFingerprint(row_count=found.row_count, checksum=found.checksum)
+
+    def table_fingerprints(self, connection_id: str, database: str, tables: Optional[Sequence[str]], with_checksum: bool,
+                           exclude_rowversion: bool = False) -> List[sql_statements.TableFingerprint]:
+        """Every table (or the given ones) of a database in one batch on one connection."""
+        sql = sql_statements.table_fingerprints(
+            database, tables=tables, with_checksum=with_checksum, exclude_rowversion=exclude_rowversion,
+            connected_database=database)
+        return sql_statements.parse_fingerprints(self._run(connection_id, database, sql))
+
+    def _run(self, connection_id: str, database: str, sql: str) -> List[Mapping[str, Any]]:
+        access = DirectSqlAccess(self._connections, lambda _endpoint: connection_id, driver=self._driver)
+        operation = SqlOperation(
+            key=uuid.uuid4().hex, endpoint=SqlEndpoint(SOURCE, connection_id, database), sql=sql, returns_rows=True
         )
-        row = rows[0]
-        return TableFingerprint(row_count=int(row[0]), checksum=row[1] if with_checksum else None)
-
-    def _query(self, connection_id: str, database: str, sql: str, params: Tuple = ()) -> List[Tuple]:
-        with self._cursor(connection_id, database) as cursor:
-            cursor.execute(sql, params or None)
-            return list(cursor.fetchall())
-
-    def _execute(self, connection_id: str, database: str, sql: str, params: Tuple = ()) -> None:
-        with self._cursor(connection_id, database) as cursor:
-            cursor.execute(sql, params or None)
-
-    @contextlib.contextmanager
-    def _cursor(self, connection_id: str, database: str) -> Iterator[Any]:
-        import pymssql
-
-        secret = self._connections.get(connection_id)
-        # ALTER DATABASE and BACKUP cannot run inside a transaction: autocommit.
-        connection = pymssql.connect(
-            server=secret.host,
-            port=str(secret.port or 1433),
-            user=secret.login,
-            password=secret.password,
-            database=database,
-            autocommit=True,
-            login_timeout=LOGIN_TIMEOUT_SECONDS,
-            timeout=QUERY_TIMEOUT_SECONDS,
-        )
-        try:
-            cursor = connection.cursor()
-            yield cursor
-        finally:
-            connection.close()
+        return list(access.result(access.submit(operation)).rows)

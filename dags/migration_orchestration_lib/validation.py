@@ -1,10 +1,21 @@
-"""Is the copy complete? Per-table row counts (and checksums) compared between source and target."""
+"""Is the copy complete? One fingerprint batch per side (row counts, checksums), compared by table.
+
+`validation_operations` builds the two SQL operations (one per side, each ONE batch over every
+table: `sql_statements.table_fingerprints`) and `compare_fingerprints` compares what they return.
+What a match proves for restores (SqlMi, SqlVm) and for copies (SqlDb) is written down in
+`sql_statements`. Only names and counts reach the report (never row data).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List
+from typing import Any, List, Optional, Sequence, Tuple
 
+from migration_orchestration_lib import sql_statements
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
+from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
+from migration_orchestration_lib.sql_statements import TableFingerprint
+
+SHOWN_MISMATCHES = 10
 
 
 @dataclass
@@ -19,30 +30,100 @@ class ValidationReport:
     def summary(self) -> str:
         if self.passed:
             return "%d table(s) match" % self.tables_compared
-        shown = "; ".join(self.mismatches[:10])
-        more = " (and %d more)" % (len(self.mismatches) - 10) if len(self.mismatches) > 10 else ""
-        return "%d of %d table(s) differ: %s%s" % (len(self.mismatches), self.tables_compared, shown, more)
+        shown = "; ".join(self.mismatches[:SHOWN_MISMATCHES])
+        more = len(self.mismatches) - SHOWN_MISMATCHES
+        return "%d of %d table(s) differ: %s%s" % (
+            len(self.mismatches), self.tables_compared, shown, " (and %d more)" % more if more > 0 else "")
+
+
+def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key: str) -> Tuple[SqlOperation, SqlOperation]:
+    """The source and target fingerprint batches of a database (`key` names this validation)."""
+    settings = database.validation
+    tables = list(settings.tables) if settings.tables else None
+    timeout = sql_statements.fingerprint_timeout_seconds(len(tables) if tables else _UNKNOWN_TABLE_COUNT)
+    # A copy (SqlDb) gets new rowversion values; a restore keeps them.
+    exclude_rowversion = database.target_kind == "SqlDb"
+    target_connects_to = sql_statements.connect_database(database.target_kind, database.target_database)
+    sides = (
+        (SOURCE, database.source_server, database.source_database, "master"),
+        (TARGET, database.target_server, database.target_database, target_connects_to),
+    )
+    operations = []
+    for role, server, name, connected in sides:
+        operations.append(
+            SqlOperation(
+                key="%s/%s" % (key, role),
+                endpoint=SqlEndpoint(role=role, server_name=server, database=connected),
+                sql=sql_statements.table_fingerprints(
+                    name, tables=tables, with_checksum=settings.checksums, exclude_rowversion=exclude_rowversion,
+                    connected_database=connected),
+                returns_rows=True,
+                timeout_seconds=timeout,
+            )
+        )
+    return operations[0], operations[1]
+
+
+# Without the plan's list the table count is unknown when the operation starts: budget for this many.
+_UNKNOWN_TABLE_COUNT = 50
+
+
+def compare_fingerprints(
+    source: Sequence[TableFingerprint], target: Sequence[TableFingerprint], row_counts: bool, checksums: bool
+) -> ValidationReport:
+    """Every source table must be on the target with the same row count (and checksum)."""
+    report = ValidationReport()
+    if not row_counts and not checksums:
+        return report
+    on_target = {fingerprint.table.lower(): fingerprint for fingerprint in target}
+    for mine in sorted(source, key=lambda fingerprint: fingerprint.table.lower()):
+        report.tables_compared += 1
+        theirs = on_target.get(mine.table.lower())
+        problem = _difference(mine, theirs, row_counts, checksums)
+        if problem:
+            report.mismatches.append("%s: %s" % (mine.table, problem))
+    return report
+
+
+def _difference(source: TableFingerprint, target: Optional[TableFingerprint], row_counts: bool, checksums: bool) -> Optional[str]:
+    if source.error:
+        return "missing on source" if source.error == "table does not exist" else "unreadable on source (%s)" % source.error
+    if target is None or target.error == "table does not exist":
+        return "missing on target"
+    if target.error:
+        return "unreadable on target (%s)" % target.error
+    if row_counts and source.row_count != target.row_count:
+        return "%d rows on source, %d on target" % (source.row_count, target.row_count)
+    if checksums and source.checksum != target.checksum:
+        return "checksums differ"
+    return None
 
 
 def compare_source_and_target(sql: Any, plan: MigrationPlan, database: DatabaseMigration) -> ValidationReport:
-    """`sql` is a `SqlServer` (or its rehearsal stand-in). Only names and counts reach the report."""
+    """The synchronous form the current steps call: `sql` is a `sql_server.SqlServer` (one batch per
+    side) or the rehearsal's stand-in, which fingerprints table by table."""
     settings = database.validation
-    report = ValidationReport()
     if not settings.row_counts and not settings.checksums:
-        return report
-    source_connection = plan.source_of(database).connection_id
-    target_connection = plan.target_of(database).connection_id
-    tables = list(settings.tables or sql.user_tables(source_connection, database.source_database))
+        return ValidationReport()
+    sides = ((plan.source_of(database).connection_id, database.source_database),
+             (plan.target_of(database).connection_id, database.target_database))
+    if hasattr(sql, "table_fingerprints"):
+        source, target = (
+            sql.table_fingerprints(connection_id, name, settings.tables, settings.checksums, database.target_kind == "SqlDb")
+            for connection_id, name in sides
+        )
+    else:
+        tables = list(settings.tables or sql.user_tables(*sides[0]))
+        source, target = (_one_by_one(sql, connection_id, name, tables, settings.checksums) for connection_id, name in sides)
+    return compare_fingerprints(source, target, settings.row_counts, settings.checksums)
+
+
+def _one_by_one(sql: Any, connection_id: str, database: str, tables: Sequence[str], with_checksum: bool) -> List[TableFingerprint]:
+    fingerprints = []
     for table in tables:
-        source = sql.table_fingerprint(source_connection, database.source_database, table, settings.checksums)
-        target = sql.table_fingerprint(target_connection, database.target_database, table, settings.checksums)
-        report.tables_compared += 1
-        if source is None:
-            report.mismatches.append("%s: missing on source" % table)
-        elif target is None:
-            report.mismatches.append("%s: missing on target" % table)
-        elif settings.row_counts and source.row_count != target.row_count:
-            report.mismatches.append("%s: %d rows on source, %d on target" % (table, source.row_count, target.row_count))
-        elif settings.checksums and source.checksum != target.checksum:
-            report.mismatches.append("%s: checksums differ" % table)
-    return report
+        found = sql.table_fingerprint(connection_id, database, table, with_checksum)
+        fingerprints.append(
+            TableFingerprint(table, None, None, "table does not exist", None) if found is None
+            else TableFingerprint(table, found.row_count, None if found.checksum is None else str(found.checksum), None, None)
+        )
+    return fingerprints

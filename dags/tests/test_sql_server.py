@@ -1,98 +1,76 @@
-"""The T-SQL the DAG sends, through a stand-in pymssql module (no SQL Server here)."""
+"""The current steps' synchronous SQL calls (the `SqlServer` shim) against the fake pymssql."""
 from __future__ import annotations
-
-import sys
-import types
 
 import pytest
 
-from migration_orchestration_lib.connections import ConnectionSecret
 from migration_orchestration_lib.sql_server import SqlServer
+from migration_rehearsal.sql_world import SqlEngine
+from sql_access_setup import SHARE, Connections, estate
 
-
-class FakeCursor:
-    def __init__(self, log, rows):
-        self.log, self.rows = log, rows
-
-    def execute(self, sql, params=None):
-        self.log.append((sql, params))
-
-    def fetchall(self):
-        return self.rows.pop(0) if self.rows else []
-
-
-class FakeConnection:
-    def __init__(self, log, rows, arguments):
-        self.log, self.rows, self.arguments = log, rows, arguments
-        self.closed = False
-
-    def cursor(self):
-        return FakeCursor(self.log, self.rows)
-
-    def close(self):
-        self.closed = True
+pytestmark = pytest.mark.airflow26
 
 
 @pytest.fixture
-def pymssql(monkeypatch):
-    module = types.SimpleNamespace(statements=[], rows=[], connections=[])
-
-    def connect(**arguments):
-        connection = FakeConnection(module.statements, module.rows, arguments)
-        module.connections.append(connection)
-        return connection
-
-    module.connect = connect
-    monkeypatch.setitem(sys.modules, "pymssql", module)
-    return module
+def world(tmp_path):
+    return estate(str(tmp_path / "world"))
 
 
-class Connections:
-    def get(self, connection_id):
-        return ConnectionSecret(connection_id, "sql01.corp", 14330, "migrator", "hunter2")
+@pytest.fixture
+def engine(world):
+    return SqlEngine(world)
 
 
-def test_freeze_and_tail_log_backup_run_in_autocommit(pymssql):
-    sql = SqlServer(Connections())
-    sql.set_read_only("src", "Sales", True)
-    sql.backup_log("src", "Sales", "\\\\share\\sql01\\Sales_cutover.trn")
-    sql.set_read_only("src", "Sales", False)
+@pytest.fixture
+def sql(engine):
+    return SqlServer(Connections(), driver=engine)
 
-    assert pymssql.statements == [
-        ("ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE", None),
-        ("BACKUP LOG [Sales] TO DISK = %s WITH CHECKSUM, INIT", ("\\\\share\\sql01\\Sales_cutover.trn",)),
-        ("ALTER DATABASE [Sales] SET READ_WRITE WITH ROLLBACK IMMEDIATE", None),
+
+def test_each_call_opens_one_autocommit_connection_with_the_airflow_login(sql, engine):
+    sql.database_state("mssql_source_sql01", "Sales")
+    assert engine.connections == [
+        {"server": "sql01.corp.contoso.com", "port": "1433", "user": "migrator", "database": "master", "autocommit": True,
+         "timeout": 3600, "login_timeout": 30}
     ]
-    first = pymssql.connections[0]
-    assert first.arguments["autocommit"] is True
-    assert (first.arguments["server"], first.arguments["port"], first.arguments["database"]) == ("sql01.corp", "14330", "master")
-    assert all(connection.closed for connection in pymssql.connections)
 
 
-def test_database_state_reads_sys_databases(pymssql):
-    pymssql.rows.append([("ONLINE", "FULL", 0)])
-    state = SqlServer(Connections()).database_state("src", "Sales")
+def test_state_read_only_and_back(sql, world):
+    assert sql.database_state("mssql_source_sql01", "Sales").is_read_only is False
+    sql.set_read_only("mssql_source_sql01", "Sales", True)
+    assert world.database("sql01", "Sales")["readOnly"] is True
+    sql.set_read_only("mssql_source_sql01", "Sales", False)
+    state = sql.database_state("mssql_source_sql01", "Sales")
     assert (state.state, state.recovery_model, state.is_read_only) == ("ONLINE", "FULL", False)
-    assert pymssql.statements[0][1] == ("Sales",)
+    assert sql.database_state("mssql_source_sql01", "Payroll") is None
 
 
-def test_absent_database_has_no_state(pymssql):
-    assert SqlServer(Connections()).database_state("tgt", "Sales") is None
+def test_a_repeated_backup_log_takes_one_backup(sql, world):
+    for _ in range(2):
+        sql.backup_log("mssql_source_sql01", "Sales", SHARE + "\\Sales_cutover.trn")
+    assert [b["fileName"] for b in world.backups("sql01", "Sales") if b["type"] == "LOG"] == ["Sales_cutover.trn"]
 
 
-def test_fingerprint_counts_rows_and_checksums_a_quoted_table(pymssql):
-    pymssql.rows.extend([[(12345,)], [(42, -99)]])
-    fingerprint = SqlServer(Connections()).table_fingerprint("src", "Sales", "dbo.Order Lines", with_checksum=True)
-    assert (fingerprint.row_count, fingerprint.checksum) == (42, -99)
-    assert pymssql.statements[1][0] == "SELECT COUNT_BIG(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) FROM [dbo].[Order Lines]"
-    assert pymssql.connections[0].arguments["database"] == "Sales"
+def test_tables_and_fingerprints(sql):
+    assert sql.user_tables("mssql_source_sql01", "Sales") == ["dbo.Customers", "dbo.Orders", "sales.Order Lines"]
+    orders = sql.table_fingerprint("mssql_source_sql01", "Sales", "dbo.Orders", with_checksum=True)
+    assert orders.row_count == 2 and orders.checksum is not None
+    assert sql.table_fingerprint("mssql_source_sql01", "Sales", "dbo.Gone", with_checksum=False) is None
+    assert [f.table for f in sql.table_fingerprints("mssql_source_sql01", "Sales", None, True)] == [
+        "dbo.Customers", "dbo.Orders", "sales.Order Lines"]
 
 
-def test_fingerprint_of_a_missing_table_is_none(pymssql):
-    pymssql.rows.append([(None,)])
-    assert SqlServer(Connections()).table_fingerprint("tgt", "Sales", "dbo.Gone", with_checksum=False) is None
+def test_names_and_paths_cannot_inject_sql(sql, world):
+    world.put_database("vm-prod", "Sales")
+    sql.drop_database("mssql_target_vm_prod", "Sales]; DROP DATABASE Sales; --")  # no such database: nothing dropped
+    assert world.database("vm-prod", "Sales") is not None
+    sql.set_read_only("mssql_source_sql01", "Sales]; ALTER DATABASE Sales SET READ_ONLY; --", True)
+    assert world.database("sql01", "Sales")["readOnly"] is False
+    assert sql.database_state("mssql_source_sql01", "Sales'; DROP DATABASE Sales; --") is None
+    odd_file = SHARE + "\\x'; BACKUP LOG [Sales] TO DISK = N'y.trn'; --"
+    sql.backup_log("mssql_source_sql01", "Sales", odd_file)
+    assert [b["path"] for b in world.backups("sql01", "Sales") if b["type"] == "LOG"] == [odd_file]
 
 
-def test_target_database_is_dropped_by_quoted_name(pymssql):
-    SqlServer(Connections()).drop_database("tgt", "Sales]; DROP DATABASE master; --")
-    assert pymssql.statements == [("DROP DATABASE IF EXISTS [Sales]]; DROP DATABASE master; --]", None)]
+def test_a_sqlvm_target_database_is_dropped(sql, world):
+    world.put_database("vm-prod", "Sales", state="RESTORING")
+    sql.drop_database("mssql_target_vm_prod", "Sales")
+    assert world.database("vm-prod", "Sales") is None

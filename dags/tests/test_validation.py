@@ -1,87 +1,100 @@
+"""Validation: one fingerprint batch per side, compared table by table; the report names tables only."""
 from __future__ import annotations
 
 import pytest
 
 from conftest import load_plan_document
 from migration_orchestration_lib.plan import parse_plan
-from migration_orchestration_lib.sql_server import TableFingerprint, quote_name, quote_table
-from migration_orchestration_lib.validation import compare_source_and_target
+from migration_orchestration_lib.sql_server import TableFingerprint as OldFingerprint
+from migration_orchestration_lib.sql_statements import TableFingerprint
+from migration_orchestration_lib.validation import compare_fingerprints, compare_source_and_target, validation_operations
+
+pytestmark = pytest.mark.airflow26
 
 
-class FakeSql:
-    """Source and target table fingerprints by connection id."""
-
-    def __init__(self, source, target):
-        self.tables = {"mssql_source_sql01": source, "mssql_target_mi_prod": target}
-        self.listed = []
-
-    def user_tables(self, connection_id, database):
-        self.listed.append((connection_id, database))
-        return sorted(self.tables[connection_id])
-
-    def table_fingerprint(self, connection_id, database, table, with_checksum):
-        fingerprint = self.tables[connection_id].get(table)
-        if fingerprint is None:
-            return None
-        return TableFingerprint(fingerprint.row_count, fingerprint.checksum if with_checksum else None)
+def fingerprint(table, rows, checksum="111", error=None):
+    return TableFingerprint(table, rows, checksum, error, 3)
 
 
-def plan_with_validation(**validation):
+SAME = [fingerprint("dbo.Orders", 10), fingerprint("dbo.Customers", 5, "222")]
+
+
+def plan_with(database_index=0, **validation):
     document = load_plan_document()
-    document["databases"][0]["validation"] = validation
+    document["databases"][database_index]["validation"] = validation
     plan = parse_plan(document)
-    return plan, plan.databases[0]
+    return plan, plan.databases[database_index]
 
 
-SAME = {"dbo.Orders": TableFingerprint(10, 111), "dbo.Customers": TableFingerprint(5, 222)}
+def test_matching_tables_pass():
+    report = compare_fingerprints(SAME, list(reversed(SAME)), row_counts=True, checksums=True)
+    assert report.passed and report.tables_compared == 2 and report.summary() == "2 table(s) match"
 
 
-def test_matching_tables_pass_and_are_listed_from_the_source():
-    plan, database = plan_with_validation(rowCounts=True, checksums=True)
-    sql = FakeSql(SAME, dict(SAME))
-    report = compare_source_and_target(sql, plan, database)
-    assert report.passed and report.tables_compared == 2
-    assert sql.listed == [("mssql_source_sql01", "Sales")]
-
-
-def test_a_row_count_difference_fails_naming_the_table():
-    plan, database = plan_with_validation(rowCounts=True)
-    report = compare_source_and_target(FakeSql(SAME, {**SAME, "dbo.Orders": TableFingerprint(9, 111)}), plan, database)
-    assert not report.passed
+def test_a_row_count_difference_names_the_table_and_both_counts():
+    report = compare_fingerprints(SAME, [fingerprint("dbo.Orders", 9), SAME[1]], row_counts=True, checksums=False)
     assert report.summary() == "1 of 2 table(s) differ: dbo.Orders: 10 rows on source, 9 on target"
 
 
-def test_checksums_are_compared_only_when_the_plan_asks():
-    changed = {**SAME, "dbo.Customers": TableFingerprint(5, 999)}
-    plan, database = plan_with_validation(rowCounts=True, checksums=False)
-    assert compare_source_and_target(FakeSql(SAME, changed), plan, database).passed
-    plan, database = plan_with_validation(rowCounts=True, checksums=True)
-    report = compare_source_and_target(FakeSql(SAME, changed), plan, database)
-    assert report.mismatches == ["dbo.Customers: checksums differ"]
+def test_checksums_count_only_when_asked():
+    changed = [SAME[0], fingerprint("dbo.Customers", 5, "999")]
+    assert compare_fingerprints(SAME, changed, row_counts=True, checksums=False).passed
+    assert compare_fingerprints(SAME, changed, row_counts=True, checksums=True).mismatches == ["dbo.Customers: checksums differ"]
 
 
-def test_a_table_missing_on_the_target_fails():
-    plan, database = plan_with_validation(tables=["dbo.Orders", "dbo.Customers"])
-    report = compare_source_and_target(FakeSql(SAME, {"dbo.Orders": SAME["dbo.Orders"]}), plan, database)
-    assert report.mismatches == ["dbo.Customers: missing on target"]
+@pytest.mark.parametrize(
+    "source, target, problem",
+    [
+        ([fingerprint("dbo.Orders", 10)], [], "dbo.Orders: missing on target"),
+        ([fingerprint("dbo.Orders", 10)], [fingerprint("dbo.Orders", None, None, "table does not exist")], "dbo.Orders: missing on target"),
+        ([fingerprint("dbo.Orders", None, None, "table does not exist")], [], "dbo.Orders: missing on source"),
+        ([fingerprint("dbo.Orders", 10)], [fingerprint("dbo.Orders", None, None, "Lock request time out period exceeded.")],
+         "dbo.Orders: unreadable on target (Lock request time out period exceeded.)"),
+    ],
+)
+def test_missing_and_unreadable_tables_fail(source, target, problem):
+    assert compare_fingerprints(source, target, row_counts=True, checksums=False).mismatches == [problem]
 
 
-def test_the_plans_table_list_replaces_discovery():
-    plan, database = plan_with_validation(tables=["dbo.Orders"])
-    sql = FakeSql(SAME, {"dbo.Orders": SAME["dbo.Orders"]})
-    report = compare_source_and_target(sql, plan, database)
-    assert report.passed and report.tables_compared == 1 and sql.listed == []
+def test_table_names_match_without_regard_to_case():
+    assert compare_fingerprints([fingerprint("dbo.Orders", 1)], [fingerprint("DBO.orders", 1)], True, True).passed
 
 
 def test_nothing_is_compared_when_validation_is_off():
-    plan, database = plan_with_validation(rowCounts=False, checksums=False)
-    assert compare_source_and_target(FakeSql({}, {}), plan, database).tables_compared == 0
+    assert compare_fingerprints(SAME, [], row_counts=False, checksums=False).tables_compared == 0
 
 
-@pytest.mark.parametrize("raw, quoted", [("Sales", "[Sales]"), ("odd]name", "[odd]]name]")])
-def test_identifiers_are_quoted_like_quotename(raw, quoted):
-    assert quote_name(raw) == quoted
+def test_long_reports_show_ten_mismatches():
+    many = [fingerprint("dbo.T%02d" % n, n) for n in range(12)]
+    summary = compare_fingerprints(many, [], True, False).summary()
+    assert summary.startswith("12 of 12 table(s) differ: dbo.T00: missing on target") and summary.endswith("(and 2 more)")
 
 
-def test_tables_are_quoted_per_part():
-    assert quote_table("sales.Order Lines") == "[sales].[Order Lines]"
+def test_operations_are_one_batch_per_side_connected_where_the_statements_run():
+    plan, database = plan_with(2, rowCounts=True, checksums=True, tables=["dbo.Orders", "sales.O'Brien"])
+    source, target = validation_operations(plan, database, "run-1/database_3/validate")
+    assert (source.key, target.key) == ("run-1/database_3/validate/source", "run-1/database_3/validate/target")
+    assert (source.endpoint.server_name, source.endpoint.database) == ("sql01", "master")
+    assert (target.endpoint.role, target.endpoint.server_name, target.endpoint.database) == ("target", "mi-prod", "master")
+    assert source.returns_rows and "N'O''Brien'" in source.sql and "EXEC [Reporting].sys.sp_executesql" in source.sql
+    assert source.timeout_seconds == 2 * 600 and "@exclude_rowversion = 0" in target.sql
+
+
+class PerTableSql:
+    """The rehearsal's stand-in shape: no batch call, one table at a time."""
+
+    def __init__(self, tables_by_connection):
+        self.tables = tables_by_connection
+
+    def user_tables(self, connection_id, database):
+        return sorted(self.tables[connection_id])
+
+    def table_fingerprint(self, connection_id, database, table, with_checksum):
+        return self.tables[connection_id].get(table)
+
+
+def test_the_current_steps_form_works_with_a_per_table_stand_in():
+    plan, database = plan_with(0, rowCounts=True, checksums=True)
+    sql = PerTableSql({"mssql_source_sql01": {"dbo.Orders": OldFingerprint(3, 7)},
+                       "mssql_target_mi_prod": {"dbo.Orders": OldFingerprint(3, 8)}})
+    assert compare_source_and_target(sql, plan, database).mismatches == ["dbo.Orders: checksums differ"]

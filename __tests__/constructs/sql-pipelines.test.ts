@@ -1,0 +1,120 @@
+import { DataFactoryCustomDataset } from '@cdktf/provider-azurerm/lib/data-factory-custom-dataset';
+import { DataFactoryIntegrationRuntimeAzure } from '@cdktf/provider-azurerm/lib/data-factory-integration-runtime-azure';
+import { DataFactoryLinkedCustomService } from '@cdktf/provider-azurerm/lib/data-factory-linked-custom-service';
+import { DataFactoryManagedPrivateEndpoint } from '@cdktf/provider-azurerm/lib/data-factory-managed-private-endpoint';
+import { DataFactoryPipeline } from '@cdktf/provider-azurerm/lib/data-factory-pipeline';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SQL_PIPELINE_RUNNER_ACTIONS } from '../../lib/orchestration-factory/sql-pipelines';
+import { dataFactorySchema, definitionValidator } from '../helpers/data-factory-schema';
+import { RUNNER, SQL_TARGETS as TARGETS, sqlPipelinesStack } from '../helpers/sql-pipelines-stack';
+import { resourcesOfType } from '../helpers/test-stack';
+
+/** What the Python fake Data Factory runs: the same definitions, kept equal by the last test. */
+const FIXTURE = join(__dirname, '..', '..', 'dags', 'migration_rehearsal', 'fixtures', 'sql_pipelines_factory.json');
+
+describe('SqlPipelines', () => {
+  const built = sqlPipelinesStack();
+
+  it('creates an Azure integration runtime in the managed virtual network', () => {
+    expect(built.json).toHaveResourceWithProperties(DataFactoryIntegrationRuntimeAzure, {
+      name: 'ir-contoso-sql-vnet',
+      virtual_network_enabled: true,
+      location: 'westeurope',
+    });
+  });
+
+  it('reaches SqlMi and SqlDb targets through managed private endpoints of their private-link groups', () => {
+    const endpoints = Object.values(resourcesOfType(built.synth, DataFactoryManagedPrivateEndpoint.tfResourceType));
+    expect(endpoints.map((e) => [e.name, e.subresource_name, e.target_resource_id]).sort()).toEqual([
+      ['mpe-db-prod', 'sqlServer', TARGETS[1].resourceId],
+      ['mpe-mi-prod', 'managedInstance', TARGETS[0].resourceId],
+    ]);
+  });
+
+  it('reaches a SqlVm target through the self-hosted runtime and says so', () => {
+    const infos = built.stack.node.findAll().flatMap((c) => c.node.metadata).filter((m) => m.type === '@cdktf/info');
+    expect(infos.map((m) => String(m.data))).toEqual([expect.stringContaining('SqlVm target vm-prod is reached through the self-hosted integration runtime')]);
+  });
+
+  it('reads the source connection string from Key Vault by a secret name given per run, never a password', () => {
+    const linked = Object.values(resourcesOfType(built.synth, DataFactoryLinkedCustomService.tfResourceType));
+    const selfHosted = linked.find((l) => l.name === 'ls_migration_sql_self_hosted')!;
+    expect(selfHosted).toMatchObject({ type: 'SqlServer', integration_runtime: { name: 'shir-contoso-sql' }, parameters: { connectionStringSecretName: '' } });
+    expect(JSON.parse(selfHosted.type_properties_json as string)).toEqual({
+      connectionString: {
+        type: 'AzureKeyVaultSecret',
+        store: { referenceName: 'ls_key_vault', type: 'LinkedServiceReference' },
+        secretName: '@{linkedService().connectionStringSecretName}',
+      },
+    });
+    expect(built.json).not.toMatch(/password|Password=/);
+  });
+
+  it('logs in to SqlMi and SqlDb targets with the factory identity through the managed runtime', () => {
+    const linked = Object.values(resourcesOfType(built.synth, DataFactoryLinkedCustomService.tfResourceType));
+    for (const [name, type] of [['ls_migration_sql_managed_instance', 'AzureSqlMI'], ['ls_migration_sql_database', 'AzureSqlDatabase']]) {
+      const service = linked.find((l) => l.name === name)!;
+      expect(service).toMatchObject({ type, integration_runtime: { name: 'ir-contoso-sql-vnet' } });
+      expect(JSON.parse(service.type_properties_json as string)).toMatchObject({ authenticationType: 'SystemAssignedManagedIdentity', encrypt: 'mandatory' });
+    }
+  });
+
+  it('creates one dataset per route and the pipelines the contract names', () => {
+    const datasets = Object.values(resourcesOfType(built.synth, DataFactoryCustomDataset.tfResourceType));
+    expect(datasets.map((d) => [d.name, d.type]).sort()).toEqual([
+      ['ds_migration_sql_database', 'AzureSqlTable'],
+      ['ds_migration_sql_managed_instance', 'AzureSqlMITable'],
+      ['ds_migration_sql_self_hosted', 'SqlServerTable'],
+    ]);
+    const pipelines = Object.values(resourcesOfType(built.synth, DataFactoryPipeline.tfResourceType));
+    const contract = built.pipelines.contract;
+    const named = Object.values(contract.routes).flatMap((r) => [r.query, ...(r.statement ? [r.statement] : [])]).map((s) => s.pipeline);
+    expect(pipelines.map((p) => p.name).sort()).toEqual(named.sort());
+    expect(pipelines.every((p) => p.concurrency === 4)).toBe(true);
+    const selfHostedQuery = pipelines.find((p) => p.name === 'migration_sql_query_self_hosted')!;
+    expect(selfHostedQuery.parameters).toEqual({ operationKey: '', sql: '', timeout: '0.12:00:00', connectionStringSecretName: '' });
+  });
+
+  it("deploys pipelines that pass Data Factory's published schema", () => {
+    const validate = definitionValidator(dataFactorySchema(), 'Pipeline');
+    for (const pipeline of Object.values(resourcesOfType(built.synth, DataFactoryPipeline.tfResourceType))) {
+      const parameters = Object.fromEntries(
+        Object.entries(pipeline.parameters as Record<string, string>).map(([n, v]) => [n, { type: 'String', defaultValue: v }]),
+      );
+      const deployed = { activities: JSON.parse(pipeline.activities_json as string), parameters, concurrency: pipeline.concurrency };
+      expect(validate(deployed)).toEqual([]);
+    }
+  });
+
+  it('lets the Airflow identity run the pipelines and read their runs, and nothing more', () => {
+    expect(built.json).toHaveResourceWithProperties(RoleDefinition, {
+      name: 'Migration SQL Pipeline Runner (contoso-sql)',
+      permissions: [{ actions: [...SQL_PIPELINE_RUNNER_ACTIONS] }],
+    });
+    const definition = Object.values(resourcesOfType(built.synth, RoleDefinition.tfResourceType))[0];
+    expect((definition.permissions as any[])[0].data_actions).toBeUndefined();
+    expect(built.json).toHaveResourceWithProperties(RoleAssignment, {
+      principal_id: RUNNER,
+      scope: '${azurerm_data_factory.factory.id}',
+      principal_type: 'ServicePrincipal',
+    });
+  });
+
+  it.each([
+    [{ maxRunsPerPipeline: 0 }, 'maxRunsPerPipeline must be a whole number of at least 1, got 0'],
+    [{ activityRetries: -1 }, 'activityRetries must be a whole number of at least 0, got -1'],
+  ])('refuses %p', (props, message) => {
+    expect(() => sqlPipelinesStack(props)).toThrow(`sql: ${message}`);
+  });
+
+  it("matches the definitions the Python fake Data Factory runs (UPDATE_SQL_PIPELINE_FIXTURE=1 rewrites them)", () => {
+    const current = `${JSON.stringify(built.pipelines.definitions, null, 2)}\n`;
+    if (process.env.UPDATE_SQL_PIPELINE_FIXTURE === '1' || !existsSync(FIXTURE)) {
+      writeFileSync(FIXTURE, current);
+    }
+    expect(readFileSync(FIXTURE, 'utf8')).toBe(current);
+  });
+});

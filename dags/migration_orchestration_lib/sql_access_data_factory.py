@@ -1,0 +1,312 @@
+"""SQL access through the stack's own Data Factory: every operation is a pipeline run.
+
+For hosts without network reach to SQL Server (Fabric, an existing Data Factory Airflow): a query
+runs as a Lookup activity, a statement as a Script activity, on the pipelines the `SqlPipelines`
+construct creates (names and parameters: `contracts/sql_pipelines.json`). Sources and SqlVm targets
+are reached through the self-hosted integration runtime, SqlMi and SqlDb targets through managed
+private endpoints of the factory's managed virtual network (the route, `routes_from_plan`).
+
+`submit` is idempotent per key: it first looks for a run of the pipeline whose `operationKey`
+parameter is the key (`pipeline_runs.query_by_factory`, newest first) and adopts it, whatever its
+status, so a worker that died with a run in flight is followed by one that waits for that run, and
+a failed run is reported (not silently repeated) on every poke. Put the try number in the key only
+if an Airflow retry should run the SQL again. `result` reads the run (`pipeline_runs.get`): None
+while Queued/InProgress/Canceling; the activity's rows when Succeeded
+(`activity_runs.query_by_pipeline_run`, Lookup `output.value`, Script `output.resultSets`);
+`SqlOperationFailed` with Data Factory's message when Failed or Cancelled.
+
+The identity needs only: pipelines/createrun/action, pipelineruns/read, querypipelineruns/action,
+pipelineruns/queryactivityruns/action (the construct's custom role). azure-mgmt-datafactory is
+imported inside methods only (the DAG file is parsed without Azure SDKs).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from migration_orchestration_lib.sql_access import (
+    SqlEndpoint,
+    SqlOperation,
+    SqlOperationFailed,
+    SqlOperationHandle,
+    SqlResult,
+)
+
+CONTRACT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "contracts", "sql_pipelines.json")
+OPERATION_KEY, SQL, TIMEOUT = "operationKey", "sql", "timeout"
+RUNNING = ("Queued", "InProgress", "Canceling")
+ENDED_BADLY = ("Failed", "Cancelled")
+LOOKUP_ROW_LIMIT = 5000
+LOOKUP_TIMEOUT_SECONDS = 24 * 3600  # Data Factory ends a Lookup after 24 hours
+DEFAULT_ADOPTION_WINDOW = timedelta(days=30)
+FACTORY_ID = re.compile(
+    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
+    r"/providers/Microsoft\.DataFactory/factories/(?P<name>[^/]+)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class FactoryRef:
+    subscription_id: str
+    resource_group: str
+    name: str
+
+    @staticmethod
+    def parse(factory_id: str) -> "FactoryRef":
+        match = FACTORY_ID.match(factory_id or "")
+        if not match:
+            raise ValueError(
+                "MIGRATION_DATA_FACTORY_ID must be the ARM id of a factory "
+                "(/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<name>), got %r" % factory_id
+            )
+        return FactoryRef(match.group("subscription"), match.group("group"), match.group("name"))
+
+
+@dataclass(frozen=True)
+class SqlRoute:
+    """How Data Factory reaches an endpoint: a route of the contract and its linked-service arguments."""
+
+    name: str  # selfHosted | managedInstance | sqlDatabase
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PipelineStep:
+    pipeline: str
+    activity: str
+    activity_type: str  # Lookup | Script
+
+
+class SqlPipelinesContract:
+    """`contracts/sql_pipelines.json`: the pipelines per route and their parameters."""
+
+    def __init__(self, document: Mapping[str, Any]):
+        self.document = document
+        self.routes: Mapping[str, Any] = document["routes"]
+
+    @staticmethod
+    def load(path: str = CONTRACT_PATH) -> "SqlPipelinesContract":
+        with open(path, "r", encoding="utf-8") as handle:
+            return SqlPipelinesContract(json.load(handle))
+
+    def step(self, route: str, statement: bool) -> PipelineStep:
+        if route not in self.routes:
+            raise ValueError("no Data Factory route %r; known: %s" % (route, ", ".join(sorted(self.routes))))
+        kind = "statement" if statement else "query"
+        entry = self.routes[route].get(kind)
+        if entry is None:
+            raise ValueError("route %s has no %s pipeline: statements run on sources and SqlVm targets only" % (route, kind))
+        return PipelineStep(entry["pipeline"], entry["activity"], "Script" if statement else "Lookup")
+
+    def step_of_pipeline(self, pipeline: str) -> PipelineStep:
+        for route in self.routes:
+            for statement in (False, True):
+                entry = self.routes[route].get("statement" if statement else "query")
+                if entry is not None and entry["pipeline"] == pipeline:
+                    return self.step(route, statement)
+        raise ValueError("pipeline %s is not one of the SQL pipelines" % pipeline)
+
+    def check_parameters(self, route: str, parameters: Mapping[str, str]) -> None:
+        expected = set(self.routes[route]["linkedServiceParameters"])
+        if set(parameters) != expected:
+            raise ValueError("route %s takes the parameters %s, got %s" % (route, sorted(expected), sorted(parameters)))
+
+
+class DataFactorySqlAccess:
+    """`SqlAccess` as Data Factory pipeline runs (azure-mgmt-datafactory client, or one like it)."""
+
+    def __init__(
+        self,
+        client: Any,
+        factory: FactoryRef,
+        route_of: Callable[[SqlEndpoint], SqlRoute],
+        contract: Optional[SqlPipelinesContract] = None,
+        adoption_window: timedelta = DEFAULT_ADOPTION_WINDOW,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
+        self._client = client
+        self._factory = factory
+        self._route_of = route_of
+        self._contract = contract or SqlPipelinesContract.load()
+        self._adoption_window = adoption_window
+        self._clock = clock
+
+    def submit(self, operation: SqlOperation) -> SqlOperationHandle:
+        route = self._route_of(operation.endpoint)
+        self._contract.check_parameters(route.name, route.parameters)
+        step = self._contract.step(route.name, statement=not operation.returns_rows)
+        run_id = self._find_run(step.pipeline, operation.key) or self._start_run(step, operation, route)
+        return SqlOperationHandle(key=operation.key, reference=run_id)
+
+    def _start_run(self, step: PipelineStep, operation: SqlOperation, route: SqlRoute) -> str:
+        from azure.core.exceptions import AzureError
+
+        timeout = operation.timeout_seconds if step.activity_type == "Script" else min(operation.timeout_seconds, LOOKUP_TIMEOUT_SECONDS)
+        parameters = {OPERATION_KEY: operation.key, SQL: operation.sql, TIMEOUT: timespan(timeout)}
+        parameters.update(route.parameters)
+        try:
+            return self._client.pipelines.create_run(
+                self._factory.resource_group, self._factory.name, step.pipeline, parameters=parameters
+            ).run_id
+        except AzureError:
+            # createRun is not idempotent: when its answer is lost the run may exist all the same.
+            started = self._find_run(step.pipeline, operation.key)
+            if started is None:
+                raise
+            return started
+
+    def result(self, handle: SqlOperationHandle) -> Optional[SqlResult]:
+        run = self._client.pipeline_runs.get(self._factory.resource_group, self._factory.name, handle.reference)
+        if (run.parameters or {}).get(OPERATION_KEY) != handle.key:
+            raise ValueError("pipeline run %s is not the run of operation %s" % (handle.reference, handle.key))
+        if run.status in RUNNING:
+            return None
+        step = self._contract.step_of_pipeline(run.pipeline_name)
+        activity = self._activity_run(run, step.activity)
+        if run.status in ENDED_BADLY:
+            raise SqlOperationFailed(
+                "%s: Data Factory run %s of %s %s: %s"
+                % (handle.key, run.run_id, run.pipeline_name, run.status.lower(), _failure_message(run, activity))
+            )
+        if run.status != "Succeeded":
+            raise SqlOperationFailed("%s: Data Factory run %s has the unknown status %r" % (handle.key, run.run_id, run.status))
+        if activity is None:
+            raise SqlOperationFailed("%s: run %s succeeded but has no %s activity run" % (handle.key, run.run_id, step.activity))
+        return SqlResult(rows=_rows(activity.output or {}, step, handle.key))
+
+    def _find_run(self, pipeline: str, key: str) -> Optional[str]:
+        now = self._clock()
+        token = None
+        while True:
+            page = self._client.pipeline_runs.query_by_factory(
+                self._factory.resource_group,
+                self._factory.name,
+                _run_filter(now - self._adoption_window, now + timedelta(days=1), "PipelineName", pipeline, token, newest_first=True),
+            )
+            for run in page.value or []:
+                if (run.parameters or {}).get(OPERATION_KEY) == key:
+                    return run.run_id
+            token = page.continuation_token
+            if not token:
+                return None
+
+    def _activity_run(self, run: Any, activity: str) -> Any:
+        started = run.run_start or self._clock() - self._adoption_window
+        runs: List[Any] = []
+        token = None
+        while True:
+            page = self._client.activity_runs.query_by_pipeline_run(
+                self._factory.resource_group,
+                self._factory.name,
+                run.run_id,
+                _run_filter(started - timedelta(minutes=5), self._clock() + timedelta(days=1), "ActivityName", activity, token),
+            )
+            runs.extend(page.value or [])
+            token = page.continuation_token
+            if not token:
+                break
+        # Data Factory retries an activity as new activity runs: the last one decides.
+        runs.sort(key=lambda item: item.activity_run_start or datetime.min.replace(tzinfo=timezone.utc))
+        return runs[-1] if runs else None
+
+
+def _run_filter(after: datetime, before: datetime, operand: str, value: str, token: Optional[str],
+                newest_first: bool = False) -> Dict[str, Any]:
+    """RunFilterParameters as its REST JSON: azure-mgmt-datafactory 9.x and 10.x both take it (their
+    model classes differ: `values` became `values_property` in 10.0)."""
+    body: Dict[str, Any] = {
+        "lastUpdatedAfter": _iso(after),
+        "lastUpdatedBefore": _iso(before),
+        "filters": [{"operand": operand, "operator": "Equals", "values": [value]}],
+    }
+    if newest_first:
+        body["orderBy"] = [{"orderBy": "RunStart", "order": "DESC"}]
+    if token:
+        body["continuationToken"] = token
+    return body
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _rows(output: Mapping[str, Any], step: PipelineStep, key: str) -> List[Mapping[str, Any]]:
+    if step.activity_type == "Lookup":
+        rows = list(output.get("value") or [])
+        if len(rows) >= LOOKUP_ROW_LIMIT:
+            raise SqlOperationFailed(
+                "%s: the Lookup returned %d rows, Data Factory's limit: the result may be cut off" % (key, len(rows))
+            )
+        return rows
+    if output.get("outputTruncated"):
+        raise SqlOperationFailed("%s: the Script activity's output was cut off (over its size limit)" % key)
+    result_sets = output.get("resultSets") or []
+    return list(result_sets[-1].get("rows") or []) if result_sets else []
+
+
+def _failure_message(run: Any, activity: Any) -> str:
+    error = getattr(activity, "error", None) or {}
+    return run.message or (error.get("message") if isinstance(error, dict) else str(error)) or "no message"
+
+
+def timespan(seconds: int) -> str:
+    """Data Factory's d.hh:mm:ss."""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return "%d.%02d:%02d:%02d" % (days, hours, minutes, seconds)
+
+
+def routes_from_plan(plan: Any, connections: Any) -> Callable[[SqlEndpoint], SqlRoute]:
+    """The route to each of the plan's servers.
+
+    Sources and SqlVm targets: self-hosted, with the Key Vault secret holding the server's
+    connection string (`sourceServers[].connectionStringSecretName`, default `<name>-connection-string`;
+    for a SqlVm target `<target name>-connection-string`). SqlMi / SqlDb targets: the host of the
+    target's Airflow connection and the endpoint's database, logged in with the factory's identity.
+    """
+    sources = {s.name: getattr(s, "connection_string_secret_name", None) or default_secret_name(s.name) for s in plan.source_servers}
+    targets = {t.name: t for t in plan.target_servers}
+
+    def route_of(endpoint: SqlEndpoint) -> SqlRoute:
+        if endpoint.role == "source":
+            return SqlRoute("selfHosted", {"connectionStringSecretName": sources[endpoint.server_name]})
+        target = targets[endpoint.server_name]
+        if target.kind == "SqlVm":
+            return SqlRoute("selfHosted", {"connectionStringSecretName": default_secret_name(target.name)})
+        host = connections.get(target.connection_id).host
+        route = "managedInstance" if target.kind == "SqlMi" else "sqlDatabase"
+        return SqlRoute(route, {"serverName": host, "databaseName": endpoint.database})
+
+    return route_of
+
+
+def default_secret_name(server_name: str) -> str:
+    return "%s-connection-string" % server_name
+
+
+def data_factory_client(subscription_id: str, credential: Any = None, base_url: Optional[str] = None, **options: Any) -> Any:
+    """`DataFactoryManagementClient` with the workload's identity (or the given credential).
+
+    A plain-HTTP `base_url` (the rehearsal's fake) must be a loopback address and gets the DMS
+    transport's loopback token policy: azure-core refuses bearer tokens over HTTP otherwise.
+    """
+    from azure.mgmt.datafactory import DataFactoryManagementClient
+
+    from migration_orchestration_lib.dms_transport import loopback_bearer_token_policy, require_loopback
+
+    if credential is None:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    if base_url:
+        options["base_url"] = base_url
+        if base_url.lower().startswith("http://"):
+            require_loopback(base_url)
+            options["authentication_policy"] = loopback_bearer_token_policy(credential)
+    return DataFactoryManagementClient(credential, subscription_id, **options)

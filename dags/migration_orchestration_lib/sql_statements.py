@@ -1,0 +1,422 @@
+"""The T-SQL the DAG runs on source and target servers, built in one place, and what comes back.
+
+Every statement is complete text without driver parameters, because the same text runs through
+pymssql (direct) and as a Data Factory Lookup or Script activity: identifiers are quoted like
+QUOTENAME (`quote_name`), literals are N'' strings with quotes doubled (`quote_literal`).
+
+Where a statement runs: on SQL Server and SQL Managed Instance every statement works from the
+server's `master` (catalog views, `msdb` by three-part name, database work through
+`EXEC [db].sys.sp_executesql`), because Data Factory's self-hosted linked service connects with the
+operator's stored connection string; an Azure SQL Database allows no cross-database names, so its
+statements run connected to the database itself (`connect_database`).
+
+Statements that change something are idempotent: they look before they act (`IF EXISTS ...`), and
+`BACKUP LOG` first looks in msdb for a log backup of that database to that very file.
+
+What validation proves (`table_fingerprints`):
+- SqlMi / SqlVm (DMS restores the source's backups): the target is a physical copy, so a match
+  proves the restore reached the frozen source's last state: the last log backup was restored and
+  no write happened after it. A mismatch means writes after the final backup (freeze failed) or a
+  restore that stopped early. Page-level integrity is proved by `BACKUP ... WITH CHECKSUM` and the
+  restore, not by this.
+- SqlDb (DMS copies rows into a schema deployed beforehand): a match proves every table holds the
+  same rows with the same values, compared column by column in name order through their JSON form.
+  `rowversion` columns are left out (the copy assigns new values); computed columns are left out
+  (derived from the compared ones). A source left writable during the copy
+  (`allowSourceWritesDuringCopy`) can differ legitimately.
+Every column type is covered: CLR types (geometry, geography, hierarchyid, CLR UDTs) are hashed by
+their binary serialisation and float/real by their IEEE bytes (no text formatting that could
+differ between engine versions); everything else through FOR JSON. Checksums need SQL Server 2016
+or later on both sides (FOR JSON; HASHBYTES beyond 8,000 bytes): older sources fail the batch with
+a message saying so (row counts alone work everywhere).
+
+Per-table time: `SET LOCK_TIMEOUT` bounds how long one table waits for locks (a blocked table is
+reported with its error and the batch goes on); the scans themselves are bounded by the operation
+timeout (`fingerprint_timeout_seconds`), because T-SQL cannot cancel one statement of a batch on a
+timer. Each row reports its table's elapsed milliseconds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+MAX_IDENTIFIER_LENGTH = 128  # sysname; QUOTENAME returns NULL beyond it
+FREEZE_MODES = ("readOnly", "singleUser")
+ROWS_PER_VALUES_CLAUSE = 1000  # SQL Server's limit for a table value constructor
+DEFAULT_LOCK_TIMEOUT_SECONDS = 60
+DEFAULT_SECONDS_PER_TABLE = 600
+
+
+class StatementError(ValueError):
+    """A name or value cannot be put into T-SQL safely."""
+
+
+def quote_name(identifier: str) -> str:
+    """QUOTENAME: `[name]` with `]` doubled; refuses what QUOTENAME would turn into NULL."""
+    if not isinstance(identifier, str) or not identifier:
+        raise StatementError("an identifier must be a non-empty string, got %r" % (identifier,))
+    if len(identifier) > MAX_IDENTIFIER_LENGTH:
+        raise StatementError("identifier longer than %d characters: %r" % (MAX_IDENTIFIER_LENGTH, identifier))
+    if "\x00" in identifier:
+        raise StatementError("identifier contains a NUL character: %r" % (identifier,))
+    return "[%s]" % identifier.replace("]", "]]")
+
+
+def quote_literal(value: str) -> str:
+    """An N'' Unicode literal with `'` doubled."""
+    if not isinstance(value, str):
+        raise StatementError("a literal must be a string, got %r" % (value,))
+    if "\x00" in value:
+        raise StatementError("literal contains a NUL character: %r" % (value,))
+    return "N'%s'" % value.replace("'", "''")
+
+
+def split_table_name(schema_and_table: str) -> Tuple[str, str]:
+    """`schema.table` (the plan's form) into its two parts."""
+    schema, _, table = schema_and_table.partition(".")
+    if not schema or not table:
+        raise StatementError("a table name must be schema.table, got %r" % (schema_and_table,))
+    return schema, table
+
+
+def connect_database(target_kind: Optional[str], database: str) -> str:
+    """The database an endpoint connects to: the database itself on SqlDb, `master` elsewhere."""
+    return database if target_kind == "SqlDb" else "master"
+
+
+# --- database state ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    name: str
+    state: str  # sys.databases.state_desc: ONLINE, RESTORING, RECOVERING, OFFLINE, ...
+    recovery_model: str  # FULL, SIMPLE, BULK_LOGGED
+    is_read_only: bool
+    user_access: str  # MULTI_USER, SINGLE_USER, RESTRICTED_USER
+
+    @property
+    def is_writable(self) -> bool:
+        return self.state == "ONLINE" and not self.is_read_only and self.user_access == "MULTI_USER"
+
+
+def database_state(database: str) -> str:
+    """One row per database named `database` (none when it does not exist)."""
+    return (
+        "SELECT name AS database_name, state_desc, recovery_model_desc, "
+        "CONVERT(int, is_read_only) AS is_read_only, user_access_desc "
+        "FROM sys.databases WHERE name = %s;" % quote_literal(database)
+    )
+
+
+def parse_database_state(rows: Sequence[Mapping[str, Any]]) -> Optional[DatabaseState]:
+    if not rows:
+        return None
+    row = rows[0]
+    return DatabaseState(
+        name=str(row["database_name"]),
+        state=str(row["state_desc"]),
+        recovery_model=str(row["recovery_model_desc"]),
+        is_read_only=_as_bool(row["is_read_only"]),
+        user_access=str(row["user_access_desc"]),
+    )
+
+
+def freeze(database: str, mode: str) -> str:
+    """Stop writes before the final backup: READ_ONLY, or SINGLE_USER (the plan's `sourceFreeze`).
+
+    Returns the database state afterwards. SINGLE_USER is the weaker freeze: the one connection it
+    allows may be taken by an application, so prefer READ_ONLY.
+    """
+    literal, name = quote_literal(database), quote_name(database)
+    if mode == "readOnly":
+        change = (
+            "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0)\n"
+            "    ALTER DATABASE %s SET READ_ONLY WITH ROLLBACK IMMEDIATE;" % (literal, name)
+        )
+    elif mode == "singleUser":
+        change = (
+            "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND user_access_desc <> N'SINGLE_USER')\n"
+            "    ALTER DATABASE %s SET SINGLE_USER WITH ROLLBACK IMMEDIATE;" % (literal, name)
+        )
+    else:
+        raise StatementError("freeze mode must be one of %s, got %r" % (", ".join(FREEZE_MODES), mode))
+    return "SET NOCOUNT ON;\n%s\n%s" % (change, database_state(database))
+
+
+def unfreeze(database: str) -> str:
+    """Make the database writable again (MULTI_USER, READ_WRITE); returns the state afterwards."""
+    literal, name = quote_literal(database), quote_name(database)
+    return (
+        "SET NOCOUNT ON;\n"
+        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %(literal)s AND user_access_desc <> N'MULTI_USER')\n"
+        "    ALTER DATABASE %(name)s SET MULTI_USER WITH ROLLBACK IMMEDIATE;\n"
+        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %(literal)s AND is_read_only = 1)\n"
+        "    ALTER DATABASE %(name)s SET READ_WRITE WITH ROLLBACK IMMEDIATE;\n"
+        "%(state)s" % {"literal": literal, "name": name, "state": database_state(database)}
+    )
+
+
+def drop_database(database: str) -> str:
+    """Remove a database (rollback of a SqlVm target, after its checks); returns how many remain (0)."""
+    literal = quote_literal(database)
+    return (
+        "SET NOCOUNT ON;\n"
+        "IF DB_ID(%s) IS NOT NULL\n"
+        "    DROP DATABASE %s;\n"
+        "SELECT COUNT(*) AS remaining FROM sys.databases WHERE name = %s;"
+        % (literal, quote_name(database), literal)
+    )
+
+
+# --- backups ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupIdentity:
+    backup_set_uuid: str
+    database: str
+    backup_type: str  # msdb backupset.type: D full, I differential, L log
+    physical_device_name: str
+    first_lsn: str
+    last_lsn: str
+    finished: str  # ISO 8601 without time zone (the server's local time, as msdb stores it)
+
+    @property
+    def file_name(self) -> str:
+        """The file name DMS knows the backup by (`offlineConfiguration.lastBackupName`)."""
+        return self.physical_device_name.replace("/", "\\").rsplit("\\", 1)[-1]
+
+
+_BACKUP_COLUMNS = (
+    "CONVERT(nvarchar(36), b.backup_set_uuid) AS backup_set_uuid, b.database_name, b.type AS backup_type, "
+    "m.physical_device_name, CONVERT(varchar(40), b.first_lsn) AS first_lsn, "
+    "CONVERT(varchar(40), b.last_lsn) AS last_lsn, CONVERT(varchar(33), b.backup_finish_date, 126) AS finished"
+)
+_BACKUP_SOURCE = (
+    "FROM msdb.dbo.backupset AS b "
+    "JOIN msdb.dbo.backupmediafamily AS m ON m.media_set_id = b.media_set_id"
+)
+
+
+def backup_log(database: str, file_path: str) -> str:
+    """`BACKUP LOG` to `file_path`, unless msdb records a log backup of `database` to that file.
+
+    Returns the identity of the log backup in that file, so a re-run after a crash finds the backup
+    the first attempt took instead of taking a second one (which would break the chain DMS restores).
+    """
+    literal, path = quote_literal(database), quote_literal(file_path)
+    taken = "b.database_name = %s AND b.type = 'L' AND m.physical_device_name = %s" % (literal, path)
+    return (
+        "SET NOCOUNT ON;\n"
+        "IF NOT EXISTS (SELECT 1 %(source)s WHERE %(taken)s)\n"
+        "    BACKUP LOG %(name)s TO DISK = %(path)s WITH CHECKSUM, INIT;\n"
+        "SELECT TOP (1) %(columns)s %(source)s WHERE %(taken)s ORDER BY b.backup_set_id DESC;"
+        % {"source": _BACKUP_SOURCE, "taken": taken, "name": quote_name(database), "path": path,
+           "columns": _BACKUP_COLUMNS}
+    )
+
+
+def last_backup(database: str) -> str:
+    """The newest backup (full, differential or log; not copy-only) of `database`: which file is last.
+
+    A striped backup has one row per file.
+    """
+    literal = quote_literal(database)
+    return (
+        "SELECT %(columns)s %(source)s WHERE b.backup_set_id = ("
+        "SELECT MAX(backup_set_id) FROM msdb.dbo.backupset "
+        "WHERE database_name = %(literal)s AND type IN ('D', 'I', 'L') AND is_copy_only = 0) "
+        "ORDER BY m.family_sequence_number;"
+        % {"columns": _BACKUP_COLUMNS, "source": _BACKUP_SOURCE, "literal": literal}
+    )
+
+
+def parse_backups(rows: Sequence[Mapping[str, Any]]) -> List[BackupIdentity]:
+    return [
+        BackupIdentity(
+            backup_set_uuid=str(row["backup_set_uuid"]),
+            database=str(row["database_name"]),
+            backup_type=str(row["backup_type"]),
+            physical_device_name=str(row["physical_device_name"]),
+            first_lsn=str(row["first_lsn"]),
+            last_lsn=str(row["last_lsn"]),
+            finished=str(row["finished"]),
+        )
+        for row in rows
+    ]
+
+
+# --- tables and fingerprints ------------------------------------------------------------------
+
+
+def user_tables(database: str, connected_database: str = "master") -> str:
+    """Every user table of `database` as (schema_name, table_name)."""
+    return "SET NOCOUNT ON;\n%s %s;" % (
+        _executesql(database, connected_database),
+        quote_literal(
+            "SELECT s.name AS schema_name, t.name AS table_name FROM sys.tables AS t "
+            "JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE t.is_ms_shipped = 0 "
+            "ORDER BY s.name, t.name;"
+        ),
+    )
+
+
+def parse_user_tables(rows: Sequence[Mapping[str, Any]]) -> List[str]:
+    return ["%s.%s" % (row["schema_name"], row["table_name"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class TableFingerprint:
+    table: str  # schema.table
+    row_count: Optional[int]  # None when the table could not be read (see error)
+    checksum: Optional[str]  # None when not asked for, or unreadable
+    error: Optional[str]  # the table's own error: missing, lock timeout, ...
+    elapsed_ms: Optional[int]
+
+
+# Runs inside the database (sp_executesql): fingerprints each table into #fingerprints, one TRY per
+# table so a table that cannot be read is reported and the others still are. Column expressions:
+# 240 = CLR types (binary serialisation), 62/59 = float/real (IEEE bytes), 189 = rowversion.
+_FINGERPRINT_TABLES = """DECLARE @tables TABLE (object_id int NOT NULL, schema_name sysname NOT NULL, table_name sysname NOT NULL);
+INSERT INTO @tables (object_id, schema_name, table_name)
+SELECT t.object_id, s.name, t.name FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+WHERE t.is_ms_shipped = 0 AND (@all_tables = 1 OR EXISTS (SELECT 1 FROM #requested AS r WHERE r.schema_name = s.name AND r.table_name = t.name));
+INSERT INTO #fingerprints (schema_name, table_name, error)
+SELECT r.schema_name, r.table_name, N'table does not exist' FROM #requested AS r
+WHERE NOT EXISTS (SELECT 1 FROM @tables AS x WHERE x.schema_name = r.schema_name AND x.table_name = r.table_name);
+DECLARE @object_id int, @schema sysname, @table sysname, @columns nvarchar(max), @query nvarchar(max), @rows bigint, @sum decimal(38, 0), @started datetime2;
+DECLARE table_cursor CURSOR LOCAL FAST_FORWARD FOR SELECT object_id, schema_name, table_name FROM @tables ORDER BY schema_name, table_name;
+OPEN table_cursor;
+FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;
+WHILE @@FETCH_STATUS = 0
+BEGIN
+    SET @started = SYSDATETIME();
+    SET @rows = NULL;
+    SET @sum = NULL;
+    SET @columns = STUFF((
+        SELECT N', ' + CASE
+            WHEN c.system_type_id = 240 THEN N'CONVERT(varbinary(max), t.' + QUOTENAME(c.name) + N')'
+            WHEN c.system_type_id IN (59, 62) THEN N'CONVERT(varbinary(8), t.' + QUOTENAME(c.name) + N')'
+            ELSE N't.' + QUOTENAME(c.name) END
+            + N' AS [c' + CONVERT(nvarchar(10), ROW_NUMBER() OVER (ORDER BY c.name COLLATE Latin1_General_BIN2)) + N']'
+        FROM sys.columns AS c
+        WHERE c.object_id = @object_id AND c.is_computed = 0 AND c.is_column_set = 0
+          AND NOT (@exclude_rowversion = 1 AND c.system_type_id = 189)
+        ORDER BY c.name COLLATE Latin1_General_BIN2
+        FOR XML PATH(''), TYPE).value('.', 'nvarchar(max)'), 1, 2, N'');
+    IF @with_checksum = 1
+        SET @query = N'SELECT @rows = COUNT_BIG(*), @sum = SUM(CONVERT(decimal(38, 0), CONVERT(bigint, SUBSTRING(x.h, 1, 8)))) FROM '
+            + QUOTENAME(@schema) + N'.' + QUOTENAME(@table) + N' AS t CROSS APPLY (SELECT HASHBYTES(''SHA2_256'', (SELECT '
+            + ISNULL(@columns, N'1 AS [c0]') + N' FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES)) AS h) AS x;';
+    ELSE
+        SET @query = N'SELECT @rows = COUNT_BIG(*) FROM ' + QUOTENAME(@schema) + N'.' + QUOTENAME(@table) + N';';
+    BEGIN TRY
+        EXEC sys.sp_executesql @query, N'@rows bigint OUTPUT, @sum decimal(38, 0) OUTPUT', @rows = @rows OUTPUT, @sum = @sum OUTPUT;
+        INSERT INTO #fingerprints (schema_name, table_name, row_count, checksum, elapsed_ms)
+        VALUES (@schema, @table, @rows, CASE WHEN @with_checksum = 1 THEN CONVERT(varchar(40), ISNULL(@sum, 0)) END, DATEDIFF(millisecond, @started, SYSDATETIME()));
+    END TRY
+    BEGIN CATCH
+        INSERT INTO #fingerprints (schema_name, table_name, error, elapsed_ms)
+        VALUES (@schema, @table, ERROR_MESSAGE(), DATEDIFF(millisecond, @started, SYSDATETIME()));
+    END CATCH;
+    FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;
+END;
+CLOSE table_cursor;
+DEALLOCATE table_cursor;"""
+
+_CHECKSUMS_NEED_2016 = (
+    "IF %d = 1 AND CONVERT(int, SERVERPROPERTY('EngineEdition')) NOT IN (5, 8)\n"
+    "    AND ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) < 13\n"
+    "BEGIN\n"
+    "    RAISERROR(N'table checksums need SQL Server 2016 or later (FOR JSON, HASHBYTES over more than "
+    "8000 bytes): set validation.checksums to false for this database', 16, 1);\n"
+    "    RETURN;\n"
+    "END;"
+)
+
+
+def table_fingerprints(
+    database: str,
+    tables: Optional[Sequence[str]] = None,
+    with_checksum: bool = True,
+    exclude_rowversion: bool = False,
+    lock_timeout_seconds: int = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    connected_database: str = "master",
+) -> str:
+    """Row count (COUNT_BIG) and checksum of every table of `database` in ONE batch.
+
+    `tables` (schema.table) limits the batch to those tables and reports the missing ones; None
+    takes every user table. `exclude_rowversion` for copies (SqlDb), where rowversions are new.
+    Rows: schema_name, table_name, row_count, checksum, error, elapsed_ms, table_count.
+    """
+    if not isinstance(lock_timeout_seconds, int) or lock_timeout_seconds < 1:
+        raise StatementError("lock_timeout_seconds must be a positive integer, got %r" % (lock_timeout_seconds,))
+    requested = [split_table_name(table) for table in tables or ()]
+    lines = [
+        "SET NOCOUNT ON;",
+        _CHECKSUMS_NEED_2016 % int(with_checksum),
+        "SET LOCK_TIMEOUT %d;" % (lock_timeout_seconds * 1000),
+        "CREATE TABLE #requested (schema_name sysname NOT NULL, table_name sysname NOT NULL);",
+    ]
+    for start in range(0, len(requested), ROWS_PER_VALUES_CLAUSE):
+        chunk = requested[start:start + ROWS_PER_VALUES_CLAUSE]
+        lines.append(
+            "INSERT INTO #requested (schema_name, table_name) VALUES %s;"
+            % ", ".join("(%s, %s)" % (quote_literal(schema), quote_literal(table)) for schema, table in chunk)
+        )
+    lines += [
+        "CREATE TABLE #fingerprints (schema_name sysname NOT NULL, table_name sysname NOT NULL, row_count bigint NULL, "
+        "checksum varchar(40) NULL, error nvarchar(2048) NULL, elapsed_ms int NULL);",
+        "%s %s, N'@all_tables bit, @with_checksum bit, @exclude_rowversion bit', "
+        "@all_tables = %d, @with_checksum = %d, @exclude_rowversion = %d;"
+        % (
+            _executesql(database, connected_database),
+            quote_literal(_FINGERPRINT_TABLES),
+            int(not requested),
+            int(with_checksum),
+            int(exclude_rowversion),
+        ),
+        "SELECT schema_name, table_name, row_count, checksum, error, elapsed_ms, "
+        "(SELECT COUNT(*) FROM #fingerprints) AS table_count FROM #fingerprints ORDER BY schema_name, table_name;",
+    ]
+    return "\n".join(lines)
+
+
+def fingerprint_timeout_seconds(table_count: int, seconds_per_table: int = DEFAULT_SECONDS_PER_TABLE) -> int:
+    """The operation timeout of a fingerprint batch: a budget per table (at least one table)."""
+    return max(1, table_count) * seconds_per_table
+
+
+class IncompleteResult(ValueError):
+    """Fewer rows came back than the batch produced (a Lookup keeps at most 5,000 rows)."""
+
+
+def parse_fingerprints(rows: Sequence[Mapping[str, Any]]) -> List[TableFingerprint]:
+    if rows and int(rows[0]["table_count"]) != len(rows):
+        raise IncompleteResult(
+            "the fingerprint batch produced %s rows but %d arrived" % (rows[0]["table_count"], len(rows))
+        )
+    return [
+        TableFingerprint(
+            table="%s.%s" % (row["schema_name"], row["table_name"]),
+            row_count=None if row.get("row_count") is None else int(row["row_count"]),
+            checksum=None if row.get("checksum") is None else str(row["checksum"]),
+            error=row.get("error"),
+            elapsed_ms=None if row.get("elapsed_ms") is None else int(row["elapsed_ms"]),
+        )
+        for row in rows
+    ]
+
+
+def _executesql(database: str, connected_database: str) -> str:
+    """sp_executesql in `database`: three-part only when connected elsewhere (Azure SQL Database has none)."""
+    if database == connected_database:
+        return "EXEC sys.sp_executesql"
+    return "EXEC %s.sys.sp_executesql" % quote_name(database)
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true")
+    return bool(value)

@@ -1,0 +1,510 @@
+"""A parser for the part of T-SQL the fake SQL engine (`sql_world`) understands.
+
+Written from the T-SQL grammar (Microsoft's Transact-SQL reference), not from the DAG's statement
+builders: statements, expressions and SELECTs are parsed into small tuples that `sql_world`
+evaluates against the simulated world. Anything outside this subset raises `NotUnderstood`, so a
+statement the DAG starts sending that nobody taught the fake fails loudly instead of passing.
+
+Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, RAISERROR, RETURN, ALTER DATABASE
+... SET <option> [WITH ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP
+DATABASE [IF EXISTS], CREATE TABLE #temp, INSERT INTO #temp ... VALUES, EXEC [db.]sys.sp_executesql,
+SELECT [TOP (n)] ... FROM ... [JOIN ... ON ...] [WHERE ...] [ORDER BY ...].
+Expressions: literals, column names, comparisons, AND/OR/NOT, [NOT] IN, IS [NOT] NULL, EXISTS,
+scalar subqueries, CONVERT, ISNULL, SERVERPROPERTY, DB_ID, COUNT(*), COUNT_BIG(*), MAX, MIN.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Tuple
+
+
+class NotUnderstood(Exception):
+    """T-SQL outside the subset the fake engine interprets."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word, ident, string, number, temp, variable, op
+    value: Any  # identifiers and words as written; strings decoded; numbers as int
+
+    def is_word(self, *words: str) -> bool:
+        return self.kind == "word" and self.value.upper() in words
+
+    def is_op(self, *ops: str) -> bool:
+        return self.kind == "op" and self.value in ops
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<comment>--[^\n]*|/\*.*?\*/)
+  | (?P<string>N?'(?:[^']|'')*')
+  | (?P<ident>\[(?:[^\]]|\]\])*\])
+  | (?P<temp>\#\#?[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<variable>@@?[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<number>\d+)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<op><>|!=|<=|>=|[=<>(),.;*+\-])
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+KEYWORDS = frozenset(
+    """SELECT FROM WHERE JOIN INNER ON AS ORDER BY ASC DESC TOP AND OR NOT IN IS NULL EXISTS IF ELSE
+    BEGIN END SET ALTER DATABASE BACKUP LOG TO DISK WITH DROP CREATE TABLE INSERT INTO VALUES EXEC
+    EXECUTE RAISERROR RETURN""".split()
+)
+
+
+def tokenize(sql: str) -> List[Token]:
+    tokens: List[Token] = []
+    position = 0
+    while position < len(sql):
+        match = _TOKEN.match(sql, position)
+        if match is None:
+            raise NotUnderstood("cannot read T-SQL at: %r" % sql[position:position + 40])
+        position = match.end()
+        kind = match.lastgroup
+        text = match.group()
+        if kind in ("space", "comment"):
+            continue
+        if kind == "string":
+            tokens.append(Token("string", text[text.index("'") + 1:-1].replace("''", "'")))
+        elif kind == "ident":
+            tokens.append(Token("ident", text[1:-1].replace("]]", "]")))
+        elif kind == "number":
+            tokens.append(Token("number", int(text)))
+        else:
+            tokens.append(Token(kind, text))
+    return tokens
+
+
+# --- syntax tree ------------------------------------------------------------------------------
+# Expressions are tuples: ("lit", value), ("col", (part, ...)), ("var", name), ("star",),
+# ("call", NAME, [args]), ("convert", type, expr, style), ("cmp", op, left, right),
+# ("in", expr, [exprs] | Select, negated), ("isnull", expr, negated), ("and", l, r), ("or", l, r),
+# ("not", e), ("exists", Select), ("subquery", Select), ("neg", e).
+
+
+@dataclass
+class Select:
+    items: List[Tuple[Any, Optional[str]]]  # (expression, alias)
+    top: Optional[int] = None
+    sources: List[Tuple[Tuple[str, ...], Optional[str], Any]] = field(default_factory=list)  # (name, alias, join condition)
+    where: Any = None
+    order: List[Tuple[Any, bool]] = field(default_factory=list)  # (expression, descending)
+
+
+class Parser:
+    def __init__(self, sql: str):
+        self.tokens = tokenize(sql)
+        self.position = 0
+
+    # -- token helpers -----------------------------------------------------------------------
+
+    def peek(self, offset: int = 0) -> Optional[Token]:
+        index = self.position + offset
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def take(self) -> Token:
+        token = self.peek()
+        if token is None:
+            raise NotUnderstood("the batch ends too early")
+        self.position += 1
+        return token
+
+    def accept_word(self, *words: str) -> Optional[str]:
+        token = self.peek()
+        if token is not None and token.is_word(*words):
+            self.position += 1
+            return token.value.upper()
+        return None
+
+    def expect_word(self, *words: str) -> str:
+        found = self.accept_word(*words)
+        if found is None:
+            raise NotUnderstood("expected %s, found %s" % (" or ".join(words), self._describe()))
+        return found
+
+    def accept_op(self, *ops: str) -> Optional[str]:
+        token = self.peek()
+        if token is not None and token.is_op(*ops):
+            self.position += 1
+            return token.value
+        return None
+
+    def expect_op(self, op: str) -> None:
+        if self.accept_op(op) is None:
+            raise NotUnderstood("expected %r, found %s" % (op, self._describe()))
+
+    def _describe(self) -> str:
+        token = self.peek()
+        return "the end of the batch" if token is None else repr(token.value)
+
+    def identifier(self) -> str:
+        token = self.take()
+        if token.kind == "ident" or (token.kind == "word" and token.value.upper() not in KEYWORDS):
+            return token.value
+        raise NotUnderstood("expected a name, found %r" % (token.value,))
+
+    def multipart_name(self) -> Tuple[str, ...]:
+        token = self.peek()
+        if token is not None and token.kind == "temp":
+            self.position += 1
+            return (token.value,)
+        parts = [self.identifier()]
+        while self.accept_op("."):
+            parts.append(self.identifier())
+        return tuple(parts)
+
+    def integer(self) -> int:
+        negative = self.accept_op("-") is not None
+        token = self.take()
+        if token.kind != "number":
+            raise NotUnderstood("expected a number, found %r" % (token.value,))
+        return -token.value if negative else token.value
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def batch(self) -> List[tuple]:
+        statements = []
+        while self.peek() is not None:
+            if self.accept_op(";"):
+                continue
+            statements.append(self.statement())
+        return statements
+
+    def statement(self) -> tuple:
+        token = self.peek()
+        if token.is_word("SET"):
+            return self._set()
+        if token.is_word("IF"):
+            return self._if()
+        if token.is_word("BEGIN"):
+            return self._block()
+        if token.is_word("RAISERROR"):
+            self.take()
+            self.expect_op("(")
+            message = self.expression()
+            self.expect_op(",")
+            severity = self.integer()
+            self.expect_op(",")
+            state = self.integer()
+            self.expect_op(")")
+            return ("raiserror", message, severity, state)
+        if token.is_word("RETURN"):
+            self.take()
+            return ("return",)
+        if token.is_word("ALTER"):
+            return self._alter_database()
+        if token.is_word("BACKUP"):
+            return self._backup()
+        if token.is_word("DROP"):
+            self.take()
+            self.expect_word("DATABASE")
+            if_exists = False
+            if self.accept_word("IF"):
+                self.expect_word("EXISTS")
+                if_exists = True
+            return ("drop_database", self.identifier(), if_exists)
+        if token.is_word("CREATE"):
+            return self._create_temp_table()
+        if token.is_word("INSERT"):
+            return self._insert_values()
+        if token.is_word("EXEC", "EXECUTE"):
+            return self._exec()
+        if token.is_word("SELECT"):
+            return ("select", self.select())
+        raise NotUnderstood("statement starting with %r" % (token.value,))
+
+    def _set(self) -> tuple:
+        self.take()
+        option = self.take()
+        if option.is_word("NOCOUNT"):
+            return ("set_nocount", self.expect_word("ON", "OFF") == "ON")
+        if option.is_word("LOCK_TIMEOUT"):
+            return ("set_lock_timeout", self.integer())
+        raise NotUnderstood("SET %s" % (option.value,))
+
+    def _if(self) -> tuple:
+        self.take()
+        condition = self.expression()
+        then = self._body()
+        otherwise: List[tuple] = []
+        self.accept_op(";")
+        if self.accept_word("ELSE"):
+            otherwise = self._body()
+        return ("if", condition, then, otherwise)
+
+    def _body(self) -> List[tuple]:
+        statement = self.statement()
+        return statement[1] if statement[0] == "block" else [statement]
+
+    def _block(self) -> tuple:
+        self.expect_word("BEGIN")
+        statements = []
+        while not (self.peek() is not None and self.peek().is_word("END")):
+            if self.peek() is None:
+                raise NotUnderstood("BEGIN without END")
+            if self.accept_op(";"):
+                continue
+            statements.append(self.statement())
+        self.take()
+        return ("block", statements)
+
+    def _alter_database(self) -> tuple:
+        self.take()
+        self.expect_word("DATABASE")
+        name = self.identifier()
+        self.expect_word("SET")
+        option = self.identifier().upper()
+        termination = None
+        if self.accept_word("WITH"):
+            termination = " ".join(self.identifier().upper() for _ in range(2))
+        return ("alter_database", name, option, termination)
+
+    def _backup(self) -> tuple:
+        self.take()
+        kind = self.expect_word("LOG", "DATABASE")
+        name = self.identifier()
+        self.expect_word("TO")
+        self.expect_word("DISK")
+        self.expect_op("=")
+        path = self.expression()
+        options: List[str] = []
+        if self.accept_word("WITH"):
+            options.append(self.identifier().upper())
+            while self.accept_op(","):
+                options.append(self.identifier().upper())
+        return ("backup", kind, name, path, options)
+
+    def _create_temp_table(self) -> tuple:
+        self.take()
+        self.expect_word("TABLE")
+        token = self.take()
+        if token.kind != "temp":
+            raise NotUnderstood("CREATE TABLE of a permanent table %r" % (token.value,))
+        self.expect_op("(")
+        columns = []
+        while True:
+            name = self.identifier()
+            type_name = self._type_name()
+            if self.accept_word("NOT"):
+                self.expect_word("NULL")
+            else:
+                self.accept_word("NULL")
+            columns.append((name, type_name))
+            if not self.accept_op(","):
+                break
+        self.expect_op(")")
+        return ("create_temp", token.value, columns)
+
+    def _insert_values(self) -> tuple:
+        self.take()
+        self.expect_word("INTO")
+        token = self.take()
+        if token.kind != "temp":
+            raise NotUnderstood("INSERT into a permanent table %r" % (token.value,))
+        self.expect_op("(")
+        columns = [self.identifier()]
+        while self.accept_op(","):
+            columns.append(self.identifier())
+        self.expect_op(")")
+        self.expect_word("VALUES")
+        rows = []
+        while True:
+            self.expect_op("(")
+            values = [self.expression()]
+            while self.accept_op(","):
+                values.append(self.expression())
+            self.expect_op(")")
+            rows.append(values)
+            if not self.accept_op(","):
+                break
+        return ("insert_values", token.value, columns, rows)
+
+    def _exec(self) -> tuple:
+        self.take()
+        name = self.multipart_name()
+        if tuple(part.lower() for part in name[-2:]) != ("sys", "sp_executesql") or len(name) > 3:
+            raise NotUnderstood("EXEC %s" % ".".join(name))
+        database = name[0] if len(name) == 3 else None
+        statement = self.expression()
+        declaration = None
+        arguments = {}
+        if self.accept_op(","):
+            declaration = self.expression()
+            while self.accept_op(","):
+                token = self.take()
+                if token.kind != "variable":
+                    raise NotUnderstood("sp_executesql arguments must be named, found %r" % (token.value,))
+                self.expect_op("=")
+                arguments[token.value.lower()] = self.expression()
+        return ("exec_sql", database, statement, declaration, arguments)
+
+    def _type_name(self) -> str:
+        name = self.identifier().lower()
+        if self.accept_op("("):
+            size = "max" if self.accept_word("MAX") else str(self.integer())
+            if self.accept_op(","):
+                size += ",%d" % self.integer()
+            self.expect_op(")")
+            return "%s(%s)" % (name, size)
+        return name
+
+    # -- SELECT ---------------------------------------------------------------------------------
+
+    def select(self) -> Select:
+        self.expect_word("SELECT")
+        top = None
+        if self.accept_word("TOP"):
+            self.expect_op("(")
+            top = self.integer()
+            self.expect_op(")")
+        items = [self._select_item()]
+        while self.accept_op(","):
+            items.append(self._select_item())
+        query = Select(items=items, top=top)
+        if self.accept_word("FROM"):
+            name, alias = self._source()
+            query.sources.append((name, alias, None))
+            while self.accept_word("JOIN", "INNER"):
+                if self.tokens[self.position - 1].is_word("INNER"):
+                    self.expect_word("JOIN")
+                name, alias = self._source()
+                self.expect_word("ON")
+                query.sources.append((name, alias, self.expression()))
+        if self.accept_word("WHERE"):
+            query.where = self.expression()
+        if self.accept_word("ORDER"):
+            self.expect_word("BY")
+            while True:
+                expression = self.expression()
+                descending = self.accept_word("ASC", "DESC") == "DESC"
+                query.order.append((expression, descending))
+                if not self.accept_op(","):
+                    break
+        return query
+
+    def _select_item(self) -> Tuple[Any, Optional[str]]:
+        expression = self.expression()
+        if self.accept_word("AS"):
+            return expression, self.identifier()
+        return expression, None
+
+    def _source(self) -> Tuple[Tuple[str, ...], Optional[str]]:
+        name = self.multipart_name()
+        alias = self.identifier() if self.accept_word("AS") else None
+        return name, alias
+
+    # -- expressions ----------------------------------------------------------------------------
+
+    def expression(self) -> Any:
+        left = self._and()
+        while self.accept_word("OR"):
+            left = ("or", left, self._and())
+        return left
+
+    def _and(self) -> Any:
+        left = self._not()
+        while self.accept_word("AND"):
+            left = ("and", left, self._not())
+        return left
+
+    def _not(self) -> Any:
+        if self.accept_word("NOT"):
+            return ("not", self._not())
+        return self._predicate()
+
+    def _predicate(self) -> Any:
+        if self.accept_word("EXISTS"):
+            self.expect_op("(")
+            query = self.select()
+            self.expect_op(")")
+            return ("exists", query)
+        left = self._additive()
+        op = self.accept_op("=", "<>", "!=", "<", ">", "<=", ">=")
+        if op is not None:
+            return ("cmp", "<>" if op == "!=" else op, left, self._additive())
+        negated = False
+        if self.peek() is not None and self.peek().is_word("NOT") and self.peek(1) is not None and self.peek(1).is_word("IN"):
+            self.take()
+            negated = True
+        if self.accept_word("IN"):
+            self.expect_op("(")
+            if self.peek() is not None and self.peek().is_word("SELECT"):
+                members: Any = self.select()
+            else:
+                members = [self.expression()]
+                while self.accept_op(","):
+                    members.append(self.expression())
+            self.expect_op(")")
+            return ("in", left, members, negated)
+        if self.accept_word("IS"):
+            is_not = self.accept_word("NOT") is not None
+            self.expect_word("NULL")
+            return ("isnull", left, is_not)
+        return left
+
+    def _additive(self) -> Any:
+        left = self._primary()
+        while True:
+            op = self.accept_op("+", "-")
+            if op is None:
+                return left
+            left = ("arith", op, left, self._primary())
+
+    def _primary(self) -> Any:
+        token = self.take()
+        if token.kind == "string":
+            return ("lit", token.value)
+        if token.kind == "number":
+            return ("lit", token.value)
+        if token.is_op("-"):
+            return ("neg", self._primary())
+        if token.is_op("*"):
+            return ("star",)
+        if token.kind == "variable":
+            return ("var", token.value.lower())
+        if token.kind == "temp":
+            return ("col", (token.value,))
+        if token.is_op("("):
+            if self.peek() is not None and self.peek().is_word("SELECT"):
+                query = self.select()
+                self.expect_op(")")
+                return ("subquery", query)
+            inner = self.expression()
+            self.expect_op(")")
+            return inner
+        if token.is_word("NULL"):
+            return ("lit", None)
+        if token.kind in ("word", "ident"):
+            if token.kind == "word" and self.peek() is not None and self.peek().is_op("("):
+                return self._call(token.value.upper())
+            self.position -= 1
+            return ("col", self.multipart_name())
+        raise NotUnderstood("expression starting with %r" % (token.value,))
+
+    def _call(self, name: str) -> Any:
+        self.expect_op("(")
+        if name in ("CONVERT", "CAST"):
+            if name == "CAST":
+                raise NotUnderstood("CAST (the DAG's statements use CONVERT)")
+            type_name = self._type_name()
+            self.expect_op(",")
+            value = self.expression()
+            style = self.integer() if self.accept_op(",") else None
+            self.expect_op(")")
+            return ("convert", type_name, value, style)
+        arguments = []
+        if not self.accept_op(")"):
+            arguments.append(self.expression())
+            while self.accept_op(","):
+                arguments.append(self.expression())
+            self.expect_op(")")
+        return ("call", name, arguments)
+
+
+def parse_batch(sql: str) -> List[tuple]:
+    return Parser(sql).batch()

@@ -1,0 +1,217 @@
+"""The fake Data Factory pipeline-run API, driven by the real azure-mgmt-datafactory client, and the
+Data Factory SQL access on the paths the shared behavioural tests do not reach."""
+from __future__ import annotations
+
+import copy
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytest.importorskip("azure.mgmt.datafactory")
+
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError  # noqa: E402
+
+from migration_orchestration_lib import sql_statements  # noqa: E402
+from migration_orchestration_lib.dms_transport import StaticTokenCredential  # noqa: E402
+from migration_orchestration_lib.sql_access import SqlOperationFailed  # noqa: E402
+from migration_orchestration_lib.sql_access_data_factory import (  # noqa: E402
+    DataFactorySqlAccess,
+    FactoryRef,
+    SqlPipelinesContract,
+    data_factory_client,
+    timespan,
+)
+from migration_rehearsal.data_factory_server import DataFactoryServer, load_definitions  # noqa: E402
+from sql_access_setup import DataFactoryImplementation, estate, finish, query, route_of, source, statement  # noqa: E402
+
+pytestmark = pytest.mark.airflow26
+PIPELINE = "migration_sql_query_self_hosted"
+
+
+@pytest.fixture
+def adf(tmp_path):
+    implementation = DataFactoryImplementation(estate(str(tmp_path / "world")))
+    yield implementation
+    implementation.close()
+
+
+def client_of(server):
+    return data_factory_client(server.subscription_id, StaticTokenCredential(), server.base_url, retry_backoff_factor=0.01)
+
+
+def state_sql():
+    return sql_statements.database_state("Sales")
+
+
+def run_parameters(key="k", sql=None):
+    return {"operationKey": key, "sql": sql or state_sql(), "timeout": "0.01:00:00",
+            "connectionStringSecretName": "sql01-connection-string"}
+
+
+def test_a_run_goes_queued_in_progress_succeeded_and_its_lookup_holds_the_rows(adf):
+    client, server = client_of(adf.server), adf.server
+    run_id = client.pipelines.create_run(server.resource_group, server.factory_name, PIPELINE, parameters=run_parameters()).run_id
+    statuses = [client.pipeline_runs.get(server.resource_group, server.factory_name, run_id).status for _ in range(3)]
+    assert statuses == ["InProgress", "Succeeded", "Succeeded"]
+    activities = client.activity_runs.query_by_pipeline_run(
+        server.resource_group, server.factory_name, run_id,
+        {"lastUpdatedAfter": "2000-01-01T00:00:00Z", "lastUpdatedBefore": "2100-01-01T00:00:00Z"}).value
+    assert [(a.activity_name, a.activity_type, a.status) for a in activities] == [("Query", "Lookup", "Succeeded")]
+    assert activities[0].output["value"][0]["state_desc"] == "ONLINE" and activities[0].output["count"] == 1
+
+
+def test_runs_are_checked_like_data_factory_checks_them(adf):
+    client, server = client_of(adf.server), adf.server
+    with pytest.raises(HttpResponseError, match="no parameter"):
+        client.pipelines.create_run(server.resource_group, server.factory_name, PIPELINE, parameters=dict(run_parameters(), extra="1"))
+    # azurerm deploys every parameter with a default (""): a run that leaves sql out runs nothing, and fails
+    run_id = client.pipelines.create_run(server.resource_group, server.factory_name, PIPELINE, parameters={"operationKey": "k", "connectionStringSecretName": "sql01-connection-string"}).run_id
+    for _ in range(2):
+        run = client.pipeline_runs.get(server.resource_group, server.factory_name, run_id)
+    assert (run.status, run.message) == ("Failed", "Operation on target Query failed: The Lookup query must return exactly one result set; it returned 0")
+    with pytest.raises(ResourceNotFoundError):
+        client.pipelines.create_run(server.resource_group, server.factory_name, "no_such_pipeline", parameters={})
+    with pytest.raises(ResourceNotFoundError):
+        client.pipeline_runs.get(server.resource_group, server.factory_name, "00000000-0000-0000-0000-000000000000")
+
+
+@pytest.mark.parametrize("api_version, token, status", [("2017-09-01-preview", "Bearer x", 400), ("2018-06-01", None, 401)])
+def test_requests_need_the_api_version_and_a_token(adf, api_version, token, status):
+    url = "%s%s/queryPipelineRuns?api-version=%s" % (adf.server.base_url, adf.server.factory_id, api_version)
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Authorization": token} if token else {})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == status
+
+
+def test_a_run_in_flight_is_found_on_a_later_page_and_adopted(tmp_path):
+    implementation = DataFactoryImplementation(estate(str(tmp_path / "world")))
+    implementation.server.page_size = 2
+    try:
+        access = implementation.access()
+        wanted = query("wanted", source(), state_sql())
+        handle = access.submit(wanted)
+        for n in range(5):  # newer runs push it to the third page
+            access.submit(query("other-%d" % n, source(), state_sql()))
+        assert implementation.access().submit(wanted) == handle
+        assert implementation.operations_started() == 6
+    finally:
+        implementation.close()
+
+
+def test_a_run_that_ended_while_no_worker_watched_is_adopted(adf):
+    backup = statement("tail", source(), sql_statements.backup_log("Sales", "\\\\share\\Sales_tail.trn"))
+    handle = adf.access().submit(backup)
+    adf.server.advance_all()
+    successor = adf.access()
+    assert successor.submit(backup) == handle
+    assert sql_statements.parse_backups(successor.result(handle).rows)[0].file_name == "Sales_tail.trn"
+    assert adf.operations_started() == 1
+
+
+def test_a_cancelled_run_fails_the_operation(adf):
+    access = adf.access()
+    handle = access.submit(query("cancel-me", source(), state_sql()))
+    client_of(adf.server).pipeline_runs.cancel(adf.server.resource_group, adf.server.factory_name, handle.reference)
+    with pytest.raises(SqlOperationFailed, match="cancelled: The pipeline run was cancelled by a user"):
+        access.result(handle)
+
+
+def test_an_injected_run_failure_carries_its_message(adf):
+    adf.world.add_fault("pipelineRun", "lroFailed", message="The self-hosted integration runtime is offline")
+    with pytest.raises(SqlOperationFailed, match="Operation on target Query failed: The self-hosted integration runtime is offline"):
+        finish(adf.access(), query("offline", source(), state_sql()))
+
+
+@pytest.mark.parametrize("fault", [dict(kind="throttle", retry_after_seconds=0), dict(kind="error", status=503), dict(kind="reset")])
+@pytest.mark.parametrize("operation", ["createRun", "getPipelineRun", "queryPipelineRuns", "queryActivityRuns"])
+def test_transient_http_faults_cost_at_most_a_poke_and_never_a_second_run(adf, fault, operation):
+    adf.world.add_fault(operation, **fault)
+    access = adf.access()
+    wanted = query("retried", source(), state_sql())
+    rows = None
+    for _poke in range(6):
+        try:
+            rows = finish(access, wanted).rows
+            break
+        except AzureError:
+            continue
+    assert rows[0]["database_name"] == "Sales"
+    assert adf.world.faults() == []
+    runs = adf.world.snapshot()["dataFactoryRuns"].values()
+    assert [run["parameters"]["operationKey"] for run in runs] == ["retried"]
+
+
+def test_a_lookup_at_data_factorys_row_limit_is_not_taken_as_complete(adf):
+    adf.world.put_database("sql01", "Wide", tables={"dbo.T%04d" % n: {"columns": [], "rows": []} for n in range(5001)})
+    with pytest.raises(SqlOperationFailed, match="5000 rows, Data Factory's limit"):
+        finish(adf.access(), query("wide", source(), sql_statements.user_tables("Wide")))
+
+
+def test_a_lookup_must_return_exactly_one_result_set(adf):
+    two = state_sql() + "\n" + state_sql()
+    with pytest.raises(SqlOperationFailed, match="exactly one result set; it returned 2"):
+        finish(adf.access(), query("two-sets", source(), two))
+
+
+def test_statements_go_to_routes_that_have_a_statement_pipeline_only(adf):
+    access = adf.access()
+    from sql_access_setup import target
+
+    with pytest.raises(ValueError, match="managedInstance has no statement pipeline"):
+        access.submit(statement("drop-mi", target("mi-prod"), sql_statements.drop_database("Sales")))
+
+
+def test_a_pipeline_with_an_unknown_expression_fails_its_run(tmp_path):
+    definitions = load_definitions()
+    broken = copy.deepcopy(definitions)
+    broken["pipelines"][PIPELINE]["activities"][0]["typeProperties"]["source"]["sqlReaderQuery"]["value"] = "@concat(pipeline().parameters.sql, ';')"
+    world = estate(str(tmp_path / "world"))
+    with DataFactoryServer(world, broken) as server:
+        implementation = DataFactoryImplementation.__new__(DataFactoryImplementation)
+        implementation.world, implementation.server = world, server
+        with pytest.raises(SqlOperationFailed, match="is not supported by this fake"):
+            finish(implementation.access(), query("expr", source(), state_sql()))
+
+
+def test_the_definitions_follow_the_shared_contract():
+    contract = SqlPipelinesContract.load()
+    definitions = load_definitions()
+    for route, entry in contract.routes.items():
+        linked_service = definitions["linkedServices"][entry["linkedService"]]
+        assert linked_service["type"] == entry["linkedServiceType"]
+        assert set(linked_service["parameters"]) == set(entry["linkedServiceParameters"])
+        assert definitions["datasets"][entry["dataset"]]["linkedServiceName"]["referenceName"] == entry["linkedService"]
+        for kind in ("query", "statement"):
+            if kind not in entry:
+                continue
+            pipeline = definitions["pipelines"][entry[kind]["pipeline"]]
+            assert set(pipeline["parameters"]) == set(contract.document["runParameters"]) | set(entry["linkedServiceParameters"])
+            assert [(a["name"], a["type"]) for a in pipeline["activities"]] == [
+                (entry[kind]["activity"], "Script" if kind == "statement" else "Lookup")]
+    for pipeline in definitions["pipelines"].values():
+        assert pipeline["activities"][0]["policy"]["timeout"] == {"value": "@pipeline().parameters.timeout", "type": "Expression"}
+
+
+def test_factory_ids_and_timespans():
+    factory = FactoryRef.parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataFactory/factories/adf-x")
+    assert (factory.subscription_id, factory.resource_group, factory.name) == ("s", "rg", "adf-x")
+    with pytest.raises(ValueError, match="MIGRATION_DATA_FACTORY_ID"):
+        FactoryRef.parse("/subscriptions/s/resourceGroups/rg")
+    assert [timespan(s) for s in (59, 3600, 90061)] == ["0.00:00:59", "0.01:00:00", "1.01:01:01"]
+
+
+def test_a_plain_http_endpoint_must_be_loopback():
+    with pytest.raises(ValueError, match="loopback"):
+        data_factory_client("s", StaticTokenCredential(), "http://factory.example.com")
+
+
+def test_the_access_refuses_a_handle_of_another_operation(adf):
+    access = adf.access()
+    handle = access.submit(query("one", source(), state_sql()))
+    from migration_orchestration_lib.sql_access import SqlOperationHandle
+
+    with pytest.raises(ValueError, match="not the run of operation two"):
+        access.result(SqlOperationHandle(key="two", reference=handle.reference))
+    assert isinstance(access, DataFactorySqlAccess) and route_of(source()).name == "selfHosted"

@@ -1,0 +1,177 @@
+"""The SQL access contract, held by both implementations: direct (pymssql) and Data Factory runs.
+
+Each test runs once per implementation on the same simulated estate (`sql_access_setup`): the
+direct one through the fake pymssql, the Data Factory one through the real azure-mgmt-datafactory
+client against the fake pipeline-run API, whose pipelines run the SQL in the same fake engine.
+"""
+from __future__ import annotations
+
+import pytest
+
+from migration_orchestration_lib import sql_statements
+from migration_orchestration_lib.sql_access import SqlOperationFailed
+from migration_orchestration_lib.validation import compare_fingerprints
+from sql_access_setup import (
+    SHARE,
+    TABLES,
+    DataFactoryImplementation,
+    DirectImplementation,
+    estate,
+    finish,
+    first_row,
+    query,
+    source,
+    statement,
+    target,
+)
+
+pytestmark = pytest.mark.airflow26
+
+TAIL = SHARE + "\\Sales_tail_1.trn"
+
+
+def _implementations():
+    yield pytest.param(DirectImplementation, id="direct")
+    yield pytest.param(DataFactoryImplementation, id="dataFactory", marks=pytest.mark.skipif(
+        not _installed("azure.mgmt.datafactory"), reason="azure-mgmt-datafactory is not installed here"))
+
+
+def _installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(params=list(_implementations()))
+def implementation(request, tmp_path):
+    chosen = request.param(estate(str(tmp_path / "world")))
+    yield chosen
+    chosen.close()
+
+
+def state_of(access, database: str, key: str):
+    return sql_statements.parse_database_state(finish(access, query(key, source(), sql_statements.database_state(database))).rows)
+
+
+def test_database_state_of_an_existing_and_a_missing_database(implementation):
+    access = implementation.access()
+    sales = state_of(access, "Sales", "state-sales")
+    assert (sales.state, sales.recovery_model, sales.is_read_only, sales.user_access) == ("ONLINE", "FULL", False, "MULTI_USER")
+    assert sales.is_writable
+    assert state_of(access, "Payroll", "state-payroll") is None
+
+
+@pytest.mark.parametrize("mode, frozen", [("readOnly", {"readOnly": True}), ("singleUser", {"userAccess": "SINGLE_USER"})])
+def test_freeze_then_unfreeze(implementation, mode, frozen):
+    access = implementation.access()
+    after_freeze = sql_statements.parse_database_state(
+        finish(access, statement("freeze", source(), sql_statements.freeze("Sales", mode))).rows)
+    assert not after_freeze.is_writable
+    database = implementation.world.database("sql01", "Sales")
+    assert {field: database[field] for field in frozen} == frozen
+    # freezing again changes nothing and still answers the state
+    again = sql_statements.parse_database_state(
+        finish(access, statement("freeze-again", source(), sql_statements.freeze("Sales", mode))).rows)
+    assert again == after_freeze
+    after_unfreeze = sql_statements.parse_database_state(
+        finish(access, statement("unfreeze", source(), sql_statements.unfreeze("Sales"))).rows)
+    assert after_unfreeze.is_writable
+    assert implementation.world.database("sql01", "Sales")["readOnly"] is False
+
+
+def test_submitting_a_backup_twice_takes_one_backup(implementation):
+    access = implementation.access()
+    backup = statement("tail-log", source(), sql_statements.backup_log("Sales", TAIL))
+    first = access.submit(backup)
+    assert access.submit(backup) == first
+    identity = sql_statements.parse_backups(finish(access, backup, handle=first).rows)[0]
+    assert (identity.backup_type, identity.file_name, identity.database) == ("L", "Sales_tail_1.trn", "Sales")
+    # a new worker (fresh access), and even a new key for the same file: still that one backup
+    again = sql_statements.parse_backups(finish(implementation.access(), backup).rows)[0]
+    other_key = sql_statements.parse_backups(
+        finish(implementation.access(), statement("tail-log-rerun", source(), sql_statements.backup_log("Sales", TAIL))).rows)[0]
+    assert again == identity == other_key
+    log_backups = [b for b in implementation.world.backups("sql01", "Sales") if b["type"] == "LOG"]
+    assert [b["fileName"] for b in log_backups] == ["Sales_tail_1.trn"]
+
+
+def test_a_worker_that_dies_mid_operation_is_followed_by_one_that_finishes_it_once(implementation):
+    backup = statement("cutover-backup", source(), sql_statements.backup_log("Sales", TAIL))
+    implementation.crash_midway(implementation.access(), backup)
+    started = implementation.operations_started()
+    successor = implementation.access()
+    identity = sql_statements.parse_backups(finish(successor, backup).rows)[0]
+    assert identity.file_name == "Sales_tail_1.trn"
+    assert len([b for b in implementation.world.backups("sql01", "Sales") if b["type"] == "LOG"]) == 1
+    if implementation.name == "dataFactory":
+        assert implementation.operations_started() == started  # the run in flight was adopted, not started again
+
+
+def test_the_last_backup_names_the_file_dms_must_restore_last(implementation):
+    access = implementation.access()
+    finish(access, statement("tail", source(), sql_statements.backup_log("Sales", TAIL)))
+    last = sql_statements.parse_backups(finish(access, query("last", source(), sql_statements.last_backup("Sales"))).rows)
+    assert [backup.file_name for backup in last] == ["Sales_tail_1.trn"]
+
+
+def test_a_failed_statement_reports_sql_servers_message(implementation):
+    access = implementation.access()
+    with pytest.raises(SqlOperationFailed, match="Payroll"):
+        finish(access, statement("freeze-missing", source(), "ALTER DATABASE [Payroll] SET READ_ONLY WITH ROLLBACK IMMEDIATE;"))
+    implementation.world.add_fault("sqlExecute", "error", message="Login failed for user 'migrator'.")
+    with pytest.raises(SqlOperationFailed, match="Login failed for user 'migrator'"):
+        finish(access, query("state-denied", source(), sql_statements.database_state("Sales")))
+
+
+def test_fingerprints_of_every_table_in_one_operation_per_side(implementation):
+    access = implementation.access()
+    before = implementation.operations_started()
+    rows = finish(access, query("fingerprints", source(), sql_statements.table_fingerprints("Sales"))).rows
+    assert implementation.operations_started() == before + 1
+    fingerprints = sql_statements.parse_fingerprints(rows)
+    assert [f.table for f in fingerprints] == sorted(TABLES)
+    assert [f.row_count for f in fingerprints] == [len(TABLES[name]["rows"]) for name in sorted(TABLES)]
+    assert all(f.checksum is not None and f.error is None for f in fingerprints)
+
+
+@pytest.mark.parametrize("server", ["mi-prod", "db-prod", "vm-prod"])
+def test_a_planted_difference_on_the_target_is_found(implementation, server):
+    world = implementation.world
+    copy = dict(TABLES)
+    world.put_database(server, "Sales", tables=copy)
+    access = implementation.access()
+    connects_to = sql_statements.connect_database({"db-prod": "SqlDb"}.get(server), "Sales")
+    exclude_rowversion = server == "db-prod"
+
+    def fingerprints(key, endpoint):
+        sql = sql_statements.table_fingerprints("Sales", exclude_rowversion=exclude_rowversion, connected_database=endpoint.database)
+        return sql_statements.parse_fingerprints(finish(access, query(key, endpoint, sql)).rows)
+
+    source_side = fingerprints("source", source())
+    assert compare_fingerprints(source_side, fingerprints("target", target(server, connects_to)), True, True).passed
+    changed = [list(row) for row in TABLES["dbo.Orders"]["rows"]]
+    changed[1][1] = 0.2
+    world.set_table(server, "Sales", "dbo.Orders", TABLES["dbo.Orders"]["columns"], changed)
+    report = compare_fingerprints(source_side, fingerprints("target-after", target(server, connects_to)), True, True)
+    assert report.mismatches == ["dbo.Orders: checksums differ"]
+
+
+def test_a_locked_table_is_reported_and_the_others_still_fingerprinted(implementation):
+    with implementation.world.transaction() as state:
+        state["servers"]["sql01"]["databases"]["sales"]["tables"]["dbo.Orders"]["locked"] = True
+    access = implementation.access()
+    sql = sql_statements.table_fingerprints("Sales", tables=["dbo.Orders", "dbo.Customers", "dbo.Missing"], lock_timeout_seconds=5)
+    found = {f.table: f for f in sql_statements.parse_fingerprints(finish(access, query("locked", source(), sql)).rows)}
+    assert found["dbo.Orders"].error == "Lock request time out period exceeded."
+    assert found["dbo.Customers"].row_count == 2 and found["dbo.Customers"].error is None
+    assert found["dbo.Missing"].error == "table does not exist"
+
+
+def test_dropping_a_sqlvm_target_database(implementation):
+    implementation.world.put_database("vm-prod", "Sales", state="RESTORING")
+    access = implementation.access()
+    remaining = finish(access, statement("drop", target("vm-prod"), sql_statements.drop_database("Sales")))
+    assert first_row(remaining) == {"remaining": 0}
+    assert implementation.world.database("vm-prod", "Sales") is None

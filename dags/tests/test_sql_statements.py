@@ -1,0 +1,87 @@
+"""The T-SQL builders: safe quoting, refusals, and the parts of each statement that carry its meaning."""
+from __future__ import annotations
+
+import pytest
+
+from migration_orchestration_lib import sql_statements as s
+
+pytestmark = pytest.mark.airflow26
+
+
+@pytest.mark.parametrize("raw, quoted", [("Sales", "[Sales]"), ("odd]name", "[odd]]name]"), ("a[b", "[a[b]")])
+def test_identifiers_are_quoted_like_quotename(raw, quoted):
+    assert s.quote_name(raw) == quoted
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 129, "a\x00b", None])
+def test_identifiers_quotename_would_null_are_refused(bad):
+    with pytest.raises(s.StatementError):
+        s.quote_name(bad)
+
+
+def test_literals_are_unicode_with_quotes_doubled():
+    assert s.quote_literal("O'Brien") == "N'O''Brien'"
+    with pytest.raises(s.StatementError):
+        s.quote_literal("a\x00")
+
+
+def test_table_names_need_a_schema():
+    assert s.split_table_name("sales.Order Lines") == ("sales", "Order Lines")
+    with pytest.raises(s.StatementError, match="schema.table"):
+        s.split_table_name("Orders")
+
+
+def test_sql_database_targets_connect_to_the_database_everything_else_to_master():
+    assert [s.connect_database(kind, "Sales") for kind in (None, "SqlMi", "SqlVm", "SqlDb")] == ["master"] * 3 + ["Sales"]
+
+
+def test_freeze_is_guarded_and_reports_the_state():
+    read_only = s.freeze("Sales", "readOnly")
+    assert "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = N'Sales' AND is_read_only = 0)" in read_only
+    assert "ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;" in read_only
+    assert "SET SINGLE_USER WITH ROLLBACK IMMEDIATE" in s.freeze("Sales", "singleUser")
+    assert read_only.rstrip().endswith(s.database_state("Sales"))
+    with pytest.raises(s.StatementError, match="readOnly, singleUser"):
+        s.freeze("Sales", "offline")
+
+
+def test_backup_log_looks_in_msdb_before_backing_up():
+    sql = s.backup_log("Sales", "\\\\share\\Sales_tail.trn")
+    guard, backup, identity = sql.split("\n")[1:4]
+    assert guard.startswith("IF NOT EXISTS (SELECT 1 FROM msdb.dbo.backupset AS b JOIN msdb.dbo.backupmediafamily AS m")
+    assert "b.type = 'L' AND m.physical_device_name = N'\\\\share\\Sales_tail.trn'" in guard
+    assert backup.strip() == "BACKUP LOG [Sales] TO DISK = N'\\\\share\\Sales_tail.trn' WITH CHECKSUM, INIT;"
+    assert identity.startswith("SELECT TOP (1)") and "COPY_ONLY" not in sql
+
+
+def test_fingerprints_are_one_batch_with_the_plans_tables():
+    tables = ["dbo.T%04d" % n for n in range(1001)]
+    sql = s.table_fingerprints("Sales", tables=tables, lock_timeout_seconds=30)
+    assert sql.count("INSERT INTO #requested") == 2  # a VALUES list holds at most 1,000 rows
+    assert "SET LOCK_TIMEOUT 30000;" in sql and "@all_tables = 0" in sql
+    assert "EXEC [Sales].sys.sp_executesql" in sql
+    every = s.table_fingerprints("Sales", with_checksum=False, connected_database="Sales")
+    assert "@all_tables = 1, @with_checksum = 0" in every and "EXEC sys.sp_executesql" in every
+
+
+def test_fingerprint_rows_that_arrived_incomplete_are_refused():
+    row = {"schema_name": "dbo", "table_name": "T", "row_count": 1, "checksum": "5", "error": None, "elapsed_ms": 2, "table_count": 2}
+    assert s.parse_fingerprints([row, dict(row, table_name="U")])[1].table == "dbo.U"
+    with pytest.raises(s.IncompleteResult, match="2 rows but 1 arrived"):
+        s.parse_fingerprints([row])
+
+
+def test_lock_timeouts_must_be_positive_whole_seconds():
+    with pytest.raises(s.StatementError):
+        s.table_fingerprints("Sales", lock_timeout_seconds=0)
+
+
+def test_states_and_backups_parse_from_either_implementations_rows():
+    state = s.parse_database_state([{"database_name": "Sales", "state_desc": "ONLINE", "recovery_model_desc": "FULL",
+                                     "is_read_only": "true", "user_access_desc": "SINGLE_USER"}])
+    assert state.is_read_only and not state.is_writable
+    backup = s.parse_backups([{"backup_set_uuid": "U", "database_name": "Sales", "backup_type": "L",
+                               "physical_device_name": "\\\\share\\dir/Sales_tail.trn", "first_lsn": "1", "last_lsn": "2",
+                               "finished": "2026-01-01T00:00:00"}])[0]
+    assert backup.file_name == "Sales_tail.trn"
+    assert s.fingerprint_timeout_seconds(0) == 600 and s.fingerprint_timeout_seconds(3, 10) == 30

@@ -1,0 +1,128 @@
+"""The fake SQL engine refuses what it does not understand and what SQL Server refuses."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from migration_orchestration_lib import sql_statements
+from migration_rehearsal import sql_world
+from migration_rehearsal.sql_world import SqlEngine, rows_as_dicts
+from sql_access_setup import estate
+
+pytestmark = pytest.mark.airflow26
+
+
+@pytest.fixture
+def world(tmp_path):
+    return estate(str(tmp_path / "world"))
+
+
+def cursor_on(world, database="master", autocommit=True, server="sql01"):
+    return SqlEngine(world).connect(server=server, user="u", password="p", database=database, autocommit=autocommit).cursor()
+
+
+@pytest.mark.parametrize(
+    "sql, construct",
+    [
+        ("UPDATE dbo.Orders SET Total = 0;", "statement starting with 'UPDATE'"),
+        ("ALTER DATABASE [Sales] SET OFFLINE;", "SET OFFLINE"),
+        ("ALTER DATABASE [Sales] SET READ_ONLY WITH NO_WAIT;", "expected a name"),
+        ("BACKUP LOG [Sales] TO DISK = N'x.trn' WITH COPY_ONLY;", "COPY_ONLY"),
+        ("SELECT name FROM sys.master_files;", "sys.master_files"),
+        ("SELECT secret_column FROM sys.databases;", "the column secret_column"),
+        ("SELECT CAST(1 AS int);", "CAST"),
+        ("SELECT SUSER_SNAME();", "the function SUSER_SNAME"),
+        ("EXEC sp_who;", "EXEC sp_who"),
+    ],
+)
+def test_unknown_t_sql_is_refused_by_name(world, sql, construct):
+    with pytest.raises(sql_world.ProgrammingError, match="does not understand") as refused:
+        cursor_on(world).execute(sql)
+    assert construct in str(refused.value)
+
+
+def test_a_fingerprint_loop_missing_an_ingredient_is_refused(world):
+    batch = sql_statements.table_fingerprints("Sales").replace(", INCLUDE_NULL_VALUES", "")
+    with pytest.raises(sql_world.ProgrammingError, match="each row as JSON with its NULLs"):
+        cursor_on(world).execute(batch)
+    rowversion_kept = sql_statements.table_fingerprints("Sales").replace("c.system_type_id = 189", "c.system_type_id = 999")
+    with pytest.raises(sql_world.ProgrammingError, match="rowversion left out on request"):
+        cursor_on(world).execute(rowversion_kept)
+
+
+def test_driver_parameters_are_refused(world):
+    with pytest.raises(sql_world.NotSupportedError):
+        cursor_on(world).execute("SELECT name FROM sys.databases WHERE name = %s", ("Sales",))
+
+
+@pytest.mark.parametrize(
+    "sql, message",
+    [
+        (sql_statements.freeze("Sales", "readOnly"), "not allowed within multi-statement transaction"),
+        (sql_statements.backup_log("Sales", "x.trn"), "within a transaction"),
+        (sql_statements.drop_database("Sales"), "inside a user transaction"),
+    ],
+)
+def test_changes_are_refused_inside_a_transaction(world, sql, message):
+    with pytest.raises(sql_world.OperationalError, match=message):
+        cursor_on(world, autocommit=False).execute(sql)
+
+
+def test_sql_servers_own_refusals(world):
+    with pytest.raises(sql_world.DatabaseError, match="SIMPLE recovery model"):
+        world.put_database("sql01", "Scratch", recovery_model="SIMPLE")
+        world.take_backup("sql01", "Scratch", "FULL", "scratch.bak")
+        cursor_on(world).execute(sql_statements.backup_log("Scratch", "scratch.trn"))
+    world.put_database("sql01", "Restoring", state="RESTORING")
+    with pytest.raises(sql_world.DatabaseError, match="Restoring state"):
+        cursor_on(world).execute("ALTER DATABASE [Restoring] SET READ_ONLY WITH ROLLBACK IMMEDIATE;")
+    with pytest.raises(sql_world.DatabaseError, match="middle of a restore"):
+        cursor_on(world).execute(sql_statements.user_tables("Restoring"))
+    with pytest.raises(sql_world.OperationalError, match="Cannot open database"):
+        cursor_on(world, database="Payroll")
+
+
+def test_checksums_are_refused_on_sql_server_before_2016(world):
+    with world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 12
+    with pytest.raises(sql_world.DatabaseError, match="need SQL Server 2016 or later"):
+        cursor_on(world).execute(sql_statements.table_fingerprints("Sales"))
+    cursor = cursor_on(world)
+    cursor.execute(sql_statements.table_fingerprints("Sales", with_checksum=False))
+    assert [row["checksum"] for row in rows_as_dicts(cursor)] == [None, None, None]
+
+
+def test_equal_rows_give_equal_checksums_and_rowversion_only_counts_when_kept(world):
+    tables = world.database("sql01", "Sales")["tables"]
+    customers = tables["dbo.Customers"]
+    renumbered = [row[:3] + ["0x0999"] for row in customers["rows"]]
+    world.put_database("db-prod", "Sales", tables=dict(tables, **{"dbo.Customers": dict(customers, rows=renumbered)}))
+
+    def checksum(server, database, exclude):
+        cursor = cursor_on(world, server=server, database=database)
+        cursor.execute(sql_statements.table_fingerprints("Sales", tables=["dbo.Customers"], exclude_rowversion=exclude,
+                                                         connected_database=database))
+        return rows_as_dicts(cursor)[0]["checksum"]
+
+    assert checksum("sql01", "master", True) == checksum("db-prod", "Sales", True)
+    assert checksum("sql01", "master", False) != checksum("db-prod", "Sales", False)
+
+
+def test_module_connect_uses_the_world_directory(world, monkeypatch):
+    monkeypatch.setenv(sql_world.WORLD_VARIABLE, world.directory)
+    cursor = sql_world.connect(server="sql01", user="u", password="p", autocommit=True).cursor()
+    cursor.execute(sql_statements.database_state("Sales"))
+    assert rows_as_dicts(cursor)[0]["state_desc"] == "ONLINE"
+    monkeypatch.delenv(sql_world.WORLD_VARIABLE)
+    with pytest.raises(sql_world.InterfaceError, match=sql_world.WORLD_VARIABLE):
+        sql_world.connect(server="sql01")
+    assert os.path.isdir(world.directory)
+
+
+def test_a_connection_fault_and_unknown_servers(world):
+    world.add_fault("sqlConnect", "error", message="A network-related error occurred")
+    with pytest.raises(sql_world.OperationalError, match="network-related"):
+        cursor_on(world)
+    with pytest.raises(sql_world.OperationalError, match="unavailable or does not exist"):
+        cursor_on(world, server="sql99.corp")

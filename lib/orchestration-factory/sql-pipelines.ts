@@ -1,0 +1,217 @@
+import { DataFactoryCustomDataset } from '@cdktf/provider-azurerm/lib/data-factory-custom-dataset';
+import { DataFactoryIntegrationRuntimeAzure } from '@cdktf/provider-azurerm/lib/data-factory-integration-runtime-azure';
+import { DataFactoryLinkedCustomService } from '@cdktf/provider-azurerm/lib/data-factory-linked-custom-service';
+import { DataFactoryManagedPrivateEndpoint } from '@cdktf/provider-azurerm/lib/data-factory-managed-private-endpoint';
+import { DataFactoryPipeline } from '@cdktf/provider-azurerm/lib/data-factory-pipeline';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
+import { Annotations } from 'cdktf';
+import { Construct } from 'constructs';
+import { resourceName } from '../core/naming';
+import { IDataFactory, IResourceGroup } from '../core/references';
+import { TargetKind } from '../plan/types';
+import {
+  FactoryResourceJson,
+  loadSqlPipelinesContract,
+  SqlPipelineDefinitions,
+  sqlPipelineDefinitions,
+  SqlPipelinesContract,
+} from './sql-pipelines-definitions';
+
+/** A migration target the pipelines must reach: the plan's `targetServers[]` fit. */
+export interface SqlPipelineTarget {
+  /** The plan's name of the target server. */
+  readonly name: string;
+  /** What the target is: SqlMi and SqlDb are reached through managed private endpoints. */
+  readonly kind: TargetKind;
+  /** ARM id of the managed instance, logical server or SQL virtual machine. */
+  readonly resourceId: string;
+}
+
+/** Props of {@link SqlPipelines}. */
+export interface SqlPipelinesProps {
+  /** Resource group of the factory: the runner role is defined there. */
+  readonly resourceGroup: IResourceGroup;
+  /** The factory, created with a managed virtual network (`OrchestrationFactory` does). */
+  readonly factory: IDataFactory;
+  /** Region of the factory: the managed virtual network's integration runtime runs there. */
+  readonly location: string;
+  /** Self-hosted integration runtime that reaches the source SQL Servers (and SqlVm targets). */
+  readonly selfHostedRuntimeName: string;
+  /** Key Vault linked service the connection strings are read through. */
+  readonly keyVaultLinkedServiceName: string;
+  /** The targets: a managed private endpoint for each SqlMi and SqlDb target. */
+  readonly targets: readonly SqlPipelineTarget[];
+  /** Object id of the identity Airflow runs as: it may run these pipelines and read their runs, nothing more. */
+  readonly runnerPrincipalId: string;
+  /** Prefix of the names created here (the plan name); makes the role name unique in the tenant. */
+  readonly namePrefix: string;
+  /**
+   * Most runs of one pipeline at once (the plan's `concurrency.maxSqlStepsPerRuntime`); more wait
+   * as Queued. Airflow's pools bound the DAG's side.
+   * @default 4
+   */
+  readonly maxRunsPerPipeline?: number;
+  /**
+   * Retries of a failed activity inside Data Factory, 60 s apart (the statements are idempotent).
+   * @default 2
+   */
+  readonly activityRetries?: number;
+}
+
+/**
+ * Actions of the runner role, from Microsoft's resource provider operations list
+ * (Microsoft.DataFactory): start runs of the factory's pipelines, read runs and their activity runs.
+ */
+export const SQL_PIPELINE_RUNNER_ACTIONS = [
+  'Microsoft.DataFactory/factories/pipelines/createrun/action',
+  'Microsoft.DataFactory/factories/pipelineruns/read',
+  'Microsoft.DataFactory/factories/querypipelineruns/action',
+  'Microsoft.DataFactory/factories/querypipelineruns/read',
+  'Microsoft.DataFactory/factories/pipelineruns/queryactivityruns/action',
+  'Microsoft.DataFactory/factories/pipelineruns/queryactivityruns/read',
+] as const;
+
+/** Private-link group of each target kind reached through the managed virtual network. */
+const PRIVATE_LINK_GROUP: Partial<Record<TargetKind, string>> = { SqlMi: 'managedInstance', SqlDb: 'sqlServer' };
+
+/**
+ * The Data Factory side of `airflow.sqlAccess: dataFactory`: the DAG's SQL runs as pipeline runs
+ * (Lookup for queries, Script for statements) on a handful of parameterised pipelines, one pair per
+ * network route of `contracts/sql_pipelines.json`:
+ * - selfHosted: SQL Server sources and SqlVm targets through the self-hosted integration runtime,
+ *   the connection string read from Key Vault by a secret name given per run;
+ * - managedInstance / sqlDatabase: SqlMi and SqlDb targets through managed private endpoints of
+ *   the factory's managed virtual network, logged in with the factory's managed identity.
+ *
+ * Each managed private endpoint must be approved on its target (the target owner's step); the
+ * factory's identity needs a login on each target. A SqlVm target is reached like a source: the
+ * self-hosted runtime's machines need line of sight to it and its connection string
+ * (`<target name>-connection-string`) must be in Key Vault.
+ */
+export class SqlPipelines extends Construct {
+  /** The shared contract the pipelines follow. */
+  public readonly contract: SqlPipelinesContract;
+  /** What is deployed, as Data Factory's API has it (linked services, datasets, pipelines). */
+  public readonly definitions: SqlPipelineDefinitions;
+  /** The Azure integration runtime in the managed virtual network. */
+  public readonly managedRuntime: DataFactoryIntegrationRuntimeAzure;
+  /** Pipelines by name. */
+  public readonly pipelines: Readonly<Record<string, DataFactoryPipeline>>;
+  /** Managed private endpoints by target server name (SqlMi and SqlDb targets). */
+  public readonly privateEndpoints: Readonly<Record<string, DataFactoryManagedPrivateEndpoint>>;
+  /** The custom role that runs the pipelines and reads their runs. */
+  public readonly runnerRole: RoleDefinition;
+
+  constructor(scope: Construct, id: string, props: SqlPipelinesProps) {
+    super(scope, id);
+    const concurrency = props.maxRunsPerPipeline ?? 4;
+    const activityRetries = props.activityRetries ?? 2;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new Error(`${this.node.path}: maxRunsPerPipeline must be a whole number of at least 1, got ${concurrency}`);
+    }
+    if (!Number.isInteger(activityRetries) || activityRetries < 0) {
+      throw new Error(`${this.node.path}: activityRetries must be a whole number of at least 0, got ${activityRetries}`);
+    }
+    this.contract = loadSqlPipelinesContract();
+
+    const managedRuntimeName = resourceName('ir', `${props.namePrefix}-vnet`);
+    this.managedRuntime = new DataFactoryIntegrationRuntimeAzure(this, 'ManagedRuntime', {
+      name: managedRuntimeName,
+      dataFactoryId: props.factory.id,
+      location: props.location,
+      virtualNetworkEnabled: true,
+      description: 'Reaches the SqlMi and SqlDb targets through managed private endpoints',
+    });
+
+    this.definitions = sqlPipelineDefinitions(this.contract, {
+      selfHostedRuntimeName: props.selfHostedRuntimeName,
+      managedRuntimeName,
+      keyVaultLinkedServiceName: props.keyVaultLinkedServiceName,
+      concurrency,
+      activityRetries,
+    });
+
+    const linkedServices = Object.entries(this.definitions.linkedServices).map(([name, definition]) => {
+      const connectVia = definition.connectVia as { referenceName: string };
+      return new DataFactoryLinkedCustomService(this, `LinkedService-${name}`, {
+        name,
+        dataFactoryId: props.factory.id,
+        type: definition.type as string,
+        description: definition.description as string,
+        typePropertiesJson: JSON.stringify(definition.typeProperties),
+        parameters: defaults(definition.parameters),
+        integrationRuntime: { name: connectVia.referenceName },
+        dependsOn: connectVia.referenceName === managedRuntimeName ? [this.managedRuntime] : [],
+      });
+    });
+
+    const datasets = Object.entries(this.definitions.datasets).map(([name, definition]) => {
+      const link = definition.linkedServiceName as { referenceName: string; parameters: Record<string, string> };
+      return new DataFactoryCustomDataset(this, `Dataset-${name}`, {
+        name,
+        dataFactoryId: props.factory.id,
+        type: definition.type as string,
+        typePropertiesJson: JSON.stringify(definition.typeProperties),
+        parameters: defaults(definition.parameters),
+        linkedService: { name: link.referenceName, parameters: link.parameters },
+        dependsOn: linkedServices,
+      });
+    });
+
+    const pipelines: Record<string, DataFactoryPipeline> = {};
+    for (const [name, definition] of Object.entries(this.definitions.pipelines)) {
+      pipelines[name] = new DataFactoryPipeline(this, `Pipeline-${name}`, {
+        name,
+        dataFactoryId: props.factory.id,
+        description: definition.description as string,
+        concurrency: definition.concurrency as number,
+        parameters: defaults(definition.parameters),
+        activitiesJson: JSON.stringify(definition.activities),
+        dependsOn: [...linkedServices, ...datasets],
+      });
+    }
+    this.pipelines = pipelines;
+
+    const endpoints: Record<string, DataFactoryManagedPrivateEndpoint> = {};
+    for (const target of props.targets) {
+      const group = PRIVATE_LINK_GROUP[target.kind];
+      if (group === undefined) {
+        Annotations.of(this).addInfo(
+          `${this.node.path}: SqlVm target ${target.name} is reached through the self-hosted integration runtime ` +
+            `(its machines need line of sight to the VM; Key Vault secret ${target.name}-connection-string)`,
+        );
+        continue;
+      }
+      endpoints[target.name] = new DataFactoryManagedPrivateEndpoint(this, `PrivateEndpoint-${target.name}`, {
+        name: `mpe-${target.name}`,
+        dataFactoryId: props.factory.id,
+        targetResourceId: target.resourceId,
+        subresourceName: group,
+        dependsOn: [this.managedRuntime],
+      });
+    }
+    this.privateEndpoints = endpoints;
+
+    this.runnerRole = new RoleDefinition(this, 'RunnerRole', {
+      name: `Migration SQL Pipeline Runner (${props.namePrefix})`,
+      scope: props.resourceGroup.id,
+      description: `Starts runs of the SQL pipelines of plan ${props.namePrefix} and reads their runs`,
+      permissions: [{ actions: [...SQL_PIPELINE_RUNNER_ACTIONS] }],
+      assignableScopes: [props.resourceGroup.id],
+    });
+    new RoleAssignment(this, 'RunnerRunsPipelines', {
+      principalId: props.runnerPrincipalId,
+      principalType: 'ServicePrincipal',
+      scope: props.factory.id,
+      roleDefinitionId: this.runnerRole.roleDefinitionResourceId,
+      description: `Airflow runs the SQL pipelines of plan ${props.namePrefix}`,
+    });
+  }
+}
+
+/** azurerm takes parameters as a map of default values (every parameter a String). */
+function defaults(parameters: unknown): Record<string, string> {
+  const specifications = (parameters ?? {}) as Record<string, FactoryResourceJson>;
+  return Object.fromEntries(Object.entries(specifications).map(([name, spec]) => [name, String(spec.defaultValue ?? '')]));
+}
