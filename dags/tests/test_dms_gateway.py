@@ -265,9 +265,10 @@ def key_paths(value, prefix=""):
 def sql_db_document():
     document = load_plan_document()
     document["targetServers"].append(
-        {"name": "db-prod", "kind": "SqlDb", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"}
+        {"name": "db-prod", "kind": "SqlDb", "connectionId": "mssql_target_db_prod",
+         "resourceId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"}
     )
-    document["databases"][0]["target"] = {"server": "db-prod"}
+    document["databases"][0]["target"] = {"server": "db-prod", "database": "Sales", "kind": "SqlDb"}
     document["databases"][0]["mode"] = "offline"
     return document
 
