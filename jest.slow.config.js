@@ -1,4 +1,4 @@
-/** Property-based plan tests and the package-contents test: `npm run test:slow`. */
+/** Property-based plan tests, the package-contents test and the KQL analysis: `npm run test:slow`. */
 const base = require('./jest.config');
 const { SLOW_SUITES } = require('./jest.suites');
 

@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * TypeDoc plugin: `@displayType <text>` on an exported variable shows <text> as its type instead
- * of the inferred one. For zod schemas, whose inferred type spells out every field as nested
+ * TypeDoc plugin: `@displayType <text>` on an exported variable or type alias shows <text> as its
+ * type instead of the inferred one. For zod schemas, whose inferred type spells out every field as nested
  * generics (hundreds of undocumentable members); the doc comment says what the value accepts
  * and returns instead.
  */
@@ -18,7 +18,7 @@ export function load(app) {
 
   app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
     const { project } = context;
-    for (const variable of project.getReflectionsByKind(ReflectionKind.Variable)) {
+    for (const variable of project.getReflectionsByKind(ReflectionKind.Variable | ReflectionKind.TypeAlias)) {
       const tag = variable.comment?.getTag(TAG);
       if (tag === undefined || variable.comment === undefined) continue;
       const text = Comment.combineDisplayParts(tag.content).trim();

@@ -137,6 +137,10 @@ export class DatabaseMigrationStack extends TerraformStack {
       namePrefix: plan.name,
       migrationService: this.migrationService,
       targets: plan.targetServers.map((target) => ({ kind: target.kind, resourceId: target.resourceId })),
+      // DMS stages SqlMi and SqlVm backups there; SqlDb migrations copy directly.
+      backupStorageAccountId: plan.targetServers.some((target) => target.kind !== 'SqlDb')
+        ? plan.backupStorage?.storageAccountResourceId
+        : undefined,
     });
     this.operatorRole.grantTo('Airflow', airflowPrincipalId);
   }

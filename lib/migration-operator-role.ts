@@ -23,6 +23,12 @@ export interface MigrationOperatorRoleProps {
   readonly migrationService: IMigrationService;
   /** The targets the role may create, read and remove migrated databases on. */
   readonly targets: readonly MigrationTargetRef[];
+  /**
+   * ARM id of the storage account DMS stages SqlMi / SqlVm backups in (the plan's
+   * `backupStorage`): the role may read it, nothing more.
+   * @default - no storage right
+   */
+  readonly backupStorageAccountId?: string;
 }
 
 /**
@@ -36,14 +42,31 @@ const MIGRATION_ACTIONS = [
   'Microsoft.DataMigration/databaseMigrations/delete',
   'Microsoft.DataMigration/databaseMigrations/cancel/action',
   'Microsoft.DataMigration/databaseMigrations/cutover/action',
-  'Microsoft.DataMigration/locations/operationResults/read',
-  'Microsoft.DataMigration/locations/operationStatuses/read',
-  'Microsoft.DataMigration/locations/sqlMigrationServiceOperationResults/read',
   'Microsoft.DataMigration/sqlMigrationServices/read',
   'Microsoft.DataMigration/sqlMigrationServices/listMigrations/read',
   'Microsoft.DataMigration/sqlMigrationServices/listMonitoringData/action',
   'Microsoft.DataMigration/sqlMigrationServices/MonitoringData/read',
 ] as const;
+
+/**
+ * Polling DMS's long-running operations (`/subscriptions/<s>/providers/Microsoft.DataMigration/
+ * locations/<region>/...`). The status URL is not under the resource, so a role on the resource
+ * cannot read it: Microsoft ("Track asynchronous Azure operations", permission for tracking async
+ * status) asks for the permission at the resource group. Hence a second role with only these reads,
+ * assigned on the resource groups of the migration service and the targets.
+ */
+const OPERATION_POLLING_ACTIONS = [
+  'Microsoft.DataMigration/locations/operationResults/read',
+  'Microsoft.DataMigration/locations/operationStatuses/read',
+  'Microsoft.DataMigration/locations/sqlMigrationServiceOperationResults/read',
+] as const;
+
+/**
+ * Microsoft's custom role for SqlMi also lists `listkeys/action` and blob service reads and
+ * writes, for tools that fetch the account key and browse containers; the DAG passes the key it
+ * reads from its own connection, so reading the account (DMS's linked-resource check) is all.
+ */
+const BACKUP_STORAGE_ACTIONS = ['Microsoft.Storage/storageAccounts/read'] as const;
 
 /** Target-side actions per kind (reading the target, creating and removing the migrated database). */
 const TARGET_ACTIONS: Record<TargetKind, readonly string[]> = {
@@ -65,41 +88,62 @@ const TARGET_ACTIONS: Record<TargetKind, readonly string[]> = {
 
 /**
  * A custom role with just what the orchestration needs to run migrations, assignable only to the
- * migration service and the plan's targets, instead of Contributor or Owner anywhere.
+ * migration service, the plan's targets and the backup storage account, instead of Contributor or
+ * Owner anywhere; and a second one that only reads DMS operation statuses, on their resource groups.
  */
 export class MigrationOperatorRole extends Construct {
   /** The custom role definition (scoped to the resource group, assignable to the service and targets). */
   public readonly roleDefinition: RoleDefinition;
   /** `Database Migration Operator (<name prefix>)`, unique in the tenant. */
   public readonly roleName: string;
+  /** `Database Migration Operation Reader (<name prefix>)`: polls DMS operations, assigned per resource group. */
+  public readonly operationReaderDefinition: RoleDefinition;
   private readonly scopes: readonly string[];
+  private readonly resourceGroupScopes: readonly string[];
 
   constructor(scope: Construct, id: string, props: MigrationOperatorRoleProps) {
     super(scope, id);
     this.roleName = `Database Migration Operator (${props.namePrefix})`;
     const kinds = [...new Set(props.targets.map((t) => t.kind))].sort();
-    this.scopes = [props.migrationService.serviceId, ...unique(props.targets.map((t) => t.resourceId))];
+    const backup = props.backupStorageAccountId;
+    this.scopes = unique([props.migrationService.serviceId, ...props.targets.map((t) => t.resourceId), ...(backup ? [backup] : [])]);
+    this.resourceGroupScopes = unique([props.resourceGroup.id, ...props.targets.map((t) => resourceGroupIdOf(t.resourceId))]);
 
     this.roleDefinition = new RoleDefinition(this, 'Definition', {
       name: this.roleName,
       scope: props.resourceGroup.id,
       description: `Runs, watches, cuts over and rolls back the database migrations of plan ${props.namePrefix}`,
-      permissions: [{ actions: [...MIGRATION_ACTIONS, ...kinds.flatMap((k) => TARGET_ACTIONS[k])] }],
-      assignableScopes: unique([props.resourceGroup.id, ...props.targets.map((t) => resourceGroupIdOf(t.resourceId))]),
+      permissions: [
+        {
+          actions: [...MIGRATION_ACTIONS, ...kinds.flatMap((k) => TARGET_ACTIONS[k]), ...(backup ? BACKUP_STORAGE_ACTIONS : [])],
+        },
+      ],
+      assignableScopes: unique([...this.resourceGroupScopes, ...(backup ? [resourceGroupIdOf(backup)] : [])]),
+    });
+    this.operationReaderDefinition = new RoleDefinition(this, 'OperationReader', {
+      name: `Database Migration Operation Reader (${props.namePrefix})`,
+      scope: props.resourceGroup.id,
+      description: `Reads the status of the Database Migration Service operations of plan ${props.namePrefix}`,
+      permissions: [{ actions: [...OPERATION_POLLING_ACTIONS] }],
+      assignableScopes: [...this.resourceGroupScopes],
     });
   }
 
-  /** Assigns the role to a principal on the migration service and on every target. */
+  /**
+   * Assigns the operator role to a principal on the migration service, every target and the backup
+   * storage, and the operation reader on their resource groups.
+   */
   public grantTo(id: string, principalId: string, principalType: 'ServicePrincipal' | 'User' | 'Group' = 'ServicePrincipal'): void {
-    this.scopes.forEach((scope, index) => {
-      new RoleAssignment(this, `${id}-${index}`, {
+    const assign = (assignmentId: string, definition: RoleDefinition, scope: string) =>
+      new RoleAssignment(this, assignmentId, {
         principalId,
         principalType,
         scope,
-        roleDefinitionId: this.roleDefinition.roleDefinitionResourceId,
-        description: `${this.roleName} for ${id}`,
+        roleDefinitionId: definition.roleDefinitionResourceId,
+        description: `${definition.nameInput} for ${id}`,
       });
-    });
+    this.scopes.forEach((scope, index) => assign(`${id}-${index}`, this.roleDefinition, scope));
+    this.resourceGroupScopes.forEach((scope, index) => assign(`${id}-operations-${index}`, this.operationReaderDefinition, scope));
   }
 }
 

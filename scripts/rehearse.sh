@@ -40,7 +40,6 @@ try { process.stdout.write(renderMigrationPlan(loadMigrationPlan(process.argv[1]
 catch (e) { if (!(e instanceof MigrationPlanError)) throw e; process.stderr.write(e.message + "\n"); process.exit(2); }
 ' "$plan" > "$work/bundle/migration_plan.json"
 cp schema/migration-plan.schema.json "$work/bundle/migration_plan.schema.json"
-python3 dags/tests/contract_fields.py "$work/bundle"  # TRANSITIONAL: until lib/plan renders the new contract fields
 
 export AIRFLOW_HOME="$work/airflow" AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__DAGS_FOLDER="$repo_root/dags" \
   AIRFLOW__CORE__UNIT_TEST_MODE=False MIGRATION_PLAN_PATH="$work/bundle/migration_plan.json" MIGRATION_DRY_RUN=1 \

@@ -11,6 +11,7 @@ steps=(
   "jest (unit suite)|npx jest --ci"
   "jest (property-based plan tests, package contents)|npx jest --ci -c jest.slow.config.js"
   "diagram in README is current|npm run -s diagram -- --out README.md --check"
+  "terraform validate with the real providers|npm run -s validate"
   "DAG tests (Airflow 2.10.5 and 2.6.3)|bash dags/run-tests.sh"
   "checkov|bash scripts/checkov.sh"
   "consumer test (packed tarball)|bash scripts/consumer-test.sh"

@@ -1,7 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPackageRoot, loadDagBundle, parseRequirements, PLAN_BLOB_NAME } from '../../lib/orchestration-factory/dag-bundle';
+import {
+  findPackageRoot,
+  loadDagBundle,
+  parseRequirements,
+  PLAN_BLOB_NAME,
+  PLAN_SCHEMA_BLOB_NAME,
+} from '../../lib/orchestration-factory/dag-bundle';
 
 describe('DAG bundle', () => {
   let root: string;
@@ -17,9 +23,13 @@ describe('DAG bundle', () => {
     writeFileSync(join(base, 'dags', 'migration_orchestration.py'), 'dag = None\n');
     writeFileSync(join(base, 'dags', 'migration_orchestration_lib', '__init__.py'), '');
     writeFileSync(join(base, 'dags', 'migration_orchestration_lib', 'plan.py'), 'PLAN = 1\n');
+    mkdirSync(join(base, 'dags', 'migration_orchestration_lib', 'contracts'), { recursive: true });
+    writeFileSync(join(base, 'dags', 'migration_orchestration_lib', 'contracts', 'events.json'), '{}\n');
     writeFileSync(join(base, 'dags', 'migration_orchestration_lib', '__pycache__', 'plan.cpython-311.pyc'), 'x');
     writeFileSync(join(base, 'dags', 'tests', 'test_plan.py'), 'def test(): pass\n');
     writeFileSync(join(base, 'dags', 'requirements.txt'), '# comment\nazure-identity==1.19.0  # why\n\n-r other.txt\npymssql==2.3.1\n');
+    mkdirSync(join(base, 'schema'), { recursive: true });
+    writeFileSync(join(base, 'schema', 'migration-plan.schema.json'), '{"type":"object"}\n');
   }
 
   it('finds our package above a start folder and skips a consumer project with a DAG of the same name', () => {
@@ -35,17 +45,21 @@ describe('DAG bundle', () => {
     expect(() => findPackageRoot(root)).toThrow(/cannot find dags\/migration_orchestration.py in any folder above/);
   });
 
-  it('uploads the DAG file, its library, the plan and requirements.txt, never tests or bytecode', () => {
+  it('uploads the DAG file, its library and contracts, the plan, its schema and requirements.txt, never tests or bytecode', () => {
     writeTree(root, '@platform/azure-db-migration');
     const bundle = loadDagBundle('{"name":"x"}\n', root);
     expect(bundle.files.map((f) => f.blobName)).toEqual([
       'dags/migration_orchestration.py',
       'dags/migration_orchestration_lib/__init__.py',
+      'dags/migration_orchestration_lib/contracts/events.json',
       'dags/migration_orchestration_lib/plan.py',
       PLAN_BLOB_NAME,
+      PLAN_SCHEMA_BLOB_NAME,
       'requirements.txt',
     ]);
+    expect(bundle.files.find((f) => f.blobName === PLAN_SCHEMA_BLOB_NAME)?.content).toBe('{"type":"object"}\n');
     expect(bundle.requirements).toEqual(['azure-identity==1.19.0', 'pymssql==2.3.1']);
+    expect(bundle.files.find((f) => f.blobName.endsWith('events.json'))?.contentType).toBe('application/json');
     // MD5 of "PLAN = 1\n", as azurerm expects it (hex).
     expect(bundle.files.find((f) => f.blobName === 'dags/migration_orchestration_lib/plan.py')?.contentMd5).toBe(
       require('node:crypto').createHash('md5').update('PLAN = 1\n').digest('hex'),
@@ -57,7 +71,10 @@ describe('DAG bundle', () => {
     const before = loadDagBundle('{"name":"x"}\n', root).contentHash;
     expect(loadDagBundle('{"name":"y"}\n', root).contentHash).not.toBe(before);
     writeFileSync(join(root, 'dags', 'migration_orchestration_lib', 'plan.py'), 'PLAN = 2\n');
-    expect(loadDagBundle('{"name":"x"}\n', root).contentHash).not.toBe(before);
+    const afterCode = loadDagBundle('{"name":"x"}\n', root).contentHash;
+    expect(afterCode).not.toBe(before);
+    writeFileSync(join(root, 'schema', 'migration-plan.schema.json'), '{"type":"array"}\n');
+    expect(loadDagBundle('{"name":"x"}\n', root).contentHash).not.toBe(afterCode);
   });
 
   it('parses pinned requirements without comments, blanks and pip options', () => {

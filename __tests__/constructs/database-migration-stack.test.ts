@@ -38,7 +38,8 @@ describe('DatabaseMigrationStack with the default plan', () => {
       azurerm_monitor_diagnostic_setting: 2, // the factory's, and its DAG storage's blob service
       azurerm_monitor_scheduled_query_rules_alert_v2: 2,
       azurerm_monitor_metric_alert: 3,
-      azurerm_role_definition: 1,
+      azurerm_role_definition: 2, // the operator, and the reader of DMS operation statuses
+      time_sleep: 1, // RBAC propagation before the DAG upload
       azurerm_application_insights_workbook: 1,
       terraform_data: 1,
     };
@@ -56,10 +57,10 @@ describe('DatabaseMigrationStack with the default plan', () => {
     ]);
   });
 
-  it('configures azurerm (Entra ID storage access), azapi and a local backend', () => {
+  it('configures azurerm (Entra ID storage access), azapi, time (the DAG upload waits for RBAC) and a local backend', () => {
     const terraform = synth.terraform as Record<string, any>;
-    expect(Object.keys(terraform.required_providers).sort()).toEqual(['azapi', 'azurerm']);
-    expect(terraform.required_providers.azapi.source).toBe('Azure/azapi');
+    expect(Object.keys(terraform.required_providers).sort()).toEqual(['azapi', 'azurerm', 'time']);
+    expect(terraform.required_providers.azapi).toEqual({ source: 'Azure/azapi', version: '~> 2.7' });
     expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
     const provider = synth.provider as Record<string, any[]>;
     expect(provider.azurerm[0]).toMatchObject({ storage_use_azuread: true, features: [{}] });
@@ -97,14 +98,18 @@ describe('DatabaseMigrationStack with the default plan', () => {
     expect(sensitive).toEqual(['migration_service_auth_key_1', 'migration_service_auth_key_2', 'orchestration_self_hosted_runtime_auth_key']);
   });
 
-  it('lets the Airflow identity run migrations only on the DMS and the plan targets', () => {
+  it('lets the Airflow identity run migrations only on the DMS, the plan targets and the backup storage', () => {
     const plan = examplePlan();
     const definition = Object.values(resourcesOfType(synth, 'azurerm_role_definition'))[0] as Record<string, any>;
     expect(definition.name).toBe('Database Migration Operator (contoso-sql)');
-    const custom = Object.values(resourcesOfType(synth, 'azurerm_role_assignment')).filter((a) => a.role_definition_id);
+    const [operatorId] = Object.keys(resourcesOfType(synth, 'azurerm_role_definition'));
+    const custom = Object.values(resourcesOfType(synth, 'azurerm_role_assignment')).filter((a) =>
+      String(a.role_definition_id).includes(`azurerm_role_definition.${operatorId}.`),
+    );
     const scopes = custom.map((a) => String(a.scope));
-    expect(scopes).toHaveLength(2);
+    expect(scopes).toHaveLength(3);
     expect(scopes).toContain(plan.targetServers[0].resourceId);
+    expect(scopes).toContain(plan.backupStorage!.storageAccountResourceId);
     expect(scopes.filter((s) => /^\$\{azapi_resource\.MigrationService_[^.]+\.id\}$/.test(s))).toHaveLength(1);
     expect(custom.every((a) => a.principal_id === plan.airflow.servicePrincipal.objectId)).toBe(true);
     expect(definition.permissions[0].actions).toEqual(
@@ -120,5 +125,22 @@ describe('DatabaseMigrationStack with the default plan', () => {
   it('warns about the managed Airflow retirement only', () => {
     const warnings = stack.node.findAll().flatMap((c) => c.node.metadata).filter((m) => m.type === '@cdktf/warn');
     expect(warnings.map((w) => String(w.data))).toEqual([expect.stringMatching(/2026-01-01/)]);
+  });
+});
+
+describe('DatabaseMigrationStack without the managed Airflow', () => {
+  const { synth } = synthDefault({ managedAirflow: false });
+
+  it('creates no alert and collects no log category that only a managed Airflow could produce', () => {
+    const metricAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_metric_alert'));
+    expect(metricAlerts.map((alert) => alert.name)).toEqual(['alert-contoso-sql-shir-offline']);
+    const factorySetting = Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).find(
+      (setting) => setting.log_analytics_destination_type === 'Dedicated',
+    )!;
+    expect((factorySetting.enabled_log as { category: string }[]).map((log) => log.category)).toEqual([
+      'ActivityRuns',
+      'PipelineRuns',
+      'TriggerRuns',
+    ]);
   });
 });

@@ -117,7 +117,14 @@ describe('OrchestrationFactory', () => {
     const { synth, plan } = build();
     const blobs = Object.values(resourcesOfType(synth, StorageBlob.tfResourceType));
     const names = blobs.map((b) => b.name);
-    expect(names).toEqual(expect.arrayContaining(['dags/migration_orchestration.py', 'dags/migration_plan.json', 'requirements.txt']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'dags/migration_orchestration.py',
+        'dags/migration_plan.json',
+        'dags/migration_plan.schema.json',
+        'requirements.txt',
+      ]),
+    );
     expect(names.some((n) => String(n).startsWith('dags/migration_orchestration_lib/'))).toBe(true);
     expect(names.filter((n) => /tests|__pycache__|requirements-test/.test(String(n)))).toEqual([]);
     const planBlob = blobs.find((b) => b.name === 'dags/migration_plan.json');
@@ -181,7 +188,8 @@ describe('OrchestrationFactory', () => {
         AddRequirementsFromFile: true,
       },
     });
-    expect(sync.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^\$\{terraform_data\.[^.]+\}$/)]);
+    // A bare address: Terraform's JSON syntax rejects "${...}" in replace_triggered_by.
+    expect(sync.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^terraform_data\.[^.]+$/)]);
     const versions = Object.values(resourcesOfType(synth, 'terraform_data'));
     expect(versions).toHaveLength(1);
     expect((versions[0].triggers_replace as { contentHash: string }).contentHash).toMatch(/^[0-9a-f]{64}$/);

@@ -100,6 +100,8 @@ function database(name: string, overrides: Partial<DatabaseMigration> = {}): Dat
     source: { server: 'sql01', database: name },
     target: { server: 'mi-prod', database: name, kind: 'SqlMi' },
     mode: 'online',
+    sourceFreeze: 'readOnly',
+    allowSourceWritesDuringCopy: false,
     dependsOn: [],
     validation: { rowCounts: true, checksums: false },
     timeoutMinutes: 720,

@@ -1,15 +1,25 @@
 /**
  * The committed JSON Schema (`schema/migration-plan.schema.json`): it is exactly what the generator
- * produces from the validator's zod definition, editors can use it, and it agrees with the
- * validator on the example plans and on plans broken in one place.
+ * produces from the validator's zod definition, editors can use it, it agrees with the validator on
+ * the example plans and on plans broken in one place, and every rendered plan (`migration_plan.json`,
+ * which the DAG validates against it) is valid under it with every default written out.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
-import { loadMigrationPlan, migrationPlanSchema, renderMigrationPlan } from '../../lib/plan';
+import { loadMigrationPlan, migrationPlanSchema, parseMigrationPlan, renderMigrationPlan } from '../../lib/plan';
 import { SCHEMA_PATH, schemaFileText } from '../../scripts/generate-schema';
-import { managedInstancePlan, minimalPlan } from '../plan/plan-fixtures';
-import { malformedKeywords, unsupportedKeywords, validate, walkSchemas, type JsonSchema } from './json-schema-subset';
+import { validPlanDocument } from '../properties/arbitraries';
+import { managedInstancePlan, minimalPlan, planWithDatabases } from '../plan/plan-fixtures';
+import {
+  malformedKeywords,
+  unsupportedKeywords,
+  validate,
+  validateAsDraft07,
+  walkSchemas,
+  type JsonSchema,
+} from './json-schema-checks';
 
 const REPO = join(__dirname, '..', '..');
 const SCHEMA_FILE = join(REPO, SCHEMA_PATH);
@@ -82,6 +92,7 @@ describe.each(examples)('example %s', (file) => {
 
   test('is valid against the schema and loads', () => {
     expect(validate(schema, readDocument(file))).toEqual([]);
+    expect(validateAsDraft07(schema, readDocument(file))).toEqual([]);
     expect(() => loadMigrationPlan(file)).not.toThrow();
   });
 });
@@ -120,5 +131,68 @@ describe('the schema agrees with the validator', () => {
     breakPlan(plan);
     expect(migrationPlanSchema.safeParse(plan).success).toBe(false);
     expect(validate(schema, asJson(plan))).toEqual([expect.objectContaining({ path, keyword })]);
+    expect(validateAsDraft07(schema, asJson(plan))).toEqual(validate(schema, asJson(plan)));
   });
 });
+
+describe('rendered plans (migration_plan.json, what the DAG validates against the schema)', () => {
+  const rendered = (plan: unknown) => JSON.parse(renderMigrationPlan(parseMigrationPlan(plan)));
+
+  test('the example plans, fixtures and generated plans are valid under both drafts', () => {
+    const plans = [
+      ...examples.map((file) => JSON.parse(renderMigrationPlan(loadMigrationPlan(file)))),
+      rendered(minimalPlan()),
+      rendered(managedInstancePlan()),
+      rendered(planWithDatabases(200, (i) => (i === 0 ? [] : [`db_${i - 1}`]))),
+      ...fc.sample(validPlanDocument({ maxDatabases: 12 }), { numRuns: 40, seed: 13 }).map(rendered),
+    ];
+    for (const plan of plans) {
+      expect({ plan: plan.name, errors: validate(schema, plan) }).toEqual({ plan: plan.name, errors: [] });
+      expect({ plan: plan.name, errors: validateAsDraft07(schema, plan) }).toEqual({ plan: plan.name, errors: [] });
+    }
+  });
+
+  test('hold every field that has a default, with its value', () => {
+    const plan = rendered(minimalPlan());
+    const withDefaults = walkSchemas(schema)
+      .filter(([pointer, node]) => 'default' in node && /\/properties\/[^/]+$/.test(pointer))
+      .map(([pointer]) => pointer.replace(/^#/, '').replace(/\/properties\//g, '/').replace(/\/items/g, '/0'));
+    expect(withDefaults.length).toBeGreaterThan(15);
+    expect(withDefaults.filter((pointer) => valueAt(plan, pointer) === undefined)).toEqual([]);
+    expect(plan.concurrency).toEqual({ maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 4 });
+    expect(plan.databases[0]).toMatchObject({ sourceFreeze: 'readOnly', allowSourceWritesDuringCopy: false });
+  });
+
+  test.each([
+    ['an unknown freeze', (plan: any) => (plan.databases[0].sourceFreeze = 'frozen'), '/databases/0/sourceFreeze', 'enum'],
+    ['a field the DAG does not know', (plan: any) => (plan.concurrency.maxPools = 3), '/concurrency/maxPools', 'additionalProperties'],
+    ['a zero concurrency', (plan: any) => (plan.concurrency.maxSqlStepsPerRuntime = 0), '/concurrency/maxSqlStepsPerRuntime', 'minimum'],
+    ['a flag given as text', (plan: any) => (plan.databases[0].allowSourceWritesDuringCopy = 'false'), '/databases/0/allowSourceWritesDuringCopy', 'type'],
+  ])('a planted bad document fails: %s', (_, plant, path, keyword) => {
+    const plan = rendered(minimalPlan());
+    plant(plan);
+    expect(validate(schema, plan)).toEqual([expect.objectContaining({ path, keyword })]);
+    expect(validateAsDraft07(schema, plan)).toEqual([expect.objectContaining({ path, keyword })]);
+  });
+});
+
+describe('the schema checks themselves', () => {
+  test('find keywords outside what both drafts share, and a tuple items', () => {
+    const schema = { type: 'object', if: { type: 'string' }, properties: { a: { items: [{}], $defs: {} } } };
+    expect(unsupportedKeywords(schema)).toEqual(['#/if', '#/properties/a/items', '#/properties/a/$defs']);
+  });
+
+  test('find keyword values the draft-07 meta-schema refuses', () => {
+    expect(malformedKeywords({ type: 'object', properties: { a: { minimum: '5' } } })).toEqual([
+      '#/properties/a/minimum must be number',
+    ]);
+    expect(malformedKeywords({ type: 'thing' })).not.toEqual([]);
+  });
+});
+
+function valueAt(document: unknown, pointer: string): unknown {
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce<any>((value, key) => (value === undefined ? undefined : value[key]), document);
+}

@@ -18,11 +18,12 @@ import {
 
 const METRIC_ALERT = 'azurerm_monitor_metric_alert';
 const SHIR = 'shir-contoso-sql';
+const AIRFLOW = 'airflow-contoso-sql';
 
 /** A JavaScript caller is not held to the type, so the construct checks it too. */
 const SEVERITY_OUT_OF_RANGE = -1 as unknown as AlertSeverity;
 
-function withFactory(props: DataFactoryMonitoringProps = { selfHostedIntegrationRuntimeName: SHIR }) {
+function withFactory(props: DataFactoryMonitoringProps = { selfHostedIntegrationRuntimeName: SHIR, airflowIntegrationRuntimeName: AIRFLOW }) {
   const built = monitoring();
   built.monitoring.monitorDataFactory(FACTORY, props);
   return built;
@@ -99,7 +100,9 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
         location: resourceGroup.location,
         resourceGroupName: resourceGroup.name,
       });
-      new MigrationMonitoring(stack, 'monitoring', { ...BASE_PROPS, resourceGroup }).monitorDataFactory(factory);
+      new MigrationMonitoring(stack, 'monitoring', { ...BASE_PROPS, resourceGroup }).monitorDataFactory(factory, {
+        selfHostedIntegrationRuntimeName: SHIR,
+      });
       const synth = Testing.synth(stack);
       expect(synth).toHaveResourceWithProperties(MonitorDiagnosticSetting, {
         name: 'diag-${azurerm_data_factory.factory.name}',
@@ -123,6 +126,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
           aggregation: 'Total',
           operator: 'GreaterThan',
           threshold: 0,
+          dimension: [{ name: 'IntegrationRuntimeName', operator: 'Include', values: [AIRFLOW] }],
         },
       ]);
       expect(alert.severity).toBe(2);
@@ -146,6 +150,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
           aggregation: 'Total',
           operator: 'GreaterThan',
           threshold: 0,
+          dimension: [{ name: 'IntegrationRuntimeName', operator: 'Include', values: [AIRFLOW] }],
         },
       ]);
       expect(alert.severity).toBe(2);
@@ -178,7 +183,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     });
 
     it('has no offline alert without the self-hosted runtime name', () => {
-      const { stack, monitoring: construct } = withFactory({});
+      const { stack, monitoring: construct } = withFactory({ airflowIntegrationRuntimeName: AIRFLOW });
       expect(resourcesOfType(synthJson(stack), METRIC_ALERT).map(({ config }) => config.name)).toEqual([
         'alert-contoso-sql-airflow-dag-import-errors',
         'alert-contoso-sql-airflow-task-failures',
@@ -186,7 +191,25 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
       expect(construct.createdAlerts()).toHaveLength(2);
     });
 
-    it('watches only the named Airflow runtime when given', () => {
+    it('creates no Airflow alert and collects no Airflow log when the factory runs no managed Airflow', () => {
+      const { stack, monitoring: construct } = withFactory({ selfHostedIntegrationRuntimeName: SHIR });
+      const synth = synthJson(stack);
+      expect(resourcesOfType(synth, METRIC_ALERT).map(({ config }) => config.name)).toEqual(['alert-contoso-sql-shir-offline']);
+      expect(construct.createdAlerts().map((alert) => alert.name)).toEqual(['alert-contoso-sql-shir-offline']);
+      expect(resourceNamed(synth, 'azurerm_monitor_diagnostic_setting', 'diag-adf-contoso-sql').config.enabled_log).toEqual([
+        { category: 'ActivityRuns' },
+        { category: 'PipelineRuns' },
+        { category: 'TriggerRuns' },
+      ]);
+    });
+
+    it('refuses Airflow alert options for a factory without a managed Airflow', () => {
+      expect(() => withFactory({ airflowTaskFailuresAlert: { severity: 1 } })).toThrow(
+        /airflowTaskFailuresAlert given without airflowIntegrationRuntimeName: a factory without a managed Airflow gets no Airflow alerts/,
+      );
+    });
+
+    it('watches only the named Airflow runtime', () => {
       const { stack } = withFactory({ airflowIntegrationRuntimeName: 'airflow-contoso-sql' });
       const synth = synthJson(stack);
       for (const name of ['alert-contoso-sql-airflow-task-failures', 'alert-contoso-sql-airflow-dag-import-errors']) {
@@ -210,7 +233,10 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     });
 
     it('accepts a one-day window', () => {
-      const { stack } = withFactory({ airflowTaskFailuresAlert: { evaluationFrequencyMinutes: 60, windowMinutes: 1440 } });
+      const { stack } = withFactory({
+        airflowIntegrationRuntimeName: AIRFLOW,
+        airflowTaskFailuresAlert: { evaluationFrequencyMinutes: 60, windowMinutes: 1440 },
+      });
       expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorMetricAlert, {
         name: 'alert-contoso-sql-airflow-task-failures',
         frequency: 'PT1H',
@@ -219,10 +245,10 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     });
 
     it.each([
-      [{ airflowTaskFailuresAlert: { windowMinutes: 10 } }, /airflowTaskFailuresAlert\.windowMinutes must be one of 1, 5, 15, 30, 60, 360, 720, 1440 for a metric alert \(got 10\)/],
-      [{ airflowTaskFailuresAlert: { windowMinutes: 2880 } }, /airflowTaskFailuresAlert\.windowMinutes must be one of .* \(got 2880\)/],
-      [{ airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 10 } }, /airflowDagImportErrorsAlert\.evaluationFrequencyMinutes must be one of 1, 5, 15, 30, 60 for a metric alert \(got 10\)/],
-      [{ airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 30, windowMinutes: 15 } }, /airflowDagImportErrorsAlert\.windowMinutes \(15\) must be at least airflowDagImportErrorsAlert\.evaluationFrequencyMinutes \(30\)/],
+      [{ airflowIntegrationRuntimeName: AIRFLOW, airflowTaskFailuresAlert: { windowMinutes: 10 } }, /airflowTaskFailuresAlert\.windowMinutes must be one of 1, 5, 15, 30, 60, 360, 720, 1440 for a metric alert \(got 10\)/],
+      [{ airflowIntegrationRuntimeName: AIRFLOW, airflowTaskFailuresAlert: { windowMinutes: 2880 } }, /airflowTaskFailuresAlert\.windowMinutes must be one of .* \(got 2880\)/],
+      [{ airflowIntegrationRuntimeName: AIRFLOW, airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 10 } }, /airflowDagImportErrorsAlert\.evaluationFrequencyMinutes must be one of 1, 5, 15, 30, 60 for a metric alert \(got 10\)/],
+      [{ airflowIntegrationRuntimeName: AIRFLOW, airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 30, windowMinutes: 15 } }, /airflowDagImportErrorsAlert\.windowMinutes \(15\) must be at least airflowDagImportErrorsAlert\.evaluationFrequencyMinutes \(30\)/],
       [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /selfHostedRuntimeOfflineAlert\.severity must be an integer from 0 to 4/],
       [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { threshold: Number.NaN } }, /selfHostedRuntimeOfflineAlert\.threshold must be a finite number/],
     ] as Array<[DataFactoryMonitoringProps, RegExp]>)('rejects %j with an error naming the option', (props, message) => {
@@ -241,7 +267,7 @@ describe('MigrationMonitoring facade', () => {
     const { monitoring: construct } = monitoring();
     const returned = construct
       .monitorMigrationEvents()
-      .monitorDataFactory(FACTORY, { selfHostedIntegrationRuntimeName: SHIR });
+      .monitorDataFactory(FACTORY, { selfHostedIntegrationRuntimeName: SHIR, airflowIntegrationRuntimeName: AIRFLOW });
     expect(returned).toBe(construct);
 
     const alerts = construct.createdAlerts();
@@ -262,7 +288,9 @@ describe('MigrationMonitoring facade', () => {
 
   it('sends every alert it creates to its action group', () => {
     const { stack, monitoring: construct } = monitoring();
-    construct.monitorMigrationEvents().monitorDataFactory(FACTORY, { selfHostedIntegrationRuntimeName: SHIR });
+    construct
+      .monitorMigrationEvents()
+      .monitorDataFactory(FACTORY, { selfHostedIntegrationRuntimeName: SHIR, airflowIntegrationRuntimeName: AIRFLOW });
     const synth = synthJson(stack);
     const actionGroup = actionGroupReference(synth);
     const metricAlerts = resourcesOfType(synth, METRIC_ALERT);

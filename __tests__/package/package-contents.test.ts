@@ -163,7 +163,7 @@ describe('npm package contents', () => {
     if (staging) rmSync(staging, { recursive: true, force: true });
   });
 
-  test('ships the compiled library, the DAG package, the plan schema, the examples and the README, nothing else', () => {
+  test('ships the compiled library, its deployment scripts, the DAG package, the plan schema, the examples and the README, nothing else', () => {
     const libraryModules = sources
       .filter((path) => path.startsWith('lib/') && path.endsWith('.ts') && !path.endsWith('.d.ts'))
       .map((path) => `dist/${path.slice(0, -'.ts'.length)}`);
@@ -171,7 +171,8 @@ describe('npm package contents', () => {
       (path) =>
         path === 'dags/migration_orchestration.py' ||
         path === 'dags/requirements.txt' ||
-        (path.startsWith('dags/migration_orchestration_lib/') && path.endsWith('.py') && !path.split('/').includes('tests')),
+        (path.startsWith('dags/migration_orchestration_lib/') && path.endsWith('.py') && !path.split('/').includes('tests')) ||
+        /^dags\/migration_orchestration_lib\/contracts\/[^/]+\.json$/.test(path),
     );
     const expected = [
       'package.json',
@@ -180,10 +181,13 @@ describe('npm package contents', () => {
       ...dagPackage,
       ...sources.filter((path) => path.startsWith('examples/')),
       ...sources.filter((path) => path === SCHEMA),
+      // Scripts a deployment step runs with plain Node (the Fabric DAG uploader), shipped as source.
+      ...sources.filter((path) => path.startsWith('lib/') && path.endsWith('.mjs')),
     ].sort();
 
     expect(libraryModules).toContain('dist/lib/index');
     expect(dagPackage).toContain('dags/migration_orchestration_lib/__init__.py');
+    expect(dagPackage).toContain('dags/migration_orchestration_lib/contracts/migration_events.json');
     expect(shipped).toEqual(expected);
   });
 
@@ -262,7 +266,7 @@ describe('npm package contents', () => {
     expect(problems).toEqual([]);
   });
 
-  test('cdktf, constructs and the azurerm provider are peers; yaml, js-yaml and zod are dependencies; the own build is pinned', () => {
+  test('cdktf, constructs and the azurerm provider are peers; yaml and zod are dependencies; the own build is pinned', () => {
     const peers = manifest.peerDependencies ?? {};
     const dependencies = manifest.dependencies ?? {};
     const dev = manifest.devDependencies ?? {};
@@ -271,7 +275,7 @@ describe('npm package contents', () => {
       expect(dependencies[peer]).toBeUndefined();
       expect(dev[peer]).toBeDefined();
     }
-    expect(Object.keys(dependencies).sort()).toEqual(['js-yaml', 'yaml', 'zod']);
+    expect(Object.keys(dependencies).sort()).toEqual(['yaml', 'zod']);
     expect(dev.cdktf).toMatch(/^\d+\.\d+\.\d+$/);
     expect(dev['@cdktf/provider-azurerm']).toMatch(/^\d+\.\d+\.\d+$/);
     expect(manifest.scripts?.prepack).toMatch(/npm run build/);

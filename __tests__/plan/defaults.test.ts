@@ -1,4 +1,4 @@
-/** Every `@default` documented in lib/plan/types.ts, filled in by parsing. */
+/** Every default the schema documents (lib/plan/document-schema.ts, the README field table), filled in by parsing. */
 import { parseMigrationPlan } from '../../lib/plan';
 import { managedInstancePlan, minimalPlan } from './plan-fixtures';
 
@@ -9,6 +9,7 @@ describe('defaults', () => {
     expect(plan.tags).toEqual({});
     expect(plan.notifications.longRunningMinutes).toBe(60);
     expect(plan.airflow).toMatchObject({ version: '2.6.3', computeSize: 'Small', extraNodes: 0 });
+    expect(plan.concurrency).toEqual({ maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 4 });
     expect(plan).not.toHaveProperty('backupStorage');
   });
 
@@ -39,6 +40,8 @@ describe('defaults', () => {
       source: { server: 'sql01', database: 'Sales' },
       target: { server: 'sqldb-prod', database: 'Sales', kind: 'SqlDb' },
       mode: 'offline',
+      sourceFreeze: 'readOnly',
+      allowSourceWritesDuringCopy: false,
       dependsOn: [],
       validation: { rowCounts: true, checksums: false },
       timeoutMinutes: 720,
@@ -55,6 +58,16 @@ describe('defaults', () => {
     });
   });
 
+  test('a partial concurrency block keeps what is given', () => {
+    const input = minimalPlan();
+    input.concurrency = { maxMigrationsPerSourceServer: 1 };
+    expect(parseMigrationPlan(input).concurrency).toEqual({
+      maxMigrationsPerService: 10,
+      maxMigrationsPerSourceServer: 1,
+      maxSqlStepsPerRuntime: 4,
+    });
+  });
+
   test('given values win over defaults', () => {
     const input = managedInstancePlan();
     Object.assign(input.sourceServers[0], {
@@ -64,7 +77,7 @@ describe('defaults', () => {
       connectionStringSecretName: 'sql01-cs',
     });
     input.targetServers[0].connectionId = 'mi_login';
-    Object.assign(input.databases[0], { mode: 'offline', timeoutMinutes: 60 });
+    Object.assign(input.databases[0], { mode: 'offline', timeoutMinutes: 60, sourceFreeze: 'singleUser' });
     input.databases[0].target.database = 'SalesNew';
     Object.assign(input.airflow, { computeSize: 'Large', extraNodes: 3 });
     input.notifications.longRunningMinutes = 90;
@@ -79,6 +92,7 @@ describe('defaults', () => {
     expect(parsed.databases[0]).toMatchObject({
       mode: 'offline',
       timeoutMinutes: 60,
+      sourceFreeze: 'singleUser',
       target: { database: 'SalesNew', kind: 'SqlMi' },
     });
     expect(parsed.airflow).toMatchObject({ computeSize: 'Large', extraNodes: 3 });

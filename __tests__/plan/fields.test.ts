@@ -82,8 +82,8 @@ describe('unknown fields', () => {
 
   test('every unknown field is its own problem', () => {
     expect(problemsAfter((p) => Object.assign(p, { owner: 'x', region: 'y' }))).toEqual([
-      'owner: unknown field (allowed: name, location, tags, notifications, airflow, sourceServers, targetServers, backupStorage, databases)',
-      'region: unknown field (allowed: name, location, tags, notifications, airflow, sourceServers, targetServers, backupStorage, databases)',
+      'owner: unknown field (allowed: name, location, tags, notifications, airflow, concurrency, sourceServers, targetServers, backupStorage, databases)',
+      'region: unknown field (allowed: name, location, tags, notifications, airflow, concurrency, sourceServers, targetServers, backupStorage, databases)',
     ]);
   });
 });
@@ -291,6 +291,14 @@ describe('numeric ranges', () => {
     ['notifications.longRunningMinutes', (p: any, v: number) => (p.notifications.longRunningMinutes = v), 5, 2865],
     ['databases[0].timeoutMinutes', (p: any, v: number) => (p.databases[0].timeoutMinutes = v), 10, 10080],
     ['sourceServers[0].port', (p: any, v: number) => (p.sourceServers[0].port = v), 1, 65535],
+    ['concurrency.maxMigrationsPerService', (p: any, v: number) => (p.concurrency = { maxMigrationsPerService: v }), 1, 40],
+    [
+      'concurrency.maxMigrationsPerSourceServer',
+      (p: any, v: number) => (p.concurrency = { maxMigrationsPerSourceServer: v }),
+      1,
+      40,
+    ],
+    ['concurrency.maxSqlStepsPerRuntime', (p: any, v: number) => (p.concurrency = { maxSqlStepsPerRuntime: v }), 1, 100],
   ])('%s must be an integer in range', (path, set, min, max) => {
     const message = `${path}: must be an integer from ${min} to ${max}`;
     for (const bad of [min - 1, max + 1, min + 0.5]) {
@@ -371,6 +379,26 @@ describe('backup share and validation tables', () => {
     ]);
     expect(problemsAfter((p) => (p.databases[0].validation = { tables: [] }))).toEqual([
       'databases[0].validation.tables: list at least one table, or leave tables out to compare every user table',
+    ]);
+  });
+});
+
+describe('concurrency and the source freeze', () => {
+  test('an unknown concurrency field lists the known ones', () => {
+    expect(problemsAfter((p) => (p.concurrency = { maxMigrationsPerServer: 5 }))).toEqual([
+      'concurrency.maxMigrationsPerServer: unknown field (allowed: maxMigrationsPerService, maxMigrationsPerSourceServer, maxSqlStepsPerRuntime)',
+    ]);
+  });
+
+  test('sourceFreeze is readOnly or singleUser', () => {
+    expect(problemsAfter((p) => (p.databases[0].sourceFreeze = 'single_user'))).toEqual([
+      'databases[0].sourceFreeze: must be one of readOnly, singleUser (got "single_user"; did you mean singleUser?)',
+    ]);
+  });
+
+  test('allowSourceWritesDuringCopy is true or false', () => {
+    expect(problemsAfter((p) => (p.databases[0].allowSourceWritesDuringCopy = 'yes'))).toEqual([
+      'databases[0].allowSourceWritesDuringCopy: expected true or false, got a string ("yes")',
     ]);
   });
 });

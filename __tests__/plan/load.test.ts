@@ -104,20 +104,20 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
   });
 
   test.each([
-    ['missing value', '{\n  "name": "contoso",\n  "location": \n}\n', 4, 1, "unexpected '}', expected a value"],
-    ['trailing comma', '{\n  "name": "contoso",\n}\n', 3, 1, 'unexpected \'}\', expected a "quoted" key'],
+    ['missing value', '{\n  "name": "contoso",\n  "location": \n}\n', 4, 1, "unexpected token '}'"],
+    ['trailing comma', '{\n  "name": "contoso",\n}\n', 3, 1, 'expected double-quoted property name'],
     [
       'missing comma',
       '{\n  "name": "contoso"\n  "location": "westeurope"\n}',
       3,
       3,
-      "unexpected '\"', expected ',' or '}'",
+      "expected ',' or '}' after property value",
     ],
-    ['unclosed string', '{\n  "name": "contoso\n}', 2, 19, 'string not closed before the end of the line'],
-    ['single quotes', "{\n  'name': 'contoso'\n}", 2, 3, "unexpected ''', expected a \"quoted\" key"],
-    ['bad escape', '{"name": "a\\qb"}', 1, 12, 'invalid escape sequence in string'],
-    ['truncated', '{"databases": [1, 2', 1, 20, "unexpected end of file, expected ',' or ']'"],
-    ['text after the document', '{}\n{}', 2, 1, 'unexpected text after the end of the document'],
+    ['unclosed string', '{\n  "name": "contoso\n}', 2, 19, 'bad control character in string literal'],
+    ['single quotes', "{\n  'name': 'contoso'\n}", 2, 3, "expected property name or '}'"],
+    ['bad escape', '{"name": "a\\qb"}', 1, 13, 'bad escaped character'],
+    ['truncated', '{"databases": [1, 2', 1, 20, "expected ',' or ']' after array element"],
+    ['text after the document', '{}\n{}', 2, 1, 'unexpected non-whitespace character after JSON'],
     ['empty file', '  \n', 1, 1, 'the file is empty'],
   ])('JSON syntax error: %s', (_, text, line, column, message) => {
     const path = files.write('broken.json', text);
@@ -132,6 +132,12 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
       { path: 'databases[0].name', message: 'duplicate key "name"', line: 4, column: 20 },
       { path: 'name', message: 'duplicate key "name"', line: 6, column: 3 },
     ]);
+  });
+
+  test('brackets, colons and escaped quotes inside JSON strings are text, not structure or keys', () => {
+    const tags = { '[{"a": 1}': 'x\\":{', '{{{': ']]] "b": [' };
+    const text = JSON.stringify({ ...minimalPlan(), tags }, null, 2);
+    expect(loadMigrationPlan(files.write('brackets.json', text)).tags).toEqual(tags);
   });
 
   test('JSON nested absurdly deep is a problem, not a stack overflow', () => {

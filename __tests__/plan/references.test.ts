@@ -112,6 +112,36 @@ describe('modes', () => {
   });
 });
 
+describe('the source while DMS copies or restores', () => {
+  test('a SqlDb migration may keep its source writable during the copy', () => {
+    const plan = minimalPlan();
+    plan.databases[0].allowSourceWritesDuringCopy = true;
+    expect(parseMigrationPlan(plan).databases[0].allowSourceWritesDuringCopy).toBe(true);
+  });
+
+  test.each([
+    ['SqlMi', MI_ID],
+    ['SqlVm', SQL_VM_ID],
+  ])('a %s migration may not: it restores backups', (kind, resourceId) => {
+    const change = (p: any) => {
+      p.targetServers[0] = { name: 'mi-prod', kind, resourceId };
+      p.databases[0].allowSourceWritesDuringCopy = true;
+    };
+    expect(problemsAfter(change, managedInstancePlan)).toEqual([
+      `databases[0].allowSourceWritesDuringCopy: applies to SqlDb targets only: ${kind} restores backups, and only a SqlDb migration copies from the running source; leave it out or set it to false`,
+    ]);
+  });
+
+  test('a SqlDb source cannot be frozen as singleUser: DMS reads it through its own connections', () => {
+    expect(problemsAfter((p) => (p.databases[0].sourceFreeze = 'singleUser'))).toEqual([
+      'databases[0].sourceFreeze: database_1 cannot freeze its source as singleUser: DMS copies to SqlDb through its own connections to the source, which SINGLE_USER would shut out; use readOnly',
+    ]);
+    const plan = managedInstancePlan();
+    plan.databases[0].sourceFreeze = 'singleUser';
+    expect(parseMigrationPlan(plan).databases[0].sourceFreeze).toBe('singleUser');
+  });
+});
+
 describe('backups for SqlMi and SqlVm targets', () => {
   test('plan-level backupStorage is required, naming the databases that need it', () => {
     expect(problemsAfter((p) => delete p.backupStorage, managedInstancePlan)).toEqual([

@@ -1,4 +1,5 @@
 import { loadMigrationPlan, parseMigrationPlan, renderMigrationPlan, type MigrationPlan } from '../../lib/plan';
+import { KNOWN_FIELDS } from '../properties/plan-paths';
 import { EXAMPLE_PLAN, managedInstancePlan, planError } from './plan-fixtures';
 
 function fullPlan(): MigrationPlan {
@@ -21,36 +22,12 @@ describe('renderMigrationPlan', () => {
     expect(rendered.endsWith('}\n')).toBe(true);
     expect(rendered.split('\n')[1]).toBe('  "name": "contoso-sql",');
     const json = JSON.parse(rendered);
-    expect(Object.keys(json)).toEqual([
-      'name',
-      'location',
-      'tags',
-      'notifications',
-      'airflow',
-      'sourceServers',
-      'targetServers',
-      'backupStorage',
-      'databases',
-    ]);
-    expect(Object.keys(json.databases[0])).toEqual([
-      'name',
-      'source',
-      'target',
-      'mode',
-      'dependsOn',
-      'validation',
-      'timeoutMinutes',
-    ]);
-    expect(Object.keys(json.databases[0].target)).toEqual(['server', 'database', 'kind']);
-    expect(Object.keys(json.sourceServers[0])).toEqual([
-      'name',
-      'host',
-      'port',
-      'authentication',
-      'connectionId',
-      'connectionStringSecretName',
-      'backupFileShare',
-    ]);
+    // The example writes every object the plan has: each renders all its documented fields, in that order.
+    expect(Object.keys(json)).toEqual(KNOWN_FIELDS['']);
+    expect(Object.keys(json.concurrency)).toEqual(KNOWN_FIELDS.concurrency);
+    expect(Object.keys(json.databases[0])).toEqual(KNOWN_FIELDS['databases[]']);
+    expect(Object.keys(json.databases[0].target)).toEqual(KNOWN_FIELDS['databases[].target']);
+    expect(Object.keys(json.sourceServers[0])).toEqual(KNOWN_FIELDS['sourceServers[]']);
   });
 
   test('round-trips a plan with every optional field', () => {

@@ -182,6 +182,10 @@ const databaseDraft = fc.record({
   targetDatabase: optional(sqlDatabaseName),
   statesKind: fc.boolean(),
   mode: optional(fc.constantFrom('online', 'offline')),
+  /** singleUser only where the target allows it (not SqlDb). */
+  sourceFreeze: optional(fc.constantFrom('readOnly', 'singleUser')),
+  /** true only where the target allows it (SqlDb). */
+  allowSourceWritesDuringCopy: optional(fc.boolean()),
   /** Dependencies, as picks among the databases placed before this one. */
   dependencyPicks: fc.array(fc.nat(), { maxLength: 4 }),
   dependsOnPrevious: fc.boolean(),
@@ -230,6 +234,16 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
       version: optional(fc.constant('2.6.3')),
       computeSize: optional(fc.constantFrom('Small', 'Large')),
       extraNodes: optional(fc.integer({ min: 0, max: 50 })),
+      concurrency: optional(
+        fc.record(
+          {
+            maxMigrationsPerService: fc.integer({ min: 1, max: 40 }),
+            maxMigrationsPerSourceServer: fc.integer({ min: 1, max: 40 }),
+            maxSqlStepsPerRuntime: fc.integer({ min: 1, max: 100 }),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
       clientId: guid,
       objectId: guid,
       sourceServers: fc.uniqueArray(fc.tuple(serverName, sourceServerDraft), {
@@ -291,6 +305,12 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
             kind: db.statesKind ? kind : undefined,
           }),
           ...maybe(db.mode !== undefined, 'mode', kind === 'SqlDb' ? 'offline' : db.mode),
+          ...maybe(db.sourceFreeze !== undefined, 'sourceFreeze', kind === 'SqlDb' ? 'readOnly' : db.sourceFreeze),
+          ...maybe(
+            db.allowSourceWritesDuringCopy !== undefined,
+            'allowSourceWritesDuringCopy',
+            kind === 'SqlDb' && db.allowSourceWritesDuringCopy,
+          ),
           ...maybe(dependsOn.length > 0 || db.writeEmptyDependsOn, 'dependsOn', dependsOn),
           ...maybe(db.validation !== undefined, 'validation', db.validation),
           ...maybe(db.timeoutMinutes !== undefined, 'timeoutMinutes', db.timeoutMinutes),
@@ -309,6 +329,7 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
           extraNodes: draft.extraNodes,
           servicePrincipal: { clientId: draft.clientId, objectId: draft.objectId },
         }),
+        concurrency: draft.concurrency,
         sourceServers: draft.sourceServers.map(([name, { backupFileShare, shareEvenIfUnneeded, ...server }], index) =>
           withoutUndefined({
             name,

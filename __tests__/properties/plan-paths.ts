@@ -1,7 +1,7 @@
 /**
  * Field paths inside plan documents for the property tests: walk, read, write and name them the
- * way problems do. The field tables are the plan's documented shape (types.ts), written out again
- * so the tests do not take the schema's word for what a field is.
+ * way problems do. The field tables are the plan's documented shape (the README's plan section),
+ * written out again so the tests do not take the schema's word for what a field is.
  */
 
 export type Segment = string | number;
@@ -15,12 +15,14 @@ export const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
     'tags',
     'notifications',
     'airflow',
+    'concurrency',
     'sourceServers',
     'targetServers',
     'backupStorage',
     'databases',
   ],
   notifications: ['emails', 'longRunningMinutes'],
+  concurrency: ['maxMigrationsPerService', 'maxMigrationsPerSourceServer', 'maxSqlStepsPerRuntime'],
   airflow: ['version', 'computeSize', 'extraNodes', 'servicePrincipal'],
   'airflow.servicePrincipal': ['clientId', 'objectId'],
   'sourceServers[]': [
@@ -35,7 +37,17 @@ export const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'sourceServers[].backupFileShare': ['path', 'connectionId'],
   'targetServers[]': ['name', 'kind', 'resourceId', 'connectionId'],
   backupStorage: ['storageAccountResourceId', 'connectionId'],
-  'databases[]': ['name', 'source', 'target', 'mode', 'dependsOn', 'validation', 'timeoutMinutes'],
+  'databases[]': [
+    'name',
+    'source',
+    'target',
+    'mode',
+    'sourceFreeze',
+    'allowSourceWritesDuringCopy',
+    'dependsOn',
+    'validation',
+    'timeoutMinutes',
+  ],
   'databases[].source': ['server', 'database'],
   'databases[].target': ['server', 'database', 'kind'],
   'databases[].validation': ['rowCounts', 'checksums', 'tables'],

@@ -114,3 +114,11 @@ describe('SQL database names the DAG would refuse', () => {
     ]);
   });
 });
+
+describe('JSON files with nothing in them', () => {
+  test('a line break alone is empty, at line 1 column 1', () => {
+    expect(planError(() => loadMigrationPlan(files.write('newline.json', '\n'))).problems).toEqual([
+      { path: '', message: 'JSON syntax error: the file is empty', line: 1, column: 1 },
+    ]);
+  });
+});

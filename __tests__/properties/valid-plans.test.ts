@@ -5,7 +5,7 @@ import { validPlanDocument } from './arbitraries';
 import { expectDeepEqual, runs } from './outcomes';
 import { clone } from './plan-paths';
 
-/** The documented defaults (types.ts), applied to a valid document by hand. */
+/** The documented defaults (the README's field table), applied to a valid document by hand. */
 function withDefaults(document: any): unknown {
   const kindOf = new Map<string, string>(document.targetServers.map((server: any) => [server.name, server.kind]));
   return {
@@ -13,6 +13,7 @@ function withDefaults(document: any): unknown {
     tags: document.tags ?? {},
     notifications: { longRunningMinutes: 60, ...document.notifications },
     airflow: { version: '2.6.3', computeSize: 'Small', extraNodes: 0, ...document.airflow },
+    concurrency: { maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 4, ...document.concurrency },
     sourceServers: document.sourceServers.map((server: any) => ({
       port: 1433,
       authentication: 'SqlAuthentication',
@@ -28,6 +29,8 @@ function withDefaults(document: any): unknown {
       const kind = kindOf.get(db.target.server);
       return {
         mode: kind === 'SqlDb' ? 'offline' : 'online',
+        sourceFreeze: 'readOnly',
+        allowSourceWritesDuringCopy: false,
         dependsOn: [],
         timeoutMinutes: 720,
         ...db,

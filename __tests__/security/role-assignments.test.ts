@@ -27,8 +27,11 @@ function twoTargetPlan(): MigrationPlan {
 /** The table in README "Security" (the default plan; `<suffix>` names vary with the resource group). */
 const README_TABLE = `| principal | role | scope |
 |---|---|---|
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 17 actions) | Database Migration Service \`dms-contoso-sql\` |
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 17 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operation Reader (contoso-sql)\` (custom, 3 actions) | resource group \`rg-contoso-sql\` |
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operation Reader (contoso-sql)\` (custom, 3 actions) | targets' resource group \`rg-data-prod\` |
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | backup storage account \`stcontosobackups\` |
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | Database Migration Service \`dms-contoso-sql\` |
+| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
 | Airflow service principal (\`airflow.servicePrincipal\`) | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-<suffix>\` |
 | Airflow service principal (\`airflow.servicePrincipal\`) | \`Monitoring Metrics Publisher\` | data collection rule \`dcr-contoso-sql\` |
 | Data Factory \`adf-contoso-sql\` managed identity | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-<suffix>\` |
@@ -46,24 +49,39 @@ describe('role assignments of the default stack', () => {
   });
 
   it('follow least privilege', () => {
-    expect(grants).toHaveLength(7);
+    expect(grants).toHaveLength(10);
     expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
   });
 
-  it('never scope wider than one resource, the resource group or a plan target', () => {
-    expect(new Set(grants.map((g) => g.scopeKind))).toEqual(new Set(['stack resource', 'plan target']));
-    expect(grants.filter((g) => g.scopeKind === 'plan target').map((g) => g.rawScope)).toEqual(plan.targetServers.map((t) => t.resourceId));
+  it('never scope wider than one resource, a resource group of the stack or its targets, or a plan target', () => {
+    expect(new Set(grants.map((g) => g.scopeKind))).toEqual(new Set(['stack resource', 'plan target', 'resource group']));
+    expect(grants.filter((g) => g.scopeKind === 'plan target').map((g) => g.rawScope)).toEqual([
+      ...plan.targetServers.map((t) => t.resourceId),
+      plan.backupStorage!.storageAccountResourceId,
+    ]);
+    // Resource-group scope only for reading DMS operation statuses, which Azure checks there.
+    expect(new Set(grants.filter((g) => g.scopeKind === 'resource group').map((g) => g.role))).toEqual(
+      new Set(['Database Migration Operation Reader (contoso-sql)']),
+    );
   });
 
-  it('give the custom role no wildcard, no authorization action, and only the stack and target resource groups', () => {
-    const [definition] = Object.values(synth.resource.azurerm_role_definition);
-    const actions: string[] = (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]);
-    expect(actions).toHaveLength(17);
-    expect(actions.filter((a) => a.includes('*') || /^microsoft\.authorization\//i.test(a))).toEqual([]);
-    expect(definition.assignable_scopes).toEqual([
-      '${azurerm_resource_group.ResourceGroup.id}',
-      '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod',
+  it('give the custom roles no wildcard, no authorization action, and only the stack and target resource groups', () => {
+    const [operator, reader] = Object.values(synth.resource.azurerm_role_definition);
+    const actionsOf = (definition: Record<string, unknown>): string[] =>
+      (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]);
+    expect(actionsOf(operator)).toHaveLength(15);
+    expect(actionsOf(reader)).toEqual([
+      'Microsoft.DataMigration/locations/operationResults/read',
+      'Microsoft.DataMigration/locations/operationStatuses/read',
+      'Microsoft.DataMigration/locations/sqlMigrationServiceOperationResults/read',
     ]);
+    for (const definition of [operator, reader]) {
+      expect(actionsOf(definition).filter((a) => a.includes('*') || /^microsoft\.authorization\//i.test(a))).toEqual([]);
+      expect(definition.assignable_scopes).toEqual([
+        '${azurerm_resource_group.ResourceGroup.id}',
+        '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod',
+      ]);
+    }
   });
 });
 
@@ -74,11 +92,19 @@ describe('role assignments with targets in two resource groups', () => {
   it('grant the custom role on each target, assignable in each target resource group', () => {
     const onTargets = roleGrants(synth, plan).filter((g) => g.scopeKind === 'plan target');
     expect(onTargets.map((g) => g.scope).sort()).toEqual([
+      'backup storage account `stcontosobackups`',
       'target `mi-prod` (SqlMi `mi-contoso-prod`)',
       'target `sqldb-dr` (SqlDb `sql-contoso-dr`)',
     ]);
-    const [definition] = Object.values(synth.resource.azurerm_role_definition);
-    expect(definition.assignable_scopes).toContain('/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-dr');
+    for (const definition of Object.values(synth.resource.azurerm_role_definition)) {
+      expect(definition.assignable_scopes).toContain('/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-dr');
+    }
+    const polling = roleGrants(synth, plan).filter((g) => g.role.startsWith('Database Migration Operation Reader'));
+    expect(polling.map((g) => g.scope).sort()).toEqual([
+      'resource group `rg-contoso-sql`',
+      "targets' resource group `rg-data-dr`",
+      "targets' resource group `rg-data-prod`",
+    ]);
     expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
   });
 });

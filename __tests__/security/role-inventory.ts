@@ -68,7 +68,11 @@ export function leastPrivilegeViolations(synth: SynthesizedStack, plan: Migratio
       problems.push(`${what}: role cannot be resolved`);
     }
   }
-  const allowedAssignableScopes = new Set([resourceGroupReference(synth), ...plan.targetServers.map((t) => resourceGroupIdOf(t.resourceId))]);
+  const allowedAssignableScopes = new Set([
+    resourceGroupReference(synth),
+    ...plan.targetServers.map((t) => resourceGroupIdOf(t.resourceId)),
+    ...(plan.backupStorage ? [resourceGroupIdOf(plan.backupStorage.storageAccountResourceId)] : []),
+  ]);
   for (const [id, definition] of Object.entries(synth.resource.azurerm_role_definition ?? {})) {
     const actions = (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]) as string[];
     actions.filter((a) => a.includes('*')).forEach((a) => problems.push(`${id}: wildcard action ${a}`));
@@ -136,6 +140,12 @@ function resolveScope(synth: SynthesizedStack, plan: MigrationPlan, scope: strin
   const target = plan.targetServers.find((t) => t.resourceId === scope);
   if (target) {
     return { scopeKind: 'plan target', scopeType: target.kind, scope: `target \`${target.name}\` (${target.kind} \`${lastSegment(scope)}\`)` };
+  }
+  if (plan.backupStorage?.storageAccountResourceId === scope) {
+    return { scopeKind: 'plan target', scopeType: 'backup storage', scope: `backup storage account \`${lastSegment(scope)}\`` };
+  }
+  if (plan.targetServers.some((t) => resourceGroupIdOf(t.resourceId) === scope)) {
+    return { scopeKind: 'resource group', scopeType: 'target resource group', scope: `targets' resource group \`${lastSegment(scope)}\`` };
   }
   const ref = REFERENCE.exec(scope);
   const resource = ref && ref[3] === 'id' && !ref[1].startsWith('data.') ? synth.resource[ref[1]]?.[ref[2]] : undefined;

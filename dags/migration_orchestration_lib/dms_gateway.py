@@ -192,21 +192,23 @@ class DmsGateway:
         """
         existing = self.current_migration(target)
         if existing is not None and existing.is_in_flight:
-            return self._adopt(target, source_database_name, existing)
+            operation_id = _adoptable(target, source_database_name, existing)
+            log.info("Adopting migration %s already in flight into %s (%s)", operation_id, target.describe(), existing.describe())
+            return StartResult(operation_id, adopted=True, status=existing)
         body = _with_last_backup(build_request(), target, last_backup_name)
         what = "create the migration of %s" % target.describe()
         try:
             resource = self._await(what, target, lambda t: t.begin_create(target, body))
-        except DmsError as error:
-            # The PUT may have reached DMS before the error (a retried PUT then meets its own
-            # migration: 409): adopt it rather than fail.
+        except (DmsUnavailable, DmsOperationFailed) as error:
+            # The PUT may have reached DMS before the connection failed (a retried PUT then meets
+            # its own migration: 409): continue with that migration rather than fail.
             if isinstance(error, DmsOperationFailed) and error.code not in BUSY_CODES:
                 raise
             created = self.current_migration(target)
             if created is None or not created.is_in_flight or _same_operation(created, existing):
                 raise
             log.info("Creating the migration of %s failed (%s) but DMS has it: continuing with it", target.describe(), error)
-            return StartResult(self._adopt(target, source_database_name, created).migration_operation_id, adopted=False, status=created)
+            return StartResult(_adoptable(target, source_database_name, created), adopted=False, status=created)
         status = MigrationStatus.from_resource(_as_rest(resource or {}))
         if not status.migration_operation_id:
             # The create response does not always carry the operation id; the resource does.
@@ -276,17 +278,6 @@ class DmsGateway:
         self._await("delete database %s" % target.describe(), target, lambda t: t.begin_delete_managed_database(target))
         return True
 
-    def _adopt(self, target: MigrationTarget, source_database_name: str, existing: MigrationStatus) -> StartResult:
-        if (existing.source_database_name or "").lower() != source_database_name.lower():
-            raise MigrationConflictError(
-                "target database %s on %s is being migrated from source database %r, not %r"
-                % (target.database_name, target.server_name, existing.source_database_name, source_database_name)
-            )
-        if not existing.migration_operation_id:
-            raise DmsOperationFailed("the migration in flight into %s has no migrationOperationId" % target.describe())
-        log.info("Adopting migration %s already in flight into %s (%s)", existing.migration_operation_id, target.describe(), existing.describe())
-        return StartResult(existing.migration_operation_id, adopted=True, status=existing)
-
     def _transport(self, subscription_id: str) -> Any:
         if subscription_id not in self._transports:
             transport = self._transport_for_subscription(subscription_id)
@@ -309,7 +300,7 @@ class DmsGateway:
             result = poller.result(timeout=self._timing.timeout_seconds)
         except Exception as error:
             raise _translated(error, what) from error
-        if not getattr(poller, "done", lambda: True)():
+        if not getattr(poller, "done", lambda: True)():  # (a stand-in's poller may be done by definition)
             raise DmsOperationTimeout(
                 "could not %s within %s s: DMS still reports it running (%s)"
                 % (what, self._timing.timeout_seconds, getattr(poller, "status", lambda: "?")())
@@ -317,15 +308,28 @@ class DmsGateway:
         return result
 
 
+def _adoptable(target: MigrationTarget, source_database_name: str, migration: MigrationStatus) -> str:
+    """The operation id of a migration in flight this one may continue with."""
+    if (migration.source_database_name or "").lower() != source_database_name.lower():
+        raise MigrationConflictError(
+            "target database %s on %s is being migrated from source database %r, not %r"
+            % (target.database_name, target.server_name, migration.source_database_name, source_database_name)
+        )
+    if not migration.migration_operation_id:
+        raise DmsOperationFailed("the migration in flight into %s has no migrationOperationId" % target.describe())
+    return migration.migration_operation_id
+
+
 def _translated(error: Exception, what: str) -> Exception:
     """azure-core's exceptions (from either transport) as the gateway's."""
     if isinstance(error, (DmsError, MigrationConflictError, CutoverNotSupportedError)):
         return error
-    name = type(error).__name__
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return DmsUnavailable("could not %s: ARM did not answer (%s)" % (what, error))
     status_code = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
     code, message = _arm_error(error)
-    if name in ("ServiceRequestError", "ServiceResponseError", "ServiceRequestTimeoutError", "ServiceResponseTimeoutError"):
-        return DmsUnavailable("could not %s: ARM did not answer (%s)" % (what, error))
     if code is not None and status_code == 200:
         # the operation's own status document: the long-running operation ended Failed/Canceled
         return DmsOperationFailed("could not %s: the operation ended %s: %s: %s" % (what, _lro_status(error), code, message), code)

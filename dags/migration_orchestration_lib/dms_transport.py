@@ -12,7 +12,8 @@ database calls go through REST in both (azure-mgmt-sql 3.0.1 only knows a 2020 p
 Talking to a local contract server: azure-core refuses bearer tokens over plain HTTP unless every
 call (and every LRO poll) carries `enforce_https=False`. Instead, for an `http://` base URL the
 client gets `loopback_bearer_token_policy`, which adds the token only to requests for loopback
-hosts and refuses any other plain-HTTP URL, so a token can never leave the machine unencrypted.
+hosts and refuses any other plain-HTTP URL, so a token can never leave the machine unencrypted
+(TLS with a self-signed certificate would need a CA bundle in every client for nothing more).
 Real Azure (`https://`) keeps azure-mgmt-core's `ARMChallengeAuthenticationPolicy`.
 """
 from __future__ import annotations

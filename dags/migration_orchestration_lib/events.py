@@ -8,38 +8,20 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from migration_orchestration_lib.settings import EventSettings
 
 log = logging.getLogger(__name__)
 
-PHASES = (
-    "preflight",
-    "start_migration",
-    "wait_for_migration",
-    "freeze_source",
-    "final_backup",
-    "cutover",
-    "wait_for_completion",
-    "validate",
-    "rollback",
-    "done",
-)
-# Retrying: an attempt failed and Airflow will run it again; Failed: the final failure (alerts fire on it).
-STATUSES = ("Started", "Succeeded", "Retrying", "Failed", "RolledBack")
-EVENT_COLUMNS = (
-    "TimeGenerated",
-    "RunId",
-    "PlanName",
-    "Database",
-    "Phase",
-    "Status",
-    "DurationSeconds",
-    "Message",
-    "TargetKind",
-    "MigrationOperationId",
-)
+# One definition of the columns, phases and statuses, shared with the Terraform table, the data
+# collection rule and the alerts (read once at import; the file ships beside this package).
+_CONTRACT = json.loads((Path(__file__).parent / "contracts" / "migration_events.json").read_text(encoding="utf-8"))
+PHASES = tuple(phase["name"] for phase in _CONTRACT["phases"])
+STATUSES = tuple(status["name"] for status in _CONTRACT["statuses"])
+EVENT_COLUMNS = tuple(column["name"] for column in _CONTRACT["columns"])
+CONTRACT_HEARTBEAT_MINUTES = _CONTRACT["heartbeat"]["maxIntervalMinutes"]
 MAX_MESSAGE_LENGTH = 2000
 
 

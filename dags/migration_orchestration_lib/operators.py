@@ -4,7 +4,8 @@
 back and pokes again later: rescheduled (every host) or deferred to a timer in the triggerer
 (hosts with one, `MIGRATION_WAIT_MODE=deferrable`). The wait between pokes grows with the time
 waited since the first poke, and every wait of a database stops at one deadline: preflight's
-start plus the database's `timeoutMinutes`.
+start plus the database's `timeoutMinutes`. Every poke that finds it still waiting writes a
+`Running` event (the events contract's heartbeat, at least every `max_poke_wait`).
 """
 from __future__ import annotations
 
@@ -114,6 +115,8 @@ class MigrationTask(BaseSensorOperator):
         delay = next_poke_in(now - first, self.timing)
         if deadline is not None:
             delay = min(delay, deadline - now)
+        # The heartbeat of the events contract: every poke of a waiting step says it still runs.
+        self._emit(ctx, "Running", "waiting: %s" % reason, first)
         log.info("%s %s: waiting (%s); next poke in %s", self.database_name, self.phase, reason, delay)
         if self.timing.deferrable:
             self.defer(trigger=time_delta_trigger(delay), method_name="resume", kwargs={"first_poke": first.isoformat()})

@@ -219,8 +219,10 @@ def _build(document: Mapping[str, Any]) -> MigrationPlan:
     storage = document.get("backupStorage")
     return MigrationPlan(
         name=document["name"],
-        host=airflow["host"],
-        sql_access=airflow["sqlAccess"],
+        # Until lib/plan renders airflow.host and airflow.sqlAccess (CONTRACTS.md), a plan without
+        # them is the Data Factory Airflow the stack created, whose workers reach SQL Server directly.
+        host=airflow.get("host", "dataFactory"),
+        sql_access=airflow.get("sqlAccess", "direct"),
         concurrency=Concurrency(
             max_migrations_per_service=concurrency["maxMigrationsPerService"],
             max_migrations_per_source_server=concurrency["maxMigrationsPerSourceServer"],

@@ -41,7 +41,7 @@ def _schema_with_contract_fields() -> None:
     from contract_fields import schema_with_contract_fields
 
     schema = json.loads(REPO_SCHEMA.read_text())
-    if "concurrency" in schema["properties"]:
+    if "host" in schema["properties"]["airflow"]["properties"]:
         return
     patched = Path(_airflow_home) / "migration_plan.schema.json"
     patched.write_text(json.dumps(schema_with_contract_fields(schema)))

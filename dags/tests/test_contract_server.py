@@ -7,7 +7,6 @@ the specification and every value has its type. That part needs the SDK (Python 
 """
 from __future__ import annotations
 
-import json
 import re
 import socket
 import subprocess
@@ -427,11 +426,16 @@ def test_an_offline_restore_without_a_last_backup_finishes_with_what_the_share_h
 def test_sqldb_copies_table_by_table_from_the_live_source(server):
     world = server.world
     operation_id = started(server, "SqlDb")
-    first = get(server, "SqlDb")
-    assert first["migrationStatus"] == "InProgress"
-    assert [t["status"] for t in first["migrationStatusDetails"]["listOfCopyProgressDetails"]] == ["Succeeded", "InProgress"]
+
+    def tables():
+        properties = get(server, "SqlDb")
+        return properties["migrationStatus"], [(t["tableName"], t["status"]) for t in properties["migrationStatusDetails"]["listOfCopyProgressDetails"]]
+
+    assert tables() == ("InProgress", [("dbo.Customers", "InProgress"), ("sales.Orders", "InProgress")])
+    assert tables() == ("InProgress", [("dbo.Customers", "Succeeded"), ("sales.Orders", "InProgress")])
+    assert tables()[0] == "InProgress"  # sales.Orders started
     write(world, "sales.Orders")  # not frozen: the copy sees it
-    assert get(server, "SqlDb")["migrationStatus"] == "Succeeded"
+    assert tables() == ("Succeeded", [("dbo.Customers", "Succeeded"), ("sales.Orders", "Succeeded")])
     target = world.database("sqldb1", SOURCE_DATABASE)
     assert target["tables"] == world.database(SOURCE_SERVER, SOURCE_DATABASE)["tables"]
     assert target["restoredFrom"] == {"server": SOURCE_SERVER, "database": SOURCE_DATABASE, "migrationOperationId": operation_id}

@@ -1,256 +1,451 @@
-"""The DMS gateway against Microsoft's recorded 2025-06-30 responses, through a fake SDK client.
+"""The DMS gateway on both transports (the azure-mgmt-datamigration SDK, and ARM REST through
+azure-mgmt-core) against the DMS contract server over HTTP, for every target kind and fault kind.
 
-The fake returns real azure-mgmt-datamigration models deserialized from the recordings and checks
-every call against the real SDK method's signature, so a wrong argument name fails here.
+On Python 3.8 (Airflow 2.6.3) only the REST transport runs: the SDK needs Python >= 3.9.
 """
 from __future__ import annotations
 
-import inspect
-import json
 import logging
+import time
 
 import pytest
 
-pytest.importorskip("azure.mgmt.datamigration", reason="the DMS SDK needs Python >= 3.9 (not in the Airflow 2.6.3 check)")
-
-from azure.core.exceptions import ResourceNotFoundError
-from azure.mgmt.datamigration import models as dms_models
-from azure.mgmt.datamigration import operations as dms_operations
-
-from conftest import FIXTURES_DIR, load_plan_document
+from conftest import load_plan_document, renamed_targets_document
+from dms_world_support import (
+    KINDS,
+    ONLINE_KINDS,
+    RESOURCE_GROUP,
+    SERVICE_ID,
+    SHARE,
+    SOURCE_DATABASE,
+    SUBSCRIPTION,
+    TARGET_SERVERS,
+    back_up,
+    create_body,
+    recorded,
+    scope,
+    server,  # noqa: F401 (fixture)
+    write,
+)
 from migration_orchestration_lib.connections import ConnectionSecret
 from migration_orchestration_lib.dms_gateway import (
     CutoverNotSupportedError,
     DmsGateway,
+    DmsOperationFailed,
+    DmsOperationTimeout,
+    DmsUnavailable,
     MigrationConflictError,
     MigrationTarget,
+    OperationTiming,
+)
+from migration_orchestration_lib.dms_transport import (
+    StaticTokenCredential,
+    choose_transport,
+    connect_transport,
+    loopback_bearer_token_policy,
+    sdk_available,
 )
 from migration_orchestration_lib.migration_request import build_migration_request
+from migration_orchestration_lib.migration_status import COMPLETING, COPYING, READY_FOR_CUTOVER, SUCCEEDED
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.settings import MigrationServiceRef
 
-SERVICE_ID = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/testrg/providers/Microsoft.DataMigration/sqlMigrationServices/service1"
-OPERATION_ID = "858ba109-5ab7-4fa1-8aea-bea487cacdcd"
+pytestmark = pytest.mark.airflow26
 
-KINDS = {
-    "SqlMi": (dms_operations.DatabaseMigrationsSqlMiOperations, dms_models.DatabaseMigrationSqlMi, "managed_instance_name", "managedInstance1"),
-    "SqlDb": (dms_operations.DatabaseMigrationsSqlDbOperations, dms_models.DatabaseMigrationSqlDb, "sql_db_instance_name", "sqldbinstance"),
-    "SqlVm": (dms_operations.DatabaseMigrationsSqlVmOperations, dms_models.DatabaseMigrationSqlVm, "sql_virtual_machine_name", "testvm"),
-}
-
-
-def recorded(name: str) -> dict:
-    return json.loads((FIXTURES_DIR / name).read_text())
+TRANSPORTS = [
+    pytest.param("sdk", marks=pytest.mark.skipif(not sdk_available(), reason="azure-mgmt-datamigration needs Python >= 3.9")),
+    "rest",
+]
+FAST = OperationTiming(timeout_seconds=10, polling_interval_seconds=0.02)
 
 
-def recorded_body(name: str, status: str = "200") -> dict:
-    return recorded(name)["responses"][status]["body"]
+@pytest.fixture(params=TRANSPORTS)
+def transport(request):
+    return request.param
 
 
-class RecordedPoller:
-    def __init__(self, value=None):
-        self.value = value
-
-    def result(self, timeout=None):
-        return self.value
-
-
-class FakeOperations:
-    """One operation group; `current` is the body GET returns (None: 404), `created` what create returns."""
-
-    def __init__(self, real_class, model, current=None, created=None):
-        self.real_class, self.model = real_class, model
-        self.current, self.created = current, created
-        self.calls = []
-
-    def _record(self, name, kwargs):
-        signature = inspect.signature(getattr(self.real_class, name))
-        explicit = {p.name for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD}
-        assert set(kwargs) <= explicit, "unknown argument(s) %s for %s" % (set(kwargs) - explicit, name)
-        signature.bind(None, **kwargs)  # every required argument given
-        self.calls.append((name, kwargs))
-
-    def get(self, **kwargs):
-        self._record("get", kwargs)
-        if self.current is None:
-            raise ResourceNotFoundError("The resource was not found")
-        return self.model.deserialize(self.current)
-
-    def begin_create_or_update(self, **kwargs):
-        self._record("begin_create_or_update", kwargs)
-        return RecordedPoller(self.model.deserialize(self.created))
-
-    def begin_cutover(self, **kwargs):
-        self._record("begin_cutover", kwargs)
-        return RecordedPoller()
-
-    def begin_cancel(self, **kwargs):
-        self._record("begin_cancel", kwargs)
-        return RecordedPoller()
-
-    def names(self):
-        return [name for name, _ in self.calls]
+def connect(server, transport, timing=FAST, **options):
+    options.setdefault("read_timeout", 5)
+    return DmsGateway.connect(
+        MigrationServiceRef.parse(SERVICE_ID), StaticTokenCredential(), transport=transport, base_url=server.base_url, timing=timing, **options
+    )
 
 
-class FakeServices:
-    def __init__(self, body):
-        self.body = body
-
-    def get(self, **kwargs):
-        signature = inspect.signature(dms_operations.SqlMigrationServicesOperations.get)
-        signature.bind(None, **kwargs)
-        return dms_models.SqlMigrationService.deserialize(self.body)
+@pytest.fixture
+def gateway(server, transport):
+    return connect(server, transport)
 
 
-class FakeClient:
-    def __init__(self, kind, current=None, created=None, service=None):
-        real_class, model, _, _ = KINDS[kind]
-        self.operations = FakeOperations(real_class, model, current, created)
-        group = {"SqlMi": "database_migrations_sql_mi", "SqlDb": "database_migrations_sql_db", "SqlVm": "database_migrations_sql_vm"}[kind]
-        setattr(self, group, self.operations)
-        self.sql_migration_services = FakeServices(service or recorded_body("GetSqlMigrationService.json"))
+def target(kind: str, database: str = SOURCE_DATABASE) -> MigrationTarget:
+    return MigrationTarget(kind, SUBSCRIPTION, RESOURCE_GROUP, TARGET_SERVERS[kind][0], database, scope(kind))
 
 
-def gateway_for(client):
-    return DmsGateway(lambda subscription: client, MigrationServiceRef.parse(SERVICE_ID))
+def start(gateway, kind, **options):
+    return gateway.start(target(kind), SOURCE_DATABASE, lambda: create_body(kind), **options)
 
 
-def target(kind: str) -> MigrationTarget:
-    _, _, _, server = KINDS[kind]
-    return MigrationTarget(kind, "00000000-1111-2222-3333-444444444444", "testrg", server, "db1", "/subscriptions/x")
+def poll(gateway, kind, operation_id, stage, polls=8):
+    for _ in range(polls):
+        status = gateway.status(target(kind), operation_id)
+        if status.stage == stage:
+            return status
+    raise AssertionError("%s never reached %s: %s" % (kind, stage, status.describe()))
+
+
+def ready_for_cutover(server, gateway, kind):
+    back_up(server.world, "FULL", "Sales_full.bak")
+    operation_id = start(gateway, kind).migration_operation_id
+    write(server.world)
+    back_up(server.world, "LOG", "Sales_tail.trn")
+    poll(gateway, kind, operation_id, READY_FOR_CUTOVER)
+    return operation_id
 
 
 def never_called():
     raise AssertionError("the request (and its secrets) must not be built when adopting")
 
 
-def in_progress(body: dict, **changes) -> dict:
-    body = json.loads(json.dumps(body))
-    body["properties"].update(changes)
-    return body
+# -- choosing and connecting a transport --------------------------------------------------------
 
 
-def test_status_is_read_with_status_details_for_the_operation():
-    client = FakeClient("SqlMi", current=recorded_body("SqlMiGetDatabaseMigrationExpanded.json"))
-    status = gateway_for(client).status(target("SqlMi"), OPERATION_ID)
-
-    name, arguments = client.operations.calls[0]
-    assert name == "get"
-    assert arguments == {
-        "resource_group_name": "testrg",
-        "managed_instance_name": "managedInstance1",
-        "target_db_name": "db1",
-        "migration_operation_id": OPERATION_ID,
-        "expand": "MigrationStatusDetails",
-    }
-    assert (status.migration_status, status.provisioning_state) == ("InProgress", "Succeeded")
-    assert status.migration_state == "WaitForFullBackupUploadOperation"
-    assert status.is_full_backup_restored is False
-    assert status.migration_operation_id == OPERATION_ID
-    assert status.is_in_flight and not status.is_terminal_failure and not status.is_succeeded
+def test_the_transport_is_the_sdk_when_importable_and_rest_otherwise():
+    assert choose_transport(None) == ("sdk" if sdk_available() else "rest")
+    assert choose_transport("rest") == "rest"
+    with pytest.raises(ValueError, match="MIGRATION_DMS_TRANSPORT must be one of sdk, rest, got 'soap'"):
+        choose_transport("soap")
 
 
-def test_sqldb_status_reports_success():
-    client = FakeClient("SqlDb", current=recorded_body("SqlDbGetDatabaseMigrationExpanded.json"))
-    status = gateway_for(client).status(target("SqlDb"), OPERATION_ID)
-    assert status.is_succeeded and not status.is_in_flight
-    assert client.operations.calls[0][1]["sql_db_instance_name"] == "sqldbinstance"
+@pytest.mark.skipif(sdk_available(), reason="only where the SDK cannot install")
+def test_asking_for_the_sdk_where_it_cannot_install_says_so():
+    with pytest.raises(ValueError, match="needs Python >= 3.9"):
+        choose_transport("sdk")
 
 
-@pytest.mark.parametrize("kind, recording", [("SqlMi", "SqlMiGetDatabaseMigration.json"), ("SqlVm", "SqlVmGetDatabaseMigration.json")])
-def test_start_adopts_the_migration_already_in_flight(kind, recording):
-    client = FakeClient(kind, current=recorded_body(recording))
-    result = gateway_for(client).start(target(kind), "SourceName", never_called)
-
-    assert result.adopted is True
-    assert result.migration_operation_id == OPERATION_ID
-    assert client.operations.names() == ["get"]
+@pytest.mark.parametrize("url", ["http://dms.example.com", "http://10.0.0.5:8080"])
+def test_a_token_never_travels_over_plain_http_beyond_loopback(url):
+    with pytest.raises(ValueError, match="refusing to send an Azure token over plain HTTP"):
+        connect_transport(StaticTokenCredential(), SUBSCRIPTION, transport="rest", base_url=url)
 
 
-def test_start_refuses_a_target_busy_with_another_source_database():
-    client = FakeClient("SqlMi", current=recorded_body("SqlMiGetDatabaseMigration.json"))
-    with pytest.raises(MigrationConflictError, match="from source database 'sourcename', not 'Sales'"):
-        gateway_for(client).start(target("SqlMi"), "Sales", never_called)
-    assert client.operations.names() == ["get"]
+def test_the_loopback_policy_refuses_a_polling_url_that_leaves_the_machine():
+    from azure.core.exceptions import ServiceRequestError
+    from azure.core.pipeline import PipelineContext, PipelineRequest
+    from azure.core.rest import HttpRequest
+
+    policy = loopback_bearer_token_policy(StaticTokenCredential("t0ken"))
+    local = PipelineRequest(HttpRequest("GET", "http://127.0.0.1:1/x"), PipelineContext(None))
+    policy.on_request(local)
+    assert local.http_request.headers["Authorization"] == "Bearer t0ken"
+    remote = PipelineRequest(HttpRequest("GET", "http://attacker.example/x"), PipelineContext(None))
+    with pytest.raises(ServiceRequestError):
+        policy.on_request(remote)
+    assert "Authorization" not in remote.http_request.headers
 
 
-@pytest.mark.parametrize(
-    "kind, recording",
-    [
-        ("SqlMi", "SqlMiCreateOrUpdateDatabaseMigrationMAX.json"),
-        ("SqlDb", "SqlDbCreateOrUpdateDatabaseMigrationMAX.json"),
-        ("SqlVm", "SqlVmCreateOrUpdateDatabaseMigrationMAX.json"),
-    ],
-)
-def test_start_creates_a_migration_when_none_exists(kind, recording):
-    request = recorded(recording)["parameters"]["parameters"]
-    client = FakeClient(kind, current=None, created=recorded_body(recording, "201"))
-    result = gateway_for(client).start(target(kind), "aaa", lambda: request)
-
-    assert (result.adopted, result.migration_operation_id) == (False, OPERATION_ID)
-    assert client.operations.names() == ["get", "begin_create_or_update"]
-    _, arguments = client.operations.calls[1]
-    assert arguments["parameters"] == request
-    assert arguments["target_db_name"] == "db1"
+def test_integration_runtime_state_comes_from_the_migration_service(server, gateway):
+    assert gateway.integration_runtime_state() == "Online"
+    server.world.set_integration_runtime_state(SERVICE_ID, "NeedRegistration")
+    assert gateway.integration_runtime_state() == "NeedRegistration"
 
 
-@pytest.mark.parametrize("finished", ["Failed", "Canceled", "Succeeded"])
-def test_start_creates_a_new_migration_after_a_finished_one(finished):
-    recording = "SqlMiCreateOrUpdateDatabaseMigrationMAX.json"
-    current = in_progress(recorded_body("SqlMiGetDatabaseMigration.json"), migrationStatus=finished)
-    client = FakeClient("SqlMi", current=current, created=recorded_body(recording))
-    result = gateway_for(client).start(target("SqlMi"), "sourcename", lambda: recorded(recording)["parameters"]["parameters"])
-    assert result.adopted is False
-    assert client.operations.names() == ["get", "begin_create_or_update"]
+# -- migrations, per target kind ----------------------------------------------------------------
 
 
-def test_start_never_logs_the_request_secrets(caplog):
-    recording = "SqlMiCreateOrUpdateDatabaseMigrationMAX.json"
-    request = recorded(recording)["parameters"]["parameters"]
-    request["properties"]["sourceSqlConnection"]["password"] = "S3cr3t-Pa55"
-    client = FakeClient("SqlMi", created=recorded_body(recording))
+@pytest.mark.parametrize("kind", ONLINE_KINDS)
+def test_an_online_migration_runs_from_start_through_cutover(server, gateway, kind):
+    assert gateway.current_migration(target(kind)) is None
+    operation_id = ready_for_cutover(server, gateway, kind)
+    ready = gateway.status(target(kind), operation_id)
+    assert ready.is_backup_restored("Sales_tail.trn") and ready.is_backup_restored(SHARE + "\\Sales_full.bak")
+    if kind == "SqlMi":
+        assert gateway.target_database_status(target(kind)) == "Restoring"
+
+    after = gateway.cutover(target(kind), operation_id)
+
+    assert after.stage in (COMPLETING, SUCCEEDED) and after.cutover_requested
+    poll(gateway, kind, operation_id, SUCCEEDED)
+    assert server.world.database(TARGET_SERVERS[kind][0], SOURCE_DATABASE)["state"] == "ONLINE"
+    if kind == "SqlMi":
+        assert gateway.target_database_status(target(kind)) == "Online"
+
+
+def test_a_sqldb_migration_copies_and_succeeds_without_cutover(server, gateway):
+    result = start(gateway, "SqlDb")
+    assert result.adopted is False and result.status.kind == "SqlDb"
+    poll(gateway, "SqlDb", result.migration_operation_id, SUCCEEDED)
+    with pytest.raises(CutoverNotSupportedError, match="offline only"):
+        gateway.cutover(target("SqlDb"), result.migration_operation_id)
+    assert server.received("cutover") == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_start_adopts_the_migration_in_flight_without_building_the_request(server, gateway, kind):
+    first = start(gateway, kind)
+    again = gateway.start(target(kind), SOURCE_DATABASE.lower(), never_called)
+    assert (again.adopted, again.migration_operation_id) == (True, first.migration_operation_id)
+    assert len(server.received("create")) == 1
+
+
+def test_start_refuses_a_target_busy_with_another_source_database(server, gateway):
+    start(gateway, "SqlMi")
+    with pytest.raises(MigrationConflictError, match="from source database 'Sales', not 'Hr'"):
+        gateway.start(target("SqlMi"), "Hr", never_called)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_start_after_a_canceled_migration_creates_a_new_one(server, gateway, kind):
+    first = start(gateway, kind)
+    canceled = gateway.cancel(target(kind), first.migration_operation_id)
+    assert canceled.migration_status == "Canceled"
+    second = start(gateway, kind)
+    assert second.adopted is False and second.migration_operation_id != first.migration_operation_id
+
+
+def test_start_never_logs_the_request_secrets(server, gateway, caplog):
+    body = create_body("SqlMi")
+    body["properties"]["sourceSqlConnection"]["password"] = "S3cr3t-Pa55"
     with caplog.at_level(logging.DEBUG):
-        gateway_for(client).start(target("SqlMi"), "aaa", lambda: request)
+        gateway.start(target("SqlMi"), SOURCE_DATABASE, lambda: body)
     assert "Started migration" in caplog.text
     assert "S3cr3t-Pa55" not in caplog.text
 
 
-@pytest.mark.parametrize("kind", ["SqlMi", "SqlVm"])
-def test_cutover_posts_the_operation_id_for_online_targets(kind):
-    client = FakeClient(kind)
-    gateway_for(client).cutover(target(kind), "4124fe90-d1b6-4b50-b4d9-46d02381f59a")
-    name, arguments = client.operations.calls[0]
-    assert name == "begin_cutover"
-    assert arguments["parameters"] == recorded("SqlMiCutoverDatabaseMigration.json")["parameters"]["parameters"]
+@pytest.mark.parametrize("kind", ONLINE_KINDS)
+def test_an_offline_migration_finishes_at_the_last_backup_it_was_told(server, gateway, kind):
+    back_up(server.world, "FULL", "Sales_full.bak")
+    result = gateway.start(target(kind), SOURCE_DATABASE, lambda: create_body(kind, offline=True), last_backup_name="Sales_final.trn")
+    assert (result.status.offline, result.status.last_backup_name) == (True, "Sales_final.trn")
+    for _ in range(4):
+        assert gateway.status(target(kind), result.migration_operation_id).stage == COPYING  # never ready: offline
+    write(server.world)
+    back_up(server.world, "LOG", "Sales_final.trn")
+    done = poll(gateway, kind, result.migration_operation_id, SUCCEEDED)
+    assert done.is_backup_restored("Sales_final.trn")
 
 
-def test_sqldb_rejects_cutover_without_calling_azure():
-    client = FakeClient("SqlDb")
-    with pytest.raises(CutoverNotSupportedError, match="offline only"):
-        gateway_for(client).cutover(target("SqlDb"), OPERATION_ID)
-    assert client.operations.calls == []
+@pytest.mark.parametrize("kind, offline", [("SqlMi", False), ("SqlDb", True)])
+def test_last_backup_name_is_refused_where_dms_has_no_use_for_it(server, gateway, kind, offline):
+    with pytest.raises(ValueError, match="lastBackupName is for offline SqlMi and SqlVm migrations"):
+        gateway.start(target(kind), SOURCE_DATABASE, lambda: create_body(kind, offline=offline), last_backup_name="x.trn")
+    assert server.received("create") == []
 
 
-@pytest.mark.parametrize("kind", ["SqlMi", "SqlDb", "SqlVm"])
-def test_cancel_posts_the_operation_id(kind):
-    client = FakeClient(kind)
-    gateway_for(client).cancel(target(kind), "9a90bb84-e70f-46f7-b0ae-1aef5b3b9f07")
-    name, arguments = client.operations.calls[0]
-    assert name == "begin_cancel"
-    assert arguments["parameters"] == recorded("SqlDbCancelDatabaseMigration.json")["parameters"]["parameters"]
+@pytest.mark.parametrize("kind", KINDS)
+def test_cancel_of_a_finished_migration_returns_its_status(server, gateway, kind):
+    back_up(server.world, "FULL", "Sales_full.bak")
+    result = gateway.start(target(kind), SOURCE_DATABASE, lambda: create_body(kind, offline=True))
+    poll(gateway, kind, result.migration_operation_id, SUCCEEDED)
+    assert gateway.cancel(target(kind), result.migration_operation_id).migration_status == "Succeeded"
 
 
-def test_current_migration_is_none_when_the_target_never_had_one():
-    assert gateway_for(FakeClient("SqlDb")).current_migration(target("SqlDb")) is None
+@pytest.mark.parametrize("kind", KINDS)
+def test_delete_removes_the_migration_resource_once_it_no_longer_runs(server, gateway, kind):
+    result = start(gateway, kind)
+    with pytest.raises(DmsOperationFailed) as refused:
+        gateway.delete(target(kind))
+    assert refused.value.code == "DeleteMigrationNotAllowedMigrationInProgress" and not refused.value.retryable
+    gateway.cancel(target(kind), result.migration_operation_id)
+    assert gateway.delete(target(kind)) is True
+    assert gateway.current_migration(target(kind)) is None
+    assert gateway.delete(target(kind)) is False
 
 
-def test_integration_runtime_state_comes_from_the_migration_service():
-    assert gateway_for(FakeClient("SqlMi")).integration_runtime_state() == "NeedRegistration"
+def test_delete_target_database_removes_a_managed_instance_database(server, gateway):
+    back_up(server.world, "FULL", "Sales_full.bak")
+    result = start(gateway, "SqlMi")
+    poll(gateway, "SqlMi", result.migration_operation_id, READY_FOR_CUTOVER)
+    assert gateway.delete_target_database(target("SqlMi")) is True
+    assert server.world.database("mi1", SOURCE_DATABASE) is None
+    assert gateway.target_database_status(target("SqlMi")) is None
+    assert gateway.delete_target_database(target("SqlMi")) is False
+
+
+@pytest.mark.parametrize("kind", ["SqlDb", "SqlVm"])
+def test_only_managed_instance_databases_are_deleted_through_arm(server, gateway, kind):
+    with pytest.raises(ValueError, match="only SqlMi databases are ARM resources"):
+        gateway.delete_target_database(target(kind))
+    assert server.received("deleteManagedDatabase") == []
+
+
+# -- every fault kind, for every target kind ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_throttling_is_retried_after_the_time_dms_asks_for(server, gateway, kind):
+    result = start(gateway, kind)
+    server.world.add_fault("get", "throttle", retry_after_seconds=1)
+    began = time.monotonic()
+    assert gateway.status(target(kind), result.migration_operation_id).migration_operation_id == result.migration_operation_id
+    assert time.monotonic() - began >= 1
+    assert [e["status"] for e in server.received("get")][-2:] == [429, 200]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_errors_are_retried_by_the_pipeline(server, gateway, kind, status):
+    server.world.add_fault("create", "error", status=status)
+    result = start(gateway, kind)  # PUT retried
+    action = "cutover" if kind in ONLINE_KINDS else "cancel"
+    server.world.add_fault(action, "error", status=status)
+    if kind in ONLINE_KINDS:
+        back_up(server.world, "FULL", "Sales_full.bak")
+        poll(gateway, kind, result.migration_operation_id, READY_FOR_CUTOVER)
+        assert gateway.cutover(target(kind), result.migration_operation_id).cutover_requested  # POST retried on 5xx
+    else:
+        assert gateway.cancel(target(kind), result.migration_operation_id).migration_status == "Canceled"
+    assert [e["status"] for e in server.received("create")] == [status, 201]
+    assert [e["status"] for e in server.received(action)] == [status, 202]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_connection_reset_on_a_read_is_retried(server, gateway, kind):
+    result = start(gateway, kind)
+    server.world.add_fault("get", "reset")
+    assert gateway.status(target(kind), result.migration_operation_id).migration_operation_id == result.migration_operation_id
+    assert [e["fault"] for e in server.received("get")][-2:] == ["reset", None]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_connection_reset_on_a_post_is_a_retryable_error_and_the_retry_works(server, gateway, kind):
+    if kind in ONLINE_KINDS:
+        operation_id = ready_for_cutover(server, gateway, kind)
+        action, call = "cutover", lambda: gateway.cutover(target(kind), operation_id)
+    else:
+        operation_id = start(gateway, kind).migration_operation_id
+        action, call = "cancel", lambda: gateway.cancel(target(kind), operation_id)
+    server.world.add_fault(action, "reset")
+    with pytest.raises(DmsUnavailable) as unavailable:  # POST is not retried by the pipeline
+        call()
+    assert unavailable.value.retryable
+    assert call().migration_status in ("Completing", "Succeeded", "Canceled")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_slow_answer_is_awaited(server, gateway, kind):
+    result = start(gateway, kind)
+    server.world.add_fault("get", "slow", delay_seconds=0.3)
+    began = time.monotonic()
+    gateway.status(target(kind), result.migration_operation_id)
+    assert time.monotonic() - began >= 0.3
+
+
+def test_an_answer_slower_than_the_read_timeout_is_asked_again(server, transport):
+    gateway = connect(server, transport, read_timeout=0.5)
+    server.world.add_fault("getService", "slow", delay_seconds=1.5)
+    assert gateway.integration_runtime_state() == "Online"
+    assert [e["fault"] for e in server.received("getService")] == ["slow", None]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_create_whose_operation_fails_raises_and_leaves_a_failed_migration(server, gateway, kind):
+    server.world.add_fault("create", "lroFailed", code="InternalServerError", message="provisioning broke")
+    with pytest.raises(DmsOperationFailed, match="create the migration of Sales.*ended Failed: InternalServerError: provisioning broke") as failed:
+        start(gateway, kind)
+    assert failed.value.code == "InternalServerError"
+    assert gateway.current_migration(target(kind)).is_terminal_failure
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_create_dms_cannot_validate_raises_with_its_reason(server, gateway, kind):
+    with pytest.raises(DmsOperationFailed, match="TestConnectionFailed.*Missing") as failed:
+        gateway.start(target(kind), "Missing", lambda: create_body(kind, source_database="Missing"))
+    assert failed.value.code == "TestConnectionFailed"
+
+
+@pytest.mark.parametrize("kind", ONLINE_KINDS)
+def test_a_cutover_whose_operation_fails_raises_from_cutover(server, gateway, kind):
+    operation_id = ready_for_cutover(server, gateway, kind)
+    server.world.add_fault("cutover", "lroFailed", message="the tail of the log is damaged")
+    with pytest.raises(DmsOperationFailed, match="CutoverFailedOrCancelled.*the tail of the log is damaged") as failed:
+        gateway.cutover(target(kind), operation_id)
+    assert failed.value.code == "CutoverFailedOrCancelled"
+    assert gateway.status(target(kind), operation_id).migration_status == "InProgress"  # not cut over
+
+
+@pytest.mark.parametrize("kind", ONLINE_KINDS)
+def test_a_cutover_dms_refuses_raises(server, gateway, kind):
+    operation_id = start(gateway, kind).migration_operation_id  # no full backup restored yet
+    with pytest.raises(DmsOperationFailed) as refused:
+        gateway.cutover(target(kind), operation_id)
+    assert refused.value.code == "MigrationNotReadyForCutoverError"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_cancel_whose_operation_fails_raises(server, gateway, kind):
+    operation_id = start(gateway, kind).migration_operation_id
+    server.world.add_fault("cancel", "lroFailed")
+    with pytest.raises(DmsOperationFailed, match="cancel migration"):
+        gateway.cancel(target(kind), operation_id)
+    assert gateway.status(target(kind), operation_id).is_in_flight
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_delete_whose_operation_fails_raises(server, gateway, kind):
+    start(gateway, kind)
+    server.world.add_fault("delete", "lroFailed")
+    with pytest.raises(DmsOperationFailed, match="delete the migration resource"):
+        gateway.delete(target(kind), force=True)
+    assert gateway.current_migration(target(kind)) is not None
+
+
+def test_a_managed_database_delete_whose_operation_fails_raises(server, gateway):
+    server.world.put_database("mi1", SOURCE_DATABASE, state="RESTORING")
+    server.world.add_fault("deleteManagedDatabase", "lroFailed")
+    with pytest.raises(DmsOperationFailed, match="delete database Sales"):
+        gateway.delete_target_database(target("SqlMi"))
+    assert server.world.database("mi1", SOURCE_DATABASE) is not None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_operation_past_its_deadline_times_out_and_a_retry_adopts_it(server, transport, kind):
+    server.retry_after_seconds = 2  # DMS asks to be polled later than the deadline
+    impatient = connect(server, transport, timing=OperationTiming(timeout_seconds=0.3, polling_interval_seconds=0.02))
+    with pytest.raises(DmsOperationTimeout, match="within 0.3 s") as late:
+        start(impatient, kind)
+    assert late.value.retryable
+    server.retry_after_seconds = 0
+    assert start(connect(server, transport), kind).adopted is True
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_migration_failing_in_dms_is_reported_by_status(server, gateway, kind):
+    result = start(gateway, kind)
+    server.world.add_fault("migrate", "migrationFailed", code="RestoreFailed", message="disk full")
+    status = gateway.status(target(kind), result.migration_operation_id)
+    assert status.is_terminal_failure and status.error_message == "disk full"
+
+
+# -- the request the plan builds, through the gateway into DMS -----------------------------------
 
 
 class Secrets:
     def get(self, connection_id):
         return ConnectionSecret(connection_id, "%s.example" % connection_id, 1433, "user-" + connection_id, "pw-" + connection_id)
+
+
+@pytest.mark.parametrize("name", ["to_mi", "to_db", "to_vm"])
+def test_the_request_the_plan_builds_migrates_each_target_kind(server, gateway, name):
+    plan = parse_plan(renamed_targets_document())
+    database = plan.database(name)
+    migration_target = MigrationTarget.of(plan, database)
+    world = server.world
+    world.add_server(migration_target.server_name, migration_target.kind)
+    source = plan.source_of(database)
+    world.add_server(source.name) if world.server(source.name) is None else None
+    world.put_database(source.name, database.source_database, tables={"dbo.T": {"columns": [{"name": "Id", "type": "int"}], "rows": [[1]]}})
+    if migration_target.kind == "SqlDb":
+        world.put_database(migration_target.server_name, database.target_database, tables={"dbo.T": {"columns": [{"name": "Id", "type": "int"}], "rows": []}})
+    else:
+        world.take_backup(source.name, database.source_database, "FULL", source.backup_file_share.path + "\\full.bak")
+    secrets = Secrets()
+
+    result = gateway.start(migration_target, database.source_database, lambda: build_migration_request(plan, database, SERVICE_ID, secrets))
+    for _ in range(6):
+        status = gateway.status(migration_target, result.migration_operation_id)
+    assert status.stage == SUCCEEDED, status.describe()
+    copied = world.database(migration_target.server_name, database.target_database)
+    assert copied["state"] == "ONLINE" and copied["tables"]["dbo.T"]["rows"] == [[1]]
+    assert copied["restoredFrom"]["database"] == database.source_database
 
 
 def key_paths(value, prefix=""):
@@ -280,9 +475,7 @@ def sql_db_document():
         (sql_db_document(), "SqlDb", "SqlDbCreateOrUpdateDatabaseMigrationMAX.json", {"properties.tableList"}),
     ],
 )
-def test_request_has_the_recorded_shape_and_the_sdk_accepts_it(document, kind, recording, not_sent):
-    from azure.mgmt.datamigration._utils.serialization import Serializer  # the SDK's own body serializer
-
+def test_request_has_the_recorded_shape(document, kind, recording, not_sent):
     plan = parse_plan(document)
     request = build_migration_request(plan, plan.databases[0], SERVICE_ID, Secrets())
     recorded_request = recorded(recording)["parameters"]["parameters"]
@@ -292,11 +485,13 @@ def test_request_has_the_recorded_shape_and_the_sdk_accepts_it(document, kind, r
     properties = request["properties"]
     assert (properties["kind"], properties["migrationService"], properties["sourceDatabaseName"]) == (kind, SERVICE_ID, "Sales")
     assert properties["sourceSqlConnection"]["password"] == "pw-mssql_source_sql01"
+    if sdk_available():  # the SDK's own body serializer accepts it
+        from azure.mgmt.datamigration import models as dms_models
+        from azure.mgmt.datamigration._utils.serialization import Serializer
 
-    serializer = Serializer({k: v for k, v in vars(dms_models).items() if isinstance(v, type)})
-    model_name = {"SqlMi": "DatabaseMigrationSqlMi", "SqlDb": "DatabaseMigrationSqlDb"}[kind]
-    wire = serializer.body(request, model_name)
-    assert wire["properties"]["sourceSqlConnection"]["userName"] == "user-mssql_source_sql01"
+        serializer = Serializer({k: v for k, v in vars(dms_models).items() if isinstance(v, type)})
+        wire = serializer.body(request, {"SqlMi": "DatabaseMigrationSqlMi", "SqlDb": "DatabaseMigrationSqlDb"}[kind])
+        assert wire["properties"]["sourceSqlConnection"]["userName"] == "user-mssql_source_sql01"
 
 
 def test_online_managed_instance_request_carries_the_backup_locations():

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import load_plan_document
-from migration_orchestration_lib import operators
+from migration_orchestration_lib import events as events_module, operators
 from migration_orchestration_lib.airflow_compat import (
     AIRFLOW_3,
     DAG,
@@ -84,9 +84,14 @@ def next_poke_at(monkeypatch, minutes_waited, deadline):
     return rescheduled.value.reschedule_date
 
 
-def test_a_waiting_step_is_rescheduled_from_the_time_since_its_first_poke(events, monkeypatch):
+def test_a_waiting_step_is_rescheduled_from_the_time_since_its_first_poke_and_says_it_still_runs(events, monkeypatch):
     assert next_poke_at(monkeypatch, 20, NOW + timedelta(hours=1)) == NOW + timedelta(minutes=30)  # waited 20: next in 10
-    assert events == []
+    assert [(e["Status"], e["DurationSeconds"], e["Message"]) for e in events] == [("Running", 1200.0, "waiting: InProgress")]
+
+
+def test_waiting_steps_poke_at_least_as_often_as_the_events_heartbeat_promises():
+    heartbeat = events_module.CONTRACT_HEARTBEAT_MINUTES
+    assert TIMING.max_poke_wait <= timedelta(minutes=heartbeat)
 
 
 def test_every_wait_of_a_database_stops_at_its_one_deadline(events, monkeypatch):
@@ -97,7 +102,7 @@ def test_every_wait_of_a_database_stops_at_its_one_deadline(events, monkeypatch)
     monkeypatch.setattr(operators, "utc_now", lambda: NOW + timedelta(minutes=56))
     with pytest.raises(AirflowFailException, match=r"timeoutMinutes \(720\) passed while waiting: InProgress"):
         task(dms_still_copying).execute(context(ti))
-    assert [(e["Status"], e["Phase"]) for e in events] == [("Failed", "wait_for_migration")]
+    assert [(e["Status"], e["Phase"]) for e in events] == [("Running", "wait_for_migration"), ("Failed", "wait_for_migration")]
 
 
 def test_an_attempt_airflow_retries_reports_retrying_and_only_the_last_one_failed(events):

@@ -8,6 +8,8 @@ import pytest
 from conftest import load_plan_document
 from migration_orchestration_lib.plan import PlanError, load_plan, parse_plan
 
+pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 (Airflow 2.6.3) and with 2.10.5 too
+
 
 def test_rendered_example_plan_loads_with_its_values(example_document):
     plan = parse_plan(example_document)
@@ -50,6 +52,13 @@ def test_every_problem_is_listed_not_just_the_first(example_document):
     with pytest.raises(PlanError) as error:
         parse_plan(example_document)
     assert [p.split(":")[0] for p in error.value.problems] == ["databases[0].timeoutMinutes", "databases[1].mode"]
+
+
+def test_a_plan_rendered_before_airflow_hosts_existed_runs_its_sql_directly(example_document):
+    example_document["airflow"] = {"version": "2.6.3", "computeSize": "Small", "extraNodes": 0,
+                                   "servicePrincipal": {"clientId": "11111111-2222-3333-4444-555555555555", "objectId": "66666666-7777-8888-9999-000000000000"}}
+    plan = parse_plan(example_document)
+    assert (plan.host, plan.sql_access) == ("dataFactory", "direct")
 
 
 def test_a_plan_that_was_not_rendered_says_so(example_document):

@@ -1,11 +1,15 @@
 """The pools contract: every pooled task exists, slots come from the plan's concurrency."""
 from __future__ import annotations
 
+import pytest
+
 from conftest import load_plan_document
 from migration_orchestration_lib import steps
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.pools import load_pools, pool_by_task, pool_slots
 from migration_orchestration_lib.rollback import ROLLBACK_TASK
+
+pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 (Airflow 2.6.3) and with 2.10.5 too
 
 
 def test_slots_follow_the_plans_concurrency():

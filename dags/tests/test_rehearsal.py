@@ -83,44 +83,33 @@ def world_database(world_dir, server, database):
 
 
 @pytest.mark.airflow26
-def test_a_failing_database_rolls_back_holds_its_dependents_and_fails_the_run(rehearsal, events, monkeypatch):
-    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "database_1")
-    state, states = run(load_plan_document())
-
-    assert state == "failed"
-    assert states["database_1.wait_for_migration"] == "failed"
-    assert states["database_1.rollback"] == "success"
-    assert states["database_2.done"] == "success" and states["database_2.rollback"] == "skipped"
-    for step in ("preflight", "start_migration", "done"):
-        assert states["database_3.%s" % step] == "upstream_failed"
-    assert states["database_3.rollback"] == "skipped"
-    assert states["run_outcome"] == "failed"
-
-    assert events_of(events, "database_1")[-2:] == [("wait_for_migration", "Failed"), ("rollback", "RolledBack")]
-    assert events_of(events, "database_3") == []
-    assert world_database(rehearsal, "mi-contoso-prod", "Sales") is None  # the restoring target was removed
-    assert world_database(rehearsal, "sql01", "Sales")["readOnly"] is False
-    assert world_database(rehearsal, "mi-contoso-prod", "Reporting") is None  # held: never started
-
-
-def test_every_target_kind_renamed_migrates_and_a_mismatch_rolls_back_that_database_only(rehearsal, events, monkeypatch):
+def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_fail_the_run(rehearsal, events, monkeypatch):
+    """Every target kind, each renamed on its target: to_mi's DMS migration fails, archive's
+    validation finds a row missing, to_vm depends on to_mi, to_db is independent."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "to_mi")
     monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "archive")
     state, states = run(renamed_targets_document(mode="online"))
 
-    assert state == "failed"
-    for name in ("to_mi", "to_db", "to_vm"):
-        assert states["%s.done" % name] == "success" and states["%s.rollback" % name] == "skipped"
-    validated = {row["Database"]: row["Message"] for row in events if (row["Phase"], row["Status"]) == ("validate", "Succeeded")}
-    assert all("3 table(s) match" in validated[name] for name in ("to_mi", "to_db", "to_vm")), validated
-    for server, target, source in [("mi-contoso-prod", "SalesArchive", "Sales"), ("vm1", "Archive", "Crm")]:
-        assert world_database(rehearsal, server, target)["restoredFrom"]["database"] == source
+    assert state == "failed" and states["run_outcome"] == "failed"
+    assert states["to_mi.wait_for_migration"] == "failed" and states["to_mi.rollback"] == "success"
+    assert events_of(events, "to_mi")[-2:] == [("wait_for_migration", "Failed"), ("rollback", "RolledBack")]
+    assert world_database(rehearsal, "mi-contoso-prod", "SalesArchive") is None  # restoring, never live: removed
+    assert world_database(rehearsal, "sql01", "Sales")["readOnly"] is False
+
+    for step in ("preflight", "start_migration", "done"):
+        assert states["to_vm.%s" % step] == "upstream_failed"
+    assert states["to_vm.rollback"] == "skipped" and events_of(events, "to_vm") == []
+    assert world_database(rehearsal, "vm1", "Archive") is None  # held: never started
+
+    assert states["to_db.done"] == "success" and states["to_db.rollback"] == "skipped"
+    validated = [row["Message"] for row in events if (row["Database"], row["Phase"], row["Status"]) == ("to_db", "validate", "Succeeded")]
+    assert validated == ["validation passed: 3 table(s) match"]
+    assert world_database(rehearsal, "sql01", "Hr")["readOnly"] is True  # migrated: its source stays frozen
 
     assert states["archive.validate"] == "failed" and states["archive.rollback"] == "success"
-    [failure] = [row for row in events if row["Status"] == "Failed"]
-    assert failure["Database"] == "archive" and "rows on source" in failure["Message"]
+    assert [row["Database"] for row in events if row["Status"] == "Failed"] == ["to_mi", "archive"]
     assert world_database(rehearsal, "sql01", "Archive")["readOnly"] is False  # the source is authoritative again
-    assert world_database(rehearsal, "mi-contoso-prod", "Archive")["state"] == "ONLINE"  # DMS completed it: never deleted
-    assert world_database(rehearsal, "sql01", "Sales")["readOnly"] is True  # migrated: stays frozen
+    assert world_database(rehearsal, "mi-contoso-prod", "Archive")["state"] == "ONLINE"  # DMS completed it: kept
 
 
 CRASHING_RUN = textwrap.dedent(

@@ -5,5 +5,8 @@
  */
 export const AZAPI_GENERATOR_METADATA = {
   providerName: 'azapi',
-  providerVersionConstraint: '~> 2.5',
+  // >= 2.7.0, < 3.0.0: `terraform validate` checks every body against AzAPI's embedded Azure
+  // schema, which first knows Microsoft.DataMigration/sqlMigrationServices@2025-06-30 in 2.7.0;
+  // an older 2.x rejects the migration service. Validated against 2.12.0 (`npm run validate`).
+  providerVersionConstraint: '~> 2.7',
 } as const;

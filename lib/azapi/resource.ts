@@ -52,7 +52,7 @@ export interface AzapiResourceConfig extends TerraformMetaArguments {
    * @default - none
    */
   readonly tags?: { readonly [key: string]: string };
-  /** Validate `type` and `body` against AzAPI's embedded schema. @default true */
+  /** Validate `type` and `body` against AzAPI's embedded schema; turn off only for a type the schema lacks. @default true */
   readonly schemaValidationEnabled?: boolean;
   /** Paths of the response exported to `output` (AVM TFFR4: always set). @default [] */
   readonly responseExportValues?: readonly string[] | { readonly [name: string]: string };

@@ -9,17 +9,20 @@ import { AlertDimension, AlertSeverity, MetricAlertDefinition } from './alerts';
 /** Metric namespace of every Data Factory platform metric. */
 export const DATA_FACTORY_METRIC_NAMESPACE = 'Microsoft.DataFactory/factories';
 
-/** The factory's diagnostic log categories this library sends to the workspace by default. */
-export const DATA_FACTORY_LOG_CATEGORIES: readonly string[] = [
-  'ActivityRuns',
-  'PipelineRuns',
-  'TriggerRuns',
+/** The factory's pipeline, activity and trigger run logs, sent to the workspace by default. */
+export const DATA_FACTORY_RUN_LOG_CATEGORIES: readonly string[] = ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'];
+
+/** The managed Airflow's logs: sent only when the factory runs one (nothing else writes them). */
+export const AIRFLOW_LOG_CATEGORIES: readonly string[] = [
   'AirflowDagProcessingLogs',
   'AirflowSchedulerLogs',
   'AirflowTaskLogs',
   'AirflowWebLogs',
   'AirflowWorkerLogs',
 ];
+
+/** Every log category this library sends from a factory that runs a managed Airflow. */
+export const DATA_FACTORY_LOG_CATEGORIES: readonly string[] = [...DATA_FACTORY_RUN_LOG_CATEGORIES, ...AIRFLOW_LOG_CATEGORIES];
 
 /** Category group that covers every log category of a resource. */
 export const ALL_LOGS_CATEGORY_GROUP = 'allLogs';
@@ -40,10 +43,8 @@ export const DataFactoryMetric = {
 /** The dimension every integration-runtime metric carries. */
 const INTEGRATION_RUNTIME_NAME = 'IntegrationRuntimeName';
 
-function onRuntime(runtimeName: string | undefined): AlertDimension[] | undefined {
-  return runtimeName === undefined
-    ? undefined
-    : [{ name: INTEGRATION_RUNTIME_NAME, operator: 'Include', values: [runtimeName] }];
+function onRuntime(runtimeName: string): AlertDimension[] {
+  return [{ name: INTEGRATION_RUNTIME_NAME, operator: 'Include', values: [runtimeName] }];
 }
 
 /**
@@ -51,7 +52,7 @@ function onRuntime(runtimeName: string | undefined): AlertDimension[] | undefine
  * (severity 1) with the database named; this one also catches tasks that fail before they can
  * report, and retries, so it is a warning.
  */
-export function airflowTaskFailuresAlert(namePrefix: string, airflowRuntimeName?: string): MetricAlertDefinition {
+export function airflowTaskFailuresAlert(namePrefix: string, airflowRuntimeName: string): MetricAlertDefinition {
   return {
     id: 'AirflowTaskFailuresAlert',
     name: `alert-${namePrefix}-airflow-task-failures`,
@@ -72,7 +73,7 @@ export function airflowTaskFailuresAlert(namePrefix: string, airflowRuntimeName?
 }
 
 /** Airflow DAG import errors (severity 2): a broken DAG upload is otherwise silent. */
-export function airflowDagImportErrorsAlert(namePrefix: string, airflowRuntimeName?: string): MetricAlertDefinition {
+export function airflowDagImportErrorsAlert(namePrefix: string, airflowRuntimeName: string): MetricAlertDefinition {
   return {
     id: 'AirflowDagImportErrorsAlert',
     name: `alert-${namePrefix}-airflow-dag-import-errors`,

@@ -2,76 +2,77 @@ import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from './alert-timing';
 import { AlertSeverity, LogAlertDefinition } from './alerts';
 
+import { loadMigrationEventsContract, MigrationEventColumn } from './migration-events-contract';
+
 /**
  * The migration-events contract between the DAG (which writes one event per step through the Logs
- * Ingestion API) and the alerts (which query them). DMS has no Azure Monitor metrics or logs, so
- * these events are the only signal of a migration's progress.
+ * Ingestion API) and the alerts (which query them), read from the one file both sides share. DMS
+ * has no Azure Monitor metrics or logs, so these events are the only signal of a migration's progress.
  */
+const CONTRACT = loadMigrationEventsContract();
 
 /** Custom Log Analytics table (custom tables end in `_CL`). */
-export const MIGRATION_EVENTS_TABLE = 'MigrationEvents_CL';
+export const MIGRATION_EVENTS_TABLE: string = CONTRACT.table;
 
 /** Stream the data collection rule declares and the DAG uploads to. */
-export const MIGRATION_EVENTS_STREAM = `Custom-${MIGRATION_EVENTS_TABLE}`;
+export const MIGRATION_EVENTS_STREAM: string = CONTRACT.stream;
 
-/** Column types both the table and the rule's stream declaration accept. */
-export type MigrationEventColumnType = 'datetime' | 'string' | 'real';
-
-/** One column of the events table. */
-export interface MigrationEventColumn {
-  /** Column name. */
-  readonly name: string;
-  /** Column type. */
-  readonly type: MigrationEventColumnType;
-  /** What the column holds (the table's column description). */
-  readonly description: string;
-}
+export type { MigrationEventColumn } from './migration-events-contract';
 
 /** The event schema, in the order the table and the stream declare it. */
-export const MIGRATION_EVENT_COLUMNS: readonly MigrationEventColumn[] = [
-  { name: 'TimeGenerated', type: 'datetime', description: 'When the step emitted the event (UTC).' },
-  { name: 'RunId', type: 'string', description: 'Airflow DAG run id.' },
-  { name: 'PlanName', type: 'string', description: 'Migration plan name.' },
-  { name: 'Database', type: 'string', description: 'Database being migrated (plan name of the database).' },
-  { name: 'Phase', type: 'string', description: 'Step: preflight, start_migration, wait_for_migration, cutover, wait_for_completion, validate, rollback, done.' },
-  { name: 'Status', type: 'string', description: 'Started, Succeeded, Failed or RolledBack.' },
-  { name: 'DurationSeconds', type: 'real', description: 'Duration of the step in seconds, when it ended.' },
-  { name: 'Message', type: 'string', description: 'Human-readable detail, e.g. the error.' },
-  { name: 'TargetKind', type: 'string', description: 'SqlMi, SqlDb or SqlVm.' },
-  { name: 'MigrationOperationId', type: 'string', description: 'DMS migration operation id, once started.' },
-];
+export const MIGRATION_EVENT_COLUMNS: readonly MigrationEventColumn[] = CONTRACT.columns;
 
 /** Values of the `Phase` column. */
-export const MigrationPhase = {
-  /** Checks before anything changes (integration runtime online, source and target ready). */
-  PREFLIGHT: 'preflight',
-  /** Starting the DMS migration (or adopting the one already running). */
-  START_MIGRATION: 'start_migration',
-  /** Waiting for DMS: until ready for cutover (online) or until the copy succeeded (offline). */
-  WAIT_FOR_MIGRATION: 'wait_for_migration',
-  /** Online migrations: switching over to the target. */
-  CUTOVER: 'cutover',
-  /** Online migrations: waiting for DMS to finish after the cutover. */
-  WAIT_FOR_COMPLETION: 'wait_for_completion',
-  /** Comparing source and target (row counts, checksums). */
-  VALIDATE: 'validate',
-  /** Undoing a failed migration. */
-  ROLLBACK: 'rollback',
-  /** The database is migrated and validated. */
-  DONE: 'done',
-} as const;
+export const MIGRATION_PHASES: readonly string[] = CONTRACT.phases.map((phase) => phase.name);
 
 /** Values of the `Status` column. */
+export const MIGRATION_STATUSES: readonly string[] = CONTRACT.statuses.map((status) => status.name);
+
+/**
+ * While DMS still works, each wait step re-emits this status at least every `maxIntervalMinutes`,
+ * with `DurationSeconds` = how long it has run so far.
+ */
+export const MIGRATION_HEARTBEAT: { readonly status: string; readonly maxIntervalMinutes: number } = CONTRACT.heartbeat;
+
+/** Values of the `Phase` column that the queries name, each checked against the contract. */
+export const MigrationPhase = {
+  /** Starting the DMS migration (or adopting the one already running). */
+  START_MIGRATION: phase('start_migration'),
+  /** Undoing a failed migration. */
+  ROLLBACK: phase('rollback'),
+  /** The database is migrated and validated. */
+  DONE: phase('done'),
+} as const;
+
+/** Values of the `Status` column that the queries name, each checked against the contract. */
 export const MigrationStatus = {
   /** The step began. */
-  STARTED: 'Started',
+  STARTED: status('Started'),
+  /** The step is still running (the heartbeat of a wait step). */
+  RUNNING: status(MIGRATION_HEARTBEAT.status),
   /** The step ended well. */
-  SUCCEEDED: 'Succeeded',
+  SUCCEEDED: status('Succeeded'),
   /** The step failed; the message says why. */
-  FAILED: 'Failed',
+  FAILED: status('Failed'),
   /** The database was rolled back after a failure. */
-  ROLLED_BACK: 'RolledBack',
+  ROLLED_BACK: status('RolledBack'),
 } as const;
+
+function phase(name: string): string {
+  return contractValue(name, MIGRATION_PHASES, 'phase');
+}
+
+function status(name: string): string {
+  return contractValue(name, MIGRATION_STATUSES, 'status');
+}
+
+/** A query may only name what the DAG writes: a typo here would make an alert that never fires. */
+function contractValue(name: string, known: readonly string[], what: string): string {
+  if (!known.includes(name)) {
+    throw new Error(`"${name}" is not a ${what} of the migration events contract (${known.join(', ')})`);
+  }
+  return name;
+}
 
 /** Every failed step, one row each; the alert counts rows per database. */
 export function migrationFailedQuery(): string {
@@ -83,9 +84,15 @@ export function migrationFailedQuery(): string {
 }
 
 /**
- * Databases whose migration started (`start_migration`/`Started`) more than `longRunningMinutes`
- * ago and whose latest event in that run is not an end: `done`/`Succeeded`, `rollback`/`Succeeded`,
- * any `Failed` or `RolledBack`. A retry after a failure (a later non-end event) counts as running.
+ * Databases whose migration has run more than `longRunningMinutes` and whose latest event in that
+ * run is not an end (`done`/`Succeeded`, `rollback`/`Succeeded`, any `Failed` or `RolledBack`); a
+ * retry after a failure (a later non-end event) counts as running.
+ *
+ * The start is read from the `start_migration`/`Started` event or from any heartbeat (time minus
+ * `DurationSeconds`), so the condition keeps holding for as long as the migration runs and its
+ * wait step re-emits heartbeats, although a log alert looks back at most two days
+ * (azurerm `window_duration` and `query_time_range_override` stop at `P2D`) and a migration may run
+ * seven (`timeoutMinutes` up to 10080).
  */
 export function migrationRunningLongQuery(longRunningMinutes: number): string {
   const p = MigrationPhase;
@@ -93,8 +100,12 @@ export function migrationRunningLongQuery(longRunningMinutes: number): string {
   return [
     MIGRATION_EVENTS_TABLE,
     `| extend IsEnd = Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}")`,
+    '| extend RunningSince = case(',
+    `    Phase == "${p.START_MIGRATION}" and Status == "${s.STARTED}", TimeGenerated,`,
+    `    Status == "${s.RUNNING}", TimeGenerated - DurationSeconds * 1s,`,
+    '    datetime(null))',
     '| summarize',
-    `    StartedAt = minif(TimeGenerated, Phase == "${p.START_MIGRATION}" and Status == "${s.STARTED}"),`,
+    '    StartedAt = min(RunningSince),',
     '    LastEventAt = max(TimeGenerated),',
     '    LastEndAt = maxif(TimeGenerated, IsEnd)',
     '    by RunId, Database',
@@ -132,10 +143,25 @@ export function migrationFailedAlert(
   };
 }
 
-/** Default window of the long-running alert: long enough to keep seeing the start event. */
-export function defaultRunningLongWindowMinutes(longRunningMinutes: number): number | undefined {
+/**
+ * The running-long alert's window: the given one, or by default the shortest allowed of at least
+ * one day and twice `longRunningMinutes` (the start event alone then covers the first day). Any
+ * window must hold one heartbeat interval plus one evaluation, so every running migration has an
+ * event in sight at every evaluation.
+ */
+export function runningLongWindowMinutes(longRunningMinutes: number, frequencyMinutes: number, windowMinutes?: number): number {
   const oneDay = 1440;
-  return shortestWindowOfAtLeast(LOG_ALERT_WINDOW_MINUTES, Math.max(2 * longRunningMinutes, oneDay));
+  const window =
+    windowMinutes ??
+    shortestWindowOfAtLeast(LOG_ALERT_WINDOW_MINUTES, Math.max(2 * longRunningMinutes, oneDay)) ??
+    LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
+  const needed = MIGRATION_HEARTBEAT.maxIntervalMinutes + frequencyMinutes;
+  if (window < needed) {
+    throw new Error(
+      `migrationRunningLongAlert.windowMinutes (${window}) must be at least ${needed}: the DAG re-emits a running migration's "${MIGRATION_HEARTBEAT.status}" event every ${MIGRATION_HEARTBEAT.maxIntervalMinutes} minutes at most, and each evaluation must see one (plus migrationRunningLongAlert.evaluationFrequencyMinutes, ${frequencyMinutes})`,
+    );
+  }
+  return window;
 }
 
 /** "Migration running long" (replaces the recipe's nonexistent `MigrationDuration` metric > 1 h). */

@@ -24,6 +24,7 @@ import {
   ALL_LOGS_CATEGORY_GROUP,
   ALL_METRICS_CATEGORY,
   DATA_FACTORY_LOG_CATEGORIES,
+  DATA_FACTORY_RUN_LOG_CATEGORIES,
   airflowDagImportErrorsAlert,
   airflowTaskFailuresAlert,
   selfHostedRuntimeOfflineAlert,
@@ -32,9 +33,9 @@ import {
   MIGRATION_EVENTS_STREAM,
   MIGRATION_EVENTS_TABLE,
   MIGRATION_EVENT_COLUMNS,
-  defaultRunningLongWindowMinutes,
   migrationFailedAlert,
   migrationRunningLongAlert,
+  runningLongWindowMinutes,
 } from './migration-events';
 import { STORAGE_BLOB_LOG_CATEGORIES, STORAGE_TRANSACTION_METRIC_CATEGORY, blobServiceId } from './storage-signals';
 
@@ -141,8 +142,9 @@ export interface MigrationEventsMonitoringProps {
    */
   readonly migrationFailedAlert?: AlertOptions;
   /**
-   * Overrides of the "migration running long" alert. Its window must be at least
-   * `longRunningMinutes` plus its frequency, or the start event falls out of sight.
+   * Overrides of the "migration running long" alert. Its window must be at least the DAG's
+   * heartbeat interval (15 minutes) plus its frequency, so every evaluation sees an event of each
+   * running migration.
    * @default - severity 2, every 15 minutes, over the shortest allowed window of at least one day
    * and twice `longRunningMinutes`, more than 0 databases
    */
@@ -163,13 +165,15 @@ export interface DataFactoryMonitoringProps {
    */
   readonly selfHostedIntegrationRuntimeName?: string;
   /**
-   * Name of the managed Airflow integration runtime; the Airflow alerts then watch only it.
-   * @default - the Airflow alerts watch every Airflow runtime of the factory
+   * Name of the factory's managed Airflow integration runtime. With it, the Airflow metric alerts
+   * (task failures, DAG import errors) watch it and the `Airflow*` log categories are collected;
+   * without it the factory runs no managed Airflow, and neither is created: they could never fire.
+   * @default - no Airflow alerts and no `Airflow*` log categories
    */
   readonly airflowIntegrationRuntimeName?: string;
   /**
    * Send every log category (`allLogs` category group) instead of the pipeline, activity, trigger
-   * and `Airflow*` categories.
+   * (and, with a managed Airflow, `Airflow*`) categories.
    * @default false
    */
   readonly allLogs?: boolean;
@@ -304,7 +308,7 @@ export class MigrationMonitoring extends Construct {
       plan: 'Analytics',
       column: MIGRATION_EVENT_COLUMNS.map((column) => ({
         name: column.name,
-        type: column.type,
+        type: column.tableType,
         description: column.description,
       })),
     });
@@ -331,7 +335,7 @@ export class MigrationMonitoring extends Construct {
       streamDeclaration: [
         {
           streamName: MIGRATION_EVENTS_STREAM,
-          column: MIGRATION_EVENT_COLUMNS.map((column) => ({ name: column.name, type: column.type })),
+          column: MIGRATION_EVENT_COLUMNS.map((column) => ({ name: column.name, type: column.streamType })),
         },
       ],
       destinations: {
@@ -367,19 +371,17 @@ export class MigrationMonitoring extends Construct {
       ),
     );
 
-    const runningLongWindowMinutes =
-      props.migrationRunningLongAlert?.windowMinutes ?? defaultRunningLongWindowMinutes(longRunningMinutes) ?? LOG_ALERT_MAX_WINDOW_MINUTES;
-    if (runningLongWindowMinutes < longRunningMinutes + runningLongFrequencyMinutes) {
-      throw new Error(
-        `migrationRunningLongAlert.windowMinutes (${runningLongWindowMinutes}) must be at least longRunningMinutes (${longRunningMinutes}) plus migrationRunningLongAlert.evaluationFrequencyMinutes (${runningLongFrequencyMinutes}), or the alert never sees the start event`,
-      );
-    }
+    const windowMinutes = runningLongWindowMinutes(
+      longRunningMinutes,
+      runningLongFrequencyMinutes,
+      props.migrationRunningLongAlert?.windowMinutes,
+    );
     this.alerts.push(
       createLogAlert(
         this.alertTarget,
         this.workspaceId,
-        migrationRunningLongAlert(this.namePrefix, longRunningMinutes, runningLongWindowMinutes, table),
-        { ...props.migrationRunningLongAlert, windowMinutes: runningLongWindowMinutes },
+        migrationRunningLongAlert(this.namePrefix, longRunningMinutes, windowMinutes, table),
+        { ...props.migrationRunningLongAlert, windowMinutes },
       ),
     );
     if (props.workbook ?? true) {
@@ -411,9 +413,10 @@ export class MigrationMonitoring extends Construct {
   }
 
   /**
-   * The factory's diagnostic setting (runs, `Airflow*` logs and `AllMetrics` to the workspace, in
-   * resource-specific tables), one on its DAG storage's blobs, and metric alerts on Airflow task
-   * failures, DAG import errors and, given its name, the self-hosted integration runtime going offline.
+   * The factory's diagnostic setting (runs, `Airflow*` logs of its managed Airflow, and `AllMetrics`
+   * to the workspace, in resource-specific tables), one on its DAG storage's blobs, and metric
+   * alerts on the managed Airflow's task failures and DAG import errors and on the self-hosted
+   * integration runtime going offline, each when the factory has that runtime (given by name).
    */
   public monitorDataFactory(factory: IDataFactory, props: DataFactoryMonitoringProps = {}): this {
     if (this.factoryMonitored) {
@@ -422,6 +425,15 @@ export class MigrationMonitoring extends Construct {
       );
     }
     this.factoryMonitored = true;
+    const airflowRuntime = props.airflowIntegrationRuntimeName;
+    if (airflowRuntime === undefined) {
+      const orphaned = (['airflowTaskFailuresAlert', 'airflowDagImportErrorsAlert'] as const).filter((option) => props[option] !== undefined);
+      if (orphaned.length > 0) {
+        throw new Error(
+          `${orphaned.join(', ')} given without airflowIntegrationRuntimeName: a factory without a managed Airflow gets no Airflow alerts`,
+        );
+      }
+    }
 
     new MonitorDiagnosticSetting(this, 'FactoryDiagnostics', {
       name: props.diagnosticSettingName ?? `diag-${factory.name}`,
@@ -430,7 +442,7 @@ export class MigrationMonitoring extends Construct {
       logAnalyticsDestinationType: 'Dedicated',
       enabledLog: props.allLogs
         ? [{ categoryGroup: ALL_LOGS_CATEGORY_GROUP }]
-        : DATA_FACTORY_LOG_CATEGORIES.map((category) => ({ category })),
+        : (airflowRuntime === undefined ? DATA_FACTORY_RUN_LOG_CATEGORIES : DATA_FACTORY_LOG_CATEGORIES).map((category) => ({ category })),
       enabledMetric: [{ category: ALL_METRICS_CATEGORY }],
     });
 
@@ -445,20 +457,22 @@ export class MigrationMonitoring extends Construct {
       });
     }
 
-    this.alerts.push(
-      createMetricAlert(
-        this.alertTarget,
-        factory.id,
-        airflowTaskFailuresAlert(this.namePrefix, props.airflowIntegrationRuntimeName),
-        props.airflowTaskFailuresAlert,
-      ),
-      createMetricAlert(
-        this.alertTarget,
-        factory.id,
-        airflowDagImportErrorsAlert(this.namePrefix, props.airflowIntegrationRuntimeName),
-        props.airflowDagImportErrorsAlert,
-      ),
-    );
+    if (airflowRuntime !== undefined) {
+      this.alerts.push(
+        createMetricAlert(
+          this.alertTarget,
+          factory.id,
+          airflowTaskFailuresAlert(this.namePrefix, airflowRuntime),
+          props.airflowTaskFailuresAlert,
+        ),
+        createMetricAlert(
+          this.alertTarget,
+          factory.id,
+          airflowDagImportErrorsAlert(this.namePrefix, airflowRuntime),
+          props.airflowDagImportErrorsAlert,
+        ),
+      );
+    }
 
     if (props.selfHostedIntegrationRuntimeName !== undefined) {
       const minimumAvailableNodes = props.selfHostedRuntimeOfflineAlert?.threshold ?? 1;

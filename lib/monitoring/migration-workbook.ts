@@ -3,7 +3,7 @@ import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
-import { MIGRATION_EVENTS_TABLE } from './migration-events';
+import { MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT } from './migration-events';
 
 /** Props of {@link MigrationWorkbook}. */
 export interface MigrationWorkbookProps {
@@ -37,7 +37,8 @@ export const WORKBOOK_QUERIES = {
   statusByDatabase: [
     MIGRATION_EVENTS_TABLE,
     RUN_FILTER,
-    '| summarize arg_max(TimeGenerated, Phase, Status, Message), Failures = countif(Status == "Failed"), Seconds = sum(DurationSeconds) by RunId, Database, TargetKind',
+    // A heartbeat's DurationSeconds is the step's time so far, which its end event counts again.
+    `| summarize arg_max(TimeGenerated, Phase, Status, Message), Failures = countif(Status == "Failed"), Seconds = sumif(DurationSeconds, Status != "${MIGRATION_HEARTBEAT.status}") by RunId, Database, TargetKind`,
     '| project Database, TargetKind, Phase, Status, Failures, Minutes = round(Seconds / 60.0, 1), LastEvent = TimeGenerated, Message, RunId',
     '| order by Database asc',
   ].join('\n'),

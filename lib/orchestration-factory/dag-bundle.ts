@@ -6,6 +6,7 @@ import { dirname, join, relative, sep } from 'node:path';
 const DAG_ENTRY = join('dags', 'migration_orchestration.py');
 const DAG_LIBRARY_FOLDER = join('dags', 'migration_orchestration_lib');
 const RUNTIME_REQUIREMENTS = join('dags', 'requirements.txt');
+const PLAN_SCHEMA = join('schema', 'migration-plan.schema.json');
 const PACKAGE_NAME = '@platform/azure-db-migration';
 
 /** One file to upload, with its path inside the DAG container. */
@@ -20,9 +21,9 @@ export interface DagBundleFile {
   readonly contentType: string;
 }
 
-/** What Terraform uploads for the managed Airflow: DAG code, plan and requirements. */
+/** What Terraform uploads for the managed Airflow: DAG code, plan, its schema and requirements. */
 export interface DagBundle {
-  /** Every file to upload: the DAG, its library, the rendered plan and `requirements.txt`. */
+  /** Every file to upload: the DAG, its library, the rendered plan, its JSON Schema and `requirements.txt`. */
   readonly files: readonly DagBundleFile[];
   /** Pinned pip requirements of the DAG (from `dags/requirements.txt`). */
   readonly requirements: readonly string[];
@@ -33,17 +34,21 @@ export interface DagBundle {
 /** Blob name of the rendered plan, beside the DAG file where the DAG looks for it. */
 export const PLAN_BLOB_NAME = 'dags/migration_plan.json';
 
+/** Blob name of the plan's JSON Schema, beside the plan: the DAG validates the plan against it. */
+export const PLAN_SCHEMA_BLOB_NAME = 'dags/migration_plan.schema.json';
+
 /**
  * Reads the DAG package shipped with this library (found from this file's location, so it
  * works from the source tree, from `dist/` and from `node_modules`, whatever the working
  * directory) and adds the rendered plan. Tests and `__pycache__` are never uploaded.
  */
 export function loadDagBundle(renderedPlan: string, packageRoot: string = findPackageRoot()): DagBundle {
-  const pythonFiles = [join(packageRoot, DAG_ENTRY), ...listPythonFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
+  const libraryFiles = [join(packageRoot, DAG_ENTRY), ...listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
   const requirementsText = readFileSync(join(packageRoot, RUNTIME_REQUIREMENTS), 'utf8');
   const files = [
-    ...pythonFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), 'text/x-python')),
+    ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
     bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
+    bundleFile(PLAN_SCHEMA_BLOB_NAME, readFileSync(join(packageRoot, PLAN_SCHEMA), 'utf8'), 'application/json'),
     // Data Factory's import reads requirements.txt at the root of the imported folder.
     bundleFile('requirements.txt', requirementsText, 'text/plain'),
   ];
@@ -86,12 +91,17 @@ function isThisPackage(dir: string): boolean {
   }
 }
 
-function listPythonFiles(folder: string): string[] {
+/** The library's Python modules and the JSON contracts they read (`contracts/*.json`). */
+function listLibraryFiles(folder: string): string[] {
   return readdirSync(folder, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.py'))
+    .filter((entry) => entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.json')))
     .map((entry) => join(entry.parentPath, entry.name))
     .filter((path) => !path.split(sep).includes('__pycache__') && !path.split(sep).includes('tests'))
     .sort();
+}
+
+function contentTypeOf(path: string): string {
+  return path.endsWith('.json') ? 'application/json' : 'text/x-python';
 }
 
 function toBlobName(root: string, path: string): string {

@@ -1,11 +1,22 @@
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
+import { Sleep } from '@cdktf/provider-time/lib/sleep';
+import { dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { addDeleteLock } from '../core/protection';
 import { IResourceGroup } from '../core/references';
 import { secureDefault } from '../core/secure-defaults';
+import { ensureTimeProvider } from '../core/time-provider';
 import { DagBundle } from './dag-bundle';
+
+/**
+ * How long the first apply waits after granting the uploader its data-plane role. Azure RBAC
+ * changes can take minutes to reach the storage data plane (MicrosoftDocs "Troubleshoot Azure RBAC":
+ * role assignment changes "can take up to 10 minutes"); most arrive within two.
+ */
+export const UPLOADER_ROLE_PROPAGATION = '120s';
 
 /** Name of the container the managed Airflow imports from. */
 export const DAG_CONTAINER_NAME = 'airflow-dags';
@@ -123,5 +134,25 @@ export class DagStorage extends Construct {
           contentType: file.contentType,
         }),
     );
+  }
+
+  /**
+   * Makes every blob wait for `uploaderRole` and then for RBAC propagation: with
+   * `storage_use_azuread`, azurerm reads a blob over Entra ID before creating it, so on the first
+   * apply the upload fails until the deployer's `Storage Blob Data Contributor` has propagated.
+   * A new assignment (a changed id) waits again.
+   */
+  public waitForUploaderRole(uploaderRole: RoleAssignment): Sleep {
+    ensureTimeProvider(this);
+    const propagation = new Sleep(this, 'UploaderRolePropagation', {
+      createDuration: UPLOADER_ROLE_PROPAGATION,
+      triggers: { role_assignment_id: uploaderRole.id },
+      dependsOn: [uploaderRole],
+    });
+    // `node.addDependency` would not reach the JSON: cdktf writes depends_on from `dependsOn` only.
+    for (const blob of this.blobs) {
+      blob.dependsOn = [...(blob.dependsOn ?? []), dependable(propagation)];
+    }
+    return propagation;
   }
 }

@@ -1,4 +1,4 @@
-import { Annotations, TerraformVariable } from 'cdktf';
+import { Annotations, dependable, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiResource } from '../azapi/resource';
 import { AzapiResourceAction } from '../azapi/resource-action';
@@ -76,6 +76,10 @@ export class ManagedAirflowEnvironment extends Construct {
       type: INTEGRATION_RUNTIME_TYPE,
       name: props.environmentName,
       parentId: props.factory.id,
+      // The only place schema validation is off: azapi 2.12's embedded schema of
+      // integrationRuntimes@2018-06-01 knows only the types Managed and SelfHosted, so validate fails
+      // with "`properties.type`'s value `Airflow` is invalid. The supported values are [Managed,
+      // SelfHosted]" (the published swagger lacks the Airflow type too).
       schemaValidationEnabled: false,
       body: {
         properties: {
@@ -122,7 +126,9 @@ export class ManagedAirflowEnvironment extends Construct {
         AddRequirementsFromFile: true,
       },
       dependsOn: [this.environment, ...props.importDependsOn],
-      lifecycle: { replaceTriggeredBy: [dagVersion] },
+      // A bare address, as cdktf writes depends_on: cdktf 0.21 turns a resource given here into
+      // "${terraform_data.x}", which Terraform's JSON syntax rejects (hashicorp/terraform-cdk#3532).
+      lifecycle: { replaceTriggeredBy: [dependable(dagVersion)] },
     });
   }
 }

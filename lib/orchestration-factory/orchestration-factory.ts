@@ -194,7 +194,7 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
       BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
       this.dagStorage.account.id,
     );
-    this.dagStorage.blobs.forEach((blob) => blob.node.addDependency(uploader));
+    this.dagStorage.waitForUploaderRole(uploader);
     const factoryReadsDags = this.grant(
       'FactoryReadsDags',
       this.factoryPrincipalId,

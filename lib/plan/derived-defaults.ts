@@ -28,19 +28,26 @@ export function fillDerivedDefaults(document: PlanDocument, context: z.core.$Ref
       });
       return z.NEVER;
     }
+    // Keys in schema order, as zod outputs them: the rendered plan is this object as JSON.
+    const { name, source, target, mode, ...rest } = database;
     return {
-      ...database,
-      target: { ...database.target, database: database.target.database ?? database.source.database, kind },
-      mode: database.mode ?? defaultMode(kind),
+      name,
+      source,
+      target: { server: target.server, database: target.database ?? source.database, kind },
+      mode: mode ?? defaultMode(kind),
+      ...rest,
     };
   });
 
   return {
     ...document,
-    sourceServers: document.sourceServers.map((server) => ({
+    // Sorted, so equal plans render identically whatever the order they were written in.
+    tags: Object.fromEntries(Object.entries(document.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    sourceServers: document.sourceServers.map(({ connectionId, connectionStringSecretName, backupFileShare, ...server }) => ({
       ...server,
-      connectionId: server.connectionId ?? defaultConnectionId('source', server.name),
-      connectionStringSecretName: server.connectionStringSecretName ?? defaultConnectionStringSecretName(server.name),
+      connectionId: connectionId ?? defaultConnectionId('source', server.name),
+      connectionStringSecretName: connectionStringSecretName ?? defaultConnectionStringSecretName(server.name),
+      ...(backupFileShare && { backupFileShare }),
     })),
     targetServers: document.targetServers.map((server) => ({
       ...server,

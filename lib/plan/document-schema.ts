@@ -47,7 +47,7 @@ export const notificationsSchema = z
       .meta({ description: 'Email receivers of the `migration-alerts` action group (at least one).' }),
     longRunningMinutes: integerBetween(rules.LIMITS.longRunningMinutes)
       .default(rules.DEFAULTS.longRunningMinutes)
-      .meta({ description: 'A migration running longer than this raises a severity-2 alert.' }),
+      .meta({ description: 'A migration running longer than this (minutes) raises a severity-2 alert.' }),
   })
   .meta({ description: 'Who hears about failures and slow migrations.' });
 
@@ -62,23 +62,54 @@ export const airflowSchema = z
     computeSize: z
       .enum(rules.AIRFLOW_COMPUTE_SIZES)
       .default(rules.DEFAULTS.computeSize)
-      .meta({ description: 'Managed Airflow node size (Small: up to 50 DAGs).' }),
+      .meta({ description: 'Node size of the managed Airflow environment (Small: up to 50 DAGs).' }),
     extraNodes: integerBetween(rules.LIMITS.extraNodes)
       .default(rules.DEFAULTS.extraNodes)
-      .meta({ description: 'Extra worker nodes beyond the compute size.' }),
+      .meta({ description: 'Worker nodes beyond those of the compute size.' }),
     servicePrincipal: z
       .strictObject({
         clientId: z.string().regex(rules.GUID_PATTERN, { error: 'must be a GUID' }).meta({
-          description: 'Application (client) id; its secret is the Terraform variable airflow_client_secret.',
+          description:
+            'Application (client) id; not a secret. Its secret is the sensitive Terraform variable airflow_client_secret.',
         }),
         objectId: z
           .string()
           .regex(rules.GUID_PATTERN, { error: 'must be a GUID' })
-          .meta({ description: 'Object id of the service principal: the principal of every role assignment.' }),
+          .meta({
+            description: 'Object id of the service principal: the principal of every role assignment the Airflow gets.',
+          }),
       })
-      .meta({ description: 'The identity the DAG uses for DMS, Key Vault and Logs Ingestion.' }),
+      .meta({
+        description:
+          'The Entra ID application the managed Airflow runs as (it has no managed identity): the identity the DAG uses for DMS, Key Vault and Logs Ingestion.',
+      }),
   })
-  .meta({ description: 'The managed Airflow (Workflow Orchestration Manager) environment.' });
+  .meta({ description: 'The managed Airflow (Workflow Orchestration Manager) environment that runs the migration DAG.' });
+
+const concurrencyDefaults = rules.DEFAULTS.concurrency;
+
+export const concurrencySchema = z
+  .strictObject({
+    maxMigrationsPerService: integerBetween(rules.LIMITS.migrationsAtOnce)
+      .default(concurrencyDefaults.maxMigrationsPerService)
+      .meta({
+        description:
+          'DMS migrations in flight at once on the migration service and its self-hosted integration runtime. Default 10: Microsoft recommends up to 10 concurrent migrations per runtime node (a runtime scales out to 4 nodes).',
+      }),
+    maxMigrationsPerSourceServer: integerBetween(rules.LIMITS.migrationsAtOnce)
+      .default(concurrencyDefaults.maxMigrationsPerSourceServer)
+      .meta({
+        description:
+          "Migrations in flight at once from one source SQL Server. Default 2: they share the server's disks, network and backup share with its live workload, and offline ones freeze its databases.",
+      }),
+    maxSqlStepsPerRuntime: integerBetween(rules.LIMITS.sqlStepsAtOnce)
+      .default(concurrencyDefaults.maxSqlStepsPerRuntime)
+      .meta({
+        description:
+          "SQL steps (preflight, freeze, final backup, validation, rollback) at once through Data Factory's self-hosted integration runtime. Default 4: each is a pipeline run taking one of the runtime's concurrent jobs, whose limit Data Factory sets from the machine's size; steps beyond it queue and delay freezes and cutovers.",
+      }),
+  })
+  .meta({ description: 'How much runs at once: per migration service, per source server, per self-hosted runtime.' });
 
 export const backupFileShareSchema = z
   .strictObject({
@@ -89,7 +120,9 @@ export const backupFileShareSchema = z
 
 export const sourceServerSchema = z
   .strictObject({
-    name: matching(rules.SERVER_NAME).meta({ description: 'Logical name used by databases[].source.server.' }),
+    name: matching(rules.SERVER_NAME).meta({
+      description: 'Logical name used by databases[].source.server: lowercase letters, digits, hyphens.',
+    }),
     host: matching(rules.SQL_HOST).meta({
       description: 'Host name (or host\\instance) as seen from the self-hosted integration runtime.',
     }),
@@ -102,13 +135,15 @@ export const sourceServerSchema = z
       .meta({ description: 'How DMS logs in to the SQL Server.' }),
     connectionId: connectionId.optional().meta({
       description:
-        'Airflow connection with the login DMS and validation use. Default: mssql_source_<name with - replaced by _>.',
+        'Airflow connection (stored in Key Vault as airflow-connections-<id>) with the login DMS and validation use on this server. Default: mssql_source_<name with - replaced by _>.',
     }),
     connectionStringSecretName: matching(rules.SECRET_NAME).optional().meta({
-      description: 'Key Vault secret with the linked-service connection string. Default: <name>-connection-string.',
+      description:
+        'Key Vault secret holding the connection string of the Data Factory SQL Server linked service. Default: <name>-connection-string.',
     }),
     backupFileShare: backupFileShareSchema.optional().meta({
-      description: 'Required when a database of this server goes to SqlMi or SqlVm.',
+      description:
+        "SMB share where the server's backups are written (SqlMi and SqlVm targets restore from it). Required when a database of this server goes to SqlMi or SqlVm.",
     }),
   })
   .meta({ description: 'A SQL Server that databases move from.' });
@@ -117,7 +152,8 @@ export const targetServerSchema = z
   .strictObject({
     name: matching(rules.SERVER_NAME).meta({ description: 'Logical name used by databases[].target.server.' }),
     kind: targetKind.meta({
-      description: 'SqlMi (managed instance), SqlDb (Azure SQL Database) or SqlVm (SQL Server on a VM).',
+      description:
+        'SqlMi (managed instance), SqlDb (Azure SQL Database) or SqlVm (SQL Server on a VM): decides how DMS migrates and which resourceId shape is expected.',
     }),
     resourceId: z
       .string()
@@ -126,10 +162,13 @@ export const targetServerSchema = z
           'must be the ARM id of a SQL managed instance, logical server or SQL virtual machine, e.g. ' +
           rules.TARGET_RESOURCE_ID.SqlMi.example,
       })
-      .meta({ description: 'ARM id of the managed instance (SqlMi), logical server (SqlDb) or SQL VM (SqlVm).' }),
+      .meta({
+        description:
+          'ARM id of the target: .../Microsoft.Sql/managedInstances/<mi> (SqlMi), .../Microsoft.Sql/servers/<server> (SqlDb), .../Microsoft.SqlVirtualMachine/sqlVirtualMachines/<vm> (SqlVm).',
+      }),
     connectionId: connectionId.optional().meta({
       description:
-        'Airflow connection used for validation (and DMS for SqlDb). Default: mssql_target_<name with - replaced by _>.',
+        'Airflow connection with the login used for validation (and, for SqlDb, by DMS). Default: mssql_target_<name with - replaced by _>.',
     }),
   })
   .meta({ description: 'An Azure SQL Managed Instance, logical server or SQL VM that databases move to.' });
@@ -141,14 +180,17 @@ export const backupStorageSchema = z
       .regex(rules.STORAGE_ACCOUNT_ID.pattern, {
         error: `must be a storage account ARM id: ${rules.STORAGE_ACCOUNT_ID.example}`,
       })
-      .meta({ description: 'ARM id of the storage account.' }),
+      .meta({ description: 'ARM id of the storage account (.../Microsoft.Storage/storageAccounts/<name>).' }),
     connectionId: connectionId.meta({ description: 'Airflow connection whose password is the account key DMS needs.' }),
   })
   .meta({ description: 'Storage account where DMS stages backups for SqlMi and SqlVm targets.' });
 
 export const validationSchema = z
   .strictObject({
-    rowCounts: z.boolean().default(true).meta({ description: 'Compare row counts of every validated table.' }),
+    rowCounts: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'Compare the row count of every validated table between source and target.' }),
     checksums: z.boolean().default(false).meta({ description: 'Compare table checksums (slower, stronger).' }),
     tables: z
       .array(matching(rules.TABLE_NAME))
@@ -160,7 +202,9 @@ export const validationSchema = z
 
 export const databaseSchema = z
   .strictObject({
-    name: matching(rules.DATABASE_NAME).meta({ description: 'Unique; becomes the Airflow task-group id.' }),
+    name: matching(rules.DATABASE_NAME).meta({
+      description: 'Letters, digits and underscores; unique; becomes the Airflow task-group id.',
+    }),
     source: z
       .strictObject({
         server: z.string().meta({ description: 'Name of an entry in sourceServers.' }),
@@ -177,15 +221,30 @@ export const databaseSchema = z
       })
       .meta({ description: 'Where the database goes.' }),
     mode: z.enum(rules.MIGRATION_MODES).optional().meta({
-      description: 'Default: online for SqlMi and SqlVm, offline for SqlDb (which supports nothing else).',
+      description:
+        'Online (the source stays live, cutover at the end) or offline (one copy). Default: online for SqlMi and SqlVm, offline for SqlDb (which supports nothing else).',
     }),
+    sourceFreeze: z
+      .enum(rules.SOURCE_FREEZES)
+      .default(rules.DEFAULTS.sourceFreeze)
+      .meta({
+        description:
+          'How the source database is frozen before the final backup (SqlDb: before the copy): readOnly (reads go on, writes fail) or singleUser (every other connection is closed). SqlDb allows only readOnly: DMS copies through its own connections to the source.',
+      }),
+    allowSourceWritesDuringCopy: z
+      .boolean()
+      .default(rules.DEFAULTS.allowSourceWritesDuringCopy)
+      .meta({
+        description:
+          'SqlDb only: true keeps the source writable while DMS copies it (no downtime, but writes made during the copy are not migrated); false freezes the source for the copy.',
+      }),
     dependsOn: z
       .array(z.string())
       .default([])
       .meta({ description: 'Databases that must finish (validated) before this one starts.' }),
     validation: validationSchema
       .default({ rowCounts: true, checksums: false })
-      .meta({ description: 'What "migrated correctly" means for this database.' }),
+      .meta({ description: 'How the migrated database is checked before dependents start.' }),
     timeoutMinutes: integerBetween(rules.LIMITS.timeoutMinutes)
       .default(rules.DEFAULTS.timeoutMinutes)
       .meta({ description: 'The DAG gives up waiting (and rolls back) after this.' }),
@@ -205,26 +264,31 @@ export const tagsSchema = z
 
 export const planDocumentSchema = z
   .strictObject({
-    name: matching(rules.PLAN_NAME).meta({ description: 'Names the stack and prefixes Azure resource names.' }),
-    location: matching(rules.LOCATION).meta({ description: 'Azure region of everything the stack creates.' }),
+    name: matching(rules.PLAN_NAME).meta({
+      description: 'Lowercase letters, digits and hyphens (3-16); names the stack and prefixes Azure resource names.',
+    }),
+    location: matching(rules.LOCATION).meta({
+      description: 'Azure region of everything the stack creates, for example westeurope.',
+    }),
     tags: tagsSchema,
     notifications: notificationsSchema,
     airflow: airflowSchema,
+    concurrency: concurrencySchema.default(concurrencyDefaults),
     sourceServers: z
       .array(sourceServerSchema)
       .min(1, { error: 'needs at least one source server' })
-      .meta({ description: 'SQL Servers that databases move from.' }),
+      .meta({ description: 'SQL Servers that databases move from (at least one).' }),
     targetServers: z
       .array(targetServerSchema)
       .min(1, { error: 'needs at least one target server' })
-      .meta({ description: 'Azure SQL targets that databases move to.' }),
+      .meta({ description: 'Azure SQL targets that databases move to (at least one).' }),
     backupStorage: backupStorageSchema.optional().meta({
-      description: 'Required when any database goes to SqlMi or SqlVm.',
+      description: 'Storage account where DMS stages backups. Required when any database goes to SqlMi or SqlVm.',
     }),
     databases: z
       .array(databaseSchema)
       .min(1, { error: 'needs at least one database' })
-      .meta({ description: 'The databases to move; dependsOn orders them.' }),
+      .meta({ description: 'The databases to move (at least one); dependsOn orders them.' }),
   })
   .meta({ description: 'A migration: what moves, from where, to where, in which order.' });
 

@@ -2,24 +2,23 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { MigrationPlanError } from './errors';
-import { parseJsonSource } from './json-source';
-import { planIfValid, validatePlan } from './parse';
-import type { ParsedSource } from './source-positions';
+import { validatePlan } from './parse';
+import { readJson, readYaml, type ParsedSource } from './source-text';
 import type { MigrationPlan } from './types';
-import { readYamlQuickly } from './yaml-fast';
-import { parseYamlSource } from './yaml-source';
 
-const READERS: Readonly<Record<string, (text: string, file: string) => MigrationPlan>> = {
-  '.yaml': loadYaml,
-  '.yml': loadYaml,
-  '.json': (text, file) => validateSource(parseJsonSource(text), file),
+const READERS: Readonly<Record<string, (text: string) => ParsedSource>> = {
+  '.yaml': readYaml,
+  '.yml': readYaml,
+  '.json': readJson,
 };
 
 /** Plans are a few hundred kilobytes at most; refuse to read something that is clearly not one. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Reads and validates a migration plan: YAML for `.yaml`/`.yml`, JSON for `.json`.
+ * Reads and validates a migration plan: YAML for `.yaml`/`.yml`, JSON for `.json`. JSON reads
+ * much faster (milliseconds against a few hundred for a 1,000-database plan): prefer it for very
+ * large plans.
  *
  * @throws MigrationPlanError naming the file and listing every problem with its line
  */
@@ -30,23 +29,9 @@ export function loadMigrationPlan(path: string): MigrationPlan {
     const found = extension === '' ? 'no extension' : `extension "${extension}"`;
     fail(path, `unsupported plan file (${found}): use .yaml, .yml or .json`);
   }
-  return read(readPlanText(path), path);
-}
-
-/**
- * js-yaml first (about 8x faster for a big plan); when it cannot read the text the way `yaml`
- * would, or the value is not a valid plan, `yaml` reads it again to report every problem with
- * its line, exactly as before.
- */
-function loadYaml(text: string, file: string): MigrationPlan {
-  const quick = readYamlQuickly(text);
-  const plan = quick === undefined ? undefined : planIfValid(quick.value);
-  return plan ?? validateSource(parseYamlSource(text), file);
-}
-
-function validateSource(source: ParsedSource, file: string): MigrationPlan {
-  if (!source.ok) throw new MigrationPlanError(file, source.problems);
-  return validatePlan(source.value, file, source.locate);
+  const source = read(readPlanText(path));
+  if (!source.ok) throw new MigrationPlanError(path, source.problems);
+  return validatePlan(source.value, path, source.locate);
 }
 
 function readPlanText(path: string): string {

@@ -3,15 +3,13 @@
  * the JSON Schema generated from the plan schema (which keeps only the pattern source) checks
  * exactly what the validator checks.
  */
-import type { AirflowComputeSize, MigrationMode, SqlAuthentication, TargetKind } from './types';
-
-export const TARGET_KINDS = ['SqlMi', 'SqlDb', 'SqlVm'] as const satisfies readonly TargetKind[];
-export const MIGRATION_MODES = ['online', 'offline'] as const satisfies readonly MigrationMode[];
-export const SQL_AUTHENTICATIONS = [
-  'SqlAuthentication',
-  'WindowsAuthentication',
-] as const satisfies readonly SqlAuthentication[];
-export const AIRFLOW_COMPUTE_SIZES = ['Small', 'Large'] as const satisfies readonly AirflowComputeSize[];
+export const TARGET_KINDS = ['SqlMi', 'SqlDb', 'SqlVm'] as const;
+type TargetKind = (typeof TARGET_KINDS)[number];
+export const MIGRATION_MODES = ['online', 'offline'] as const;
+export const SQL_AUTHENTICATIONS = ['SqlAuthentication', 'WindowsAuthentication'] as const;
+export const AIRFLOW_COMPUTE_SIZES = ['Small', 'Large'] as const;
+/** READ_ONLY lets readers go on; SINGLE_USER closes every other connection. */
+export const SOURCE_FREEZES = ['readOnly', 'singleUser'] as const;
 
 /** Data Factory's managed Airflow offers exactly these versions. */
 export const SUPPORTED_AIRFLOW_VERSIONS = ['2.6.3'] as const;
@@ -20,7 +18,7 @@ export const SUPPORTED_AIRFLOW_VERSIONS = ['2.6.3'] as const;
 export const BACKUP_RESTORE_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
 
 /** DMS migrations to Azure SQL Database are offline only. */
-export function defaultMode(kind: TargetKind): MigrationMode {
+export function defaultMode(kind: TargetKind): (typeof MIGRATION_MODES)[number] {
   return kind === 'SqlDb' ? 'offline' : 'online';
 }
 
@@ -32,6 +30,18 @@ export const DEFAULTS = {
   extraNodes: 0,
   port: 1433,
   authentication: 'SqlAuthentication',
+  sourceFreeze: 'readOnly',
+  allowSourceWritesDuringCopy: false,
+  concurrency: {
+    // Microsoft recommends up to 10 concurrent database migrations per self-hosted integration
+    // runtime node (MicrosoftDocs/azure-docs articles/dms/migration-using-azure-data-studio.md).
+    maxMigrationsPerService: 10,
+    // One server's migrations share its disks, network and backup share with its live workload.
+    maxMigrationsPerSourceServer: 2,
+    // Each SQL step is one job on the runtime, whose per-node job limit follows the machine's size
+    // (MicrosoftDocs/azure-docs articles/data-factory/monitor-integration-runtime.md).
+    maxSqlStepsPerRuntime: 4,
+  },
 } as const;
 
 export const LIMITS = {
@@ -40,6 +50,9 @@ export const LIMITS = {
   timeoutMinutes: { min: 10, max: 10080 },
   extraNodes: { min: 0, max: 50 },
   port: { min: 1, max: 65535 },
+  // A DMS self-hosted runtime scales out to 4 nodes of 10 recommended migrations each.
+  migrationsAtOnce: { min: 1, max: 40 },
+  sqlStepsAtOnce: { min: 1, max: 100 },
   tags: 50,
   tagKeyLength: 512,
   tagValueLength: 256,

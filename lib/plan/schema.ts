@@ -1,13 +1,12 @@
 /**
  * `migrationPlanSchema`: the single definition of a valid plan. The document shape, then the
  * cross-field checks (run even when the shape has problems, so one pass reports everything),
- * then the derived defaults. Its output is exactly a `MigrationPlan`.
+ * then the derived defaults. `MigrationPlan` (types.ts) is its output type.
  */
 import { z } from 'zod';
 import { fillDerivedDefaults } from './derived-defaults';
 import { planDocumentSchema } from './document-schema';
 import { checkPlanSemantics } from './semantic-checks';
-import type { MigrationPlan } from './types';
 
 /**
  * The zod schema of a plan document, for composing it into other zod schemas. Parsing with it
@@ -24,26 +23,6 @@ export const migrationPlanSchema = planDocumentSchema
     { when: () => true },
   )
   .transform(fillDerivedDefaults);
-
-// Compile-time guards: the schema and the documented interface in types.ts cannot drift apart.
-// The schema's output must be a MigrationPlan, and both must have the same fields (optional ones too).
-type SchemaOutput = z.output<typeof migrationPlanSchema>;
-const schemaOutputIsMigrationPlan = (plan: SchemaOutput): MigrationPlan => plan;
-const sameFields: NoFieldsIn<SymmetricDifference<FieldPaths<SchemaOutput>, FieldPaths<MigrationPlan>>> = 'same fields';
-void schemaOutputIsMigrationPlan;
-void sameFields;
-
-/** Every field path of T, e.g. `.databases[].target.kind`. */
-type FieldPaths<T, Prefix extends string = ''> = T extends readonly (infer Item)[]
-  ? FieldPaths<Item, `${Prefix}[]`>
-  : T extends object
-  ? { [K in keyof T & string]-?: `${Prefix}.${K}` | FieldPaths<NonNullable<T[K]>, `${Prefix}.${K}`> }[keyof T & string]
-  : never;
-
-type SymmetricDifference<A, B> = Exclude<A, B> | Exclude<B, A>;
-
-/** `'same fields'` when Paths is empty; otherwise a type whose error message names the differing fields. */
-type NoFieldsIn<Paths> = [Paths] extends [never] ? 'same fields' : { fieldsInOnlyOneOfSchemaAndTypes: Paths };
 
 /**
  * The JSON Schema of plan files, for editors. It describes the input side (what people write,

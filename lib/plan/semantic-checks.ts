@@ -113,20 +113,8 @@ function checkDatabaseTargets(
     const target = asRecord(database.target);
     const at = (...path: string[]) => ['databases', index, ...path];
 
-    const sourceServer = resolveReference(
-      source?.server,
-      sourceServers,
-      at('source', 'server'),
-      'source server',
-      report,
-    );
-    const targetServer = resolveReference(
-      target?.server,
-      targetServers,
-      at('target', 'server'),
-      'target server',
-      report,
-    );
+    const sourceServer = resolveReference(source?.server, sourceServers, at('source', 'server'), 'source server', report);
+    const targetServer = resolveReference(target?.server, targetServers, at('target', 'server'), 'target server', report);
     if (targetServer === undefined) return;
 
     const targetDatabase = asString(target?.database) ?? asString(source?.database);
@@ -154,6 +142,14 @@ function checkDatabaseTargets(
     if (database.mode === 'online' && serverKind === 'SqlDb') {
       const reason = 'DMS migrates to Azure SQL Database (SqlDb) offline only; use mode: offline';
       report(at('mode'), `${name} cannot migrate online: ${reason}`);
+    }
+    if (database.sourceFreeze === 'singleUser' && serverKind === 'SqlDb') {
+      const reason = 'DMS copies to SqlDb through its own connections to the source, which SINGLE_USER would shut out';
+      report(at('sourceFreeze'), `${name} cannot freeze its source as singleUser: ${reason}; use readOnly`);
+    }
+    if (database.allowSourceWritesDuringCopy === true && serverKind !== 'SqlDb') {
+      const reason = `${serverKind} restores backups, and only a SqlDb migration copies from the running source`;
+      report(at('allowSourceWritesDuringCopy'), `applies to SqlDb targets only: ${reason}; leave it out or set it to false`);
     }
     if (rules.BACKUP_RESTORE_KINDS.includes(serverKind)) {
       needBackupStorage.push(name);

@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import { quote } from './field-path';
-import { fieldsAt } from './schema-walk';
 import { closestMatch, listBriefly } from './suggest';
 
 export interface IssueProblem {
@@ -102,4 +101,34 @@ export function describeValue(value: unknown): string {
 function quoteHint(expected: string, input: unknown): string {
   if (expected !== 'string' || (typeof input !== 'number' && typeof input !== 'boolean')) return '';
   return `; quote it if it is text: "${String(input)}"`;
+}
+
+/** Field names of the object at `path`, in schema order; undefined when it is not an object. */
+function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let schema: z.ZodType | undefined = unwrap(root);
+  for (const segment of path) {
+    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(segment)];
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else return undefined;
+    schema = schema === undefined ? undefined : unwrap(schema);
+  }
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+}
+
+/** Looks through the wrappers that do not change a value's shape. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  for (;;) {
+    if (current instanceof z.ZodPipe) current = current.in as z.ZodType;
+    else if (
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodPrefault ||
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable ||
+      current instanceof z.ZodReadonly
+    ) {
+      current = current.unwrap() as z.ZodType;
+    } else return current;
+  }
 }

@@ -12,8 +12,9 @@ database under `backupConfiguration.sourceLocation.fileShare.path` count):
   was requested, then (a step later) recovers the database: ONLINE, `Succeeded`;
 - offline with `offlineConfiguration.lastBackupName`: recovers right after restoring that file;
   without it, as soon as nothing in the share is left to restore.
-SqlDb (copies rows, from the live source): each step copies one table of `tableList` (all the
-source's tables without it) into the existing target database, which must have that table; the
+SqlDb (copies rows, from the live source): the tables of `tableList` (all the source's tables
+without it) are copied one after the other into the existing target database, which must have
+them; a table takes two steps (started, then copied with the rows the source has then); the
 last one makes the migration `Succeeded`.
 A `migrationFailed` fault (operation "migrate") ends the migration `Failed` at its next step.
 """
@@ -148,21 +149,26 @@ def _copy_step(world: World, migration: Dict[str, Any]) -> None:
         return
     if copy_state["tables"] is None:
         copy_state["tables"] = migration.get("tableList") or sorted(source["tables"])
-    remaining = [t for t in copy_state["tables"] if t not in copy_state["progress"]]
-    if remaining:
-        table = remaining[0]
+    copying = [t for t, p in copy_state["progress"].items() if p["status"] == "InProgress"]
+    if copying:  # a table takes two steps: started, then copied
+        table = copying[0]
         name = _table_name(table)
-        if name not in source["tables"] or name not in target["tables"]:
-            side = "source" if name not in source["tables"] else "target"
-            copy_state["errors"].append("Table %s does not exist in the %s database" % (table, side))
-            fail(migration, "SqlDataCopyFailed", copy_state["errors"][-1])
-            return
         tables = target["tables"]
         tables[name] = copy.deepcopy(source["tables"][name])
         world.update_database(migration["targetServer"], migration["targetDbName"], tables=tables)
-        rows = len(tables[name]["rows"])
-        copy_state["progress"][table] = {"tableName": name, "rows": rows, "copyStart": utc_now()}
-    if len(copy_state["progress"]) == len(copy_state["tables"]):
+        copy_state["progress"][table].update(status="Succeeded", rows=len(tables[name]["rows"]))
+    else:
+        remaining = [t for t in copy_state["tables"] if t not in copy_state["progress"]]
+        if remaining:
+            table = remaining[0]
+            name = _table_name(table)
+            if name not in source["tables"] or name not in target["tables"]:
+                side = "source" if name not in source["tables"] else "target"
+                copy_state["errors"].append("Table %s does not exist in the %s database" % (table, side))
+                fail(migration, "SqlDataCopyFailed", copy_state["errors"][-1])
+                return
+            copy_state["progress"][table] = {"tableName": name, "status": "InProgress", "rows": 0, "copyStart": utc_now()}
+    if len(copy_state["progress"]) == len(copy_state["tables"]) and all(p["status"] == "Succeeded" for p in copy_state["progress"].values()):
         world.update_database(migration["targetServer"], migration["targetDbName"], restoredFrom=_origin(migration))
         _succeed(migration)
 

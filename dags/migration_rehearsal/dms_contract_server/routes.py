@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from migration_rehearsal.dms_contract_server import managed_databases, migrations, operations
+from migration_rehearsal.dms_contract_server import managed_databases, migrations, operations, resources
 from migration_rehearsal.dms_contract_server.arm import Request, Response
 from migration_rehearsal.world import World
 
@@ -64,7 +64,7 @@ def _final_body(world: World, state: Dict[str, Any], operation: Dict[str, Any]) 
         return None
     record = state["databaseMigrations"].get(operation["migrationKey"])
     migration = next((m for m in (record or {}).get("operations", []) if m["migrationOperationId"] == operation["migrationOperationId"]), None)
-    return None if migration is None else migrations.resource(world, migration, expand=False)
+    return None if migration is None else resources.resource(world, migration, expand=False)
 
 
 ROUTES = (

@@ -69,6 +69,7 @@ def start_in_thread(world_directory: str, host: str = "127.0.0.1", port: int = 0
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK wait
     server: ContractServer
 
     def do_GET(self) -> None:

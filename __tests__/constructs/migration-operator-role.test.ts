@@ -1,0 +1,59 @@
+import { MigrationOperatorRole, MigrationOperatorRoleProps } from '../../lib/migration-operator-role';
+import { synthObject, testStack } from '../helpers/test-stack';
+
+const GROUP = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups';
+const MI = `${GROUP}/rg-data/providers/Microsoft.Sql/managedInstances/mi-prod`;
+const SQLDB = `${GROUP}/rg-data/providers/Microsoft.Sql/servers/sql-prod`;
+const BACKUPS = `${GROUP}/rg-backups/providers/Microsoft.Storage/storageAccounts/stbackups`;
+
+function synth(props: Partial<MigrationOperatorRoleProps>) {
+  const { stack, resourceGroup } = testStack();
+  new MigrationOperatorRole(stack, 'Role', {
+    resourceGroup,
+    namePrefix: 'contoso-sql',
+    migrationService: { serviceId: `${GROUP}/rg-test/providers/Microsoft.DataMigration/sqlMigrationServices/dms`, serviceName: 'dms' },
+    targets: [{ kind: 'SqlMi', resourceId: MI }],
+    ...props,
+  }).grantTo('Airflow', '66666666-7777-8888-9999-000000000000');
+  const json = synthObject(stack);
+  const definitions = Object.values(json.resource.azurerm_role_definition) as Array<Record<string, any>>;
+  const operator = definitions.find((d) => d.name === 'Database Migration Operator (contoso-sql)')!;
+  const reader = definitions.find((d) => d.name === 'Database Migration Operation Reader (contoso-sql)')!;
+  const assignments = Object.values(json.resource.azurerm_role_assignment) as Array<Record<string, any>>;
+  return { operator, reader, assignments };
+}
+
+describe('MigrationOperatorRole', () => {
+  it('reads the backup storage account and nothing more of it (no keys, no blob service writes)', () => {
+    const { operator, assignments } = synth({ backupStorageAccountId: BACKUPS });
+    const storage = (operator.permissions[0].actions as string[]).filter((action) => action.startsWith('Microsoft.Storage/'));
+    expect(storage).toEqual(['Microsoft.Storage/storageAccounts/read']);
+    expect(assignments.map((a) => a.scope)).toContain(BACKUPS);
+    expect(operator.assignable_scopes).toContain(`${GROUP}/rg-backups`);
+  });
+
+  it('has no storage right without a backup storage account (SqlDb copies directly)', () => {
+    const { operator, assignments } = synth({ targets: [{ kind: 'SqlDb', resourceId: SQLDB }] });
+    expect((operator.permissions[0].actions as string[]).some((action) => action.startsWith('Microsoft.Storage/'))).toBe(false);
+    expect(assignments.some((a) => String(a.scope).includes('Microsoft.Storage'))).toBe(false);
+  });
+
+  it('polls DMS operations through a reader role on the resource groups, which its assignable scopes allow', () => {
+    const { operator, reader, assignments } = synth({ backupStorageAccountId: BACKUPS });
+    expect(reader.permissions).toEqual([
+      {
+        actions: [
+          'Microsoft.DataMigration/locations/operationResults/read',
+          'Microsoft.DataMigration/locations/operationStatuses/read',
+          'Microsoft.DataMigration/locations/sqlMigrationServiceOperationResults/read',
+        ],
+      },
+    ]);
+    expect((operator.permissions[0].actions as string[]).some((action) => action.includes('/locations/'))).toBe(false);
+    const readerScopes = assignments.filter((a) => String(a.description).startsWith('Database Migration Operation Reader')).map((a) => a.scope);
+    expect(readerScopes).toEqual(['${azurerm_resource_group.rg.id}', `${GROUP}/rg-data`]);
+    expect(reader.assignable_scopes).toEqual(readerScopes);
+    // Nothing at subscription scope.
+    expect(assignments.filter((a) => /^\/subscriptions\/[^/]+\/?$/.test(String(a.scope)))).toEqual([]);
+  });
+});

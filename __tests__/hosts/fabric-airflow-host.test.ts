@@ -1,0 +1,294 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Testing, Token, ref } from 'cdktf';
+import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
+import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
+import { FabricWorkspace } from '../../lib/fabric/workspace';
+import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
+import { FabricCapacitySku } from '../../lib/hosts/fabric';
+import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
+import { findSecrets } from '../security/secret-scanner';
+import { EXISTING_CAPACITY_ID, SERVICE_PRINCIPAL, fabricHostStack } from './fabric-test-stack';
+
+const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
+const CONTENT_PART = 'apacheairflowjob-content.json';
+
+/** The job definition as the provider sends it: the template with its one token filled in. */
+function renderedJobContent(synth: SynthesizedStack, stackFolder?: string): any {
+  const part = (onlyResource(synth, 'fabric_apache_airflow_job').definition as any)[CONTENT_PART];
+  const template = stackFolder ? readFileSync(join(stackFolder, part.source), 'utf8') : '{{ .apacheAirflowJobContent }}';
+  // Go's text/template replaces `{{ .Name }}` with the token's text, unescaped.
+  return JSON.parse(template.replace(/\{\{ \.(\w+) \}\}/g, (_, name: string) => part.tokens[name]));
+}
+
+function uploadStep(synth: SynthesizedStack) {
+  const steps = Object.entries(resourcesOfType(synth, 'terraform_data')).filter(([, r]) => r.provisioner !== undefined);
+  expect(steps).toHaveLength(1);
+  return { id: steps[0][0], step: steps[0][1] as any };
+}
+
+describe('FabricAirflowHost', () => {
+  describe('as an IAirflowHost', () => {
+    const { host } = fabricHostStack();
+
+    it('is the fabric host on Airflow 2.10.5', () => {
+      expect(host.kind).toBe('fabric');
+      expect(host.airflowVersion).toBe('2.10.5');
+    });
+
+    it('reaches SQL Server only through Data Factory (Fabric Airflow jobs have no VNet)', () => {
+      expect(host.supportedSqlAccess).toEqual(['dataFactory']);
+    });
+
+    it("acts as the plan's service principal", () => {
+      expect(host.identity).toEqual({
+        principalId: SERVICE_PRINCIPAL.objectId,
+        clientId: SERVICE_PRINCIPAL.clientId,
+        principalType: 'ServicePrincipal',
+      });
+    });
+  });
+
+  describe('capacity', () => {
+    it('runs on an existing capacity, found in Fabric by the name its ARM id ends with', () => {
+      const synth = synthObject(fabricHostStack().stack);
+      expect(resourcesOfType(synth, 'azurerm_fabric_capacity')).toEqual({});
+      const lookups = synth.data?.fabric_capacity ?? {};
+      expect(Object.values(lookups)).toEqual([{ display_name: 'fccontoso' }]);
+      expect(onlyResource(synth, 'fabric_workspace').capacity_id).toBe(`\${data.fabric_capacity.${Object.keys(lookups)[0]}.id}`);
+    });
+
+    it('creates a Fabric-tier capacity with its administrators, and looks it up once created', () => {
+      const { stack } = fabricHostStack({ capacity: NEW_CAPACITY });
+      const synth = synthObject(stack);
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(FabricCapacity, {
+        sku: { name: 'F8', tier: 'Fabric' },
+        administration_members: ['admin@contoso.com'],
+        location: 'westeurope',
+        resource_group_name: '${azurerm_resource_group.rg.name}',
+      });
+      const [capacityId, capacity] = Object.entries(resourcesOfType(synth, 'azurerm_fabric_capacity'))[0];
+      expect(capacity.name).toMatch(/^[a-z][a-z0-9]{2,62}$/);
+      expect(Object.values(synth.data?.fabric_capacity ?? {})).toEqual([
+        { display_name: `\${azurerm_fabric_capacity.${capacityId}.name}` },
+      ]);
+    });
+
+    it('keeps the capacity name when the stack changes around it', () => {
+      const name = (stack: ReturnType<typeof fabricHostStack>['stack']) =>
+        Object.values(resourcesOfType(synthObject(stack), 'azurerm_fabric_capacity'))[0].name;
+      const first = fabricHostStack({ capacity: NEW_CAPACITY });
+      const second = fabricHostStack({ capacity: NEW_CAPACITY, workspaceMembers: [{ principalId: 'x', principalType: 'User', role: 'Viewer' }] });
+      expect(name(second.stack)).toBe(name(first.stack));
+    });
+
+    it.each<[string, object, RegExp]>([
+      ['both', { capacity: NEW_CAPACITY, capacityId: EXISTING_CAPACITY_ID }, /set exactly one of capacityId .* and capacity/],
+      ['neither', { capacityId: undefined }, /set exactly one of capacityId .* and capacity/],
+      ['an F4', { capacity: { sku: 'F4' as FabricCapacitySku, administrators: ['a@contoso.com'] }, capacityId: undefined }, /capacity\.sku must be one of F8, F16, .*got "F4"/],
+      ['no administrator', { capacity: { sku: 'F8', administrators: [] }, capacityId: undefined }, /capacity\.administrators must list at least one administrator/],
+      ['a blank administrator', { capacity: { sku: 'F8', administrators: [' '] }, capacityId: undefined }, /none empty/],
+      ['a capacity id of another type', { capacityId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/x' }, /capacityId must be the ARM id of a Fabric capacity/],
+      ['a capacity id that is a reference', { capacityId: Token.asString(ref('azurerm_fabric_capacity.x.id')) }, /must be a literal ARM id/],
+    ])('refuses %s', (_, props, message) => {
+      expect(() => fabricHostStack(props)).toThrow(message);
+    });
+  });
+
+  describe('workspace', () => {
+    it('puts a workspace named after the plan on the capacity', () => {
+      expect(Testing.synth(fabricHostStack().stack)).toHaveResourceWithProperties(FabricWorkspace, { display_name: 'ws-contoso-sql' });
+    });
+
+    it('gives each member its role, before the DAG upload', () => {
+      const { stack } = fabricHostStack({
+        workspaceMembers: [
+          { principalId: '0f0f0f0f-0000-0000-0000-000000000001', principalType: 'Group', role: 'Contributor' },
+          { principalId: '0f0f0f0f-0000-0000-0000-000000000002', principalType: 'User', role: 'Viewer' },
+        ],
+      });
+      const synth = synthObject(stack);
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(FabricWorkspaceRoleAssignment, {
+        principal: { id: '0f0f0f0f-0000-0000-0000-000000000001', type: 'Group' },
+        role: 'Contributor',
+      });
+      const assignments = Object.keys(resourcesOfType(synth, 'fabric_workspace_role_assignment'));
+      expect(assignments).toHaveLength(2);
+      expect(uploadStep(synth).step.depends_on).toEqual(
+        expect.arrayContaining(assignments.map((id) => `fabric_workspace_role_assignment.${id}`)),
+      );
+    });
+
+    it('assigns no role by default (the deployer is Admin as the creator)', () => {
+      expect(resourcesOfType(synthObject(fabricHostStack().stack), 'fabric_workspace_role_assignment')).toEqual({});
+    });
+  });
+
+  describe('Apache Airflow job definition', () => {
+    it('sets Airflow 2.10.5 on Python 3.12, the triggerer and Entra ID sign-in', () => {
+      const airflow = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.airflowProperties;
+      expect(airflow).toMatchObject({
+        airflowVersion: '2.10.5',
+        pythonVersion: '3.12',
+        enableTriggerers: true,
+        enableAADIntegration: true,
+      });
+    });
+
+    it("installs the DAG's pinned requirements", () => {
+      const { stack, bundle } = fabricHostStack();
+      const airflow = renderedJobContent(synthObject(stack)).properties.typeProperties.airflowProperties;
+      expect(airflow.airflowRequirements).toEqual(bundle.requirements);
+      expect(airflow.airflowRequirements.length).toBeGreaterThan(0);
+      expect(airflow.airflowRequirements.every((line: string) => line.includes('=='))).toBe(true);
+    });
+
+    it("sets the environment variables and the service principal's client id, and no secret", () => {
+      const airflow = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.airflowProperties;
+      expect(airflow.environmentVariables).toEqual({
+        AZURE_TENANT_ID: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+        MIGRATION_EVENTS_STREAM: 'Custom-MigrationEvents_CL',
+        AZURE_CLIENT_ID: SERVICE_PRINCIPAL.clientId,
+      });
+    });
+
+    it('runs on the starter pool with Small nodes by default', () => {
+      const compute = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.computeProperties;
+      expect(compute).toEqual({ computePool: 'StarterPool', computeSize: 'Small', extraNodes: 0 });
+    });
+
+    it('runs on a named custom pool with Large nodes when asked', () => {
+      const { stack } = fabricHostStack({ computeSize: 'Large', computePool: 'migration-pool' });
+      const compute = renderedJobContent(synthObject(stack)).properties.typeProperties.computeProperties;
+      expect(compute).toMatchObject({ computePool: 'migration-pool', computeSize: 'Large' });
+    });
+
+    it('warns when a size would not be honoured or is below what Microsoft recommends', () => {
+      expect(warningsOf(fabricHostStack().stack)).toEqual([]);
+      expect(warningsOf(fabricHostStack({ computeSize: 'Large' }).stack)).toEqual([
+        expect.stringContaining('computeSize Large has no effect on the Starter pool'),
+      ]);
+      const small = fabricHostStack({ capacity: NEW_CAPACITY, capacityId: undefined, computeSize: 'Large', computePool: 'prod' });
+      expect(warningsOf(small.stack)).toEqual([expect.stringContaining('Microsoft recommends F16 or larger')]);
+    });
+
+    it('sends the only part an Airflow job accepts, from a template file that renders to that content', () => {
+      const { stack, host } = fabricHostStack();
+      const synth = synthObject(stack);
+      const job = onlyResource(synth, 'fabric_apache_airflow_job') as any;
+      expect(Object.keys(job.definition)).toEqual([CONTENT_PART]);
+      expect(job.format).toBe('Default');
+      const stackFolder = join(Testing.fullSynth(stack), 'stacks', 'test');
+      expect(renderedJobContent(synth, stackFolder)).toEqual(host.jobContent);
+    });
+
+    it('lets Terraform jsonencode the content when a value is a reference, so it is escaped correctly', () => {
+      const { stack } = fabricHostStack({
+        environment: { MIGRATION_EVENTS_ENDPOINT: Token.asString(ref('azurerm_monitor_data_collection_endpoint.dce.logs_ingestion_endpoint')) },
+      });
+      expect(Testing.synth(stack)).toHaveResourceWithProperties(FabricApacheAirflowJob, {
+        definition: {
+          [CONTENT_PART]: {
+            source: expect.stringMatching(/^assets\/.+\/content\.json\.tmpl$/),
+            tokens: {
+              apacheAirflowJobContent: expect.stringMatching(
+                /^\$\{jsonencode\(\{.*"MIGRATION_EVENTS_ENDPOINT" = azurerm_monitor_data_collection_endpoint\.dce\.logs_ingestion_endpoint/s,
+              ),
+            },
+          },
+        },
+      });
+    });
+
+    it('refuses a secret in the environment: the definition is kept in Terraform state', () => {
+      expect(() => fabricHostStack({ environment: { AZURE_CLIENT_SECRET: 'x' } })).toThrow(
+        /environment\.AZURE_CLIENT_SECRET: the Fabric host never puts a secret into the Apache Airflow job definition/,
+      );
+      expect(() => fabricHostStack({ environment: { SQL_PASSWORD: 'x' } })).toThrow(/environment\.SQL_PASSWORD/);
+    });
+
+    it('refuses an AZURE_CLIENT_ID that is not the service principal', () => {
+      expect(() => fabricHostStack({ environment: { AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000001' } })).toThrow(
+        /environment\.AZURE_CLIENT_ID .* differs from airflow\.fabric\.servicePrincipal\.clientId/,
+      );
+    });
+
+    it('leaves no credential anywhere in the synthesized stack', () => {
+      expect(findSecrets(synthObject(fabricHostStack({ capacity: NEW_CAPACITY, capacityId: undefined }).stack))).toEqual([]);
+    });
+  });
+
+  describe('DAG upload step', () => {
+    it('uploads the DAG files and the rendered plan, not requirements.txt (the definition installs those)', () => {
+      const { host, bundle } = fabricHostStack();
+      expect(host.dagUpload.uploadedPaths).toContain('dags/migration_orchestration.py');
+      expect(host.dagUpload.uploadedPaths).toContain('dags/migration_plan.json');
+      expect(host.dagUpload.uploadedPaths).not.toContain('requirements.txt');
+      expect(host.dagUpload.uploadedPaths).toEqual(
+        bundle.files.map((file) => file.blobName).filter((name) => name.startsWith('dags/')),
+      );
+    });
+
+    it('runs the shipped uploader with the workspace and job ids, and nothing secret, after the job exists', () => {
+      const synth = synthObject(fabricHostStack().stack);
+      const { step } = uploadStep(synth);
+      const jobId = Object.keys(resourcesOfType(synth, 'fabric_apache_airflow_job'))[0];
+      const workspaceId = Object.keys(resourcesOfType(synth, 'fabric_workspace'))[0];
+      const command: string = step.provisioner[0]['local-exec'].command;
+      expect(command).toMatch(
+        new RegExp(
+          `^node "assets/[^"]+/upload\\.mjs" --workspace-id \\$\\{fabric_workspace\\.${workspaceId}\\.id\\} ` +
+            `--job-id \\$\\{fabric_apache_airflow_job\\.${jobId}\\.id\\} --files "assets/[^"]+/files"$`,
+        ),
+      );
+      expect(step.provisioner[0]['local-exec'].environment).toBeUndefined();
+      expect(step.depends_on).toContain(`fabric_apache_airflow_job.${jobId}`);
+      expect(step.triggers_replace).toEqual({ apacheAirflowJobId: `\${fabric_apache_airflow_job.${jobId}.id}` });
+    });
+
+    it("re-runs when the bundle's content hash changes, through a bare replace_triggered_by address", () => {
+      const { stack, bundle } = fabricHostStack();
+      const synth = synthObject(stack);
+      const { step } = uploadStep(synth);
+      const [trigger] = step.lifecycle.replace_triggered_by;
+      expect(trigger).toMatch(/^terraform_data\.[A-Za-z0-9_]+$/);
+      const version = resourcesOfType(synth, 'terraform_data')[trigger.split('.')[1]];
+      expect(version.triggers_replace).toEqual({ contentHash: bundle.contentHash });
+
+      const changed = fabricHostStack({ bundle: loadDagBundle(JSON.stringify({ name: 'contoso-sql', databases: ['db1'] })) });
+      const changedVersion = resourcesOfType(synthObject(changed.stack), 'terraform_data')[trigger.split('.')[1]];
+      expect(changedVersion.triggers_replace).not.toEqual(version.triggers_replace);
+    });
+
+    it('stages the bundle byte for byte beside the Terraform JSON, with the shipped uploader', () => {
+      const { stack, bundle } = fabricHostStack();
+      const command: string = uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].command;
+      const [script, files] = [...command.matchAll(/"([^"]+)"/g)].map((match) => match[1]);
+      const stackFolder = join(Testing.fullSynth(stack), 'stacks', 'test');
+      expect(readFileSync(join(stackFolder, script), 'utf8')).toBe(
+        readFileSync(join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs'), 'utf8'),
+      );
+      for (const file of bundle.files.filter((f) => f.blobName.startsWith('dags/'))) {
+        expect(readFileSync(join(stackFolder, files, file.blobName), 'utf8')).toBe(file.content);
+      }
+    });
+
+    it('refuses, at synth, a file the files API would reject (over 2 MB)', () => {
+      const hugePlan = JSON.stringify({ name: 'contoso-sql', padding: 'x'.repeat(2_000_001) });
+      expect(() => fabricHostStack({ bundle: loadDagBundle(hugePlan) })).toThrow(
+        /dags\/migration_plan\.json is 20000\d\d bytes: the Fabric files API accepts at most 2000000 bytes \(2 MB\) per file/,
+      );
+    });
+  });
+
+  describe('Airflow pools', () => {
+    it('outputs the pools an operator must create, since Fabric cannot be told to', () => {
+      const { stack, host } = fabricHostStack();
+      const output = synthObject(stack).output?.fabric_airflow_pools as any;
+      expect(output.value).toEqual([{ name: 'dms_service', slots: 10, description: 'DMS migrations in flight on the migration service' }]);
+      expect(output.description).toMatch(/Admin > Pools/);
+      expect(host.poolsToCreate).toEqual(output.value);
+    });
+  });
+});

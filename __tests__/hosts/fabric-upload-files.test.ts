@@ -1,0 +1,276 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { FakeFabric } from './fabric-files-api-fake';
+
+/** The uploader runs as the deployment step would run it: a separate node process. */
+const UPLOADER = join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs');
+const WORKSPACE = '11111111-1111-1111-1111-111111111111';
+const JOB = '22222222-2222-2222-2222-222222222222';
+const TENANT = '33333333-3333-3333-3333-333333333333';
+const CLIENT = '44444444-4444-4444-4444-444444444444';
+const ACCESS_TOKEN = 'fabric-access-token';
+const CLIENT_SECRET = 'deployer-client-secret';
+const ASSERTION = 'federated-assertion';
+const TWO_MB = 2_000_000;
+
+interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A folder laid out like the staged asset: paths in the job, relative to it. */
+function bundleFolder(files: Record<string, string | Buffer>): string {
+  const folder = mkdtempSync(join(tmpdir(), 'fabric-upload-test-'));
+  for (const [path, content] of Object.entries(files)) {
+    const target = join(folder, ...path.split('/'));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+  }
+  return folder;
+}
+
+/** A folder holding a fake `az` that prints `token` and records its arguments. */
+function fakeAzureCli(token: string): { folder: string; argsFile: string } {
+  const folder = mkdtempSync(join(tmpdir(), 'fake-az-'));
+  const argsFile = join(folder, 'args.json');
+  const az = join(folder, 'az');
+  writeFileSync(
+    az,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\nconsole.log(${JSON.stringify(token)});\n`,
+  );
+  chmodSync(az, 0o755);
+  return { folder, argsFile };
+}
+
+/** Only what the uploader should see: PATH (for node and az) and the variables a test gives. */
+function run(folder: string, fake: FakeFabric | string, env: Record<string, string>, jobId = JOB): Promise<RunResult> {
+  const endpoint = typeof fake === 'string' ? fake : fake.endpoint;
+  const args = [UPLOADER, '--workspace-id', WORKSPACE, '--job-id', jobId, '--files', folder, '--endpoint', endpoint];
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files API', () => {
+  it('type-checks strictly (it is JavaScript, so npm run typecheck does not see it)', () => {
+    const tsc = join(__dirname, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc');
+    const flags = ['--noEmit', '--allowJs', '--checkJs', '--strict', '--target', 'es2022', '--module', 'nodenext'];
+    expect(() =>
+      execFileSync(process.execPath, [tsc, ...flags, '--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck', UPLOADER], {
+        encoding: 'utf8',
+      }),
+    ).not.toThrow();
+  });
+
+  let fake: FakeFabric;
+  let az: { folder: string; argsFile: string };
+  let withCli: Record<string, string>;
+
+  beforeEach(async () => {
+    fake = await FakeFabric.start({
+      workspaceId: WORKSPACE,
+      jobId: JOB,
+      accessToken: ACCESS_TOKEN,
+      clientSecret: CLIENT_SECRET,
+      clientAssertion: ASSERTION,
+      githubRequestToken: 'github-request-token',
+    });
+    az = fakeAzureCli(ACCESS_TOKEN);
+    withCli = { PATH: `${az.folder}:${process.env.PATH}` };
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  describe('uploading', () => {
+    it('PUTs every file under dags/ and plugins/ as octet-stream with beta=true, byte for byte', async () => {
+      const binary = Buffer.from([0, 255, 1, 254]);
+      const folder = bundleFolder({
+        'dags/migration_orchestration.py': 'print("dag")\n',
+        'dags/migration_orchestration_lib/steps.py': '# steps\n',
+        'dags/migration_plan.json': '{"name":"contoso-sql"}',
+        'plugins/blob.bin': binary,
+      });
+      const result = await run(folder, fake, withCli);
+      expect(result.code).toBe(0);
+      expect([...fake.files.keys()].sort()).toEqual([
+        'dags/migration_orchestration.py',
+        'dags/migration_orchestration_lib/steps.py',
+        'dags/migration_plan.json',
+        'plugins/blob.bin',
+      ]);
+      expect(fake.files.get('plugins/blob.bin')).toEqual(binary);
+      expect(fake.files.get('dags/migration_plan.json')?.toString()).toBe('{"name":"contoso-sql"}');
+      for (const put of fake.puts) {
+        expect(put.path).toMatch(new RegExp(`^/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/(dags|plugins)/`));
+        expect(put.query).toEqual({ beta: 'true' });
+        expect(put.contentType).toBe('application/octet-stream');
+        expect(put.authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      }
+      expect(result.stdout).toContain('4 file(s) uploaded');
+    });
+
+    it('is idempotent: a second run leaves the same files', async () => {
+      const folder = bundleFolder({ 'dags/a.py': 'a = 1\n', 'dags/lib/b.py': 'b = 2\n' });
+      expect((await run(folder, fake, withCli)).code).toBe(0);
+      const first = new Map(fake.files);
+      expect((await run(folder, fake, withCli)).code).toBe(0);
+      expect(fake.files).toEqual(first);
+      expect(fake.puts).toHaveLength(4);
+    });
+
+    it('accepts a file of exactly 2 MB', async () => {
+      const folder = bundleFolder({ 'dags/migration_plan.json': Buffer.alloc(TWO_MB, 0x20) });
+      expect((await run(folder, fake, withCli)).code).toBe(0);
+      expect(fake.files.get('dags/migration_plan.json')).toHaveLength(TWO_MB);
+    });
+  });
+
+  describe('refusing a bundle the API would reject, before any request', () => {
+    it('fails on a file over 2 MB, naming it, and uploads nothing', async () => {
+      const folder = bundleFolder({ 'dags/a.py': 'a = 1\n', 'dags/migration_plan.json': Buffer.alloc(TWO_MB + 1, 0x20) });
+      const result = await run(folder, fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('dags/migration_plan.json: 2000001 bytes, more than the files API\'s limit of 2000000 bytes (2 MB)');
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('fails on a path outside dags/ and plugins/', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'requirements.txt': 'x==1\n' }), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('requirements.txt: the files API accepts only paths under dags/ or plugins/');
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('fails on an empty folder', async () => {
+      const result = await run(bundleFolder({}), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/no files under .*: nothing to upload/);
+    });
+  });
+
+  describe('failing the step on HTTP errors', () => {
+    it('fails on 403 with the status, the file, Fabric\'s error code and a hint', async () => {
+      fake.failures.set('dags/b.py', { status: 403, times: 1, errorCode: 'InsufficientPrivileges' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n', 'dags/c.py': 'c\n' }), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('PUT dags/b.py failed: HTTP 403 Forbidden: InsufficientPrivileges: injected failure (request id req-1)');
+      expect(result.stderr).toContain('Contributor (or higher) on the workspace');
+      expect([...fake.files.keys()]).toEqual(['dags/a.py']);
+    });
+
+    it('fails on 404 when the job does not exist', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli, 'no-such-job');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('HTTP 404 Not Found: ItemNotFound');
+      expect(result.stderr).toContain('does not exist (yet)');
+    });
+
+    it('fails at once on 500, without retrying', async () => {
+      fake.failures.set('dags/a.py', { status: 500, times: 1, errorCode: 'InternalServerError' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('HTTP 500 Internal Server Error: InternalServerError');
+      expect(fake.puts).toHaveLength(1);
+    });
+
+    it('retries 429 after Retry-After and then succeeds', async () => {
+      fake.failures.set('dags/a.py', { status: 429, times: 2, retryAfterSeconds: 0 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      expect(fake.puts).toHaveLength(3);
+      expect(fake.files.get('dags/a.py')?.toString()).toBe('a\n');
+    });
+
+    it('gives up on a 503 that lasts, after five attempts', async () => {
+      fake.failures.set('dags/a.py', { status: 503, times: 99, retryAfterSeconds: 0, errorCode: 'ServiceUnavailable' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('PUT dags/a.py failed: HTTP 503 Service Unavailable: ServiceUnavailable');
+      expect(fake.puts).toHaveLength(5);
+    });
+
+    it('fails with a clear message when the API cannot be reached', async () => {
+      const closed = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN });
+      const endpoint = closed.endpoint;
+      await closed.stop();
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), endpoint, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/PUT dags\/a\.py failed: fetch failed/);
+    });
+  });
+
+  describe('signing in without a secret on the command line', () => {
+    it('uses the Azure CLI login by default, for the Fabric scope', async () => {
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli)).code).toBe(0);
+      expect(JSON.parse(readFileSync(az.argsFile, 'utf8'))).toEqual([
+        'account',
+        'get-access-token',
+        '--scope',
+        'https://api.fabric.microsoft.com/.default',
+        '--query',
+        'accessToken',
+        '--output',
+        'tsv',
+      ]);
+    });
+
+    it('explains what to do when the Azure CLI is missing', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: dirname(process.execPath) });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('the Azure CLI (az) is not installed');
+      expect(result.stderr).toContain('az login');
+      expect(fake.puts).toEqual([]);
+    });
+
+    it('uses a client secret from ARM_* environment variables, and never prints it', async () => {
+      const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(fake.requests[0]).toMatchObject({ method: 'POST', path: `/${TENANT}/oauth2/v2.0/token` });
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(CLIENT_SECRET);
+      expect(result.stdout + result.stderr).not.toContain(ACCESS_TOKEN);
+    });
+
+    it('fails clearly when Entra ID refuses the secret', async () => {
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong', AZURE_AUTHORITY_HOST: fake.origin };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`Entra ID refused a token for ${CLIENT}: HTTP 401 invalid_client AADSTS7000215`);
+      expect(result.stderr).not.toContain('wrong');
+      expect(fake.puts).toEqual([]);
+    });
+
+    it('uses workload identity federation with the GitHub Actions OIDC token', async () => {
+      const env = {
+        ARM_USE_OIDC: 'true',
+        ARM_CLIENT_ID: CLIENT,
+        ARM_TENANT_ID: TENANT,
+        ACTIONS_ID_TOKEN_REQUEST_URL: `${fake.origin}/github/idtoken?api-version=2.0`,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'github-request-token',
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(fake.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+        'GET /github/idtoken',
+        `POST /${TENANT}/oauth2/v2.0/token`,
+        `PUT /v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/dags/a.py`,
+      ]);
+    });
+
+    it('refuses OIDC without a token source, naming the variables to set', async () => {
+      const env = { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: fake.origin };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token');
+    });
+  });
+});

@@ -1,0 +1,99 @@
+import Ajv, { ErrorObject } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AirflowChartValues } from '../../lib/hosts/kubernetes/chart-values';
+import { kubernetesHostStack } from './kubernetes-test-stack';
+
+/** The pinned chart's schema, vendored (see vendor/airflow-chart/SOURCE.md). */
+const CHART_SCHEMA = JSON.parse(readFileSync(join(__dirname, '..', '..', 'vendor', 'airflow-chart', 'values.schema.json'), 'utf8'));
+const ajv = new Ajv({ allErrors: true, strict: false });
+// Kubernetes' OpenAPI formats; Helm's validator ignores formats it does not know, so does this one.
+ajv.addFormat('int32', true);
+const validate = ajv.compile(CHART_SCHEMA);
+
+/** Schema problems of a values document, plus top-level keys the chart does not declare. */
+function problems(values: unknown): string[] {
+  const found = validate(values) ? [] : (validate.errors ?? []).map(describeError);
+  const declared = Object.keys(CHART_SCHEMA.properties);
+  // Upstream's root object is open, so Helm would silently ignore a misspelt top-level key: refuse it here.
+  const unknown = Object.keys(values as object).filter((key) => !declared.includes(key));
+  return [...found, ...unknown.map((key) => `/${key}: not a value of the chart`)];
+}
+
+function describeError(error: ErrorObject): string {
+  const extra = error.keyword === 'additionalProperties' ? ` (${(error.params as { additionalProperty: string }).additionalProperty})` : '';
+  return `${error.instancePath || '/'}: ${error.message}${extra}`;
+}
+
+/** The values the synthesized helm_release carries (its `values` is the JSON of the typed values). */
+function synthesizedValues(executor?: 'CeleryExecutor' | 'KubernetesExecutor'): AirflowChartValues {
+  const { synth } = kubernetesHostStack(executor ? { executor } : {});
+  const release = Object.values(synth.resource.helm_release)[0] as { values: string[] };
+  return JSON.parse(release.values[0]) as AirflowChartValues;
+}
+
+function clone<T>(value: T): any {
+  return JSON.parse(JSON.stringify(value));
+}
+
+describe('the Helm values against the pinned chart schema', () => {
+  let values: AirflowChartValues;
+  beforeAll(() => {
+    values = synthesizedValues();
+  });
+
+  it('the vendored schema closes the sections the host sets (otherwise this test could not fail)', () => {
+    for (const section of ['data', 'pgbouncer', 'redis', 'scheduler', 'workers', 'triggerer', 'dagProcessor', 'apiServer', 'dags']) {
+      expect({ section, additionalProperties: CHART_SCHEMA.properties[section].additionalProperties }).toEqual({
+        section,
+        additionalProperties: false,
+      });
+    }
+  });
+
+  it('accepts the values the host synthesizes with CeleryExecutor', () => {
+    expect(problems(values)).toEqual([]);
+  });
+
+  it('accepts the values the host synthesizes with KubernetesExecutor', () => {
+    expect(problems(synthesizedValues('KubernetesExecutor'))).toEqual([]);
+  });
+
+  it('fails on a renamed nested key (planted: pgbouncer.configSecret)', () => {
+    const bad = clone(values);
+    bad.pgbouncer.configSecret = bad.pgbouncer.configSecretName;
+    delete bad.pgbouncer.configSecretName;
+    expect(problems(bad)).toContain('/pgbouncer: must NOT have additional properties (configSecret)');
+  });
+
+  it('fails on a key the chart does not have in that section (planted: dagProcessor.labels)', () => {
+    const bad = clone(values);
+    bad.dagProcessor.labels = { 'azure.workload.identity/use': 'true' };
+    expect(problems(bad)).toContain('/dagProcessor: must NOT have additional properties (labels)');
+  });
+
+  it('fails on a renamed top-level key (planted: executors)', () => {
+    const bad = clone(values);
+    bad.executors = bad.executor;
+    delete bad.executor;
+    expect(problems(bad)).toContain('/executors: not a value of the chart');
+  });
+
+  it('fails on a value of the wrong type (planted: scheduler.replicas "2")', () => {
+    const bad = clone(values);
+    bad.scheduler.replicas = '2';
+    expect(problems(bad)).toContain('/scheduler/replicas: must be integer');
+  });
+
+  it('fails on an executor name the chart refuses (planted: Celery)', () => {
+    const bad = clone(values);
+    bad.executor = 'Celery';
+    expect(problems(bad).some((problem) => problem.startsWith('/executor: must match pattern'))).toBe(true);
+  });
+
+  it('fails when an env entry loses its value (a required key goes missing)', () => {
+    const bad = clone(values);
+    delete bad.env[0].value;
+    expect(problems(bad)).toContain("/env/0: must have required property 'value'");
+  });
+});

@@ -1,0 +1,462 @@
+import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
+import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluster';
+import { KubernetesClusterNodePool } from '@cdktf/provider-azurerm/lib/kubernetes-cluster-node-pool';
+import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
+import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Release } from '@cdktf/provider-helm/lib/release';
+import { Testing } from 'cdktf';
+import { AIRFLOW_SERVICE_ACCOUNTS, AirflowChartValues, DAG_BUNDLE_HASH_ANNOTATION, WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION, WORKLOAD_IDENTITY_LABEL } from '../../lib/hosts/kubernetes/chart-values';
+import { AIRFLOW_BASE_IMAGE, AIRFLOW_CHART, AIRFLOW_VERSION } from '../../lib/hosts/kubernetes/versions';
+import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { renderMigrationPlan } from '../../lib/plan';
+import { examplePlan } from '../helpers/example-plan';
+import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+import { findSecrets } from '../security/secret-scanner';
+import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, kubernetesHostStack, POOLS } from './kubernetes-test-stack';
+
+const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
+
+function chartValues(synth: SynthesizedStack): AirflowChartValues {
+  const release = onlyResource(synth, 'helm_release') as { values: string[] };
+  return JSON.parse(release.values[0]) as AirflowChartValues;
+}
+
+/** Every `[path, value]` string leaf of a document. */
+function leaves(value: unknown, path: string[] = []): Array<[string, string]> {
+  if (typeof value === 'string') return [[path.join('.'), value]];
+  if (Array.isArray(value)) return value.flatMap((item, index) => leaves(item, [...path, String(index)]));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, child]) => leaves(child, [...path, key]));
+  return [];
+}
+
+/** `${azurerm_user_assigned_identity.<id>.<attribute>}` of the Airflow identity, as the JSON holds it. */
+function identityReference(synth: SynthesizedStack, attribute: 'client_id' | 'principal_id'): string {
+  const identities = resourcesOfType(synth, 'azurerm_user_assigned_identity');
+  const [logicalId] = Object.entries(identities).find(([, identity]) => identity.name === 'id-contoso-sql-airflow')!;
+  return `\${azurerm_user_assigned_identity.${logicalId}.${attribute}}`;
+}
+
+/** The synthesized document without the DAG's own source files (the config maps that carry them). */
+function withoutDagFiles(synth: SynthesizedStack): SynthesizedStack {
+  const copy = JSON.parse(JSON.stringify(synth));
+  for (const map of Object.values(copy.resource.kubernetes_config_map_v1 ?? {}) as any[]) {
+    if (map.metadata.name.startsWith('airflow-dags-')) map.data = {};
+  }
+  return copy;
+}
+
+function decode(base64: string): string {
+  return Buffer.from(base64, 'base64').toString('utf8');
+}
+
+describe('KubernetesAirflowHost', () => {
+  const { synth, host } = kubernetesHostStack();
+  const json = JSON.stringify(synth);
+  const values = chartValues(synth);
+
+  describe('implements the host interface', () => {
+    it('is the kubernetes host on the pinned Airflow 3, reaching SQL Server directly by default', () => {
+      expect(host.kind).toBe('kubernetes');
+      expect(host.airflowVersion).toBe(AIRFLOW_VERSION);
+      expect(AIRFLOW_VERSION.startsWith('3.')).toBe(true);
+      expect(host.supportedSqlAccess[0]).toBe('direct');
+    });
+
+    it('acts as the managed identity: principal and client id come from it', () => {
+      const output = synth.output?.airflow_identity_client_id;
+      expect(output?.value).toBe(identityReference(synth, 'client_id'));
+      expect(host.identity.principalType).toBe('ServicePrincipal');
+    });
+  });
+
+  describe('no secret exists anywhere', () => {
+    it('has no AZURE_CLIENT_SECRET anywhere in the synthesized JSON (outside the DAG source it delivers)', () => {
+      // The DAG package is delivered verbatim; one of its comments names the variable.
+      expect(JSON.stringify(withoutDagFiles(synth))).not.toContain('AZURE_CLIENT_SECRET');
+      expect(values.env.map((variable) => variable.name)).not.toContain('AZURE_CLIENT_SECRET');
+    });
+
+    it('holds no credential the secret scanner recognises', () => {
+      expect(findSecrets(synth)).toEqual([]);
+    });
+
+    it('refuses an environment that carries a client secret', () => {
+      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
+        /environment holds AZURE_CLIENT_SECRET: the Kubernetes host authenticates with workload identity/,
+      );
+    });
+
+    it('leaves AZURE_CLIENT_ID and AZURE_TENANT_ID to the workload-identity webhook', () => {
+      const names = values.env.map((variable) => variable.name);
+      expect(names).not.toContain('AZURE_CLIENT_ID');
+      expect(names).not.toContain('AZURE_TENANT_ID');
+      expect(names).toEqual(expect.arrayContaining(['AZURE_SUBSCRIPTION_ID', 'AIRFLOW__SECRETS__BACKEND', 'AIRFLOW__SECRETS__BACKEND_KWARGS']));
+    });
+
+    it('sends generated secrets only to write-only arguments (never stored in state or plan)', () => {
+      const localNames = Object.keys((synth as any).locals);
+      expect(localNames.length).toBeGreaterThanOrEqual(5);
+      const uses = leaves(synth.resource).filter(([, value]) => localNames.some((name) => value.includes(`local.${name}`)));
+      expect(uses.length).toBeGreaterThan(0);
+      for (const [path] of uses) {
+        expect({ path, writeOnly: /(^|\.)(\w+_wo|data_wo)(\.|$)/.test(path) }).toEqual({ path, writeOnly: true });
+      }
+    });
+
+    it('generates each secret from Terraform functions (no random provider) and versions writes by one generation', () => {
+      const locals = Object.values((synth as any).locals) as string[];
+      for (const expression of locals) {
+        expect(expression).toMatch(/uuid\(\)/);
+      }
+      expect(Object.keys(synth.provider ?? {})).not.toContain('random');
+      const server = onlyResource(synth, PostgresqlFlexibleServer.tfResourceType);
+      const secret = onlyResource(synth, 'azurerm_key_vault_secret');
+      expect(server.administrator_password_wo_version).toMatch(/parseint\(substr\(replace\(terraform_data\..*\.id/);
+      expect(secret.value_wo_version).toBe(server.administrator_password_wo_version);
+      for (const k8sSecret of Object.values(resourcesOfType(synth, 'kubernetes_secret_v1'))) {
+        expect(k8sSecret.data_wo_revision).toBe(server.administrator_password_wo_version);
+        expect(k8sSecret.data).toBeUndefined();
+      }
+    });
+  });
+
+  describe('metadata database', () => {
+    it('is a PostgreSQL Flexible Server without public access, in a delegated subnet with a private DNS zone', () => {
+      const server = onlyResource(synth, PostgresqlFlexibleServer.tfResourceType);
+      expect(server.public_network_access_enabled).toBe(false);
+      expect(server.delegated_subnet_id).toMatch(/azurerm_subnet\..*DatabaseSubnet.*\.id/);
+      expect(server.private_dns_zone_id).toMatch(/azurerm_private_dns_zone\..*\.id/);
+      expect(server.administrator_password).toBeUndefined();
+      expect(server.administrator_password_wo).toMatch(/^\$\{local\./);
+      const subnet = Object.values(resourcesOfType(synth, 'azurerm_subnet')).find((s) => s.name === 'snet-airflow-db')!;
+      expect(subnet.delegation).toEqual([
+        expect.objectContaining({ service_delegation: expect.objectContaining({ name: 'Microsoft.DBforPostgreSQL/flexibleServers' }) }),
+      ]);
+      const zones = Object.values(resourcesOfType(synth, 'azurerm_private_dns_zone')).map((zone) => zone.name as string);
+      expect(zones.some((zone) => zone.endsWith('.private.postgres.database.azure.com'))).toBe(true);
+    });
+
+    it('keeps the password in Key Vault (write-only) and is protected from destroy', () => {
+      const secret = onlyResource(synth, 'azurerm_key_vault_secret');
+      expect(secret).toMatchObject({ name: 'airflow-metadata-db-password', key_vault_id: KEY_VAULT.id });
+      expect(secret.value).toBeUndefined();
+      expect(onlyResource(synth, PostgresqlFlexibleServer.tfResourceType).lifecycle).toMatchObject({ prevent_destroy: true });
+    });
+
+    it('reaches Airflow through PgBouncer (the metadata secret points at the pgbouncer service)', () => {
+      const database = Object.values(resourcesOfType(synth, 'kubernetes_secret_v1')).find((s: any) => s.metadata.name === 'airflow-database') as any;
+      expect(database.data_wo.connection).toMatch(/^postgresql:\/\/airflowadmin:\$\{local\.[^}]+\}@airflow-pgbouncer\.airflow:6543\/airflow-metadata\?/);
+      expect(database.data_wo['pgbouncer.ini']).toContain('server_tls_sslmode = require');
+      expect(values.pgbouncer).toMatchObject({ enabled: true, configSecretName: 'airflow-database' });
+      expect(values.data.metadataSecretName).toBe('airflow-database');
+      expect(values.postgresql.enabled).toBe(false);
+    });
+  });
+
+  describe('cluster', () => {
+    it('has local accounts off, Entra ID with Azure RBAC, OIDC issuer and workload identity on', () => {
+      expect(json).toHaveResourceWithProperties(KubernetesCluster, {
+        local_account_disabled: true,
+        azure_active_directory_role_based_access_control: { azure_rbac_enabled: true, tenant_id: expect.stringContaining('tenant_id') },
+        oidc_issuer_enabled: true,
+        workload_identity_enabled: true,
+      });
+    });
+
+    it('uses Azure CNI (overlay) in the node subnet, a critical-add-ons system pool, Container Insights and the metrics add-on', () => {
+      const cluster = onlyResource(synth, KubernetesCluster.tfResourceType) as any;
+      expect(cluster.network_profile).toMatchObject({ network_plugin: 'azure', network_plugin_mode: 'overlay' });
+      expect(cluster.default_node_pool).toMatchObject({ only_critical_addons_enabled: true, vnet_subnet_id: expect.stringContaining('NodeSubnet') });
+      expect(cluster.oms_agent).toMatchObject({ msi_auth_for_monitoring_enabled: true });
+      expect(cluster.monitor_metrics).toEqual({});
+    });
+
+    it('runs Airflow on an autoscaling user pool sized by the plan section (defaults 1-4 x Standard_D4ds_v5)', () => {
+      expect(json).toHaveResourceWithProperties(KubernetesClusterNodePool, {
+        mode: 'User',
+        auto_scaling_enabled: true,
+        min_count: 1,
+        max_count: 4,
+        vm_size: 'Standard_D4ds_v5',
+      });
+      const sized = kubernetesHostStack({ nodeVmSize: 'Standard_E8ds_v5', minNodes: 2, maxNodes: 10 });
+      expect(Testing.synth(sized.stack)).toHaveResourceWithProperties(KubernetesClusterNodePool, {
+        min_count: 2,
+        max_count: 10,
+        vm_size: 'Standard_E8ds_v5',
+      });
+    });
+
+    it.each([
+      [{ minNodes: 5, maxNodes: 2 }, /minNodes 5 is more than maxNodes 2/],
+      [{ minNodes: -1 }, /minNodes -1 must be a whole number >= 0/],
+      [{ maxNodes: 0 }, /maxNodes 0 must be a whole number from 1 to 1000/],
+      [{ maxNodes: 2.5 }, /maxNodes 2.5 must be a whole number/],
+    ])('refuses node counts %j', (props, message) => {
+      expect(() => kubernetesHostStack(props)).toThrow(message);
+    });
+
+    it('lets the deployer administer the cluster through Azure RBAC (no admin kubeconfig exists)', () => {
+      expect(json).toHaveResourceWithProperties(RoleAssignment, {
+        role_definition_name: 'Azure Kubernetes Service RBAC Cluster Admin',
+        principal_id: expect.stringContaining('azurerm_client_config'),
+      });
+      const helm = (synth.provider as any).helm[0];
+      expect(helm.kubernetes.exec).toMatchObject({ command: 'kubelogin', args: expect.arrayContaining(['get-token', '--server-id']) });
+      expect(JSON.stringify(helm)).not.toMatch(/client_key|client_certificate|kube_admin_config/);
+    });
+  });
+
+  describe('network', () => {
+    it('creates a VNet with node, database and private-endpoint subnets when no subnet is named', () => {
+      const subnets = Object.values(resourcesOfType(synth, 'azurerm_subnet')).map((s) => s.name);
+      expect(subnets.sort()).toEqual(['snet-aks-nodes', 'snet-airflow-db', 'snet-private-endpoints'].sort());
+      expect(onlyResource(synth, 'azurerm_virtual_network').address_space).toEqual(['10.60.0.0/16']);
+    });
+
+    it('uses the named subnet and creates no VNet when subnetId is given', () => {
+      const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
+      expect(resourcesOfType(named, 'azurerm_virtual_network')).toEqual({});
+      expect(resourcesOfType(named, 'azurerm_subnet')).toEqual({});
+      const cluster = onlyResource(named, KubernetesCluster.tfResourceType) as any;
+      expect(cluster.default_node_pool.vnet_subnet_id).toBe(`${EXISTING_VNET}/subnets/aks`);
+      expect(onlyResource(named, PostgresqlFlexibleServer.tfResourceType).delegated_subnet_id).toBe(`${EXISTING_VNET}/subnets/db`);
+    });
+
+    it('refuses a named node subnet without a delegated database subnet, saying why', () => {
+      expect(() => kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks` })).toThrow(
+        /subnetId is given but databaseSubnetId is not: the metadata database needs its own subnet delegated to Microsoft.DBforPostgreSQL\/flexibleServers/,
+      );
+    });
+
+    it('gives Key Vault a private endpoint (vault) registered in privatelink.vaultcore.azure.net', () => {
+      expect(json).toHaveResourceWithProperties(PrivateEndpoint, {
+        private_service_connection: { name: 'kv-vault', private_connection_resource_id: KEY_VAULT.id, subresource_names: ['vault'], is_manual_connection: false },
+      });
+      const zones = Object.values(resourcesOfType(synth, 'azurerm_private_dns_zone')).map((zone) => zone.name);
+      expect(zones).toContain('privatelink.vaultcore.azure.net');
+    });
+  });
+
+  describe('image', () => {
+    const task = onlyResource(synth, 'azurerm_container_registry_task') as any;
+    const definition = decode(task.encoded_step.task_content);
+    const embedded = [...definition.matchAll(/echo ([A-Za-z0-9+/=]+) \| base64 -d > ([\w.]+)/g)].map((match) => [match[2], decode(match[1])]);
+    const files = Object.fromEntries(embedded);
+
+    it('comes from a registry with the admin user off', () => {
+      expect(json).toHaveResourceWithProperties(ContainerRegistry, { admin_enabled: false, anonymous_pull_enabled: false });
+    });
+
+    it('is built by an ACR task FROM the pinned apache/airflow image, carrying its own context', () => {
+      expect(files.Dockerfile.split('\n')[0]).toBe(`FROM ${AIRFLOW_BASE_IMAGE}`);
+      expect(AIRFLOW_BASE_IMAGE).toBe(`apache/airflow:${AIRFLOW_VERSION}-python3.12`);
+      expect(definition).toMatch(/build: -t \{\{\.Run\.Registry\}\}\/airflow-migration:req-[0-9a-f]{12} -f Dockerfile \./);
+      expect(task.docker_step).toBeUndefined();
+    });
+
+    it('installs the DAG requirements at build time, pinned with the Airflow it runs on', () => {
+      const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
+      expect(files['requirements.txt'].trim().split('\n')).toEqual(bundle.requirements);
+      expect(files.Dockerfile).toContain(`pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /requirements.txt`);
+      expect(json).not.toContain('_PIP_ADDITIONAL_REQUIREMENTS');
+    });
+
+    it('runs the build before the chart and again when the requirements change (content-hash tag)', () => {
+      const run = onlyResource(synth, 'azurerm_container_registry_task_schedule_run_now') as any;
+      expect(run.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^terraform_data\.[A-Za-z0-9_]+$/)]);
+      const release = onlyResource(synth, Release.tfResourceType) as any;
+      expect(release.depends_on).toContain(`azurerm_container_registry_task_schedule_run_now.${Object.keys(resourcesOfType(synth, 'azurerm_container_registry_task_schedule_run_now'))[0]}`);
+      expect(values.defaultAirflowTag).toBe(host.image.imageTag);
+      const other = kubernetesHostStack({
+        bundle: { ...loadDagBundle(renderMigrationPlan(examplePlan())), requirements: ['azure-identity==1.19.0'] },
+      });
+      expect(other.host.image.imageTag).not.toBe(host.image.imageTag);
+    });
+
+    it('is pulled by the kubelet identity with AcrPull', () => {
+      expect(json).toHaveResourceWithProperties(RoleAssignment, {
+        role_definition_name: 'AcrPull',
+        principal_id: expect.stringContaining('kubelet_identity'),
+      });
+    });
+  });
+
+  describe('workload identity', () => {
+    const credentials = Object.values(resourcesOfType(synth, 'azurerm_federated_identity_credential')) as any[];
+    const components = ['scheduler', 'workers', 'triggerer', 'apiServer'] as const;
+
+    it("federates exactly the chart's service accounts named in the values (subject system:serviceaccount:<ns>:<sa>)", () => {
+      const fromValues = components.map((component) => values[component].serviceAccount.name);
+      expect(fromValues).toEqual(Object.values(AIRFLOW_SERVICE_ACCOUNTS));
+      expect(credentials.map((credential) => credential.subject).sort()).toEqual(
+        fromValues.map((name) => `system:serviceaccount:${host.namespace}:${name}`).sort(),
+      );
+      for (const credential of credentials) {
+        expect(credential.audience).toEqual(['api://AzureADTokenExchange']);
+        expect(credential.issuer).toMatch(/azurerm_kubernetes_cluster\..*\.oidc_issuer_url/);
+      }
+    });
+
+    it('annotates those service accounts with the client id and labels their pods for the webhook', () => {
+      for (const component of components) {
+        expect(values[component].serviceAccount).toEqual({
+          create: true,
+          name: AIRFLOW_SERVICE_ACCOUNTS[component],
+          annotations: { [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: identityReference(synth, 'client_id') },
+        });
+        expect(values[component].labels).toEqual({ [WORKLOAD_IDENTITY_LABEL]: 'true' });
+      }
+      expect(values.workers.useWorkerDedicatedServiceAccounts).toBe(false);
+    });
+
+    it('creates the federated credentials one after another (Entra ID refuses concurrent writes)', () => {
+      const chained = credentials.filter((credential) => credential.depends_on);
+      expect(chained).toHaveLength(credentials.length - 1);
+    });
+
+    it('reads Key Vault (the secrets backend) as Key Vault Secrets User', () => {
+      expect(json).toHaveResourceWithProperties(RoleAssignment, {
+        scope: KEY_VAULT.id,
+        role_definition_name: 'Key Vault Secrets User',
+        principal_id: identityReference(synth, 'principal_id'),
+      });
+    });
+  });
+
+  describe('chart', () => {
+    it('installs the pinned official chart with the pinned Airflow, CeleryExecutor, PgBouncer and a triggerer', () => {
+      expect(json).toHaveResourceWithProperties(Release, {
+        repository: AIRFLOW_CHART.repository,
+        chart: 'airflow',
+        version: AIRFLOW_CHART.version,
+        wait: true,
+      });
+      expect(values).toMatchObject({
+        airflowVersion: AIRFLOW_VERSION,
+        executor: 'CeleryExecutor',
+        triggerer: { enabled: true },
+        redis: { enabled: true, passwordSecretName: 'airflow-redis' },
+        data: { brokerUrlSecretName: 'airflow-redis' },
+      });
+    });
+
+    it('fixes the Fernet, webserver, API and JWT keys in write-only secrets and creates no admin/admin user', () => {
+      expect(values).toMatchObject({
+        fernetKeySecretName: 'airflow-fernet-key',
+        webserverSecretKeySecretName: 'airflow-webserver-secret-key',
+        apiSecretKeySecretName: 'airflow-api-secret-key',
+        jwtSecretName: 'airflow-jwt-secret',
+        apiServer: { defaultUser: { enabled: false } },
+        webserver: { defaultUser: { enabled: false } },
+      });
+      const secretNames = Object.values(resourcesOfType(synth, 'kubernetes_secret_v1')).map((s: any) => s.metadata.name);
+      expect(secretNames.sort()).toEqual(
+        ['airflow-api-secret-key', 'airflow-database', 'airflow-fernet-key', 'airflow-jwt-secret', 'airflow-redis', 'airflow-webserver-secret-key'],
+      );
+    });
+
+    it('runs KubernetesExecutor without Redis or a broker secret', () => {
+      const { synth: k8s } = kubernetesHostStack({ executor: 'KubernetesExecutor' });
+      const k8sValues = chartValues(k8s);
+      expect(k8sValues).toMatchObject({ executor: 'KubernetesExecutor', redis: { enabled: false } });
+      expect(k8sValues.data.brokerUrlSecretName).toBeUndefined();
+      expect(Object.values(resourcesOfType(k8s, 'kubernetes_secret_v1')).map((s: any) => s.metadata.name)).not.toContain('airflow-redis');
+    });
+  });
+
+  describe('DAG delivery', () => {
+    const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
+    const volume = values.volumes[0];
+    const items = volume.projected.sources.flatMap((source) => source.configMap.items);
+    const configMaps = Object.values(resourcesOfType(synth, 'kubernetes_config_map_v1')) as any[];
+
+    it('mounts every DAG file and the rendered plan as the DAGs folder, keeping the package layout', () => {
+      const expected = bundle.files.filter((file) => file.blobName.startsWith('dags/')).map((file) => file.blobName.slice('dags/'.length));
+      expect(items.map((item) => item.path).sort()).toEqual(expected.sort());
+      expect(items.map((item) => item.path)).toEqual(expect.arrayContaining(['migration_orchestration.py', 'migration_plan.json', 'migration_orchestration_lib/dag_factory.py']));
+      expect(values.volumeMounts).toEqual([{ name: volume.name, mountPath: '/opt/airflow/dags', readOnly: true }]);
+      expect(values.dags).toEqual({ persistence: { enabled: false }, gitSync: { enabled: false } });
+    });
+
+    it('puts each file, unchanged, under the config map key its volume item names', () => {
+      const data = Object.assign({}, ...configMaps.filter((map) => map.metadata.name.startsWith('airflow-dags-')).map((map) => map.data));
+      for (const item of items) {
+        expect(data[item.key]).toBe(bundle.files.find((file) => file.blobName === `dags/${item.path}`)!.content);
+      }
+    });
+
+    it('annotates every Airflow pod with the bundle hash, so a new bundle rolls them', () => {
+      expect(values.airflowPodAnnotations).toEqual({ [DAG_BUNDLE_HASH_ANNOTATION]: bundle.contentHash });
+    });
+
+    it('spreads a large bundle over several config maps, each under the 1 MiB object limit', () => {
+      const big = { ...bundle, files: [...bundle.files, ...[1, 2, 3].map((n) => ({ ...bundle.files[0], blobName: `dags/big_${n}.py`, content: 'x'.repeat(500 * 1024) }))] };
+      const { synth: large } = kubernetesHostStack({ bundle: big });
+      const parts = Object.values(resourcesOfType(large, 'kubernetes_config_map_v1')).filter((map: any) => map.metadata.name.startsWith('airflow-dags-')) as any[];
+      expect(parts.length).toBeGreaterThanOrEqual(3);
+      for (const part of parts) {
+        expect(Buffer.byteLength(JSON.stringify(part.data))).toBeLessThan(1024 * 1024);
+      }
+      expect(chartValues(large).volumes[0].projected.sources).toHaveLength(parts.length);
+    });
+
+    it('refuses a single file too large for a config map, saying what to do', () => {
+      const huge = { ...bundle, files: [...bundle.files, { ...bundle.files[0], blobName: 'dags/huge.py', content: 'x'.repeat(1024 * 1024) }] };
+      expect(() => kubernetesHostStack({ bundle: huge })).toThrow(/DAG file huge\.py is \d+ bytes; a config map holds at most \d+/);
+    });
+  });
+
+  describe('pools', () => {
+    it('imports the pools into Airflow with a job after the release, against the metadata database', () => {
+      const poolsMap = Object.values(resourcesOfType(synth, 'kubernetes_config_map_v1')).find((map: any) => map.metadata.name.startsWith('airflow-pools-')) as any;
+      expect(JSON.parse(poolsMap.data['pools.json'])).toEqual(
+        Object.fromEntries(POOLS.map((pool) => [pool.name, { slots: pool.slots, description: pool.description, include_deferred: false }])),
+      );
+      const job = onlyResource(synth, 'kubernetes_job_v1') as any;
+      const container = job.spec.template.spec.container[0];
+      expect(container.command).toEqual(['airflow', 'pools', 'import', '/opt/airflow/pools/pools.json']);
+      expect(container.env[0].value_from.secret_key_ref).toEqual({ name: 'airflow-database', key: 'connection' });
+      expect(job.wait_for_completion).toBe(true);
+      expect(job.depends_on).toEqual([expect.stringMatching(/^helm_release\./)]);
+    });
+
+    it('refuses a pool without slots or with a duplicate name', () => {
+      expect(() => kubernetesHostStack({ pools: [{ name: 'a', slots: 0, description: '' }] })).toThrow(/pools\[0\]\.slots 0 must be a whole number >= 1/);
+      expect(() => kubernetesHostStack({ pools: [POOLS[0], POOLS[0]] })).toThrow(/pools\[1\]\.name "dms_migrations" appears twice/);
+    });
+  });
+
+  describe('monitoring', () => {
+    it('collects Container Insights and managed Prometheus (workspace, collection rule, association)', () => {
+      const rules = Object.values(resourcesOfType(synth, 'azurerm_monitor_data_collection_rule')) as any[];
+      const prometheus = rules.find((rule) => rule.data_sources.prometheus_forwarder)!;
+      expect(prometheus.data_flow).toEqual([{ streams: ['Microsoft-PrometheusMetrics'], destinations: ['MonitoringAccount1'] }]);
+      expect(prometheus.destinations.monitor_account[0].monitor_account_id).toMatch(/azurerm_monitor_workspace\./);
+      const insights = rules.find((rule) => rule.data_sources.extension)!;
+      expect(insights.data_sources.extension[0]).toMatchObject({ extension_name: 'ContainerInsights', streams: ['Microsoft-ContainerInsights-Group-Default'] });
+      expect(Object.values(resourcesOfType(synth, 'azurerm_monitor_data_collection_rule_association'))).toHaveLength(2);
+    });
+
+    it("scrapes the chart's statsd exporter through the metrics add-on's custom config map", () => {
+      const scrape = Object.values(resourcesOfType(synth, 'kubernetes_config_map_v1')).find((map: any) => map.metadata.name === 'ama-metrics-prometheus-config') as any;
+      expect(scrape.metadata.namespace).toBe('kube-system');
+      expect(scrape.data['prometheus-config']).toContain('regex: airflow-statsd');
+    });
+
+    it("alerts on task failures, DAG import errors and a silent scheduler, through the given action group", () => {
+      const group = onlyResource(synth, 'azurerm_monitor_alert_prometheus_rule_group') as any;
+      expect(group.rule.map((rule: any) => rule.alert)).toEqual(['AirflowTaskFailures', 'AirflowDagImportErrors', 'AirflowSchedulerHeartbeatMissing']);
+      expect(group.rule.map((rule: any) => rule.expression)).toEqual([
+        expect.stringContaining('airflow_ti_failures'),
+        expect.stringContaining('airflow_dag_processing_import_errors'),
+        expect.stringContaining('airflow_scheduler_heartbeat'),
+      ]);
+      for (const rule of group.rule) {
+        expect(rule.action).toEqual([{ action_group_id: ACTION_GROUP_ID }]);
+      }
+      expect(group.scopes).toEqual([expect.stringMatching(/azurerm_monitor_workspace\./), expect.stringMatching(/azurerm_kubernetes_cluster\./)]);
+    });
+  });
+});

@@ -1,0 +1,39 @@
+/** Every query the stack deploys is valid KQL against the contract's events table. */
+import { WORKBOOK_QUERIES } from '../../lib/monitoring';
+import { kqlDiagnostics } from './kql';
+import { monitoring, resourcesOfType, synthJson } from '../monitoring/monitoring-test-stack';
+
+/** Workbook parameters are replaced by the workbook before the query runs. */
+function asWorkbookRunsIt(query: string): string {
+  return query.replace(/\{TimeRange\}/g, '> ago(1d)').replace(/\{RunId\}/g, '*');
+}
+
+function alertQueries(longRunningMinutes?: number): string[] {
+  const { stack, monitoring: construct } = monitoring();
+  construct.monitorMigrationEvents({ longRunningMinutes });
+  return resourcesOfType(synthJson(stack), 'azurerm_monitor_scheduled_query_rules_alert_v2').map(
+    (alert) => alert.config.criteria[0].query as string,
+  );
+}
+
+describe('KQL of the alerts and the workbook', () => {
+  it.each([60, 2865])('the log alerts analyze cleanly (longRunningMinutes %i)', (longRunningMinutes) => {
+    const queries = alertQueries(longRunningMinutes);
+    expect(queries).toHaveLength(2);
+    expect(queries.map((query) => kqlDiagnostics(query))).toEqual([[], []]);
+  });
+
+  it.each(Object.entries(WORKBOOK_QUERIES))('the workbook panel "%s" analyzes cleanly', (_name, query) => {
+    expect(kqlDiagnostics(asWorkbookRunsIt(query))).toEqual([]);
+  });
+
+  it('reports an unknown column, a misplaced aggregate and a type mismatch (the check can fail)', () => {
+    expect(kqlDiagnostics('MigrationEvents_CL | where Stat == "Failed"')).toEqual([
+      expect.stringMatching(/'Stat' does not refer to any known column/),
+    ]);
+    expect(kqlDiagnostics('MigrationEvents_CL | extend Started = minif(TimeGenerated, true)')).toEqual([
+      expect.stringMatching(/aggregate function 'minif' is not allowed in this context/),
+    ]);
+    expect(kqlDiagnostics('MigrationEvents_CL | where TimeGenerated - DurationSeconds < ago(1h)').length).toBeGreaterThan(0);
+  });
+});

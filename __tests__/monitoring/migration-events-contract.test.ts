@@ -1,0 +1,109 @@
+/**
+ * The Terraform side of the migration-events contract (`dags/.../contracts/migration_events.json`):
+ * the table, the rule's stream and every query name only what the file defines. The DAG side checks
+ * its writer against the same file (`dags/tests/test_event_contract.py`).
+ */
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  MIGRATION_EVENTS_STREAM,
+  MIGRATION_EVENTS_TABLE,
+  MIGRATION_PHASES,
+  MIGRATION_STATUSES,
+  WORKBOOK_QUERIES,
+} from '../../lib/monitoring';
+import { loadMigrationEventsContract, MIGRATION_EVENTS_CONTRACT_FILE } from '../../lib/monitoring/migration-events-contract';
+import { findPackageRoot } from '../../lib/orchestration-factory/dag-bundle';
+import { monitoring, onlyResourceOfType, resourcesOfType, synthJson } from './monitoring-test-stack';
+
+const ROOT = findPackageRoot(__dirname);
+const CONTRACT = JSON.parse(readFileSync(join(ROOT, MIGRATION_EVENTS_CONTRACT_FILE), 'utf8'));
+
+function synthesizedEvents() {
+  const { stack, monitoring: construct } = monitoring();
+  construct.monitorMigrationEvents();
+  return synthJson(stack);
+}
+
+/** Every value a query compares `Phase` or `Status` with (`==`, `!=`, `in (...)`). */
+function comparedValues(query: string, column: 'Phase' | 'Status'): string[] {
+  const values: string[] = [];
+  for (const match of query.matchAll(new RegExp(`\\b${column}\\s*(?:==|!=)\\s*"([^"]*)"`, 'g'))) values.push(match[1]);
+  for (const match of query.matchAll(new RegExp(`\\b${column}\\s+in\\s*\\(([^)]*)\\)`, 'g'))) {
+    values.push(...[...match[1].matchAll(/"([^"]*)"/g)].map((quoted) => quoted[1]));
+  }
+  return values;
+}
+
+describe('migration events contract, Terraform side', () => {
+  it('names the table and the stream', () => {
+    expect(MIGRATION_EVENTS_TABLE).toBe(CONTRACT.table);
+    expect(MIGRATION_EVENTS_STREAM).toBe(CONTRACT.stream);
+    expect(MIGRATION_PHASES).toEqual(CONTRACT.phases.map((phase: { name: string }) => phase.name));
+    expect(MIGRATION_STATUSES).toEqual(CONTRACT.statuses.map((status: { name: string }) => status.name));
+  });
+
+  it('creates the table with the table types and the rule stream with the stream types, column by column', () => {
+    const synth = synthesizedEvents();
+    const table = onlyResourceOfType(synth, 'azurerm_log_analytics_workspace_table_custom_log').config;
+    const rule = onlyResourceOfType(synth, 'azurerm_monitor_data_collection_rule').config;
+    type Column = { name: string; tableType: string; streamType: string; description: string };
+    expect(table.column).toEqual(CONTRACT.columns.map((c: Column) => ({ name: c.name, type: c.tableType, description: c.description })));
+    expect(rule.stream_declaration).toEqual([
+      { stream_name: CONTRACT.stream, column: CONTRACT.columns.map((c: Column) => ({ name: c.name, type: c.streamType })) },
+    ]);
+  });
+
+  it('queries only phases and statuses the DAG writes, in every alert and workbook panel', () => {
+    const synth = synthesizedEvents();
+    const alertQueries = resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2').map(
+      (alert) => alert.config.criteria[0].query as string,
+    );
+    const queries = [...alertQueries, ...Object.values(WORKBOOK_QUERIES)];
+    expect(alertQueries).toHaveLength(2);
+    const phases = queries.flatMap((query) => comparedValues(query, 'Phase'));
+    const statuses = queries.flatMap((query) => comparedValues(query, 'Status'));
+    expect(phases.length).toBeGreaterThan(0);
+    expect(statuses).toContain(CONTRACT.heartbeat.status);
+    expect(phases.filter((phase) => !MIGRATION_PHASES.includes(phase))).toEqual([]);
+    expect(statuses.filter((status) => !MIGRATION_STATUSES.includes(status))).toEqual([]);
+  });
+
+  it('finds a value outside the contract (the check above can fail)', () => {
+    const query = 'MigrationEvents_CL | where Status in ("Failed", "Done") and Phase == "waiting"';
+    expect(comparedValues(query, 'Status').filter((status) => !MIGRATION_STATUSES.includes(status))).toEqual(['Done']);
+    expect(comparedValues(query, 'Phase').filter((phase) => !MIGRATION_PHASES.includes(phase))).toEqual(['waiting']);
+  });
+
+  describe('a broken contract file stops the synth with the file and the field', () => {
+    let root: string;
+    beforeEach(() => {
+      root = mkdtempSync(join(tmpdir(), 'events-contract-'));
+      mkdirSync(dirname(join(root, MIGRATION_EVENTS_CONTRACT_FILE)), { recursive: true });
+      cpSync(join(ROOT, MIGRATION_EVENTS_CONTRACT_FILE), join(root, MIGRATION_EVENTS_CONTRACT_FILE));
+    });
+    afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+    function edit(change: (contract: any) => void): void {
+      const contract = JSON.parse(JSON.stringify(CONTRACT));
+      change(contract);
+      writeFileSync(join(root, MIGRATION_EVENTS_CONTRACT_FILE), JSON.stringify(contract));
+    }
+
+    it('loads the shipped file', () => {
+      expect(loadMigrationEventsContract(root).columns).toHaveLength(CONTRACT.columns.length);
+    });
+
+    it.each([
+      ['a table type spelled the stream way', (c: any) => (c.columns[0].tableType = 'datetime'), /columns\.0\.tableType/],
+      ['a stream type spelled the table way', (c: any) => (c.columns[0].streamType = 'dateTime'), /columns\.0\.streamType/],
+      ['a heartbeat status that is no status', (c: any) => (c.heartbeat.status = 'Alive'), /heartbeat\.status: "Alive" is not one of the statuses/],
+      ['an unknown field', (c: any) => (c.columns[1].kind = 'x'), /columns\.1: Unrecognized key/],
+    ])('rejects %s', (_name, change, message) => {
+      edit(change);
+      expect(() => loadMigrationEventsContract(root)).toThrow(/migration_events\.json is not a valid migration events contract/);
+      expect(() => loadMigrationEventsContract(root)).toThrow(message);
+    });
+  });
+});

@@ -1,0 +1,74 @@
+"""The DAG's event writer against the one contract file the Terraform side also reads.
+
+The TypeScript side checks the same file against the table, the rule's stream and the alert
+queries (`__tests__/monitoring/migration-events-contract.test.ts`); a change on either side that
+the other does not follow fails one of the two.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from migration_orchestration_lib import events
+from migration_orchestration_lib.events import build_event_row
+
+CONTRACT_FILE = Path(events.__file__).parent / "contracts" / "migration_events.json"
+CONTRACT = json.loads(CONTRACT_FILE.read_text(encoding="utf-8"))
+
+# What each stream type must look like in the JSON the Logs Ingestion API receives.
+PYTHON_TYPE_OF_STREAM_TYPE = {"datetime": str, "string": str, "real": float, "int": int, "long": int, "boolean": bool}
+
+
+def a_row(**changes):
+    values = dict(
+        run_id="manual__2025-01-01",
+        plan_name="contoso-sql",
+        database="database_1",
+        phase="wait_for_migration",
+        status="Running",
+        duration_seconds=7200,
+        message="DMS still restoring",
+        target_kind="SqlMi",
+        migration_operation_id="0b3c4d5e",
+        now=datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc),
+    )
+    values.update(changes)
+    return build_event_row(**values)
+
+
+def test_the_writer_sends_exactly_the_contract_columns_in_order():
+    assert list(a_row()) == [column["name"] for column in CONTRACT["columns"]]
+
+
+@pytest.mark.parametrize("column", CONTRACT["columns"], ids=lambda column: column["name"])
+def test_each_value_has_the_type_the_stream_declares(column):
+    value = a_row()[column["name"]]
+    assert isinstance(value, PYTHON_TYPE_OF_STREAM_TYPE[column["streamType"]])
+    if column["streamType"] == "datetime":
+        assert datetime.fromisoformat(value).tzinfo is not None
+
+
+def test_the_writer_accepts_every_contract_phase_and_status_and_nothing_else():
+    assert events.PHASES == tuple(phase["name"] for phase in CONTRACT["phases"])
+    assert events.STATUSES == tuple(status["name"] for status in CONTRACT["statuses"])
+    for phase in events.PHASES:
+        for status in events.STATUSES:
+            assert a_row(phase=phase, status=status)["Status"] == status
+    with pytest.raises(ValueError):
+        a_row(status="Waiting")
+
+
+def test_the_heartbeat_is_a_status_the_writer_accepts():
+    heartbeat = CONTRACT["heartbeat"]
+    assert heartbeat["status"] in events.STATUSES
+    assert a_row(status=heartbeat["status"])["DurationSeconds"] == 7200.0
+
+
+def test_table_and_stream_types_name_the_same_kind_of_value():
+    # The table says dateTime and guid where a stream says datetime and string; nothing else differs.
+    table_to_stream = {"dateTime": "datetime", "guid": "string"}
+    for column in CONTRACT["columns"]:
+        assert table_to_stream.get(column["tableType"], column["tableType"]) == column["streamType"], column["name"]

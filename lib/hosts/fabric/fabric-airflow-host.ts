@@ -1,0 +1,219 @@
+import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
+import { resourceName } from '../../core/naming';
+import { APACHE_AIRFLOW_JOB_CONTENT_PART, FabricApacheAirflowJob } from '../../fabric/apache-airflow-job';
+import { DataFabricCapacity } from '../../fabric/data-capacity';
+import { FabricWorkspace } from '../../fabric/workspace';
+import {
+  FabricPrincipalType,
+  FabricWorkspaceRole,
+  FabricWorkspaceRoleAssignment,
+} from '../../fabric/workspace-role-assignment';
+import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
+import {
+  FABRIC_AIRFLOW_VERSION,
+  FABRIC_STARTER_POOL,
+  FabricComputeSize,
+  airflowJobContent,
+} from './airflow-job-content';
+import { FabricDagUpload } from './dag-files-upload';
+import { FabricCapacitySettings, capacityNameFromId, fabricCapacityName, newFabricCapacity } from './fabric-capacity';
+import { stagedAsset } from './staged-asset';
+
+/** The token that carries the whole job definition (see {@link FabricAirflowHost}). */
+const CONTENT_TOKEN = 'apacheAirflowJobContent';
+
+/** The service principal the DAG's tasks act as (the plan's `airflow.fabric.servicePrincipal`). */
+export interface FabricServicePrincipal {
+  /** Application (client) id. */
+  readonly clientId: string;
+  /** Object id of its enterprise application (service principal). */
+  readonly objectId: string;
+}
+
+/** A principal's role in the host's Fabric workspace. */
+export interface FabricWorkspaceMember {
+  /** Entra ID object id. */
+  readonly principalId: string;
+  /** Kind of principal. */
+  readonly principalType: FabricPrincipalType;
+  /** Workspace role; `Contributor` may edit the Airflow job (connections, pools), `Viewer` only monitor. */
+  readonly role: FabricWorkspaceRole;
+}
+
+/** Props of {@link FabricAirflowHost}. */
+export interface FabricAirflowHostProps extends AirflowHostBaseProps {
+  /** The identity the DAG acts as in Azure; its secret never passes through the stack. */
+  readonly servicePrincipal: FabricServicePrincipal;
+  /**
+   * ARM id of an existing Fabric capacity to run on. Exactly one of `capacityId` and `capacity`.
+   * @default - none: `capacity` creates one
+   */
+  readonly capacityId?: string;
+  /**
+   * A new capacity (F8 or larger) to create. Exactly one of `capacityId` and `capacity`.
+   * @default - none: `capacityId` names an existing one
+   */
+  readonly capacity?: FabricCapacitySettings;
+  /**
+   * Node size of a custom pool: Small (5 CU) or Large (10 CU). The Starter pool runs small nodes.
+   * @default "Small"
+   */
+  readonly computeSize?: FabricComputeSize;
+  /**
+   * Pool the job runs on: `StarterPool` (starts on demand, stops after about 20 idle minutes) or
+   * the name of a custom pool created in the workspace settings (always on; for production).
+   * @default "StarterPool"
+   */
+  readonly computePool?: string;
+  /**
+   * Workspace roles besides the deployer's (who becomes Admin by creating the workspace).
+   * @default - none
+   */
+  readonly workspaceMembers?: readonly FabricWorkspaceMember[];
+}
+
+/**
+ * Apache Airflow jobs in Microsoft Fabric as the DAG's host (Airflow 2.10.5, Python 3.12): a
+ * workspace on a Fabric capacity (existing or new), an Apache Airflow job whose definition sets
+ * the requirements, environment variables, triggerer and pool, and a deployment step that uploads
+ * the DAG files through the Fabric files API.
+ *
+ * What this host cannot do, and says so: reach SQL Server (no VNet: SQL goes through Data
+ * Factory), create Airflow pools (Fabric has no API for them: they are output for an operator),
+ * or hold the service principal's secret (an operator sets it in Fabric; see docs/fabric-host.md).
+ */
+export class FabricAirflowHost extends Construct implements IAirflowHost {
+  public readonly kind = 'fabric' as const;
+  public readonly airflowVersion = FABRIC_AIRFLOW_VERSION;
+  /** Fabric Airflow jobs have no private network: only Data Factory's runtimes reach SQL Server. */
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  public readonly identity: AirflowIdentity;
+  /** The capacity the stack created; undefined when it runs on an existing one. */
+  public readonly capacity?: FabricCapacity;
+  /** The Fabric workspace. */
+  public readonly workspace: FabricWorkspace;
+  /** The Apache Airflow job. */
+  public readonly airflowJob: FabricApacheAirflowJob;
+  /** The deployment step that uploads the DAG files. */
+  public readonly dagUpload: FabricDagUpload;
+  /** The job definition (`apacheairflowjob-content.json`) as sent to Fabric. */
+  public readonly jobContent: Record<string, unknown>;
+  /** Pools the DAG needs and Fabric cannot be told to create: an operator creates them. */
+  public readonly poolsToCreate: readonly AirflowPool[];
+
+  constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
+    super(scope, id);
+    if ((props.capacityId === undefined) === (props.capacity === undefined)) {
+      throw new Error('airflow.fabric: set exactly one of capacityId (an existing capacity) and capacity (a new one)');
+    }
+    this.identity = {
+      principalId: props.servicePrincipal.objectId,
+      clientId: props.servicePrincipal.clientId,
+      principalType: 'ServicePrincipal',
+    };
+    this.poolsToCreate = [...props.pools];
+
+    let capacityName: string;
+    if (props.capacity) {
+      this.capacity = newFabricCapacity(this, props.capacity, {
+        // A literal seed: a reference's token text would change the name, and replace the capacity.
+        name: fabricCapacityName(props.namePrefix, `${props.namePrefix}/${props.location}`),
+        resourceGroup: props.resourceGroup,
+        location: props.location,
+        tags: props.tags,
+      });
+      capacityName = this.capacity.name;
+    } else {
+      capacityName = capacityNameFromId(props.capacityId as string, 'airflow.fabric.capacityId');
+    }
+    // fabric_workspace wants the capacity's Fabric id (a GUID), which only Fabric knows.
+    const fabricCapacity = new DataFabricCapacity(this, 'FabricCapacity', { displayName: capacityName });
+
+    this.workspace = new FabricWorkspace(this, 'Workspace', {
+      displayName: resourceName('ws', props.namePrefix),
+      description: `Apache Airflow job that runs the database migrations of plan ${props.namePrefix}`,
+      capacityId: fabricCapacity.id,
+    });
+    const members = (props.workspaceMembers ?? []).map(
+      (member, index) =>
+        new FabricWorkspaceRoleAssignment(this, `WorkspaceMember${index}`, {
+          workspaceId: this.workspace.id,
+          principalId: member.principalId,
+          principalType: member.principalType,
+          role: member.role,
+        }),
+    );
+
+    const computeSize = props.computeSize ?? 'Small';
+    const computePool = props.computePool ?? FABRIC_STARTER_POOL;
+    this.warnAboutSize(computeSize, computePool, props.capacity);
+    this.jobContent = airflowJobContent({
+      requirements: props.bundle.requirements,
+      environmentVariables: this.environmentWithIdentity(props),
+      computeSize,
+      computePool,
+    });
+    // The provider reads a definition part from a file, as a Go template. The whole content goes
+    // in through one token that Terraform jsonencodes, so references (endpoints, ids) are filled
+    // in at apply and every value is escaped correctly; the file itself never changes.
+    const template = stagedAsset(this, 'JobContentTemplate', new Map([['content.json.tmpl', `{{ .${CONTENT_TOKEN} }}`]]));
+    this.airflowJob = new FabricApacheAirflowJob(this, 'AirflowJob', {
+      workspaceId: this.workspace.id,
+      displayName: resourceName('aaj', props.namePrefix),
+      description: `Runs the migration DAG of plan ${props.namePrefix}`,
+      definition: {
+        [APACHE_AIRFLOW_JOB_CONTENT_PART]: {
+          source: `${template.path}/content.json.tmpl`,
+          tokens: { [CONTENT_TOKEN]: jsonContent(this.jobContent) },
+        },
+      },
+    });
+
+    this.dagUpload = new FabricDagUpload(this, 'DagUpload', {
+      bundle: props.bundle,
+      workspaceId: this.workspace.id,
+      apacheAirflowJobId: this.airflowJob.id,
+      dependsOn: [this.airflowJob, ...members],
+    });
+
+    new TerraformOutput(this, 'AirflowPools', {
+      description:
+        'Airflow pools to create in the Fabric Airflow job (Airflow UI, Admin > Pools) before the first DAG run: ' +
+        'Fabric offers no API for them, and Airflow does not schedule tasks of a missing pool',
+      value: this.poolsToCreate.map((pool) => ({ ...pool })),
+    }).overrideLogicalId('fabric_airflow_pools');
+  }
+
+  /** Sizes Fabric would not honour, or that Microsoft calls too small (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`). */
+  private warnAboutSize(computeSize: FabricComputeSize, computePool: string, capacity?: FabricCapacitySettings): void {
+    if (computeSize === 'Large' && computePool === FABRIC_STARTER_POOL) {
+      Annotations.of(this).addWarning(
+        'computeSize Large has no effect on the Starter pool, which runs small nodes: create a custom pool with large nodes and name it in computePool',
+      );
+    }
+    if (computeSize === 'Large' && capacity?.sku === 'F8') {
+      Annotations.of(this).addWarning(
+        'a Large pool uses 10 CU and F8 has 8: Microsoft recommends F16 or larger for a Large Apache Airflow pool',
+      );
+    }
+  }
+
+  /** The DAG reads AZURE_CLIENT_ID as the identity to act as; it must be this host's. */
+  private environmentWithIdentity(props: FabricAirflowHostProps): Record<string, string> {
+    const given = props.environment.AZURE_CLIENT_ID;
+    if (given !== undefined && !Token.isUnresolved(given) && given !== props.servicePrincipal.clientId) {
+      throw new Error(
+        `environment.AZURE_CLIENT_ID (${given}) differs from airflow.fabric.servicePrincipal.clientId (${props.servicePrincipal.clientId})`,
+      );
+    }
+    return { ...props.environment, AZURE_CLIENT_ID: props.servicePrincipal.clientId };
+  }
+}
+
+/** JSON text of a value; through Terraform's `jsonencode` when it holds references. */
+function jsonContent(value: unknown): string {
+  const text = JSON.stringify(value);
+  return Token.isUnresolved(text) ? Fn.jsonencode(value) : text;
+}

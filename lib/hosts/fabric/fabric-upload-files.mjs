@@ -1,0 +1,272 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * Uploads a folder of DAG files to a Microsoft Fabric Apache Airflow job through the Fabric REST
+ * "Apache Airflow Job files" API (beta):
+ *   PUT {endpoint}/workspaces/{workspaceId}/apacheAirflowJobs/{jobId}/files/{filePath}?beta=true
+ * with the file's bytes as application/octet-stream (microsoft/fabric-rest-api-specs
+ * `apacheAirflowJob/swagger.json`, Files_Create_Or_Update). Paths must start with `dags/` or
+ * `plugins/`; a file may have at most 2 MB. Every file is checked before the first request, so a
+ * bad bundle uploads nothing. PUT overwrites: running it again leaves the same files.
+ *
+ *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder> [--endpoint <url>]
+ *
+ * No secret is ever an argument. The bearer token for https://api.fabric.microsoft.com comes from,
+ * in this order:
+ *   1. workload identity federation, when FABRIC_USE_OIDC or ARM_USE_OIDC is true: client id and
+ *      tenant from FABRIC_CLIENT_ID/ARM_CLIENT_ID and FABRIC_TENANT_ID/ARM_TENANT_ID, the assertion
+ *      from FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN, a file (FABRIC_OIDC_TOKEN_FILE_PATH,
+ *      ARM_OIDC_TOKEN_FILE_PATH, AZURE_FEDERATED_TOKEN_FILE) or GitHub Actions
+ *      (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+ *   2. a client secret in FABRIC_CLIENT_SECRET or ARM_CLIENT_SECRET (with client id and tenant);
+ *   3. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
+ * AZURE_AUTHORITY_HOST changes the Entra ID host (sovereign clouds).
+ */
+import { execFile } from 'node:child_process';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+
+const FABRIC_SCOPE = 'https://api.fabric.microsoft.com/.default';
+const DEFAULT_ENDPOINT = 'https://api.fabric.microsoft.com/v1';
+const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
+/** The files API's limit; the smaller reading of "2 MB". */
+const MAX_FILE_BYTES = 2_000_000;
+const ALLOWED_FOLDERS = ['dags/', 'plugins/'];
+/** Statuses worth another try: throttling and transient gateway errors. */
+const RETRIABLE = new Set([429, 502, 503, 504]);
+const MAX_ATTEMPTS = 5;
+const MAX_RETRY_WAIT_SECONDS = 60;
+
+class UploadError extends Error {}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      'workspace-id': { type: 'string' },
+      'job-id': { type: 'string' },
+      files: { type: 'string' },
+      endpoint: { type: 'string', default: DEFAULT_ENDPOINT },
+    },
+    strict: true,
+  });
+  const workspaceId = required(values['workspace-id'], '--workspace-id');
+  const jobId = required(values['job-id'], '--job-id');
+  const folder = required(values.files, '--files');
+  const endpoint = String(values.endpoint).replace(/\/+$/, '');
+
+  const files = await bundleFiles(folder);
+  if (files.length === 0) {
+    throw new UploadError(`no files under ${folder}: nothing to upload`);
+  }
+  const token = await accessToken(process.env);
+  const base = `${endpoint}/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`;
+  for (const file of files) {
+    await put(`${base}/${file.path.split('/').map(encodeURIComponent).join('/')}?beta=true`, file, token);
+    console.log(`fabric-upload: ${file.path} (${file.bytes.length} bytes)`);
+  }
+  console.log(`fabric-upload: ${files.length} file(s) uploaded to Apache Airflow job ${jobId} in workspace ${workspaceId}`);
+}
+
+/** @param {string | undefined} value @param {string} name */
+function required(value, name) {
+  if (!value) {
+    throw new UploadError(`${name} is required`);
+  }
+  return value;
+}
+
+/**
+ * Every file under the folder, with its path in the job, checked against the API's limits.
+ * @param {string} folder
+ * @returns {Promise<{ path: string, bytes: Buffer }[]>}
+ */
+async function bundleFiles(folder) {
+  const entries = await readdir(folder, { recursive: true }).catch((error) => {
+    throw new UploadError(`cannot read ${folder}: ${error.message}`);
+  });
+  const files = [];
+  const problems = [];
+  for (const entry of entries.sort()) {
+    const absolute = join(folder, entry);
+    const info = await stat(absolute);
+    if (!info.isFile()) {
+      continue;
+    }
+    const path = relative(folder, absolute).split(sep).join('/');
+    if (!ALLOWED_FOLDERS.some((allowed) => path.startsWith(allowed))) {
+      problems.push(`${path}: the files API accepts only paths under ${ALLOWED_FOLDERS.join(' or ')}`);
+    } else if (info.size > MAX_FILE_BYTES) {
+      problems.push(`${path}: ${info.size} bytes, more than the files API's limit of ${MAX_FILE_BYTES} bytes (2 MB)`);
+    } else {
+      files.push({ path, bytes: await readFile(absolute) });
+    }
+  }
+  if (problems.length > 0) {
+    throw new UploadError(`nothing uploaded, ${problems.length} file(s) cannot be:\n  ${problems.join('\n  ')}`);
+  }
+  return files;
+}
+
+/**
+ * @param {string} url
+ * @param {{ path: string, bytes: Buffer }} file
+ * @param {string} token
+ */
+async function put(url, file, token) {
+  for (let attempt = 1; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
+        body: new Uint8Array(file.bytes),
+      });
+    } catch (error) {
+      throw new UploadError(`PUT ${file.path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})`);
+    }
+    if (response.ok) {
+      return;
+    }
+    if (RETRIABLE.has(response.status) && attempt < MAX_ATTEMPTS) {
+      await sleep(retryDelaySeconds(response, attempt));
+      continue;
+    }
+    throw new UploadError(`PUT ${file.path} failed: ${await describeFailure(response)}`);
+  }
+}
+
+/** Retry-After when the service sends it (seconds), else exponential backoff; capped. @param {Response} response @param {number} attempt */
+function retryDelaySeconds(response, attempt) {
+  const header = Number(response.headers.get('retry-after'));
+  const seconds = Number.isFinite(header) && header >= 0 ? header : 2 ** attempt;
+  return Math.min(seconds, MAX_RETRY_WAIT_SECONDS);
+}
+
+/** @param {number} seconds */
+function sleep(seconds) {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+}
+
+/**
+ * "HTTP 403 Forbidden: InsufficientPrivileges: <message> (request id ...)" from Fabric's ErrorResponse.
+ * @param {Response} response
+ */
+async function describeFailure(response) {
+  const text = await response.text().catch(() => '');
+  let detail = text.slice(0, 500);
+  try {
+    const body = JSON.parse(text);
+    detail = [body.errorCode, body.message].filter(Boolean).join(': ') || detail;
+    if (body.requestId) {
+      detail += ` (request id ${body.requestId})`;
+    }
+  } catch {
+    // not JSON: keep the text
+  }
+  const hint = {
+    401: ' - the token was refused: check the Azure login or the FABRIC_*/ARM_* variables',
+    403: ' - the deployer needs Contributor (or higher) on the workspace, and the tenant setting "Service principals can use Fabric APIs" for a service principal',
+    404: ' - the workspace or Apache Airflow job does not exist (yet)',
+  }[response.status] ?? '';
+  return `HTTP ${response.status} ${response.statusText}${detail ? `: ${detail}` : ''}${hint}`;
+}
+
+/**
+ * A bearer token for the Fabric API, from the deployer's environment; see the file comment.
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<string>}
+ */
+async function accessToken(env) {
+  const clientId = env.FABRIC_CLIENT_ID || env.ARM_CLIENT_ID;
+  const tenantId = env.FABRIC_TENANT_ID || env.ARM_TENANT_ID;
+  const useOidc = [env.FABRIC_USE_OIDC, env.ARM_USE_OIDC].some((value) => String(value).toLowerCase() === 'true');
+  const clientSecret = env.FABRIC_CLIENT_SECRET || env.ARM_CLIENT_SECRET;
+  if (useOidc || clientSecret) {
+    if (!clientId || !tenantId) {
+      throw new UploadError('set FABRIC_CLIENT_ID (or ARM_CLIENT_ID) and FABRIC_TENANT_ID (or ARM_TENANT_ID) to sign in as a service principal');
+    }
+    /** @type {Record<string, string>} */
+    const credential = useOidc
+      ? {
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: await federatedToken(env),
+        }
+      : { client_secret: /** @type {string} */ (clientSecret) };
+    return clientCredentialsToken(env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, tenantId, clientId, credential);
+  }
+  return azureCliToken();
+}
+
+/** @param {NodeJS.ProcessEnv} env */
+async function federatedToken(env) {
+  const inline = env.FABRIC_OIDC_TOKEN || env.ARM_OIDC_TOKEN;
+  if (inline) {
+    return inline;
+  }
+  const file = env.FABRIC_OIDC_TOKEN_FILE_PATH || env.ARM_OIDC_TOKEN_FILE_PATH || env.AZURE_FEDERATED_TOKEN_FILE;
+  if (file) {
+    return (await readFile(file, 'utf8')).trim();
+  }
+  if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+    const url = new URL(env.ACTIONS_ID_TOKEN_REQUEST_URL);
+    url.searchParams.set('audience', 'api://AzureADTokenExchange');
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` } });
+    if (!response.ok) {
+      throw new UploadError(`GitHub Actions refused an OIDC token: ${await describeFailure(response)}`);
+    }
+    return /** @type {{ value: string }} */ (await response.json()).value;
+  }
+  throw new UploadError(
+    'OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token: set FABRIC_OIDC_TOKEN, a token file, or run in GitHub Actions with id-token: write',
+  );
+}
+
+/**
+ * @param {string} authority
+ * @param {string} tenantId
+ * @param {string} clientId
+ * @param {Record<string, string>} credential
+ */
+async function clientCredentialsToken(authority, tenantId, clientId, credential) {
+  const url = `${authority.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: FABRIC_SCOPE, ...credential }),
+  });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new UploadError(
+      `Entra ID refused a token for ${clientId}: HTTP ${response.status} ${body.error ?? ''} ${String(body.error_description ?? '').split('\n')[0]}`.trim(),
+    );
+  }
+  return /** @type {{ access_token: string }} */ (await response.json()).access_token;
+}
+
+async function azureCliToken() {
+  const az = process.platform === 'win32' ? 'az.cmd' : 'az';
+  try {
+    const { stdout } = await promisify(execFile)(
+      az,
+      ['account', 'get-access-token', '--scope', FABRIC_SCOPE, '--query', 'accessToken', '--output', 'tsv'],
+      { shell: process.platform === 'win32' },
+    );
+    const token = stdout.trim();
+    if (!token) {
+      throw new Error('empty token');
+    }
+    return token;
+  } catch (error) {
+    const reason = /** @type {{ code?: string, stderr?: string, message?: string }} */ (error);
+    const detail = reason.code === 'ENOENT' ? 'the Azure CLI (az) is not installed' : (reason.stderr || reason.message || '').trim();
+    throw new UploadError(
+      `cannot get a Fabric token from the Azure CLI (${detail}): run "az login", or set FABRIC_CLIENT_ID/FABRIC_TENANT_ID with FABRIC_USE_OIDC or FABRIC_CLIENT_SECRET (ARM_* work too)`,
+    );
+  }
+}
+
+main().catch((error) => {
+  console.error(`fabric-upload: ${error instanceof UploadError ? error.message : error?.stack ?? error}`);
+  process.exitCode = 1;
+});

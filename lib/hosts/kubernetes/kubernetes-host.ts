@@ -1,0 +1,293 @@
+import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Construct } from 'constructs';
+import { namedOutput } from '../../core/outputs';
+import { ILogAnalyticsWorkspace } from '../../core/references';
+import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
+import { AirflowRelease } from './airflow-release';
+import { AIRFLOW_SERVICE_ACCOUNTS, AirflowExecutor } from './chart-values';
+import { AirflowCluster } from './cluster';
+import { GeneratedSecrets } from './generated-secrets';
+import { AirflowImageBuild } from './image-build';
+import { KubeloginMode, kubeProviders } from './kube-providers';
+import { MetadataDatabase } from './metadata-database';
+import { AirflowMonitoring } from './monitoring';
+import { AirflowNetwork } from './network';
+import { AirflowPoolsJob } from './pools-job';
+import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from './private-endpoints';
+import { AIRFLOW_VERSION } from './versions';
+import { AirflowWorkloadIdentity } from './workload-identity';
+
+/**
+ * Props of {@link KubernetesAirflowHost}. The first five mirror the plan's `airflow.kubernetes`
+ * section one to one; the rest are what a stack wires in.
+ */
+export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
+  /**
+   * ARM id of an existing subnet for the AKS nodes (Azure CNI overlay).
+   * @default - a VNet and its subnets are created
+   */
+  readonly subnetId?: string;
+  /** VM size of the autoscaling Airflow node pool. @default "Standard_D4ds_v5" */
+  readonly nodeVmSize?: string;
+  /** Fewest nodes of the Airflow pool. @default 1 */
+  readonly minNodes?: number;
+  /** Most nodes of the Airflow pool. @default 4 */
+  readonly maxNodes?: number;
+  /** Celery workers (with Redis) or one pod per task. @default "CeleryExecutor" */
+  readonly executor?: AirflowExecutor;
+
+  /** Log Analytics workspace of Container Insights. */
+  readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
+  /** Action group every Airflow alert acts through. */
+  readonly actionGroupId: string;
+  /**
+   * Delegated subnet of the metadata database; required with `subnetId`.
+   * @default - created with the VNet
+   */
+  readonly databaseSubnetId?: string;
+  /** Subnet of the private endpoints. @default - `subnetId`, or a subnet of the created VNet */
+  readonly privateEndpointSubnetId?: string;
+  /** Address space of the created VNet. @default "10.60.0.0/16" */
+  readonly addressSpace?: string;
+  /**
+   * An existing `privatelink.vaultcore.azure.net` zone (central DNS) for the Key Vault endpoint.
+   * @default - a zone is created and linked to the VNet
+   */
+  readonly keyVaultPrivateDnsZoneId?: string;
+  /** Kubernetes namespace of the release. @default "airflow" */
+  readonly namespace?: string;
+  /** Replicas of the scheduler, API server, triggerer and PgBouncer. @default 2 */
+  readonly replicas?: number;
+  /** Celery workers (CeleryExecutor only). @default 2 */
+  readonly celeryWorkers?: number;
+  /**
+   * How Terraform signs in to the cluster (kubelogin): `azurecli` for a person, `workloadidentity`,
+   * `spn` or `msi` in CI.
+   * @default "azurecli"
+   */
+  readonly kubeloginMode?: KubeloginMode;
+  /**
+   * Principal that deploys (cluster admin, writes the database password to Key Vault).
+   * @default - the identity running Terraform
+   */
+  readonly deployerPrincipalId?: string;
+  /** Entra ID groups with cluster-admin rights. @default - none */
+  readonly adminGroupObjectIds?: readonly string[];
+  /** IP ranges allowed to reach the API server. @default - any (Entra ID still decides) */
+  readonly authorizedIpRanges?: readonly string[];
+  /** Kubernetes version (`major.minor`). @default - AKS's default */
+  readonly kubernetesVersion?: string;
+  /** Zone-redundant standby for the metadata database. @default false */
+  readonly databaseHighAvailability?: boolean;
+  /** `prevent_destroy` on the metadata database. @default true */
+  readonly protectDatabase?: boolean;
+  /** Bump to rotate every generated secret (database password, Fernet, signing keys) in one apply. @default 1 */
+  readonly secretRotation?: number;
+}
+
+/** Variables the workload-identity webhook sets from the service account; the host never passes them. */
+const WEBHOOK_VARIABLES = ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_AUTHORITY_HOST'];
+/** Present anywhere, this would defeat the point of workload identity. */
+const FORBIDDEN_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_PASSWORD'];
+
+/**
+ * Airflow on AKS, as a platform team would run it: the official Apache Airflow chart (pinned,
+ * Airflow 3.x) on an Entra-ID-only cluster, a private PostgreSQL Flexible Server behind PgBouncer,
+ * an image built in ACR with the DAG's requirements, the DAG and the plan as config maps, a
+ * managed identity federated to the Airflow service accounts (no client secret anywhere), Key
+ * Vault as the secrets backend over a private endpoint, the DAG's pools, and alerts on Airflow's
+ * own signals through managed Prometheus.
+ */
+export class KubernetesAirflowHost extends Construct implements IAirflowHost {
+  /** Always `kubernetes`. */
+  public readonly kind = 'kubernetes' as const;
+  /** The pinned Apache Airflow version of the image and chart values. */
+  public readonly airflowVersion = AIRFLOW_VERSION;
+  /** Pods in the VNet reach SQL Server directly (given line of sight); Data Factory works too. */
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['direct', 'dataFactory'];
+  /** The managed identity the DAG's tasks act as (federated, no secret). */
+  public readonly identity: AirflowIdentity;
+  /** The VNet and subnets (created, or the named ones). */
+  public readonly network: AirflowNetwork;
+  /** The AKS cluster and its Airflow node pool. */
+  public readonly cluster: AirflowCluster;
+  /** Airflow's metadata database. */
+  public readonly database: MetadataDatabase;
+  /** The registry and the build of the Airflow image. */
+  public readonly image: AirflowImageBuild;
+  /** The managed identity, its federated credentials and its Key Vault role. */
+  public readonly workloadIdentity: AirflowWorkloadIdentity;
+  /** The chart release, its secrets and the DAG config maps. */
+  public readonly release: AirflowRelease;
+  /** The job that creates the DAG's pools. */
+  public readonly pools: AirflowPoolsJob;
+  /** Container Insights, managed Prometheus and the Airflow alerts. */
+  public readonly monitoring: AirflowMonitoring;
+  /** The Key Vault private endpoint. */
+  public readonly privateEndpoints: PrivateEndpoints;
+  /** Namespace of the release. */
+  public readonly namespace: string;
+  /** Environment of every Airflow container (the given one without the webhook's variables). */
+  public readonly environment: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: KubernetesAirflowHostProps) {
+    super(scope, id);
+    const { resourceGroup, location, tags, namePrefix } = props;
+    const common = { resourceGroup, location, tags, namePrefix };
+    const executor = props.executor ?? 'CeleryExecutor';
+    this.namespace = props.namespace ?? 'airflow';
+    this.environment = podEnvironment(this, props.environment);
+    const client = new DataAzurermClientConfig(this, 'Client', {});
+    const deployer = props.deployerPrincipalId ?? client.objectId;
+
+    this.network = new AirflowNetwork(this, 'Network', {
+      ...common,
+      subnetId: props.subnetId,
+      databaseSubnetId: props.databaseSubnetId,
+      privateEndpointSubnetId: props.privateEndpointSubnetId,
+      addressSpace: props.addressSpace,
+    });
+    this.cluster = new AirflowCluster(this, 'Cluster', {
+      ...common,
+      tenantId: client.tenantId,
+      nodeSubnetId: this.network.nodeSubnetId,
+      networkRoleScope: this.network.virtualNetwork ? this.network.virtualNetworkId : this.network.nodeSubnetId,
+      nodeVmSize: props.nodeVmSize ?? 'Standard_D4ds_v5',
+      minNodes: props.minNodes ?? 1,
+      maxNodes: props.maxNodes ?? 4,
+      logAnalyticsWorkspace: props.logAnalyticsWorkspace,
+      deployerPrincipalId: deployer,
+      adminGroupObjectIds: props.adminGroupObjectIds,
+      authorizedIpRanges: props.authorizedIpRanges,
+      kubernetesVersion: props.kubernetesVersion,
+    });
+    const kube = kubeProviders(this, this.cluster.cluster, `${namePrefix}-airflow`, props.kubeloginMode ?? 'azurecli');
+
+    this.privateEndpoints = new PrivateEndpoints(this, 'PrivateEndpoints', {
+      ...common,
+      subnetId: this.network.privateEndpointSubnetId,
+      virtualNetworkId: this.network.virtualNetworkId,
+      targets: [
+        {
+          slug: 'kv',
+          resourceId: props.keyVault.id,
+          subresource: 'vault',
+          dnsZoneName: KEY_VAULT_PRIVATE_DNS_ZONE,
+          existingDnsZoneId: props.keyVaultPrivateDnsZoneId,
+        },
+      ],
+    });
+
+    const secrets = new GeneratedSecrets(this, 'Secrets', {
+      namespace: this.namespace,
+      cluster: this.cluster.cluster.id,
+      databaseSubnet: this.network.databaseSubnetId,
+      keyVault: props.keyVault.id,
+      rotation: String(props.secretRotation ?? 1),
+    });
+    const deployerWritesSecrets = new RoleAssignment(this, 'DeployerWritesSecrets', {
+      scope: props.keyVault.id,
+      roleDefinitionName: 'Key Vault Secrets Officer',
+      principalId: deployer,
+      description: 'Terraform writes the Airflow metadata database password (Kubernetes host)',
+    });
+    const password = secrets.value('DatabasePassword', 'password');
+    this.database = new MetadataDatabase(this, 'Database', {
+      ...common,
+      delegatedSubnetId: this.network.databaseSubnetId,
+      virtualNetworkId: this.network.virtualNetworkId,
+      password,
+      passwordVersion: secrets.version,
+      keyVault: props.keyVault,
+      keyVaultWriteDependsOn: [deployerWritesSecrets],
+      highAvailability: props.databaseHighAvailability,
+      preventDestroy: props.protectDatabase,
+    });
+
+    this.image = new AirflowImageBuild(this, 'Image', {
+      ...common,
+      requirements: props.bundle.requirements,
+      pullerObjectId: this.cluster.kubeletObjectId,
+    });
+
+    this.workloadIdentity = new AirflowWorkloadIdentity(this, 'Identity', {
+      ...common,
+      oidcIssuerUrl: this.cluster.oidcIssuerUrl,
+      namespace: this.namespace,
+      serviceAccountNames: Object.values(AIRFLOW_SERVICE_ACCOUNTS),
+      keyVault: props.keyVault,
+    });
+    this.identity = this.workloadIdentity.identity;
+
+    this.release = new AirflowRelease(this, 'Release', {
+      kubernetesProvider: kube.kubernetes,
+      helmProvider: kube.helm,
+      namespace: this.namespace,
+      namespaceDependsOn: [this.cluster.deployerAccess],
+      executor,
+      imageRepository: this.image.imageRepository,
+      imageTag: this.image.imageTag,
+      identityClientId: this.identity.clientId,
+      bundle: props.bundle,
+      environment: this.environment,
+      database: {
+        host: this.database.host,
+        name: this.database.databaseName,
+        login: this.database.administratorLogin,
+        password,
+      },
+      secrets,
+      replicas: props.replicas ?? 2,
+      celeryWorkers: props.celeryWorkers ?? 2,
+      dependsOn: [
+        this.image.build,
+        this.cluster.airflowNodePool,
+        this.database.database,
+        ...this.workloadIdentity.federatedCredentials,
+        ...Object.values(this.privateEndpoints.endpoints),
+      ],
+    });
+
+    this.pools = new AirflowPoolsJob(this, 'Pools', {
+      pools: props.pools,
+      namespace: this.namespace,
+      provider: kube.kubernetes,
+      image: `${this.image.imageRepository}:${this.image.imageTag}`,
+      metadataSecretName: this.release.secretNames.database,
+      dependsOn: [this.release.release],
+    });
+
+    this.monitoring = new AirflowMonitoring(this, 'Monitoring', {
+      ...common,
+      cluster: this.cluster.cluster,
+      logAnalyticsWorkspace: props.logAnalyticsWorkspace,
+      actionGroupId: props.actionGroupId,
+      kubernetesProvider: kube.kubernetes,
+      namespace: this.namespace,
+    });
+
+    namedOutput(this, 'cluster-name', { value: this.cluster.cluster.name, description: 'AKS cluster running Airflow' });
+    namedOutput(this, 'namespace', { value: this.namespace, description: 'Kubernetes namespace of the Airflow release' });
+    namedOutput(this, 'identity-client-id', {
+      value: this.identity.clientId,
+      description: 'Client id of the managed identity the DAG acts as (federated to the Airflow service accounts)',
+    });
+    namedOutput(this, 'image', {
+      value: `${this.image.imageRepository}:${this.image.imageTag}`,
+      description: 'Airflow image with the DAG requirements',
+    });
+  }
+}
+
+/** The given environment for the pods, without what the webhook sets; credentials are refused. */
+function podEnvironment(scope: Construct, environment: Readonly<Record<string, string>>): Record<string, string> {
+  const forbidden = FORBIDDEN_VARIABLES.filter((name) => name in environment);
+  if (forbidden.length > 0) {
+    throw new Error(
+      `${scope.node.path}: environment holds ${forbidden.join(', ')}: the Kubernetes host authenticates with workload identity ` +
+        'and never passes a credential; remove it',
+    );
+  }
+  return Object.fromEntries(Object.entries(environment).filter(([name]) => !WEBHOOK_VARIABLES.includes(name)));
+}

@@ -1,0 +1,21 @@
+/**
+ * What the Kubernetes host runs, pinned. The chart's values are checked against the schema
+ * vendored in `vendor/airflow-chart/` (see its SOURCE.md for where it comes from).
+ */
+
+/** The official Apache Airflow Helm chart (repository `https://airflow.apache.org`, chart `airflow`). */
+export const AIRFLOW_CHART = {
+  repository: 'https://airflow.apache.org',
+  name: 'airflow',
+  // 1.22.0 (2026-06-13) is the newest release; it defaults to Airflow 3.2.2 and runs 3.3.x images.
+  version: '1.22.0',
+} as const;
+
+/** Apache Airflow on this host (PyPI `apache-airflow`, image `apache/airflow`). */
+export const AIRFLOW_VERSION = '3.3.2';
+
+/** Python of the Airflow image: the tag names it, so a new Airflow default never changes it silently. */
+export const AIRFLOW_PYTHON_VERSION = '3.12';
+
+/** The image the DAG's requirements are installed on. */
+export const AIRFLOW_BASE_IMAGE = `apache/airflow:${AIRFLOW_VERSION}-python${AIRFLOW_PYTHON_VERSION}`;

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { findPackageRoot } from '../orchestration-factory/dag-bundle';
+
+/**
+ * The one definition of the migration events, shared with the DAG's writer
+ * (`dags/migration_orchestration_lib/events.py` reads the same file, which ships in the DAG bundle).
+ */
+export const MIGRATION_EVENTS_CONTRACT_FILE = join('dags', 'migration_orchestration_lib', 'contracts', 'migration_events.json');
+
+const named = z.object({ name: z.string().min(1), description: z.string().min(1) }).strict();
+
+/** azurerm 4.55 validates these case-sensitively: the table says `dateTime`, a DCR stream `datetime`. */
+const contractSchema = z
+  .object({
+    $comment: z.string().optional(),
+    table: z.string().regex(/_CL$/, 'custom tables end in _CL'),
+    stream: z.string().regex(/^Custom-/, 'custom streams start with Custom-'),
+    columns: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            tableType: z.enum(['boolean', 'dateTime', 'dynamic', 'guid', 'int', 'long', 'real', 'string']),
+            streamType: z.enum(['boolean', 'datetime', 'dynamic', 'int', 'long', 'real', 'string']),
+            description: z.string().min(1),
+          })
+          .strict(),
+      )
+      .min(1),
+    phases: z.array(named).min(1),
+    statuses: z.array(named).min(1),
+    heartbeat: z
+      .object({ status: z.string(), maxIntervalMinutes: z.number().int().positive(), description: z.string() })
+      .strict(),
+  })
+  .strict()
+  .superRefine((contract, context) => {
+    if (!contract.statuses.some((status) => status.name === contract.heartbeat.status)) {
+      context.addIssue({ code: 'custom', path: ['heartbeat', 'status'], message: `"${contract.heartbeat.status}" is not one of the statuses` });
+    }
+  });
+
+/** The parsed contract file. */
+export type MigrationEventsContract = z.infer<typeof contractSchema>;
+
+/** One column of the events table, with the type each consumer spells. */
+export type MigrationEventColumn = MigrationEventsContract['columns'][number];
+
+/** Reads and checks the contract file (from this package's install unless `packageRoot` is given). */
+export function loadMigrationEventsContract(packageRoot: string = findPackageRoot()): MigrationEventsContract {
+  const file = join(packageRoot, MIGRATION_EVENTS_CONTRACT_FILE);
+  const result = contractSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new Error(`${file} is not a valid migration events contract:\n${problems.join('\n')}`);
+  }
+  return result.data;
+}

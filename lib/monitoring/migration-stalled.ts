@@ -1,0 +1,86 @@
+import { ITerraformDependable } from 'cdktf';
+import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from './alert-timing';
+import { AlertSeverity, LogAlertDefinition } from './alerts';
+import { MIGRATION_EVENTS_TABLE, MigrationPhase, MigrationStatus } from './migration-events';
+
+/**
+ * "A run stopped emitting events": the DAG's own events are the only signal on hosts that give
+ * Azure Monitor nothing (Fabric Apache Airflow jobs have no diagnostic logs or metrics), so a run
+ * that goes silent while databases are in flight (scheduler gone, pool stopped, credential
+ * removed) is noticed only by the absence of events. Works on every host.
+ *
+ * The DAG must emit an event at least every `silentMinutes` while a database waits on DMS (its
+ * wait sensors' pokes); otherwise a long copy looks like a stall.
+ */
+
+/** Default silence, in minutes, after which an in-flight run counts as stalled. */
+export const DEFAULT_STALLED_AFTER_MINUTES = 30;
+
+/**
+ * Runs whose latest event, of any database, is older than `silentMinutes` while at least one of
+ * their databases is in flight: its latest event is not an end (`done`/`Succeeded`,
+ * `rollback`/`Succeeded`, any `Failed` or `RolledBack`; the same ends as the running-long alert).
+ * Databases that never started (held behind a dependency) have no events and are not in flight.
+ */
+export function migrationStalledQuery(silentMinutes: number): string {
+  const p = MigrationPhase;
+  const s = MigrationStatus;
+  return [
+    MIGRATION_EVENTS_TABLE,
+    `| extend IsEnd = Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}")`,
+    '| summarize arg_max(TimeGenerated, IsEnd) by RunId, Database',
+    '| summarize LastEventAt = max(TimeGenerated), InFlight = make_set_if(Database, not(IsEnd)) by RunId',
+    `| where array_length(InFlight) > 0 and LastEventAt < ago(${silentMinutes}m)`,
+    '| project RunId, LastEventAt, SilentMinutes = datetime_diff("minute", now(), LastEventAt), DatabasesInFlight = strcat_array(InFlight, ", ")',
+  ].join('\n');
+}
+
+/**
+ * Default window: a stalled run is seen from `silentMinutes` after its last event until that event
+ * leaves the window, so the window is a day at least (or twice the silence, if longer).
+ */
+export function defaultStalledWindowMinutes(silentMinutes: number): number | undefined {
+  const oneDay = 1440;
+  return shortestWindowOfAtLeast(LOG_ALERT_WINDOW_MINUTES, Math.max(2 * silentMinutes, oneDay));
+}
+
+/** One alert per run: the alert splits on the `RunId` column. */
+const PER_RUN = [{ name: 'RunId', operator: 'Include', values: ['*'] }] as const;
+
+/** "Migration run stalled": no event for `silentMinutes` while databases are in flight. */
+export function migrationStalledAlert(
+  namePrefix: string,
+  silentMinutes: number,
+  windowMinutes: number,
+  eventsTable: ITerraformDependable,
+): LogAlertDefinition {
+  if (!Number.isInteger(silentMinutes) || silentMinutes < 1) {
+    throw new Error(`migrationStalledAlert.silentMinutes must be a whole number of minutes, at least 1 (got ${silentMinutes})`);
+  }
+  if (silentMinutes >= windowMinutes) {
+    throw new Error(
+      `migrationStalledAlert.silentMinutes (${silentMinutes}) must be less than migrationStalledAlert.windowMinutes (${windowMinutes}): ` +
+        'the query sees only events inside the window, so a longer silence never shows',
+    );
+  }
+  return {
+    id: 'MigrationStalledAlert',
+    name: `alert-${namePrefix}-migration-stalled`,
+    displayName: `${namePrefix}: migration run silent for ${silentMinutes} minutes`,
+    optionsProp: 'migrationStalledAlert',
+    severity: AlertSeverity.ERROR,
+    evaluationFrequencyMinutes: 5,
+    windowMinutes,
+    threshold: 0,
+    description:
+      `A migration run of plan ${namePrefix} has written no event to ${MIGRATION_EVENTS_TABLE} for ${silentMinutes} minutes ` +
+      'while some of its databases are in flight (a source may be frozen). Check that Airflow is running the DAG: ' +
+      'scheduler and workers, the Fabric Apache Airflow job and its capacity (paused? pool stopped?), and that the DAG ' +
+      'can still sign in to Azure (its events are written with the same identity).',
+    query: migrationStalledQuery(silentMinutes),
+    timeAggregationMethod: 'Count',
+    operator: 'GreaterThan',
+    dimensions: PER_RUN,
+    dependsOn: [eventsTable],
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * Plan text to a value, keeping a way back from field paths to lines and columns. YAML is read
+ * with the `yaml` library. JSON is read with `JSON.parse`, which defines what JSON is and reads a
+ * 1,000-database plan in a few milliseconds (a YAML parser takes hundreds); `yaml` reads the same
+ * text again only when it repeats a key (which `JSON.parse` lets through) or a problem needs a position.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { PlanProblem } from './errors';
+import { formatFieldPath, quote } from './field-path';
+
+/** 1-based. */
+export interface SourcePosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** The position of the field at `path`, or of its nearest parent written in the file. */
+export type SourceLocator = (path: readonly PropertyKey[]) => SourcePosition | undefined;
+
+/** A plan file read into a value (with a way back to positions), or its syntax problems. */
+export type ParsedSource =
+  | { readonly ok: true; readonly value: unknown; readonly locate: SourceLocator }
+  | { readonly ok: false; readonly problems: readonly PlanProblem[] };
+
+/**
+ * uniqueKeys makes duplicate keys errors; YAML 1.2 core schema, so `no` stays a string.
+ * logLevel 'error': the library's advice for programmers (mapAsMap) must not reach the terminal.
+ */
+const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: true, version: '1.2', logLevel: 'error' } as const;
+
+/** Plans are a few levels deep; `yaml` can exhaust the stack on deeper JSON (and V8 then aborts). */
+const MAX_JSON_DEPTH = 64;
+
+interface YamlSource {
+  readonly document: Document;
+  readonly lines: LineCounter;
+}
+
+function parseYaml(text: string): YamlSource {
+  const lines = new LineCounter();
+  return { document: parseDocument(text, { ...YAML_OPTIONS, lineCounter: lines }), lines };
+}
+
+export function readYaml(text: string): ParsedSource {
+  let source: YamlSource;
+  try {
+    source = parseYaml(text);
+  } catch (error) {
+    return failed({ path: '', message: `cannot parse YAML: ${errorMessage(error)}` });
+  }
+  const { document, lines } = source;
+  if (document.errors.length > 0) {
+    return {
+      ok: false,
+      problems: document.errors.map((error) => {
+        const duplicate = duplicateKeyProblem(source, error.code, error.pos[0]);
+        return duplicate ?? { path: '', message: `YAML syntax error: ${error.message}`, ...position(lines, error.pos[0]) };
+      }),
+    };
+  }
+  if (document.contents === null) {
+    return failed({ path: '', message: 'the file is empty; expected a migration plan', line: 1, column: 1 });
+  }
+  try {
+    // maxAliasCount bounds alias expansion ("billion laughs").
+    return { ok: true, value: document.toJS({ maxAliasCount: 100 }), locate: locator(() => source) };
+  } catch (error) {
+    return failed({ path: '', message: `cannot read YAML: ${errorMessage(error)}` });
+  }
+}
+
+export function readJson(text: string): ParsedSource {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (/^[ \t\r\n]*$/.test(body)) return jsonSyntaxError(body, 0, 'the file is empty');
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    return jsonParseFailure(body, errorMessage(error));
+  }
+  const { keys, tooDeepAt } = scanJson(body);
+  if (tooDeepAt !== undefined) return jsonSyntaxError(body, tooDeepAt, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+  let yaml: YamlSource | undefined;
+  const source = () => (yaml ??= parseYaml(body));
+  if (keys !== countKeys(value)) {
+    const { errors } = source().document;
+    const problems = errors.flatMap((error) => duplicateKeyProblem(source(), error.code, error.pos[0]) ?? []);
+    if (problems.length > 0) return { ok: false, problems };
+  }
+  return { ok: true, value, locate: locator(source) };
+}
+
+/**
+ * A mapping field points at its key (the line people look for), a list item at the item itself;
+ * a field that is not in the file at its nearest parent that is.
+ */
+function locator(source: () => YamlSource): SourceLocator {
+  return (path) => {
+    const { document, lines } = source();
+    let node: unknown = document.contents;
+    let offset = rangeStart(node);
+    let found = 0;
+    for (const segment of path) {
+      if (isAlias(node)) node = node.resolve(document);
+      if (isMap(node)) {
+        const pair = node.items.find((item) => keyText(item.key) === String(segment));
+        if (pair === undefined) break;
+        offset = rangeStart(pair.key) ?? rangeStart(pair.value) ?? offset;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number' && segment < node.items.length) {
+        node = node.items[segment];
+        offset = rangeStart(node) ?? offset;
+      } else break;
+      found++;
+    }
+    // A missing top-level field has no better place than line 1, which would only mislead.
+    if (offset === undefined || (path.length > 0 && found === 0)) return undefined;
+    return position(lines, offset);
+  };
+}
+
+function duplicateKeyProblem({ document, lines }: YamlSource, code: string, offset: number): PlanProblem | undefined {
+  const path = code === 'DUPLICATE_KEY' ? keyPathAt(document.contents, offset, []) : undefined;
+  if (path === undefined) return undefined;
+  return { path: formatFieldPath(path), message: `duplicate key ${quote(String(path.at(-1)))}`, ...position(lines, offset) };
+}
+
+/** The field path of the mapping key that starts at `offset`. */
+function keyPathAt(node: unknown, offset: number, path: PropertyKey[]): PropertyKey[] | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = keyText(pair.key);
+      if (isScalar(pair.key) && pair.key.range?.[0] === offset) return [...path, key];
+      const found = keyPathAt(pair.value, offset, [...path, key]);
+      if (found !== undefined) return found;
+    }
+  } else if (isSeq(node)) {
+    for (const [index, item] of node.items.entries()) {
+      const found = keyPathAt(item, offset, [...path, index]);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** V8's message, then where the error is ("at position N"), or a quote of the text around an unexpected token. */
+const V8_JSON_ERROR = /^(.*?)(?:(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?|, (?:\.\.\.)?".*)?$/s;
+
+function jsonParseFailure(text: string, message: string): ParsedSource {
+  const [, what, at] = V8_JSON_ERROR.exec(message) ?? [message, message];
+  const offset = at !== undefined ? Number(at) : /end of JSON input/.test(what) ? text.length : unexpectedAt(text, what);
+  return jsonSyntaxError(text, offset, `${what.charAt(0).toLowerCase()}${what.slice(1)}`);
+}
+
+/** The shortest prefix of `text` that fails with the same message ends with the unexpected token. */
+function unexpectedAt(text: string, what: string): number {
+  const failsAlike = (end: number) => {
+    try {
+      JSON.parse(text.slice(0, end));
+      return false;
+    } catch (error) {
+      return errorMessage(error).startsWith(what);
+    }
+  };
+  let low = 1;
+  let high = text.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (failsAlike(middle)) high = middle;
+    else low = middle + 1;
+  }
+  return high - 1;
+}
+
+function jsonSyntaxError(text: string, offset: number, message: string): ParsedSource {
+  const lineStart = offset === 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
+  const line = text.slice(0, lineStart).split('\n').length;
+  return failed({ path: '', message: `JSON syntax error: ${message}`, line, column: offset - lineStart + 1 });
+}
+
+/** In text `JSON.parse` accepted, strings are the only place a bracket or colon can hide. */
+const JSON_TOKEN = /"(?:[^"\\]|\\.)*"(\s*:)?|[[{]|[\]}]/g;
+
+/** How many keys the text writes, and where it first nests too deep. */
+function scanJson(text: string): { keys: number; tooDeepAt?: number } {
+  let keys = 0;
+  let depth = 0;
+  for (const match of text.matchAll(JSON_TOKEN)) {
+    const [token, colon] = match;
+    if (token === '[' || token === '{') {
+      if (++depth > MAX_JSON_DEPTH) return { keys, tooDeepAt: match.index };
+    } else if (token === ']' || token === '}') depth--;
+    else if (colon !== undefined) keys++;
+  }
+  return { keys };
+}
+
+/** Keys of every object in a parsed value: fewer than the text writes means a key was repeated. */
+function countKeys(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  const children = Object.values(value);
+  return (Array.isArray(value) ? 0 : children.length) + children.reduce<number>((sum, child) => sum + countKeys(child), 0);
+}
+
+function keyText(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return (node as Node | null | undefined)?.range?.[0];
+}
+
+function position(lines: LineCounter, offset: number): SourcePosition {
+  const { line, col } = lines.linePos(offset);
+  return { line, column: col };
+}
+
+function failed(problem: PlanProblem): ParsedSource {
+  return { ok: false, problems: [problem] };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
