@@ -24,6 +24,7 @@ if AIRFLOW_3:
         AirflowSensorTimeout,
         AirflowSkipException,
         AirflowTaskTimeout,
+        TaskDeferred,
     )
 else:
     from airflow.exceptions import (  # type: ignore[no-redef]
@@ -33,6 +34,7 @@ else:
         AirflowSensorTimeout,
         AirflowSkipException,
         AirflowTaskTimeout,
+        TaskDeferred,
     )
     from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef]
     from airflow.models.dag import DAG  # type: ignore[no-redef]
@@ -59,6 +61,7 @@ __all__ = [
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "AirflowTaskTimeout",
+    "TaskDeferred",
     "will_retry",
     "first_poke_at",
     "utc_now",

@@ -108,6 +108,8 @@ class MigrationTask(BaseSensorOperator):
     def _wait(self, ctx: StepContext, reason: str, first: datetime) -> None:
         now = utc_now()
         deadline = None if self.phase == ROLLBACK_TASK else ctx.deadline()
+        if (now - first).total_seconds() > self.timeout:  # this task's own bound (preflight, rollback)
+            deadline = now
         if deadline is not None and now >= deadline:
             message = "timeoutMinutes (%d) passed while waiting: %s" % (ctx.database.timeout_minutes, reason)
             self._emit(ctx, "Failed", message, first)

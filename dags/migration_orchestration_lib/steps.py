@@ -16,12 +16,11 @@ deferral), holding no worker slot meanwhile.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal
-from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing_of
 from migration_orchestration_lib.database_sql import is_frozen
@@ -109,7 +108,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
-    refusal = admission_refusal(ctx.plan, database, migrations_of_plan(ctx))
+    refusal = admission_refusal(ctx.plan, database, services.dms.migrations_on_service())
     if refusal:
         raise StepPending("waiting for capacity: %s" % refusal)
     if not database.restores_backups and not database.allow_source_writes_during_copy:
@@ -129,17 +128,6 @@ def start_migration(ctx: StepContext) -> StepResult:
         "started migration %s (%s)" % (started.migration_operation_id, started.status.describe()),
         return_value=started.migration_operation_id,
     )
-
-
-def migrations_of_plan(ctx: StepContext) -> List[Tuple[str, str, Any]]:
-    """(scope, target database, status) of the latest migration into each of the plan's targets."""
-    found = []
-    for database in ctx.plan.databases:
-        target = MigrationTarget.of(ctx.plan, database)
-        status = ctx.services.dms.current_migration(target)
-        if status is not None:
-            found.append((target.scope, target.database_name, status))
-    return found
 
 
 def wait_for(goal: str):

@@ -148,6 +148,19 @@ def test_integration_runtime_state_comes_from_the_migration_service(server, gate
     assert gateway.integration_runtime_state() == "NeedRegistration"
 
 
+def test_the_migrations_of_the_service_come_in_one_call_with_their_scope_and_target_database(server, gateway):
+    assert gateway.migrations_on_service() == []
+    operation_ids = {kind: start(gateway, kind).migration_operation_id for kind in KINDS}
+
+    listed = gateway.migrations_on_service()
+
+    assert len(server.received("listMigrations")) == 2
+    assert sorted((scope.strip("/").lower(), database, status.migration_operation_id) for scope, database, status in listed) == sorted(
+        (scope(kind).strip("/").lower(), SOURCE_DATABASE, operation_ids[kind]) for kind in KINDS
+    )
+    assert all(status.is_in_flight for _, _, status in listed)
+
+
 # -- migrations, per target kind ----------------------------------------------------------------
 
 

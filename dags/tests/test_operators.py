@@ -94,6 +94,26 @@ def test_waiting_steps_poke_at_least_as_often_as_the_events_heartbeat_promises()
     assert TIMING.max_poke_wait <= timedelta(minutes=heartbeat)
 
 
+def test_where_a_triggerer_exists_a_wait_is_deferred_to_a_timer_and_resumes_with_its_first_poke(events, monkeypatch):
+    from dataclasses import replace
+
+    from migration_orchestration_lib.airflow_compat import TaskDeferred
+
+    monkeypatch.setattr(operators, "utc_now", lambda: NOW + timedelta(minutes=20))
+    with DAG("t", schedule=None, start_date=NOW):
+        deferring = MigrationTask(task_id="wait_for_migration", phase="wait_for_migration", step=dms_still_copying, plan=PLAN,
+                                  database_name="database_1", timing=replace(TIMING, deferrable=True))
+    ti = FakeTaskInstance(first_poke=NOW, xcom=deadline_xcom(NOW + timedelta(hours=1)))
+    with pytest.raises(TaskDeferred) as deferred:
+        deferring.execute(context(ti))
+    assert deferred.value.method_name == "resume"
+    assert deferred.value.kwargs == {"first_poke": NOW.isoformat()}
+    assert type(deferred.value.trigger).__name__ in ("TimeDeltaTrigger", "DateTimeTrigger")
+    with pytest.raises(TaskDeferred) as again:  # resuming pokes again, counting from the same first poke
+        deferring.resume(context(ti), event=None, first_poke=NOW.isoformat())
+    assert again.value.kwargs == {"first_poke": NOW.isoformat()}
+
+
 def test_every_wait_of_a_database_stops_at_its_one_deadline(events, monkeypatch):
     deadline = NOW + timedelta(minutes=55)
     assert next_poke_at(monkeypatch, 50, deadline) == deadline  # not beyond the deadline
@@ -103,6 +123,12 @@ def test_every_wait_of_a_database_stops_at_its_one_deadline(events, monkeypatch)
     with pytest.raises(AirflowFailException, match=r"timeoutMinutes \(720\) passed while waiting: InProgress"):
         task(dms_still_copying).execute(context(ti))
     assert [(e["Status"], e["Phase"]) for e in events] == [("Running", "wait_for_migration"), ("Failed", "wait_for_migration")]
+
+
+def test_a_task_waiting_longer_than_timeout_minutes_fails_even_without_a_deadline(events, monkeypatch):
+    monkeypatch.setattr(operators, "utc_now", lambda: NOW + timedelta(minutes=721))
+    with pytest.raises(AirflowFailException, match="timeoutMinutes"):
+        task(dms_still_copying, "preflight").execute(context(FakeTaskInstance(first_poke=NOW)))
 
 
 def test_an_attempt_airflow_retries_reports_retrying_and_only_the_last_one_failed(events):

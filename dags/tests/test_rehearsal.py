@@ -107,9 +107,17 @@ def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_
     assert world_database(rehearsal, "sql01", "Hr")["readOnly"] is True  # migrated: its source stays frozen
 
     assert states["archive.validate"] == "failed" and states["archive.rollback"] == "success"
-    assert [row["Database"] for row in events if row["Status"] == "Failed"] == ["to_mi", "archive"]
+    assert sorted(row["Database"] for row in events if row["Status"] == "Failed") == ["archive", "to_mi"]
     assert world_database(rehearsal, "sql01", "Archive")["readOnly"] is False  # the source is authoritative again
     assert world_database(rehearsal, "mi-contoso-prod", "Archive")["state"] == "ONLINE"  # DMS completed it: kept
+
+
+def test_where_a_triggerer_exists_waits_are_deferred_and_the_run_completes(rehearsal, events, monkeypatch):
+    monkeypatch.setenv("MIGRATION_WAIT_MODE", "deferrable")  # hosts with a triggerer (Kubernetes) set it
+    state, states = run(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
+
+    assert state == "success", states
+    assert ("wait_for_migration", "Running") in events_of(events, "db")  # it waited, deferred, and resumed
 
 
 CRASHING_RUN = textwrap.dedent(
