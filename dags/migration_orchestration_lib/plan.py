@@ -73,6 +73,7 @@ class SourceServer:
     port: int
     authentication: str
     connection_id: str
+    connection_string_secret_name: str  # the Key Vault secret Data Factory's linked service reads
     backup_file_share: Optional[BackupFileShare]
 
     @property
@@ -253,6 +254,7 @@ def _source_server(item: Mapping[str, Any]) -> SourceServer:
         port=item["port"],
         authentication=item["authentication"],
         connection_id=item["connectionId"],
+        connection_string_secret_name=item["connectionStringSecretName"],
         backup_file_share=None if share is None else BackupFileShare(path=share["path"], connection_id=share["connectionId"]),
     )
 

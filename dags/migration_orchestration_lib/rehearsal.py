@@ -34,9 +34,9 @@ SERVICE_ID = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rehearsal/providers"
     "/Microsoft.DataMigration/sqlMigrationServices/rehearsal"
 )
-FACTORY_ID = (
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rehearsal/providers"
-    "/Microsoft.DataFactory/factories/rehearsal"
+FACTORY_ID = (  # the Data Factory fake's own (DataFactoryServer defaults)
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-migration/providers"
+    "/Microsoft.DataFactory/factories/adf-migration"
 )
 KNOBS_FILE = "rehearsal-knobs.json"  # which simulated failures and mismatches were applied
 COLUMNS = [{"name": "Id", "type": "int"}, {"name": "Name", "type": "nvarchar"}, {"name": "Amount", "type": "decimal"}]
@@ -63,7 +63,9 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
     seed_world(world, plan)
     apply_knobs(world, plan, environ)
     credential = StaticTokenCredential()
-    data_factory = {"base_url": _server_url(directory, "data-factory", environ), "credential": credential} if plan.sql_access == "dataFactory" else {}
+    factory = {}
+    if plan.sql_access == "dataFactory":
+        factory = {"data_factory_url": _server_url(directory, "data-factory", environ)}
     return Services(
         dms=DmsGateway.connect(
             settings.MigrationServiceRef.parse(SERVICE_ID),
@@ -79,7 +81,7 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
             lambda: credential,
             {**environ, "MIGRATION_DATA_FACTORY_ID": FACTORY_ID},
             driver=SqlEngine(world),
-            data_factory=data_factory,
+            **factory,
         ),
         connections=RehearsalConnections(plan),
     )
@@ -115,6 +117,8 @@ def seed_world(world: Any, plan: MigrationPlan) -> None:
             world.add_server(target.resource_id.name, target.kind)
         if not _has_service(world):
             world.add_migration_service(SERVICE_ID)
+        if plan.sql_access == "dataFactory":
+            _seed_connection_strings(world, plan)
         for database in plan.databases:
             _seed_database(world, plan, database)
     _seeded.add(key)
@@ -131,6 +135,16 @@ def _seed_database(world: Any, plan: MigrationPlan, database: DatabaseMigration)
     target_server = plan.target_of(database).resource_id.name
     if not database.restores_backups and world.database(target_server, database.target_database) is None:
         world.put_database(target_server, database.target_database, tables=_tables(database.source_database, with_rows=False))
+
+
+def _seed_connection_strings(world: Any, plan: MigrationPlan) -> None:
+    """The Key Vault secrets Data Factory's self-hosted linked service reads (sources, SQL VMs)."""
+    from migration_rehearsal.data_factory_server import put_secret
+
+    hosts = {s.connection_string_secret_name: s.host for s in plan.source_servers}
+    hosts.update({"%s-connection-string" % t.name: t.resource_id.name for t in plan.target_servers if t.kind == "SqlVm"})
+    for secret, host in hosts.items():
+        put_secret(world, secret, "Server=tcp:%s,1433;Initial Catalog=master;User ID=rehearsal;Password=rehearsal-not-a-secret" % host)
 
 
 def apply_knobs(world: Any, plan: MigrationPlan, environ: Mapping[str, str]) -> None:
@@ -192,12 +206,22 @@ def _server_url(directory: str, kind: str, environ: Mapping[str, str]) -> str:
     with _lock:
         key = "%s:%s" % (kind, directory)
         if key not in _servers:
-            if kind == "dms":
-                from migration_rehearsal.dms_contract_server.server import start_in_thread
-            else:
-                from migration_rehearsal.data_factory_server import start_in_thread  # type: ignore[no-redef]
-            _servers[key] = start_in_thread(directory, retry_after_seconds=0)  # the client's polling interval rules
+            _servers[key] = _start_server(kind, directory)
         return _servers[key].base_url
+
+
+def _start_server(kind: str, directory: str) -> Any:
+    from migration_rehearsal.world import World
+
+    if kind == "dms":
+        from migration_rehearsal.dms_contract_server.server import start_in_thread
+
+        return start_in_thread(directory, retry_after_seconds=0)  # the client's polling interval rules
+    from migration_rehearsal.data_factory_server import DataFactoryServer
+
+    server = DataFactoryServer(World(directory))
+    server.start()
+    return server
 
 
 def _read_json(path: str) -> Dict[str, Any]:

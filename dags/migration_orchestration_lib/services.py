@@ -42,19 +42,29 @@ def operation_timing(environ: Mapping[str, str]) -> OperationTiming:
 
 
 def sql_access_for(plan: MigrationPlan, connections: Any, credential_factory: Callable[[], Any], environ: Mapping[str, str], **options: Any) -> Any:
-    """The plan's `airflow.sqlAccess`: direct TDS from the worker, or Data Factory pipeline runs."""
-    from migration_orchestration_lib.sql_access_direct import DirectSqlAccess, connection_ids_from_plan
+    """The plan's `airflow.sqlAccess`: direct TDS from the worker, or Data Factory pipeline runs.
 
+    `options`: `driver` (a pymssql stand-in), `data_factory_url` (a loopback Data Factory fake).
+    """
     if plan.sql_access == "direct":
+        from migration_orchestration_lib.sql_access_direct import DirectSqlAccess, connection_ids_from_plan
+
         return DirectSqlAccess(connections, connection_ids_from_plan(plan), driver=options.get("driver"))
-    from migration_orchestration_lib.sql_access_data_factory import DataFactorySqlAccess
+    from migration_orchestration_lib.sql_access_data_factory import (
+        DataFactorySqlAccess,
+        FactoryRef,
+        data_factory_client,
+        routes_from_plan,
+    )
 
     factory_id = environ.get(DATA_FACTORY_ID_VARIABLE, "")
     if not factory_id:
         raise settings.ConfigurationError(
             "%s is not set: sqlAccess dataFactory runs SQL through that factory's pipelines" % DATA_FACTORY_ID_VARIABLE
         )
-    return DataFactorySqlAccess.connect(plan, factory_id, credential_factory(), **options.get("data_factory", {}))
+    factory = FactoryRef.parse(factory_id)
+    client = data_factory_client(factory.subscription_id, credential_factory(), options.get("data_factory_url"))
+    return DataFactorySqlAccess(client, factory, routes_from_plan(plan, connections))
 
 
 def _azure_services(plan: MigrationPlan, environ: Mapping[str, str]) -> Services:

@@ -175,6 +175,7 @@ def rendered(document: dict) -> dict:
         server.setdefault("port", 1433)
         server.setdefault("authentication", "SqlAuthentication")
         server.setdefault("connectionId", "mssql_source_%s" % server["name"].replace("-", "_"))
+        server.setdefault("connectionStringSecretName", "%s-connection-string" % server["name"])
     for server in document["targetServers"]:
         server.setdefault("connectionId", "mssql_target_%s" % server["name"].replace("-", "_"))
     for database in document["databases"]:

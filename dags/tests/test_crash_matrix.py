@@ -1,7 +1,8 @@
 """Nothing lost: crash the worker after every task of every path, run again on the same world.
 
 Each case runs the real tasks of one database (`task_driver`: the operators' `execute`, the real
-gateway over HTTP to the DMS contract server, the real SQL access on the fake SQL engine), stops
+gateway over HTTP to the DMS contract server, the real SQL access on the fake SQL engine, directly
+or through the fake Data Factory API), stops
 right after the chosen task's side effects (the worker died before Airflow recorded success),
 then starts a new run (new run id, no XCom) on the same world. Whatever the crash point:
 - the database ends migrated (target ONLINE and validated), or cleanly rolled back (target
@@ -23,18 +24,24 @@ from migration_orchestration_lib.plan import parse_plan
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-pytestmark = pytest.mark.world
+pytestmark = pytest.mark.airflow210
 
 PATHS = {
     "online_sqlmi": database_entry("db", "Sales", mode="online", target="mi-prod", checksums=True),
     "offline_sqlmi": database_entry("db", "Sales", mode="offline", target="mi-prod", checksums=True),
     "sqldb": database_entry("db", "Sales", target="db-prod", checksums=True),
     "online_sqlvm": database_entry("db", "Sales", mode="online", target="vm-prod", checksums=True),
+    # the same through Data Factory pipeline runs (sqlAccess dataFactory): SQL results arrive later
+    "offline_sqlmi_data_factory": database_entry("db", "Sales", mode="offline", target="mi-prod", checksums=True),
 }
+DATA_FACTORY_PATHS = ("offline_sqlmi_data_factory",)
 
 
 def plan_of(path):
-    return parse_plan(plan_with_databases([PATHS[path]]))
+    document = plan_with_databases([PATHS[path]])
+    if path in DATA_FACTORY_PATHS:
+        document["airflow"] = {"host": "fabric", "sqlAccess": "dataFactory"}
+    return parse_plan(document)
 
 
 CRASH_POINTS = [(path, task) for path in PATHS for task in steps.describe_chain(plan_of(path).database("db"))]

@@ -13,7 +13,7 @@ from migration_orchestration_lib.rehearsal import rehearsal_services, seed_world
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-pytestmark = pytest.mark.world
+pytestmark = pytest.mark.airflow210
 
 
 def setup(directory, *databases, **concurrency):
