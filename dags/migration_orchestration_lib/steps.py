@@ -72,13 +72,17 @@ def preflight(ctx: StepContext) -> StepResult:
             % (database.name, database.source_database)
         )
     target = ctx.sql.target_state(database)
-    if now.stage == stages.NOT_STARTED or (now.has_ended and target is None):
+    if now.has_ended:
+        leftovers = ["the source frozen"] if is_frozen(source) else []
+        if database.restores_backups and target is not None:
+            leftovers.append("the target %s" % target.state)
+        if leftovers:
+            raise StepFailure(
+                "the last migration into %s ended %s and left %s: rollback cleans up; run again to retry"
+                % (database.target_database, now.stage, " and ".join(leftovers))
+            )
+    if now.stage == stages.NOT_STARTED or now.has_ended:
         _check_target_before_start(ctx, target)
-    elif now.has_ended and database.restores_backups:
-        raise StepFailure(
-            "the last migration into %s ended %s and left the target %s: rollback removes it; run again to retry"
-            % (database.target_database, now.stage, target.state)
-        )
     deadline = utc_now() + timedelta(minutes=database.timeout_minutes)
     return StepResult(
         "source %s ONLINE (%s%s), migration %s" % (

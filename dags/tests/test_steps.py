@@ -104,3 +104,23 @@ def _ti(driver, task):
     from task_driver import _TaskInstance
 
     return _TaskInstance(driver.xcom, task.task_id, 1, task.retries)
+
+
+def test_a_rollback_that_died_halfway_is_finished_before_a_new_migration_starts(rehearsal_world, monkeypatch):
+    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "db")
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    failed = RunDriver(dag)
+    failed.run_database("db")
+    assert failed.outcome("db") == "rolled_back", failed.errors
+    world.world.update_database("sql01", "Sales", readOnly=True)  # as if rollback died before unfreezing
+
+    finishing = RunDriver(dag)
+    states = finishing.run_database("db")
+    assert states["db.preflight"] == "failed" and "left the source frozen" in finishing.errors["db.preflight"]
+    assert states["db.rollback"] == "success" and world.source_writable()
+
+    retry = RunDriver(dag)
+    retry.run_database("db")
+    assert retry.outcome("db") == "migrated", retry.errors
+    assert [operation["migrationStatus"] for operation in world.operations()] == ["Failed", "Succeeded"]
