@@ -7,7 +7,7 @@ import { resourceName } from './core/naming';
 import { ILogAnalyticsWorkspace } from './core/references';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
-import { MigrationMonitoring } from './monitoring/migration-monitoring';
+import { MigrationMonitoring, MigrationMonitoringOptions } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import { MigrationPlan } from './plan/types';
 import { applyStateBackend, StateBackend } from './state-backend';
@@ -51,6 +51,11 @@ export interface DatabaseMigrationStackProps {
    * @default { type: 'local' } (`terraform.<plan name>.tfstate`)
    */
   readonly stateBackend?: StateBackend;
+  /**
+   * Alert defaults, per-alert overrides (severity, threshold, timing, runbook) and alerts of one's own.
+   * @default - the built-in alerts with their defaults
+   */
+  readonly monitoring?: MigrationMonitoringOptions;
   /** Fine-tuning of the orchestration side. @default - secure defaults */
   readonly orchestration?: Pick<OrchestrationFactoryProps, 'dagStorage' | 'publicNetworkEnabled' | 'keyVault' | 'deployerPrincipalId'>;
 }
@@ -81,6 +86,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     const protect = props.protectStatefulResources ?? true;
     const lock = props.lockStatefulResources ?? false;
     const airflowPrincipalId = plan.airflow.servicePrincipal.objectId;
+    const alerts = props.monitoring ?? {};
 
     new AzurermProvider(this, 'azurerm', {
       features: [{}],
@@ -112,8 +118,14 @@ export class DatabaseMigrationStack extends TerraformStack {
       emails: plan.notifications.emails,
       protectWorkspace: protect,
       workspaceLock: lock,
+      alertDefaults: alerts.alertDefaults,
     });
-    this.monitoring.monitorMigrationEvents({ longRunningMinutes: plan.notifications.longRunningMinutes });
+    this.monitoring.monitorMigrationEvents({
+      longRunningMinutes: plan.notifications.longRunningMinutes,
+      migrationFailedAlert: alerts.migrationFailedAlert,
+      migrationRunningLongAlert: alerts.migrationRunningLongAlert,
+      migrationStalledAlert: alerts.migrationStalledAlert,
+    });
     this.monitoring.grantEventPublisher('AirflowPublishesEvents', airflowPrincipalId);
 
     this.orchestration = new OrchestrationFactory(this, 'Orchestration', {
@@ -130,7 +142,11 @@ export class DatabaseMigrationStack extends TerraformStack {
     this.monitoring.monitorDataFactory(this.orchestration, {
       selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
       airflowIntegrationRuntimeName: this.orchestration.managedAirflow?.environmentName,
+      selfHostedRuntimeOfflineAlert: alerts.selfHostedRuntimeOfflineAlert,
+      airflowTaskFailuresAlert: alerts.airflowTaskFailuresAlert,
+      airflowDagImportErrorsAlert: alerts.airflowDagImportErrorsAlert,
     });
+    this.monitoring.monitorCustom(alerts.customAlerts ?? {});
 
     this.operatorRole = new MigrationOperatorRole(this, 'OperatorRole', {
       resourceGroup: this.resourceGroup,
