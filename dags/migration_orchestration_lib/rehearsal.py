@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import threading
 from typing import Any, Dict, List, Mapping
@@ -87,6 +88,11 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
     )
 
 
+REHEARSAL_LOGIN = "rehearsal"
+# The simulated servers only check that a login has a password; no real credential reaches a rehearsal.
+REHEARSAL_PASSWORD = secrets.token_hex(8)
+
+
 class RehearsalConnections:
     """Logins for the world's servers: the host is the world server's name, secrets are dummies."""
 
@@ -99,8 +105,8 @@ class RehearsalConnections:
             connection_id=connection_id,
             host=self._hosts.get(connection_id, connection_id),
             port=1433,
-            login="rehearsal",
-            password="rehearsal-not-a-secret",
+            login=REHEARSAL_LOGIN,
+            password=REHEARSAL_PASSWORD,
         )
 
 
@@ -144,7 +150,9 @@ def _seed_connection_strings(world: Any, plan: MigrationPlan) -> None:
     hosts = {s.connection_string_secret_name: s.host for s in plan.source_servers}
     hosts.update({"%s-connection-string" % t.name: t.resource_id.name for t in plan.target_servers if t.kind == "SqlVm"})
     for secret, host in hosts.items():
-        put_secret(world, secret, "Server=tcp:%s,1433;Initial Catalog=master;User ID=rehearsal;Password=rehearsal-not-a-secret" % host)
+        parts = ["Server=tcp:%s,1433" % host, "Initial Catalog=master", "User ID=" + REHEARSAL_LOGIN]
+        parts.append("Password=" + REHEARSAL_PASSWORD)
+        put_secret(world, secret, ";".join(parts))
 
 
 def apply_knobs(world: Any, plan: MigrationPlan, environ: Mapping[str, str]) -> None:
