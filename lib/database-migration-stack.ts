@@ -1,20 +1,30 @@
+import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiProvider } from './azapi/provider';
 import { resourceName } from './core/naming';
 import { ILogAnalyticsWorkspace } from './core/references';
+import { BuiltInRole } from './core/role-names';
+import { createAirflowHost, IAirflowHost } from './hosts';
+import { dagEnvironment } from './hosts/dag-environment';
+import { DagStorageSettings } from './hosts/host-dag-storage';
+import { KubeloginMode } from './hosts/kubernetes/kube-providers';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
 import { MigrationMonitoring } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
+import { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { MigrationPlan } from './plan/types';
+import { ReleaseStack, RELEASE_STACK_SUFFIX } from './release-stack';
+import { monitorStalledRuns } from './hosts/stalled-runs';
 import { applyStateBackend, StateBackend } from './state-backend';
 
 /** Props of {@link DatabaseMigrationStack}. */
 export interface DatabaseMigrationStackProps {
-  /** The validated plan (`loadMigrationPlan` / `parseMigrationPlan`). */
+  /** The validated plan (`loadMigrationPlan` / `parseMigrationPlan`); its `airflow.host` picks where the DAG runs. */
   readonly plan: MigrationPlan;
   /**
    * Subscription to deploy into.
@@ -32,33 +42,52 @@ export interface DatabaseMigrationStackProps {
    */
   readonly workspace?: ILogAnalyticsWorkspace;
   /**
-   * `prevent_destroy` on the stateful resources (Key Vault, Log Analytics workspace). Turn off
-   * only for a throwaway environment.
+   * `prevent_destroy` on the stateful resources (Key Vault, Log Analytics workspace, the Kubernetes
+   * host's metadata database). Turn off only for a throwaway environment.
    * @default true
    */
   readonly protectStatefulResources?: boolean;
   /** Put `CanNotDelete` management locks on the Key Vault, the workspace and the DAG storage account. @default false */
   readonly lockStatefulResources?: boolean;
   /**
-   * Create the Data Factory managed Airflow environment and import the DAG into it; turn off to
-   * run the DAG elsewhere.
-   * @default true (see `OrchestrationFactoryProps.managedAirflow`)
-   */
-  readonly managedAirflow?: boolean;
-  /**
    * Where Terraform keeps the state: local, Terraform Cloud (`cloud` block with a named
    * workspace) or an Azure blob. `stateBackendFromEnvironment()` reads it from TFC_* variables.
+   * The Kubernetes host's release stack keeps its state beside it (`<workspace>-airflow`, ...).
    * @default { type: 'local' } (`terraform.<plan name>.tfstate`)
    */
   readonly stateBackend?: StateBackend;
   /** Fine-tuning of the orchestration side. @default - secure defaults */
-  readonly orchestration?: Pick<OrchestrationFactoryProps, 'dagStorage' | 'publicNetworkEnabled' | 'keyVault' | 'deployerPrincipalId'>;
+  readonly orchestration?: Pick<OrchestrationFactoryProps, 'publicNetworkEnabled' | 'keyVault' | 'keyVaultName'>;
+  /** Settings of the DAG storage, created for the hosts that read the DAG from storage (dataFactory, external). @default - secure defaults */
+  readonly dagStorage?: DagStorageSettings;
+  /**
+   * Principal that deploys: uploads DAG blobs, administers the Kubernetes host's cluster.
+   * @default - the identity running Terraform (`azurerm_client_config.object_id`)
+   */
+  readonly deployerPrincipalId?: string;
+  /** How Terraform signs in to the Kubernetes host's cluster (kubelogin). @default "azurecli" */
+  readonly kubeloginMode?: KubeloginMode;
+  /**
+   * A migration run that writes no event for this long while databases are in flight raises
+   * "migration run stalled" (the DAG writes a heartbeat at least every 15 minutes while it waits).
+   * @default 30
+   */
+  readonly stalledAfterMinutes?: number;
 }
 
 /**
- * Everything one migration plan needs in Azure, as one Terraform stack: the migration service,
- * the orchestration factory with its managed Airflow and DAG, monitoring on signals that exist,
- * and a custom role that lets the Airflow identity run the migrations and nothing else.
+ * Resource addresses an earlier version of this stack gave the Data Factory Airflow environment it
+ * created. Terraform forgets them instead of deleting the environment (a `removed` block), since
+ * Microsoft no longer lets anyone create one: adopt it with `airflow.host: dataFactory`.
+ */
+export const RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES: readonly string[] = ['azapi_resource.Orchestration_Airflow_Environment_F7BE4EC1'];
+
+/**
+ * Everything one migration plan needs in Azure: the migration service, the orchestration factory
+ * (self-hosted runtime, Key Vault, linked services, and the SQL pipelines with `sqlAccess:
+ * dataFactory`), monitoring on signals that exist, the Airflow host the plan picks, and the roles
+ * its identity needs to run the migrations and nothing else. The Kubernetes host adds a second
+ * stack, `<plan name>-airflow`, applied after this one ({@link releaseStacks}).
  */
 export class DatabaseMigrationStack extends TerraformStack {
   /** The plan the stack was built from. */
@@ -69,10 +98,16 @@ export class DatabaseMigrationStack extends TerraformStack {
   public readonly migrationService: MigrationService;
   /** Log Analytics, the migration events table, alerts and their action group. */
   public readonly monitoring: MigrationMonitoring;
-  /** The Data Factory with its integration runtime, Key Vault, DAG storage and managed Airflow. */
+  /** The Data Factory with its self-hosted integration runtime, Key Vault and linked services. */
   public readonly orchestration: OrchestrationFactory;
+  /** Where the DAG runs. */
+  public readonly airflowHost: IAirflowHost;
+  /** The SQL pipelines; undefined with `sqlAccess: direct`. */
+  public readonly sqlPipelines?: SqlPipelines;
   /** The custom role the Airflow identity runs migrations with. */
   public readonly operatorRole: MigrationOperatorRole;
+  /** Stacks to apply after this one, in order (the Kubernetes host's release stack); empty for other hosts. */
+  public readonly releaseStacks: readonly TerraformStack[];
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
     super(scope, id);
@@ -80,7 +115,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     this.plan = plan;
     const protect = props.protectStatefulResources ?? true;
     const lock = props.lockStatefulResources ?? false;
-    const airflowPrincipalId = plan.airflow.servicePrincipal.objectId;
+    const stateBackend = props.stateBackend ?? { type: 'local' };
 
     new AzurermProvider(this, 'azurerm', {
       features: [{}],
@@ -89,7 +124,12 @@ export class DatabaseMigrationStack extends TerraformStack {
       storageUseAzuread: true,
     });
     new AzapiProvider(this, 'azapi', { subscriptionId: props.subscriptionId });
-    applyStateBackend(this, props.stateBackend ?? { type: 'local' });
+    applyStateBackend(this, stateBackend);
+    this.addOverride(
+      'removed',
+      RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES.map((from) => ({ from, lifecycle: { destroy: false } })),
+    );
+    const client = new DataAzurermClientConfig(this, 'Client', {});
 
     this.resourceGroup = new ResourceGroup(this, 'ResourceGroup', {
       name: props.resourceGroupName ?? resourceName('rg', plan.name),
@@ -114,23 +154,63 @@ export class DatabaseMigrationStack extends TerraformStack {
       workspaceLock: lock,
     });
     this.monitoring.monitorMigrationEvents({ longRunningMinutes: plan.notifications.longRunningMinutes });
-    this.monitoring.grantEventPublisher('AirflowPublishesEvents', airflowPrincipalId);
 
     this.orchestration = new OrchestrationFactory(this, 'Orchestration', {
       ...props.orchestration,
-      dagStorage: { ...props.orchestration?.dagStorage, lock: lock || props.orchestration?.dagStorage?.lock },
       resourceGroup: this.resourceGroup,
       plan,
-      migrationService: this.migrationService,
-      eventIngestion: this.monitoring.eventIngestion,
       protectKeyVault: protect,
       lockKeyVault: lock,
-      managedAirflow: props.managedAirflow,
     });
-    this.monitoring.monitorDataFactory(this.orchestration, {
-      selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
-      airflowIntegrationRuntimeName: this.orchestration.managedAirflow?.environmentName,
+
+    const sqlThroughFactory = plan.airflow.sqlAccess === 'dataFactory';
+    const releaseStacks: TerraformStack[] = [];
+    this.airflowHost = createAirflowHost(this, 'AirflowHost', plan, {
+      resourceGroup: this.resourceGroup,
+      environment: dagEnvironment({
+        tenantId: client.tenantId,
+        subscriptionId: client.subscriptionId,
+        migrationServiceId: this.migrationService.serviceId,
+        eventIngestion: this.monitoring.eventIngestion,
+        keyVault: this.orchestration.keyVault,
+        dataFactoryId: sqlThroughFactory ? this.orchestration.id : undefined,
+      }),
+      keyVault: this.orchestration.keyVault,
+      logAnalyticsWorkspace: this.monitoring.workspace,
+      actionGroupId: this.monitoring.actionGroupId,
+      dagStorage: { ...props.dagStorage, lock: lock || props.dagStorage?.lock },
+      protectStatefulResources: protect,
+      kubeloginMode: props.kubeloginMode,
+      deployerPrincipalId: props.deployerPrincipalId,
+      newReleaseStack: () => {
+        const release = new ReleaseStack(scope, `${id}${RELEASE_STACK_SUFFIX}`, { after: this, stateBackend, subscriptionId: props.subscriptionId });
+        releaseStacks.push(release);
+        return release;
+      },
     });
+    this.releaseStacks = releaseStacks;
+    const host = this.airflowHost;
+    if (!host.supportedSqlAccess.includes(plan.airflow.sqlAccess)) {
+      throw new Error(
+        `airflow.sqlAccess ${plan.airflow.sqlAccess} does not work on host ${host.kind}, which supports ${host.supportedSqlAccess.join(', ')}`,
+      );
+    }
+    const principalId = host.identity.principalId;
+    const principalType = host.identity.principalType;
+
+    if (sqlThroughFactory) {
+      this.sqlPipelines = new SqlPipelines(this, 'SqlPipelines', {
+        resourceGroup: this.resourceGroup,
+        factory: this.orchestration,
+        location: plan.location,
+        selfHostedRuntimeName: this.orchestration.selfHostedRuntime.name,
+        keyVaultLinkedServiceName: this.orchestration.keyVaultLinkedServiceName,
+        targets: plan.targetServers,
+        runnerPrincipalId: principalId,
+        namePrefix: plan.name,
+        maxRunsPerPipeline: plan.concurrency.maxSqlStepsPerRuntime,
+      });
+    }
 
     this.operatorRole = new MigrationOperatorRole(this, 'OperatorRole', {
       resourceGroup: this.resourceGroup,
@@ -142,6 +222,25 @@ export class DatabaseMigrationStack extends TerraformStack {
         ? plan.backupStorage?.storageAccountResourceId
         : undefined,
     });
-    this.operatorRole.grantTo('Airflow', airflowPrincipalId);
+    this.operatorRole.grantTo('Airflow', principalId, principalType);
+    new RoleAssignment(this, 'AirflowReadsSecrets', {
+      scope: this.orchestration.keyVault.id,
+      roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
+      principalId,
+      principalType,
+      description: `Airflow's secrets backend: the migration's connections (${host.kind} host)`,
+    });
+    this.monitoring.grantEventPublisher('AirflowPublishesEvents', principalId, { principalType });
+
+    this.monitoring.monitorDataFactory(this.orchestration, {
+      selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
+      dagStorageAccountId: host.dagStorageAccountId,
+    });
+    monitorStalledRuns(this, 'MigrationStalled', this.monitoring, {
+      namePrefix: plan.name,
+      resourceGroupName: this.resourceGroup.name,
+      silentMinutes: props.stalledAfterMinutes,
+      tags: plan.tags,
+    });
   }
 }

@@ -89,7 +89,7 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
     { name: 'SqlVm targets, online', plan: DEFAULT_PLAN, editPlan: retarget('SqlVm', 'online') },
     { name: 'SqlVm targets, offline', plan: DEFAULT_PLAN, editPlan: retarget('SqlVm', 'offline') },
     { name: 'every target kind in one plan', plan: DEFAULT_PLAN, editPlan: everyTargetKind },
-    { name: 'managedAirflow: false (DAG uploaded, run elsewhere)', plan: DEFAULT_PLAN, stack: { managedAirflow: false } },
+    
     {
       name: 'Terraform Cloud state',
       plan: DEFAULT_PLAN,

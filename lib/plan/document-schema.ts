@@ -4,6 +4,7 @@
  * derived from other fields in `derived-defaults.ts`; `schema.ts` joins the three.
  */
 import { z } from 'zod';
+import { airflowSchema } from './airflow-schema';
 import * as rules from './rules';
 
 interface NamedPattern {
@@ -50,41 +51,6 @@ export const notificationsSchema = z
       .meta({ description: 'A migration running longer than this (minutes) raises a severity-2 alert.' }),
   })
   .meta({ description: 'Who hears about failures and slow migrations.' });
-
-export const airflowSchema = z
-  .strictObject({
-    version: z
-      .enum(rules.SUPPORTED_AIRFLOW_VERSIONS, {
-        error: `Data Factory's managed Airflow offers only version ${rules.SUPPORTED_AIRFLOW_VERSIONS.join(', ')}`,
-      })
-      .default(rules.DEFAULTS.airflowVersion)
-      .meta({ description: 'Apache Airflow version; Data Factory offers only 2.6.3 and cannot change it in place.' }),
-    computeSize: z
-      .enum(rules.AIRFLOW_COMPUTE_SIZES)
-      .default(rules.DEFAULTS.computeSize)
-      .meta({ description: 'Node size of the managed Airflow environment (Small: up to 50 DAGs).' }),
-    extraNodes: integerBetween(rules.LIMITS.extraNodes)
-      .default(rules.DEFAULTS.extraNodes)
-      .meta({ description: 'Worker nodes beyond those of the compute size.' }),
-    servicePrincipal: z
-      .strictObject({
-        clientId: z.string().regex(rules.GUID_PATTERN, { error: 'must be a GUID' }).meta({
-          description:
-            'Application (client) id; not a secret. Its secret is the sensitive Terraform variable airflow_client_secret.',
-        }),
-        objectId: z
-          .string()
-          .regex(rules.GUID_PATTERN, { error: 'must be a GUID' })
-          .meta({
-            description: 'Object id of the service principal: the principal of every role assignment the Airflow gets.',
-          }),
-      })
-      .meta({
-        description:
-          'The Entra ID application the managed Airflow runs as (it has no managed identity): the identity the DAG uses for DMS, Key Vault and Logs Ingestion.',
-      }),
-  })
-  .meta({ description: 'The managed Airflow (Workflow Orchestration Manager) environment that runs the migration DAG.' });
 
 const concurrencyDefaults = rules.DEFAULTS.concurrency;
 

@@ -7,12 +7,8 @@ export const TARGET_KINDS = ['SqlMi', 'SqlDb', 'SqlVm'] as const;
 type TargetKind = (typeof TARGET_KINDS)[number];
 export const MIGRATION_MODES = ['online', 'offline'] as const;
 export const SQL_AUTHENTICATIONS = ['SqlAuthentication', 'WindowsAuthentication'] as const;
-export const AIRFLOW_COMPUTE_SIZES = ['Small', 'Large'] as const;
 /** READ_ONLY lets readers go on; SINGLE_USER closes every other connection. */
 export const SOURCE_FREEZES = ['readOnly', 'singleUser'] as const;
-
-/** Data Factory's managed Airflow offers exactly these versions. */
-export const SUPPORTED_AIRFLOW_VERSIONS = ['2.6.3'] as const;
 
 /** Target kinds that DMS restores from backups (a file share and a staging storage account). */
 export const BACKUP_RESTORE_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
@@ -25,9 +21,6 @@ export function defaultMode(kind: TargetKind): (typeof MIGRATION_MODES)[number] 
 export const DEFAULTS = {
   longRunningMinutes: 60,
   timeoutMinutes: 720,
-  airflowVersion: SUPPORTED_AIRFLOW_VERSIONS[0],
-  computeSize: 'Small',
-  extraNodes: 0,
   port: 1433,
   authentication: 'SqlAuthentication',
   sourceFreeze: 'readOnly',
@@ -48,7 +41,6 @@ export const LIMITS = {
   // The running-long alert is a log alert: it looks back at most two days, less its 15-minute evaluation frequency.
   longRunningMinutes: { min: 5, max: 2865 },
   timeoutMinutes: { min: 10, max: 10080 },
-  extraNodes: { min: 0, max: 50 },
   port: { min: 1, max: 65535 },
   // A DMS self-hosted runtime scales out to 4 nodes of 10 recommended migrations each.
   migrationsAtOnce: { min: 1, max: 40 },
@@ -61,7 +53,7 @@ export const LIMITS = {
 } as const;
 
 /** A regex source matching `word` in any letter case, e.g. `[Ss][Qq][Ll]`. */
-function anyCase(word: string): string {
+export function anyCase(word: string): string {
   return word.replace(/[A-Za-z]/g, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/\./g, '\\.');
 }
 
@@ -69,7 +61,7 @@ const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 /** Resource group names: 1-90 of letters, digits, `_ . - ( )`, not ending with a period. */
 const RESOURCE_GROUP = '[-\\w.()]{0,89}[-\\w()]';
 
-function armIdPattern(provider: string, type: string, name: string): RegExp {
+export function armIdPattern(provider: string, type: string, name: string): RegExp {
   return new RegExp(
     `^/${anyCase('subscriptions')}/${GUID}/${anyCase('resourceGroups')}/${RESOURCE_GROUP}` +
       `/${anyCase('providers')}/${anyCase(provider)}/${anyCase(type)}/${name}$`,

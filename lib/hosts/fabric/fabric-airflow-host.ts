@@ -1,7 +1,7 @@
-import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
-import { resourceName } from '../../core/naming';
+import { nameSeed, resourceName } from '../../core/naming';
 import { APACHE_AIRFLOW_JOB_CONTENT_PART, FabricApacheAirflowJob } from '../../fabric/apache-airflow-job';
 import { DataFabricCapacity } from '../../fabric/data-capacity';
 import { FabricWorkspace } from '../../fabric/workspace';
@@ -19,6 +19,7 @@ import {
 } from './airflow-job-content';
 import { FabricDagUpload } from './dag-files-upload';
 import { FabricCapacitySettings, capacityNameFromId, fabricCapacityName, newFabricCapacity } from './fabric-capacity';
+import { poolsToCreateOutput } from '../setup-outputs';
 import { stagedAsset } from './staged-asset';
 
 /** The token that carries the whole job definition (see {@link FabricAirflowHost}). */
@@ -119,7 +120,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     if (props.capacity) {
       this.capacity = newFabricCapacity(this, props.capacity, {
         // A literal seed: a reference's token text would change the name, and replace the capacity.
-        name: fabricCapacityName(props.namePrefix, `${props.namePrefix}/${props.location}`),
+        name: fabricCapacityName(props.namePrefix, nameSeed(props.namePrefix, props.location)),
         resourceGroup: props.resourceGroup,
         location: props.location,
         tags: props.tags,
@@ -178,12 +179,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       dependsOn: [this.airflowJob, ...members],
     });
 
-    new TerraformOutput(this, 'AirflowPools', {
-      description:
-        'Airflow pools to create in the Fabric Airflow job (Airflow UI, Admin > Pools) before the first DAG run: ' +
-        'Fabric offers no API for them, and Airflow does not schedule tasks of a missing pool',
-      value: this.poolsToCreate.map((pool) => ({ ...pool })),
-    }).overrideLogicalId('fabric_airflow_pools');
+    poolsToCreateOutput(this, this.poolsToCreate, 'the Fabric Apache Airflow job');
   }
 
   /** Sizes Fabric would not honour, or that Microsoft calls too small (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`). */

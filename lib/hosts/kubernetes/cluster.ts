@@ -5,7 +5,7 @@ import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-
 import { Construct } from 'constructs';
 import { resourceName } from '../../core/naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** Props of {@link AirflowCluster}. */
 export interface AirflowClusterProps extends HostPlacement {

@@ -3,7 +3,7 @@ import { VirtualNetwork } from '@cdktf/provider-azurerm/lib/virtual-network';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { resourceName } from '../../core/naming';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** Where the host's network pieces live: subnets the team names, or a VNet this construct creates. */
 export interface AirflowNetworkProps extends HostPlacement {
