@@ -285,7 +285,7 @@ describe('FabricAirflowHost', () => {
   describe('Airflow pools', () => {
     it('outputs the pools an operator must create, since Fabric cannot be told to', () => {
       const { stack, host } = fabricHostStack();
-      const output = synthObject(stack).output?.fabric_airflow_pools as any;
+      const output = synthObject(stack).output?.airflow_pools as any;
       expect(output.value).toEqual([{ name: 'dms_service', slots: 10, description: 'DMS migrations in flight on the migration service' }]);
       expect(output.description).toMatch(/Admin > Pools/);
       expect(host.poolsToCreate).toEqual(output.value);

@@ -28,9 +28,13 @@ const ENVIRONMENT_ID = /^(\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/provi
 
 /** The parts of an environment id: the factory it belongs to and its own name. */
 export interface DataFactoryEnvironment {
+  /** ARM id of the factory the environment belongs to. */
   readonly factoryId: string;
+  /** Name of that factory. */
   readonly factoryName: string;
+  /** Resource group of that factory. */
   readonly resourceGroupName: string;
+  /** Name of the environment (its integration runtime); the Airflow metrics' `IntegrationRuntimeName`. */
   readonly environmentName: string;
 }
 
@@ -56,7 +60,7 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every Airflow alert acts through this action group. */
   readonly actionGroupId: string;
-  /** @default - alerts enabled, resolved automatically */
+  /** Defaults of the environment's Airflow alerts. @default - alerts enabled, resolved automatically */
   readonly alertDefaults?: AlertDefaults;
   /**
    * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
@@ -65,7 +69,7 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
    * @default true
    */
   readonly airflowLogs?: boolean;
-  /** @default - secure defaults */
+  /** Settings of the DAG storage account. @default - secure defaults */
   readonly dagStorage?: DagStorageSettings;
   /** Principal that uploads the DAG blobs. @default - the identity running Terraform */
   readonly deployerPrincipalId?: string;
@@ -81,11 +85,15 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
  * rewriting the integration runtime would replace its whole definition (compute, secret included).
  */
 export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
+  /** Always `dataFactory`. */
   public readonly kind = 'dataFactory' as const;
+  /** 2.6.3, the only version Data Factory offers. */
   public readonly airflowVersion = DATA_FACTORY_AIRFLOW_VERSION;
   /** Data Factory's Airflow reaches data sources only through public endpoints: SQL goes through pipelines. */
   public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  /** The plan's service principal, which the environment runs the DAG as. */
   public readonly identity: AirflowIdentity;
+  /** The account the environment imports the bundle from. */
   public readonly dagStorageAccountId: string;
   /** The environment and its factory. */
   public readonly adoptedEnvironment: DataFactoryEnvironment;

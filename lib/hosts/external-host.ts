@@ -22,7 +22,7 @@ export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
    * @default - none
    */
   readonly federatedCredentials?: ExternalHostSettings['federatedCredentials'];
-  /** @default - secure defaults */
+  /** Settings of the DAG storage account. @default - secure defaults */
   readonly dagStorage?: DagStorageSettings;
   /** Principal that uploads the DAG blobs. @default - the identity running Terraform */
   readonly deployerPrincipalId?: string;
@@ -36,12 +36,15 @@ export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
  * federated to the team's Airflow so that no secret exists. Either may read the bundle.
  */
 export class ExternalAirflowHost extends Construct implements IAirflowHost {
+  /** Always `external`. */
   public readonly kind = 'external' as const;
   /** The DAG runs on Airflow 3.x (primary), 2.10.5 and 2.6.3; the bundle's requirements are for 3.x. */
   public readonly airflowVersion = '3.x, 2.10.5 or 2.6.3';
   /** The team decides what its workers reach: Data Factory pipelines always work, direct where they see SQL Server. */
   public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory', 'direct'];
+  /** The identity the DAG acts as: the plan's service principal, or the created managed identity. */
   public readonly identity: AirflowIdentity;
+  /** The account the team's Airflow syncs the bundle from. */
   public readonly dagStorageAccountId: string;
   /** The created identity; undefined with a service principal. */
   public readonly managedIdentity?: UserAssignedIdentity;

@@ -15,7 +15,7 @@ export interface HostDagStorageProps extends HostPlacement {
   readonly bundle: DagBundle;
   /** Principal that uploads the blobs with Entra ID (shared keys are off). */
   readonly deployerPrincipalId: string;
-  /** @default - secure defaults */
+  /** Settings of the account. @default - secure defaults */
   readonly settings?: DagStorageSettings;
 }
 

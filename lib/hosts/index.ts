@@ -40,12 +40,16 @@ export type { KubeloginMode } from './kubernetes/kube-providers';
  * on the Kubernetes host and for an external Airflow; Fabric's 2.10.5 on Python 3.12; Data
  * Factory's 2.6.3 on Python 3.8, where `azure-mgmt-datamigration` cannot install.
  */
-export const HOST_REQUIREMENTS: Readonly<Record<AirflowHostKind, string>> = {
+export const HOST_REQUIREMENTS = {
+  /** Airflow 3.3 on Python 3.12, built into the image. */
   kubernetes: AIRFLOW3_REQUIREMENTS,
+  /** Airflow 3.x; the package also ships the 2.10.5 and 2.6.3 files for older Airflows. */
   external: AIRFLOW3_REQUIREMENTS,
+  /** Airflow 2.10.5 on Python 3.12, in the job definition. */
   fabric: 'dags/requirements-fabric.txt',
+  /** Airflow 2.6.3 on Python 3.8, installed by the DAG import. */
   dataFactory: 'dags/requirements-data-factory.txt',
-};
+} as const satisfies Readonly<Record<AirflowHostKind, string>>;
 
 /** What the stack hands whichever host the plan picks. */
 export interface AirflowHostContext {
@@ -59,7 +63,7 @@ export interface AirflowHostContext {
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert of the host acts through this action group. */
   readonly actionGroupId: string;
-  /** @default - alerts enabled, resolved automatically */
+  /** Defaults of the host's alerts. @default - alerts enabled, resolved automatically */
   readonly alertDefaults?: AlertDefaults;
   /** Settings of the DAG storage, for hosts that read the bundle from storage. @default - secure defaults */
   readonly dagStorage?: DagStorageSettings;

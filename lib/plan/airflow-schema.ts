@@ -139,7 +139,7 @@ const federatedCredentialSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$/, { error: 'must be 3-120 letters, digits, - and _, starting with a letter or digit' })
       .meta({ description: 'Name of the federated credential on the managed identity.' }),
-    issuer: z.url({ protocol: /^https$/, error: 'must be an https URL (the OIDC issuer of your Airflow workers)' }).meta({
+    issuer: z.string().regex(/^https:\/\/[^\s/?#]+[^\s]*$/, { error: 'must be an https URL (the OIDC issuer of your Airflow workers)' }).meta({
       description: "OIDC issuer URL of the team's Airflow workers (for example an AKS cluster's or Astronomer's).",
     }),
     subject: z.string().min(1, { error: 'must not be empty' }).max(600).meta({
@@ -183,10 +183,15 @@ const airflowShape = {
   external: externalSchema.optional(),
 };
 
+/** `airflow.kubernetes` with its defaults. */
 export type KubernetesHostSettings = z.output<typeof kubernetesSchema>;
+/** `airflow.dataFactory`: the existing environment and its identity. */
 export type DataFactoryHostSettings = z.output<typeof dataFactorySchema>;
+/** `airflow.fabric` with its defaults. */
 export type FabricHostSettings = z.output<typeof fabricSchema>;
+/** `airflow.external` with its defaults. */
 export type ExternalHostSettings = z.output<typeof externalSchema>;
+/** An Entra ID application the DAG runs as (client and object id; never its secret). */
 export type AirflowServicePrincipal = z.output<typeof servicePrincipalSchema>;
 
 /** The `airflow` section with its defaults: one variant per host, each with its own settings. */

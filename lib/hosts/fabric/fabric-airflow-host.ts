@@ -86,10 +86,13 @@ export interface FabricAirflowHostProps extends AirflowHostBaseProps {
  * or hold the service principal's secret (an operator sets it in Fabric; see docs/fabric-host.md).
  */
 export class FabricAirflowHost extends Construct implements IAirflowHost {
+  /** Always `fabric`. */
   public readonly kind = 'fabric' as const;
+  /** 2.10.5, the version Fabric's Apache Airflow jobs run. */
   public readonly airflowVersion = FABRIC_AIRFLOW_VERSION;
   /** Fabric Airflow jobs have no private network: only Data Factory's runtimes reach SQL Server. */
   public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  /** The plan's service principal, which the job runs the DAG as. */
   public readonly identity: AirflowIdentity;
   /** The capacity the stack created; undefined when it runs on an existing one. */
   public readonly capacity?: FabricCapacity;
