@@ -80,7 +80,7 @@ export interface DatabaseMigrationStackProps {
  * created. Terraform forgets them instead of deleting the environment (a `removed` block), since
  * Microsoft no longer lets anyone create one: adopt it with `airflow.host: dataFactory`.
  */
-export const RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES: readonly string[] = ['azapi_resource.Orchestration_Airflow_Environment_F7BE4EC1'];
+export const RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES = ['azapi_resource.Orchestration_Airflow_Environment_F7BE4EC1'] as const;
 
 /**
  * Everything one migration plan needs in Azure: the migration service, the orchestration factory
@@ -125,10 +125,10 @@ export class DatabaseMigrationStack extends TerraformStack {
     });
     new AzapiProvider(this, 'azapi', { subscriptionId: props.subscriptionId });
     applyStateBackend(this, stateBackend);
-    this.addOverride(
-      'removed',
-      RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES.map((from) => ({ from, lifecycle: { destroy: false } })),
-    );
+    // One block as an object: Terraform's JSON syntax takes an object or a list for an unlabelled
+    // block, and checkov's JSON parser only the object.
+    const [retired] = RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES;
+    this.addOverride('removed', { from: retired, lifecycle: { destroy: false } });
     const client = new DataAzurermClientConfig(this, 'Client', {});
 
     this.resourceGroup = new ResourceGroup(this, 'ResourceGroup', {

@@ -80,10 +80,50 @@ function resourcesOf(json: StackJson, type: string): StackJson[] {
   return Object.values(json.resource?.[type] ?? {});
 }
 
+const NETWORK = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
+const SERVICE_PRINCIPAL = { clientId: '11111111-2222-3333-4444-555555555555', objectId: '66666666-7777-8888-9999-000000000000' };
+
+/** Another `airflow:` section for the plan. */
+function airflow(section: PlanDocument) {
+  return (plan: PlanDocument) => {
+    plan.airflow = section;
+  };
+}
+
 export function validationVariants(repoRoot: string): ValidationVariant[] {
   return [
-    { name: 'default plan (SqlMi online and offline, managed Airflow, local state)', plan: DEFAULT_PLAN },
+    { name: 'default plan (Kubernetes host, SQL direct; SqlMi online and offline; local state)', plan: DEFAULT_PLAN },
     ...examplePlans(repoRoot).map((plan) => ({ name: `example ${plan}`, plan })),
+    {
+      name: 'Kubernetes host in named subnets, KubernetesExecutor, SQL through Data Factory',
+      plan: DEFAULT_PLAN,
+      editPlan: airflow({
+        sqlAccess: 'dataFactory',
+        kubernetes: {
+          subnetId: `${NETWORK}/subnets/snet-aks`,
+          databaseSubnetId: `${NETWORK}/subnets/snet-airflow-db`,
+          privateEndpointSubnetId: `${NETWORK}/subnets/snet-endpoints`,
+          executor: 'KubernetesExecutor',
+        },
+      }),
+    },
+    {
+      name: 'Fabric host on an existing capacity',
+      plan: DEFAULT_PLAN,
+      editPlan: airflow({
+        host: 'fabric',
+        fabric: {
+          capacityId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fabric/providers/Microsoft.Fabric/capacities/fccontoso',
+          servicePrincipal: SERVICE_PRINCIPAL,
+          computeSize: 'Large',
+        },
+      }),
+    },
+    {
+      name: 'external host with the plan service principal, SQL direct',
+      plan: DEFAULT_PLAN,
+      editPlan: airflow({ host: 'external', sqlAccess: 'direct', external: { servicePrincipal: SERVICE_PRINCIPAL } }),
+    },
     { name: 'SqlMi targets, offline only', plan: DEFAULT_PLAN, editPlan: retarget('SqlMi', 'offline') },
     { name: 'SqlDb targets (offline)', plan: DEFAULT_PLAN, editPlan: retarget('SqlDb', 'offline') },
     { name: 'SqlVm targets, online', plan: DEFAULT_PLAN, editPlan: retarget('SqlVm', 'online') },
@@ -121,6 +161,17 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
         resourcesOf(json, 'azurerm_log_analytics_workspace_table_custom_log')[0].column[0].type = 'datetime';
       },
       mustFailWith: /expected column\.0\.type to be one of \[.*"dateTime".*\], got datetime/,
+    },
+    {
+      name: 'canary: a Fabric workspace role Fabric does not have (microsoft/fabric provider validation)',
+      plan: 'examples/fabric-host.yaml',
+      editJson: (json) => {
+        const workspace = Object.keys(json.resource.fabric_workspace)[0];
+        json.resource.fabric_workspace_role_assignment = {
+          planted: { workspace_id: `\${fabric_workspace.${workspace}.id}`, principal: { id: SERVICE_PRINCIPAL.objectId, type: 'ServicePrincipal' }, role: 'Owner' },
+        };
+      },
+      mustFailWith: /got: "Owner"/,
     },
     {
       name: 'canary: DMS body with a property Azure does not define (AzAPI schema validation)',

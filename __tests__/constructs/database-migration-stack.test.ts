@@ -55,7 +55,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
   });
 
   it('forgets, never deletes, the Data Factory environment an earlier version created', () => {
-    expect((synth as any).removed).toEqual(RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES.map((from) => ({ from, lifecycle: { destroy: false } })));
+    expect((synth as any).removed).toEqual({ from: RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES[0], lifecycle: { destroy: false } });
     expect(RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES).toEqual(['azapi_resource.Orchestration_Airflow_Environment_F7BE4EC1']);
   });
 

@@ -183,17 +183,20 @@ describe('FabricAirflowHost', () => {
       expect(renderedJobContent(synth, stackFolder)).toEqual(host.jobContent);
     });
 
-    it('lets Terraform jsonencode the content when a value is a reference, so it is escaped correctly', () => {
+    it('interpolates references (ids, endpoints) into the content JSON, beside literal JSON text with quotes', () => {
       const { stack } = fabricHostStack({
-        environment: { MIGRATION_EVENTS_ENDPOINT: Token.asString(ref('azurerm_monitor_data_collection_endpoint.dce.logs_ingestion_endpoint')) },
+        environment: {
+          MIGRATION_EVENTS_ENDPOINT: Token.asString(ref('azurerm_monitor_data_collection_endpoint.dce.logs_ingestion_endpoint')),
+          AIRFLOW__SECRETS__BACKEND_KWARGS: `{"vault_url": "${Token.asString(ref('azurerm_key_vault.kv.vault_uri'))}"}`,
+        },
       });
       expect(Testing.synth(stack)).toHaveResourceWithProperties(FabricApacheAirflowJob, {
         definition: {
           [CONTENT_PART]: {
             source: expect.stringMatching(/^assets\/.+\/content\.json\.tmpl$/),
             tokens: {
-              apacheAirflowJobContent: expect.stringMatching(
-                /^\$\{jsonencode\(\{.*"MIGRATION_EVENTS_ENDPOINT" = azurerm_monitor_data_collection_endpoint\.dce\.logs_ingestion_endpoint/s,
+              apacheAirflowJobContent: expect.stringContaining(
+                '"MIGRATION_EVENTS_ENDPOINT":"${azurerm_monitor_data_collection_endpoint.dce.logs_ingestion_endpoint}","AIRFLOW__SECRETS__BACKEND_KWARGS":"{\\"vault_url\\": \\"${azurerm_key_vault.kv.vault_uri}\\"}"',
               ),
             },
           },

@@ -1,4 +1,4 @@
-import { Annotations, Fn, Token } from 'cdktf';
+import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { nameSeed, resourceName } from '../../core/naming';
@@ -160,8 +160,10 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       computePool,
     });
     // The provider reads a definition part from a file, as a Go template. The whole content goes
-    // in through one token that Terraform jsonencodes, so references (endpoints, ids) are filled
-    // in at apply and every value is escaped correctly; the file itself never changes.
+    // in through one token, the JSON text with references (ids, endpoints) interpolated at apply,
+    // as the Helm values of the Kubernetes host are; the file itself never changes. Not
+    // jsonencode: cdktf cannot render a string that mixes double quotes and a reference (the
+    // secrets backend's kwargs) inside an expression, and Terraform rejects what it writes.
     const template = stagedAsset(this, 'JobContentTemplate', new Map([['content.json.tmpl', `{{ .${CONTENT_TOKEN} }}`]]));
     this.airflowJob = new FabricApacheAirflowJob(this, 'AirflowJob', {
       workspaceId: this.workspace.id,
@@ -170,7 +172,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       definition: {
         [APACHE_AIRFLOW_JOB_CONTENT_PART]: {
           source: `${template.path}/content.json.tmpl`,
-          tokens: { [CONTENT_TOKEN]: jsonContent(this.jobContent) },
+          tokens: { [CONTENT_TOKEN]: JSON.stringify(this.jobContent) },
         },
       },
     });
@@ -209,10 +211,4 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     }
     return { ...props.environment, AZURE_CLIENT_ID: props.servicePrincipal.clientId };
   }
-}
-
-/** JSON text of a value; through Terraform's `jsonencode` when it holds references. */
-function jsonContent(value: unknown): string {
-  const text = JSON.stringify(value);
-  return Token.isUnresolved(text) ? Fn.jsonencode(value) : text;
 }
