@@ -1,4 +1,5 @@
-import { App, DataResource, TerraformStack, Testing } from 'cdktf';
+import { App, DataResource, ref, TerraformStack, Testing, Token } from 'cdktf';
+import { uniqueSuffix } from '../../lib/core/naming';
 import { DatabaseMigrationStack, RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from '../../lib/database-migration-stack';
 import { examplePlan } from '../helpers/example-plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
@@ -109,6 +110,12 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
     expect(vaults.map((vault) => vault.name)).toEqual(['kv-contoso-sql-09e6']);
     const pinned = synthMigrationStack({ orchestration: { keyVaultName: 'kv-contoso-sql-7300' } });
     expect(names(pinned.synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-7300']);
+  });
+
+  it('refuses to seed a name with a reference, whose token text changes with the construct tree', () => {
+    expect(() => uniqueSuffix(`${Token.asString(ref('azurerm_resource_group.rg.name'))}contoso-sql`)).toThrow(
+      /a name seed must be literal text, not a reference/,
+    );
   });
 
   it('exposes the outputs an operator needs, with every key sensitive', () => {

@@ -194,6 +194,12 @@ describe('KubernetesAirflowHost', () => {
       });
     });
 
+    it('puts the system pool on ephemeral OS disks and writes the pods per node out', () => {
+      const cluster = onlyResource(synth, KubernetesCluster.tfResourceType) as any;
+      expect(cluster.default_node_pool).toMatchObject({ os_disk_type: 'Ephemeral', os_disk_size_gb: 64, max_pods: 110 });
+      expect(onlyResource(synth, KubernetesClusterNodePool.tfResourceType)).toMatchObject({ max_pods: 110 });
+    });
+
     it.each([
       [{ minNodes: 5, maxNodes: 2 }, /minNodes 5 is more than maxNodes 2/],
       [{ minNodes: -1 }, /minNodes -1 must be a whole number >= 0/],
@@ -214,6 +220,21 @@ describe('KubernetesAirflowHost', () => {
     });
   });
 
+  describe('two stacks', () => {
+    it('refuses to put the in-cluster resources into its own stack, saying why', () => {
+      expect(() => kubernetesHostStack({ releaseStack: 'own' as any })).toThrow(/releaseStack is the host's own stack; give another stack, applied after this one/);
+    });
+
+    it('holds the cluster in its own stack and what runs in the cluster in the release stack', () => {
+      expect(Object.keys(hostStack.resource)).toEqual(expect.arrayContaining(['azurerm_kubernetes_cluster', 'azurerm_container_registry']));
+      expect(Object.keys(hostStack.resource)).not.toEqual(expect.arrayContaining(['helm_release']));
+      expect(Object.keys(releaseStack.resource).sort()).toEqual(
+        expect.arrayContaining(['azurerm_postgresql_flexible_server', 'helm_release', 'kubernetes_job_v1', 'kubernetes_namespace_v1']),
+      );
+      expect(hostStack.provider).not.toHaveProperty('kubernetes');
+    });
+  });
+
   describe('network', () => {
     it('creates a VNet with node, database and private-endpoint subnets when no subnet is named', () => {
       const subnets = Object.values(resourcesOfType(synth, 'azurerm_subnet')).map((s) => s.name);
@@ -221,10 +242,20 @@ describe('KubernetesAirflowHost', () => {
       expect(onlyResource(synth, 'azurerm_virtual_network').address_space).toEqual(['10.60.0.0/16']);
     });
 
+    it('puts every subnet it creates behind one network security group with Azure default rules', () => {
+      const group = onlyResource(synth, 'azurerm_network_security_group');
+      expect(group).toMatchObject({ name: 'nsg-contoso-sql-airflow' });
+      expect(group.security_rule).toBeUndefined();
+      const associations = Object.values(resourcesOfType(synth, 'azurerm_subnet_network_security_group_association'));
+      const subnets = Object.keys(resourcesOfType(synth, 'azurerm_subnet')).map((id) => `\${azurerm_subnet.${id}.id}`);
+      expect(associations.map((association) => association.subnet_id).sort()).toEqual(subnets.sort());
+    });
+
     it('uses the named subnet and creates no VNet when subnetId is given', () => {
       const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
       expect(resourcesOfType(named, 'azurerm_virtual_network')).toEqual({});
       expect(resourcesOfType(named, 'azurerm_subnet')).toEqual({});
+      expect(resourcesOfType(named, 'azurerm_network_security_group')).toEqual({});
       const cluster = onlyResource(named, KubernetesCluster.tfResourceType) as any;
       expect(cluster.default_node_pool.vnet_subnet_id).toBe(`${EXISTING_VNET}/subnets/aks`);
       expect(onlyResource(named, PostgresqlFlexibleServer.tfResourceType).delegated_subnet_id).toBe(`${EXISTING_VNET}/subnets/db`);

@@ -46,8 +46,9 @@ export function kubernetesHostStack(props: Partial<KubernetesAirflowHostProps> =
 } {
   const { app, stack, resourceGroup } = testStack();
   const release = new TerraformStack(app, 'test-airflow');
+  const { releaseStack: given, ...rest } = props as Omit<Partial<KubernetesAirflowHostProps>, 'releaseStack'> & { releaseStack?: unknown };
   const host = new KubernetesAirflowHost(stack, 'airflow', {
-    releaseStack: release,
+    releaseStack: given === 'own' ? stack : release,
     resourceGroup,
     namePrefix: 'contoso-sql',
     location: 'westeurope',
@@ -58,7 +59,7 @@ export function kubernetesHostStack(props: Partial<KubernetesAirflowHostProps> =
     pools: POOLS,
     logAnalyticsWorkspace: WORKSPACE,
     actionGroupId: ACTION_GROUP_ID,
-    ...props,
+    ...rest,
   });
   const [hostStack, releaseStack] = synthStacks(stack, release);
   return { stack, release, host, synth: mergedStacks(hostStack, releaseStack), hostStack, releaseStack };
