@@ -8,11 +8,16 @@ import { AirflowPool } from './airflow-host';
 export const AIRFLOW_POOLS_CONTRACT_PATH = join('dags', 'migration_orchestration_lib', 'contracts', 'airflow_pools.json');
 
 /** One pool of the contract: a fixed number of slots, or a field of the plan's `concurrency`. */
-interface PoolContractEntry {
+export interface PoolContractEntry {
+  /** Pool name, as the DAG's tasks name it. */
   readonly name: string;
+  /** Fixed slots. @default - from `slotsFrom` */
   readonly slots?: number;
+  /** `concurrency.<field>` of the plan that gives the slots. @default - `slots` */
   readonly slotsFrom?: string;
+  /** The tasks (within a database's group) that run in the pool. */
   readonly tasks: readonly string[];
+  /** What the pool bounds. */
   readonly bounds: string;
 }
 

@@ -4,7 +4,7 @@ import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { resourceName } from '../core/naming';
-import { AirflowServicePrincipal, ExternalHostSettings } from '../plan/types';
+import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { TOKEN_EXCHANGE_AUDIENCE } from './kubernetes/workload-identity';
@@ -21,7 +21,7 @@ export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
    * Federated credentials of the created identity (the team's Airflow workers present these tokens).
    * @default - none
    */
-  readonly federatedCredentials?: ExternalHostSettings['federatedCredentials'];
+  readonly federatedCredentials?: readonly FederatedCredential[];
   /** Settings of the DAG storage account. @default - secure defaults */
   readonly dagStorage?: DagStorageSettings;
   /** Principal that uploads the DAG blobs. @default - the identity running Terraform */

@@ -20,20 +20,21 @@ import { KubeloginMode } from './kubernetes/kube-providers';
 import { KubernetesAirflowHost } from './kubernetes/kubernetes-host';
 
 export type { AirflowHostBaseProps, AirflowHostKind, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from './airflow-host';
-export { airflowPools } from './airflow-pools';
+export { airflowPools, loadPoolsContract } from './airflow-pools';
+export type { PoolContractEntry } from './airflow-pools';
 export { dagEnvironment } from './dag-environment';
 export type { DagEnvironmentProps } from './dag-environment';
 export { DataFactoryAirflowHost, parseEnvironmentId } from './data-factory-host';
 export type { DataFactoryAirflowHostProps, DataFactoryEnvironment } from './data-factory-host';
 export { ExternalAirflowHost } from './external-host';
 export type { ExternalAirflowHostProps } from './external-host';
-export { FabricAirflowHost } from './fabric/fabric-airflow-host';
-export type { FabricAirflowHostProps, FabricServicePrincipal, FabricWorkspaceMember } from './fabric/fabric-airflow-host';
 export { HostDagStorage } from './host-dag-storage';
 export type { DagStorageSettings, HostDagStorageProps } from './host-dag-storage';
 export { KubernetesAirflowHost } from './kubernetes/kubernetes-host';
 export type { KubernetesAirflowHostProps } from './kubernetes/kubernetes-host';
 export type { KubeloginMode } from './kubernetes/kube-providers';
+export { FabricAirflowHost } from './fabric/fabric-airflow-host';
+export type { FabricAirflowHostProps, FabricServicePrincipal, FabricWorkspaceMember } from './fabric/fabric-airflow-host';
 
 /**
  * The DAG's requirements for each host's Airflow and Python (files of the DAG package): Airflow 3

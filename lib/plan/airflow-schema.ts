@@ -21,7 +21,8 @@ export const FABRIC_COMPUTE_SIZES = ['Small', 'Large'] as const;
 export const FABRIC_AIRFLOW_CAPACITY_SKUS = ['F8', 'F16', 'F32', 'F64', 'F128', 'F256', 'F512', 'F1024', 'F2048'] as const;
 
 type HostKind = (typeof AIRFLOW_HOSTS)[number];
-type SqlAccess = (typeof SQL_ACCESS_KINDS)[number];
+/** How the DAG's SQL steps reach SQL Server. */
+export type SqlAccess = (typeof SQL_ACCESS_KINDS)[number];
 
 /**
  * What SQL access each host can use. Fabric Apache Airflow jobs have no VNet (MicrosoftDocs/fabric-docs
@@ -73,7 +74,7 @@ const servicePrincipalSchema = z
     clientId: guid().meta({ description: 'Application (client) id; not a secret.' }),
     objectId: guid().meta({ description: 'Object id of its service principal: the principal of every role the DAG gets.' }),
   })
-  .meta({ description: 'An Entra ID application (service principal). Its secret never goes into the plan or the stack.' });
+  .meta({ description: 'An Entra ID application (service principal). Its secret never goes into the plan or the stack.' }) satisfies z.ZodType<AirflowServicePrincipal>;
 
 const kubernetesSchema = z
   .strictObject({
@@ -146,7 +147,7 @@ const federatedCredentialSchema = z
       description: 'Subject of the tokens those workers present, e.g. system:serviceaccount:<namespace>:<service account>.',
     }),
   })
-  .meta({ description: 'Lets workloads that present this issuer and subject act as the identity, without a secret.' });
+  .meta({ description: 'Lets workloads that present this issuer and subject act as the identity, without a secret.' }) satisfies z.ZodType<FederatedCredential>;
 
 const externalSchema = z
   .strictObject({
@@ -183,18 +184,54 @@ const airflowShape = {
   external: externalSchema.optional(),
 };
 
-/** `airflow.kubernetes` with its defaults. */
-export type KubernetesHostSettings = z.output<typeof kubernetesSchema>;
-/** `airflow.dataFactory`: the existing environment and its identity. */
-export type DataFactoryHostSettings = z.output<typeof dataFactorySchema>;
-/** `airflow.fabric` with its defaults. */
-export type FabricHostSettings = z.output<typeof fabricSchema>;
-/** `airflow.external` with its defaults. */
-export type ExternalHostSettings = z.output<typeof externalSchema>;
-/** An Entra ID application the DAG runs as (client and object id; never its secret). */
-export type AirflowServicePrincipal = z.output<typeof servicePrincipalSchema>;
+// Mapped types give the zod-derived shapes names of their own (TypeDoc shows the name; the fields
+// are described in the JSON Schema and the README).
+type Named<T> = { [K in keyof T]: T[K] };
 
-/** The `airflow` section with its defaults: one variant per host, each with its own settings. */
+/**
+ * `airflow.kubernetes` with its defaults.
+ * @displayType MigrationPlan["airflow"]["kubernetes"]
+ */
+export type KubernetesHostSettings = Named<z.output<typeof kubernetesSchema>>;
+/**
+ * `airflow.dataFactory`: the existing environment and its identity.
+ * @displayType MigrationPlan["airflow"]["dataFactory"]
+ */
+export type DataFactoryHostSettings = Named<z.output<typeof dataFactorySchema>>;
+/**
+ * `airflow.fabric` with its defaults.
+ * @displayType MigrationPlan["airflow"]["fabric"]
+ */
+export type FabricHostSettings = Named<z.output<typeof fabricSchema>>;
+/**
+ * `airflow.external` with its defaults.
+ * @displayType MigrationPlan["airflow"]["external"]
+ */
+export type ExternalHostSettings = Named<z.output<typeof externalSchema>>;
+/** An Entra ID application the DAG runs as (client and object id; never its secret). */
+export interface AirflowServicePrincipal {
+  /** Application (client) id. */
+  readonly clientId: string;
+  /** Object id of its service principal. */
+  readonly objectId: string;
+}
+
+/** A federated credential of the external host's created identity. */
+export interface FederatedCredential {
+  /** Name of the credential on the managed identity. */
+  readonly name: string;
+  /** OIDC issuer URL of the Airflow workers. */
+  readonly issuer: string;
+  /** Subject of the tokens they present. */
+  readonly subject: string;
+}
+
+
+/**
+ * The `airflow` section with its defaults: one variant per host (`host`), its SQL access
+ * (`sqlAccess`) and that host's own settings (under the host's name).
+ * @displayType MigrationPlan["airflow"]
+ */
 export type AirflowSettings =
   | { readonly host: 'kubernetes'; readonly sqlAccess: SqlAccess; readonly kubernetes: KubernetesHostSettings }
   | { readonly host: 'dataFactory'; readonly sqlAccess: 'dataFactory'; readonly dataFactory: DataFactoryHostSettings }

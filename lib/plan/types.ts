@@ -48,5 +48,6 @@ export type {
   DataFactoryHostSettings,
   ExternalHostSettings,
   FabricHostSettings,
+  FederatedCredential,
   KubernetesHostSettings,
 } from './airflow-schema';
