@@ -54,15 +54,25 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def parse_once(dag_file: str, plan_path: str, profile: bool) -> dict:
-    from airflow.models.dagbag import DagBag
+def dag_bag(dag_file: str):
+    """DagBag(<file>): Airflow 3 moved it and reads LOAD_EXAMPLES from the configuration only."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
 
+        return DagBag(dag_folder=dag_file)
+    except ImportError:
+        from airflow.models.dagbag import DagBag
+
+        return DagBag(dag_folder=dag_file, include_examples=False)
+
+
+def parse_once(dag_file: str, plan_path: str, profile: bool) -> dict:
     os.environ["MIGRATION_PLAN_PATH"] = plan_path
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
     if profiler:
         profiler.enable()
-    bag = DagBag(dag_folder=dag_file, include_examples=False)
+    bag = dag_bag(dag_file)
     if profiler:
         profiler.disable()
     first = time.perf_counter() - started
@@ -78,7 +88,7 @@ def parse_once(dag_file: str, plan_path: str, profile: bool) -> dict:
     else:
         # Same process again: migration_orchestration_lib is imported now, only the DAG is built.
         started = time.perf_counter()
-        DagBag(dag_folder=dag_file, include_examples=False)
+        dag_bag(dag_file)
         result["warm_seconds"] = time.perf_counter() - started
     return result
 
@@ -122,7 +132,6 @@ def command_parse(args: argparse.Namespace) -> dict:
     isolated_environment(home, os.path.dirname(dag_file))
     started = time.perf_counter()
     import airflow  # noqa: F401  (configuration, settings, ORM: the scheduler's one-time cost)
-    from airflow.models.dagbag import DagBag  # noqa: F401
 
     # The processor module (DagBag, DAG, BaseOperator, TaskInstance...) is loaded in the scheduler
     # before it forks a file processor; only what the DAG file adds is paid per parse.

@@ -20,9 +20,9 @@
  * a target is missed: targets are reported, not enforced.
  *
  * Generated plans, the reference app, outputs and logs go to bench/.work/ (git-ignored).
- * The DAG part needs .venv (Apache Airflow 2.10.5): when .venv/bin/python cannot import airflow,
- * it is created by `DAGS_SKIP_AIRFLOW26=1 bash dags/run-tests.sh --collect-only -q` (the test
- * runner's own venv logic: dags/requirements-test.txt, Python 3.11).
+ * The DAG part needs .venv (Apache Airflow 3.3): when .venv/bin/python cannot import airflow,
+ * it is created by `DAGS_SKIP_AIRFLOW210=1 DAGS_SKIP_AIRFLOW26=1 bash dags/run-tests.sh --collect-only -q`
+ * (the test runner's own venv logic: dags/requirements-airflow3.txt, Python 3.12).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -156,10 +156,10 @@ function ensureVenv() {
   const python = join(ROOT, '.venv', 'bin', 'python');
   const works = () => existsSync(python) && spawnSync(python, ['-c', 'import airflow'], { cwd: ROOT, stdio: 'ignore', env: cleanEnv() }).status === 0;
   if (works()) return { python, created: false };
-  log('.venv missing or without airflow: creating it with `DAGS_SKIP_AIRFLOW26=1 bash dags/run-tests.sh --collect-only -q`');
+  log('.venv missing or without airflow: creating it with `DAGS_SKIP_AIRFLOW210=1 DAGS_SKIP_AIRFLOW26=1 bash dags/run-tests.sh --collect-only -q`');
   const result = spawnSync('bash', ['dags/run-tests.sh', '--collect-only', '-q'], {
     cwd: ROOT,
-    env: cleanEnv({ DAGS_SKIP_AIRFLOW26: '1' }),
+    env: cleanEnv({ DAGS_SKIP_AIRFLOW210: '1', DAGS_SKIP_AIRFLOW26: '1' }),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (!works()) throw new Error(`could not create .venv (run-tests.sh exited ${result.status})`);

@@ -14,12 +14,11 @@ import { DagStorageSettings } from './hosts/host-dag-storage';
 import { KubeloginMode } from './hosts/kubernetes/kube-providers';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
-import { MigrationMonitoring } from './monitoring/migration-monitoring';
+import { MigrationMonitoring, MigrationMonitoringOptions } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { MigrationPlan } from './plan/types';
 import { ReleaseStack, RELEASE_STACK_SUFFIX } from './release-stack';
-import { monitorStalledRuns } from './hosts/stalled-runs';
 import { applyStateBackend, StateBackend } from './state-backend';
 
 /** Props of {@link DatabaseMigrationStack}. */
@@ -56,6 +55,13 @@ export interface DatabaseMigrationStackProps {
    * @default { type: 'local' } (`terraform.<plan name>.tfstate`)
    */
   readonly stateBackend?: StateBackend;
+  /**
+   * Alert defaults, per-alert overrides (severity, threshold, timing, runbook) and alerts of one's own.
+   * The "migration run stalled" alert is on for every host (`migrationStalledAlert` tunes it); the
+   * Airflow alerts' overrides apply to the host that has them (an adopted Data Factory environment).
+   * @default - the built-in alerts with their defaults
+   */
+  readonly monitoring?: MigrationMonitoringOptions;
   /** Fine-tuning of the orchestration side. @default - secure defaults */
   readonly orchestration?: Pick<OrchestrationFactoryProps, 'publicNetworkEnabled' | 'keyVault' | 'keyVaultName'>;
   /** Settings of the DAG storage, created for the hosts that read the DAG from storage (dataFactory, external). @default - secure defaults */
@@ -67,12 +73,6 @@ export interface DatabaseMigrationStackProps {
   readonly deployerPrincipalId?: string;
   /** How Terraform signs in to the Kubernetes host's cluster (kubelogin). @default "azurecli" */
   readonly kubeloginMode?: KubeloginMode;
-  /**
-   * A migration run that writes no event for this long while databases are in flight raises
-   * "migration run stalled" (the DAG writes a heartbeat at least every 15 minutes while it waits).
-   * @default 30
-   */
-  readonly stalledAfterMinutes?: number;
 }
 
 /**
@@ -116,6 +116,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     const protect = props.protectStatefulResources ?? true;
     const lock = props.lockStatefulResources ?? false;
     const stateBackend = props.stateBackend ?? { type: 'local' };
+    const alerts = props.monitoring ?? {};
 
     new AzurermProvider(this, 'azurerm', {
       features: [{}],
@@ -152,8 +153,16 @@ export class DatabaseMigrationStack extends TerraformStack {
       emails: plan.notifications.emails,
       protectWorkspace: protect,
       workspaceLock: lock,
+      alertDefaults: alerts.alertDefaults,
     });
-    this.monitoring.monitorMigrationEvents({ longRunningMinutes: plan.notifications.longRunningMinutes });
+    this.monitoring.monitorMigrationEvents({
+      longRunningMinutes: plan.notifications.longRunningMinutes,
+      migrationFailedAlert: alerts.migrationFailedAlert,
+      migrationRunningLongAlert: alerts.migrationRunningLongAlert,
+      // On every host: the only alert that notices an Airflow that stopped running the DAG on hosts
+      // that tell Azure Monitor nothing (Fabric), and a second opinion on the others.
+      migrationStalledAlert: alerts.migrationStalledAlert ?? {},
+    });
 
     this.orchestration = new OrchestrationFactory(this, 'Orchestration', {
       ...props.orchestration,
@@ -178,6 +187,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       keyVault: this.orchestration.keyVault,
       logAnalyticsWorkspace: this.monitoring.workspace,
       actionGroupId: this.monitoring.actionGroupId,
+      alertDefaults: alerts.alertDefaults,
+      airflowAlerts: { taskFailures: alerts.airflowTaskFailuresAlert, dagImportErrors: alerts.airflowDagImportErrorsAlert },
       dagStorage: { ...props.dagStorage, lock: lock || props.dagStorage?.lock },
       protectStatefulResources: protect,
       kubeloginMode: props.kubeloginMode,
@@ -234,13 +245,9 @@ export class DatabaseMigrationStack extends TerraformStack {
 
     this.monitoring.monitorDataFactory(this.orchestration, {
       selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
+      selfHostedRuntimeOfflineAlert: alerts.selfHostedRuntimeOfflineAlert,
       dagStorageAccountId: host.dagStorageAccountId,
     });
-    monitorStalledRuns(this, 'MigrationStalled', this.monitoring, {
-      namePrefix: plan.name,
-      resourceGroupName: this.resourceGroup.name,
-      silentMinutes: props.stalledAfterMinutes,
-      tags: plan.tags,
-    });
+    this.monitoring.monitorCustom(alerts.customAlerts ?? {});
   }
 }

@@ -1,40 +1,92 @@
-"""Summarises an `airflow dags test` log of the migration DAG: events, task states, outcome."""
+"""Summarises a rehearsal: migration events, task states, the run's outcome and where each
+database stands in the simulated world.
+
+    python scripts/rehearsal_report.py --events E.jsonl --result R.json --plan P.json --world DIR [--summary S.json]
+
+`--summary` writes, per database: outcome (migrated | rolled_back | not_started | failed), target
+(absent | restoring | online) and source (writable | read_only), read from the world itself.
+Exits 1 when the run did not succeed (or the worker was killed: no result file).
+"""
 from __future__ import annotations
 
+import argparse
 import json
-import re
+import os
 import sys
+from typing import Any, Dict, List
 
-EVENT = re.compile(r"migration event (\{.*\})\s*$")
-TASK_STATE = re.compile(r"Marking task as (\w+)\. dag_id=\S+, task_id=([\w.]+),")
-RUN_STATE = re.compile(r"DagRun Finished: .* state=(\w+)")
-OUTCOME = re.compile(r"AirflowFailException: (migration run failed: .*)$")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dags"))
 
 
-def main(log_path: str) -> int:
-    events, states, run_state, outcome = [], {}, None, None
-    with open(log_path, encoding="utf-8", errors="replace") as log:
-        for line in log:
-            if match := EVENT.search(line):
-                events.append(json.loads(match.group(1)))
-            elif match := TASK_STATE.search(line):
-                states[match.group(2)] = match.group(1)
-            elif match := RUN_STATE.search(line):
-                run_state = match.group(1)
-            elif match := OUTCOME.search(line):
-                outcome = match.group(1)
+def read_events(path: str) -> List[Dict[str, Any]]:
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def outcome(events: List[Dict[str, Any]], database: str) -> str:
+    """From the database's last events of this run: what a reader of the workbook would conclude."""
+    mine = [(e["Phase"], e["Status"]) for e in events if e["Database"] == database]
+    if ("done", "Succeeded") in mine:
+        return "migrated"
+    if ("rollback", "RolledBack") in mine:
+        return "rolled_back"
+    return "not_started" if not mine else "failed"
+
+
+def world_states(world_dir: str, plan: Dict[str, Any]) -> Dict[str, Dict[str, str]]:
+    from migration_rehearsal.world import World
+
+    world = World(world_dir)
+    hosts = {s["name"]: s["host"].split("\\")[0].split(",")[0].split(".")[0] for s in plan["sourceServers"]}
+    targets = {t["name"]: t["resourceId"].rstrip("/").rsplit("/", 1)[-1] for t in plan["targetServers"]}
+    states = {}
+    for database in plan["databases"]:
+        target = world.database(targets[database["target"]["server"]], database["target"]["database"])
+        source = world.database(hosts[database["source"]["server"]], database["source"]["database"])
+        states[database["name"]] = {
+            "target": "absent" if target is None else target["state"].lower(),
+            "source": "absent" if source is None else (
+                "writable" if not source["readOnly"] and source["userAccess"] == "MULTI_USER" else "read_only"
+            ),
+        }
+    return states
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", required=True)
+    parser.add_argument("--result", required=True)
+    parser.add_argument("--plan", required=True)
+    parser.add_argument("--world", required=True)
+    parser.add_argument("--summary")
+    args = parser.parse_args(argv)
+
+    events = read_events(args.events)
+    result = json.load(open(args.result, encoding="utf-8")) if os.path.exists(args.result) else None
+    with open(args.plan, encoding="utf-8") as handle:
+        plan = json.load(handle)
+
     print("\nEvents")
     for event in events:
         print(f"  {event['Database']:<24} {event['Phase']:<20} {event['Status']:<10} {event['Message']}")
     print("\nTasks")
-    for task, state in sorted(states.items()):
+    for task, state in sorted((result or {}).get("tasks", {}).items()):
         print(f"  {task:<48} {state}")
-    never_ran = sorted({e["Database"] for e in events} ^ {t.split(".")[0] for t in states if "." in t})
-    if never_ran:
-        print(f"  (no events at all for: {', '.join(never_ran)})")
-    print(f"\nRun: {run_state or 'unknown (see the Airflow log)'}" + (f" - {outcome}" if outcome else ""))
-    return 0 if run_state == "success" else 1
+    summary = {}
+    for name, state in world_states(args.world, plan).items():
+        summary[name] = {"outcome": outcome(events, name), **state}
+    print("\nDatabases")
+    for name, entry in summary.items():
+        print(f"  {name:<24} {entry['outcome']:<12} target {entry['target']:<10} source {entry['source']}")
+    run_state = result["state"] if result else "killed (no result: the worker died)"
+    print(f"\nRun: {run_state}")
+    if args.summary:
+        with open(args.summary, "w", encoding="utf-8") as handle:
+            json.dump({"run": run_state, "databases": summary}, handle, indent=2, sort_keys=True)
+    return 0 if result and result["state"] == "success" else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -1,3 +1,5 @@
+// Brings the type declarations of cdktf's jest matchers (toHaveResourceWithProperties, ...).
+import 'cdktf/lib/testing/adapters/jest';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { App, TerraformStack, Testing } from 'cdktf';
@@ -74,4 +76,35 @@ export function warningsOf(stack: TerraformStack): string[] {
     .flatMap((c) => c.node.metadata)
     .filter((entry) => entry.type === '@cdktf/warn')
     .map((entry) => String(entry.data));
+}
+
+/** Logical id of the only resource of a type (fails the test when there is not exactly one). */
+export function onlyLogicalId(synth: SynthesizedStack, type: string): string {
+  const ids = Object.keys(resourcesOfType(synth, type));
+  if (ids.length !== 1) {
+    throw new Error(`expected exactly one ${type}, found ${ids.length}`);
+  }
+  return ids[0];
+}
+
+/** The resource of a type with the given Azure `name` (fails the test when there is not exactly one). */
+export function resourceNamed(synth: SynthesizedStack, type: string, name: string): Record<string, any> {
+  const found = Object.values(resourcesOfType(synth, type)).filter((config) => config.name === name);
+  if (found.length !== 1) {
+    throw new Error(`expected exactly one ${type} named ${name}, found ${found.length}`);
+  }
+  return found[0];
+}
+
+/** `${type.logicalId.attribute}`, as cdktf renders a reference. */
+export function reference(type: string, logicalId: string, attribute = 'id'): string {
+  return `\${${type}.${logicalId}.${attribute}}`;
+}
+
+/**
+ * Only the resources of the given types, by type and logical id: a snapshot of what matters that
+ * changes neither with provider versions (no `terraform` or `provider` block) nor with the rest of the stack.
+ */
+export function resourcesSnapshot(synth: SynthesizedStack, types: readonly string[]): SynthesizedStack['resource'] {
+  return Object.fromEntries(types.map((type) => [type, resourcesOfType(synth, type)]));
 }

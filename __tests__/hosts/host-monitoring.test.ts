@@ -64,12 +64,19 @@ describe('alerts per host', () => {
     expect(stalled.criteria[0].query).toContain('LastEventAt < ago(30m)');
     expect(stalled.criteria[0].dimension).toEqual([{ name: 'RunId', operator: 'Include', values: ['*'] }]);
     expect(stalled.depends_on).toEqual([expect.stringMatching(/^azurerm_log_analytics_workspace_table_custom_log\./)]);
-    const later = Object.values(synthMigrationStack({ stalledAfterMinutes: 45 }).synth.resource.azurerm_monitor_scheduled_query_rules_alert_v2);
-    expect(later.map((alert: any) => alert.criteria[0].query).filter((query: string) => query.includes('ago(45m)'))).toHaveLength(1);
+    const later = synthMigrationStack({ monitoring: { migrationStalledAlert: { silentMinutes: 45 } } });
+    const queries = Object.values(later.synth.resource.azurerm_monitor_scheduled_query_rules_alert_v2).map((alert: any) => alert.criteria[0].query);
+    expect(queries.filter((query: string) => query.includes('ago(45m)'))).toHaveLength(1);
   });
 
-  it('refuses a silence the alert could never see', () => {
-    expect(() => synthMigrationStack({ stalledAfterMinutes: 2000 })).toThrow(/stalledAfterMinutes 2000 is too long/);
+  it("passes the stack's Airflow alert overrides to the adopted environment's alerts", () => {
+    const { synth } = synthMigrationStack({
+      plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory),
+      monitoring: { airflowTaskFailuresAlert: { severity: 1 }, alertDefaults: { runbookUrl: 'https://wiki.contoso.example/airflow' } },
+    });
+    const alerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_metric_alert')) as any[];
+    expect(alerts.find((alert) => alert.name.endsWith('-airflow-task-failures'))).toMatchObject({ severity: 1, description: expect.stringContaining('Runbook: https://wiki.contoso.example/airflow') });
+    expect(alerts.find((alert) => alert.name.endsWith('-airflow-dag-import-errors'))).toMatchObject({ severity: 2 });
   });
 });
 

@@ -1,26 +1,25 @@
 /** Every query the stack deploys is valid KQL against the contract's events table. */
 import { WORKBOOK_QUERIES } from '../../lib/monitoring';
 import { kqlDiagnostics } from './kql';
-import { monitoring, resourcesOfType, synthJson } from '../monitoring/monitoring-test-stack';
+import { logAlertQueries, monitoring } from '../monitoring/monitoring-test-stack';
 
 /** Workbook parameters are replaced by the workbook before the query runs. */
 function asWorkbookRunsIt(query: string): string {
   return query.replace(/\{TimeRange\}/g, '> ago(1d)').replace(/\{RunId\}/g, '*');
 }
 
-function alertQueries(longRunningMinutes?: number): string[] {
+/** The queries of every alert on the events: failed, running long and stalled. */
+function alertQueries(longRunningMinutes: number): string[] {
   const { stack, monitoring: construct } = monitoring();
-  construct.monitorMigrationEvents({ longRunningMinutes });
-  return resourcesOfType(synthJson(stack), 'azurerm_monitor_scheduled_query_rules_alert_v2').map(
-    (alert) => alert.config.criteria[0].query as string,
-  );
+  construct.monitorMigrationEvents({ longRunningMinutes, migrationStalledAlert: {} });
+  return logAlertQueries(stack);
 }
 
 describe('KQL of the alerts and the workbook', () => {
   it.each([60, 2865])('the log alerts analyze cleanly (longRunningMinutes %i)', (longRunningMinutes) => {
     const queries = alertQueries(longRunningMinutes);
-    expect(queries).toHaveLength(2);
-    expect(queries.map((query) => kqlDiagnostics(query))).toEqual([[], []]);
+    expect(queries).toHaveLength(3);
+    expect(queries.map((query) => kqlDiagnostics(query))).toEqual([[], [], []]);
   });
 
   it.each(Object.entries(WORKBOOK_QUERIES))('the workbook panel "%s" analyzes cleanly', (_name, query) => {

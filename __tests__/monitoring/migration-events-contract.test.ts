@@ -15,15 +15,17 @@ import {
 } from '../../lib/monitoring';
 import { loadMigrationEventsContract, MIGRATION_EVENTS_CONTRACT_FILE } from '../../lib/monitoring/migration-events-contract';
 import { findPackageRoot } from '../../lib/orchestration-factory/dag-bundle';
-import { monitoring, onlyResourceOfType, resourcesOfType, synthJson } from './monitoring-test-stack';
+import { onlyResource, synthObject } from '../helpers/test-stack';
+import { logAlertQueries, monitoring } from './monitoring-test-stack';
 
 const ROOT = findPackageRoot(__dirname);
 const CONTRACT = JSON.parse(readFileSync(join(ROOT, MIGRATION_EVENTS_CONTRACT_FILE), 'utf8'));
 
-function synthesizedEvents() {
+/** Every alert on the events, the optional stalled alert included. */
+function monitoredEvents() {
   const { stack, monitoring: construct } = monitoring();
-  construct.monitorMigrationEvents();
-  return synthJson(stack);
+  construct.monitorMigrationEvents({ migrationStalledAlert: {} });
+  return stack;
 }
 
 /** Every value a query compares `Phase` or `Status` with (`==`, `!=`, `in (...)`). */
@@ -45,9 +47,9 @@ describe('migration events contract, Terraform side', () => {
   });
 
   it('creates the table with the table types and the rule stream with the stream types, column by column', () => {
-    const synth = synthesizedEvents();
-    const table = onlyResourceOfType(synth, 'azurerm_log_analytics_workspace_table_custom_log').config;
-    const rule = onlyResourceOfType(synth, 'azurerm_monitor_data_collection_rule').config;
+    const synth = synthObject(monitoredEvents());
+    const table = onlyResource(synth, 'azurerm_log_analytics_workspace_table_custom_log');
+    const rule = onlyResource(synth, 'azurerm_monitor_data_collection_rule');
     type Column = { name: string; tableType: string; streamType: string; description: string };
     expect(table.column).toEqual(CONTRACT.columns.map((c: Column) => ({ name: c.name, type: c.tableType, description: c.description })));
     expect(rule.stream_declaration).toEqual([
@@ -56,12 +58,9 @@ describe('migration events contract, Terraform side', () => {
   });
 
   it('queries only phases and statuses the DAG writes, in every alert and workbook panel', () => {
-    const synth = synthesizedEvents();
-    const alertQueries = resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2').map(
-      (alert) => alert.config.criteria[0].query as string,
-    );
+    const alertQueries = logAlertQueries(monitoredEvents());
     const queries = [...alertQueries, ...Object.values(WORKBOOK_QUERIES)];
-    expect(alertQueries).toHaveLength(2);
+    expect(alertQueries).toHaveLength(3);
     const phases = queries.flatMap((query) => comparedValues(query, 'Phase'));
     const statuses = queries.flatMap((query) => comparedValues(query, 'Status'));
     expect(phases.length).toBeGreaterThan(0);

@@ -2,17 +2,25 @@ import { Testing } from 'cdktf';
 import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import { AlertSeverity, MigrationEventsMonitoringProps } from '../../lib/monitoring';
 import {
-  MonitoringTestProps,
-  monitoring,
-  onlyResourceOfType,
+  AlertSeverity,
+  MigrationEventIngestion,
+  MigrationEventsMonitoringProps,
+  MigrationStalledAlertOptions,
+  migrationStalledQuery,
+} from '../../lib/monitoring';
+import {
+  onlyLogicalId,
+  onlyResource,
   reference,
-  rendered,
   resourceNamed,
   resourcesOfType,
-  synthJson,
-} from './monitoring-test-stack';
+  resourcesSnapshot,
+  SynthesizedStack,
+  synthObject,
+  testStack,
+} from '../helpers/test-stack';
+import { MonitoringTestProps, monitoring, rendered } from './monitoring-test-stack';
 
 const TABLE = 'azurerm_log_analytics_workspace_table_custom_log';
 const RULE = 'azurerm_monitor_data_collection_rule';
@@ -46,27 +54,22 @@ function withEvents(events: MigrationEventsMonitoringProps = {}, props: Partial<
 }
 
 /** Logical ids of the resources the events pipeline references. */
-function ids(synth: ReturnType<typeof synthJson>) {
+function ids(synth: SynthesizedStack) {
   return {
-    workspace: onlyResourceOfType(synth, 'azurerm_log_analytics_workspace').logicalId,
-    actionGroup: onlyResourceOfType(synth, 'azurerm_monitor_action_group').logicalId,
-    table: onlyResourceOfType(synth, TABLE).logicalId,
-    endpoint: onlyResourceOfType(synth, ENDPOINT).logicalId,
-    rule: onlyResourceOfType(synth, RULE).logicalId,
+    workspace: onlyLogicalId(synth, 'azurerm_log_analytics_workspace'),
+    actionGroup: onlyLogicalId(synth, 'azurerm_monitor_action_group'),
+    table: onlyLogicalId(synth, TABLE),
+    endpoint: onlyLogicalId(synth, ENDPOINT),
+    rule: onlyLogicalId(synth, RULE),
   };
 }
 
 describe('MigrationMonitoring.monitorMigrationEvents', () => {
-  it('synthesizes the events table, its ingestion endpoint and rule, and two alerts (snapshot)', () => {
-    const { stack } = withEvents();
-    expect(Testing.synth(stack)).toMatchSnapshot();
-  });
-
   describe('Logs Ingestion path', () => {
     it('creates MigrationEvents_CL with exactly the event columns, on the Analytics plan', () => {
       const { stack } = withEvents();
-      const synth = synthJson(stack);
-      const table = onlyResourceOfType(synth, TABLE).config;
+      const synth = synthObject(stack);
+      const table = onlyResource(synth, TABLE) as Record<string, any>;
       expect(table.name).toBe('MigrationEvents_CL');
       expect(table.plan).toBe('Analytics');
       expect(table.workspace_id).toBe(reference('azurerm_log_analytics_workspace', ids(synth).workspace));
@@ -86,9 +89,9 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
 
     it('routes Custom-MigrationEvents_CL unchanged to the table, through the endpoint, after the table exists', () => {
       const { stack } = withEvents();
-      const synth = synthJson(stack);
+      const synth = synthObject(stack);
       const id = ids(synth);
-      const rule = onlyResourceOfType(synth, RULE).config;
+      const rule = onlyResource(synth, RULE);
       expect(rule.name).toBe('dcr-contoso-sql');
       expect(rule.kind).toBeUndefined();
       expect(rule.data_collection_endpoint_id).toBe(reference(ENDPOINT, id.endpoint));
@@ -114,7 +117,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       const ingestion = construct.eventIngestion;
       expect(ingestion.streamName).toBe('Custom-MigrationEvents_CL');
       expect(ingestion.tableName).toBe('MigrationEvents_CL');
-      const synth = synthJson(stack);
+      const synth = synthObject(stack);
       const id = ids(synth);
       expect(
         rendered(stack, {
@@ -134,9 +137,8 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       construct.grantEventPublisher('FactoryEventPublisher', '11111111-1111-1111-1111-111111111111', {
         principalType: 'ServicePrincipal',
       });
-      const synth = synthJson(stack);
-      const assignments = resourcesOfType(synth, 'azurerm_role_assignment');
-      expect(assignments).toHaveLength(1);
+      const synth = synthObject(stack);
+      expect(Object.keys(resourcesOfType(synth, 'azurerm_role_assignment'))).toHaveLength(1);
       expect(Testing.synth(stack)).toHaveResourceWithProperties(RoleAssignment, {
         role_definition_name: 'Monitoring Metrics Publisher',
         scope: reference(RULE, ids(synth).rule),
@@ -149,14 +151,50 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       const { monitoring: construct } = withEvents();
       expect(() => construct.monitorMigrationEvents()).toThrow(/monitorMigrationEvents\(\) may be called once/);
     });
+
+    it('keeps the Terraform addresses the facade gave the table, endpoint, rule and grant before they moved to MigrationEventIngestion', () => {
+      const { stack, monitoring: construct } = withEvents();
+      construct.grantEventPublisher('AirflowPublishesEvents', '11111111-1111-1111-1111-111111111111');
+      const synth = synthObject(stack);
+      expect(ids(synth)).toMatchObject({
+        table: 'monitoring_EventsTable_6CF22C23',
+        endpoint: 'monitoring_EventsEndpoint_BC36E529',
+        rule: 'monitoring_EventsRule_2C232C67',
+      });
+      expect(Object.keys(resourcesOfType(synth, 'azurerm_role_assignment'))).toEqual([
+        expect.stringMatching(/^monitoring_AirflowPublishesEvents_[0-9A-F]{8}$/),
+      ]);
+      expect(construct.eventIngestion).toBeInstanceOf(MigrationEventIngestion);
+    });
+
+    it('works without the facade, in the region given', () => {
+      const { stack, resourceGroup } = testStack();
+      const workspace = { id: '/subscriptions/S/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log-shared', name: 'log-shared' };
+      const ingestion = new MigrationEventIngestion(stack, 'events', { resourceGroup, namePrefix: 'contoso-sql', workspace, location: 'northeurope' });
+      ingestion.grantPublisher('Publisher', '11111111-1111-1111-1111-111111111111', { principalType: 'ServicePrincipal' });
+      const synth = synthObject(stack);
+      expect(onlyResource(synth, TABLE)).toMatchObject({ name: 'MigrationEvents_CL', workspace_id: workspace.id });
+      expect(onlyResource(synth, ENDPOINT)).toMatchObject({ name: 'dce-contoso-sql', location: 'northeurope' });
+      expect(onlyResource(synth, RULE)).toMatchObject({ name: 'dcr-contoso-sql', location: 'northeurope' });
+      expect(onlyResource(synth, 'azurerm_role_assignment')).toMatchObject({
+        scope: reference(RULE, onlyLogicalId(synth, RULE)),
+        role_definition_name: 'Monitoring Metrics Publisher',
+        principal_type: 'ServicePrincipal',
+      });
+    });
+  });
+
+  it('synthesizes the log alerts (snapshot of the alert resources only; the tests below name what matters)', () => {
+    const { stack } = withEvents();
+    expect(resourcesSnapshot(synthObject(stack), [LOG_ALERT])).toMatchSnapshot();
   });
 
   describe('"migration failed" alert', () => {
     it('counts failed steps per database every 5 minutes over 5 minutes, severity 1, through the action group', () => {
       const { stack } = withEvents();
-      const synth = synthJson(stack);
+      const synth = synthObject(stack);
       const id = ids(synth);
-      const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-failed').config;
+      const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-failed');
       expect(alert.criteria).toEqual([
         {
           query: [
@@ -215,9 +253,9 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
         { migrationFailedAlert: { enabled: true } },
         { alertDefaults: { enabled: false, autoMitigate: false, runbookUrl: 'https://wiki.contoso.example/migration' } },
       );
-      const synth = synthJson(stack);
-      const failed = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-failed').config;
-      const runningLong = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-running-long').config;
+      const synth = synthObject(stack);
+      const failed = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-failed');
+      const runningLong = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-running-long');
       expect(failed.enabled).toBe(true);
       expect(runningLong.enabled).toBe(false);
       expect(failed.auto_mitigation_enabled).toBe(false);
@@ -236,9 +274,9 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
   describe('"migration running long" alert', () => {
     it('finds databases running over an hour with no end event, every 15 minutes over a day, severity 2', () => {
       const { stack } = withEvents();
-      const synth = synthJson(stack);
+      const synth = synthObject(stack);
       const id = ids(synth);
-      const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-running-long').config;
+      const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-running-long');
       expect(alert.criteria).toEqual([
         {
           query: [
@@ -275,7 +313,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
 
     it('uses longRunningMinutes in the query, the name and the description', () => {
       const { stack } = withEvents({ longRunningMinutes: 90 });
-      const alert = resourceNamed(synthJson(stack), LOG_ALERT, 'alert-contoso-sql-migration-running-long').config;
+      const alert = resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-migration-running-long');
       expect(alert.criteria[0].query).toContain('| where isnotnull(StartedAt) and StartedAt < ago(90m)');
       expect(alert.display_name).toBe('contoso-sql: migration running longer than 90 minutes');
       expect(alert.description).toMatch(/started more than 90 minutes ago/);
@@ -304,8 +342,56 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       );
     });
 
-    it.each([0, -5, 2.5, 2866])('rejects longRunningMinutes %d', (longRunningMinutes) => {
-      expect(() => withEvents({ longRunningMinutes })).toThrow(/longRunningMinutes must be an integer from 1 to 2865/);
+    it.each([0, 4, 2.5, 2866])('rejects longRunningMinutes %d, as the plan rule does', (longRunningMinutes) => {
+      expect(() => withEvents({ longRunningMinutes })).toThrow(/longRunningMinutes must be an integer from 5 to 2865/);
+    });
+  });
+
+  describe('"migration run stalled" alert', () => {
+    it('is created only when asked', () => {
+      const { stack } = withEvents();
+      expect(() => resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-migration-stalled')).toThrow(/found 0/);
+    });
+
+    it('with {}: runs silent for 30 minutes with databases in flight, every 5 minutes over a day, severity 1, per run', () => {
+      const { stack, monitoring: construct } = withEvents({ migrationStalledAlert: {} });
+      const synth = synthObject(stack);
+      const id = ids(synth);
+      const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-stalled');
+      expect(alert.criteria).toEqual([
+        {
+          query: migrationStalledQuery(30),
+          time_aggregation_method: 'Count',
+          operator: 'GreaterThan',
+          threshold: 0,
+          dimension: [{ name: 'RunId', operator: 'Include', values: ['*'] }],
+        },
+      ]);
+      expect(alert).toMatchObject({
+        severity: 1,
+        evaluation_frequency: 'PT5M',
+        window_duration: 'P1D',
+        action: { action_groups: [reference('azurerm_monitor_action_group', id.actionGroup)] },
+        depends_on: [`${TABLE}.${id.table}`],
+      });
+      expect(construct.createdAlerts().map((created) => created.name)).toContain('alert-contoso-sql-migration-stalled');
+    });
+
+    it('takes the silence, severity and window from its options, and widens the window for a long silence', () => {
+      const { stack } = withEvents({ migrationStalledAlert: { silentMinutes: 1500, severity: 0 } });
+      const alert = resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-migration-stalled');
+      expect(alert.criteria[0].query).toBe(migrationStalledQuery(1500));
+      expect(alert.severity).toBe(0);
+      expect(alert.window_duration).toBe('P2D');
+    });
+
+    it.each<[MigrationStalledAlertOptions, RegExp]>([
+      [{ silentMinutes: 10 }, /migrationStalledAlert\.silentMinutes \(10\) must be more than 15/],
+      [{ silentMinutes: 60, windowMinutes: 60 }, /migrationStalledAlert\.silentMinutes \(60\) must be less than migrationStalledAlert\.windowMinutes \(60\)/],
+      [{ silentMinutes: 2880 }, /silentMinutes \(2880\) must be less than migrationStalledAlert\.windowMinutes \(2880\)/],
+      [{ evaluationFrequencyMinutes: 7 }, /migrationStalledAlert\.evaluationFrequencyMinutes must be one of/],
+    ])('rejects %j with an error naming the option', (migrationStalledAlert, message) => {
+      expect(() => withEvents({ migrationStalledAlert })).toThrow(message);
     });
   });
 

@@ -8,7 +8,7 @@ import {
   migrationStalledAlert,
   migrationStalledQuery,
 } from '../../lib/monitoring/migration-stalled';
-import { monitoringTestStack } from './monitoring-test-stack';
+import { testStack } from '../helpers/test-stack';
 
 function eventsTable(stack: TerraformStack): LogAnalyticsWorkspaceTableCustomLog {
   return new LogAnalyticsWorkspaceTableCustomLog(stack, 'events', {
@@ -45,7 +45,7 @@ describe('migration stalled alert', () => {
   });
 
   describe('definition', () => {
-    const { stack } = monitoringTestStack();
+    const { stack } = testStack();
     const table = eventsTable(stack);
     const window = defaultStalledWindowMinutes(DEFAULT_STALLED_AFTER_MINUTES) as number;
     const definition = migrationStalledAlert('contoso-sql', DEFAULT_STALLED_AFTER_MINUTES, window, table);
@@ -74,6 +74,7 @@ describe('migration stalled alert', () => {
     it.each<[string, number, number, RegExp]>([
       ['zero minutes', 0, 1440, /silentMinutes must be a whole number of minutes, at least 1 \(got 0\)/],
       ['a fraction', 2.5, 1440, /silentMinutes must be a whole number/],
+      ['a silence a healthy run also keeps (the heartbeat interval)', 15, 1440, /silentMinutes \(15\) must be more than 15: a healthy run waiting on DMS writes its "Running" heartbeat only that often/],
       ['a silence as long as the window', 60, 60, /silentMinutes \(60\) must be less than migrationStalledAlert\.windowMinutes \(60\)/],
     ])('refuses %s', (_, silent, windowMinutes, message) => {
       expect(() => migrationStalledAlert('contoso-sql', silent, windowMinutes, table)).toThrow(message);

@@ -1,24 +1,7 @@
-// Brings the type declarations of cdktf's jest matchers (toHaveResourceWithProperties, ...).
-import 'cdktf/lib/testing/adapters/jest';
-import { App, TerraformOutput, TerraformStack, Testing } from 'cdktf';
-import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
-import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import { IDataFactory } from '../../lib/core/references';
-import { MigrationMonitoring, MigrationMonitoringProps } from '../../lib/monitoring';
-
-/** A stack holding only what the monitoring construct needs, so snapshots stay small. */
-export interface MonitoringTestStack {
-  readonly stack: TerraformStack;
-  readonly resourceGroup: ResourceGroup;
-}
-
-export function monitoringTestStack(): MonitoringTestStack {
-  const app = Testing.stubVersion(new App({ stackTraces: false }));
-  const stack = new TerraformStack(app, 'test');
-  new AzurermProvider(stack, 'azurerm', { features: [{}] });
-  const resourceGroup = new ResourceGroup(stack, 'rg', { name: 'rg-contoso-sql', location: 'westeurope' });
-  return { stack, resourceGroup };
-}
+import { CustomMetricAlertProps, DATA_FACTORY_METRIC_NAMESPACE, MigrationMonitoring, MigrationMonitoringProps } from '../../lib/monitoring';
+import { resourcesOfType, synthObject, testStack } from '../helpers/test-stack';
 
 export type MonitoringTestProps = Omit<MigrationMonitoringProps, 'resourceGroup'>;
 
@@ -27,10 +10,9 @@ export const BASE_PROPS: MonitoringTestProps = {
   emails: ['dba@contoso.example', 'oncall@contoso.example'],
 };
 
-export function monitoring(
-  props: Partial<MonitoringTestProps> = {},
-): { stack: TerraformStack; monitoring: MigrationMonitoring } {
-  const { stack, resourceGroup } = monitoringTestStack();
+/** A `MigrationMonitoring` alone in a test stack. */
+export function monitoring(props: Partial<MonitoringTestProps> = {}): { stack: TerraformStack; monitoring: MigrationMonitoring } {
+  const { stack, resourceGroup } = testStack();
   const construct = new MigrationMonitoring(stack, 'monitoring', { ...BASE_PROPS, ...props, resourceGroup });
   return { stack, monitoring: construct };
 }
@@ -41,11 +23,25 @@ export const FACTORY: IDataFactory = {
   name: 'adf-contoso-sql',
 };
 
-/** Synthesized stack as JSON. */
-export interface SynthesizedStack {
-  readonly resource?: { [type: string]: { [logicalId: string]: { [key: string]: unknown } } };
-  readonly output?: { [name: string]: { value: unknown } };
-}
+/**
+ * A custom metric alert on {@link FACTORY}: failed pipeline runs (`PipelineFailedRuns`, Total, in
+ * MicrosoftDocs/azure-reference-other `supported-metrics/.../microsoft-datafactory-factories-metrics-include.md`).
+ */
+export const PIPELINE_FAILURES_ALERT: CustomMetricAlertProps = {
+  kind: 'metric',
+  resource: FACTORY,
+  severity: 2,
+  description: 'Data Factory pipeline runs failed.',
+  metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
+  metricName: 'PipelineFailedRuns',
+  aggregation: 'Total',
+  operator: 'GreaterThan',
+  threshold: 0,
+};
+
+/** An existing storage account holding a factory's DAGs. */
+export const DAG_STORAGE_ACCOUNT_ID =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.Storage/storageAccounts/stdag';
 
 /**
  * How attribute values (tokens) render in the synthesized stack, e.g.
@@ -55,54 +51,13 @@ export function rendered(stack: TerraformStack, values: { [key: string]: string 
   for (const [key, value] of Object.entries(values)) {
     new TerraformOutput(stack, `rendered_${key}`, { value }).overrideLogicalId(`rendered_${key}`);
   }
-  const outputs = synthJson(stack).output ?? {};
+  const outputs = synthObject(stack).output ?? {};
   return Object.fromEntries(Object.keys(values).map((key) => [key, outputs[`rendered_${key}`]?.value]));
 }
 
-export function synthJson(stack: TerraformStack): SynthesizedStack {
-  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
-}
-
-/** Every resource of a Terraform type, with its logical id. */
-export function resourcesOfType(
-  synth: SynthesizedStack,
-  type: string,
-): Array<{ logicalId: string; config: { [key: string]: any } }> {
-  return Object.entries(synth.resource?.[type] ?? {}).map(([logicalId, config]) => ({ logicalId, config }));
-}
-
-/** The single resource of a type; fails the test if there is not exactly one. */
-export function onlyResourceOfType(synth: SynthesizedStack, type: string): { logicalId: string; config: { [key: string]: any } } {
-  const found = resourcesOfType(synth, type);
-  if (found.length !== 1) {
-    throw new Error(`expected exactly one ${type}, found ${found.length}`);
-  }
-  return found[0];
-}
-
-/** The resource of a type with the given Azure `name`. */
-export function resourceNamed(
-  synth: SynthesizedStack,
-  type: string,
-  name: string,
-): { logicalId: string; config: { [key: string]: any } } {
-  const found = resourcesOfType(synth, type).filter((resource) => resource.config.name === name);
-  if (found.length !== 1) {
-    throw new Error(`expected exactly one ${type} named ${name}, found ${found.length}`);
-  }
-  return found[0];
-}
-
-/** `${type.logicalId.attribute}` as cdktf renders a reference. */
-export function reference(type: string, logicalId: string, attribute = 'id'): string {
-  return `\${${type}.${logicalId}.${attribute}}`;
-}
-
-/** Warning messages left on any construct of the stack by `Annotations.of(...).addWarning`. */
-export function warningsOf(stack: TerraformStack): string[] {
-  return stack.node
-    .findAll()
-    .flatMap((construct) => construct.node.metadata)
-    .filter((entry) => entry.type === '@cdktf/warn')
-    .map((entry) => String(entry.data));
+/** The KQL of every log alert in the stack. */
+export function logAlertQueries(stack: TerraformStack): string[] {
+  return Object.values(resourcesOfType(synthObject(stack), 'azurerm_monitor_scheduled_query_rules_alert_v2')).map(
+    (alert) => (alert.criteria as Array<{ query: string }>)[0].query,
+  );
 }

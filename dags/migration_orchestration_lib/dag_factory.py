@@ -1,36 +1,29 @@
 """Builds the `database_migration_orchestration` DAG from a migration plan.
 
-Per database, a TaskGroup named after it:
+Per database, a TaskGroup named after it, holding the chain of `steps.describe_chain` (which
+depends on the target kind and mode), plus `rollback` (one_failed on every task of the chain;
+it skips itself when this run never worked on the database). A dependency is wired from the
+dependency's `done` to the dependent's `preflight`, so a failed database holds its dependents
+(upstream_failed) and nothing else. `run_outcome` (all_done) is the only leaf: it fails the run
+when any database was not migrated, even if its rollback succeeded.
 
-    preflight -> start_migration -> wait_for_migration -> [cutover -> wait_for_completion] -> validate -> done
-                                                            (online migrations only)
-    rollback (one_failed on every step above; skips itself when the database never started)
-
-A dependency is wired from the dependency's `done` to the dependent's `preflight`, so a failed
-database holds its dependents (upstream_failed) and nothing else. `run_outcome` (all_done) is the
-only leaf: it fails the run when any database was not migrated, even if its rollback succeeded.
-
-Parsing does no I/O besides reading the plan file and the environment, and its cost is linear in
-tasks plus edges: tasks are wired with `_wire`, not `>>` (see there why).
+Every task has an `execution_timeout`; waiting tasks give their slot back between pokes; tasks
+run in the pools of `contracts/airflow_pools.json`. Parsing does no I/O besides reading the plan,
+its schema, the pools contract and the environment; its cost is linear in tasks plus edges
+(tasks are wired with `_wire`, not `>>`: see there why).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Dict, List, Mapping
 
-from airflow.exceptions import AirflowException
-from airflow.models.baseoperator import BaseOperator
-from airflow.models.dag import DAG
-from airflow.utils import timezone
-from airflow.utils.task_group import TaskGroup
-from airflow.utils.trigger_rule import TriggerRule
-
 from migration_orchestration_lib import rollback, steps
-from migration_orchestration_lib.operators import MigrationStatusSensor, MigrationStepOperator, RunOutcomeOperator
+from migration_orchestration_lib.airflow_compat import DAG, AirflowException, BaseOperator, TaskGroup, TriggerRule, timezone
+from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, load_plan
-from migration_orchestration_lib.settings import Timing, simulated_failures
+from migration_orchestration_lib.pools import pool_by_task
+from migration_orchestration_lib.settings import Timing, check_rehearsal_settings
 
 DAG_ID = "database_migration_orchestration"
 RUN_OUTCOME_TASK_ID = "run_outcome"
@@ -39,9 +32,9 @@ START_DATE = timezone.datetime(2024, 1, 1)
 
 @dataclass
 class DatabaseTasks:
-    first: MigrationStepOperator
-    last: MigrationStepOperator
-    rollback: MigrationStepOperator
+    first: BaseOperator
+    last: BaseOperator
+    rollback: BaseOperator
 
 
 def build_dag_from_plan_file(path: str, environ: Mapping[str, str] = os.environ) -> DAG:
@@ -49,8 +42,9 @@ def build_dag_from_plan_file(path: str, environ: Mapping[str, str] = os.environ)
 
 
 def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> DAG:
-    simulated_failures(plan.database_names, environ)  # a bad rehearsal setting is an import error
+    check_rehearsal_settings(plan, environ)  # a bad rehearsal setting is an import error
     timing = Timing.for_environment(environ)
+    pools = pool_by_task()
     with DAG(
         dag_id=DAG_ID,
         description="Migrate the databases of plan %s to Azure through DMS, in dependency order" % plan.name,
@@ -59,11 +53,16 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
         catchup=False,
         max_active_runs=1,
         tags=["database-migration", plan.name],
-        default_args={"owner": "platform", "retries": timing.retries, "retry_delay": timing.retry_delay},
+        default_args={
+            "owner": "platform",
+            "retries": timing.retries,
+            "retry_delay": timing.retry_delay,
+            "execution_timeout": timing.step_timeout,
+        },
         doc_md=__doc__,
     ) as dag:
         groups: Dict[str, DatabaseTasks] = {
-            database.name: _database_group(plan, database, timing) for database in plan.databases
+            database.name: _database_group(plan, database, timing, pools) for database in plan.databases
         }
         for database in plan.databases:
             for dependency in database.depends_on:
@@ -80,41 +79,23 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
     return dag
 
 
-def _database_group(plan: MigrationPlan, database: DatabaseMigration, timing: Timing) -> DatabaseTasks:
-    common = {"plan": plan, "database_name": database.name, "timing": timing}
-
-    def step(phase: str, function, **kwargs) -> MigrationStepOperator:
-        return MigrationStepOperator(task_id=phase, phase=phase, step=function, **common, **kwargs)
-
-    def wait(task_id: str, goal: str) -> MigrationStatusSensor:
-        return MigrationStatusSensor(
-            task_id=task_id,
-            phase=task_id,
-            goal=goal,
-            mode="reschedule",
-            poke_interval=timing.poke_interval_seconds,
-            exponential_backoff=True,
-            max_wait=timing.max_poke_wait,
-            timeout=timedelta(minutes=database.timeout_minutes).total_seconds(),
-            **common
+def _database_group(plan: MigrationPlan, database: DatabaseMigration, timing: Timing, pools: Mapping[str, str]) -> DatabaseTasks:
+    def task(task_id: str, step, **kwargs) -> MigrationTask:
+        if task_id in pools:
+            kwargs["pool"] = pools[task_id]
+        return MigrationTask(
+            task_id=task_id, phase=task_id, step=step, plan=plan, database_name=database.name, timing=timing, **kwargs
         )
 
     with TaskGroup(group_id=database.name, tooltip="%s -> %s" % (database.source_database, database.target_kind)):
-        chain: List = [step("preflight", steps.preflight, retries=1), step("start_migration", steps.start_migration)]
-        if database.is_online:
-            chain += [
-                wait("wait_for_migration", steps.READY_FOR_CUTOVER),
-                step("cutover", steps.cutover),
-                wait("wait_for_completion", steps.SUCCEEDED),
-            ]
-        else:
-            chain.append(wait("wait_for_migration", steps.SUCCEEDED))
-        chain += [step("validate", steps.validate), step("done", steps.done)]
+        chain: List[BaseOperator] = [
+            task(task_id, steps.step_for(task_id, goal)) for task_id, goal in steps.describe_chain(database).items()
+        ]
         for upstream, downstream in zip(chain, chain[1:]):
             _wire(upstream, downstream)
-        undo = step("rollback", rollback.roll_back, trigger_rule=TriggerRule.ONE_FAILED)
-        for task in chain:
-            _wire(task, undo)
+        undo = task(rollback.ROLLBACK_TASK, rollback.roll_back, trigger_rule=TriggerRule.ONE_FAILED)
+        for step_task in chain:
+            _wire(step_task, undo)
     return DatabaseTasks(first=chain[0], last=chain[-1], rollback=undo)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.dms_transport_sdk import OPERATIONS_BY_KIND  # noqa: F401 (simulation.py uses it until it goes)
 from migration_orchestration_lib.migration_status import MigrationStatus
@@ -159,6 +159,21 @@ class DmsGateway:
             self._migration_service.subscription_id,
         )
         return (_as_rest(service).get("properties") or {}).get("integrationRuntimeState")
+
+    def migrations_on_service(self) -> List[Tuple[str, str, MigrationStatus]]:
+        """(target scope, target database, status) of the latest migration into every target
+        database on the migration service: one ARM call (`listMigrations`), for admission."""
+        service = self._migration_service
+        resources = self._call(
+            "list the migrations of the migration service",
+            lambda t: t.list_migrations(service.resource_group, service.name),
+            service.subscription_id,
+        )
+        listed = []
+        for resource in resources:
+            body = _as_rest(resource)
+            listed.append(((body.get("properties") or {}).get("scope") or "", body.get("name") or "", MigrationStatus.from_resource(body)))
+        return listed
 
     def current_migration(self, target: MigrationTarget) -> Optional[MigrationStatus]:
         """The most recent migration into the target database, or None if there never was one."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Any, Mapping, Optional, Protocol
+from typing import Any, List, Mapping, Optional, Protocol
 from urllib.parse import urlsplit
 
 TRANSPORT_VARIABLE = "MIGRATION_DMS_TRANSPORT"
@@ -38,6 +38,8 @@ class DmsTransport(Protocol):
     resource_group, server_name, database_name); bodies are REST-shaped dicts."""
 
     def get_service(self, resource_group: str, name: str) -> Mapping[str, Any]: ...
+
+    def list_migrations(self, resource_group: str, name: str) -> List[Any]: ...
 
     def get_migration(self, target: Any, migration_operation_id: Optional[str] = None) -> Optional[Mapping[str, Any]]: ...
 

@@ -8,8 +8,8 @@ authentication, resource-provider registration, logging without secrets).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Optional
-from urllib.parse import quote
+from typing import Any, Iterable, List, Mapping, Optional
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from migration_orchestration_lib.dms_transport import ARM_SCOPE, DATA_MIGRATION_API_VERSION, SQL_API_VERSION, STATUS_DETAILS
 
@@ -63,6 +63,18 @@ class RestTransport:
     def get_service(self, resource_group: str, name: str) -> Mapping[str, Any]:
         path = self._path("resourceGroups", resource_group, "providers", "Microsoft.DataMigration", "sqlMigrationServices", name)
         return self._get(path, DATA_MIGRATION_API_VERSION, allow_missing=False) or {}
+
+    def list_migrations(self, resource_group: str, name: str) -> List[Mapping[str, Any]]:
+        """`GET .../sqlMigrationServices/{name}/listMigrations`, every page (`nextLink`)."""
+        path = self._path("resourceGroups", resource_group, "providers", "Microsoft.DataMigration", "sqlMigrationServices", name, "listMigrations")
+        page = self._get(path, DATA_MIGRATION_API_VERSION, allow_missing=False) or {}
+        migrations = list(page.get("value") or [])
+        while page.get("nextLink"):
+            link = urlsplit(page["nextLink"])
+            params = {k: v for k, v in parse_qsl(link.query) if k != "api-version"}
+            page = self._get(link.path, DATA_MIGRATION_API_VERSION, allow_missing=False, **params) or {}
+            migrations.extend(page.get("value") or [])
+        return migrations
 
     def get_migration(self, target: Any, migration_operation_id: Optional[str] = None) -> Optional[Mapping[str, Any]]:
         params = {"$expand": STATUS_DETAILS}

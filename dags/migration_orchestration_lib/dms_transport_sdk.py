@@ -6,7 +6,7 @@ makes them keyword-only).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from migration_orchestration_lib.dms_transport import STATUS_DETAILS
 
@@ -37,6 +37,9 @@ class SdkTransport:
 
     def get_service(self, resource_group: str, name: str) -> Any:
         return self._client.sql_migration_services.get(resource_group_name=resource_group, sql_migration_service_name=name)
+
+    def list_migrations(self, resource_group: str, name: str) -> List[Any]:
+        return list(self._client.sql_migration_services.list_migrations(resource_group_name=resource_group, sql_migration_service_name=name))
 
     def get_migration(self, target: Any, migration_operation_id: Optional[str] = None) -> Any:
         options = {"migration_operation_id": migration_operation_id} if migration_operation_id else {}

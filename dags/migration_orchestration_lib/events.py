@@ -21,6 +21,7 @@ _CONTRACT = json.loads((Path(__file__).parent / "contracts" / "migration_events.
 PHASES = tuple(phase["name"] for phase in _CONTRACT["phases"])
 STATUSES = tuple(status["name"] for status in _CONTRACT["statuses"])
 EVENT_COLUMNS = tuple(column["name"] for column in _CONTRACT["columns"])
+CONTRACT_HEARTBEAT_MINUTES = _CONTRACT["heartbeat"]["maxIntervalMinutes"]
 MAX_MESSAGE_LENGTH = 2000
 
 
@@ -56,14 +57,19 @@ def build_event_row(
 
 
 class LoggingEventWriter:
-    """Rehearsals (and environments without an ingestion rule) write events to the task log."""
+    """Rehearsals (and environments without an ingestion rule) write events to the task log;
+    a rehearsal also appends them to `events_file` (JSON lines) for its report."""
 
-    def __init__(self) -> None:
+    def __init__(self, events_file: Optional[str] = None) -> None:
         self.rows: List[Dict[str, Any]] = []
+        self._events_file = events_file
 
     def write(self, row: Dict[str, Any]) -> None:
         self.rows.append(row)
         log.info("migration event %s", json.dumps(row, sort_keys=True))
+        if self._events_file:
+            with open(self._events_file, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row, sort_keys=True) + "\n")
 
 
 class LogsIngestionEventWriter:
@@ -99,7 +105,7 @@ class LogsIngestionEventWriter:
 
 def event_writer_for(settings: EventSettings, dry_run: bool, credential_factory: Callable[[], Any]) -> Any:
     if dry_run:
-        return LoggingEventWriter()
+        return LoggingEventWriter(settings.rehearsal_events_file)
     if not settings.can_upload:
         log.warning(
             "MIGRATION_EVENTS_ENDPOINT / MIGRATION_EVENTS_RULE_ID not set: migration events go to the task log only"

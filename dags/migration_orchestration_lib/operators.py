@@ -1,75 +1,56 @@
-"""Airflow operators that run a migration step and report it as one migration event.
+"""The Airflow operators: one task of one database's migration, and the run's outcome.
 
-Only Airflow 2.x APIs present in both 2.6.3 (Data Factory) and 2.10.5 (Fabric) are used.
+`MigrationTask` runs a step; when the step must wait (`StepPending`) it gives its worker slot
+back and pokes again later: rescheduled (every host) or deferred to a timer in the triggerer
+(hosts with one, `MIGRATION_WAIT_MODE=deferrable`). The wait between pokes grows with the time
+waited since the first poke, and every wait of a database stops at one deadline: preflight's
+start plus the database's `timeoutMinutes`. Every poke that finds it still waiting writes a
+`Running` event (the events contract's heartbeat, at least every `max_poke_wait`).
 """
 from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime, timedelta
 from typing import Any, Callable, Optional, Sequence
 
-from airflow.exceptions import AirflowFailException, AirflowRescheduleException, AirflowSkipException
-from airflow.models.baseoperator import BaseOperator
-from airflow.sensors.base import BaseSensorOperator
-
-from migration_orchestration_lib import steps
-from migration_orchestration_lib.dms_gateway import CutoverNotSupportedError
+from migration_orchestration_lib import crash_points
+from migration_orchestration_lib.airflow_compat import (
+    AirflowFailException,
+    AirflowRescheduleException,
+    AirflowSkipException,
+    BaseOperator,
+    BaseSensorOperator,
+    first_poke_at,
+    time_delta_trigger,
+    utc_now,
+    will_retry,
+)
 from migration_orchestration_lib.events import build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
 from migration_orchestration_lib.rollback import NothingToRollBack
 from migration_orchestration_lib.settings import ConfigurationError, Timing
-from migration_orchestration_lib.step_context import StepContext, StepFailure, StepResult
+from migration_orchestration_lib.step_context import StepContext, StepFailure, StepPending, StepResult
 
 log = logging.getLogger(__name__)
 
 # Failures that retrying cannot fix: fail the task at once (AirflowFailException skips retries).
-PERMANENT_FAILURES = (StepFailure, ConfigurationError, CutoverNotSupportedError)
+PERMANENT_FAILURES = (StepFailure, ConfigurationError)
+OUTCOME_KEY = "outcome"
+ROLLBACK_TASK = "rollback"
 
 
-class _MigrationEventMixin:
-    plan: MigrationPlan
-    database_name: str
-    phase: str
-    timing: Timing
+def next_poke_in(waited: timedelta, timing: Timing) -> timedelta:
+    """Half the time waited so far, between the first and the longest poke interval.
 
-    def _step_context(self, context: Any) -> StepContext:
-        return StepContext(self.plan, self.plan.database(self.database_name), context, self.timing)
-
-    def _emit(self, ctx: StepContext, status: str, message: str, operation_id: Optional[str] = None) -> None:
-        try:
-            from migration_orchestration_lib.services import event_writer_from_environment
-
-            if operation_id is None and self.phase not in ("preflight", "start_migration"):
-                operation_id = ctx.migration_operation_id()
-            row = build_event_row(
-                run_id=ctx.run_id,
-                plan_name=self.plan.name,
-                database=self.database_name,
-                phase=self.phase,
-                status=status,
-                duration_seconds=steps.elapsed_seconds(self._started_at(ctx)),
-                message=message,
-                target_kind=ctx.database.target_kind,
-                migration_operation_id=operation_id,
-            )
-            event_writer_from_environment(os.environ).write(row)
-        except Exception as error:  # reporting never fails a migration
-            log.warning("Could not emit migration event %s/%s: %s", self.database_name, self.phase, error)
-
-    def _started_at(self, ctx: StepContext) -> Any:
-        """The task's first start (kept across sensor reschedules); this execution's start as fallback."""
-        return getattr(ctx.task_instance, "start_date", None) or getattr(self, "_execution_started_at", None)
-
-    def _report_failure(self, ctx: StepContext, error: BaseException) -> BaseException:
-        """Emit the Failed event; return the exception Airflow should see."""
-        self._emit(ctx, "Failed", "%s: %s" % (type(error).__name__, error))
-        if isinstance(error, PERMANENT_FAILURES):
-            return AirflowFailException(str(error))
-        return error
+    Computed from elapsed time, not from a poke counter (which Airflow 2.6.3 restarts at every
+    reschedule), so the pokes thin out the same way on every Airflow version.
+    """
+    return min(timing.max_poke_wait, max(timing.poke_interval, waited / 2))
 
 
-class MigrationStepOperator(_MigrationEventMixin, BaseOperator):
-    """Runs one step function of one database and writes its migration event."""
+class MigrationTask(BaseSensorOperator):
+    """Runs one step of one database; waits without a worker slot; writes one event per outcome."""
 
     ui_color = "#dbe9f6"
 
@@ -83,77 +64,92 @@ class MigrationStepOperator(_MigrationEventMixin, BaseOperator):
         timing: Timing,
         **kwargs: Any
     ) -> None:
-        super().__init__(**kwargs)
+        kwargs.setdefault("mode", "reschedule")
+        kwargs.setdefault("execution_timeout", timing.step_timeout)
+        kwargs.setdefault("timeout", timedelta(minutes=plan.database(database_name).timeout_minutes).total_seconds())
+        super().__init__(poke_interval=timing.poke_interval.total_seconds(), **kwargs)
         self.plan = plan
         self.database_name = database_name
         self.phase = phase
         self.step = step
         self.timing = timing
 
-    def execute(self, context: Any) -> Any:
-        self._execution_started_at = steps.utc_now()
-        ctx = self._step_context(context)
-        if self.phase == "start_migration":
-            # The long-running alert measures from this event: write it before anything can fail.
-            self._emit(ctx, "Started", "starting migration of %s" % ctx.database.source_database)
+    def poke(self, context: Any) -> bool:  # pragma: no cover - execute() drives the step
+        raise NotImplementedError("MigrationTask runs its step from execute()")
+
+    def execute(self, context: Any, first_poke: Optional[str] = None) -> Any:
+        first = datetime.fromisoformat(first_poke) if first_poke else first_poke_at(context)
+        ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing)
+        ctx.on_started = lambda message: self._emit(ctx, "Started", message, first)
         try:
             result = self.step(ctx)
+        except StepPending as pending:
+            return self._wait(ctx, str(pending), first)
         except NothingToRollBack as skip:
+            ctx.task_instance.xcom_push(key=OUTCOME_KEY, value="not_started")
             raise AirflowSkipException(str(skip))
         except Exception as error:
-            raised = self._report_failure(ctx, error)
-            if raised is error:
-                raise
-            raise raised from error
-        operation_id = result.return_value if self.phase == "start_migration" else None
-        self._emit(ctx, result.status, result.message, operation_id)
+            retrying = will_retry(ctx.task_instance, error) and not isinstance(error, PERMANENT_FAILURES)
+            self._emit(ctx, "Retrying" if retrying else "Failed", "%s: %s" % (type(error).__name__, error), first)
+            if isinstance(error, PERMANENT_FAILURES):
+                raise AirflowFailException(str(error)) from error
+            raise
+        self._emit(ctx, result.status, result.message, first)
         log.info("%s %s: %s", self.database_name, self.phase, result.message)
+        if isinstance(result.return_value, str) and self.phase in ("done", ROLLBACK_TASK):
+            ctx.task_instance.xcom_push(key=OUTCOME_KEY, value=result.return_value)
+        crash_points.after_side_effects(self.database_name, self.phase, os.environ)
         return result.return_value
 
+    def resume(self, context: Any, event: Any = None, first_poke: Optional[str] = None) -> Any:
+        """Where a deferred wait comes back: poke again."""
+        return self.execute(context, first_poke=first_poke)
 
-class MigrationStatusSensor(_MigrationEventMixin, BaseSensorOperator):
-    """Waits (in reschedule mode) until DMS reports the goal; a terminal DMS failure fails at once."""
+    def _wait(self, ctx: StepContext, reason: str, first: datetime) -> None:
+        now = utc_now()
+        deadline = None if self.phase == ROLLBACK_TASK else ctx.deadline()
+        if (now - first).total_seconds() > self.timeout:  # this task's own bound (preflight, rollback)
+            deadline = now
+        if deadline is not None and now >= deadline:
+            message = "timeoutMinutes (%d) passed while waiting: %s" % (ctx.database.timeout_minutes, reason)
+            self._emit(ctx, "Failed", message, first)
+            raise AirflowFailException("%s %s: %s" % (self.database_name, self.phase, message))
+        delay = next_poke_in(now - first, self.timing)
+        if deadline is not None:
+            delay = min(delay, deadline - now)
+        # The heartbeat of the events contract: every poke of a waiting step says it still runs.
+        self._emit(ctx, "Running", "waiting: %s" % reason, first)
+        log.info("%s %s: waiting (%s); next poke in %s", self.database_name, self.phase, reason, delay)
+        if self.timing.deferrable:
+            self.defer(trigger=time_delta_trigger(delay), method_name="resume", kwargs={"first_poke": first.isoformat()})
+        raise AirflowRescheduleException(now + delay)
 
-    ui_color = "#f6ecdb"
-
-    def __init__(
-        self, *, plan: MigrationPlan, database_name: str, phase: str, goal: str, timing: Timing, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.plan = plan
-        self.database_name = database_name
-        self.phase = phase
-        self.goal = goal
-        self.timing = timing
-
-    def execute(self, context: Any) -> Any:
-        self._execution_started_at = steps.utc_now()
-        ctx = self._step_context(context)
+    def _emit(self, ctx: StepContext, status: str, message: str, first: datetime) -> None:
         try:
-            result = super().execute(context)
-        except (AirflowRescheduleException, AirflowSkipException):
-            raise  # not finished yet: the next poke comes later
-        except Exception as error:  # includes AirflowSensorTimeout
-            raised = self._report_failure(ctx, error)
-            if raised is error:
-                raise
-            raise raised from error
-        self._emit(ctx, "Succeeded", "DMS migration reached %s" % self.goal)
-        return result
+            from migration_orchestration_lib.services import event_writer_from_environment
 
-    def poke(self, context: Any) -> bool:
-        ctx = self._step_context(context)
-        try:
-            status = steps.poll_migration(ctx)
-        except PERMANENT_FAILURES as error:
-            raise AirflowFailException(str(error)) from error
-        reached = steps.goal_met(status, self.goal)
-        log.info("%s %s: %s (%s)", self.database_name, self.phase, status.describe(), "reached" if reached else "waiting")
-        return reached
+            row = build_event_row(
+                run_id=ctx.run_id,
+                plan_name=self.plan.name,
+                database=self.database_name,
+                phase=self.phase,
+                status=status,
+                duration_seconds=max(0.0, (utc_now() - first).total_seconds()),
+                message=message,
+                target_kind=ctx.database.target_kind,
+                migration_operation_id=ctx.operation_id,
+            )
+            event_writer_from_environment(os.environ).write(row)
+        except Exception as error:  # reporting never fails a migration
+            log.warning("Could not emit migration event %s/%s: %s", self.database_name, self.phase, error)
 
 
 class RunOutcomeOperator(BaseOperator):
-    """The run's only leaf: fails the run when any database did not finish, whatever rolled back."""
+    """The run's only leaf: fails the run when any database did not finish, whatever rolled back.
+
+    Reads each database's outcome from XCom (`done` pushes `migrated`, `rollback` pushes
+    `rolled_back` or `not_started`), never from the metadata database.
+    """
 
     ui_color = "#e8e8e8"
 
@@ -162,21 +158,24 @@ class RunOutcomeOperator(BaseOperator):
         self.database_names = list(database_names)
 
     def execute(self, context: Any) -> Any:
-        dag_run = context["dag_run"]
-        states = {ti.task_id: (None if ti.state is None else str(ti.state)) for ti in dag_run.get_task_instances()}
-        migrated = [n for n in self.database_names if states.get("%s.done" % n) == "success"]
-        not_migrated = [n for n in self.database_names if n not in migrated]
-        if not not_migrated:
+        ti = context["ti"]
+        outcomes = {}
+        for name in self.database_names:
+            outcomes[name] = ti.xcom_pull(task_ids="%s.done" % name, key=OUTCOME_KEY) or ti.xcom_pull(
+                task_ids="%s.%s" % (name, ROLLBACK_TASK), key=OUTCOME_KEY
+            )
+        migrated = [n for n in self.database_names if outcomes[n] == "migrated"]
+        if len(migrated) == len(self.database_names):
             log.info("All %d database(s) migrated: %s", len(migrated), ", ".join(migrated))
             return migrated
-        rolled_back = [n for n in not_migrated if states.get("%s.rollback" % n) == "success"]
-        held = [n for n in not_migrated if states.get("%s.rollback" % n) == "skipped"]
-        rollback_failed = [n for n in not_migrated if n not in rolled_back and n not in held]
+        rolled_back = [n for n in self.database_names if outcomes[n] == "rolled_back"]
+        held = [n for n in self.database_names if outcomes[n] == "not_started"]
+        rollback_failed = [n for n in self.database_names if outcomes[n] is None]
         raise AirflowFailException(
             "migration run failed: %d of %d database(s) not migrated. rolled back: %s; not started "
             "(a dependency failed): %s; rollback failed or incomplete: %s; migrated: %s"
             % (
-                len(not_migrated),
+                len(self.database_names) - len(migrated),
                 len(self.database_names),
                 ", ".join(rolled_back) or "-",
                 ", ".join(held) or "-",

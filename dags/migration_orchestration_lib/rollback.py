@@ -1,69 +1,49 @@
 """Undo a failed database migration so the source stays authoritative. Idempotent.
 
-1. cancel the DMS migration this run started (or adopted) if it is still active;
-2. remove the target database it was restoring, unless the target is live (validated);
-3. set the source READ_WRITE again if the cutover froze it.
-Nothing is touched for a database whose migration never started in this run (for example one
-held back because a database it depends on failed), and a target the DAG did not create is
-never removed.
+Decided from DMS and SQL state, read again in this task:
+1. a database this run never worked on (held back by a failed dependency) is left alone;
+2. an active migration (copying, ready for cutover) is canceled, and awaited;
+3. the target is removed only where `target_removal.decide` allows it, with DMS and the target's
+   state read again right before (a live or pre-existing target is never removed);
+4. a frozen source is made writable again, unless DMS completed the migration and validation
+   passed (then `done` succeeded and no rollback runs).
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List
 
-from migration_orchestration_lib.migration_status import MigrationStatus
-from migration_orchestration_lib.step_context import START_TASK, StepContext, StepResult
+from migration_orchestration_lib import target_removal
+from migration_orchestration_lib.database_sql import is_frozen
+from migration_orchestration_lib.step_context import StepContext, StepResult
+from migration_orchestration_lib.steps import standing
 
-RAN_STATES = ("success", "failed", "up_for_retry")
-WORK_TASKS = ("preflight", "start_migration", "wait_for_migration", "cutover", "wait_for_completion", "validate", "done")
+
+ROLLBACK_TASK = "rollback"
 
 
 class NothingToRollBack(Exception):
-    """The database never started in this run: the rollback task skips itself."""
+    """This run never worked on the database: the rollback task skips itself."""
 
 
 def roll_back(ctx: StepContext) -> StepResult:
-    if not any(ctx.task_state(task) in RAN_STATES for task in WORK_TASKS):
+    database, services = ctx.database, ctx.services
+    if not ctx.preflight_ran():
         raise NothingToRollBack(
-            "%s never started in this run (a database it depends on failed): nothing to roll back" % ctx.database.name
+            "%s never started in this run (a database it depends on failed): nothing to roll back" % database.name
         )
-    if ctx.task_state("validate") == "success":
-        return StepResult("target %s is live (validated): left untouched" % ctx.database.target_database)
-
     actions: List[str] = []
-    if ctx.task_state(START_TASK) in RAN_STATES:
-        operation_id, status = _this_runs_migration(ctx)
-        if operation_id is not None:
-            if status is not None and status.is_in_flight:
-                ctx.services.dms.cancel(ctx.target, operation_id)
-                actions.append("canceled migration %s" % operation_id)
-            actions.append(ctx.services.target_databases.remove_partial(ctx.plan, ctx.database))
-    actions.extend(_unfreeze_source(ctx))
-    return StepResult("; ".join(actions) or "nothing to undo", status="RolledBack")
-
-
-def _this_runs_migration(ctx: StepContext) -> Tuple[Optional[str], Optional[MigrationStatus]]:
-    operation_id = ctx.migration_operation_id()
-    if operation_id:
-        return operation_id, ctx.services.dms.status(ctx.target, operation_id)
-    # start_migration may have created the migration and died before recording its id: only a
-    # migration still in flight from this source can be that one (a finished one may be live).
-    current = ctx.services.dms.current_migration(ctx.target)
-    if (
-        current is not None
-        and current.is_in_flight
-        and (current.source_database_name or "").lower() == ctx.database.source_database.lower()
-    ):
-        return current.migration_operation_id, current
-    return None, None
-
-
-def _unfreeze_source(ctx: StepContext) -> List[str]:
-    if ctx.preflight_facts().get("source_read_only", True):
-        return []  # unknown, or read-only before the migration: not ours to change
-    source = ctx.plan.source_of(ctx.database)
-    state = ctx.services.sql.database_state(source.connection_id, ctx.database.source_database)
-    if state is None or not state.is_read_only:
-        return []
-    ctx.services.sql.set_read_only(source.connection_id, ctx.database.source_database, False)
-    return ["source database %s set READ_WRITE again" % ctx.database.source_database]
+    now = standing(ctx)
+    if now.is_active:
+        services.dms.cancel(ctx.target, now.operation_id)
+        actions.append("canceled migration %s" % now.operation_id)
+        now = standing(ctx)
+    decision = target_removal.decide(database, now.migration, ctx.sql.target_state(database, "target-state-after-cancel"))
+    if decision.remove:
+        actions.append(target_removal.remove(ctx, database))
+    else:
+        actions.append(decision.reason)
+    source = ctx.sql.source_state(database)
+    if source is not None and is_frozen(source):
+        ctx.sql.unfreeze_source(database)
+        actions.append("source database %s writable again" % database.source_database)
+    return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")

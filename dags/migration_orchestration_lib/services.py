@@ -1,4 +1,9 @@
-"""What a task talks to: Azure and SQL for real, or their rehearsal stand-ins (MIGRATION_DRY_RUN=1)."""
+"""What a task talks to: Azure and SQL Server for real, or the rehearsal world (MIGRATION_DRY_RUN=1).
+
+Both are the same code: the DMS gateway (SDK, or REST on Python 3.8) and the plan's SQL access
+(direct pymssql, or Data Factory pipeline runs). A rehearsal points them at the simulated world
+(`rehearsal`), not at stand-ins of our own classes.
+"""
 from __future__ import annotations
 
 import os
@@ -6,40 +11,71 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from migration_orchestration_lib import settings
-from migration_orchestration_lib.dms_gateway import DmsGateway
+from migration_orchestration_lib.dms_gateway import DmsGateway, OperationTiming
 from migration_orchestration_lib.events import event_writer_for
 from migration_orchestration_lib.plan import MigrationPlan
-from migration_orchestration_lib.sql_server import SqlServer
-from migration_orchestration_lib.target_databases import TargetDatabases
+
+DATA_FACTORY_ID_VARIABLE = "MIGRATION_DATA_FACTORY_ID"
 
 
 @dataclass
 class Services:
     dms: DmsGateway
-    sql: Any  # SqlServer or the rehearsal's SimulatedSqlServer
-    target_databases: TargetDatabases
-    connections: Any  # AirflowConnections or RehearsalConnections
+    sql_access: Any  # sql_access.SqlAccess
+    connections: Any  # connections.AirflowConnections, or the rehearsal's
 
 
-def services_for(plan: MigrationPlan, run_id: str, environ: Mapping[str, str] = os.environ) -> Services:
+def services_for(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> Services:
     if settings.is_dry_run(environ):
-        from migration_orchestration_lib.simulation import rehearsal_services
+        from migration_orchestration_lib.rehearsal import rehearsal_services
 
-        return rehearsal_services(plan, run_id, environ)
-    return _azure_services(environ)
+        return rehearsal_services(plan, environ)
+    return _azure_services(plan, environ)
 
 
-def _azure_services(environ: Mapping[str, str]) -> Services:
+def operation_timing(environ: Mapping[str, str]) -> OperationTiming:
+    timing = settings.Timing.for_environment(environ)
+    return OperationTiming(
+        timeout_seconds=timing.operation_timeout.total_seconds(),
+        polling_interval_seconds=timing.operation_poll_interval.total_seconds(),
+    )
+
+
+def sql_access_for(plan: MigrationPlan, connections: Any, credential_factory: Callable[[], Any], environ: Mapping[str, str], **options: Any) -> Any:
+    """The plan's `airflow.sqlAccess`: direct TDS from the worker, or Data Factory pipeline runs.
+
+    `options`: `driver` (a pymssql stand-in), `data_factory_url` (a loopback Data Factory fake).
+    """
+    if plan.sql_access == "direct":
+        from migration_orchestration_lib.sql_access_direct import DirectSqlAccess, connection_ids_from_plan
+
+        return DirectSqlAccess(connections, connection_ids_from_plan(plan), driver=options.get("driver"))
+    from migration_orchestration_lib.sql_access_data_factory import (
+        DataFactorySqlAccess,
+        FactoryRef,
+        data_factory_client,
+        routes_from_plan,
+    )
+
+    factory_id = environ.get(DATA_FACTORY_ID_VARIABLE, "")
+    if not factory_id:
+        raise settings.ConfigurationError(
+            "%s is not set: sqlAccess dataFactory runs SQL through that factory's pipelines" % DATA_FACTORY_ID_VARIABLE
+        )
+    factory = FactoryRef.parse(factory_id)
+    client = data_factory_client(factory.subscription_id, credential_factory(), options.get("data_factory_url"))
+    return DataFactorySqlAccess(client, factory, routes_from_plan(plan, connections))
+
+
+def _azure_services(plan: MigrationPlan, environ: Mapping[str, str]) -> Services:
     from migration_orchestration_lib.connections import AirflowConnections
 
     azure = settings.AzureSettings.from_environment(environ)
-    credential_factory = _cached(_default_credential)
+    credential = _cached(_default_credential)
     connections = AirflowConnections()
-    sql = SqlServer(connections)
     return Services(
-        dms=DmsGateway.connect(azure.migration_service, credential_factory()),
-        sql=sql,
-        target_databases=TargetDatabases.connect(sql, credential_factory),
+        dms=DmsGateway.connect(azure.migration_service, credential(), timing=operation_timing(environ)),
+        sql_access=sql_access_for(plan, connections, credential, environ),
         connections=connections,
     )
 
@@ -54,7 +90,8 @@ def event_writer_from_environment(environ: Mapping[str, str] = os.environ) -> An
 
 
 def _default_credential() -> Any:
-    # AZURE_CLIENT_ID / AZURE_TENANT_ID / AZURE_CLIENT_SECRET, or a managed identity.
+    # Workload identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE), a managed
+    # identity, or a service principal where the host has one.
     from azure.identity import DefaultAzureCredential
 
     return DefaultAzureCredential()

@@ -9,12 +9,16 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import FrozenSet, Mapping, Optional, Sequence
+from typing import Any, FrozenSet, Mapping, Optional, Sequence
 
 PLAN_PATH_VARIABLE = "MIGRATION_PLAN_PATH"
 DRY_RUN_VARIABLE = "MIGRATION_DRY_RUN"
 SIMULATE_FAILURE_VARIABLE = "MIGRATION_SIMULATE_FAILURE"
+SIMULATE_MISMATCH_VARIABLE = "MIGRATION_SIMULATE_MISMATCH"
+SIMULATE_CRASH_VARIABLE = "MIGRATION_SIMULATE_CRASH"
 SIMULATION_DIR_VARIABLE = "MIGRATION_SIMULATION_DIR"
+WAIT_MODE_VARIABLE = "MIGRATION_WAIT_MODE"
+REHEARSAL_EVENTS_FILE_VARIABLE = "MIGRATION_REHEARSAL_EVENTS_FILE"
 SUBSCRIPTION_VARIABLE = "AZURE_SUBSCRIPTION_ID"
 DMS_RESOURCE_ID_VARIABLE = "MIGRATION_DMS_RESOURCE_ID"
 EVENTS_ENDPOINT_VARIABLE = "MIGRATION_EVENTS_ENDPOINT"
@@ -47,53 +51,91 @@ def simulated_failures(
     database_names: Sequence[str], environ: Mapping[str, str] = os.environ
 ) -> FrozenSet[str]:
     """Databases a rehearsal makes fail. A name not in the plan is an error, never a silent no-op."""
-    raw = environ.get(SIMULATE_FAILURE_VARIABLE, "")
+    return _rehearsal_databases(SIMULATE_FAILURE_VARIABLE, database_names, environ)
+
+
+def simulated_mismatches(
+    database_names: Sequence[str], environ: Mapping[str, str] = os.environ
+) -> FrozenSet[str]:
+    """Databases whose validation a rehearsal makes fail (a table differs on the target)."""
+    return _rehearsal_databases(SIMULATE_MISMATCH_VARIABLE, database_names, environ)
+
+
+def check_rehearsal_settings(plan: Any, environ: Mapping[str, str] = os.environ) -> None:
+    """Every rehearsal variable names what the plan has, and only in a rehearsal (import error otherwise)."""
+    simulated_failures(plan.database_names, environ)
+    simulated_mismatches(plan.database_names, environ)
+    raw = environ.get(SIMULATE_CRASH_VARIABLE, "").strip()
+    if not raw:
+        return
+    _require_rehearsal(SIMULATE_CRASH_VARIABLE, raw, environ)
+    database, _, task = raw.partition(":")
+    if database.strip() not in plan.database_names or not task.strip():
+        raise ConfigurationError(
+            "%s must be <database>:<task> with a database of the plan (%s), got %r"
+            % (SIMULATE_CRASH_VARIABLE, ", ".join(plan.database_names), raw)
+        )
+
+
+def _rehearsal_databases(variable: str, database_names: Sequence[str], environ: Mapping[str, str]) -> FrozenSet[str]:
+    raw = environ.get(variable, "")
     names = frozenset(n.strip() for n in raw.split(",") if n.strip())
     if not names:
         return names
-    if not is_dry_run(environ):
-        raise ConfigurationError(
-            "%s is set (%s) but %s is not: failures can only be simulated in a rehearsal"
-            % (SIMULATE_FAILURE_VARIABLE, raw, DRY_RUN_VARIABLE)
-        )
+    _require_rehearsal(variable, raw, environ)
     unknown = sorted(names - set(database_names))
     if unknown:
         raise ConfigurationError(
             "%s names database(s) not in the plan: %s (plan databases: %s)"
-            % (SIMULATE_FAILURE_VARIABLE, ", ".join(unknown), ", ".join(database_names))
+            % (variable, ", ".join(unknown), ", ".join(database_names))
         )
     return names
+
+
+def _require_rehearsal(variable: str, raw: str, environ: Mapping[str, str]) -> None:
+    if not is_dry_run(environ):
+        raise ConfigurationError(
+            "%s is set (%s) but %s is not: failures can only be simulated in a rehearsal"
+            % (variable, raw, DRY_RUN_VARIABLE)
+        )
 
 
 @dataclass(frozen=True)
 class Timing:
     """How often and how long the DAG waits. Rehearsals use seconds so they finish quickly."""
 
-    poke_interval_seconds: float
-    max_poke_wait: timedelta
+    poke_interval: timedelta  # first wait between two pokes
+    max_poke_wait: timedelta  # longest wait between two pokes
     retries: int
     retry_delay: timedelta
-    cutover_poll_seconds: float
-    final_backup_restore_timeout: timedelta
+    step_timeout: timedelta  # execution_timeout of every task (one poke of a waiting task)
+    operation_timeout: timedelta  # how long a step awaits one Azure long-running operation
+    operation_poll_interval: timedelta  # between two reads of its status (when Azure sends no Retry-After)
+    deferrable: bool  # wait in the triggerer (hosts with one) instead of rescheduling
 
     @staticmethod
     def for_environment(environ: Mapping[str, str] = os.environ) -> "Timing":
+        deferrable = environ.get(WAIT_MODE_VARIABLE, "reschedule").strip().lower() == "deferrable"
         if is_dry_run(environ):
             return Timing(
-                poke_interval_seconds=1,
-                max_poke_wait=timedelta(seconds=1),
+                poke_interval=timedelta(seconds=0.2),
+                max_poke_wait=timedelta(seconds=0.2),
                 retries=1,
                 retry_delay=timedelta(seconds=0),
-                cutover_poll_seconds=0.05,
-                final_backup_restore_timeout=timedelta(seconds=10),
+                step_timeout=timedelta(minutes=2),
+                operation_timeout=timedelta(seconds=30),
+                operation_poll_interval=timedelta(seconds=0.05),
+                deferrable=deferrable,
             )
         return Timing(
-            poke_interval_seconds=60,
+            poke_interval=timedelta(seconds=60),
             max_poke_wait=timedelta(minutes=15),
             retries=2,
             retry_delay=timedelta(minutes=2),
-            cutover_poll_seconds=15,
-            final_backup_restore_timeout=timedelta(minutes=30),
+            step_timeout=timedelta(minutes=20),
+            operation_timeout=timedelta(minutes=10),
+            operation_poll_interval=timedelta(seconds=15),
+            deferrable=deferrable,
         )
 
 
@@ -144,6 +186,7 @@ class EventSettings:
     endpoint: Optional[str]
     rule_id: Optional[str]
     stream_name: str
+    rehearsal_events_file: Optional[str] = None  # rehearsals: events also go here, one JSON per line
 
     @staticmethod
     def from_environment(environ: Mapping[str, str] = os.environ) -> "EventSettings":
@@ -151,6 +194,7 @@ class EventSettings:
             endpoint=environ.get(EVENTS_ENDPOINT_VARIABLE) or None,
             rule_id=environ.get(EVENTS_RULE_ID_VARIABLE) or None,
             stream_name=environ.get(EVENTS_STREAM_VARIABLE) or DEFAULT_EVENTS_STREAM,
+            rehearsal_events_file=environ.get(REHEARSAL_EVENTS_FILE_VARIABLE) or None,
         )
 
     @property

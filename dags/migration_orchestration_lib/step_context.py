@@ -1,20 +1,29 @@
-"""What a step sees when its task runs: the plan entry, its services, and this run's task states."""
+"""What a step sees when its task runs: the plan entry, its services, and this run's XComs.
+
+Steps decide from DMS and SQL state (see `migration_stage`), never from the run's task states:
+XCom carries only this run's deadline (from preflight) and informational return values.
+"""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from datetime import datetime
+from typing import Any, Callable, Mapping, Optional
 
 from migration_orchestration_lib.dms_gateway import MigrationTarget
-from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
+from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer, TargetServer
 from migration_orchestration_lib.settings import Timing
 
-START_TASK = "start_migration"
 PREFLIGHT_TASK = "preflight"
+DEADLINE_KEY = "deadline"
 
 
 class StepFailure(Exception):
     """A failure that retrying cannot fix (wrong configuration, bad data, DMS gave up): fail fast."""
+
+
+class StepPending(Exception):
+    """The step waits for something outside Airflow (DMS, a SQL operation, capacity): poke again later."""
 
 
 @dataclass(frozen=True)
@@ -31,19 +40,43 @@ class StepContext:
     airflow_context: Mapping[str, Any]
     timing: Timing
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    on_started: Callable[[str], None] = lambda message: None  # start_migration's `Started` event
+    task_name: str = "step"
     _services: Any = None
+    _sql: Any = None
+    operation_id: Optional[str] = None  # the DMS migration this step saw, for its event
 
     @property
     def services(self) -> Any:
         if self._services is None:
             from migration_orchestration_lib.services import services_for
 
-            self._services = services_for(self.plan, self.run_id, self.environ)
+            self._services = services_for(self.plan, self.environ)
         return self._services
+
+    @property
+    def sql(self) -> Any:
+        """`DatabaseSql` keyed to this run, database, task and try."""
+        if self._sql is None:
+            from migration_orchestration_lib.database_sql import DatabaseSql, operation_key_prefix
+
+            prefix = operation_key_prefix(
+                self.run_id, self.database.name, self.task_name, getattr(self.task_instance, "try_number", 1)
+            )
+            self._sql = DatabaseSql(self.services.sql_access, prefix)
+        return self._sql
 
     @property
     def target(self) -> MigrationTarget:
         return MigrationTarget.of(self.plan, self.database)
+
+    @property
+    def source_server(self) -> SourceServer:
+        return self.plan.source_of(self.database)
+
+    @property
+    def target_server(self) -> TargetServer:
+        return self.plan.target_of(self.database)
 
     @property
     def run_id(self) -> str:
@@ -56,21 +89,12 @@ class StepContext:
     def task_id(self, task_name: str) -> str:
         return "%s.%s" % (self.database.name, task_name)
 
-    def migration_operation_id(self) -> Optional[str]:
-        """The id `start_migration` recorded in XCom; None when it never finished."""
-        return self.task_instance.xcom_pull(task_ids=self.task_id(START_TASK))
+    def deadline(self) -> Optional[datetime]:
+        """When this run gives up waiting on this database: preflight's start + `timeoutMinutes`."""
+        facts = self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK)) or {}
+        value = facts.get(DEADLINE_KEY) if isinstance(facts, Mapping) else None
+        return datetime.fromisoformat(value) if value else None
 
-    def require_migration_operation_id(self) -> str:
-        operation_id = self.migration_operation_id()
-        if not operation_id:
-            raise StepFailure("%s has no migration operation id: start_migration did not finish" % self.database.name)
-        return operation_id
-
-    def preflight_facts(self) -> Mapping[str, Any]:
-        return self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK)) or {}
-
-    def task_state(self, task_name: str) -> Optional[str]:
-        """State of one of this database's tasks in this run (reads the metadata DB: task time only)."""
-        dag_run = self.airflow_context["dag_run"]
-        instance = dag_run.get_task_instance(self.task_id(task_name))
-        return None if instance is None or instance.state is None else str(instance.state)
+    def preflight_ran(self) -> bool:
+        """Whether this run's preflight started on this database (a held database's never does)."""
+        return bool(self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK), key="started"))

@@ -1,163 +1,263 @@
-"""The forward steps of one database's migration. Each is idempotent: a retry or re-run is safe."""
+"""The forward steps of one database's migration.
+
+Each step reads where the migration stands (DMS and SQL state, `migration_stage`) and does only
+what is still missing, so a retry, a reschedule or a new run after a crash continues instead of
+repeating. A step that must wait raises `StepPending`; its task pokes again later (reschedule or
+deferral), holding no worker slot meanwhile.
+
+    online  SqlMi/SqlVm: preflight, start_migration, wait_for_migration (ready for cutover),
+                         freeze_source, final_backup (tail-log backup restored, by name), cutover,
+                         wait_for_completion, validate, done
+    offline SqlMi/SqlVm: preflight, start_migration (lastBackupName), freeze_source, final_backup,
+                         wait_for_migration (succeeded), validate, done
+    SqlDb:               preflight, start_migration (freezes the source first unless the plan
+                         allows writes during the copy), wait_for_migration, validate, done
+"""
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
+from typing import Any, Dict, Optional
 
-from migration_orchestration_lib.dms_gateway import MigrationConflictError
+from migration_orchestration_lib import migration_stage as stages
+from migration_orchestration_lib.airflow_compat import utc_now
+from migration_orchestration_lib.capacity import admission_refusal
 from migration_orchestration_lib.migration_request import build_migration_request
-from migration_orchestration_lib.migration_status import MigrationStatus
-from migration_orchestration_lib.readiness import has_restored_backup, is_ready_for_cutover
-from migration_orchestration_lib.step_context import StepContext, StepFailure, StepResult
-from migration_orchestration_lib.validation import compare_source_and_target
+from migration_orchestration_lib.migration_stage import Standing, standing_of
+from migration_orchestration_lib.database_sql import is_frozen
+from migration_orchestration_lib.step_context import DEADLINE_KEY, StepContext, StepFailure, StepPending, StepResult
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
-READY_FOR_CUTOVER = "ready_for_cutover"
-SUCCEEDED = "succeeded"
+WAIT_READY_FOR_CUTOVER = "ready_for_cutover"
+WAIT_SUCCEEDED = "succeeded"
+
+
+def standing(ctx: StepContext) -> Standing:
+    """Where the migration stands now (one DMS read); remembered on the context for the event."""
+    try:
+        current = standing_of(ctx.database, ctx.services.dms.current_migration(ctx.target))
+    except stages.ForeignMigrationError as error:
+        raise StepFailure(str(error)) from error
+    ctx.operation_id = current.operation_id or ctx.operation_id
+    return current
+
+
+def final_backup_name(ctx: StepContext, token: str) -> str:
+    """The final log backup's file name in the share; `token` ties it to one migration."""
+    return "%s_final_%s.trn" % (ctx.database.source_database, token)
+
+
+def online_final_backup_name(ctx: StepContext, now: Standing) -> str:
+    """One per migration (a re-run after a crash finds the backup it already took)."""
+    return final_backup_name(ctx, (now.operation_id or "")[:8])
 
 
 def preflight(ctx: StepContext) -> StepResult:
-    """Refuse to start what cannot work, before anything changes."""
+    """Refuse to start what cannot work, before anything changes; say where the migration stands."""
+    ctx.task_instance.xcom_push(key="started", value=True)
     services, database = ctx.services, ctx.database
-    source = ctx.plan.source_of(database)
-    target = ctx.plan.target_of(database)
-
     runtime_state = services.dms.integration_runtime_state()
     if runtime_state != INTEGRATION_RUNTIME_ONLINE:
         raise StepFailure(
             "the DMS self-hosted integration runtime is %s, not Online: register or start it first" % runtime_state
         )
-    source_state = services.sql.database_state(source.connection_id, database.source_database)
-    if source_state is None:
-        raise StepFailure("source database %s not found on %s" % (database.source_database, source.name))
-    if source_state.state != "ONLINE":
-        raise StepFailure("source database %s is %s, not ONLINE" % (database.source_database, source_state.state))
-    if database.is_online and source_state.recovery_model != "FULL":
+    now = standing(ctx)
+    source = ctx.sql.source_state(database)
+    if source is None:
+        raise StepFailure("source database %s not found on %s" % (database.source_database, database.source_server))
+    if source.state != "ONLINE":
+        raise StepFailure("source database %s is %s, not ONLINE" % (database.source_database, source.state))
+    if database.restores_backups and not now.is_live and source.recovery_model == "SIMPLE":
         raise StepFailure(
-            "online migration of %s needs the FULL recovery model (log backups), it is %s"
-            % (database.source_database, source_state.recovery_model)
+            "%s needs log backups (the DAG takes the final one), so the FULL recovery model; %s uses SIMPLE"
+            % (database.name, database.source_database)
         )
-
-    existing = services.dms.current_migration(ctx.target)
-    adopting = (
-        existing is not None
-        and existing.is_in_flight
-        and (existing.source_database_name or "").lower() == database.source_database.lower()
+    target = ctx.sql.target_state(database)
+    if now.has_ended:
+        leftovers = ["the source frozen"] if is_frozen(source) else []
+        if database.restores_backups and target is not None:
+            leftovers.append("the target %s" % target.state)
+        if leftovers:
+            raise StepFailure(
+                "the last migration into %s ended %s and left %s: rollback cleans up; run again to retry"
+                % (database.target_database, now.stage, " and ".join(leftovers))
+            )
+    if now.stage == stages.NOT_STARTED or now.has_ended:
+        _check_target_before_start(ctx, target)
+    deadline = utc_now() + timedelta(minutes=database.timeout_minutes)
+    return StepResult(
+        "source %s ONLINE (%s%s), migration %s" % (
+            database.source_database, source.recovery_model, ", frozen" if is_frozen(source) else "", now.describe()
+        ),
+        return_value={DEADLINE_KEY: deadline.isoformat(), "stage": now.stage},
     )
-    target_state = services.sql.database_state(target.connection_id, database.target_database)
-    if target.kind == "SqlDb":
-        if target_state is None:
+
+
+def _check_target_before_start(ctx: StepContext, target: Any) -> None:
+    database = ctx.database
+    if database.target_kind == "SqlDb":
+        if target is None:
             raise StepFailure(
                 "SqlDb target database %s must exist, with its schema, before the migration" % database.target_database
             )
-    elif target_state is not None and not adopting:
+    elif target is not None:
         raise StepFailure(
-            "target database %s already exists on %s (%s): refusing to overwrite it"
-            % (database.target_database, target.name, target_state.state)
+            "target database %s already exists on %s (%s) and no migration of %s created it: refusing to overwrite it"
+            % (database.target_database, database.target_server, target.state, database.source_database)
         )
-    message = "source %s ONLINE (%s), target %s %s" % (
-        database.source_database,
-        source_state.recovery_model,
-        database.target_database,
-        "migration in flight, will adopt" if adopting else "ready",
-    )
-    return StepResult(message, return_value={"source_read_only": source_state.is_read_only})
 
 
 def start_migration(ctx: StepContext) -> StepResult:
-    services = ctx.services
-    try:
-        result = services.dms.start(
-            ctx.target,
-            ctx.database.source_database,
-            lambda: build_migration_request(ctx.plan, ctx.database, services.dms.migration_service_id, services.connections),
-        )
-    except MigrationConflictError as error:
-        raise StepFailure(str(error)) from error
-    verb = "adopted migration already in flight" if result.adopted else "started migration"
+    """Adopt the migration DMS already has for this source, or admit and start one."""
+    services, database = ctx.services, ctx.database
+    now = standing(ctx)
+    if now.migration is not None and not now.has_ended:
+        return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
+    refusal = admission_refusal(ctx.plan, database, services.dms.migrations_on_service())
+    if refusal:
+        raise StepPending("waiting for capacity: %s" % refusal)
+    if not database.restores_backups and not database.allow_source_writes_during_copy:
+        ctx.sql.freeze_source(database)  # the copy reads tables: no write may land behind it
+    ctx.on_started("starting migration of %s" % database.source_database)
+    last_backup = None
+    if database.restores_backups and not database.is_online:
+        last_backup = final_backup_name(ctx, ctx.airflow_context.get("ts_nodash") or "run")
+    started = services.dms.start(
+        ctx.target,
+        database.source_database,
+        lambda: build_migration_request(ctx.plan, database, services.dms.migration_service_id, services.connections),
+        last_backup_name=last_backup,
+    )
+    ctx.operation_id = started.migration_operation_id
     return StepResult(
-        "%s %s (%s)" % (verb, result.migration_operation_id, result.status.describe()),
-        return_value=result.migration_operation_id,
+        "started migration %s (%s)" % (started.migration_operation_id, started.status.describe()),
+        return_value=started.migration_operation_id,
     )
 
 
-def poll_migration(ctx: StepContext) -> MigrationStatus:
-    """One sensor poke: the status, after failing fast on a terminal DMS failure."""
-    status = ctx.services.dms.status(ctx.target, ctx.require_migration_operation_id())
-    if status.is_terminal_failure:
-        raise StepFailure("DMS migration of %s ended: %s" % (ctx.database.name, status.describe()))
-    return status
+def wait_for(goal: str):
+    def wait(ctx: StepContext) -> StepResult:
+        now = standing(ctx)
+        if now.has_ended:
+            raise StepFailure("DMS migration of %s ended: %s" % (ctx.database.name, now.describe()))
+        if now.stage == stages.NOT_STARTED:
+            raise StepFailure("DMS has no migration of %s into %s" % (ctx.database.source_database, ctx.database.target_database))
+        reached = now.stage == stages.SUCCEEDED or (goal == WAIT_READY_FOR_CUTOVER and now.stage in (stages.READY_FOR_CUTOVER, stages.COMPLETING))
+        if not reached:
+            raise StepPending(now.describe())
+        return StepResult("DMS migration %s" % now.describe())
+
+    wait.__name__ = "wait_until_%s" % goal
+    return wait
 
 
-def goal_met(status: MigrationStatus, goal: str) -> bool:
-    if goal == READY_FOR_CUTOVER:
-        return is_ready_for_cutover(status)
-    return status.is_succeeded
+def freeze_source(ctx: StepContext) -> StepResult:
+    """Stop writes on the source (READ_ONLY or SINGLE_USER per the plan) before the final backup.
+
+    Kept frozen until the target is validated; rollback makes it writable again. Idempotent.
+    """
+    database = ctx.database
+    now = standing(ctx)
+    if now.stage == stages.NOT_STARTED or now.has_ended:
+        raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
+    ctx.sql.freeze_source(database)
+    return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
+
+
+def final_backup(ctx: StepContext) -> StepResult:
+    """Take the final log backup into the share ourselves (source frozen: it holds the last write).
+
+    Online: then wait until DMS restored that very file (by name, whatever files follow).
+    Offline: DMS was told its name at creation (`lastBackupName`) and finishes after restoring it.
+    """
+    database = ctx.database
+    now = standing(ctx)
+    if now.is_live:
+        return StepResult("nothing to back up: %s" % now.describe())
+    if now.stage == stages.NOT_STARTED or now.has_ended:
+        raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
+    if database.is_online:
+        file_name = online_final_backup_name(ctx, now)
+    else:
+        file_name = now.migration.last_backup_name
+        if not file_name:
+            raise StepFailure(
+                "offline migration %s has no lastBackupName: DMS would finish without the final backup; "
+                "cancel it (rollback) and run again" % now.operation_id
+            )
+    share = ctx.source_server.backup_file_share
+    if share is None:
+        raise StepFailure("source server %s has no backupFileShare for the final backup" % ctx.source_server.name)
+    ctx.sql.backup_log(database, share.path.rstrip("\\/") + "\\" + file_name, key="final-backup:%s" % now.operation_id)
+    if database.is_online and not now.migration.is_backup_restored(file_name):
+        raise StepPending("final backup %s taken; DMS restoring (%s)" % (file_name, now.migration.describe()))
+    return StepResult("final log backup %s taken%s" % (file_name, " and restored" if database.is_online else ""), return_value=file_name)
 
 
 def cutover(ctx: StepContext) -> StepResult:
-    """Freeze the source, ship its tail-log backup, wait until DMS restored it, then cut over.
-
-    Freezing first means no transaction is lost: the tail-log backup holds the last change.
-    Rollback sets the source READ_WRITE again if the migration fails after this.
-    """
-    services, database = ctx.services, ctx.database
-    operation_id = ctx.require_migration_operation_id()
-    status = services.dms.status(ctx.target, operation_id)
-    if status.migration_status in ("Completing", "Succeeded"):
-        return StepResult("cutover already requested (%s)" % status.describe())
-    if status.is_terminal_failure:
-        raise StepFailure("DMS migration of %s ended: %s" % (database.name, status.describe()))
-
-    source = ctx.plan.source_of(database)
-    share = source.backup_file_share
-    if share is None:
-        raise StepFailure("source server %s has no backupFileShare for the tail-log backup" % source.name)
-    services.sql.set_read_only(source.connection_id, database.source_database, True)
-    backup_name = "%s_cutover_%s_%s.trn" % (
-        database.source_database,
-        ctx.airflow_context.get("ts_nodash", "run"),
-        ctx.task_instance.try_number,
-    )
-    services.sql.backup_log(
-        source.connection_id, database.source_database, share.path.rstrip("\\/") + "\\" + backup_name
-    )
-
-    deadline = time.monotonic() + ctx.timing.final_backup_restore_timeout.total_seconds()
-    while True:
-        status = services.dms.status(ctx.target, operation_id)
-        if status.is_terminal_failure:
-            raise StepFailure("DMS migration of %s ended: %s" % (database.name, status.describe()))
-        if has_restored_backup(status, backup_name):
-            break
-        if time.monotonic() > deadline:
-            raise StepFailure(
-                "tail-log backup %s was not restored within %s (%s)"
-                % (backup_name, ctx.timing.final_backup_restore_timeout, status.describe())
-            )
-        time.sleep(ctx.timing.cutover_poll_seconds)
-    services.dms.cutover(ctx.target, operation_id)
-    return StepResult("source frozen, tail-log backup %s restored, cutover requested" % backup_name)
+    """Ask DMS to complete an online migration (awaited), once it restored the final backup."""
+    now = standing(ctx)
+    if now.is_live:
+        return StepResult("cutover already requested: %s" % now.describe())
+    if not now.is_active:
+        raise StepFailure("%s cannot be cut over: %s" % (ctx.database.name, now.describe()))
+    file_name = online_final_backup_name(ctx, now)
+    if not now.migration.is_backup_restored(file_name):
+        raise StepFailure("final backup %s is not restored yet: %s" % (file_name, now.describe()))
+    ctx.services.dms.cutover(ctx.target, now.operation_id)
+    return StepResult("cutover of migration %s requested (final backup %s restored)" % (now.operation_id, file_name))
 
 
 def validate(ctx: StepContext) -> StepResult:
-    report = compare_source_and_target(ctx.services.sql, ctx.plan, ctx.database)
+    now = standing(ctx)
+    if now.stage != stages.SUCCEEDED:
+        raise StepFailure("%s cannot be validated before DMS finished: %s" % (ctx.database.name, now.describe()))
+    report = ctx.sql.compare(ctx.plan, ctx.database)
     if not report.passed:
         raise StepFailure("validation of %s failed: %s" % (ctx.database.name, report.summary()))
     return StepResult("validation passed: %s" % report.summary())
 
 
 def done(ctx: StepContext) -> StepResult:
-    return StepResult("%s migrated and validated" % ctx.database.name)
+    return StepResult("%s migrated and validated" % ctx.database.name, return_value="migrated")
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+def describe_chain(database: Any) -> Dict[str, Optional[str]]:
+    """Task id -> what it waits for (None: a step that runs once)."""
+    if not database.restores_backups:
+        return {"preflight": None, "start_migration": None, "wait_for_migration": WAIT_SUCCEEDED, "validate": None, "done": None}
+    if database.is_online:
+        return {
+            "preflight": None,
+            "start_migration": None,
+            "wait_for_migration": WAIT_READY_FOR_CUTOVER,
+            "freeze_source": None,
+            "final_backup": None,
+            "cutover": None,
+            "wait_for_completion": WAIT_SUCCEEDED,
+            "validate": None,
+            "done": None,
+        }
+    return {
+        "preflight": None,
+        "start_migration": None,
+        "freeze_source": None,
+        "final_backup": None,
+        "wait_for_migration": WAIT_SUCCEEDED,
+        "validate": None,
+        "done": None,
+    }
 
 
-def elapsed_seconds(started: object) -> float:
-    if not isinstance(started, datetime):
-        return 0.0
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=timezone.utc)
-    return max(0.0, (utc_now() - started) / timedelta(seconds=1))
+STEPS = {
+    "preflight": preflight,
+    "start_migration": start_migration,
+    "freeze_source": freeze_source,
+    "final_backup": final_backup,
+    "cutover": cutover,
+    "validate": validate,
+    "done": done,
+}
+
+
+def step_for(task_id: str, goal: Optional[str]):
+    return wait_for(goal) if goal else STEPS[task_id]

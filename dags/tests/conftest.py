@@ -32,6 +32,37 @@ os.environ.update(
     }
 )
 sys.path.insert(0, str(DAGS_DIR))
+sys.path.insert(0, str(TESTS_DIR))
+REPO_SCHEMA = DAGS_DIR.parent / "schema" / "migration-plan.schema.json"
+
+
+def _schema_with_contract_fields() -> None:
+    """TRANSITIONAL (see contract_fields.py): the repository schema plus the contract's new fields."""
+    from contract_fields import schema_with_contract_fields
+
+    schema = json.loads(REPO_SCHEMA.read_text())
+    if "host" in schema["properties"]["airflow"]["properties"]:
+        return
+    patched = Path(_airflow_home) / "migration_plan.schema.json"
+    patched.write_text(json.dumps(schema_with_contract_fields(schema)))
+    from migration_orchestration_lib import plan
+
+    plan._SCHEMA_FALLBACKS = (str(patched),)
+    global PLAN_SCHEMA
+    PLAN_SCHEMA = patched
+
+
+PLAN_SCHEMA = REPO_SCHEMA
+_schema_with_contract_fields()
+
+
+def write_bundle(directory: Path, document: dict) -> Path:
+    """A plan as the bundle ships it: `migration_plan.json` with `migration_plan.schema.json` beside."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "migration_plan.schema.json").write_text(PLAN_SCHEMA.read_text())
+    plan_file = directory / "migration_plan.json"
+    plan_file.write_text(json.dumps(document))
+    return plan_file
 
 
 @pytest.fixture(scope="session")
@@ -51,46 +82,64 @@ def example_document() -> dict:
     return load_plan_document()
 
 
-def database_entry(name: str, source_database: str, depends_on=(), mode: str = "online", target: str = "mi-prod") -> dict:
-    return {
+KIND_OF_SERVER = {"mi-prod": "SqlMi", "db-prod": "SqlDb", "vm-prod": "SqlVm"}
+EXTRA_TARGET_SERVERS = [
+    {"name": "db-prod", "kind": "SqlDb", "connectionId": "mssql_target_db_prod",
+     "resourceId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"},
+    {"name": "vm-prod", "kind": "SqlVm", "connectionId": "mssql_target_vm_prod",
+     "resourceId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/vm1"},
+]
+
+
+def database_entry(name: str, source_database: str, depends_on=(), mode: str = None, target: str = "mi-prod",
+                   target_database: str = None, checksums: bool = False, **fields) -> dict:
+    """A database as the renderer writes it: every field present."""
+    kind = KIND_OF_SERVER[target]
+    entry = {
         "name": name,
         "source": {"server": "sql01", "database": source_database},
-        "target": {"server": target},
-        "mode": mode,
+        "target": {"server": target, "database": target_database or source_database, "kind": kind},
+        "mode": mode or ("offline" if kind == "SqlDb" else "online"),
         "dependsOn": list(depends_on),
+        "validation": {"rowCounts": True, "checksums": checksums},
+        "timeoutMinutes": 720,
+        "sourceFreeze": "readOnly",
+        "allowSourceWritesDuringCopy": False,
     }
+    entry.update(fields)
+    return entry
 
 
 def plan_with_databases(databases: list, base: dict = None) -> dict:
-    """The example plan's servers with another set of databases."""
+    """The example plan's servers, all three target kinds, with another set of databases."""
     document = copy.deepcopy(base or load_plan_document())
     document["databases"] = databases
+    document["targetServers"] += [s for s in EXTRA_TARGET_SERVERS if s["name"] not in {t["name"] for t in document["targetServers"]}]
     return document
 
 
 def renamed_targets_document(mode: str = "offline") -> dict:
     """Each target kind, each database renamed on its target (`mode` for the SqlMi and SqlVm ones);
     `Archive` is a source database and, on the SQL VM, the copy of another one."""
-    document = plan_with_databases(
+    return plan_with_databases(
         [
-            {"name": "to_mi", "source": {"server": "sql01", "database": "Sales"},
-             "target": {"server": "mi-prod", "database": "SalesArchive"}, "mode": mode,
-             "validation": {"rowCounts": True, "checksums": True}},
-            {"name": "to_db", "source": {"server": "sql01", "database": "Hr"},
-             "target": {"server": "db-prod", "database": "HrArchive"},
-             "validation": {"rowCounts": True, "checksums": True}},
-            {"name": "to_vm", "source": {"server": "sql01", "database": "Crm"},
-             "target": {"server": "vm-prod", "database": "Archive"}, "mode": mode, "dependsOn": ["to_mi"],
-             "validation": {"rowCounts": True, "checksums": True}},
-            {"name": "archive", "source": {"server": "sql01", "database": "Archive"},
-             "target": {"server": "mi-prod", "database": "Archive"}, "mode": "offline"},
+            database_entry("to_mi", "Sales", mode=mode, target_database="SalesArchive", checksums=True),
+            database_entry("to_db", "Hr", target="db-prod", target_database="HrArchive", checksums=True),
+            database_entry("to_vm", "Crm", mode=mode, target="vm-prod", target_database="Archive", depends_on=["to_mi"], checksums=True),
+            database_entry("archive", "Archive", mode="offline"),
         ]
     )
-    document["targetServers"] += [
-        {"name": "db-prod", "kind": "SqlDb", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"},
-        {"name": "vm-prod", "kind": "SqlVm", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/vm1"},
-    ]
-    return document
+
+
+@pytest.fixture
+def rehearsal_world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Rehearsal mode on a world of its own; the servers this test started stop afterwards."""
+    from migration_orchestration_lib import rehearsal
+
+    monkeypatch.setenv("MIGRATION_DRY_RUN", "1")
+    monkeypatch.setenv("MIGRATION_SIMULATION_DIR", str(tmp_path / "world"))
+    yield tmp_path / "world"
+    rehearsal.stop_servers()
 
 
 @pytest.fixture

@@ -165,6 +165,30 @@ def _dependencies(count: int, names: List[str], random: Callable[[], float]) -> 
     return [[names[j] for j in sorted(d)] for d in deps]
 
 
+def rendered(document: dict) -> dict:
+    """The generated plan as `renderMigrationPlan` writes it: every default filled (the DAG reads
+    only rendered plans). The defaults are lib/plan's; this fills only what the generator omits."""
+    kinds = {server["name"]: server["kind"] for server in document["targetServers"]}
+    document = dict(document, airflow={"host": "kubernetes", "sqlAccess": "direct"})
+    document["concurrency"] = {"maxMigrationsPerService": 10, "maxMigrationsPerSourceServer": 2, "maxSqlStepsPerRuntime": 4}
+    for server in document["sourceServers"]:
+        server.setdefault("port", 1433)
+        server.setdefault("authentication", "SqlAuthentication")
+        server.setdefault("connectionId", "mssql_source_%s" % server["name"].replace("-", "_"))
+        server.setdefault("connectionStringSecretName", "%s-connection-string" % server["name"])
+    for server in document["targetServers"]:
+        server.setdefault("connectionId", "mssql_target_%s" % server["name"].replace("-", "_"))
+    for database in document["databases"]:
+        database["target"].setdefault("database", database["source"]["database"])
+        database["target"]["kind"] = kinds[database["target"]["server"]]
+        database.setdefault("dependsOn", [])
+        database.setdefault("validation", {"rowCounts": True, "checksums": False})
+        database.setdefault("timeoutMinutes", 720)
+        database.setdefault("sourceFreeze", "readOnly")
+        database.setdefault("allowSourceWritesDuringCopy", False)
+    return document
+
+
 if __name__ == "__main__":
     size, out = int(sys.argv[1]), sys.argv[2]
     with open(out, "w", encoding="utf-8") as stream:

@@ -1,6 +1,6 @@
-"""The DAG's shape for several plans: order, isolation, rollback wiring, sensors, the run's leaf.
+"""The DAG's shape for several plans: order, isolation, rollback wiring, waiting, pools, the run's leaf.
 
-Marked airflow26: these also run in the Apache Airflow 2.6.3 environment when it is built.
+Marked airflow26: these also run with Apache Airflow 2.10.5 and 2.6.3 (see run-tests.sh).
 """
 from __future__ import annotations
 
@@ -11,16 +11,26 @@ import sys
 
 import pytest
 
-from conftest import DAGS_DIR, PLANS_DIR, database_entry, load_plan_document, plan_with_databases
-from generated_plans import generate_plan
+from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases, write_bundle
+from generated_plans import generate_plan, rendered
 from migration_orchestration_lib import dag_factory
+from migration_orchestration_lib.airflow_compat import AirflowException, BaseSensorOperator, DAG
 from migration_orchestration_lib.dag_factory import DAG_ID, build_dag
 from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.pools import pool_by_task
 
 pytestmark = pytest.mark.airflow26
 
-WORK_TASKS_ONLINE = ["preflight", "start_migration", "wait_for_migration", "cutover", "wait_for_completion", "validate", "done"]
-WORK_TASKS_OFFLINE = ["preflight", "start_migration", "wait_for_migration", "validate", "done"]
+ONLINE_RESTORE = ["preflight", "start_migration", "wait_for_migration", "freeze_source", "final_backup", "cutover",
+                  "wait_for_completion", "validate", "done"]
+OFFLINE_RESTORE = ["preflight", "start_migration", "freeze_source", "final_backup", "wait_for_migration", "validate", "done"]
+DATA_COPY = ["preflight", "start_migration", "wait_for_migration", "validate", "done"]
+
+
+def work_tasks(database):
+    if database.target_kind == "SqlDb":
+        return DATA_COPY
+    return ONLINE_RESTORE if database.is_online else OFFLINE_RESTORE
 
 
 def example_plan():
@@ -49,17 +59,13 @@ def independent_plan():
 
 
 def mixed_kinds_plan():
-    document = load_plan_document()
-    document["targetServers"] += [
-        {"name": "db-prod", "kind": "SqlDb", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"},
-        {"name": "vm-prod", "kind": "SqlVm", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/vm1"},
-    ]
-    document["databases"] = [
-        database_entry("to_mi", "Sales"),
-        {"name": "to_db", "source": {"server": "sql01", "database": "Hr"}, "target": {"server": "db-prod"}, "dependsOn": ["to_mi"]},
-        database_entry("to_vm", "Crm", target="vm-prod"),
-    ]
-    return document
+    return plan_with_databases(
+        [
+            database_entry("to_mi", "Sales"),
+            database_entry("to_db", "Hr", target="db-prod", depends_on=["to_mi"]),
+            database_entry("to_vm", "Crm", target="vm-prod", mode="offline"),
+        ]
+    )
 
 
 PLANS = {
@@ -102,7 +108,7 @@ def plan_and_dag(request):
 def test_dag_is_manual_single_run_and_does_not_catch_up(plan_and_dag):
     _, dag = plan_and_dag
     assert dag.dag_id == DAG_ID
-    assert dag.schedule_interval is None
+    assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual runs only
     assert dag.max_active_runs == 1
     assert dag.catchup is False
 
@@ -111,7 +117,7 @@ def test_each_database_is_a_task_group_with_its_steps(plan_and_dag):
     plan, dag = plan_and_dag
     assert set(dag.task_group.children) == set(plan.database_names) | {"run_outcome"}
     for database in plan.databases:
-        steps = WORK_TASKS_ONLINE if database.is_online else WORK_TASKS_OFFLINE
+        steps = work_tasks(database)
         group_task_ids = {t for t in dag.task_ids if t.startswith(database.name + ".")}
         assert group_task_ids == {"%s.%s" % (database.name, s) for s in steps + ["rollback"]}
         for upstream, downstream in zip(steps, steps[1:]):
@@ -138,23 +144,24 @@ def test_rollback_runs_on_any_failed_step_of_its_own_database_only(plan_and_dag)
     plan, dag = plan_and_dag
     for database in plan.databases:
         rollback = dag.get_task("%s.rollback" % database.name)
-        steps = WORK_TASKS_ONLINE if database.is_online else WORK_TASKS_OFFLINE
+        steps = work_tasks(database)
         assert rollback.trigger_rule == "one_failed"
         assert rollback.upstream_task_ids == {"%s.%s" % (database.name, s) for s in steps}
         assert rollback.downstream_task_ids == {"run_outcome"}
 
 
-def test_every_sensor_reschedules_with_backoff_and_the_plans_timeout(plan_and_dag):
-    from airflow.sensors.base import BaseSensorOperator
-
+def test_every_task_waits_without_a_slot_within_bounded_time_in_its_pool(plan_and_dag):
     plan, dag = plan_and_dag
-    sensors = [t for t in dag.tasks if isinstance(t, BaseSensorOperator)]
-    assert len(sensors) == sum(2 if d.is_online else 1 for d in plan.databases)
-    for sensor in sensors:
-        database = plan.database(sensor.task_id.split(".")[0])
-        assert sensor.mode == "reschedule"
-        assert sensor.exponential_backoff is True
-        assert sensor.timeout == database.timeout_minutes * 60
+    pools = pool_by_task()
+    for task in dag.tasks:
+        assert task.execution_timeout is not None and task.execution_timeout.total_seconds() > 0, task.task_id
+        if task.task_id == "run_outcome":
+            continue
+        database, name = task.task_id.split(".")
+        assert isinstance(task, BaseSensorOperator) and task.mode == "reschedule", task.task_id
+        assert task.timeout == plan.database(database).timeout_minutes * 60
+        assert task.pool == pools.get(name, "default_pool"), task.task_id
+    assert {t.pool for t in dag.tasks} >= {"database_migration_admission", "database_migration_sql"}
 
 
 def test_run_outcome_is_the_only_leaf_and_sees_every_database(plan_and_dag):
@@ -165,17 +172,18 @@ def test_run_outcome_is_the_only_leaf_and_sees_every_database(plan_and_dag):
     assert outcome.upstream_task_ids == {"%s.%s" % (n, t) for n in plan.database_names for t in ("done", "rollback")}
 
 
-def test_only_online_migrations_have_a_cutover():
+def test_only_online_migrations_have_a_cutover_and_only_restores_a_final_backup():
     plan = parse_plan(mixed_kinds_plan())
     dag = build_dag(plan, environ={})
-    assert "to_mi.cutover" in dag.task_ids and "to_vm.cutover" in dag.task_ids
-    assert "to_db.cutover" not in dag.task_ids
+    assert "to_mi.cutover" in dag.task_ids and "to_vm.cutover" not in dag.task_ids and "to_db.cutover" not in dag.task_ids
+    assert "to_mi.final_backup" in dag.task_ids and "to_vm.final_backup" in dag.task_ids
+    assert "to_db.final_backup" not in dag.task_ids and "to_db.freeze_source" not in dag.task_ids
 
 
 def test_parse_cost_is_linear_in_databases():
     plan = parse_plan(chain_plan(60))
     dag = build_dag(plan, environ={})
-    assert len(dag.tasks) == 60 * 8 + 1
+    assert len(dag.tasks) == 60 * (len(ONLINE_RESTORE) + 1) + 1
 
 
 # A generated plan the size of a large estate (bench/gen-plan.mjs's shape: hubs, waves, long chains,
@@ -185,7 +193,7 @@ GENERATED_SIZE = 300
 
 @pytest.fixture(scope="module")
 def generated_plan():
-    return parse_plan(generate_plan(GENERATED_SIZE))
+    return parse_plan(rendered(generate_plan(GENERATED_SIZE)))
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +205,7 @@ def expected_edges(plan):
     """Every edge the DAG must have, from the plan alone (see the README's DAG section)."""
     edges = set()
     for database in plan.databases:
-        steps = ["%s.%s" % (database.name, s) for s in (WORK_TASKS_ONLINE if database.is_online else WORK_TASKS_OFFLINE)]
+        steps = ["%s.%s" % (database.name, s) for s in work_tasks(database)]
         edges.update(zip(steps, steps[1:]))
         edges.update((step, "%s.rollback" % database.name) for step in steps)
         edges.update(("%s.%s" % (database.name, t), "run_outcome") for t in ("done", "rollback"))
@@ -220,6 +228,22 @@ def task_relatives(dag):
     }
 
 
+def dag_bag():
+    """The DAG folder as the DAG processor loads it (examples are off: AIRFLOW__CORE__LOAD_EXAMPLES)."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag  # Airflow 3
+    except ImportError:
+        from airflow.models.dagbag import DagBag
+    return DagBag(dag_folder=str(DAGS_DIR))
+
+
+def serializer():
+    """Airflow 3 renamed the DAG serializer (DagSerialization); Airflow 2 calls it SerializedDAG."""
+    from airflow.serialization import serialized_objects
+
+    return getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
+
+
 def graph_view_edges(dag):
     from airflow.utils.dag_edges import dag_edges
 
@@ -227,13 +251,12 @@ def graph_view_edges(dag):
 
 
 def group_tree(group):
-    from airflow.utils.task_group import TaskGroup
-
-    return {key: group_tree(child) if isinstance(child, TaskGroup) else "task" for key, child in group.children.items()}
+    # a deserialized group is Airflow core's class on Airflow 3, not the Task SDK's: ask for children
+    return {key: group_tree(child) if hasattr(child, "children") else "task" for key, child in group.children.items()}
 
 
 def test_a_generated_plan_is_wired_with_every_edge_it_needs_and_no_other(generated_plan, generated_dag):
-    assert len(generated_dag.tasks) == sum(8 if d.is_online else 6 for d in generated_plan.databases) + 1
+    assert len(generated_dag.tasks) == sum(len(work_tasks(d)) + 1 for d in generated_plan.databases) + 1
     expected = expected_edges(generated_plan)
     wired = wired_edges(generated_dag)
     assert sorted(expected - wired) == [], "edges missing"
@@ -243,19 +266,15 @@ def test_a_generated_plan_is_wired_with_every_edge_it_needs_and_no_other(generat
 
 def test_wiring_matches_airflows_own_operator_for_every_consumer_of_the_graph(generated_plan, generated_dag, monkeypatch):
     """`_wire` leaves the DAG exactly as `>>` would: tasks, groups, graph view, serialization, order."""
-    from airflow.serialization.serialized_objects import SerializedDAG
-    from airflow.utils.dag_cycle_tester import check_cycle
-
     monkeypatch.setattr(dag_factory, "_wire", lambda upstream, downstream: upstream >> downstream)
     reference = build_dag(generated_plan, environ={})
 
     assert task_relatives(generated_dag) == task_relatives(reference)
     assert group_tree(generated_dag.task_group) == group_tree(reference.task_group)
     assert graph_view_edges(generated_dag) == graph_view_edges(reference)
-    assert json.dumps(SerializedDAG.to_dict(generated_dag), sort_keys=True, default=str) == json.dumps(
-        SerializedDAG.to_dict(reference), sort_keys=True, default=str
+    assert json.dumps(serializer().to_dict(generated_dag), sort_keys=True, default=str) == json.dumps(
+        serializer().to_dict(reference), sort_keys=True, default=str
     )
-    check_cycle(generated_dag)  # raises on a cycle
     position = {task.task_id: index for index, task in enumerate(generated_dag.topological_sort())}
     assert len(position) == len(generated_dag.tasks)
     assert all(position[upstream] < position[downstream] for upstream, downstream in wired_edges(generated_dag))
@@ -263,22 +282,18 @@ def test_wiring_matches_airflows_own_operator_for_every_consumer_of_the_graph(ge
 
 def test_the_wired_dag_survives_a_serialization_round_trip(generated_dag):
     """What the scheduler and the webserver load from the metadata DB is the same graph."""
-    from airflow.serialization.serialized_objects import SerializedDAG
-
-    restored = SerializedDAG.from_dict(SerializedDAG.to_dict(generated_dag))
+    restored = serializer().from_dict(serializer().to_dict(generated_dag))
 
     assert task_relatives(restored) == task_relatives(generated_dag)
     assert wired_edges(restored) == wired_edges(generated_dag)
     assert group_tree(restored.task_group) == group_tree(generated_dag.task_group)
     assert graph_view_edges(restored) == graph_view_edges(generated_dag)
-    assert [t.task_id for t in restored.leaves] == ["run_outcome"]
+    assert [t for t, (_, downstream, _) in task_relatives(restored).items() if not downstream] == ["run_outcome"]
 
 
 def test_building_the_dag_never_hashes_it(generated_plan, monkeypatch):
     """Airflow's `>>` hashes the DAG (a tuple of all its task ids) on every call: O(tasks) per edge,
     O(tasks x edges) per parse (2.5-3.6 s for 1,000 databases). The factory wires without it."""
-    from airflow.models.dag import DAG
-
     hashes = []
     original = DAG.__hash__
 
@@ -292,36 +307,28 @@ def test_building_the_dag_never_hashes_it(generated_plan, monkeypatch):
 
 
 def test_wiring_refuses_tasks_of_another_dag():
-    from airflow.exceptions import AirflowException
-    from airflow.models.dag import DAG
-    from airflow.operators.empty import EmptyOperator
+    from migration_orchestration_lib.airflow_compat import BaseOperator
 
     with DAG("one", schedule=None, start_date=dag_factory.START_DATE):
-        here = EmptyOperator(task_id="here")
+        here = BaseOperator(task_id="here")
     with DAG("two", schedule=None, start_date=dag_factory.START_DATE):
-        there = EmptyOperator(task_id="there")
+        there = BaseOperator(task_id="there")
     with pytest.raises(AirflowException, match="more than one DAG"):
         dag_factory._wire(here, there)
     assert here.downstream_task_ids == set() and there.upstream_task_ids == set()
 
 
-def test_dagbag_imports_the_dag_folder_with_the_plan_from_the_environment(monkeypatch):
-    from airflow.models.dagbag import DagBag
-
-    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(PLANS_DIR / "three_databases.json"))
-    bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+def test_dagbag_imports_the_dag_folder_with_the_plan_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(write_bundle(tmp_path, load_plan_document())))
+    bag = dag_bag()
     assert bag.import_errors == {}
     assert list(bag.dag_ids) == [DAG_ID]
     assert len(bag.dags[DAG_ID].task_group.children) == 4
 
 
 def test_dagbag_imports_a_generated_plan(monkeypatch, tmp_path, generated_plan):
-    from airflow.models.dagbag import DagBag
-
-    plan_file = tmp_path / "migration_plan.json"
-    plan_file.write_text(json.dumps(generate_plan(GENERATED_SIZE)))
-    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))
-    bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(write_bundle(tmp_path, rendered(generate_plan(GENERATED_SIZE)))))
+    bag = dag_bag()
     assert bag.import_errors == {}
     dag = bag.dags[DAG_ID]
     assert len(dag.task_group.children) == GENERATED_SIZE + 1
@@ -334,38 +341,37 @@ def test_dagbag_imports_a_generated_plan(monkeypatch, tmp_path, generated_plan):
         ({"MIGRATION_PLAN_PATH": "/nonexistent/migration_plan.json"}, "cannot read the plan file"),
         ({"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_FAILURE": "database_1,database_9"}, "names database(s) not in the plan: database_9"),
         ({"MIGRATION_SIMULATE_FAILURE": "database_1"}, "failures can only be simulated in a rehearsal"),
+        ({"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_MISMATCH": "database_7"}, "names database(s) not in the plan: database_7"),
+        ({"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_CRASH": "database_1"}, "must be <database>:<task>"),
+        ({"MIGRATION_SIMULATE_CRASH": "database_1:cutover"}, "failures can only be simulated in a rehearsal"),
     ],
 )
-def test_bad_environment_is_a_clear_import_error(monkeypatch, environment, expected):
-    from airflow.models.dagbag import DagBag
-
-    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(PLANS_DIR / "three_databases.json"))
+def test_bad_environment_is_a_clear_import_error(monkeypatch, tmp_path, environment, expected):
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(write_bundle(tmp_path, load_plan_document())))
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    bag = dag_bag()
     assert len(bag.import_errors) == 1
     assert expected in next(iter(bag.import_errors.values()))
 
 
 def test_malformed_plan_file_is_a_clear_import_error(monkeypatch, tmp_path):
-    from airflow.models.dagbag import DagBag
-
     plan_file = tmp_path / "migration_plan.json"
     plan_file.write_text('{"name": "contoso-sql", "databases": [')
     monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))
-    bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    bag = dag_bag()
     [message] = bag.import_errors.values()
     assert "invalid migration plan %s" % plan_file in message
     assert "the plan file is not valid JSON" in message
     assert DAG_ID not in bag.dags
 
 
-def test_parsing_imports_no_azure_sdk_or_sql_driver():
+def test_parsing_imports_no_azure_sdk_or_sql_driver(tmp_path):
     script = (
         "import os, sys; sys.path.insert(0, %r); os.environ['MIGRATION_PLAN_PATH'] = %r\n"
         "import migration_orchestration\n"
         "heavy = sorted(m for m in sys.modules if m.startswith(('azure.', 'pymssql')))\n"
         "print(','.join(heavy))\n"
-    ) % (str(DAGS_DIR), str(PLANS_DIR / "three_databases.json"))
+    ) % (str(DAGS_DIR), str(write_bundle(tmp_path, load_plan_document())))
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert output.stdout.strip() == ""

@@ -148,6 +148,19 @@ def test_integration_runtime_state_comes_from_the_migration_service(server, gate
     assert gateway.integration_runtime_state() == "NeedRegistration"
 
 
+def test_the_migrations_of_the_service_come_in_one_call_with_their_scope_and_target_database(server, gateway):
+    assert gateway.migrations_on_service() == []
+    operation_ids = {kind: start(gateway, kind).migration_operation_id for kind in KINDS}
+
+    listed = gateway.migrations_on_service()
+
+    assert len(server.received("listMigrations")) == 2
+    assert sorted((scope.strip("/").lower(), database, status.migration_operation_id) for scope, database, status in listed) == sorted(
+        (scope(kind).strip("/").lower(), SOURCE_DATABASE, operation_ids[kind]) for kind in KINDS
+    )
+    assert all(status.is_in_flight for _, _, status in listed)
+
+
 # -- migrations, per target kind ----------------------------------------------------------------
 
 
@@ -460,9 +473,10 @@ def key_paths(value, prefix=""):
 def sql_db_document():
     document = load_plan_document()
     document["targetServers"].append(
-        {"name": "db-prod", "kind": "SqlDb", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"}
+        {"name": "db-prod", "kind": "SqlDb", "connectionId": "mssql_target_db_prod",
+         "resourceId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"}
     )
-    document["databases"][0]["target"] = {"server": "db-prod"}
+    document["databases"][0]["target"] = {"server": "db-prod", "database": "Sales", "kind": "SqlDb"}
     document["databases"][0]["mode"] = "offline"
     return document
 

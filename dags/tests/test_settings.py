@@ -64,5 +64,10 @@ def test_subscription_defaults_to_the_migration_services_one():
 
 
 def test_rehearsals_poll_in_seconds_real_runs_in_minutes():
-    assert Timing.for_environment({"MIGRATION_DRY_RUN": "1"}).poke_interval_seconds <= 1
-    assert Timing.for_environment({}).poke_interval_seconds >= 60
+    assert Timing.for_environment({"MIGRATION_DRY_RUN": "1"}).poke_interval.total_seconds() <= 1
+    assert Timing.for_environment({}).poke_interval.total_seconds() >= 60
+
+
+def test_waits_defer_only_where_the_host_says_it_has_a_triggerer():
+    assert Timing.for_environment({}).deferrable is False
+    assert Timing.for_environment({"MIGRATION_WAIT_MODE": "deferrable"}).deferrable is True

@@ -1,137 +1,126 @@
-"""Steps and rollback one at a time against the rehearsal world, with a stand-in task context."""
+"""Single properties of the steps, on the rehearsal world (real gateway over HTTP, real SQL access
+on the fake SQL engine), run task by task with `task_driver`."""
 from __future__ import annotations
 
 import pytest
 
-from conftest import load_plan_document
-from migration_orchestration_lib import simulation, steps
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
+from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
-from migration_orchestration_lib.rollback import NothingToRollBack, roll_back
-from migration_orchestration_lib.settings import Timing
-from migration_orchestration_lib.step_context import StepContext, StepFailure
+from migration_orchestration_lib.dms_gateway import MigrationTarget
+from migration_orchestration_lib.rehearsal import rehearsal_services, seed_world
+from task_driver import RunDriver, WorkerCrashed
+from world_view import WorldView
 
-RUN_ID = "manual__2025-02-01T00:00:00+00:00"
-
-
-class FakeTaskInstance:
-    def __init__(self, xcom, try_number=1):
-        self.xcom = xcom
-        self.try_number = try_number
-        self.start_date = None
-
-    def xcom_pull(self, task_ids):
-        return self.xcom.get(task_ids)
+pytestmark = pytest.mark.airflow210
 
 
-class FakeDagRun:
-    def __init__(self, states):
-        self.states = states
-
-    def get_task_instance(self, task_id):
-        state = self.states.get(task_id)
-        return None if state is None else type("TI", (), {"state": state})()
+def setup(directory, *databases, **concurrency):
+    document = plan_with_databases(list(databases))
+    document["concurrency"].update(concurrency)
+    plan = parse_plan(document)
+    return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
 
 
-def context_for(plan, name, environ, xcom=None, states=None):
-    airflow_context = {
-        "run_id": RUN_ID,
-        "ti": FakeTaskInstance(xcom if xcom is not None else {}),
-        "dag_run": FakeDagRun(states or {}),
-        "ts_nodash": "20250201T000000",
-    }
-    return StepContext(plan, plan.database(name), airflow_context, Timing.for_environment(environ), environ)
+def test_cutover_waits_for_the_final_backup_by_name_whatever_backups_follow_it(rehearsal_world):
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="online"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    share = plan.source_of(plan.database("db")).backup_file_share.path
+    routine = []
+
+    def routine_log_backup_after_the_final_one(task_id):
+        """The operator's scheduled log backup job runs right after the final backup, and DMS
+        restores it before the DAG looks again: the final backup is no longer the last restored."""
+        if task_id == "db.final_backup" and not routine:
+            routine.append(world.world.take_backup("sql01", "Sales", "LOG", share + "\\Sales_routine_0001.trn"))
+            dms, target = rehearsal_services(plan).dms, MigrationTarget.of(plan, plan.database("db"))
+            while not dms.current_migration(target).is_backup_restored("Sales_routine_0001.trn"):
+                pass  # every read moves the simulated DMS one step on
+
+    driver = RunDriver(dag, routine_log_backup_after_the_final_one)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    final = driver.xcom[("db.final_backup", "return_value")]
+    backups = [b["fileName"] for b in world.world.backups("sql01", "Sales")]
+    assert backups.index(final) < backups.index("Sales_routine_0001.trn")  # a backup followed the final one
+    assert world.operations()[0]["restore"]["restored"][-2:] == [final, "Sales_routine_0001.trn"]
 
 
-@pytest.fixture
-def world_environ(tmp_path):
-    return {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATION_DIR": str(tmp_path)}
+def test_offline_freezes_the_source_then_takes_the_final_backup_dms_was_told_is_last(rehearsal_world):
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline", sourceFreeze="singleUser"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    driver = RunDriver(dag, world.observe)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    [operation] = world.operations()
+    last_backup = world.world.backups("sql01", "Sales")[-1]
+    assert operation["lastBackupName"] == last_backup["fileName"] == driver.xcom[("db.final_backup", "return_value")]
+    assert last_backup["type"] == "LOG"
+    assert world.source()["userAccess"] == "SINGLE_USER" and world.source()["readOnly"] is False  # sourceFreeze: singleUser
+    assert world.target()["tables"] == last_backup["tables"]  # the target holds the frozen source's last state
 
 
-@pytest.fixture
-def plan():
-    return parse_plan(load_plan_document())
+def test_a_sqldb_copy_may_leave_the_source_writable_when_the_plan_accepts_it(rehearsal_world):
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", target="db-prod", allowSourceWritesDuringCopy=True))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    driver = RunDriver(dag, world.observe)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    assert world.source_writable()
 
 
-def world(environ):
-    return simulation.RehearsalWorld.for_run(RUN_ID, environ)
+def test_admission_waits_while_the_service_is_full_and_creates_nothing(rehearsal_world):
+    plan, dag = setup(rehearsal_world, database_entry("a", "Sales"), database_entry("b", "Crm"), maxMigrationsPerService=1)
+    first = RunDriver(dag)
+    with pytest.raises(WorkerCrashed):
+        first.run_database("a", crash_after="start_migration")  # a's migration is in flight
+    second = RunDriver(dag)  # a new run: b's preflight, then one poke of its start_migration
+    assert second._run_task(dag.get_task("b.preflight")) == "success"
+    start = dag.get_task("b.start_migration")
+    with pytest.raises(AirflowRescheduleException):
+        start.execute({"ti": _ti(second, start), "run_id": second.run_id, "task_reschedule_count": 0})
+    b = WorldView(rehearsal_world, plan.database("b"), plan)
+    assert b.operations() == []
 
 
-def test_preflight_stops_when_the_integration_runtime_is_not_online(plan, world_environ, monkeypatch):
-    monkeypatch.setattr(
-        simulation._SimulatedMigrationServices,
-        "get",
-        lambda self, **_: {"properties": {"integrationRuntimeState": "NeedRegistration"}},
-    )
-    with pytest.raises(StepFailure, match="integration runtime is NeedRegistration, not Online"):
-        steps.preflight(context_for(plan, "database_1", world_environ))
+def test_preflight_refuses_a_target_it_did_not_create_and_rollback_leaves_it(rehearsal_world):
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    seed_world(world.world, plan)
+    world.world.put_database("mi-contoso-prod", "Sales", tables={})  # someone else's database
+    driver = RunDriver(dag)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed" and "refusing to overwrite it" in driver.errors["db.preflight"]
+    assert states["db.rollback"] == "success"
+    assert world.target() is not None and world.operations() == []
 
 
-def test_preflight_refuses_to_overwrite_an_existing_target(plan, world_environ):
-    world(world_environ).save(simulation.target_key("mi-contoso-prod", "Sales"), {"targetDatabase": "ONLINE"})
-    with pytest.raises(StepFailure, match="target database Sales already exists on mi-prod"):
-        steps.preflight(context_for(plan, "database_1", world_environ))
+def _ti(driver, task):
+    from task_driver import _TaskInstance
+
+    return _TaskInstance(driver.xcom, task.task_id, 1, task.retries)
 
 
-def test_preflight_accepts_a_target_that_its_in_flight_migration_is_restoring(plan, world_environ):
-    steps.start_migration(context_for(plan, "database_1", world_environ))
-    result = steps.preflight(context_for(plan, "database_1", world_environ))
-    assert "migration in flight, will adopt" in result.message
-    assert result.return_value == {"source_read_only": False}
+def test_a_rollback_that_died_halfway_is_finished_before_a_new_migration_starts(rehearsal_world, monkeypatch):
+    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "db")
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    failed = RunDriver(dag)
+    failed.run_database("db")
+    assert failed.outcome("db") == "rolled_back", failed.errors
+    world.world.update_database("sql01", "Sales", readOnly=True)  # as if rollback died before unfreezing
 
+    finishing = RunDriver(dag)
+    states = finishing.run_database("db")
+    assert states["db.preflight"] == "failed" and "left the source frozen" in finishing.errors["db.preflight"]
+    assert states["db.rollback"] == "success" and world.source_writable()
 
-def test_start_twice_adopts_instead_of_starting_a_second_migration(plan, world_environ):
-    first = steps.start_migration(context_for(plan, "database_1", world_environ))
-    second = steps.start_migration(context_for(plan, "database_1", world_environ))
-    assert second.return_value == first.return_value
-    assert "adopted" in second.message
-    assert len(world(world_environ).load(simulation.target_key("mi-contoso-prod", "Sales"))["migrations"]) == 1
-
-
-def test_rollback_after_a_failed_preflight_leaves_an_existing_target_alone(plan, world_environ):
-    key = simulation.target_key("mi-contoso-prod", "Sales")
-    world(world_environ).save(key, {"targetDatabase": "ONLINE"})
-    states = {"database_1.preflight": "failed", "database_1.start_migration": "upstream_failed"}
-    result = roll_back(context_for(plan, "database_1", world_environ, states=states))
-    assert result.message == "nothing to undo"
-    assert world(world_environ).load(key) == {"targetDatabase": "ONLINE"}
-
-
-def test_rollback_skips_a_database_that_never_started(plan, world_environ):
-    states = {"database_3.%s" % t: "upstream_failed" for t in ("preflight", "start_migration", "wait_for_migration", "validate", "done")}
-    with pytest.raises(NothingToRollBack):
-        roll_back(context_for(plan, "database_3", world_environ, states=states))
-
-
-def test_rollback_finds_a_migration_whose_start_died_before_recording_it(plan, world_environ):
-    steps.start_migration(context_for(plan, "database_1", world_environ))
-    states = {"database_1.preflight": "success", "database_1.start_migration": "failed"}
-    result = roll_back(context_for(plan, "database_1", world_environ, xcom={}, states=states))
-    assert result.status == "RolledBack"
-    assert result.message.startswith("canceled migration ")
-    state = world(world_environ).load(simulation.target_key("mi-contoso-prod", "Sales"))
-    assert state["migrations"][0]["migrationStatus"] == "Canceled"
-    assert "targetDatabase" not in state
-
-
-def test_rollback_is_idempotent(plan, world_environ):
-    operation_id = steps.start_migration(context_for(plan, "database_1", world_environ)).return_value
-    states = {"database_1.preflight": "success", "database_1.start_migration": "success", "database_1.wait_for_migration": "failed"}
-    xcom = {"database_1.start_migration": operation_id, "database_1.preflight": {"source_read_only": False}}
-    first = roll_back(context_for(plan, "database_1", world_environ, xcom=xcom, states=states))
-    second = roll_back(context_for(plan, "database_1", world_environ, xcom=xcom, states=states))
-    assert "canceled migration" in first.message and "deleted managed database Sales" in first.message
-    assert second.message == "target database Sales was already absent"
-
-
-def test_rollback_never_touches_a_validated_target(plan, world_environ):
-    key = simulation.target_key("mi-contoso-prod", "Sales")
-    world(world_environ).save(key, {"targetDatabase": "ONLINE"})
-    states = {"database_1.start_migration": "success", "database_1.validate": "success", "database_1.done": "failed"}
-    result = roll_back(context_for(plan, "database_1", world_environ, xcom={"database_1.start_migration": "op"}, states=states))
-    assert "is live" in result.message
-    assert world(world_environ).load(key) == {"targetDatabase": "ONLINE"}
-
-
-def test_cutover_is_refused_before_start_migration_recorded_an_id(plan, world_environ):
-    with pytest.raises(StepFailure, match="start_migration did not finish"):
-        steps.cutover(context_for(plan, "database_1", world_environ))
+    retry = RunDriver(dag)
+    retry.run_database("db")
+    assert retry.outcome("db") == "migrated", retry.errors
+    assert [operation["migrationStatus"] for operation in world.operations()] == ["Failed", "Succeeded"]

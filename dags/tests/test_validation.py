@@ -1,10 +1,12 @@
 """Validation: one fingerprint batch per side, compared table by table; the report names tables only."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from conftest import load_plan_document
-from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.plan import ValidationSettings, parse_plan
 from migration_orchestration_lib.sql_server import TableFingerprint as OldFingerprint
 from migration_orchestration_lib.sql_statements import TableFingerprint
 from migration_orchestration_lib.validation import compare_fingerprints, compare_source_and_target, validation_operations
@@ -20,10 +22,13 @@ SAME = [fingerprint("dbo.Orders", 10), fingerprint("dbo.Customers", 5, "222")]
 
 
 def plan_with(database_index=0, **validation):
-    document = load_plan_document()
-    document["databases"][database_index]["validation"] = validation
-    plan = parse_plan(document)
-    return plan, plan.databases[database_index]
+    """The example plan with one database's validation settings (set after parsing: the plan
+    schema refuses table names such as O'Brien that the statements must still quote safely)."""
+    plan = parse_plan(load_plan_document())
+    database = plan.databases[database_index]
+    tables = validation.get("tables")
+    settings = ValidationSettings(validation.get("rowCounts", True), validation.get("checksums", False), None if tables is None else tuple(tables))
+    return plan, dataclasses.replace(database, validation=settings)
 
 
 def test_matching_tables_pass():

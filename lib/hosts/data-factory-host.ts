@@ -9,7 +9,7 @@ import { AzapiResourceAction } from '../azapi/resource-action';
 import { ILogAnalyticsWorkspace } from '../core/references';
 import { TerraformData } from '../core/terraform-data';
 import { ensureTimeProvider } from '../core/time-provider';
-import { AlertDefaults, createMetricAlert, CreatedAlert } from '../monitoring/alerts';
+import { AlertDefaults, AlertOptions, createMetricAlert, CreatedAlert } from '../monitoring/alerts';
 import { AIRFLOW_LOG_CATEGORIES, airflowDagImportErrorsAlert, airflowTaskFailuresAlert } from '../monitoring/data-factory-signals';
 import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-factory/dag-storage';
 import { AirflowServicePrincipal } from '../plan/types';
@@ -50,6 +50,14 @@ export function parseEnvironmentId(environmentId: string): DataFactoryEnvironmen
   return { factoryId: match[1], resourceGroupName: match[2], factoryName: match[3], environmentName: match[4] };
 }
 
+/** Overrides of an Airflow environment's metric alerts. */
+export interface AirflowAlertOptions {
+  /** The task failures alert (`AirflowIntegrationRuntimeTaskInstanceFailures`). @default - severity 2, every 5 minutes over 15, total more than 0 */
+  readonly taskFailures?: AlertOptions;
+  /** The DAG import errors alert (`AirflowIntegrationRuntimeDAGProcessingImportErrors`). @default - severity 2, every 5 minutes over 15, total more than 0 */
+  readonly dagImportErrors?: AlertOptions;
+}
+
 /** Props of {@link DataFactoryAirflowHost}. */
 export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
   /** ARM id of the existing Workflow Orchestration Manager environment (an integration runtime of type Airflow). */
@@ -62,6 +70,8 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
   readonly actionGroupId: string;
   /** Defaults of the environment's Airflow alerts. @default - alerts enabled, resolved automatically */
   readonly alertDefaults?: AlertDefaults;
+  /** Overrides of those alerts. @default - their defaults */
+  readonly airflowAlerts?: AirflowAlertOptions;
   /**
    * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
    * to the workspace. Turn off when the factory already has its five diagnostic settings, or its
@@ -194,8 +204,8 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
       tags: props.tags && { ...props.tags },
     };
     return [
-      createMetricAlert(target, factoryId, airflowTaskFailuresAlert(props.namePrefix, environmentName)),
-      createMetricAlert(target, factoryId, airflowDagImportErrorsAlert(props.namePrefix, environmentName)),
+      createMetricAlert(target, factoryId, airflowTaskFailuresAlert(props.namePrefix, environmentName), props.airflowAlerts?.taskFailures),
+      createMetricAlert(target, factoryId, airflowDagImportErrorsAlert(props.namePrefix, environmentName), props.airflowAlerts?.dagImportErrors),
     ];
   }
 }

@@ -12,7 +12,7 @@ import { renderMigrationPlan } from '../plan/render';
 import { AirflowSettings, MigrationPlan } from '../plan/types';
 import { AirflowHostBaseProps, AirflowHostKind, IAirflowHost } from './airflow-host';
 import { airflowPools } from './airflow-pools';
-import { DataFactoryAirflowHost } from './data-factory-host';
+import { AirflowAlertOptions, DataFactoryAirflowHost } from './data-factory-host';
 import { ExternalAirflowHost } from './external-host';
 import { FabricAirflowHost } from './fabric/fabric-airflow-host';
 import { DagStorageSettings } from './host-dag-storage';
@@ -25,7 +25,7 @@ export type { PoolContractEntry } from './airflow-pools';
 export { dagEnvironment } from './dag-environment';
 export type { DagEnvironmentProps } from './dag-environment';
 export { DataFactoryAirflowHost, parseEnvironmentId } from './data-factory-host';
-export type { DataFactoryAirflowHostProps, DataFactoryEnvironment } from './data-factory-host';
+export type { AirflowAlertOptions, DataFactoryAirflowHostProps, DataFactoryEnvironment } from './data-factory-host';
 export { ExternalAirflowHost } from './external-host';
 export type { ExternalAirflowHostProps } from './external-host';
 export { HostDagStorage } from './host-dag-storage';
@@ -66,6 +66,8 @@ export interface AirflowHostContext {
   readonly actionGroupId: string;
   /** Defaults of the host's alerts. @default - alerts enabled, resolved automatically */
   readonly alertDefaults?: AlertDefaults;
+  /** Overrides of the Airflow metric alerts, on hosts that have them (an adopted Data Factory environment). @default - their defaults */
+  readonly airflowAlerts?: AirflowAlertOptions;
   /** Settings of the DAG storage, for hosts that read the bundle from storage. @default - secure defaults */
   readonly dagStorage?: DagStorageSettings;
   /** `prevent_destroy` on what the host keeps state in (the Kubernetes host's metadata database). @default true */
@@ -122,6 +124,7 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
         ...base,
         ...monitoring,
         alertDefaults: context.alertDefaults,
+        airflowAlerts: context.airflowAlerts,
         environmentId: airflow.dataFactory.environmentId,
         servicePrincipal: airflow.dataFactory.servicePrincipal,
         dagStorage: context.dagStorage,

@@ -195,12 +195,17 @@ export interface LogAlertDefinition extends AlertDefinition {
 
 /** Where alerts go and what they share; one per facade. */
 export interface AlertTarget {
+  /** Construct scope of the alert resources. */
   readonly scope: Construct;
+  /** Resource group of the alert rules. */
   readonly resourceGroupName: string;
   /** Region of log alerts (metric alerts are global). */
   readonly location: string;
+  /** ARM id of the action group every alert acts through. */
   readonly actionGroupId: string;
+  /** Defaults under each alert's own options. */
   readonly defaults: AlertDefaults;
+  /** Tags of the alert rules. */
   readonly tags?: { [key: string]: string };
 }
 

@@ -45,8 +45,17 @@ const contractSchema = z
 /** The parsed contract file. */
 export type MigrationEventsContract = z.infer<typeof contractSchema>;
 
-/** One column of the events table, with the type each consumer spells. */
-export type MigrationEventColumn = MigrationEventsContract['columns'][number];
+/** One column of the events table, with the type each consumer spells (checked when the contract is read). */
+export interface MigrationEventColumn {
+  /** Column name, for example `Status`. */
+  readonly name: string;
+  /** Type as a custom table spells it (`dateTime`). */
+  readonly tableType: string;
+  /** Type as a data collection rule's stream spells it (`datetime`). */
+  readonly streamType: string;
+  /** What the column holds. */
+  readonly description: string;
+}
 
 /** Reads and checks the contract file (from this package's install unless `packageRoot` is given). */
 export function loadMigrationEventsContract(packageRoot: string = findPackageRoot()): MigrationEventsContract {

@@ -28,11 +28,19 @@ export const MIGRATION_PHASES: readonly string[] = CONTRACT.phases.map((phase) =
 /** Values of the `Status` column. */
 export const MIGRATION_STATUSES: readonly string[] = CONTRACT.statuses.map((status) => status.name);
 
+/** The heartbeat of the events contract. */
+export interface MigrationHeartbeat {
+  /** Status of the heartbeat event (`Running`). */
+  readonly status: string;
+  /** The longest the DAG waits between two heartbeats of a running migration. */
+  readonly maxIntervalMinutes: number;
+}
+
 /**
  * While DMS still works, each wait step re-emits this status at least every `maxIntervalMinutes`,
  * with `DurationSeconds` = how long it has run so far.
  */
-export const MIGRATION_HEARTBEAT: { readonly status: string; readonly maxIntervalMinutes: number } = CONTRACT.heartbeat;
+export const MIGRATION_HEARTBEAT: MigrationHeartbeat = CONTRACT.heartbeat;
 
 /** Values of the `Phase` column that the queries name, each checked against the contract. */
 export const MigrationPhase = {

@@ -1,7 +1,7 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from './alert-timing';
 import { AlertSeverity, LogAlertDefinition } from './alerts';
-import { MIGRATION_EVENTS_TABLE, MigrationPhase, MigrationStatus } from './migration-events';
+import { MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT, MigrationPhase, MigrationStatus } from './migration-events';
 
 /**
  * "A run stopped emitting events": the DAG's own events are the only signal on hosts that give
@@ -56,6 +56,12 @@ export function migrationStalledAlert(
 ): LogAlertDefinition {
   if (!Number.isInteger(silentMinutes) || silentMinutes < 1) {
     throw new Error(`migrationStalledAlert.silentMinutes must be a whole number of minutes, at least 1 (got ${silentMinutes})`);
+  }
+  if (silentMinutes <= MIGRATION_HEARTBEAT.maxIntervalMinutes) {
+    throw new Error(
+      `migrationStalledAlert.silentMinutes (${silentMinutes}) must be more than ${MIGRATION_HEARTBEAT.maxIntervalMinutes}: ` +
+        `a healthy run waiting on DMS writes its "${MIGRATION_HEARTBEAT.status}" heartbeat only that often`,
+    );
   }
   if (silentMinutes >= windowMinutes) {
     throw new Error(

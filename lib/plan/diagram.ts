@@ -6,18 +6,17 @@
 import { migrationWaves } from './graph';
 import type { DatabaseMigration, MigrationMode, MigrationPlan, TargetKind } from './types';
 
-/** Node fill per target kind, with dark text so the nodes read in light and dark themes. */
-const KIND_STYLES: Readonly<Record<TargetKind, string>> = {
+/**
+ * Node classes named after the target kinds (fills, with dark text so the nodes read in light and
+ * dark themes) and the modes (offline migrations, one copy with downtime, are dashed).
+ */
+const CLASS_STYLES = {
   SqlMi: 'fill:#dbeafe,stroke:#1d4ed8,color:#0f172a',
   SqlDb: 'fill:#dcfce7,stroke:#15803d,color:#0f172a',
   SqlVm: 'fill:#fef3c7,stroke:#b45309,color:#0f172a',
-};
-
-/** Border per mode: offline migrations (one copy, downtime) are dashed. */
-const MODE_STYLES: Readonly<Record<MigrationMode, string>> = {
   online: 'stroke-width:2px',
   offline: 'stroke-width:2px,stroke-dasharray:6 4',
-};
+} satisfies Record<TargetKind | MigrationMode, string>;
 
 /** Database names are validated identifiers; anything else cannot become a Mermaid node id. */
 const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
@@ -52,17 +51,13 @@ export function renderMermaidDiagram(plan: Pick<MigrationPlan, 'databases'>): st
     }
   }
 
-  const usedKinds = (Object.keys(KIND_STYLES) as TargetKind[]).filter((kind) =>
-    plan.databases.some((database) => database.target.kind === kind),
-  );
-  const usedModes = (Object.keys(MODE_STYLES) as MigrationMode[]).filter((mode) =>
-    plan.databases.some((database) => database.mode === mode),
-  );
-  for (const kind of usedKinds) {
-    lines.push(`  classDef ${kind} ${KIND_STYLES[kind]}`, `  class ${membersWhere(plan, (db) => db.target.kind === kind)} ${kind}`);
-  }
-  for (const mode of usedModes) {
-    lines.push(`  classDef ${mode} ${MODE_STYLES[mode]}`, `  class ${membersWhere(plan, (db) => db.mode === mode)} ${mode}`);
+  for (const [name, style] of Object.entries(CLASS_STYLES)) {
+    const members = plan.databases.filter((database) => database.target.kind === name || database.mode === name);
+    if (members.length === 0) continue;
+    lines.push(
+      `  classDef ${name} ${style}`,
+      `  class ${members.map((database) => nodeId(database.name)).join(',')} ${name}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -94,11 +89,4 @@ export function escapeLabel(text: string): string {
   return Array.from(text, (character) =>
     PLAIN_LABEL_CHARACTER.test(character) ? character : `#${character.codePointAt(0)};`,
   ).join('');
-}
-
-function membersWhere(plan: Pick<MigrationPlan, 'databases'>, include: (database: DatabaseMigration) => boolean): string {
-  return plan.databases
-    .filter(include)
-    .map((database) => nodeId(database.name))
-    .join(',');
 }

@@ -1,7 +1,7 @@
 /**
- * The dependency graph between databases: cycles (for validation) and the waves and order in
- * which the DAG runs them. Everything is linear in databases plus dependencies and iterative,
- * so long chains cannot overflow the stack.
+ * The dependency graph between databases: its cycles (for validation) and the waves in which the
+ * DAG runs them, both from one depth-first search (Tarjan's strongly connected components). Linear
+ * in databases plus dependencies and iterative, so long chains cannot overflow the stack.
  */
 import { MigrationPlanError, type PlanProblem } from './errors';
 import { formatFieldPath, quote, showName } from './field-path';
@@ -26,19 +26,23 @@ export function formatCycle(cycle: readonly string[]): string {
 }
 
 /**
- * One cycle per group of databases that depend on each other in a loop (Tarjan's strongly
- * connected components), starting at the group's first database in plan order, shortest
- * loop through it. Self and unknown dependencies are ignored: they are reported separately.
+ * One cycle per group of databases that depend on each other in a loop, starting at the group's
+ * first database in plan order, shortest loop through it. Self and unknown dependencies are
+ * ignored: they are reported separately.
  */
 export function findDependencyCycles(nodes: readonly DependencyNode[]): DependencyCycle[] {
-  const graph = indexGraph(nodes);
-  return stronglyConnectedComponents(graph.edges)
-    .filter((component) => component.length > 1)
-    .map((component) => [...component].sort((a, b) => a - b))
-    .sort((a, b) => a[0] - b[0])
+  const { edges, component } = searchGraph(nodes);
+  // Components keyed in plan order of their first member, each listing its members in plan order.
+  const groups = new Map<number, number[]>();
+  component.forEach((id, node) => {
+    if (groups.has(id)) groups.get(id)!.push(node);
+    else groups.set(id, [node]);
+  });
+  return [...groups.values()]
+    .filter((members) => members.length > 1)
     .map((members) => ({
-      cycle: shortestCycleThrough(members[0], new Set(members), graph.edges).map((i) => graph.names[i]),
-      entangled: members.map((i) => graph.names[i]),
+      cycle: shortestCycleThrough(members[0], new Set(members), edges).map((i) => nodes[i].name),
+      entangled: members.map((i) => nodes[i].name),
     }));
 }
 
@@ -48,7 +52,15 @@ export function findDependencyCycles(nodes: readonly DependencyNode[]): Dependen
  * dependencies or cycles (which `parseMigrationPlan` never returns).
  */
 export function migrationWaves(plan: Pick<MigrationPlan, 'databases'>): string[][] {
-  return dependencyWaves(plan.databases);
+  const nodes = plan.databases;
+  assertAcyclicWithKnownDependencies(nodes);
+  const { edges, finished } = searchGraph(nodes);
+  // Every database finishes after its dependencies, so their waves are known when it does.
+  const wave: number[] = [];
+  for (const node of finished) wave[node] = edges[node].reduce((latest, dep) => Math.max(latest, wave[dep] + 1), 0);
+  const waves: string[][] = [];
+  nodes.forEach(({ name }, i) => (waves[wave[i]] ??= []).push(name));
+  return waves;
 }
 
 /** Every database once, each after all of its dependencies (wave by wave, plan order within a wave). */
@@ -56,141 +68,92 @@ export function topologicalOrder(plan: Pick<MigrationPlan, 'databases'>): string
   return migrationWaves(plan).flat();
 }
 
-export function dependencyWaves(nodes: readonly DependencyNode[]): string[][] {
-  assertAcyclicWithKnownDependencies(nodes);
-  const graph = indexGraph(nodes);
-  const dependents: number[][] = graph.names.map(() => []);
-  const waitingFor = graph.edges.map((deps) => deps.length);
-  graph.edges.forEach((deps, node) => deps.forEach((dep) => dependents[dep].push(node)));
-
-  const wave = new Array<number>(graph.names.length).fill(0);
-  const ready = graph.names.map((_, i) => i).filter((i) => waitingFor[i] === 0);
-  for (let head = 0; head < ready.length; head++) {
-    const node = ready[head];
-    for (const dependent of dependents[node]) {
-      wave[dependent] = Math.max(wave[dependent], wave[node] + 1);
-      if (--waitingFor[dependent] === 0) ready.push(dependent);
-    }
-  }
-
-  const waves: string[][] = [];
-  graph.names.forEach((name, i) => (waves[wave[i]] ??= []).push(name));
-  return waves;
-}
-
-interface IndexedGraph {
-  readonly names: readonly string[];
-  readonly indexOf: ReadonlyMap<string, number>;
+interface SearchedGraph {
   /** Known, distinct, non-self dependencies by index, in `dependsOn` order. */
   readonly edges: readonly (readonly number[])[];
+  /** The strongly connected component of each database, named by one of its members. */
+  readonly component: readonly number[];
+  /** Databases in the order the search finished them: each after everything it depends on, loops aside. */
+  readonly finished: readonly number[];
 }
 
-function indexGraph(nodes: readonly DependencyNode[]): IndexedGraph {
+/** Tarjan's algorithm with an explicit stack; a name used twice means its first database. */
+function searchGraph(nodes: readonly DependencyNode[]): SearchedGraph {
   const indexOf = new Map<string, number>();
-  nodes.forEach((node, i) => {
-    if (!indexOf.has(node.name)) indexOf.set(node.name, i);
+  nodes.forEach(({ name }, i) => {
+    if (!indexOf.has(name)) indexOf.set(name, i);
   });
-  const edges = nodes.map((node, i) => {
-    const targets = new Set<number>();
-    for (const dep of node.dependsOn) {
-      const target = indexOf.get(dep);
-      if (target !== undefined && target !== i) targets.add(target);
-    }
-    return [...targets];
+  const edges = nodes.map(({ dependsOn }, i) => {
+    const known = dependsOn.map((name) => indexOf.get(name)).filter((dep) => dep !== undefined && dep !== i);
+    return [...new Set(known as number[])];
   });
-  return { names: nodes.map((node) => node.name), indexOf, edges };
-}
 
-/** Tarjan's algorithm with an explicit stack. */
-function stronglyConnectedComponents(edges: readonly (readonly number[])[]): number[][] {
-  const count = edges.length;
-  const index = new Array<number>(count).fill(-1);
-  const lowLink = new Array<number>(count).fill(0);
-  const onStack = new Array<boolean>(count).fill(false);
-  const stack: number[] = [];
-  const components: number[][] = [];
-  let nextIndex = 0;
-
-  for (let root = 0; root < count; root++) {
-    if (index[root] !== -1) continue;
-    const work: { node: number; nextEdge: number }[] = [{ node: root, nextEdge: 0 }];
-    index[root] = lowLink[root] = nextIndex++;
-    stack.push(root);
-    onStack[root] = true;
-
+  const visited: number[] = [];
+  const lowest: number[] = [];
+  const component: number[] = [];
+  const finished: number[] = [];
+  const open: number[] = [];
+  const work: { node: number; next: number }[] = [];
+  let entered = 0;
+  const enter = (node: number) => {
+    visited[node] = lowest[node] = entered++;
+    open.push(node);
+    work.push({ node, next: 0 });
+  };
+  for (let root = 0; root < nodes.length; root++) {
+    if (visited[root] === undefined) enter(root);
     while (work.length > 0) {
       const frame = work[work.length - 1];
       const { node } = frame;
-      if (frame.nextEdge < edges[node].length) {
-        const next = edges[node][frame.nextEdge++];
-        if (index[next] === -1) {
-          index[next] = lowLink[next] = nextIndex++;
-          stack.push(next);
-          onStack[next] = true;
-          work.push({ node: next, nextEdge: 0 });
-        } else if (onStack[next]) {
-          lowLink[node] = Math.min(lowLink[node], index[next]);
-        }
+      if (frame.next < edges[node].length) {
+        const dependency = edges[node][frame.next++];
+        if (visited[dependency] === undefined) enter(dependency);
+        else if (component[dependency] === undefined) lowest[node] = Math.min(lowest[node], visited[dependency]);
         continue;
       }
       work.pop();
-      if (work.length > 0) {
-        const parent = work[work.length - 1].node;
-        lowLink[parent] = Math.min(lowLink[parent], lowLink[node]);
-      }
-      if (lowLink[node] === index[node]) {
-        const component: number[] = [];
+      const parent = work.at(-1)?.node;
+      if (parent !== undefined) lowest[parent] = Math.min(lowest[parent], lowest[node]);
+      if (lowest[node] === visited[node]) {
         let member: number;
         do {
-          member = stack.pop()!;
-          onStack[member] = false;
-          component.push(member);
+          member = open.pop()!;
+          component[member] = node;
+          finished.push(member);
         } while (member !== node);
-        components.push(component);
       }
     }
   }
-  return components;
+  return { edges, component, finished };
 }
 
 /** Breadth-first search inside one component, so the printed loop is as short as possible. */
-function shortestCycleThrough(
-  start: number,
-  component: ReadonlySet<number>,
-  edges: readonly (readonly number[])[],
-): number[] {
+function shortestCycleThrough(start: number, component: ReadonlySet<number>, edges: readonly (readonly number[])[]) {
   const parent = new Map<number, number>();
   const queue = [start];
-  for (let head = 0; head < queue.length; head++) {
-    const node = queue[head];
+  for (const node of queue) {
     for (const next of edges[node]) {
-      if (!component.has(next)) continue;
       if (next === start) {
         const path = [node];
         while (path[0] !== start) path.unshift(parent.get(path[0])!);
         return path;
       }
-      if (!parent.has(next)) {
+      if (component.has(next) && !parent.has(next)) {
         parent.set(next, node);
         queue.push(next);
       }
     }
   }
-  // Unreachable for a strongly connected component of two or more nodes.
-  return [start];
+  return [start]; // unreachable for a strongly connected component of two or more nodes
 }
 
 function assertAcyclicWithKnownDependencies(nodes: readonly DependencyNode[]): void {
   const known = new Set(nodes.map((node) => node.name));
   const problems: PlanProblem[] = [];
   nodes.forEach((node, i) =>
-    node.dependsOn.forEach((dep, j) => {
-      if (!known.has(dep)) {
-        problems.push({
-          path: formatFieldPath(['databases', i, 'dependsOn', j]),
-          message: `unknown database ${quote(dep)}`,
-        });
-      }
+    node.dependsOn.forEach((dependency, j) => {
+      const path = formatFieldPath(['databases', i, 'dependsOn', j]);
+      if (!known.has(dependency)) problems.push({ path, message: `unknown database ${quote(dependency)}` });
     }),
   );
   for (const { cycle } of findDependencyCycles(nodes)) {

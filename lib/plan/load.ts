@@ -47,19 +47,17 @@ function readPlanText(path: string): string {
   }
 }
 
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'file not found',
+  EACCES: 'cannot read file: permission denied',
+  EPERM: 'cannot read file: permission denied',
+  ENOTDIR: 'file not found (a parent is not a directory)',
+};
+
 function describeReadError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'file not found';
-    case 'EACCES':
-    case 'EPERM':
-      return 'cannot read file: permission denied';
-    case 'ENOTDIR':
-      return 'file not found (a parent is not a directory)';
-    default:
-      return `cannot read file: ${error instanceof Error ? error.message : String(error)}`;
-  }
+  const code = String((error as NodeJS.ErrnoException | undefined)?.code);
+  if (Object.hasOwn(READ_ERRORS, code)) return READ_ERRORS[code];
+  return `cannot read file: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 function fail(file: string, message: string): never {

@@ -11,26 +11,32 @@ export interface IssueProblem {
   readonly message: string;
 }
 
+const EXPECTED = new Map([
+  ['object', 'a mapping'],
+  ['record', 'a mapping'],
+  ['array', 'a list'],
+  ['int', 'an integer'],
+  ['boolean', 'true or false'],
+]);
+
 /** Per-parse error map: words the generic issues; messages set in the schema take precedence. */
 export const describeIssue: z.core.$ZodErrorMap = (issue) => {
-  switch (issue.code) {
-    case 'invalid_type': {
-      if (issue.input === undefined) return 'missing required field';
-      const hint = quoteHint(issue.expected, issue.input);
-      return `expected ${describeExpected(issue.expected)}, got ${describeValue(issue.input)}${hint}`;
-    }
-    case 'invalid_value': {
-      if (issue.input === undefined) return 'missing required field';
-      const allowed = issue.values.map((v) => String(v));
-      const got =
-        typeof issue.input === 'string'
-          ? ` (got ${quote(issue.input)}${didYouMean(issue.input, allowed)})`
-          : ` (got ${describeValue(issue.input)})`;
-      return `must be one of ${allowed.join(', ')}${got}`;
-    }
-    default:
-      return undefined;
+  if (issue.code !== 'invalid_type' && issue.code !== 'invalid_value') return undefined;
+  if (issue.input === undefined) return 'missing required field';
+  if (issue.code === 'invalid_type') {
+    // YAML reads `4711` or `true` as a number or a boolean; the fix for a string field is to quote it.
+    const quoteIt = issue.expected === 'string' && ['number', 'boolean'].includes(typeof issue.input);
+    const hint = quoteIt ? `; quote it if it is text: "${String(issue.input)}"` : '';
+    return `expected ${EXPECTED.get(issue.expected) ?? `a ${issue.expected}`}, got ${describeValue(
+      issue.input,
+    )}${hint}`;
   }
+  const allowed = issue.values.map(String);
+  if (typeof issue.input !== 'string')
+    return `must be one of ${allowed.join(', ')} (got ${describeValue(issue.input)})`;
+  const suggestion = closestMatch(issue.input, allowed);
+  const hint = suggestion === undefined ? '' : `; did you mean ${suggestion}?`;
+  return `must be one of ${allowed.join(', ')} (got ${quote(issue.input)}${hint})`;
 };
 
 export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.ZodType): IssueProblem[] {
@@ -40,7 +46,7 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.
         const known = fieldsAt(schema, issue.path) ?? [];
         return issue.keys.map((key) => ({
           path: [...issue.path, key],
-          message: `unknown field${unknownFieldHint(key, known)}`,
+          message: `unknown field${fieldHint(key, known)}`,
         }));
       }
       case 'invalid_key':
@@ -53,61 +59,26 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.
   });
 }
 
-function unknownFieldHint(key: string, known: readonly string[]): string {
+function fieldHint(key: string, known: readonly string[]): string {
   const suggestion = closestMatch(key, known);
   if (suggestion !== undefined) return ` (did you mean ${suggestion}?)`;
   return known.length === 0 ? '' : ` (allowed: ${listBriefly(known, 12)})`;
 }
 
-function didYouMean(input: string, allowed: readonly string[]): string {
-  const suggestion = closestMatch(input, allowed);
-  return suggestion === undefined ? '' : `; did you mean ${suggestion}?`;
-}
-
-function describeExpected(expected: string): string {
-  switch (expected) {
-    case 'object':
-    case 'record':
-      return 'a mapping';
-    case 'array':
-      return 'a list';
-    case 'int':
-      return 'an integer';
-    case 'boolean':
-      return 'true or false';
-    default:
-      return `a ${expected}`;
-  }
-}
-
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
+function describeValue(value: unknown): string {
+  if (value === null || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return 'a list';
-  switch (typeof value) {
-    case 'string':
-      return `a string (${quote(value)})`;
-    case 'number':
-      return Number.isFinite(value) ? `a number (${value})` : `${value}`;
-    case 'boolean':
-      return String(value);
-    case 'object':
-      return 'a mapping';
-    default:
-      return `a ${typeof value}`;
-  }
-}
-
-/** YAML reads `4711` or `true` as a number or a boolean; the fix for a string field is to quote it. */
-function quoteHint(expected: string, input: unknown): string {
-  if (expected !== 'string' || (typeof input !== 'number' && typeof input !== 'boolean')) return '';
-  return `; quote it if it is text: "${String(input)}"`;
+  if (typeof value === 'string') return `a string (${quote(value)})`;
+  if (typeof value === 'number') return Number.isFinite(value) ? `a number (${value})` : `${value}`;
+  return typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
 }
 
 /** Field names of the object at `path`, in schema order; undefined when it is not an object. */
 function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
   let schema: z.ZodType | undefined = unwrap(root);
   for (const segment of path) {
-    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(segment)];
+    const field = String(segment);
+    if (schema instanceof z.ZodObject) schema = Object.hasOwn(schema.shape, field) ? schema.shape[field] : undefined;
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
     else return undefined;
@@ -116,19 +87,9 @@ function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[] | und
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
 }
 
-/** Looks through the wrappers that do not change a value's shape. */
+/** Looks through the wrappers that do not change a value's shape: defaults, optional, pipes. */
 function unwrap(schema: z.ZodType): z.ZodType {
-  let current = schema;
-  for (;;) {
-    if (current instanceof z.ZodPipe) current = current.in as z.ZodType;
-    else if (
-      current instanceof z.ZodDefault ||
-      current instanceof z.ZodPrefault ||
-      current instanceof z.ZodOptional ||
-      current instanceof z.ZodNullable ||
-      current instanceof z.ZodReadonly
-    ) {
-      current = current.unwrap() as z.ZodType;
-    } else return current;
-  }
+  const { innerType, in: input } = schema._zod.def as { innerType?: z.ZodType; in?: z.ZodType };
+  const inner = innerType ?? input;
+  return inner === undefined ? schema : unwrap(inner);
 }

@@ -1,0 +1,114 @@
+"""The Airflow APIs the DAG uses, on Airflow 3.x (Task SDK, `airflow.sdk`), 2.10.5 and 2.6.3.
+
+Everything version-specific lives here. No task reads the metadata database: tasks use their
+context (`ti`, `run_id`), XCom and return values, and on Airflow 3 the Task SDK's calls to the API
+server (`get_first_reschedule_date`). Airflow 3 moved the authoring API to `airflow.sdk` and
+forbids tasks to query the metadata DB (apache/airflow "Upgrading to Airflow 3").
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone as _utc
+from typing import Any, Mapping, Optional
+
+import airflow
+
+AIRFLOW_VERSION = tuple(int(part) for part in airflow.__version__.split(".")[:2] if part.isdigit())
+AIRFLOW_3 = AIRFLOW_VERSION >= (3, 0)
+
+if AIRFLOW_3:
+    from airflow.sdk import DAG, BaseOperator, BaseSensorOperator, TaskGroup, TriggerRule, timezone
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowRescheduleException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+        AirflowTaskTimeout,
+        TaskDeferred,
+    )
+else:
+    from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowException,
+        AirflowFailException,
+        AirflowRescheduleException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+        AirflowTaskTimeout,
+        TaskDeferred,
+    )
+    from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef]
+    from airflow.models.dag import DAG  # type: ignore[no-redef]
+    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef]
+    from airflow.utils import timezone  # type: ignore[no-redef]
+    from airflow.utils.task_group import TaskGroup  # type: ignore[no-redef]
+    from airflow.utils.trigger_rule import TriggerRule  # type: ignore[no-redef]
+
+# Failures Airflow never retries: AirflowFailException by definition, a sensor timeout by design
+# (TaskInstance._run_raw_task in 2.x, the task runner in 3.x).
+NOT_RETRIED = (AirflowFailException, AirflowSensorTimeout)
+
+__all__ = [
+    "AIRFLOW_3",
+    "DAG",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "TaskGroup",
+    "TriggerRule",
+    "timezone",
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowRescheduleException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "AirflowTaskTimeout",
+    "TaskDeferred",
+    "will_retry",
+    "first_poke_at",
+    "utc_now",
+    "time_delta_trigger",
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(_utc.utc)
+
+
+def will_retry(task_instance: Any, error: BaseException) -> bool:
+    """Whether Airflow will run this task again after `error` (its `retries` are not used up).
+
+    `try_number` is the running try (1-based) on all three versions while the task executes, and
+    `max_tries` its `retries` (more after a clear).
+    """
+    if isinstance(error, NOT_RETRIED):
+        return False
+    try_number = getattr(task_instance, "try_number", None)
+    max_tries = getattr(task_instance, "max_tries", None)
+    if not isinstance(try_number, int) or not isinstance(max_tries, int):
+        return False
+    return try_number <= max_tries
+
+
+def first_poke_at(context: Mapping[str, Any]) -> datetime:
+    """When a rescheduled task first ran in this try: its first reschedule's start, else now.
+
+    Airflow 2.x restores `ti.start_date` from the first reschedule when a rescheduled task starts
+    again (TaskInstance.check_and_change_state_before_execution); Airflow 3 asks the API server.
+    """
+    task_instance = context["ti"]
+    first: Optional[datetime] = None
+    if AIRFLOW_3:
+        first = task_instance.get_first_reschedule_date(context)
+    else:
+        first = getattr(task_instance, "start_date", None)
+    if first is None:
+        return utc_now()
+    return first if first.tzinfo else first.replace(tzinfo=_utc.utc)
+
+
+def time_delta_trigger(delay: Any) -> Any:
+    """A trigger that fires after `delay` (the triggerer waits; no worker slot is held)."""
+    if AIRFLOW_3:
+        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+    else:
+        from airflow.triggers.temporal import TimeDeltaTrigger  # type: ignore[no-redef]
+    return TimeDeltaTrigger(delay)

@@ -1,0 +1,54 @@
+"""How many DMS migrations may run at once: counted from DMS, admitted one at a time.
+
+A pool cannot bound migrations in flight: a migration runs for hours inside DMS while its
+Airflow tasks wait in reschedule mode (or deferred), holding no slot. So `start_migration` counts
+the migrations DMS reports in flight on the migration service (one list call) before it creates
+one, and refuses while the plan's `concurrency` limits are reached. It runs in the admission pool
+(one slot), so no two admissions count at the same time and the limits hold exactly.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, Optional, Tuple
+
+from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
+
+
+def admission_refusal(
+    plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]]
+) -> Optional[str]:
+    """Why `database` may not start now, or None. `migrations`: (scope, target database, status)
+    of every migration on the service, as DMS lists them."""
+    source_of_target = _plan_sources_by_target(plan)
+    in_flight = 0
+    from_same_source = 0
+    for scope, target_database, status in migrations:
+        if not status.is_in_flight:
+            continue
+        in_flight += 1
+        if source_of_target.get((_scope_key(scope), target_database.lower())) == database.source_server:
+            from_same_source += 1
+    limits = plan.concurrency
+    if in_flight >= limits.max_migrations_per_service:
+        return "%d migration(s) in flight on the migration service (concurrency.maxMigrationsPerService %d)" % (
+            in_flight,
+            limits.max_migrations_per_service,
+        )
+    if from_same_source >= limits.max_migrations_per_source_server:
+        return "%d migration(s) in flight from source server %s (concurrency.maxMigrationsPerSourceServer %d)" % (
+            from_same_source,
+            database.source_server,
+            limits.max_migrations_per_source_server,
+        )
+    return None
+
+
+def _plan_sources_by_target(plan: MigrationPlan) -> Dict[Tuple[str, str], str]:
+    return {
+        (_scope_key(plan.target_of(d).resource_id.value), d.target_database.lower()): d.source_server for d in plan.databases
+    }
+
+
+def _scope_key(scope: str) -> str:
+    # DMS returns the scope with or without its leading slash (see the recorded examples).
+    return "/" + scope.strip("/").lower()

@@ -1,0 +1,85 @@
+"""The SQL a step runs, in plan terms, through either SQL access (direct or Data Factory).
+
+Each call submits its statement (`sql_statements`) and reads the result; while it runs (a Data
+Factory pipeline run takes a while) the call raises `StepPending` and the task pokes again later,
+holding no worker slot. Keys make a poke find the operation an earlier poke of the same try
+submitted; the final backup's key is the migration's, so a later run finds it too.
+"""
+from __future__ import annotations
+
+from typing import Any, List, Mapping, Optional
+
+from migration_orchestration_lib import sql_statements as statements
+from migration_orchestration_lib.plan import DatabaseMigration
+from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
+from migration_orchestration_lib.step_context import StepPending
+
+
+class DatabaseSql:
+    def __init__(self, access: Any, key_prefix: str):
+        """`key_prefix`: this run, task and try (see `operation_key_prefix`)."""
+        self._access = access
+        self._key_prefix = key_prefix
+
+    def source_state(self, database: DatabaseMigration, purpose: str = "source-state") -> Optional[statements.DatabaseState]:
+        rows = self._run(_source(database, "master"), statements.database_state(database.source_database), purpose)
+        return statements.parse_database_state(rows)
+
+    def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> Optional[statements.DatabaseState]:
+        rows = self._run(_target(database, "master"), statements.database_state(database.target_database), purpose)
+        return statements.parse_database_state(rows)
+
+    def freeze_source(self, database: DatabaseMigration) -> statements.DatabaseState:
+        sql = statements.freeze(database.source_database, database.source_freeze)
+        return statements.parse_database_state(self._run(_source(database, "master"), sql, "freeze"))
+
+    def unfreeze_source(self, database: DatabaseMigration) -> statements.DatabaseState:
+        sql = statements.unfreeze(database.source_database)
+        return statements.parse_database_state(self._run(_source(database, "master"), sql, "unfreeze"))
+
+    def backup_log(self, database: DatabaseMigration, file_path: str, key: str) -> List[statements.BackupIdentity]:
+        rows = self._run(_source(database, "master"), statements.backup_log(database.source_database, file_path), key, own_key=True)
+        return statements.parse_backups(rows)
+
+    def drop_target(self, database: DatabaseMigration) -> None:
+        self._run(_target(database, "master"), statements.drop_database(database.target_database), "drop-target")
+
+    def compare(self, plan: Any, database: DatabaseMigration) -> Any:
+        """Fingerprints of both sides (one batch each, submitted together), compared by table."""
+        from migration_orchestration_lib.validation import ValidationReport, compare_fingerprints, validation_operations
+
+        settings = database.validation
+        if not settings.row_counts and not settings.checksums:
+            return ValidationReport()
+        operations = validation_operations(plan, database, "%s:validate" % self._key_prefix)
+        handles = [self._access.submit(operation) for operation in operations]
+        results = [self._access.result(handle) for handle in handles]
+        if any(result is None for result in results):
+            raise StepPending("validation of %s is running" % database.name)
+        source, target = (statements.parse_fingerprints(list(result.rows)) for result in results)
+        return compare_fingerprints(source, target, settings.row_counts, settings.checksums)
+
+    def _run(self, endpoint: SqlEndpoint, sql: str, purpose: str, own_key: bool = False) -> List[Mapping[str, Any]]:
+        key = purpose if own_key else "%s:%s" % (self._key_prefix, purpose)
+        handle = self._access.submit(SqlOperation(key=key, endpoint=endpoint, sql=sql, returns_rows=True))
+        result = self._access.result(handle)
+        if result is None:
+            raise StepPending("SQL operation %s is running on %s" % (key, endpoint.server_name))
+        return list(result.rows)
+
+
+def is_frozen(state: statements.DatabaseState) -> bool:
+    """Writes stopped: READ_ONLY, or an access mode other than MULTI_USER (the plan's `sourceFreeze`)."""
+    return state.is_read_only or state.user_access != "MULTI_USER"
+
+
+def operation_key_prefix(run_id: str, database: str, task: str, try_number: Any) -> str:
+    return "%s:%s:%s:%s" % (run_id, database, task, try_number)
+
+
+def _source(database: DatabaseMigration, connect_to: str) -> SqlEndpoint:
+    return SqlEndpoint(role=SOURCE, server_name=database.source_server, database=connect_to)
+
+
+def _target(database: DatabaseMigration, connect_to: str) -> SqlEndpoint:
+    return SqlEndpoint(role=TARGET, server_name=database.target_server, database=connect_to)

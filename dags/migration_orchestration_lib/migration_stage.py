@@ -1,0 +1,81 @@
+"""Where a database's migration stands, decided from DMS state alone (never from Airflow's history).
+
+Every task of every run starts from here, so a run that follows a crashed one continues where
+the world is, not where the crashed run's task states say it was:
+
+    not_started -> copying -> ready_for_cutover -> completing -> succeeded   (online)
+    not_started -> copying -> succeeded                                        (offline)
+    any active stage -> failed | canceled
+
+`completing` (cutover requested) and `succeeded` are live or going live: nothing may roll them
+back by deletion (see `target_removal`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.plan import DatabaseMigration
+
+NOT_STARTED = "not_started"
+COPYING = "copying"
+READY_FOR_CUTOVER = "ready_for_cutover"
+COMPLETING = "completing"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELED = "canceled"
+
+ACTIVE = (COPYING, READY_FOR_CUTOVER)
+LIVE = (COMPLETING, SUCCEEDED)
+ENDED = (FAILED, CANCELED)
+
+
+class ForeignMigrationError(RuntimeError):
+    """The target database is being migrated from another source database: not ours to touch."""
+
+
+@dataclass(frozen=True)
+class Standing:
+    stage: str
+    migration: Optional[MigrationStatus]  # the latest DMS migration into the target, when it is ours
+
+    @property
+    def operation_id(self) -> Optional[str]:
+        return self.migration.migration_operation_id if self.migration else None
+
+    @property
+    def is_live(self) -> bool:
+        return self.stage in LIVE
+
+    @property
+    def is_active(self) -> bool:
+        return self.stage in ACTIVE
+
+    @property
+    def has_ended(self) -> bool:
+        return self.stage in ENDED
+
+    def describe(self) -> str:
+        if self.migration is None:
+            return self.stage
+        return "%s (migration %s: %s)" % (self.stage, self.operation_id, self.migration.describe())
+
+
+def standing_of(database: DatabaseMigration, migration: Optional[MigrationStatus]) -> Standing:
+    """Classify the latest DMS migration into the database's target (None: there never was one)."""
+    if migration is None:
+        return Standing(NOT_STARTED, None)
+    if (migration.source_database_name or "").lower() != database.source_database.lower():
+        if migration.is_in_flight:
+            raise ForeignMigrationError(
+                "target database %s is being migrated from source database %r, not %r"
+                % (database.target_database, migration.source_database_name, database.source_database)
+            )
+        return Standing(NOT_STARTED, None)  # an ended migration of another source: not ours
+    stage = migration.stage  # creating, copying, ready_for_cutover, completing, succeeded, failed, canceling, canceled
+    if stage == "creating":
+        stage = COPYING
+    elif stage == "canceling":
+        stage = CANCELED
+    return Standing(stage, migration)

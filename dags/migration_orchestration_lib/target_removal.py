@@ -1,0 +1,66 @@
+"""What rollback may delete: the one rule, and the removal it allows.
+
+A target database is removed only if this migration created it and it never went live:
+
+- SqlDb targets are never removed: DMS copies into a database (and schema) that existed before
+  the migration; the DAG did not create it.
+- Nothing is removed unless DMS holds a migration of this database's source into it (otherwise
+  this migration did not create it: preflight refuses to start over an existing target).
+- Nothing is removed once cutover was requested or the migration completed (`Completing`,
+  `Succeeded`): the database is live or going live.
+- Nothing is removed while the target is ONLINE (open for writes: it went live).
+- Nothing is removed while the migration is still active: rollback cancels it first, then reads
+  DMS state again in the same task, right before deciding (`decide` is called with fresh state).
+
+What remains: a SqlMi or SqlVm database left RESTORING (or otherwise not ONLINE) by a migration
+of our source that ended Failed or Canceled. SqlMi databases are deleted through ARM (the
+managed-database delete, awaited); SqlVm databases with `DROP DATABASE` on the VM.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.plan import DatabaseMigration
+
+ONLINE = "ONLINE"
+
+
+@dataclass(frozen=True)
+class RemovalDecision:
+    remove: bool
+    reason: str
+
+
+def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], target_state: Optional[Any]) -> RemovalDecision:
+    """`migration`: the latest DMS migration into the target (read just now); `target_state`: the
+    target database's `sys.databases` state (None when absent), read just now."""
+    name = database.target_database
+    if database.target_kind == "SqlDb":
+        return RemovalDecision(False, "SqlDb target %s existed before the migration: kept (its data may be partial)" % name)
+    if target_state is None:
+        return RemovalDecision(False, "target %s is absent: nothing to remove" % name)
+    if migration is None or (migration.source_database_name or "").lower() != database.source_database.lower():
+        return RemovalDecision(False, "target %s was not created by a migration of %s: kept" % (name, database.source_database))
+    if migration.migration_status in ("Completing", "Succeeded"):
+        return RemovalDecision(False, "target %s is live (DMS migration %s): kept" % (name, migration.migration_status))
+    if target_state.state == ONLINE:
+        return RemovalDecision(False, "target %s is ONLINE (open for writes): kept" % name)
+    if not migration.is_terminal_failure:
+        return RemovalDecision(False, "migration into %s is still %s: kept until it is canceled" % (name, migration.migration_status))
+    return RemovalDecision(
+        True,
+        "target %s (%s) was created by migration %s, which ended %s and never went live"
+        % (name, target_state.state, migration.migration_operation_id, migration.migration_status),
+    )
+
+
+def remove(ctx: Any, database: DatabaseMigration) -> str:
+    """Remove a target database `decide` allowed; idempotent (an absent database is fine)."""
+    if database.target_kind == "SqlVm":
+        ctx.sql.drop_target(database)
+        return "dropped target database %s on SQL VM %s" % (database.target_database, database.target_server)
+    if ctx.services.dms.delete_target_database(ctx.target):  # ARM delete, awaited
+        return "deleted managed database %s on %s" % (database.target_database, database.target_server)
+    return "target database %s was already absent" % database.target_database

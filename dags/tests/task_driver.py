@@ -1,0 +1,115 @@
+"""Runs one database's tasks of the real DAG the way Airflow would, without a scheduler.
+
+Each task's `execute` (the real `MigrationTask`: step, events, waiting) is called in dependency
+order with a task-instance stand-in that keeps this run's XComs; a reschedule pokes again at once
+(the rehearsal world moves on with every read), a retryable failure is retried like Airflow does
+(`retries` of the task, a new try number, its own XComs cleared), a final failure triggers the
+rollback (`one_failed`). `crash_after=<task>` stops the run right after that task's side effects,
+before its success would be recorded: the worker died. A new `RunDriver` is a new run (new run id,
+empty XComs) on the same world.
+"""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional
+
+from migration_orchestration_lib.airflow_compat import (
+    AirflowFailException,
+    AirflowRescheduleException,
+    AirflowSkipException,
+)
+
+MAX_POKES = 400
+_run_numbers = itertools.count(1)
+
+
+class WorkerCrashed(Exception):
+    """The run stopped where the crash was injected."""
+
+
+class _TaskInstance:
+    def __init__(self, xcom: Dict, task_id: str, try_number: int, max_tries: int):
+        self._xcom, self._task_id = xcom, task_id
+        self.try_number, self.max_tries = try_number, max_tries
+        self.start_date = datetime.now(timezone.utc)
+
+    def get_first_reschedule_date(self, context: Any) -> datetime:
+        return self.start_date
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
+        return self._xcom.get((task_ids, key))
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self._xcom[(self._task_id, key)] = value
+
+
+class RunDriver:
+    def __init__(self, dag: Any, observe: Callable[[str], None] = lambda task_id: None):
+        """`observe(task_id)` is called after every poke (to watch the world between them)."""
+        self.dag = dag
+        self.observe = observe
+        self.run_id = "driver__%d" % next(_run_numbers)
+        self.xcom: Dict = {}
+        self.states: Dict[str, str] = {}
+        self.errors: Dict[str, str] = {}  # task id -> the last exception it raised
+
+    def run_database(self, name: str, crash_after: Optional[str] = None) -> Dict[str, str]:
+        """Every task of the database's group in order; returns {task: final state}."""
+        chain = self.chain(name)
+        failed = False
+        for task in chain:
+            if failed:
+                self.states[task.task_id] = "upstream_failed"
+                continue
+            state = self._run_task(task)
+            self.states[task.task_id] = state
+            failed = state == "failed"
+            if crash_after == task.task_id.split(".", 1)[1] and state == "success":
+                raise WorkerCrashed(task.task_id)
+        rollback = self.dag.get_task("%s.rollback" % name)
+        if failed:
+            self.states[rollback.task_id] = self._run_task(rollback)
+            if crash_after == "rollback" and self.states[rollback.task_id] == "success":
+                raise WorkerCrashed(rollback.task_id)
+        else:
+            self.states[rollback.task_id] = "skipped"
+        return self.states
+
+    def chain(self, name: str) -> List[Any]:
+        tasks = [t for t in self.dag.tasks if t.task_id.startswith(name + ".") and not t.task_id.endswith(".rollback")]
+        order = {task.task_id: index for index, task in enumerate(self.dag.topological_sort())}
+        return sorted(tasks, key=lambda t: order[t.task_id])
+
+    def outcome(self, name: str) -> Optional[str]:
+        return self.xcom.get(("%s.done" % name, "outcome")) or self.xcom.get(("%s.rollback" % name, "outcome"))
+
+    def _run_task(self, task: Any) -> str:
+        for try_number in range(1, task.retries + 2):
+            for key in [k for k in self.xcom if k[0] == task.task_id]:
+                del self.xcom[key]
+            ti = _TaskInstance(self.xcom, task.task_id, try_number, task.retries)
+            context = {"ti": ti, "run_id": self.run_id, "ts_nodash": self.run_id.replace("_", ""), "task_reschedule_count": 0}
+            try:
+                value = self._poke_until_done(task, context)
+            except AirflowSkipException:
+                return "skipped"
+            except AirflowFailException as error:
+                self.errors[task.task_id] = str(error)
+                return "failed"
+            except Exception as error:
+                self.errors[task.task_id] = "%s: %s" % (type(error).__name__, error)
+                continue  # Airflow retries it (a Retrying event was written)
+            self.xcom[(task.task_id, "return_value")] = value
+            return "success"
+        return "failed"
+
+    def _poke_until_done(self, task: Any, context: Dict) -> Any:
+        for _ in range(MAX_POKES):
+            try:
+                return task.execute(context)
+            except AirflowRescheduleException:
+                context["task_reschedule_count"] += 1
+            finally:
+                self.observe(task.task_id)
+        raise AirflowFailException("%s still waiting after %d pokes" % (task.task_id, MAX_POKES))

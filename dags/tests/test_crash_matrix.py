@@ -1,0 +1,105 @@
+"""Nothing lost: crash the worker after every task of every path, run again on the same world.
+
+Each case runs the real tasks of one database (`task_driver`: the operators' `execute`, the real
+gateway over HTTP to the DMS contract server, the real SQL access on the fake SQL engine, directly
+or through the fake Data Factory API), stops
+right after the chosen task's side effects (the worker died before Airflow recorded success),
+then starts a new run (new run id, no XCom) on the same world. Whatever the crash point:
+- the database ends migrated (target ONLINE and validated), or cleanly rolled back (target
+  absent, or kept when it went live; source writable);
+- DMS never holds two migrations of the database;
+- no target that was ONLINE is ever deleted;
+- the source is read-only only if the database migrated.
+Full Airflow runs of the same scenarios (`dag.test()`, MIGRATION_SIMULATE_CRASH killing the
+process) are in test_rehearsal.py; this level proves the property at a fraction of their cost.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib import steps
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from task_driver import RunDriver, WorkerCrashed
+from world_view import WorldView
+
+pytestmark = pytest.mark.airflow210
+
+PATHS = {
+    "online_sqlmi": database_entry("db", "Sales", mode="online", target="mi-prod", checksums=True),
+    "offline_sqlmi": database_entry("db", "Sales", mode="offline", target="mi-prod", checksums=True),
+    "sqldb": database_entry("db", "Sales", target="db-prod", checksums=True),
+    "online_sqlvm": database_entry("db", "Sales", mode="online", target="vm-prod", checksums=True),
+    # the same through Data Factory pipeline runs (sqlAccess dataFactory): SQL results arrive later
+    "offline_sqlmi_data_factory": database_entry("db", "Sales", mode="offline", target="mi-prod", checksums=True),
+}
+DATA_FACTORY_PATHS = ("offline_sqlmi_data_factory",)
+
+
+def plan_of(path):
+    document = plan_with_databases([PATHS[path]])
+    if path in DATA_FACTORY_PATHS:
+        document["airflow"] = {"host": "fabric", "sqlAccess": "dataFactory"}
+    return parse_plan(document)
+
+
+CRASH_POINTS = [(path, task) for path in PATHS for task in steps.describe_chain(plan_of(path).database("db"))]
+
+
+def runs(path, directory, crash_after=None):
+    plan = plan_of(path)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world = WorldView(directory, plan.database("db"), plan)
+    first = RunDriver(dag, world.observe)
+    if crash_after:
+        with pytest.raises(WorkerCrashed):
+            first.run_database("db", crash_after=crash_after)
+    else:
+        first.run_database("db")
+    return first, RunDriver(dag, world.observe), world
+
+
+def assert_migrated(driver, world):
+    assert driver.outcome("db") == "migrated", driver.errors
+    assert world.target()["state"] == "ONLINE"
+    assert not world.source_writable(), "a migrated source stays frozen"
+    assert len(world.operations()) == 1, "one DMS migration for the database"
+    assert not world.online_target_deleted
+
+
+@pytest.mark.parametrize("path, task", CRASH_POINTS, ids=["%s-%s" % case for case in CRASH_POINTS])
+def test_a_crash_after_any_task_is_continued_by_the_next_run(rehearsal_world, path, task):
+    _, second, world = runs(path, rehearsal_world, crash_after=task)
+    second.run_database("db")
+    assert_migrated(second, world)
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_a_failed_validation_rolls_back_and_a_crash_during_rollback_is_finished_by_the_next_run(rehearsal_world, monkeypatch, path):
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    _, second, world = runs(path, rehearsal_world, crash_after="rollback")
+    states = second.run_database("db")
+
+    assert states["db.validate"] == "failed" and "rows on source" in second.errors["db.validate"]
+    assert second.outcome("db") == "rolled_back", second.errors
+    assert world.source_writable()
+    # DMS completed the copy: the target went live, so rollback keeps it (never deletes it)
+    assert world.target()["state"] == "ONLINE"
+    assert len(world.operations()) == 1
+    assert not world.online_target_deleted
+
+
+@pytest.mark.parametrize("path", ["online_sqlmi", "offline_sqlmi", "online_sqlvm"])
+def test_a_failed_migration_is_rolled_back_removing_its_restoring_target(rehearsal_world, monkeypatch, path):
+    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "db")
+    first, second, world = runs(path, rehearsal_world)
+
+    assert first.outcome("db") == "rolled_back", first.errors
+    assert world.target() is None and world.source_writable()
+    assert [op["migrationStatus"] for op in world.operations()] == ["Failed"]
+    # the cause is gone (the fault fired once): a new run starts afresh, one migration at a time
+    second.run_database("db")
+    assert second.outcome("db") == "migrated", second.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["Failed", "Succeeded"]
+    assert world.most_migrations_in_flight == 1

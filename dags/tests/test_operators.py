@@ -1,0 +1,188 @@
+"""MigrationTask called directly: waiting, backoff, the deadline, Retrying vs Failed, the run outcome.
+
+Marked airflow26: they also run on Airflow 2.10.5 and 2.6.3 (the compat module differs there).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from conftest import load_plan_document
+from migration_orchestration_lib import events as events_module, operators
+from migration_orchestration_lib.airflow_compat import (
+    AIRFLOW_3,
+    DAG,
+    AirflowFailException,
+    AirflowRescheduleException,
+    AirflowSkipException,
+)
+from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator, next_poke_in
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rollback import NothingToRollBack
+from migration_orchestration_lib.settings import Timing
+from migration_orchestration_lib.step_context import StepFailure, StepPending, StepResult
+
+pytestmark = pytest.mark.airflow26
+
+PLAN = parse_plan(load_plan_document())
+TIMING = Timing.for_environment({})
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+class FakeTaskInstance:
+    def __init__(self, try_number=1, max_tries=2, first_poke=None, xcom=None):
+        self.try_number, self.max_tries = try_number, max_tries
+        self.start_date = first_poke or NOW
+        self.xcom = dict(xcom or {})
+        self.pushed = {}
+
+    def get_first_reschedule_date(self, context):
+        return self.start_date
+
+    def xcom_pull(self, task_ids, key="return_value"):
+        return self.xcom.get((task_ids, key))
+
+    def xcom_push(self, key, value):
+        self.pushed[key] = value
+
+
+@pytest.fixture
+def events(monkeypatch):
+    rows = []
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: type("W", (), {"write": staticmethod(rows.append)})())
+    return rows
+
+
+def task(step, phase="wait_for_migration"):
+    with DAG("t", schedule=None, start_date=NOW):
+        return MigrationTask(task_id=phase, phase=phase, step=step, plan=PLAN, database_name="database_1", timing=TIMING)
+
+
+def context(ti):
+    return {"ti": ti, "run_id": "manual__1", "task_reschedule_count": 1}
+
+
+def deadline_xcom(deadline):
+    return {("database_1.preflight", "return_value"): {"deadline": deadline.isoformat()}}
+
+
+def test_pokes_thin_out_with_the_time_waited_between_the_first_and_longest_interval():
+    assert next_poke_in(timedelta(0), TIMING) == TIMING.poke_interval
+    assert next_poke_in(timedelta(minutes=10), TIMING) == timedelta(minutes=5)
+    assert next_poke_in(timedelta(days=2), TIMING) == TIMING.max_poke_wait
+
+
+def dms_still_copying(ctx):
+    raise StepPending("InProgress")
+
+
+def next_poke_at(monkeypatch, minutes_waited, deadline):
+    monkeypatch.setattr(operators, "utc_now", lambda: NOW + timedelta(minutes=minutes_waited))
+    with pytest.raises(AirflowRescheduleException) as rescheduled:
+        task(dms_still_copying).execute(context(FakeTaskInstance(first_poke=NOW, xcom=deadline_xcom(deadline))))
+    return rescheduled.value.reschedule_date
+
+
+def test_a_waiting_step_is_rescheduled_from_the_time_since_its_first_poke_and_says_it_still_runs(events, monkeypatch):
+    assert next_poke_at(monkeypatch, 20, NOW + timedelta(hours=1)) == NOW + timedelta(minutes=30)  # waited 20: next in 10
+    assert [(e["Status"], e["DurationSeconds"], e["Message"]) for e in events] == [("Running", 1200.0, "waiting: InProgress")]
+
+
+def test_waiting_steps_poke_at_least_as_often_as_the_events_heartbeat_promises():
+    heartbeat = events_module.CONTRACT_HEARTBEAT_MINUTES
+    assert TIMING.max_poke_wait <= timedelta(minutes=heartbeat)
+
+
+def test_where_a_triggerer_exists_a_wait_is_deferred_to_a_timer_and_resumes_with_its_first_poke(events, monkeypatch):
+    from dataclasses import replace
+
+    from migration_orchestration_lib.airflow_compat import TaskDeferred
+
+    monkeypatch.setattr(operators, "utc_now", lambda: NOW + timedelta(minutes=20))
+    with DAG("t", schedule=None, start_date=NOW):
+        deferring = MigrationTask(task_id="wait_for_migration", phase="wait_for_migration", step=dms_still_copying, plan=PLAN,
+                                  database_name="database_1", timing=replace(TIMING, deferrable=True))
+    ti = FakeTaskInstance(first_poke=NOW, xcom=deadline_xcom(NOW + timedelta(hours=1)))
+    with pytest.raises(TaskDeferred) as deferred:
+        deferring.execute(context(ti))
+    assert deferred.value.method_name == "resume"
+    assert deferred.value.kwargs == {"first_poke": NOW.isoformat()}
+    assert type(deferred.value.trigger).__name__ in ("TimeDeltaTrigger", "DateTimeTrigger")
+    with pytest.raises(TaskDeferred) as again:  # resuming pokes again, counting from the same first poke
+        deferring.resume(context(ti), event=None, first_poke=NOW.isoformat())
+    assert again.value.kwargs == {"first_poke": NOW.isoformat()}
+
+
+def test_every_wait_of_a_database_stops_at_its_one_deadline(events, monkeypatch):
+    deadline = NOW + timedelta(minutes=55)
+    assert next_poke_at(monkeypatch, 50, deadline) == deadline  # not beyond the deadline
+    ti = FakeTaskInstance(first_poke=NOW, xcom=deadline_xcom(deadline))
+
+    monkeypatch.setattr(operators, "utc_now", lambda: NOW + timedelta(minutes=56))
+    with pytest.raises(AirflowFailException, match=r"timeoutMinutes \(720\) passed while waiting: InProgress"):
+        task(dms_still_copying).execute(context(ti))
+    assert [(e["Status"], e["Phase"]) for e in events] == [("Running", "wait_for_migration"), ("Failed", "wait_for_migration")]
+
+
+def test_a_task_waiting_longer_than_timeout_minutes_fails_even_without_a_deadline(events, monkeypatch):
+    monkeypatch.setattr(operators, "utc_now", lambda: NOW + timedelta(minutes=721))
+    with pytest.raises(AirflowFailException, match="timeoutMinutes"):
+        task(dms_still_copying, "preflight").execute(context(FakeTaskInstance(first_poke=NOW)))
+
+
+def test_an_attempt_airflow_retries_reports_retrying_and_only_the_last_one_failed(events):
+    def flaky(ctx):
+        raise ConnectionResetError("ARM reset the connection")
+
+    for try_number in (1, 2, 3):
+        with pytest.raises(ConnectionResetError):
+            task(flaky, "cutover").execute(context(FakeTaskInstance(try_number=try_number, max_tries=2)))
+    assert [e["Status"] for e in events] == ["Retrying", "Retrying", "Failed"]
+    assert "ConnectionResetError: ARM reset the connection" in events[-1]["Message"]
+
+
+def test_a_permanent_failure_fails_at_once_without_retrying(events):
+    def refused(ctx):
+        raise StepFailure("source database Sales is OFFLINE")
+
+    with pytest.raises(AirflowFailException, match="OFFLINE"):
+        task(refused, "preflight").execute(context(FakeTaskInstance(try_number=1, max_tries=2)))
+    assert [e["Status"] for e in events] == ["Failed"]
+
+
+def test_done_and_rollback_record_the_outcome_in_xcom(events):
+    ti = FakeTaskInstance()
+    task(lambda ctx: StepResult("ok", return_value="migrated"), "done").execute(context(ti))
+    assert ti.pushed == {"outcome": "migrated"}
+
+    def held(ctx):
+        raise NothingToRollBack("never started")
+
+    skipped = FakeTaskInstance()
+    with pytest.raises(AirflowSkipException):
+        task(held, "rollback").execute(context(skipped))
+    assert skipped.pushed == {"outcome": "not_started"}
+
+
+def test_run_outcome_fails_the_run_naming_what_happened_to_each_database():
+    with DAG("t", schedule=None, start_date=NOW):
+        outcome = RunOutcomeOperator(task_id="run_outcome", database_names=["a", "b", "c", "d"])
+    ti = FakeTaskInstance(xcom={("a.done", "outcome"): "migrated", ("b.rollback", "outcome"): "rolled_back",
+                                ("c.rollback", "outcome"): "not_started"})
+    with pytest.raises(AirflowFailException) as failed:
+        outcome.execute({"ti": ti})
+    assert str(failed.value) == (
+        "migration run failed: 3 of 4 database(s) not migrated. rolled back: b; not started (a dependency failed): c; "
+        "rollback failed or incomplete: d; migrated: a"
+    )
+    everything = FakeTaskInstance(xcom={("%s.done" % n, "outcome"): "migrated" for n in "abcd"})
+    assert outcome.execute({"ti": everything}) == ["a", "b", "c", "d"]
+
+
+def test_the_first_poke_comes_from_the_task_sdk_on_airflow_3_and_start_date_on_airflow_2():
+    from migration_orchestration_lib.airflow_compat import first_poke_at
+
+    ti = FakeTaskInstance(first_poke=NOW)
+    assert first_poke_at(context(ti)) == NOW
+    assert AIRFLOW_3 == hasattr(__import__("airflow"), "sdk")

@@ -1,0 +1,77 @@
+"""The one rule of what rollback may delete, per target kind (`target_removal.decide`)."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.target_removal import decide
+
+pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 (Airflow 2.6.3) and with 2.10.5 too
+
+TargetState = namedtuple("TargetState", "state")
+RESTORING, ONLINE = TargetState("RESTORING"), TargetState("ONLINE")
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return parse_plan(
+        plan_with_databases(
+            [
+                database_entry("mi", "Sales", target="mi-prod"),
+                database_entry("vm", "Crm", target="vm-prod"),
+                database_entry("db", "Hr", target="db-prod"),
+            ]
+        )
+    )
+
+
+def migration(status: str, source: str) -> MigrationStatus:
+    return MigrationStatus(
+        migration_operation_id="op-1", migration_status=status, provisioning_state="Succeeded", source_database_name=source
+    )
+
+
+SOURCES = {"mi": "Sales", "vm": "Crm", "db": "Hr"}
+
+
+@pytest.mark.parametrize("name", ["mi", "vm"])
+@pytest.mark.parametrize("status", ["Failed", "Canceled", "Canceling"])
+def test_a_restoring_target_of_our_ended_migration_is_removed(plan, name, status):
+    decision = decide(plan.database(name), migration(status, SOURCES[name]), RESTORING)
+    assert decision.remove, decision.reason
+    assert "never went live" in decision.reason
+
+
+@pytest.mark.parametrize("name", ["mi", "vm"])
+@pytest.mark.parametrize(
+    "status, target, reason",
+    [
+        ("Completing", RESTORING, "is live (DMS migration Completing)"),
+        ("Succeeded", ONLINE, "is live (DMS migration Succeeded)"),
+        ("Failed", ONLINE, "is ONLINE (open for writes)"),
+        ("InProgress", RESTORING, "still InProgress: kept until it is canceled"),
+        ("Failed", None, "is absent: nothing to remove"),
+    ],
+)
+def test_a_live_active_or_absent_target_is_kept(plan, name, status, target, reason):
+    decision = decide(plan.database(name), migration(status, SOURCES[name]), target)
+    assert not decision.remove
+    assert reason in decision.reason
+
+
+@pytest.mark.parametrize("name", ["mi", "vm"])
+def test_a_target_no_migration_of_our_source_created_is_kept(plan, name):
+    assert "was not created by a migration of" in decide(plan.database(name), None, RESTORING).reason
+    other = decide(plan.database(name), migration("Failed", "SomeoneElse"), RESTORING)
+    assert not other.remove and "was not created by a migration of" in other.reason
+
+
+@pytest.mark.parametrize("status", ["Failed", "Canceled", "InProgress", "Succeeded"])
+def test_a_sqldb_target_is_never_removed(plan, status):
+    decision = decide(plan.database("db"), migration(status, "Hr"), ONLINE)
+    assert not decision.remove
+    assert "existed before the migration" in decision.reason

@@ -1,0 +1,40 @@
+"""The tests' view of the rehearsal world (dags/migration_rehearsal), for task-level runs."""
+from __future__ import annotations
+
+
+class WorldView:
+    """One database's part of the rehearsal world, watched between pokes (`observe`)."""
+
+    def __init__(self, directory, database, plan):
+        from migration_rehearsal.world import World
+
+        self.world = World(str(directory))
+        self.database = database
+        self.target_server = plan.target_of(self.database).resource_id.name
+        self.was_online = False
+        self.online_target_deleted = False
+        self.most_migrations_in_flight = 0
+
+    def observe(self, task_id):
+        target = self.target()
+        if target is not None and target["state"] == "ONLINE":
+            self.was_online = True
+        elif target is None and self.was_online and self.database.restores_backups:
+            self.online_target_deleted = True
+        self.most_migrations_in_flight = max(self.most_migrations_in_flight, sum(
+            1 for operation in self.operations() if operation.get("migrationStatus") in ("Creating", "InProgress", "Completing", "Canceling")
+        ))
+
+    def target(self):
+        return self.world.database(self.target_server, self.database.target_database)
+
+    def source(self):
+        return self.world.database("sql01", self.database.source_database)
+
+    def source_writable(self):
+        source = self.source()
+        return not source["readOnly"] and source["userAccess"] == "MULTI_USER"
+
+    def operations(self):
+        records = self.world.snapshot()["databaseMigrations"]
+        return [op for key, record in records.items() if key.endswith("/" + self.database.target_database.lower()) for op in record["operations"]]

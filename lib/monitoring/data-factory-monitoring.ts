@@ -1,0 +1,128 @@
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
+import { IDataFactory } from '../core/references';
+import { AlertOptions, CreatedMetricAlert } from './alerts';
+import {
+  ALL_LOGS_CATEGORY_GROUP,
+  ALL_METRICS_CATEGORY,
+  DATA_FACTORY_LOG_CATEGORIES,
+  DATA_FACTORY_RUN_LOG_CATEGORIES,
+  airflowDagImportErrorsAlert,
+  airflowTaskFailuresAlert,
+  selfHostedRuntimeOfflineAlert,
+} from './data-factory-signals';
+import { MonitoringScope } from './monitoring-scope';
+import { STORAGE_BLOB_LOG_CATEGORIES, STORAGE_TRANSACTION_METRIC_CATEGORY, blobServiceId } from './storage-signals';
+
+/** Props of {@link MigrationMonitoring.monitorDataFactory}. */
+export interface DataFactoryMonitoringProps {
+  /**
+   * Name of the factory's self-hosted integration runtime (the one that reaches the source SQL
+   * Server); with it, an alert fires when it has no available node.
+   * @default - no integration-runtime-offline alert
+   */
+  readonly selfHostedIntegrationRuntimeName?: string;
+  /**
+   * Name of the factory's managed Airflow integration runtime. With it, the Airflow metric alerts
+   * (task failures, DAG import errors) watch it and the `Airflow*` log categories are collected;
+   * without it the factory runs no managed Airflow, and neither is created: they could never fire.
+   * @default - no Airflow alerts and no `Airflow*` log categories
+   */
+  readonly airflowIntegrationRuntimeName?: string;
+  /**
+   * Send every log category (`allLogs` category group) instead of the pipeline, activity, trigger
+   * (and, with a managed Airflow, `Airflow*`) categories.
+   * @default false
+   */
+  readonly allLogs?: boolean;
+  /**
+   * Name of the factory's diagnostic setting.
+   * @default `diag-<factory name>`
+   */
+  readonly diagnosticSettingName?: string;
+  /**
+   * Storage account holding the factory's DAGs; its blob reads, writes and deletes (who changed the
+   * code that runs against the databases) go to the workspace through a diagnostic setting.
+   * @default - the factory's `dagStorageAccountId` (set by `OrchestrationFactory`); none without one
+   */
+  readonly dagStorageAccountId?: string;
+  /**
+   * Overrides of the Airflow task failures alert (`AirflowIntegrationRuntimeTaskInstanceFailures`).
+   * @default - severity 2, every 5 minutes over 15 minutes, total more than 0
+   */
+  readonly airflowTaskFailuresAlert?: AlertOptions;
+  /**
+   * Overrides of the Airflow DAG import errors alert (`AirflowIntegrationRuntimeDAGProcessingImportErrors`).
+   * @default - severity 2, every 5 minutes over 15 minutes, total more than 0
+   */
+  readonly airflowDagImportErrorsAlert?: AlertOptions;
+  /**
+   * Overrides of the self-hosted integration runtime offline alert
+   * (`IntegrationRuntimeAvailableNodeNumber`); `threshold` is the minimum number of available nodes.
+   * @default - severity 1, every 5 minutes over 15 minutes, average fewer than 1 node
+   */
+  readonly selfHostedRuntimeOfflineAlert?: AlertOptions;
+}
+
+/**
+ * A factory's diagnostic settings (and its DAG storage's) and the metric alerts on its runtimes
+ * (what `monitorDataFactory` dispatches to).
+ */
+export class DataFactoryMonitoring {
+  /** The metric alerts made, in creation order. */
+  public readonly alerts: readonly CreatedMetricAlert[];
+
+  constructor(monitoring: MonitoringScope, factory: IDataFactory, props: DataFactoryMonitoringProps = {}) {
+    const airflowRuntime = props.airflowIntegrationRuntimeName;
+    if (airflowRuntime === undefined) {
+      const orphaned = (['airflowTaskFailuresAlert', 'airflowDagImportErrorsAlert'] as const).filter((option) => props[option] !== undefined);
+      if (orphaned.length > 0) {
+        throw new Error(
+          `${orphaned.join(', ')} given without airflowIntegrationRuntimeName: a factory without a managed Airflow gets no Airflow alerts`,
+        );
+      }
+    }
+
+    new MonitorDiagnosticSetting(monitoring.scope, 'FactoryDiagnostics', {
+      name: props.diagnosticSettingName ?? `diag-${factory.name}`,
+      targetResourceId: factory.id,
+      logAnalyticsWorkspaceId: monitoring.workspace.id,
+      logAnalyticsDestinationType: 'Dedicated',
+      enabledLog: props.allLogs
+        ? [{ categoryGroup: ALL_LOGS_CATEGORY_GROUP }]
+        : (airflowRuntime === undefined ? DATA_FACTORY_RUN_LOG_CATEGORIES : DATA_FACTORY_LOG_CATEGORIES).map((category) => ({ category })),
+      enabledMetric: [{ category: ALL_METRICS_CATEGORY }],
+    });
+
+    const dagStorageAccountId = props.dagStorageAccountId ?? factory.dagStorageAccountId;
+    if (dagStorageAccountId !== undefined) {
+      new MonitorDiagnosticSetting(monitoring.scope, 'DagStorageDiagnostics', {
+        name: 'diag-dag-blobs',
+        targetResourceId: blobServiceId(dagStorageAccountId),
+        logAnalyticsWorkspaceId: monitoring.workspace.id,
+        enabledLog: STORAGE_BLOB_LOG_CATEGORIES.map((category) => ({ category })),
+        enabledMetric: [{ category: STORAGE_TRANSACTION_METRIC_CATEGORY }],
+      });
+    }
+
+    const { namePrefix } = monitoring;
+    const alerts: CreatedMetricAlert[] = [];
+    if (airflowRuntime !== undefined) {
+      alerts.push(
+        monitoring.alerts.metric(factory.id, airflowTaskFailuresAlert(namePrefix, airflowRuntime), props.airflowTaskFailuresAlert),
+        monitoring.alerts.metric(factory.id, airflowDagImportErrorsAlert(namePrefix, airflowRuntime), props.airflowDagImportErrorsAlert),
+      );
+    }
+    const selfHostedRuntime = props.selfHostedIntegrationRuntimeName;
+    if (selfHostedRuntime !== undefined) {
+      const minimumAvailableNodes = props.selfHostedRuntimeOfflineAlert?.threshold ?? 1;
+      alerts.push(
+        monitoring.alerts.metric(
+          factory.id,
+          selfHostedRuntimeOfflineAlert(namePrefix, selfHostedRuntime, minimumAvailableNodes),
+          props.selfHostedRuntimeOfflineAlert,
+        ),
+      );
+    }
+    this.alerts = alerts;
+  }
+}

@@ -1,0 +1,138 @@
+import { Construct } from 'constructs';
+import { LogAnalyticsWorkspaceTableCustomLog } from '@cdktf/provider-azurerm/lib/log-analytics-workspace-table-custom-log';
+import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
+import { MonitorDataCollectionRule } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { resourceName } from '../core/naming';
+import { IEventIngestion, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { BuiltInRole } from '../core/role-names';
+import { MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_EVENT_COLUMNS } from './migration-events';
+
+/** Built-in role that lets a principal send data to a data collection rule, and nothing more. */
+export const MONITORING_METRICS_PUBLISHER_ROLE = BuiltInRole.MONITORING_METRICS_PUBLISHER;
+
+/** Props of {@link MigrationEventIngestion}. */
+export interface MigrationEventIngestionProps {
+  /** Resource group of the endpoint and the rule. */
+  readonly resourceGroup: IResourceGroup;
+  /**
+   * Region of the endpoint and the rule: Azure requires the workspace's region.
+   * @default - the resource group's location
+   */
+  readonly location?: string;
+  /** Prefix of the names `dce-<namePrefix>` and `dcr-<namePrefix>` (the plan name). */
+  readonly namePrefix: string;
+  /** The workspace that gets the events table. */
+  readonly workspace: ILogAnalyticsWorkspace;
+  /**
+   * Tags of the endpoint and the rule.
+   * @default - none
+   */
+  readonly tags?: { [key: string]: string };
+}
+
+/** Options of {@link MigrationEventIngestion.grantPublisher}. */
+export interface EventPublisherGrantOptions {
+  /**
+   * Type of the principal; set it for a new managed identity to avoid Entra ID replication errors.
+   * @default - Azure looks it up
+   */
+  readonly principalType?: 'ServicePrincipal' | 'User' | 'Group';
+}
+
+/**
+ * Where the DAG sends its migration events (Logs Ingestion API): the `MigrationEvents_CL` table
+ * from the events contract, a data collection endpoint, and a rule that routes the contract's
+ * stream unchanged into the table. {@link grantPublisher} lets an identity send events.
+ */
+export class MigrationEventIngestion extends Construct implements IEventIngestion {
+  /** The custom table; alerts on it depend on it, so Azure can validate their queries. */
+  public readonly table: LogAnalyticsWorkspaceTableCustomLog;
+  /** Logs ingestion URL of the data collection endpoint. */
+  public readonly endpointUrl: string;
+  /** ARM id of the data collection rule (the scope of the publisher role). */
+  public readonly dataCollectionRuleId: string;
+  /** Immutable id (`dcr-...`) the Logs Ingestion client takes as `rule_id`. */
+  public readonly dataCollectionRuleImmutableId: string;
+  /** `Custom-MigrationEvents_CL`. */
+  public readonly streamName: string = MIGRATION_EVENTS_STREAM;
+  /** `MigrationEvents_CL`. */
+  public readonly tableName: string = MIGRATION_EVENTS_TABLE;
+
+  constructor(scope: Construct, id: string, props: MigrationEventIngestionProps) {
+    super(scope, id);
+    const location = props.location ?? props.resourceGroup.location;
+
+    this.table = new LogAnalyticsWorkspaceTableCustomLog(this, 'EventsTable', {
+      name: MIGRATION_EVENTS_TABLE,
+      workspaceId: props.workspace.id,
+      displayName: 'Migration events',
+      description: 'One row per step of each database migration, written by the migration DAG.',
+      plan: 'Analytics',
+      column: MIGRATION_EVENT_COLUMNS.map((column) => ({
+        name: column.name,
+        type: column.tableType,
+        description: column.description,
+      })),
+    });
+
+    const endpoint = new MonitorDataCollectionEndpoint(this, 'EventsEndpoint', {
+      name: resourceName('dce', props.namePrefix),
+      resourceGroupName: props.resourceGroup.name,
+      location,
+      description: 'Logs Ingestion endpoint of the migration DAG.',
+      // Airflow may run outside any VNet; every call still needs an Entra ID token with the
+      // publisher role on the rule.
+      publicNetworkAccessEnabled: true,
+      tags: props.tags,
+    });
+
+    const destination = 'migrationWorkspace';
+    // No `kind`: a rule used through a data collection endpoint by the Logs Ingestion API needs none.
+    const rule = new MonitorDataCollectionRule(this, 'EventsRule', {
+      name: resourceName('dcr', props.namePrefix),
+      resourceGroupName: props.resourceGroup.name,
+      location,
+      description: `Routes ${MIGRATION_EVENTS_STREAM} from the migration DAG to ${MIGRATION_EVENTS_TABLE}.`,
+      dataCollectionEndpointId: endpoint.id,
+      streamDeclaration: [
+        {
+          streamName: MIGRATION_EVENTS_STREAM,
+          column: MIGRATION_EVENT_COLUMNS.map((column) => ({ name: column.name, type: column.streamType })),
+        },
+      ],
+      destinations: {
+        logAnalytics: [{ name: destination, workspaceResourceId: props.workspace.id }],
+      },
+      dataFlow: [
+        {
+          streams: [MIGRATION_EVENTS_STREAM],
+          destinations: [destination],
+          outputStream: MIGRATION_EVENTS_STREAM,
+          transformKql: 'source',
+        },
+      ],
+      // Azure rejects a rule whose output stream names a table that does not exist yet.
+      dependsOn: [this.table],
+      tags: props.tags,
+    });
+
+    this.endpointUrl = endpoint.logsIngestionEndpoint;
+    this.dataCollectionRuleId = rule.id;
+    this.dataCollectionRuleImmutableId = rule.immutableId;
+  }
+
+  /**
+   * Lets `principalId` (the identity the DAG runs as) send migration events: `Monitoring Metrics
+   * Publisher` on the data collection rule only.
+   */
+  public grantPublisher(id: string, principalId: string, options: EventPublisherGrantOptions = {}): RoleAssignment {
+    return new RoleAssignment(this, id, {
+      scope: this.dataCollectionRuleId,
+      roleDefinitionName: MONITORING_METRICS_PUBLISHER_ROLE,
+      principalId,
+      principalType: options.principalType,
+      description: `Publish migration events to ${this.streamName}`,
+    });
+  }
+}

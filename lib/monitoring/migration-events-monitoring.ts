@@ -1,0 +1,109 @@
+import { notificationsSchema } from '../plan/document-schema';
+import { LOG_ALERT_WINDOW_MINUTES } from './alert-timing';
+import { AlertOptions, CreatedLogAlert } from './alerts';
+import { MigrationEventIngestion } from './migration-event-ingestion';
+import { migrationFailedAlert, migrationRunningLongAlert, runningLongWindowMinutes } from './migration-events';
+import { DEFAULT_STALLED_AFTER_MINUTES, defaultStalledWindowMinutes, migrationStalledAlert } from './migration-stalled';
+import { MigrationWorkbook } from './migration-workbook';
+import { MonitoringScope } from './monitoring-scope';
+
+/** Options of the "migration run stalled" alert. */
+export interface MigrationStalledAlertOptions extends AlertOptions {
+  /**
+   * Minutes without any event of a run, while some of its databases are in flight, after which
+   * the run counts as stalled; more than the DAG's heartbeat interval (15 minutes).
+   * @default 30
+   */
+  readonly silentMinutes?: number;
+}
+
+/** Props of {@link MigrationMonitoring.monitorMigrationEvents}. */
+export interface MigrationEventsMonitoringProps {
+  /**
+   * A migration that has not ended this many minutes after it started raises "migration running
+   * long" (the plan's `notifications.longRunningMinutes`, whose rule bounds it: 5 to 2865).
+   * @default 60
+   */
+  readonly longRunningMinutes?: number;
+  /**
+   * Overrides of the "migration failed" alert.
+   * @default - severity 1, every 5 minutes over 5 minutes, more than 0 failed steps per database
+   */
+  readonly migrationFailedAlert?: AlertOptions;
+  /**
+   * Overrides of the "migration running long" alert. Its window must be at least the DAG's
+   * heartbeat interval (15 minutes) plus its frequency, so every evaluation sees an event of each
+   * running migration.
+   * @default - severity 2, every 15 minutes, over the shortest allowed window of at least one day
+   * and twice `longRunningMinutes`, more than 0 databases
+   */
+  readonly migrationRunningLongAlert?: AlertOptions;
+  /**
+   * The "migration run stalled" alert: a run wrote no event for `silentMinutes` while databases
+   * are in flight (the only sign of a stopped Airflow on hosts without Azure Monitor signals, such
+   * as Fabric). Give `{}` for its defaults.
+   * @default - no stalled alert; with options: severity 1, every 5 minutes over the shortest
+   * allowed window of at least one day and twice `silentMinutes`, per run
+   */
+  readonly migrationStalledAlert?: MigrationStalledAlertOptions;
+  /**
+   * Deploy the Azure Monitor workbook that shows each database's status, phase minutes and failures.
+   * @default true
+   */
+  readonly workbook?: boolean;
+}
+
+/** The alerts and the workbook on the migration events (what `monitorMigrationEvents` dispatches to). */
+export class MigrationEventsMonitoring {
+  /** The log alerts made, in creation order. */
+  public readonly alerts: readonly CreatedLogAlert[];
+  /** The workbook, unless turned off. */
+  public readonly workbook?: MigrationWorkbook;
+
+  constructor(monitoring: MonitoringScope, events: MigrationEventIngestion, props: MigrationEventsMonitoringProps = {}) {
+    const { namePrefix } = monitoring;
+    const longRunningMinutes = checkedLongRunningMinutes(props.longRunningMinutes);
+    const runningLongWindow = runningLongWindowMinutes(
+      longRunningMinutes,
+      props.migrationRunningLongAlert?.evaluationFrequencyMinutes ?? 15,
+      props.migrationRunningLongAlert?.windowMinutes,
+    );
+
+    const alerts = [
+      monitoring.alerts.log(migrationFailedAlert(namePrefix, events.table), props.migrationFailedAlert),
+      monitoring.alerts.log(migrationRunningLongAlert(namePrefix, longRunningMinutes, runningLongWindow, events.table), {
+        ...props.migrationRunningLongAlert,
+        windowMinutes: runningLongWindow,
+      }),
+    ];
+    if (props.migrationStalledAlert) {
+      const { silentMinutes = DEFAULT_STALLED_AFTER_MINUTES, ...options } = props.migrationStalledAlert;
+      const window =
+        options.windowMinutes ?? defaultStalledWindowMinutes(silentMinutes) ?? LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
+      alerts.push(monitoring.alerts.log(migrationStalledAlert(namePrefix, silentMinutes, window, events.table), options));
+    }
+    this.alerts = alerts;
+
+    if (props.workbook ?? true) {
+      this.workbook = new MigrationWorkbook(monitoring.scope, 'Workbook', {
+        resourceGroup: monitoring.resourceGroup,
+        location: monitoring.location,
+        workspace: monitoring.workspace,
+        namePrefix,
+        tags: monitoring.tags,
+      });
+      this.workbook.node.addDependency(events.table);
+    }
+  }
+}
+
+/** The plan's rule and default, for callers that pass the value without a plan. */
+function checkedLongRunningMinutes(longRunningMinutes: number | undefined): number {
+  const checked = notificationsSchema.shape.longRunningMinutes.safeParse(longRunningMinutes);
+  if (!checked.success) {
+    throw new Error(
+      `longRunningMinutes ${checked.error.issues[0].message}: a log alert looks back at most two days (got ${longRunningMinutes})`,
+    );
+  }
+  return checked.data;
+}

@@ -1,0 +1,75 @@
+import { Construct } from 'constructs';
+import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import {
+  AlertOptions,
+  AlertTarget,
+  CreatedAlert,
+  CreatedLogAlert,
+  CreatedMetricAlert,
+  createLogAlert,
+  createMetricAlert,
+  LogAlertDefinition,
+  MetricAlertDefinition,
+} from './alerts';
+
+/**
+ * What the facade hands each `XxxMonitoring`: where resources go and how alerts are made
+ * (cdk-monitoring-constructs' `MonitoringScope`). Not exported from the package.
+ */
+export interface MonitoringScope {
+  /** Construct scope of what is created: the facade, so Terraform addresses do not depend on the dispatch. */
+  readonly scope: Construct;
+  /** Resource group of everything created. */
+  readonly resourceGroup: IResourceGroup;
+  /** Region of regional resources. */
+  readonly location: string;
+  /** Prefix of Azure names (the plan name). */
+  readonly namePrefix: string;
+  /** The workspace every signal goes to. */
+  readonly workspace: ILogAnalyticsWorkspace;
+  /** Tags of every taggable resource. */
+  readonly tags?: { [key: string]: string };
+  /** Makes the alerts, with the facade's defaults and action group. */
+  readonly alerts: AlertRegistry;
+}
+
+/**
+ * Makes every alert of one facade (its defaults, its action group) and remembers it for
+ * `createdAlerts()`. Two alerts never share a name, so several alerts on one signal need one each.
+ */
+export class AlertRegistry {
+  private readonly created: CreatedAlert[] = [];
+
+  constructor(
+    private readonly target: AlertTarget,
+    private readonly workspaceId: string,
+  ) {}
+
+  /** A log search alert on the workspace. */
+  public log(definition: LogAlertDefinition, options: AlertOptions = {}): CreatedLogAlert {
+    this.claim(definition);
+    return this.remember(createLogAlert(this.target, this.workspaceId, definition, options));
+  }
+
+  /** A metric alert on one resource. */
+  public metric(resourceId: string, definition: MetricAlertDefinition, options: AlertOptions = {}): CreatedMetricAlert {
+    this.claim(definition);
+    return this.remember(createMetricAlert(this.target, resourceId, definition, options));
+  }
+
+  /** Every alert made so far, in creation order (a copy). */
+  public list(): readonly CreatedAlert[] {
+    return [...this.created];
+  }
+
+  private claim(definition: { readonly name: string; readonly optionsProp: string }): void {
+    if (this.created.some((alert) => alert.name === definition.name)) {
+      throw new Error(`${definition.optionsProp}: an alert named "${definition.name}" exists already; give each alert its own name`);
+    }
+  }
+
+  private remember<T extends CreatedAlert>(alert: T): T {
+    this.created.push(alert);
+    return alert;
+  }
+}

@@ -1,0 +1,105 @@
+import { Annotations, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
+import { resourceName } from '../core/naming';
+import { addDeleteLock } from '../core/protection';
+import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+
+/** PerGB2018 workspaces keep data 30 to 730 days. */
+const RETENTION_DAYS_MIN = 30;
+const RETENTION_DAYS_MAX = 730;
+
+/** The workspace part of {@link MigrationMonitoringProps}. */
+export interface MonitoringWorkspaceOptions {
+  /**
+   * An existing Log Analytics workspace to use; this construct then never changes or protects it.
+   * @default - creates `log-<namePrefix>` (PerGB2018)
+   */
+  readonly workspace?: ILogAnalyticsWorkspace;
+  /**
+   * Days the created workspace keeps data (30-730). Ignored with an existing `workspace`.
+   * @default 30
+   */
+  readonly retentionInDays?: number;
+  /**
+   * Whether the created workspace accepts shared-key (non-Entra ID) access. Nothing this library
+   * deploys needs it. Ignored with an existing `workspace`.
+   * @default false
+   */
+  readonly localAuthenticationEnabled?: boolean;
+  /**
+   * `prevent_destroy` on the created workspace, so `terraform destroy` or a replacement cannot
+   * delete the migration history. Turn off for throwaway environments. Ignored with an existing
+   * `workspace`.
+   * @default true
+   */
+  readonly protectWorkspace?: boolean;
+  /**
+   * A `CanNotDelete` management lock on the created workspace, which also stops deletion outside
+   * Terraform (portal, CLI). Remove the lock before deleting the workspace or its tables. Ignored
+   * with an existing `workspace`.
+   * @default false
+   */
+  readonly workspaceLock?: boolean;
+}
+
+/** Where the created workspace goes. */
+export interface WorkspacePlacement {
+  readonly resourceGroup: IResourceGroup;
+  readonly location: string;
+  readonly namePrefix: string;
+  readonly tags?: { [key: string]: string };
+}
+
+/** The given workspace (warning about options it makes moot), or a new protected one in `scope`. */
+export function monitoringWorkspace(
+  scope: Construct,
+  options: MonitoringWorkspaceOptions,
+  placement: WorkspacePlacement,
+): ILogAnalyticsWorkspace {
+  if (options.workspace) {
+    const ignored = (['retentionInDays', 'localAuthenticationEnabled', 'protectWorkspace', 'workspaceLock'] as const).filter(
+      (option) => options[option] !== undefined,
+    );
+    if (ignored.length > 0) {
+      warn(scope, `${ignored.join(', ')} ignored: the workspace was passed in, and this construct never changes what it was handed.`);
+    }
+    return options.workspace;
+  }
+
+  const retentionInDays = options.retentionInDays ?? 30;
+  if (
+    !Token.isUnresolved(retentionInDays) &&
+    (!Number.isInteger(retentionInDays) || retentionInDays < RETENTION_DAYS_MIN || retentionInDays > RETENTION_DAYS_MAX)
+  ) {
+    throw new Error(`retentionInDays must be an integer from ${RETENTION_DAYS_MIN} to ${RETENTION_DAYS_MAX} (got ${retentionInDays})`);
+  }
+  const localAuthenticationEnabled = options.localAuthenticationEnabled ?? false;
+  if (localAuthenticationEnabled) {
+    warn(scope, 'localAuthenticationEnabled is true: the workspace accepts shared keys besides Entra ID tokens.');
+  }
+  const protectWorkspace = options.protectWorkspace ?? true;
+  if (!protectWorkspace) {
+    warn(scope, 'protectWorkspace is false: `terraform destroy` or a replacement deletes the workspace and the migration history in it.');
+  }
+
+  const workspace = new LogAnalyticsWorkspace(scope, 'Workspace', {
+    name: resourceName('log', placement.namePrefix),
+    resourceGroupName: placement.resourceGroup.name,
+    location: placement.location,
+    sku: 'PerGB2018',
+    retentionInDays,
+    localAuthenticationEnabled,
+    tags: placement.tags,
+    lifecycle: protectWorkspace ? { preventDestroy: true } : undefined,
+  });
+  if (options.workspaceLock ?? false) {
+    addDeleteLock(scope, 'WorkspaceLock', workspace, 'Holds the migration history; remove this lock before deleting the workspace.');
+  }
+  return workspace;
+}
+
+/** A synth warning on `scope`, naming it. */
+function warn(scope: Construct, message: string): void {
+  Annotations.of(scope).addWarning(`${scope.node.path}: ${message}`);
+}
