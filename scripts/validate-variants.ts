@@ -152,6 +152,41 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
         },
       },
     },
+    {
+      name: 'alert options and custom alerts (a log alert with a measure column, a metric alert on a factory)',
+      plan: DEFAULT_PLAN,
+      stack: {
+        monitoring: {
+          alertDefaults: { runbookUrl: 'https://wiki.contoso.example/migration' },
+          migrationStalledAlert: { silentMinutes: 45, severity: 2 },
+          customAlerts: {
+            'slow-steps': {
+              kind: 'log',
+              severity: 3,
+              description: 'Steps slower than an hour on average.',
+              query: 'MigrationEvents_CL | where Status == "Succeeded" | summarize Seconds = avg(DurationSeconds) by Database',
+              timeAggregationMethod: 'Average',
+              metricMeasureColumn: 'Seconds',
+              threshold: 3600,
+              dimensions: [{ name: 'Database', operator: 'Include', values: ['*'] }],
+              evaluationFrequencyMinutes: 60,
+              windowMinutes: 1440,
+            },
+            'pipeline-failures': {
+              kind: 'metric',
+              resource: { id: `${SUBSCRIPTION}/Microsoft.DataFactory/factories/adf-shared` },
+              severity: 2,
+              description: 'Data Factory pipeline runs failed.',
+              metricNamespace: 'Microsoft.DataFactory/factories',
+              metricName: 'PipelineFailedRuns',
+              aggregation: 'Total',
+              operator: 'GreaterThan',
+              threshold: 0,
+            },
+          },
+        },
+      },
+    },
     { name: 'management locks on', plan: DEFAULT_PLAN, stack: { lockStatefulResources: true } },
     { name: 'protection off (no prevent_destroy)', plan: DEFAULT_PLAN, stack: { protectStatefulResources: false } },
     {
@@ -161,6 +196,14 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
         resourcesOf(json, 'azurerm_log_analytics_workspace_table_custom_log')[0].column[0].type = 'datetime';
       },
       mustFailWith: /expected column\.0\.type to be one of \[.*"dateTime".*\], got datetime/,
+    },
+    {
+      name: 'canary: a metric alert evaluated every 7 minutes (azurerm validation of alert timing)',
+      plan: DEFAULT_PLAN,
+      editJson: (json) => {
+        resourcesOf(json, 'azurerm_monitor_metric_alert')[0].frequency = 'PT7M';
+      },
+      mustFailWith: /frequency.*PT7M|PT7M.*frequency/s,
     },
     {
       name: 'canary: a Fabric workspace role Fabric does not have (microsoft/fabric provider validation)',
