@@ -2,6 +2,7 @@ import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
 import {
   DatabaseMigrationStack,
+  KubeloginMode,
   loadMigrationPlan,
   MigrationPlan,
   MigrationPlanError,
@@ -41,6 +42,19 @@ function stateBackendOrExit(): StateBackend {
   }
 }
 
+/** How the second stack of the Kubernetes host signs in to the cluster (kubelogin's --login). */
+const KUBELOGIN_MODES: readonly KubeloginMode[] = ['azurecli', 'workloadidentity', 'spn', 'msi', 'azd'];
+
+function kubeloginModeOrExit(value: string | undefined): KubeloginMode | undefined {
+  if (!value) return undefined;
+  const mode = KUBELOGIN_MODES.find((known) => known === value);
+  if (mode === undefined) {
+    process.stderr.write(`Invalid AIRFLOW_KUBELOGIN_MODE "${value}": one of ${KUBELOGIN_MODES.join(', ')}\nNothing was synthesized.\n`);
+    process.exit(1);
+  }
+  return mode;
+}
+
 /** Synth warnings (weakened defaults, retired services); cdktf's CLI prints them, plain node does not. */
 function printWarnings(root: IConstruct): void {
   for (const construct of root.node.findAll()) {
@@ -55,14 +69,18 @@ function printWarnings(root: IConstruct): void {
 function main(): void {
   const plan = loadPlanOrExit(process.env.MIGRATION_PLAN || DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
+  const kubeloginMode = kubeloginModeOrExit(process.env.AIRFLOW_KUBELOGIN_MODE?.trim());
   const app = new App();
-  new DatabaseMigrationStack(app, plan.name, { plan, stateBackend });
+  const stack = new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode });
   app.synth();
   printWarnings(app);
   const where = stateBackend.type === 'terraformCloud' ? `Terraform Cloud ${stateBackend.organization}/${stateBackend.workspace}` : stateBackend.type;
   process.stdout.write(
-    `Synthesized stack ${plan.name} (${plan.databases.length} databases, state: ${where}) into ${app.outdir}/stacks/${plan.name}\n`,
+    `Synthesized stack ${plan.name} (${plan.databases.length} databases, Airflow host ${plan.airflow.host}, state: ${where}) into ${app.outdir}/stacks/${plan.name}\n`,
   );
+  for (const release of stack.releaseStacks) {
+    process.stdout.write(`Synthesized stack ${release.node.id}, to apply after ${plan.name}, into ${app.outdir}/stacks/${release.node.id}\n`);
+  }
 }
 
 main();

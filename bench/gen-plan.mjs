@@ -95,11 +95,7 @@ export function generatePlan(count) {
     location: 'westeurope',
     tags: { owner: 'platform-team', 'cost-center': '4711', environment: 'bench' },
     notifications: { emails: ['dba-oncall@contoso.com', 'platform@contoso.com'], longRunningMinutes: 90 },
-    airflow: {
-      version: '2.6.3',
-      computeSize: count > 200 ? 'Large' : 'Small',
-      servicePrincipal: { clientId: '11111111-2222-3333-4444-555555555555', objectId: '66666666-7777-8888-9999-000000000000' },
-    },
+    airflow: { host: 'kubernetes', kubernetes: { maxNodes: count > 200 ? 8 : 4 } },
     sourceServers,
     targetServers: [...targets.SqlMi, ...targets.SqlDb, ...targets.SqlVm],
     backupStorage: {

@@ -1,20 +1,29 @@
+import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiProvider } from './azapi/provider';
 import { resourceName } from './core/naming';
 import { ILogAnalyticsWorkspace } from './core/references';
+import { BuiltInRole } from './core/role-names';
+import { createAirflowHost, IAirflowHost } from './hosts';
+import { dagEnvironment } from './hosts/dag-environment';
+import { DagStorageSettings } from './hosts/host-dag-storage';
+import { KubeloginMode } from './hosts/kubernetes/kube-providers';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
 import { MigrationMonitoring, MigrationMonitoringOptions } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
+import { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { MigrationPlan } from './plan/types';
+import { ReleaseStack, RELEASE_STACK_SUFFIX } from './release-stack';
 import { applyStateBackend, StateBackend } from './state-backend';
 
 /** Props of {@link DatabaseMigrationStack}. */
 export interface DatabaseMigrationStackProps {
-  /** The validated plan (`loadMigrationPlan` / `parseMigrationPlan`). */
+  /** The validated plan (`loadMigrationPlan` / `parseMigrationPlan`); its `airflow.host` picks where the DAG runs. */
   readonly plan: MigrationPlan;
   /**
    * Subscription to deploy into.
@@ -32,38 +41,53 @@ export interface DatabaseMigrationStackProps {
    */
   readonly workspace?: ILogAnalyticsWorkspace;
   /**
-   * `prevent_destroy` on the stateful resources (Key Vault, Log Analytics workspace). Turn off
-   * only for a throwaway environment.
+   * `prevent_destroy` on the stateful resources (Key Vault, Log Analytics workspace, the Kubernetes
+   * host's metadata database). Turn off only for a throwaway environment.
    * @default true
    */
   readonly protectStatefulResources?: boolean;
   /** Put `CanNotDelete` management locks on the Key Vault, the workspace and the DAG storage account. @default false */
   readonly lockStatefulResources?: boolean;
   /**
-   * Create the Data Factory managed Airflow environment and import the DAG into it; turn off to
-   * run the DAG elsewhere.
-   * @default true (see `OrchestrationFactoryProps.managedAirflow`)
-   */
-  readonly managedAirflow?: boolean;
-  /**
    * Where Terraform keeps the state: local, Terraform Cloud (`cloud` block with a named
    * workspace) or an Azure blob. `stateBackendFromEnvironment()` reads it from TFC_* variables.
+   * The Kubernetes host's release stack keeps its state beside it (`<workspace>-airflow`, ...).
    * @default { type: 'local' } (`terraform.<plan name>.tfstate`)
    */
   readonly stateBackend?: StateBackend;
   /**
    * Alert defaults, per-alert overrides (severity, threshold, timing, runbook) and alerts of one's own.
+   * The "migration run stalled" alert is on for every host (`migrationStalledAlert` tunes it); the
+   * Airflow alerts' overrides apply to the host that has them (an adopted Data Factory environment).
    * @default - the built-in alerts with their defaults
    */
   readonly monitoring?: MigrationMonitoringOptions;
   /** Fine-tuning of the orchestration side. @default - secure defaults */
-  readonly orchestration?: Pick<OrchestrationFactoryProps, 'dagStorage' | 'publicNetworkEnabled' | 'keyVault' | 'deployerPrincipalId'>;
+  readonly orchestration?: Pick<OrchestrationFactoryProps, 'publicNetworkEnabled' | 'keyVault' | 'keyVaultName'>;
+  /** Settings of the DAG storage, created for the hosts that read the DAG from storage (dataFactory, external). @default - secure defaults */
+  readonly dagStorage?: DagStorageSettings;
+  /**
+   * Principal that deploys: uploads DAG blobs, administers the Kubernetes host's cluster.
+   * @default - the identity running Terraform (`azurerm_client_config.object_id`)
+   */
+  readonly deployerPrincipalId?: string;
+  /** How Terraform signs in to the Kubernetes host's cluster (kubelogin). @default "azurecli" */
+  readonly kubeloginMode?: KubeloginMode;
 }
 
 /**
- * Everything one migration plan needs in Azure, as one Terraform stack: the migration service,
- * the orchestration factory with its managed Airflow and DAG, monitoring on signals that exist,
- * and a custom role that lets the Airflow identity run the migrations and nothing else.
+ * Resource addresses an earlier version of this stack gave the Data Factory Airflow environment it
+ * created. Terraform forgets them instead of deleting the environment (a `removed` block), since
+ * Microsoft no longer lets anyone create one: adopt it with `airflow.host: dataFactory`.
+ */
+export const RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES = ['azapi_resource.Orchestration_Airflow_Environment_F7BE4EC1'] as const;
+
+/**
+ * Everything one migration plan needs in Azure: the migration service, the orchestration factory
+ * (self-hosted runtime, Key Vault, linked services, and the SQL pipelines with `sqlAccess:
+ * dataFactory`), monitoring on signals that exist, the Airflow host the plan picks, and the roles
+ * its identity needs to run the migrations and nothing else. The Kubernetes host adds a second
+ * stack, `<plan name>-airflow`, applied after this one ({@link releaseStacks}).
  */
 export class DatabaseMigrationStack extends TerraformStack {
   /** The plan the stack was built from. */
@@ -74,10 +98,16 @@ export class DatabaseMigrationStack extends TerraformStack {
   public readonly migrationService: MigrationService;
   /** Log Analytics, the migration events table, alerts and their action group. */
   public readonly monitoring: MigrationMonitoring;
-  /** The Data Factory with its integration runtime, Key Vault, DAG storage and managed Airflow. */
+  /** The Data Factory with its self-hosted integration runtime, Key Vault and linked services. */
   public readonly orchestration: OrchestrationFactory;
+  /** Where the DAG runs. */
+  public readonly airflowHost: IAirflowHost;
+  /** The SQL pipelines; undefined with `sqlAccess: direct`. */
+  public readonly sqlPipelines?: SqlPipelines;
   /** The custom role the Airflow identity runs migrations with. */
   public readonly operatorRole: MigrationOperatorRole;
+  /** Stacks to apply after this one, in order (the Kubernetes host's release stack); empty for other hosts. */
+  public readonly releaseStacks: readonly TerraformStack[];
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
     super(scope, id);
@@ -85,7 +115,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     this.plan = plan;
     const protect = props.protectStatefulResources ?? true;
     const lock = props.lockStatefulResources ?? false;
-    const airflowPrincipalId = plan.airflow.servicePrincipal.objectId;
+    const stateBackend = props.stateBackend ?? { type: 'local' };
     const alerts = props.monitoring ?? {};
 
     new AzurermProvider(this, 'azurerm', {
@@ -95,7 +125,12 @@ export class DatabaseMigrationStack extends TerraformStack {
       storageUseAzuread: true,
     });
     new AzapiProvider(this, 'azapi', { subscriptionId: props.subscriptionId });
-    applyStateBackend(this, props.stateBackend ?? { type: 'local' });
+    applyStateBackend(this, stateBackend);
+    // One block as an object: Terraform's JSON syntax takes an object or a list for an unlabelled
+    // block, and checkov's JSON parser only the object.
+    const [retired] = RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES;
+    this.addOverride('removed', { from: retired, lifecycle: { destroy: false } });
+    const client = new DataAzurermClientConfig(this, 'Client', {});
 
     this.resourceGroup = new ResourceGroup(this, 'ResourceGroup', {
       name: props.resourceGroupName ?? resourceName('rg', plan.name),
@@ -124,29 +159,69 @@ export class DatabaseMigrationStack extends TerraformStack {
       longRunningMinutes: plan.notifications.longRunningMinutes,
       migrationFailedAlert: alerts.migrationFailedAlert,
       migrationRunningLongAlert: alerts.migrationRunningLongAlert,
-      migrationStalledAlert: alerts.migrationStalledAlert,
+      // On every host: the only alert that notices an Airflow that stopped running the DAG on hosts
+      // that tell Azure Monitor nothing (Fabric), and a second opinion on the others.
+      migrationStalledAlert: alerts.migrationStalledAlert ?? {},
     });
-    this.monitoring.grantEventPublisher('AirflowPublishesEvents', airflowPrincipalId);
 
     this.orchestration = new OrchestrationFactory(this, 'Orchestration', {
       ...props.orchestration,
-      dagStorage: { ...props.orchestration?.dagStorage, lock: lock || props.orchestration?.dagStorage?.lock },
       resourceGroup: this.resourceGroup,
       plan,
-      migrationService: this.migrationService,
-      eventIngestion: this.monitoring.eventIngestion,
       protectKeyVault: protect,
       lockKeyVault: lock,
-      managedAirflow: props.managedAirflow,
     });
-    this.monitoring.monitorDataFactory(this.orchestration, {
-      selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
-      airflowIntegrationRuntimeName: this.orchestration.managedAirflow?.environmentName,
-      selfHostedRuntimeOfflineAlert: alerts.selfHostedRuntimeOfflineAlert,
-      airflowTaskFailuresAlert: alerts.airflowTaskFailuresAlert,
-      airflowDagImportErrorsAlert: alerts.airflowDagImportErrorsAlert,
+
+    const sqlThroughFactory = plan.airflow.sqlAccess === 'dataFactory';
+    const releaseStacks: TerraformStack[] = [];
+    this.airflowHost = createAirflowHost(this, 'AirflowHost', plan, {
+      resourceGroup: this.resourceGroup,
+      environment: dagEnvironment({
+        tenantId: client.tenantId,
+        subscriptionId: client.subscriptionId,
+        migrationServiceId: this.migrationService.serviceId,
+        eventIngestion: this.monitoring.eventIngestion,
+        keyVault: this.orchestration.keyVault,
+        dataFactoryId: sqlThroughFactory ? this.orchestration.id : undefined,
+      }),
+      keyVault: this.orchestration.keyVault,
+      logAnalyticsWorkspace: this.monitoring.workspace,
+      actionGroupId: this.monitoring.actionGroupId,
+      alertDefaults: alerts.alertDefaults,
+      airflowAlerts: { taskFailures: alerts.airflowTaskFailuresAlert, dagImportErrors: alerts.airflowDagImportErrorsAlert },
+      dagStorage: { ...props.dagStorage, lock: lock || props.dagStorage?.lock },
+      protectStatefulResources: protect,
+      kubeloginMode: props.kubeloginMode,
+      deployerPrincipalId: props.deployerPrincipalId,
+      newReleaseStack: () => {
+        const release = new ReleaseStack(scope, `${id}${RELEASE_STACK_SUFFIX}`, { after: this, stateBackend, subscriptionId: props.subscriptionId });
+        releaseStacks.push(release);
+        return release;
+      },
     });
-    this.monitoring.monitorCustom(alerts.customAlerts ?? {});
+    this.releaseStacks = releaseStacks;
+    const host = this.airflowHost;
+    if (!host.supportedSqlAccess.includes(plan.airflow.sqlAccess)) {
+      throw new Error(
+        `airflow.sqlAccess ${plan.airflow.sqlAccess} does not work on host ${host.kind}, which supports ${host.supportedSqlAccess.join(', ')}`,
+      );
+    }
+    const principalId = host.identity.principalId;
+    const principalType = host.identity.principalType;
+
+    if (sqlThroughFactory) {
+      this.sqlPipelines = new SqlPipelines(this, 'SqlPipelines', {
+        resourceGroup: this.resourceGroup,
+        factory: this.orchestration,
+        location: plan.location,
+        selfHostedRuntimeName: this.orchestration.selfHostedRuntime.name,
+        keyVaultLinkedServiceName: this.orchestration.keyVaultLinkedServiceName,
+        targets: plan.targetServers,
+        runnerPrincipalId: principalId,
+        namePrefix: plan.name,
+        maxRunsPerPipeline: plan.concurrency.maxSqlStepsPerRuntime,
+      });
+    }
 
     this.operatorRole = new MigrationOperatorRole(this, 'OperatorRole', {
       resourceGroup: this.resourceGroup,
@@ -158,6 +233,21 @@ export class DatabaseMigrationStack extends TerraformStack {
         ? plan.backupStorage?.storageAccountResourceId
         : undefined,
     });
-    this.operatorRole.grantTo('Airflow', airflowPrincipalId);
+    this.operatorRole.grantTo('Airflow', principalId, principalType);
+    new RoleAssignment(this, 'AirflowReadsSecrets', {
+      scope: this.orchestration.keyVault.id,
+      roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
+      principalId,
+      principalType,
+      description: `Airflow's secrets backend: the migration's connections (${host.kind} host)`,
+    });
+    this.monitoring.grantEventPublisher('AirflowPublishesEvents', principalId, { principalType });
+
+    this.monitoring.monitorDataFactory(this.orchestration, {
+      selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
+      selfHostedRuntimeOfflineAlert: alerts.selfHostedRuntimeOfflineAlert,
+      dagStorageAccountId: host.dagStorageAccountId,
+    });
+    this.monitoring.monitorCustom(alerts.customAlerts ?? {});
   }
 }

@@ -5,5 +5,7 @@ export * from './migration-service';
 export * from './migration-operator-role';
 export * from './orchestration-factory';
 export * from './monitoring';
+export * from './hosts';
 export * from './database-migration-stack';
+export * from './release-stack';
 export * from './state-backend';

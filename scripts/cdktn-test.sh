@@ -7,7 +7,9 @@
 #   2. rewrites package.json there: `cdktf` -> npm:cdktn, `@cdktf/provider-azurerm` ->
 #      npm:@cdktn/provider-azurerm (the library and its tests keep importing `cdktf`), the real
 #      `cdktn` beside it (the fork's provider requires `cdktn`), constructs inside cdktn's peer
-#      range, an override that lets the provider use that cdktn, and no cdktf-cli (jest needs no CLI);
+#      range, an override that lets the provider use that cdktn, overrides that give the helm,
+#      kubernetes and time providers (which declare the peer cdktf ^0.21) the aliased cdktf, and
+#      no cdktf-cli (jest needs no CLI);
 #      `npm install` (prefer-offline) keeps every other locked version;
 #   3. type-checks the library, main.ts and the construct tests against the fork's declarations;
 #   4. runs the construct, monitoring and plan jest tests with --ci (no snapshot is written). The
@@ -29,7 +31,7 @@ set -euo pipefail
 cdktn_version="${CDKTN_VERSION:-0.24.0}"
 provider_version="${CDKTN_PROVIDER_AZURERM_VERSION:-16.1.0}"
 constructs_version="${CDKTN_CONSTRUCTS_VERSION:-10.7.2}"
-test_paths=(__tests__/constructs __tests__/monitoring __tests__/plan)
+test_paths=(__tests__/constructs __tests__/hosts __tests__/monitoring __tests__/plan)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 label="cdktn test"
@@ -64,7 +66,7 @@ trap 'exit 143' TERM HUP
 phase "copy sources"
 # What a fresh clone has (tracked files and new ones that are not ignored), limited to what the
 # tests need: no dist/, cdktf.out/, .venv/, __pycache__ or DAG tests.
-wanted='^(lib/|__tests__/|examples/|schema/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$)'
+wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$)'
 if git -C "$repo_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard) |
     while IFS= read -r -d '' path; do
@@ -98,8 +100,13 @@ dev.cdktn = cdktn;
 dev.constructs = constructs;
 delete dev['cdktf-cli'];
 // @cdktn/provider-azurerm 16.1.0 declares the peer cdktn ^0.23.0, which no published cdktn has
-// with 0.24.0 out: let it use the cdktn installed here.
+// with 0.24.0 out: let it use the cdktn installed here. The helm, kubernetes and time providers
+// (@cdktf/*) declare the peer cdktf ^0.21: give them the aliased cdktf, so one construct library loads.
 manifest.overrides = { ...manifest.overrides, cdktn: `$cdktn` };
+for (const name of ['@cdktf/provider-helm', '@cdktf/provider-kubernetes', '@cdktf/provider-time']) {
+  if (!dev[name]) throw new Error(`devDependencies.${name} is missing`);
+  manifest.overrides[name] = { cdktf: dev.cdktf };
+}
 fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
 console.log(`cdktf -> ${dev.cdktf}, @cdktf/provider-azurerm -> ${dev['@cdktf/provider-azurerm']}, cdktn ${cdktn}, constructs ${constructs}`);
 NODE
@@ -184,6 +191,8 @@ cat > tsconfig.cdktn.json <<'JSON'
     "__tests__/setup.ts",
     "__tests__/helpers/**/*.ts",
     "__tests__/constructs/**/*.ts",
+    "__tests__/hosts/**/*.ts",
+    "__tests__/security/**/*.ts",
     "__tests__/monitoring/**/*.ts",
     "__tests__/plan/**/*.ts"
   ]
@@ -204,8 +213,8 @@ fi
 if [[ "${CDKTN_SKIP_CONSUMER:-}" != 1 ]]; then
   phase "consumer test with CDK Terrain"
   CONSUMER_LABEL="cdktn consumer test" \
-    CONSUMER_PEERS="cdktf@npm:cdktn@$cdktn_version cdktn@$cdktn_version @cdktf/provider-azurerm@npm:@cdktn/provider-azurerm@$provider_version constructs@$constructs_version" \
-    CONSUMER_OVERRIDES="{\"cdktn\": \"$cdktn_version\"}" \
+    CONSUMER_PEERS="cdktf@npm:cdktn@$cdktn_version cdktn@$cdktn_version @cdktf/provider-azurerm@npm:@cdktn/provider-azurerm@$provider_version constructs@$constructs_version @cdktf/provider-helm@$(locked @cdktf/provider-helm) @cdktf/provider-kubernetes@$(locked @cdktf/provider-kubernetes) @cdktf/provider-time@$(locked @cdktf/provider-time)" \
+    CONSUMER_OVERRIDES="{\"cdktn\": \"$cdktn_version\", \"@cdktf/provider-helm\": {\"cdktf\": \"npm:cdktn@$cdktn_version\"}, \"@cdktf/provider-kubernetes\": {\"cdktf\": \"npm:cdktn@$cdktn_version\"}, \"@cdktf/provider-time\": {\"cdktf\": \"npm:cdktn@$cdktn_version\"}}" \
     bash scripts/consumer-test.sh
 fi
 

@@ -7,7 +7,7 @@
 #      name, the constructs also used one by one in its own stack) is type-checked strictly twice
 #      (Node16 resolution through `exports` with every .d.ts checked; `cdktf init`'s CommonJS
 #      config through `types`), compiled and run with the project as working directory;
-#   4. check-synth.js checks both stacks: DAG blobs equal to the DAG files inside
+#   4. check-synth.js checks the stacks: the DAG (config maps, blobs) equal to the DAG files inside
 #      node_modules/<package>, the plan blob equal to the consumer's plan, the expected resources;
 #   5. one installed DAG file is changed and the app synthesized again from another working
 #      directory: the blobs must follow the installed package, wherever the app runs.
@@ -52,14 +52,6 @@ case "$work/" in
   "$(cd "$repo_root" && pwd -P)"/*) echo "$label: temporary folder $work is inside the repository" >&2; exit 1 ;;
 esac
 
-locked() {
-  node -e '
-    const lock = require(process.argv[1]);
-    const entry = lock.packages && lock.packages["node_modules/" + process.argv[2]];
-    if (!entry || !entry.version) { console.error("not in package-lock.json: " + process.argv[2]); process.exit(1); }
-    console.log(entry.version);
-  ' "$repo_root/package-lock.json" "$1"
-}
 package_name="$(node -p 'require(process.argv[1]).name' "$repo_root/package.json")"
 if [[ -n "${CONSUMER_PEERS:-}" ]]; then
   read -r -a peers <<< "$CONSUMER_PEERS"
@@ -68,6 +60,9 @@ else
     "cdktf@$(locked cdktf)"
     "constructs@$(locked constructs)"
     "@cdktf/provider-azurerm@$(locked @cdktf/provider-azurerm)"
+    "@cdktf/provider-helm@$(locked @cdktf/provider-helm)"
+    "@cdktf/provider-kubernetes@$(locked @cdktf/provider-kubernetes)"
+    "@cdktf/provider-time@$(locked @cdktf/provider-time)"
   )
 fi
 tools=("typescript@$(locked typescript)" "@types/node@$(locked @types/node)")
@@ -132,8 +127,8 @@ printf '%s\n' "$marker" >> "$installed_dag"
 mkdir "$work/elsewhere"
 (cd "$work/elsewhere" && MIGRATION_PLAN="$app/plan.yaml" CDKTF_OUTDIR="$work/elsewhere/out" node "$app/out/main.js")
 plan_name="$(node -p 'require(process.argv[1]).loadMigrationPlan("plan.yaml").name' "$package_name")"
-if ! grep -qF "$marker" "$work/elsewhere/out/stacks/$plan_name/cdk.tf.json"; then
-  echo "$label: the changed DAG file in node_modules did not reach the synthesized blobs" >&2
+if ! grep -qF "$marker" "$work/elsewhere/out/stacks/$plan_name-airflow/cdk.tf.json"; then
+  echo "$label: the changed DAG file in node_modules did not reach the synthesized DAG folder" >&2
   exit 1
 fi
 node check-synth.js "$package_name" plan.yaml "$work/elsewhere/out"

@@ -26,3 +26,13 @@ phase() {
   phase_started=$SECONDS
   echo "== $label: $step"
 }
+
+# locked PACKAGE: the version of PACKAGE in the repository's package-lock.json (needs $repo_root).
+locked() {
+  node -e '
+    const lock = require(process.argv[1]);
+    const entry = lock.packages && lock.packages["node_modules/" + process.argv[2]];
+    if (!entry || !entry.version) { console.error("not in package-lock.json: " + process.argv[2]); process.exit(1); }
+    console.log(entry.version);
+  ' "$repo_root/package-lock.json" "$1"
+}

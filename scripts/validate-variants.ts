@@ -80,16 +80,56 @@ function resourcesOf(json: StackJson, type: string): StackJson[] {
   return Object.values(json.resource?.[type] ?? {});
 }
 
+const NETWORK = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
+const SERVICE_PRINCIPAL = { clientId: '11111111-2222-3333-4444-555555555555', objectId: '66666666-7777-8888-9999-000000000000' };
+
+/** Another `airflow:` section for the plan. */
+function airflow(section: PlanDocument) {
+  return (plan: PlanDocument) => {
+    plan.airflow = section;
+  };
+}
+
 export function validationVariants(repoRoot: string): ValidationVariant[] {
   return [
-    { name: 'default plan (SqlMi online and offline, managed Airflow, local state)', plan: DEFAULT_PLAN },
+    { name: 'default plan (Kubernetes host, SQL direct; SqlMi online and offline; local state)', plan: DEFAULT_PLAN },
     ...examplePlans(repoRoot).map((plan) => ({ name: `example ${plan}`, plan })),
+    {
+      name: 'Kubernetes host in named subnets, KubernetesExecutor, SQL through Data Factory',
+      plan: DEFAULT_PLAN,
+      editPlan: airflow({
+        sqlAccess: 'dataFactory',
+        kubernetes: {
+          subnetId: `${NETWORK}/subnets/snet-aks`,
+          databaseSubnetId: `${NETWORK}/subnets/snet-airflow-db`,
+          privateEndpointSubnetId: `${NETWORK}/subnets/snet-endpoints`,
+          executor: 'KubernetesExecutor',
+        },
+      }),
+    },
+    {
+      name: 'Fabric host on an existing capacity',
+      plan: DEFAULT_PLAN,
+      editPlan: airflow({
+        host: 'fabric',
+        fabric: {
+          capacityId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fabric/providers/Microsoft.Fabric/capacities/fccontoso',
+          servicePrincipal: SERVICE_PRINCIPAL,
+          computeSize: 'Large',
+        },
+      }),
+    },
+    {
+      name: 'external host with the plan service principal, SQL direct',
+      plan: DEFAULT_PLAN,
+      editPlan: airflow({ host: 'external', sqlAccess: 'direct', external: { servicePrincipal: SERVICE_PRINCIPAL } }),
+    },
     { name: 'SqlMi targets, offline only', plan: DEFAULT_PLAN, editPlan: retarget('SqlMi', 'offline') },
     { name: 'SqlDb targets (offline)', plan: DEFAULT_PLAN, editPlan: retarget('SqlDb', 'offline') },
     { name: 'SqlVm targets, online', plan: DEFAULT_PLAN, editPlan: retarget('SqlVm', 'online') },
     { name: 'SqlVm targets, offline', plan: DEFAULT_PLAN, editPlan: retarget('SqlVm', 'offline') },
     { name: 'every target kind in one plan', plan: DEFAULT_PLAN, editPlan: everyTargetKind },
-    { name: 'managedAirflow: false (DAG uploaded, run elsewhere)', plan: DEFAULT_PLAN, stack: { managedAirflow: false } },
+    
     {
       name: 'Terraform Cloud state',
       plan: DEFAULT_PLAN,
@@ -112,6 +152,41 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
         },
       },
     },
+    {
+      name: 'alert options and custom alerts (a log alert with a measure column, a metric alert on a factory)',
+      plan: DEFAULT_PLAN,
+      stack: {
+        monitoring: {
+          alertDefaults: { runbookUrl: 'https://wiki.contoso.example/migration' },
+          migrationStalledAlert: { silentMinutes: 45, severity: 2 },
+          customAlerts: {
+            'slow-steps': {
+              kind: 'log',
+              severity: 3,
+              description: 'Steps slower than an hour on average.',
+              query: 'MigrationEvents_CL | where Status == "Succeeded" | summarize Seconds = avg(DurationSeconds) by Database',
+              timeAggregationMethod: 'Average',
+              metricMeasureColumn: 'Seconds',
+              threshold: 3600,
+              dimensions: [{ name: 'Database', operator: 'Include', values: ['*'] }],
+              evaluationFrequencyMinutes: 60,
+              windowMinutes: 1440,
+            },
+            'pipeline-failures': {
+              kind: 'metric',
+              resource: { id: `${SUBSCRIPTION}/Microsoft.DataFactory/factories/adf-shared` },
+              severity: 2,
+              description: 'Data Factory pipeline runs failed.',
+              metricNamespace: 'Microsoft.DataFactory/factories',
+              metricName: 'PipelineFailedRuns',
+              aggregation: 'Total',
+              operator: 'GreaterThan',
+              threshold: 0,
+            },
+          },
+        },
+      },
+    },
     { name: 'management locks on', plan: DEFAULT_PLAN, stack: { lockStatefulResources: true } },
     { name: 'protection off (no prevent_destroy)', plan: DEFAULT_PLAN, stack: { protectStatefulResources: false } },
     {
@@ -121,6 +196,25 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
         resourcesOf(json, 'azurerm_log_analytics_workspace_table_custom_log')[0].column[0].type = 'datetime';
       },
       mustFailWith: /expected column\.0\.type to be one of \[.*"dateTime".*\], got datetime/,
+    },
+    {
+      name: 'canary: a metric alert evaluated every 7 minutes (azurerm validation of alert timing)',
+      plan: DEFAULT_PLAN,
+      editJson: (json) => {
+        resourcesOf(json, 'azurerm_monitor_metric_alert')[0].frequency = 'PT7M';
+      },
+      mustFailWith: /frequency.*PT7M|PT7M.*frequency/s,
+    },
+    {
+      name: 'canary: a Fabric workspace role Fabric does not have (microsoft/fabric provider validation)',
+      plan: 'examples/fabric-host.yaml',
+      editJson: (json) => {
+        const workspace = Object.keys(json.resource.fabric_workspace)[0];
+        json.resource.fabric_workspace_role_assignment = {
+          planted: { workspace_id: `\${fabric_workspace.${workspace}.id}`, principal: { id: SERVICE_PRINCIPAL.objectId, type: 'ServicePrincipal' }, role: 'Owner' },
+        };
+      },
+      mustFailWith: /got: "Owner"/,
     },
     {
       name: 'canary: DMS body with a property Azure does not define (AzAPI schema validation)',

@@ -1,16 +1,13 @@
 /**
  * First apply: with `storage_use_azuread`, azurerm reads each DAG blob over Entra ID before creating
- * it, so every blob must wait for the deployer's data-plane role and for RBAC to propagate.
+ * it, so every blob must wait for the deployer's data-plane role and for RBAC to propagate (hosts
+ * that read the DAG from storage: an external Airflow here, an existing Data Factory environment).
  */
-import { Testing } from 'cdktf';
-import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { UPLOADER_ROLE_PROPAGATION } from '../../lib/orchestration-factory/dag-storage';
-import { examplePlan } from '../helpers/example-plan';
-import { resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { resourcesOfType } from '../helpers/test-stack';
 
-const synth = JSON.parse(
-  Testing.synth(new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan() })),
-) as SynthesizedStack;
+const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.external) });
 
 describe('DAG upload order', () => {
   const sleeps = Object.entries(resourcesOfType(synth, 'time_sleep'));

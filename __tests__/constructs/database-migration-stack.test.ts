@@ -1,108 +1,149 @@
-import { DataResource, Testing } from 'cdktf';
-import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
+import { App, DataResource, ref, TerraformStack, Testing, Token } from 'cdktf';
+import { uniqueSuffix } from '../../lib/core/naming';
+import { DatabaseMigrationStack, RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from '../../lib/database-migration-stack';
 import { examplePlan } from '../helpers/example-plan';
-import { resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
-
-function synthDefault(props: Partial<ConstructorParameters<typeof DatabaseMigrationStack>[2]> = {}) {
-  const app = Testing.app();
-  const stack = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan(), ...props });
-  return { stack, synth: JSON.parse(Testing.synth(stack)) as SynthesizedStack };
-}
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 
 function count(synth: SynthesizedStack, type: string): number {
   return Object.keys(resourcesOfType(synth, type)).length;
 }
 
-describe('DatabaseMigrationStack with the default plan', () => {
-  const { synth, stack } = synthDefault();
+function names(synth: SynthesizedStack, type: string): string[] {
+  return Object.values(resourcesOfType(synth, type)).map((resource) => String(resource.name)).sort();
+}
 
-  it('holds every resource the migration needs', () => {
+describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () => {
+  const { synth, release, stack } = synthMigrationStack();
+
+  it('holds the core, the Kubernetes host and its monitoring in the first stack', () => {
     const expected: Record<string, number> = {
       azurerm_resource_group: 1,
-      // Database Migration Service (current, via AzAPI) and its key listing; the Airflow environment.
-      azapi_resource: 2,
-      azapi_resource_action: 2, // listAuthKeys, airflow/sync
+      azapi_resource: 1, // the Database Migration Service; no Airflow environment
+      azapi_resource_action: 1, // its listAuthKeys
       azurerm_data_factory: 1,
       azurerm_data_factory_integration_runtime_self_hosted: 1,
       azurerm_key_vault: 1,
       azurerm_data_factory_linked_service_key_vault: 1,
       azurerm_data_factory_linked_service_sql_server: 1,
-      azurerm_data_factory_linked_service_azure_blob_storage: 1,
-      azurerm_storage_account: 1,
-      azurerm_storage_container: 1,
+      azurerm_storage_account: 0, // the Kubernetes host gets the DAG as config maps
+      azurerm_kubernetes_cluster: 1,
+      azurerm_kubernetes_cluster_node_pool: 1,
+      azurerm_container_registry: 1,
+      azurerm_user_assigned_identity: 2, // the control plane's and the Airflow workload identity
+      azurerm_federated_identity_credential: 4,
+      azurerm_private_endpoint: 1, // Key Vault
       azurerm_log_analytics_workspace: 1,
-      azurerm_log_analytics_workspace_table_custom_log: 1,
-      azurerm_monitor_data_collection_endpoint: 1,
-      azurerm_monitor_data_collection_rule: 1,
       azurerm_monitor_action_group: 1,
-      azurerm_monitor_diagnostic_setting: 2, // the factory's, and its DAG storage's blob service
-      azurerm_monitor_scheduled_query_rules_alert_v2: 2,
-      azurerm_monitor_metric_alert: 3,
+      azurerm_monitor_diagnostic_setting: 1, // the factory's
+      azurerm_monitor_scheduled_query_rules_alert_v2: 3, // failed, running long, stalled
+      azurerm_monitor_metric_alert: 1, // the self-hosted runtime offline
+      azurerm_monitor_alert_prometheus_rule_group: 1,
       azurerm_role_definition: 2, // the operator, and the reader of DMS operation statuses
-      time_sleep: 1, // RBAC propagation before the DAG upload
-      azurerm_application_insights_workbook: 1,
-      terraform_data: 1,
+      azurerm_data_factory_pipeline: 0, // sqlAccess direct
+      time_sleep: 1, // the deployer's roles propagate before the release stack uses them
     };
     const actual = Object.fromEntries(Object.keys(expected).map((type) => [type, count(synth, type)]));
     expect(actual).toEqual(expected);
-    expect(count(synth, 'azurerm_storage_blob')).toBeGreaterThanOrEqual(4);
     expect(synth.resource.azurerm_database_migration_service).toBeUndefined();
   });
 
-  it('creates the DMS and the Airflow environment with the right resource types', () => {
-    const types = Object.values(resourcesOfType(synth, 'azapi_resource')).map((r) => r.type).sort();
-    expect(types).toEqual([
-      'Microsoft.DataFactory/factories/integrationRuntimes@2018-06-01',
-      'Microsoft.DataMigration/sqlMigrationServices@2025-06-30',
-    ]);
+  it('creates no Data Factory Airflow environment and imports nothing into one', () => {
+    const types = Object.values(resourcesOfType(synth, 'azapi_resource')).map((resource) => resource.type);
+    expect(types).toEqual(['Microsoft.DataMigration/sqlMigrationServices@2025-06-30']);
+    expect(Object.values(resourcesOfType(synth, 'azapi_resource_action')).map((action) => action.action)).toEqual(['listAuthKeys']);
+    expect(synth.variable).toBeUndefined();
   });
 
-  it('configures azurerm (Entra ID storage access), azapi, time (the DAG upload waits for RBAC) and a local backend', () => {
+  it('forgets, never deletes, the Data Factory environment an earlier version created', () => {
+    expect((synth as any).removed).toEqual({ from: RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES[0], lifecycle: { destroy: false } });
+    expect(RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES).toEqual(['azapi_resource.Orchestration_Airflow_Environment_F7BE4EC1']);
+  });
+
+  it('puts what runs in the cluster into a second stack, applied after the first and reading its state', () => {
+    expect(stack.releaseStacks.map((s) => s.node.id)).toEqual(['contoso-sql-airflow']);
+    expect(stack.releaseStacks[0].dependencies).toEqual([stack]);
+    const terraform = release!.terraform as Record<string, any>;
+    expect(Object.keys(terraform.required_providers).sort()).toEqual(['azurerm', 'helm', 'kubernetes']);
+    expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql-airflow.tfstate' } });
+    expect(release!.data?.terraform_remote_state).toEqual({
+      'cross-stack-reference-input-contoso-sql': {
+        backend: 'local',
+        config: { path: '../contoso-sql/terraform.contoso-sql.tfstate' },
+        workspace: '${terraform.workspace}',
+      },
+    });
+    for (const type of ['helm_release', 'kubernetes_namespace_v1', 'kubernetes_job_v1', 'azurerm_postgresql_flexible_server']) {
+      expect({ type, count: count(release!, type) }).toEqual({ type, count: 1 });
+    }
+    expect(count(synth, 'helm_release') + count(synth, 'azurerm_postgresql_flexible_server')).toBe(0);
+  });
+
+  it('configures the kubernetes and helm providers only in the second stack, from a lookup of the cluster', () => {
+    expect(Object.keys(synth.provider ?? {}).sort()).toEqual(['azapi', 'azurerm', 'time']);
+    const provider = release!.provider as Record<string, any[]>;
+    expect(provider.kubernetes[0].host).toMatch(/^\$\{data\.azurerm_kubernetes_cluster\.[^.]+\.kube_config\[0\]\.host\}$/);
+    expect(provider.helm[0].kubernetes.exec.command).toBe('kubelogin');
+  });
+
+  it('configures azurerm (Entra ID storage access), azapi, time and a local backend in the first stack', () => {
     const terraform = synth.terraform as Record<string, any>;
     expect(Object.keys(terraform.required_providers).sort()).toEqual(['azapi', 'azurerm', 'time']);
     expect(terraform.required_providers.azapi).toEqual({ source: 'Azure/azapi', version: '~> 2.7' });
     expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
-    const provider = synth.provider as Record<string, any[]>;
-    expect(provider.azurerm[0]).toMatchObject({ storage_use_azuread: true, features: [{}] });
+    expect((synth.provider as Record<string, any[]>).azurerm[0]).toMatchObject({ storage_use_azuread: true, features: [{}] });
   });
 
-  it('logs who reads, writes and deletes the DAG blobs to the workspace', () => {
-    const settings = Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting'));
-    const account = Object.keys(resourcesOfType(synth, 'azurerm_storage_account'))[0];
-    const blobs = settings.filter((s) => s.target_resource_id === `\${azurerm_storage_account.${account}.id}/blobServices/default`);
-    expect(blobs).toHaveLength(1);
-    expect(blobs[0]).toMatchObject({
-      enabled_log: [{ category: 'StorageRead' }, { category: 'StorageWrite' }, { category: 'StorageDelete' }],
-      enabled_metric: [{ category: 'Transaction' }],
-      log_analytics_workspace_id: expect.stringMatching(/^\$\{azurerm_log_analytics_workspace\..+\.id\}$/),
-    });
+  it('names resources with CAF prefixes from the plan name, and seeds globally unique names with the plan name and location only', () => {
+    expect(names(synth, 'azurerm_resource_group')).toEqual(['rg-contoso-sql']);
+    expect(names(synth, 'azurerm_log_analytics_workspace')).toEqual(['log-contoso-sql']);
+    expect(names(synth, 'azurerm_data_factory')).toEqual(['adf-contoso-sql']);
+    expect(names(synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-09e6']);
+    expect(names(synth, 'azurerm_container_registry')).toEqual(['acrcontososql09e6']);
   });
 
-  it('names resources with CAF prefixes from the plan name', () => {
-    expect(Object.values(resourcesOfType(synth, 'azurerm_resource_group'))[0].name).toBe('rg-contoso-sql');
-    expect(Object.values(resourcesOfType(synth, 'azurerm_log_analytics_workspace'))[0].name).toBe('log-contoso-sql');
-    expect(Object.values(resourcesOfType(synth, 'azurerm_data_factory'))[0].name).toBe('adf-contoso-sql');
+  it('keeps the Key Vault name when the construct tree around it changes', () => {
+    const app = new App();
+    new TerraformStack(app, 'unrelated-first');
+    const other = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan(), resourceGroupName: 'rg-elsewhere' });
+    const vaults = Object.values(resourcesOfType(JSON.parse(Testing.synth(other)), 'azurerm_key_vault'));
+    expect(vaults.map((vault) => vault.name)).toEqual(['kv-contoso-sql-09e6']);
+    const pinned = synthMigrationStack({ orchestration: { keyVaultName: 'kv-contoso-sql-7300' } });
+    expect(names(pinned.synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-7300']);
+  });
+
+  it('refuses to seed a name with a reference, whose token text changes with the construct tree', () => {
+    expect(() => uniqueSuffix(`${Token.asString(ref('azurerm_resource_group.rg.name'))}contoso-sql`)).toThrow(
+      /a name seed must be literal text, not a reference/,
+    );
   });
 
   it('exposes the outputs an operator needs, with every key sensitive', () => {
-    const outputs = synth.output ?? {};
-    expect(Object.keys(outputs).sort()).toEqual([
+    const outputs = Object.keys(synth.output ?? {}).filter((name) => !name.startsWith('cross-stack-output-'));
+    expect(outputs.sort()).toEqual([
+      'airflow_host_cluster_name',
+      'airflow_host_identity_client_id',
+      'airflow_host_image',
+      'airflow_host_namespace',
       'migration_service_auth_key_1',
       'migration_service_auth_key_2',
-      'orchestration_dag_storage_account',
       'orchestration_factory_name',
       'orchestration_key_vault_uri',
       'orchestration_self_hosted_runtime_auth_key',
     ]);
-    const sensitive = Object.entries(outputs).filter(([, output]) => output.sensitive).map(([name]) => name).sort();
-    expect(sensitive).toEqual(['migration_service_auth_key_1', 'migration_service_auth_key_2', 'orchestration_self_hosted_runtime_auth_key']);
+    const sensitive = Object.entries(synth.output ?? {}).filter(([, output]) => output.sensitive).map(([name]) => name);
+    expect(sensitive.filter((name) => !name.startsWith('cross-stack-output-')).sort()).toEqual([
+      'migration_service_auth_key_1',
+      'migration_service_auth_key_2',
+      'orchestration_self_hosted_runtime_auth_key',
+    ]);
+    // What the second stack reads from the first is passed as sensitive outputs (cdktf's cross-stack references).
+    expect(Object.entries(synth.output ?? {}).filter(([name, output]) => name.startsWith('cross-stack-output-') && !output.sensitive)).toEqual([]);
   });
 
   it('lets the Airflow identity run migrations only on the DMS, the plan targets and the backup storage', () => {
     const plan = examplePlan();
-    const definition = Object.values(resourcesOfType(synth, 'azurerm_role_definition'))[0] as Record<string, any>;
-    expect(definition.name).toBe('Database Migration Operator (contoso-sql)');
-    const [operatorId] = Object.keys(resourcesOfType(synth, 'azurerm_role_definition'));
+    const [operatorId] = Object.entries(resourcesOfType(synth, 'azurerm_role_definition')).find(([, d]) => String(d.name).startsWith('Database Migration Operator ('))!;
     const custom = Object.values(resourcesOfType(synth, 'azurerm_role_assignment')).filter((a) =>
       String(a.role_definition_id).includes(`azurerm_role_definition.${operatorId}.`),
     );
@@ -110,37 +151,73 @@ describe('DatabaseMigrationStack with the default plan', () => {
     expect(scopes).toHaveLength(3);
     expect(scopes).toContain(plan.targetServers[0].resourceId);
     expect(scopes).toContain(plan.backupStorage!.storageAccountResourceId);
-    expect(scopes.filter((s) => /^\$\{azapi_resource\.MigrationService_[^.]+\.id\}$/.test(s))).toHaveLength(1);
-    expect(custom.every((a) => a.principal_id === plan.airflow.servicePrincipal.objectId)).toBe(true);
-    expect(definition.permissions[0].actions).toEqual(
-      expect.arrayContaining(['Microsoft.DataMigration/databaseMigrations/cutover/action', 'Microsoft.Sql/managedInstances/databases/delete']),
-    );
-    expect(definition.permissions[0].actions.some((a: string) => a.startsWith('Microsoft.SqlVirtualMachine'))).toBe(false);
+    expect(custom.every((a) => /^\$\{azurerm_user_assigned_identity\.AirflowHost_Identity_[0-9A-F]+\.principal_id\}$/.test(String(a.principal_id)))).toBe(true);
+    expect(custom.every((a) => a.principal_type === 'ServicePrincipal')).toBe(true);
   });
 
   it('synthesizes without a terraform binary (no construct that shells out to `terraform version`)', () => {
     expect(stack.node.findAll().filter((c) => c instanceof DataResource)).toEqual([]);
   });
 
-  it('warns about the managed Airflow retirement only', () => {
-    const warnings = stack.node.findAll().flatMap((c) => c.node.metadata).filter((m) => m.type === '@cdktf/warn');
-    expect(warnings.map((w) => String(w.data))).toEqual([expect.stringMatching(/2026-01-01/)]);
+  it('warns only that the VNet it creates reaches no SQL Server until it is connected', () => {
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/^airflow\.sqlAccess is direct and the stack creates the Kubernetes host its own VNet/)]);
+    expect(warningsOf(synthMigrationStack({ plan: examplePlanWith({ sqlAccess: 'dataFactory' }) }).stack)).toEqual([]);
   });
 });
 
-describe('DatabaseMigrationStack without the managed Airflow', () => {
-  const { synth } = synthDefault({ managedAirflow: false });
+describe('the release stack keeps its state beside the first stack', () => {
+  it.each([
+    [{ type: 'terraformCloud' as const, organization: 'contoso', workspace: 'prod' }, { cloud: { organization: 'contoso', workspaces: { name: 'prod-airflow' } } }],
+    [
+      { type: 'azurerm' as const, resourceGroupName: 'rg-tf', storageAccountName: 'sttf', containerName: 'tfstate', key: 'prod.tfstate' },
+      { backend: { azurerm: expect.objectContaining({ key: 'prod-airflow.tfstate', use_azuread_auth: true }) } },
+    ],
+    [{ type: 'local' as const, path: 'state/prod.tfstate' }, { backend: { local: { path: 'state/prod-airflow.tfstate' } } }],
+  ])('%j', (stateBackend, expected) => {
+    const { release } = synthMigrationStack({ stateBackend });
+    expect(release!.terraform).toMatchObject(expected);
+  });
 
-  it('creates no alert and collects no log category that only a managed Airflow could produce', () => {
-    const metricAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_metric_alert'));
-    expect(metricAlerts.map((alert) => alert.name)).toEqual(['alert-contoso-sql-shir-offline']);
-    const factorySetting = Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).find(
-      (setting) => setting.log_analytics_destination_type === 'Dedicated',
-    )!;
-    expect((factorySetting.enabled_log as { category: string }[]).map((log) => log.category)).toEqual([
-      'ActivityRuns',
-      'PipelineRuns',
-      'TriggerRuns',
-    ]);
+  it('reads the first stack from its own folder when its local state path is relative', () => {
+    const { release } = synthMigrationStack({ stateBackend: { type: 'local', path: 'state/prod.tfstate' } });
+    expect(Object.values(release!.data!.terraform_remote_state)[0]).toMatchObject({ config: { path: '../contoso-sql/state/prod.tfstate' } });
+  });
+});
+
+describe('SQL through Data Factory (sqlAccess: dataFactory)', () => {
+  const { synth, release } = synthMigrationStack({ plan: examplePlanWith({ sqlAccess: 'dataFactory' }) });
+
+  it('creates the SQL pipelines and lets the host identity, and only it, run them', () => {
+    expect(count(synth, 'azurerm_data_factory_pipeline')).toBeGreaterThan(0);
+    const runner = Object.values(resourcesOfType(synth, 'azurerm_role_assignment')).filter((a) =>
+      String(a.description).startsWith('Airflow runs the SQL pipelines'),
+    );
+    expect(runner).toHaveLength(1);
+    expect(runner[0].principal_id).toMatch(/^\$\{azurerm_user_assigned_identity\.AirflowHost_Identity_/);
+  });
+
+  it('tells the DAG which factory holds the pipelines (MIGRATION_DATA_FACTORY_ID)', () => {
+    const values = JSON.parse((Object.values(resourcesOfType(release!, 'helm_release'))[0] as any).values[0]);
+    const variable = values.env.find((entry: { name: string }) => entry.name === 'MIGRATION_DATA_FACTORY_ID');
+    expect(variable.value).toMatch(/cross-stack-output-azurerm_data_factoryOrchestration_Factory_[0-9A-F]+id/);
+  });
+});
+
+describe.each(['dataFactory', 'fabric', 'external'] as const)('DatabaseMigrationStack with host %s', (host) => {
+  const { synth, stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
+
+  it('creates no cluster and no release stack', () => {
+    expect(count(synth, 'azurerm_kubernetes_cluster')).toBe(0);
+    expect(stack.releaseStacks).toEqual([]);
+    expect(stack.airflowHost.kind).toBe(host);
+  });
+
+  it('runs the SQL steps through Data Factory (its default SQL access)', () => {
+    expect(stack.plan.airflow.sqlAccess).toBe('dataFactory');
+    expect(count(synth, 'azurerm_data_factory_pipeline')).toBeGreaterThan(0);
+  });
+
+  it('keeps the DAG in storage only where the host reads it from there', () => {
+    expect(count(synth, 'azurerm_storage_account')).toBe(host === 'fabric' ? 0 : 1);
   });
 });

@@ -4,9 +4,8 @@
  * `terraform init` fail with "Invalid character". cdktf 0.21 writes exactly that for a resource
  * given to `replaceTriggeredBy` (hashicorp/terraform-cdk#3532), so every stack is checked.
  */
-import { Testing } from 'cdktf';
-import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
-import { examplePlan } from '../helpers/example-plan';
+import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 
 type Json = { [key: string]: any };
 
@@ -41,36 +40,41 @@ function badReferences(stack: Json): string[] {
   return problems;
 }
 
-function synthesize(props: Partial<ConstructorParameters<typeof DatabaseMigrationStack>[2]> = {}): Json {
-  const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), ...props });
-  return JSON.parse(Testing.synth(stack));
+/** Every stack of the DatabaseMigrationStack (the release stack too), as JSON. */
+function synthesize(props: Partial<DatabaseMigrationStackProps> = {}): Json[] {
+  const { synth, release } = synthMigrationStack(props);
+  return release ? [synth, release] : [synth];
 }
 
+const dataFactoryHost = { plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory) };
+
 describe('meta-argument references', () => {
-  it.each([
-    ['the default stack', {}],
-    ['a stack without the managed Airflow', { managedAirflow: false }],
+  it.each<[string, Partial<DatabaseMigrationStackProps>]>([
+    ['the default stack (Kubernetes host, two stacks)', {}],
     ['a stack with locks and without prevent_destroy', { lockStatefulResources: true, protectStatefulResources: false }],
+    ...(['dataFactory', 'fabric', 'external'] as const).map((host): [string, Partial<DatabaseMigrationStackProps>] => [
+      `a stack with host ${host}`,
+      { plan: examplePlanWith(AIRFLOW_OF_HOST[host]) },
+    ]),
   ])('are bare addresses of resources in %s', (_name, props) => {
-    const stack = synthesize(props);
-    expect(badReferences(stack)).toEqual([]);
+    for (const stack of synthesize(props)) expect(badReferences(stack)).toEqual([]);
   });
 
-  it('include the DAG import, re-run by replacing its content-hash holder', () => {
-    const stack = synthesize();
+  it('include the DAG import into an existing environment, re-run by replacing its content-hash holder', () => {
+    const [stack] = synthesize(dataFactoryHost);
     const [dagImport] = Object.values<Json>(stack.resource.azapi_resource_action).filter((action) => action.action === 'airflow/sync');
-    expect(dagImport.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^terraform_data\.Orchestration_Airflow_DagVersion_[0-9A-F]+$/)]);
+    expect(dagImport.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^terraform_data\.AirflowHost_DagVersion_[0-9A-F]+$/)]);
   });
 
   it('are reported when written as an interpolation or naming a missing resource (the check can fail)', () => {
-    const stack = synthesize();
+    const [stack] = synthesize(dataFactoryHost);
     const dagImport = Object.values<Json>(stack.resource.azapi_resource_action).find((action) => action.action === 'airflow/sync')!;
     const address = dagImport.lifecycle.replace_triggered_by[0];
     dagImport.lifecycle.replace_triggered_by = [`\${${address}}`];
     dagImport.depends_on = [...dagImport.depends_on, 'azurerm_role_assignment.Missing'];
     expect(badReferences(stack)).toEqual([
       expect.stringMatching(/depends_on: "azurerm_role_assignment\.Missing" names nothing in the stack$/),
-      expect.stringMatching(/replace_triggered_by: "\$\{terraform_data\.Orchestration_Airflow_DagVersion_[0-9A-F]+\}" is not a bare address$/),
+      expect.stringMatching(/replace_triggered_by: "\$\{terraform_data\.AirflowHost_DagVersion_[0-9A-F]+\}" is not a bare address$/),
     ]);
   });
 });

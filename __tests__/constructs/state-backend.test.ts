@@ -4,7 +4,7 @@ import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironme
 import { examplePlan } from '../helpers/example-plan';
 
 function terraformBlock(stateBackend?: StateBackend): Record<string, any> {
-  const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend, managedAirflow: false });
+  const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend });
   return JSON.parse(Testing.synth(stack)).terraform;
 }
 

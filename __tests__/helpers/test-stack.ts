@@ -29,6 +29,32 @@ export function synthObject(stack: TerraformStack): SynthesizedStack {
   return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
 }
 
+/**
+ * Several stacks of one app, each as an object, after every stack registered its cross-stack
+ * references (as `app.synth()` does), so a first stack holds the outputs a later one reads.
+ */
+export function synthStacks(...stacks: TerraformStack[]): SynthesizedStack[] {
+  stacks.forEach((stack) => stack.prepareStack());
+  return stacks.map(synthObject);
+}
+
+/** Stacks seen as one document (types and blocks of each, side by side), for checks that span them. */
+export function mergedStacks(...synths: SynthesizedStack[]): SynthesizedStack {
+  const merged: Record<string, any> = {};
+  for (const synth of synths) {
+    for (const [block, content] of Object.entries(synth as Record<string, any>)) {
+      if (content === null || typeof content !== 'object' || Array.isArray(content)) continue;
+      merged[block] ??= {};
+      for (const [key, value] of Object.entries(content)) {
+        const both = merged[block][key];
+        merged[block][key] =
+          both && typeof both === 'object' && !Array.isArray(both) && typeof value === 'object' && !Array.isArray(value) ? { ...both, ...value } : value;
+      }
+    }
+  }
+  return merged as SynthesizedStack;
+}
+
 /** Every resource of one Terraform type, by logical id. */
 export function resourcesOfType(synth: SynthesizedStack, type: string): Record<string, Record<string, unknown>> {
   return synth.resource[type] ?? {};

@@ -37,6 +37,12 @@ function identityReference(synth: SynthesizedStack, attribute: 'client_id' | 'pr
   return `\${azurerm_user_assigned_identity.${logicalId}.${attribute}}`;
 }
 
+/** A value the release stack reads from the host stack's state: `<type><logical id><attribute>` in an output name. */
+function fromHostStack(type: string, logicalId: RegExp | string, attribute: string): RegExp {
+  const id = typeof logicalId === 'string' ? logicalId : logicalId.source;
+  return new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-test\\.outputs\\.cross-stack-output-${type}${id}${attribute.replace(/[[\].]/g, '')}\\}$`);
+}
+
 /** The synthesized document without the DAG's own source files (the config maps that carry them). */
 function withoutDagFiles(synth: SynthesizedStack): SynthesizedStack {
   const copy = JSON.parse(JSON.stringify(synth));
@@ -51,7 +57,7 @@ function decode(base64: string): string {
 }
 
 describe('KubernetesAirflowHost', () => {
-  const { synth, host } = kubernetesHostStack();
+  const { synth, host, hostStack, releaseStack, stack, release } = kubernetesHostStack();
   const json = JSON.stringify(synth);
   const values = chartValues(synth);
 
@@ -125,7 +131,7 @@ describe('KubernetesAirflowHost', () => {
     it('is a PostgreSQL Flexible Server without public access, in a delegated subnet with a private DNS zone', () => {
       const server = onlyResource(synth, PostgresqlFlexibleServer.tfResourceType);
       expect(server.public_network_access_enabled).toBe(false);
-      expect(server.delegated_subnet_id).toMatch(/azurerm_subnet\..*DatabaseSubnet.*\.id/);
+      expect(server.delegated_subnet_id).toMatch(fromHostStack('azurerm_subnet', /airflow_Network_DatabaseSubnet_[0-9A-F]+/, 'id'));
       expect(server.private_dns_zone_id).toMatch(/azurerm_private_dns_zone\..*\.id/);
       expect(server.administrator_password).toBeUndefined();
       expect(server.administrator_password_wo).toMatch(/^\$\{local\./);
@@ -188,6 +194,12 @@ describe('KubernetesAirflowHost', () => {
       });
     });
 
+    it('puts the system pool on ephemeral OS disks and writes the pods per node out', () => {
+      const cluster = onlyResource(synth, KubernetesCluster.tfResourceType) as any;
+      expect(cluster.default_node_pool).toMatchObject({ os_disk_type: 'Ephemeral', os_disk_size_gb: 64, max_pods: 110 });
+      expect(onlyResource(synth, KubernetesClusterNodePool.tfResourceType)).toMatchObject({ max_pods: 110 });
+    });
+
     it.each([
       [{ minNodes: 5, maxNodes: 2 }, /minNodes 5 is more than maxNodes 2/],
       [{ minNodes: -1 }, /minNodes -1 must be a whole number >= 0/],
@@ -208,6 +220,21 @@ describe('KubernetesAirflowHost', () => {
     });
   });
 
+  describe('two stacks', () => {
+    it('refuses to put the in-cluster resources into its own stack, saying why', () => {
+      expect(() => kubernetesHostStack({ releaseStack: 'own' as any })).toThrow(/releaseStack is the host's own stack; give another stack, applied after this one/);
+    });
+
+    it('holds the cluster in its own stack and what runs in the cluster in the release stack', () => {
+      expect(Object.keys(hostStack.resource)).toEqual(expect.arrayContaining(['azurerm_kubernetes_cluster', 'azurerm_container_registry']));
+      expect(Object.keys(hostStack.resource)).not.toEqual(expect.arrayContaining(['helm_release']));
+      expect(Object.keys(releaseStack.resource).sort()).toEqual(
+        expect.arrayContaining(['azurerm_postgresql_flexible_server', 'helm_release', 'kubernetes_job_v1', 'kubernetes_namespace_v1']),
+      );
+      expect(hostStack.provider).not.toHaveProperty('kubernetes');
+    });
+  });
+
   describe('network', () => {
     it('creates a VNet with node, database and private-endpoint subnets when no subnet is named', () => {
       const subnets = Object.values(resourcesOfType(synth, 'azurerm_subnet')).map((s) => s.name);
@@ -215,10 +242,20 @@ describe('KubernetesAirflowHost', () => {
       expect(onlyResource(synth, 'azurerm_virtual_network').address_space).toEqual(['10.60.0.0/16']);
     });
 
+    it('puts every subnet it creates behind one network security group with Azure default rules', () => {
+      const group = onlyResource(synth, 'azurerm_network_security_group');
+      expect(group).toMatchObject({ name: 'nsg-contoso-sql-airflow' });
+      expect(group.security_rule).toBeUndefined();
+      const associations = Object.values(resourcesOfType(synth, 'azurerm_subnet_network_security_group_association'));
+      const subnets = Object.keys(resourcesOfType(synth, 'azurerm_subnet')).map((id) => `\${azurerm_subnet.${id}.id}`);
+      expect(associations.map((association) => association.subnet_id).sort()).toEqual(subnets.sort());
+    });
+
     it('uses the named subnet and creates no VNet when subnetId is given', () => {
       const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
       expect(resourcesOfType(named, 'azurerm_virtual_network')).toEqual({});
       expect(resourcesOfType(named, 'azurerm_subnet')).toEqual({});
+      expect(resourcesOfType(named, 'azurerm_network_security_group')).toEqual({});
       const cluster = onlyResource(named, KubernetesCluster.tfResourceType) as any;
       expect(cluster.default_node_pool.vnet_subnet_id).toBe(`${EXISTING_VNET}/subnets/aks`);
       expect(onlyResource(named, PostgresqlFlexibleServer.tfResourceType).delegated_subnet_id).toBe(`${EXISTING_VNET}/subnets/db`);
@@ -263,11 +300,11 @@ describe('KubernetesAirflowHost', () => {
       expect(json).not.toContain('_PIP_ADDITIONAL_REQUIREMENTS');
     });
 
-    it('runs the build before the chart and again when the requirements change (content-hash tag)', () => {
-      const run = onlyResource(synth, 'azurerm_container_registry_task_schedule_run_now') as any;
+    it('runs the build before the chart (in the stack applied first) and again when the requirements change (content-hash tag)', () => {
+      const run = onlyResource(hostStack, 'azurerm_container_registry_task_schedule_run_now') as any;
       expect(run.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^terraform_data\.[A-Za-z0-9_]+$/)]);
-      const release = onlyResource(synth, Release.tfResourceType) as any;
-      expect(release.depends_on).toContain(`azurerm_container_registry_task_schedule_run_now.${Object.keys(resourcesOfType(synth, 'azurerm_container_registry_task_schedule_run_now'))[0]}`);
+      expect(resourcesOfType(releaseStack, Release.tfResourceType)).not.toEqual({});
+      expect(release.dependencies).toEqual([stack]);
       expect(values.defaultAirflowTag).toBe(host.image.imageTag);
       const other = kubernetesHostStack({
         bundle: { ...loadDagBundle(renderMigrationPlan(examplePlan())), requirements: ['azure-identity==1.19.0'] },
@@ -304,7 +341,7 @@ describe('KubernetesAirflowHost', () => {
         expect(values[component].serviceAccount).toEqual({
           create: true,
           name: AIRFLOW_SERVICE_ACCOUNTS[component],
-          annotations: { [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: identityReference(synth, 'client_id') },
+          annotations: { [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: expect.stringMatching(fromHostStack('azurerm_user_assigned_identity', /airflow_Identity_[0-9A-F]+/, 'client_id')) },
         });
         expect(values[component].labels).toEqual({ [WORKLOAD_IDENTITY_LABEL]: 'true' });
       }
@@ -316,12 +353,9 @@ describe('KubernetesAirflowHost', () => {
       expect(chained).toHaveLength(credentials.length - 1);
     });
 
-    it('reads Key Vault (the secrets backend) as Key Vault Secrets User', () => {
-      expect(json).toHaveResourceWithProperties(RoleAssignment, {
-        scope: KEY_VAULT.id,
-        role_definition_name: 'Key Vault Secrets User',
-        principal_id: identityReference(synth, 'principal_id'),
-      });
+    it('grants the identity nothing itself: the stack grants what the DAG needs to `identity`', () => {
+      const principals = Object.values(resourcesOfType(synth, 'azurerm_role_assignment')).map((assignment) => assignment.principal_id);
+      expect(principals).not.toContain(identityReference(synth, 'principal_id'));
     });
   });
 

@@ -3,7 +3,7 @@ import { KubernetesAirflowHost, KubernetesAirflowHostProps } from '../../lib/hos
 import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
 import { renderMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
-import { synthObject, SynthesizedStack, testStack } from '../helpers/test-stack';
+import { mergedStacks, synthStacks, SynthesizedStack, testStack } from '../helpers/test-stack';
 
 const SUBSCRIPTION = '/subscriptions/00000000-0000-0000-0000-000000000000';
 export const KEY_VAULT = {
@@ -32,14 +32,23 @@ export const POOLS = [
   { name: 'source_sql01', slots: 2, description: 'Migrations in flight on source server sql01' },
 ];
 
-/** A stack holding only the Kubernetes host (with the example plan's bundle). */
+/**
+ * A stack holding only the Kubernetes host (with the example plan's bundle) and its release stack.
+ * `synth` is both stacks side by side; `hostStack`/`releaseStack` each on its own.
+ */
 export function kubernetesHostStack(props: Partial<KubernetesAirflowHostProps> = {}): {
   stack: TerraformStack;
+  release: TerraformStack;
   host: KubernetesAirflowHost;
   synth: SynthesizedStack;
+  hostStack: SynthesizedStack;
+  releaseStack: SynthesizedStack;
 } {
-  const { stack, resourceGroup } = testStack();
+  const { app, stack, resourceGroup } = testStack();
+  const release = new TerraformStack(app, 'test-airflow');
+  const { releaseStack: given, ...rest } = props as Omit<Partial<KubernetesAirflowHostProps>, 'releaseStack'> & { releaseStack?: unknown };
   const host = new KubernetesAirflowHost(stack, 'airflow', {
+    releaseStack: given === 'own' ? stack : release,
     resourceGroup,
     namePrefix: 'contoso-sql',
     location: 'westeurope',
@@ -50,7 +59,8 @@ export function kubernetesHostStack(props: Partial<KubernetesAirflowHostProps> =
     pools: POOLS,
     logAnalyticsWorkspace: WORKSPACE,
     actionGroupId: ACTION_GROUP_ID,
-    ...props,
+    ...rest,
   });
-  return { stack, host, synth: synthObject(stack) };
+  const [hostStack, releaseStack] = synthStacks(stack, release);
+  return { stack, release, host, synth: mergedStacks(hostStack, releaseStack), hostStack, releaseStack };
 }

@@ -170,7 +170,8 @@ describe('npm package contents', () => {
     const dagPackage = sources.filter(
       (path) =>
         path === 'dags/migration_orchestration.py' ||
-        path === 'dags/requirements.txt' ||
+        // The runtime requirements per Airflow: 3.x, Fabric's 2.10.5, Data Factory's 2.6.3 on Python 3.8.
+        /^dags\/requirements(-fabric|-data-factory)?\.txt$/.test(path) ||
         (path.startsWith('dags/migration_orchestration_lib/') && path.endsWith('.py') && !path.split('/').includes('tests')) ||
         /^dags\/migration_orchestration_lib\/contracts\/[^/]+\.json$/.test(path),
     );

@@ -8,7 +8,11 @@ describe('defaults', () => {
   test('plan level', () => {
     expect(plan.tags).toEqual({});
     expect(plan.notifications.longRunningMinutes).toBe(60);
-    expect(plan.airflow).toMatchObject({ version: '2.6.3', computeSize: 'Small', extraNodes: 0 });
+    expect(plan.airflow).toEqual({
+      host: 'kubernetes',
+      sqlAccess: 'direct',
+      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor' },
+    });
     expect(plan.concurrency).toEqual({ maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 4 });
     expect(plan).not.toHaveProperty('backupStorage');
   });
@@ -79,7 +83,7 @@ describe('defaults', () => {
     input.targetServers[0].connectionId = 'mi_login';
     Object.assign(input.databases[0], { mode: 'offline', timeoutMinutes: 60, sourceFreeze: 'singleUser' });
     input.databases[0].target.database = 'SalesNew';
-    Object.assign(input.airflow, { computeSize: 'Large', extraNodes: 3 });
+    input.airflow = { sqlAccess: 'dataFactory', kubernetes: { maxNodes: 8 } };
     input.notifications.longRunningMinutes = 90;
     const parsed = parseMigrationPlan(input);
     expect(parsed.sourceServers[0]).toMatchObject({
@@ -95,7 +99,7 @@ describe('defaults', () => {
       sourceFreeze: 'singleUser',
       target: { database: 'SalesNew', kind: 'SqlMi' },
     });
-    expect(parsed.airflow).toMatchObject({ computeSize: 'Large', extraNodes: 3 });
+    expect(parsed.airflow).toMatchObject({ sqlAccess: 'dataFactory', kubernetes: { minNodes: 1, maxNodes: 8 } });
     expect(parsed.notifications.longRunningMinutes).toBe(90);
   });
 

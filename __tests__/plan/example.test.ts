@@ -27,7 +27,7 @@ describe('the default plan (examples/three-databases.yaml)', () => {
   });
 
   test('has its defaults filled in', () => {
-    expect(plan.airflow).toMatchObject({ version: '2.6.3', computeSize: 'Small', extraNodes: 0 });
+    expect(plan.airflow).toMatchObject({ host: 'kubernetes', sqlAccess: 'direct', kubernetes: { executor: 'CeleryExecutor' } });
     expect(plan.sourceServers[0]).toMatchObject({
       port: 1433,
       authentication: 'SqlAuthentication',

@@ -1,6 +1,6 @@
 /** One field at a time: types, required and unknown fields, formats and ranges. */
 import { parseMigrationPlan, type PlanProblem } from '../../lib/plan';
-import { MI_ID, managedInstancePlan, minimalPlan, problemsOf, SQL_SERVER_ID, SQL_VM_ID } from './plan-fixtures';
+import { MI_ID, managedInstancePlan, minimalPlan, problemsOf, SQL_SERVER_ID, SQL_VM_ID, STORAGE_ID } from './plan-fixtures';
 
 /** The problems of the minimal plan after `change`, as `path: message` lines. */
 function problemsAfter(change: (plan: any) => void, base: () => any = minimalPlan): string[] {
@@ -19,7 +19,6 @@ describe('types and required fields', () => {
     ['name', (p: any) => delete p.name],
     ['notifications', (p: any) => delete p.notifications],
     ['notifications.emails', (p: any) => delete p.notifications.emails],
-    ['airflow.servicePrincipal', (p: any) => delete p.airflow.servicePrincipal],
     ['sourceServers[0].host', (p: any) => delete p.sourceServers[0].host],
     ['targetServers[0].kind', (p: any) => delete p.targetServers[0].kind],
     ['databases[0].source.database', (p: any) => delete p.databases[0].source.database],
@@ -75,8 +74,8 @@ describe('unknown fields', () => {
   });
 
   test('an unrelated field lists what is allowed', () => {
-    expect(problemsAfter((p) => (p.airflow.servicePrincipal.secret = 'hunter2'))).toEqual([
-      'airflow.servicePrincipal.secret: unknown field (allowed: clientId, objectId)',
+    expect(problemsAfter((p) => (p.backupStorage = { storageAccountResourceId: STORAGE_ID, connectionId: 'key', secret: 'hunter2' }))).toEqual([
+      'backupStorage.secret: unknown field (allowed: storageAccountResourceId, connectionId)',
     ]);
   });
 
@@ -253,41 +252,11 @@ describe('notifications', () => {
   });
 });
 
-describe('Airflow settings', () => {
-  test('only the version Data Factory offers', () => {
-    expect(problemsAfter((p) => (p.airflow.version = '2.10.5'))).toEqual([
-      "airflow.version: Data Factory's managed Airflow offers only version 2.6.3",
-    ]);
-  });
-
-  test('compute size Small or Large, with a hint for the wrong case', () => {
-    expect(problemsAfter((p) => (p.airflow.computeSize = 'large'))).toEqual([
-      'airflow.computeSize: must be one of Small, Large (got "large"; did you mean Large?)',
-    ]);
-    expect(problemsAfter((p) => (p.airflow.computeSize = 'Medium'))).toEqual([
-      'airflow.computeSize: must be one of Small, Large (got "Medium")',
-    ]);
-  });
-
-  test.each(['not-a-guid', '11111111222233334444555555555555', '{11111111-2222-3333-4444-555555555555}'])(
-    'service principal ids must be GUIDs: %s',
-    (id) => {
-      expect(
-        problemsAfter((p) => {
-          p.airflow.servicePrincipal.clientId = id;
-          p.airflow.servicePrincipal.objectId = id;
-        }),
-      ).toEqual([
-        'airflow.servicePrincipal.clientId: must be a GUID',
-        'airflow.servicePrincipal.objectId: must be a GUID',
-      ]);
-    },
-  );
-});
+// The airflow section (hosts, SQL access, what cannot work): __tests__/hosts/airflow-plan.test.ts.
 
 describe('numeric ranges', () => {
   test.each([
-    ['airflow.extraNodes', (p: any, v: number) => (p.airflow.extraNodes = v), 0, 50],
+    ['airflow.kubernetes.maxNodes', (p: any, v: number) => (p.airflow = { kubernetes: { minNodes: 0, maxNodes: v } }), 1, 1000],
     ['notifications.longRunningMinutes', (p: any, v: number) => (p.notifications.longRunningMinutes = v), 5, 2865],
     ['databases[0].timeoutMinutes', (p: any, v: number) => (p.databases[0].timeoutMinutes = v), 10, 10080],
     ['sourceServers[0].port', (p: any, v: number) => (p.sourceServers[0].port = v), 1, 65535],

@@ -155,9 +155,9 @@ describe('loadMigrationPlan: problems after parsing point at the line of the fie
     'notifications:', //                                     3
     '  emails: [dba@contoso.com, not-an-email]', //         4
     'airflow:', //                                           5
-    '  servicePrincipal:', //                                6
-    '    clientId: 11111111-2222-3333-4444-555555555555', // 7
-    '    objectId: 66666666-7777-8888-9999-000000000000', // 8
+    '  host: kubernetes', //                                 6
+    '  kubernetes:', //                                      7
+    '    maxNodes: 4', //                                    8
     'sourceServers:', //                                     9
     '  - name: sql01', //                                   10
     '    host: sql01.corp', //                              11

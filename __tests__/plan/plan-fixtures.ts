@@ -18,12 +18,6 @@ export function minimalPlan(): any {
     name: 'contoso-sql',
     location: 'westeurope',
     notifications: { emails: ['dba@contoso.com'] },
-    airflow: {
-      servicePrincipal: {
-        clientId: '11111111-2222-3333-4444-555555555555',
-        objectId: '66666666-7777-8888-9999-000000000000',
-      },
-    },
     sourceServers: [{ name: 'sql01', host: 'sql01.corp.contoso.com' }],
     targetServers: [{ name: 'sqldb-prod', kind: 'SqlDb', resourceId: SQL_SERVER_ID }],
     databases: [

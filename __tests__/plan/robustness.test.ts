@@ -31,7 +31,6 @@ describe('values that are not plans', () => {
       'name',
       'location',
       'notifications',
-      'airflow',
       'sourceServers',
       'targetServers',
       'databases',
@@ -157,7 +156,7 @@ describe('several problems at once', () => {
     const plan = minimalPlan();
     plan.name = 'Bad Name';
     plan.notifications.emails = ['not-an-email'];
-    plan.airflow.version = '3.0.0';
+    plan.airflow = { version: '3.0.0' };
     plan.sourceServers.push({ name: 'sql01', host: 'sql01b.corp' });
     plan.databases.push(
       {
@@ -179,13 +178,14 @@ describe('several problems at once', () => {
     expect(error.message.split('\n')).toEqual([
       'plan.yaml name: must be 3-16 lowercase letters, digits and single hyphens, start with a letter and not end with a hyphen (it prefixes Azure resource names such as kv-<name>-xxxx, at most 24 characters)',
       'plan.yaml notifications.emails[0]: must be an email address like name@example.com',
-      "plan.yaml airflow.version: Data Factory's managed Airflow offers only version 2.6.3",
       'plan.yaml sourceServers[1].name: duplicate source server name "sql01" (also sourceServers[0])',
       'plan.yaml databases[1].source.server: unknown source server "sql09" (did you mean "sql01"? known: sql01)',
       'plan.yaml databases[1].mode: database_2 cannot migrate online: DMS migrates to Azure SQL Database (SqlDb) offline only; use mode: offline',
       'plan.yaml databases[1].dependsOn[0]: dependency cycle: database_2 -> database_3 -> database_2',
       'plan.yaml databases[2].source.database: is a system database (master, model, msdb, tempdb); only user databases can be migrated',
       'plan.yaml databases[2].dependson: unknown field (did you mean dependsOn?)',
+      // The minimal plan has no airflow section: the one set here comes last in the document.
+      'plan.yaml airflow.version: the stack no longer creates a Data Factory Airflow environment: Microsoft stopped the creation of new Workflow Orchestration Manager environments on 2026-01-01. Remove version, computeSize and extraNodes. Leave airflow out to run Airflow 3 on AKS (host: kubernetes, the default), or write host: dataFactory with dataFactory: { environmentId: <ARM id of your existing environment>, servicePrincipal: {...} } to keep an environment you already have, or host: fabric / host: external',
     ]);
     expect(error.problems).toHaveLength(9);
   });

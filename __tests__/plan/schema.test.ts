@@ -68,7 +68,6 @@ describe('migrationPlanJsonSchema', () => {
       'name',
       'location',
       'notifications',
-      'airflow',
       'sourceServers',
       'targetServers',
       'databases',
@@ -77,7 +76,7 @@ describe('migrationPlanJsonSchema', () => {
     expect(database.required).toEqual(['name', 'source', 'target']);
     expect(database.properties!.timeoutMinutes.default).toBe(720);
     expect(database.properties!.mode.enum).toEqual(['online', 'offline']);
-    expect(schema.properties!.airflow.properties!.version.enum).toEqual(['2.6.3']);
+    expect(schema.properties!.airflow.properties!.host.enum).toEqual(['kubernetes', 'dataFactory', 'fabric', 'external']);
   });
 
   test('every object is closed and every field is documented', () => {

@@ -231,9 +231,8 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
       tags: optional(tags),
       emails: fc.uniqueArray(email, { minLength: 1, maxLength: 4, selector: (address) => address.toLowerCase() }),
       longRunningMinutes: optional(fc.integer({ min: 5, max: 2865 })),
-      version: optional(fc.constant('2.6.3')),
-      computeSize: optional(fc.constantFrom('Small', 'Large')),
-      extraNodes: optional(fc.integer({ min: 0, max: 50 })),
+      sqlAccess: optional(fc.constantFrom('direct', 'dataFactory')),
+      maxNodes: optional(fc.integer({ min: 1, max: 1000 })),
       concurrency: optional(
         fc.record(
           {
@@ -244,8 +243,6 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
           { requiredKeys: [] },
         ),
       ),
-      clientId: guid,
-      objectId: guid,
       sourceServers: fc.uniqueArray(fc.tuple(serverName, sourceServerDraft), {
         minLength: 1,
         maxLength: 4,
@@ -324,10 +321,8 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
         tags: draft.tags,
         notifications: withoutUndefined({ emails: draft.emails, longRunningMinutes: draft.longRunningMinutes }),
         airflow: withoutUndefined({
-          version: draft.version,
-          computeSize: draft.computeSize,
-          extraNodes: draft.extraNodes,
-          servicePrincipal: { clientId: draft.clientId, objectId: draft.objectId },
+          sqlAccess: draft.sqlAccess,
+          kubernetes: draft.maxNodes === undefined ? undefined : { minNodes: 1, maxNodes: draft.maxNodes },
         }),
         concurrency: draft.concurrency,
         sourceServers: draft.sourceServers.map(([name, { backupFileShare, shareEvenIfUnneeded, ...server }], index) =>

@@ -23,8 +23,8 @@ export const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
   ],
   notifications: ['emails', 'longRunningMinutes'],
   concurrency: ['maxMigrationsPerService', 'maxMigrationsPerSourceServer', 'maxSqlStepsPerRuntime'],
-  airflow: ['version', 'computeSize', 'extraNodes', 'servicePrincipal'],
-  'airflow.servicePrincipal': ['clientId', 'objectId'],
+  airflow: ['host', 'sqlAccess', 'kubernetes', 'dataFactory', 'fabric', 'external'],
+  'airflow.kubernetes': ['subnetId', 'databaseSubnetId', 'privateEndpointSubnetId', 'nodeVmSize', 'minNodes', 'maxNodes', 'executor'],
   'sourceServers[]': [
     'name',
     'host',
@@ -55,10 +55,8 @@ export const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
 
 /** Fields without a default, whatever the rest of the plan says. */
 export const REQUIRED_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  '': ['name', 'location', 'notifications', 'airflow', 'sourceServers', 'targetServers', 'databases'],
+  '': ['name', 'location', 'notifications', 'sourceServers', 'targetServers', 'databases'],
   notifications: ['emails'],
-  airflow: ['servicePrincipal'],
-  'airflow.servicePrincipal': ['clientId', 'objectId'],
   'sourceServers[]': ['name', 'host'],
   'sourceServers[].backupFileShare': ['path', 'connectionId'],
   'targetServers[]': ['name', 'kind', 'resourceId'],

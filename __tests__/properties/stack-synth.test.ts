@@ -3,21 +3,21 @@ import { Testing } from 'cdktf';
 import fc from 'fast-check';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { parseMigrationPlan, renderMigrationPlan } from '../../lib/plan';
+import { synthStacks } from '../helpers/test-stack';
 import { minimalPlan } from '../plan/plan-fixtures';
 import { validPlanDocument } from './arbitraries';
 import { runs } from './outcomes';
 
 describe('stacks from valid generated plans', () => {
-  test('the synthesized stack uploads exactly the rendered plan', () => {
+  test('the synthesized stacks deliver exactly the rendered plan to the DAG folder (the Kubernetes host: a config map)', () => {
     fc.assert(
       fc.property(validPlanDocument(), (document) => {
         const plan = parseMigrationPlan(document);
         const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { plan });
-        const synthesized = JSON.parse(Testing.synth(stack));
-        const blobs = Object.values<any>(synthesized.resource.azurerm_storage_blob ?? {});
-        const planBlobs = blobs.filter((blob) => blob.name === 'dags/migration_plan.json');
-        expect(planBlobs).toHaveLength(1);
-        expect(planBlobs[0].source_content).toBe(renderMigrationPlan(plan));
+        const [, release] = synthStacks(stack, ...stack.releaseStacks);
+        const maps = Object.values<any>(release.resource.kubernetes_config_map_v1 ?? {});
+        const planFiles = maps.flatMap((map) => (map.data?.['migration_plan.json'] === undefined ? [] : [map.data['migration_plan.json']]));
+        expect(planFiles).toEqual([renderMigrationPlan(plan)]);
       }),
       runs(15),
     );

@@ -12,7 +12,11 @@ function withDefaults(document: any): unknown {
     ...document,
     tags: document.tags ?? {},
     notifications: { longRunningMinutes: 60, ...document.notifications },
-    airflow: { version: '2.6.3', computeSize: 'Small', extraNodes: 0, ...document.airflow },
+    airflow: {
+      host: 'kubernetes',
+      sqlAccess: document.airflow?.sqlAccess ?? 'direct',
+      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor', ...document.airflow?.kubernetes },
+    },
     concurrency: { maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 4, ...document.concurrency },
     sourceServers: document.sourceServers.map((server: any) => ({
       port: 1433,

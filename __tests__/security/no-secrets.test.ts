@@ -1,24 +1,23 @@
-import { Testing } from 'cdktf';
-import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
-import { examplePlan } from '../helpers/example-plan';
+import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { SynthesizedStack } from '../helpers/test-stack';
 import { findSecrets } from './secret-scanner';
 
-function synthesize(props: Partial<DatabaseMigrationStackProps> = {}): SynthesizedStack {
-  const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), ...props });
-  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
+/** The first stack, and the release stack where the host has one. */
+function synthesizeAll(props: Partial<DatabaseMigrationStackProps> = {}): SynthesizedStack[] {
+  const { synth, release } = synthMigrationStack(props);
+  return release ? [synth, release] : [synth];
 }
+
+function synthesize(props: Partial<DatabaseMigrationStackProps> = {}): SynthesizedStack {
+  return synthMigrationStack(props).synth;
+}
+
+/** A stack whose host reads the DAG from storage, so the scan sees the uploaded code and plan. */
+const EXTERNAL_HOST = { plan: examplePlanWith(AIRFLOW_OF_HOST.external) };
 
 function copyOf(synth: SynthesizedStack): any {
   return JSON.parse(JSON.stringify(synth));
-}
-
-/** Every string leaf under a value. */
-function strings(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(strings);
-  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(strings);
-  return [];
 }
 
 /** Anything an output may only show when it is sensitive. */
@@ -30,46 +29,44 @@ const FAKE_ENTRA_SECRET = 'abc8Q~0123456789abcdefghijklmnopqrstuvwx';
 const FAKE_JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.c2lnbmF0dXJlLW5vdC1yZWFs';
 
 describe('the synthesized default stack holds no secret', () => {
-  const synth = synthesize();
+  const stacks = synthesizeAll();
 
-  it('has no credential in resources, data sources, providers, variables, outputs or the backend', () => {
-    expect(findSecrets(synth)).toEqual([]);
+  it('has no credential in resources, data sources, providers, variables, outputs or the backend of either stack', () => {
+    expect(stacks).toHaveLength(2);
+    for (const synth of stacks) expect(findSecrets(synth)).toEqual([]);
   });
 
   it.each<[string, Partial<DatabaseMigrationStackProps>]>([
-    ['without the managed Airflow', { managedAirflow: false }],
+    ...(['dataFactory', 'fabric', 'external'] as const).map((host): [string, Partial<DatabaseMigrationStackProps>] => [
+      `with host ${host}`,
+      { plan: examplePlanWith(AIRFLOW_OF_HOST[host]) },
+    ]),
+    ['with SQL through Data Factory', { plan: examplePlanWith({ sqlAccess: 'dataFactory' }) }],
     ['with Terraform Cloud state', { stateBackend: { type: 'terraformCloud', organization: 'contoso', workspace: 'contoso-sql' } }],
     [
       'with azurerm state',
       { stateBackend: { type: 'azurerm', resourceGroupName: 'rg-tfstate', storageAccountName: 'sttfstate', containerName: 'tfstate' } },
     ],
   ])('has none %s either', (_, props) => {
-    expect(findSecrets(synthesize(props))).toEqual([]);
+    for (const synth of synthesizeAll(props)) expect(findSecrets(synth)).toEqual([]);
   });
 
   it('scans the DAG code and the plan it uploads', () => {
-    const blobs = Object.values(synth.resource.azurerm_storage_blob ?? {}).map((blob) => String(blob.source_content ?? ''));
+    const blobs = Object.values(synthesize(EXTERNAL_HOST).resource.azurerm_storage_blob ?? {}).map((blob) => String(blob.source_content ?? ''));
     expect(blobs.some((content) => content.includes('def '))).toBe(true);
     expect(blobs.some((content) => content.includes('"databases"'))).toBe(true);
+    const configMaps = Object.values(stacks[1].resource.kubernetes_config_map_v1 ?? {}).flatMap((map) => Object.values((map.data ?? {}) as Record<string, string>));
+    expect(configMaps.some((content) => content.includes('def '))).toBe(true);
   });
 
-  it('feeds the Airflow client secret only from the sensitive variable, write-only', () => {
-    const bodies = Object.values(synth.resource.azapi_resource ?? {}).filter((r) => r.sensitive_body !== undefined);
-    const leaves = bodies.flatMap((r) => strings(r.sensitive_body));
-    expect(leaves.length).toBeGreaterThan(0);
-    expect(new Set(leaves)).toEqual(new Set(['${var.airflow_client_secret}']));
-    // The ordinary body never carries it.
-    expect(bodies.flatMap((r) => strings(r.body)).filter((s) => s.includes('airflow_client_secret'))).toEqual([]);
-  });
-
-  it('declares airflow_client_secret sensitive, with no default', () => {
-    const variable = synth.variable?.airflow_client_secret;
-    expect(variable).toMatchObject({ sensitive: true, type: 'string' });
-    expect(variable).not.toHaveProperty('default');
+  it('declares no variable at all: no host takes a secret from Terraform', () => {
+    for (const props of [{}, ...(['dataFactory', 'fabric', 'external'] as const).map((host) => ({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) }))]) {
+      for (const synth of synthesizeAll(props)) expect(synth.variable).toBeUndefined();
+    }
   });
 
   it('marks every output that exposes a key or a sensitive response as sensitive', () => {
-    const outputs = Object.entries(synth.output ?? {});
+    const outputs = Object.entries(stacks[0].output ?? {}).filter(([name]) => !name.startsWith('cross-stack-output-'));
     const secretOutputs = outputs.filter(([, output]) => SECRET_REFERENCE.test(String(output.value)));
     expect(secretOutputs.map(([name]) => name).sort()).toEqual([
       'migration_service_auth_key_1',
@@ -81,11 +78,11 @@ describe('the synthesized default stack holds no secret', () => {
 });
 
 describe('the secret scanner', () => {
-  const synth = synthesize();
+  const synth = synthesize(EXTERNAL_HOST);
   const blobId = Object.keys(synth.resource.azurerm_storage_blob)[0];
   const storageAccountId = Object.keys(synth.resource.azurerm_storage_account)[0];
   const sqlLinkedServiceId = Object.keys(synth.resource.azurerm_data_factory_linked_service_sql_server)[0];
-  const airflowId = Object.keys(synth.resource.azapi_resource).find((id) => id.includes('Airflow'))!;
+  const dmsId = Object.keys(synth.resource.azapi_resource).find((id) => id.includes('MigrationService'))!;
 
   it.each<[string, (doc: any) => void, string, string]>([
     [
@@ -112,16 +109,14 @@ describe('the secret scanner', () => {
     ],
     [
       'a JSON password in an AzAPI body',
-      (doc) => (doc.resource.azapi_resource[airflowId].body.properties.note = '{"password": "Hunter2!"}'),
-      `resource.azapi_resource.${airflowId}.body.properties.note`,
+      (doc) => (doc.resource.azapi_resource[dmsId].body = { properties: { note: '{"password": "Hunter2!"}' } }),
+      `resource.azapi_resource.${dmsId}.body.properties.note`,
       'password',
     ],
     [
-      'a literal client secret in the AzAPI environment variables',
-      (doc) =>
-        (doc.resource.azapi_resource[airflowId].body.properties.typeProperties.airflowProperties.airflowEnvironmentVariables.AZURE_CLIENT_SECRET =
-          'not-a-reference'),
-      `resource.azapi_resource.${airflowId}.body.properties.typeProperties.airflowProperties.airflowEnvironmentVariables.AZURE_CLIENT_SECRET`,
+      'a literal client secret in the environment variables an output lists',
+      (doc) => (doc.output.airflow_environment_variables.value.AZURE_CLIENT_SECRET = 'not-a-reference'),
+      'output.airflow_environment_variables.value.AZURE_CLIENT_SECRET',
       'literal value of "AZURE_CLIENT_SECRET"',
     ],
     [
@@ -132,22 +127,22 @@ describe('the secret scanner', () => {
     ],
     [
       'a private key as a variable default',
-      (doc) => (doc.variable.airflow_client_secret_version.default = '-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----'),
-      'variable.airflow_client_secret_version.default',
+      (doc) => (doc.variable = { ssh_key: { type: 'string', default: '-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----' } }),
+      'variable.ssh_key.default',
       'private-key',
     ],
     [
       'a default on a variable named like a password',
-      (doc) => (doc.variable.sql_password = { type: 'string', default: 'Hunter2!' }),
+      (doc) => (doc.variable = { sql_password: { type: 'string', default: 'Hunter2!' } }),
       'variable.sql_password.default',
       'literal value of "sql_password"',
     ],
     [
       'a SAS token in an unsensitive output',
       (doc) =>
-        (doc.output.orchestration_dag_storage_account.value =
+        (doc.output.airflow_dag_bundle.value.url =
           'https://st.blob.core.windows.net/airflow-dags?sv=2022-11-02&ss=b&sp=r&sig=AbCdEfGhIjKlMnOpQrStUvWx%3D'),
-      'output.orchestration_dag_storage_account.value',
+      'output.airflow_dag_bundle.value.url',
       'sas-token',
     ],
     [
@@ -155,6 +150,12 @@ describe('the secret scanner', () => {
       (doc) => (doc.resource.azurerm_storage_account[storageAccountId].tags.owner = FAKE_JWT),
       `resource.azurerm_storage_account.${storageAccountId}.tags.owner`,
       'jwt',
+    ],
+    [
+      'a real password after the rehearsal placeholder in one file',
+      (doc) => (doc.resource.azurerm_storage_blob[blobId].source_content += '\nA = "Server=a;Password=rehearsal-not-a-secret"\nB = "Server=b;Password=Hunter2!"\n'),
+      `resource.azurerm_storage_blob.${blobId}.source_content`,
+      'password',
     ],
     [
       'a quoted pwd literal in DAG code',
@@ -173,6 +174,7 @@ describe('the secret scanner', () => {
     ['an account key taken from a resource', 'AccountName=st;AccountKey=${azurerm_storage_account.st.primary_access_key}'],
     ['a password read from a connection in code', 'conn = connect(\n    password=secret.password,\n)\nbody = {"password": login.password}'],
     ['the word secret in prose', 'Client secret of the Entra ID application (airflow_client_secret)'],
+    ["the rehearsal's declared placeholder", 'Server=tcp:sql01,1433;User ID=rehearsal;Password=rehearsal-not-a-secret'],
   ])('accepts %s', (_, text) => {
     expect(findSecrets({ resource: { t: { x: { value: text, client_secret: '${var.client_secret}' } } } })).toEqual([]);
   });

@@ -1,12 +1,14 @@
-import { Testing } from 'cdktf';
-import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
-import { examplePlan } from '../helpers/example-plan';
+import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyResource, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 
-function build(props: Partial<DatabaseMigrationStackProps> = {}): { synth: SynthesizedStack; warnings: string[] } {
-  const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), ...props });
-  return { synth: JSON.parse(Testing.synth(stack)) as SynthesizedStack, warnings: warningsOf(stack) };
+function build(props: Partial<DatabaseMigrationStackProps> = {}): { synth: SynthesizedStack; release?: SynthesizedStack; warnings: string[] } {
+  const { synth, release, stack } = synthMigrationStack(props);
+  return { synth, release, warnings: [stack, ...stack.releaseStacks].flatMap(warningsOf) };
 }
+
+/** A host that keeps the DAG in storage, where the storage lock applies. */
+const EXTERNAL_HOST = { plan: examplePlanWith(AIRFLOW_OF_HOST.external) };
 
 function reference(synth: SynthesizedStack, type: string): string {
   const ids = Object.keys(synth.resource[type] ?? {});
@@ -17,31 +19,34 @@ function reference(synth: SynthesizedStack, type: string): string {
 const STATEFUL = ['azurerm_key_vault', 'azurerm_log_analytics_workspace'] as const;
 /** The DAG storage only holds redeployable files: locked on request, not prevent_destroy by default. */
 const LOCKED = [...STATEFUL, 'azurerm_storage_account'] as const;
-const UNPROTECTED_WARNING = /Key Vault is not protected by prevent_destroy|protectWorkspace is false/;
+const UNPROTECTED_WARNING = /is not protected by prevent_destroy|protectWorkspace is false/;
 
 describe('protection of stateful resources', () => {
-  it('by default: prevent_destroy on the Key Vault and the workspace, no locks, no warning', () => {
-    const { synth, warnings } = build();
+  it("by default: prevent_destroy on the Key Vault, the workspace and the Kubernetes host's metadata database, no locks, no warning", () => {
+    const { synth, release, warnings } = build();
     for (const type of STATEFUL) {
       expect(onlyResource(synth, type).lifecycle).toEqual({ prevent_destroy: true });
     }
+    expect(onlyResource(release!, 'azurerm_postgresql_flexible_server').lifecycle).toMatchObject({ prevent_destroy: true });
     expect(synth.resource.azurerm_management_lock).toBeUndefined();
     expect(warnings.filter((w) => UNPROTECTED_WARNING.test(w))).toEqual([]);
   });
 
   it('protectStatefulResources: false drops prevent_destroy and warns for each resource', () => {
-    const { synth, warnings } = build({ protectStatefulResources: false });
+    const { synth, release, warnings } = build({ protectStatefulResources: false });
     for (const type of STATEFUL) {
       expect(onlyResource(synth, type)).not.toHaveProperty('lifecycle.prevent_destroy');
     }
+    expect(onlyResource(release!, 'azurerm_postgresql_flexible_server')).toHaveProperty('lifecycle.prevent_destroy', false);
     expect(warnings.filter((w) => UNPROTECTED_WARNING.test(w))).toEqual([
       expect.stringMatching(/Monitoring: protectWorkspace is false/),
       expect.stringMatching(/Orchestration\/KeyVault: Key Vault is not protected by prevent_destroy/),
+      expect.stringMatching(/AirflowHost\/Database: Airflow metadata database is not protected by prevent_destroy/),
     ]);
   });
 
   it('lockStatefulResources: true adds a CanNotDelete lock on each and on the DAG storage, besides prevent_destroy', () => {
-    const { synth } = build({ lockStatefulResources: true });
+    const { synth } = build({ ...EXTERNAL_HOST, lockStatefulResources: true });
     const locks = Object.values(synth.resource.azurerm_management_lock ?? {});
     expect(locks.map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
       LOCKED.map((type) => [reference(synth, type), 'CanNotDelete']).sort(),
@@ -52,15 +57,15 @@ describe('protection of stateful resources', () => {
   });
 
   it('keeps the locks when prevent_destroy is off (a lock also stops deletion outside Terraform)', () => {
-    const { synth } = build({ protectStatefulResources: false, lockStatefulResources: true });
+    const { synth } = build({ ...EXTERNAL_HOST, protectStatefulResources: false, lockStatefulResources: true });
     expect(Object.values(synth.resource.azurerm_management_lock ?? {}).map((lock) => lock.scope).sort()).toEqual(
       LOCKED.map((type) => reference(synth, type)).sort(),
     );
   });
 });
 
-describe('the DAG container', () => {
-  const { synth } = build();
+describe('the DAG container (hosts that read the DAG from storage)', () => {
+  const { synth } = build(EXTERNAL_HOST);
 
   it('lives in an account that keeps blob versions and soft-deleted blobs and containers', () => {
     const container = onlyResource(synth, 'azurerm_storage_container');

@@ -1,15 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Testing } from 'cdktf';
 import { parse } from 'yaml';
-import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { MigrationPlan, parseMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { SynthesizedStack } from '../helpers/test-stack';
 import { leastPrivilegeViolations, markdownTable, roleGrants } from './role-inventory';
 
+/** The role assignments are all in the first stack: the release stack assigns none (checked below). */
 function synthesize(plan: MigrationPlan): SynthesizedStack {
-  return JSON.parse(Testing.synth(new DatabaseMigrationStack(Testing.app(), plan.name, { plan }))) as SynthesizedStack;
+  return synthMigrationStack({ plan }).synth;
+}
+
+/** `principal_id` of the Airflow identity's Key Vault grant, as the JSON holds it. */
+function airflowPrincipal(synth: SynthesizedStack): string {
+  return String(synth.resource.azurerm_role_assignment.AirflowReadsSecrets.principal_id);
 }
 
 /** The default plan plus a SqlDb target in another resource group. */
@@ -24,33 +29,53 @@ function twoTargetPlan(): MigrationPlan {
   return parseMigrationPlan(document);
 }
 
-/** The table in README "Security" (the default plan; `<suffix>` names vary with the resource group). */
+/** The table in README "Security" (the default plan: the Kubernetes host). */
 const README_TABLE = `| principal | role | scope |
 |---|---|---|
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operation Reader (contoso-sql)\` (custom, 3 actions) | resource group \`rg-contoso-sql\` |
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operation Reader (contoso-sql)\` (custom, 3 actions) | targets' resource group \`rg-data-prod\` |
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | backup storage account \`stcontosobackups\` |
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | Database Migration Service \`dms-contoso-sql\` |
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-<suffix>\` |
-| Airflow service principal (\`airflow.servicePrincipal\`) | \`Monitoring Metrics Publisher\` | data collection rule \`dcr-contoso-sql\` |
-| Data Factory \`adf-contoso-sql\` managed identity | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-<suffix>\` |
-| Data Factory \`adf-contoso-sql\` managed identity | \`Storage Blob Data Reader\` | storage account \`stcontososqldag<suffix>\` (DAG storage) |
-| deploying identity (runs Terraform) | \`Storage Blob Data Contributor\` | storage account \`stcontososqldag<suffix>\` (DAG storage) |`;
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 3 actions) | resource group \`rg-contoso-sql\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 3 actions) | targets' resource group \`rg-data-prod\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | backup storage account \`stcontosobackups\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | Database Migration Service \`dms-contoso-sql\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Monitoring Metrics Publisher\` | data collection rule \`dcr-contoso-sql\` |
+| AKS control plane identity \`id-contoso-sql-aks\` | \`Network Contributor\` | virtual network \`vnet-contoso-sql-airflow\` |
+| AKS kubelet identity | \`AcrPull\` | container registry \`acrcontososql09e6\` |
+| Data Factory \`adf-contoso-sql\` managed identity | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
+| deploying identity (runs Terraform) | \`Azure Kubernetes Service RBAC Cluster Admin\` | AKS cluster \`aks-contoso-sql\` |
+| deploying identity (runs Terraform) | \`Key Vault Secrets Officer\` | Key Vault \`kv-contoso-sql-09e6\` |`;
+
+/** What other hosts add to, or take from, that table (README, "Security"). */
+const OTHER_HOSTS: Record<'dataFactory' | 'fabric' | 'external', string[]> = {
+  dataFactory: [
+    'Airflow service principal (`airflow.dataFactory.servicePrincipal`) | `Migration SQL Pipeline Runner (contoso-sql)` (custom, 6 actions) | Data Factory `adf-contoso-sql`',
+    "Data Factory `adf-data-platform` managed identity (the adopted environment's) | `Storage Blob Data Reader` | storage account `stcontososqldag09e6` (DAG storage)",
+    'deploying identity (runs Terraform) | `Storage Blob Data Contributor` | storage account `stcontososqldag09e6` (DAG storage)',
+  ],
+  fabric: ['Airflow service principal (`airflow.fabric.servicePrincipal`) | `Migration SQL Pipeline Runner (contoso-sql)` (custom, 6 actions) | Data Factory `adf-contoso-sql`'],
+  external: [
+    'Airflow managed identity `id-contoso-sql-airflow` | `Migration SQL Pipeline Runner (contoso-sql)` (custom, 6 actions) | Data Factory `adf-contoso-sql`',
+    'Airflow managed identity `id-contoso-sql-airflow` | `Storage Blob Data Reader` | storage account `stcontososqldag09e6` (DAG storage)',
+    'deploying identity (runs Terraform) | `Storage Blob Data Contributor` | storage account `stcontososqldag09e6` (DAG storage)',
+  ],
+};
 
 describe('role assignments of the default stack', () => {
   const plan = examplePlan();
-  const synth = synthesize(plan);
+  const { synth, release } = synthMigrationStack({ plan });
   const grants = roleGrants(synth, plan);
 
   it('are the ones in the README table', () => {
-    const table = markdownTable(grants).replace(/(kv-contoso-sql-|stcontososqldag)[0-9a-f]{4}/g, '$1<suffix>');
-    expect(table).toBe(README_TABLE);
+    expect(markdownTable(grants)).toBe(README_TABLE);
   });
 
   it('follow least privilege', () => {
-    expect(grants).toHaveLength(10);
+    expect(grants).toHaveLength(12);
     expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
+  });
+
+  it('are all in the first stack: the release stack assigns no role', () => {
+    expect(release!.resource.azurerm_role_assignment).toBeUndefined();
   });
 
   it('never scope wider than one resource, a resource group of the stack or its targets, or a plan target', () => {
@@ -85,6 +110,21 @@ describe('role assignments of the default stack', () => {
   });
 });
 
+describe.each(['dataFactory', 'fabric', 'external'] as const)('role assignments with host %s', (host) => {
+  const plan = examplePlanWith(AIRFLOW_OF_HOST[host]);
+  const synth = synthesize(plan);
+  const rows = markdownTable(roleGrants(synth, plan)).split('\n').slice(2).map((row) => row.slice(2, -2));
+
+  it("give the host's identity the same roles as on Kubernetes, plus the SQL pipeline runner and what its DAG delivery needs", () => {
+    expect(rows.filter((row) => !/^Airflow .*\| `(Database Migration Operat|Key Vault Secrets User|Monitoring Metrics Publisher)/.test(row) && !row.startsWith('Data Factory `adf-contoso-sql` managed identity | `Key Vault Secrets User`'))).toEqual(OTHER_HOSTS[host]);
+    expect(rows.filter((row) => row.startsWith('Airflow ')).length).toBe(host === 'fabric' ? 8 : host === 'external' ? 9 : 8);
+  });
+
+  it('follow least privilege', () => {
+    expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
+  });
+});
+
 describe('role assignments with targets in two resource groups', () => {
   const plan = twoTargetPlan();
   const synth = synthesize(plan);
@@ -110,8 +150,9 @@ describe('role assignments with targets in two resource groups', () => {
 });
 
 describe('the least-privilege check', () => {
-  const plan = examplePlan();
+  const plan = examplePlanWith(AIRFLOW_OF_HOST.external);
   const synth = synthesize(plan);
+  const airflow = airflowPrincipal(synth);
   const [roleDefinitionId] = Object.keys(synth.resource.azurerm_role_definition);
   const [deployerGrant] = Object.entries(synth.resource.azurerm_role_assignment).find(([, a]) => a.role_definition_name === 'Storage Blob Data Contributor')!;
 
@@ -121,7 +162,7 @@ describe('the least-privilege check', () => {
     return leastPrivilegeViolations(doc, plan);
   }
 
-  const assign = (doc: any, role: string, scope: string, principal = plan.airflow.servicePrincipal.objectId) =>
+  const assign = (doc: any, role: string, scope: string, principal = airflow) =>
     (doc.resource.azurerm_role_assignment.planted = { principal_id: principal, role_definition_name: role, scope });
 
   it.each<[string, (doc: any) => void, RegExp]>([
@@ -133,8 +174,13 @@ describe('the least-privilege check', () => {
     ['a scope outside the stack and the plan', (doc) => assign(doc, 'Reader', '/subscriptions/0/resourceGroups/rg-other'), /planted .*not one resource of the stack/],
     [
       'blob write for someone other than the deployer',
-      (doc) => (doc.resource.azurerm_role_assignment[deployerGrant].principal_id = plan.airflow.servicePrincipal.objectId),
+      (doc) => (doc.resource.azurerm_role_assignment[deployerGrant].principal_id = airflow),
       /broad role/,
+    ],
+    [
+      'Network Contributor for anyone but the AKS control plane',
+      (doc) => assign(doc, 'Network Contributor', '${azurerm_resource_group.ResourceGroup.id}'),
+      /planted .*broad role/,
     ],
     ['a wildcard action', (doc) => doc.resource.azurerm_role_definition[roleDefinitionId].permissions[0].actions.push('Microsoft.Sql/*'), /wildcard action Microsoft\.Sql\/\*/],
     [

@@ -5,8 +5,8 @@
 import { MigrationPlan } from '../../lib/plan';
 import { SynthesizedStack } from '../helpers/test-stack';
 
-export type PrincipalKind = 'airflow' | 'factory' | 'deployer' | 'unknown';
-export type ScopeKind = 'stack resource' | 'resource group' | 'plan target' | 'unknown';
+export type PrincipalKind = 'airflow' | 'factory' | 'deployer' | 'cluster' | 'unknown';
+export type ScopeKind = 'stack resource' | 'resource group' | 'plan target' | 'adopted environment' | 'unknown';
 
 export interface RoleGrant {
   readonly assignment: string;
@@ -34,7 +34,22 @@ const RESOURCE_LABEL: Record<string, string> = {
   azurerm_storage_account: 'storage account',
   azurerm_monitor_data_collection_rule: 'data collection rule',
   azurerm_resource_group: 'resource group',
+  azurerm_kubernetes_cluster: 'AKS cluster',
+  azurerm_container_registry: 'container registry',
+  azurerm_virtual_network: 'virtual network',
+  azurerm_data_factory: 'Data Factory',
 };
+
+/** The plan's service principal of hosts that run as one. */
+function planServicePrincipal(plan: MigrationPlan): { objectId: string; field: string } | undefined {
+  const airflow = plan.airflow;
+  if (airflow.host === 'dataFactory') return { objectId: airflow.dataFactory.servicePrincipal.objectId, field: 'airflow.dataFactory.servicePrincipal' };
+  if (airflow.host === 'fabric') return { objectId: airflow.fabric.servicePrincipal.objectId, field: 'airflow.fabric.servicePrincipal' };
+  if (airflow.host === 'external' && airflow.external.servicePrincipal) {
+    return { objectId: airflow.external.servicePrincipal.objectId, field: 'airflow.external.servicePrincipal' };
+  }
+  return undefined;
+}
 
 /** Every `azurerm_role_assignment` of the stack, resolved. */
 export function roleGrants(synth: SynthesizedStack, plan: MigrationPlan): RoleGrant[] {
@@ -52,7 +67,7 @@ export function leastPrivilegeViolations(synth: SynthesizedStack, plan: Migratio
   const problems: string[] = [];
   for (const grant of roleGrants(synth, plan)) {
     const what = `${grant.assignment} (${grant.role} for ${grant.principal} on ${grant.rawScope})`;
-    if (BROAD_ROLE.test(grant.role) && !isDagUploadGrant(synth, grant)) {
+    if (BROAD_ROLE.test(grant.role) && !isDagUploadGrant(synth, grant) && !isControlPlaneNetworkGrant(grant)) {
       problems.push(`${what}: broad role`);
     }
     if (isSubscriptionOrWider(grant.rawScope)) {
@@ -109,13 +124,35 @@ function isDagUploadGrant(synth: SynthesizedStack, grant: RoleGrant): boolean {
   return grant.role === 'Storage Blob Data Contributor' && grant.principalKind === 'deployer' && dagAccounts.includes(grant.rawScope);
 }
 
+/**
+ * The AKS control plane manages the node subnet (load balancers, routes): a user-assigned control
+ * plane identity needs `Network Contributor` there, on the VNet the stack created or the named
+ * subnet (MicrosoftDocs/azure-docs `aks/use-managed-identity.md`), and nothing else.
+ */
+function isControlPlaneNetworkGrant(grant: RoleGrant): boolean {
+  return grant.role === 'Network Contributor' && grant.principalKind === 'cluster' && grant.scopeType === 'azurerm_virtual_network';
+}
+
 function resolvePrincipal(synth: SynthesizedStack, plan: MigrationPlan, principalId: string): Pick<RoleGrant, 'principalKind' | 'principal'> {
-  if (principalId === plan.airflow.servicePrincipal.objectId) {
-    return { principalKind: 'airflow', principal: 'Airflow service principal (`airflow.servicePrincipal`)' };
+  const servicePrincipal = planServicePrincipal(plan);
+  if (principalId === servicePrincipal?.objectId) {
+    return { principalKind: 'airflow', principal: `Airflow service principal (\`${servicePrincipal.field}\`)` };
   }
   const ref = REFERENCE.exec(principalId);
+  if (ref?.[1] === 'azurerm_user_assigned_identity' && ref[3] === 'principal_id') {
+    const name = String(synth.resource.azurerm_user_assigned_identity[ref[2]].name);
+    return name.endsWith('-aks')
+      ? { principalKind: 'cluster', principal: `AKS control plane identity \`${name}\`` }
+      : { principalKind: 'airflow', principal: `Airflow managed identity \`${name}\`` };
+  }
+  if (ref?.[1] === 'azurerm_kubernetes_cluster' && ref[3] === 'kubelet_identity[0].object_id') {
+    return { principalKind: 'cluster', principal: 'AKS kubelet identity' };
+  }
   if (ref?.[1] === 'azurerm_data_factory' && ref[3] === 'identity[0].principal_id') {
     return { principalKind: 'factory', principal: `Data Factory \`${synth.resource.azurerm_data_factory[ref[2]].name}\` managed identity` };
+  }
+  if (ref?.[1] === 'data.azurerm_data_factory' && ref[3] === 'identity[0].principal_id') {
+    return { principalKind: 'factory', principal: `Data Factory \`${synth.data?.azurerm_data_factory?.[ref[2]]?.name}\` managed identity (the adopted environment's)` };
   }
   if (ref?.[1] === 'data.azurerm_client_config' && ref[3] === 'object_id') {
     return { principalKind: 'deployer', principal: 'deploying identity (runs Terraform)' };

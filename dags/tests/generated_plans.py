@@ -105,11 +105,7 @@ def generate_plan(count: int) -> dict:
         "location": "westeurope",
         "tags": {"owner": "platform-team", "cost-center": "4711", "environment": "bench"},
         "notifications": {"emails": ["dba-oncall@contoso.com", "platform@contoso.com"], "longRunningMinutes": 90},
-        "airflow": {
-            "version": "2.6.3",
-            "computeSize": "Large" if count > 200 else "Small",
-            "servicePrincipal": {"clientId": "11111111-2222-3333-4444-555555555555", "objectId": "66666666-7777-8888-9999-000000000000"},
-        },
+        "airflow": {"host": "kubernetes", "sqlAccess": "direct", "kubernetes": {"maxNodes": 8 if count > 200 else 4}},
         "sourceServers": source_servers,
         "targetServers": targets["SqlMi"] + targets["SqlDb"] + targets["SqlVm"],
         "backupStorage": {

@@ -54,11 +54,12 @@ def test_every_problem_is_listed_not_just_the_first(example_document):
     assert [p.split(":")[0] for p in error.value.problems] == ["databases[0].timeoutMinutes", "databases[1].mode"]
 
 
-def test_a_plan_rendered_before_airflow_hosts_existed_runs_its_sql_directly(example_document):
+def test_a_plan_with_the_retired_airflow_section_is_refused_by_the_schema(example_document):
+    # The plan schema now has airflow.host and airflow.sqlAccess (the TypeScript loader explains the retired fields).
     example_document["airflow"] = {"version": "2.6.3", "computeSize": "Small", "extraNodes": 0,
                                    "servicePrincipal": {"clientId": "11111111-2222-3333-4444-555555555555", "objectId": "66666666-7777-8888-9999-000000000000"}}
-    plan = parse_plan(example_document)
-    assert (plan.host, plan.sql_access) == ("dataFactory", "direct")
+    with pytest.raises(PlanError, match="airflow: Additional properties are not allowed"):
+        parse_plan(example_document)
 
 
 def test_a_plan_that_was_not_rendered_says_so(example_document):

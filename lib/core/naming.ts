@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Token } from 'cdktf';
 
 /**
  * Cloud Adoption Framework names: `<slug>-<prefix>` for resources that allow hyphens, and a
@@ -19,10 +20,20 @@ export function resourceName(slug: string, prefix: string): string {
 
 /**
  * A short, stable suffix that makes globally unique names unlikely to collide across plans
- * with the same name in different subscriptions or environments.
+ * with the same name in different subscriptions or environments. The seed must be literal text:
+ * a reference's token text changes whenever the construct tree does, and with it the name, which
+ * would replace the resource (a protected Key Vault cannot be replaced at all).
  */
 export function uniqueSuffix(seed: string, length = 4): string {
+  if (Token.isUnresolved(seed)) {
+    throw new Error(`a name seed must be literal text, not a reference (got "${seed}"): use the plan name and location`);
+  }
   return createHash('sha256').update(seed).digest('hex').slice(0, length);
+}
+
+/** The seed of every generated globally unique name: the plan name and region, known at synth. */
+export function nameSeed(namePrefix: string, location: string): string {
+  return `${namePrefix}/${location}`;
 }
 
 /** `kv-contoso-sql-1a2b` (3-24 chars, letters, digits, hyphens). */

@@ -46,7 +46,10 @@ export interface AirflowHostBaseProps {
   readonly tags?: Readonly<Record<string, string>>;
   /** The DAG package, the rendered plan (and its schema) and the requirements. */
   readonly bundle: DagBundle;
-  /** Environment variables the DAG reads: ids and endpoints only, never secrets. */
+  /**
+   * Environment variables the DAG reads: ids and endpoints only, never secrets. Without
+   * `AZURE_CLIENT_ID`: each host sets its own identity's (or leaves it to the workload-identity webhook).
+   */
   readonly environment: Readonly<Record<string, string>>;
   /** Key Vault that backs Airflow's connections (secrets backend). */
   readonly keyVault: IKeyVault;
@@ -67,4 +70,10 @@ export interface IAirflowHost {
   readonly airflowVersion: string;
   /** SQL access kinds that work on this host (network reach), the first being the default. */
   readonly supportedSqlAccess: readonly SqlAccessKind[];
+  /**
+   * ARM id of the storage account the host reads the DAG bundle from, when it uses one (monitoring
+   * logs who reads and changes the DAG code there).
+   * @default - none: the host receives the DAG another way
+   */
+  readonly dagStorageAccountId?: string;
 }

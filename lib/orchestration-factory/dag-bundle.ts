@@ -5,7 +5,8 @@ import { dirname, join, relative, sep } from 'node:path';
 /** The DAG file whose folder marks the DAG package inside this library's install. */
 const DAG_ENTRY = join('dags', 'migration_orchestration.py');
 const DAG_LIBRARY_FOLDER = join('dags', 'migration_orchestration_lib');
-const RUNTIME_REQUIREMENTS = join('dags', 'requirements.txt');
+/** The DAG's requirements for Airflow 3 (the Kubernetes host's image, an external Airflow 3). */
+export const AIRFLOW3_REQUIREMENTS = 'dags/requirements.txt';
 const PLAN_SCHEMA = join('schema', 'migration-plan.schema.json');
 const PACKAGE_NAME = '@platform/azure-db-migration';
 
@@ -21,11 +22,11 @@ export interface DagBundleFile {
   readonly contentType: string;
 }
 
-/** What Terraform uploads for the managed Airflow: DAG code, plan, its schema and requirements. */
+/** What a host receives: DAG code, the rendered plan, its schema and the requirements for that host's Airflow. */
 export interface DagBundle {
   /** Every file to upload: the DAG, its library, the rendered plan, its JSON Schema and `requirements.txt`. */
   readonly files: readonly DagBundleFile[];
-  /** Pinned pip requirements of the DAG (from `dags/requirements.txt`). */
+  /** Pinned pip requirements of the DAG for the host's Airflow (from the requirements file given to {@link loadDagBundle}). */
   readonly requirements: readonly string[];
   /** SHA-256 over every file: changes whenever anything uploaded changes. */
   readonly contentHash: string;
@@ -41,10 +42,17 @@ export const PLAN_SCHEMA_BLOB_NAME = 'dags/migration_plan.schema.json';
  * Reads the DAG package shipped with this library (found from this file's location, so it
  * works from the source tree, from `dist/` and from `node_modules`, whatever the working
  * directory) and adds the rendered plan. Tests and `__pycache__` are never uploaded.
+ *
+ * @param requirementsFile the DAG's requirements for the host's Airflow and Python, relative to the
+ *   package root; it is bundled as `requirements.txt` (Data Factory's import installs that file)
  */
-export function loadDagBundle(renderedPlan: string, packageRoot: string = findPackageRoot()): DagBundle {
+export function loadDagBundle(
+  renderedPlan: string,
+  packageRoot: string = findPackageRoot(),
+  requirementsFile: string = AIRFLOW3_REQUIREMENTS,
+): DagBundle {
   const libraryFiles = [join(packageRoot, DAG_ENTRY), ...listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
-  const requirementsText = readFileSync(join(packageRoot, RUNTIME_REQUIREMENTS), 'utf8');
+  const requirementsText = readFileSync(join(packageRoot, ...requirementsFile.split('/')), 'utf8');
   const files = [
     ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
     bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),

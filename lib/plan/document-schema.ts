@@ -4,9 +4,9 @@
  * derived from other fields in `derived-defaults.ts`; `schema.ts` joins the three.
  */
 import { z } from 'zod';
+import { airflowSchema } from './airflow-schema';
 import {
   armIdPattern,
-  GUID_PATTERN,
   integerBetween,
   matching,
   MIGRATION_MODES,
@@ -38,8 +38,6 @@ const sqlDatabaseName = matching(SQL_DATABASE_NAME, 'must be 1-128 characters wi
     error: `is a system database (${SYSTEM_DATABASES.join(', ')}); only user databases can be migrated`,
   });
 
-const guid = z.string().regex(GUID_PATTERN, { error: 'must be a GUID' });
-
 /** RFC 5322 "lite": dot-atom local part, hostname labels, a dot in the domain. */
 const EMAIL =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -57,32 +55,6 @@ export const notificationsSchema = z
       .describe('A migration running longer than this (minutes) raises a severity-2 alert.'),
   })
   .describe('Who hears about failures and slow migrations.');
-
-export const airflowSchema = z
-  .strictObject({
-    version: z
-      .enum(['2.6.3'], { error: "Data Factory's managed Airflow offers only version 2.6.3" })
-      .default('2.6.3')
-      .describe('Apache Airflow version; Data Factory offers only 2.6.3 and cannot change it in place.'),
-    computeSize: z
-      .enum(['Small', 'Large'])
-      .default('Small')
-      .describe('Node size of the managed Airflow environment (Small: up to 50 DAGs).'),
-    extraNodes: integerBetween(0, 50).default(0).describe('Worker nodes beyond those of the compute size.'),
-    servicePrincipal: z
-      .strictObject({
-        clientId: guid.describe(
-          'Application (client) id; not a secret. Its secret is the sensitive Terraform variable airflow_client_secret.',
-        ),
-        objectId: guid.describe(
-          'Object id of the service principal: the principal of every role assignment the Airflow gets.',
-        ),
-      })
-      .describe(
-        'The Entra ID application the managed Airflow runs as (it has no managed identity): the identity the DAG uses for DMS, Key Vault and Logs Ingestion.',
-      ),
-  })
-  .describe('The managed Airflow (Workflow Orchestration Manager) environment that runs the migration DAG.');
 
 const concurrencySchema = z
   .strictObject({

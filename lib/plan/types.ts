@@ -8,8 +8,7 @@ import type { migrationPlanSchema } from './schema';
 
 type PlanOutput = z.output<typeof migrationPlanSchema>;
 
-// The mapped types give the plan and its Airflow settings names of their own, so signatures that use
-// them show the name (TypeDoc would otherwise spell out the zod-derived shape, field by field).
+// The mapped type gives the plan a name of its own, so signatures that use it show the name (TypeDoc would otherwise spell out the zod-derived shape, field by field).
 
 /**
  * A whole migration (what moves, from where, to where, in which order) as `loadMigrationPlan` and
@@ -21,16 +20,6 @@ type PlanOutput = z.output<typeof migrationPlanSchema>;
 export type MigrationPlan = { [K in keyof PlanOutput]: PlanOutput[K] };
 /** Who hears about failures and slow migrations. */
 export type NotificationSettings = MigrationPlan['notifications'];
-/**
- * The managed Airflow environment that runs the migration DAG.
- *
- * @displayType MigrationPlan["airflow"]
- */
-export type AirflowSettings = { [K in keyof MigrationPlan['airflow']]: MigrationPlan['airflow'][K] };
-/** The Entra ID application the managed Airflow runs as. */
-export type AirflowServicePrincipal = AirflowSettings['servicePrincipal'];
-/** Managed Airflow node size offered by Data Factory. */
-export type AirflowComputeSize = AirflowSettings['computeSize'];
 /** A SQL Server that databases move from. */
 export type SourceServer = MigrationPlan['sourceServers'][number];
 /** How DMS logs in to a SQL Server. */
@@ -53,3 +42,12 @@ export type DatabaseTarget = DatabaseMigration['target'];
 export type MigrationMode = DatabaseMigration['mode'];
 /** What "migrated correctly" means for one database. */
 export type ValidationSettings = DatabaseMigration['validation'];
+export type {
+  AirflowServicePrincipal,
+  AirflowSettings,
+  DataFactoryHostSettings,
+  ExternalHostSettings,
+  FabricHostSettings,
+  FederatedCredential,
+  KubernetesHostSettings,
+} from './airflow-schema';

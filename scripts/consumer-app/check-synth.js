@@ -2,8 +2,10 @@
 /**
  * Checks what the consumer app synthesized, from the consumer project's directory:
  *   node check-synth.js <package name> <plan file> [cdktf output folder, default cdktf.out]
- * The DAG blobs must hold exactly the DAG package installed under node_modules, the plan blob the
- * consumer's plan, and both stacks the resources their constructs promise. Exits 1 on any failure.
+ * The DAG the stacks deliver (config maps of the Kubernetes host's release stack; blobs of the
+ * external host in the consumer's own stack) must be exactly the DAG package installed under
+ * node_modules with the consumer's plan, and every stack must hold the resources its constructs
+ * promise. Exits 1 on any failure.
  */
 'use strict';
 const { createHash } = require('node:crypto');
@@ -32,9 +34,14 @@ check(
   `${packageName} resolves to ${packageDir}, not to this project's node_modules`,
 );
 check(!lstatSync(join(projectDir, 'node_modules', ...packageName.split('/'))).isSymbolicLink(), `${packageName} is a symlink`);
-for (const absent of ['__tests__', 'dags/tests', 'dist/main.js', 'scripts', 'cdktf.out', 'lib']) {
+for (const absent of ['__tests__', 'dags/tests', 'dist/main.js', 'scripts', 'cdktf.out']) {
   check(!existsSync(join(packageDir, absent)), `the installed package contains ${absent}`);
 }
+// lib/ ships only the Fabric host's uploader (plain Node, run by Terraform), never the TypeScript sources.
+const shippedLib = existsSync(join(packageDir, 'lib'))
+  ? readdirSync(join(packageDir, 'lib'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name)
+  : [];
+check(shippedLib.every((name) => name.endsWith('.mjs')), `the installed package contains lib/ sources: ${shippedLib.filter((name) => !name.endsWith('.mjs')).join(', ')}`);
 const { parse: parseYaml } = require(require.resolve('yaml', { paths: [packageDir] }));
 
 // --- The DAG package as installed: what the blobs must hold.
@@ -79,6 +86,45 @@ function subsetProblems(expected, actual, path = 'plan') {
 }
 
 /** The blobs of one stack: the DAG package byte for byte, the requirements, the consumer's plan. */
+/** The rendered plan holds the consumer's plan, with the defaults the DAG relies on. */
+function checkRenderedPlan(text, stackName, plan) {
+  const rendered = JSON.parse(text);
+  for (const problem of subsetProblems(plan, rendered)) failures.push(`${stackName}: rendered plan: ${problem}`);
+  check(
+    JSON.stringify(rendered.databases.map((db) => db.name)) === JSON.stringify(plan.databases.map((db) => db.name)),
+    `${stackName}: rendered plan databases are not the consumer's`,
+  );
+  check(
+    rendered.databases.every((db) => typeof db.target.kind === 'string' && typeof db.timeoutMinutes === 'number'),
+    `${stackName}: rendered plan lacks the defaults the DAG relies on`,
+  );
+  check(typeof rendered.airflow.host === 'string' && typeof rendered.airflow.sqlAccess === 'string', `${stackName}: rendered plan lacks airflow.host or sqlAccess`);
+}
+
+/** The Kubernetes host's DAG folder: config maps whose volume items put each file back at its path. */
+function checkDagConfigMaps(stack, stackName, plan) {
+  const files = new Map();
+  for (const map of resources(stack, 'kubernetes_config_map_v1').filter((m) => String(m.metadata.name).startsWith('airflow-dags-'))) {
+    for (const [key, content] of Object.entries(map.data)) files.set(key, content);
+  }
+  const release = resources(stack, 'helm_release')[0];
+  if (!check(release, `${stackName}: no helm_release`)) return;
+  const values = JSON.parse(release.values[0]);
+  const volume = values.volumes.find((v) => v.name === 'dags');
+  const byPath = new Map();
+  for (const source of volume.projected.sources) {
+    for (const item of source.configMap.items) byPath.set(`dags/${item.path}`, files.get(item.key));
+  }
+  for (const [name, content] of dagFiles) {
+    check(byPath.get(name) === content, `${stackName}: config map file ${name} differs from the installed ${name}`);
+  }
+  const extraPython = [...byPath.keys()].filter((name) => name.endsWith('.py') && !dagFiles.has(name));
+  check(extraPython.length === 0, `${stackName}: DAG files not in the installed package: ${extraPython.join(', ')}`);
+  if (check(byPath.has('dags/migration_plan.json'), `${stackName}: no migration_plan.json in the DAG folder`)) {
+    checkRenderedPlan(byPath.get('dags/migration_plan.json'), stackName, plan);
+  }
+}
+
 function checkDagBlobs(stack, stackName, plan) {
   const blobs = new Map(resources(stack, 'azurerm_storage_blob').map((blob) => [blob.name, blob]));
   const containers = Object.entries((stack.resource ?? {}).azurerm_storage_container ?? {});
@@ -100,16 +146,7 @@ function checkDagBlobs(stack, stackName, plan) {
 
   const planBlob = blobs.get('dags/migration_plan.json');
   if (!check(planBlob, `${stackName}: no plan blob dags/migration_plan.json`)) return;
-  const rendered = JSON.parse(planBlob.source_content);
-  for (const problem of subsetProblems(plan, rendered)) failures.push(`${stackName}: plan blob: ${problem}`);
-  check(
-    JSON.stringify(rendered.databases.map((db) => db.name)) === JSON.stringify(plan.databases.map((db) => db.name)),
-    `${stackName}: plan blob databases are not the consumer's`,
-  );
-  check(
-    rendered.databases.every((db) => typeof db.target.kind === 'string' && typeof db.timeoutMinutes === 'number'),
-    `${stackName}: plan blob lacks the defaults the DAG relies on`,
-  );
+  checkRenderedPlan(planBlob.source_content, stackName, plan);
 }
 
 const planText = readFileSync(join(projectDir, planFile), 'utf8');
@@ -135,10 +172,17 @@ if (check(modeline, `${planFile} has no yaml-language-server $schema line`)) {
   }
 }
 
-// --- The whole stack (DatabaseMigrationStack).
+// --- The whole stack (DatabaseMigrationStack) and the Kubernetes host's release stack after it.
 const main = readStack(plan.name);
+const releaseName = `${plan.name}-airflow`;
+const release = readStack(releaseName);
+if (release) {
+  checkDagConfigMaps(release, releaseName, plan);
+  check(resources(release, 'azurerm_postgresql_flexible_server').length === 1, `${releaseName}: no metadata database`);
+  const remote = Object.values((release.data ?? {}).terraform_remote_state ?? {});
+  check(remote.length === 1 && remote[0].config.path === `../${plan.name}/terraform.${plan.name}.tfstate`, `${releaseName}: does not read ${plan.name}'s state`);
+}
 if (main) {
-  checkDagBlobs(main, plan.name, plan);
   const one = (type) => {
     const all = resources(main, type);
     check(all.length === 1, `${plan.name}: expected one ${type}, found ${all.length}`);
@@ -146,14 +190,15 @@ if (main) {
   };
   const apiTypes = resources(main, 'azapi_resource').map((resource) => resource.type);
   check(apiTypes.some((type) => /^Microsoft\.DataMigration\/sqlMigrationServices@/.test(type)), `${plan.name}: no sqlMigrationServices`);
-  check(apiTypes.some((type) => /^Microsoft\.DataFactory\/factories\/integrationRuntimes@/.test(type)), `${plan.name}: no managed Airflow`);
+  check(!apiTypes.some((type) => /integrationRuntimes/.test(type)), `${plan.name}: creates a Data Factory Airflow environment`);
+  one('azurerm_kubernetes_cluster');
+  check(resources(main, 'azurerm_data_factory_pipeline').length > 0, `${plan.name}: no SQL pipelines for sqlAccess dataFactory`);
   check(one('azurerm_resource_group').name === `rg-${plan.name}`, `${plan.name}: resource group name`);
   check(one('azurerm_data_factory').managed_virtual_network_enabled === true, `${plan.name}: factory without managed VNet`);
   one('azurerm_data_factory_integration_runtime_self_hosted');
   one('azurerm_key_vault');
-  one('azurerm_storage_account');
   one('azurerm_log_analytics_workspace');
-  check(one('azurerm_storage_container').name === 'airflow-dags', `${plan.name}: DAG container name`);
+  check(resources(main, 'azurerm_storage_account').length === 0, `${plan.name}: the Kubernetes host needs no DAG storage`);
   const linked = resources(main, 'azurerm_data_factory_linked_service_sql_server');
   check(linked.length === plan.sourceServers.length, `${plan.name}: ${linked.length} SQL linked services for ${plan.sourceServers.length} servers`);
   check(linked.every((service) => service.connection_string === undefined), `${plan.name}: a linked service has an inline connection string`);
@@ -177,8 +222,10 @@ if (shared) {
   check(dms.length === 1 && /data\.azurerm_resource_group\./.test(dms[0].parent_id), `${STANDALONE_STACK}: DMS not in the existing resource group`);
   check(
     !resources(shared, 'azapi_resource').some((resource) => /integrationRuntimes/.test(resource.type)),
-    `${STANDALONE_STACK}: managed Airflow created although turned off`,
+    `${STANDALONE_STACK}: creates a Data Factory Airflow environment`,
   );
+  check(resources(shared, 'azurerm_user_assigned_identity').length === 1, `${STANDALONE_STACK}: no identity for the team's Airflow`);
+  check(shared.output?.airflow_dag_bundle !== undefined, `${STANDALONE_STACK}: no airflow_dag_bundle output`);
   check(
     resources(shared, 'azurerm_monitor_data_collection_rule').some((rule) =>
       /data\.azurerm_log_analytics_workspace\./.test(JSON.stringify(rule.destinations)),
@@ -192,4 +239,4 @@ if (failures.length > 0) {
   process.stderr.write(`consumer check: ${failures.length} of ${checks} checks failed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
   process.exit(1);
 }
-process.stdout.write(`consumer check: ${checks} checks passed (${dagFiles.size} DAG files, plan ${plan.name}, stacks ${plan.name} and ${STANDALONE_STACK})\n`);
+process.stdout.write(`consumer check: ${checks} checks passed (${dagFiles.size} DAG files, plan ${plan.name}, stacks ${plan.name}, ${releaseName} and ${STANDALONE_STACK})\n`);

@@ -10,12 +10,16 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import {
   AzapiProvider,
   DatabaseMigrationStack,
+  dagBundleFor,
+  dagEnvironment,
+  ExternalAirflowHost,
   loadMigrationPlan,
   MigrationMonitoring,
   MigrationPlan,
   MigrationPlanError,
   MigrationService,
   OrchestrationFactory,
+  airflowPools,
 } from '@platform/azure-db-migration';
 import { App, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
@@ -25,11 +29,12 @@ const STANDALONE_STACK = 'shared-tooling';
 
 /**
  * The constructs on their own, in a stack the team writes: an existing resource group and an
- * existing Log Analytics workspace (looked up, never created), the migration service, monitoring
- * and the orchestration factory wired by hand, without the managed Airflow.
+ * existing Log Analytics workspace (looked up, never created), the migration service, monitoring,
+ * the orchestration factory and an external Airflow host (the team's own Airflow) wired by hand.
  */
 class SharedMigrationTooling extends TerraformStack {
   public readonly factory: OrchestrationFactory;
+  public readonly host: ExternalAirflowHost;
 
   constructor(scope: Construct, id: string, plan: MigrationPlan) {
     super(scope, id);
@@ -56,15 +61,24 @@ class SharedMigrationTooling extends TerraformStack {
       emails: plan.notifications.emails,
     }).monitorMigrationEvents({ longRunningMinutes: plan.notifications.longRunningMinutes });
 
-    this.factory = new OrchestrationFactory(this, 'Orchestration', {
+    this.factory = new OrchestrationFactory(this, 'Orchestration', { resourceGroup, plan, protectKeyVault: false });
+    this.host = new ExternalAirflowHost(this, 'TeamAirflow', {
       resourceGroup,
-      plan,
-      migrationService,
-      eventIngestion: monitoring.eventIngestion,
-      managedAirflow: false,
-      protectKeyVault: false,
+      namePrefix: plan.name,
+      location: plan.location,
+      bundle: dagBundleFor(plan),
+      environment: dagEnvironment({
+        tenantId: '00000000-0000-0000-0000-00000000aaaa',
+        subscriptionId: '00000000-0000-0000-0000-00000000bbbb',
+        migrationServiceId: migrationService.serviceId,
+        eventIngestion: monitoring.eventIngestion,
+        keyVault: this.factory.keyVault,
+      }),
+      keyVault: this.factory.keyVault,
+      pools: airflowPools(plan.concurrency),
     });
-    monitoring.monitorDataFactory(this.factory);
+    monitoring.grantEventPublisher('TeamAirflowPublishes', this.host.identity.principalId, { principalType: 'ServicePrincipal' });
+    monitoring.monitorDataFactory(this.factory, { dagStorageAccountId: this.host.dagStorageAccountId });
 
     new TerraformOutput(this, 'migration_service_id', { value: migrationService.serviceId });
     new TerraformOutput(this, 'factory_name', { value: this.factory.name });
@@ -90,9 +104,10 @@ const shared = new SharedMigrationTooling(app, STANDALONE_STACK, plan);
 app.synth();
 
 // Typed attributes a consumer builds on.
-const uploaded: number = stack.orchestration.dagBundle.files.length;
-const sharedUploaded: number = shared.factory.dagBundle.files.length;
+const host: string = stack.airflowHost.kind;
+const releaseStacks: string[] = stack.releaseStacks.map((release) => release.node.id);
+const sharedUploaded: number = shared.host.dagStorage.storage.blobs.length;
 process.stdout.write(
-  `consumer app: synthesized ${plan.name} (${plan.databases.length} databases, ${uploaded} DAG blobs) and ` +
+  `consumer app: synthesized ${plan.name} (${plan.databases.length} databases, ${host} host, then ${releaseStacks.join(', ')}) and ` +
     `${STANDALONE_STACK} (${sharedUploaded} DAG blobs) into ${app.outdir}\n`,
 );

@@ -1,7 +1,7 @@
-import { Annotations, Fn, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
-import { resourceName } from '../../core/naming';
+import { nameSeed, resourceName } from '../../core/naming';
 import { APACHE_AIRFLOW_JOB_CONTENT_PART, FabricApacheAirflowJob } from '../../fabric/apache-airflow-job';
 import { DataFabricCapacity } from '../../fabric/data-capacity';
 import { FabricWorkspace } from '../../fabric/workspace';
@@ -19,6 +19,7 @@ import {
 } from './airflow-job-content';
 import { FabricDagUpload } from './dag-files-upload';
 import { FabricCapacitySettings, capacityNameFromId, fabricCapacityName, newFabricCapacity } from './fabric-capacity';
+import { poolsToCreateOutput } from '../setup-outputs';
 import { stagedAsset } from './staged-asset';
 
 /** The token that carries the whole job definition (see {@link FabricAirflowHost}). */
@@ -85,10 +86,13 @@ export interface FabricAirflowHostProps extends AirflowHostBaseProps {
  * or hold the service principal's secret (an operator sets it in Fabric; see docs/fabric-host.md).
  */
 export class FabricAirflowHost extends Construct implements IAirflowHost {
+  /** Always `fabric`. */
   public readonly kind = 'fabric' as const;
+  /** 2.10.5, the version Fabric's Apache Airflow jobs run. */
   public readonly airflowVersion = FABRIC_AIRFLOW_VERSION;
   /** Fabric Airflow jobs have no private network: only Data Factory's runtimes reach SQL Server. */
   public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  /** The plan's service principal, which the job runs the DAG as. */
   public readonly identity: AirflowIdentity;
   /** The capacity the stack created; undefined when it runs on an existing one. */
   public readonly capacity?: FabricCapacity;
@@ -119,7 +123,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     if (props.capacity) {
       this.capacity = newFabricCapacity(this, props.capacity, {
         // A literal seed: a reference's token text would change the name, and replace the capacity.
-        name: fabricCapacityName(props.namePrefix, `${props.namePrefix}/${props.location}`),
+        name: fabricCapacityName(props.namePrefix, nameSeed(props.namePrefix, props.location)),
         resourceGroup: props.resourceGroup,
         location: props.location,
         tags: props.tags,
@@ -156,8 +160,10 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       computePool,
     });
     // The provider reads a definition part from a file, as a Go template. The whole content goes
-    // in through one token that Terraform jsonencodes, so references (endpoints, ids) are filled
-    // in at apply and every value is escaped correctly; the file itself never changes.
+    // in through one token, the JSON text with references (ids, endpoints) interpolated at apply,
+    // as the Helm values of the Kubernetes host are; the file itself never changes. Not
+    // jsonencode: cdktf cannot render a string that mixes double quotes and a reference (the
+    // secrets backend's kwargs) inside an expression, and Terraform rejects what it writes.
     const template = stagedAsset(this, 'JobContentTemplate', new Map([['content.json.tmpl', `{{ .${CONTENT_TOKEN} }}`]]));
     this.airflowJob = new FabricApacheAirflowJob(this, 'AirflowJob', {
       workspaceId: this.workspace.id,
@@ -166,7 +172,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       definition: {
         [APACHE_AIRFLOW_JOB_CONTENT_PART]: {
           source: `${template.path}/content.json.tmpl`,
-          tokens: { [CONTENT_TOKEN]: jsonContent(this.jobContent) },
+          tokens: { [CONTENT_TOKEN]: JSON.stringify(this.jobContent) },
         },
       },
     });
@@ -178,12 +184,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       dependsOn: [this.airflowJob, ...members],
     });
 
-    new TerraformOutput(this, 'AirflowPools', {
-      description:
-        'Airflow pools to create in the Fabric Airflow job (Airflow UI, Admin > Pools) before the first DAG run: ' +
-        'Fabric offers no API for them, and Airflow does not schedule tasks of a missing pool',
-      value: this.poolsToCreate.map((pool) => ({ ...pool })),
-    }).overrideLogicalId('fabric_airflow_pools');
+    poolsToCreateOutput(this, this.poolsToCreate, 'the Fabric Apache Airflow job');
   }
 
   /** Sizes Fabric would not honour, or that Microsoft calls too small (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`). */
@@ -210,10 +211,4 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     }
     return { ...props.environment, AZURE_CLIENT_ID: props.servicePrincipal.clientId };
   }
-}
-
-/** JSON text of a value; through Terraform's `jsonencode` when it holds references. */
-function jsonContent(value: unknown): string {
-  const text = JSON.stringify(value);
-  return Token.isUnresolved(text) ? Fn.jsonencode(value) : text;
 }

@@ -3,13 +3,9 @@ import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { IResourceGroup } from '../../core/references';
 import { uniqueSuffix } from '../../core/naming';
+import { FABRIC_AIRFLOW_CAPACITY_SKUS } from '../../plan/airflow-schema';
 
-/**
- * Capacity SKUs azurerm 4.55 accepts (`fabric_capacity_resource.go`) that can run an Apache
- * Airflow job: a Small pool uses 5 CU, so Microsoft recommends at least F8 (8 CU), and F16 for a
- * Large pool (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`).
- */
-export const FABRIC_AIRFLOW_CAPACITY_SKUS = ['F8', 'F16', 'F32', 'F64', 'F128', 'F256', 'F512', 'F1024', 'F2048'] as const;
+export { FABRIC_AIRFLOW_CAPACITY_SKUS };
 
 /** A capacity SKU large enough for an Apache Airflow job. */
 export type FabricCapacitySku = (typeof FABRIC_AIRFLOW_CAPACITY_SKUS)[number];

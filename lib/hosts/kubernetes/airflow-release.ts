@@ -17,8 +17,6 @@ export interface AirflowReleaseProps {
   readonly helmProvider: TerraformProvider;
   /** Namespace the release is installed into (created here). */
   readonly namespace: string;
-  /** What the namespace (and so every object in it) waits for: the deployer's access to the cluster. */
-  readonly namespaceDependsOn: readonly ITerraformDependable[];
   /** Celery workers or one pod per task. */
   readonly executor: AirflowExecutor;
   /** Repository of the Airflow image with the DAG requirements. */
@@ -39,7 +37,7 @@ export interface AirflowReleaseProps {
   readonly replicas: number;
   /** Celery workers (CeleryExecutor only). */
   readonly celeryWorkers: number;
-  /** What must exist before the chart installs (the image build, the node pool, the federation). */
+  /** What must exist before the chart installs (in this stack; what the host's own stack creates exists already). */
   readonly dependsOn: readonly ITerraformDependable[];
 }
 
@@ -72,7 +70,6 @@ export class AirflowRelease extends Construct {
         name: props.namespace,
         labels: { 'pod-security.kubernetes.io/enforce': 'baseline', 'app.kubernetes.io/part-of': 'airflow' },
       },
-      dependsOn: [...props.namespaceDependsOn],
     });
     const namespaceName = namespace.metadata.name;
     this.secretNames = {

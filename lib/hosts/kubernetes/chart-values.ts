@@ -1,3 +1,4 @@
+import { AIRFLOW_EXECUTORS } from '../../plan/airflow-schema';
 import { AIRFLOW_VERSION } from './versions';
 
 /**
@@ -7,7 +8,7 @@ import { AIRFLOW_VERSION } from './versions';
  */
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task. */
-export type AirflowExecutor = 'CeleryExecutor' | 'KubernetesExecutor';
+export type AirflowExecutor = (typeof AIRFLOW_EXECUTORS)[number];
 
 /** `<component>.serviceAccount` */
 export interface ServiceAccountValues {

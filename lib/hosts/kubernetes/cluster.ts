@@ -5,7 +5,7 @@ import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-
 import { Construct } from 'constructs';
 import { resourceName } from '../../core/naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** Props of {@link AirflowCluster}. */
 export interface AirflowClusterProps extends HostPlacement {
@@ -40,7 +40,7 @@ export interface AirflowClusterProps extends HostPlacement {
    * @default - AKS's default version
    */
   readonly kubernetesVersion?: string;
-  /** VM size of the system pool (critical add-ons only). @default "Standard_D2ds_v5" */
+  /** VM size of the system pool (critical add-ons only); it needs a local disk of at least 64 GiB (ephemeral OS disk). @default "Standard_D2ds_v5" */
   readonly systemNodeVmSize?: string;
   /** `Standard` gives the API server a financially backed SLA; `Free` has none. @default "Standard" */
   readonly skuTier?: 'Free' | 'Standard';
@@ -52,6 +52,10 @@ const DNS_SERVICE_IP = '172.16.0.10';
 const POD_CIDR = '192.168.0.0/16';
 /** Upper bound of an AKS node pool's autoscaler. */
 const MAX_POOL_NODES = 1000;
+/** Pods per node: Kubernetes' default, written out (Azure CNI overlay allows up to 250). */
+const MAX_PODS = 110;
+/** The system pool's OS disk lives on the VM's cache/temp disk (75 GiB on Standard_D2ds_v5). */
+const SYSTEM_OS_DISK_GB = 64;
 
 /**
  * An AKS cluster for Airflow: Entra ID sign-in with Azure RBAC and no local accounts, OIDC issuer
@@ -122,6 +126,10 @@ export class AirflowCluster extends Construct {
         onlyCriticalAddonsEnabled: true,
         vnetSubnetId: props.nodeSubnetId,
         osSku: 'AzureLinux',
+        // Ephemeral OS disks: faster, no managed disk to pay for or encrypt (the VM's local disk).
+        osDiskType: 'Ephemeral',
+        osDiskSizeGb: SYSTEM_OS_DISK_GB,
+        maxPods: MAX_PODS,
         temporaryNameForRotation: 'systemtmp',
         upgradeSettings: { maxSurge: '10%' },
       },
@@ -154,6 +162,7 @@ export class AirflowCluster extends Construct {
       maxCount: props.maxNodes,
       vnetSubnetId: props.nodeSubnetId,
       osSku: 'AzureLinux',
+      maxPods: MAX_PODS,
       nodeLabels: { workload: 'airflow' },
       upgradeSettings: { maxSurge: '33%' },
       tags: props.tags,

@@ -4,11 +4,11 @@ import { ContainerRegistryTaskScheduleRunNow } from '@cdktf/provider-azurerm/lib
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { uniqueSuffix } from '../../core/naming';
+import { nameSeed, uniqueSuffix } from '../../core/naming';
 import { TerraformData } from '../../core/terraform-data';
-import { resourceAddress } from './resource-address';
+import { resourceAddress } from '../resource-address';
 import { AIRFLOW_BASE_IMAGE, AIRFLOW_VERSION } from './versions';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** Props of {@link AirflowImageBuild}. */
 export interface AirflowImageBuildProps extends HostPlacement {
@@ -67,7 +67,7 @@ export class AirflowImageBuild extends Construct {
 
     const compactPrefix = props.namePrefix.replace(/[^a-z0-9]/g, '');
     this.registry = new ContainerRegistry(this, 'Registry', {
-      name: `acr${compactPrefix}${uniqueSuffix(props.resourceGroup.name + props.namePrefix)}`,
+      name: `acr${compactPrefix}${uniqueSuffix(nameSeed(props.namePrefix, props.location))}`,
       resourceGroupName: props.resourceGroup.name,
       location: props.location,
       sku: props.sku ?? 'Standard',

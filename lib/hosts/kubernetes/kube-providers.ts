@@ -1,4 +1,4 @@
-import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluster';
+import { DataAzurermKubernetesCluster } from '@cdktf/provider-azurerm/lib/data-azurerm-kubernetes-cluster';
 import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { Fn } from 'cdktf';
@@ -23,9 +23,11 @@ export interface KubeProviders {
  * Providers that talk to the cluster with an Entra ID token from kubelogin, since the cluster has
  * no local accounts (no client certificate, no admin kubeconfig). The login mode decides whose
  * token: `azurecli` for a person, `workloadidentity`/`spn`/`msi` for CI (kubelogin reads the
- * usual AZURE_* variables).
+ * usual AZURE_* variables). The cluster is read by a lookup in the stack that uses the providers,
+ * a stack applied after the one that creates the cluster: a provider configured from a resource of
+ * its own apply cannot plan anything on a cluster that does not exist yet.
  */
-export function kubeProviders(scope: Construct, cluster: KubernetesCluster, alias: string, login: KubeloginMode): KubeProviders {
+export function kubeProviders(scope: Construct, cluster: DataAzurermKubernetesCluster, alias: string, login: KubeloginMode): KubeProviders {
   const connection = cluster.kubeConfig.get(0);
   const exec = {
     apiVersion: 'client.authentication.k8s.io/v1beta1',

@@ -1,8 +1,13 @@
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
+import { DataAzurermKubernetesCluster } from '@cdktf/provider-azurerm/lib/data-azurerm-kubernetes-cluster';
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Sleep } from '@cdktf/provider-time/lib/sleep';
+import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { namedOutput } from '../../core/outputs';
 import { ILogAnalyticsWorkspace } from '../../core/references';
+import { ensureTimeProvider } from '../../core/time-provider';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { AirflowRelease } from './airflow-release';
 import { AIRFLOW_SERVICE_ACCOUNTS, AirflowExecutor } from './chart-values';
@@ -11,7 +16,7 @@ import { GeneratedSecrets } from './generated-secrets';
 import { AirflowImageBuild } from './image-build';
 import { KubeloginMode, kubeProviders } from './kube-providers';
 import { MetadataDatabase } from './metadata-database';
-import { AirflowMonitoring } from './monitoring';
+import { AirflowMonitoring, statsdScrapeJob } from './monitoring';
 import { AirflowNetwork } from './network';
 import { AirflowPoolsJob } from './pools-job';
 import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from './private-endpoints';
@@ -23,6 +28,15 @@ import { AirflowWorkloadIdentity } from './workload-identity';
  * section one to one; the rest are what a stack wires in.
  */
 export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
+  /**
+   * The stack that holds what lives in the cluster or shares its generated secrets: the metadata
+   * database, the Kubernetes secrets, the DAG config maps, the chart release, the pools job and the
+   * scrape job. It must be another stack, applied after the host's own: Terraform cannot configure
+   * the kubernetes and helm providers from a cluster the same apply creates (the providers would
+   * plan against a cluster that does not exist yet). The host adds the azurerm provider to it when
+   * it has none, and its kubernetes and helm providers.
+   */
+  readonly releaseStack: TerraformStack;
   /**
    * ARM id of an existing subnet for the AKS nodes (Azure CNI overlay).
    * @default - a VNet and its subnets are created
@@ -92,12 +106,22 @@ const WEBHOOK_VARIABLES = ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_FEDERATE
 const FORBIDDEN_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_PASSWORD'];
 
 /**
+ * How long the first apply waits after granting the deployer its cluster-admin and Key Vault roles,
+ * before the release stack uses them: Azure RBAC changes "can take up to 10 minutes" to reach a data
+ * plane (MicrosoftDocs "Troubleshoot Azure RBAC"); AKS with Azure RBAC checks every request there.
+ */
+export const DEPLOYER_ROLE_PROPAGATION = '180s';
+
+/**
  * Airflow on AKS, as a platform team would run it: the official Apache Airflow chart (pinned,
  * Airflow 3.x) on an Entra-ID-only cluster, a private PostgreSQL Flexible Server behind PgBouncer,
  * an image built in ACR with the DAG's requirements, the DAG and the plan as config maps, a
  * managed identity federated to the Airflow service accounts (no client secret anywhere), Key
  * Vault as the secrets backend over a private endpoint, the DAG's pools, and alerts on Airflow's
  * own signals through managed Prometheus.
+ *
+ * Two stacks: the host's own (network, cluster, registry and image, identity, monitoring) and
+ * `releaseStack`, applied after it (database, secrets, DAG, chart, pools).
  */
 export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   /** Always `kubernetes`. */
@@ -112,15 +136,15 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   public readonly network: AirflowNetwork;
   /** The AKS cluster and its Airflow node pool. */
   public readonly cluster: AirflowCluster;
-  /** Airflow's metadata database. */
+  /** Airflow's metadata database (in the release stack). */
   public readonly database: MetadataDatabase;
   /** The registry and the build of the Airflow image. */
   public readonly image: AirflowImageBuild;
   /** The managed identity, its federated credentials and its Key Vault role. */
   public readonly workloadIdentity: AirflowWorkloadIdentity;
-  /** The chart release, its secrets and the DAG config maps. */
+  /** The chart release, its secrets and the DAG config maps (in the release stack). */
   public readonly release: AirflowRelease;
-  /** The job that creates the DAG's pools. */
+  /** The job that creates the DAG's pools (in the release stack). */
   public readonly pools: AirflowPoolsJob;
   /** Container Insights, managed Prometheus and the Airflow alerts. */
   public readonly monitoring: AirflowMonitoring;
@@ -128,6 +152,8 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   public readonly privateEndpoints: PrivateEndpoints;
   /** Namespace of the release. */
   public readonly namespace: string;
+  /** The stack with the database, the secrets, the DAG and the chart (applied after this host's stack). */
+  public readonly releaseStack: TerraformStack;
   /** Environment of every Airflow container (the given one without the webhook's variables). */
   public readonly environment: Readonly<Record<string, string>>;
 
@@ -162,8 +188,6 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       authorizedIpRanges: props.authorizedIpRanges,
       kubernetesVersion: props.kubernetesVersion,
     });
-    const kube = kubeProviders(this, this.cluster.cluster, `${namePrefix}-airflow`, props.kubeloginMode ?? 'azurecli');
-
     this.privateEndpoints = new PrivateEndpoints(this, 'PrivateEndpoints', {
       ...common,
       subnetId: this.network.privateEndpointSubnetId,
@@ -179,32 +203,6 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       ],
     });
 
-    const secrets = new GeneratedSecrets(this, 'Secrets', {
-      namespace: this.namespace,
-      cluster: this.cluster.cluster.id,
-      databaseSubnet: this.network.databaseSubnetId,
-      keyVault: props.keyVault.id,
-      rotation: String(props.secretRotation ?? 1),
-    });
-    const deployerWritesSecrets = new RoleAssignment(this, 'DeployerWritesSecrets', {
-      scope: props.keyVault.id,
-      roleDefinitionName: 'Key Vault Secrets Officer',
-      principalId: deployer,
-      description: 'Terraform writes the Airflow metadata database password (Kubernetes host)',
-    });
-    const password = secrets.value('DatabasePassword', 'password');
-    this.database = new MetadataDatabase(this, 'Database', {
-      ...common,
-      delegatedSubnetId: this.network.databaseSubnetId,
-      virtualNetworkId: this.network.virtualNetworkId,
-      password,
-      passwordVersion: secrets.version,
-      keyVault: props.keyVault,
-      keyVaultWriteDependsOn: [deployerWritesSecrets],
-      highAvailability: props.databaseHighAvailability,
-      preventDestroy: props.protectDatabase,
-    });
-
     this.image = new AirflowImageBuild(this, 'Image', {
       ...common,
       requirements: props.bundle.requirements,
@@ -216,15 +214,69 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       oidcIssuerUrl: this.cluster.oidcIssuerUrl,
       namespace: this.namespace,
       serviceAccountNames: Object.values(AIRFLOW_SERVICE_ACCOUNTS),
-      keyVault: props.keyVault,
     });
     this.identity = this.workloadIdentity.identity;
 
-    this.release = new AirflowRelease(this, 'Release', {
+    this.monitoring = new AirflowMonitoring(this, 'Monitoring', {
+      ...common,
+      cluster: this.cluster.cluster,
+      logAnalyticsWorkspace: props.logAnalyticsWorkspace,
+      actionGroupId: props.actionGroupId,
+    });
+
+    // The release stack writes the database password to Key Vault and talks to the cluster as the
+    // deployer: both roles must have reached their data planes before it is applied.
+    const deployerWritesSecrets = new RoleAssignment(this, 'DeployerWritesSecrets', {
+      scope: props.keyVault.id,
+      roleDefinitionName: 'Key Vault Secrets Officer',
+      principalId: deployer,
+      description: 'Terraform writes the Airflow metadata database password (Kubernetes host)',
+    });
+    ensureTimeProvider(this);
+    new Sleep(this, 'DeployerRolePropagation', {
+      createDuration: DEPLOYER_ROLE_PROPAGATION,
+      triggers: { cluster_admin: this.cluster.deployerAccess.id, key_vault_secrets_officer: deployerWritesSecrets.id },
+      dependsOn: [this.cluster.deployerAccess, deployerWritesSecrets],
+    });
+
+    this.releaseStack = props.releaseStack;
+    if (props.releaseStack === TerraformStack.of(this)) {
+      throw new Error(
+        `${this.node.path}: releaseStack is the host's own stack; give another stack, applied after this one ` +
+          '(the kubernetes and helm providers cannot be configured from a cluster the same apply creates)',
+      );
+    }
+    ensureAzurerm(props.releaseStack);
+    const inCluster = new Construct(props.releaseStack, id);
+    const clusterLookup = new DataAzurermKubernetesCluster(inCluster, 'Cluster', {
+      name: this.cluster.cluster.name,
+      resourceGroupName: resourceGroup.name,
+    });
+    const kube = kubeProviders(inCluster, clusterLookup, `${namePrefix}-airflow`, props.kubeloginMode ?? 'azurecli');
+
+    const secrets = new GeneratedSecrets(inCluster, 'Secrets', {
+      namespace: this.namespace,
+      cluster: this.cluster.cluster.id,
+      databaseSubnet: this.network.databaseSubnetId,
+      keyVault: props.keyVault.id,
+      rotation: String(props.secretRotation ?? 1),
+    });
+    const password = secrets.value('DatabasePassword', 'password');
+    this.database = new MetadataDatabase(inCluster, 'Database', {
+      ...common,
+      delegatedSubnetId: this.network.databaseSubnetId,
+      virtualNetworkId: this.network.virtualNetworkId,
+      password,
+      passwordVersion: secrets.version,
+      keyVault: props.keyVault,
+      highAvailability: props.databaseHighAvailability,
+      preventDestroy: props.protectDatabase,
+    });
+
+    this.release = new AirflowRelease(inCluster, 'Release', {
       kubernetesProvider: kube.kubernetes,
       helmProvider: kube.helm,
       namespace: this.namespace,
-      namespaceDependsOn: [this.cluster.deployerAccess],
       executor,
       imageRepository: this.image.imageRepository,
       imageTag: this.image.imageTag,
@@ -240,16 +292,10 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       secrets,
       replicas: props.replicas ?? 2,
       celeryWorkers: props.celeryWorkers ?? 2,
-      dependsOn: [
-        this.image.build,
-        this.cluster.airflowNodePool,
-        this.database.database,
-        ...this.workloadIdentity.federatedCredentials,
-        ...Object.values(this.privateEndpoints.endpoints),
-      ],
+      dependsOn: [this.database.database],
     });
 
-    this.pools = new AirflowPoolsJob(this, 'Pools', {
+    this.pools = new AirflowPoolsJob(inCluster, 'Pools', {
       pools: props.pools,
       namespace: this.namespace,
       provider: kube.kubernetes,
@@ -257,15 +303,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       metadataSecretName: this.release.secretNames.database,
       dependsOn: [this.release.release],
     });
-
-    this.monitoring = new AirflowMonitoring(this, 'Monitoring', {
-      ...common,
-      cluster: this.cluster.cluster,
-      logAnalyticsWorkspace: props.logAnalyticsWorkspace,
-      actionGroupId: props.actionGroupId,
-      kubernetesProvider: kube.kubernetes,
-      namespace: this.namespace,
-    });
+    statsdScrapeJob(inCluster, kube.kubernetes, this.namespace);
 
     namedOutput(this, 'cluster-name', { value: this.cluster.cluster.name, description: 'AKS cluster running Airflow' });
     namedOutput(this, 'namespace', { value: this.namespace, description: 'Kubernetes namespace of the Airflow release' });
@@ -277,6 +315,13 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       value: `${this.image.imageRepository}:${this.image.imageTag}`,
       description: 'Airflow image with the DAG requirements',
     });
+  }
+}
+
+/** The release stack needs azurerm for the cluster lookup and the metadata database. */
+function ensureAzurerm(stack: TerraformStack): void {
+  if (!stack.node.children.some((child) => child instanceof AzurermProvider)) {
+    new AzurermProvider(stack, 'azurerm', { features: [{}] });
   }
 }
 

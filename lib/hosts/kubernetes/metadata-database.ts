@@ -5,10 +5,10 @@ import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { resourceName, uniqueSuffix } from '../../core/naming';
+import { nameSeed, resourceName, uniqueSuffix } from '../../core/naming';
 import { applyProtection } from '../../core/protection';
 import { IKeyVault } from '../../core/references';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** Props of {@link MetadataDatabase}. */
 export interface MetadataDatabaseProps extends HostPlacement {
@@ -22,8 +22,12 @@ export interface MetadataDatabaseProps extends HostPlacement {
   readonly passwordVersion: number;
   /** Vault that keeps the password (secret `<secretName>`), for break-glass access. */
   readonly keyVault: IKeyVault;
-  /** What the secret write must wait for (the deployer's data-plane role on the vault). */
-  readonly keyVaultWriteDependsOn: readonly ITerraformDependable[];
+  /**
+   * What the secret write must wait for (the deployer's data-plane role on the vault, when it is
+   * in the same stack).
+   * @default - nothing: the role exists before this stack is applied
+   */
+  readonly keyVaultWriteDependsOn?: readonly ITerraformDependable[];
   /** Flexible Server SKU. @default "GP_Standard_D2ds_v5" */
   readonly skuName?: string;
   /** Storage in MB (grows automatically). @default 32768 */
@@ -65,7 +69,7 @@ export class MetadataDatabase extends Construct {
 
   constructor(scope: Construct, id: string, props: MetadataDatabaseProps) {
     super(scope, id);
-    const serverName = resourceName('psql', `${props.namePrefix}-airflow-${uniqueSuffix(props.resourceGroup.name + props.namePrefix)}`);
+    const serverName = resourceName('psql', `${props.namePrefix}-airflow-${uniqueSuffix(nameSeed(props.namePrefix, props.location))}`);
     // VNet-integrated servers need a zone ending in .postgres.database.azure.com.
     const zone = new PrivateDnsZone(this, 'DnsZone', {
       name: `${serverName}.private.postgres.database.azure.com`,
@@ -122,7 +126,7 @@ export class MetadataDatabase extends Construct {
       valueWo: props.password,
       valueWoVersion: props.passwordVersion,
       contentType: `password of ${ADMINISTRATOR_LOGIN} on ${serverName}`,
-      dependsOn: [...props.keyVaultWriteDependsOn],
+      dependsOn: props.keyVaultWriteDependsOn && [...props.keyVaultWriteDependsOn],
     });
   }
 }

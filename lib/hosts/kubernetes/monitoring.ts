@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { resourceName } from '../../core/naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
 import { RELEASE_NAME } from './chart-values';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** Props of {@link AirflowMonitoring}. */
 export interface AirflowMonitoringProps extends HostPlacement {
@@ -20,10 +20,6 @@ export interface AirflowMonitoringProps extends HostPlacement {
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert acts through this action group. */
   readonly actionGroupId: string;
-  /** Provider of the scrape config map in kube-system. */
-  readonly kubernetesProvider: TerraformProvider;
-  /** Namespace of the Airflow release (the statsd exporter's service lives there). */
-  readonly namespace: string;
 }
 
 /** Stream names of the Azure Monitor agents on AKS (Azure Monitor docs, AKS monitoring with Terraform). */
@@ -66,10 +62,19 @@ export function statsdScrapeConfig(namespace: string): string {
   ].join('\n');
 }
 
+/** The metrics add-on's custom scrape job for the statsd exporter (in the cluster, so in the release stack). */
+export function statsdScrapeJob(scope: Construct, provider: TerraformProvider, namespace: string): ConfigMapV1 {
+  return new ConfigMapV1(scope, 'StatsdScrapeJob', {
+    provider,
+    metadata: { name: PROMETHEUS_SCRAPE_CONFIG_MAP, namespace: 'kube-system' },
+    data: { 'prometheus-config': statsdScrapeConfig(namespace) },
+  });
+}
+
 /**
  * Monitoring of the Kubernetes host: Container Insights (logs and inventory into Log Analytics),
  * managed Prometheus (an Azure Monitor workspace and the collection rule the metrics add-on
- * needs), a scrape job for Airflow's statsd exporter, and Prometheus alerts on Airflow's own
+ * needs), and Prometheus alerts on Airflow's own
  * signals: task failures, DAG import errors, a silent scheduler.
  */
 export class AirflowMonitoring extends Construct {
@@ -132,12 +137,6 @@ export class AirflowMonitoring extends Construct {
       name: resourceName('dcra', `${props.namePrefix}-prometheus`),
       targetResourceId: props.cluster.id,
       dataCollectionRuleId: prometheus.id,
-    });
-
-    new ConfigMapV1(this, 'StatsdScrapeJob', {
-      provider: props.kubernetesProvider,
-      metadata: { name: PROMETHEUS_SCRAPE_CONFIG_MAP, namespace: 'kube-system' },
-      data: { 'prometheus-config': statsdScrapeConfig(props.namespace) },
     });
 
     const action = [{ actionGroupId: props.actionGroupId }];

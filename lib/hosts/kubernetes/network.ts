@@ -1,9 +1,11 @@
+import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-security-group';
 import { Subnet } from '@cdktf/provider-azurerm/lib/subnet';
+import { SubnetNetworkSecurityGroupAssociation } from '@cdktf/provider-azurerm/lib/subnet-network-security-group-association';
 import { VirtualNetwork } from '@cdktf/provider-azurerm/lib/virtual-network';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { resourceName } from '../../core/naming';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** Where the host's network pieces live: subnets the team names, or a VNet this construct creates. */
 export interface AirflowNetworkProps extends HostPlacement {
@@ -38,7 +40,8 @@ const POSTGRES_DELEGATION = 'Microsoft.DBforPostgreSQL/flexibleServers';
 /**
  * The subnets the Kubernetes host uses. With `subnetId` nothing is created (the platform team
  * owns the VNet); without it, a VNet with a node subnet, a delegated database subnet and a
- * private-endpoint subnet.
+ * private-endpoint subnet, each behind a network security group with Azure's default rules (no
+ * inbound from the internet; the VNet and Azure's load balancer allowed).
  */
 export class AirflowNetwork extends Construct {
   /** ARM id of the VNet the subnets belong to (private DNS zones link here). */
@@ -100,6 +103,18 @@ export class AirflowNetwork extends Construct {
     const nodes = subnet('NodeSubnet', 'snet-aks-nodes', 22 - prefixBits, 0);
     const database = subnet('DatabaseSubnet', 'snet-airflow-db', 24 - prefixBits, 4, POSTGRES_DELEGATION);
     const endpoints = subnet('PrivateEndpointSubnet', 'snet-private-endpoints', 24 - prefixBits, 5);
+    const securityGroup = new NetworkSecurityGroup(this, 'SecurityGroup', {
+      name: resourceName('nsg', `${props.namePrefix}-airflow`),
+      resourceGroupName: props.resourceGroup.name,
+      location: props.location,
+      tags: props.tags,
+    });
+    for (const [id, created] of [['Nodes', nodes], ['Database', database], ['Endpoints', endpoints]] as const) {
+      new SubnetNetworkSecurityGroupAssociation(this, `SecurityGroup-${id}`, {
+        subnetId: created.id,
+        networkSecurityGroupId: securityGroup.id,
+      });
+    }
     this.virtualNetworkId = this.virtualNetwork.id;
     this.nodeSubnetId = nodes.id;
     this.databaseSubnetId = database.id;

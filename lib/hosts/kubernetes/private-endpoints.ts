@@ -3,7 +3,7 @@ import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/pr
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { Construct } from 'constructs';
 import { resourceName } from '../../core/naming';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** A resource the host reads privately, and the private-link sub-resource and DNS zone for it. */
 export interface PrivateTarget {

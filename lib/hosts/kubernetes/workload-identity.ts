@@ -1,12 +1,9 @@
 import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
-import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Construct } from 'constructs';
 import { resourceName } from '../../core/naming';
-import { IKeyVault } from '../../core/references';
-import { BuiltInRole } from '../../core/role-names';
 import { AirflowIdentity } from '../airflow-host';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../placement';
 
 /** Props of {@link AirflowWorkloadIdentity}. */
 export interface AirflowWorkloadIdentityProps extends HostPlacement {
@@ -16,8 +13,6 @@ export interface AirflowWorkloadIdentityProps extends HostPlacement {
   readonly namespace: string;
   /** Service accounts whose pods act as the identity (one federated credential each). */
   readonly serviceAccountNames: readonly string[];
-  /** Airflow's secrets backend: the identity reads its secrets. */
-  readonly keyVault: IKeyVault;
 }
 
 /** Audience of tokens exchanged for Entra ID tokens (workload identity). */
@@ -33,7 +28,7 @@ export function serviceAccountSubject(namespace: string, serviceAccountName: str
 /**
  * The identity the DAG's tasks act as: a user-assigned managed identity federated to the Airflow
  * service accounts, so pods get Entra ID tokens from their projected service-account token and no
- * client secret exists anywhere. It reads Key Vault (Airflow's secrets backend).
+ * client secret exists anywhere. The stack grants it what the DAG needs (Key Vault included).
  */
 export class AirflowWorkloadIdentity extends Construct {
   /** The managed identity. */
@@ -78,13 +73,5 @@ export class AirflowWorkloadIdentity extends Construct {
       );
     }
     this.federatedCredentials = credentials;
-
-    new RoleAssignment(this, 'ReadsSecrets', {
-      scope: props.keyVault.id,
-      roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
-      principalId: this.managedIdentity.principalId,
-      principalType: 'ServicePrincipal',
-      description: 'Airflow secrets backend (Kubernetes host)',
-    });
   }
 }

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Testing } from 'cdktf';
+import { parse } from 'yaml';
+import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { MigrationPlan, parseMigrationPlan } from '../../lib/plan';
+import { examplePlan } from './example-plan';
+import { synthStacks, SynthesizedStack } from './test-stack';
+
+const SUBSCRIPTION = '/subscriptions/00000000-0000-0000-0000-000000000000';
+export const SERVICE_PRINCIPAL = { clientId: '11111111-2222-3333-4444-555555555555', objectId: '66666666-7777-8888-9999-000000000000' };
+export const ENVIRONMENT_ID = `${SUBSCRIPTION}/resourceGroups/rg-data-platform/providers/Microsoft.DataFactory/factories/adf-data-platform/integrationRuntimes/airflow-prod`;
+export const CAPACITY_ID = `${SUBSCRIPTION}/resourceGroups/rg-fabric/providers/Microsoft.Fabric/capacities/fccontoso`;
+
+/** The `airflow:` section of each host as a test writes it. */
+export const AIRFLOW_OF_HOST = {
+  kubernetes: {},
+  dataFactory: { host: 'dataFactory', dataFactory: { environmentId: ENVIRONMENT_ID, servicePrincipal: SERVICE_PRINCIPAL } },
+  fabric: { host: 'fabric', fabric: { capacityId: CAPACITY_ID, servicePrincipal: SERVICE_PRINCIPAL } },
+  external: { host: 'external' },
+} as const;
+
+/** The default plan with another `airflow:` section. */
+export function examplePlanWith(airflow: unknown): MigrationPlan {
+  const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8'));
+  document.airflow = airflow;
+  return parseMigrationPlan(document, 'three-databases.yaml (test)');
+}
+
+/** A DatabaseMigrationStack and its release stacks, synthesized the way `app.synth()` does. */
+export function synthMigrationStack(
+  props: Partial<DatabaseMigrationStackProps> = {},
+): { stack: DatabaseMigrationStack; synth: SynthesizedStack; release?: SynthesizedStack } {
+  const plan = props.plan ?? examplePlan();
+  const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { ...props, plan });
+  const [synth, release] = synthStacks(stack, ...stack.releaseStacks);
+  return { stack, synth, release };
+}

@@ -1,0 +1,164 @@
+/** The plan's `airflow:` section: hosts, SQL access, and a clear refusal of what cannot work. */
+import { join } from 'node:path';
+import { loadMigrationPlan, parseMigrationPlan, renderMigrationPlan, type PlanProblem } from '../../lib/plan';
+import { readFileSync } from 'node:fs';
+import { EXAMPLE_PLAN, minimalPlan, planFiles, problemsOf } from '../plan/plan-fixtures';
+
+const SP = { clientId: '11111111-2222-3333-4444-555555555555', objectId: '66666666-7777-8888-9999-000000000000' };
+const ENVIRONMENT_ID =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-adf/providers/Microsoft.DataFactory/factories/adf-one/integrationRuntimes/airflow-prod';
+const CAPACITY_ID = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fabric/providers/Microsoft.Fabric/capacities/fcone';
+const VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
+
+function withAirflow(airflow: unknown): any {
+  const plan = minimalPlan();
+  if (airflow === undefined) delete plan.airflow;
+  else plan.airflow = airflow;
+  return plan;
+}
+
+function problems(airflow: unknown): string[] {
+  return problemsOf(() => parseMigrationPlan(withAirflow(airflow))).map((p: PlanProblem) => `${p.path}: ${p.message}`);
+}
+
+describe('airflow defaults', () => {
+  it('runs on the Kubernetes host with direct SQL access and default node pool when the section is left out', () => {
+    const plan = parseMigrationPlan(withAirflow(undefined));
+    expect(plan.airflow).toEqual({
+      host: 'kubernetes',
+      sqlAccess: 'direct',
+      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor' },
+    });
+  });
+
+  it.each([
+    ['dataFactory', { host: 'dataFactory', dataFactory: { environmentId: ENVIRONMENT_ID, servicePrincipal: SP } }],
+    ['fabric', { host: 'fabric', fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP } }],
+    ['external', { host: 'external' }],
+  ])('defaults SQL access to dataFactory on host %s', (_, airflow) => {
+    expect(parseMigrationPlan(withAirflow(airflow)).airflow.sqlAccess).toBe('dataFactory');
+  });
+
+  it('fills the host section in the rendered plan, so the DAG reads host and sqlAccess', () => {
+    const rendered = JSON.parse(renderMigrationPlan(parseMigrationPlan(withAirflow({ host: 'external' }))));
+    expect(rendered.airflow).toEqual({ host: 'external', sqlAccess: 'dataFactory', external: { federatedCredentials: [] } });
+    const fabric = parseMigrationPlan(withAirflow({ host: 'fabric', fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP } }));
+    expect(fabric.airflow).toEqual({ host: 'fabric', sqlAccess: 'dataFactory', fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP, computeSize: 'Small' } });
+  });
+
+  it('loads every example plan', () => {
+    for (const file of ['three-databases.yaml', 'data-factory-host.yaml', 'fabric-host.yaml', 'external-host.yaml', 'sql-database.json']) {
+      expect(() => loadMigrationPlan(join(__dirname, '..', '..', 'examples', file))).not.toThrow();
+    }
+  });
+});
+
+describe('plans that ask for something impossible', () => {
+  const files = planFiles();
+
+  it('points at the line of a retired field in a plan file', () => {
+    const oldSection = 'airflow:\n  version: "2.6.3"\n  computeSize: Small\n  servicePrincipal:\n    clientId: 11111111-2222-3333-4444-555555555555\n    objectId: 66666666-7777-8888-9999-000000000000\n';
+    const text = readFileSync(EXAMPLE_PLAN, 'utf8').replace(/^airflow:\n(?: .*\n|\n)*?(?=\S)/m, oldSection);
+    const path = files.write('old-airflow.yaml', text);
+    const lines = problemsOf(() => loadMigrationPlan(path)).map((p) => `${p.line}:${p.column} ${p.path}`);
+    const versionLine = text.split('\n').indexOf('  version: "2.6.3"') + 1;
+    expect(lines).toEqual([`${versionLine}:3 airflow.version`, `${versionLine + 1}:3 airflow.computeSize`, `${versionLine + 2}:3 airflow.servicePrincipal`]);
+  });
+
+  it('refuses the retired Data Factory creation fields, saying why and what to write instead', () => {
+    const messages = problems({ version: '2.6.3', computeSize: 'Small', extraNodes: 1, servicePrincipal: SP });
+    expect(messages).toHaveLength(4);
+    expect(messages[0]).toMatch(/^airflow\.version: the stack no longer creates a Data Factory Airflow environment: Microsoft stopped the creation of new Workflow Orchestration Manager environments on 2026-01-01/);
+    expect(messages[0]).toMatch(/host: dataFactory with dataFactory: \{ environmentId: .*\}/);
+    expect(messages[1]).toMatch(/^airflow\.computeSize: the stack no longer creates/);
+    expect(messages[2]).toMatch(/^airflow\.extraNodes: the stack no longer creates/);
+    expect(messages[3]).toMatch(/^airflow\.servicePrincipal: moved into the host section: airflow\.dataFactory\.servicePrincipal/);
+  });
+
+  it.each(['dataFactory', 'fabric'])('refuses sqlAccess direct on host %s: no network reaches SQL Server from there', (host) => {
+    const airflow =
+      host === 'fabric'
+        ? { host, sqlAccess: 'direct', fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP } }
+        : { host, sqlAccess: 'direct', dataFactory: { environmentId: ENVIRONMENT_ID, servicePrincipal: SP } };
+    expect(problems(airflow)).toEqual([
+      expect.stringMatching(new RegExp(`^airflow\\.sqlAccess: direct cannot work on host ${host}: .*cannot open a TDS connection.*; use sqlAccess: dataFactory`)),
+    ]);
+  });
+
+  it('refuses a host section that does not match the host, naming the default host', () => {
+    expect(problems({ fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP } })).toEqual([
+      'airflow.fabric: applies to host fabric only, but host is kubernetes (the default): set host: fabric or remove this section',
+    ]);
+    expect(problems({ host: 'external', kubernetes: {} })).toEqual([
+      'airflow.kubernetes: applies to host kubernetes only, but host is external: set host: kubernetes or remove this section',
+    ]);
+  });
+
+  it('refuses host dataFactory without the existing environment, and never offers to create one', () => {
+    expect(problems({ host: 'dataFactory' })).toEqual([expect.stringMatching(/^airflow\.dataFactory: missing: host dataFactory adopts an existing .* never creates one/)]);
+    expect(problems({ host: 'dataFactory', dataFactory: { servicePrincipal: SP } })).toEqual(['airflow.dataFactory.environmentId: missing required field']);
+  });
+
+  it('refuses an environment id that is not an integration runtime of a factory', () => {
+    const factoryOnly = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
+    expect(problems({ host: 'dataFactory', dataFactory: { environmentId: factoryOnly, servicePrincipal: SP } })).toEqual([
+      expect.stringMatching(/^airflow\.dataFactory\.environmentId: must be an ARM id like .*\/factories\/<factory>\/integrationRuntimes\/<environment>$/),
+    ]);
+  });
+
+  it('refuses a Fabric host with both or neither capacity option', () => {
+    expect(problems({ host: 'fabric', fabric: { servicePrincipal: SP } })).toEqual([
+      expect.stringMatching(/^airflow\.fabric\.capacityId: missing: give capacityId .* or capacity: \{ sku: F8/),
+    ]);
+    const both = { capacityId: CAPACITY_ID, capacity: { sku: 'F8', administrators: ['a@contoso.com'] }, servicePrincipal: SP };
+    expect(problems({ host: 'fabric', fabric: both })).toEqual([
+      'airflow.fabric.capacity: capacityId and capacity are both set: give capacityId to run on an existing capacity, or capacity to create a new one, not both',
+    ]);
+  });
+
+  it('refuses a capacity too small for an Airflow job', () => {
+    expect(problems({ host: 'fabric', fabric: { capacity: { sku: 'F4', administrators: ['a@contoso.com'] }, servicePrincipal: SP } })).toEqual([
+      expect.stringMatching(/^airflow\.fabric\.capacity\.sku: must be one of F8, F16/),
+    ]);
+  });
+
+  it('refuses named subnets that do not fit together', () => {
+    expect(problems({ kubernetes: { subnetId: `${VNET}/subnets/aks` } })).toEqual([
+      expect.stringMatching(/^airflow\.kubernetes\.databaseSubnetId: missing: with subnetId, the metadata database needs its own subnet/),
+    ]);
+    expect(problems({ kubernetes: { databaseSubnetId: `${VNET}/subnets/db` } })).toEqual([
+      'airflow.kubernetes.databaseSubnetId: needs subnetId (the node subnet of the same VNet); without subnetId the stack creates the VNet and all its subnets',
+    ]);
+    const otherVnet = VNET.replace('vnet-hub', 'vnet-other');
+    expect(problems({ kubernetes: { subnetId: `${VNET}/subnets/aks`, databaseSubnetId: `${otherVnet}/subnets/db` } })).toEqual([
+      expect.stringMatching(/^airflow\.kubernetes\.databaseSubnetId: must be a subnet of the VNet of subnetId/),
+    ]);
+    expect(problems({ kubernetes: { minNodes: 5, maxNodes: 2 } })).toEqual(['airflow.kubernetes.minNodes: 5 is more than maxNodes (2)']);
+    expect(problems({ kubernetes: { subnetId: 'subnet-1', databaseSubnetId: 'subnet-2' } })).toEqual([
+      expect.stringMatching(/^airflow\.kubernetes\.subnetId: must be an ARM id like .*\/subnets\/<subnet>$/),
+      expect.stringMatching(/^airflow\.kubernetes\.databaseSubnetId: must be an ARM id like/),
+    ]);
+  });
+
+  it('refuses federated credentials for an application the stack does not create', () => {
+    const credential = { name: 'astro', issuer: 'https://oidc.example.com/', subject: 'system:serviceaccount:airflow:worker' };
+    expect(problems({ host: 'external', external: { servicePrincipal: SP, federatedCredentials: [credential] } })).toEqual([
+      expect.stringMatching(/^airflow\.external\.federatedCredentials: federate the managed identity the stack creates, which it does only without servicePrincipal/),
+    ]);
+    expect(problems({ host: 'external', external: { federatedCredentials: [{ ...credential, issuer: 'http://oidc.example.com/' }] } })).toEqual([
+      'airflow.external.federatedCredentials[0].issuer: must be an https URL (the OIDC issuer of your Airflow workers)',
+    ]);
+  });
+
+  it('names an unknown field with a suggestion, and an unknown host with the allowed ones', () => {
+    expect(problems({ hots: 'fabric' })).toEqual(['airflow.hots: unknown field (did you mean host?)']);
+    expect(problems({ host: 'aks' })).toEqual(['airflow.host: must be one of kubernetes, dataFactory, fabric, external (got "aks")']);
+  });
+
+  it('accepts named subnets of one VNet and a created identity federated to the team Airflow', () => {
+    const subnets = { subnetId: `${VNET}/subnets/aks`, databaseSubnetId: `${VNET}/subnets/db`, privateEndpointSubnetId: `${VNET}/subnets/pe` };
+    expect(parseMigrationPlan(withAirflow({ kubernetes: subnets })).airflow).toMatchObject({ kubernetes: subnets });
+    const external = { federatedCredentials: [{ name: 'astro', issuer: 'https://oidc.example.com/', subject: 'sub' }] };
+    expect(parseMigrationPlan(withAirflow({ host: 'external', sqlAccess: 'direct', external })).airflow).toEqual({ host: 'external', sqlAccess: 'direct', external });
+  });
+});

@@ -1,0 +1,61 @@
+/** An Airflow the team runs: everything else deployed, and the outputs that configure it. */
+import { ExternalAirflowHost } from '../../lib/hosts/external-host';
+import { examplePlanWith, SERVICE_PRINCIPAL, synthMigrationStack } from '../helpers/migration-stack';
+import { resourcesOfType } from '../helpers/test-stack';
+import { findSecrets } from '../security/secret-scanner';
+
+const CREDENTIAL = { name: 'astro-workers', issuer: 'https://oidc.example.com/org/123/', subject: 'system:serviceaccount:airflow:worker' };
+
+describe('ExternalAirflowHost with a managed identity the stack creates', () => {
+  const { synth, stack } = synthMigrationStack({ plan: examplePlanWith({ host: 'external', external: { federatedCredentials: [CREDENTIAL] } }) });
+  const host = stack.airflowHost as ExternalAirflowHost;
+
+  it('creates the identity and federates it to the team Airflow, without a secret', () => {
+    expect(host.managedIdentity).toBeDefined();
+    const [credential] = Object.values(resourcesOfType(synth, 'azurerm_federated_identity_credential'));
+    expect(credential).toMatchObject({ ...CREDENTIAL, audience: ['api://AzureADTokenExchange'] });
+    expect(credential.parent_id).toMatch(/^\$\{azurerm_user_assigned_identity\.AirflowHost_Identity_[0-9A-F]+\.id\}$/);
+    expect(findSecrets(synth)).toEqual([]);
+  });
+
+  it('lets that identity read the bundle from storage', () => {
+    const reader = Object.values(resourcesOfType(synth, 'azurerm_role_assignment')).find((a) => a.role_definition_name === 'Storage Blob Data Reader')!;
+    expect(reader.principal_id).toMatch(/azurerm_user_assigned_identity\.AirflowHost_Identity_.*\.principal_id/);
+  });
+
+  it('outputs where the bundle is, the environment variables, the identity and the pools', () => {
+    const outputs = synth.output as Record<string, any>;
+    expect(outputs.airflow_dag_bundle.value).toMatchObject({
+      container: expect.stringMatching(/azurerm_storage_container\./),
+      url: expect.stringMatching(/primary_blob_endpoint\}airflow-dags$/),
+      dags_folder: 'dags/',
+      requirements: 'requirements.txt',
+    });
+    expect(outputs.airflow_identity.value).toMatchObject({ kind: 'managedIdentity', client_id: expect.stringMatching(/client_id/) });
+    expect(outputs.airflow_environment_variables.value).toMatchObject({
+      AZURE_CLIENT_ID: expect.stringMatching(/azurerm_user_assigned_identity\..*\.client_id/),
+      MIGRATION_DMS_RESOURCE_ID: expect.stringMatching(/azapi_resource\.MigrationService/),
+      AIRFLOW__SECRETS__BACKEND: 'airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend',
+    });
+    expect(outputs.airflow_pools.value).toHaveLength(2);
+  });
+});
+
+describe('ExternalAirflowHost with the plan service principal', () => {
+  const { synth, stack } = synthMigrationStack({ plan: examplePlanWith({ host: 'external', sqlAccess: 'direct', external: { servicePrincipal: SERVICE_PRINCIPAL } }) });
+
+  it('acts as that application and creates no identity', () => {
+    expect(stack.airflowHost.identity.principalId).toBe(SERVICE_PRINCIPAL.objectId);
+    expect(Object.keys(resourcesOfType(synth, 'azurerm_user_assigned_identity'))).toEqual([]);
+    expect((synth.output as any).airflow_identity.value).toEqual({
+      kind: 'servicePrincipal',
+      client_id: SERVICE_PRINCIPAL.clientId,
+      principal_id: SERVICE_PRINCIPAL.objectId,
+    });
+  });
+
+  it('connects directly when the plan says so: no SQL pipelines, no MIGRATION_DATA_FACTORY_ID', () => {
+    expect(Object.keys(resourcesOfType(synth, 'azurerm_data_factory_pipeline'))).toEqual([]);
+    expect(Object.keys((synth.output as any).airflow_environment_variables.value)).not.toContain('MIGRATION_DATA_FACTORY_ID');
+  });
+});

@@ -1,0 +1,68 @@
+/** The DAG bundle in storage, for the hosts that read it from there (dataFactory, external). */
+import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
+import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
+import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
+import { HostDagStorage, HostDagStorageProps } from '../../lib/hosts/host-dag-storage';
+import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { renderMigrationPlan } from '../../lib/plan';
+import { examplePlan } from '../helpers/example-plan';
+import { onlyResource, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
+
+function build(settings: HostDagStorageProps['settings'] = {}) {
+  const { stack, resourceGroup } = testStack();
+  const plan = examplePlan();
+  new HostDagStorage(stack, 'Bundle', {
+    resourceGroup,
+    namePrefix: plan.name,
+    location: plan.location,
+    bundle: loadDagBundle(renderMigrationPlan(plan)),
+    deployerPrincipalId: '00000000-0000-0000-0000-00000000000d',
+    settings,
+  });
+  return { stack, plan, synth: synthObject(stack) };
+}
+
+describe('HostDagStorage', () => {
+  const { synth, plan, stack } = build();
+
+  it('secures the account: HTTPS, TLS 1.2, no public blobs, no shared keys, versioning and soft delete', () => {
+    expect(onlyResource(synth, StorageAccount.tfResourceType)).toMatchObject({
+      name: 'stcontososqldag09e6',
+      https_traffic_only_enabled: true,
+      min_tls_version: 'TLS1_2',
+      allow_nested_items_to_be_public: false,
+      shared_access_key_enabled: false,
+      cross_tenant_replication_enabled: false,
+      blob_properties: { versioning_enabled: true, delete_retention_policy: { days: 30 }, container_delete_retention_policy: { days: 30 } },
+    });
+    expect(onlyResource(synth, StorageContainer.tfResourceType)).toMatchObject({ name: 'airflow-dags', container_access_type: 'private' });
+    expect(warningsOf(stack)).toEqual([]);
+  });
+
+  it('uploads the DAG, its library, the requirements and the rendered plan, each with a content hash', () => {
+    const blobs = Object.values(resourcesOfType(synth, StorageBlob.tfResourceType));
+    const names = blobs.map((b) => String(b.name));
+    expect(names).toEqual(expect.arrayContaining(['dags/migration_orchestration.py', 'dags/migration_plan.json', 'dags/migration_plan.schema.json', 'requirements.txt']));
+    expect(names.some((n) => n.startsWith('dags/migration_orchestration_lib/contracts/airflow_pools.json'))).toBe(true);
+    expect(names.filter((n) => /tests|__pycache__|requirements-/.test(n))).toEqual([]);
+    expect(blobs.find((b) => b.name === 'dags/migration_plan.json')?.source_content).toBe(renderMigrationPlan(plan));
+    for (const blob of blobs) expect(blob.content_md5).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('lets the deployer upload with Entra ID, and waits for that role before the first blob', () => {
+    const [uploaderId, uploader] = Object.entries(resourcesOfType(synth, 'azurerm_role_assignment'))[0];
+    expect(uploader).toMatchObject({ role_definition_name: 'Storage Blob Data Contributor', principal_id: '00000000-0000-0000-0000-00000000000d' });
+    const [sleepId, sleep] = Object.entries(resourcesOfType(synth, 'time_sleep'))[0];
+    expect(sleep.depends_on).toEqual([`azurerm_role_assignment.${uploaderId}`]);
+    for (const blob of Object.values(resourcesOfType(synth, StorageBlob.tfResourceType))) {
+      expect(blob.depends_on).toEqual([`time_sleep.${sleepId}`]);
+    }
+  });
+
+  it('warns when a secure default is weakened', () => {
+    const warnings = warningsOf(build({ minTlsVersion: 'TLS1_1', versioningEnabled: false, sharedAccessKeyEnabled: true }).stack).join('\n');
+    expect(warnings).toMatch(/minTlsVersion is "TLS1_1"/);
+    expect(warnings).toMatch(/versioningEnabled is false/);
+    expect(warnings).toMatch(/sharedAccessKeyEnabled is true/);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Alerts and diagnostic categories exist only for signals the chosen host produces (issue #9 item 7):
+ * every host gets the DAG's event alerts (failed, running long, stalled) and the self-hosted
+ * runtime alert; Airflow's own signals come from Prometheus on Kubernetes and from the adopted
+ * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
+ */
+import { AIRFLOW_LOG_CATEGORIES } from '../../lib/monitoring/data-factory-signals';
+import { AIRFLOW_OF_HOST, ENVIRONMENT_ID, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+
+const EVENT_ALERTS = ['alert-contoso-sql-migration-failed', 'alert-contoso-sql-migration-running-long', 'alert-contoso-sql-migration-stalled'];
+const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
+
+function alertNames(synth: SynthesizedStack): { log: string[]; metric: string[]; prometheus: string[] } {
+  const named = (type: string) => Object.values(resourcesOfType(synth, type)).map((alert) => String(alert.name)).sort();
+  const prometheus = Object.values(resourcesOfType(synth, 'azurerm_monitor_alert_prometheus_rule_group')).flatMap((group: any) =>
+    group.rule.map((rule: { alert: string }) => rule.alert),
+  );
+  return { log: named('azurerm_monitor_scheduled_query_rules_alert_v2'), metric: named('azurerm_monitor_metric_alert'), prometheus };
+}
+
+function diagnosticCategories(synth: SynthesizedStack): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).map((setting: any) => [
+      String(setting.name).replace(/^diag-\$\{azurerm_data_factory\.[^.]+\.name\}$/, 'diag-<factory>'),
+      setting.enabled_log.map((log: { category: string }) => log.category),
+    ]),
+  );
+}
+
+describe('alerts per host', () => {
+  it.each([
+    ['kubernetes', [], ['AirflowTaskFailures', 'AirflowDagImportErrors', 'AirflowSchedulerHeartbeatMissing']],
+    ['dataFactory', ['alert-contoso-sql-airflow-dag-import-errors', 'alert-contoso-sql-airflow-task-failures'], []],
+    ['fabric', [], []],
+    ['external', [], []],
+  ] as const)('on %s: the event alerts and the runtime alert everywhere, Airflow alerts only where Airflow reports', (host, airflowMetricAlerts, prometheus) => {
+    const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
+    expect(alertNames(synth)).toEqual({
+      log: EVENT_ALERTS,
+      metric: [...airflowMetricAlerts, 'alert-contoso-sql-shir-offline'].sort(),
+      prometheus,
+    });
+  });
+
+  it('watches the adopted environment on its own factory, by the environment name', () => {
+    const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory) });
+    const airflowAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_metric_alert')).filter((alert) => String(alert.name).includes('-airflow-'));
+    for (const alert of airflowAlerts as any[]) {
+      expect(alert.scopes).toEqual([FACTORY_ID]);
+      expect(alert.criteria[0]).toMatchObject({
+        metric_namespace: 'Microsoft.DataFactory/factories',
+        dimension: [{ name: 'IntegrationRuntimeName', operator: 'Include', values: ['airflow-prod'] }],
+      });
+      expect(alert.action).toEqual([{ action_group_id: expect.stringMatching(/azurerm_monitor_action_group\./) }]);
+    }
+  });
+
+  it('alerts on a stalled run after 30 minutes of silence, per run, through the action group', () => {
+    const { synth } = synthMigrationStack();
+    const stalled = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find((alert) =>
+      String(alert.name).endsWith('-migration-stalled'),
+    ) as any;
+    expect(stalled.criteria[0].query).toContain('LastEventAt < ago(30m)');
+    expect(stalled.criteria[0].dimension).toEqual([{ name: 'RunId', operator: 'Include', values: ['*'] }]);
+    expect(stalled.depends_on).toEqual([expect.stringMatching(/^azurerm_log_analytics_workspace_table_custom_log\./)]);
+    const later = synthMigrationStack({ monitoring: { migrationStalledAlert: { silentMinutes: 45 } } });
+    const queries = Object.values(later.synth.resource.azurerm_monitor_scheduled_query_rules_alert_v2).map((alert: any) => alert.criteria[0].query);
+    expect(queries.filter((query: string) => query.includes('ago(45m)'))).toHaveLength(1);
+  });
+
+  it("passes the stack's Airflow alert overrides to the adopted environment's alerts", () => {
+    const { synth } = synthMigrationStack({
+      plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory),
+      monitoring: { airflowTaskFailuresAlert: { severity: 1 }, alertDefaults: { runbookUrl: 'https://wiki.contoso.example/airflow' } },
+    });
+    const alerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_metric_alert')) as any[];
+    expect(alerts.find((alert) => alert.name.endsWith('-airflow-task-failures'))).toMatchObject({ severity: 1, description: expect.stringContaining('Runbook: https://wiki.contoso.example/airflow') });
+    expect(alerts.find((alert) => alert.name.endsWith('-airflow-dag-import-errors'))).toMatchObject({ severity: 2 });
+  });
+});
+
+describe('diagnostic settings per host', () => {
+  it.each([
+    ['kubernetes', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'] }],
+    ['fabric', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'] }],
+    [
+      'external',
+      { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'], 'diag-dag-blobs': ['StorageRead', 'StorageWrite', 'StorageDelete'] },
+    ],
+    [
+      'dataFactory',
+      {
+        'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'],
+        'diag-contoso-sql-airflow': [...AIRFLOW_LOG_CATEGORIES],
+        'diag-dag-blobs': ['StorageRead', 'StorageWrite', 'StorageDelete'],
+      },
+    ],
+  ] as const)('on %s: Airflow* logs only from the adopted environment, DAG blob logs only where the DAG is in storage', (host, expected) => {
+    const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
+    expect(diagnosticCategories(synth)).toEqual(expected);
+  });
+
+  it("sends the adopted environment's Airflow logs from its factory to the workspace", () => {
+    const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory) });
+    const setting = Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-contoso-sql-airflow')!;
+    expect(setting).toMatchObject({ target_resource_id: FACTORY_ID, log_analytics_destination_type: 'Dedicated' });
+    expect(setting.log_analytics_workspace_id).toMatch(/azurerm_log_analytics_workspace\./);
+  });
+});

@@ -1,0 +1,47 @@
+import { IEventIngestion, IKeyVault } from '../core/references';
+
+/** Props of {@link dagEnvironment}: where the DAG finds what it drives and where it reports. */
+export interface DagEnvironmentProps {
+  /** Entra ID tenant of every identity (`AZURE_TENANT_ID`). */
+  readonly tenantId: string;
+  /** Subscription of the migration service (`AZURE_SUBSCRIPTION_ID`). */
+  readonly subscriptionId: string;
+  /** ARM id of the Database Migration Service (`MIGRATION_DMS_RESOURCE_ID`). */
+  readonly migrationServiceId: string;
+  /**
+   * Where the DAG writes its events (Logs Ingestion API).
+   * @default - none: events stay in the task logs
+   */
+  readonly eventIngestion?: IEventIngestion;
+  /** Airflow's secrets backend: connections are `airflow-connections-<id>` secrets. */
+  readonly keyVault: IKeyVault;
+  /**
+   * ARM id of the factory that runs the SQL pipelines (`sqlAccess: dataFactory`).
+   * @default - none: the DAG connects to SQL Server directly
+   */
+  readonly dataFactoryId?: string;
+}
+
+/** The Key Vault secrets backend of the Microsoft Azure provider for Airflow. */
+const KEY_VAULT_BACKEND = 'airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend';
+
+/**
+ * The environment variables the DAG reads, wherever it runs: ids and endpoints only, never a
+ * secret. `AZURE_CLIENT_ID` is not among them: each host sets its own identity's.
+ */
+export function dagEnvironment(props: DagEnvironmentProps): Record<string, string> {
+  const ingestion = props.eventIngestion;
+  return {
+    AZURE_TENANT_ID: props.tenantId,
+    AZURE_SUBSCRIPTION_ID: props.subscriptionId,
+    MIGRATION_DMS_RESOURCE_ID: props.migrationServiceId,
+    ...(ingestion && {
+      MIGRATION_EVENTS_ENDPOINT: ingestion.endpointUrl,
+      MIGRATION_EVENTS_RULE_ID: ingestion.dataCollectionRuleImmutableId,
+      MIGRATION_EVENTS_STREAM: ingestion.streamName,
+    }),
+    ...(props.dataFactoryId !== undefined && { MIGRATION_DATA_FACTORY_ID: props.dataFactoryId }),
+    AIRFLOW__SECRETS__BACKEND: KEY_VAULT_BACKEND,
+    AIRFLOW__SECRETS__BACKEND_KWARGS: `{"connections_prefix": "airflow-connections", "variables_prefix": null, "config_prefix": null, "vault_url": "${props.keyVault.vaultUri}"}`,
+  };
+}

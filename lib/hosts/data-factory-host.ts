@@ -1,0 +1,211 @@
+import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
+import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
+import { DataFactoryLinkedServiceAzureBlobStorage } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-azure-blob-storage';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
+import { Sleep } from '@cdktf/provider-time/lib/sleep';
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { AzapiResourceAction } from '../azapi/resource-action';
+import { ILogAnalyticsWorkspace } from '../core/references';
+import { TerraformData } from '../core/terraform-data';
+import { ensureTimeProvider } from '../core/time-provider';
+import { AlertDefaults, AlertOptions, createMetricAlert, CreatedAlert } from '../monitoring/alerts';
+import { AIRFLOW_LOG_CATEGORIES, airflowDagImportErrorsAlert, airflowTaskFailuresAlert } from '../monitoring/data-factory-signals';
+import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-factory/dag-storage';
+import { AirflowServicePrincipal } from '../plan/types';
+import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
+import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
+import { resourceAddress } from './resource-address';
+import { environmentToSetOutput, poolsToCreateOutput } from './setup-outputs';
+
+/** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
+export const DATA_FACTORY_AIRFLOW_VERSION = '2.6.3';
+/** Its Python, which `azure-mgmt-datamigration` cannot install on (hence the DAG's own requirements file for it). */
+export const DATA_FACTORY_PYTHON_VERSION = '3.8';
+
+/** `/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<f>/integrationRuntimes/<ir>` */
+const ENVIRONMENT_ID = /^(\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DataFactory\/factories\/([^/]+))\/integrationRuntimes\/([^/]+)$/i;
+
+/** The parts of an environment id: the factory it belongs to and its own name. */
+export interface DataFactoryEnvironment {
+  /** ARM id of the factory the environment belongs to. */
+  readonly factoryId: string;
+  /** Name of that factory. */
+  readonly factoryName: string;
+  /** Resource group of that factory. */
+  readonly resourceGroupName: string;
+  /** Name of the environment (its integration runtime); the Airflow metrics' `IntegrationRuntimeName`. */
+  readonly environmentName: string;
+}
+
+/** Splits an environment's ARM id; refuses references (the lookups need the names at synth). */
+export function parseEnvironmentId(environmentId: string): DataFactoryEnvironment {
+  const match = Token.isUnresolved(environmentId) ? null : ENVIRONMENT_ID.exec(environmentId);
+  if (!match) {
+    throw new Error(
+      `airflow.dataFactory.environmentId must be the literal ARM id of a Data Factory Airflow environment ` +
+        `(/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<f>/integrationRuntimes/<name>), got "${environmentId}"`,
+    );
+  }
+  return { factoryId: match[1], resourceGroupName: match[2], factoryName: match[3], environmentName: match[4] };
+}
+
+/** Overrides of an Airflow environment's metric alerts. */
+export interface AirflowAlertOptions {
+  /** The task failures alert (`AirflowIntegrationRuntimeTaskInstanceFailures`). @default - severity 2, every 5 minutes over 15, total more than 0 */
+  readonly taskFailures?: AlertOptions;
+  /** The DAG import errors alert (`AirflowIntegrationRuntimeDAGProcessingImportErrors`). @default - severity 2, every 5 minutes over 15, total more than 0 */
+  readonly dagImportErrors?: AlertOptions;
+}
+
+/** Props of {@link DataFactoryAirflowHost}. */
+export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
+  /** ARM id of the existing Workflow Orchestration Manager environment (an integration runtime of type Airflow). */
+  readonly environmentId: string;
+  /** The application the environment runs the DAG as (its `AZURE_CLIENT_ID`). */
+  readonly servicePrincipal: AirflowServicePrincipal;
+  /** Where the `Airflow*` logs of the environment go. */
+  readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
+  /** Every Airflow alert acts through this action group. */
+  readonly actionGroupId: string;
+  /** Defaults of the environment's Airflow alerts. @default - alerts enabled, resolved automatically */
+  readonly alertDefaults?: AlertDefaults;
+  /** Overrides of those alerts. @default - their defaults */
+  readonly airflowAlerts?: AirflowAlertOptions;
+  /**
+   * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
+   * to the workspace. Turn off when the factory already has its five diagnostic settings, or its
+   * owners do not want one more.
+   * @default true
+   */
+  readonly airflowLogs?: boolean;
+  /** Settings of the DAG storage account. @default - secure defaults */
+  readonly dagStorage?: DagStorageSettings;
+  /** Principal that uploads the DAG blobs. @default - the identity running Terraform */
+  readonly deployerPrincipalId?: string;
+}
+
+/**
+ * An existing Data Factory Airflow environment (Workflow Orchestration Manager) as the DAG's host.
+ * Microsoft stopped the creation of new environments on 2026-01-01, so this host never creates
+ * one: it uploads the DAG bundle (with the requirements for Airflow 2.6.3 on Python 3.8) to the DAG
+ * storage and imports it into the environment through a Blob linked service in that environment's
+ * factory and `airflow/sync`, again whenever the bundle changes. The environment keeps its own
+ * settings: the stack outputs the environment variables and pools an operator sets there, since
+ * rewriting the integration runtime would replace its whole definition (compute, secret included).
+ */
+export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
+  /** Always `dataFactory`. */
+  public readonly kind = 'dataFactory' as const;
+  /** 2.6.3, the only version Data Factory offers. */
+  public readonly airflowVersion = DATA_FACTORY_AIRFLOW_VERSION;
+  /** Data Factory's Airflow reaches data sources only through public endpoints: SQL goes through pipelines. */
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  /** The plan's service principal, which the environment runs the DAG as. */
+  public readonly identity: AirflowIdentity;
+  /** The account the environment imports the bundle from. */
+  public readonly dagStorageAccountId: string;
+  /** The environment and its factory. */
+  public readonly adoptedEnvironment: DataFactoryEnvironment;
+  /** The bundle's storage. */
+  public readonly dagStorage: HostDagStorage;
+  /** The `airflow/sync` action that imports the bundle; replaced (re-run) when the bundle changes. */
+  public readonly dagImport: AzapiResourceAction;
+  /** The environment's Airflow alerts (task failures, DAG import errors). */
+  public readonly alerts: readonly CreatedAlert[];
+
+  constructor(scope: Construct, id: string, props: DataFactoryAirflowHostProps) {
+    super(scope, id);
+    this.adoptedEnvironment = parseEnvironmentId(props.environmentId);
+    const { factoryId, environmentName } = this.adoptedEnvironment;
+    this.identity = { principalId: props.servicePrincipal.objectId, clientId: props.servicePrincipal.clientId, principalType: 'ServicePrincipal' };
+
+    this.dagStorage = new HostDagStorage(this, 'Bundle', {
+      resourceGroup: props.resourceGroup,
+      namePrefix: props.namePrefix,
+      location: props.location,
+      tags: props.tags,
+      bundle: props.bundle,
+      settings: props.dagStorage,
+      deployerPrincipalId: props.deployerPrincipalId ?? new DataAzurermClientConfig(this, 'Client', {}).objectId,
+    });
+    this.dagStorageAccountId = this.dagStorage.accountId;
+
+    // The import reads the blobs as the factory's managed identity: Key Vault references are not
+    // supported in the linked service used to import DAGs (concepts-workflow-orchestration-manager.md).
+    const factory = new DataAzurermDataFactory(this, 'Factory', {
+      name: this.adoptedEnvironment.factoryName,
+      resourceGroupName: this.adoptedEnvironment.resourceGroupName,
+    });
+    const factoryReads = this.dagStorage.grantRead(
+      'FactoryReadsDags',
+      factory.identity.get(0).principalId,
+      `Data Factory ${this.adoptedEnvironment.factoryName} imports the migration DAG (${props.namePrefix})`,
+    );
+    ensureTimeProvider(this);
+    const readPropagation = new Sleep(this, 'FactoryReadPropagation', {
+      createDuration: UPLOADER_ROLE_PROPAGATION,
+      triggers: { role_assignment_id: factoryReads.id },
+      dependsOn: [factoryReads],
+    });
+    const linkedService = new DataFactoryLinkedServiceAzureBlobStorage(this, 'DagLinkedService', {
+      name: `ls_${props.namePrefix.replace(/-/g, '_')}_airflow_dags`,
+      dataFactoryId: factoryId,
+      useManagedIdentity: true,
+      serviceEndpoint: this.dagStorage.storage.account.primaryBlobEndpoint,
+      storageKind: 'StorageV2',
+      description: `DAG bundle of migration plan ${props.namePrefix}, imported into ${environmentName}`,
+    });
+    const dagVersion = new TerraformData(this, 'DagVersion', { contentHash: props.bundle.contentHash });
+    this.dagImport = new AzapiResourceAction(this, 'DagImport', {
+      type: 'Microsoft.DataFactory/factories@2018-06-01',
+      resourceId: factoryId,
+      action: 'airflow/sync',
+      method: 'POST',
+      body: {
+        IntegrationRuntimeName: environmentName,
+        LinkedServiceName: linkedService.name,
+        StorageFolderPath: DAG_CONTAINER_NAME,
+        Overwrite: true,
+        CopyFolderStructure: true,
+        // The bundle's requirements.txt is the DAG's file for Airflow 2.6.3 on Python 3.8.
+        AddRequirementsFromFile: true,
+      },
+      dependsOn: [linkedService, readPropagation, ...this.dagStorage.storage.blobs],
+      // A bare address: cdktf 0.21 writes a resource given here as "${...}", which Terraform's JSON rejects.
+      lifecycle: { replaceTriggeredBy: [resourceAddress(dagVersion)] },
+    });
+
+    this.alerts = this.monitor(props, factoryId, environmentName);
+    environmentToSetOutput(this, { ...props.environment, AZURE_CLIENT_ID: this.identity.clientId }, `the Data Factory Airflow environment ${environmentName}`);
+    poolsToCreateOutput(this, props.pools, `the Data Factory Airflow environment ${environmentName}`);
+  }
+
+  /**
+   * The environment's own signals, on its factory: the Airflow metrics (dimension = the
+   * environment's name) and, unless turned off, its `Airflow*` logs in the workspace.
+   */
+  private monitor(props: DataFactoryAirflowHostProps, factoryId: string, environmentName: string): CreatedAlert[] {
+    if (props.airflowLogs ?? true) {
+      new MonitorDiagnosticSetting(this, 'AirflowLogs', {
+        name: `diag-${props.namePrefix}-airflow`,
+        targetResourceId: factoryId,
+        logAnalyticsWorkspaceId: props.logAnalyticsWorkspace.id,
+        logAnalyticsDestinationType: 'Dedicated',
+        enabledLog: AIRFLOW_LOG_CATEGORIES.map((category) => ({ category })),
+      });
+    }
+    const target = {
+      scope: this,
+      resourceGroupName: props.resourceGroup.name,
+      location: props.location,
+      actionGroupId: props.actionGroupId,
+      defaults: props.alertDefaults ?? {},
+      tags: props.tags && { ...props.tags },
+    };
+    return [
+      createMetricAlert(target, factoryId, airflowTaskFailuresAlert(props.namePrefix, environmentName), props.airflowAlerts?.taskFailures),
+      createMetricAlert(target, factoryId, airflowDagImportErrorsAlert(props.namePrefix, environmentName), props.airflowAlerts?.dagImportErrors),
+    ];
+  }
+}

@@ -1,0 +1,125 @@
+import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
+import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
+import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
+import { TerraformOutput } from 'cdktf';
+import { Construct } from 'constructs';
+import { resourceName } from '../core/naming';
+import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
+import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
+import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
+import { TOKEN_EXCHANGE_AUDIENCE } from './kubernetes/workload-identity';
+import { environmentToSetOutput, poolsToCreateOutput } from './setup-outputs';
+
+/** Props of {@link ExternalAirflowHost}. */
+export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
+  /**
+   * An existing application the DAG runs as.
+   * @default - a user-assigned managed identity is created
+   */
+  readonly servicePrincipal?: AirflowServicePrincipal;
+  /**
+   * Federated credentials of the created identity (the team's Airflow workers present these tokens).
+   * @default - none
+   */
+  readonly federatedCredentials?: readonly FederatedCredential[];
+  /** Settings of the DAG storage account. @default - secure defaults */
+  readonly dagStorage?: DagStorageSettings;
+  /** Principal that uploads the DAG blobs. @default - the identity running Terraform */
+  readonly deployerPrincipalId?: string;
+}
+
+/**
+ * An Airflow the team already runs (its own cluster, Astronomer, ...): the stack deploys everything
+ * else, puts the DAG bundle in storage, and outputs what the team configures there: where the
+ * bundle is, the environment variables, the identity the DAG acts as, and the pools to create.
+ * The identity is the plan's service principal, or a managed identity created here, optionally
+ * federated to the team's Airflow so that no secret exists. Either may read the bundle.
+ */
+export class ExternalAirflowHost extends Construct implements IAirflowHost {
+  /** Always `external`. */
+  public readonly kind = 'external' as const;
+  /** The DAG runs on Airflow 3.x (primary), 2.10.5 and 2.6.3; the bundle's requirements are for 3.x. */
+  public readonly airflowVersion = '3.x, 2.10.5 or 2.6.3';
+  /** The team decides what its workers reach: Data Factory pipelines always work, direct where they see SQL Server. */
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory', 'direct'];
+  /** The identity the DAG acts as: the plan's service principal, or the created managed identity. */
+  public readonly identity: AirflowIdentity;
+  /** The account the team's Airflow syncs the bundle from. */
+  public readonly dagStorageAccountId: string;
+  /** The created identity; undefined with a service principal. */
+  public readonly managedIdentity?: UserAssignedIdentity;
+  /** The bundle's storage. */
+  public readonly dagStorage: HostDagStorage;
+
+  constructor(scope: Construct, id: string, props: ExternalAirflowHostProps) {
+    super(scope, id);
+    const credentials = props.federatedCredentials ?? [];
+    if (props.servicePrincipal) {
+      if (credentials.length > 0) {
+        throw new Error(`${this.node.path}: federatedCredentials apply to the managed identity this host creates, not to servicePrincipal`);
+      }
+      this.identity = { principalId: props.servicePrincipal.objectId, clientId: props.servicePrincipal.clientId, principalType: 'ServicePrincipal' };
+    } else {
+      this.managedIdentity = new UserAssignedIdentity(this, 'Identity', {
+        name: resourceName('id', `${props.namePrefix}-airflow`),
+        resourceGroupName: props.resourceGroup.name,
+        location: props.location,
+        tags: props.tags,
+      });
+      this.identity = { principalId: this.managedIdentity.principalId, clientId: this.managedIdentity.clientId, principalType: 'ServicePrincipal' };
+      // Entra ID refuses concurrent credential writes on one identity: one after another.
+      let previous: FederatedIdentityCredential | undefined;
+      for (const credential of credentials) {
+        previous = new FederatedIdentityCredential(this, `Federation-${credential.name}`, {
+          name: credential.name,
+          resourceGroupName: props.resourceGroup.name,
+          parentId: this.managedIdentity.id,
+          issuer: credential.issuer,
+          subject: credential.subject,
+          audience: [TOKEN_EXCHANGE_AUDIENCE],
+          dependsOn: previous ? [previous] : undefined,
+        });
+      }
+    }
+
+    this.dagStorage = new HostDagStorage(this, 'Bundle', {
+      resourceGroup: props.resourceGroup,
+      namePrefix: props.namePrefix,
+      location: props.location,
+      tags: props.tags,
+      bundle: props.bundle,
+      settings: props.dagStorage,
+      deployerPrincipalId: props.deployerPrincipalId ?? new DataAzurermClientConfig(this, 'Client', {}).objectId,
+    });
+    this.dagStorageAccountId = this.dagStorage.accountId;
+    this.dagStorage.grantRead('AirflowReadsDags', this.identity.principalId, `The team's Airflow syncs the migration DAG (${props.namePrefix})`);
+
+    const where = "your Airflow (every scheduler, worker and triggerer)";
+    new TerraformOutput(this, 'DagBundle', {
+      description:
+        'Where the DAG bundle is: copy the container\'s dags/ folder into your DAGs folder (for example `az storage blob download-batch ' +
+        '--auth-mode login`) and install requirements.txt (Airflow 3.x; the package has requirements-fabric.txt for 2.10.5 and ' +
+        'requirements-data-factory.txt for 2.6.3 on Python 3.8)',
+      value: {
+        storage_account: this.dagStorage.storage.account.name,
+        container: this.dagStorage.storage.container.name,
+        url: this.dagStorage.containerUrl,
+        dags_folder: 'dags/',
+        requirements: 'requirements.txt',
+        content_hash: props.bundle.contentHash,
+      },
+    }).overrideLogicalId('airflow_dag_bundle');
+    new TerraformOutput(this, 'IdentityOutput', {
+      description:
+        'The identity the DAG acts as: set AZURE_CLIENT_ID to client_id. A created managed identity signs in through the federated ' +
+        'credentials (AZURE_FEDERATED_TOKEN_FILE); a service principal needs its secret in AZURE_CLIENT_SECRET, set by you, never by the stack',
+      value: {
+        kind: this.managedIdentity ? 'managedIdentity' : 'servicePrincipal',
+        client_id: this.identity.clientId,
+        principal_id: this.identity.principalId,
+      },
+    }).overrideLogicalId('airflow_identity');
+    environmentToSetOutput(this, { ...props.environment, AZURE_CLIENT_ID: this.identity.clientId }, where);
+    poolsToCreateOutput(this, props.pools, 'your Airflow');
+  }
+}

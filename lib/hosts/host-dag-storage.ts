@@ -1,0 +1,66 @@
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Construct } from 'constructs';
+import { nameSeed, storageAccountName } from '../core/naming';
+import { BuiltInRole } from '../core/role-names';
+import { DagBundle } from '../orchestration-factory/dag-bundle';
+import { DAG_CONTAINER_NAME, DagStorage, DagStorageProps } from '../orchestration-factory/dag-storage';
+import { HostPlacement } from './placement';
+
+/** Settings of the DAG storage account (secure defaults; weakening one warns). */
+export type DagStorageSettings = Omit<DagStorageProps, 'resourceGroup' | 'accountName' | 'location' | 'tags' | 'bundle'>;
+
+/** Props of {@link HostDagStorage}. */
+export interface HostDagStorageProps extends HostPlacement {
+  /** The files to upload. */
+  readonly bundle: DagBundle;
+  /** Principal that uploads the blobs with Entra ID (shared keys are off). */
+  readonly deployerPrincipalId: string;
+  /** Settings of the account. @default - secure defaults */
+  readonly settings?: DagStorageSettings;
+}
+
+/**
+ * The DAG bundle in a storage account, for hosts that read it from there (an existing Data Factory
+ * environment imports it; an external Airflow syncs it): the account, the `airflow-dags`
+ * container, one blob per file, and the deployer's upload role with its propagation wait.
+ */
+export class HostDagStorage extends Construct {
+  /** The account, its container and blobs. */
+  public readonly storage: DagStorage;
+  /** ARM id of the account. */
+  public readonly accountId: string;
+  /** `https://<account>.blob.core.windows.net/airflow-dags`: where the bundle is. */
+  public readonly containerUrl: string;
+
+  constructor(scope: Construct, id: string, props: HostDagStorageProps) {
+    super(scope, id);
+    this.storage = new DagStorage(this, 'DagStorage', {
+      ...props.settings,
+      resourceGroup: props.resourceGroup,
+      accountName: storageAccountName(props.namePrefix, 'dag', nameSeed(props.namePrefix, props.location)),
+      location: props.location,
+      tags: props.tags,
+      bundle: props.bundle,
+    });
+    this.accountId = this.storage.account.id;
+    this.containerUrl = `${this.storage.account.primaryBlobEndpoint}${DAG_CONTAINER_NAME}`;
+    const uploader = new RoleAssignment(this, 'DeployerUploadsDags', {
+      scope: this.accountId,
+      roleDefinitionName: BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
+      principalId: props.deployerPrincipalId,
+      description: 'Terraform uploads the DAG bundle with Entra ID (database migration)',
+    });
+    this.storage.waitForUploaderRole(uploader);
+  }
+
+  /** Lets `principalId` read the bundle: `Storage Blob Data Reader` on the account. */
+  public grantRead(id: string, principalId: string, description: string): RoleAssignment {
+    return new RoleAssignment(this, id, {
+      scope: this.accountId,
+      roleDefinitionName: BuiltInRole.STORAGE_BLOB_DATA_READER,
+      principalId,
+      principalType: 'ServicePrincipal',
+      description,
+    });
+  }
+}

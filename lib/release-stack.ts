@@ -1,0 +1,56 @@
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { applyStateBackend, StateBackend } from './state-backend';
+
+/** Props of {@link ReleaseStack}. */
+export interface ReleaseStackProps {
+  /** The stack this one is applied after; values it reads from there come through its state. */
+  readonly after: TerraformStack;
+  /** The first stack's backend: this stack keeps its state beside it (see {@link releaseStateBackend}). */
+  readonly stateBackend: StateBackend;
+  /** Subscription of the azurerm provider. @default - from the environment */
+  readonly subscriptionId?: string;
+}
+
+/** Suffix of the release stack's name, its Terraform Cloud workspace and its state file. */
+export const RELEASE_STACK_SUFFIX = '-airflow';
+
+/**
+ * Where the release stack keeps its state: the same kind of backend as the first stack, under a
+ * name of its own (`<workspace>-airflow` in Terraform Cloud, `<key>-airflow.tfstate` in a blob,
+ * `terraform.<stack>-airflow.tfstate` locally).
+ */
+export function releaseStateBackend(backend: StateBackend): StateBackend {
+  const suffixed = (name: string) => (name.endsWith('.tfstate') ? `${name.slice(0, -'.tfstate'.length)}${RELEASE_STACK_SUFFIX}.tfstate` : `${name}${RELEASE_STACK_SUFFIX}`);
+  switch (backend.type) {
+    case 'local':
+      return { type: 'local', path: backend.path && suffixed(backend.path) };
+    case 'terraformCloud':
+      return { ...backend, workspace: `${backend.workspace}${RELEASE_STACK_SUFFIX}` };
+    case 'azurerm':
+      return { ...backend, key: backend.key && suffixed(backend.key) };
+  }
+}
+
+/**
+ * A second stack, applied after the first (`cdktf deploy` orders them; with plain Terraform, apply
+ * the first stack's folder, then this one's). It reads what it needs from the first stack's state
+ * through cdktf's cross-stack references (a `terraform_remote_state` of the first stack's backend).
+ * The Kubernetes host puts here what runs in the cluster it created in the first stack.
+ */
+export class ReleaseStack extends TerraformStack {
+  constructor(scope: Construct, id: string, props: ReleaseStackProps) {
+    super(scope, id);
+    new AzurermProvider(this, 'azurerm', { features: [{}], subscriptionId: props.subscriptionId });
+    applyStateBackend(this, releaseStateBackend(props.stateBackend));
+    this.addDependency(props.after);
+    const firstState = this.registerIncomingCrossStackReference(props.after);
+    if (props.stateBackend.type === 'local') {
+      // cdktf reads the first stack's state at the path its backend names, which is relative to
+      // that stack's folder; this stack runs in its own folder beside it (cdktf.out/stacks/<id>).
+      const path = props.stateBackend.path ?? `terraform.${props.after.node.id}.tfstate`;
+      firstState.addOverride('config.path', path.startsWith('/') ? path : `../${props.after.node.id}/${path}`);
+    }
+  }
+}
