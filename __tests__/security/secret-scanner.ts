@@ -36,13 +36,6 @@ const CONTENT_RULES: ReadonlyArray<{ rule: string; pattern: RegExp }> = [
   { rule: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
 ];
 
-/**
- * A literal that says it is none: the DAG's rehearsal mode logs in to its simulated servers with
- * `rehearsal-not-a-secret` (dags/migration_orchestration_lib/rehearsal.py). Only the matched text
- * counts, so a real credential beside it is still found.
- */
-const DECLARED_PLACEHOLDER = /not-a-secret/i;
-
 /** Every suspected secret in the document, in document order. */
 export function findSecrets(document: unknown): SecretFinding[] {
   const findings: SecretFinding[] = [];
@@ -71,7 +64,7 @@ function scanString(value: string, path: readonly string[], key: string | undefi
     findings.push({ path: where, rule: `literal value of "${key}"`, excerpt: mask(value) });
   }
   for (const { rule, pattern } of CONTENT_RULES) {
-    const match = [...value.matchAll(new RegExp(pattern.source, `${pattern.flags}g`))].find((found) => !DECLARED_PLACEHOLDER.test(found[0]));
+    const match = pattern.exec(value);
     if (match) {
       findings.push({ path: where, rule, excerpt: mask(match[0].trim()) });
     }
