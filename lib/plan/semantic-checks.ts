@@ -12,35 +12,17 @@ import { closestMatch, listBriefly } from './suggest';
 type Path = readonly (string | number)[];
 export type ReportProblem = (path: Path, message: string) => void;
 
-type Loose = Readonly<Record<string, unknown>>;
+export type Loose = Readonly<Record<string, unknown>>;
 
-function asRecord(value: unknown): Loose | undefined {
+export function asRecord(value: unknown): Loose | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
 }
+const asArray = (value: unknown): readonly unknown[] => (Array.isArray(value) ? value : []);
+const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+const asTargetKind = (value: unknown) => TARGET_KINDS.find((kind) => kind === value);
 
-function asArray(value: unknown): readonly unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function asTargetKind(value: unknown) {
-  return TARGET_KINDS.find((kind) => kind === value);
-}
-
-interface NamedEntry {
-  readonly index: number;
-  readonly entry: Loose;
-}
-
-/** The entries of a list by name (the first of each name wins), and references to them. */
-interface NamedEntries {
-  readonly byName: ReadonlyMap<string, NamedEntry>;
-  /** The entry that `reference` names; an unknown name is a problem at `path`. */
-  resolve(reference: unknown, path: Path): NamedEntry | undefined;
-}
+type NamedEntry = { readonly index: number; readonly entry: Loose };
+type NamedEntries = ReturnType<typeof namedEntries>;
 
 export function checkPlanSemantics(value: unknown, report: ReportProblem): void {
   const plan = asRecord(value);
@@ -76,7 +58,8 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
   checkDependencies(plan.databases, databases, report);
 }
 
-function namedEntries(plan: Loose, list: string, what: string, report: ReportProblem): NamedEntries {
+/** The entries of a list by name (the first of each name wins), and a lookup that reports unknown names. */
+function namedEntries(plan: Loose, list: string, what: string, report: ReportProblem) {
   const byName = new Map<string, NamedEntry>();
   asArray(plan[list]).forEach((item, index) => {
     const entry = asRecord(item);
@@ -86,7 +69,7 @@ function namedEntries(plan: Loose, list: string, what: string, report: ReportPro
     if (first === undefined) byName.set(name, { index, entry });
     else report([list, index, 'name'], `duplicate ${what} name ${quote(name)} (also ${list}[${first.index}])`);
   });
-  const resolve = (reference: unknown, path: Path) => {
+  const resolve = (reference: unknown, path: Path): NamedEntry | undefined => {
     const name = asString(reference);
     // With no valid entries to refer to, the list itself is the problem, already reported.
     if (name === undefined || byName.size === 0) return undefined;
@@ -165,8 +148,7 @@ function checkDatabaseTargets(
     if (BACKUP_RESTORE_KINDS.includes(kind)) {
       needBackupStorage.push(name);
       if (sourceServer !== undefined && sourceServer.entry.backupFileShare === undefined) {
-        if (needFileShare.has(sourceServer)) needFileShare.get(sourceServer)!.push(name);
-        else needFileShare.set(sourceServer, [name]);
+        (needFileShare.get(sourceServer) ?? needFileShare.set(sourceServer, []).get(sourceServer)!).push(name);
       }
     }
   });
@@ -207,7 +189,7 @@ function checkDependencies(list: unknown, databases: NamedEntries, report: Repor
     const first = byName.get(cycle[0])!;
     const others = entangled.filter((name) => !cycle.includes(name)).map(showName);
     const alsoEntangled = others.length === 0 ? '' : ` (in the same loop: ${listBriefly(others)})`;
-    const edge = first.written.indexOf(cycle[1 % cycle.length]);
+    const edge = first.written.indexOf(cycle[1]);
     report(['databases', first.index, 'dependsOn', edge], `dependency cycle: ${formatCycle(cycle)}${alsoEntangled}`);
   }
 }
