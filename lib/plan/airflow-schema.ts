@@ -222,22 +222,20 @@ export type AirflowSettings =
 
 const NO_TDS = 'so a task cannot open a TDS connection to an on-premises SQL Server or a private target';
 
-/** What each host allows and needs; `check` reads the host's section as written (its shape is zod's). */
-const HOSTS: Readonly<
-  Record<
-    HostKind,
-    {
-      readonly section: z.ZodType;
-      /** The SQL access the host can use, its default first. */
-      readonly sqlAccess: readonly SqlAccess[];
-      /** Why direct SQL access cannot work there. */
-      readonly noNetwork?: string;
-      /** The problem when the host's section is left out. */
-      readonly missing?: string;
-      readonly check?: (section: Loose, report: ReportProblem) => void;
-    }
-  >
-> = {
+/** What a host allows and needs. */
+interface HostRules {
+  readonly section: z.ZodType;
+  /** The SQL access the host can use, its default first. */
+  readonly sqlAccess: readonly SqlAccess[];
+  /** Why direct SQL access cannot work there. */
+  readonly noNetwork?: string;
+  /** The problem when the host's section is left out. */
+  readonly missing?: string;
+  /** Rules across the fields of the host's section as written (its shape is zod's). */
+  readonly check?: (section: Loose, report: ReportProblem) => void;
+}
+
+const HOSTS: Readonly<Record<HostKind, HostRules>> = {
   kubernetes: { section: kubernetesSchema, sqlAccess: ['direct', 'dataFactory'], check: checkKubernetesSection },
   // Data Factory's Airflow reaches data sources only through public endpoints (MicrosoftDocs/azure-docs
   // `data-factory/concepts-workflow-orchestration-manager.md`, Limitations).

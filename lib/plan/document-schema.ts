@@ -1,7 +1,7 @@
 /**
  * The shape of a plan document as people write it: types, formats, ranges and the defaults
- * that do not depend on other fields. Cross-field rules live in `semantic-checks.ts`, defaults
- * derived from other fields in `derived-defaults.ts`; `schema.ts` joins the three.
+ * that do not depend on other fields. Cross-field rules live in `semantic-checks.ts`; `schema.ts`
+ * joins the two and fills the defaults derived from other fields.
  */
 import { z } from 'zod';
 import { airflowSchema } from './airflow-schema';

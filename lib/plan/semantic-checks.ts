@@ -54,11 +54,9 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
     }
   }
 
-  checkDatabaseTargets(plan, sourceServers, targetServers, report);
-  checkDependencies(plan.databases, databases, report);
+  checkDatabases(plan, sourceServers, targetServers, databases, report);
 }
 
-/** The entries of a list by name (the first of each name wins), and a lookup that reports unknown names. */
 function namedEntries(plan: Loose, list: string, what: string, report: ReportProblem) {
   const byName = new Map<string, NamedEntry>();
   asArray(plan[list]).forEach((item, index) => {
@@ -85,15 +83,17 @@ function namedEntries(plan: Loose, list: string, what: string, report: ReportPro
   return { byName, resolve };
 }
 
-function checkDatabaseTargets(
+function checkDatabases(
   plan: Loose,
   sourceServers: NamedEntries,
   targetServers: NamedEntries,
+  databases: NamedEntries,
   report: ReportProblem,
 ): void {
   const needBackupStorage: string[] = [];
   const needFileShare = new Map<NamedEntry, string[]>();
   const migratedTo = new Map<string, { index: number; name: string }>();
+  const nodes: { name: string; dependsOn: string[]; index: number; written: readonly unknown[] }[] = [];
 
   asArray(plan.databases).forEach((item, index) => {
     const database = asRecord(item);
@@ -102,7 +102,21 @@ function checkDatabaseTargets(
     const name = given === undefined ? `databases[${index}]` : showName(given);
     const source = asRecord(database.source);
     const target = asRecord(database.target);
-    const at = (...path: string[]) => ['databases', index, ...path];
+    const at = (...path: (string | number)[]) => ['databases', index, ...path];
+
+    if (given !== undefined) {
+      const written = asArray(database.dependsOn);
+      const seen = new Set<string>();
+      written.forEach((dependency, j) => {
+        if (typeof dependency !== 'string') return;
+        if (dependency === given) report(at('dependsOn', j), `${name} cannot depend on itself`);
+        else if (seen.has(dependency)) report(at('dependsOn', j), `duplicate dependency ${quote(dependency)}`);
+        else databases.resolve(dependency, at('dependsOn', j));
+        seen.add(dependency);
+      });
+      if (databases.byName.get(given)?.index === index)
+        nodes.push({ name: given, dependsOn: [...seen], index, written });
+    }
 
     const sourceServer = sourceServers.resolve(source?.server, at('source', 'server'));
     const targetServer = targetServers.resolve(target?.server, at('target', 'server'));
@@ -163,27 +177,6 @@ function checkDatabaseTargets(
     const why = "from this server to SqlMi/SqlVm, which restores from the server's backups on an SMB share";
     report(['sourceServers', server.index, 'backupFileShare'], `missing: ${goes(names)} ${why}`);
   }
-}
-
-function checkDependencies(list: unknown, databases: NamedEntries, report: ReportProblem): void {
-  const nodes: { name: string; dependsOn: string[]; index: number; written: readonly unknown[] }[] = [];
-  asArray(list).forEach((item, index) => {
-    const database = asRecord(item);
-    const name = asString(database?.name);
-    if (database === undefined || name === undefined) return;
-    const written = asArray(database.dependsOn);
-    const seen = new Set<string>();
-    written.forEach((dependency, j) => {
-      if (typeof dependency !== 'string') return;
-      const path = ['databases', index, 'dependsOn', j];
-      if (dependency === name) report(path, `${showName(name)} cannot depend on itself`);
-      else if (seen.has(dependency)) report(path, `duplicate dependency ${quote(dependency)}`);
-      else databases.resolve(dependency, path);
-      seen.add(dependency);
-    });
-    if (databases.byName.get(name)?.index === index) nodes.push({ name, dependsOn: [...seen], index, written });
-  });
-
   const byName = new Map(nodes.map((node) => [node.name, node]));
   for (const { cycle, entangled } of findDependencyCycles(nodes)) {
     const first = byName.get(cycle[0])!;
