@@ -16,10 +16,7 @@ export type ParsedSource =
   | { readonly ok: true; readonly value: unknown; readonly locate: SourceLocator }
   | { readonly ok: false; readonly problems: readonly PlanProblem[] };
 
-interface YamlSource {
-  readonly document: Document;
-  readonly lines: LineCounter;
-}
+type YamlSource = { readonly document: Document; readonly lines: LineCounter };
 
 /** Plans are a few levels deep; `yaml` can exhaust the stack on deeper JSON (and V8 then aborts). */
 const MAX_JSON_DEPTH = 64;
