@@ -12,6 +12,7 @@ import { asRecord, type Loose, type ReportProblem } from './semantic-checks';
 
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
 type HostKind = (typeof AIRFLOW_HOSTS)[number];
+const isHost = (value: unknown): value is HostKind => AIRFLOW_HOSTS.some((host) => host === value);
 type SqlAccess = 'direct' | 'dataFactory';
 export const AIRFLOW_EXECUTORS = ['CeleryExecutor', 'KubernetesExecutor'] as const;
 /**
@@ -55,7 +56,9 @@ const servicePrincipalSchema = z
     clientId: guid().describe('Application (client) id; not a secret.'),
     objectId: guid().describe('Object id of its service principal: the principal of every role the DAG gets.'),
   })
-  .describe('An Entra ID application (service principal). Its secret never goes into the plan or the stack.');
+  .describe(
+    'An Entra ID application (service principal). Its secret never goes into the plan or the stack.',
+  ) satisfies z.ZodType<AirflowServicePrincipal>;
 
 const kubernetesSchema = z
   .strictObject({
@@ -136,7 +139,9 @@ const federatedCredentialSchema = z
         'Subject of the tokens those workers present, e.g. system:serviceaccount:<namespace>:<service account>.',
       ),
   })
-  .describe('Lets workloads that present this issuer and subject act as the identity, without a secret.');
+  .describe(
+    'Lets workloads that present this issuer and subject act as the identity, without a secret.',
+  ) satisfies z.ZodType<FederatedCredential>;
 
 const externalSchema = z
   .strictObject({
@@ -198,16 +203,23 @@ export type FabricHostSettings = Named<z.output<typeof fabricSchema>>;
  * @displayType MigrationPlan["airflow"]["external"]
  */
 export type ExternalHostSettings = Named<z.output<typeof externalSchema>>;
-/**
- * An Entra ID application the DAG runs as (client and object id; never its secret).
- * @displayType MigrationPlan["airflow"]["dataFactory"]["servicePrincipal"]
- */
-export type AirflowServicePrincipal = Named<z.output<typeof servicePrincipalSchema>>;
-/**
- * A federated credential of the external host's created identity.
- * @displayType MigrationPlan["airflow"]["external"]["federatedCredentials"][number]
- */
-export type FederatedCredential = Named<z.output<typeof federatedCredentialSchema>>;
+/** An Entra ID application the DAG runs as (client and object id; never its secret). */
+export interface AirflowServicePrincipal {
+  /** Application (client) id. */
+  readonly clientId: string;
+  /** Object id of its service principal. */
+  readonly objectId: string;
+}
+
+/** A federated credential of the external host's created identity. */
+export interface FederatedCredential {
+  /** Name of the credential on the managed identity. */
+  readonly name: string;
+  /** OIDC issuer URL of the Airflow workers. */
+  readonly issuer: string;
+  /** Subject of the tokens they present. */
+  readonly subject: string;
+}
 
 /**
  * The `airflow` section with its defaults: one variant per host (`host`), its SQL access
@@ -305,8 +317,8 @@ export const RETIRED_FIELDS: ReadonlyMap<string, string> = new Map([
 
 function checkAirflowSection(value: Loose, report: ReportProblem): void {
   const host = value.host ?? 'kubernetes';
-  if (!AIRFLOW_HOSTS.some((known) => known === host)) return;
-  const { sqlAccess, noNetwork, missing, check } = HOSTS[host as HostKind];
+  if (!isHost(host)) return;
+  const { sqlAccess, noNetwork, missing, check } = HOSTS[host];
   const hostText = value.host === undefined ? 'host is kubernetes (the default)' : `host is ${host}`;
   for (const other of AIRFLOW_HOSTS) {
     if (other !== host && value[other] !== undefined) {
@@ -319,9 +331,9 @@ function checkAirflowSection(value: Loose, report: ReportProblem): void {
       `direct cannot work on host ${host}: ${noNetwork}; use sqlAccess: dataFactory (the default there), which runs the SQL steps as Data Factory pipeline runs on the self-hosted integration runtime`,
     );
   }
-  const section = asRecord(value[host as HostKind]);
-  if (value[host as HostKind] === undefined && missing !== undefined) report([host as HostKind], missing);
-  else if (section !== undefined) check?.(section, (path, message) => report([host as HostKind, ...path], message));
+  const section = asRecord(value[host]);
+  if (value[host] === undefined && missing !== undefined) report([host], missing);
+  else if (section !== undefined) check?.(section, (path, message) => report([host, ...path], message));
 }
 
 function checkKubernetesSection(section: Loose, report: ReportProblem): void {
