@@ -89,6 +89,15 @@ describe('hostile input', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  test('keys named like Object.prototype members are unknown fields of the airflow section too', () => {
+    const plan = { ...minimalPlan(), airflow: JSON.parse('{"__proto__": 1, "constructor": 2, "toString": 3}') };
+    expect(problemsOf(() => parseMigrationPlan(plan)).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'airflow.__proto__: unknown field (allowed: host, sqlAccess, kubernetes, dataFactory, fabric, external)',
+      'airflow.constructor: unknown field (allowed: host, sqlAccess, kubernetes, dataFactory, fabric, external)',
+      'airflow.toString: unknown field (allowed: host, sqlAccess, kubernetes, dataFactory, fabric, external)',
+    ]);
+  });
+
   test('huge strings are reported briefly and quickly', () => {
     const huge = 'x'.repeat(5_000_000);
     const plan = minimalPlan();

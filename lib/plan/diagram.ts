@@ -70,14 +70,13 @@ function nodeId(databaseName: string): string {
   return `db_${databaseName}`;
 }
 
-function nodeLabel(database: DatabaseMigration): string {
-  const { source, target } = database;
-  return [
-    escapeLabel(database.name),
-    `from ${escapeLabel(`${source.server}/${source.database}`)}`,
-    `to ${escapeLabel(`${target.kind} ${target.server}/${target.database}`)}`,
-    escapeLabel(database.mode),
-  ].join('<br/>');
+function nodeLabel({ name, source, target, mode }: DatabaseMigration): string {
+  const lines = [
+    name,
+    `from ${source.server}/${source.database}`,
+    `to ${target.kind} ${target.server}/${target.database}`,
+  ];
+  return [...lines, mode].map(escapeLabel).join('<br/>');
 }
 
 /**

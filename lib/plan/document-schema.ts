@@ -1,18 +1,11 @@
 /**
  * The shape of a plan document as people write it: types, formats, ranges and the defaults
- * that do not depend on other fields. Cross-field rules live in `semantic-checks.ts`, defaults
- * derived from other fields in `derived-defaults.ts`; `schema.ts` joins the three.
+ * that do not depend on other fields. Cross-field rules live in `semantic-checks.ts`; `schema.ts`
+ * joins the two and fills the defaults derived from other fields.
  */
 import { z } from 'zod';
 import { airflowSchema } from './airflow-schema';
-import {
-  armIdPattern,
-  integerBetween,
-  matching,
-  MIGRATION_MODES,
-  TARGET_KINDS,
-  TARGET_RESOURCE_ID,
-} from './rules';
+import { armId, integerBetween, matching, MIGRATION_MODES, TARGET_KINDS, TARGET_RESOURCE_ID } from './rules';
 
 /**
  * Airflow's Key Vault secrets backend reads connection `<id>` from the secret
@@ -147,12 +140,11 @@ const targetServerSchema = z
   })
   .describe('An Azure SQL Managed Instance, logical server or SQL VM that databases move to.');
 
-const storageAccountExample =
-  '/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>';
+const STORAGE_ACCOUNT_ID = armId('Microsoft.Storage', 'storageAccounts', '[a-z0-9]{3,24}');
 const backupStorageSchema = z.strictObject({
   storageAccountResourceId: matching(
-    armIdPattern('Microsoft.Storage', 'storageAccounts', '[a-z0-9]{3,24}'),
-    `must be a storage account ARM id: ${storageAccountExample}`,
+    STORAGE_ACCOUNT_ID.pattern,
+    `must be a storage account ARM id: ${STORAGE_ACCOUNT_ID.example}`,
   ).describe('ARM id of the storage account (.../Microsoft.Storage/storageAccounts/<name>).'),
   connectionId: connectionId.describe('Airflow connection whose password is the account key DMS needs.'),
 });

@@ -38,7 +38,7 @@ export class MigrationPlanError extends Error {
 }
 
 /** `file:line:col field.path: message`, leaving out what is unknown. */
-export function formatProblem(file: string, problem: PlanProblem): string {
+function formatProblem(file: string, problem: PlanProblem): string {
   const location = problem.line === undefined ? file : `${file}:${problem.line}:${problem.column ?? 1}`;
   return problem.path === '' ? `${location}: ${problem.message}` : `${location} ${problem.path}: ${problem.message}`;
 }
@@ -50,8 +50,8 @@ function sortByPosition(problems: readonly PlanProblem[]): PlanProblem[] {
 
 function dedupe(problems: readonly PlanProblem[]): PlanProblem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.path}\u0000${p.message}`;
+  return problems.filter(({ path, message }) => {
+    const key = `${path}\u0000${message}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -7,37 +7,23 @@ import { MigrationPlanError, type PlanProblem } from './errors';
 import { formatFieldPath, quote, showName } from './field-path';
 import type { MigrationPlan } from './types';
 
-/** A database as the graph sees it. */
-export interface DependencyNode {
-  readonly name: string;
-  readonly dependsOn: readonly string[];
-}
+type DependencyNodes = readonly { readonly name: string; readonly dependsOn: readonly string[] }[];
 
-/** A cycle `[a, b, c]` means a depends on b, b on c and c on a. */
-export interface DependencyCycle {
-  readonly cycle: readonly string[];
-  /** Every database in the same strongly connected component, in plan order (a superset of `cycle`). */
-  readonly entangled: readonly string[];
-}
-
-/** `a -> b -> c -> a` */
+/** `a -> b -> c -> a` for the cycle `[a, b, c]` (a depends on b, b on c, c on a). */
 export function formatCycle(cycle: readonly string[]): string {
   return [...cycle, cycle[0]].map(showName).join(' -> ');
 }
 
 /**
- * One cycle per group of databases that depend on each other in a loop, starting at the group's
- * first database in plan order, shortest loop through it. Self and unknown dependencies are
- * ignored: they are reported separately.
+ * One cycle per group of databases that depend on each other in a loop (a strongly connected
+ * component), starting at the group's first database in plan order, shortest loop through it;
+ * `entangled` lists the whole group in plan order. Self and unknown dependencies are ignored:
+ * they are reported separately.
  */
-export function findDependencyCycles(nodes: readonly DependencyNode[]): DependencyCycle[] {
+export function findDependencyCycles(nodes: DependencyNodes): { cycle: string[]; entangled: string[] }[] {
   const { edges, component } = searchGraph(nodes);
-  // Components keyed in plan order of their first member, each listing its members in plan order.
   const groups = new Map<number, number[]>();
-  component.forEach((id, node) => {
-    if (groups.has(id)) groups.get(id)!.push(node);
-    else groups.set(id, [node]);
-  });
+  component.forEach((id, node) => (groups.get(id) ?? groups.set(id, []).get(id)!).push(node));
   return [...groups.values()]
     .filter((members) => members.length > 1)
     .map((members) => ({
@@ -53,7 +39,19 @@ export function findDependencyCycles(nodes: readonly DependencyNode[]): Dependen
  */
 export function migrationWaves(plan: Pick<MigrationPlan, 'databases'>): string[][] {
   const nodes = plan.databases;
-  assertAcyclicWithKnownDependencies(nodes);
+  const known = new Set(nodes.map(({ name }) => name));
+  const problems: PlanProblem[] = [];
+  nodes.forEach(({ dependsOn }, i) =>
+    dependsOn.forEach((dependency, j) => {
+      const path = formatFieldPath(['databases', i, 'dependsOn', j]);
+      if (!known.has(dependency)) problems.push({ path, message: `unknown database ${quote(dependency)}` });
+    }),
+  );
+  for (const { cycle } of findDependencyCycles(nodes)) {
+    problems.push({ path: 'databases', message: `dependency cycle: ${formatCycle(cycle)}` });
+  }
+  if (problems.length > 0) throw new MigrationPlanError('<plan>', problems);
+
   const { edges, finished } = searchGraph(nodes);
   // Every database finishes after its dependencies, so their waves are known when it does.
   const wave: number[] = [];
@@ -68,67 +66,59 @@ export function topologicalOrder(plan: Pick<MigrationPlan, 'databases'>): string
   return migrationWaves(plan).flat();
 }
 
-interface SearchedGraph {
-  /** Known, distinct, non-self dependencies by index, in `dependsOn` order. */
-  readonly edges: readonly (readonly number[])[];
-  /** The strongly connected component of each database, named by one of its members. */
-  readonly component: readonly number[];
-  /** Databases in the order the search finished them: each after everything it depends on, loops aside. */
-  readonly finished: readonly number[];
-}
-
-/** Tarjan's algorithm with an explicit stack; a name used twice means its first database. */
-function searchGraph(nodes: readonly DependencyNode[]): SearchedGraph {
+/**
+ * Tarjan's algorithm with an explicit stack. `edges`: the known, distinct, non-self dependencies
+ * of each database by index (a name used twice means its first database); `component`: each
+ * database's strongly connected component, named by one of its members; `finished`: databases in
+ * the order the search finished them, each after everything it depends on (loops aside).
+ */
+function searchGraph(nodes: DependencyNodes) {
   const indexOf = new Map<string, number>();
-  nodes.forEach(({ name }, i) => {
-    if (!indexOf.has(name)) indexOf.set(name, i);
-  });
-  const edges = nodes.map(({ dependsOn }, i) => {
-    const known = dependsOn.map((name) => indexOf.get(name)).filter((dep) => dep !== undefined && dep !== i);
-    return [...new Set(known as number[])];
-  });
-
-  const visited: number[] = [];
+  nodes.forEach(({ name }, i) => indexOf.set(name, indexOf.get(name) ?? i));
+  // An unknown or self dependency maps to the database itself, and goes.
+  const edges = nodes.map(({ dependsOn }, i) =>
+    [...new Set(dependsOn.map((name) => indexOf.get(name) ?? i))].filter((dependency) => dependency !== i),
+  );
+  const entered: number[] = [];
   const lowest: number[] = [];
   const component: number[] = [];
   const finished: number[] = [];
   const open: number[] = [];
   const work: { node: number; next: number }[] = [];
-  let entered = 0;
+  let count = 0;
   const enter = (node: number) => {
-    visited[node] = lowest[node] = entered++;
+    entered[node] = lowest[node] = count++;
     open.push(node);
     work.push({ node, next: 0 });
   };
   for (let root = 0; root < nodes.length; root++) {
-    if (visited[root] === undefined) enter(root);
+    if (entered[root] === undefined) enter(root);
     while (work.length > 0) {
       const frame = work[work.length - 1];
       const { node } = frame;
       if (frame.next < edges[node].length) {
         const dependency = edges[node][frame.next++];
-        if (visited[dependency] === undefined) enter(dependency);
-        else if (component[dependency] === undefined) lowest[node] = Math.min(lowest[node], visited[dependency]);
+        if (entered[dependency] === undefined) enter(dependency);
+        else if (component[dependency] === undefined) lowest[node] = Math.min(lowest[node], entered[dependency]);
         continue;
       }
       work.pop();
       const parent = work.at(-1)?.node;
       if (parent !== undefined) lowest[parent] = Math.min(lowest[parent], lowest[node]);
-      if (lowest[node] === visited[node]) {
-        let member: number;
-        do {
-          member = open.pop()!;
-          component[member] = node;
-          finished.push(member);
-        } while (member !== node);
-      }
+      if (lowest[node] !== entered[node]) continue;
+      let member: number;
+      do {
+        member = open.pop()!;
+        component[member] = node;
+        finished.push(member);
+      } while (member !== node);
     }
   }
   return { edges, component, finished };
 }
 
 /** Breadth-first search inside one component, so the printed loop is as short as possible. */
-function shortestCycleThrough(start: number, component: ReadonlySet<number>, edges: readonly (readonly number[])[]) {
+function shortestCycleThrough(start: number, component: ReadonlySet<number>, edges: readonly number[][]): number[] {
   const parent = new Map<number, number>();
   const queue = [start];
   for (const node of queue) {
@@ -145,19 +135,4 @@ function shortestCycleThrough(start: number, component: ReadonlySet<number>, edg
     }
   }
   return [start]; // unreachable for a strongly connected component of two or more nodes
-}
-
-function assertAcyclicWithKnownDependencies(nodes: readonly DependencyNode[]): void {
-  const known = new Set(nodes.map((node) => node.name));
-  const problems: PlanProblem[] = [];
-  nodes.forEach((node, i) =>
-    node.dependsOn.forEach((dependency, j) => {
-      const path = formatFieldPath(['databases', i, 'dependsOn', j]);
-      if (!known.has(dependency)) problems.push({ path, message: `unknown database ${quote(dependency)}` });
-    }),
-  );
-  for (const { cycle } of findDependencyCycles(nodes)) {
-    problems.push({ path: 'databases', message: `dependency cycle: ${formatCycle(cycle)}` });
-  }
-  if (problems.length > 0) throw new MigrationPlanError('<plan>', problems);
 }

@@ -3,17 +3,24 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { MigrationPlanError } from './errors';
 import { validatePlan } from './parse';
-import { readJson, readYaml, type ParsedSource } from './source-text';
+import { readJson, readYaml } from './source-text';
 import type { MigrationPlan } from './types';
 
-const READERS: Readonly<Record<string, (text: string) => ParsedSource>> = {
-  '.yaml': readYaml,
-  '.yml': readYaml,
-  '.json': readJson,
-};
+const READERS = new Map([
+  ['.yaml', readYaml],
+  ['.yml', readYaml],
+  ['.json', readJson],
+]);
 
 /** Plans are a few hundred kilobytes at most; refuse to read something that is clearly not one. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+const READ_ERRORS = new Map([
+  ['ENOENT', 'file not found'],
+  ['EACCES', 'cannot read file: permission denied'],
+  ['EPERM', 'cannot read file: permission denied'],
+  ['ENOTDIR', 'file not found (a parent is not a directory)'],
+]);
 
 /**
  * Reads and validates a migration plan: YAML for `.yaml`/`.yml`, JSON for `.json`. JSON reads
@@ -24,7 +31,7 @@ const MAX_FILE_BYTES = 16 * 1024 * 1024;
  */
 export function loadMigrationPlan(path: string): MigrationPlan {
   const extension = extname(path).toLowerCase();
-  const read = Object.hasOwn(READERS, extension) ? READERS[extension] : undefined;
+  const read = READERS.get(extension);
   if (read === undefined) {
     const found = extension === '' ? 'no extension' : `extension "${extension}"`;
     fail(path, `unsupported plan file (${found}): use .yaml, .yml or .json`);
@@ -43,21 +50,9 @@ function readPlanText(path: string): string {
     return readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof MigrationPlanError) throw error;
-    fail(path, describeReadError(error));
+    const reason = READ_ERRORS.get(String((error as NodeJS.ErrnoException | undefined)?.code));
+    fail(path, reason ?? `cannot read file: ${error instanceof Error ? error.message : String(error)}`);
   }
-}
-
-const READ_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: 'file not found',
-  EACCES: 'cannot read file: permission denied',
-  EPERM: 'cannot read file: permission denied',
-  ENOTDIR: 'file not found (a parent is not a directory)',
-};
-
-function describeReadError(error: unknown): string {
-  const code = String((error as NodeJS.ErrnoException | undefined)?.code);
-  if (Object.hasOwn(READ_ERRORS, code)) return READ_ERRORS[code];
-  return `cannot read file: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 function fail(file: string, message: string): never {

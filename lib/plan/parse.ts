@@ -1,5 +1,4 @@
 /** Validates an already-parsed plan value and returns it typed, with every default filled. */
-import { sortByDocumentOrder } from './document-order';
 import { MigrationPlanError, type PlanProblem } from './errors';
 import { formatFieldPath } from './field-path';
 import { migrationPlanSchema } from './schema';
@@ -47,7 +46,7 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
   }
   const issues = [...(result.success ? [] : issuesToProblems(result.error.issues, migrationPlanSchema)), ...dropped];
   // From a file, MigrationPlanError sorts by line; without one, the value's own order is the next best.
-  const ordered = locate === undefined ? sortByDocumentOrder(value, issues, (issue) => issue.path) : issues;
+  const ordered = locate === undefined ? sortByDocumentOrder(value, issues) : issues;
   const problems = ordered.map(
     ({ path, message }): PlanProblem => ({ path: formatFieldPath(path), message, ...locate?.(path) }),
   );
@@ -68,4 +67,29 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** Problems in the order a reader meets their fields in the value (keys in insertion order, missing fields last). */
+function sortByDocumentOrder(root: unknown, problems: readonly IssueProblem[]): IssueProblem[] {
+  const keyed = problems.map((problem) => ({ problem, position: positionIn(root, problem.path) }));
+  keyed.sort(({ position: a }, { position: b }) => {
+    const differs = a.findIndex((index, i) => i < b.length && index !== b[i]);
+    return differs === -1 ? a.length - b.length : a[differs] - b[differs];
+  });
+  return keyed.map(({ problem }) => problem);
+}
+
+/** Indices of the keys and items along `path`; a field missing from the value comes last in its parent. */
+function positionIn(root: unknown, path: readonly PropertyKey[]): number[] {
+  const position: number[] = [];
+  let node = root;
+  for (const segment of path) {
+    let index = -1;
+    if (Array.isArray(node) && typeof segment === 'number') index = segment;
+    else if (typeof node === 'object' && node !== null) index = Object.keys(node).indexOf(String(segment));
+    if (index === -1) return [...position, Number.MAX_SAFE_INTEGER];
+    position.push(index);
+    node = (node as Record<string, unknown>)[String(segment)];
+  }
+  return position;
 }

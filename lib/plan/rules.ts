@@ -14,14 +14,10 @@ export const MIGRATION_MODES = ['online', 'offline'] as const;
 export const BACKUP_RESTORE_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
 
 /** DMS migrations to Azure SQL Database are offline only. */
-export function defaultMode(kind: TargetKind): (typeof MIGRATION_MODES)[number] {
-  return kind === 'SqlDb' ? 'offline' : 'online';
-}
+export const defaultMode = (kind: TargetKind) => (kind === 'SqlDb' ? 'offline' : 'online');
 
 /** A string matching `pattern`, or the problem `rule`. */
-export function matching(pattern: RegExp, rule: string): z.ZodString {
-  return z.string().regex(pattern, { error: rule });
-}
+export const matching = (pattern: RegExp, rule: string) => z.string().regex(pattern, { error: rule });
 
 export function integerBetween(min: number, max: number): z.ZodNumber {
   const error = `must be an integer from ${min} to ${max}`;
@@ -34,31 +30,23 @@ export function anyCase(word: string): string {
 }
 
 const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+export const GUID_PATTERN = new RegExp(`^${GUID}$`);
 /** Resource group names: 1-90 of letters, digits, `_ . - ( )`, not ending with a period. */
 const RESOURCE_GROUP = '[-\\w.()]{0,89}[-\\w()]';
 
-export function armIdPattern(provider: string, type: string, name: string): RegExp {
-  return new RegExp(
-    `^/${anyCase('subscriptions')}/${GUID}/${anyCase('resourceGroups')}/${RESOURCE_GROUP}` +
-      `/${anyCase('providers')}/${anyCase(provider)}/${anyCase(type)}/${name}$`,
-  );
+/** The pattern of an ARM resource id (`name`: what follows the type) and an example for messages. */
+export function armId(provider: string, type: string, name: string, exampleName = '<name>') {
+  const scope = `/${anyCase('subscriptions')}/${GUID}/${anyCase('resourceGroups')}/${RESOURCE_GROUP}`;
+  return {
+    pattern: new RegExp(`^${scope}/${anyCase('providers')}/${anyCase(provider)}/${anyCase(type)}/${name}$`),
+    example: `/subscriptions/<guid>/resourceGroups/<rg>/providers/${provider}/${type}/${exampleName}`,
+  };
 }
 
-export const GUID_PATTERN = new RegExp(`^${GUID}$`);
-
+const SQL_SERVER_NAME = '[a-z0-9][a-z0-9-]{0,61}[a-z0-9]';
 /** What each target kind's `resourceId` must look like. */
-export const TARGET_RESOURCE_ID: Readonly<Record<TargetKind, { pattern: RegExp; example: string }>> = {
-  SqlMi: {
-    pattern: armIdPattern('Microsoft.Sql', 'managedInstances', '[a-z0-9][a-z0-9-]{0,61}[a-z0-9]'),
-    example: '/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/managedInstances/<name>',
-  },
-  SqlDb: {
-    pattern: armIdPattern('Microsoft.Sql', 'servers', '[a-z0-9][a-z0-9-]{0,61}[a-z0-9]'),
-    example: '/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/servers/<name>',
-  },
-  SqlVm: {
-    pattern: armIdPattern('Microsoft.SqlVirtualMachine', 'sqlVirtualMachines', '[A-Za-z0-9][-\\w.]{0,63}'),
-    example:
-      '/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/<name>',
-  },
+export const TARGET_RESOURCE_ID: Readonly<Record<TargetKind, ReturnType<typeof armId>>> = {
+  SqlMi: armId('Microsoft.Sql', 'managedInstances', SQL_SERVER_NAME),
+  SqlDb: armId('Microsoft.Sql', 'servers', SQL_SERVER_NAME),
+  SqlVm: armId('Microsoft.SqlVirtualMachine', 'sqlVirtualMachines', '[A-Za-z0-9][-\\w.]{0,63}'),
 };

@@ -12,35 +12,17 @@ import { closestMatch, listBriefly } from './suggest';
 type Path = readonly (string | number)[];
 export type ReportProblem = (path: Path, message: string) => void;
 
-type Loose = Readonly<Record<string, unknown>>;
+export type Loose = Readonly<Record<string, unknown>>;
 
-function asRecord(value: unknown): Loose | undefined {
+export function asRecord(value: unknown): Loose | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
 }
+const asArray = (value: unknown): readonly unknown[] => (Array.isArray(value) ? value : []);
+const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+const asTargetKind = (value: unknown) => TARGET_KINDS.find((kind) => kind === value);
 
-function asArray(value: unknown): readonly unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function asTargetKind(value: unknown) {
-  return TARGET_KINDS.find((kind) => kind === value);
-}
-
-interface NamedEntry {
-  readonly index: number;
-  readonly entry: Loose;
-}
-
-/** The entries of a list by name (the first of each name wins), and references to them. */
-interface NamedEntries {
-  readonly byName: ReadonlyMap<string, NamedEntry>;
-  /** The entry that `reference` names; an unknown name is a problem at `path`. */
-  resolve(reference: unknown, path: Path): NamedEntry | undefined;
-}
+type NamedEntry = { readonly index: number; readonly entry: Loose };
+type NamedEntries = ReturnType<typeof namedEntries>;
 
 export function checkPlanSemantics(value: unknown, report: ReportProblem): void {
   const plan = asRecord(value);
@@ -72,11 +54,10 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
     }
   }
 
-  checkDatabaseTargets(plan, sourceServers, targetServers, report);
-  checkDependencies(plan.databases, databases, report);
+  checkDatabases(plan, sourceServers, targetServers, databases, report);
 }
 
-function namedEntries(plan: Loose, list: string, what: string, report: ReportProblem): NamedEntries {
+function namedEntries(plan: Loose, list: string, what: string, report: ReportProblem) {
   const byName = new Map<string, NamedEntry>();
   asArray(plan[list]).forEach((item, index) => {
     const entry = asRecord(item);
@@ -86,7 +67,7 @@ function namedEntries(plan: Loose, list: string, what: string, report: ReportPro
     if (first === undefined) byName.set(name, { index, entry });
     else report([list, index, 'name'], `duplicate ${what} name ${quote(name)} (also ${list}[${first.index}])`);
   });
-  const resolve = (reference: unknown, path: Path) => {
+  const resolve = (reference: unknown, path: Path): NamedEntry | undefined => {
     const name = asString(reference);
     // With no valid entries to refer to, the list itself is the problem, already reported.
     if (name === undefined || byName.size === 0) return undefined;
@@ -102,15 +83,17 @@ function namedEntries(plan: Loose, list: string, what: string, report: ReportPro
   return { byName, resolve };
 }
 
-function checkDatabaseTargets(
+function checkDatabases(
   plan: Loose,
   sourceServers: NamedEntries,
   targetServers: NamedEntries,
+  databases: NamedEntries,
   report: ReportProblem,
 ): void {
   const needBackupStorage: string[] = [];
   const needFileShare = new Map<NamedEntry, string[]>();
   const migratedTo = new Map<string, { index: number; name: string }>();
+  const nodes: { name: string; dependsOn: string[]; index: number; written: readonly unknown[] }[] = [];
 
   asArray(plan.databases).forEach((item, index) => {
     const database = asRecord(item);
@@ -119,7 +102,21 @@ function checkDatabaseTargets(
     const name = given === undefined ? `databases[${index}]` : showName(given);
     const source = asRecord(database.source);
     const target = asRecord(database.target);
-    const at = (...path: string[]) => ['databases', index, ...path];
+    const at = (...path: (string | number)[]) => ['databases', index, ...path];
+
+    if (given !== undefined) {
+      const written = asArray(database.dependsOn);
+      const seen = new Set<string>();
+      written.forEach((dependency, j) => {
+        if (typeof dependency !== 'string') return;
+        if (dependency === given) report(at('dependsOn', j), `${name} cannot depend on itself`);
+        else if (seen.has(dependency)) report(at('dependsOn', j), `duplicate dependency ${quote(dependency)}`);
+        else databases.resolve(dependency, at('dependsOn', j));
+        seen.add(dependency);
+      });
+      if (databases.byName.get(given)?.index === index)
+        nodes.push({ name: given, dependsOn: [...seen], index, written });
+    }
 
     const sourceServer = sourceServers.resolve(source?.server, at('source', 'server'));
     const targetServer = targetServers.resolve(target?.server, at('target', 'server'));
@@ -165,8 +162,7 @@ function checkDatabaseTargets(
     if (BACKUP_RESTORE_KINDS.includes(kind)) {
       needBackupStorage.push(name);
       if (sourceServer !== undefined && sourceServer.entry.backupFileShare === undefined) {
-        if (needFileShare.has(sourceServer)) needFileShare.get(sourceServer)!.push(name);
-        else needFileShare.set(sourceServer, [name]);
+        (needFileShare.get(sourceServer) ?? needFileShare.set(sourceServer, []).get(sourceServer)!).push(name);
       }
     }
   });
@@ -181,33 +177,12 @@ function checkDatabaseTargets(
     const why = "from this server to SqlMi/SqlVm, which restores from the server's backups on an SMB share";
     report(['sourceServers', server.index, 'backupFileShare'], `missing: ${goes(names)} ${why}`);
   }
-}
-
-function checkDependencies(list: unknown, databases: NamedEntries, report: ReportProblem): void {
-  const nodes: { name: string; dependsOn: string[]; index: number; written: readonly unknown[] }[] = [];
-  asArray(list).forEach((item, index) => {
-    const database = asRecord(item);
-    const name = asString(database?.name);
-    if (database === undefined || name === undefined) return;
-    const written = asArray(database.dependsOn);
-    const seen = new Set<string>();
-    written.forEach((dependency, j) => {
-      if (typeof dependency !== 'string') return;
-      const path = ['databases', index, 'dependsOn', j];
-      if (dependency === name) report(path, `${showName(name)} cannot depend on itself`);
-      else if (seen.has(dependency)) report(path, `duplicate dependency ${quote(dependency)}`);
-      else databases.resolve(dependency, path);
-      seen.add(dependency);
-    });
-    if (databases.byName.get(name)?.index === index) nodes.push({ name, dependsOn: [...seen], index, written });
-  });
-
   const byName = new Map(nodes.map((node) => [node.name, node]));
   for (const { cycle, entangled } of findDependencyCycles(nodes)) {
     const first = byName.get(cycle[0])!;
     const others = entangled.filter((name) => !cycle.includes(name)).map(showName);
     const alsoEntangled = others.length === 0 ? '' : ` (in the same loop: ${listBriefly(others)})`;
-    const edge = first.written.indexOf(cycle[1 % cycle.length]);
+    const edge = first.written.indexOf(cycle[1]);
     report(['databases', first.index, 'dependsOn', edge], `dependency cycle: ${formatCycle(cycle)}${alsoEntangled}`);
   }
 }

@@ -8,33 +8,24 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
 import type { PlanProblem } from './errors';
 import { formatFieldPath, quote } from './field-path';
 
-/** 1-based. */
-export interface SourcePosition {
-  readonly line: number;
-  readonly column: number;
-}
-
-/** The position of the field at `path`, or of its nearest parent written in the file. */
-export type SourceLocator = (path: readonly PropertyKey[]) => SourcePosition | undefined;
+/** The position (1-based) of the field at `path`, or of its nearest parent written in the file. */
+export type SourceLocator = (path: readonly PropertyKey[]) => { line: number; column: number } | undefined;
 
 /** A plan file read into a value (with a way back to positions), or its syntax problems. */
 export type ParsedSource =
   | { readonly ok: true; readonly value: unknown; readonly locate: SourceLocator }
   | { readonly ok: false; readonly problems: readonly PlanProblem[] };
 
+type YamlSource = { readonly document: Document; readonly lines: LineCounter };
+
+/** Plans are a few levels deep; `yaml` can exhaust the stack on deeper JSON (and V8 then aborts). */
+const MAX_JSON_DEPTH = 64;
+
 /**
  * uniqueKeys makes duplicate keys errors; YAML 1.2 core schema, so `no` stays a string.
  * logLevel 'error': the library's advice for programmers (mapAsMap) must not reach the terminal.
  */
 const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: true, version: '1.2', logLevel: 'error' } as const;
-
-/** Plans are a few levels deep; `yaml` can exhaust the stack on deeper JSON (and V8 then aborts). */
-const MAX_JSON_DEPTH = 64;
-
-interface YamlSource {
-  readonly document: Document;
-  readonly lines: LineCounter;
-}
 
 function parseYaml(text: string): YamlSource {
   const lines = new LineCounter();
@@ -46,26 +37,22 @@ export function readYaml(text: string): ParsedSource {
   try {
     source = parseYaml(text);
   } catch (error) {
-    return failed({ path: '', message: `cannot parse YAML: ${errorMessage(error)}` });
+    return failed(`cannot parse YAML: ${errorMessage(error)}`);
   }
   const { document, lines } = source;
   if (document.errors.length > 0) {
-    return {
-      ok: false,
-      problems: document.errors.map((error) => {
-        const duplicate = duplicateKeyProblem(source, error.code, error.pos[0]);
-        return duplicate ?? { path: '', message: `YAML syntax error: ${error.message}`, ...position(lines, error.pos[0]) };
-      }),
-    };
+    const problems = document.errors.map(({ code, message, pos: [offset] }) => {
+      const syntaxError = { path: '', message: `YAML syntax error: ${message}`, ...position(lines, offset) };
+      return duplicateKeyProblem(source, code, offset) ?? syntaxError;
+    });
+    return { ok: false, problems };
   }
-  if (document.contents === null) {
-    return failed({ path: '', message: 'the file is empty; expected a migration plan', line: 1, column: 1 });
-  }
+  if (document.contents === null) return failed('the file is empty; expected a migration plan', { line: 1, column: 1 });
   try {
     // maxAliasCount bounds alias expansion ("billion laughs").
     return { ok: true, value: document.toJS({ maxAliasCount: 100 }), locate: locator(() => source) };
   } catch (error) {
-    return failed({ path: '', message: `cannot read YAML: ${errorMessage(error)}` });
+    return failed(`cannot read YAML: ${errorMessage(error)}`);
   }
 }
 
@@ -79,7 +66,8 @@ export function readJson(text: string): ParsedSource {
     return jsonParseFailure(body, errorMessage(error));
   }
   const { keys, tooDeepAt } = scanJson(body);
-  if (tooDeepAt !== undefined) return jsonSyntaxError(body, tooDeepAt, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+  if (tooDeepAt !== undefined)
+    return jsonSyntaxError(body, tooDeepAt, `nested more than ${MAX_JSON_DEPTH} levels deep`);
   let yaml: YamlSource | undefined;
   const source = () => (yaml ??= parseYaml(body));
   if (keys !== countKeys(value)) {
@@ -120,18 +108,21 @@ function locator(source: () => YamlSource): SourceLocator {
 }
 
 function duplicateKeyProblem({ document, lines }: YamlSource, code: string, offset: number): PlanProblem | undefined {
-  const path = code === 'DUPLICATE_KEY' ? keyPathAt(document.contents, offset, []) : undefined;
+  const path = code === 'DUPLICATE_KEY' ? keyPathAt(document.contents, offset) : undefined;
   if (path === undefined) return undefined;
-  return { path: formatFieldPath(path), message: `duplicate key ${quote(String(path.at(-1)))}`, ...position(lines, offset) };
+  return {
+    path: formatFieldPath(path),
+    message: `duplicate key ${quote(String(path.at(-1)))}`,
+    ...position(lines, offset),
+  };
 }
 
 /** The field path of the mapping key that starts at `offset`. */
-function keyPathAt(node: unknown, offset: number, path: PropertyKey[]): PropertyKey[] | undefined {
+function keyPathAt(node: unknown, offset: number, path: PropertyKey[] = []): PropertyKey[] | undefined {
   if (isMap(node)) {
-    for (const pair of node.items) {
-      const key = keyText(pair.key);
-      if (isScalar(pair.key) && pair.key.range?.[0] === offset) return [...path, key];
-      const found = keyPathAt(pair.value, offset, [...path, key]);
+    for (const { key, value } of node.items) {
+      if (isScalar(key) && key.range?.[0] === offset) return [...path, keyText(key)];
+      const found = keyPathAt(value, offset, [...path, keyText(key)]);
       if (found !== undefined) return found;
     }
   } else if (isSeq(node)) {
@@ -148,7 +139,8 @@ const V8_JSON_ERROR = /^(.*?)(?:(?: in JSON)? at position (\d+)(?: \(line \d+ co
 
 function jsonParseFailure(text: string, message: string): ParsedSource {
   const [, what, at] = V8_JSON_ERROR.exec(message) ?? [message, message];
-  const offset = at !== undefined ? Number(at) : /end of JSON input/.test(what) ? text.length : unexpectedAt(text, what);
+  const offset =
+    at !== undefined ? Number(at) : /end of JSON input/.test(what) ? text.length : unexpectedAt(text, what);
   return jsonSyntaxError(text, offset, `${what.charAt(0).toLowerCase()}${what.slice(1)}`);
 }
 
@@ -175,7 +167,7 @@ function unexpectedAt(text: string, what: string): number {
 function jsonSyntaxError(text: string, offset: number, message: string): ParsedSource {
   const lineStart = offset === 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
   const line = text.slice(0, lineStart).split('\n').length;
-  return failed({ path: '', message: `JSON syntax error: ${message}`, line, column: offset - lineStart + 1 });
+  return failed(`JSON syntax error: ${message}`, { line, column: offset - lineStart + 1 });
 }
 
 /** In text `JSON.parse` accepted, strings are the only place a bracket or colon can hide. */
@@ -199,26 +191,20 @@ function scanJson(text: string): { keys: number; tooDeepAt?: number } {
 function countKeys(value: unknown): number {
   if (typeof value !== 'object' || value === null) return 0;
   const children = Object.values(value);
-  return (Array.isArray(value) ? 0 : children.length) + children.reduce<number>((sum, child) => sum + countKeys(child), 0);
+  return (
+    (Array.isArray(value) ? 0 : children.length) + children.reduce<number>((sum, child) => sum + countKeys(child), 0)
+  );
 }
 
-function keyText(key: unknown): string {
-  return isScalar(key) ? String(key.value) : String(key);
-}
+const keyText = (key: unknown) => (isScalar(key) ? String(key.value) : String(key));
+const rangeStart = (node: unknown) => (node as Node | null | undefined)?.range?.[0];
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-function rangeStart(node: unknown): number | undefined {
-  return (node as Node | null | undefined)?.range?.[0];
-}
-
-function position(lines: LineCounter, offset: number): SourcePosition {
+function position(lines: LineCounter, offset: number) {
   const { line, col } = lines.linePos(offset);
   return { line, column: col };
 }
 
-function failed(problem: PlanProblem): ParsedSource {
-  return { ok: false, problems: [problem] };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function failed(message: string, at?: { line: number; column: number }): ParsedSource {
+  return { ok: false, problems: [{ path: '', message, ...at }] };
 }

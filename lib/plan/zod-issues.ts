@@ -3,7 +3,8 @@
  * required field", "expected a list, got a mapping", one problem per unknown field with a hint.
  */
 import { z } from 'zod';
-import { quote } from './field-path';
+import { RETIRED_FIELDS } from './airflow-schema';
+import { formatFieldPath, quote } from './field-path';
 import { closestMatch, listBriefly } from './suggest';
 
 export interface IssueProblem {
@@ -31,31 +32,24 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
       issue.input,
     )}${hint}`;
   }
-  const allowed = issue.values.map(String);
-  if (typeof issue.input !== 'string')
-    return `must be one of ${allowed.join(', ')} (got ${describeValue(issue.input)})`;
-  const suggestion = closestMatch(issue.input, allowed);
-  const hint = suggestion === undefined ? '' : `; did you mean ${suggestion}?`;
-  return `must be one of ${allowed.join(', ')} (got ${quote(issue.input)}${hint})`;
+  const allowed = issue.values.map(String).join(', ');
+  if (typeof issue.input !== 'string') return `must be one of ${allowed} (got ${describeValue(issue.input)})`;
+  const suggestion = closestMatch(issue.input, issue.values.map(String));
+  return `must be one of ${allowed} (got ${quote(issue.input)}${suggestion ? `; did you mean ${suggestion}?` : ''})`;
 };
 
 export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.ZodType): IssueProblem[] {
-  return issues.flatMap((issue): IssueProblem[] => {
-    switch (issue.code) {
-      case 'unrecognized_keys': {
-        const known = fieldsAt(schema, issue.path) ?? [];
-        return issue.keys.map((key) => ({
-          path: [...issue.path, key],
-          message: `unknown field${fieldHint(key, known)}`,
-        }));
-      }
-      case 'invalid_key':
-      case 'invalid_element':
-        // A record key or map entry: the inner issues say what is wrong with it.
-        return [{ path: issue.path, message: issue.issues.map((inner) => inner.message).join('; ') }];
-      default:
-        return [{ path: issue.path, message: issue.message }];
+  return issues.flatMap(({ path, ...issue }): IssueProblem[] => {
+    if (issue.code === 'unrecognized_keys') {
+      const known = fieldsAt(schema, path);
+      return issue.keys.map((key) => ({
+        path: [...path, key],
+        message: RETIRED_FIELDS.get(formatFieldPath([...path, key])) ?? `unknown field${fieldHint(key, known)}`,
+      }));
     }
+    // A record key or map entry: the inner issues say what is wrong with it.
+    const inner = issue.code === 'invalid_key' || issue.code === 'invalid_element' ? issue.issues : undefined;
+    return [{ path, message: inner?.map(({ message }) => message).join('; ') ?? issue.message }];
   });
 }
 
@@ -73,18 +67,15 @@ function describeValue(value: unknown): string {
   return typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
 }
 
-/** Field names of the object at `path`, in schema order; undefined when it is not an object. */
-function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  let schema: z.ZodType | undefined = unwrap(root);
+/** Field names of the object at `path`, in schema order (none when it is not an object). */
+function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let schema = unwrap(root);
   for (const segment of path) {
-    const field = String(segment);
-    if (schema instanceof z.ZodObject) schema = Object.hasOwn(schema.shape, field) ? schema.shape[field] : undefined;
-    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
-    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
-    else return undefined;
-    schema = schema === undefined ? undefined : unwrap(schema);
+    if (schema instanceof z.ZodObject) schema = unwrap(schema.shape[String(segment)]);
+    else if (schema instanceof z.ZodArray) schema = unwrap(schema.element as z.ZodType);
+    else return [];
   }
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
 /** Looks through the wrappers that do not change a value's shape: defaults, optional, pipes. */
