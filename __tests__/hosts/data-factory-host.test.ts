@@ -1,7 +1,8 @@
 /** An existing Data Factory Airflow environment, adopted: DAG imported, nothing created in its place. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataFactoryAirflowHost, parseEnvironmentId } from '../../lib/hosts/data-factory-host';
+import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
+import { parseEnvironmentId } from '../../lib/private/arm-ids';
 import { AIRFLOW_OF_HOST, ENVIRONMENT_ID, examplePlanWith, SERVICE_PRINCIPAL, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyResource, resourcesOfType } from '../helpers/test-stack';
 

@@ -5,8 +5,8 @@ import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
 import { FabricWorkspace } from '../../lib/fabric/workspace';
 import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
-import { FabricCapacitySku } from '../../lib/hosts/fabric';
-import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
+import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { EXISTING_CAPACITY_ID, SERVICE_PRINCIPAL, fabricHostStack } from './fabric-test-stack';
@@ -225,10 +225,10 @@ describe('FabricAirflowHost', () => {
   describe('DAG upload step', () => {
     it('uploads the DAG files and the rendered plan, not requirements.txt (the definition installs those)', () => {
       const { host, bundle } = fabricHostStack();
-      expect(host.dagUpload.uploadedPaths).toContain('dags/migration_orchestration.py');
-      expect(host.dagUpload.uploadedPaths).toContain('dags/migration_plan.json');
-      expect(host.dagUpload.uploadedPaths).not.toContain('requirements.txt');
-      expect(host.dagUpload.uploadedPaths).toEqual(
+      expect(host.uploadedDagFiles).toContain('dags/migration_orchestration.py');
+      expect(host.uploadedDagFiles).toContain('dags/migration_plan.json');
+      expect(host.uploadedDagFiles).not.toContain('requirements.txt');
+      expect(host.uploadedDagFiles).toEqual(
         bundle.files.map((file) => file.blobName).filter((name) => name.startsWith('dags/')),
       );
     });

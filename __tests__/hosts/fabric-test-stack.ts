@@ -1,6 +1,6 @@
 import { FabricProvider } from '../../lib/fabric/provider';
-import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabric';
-import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabric/fabric-airflow-host';
+import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { testStack } from '../helpers/test-stack';
 
 export const SERVICE_PRINCIPAL = {

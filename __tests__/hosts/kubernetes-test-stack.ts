@@ -1,6 +1,6 @@
 import { TerraformStack } from 'cdktf';
 import { KubernetesAirflowHost, KubernetesAirflowHostProps } from '../../lib/hosts/kubernetes/kubernetes-host';
-import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
 import { mergedStacks, synthStacks, SynthesizedStack, testStack } from '../helpers/test-stack';

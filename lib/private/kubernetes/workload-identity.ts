@@ -1,9 +1,9 @@
 import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Construct } from 'constructs';
-import { resourceName } from '../../core/naming';
-import { AirflowIdentity } from '../airflow-host';
-import { HostPlacement } from '../placement';
+import { resourceName } from '../naming';
+import { AirflowIdentity } from '../../hosts/airflow-host';
+import { HostPlacement } from '../host-placement';
 
 /** Props of {@link AirflowWorkloadIdentity}. */
 export interface AirflowWorkloadIdentityProps extends HostPlacement {

@@ -1,3 +1,5 @@
+import { FabricComputeSize } from '../../hosts/fabric/fabric-airflow-host';
+
 /**
  * The `apacheairflowjob-content.json` definition part of a Fabric Apache Airflow job. Shape from
  * Microsoft's sample (microsoft/fabric-cicd `sample/workspace/*.ApacheAirflowJob/`); Fabric runs
@@ -10,9 +12,6 @@ export const FABRIC_AIRFLOW_VERSION = '2.10.5';
 export const FABRIC_PYTHON_VERSION = '3.12';
 /** Fabric's default pool: starts on demand, stops after about 20 idle minutes. */
 export const FABRIC_STARTER_POOL = 'StarterPool';
-
-/** Node size of the job's pool: Small (5 CU base) or Large (10 CU base). */
-export type FabricComputeSize = 'Small' | 'Large';
 
 /** What goes into the job definition. */
 export interface AirflowJobContentOptions {

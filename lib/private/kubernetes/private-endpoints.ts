@@ -2,8 +2,8 @@ import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { Construct } from 'constructs';
-import { resourceName } from '../../core/naming';
-import { HostPlacement } from '../placement';
+import { resourceName } from '../naming';
+import { HostPlacement } from '../host-placement';
 
 /** A resource the host reads privately, and the private-link sub-resource and DNS zone for it. */
 export interface PrivateTarget {

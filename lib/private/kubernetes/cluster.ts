@@ -3,9 +3,9 @@ import { KubernetesClusterNodePool } from '@cdktf/provider-azurerm/lib/kubernete
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Construct } from 'constructs';
-import { resourceName } from '../../core/naming';
+import { resourceName } from '../naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
-import { HostPlacement } from '../placement';
+import { HostPlacement } from '../host-placement';
 
 /** Props of {@link AirflowCluster}. */
 export interface AirflowClusterProps extends HostPlacement {

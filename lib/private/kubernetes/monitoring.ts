@@ -7,10 +7,10 @@ import { MonitorWorkspace } from '@cdktf/provider-azurerm/lib/monitor-workspace'
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import { resourceName } from '../../core/naming';
+import { resourceName } from '../naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
 import { RELEASE_NAME } from './chart-values';
-import { HostPlacement } from '../placement';
+import { HostPlacement } from '../host-placement';
 
 /** Props of {@link AirflowMonitoring}. */
 export interface AirflowMonitoringProps extends HostPlacement {

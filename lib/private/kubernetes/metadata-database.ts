@@ -5,10 +5,11 @@ import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { nameSeed, resourceName, uniqueSuffix } from '../../core/naming';
-import { applyProtection } from '../../core/protection';
+import { nameSeed, resourceName, uniqueSuffix } from '../naming';
+import { applyProtection } from '../protection';
+import { ResourceLock } from '../../core/protection';
 import { IKeyVault } from '../../core/references';
-import { HostPlacement } from '../placement';
+import { HostPlacement } from '../host-placement';
 
 /** Props of {@link MetadataDatabase}. */
 export interface MetadataDatabaseProps extends HostPlacement {
@@ -38,6 +39,8 @@ export interface MetadataDatabaseProps extends HostPlacement {
   readonly highAvailability?: boolean;
   /** `prevent_destroy` on the server. @default true */
   readonly preventDestroy?: boolean;
+  /** A management lock on the server. @default - no lock */
+  readonly lock?: ResourceLock;
 }
 
 /** PostgreSQL major version of the metadata database (Airflow 3 supports 13-17). */
@@ -110,7 +113,7 @@ export class MetadataDatabase extends Construct {
       },
     });
     this.host = this.server.fqdn;
-    applyProtection(this, 'Airflow metadata database', this.server, { preventDestroy, lock: false });
+    applyProtection(this, 'Airflow metadata database', this.server, { preventDestroy, lock: props.lock });
 
     this.database = new PostgresqlFlexibleServerDatabase(this, 'Database', {
       name: DATABASE_NAME,

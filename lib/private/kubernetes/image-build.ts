@@ -4,11 +4,11 @@ import { ContainerRegistryTaskScheduleRunNow } from '@cdktf/provider-azurerm/lib
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { nameSeed, uniqueSuffix } from '../../core/naming';
-import { TerraformData } from '../../core/terraform-data';
+import { nameSeed, uniqueSuffix } from '../naming';
+import { TerraformData } from '../terraform-data';
 import { resourceAddress } from '../resource-address';
 import { AIRFLOW_BASE_IMAGE, AIRFLOW_VERSION } from './versions';
-import { HostPlacement } from '../placement';
+import { HostPlacement } from '../host-placement';
 
 /** Props of {@link AirflowImageBuild}. */
 export interface AirflowImageBuildProps extends HostPlacement {

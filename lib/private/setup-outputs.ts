@@ -1,6 +1,6 @@
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
-import { AirflowPool } from './airflow-host';
+import { AirflowPool } from '../hosts/airflow-host';
 
 /**
  * Outputs for what a host cannot configure itself, with stable names (`terraform output -json <name>`):

@@ -4,8 +4,8 @@ import { SubnetNetworkSecurityGroupAssociation } from '@cdktf/provider-azurerm/l
 import { VirtualNetwork } from '@cdktf/provider-azurerm/lib/virtual-network';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
-import { resourceName } from '../../core/naming';
-import { HostPlacement } from '../placement';
+import { resourceName } from '../naming';
+import { HostPlacement } from '../host-placement';
 
 /** Where the host's network pieces live: subnets the team names, or a VNet this construct creates. */
 export interface AirflowNetworkProps extends HostPlacement {

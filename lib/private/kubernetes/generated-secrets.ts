@@ -1,6 +1,6 @@
 import { Fn, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { TerraformData } from '../../core/terraform-data';
+import { TerraformData } from '../terraform-data';
 
 /** Shapes of generated values, each from Terraform's own functions (no random provider). */
 export type SecretShape =

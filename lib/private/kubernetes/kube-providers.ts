@@ -3,9 +3,8 @@ import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
+import type { KubeloginMode } from '../../hosts/kubernetes/kubernetes-host';
 
-/** How Terraform signs in to the cluster through kubelogin (local accounts are off). */
-export type KubeloginMode = 'azurecli' | 'workloadidentity' | 'spn' | 'msi' | 'azd';
 
 /**
  * Application id of "Azure Kubernetes Service AAD Server", the audience of every Entra ID token

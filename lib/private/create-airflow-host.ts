@@ -1,56 +1,18 @@
-/**
- * Where the migration DAG runs, picked by the plan's `airflow.host`: one construct per host behind
- * {@link IAirflowHost}, which is all the rest of the stack knows of it.
- */
 import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { ResourceLock } from '../core/protection';
 import { IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { FabricProvider } from '../fabric/provider';
+import { AirflowHostBaseProps, IAirflowHost } from '../hosts/airflow-host';
+import { airflowPools } from '../hosts/airflow-pools';
+import { AirflowAlertOptions, DataFactoryAirflowHost } from '../hosts/data-factory-host';
+import { ExternalAirflowHost } from '../hosts/external-host';
+import { FabricAirflowHost } from '../hosts/fabric/fabric-airflow-host';
+import { DagStorageSettings } from '../hosts/host-dag-storage';
+import { KubeloginMode, KubernetesAirflowHost } from '../hosts/kubernetes/kubernetes-host';
 import { AlertDefaults } from '../monitoring/alerts';
-import { AIRFLOW3_REQUIREMENTS, DagBundle, loadDagBundle } from '../orchestration-factory/dag-bundle';
-import { renderMigrationPlan } from '../plan/render';
+import { dagBundleFor } from '../orchestration-factory/dag-bundle';
 import { AirflowSettings, MigrationPlan } from '../plan/types';
-import { AirflowHostBaseProps, AirflowHostKind, IAirflowHost } from './airflow-host';
-import { airflowPools } from './airflow-pools';
-import { AirflowAlertOptions, DataFactoryAirflowHost } from './data-factory-host';
-import { ExternalAirflowHost } from './external-host';
-import { FabricAirflowHost } from './fabric/fabric-airflow-host';
-import { DagStorageSettings } from './host-dag-storage';
-import { KubeloginMode } from './kubernetes/kube-providers';
-import { KubernetesAirflowHost } from './kubernetes/kubernetes-host';
-
-export type { AirflowHostBaseProps, AirflowHostKind, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from './airflow-host';
-export { airflowPools, loadPoolsContract } from './airflow-pools';
-export type { PoolContractEntry } from './airflow-pools';
-export { dagEnvironment } from './dag-environment';
-export type { DagEnvironmentProps } from './dag-environment';
-export { DataFactoryAirflowHost, parseEnvironmentId } from './data-factory-host';
-export type { AirflowAlertOptions, DataFactoryAirflowHostProps, DataFactoryEnvironment } from './data-factory-host';
-export { ExternalAirflowHost } from './external-host';
-export type { ExternalAirflowHostProps } from './external-host';
-export { HostDagStorage } from './host-dag-storage';
-export type { DagStorageSettings, HostDagStorageProps } from './host-dag-storage';
-export { KubernetesAirflowHost } from './kubernetes/kubernetes-host';
-export type { KubernetesAirflowHostProps } from './kubernetes/kubernetes-host';
-export type { KubeloginMode } from './kubernetes/kube-providers';
-export { FabricAirflowHost } from './fabric/fabric-airflow-host';
-export type { FabricAirflowHostProps, FabricServicePrincipal, FabricWorkspaceMember } from './fabric/fabric-airflow-host';
-
-/**
- * The DAG's requirements for each host's Airflow and Python (files of the DAG package): Airflow 3
- * on the Kubernetes host and for an external Airflow; Fabric's 2.10.5 on Python 3.12; Data
- * Factory's 2.6.3 on Python 3.8, where `azure-mgmt-datamigration` cannot install.
- */
-export const HOST_REQUIREMENTS = {
-  /** Airflow 3.3 on Python 3.12, built into the image. */
-  kubernetes: AIRFLOW3_REQUIREMENTS,
-  /** Airflow 3.x; the package also ships the 2.10.5 and 2.6.3 files for older Airflows. */
-  external: AIRFLOW3_REQUIREMENTS,
-  /** Airflow 2.10.5 on Python 3.12, in the job definition. */
-  fabric: 'dags/requirements-fabric.txt',
-  /** Airflow 2.6.3 on Python 3.8, installed by the DAG import. */
-  dataFactory: 'dags/requirements-data-factory.txt',
-} as const satisfies Readonly<Record<AirflowHostKind, string>>;
 
 /** What the stack hands whichever host the plan picks. */
 export interface AirflowHostContext {
@@ -64,25 +26,22 @@ export interface AirflowHostContext {
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert of the host acts through this action group. */
   readonly actionGroupId: string;
-  /** Defaults of the host's alerts. @default - alerts enabled, resolved automatically */
+  /** Defaults of the host's alerts. */
   readonly alertDefaults?: AlertDefaults;
-  /** Overrides of the Airflow metric alerts, on hosts that have them (an adopted Data Factory environment). @default - their defaults */
+  /** Overrides of the Airflow metric alerts, on hosts that have them (an adopted Data Factory environment). */
   readonly airflowAlerts?: AirflowAlertOptions;
-  /** Settings of the DAG storage, for hosts that read the bundle from storage. @default - secure defaults */
+  /** Settings of the DAG storage, for hosts that read the bundle from storage. */
   readonly dagStorage?: DagStorageSettings;
-  /** `prevent_destroy` on what the host keeps state in (the Kubernetes host's metadata database). @default true */
-  readonly protectStatefulResources?: boolean;
-  /** How Terraform signs in to the Kubernetes host's cluster. @default "azurecli" */
+  /** `prevent_destroy` on what the host keeps state in (the Kubernetes host's metadata database). */
+  readonly preventDestroy: boolean;
+  /** A management lock on what the host keeps state in (the Kubernetes host's metadata database). */
+  readonly lock?: ResourceLock;
+  /** How Terraform signs in to the Kubernetes host's cluster. */
   readonly kubeloginMode?: KubeloginMode;
-  /** Principal that deploys. @default - the identity running Terraform */
+  /** Principal that deploys. */
   readonly deployerPrincipalId?: string;
   /** Creates the stack applied after the host's own (the Kubernetes host's release stack); called only by hosts that need one. */
   readonly newReleaseStack: () => TerraformStack;
-}
-
-/** The DAG package with the rendered plan and the requirements file of the plan's host. */
-export function dagBundleFor(plan: MigrationPlan): DagBundle {
-  return loadDagBundle(renderMigrationPlan(plan), undefined, HOST_REQUIREMENTS[plan.airflow.host]);
 }
 
 /** Creates the host the plan's `airflow.host` names, with that host's settings from the plan. */
@@ -114,7 +73,8 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
         ...monitoring,
         ...settings,
         releaseStack: context.newReleaseStack(),
-        protectDatabase: context.protectStatefulResources,
+        preventDestroy: context.preventDestroy,
+        lock: context.lock,
         kubeloginMode: context.kubeloginMode,
         deployerPrincipalId: context.deployerPrincipalId,
       });

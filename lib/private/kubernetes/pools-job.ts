@@ -3,7 +3,7 @@ import { JobV1 } from '@cdktf/provider-kubernetes/lib/job-v1';
 import { createHash } from 'node:crypto';
 import { ITerraformDependable, TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import { AirflowPool } from '../airflow-host';
+import { AirflowPool } from '../../hosts/airflow-host';
 
 /** Props of {@link AirflowPoolsJob}. */
 export interface AirflowPoolsJobProps {

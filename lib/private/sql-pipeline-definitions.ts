@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findPackageRoot } from './dag-bundle';
+import type { FactoryResourceJson, SqlPipelineDefinitions } from '../orchestration-factory/sql-pipelines';
+import { findPackageRoot } from './package-root';
 
 /** Where the contract shared with the DAG lives in this package. */
 export const SQL_PIPELINES_CONTRACT_PATH = join('dags', 'migration_orchestration_lib', 'contracts', 'sql_pipelines.json');
@@ -42,19 +43,6 @@ export interface SqlPipelinesContract {
   readonly runParameters: Readonly<Record<string, string>>;
   /** The routes by name. */
   readonly routes: Readonly<Record<SqlRouteName, SqlRouteContract>>;
-}
-
-/** A linked service, dataset or pipeline as Data Factory's REST API has it (`properties` of the resource). */
-export type FactoryResourceJson = Record<string, unknown>;
-
-/** Everything the SQL pipelines need in a factory, by kind and name. */
-export interface SqlPipelineDefinitions {
-  /** Linked services by name. */
-  readonly linkedServices: Readonly<Record<string, FactoryResourceJson>>;
-  /** Datasets by name. */
-  readonly datasets: Readonly<Record<string, FactoryResourceJson>>;
-  /** Pipelines by name. */
-  readonly pipelines: Readonly<Record<string, FactoryResourceJson>>;
 }
 
 /** Names the definitions refer to that the stack decides. */

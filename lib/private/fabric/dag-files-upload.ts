@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ITerraformDependable, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { TerraformData } from '../../core/terraform-data';
-import { DagBundle, DagBundleFile, findPackageRoot } from '../../orchestration-factory/dag-bundle';
+import { DagBundle, DagBundleFile } from '../../orchestration-factory/dag-bundle';
+import { findPackageRoot } from '../package-root';
+import { resourceAddress } from '../resource-address';
+import { TerraformData } from '../terraform-data';
 import { stagedAsset } from './staged-asset';
 
 /**
@@ -57,8 +59,7 @@ export class FabricDagUpload extends Construct {
       terraformResourceType: 'terraform_data',
       terraformGeneratorMetadata: { providerName: 'terraform' },
       dependsOn: [...props.dependsOn],
-      // Terraform's JSON syntax wants a bare address here: "${...}" fails `terraform init`.
-      lifecycle: { replaceTriggeredBy: [`${dagVersion.terraformResourceType}.${dagVersion.friendlyUniqueId}`] },
+      lifecycle: { replaceTriggeredBy: [resourceAddress(dagVersion)] },
       provisioners: [
         {
           type: 'local-exec',

@@ -1,4 +1,4 @@
-import { AIRFLOW_EXECUTORS } from '../../plan/airflow-schema';
+import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
 import { AIRFLOW_VERSION } from './versions';
 
 /**
@@ -6,9 +6,6 @@ import { AIRFLOW_VERSION } from './versions';
  * sets are declared; each exists in the chart's `values.schema.json` (vendored in
  * `vendor/airflow-chart/`, and a test validates the synthesized values against it).
  */
-
-/** Executors the host supports: Celery workers (with Redis) or one pod per task. */
-export type AirflowExecutor = (typeof AIRFLOW_EXECUTORS)[number];
 
 /** `<component>.serviceAccount` */
 export interface ServiceAccountValues {
