@@ -9,7 +9,7 @@ import {
   FabricWorkspaceRole,
   FabricWorkspaceRoleAssignment,
 } from '../../fabric/workspace-role-assignment';
-import { FABRIC_AIRFLOW_CAPACITY_SKUS } from '../../plan/airflow-schema';
+import { FabricHostSettings } from '../../plan/types';
 import { capacityNameFromId } from '../../private/arm-ids';
 import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '../../private/fabric/airflow-job-content';
 import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capacity';
@@ -22,11 +22,11 @@ import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAc
 /** The token that carries the whole job definition (see {@link FabricAirflowHost}). */
 const CONTENT_TOKEN = 'apacheAirflowJobContent';
 
-/** Node size of the job's pool: Small (5 CU base) or Large (10 CU base). */
-export type FabricComputeSize = 'Small' | 'Large';
+/** Node size of the job's pool: Small (5 CU base) or Large (10 CU base) (the plan's `airflow.fabric.computeSize`). */
+export type FabricComputeSize = FabricHostSettings['computeSize'];
 
-/** A capacity SKU large enough for an Apache Airflow job. */
-export type FabricCapacitySku = (typeof FABRIC_AIRFLOW_CAPACITY_SKUS)[number];
+/** A capacity SKU large enough for an Apache Airflow job (the plan's `airflow.fabric.capacity.sku`). */
+export type FabricCapacitySku = NonNullable<FabricHostSettings['capacity']>['sku'];
 
 /** A new Fabric capacity. */
 export interface FabricCapacitySettings {

@@ -10,7 +10,7 @@ import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
 import { ILogAnalyticsWorkspace } from '../../core/references';
-import { AIRFLOW_EXECUTORS } from '../../plan/airflow-schema';
+import { KubernetesHostSettings } from '../../plan/types';
 import { AirflowRelease } from '../../private/kubernetes/airflow-release';
 import { AIRFLOW_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
 import { AirflowCluster } from '../../private/kubernetes/cluster';
@@ -28,8 +28,8 @@ import { namedOutput } from '../../private/outputs';
 import { ensureTimeProvider } from '../../private/time-provider';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 
-/** Executors the host supports: Celery workers (with Redis) or one pod per task. */
-export type AirflowExecutor = (typeof AIRFLOW_EXECUTORS)[number];
+/** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
+export type AirflowExecutor = KubernetesHostSettings['executor'];
 
 /** How Terraform signs in to the cluster through kubelogin (local accounts are off). */
 export type KubeloginMode = 'azurecli' | 'workloadidentity' | 'spn' | 'msi' | 'azd';
