@@ -9,7 +9,8 @@ import { FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
-import { EXISTING_CAPACITY_ID, SERVICE_PRINCIPAL, fabricHostStack } from './fabric-test-stack';
+import { CAPACITY_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { fabricHostStack } from './fabric-test-stack';
 
 const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
 const CONTENT_PART = 'apacheairflowjob-content.json';
@@ -84,7 +85,7 @@ describe('FabricAirflowHost', () => {
     });
 
     it.each<[string, object, RegExp]>([
-      ['both', { capacity: NEW_CAPACITY, capacityId: EXISTING_CAPACITY_ID }, /set exactly one of capacityId .* and capacity/],
+      ['both', { capacity: NEW_CAPACITY, capacityId: CAPACITY_ID }, /set exactly one of capacityId .* and capacity/],
       ['neither', { capacityId: undefined }, /set exactly one of capacityId .* and capacity/],
       ['an F4', { capacity: { sku: 'F4' as FabricCapacitySku, administrators: ['a@contoso.com'] }, capacityId: undefined }, /capacity\.sku must be one of F8, F16, .*got "F4"/],
       ['no administrator', { capacity: { sku: 'F8', administrators: [] }, capacityId: undefined }, /capacity\.administrators must list at least one administrator/],

@@ -5,7 +5,8 @@
  * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
  */
 import { AIRFLOW_LOG_CATEGORIES } from '../../lib/monitoring/data-factory-signals';
-import { AIRFLOW_OF_HOST, ENVIRONMENT_ID, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { ENVIRONMENT_ID } from '../helpers/host-fixtures';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { resourceNames, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
 
 const EVENT_ALERTS = ['alert-contoso-sql-migration-failed', 'alert-contoso-sql-migration-running-long', 'alert-contoso-sql-migration-stalled'];

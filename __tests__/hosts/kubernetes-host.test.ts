@@ -13,7 +13,8 @@ import { renderMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
-import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, kubernetesHostStack, POOLS } from './kubernetes-test-stack';
+import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
+import { kubernetesHostStack } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
 
