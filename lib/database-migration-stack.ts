@@ -1,25 +1,29 @@
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiProvider } from './azapi/provider';
-import { resourceName } from './core/naming';
+import { ResourceLock } from './core/protection';
 import { ILogAnalyticsWorkspace } from './core/references';
-import { BuiltInRole } from './core/role-names';
-import { createAirflowHost, IAirflowHost } from './hosts';
+import { IAirflowHost } from './hosts/airflow-host';
 import { dagEnvironment } from './hosts/dag-environment';
 import { DagStorageSettings } from './hosts/host-dag-storage';
-import { KubeloginMode } from './hosts/kubernetes/kube-providers';
+import { KubeloginMode } from './hosts/kubernetes/kubernetes-host';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
 import { MigrationMonitoring, MigrationMonitoringOptions } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { MigrationPlan } from './plan/types';
-import { ReleaseStack, RELEASE_STACK_SUFFIX } from './release-stack';
-import { applyStateBackend, StateBackend } from './state-backend';
+import { createAirflowHost } from './private/create-airflow-host';
+import { resourceName } from './private/naming';
+import { assignRole } from './private/role-assignment';
+import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
+import { BuiltInRole } from './private/role-names';
+import { applyStateBackend, RELEASE_STACK_SUFFIX } from './private/state-backend';
+import { ReleaseStack } from './release-stack';
+import { StateBackend } from './state-backend';
 
 /** Props of {@link DatabaseMigrationStack}. */
 export interface DatabaseMigrationStackProps {
@@ -41,13 +45,19 @@ export interface DatabaseMigrationStackProps {
    */
   readonly workspace?: ILogAnalyticsWorkspace;
   /**
-   * `prevent_destroy` on the stateful resources (Key Vault, Log Analytics workspace, the Kubernetes
-   * host's metadata database). Turn off only for a throwaway environment.
-   * @default true
+   * `prevent_destroy` on every stateful resource the stack creates: the Key Vault, the Log Analytics
+   * workspace and the Kubernetes host's metadata database (the DAG storage only holds files the
+   * stack uploads again: `dagStorage.preventDestroy`). Turn off only for a throwaway environment.
+   * @default true (warns for each resource left without it)
    */
-  readonly protectStatefulResources?: boolean;
-  /** Put `CanNotDelete` management locks on the Key Vault, the workspace and the DAG storage account. @default false */
-  readonly lockStatefulResources?: boolean;
+  readonly preventDestroy?: boolean;
+  /**
+   * A management lock on every stateful resource the stack creates: the Key Vault, the workspace,
+   * the Kubernetes host's metadata database and the DAG storage account (`dagStorage.lock` wins for
+   * that one).
+   * @default - no lock
+   */
+  readonly lock?: ResourceLock;
   /**
    * Where Terraform keeps the state: local, Terraform Cloud (`cloud` block with a named
    * workspace) or an Azure blob. `stateBackendFromEnvironment()` reads it from TFC_* variables.
@@ -74,13 +84,6 @@ export interface DatabaseMigrationStackProps {
   /** How Terraform signs in to the Kubernetes host's cluster (kubelogin). @default "azurecli" */
   readonly kubeloginMode?: KubeloginMode;
 }
-
-/**
- * Resource addresses an earlier version of this stack gave the Data Factory Airflow environment it
- * created. Terraform forgets them instead of deleting the environment (a `removed` block), since
- * Microsoft no longer lets anyone create one: adopt it with `airflow.host: dataFactory`.
- */
-export const RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES = ['azapi_resource.Orchestration_Airflow_Environment_F7BE4EC1'] as const;
 
 /**
  * Everything one migration plan needs in Azure: the migration service, the orchestration factory
@@ -113,8 +116,8 @@ export class DatabaseMigrationStack extends TerraformStack {
     super(scope, id);
     const { plan } = props;
     this.plan = plan;
-    const protect = props.protectStatefulResources ?? true;
-    const lock = props.lockStatefulResources ?? false;
+    const preventDestroy = props.preventDestroy ?? true;
+    const lock = props.lock;
     const stateBackend = props.stateBackend ?? { type: 'local' };
     const alerts = props.monitoring ?? {};
 
@@ -151,8 +154,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       workspace: props.workspace,
       location: plan.location,
       emails: plan.notifications.emails,
-      protectWorkspace: protect,
-      workspaceLock: lock,
+      preventDestroy,
+      lock,
       alertDefaults: alerts.alertDefaults,
     });
     this.monitoring.monitorMigrationEvents({
@@ -168,8 +171,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       ...props.orchestration,
       resourceGroup: this.resourceGroup,
       plan,
-      protectKeyVault: protect,
-      lockKeyVault: lock,
+      preventDestroy,
+      lock,
     });
 
     const sqlThroughFactory = plan.airflow.sqlAccess === 'dataFactory';
@@ -179,18 +182,19 @@ export class DatabaseMigrationStack extends TerraformStack {
       environment: dagEnvironment({
         tenantId: client.tenantId,
         subscriptionId: client.subscriptionId,
-        migrationServiceId: this.migrationService.serviceId,
+        migrationService: this.migrationService,
         eventIngestion: this.monitoring.eventIngestion,
         keyVault: this.orchestration.keyVault,
-        dataFactoryId: sqlThroughFactory ? this.orchestration.id : undefined,
+        dataFactory: sqlThroughFactory ? this.orchestration : undefined,
       }),
       keyVault: this.orchestration.keyVault,
       logAnalyticsWorkspace: this.monitoring.workspace,
       actionGroupId: this.monitoring.actionGroupId,
       alertDefaults: alerts.alertDefaults,
       airflowAlerts: { taskFailures: alerts.airflowTaskFailuresAlert, dagImportErrors: alerts.airflowDagImportErrorsAlert },
-      dagStorage: { ...props.dagStorage, lock: lock || props.dagStorage?.lock },
-      protectStatefulResources: protect,
+      dagStorage: { ...props.dagStorage, lock: props.dagStorage?.lock ?? lock },
+      preventDestroy,
+      lock,
       kubeloginMode: props.kubeloginMode,
       deployerPrincipalId: props.deployerPrincipalId,
       newReleaseStack: () => {
@@ -206,8 +210,7 @@ export class DatabaseMigrationStack extends TerraformStack {
         `airflow.sqlAccess ${plan.airflow.sqlAccess} does not work on host ${host.kind}, which supports ${host.supportedSqlAccess.join(', ')}`,
       );
     }
-    const principalId = host.identity.principalId;
-    const principalType = host.identity.principalType;
+    const airflow = host.identity;
 
     if (sqlThroughFactory) {
       this.sqlPipelines = new SqlPipelines(this, 'SqlPipelines', {
@@ -217,10 +220,10 @@ export class DatabaseMigrationStack extends TerraformStack {
         selfHostedRuntimeName: this.orchestration.selfHostedRuntime.name,
         keyVaultLinkedServiceName: this.orchestration.keyVaultLinkedServiceName,
         targets: plan.targetServers,
-        runnerPrincipalId: principalId,
         namePrefix: plan.name,
         maxRunsPerPipeline: plan.concurrency.maxSqlStepsPerRuntime,
       });
+      this.sqlPipelines.grantRunPipelines(airflow);
     }
 
     this.operatorRole = new MigrationOperatorRole(this, 'OperatorRole', {
@@ -233,15 +236,13 @@ export class DatabaseMigrationStack extends TerraformStack {
         ? plan.backupStorage?.storageAccountResourceId
         : undefined,
     });
-    this.operatorRole.grantTo('Airflow', principalId, principalType);
-    new RoleAssignment(this, 'AirflowReadsSecrets', {
-      scope: this.orchestration.keyVault.id,
+    this.operatorRole.grantRunMigrations(airflow, { id: 'Airflow' });
+    assignRole(this, 'AirflowReadsSecrets', airflow, {
+      resourceId: this.orchestration.keyVault.id,
       roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
-      principalId,
-      principalType,
       description: `Airflow's secrets backend: the migration's connections (${host.kind} host)`,
     });
-    this.monitoring.grantEventPublisher('AirflowPublishesEvents', principalId, { principalType });
+    this.monitoring.grantPublishEvents(airflow, { id: 'AirflowPublishesEvents' });
 
     this.monitoring.monitorDataFactory(this.orchestration, {
       selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,

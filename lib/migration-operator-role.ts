@@ -1,9 +1,12 @@
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { Construct } from 'constructs';
+import { GrantOptions, IGrantee } from './core/grants';
 import { IResourceGroup } from './core/references';
 import { IMigrationService } from './migration-service';
 import { TargetKind } from './plan/types';
+import { resourceGroupIdOf } from './private/arm-ids';
+import { assignRole } from './private/role-assignment';
 
 /** A migration target the operator may act on. */
 export interface MigrationTargetRef {
@@ -106,7 +109,7 @@ export class MigrationOperatorRole extends Construct {
     this.roleName = `Database Migration Operator (${props.namePrefix})`;
     const kinds = [...new Set(props.targets.map((t) => t.kind))].sort();
     const backup = props.backupStorageAccountId;
-    this.scopes = unique([props.migrationService.serviceId, ...props.targets.map((t) => t.resourceId), ...(backup ? [backup] : [])]);
+    this.scopes = unique([props.migrationService.id, ...props.targets.map((t) => t.resourceId), ...(backup ? [backup] : [])]);
     this.resourceGroupScopes = unique([props.resourceGroup.id, ...props.targets.map((t) => resourceGroupIdOf(t.resourceId))]);
 
     this.roleDefinition = new RoleDefinition(this, 'Definition', {
@@ -130,30 +133,23 @@ export class MigrationOperatorRole extends Construct {
   }
 
   /**
-   * Assigns the operator role to a principal on the migration service, every target and the backup
-   * storage, and the operation reader on their resource groups.
+   * Lets `grantee` run the plan's migrations: the operator role on the migration service, every
+   * target and the backup storage, and the operation reader on their resource groups. The
+   * assignments' ids are `<id>-<n>` and `<id>-operations-<n>`, `options.id` defaulting to `Operator`.
    */
-  public grantTo(id: string, principalId: string, principalType: 'ServicePrincipal' | 'User' | 'Group' = 'ServicePrincipal'): void {
+  public grantRunMigrations(grantee: IGrantee, options: GrantOptions = {}): RoleAssignment[] {
+    const id = options.id ?? 'Operator';
     const assign = (assignmentId: string, definition: RoleDefinition, scope: string) =>
-      new RoleAssignment(this, assignmentId, {
-        principalId,
-        principalType,
-        scope,
+      assignRole(this, assignmentId, grantee, {
+        resourceId: scope,
         roleDefinitionId: definition.roleDefinitionResourceId,
-        description: `${definition.nameInput} for ${id}`,
+        description: options.description ?? `${definition.nameInput} for ${id}`,
       });
-    this.scopes.forEach((scope, index) => assign(`${id}-${index}`, this.roleDefinition, scope));
-    this.resourceGroupScopes.forEach((scope, index) => assign(`${id}-operations-${index}`, this.operationReaderDefinition, scope));
+    return [
+      ...this.scopes.map((scope, index) => assign(`${id}-${index}`, this.roleDefinition, scope)),
+      ...this.resourceGroupScopes.map((scope, index) => assign(`${id}-operations-${index}`, this.operationReaderDefinition, scope)),
+    ];
   }
-}
-
-/** `/subscriptions/<s>/resourceGroups/<rg>` of an ARM resource id. */
-export function resourceGroupIdOf(resourceId: string): string {
-  const match = /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+)\//i.exec(resourceId);
-  if (!match) {
-    throw new Error(`"${resourceId}" is not an ARM resource id inside a resource group`);
-  }
-  return match[1];
 }
 
 function unique(values: readonly string[]): string[] {

@@ -1,16 +1,17 @@
 import { Construct } from 'constructs';
 import { AzapiResource } from './azapi/resource';
 import { AzapiResourceAction } from './azapi/resource-action';
-import { namedOutput } from './core/outputs';
-import { resourceName } from './core/naming';
 import { IResourceGroup } from './core/references';
+import { migrationServiceNameOf } from './private/arm-ids';
+import { resourceName } from './private/naming';
+import { namedOutput } from './private/outputs';
 
 /** A Database Migration Service (`Microsoft.DataMigration/sqlMigrationServices`), created here or elsewhere. */
 export interface IMigrationService {
   /** ARM id of the migration service. */
-  readonly serviceId: string;
+  readonly id: string;
   /** Name of the migration service. */
-  readonly serviceName: string;
+  readonly name: string;
 }
 
 /** Props of {@link MigrationService}. */
@@ -52,21 +53,15 @@ export class MigrationService extends Construct implements IMigrationService {
   /** Resource type and the stable API version it is deployed with. */
   public static readonly RESOURCE_TYPE = 'Microsoft.DataMigration/sqlMigrationServices@2025-06-30';
 
-  /** Refer to a migration service that already exists. */
-  public static fromServiceId(serviceId: string): IMigrationService {
-    const match = /\/providers\/Microsoft\.DataMigration\/sqlMigrationServices\/([^/]+)$/i.exec(serviceId);
-    if (!match) {
-      throw new Error(
-        `MigrationService.fromServiceId: "${serviceId}" is not the ARM id of a Microsoft.DataMigration/sqlMigrationServices resource`,
-      );
-    }
-    return { serviceId, serviceName: match[1] };
+  /** Refer to a migration service that already exists, by its ARM id. */
+  public static fromMigrationServiceId(id: string): IMigrationService {
+    return { id, name: migrationServiceNameOf(id, 'MigrationService.fromMigrationServiceId') };
   }
 
   /** ARM id of the migration service. */
-  public readonly serviceId: string;
+  public readonly id: string;
   /** Name of the migration service. */
-  public readonly serviceName: string;
+  public readonly name: string;
   /** First integration-runtime auth key (a sensitive Terraform value). */
   public readonly authKey1: string;
   /** Second integration-runtime auth key (a sensitive Terraform value). */
@@ -76,18 +71,18 @@ export class MigrationService extends Construct implements IMigrationService {
 
   constructor(scope: Construct, id: string, props: MigrationServiceProps) {
     super(scope, id);
-    this.serviceName = props.serviceName ?? resourceName('dms', props.namePrefix);
+    this.name = props.serviceName ?? resourceName('dms', props.namePrefix);
 
     this.resource = new AzapiResource(this, 'Resource', {
       type: MigrationService.RESOURCE_TYPE,
-      name: this.serviceName,
+      name: this.name,
       parentId: props.resourceGroup.id,
       location: props.location ?? props.resourceGroup.location,
       tags: props.tags,
       body: {},
       responseExportValues: [],
     });
-    this.serviceId = this.resource.id;
+    this.id = this.resource.id;
 
     const keys = new AzapiResourceAction(this, 'AuthKeys', {
       type: MigrationService.RESOURCE_TYPE,

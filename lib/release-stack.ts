@@ -1,36 +1,21 @@
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { applyStateBackend, StateBackend } from './state-backend';
+import { applyStateBackend, releaseStateBackend } from './private/state-backend';
+import { StateBackend } from './state-backend';
 
 /** Props of {@link ReleaseStack}. */
 export interface ReleaseStackProps {
   /** The stack this one is applied after; values it reads from there come through its state. */
   readonly after: TerraformStack;
-  /** The first stack's backend: this stack keeps its state beside it (see {@link releaseStateBackend}). */
+  /**
+   * The first stack's backend: this stack keeps its state beside it, in the same kind of backend under a
+   * name of its own (`<workspace>-airflow` in Terraform Cloud, `<key>-airflow.tfstate` in a blob,
+   * `terraform.<stack>-airflow.tfstate` locally).
+   */
   readonly stateBackend: StateBackend;
   /** Subscription of the azurerm provider. @default - from the environment */
   readonly subscriptionId?: string;
-}
-
-/** Suffix of the release stack's name, its Terraform Cloud workspace and its state file. */
-export const RELEASE_STACK_SUFFIX = '-airflow';
-
-/**
- * Where the release stack keeps its state: the same kind of backend as the first stack, under a
- * name of its own (`<workspace>-airflow` in Terraform Cloud, `<key>-airflow.tfstate` in a blob,
- * `terraform.<stack>-airflow.tfstate` locally).
- */
-export function releaseStateBackend(backend: StateBackend): StateBackend {
-  const suffixed = (name: string) => (name.endsWith('.tfstate') ? `${name.slice(0, -'.tfstate'.length)}${RELEASE_STACK_SUFFIX}.tfstate` : `${name}${RELEASE_STACK_SUFFIX}`);
-  switch (backend.type) {
-    case 'local':
-      return { type: 'local', path: backend.path && suffixed(backend.path) };
-    case 'terraformCloud':
-      return { ...backend, workspace: `${backend.workspace}${RELEASE_STACK_SUFFIX}` };
-    case 'azurerm':
-      return { ...backend, key: backend.key && suffixed(backend.key) };
-  }
 }
 
 /**

@@ -1,5 +1,3 @@
-import { AzurermBackend, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from 'cdktf';
-
 /** Terraform state on this machine (the default; fine for trying things out). */
 export interface LocalStateBackend {
   /** Selects this backend. */
@@ -45,32 +43,6 @@ export interface AzurermStateBackend {
 
 /** Where a stack keeps its Terraform state. */
 export type StateBackend = LocalStateBackend | TerraformCloudStateBackend | AzurermStateBackend;
-
-/** Configures the stack's backend. */
-export function applyStateBackend(stack: TerraformStack, backend: StateBackend): void {
-  const stackName = stack.node.id;
-  switch (backend.type) {
-    case 'local':
-      new LocalBackend(stack, { path: backend.path ?? `terraform.${stackName}.tfstate` });
-      return;
-    case 'terraformCloud':
-      new CloudBackend(stack, {
-        organization: backend.organization,
-        workspaces: new NamedCloudWorkspace(backend.workspace),
-        hostname: backend.hostname,
-      });
-      return;
-    case 'azurerm':
-      new AzurermBackend(stack, {
-        resourceGroupName: backend.resourceGroupName,
-        storageAccountName: backend.storageAccountName,
-        containerName: backend.containerName,
-        key: backend.key ?? `${stackName}.tfstate`,
-        useAzureadAuth: true,
-      });
-      return;
-  }
-}
 
 /** A backend setting in the environment that is incomplete or contradictory. */
 export class StateBackendConfigurationError extends Error {

@@ -187,8 +187,8 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
         },
       },
     },
-    { name: 'management locks on', plan: DEFAULT_PLAN, stack: { lockStatefulResources: true } },
-    { name: 'protection off (no prevent_destroy)', plan: DEFAULT_PLAN, stack: { protectStatefulResources: false } },
+    { name: 'management locks on', plan: DEFAULT_PLAN, stack: { lock: { kind: 'CanNotDelete' } } },
+    { name: 'protection off (no prevent_destroy)', plan: DEFAULT_PLAN, stack: { preventDestroy: false } },
     {
       name: 'canary: custom table column typed "datetime" (the DCR spelling)',
       plan: DEFAULT_PLAN,

@@ -1,13 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  findPackageRoot,
-  loadDagBundle,
-  parseRequirements,
-  PLAN_BLOB_NAME,
-  PLAN_SCHEMA_BLOB_NAME,
-} from '../../lib/orchestration-factory/dag-bundle';
+import { loadDagBundle, parseRequirements, PLAN_BLOB_NAME, PLAN_SCHEMA_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
+import { findPackageRoot } from '../../lib/private/package-root';
 
 describe('DAG bundle', () => {
   let root: string;

@@ -1,16 +1,13 @@
 import { App, DataResource, ref, TerraformStack, Testing, Token } from 'cdktf';
-import { uniqueSuffix } from '../../lib/core/naming';
-import { DatabaseMigrationStack, RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from '../../lib/database-migration-stack';
+import { uniqueSuffix } from '../../lib/private/naming';
+import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
+import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from '../../lib/private/retired-addresses';
 import { examplePlan } from '../helpers/example-plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { resourceNames, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 
 function count(synth: SynthesizedStack, type: string): number {
   return Object.keys(resourcesOfType(synth, type)).length;
-}
-
-function names(synth: SynthesizedStack, type: string): string[] {
-  return Object.values(resourcesOfType(synth, type)).map((resource) => String(resource.name)).sort();
 }
 
 describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () => {
@@ -95,11 +92,11 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
   });
 
   it('names resources with CAF prefixes from the plan name, and seeds globally unique names with the plan name and location only', () => {
-    expect(names(synth, 'azurerm_resource_group')).toEqual(['rg-contoso-sql']);
-    expect(names(synth, 'azurerm_log_analytics_workspace')).toEqual(['log-contoso-sql']);
-    expect(names(synth, 'azurerm_data_factory')).toEqual(['adf-contoso-sql']);
-    expect(names(synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-09e6']);
-    expect(names(synth, 'azurerm_container_registry')).toEqual(['acrcontososql09e6']);
+    expect(resourceNames(synth, 'azurerm_resource_group')).toEqual(['rg-contoso-sql']);
+    expect(resourceNames(synth, 'azurerm_log_analytics_workspace')).toEqual(['log-contoso-sql']);
+    expect(resourceNames(synth, 'azurerm_data_factory')).toEqual(['adf-contoso-sql']);
+    expect(resourceNames(synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-09e6']);
+    expect(resourceNames(synth, 'azurerm_container_registry')).toEqual(['acrcontososql09e6']);
   });
 
   it('keeps the Key Vault name when the construct tree around it changes', () => {
@@ -109,7 +106,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
     const vaults = Object.values(resourcesOfType(JSON.parse(Testing.synth(other)), 'azurerm_key_vault'));
     expect(vaults.map((vault) => vault.name)).toEqual(['kv-contoso-sql-09e6']);
     const pinned = synthMigrationStack({ orchestration: { keyVaultName: 'kv-contoso-sql-7300' } });
-    expect(names(pinned.synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-7300']);
+    expect(resourceNames(pinned.synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-7300']);
   });
 
   it('refuses to seed a name with a reference, whose token text changes with the construct tree', () => {

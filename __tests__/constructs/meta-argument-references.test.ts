@@ -51,7 +51,7 @@ const dataFactoryHost = { plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory) };
 describe('meta-argument references', () => {
   it.each<[string, Partial<DatabaseMigrationStackProps>]>([
     ['the default stack (Kubernetes host, two stacks)', {}],
-    ['a stack with locks and without prevent_destroy', { lockStatefulResources: true, protectStatefulResources: false }],
+    ['a stack with locks and without prevent_destroy', { lock: { kind: 'CanNotDelete' }, preventDestroy: false }],
     ...(['dataFactory', 'fabric', 'external'] as const).map((host): [string, Partial<DatabaseMigrationStackProps>] => [
       `a stack with host ${host}`,
       { plan: examplePlanWith(AIRFLOW_OF_HOST[host]) },

@@ -6,24 +6,36 @@ const MI = `${GROUP}/rg-data/providers/Microsoft.Sql/managedInstances/mi-prod`;
 const SQLDB = `${GROUP}/rg-data/providers/Microsoft.Sql/servers/sql-prod`;
 const BACKUPS = `${GROUP}/rg-backups/providers/Microsoft.Storage/storageAccounts/stbackups`;
 
+const AIRFLOW = { principalId: '66666666-7777-8888-9999-000000000000', principalType: 'ServicePrincipal' } as const;
+
 function synth(props: Partial<MigrationOperatorRoleProps>) {
   const { stack, resourceGroup } = testStack();
-  new MigrationOperatorRole(stack, 'Role', {
+  const role = new MigrationOperatorRole(stack, 'Role', {
     resourceGroup,
     namePrefix: 'contoso-sql',
-    migrationService: { serviceId: `${GROUP}/rg-test/providers/Microsoft.DataMigration/sqlMigrationServices/dms`, serviceName: 'dms' },
+    migrationService: { id: `${GROUP}/rg-test/providers/Microsoft.DataMigration/sqlMigrationServices/dms`, name: 'dms' },
     targets: [{ kind: 'SqlMi', resourceId: MI }],
     ...props,
-  }).grantTo('Airflow', '66666666-7777-8888-9999-000000000000');
+  });
+  const granted = role.grantRunMigrations(AIRFLOW, { id: 'Airflow' });
   const json = synthObject(stack);
   const definitions = Object.values(json.resource.azurerm_role_definition) as Array<Record<string, any>>;
   const operator = definitions.find((d) => d.name === 'Database Migration Operator (contoso-sql)')!;
   const reader = definitions.find((d) => d.name === 'Database Migration Operation Reader (contoso-sql)')!;
   const assignments = Object.values(json.resource.azurerm_role_assignment) as Array<Record<string, any>>;
-  return { operator, reader, assignments };
+  return { operator, reader, assignments, granted };
 }
 
 describe('MigrationOperatorRole', () => {
+  it('grants the grantee both roles and returns every assignment it made', () => {
+    const { assignments, granted } = synth({});
+    expect(granted).toHaveLength(assignments.length);
+    expect(granted.map((assignment) => assignment.node.id)).toEqual(['Airflow-0', 'Airflow-1', 'Airflow-operations-0', 'Airflow-operations-1']);
+    for (const assignment of assignments) {
+      expect(assignment).toMatchObject({ principal_id: AIRFLOW.principalId, principal_type: 'ServicePrincipal' });
+    }
+  });
+
   it('reads the backup storage account and nothing more of it (no keys, no blob service writes)', () => {
     const { operator, assignments } = synth({ backupStorageAccountId: BACKUPS });
     const storage = (operator.permissions[0].actions as string[]).filter((action) => action.startsWith('Microsoft.Storage/'));

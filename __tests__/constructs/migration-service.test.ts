@@ -1,7 +1,7 @@
 import { AzapiResource } from '../../lib/azapi/resource';
 import { AzapiResourceAction } from '../../lib/azapi/resource-action';
 import { MigrationService } from '../../lib/migration-service';
-import { onlyResource, synthObject, testStack } from '../helpers/test-stack';
+import { onlyLogicalId, onlyResource, reference, rendered, synthObject, testStack } from '../helpers/test-stack';
 
 describe('MigrationService', () => {
   function build(props: Partial<ConstructorParameters<typeof MigrationService>[2]> = {}) {
@@ -10,19 +10,22 @@ describe('MigrationService', () => {
     return { stack, service, synth: synthObject(stack) };
   }
 
-  it('matches the snapshot', () => {
-    const { synth } = build({ tags: { owner: 'platform' } });
-    expect({ resource: synth.resource, output: synth.output }).toMatchSnapshot();
-  });
-
   it('creates the current DMS (sqlMigrationServices 2025-06-30) through AzAPI, not DMS classic', () => {
-    const { synth } = build();
+    const { synth } = build({ tags: { owner: 'platform' } });
     const dms = onlyResource(synth, AzapiResource.tfResourceType);
     expect(dms.type).toBe('Microsoft.DataMigration/sqlMigrationServices@2025-06-30');
     expect(dms.name).toBe('dms-contoso-sql');
     expect(dms.parent_id).toBe('${azurerm_resource_group.rg.id}');
     expect(dms.location).toBe('${azurerm_resource_group.rg.location}');
+    expect(dms.tags).toEqual({ owner: 'platform' });
+    expect(dms.body).toEqual({});
     expect(synth.resource.azurerm_database_migration_service).toBeUndefined();
+  });
+
+  it('refers to the service by id and name, like every reference', () => {
+    const { stack, service } = build({ serviceName: 'dms-shared' });
+    expect(service.name).toBe('dms-shared');
+    expect(rendered(stack, { id: service.id })).toEqual({ id: reference(AzapiResource.tfResourceType, onlyLogicalId(synthObject(stack), AzapiResource.tfResourceType)) });
   });
 
   it('lists the auth keys into the sensitive output only', () => {
@@ -50,9 +53,9 @@ describe('MigrationService', () => {
 
   it('imports an existing service by id and rejects other ids', () => {
     const id = '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.DataMigration/sqlMigrationServices/dms-x';
-    expect(MigrationService.fromServiceId(id)).toEqual({ serviceId: id, serviceName: 'dms-x' });
-    expect(() => MigrationService.fromServiceId('/subscriptions/0000/resourceGroups/rg/providers/Microsoft.DataMigration/services/old')).toThrow(
-      /not the ARM id of a Microsoft.DataMigration\/sqlMigrationServices/,
-    );
+    expect(MigrationService.fromMigrationServiceId(id)).toEqual({ id, name: 'dms-x' });
+    expect(() =>
+      MigrationService.fromMigrationServiceId('/subscriptions/0000/resourceGroups/rg/providers/Microsoft.DataMigration/services/old'),
+    ).toThrow(/fromMigrationServiceId: .* is not the ARM id of a Microsoft.DataMigration\/sqlMigrationServices/);
   });
 });

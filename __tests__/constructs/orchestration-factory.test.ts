@@ -6,7 +6,7 @@ import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Testing } from 'cdktf';
-import { OrchestrationFactory, OrchestrationFactoryProps } from '../../lib/orchestration-factory';
+import { OrchestrationFactory, OrchestrationFactoryProps } from '../../lib/orchestration-factory/orchestration-factory';
 import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
 
@@ -92,7 +92,9 @@ describe('OrchestrationFactory', () => {
     const withExisting = build({ keyVault: existing });
     expect(resourcesOfType(withExisting.synth, KeyVault.tfResourceType)).toEqual({});
     expect(withExisting.json).toHaveResourceWithProperties(DataFactoryLinkedServiceKeyVault, { key_vault_id: existing.id });
-    const locked = build({ lockKeyVault: true });
+    const locked = build({ lock: { kind: 'CanNotDelete' } });
     expect(onlyResource(locked.synth, ManagementLock.tfResourceType)).toMatchObject({ lock_level: 'CanNotDelete' });
+    const readOnly = build({ lock: { kind: 'ReadOnly', name: 'lock-vault-freeze' } });
+    expect(onlyResource(readOnly.synth, ManagementLock.tfResourceType)).toMatchObject({ lock_level: 'ReadOnly', name: 'lock-vault-freeze' });
   });
 });

@@ -1,4 +1,4 @@
-import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../../lib/orchestration-factory/sql-pipelines-definitions';
+import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../../lib/private/sql-pipeline-definitions';
 import { dataFactorySchema, definitionValidator } from '../helpers/data-factory-schema';
 
 const schema = dataFactorySchema();

@@ -8,6 +8,7 @@ import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SQL_PIPELINE_RUNNER_ACTIONS } from '../../lib/orchestration-factory/sql-pipelines';
+import { loadSqlPipelinesContract } from '../../lib/private/sql-pipeline-definitions';
 import { dataFactorySchema, definitionValidator } from '../helpers/data-factory-schema';
 import { RUNNER, SQL_TARGETS as TARGETS, sqlPipelinesStack } from '../helpers/sql-pipelines-stack';
 import { resourcesOfType } from '../helpers/test-stack';
@@ -70,7 +71,7 @@ describe('SqlPipelines', () => {
       ['ds_migration_sql_self_hosted', 'SqlServerTable'],
     ]);
     const pipelines = Object.values(resourcesOfType(built.synth, DataFactoryPipeline.tfResourceType));
-    const contract = built.pipelines.contract;
+    const contract = loadSqlPipelinesContract();
     const named = Object.values(contract.routes).flatMap((r) => [r.query, ...(r.statement ? [r.statement] : [])]).map((s) => s.pipeline);
     expect(pipelines.map((p) => p.name).sort()).toEqual(named.sort());
     expect(pipelines.every((p) => p.concurrency === 4)).toBe(true);
@@ -89,7 +90,8 @@ describe('SqlPipelines', () => {
     }
   });
 
-  it('lets the Airflow identity run the pipelines and read their runs, and nothing more', () => {
+  it('lets the grantee (the Airflow identity) run the pipelines and read their runs, and nothing more', () => {
+    expect(built.runnerGrant.node.id).toBe('RunnerRunsPipelines');
     expect(built.json).toHaveResourceWithProperties(RoleDefinition, {
       name: 'Migration SQL Pipeline Runner (contoso-sql)',
       permissions: [{ actions: [...SQL_PIPELINE_RUNNER_ACTIONS] }],

@@ -5,13 +5,14 @@
  * the sources with the TypeScript compiler API (seconds); `npm run docs` additionally builds the
  * TypeDoc site with warnings as errors.
  */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import * as ts from 'typescript';
+import { apiSurface, interfaceMembers, isPublicMember, memberName, ownerName } from './api-surface';
 
 const REPO = join(__dirname, '..', '..');
 const FIXTURES = join(__dirname, 'fixtures');
 
-interface ApiSurface {
+interface ApiDocs {
   readonly exports: string[];
   /** `file:line name` of each public declaration without a doc comment. */
   readonly undocumented: string[];
@@ -19,38 +20,14 @@ interface ApiSurface {
   readonly withoutDefault: string[];
 }
 
-/**
- * The exports of `entry` and what their docs lack. Only the TypeScript files under `libraryRoot`
- * are read (no dependencies, no default library): declarations are all this needs, in about a second.
- */
-function inspectApi(entry: string, libraryRoot: string): ApiSurface {
-  const roots = ts.sys.readDirectory(libraryRoot, ['.ts']).filter((file) => !file.endsWith('.d.ts'));
-  const program = ts.createProgram(roots, {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.CommonJS,
-    noEmit: true,
-    noResolve: true,
-    noLib: true,
-    types: [],
-  });
-  const checker = program.getTypeChecker();
-  const entryFile = program.getSourceFile(entry);
-  if (entryFile === undefined) throw new Error(`${entry} is not under ${libraryRoot}`);
-  const moduleSymbol = checker.getSymbolAtLocation(entryFile)!;
-
+/** The exports of `entry` and what their docs lack. */
+function inspectApi(entry: string, libraryRoot: string): ApiDocs {
+  const { checker, exports, fileOf, lineOf } = apiSurface(entry, libraryRoot);
   const undocumented: Located[] = [];
   const withoutDefault: Located[] = [];
   const seen = new Set<ts.Node>();
-  const at = (node: ts.Node, name: string): Located => {
-    const file = node.getSourceFile();
-    return {
-      file: relative(libraryRoot, file.fileName),
-      line: file.getLineAndCharacterOfPosition(node.getStart()).line + 1,
-      name,
-    };
-  };
-
-  const underRoot = (node: ts.Node) => !relative(libraryRoot, node.getSourceFile().fileName).startsWith('..');
+  const at = (node: ts.Node, name: string): Located => ({ file: fileOf(node), line: lineOf(node), name });
+  const underRoot = (node: ts.Node) => !fileOf(node).startsWith('..');
   const requireDoc = (node: ts.Node, name: string) => {
     if (!hasSummary(node)) undocumented.push(at(node, name));
   };
@@ -67,22 +44,17 @@ function inspectApi(entry: string, libraryRoot: string): ApiSurface {
     }
   };
 
-  const exportNames: string[] = [];
-  for (const exported of checker.getExportsOfModule(moduleSymbol)) {
-    exportNames.push(exported.name);
-    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-    for (const declaration of symbol.declarations ?? []) {
+  for (const { symbol, declarations } of exports) {
+    for (const declaration of declarations) {
       // Declarations outside the library (re-exported dependencies) are theirs to document.
-      if (!underRoot(declaration) || seen.has(declaration)) continue;
+      if (seen.has(declaration)) continue;
       seen.add(declaration);
       const name = symbol.name;
       requireDoc(declaration, name);
       if (ts.isInterfaceDeclaration(declaration)) {
         // Inherited members too: a base interface that is not exported is documented only through this one.
-        const properties = checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol));
-        checkMembers(name, properties.flatMap((property) => property.declarations ?? []), true);
-      }
-      else if (ts.isTypeAliasDeclaration(declaration) && ts.isTypeLiteralNode(declaration.type)) {
+        checkMembers(name, interfaceMembers(checker, symbol), true);
+      } else if (ts.isTypeAliasDeclaration(declaration) && ts.isTypeLiteralNode(declaration.type)) {
         checkMembers(name, declaration.type.members, true);
       } else if (ts.isClassDeclaration(declaration)) {
         checkMembers(name, declaration.members.filter((member) => !ts.isConstructorDeclaration(member)), false);
@@ -93,7 +65,7 @@ function inspectApi(entry: string, libraryRoot: string): ApiSurface {
       }
     }
   }
-  return { exports: exportNames, undocumented: formatSorted(undocumented), withoutDefault: formatSorted(withoutDefault) };
+  return { exports: exports.map((exported) => exported.name), undocumented: formatSorted(undocumented), withoutDefault: formatSorted(withoutDefault) };
 }
 
 interface Located {
@@ -122,29 +94,6 @@ function docsOf(node: ts.Node): ts.JSDoc[] {
   return ts.getJSDocCommentsAndTags(target).filter((doc): doc is ts.JSDoc => ts.isJSDoc(doc));
 }
 
-function isPublicMember(member: ts.Node): boolean {
-  if (ts.isClassStaticBlockDeclaration(member) || ts.isIndexSignatureDeclaration(member)) return false;
-  const name = (member as { name?: ts.Node }).name;
-  if (name && ts.isPrivateIdentifier(name)) return false;
-  const modifiers = ts.canHaveModifiers(member) ? (ts.getModifiers(member) ?? []) : [];
-  return !modifiers.some(
-    (modifier) => modifier.kind === ts.SyntaxKind.PrivateKeyword || modifier.kind === ts.SyntaxKind.ProtectedKeyword,
-  );
-}
-
-/** The interface or type alias that declares `member`, when it is one. */
-function ownerName(member: ts.Node): string | undefined {
-  const parent = member.parent;
-  if (ts.isInterfaceDeclaration(parent)) return parent.name.text;
-  if (ts.isTypeLiteralNode(parent) && ts.isTypeAliasDeclaration(parent.parent)) return parent.parent.name.text;
-  return undefined;
-}
-
-function memberName(member: ts.Node): string {
-  const name = (member as { name?: ts.PropertyName }).name;
-  return name ? name.getText() : ts.SyntaxKind[member.kind];
-}
-
 function objectLiteralOf(initializer: ts.Expression | undefined): ts.ObjectLiteralExpression | undefined {
   let expression = initializer;
   while (expression && (ts.isAsExpression(expression) || ts.isSatisfiesExpression(expression) || ts.isParenthesizedExpression(expression))) {
@@ -154,7 +103,7 @@ function objectLiteralOf(initializer: ts.Expression | undefined): ts.ObjectLiter
 }
 
 describe('API documentation', () => {
-  let api: ApiSurface;
+  let api: ApiDocs;
   beforeAll(() => {
     api = inspectApi(join(REPO, 'lib', 'index.ts'), join(REPO, 'lib'));
   });

@@ -5,12 +5,9 @@ import { parse } from 'yaml';
 import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { MigrationPlan, parseMigrationPlan } from '../../lib/plan';
 import { examplePlan } from './example-plan';
+import { CAPACITY_ID, ENVIRONMENT_ID, SERVICE_PRINCIPAL } from './host-fixtures';
 import { synthStacks, SynthesizedStack } from './test-stack';
 
-const SUBSCRIPTION = '/subscriptions/00000000-0000-0000-0000-000000000000';
-export const SERVICE_PRINCIPAL = { clientId: '11111111-2222-3333-4444-555555555555', objectId: '66666666-7777-8888-9999-000000000000' };
-export const ENVIRONMENT_ID = `${SUBSCRIPTION}/resourceGroups/rg-data-platform/providers/Microsoft.DataFactory/factories/adf-data-platform/integrationRuntimes/airflow-prod`;
-export const CAPACITY_ID = `${SUBSCRIPTION}/resourceGroups/rg-fabric/providers/Microsoft.Fabric/capacities/fccontoso`;
 
 /** The `airflow:` section of each host as a test writes it. */
 export const AIRFLOW_OF_HOST = {

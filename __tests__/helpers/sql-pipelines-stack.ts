@@ -30,9 +30,9 @@ export function sqlPipelinesStack(props: Partial<SqlPipelinesProps> = {}) {
     selfHostedRuntimeName: 'shir-contoso-sql',
     keyVaultLinkedServiceName: 'ls_key_vault',
     targets: SQL_TARGETS,
-    runnerPrincipalId: RUNNER,
     namePrefix: 'contoso-sql',
     ...props,
   });
-  return { app, stack, pipelines, synth: synthObject(stack), json: Testing.synth(stack) };
+  const runnerGrant = pipelines.grantRunPipelines({ principalId: RUNNER, principalType: 'ServicePrincipal' });
+  return { app, stack, pipelines, runnerGrant, synth: synthObject(stack), json: Testing.synth(stack) };
 }

@@ -2,7 +2,7 @@
 import 'cdktf/lib/testing/adapters/jest';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { App, TerraformStack, Testing } from 'cdktf';
+import { App, TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { AzapiProvider } from '../../lib/azapi/provider';
 
 /** A stack with both providers and a resource group, for testing one construct at a time. */
@@ -60,6 +60,13 @@ export function resourcesOfType(synth: SynthesizedStack, type: string): Record<s
   return synth.resource[type] ?? {};
 }
 
+/** Azure names of the resources of a type, sorted. */
+export function resourceNames(synth: SynthesizedStack, type: string): string[] {
+  return Object.values(resourcesOfType(synth, type))
+    .map((config) => String(config.name))
+    .sort();
+}
+
 /** The only resource of a type (fails the test when there is not exactly one). */
 export function onlyResource(synth: SynthesizedStack, type: string): Record<string, unknown> {
   const all = Object.values(resourcesOfType(synth, type));
@@ -99,6 +106,25 @@ export function resourceNamed(synth: SynthesizedStack, type: string, name: strin
 /** `${type.logicalId.attribute}`, as cdktf renders a reference. */
 export function reference(type: string, logicalId: string, attribute = 'id'): string {
   return `\${${type}.${logicalId}.${attribute}}`;
+}
+
+/**
+ * How attribute values (tokens) render in the synthesized stack, e.g.
+ * `${azurerm_monitor_data_collection_rule.x.id}`: each goes through a Terraform output.
+ */
+export function rendered(stack: TerraformStack, values: { [key: string]: string }): { [key: string]: unknown } {
+  for (const [key, value] of Object.entries(values)) {
+    new TerraformOutput(stack, `rendered_${key}`, { value }).overrideLogicalId(`rendered_${key}`);
+  }
+  const outputs = synthObject(stack).output ?? {};
+  return Object.fromEntries(Object.keys(values).map((key) => [key, outputs[`rendered_${key}`]?.value]));
+}
+
+/** The KQL of every log alert in the stack. */
+export function logAlertQueries(stack: TerraformStack): string[] {
+  return Object.values(resourcesOfType(synthObject(stack), 'azurerm_monitor_scheduled_query_rules_alert_v2')).map(
+    (alert) => (alert.criteria as Array<{ query: string }>)[0].query,
+  );
 }
 
 /**

@@ -2,13 +2,10 @@
 import { join } from 'node:path';
 import { loadMigrationPlan, parseMigrationPlan, renderMigrationPlan, type PlanProblem } from '../../lib/plan';
 import { readFileSync } from 'node:fs';
+import { CAPACITY_ID, ENVIRONMENT_ID, SERVICE_PRINCIPAL as SP, SUBSCRIPTION } from '../helpers/host-fixtures';
 import { EXAMPLE_PLAN, minimalPlan, planFiles, problemsOf } from '../plan/plan-fixtures';
 
-const SP = { clientId: '11111111-2222-3333-4444-555555555555', objectId: '66666666-7777-8888-9999-000000000000' };
-const ENVIRONMENT_ID =
-  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-adf/providers/Microsoft.DataFactory/factories/adf-one/integrationRuntimes/airflow-prod';
-const CAPACITY_ID = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fabric/providers/Microsoft.Fabric/capacities/fcone';
-const VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
+const VNET = `${SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub`;
 
 function withAirflow(airflow: unknown): any {
   const plan = minimalPlan();

@@ -1,4 +1,5 @@
-import { airflowPools, loadPoolsContract } from '../../lib/hosts/airflow-pools';
+import { airflowPools } from '../../lib/hosts/airflow-pools';
+import { loadPoolsContract, poolsOfContract } from '../../lib/private/pools-contract';
 
 const CONCURRENCY = { maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 7 };
 
@@ -14,9 +15,9 @@ describe('airflowPools', () => {
 
   it('refuses a contract that names a concurrency field the plan does not have, or no slots at all', () => {
     const [admission] = loadPoolsContract();
-    expect(() => airflowPools(CONCURRENCY, [{ ...admission, slots: undefined, slotsFrom: 'concurrency.maxSqlSteps' }])).toThrow(
+    expect(() => poolsOfContract(CONCURRENCY, [{ ...admission, slots: undefined, slotsFrom: 'concurrency.maxSqlSteps' }])).toThrow(
       /pool database_migration_admission takes its slots from concurrency\.maxSqlSteps, which the plan does not have/,
     );
-    expect(() => airflowPools(CONCURRENCY, [{ ...admission, slots: undefined }])).toThrow(/has neither slots nor slotsFrom/);
+    expect(() => poolsOfContract(CONCURRENCY, [{ ...admission, slots: undefined }])).toThrow(/has neither slots nor slotsFrom/);
   });
 });

@@ -6,7 +6,7 @@ const INGESTION = {
   streamName: 'Custom-MigrationEvents_CL',
 };
 const KEY_VAULT = { id: 'kv-id', name: 'kv-test', vaultUri: 'https://kv-test.vault.azure.net/' };
-const BASE = { tenantId: 'tenant', subscriptionId: 'subscription', migrationServiceId: 'dms-id', keyVault: KEY_VAULT };
+const BASE = { tenantId: 'tenant', subscriptionId: 'subscription', migrationService: { id: 'dms-id', name: 'dms-test' }, keyVault: KEY_VAULT };
 
 describe('dagEnvironment', () => {
   it('tells the DAG where DMS, the ingestion endpoint and rule and the secrets are, without any secret or identity', () => {
@@ -25,7 +25,7 @@ describe('dagEnvironment', () => {
   });
 
   it('names the factory of the SQL pipelines only when the SQL goes through Data Factory', () => {
-    expect(dagEnvironment({ ...BASE, dataFactoryId: 'adf-id' }).MIGRATION_DATA_FACTORY_ID).toBe('adf-id');
+    expect(dagEnvironment({ ...BASE, dataFactory: { id: 'adf-id', name: 'adf-test' } }).MIGRATION_DATA_FACTORY_ID).toBe('adf-id');
     expect(dagEnvironment(BASE)).not.toHaveProperty('MIGRATION_DATA_FACTORY_ID');
     expect(dagEnvironment(BASE)).not.toHaveProperty('MIGRATION_EVENTS_ENDPOINT');
   });

@@ -1,8 +1,10 @@
 /** An existing Data Factory Airflow environment, adopted: DAG imported, nothing created in its place. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataFactoryAirflowHost, parseEnvironmentId } from '../../lib/hosts/data-factory-host';
-import { AIRFLOW_OF_HOST, ENVIRONMENT_ID, examplePlanWith, SERVICE_PRINCIPAL, synthMigrationStack } from '../helpers/migration-stack';
+import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
+import { parseEnvironmentId } from '../../lib/private/arm-ids';
+import { ENVIRONMENT_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyResource, resourcesOfType } from '../helpers/test-stack';
 
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];

@@ -1,6 +1,7 @@
 /** An Airflow the team runs: everything else deployed, and the outputs that configure it. */
 import { ExternalAirflowHost } from '../../lib/hosts/external-host';
-import { examplePlanWith, SERVICE_PRINCIPAL, synthMigrationStack } from '../helpers/migration-stack';
+import { SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { resourcesOfType } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 

@@ -5,11 +5,12 @@ import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
 import { FabricWorkspace } from '../../lib/fabric/workspace';
 import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
-import { FabricCapacitySku } from '../../lib/hosts/fabric';
-import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
+import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
-import { EXISTING_CAPACITY_ID, SERVICE_PRINCIPAL, fabricHostStack } from './fabric-test-stack';
+import { CAPACITY_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { fabricHostStack } from './fabric-test-stack';
 
 const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
 const CONTENT_PART = 'apacheairflowjob-content.json';
@@ -84,7 +85,7 @@ describe('FabricAirflowHost', () => {
     });
 
     it.each<[string, object, RegExp]>([
-      ['both', { capacity: NEW_CAPACITY, capacityId: EXISTING_CAPACITY_ID }, /set exactly one of capacityId .* and capacity/],
+      ['both', { capacity: NEW_CAPACITY, capacityId: CAPACITY_ID }, /set exactly one of capacityId .* and capacity/],
       ['neither', { capacityId: undefined }, /set exactly one of capacityId .* and capacity/],
       ['an F4', { capacity: { sku: 'F4' as FabricCapacitySku, administrators: ['a@contoso.com'] }, capacityId: undefined }, /capacity\.sku must be one of F8, F16, .*got "F4"/],
       ['no administrator', { capacity: { sku: 'F8', administrators: [] }, capacityId: undefined }, /capacity\.administrators must list at least one administrator/],
@@ -225,10 +226,10 @@ describe('FabricAirflowHost', () => {
   describe('DAG upload step', () => {
     it('uploads the DAG files and the rendered plan, not requirements.txt (the definition installs those)', () => {
       const { host, bundle } = fabricHostStack();
-      expect(host.dagUpload.uploadedPaths).toContain('dags/migration_orchestration.py');
-      expect(host.dagUpload.uploadedPaths).toContain('dags/migration_plan.json');
-      expect(host.dagUpload.uploadedPaths).not.toContain('requirements.txt');
-      expect(host.dagUpload.uploadedPaths).toEqual(
+      expect(host.uploadedDagFiles).toContain('dags/migration_orchestration.py');
+      expect(host.uploadedDagFiles).toContain('dags/migration_plan.json');
+      expect(host.uploadedDagFiles).not.toContain('requirements.txt');
+      expect(host.uploadedDagFiles).toEqual(
         bundle.files.map((file) => file.blobName).filter((name) => name.startsWith('dags/')),
       );
     });

@@ -1,27 +1,21 @@
 import { App, TerraformStack, Testing } from 'cdktf';
-import {
-  DataFabricCapacity,
-  FabricApacheAirflowJob,
-  FabricProvider,
-  FabricWorkspace,
-  FabricWorkspaceRoleAssignment,
-} from '../../lib/fabric';
-import { SynthesizedStack } from '../helpers/test-stack';
+import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
+import { DataFabricCapacity } from '../../lib/fabric/data-capacity';
+import { FabricProvider } from '../../lib/fabric/provider';
+import { FabricWorkspace } from '../../lib/fabric/workspace';
+import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
+import { synthObject } from '../helpers/test-stack';
 
 function fabricStack(): { app: App; stack: TerraformStack } {
   const app = Testing.app();
   return { app, stack: new TerraformStack(app, 'bindings') };
 }
 
-function synth(stack: TerraformStack): SynthesizedStack {
-  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
-}
-
 describe('microsoft/fabric 1.13 bindings', () => {
   it('requires the microsoft/fabric provider, 1.13 or a later 1.x', () => {
     const { stack } = fabricStack();
     new FabricProvider(stack, 'fabric', { useOidc: true, tenantId: 'tenant' });
-    const out = synth(stack);
+    const out = synthObject(stack);
     expect(out.terraform?.required_providers).toEqual({ fabric: { source: 'microsoft/fabric', version: '~> 1.13' } });
     expect(out.provider).toEqual({ fabric: [{ use_oidc: true, tenant_id: 'tenant' }] });
   });
@@ -43,7 +37,7 @@ describe('microsoft/fabric 1.13 bindings', () => {
       definitionUpdateEnabled: false,
       definition: { 'apacheairflowjob-content.json': { source: 'content.json', tokens: { a: 'b' }, processingMode: 'GoTemplate' } },
     });
-    const out = synth(stack);
+    const out = synthObject(stack);
     expect(out.data?.fabric_capacity.capacity).toEqual({ display_name: 'fccontoso' });
     expect(out.resource.fabric_workspace.ws).toEqual({ display_name: 'ws-x', capacity_id: '${data.fabric_capacity.capacity.id}' });
     expect(out.resource.fabric_workspace_role_assignment.member).toEqual({
@@ -65,6 +59,6 @@ describe('microsoft/fabric 1.13 bindings', () => {
   it('sets the format only with a definition', () => {
     const { stack } = fabricStack();
     new FabricApacheAirflowJob(stack, 'job', { workspaceId: 'ws', displayName: 'aaj-x' });
-    expect(synth(stack).resource.fabric_apache_airflow_job.job).toEqual({ workspace_id: 'ws', display_name: 'aaj-x' });
+    expect(synthObject(stack).resource.fabric_apache_airflow_job.job).toEqual({ workspace_id: 'ws', display_name: 'aaj-x' });
   });
 });

@@ -1,14 +1,9 @@
 import { FabricProvider } from '../../lib/fabric/provider';
-import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabric';
-import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabric/fabric-airflow-host';
+import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
+import { CAPACITY_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { testStack } from '../helpers/test-stack';
 
-export const SERVICE_PRINCIPAL = {
-  clientId: '5b1c2a7e-0c4f-4c3e-9d61-0a2b3c4d5e6f',
-  objectId: '9e8d7c6b-5a49-4f3e-8d2c-1b0a99887766',
-};
-export const EXISTING_CAPACITY_ID =
-  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fabric/providers/Microsoft.Fabric/capacities/fccontoso';
 
 /** A stack with azurerm, azapi and fabric providers and one Fabric host. */
 export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}) {
@@ -27,7 +22,7 @@ export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}) {
     keyVault: { id: 'kv-id', name: 'kv-contoso', vaultUri: 'https://kv-contoso.vault.azure.net/' },
     pools: [{ name: 'dms_service', slots: 10, description: 'DMS migrations in flight on the migration service' }],
     servicePrincipal: SERVICE_PRINCIPAL,
-    ...(props.capacity ? {} : { capacityId: EXISTING_CAPACITY_ID }),
+    ...(props.capacity ? {} : { capacityId: CAPACITY_ID }),
     ...props,
   });
   return { app, stack, host, bundle, resourceGroup };

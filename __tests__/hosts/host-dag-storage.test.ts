@@ -3,7 +3,7 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { HostDagStorage, HostDagStorageProps } from '../../lib/hosts/host-dag-storage';
-import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';

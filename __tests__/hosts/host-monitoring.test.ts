@@ -5,18 +5,22 @@
  * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
  */
 import { AIRFLOW_LOG_CATEGORIES } from '../../lib/monitoring/data-factory-signals';
-import { AIRFLOW_OF_HOST, ENVIRONMENT_ID, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+import { ENVIRONMENT_ID } from '../helpers/host-fixtures';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { resourceNames, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
 
 const EVENT_ALERTS = ['alert-contoso-sql-migration-failed', 'alert-contoso-sql-migration-running-long', 'alert-contoso-sql-migration-stalled'];
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
 
 function alertNames(synth: SynthesizedStack): { log: string[]; metric: string[]; prometheus: string[] } {
-  const named = (type: string) => Object.values(resourcesOfType(synth, type)).map((alert) => String(alert.name)).sort();
   const prometheus = Object.values(resourcesOfType(synth, 'azurerm_monitor_alert_prometheus_rule_group')).flatMap((group: any) =>
     group.rule.map((rule: { alert: string }) => rule.alert),
   );
-  return { log: named('azurerm_monitor_scheduled_query_rules_alert_v2'), metric: named('azurerm_monitor_metric_alert'), prometheus };
+  return {
+    log: resourceNames(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2'),
+    metric: resourceNames(synth, 'azurerm_monitor_metric_alert'),
+    prometheus,
+  };
 }
 
 function diagnosticCategories(synth: SynthesizedStack): Record<string, string[]> {

@@ -1,7 +1,7 @@
 import Ajv, { ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AirflowChartValues } from '../../lib/hosts/kubernetes/chart-values';
+import { AirflowChartValues } from '../../lib/private/kubernetes/chart-values';
 import { kubernetesHostStack } from './kubernetes-test-stack';
 
 /** The pinned chart's schema, vendored (see vendor/airflow-chart/SOURCE.md). */

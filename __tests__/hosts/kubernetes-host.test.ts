@@ -6,14 +6,15 @@ import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { Testing } from 'cdktf';
-import { AIRFLOW_SERVICE_ACCOUNTS, AirflowChartValues, DAG_BUNDLE_HASH_ANNOTATION, WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION, WORKLOAD_IDENTITY_LABEL } from '../../lib/hosts/kubernetes/chart-values';
-import { AIRFLOW_BASE_IMAGE, AIRFLOW_CHART, AIRFLOW_VERSION } from '../../lib/hosts/kubernetes/versions';
-import { loadDagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { AIRFLOW_SERVICE_ACCOUNTS, AirflowChartValues, DAG_BUNDLE_HASH_ANNOTATION, WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION, WORKLOAD_IDENTITY_LABEL } from '../../lib/private/kubernetes/chart-values';
+import { AIRFLOW_BASE_IMAGE, AIRFLOW_CHART, AIRFLOW_VERSION } from '../../lib/private/kubernetes/versions';
+import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
-import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, kubernetesHostStack, POOLS } from './kubernetes-test-stack';
+import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
+import { kubernetesHostStack } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
 
@@ -305,11 +306,11 @@ describe('KubernetesAirflowHost', () => {
       expect(run.lifecycle.replace_triggered_by).toEqual([expect.stringMatching(/^terraform_data\.[A-Za-z0-9_]+$/)]);
       expect(resourcesOfType(releaseStack, Release.tfResourceType)).not.toEqual({});
       expect(release.dependencies).toEqual([stack]);
-      expect(values.defaultAirflowTag).toBe(host.image.imageTag);
+      expect(host.image.endsWith(`/airflow-migration:${values.defaultAirflowTag}`)).toBe(true);
       const other = kubernetesHostStack({
         bundle: { ...loadDagBundle(renderMigrationPlan(examplePlan())), requirements: ['azure-identity==1.19.0'] },
       });
-      expect(other.host.image.imageTag).not.toBe(host.image.imageTag);
+      expect(other.host.image).not.toBe(host.image);
     });
 
     it('is pulled by the kubelet identity with AcrPull', () => {

@@ -4,7 +4,7 @@
  * file: a query that names a missing column, misuses a function or mixes types gets diagnostics
  * here instead of a rejected alert at `terraform apply`.
  */
-import { MIGRATION_EVENT_COLUMNS, MIGRATION_EVENTS_TABLE } from '../../lib/monitoring';
+import { MIGRATION_EVENT_COLUMNS, MIGRATION_EVENTS_TABLE } from '../../lib/monitoring/migration-events';
 
 require('@kusto/language-service-next/bridge.js');
 require('@kusto/language-service-next/Kusto.Language.Bridge.js');

@@ -1,7 +1,8 @@
 /** Every query the stack deploys is valid KQL against the contract's events table. */
-import { WORKBOOK_QUERIES } from '../../lib/monitoring';
+import { WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
 import { kqlDiagnostics } from './kql';
-import { logAlertQueries, monitoring } from '../monitoring/monitoring-test-stack';
+import { logAlertQueries } from '../helpers/test-stack';
+import { monitoring } from '../monitoring/monitoring-test-stack';
 
 /** Workbook parameters are replaced by the workbook before the query runs. */
 function asWorkbookRunsIt(query: string): string {

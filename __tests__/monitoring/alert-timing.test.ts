@@ -1,4 +1,4 @@
-import { alertTiming, isoDuration, shortestWindowOfAtLeast, LOG_ALERT_WINDOW_MINUTES } from '../../lib/monitoring';
+import { alertTiming, isoDuration, shortestWindowOfAtLeast, LOG_ALERT_WINDOW_MINUTES } from '../../lib/private/alert-timing';
 
 describe('isoDuration', () => {
   it.each([

@@ -1,13 +1,8 @@
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
-import {
-  CustomAlertProps,
-  CustomLogAlertProps,
-  DATA_FACTORY_METRIC_NAMESPACE,
-  DataFactoryMetric,
-  migrationFailedAlert,
-  migrationFailedQuery,
-} from '../../lib/monitoring';
+import { CustomAlertProps, CustomLogAlertProps } from '../../lib/monitoring/custom-alerts';
+import { DATA_FACTORY_METRIC_NAMESPACE, DataFactoryMetric } from '../../lib/monitoring/data-factory-signals';
+import { migrationFailedAlert, migrationFailedQuery } from '../../lib/monitoring/migration-events';
 import { onlyLogicalId, reference, resourceNamed, synthObject } from '../helpers/test-stack';
 import { FACTORY, monitoring, PIPELINE_FAILURES_ALERT } from './monitoring-test-stack';
 

@@ -3,18 +3,10 @@ import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
-import { AlertSeverity, DataFactoryMonitoringProps, MigrationMonitoring } from '../../lib/monitoring';
-import {
-  onlyLogicalId,
-  onlyResource,
-  reference,
-  resourceNamed,
-  resourcesOfType,
-  resourcesSnapshot,
-  SynthesizedStack,
-  synthObject,
-  testStack,
-} from '../helpers/test-stack';
+import { AlertSeverity } from '../../lib/monitoring/alerts';
+import { DataFactoryMonitoringProps } from '../../lib/monitoring/data-factory-monitoring';
+import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
+import { onlyLogicalId, onlyResource, reference, resourceNamed, resourceNames, resourcesOfType, resourcesSnapshot, SynthesizedStack, synthObject, testStack } from '../helpers/test-stack';
 import { BASE_PROPS, DAG_STORAGE_ACCOUNT_ID, FACTORY, monitoring } from './monitoring-test-stack';
 
 const METRIC_ALERT = 'azurerm_monitor_metric_alert';
@@ -32,13 +24,6 @@ function withFactory(props: DataFactoryMonitoringProps = { selfHostedIntegration
 
 function actionGroupReference(synth: SynthesizedStack): string {
   return reference('azurerm_monitor_action_group', onlyLogicalId(synth, 'azurerm_monitor_action_group'));
-}
-
-/** Azure names of the resources of a type, sorted. */
-function namesOf(synth: SynthesizedStack, type: string): string[] {
-  return Object.values(resourcesOfType(synth, type))
-    .map((config) => String(config.name))
-    .sort();
 }
 
 describe('MigrationMonitoring.monitorDataFactory', () => {
@@ -96,7 +81,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
       const built = monitoring();
       built.monitoring.monitorDataFactory({ ...FACTORY, dagStorageAccountId: DAG_STORAGE_ACCOUNT_ID });
       const synth = synthObject(built.stack);
-      expect(namesOf(synth, 'azurerm_monitor_diagnostic_setting')).toEqual(['diag-adf-contoso-sql', 'diag-dag-blobs']);
+      expect(resourceNames(synth, 'azurerm_monitor_diagnostic_setting')).toEqual(['diag-adf-contoso-sql', 'diag-dag-blobs']);
       expect(resourceNamed(synth, 'azurerm_monitor_diagnostic_setting', 'diag-dag-blobs')).toMatchObject({
         target_resource_id: `${DAG_STORAGE_ACCOUNT_ID}/blobServices/default`,
         enabled_log: [{ category: 'StorageRead' }, { category: 'StorageWrite' }, { category: 'StorageDelete' }],
@@ -200,7 +185,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
 
     it('has no offline alert without the self-hosted runtime name', () => {
       const { stack, monitoring: construct } = withFactory({ airflowIntegrationRuntimeName: AIRFLOW });
-      expect(namesOf(synthObject(stack), METRIC_ALERT)).toEqual([
+      expect(resourceNames(synthObject(stack), METRIC_ALERT)).toEqual([
         'alert-contoso-sql-airflow-dag-import-errors',
         'alert-contoso-sql-airflow-task-failures',
       ]);
@@ -210,7 +195,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     it('creates no Airflow alert and collects no Airflow log when the factory runs no managed Airflow', () => {
       const { stack, monitoring: construct } = withFactory({ selfHostedIntegrationRuntimeName: SHIR });
       const synth = synthObject(stack);
-      expect(namesOf(synth, METRIC_ALERT)).toEqual(['alert-contoso-sql-shir-offline']);
+      expect(resourceNames(synth, METRIC_ALERT)).toEqual(['alert-contoso-sql-shir-offline']);
       expect(construct.createdAlerts().map((alert) => alert.name)).toEqual(['alert-contoso-sql-shir-offline']);
       expect(resourceNamed(synth, 'azurerm_monitor_diagnostic_setting', 'diag-adf-contoso-sql').enabled_log).toEqual([
         { category: 'ActivityRuns' },

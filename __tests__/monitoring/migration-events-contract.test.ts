@@ -6,17 +6,12 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  MIGRATION_EVENTS_STREAM,
-  MIGRATION_EVENTS_TABLE,
-  MIGRATION_PHASES,
-  MIGRATION_STATUSES,
-  WORKBOOK_QUERIES,
-} from '../../lib/monitoring';
+import { MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_PHASES, MIGRATION_STATUSES } from '../../lib/monitoring/migration-events';
 import { loadMigrationEventsContract, MIGRATION_EVENTS_CONTRACT_FILE } from '../../lib/monitoring/migration-events-contract';
-import { findPackageRoot } from '../../lib/orchestration-factory/dag-bundle';
-import { onlyResource, synthObject } from '../helpers/test-stack';
-import { logAlertQueries, monitoring } from './monitoring-test-stack';
+import { WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { findPackageRoot } from '../../lib/private/package-root';
+import { logAlertQueries, onlyResource, synthObject } from '../helpers/test-stack';
+import { monitoring } from './monitoring-test-stack';
 
 const ROOT = findPackageRoot(__dirname);
 const CONTRACT = JSON.parse(readFileSync(join(ROOT, MIGRATION_EVENTS_CONTRACT_FILE), 'utf8'));

@@ -2,25 +2,12 @@ import { Testing } from 'cdktf';
 import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import {
-  AlertSeverity,
-  MigrationEventIngestion,
-  MigrationEventsMonitoringProps,
-  MigrationStalledAlertOptions,
-  migrationStalledQuery,
-} from '../../lib/monitoring';
-import {
-  onlyLogicalId,
-  onlyResource,
-  reference,
-  resourceNamed,
-  resourcesOfType,
-  resourcesSnapshot,
-  SynthesizedStack,
-  synthObject,
-  testStack,
-} from '../helpers/test-stack';
-import { MonitoringTestProps, monitoring, rendered } from './monitoring-test-stack';
+import { AlertSeverity } from '../../lib/monitoring/alerts';
+import { MigrationEventIngestion } from '../../lib/monitoring/migration-event-ingestion';
+import { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from '../../lib/monitoring/migration-events-monitoring';
+import { migrationStalledQuery } from '../../lib/monitoring/migration-stalled';
+import { onlyLogicalId, onlyResource, reference, rendered, resourceNamed, resourcesOfType, resourcesSnapshot, SynthesizedStack, synthObject, testStack } from '../helpers/test-stack';
+import { MonitoringTestProps, monitoring } from './monitoring-test-stack';
 
 const TABLE = 'azurerm_log_analytics_workspace_table_custom_log';
 const RULE = 'azurerm_monitor_data_collection_rule';
@@ -132,11 +119,10 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       });
     });
 
-    it('grants Monitoring Metrics Publisher on the rule only', () => {
+    it('grants Monitoring Metrics Publisher on the rule only, and returns the assignment', () => {
       const { stack, monitoring: construct } = withEvents();
-      construct.grantEventPublisher('FactoryEventPublisher', '11111111-1111-1111-1111-111111111111', {
-        principalType: 'ServicePrincipal',
-      });
+      const granted = construct.grantPublishEvents({ principalId: '11111111-1111-1111-1111-111111111111', principalType: 'ServicePrincipal' });
+      expect(granted.node.id).toBe('PublishEvents');
       const synth = synthObject(stack);
       expect(Object.keys(resourcesOfType(synth, 'azurerm_role_assignment'))).toHaveLength(1);
       expect(Testing.synth(stack)).toHaveResourceWithProperties(RoleAssignment, {
@@ -154,7 +140,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
 
     it('keeps the Terraform addresses the facade gave the table, endpoint, rule and grant before they moved to MigrationEventIngestion', () => {
       const { stack, monitoring: construct } = withEvents();
-      construct.grantEventPublisher('AirflowPublishesEvents', '11111111-1111-1111-1111-111111111111');
+      construct.grantPublishEvents({ principalId: '11111111-1111-1111-1111-111111111111' }, { id: 'AirflowPublishesEvents' });
       const synth = synthObject(stack);
       expect(ids(synth)).toMatchObject({
         table: 'monitoring_EventsTable_6CF22C23',
@@ -171,7 +157,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       const { stack, resourceGroup } = testStack();
       const workspace = { id: '/subscriptions/S/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log-shared', name: 'log-shared' };
       const ingestion = new MigrationEventIngestion(stack, 'events', { resourceGroup, namePrefix: 'contoso-sql', workspace, location: 'northeurope' });
-      ingestion.grantPublisher('Publisher', '11111111-1111-1111-1111-111111111111', { principalType: 'ServicePrincipal' });
+      ingestion.grantPublish({ principalId: '11111111-1111-1111-1111-111111111111', principalType: 'ServicePrincipal' }, { id: 'Publisher' });
       const synth = synthObject(stack);
       expect(onlyResource(synth, TABLE)).toMatchObject({ name: 'MigrationEvents_CL', workspace_id: workspace.id });
       expect(onlyResource(synth, ENDPOINT)).toMatchObject({ name: 'dce-contoso-sql', location: 'northeurope' });

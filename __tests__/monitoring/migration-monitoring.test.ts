@@ -2,9 +2,9 @@ import { Testing } from 'cdktf';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
 import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
-import { MigrationMonitoring } from '../../lib/monitoring';
-import { onlyLogicalId, onlyResource, reference, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
-import { BASE_PROPS, monitoring, rendered } from './monitoring-test-stack';
+import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
+import { onlyLogicalId, onlyResource, reference, rendered, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
+import { BASE_PROPS, monitoring } from './monitoring-test-stack';
 
 const EXISTING_WORKSPACE = {
   id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-shared/providers/Microsoft.OperationalInsights/workspaces/log-shared',
@@ -56,11 +56,11 @@ describe('MigrationMonitoring: workspace and action group', () => {
   });
 
   it('warns when the workspace protection is turned off, and drops prevent_destroy', () => {
-    const { stack } = monitoring({ protectWorkspace: false });
+    const { stack } = monitoring({ preventDestroy: false });
     expect(onlyResource(synthObject(stack), 'azurerm_log_analytics_workspace').lifecycle).toBeUndefined();
     const warnings = warningsOf(stack);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/protectWorkspace is false/);
+    expect(warnings[0]).toMatch(/preventDestroy is false/);
   });
 
   it('warns when shared-key access is turned on', () => {
@@ -71,8 +71,8 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(warningsOf(stack)).toEqual([expect.stringMatching(/localAuthenticationEnabled is true/)]);
   });
 
-  it('locks the workspace against deletion when workspaceLock is on', () => {
-    const { stack } = monitoring({ workspaceLock: true });
+  it('locks the workspace when a lock is asked for', () => {
+    const { stack } = monitoring({ lock: { kind: 'CanNotDelete' } });
     const workspace = onlyLogicalId(synthObject(stack), 'azurerm_log_analytics_workspace');
     expect(Testing.synth(stack)).toHaveResourceWithProperties(ManagementLock, {
       lock_level: 'CanNotDelete',
@@ -82,13 +82,13 @@ describe('MigrationMonitoring: workspace and action group', () => {
   });
 
   it('uses an existing workspace without creating, protecting or locking one', () => {
-    const { stack, monitoring: construct } = monitoring({ workspace: EXISTING_WORKSPACE, workspaceLock: true });
+    const { stack, monitoring: construct } = monitoring({ workspace: EXISTING_WORKSPACE, lock: { kind: 'CanNotDelete' } });
     const synth = synthObject(stack);
     expect(resourcesOfType(synth, 'azurerm_log_analytics_workspace')).toEqual({});
     expect(resourcesOfType(synth, 'azurerm_management_lock')).toEqual({});
     expect(construct.workspaceId).toBe(EXISTING_WORKSPACE.id);
     expect(construct.workspace).toBe(EXISTING_WORKSPACE);
-    expect(warningsOf(stack)).toEqual([expect.stringMatching(/workspaceLock ignored: the workspace was passed in/)]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/lock ignored: the workspace was passed in/)]);
   });
 
   it('notifies every email through the action group', () => {
@@ -153,7 +153,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
   it('refuses to hand out the ingestion settings before monitorMigrationEvents()', () => {
     const { monitoring: construct } = monitoring();
     expect(() => construct.eventIngestion).toThrow(/call monitorMigrationEvents\(\) before reading eventIngestion/);
-    expect(() => construct.grantEventPublisher('Publisher', '11111111-1111-1111-1111-111111111111')).toThrow(
+    expect(() => construct.grantPublishEvents({ principalId: '11111111-1111-1111-1111-111111111111' })).toThrow(
       /call monitorMigrationEvents\(\)/,
     );
   });

@@ -1,5 +1,6 @@
 import { ApplicationInsightsWorkbook } from '@cdktf/provider-azurerm/lib/application-insights-workbook';
-import { migrationWorkbookContent, MigrationWorkbook, stableGuid, WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { migrationWorkbookContent, MigrationWorkbook, WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { stableGuid } from '../../lib/private/stable-guid';
 import { onlyResource, synthObject, testStack } from '../helpers/test-stack';
 
 describe('MigrationWorkbook', () => {

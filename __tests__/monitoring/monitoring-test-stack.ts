@@ -1,7 +1,9 @@
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { IDataFactory } from '../../lib/core/references';
-import { CustomMetricAlertProps, DATA_FACTORY_METRIC_NAMESPACE, MigrationMonitoring, MigrationMonitoringProps } from '../../lib/monitoring';
-import { resourcesOfType, synthObject, testStack } from '../helpers/test-stack';
+import { CustomMetricAlertProps } from '../../lib/monitoring/custom-alerts';
+import { DATA_FACTORY_METRIC_NAMESPACE } from '../../lib/monitoring/data-factory-signals';
+import { MigrationMonitoring, MigrationMonitoringProps } from '../../lib/monitoring/migration-monitoring';
+import { testStack } from '../helpers/test-stack';
 
 export type MonitoringTestProps = Omit<MigrationMonitoringProps, 'resourceGroup'>;
 
@@ -42,22 +44,3 @@ export const PIPELINE_FAILURES_ALERT: CustomMetricAlertProps = {
 /** An existing storage account holding a factory's DAGs. */
 export const DAG_STORAGE_ACCOUNT_ID =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.Storage/storageAccounts/stdag';
-
-/**
- * How attribute values (tokens) render in the synthesized stack, e.g.
- * `${azurerm_monitor_data_collection_rule.x.id}`: each goes through a Terraform output.
- */
-export function rendered(stack: TerraformStack, values: { [key: string]: string }): { [key: string]: unknown } {
-  for (const [key, value] of Object.entries(values)) {
-    new TerraformOutput(stack, `rendered_${key}`, { value }).overrideLogicalId(`rendered_${key}`);
-  }
-  const outputs = synthObject(stack).output ?? {};
-  return Object.fromEntries(Object.keys(values).map((key) => [key, outputs[`rendered_${key}`]?.value]));
-}
-
-/** The KQL of every log alert in the stack. */
-export function logAlertQueries(stack: TerraformStack): string[] {
-  return Object.values(resourcesOfType(synthObject(stack), 'azurerm_monitor_scheduled_query_rules_alert_v2')).map(
-    (alert) => (alert.criteria as Array<{ query: string }>)[0].query,
-  );
-}

@@ -1,6 +1,6 @@
 import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { onlyResource, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { onlyLogicalId, onlyResource, reference, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 
 function build(props: Partial<DatabaseMigrationStackProps> = {}): { synth: SynthesizedStack; release?: SynthesizedStack; warnings: string[] } {
   const { synth, release, stack } = synthMigrationStack(props);
@@ -10,16 +10,19 @@ function build(props: Partial<DatabaseMigrationStackProps> = {}): { synth: Synth
 /** A host that keeps the DAG in storage, where the storage lock applies. */
 const EXTERNAL_HOST = { plan: examplePlanWith(AIRFLOW_OF_HOST.external) };
 
-function reference(synth: SynthesizedStack, type: string): string {
-  const ids = Object.keys(synth.resource[type] ?? {});
-  expect(ids).toHaveLength(1);
-  return `\${${type}.${ids[0]}.id}`;
+/** `${<type>.<logical id>.id}` of the only resource of a type. */
+function idOf(synth: SynthesizedStack, type: string): string {
+  return reference(type, onlyLogicalId(synth, type));
+}
+
+function locksOf(synth: SynthesizedStack): Array<Record<string, unknown>> {
+  return Object.values(synth.resource.azurerm_management_lock ?? {});
 }
 
 const STATEFUL = ['azurerm_key_vault', 'azurerm_log_analytics_workspace'] as const;
 /** The DAG storage only holds redeployable files: locked on request, not prevent_destroy by default. */
 const LOCKED = [...STATEFUL, 'azurerm_storage_account'] as const;
-const UNPROTECTED_WARNING = /is not protected by prevent_destroy|protectWorkspace is false/;
+const UNPROTECTED_WARNING = /is not protected by prevent_destroy|preventDestroy is false/;
 
 describe('protection of stateful resources', () => {
   it("by default: prevent_destroy on the Key Vault, the workspace and the Kubernetes host's metadata database, no locks, no warning", () => {
@@ -32,35 +35,63 @@ describe('protection of stateful resources', () => {
     expect(warnings.filter((w) => UNPROTECTED_WARNING.test(w))).toEqual([]);
   });
 
-  it('protectStatefulResources: false drops prevent_destroy and warns for each resource', () => {
-    const { synth, release, warnings } = build({ protectStatefulResources: false });
+  it('preventDestroy: false drops prevent_destroy and warns for each resource', () => {
+    const { synth, release, warnings } = build({ preventDestroy: false });
     for (const type of STATEFUL) {
       expect(onlyResource(synth, type)).not.toHaveProperty('lifecycle.prevent_destroy');
     }
     expect(onlyResource(release!, 'azurerm_postgresql_flexible_server')).toHaveProperty('lifecycle.prevent_destroy', false);
     expect(warnings.filter((w) => UNPROTECTED_WARNING.test(w))).toEqual([
-      expect.stringMatching(/Monitoring: protectWorkspace is false/),
+      expect.stringMatching(/Monitoring: preventDestroy is false/),
       expect.stringMatching(/Orchestration\/KeyVault: Key Vault is not protected by prevent_destroy/),
       expect.stringMatching(/AirflowHost\/Database: Airflow metadata database is not protected by prevent_destroy/),
     ]);
   });
 
-  it('lockStatefulResources: true adds a CanNotDelete lock on each and on the DAG storage, besides prevent_destroy', () => {
-    const { synth } = build({ ...EXTERNAL_HOST, lockStatefulResources: true });
-    const locks = Object.values(synth.resource.azurerm_management_lock ?? {});
-    expect(locks.map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
-      LOCKED.map((type) => [reference(synth, type), 'CanNotDelete']).sort(),
+  it('lock adds a lock of that kind on each and on the DAG storage, besides prevent_destroy', () => {
+    const { synth } = build({ ...EXTERNAL_HOST, lock: { kind: 'CanNotDelete' } });
+    expect(locksOf(synth).map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
+      LOCKED.map((type) => [idOf(synth, type), 'CanNotDelete']).sort(),
     );
     for (const type of STATEFUL) {
       expect(onlyResource(synth, type).lifecycle).toEqual({ prevent_destroy: true });
     }
   });
 
-  it('keeps the locks when prevent_destroy is off (a lock also stops deletion outside Terraform)', () => {
-    const { synth } = build({ ...EXTERNAL_HOST, protectStatefulResources: false, lockStatefulResources: true });
-    expect(Object.values(synth.resource.azurerm_management_lock ?? {}).map((lock) => lock.scope).sort()).toEqual(
-      LOCKED.map((type) => reference(synth, type)).sort(),
+  it("locks the Kubernetes host's metadata database too, in the release stack", () => {
+    const { synth, release } = build({ lock: { kind: 'ReadOnly' } });
+    expect(locksOf(synth).map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
+      STATEFUL.map((type) => [idOf(synth, type), 'ReadOnly']).sort(),
     );
+    const server = onlyLogicalId(release!, 'azurerm_postgresql_flexible_server');
+    expect(locksOf(release!)).toEqual([
+      expect.objectContaining({
+        scope: reference('azurerm_postgresql_flexible_server', server),
+        lock_level: 'ReadOnly',
+        name: `lock-${reference('azurerm_postgresql_flexible_server', server, 'name')}`,
+      }),
+    ]);
+  });
+
+  it("gives the DAG storage its own lock when dagStorage.lock says so (the specific setting wins)", () => {
+    const { synth } = build({ ...EXTERNAL_HOST, lock: { kind: 'CanNotDelete' }, dagStorage: { lock: { kind: 'ReadOnly', name: 'lock-dags' } } });
+    const account = idOf(synth, 'azurerm_storage_account');
+    expect(locksOf(synth).filter((lock) => lock.scope === account)).toEqual([
+      expect.objectContaining({ lock_level: 'ReadOnly', name: 'lock-dags' }),
+    ]);
+  });
+
+  it('keeps the locks when prevent_destroy is off (a lock also stops deletion outside Terraform)', () => {
+    const { synth } = build({ ...EXTERNAL_HOST, preventDestroy: false, lock: { kind: 'CanNotDelete' } });
+    expect(locksOf(synth).map((lock) => lock.scope).sort()).toEqual(LOCKED.map((type) => idOf(synth, type)).sort());
+  });
+
+  it.each([
+    [{ kind: 'DoNotDelete' }, /lock\.kind must be one of CanNotDelete, ReadOnly \(got "DoNotDelete"\)/],
+    [{ kind: 'CanNotDelete', name: 'lock/vault' }, /lock\.name "lock\/vault" must be 1 to 259 characters, none of/],
+    [{ kind: 'CanNotDelete', name: 'x'.repeat(260) }, /lock\.name "x+" must be 1 to 259 characters/],
+  ])('refuses a lock Azure would refuse: %j', (lock, message) => {
+    expect(() => build({ lock: lock as never })).toThrow(message);
   });
 });
 
@@ -70,7 +101,7 @@ describe('the DAG container (hosts that read the DAG from storage)', () => {
   it('lives in an account that keeps blob versions and soft-deleted blobs and containers', () => {
     const container = onlyResource(synth, 'azurerm_storage_container');
     expect(container).toMatchObject({ name: 'airflow-dags', container_access_type: 'private' });
-    expect(container.storage_account_id).toBe(reference(synth, 'azurerm_storage_account'));
+    expect(container.storage_account_id).toBe(idOf(synth, 'azurerm_storage_account'));
 
     const account = onlyResource(synth, 'azurerm_storage_account') as Record<string, any>;
     expect(account.blob_properties).toEqual({

@@ -1,37 +1,23 @@
-import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
-import { Annotations } from 'cdktf';
-import { Construct } from 'constructs';
-
-/** How a stateful resource is protected from deletion. */
-export interface ProtectionProps {
-  /** Terraform refuses to plan its destruction (`lifecycle.prevent_destroy`). */
-  readonly preventDestroy: boolean;
-  /** An Azure `CanNotDelete` management lock, which also stops deletion outside Terraform. */
-  readonly lock: boolean;
-}
-
-/** A `CanNotDelete` lock named `lock-<resource name>` on one resource. */
-export function addDeleteLock(scope: Construct, id: string, resource: { id: string; name: string }, notes: string): ManagementLock {
-  return new ManagementLock(scope, id, {
-    name: `lock-${resource.name}`,
-    scope: resource.id,
-    lockLevel: 'CanNotDelete',
-    notes,
-  });
-}
+/**
+ * The protection vocabulary every construct that creates a stateful resource shares, after Azure
+ * Verified Modules (spec RMFR4: the same `lock` interface on every module): `preventDestroy` for
+ * Terraform, `lock` for Azure.
+ */
 
 /**
- * Adds the management lock when asked, and warns when a resource that is protected by default
- * was left unprotected: a throwaway environment may do that on purpose, production should not.
+ * Azure management lock levels (Microsoft Learn, `ManagementLockLevel`): `CanNotDelete` lets
+ * authorized users read and modify the resource but not delete it; `ReadOnly` also refuses every
+ * change through Azure Resource Manager, Terraform's own included, until the lock is removed.
  */
-export function applyProtection(
-  scope: Construct,
-  what: string,
-  resource: { id: string; name: string },
-  protection: ProtectionProps,
-): ManagementLock | undefined {
-  if (!protection.preventDestroy) {
-    Annotations.of(scope).addWarning(`${scope.node.path}: ${what} is not protected by prevent_destroy; a destroy deletes it`);
-  }
-  return protection.lock ? addDeleteLock(scope, 'Lock', resource, `Protects the ${what} of a database migration from deletion`) : undefined;
+export type LockKind = 'CanNotDelete' | 'ReadOnly';
+
+/** An Azure management lock on a resource, which stops deletion from the portal and CLI as well as from Terraform. */
+export interface ResourceLock {
+  /** What the lock refuses. */
+  readonly kind: LockKind;
+  /**
+   * Name of the lock (at most 259 characters, none of `< > % & : \ ? /`).
+   * @default `lock-<resource name>`
+   */
+  readonly name?: string;
 }

@@ -29,8 +29,8 @@ export interface IDataFactory {
   /** Data Factory name. */
   readonly name: string;
   /**
-   * ARM id of the storage account the factory's managed Airflow imports its DAGs from, when it
-   * has one (`OrchestrationFactory` does): monitoring then logs who reads and changes the DAGs.
+   * ARM id of the storage account an Airflow environment of the factory imports its DAGs from,
+   * when there is one: monitoring then logs who reads and changes the DAGs.
    * @default - none: no DAG storage logs
    */
   readonly dagStorageAccountId?: string;

@@ -37,7 +37,10 @@ export interface FabricApacheAirflowJobConfig extends TerraformMetaArguments {
    * through the files API).
    * @default - no definition: Fabric's defaults
    */
-  readonly definition?: { readonly [APACHE_AIRFLOW_JOB_CONTENT_PART]: FabricDefinitionPart };
+  readonly definition?: {
+    /** The `apacheairflowjob-content.json` part. */
+    readonly [APACHE_AIRFLOW_JOB_CONTENT_PART]: FabricDefinitionPart;
+  };
   /**
    * Send the definition again when its processed content changes.
    * @default true

@@ -1,3 +1,4 @@
+import { IGrantee } from '../core/grants';
 import { IKeyVault, IResourceGroup } from '../core/references';
 import { DagBundle } from '../orchestration-factory/dag-bundle';
 
@@ -21,8 +22,8 @@ export interface AirflowPool {
   readonly description: string;
 }
 
-/** The Entra ID identity the DAG's tasks act as in Azure. */
-export interface AirflowIdentity {
+/** The Entra ID identity the DAG's tasks act as in Azure; a grantee of every `grantXxx` method. */
+export interface AirflowIdentity extends IGrantee {
   /** Object (principal) id: the principal of every role assignment the stack makes for the DAG. */
   readonly principalId: string;
   /** Application (client) id (`AZURE_CLIENT_ID`). */

@@ -1,4 +1,5 @@
-import { IEventIngestion, IKeyVault } from '../core/references';
+import { IDataFactory, IEventIngestion, IKeyVault } from '../core/references';
+import { IMigrationService } from '../migration-service';
 
 /** Props of {@link dagEnvironment}: where the DAG finds what it drives and where it reports. */
 export interface DagEnvironmentProps {
@@ -6,8 +7,8 @@ export interface DagEnvironmentProps {
   readonly tenantId: string;
   /** Subscription of the migration service (`AZURE_SUBSCRIPTION_ID`). */
   readonly subscriptionId: string;
-  /** ARM id of the Database Migration Service (`MIGRATION_DMS_RESOURCE_ID`). */
-  readonly migrationServiceId: string;
+  /** The Database Migration Service the DAG drives (`MIGRATION_DMS_RESOURCE_ID`). */
+  readonly migrationService: IMigrationService;
   /**
    * Where the DAG writes its events (Logs Ingestion API).
    * @default - none: events stay in the task logs
@@ -16,10 +17,10 @@ export interface DagEnvironmentProps {
   /** Airflow's secrets backend: connections are `airflow-connections-<id>` secrets. */
   readonly keyVault: IKeyVault;
   /**
-   * ARM id of the factory that runs the SQL pipelines (`sqlAccess: dataFactory`).
+   * The factory that runs the SQL pipelines (`sqlAccess: dataFactory`; `MIGRATION_DATA_FACTORY_ID`).
    * @default - none: the DAG connects to SQL Server directly
    */
-  readonly dataFactoryId?: string;
+  readonly dataFactory?: IDataFactory;
 }
 
 /** The Key Vault secrets backend of the Microsoft Azure provider for Airflow. */
@@ -34,13 +35,13 @@ export function dagEnvironment(props: DagEnvironmentProps): Record<string, strin
   return {
     AZURE_TENANT_ID: props.tenantId,
     AZURE_SUBSCRIPTION_ID: props.subscriptionId,
-    MIGRATION_DMS_RESOURCE_ID: props.migrationServiceId,
+    MIGRATION_DMS_RESOURCE_ID: props.migrationService.id,
     ...(ingestion && {
       MIGRATION_EVENTS_ENDPOINT: ingestion.endpointUrl,
       MIGRATION_EVENTS_RULE_ID: ingestion.dataCollectionRuleImmutableId,
       MIGRATION_EVENTS_STREAM: ingestion.streamName,
     }),
-    ...(props.dataFactoryId !== undefined && { MIGRATION_DATA_FACTORY_ID: props.dataFactoryId }),
+    ...(props.dataFactory !== undefined && { MIGRATION_DATA_FACTORY_ID: props.dataFactory.id }),
     AIRFLOW__SECRETS__BACKEND: KEY_VAULT_BACKEND,
     AIRFLOW__SECRETS__BACKEND_KWARGS: `{"connections_prefix": "airflow-connections", "variables_prefix": null, "config_prefix": null, "vault_url": "${props.keyVault.vaultUri}"}`,
   };

@@ -3,28 +3,25 @@ import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm
 import { DataFactoryLinkedServiceAzureBlobStorage } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-azure-blob-storage';
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { Sleep } from '@cdktf/provider-time/lib/sleep';
-import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiResourceAction } from '../azapi/resource-action';
 import { ILogAnalyticsWorkspace } from '../core/references';
-import { TerraformData } from '../core/terraform-data';
-import { ensureTimeProvider } from '../core/time-provider';
 import { AlertDefaults, AlertOptions, createMetricAlert, CreatedAlert } from '../monitoring/alerts';
 import { AIRFLOW_LOG_CATEGORIES, airflowDagImportErrorsAlert, airflowTaskFailuresAlert } from '../monitoring/data-factory-signals';
 import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-factory/dag-storage';
 import { AirflowServicePrincipal } from '../plan/types';
+import { parseEnvironmentId } from '../private/arm-ids';
+import { resourceAddress } from '../private/resource-address';
+import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
+import { TerraformData } from '../private/terraform-data';
+import { ensureTimeProvider } from '../private/time-provider';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
-import { resourceAddress } from './resource-address';
-import { environmentToSetOutput, poolsToCreateOutput } from './setup-outputs';
 
 /** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
 export const DATA_FACTORY_AIRFLOW_VERSION = '2.6.3';
 /** Its Python, which `azure-mgmt-datamigration` cannot install on (hence the DAG's own requirements file for it). */
 export const DATA_FACTORY_PYTHON_VERSION = '3.8';
-
-/** `/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<f>/integrationRuntimes/<ir>` */
-const ENVIRONMENT_ID = /^(\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DataFactory\/factories\/([^/]+))\/integrationRuntimes\/([^/]+)$/i;
 
 /** The parts of an environment id: the factory it belongs to and its own name. */
 export interface DataFactoryEnvironment {
@@ -36,18 +33,6 @@ export interface DataFactoryEnvironment {
   readonly resourceGroupName: string;
   /** Name of the environment (its integration runtime); the Airflow metrics' `IntegrationRuntimeName`. */
   readonly environmentName: string;
-}
-
-/** Splits an environment's ARM id; refuses references (the lookups need the names at synth). */
-export function parseEnvironmentId(environmentId: string): DataFactoryEnvironment {
-  const match = Token.isUnresolved(environmentId) ? null : ENVIRONMENT_ID.exec(environmentId);
-  if (!match) {
-    throw new Error(
-      `airflow.dataFactory.environmentId must be the literal ARM id of a Data Factory Airflow environment ` +
-        `(/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<f>/integrationRuntimes/<name>), got "${environmentId}"`,
-    );
-  }
-  return { factoryId: match[1], resourceGroupName: match[2], factoryName: match[3], environmentName: match[4] };
 }
 
 /** Overrides of an Airflow environment's metric alerts. */
@@ -138,9 +123,11 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
       resourceGroupName: this.adoptedEnvironment.resourceGroupName,
     });
     const factoryReads = this.dagStorage.grantRead(
-      'FactoryReadsDags',
-      factory.identity.get(0).principalId,
-      `Data Factory ${this.adoptedEnvironment.factoryName} imports the migration DAG (${props.namePrefix})`,
+      { principalId: factory.identity.get(0).principalId, principalType: 'ServicePrincipal' },
+      {
+        id: 'FactoryReadsDags',
+        description: `Data Factory ${this.adoptedEnvironment.factoryName} imports the migration DAG (${props.namePrefix})`,
+      },
     );
     ensureTimeProvider(this);
     const readPropagation = new Sleep(this, 'FactoryReadPropagation', {

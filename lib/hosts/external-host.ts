@@ -3,12 +3,12 @@ import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federat
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
-import { resourceName } from '../core/naming';
 import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
+import { TOKEN_EXCHANGE_AUDIENCE } from '../private/kubernetes/workload-identity';
+import { resourceName } from '../private/naming';
+import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
-import { TOKEN_EXCHANGE_AUDIENCE } from './kubernetes/workload-identity';
-import { environmentToSetOutput, poolsToCreateOutput } from './setup-outputs';
 
 /** Props of {@link ExternalAirflowHost}. */
 export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
@@ -92,7 +92,10 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
       deployerPrincipalId: props.deployerPrincipalId ?? new DataAzurermClientConfig(this, 'Client', {}).objectId,
     });
     this.dagStorageAccountId = this.dagStorage.accountId;
-    this.dagStorage.grantRead('AirflowReadsDags', this.identity.principalId, `The team's Airflow syncs the migration DAG (${props.namePrefix})`);
+    this.dagStorage.grantRead(this.identity, {
+      id: 'AirflowReadsDags',
+      description: `The team's Airflow syncs the migration DAG (${props.namePrefix})`,
+    });
 
     const where = "your Airflow (every scheduler, worker and triggerer)";
     new TerraformOutput(this, 'DagBundle', {

@@ -1,10 +1,12 @@
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
-import { nameSeed, storageAccountName } from '../core/naming';
-import { BuiltInRole } from '../core/role-names';
+import { GrantOptions, IGrantee } from '../core/grants';
 import { DagBundle } from '../orchestration-factory/dag-bundle';
 import { DAG_CONTAINER_NAME, DagStorage, DagStorageProps } from '../orchestration-factory/dag-storage';
-import { HostPlacement } from './placement';
+import { HostPlacement } from '../private/host-placement';
+import { nameSeed, storageAccountName } from '../private/naming';
+import { assignRole } from '../private/role-assignment';
+import { BuiltInRole } from '../private/role-names';
 
 /** Settings of the DAG storage account (secure defaults; weakening one warns). */
 export type DagStorageSettings = Omit<DagStorageProps, 'resourceGroup' | 'accountName' | 'location' | 'tags' | 'bundle'>;
@@ -53,14 +55,15 @@ export class HostDagStorage extends Construct {
     this.storage.waitForUploaderRole(uploader);
   }
 
-  /** Lets `principalId` read the bundle: `Storage Blob Data Reader` on the account. */
-  public grantRead(id: string, principalId: string, description: string): RoleAssignment {
-    return new RoleAssignment(this, id, {
-      scope: this.accountId,
+  /**
+   * Lets `grantee` read the bundle: `Storage Blob Data Reader` on the account.
+   * `options.id` defaults to `ReadsDags`.
+   */
+  public grantRead(grantee: IGrantee, options: GrantOptions = {}): RoleAssignment {
+    return assignRole(this, options.id ?? 'ReadsDags', grantee, {
+      resourceId: this.accountId,
       roleDefinitionName: BuiltInRole.STORAGE_BLOB_DATA_READER,
-      principalId,
-      principalType: 'ServicePrincipal',
-      description,
+      description: options.description ?? 'Reads the DAG bundle of a database migration',
     });
   }
 }

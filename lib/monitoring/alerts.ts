@@ -2,7 +2,7 @@ import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
-import { alertTiming } from './alert-timing';
+import { alertTiming } from '../private/alert-timing';
 
 /** Azure Monitor alert severities: 0 is the most severe. */
 export const AlertSeverity = {

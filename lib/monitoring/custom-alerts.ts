@@ -18,8 +18,8 @@ interface CustomAlertBaseProps extends AlertOptions {
 }
 
 /**
- * A log search alert on the monitoring workspace. A built-in definition spreads into it, so a
- * second threshold on a built-in signal is `{ kind: 'log', ...migrationFailedAlert(prefix, table), severity: 0, threshold: 5 }`.
+ * A log search alert on the monitoring workspace. A second threshold on a built-in signal reuses its
+ * query: `{ kind: 'log', query: migrationFailedQuery(), severity: 0, threshold: 5, description: '...' }`.
  */
 export interface CustomLogAlertProps extends CustomAlertBaseProps {
   /** Tells log and metric alerts apart. */

@@ -1,5 +1,6 @@
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { IDataFactory } from '../core/references';
+import { blobServiceId } from '../private/arm-ids';
 import { AlertOptions, CreatedMetricAlert } from './alerts';
 import {
   ALL_LOGS_CATEGORY_GROUP,
@@ -11,7 +12,7 @@ import {
   selfHostedRuntimeOfflineAlert,
 } from './data-factory-signals';
 import { MonitoringScope } from './monitoring-scope';
-import { STORAGE_BLOB_LOG_CATEGORIES, STORAGE_TRANSACTION_METRIC_CATEGORY, blobServiceId } from './storage-signals';
+import { STORAGE_BLOB_LOG_CATEGORIES, STORAGE_TRANSACTION_METRIC_CATEGORY } from './storage-signals';
 
 /** Props of {@link MigrationMonitoring.monitorDataFactory}. */
 export interface DataFactoryMonitoringProps {

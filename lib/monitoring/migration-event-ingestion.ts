@@ -3,13 +3,12 @@ import { LogAnalyticsWorkspaceTableCustomLog } from '@cdktf/provider-azurerm/lib
 import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
 import { MonitorDataCollectionRule } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import { resourceName } from '../core/naming';
+import { GrantOptions, IGrantee } from '../core/grants';
 import { IEventIngestion, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
-import { BuiltInRole } from '../core/role-names';
+import { resourceName } from '../private/naming';
+import { assignRole } from '../private/role-assignment';
+import { BuiltInRole } from '../private/role-names';
 import { MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_EVENT_COLUMNS } from './migration-events';
-
-/** Built-in role that lets a principal send data to a data collection rule, and nothing more. */
-export const MONITORING_METRICS_PUBLISHER_ROLE = BuiltInRole.MONITORING_METRICS_PUBLISHER;
 
 /** Props of {@link MigrationEventIngestion}. */
 export interface MigrationEventIngestionProps {
@@ -31,19 +30,10 @@ export interface MigrationEventIngestionProps {
   readonly tags?: { [key: string]: string };
 }
 
-/** Options of {@link MigrationEventIngestion.grantPublisher}. */
-export interface EventPublisherGrantOptions {
-  /**
-   * Type of the principal; set it for a new managed identity to avoid Entra ID replication errors.
-   * @default - Azure looks it up
-   */
-  readonly principalType?: 'ServicePrincipal' | 'User' | 'Group';
-}
-
 /**
  * Where the DAG sends its migration events (Logs Ingestion API): the `MigrationEvents_CL` table
  * from the events contract, a data collection endpoint, and a rule that routes the contract's
- * stream unchanged into the table. {@link grantPublisher} lets an identity send events.
+ * stream unchanged into the table. {@link grantPublish} lets an identity send events.
  */
 export class MigrationEventIngestion extends Construct implements IEventIngestion {
   /** The custom table; alerts on it depend on it, so Azure can validate their queries. */
@@ -123,16 +113,15 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
   }
 
   /**
-   * Lets `principalId` (the identity the DAG runs as) send migration events: `Monitoring Metrics
-   * Publisher` on the data collection rule only.
+   * Lets `grantee` (the identity the DAG runs as) send migration events: `Monitoring Metrics
+   * Publisher` (which may send data to a data collection rule, and nothing more) on the rule only.
+   * `options.id` defaults to `PublishEvents`.
    */
-  public grantPublisher(id: string, principalId: string, options: EventPublisherGrantOptions = {}): RoleAssignment {
-    return new RoleAssignment(this, id, {
-      scope: this.dataCollectionRuleId,
-      roleDefinitionName: MONITORING_METRICS_PUBLISHER_ROLE,
-      principalId,
-      principalType: options.principalType,
-      description: `Publish migration events to ${this.streamName}`,
+  public grantPublish(grantee: IGrantee, options: GrantOptions = {}): RoleAssignment {
+    return assignRole(this, options.id ?? 'PublishEvents', grantee, {
+      resourceId: this.dataCollectionRuleId,
+      roleDefinitionName: BuiltInRole.MONITORING_METRICS_PUBLISHER,
+      description: options.description ?? `Publish migration events to ${this.streamName}`,
     });
   }
 }

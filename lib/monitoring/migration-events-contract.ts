@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { findPackageRoot } from '../orchestration-factory/dag-bundle';
+import { findPackageRoot } from '../private/package-root';
 
 /**
  * The one definition of the migration events, shared with the DAG's writer

@@ -1,5 +1,5 @@
 import { notificationsSchema } from '../plan/document-schema';
-import { LOG_ALERT_WINDOW_MINUTES } from './alert-timing';
+import { LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
 import { AlertOptions, CreatedLogAlert } from './alerts';
 import { MigrationEventIngestion } from './migration-event-ingestion';
 import { migrationFailedAlert, migrationRunningLongAlert, runningLongWindowMinutes } from './migration-events';

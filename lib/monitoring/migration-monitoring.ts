@@ -1,12 +1,13 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { GrantOptions, IGrantee } from '../core/grants';
 import { IDataFactory, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { ActionGroupOptions, migrationActionGroup } from './action-group';
 import { AlertDefaults, CreatedAlert } from './alerts';
 import { CustomAlertProps, customAlertDefinition } from './custom-alerts';
 import { DataFactoryMonitoring, DataFactoryMonitoringProps } from './data-factory-monitoring';
-import { EventPublisherGrantOptions, MigrationEventIngestion } from './migration-event-ingestion';
+import { MigrationEventIngestion } from './migration-event-ingestion';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
 import { AlertRegistry, MonitoringScope } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
@@ -132,11 +133,11 @@ export class MigrationMonitoring extends Construct {
   }
 
   /**
-   * Lets `principalId` (the identity the DAG runs as) send migration events: `Monitoring Metrics
-   * Publisher` on the data collection rule only ({@link MigrationEventIngestion.grantPublisher}).
+   * Lets `grantee` (the identity the DAG runs as) send migration events: `Monitoring Metrics
+   * Publisher` on the data collection rule only ({@link MigrationEventIngestion.grantPublish}).
    */
-  public grantEventPublisher(id: string, principalId: string, options: EventPublisherGrantOptions = {}): RoleAssignment {
-    return this.eventIngestion.grantPublisher(id, principalId, options);
+  public grantPublishEvents(grantee: IGrantee, options: GrantOptions = {}): RoleAssignment {
+    return this.eventIngestion.grantPublish(grantee, options);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { ITerraformDependable } from 'cdktf';
-import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from './alert-timing';
+import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
 import { AlertSeverity, LogAlertDefinition } from './alerts';
 import { MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT, MigrationPhase, MigrationStatus } from './migration-events';
 

@@ -1,8 +1,8 @@
 import { ApplicationInsightsWorkbook } from '@cdktf/provider-azurerm/lib/application-insights-workbook';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
-import { createHash } from 'node:crypto';
 import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { stableGuid } from '../private/stable-guid';
 import { MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT } from './migration-events';
 
 /** Props of {@link MigrationWorkbook}. */
@@ -119,13 +119,6 @@ export function migrationWorkbookContent(planName: string): Record<string, unkno
     fallbackResourceIds: [],
     $schema: 'https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json',
   };
-}
-
-/** A GUID derived from a seed: workbook names must be GUIDs, and stable ones keep deploys idempotent. */
-export function stableGuid(seed: string): string {
-  const hex = createHash('sha256').update(seed).digest('hex');
-  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** An Azure Monitor workbook showing each database's migration progress: status, phase, duration, failures. */

@@ -1,9 +1,10 @@
 import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
-import { resourceName } from '../core/naming';
-import { addDeleteLock } from '../core/protection';
+import { ResourceLock } from '../core/protection';
 import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { resourceName } from '../private/naming';
+import { addLock } from '../private/protection';
 
 /** PerGB2018 workspaces keep data 30 to 730 days. */
 const RETENTION_DAYS_MIN = 30;
@@ -28,19 +29,19 @@ export interface MonitoringWorkspaceOptions {
    */
   readonly localAuthenticationEnabled?: boolean;
   /**
-   * `prevent_destroy` on the created workspace, so `terraform destroy` or a replacement cannot
-   * delete the migration history. Turn off for throwaway environments. Ignored with an existing
-   * `workspace`.
-   * @default true
+   * `prevent_destroy` on the construct's stateful resource, the created workspace, so `terraform
+   * destroy` or a replacement cannot delete the migration history. Turn off for throwaway
+   * environments. Ignored with an existing `workspace`.
+   * @default true (warns when false)
    */
-  readonly protectWorkspace?: boolean;
+  readonly preventDestroy?: boolean;
   /**
-   * A `CanNotDelete` management lock on the created workspace, which also stops deletion outside
-   * Terraform (portal, CLI). Remove the lock before deleting the workspace or its tables. Ignored
-   * with an existing `workspace`.
-   * @default false
+   * A management lock on the created workspace, which also stops deletion outside Terraform
+   * (portal, CLI). Remove the lock before deleting the workspace or its tables. Ignored with an
+   * existing `workspace`.
+   * @default - no lock
    */
-  readonly workspaceLock?: boolean;
+  readonly lock?: ResourceLock;
 }
 
 /** Where the created workspace goes. */
@@ -58,7 +59,7 @@ export function monitoringWorkspace(
   placement: WorkspacePlacement,
 ): ILogAnalyticsWorkspace {
   if (options.workspace) {
-    const ignored = (['retentionInDays', 'localAuthenticationEnabled', 'protectWorkspace', 'workspaceLock'] as const).filter(
+    const ignored = (['retentionInDays', 'localAuthenticationEnabled', 'preventDestroy', 'lock'] as const).filter(
       (option) => options[option] !== undefined,
     );
     if (ignored.length > 0) {
@@ -78,9 +79,9 @@ export function monitoringWorkspace(
   if (localAuthenticationEnabled) {
     warn(scope, 'localAuthenticationEnabled is true: the workspace accepts shared keys besides Entra ID tokens.');
   }
-  const protectWorkspace = options.protectWorkspace ?? true;
-  if (!protectWorkspace) {
-    warn(scope, 'protectWorkspace is false: `terraform destroy` or a replacement deletes the workspace and the migration history in it.');
+  const preventDestroy = options.preventDestroy ?? true;
+  if (!preventDestroy) {
+    warn(scope, 'preventDestroy is false: `terraform destroy` or a replacement deletes the workspace and the migration history in it.');
   }
 
   const workspace = new LogAnalyticsWorkspace(scope, 'Workspace', {
@@ -91,10 +92,10 @@ export function monitoringWorkspace(
     retentionInDays,
     localAuthenticationEnabled,
     tags: placement.tags,
-    lifecycle: protectWorkspace ? { preventDestroy: true } : undefined,
+    lifecycle: preventDestroy ? { preventDestroy: true } : undefined,
   });
-  if (options.workspaceLock ?? false) {
-    addDeleteLock(scope, 'WorkspaceLock', workspace, 'Holds the migration history; remove this lock before deleting the workspace.');
+  if (options.lock) {
+    addLock(scope, 'WorkspaceLock', workspace, options.lock, 'Holds the migration history; remove this lock before deleting the workspace.');
   }
   return workspace;
 }

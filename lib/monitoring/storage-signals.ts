@@ -9,8 +9,3 @@ export const STORAGE_BLOB_LOG_CATEGORIES: readonly string[] = ['StorageRead', 'S
 
 /** The blob service's request metrics. */
 export const STORAGE_TRANSACTION_METRIC_CATEGORY = 'Transaction';
-
-/** Diagnostic settings for blobs target the account's blob service, not the account. */
-export function blobServiceId(storageAccountId: string): string {
-  return `${storageAccountId}/blobServices/default`;
-}

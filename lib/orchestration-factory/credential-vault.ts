@@ -1,7 +1,8 @@
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { Construct } from 'constructs';
-import { applyProtection } from '../core/protection';
+import { ResourceLock } from '../core/protection';
 import { IKeyVault, IResourceGroup } from '../core/references';
+import { applyProtection } from '../private/protection';
 
 /** Props of {@link CredentialVault}. */
 export interface CredentialVaultProps {
@@ -20,14 +21,14 @@ export interface CredentialVaultProps {
   readonly tags?: Readonly<Record<string, string>>;
   /**
    * `prevent_destroy` on the vault, so Terraform refuses to delete it.
-   * @default true
+   * @default true (warns when false)
    */
   readonly preventDestroy?: boolean;
   /**
-   * Also put a `CanNotDelete` management lock on the vault (stops deletion outside Terraform too).
-   * @default false
+   * A management lock on the vault, which stops deletion outside Terraform too.
+   * @default - no lock
    */
-  readonly lock?: boolean;
+  readonly lock?: ResourceLock;
   /**
    * Network default action. `Allow` because the managed Airflow has no fixed egress addresses
    * to allow-list; access is still Entra ID + RBAC only.
@@ -77,6 +78,6 @@ export class CredentialVault extends Construct implements IKeyVault {
     this.id = this.vault.id;
     this.name = this.vault.name;
     this.vaultUri = this.vault.vaultUri;
-    applyProtection(this, 'Key Vault', this.vault, { preventDestroy, lock: props.lock ?? false });
+    applyProtection(this, 'Key Vault', this.vault, { preventDestroy, lock: props.lock });
   }
 }

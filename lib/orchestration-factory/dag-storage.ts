@@ -5,10 +5,11 @@ import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container'
 import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import { dependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { addDeleteLock } from '../core/protection';
+import { ResourceLock } from '../core/protection';
 import { IResourceGroup } from '../core/references';
-import { secureDefault } from '../core/secure-defaults';
-import { ensureTimeProvider } from '../core/time-provider';
+import { addLock } from '../private/protection';
+import { secureDefault } from '../private/secure-default';
+import { ensureTimeProvider } from '../private/time-provider';
 import { DagBundle } from './dag-bundle';
 
 /**
@@ -34,7 +35,7 @@ export interface DagStorageProps {
    * @default - none
    */
   readonly tags?: Readonly<Record<string, string>>;
-  /** The files to upload (see `loadDagBundle`). */
+  /** The files to upload (see `dagBundleFor`). */
   readonly bundle: DagBundle;
   /**
    * Replication of the account.
@@ -68,8 +69,8 @@ export interface DagStorageProps {
   readonly softDeleteRetentionInDays?: number;
   /** `prevent_destroy` on the account. @default false (it only holds redeployable files) */
   readonly preventDestroy?: boolean;
-  /** `CanNotDelete` management lock on the account. @default false */
-  readonly lock?: boolean;
+  /** A management lock on the account. @default - no lock */
+  readonly lock?: ResourceLock;
 }
 
 /** The storage account and `airflow-dags` container holding the DAG package and the plan. */
@@ -113,7 +114,7 @@ export class DagStorage extends Construct {
     });
 
     if (props.lock) {
-      addDeleteLock(this, 'Lock', this.account, 'Holds the DAG package and its version history; remove this lock before deleting the account.');
+      addLock(this, 'Lock', this.account, props.lock, 'Holds the DAG package and its version history; remove this lock before deleting the account.');
     }
 
     this.container = new StorageContainer(this, 'Container', {

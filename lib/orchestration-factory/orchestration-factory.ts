@@ -5,11 +5,12 @@ import { DataFactoryLinkedServiceKeyVault } from '@cdktf/provider-azurerm/lib/da
 import { DataFactoryLinkedServiceSqlServer } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-sql-server';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
-import { keyVaultName, nameSeed, resourceName } from '../core/naming';
-import { namedOutput } from '../core/outputs';
+import { ResourceLock } from '../core/protection';
 import { IDataFactory, IKeyVault, IResourceGroup } from '../core/references';
-import { BuiltInRole } from '../core/role-names';
 import { MigrationPlan } from '../plan/types';
+import { keyVaultName, nameSeed, resourceName } from '../private/naming';
+import { namedOutput } from '../private/outputs';
+import { BuiltInRole } from '../private/role-names';
 import { CredentialVault } from './credential-vault';
 
 /** Props of {@link OrchestrationFactory}. */
@@ -45,10 +46,16 @@ export interface OrchestrationFactoryProps {
    * @default `kv-<prefix>-<4 hex characters of a hash of the prefix and location>`
    */
   readonly keyVaultName?: string;
-  /** `prevent_destroy` on the Key Vault this construct creates. @default true */
-  readonly protectKeyVault?: boolean;
-  /** `CanNotDelete` lock on the Key Vault this construct creates. @default false */
-  readonly lockKeyVault?: boolean;
+  /**
+   * `prevent_destroy` on the construct's stateful resource: the Key Vault it creates (none with `keyVault`).
+   * @default true (warns when false)
+   */
+  readonly preventDestroy?: boolean;
+  /**
+   * A management lock on the construct's stateful resource: the Key Vault it creates (none with `keyVault`).
+   * @default - no lock
+   */
+  readonly lock?: ResourceLock;
   /**
    * Public network access of the factory. The self-hosted runtime reaches the factory over it
    * unless you add private endpoints yourself.
@@ -115,8 +122,8 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
         location,
         tenantId: client.tenantId,
         tags,
-        preventDestroy: props.protectKeyVault,
-        lock: props.lockKeyVault,
+        preventDestroy: props.preventDestroy,
+        lock: props.lock,
       });
     this.grant('FactoryReadsSecrets', this.factoryPrincipalId, BuiltInRole.KEY_VAULT_SECRETS_USER, this.keyVault.id);
 

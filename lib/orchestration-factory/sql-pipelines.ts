@@ -7,16 +7,25 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
-import { resourceName } from '../core/naming';
+import { GrantOptions, IGrantee } from '../core/grants';
 import { IDataFactory, IResourceGroup } from '../core/references';
 import { TargetKind } from '../plan/types';
-import {
-  FactoryResourceJson,
-  loadSqlPipelinesContract,
-  SqlPipelineDefinitions,
-  sqlPipelineDefinitions,
-  SqlPipelinesContract,
-} from './sql-pipelines-definitions';
+import { resourceName } from '../private/naming';
+import { assignRole } from '../private/role-assignment';
+import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
+
+/** A linked service, dataset or pipeline as Data Factory's REST API has it (`properties` of the resource). */
+export type FactoryResourceJson = Record<string, unknown>;
+
+/** Everything the SQL pipelines need in a factory, by kind and name. */
+export interface SqlPipelineDefinitions {
+  /** Linked services by name. */
+  readonly linkedServices: Readonly<Record<string, FactoryResourceJson>>;
+  /** Datasets by name. */
+  readonly datasets: Readonly<Record<string, FactoryResourceJson>>;
+  /** Pipelines by name. */
+  readonly pipelines: Readonly<Record<string, FactoryResourceJson>>;
+}
 
 /** A migration target the pipelines must reach: the plan's `targetServers[]` fit. */
 export interface SqlPipelineTarget {
@@ -42,8 +51,6 @@ export interface SqlPipelinesProps {
   readonly keyVaultLinkedServiceName: string;
   /** The targets: a managed private endpoint for each SqlMi and SqlDb target. */
   readonly targets: readonly SqlPipelineTarget[];
-  /** Object id of the identity Airflow runs as: it may run these pipelines and read their runs, nothing more. */
-  readonly runnerPrincipalId: string;
   /** Prefix of the names created here (the plan name); makes the role name unique in the tenant. */
   readonly namePrefix: string;
   /**
@@ -90,8 +97,6 @@ const PRIVATE_LINK_GROUP: Partial<Record<TargetKind, string>> = { SqlMi: 'manage
  * (`<target name>-connection-string`) must be in Key Vault.
  */
 export class SqlPipelines extends Construct {
-  /** The shared contract the pipelines follow. */
-  public readonly contract: SqlPipelinesContract;
   /** What is deployed, as Data Factory's API has it (linked services, datasets, pipelines). */
   public readonly definitions: SqlPipelineDefinitions;
   /** The Azure integration runtime in the managed virtual network. */
@@ -102,6 +107,8 @@ export class SqlPipelines extends Construct {
   public readonly privateEndpoints: Readonly<Record<string, DataFactoryManagedPrivateEndpoint>>;
   /** The custom role that runs the pipelines and reads their runs. */
   public readonly runnerRole: RoleDefinition;
+  private readonly factoryId: string;
+  private readonly namePrefix: string;
 
   constructor(scope: Construct, id: string, props: SqlPipelinesProps) {
     super(scope, id);
@@ -113,7 +120,9 @@ export class SqlPipelines extends Construct {
     if (!Number.isInteger(activityRetries) || activityRetries < 0) {
       throw new Error(`${this.node.path}: activityRetries must be a whole number of at least 0, got ${activityRetries}`);
     }
-    this.contract = loadSqlPipelinesContract();
+    const contract = loadSqlPipelinesContract();
+    this.factoryId = props.factory.id;
+    this.namePrefix = props.namePrefix;
 
     const managedRuntimeName = resourceName('ir', `${props.namePrefix}-vnet`);
     this.managedRuntime = new DataFactoryIntegrationRuntimeAzure(this, 'ManagedRuntime', {
@@ -124,7 +133,7 @@ export class SqlPipelines extends Construct {
       description: 'Reaches the SqlMi and SqlDb targets through managed private endpoints',
     });
 
-    this.definitions = sqlPipelineDefinitions(this.contract, {
+    this.definitions = sqlPipelineDefinitions(contract, {
       selfHostedRuntimeName: props.selfHostedRuntimeName,
       managedRuntimeName,
       keyVaultLinkedServiceName: props.keyVaultLinkedServiceName,
@@ -200,12 +209,17 @@ export class SqlPipelines extends Construct {
       permissions: [{ actions: [...SQL_PIPELINE_RUNNER_ACTIONS] }],
       assignableScopes: [props.resourceGroup.id],
     });
-    new RoleAssignment(this, 'RunnerRunsPipelines', {
-      principalId: props.runnerPrincipalId,
-      principalType: 'ServicePrincipal',
-      scope: props.factory.id,
+  }
+
+  /**
+   * Lets `grantee` (the identity Airflow runs as) run these pipelines and read their runs, nothing
+   * more: the runner role on the factory. `options.id` defaults to `RunnerRunsPipelines`.
+   */
+  public grantRunPipelines(grantee: IGrantee, options: GrantOptions = {}): RoleAssignment {
+    return assignRole(this, options.id ?? 'RunnerRunsPipelines', grantee, {
+      resourceId: this.factoryId,
       roleDefinitionId: this.runnerRole.roleDefinitionResourceId,
-      description: `Airflow runs the SQL pipelines of plan ${props.namePrefix}`,
+      description: options.description ?? `Airflow runs the SQL pipelines of plan ${this.namePrefix}`,
     });
   }
 }

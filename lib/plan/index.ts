@@ -1,5 +1,26 @@
 /** The migration plan: load, validate, render, and the order in which databases migrate. */
-export * from './types';
+export type {
+  AirflowServicePrincipal,
+  AirflowSettings,
+  BackupFileShare,
+  BackupStorage,
+  DatabaseMigration,
+  DatabaseSource,
+  DatabaseTarget,
+  DataFactoryHostSettings,
+  ExternalHostSettings,
+  FabricHostSettings,
+  FederatedCredential,
+  KubernetesHostSettings,
+  MigrationMode,
+  MigrationPlan,
+  NotificationSettings,
+  SourceServer,
+  SqlAuthentication,
+  TargetKind,
+  TargetServer,
+  ValidationSettings,
+} from './types';
 export { MigrationPlanError, type PlanProblem } from './errors';
 export { parseMigrationPlan } from './parse';
 export { loadMigrationPlan } from './load';

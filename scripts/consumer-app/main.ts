@@ -61,7 +61,7 @@ class SharedMigrationTooling extends TerraformStack {
       emails: plan.notifications.emails,
     }).monitorMigrationEvents({ longRunningMinutes: plan.notifications.longRunningMinutes });
 
-    this.factory = new OrchestrationFactory(this, 'Orchestration', { resourceGroup, plan, protectKeyVault: false });
+    this.factory = new OrchestrationFactory(this, 'Orchestration', { resourceGroup, plan, preventDestroy: false });
     this.host = new ExternalAirflowHost(this, 'TeamAirflow', {
       resourceGroup,
       namePrefix: plan.name,
@@ -70,17 +70,17 @@ class SharedMigrationTooling extends TerraformStack {
       environment: dagEnvironment({
         tenantId: '00000000-0000-0000-0000-00000000aaaa',
         subscriptionId: '00000000-0000-0000-0000-00000000bbbb',
-        migrationServiceId: migrationService.serviceId,
+        migrationService,
         eventIngestion: monitoring.eventIngestion,
         keyVault: this.factory.keyVault,
       }),
       keyVault: this.factory.keyVault,
       pools: airflowPools(plan.concurrency),
     });
-    monitoring.grantEventPublisher('TeamAirflowPublishes', this.host.identity.principalId, { principalType: 'ServicePrincipal' });
+    monitoring.grantPublishEvents(this.host.identity, { id: 'TeamAirflowPublishes' });
     monitoring.monitorDataFactory(this.factory, { dagStorageAccountId: this.host.dagStorageAccountId });
 
-    new TerraformOutput(this, 'migration_service_id', { value: migrationService.serviceId });
+    new TerraformOutput(this, 'migration_service_id', { value: migrationService.id });
     new TerraformOutput(this, 'factory_name', { value: this.factory.name });
   }
 }
@@ -99,7 +99,7 @@ function loadPlan(path: string): MigrationPlan {
 
 const plan = loadPlan(process.env.MIGRATION_PLAN ?? 'plan.yaml');
 const app = new App();
-const stack = new DatabaseMigrationStack(app, plan.name, { plan, protectStatefulResources: false });
+const stack = new DatabaseMigrationStack(app, plan.name, { plan, preventDestroy: false });
 const shared = new SharedMigrationTooling(app, STANDALONE_STACK, plan);
 app.synth();
 

@@ -1,7 +1,6 @@
 import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
-import { nameSeed, resourceName } from '../../core/naming';
 import { APACHE_AIRFLOW_JOB_CONTENT_PART, FabricApacheAirflowJob } from '../../fabric/apache-airflow-job';
 import { DataFabricCapacity } from '../../fabric/data-capacity';
 import { FabricWorkspace } from '../../fabric/workspace';
@@ -10,20 +9,36 @@ import {
   FabricWorkspaceRole,
   FabricWorkspaceRoleAssignment,
 } from '../../fabric/workspace-role-assignment';
+import { FabricHostSettings } from '../../plan/types';
+import { capacityNameFromId } from '../../private/arm-ids';
+import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '../../private/fabric/airflow-job-content';
+import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capacity';
+import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
+import { stagedAsset } from '../../private/fabric/staged-asset';
+import { nameSeed, resourceName } from '../../private/naming';
+import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
-import {
-  FABRIC_AIRFLOW_VERSION,
-  FABRIC_STARTER_POOL,
-  FabricComputeSize,
-  airflowJobContent,
-} from './airflow-job-content';
-import { FabricDagUpload } from './dag-files-upload';
-import { FabricCapacitySettings, capacityNameFromId, fabricCapacityName, newFabricCapacity } from './fabric-capacity';
-import { poolsToCreateOutput } from '../setup-outputs';
-import { stagedAsset } from './staged-asset';
 
 /** The token that carries the whole job definition (see {@link FabricAirflowHost}). */
 const CONTENT_TOKEN = 'apacheAirflowJobContent';
+
+/** Node size of the job's pool: Small (5 CU base) or Large (10 CU base) (the plan's `airflow.fabric.computeSize`). */
+export type FabricComputeSize = FabricHostSettings['computeSize'];
+
+/** A capacity SKU large enough for an Apache Airflow job (the plan's `airflow.fabric.capacity.sku`). */
+export type FabricCapacitySku = NonNullable<FabricHostSettings['capacity']>['sku'];
+
+/** A new Fabric capacity. */
+export interface FabricCapacitySettings {
+  /** Capacity SKU, F8 or larger. */
+  readonly sku: FabricCapacitySku;
+  /**
+   * Capacity administrators: user principal names (`admin@contoso.com`) or, for service principals,
+   * their enterprise application object ids. Include whoever runs Terraform: the Fabric provider
+   * must be allowed to use the capacity to put the workspace on it.
+   */
+  readonly administrators: readonly string[];
+}
 
 /** The service principal the DAG's tasks act as (the plan's `airflow.fabric.servicePrincipal`). */
 export interface FabricServicePrincipal {
@@ -100,8 +115,8 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   public readonly workspace: FabricWorkspace;
   /** The Apache Airflow job. */
   public readonly airflowJob: FabricApacheAirflowJob;
-  /** The deployment step that uploads the DAG files. */
-  public readonly dagUpload: FabricDagUpload;
+  /** Paths of the DAG files the deployment step uploads to the job (`dags/...`). */
+  public readonly uploadedDagFiles: readonly string[];
   /** The job definition (`apacheairflowjob-content.json`) as sent to Fabric. */
   public readonly jobContent: Record<string, unknown>;
   /** Pools the DAG needs and Fabric cannot be told to create: an operator creates them. */
@@ -177,12 +192,13 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       },
     });
 
-    this.dagUpload = new FabricDagUpload(this, 'DagUpload', {
+    const dagUpload = new FabricDagUpload(this, 'DagUpload', {
       bundle: props.bundle,
       workspaceId: this.workspace.id,
       apacheAirflowJobId: this.airflowJob.id,
       dependsOn: [this.airflowJob, ...members],
     });
+    this.uploadedDagFiles = dagUpload.uploadedPaths;
 
     poolsToCreateOutput(this, this.poolsToCreate, 'the Fabric Apache Airflow job');
   }

@@ -1,27 +1,38 @@
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { DataAzurermKubernetesCluster } from '@cdktf/provider-azurerm/lib/data-azurerm-kubernetes-cluster';
+import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluster';
+import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Release } from '@cdktf/provider-helm/lib/release';
 import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { namedOutput } from '../../core/outputs';
+import { ResourceLock } from '../../core/protection';
 import { ILogAnalyticsWorkspace } from '../../core/references';
-import { ensureTimeProvider } from '../../core/time-provider';
+import { KubernetesHostSettings } from '../../plan/types';
+import { AirflowRelease } from '../../private/kubernetes/airflow-release';
+import { AIRFLOW_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
+import { AirflowCluster } from '../../private/kubernetes/cluster';
+import { GeneratedSecrets } from '../../private/kubernetes/generated-secrets';
+import { AirflowImageBuild } from '../../private/kubernetes/image-build';
+import { kubeProviders } from '../../private/kubernetes/kube-providers';
+import { MetadataDatabase } from '../../private/kubernetes/metadata-database';
+import { AirflowMonitoring, statsdScrapeJob } from '../../private/kubernetes/monitoring';
+import { AirflowNetwork } from '../../private/kubernetes/network';
+import { AirflowPoolsJob } from '../../private/kubernetes/pools-job';
+import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from '../../private/kubernetes/private-endpoints';
+import { AIRFLOW_VERSION } from '../../private/kubernetes/versions';
+import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-identity';
+import { namedOutput } from '../../private/outputs';
+import { ensureTimeProvider } from '../../private/time-provider';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
-import { AirflowRelease } from './airflow-release';
-import { AIRFLOW_SERVICE_ACCOUNTS, AirflowExecutor } from './chart-values';
-import { AirflowCluster } from './cluster';
-import { GeneratedSecrets } from './generated-secrets';
-import { AirflowImageBuild } from './image-build';
-import { KubeloginMode, kubeProviders } from './kube-providers';
-import { MetadataDatabase } from './metadata-database';
-import { AirflowMonitoring, statsdScrapeJob } from './monitoring';
-import { AirflowNetwork } from './network';
-import { AirflowPoolsJob } from './pools-job';
-import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from './private-endpoints';
-import { AIRFLOW_VERSION } from './versions';
-import { AirflowWorkloadIdentity } from './workload-identity';
+
+/** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
+export type AirflowExecutor = KubernetesHostSettings['executor'];
+
+/** How Terraform signs in to the cluster through kubelogin (local accounts are off). */
+export type KubeloginMode = 'azurecli' | 'workloadidentity' | 'spn' | 'msi' | 'azd';
 
 /**
  * Props of {@link KubernetesAirflowHost}. The first five mirror the plan's `airflow.kubernetes`
@@ -94,8 +105,10 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
   readonly kubernetesVersion?: string;
   /** Zone-redundant standby for the metadata database. @default false */
   readonly databaseHighAvailability?: boolean;
-  /** `prevent_destroy` on the metadata database. @default true */
-  readonly protectDatabase?: boolean;
+  /** `prevent_destroy` on the metadata database (the host's stateful resource). @default true (warns when false) */
+  readonly preventDestroy?: boolean;
+  /** A management lock on the metadata database. @default - no lock */
+  readonly lock?: ResourceLock;
   /** Bump to rotate every generated secret (database password, Fernet, signing keys) in one apply. @default 1 */
   readonly secretRotation?: number;
 }
@@ -132,24 +145,14 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['direct', 'dataFactory'];
   /** The managed identity the DAG's tasks act as (federated, no secret). */
   public readonly identity: AirflowIdentity;
-  /** The VNet and subnets (created, or the named ones). */
-  public readonly network: AirflowNetwork;
-  /** The AKS cluster and its Airflow node pool. */
-  public readonly cluster: AirflowCluster;
-  /** Airflow's metadata database (in the release stack). */
-  public readonly database: MetadataDatabase;
-  /** The registry and the build of the Airflow image. */
-  public readonly image: AirflowImageBuild;
-  /** The managed identity, its federated credentials and its Key Vault role. */
-  public readonly workloadIdentity: AirflowWorkloadIdentity;
-  /** The chart release, its secrets and the DAG config maps (in the release stack). */
-  public readonly release: AirflowRelease;
-  /** The job that creates the DAG's pools (in the release stack). */
-  public readonly pools: AirflowPoolsJob;
-  /** Container Insights, managed Prometheus and the Airflow alerts. */
-  public readonly monitoring: AirflowMonitoring;
-  /** The Key Vault private endpoint. */
-  public readonly privateEndpoints: PrivateEndpoints;
+  /** The AKS cluster Airflow runs on. */
+  public readonly cluster: KubernetesCluster;
+  /** Airflow's metadata database server (in the release stack). */
+  public readonly databaseServer: PostgresqlFlexibleServer;
+  /** The Helm release of the Apache Airflow chart (in the release stack). */
+  public readonly helmRelease: Release;
+  /** `<registry login server>/airflow-migration:<tag>`: the Airflow image with the DAG's requirements. */
+  public readonly image: string;
   /** Namespace of the release. */
   public readonly namespace: string;
   /** The stack with the database, the secrets, the DAG and the chart (applied after this host's stack). */
@@ -167,18 +170,18 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     const client = new DataAzurermClientConfig(this, 'Client', {});
     const deployer = props.deployerPrincipalId ?? client.objectId;
 
-    this.network = new AirflowNetwork(this, 'Network', {
+    const network = new AirflowNetwork(this, 'Network', {
       ...common,
       subnetId: props.subnetId,
       databaseSubnetId: props.databaseSubnetId,
       privateEndpointSubnetId: props.privateEndpointSubnetId,
       addressSpace: props.addressSpace,
     });
-    this.cluster = new AirflowCluster(this, 'Cluster', {
+    const cluster = new AirflowCluster(this, 'Cluster', {
       ...common,
       tenantId: client.tenantId,
-      nodeSubnetId: this.network.nodeSubnetId,
-      networkRoleScope: this.network.virtualNetwork ? this.network.virtualNetworkId : this.network.nodeSubnetId,
+      nodeSubnetId: network.nodeSubnetId,
+      networkRoleScope: network.virtualNetwork ? network.virtualNetworkId : network.nodeSubnetId,
       nodeVmSize: props.nodeVmSize ?? 'Standard_D4ds_v5',
       minNodes: props.minNodes ?? 1,
       maxNodes: props.maxNodes ?? 4,
@@ -188,10 +191,11 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       authorizedIpRanges: props.authorizedIpRanges,
       kubernetesVersion: props.kubernetesVersion,
     });
-    this.privateEndpoints = new PrivateEndpoints(this, 'PrivateEndpoints', {
+    this.cluster = cluster.cluster;
+    new PrivateEndpoints(this, 'PrivateEndpoints', {
       ...common,
-      subnetId: this.network.privateEndpointSubnetId,
-      virtualNetworkId: this.network.virtualNetworkId,
+      subnetId: network.privateEndpointSubnetId,
+      virtualNetworkId: network.virtualNetworkId,
       targets: [
         {
           slug: 'kv',
@@ -203,23 +207,24 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       ],
     });
 
-    this.image = new AirflowImageBuild(this, 'Image', {
+    const image = new AirflowImageBuild(this, 'Image', {
       ...common,
       requirements: props.bundle.requirements,
-      pullerObjectId: this.cluster.kubeletObjectId,
+      pullerObjectId: cluster.kubeletObjectId,
     });
+    this.image = `${image.imageRepository}:${image.imageTag}`;
 
-    this.workloadIdentity = new AirflowWorkloadIdentity(this, 'Identity', {
+    const workloadIdentity = new AirflowWorkloadIdentity(this, 'Identity', {
       ...common,
-      oidcIssuerUrl: this.cluster.oidcIssuerUrl,
+      oidcIssuerUrl: cluster.oidcIssuerUrl,
       namespace: this.namespace,
       serviceAccountNames: Object.values(AIRFLOW_SERVICE_ACCOUNTS),
     });
-    this.identity = this.workloadIdentity.identity;
+    this.identity = workloadIdentity.identity;
 
-    this.monitoring = new AirflowMonitoring(this, 'Monitoring', {
+    new AirflowMonitoring(this, 'Monitoring', {
       ...common,
-      cluster: this.cluster.cluster,
+      cluster: this.cluster,
       logAnalyticsWorkspace: props.logAnalyticsWorkspace,
       actionGroupId: props.actionGroupId,
     });
@@ -235,8 +240,8 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     ensureTimeProvider(this);
     new Sleep(this, 'DeployerRolePropagation', {
       createDuration: DEPLOYER_ROLE_PROPAGATION,
-      triggers: { cluster_admin: this.cluster.deployerAccess.id, key_vault_secrets_officer: deployerWritesSecrets.id },
-      dependsOn: [this.cluster.deployerAccess, deployerWritesSecrets],
+      triggers: { cluster_admin: cluster.deployerAccess.id, key_vault_secrets_officer: deployerWritesSecrets.id },
+      dependsOn: [cluster.deployerAccess, deployerWritesSecrets],
     });
 
     this.releaseStack = props.releaseStack;
@@ -249,72 +254,72 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     ensureAzurerm(props.releaseStack);
     const inCluster = new Construct(props.releaseStack, id);
     const clusterLookup = new DataAzurermKubernetesCluster(inCluster, 'Cluster', {
-      name: this.cluster.cluster.name,
+      name: this.cluster.name,
       resourceGroupName: resourceGroup.name,
     });
     const kube = kubeProviders(inCluster, clusterLookup, `${namePrefix}-airflow`, props.kubeloginMode ?? 'azurecli');
 
     const secrets = new GeneratedSecrets(inCluster, 'Secrets', {
       namespace: this.namespace,
-      cluster: this.cluster.cluster.id,
-      databaseSubnet: this.network.databaseSubnetId,
+      cluster: this.cluster.id,
+      databaseSubnet: network.databaseSubnetId,
       keyVault: props.keyVault.id,
       rotation: String(props.secretRotation ?? 1),
     });
     const password = secrets.value('DatabasePassword', 'password');
-    this.database = new MetadataDatabase(inCluster, 'Database', {
+    const database = new MetadataDatabase(inCluster, 'Database', {
       ...common,
-      delegatedSubnetId: this.network.databaseSubnetId,
-      virtualNetworkId: this.network.virtualNetworkId,
+      delegatedSubnetId: network.databaseSubnetId,
+      virtualNetworkId: network.virtualNetworkId,
       password,
       passwordVersion: secrets.version,
       keyVault: props.keyVault,
       highAvailability: props.databaseHighAvailability,
-      preventDestroy: props.protectDatabase,
+      preventDestroy: props.preventDestroy,
+      lock: props.lock,
     });
+    this.databaseServer = database.server;
 
-    this.release = new AirflowRelease(inCluster, 'Release', {
+    const release = new AirflowRelease(inCluster, 'Release', {
       kubernetesProvider: kube.kubernetes,
       helmProvider: kube.helm,
       namespace: this.namespace,
       executor,
-      imageRepository: this.image.imageRepository,
-      imageTag: this.image.imageTag,
+      imageRepository: image.imageRepository,
+      imageTag: image.imageTag,
       identityClientId: this.identity.clientId,
       bundle: props.bundle,
       environment: this.environment,
       database: {
-        host: this.database.host,
-        name: this.database.databaseName,
-        login: this.database.administratorLogin,
+        host: database.host,
+        name: database.databaseName,
+        login: database.administratorLogin,
         password,
       },
       secrets,
       replicas: props.replicas ?? 2,
       celeryWorkers: props.celeryWorkers ?? 2,
-      dependsOn: [this.database.database],
+      dependsOn: [database.database],
     });
+    this.helmRelease = release.release;
 
-    this.pools = new AirflowPoolsJob(inCluster, 'Pools', {
+    new AirflowPoolsJob(inCluster, 'Pools', {
       pools: props.pools,
       namespace: this.namespace,
       provider: kube.kubernetes,
-      image: `${this.image.imageRepository}:${this.image.imageTag}`,
-      metadataSecretName: this.release.secretNames.database,
-      dependsOn: [this.release.release],
+      image: this.image,
+      metadataSecretName: release.secretNames.database,
+      dependsOn: [release.release],
     });
     statsdScrapeJob(inCluster, kube.kubernetes, this.namespace);
 
-    namedOutput(this, 'cluster-name', { value: this.cluster.cluster.name, description: 'AKS cluster running Airflow' });
+    namedOutput(this, 'cluster-name', { value: this.cluster.name, description: 'AKS cluster running Airflow' });
     namedOutput(this, 'namespace', { value: this.namespace, description: 'Kubernetes namespace of the Airflow release' });
     namedOutput(this, 'identity-client-id', {
       value: this.identity.clientId,
       description: 'Client id of the managed identity the DAG acts as (federated to the Airflow service accounts)',
     });
-    namedOutput(this, 'image', {
-      value: `${this.image.imageRepository}:${this.image.imageTag}`,
-      description: 'Airflow image with the DAG requirements',
-    });
+    namedOutput(this, 'image', { value: this.image, description: 'Airflow image with the DAG requirements' });
   }
 }
 

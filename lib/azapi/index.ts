@@ -1,3 +1,0 @@
-export * from './provider';
-export * from './resource';
-export * from './resource-action';

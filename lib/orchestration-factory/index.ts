@@ -1,4 +1,0 @@
-export * from './credential-vault';
-export * from './dag-bundle';
-export * from './dag-storage';
-export * from './orchestration-factory';

@@ -1,0 +1,114 @@
+import { Annotations, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { ResourceLock } from '../core/protection';
+import { IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { FabricProvider } from '../fabric/provider';
+import { AirflowHostBaseProps, IAirflowHost } from '../hosts/airflow-host';
+import { airflowPools } from '../hosts/airflow-pools';
+import { AirflowAlertOptions, DataFactoryAirflowHost } from '../hosts/data-factory-host';
+import { ExternalAirflowHost } from '../hosts/external-host';
+import { FabricAirflowHost } from '../hosts/fabric/fabric-airflow-host';
+import { DagStorageSettings } from '../hosts/host-dag-storage';
+import { KubeloginMode, KubernetesAirflowHost } from '../hosts/kubernetes/kubernetes-host';
+import { AlertDefaults } from '../monitoring/alerts';
+import { dagBundleFor } from '../orchestration-factory/dag-bundle';
+import { AirflowSettings, MigrationPlan } from '../plan/types';
+
+/** What the stack hands whichever host the plan picks. */
+export interface AirflowHostContext {
+  /** Where the host's resources go. */
+  readonly resourceGroup: IResourceGroup;
+  /** Environment variables of the DAG (`dagEnvironment`), without `AZURE_CLIENT_ID`. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Airflow's secrets backend. */
+  readonly keyVault: IKeyVault;
+  /** Where the host's logs go. */
+  readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
+  /** Every alert of the host acts through this action group. */
+  readonly actionGroupId: string;
+  /** Defaults of the host's alerts. */
+  readonly alertDefaults?: AlertDefaults;
+  /** Overrides of the Airflow metric alerts, on hosts that have them (an adopted Data Factory environment). */
+  readonly airflowAlerts?: AirflowAlertOptions;
+  /** Settings of the DAG storage, for hosts that read the bundle from storage. */
+  readonly dagStorage?: DagStorageSettings;
+  /** `prevent_destroy` on what the host keeps state in (the Kubernetes host's metadata database). */
+  readonly preventDestroy: boolean;
+  /** A management lock on what the host keeps state in (the Kubernetes host's metadata database). */
+  readonly lock?: ResourceLock;
+  /** How Terraform signs in to the Kubernetes host's cluster. */
+  readonly kubeloginMode?: KubeloginMode;
+  /** Principal that deploys. */
+  readonly deployerPrincipalId?: string;
+  /** Creates the stack applied after the host's own (the Kubernetes host's release stack); called only by hosts that need one. */
+  readonly newReleaseStack: () => TerraformStack;
+}
+
+/** Creates the host the plan's `airflow.host` names, with that host's settings from the plan. */
+export function createAirflowHost(scope: Construct, id: string, plan: MigrationPlan, context: AirflowHostContext): IAirflowHost {
+  const base: AirflowHostBaseProps = {
+    resourceGroup: context.resourceGroup,
+    namePrefix: plan.name,
+    location: plan.location,
+    tags: plan.tags,
+    bundle: dagBundleFor(plan),
+    environment: context.environment,
+    keyVault: context.keyVault,
+    pools: airflowPools(plan.concurrency),
+  };
+  const monitoring = { logAnalyticsWorkspace: context.logAnalyticsWorkspace, actionGroupId: context.actionGroupId };
+  const airflow: AirflowSettings = plan.airflow;
+  switch (airflow.host) {
+    case 'kubernetes': {
+      const settings = airflow.kubernetes;
+      if (settings.subnetId === undefined && airflow.sqlAccess === 'direct') {
+        Annotations.of(scope).addWarning(
+          'airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you ' +
+            'peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, ' +
+            'or use sqlAccess: dataFactory',
+        );
+      }
+      return new KubernetesAirflowHost(scope, id, {
+        ...base,
+        ...monitoring,
+        ...settings,
+        releaseStack: context.newReleaseStack(),
+        preventDestroy: context.preventDestroy,
+        lock: context.lock,
+        kubeloginMode: context.kubeloginMode,
+        deployerPrincipalId: context.deployerPrincipalId,
+      });
+    }
+    case 'dataFactory':
+      return new DataFactoryAirflowHost(scope, id, {
+        ...base,
+        ...monitoring,
+        alertDefaults: context.alertDefaults,
+        airflowAlerts: context.airflowAlerts,
+        environmentId: airflow.dataFactory.environmentId,
+        servicePrincipal: airflow.dataFactory.servicePrincipal,
+        dagStorage: context.dagStorage,
+        deployerPrincipalId: context.deployerPrincipalId,
+      });
+    case 'fabric': {
+      const { capacityId, capacity, servicePrincipal, computeSize } = airflow.fabric;
+      ensureFabricProvider(TerraformStack.of(scope));
+      return new FabricAirflowHost(scope, id, { ...base, capacityId, capacity, servicePrincipal, computeSize });
+    }
+    case 'external':
+      return new ExternalAirflowHost(scope, id, {
+        ...base,
+        servicePrincipal: airflow.external.servicePrincipal,
+        federatedCredentials: airflow.external.federatedCredentials,
+        dagStorage: context.dagStorage,
+        deployerPrincipalId: context.deployerPrincipalId,
+      });
+  }
+}
+
+/** The microsoft/fabric provider, once per stack; it reads its credentials from the environment. */
+function ensureFabricProvider(stack: TerraformStack): void {
+  if (!stack.node.children.some((child) => child instanceof FabricProvider)) {
+    new FabricProvider(stack, 'fabric');
+  }
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import type { DagBundle, DagBundleFile } from '../orchestration-factory/dag-bundle';
+import { DAG_ENTRY, findPackageRoot } from './package-root';
+
+const DAG_LIBRARY_FOLDER = join('dags', 'migration_orchestration_lib');
+/** The DAG's requirements for Airflow 3 (the Kubernetes host's image, an external Airflow 3). */
+export const AIRFLOW3_REQUIREMENTS = 'dags/requirements.txt';
+const PLAN_SCHEMA = join('schema', 'migration-plan.schema.json');
+
+/** Blob name of the rendered plan, beside the DAG file where the DAG looks for it. */
+export const PLAN_BLOB_NAME = 'dags/migration_plan.json';
+
+/** Blob name of the plan's JSON Schema, beside the plan: the DAG validates the plan against it. */
+export const PLAN_SCHEMA_BLOB_NAME = 'dags/migration_plan.schema.json';
+
+/**
+ * Reads the DAG package shipped with this library (see `findPackageRoot`) and adds the rendered
+ * plan. Tests and `__pycache__` are never uploaded.
+ *
+ * @param requirementsFile the DAG's requirements for the host's Airflow and Python, relative to the
+ *   package root; it is bundled as `requirements.txt` (Data Factory's import installs that file)
+ */
+export function loadDagBundle(
+  renderedPlan: string,
+  packageRoot: string = findPackageRoot(),
+  requirementsFile: string = AIRFLOW3_REQUIREMENTS,
+): DagBundle {
+  const libraryFiles = [join(packageRoot, DAG_ENTRY), ...listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
+  const requirementsText = readFileSync(join(packageRoot, ...requirementsFile.split('/')), 'utf8');
+  const files = [
+    ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
+    bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
+    bundleFile(PLAN_SCHEMA_BLOB_NAME, readFileSync(join(packageRoot, PLAN_SCHEMA), 'utf8'), 'application/json'),
+    // Data Factory's import reads requirements.txt at the root of the imported folder.
+    bundleFile('requirements.txt', requirementsText, 'text/plain'),
+  ];
+  const hash = createHash('sha256');
+  for (const file of files) {
+    hash.update(file.blobName).update('\0').update(file.content).update('\0');
+  }
+  return { files, requirements: parseRequirements(requirementsText), contentHash: hash.digest('hex') };
+}
+
+/** Requirement lines without comments, blanks or pip options. */
+export function parseRequirements(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('-'));
+}
+
+/** The library's Python modules and the JSON contracts they read (`contracts/*.json`). */
+function listLibraryFiles(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && (entry.name.endsWith('.py') || entry.name.endsWith('.json')))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((path) => !path.split(sep).includes('__pycache__') && !path.split(sep).includes('tests'))
+    .sort();
+}
+
+function contentTypeOf(path: string): string {
+  return path.endsWith('.json') ? 'application/json' : 'text/x-python';
+}
+
+function toBlobName(root: string, path: string): string {
+  return relative(root, path).split(sep).join('/');
+}
+
+function bundleFile(blobName: string, content: string, contentType: string): DagBundleFile {
+  return { blobName, content, contentType, contentMd5: createHash('md5').update(content).digest('hex') };
+}

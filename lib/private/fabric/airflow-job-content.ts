@@ -1,0 +1,66 @@
+import { FabricComputeSize } from '../../hosts/fabric/fabric-airflow-host';
+
+/**
+ * The `apacheairflowjob-content.json` definition part of a Fabric Apache Airflow job. Shape from
+ * Microsoft's sample (microsoft/fabric-cicd `sample/workspace/*.ApacheAirflowJob/`); Fabric runs
+ * Airflow 2.10.5 on Python 3.12 (MicrosoftDocs/fabric-docs `apache-airflow-jobs-concepts.md`).
+ */
+
+/** The Airflow version Fabric's Apache Airflow jobs run. */
+export const FABRIC_AIRFLOW_VERSION = '2.10.5';
+/** The Python version of that runtime. */
+export const FABRIC_PYTHON_VERSION = '3.12';
+/** Fabric's default pool: starts on demand, stops after about 20 idle minutes. */
+export const FABRIC_STARTER_POOL = 'StarterPool';
+
+/** What goes into the job definition. */
+export interface AirflowJobContentOptions {
+  /** Pinned pip requirements installed into the job's environment. */
+  readonly requirements: readonly string[];
+  /** Environment variables of every Airflow process: ids and endpoints only. */
+  readonly environmentVariables: Readonly<Record<string, string>>;
+  /** Node size. */
+  readonly computeSize: FabricComputeSize;
+  /** `StarterPool` or the name of a custom pool of the workspace. */
+  readonly computePool: string;
+}
+
+/**
+ * Names an environment variable may not have in a job definition: the definition is stored in
+ * Terraform state and shown to every workspace member.
+ */
+const SECRET_VARIABLE_NAME = /(SECRET|PASSWORD|TOKEN|CONNECTION_STRING|ACCOUNT_KEY|ACCESS_KEY)$/i;
+
+/** The content object; `jsonencode`d by Terraform because values may be references. */
+export function airflowJobContent(options: AirflowJobContentOptions): Record<string, unknown> {
+  for (const name of Object.keys(options.environmentVariables)) {
+    if (SECRET_VARIABLE_NAME.test(name)) {
+      throw new Error(
+        `environment.${name}: the Fabric host never puts a secret into the Apache Airflow job definition, ` +
+          'which Terraform stores in its state; set it in the Fabric portal instead (docs/fabric-host.md, "The identity the DAG runs as")',
+      );
+    }
+  }
+  return {
+    properties: {
+      type: 'Airflow',
+      typeProperties: {
+        airflowProperties: {
+          airflowVersion: FABRIC_AIRFLOW_VERSION,
+          pythonVersion: FABRIC_PYTHON_VERSION,
+          airflowRequirements: [...options.requirements],
+          environmentVariables: { ...options.environmentVariables },
+          airflowConfigurationOverrides: {},
+          // Entra ID sign-in to the Airflow UI.
+          enableAADIntegration: true,
+          enableTriggerers: true,
+        },
+        computeProperties: {
+          computePool: options.computePool,
+          computeSize: options.computeSize,
+          extraNodes: 0,
+        },
+      },
+    },
+  };
+}

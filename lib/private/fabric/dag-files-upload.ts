@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ITerraformDependable, TerraformResource } from 'cdktf';
+import { Construct } from 'constructs';
+import { DagBundle, DagBundleFile } from '../../orchestration-factory/dag-bundle';
+import { findPackageRoot } from '../package-root';
+import { resourceAddress } from '../resource-address';
+import { TerraformData } from '../terraform-data';
+import { stagedAsset } from './staged-asset';
+
+/**
+ * The Fabric "Apache Airflow Job files" API takes files under `dags/` or `plugins/` only, at most
+ * 2 MB each (microsoft/fabric-rest-api-specs `apacheAirflowJob/swagger.json`, Files_Create_Or_Update).
+ * The smaller reading of "2 MB" is used so that no file passes here and fails in Fabric.
+ */
+export const FABRIC_MAX_FILE_BYTES = 2_000_000;
+export const FABRIC_FILE_FOLDERS: readonly string[] = ['dags/', 'plugins/'];
+
+/** The uploader, shipped as source beside this module (plain Node 20, no dependency). */
+const UPLOADER = join('lib', 'hosts', 'fabric', 'fabric-upload-files.mjs');
+const FILES_FOLDER = 'files';
+
+/** Props of {@link FabricDagUpload}. */
+export interface FabricDagUploadProps {
+  /** The DAG package and rendered plan; files outside `dags/` and `plugins/` are not uploaded. */
+  readonly bundle: DagBundle;
+  /** Fabric id of the workspace. */
+  readonly workspaceId: string;
+  /** Fabric id of the Apache Airflow job. */
+  readonly apacheAirflowJobId: string;
+  /** What must exist before the upload (the job, the deployer's workspace role). */
+  readonly dependsOn: readonly ITerraformDependable[];
+}
+
+/**
+ * Uploads the DAG files through the Fabric files API from a `local-exec` step, again whenever the
+ * bundle's content hash changes (or the job is replaced). The step authenticates as the deployer
+ * (Azure CLI login, or `ARM_*`/`FABRIC_*` environment), so no secret is on its command line or in
+ * Terraform state. PUT overwrites, so running it twice leaves the same files.
+ */
+export class FabricDagUpload extends Construct {
+  /** The files uploaded, by their path in the job (`dags/...`). */
+  public readonly uploadedPaths: readonly string[];
+  /** The `terraform_data` whose provisioner runs the upload. */
+  public readonly upload: TerraformResource;
+
+  constructor(scope: Construct, id: string, props: FabricDagUploadProps) {
+    super(scope, id);
+    const files = props.bundle.files.filter((file) => FABRIC_FILE_FOLDERS.some((folder) => file.blobName.startsWith(folder)));
+    files.forEach(checkSize);
+    this.uploadedPaths = files.map((file) => file.blobName);
+
+    const staged = new Map<string, string | Buffer>(files.map((file) => [`${FILES_FOLDER}/${file.blobName}`, file.content]));
+    staged.set('upload.mjs', readFileSync(join(findPackageRoot(), UPLOADER)));
+    const asset = stagedAsset(this, 'Files', staged);
+
+    const dagVersion = new TerraformData(this, 'DagVersion', { contentHash: props.bundle.contentHash });
+    this.upload = new TerraformResource(this, 'Upload', {
+      terraformResourceType: 'terraform_data',
+      terraformGeneratorMetadata: { providerName: 'terraform' },
+      dependsOn: [...props.dependsOn],
+      lifecycle: { replaceTriggeredBy: [resourceAddress(dagVersion)] },
+      provisioners: [
+        {
+          type: 'local-exec',
+          command:
+            `node "${asset.path}/upload.mjs" --workspace-id ${props.workspaceId} ` +
+            `--job-id ${props.apacheAirflowJobId} --files "${asset.path}/${FILES_FOLDER}"`,
+        },
+      ],
+    });
+    this.upload.addOverride('triggers_replace', { apacheAirflowJobId: props.apacheAirflowJobId });
+  }
+}
+
+function checkSize(file: DagBundleFile): void {
+  const bytes = Buffer.byteLength(file.content, 'utf8');
+  if (bytes > FABRIC_MAX_FILE_BYTES) {
+    throw new Error(
+      `${file.blobName} is ${bytes} bytes: the Fabric files API accepts at most ${FABRIC_MAX_FILE_BYTES} bytes (2 MB) per file`,
+    );
+  }
+}

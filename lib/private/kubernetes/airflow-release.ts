@@ -1,0 +1,181 @@
+import { Release } from '@cdktf/provider-helm/lib/release';
+import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import { ITerraformDependable, TerraformProvider } from 'cdktf';
+import { Construct } from 'constructs';
+import { DagBundle } from '../../orchestration-factory/dag-bundle';
+import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
+import { AirflowChartValues, airflowChartValues, ChartSecretNames, RELEASE_NAME } from './chart-values';
+import { DagConfigMaps } from './dag-config-maps';
+import { GeneratedSecrets } from './generated-secrets';
+import { AIRFLOW_CHART } from './versions';
+
+/** Props of {@link AirflowRelease}. */
+export interface AirflowReleaseProps {
+  /** Provider of the namespace, secrets and config maps. */
+  readonly kubernetesProvider: TerraformProvider;
+  /** Provider of the Helm release. */
+  readonly helmProvider: TerraformProvider;
+  /** Namespace the release is installed into (created here). */
+  readonly namespace: string;
+  /** Celery workers or one pod per task. */
+  readonly executor: AirflowExecutor;
+  /** Repository of the Airflow image with the DAG requirements. */
+  readonly imageRepository: string;
+  /** Tag of that image. */
+  readonly imageTag: string;
+  /** Client id the Airflow service accounts are annotated with. */
+  readonly identityClientId: string;
+  /** The DAG package and the rendered plan, delivered as config maps. */
+  readonly bundle: DagBundle;
+  /** Environment of every Airflow container (ids and endpoints only). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The metadata database Airflow reaches through PgBouncer. */
+  readonly database: { readonly host: string; readonly name: string; readonly login: string; readonly password: string };
+  /** Generates the chart's other secrets and versions every write-only value. */
+  readonly secrets: GeneratedSecrets;
+  /** Replicas of the scheduler, API server, triggerer and PgBouncer. */
+  readonly replicas: number;
+  /** Celery workers (CeleryExecutor only). */
+  readonly celeryWorkers: number;
+  /** What must exist before the chart installs (in this stack; what the host's own stack creates exists already). */
+  readonly dependsOn: readonly ITerraformDependable[];
+}
+
+/** PgBouncer's port in the chart (`ports.pgbouncer`) and the database alias its config declares. */
+const PGBOUNCER_PORT = 6543;
+const PGBOUNCER_DATABASE = `${RELEASE_NAME}-metadata`;
+const REDIS_PORT = 6379;
+
+/**
+ * The official Apache Airflow chart on the cluster: its namespace, the secrets it reads (written
+ * write-only: values in neither plan nor state), the DAG folder as config maps, and the Helm
+ * release with typed values, an external metadata database behind PgBouncer and a triggerer.
+ */
+export class AirflowRelease extends Construct {
+  /** The `helm_release`. */
+  public readonly release: Release;
+  /** The values given to the chart (the synthesized YAML is `JSON.stringify` of this). */
+  public readonly values: AirflowChartValues;
+  /** Names of the Kubernetes secrets the chart reads. */
+  public readonly secretNames: ChartSecretNames;
+  /** The DAG folder's config maps. */
+  public readonly dagConfigMaps: DagConfigMaps;
+
+  constructor(scope: Construct, id: string, props: AirflowReleaseProps) {
+    super(scope, id);
+    const provider = props.kubernetesProvider;
+    const namespace = new NamespaceV1(this, 'Namespace', {
+      provider,
+      metadata: {
+        name: props.namespace,
+        labels: { 'pod-security.kubernetes.io/enforce': 'baseline', 'app.kubernetes.io/part-of': 'airflow' },
+      },
+    });
+    const namespaceName = namespace.metadata.name;
+    this.secretNames = {
+      database: `${RELEASE_NAME}-database`,
+      fernetKey: `${RELEASE_NAME}-fernet-key`,
+      webserverSecretKey: `${RELEASE_NAME}-webserver-secret-key`,
+      apiSecretKey: `${RELEASE_NAME}-api-secret-key`,
+      jwtSecret: `${RELEASE_NAME}-jwt-secret`,
+      redis: `${RELEASE_NAME}-redis`,
+    };
+    const secret = (secretId: string, name: string, data: Record<string, string>): SecretV1 =>
+      new SecretV1(this, secretId, {
+        provider,
+        metadata: { name, namespace: namespaceName },
+        type: 'Opaque',
+        dataWo: data,
+        dataWoRevision: props.secrets.version,
+      });
+
+    const { host, name: databaseName, login, password } = props.database;
+    const pgbouncerHost = `${RELEASE_NAME}-pgbouncer.${props.namespace}`;
+    const databaseSecret = secret('DatabaseSecret', this.secretNames.database, {
+      connection: `postgresql://${login}:${password}@${pgbouncerHost}:${PGBOUNCER_PORT}/${PGBOUNCER_DATABASE}?sslmode=disable`,
+      'pgbouncer.ini': pgbouncerIni(host, databaseName, login),
+      'users.txt': `"${login}" "${password}"\n`,
+      'stats-connection': `postgresql://${login}:${password}@127.0.0.1:${PGBOUNCER_PORT}/pgbouncer?sslmode=disable`,
+    });
+    const chartSecrets = [
+      databaseSecret,
+      secret('FernetKey', this.secretNames.fernetKey, { 'fernet-key': props.secrets.value('FernetKeyValue', 'fernetKey') }),
+      secret('WebserverSecretKey', this.secretNames.webserverSecretKey, {
+        'webserver-secret-key': props.secrets.value('WebserverSecretKeyValue', 'signingKey'),
+      }),
+      secret('ApiSecretKey', this.secretNames.apiSecretKey, { 'api-secret-key': props.secrets.value('ApiSecretKeyValue', 'signingKey') }),
+      secret('JwtSecret', this.secretNames.jwtSecret, { 'jwt-secret': props.secrets.value('JwtSecretValue', 'signingKey') }),
+    ];
+    if (props.executor === 'CeleryExecutor') {
+      const redisPassword = props.secrets.value('RedisPassword', 'password');
+      chartSecrets.push(
+        secret('RedisSecret', this.secretNames.redis, {
+          password: redisPassword,
+          connection: `redis://:${redisPassword}@${RELEASE_NAME}-redis:${REDIS_PORT}/0`,
+        }),
+      );
+    }
+
+    this.dagConfigMaps = new DagConfigMaps(this, 'Dags', {
+      bundle: props.bundle,
+      namespace: namespaceName,
+      provider,
+      namePrefix: `${RELEASE_NAME}-dags`,
+    });
+
+    this.values = airflowChartValues({
+      executor: props.executor,
+      imageRepository: props.imageRepository,
+      imageTag: props.imageTag,
+      identityClientId: props.identityClientId,
+      secrets: this.secretNames,
+      dagVolume: this.dagConfigMaps.volume,
+      dagBundleHash: props.bundle.contentHash,
+      environment: props.environment,
+      replicas: props.replicas,
+      celeryWorkers: props.celeryWorkers,
+    });
+    this.release = new Release(this, 'Release', {
+      provider: props.helmProvider,
+      name: RELEASE_NAME,
+      namespace: namespaceName,
+      repository: AIRFLOW_CHART.repository,
+      chart: AIRFLOW_CHART.name,
+      version: AIRFLOW_CHART.version,
+      // JSON is YAML: the typed values go to the chart as they are.
+      values: [JSON.stringify(this.values)],
+      wait: true,
+      waitForJobs: true,
+      atomic: false,
+      timeout: 1200,
+      maxHistory: 10,
+      dependsOn: [...chartSecrets, ...this.dagConfigMaps.configMaps, ...props.dependsOn],
+    });
+  }
+}
+
+/** PgBouncer in front of the Flexible Server: transaction pooling, TLS to the server. */
+function pgbouncerIni(host: string, databaseName: string, login: string): string {
+  return [
+    '[databases]',
+    `${PGBOUNCER_DATABASE} = host=${host} dbname=${databaseName} port=5432 pool_size=10`,
+    '',
+    '[pgbouncer]',
+    'pool_mode = transaction',
+    `listen_port = ${PGBOUNCER_PORT}`,
+    'listen_addr = *',
+    'auth_type = scram-sha-256',
+    'auth_file = /etc/pgbouncer/users.txt',
+    `stats_users = ${login}`,
+    'ignore_startup_parameters = extra_float_digits',
+    'max_client_conn = 200',
+    'verbose = 0',
+    'log_disconnections = 0',
+    'log_connections = 0',
+    // The Flexible Server requires TLS (require_secure_transport is on by default).
+    'server_tls_sslmode = require',
+    'server_tls_ciphers = normal',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,194 @@
+import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
+import { AIRFLOW_VERSION } from './versions';
+
+/**
+ * The Helm values this host sets on the official Apache Airflow chart, typed. Only keys the host
+ * sets are declared; each exists in the chart's `values.schema.json` (vendored in
+ * `vendor/airflow-chart/`, and a test validates the synthesized values against it).
+ */
+
+/** `<component>.serviceAccount` */
+export interface ServiceAccountValues {
+  readonly create: boolean;
+  /** Fixed name, so the federated credential's subject is known before the chart renders. */
+  readonly name: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** The values every Airflow component the host configures shares. */
+export interface ComponentValues {
+  /** Pod labels (the workload-identity label). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly serviceAccount: ServiceAccountValues;
+}
+
+/** A component that runs a fixed number of pods. */
+export interface ReplicatedComponentValues extends ComponentValues {
+  readonly replicas: number;
+}
+
+/** A Kubernetes `Volume` (projected config maps only: the DAG folder). */
+export interface ProjectedVolume {
+  readonly name: string;
+  readonly projected: {
+    readonly sources: ReadonlyArray<{
+      readonly configMap: { readonly name: string; readonly items: ReadonlyArray<{ readonly key: string; readonly path: string }> };
+    }>;
+  };
+}
+
+/** A Kubernetes `VolumeMount`. */
+export interface VolumeMount {
+  readonly name: string;
+  readonly mountPath: string;
+  readonly readOnly: boolean;
+}
+
+/** The chart values the Kubernetes host sets. */
+export interface AirflowChartValues {
+  readonly defaultAirflowRepository: string;
+  readonly defaultAirflowTag: string;
+  readonly airflowVersion: string;
+  readonly executor: AirflowExecutor;
+  readonly fernetKeySecretName: string;
+  readonly webserverSecretKeySecretName: string;
+  readonly apiSecretKeySecretName: string;
+  readonly jwtSecretName: string;
+  readonly data: { readonly metadataSecretName: string; readonly brokerUrlSecretName?: string };
+  readonly postgresql: { readonly enabled: false };
+  readonly pgbouncer: {
+    readonly enabled: true;
+    readonly replicas: number;
+    readonly configSecretName: string;
+    readonly metricsExporterSidecar: { readonly statsSecretName: string; readonly statsSecretKey: string };
+  };
+  readonly redis: { readonly enabled: boolean; readonly passwordSecretName?: string };
+  readonly statsd: { readonly enabled: true };
+  readonly scheduler: ReplicatedComponentValues;
+  /** With one service account for Celery workers and KubernetesExecutor pods alike. */
+  readonly workers: ReplicatedComponentValues & { readonly useWorkerDedicatedServiceAccounts: false };
+  readonly triggerer: ReplicatedComponentValues & { readonly enabled: true };
+  /** Parses DAG files only (no task code, no secrets backend): no Azure identity. */
+  readonly dagProcessor: { readonly enabled: true; readonly replicas: number };
+  readonly apiServer: ReplicatedComponentValues & { readonly defaultUser: { readonly enabled: false } };
+  /** Airflow 2's webserver section; its default user is switched off too, whatever the chart reads. */
+  readonly webserver: { readonly defaultUser: { readonly enabled: false } };
+  readonly dags: { readonly persistence: { readonly enabled: false }; readonly gitSync: { readonly enabled: false } };
+  readonly volumes: readonly ProjectedVolume[];
+  readonly volumeMounts: readonly VolumeMount[];
+  readonly airflowPodAnnotations: Readonly<Record<string, string>>;
+  readonly env: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  readonly migrateDatabaseJob: { readonly useHelmHooks: false };
+  readonly createUserJob: { readonly useHelmHooks: false };
+  readonly config: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/** Release name: the chart names its objects `<release>-<component>` after it. */
+export const RELEASE_NAME = 'airflow';
+/** Where the chart mounts DAGs (`dags.mountPath` default: `<airflowHome>/dags`). */
+export const DAGS_MOUNT_PATH = '/opt/airflow/dags';
+/** Pod label that makes the workload-identity webhook inject the token and AZURE_* variables. */
+export const WORKLOAD_IDENTITY_LABEL = 'azure.workload.identity/use';
+/** Service-account annotation that names the identity's client id. */
+export const WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = 'azure.workload.identity/client-id';
+/** Pod annotation carrying the DAG bundle's hash: a new bundle rolls every Airflow pod. */
+export const DAG_BUNDLE_HASH_ANNOTATION = 'checksum/dag-bundle';
+
+/**
+ * Service account of each Airflow component that runs task code or reads the secrets backend
+ * (the API server serves connections to tasks in Airflow 3); each is federated to the identity.
+ */
+export const AIRFLOW_SERVICE_ACCOUNTS = {
+  scheduler: `${RELEASE_NAME}-scheduler`,
+  workers: `${RELEASE_NAME}-worker`,
+  triggerer: `${RELEASE_NAME}-triggerer`,
+  apiServer: `${RELEASE_NAME}-api-server`,
+} as const;
+
+/** Names of the Kubernetes secrets Terraform creates (write-only) and the chart reads. */
+export interface ChartSecretNames {
+  /** Keys `connection` (Airflow to PgBouncer), `pgbouncer.ini`, `users.txt`, `stats-connection`. */
+  readonly database: string;
+  /** Key `fernet-key`. */
+  readonly fernetKey: string;
+  /** Key `webserver-secret-key`. */
+  readonly webserverSecretKey: string;
+  /** Key `api-secret-key`. */
+  readonly apiSecretKey: string;
+  /** Key `jwt-secret`. */
+  readonly jwtSecret: string;
+  /** Keys `password` and `connection` (the broker URL); Celery only. */
+  readonly redis: string;
+}
+
+/** Inputs of {@link airflowChartValues}. */
+export interface AirflowChartValuesInput {
+  readonly executor: AirflowExecutor;
+  readonly imageRepository: string;
+  readonly imageTag: string;
+  readonly identityClientId: string;
+  readonly secrets: ChartSecretNames;
+  readonly dagVolume: ProjectedVolume;
+  readonly dagBundleHash: string;
+  /** Environment of every Airflow container (ids and endpoints only). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Replicas of the scheduler, API server, triggerer and PgBouncer (2 survives a node drain). */
+  readonly replicas: number;
+  /** Celery workers (CeleryExecutor only). */
+  readonly celeryWorkers: number;
+}
+
+/** The chart values of the Kubernetes host. */
+export function airflowChartValues(input: AirflowChartValuesInput): AirflowChartValues {
+  const celery = input.executor === 'CeleryExecutor';
+  const component = (serviceAccount: string, replicas: number): ReplicatedComponentValues => ({
+    replicas,
+    labels: { [WORKLOAD_IDENTITY_LABEL]: 'true' },
+    serviceAccount: {
+      create: true,
+      name: serviceAccount,
+      annotations: { [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: input.identityClientId },
+    },
+  });
+  return {
+    defaultAirflowRepository: input.imageRepository,
+    defaultAirflowTag: input.imageTag,
+    airflowVersion: AIRFLOW_VERSION,
+    executor: input.executor,
+    fernetKeySecretName: input.secrets.fernetKey,
+    webserverSecretKeySecretName: input.secrets.webserverSecretKey,
+    apiSecretKeySecretName: input.secrets.apiSecretKey,
+    jwtSecretName: input.secrets.jwtSecret,
+    data: celery
+      ? { metadataSecretName: input.secrets.database, brokerUrlSecretName: input.secrets.redis }
+      : { metadataSecretName: input.secrets.database },
+    postgresql: { enabled: false },
+    pgbouncer: {
+      enabled: true,
+      replicas: input.replicas,
+      configSecretName: input.secrets.database,
+      metricsExporterSidecar: { statsSecretName: input.secrets.database, statsSecretKey: 'stats-connection' },
+    },
+    redis: celery ? { enabled: true, passwordSecretName: input.secrets.redis } : { enabled: false },
+    statsd: { enabled: true },
+    scheduler: component(AIRFLOW_SERVICE_ACCOUNTS.scheduler, input.replicas),
+    workers: {
+      ...component(AIRFLOW_SERVICE_ACCOUNTS.workers, celery ? input.celeryWorkers : 0),
+      useWorkerDedicatedServiceAccounts: false,
+    },
+    triggerer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.triggerer, input.replicas), enabled: true },
+    dagProcessor: { enabled: true, replicas: 1 },
+    // No admin/admin user: people sign in through whatever auth the platform team configures.
+    apiServer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.apiServer, input.replicas), defaultUser: { enabled: false } },
+    webserver: { defaultUser: { enabled: false } },
+    dags: { persistence: { enabled: false }, gitSync: { enabled: false } },
+    volumes: [input.dagVolume],
+    volumeMounts: [{ name: input.dagVolume.name, mountPath: DAGS_MOUNT_PATH, readOnly: true }],
+    airflowPodAnnotations: { [DAG_BUNDLE_HASH_ANNOTATION]: input.dagBundleHash },
+    env: Object.entries(input.environment).map(([name, value]) => ({ name, value })),
+    // Helm hooks would run after `wait` gives up; the production guide says to turn them off with --wait.
+    migrateDatabaseJob: { useHelmHooks: false },
+    createUserJob: { useHelmHooks: false },
+    config: { core: { load_examples: 'False' } },
+  };
+}

@@ -1,0 +1,188 @@
+import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluster';
+import { MonitorAlertPrometheusRuleGroup, MonitorAlertPrometheusRuleGroupRule } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
+import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
+import { MonitorDataCollectionRule } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule';
+import { MonitorDataCollectionRuleAssociation } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule-association';
+import { MonitorWorkspace } from '@cdktf/provider-azurerm/lib/monitor-workspace';
+import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import { TerraformProvider } from 'cdktf';
+import { Construct } from 'constructs';
+import { resourceName } from '../naming';
+import { ILogAnalyticsWorkspace } from '../../core/references';
+import { RELEASE_NAME } from './chart-values';
+import { HostPlacement } from '../host-placement';
+
+/** Props of {@link AirflowMonitoring}. */
+export interface AirflowMonitoringProps extends HostPlacement {
+  /** The cluster whose agents send logs and metrics. */
+  readonly cluster: KubernetesCluster;
+  /** Container Insights sends logs and inventory here. */
+  readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
+  /** Every alert acts through this action group. */
+  readonly actionGroupId: string;
+}
+
+/** Stream names of the Azure Monitor agents on AKS (Azure Monitor docs, AKS monitoring with Terraform). */
+const PROMETHEUS_STREAM = 'Microsoft-PrometheusMetrics';
+const CONTAINER_INSIGHTS_STREAM = 'Microsoft-ContainerInsights-Group-Default';
+
+/**
+ * Metric names the chart's statsd exporter publishes for Airflow's own signals: the chart's
+ * `files/statsd-mappings.yml` maps `airflow.scheduler_heartbeat` to `airflow_scheduler_heartbeat`;
+ * metrics without a mapping keep their statsd name with dots as underscores (`ti_failures`,
+ * `dag_processing.import_errors` in Airflow's metrics reference).
+ */
+export const AIRFLOW_METRICS = {
+  taskFailures: 'airflow_ti_failures',
+  importErrors: 'airflow_dag_processing_import_errors',
+  schedulerHeartbeat: 'airflow_scheduler_heartbeat',
+} as const;
+
+/** Name of the config map the metrics add-on reads custom scrape jobs from, in kube-system. */
+export const PROMETHEUS_SCRAPE_CONFIG_MAP = 'ama-metrics-prometheus-config';
+
+/** The scrape job for the chart's statsd exporter (service `<release>-statsd`, port `statsd-scrape`). */
+export function statsdScrapeConfig(namespace: string): string {
+  return [
+    'scrape_configs:',
+    '  - job_name: airflow-statsd',
+    '    scrape_interval: 30s',
+    '    kubernetes_sd_configs:',
+    '      - role: endpoints',
+    '        namespaces:',
+    `          names: [${namespace}]`,
+    '    relabel_configs:',
+    '      - source_labels: [__meta_kubernetes_service_name]',
+    `        regex: ${RELEASE_NAME}-statsd`,
+    '        action: keep',
+    '      - source_labels: [__meta_kubernetes_endpoint_port_name]',
+    '        regex: statsd-scrape',
+    '        action: keep',
+    '',
+  ].join('\n');
+}
+
+/** The metrics add-on's custom scrape job for the statsd exporter (in the cluster, so in the release stack). */
+export function statsdScrapeJob(scope: Construct, provider: TerraformProvider, namespace: string): ConfigMapV1 {
+  return new ConfigMapV1(scope, 'StatsdScrapeJob', {
+    provider,
+    metadata: { name: PROMETHEUS_SCRAPE_CONFIG_MAP, namespace: 'kube-system' },
+    data: { 'prometheus-config': statsdScrapeConfig(namespace) },
+  });
+}
+
+/**
+ * Monitoring of the Kubernetes host: Container Insights (logs and inventory into Log Analytics),
+ * managed Prometheus (an Azure Monitor workspace and the collection rule the metrics add-on
+ * needs), and Prometheus alerts on Airflow's own
+ * signals: task failures, DAG import errors, a silent scheduler.
+ */
+export class AirflowMonitoring extends Construct {
+  /** Azure Monitor workspace holding the Prometheus metrics. */
+  public readonly monitorWorkspace: MonitorWorkspace;
+  /** The alert rule group. */
+  public readonly alerts: MonitorAlertPrometheusRuleGroup;
+  /** The alert rules, for tests and callers that list what was made. */
+  public readonly alertRules: readonly MonitorAlertPrometheusRuleGroupRule[];
+
+  constructor(scope: Construct, id: string, props: AirflowMonitoringProps) {
+    super(scope, id);
+    const common = { resourceGroupName: props.resourceGroup.name, location: props.location, tags: props.tags };
+
+    const containerInsights = new MonitorDataCollectionRule(this, 'ContainerInsightsRule', {
+      ...common,
+      name: resourceName('dcr', `${props.namePrefix}-aks-insights`),
+      description: 'Container Insights of the Airflow cluster',
+      destinations: { logAnalytics: [{ name: 'ciworkspace', workspaceResourceId: props.logAnalyticsWorkspace.id }] },
+      dataFlow: [{ streams: [CONTAINER_INSIGHTS_STREAM], destinations: ['ciworkspace'] }],
+      dataSources: {
+        extension: [
+          {
+            name: 'ContainerInsightsExtension',
+            extensionName: 'ContainerInsights',
+            streams: [CONTAINER_INSIGHTS_STREAM],
+            extensionJson: JSON.stringify({
+              dataCollectionSettings: { interval: '1m', namespaceFilteringMode: 'Off', enableContainerLogV2: true },
+            }),
+          },
+        ],
+      },
+    });
+    new MonitorDataCollectionRuleAssociation(this, 'ContainerInsightsAssociation', {
+      name: 'ContainerInsightsExtension',
+      targetResourceId: props.cluster.id,
+      dataCollectionRuleId: containerInsights.id,
+    });
+
+    this.monitorWorkspace = new MonitorWorkspace(this, 'PrometheusWorkspace', {
+      ...common,
+      name: resourceName('amw', props.namePrefix),
+    });
+    const endpoint = new MonitorDataCollectionEndpoint(this, 'PrometheusEndpoint', {
+      ...common,
+      name: resourceName('dce', `${props.namePrefix}-prometheus`),
+      kind: 'Linux',
+    });
+    const prometheus = new MonitorDataCollectionRule(this, 'PrometheusRule', {
+      ...common,
+      name: resourceName('dcr', `${props.namePrefix}-prometheus`),
+      kind: 'Linux',
+      description: 'Managed Prometheus metrics of the Airflow cluster',
+      dataCollectionEndpointId: endpoint.id,
+      destinations: { monitorAccount: [{ name: 'MonitoringAccount1', monitorAccountId: this.monitorWorkspace.id }] },
+      dataFlow: [{ streams: [PROMETHEUS_STREAM], destinations: ['MonitoringAccount1'] }],
+      dataSources: { prometheusForwarder: [{ name: 'PrometheusDataSource', streams: [PROMETHEUS_STREAM] }] },
+    });
+    new MonitorDataCollectionRuleAssociation(this, 'PrometheusAssociation', {
+      name: resourceName('dcra', `${props.namePrefix}-prometheus`),
+      targetResourceId: props.cluster.id,
+      dataCollectionRuleId: prometheus.id,
+    });
+
+    const action = [{ actionGroupId: props.actionGroupId }];
+    const resolution = { autoResolved: true, timeToResolve: 'PT10M' };
+    this.alertRules = [
+      {
+        alert: 'AirflowTaskFailures',
+        expression: `sum(increase(${AIRFLOW_METRICS.taskFailures}[15m])) > 0`,
+        for: 'PT1M',
+        severity: 2,
+        annotations: { description: 'Airflow task instances failed in the last 15 minutes (migration DAG on the Kubernetes host)' },
+        enabled: true,
+        action,
+        alertResolution: resolution,
+      },
+      {
+        alert: 'AirflowDagImportErrors',
+        expression: `max(${AIRFLOW_METRICS.importErrors}) > 0`,
+        for: 'PT10M',
+        severity: 1,
+        annotations: { description: 'The DAG processor cannot import a DAG file: the migration DAG may not be scheduled' },
+        enabled: true,
+        action,
+        alertResolution: resolution,
+      },
+      {
+        alert: 'AirflowSchedulerHeartbeatMissing',
+        // `or vector(0)`: a scheduler that never reported, or whose series vanished, also alerts.
+        expression: `(sum(rate(${AIRFLOW_METRICS.schedulerHeartbeat}[5m])) or vector(0)) == 0`,
+        for: 'PT5M',
+        severity: 1,
+        annotations: { description: 'No Airflow scheduler heartbeat for 5 minutes: no task of the migration is being scheduled' },
+        enabled: true,
+        action,
+        alertResolution: resolution,
+      },
+    ];
+    this.alerts = new MonitorAlertPrometheusRuleGroup(this, 'AirflowAlerts', {
+      ...common,
+      name: resourceName('prg', `${props.namePrefix}-airflow`),
+      description: "Alerts on Airflow's own signals (statsd exporter metrics in managed Prometheus)",
+      clusterName: props.cluster.name,
+      ruleGroupEnabled: true,
+      interval: 'PT1M',
+      scopes: [this.monitorWorkspace.id, props.cluster.id],
+      rule: [...this.alertRules],
+    });
+  }
+}

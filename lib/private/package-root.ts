@@ -1,0 +1,33 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** The DAG file whose folder marks the DAG package inside this library's install. */
+export const DAG_ENTRY = join('dags', 'migration_orchestration.py');
+const PACKAGE_NAME = '@platform/azure-db-migration';
+
+/**
+ * The nearest folder above this file that holds the DAG package: found from this file's location,
+ * so it works from the source tree, from `dist/` and from `node_modules`, whatever the working directory.
+ */
+export function findPackageRoot(start: string = __dirname): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, DAG_ENTRY)) && isThisPackage(dir)) {
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new Error(`cannot find ${DAG_ENTRY} in any folder above ${start}: the package is incomplete`);
+    }
+    dir = parent;
+  }
+}
+
+/** Only our own package root counts: a consumer's project may hold a DAG of the same name. */
+function isThisPackage(dir: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === PACKAGE_NAME;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,45 @@
+import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
+import { Annotations, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { LockKind, ResourceLock } from '../core/protection';
+
+const LOCK_KINDS: readonly LockKind[] = ['CanNotDelete', 'ReadOnly'];
+/** azurerm 4.55 `validate.ManagementLockName`: under 260 characters; Azure refuses these characters in a lock name. */
+const LOCK_NAME_MAX = 259;
+const LOCK_NAME_FORBIDDEN = /[<>%&:\\?/\u0000-\u001f]/;
+
+/** A resource a lock can go on. */
+export interface LockableResource {
+  /** ARM id: the lock's scope. */
+  readonly id: string;
+  /** Name: the default lock name is `lock-<name>`. */
+  readonly name: string;
+}
+
+/** The management lock `lock` asks for on `resource`, named `lock-<resource name>` unless it names itself. */
+export function addLock(scope: Construct, id: string, resource: LockableResource, lock: ResourceLock, notes: string): ManagementLock {
+  if (!LOCK_KINDS.includes(lock.kind)) {
+    throw new Error(`${scope.node.path}: lock.kind must be one of ${LOCK_KINDS.join(', ')} (got "${lock.kind}")`);
+  }
+  const name = lock.name ?? `lock-${resource.name}`;
+  if (!Token.isUnresolved(name) && (name.length === 0 || name.length > LOCK_NAME_MAX || LOCK_NAME_FORBIDDEN.test(name))) {
+    throw new Error(`${scope.node.path}: lock.name "${name}" must be 1 to ${LOCK_NAME_MAX} characters, none of < > % & : \\ ? /`);
+  }
+  return new ManagementLock(scope, id, { name, scope: resource.id, lockLevel: lock.kind, notes });
+}
+
+/**
+ * Adds the lock when one is asked for, and warns when a resource that `prevent_destroy` protects by
+ * default was left without it: a throwaway environment may do that on purpose, production should not.
+ */
+export function applyProtection(
+  scope: Construct,
+  what: string,
+  resource: LockableResource,
+  protection: { readonly preventDestroy: boolean; readonly lock?: ResourceLock },
+): ManagementLock | undefined {
+  if (!protection.preventDestroy) {
+    Annotations.of(scope).addWarning(`${scope.node.path}: ${what} is not protected by prevent_destroy; a destroy deletes it`);
+  }
+  return protection.lock && addLock(scope, 'Lock', resource, protection.lock, `Protects the ${what} of a database migration from deletion`);
+}

@@ -1,0 +1,27 @@
+import { TerraformOutput } from 'cdktf';
+import { Construct } from 'constructs';
+import { AirflowPool } from '../hosts/airflow-host';
+
+/**
+ * Outputs for what a host cannot configure itself, with stable names (`terraform output -json <name>`):
+ * the pools an operator creates in Airflow, and the environment variables an operator sets.
+ */
+export function poolsToCreateOutput(scope: Construct, pools: readonly AirflowPool[], where: string): TerraformOutput {
+  const output = new TerraformOutput(scope, 'AirflowPools', {
+    description:
+      `Airflow pools to create in ${where} (Airflow UI, Admin > Pools, or \`airflow pools import\`) before the first DAG run: ` +
+      'Airflow does not schedule tasks of a pool that does not exist',
+    value: pools.map((pool) => ({ ...pool })),
+  });
+  output.overrideLogicalId('airflow_pools');
+  return output;
+}
+
+export function environmentToSetOutput(scope: Construct, environment: Readonly<Record<string, string>>, where: string): TerraformOutput {
+  const output = new TerraformOutput(scope, 'AirflowEnvironmentVariables', {
+    description: `Environment variables to set in ${where}: ids and endpoints only (the identity's secret, where it has one, is never here)`,
+    value: { ...environment },
+  });
+  output.overrideLogicalId('airflow_environment_variables');
+  return output;
+}
