@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# `npm test`: every check of the project, in order. Each step runs even when an earlier one failed,
-# so one run shows every problem; the closing line counts the steps and the exit code is non-zero
-# when any failed.
+# `npm test`: every check of the project. Each step runs even when an earlier one failed, so one
+# run shows every problem; the closing line counts the steps and the exit code is non-zero when
+# any failed.
+#
+# The DAG tests (Python, one process at a time) start first and run beside the Node steps (jest
+# runs one worker on two cores), so the two halves share the machine instead of queueing; their
+# output is printed in one piece when they end. TEST_ALL_SEQUENTIAL=1 runs everything in order.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+background_step="DAG tests (Airflow 3.3, 2.10.5 and 2.6.3)|bash dags/run-tests.sh"
 steps=(
   "lint|npm run -s lint"
   "typecheck|npm run -s typecheck"
   "jest (unit suite)|npx jest --ci"
-  "jest (property-based plan tests, package contents)|npx jest --ci -c jest.slow.config.js"
+  "jest (property-based plan tests, KQL, package contents)|npx jest --ci -c jest.slow.config.js"
   "diagram in README is current|npm run -s diagram -- --out README.md --check"
   "terraform validate with the real providers|npm run -s validate"
-  "DAG tests (Airflow 2.10.5 and 2.6.3)|bash dags/run-tests.sh"
   "checkov|bash scripts/checkov.sh"
   "consumer test (packed tarball)|bash scripts/consumer-test.sh"
   "CDK Terrain|bash scripts/cdktn-test.sh"
@@ -21,23 +25,49 @@ steps=(
 passed=0
 failed=()
 report=()
+record() { # name status seconds
+  if [[ "$2" -eq 0 ]]; then
+    passed=$((passed + 1))
+    report+=("  ok    $1 ($3 s)")
+  else
+    failed+=("$1")
+    report+=("  FAIL  $1 ($3 s)")
+  fi
+}
+
+background_name="${background_step%%|*}"
+background_log="$(mktemp)"
+trap 'rm -f "$background_log"' EXIT
+background_started=$SECONDS
+if [[ "${TEST_ALL_SEQUENTIAL:-0}" == 1 ]]; then
+  steps+=("$background_step")
+  background_pid=""
+else
+  echo "=== $background_name: ${background_step#*|} (in the background; its output follows the other steps)"
+  bash -c "${background_step#*|}" >"$background_log" 2>&1 &
+  background_pid=$!
+fi
+
 for step in "${steps[@]}"; do
   name="${step%%|*}"
-  command="${step#*|}"
   echo
-  echo "=== $name: $command"
+  echo "=== $name: ${step#*|}"
   started=$SECONDS
-  if bash -c "$command"; then
-    passed=$((passed + 1))
-    report+=("  ok    $name ($((SECONDS - started)) s)")
-  else
-    failed+=("$name")
-    report+=("  FAIL  $name ($((SECONDS - started)) s)")
-  fi
+  bash -c "${step#*|}"
+  record "$name" $? $((SECONDS - started))
 done
 
+if [[ -n "$background_pid" ]]; then
+  wait "$background_pid"
+  status=$?
+  echo
+  echo "=== $background_name: ${background_step#*|}"
+  cat "$background_log"
+  record "$background_name" "$status" $((SECONDS - background_started))
+fi
+
 echo
-echo "=== summary"
+echo "=== summary (${SECONDS} s)"
 printf '%s\n' "${report[@]}"
 echo "test steps: ${passed} passed, ${#failed[@]} failed"
 [[ ${#failed[@]} -eq 0 ]]
