@@ -153,7 +153,7 @@ def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal, tmp_pat
     for database in ("database_1", "database_2", "database_3"):
         assert events_of(events, database)[-1] == ("done", "Succeeded")
     assert not [row for row in events if row["Status"] in ("Failed", "Retrying")]
-    assert world_database(rehearsal, "sql01", "Reporting")["readOnly"] is True  # offline: frozen for its final backup
+    assert world_database(rehearsal, "sql01", "Reporting")["userAccess"] == "SINGLE_USER"  # offline: frozen (sourceFreeze singleUser) for its final backup
     from migration_rehearsal.world import World
 
     operations = {key: len(record["operations"]) for key, record in World(str(rehearsal)).snapshot()["databaseMigrations"].items()}
