@@ -1,6 +1,6 @@
 """The DAG's shape for several plans: order, isolation, rollback wiring, waiting, pools, the run's leaf.
 
-Marked airflow26: these also run with Apache Airflow 2.10.5 and 2.6.3 (see run-tests.sh).
+Marked airflow210 and airflow26: these also run with Apache Airflow 2.10.5 and 2.6.3 (see run-tests.sh).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from migration_orchestration_lib.dag_factory import DAG_ID, build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.pools import pool_by_task
 
-pytestmark = pytest.mark.airflow26
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
 
 ONLINE_RESTORE = ["preflight", "start_migration", "wait_for_migration", "freeze_source", "final_backup", "cutover",
                   "wait_for_completion", "validate", "done"]

@@ -8,7 +8,7 @@ import pytest
 from conftest import load_plan_document
 from migration_orchestration_lib.plan import PlanError, load_plan, parse_plan
 
-pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 (Airflow 2.6.3) and with 2.10.5 too
+pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
 
 
 def test_rendered_example_plan_loads_with_its_values(example_document):
