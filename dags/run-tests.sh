@@ -57,7 +57,7 @@ run_version() {
   [[ "${DAGS_SERIAL:-0}" != "1" ]] || wait
 }
 
-run_version "Apache Airflow 3.3.2" "$repo_root/.venv" 3.12 "$dags_dir/requirements-airflow3.txt" tests "$@"
+run_version "Apache Airflow 3.3.2" "$repo_root/.venv" 3.12 "$dags_dir/requirements-airflow3.txt" tests -n 2 "$@"
 if [[ "${DAGS_SKIP_AIRFLOW210:-0}" != "1" ]]; then
   run_version "Apache Airflow 2.10.5" "$repo_root/.venv-airflow210" 3.12 "$dags_dir/requirements-airflow210.txt" \
     tests -m airflow210
