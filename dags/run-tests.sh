@@ -1,28 +1,42 @@
 #!/usr/bin/env bash
-# Runs the DAG's pytest suite (called by `npm test`) on the three Airflow versions the DAG supports:
+# Runs the DAG's tests (called by `npm test`), each property at the cheapest level that proves it:
+#   0. the test plans are what the TypeScript renderer writes today (dags/tests/plans/render.mjs);
 #   1. everything, with Apache Airflow 3.3.2 (the Kubernetes host's) in .venv on Python 3.12;
-#   2. the tests whose outcome depends on the Airflow version (DAG structure, operators, the
-#      crash matrices and steps, rehearsals) with Apache Airflow 2.10.5 (Fabric's) in
-#      .venv-airflow210 on Python 3.12 (the rest runs on the same Python in step 1);
-#   3. the tests marked airflow26 with Apache Airflow 2.6.3 (Data Factory's) in .venv-airflow26 on
-#      Python 3.8.
+#   2. -m "airflow26 or airflow210" with Apache Airflow 2.10.5 (Fabric's) in .venv-airflow210 on
+#      Python 3.12: what depends on the Airflow version (DAG structure, operators, steps, the crash
+#      matrices, rehearsals with a failure and with deferral) and the Data Factory SQL path;
+#   3. -m airflow26 with Apache Airflow 2.6.3 (Data Factory's) in .venv-airflow26 on Python 3.8:
+#      imports and structure, operators, a rehearsal with a failure, the DMS gateway's REST
+#      transport, SQL access through azure-mgmt-datafactory 9.2.0 and a Data Factory crash path.
 # Each environment is the full pip freeze of Airflow plus that host's runtime requirements
 # (requirements.txt, requirements-fabric.txt, requirements-data-factory.txt: installing them is the
-# proof they install on that Python) plus pytest. It is created on first use and reused while its
-# file's sha256 matches the stamp inside it. A version whose Python is missing is skipped with a
-# message; DAGS_SKIP_AIRFLOW210=1 / DAGS_SKIP_AIRFLOW26=1 skip one on purpose. Extra arguments go to
-# the first run. Exits non-zero when any run fails.
+# proof they install on that Python) plus pytest, created on first use (scripts/python-env.sh) and
+# reused while its file's sha256 matches the stamp inside it. A version whose Python is missing is
+# skipped with a message; DAGS_SKIP_AIRFLOW210=1 / DAGS_SKIP_AIRFLOW26=1 skip one on purpose.
+# The three runs go in parallel (most of their time is spent waiting on the simulated servers and
+# on reschedules; DAGS_SERIAL=1 runs them one after another); each one's output is printed when it
+# ends. Extra arguments go to the first run. Exits non-zero when any step fails.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dags_dir="$repo_root/dags"
+# Python may cache bytecode: every run imports Airflow afresh, and recompiling it costs seconds.
+unset PYTHONDONTWRITEBYTECODE
 
 # shellcheck source=../scripts/python-env.sh
 source "$repo_root/scripts/python-env.sh"
 
 status=0
-run_version() {  # NAME VENV PYTHON_VERSION REQUIREMENTS PYTEST_ARGS...
-  local name="$1" venv="$2" version="$3" requirements="$4" python started
+echo "Test plans rendered by lib/plan: node dags/tests/plans/render.mjs --check"
+(cd "$repo_root" && npm run --silent build && node dags/tests/plans/render.mjs --check) || status=1
+
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+runs=()
+# run_version NAME VENV PYTHON_VERSION REQUIREMENTS PYTEST_ARGS...: starts one pytest run; its
+# output goes to $logs/N.log and its exit code to $logs/N.code.
+run_version() {
+  local name="$1" venv="$2" version="$3" requirements="$4" python
   shift 4
   python="$(find_python "$version")"
   if [[ -z "$python" ]]; then
@@ -30,19 +44,30 @@ run_version() {  # NAME VENV PYTHON_VERSION REQUIREMENTS PYTEST_ARGS...
     return 0
   fi
   ensure_venv "$venv" "$python" "$requirements"
-  echo "$name / Python $version: pytest $*"
-  started=$SECONDS
-  (cd "$dags_dir" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@") || status=$?
-  echo "$name: $((SECONDS - started)) s"
+  local run="$logs/${#runs[@]}"
+  runs+=("$run")
+  (
+    started=$SECONDS
+    echo "$name / Python $version: pytest $*"
+    code=0
+    (cd "$dags_dir" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@") || code=$?
+    echo "$name: $((SECONDS - started)) s"
+    echo "$code" >"$run.code"
+  ) >"$run.log" 2>&1 &
+  [[ "${DAGS_SERIAL:-0}" != "1" ]] || wait
 }
 
-run_version "Apache Airflow 3.3.2" "$repo_root/.venv" 3.12 "$dags_dir/requirements-airflow3.txt" tests "$@"
+run_version "Apache Airflow 3.3.2" "$repo_root/.venv" 3.12 "$dags_dir/requirements-airflow3.txt" tests -n 2 "$@"
 if [[ "${DAGS_SKIP_AIRFLOW210:-0}" != "1" ]]; then
   run_version "Apache Airflow 2.10.5" "$repo_root/.venv-airflow210" 3.12 "$dags_dir/requirements-airflow210.txt" \
-    tests/test_dag_structure.py tests/test_operators.py tests/test_crash_matrix.py tests/test_steps.py tests/test_rehearsal.py \
-    -m "airflow26 or airflow210" -k "not data_factory"  # SQL access does not depend on the Airflow version
+    tests -m airflow210
 fi
 if [[ "${DAGS_SKIP_AIRFLOW26:-0}" != "1" ]]; then
   run_version "Apache Airflow 2.6.3" "$repo_root/.venv-airflow26" 3.8 "$dags_dir/requirements-airflow26.txt" tests -m airflow26
 fi
+wait
+for run in "${runs[@]}"; do
+  cat "$run.log"
+  [[ "$(cat "$run.code" 2>/dev/null)" == "0" ]] || status=1
+done
 exit "$status"

@@ -1,20 +1,40 @@
-# Shared by the scripts that need a Python virtual environment (source it; it defines functions only).
+# Shared by the scripts that need a Python virtual environment (source it; it defines functions and the uv pin).
+
+_python_env_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# uv installs the environments: ~10x faster than pip (parallel downloads, no resolver run, a cache of
+# its own). Pinned; installed on first use into .venv-uv with pip.
+UV_VERSION=0.13.9
 
 # ensure_venv DIR PYTHON REQUIREMENTS: (re)create DIR unless its stamp matches REQUIREMENTS' sha256.
+# REQUIREMENTS is a full `pip freeze` (every transitive dependency pinned): it is installed exactly,
+# without resolving (--no-deps), and `uv pip check` proves it consistent.
 ensure_venv() {
   local venv="$1" python="$2" requirements="$3"
-  local stamp="$venv/.requirements.sha256" wanted
+  local stamp="$venv/.requirements.sha256" wanted uv
   wanted="$(sha256sum "$requirements" | cut -d ' ' -f 1)"
   if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
     return 0
   fi
   echo "Creating $(basename "$venv") from $(basename "$requirements") with $("$python" --version 2>&1)"
   local started=$SECONDS
+  uv="$(uv_command)"
   rm -rf "$venv"
-  "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$requirements"
+  "$uv" venv --quiet --python "$python" "$venv"
+  "$uv" pip install --quiet --python "$venv/bin/python" --no-deps -r "$requirements"
+  "$uv" pip check --quiet --python "$venv/bin/python"
   echo "$wanted" > "$stamp"  # written last: an interrupted install is redone next time
   echo "Virtual environment ready in $((SECONDS - started)) s"
+}
+
+# uv_command: the pinned uv, installed into .venv-uv on first use.
+uv_command() {
+  local tool="$_python_env_root/.venv-uv"
+  if [[ "$("$tool/bin/uv" --version 2>/dev/null)" != "uv $UV_VERSION"* ]]; then
+    rm -rf "$tool"
+    python3 -m venv "$tool" >&2
+    "$tool/bin/python" -m pip install --quiet --no-input --disable-pip-version-check "uv==$UV_VERSION" >&2
+  fi
+  echo "$tool/bin/uv"
 }
 
 # find_python MAJOR.MINOR: a python of that version (PATH first, then pyenv), or nothing.

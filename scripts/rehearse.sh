@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Rehearses a migration plan end to end in a local Apache Airflow 3.3, without Azure:
+# Rehearses a migration plan end to end in a local Apache Airflow of its host's version, without
+# Azure: kubernetes and external hosts on Airflow 3.3 (.venv), fabric on 2.10.5 (.venv-airflow210),
+# dataFactory on 2.6.3 with Python 3.8 (.venv-airflow26); the environments of dags/run-tests.sh.
 #   npm run rehearse [-- [plan.yaml] [--world DIR] [--summary FILE]]   (default plan: examples/three-databases.yaml)
 #   MIGRATION_SIMULATE_FAILURE=database_2 npm run rehearse        DMS ends that migration Failed
 #   MIGRATION_SIMULATE_MISMATCH=database_2 npm run rehearse       validation fails: that database rolls back
 #   MIGRATION_SIMULATE_CRASH=database_1:cutover npm run rehearse -- --world w   the worker dies after that task;
 #                                                                  run again with --world w to continue
 # The real DAG code runs with MIGRATION_DRY_RUN=1 against the simulated world (DMS contract server,
-# fake SQL engine; dags/migration_rehearsal): --world DIR keeps that world between runs (default: a
-# new one, removed afterwards). Prints every migration event, each task's final state and the
-# run's outcome; --summary FILE writes per database {outcome, target, source} as JSON.
+# fake SQL engine, fake Data Factory pipeline-run API for `sqlAccess: dataFactory`;
+# dags/migration_rehearsal): --world DIR keeps that world between runs (default: a new one, removed
+# afterwards). Prints every migration event, each task's final state and the run's outcome;
+# --summary FILE writes per database {outcome, target, source} as JSON.
 # Exits 1 when the run fails (137 when the simulated crash killed it).
 set -euo pipefail
 
@@ -23,10 +26,6 @@ while [[ $# -gt 0 ]]; do
     *) plan="$1"; shift ;;
   esac
 done
-# shellcheck source=python-env.sh
-source "$repo_root/scripts/python-env.sh"
-ensure_venv "$repo_root/.venv" "$(find_python 3.12)" "$repo_root/dags/requirements-airflow3.txt"
-
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 world="$(realpath -m "${world:-$work/world}")"
@@ -40,14 +39,27 @@ try { process.stdout.write(renderMigrationPlan(loadMigrationPlan(process.argv[1]
 catch (e) { if (!(e instanceof MigrationPlanError)) throw e; process.stderr.write(e.message + "\n"); process.exit(2); }
 ' "$plan" > "$work/bundle/migration_plan.json"
 cp schema/migration-plan.schema.json "$work/bundle/migration_plan.schema.json"
+host="$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).airflow.host' "$work/bundle/migration_plan.json")"
+case "$host" in
+  fabric) airflow=2.10.5 venv=.venv-airflow210 python_version=3.12 requirements=requirements-airflow210.txt create_db="db migrate" ;;
+  dataFactory) airflow=2.6.3 venv=.venv-airflow26 python_version=3.8 requirements=requirements-airflow26.txt create_db="db init" ;;  # 2.7 renamed it
+  *) airflow=3.3.2 venv=.venv python_version=3.12 requirements=requirements-airflow3.txt create_db="db migrate" ;;
+esac
+# shellcheck source=python-env.sh
+source "$repo_root/scripts/python-env.sh"
+base_python="$(find_python "$python_version")"
+[[ -n "$base_python" ]] || { echo "The $host host runs Python $python_version: none found on this machine" >&2; exit 2; }
+ensure_venv "$repo_root/$venv" "$base_python" "$repo_root/dags/$requirements"
+unset PYTHONDONTWRITEBYTECODE  # Airflow imports faster from cached bytecode
 
 export AIRFLOW_HOME="$work/airflow" AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__DAGS_FOLDER="$repo_root/dags" \
   AIRFLOW__CORE__UNIT_TEST_MODE=False MIGRATION_PLAN_PATH="$work/bundle/migration_plan.json" MIGRATION_DRY_RUN=1 \
   MIGRATION_SIMULATION_DIR="$world" MIGRATION_REHEARSAL_EVENTS_FILE="$work/events.jsonl"
-python="$repo_root/.venv/bin/python"
-"$repo_root/.venv/bin/airflow" db migrate >"$work/db.log" 2>&1 || { cat "$work/db.log" >&2; exit 1; }
+python="$repo_root/$venv/bin/python"
+# shellcheck disable=SC2086 # two words: the subcommand
+"$repo_root/$venv/bin/airflow" $create_db >"$work/db.log" 2>&1 || { cat "$work/db.log" >&2; exit 1; }
 
-echo "Rehearsing $plan in world $world${MIGRATION_SIMULATE_CRASH:+ (crashing after $MIGRATION_SIMULATE_CRASH)}"
+echo "Rehearsing $plan ($host host: Apache Airflow $airflow, Python $python_version) in world $world${MIGRATION_SIMULATE_CRASH:+ (crashing after $MIGRATION_SIMULATE_CRASH)}"
 status=0
 "$python" "$repo_root/scripts/rehearsal_run.py" "$work/result.json" >"$work/run.log" 2>&1 || status=$?
 "$python" "$repo_root/scripts/rehearsal_report.py" --events "$work/events.jsonl" --result "$work/result.json" \

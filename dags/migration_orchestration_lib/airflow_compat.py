@@ -62,6 +62,7 @@ __all__ = [
     "AirflowSkipException",
     "AirflowTaskTimeout",
     "TaskDeferred",
+    "running_try",
     "will_retry",
     "first_poke_at",
     "utc_now",
@@ -73,19 +74,24 @@ def utc_now() -> datetime:
     return datetime.now(_utc.utc)
 
 
-def will_retry(task_instance: Any, error: BaseException) -> bool:
-    """Whether Airflow will run this task again after `error` (its `retries` are not used up).
+def running_try(task_instance: Any) -> int:
+    """The running try (1-based), the same on every poke of the try (reschedules keep it).
 
-    `try_number` is the running try (1-based) on all three versions while the task executes, and
-    `max_tries` its `retries` (more after a clear).
+    `try_number` is that on all three versions when a scheduler runs the task. Airflow 2.6.3's
+    `dag.test()` (the rehearsal) runs tasks without counting tries: 0, then one less per reschedule
+    (`_run_raw_task` without `check_and_change_state_before_execution`); that is try 1.
     """
+    try_number = getattr(task_instance, "try_number", None)
+    return max(1, try_number) if isinstance(try_number, int) else 1
+
+
+def will_retry(task_instance: Any, error: BaseException) -> bool:
+    """Whether Airflow will run this task again after `error` (its `retries` are not used up:
+    `max_tries` is its `retries`, more after a clear)."""
     if isinstance(error, NOT_RETRIED):
         return False
-    try_number = getattr(task_instance, "try_number", None)
     max_tries = getattr(task_instance, "max_tries", None)
-    if not isinstance(try_number, int) or not isinstance(max_tries, int):
-        return False
-    return try_number <= max_tries
+    return isinstance(max_tries, int) and running_try(task_instance) <= max_tries
 
 
 def first_poke_at(context: Mapping[str, Any]) -> datetime:

@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from migration_orchestration_lib.dms_transport_sdk import OPERATIONS_BY_KIND  # noqa: F401 (simulation.py uses it until it goes)
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.settings import MigrationServiceRef

@@ -79,7 +79,7 @@ class MigrationTask(BaseSensorOperator):
 
     def execute(self, context: Any, first_poke: Optional[str] = None) -> Any:
         first = datetime.fromisoformat(first_poke) if first_poke else first_poke_at(context)
-        ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing)
+        ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
         ctx.on_started = lambda message: self._emit(ctx, "Started", message, first)
         try:
             result = self.step(ctx)

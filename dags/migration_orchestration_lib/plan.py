@@ -138,7 +138,6 @@ class Concurrency:
 @dataclass(frozen=True)
 class MigrationPlan:
     name: str
-    host: str
     sql_access: str  # direct | dataFactory
     concurrency: Concurrency
     source_servers: Tuple[SourceServer, ...]
@@ -220,10 +219,7 @@ def _build(document: Mapping[str, Any]) -> MigrationPlan:
     storage = document.get("backupStorage")
     return MigrationPlan(
         name=document["name"],
-        # Until lib/plan renders airflow.host and airflow.sqlAccess (CONTRACTS.md), a plan without
-        # them is the Data Factory Airflow the stack created, whose workers reach SQL Server directly.
-        host=airflow.get("host", "dataFactory"),
-        sql_access=airflow.get("sqlAccess", "direct"),
+        sql_access=airflow["sqlAccess"],
         concurrency=Concurrency(
             max_migrations_per_service=concurrency["maxMigrationsPerService"],
             max_migrations_per_source_server=concurrency["maxMigrationsPerSourceServer"],

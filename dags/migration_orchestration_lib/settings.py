@@ -100,6 +100,13 @@ def _require_rehearsal(variable: str, raw: str, environ: Mapping[str, str]) -> N
         )
 
 
+# How late a poke may start after its reschedule date (scheduler loop, queueing, the worker starting
+# the task and parsing the DAG) and how long it may take before it writes its event. The longest
+# wait between pokes leaves this much of the events contract's heartbeat interval (15 minutes,
+# contracts/migration_events.json) so that a waiting database writes an event at least that often.
+POKE_START_ALLOWANCE = timedelta(minutes=3)
+
+
 @dataclass(frozen=True)
 class Timing:
     """How often and how long the DAG waits. Rehearsals use seconds so they finish quickly."""
@@ -117,9 +124,11 @@ class Timing:
     def for_environment(environ: Mapping[str, str] = os.environ) -> "Timing":
         deferrable = environ.get(WAIT_MODE_VARIABLE, "reschedule").strip().lower() == "deferrable"
         if is_dry_run(environ):
+            # The simulated world moves on at every read: waiting between pokes would only slow a
+            # rehearsal (and `dag.test()` sleeps a second whenever no task is due).
             return Timing(
-                poke_interval=timedelta(seconds=0.2),
-                max_poke_wait=timedelta(seconds=0.2),
+                poke_interval=timedelta(0),
+                max_poke_wait=timedelta(0),
                 retries=1,
                 retry_delay=timedelta(seconds=0),
                 step_timeout=timedelta(minutes=2),
@@ -129,7 +138,7 @@ class Timing:
             )
         return Timing(
             poke_interval=timedelta(seconds=60),
-            max_poke_wait=timedelta(minutes=15),
+            max_poke_wait=timedelta(minutes=12),  # + POKE_START_ALLOWANCE: the 15-minute heartbeat
             retries=2,
             retry_delay=timedelta(minutes=2),
             step_timeout=timedelta(minutes=20),

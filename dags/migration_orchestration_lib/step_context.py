@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Optional
 
+from migration_orchestration_lib.airflow_compat import running_try
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer, TargetServer
 from migration_orchestration_lib.settings import Timing
@@ -39,9 +40,9 @@ class StepContext:
     database: DatabaseMigration
     airflow_context: Mapping[str, Any]
     timing: Timing
+    task_name: str  # keys this task's SQL operations apart from every other task's (see `sql`)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     on_started: Callable[[str], None] = lambda message: None  # start_migration's `Started` event
-    task_name: str = "step"
     _services: Any = None
     _sql: Any = None
     operation_id: Optional[str] = None  # the DMS migration this step saw, for its event
@@ -56,12 +57,13 @@ class StepContext:
 
     @property
     def sql(self) -> Any:
-        """`DatabaseSql` keyed to this run, database, task and try."""
+        """`DatabaseSql` keyed to this run, database, task and try: Data Factory runs are adopted by
+        key, so a task reading SQL state must never find another task's earlier result."""
         if self._sql is None:
             from migration_orchestration_lib.database_sql import DatabaseSql, operation_key_prefix
 
             prefix = operation_key_prefix(
-                self.run_id, self.database.name, self.task_name, getattr(self.task_instance, "try_number", 1)
+                self.run_id, self.database.name, self.task_name, running_try(self.task_instance)
             )
             self._sql = DatabaseSql(self.services.sql_access, prefix)
         return self._sql

@@ -8,7 +8,7 @@ What a match proves for restores (SqlMi, SqlVm) and for copies (SqlDb) is writte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from migration_orchestration_lib import sql_statements
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
@@ -98,32 +98,3 @@ def _difference(source: TableFingerprint, target: Optional[TableFingerprint], ro
         return "checksums differ"
     return None
 
-
-def compare_source_and_target(sql: Any, plan: MigrationPlan, database: DatabaseMigration) -> ValidationReport:
-    """The synchronous form the current steps call: `sql` is a `sql_server.SqlServer` (one batch per
-    side) or the rehearsal's stand-in, which fingerprints table by table."""
-    settings = database.validation
-    if not settings.row_counts and not settings.checksums:
-        return ValidationReport()
-    sides = ((plan.source_of(database).connection_id, database.source_database),
-             (plan.target_of(database).connection_id, database.target_database))
-    if hasattr(sql, "table_fingerprints"):
-        source, target = (
-            sql.table_fingerprints(connection_id, name, settings.tables, settings.checksums, database.target_kind == "SqlDb")
-            for connection_id, name in sides
-        )
-    else:
-        tables = list(settings.tables or sql.user_tables(*sides[0]))
-        source, target = (_one_by_one(sql, connection_id, name, tables, settings.checksums) for connection_id, name in sides)
-    return compare_fingerprints(source, target, settings.row_counts, settings.checksums)
-
-
-def _one_by_one(sql: Any, connection_id: str, database: str, tables: Sequence[str], with_checksum: bool) -> List[TableFingerprint]:
-    fingerprints = []
-    for table in tables:
-        found = sql.table_fingerprint(connection_id, database, table, with_checksum)
-        fingerprints.append(
-            TableFingerprint(table, None, None, "table does not exist", None) if found is None
-            else TableFingerprint(table, found.row_count, None if found.checksum is None else str(found.checksum), None, None)
-        )
-    return fingerprints

@@ -114,7 +114,7 @@ class DataFactoryServer:
             fake = server
 
         self._http = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True).start()
         return self.base_url
 
     @property
@@ -363,6 +363,7 @@ class DataFactoryServer:
 class _Handler(BaseHTTPRequestHandler):
     fake: DataFactoryServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK wait
 
     def log_message(self, *_args: Any) -> None:
         pass

@@ -33,27 +33,7 @@ os.environ.update(
 )
 sys.path.insert(0, str(DAGS_DIR))
 sys.path.insert(0, str(TESTS_DIR))
-REPO_SCHEMA = DAGS_DIR.parent / "schema" / "migration-plan.schema.json"
-
-
-def _schema_with_contract_fields() -> None:
-    """TRANSITIONAL (see contract_fields.py): the repository schema plus the contract's new fields."""
-    from contract_fields import schema_with_contract_fields
-
-    schema = json.loads(REPO_SCHEMA.read_text())
-    if "host" in schema["properties"]["airflow"]["properties"]:
-        return
-    patched = Path(_airflow_home) / "migration_plan.schema.json"
-    patched.write_text(json.dumps(schema_with_contract_fields(schema)))
-    from migration_orchestration_lib import plan
-
-    plan._SCHEMA_FALLBACKS = (str(patched),)
-    global PLAN_SCHEMA
-    PLAN_SCHEMA = patched
-
-
-PLAN_SCHEMA = REPO_SCHEMA
-_schema_with_contract_fields()
+PLAN_SCHEMA = DAGS_DIR.parent / "schema" / "migration-plan.schema.json"
 
 
 def write_bundle(directory: Path, document: dict) -> Path:

@@ -10,7 +10,7 @@ from migration_orchestration_lib.capacity import admission_refusal
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
 
-pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 (Airflow 2.6.3) and with 2.10.5 too
+pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
 
 MI_SCOPE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod/providers/Microsoft.Sql/managedInstances/mi-contoso-prod"
 

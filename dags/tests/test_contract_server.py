@@ -36,7 +36,6 @@ from dms_world_support import (
 )
 from migration_rehearsal.world import World
 
-pytestmark = pytest.mark.airflow26
 
 API = {"api-version": "2025-06-30"}
 AUTH = {"Authorization": "Bearer test-token"}

@@ -8,7 +8,6 @@ import pytest
 
 from migration_rehearsal.world import World, WorldError
 
-pytestmark = pytest.mark.airflow26
 
 CUSTOMERS = [{"name": "Id", "type": "int"}, {"name": "Name", "type": "nvarchar"}]
 

@@ -1,6 +1,6 @@
 """The DAG's shape for several plans: order, isolation, rollback wiring, waiting, pools, the run's leaf.
 
-Marked airflow26: these also run with Apache Airflow 2.10.5 and 2.6.3 (see run-tests.sh).
+Marked airflow210 and airflow26: these also run with Apache Airflow 2.10.5 and 2.6.3 (see run-tests.sh).
 """
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ import sys
 import pytest
 
 from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases, write_bundle
-from generated_plans import generate_plan, rendered
 from migration_orchestration_lib import dag_factory
 from migration_orchestration_lib.airflow_compat import AirflowException, BaseSensorOperator, DAG
 from migration_orchestration_lib.dag_factory import DAG_ID, build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.pools import pool_by_task
 
-pytestmark = pytest.mark.airflow26
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
 
 ONLINE_RESTORE = ["preflight", "start_migration", "wait_for_migration", "freeze_source", "final_backup", "cutover",
                   "wait_for_completion", "validate", "done"]
@@ -189,11 +188,12 @@ def test_parse_cost_is_linear_in_databases():
 # A generated plan the size of a large estate (bench/gen-plan.mjs's shape: hubs, waves, long chains,
 # fan-in sinks; SqlMi/SqlDb/SqlVm, online and offline): 300 databases, 2,083 tasks, ~4,250 edges.
 GENERATED_SIZE = 300
+GENERATED_PLAN = "generated_300.json"
 
 
 @pytest.fixture(scope="module")
 def generated_plan():
-    return parse_plan(rendered(generate_plan(GENERATED_SIZE)))
+    return parse_plan(load_plan_document(GENERATED_PLAN))
 
 
 @pytest.fixture(scope="module")
@@ -327,7 +327,7 @@ def test_dagbag_imports_the_dag_folder_with_the_plan_from_the_environment(monkey
 
 
 def test_dagbag_imports_a_generated_plan(monkeypatch, tmp_path, generated_plan):
-    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(write_bundle(tmp_path, rendered(generate_plan(GENERATED_SIZE)))))
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(write_bundle(tmp_path, load_plan_document(GENERATED_PLAN))))
     bag = dag_bag()
     assert bag.import_errors == {}
     dag = bag.dags[DAG_ID]

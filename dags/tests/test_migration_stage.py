@@ -9,7 +9,7 @@ from migration_orchestration_lib.migration_stage import ForeignMigrationError, s
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
 
-pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 (Airflow 2.6.3) and with 2.10.5 too
+pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
 
 PLAN = parse_plan(plan_with_databases([database_entry("online", "Sales"), database_entry("offline", "Crm", mode="offline")]))
 

@@ -1,6 +1,6 @@
 """MigrationTask called directly: waiting, backoff, the deadline, Retrying vs Failed, the run outcome.
 
-Marked airflow26: they also run on Airflow 2.10.5 and 2.6.3 (the compat module differs there).
+Marked airflow210 and airflow26: they also run on Airflow 2.10.5 and 2.6.3 (the compat module differs there).
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from migration_orchestration_lib.airflow_compat import (
 from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator, next_poke_in
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rollback import NothingToRollBack
-from migration_orchestration_lib.settings import Timing
+from migration_orchestration_lib.settings import POKE_START_ALLOWANCE, Timing
 from migration_orchestration_lib.step_context import StepFailure, StepPending, StepResult
 
-pytestmark = pytest.mark.airflow26
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
 
 PLAN = parse_plan(load_plan_document())
 TIMING = Timing.for_environment({})
@@ -89,9 +89,33 @@ def test_a_waiting_step_is_rescheduled_from_the_time_since_its_first_poke_and_sa
     assert [(e["Status"], e["DurationSeconds"], e["Message"]) for e in events] == [("Running", 1200.0, "waiting: InProgress")]
 
 
-def test_waiting_steps_poke_at_least_as_often_as_the_events_heartbeat_promises():
-    heartbeat = events_module.CONTRACT_HEARTBEAT_MINUTES
-    assert TIMING.max_poke_wait <= timedelta(minutes=heartbeat)
+@pytest.mark.parametrize("deferrable", [False, True], ids=["reschedule", "deferrable"])
+def test_a_waiting_database_writes_an_event_at_least_as_often_as_the_heartbeat_promises(events, monkeypatch, deferrable):
+    """A copy as long as timeoutMinutes allows, in simulated time, every poke starting as late as
+    POKE_START_ALLOWANCE allows: the stalled-run and running-long alerts see an event of the
+    database at least every heartbeat interval of the events contract."""
+    from dataclasses import replace
+
+    clock, delays = [NOW], []
+    monkeypatch.setattr(operators, "utc_now", lambda: clock[0])
+    monkeypatch.setattr(operators, "time_delta_trigger", lambda delay: delays.append(delay) or ("timer", delay))
+    monkeypatch.setattr(MigrationTask, "defer", lambda self, **kwargs: (_ for _ in ()).throw(AirflowRescheduleException(clock[0] + delays[-1])))
+    with DAG("t", schedule=None, start_date=NOW):
+        waiting = MigrationTask(task_id="wait_for_migration", phase="wait_for_migration", step=dms_still_copying, plan=PLAN,
+                                database_name="database_1", timing=replace(TIMING, deferrable=deferrable))
+    copying_for = timedelta(minutes=PLAN.database("database_1").timeout_minutes) - timedelta(minutes=30)
+    ti = FakeTaskInstance(first_poke=NOW, xcom=deadline_xcom(NOW + copying_for + timedelta(minutes=30)))
+    written_at = []
+    while clock[0] < NOW + copying_for:
+        with pytest.raises(AirflowRescheduleException) as rescheduled:
+            waiting.resume(context(ti), first_poke=NOW.isoformat())
+        written_at += [clock[0]] * (len(events) - len(written_at))
+        clock[0] = rescheduled.value.reschedule_date + POKE_START_ALLOWANCE
+
+    assert {event["Status"] for event in events} == {"Running"} and len(delays) == (len(events) if deferrable else 0)
+    gaps = [later - earlier for earlier, later in zip(written_at, written_at[1:])]
+    assert len(gaps) >= copying_for / timedelta(minutes=events_module.CONTRACT_HEARTBEAT_MINUTES)
+    assert max(gaps) <= timedelta(minutes=events_module.CONTRACT_HEARTBEAT_MINUTES)
 
 
 def test_where_a_triggerer_exists_a_wait_is_deferred_to_a_timer_and_resumes_with_its_first_poke(events, monkeypatch):
@@ -186,3 +210,9 @@ def test_the_first_poke_comes_from_the_task_sdk_on_airflow_3_and_start_date_on_a
     ti = FakeTaskInstance(first_poke=NOW)
     assert first_poke_at(context(ti)) == NOW
     assert AIRFLOW_3 == hasattr(__import__("airflow"), "sdk")
+
+
+def test_every_poke_of_a_try_has_its_try_number_even_where_dag_test_does_not_count_tries():
+    from migration_orchestration_lib.airflow_compat import running_try
+
+    assert [running_try(FakeTaskInstance(try_number=n)) for n in (3, 1, 0, -4)] == [3, 1, 1, 1]  # 2.6.3's dag.test(): 0, -1, ...

@@ -9,7 +9,7 @@ from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.pools import load_pools, pool_by_task, pool_slots
 from migration_orchestration_lib.rollback import ROLLBACK_TASK
 
-pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 (Airflow 2.6.3) and with 2.10.5 too
+pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
 
 
 def test_slots_follow_the_plans_concurrency():

@@ -2,13 +2,12 @@
 reschedules and pools, on the simulated world (DMS contract server, fake SQL engine).
 
 Few and chosen: the crash matrices prove nothing-lost at the task level (test_crash_matrix.py);
-these prove Airflow wires it as the task level assumes. Marked airflow26 where the issue asks for
-every Airflow version (a rehearsal with a failure: rolled back, dependents held, others finished,
-run failed).
+these prove Airflow wires it as the task level assumes. Marked for the versions whose hosts need
+the proof: a rehearsal with a failure (rolled back, dependents held, others finished, run failed)
+on every version, deferral where a host has a triggerer, Data Factory SQL on its hosts' versions.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -82,12 +81,17 @@ def world_database(world_dir, server, database):
     return World(str(world_dir)).database(server, database)
 
 
+@pytest.mark.airflow210
 @pytest.mark.airflow26
 def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_fail_the_run(rehearsal, events, monkeypatch):
     """Every target kind, each renamed on its target: to_mi's DMS migration fails, archive's
-    validation finds a row missing, to_vm depends on to_mi, to_db is independent."""
+    validation finds a row missing, to_vm depends on to_mi, to_db is independent (and its
+    preflight meets DMS answering 500 beyond the client's retries once: Airflow retries it)."""
     monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "to_mi")
     monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "archive")
+    from migration_rehearsal.world import World
+
+    World(str(rehearsal)).add_fault("get", "error", status=500, count=3, database="HrArchive")
     state, states = run(renamed_targets_document(mode="online"))
 
     assert state == "failed" and states["run_outcome"] == "failed"
@@ -102,6 +106,9 @@ def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_
     assert world_database(rehearsal, "vm1", "Archive") is None  # held: never started
 
     assert states["to_db.done"] == "success" and states["to_db.rollback"] == "skipped"
+    # an attempt Airflow retried says Retrying (no alert), its successful retry Succeeded
+    assert events_of(events, "to_db")[:2] == [("preflight", "Retrying"), ("preflight", "Succeeded")]
+    assert ("wait_for_migration", "Running") in events_of(events, "to_db")  # the heartbeat of a rescheduled wait
     validated = [row["Message"] for row in events if (row["Database"], row["Phase"], row["Status"]) == ("to_db", "validate", "Succeeded")]
     assert validated == ["validation passed: 3 table(s) match"]
     assert world_database(rehearsal, "sql01", "Hr")["readOnly"] is True  # migrated: its source stays frozen
@@ -119,6 +126,38 @@ def test_where_a_triggerer_exists_waits_are_deferred_and_the_run_completes(rehea
 
     assert state == "success", states
     assert ("wait_for_migration", "Running") in events_of(events, "db")  # it waited, deferred, and resumed
+
+
+DATA_FACTORY_HOSTS = [
+    pytest.param("fabric_host.json", "crm", "sql02", marks=pytest.mark.airflow210, id="fabric"),
+    pytest.param("data_factory_host.json", "sales", "sql01", marks=pytest.mark.airflow26, id="dataFactory"),
+]
+
+
+@pytest.mark.parametrize("plan_file, database, source_server", DATA_FACTORY_HOSTS)
+def test_a_host_without_network_reach_migrates_rolls_back_and_reruns_through_data_factory(
+    rehearsal, events, monkeypatch, plan_file, database, source_server
+):
+    """The Fabric and Data Factory examples (sqlAccess dataFactory) on their hosts' Airflow: every
+    SQL step is a pipeline run; a failed migration rolls back, a new run on the same world migrates."""
+    document = load_plan_document(plan_file)
+    source_database = document["databases"][0]["source"]["database"]
+    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", database)
+    state, states = run(document)
+
+    assert state == "failed" and states["%s.rollback" % database] == "success", states
+    assert events_of(events, database)[-1] == ("rollback", "RolledBack")
+    assert world_database(rehearsal, source_server, source_database)["readOnly"] is False
+
+    state, states = run(document, timezone.datetime(2025, 1, 2))
+
+    assert state == "success", states
+    assert events_of(events, database)[-1] == ("done", "Succeeded")
+    assert world_database(rehearsal, source_server, source_database)["readOnly"] is True  # migrated: frozen
+    from migration_rehearsal.world import World
+
+    runs = World(str(rehearsal)).snapshot()["dataFactoryRuns"]
+    assert len(runs) >= 10 and {run["pipelineName"] for run in runs.values()} >= {"migration_sql_query_self_hosted"}
 
 
 CRASHING_RUN = textwrap.dedent(
@@ -153,7 +192,7 @@ def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal, tmp_pat
     for database in ("database_1", "database_2", "database_3"):
         assert events_of(events, database)[-1] == ("done", "Succeeded")
     assert not [row for row in events if row["Status"] in ("Failed", "Retrying")]
-    assert world_database(rehearsal, "sql01", "Reporting")["readOnly"] is True  # offline: frozen for its final backup
+    assert world_database(rehearsal, "sql01", "Reporting")["userAccess"] == "SINGLE_USER"  # offline: frozen (sourceFreeze singleUser) for its final backup
     from migration_rehearsal.world import World
 
     operations = {key: len(record["operations"]) for key, record in World(str(rehearsal)).snapshot()["databaseMigrations"].items()}

@@ -25,7 +25,7 @@ from sql_access_setup import (
     target,
 )
 
-pytestmark = pytest.mark.airflow26
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
 
 TAIL = SHARE + "\\Sales_tail_1.trn"
 

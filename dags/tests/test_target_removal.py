@@ -10,7 +10,7 @@ from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.target_removal import decide
 
-pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 (Airflow 2.6.3) and with 2.10.5 too
+pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
 
 TargetState = namedtuple("TargetState", "state")
 RESTORING, ONLINE = TargetState("RESTORING"), TargetState("ONLINE")

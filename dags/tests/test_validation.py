@@ -7,9 +7,8 @@ import pytest
 
 from conftest import load_plan_document
 from migration_orchestration_lib.plan import ValidationSettings, parse_plan
-from migration_orchestration_lib.sql_server import TableFingerprint as OldFingerprint
 from migration_orchestration_lib.sql_statements import TableFingerprint
-from migration_orchestration_lib.validation import compare_fingerprints, compare_source_and_target, validation_operations
+from migration_orchestration_lib.validation import compare_fingerprints, validation_operations
 
 pytestmark = pytest.mark.airflow26
 
@@ -84,22 +83,3 @@ def test_operations_are_one_batch_per_side_connected_where_the_statements_run():
     assert source.returns_rows and "N'O''Brien'" in source.sql and "EXEC [Reporting].sys.sp_executesql" in source.sql
     assert source.timeout_seconds == 2 * 600 and "@exclude_rowversion = 0" in target.sql
 
-
-class PerTableSql:
-    """The rehearsal's stand-in shape: no batch call, one table at a time."""
-
-    def __init__(self, tables_by_connection):
-        self.tables = tables_by_connection
-
-    def user_tables(self, connection_id, database):
-        return sorted(self.tables[connection_id])
-
-    def table_fingerprint(self, connection_id, database, table, with_checksum):
-        return self.tables[connection_id].get(table)
-
-
-def test_the_current_steps_form_works_with_a_per_table_stand_in():
-    plan, database = plan_with(0, rowCounts=True, checksums=True)
-    sql = PerTableSql({"mssql_source_sql01": {"dbo.Orders": OldFingerprint(3, 7)},
-                       "mssql_target_mi_prod": {"dbo.Orders": OldFingerprint(3, 8)}})
-    assert compare_source_and_target(sql, plan, database).mismatches == ["dbo.Orders: checksums differ"]
