@@ -151,7 +151,14 @@ describe('FabricAirflowHost', () => {
         AZURE_TENANT_ID: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
         MIGRATION_EVENTS_STREAM: 'Custom-MigrationEvents_CL',
         AZURE_CLIENT_ID: SERVICE_PRINCIPAL.clientId,
+        MIGRATION_WAIT_MODE: 'deferrable',
       });
+    });
+
+    it("defers the DAG's waits to the job's triggerer", () => {
+      const airflow = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.airflowProperties;
+      expect(airflow.enableTriggerers).toBe(true);
+      expect(airflow.environmentVariables.MIGRATION_WAIT_MODE).toBe('deferrable');
     });
 
     it('runs on the starter pool with Small nodes by default', () => {

@@ -101,6 +101,11 @@ describe('KubernetesAirflowHost', () => {
       expect(names).toEqual(expect.arrayContaining(['AZURE_SUBSCRIPTION_ID', 'AIRFLOW__SECRETS__BACKEND', 'AIRFLOW__SECRETS__BACKEND_KWARGS']));
     });
 
+    it("defers the DAG's waits to the chart's triggerer", () => {
+      expect(values.triggerer.enabled).toBe(true);
+      expect(values.env).toContainEqual({ name: 'MIGRATION_WAIT_MODE', value: 'deferrable' });
+    });
+
     it('sends generated secrets only to write-only arguments (never stored in state or plan)', () => {
       const localNames = Object.keys((synth as any).locals);
       expect(localNames.length).toBeGreaterThanOrEqual(5);

@@ -202,7 +202,7 @@ describe('npm package contents', () => {
       /\.pyc$/,
       /(^|\/)\.pytest_cache\//,
       /^dags\/tests\//,
-      /^dags\/(pytest\.ini|run-tests\.sh|requirements-(test|airflow\d+)\.txt|conftest\.py)$/,
+      /^dags\/(pytest\.ini|run-tests\.sh|requirements-airflow\d+\.txt|conftest\.py)$/,
       /^cdktf\.out\//,
       /^\.ci\//,
       /^scripts\//,

@@ -23,6 +23,12 @@ export interface DagEnvironmentProps {
   readonly dataFactory?: IDataFactory;
 }
 
+/**
+ * What a host that runs Airflow's triggerer adds to the environment: the DAG's waits then defer
+ * to it instead of rescheduling (`MIGRATION_WAIT_MODE`, dags/README.md "Time and concurrency").
+ */
+export const DEFERRABLE_WAITS: Readonly<Record<string, string>> = { MIGRATION_WAIT_MODE: 'deferrable' };
+
 /** The Key Vault secrets backend of the Microsoft Azure provider for Airflow. */
 const KEY_VAULT_BACKEND = 'airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend';
 

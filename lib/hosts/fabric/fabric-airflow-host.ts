@@ -18,6 +18,7 @@ import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName } from '../../private/naming';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
+import { DEFERRABLE_WAITS } from '../dag-environment';
 
 /** The token that carries the whole job definition (see {@link FabricAirflowHost}). */
 const CONTENT_TOKEN = 'apacheAirflowJobContent';
@@ -225,6 +226,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
         `environment.AZURE_CLIENT_ID (${given}) differs from airflow.fabric.servicePrincipal.clientId (${props.servicePrincipal.clientId})`,
       );
     }
-    return { ...props.environment, AZURE_CLIENT_ID: props.servicePrincipal.clientId };
+    // The job's definition enables the triggerer, so the DAG's waits defer to it.
+    return { ...props.environment, AZURE_CLIENT_ID: props.servicePrincipal.clientId, ...DEFERRABLE_WAITS };
   }
 }

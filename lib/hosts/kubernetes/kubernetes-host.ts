@@ -12,6 +12,7 @@ import { ResourceLock } from '../../core/protection';
 import { ILogAnalyticsWorkspace } from '../../core/references';
 import { KubernetesHostSettings } from '../../plan/types';
 import { AirflowRelease } from '../../private/kubernetes/airflow-release';
+import { DEFERRABLE_WAITS } from '../dag-environment';
 import { AIRFLOW_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
 import { AirflowCluster } from '../../private/kubernetes/cluster';
 import { GeneratedSecrets } from '../../private/kubernetes/generated-secrets';
@@ -339,5 +340,6 @@ function podEnvironment(scope: Construct, environment: Readonly<Record<string, s
         'and never passes a credential; remove it',
     );
   }
-  return Object.fromEntries(Object.entries(environment).filter(([name]) => !WEBHOOK_VARIABLES.includes(name)));
+  // The chart runs a triggerer, so the DAG's waits defer to it.
+  return { ...Object.fromEntries(Object.entries(environment).filter(([name]) => !WEBHOOK_VARIABLES.includes(name))), ...DEFERRABLE_WAITS };
 }
