@@ -7,6 +7,8 @@ const { SLOW_SUITES } = require('./jest.suites');
 
 module.exports = {
   testEnvironment: 'node',
+  // Both cores: jest's default (cores - 1) leaves one of the two idle.
+  maxWorkers: '100%',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', ...SLOW_SUITES],
