@@ -36,15 +36,22 @@ def outcome(events: List[Dict[str, Any]], database: str) -> str:
 
 
 def world_states(world_dir: str, plan: Dict[str, Any]) -> Dict[str, Dict[str, str]]:
-    from migration_rehearsal.world import World
+    from migration_rehearsal.world import World, WorldError
 
     world = World(world_dir)
+
+    def find(server: str, name: str) -> Any:
+        try:
+            return world.database(server, name)
+        except WorldError:  # a world no task has seeded yet (the run stopped before its first task)
+            return None
+
     hosts = {s["name"]: s["host"].split("\\")[0].split(",")[0].split(".")[0] for s in plan["sourceServers"]}
     targets = {t["name"]: t["resourceId"].rstrip("/").rsplit("/", 1)[-1] for t in plan["targetServers"]}
     states = {}
     for database in plan["databases"]:
-        target = world.database(targets[database["target"]["server"]], database["target"]["database"])
-        source = world.database(hosts[database["source"]["server"]], database["source"]["database"])
+        target = find(targets[database["target"]["server"]], database["target"]["database"])
+        source = find(hosts[database["source"]["server"]], database["source"]["database"])
         states[database["name"]] = {
             "target": "absent" if target is None else target["state"].lower(),
             "source": "absent" if source is None else (

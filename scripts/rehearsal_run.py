@@ -15,12 +15,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from migration_orchestration_lib.airflow_compat import AIRFLOW_3, timezone  # noqa: E402
 from migration_orchestration_lib.dag_factory import build_dag_from_plan_file  # noqa: E402
+from migration_orchestration_lib.settings import ConfigurationError  # noqa: E402
+
+SETTINGS_REFUSED = 2
 
 
 def main(result_path: str) -> int:
     from airflow.models.dagrun import DagRun
 
-    dag = build_dag_from_plan_file(os.environ["MIGRATION_PLAN_PATH"])
+    try:
+        dag = build_dag_from_plan_file(os.environ["MIGRATION_PLAN_PATH"])
+    except ConfigurationError as error:  # a bad MIGRATION_SIMULATE_* setting: the DAG would not import
+        print("rehearsal refused: %s" % error, file=sys.stderr)
+        return SETTINGS_REFUSED
     when = timezone.utcnow()
     dag_run = dag.test(**({"logical_date": when} if AIRFLOW_3 else {"execution_date": when}))
     dag_run = dag_run or DagRun.find(dag_id=dag.dag_id, execution_date=when)[0]

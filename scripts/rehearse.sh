@@ -62,6 +62,10 @@ python="$repo_root/$venv/bin/python"
 echo "Rehearsing $plan ($host host: Apache Airflow $airflow, Python $python_version) in world $world${MIGRATION_SIMULATE_CRASH:+ (crashing after $MIGRATION_SIMULATE_CRASH)}"
 status=0
 "$python" "$repo_root/scripts/rehearsal_run.py" "$work/result.json" >"$work/run.log" 2>&1 || status=$?
+if [[ $status -eq 2 ]] && grep -q '^rehearsal refused: ' "$work/run.log"; then
+  grep '^rehearsal refused: ' "$work/run.log" >&2
+  exit 2
+fi
 "$python" "$repo_root/scripts/rehearsal_report.py" --events "$work/events.jsonl" --result "$work/result.json" \
   --plan "$work/bundle/migration_plan.json" --world "$world" ${summary:+--summary "$summary"} || [[ $status -ne 0 ]] || status=1
 [[ $status -eq 137 ]] && echo "The worker was killed after ${MIGRATION_SIMULATE_CRASH:-?} (simulated crash); run again with --world $world to continue"
