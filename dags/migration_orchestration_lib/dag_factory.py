@@ -23,7 +23,7 @@ from migration_orchestration_lib.airflow_compat import DAG, AirflowException, Ba
 from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, load_plan
 from migration_orchestration_lib.pools import pool_by_task
-from migration_orchestration_lib.settings import Timing, check_rehearsal_settings
+from migration_orchestration_lib.settings import SIMULATE_CRASH_VARIABLE, ConfigurationError, Timing, check_rehearsal_settings
 
 DAG_ID = "database_migration_orchestration"
 RUN_OUTCOME_TASK_ID = "run_outcome"
@@ -43,6 +43,7 @@ def build_dag_from_plan_file(path: str, environ: Mapping[str, str] = os.environ)
 
 def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> DAG:
     check_rehearsal_settings(plan, environ)  # a bad rehearsal setting is an import error
+    _check_crash_task(plan, environ)
     timing = Timing.for_environment(environ)
     pools = pool_by_task()
     with DAG(
@@ -77,6 +78,19 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
             _wire(tasks.last, outcome)
             _wire(tasks.rollback, outcome)
     return dag
+
+
+def _check_crash_task(plan: MigrationPlan, environ: Mapping[str, str]) -> None:
+    """A simulated crash after a task the database does not have would be a silent no-op."""
+    database_name, _, task = environ.get(SIMULATE_CRASH_VARIABLE, "").partition(":")
+    if not task.strip():
+        return
+    tasks = [*steps.describe_chain(plan.database(database_name.strip())), "rollback"]
+    if task.strip() not in tasks:
+        raise ConfigurationError(
+            "%s names task %r, which %s does not have (its tasks: %s)"
+            % (SIMULATE_CRASH_VARIABLE, task.strip(), database_name.strip(), ", ".join(tasks))
+        )
 
 
 def _database_group(plan: MigrationPlan, database: DatabaseMigration, timing: Timing, pools: Mapping[str, str]) -> DatabaseTasks:

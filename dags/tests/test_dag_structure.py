@@ -344,6 +344,8 @@ def test_dagbag_imports_a_generated_plan(monkeypatch, tmp_path, generated_plan):
         ({"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_MISMATCH": "database_7"}, "names database(s) not in the plan: database_7"),
         ({"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_CRASH": "database_1"}, "must be <database>:<task>"),
         ({"MIGRATION_SIMULATE_CRASH": "database_1:cutover"}, "failures can only be simulated in a rehearsal"),
+        # database_3 is an offline migration: it has no cutover, so the crash would never happen.
+        ({"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_CRASH": "database_3:cutover"}, "names task 'cutover', which database_3 does not have"),
     ],
 )
 def test_bad_environment_is_a_clear_import_error(monkeypatch, tmp_path, environment, expected):
