@@ -37,6 +37,11 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
 const WORK = join(BENCH, '.work');
 const require = createRequire(import.meta.url);
+// The app as cdktf runs it (cdktf.json's `app`, which `npm run synth` runs too): node with its flags, then dist/main.js.
+const APP_COMMAND = JSON.parse(readFileSync(join(ROOT, 'cdktf.json'), 'utf8')).app.split(' ');
+const [APP_NODE, ...APP_ARGS] = APP_COMMAND;
+const APP_NODE_FLAGS = APP_ARGS.slice(0, -1);
+const APP_MAIN = APP_ARGS[APP_ARGS.length - 1];
 
 // ---------------------------------------------------------------- options
 
@@ -192,7 +197,7 @@ function synthCases(refDir) {
       info: true,
       label: 'proposal: `tsc --incremental` build + app (info)',
       run: () =>
-        measure('npm-synth-incremental', 'sh', ['-c', `npx --no-install tsc -p tsconfig.build.json --incremental --tsBuildInfoFile "${join(WORK, 'tsbuildinfo.json')}" && node dist/main.js`], {
+        measure('npm-synth-incremental', 'sh', ['-c', `npx --no-install tsc -p tsconfig.build.json --incremental --tsBuildInfoFile "${join(WORK, 'tsbuildinfo.json')}" && ${APP_COMMAND.join(' ')}`], {
           env: { CDKTF_OUTDIR: out('incremental') },
         }),
     },
@@ -222,7 +227,7 @@ function appCases(refDir, allPlans) {
       plan,
       run: () => {
         const dir = outdir(`app-${plan.id}`);
-        const result = measure(`app-${plan.id}`, 'node', ['dist/main.js'], { env: { MIGRATION_PLAN: plan.yaml, CDKTF_OUTDIR: dir } });
+        const result = measure(`app-${plan.id}`, APP_NODE, APP_ARGS, { env: { MIGRATION_PLAN: plan.yaml, CDKTF_OUTDIR: dir } });
         const file = readdirSync(join(dir, 'stacks')).map((stack) => join(dir, 'stacks', stack, 'cdk.tf.json'))[0];
         result.outputBytes = statSync(file).size;
         return result;
@@ -305,7 +310,7 @@ function profiles(plans, refDir) {
   for (const plan of plans) {
     const dir = join(WORK, 'profiles', plan.id);
     rmSync(dir, { recursive: true, force: true });
-    measure(`cpu-prof-${plan.id}`, 'node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'dist/main.js'], { env: { MIGRATION_PLAN: plan.yaml, CDKTF_OUTDIR: join(WORK, 'out', `prof-${plan.id}`) } });
+    measure(`cpu-prof-${plan.id}`, APP_NODE, [...APP_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${dir}`, APP_MAIN], { env: { MIGRATION_PLAN: plan.yaml, CDKTF_OUTDIR: join(WORK, 'out', `prof-${plan.id}`) } });
     const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile')));
     out[plan.id] = { file: relative(ROOT, file), ...summarizeProfile(file, PHASE_FUNCTIONS) };
   }
@@ -406,7 +411,7 @@ function report(ctx) {
   ])), '');
 
   // Apps
-  push('## The app alone (`node dist/main.js`) against the reference app (`node ref.js`)', '');
+  push(`## The app alone (\`${APP_COMMAND.join(' ')}\`) against the reference app (\`node ref.js\`)`, '');
   push(table(['Case', 'Databases', 'Median', 'Min–max', '× reference app', '× default plan', 'Peak RSS', 'cdk.tf.json'], Object.entries(a).map(([id, v]) => [
     ctx.appLabels[id], ctx.appPlans[id]?.databases ?? '–', fmtS(v.medianMs), spread(v.ms, fmtS), fmtX(v.medianMs / ref.medianMs), id === 'ref-app' ? '–' : fmtX(v.medianMs / def.medianMs), fmtMb(v.medianRssKb), v.runs[0].outputBytes ? `${(v.runs[0].outputBytes / 1024).toFixed(0)} KiB` : '–',
   ])), '');
