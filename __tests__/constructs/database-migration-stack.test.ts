@@ -70,10 +70,26 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
         workspace: '${terraform.workspace}',
       },
     });
-    for (const type of ['helm_release', 'kubernetes_namespace_v1', 'kubernetes_job_v1', 'azurerm_postgresql_flexible_server']) {
+    for (const type of ['helm_release', 'kubernetes_namespace_v1', 'azurerm_postgresql_flexible_server']) {
       expect({ type, count: count(release!, type) }).toEqual({ type, count: 1 });
     }
     expect(count(synth, 'helm_release') + count(synth, 'azurerm_postgresql_flexible_server')).toBe(0);
+  });
+
+  it("imports the DAG's pools with the plan's slots through the chart's database-migration job", () => {
+    const plan = examplePlanWith({});
+    const sized = synthMigrationStack({ plan: { ...plan, concurrency: { ...plan.concurrency, maxSqlStepsPerRuntime: 6 } } }).release!;
+    type ConfigMap = { metadata: { name: string }; data: Record<string, string> };
+    const configMaps = Object.values(resourcesOfType(sized, 'kubernetes_config_map_v1')) as ConfigMap[];
+    const poolsMap = configMaps.find((map) => map.metadata.name.startsWith('airflow-pools-'))!;
+    const slots = Object.entries(JSON.parse(poolsMap.data['pools.json'])).map(([name, pool]) => [name, (pool as { slots: number }).slots]);
+    expect(slots).toEqual([
+      ['database_migration_admission', 1],
+      ['database_migration_sql', 6],
+    ]);
+    const job = JSON.parse((Object.values(resourcesOfType(sized, 'helm_release'))[0].values as string[])[0]).migrateDatabaseJob;
+    expect(job.args.join(' ')).toMatch(/airflow db migrate && exec airflow pools import \/opt\/airflow\/pools\/pools\.json$/);
+    expect(job.extraVolumes[0].projected.sources[0].configMap.name).toBe(poolsMap.metadata.name);
   });
 
   it('configures the kubernetes and helm providers only in the second stack, from a lookup of the cluster', () => {

@@ -43,7 +43,7 @@ describe('the Helm values against the pinned chart schema', () => {
   });
 
   it('the vendored schema closes the sections the host sets (otherwise this test could not fail)', () => {
-    for (const section of ['data', 'pgbouncer', 'redis', 'scheduler', 'workers', 'triggerer', 'dagProcessor', 'apiServer', 'dags']) {
+    for (const section of ['data', 'pgbouncer', 'redis', 'scheduler', 'workers', 'triggerer', 'dagProcessor', 'apiServer', 'dags', 'migrateDatabaseJob']) {
       expect({ section, additionalProperties: CHART_SCHEMA.properties[section].additionalProperties }).toEqual({
         section,
         additionalProperties: false,
@@ -70,6 +70,19 @@ describe('the Helm values against the pinned chart schema', () => {
     const bad = clone(values);
     bad.dagProcessor.labels = { 'azure.workload.identity/use': 'true' };
     expect(problems(bad)).toContain('/dagProcessor: must NOT have additional properties (labels)');
+  });
+
+  it("fails on a misspelt key of the database-migration job that imports the pools (planted: migrateDatabaseJob.extraVolumeMount)", () => {
+    const bad = clone(values);
+    bad.migrateDatabaseJob.extraVolumeMount = bad.migrateDatabaseJob.extraVolumeMounts;
+    delete bad.migrateDatabaseJob.extraVolumeMounts;
+    expect(problems(bad)).toContain('/migrateDatabaseJob: must NOT have additional properties (extraVolumeMount)');
+  });
+
+  it('fails on a pools mount without its path (planted: migrateDatabaseJob.extraVolumeMounts[0].mountPath removed)', () => {
+    const bad = clone(values);
+    delete bad.migrateDatabaseJob.extraVolumeMounts[0].mountPath;
+    expect(problems(bad)).toContain("/migrateDatabaseJob/extraVolumeMounts/0: must have required property 'mountPath'");
   });
 
   it('fails on a renamed top-level key (planted: executors)', () => {

@@ -10,6 +10,7 @@ import { AIRFLOW_SERVICE_ACCOUNTS, AirflowChartValues, DAG_BUNDLE_HASH_ANNOTATIO
 import { AIRFLOW_BASE_IMAGE, AIRFLOW_CHART, AIRFLOW_VERSION } from '../../lib/private/kubernetes/versions';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
+import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
@@ -235,7 +236,7 @@ describe('KubernetesAirflowHost', () => {
       expect(Object.keys(hostStack.resource)).toEqual(expect.arrayContaining(['azurerm_kubernetes_cluster', 'azurerm_container_registry']));
       expect(Object.keys(hostStack.resource)).not.toEqual(expect.arrayContaining(['helm_release']));
       expect(Object.keys(releaseStack.resource).sort()).toEqual(
-        expect.arrayContaining(['azurerm_postgresql_flexible_server', 'helm_release', 'kubernetes_job_v1', 'kubernetes_namespace_v1']),
+        expect.arrayContaining(['azurerm_postgresql_flexible_server', 'helm_release', 'kubernetes_config_map_v1', 'kubernetes_namespace_v1']),
       );
       expect(hostStack.provider).not.toHaveProperty('kubernetes');
     });
@@ -449,17 +450,40 @@ describe('KubernetesAirflowHost', () => {
   });
 
   describe('pools', () => {
-    it('imports the pools into Airflow with a job after the release, against the metadata database', () => {
-      const poolsMap = Object.values(resourcesOfType(synth, 'kubernetes_config_map_v1')).find((map: any) => map.metadata.name.startsWith('airflow-pools-')) as any;
-      expect(JSON.parse(poolsMap.data['pools.json'])).toEqual(
-        Object.fromEntries(POOLS.map((pool) => [pool.name, { slots: pool.slots, description: pool.description, include_deferred: false }])),
-      );
-      const job = onlyResource(synth, 'kubernetes_job_v1') as any;
-      const container = job.spec.template.spec.container[0];
-      expect(container.command).toEqual(['airflow', 'pools', 'import', '/opt/airflow/pools/pools.json']);
-      expect(container.env[0].value_from.secret_key_ref).toEqual({ name: 'airflow-database', key: 'connection' });
-      expect(job.wait_for_completion).toBe(true);
-      expect(job.depends_on).toEqual([expect.stringMatching(/^helm_release\./)]);
+    // The plan's concurrency through the DAG's pools contract (dags/.../contracts/airflow_pools.json).
+    const pools = airflowPools({ maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 7 });
+    const { synth: withPlanPools } = kubernetesHostStack({ pools });
+    const job = chartValues(withPlanPools).migrateDatabaseJob;
+
+    it("imports the plan's pools with the chart's own database-migration job, right after migrating the database", () => {
+      const poolsMap = Object.values(resourcesOfType(withPlanPools, 'kubernetes_config_map_v1')).find((map: any) => map.metadata.name.startsWith('airflow-pools-')) as any;
+      expect(JSON.parse(poolsMap.data['pools.json'])).toEqual({
+        database_migration_admission: { slots: 1, description: pools[0].description, include_deferred: false },
+        database_migration_sql: { slots: 7, description: pools[1].description, include_deferred: false },
+      });
+      expect(job.args).toEqual(['bash', '-c', 'airflow db migrate && exec airflow pools import /opt/airflow/pools/pools.json']);
+      expect(job.extraVolumes).toEqual([{ name: 'pools', projected: { sources: [{ configMap: { name: poolsMap.metadata.name, items: [{ key: 'pools.json', path: 'pools.json' }] } }] } }]);
+      expect(job.extraVolumeMounts).toEqual([{ name: 'pools', mountPath: '/opt/airflow/pools', readOnly: true }]);
+    });
+
+    it('creates the pools before the apply ends: the release waits for the job, which runs as a plain resource, not a hook', () => {
+      const helm = onlyResource(withPlanPools, 'helm_release') as any;
+      expect(helm).toMatchObject({ wait: true, wait_for_jobs: true });
+      expect(job.useHelmHooks).toBe(false);
+      expect(helm.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^kubernetes_config_map_v1\.airflow_Pools_/)]));
+      expect(resourcesOfType(withPlanPools, 'kubernetes_job_v1')).toEqual({});
+    });
+
+    it('gives the job the metadata connection every Airflow pod reads (the PgBouncer connection in the database secret)', () => {
+      expect(values.data.metadataSecretName).toBe('airflow-database');
+      const secret = Object.values(resourcesOfType(synth, 'kubernetes_secret_v1')).find((s: any) => s.metadata.name === 'airflow-database') as any;
+      expect(Object.keys(secret.data_wo)).toContain('connection');
+    });
+
+    it('names the pools file after its content, so a changed pool list changes the job and runs it again', () => {
+      const names = (given: typeof pools) => chartValues(kubernetesHostStack({ pools: given }).synth).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
+      expect(names(pools)).toBe(names(pools));
+      expect(names(pools)).not.toBe(names([pools[0], { ...pools[1], slots: 8 }]));
     });
 
     it('refuses a pool without slots or with a duplicate name', () => {

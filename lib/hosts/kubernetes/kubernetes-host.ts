@@ -21,7 +21,7 @@ import { kubeProviders } from '../../private/kubernetes/kube-providers';
 import { MetadataDatabase } from '../../private/kubernetes/metadata-database';
 import { AirflowMonitoring, statsdScrapeJob } from '../../private/kubernetes/monitoring';
 import { AirflowNetwork } from '../../private/kubernetes/network';
-import { AirflowPoolsJob } from '../../private/kubernetes/pools-job';
+import { AirflowPoolsImport } from '../../private/kubernetes/pools-import';
 import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from '../../private/kubernetes/private-endpoints';
 import { AIRFLOW_VERSION } from '../../private/kubernetes/versions';
 import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-identity';
@@ -42,7 +42,7 @@ export type KubeloginMode = 'azurecli' | 'workloadidentity' | 'spn' | 'msi' | 'a
 export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
   /**
    * The stack that holds what lives in the cluster or shares its generated secrets: the metadata
-   * database, the Kubernetes secrets, the DAG config maps, the chart release, the pools job and the
+   * database, the Kubernetes secrets, the DAG config maps and pools file, the chart release and the
    * scrape job. It must be another stack, applied after the host's own: Terraform cannot configure
    * the kubernetes and helm providers from a cluster the same apply creates (the providers would
    * plan against a cluster that does not exist yet). The host adds the azurerm provider to it when
@@ -281,6 +281,8 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     });
     this.databaseServer = database.server;
 
+    // Same construct path as the former pools job's config map, so its Terraform address is kept.
+    const poolsImport = new AirflowPoolsImport(inCluster, 'Pools', { pools: props.pools, namespace: this.namespace, provider: kube.kubernetes });
     const release = new AirflowRelease(inCluster, 'Release', {
       kubernetesProvider: kube.kubernetes,
       helmProvider: kube.helm,
@@ -300,18 +302,11 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       secrets,
       replicas: props.replicas ?? 2,
       celeryWorkers: props.celeryWorkers ?? 2,
+      poolsImport,
       dependsOn: [database.database],
     });
     this.helmRelease = release.release;
 
-    new AirflowPoolsJob(inCluster, 'Pools', {
-      pools: props.pools,
-      namespace: this.namespace,
-      provider: kube.kubernetes,
-      image: this.image,
-      metadataSecretName: release.secretNames.database,
-      dependsOn: [release.release],
-    });
     statsdScrapeJob(inCluster, kube.kubernetes, this.namespace);
 
     namedOutput(this, 'cluster-name', { value: this.cluster.name, description: 'AKS cluster running Airflow' });

@@ -8,6 +8,7 @@ import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
 import { AirflowChartValues, airflowChartValues, ChartSecretNames, RELEASE_NAME } from './chart-values';
 import { DagConfigMaps } from './dag-config-maps';
 import { GeneratedSecrets } from './generated-secrets';
+import { AirflowPoolsImport } from './pools-import';
 import { AIRFLOW_CHART } from './versions';
 
 /** Props of {@link AirflowRelease}. */
@@ -38,6 +39,8 @@ export interface AirflowReleaseProps {
   readonly replicas: number;
   /** Celery workers (CeleryExecutor only). */
   readonly celeryWorkers: number;
+  /** The pools file the chart's database-migration job imports. */
+  readonly poolsImport: AirflowPoolsImport;
   /** What must exist before the chart installs (in this stack; what the host's own stack creates exists already). */
   readonly dependsOn: readonly ITerraformDependable[];
 }
@@ -135,6 +138,7 @@ export class AirflowRelease extends Construct {
       environment: props.environment,
       replicas: props.replicas,
       celeryWorkers: props.celeryWorkers,
+      poolsImport: props.poolsImport.jobValues,
     });
     this.release = new Release(this, 'Release', {
       provider: props.helmProvider,
@@ -150,7 +154,7 @@ export class AirflowRelease extends Construct {
       atomic: false,
       timeout: 1200,
       maxHistory: 10,
-      dependsOn: [...chartSecrets, ...this.dagConfigMaps.configMaps, ...props.dependsOn],
+      dependsOn: [...chartSecrets, ...this.dagConfigMaps.configMaps, props.poolsImport.configMap, ...props.dependsOn],
     });
   }
 }

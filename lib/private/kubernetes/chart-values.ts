@@ -1,4 +1,5 @@
 import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
+import type { PoolsImportJobValues } from './pools-import';
 import { AIRFLOW_VERSION } from './versions';
 
 /**
@@ -78,7 +79,8 @@ export interface AirflowChartValues {
   readonly volumeMounts: readonly VolumeMount[];
   readonly airflowPodAnnotations: Readonly<Record<string, string>>;
   readonly env: ReadonlyArray<{ readonly name: string; readonly value: string }>;
-  readonly migrateDatabaseJob: { readonly useHelmHooks: false };
+  /** The chart's database-migration job, which also imports the DAG's pools. */
+  readonly migrateDatabaseJob: PoolsImportJobValues & { readonly useHelmHooks: false };
   readonly createUserJob: { readonly useHelmHooks: false };
   readonly config: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
@@ -136,6 +138,8 @@ export interface AirflowChartValuesInput {
   readonly replicas: number;
   /** Celery workers (CeleryExecutor only). */
   readonly celeryWorkers: number;
+  /** What the database-migration job runs and mounts to import the pools. */
+  readonly poolsImport: PoolsImportJobValues;
 }
 
 /** The chart values of the Kubernetes host. */
@@ -187,7 +191,7 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
     airflowPodAnnotations: { [DAG_BUNDLE_HASH_ANNOTATION]: input.dagBundleHash },
     env: Object.entries(input.environment).map(([name, value]) => ({ name, value })),
     // Helm hooks would run after `wait` gives up; the production guide says to turn them off with --wait.
-    migrateDatabaseJob: { useHelmHooks: false },
+    migrateDatabaseJob: { useHelmHooks: false, ...input.poolsImport },
     createUserJob: { useHelmHooks: false },
     config: { core: { load_examples: 'False' } },
   };

@@ -1,0 +1,38 @@
+/**
+ * The app has one command line: cdktf.json's `app` (what `cdktf synth`/`deploy` run). `npm run synth`
+ * runs the same line after the build, so the flags that keep the app's memory down (node's
+ * --max-semi-space-size: a short batch process needs no 16 MB young generation) cannot drift apart.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const readJson = (file: string) => JSON.parse(readFileSync(join(ROOT, file), 'utf8'));
+
+/** Problems of an app command and of the synth script that should run it. */
+export function appCommandProblems(app: string, synthScript: string): string[] {
+  const problems: string[] = [];
+  if (!/^node( --[a-z-]+(=\S+)?)* dist\/main\.js$/.test(app)) problems.push(`cdktf.json app "${app}" is not "node [flags] dist/main.js"`);
+  if (!/--max-semi-space-size=\d+/.test(app)) problems.push(`cdktf.json app "${app}" lost --max-semi-space-size (about 30 MB more peak memory)`);
+  if (synthScript !== `npm run build && ${app}`) problems.push(`npm run synth "${synthScript}" does not run cdktf.json's app "${app}" after the build`);
+  return problems;
+}
+
+describe('the app command', () => {
+  it("npm run synth runs cdktf.json's app, with the memory flag", () => {
+    expect(appCommandProblems(readJson('cdktf.json').app, readJson('package.json').scripts.synth)).toEqual([]);
+  });
+
+  it('fails on a synth script that runs the app without the flags (planted)', () => {
+    const app = 'node --max-semi-space-size=2 dist/main.js';
+    expect(appCommandProblems(app, 'npm run build && node dist/main.js')).toEqual([
+      `npm run synth "npm run build && node dist/main.js" does not run cdktf.json's app "${app}" after the build`,
+    ]);
+  });
+
+  it('fails on an app without the memory flag (planted)', () => {
+    expect(appCommandProblems('node dist/main.js', 'npm run build && node dist/main.js')).toEqual([
+      'cdktf.json app "node dist/main.js" lost --max-semi-space-size (about 30 MB more peak memory)',
+    ]);
+  });
+});
