@@ -7,7 +7,9 @@
  *   npm run build && node dags/tests/plans/render.mjs --check   exit 1 naming each one that differs (run-tests.sh)
  *
  * Sources: the examples the tests rehearse, and bench/gen-plan.mjs's 300-database plan (the
- * structure and parse tests' large estate).
+ * structure and parse tests' large estate). Beside them, the pools file the Kubernetes host mounts
+ * into the chart's database-migration job for the default plan (`airflow pools import` reads it;
+ * test_pools_import.py imports it into Airflow 3.3).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,7 +19,10 @@ import { generatePlan } from '../../../bench/gen-plan.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
-const { loadMigrationPlan, parseMigrationPlan, renderMigrationPlan } = createRequire(import.meta.url)(join(root, 'dist', 'lib'));
+const require = createRequire(import.meta.url);
+const { loadMigrationPlan, parseMigrationPlan, renderMigrationPlan } = require(join(root, 'dist', 'lib'));
+const { airflowPools } = require(join(root, 'dist', 'lib', 'hosts', 'airflow-pools'));
+const { poolsImportFile } = require(join(root, 'dist', 'lib', 'private', 'kubernetes', 'pools-import'));
 
 const PLANS = {
   'three_databases.json': () => loadMigrationPlan(join(root, 'examples', 'three-databases.yaml')),
@@ -26,16 +31,22 @@ const PLANS = {
   'generated_300.json': () => parseMigrationPlan(generatePlan(300), 'bench/gen-plan.mjs 300'),
 };
 
+/** Files written from a plan, beside the rendered plans. */
+const FROM_PLANS = {
+  'three_databases.pools.json': () => poolsImportFile(airflowPools(PLANS['three_databases.json']().concurrency)),
+};
+
 const check = process.argv.includes('--check');
 const stale = [];
-for (const [file, load] of Object.entries(PLANS)) {
+const files = { ...Object.fromEntries(Object.entries(PLANS).map(([file, load]) => [file, () => renderMigrationPlan(load())])), ...FROM_PLANS };
+for (const [file, write] of Object.entries(files)) {
   const path = join(here, file);
-  const rendered = renderMigrationPlan(load());
+  const rendered = write();
   if (!check) writeFileSync(path, rendered);
   else if (readText(path) !== rendered) stale.push(relative(root, path));
 }
 if (stale.length > 0) {
-  console.error(`Not what renderMigrationPlan writes today: ${stale.join(', ')}.\nRegenerate: npm run build && node dags/tests/plans/render.mjs`);
+  console.error(`Not what lib/ writes today: ${stale.join(', ')}.\nRegenerate: npm run build && node dags/tests/plans/render.mjs`);
   process.exit(1);
 }
 
