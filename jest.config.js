@@ -1,6 +1,6 @@
 /**
  * The unit suite (`npx jest`). Type-checking happens once in `npm run typecheck`; jest only
- * transpiles. The slow suites (thousands of generated plans, packing the npm package) have their
+ * transpiles. The slow suites (thousands of generated plans, the KQL analysis, packing the npm package) have their
  * own config, `jest.slow.config.js`, and run as their own step of `npm test`.
  */
 const { SLOW_SUITES } = require('./jest.suites');

@@ -12,7 +12,7 @@
 #      no cdktf-cli (jest needs no CLI);
 #      `npm install` (prefer-offline) keeps every other locked version;
 #   3. type-checks the library, main.ts and the construct tests against the fork's declarations;
-#   4. runs the construct, monitoring and plan jest tests with --ci (no snapshot is written). The
+#   4. runs the construct, host, monitoring and plan jest tests with --ci (no snapshot is written). The
 #      recorded snapshots are compared as they are: they hold only the alert and diagnostic-setting
 #      resources, as objects, so neither the azurerm version a provider package binds nor the
 #      layout of `Testing.synth`'s JSON is in them;

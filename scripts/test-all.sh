@@ -3,9 +3,11 @@
 # run shows every problem; the closing line counts the steps and the exit code is non-zero when
 # any failed.
 #
-# The DAG tests (Python, one process at a time) start first and run beside the Node steps (jest
-# runs one worker on two cores), so the two halves share the machine instead of queueing; their
-# output is printed in one piece when they end. TEST_ALL_SEQUENTIAL=1 runs everything in order.
+# The library is built once, first: the steps that read dist/ (the DAG tests' plan check, the
+# diagram, validate) then run it as it is, and no two builds write dist/ at the same time. The DAG
+# tests start next and run beside the Node steps, so the two halves share the machine instead of
+# queueing; their output is printed in one piece when they end. TEST_ALL_SEQUENTIAL=1 runs
+# everything in order.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,8 +17,8 @@ steps=(
   "typecheck|npm run -s typecheck"
   "jest (unit suite)|npx jest --ci"
   "jest (property-based plan tests, KQL, package contents)|npx jest --ci -c jest.slow.config.js"
-  "diagram in README is current|npm run -s diagram -- --out README.md --check"
-  "terraform validate with the real providers|npm run -s validate"
+  "diagram in README is current|node dist/scripts/diagram.js --out README.md --check"
+  "terraform validate with the real providers|node dist/scripts/validate.js"
   "checkov|bash scripts/checkov.sh"
   "consumer test (packed tarball)|bash scripts/consumer-test.sh"
   "CDK Terrain|bash scripts/cdktn-test.sh"
@@ -34,6 +36,11 @@ record() { # name status seconds
     report+=("  FAIL  $1 ($3 s)")
   fi
 }
+
+echo "=== build: npm run -s build"
+started=$SECONDS
+npm run -s build
+record "build" $? $((SECONDS - started))
 
 background_name="${background_step%%|*}"
 background_log="$(mktemp)"
