@@ -2,7 +2,7 @@
 # Runs the DAG's tests (called by `npm test`), each property at the cheapest level that proves it:
 #   0. the test plans are what the TypeScript renderer writes today (dags/tests/plans/render.mjs);
 #   1. everything, with Apache Airflow 3.3.2 (the Kubernetes host's) in .venv on Python 3.12;
-#   2. -m "airflow26 or airflow210" with Apache Airflow 2.10.5 (Fabric's) in .venv-airflow210 on
+#   2. -m airflow210 with Apache Airflow 2.10.5 (Fabric's) in .venv-airflow210 on
 #      Python 3.12: what depends on the Airflow version (DAG structure, operators, steps, the crash
 #      matrices, rehearsals with a failure and with deferral) and the Data Factory SQL path;
 #   3. -m airflow26 with Apache Airflow 2.6.3 (Data Factory's) in .venv-airflow26 on Python 3.8:

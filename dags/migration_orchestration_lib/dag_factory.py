@@ -9,7 +9,7 @@ when any database was not migrated, even if its rollback succeeded.
 
 Every task has an `execution_timeout`; waiting tasks give their slot back between pokes; tasks
 run in the pools of `contracts/airflow_pools.json`. Parsing does no I/O besides reading the plan,
-its schema, the pools contract and the environment; its cost is linear in tasks plus edges
+its schema, the pools and events contracts and the environment; its cost is linear in tasks plus edges
 (tasks are wired with `_wire`, not `>>`: see there why).
 """
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _check_crash_task(plan: MigrationPlan, environ: Mapping[str, str]) -> None:
     database_name, _, task = environ.get(SIMULATE_CRASH_VARIABLE, "").partition(":")
     if not task.strip():
         return
-    tasks = [*steps.describe_chain(plan.database(database_name.strip())), "rollback"]
+    tasks = [*steps.describe_chain(plan.database(database_name.strip())), rollback.ROLLBACK_TASK]
     if task.strip() not in tasks:
         raise ConfigurationError(
             "%s names task %r, which %s does not have (its tasks: %s)"

@@ -15,16 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.migration_status import (
+    CANCELED,
+    COMPLETING,
+    COPYING,
+    FAILED,
+    NOT_STARTED,
+    READY_FOR_CUTOVER,
+    SUCCEEDED,
+    MigrationStatus,
+)
 from migration_orchestration_lib.plan import DatabaseMigration
-
-NOT_STARTED = "not_started"
-COPYING = "copying"
-READY_FOR_CUTOVER = "ready_for_cutover"
-COMPLETING = "completing"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELED = "canceled"
 
 ACTIVE = (COPYING, READY_FOR_CUTOVER)
 LIVE = (COMPLETING, SUCCEEDED)

@@ -27,7 +27,7 @@ SUCCEEDED_STATUS = "Succeeded"
 PROVISIONING_STATES = ("Provisioning", "Creating", "Updating")
 COPYING_STATUSES = IN_FLIGHT_STATUSES - {"Creating", "Completing"}
 
-# Where a migration stands, in plan terms (`stage_of`).
+# Where a migration stands, in plan terms (`MigrationStatus.stage`; `migration_stage` adds not_started).
 NOT_STARTED = "not_started"
 CREATING = "creating"
 COPYING = "copying"
@@ -123,7 +123,7 @@ class MigrationStatus:
     @property
     def stage(self) -> str:
         """Where the migration stands: creating, copying, ready_for_cutover (online, caught up),
-        completing, succeeded, failed, canceling or canceled (see `stage_of` for not_started)."""
+        completing, succeeded, failed, canceling or canceled (`migration_stage` adds not_started)."""
         status = self.migration_status
         if self.provisioning_state == "Failed" or status == "Failed":
             return FAILED
@@ -153,9 +153,6 @@ class MigrationStatus:
             parts.append("error=%s" % self.error_message)
         return ", ".join(parts)
 
-
-def stage_of(status: Optional[MigrationStatus]) -> str:
-    return NOT_STARTED if status is None else status.stage
 
 
 def _restored_files(details: Mapping[str, Any]) -> Tuple[str, ...]:

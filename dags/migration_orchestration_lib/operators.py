@@ -28,7 +28,7 @@ from migration_orchestration_lib.airflow_compat import (
 )
 from migration_orchestration_lib.events import build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
-from migration_orchestration_lib.rollback import NothingToRollBack
+from migration_orchestration_lib.rollback import ROLLBACK_TASK, NothingToRollBack
 from migration_orchestration_lib.settings import ConfigurationError, Timing
 from migration_orchestration_lib.step_context import StepContext, StepFailure, StepPending, StepResult
 
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 # Failures that retrying cannot fix: fail the task at once (AirflowFailException skips retries).
 PERMANENT_FAILURES = (StepFailure, ConfigurationError)
 OUTCOME_KEY = "outcome"
-ROLLBACK_TASK = "rollback"
 
 
 def next_poke_in(waited: timedelta, timing: Timing) -> timedelta:

@@ -13,7 +13,8 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from functools import cached_property
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 SCHEMA_FILE_NAME = "migration_plan.schema.json"
 _DAGS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -145,11 +146,16 @@ class MigrationPlan:
     backup_storage: Optional[BackupStorage]
     databases: Tuple[DatabaseMigration, ...]
 
+    @cached_property
+    def _databases_by_name(self) -> Dict[str, DatabaseMigration]:
+        return {database.name: database for database in self.databases}
+
     def database(self, name: str) -> DatabaseMigration:
-        for database in self.databases:
-            if database.name == name:
-                return database
-        raise KeyError("no database named %r in plan %r" % (name, self.name))
+        # A lookup, not a scan: every task of every database asks at parse time.
+        found = self._databases_by_name.get(name)
+        if found is None:
+            raise KeyError("no database named %r in plan %r" % (name, self.name))
+        return found
 
     def source_of(self, database: DatabaseMigration) -> SourceServer:
         return next(s for s in self.source_servers if s.name == database.source_server)

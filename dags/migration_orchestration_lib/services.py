@@ -70,12 +70,16 @@ def sql_access_for(plan: MigrationPlan, connections: Any, credential_factory: Ca
 def _azure_services(plan: MigrationPlan, environ: Mapping[str, str]) -> Services:
     from migration_orchestration_lib.connections import AirflowConnections
 
+    from migration_orchestration_lib.dms_transport import TRANSPORT_VARIABLE
+
     azure = settings.AzureSettings.from_environment(environ)
-    credential = _cached(_default_credential)
     connections = AirflowConnections()
+    dms = DmsGateway.connect(
+        azure.migration_service, _credential(), transport=environ.get(TRANSPORT_VARIABLE) or None, timing=operation_timing(environ)
+    )
     return Services(
-        dms=DmsGateway.connect(azure.migration_service, credential(), timing=operation_timing(environ)),
-        sql_access=sql_access_for(plan, connections, credential, environ),
+        dms=dms,
+        sql_access=sql_access_for(plan, connections, _credential, environ),
         connections=connections,
     )
 
@@ -85,7 +89,7 @@ def event_writer_from_environment(environ: Mapping[str, str] = os.environ) -> An
     return event_writer_for(
         settings.EventSettings.from_environment(environ),
         settings.is_dry_run(environ),
-        _cached(_default_credential),
+        _credential,
     )
 
 
@@ -106,3 +110,8 @@ def _cached(factory: Callable[[], Any]) -> Callable[[], Any]:
         return holder[0]
 
     return get
+
+
+# One credential per task process, for DMS, SQL access and every event the task writes (each
+# event used to build its own and fetch its own token).
+_credential = _cached(lambda: _default_credential())

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
+from migration_orchestration_lib.settings import ConfigurationError
 from migration_orchestration_lib.sql_access import (
     SqlEndpoint,
     SqlOperation,
@@ -60,7 +61,8 @@ class FactoryRef:
     def parse(factory_id: str) -> "FactoryRef":
         match = FACTORY_ID.match(factory_id or "")
         if not match:
-            raise ValueError(
+            # A configuration mistake, like a missing id: fails the task for good, never retried.
+            raise ConfigurationError(
                 "MIGRATION_DATA_FACTORY_ID must be the ARM id of a factory "
                 "(/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<name>), got %r" % factory_id
             )

@@ -15,6 +15,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 from migration_orchestration_lib import sql_statements  # noqa: E402
 from migration_orchestration_lib.dms_transport import StaticTokenCredential  # noqa: E402
 from migration_orchestration_lib.sql_access import SqlOperationFailed  # noqa: E402
+from migration_orchestration_lib.settings import ConfigurationError  # noqa: E402
 from migration_orchestration_lib.sql_access_data_factory import (  # noqa: E402
     DataFactorySqlAccess,
     FactoryRef,
@@ -198,6 +199,8 @@ def test_factory_ids_and_timespans():
     factory = FactoryRef.parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataFactory/factories/adf-x")
     assert (factory.subscription_id, factory.resource_group, factory.name) == ("s", "rg", "adf-x")
     with pytest.raises(ValueError, match="MIGRATION_DATA_FACTORY_ID"):
+        FactoryRef.parse("/subscriptions/s/resourceGroups/rg")
+    with pytest.raises(ConfigurationError):  # a permanent failure: the task is not retried
         FactoryRef.parse("/subscriptions/s/resourceGroups/rg")
     assert [timespan(s) for s in (59, 3600, 90061)] == ["0.00:00:59", "0.01:00:00", "1.01:01:01"]
 

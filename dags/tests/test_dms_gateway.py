@@ -520,3 +520,16 @@ def test_online_managed_instance_request_carries_the_backup_locations():
     assert request["properties"]["offlineConfiguration"] == {"offline": False}
     offline = build_migration_request(plan, plan.database("database_3"), SERVICE_ID, Secrets())
     assert offline["properties"]["offlineConfiguration"] == {"offline": True}
+
+
+@pytest.mark.parametrize("environ, expected", [({"MIGRATION_DMS_TRANSPORT": "rest"}, "rest"), ({}, None)])
+def test_the_deployed_dag_connects_dms_with_the_transport_the_environment_asks_for(monkeypatch, environ, expected):
+    from migration_orchestration_lib import services
+
+    asked = []
+    monkeypatch.setattr(services.DmsGateway, "connect", staticmethod(lambda *args, **kwargs: asked.append(kwargs.get("transport"))))
+    monkeypatch.setattr(services, "_credential", lambda: object())
+    monkeypatch.setattr(services, "sql_access_for", lambda *args, **kwargs: None)
+    monkeypatch.setattr("migration_orchestration_lib.connections.AirflowConnections", lambda: None)
+    services.services_for(parse_plan(load_plan_document()), {"MIGRATION_DMS_RESOURCE_ID": SERVICE_ID, **environ})
+    assert asked == [expected]
