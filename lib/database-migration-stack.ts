@@ -196,7 +196,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       preventDestroy,
       lock,
       kubeloginMode: props.kubeloginMode,
-      deployerPrincipalId: props.deployerPrincipalId,
+      // The stack's own lookup: hosts look the deployer up themselves only when used alone.
+      deployerPrincipalId: props.deployerPrincipalId ?? client.objectId,
       newReleaseStack: () => {
         const release = new ReleaseStack(scope, `${id}${RELEASE_STACK_SUFFIX}`, { after: this, stateBackend, subscriptionId: props.subscriptionId });
         releaseStacks.push(release);

@@ -1,7 +1,7 @@
 import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
 import { Testing } from 'cdktf';
 import { SqlPipelines, SqlPipelinesProps, SqlPipelineTarget } from '../../lib/orchestration-factory/sql-pipelines';
-import { synthObject, testStack } from './test-stack';
+import { testStack } from './test-stack';
 
 const SUBSCRIPTION = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod/providers';
 /** One target of each kind. */
@@ -34,5 +34,6 @@ export function sqlPipelinesStack(props: Partial<SqlPipelinesProps> = {}) {
     ...props,
   });
   const runnerGrant = pipelines.grantRunPipelines({ principalId: RUNNER, principalType: 'ServicePrincipal' });
-  return { app, stack, pipelines, runnerGrant, synth: synthObject(stack), json: Testing.synth(stack) };
+  const json = Testing.synth(stack);
+  return { app, stack, pipelines, runnerGrant, synth: JSON.parse(json), json };
 }

@@ -9,6 +9,11 @@ import { ENVIRONMENT_ID } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { resourceNames, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
 
+/** The default-options stack of each host, synthesized once for the tests that only read it. */
+const STACK_OF_HOST = Object.fromEntries(
+  (Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[]).map((host) => [host, synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) }).synth]),
+) as Record<keyof typeof AIRFLOW_OF_HOST, SynthesizedStack>;
+
 const EVENT_ALERTS = ['alert-contoso-sql-migration-failed', 'alert-contoso-sql-migration-running-long', 'alert-contoso-sql-migration-stalled'];
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
 
@@ -39,8 +44,7 @@ describe('alerts per host', () => {
     ['fabric', [], []],
     ['external', [], []],
   ] as const)('on %s: the event alerts and the runtime alert everywhere, Airflow alerts only where Airflow reports', (host, airflowMetricAlerts, prometheus) => {
-    const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
-    expect(alertNames(synth)).toEqual({
+    expect(alertNames(STACK_OF_HOST[host])).toEqual({
       log: EVENT_ALERTS,
       metric: [...airflowMetricAlerts, 'alert-contoso-sql-shir-offline'].sort(),
       prometheus,
@@ -48,8 +52,7 @@ describe('alerts per host', () => {
   });
 
   it('watches the adopted environment on its own factory, by the environment name', () => {
-    const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory) });
-    const airflowAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_metric_alert')).filter((alert) => String(alert.name).includes('-airflow-'));
+    const airflowAlerts = Object.values(resourcesOfType(STACK_OF_HOST.dataFactory, 'azurerm_monitor_metric_alert')).filter((alert) => String(alert.name).includes('-airflow-'));
     for (const alert of airflowAlerts as any[]) {
       expect(alert.scopes).toEqual([FACTORY_ID]);
       expect(alert.criteria[0]).toMatchObject({
@@ -101,13 +104,11 @@ describe('diagnostic settings per host', () => {
       },
     ],
   ] as const)('on %s: Airflow* logs only from the adopted environment, DAG blob logs only where the DAG is in storage', (host, expected) => {
-    const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
-    expect(diagnosticCategories(synth)).toEqual(expected);
+    expect(diagnosticCategories(STACK_OF_HOST[host])).toEqual(expected);
   });
 
   it("sends the adopted environment's Airflow logs from its factory to the workspace", () => {
-    const { synth } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory) });
-    const setting = Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-contoso-sql-airflow')!;
+    const setting = Object.values(resourcesOfType(STACK_OF_HOST.dataFactory, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-contoso-sql-airflow')!;
     expect(setting).toMatchObject({ target_resource_id: FACTORY_ID, log_analytics_destination_type: 'Dedicated' });
     expect(setting.log_analytics_workspace_id).toMatch(/azurerm_log_analytics_workspace\./);
   });

@@ -482,8 +482,9 @@ describe('KubernetesAirflowHost', () => {
 
     it('names the pools file after its content, so a changed pool list changes the job and runs it again', () => {
       const names = (given: typeof pools) => chartValues(kubernetesHostStack({ pools: given }).synth).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
-      expect(names(pools)).toBe(names(pools));
-      expect(names(pools)).not.toBe(names([pools[0], { ...pools[1], slots: 8 }]));
+      const synthesized = job.extraVolumes[0].projected.sources[0].configMap.name;
+      expect(names(pools)).toBe(synthesized);
+      expect(names([pools[0], { ...pools[1], slots: 8 }])).not.toBe(synthesized);
     });
 
     it('refuses a pool without slots or with a duplicate name', () => {

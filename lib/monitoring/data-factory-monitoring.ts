@@ -43,7 +43,7 @@ export interface DataFactoryMonitoringProps {
   /**
    * Storage account holding the factory's DAGs; its blob reads, writes and deletes (who changed the
    * code that runs against the databases) go to the workspace through a diagnostic setting.
-   * @default - the factory's `dagStorageAccountId` (set by `OrchestrationFactory`); none without one
+   * @default - the factory's `dagStorageAccountId` when the caller's factory reference has one; none without
    */
   readonly dagStorageAccountId?: string;
   /**

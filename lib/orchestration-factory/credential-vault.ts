@@ -30,8 +30,8 @@ export interface CredentialVaultProps {
    */
   readonly lock?: ResourceLock;
   /**
-   * Network default action. `Allow` because the managed Airflow has no fixed egress addresses
-   * to allow-list; access is still Entra ID + RBAC only.
+   * Network default action. `Allow` because the Fabric and adopted Data Factory hosts have no fixed
+   * egress addresses to allow-list; access is still Entra ID + RBAC only.
    * @default "Allow"
    */
   readonly networkDefaultAction?: 'Allow' | 'Deny';

@@ -19,7 +19,7 @@ import { DagBundle } from './dag-bundle';
  */
 export const UPLOADER_ROLE_PROPAGATION = '120s';
 
-/** Name of the container the managed Airflow imports from. */
+/** Name of the container an adopted Data Factory environment imports from and an external Airflow syncs from. */
 export const DAG_CONTAINER_NAME = 'airflow-dags';
 
 /** Props of {@link DagStorage}. */

@@ -281,7 +281,6 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     });
     this.databaseServer = database.server;
 
-    // Same construct path as the former pools job's config map, so its Terraform address is kept.
     const poolsImport = new AirflowPoolsImport(inCluster, 'Pools', { pools: props.pools, namespace: this.namespace, provider: kube.kubernetes });
     const release = new AirflowRelease(inCluster, 'Release', {
       kubernetesProvider: kube.kubernetes,
