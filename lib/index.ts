@@ -20,10 +20,14 @@ export type {
   AirflowSettings,
   BackupFileShare,
   BackupStorage,
+  CutoverApproval,
+  CutoverSettings,
+  CutoverWindow,
   DatabaseMigration,
   DatabaseSource,
   DatabaseTarget,
   DataFactoryHostSettings,
+  DatedCutoverWindow,
   ExternalHostSettings,
   FabricHostSettings,
   FederatedCredential,
@@ -37,6 +41,7 @@ export type {
   TargetKind,
   TargetServer,
   ValidationSettings,
+  WeeklyCutoverWindow,
 } from './plan';
 
 // The stack of one plan, the second stack of the Kubernetes host, and where they keep their state.

@@ -105,6 +105,7 @@ function database(name: string, overrides: Partial<DatabaseMigration> = {}): Dat
     dependsOn: [],
     validation: { rowCounts: true, checksums: false },
     timeoutMinutes: 720,
+    cutover: { windows: [], expectedMinutes: 30, approval: { required: false, approvers: [], channel: 'hitl' } },
     ...overrides,
   };
 }

@@ -49,6 +49,7 @@ describe('defaults', () => {
       dependsOn: [],
       validation: { rowCounts: true, checksums: false },
       timeoutMinutes: 720,
+      cutover: { windows: [], expectedMinutes: 30, approval: { required: false, approvers: [], channel: 'hitl' } },
     });
   });
 

@@ -81,8 +81,8 @@ describe('unknown fields', () => {
 
   test('every unknown field is its own problem', () => {
     expect(problemsAfter((p) => Object.assign(p, { owner: 'x', region: 'y' }))).toEqual([
-      'owner: unknown field (allowed: name, location, tags, notifications, airflow, concurrency, sourceServers, targetServers, backupStorage, databases)',
-      'region: unknown field (allowed: name, location, tags, notifications, airflow, concurrency, sourceServers, targetServers, backupStorage, databases)',
+      'owner: unknown field (allowed: name, location, tags, notifications, airflow, concurrency, cutover, sourceServers, targetServers, backupStorage, databases)',
+      'region: unknown field (allowed: name, location, tags, notifications, airflow, concurrency, cutover, sourceServers, targetServers, backupStorage, databases)',
     ]);
   });
 });

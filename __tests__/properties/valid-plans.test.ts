@@ -18,6 +18,7 @@ function withDefaults(document: any): unknown {
       kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor', ...document.airflow?.kubernetes },
     },
     concurrency: { maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 4, ...document.concurrency },
+    cutover: {},
     sourceServers: document.sourceServers.map((server: any) => ({
       port: 1433,
       authentication: 'SqlAuthentication',
@@ -40,6 +41,7 @@ function withDefaults(document: any): unknown {
         ...db,
         target: { database: db.source.database, kind, ...db.target },
         validation: { rowCounts: true, checksums: false, ...db.validation },
+        cutover: { windows: [], expectedMinutes: 30, approval: { required: false, approvers: [], channel: 'hitl' } },
       };
     }),
   };

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { airflowSchema } from './airflow-schema';
+import { databaseCutoverSchema, planCutoverSchema } from './cutover-schema';
 import { armId, integerBetween, matching, MIGRATION_MODES, TARGET_KINDS, TARGET_RESOURCE_ID } from './rules';
 
 /**
@@ -216,6 +217,7 @@ const databaseSchema = z
     timeoutMinutes: integerBetween(10, 10080)
       .default(720)
       .describe('The DAG gives up waiting (and rolls back) after this.'),
+    cutover: databaseCutoverSchema.optional(),
   })
   .describe('One database to move.');
 
@@ -244,6 +246,7 @@ export const planDocumentSchema = z
     notifications: notificationsSchema,
     airflow: airflowSchema,
     concurrency: concurrencySchema.default(concurrencySchema.parse({})),
+    cutover: planCutoverSchema.prefault({}),
     sourceServers: z
       .array(sourceServerSchema)
       .min(1, { error: 'needs at least one source server' })

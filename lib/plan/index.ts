@@ -4,10 +4,14 @@ export type {
   AirflowSettings,
   BackupFileShare,
   BackupStorage,
+  CutoverApproval,
+  CutoverSettings,
+  CutoverWindow,
   DatabaseMigration,
   DatabaseSource,
   DatabaseTarget,
   DataFactoryHostSettings,
+  DatedCutoverWindow,
   ExternalHostSettings,
   FabricHostSettings,
   FederatedCredential,
@@ -20,6 +24,7 @@ export type {
   TargetKind,
   TargetServer,
   ValidationSettings,
+  WeeklyCutoverWindow,
 } from './types';
 export { MigrationPlanError, type PlanProblem } from './errors';
 export { parseMigrationPlan } from './parse';

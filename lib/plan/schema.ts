@@ -4,9 +4,10 @@
  * then the defaults that depend on other fields. `MigrationPlan` (types.ts) is its output type.
  */
 import { z } from 'zod';
+import { checkCutover, planLevelCutover, resolveCutover } from './cutover-schema';
 import { planDocumentSchema, type PlanDocument } from './document-schema';
 import { defaultMode } from './rules';
-import { checkPlanSemantics } from './semantic-checks';
+import { checkPlanSemantics, type ReportProblem } from './semantic-checks';
 
 /**
  * The zod schema of a plan document, for composing it into other zod schemas. Parsing with it
@@ -18,8 +19,11 @@ import { checkPlanSemantics } from './semantic-checks';
  */
 export const migrationPlanSchema = planDocumentSchema
   .superRefine(
-    (value, context) =>
-      checkPlanSemantics(value, (path, message) => context.addIssue({ code: 'custom', path: [...path], message })),
+    (value, context) => {
+      const report: ReportProblem = (path, message) => context.addIssue({ code: 'custom', path: [...path], message });
+      checkPlanSemantics(value, report);
+      checkCutover(value, report);
+    },
     { when: () => true },
   )
   .transform(fillDerivedDefaults);
@@ -47,8 +51,9 @@ function fillDerivedDefaults(document: PlanDocument) {
       ...server,
       connectionId: server.connectionId ?? connectionId('target', server.name),
     })),
+    cutover: planLevelCutover(document.cutover),
     // Keys in schema order, as zod outputs them: the rendered plan is this object as JSON.
-    databases: document.databases.map(({ name, source, target, mode, ...rest }) => {
+    databases: document.databases.map(({ name, source, target, mode, cutover, ...rest }) => {
       const kind = target.kind ?? kindOfServer.get(target.server)!;
       return {
         name,
@@ -56,6 +61,7 @@ function fillDerivedDefaults(document: PlanDocument) {
         target: { server: target.server, database: target.database ?? source.database, kind },
         mode: mode ?? defaultMode(kind),
         ...rest,
+        cutover: resolveCutover(document.cutover, cutover, document.airflow.host),
       };
     }),
   };

@@ -43,6 +43,13 @@ export type MigrationMode = DatabaseMigration['mode'];
 /** What "migrated correctly" means for one database. */
 export type ValidationSettings = DatabaseMigration['validation'];
 export type {
+  CutoverApproval,
+  CutoverSettings,
+  CutoverWindow,
+  DatedCutoverWindow,
+  WeeklyCutoverWindow,
+} from './cutover-schema';
+export type {
   AirflowServicePrincipal,
   AirflowSettings,
   DataFactoryHostSettings,

@@ -1,0 +1,177 @@
+/**
+ * The cutover rules, each shown failing on a plan file broken in one place: the error names the
+ * file, line, column and field path, and says what is wrong (with both figures where two disagree).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMigrationPlan } from '../../lib/plan';
+import { CAPACITY_ID, ENVIRONMENT_ID, SERVICE_PRINCIPAL as SP } from '../helpers/host-fixtures';
+import { planError, planFiles } from './plan-fixtures';
+
+const EXAMPLE = readFileSync(join(__dirname, '..', '..', 'examples', 'cutover-windows.yaml'), 'utf8');
+const SERVICE_PRINCIPAL = `servicePrincipal: { clientId: ${SP.clientId}, objectId: ${SP.objectId} }`;
+
+const PLAN_WINDOW = `    - timeZone: Europe/Berlin     # local wall time, daylight saving time included
+      days: [Sat]
+      start: "22:00"
+      durationMinutes: 360        # Saturday 22:00 to Sunday 04:00
+`;
+const DATABASE_2_APPROVAL = `      approval:
+        required: true
+        approvers: [alice@contoso.com]`;
+const DATABASE_3_WINDOWS = '      windows:                  # replaces';
+
+/** The example with `replace` applied (each pair must match once). */
+function exampleWith(...replace: [string, string][]): string {
+  return replace.reduce((text, [from, to]) => {
+    if (text.split(from).length !== 2) throw new Error(`not exactly once in the example: ${from}`);
+    return text.replace(from, to);
+  }, EXAMPLE);
+}
+
+/** `line:column` of the first `marker` (after the line holding `after`, when given): a field's key, or a list item. */
+function positionOf(text: string, marker: string, after?: string): string {
+  const lines = text.split('\n');
+  const from = after === undefined ? 0 : lines.findIndex((line) => line.includes(after));
+  const index = lines.findIndex((line, i) => i >= from && line.includes(marker));
+  if (index < 0) throw new Error(`no ${marker} in the plan`);
+  return `${index + 1}:${lines[index].indexOf(marker) + 1}`;
+}
+
+const files = planFiles();
+
+/** The `file:line:column path: message` lines of loading `text`. */
+function errorLines(text: string): string[] {
+  const path = files.write('cutover.yaml', text);
+  return planError(() => loadMigrationPlan(path)).message.split('\n').map((line) => line.replace(path, 'plan'));
+}
+
+test('the example loads', () => {
+  expect(() => loadMigrationPlan(files.write('cutover.yaml', EXAMPLE))).not.toThrow();
+});
+
+describe('windows', () => {
+  test('both kinds in one window', () => {
+    const text = exampleWith([PLAN_WINDOW, `${PLAN_WINDOW}      from: "2026-12-24T20:00"\n      to: "2026-12-25T02:00"\n`]);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'from:')} cutover.windows[0].from: a window is weekly (days, start, durationMinutes) or a date range (from, to), not both: this one has days, start, durationMinutes, from, to; write two windows for both`,
+    ]);
+  });
+
+  test('neither kind', () => {
+    const text = exampleWith([PLAN_WINDOW, '    - timeZone: Europe/Berlin\n']);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'timeZone: Europe/Berlin')} cutover.windows[0]: missing: a weekly window needs days, start, durationMinutes; a date range needs from, to`,
+    ]);
+  });
+
+  test('a weekly window without its duration', () => {
+    const text = exampleWith(['      durationMinutes: 360        # Saturday 22:00 to Sunday 04:00\n', '']);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'timeZone: Europe/Berlin')} cutover.windows[0].durationMinutes: missing: a weekly window needs days, start, durationMinutes`,
+    ]);
+  });
+
+  test('a date range that does not end after it starts', () => {
+    const text = exampleWith([PLAN_WINDOW, '    - { timeZone: Europe/Berlin, from: "2026-12-26T02:00", to: "2026-12-25T22:00" }\n']);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'to: "2026-12-25T22:00"')} cutover.windows[0].to: 2026-12-25T22:00 is not after from (2026-12-26T02:00) in Europe/Berlin: a date range must end after it starts`,
+    ]);
+  });
+
+  test('a window shorter than the cutover, naming both figures', () => {
+    const text = exampleWith(['durationMinutes: 360 ', 'durationMinutes: 40  ']);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'timeZone: Europe/Berlin')} cutover.windows[0]: is open 40 minutes, shorter than the cutover's 45 minutes (expectedMinutes): the freeze, final backup and cutover must fit in one window; make it longer or expectedMinutes shorter`,
+    ]);
+  });
+
+  test("a plan window shorter than one database's own expectedMinutes names that field", () => {
+    const text = exampleWith([DATABASE_2_APPROVAL, `      expectedMinutes: 400\n${DATABASE_2_APPROVAL}`]);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'timeZone: Europe/Berlin')} cutover.windows[0]: is open 360 minutes, shorter than the cutover's 400 minutes (databases[1].cutover.expectedMinutes): the freeze, final backup and cutover must fit in one window; make it longer or expectedMinutes shorter`,
+    ]);
+  });
+
+  test('an unknown time zone', () => {
+    const text = exampleWith(['timeZone: America/New_York', 'timeZone: America/New_Yrok']);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'timeZone: America/New_Yrok')} databases[2].cutover.windows[0].timeZone: unknown time zone "America/New_Yrok": must be an IANA time zone name such as Europe/Berlin; did you mean America/New_York?`,
+    ]);
+  });
+
+  test.each([
+    ['days: [Sun]', 'days: [Sun, Sunday]', 'days[1]', 'Sunday', 'must be one of Mon, Tue, Wed, Thu, Fri, Sat, Sun (got "Sunday")'],
+    ['days: [Sun]', 'days: [Sun, Sun]', 'days', 'days:', 'names a day twice'],
+    ['days: [Sun]', 'days: []', 'days', 'days:', 'needs at least one day'],
+    ['start: "01:00"', 'start: "25:00"', 'start', 'start:', 'must be a local time HH:MM (24-hour clock), such as 22:00'],
+    ['durationMinutes: 240', 'durationMinutes: 20000', 'durationMinutes', 'durationMinutes:', 'must be an integer from 1 to 10080'],
+  ])('a weekly field out of range: %s -> %s', (from, to, field, marker, message) => {
+    const text = exampleWith([from, to]);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, marker, 'America/New_York')} databases[2].cutover.windows[0].${field}: ${message}`,
+    ]);
+  });
+
+  test('a date that is not in the calendar', () => {
+    const text = exampleWith([PLAN_WINDOW, '    - { timeZone: Europe/Berlin, from: "2026-02-28T22:00", to: "2026-02-30T04:00" }\n']);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'to: "2026-02-30T04:00"')} cutover.windows[0].to: is not a date of the calendar`,
+    ]);
+  });
+});
+
+describe('approval', () => {
+  test('required without approvers, on the database', () => {
+    const text = exampleWith(['        approvers: [alice@contoso.com]', '        approvers: []']);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'approvers: []')} databases[1].cutover.approval.approvers: missing: approval is required but no approver is named; list the Airflow users who may approve, e.g. approvers: [alice@contoso.com]`,
+    ]);
+  });
+
+  test('required by the plan for databases that name no approvers, once, naming them', () => {
+    const text = exampleWith([
+      '  expectedMinutes: 45 ',
+      '  approval: { required: true }\n  expectedMinutes: 45 ',
+    ]);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'approval: { required: true }')} cutover.approval.approvers: missing: approval is required (for database_1, database_3) but no approver is named; list the Airflow users who may approve, e.g. approvers: [alice@contoso.com]`,
+    ]);
+  });
+
+  test.each([
+    ['dataFactory', `airflow:\n  host: dataFactory\n  dataFactory:\n    environmentId: ${ENVIRONMENT_ID}\n    ${SERVICE_PRINCIPAL}\n`, '2.6.3'],
+    ['fabric', `airflow:\n  host: fabric\n  fabric:\n    capacityId: ${CAPACITY_ID}\n    ${SERVICE_PRINCIPAL}\n`, '2.10.5'],
+  ])('hitl on host %s, whose Airflow cannot ask', (host, airflow, version) => {
+    const text = exampleWith(
+      ['sourceServers:\n', `${airflow}\nsourceServers:\n`],
+      [DATABASE_2_APPROVAL, `${DATABASE_2_APPROVAL}\n        channel: hitl`],
+    );
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'channel: hitl')} databases[1].cutover.approval.channel: hitl cannot work on host ${host}: its Airflow ${version} cannot ask (human-in-the-loop operators need Airflow 3.1 or later); use channel: airflowVariable (the default there), where the approver records the decision as an Airflow Variable`,
+    ]);
+  });
+
+  test('an unknown channel', () => {
+    const text = exampleWith([DATABASE_2_APPROVAL, `${DATABASE_2_APPROVAL}\n        channel: email`]);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'channel: email')} databases[1].cutover.approval.channel: must be one of hitl, airflowVariable (got "email")`,
+    ]);
+  });
+});
+
+describe('maxConcurrent', () => {
+  test('is refused under a database, saying where it belongs', () => {
+    const text = exampleWith([DATABASE_3_WINDOWS, `      maxConcurrent: 1\n${DATABASE_3_WINDOWS}`]);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'maxConcurrent: 1')} databases[2].cutover.maxConcurrent: applies to the whole plan only: set cutover.maxConcurrent at the top of the plan`,
+    ]);
+  });
+
+  test('must be a positive integer', () => {
+    const text = exampleWith(['maxConcurrent: 2 ', 'maxConcurrent: 0 ']);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'maxConcurrent: 0')} cutover.maxConcurrent: must be an integer from 1 to 1000`,
+    ]);
+  });
+});

@@ -1,0 +1,387 @@
+/**
+ * The plan's `cutover` sections: in which maintenance windows, after whose approval and how many at
+ * once databases are cut over. The plan-level section gives every database its defaults (and alone
+ * holds `maxConcurrent`); a database's own section replaces them field by field: `windows` and
+ * `expectedMinutes` as given, `approval` one field at a time. Each database's resolved cutover goes
+ * into the rendered plan, where the DAG reads it. Windows are checked with the DAG's rules: local wall
+ * times in an IANA zone, resolved as Python's zoneinfo does with fold=0.
+ */
+import { z } from 'zod';
+import type { AirflowSettings } from './airflow-schema';
+import { formatFieldPath, quote } from './field-path';
+import { integerBetween, matching } from './rules';
+import { asRecord, type Loose, type ReportProblem } from './semantic-checks';
+import { closestMatch, listBriefly } from './suggest';
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+const WEEKLY_FIELDS = ['days', 'start', 'durationMinutes'] as const;
+const DATED_FIELDS = ['from', 'to'] as const;
+const APPROVAL_CHANNELS = ['hitl', 'airflowVariable'] as const;
+const DEFAULT_EXPECTED_MINUTES = 30;
+
+/**
+ * Hosts whose Airflow cannot ask a person: human-in-the-loop operators came with Airflow 3.1
+ * (airflow.apache.org/docs/apache-airflow/stable/tutorial/hitl.html, "Added in version 3.1").
+ */
+const AIRFLOW_WITHOUT_HITL: Readonly<Partial<Record<AirflowSettings['host'], string>>> = {
+  dataFactory: '2.6.3',
+  fabric: '2.10.5',
+};
+
+const LOCAL_TIME = '(?:[01][0-9]|2[0-3]):[0-5][0-9]';
+const LOCAL_DATE_TIME = new RegExp(`^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T${LOCAL_TIME}$`);
+const DURATION_MINUTES = integerBetween(1, 10080);
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+const timeZoneName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_+\/-]{0,63}$/, { error: 'must be an IANA time zone name such as Europe/Berlin', abort: true })
+  .superRefine((name, context) => {
+    const problem = timeZoneProblem(name);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+  });
+
+const localDateTime = matching(LOCAL_DATE_TIME, 'must be a local date and time YYYY-MM-DDTHH:MM, such as 2026-12-24T20:00')
+  // Date.UTC rolls 2026-02-30 over into March: only a real date comes back unchanged.
+  .refine((text) => !LOCAL_DATE_TIME.test(text) || new Date(wallClock(text)).toISOString().startsWith(text), {
+    error: 'is not a date of the calendar',
+  });
+
+const windowSchema = z
+  .strictObject({
+    timeZone: timeZoneName.describe(
+      'IANA time zone of the local times, such as Europe/Berlin (daylight saving time included).',
+    ),
+    days: z
+      .array(z.enum(WEEKDAYS))
+      .min(1, { error: 'needs at least one day' })
+      .refine((days) => new Set(days).size === days.length, { error: 'names a day twice' })
+      .optional()
+      .describe('Weekly window: the days it opens on (Mon Tue Wed Thu Fri Sat Sun), with start and durationMinutes.'),
+    start: matching(new RegExp(`^${LOCAL_TIME}$`), 'must be a local time HH:MM (24-hour clock), such as 22:00')
+      .optional()
+      .describe(
+        'Weekly window: the local wall time it opens at, HH:MM. A time skipped by a daylight-saving change opens as late as the skip (02:30 in a 02:00-03:00 gap opens at 03:30); a time that occurs twice opens at its first occurrence.',
+      ),
+    durationMinutes: DURATION_MINUTES.optional()
+      .describe('Weekly window: how long it stays open, in elapsed minutes (1-10080).'),
+    from: localDateTime
+      .optional()
+      .describe('Date range: the local date and time it opens, YYYY-MM-DDTHH:MM, with to.'),
+    to: localDateTime.optional().describe('Date range: the local date and time it closes, after from.'),
+  })
+  // Exactly one kind, for editors; the checks below say which fields are missing or too many.
+  .meta({ oneOf: [{ required: [...WEEKLY_FIELDS] }, { required: [...DATED_FIELDS] }] })
+  .describe(
+    'A maintenance window: weekly (days, start, durationMinutes) or a date range (from, to), in timeZone.',
+  )
+  .superRefine(
+    (window, context) =>
+      checkWindow(window, (path, message) => context.addIssue({ code: 'custom', path: [...path], message })),
+    { when: (payload) => asRecord(payload.value) !== undefined },
+  );
+
+const approvalSchema = z
+  .strictObject({
+    required: z
+      .boolean()
+      .optional()
+      .describe('Whether a person must approve before the source is frozen for the cutover. Default false.'),
+    approvers: z
+      .array(
+        matching(
+          /^[^\s\u0000-\u001f](?:[^\u0000-\u001f]{0,254}[^\s\u0000-\u001f])?$/,
+          'must be an Airflow user name: 1-256 characters without surrounding spaces',
+        ),
+      )
+      .optional()
+      .describe(
+        'Airflow user names who may approve (the HITL respondents; named in the notification). At least one when approval is required.',
+      ),
+    channel: z
+      .enum(APPROVAL_CHANNELS)
+      .optional()
+      .describe(
+        "How approval is asked: hitl (Airflow's human-in-the-loop operators, Airflow 3.1 or later) or airflowVariable (the approver sets an Airflow Variable). Default: hitl on host kubernetes, airflowVariable on every other host; dataFactory and fabric refuse hitl.",
+      ),
+  })
+  .describe('Whether, and by whom, each cutover must be approved.');
+
+const cutoverFields = {
+  windows: z
+    .array(windowSchema)
+    .optional()
+    .describe('When the cutover may happen. Default []: at any time.'),
+  expectedMinutes: integerBetween(1, 1440)
+    .optional()
+    .describe(
+      'How long the freeze, final backup and cutover take (1-1440 minutes). Default 30. Every window must be at least this long: a cutover starts only where it fits.',
+    ),
+  approval: approvalSchema.optional(),
+};
+
+export const planCutoverSchema = z
+  .strictObject({
+    ...cutoverFields,
+    maxConcurrent: integerBetween(1, 1000)
+      .optional()
+      .describe('The most cutovers in progress at once across the plan. Default: no limit.'),
+  })
+  .describe(
+    "When databases are cut over: maintenance windows, approval and the most at once. Every database's defaults; a database's own cutover replaces them field by field.",
+  );
+
+export const databaseCutoverSchema = z
+  .strictObject({
+    ...cutoverFields,
+    // Accepted by the shape, refused here, so the message says where it belongs instead of "unknown field".
+    maxConcurrent: z
+      .unknown()
+      .refine(() => false, {
+        error: 'applies to the whole plan only: set cutover.maxConcurrent at the top of the plan',
+      })
+      .optional()
+      .describe('Not here: the most cutovers at once is set for the whole plan, as cutover.maxConcurrent.'),
+  })
+  .describe(
+    "This database's cutover: each field given replaces the plan-level one (windows as a whole list, approval field by field).",
+  );
+
+type WindowFields = z.output<typeof windowSchema>;
+type Flat<T> = { [K in keyof T]: T[K] };
+
+/**
+ * A window that opens every week on `days` at the local wall time `start` and stays open
+ * `durationMinutes` of elapsed time.
+ * @displayType { timeZone, days, start, durationMinutes }
+ */
+export type WeeklyCutoverWindow = Flat<Required<Pick<WindowFields, 'timeZone' | 'days' | 'start' | 'durationMinutes'>>>;
+/**
+ * A window from one local date and time to another.
+ * @displayType { timeZone, from, to }
+ */
+export type DatedCutoverWindow = Flat<Required<Pick<WindowFields, 'timeZone' | 'from' | 'to'>>>;
+/** A maintenance window a cutover must fit in. */
+export type CutoverWindow = WeeklyCutoverWindow | DatedCutoverWindow;
+/**
+ * Whether, and by whom, a cutover must be approved, with its channel.
+ * @displayType MigrationPlan["databases"][number]["cutover"]["approval"]
+ */
+export type CutoverApproval = Flat<Required<z.output<typeof approvalSchema>>>;
+/**
+ * A database's cutover with the plan's defaults merged in: its windows (none: any time), how long
+ * the cutover takes, and its approval.
+ * @displayType MigrationPlan["databases"][number]["cutover"]
+ */
+export type CutoverSettings = Flat<
+  Required<Pick<z.output<typeof databaseCutoverSchema>, 'expectedMinutes'>> & {
+    windows: CutoverWindow[];
+    approval: CutoverApproval;
+  }
+>;
+
+type PlanCutover = z.output<typeof planCutoverSchema>;
+type DatabaseCutover = z.output<typeof databaseCutoverSchema>;
+
+/** The plan level of the rendered plan: only what applies to the plan as a whole. */
+export function planLevelCutover({ maxConcurrent }: PlanCutover): { maxConcurrent?: number } {
+  return maxConcurrent === undefined ? {} : { maxConcurrent };
+}
+
+/** A database's cutover: its own fields, else the plan's, else the defaults. */
+export function resolveCutover(
+  plan: PlanCutover,
+  database: DatabaseCutover | undefined,
+  host: AirflowSettings['host'],
+): CutoverSettings {
+  return {
+    windows: (database?.windows ?? plan.windows ?? []) as CutoverWindow[],
+    expectedMinutes: database?.expectedMinutes ?? plan.expectedMinutes ?? DEFAULT_EXPECTED_MINUTES,
+    approval: {
+      required: database?.approval?.required ?? plan.approval?.required ?? false,
+      approvers: database?.approval?.approvers ?? plan.approval?.approvers ?? [],
+      channel: database?.approval?.channel ?? plan.approval?.channel ?? (host === 'kubernetes' ? 'hitl' : 'airflowVariable'),
+    },
+  };
+}
+
+type Path = readonly (string | number)[];
+/** A field in effect for a database, and where it was written. */
+type Given = { readonly value: unknown; readonly path: Path };
+
+/**
+ * Rules across the cutover sections, on the plan as written: `hitl` where Airflow cannot ask, and,
+ * per database with the plan's defaults merged in, windows shorter than the cutover and approval
+ * without approvers.
+ */
+export function checkCutover(value: unknown, report: ReportProblem): void {
+  const plan = asRecord(value);
+  if (plan === undefined) return;
+  const host = asRecord(plan.airflow)?.host ?? 'kubernetes';
+  const planSection = asRecord(plan.cutover);
+  const databases = (Array.isArray(plan.databases) ? plan.databases : []).map((item, index) => {
+    const database = asRecord(item);
+    return { name: database?.name, section: asRecord(database?.cutover), at: ['databases', index, 'cutover'] };
+  });
+  const version = typeof host === 'string' ? AIRFLOW_WITHOUT_HITL[host as AirflowSettings['host']] : undefined;
+  for (const { section, at } of [{ section: planSection, at: ['cutover'] }, ...databases]) {
+    if (version !== undefined && asRecord(section?.approval)?.channel === 'hitl') {
+      report(
+        [...at, 'approval', 'channel'],
+        `hitl cannot work on host ${String(host)}: its Airflow ${version} cannot ask (human-in-the-loop operators need Airflow 3.1 or later); use channel: airflowVariable (the default there), where the approver records the decision as an Airflow Variable`,
+      );
+    }
+  }
+
+  const withoutApprovers = new Map<string, { path: Path; names: string[] }>();
+  for (const { name, section, at } of databases) {
+    const given = (field: string, inside?: string): Given | undefined => {
+      for (const [level, levelPath] of [[section, at], [planSection, ['cutover']]] as const) {
+        const parent = inside === undefined ? level : asRecord(level?.[inside]);
+        const path = inside === undefined ? levelPath : [...levelPath, inside];
+        if (parent?.[field] !== undefined) return { value: parent[field], path: [...path, field] };
+      }
+      return undefined;
+    };
+    checkWindowLengths(given('windows'), given('expectedMinutes'), report);
+
+    const required = given('required', 'approval');
+    const approvers = given('approvers', 'approval');
+    if (required?.value !== true || (Array.isArray(approvers?.value) && approvers.value.length > 0)) continue;
+    if (approvers !== undefined && !Array.isArray(approvers.value)) continue; // the shape's problem
+    const path = approvers?.path ?? [...required.path.slice(0, -1), 'approvers'];
+    const key = formatFieldPath(path);
+    const entry = withoutApprovers.get(key) ?? withoutApprovers.set(key, { path, names: [] }).get(key)!;
+    entry.names.push(typeof name === 'string' ? name : formatFieldPath(at.slice(0, 2)));
+  }
+  for (const { path, names } of withoutApprovers.values()) {
+    const whose = path[0] === 'cutover' ? ` (for ${listBriefly(names)})` : '';
+    report(
+      path,
+      `missing: approval is required${whose} but no approver is named; list the Airflow users who may approve, e.g. approvers: [alice@contoso.com]`,
+    );
+  }
+}
+
+function checkWindowLengths(windows: Given | undefined, expected: Given | undefined, report: ReportProblem): void {
+  if (windows === undefined || !Array.isArray(windows.value)) return;
+  const minutes = typeof expected?.value === 'number' ? expected.value : DEFAULT_EXPECTED_MINUTES;
+  const sameLevel = expected !== undefined && formatFieldPath(expected.path.slice(0, -1)) === formatFieldPath(windows.path.slice(0, -1));
+  const source =
+    expected === undefined ? 'the default' : sameLevel ? 'expectedMinutes' : formatFieldPath(expected.path);
+  windows.value.forEach((item, index) => {
+    const length = windowMinutes(asRecord(item));
+    // A range that does not end after it starts is its own problem.
+    if (length === undefined || length <= 0 || length >= minutes) return;
+    report(
+      [...windows.path, index],
+      `is open ${length} minutes, shorter than the cutover's ${minutes} minutes (${source}): the freeze, final backup and cutover must fit in one window; make it longer or expectedMinutes shorter`,
+    );
+  });
+}
+
+/** Exactly one kind of window, each complete; a date range that ends after it starts. */
+function checkWindow(window: Loose, report: ReportProblem): void {
+  const weekly = WEEKLY_FIELDS.filter((field) => window[field] !== undefined);
+  const dated = DATED_FIELDS.filter((field) => window[field] !== undefined);
+  if (weekly.length > 0 && dated.length > 0) {
+    report(
+      [dated[0]],
+      `a window is weekly (${WEEKLY_FIELDS.join(', ')}) or a date range (${DATED_FIELDS.join(', ')}), not both: this one has ${[...weekly, ...dated].join(', ')}; write two windows for both`,
+    );
+    return;
+  }
+  if (weekly.length === 0 && dated.length === 0) {
+    report(
+      [],
+      `missing: a weekly window needs ${WEEKLY_FIELDS.join(', ')}; a date range needs ${DATED_FIELDS.join(', ')}`,
+    );
+    return;
+  }
+  const [kind, fields] = weekly.length > 0 ? ['a weekly window', WEEKLY_FIELDS] : ['a date range', DATED_FIELDS];
+  for (const field of fields) {
+    if (window[field] === undefined) report([field], `missing: ${kind} needs ${fields.join(', ')}`);
+  }
+  const length = windowMinutes(window);
+  if (length !== undefined && length <= 0 && dated.length === 2) {
+    report(
+      ['to'],
+      `${String(window.to)} is not after from (${String(window.from)}) in ${String(window.timeZone)}: a date range must end after it starts`,
+    );
+  }
+}
+
+/** How long a well-formed window stays open, in elapsed minutes; undefined when its fields are not valid. */
+function windowMinutes(window: Loose | undefined): number | undefined {
+  if (window === undefined) return undefined;
+  const { timeZone, durationMinutes, from, to } = window;
+  if (from === undefined && to === undefined) {
+    return DURATION_MINUTES.safeParse(durationMinutes).success ? (durationMinutes as number) : undefined;
+  }
+  if (typeof timeZone !== 'string' || timeZoneProblem(timeZone) !== undefined) return undefined;
+  if (typeof from !== 'string' || typeof to !== 'string' || !LOCAL_DATE_TIME.test(from) || !LOCAL_DATE_TIME.test(to)) {
+    return undefined;
+  }
+  return (zonedInstant(to, timeZone) - zonedInstant(from, timeZone)) / MINUTE;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat | undefined>();
+
+/** A formatter of wall-clock fields in `timeZone`, or undefined when Intl does not know the zone. */
+function zoneFormat(timeZone: string): Intl.DateTimeFormat | undefined {
+  if (!zoneFormats.has(timeZone)) {
+    let format: Intl.DateTimeFormat | undefined;
+    try {
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        ...{ year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' },
+      });
+    } catch {
+      format = undefined;
+    }
+    zoneFormats.set(timeZone, format);
+  }
+  return zoneFormats.get(timeZone);
+}
+
+/**
+ * Why `name` is not a time zone the DAG can use. Intl knows the IANA zones; the DAG's zoneinfo
+ * looks names up case-sensitively, so a name Intl knows only in another letter case is refused too.
+ */
+function timeZoneProblem(name: string): string | undefined {
+  const canonical = zoneFormat(name)?.resolvedOptions().timeZone;
+  if (canonical !== undefined && (canonical === name || canonical.toLowerCase() !== name.toLowerCase())) return undefined;
+  const suggestion = canonical ?? closestMatch(name, Intl.supportedValuesOf('timeZone'));
+  const hint = suggestion === undefined ? '' : `; did you mean ${suggestion}?`;
+  return `unknown time zone ${quote(name)}: must be an IANA time zone name such as Europe/Berlin${hint}`;
+}
+
+/** `YYYY-MM-DDTHH:MM` read as if it were UTC, in milliseconds. */
+function wallClock(text: string): number {
+  const [year, month, day, hour, minute] = text.split(/[-T:]/).map(Number);
+  return Date.UTC(year, month - 1, day, hour, minute);
+}
+
+/** Milliseconds `timeZone` is ahead of UTC at `instant`. */
+function offsetAt(format: Intl.DateTimeFormat, instant: number): number {
+  const field = Object.fromEntries(format.formatToParts(instant).map(({ type, value }) => [type, Number(value)]));
+  const wall = Date.UTC(field.year, field.month - 1, field.day, field.hour, field.minute, field.second);
+  return wall - Math.floor(instant / 1000) * 1000;
+}
+
+/**
+ * The instant of a local wall time, as Python's zoneinfo resolves it with fold=0: the offset in
+ * force before a nearby transition wins, so a time that occurs twice is its first occurrence and a
+ * time skipped by spring-forward lands as late after the gap as it was into it.
+ */
+export function zonedInstant(localDateTime: string, timeZone: string): number {
+  const format = zoneFormat(timeZone);
+  if (format === undefined) throw new Error(`unknown time zone ${quote(timeZone)}`);
+  const wall = wallClock(localDateTime);
+  const before = offsetAt(format, wall - DAY);
+  const after = offsetAt(format, wall + DAY);
+  const valid = (offset: number) => offsetAt(format, wall - offset) === offset;
+  return valid(before) || !valid(after) ? wall - before : wall - after;
+}
