@@ -28,6 +28,7 @@ const PLANS = {
   'three_databases.json': () => loadMigrationPlan(join(root, 'examples', 'three-databases.yaml')),
   'fabric_host.json': () => loadMigrationPlan(join(root, 'examples', 'fabric-host.yaml')),
   'data_factory_host.json': () => loadMigrationPlan(join(root, 'examples', 'data-factory-host.yaml')),
+  'cutover_windows.json': () => loadMigrationPlan(join(root, 'examples', 'cutover-windows.yaml')),
   'generated_300.json': () => parseMigrationPlan(generatePlan(300), 'bench/gen-plan.mjs 300'),
 };
 
