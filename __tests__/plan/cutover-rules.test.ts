@@ -175,3 +175,8 @@ describe('maxConcurrent', () => {
     ]);
   });
 });
+
+test('an expectedMinutes out of range is one problem, not one per window', () => {
+  const text = exampleWith(['  expectedMinutes: 45 ', '  expectedMinutes: 5000 ']);
+  expect(errorLines(text)).toEqual([`plan:${positionOf(text, 'expectedMinutes: 5000')} cutover.expectedMinutes: must be an integer from 1 to 1440`]);
+});

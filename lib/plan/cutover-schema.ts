@@ -31,6 +31,7 @@ const AIRFLOW_WITHOUT_HITL: Readonly<Partial<Record<AirflowSettings['host'], str
 const LOCAL_TIME = '(?:[01][0-9]|2[0-3]):[0-5][0-9]';
 const LOCAL_DATE_TIME = new RegExp(`^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T${LOCAL_TIME}$`);
 const DURATION_MINUTES = integerBetween(1, 10080);
+const EXPECTED_MINUTES = integerBetween(1, 1440);
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
@@ -113,8 +114,7 @@ const cutoverFields = {
     .array(windowSchema)
     .optional()
     .describe('When the cutover may happen. Default []: at any time.'),
-  expectedMinutes: integerBetween(1, 1440)
-    .optional()
+  expectedMinutes: EXPECTED_MINUTES.optional()
     .describe(
       'How long the freeze, final backup and cutover take (1-1440 minutes). Default 30. Every window must be at least this long: a cutover starts only where it fits.',
     ),
@@ -154,12 +154,12 @@ type Flat<T> = { [K in keyof T]: T[K] };
 /**
  * A window that opens every week on `days` at the local wall time `start` and stays open
  * `durationMinutes` of elapsed time.
- * @displayType { timeZone, days, start, durationMinutes }
+ * @displayType \{ timeZone: string; days: ("Mon" | "Tue" | "Wed" | "Thu" | "Fri" | "Sat" | "Sun")[]; start: string; durationMinutes: number \}
  */
 export type WeeklyCutoverWindow = Flat<Required<Pick<WindowFields, 'timeZone' | 'days' | 'start' | 'durationMinutes'>>>;
 /**
  * A window from one local date and time to another.
- * @displayType { timeZone, from, to }
+ * @displayType \{ timeZone: string; from: string; to: string \}
  */
 export type DatedCutoverWindow = Flat<Required<Pick<WindowFields, 'timeZone' | 'from' | 'to'>>>;
 /** A maintenance window a cutover must fit in. */
@@ -266,7 +266,9 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
 
 function checkWindowLengths(windows: Given | undefined, expected: Given | undefined, report: ReportProblem): void {
   if (windows === undefined || !Array.isArray(windows.value)) return;
-  const minutes = typeof expected?.value === 'number' ? expected.value : DEFAULT_EXPECTED_MINUTES;
+  // An expectedMinutes out of range is its own problem: no window is measured against it.
+  if (expected !== undefined && !EXPECTED_MINUTES.safeParse(expected.value).success) return;
+  const minutes = (expected?.value as number | undefined) ?? DEFAULT_EXPECTED_MINUTES;
   const sameLevel = expected !== undefined && formatFieldPath(expected.path.slice(0, -1)) === formatFieldPath(windows.path.slice(0, -1));
   const source =
     expected === undefined ? 'the default' : sameLevel ? 'expectedMinutes' : formatFieldPath(expected.path);
