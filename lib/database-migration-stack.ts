@@ -165,6 +165,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       // On every host: the only alert that notices an Airflow that stopped running the DAG on hosts
       // that tell Azure Monitor nothing (Fabric), and a second opinion on the others.
       migrationStalledAlert: alerts.migrationStalledAlert ?? {},
+      cutoverAwaitingApprovalAlert: alerts.cutoverAwaitingApprovalAlert,
+      cutoverPostponedAlert: alerts.cutoverPostponedAlert,
     });
 
     this.orchestration = new OrchestrationFactory(this, 'Orchestration', {

@@ -49,7 +49,10 @@ export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, Ac
  */
 export interface MigrationMonitoringOptions
   extends Pick<MigrationMonitoringProps, 'alertDefaults'>,
-    Pick<MigrationEventsMonitoringProps, 'migrationFailedAlert' | 'migrationRunningLongAlert' | 'migrationStalledAlert'>,
+    Pick<
+      MigrationEventsMonitoringProps,
+      'migrationFailedAlert' | 'migrationRunningLongAlert' | 'migrationStalledAlert' | 'cutoverAwaitingApprovalAlert' | 'cutoverPostponedAlert'
+    >,
     Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'> {
   /**
    * More alerts, keyed by name (`alert-<plan name>-<key>`), with the same defaults and action group
@@ -113,7 +116,7 @@ export class MigrationMonitoring extends Construct {
   /**
    * The migration-events table with its Logs Ingestion endpoint and rule ({@link eventIngestion}),
    * the "migration failed" and "migration running long" alerts on it (and "migration run stalled"
-   * when asked), and the workbook.
+   * when asked), the "cutover awaiting approval" and "cutover postponed" alerts, and the workbook.
    */
   public monitorMigrationEvents(props: MigrationEventsMonitoringProps = {}): this {
     if (this.ingestion) {
