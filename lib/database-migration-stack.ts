@@ -12,7 +12,7 @@ import { DagStorageSettings } from './hosts/host-dag-storage';
 import { KubeloginMode } from './hosts/kubernetes/kubernetes-host';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
-import { MigrationMonitoring, MigrationMonitoringOptions } from './monitoring/migration-monitoring';
+import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { MigrationPlan } from './plan/types';
@@ -120,6 +120,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     const lock = props.lock;
     const stateBackend = props.stateBackend ?? { type: 'local' };
     const alerts = props.monitoring ?? {};
+    refuseAlertOptionsOfOtherHosts(plan.airflow.host, alerts);
 
     new AzurermProvider(this, 'azurerm', {
       features: [{}],
@@ -165,6 +166,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       // On every host: the only alert that notices an Airflow that stopped running the DAG on hosts
       // that tell Azure Monitor nothing (Fabric), and a second opinion on the others.
       migrationStalledAlert: alerts.migrationStalledAlert ?? {},
+      cutoverAwaitingApprovalAlert: alerts.cutoverAwaitingApprovalAlert,
+      cutoverPostponedAlert: alerts.cutoverPostponedAlert,
     });
 
     this.orchestration = new OrchestrationFactory(this, 'Orchestration', {
@@ -190,7 +193,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       keyVault: this.orchestration.keyVault,
       logAnalyticsWorkspace: this.monitoring.workspace,
       actionGroupId: this.monitoring.actionGroupId,
-      alertDefaults: alerts.alertDefaults,
+      monitoring: this.monitoring,
       airflowAlerts: { taskFailures: alerts.airflowTaskFailuresAlert, dagImportErrors: alerts.airflowDagImportErrorsAlert },
       dagStorage: { ...props.dagStorage, lock: props.dagStorage?.lock ?? lock },
       preventDestroy,

@@ -103,6 +103,11 @@ export type { MonitoringWorkspaceOptions } from './monitoring/monitoring-workspa
 export type { ActionGroupOptions } from './monitoring/action-group';
 export type { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from './monitoring/migration-events-monitoring';
 export type { DataFactoryMonitoringProps } from './monitoring/data-factory-monitoring';
+export type {
+  DataFactoryAirflowEnvironment,
+  DataFactoryAirflowMonitoring,
+  DataFactoryAirflowMonitoringProps,
+} from './monitoring/data-factory-airflow-monitoring';
 export { AlertSeverity } from './monitoring/alerts';
 export type { AlertDefaults, AlertDimension, AlertOptions, CreatedAlert, CreatedLogAlert, CreatedMetricAlert } from './monitoring/alerts';
 export type { CustomAlertProps, CustomLogAlertProps, CustomMetricAlertProps } from './monitoring/custom-alerts';
@@ -116,6 +121,7 @@ export {
   MigrationStatus,
 } from './monitoring/migration-events';
 export { migrationStalledQuery } from './monitoring/migration-stalled';
+export { cutoverAwaitingApprovalQuery, cutoverPostponedQuery } from './monitoring/cutover-alerts';
 export { DATA_FACTORY_METRIC_NAMESPACE, DataFactoryMetric } from './monitoring/data-factory-signals';
 
 // Typed bindings of providers without prebuilt cdktf packages (AzAPI, Microsoft Fabric).

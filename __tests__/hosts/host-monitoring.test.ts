@@ -14,7 +14,13 @@ const STACK_OF_HOST = Object.fromEntries(
   (Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[]).map((host) => [host, synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) }).synth]),
 ) as Record<keyof typeof AIRFLOW_OF_HOST, SynthesizedStack>;
 
-const EVENT_ALERTS = ['alert-contoso-sql-migration-failed', 'alert-contoso-sql-migration-running-long', 'alert-contoso-sql-migration-stalled'];
+const EVENT_ALERTS = [
+  'alert-contoso-sql-cutover-awaiting-approval',
+  'alert-contoso-sql-cutover-postponed',
+  'alert-contoso-sql-migration-failed',
+  'alert-contoso-sql-migration-running-long',
+  'alert-contoso-sql-migration-stalled',
+];
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
 
 function alertNames(synth: SynthesizedStack): { log: string[]; metric: string[]; prometheus: string[] } {

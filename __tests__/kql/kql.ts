@@ -8,7 +8,9 @@ import { MIGRATION_EVENT_COLUMNS, MIGRATION_EVENTS_TABLE } from '../../lib/monit
 
 require('@kusto/language-service-next/bridge.js');
 require('@kusto/language-service-next/Kusto.Language.Bridge.js');
-const Kusto = (globalThis as any).Kusto.Language;
+/** `Kusto.Language` of the bridge: parser, syntax tree and analyzer. */
+export const kusto = (globalThis as any).Kusto.Language;
+const Kusto = kusto;
 const { ScalarTypes, TableSymbol, ColumnSymbol, DatabaseSymbol } = Kusto.Symbols;
 
 const SCALAR_TYPE: Record<string, unknown> = {

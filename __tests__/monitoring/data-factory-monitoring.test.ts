@@ -275,6 +275,8 @@ describe('MigrationMonitoring facade', () => {
     expect(alerts.map(({ name, kind, severity }) => ({ name, kind, severity }))).toEqual([
       { name: 'alert-contoso-sql-migration-failed', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-migration-running-long', kind: 'log', severity: 2 },
+      { name: 'alert-contoso-sql-cutover-awaiting-approval', kind: 'log', severity: 3 },
+      { name: 'alert-contoso-sql-cutover-postponed', kind: 'log', severity: 3 },
       { name: 'alert-contoso-sql-airflow-task-failures', kind: 'metric', severity: 2 },
       { name: 'alert-contoso-sql-airflow-dag-import-errors', kind: 'metric', severity: 2 },
       { name: 'alert-contoso-sql-shir-offline', kind: 'metric', severity: 1 },
@@ -296,7 +298,7 @@ describe('MigrationMonitoring facade', () => {
     const actionGroup = actionGroupReference(synth);
     const metricAlerts = Object.values(resourcesOfType(synth, METRIC_ALERT));
     const logAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')) as Array<Record<string, any>>;
-    expect(metricAlerts.length + logAlerts.length).toBe(5);
+    expect(metricAlerts.length + logAlerts.length).toBe(7);
     for (const config of metricAlerts) {
       expect(config.action).toEqual([{ action_group_id: actionGroup }]);
     }
@@ -310,6 +312,6 @@ describe('MigrationMonitoring facade', () => {
     construct.monitorMigrationEvents();
     const first = construct.createdAlerts() as unknown[];
     first.pop();
-    expect(construct.createdAlerts()).toHaveLength(2);
+    expect(construct.createdAlerts()).toHaveLength(4);
   });
 });

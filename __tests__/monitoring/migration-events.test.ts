@@ -266,9 +266,13 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       expect(alert.criteria).toEqual([
         {
           query: [
-            'MigrationEvents_CL',
-            '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded")',
+            'let events = MigrationEvents_CL',
+            '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded");',
+            'events',
+            '| join kind=leftouter (events | where Phase == "await_cutover" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database',
+            '| where isnull(LastWaitAt) or TimeGenerated > LastWaitAt',
             '| extend RunningSince = case(',
+            '    isnotnull(LastWaitAt), TimeGenerated,',
             '    Phase == "start_migration" and Status == "Started", TimeGenerated,',
             '    Status == "Running", TimeGenerated - DurationSeconds * 1s,',
             '    datetime(null))',
@@ -381,7 +385,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
     });
   });
 
-  it('lists both alerts in createdAlerts()', () => {
+  it('lists its alerts in createdAlerts()', () => {
     const { monitoring: construct } = withEvents();
     expect(
       construct.createdAlerts().map(({ name, kind, severity, evaluationFrequency, window }) => ({
@@ -394,6 +398,8 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
     ).toEqual([
       { name: 'alert-contoso-sql-migration-failed', kind: 'log', severity: 1, evaluationFrequency: 'PT5M', window: 'PT5M' },
       { name: 'alert-contoso-sql-migration-running-long', kind: 'log', severity: 2, evaluationFrequency: 'PT15M', window: 'P1D' },
+      { name: 'alert-contoso-sql-cutover-awaiting-approval', kind: 'log', severity: 3, evaluationFrequency: 'PT5M', window: 'PT30M' },
+      { name: 'alert-contoso-sql-cutover-postponed', kind: 'log', severity: 3, evaluationFrequency: 'PT5M', window: 'PT15M' },
     ]);
     for (const alert of construct.createdAlerts()) {
       expect(alert.resource).toBeInstanceOf(MonitorScheduledQueryRulesAlertV2);

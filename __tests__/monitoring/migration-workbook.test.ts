@@ -20,12 +20,14 @@ describe('MigrationWorkbook', () => {
     expect(JSON.parse(String(workbook.data_json))).toEqual(migrationWorkbookContent('contoso-sql'));
   });
 
-  it('shows status, duration, failures and a timeline per database from the events table', () => {
+  it('shows status, duration, cutover waits, failures and a timeline per database from the events table', () => {
     const content = migrationWorkbookContent('contoso-sql') as { items: { name: string; type: number; content: any }[] };
     const panels = content.items.filter((item) => item.type === 3);
     expect(panels.map((p) => [p.name, p.content.visualization])).toEqual([
       ['status-by-database', 'table'],
       ['duration-by-phase', 'barchart'],
+      ['waiting-for-cutover', 'table'],
+      ['cutovers-postponed', 'table'],
       ['failures', 'table'],
       ['timeline', 'timechart'],
     ]);
@@ -35,6 +37,8 @@ describe('MigrationWorkbook', () => {
     }
     expect(WORKBOOK_QUERIES.statusByDatabase).toMatch(/arg_max\(TimeGenerated, Phase, Status, Message\).+by RunId, Database/);
     expect(WORKBOOK_QUERIES.failures).toMatch(/Status in \("Failed", "RolledBack"\)/);
+    expect(WORKBOOK_QUERIES.waitingForCutover).toMatch(/where Phase == "await_cutover" and Status in \("WaitingForWindow", "AwaitingApproval", "Rejected", "WindowMissed"\)/);
+    expect(WORKBOOK_QUERIES.cutoversPostponed).toMatch(/where Status in \("Rejected", "WindowMissed"\)/);
     const parameters = content.items.find((item) => item.type === 9)!.content.parameters.map((p: { name: string }) => p.name);
     expect(parameters).toEqual(['TimeRange', 'RunId']);
   });

@@ -18,6 +18,7 @@ describe('DatabaseMigrationStackProps.monitoring', () => {
   const { stack, synth } = synthesize({
     alertDefaults: { runbookUrl: 'https://wiki.contoso.example/migration' },
     migrationFailedAlert: { severity: 0 },
+    cutoverAwaitingApprovalAlert: { severity: 2 },
     customAlerts: {
       'slow-steps': {
         kind: 'log',
@@ -32,6 +33,11 @@ describe('DatabaseMigrationStackProps.monitoring', () => {
   it("changes the failure alert's severity", () => {
     expect(resourceNamed(synth, LOG_ALERT, `alert-${name}-migration-failed`).severity).toBe(0);
     expect(resourceNamed(synth, LOG_ALERT, `alert-${name}-migration-running-long`).severity).toBe(2);
+  });
+
+  it('passes the cutover alerts their overrides', () => {
+    expect(resourceNamed(synth, LOG_ALERT, `alert-${name}-cutover-awaiting-approval`).severity).toBe(2);
+    expect(resourceNamed(synth, LOG_ALERT, `alert-${name}-cutover-postponed`).severity).toBe(3);
   });
 
   it('adds a custom log alert on the workspace, through the action group, after the events table', () => {

@@ -1,16 +1,15 @@
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactoryLinkedServiceAzureBlobStorage } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-azure-blob-storage';
-import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import { Construct } from 'constructs';
 import { AzapiResourceAction } from '../azapi/resource-action';
-import { ILogAnalyticsWorkspace } from '../core/references';
-import { AlertDefaults, AlertOptions, createMetricAlert, CreatedAlert } from '../monitoring/alerts';
-import { AIRFLOW_LOG_CATEGORIES, airflowDagImportErrorsAlert, airflowTaskFailuresAlert } from '../monitoring/data-factory-signals';
+import { AlertOptions, CreatedAlert } from '../monitoring/alerts';
+import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-factory/dag-storage';
 import { AirflowServicePrincipal } from '../plan/types';
 import { parseEnvironmentId } from '../private/arm-ids';
+import { formerAddress } from '../private/retired-addresses';
 import { resourceAddress } from '../private/resource-address';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { TerraformData } from '../private/terraform-data';
@@ -49,13 +48,13 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
   readonly environmentId: string;
   /** The application the environment runs the DAG as (its `AZURE_CLIENT_ID`). */
   readonly servicePrincipal: AirflowServicePrincipal;
-  /** Where the `Airflow*` logs of the environment go. */
-  readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
-  /** Every Airflow alert acts through this action group. */
-  readonly actionGroupId: string;
-  /** Defaults of the environment's Airflow alerts. @default - alerts enabled, resolved automatically */
-  readonly alertDefaults?: AlertDefaults;
-  /** Overrides of those alerts. @default - their defaults */
+  /**
+   * The plan's monitoring: the environment's `Airflow*` logs go to its workspace, and its Airflow
+   * alerts are made by it ({@link MigrationMonitoring.monitorDataFactoryAirflow}), with its alert
+   * defaults and action group, listed by its `createdAlerts()`.
+   */
+  readonly monitoring: MigrationMonitoring;
+  /** Overrides of the environment's Airflow alerts. @default - their defaults */
   readonly airflowAlerts?: AirflowAlertOptions;
   /**
    * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
@@ -96,7 +95,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
   public readonly dagStorage: HostDagStorage;
   /** The `airflow/sync` action that imports the bundle; replaced (re-run) when the bundle changes. */
   public readonly dagImport: AzapiResourceAction;
-  /** The environment's Airflow alerts (task failures, DAG import errors). */
+  /** The environment's Airflow alerts (task failures, DAG import errors), made by the plan's monitoring. */
   public readonly alerts: readonly CreatedAlert[];
 
   constructor(scope: Construct, id: string, props: DataFactoryAirflowHostProps) {
@@ -163,36 +162,28 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
       lifecycle: { replaceTriggeredBy: [resourceAddress(dagVersion)] },
     });
 
-    this.alerts = this.monitor(props, factoryId, environmentName);
+    this.alerts = this.monitor(props);
     environmentToSetOutput(this, { ...props.environment, AZURE_CLIENT_ID: this.identity.clientId }, `the Data Factory Airflow environment ${environmentName}`);
     poolsToCreateOutput(this, props.pools, `the Data Factory Airflow environment ${environmentName}`);
   }
 
   /**
-   * The environment's own signals, on its factory: the Airflow metrics (dimension = the
-   * environment's name) and, unless turned off, its `Airflow*` logs in the workspace.
+   * The environment's own signals, on its factory, made by the plan's monitoring: the Airflow
+   * metrics (dimension = the environment's name) and, unless turned off, its `Airflow*` logs in the
+   * workspace.
    */
-  private monitor(props: DataFactoryAirflowHostProps, factoryId: string, environmentName: string): CreatedAlert[] {
-    if (props.airflowLogs ?? true) {
-      new MonitorDiagnosticSetting(this, 'AirflowLogs', {
-        name: `diag-${props.namePrefix}-airflow`,
-        targetResourceId: factoryId,
-        logAnalyticsWorkspaceId: props.logAnalyticsWorkspace.id,
-        logAnalyticsDestinationType: 'Dedicated',
-        enabledLog: AIRFLOW_LOG_CATEGORIES.map((category) => ({ category })),
-      });
-    }
-    const target = {
-      scope: this,
-      resourceGroupName: props.resourceGroup.name,
-      location: props.location,
-      actionGroupId: props.actionGroupId,
-      defaults: props.alertDefaults ?? {},
-      tags: props.tags && { ...props.tags },
-    };
-    return [
-      createMetricAlert(target, factoryId, airflowTaskFailuresAlert(props.namePrefix, environmentName), props.airflowAlerts?.taskFailures),
-      createMetricAlert(target, factoryId, airflowDagImportErrorsAlert(props.namePrefix, environmentName), props.airflowAlerts?.dagImportErrors),
-    ];
+  private monitor(props: DataFactoryAirflowHostProps): readonly CreatedAlert[] {
+    const { alerts, airflowLogs } = props.monitoring.monitorDataFactoryAirflow(this.adoptedEnvironment, {
+      airflowLogs: props.airflowLogs,
+      airflowTaskFailuresAlert: props.airflowAlerts?.taskFailures,
+      airflowDagImportErrorsAlert: props.airflowAlerts?.dagImportErrors,
+    });
+    // This host used to make them under its own construct: `moved` blocks keep them in Terraform's
+    // state at their new addresses instead of deleting and re-creating them.
+    const [taskFailures, dagImportErrors] = alerts;
+    taskFailures.resource.moveFromId(formerAddress(this, 'AirflowTaskFailuresAlert', taskFailures.resource));
+    dagImportErrors.resource.moveFromId(formerAddress(this, 'AirflowDagImportErrorsAlert', dagImportErrors.resource));
+    airflowLogs?.moveFromId(formerAddress(this, 'AirflowLogs', airflowLogs));
+    return alerts;
   }
 }

@@ -2,13 +2,12 @@ import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-di
 import { IDataFactory } from '../core/references';
 import { blobServiceId } from '../private/arm-ids';
 import { AlertOptions, CreatedMetricAlert } from './alerts';
+import { airflowEnvironmentAlerts } from './data-factory-airflow-monitoring';
 import {
   ALL_LOGS_CATEGORY_GROUP,
   ALL_METRICS_CATEGORY,
   DATA_FACTORY_LOG_CATEGORIES,
   DATA_FACTORY_RUN_LOG_CATEGORIES,
-  airflowDagImportErrorsAlert,
-  airflowTaskFailuresAlert,
   selfHostedRuntimeOfflineAlert,
 } from './data-factory-signals';
 import { MonitoringScope } from './monitoring-scope';
@@ -108,10 +107,7 @@ export class DataFactoryMonitoring {
     const { namePrefix } = monitoring;
     const alerts: CreatedMetricAlert[] = [];
     if (airflowRuntime !== undefined) {
-      alerts.push(
-        monitoring.alerts.metric(factory.id, airflowTaskFailuresAlert(namePrefix, airflowRuntime), props.airflowTaskFailuresAlert),
-        monitoring.alerts.metric(factory.id, airflowDagImportErrorsAlert(namePrefix, airflowRuntime), props.airflowDagImportErrorsAlert),
-      );
+      alerts.push(...airflowEnvironmentAlerts(monitoring, { factoryId: factory.id, environmentName: airflowRuntime }, props));
     }
     const selfHostedRuntime = props.selfHostedIntegrationRuntimeName;
     if (selfHostedRuntime !== undefined) {

@@ -1,8 +1,9 @@
 import { notificationsSchema } from '../plan/document-schema';
 import { LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
 import { AlertOptions, CreatedLogAlert } from './alerts';
+import { cutoverAwaitingApprovalAlert, cutoverPostponedAlert } from './cutover-alerts';
 import { MigrationEventIngestion } from './migration-event-ingestion';
-import { migrationFailedAlert, migrationRunningLongAlert, runningLongWindowMinutes } from './migration-events';
+import { checkSeesHeartbeat, MigrationStatus, migrationFailedAlert, migrationRunningLongAlert, runningLongWindowMinutes } from './migration-events';
 import { DEFAULT_STALLED_AFTER_MINUTES, defaultStalledWindowMinutes, migrationStalledAlert } from './migration-stalled';
 import { MigrationWorkbook } from './migration-workbook';
 import { MonitoringScope } from './monitoring-scope';
@@ -47,6 +48,21 @@ export interface MigrationEventsMonitoringProps {
    */
   readonly migrationStalledAlert?: MigrationStalledAlertOptions;
   /**
+   * Overrides of the "cutover awaiting approval" alert: a database's cutover window is open and it
+   * waits for an approver; the notification names the database and carries the event's message
+   * (the window, the approvers, where to approve). Its window must hold one heartbeat interval
+   * (15 minutes) plus its frequency.
+   * @default - severity 3, every 5 minutes over 30 minutes, per database and message, resolved
+   * once answered
+   */
+  readonly cutoverAwaitingApprovalAlert?: AlertOptions;
+  /**
+   * Overrides of the "cutover postponed" alert: an approver rejected a cutover, or its window closed
+   * first; the database keeps replicating and waits for its next window.
+   * @default - severity 3, every 5 minutes over 15 minutes, per database, status and message
+   */
+  readonly cutoverPostponedAlert?: AlertOptions;
+  /**
    * Deploy the Azure Monitor workbook that shows each database's status, phase minutes and failures.
    * @default true
    */
@@ -82,6 +98,17 @@ export class MigrationEventsMonitoring {
         options.windowMinutes ?? defaultStalledWindowMinutes(silentMinutes) ?? LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
       alerts.push(monitoring.alerts.log(migrationStalledAlert(namePrefix, silentMinutes, window, events.table), options));
     }
+    const approval = cutoverAwaitingApprovalAlert(namePrefix, events.table);
+    checkSeesHeartbeat(
+      approval.optionsProp,
+      `a waiting database's "${MigrationStatus.AWAITING_APPROVAL}" event`,
+      props.cutoverAwaitingApprovalAlert?.windowMinutes ?? approval.windowMinutes,
+      props.cutoverAwaitingApprovalAlert?.evaluationFrequencyMinutes ?? approval.evaluationFrequencyMinutes,
+    );
+    alerts.push(
+      monitoring.alerts.log(approval, props.cutoverAwaitingApprovalAlert),
+      monitoring.alerts.log(cutoverPostponedAlert(namePrefix, events.table), props.cutoverPostponedAlert),
+    );
     this.alerts = alerts;
 
     if (props.workbook ?? true) {

@@ -46,6 +46,8 @@ export const MIGRATION_HEARTBEAT: MigrationHeartbeat = CONTRACT.heartbeat;
 export const MigrationPhase = {
   /** Starting the DMS migration (or adopting the one already running). */
   START_MIGRATION: phase('start_migration'),
+  /** Waiting for a cutover window and, where required, an approver: time that is not work. */
+  AWAIT_CUTOVER: phase('await_cutover'),
   /** Undoing a failed migration. */
   ROLLBACK: phase('rollback'),
   /** The database is migrated and validated. */
@@ -64,7 +66,35 @@ export const MigrationStatus = {
   FAILED: status('Failed'),
   /** The database was rolled back after a failure. */
   ROLLED_BACK: status('RolledBack'),
+  /** Ready for cutover, waiting for the next window (a heartbeat of `await_cutover`). */
+  WAITING_FOR_WINDOW: status('WaitingForWindow'),
+  /** A window is open and the cutover waits for an approver (a heartbeat of `await_cutover`). */
+  AWAITING_APPROVAL: status('AwaitingApproval'),
+  /** An approver said yes for this window. */
+  APPROVED: status('Approved'),
+  /** An approver said no for this window: the database keeps replicating until the next one. */
+  REJECTED: status('Rejected'),
+  /** A window closed before the cutover could finish in it: the database keeps replicating. */
+  WINDOW_MISSED: status('WindowMissed'),
 } as const;
+
+/**
+ * Statuses written while a step is still under way, whose `DurationSeconds` is its time so far:
+ * the heartbeat and the cutover gate's reports. A step's end event counts its time again.
+ */
+export const IN_PROGRESS_STATUSES: readonly string[] = [
+  MigrationStatus.RUNNING,
+  MigrationStatus.WAITING_FOR_WINDOW,
+  MigrationStatus.AWAITING_APPROVAL,
+  MigrationStatus.APPROVED,
+  MigrationStatus.REJECTED,
+  MigrationStatus.WINDOW_MISSED,
+];
+
+/** KQL list literal of `values`: `("a", "b")`. */
+export function kqlList(values: readonly string[]): string {
+  return `(${values.map((value) => `"${value}"`).join(', ')})`;
+}
 
 function phase(name: string): string {
   return contractValue(name, MIGRATION_PHASES, 'phase');
@@ -92,13 +122,18 @@ export function migrationFailedQuery(): string {
 }
 
 /**
- * Databases whose migration has run more than `longRunningMinutes` and whose latest event in that
- * run is not an end (`done`/`Succeeded`, `rollback`/`Succeeded`, any `Failed` or `RolledBack`); a
- * retry after a failure (a later non-end event) counts as running.
+ * Databases whose current stretch of work has run more than `longRunningMinutes` and whose latest
+ * event in that run is not an end (`done`/`Succeeded`, `rollback`/`Succeeded`, any `Failed` or
+ * `RolledBack`); a retry after a failure (a later non-end event) counts as running.
  *
- * The start is read from the `start_migration`/`Started` event or from any heartbeat (time minus
- * `DurationSeconds`), so the condition keeps holding for as long as the migration runs and its
- * wait step re-emits heartbeats, although a log alert looks back at most two days
+ * Time in `await_cutover` is not work: a database may wait days for its window or an approver.
+ * While it waits (its latest events are `await_cutover` ones) it is not running; after its latest
+ * wait, the clock starts again at its first event after that wait (the freeze, or the start of a
+ * SqlDb copy), so the days waited never count.
+ *
+ * Without a wait, the start is read from the `start_migration`/`Started` event or from any heartbeat
+ * (time minus `DurationSeconds`), so the condition keeps holding for as long as the migration runs
+ * and its wait step re-emits heartbeats, although a log alert looks back at most two days
  * (azurerm `window_duration` and `query_time_range_override` stop at `P2D`) and a migration may run
  * seven (`timeoutMinutes` up to 10080).
  */
@@ -106,9 +141,13 @@ export function migrationRunningLongQuery(longRunningMinutes: number): string {
   const p = MigrationPhase;
   const s = MigrationStatus;
   return [
-    MIGRATION_EVENTS_TABLE,
-    `| extend IsEnd = Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}")`,
+    `let events = ${MIGRATION_EVENTS_TABLE}`,
+    `| extend IsEnd = Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}");`,
+    'events',
+    `| join kind=leftouter (events | where Phase == "${p.AWAIT_CUTOVER}" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database`,
+    '| where isnull(LastWaitAt) or TimeGenerated > LastWaitAt',
     '| extend RunningSince = case(',
+    '    isnotnull(LastWaitAt), TimeGenerated,',
     `    Phase == "${p.START_MIGRATION}" and Status == "${s.STARTED}", TimeGenerated,`,
     `    Status == "${s.RUNNING}", TimeGenerated - DurationSeconds * 1s,`,
     '    datetime(null))',
@@ -163,13 +202,21 @@ export function runningLongWindowMinutes(longRunningMinutes: number, frequencyMi
     windowMinutes ??
     shortestWindowOfAtLeast(LOG_ALERT_WINDOW_MINUTES, Math.max(2 * longRunningMinutes, oneDay)) ??
     LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
+  checkSeesHeartbeat('migrationRunningLongAlert', `a running migration's "${MIGRATION_HEARTBEAT.status}" event`, window, frequencyMinutes);
+  return window;
+}
+
+/**
+ * A log alert that reads the latest state of a waiting step must see one of its heartbeats at every
+ * evaluation: its window holds one heartbeat interval plus one evaluation.
+ */
+export function checkSeesHeartbeat(optionsProp: string, heartbeat: string, windowMinutes: number, frequencyMinutes: number): void {
   const needed = MIGRATION_HEARTBEAT.maxIntervalMinutes + frequencyMinutes;
-  if (window < needed) {
+  if (windowMinutes < needed) {
     throw new Error(
-      `migrationRunningLongAlert.windowMinutes (${window}) must be at least ${needed}: the DAG re-emits a running migration's "${MIGRATION_HEARTBEAT.status}" event every ${MIGRATION_HEARTBEAT.maxIntervalMinutes} minutes at most, and each evaluation must see one (plus migrationRunningLongAlert.evaluationFrequencyMinutes, ${frequencyMinutes})`,
+      `${optionsProp}.windowMinutes (${windowMinutes}) must be at least ${needed}: the DAG re-emits ${heartbeat} every ${MIGRATION_HEARTBEAT.maxIntervalMinutes} minutes at most, and each evaluation must see one (plus ${optionsProp}.evaluationFrequencyMinutes, ${frequencyMinutes})`,
     );
   }
-  return window;
 }
 
 /** "Migration running long" (replaces the recipe's nonexistent `MigrationDuration` metric > 1 h). */
@@ -189,7 +236,7 @@ export function migrationRunningLongAlert(
     windowMinutes,
     threshold: 0,
     description:
-      `A database migration of plan ${namePrefix} started more than ${longRunningMinutes} minutes ago and has reported neither done nor a failure or rollback. ` +
+      `A database migration of plan ${namePrefix} started more than ${longRunningMinutes} minutes ago (or its cutover did, after a wait for its window) and has reported neither done nor a failure or rollback. ` +
       'Check the DMS migration status (pending log backups, restore progress) and the Airflow wait sensor.',
     query: migrationRunningLongQuery(longRunningMinutes),
     timeAggregationMethod: 'Count',

@@ -6,6 +6,13 @@ import { IDataFactory, ILogAnalyticsWorkspace, IResourceGroup } from '../core/re
 import { ActionGroupOptions, migrationActionGroup } from './action-group';
 import { AlertDefaults, CreatedAlert } from './alerts';
 import { CustomAlertProps, customAlertDefinition } from './custom-alerts';
+import {
+  DATA_FACTORY_AIRFLOW_ALERT_OPTIONS,
+  DataFactoryAirflowEnvironment,
+  DataFactoryAirflowMonitoring,
+  DataFactoryAirflowMonitoringProps,
+  monitorDataFactoryAirflow,
+} from './data-factory-airflow-monitoring';
 import { DataFactoryMonitoring, DataFactoryMonitoringProps } from './data-factory-monitoring';
 import { MigrationEventIngestion } from './migration-event-ingestion';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
@@ -49,7 +56,10 @@ export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, Ac
  */
 export interface MigrationMonitoringOptions
   extends Pick<MigrationMonitoringProps, 'alertDefaults'>,
-    Pick<MigrationEventsMonitoringProps, 'migrationFailedAlert' | 'migrationRunningLongAlert' | 'migrationStalledAlert'>,
+    Pick<
+      MigrationEventsMonitoringProps,
+      'migrationFailedAlert' | 'migrationRunningLongAlert' | 'migrationStalledAlert' | 'cutoverAwaitingApprovalAlert' | 'cutoverPostponedAlert'
+    >,
     Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'> {
   /**
    * More alerts, keyed by name (`alert-<plan name>-<key>`), with the same defaults and action group
@@ -113,7 +123,7 @@ export class MigrationMonitoring extends Construct {
   /**
    * The migration-events table with its Logs Ingestion endpoint and rule ({@link eventIngestion}),
    * the "migration failed" and "migration running long" alerts on it (and "migration run stalled"
-   * when asked), and the workbook.
+   * when asked), the "cutover awaiting approval" and "cutover postponed" alerts, and the workbook.
    */
   public monitorMigrationEvents(props: MigrationEventsMonitoringProps = {}): this {
     if (this.ingestion) {
@@ -156,6 +166,17 @@ export class MigrationMonitoring extends Construct {
   }
 
   /**
+   * An adopted Data Factory Airflow environment's own signals, on its factory: a diagnostic setting
+   * sending its five `Airflow*` log categories to the workspace (`diag-<namePrefix>-airflow`, unless
+   * `airflowLogs` is false) and metric alerts on its task failures and DAG import errors, watching it
+   * by name; the alerts are listed by {@link createdAlerts} like every other. The Data Factory host
+   * calls this for its environment.
+   */
+  public monitorDataFactoryAirflow(environment: DataFactoryAirflowEnvironment, props: DataFactoryAirflowMonitoringProps = {}): DataFactoryAirflowMonitoring {
+    return monitorDataFactoryAirflow(this.monitoringScope, environment, props);
+  }
+
+  /**
    * Adds an alert of one's own, named `alert-<namePrefix>-<name>`, with this facade's defaults and
    * action group, listed by {@link createdAlerts}. Each alert needs its own name, so a warning and
    * a critical threshold on one signal are two alerts.
@@ -179,6 +200,21 @@ export class MigrationMonitoring extends Construct {
   /** Every alert this facade has created so far, in creation order. */
   public createdAlerts(): readonly CreatedAlert[] {
     return this.monitoringScope.alerts.list();
+  }
+}
+
+/**
+ * Overrides of alerts the plan's host does not have are a mistake, not a no-op: only an adopted Data
+ * Factory environment reports Airflow metrics to Azure Monitor (the Kubernetes host's Airflow alerts
+ * are Prometheus rules; Fabric and an external Airflow report nothing).
+ */
+export function refuseAlertOptionsOfOtherHosts(host: string, options: MigrationMonitoringOptions): void {
+  const foreign = host === 'dataFactory' ? [] : DATA_FACTORY_AIRFLOW_ALERT_OPTIONS.filter((option) => options[option] !== undefined);
+  if (foreign.length > 0) {
+    throw new Error(
+      `monitoring.${foreign.join(', monitoring.')}: the plan's Airflow host is ${host}, which has no such alert ` +
+        '(only airflow.host dataFactory, an adopted Data Factory environment, reports Airflow metrics to Azure Monitor); remove the override',
+    );
   }
 }
 

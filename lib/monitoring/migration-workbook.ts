@@ -3,7 +3,8 @@ import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { stableGuid } from '../private/stable-guid';
-import { MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT } from './migration-events';
+import { CUTOVER_POSTPONED_STATUSES } from './cutover-alerts';
+import { IN_PROGRESS_STATUSES, kqlList, MIGRATION_EVENTS_TABLE, MigrationPhase, MigrationStatus } from './migration-events';
 
 /** Props of {@link MigrationWorkbook}. */
 export interface MigrationWorkbookProps {
@@ -27,6 +28,13 @@ const TIME_RANGE = 'TimeRange';
 /** Workbook parameter selecting one DAG run (or all). */
 const RUN_ID = 'RunId';
 
+/** What the cutover gate says while a database still waits. */
+const WAITING_STATUSES = [
+  MigrationStatus.WAITING_FOR_WINDOW,
+  MigrationStatus.AWAITING_APPROVAL,
+  ...CUTOVER_POSTPONED_STATUSES,
+];
+
 const RUN_FILTER = `| where TimeGenerated {${TIME_RANGE}} | where "{${RUN_ID}}" == "*" or RunId == "{${RUN_ID}}"`;
 
 /** The KQL behind each workbook panel, exported so tests can read what the workbook shows. */
@@ -37,8 +45,8 @@ export const WORKBOOK_QUERIES = {
   statusByDatabase: [
     MIGRATION_EVENTS_TABLE,
     RUN_FILTER,
-    // A heartbeat's DurationSeconds is the step's time so far, which its end event counts again.
-    `| summarize arg_max(TimeGenerated, Phase, Status, Message), Failures = countif(Status == "Failed"), Seconds = sumif(DurationSeconds, Status != "${MIGRATION_HEARTBEAT.status}") by RunId, Database, TargetKind`,
+    // A heartbeat's (or a cutover gate report's) DurationSeconds is the step's time so far, which its end event counts again.
+    `| summarize arg_max(TimeGenerated, Phase, Status, Message), Failures = countif(Status == "Failed"), Seconds = sumif(DurationSeconds, Status !in ${kqlList(IN_PROGRESS_STATUSES)}) by RunId, Database, TargetKind`,
     '| project Database, TargetKind, Phase, Status, Failures, Minutes = round(Seconds / 60.0, 1), LastEvent = TimeGenerated, Message, RunId',
     '| order by Database asc',
   ].join('\n'),
@@ -55,6 +63,28 @@ export const WORKBOOK_QUERIES = {
     RUN_FILTER,
     '| where Status in ("Failed", "RolledBack")',
     '| project TimeGenerated, Database, Phase, Status, Message, MigrationOperationId, RunId',
+    '| order by TimeGenerated desc',
+  ].join('\n'),
+  /**
+   * Databases waiting for a cutover window or an approver: per run, the database's latest event
+   * apart from heartbeats is a report of the cutover gate that is not a yes (a rejection or a
+   * missed window means it waits for the next window).
+   */
+  waitingForCutover: [
+    MIGRATION_EVENTS_TABLE,
+    RUN_FILTER,
+    `| where Status != "${MigrationStatus.RUNNING}"`,
+    `| summarize arg_max(TimeGenerated, Phase, Status, Message), WaitingSince = minif(TimeGenerated, Phase == "${MigrationPhase.AWAIT_CUTOVER}") by RunId, Database`,
+    `| where Phase == "${MigrationPhase.AWAIT_CUTOVER}" and Status in ${kqlList(WAITING_STATUSES)}`,
+    '| project Database, Status, WaitingSince, LastEvent = TimeGenerated, Message, RunId',
+    '| order by WaitingSince asc',
+  ].join('\n'),
+  /** Every rejected cutover and missed window with its message, newest first. */
+  cutoversPostponed: [
+    MIGRATION_EVENTS_TABLE,
+    RUN_FILTER,
+    `| where Status in ${kqlList(CUTOVER_POSTPONED_STATUSES)}`,
+    '| project TimeGenerated, Database, Status, Phase, Message, RunId',
     '| order by TimeGenerated desc',
   ].join('\n'),
   /** Events per 5 minutes by status. */
@@ -113,6 +143,8 @@ export function migrationWorkbookContent(planName: string): Record<string, unkno
       },
       queryPanel('status-by-database', 'Status per database', WORKBOOK_QUERIES.statusByDatabase, 'table'),
       queryPanel('duration-by-phase', 'Minutes per phase', WORKBOOK_QUERIES.durationByPhase, 'barchart'),
+      queryPanel('waiting-for-cutover', 'Waiting for a cutover window or an approval', WORKBOOK_QUERIES.waitingForCutover, 'table'),
+      queryPanel('cutovers-postponed', 'Cutovers rejected or windows missed', WORKBOOK_QUERIES.cutoversPostponed, 'table'),
       queryPanel('failures', 'Failures and rollbacks', WORKBOOK_QUERIES.failures, 'table'),
       queryPanel('timeline', 'Events over time', WORKBOOK_QUERIES.timeline, 'timechart'),
     ],

@@ -10,7 +10,7 @@ import { ExternalAirflowHost } from '../hosts/external-host';
 import { FabricAirflowHost } from '../hosts/fabric/fabric-airflow-host';
 import { DagStorageSettings } from '../hosts/host-dag-storage';
 import { KubeloginMode, KubernetesAirflowHost } from '../hosts/kubernetes/kubernetes-host';
-import { AlertDefaults } from '../monitoring/alerts';
+import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { dagBundleFor } from '../orchestration-factory/dag-bundle';
 import { AirflowSettings, MigrationPlan } from '../plan/types';
 
@@ -26,8 +26,8 @@ export interface AirflowHostContext {
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert of the host acts through this action group. */
   readonly actionGroupId: string;
-  /** Defaults of the host's alerts. */
-  readonly alertDefaults?: AlertDefaults;
+  /** The plan's monitoring, which makes the alerts of hosts that have Azure Monitor signals of their own (Data Factory). */
+  readonly monitoring: MigrationMonitoring;
   /** Overrides of the Airflow metric alerts, on hosts that have them (an adopted Data Factory environment). */
   readonly airflowAlerts?: AirflowAlertOptions;
   /** Settings of the DAG storage, for hosts that read the bundle from storage. */
@@ -82,8 +82,7 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
     case 'dataFactory':
       return new DataFactoryAirflowHost(scope, id, {
         ...base,
-        ...monitoring,
-        alertDefaults: context.alertDefaults,
+        monitoring: context.monitoring,
         airflowAlerts: context.airflowAlerts,
         environmentId: airflow.dataFactory.environmentId,
         servicePrincipal: airflow.dataFactory.servicePrincipal,

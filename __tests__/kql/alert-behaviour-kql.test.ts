@@ -1,0 +1,242 @@
+/**
+ * What the deployed event alerts and workbook panels return for histories the DAG writes, run over
+ * their own windows (issue 14): time in `await_cutover` is not "running long", a waiting run is not
+ * "stalled" while its heartbeats arrive, an open window waiting for an approver is told per
+ * database with its message, and a rejection or a missed window is told too.
+ */
+import { MIGRATION_EVENT_COLUMNS } from '../../lib/monitoring/migration-events';
+import { WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { resourcesOfType, synthObject } from '../helpers/test-stack';
+import { monitoring } from '../monitoring/monitoring-test-stack';
+import { runKql } from './kql-engine';
+
+type Event = {
+  TimeGenerated: number;
+  RunId: string;
+  PlanName: string;
+  Database: string;
+  Phase: string;
+  Status: string;
+  DurationSeconds: number;
+  Message: string;
+  TargetKind: string;
+  MigrationOperationId: string;
+};
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const T0 = Date.parse('2026-12-01T08:00:00Z');
+const RUN = 'scheduled__2026-12-01T08:00:00+00:00';
+
+/** The deployed alerts: each one's query and window, by name. */
+const ALERTS = (() => {
+  const { stack, monitoring: construct } = monitoring();
+  construct.monitorMigrationEvents({ migrationStalledAlert: {} });
+  return Object.fromEntries(
+    Object.values(resourcesOfType(synthObject(stack), 'azurerm_monitor_scheduled_query_rules_alert_v2')).map((alert: any) => [
+      String(alert.name).replace('alert-contoso-sql-', ''),
+      { query: alert.criteria[0].query as string, windowMs: isoMinutes(alert.window_duration) * MINUTE },
+    ]),
+  );
+})();
+
+function isoMinutes(duration: string): number {
+  const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(duration)!;
+  return Number(match[1] ?? 0) * 1440 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+}
+
+/** The rows an alert's query returns at `now`: Azure runs it over the events inside its window. */
+function alertRows(alert: string, events: Event[], now: number): Record<string, unknown>[] {
+  const { query, windowMs } = ALERTS[alert];
+  const inWindow = events.filter((event) => event.TimeGenerated <= now && event.TimeGenerated > now - windowMs);
+  return runKql(query, { tables: { MigrationEvents_CL: eventsTable(inWindow) }, now });
+}
+
+function eventsTable(rows: Event[]) {
+  return { columns: MIGRATION_EVENT_COLUMNS.map((column) => column.name), rows };
+}
+
+function workbookRows(panel: keyof typeof WORKBOOK_QUERIES, events: Event[], now: number): Record<string, unknown>[] {
+  const query = WORKBOOK_QUERIES[panel].replace(/\{TimeRange\}/g, '> ago(7d)').replace(/\{RunId\}/g, '*');
+  return runKql(query, { tables: { MigrationEvents_CL: eventsTable(events.filter((event) => event.TimeGenerated <= now)) }, now });
+}
+
+/** A history the DAG writes: one database of one run, step by step. */
+class History {
+  readonly events: Event[] = [];
+  constructor(private readonly database = 'database_1') {}
+
+  event(at: number, phase: string, status: string, durationSeconds = 0, message = ''): this {
+    this.events.push({
+      TimeGenerated: at,
+      RunId: RUN,
+      PlanName: 'contoso-sql',
+      Database: this.database,
+      Phase: phase,
+      Status: status,
+      DurationSeconds: durationSeconds,
+      Message: message,
+      TargetKind: 'SqlMi',
+      MigrationOperationId: 'op-1',
+    });
+    return this;
+  }
+
+  /** A step that starts at `from` and pokes every 15 minutes until `to`, as MigrationTask waits. */
+  waits(phase: string, from: number, to: number, report?: { status: string; message: string }): this {
+    this.event(from, phase, 'Started');
+    for (let at = from + 15 * MINUTE; at < to; at += 15 * MINUTE) {
+      if (report) this.event(at, phase, report.status, (at - from) / 1000, report.message);
+      this.event(at, phase, 'Running', (at - from) / 1000, `waiting: ${phase}`);
+    }
+    return this;
+  }
+
+  step(phase: string, at: number, minutes = 1): this {
+    return this.event(at, phase, 'Started').event(at + minutes * MINUTE, phase, 'Succeeded', minutes * 60);
+  }
+}
+
+const WINDOW_MESSAGE = 'waiting for the window Sat 2026-12-05 22:00 Europe/Berlin';
+const APPROVAL_MESSAGE =
+  'window 2026-12-05T21:00:00Z-2026-12-06T03:00:00Z is open; approvers: alice@contoso.com; approve in the Airflow UI or: ' +
+  'airflow variables set migration_cutover_approval__database_1 \'{"window":"2026-12-05T21:00:00Z","decision":"approve","by":"alice@contoso.com"}\'';
+
+/** Ready for cutover after 40 minutes of copying, then waiting for Saturday night's window. */
+const READY_AT = T0 + 40 * MINUTE;
+const WINDOW_OPENS = T0 + 4 * DAY + 13 * HOUR;
+
+function readyThenWaiting(until: number): History {
+  return new History()
+    .step('preflight', T0)
+    .step('start_migration', T0 + 2 * MINUTE)
+    .waits('wait_for_migration', T0 + 3 * MINUTE, READY_AT)
+    .event(READY_AT, 'wait_for_migration', 'Succeeded', 37 * 60)
+    .waits('await_cutover', READY_AT, until, { status: 'WaitingForWindow', message: WINDOW_MESSAGE });
+}
+
+/** Waited for the window, approved in it, then froze and cut over: the stretch after the wait. */
+function cutoverAfterWaiting(stretchMinutes: number): { events: Event[]; cutoverStart: number } {
+  const history = readyThenWaiting(WINDOW_OPENS).event(WINDOW_OPENS, 'await_cutover', 'AwaitingApproval', 0, APPROVAL_MESSAGE);
+  const approvedAt = WINDOW_OPENS + 20 * MINUTE;
+  history.event(approvedAt, 'await_cutover', 'Approved', 0, 'approved by alice@contoso.com').event(approvedAt, 'await_cutover', 'Succeeded');
+  const cutoverStart = approvedAt + MINUTE;
+  history.step('freeze_source', cutoverStart).step('final_backup', cutoverStart + 2 * MINUTE, 3).step('cutover', cutoverStart + 6 * MINUTE);
+  history.waits('wait_for_completion', cutoverStart + 8 * MINUTE, cutoverStart + stretchMinutes * MINUTE);
+  return { events: history.events, cutoverStart };
+}
+
+describe('"migration running long" and the cutover wait', () => {
+  it.each([
+    ['two hours in', T0 + 2 * HOUR],
+    ['one day in', T0 + DAY],
+    ['three days in', T0 + 3 * DAY],
+  ])('does not fire while a database waits for its window (%s)', (_when, now) => {
+    expect(alertRows('migration-running-long', readyThenWaiting(now).events, now)).toEqual([]);
+  });
+
+  it('does not count the days waited once the cutover runs after the wait', () => {
+    const { events, cutoverStart } = cutoverAfterWaiting(30);
+    expect(alertRows('migration-running-long', events, cutoverStart + 30 * MINUTE)).toEqual([]);
+  });
+
+  it('still fires when the cutover after a wait itself runs longer than longRunningMinutes, timed from the end of the wait', () => {
+    const { events, cutoverStart } = cutoverAfterWaiting(90);
+    const now = cutoverStart + 90 * MINUTE;
+    expect(alertRows('migration-running-long', events, now)).toEqual([
+      expect.objectContaining({ Database: 'database_1', RunId: RUN, StartedAt: cutoverStart, RunningMinutes: 90 }),
+    ]);
+  });
+
+  it('still fires for a migration without a wait that runs over an hour, and not once it is done', () => {
+    const running = new History().step('start_migration', T0).waits('wait_for_migration', T0 + MINUTE, T0 + 2 * HOUR);
+    expect(alertRows('migration-running-long', running.events, T0 + 2 * HOUR)).toEqual([expect.objectContaining({ Database: 'database_1', StartedAt: T0 })]);
+    running.event(T0 + 2 * HOUR, 'wait_for_migration', 'Succeeded').step('validate', T0 + 2 * HOUR).event(T0 + 2 * HOUR + 2 * MINUTE, 'done', 'Succeeded');
+    expect(alertRows('migration-running-long', running.events, T0 + 2 * HOUR + 5 * MINUTE)).toEqual([]);
+  });
+});
+
+describe('"migration run stalled" and the cutover wait', () => {
+  it('keeps quiet for a run that waits days for its window while its heartbeats arrive', () => {
+    for (const now of [T0 + 2 * HOUR, T0 + 2 * DAY, T0 + 4 * DAY]) {
+      expect(alertRows('migration-stalled', readyThenWaiting(now).events, now)).toEqual([]);
+    }
+  });
+
+  it('fires for a waiting run whose heartbeats stopped (the scheduler is gone), naming the waiting database', () => {
+    const stoppedAt = T0 + 2 * DAY;
+    const now = stoppedAt + 45 * MINUTE;
+    expect(alertRows('migration-stalled', readyThenWaiting(stoppedAt).events, now)).toEqual([
+      expect.objectContaining({ RunId: RUN, DatabasesInFlight: 'database_1' }),
+    ]);
+  });
+});
+
+describe('"cutover awaiting approval"', () => {
+  const asked = () => readyThenWaiting(WINDOW_OPENS).waits('await_cutover', WINDOW_OPENS, WINDOW_OPENS + HOUR, { status: 'AwaitingApproval', message: APPROVAL_MESSAGE });
+
+  it('fires per database with the message naming the window, the approvers and where to approve', () => {
+    const rows = alertRows('cutover-awaiting-approval', asked().events, WINDOW_OPENS + HOUR);
+    expect(rows).toEqual([expect.objectContaining({ Database: 'database_1', Message: APPROVAL_MESSAGE })]);
+  });
+
+  it('is quiet while the database only waits for its window, and once an approver answered', () => {
+    expect(alertRows('cutover-awaiting-approval', readyThenWaiting(WINDOW_OPENS).events, WINDOW_OPENS)).toEqual([]);
+    const answered = asked().event(WINDOW_OPENS + HOUR, 'await_cutover', 'Approved', 3600, 'approved by alice@contoso.com');
+    expect(alertRows('cutover-awaiting-approval', answered.events, WINDOW_OPENS + HOUR + 5 * MINUTE)).toEqual([]);
+  });
+});
+
+describe('"cutover postponed" and the workbook', () => {
+  const rejectedAt = WINDOW_OPENS + HOUR;
+  const rejected = () =>
+    readyThenWaiting(WINDOW_OPENS)
+      .event(WINDOW_OPENS, 'await_cutover', 'AwaitingApproval', 0, APPROVAL_MESSAGE)
+      .event(rejectedAt, 'await_cutover', 'Rejected', 0, 'rejected by alice@contoso.com; waiting for the next window')
+      .event(rejectedAt + 15 * MINUTE, 'await_cutover', 'WaitingForWindow', 0, WINDOW_MESSAGE);
+
+  it('fires for a rejection, with its status and message', () => {
+    expect(alertRows('cutover-postponed', rejected().events, rejectedAt + 5 * MINUTE)).toEqual([
+      expect.objectContaining({ Database: 'database_1', Status: 'Rejected', Message: 'rejected by alice@contoso.com; waiting for the next window' }),
+    ]);
+  });
+
+  it('lists the databases waiting for a window or an approval with their latest status, message and times', () => {
+    const other = new History('database_2').step('start_migration', T0).event(T0 + HOUR, 'done', 'Succeeded');
+    const now = rejectedAt + 20 * MINUTE;
+    expect(workbookRows('waitingForCutover', [...rejected().events, ...other.events], now)).toEqual([
+      { Database: 'database_1', Status: 'WaitingForWindow', WaitingSince: READY_AT, LastEvent: rejectedAt + 15 * MINUTE, Message: WINDOW_MESSAGE, RunId: RUN },
+    ]);
+    expect(workbookRows('cutoversPostponed', rejected().events, now)).toEqual([expect.objectContaining({ Database: 'database_1', Status: 'Rejected', Phase: 'await_cutover' })]);
+  });
+
+  it('counts a waiting step once in the minutes per database, not once per heartbeat', () => {
+    const { events, cutoverStart } = cutoverAfterWaiting(30);
+    const [row] = workbookRows('statusByDatabase', events, cutoverStart + 30 * MINUTE);
+    const stepMinutes = events.filter((e) => ['Succeeded', 'Failed', 'RolledBack'].includes(e.Status)).reduce((total, e) => total + e.DurationSeconds / 60, 0);
+    expect(row.Minutes).toBeCloseTo(stepMinutes, 0);
+  });
+});
+
+describe('the KQL engine the tests above run on', () => {
+  const world = (rows: Record<string, any>[]) => ({ tables: { T: { columns: Object.keys(rows[0] ?? {}), rows } }, now: 0 });
+
+  it('keeps unmatched rows of a left outer join, with the clashing right columns renamed', () => {
+    const rows = runKql('T | join kind=leftouter (T | where b > 1 | summarize m = max(b) by a) on a', world([{ a: 'x', b: 1 }, { a: 'y', b: 2 }]));
+    expect(rows).toEqual([
+      { a: 'x', b: 1, a1: null, m: null },
+      { a: 'y', b: 2, a1: 'y', m: 2 },
+    ]);
+  });
+
+  it('skips nulls in aggregates and keeps the row of the largest value in arg_max', () => {
+    const rows = runKql('T | summarize arg_max(t, s), lo = min(v), n = countif(isnull(v)) by g', world([{ g: 1, t: 1, s: 'a', v: null }, { g: 1, t: 3, s: 'b', v: 5 }, { g: 1, t: 2, s: 'c', v: 4 }]));
+    expect(rows).toEqual([{ g: 1, t: 3, s: 'b', lo: 4, n: 1 }]);
+  });
+
+  it('refuses KQL outside the subset it knows instead of guessing', () => {
+    expect(() => runKql('T | take 1', world([]))).toThrow(/unsupported operator TakeOperator/);
+    expect(() => runKql('T | extend x = tolower(s)', world([{ s: 'A' }]))).toThrow(/unsupported function tolower\(\)/);
+  });
+});

@@ -1,0 +1,111 @@
+import { ITerraformDependable } from 'cdktf';
+import { AlertSeverity, LogAlertDefinition } from './alerts';
+import { kqlList, MIGRATION_EVENTS_TABLE, MigrationPhase, MigrationStatus } from './migration-events';
+
+/**
+ * People are told when a cutover waits for them (issue 14): the DAG's `await_cutover` step writes
+ * `AwaitingApproval` at least every heartbeat interval while a window is open and no approver has
+ * answered, its message naming the window, the approvers and where to approve; `Rejected` and
+ * `WindowMissed` when a window passes without a cutover (the database keeps replicating).
+ */
+
+/** Statuses of the cutover gate that are news to someone: the cutover did not happen in a window. */
+export const CUTOVER_POSTPONED_STATUSES: readonly string[] = [MigrationStatus.REJECTED, MigrationStatus.WINDOW_MISSED];
+
+/**
+ * Per run and database, the latest report of the cutover gate (the generic `Started`/`Running`
+ * events of the step say nothing about approval); rows where it asks for an approver.
+ */
+export function cutoverAwaitingApprovalQuery(): string {
+  const s = MigrationStatus;
+  return [
+    MIGRATION_EVENTS_TABLE,
+    `| where Phase == "${MigrationPhase.AWAIT_CUTOVER}" and Status !in ("${s.STARTED}", "${s.RUNNING}")`,
+    '| summarize arg_max(TimeGenerated, Status, Message) by RunId, Database',
+    `| where Status == "${s.AWAITING_APPROVAL}"`,
+    '| project Database, Message, RunId, LastAskedAt = TimeGenerated',
+  ].join('\n');
+}
+
+/** Every rejected cutover and every missed window, one row each, whichever step reported it. */
+export function cutoverPostponedQuery(): string {
+  return [
+    MIGRATION_EVENTS_TABLE,
+    `| where Status in ${kqlList(CUTOVER_POSTPONED_STATUSES)}`,
+    '| project TimeGenerated, Database, Status, Phase, Message, RunId',
+  ].join('\n');
+}
+
+/**
+ * One alert per database and message: the message of an `AwaitingApproval` event names the window,
+ * and a log alert's notification carries its dimension values (`alertContext.condition.allOf[].dimensions`
+ * of the common alert schema), so the email says which database, which window and how to approve.
+ * A new window is a new message, so a new notification; its heartbeats repeat the same one.
+ */
+const PER_DATABASE_AND_MESSAGE = [
+  { name: 'Database', operator: 'Include', values: ['*'] },
+  { name: 'Message', operator: 'Include', values: ['*'] },
+] as const;
+
+/**
+ * The shortest window that always holds one heartbeat of a waiting database, with one evaluation of
+ * slack for ingestion (a longer one keeps a dead run's last request alive longer; the stalled-run
+ * alert reports that run).
+ */
+export const AWAITING_APPROVAL_WINDOW_MINUTES = 30;
+
+/** "Cutover awaiting approval" (severity 3): a window is open and only an approver's yes is missing. */
+export function cutoverAwaitingApprovalAlert(namePrefix: string, eventsTable: ITerraformDependable): LogAlertDefinition {
+  return {
+    id: 'CutoverAwaitingApprovalAlert',
+    name: `alert-${namePrefix}-cutover-awaiting-approval`,
+    displayName: `${namePrefix}: cutover awaiting approval`,
+    optionsProp: 'cutoverAwaitingApprovalAlert',
+    severity: AlertSeverity.INFORMATIONAL,
+    evaluationFrequencyMinutes: 5,
+    windowMinutes: AWAITING_APPROVAL_WINDOW_MINUTES,
+    threshold: 0,
+    description:
+      `A database of plan ${namePrefix} is ready to cut over in an open window and waits for an approver. ` +
+      'The alert names the database and carries the event Message: the window, who may approve and where ' +
+      '(the Airflow UI, or the `airflow variables set migration_cutover_approval__<database> ...` command it gives). ' +
+      'It resolves by itself once someone answered or the window passed.',
+    query: cutoverAwaitingApprovalQuery(),
+    timeAggregationMethod: 'Count',
+    operator: 'GreaterThan',
+    dimensions: PER_DATABASE_AND_MESSAGE,
+    dependsOn: [eventsTable],
+  };
+}
+
+/** One alert per database, status and message: a rejection and a missed window are told apart. */
+const PER_DATABASE_STATUS_AND_MESSAGE = [
+  { name: 'Database', operator: 'Include', values: ['*'] },
+  { name: 'Status', operator: 'Include', values: ['*'] },
+  { name: 'Message', operator: 'Include', values: ['*'] },
+] as const;
+
+/** "Cutover postponed" (severity 3): rejected, or a window missed; the database keeps replicating. */
+export function cutoverPostponedAlert(namePrefix: string, eventsTable: ITerraformDependable): LogAlertDefinition {
+  return {
+    id: 'CutoverPostponedAlert',
+    name: `alert-${namePrefix}-cutover-postponed`,
+    displayName: `${namePrefix}: cutover rejected or window missed`,
+    optionsProp: 'cutoverPostponedAlert',
+    severity: AlertSeverity.INFORMATIONAL,
+    evaluationFrequencyMinutes: 5,
+    // Three evaluations see each event, so one that is ingested late is still seen; a stateful
+    // alert notifies once for them.
+    windowMinutes: 15,
+    threshold: 0,
+    description:
+      `A database of plan ${namePrefix} did not cut over in its window: an approver rejected it, or the window closed first. ` +
+      'Nothing was rolled back: the database keeps replicating (a frozen source was made writable again) and waits for its next window. ' +
+      'Read the event Message; plan the next window or the approval.',
+    query: cutoverPostponedQuery(),
+    timeAggregationMethod: 'Count',
+    operator: 'GreaterThan',
+    dimensions: PER_DATABASE_STATUS_AND_MESSAGE,
+    dependsOn: [eventsTable],
+  };
+}

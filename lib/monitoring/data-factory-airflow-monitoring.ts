@@ -1,0 +1,80 @@
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
+import { AlertOptions, CreatedMetricAlert } from './alerts';
+import { AIRFLOW_LOG_CATEGORIES, airflowDagImportErrorsAlert, airflowTaskFailuresAlert } from './data-factory-signals';
+import { MonitoringScope } from './monitoring-scope';
+
+/** A Data Factory Airflow environment (Workflow Orchestration Manager): its factory and its name. */
+export interface DataFactoryAirflowEnvironment {
+  /** ARM id of the factory the environment belongs to; its metrics and logs are the factory's. */
+  readonly factoryId: string;
+  /** Name of the environment (its integration runtime); the Airflow metrics' `IntegrationRuntimeName`. */
+  readonly environmentName: string;
+}
+
+/** Props of {@link MigrationMonitoring.monitorDataFactoryAirflow}. */
+export interface DataFactoryAirflowMonitoringProps {
+  /**
+   * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
+   * to the workspace. Turn off when the factory already has its five diagnostic settings, or its
+   * owners do not want one more.
+   * @default true
+   */
+  readonly airflowLogs?: boolean;
+  /**
+   * Overrides of the Airflow task failures alert (`AirflowIntegrationRuntimeTaskInstanceFailures`).
+   * @default - severity 2, every 5 minutes over 15 minutes, total more than 0
+   */
+  readonly airflowTaskFailuresAlert?: AlertOptions;
+  /**
+   * Overrides of the Airflow DAG import errors alert (`AirflowIntegrationRuntimeDAGProcessingImportErrors`).
+   * @default - severity 2, every 5 minutes over 15 minutes, total more than 0
+   */
+  readonly airflowDagImportErrorsAlert?: AlertOptions;
+}
+
+/** The options of alerts only a Data Factory Airflow environment has (no other host reports these metrics). */
+export const DATA_FACTORY_AIRFLOW_ALERT_OPTIONS = ['airflowTaskFailuresAlert', 'airflowDagImportErrorsAlert'] as const;
+
+/** What {@link MigrationMonitoring.monitorDataFactoryAirflow} made. */
+export interface DataFactoryAirflowMonitoring {
+  /** The task failures and DAG import errors alerts. */
+  readonly alerts: readonly CreatedMetricAlert[];
+  /**
+   * The `Airflow*` logs' diagnostic setting.
+   * @default - none when `airflowLogs` is false
+   */
+  readonly airflowLogs?: MonitorDiagnosticSetting;
+}
+
+/** The environment's Airflow metric alerts, watching it by name on its factory. */
+export function airflowEnvironmentAlerts(
+  monitoring: MonitoringScope,
+  environment: DataFactoryAirflowEnvironment,
+  options: Pick<DataFactoryAirflowMonitoringProps, 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
+): CreatedMetricAlert[] {
+  const { namePrefix, alerts } = monitoring;
+  const { factoryId, environmentName } = environment;
+  return [
+    alerts.metric(factoryId, airflowTaskFailuresAlert(namePrefix, environmentName), options.airflowTaskFailuresAlert),
+    alerts.metric(factoryId, airflowDagImportErrorsAlert(namePrefix, environmentName), options.airflowDagImportErrorsAlert),
+  ];
+}
+
+/** An adopted environment's own signals: its `Airflow*` logs and its Airflow metric alerts. */
+export function monitorDataFactoryAirflow(
+  monitoring: MonitoringScope,
+  environment: DataFactoryAirflowEnvironment,
+  props: DataFactoryAirflowMonitoringProps,
+): DataFactoryAirflowMonitoring {
+  const airflowLogs =
+    props.airflowLogs ?? true
+      ? new MonitorDiagnosticSetting(monitoring.scope, 'AirflowLogs', {
+          name: `diag-${monitoring.namePrefix}-airflow`,
+          targetResourceId: environment.factoryId,
+          logAnalyticsWorkspaceId: monitoring.workspace.id,
+          logAnalyticsDestinationType: 'Dedicated',
+          enabledLog: AIRFLOW_LOG_CATEGORIES.map((category) => ({ category })),
+        })
+      : undefined;
+  return { alerts: airflowEnvironmentAlerts(monitoring, environment, props), airflowLogs };
+}
