@@ -15,6 +15,7 @@ import { MigrationService } from './migration-service';
 import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import { SqlPipelines } from './orchestration-factory/sql-pipelines';
+import { gatesCutovers } from './plan/cutover-schema';
 import { MigrationPlan } from './plan/types';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
@@ -168,6 +169,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       migrationStalledAlert: alerts.migrationStalledAlert ?? {},
       cutoverAwaitingApprovalAlert: alerts.cutoverAwaitingApprovalAlert,
       cutoverPostponedAlert: alerts.cutoverPostponedAlert,
+      cutoverAlerts:
+        gatesCutovers(plan) || alerts.cutoverAwaitingApprovalAlert !== undefined || alerts.cutoverPostponedAlert !== undefined,
     });
 
     this.orchestration = new OrchestrationFactory(this, 'Orchestration', {

@@ -33,7 +33,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
       azurerm_log_analytics_workspace: 1,
       azurerm_monitor_action_group: 1,
       azurerm_monitor_diagnostic_setting: 1, // the factory's
-      azurerm_monitor_scheduled_query_rules_alert_v2: 5, // failed, running long, stalled, cutover awaiting approval, cutover postponed
+      azurerm_monitor_scheduled_query_rules_alert_v2: 3, // failed, running long, stalled (no cutover alerts: the plan gates no cutover)
       azurerm_monitor_metric_alert: 1, // the self-hosted runtime offline
       azurerm_monitor_alert_prometheus_rule_group: 1,
       azurerm_role_definition: 2, // the operator, and the reader of DMS operation statuses

@@ -17,10 +17,10 @@ export const AIRFLOW_OF_HOST = {
   external: { host: 'external' },
 } as const;
 
-/** The default plan with another `airflow:` section. */
-export function examplePlanWith(airflow: unknown): MigrationPlan {
+/** The default plan with another `airflow:` section (and other top-level sections replaced). */
+export function examplePlanWith(airflow: unknown, sections: Record<string, unknown> = {}): MigrationPlan {
   const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8'));
-  document.airflow = airflow;
+  Object.assign(document, sections, { airflow });
   return parseMigrationPlan(document, 'three-databases.yaml (test)');
 }
 

@@ -1,6 +1,7 @@
 /**
  * Alerts and diagnostic categories exist only for signals the chosen host produces (issue #9 item 7):
- * every host gets the DAG's event alerts (failed, running long, stalled) and the self-hosted
+ * every host gets the DAG's event alerts (failed, running long, stalled; the two cutover alerts when
+ * the plan gates a cutover) and the self-hosted
  * runtime alert; Airflow's own signals come from Prometheus on Kubernetes and from the adopted
  * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
  */
@@ -15,8 +16,6 @@ const STACK_OF_HOST = Object.fromEntries(
 ) as Record<keyof typeof AIRFLOW_OF_HOST, SynthesizedStack>;
 
 const EVENT_ALERTS = [
-  'alert-contoso-sql-cutover-awaiting-approval',
-  'alert-contoso-sql-cutover-postponed',
   'alert-contoso-sql-migration-failed',
   'alert-contoso-sql-migration-running-long',
   'alert-contoso-sql-migration-stalled',
@@ -117,5 +116,28 @@ describe('diagnostic settings per host', () => {
     const setting = Object.values(resourcesOfType(STACK_OF_HOST.dataFactory, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-contoso-sql-airflow')!;
     expect(setting).toMatchObject({ target_resource_id: FACTORY_ID, log_analytics_destination_type: 'Dedicated' });
     expect(setting.log_analytics_workspace_id).toMatch(/azurerm_log_analytics_workspace\./);
+  });
+});
+
+describe('cutover alerts follow the plan', () => {
+  const CUTOVER_ALERTS = ['alert-contoso-sql-cutover-awaiting-approval', 'alert-contoso-sql-cutover-postponed'];
+  const logAlerts = (synth: SynthesizedStack) => resourceNames(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2');
+
+  it('are left out of a plan that gates no cutover (its DAG never writes those events)', () => {
+    expect(logAlerts(STACK_OF_HOST.kubernetes)).toEqual(EVENT_ALERTS);
+  });
+
+  it.each([
+    ['a window', { windows: [{ timeZone: 'Europe/Berlin', days: ['Sat'], start: '22:00', durationMinutes: 360 }] }],
+    ['an approval', { approval: { required: true, approvers: ['alice@contoso.com'] } }],
+    ['a plan-wide limit', { maxConcurrent: 1 }],
+  ])('are created when the plan gates cutovers with %s', (_, cutover) => {
+    const plan = examplePlanWith(AIRFLOW_OF_HOST.kubernetes, { cutover });
+    expect(logAlerts(synthMigrationStack({ plan }).synth)).toEqual([...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
+  });
+
+  it('are created for a plan without gates when the stack overrides one of them', () => {
+    const { synth } = synthMigrationStack({ monitoring: { cutoverPostponedAlert: { severity: 2 } } });
+    expect(logAlerts(synth)).toEqual([...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
   });
 });

@@ -63,6 +63,12 @@ export interface MigrationEventsMonitoringProps {
    */
   readonly cutoverPostponedAlert?: AlertOptions;
   /**
+   * Create the two cutover alerts above. A stack turns them off for a plan that gates no cutover
+   * (no window, no approval, no `cutover.maxConcurrent`): its DAG never writes those events.
+   * @default true
+   */
+  readonly cutoverAlerts?: boolean;
+  /**
    * Deploy the Azure Monitor workbook that shows each database's status, phase minutes and failures.
    * @default true
    */
@@ -98,17 +104,19 @@ export class MigrationEventsMonitoring {
         options.windowMinutes ?? defaultStalledWindowMinutes(silentMinutes) ?? LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
       alerts.push(monitoring.alerts.log(migrationStalledAlert(namePrefix, silentMinutes, window, events.table), options));
     }
-    const approval = cutoverAwaitingApprovalAlert(namePrefix, events.table);
-    checkSeesHeartbeat(
-      approval.optionsProp,
-      `a waiting database's "${MigrationStatus.AWAITING_APPROVAL}" event`,
-      props.cutoverAwaitingApprovalAlert?.windowMinutes ?? approval.windowMinutes,
-      props.cutoverAwaitingApprovalAlert?.evaluationFrequencyMinutes ?? approval.evaluationFrequencyMinutes,
-    );
-    alerts.push(
-      monitoring.alerts.log(approval, props.cutoverAwaitingApprovalAlert),
-      monitoring.alerts.log(cutoverPostponedAlert(namePrefix, events.table), props.cutoverPostponedAlert),
-    );
+    if (props.cutoverAlerts ?? true) {
+      const approval = cutoverAwaitingApprovalAlert(namePrefix, events.table);
+      checkSeesHeartbeat(
+        approval.optionsProp,
+        `a waiting database's "${MigrationStatus.AWAITING_APPROVAL}" event`,
+        props.cutoverAwaitingApprovalAlert?.windowMinutes ?? approval.windowMinutes,
+        props.cutoverAwaitingApprovalAlert?.evaluationFrequencyMinutes ?? approval.evaluationFrequencyMinutes,
+      );
+      alerts.push(
+        monitoring.alerts.log(approval, props.cutoverAwaitingApprovalAlert),
+        monitoring.alerts.log(cutoverPostponedAlert(namePrefix, events.table), props.cutoverPostponedAlert),
+      );
+    }
     this.alerts = alerts;
 
     if (props.workbook ?? true) {

@@ -206,6 +206,17 @@ export function resolveCutover(
   };
 }
 
+/** Whether the DAG gates any cutover of the plan (a window, an approval, or a plan-wide limit). */
+export function gatesCutovers(plan: {
+  readonly cutover: { readonly maxConcurrent?: number };
+  readonly databases: readonly { readonly cutover: CutoverSettings }[];
+}): boolean {
+  return (
+    plan.cutover.maxConcurrent !== undefined ||
+    plan.databases.some(({ cutover }) => cutover.windows.length > 0 || cutover.approval.required)
+  );
+}
+
 type Path = readonly (string | number)[];
 /** A field in effect for a database, and where it was written. */
 type Given = { readonly value: unknown; readonly path: Path };
