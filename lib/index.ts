@@ -85,7 +85,6 @@ export type {
   FabricCapacitySettings,
   FabricCapacitySku,
   FabricComputeSize,
-  FabricServicePrincipal,
   FabricWorkspaceMember,
 } from './hosts/fabric/fabric-airflow-host';
 export { ExternalAirflowHost } from './hosts/external-host';

@@ -13,7 +13,8 @@ import { asRecord, type Loose, type ReportProblem } from './semantic-checks';
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
 type HostKind = (typeof AIRFLOW_HOSTS)[number];
 const isHost = (value: unknown): value is HostKind => AIRFLOW_HOSTS.some((host) => host === value);
-type SqlAccess = 'direct' | 'dataFactory';
+const SQL_ACCESS = ['direct', 'dataFactory'] as const;
+type SqlAccess = (typeof SQL_ACCESS)[number];
 export const AIRFLOW_EXECUTORS = ['CeleryExecutor', 'KubernetesExecutor'] as const;
 /**
  * Capacity SKUs azurerm 4.55 accepts that can run an Apache Airflow job: a Small pool uses 5 CU,
@@ -58,7 +59,7 @@ const servicePrincipalSchema = z
   })
   .describe(
     'An Entra ID application (service principal). Its secret never goes into the plan or the stack.',
-  ) satisfies z.ZodType<AirflowServicePrincipal>;
+  );
 
 const kubernetesSchema = z
   .strictObject({
@@ -141,7 +142,7 @@ const federatedCredentialSchema = z
   })
   .describe(
     'Lets workloads that present this issuer and subject act as the identity, without a secret.',
-  ) satisfies z.ZodType<FederatedCredential>;
+  );
 
 const externalSchema = z
   .strictObject({
@@ -168,7 +169,7 @@ const airflowShape = {
       'Where the DAG runs: kubernetes (AKS created by the stack; the default), dataFactory (an existing Data Factory Airflow environment, adopted), fabric (an Apache Airflow job in Microsoft Fabric) or external (an Airflow the team runs).',
   }),
   sqlAccess: z
-    .enum(['direct', 'dataFactory'])
+    .enum(SQL_ACCESS)
     .optional()
     .describe(
       "How the DAG's SQL steps reach SQL Server: direct (TDS from the Airflow workers) or dataFactory (pipeline runs on Data Factory's self-hosted integration runtime). Default: direct on kubernetes, dataFactory on every other host; fabric and dataFactory allow only dataFactory.",
@@ -204,22 +205,9 @@ export type FabricHostSettings = Named<z.output<typeof fabricSchema>>;
  */
 export type ExternalHostSettings = Named<z.output<typeof externalSchema>>;
 /** An Entra ID application the DAG runs as (client and object id; never its secret). */
-export interface AirflowServicePrincipal {
-  /** Application (client) id. */
-  readonly clientId: string;
-  /** Object id of its service principal. */
-  readonly objectId: string;
-}
-
+export type AirflowServicePrincipal = Named<z.output<typeof servicePrincipalSchema>>;
 /** A federated credential of the external host's created identity. */
-export interface FederatedCredential {
-  /** Name of the credential on the managed identity. */
-  readonly name: string;
-  /** OIDC issuer URL of the Airflow workers. */
-  readonly issuer: string;
-  /** Subject of the tokens they present. */
-  readonly subject: string;
-}
+export type FederatedCredential = Named<z.output<typeof federatedCredentialSchema>>;
 
 /**
  * The `airflow` section with its defaults: one variant per host (`host`), its SQL access

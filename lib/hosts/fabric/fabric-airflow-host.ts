@@ -9,7 +9,7 @@ import {
   FabricWorkspaceRole,
   FabricWorkspaceRoleAssignment,
 } from '../../fabric/workspace-role-assignment';
-import { FabricHostSettings } from '../../plan/types';
+import { AirflowServicePrincipal, FabricHostSettings } from '../../plan/types';
 import { capacityNameFromId } from '../../private/arm-ids';
 import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '../../private/fabric/airflow-job-content';
 import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capacity';
@@ -41,14 +41,6 @@ export interface FabricCapacitySettings {
   readonly administrators: readonly string[];
 }
 
-/** The service principal the DAG's tasks act as (the plan's `airflow.fabric.servicePrincipal`). */
-export interface FabricServicePrincipal {
-  /** Application (client) id. */
-  readonly clientId: string;
-  /** Object id of its enterprise application (service principal). */
-  readonly objectId: string;
-}
-
 /** A principal's role in the host's Fabric workspace. */
 export interface FabricWorkspaceMember {
   /** Entra ID object id. */
@@ -62,7 +54,7 @@ export interface FabricWorkspaceMember {
 /** Props of {@link FabricAirflowHost}. */
 export interface FabricAirflowHostProps extends AirflowHostBaseProps {
   /** The identity the DAG acts as in Azure; its secret never passes through the stack. */
-  readonly servicePrincipal: FabricServicePrincipal;
+  readonly servicePrincipal: AirflowServicePrincipal;
   /**
    * ARM id of an existing Fabric capacity to run on. Exactly one of `capacityId` and `capacity`.
    * @default - none: `capacity` creates one
