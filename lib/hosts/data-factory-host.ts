@@ -2,7 +2,6 @@ import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurer
 import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactoryLinkedServiceAzureBlobStorage } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-azure-blob-storage';
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
-import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import { Construct } from 'constructs';
 import { AzapiResourceAction } from '../azapi/resource-action';
 import { ILogAnalyticsWorkspace } from '../core/references';
@@ -14,7 +13,7 @@ import { parseEnvironmentId } from '../private/arm-ids';
 import { resourceAddress } from '../private/resource-address';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { TerraformData } from '../private/terraform-data';
-import { ensureTimeProvider } from '../private/time-provider';
+import { waitForRoles } from '../private/role-propagation';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 
@@ -129,11 +128,8 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
         description: `Data Factory ${this.adoptedEnvironment.factoryName} imports the migration DAG (${props.namePrefix})`,
       },
     );
-    ensureTimeProvider(this);
-    const readPropagation = new Sleep(this, 'FactoryReadPropagation', {
-      createDuration: UPLOADER_ROLE_PROPAGATION,
-      triggers: { role_assignment_id: factoryReads.id },
-      dependsOn: [factoryReads],
+    const readPropagation = waitForRoles(this, 'FactoryReadPropagation', UPLOADER_ROLE_PROPAGATION, {
+      role_assignment_id: factoryReads,
     });
     const linkedService = new DataFactoryLinkedServiceAzureBlobStorage(this, 'DagLinkedService', {
       name: `ls_${props.namePrefix.replace(/-/g, '_')}_airflow_dags`,

@@ -5,7 +5,6 @@ import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Release } from '@cdktf/provider-helm/lib/release';
-import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
@@ -26,7 +25,8 @@ import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from '../../private/kube
 import { AIRFLOW_VERSION } from '../../private/kubernetes/versions';
 import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-identity';
 import { namedOutput } from '../../private/outputs';
-import { ensureTimeProvider } from '../../private/time-provider';
+import { ensureProvider } from '../../private/ensure-provider';
+import { waitForRoles } from '../../private/role-propagation';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -121,8 +121,7 @@ const FORBIDDEN_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PA
 
 /**
  * How long the first apply waits after granting the deployer its cluster-admin and Key Vault roles,
- * before the release stack uses them: Azure RBAC changes "can take up to 10 minutes" to reach a data
- * plane (MicrosoftDocs "Troubleshoot Azure RBAC"); AKS with Azure RBAC checks every request there.
+ * before the release stack uses them (AKS with Azure RBAC checks every request on its data plane).
  */
 export const DEPLOYER_ROLE_PROPAGATION = '180s';
 
@@ -238,11 +237,9 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       principalId: deployer,
       description: 'Terraform writes the Airflow metadata database password (Kubernetes host)',
     });
-    ensureTimeProvider(this);
-    new Sleep(this, 'DeployerRolePropagation', {
-      createDuration: DEPLOYER_ROLE_PROPAGATION,
-      triggers: { cluster_admin: cluster.deployerAccess.id, key_vault_secrets_officer: deployerWritesSecrets.id },
-      dependsOn: [cluster.deployerAccess, deployerWritesSecrets],
+    waitForRoles(this, 'DeployerRolePropagation', DEPLOYER_ROLE_PROPAGATION, {
+      cluster_admin: cluster.deployerAccess,
+      key_vault_secrets_officer: deployerWritesSecrets,
     });
 
     this.releaseStack = props.releaseStack;
@@ -252,7 +249,8 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
           '(the kubernetes and helm providers cannot be configured from a cluster the same apply creates)',
       );
     }
-    ensureAzurerm(props.releaseStack);
+    // The release stack needs azurerm for the cluster lookup and the metadata database.
+    ensureProvider(props.releaseStack, AzurermProvider, (stack) => new AzurermProvider(stack, 'azurerm', { features: [{}] }));
     const inCluster = new Construct(props.releaseStack, id);
     const clusterLookup = new DataAzurermKubernetesCluster(inCluster, 'Cluster', {
       name: this.cluster.name,
@@ -315,13 +313,6 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       description: 'Client id of the managed identity the DAG acts as (federated to the Airflow service accounts)',
     });
     namedOutput(this, 'image', { value: this.image, description: 'Airflow image with the DAG requirements' });
-  }
-}
-
-/** The release stack needs azurerm for the cluster lookup and the metadata database. */
-function ensureAzurerm(stack: TerraformStack): void {
-  if (!stack.node.children.some((child) => child instanceof AzurermProvider)) {
-    new AzurermProvider(stack, 'azurerm', { features: [{}] });
   }
 }
 
