@@ -13,6 +13,7 @@ import { parseEnvironmentId } from '../private/arm-ids';
 import { resourceAddress } from '../private/resource-address';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { TerraformData } from '../private/terraform-data';
+import { servicePrincipalIdentity } from '../private/airflow-identity';
 import { waitForRoles } from '../private/role-propagation';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
@@ -102,7 +103,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
     super(scope, id);
     this.adoptedEnvironment = parseEnvironmentId(props.environmentId);
     const { factoryId, environmentName } = this.adoptedEnvironment;
-    this.identity = { principalId: props.servicePrincipal.objectId, clientId: props.servicePrincipal.clientId, principalType: 'ServicePrincipal' };
+    this.identity = servicePrincipalIdentity(props.servicePrincipal);
 
     this.dagStorage = new HostDagStorage(this, 'Bundle', {
       resourceGroup: props.resourceGroup,

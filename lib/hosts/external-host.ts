@@ -1,11 +1,9 @@
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
-import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
-import { TOKEN_EXCHANGE_AUDIENCE } from '../private/kubernetes/workload-identity';
-import { resourceName } from '../private/naming';
+import { federatedManagedIdentity, servicePrincipalIdentity } from '../private/airflow-identity';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
@@ -58,28 +56,10 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
       if (credentials.length > 0) {
         throw new Error(`${this.node.path}: federatedCredentials apply to the managed identity this host creates, not to servicePrincipal`);
       }
-      this.identity = { principalId: props.servicePrincipal.objectId, clientId: props.servicePrincipal.clientId, principalType: 'ServicePrincipal' };
+      this.identity = servicePrincipalIdentity(props.servicePrincipal);
     } else {
-      this.managedIdentity = new UserAssignedIdentity(this, 'Identity', {
-        name: resourceName('id', `${props.namePrefix}-airflow`),
-        resourceGroupName: props.resourceGroup.name,
-        location: props.location,
-        tags: props.tags,
-      });
-      this.identity = { principalId: this.managedIdentity.principalId, clientId: this.managedIdentity.clientId, principalType: 'ServicePrincipal' };
-      // Entra ID refuses concurrent credential writes on one identity: one after another.
-      let previous: FederatedIdentityCredential | undefined;
-      for (const credential of credentials) {
-        previous = new FederatedIdentityCredential(this, `Federation-${credential.name}`, {
-          name: credential.name,
-          resourceGroupName: props.resourceGroup.name,
-          parentId: this.managedIdentity.id,
-          issuer: credential.issuer,
-          subject: credential.subject,
-          audience: [TOKEN_EXCHANGE_AUDIENCE],
-          dependsOn: previous ? [previous] : undefined,
-        });
-      }
+      const federations = credentials.map((credential) => ({ ...credential, id: credential.name }));
+      ({ managedIdentity: this.managedIdentity, identity: this.identity } = federatedManagedIdentity(this, props, federations));
     }
 
     this.dagStorage = new HostDagStorage(this, 'Bundle', {

@@ -10,6 +10,7 @@ import {
   FabricWorkspaceRoleAssignment,
 } from '../../fabric/workspace-role-assignment';
 import { AirflowServicePrincipal, FabricHostSettings } from '../../plan/types';
+import { servicePrincipalIdentity } from '../../private/airflow-identity';
 import { capacityNameFromId } from '../../private/arm-ids';
 import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '../../private/fabric/airflow-job-content';
 import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capacity';
@@ -120,11 +121,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     if ((props.capacityId === undefined) === (props.capacity === undefined)) {
       throw new Error('airflow.fabric: set exactly one of capacityId (an existing capacity) and capacity (a new one)');
     }
-    this.identity = {
-      principalId: props.servicePrincipal.objectId,
-      clientId: props.servicePrincipal.clientId,
-      principalType: 'ServicePrincipal',
-    };
+    this.identity = servicePrincipalIdentity(props.servicePrincipal);
     this.poolsToCreate = [...props.pools];
 
     let capacityName: string;
