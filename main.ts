@@ -10,6 +10,7 @@ import {
   StateBackendConfigurationError,
   stateBackendFromEnvironment,
 } from './lib';
+import { KUBELOGIN_MODES } from './lib/hosts/kubernetes/kubernetes-host';
 
 /** The default plan mirrors the original recipe; MIGRATION_PLAN selects another. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';
@@ -41,9 +42,6 @@ function stateBackendOrExit(): StateBackend {
     throw error;
   }
 }
-
-/** How the second stack of the Kubernetes host signs in to the cluster (kubelogin's --login). */
-const KUBELOGIN_MODES: readonly KubeloginMode[] = ['azurecli', 'workloadidentity', 'spn', 'msi', 'azd'];
 
 function kubeloginModeOrExit(value: string | undefined): KubeloginMode | undefined {
   if (!value) return undefined;

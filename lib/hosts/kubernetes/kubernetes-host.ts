@@ -32,8 +32,11 @@ import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } fr
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
 export type AirflowExecutor = KubernetesHostSettings['executor'];
 
+/** The ways kubelogin signs Terraform in to the cluster (its `--login`). */
+export const KUBELOGIN_MODES = ['azurecli', 'workloadidentity', 'spn', 'msi', 'azd'] as const;
+
 /** How Terraform signs in to the cluster through kubelogin (local accounts are off). */
-export type KubeloginMode = 'azurecli' | 'workloadidentity' | 'spn' | 'msi' | 'azd';
+export type KubeloginMode = (typeof KUBELOGIN_MODES)[number];
 
 /**
  * Props of {@link KubernetesAirflowHost}. The first five mirror the plan's `airflow.kubernetes`
