@@ -15,6 +15,7 @@ import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-ou
 import { TerraformData } from '../private/terraform-data';
 import { servicePrincipalIdentity } from '../private/airflow-identity';
 import { waitForRoles } from '../private/role-propagation';
+import { supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 
@@ -85,7 +86,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
   /** 2.6.3, the only version Data Factory offers. */
   public readonly airflowVersion = DATA_FACTORY_AIRFLOW_VERSION;
   /** Data Factory's Airflow reaches data sources only through public endpoints: SQL goes through pipelines. */
-  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('dataFactory');
   /** The plan's service principal, which the environment runs the DAG as. */
   public readonly identity: AirflowIdentity;
   /** The account the environment imports the bundle from. */

@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
 import { federatedManagedIdentity, servicePrincipalIdentity } from '../private/airflow-identity';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
+import { supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 
@@ -39,7 +40,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
   /** The DAG runs on Airflow 3.x (primary), 2.10.5 and 2.6.3; the bundle's requirements are for 3.x. */
   public readonly airflowVersion = '3.x, 2.10.5 or 2.6.3';
   /** The team decides what its workers reach: Data Factory pipelines always work, direct where they see SQL Server. */
-  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory', 'direct'];
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('external');
   /** The identity the DAG acts as: the plan's service principal, or the created managed identity. */
   public readonly identity: AirflowIdentity;
   /** The account the team's Airflow syncs the bundle from. */

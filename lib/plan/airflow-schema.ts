@@ -303,6 +303,9 @@ export const RETIRED_FIELDS: ReadonlyMap<string, string> = new Map([
   ],
 ]);
 
+/** The SQL access a host allows, its default first. */
+export const supportedSqlAccess = (host: HostKind): readonly SqlAccess[] => HOSTS[host].sqlAccess;
+
 function checkAirflowSection(value: Loose, report: ReportProblem): void {
   const host = value.host ?? 'kubernetes';
   if (!isHost(host)) return;

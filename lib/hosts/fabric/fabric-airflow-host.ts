@@ -18,6 +18,7 @@ import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
 import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName } from '../../private/naming';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
+import { supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 
@@ -100,7 +101,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   /** 2.10.5, the version Fabric's Apache Airflow jobs run. */
   public readonly airflowVersion = FABRIC_AIRFLOW_VERSION;
   /** Fabric Airflow jobs have no private network: only Data Factory's runtimes reach SQL Server. */
-  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('fabric');
   /** The plan's service principal, which the job runs the DAG as. */
   public readonly identity: AirflowIdentity;
   /** The capacity the stack created; undefined when it runs on an existing one. */

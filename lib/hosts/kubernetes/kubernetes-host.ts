@@ -27,6 +27,7 @@ import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-ident
 import { namedOutput } from '../../private/outputs';
 import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
+import { supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -145,7 +146,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   /** The pinned Apache Airflow version of the image and chart values. */
   public readonly airflowVersion = AIRFLOW_VERSION;
   /** Pods in the VNet reach SQL Server directly (given line of sight); Data Factory works too. */
-  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['direct', 'dataFactory'];
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('kubernetes');
   /** The managed identity the DAG's tasks act as (federated, no secret). */
   public readonly identity: AirflowIdentity;
   /** The AKS cluster Airflow runs on. */
