@@ -1,4 +1,3 @@
-import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactoryLinkedServiceAzureBlobStorage } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-azure-blob-storage';
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
@@ -106,15 +105,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
     const { factoryId, environmentName } = this.adoptedEnvironment;
     this.identity = servicePrincipalIdentity(props.servicePrincipal);
 
-    this.dagStorage = new HostDagStorage(this, 'Bundle', {
-      resourceGroup: props.resourceGroup,
-      namePrefix: props.namePrefix,
-      location: props.location,
-      tags: props.tags,
-      bundle: props.bundle,
-      settings: props.dagStorage,
-      deployerPrincipalId: props.deployerPrincipalId ?? new DataAzurermClientConfig(this, 'Client', {}).objectId,
-    });
+    this.dagStorage = new HostDagStorage(this, 'Bundle', { ...props, settings: props.dagStorage });
     this.dagStorageAccountId = this.dagStorage.accountId;
 
     // The import reads the blobs as the factory's managed identity: Key Vault references are not

@@ -1,4 +1,3 @@
-import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
@@ -63,15 +62,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
       ({ managedIdentity: this.managedIdentity, identity: this.identity } = federatedManagedIdentity(this, props, federations));
     }
 
-    this.dagStorage = new HostDagStorage(this, 'Bundle', {
-      resourceGroup: props.resourceGroup,
-      namePrefix: props.namePrefix,
-      location: props.location,
-      tags: props.tags,
-      bundle: props.bundle,
-      settings: props.dagStorage,
-      deployerPrincipalId: props.deployerPrincipalId ?? new DataAzurermClientConfig(this, 'Client', {}).objectId,
-    });
+    this.dagStorage = new HostDagStorage(this, 'Bundle', { ...props, settings: props.dagStorage });
     this.dagStorageAccountId = this.dagStorage.accountId;
     this.dagStorage.grantRead(this.identity, {
       id: 'AirflowReadsDags',
