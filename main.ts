@@ -2,6 +2,7 @@ import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
 import {
   DatabaseMigrationStack,
+  KUBELOGIN_MODES,
   KubeloginMode,
   loadMigrationPlan,
   MigrationPlan,
@@ -10,7 +11,6 @@ import {
   StateBackendConfigurationError,
   stateBackendFromEnvironment,
 } from './lib';
-import { KUBELOGIN_MODES } from './lib/hosts/kubernetes/kubernetes-host';
 
 /** The default plan mirrors the original recipe; MIGRATION_PLAN selects another. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';

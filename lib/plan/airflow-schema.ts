@@ -59,7 +59,7 @@ const servicePrincipalSchema = z
   })
   .describe(
     'An Entra ID application (service principal). Its secret never goes into the plan or the stack.',
-  );
+  ) satisfies z.ZodType<AirflowServicePrincipal>;
 
 const kubernetesSchema = z
   .strictObject({
@@ -142,7 +142,7 @@ const federatedCredentialSchema = z
   })
   .describe(
     'Lets workloads that present this issuer and subject act as the identity, without a secret.',
-  );
+  ) satisfies z.ZodType<FederatedCredential>;
 
 const externalSchema = z
   .strictObject({
@@ -204,10 +204,24 @@ export type FabricHostSettings = Named<z.output<typeof fabricSchema>>;
  * @displayType MigrationPlan["airflow"]["external"]
  */
 export type ExternalHostSettings = Named<z.output<typeof externalSchema>>;
+// Interfaces, not types derived from the schemas: the hosts' props show them, and TypeDoc needs each field documented.
 /** An Entra ID application the DAG runs as (client and object id; never its secret). */
-export type AirflowServicePrincipal = Named<z.output<typeof servicePrincipalSchema>>;
+export interface AirflowServicePrincipal {
+  /** Application (client) id. */
+  readonly clientId: string;
+  /** Object id of its service principal. */
+  readonly objectId: string;
+}
+
 /** A federated credential of the external host's created identity. */
-export type FederatedCredential = Named<z.output<typeof federatedCredentialSchema>>;
+export interface FederatedCredential {
+  /** Name of the credential on the managed identity. */
+  readonly name: string;
+  /** OIDC issuer URL of the Airflow workers. */
+  readonly issuer: string;
+  /** Subject of the tokens they present. */
+  readonly subject: string;
+}
 
 /**
  * The `airflow` section with its defaults: one variant per host (`host`), its SQL access
