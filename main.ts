@@ -2,6 +2,7 @@ import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
 import {
   DatabaseMigrationStack,
+  KUBELOGIN_MODES,
   KubeloginMode,
   loadMigrationPlan,
   MigrationPlan,
@@ -41,9 +42,6 @@ function stateBackendOrExit(): StateBackend {
     throw error;
   }
 }
-
-/** How the second stack of the Kubernetes host signs in to the cluster (kubelogin's --login). */
-const KUBELOGIN_MODES: readonly KubeloginMode[] = ['azurecli', 'workloadidentity', 'spn', 'msi', 'azd'];
 
 function kubeloginModeOrExit(value: string | undefined): KubeloginMode | undefined {
   if (!value) return undefined;

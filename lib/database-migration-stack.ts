@@ -212,11 +212,6 @@ export class DatabaseMigrationStack extends TerraformStack {
     });
     this.releaseStacks = releaseStacks;
     const host = this.airflowHost;
-    if (!host.supportedSqlAccess.includes(plan.airflow.sqlAccess)) {
-      throw new Error(
-        `airflow.sqlAccess ${plan.airflow.sqlAccess} does not work on host ${host.kind}, which supports ${host.supportedSqlAccess.join(', ')}`,
-      );
-    }
     const airflow = host.identity;
 
     if (sqlThroughFactory) {

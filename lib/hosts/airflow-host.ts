@@ -1,16 +1,17 @@
 import { IGrantee } from '../core/grants';
 import { IKeyVault, IResourceGroup } from '../core/references';
 import { DagBundle } from '../orchestration-factory/dag-bundle';
+import type { AirflowSettings } from '../plan/types';
 
 /**
  * Where the migration DAG runs. Data Factory's managed Airflow can no longer be created (since
  * 2026-01-01), so a stack creates a Kubernetes or Fabric host, adopts an existing Data Factory
  * environment, or hands everything to an Airflow the team already runs.
  */
-export type AirflowHostKind = 'kubernetes' | 'dataFactory' | 'fabric' | 'external';
+export type AirflowHostKind = AirflowSettings['host'];
 
 /** How the DAG's SQL steps reach SQL Server: a direct TDS connection, or Data Factory pipeline runs. */
-export type SqlAccessKind = 'direct' | 'dataFactory';
+export type SqlAccessKind = AirflowSettings['sqlAccess'];
 
 /** An Airflow pool that bounds how much of the migration runs at once. */
 export interface AirflowPool {

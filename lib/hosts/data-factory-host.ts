@@ -1,7 +1,5 @@
-import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactoryLinkedServiceAzureBlobStorage } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-azure-blob-storage';
-import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import { Construct } from 'constructs';
 import { AzapiResourceAction } from '../azapi/resource-action';
 import { AlertOptions, CreatedAlert } from '../monitoring/alerts';
@@ -13,7 +11,9 @@ import { formerAddress } from '../private/retired-addresses';
 import { resourceAddress } from '../private/resource-address';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { TerraformData } from '../private/terraform-data';
-import { ensureTimeProvider } from '../private/time-provider';
+import { servicePrincipalIdentity } from '../private/airflow-identity';
+import { waitForRoles } from '../private/role-propagation';
+import { supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 
@@ -84,7 +84,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
   /** 2.6.3, the only version Data Factory offers. */
   public readonly airflowVersion = DATA_FACTORY_AIRFLOW_VERSION;
   /** Data Factory's Airflow reaches data sources only through public endpoints: SQL goes through pipelines. */
-  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('dataFactory');
   /** The plan's service principal, which the environment runs the DAG as. */
   public readonly identity: AirflowIdentity;
   /** The account the environment imports the bundle from. */
@@ -102,17 +102,9 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
     super(scope, id);
     this.adoptedEnvironment = parseEnvironmentId(props.environmentId);
     const { factoryId, environmentName } = this.adoptedEnvironment;
-    this.identity = { principalId: props.servicePrincipal.objectId, clientId: props.servicePrincipal.clientId, principalType: 'ServicePrincipal' };
+    this.identity = servicePrincipalIdentity(props.servicePrincipal);
 
-    this.dagStorage = new HostDagStorage(this, 'Bundle', {
-      resourceGroup: props.resourceGroup,
-      namePrefix: props.namePrefix,
-      location: props.location,
-      tags: props.tags,
-      bundle: props.bundle,
-      settings: props.dagStorage,
-      deployerPrincipalId: props.deployerPrincipalId ?? new DataAzurermClientConfig(this, 'Client', {}).objectId,
-    });
+    this.dagStorage = new HostDagStorage(this, 'Bundle', { ...props, settings: props.dagStorage });
     this.dagStorageAccountId = this.dagStorage.accountId;
 
     // The import reads the blobs as the factory's managed identity: Key Vault references are not
@@ -128,11 +120,8 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
         description: `Data Factory ${this.adoptedEnvironment.factoryName} imports the migration DAG (${props.namePrefix})`,
       },
     );
-    ensureTimeProvider(this);
-    const readPropagation = new Sleep(this, 'FactoryReadPropagation', {
-      createDuration: UPLOADER_ROLE_PROPAGATION,
-      triggers: { role_assignment_id: factoryReads.id },
-      dependsOn: [factoryReads],
+    const readPropagation = waitForRoles(this, 'FactoryReadPropagation', UPLOADER_ROLE_PROPAGATION, {
+      role_assignment_id: factoryReads,
     });
     const linkedService = new DataFactoryLinkedServiceAzureBlobStorage(this, 'DagLinkedService', {
       name: `ls_${props.namePrefix.replace(/-/g, '_')}_airflow_dags`,

@@ -1,12 +1,10 @@
-import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
-import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
-import { TOKEN_EXCHANGE_AUDIENCE } from '../private/kubernetes/workload-identity';
-import { resourceName } from '../private/naming';
+import { federatedManagedIdentity, servicePrincipalIdentity } from '../private/airflow-identity';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
+import { supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 
@@ -41,7 +39,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
   /** The DAG runs on Airflow 3.x (primary), 2.10.5 and 2.6.3; the bundle's requirements are for 3.x. */
   public readonly airflowVersion = '3.x, 2.10.5 or 2.6.3';
   /** The team decides what its workers reach: Data Factory pipelines always work, direct where they see SQL Server. */
-  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory', 'direct'];
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('external');
   /** The identity the DAG acts as: the plan's service principal, or the created managed identity. */
   public readonly identity: AirflowIdentity;
   /** The account the team's Airflow syncs the bundle from. */
@@ -58,39 +56,13 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
       if (credentials.length > 0) {
         throw new Error(`${this.node.path}: federatedCredentials apply to the managed identity this host creates, not to servicePrincipal`);
       }
-      this.identity = { principalId: props.servicePrincipal.objectId, clientId: props.servicePrincipal.clientId, principalType: 'ServicePrincipal' };
+      this.identity = servicePrincipalIdentity(props.servicePrincipal);
     } else {
-      this.managedIdentity = new UserAssignedIdentity(this, 'Identity', {
-        name: resourceName('id', `${props.namePrefix}-airflow`),
-        resourceGroupName: props.resourceGroup.name,
-        location: props.location,
-        tags: props.tags,
-      });
-      this.identity = { principalId: this.managedIdentity.principalId, clientId: this.managedIdentity.clientId, principalType: 'ServicePrincipal' };
-      // Entra ID refuses concurrent credential writes on one identity: one after another.
-      let previous: FederatedIdentityCredential | undefined;
-      for (const credential of credentials) {
-        previous = new FederatedIdentityCredential(this, `Federation-${credential.name}`, {
-          name: credential.name,
-          resourceGroupName: props.resourceGroup.name,
-          parentId: this.managedIdentity.id,
-          issuer: credential.issuer,
-          subject: credential.subject,
-          audience: [TOKEN_EXCHANGE_AUDIENCE],
-          dependsOn: previous ? [previous] : undefined,
-        });
-      }
+      const federations = credentials.map((credential) => ({ ...credential, id: credential.name }));
+      ({ managedIdentity: this.managedIdentity, identity: this.identity } = federatedManagedIdentity(this, props, federations));
     }
 
-    this.dagStorage = new HostDagStorage(this, 'Bundle', {
-      resourceGroup: props.resourceGroup,
-      namePrefix: props.namePrefix,
-      location: props.location,
-      tags: props.tags,
-      bundle: props.bundle,
-      settings: props.dagStorage,
-      deployerPrincipalId: props.deployerPrincipalId ?? new DataAzurermClientConfig(this, 'Client', {}).objectId,
-    });
+    this.dagStorage = new HostDagStorage(this, 'Bundle', { ...props, settings: props.dagStorage });
     this.dagStorageAccountId = this.dagStorage.accountId;
     this.dagStorage.grantRead(this.identity, {
       id: 'AirflowReadsDags',

@@ -1,3 +1,4 @@
+import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from '../core/grants';
@@ -15,8 +16,8 @@ export type DagStorageSettings = Omit<DagStorageProps, 'resourceGroup' | 'accoun
 export interface HostDagStorageProps extends HostPlacement {
   /** The files to upload. */
   readonly bundle: DagBundle;
-  /** Principal that uploads the blobs with Entra ID (shared keys are off). */
-  readonly deployerPrincipalId: string;
+  /** Principal that uploads the blobs with Entra ID (shared keys are off). @default - the identity running Terraform */
+  readonly deployerPrincipalId?: string;
   /** Settings of the account. @default - secure defaults */
   readonly settings?: DagStorageSettings;
 }
@@ -49,7 +50,7 @@ export class HostDagStorage extends Construct {
     const uploader = new RoleAssignment(this, 'DeployerUploadsDags', {
       scope: this.accountId,
       roleDefinitionName: BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
-      principalId: props.deployerPrincipalId,
+      principalId: props.deployerPrincipalId ?? new DataAzurermClientConfig(this, 'Client', {}).objectId,
       description: 'Terraform uploads the DAG bundle with Entra ID (database migration)',
     });
     this.storage.waitForUploaderRole(uploader);

@@ -2,21 +2,17 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
-import { Sleep } from '@cdktf/provider-time/lib/sleep';
+import type { Sleep } from '@cdktf/provider-time/lib/sleep';
 import { dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IResourceGroup } from '../core/references';
 import { addLock } from '../private/protection';
 import { secureDefault } from '../private/secure-default';
-import { ensureTimeProvider } from '../private/time-provider';
+import { waitForRoles } from '../private/role-propagation';
 import { DagBundle } from './dag-bundle';
 
-/**
- * How long the first apply waits after granting the uploader its data-plane role. Azure RBAC
- * changes can take minutes to reach the storage data plane (MicrosoftDocs "Troubleshoot Azure RBAC":
- * role assignment changes "can take up to 10 minutes"); most arrive within two.
- */
+/** How long the first apply waits after granting a data-plane role on storage: most arrive within two minutes. */
 export const UPLOADER_ROLE_PROPAGATION = '120s';
 
 /** Name of the container an adopted Data Factory environment imports from and an external Airflow syncs from. */
@@ -144,11 +140,8 @@ export class DagStorage extends Construct {
    * A new assignment (a changed id) waits again.
    */
   public waitForUploaderRole(uploaderRole: RoleAssignment): Sleep {
-    ensureTimeProvider(this);
-    const propagation = new Sleep(this, 'UploaderRolePropagation', {
-      createDuration: UPLOADER_ROLE_PROPAGATION,
-      triggers: { role_assignment_id: uploaderRole.id },
-      dependsOn: [uploaderRole],
+    const propagation = waitForRoles(this, 'UploaderRolePropagation', UPLOADER_ROLE_PROPAGATION, {
+      role_assignment_id: uploaderRole,
     });
     // `node.addDependency` would not reach the JSON: cdktf writes depends_on from `dependsOn` only.
     for (const blob of this.blobs) {

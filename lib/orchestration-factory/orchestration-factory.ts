@@ -125,7 +125,12 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
         preventDestroy: props.preventDestroy,
         lock: props.lock,
       });
-    this.grant('FactoryReadsSecrets', this.factoryPrincipalId, BuiltInRole.KEY_VAULT_SECRETS_USER, this.keyVault.id);
+    new RoleAssignment(this, 'FactoryReadsSecrets', {
+      principalId: this.factoryPrincipalId,
+      roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
+      scope: this.keyVault.id,
+      description: 'FactoryReadsSecrets (database migration)',
+    });
 
     const keyVaultLinkedService = new DataFactoryLinkedServiceKeyVault(this, 'KeyVaultLinkedService', {
       name: 'ls_key_vault',
@@ -161,9 +166,5 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
       description: 'Registers the self-hosted integration runtime node with the factory',
       sensitive: true,
     });
-  }
-
-  private grant(id: string, principalId: string, roleDefinitionName: string, scope: string): RoleAssignment {
-    return new RoleAssignment(this, id, { principalId, roleDefinitionName, scope, description: `${id} (database migration)` });
   }
 }

@@ -13,7 +13,8 @@ import { asRecord, type Loose, type ReportProblem } from './semantic-checks';
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
 type HostKind = (typeof AIRFLOW_HOSTS)[number];
 const isHost = (value: unknown): value is HostKind => AIRFLOW_HOSTS.some((host) => host === value);
-type SqlAccess = 'direct' | 'dataFactory';
+const SQL_ACCESS = ['direct', 'dataFactory'] as const;
+type SqlAccess = (typeof SQL_ACCESS)[number];
 export const AIRFLOW_EXECUTORS = ['CeleryExecutor', 'KubernetesExecutor'] as const;
 /**
  * Capacity SKUs azurerm 4.55 accepts that can run an Apache Airflow job: a Small pool uses 5 CU,
@@ -168,7 +169,7 @@ const airflowShape = {
       'Where the DAG runs: kubernetes (AKS created by the stack; the default), dataFactory (an existing Data Factory Airflow environment, adopted), fabric (an Apache Airflow job in Microsoft Fabric) or external (an Airflow the team runs).',
   }),
   sqlAccess: z
-    .enum(['direct', 'dataFactory'])
+    .enum(SQL_ACCESS)
     .optional()
     .describe(
       "How the DAG's SQL steps reach SQL Server: direct (TDS from the Airflow workers) or dataFactory (pipeline runs on Data Factory's self-hosted integration runtime). Default: direct on kubernetes, dataFactory on every other host; fabric and dataFactory allow only dataFactory.",
@@ -203,6 +204,7 @@ export type FabricHostSettings = Named<z.output<typeof fabricSchema>>;
  * @displayType MigrationPlan["airflow"]["external"]
  */
 export type ExternalHostSettings = Named<z.output<typeof externalSchema>>;
+// Interfaces, not types derived from the schemas: the hosts' props show them, and TypeDoc needs each field documented.
 /** An Entra ID application the DAG runs as (client and object id; never its secret). */
 export interface AirflowServicePrincipal {
   /** Application (client) id. */
@@ -314,6 +316,9 @@ export const RETIRED_FIELDS: ReadonlyMap<string, string> = new Map([
       'host kubernetes (the default) needs none: it creates a managed identity federated to the Airflow pods, with no secret anywhere',
   ],
 ]);
+
+/** The SQL access a host allows, its default first. */
+export const supportedSqlAccess = (host: HostKind): readonly SqlAccess[] => HOSTS[host].sqlAccess;
 
 function checkAirflowSection(value: Loose, report: ReportProblem): void {
   const host = value.host ?? 'kubernetes';

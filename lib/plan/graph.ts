@@ -20,8 +20,7 @@ export function formatCycle(cycle: readonly string[]): string {
  * `entangled` lists the whole group in plan order. Self and unknown dependencies are ignored:
  * they are reported separately.
  */
-export function findDependencyCycles(nodes: DependencyNodes): { cycle: string[]; entangled: string[] }[] {
-  const { edges, component } = searchGraph(nodes);
+export function findDependencyCycles(nodes: DependencyNodes, { edges, component } = searchGraph(nodes)) {
   const groups = new Map<number, number[]>();
   component.forEach((id, node) => (groups.get(id) ?? groups.set(id, []).get(id)!).push(node));
   return [...groups.values()]
@@ -47,12 +46,13 @@ export function migrationWaves(plan: Pick<MigrationPlan, 'databases'>): string[]
       if (!known.has(dependency)) problems.push({ path, message: `unknown database ${quote(dependency)}` });
     }),
   );
-  for (const { cycle } of findDependencyCycles(nodes)) {
+  const search = searchGraph(nodes);
+  for (const { cycle } of findDependencyCycles(nodes, search)) {
     problems.push({ path: 'databases', message: `dependency cycle: ${formatCycle(cycle)}` });
   }
   if (problems.length > 0) throw new MigrationPlanError('<plan>', problems);
 
-  const { edges, finished } = searchGraph(nodes);
+  const { edges, finished } = search;
   // Every database finishes after its dependencies, so their waves are known when it does.
   const wave: number[] = [];
   for (const node of finished) wave[node] = edges[node].reduce((latest, dep) => Math.max(latest, wave[dep] + 1), 0);

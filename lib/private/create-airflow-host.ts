@@ -12,6 +12,7 @@ import { DagStorageSettings } from '../hosts/host-dag-storage';
 import { KubeloginMode, KubernetesAirflowHost } from '../hosts/kubernetes/kubernetes-host';
 import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { dagBundleFor } from '../orchestration-factory/dag-bundle';
+import { ensureProvider } from './ensure-provider';
 import { AirflowSettings, MigrationPlan } from '../plan/types';
 
 /** What the stack hands whichever host the plan picks. */
@@ -91,7 +92,8 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
       });
     case 'fabric': {
       const { capacityId, capacity, servicePrincipal, computeSize } = airflow.fabric;
-      ensureFabricProvider(TerraformStack.of(scope));
+      // It reads its credentials from the environment.
+      ensureProvider(scope, FabricProvider, (stack) => new FabricProvider(stack, 'fabric'));
       return new FabricAirflowHost(scope, id, { ...base, capacityId, capacity, servicePrincipal, computeSize });
     }
     case 'external':
@@ -102,12 +104,5 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
         dagStorage: context.dagStorage,
         deployerPrincipalId: context.deployerPrincipalId,
       });
-  }
-}
-
-/** The microsoft/fabric provider, once per stack; it reads its credentials from the environment. */
-function ensureFabricProvider(stack: TerraformStack): void {
-  if (!stack.node.children.some((child) => child instanceof FabricProvider)) {
-    new FabricProvider(stack, 'fabric');
   }
 }

@@ -4,6 +4,17 @@ import { dirname, join } from 'node:path';
 /** The DAG file whose folder marks the DAG package inside this library's install. */
 export const DAG_ENTRY = join('dags', 'migration_orchestration.py');
 const PACKAGE_NAME = '@platform/azure-db-migration';
+/** The JSON contracts the DAG and this library share (`<name>.json`). */
+const CONTRACTS_FOLDER = join('dags', 'migration_orchestration_lib', 'contracts');
+
+const contracts = new Map<string, unknown>();
+
+/** A contract file as parsed JSON, read once per process (every construct and stack of an app shares it). */
+export function readContract(name: string, packageRoot: string = findPackageRoot()): { path: string; document: unknown } {
+  const path = join(packageRoot, CONTRACTS_FOLDER, name);
+  if (!contracts.has(path)) contracts.set(path, JSON.parse(readFileSync(path, 'utf8')));
+  return { path, document: contracts.get(path) };
+}
 
 /**
  * The nearest folder above this file that holds the DAG package: found from this file's location,

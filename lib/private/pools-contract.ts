@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AirflowPool } from '../hosts/airflow-host';
 import type { MigrationPlan } from '../plan/types';
-import { findPackageRoot } from './package-root';
+import { readContract } from './package-root';
 
 /** The pools contract the DAG's tasks follow (shipped with the DAG). */
-export const AIRFLOW_POOLS_CONTRACT_PATH = join('dags', 'migration_orchestration_lib', 'contracts', 'airflow_pools.json');
+const AIRFLOW_POOLS_CONTRACT = 'airflow_pools.json';
 
 /** One pool of the contract: a fixed number of slots, or a field of the plan's `concurrency`. */
 export interface PoolContractEntry {
@@ -22,9 +20,8 @@ export interface PoolContractEntry {
 }
 
 /** Reads `contracts/airflow_pools.json` from this package. */
-export function loadPoolsContract(packageRoot: string = findPackageRoot()): readonly PoolContractEntry[] {
-  const contract = JSON.parse(readFileSync(join(packageRoot, AIRFLOW_POOLS_CONTRACT_PATH), 'utf8')) as { pools: PoolContractEntry[] };
-  return contract.pools;
+export function loadPoolsContract(packageRoot?: string): readonly PoolContractEntry[] {
+  return (readContract(AIRFLOW_POOLS_CONTRACT, packageRoot).document as { pools: PoolContractEntry[] }).pools;
 }
 
 /**
@@ -38,12 +35,12 @@ export function poolsOfContract(concurrency: MigrationPlan['concurrency'], contr
       const [section, field] = pool.slotsFrom.split('.');
       const value = section === 'concurrency' ? (concurrency as Readonly<Record<string, unknown>>)[field] : undefined;
       if (typeof value !== 'number') {
-        throw new Error(`${AIRFLOW_POOLS_CONTRACT_PATH}: pool ${pool.name} takes its slots from ${pool.slotsFrom}, which the plan does not have`);
+        throw new Error(`contracts/${AIRFLOW_POOLS_CONTRACT}: pool ${pool.name} takes its slots from ${pool.slotsFrom}, which the plan does not have`);
       }
       slots = value;
     }
     if (slots === undefined) {
-      throw new Error(`${AIRFLOW_POOLS_CONTRACT_PATH}: pool ${pool.name} has neither slots nor slotsFrom`);
+      throw new Error(`contracts/${AIRFLOW_POOLS_CONTRACT}: pool ${pool.name} has neither slots nor slotsFrom`);
     }
     return { name: pool.name, slots, description: `${pool.bounds} (tasks: ${pool.tasks.join(', ')})` };
   });

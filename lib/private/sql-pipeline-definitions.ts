@@ -1,10 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FactoryResourceJson, SqlPipelineDefinitions } from '../orchestration-factory/sql-pipelines';
-import { findPackageRoot } from './package-root';
-
-/** Where the contract shared with the DAG lives in this package. */
-export const SQL_PIPELINES_CONTRACT_PATH = join('dags', 'migration_orchestration_lib', 'contracts', 'sql_pipelines.json');
+import { readContract } from './package-root';
 
 /** A network path from Data Factory to SQL Server. */
 export type SqlRouteName = 'selfHosted' | 'managedInstance' | 'sqlDatabase';
@@ -70,9 +65,9 @@ const DEFAULT_TIMEOUT = '0.12:00:00';
 const RETRY_INTERVAL_SECONDS = 60;
 
 /** Reads the contract shipped with the DAG, refusing a file that lacks what the construct needs. */
-export function loadSqlPipelinesContract(packageRoot: string = findPackageRoot()): SqlPipelinesContract {
-  const path = join(packageRoot, SQL_PIPELINES_CONTRACT_PATH);
-  const document = JSON.parse(readFileSync(path, 'utf8')) as SqlPipelinesContract;
+export function loadSqlPipelinesContract(packageRoot?: string): SqlPipelinesContract {
+  const { path, document: read } = readContract('sql_pipelines.json', packageRoot);
+  const document = read as SqlPipelinesContract;
   const problems: string[] = [];
   for (const route of ROUTES) {
     const entry = document.routes?.[route];

@@ -9,7 +9,8 @@ import {
   FabricWorkspaceRole,
   FabricWorkspaceRoleAssignment,
 } from '../../fabric/workspace-role-assignment';
-import { FabricHostSettings } from '../../plan/types';
+import { AirflowServicePrincipal, FabricHostSettings } from '../../plan/types';
+import { servicePrincipalIdentity } from '../../private/airflow-identity';
 import { capacityNameFromId } from '../../private/arm-ids';
 import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '../../private/fabric/airflow-job-content';
 import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capacity';
@@ -17,6 +18,7 @@ import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
 import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName } from '../../private/naming';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
+import { supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 
@@ -41,14 +43,6 @@ export interface FabricCapacitySettings {
   readonly administrators: readonly string[];
 }
 
-/** The service principal the DAG's tasks act as (the plan's `airflow.fabric.servicePrincipal`). */
-export interface FabricServicePrincipal {
-  /** Application (client) id. */
-  readonly clientId: string;
-  /** Object id of its enterprise application (service principal). */
-  readonly objectId: string;
-}
-
 /** A principal's role in the host's Fabric workspace. */
 export interface FabricWorkspaceMember {
   /** Entra ID object id. */
@@ -62,7 +56,7 @@ export interface FabricWorkspaceMember {
 /** Props of {@link FabricAirflowHost}. */
 export interface FabricAirflowHostProps extends AirflowHostBaseProps {
   /** The identity the DAG acts as in Azure; its secret never passes through the stack. */
-  readonly servicePrincipal: FabricServicePrincipal;
+  readonly servicePrincipal: AirflowServicePrincipal;
   /**
    * ARM id of an existing Fabric capacity to run on. Exactly one of `capacityId` and `capacity`.
    * @default - none: `capacity` creates one
@@ -107,7 +101,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   /** 2.10.5, the version Fabric's Apache Airflow jobs run. */
   public readonly airflowVersion = FABRIC_AIRFLOW_VERSION;
   /** Fabric Airflow jobs have no private network: only Data Factory's runtimes reach SQL Server. */
-  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['dataFactory'];
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('fabric');
   /** The plan's service principal, which the job runs the DAG as. */
   public readonly identity: AirflowIdentity;
   /** The capacity the stack created; undefined when it runs on an existing one. */
@@ -128,11 +122,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     if ((props.capacityId === undefined) === (props.capacity === undefined)) {
       throw new Error('airflow.fabric: set exactly one of capacityId (an existing capacity) and capacity (a new one)');
     }
-    this.identity = {
-      principalId: props.servicePrincipal.objectId,
-      clientId: props.servicePrincipal.clientId,
-      principalType: 'ServicePrincipal',
-    };
+    this.identity = servicePrincipalIdentity(props.servicePrincipal);
     this.poolsToCreate = [...props.pools];
 
     let capacityName: string;

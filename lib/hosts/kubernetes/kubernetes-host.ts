@@ -5,7 +5,6 @@ import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Release } from '@cdktf/provider-helm/lib/release';
-import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
@@ -26,14 +25,19 @@ import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from '../../private/kube
 import { AIRFLOW_VERSION } from '../../private/kubernetes/versions';
 import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-identity';
 import { namedOutput } from '../../private/outputs';
-import { ensureTimeProvider } from '../../private/time-provider';
+import { ensureProvider } from '../../private/ensure-provider';
+import { waitForRoles } from '../../private/role-propagation';
+import { supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
 export type AirflowExecutor = KubernetesHostSettings['executor'];
 
+/** The ways kubelogin signs Terraform in to the cluster (its `--login`). */
+export const KUBELOGIN_MODES = ['azurecli', 'workloadidentity', 'spn', 'msi', 'azd'] as const;
+
 /** How Terraform signs in to the cluster through kubelogin (local accounts are off). */
-export type KubeloginMode = 'azurecli' | 'workloadidentity' | 'spn' | 'msi' | 'azd';
+export type KubeloginMode = (typeof KUBELOGIN_MODES)[number];
 
 /**
  * Props of {@link KubernetesAirflowHost}. The first five mirror the plan's `airflow.kubernetes`
@@ -121,8 +125,7 @@ const FORBIDDEN_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PA
 
 /**
  * How long the first apply waits after granting the deployer its cluster-admin and Key Vault roles,
- * before the release stack uses them: Azure RBAC changes "can take up to 10 minutes" to reach a data
- * plane (MicrosoftDocs "Troubleshoot Azure RBAC"); AKS with Azure RBAC checks every request there.
+ * before the release stack uses them (AKS with Azure RBAC checks every request on its data plane).
  */
 export const DEPLOYER_ROLE_PROPAGATION = '180s';
 
@@ -143,7 +146,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   /** The pinned Apache Airflow version of the image and chart values. */
   public readonly airflowVersion = AIRFLOW_VERSION;
   /** Pods in the VNet reach SQL Server directly (given line of sight); Data Factory works too. */
-  public readonly supportedSqlAccess: readonly SqlAccessKind[] = ['direct', 'dataFactory'];
+  public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('kubernetes');
   /** The managed identity the DAG's tasks act as (federated, no secret). */
   public readonly identity: AirflowIdentity;
   /** The AKS cluster Airflow runs on. */
@@ -238,11 +241,9 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       principalId: deployer,
       description: 'Terraform writes the Airflow metadata database password (Kubernetes host)',
     });
-    ensureTimeProvider(this);
-    new Sleep(this, 'DeployerRolePropagation', {
-      createDuration: DEPLOYER_ROLE_PROPAGATION,
-      triggers: { cluster_admin: cluster.deployerAccess.id, key_vault_secrets_officer: deployerWritesSecrets.id },
-      dependsOn: [cluster.deployerAccess, deployerWritesSecrets],
+    waitForRoles(this, 'DeployerRolePropagation', DEPLOYER_ROLE_PROPAGATION, {
+      cluster_admin: cluster.deployerAccess,
+      key_vault_secrets_officer: deployerWritesSecrets,
     });
 
     this.releaseStack = props.releaseStack;
@@ -252,7 +253,8 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
           '(the kubernetes and helm providers cannot be configured from a cluster the same apply creates)',
       );
     }
-    ensureAzurerm(props.releaseStack);
+    // The release stack needs azurerm for the cluster lookup and the metadata database.
+    ensureProvider(props.releaseStack, AzurermProvider, (stack) => new AzurermProvider(stack, 'azurerm', { features: [{}] }));
     const inCluster = new Construct(props.releaseStack, id);
     const clusterLookup = new DataAzurermKubernetesCluster(inCluster, 'Cluster', {
       name: this.cluster.name,
@@ -315,13 +317,6 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       description: 'Client id of the managed identity the DAG acts as (federated to the Airflow service accounts)',
     });
     namedOutput(this, 'image', { value: this.image, description: 'Airflow image with the DAG requirements' });
-  }
-}
-
-/** The release stack needs azurerm for the cluster lookup and the metadata database. */
-function ensureAzurerm(stack: TerraformStack): void {
-  if (!stack.node.children.some((child) => child instanceof AzurermProvider)) {
-    new AzurermProvider(stack, 'azurerm', { features: [{}] });
   }
 }
 

@@ -1,8 +1,8 @@
 import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Construct } from 'constructs';
-import { resourceName } from '../naming';
 import { AirflowIdentity } from '../../hosts/airflow-host';
+import { federatedManagedIdentity } from '../airflow-identity';
 import { HostPlacement } from '../host-placement';
 
 /** Props of {@link AirflowWorkloadIdentity}. */
@@ -15,8 +15,6 @@ export interface AirflowWorkloadIdentityProps extends HostPlacement {
   readonly serviceAccountNames: readonly string[];
 }
 
-/** Audience of tokens exchanged for Entra ID tokens (workload identity). */
-export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 /** Entra ID allows 20 federated credentials on one user-assigned identity. */
 const MAX_FEDERATED_CREDENTIALS = 20;
 
@@ -27,8 +25,8 @@ export function serviceAccountSubject(namespace: string, serviceAccountName: str
 
 /**
  * The identity the DAG's tasks act as: a user-assigned managed identity federated to the Airflow
- * service accounts, so pods get Entra ID tokens from their projected service-account token and no
- * client secret exists anywhere. The stack grants it what the DAG needs (Key Vault included).
+ * service accounts (one credential each), so pods get Entra ID tokens from their projected
+ * service-account token and no client secret exists anywhere.
  */
 export class AirflowWorkloadIdentity extends Construct {
   /** The managed identity. */
@@ -44,34 +42,16 @@ export class AirflowWorkloadIdentity extends Construct {
     if (names.length === 0 || names.length > MAX_FEDERATED_CREDENTIALS) {
       throw new Error(`${this.node.path}: ${names.length} service accounts; a managed identity federates 1 to ${MAX_FEDERATED_CREDENTIALS}`);
     }
-    this.managedIdentity = new UserAssignedIdentity(this, 'Identity', {
-      name: resourceName('id', `${props.namePrefix}-airflow`),
-      resourceGroupName: props.resourceGroup.name,
-      location: props.location,
-      tags: props.tags,
-    });
-    this.identity = {
-      principalId: this.managedIdentity.principalId,
-      clientId: this.managedIdentity.clientId,
-      principalType: 'ServicePrincipal',
-    };
-
-    // Entra ID rejects concurrent credential writes on one identity: create them one after another.
-    const credentials: FederatedIdentityCredential[] = [];
-    for (const name of names) {
-      const previous = credentials[credentials.length - 1];
-      credentials.push(
-        new FederatedIdentityCredential(this, `Federation-${name}`, {
-          name: `${props.namespace}-${name}`,
-          resourceGroupName: props.resourceGroup.name,
-          parentId: this.managedIdentity.id,
-          issuer: props.oidcIssuerUrl,
-          subject: serviceAccountSubject(props.namespace, name),
-          audience: [TOKEN_EXCHANGE_AUDIENCE],
-          dependsOn: previous ? [previous] : undefined,
-        }),
-      );
-    }
-    this.federatedCredentials = credentials;
+    const federations = names.map((name) => ({
+      id: name,
+      name: `${props.namespace}-${name}`,
+      issuer: props.oidcIssuerUrl,
+      subject: serviceAccountSubject(props.namespace, name),
+    }));
+    ({
+      managedIdentity: this.managedIdentity,
+      identity: this.identity,
+      federatedCredentials: this.federatedCredentials,
+    } = federatedManagedIdentity(this, props, federations));
   }
 }
