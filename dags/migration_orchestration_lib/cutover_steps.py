@@ -78,10 +78,10 @@ def await_cutover(ctx: StepContext) -> StepResult:
         return StepResult(decision.message, status=decision.status, return_value=_going(ctx, decision.closes_at, decision.window_key))
     until = decision.until
     answer = services.simulated_approvals.get(database.name)
-    if decision.status == "AwaitingApproval" and answer:  # rehearsal: the simulated approver answers within a minute
+    if decision.status == "AwaitingApproval" and answer:  # rehearsal: the simulated approver answers at once
         approver = database.cutover.approval.approvers[0]
         services.approvals.put(database.name, ApprovalRecord(window=decision.window_key, decision=answer, by=approver))
-        until = now + timedelta(minutes=1)
+        until = now
     clock.wait(database.name, until)
     raise CutoverWait(decision.status, decision.message, until)
 

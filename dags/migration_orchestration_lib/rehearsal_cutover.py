@@ -3,8 +3,8 @@
 The clock starts at `MIGRATION_SIMULATE_START` (default: the real time the world's clock was
 created) and jumps instead of waiting: when every gated database of the plan that has not finished
 waits at its gate and no cutover runs, it moves to the earliest time one of them can change its
-decision (a window opening, a window's last fitting start); an approver's answer takes a simulated
-minute. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
+decision (a window opening, a window's last fitting start); the simulated approver answers at
+once (the next poke reads the record at the same simulated time). So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
 jump. Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
 "still waiting for the next window"). A kept world keeps its clock: a new run continues it.
 
@@ -17,7 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
 
 from migration_orchestration_lib import settings
@@ -27,7 +27,6 @@ from migration_orchestration_lib.cutover_windows import iso_utc, parse_iso_utc
 
 CLOCK_FILE = "cutover-clock.json"
 APPROVALS_FILE = "cutover-approvals.json"
-APPROVER_MINUTES = 1  # how long the simulated approver takes to answer
 # Pokes of a waiting gate without the clock moving before it jumps anyway (a database that never
 # reached its gate nor finished would otherwise hold every other one forever).
 MAX_STALLED_POKES = 200
@@ -97,7 +96,9 @@ class SimulatedClock:
             state["stalled"] = state["stalled"] + 1 if stalled else 0
             if stalled and state["stalled"] < MAX_STALLED_POKES:
                 return
-            times = [parse_iso_utc(t) for t in state["waiting"].values() if t and parse_iso_utc(t) > now]
+            times = [parse_iso_utc(t) for t in state["waiting"].values() if t]
+            if any(t <= now for t in times):
+                return  # a decision is due now (an approver just answered): poke again first
             state["now"] = iso_utc(max(now, min(min(times, default=horizon), horizon)))
             state["stalled"] = 0
 
@@ -128,7 +129,3 @@ class FileApprovals:
     def put(self, database: str, record: ApprovalRecord) -> None:
         with _locked_json(self.directory, APPROVALS_FILE) as records:
             records[database] = record.to_json()
-
-
-def approver_minutes() -> timedelta:
-    return timedelta(minutes=APPROVER_MINUTES)
