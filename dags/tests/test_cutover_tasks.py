@@ -184,3 +184,54 @@ def test_a_crash_after_approval_does_not_ask_again(world, monkeypatch):
     assert second.outcome("db") == "migrated", second.errors
     assert len(events(world, "AwaitingApproval")) == asked, "the approval record is found: no second question"
     assert events(world, "Approved")[-1]["RunId"] == second.run_id
+
+
+@pytest.mark.airflow26
+def test_await_cutover_sits_right_before_the_first_freezing_task_and_ungated_chains_are_unchanged():
+    document = plan_with_databases([
+        database_entry("online", "Sales", mode="online", cutover=cutover()),
+        database_entry("offline", "Hr", mode="offline", cutover=cutover(approval=False)),
+        database_entry("copy", "Crm", target="db-prod", cutover=cutover()),
+        database_entry("plain", "Archive", mode="online"),
+    ])
+    dag = build_dag(parse_plan(document), {})
+
+    def chain(name):
+        return [t.task_id.split(".", 1)[1] for t in RunDriver(dag).chain(name)]
+
+    assert chain("online")[2:5] == ["wait_for_migration", "await_cutover", "freeze_source"]
+    assert chain("offline")[1:4] == ["start_migration", "await_cutover", "freeze_source"]
+    assert chain("copy")[:3] == ["preflight", "await_cutover", "start_migration"]
+    assert "await_cutover" not in chain("plain")
+    assert dag.get_task("online.freeze_source").pool == "database_migration_sql"
+    document["cutover"] = {"maxConcurrent": 1}
+    dag = build_dag(parse_plan(document), {})
+    assert "await_cutover" in chain("plain"), "maxConcurrent gates every database that freezes its source"
+    assert dag.get_task("online.freeze_source").pool == "database_migration_admission", "counted again at the freeze, one at a time"
+
+
+def test_max_concurrent_counts_cutovers_in_progress_from_the_world(world, monkeypatch):
+    import task_driver
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-05T22:00:00Z")  # inside the window
+    document = plan_with_databases([
+        database_entry("a", "Sales", mode="online", cutover=cutover(approval=False)),
+        database_entry("b", "Hr", mode="online", cutover=cutover(approval=False)),
+    ])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    with pytest.raises(WorkerCrashed):  # a's source frozen, its migration still replicating
+        RunDriver(dag).run_database("a", crash_after="freeze_source")
+    monkeypatch.setattr(task_driver, "MAX_POKES", 3)
+    held = RunDriver(dag)
+    assert held.run_database("b")["b.await_cutover"] == "failed"
+    gate = [r for r in events(world) if r["Database"] == "b" and r["Phase"] == "await_cutover"]
+    assert [r["Status"] for r in gate] == ["WaitingForWindow"] * 3, "the driver gave up after 3 pokes (a scheduler would not)"
+    assert gate[-1]["Message"].startswith("1 cutover(s) in progress (cutover.maxConcurrent 1): b waits")
+    monkeypatch.setattr(task_driver, "MAX_POKES", 400)
+    first = RunDriver(dag)
+    first.run_database("a")
+    second = RunDriver(dag)
+    second.run_database("b")
+    assert (first.outcome("a"), second.outcome("b")) == ("migrated", "migrated"), (first.errors, second.errors)
