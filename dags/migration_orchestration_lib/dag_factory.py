@@ -71,6 +71,7 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
         outcome = RunOutcomeOperator(
             task_id=RUN_OUTCOME_TASK_ID,
             database_names=plan.database_names,
+            depends_on={database.name: database.depends_on for database in plan.databases},
             trigger_rule=TriggerRule.ALL_DONE,
             retries=0,
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from migration_orchestration_lib import crash_points
 from migration_orchestration_lib.airflow_compat import (
@@ -190,9 +190,12 @@ class RunOutcomeOperator(BaseOperator):
 
     ui_color = "#e8e8e8"
 
-    def __init__(self, *, database_names: Sequence[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *, database_names: Sequence[str], depends_on: Optional[Mapping[str, Sequence[str]]] = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.database_names = list(database_names)
+        self.depends_on = {name: list((depends_on or {}).get(name, ())) for name in self.database_names}
 
     def execute(self, context: Any) -> Any:
         ti = context["ti"]
@@ -207,6 +210,7 @@ class RunOutcomeOperator(BaseOperator):
                 ),
                 None,
             )
+        self._hold_behind_waiting(outcomes)
         migrated = [n for n in self.database_names if outcomes[n] == "migrated"]
         waiting = [n for n in self.database_names if outcomes[n] == WAITING]
         if len(migrated) + len(waiting) == len(self.database_names):
@@ -232,3 +236,13 @@ class RunOutcomeOperator(BaseOperator):
                 ", ".join(waiting) or "-",
             )
         )
+
+    def _hold_behind_waiting(self, outcomes: Dict[str, Optional[str]]) -> None:
+        """A database without an outcome behind a waiting one never began (its tasks were skipped at a
+        rehearsal's horizon): it waits too. Repeated until nothing changes, for chains of dependencies."""
+        changed = True
+        while changed:
+            changed = False
+            for name, dependencies in self.depends_on.items():
+                if outcomes[name] is None and any(outcomes.get(d) == WAITING for d in dependencies):
+                    outcomes[name], changed = WAITING, True

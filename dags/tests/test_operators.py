@@ -227,3 +227,16 @@ def test_every_poke_of_a_try_has_its_try_number_even_where_dag_test_does_not_cou
     from migration_orchestration_lib.airflow_compat import running_try
 
     assert [running_try(FakeTaskInstance(try_number=n)) for n in (3, 1, 0, -4)] == [3, 1, 1, 1]  # 2.6.3's dag.test(): 0, -1, ...
+
+
+def test_run_outcome_counts_a_database_held_behind_a_waiting_one_as_waiting_not_as_a_failed_rollback():
+    with DAG("t", schedule=None, start_date=NOW):
+        outcome = RunOutcomeOperator(
+            task_id="run_outcome", database_names=["a", "b", "c", "d"], depends_on={"b": ["a"], "c": ["b"], "d": []}
+        )
+    # a waits at the rehearsal's horizon; b and c behind it were skipped (no outcome); d has none either
+    ti = FakeTaskInstance(xcom={("a.await_cutover", "outcome"): "waiting"})
+    with pytest.raises(AirflowFailException, match=r"rollback failed or incomplete: d; migrated: -; waiting for the next cutover window \(replicating\): a, b, c$"):
+        outcome.execute({"ti": ti})
+    ti.xcom[("d.done", "outcome")] = "migrated"
+    assert outcome.execute({"ti": ti}) == ["d"]
