@@ -106,9 +106,18 @@ def main(argv: List[str]) -> int:
     with open(args.plan, encoding="utf-8") as handle:
         plan = json.load(handle)
 
-    print("\nEvents")
+    print("\nEvents (a poke that repeats its database's previous event word for word is counted, not printed)")
+    previous: Dict[str, Any] = {}
+    repeats = 0
     for event in events:
+        row = (event["Phase"], event["Status"], event["Message"])
+        if previous.get(event["Database"]) == row:
+            repeats += 1
+            continue
+        previous[event["Database"]] = row
         print(f"  {event['Database']:<24} {event['Phase']:<20} {event['Status']:<10} {event['Message']}")
+    if repeats:
+        print(f"  ({repeats} repeated poke events not printed)")
     print("\nTasks")
     for task, state in sorted((result or {}).get("tasks", {}).items()):
         print(f"  {task:<48} {state}")

@@ -48,3 +48,30 @@ def test_the_report_of_a_run_that_never_reached_a_task_says_where_each_database_
     assert databases and all(
         state == {"outcome": "not_started", "target": "absent", "source": "absent", "migration": "none"} for state in databases.values()
     )
+
+
+def test_the_report_prints_a_poke_that_repeats_its_databases_previous_event_once(tmp_path):
+    def row(database, status, message):
+        return json.dumps({"Database": database, "Phase": "await_cutover", "Status": status, "Message": message})
+
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([
+        row("database_1", "WaitingForWindow", "next window Sat 22:00"),
+        row("database_2", "WaitingForWindow", "next window Sat 22:00"),
+        row("database_1", "WaitingForWindow", "next window Sat 22:00"),
+        row("database_1", "WaitingForWindow", "next window Sat 22:00"),
+        row("database_1", "AwaitingApproval", "awaits approval"),
+        row("database_1", "WaitingForWindow", "next window Sat 22:00"),
+    ]) + "\n")
+    done = run_script(
+        "rehearsal_report.py",
+        "--events", str(events),
+        "--result", str(tmp_path / "no-result.json"),
+        "--plan", str(PLANS_DIR / "fabric_host.json"),
+        "--world", str(tmp_path / "empty-world"),
+    )
+    printed = [line for line in done.stdout.splitlines() if "await_cutover" in line]
+    assert [line.split()[0] + " " + line.split()[2] for line in printed] == [
+        "database_1 WaitingForWindow", "database_2 WaitingForWindow", "database_1 AwaitingApproval", "database_1 WaitingForWindow",
+    ]
+    assert "(2 repeated poke events not printed)" in done.stdout
