@@ -1,0 +1,295 @@
+"""`await_cutover` on channel hitl: CutoverApprovalOperator in real Airflow (3.1+).
+
+The runs go through `dag.test()` (the task runner, the in-process Execution API, the
+`awaiting_input` state); a responder answers the way the Required Actions page does, through the
+Core API (`PATCH .../hitlDetails`, signed in as a SimpleAuthManager user), and the scheduler's own
+timeout sweep (`check_awaiting_input_timeouts`) ends unanswered waits, as a scheduler would.
+Windows here are seconds of real time, decided by `WindowsGate`, a gate of this test (the DAG's
+gate is the window arithmetic and approval store of `await_cutover`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import List, Optional
+
+import pytest
+
+from migration_orchestration_lib.airflow_compat import utc_now
+from migration_orchestration_lib.cutover_hitl import (
+    ASK,
+    HITL_AVAILABLE,
+    PROCEED,
+    WAIT,
+    GateDecision,
+    approver_users,
+    is_approver,
+    require_hitl,
+)
+from migration_orchestration_lib.settings import ConfigurationError
+
+needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
+ALICE, MALLORY = "alice@contoso.com", "mallory@contoso.com"
+ANSWER_TIMEOUT = 90  # seconds a scenario may take before the responder gives up and fails its run
+
+
+class WindowsGate:
+    """Openings as (opens, closes) instants; a record per opening; every event kept."""
+
+    def __init__(self, openings, expected=timedelta(seconds=1)):
+        self.openings = openings
+        self.expected = expected
+        self.records = {}
+        self.events: List[tuple] = []
+
+    def now(self):
+        return utc_now()
+
+    def decide(self, context) -> GateDecision:
+        now = self.now()
+        for opens, closes in self.openings:
+            key = opens.isoformat()
+            if not opens <= now <= closes - self.expected:
+                continue
+            decision = self.records.get(key, (None,))[0]
+            if decision is None:
+                return GateDecision(ASK, "awaiting approval for %s" % key, "AwaitingApproval", closes - self.expected, key)
+            if decision == "approve":
+                return GateDecision(PROCEED, "approved for %s" % key, "Succeeded", return_value={"windowCloses": closes.isoformat()})
+        upcoming = [opens for opens, _ in self.openings if opens > now]
+        return GateDecision(WAIT, "waiting for the next window", "WaitingForWindow", min(upcoming) if upcoming else now + timedelta(hours=1))
+
+    def record(self, context, window, decision, by):
+        self.records[window] = (decision, by)
+
+    def emit(self, context, status, message):
+        self.events.append((status, message))
+
+    def statuses(self):
+        return [status for status, _ in self.events]
+
+
+def test_approvers_are_assigned_by_id_and_matched_without_case():
+    assert approver_users([ALICE]) == [{"id": ALICE, "name": ALICE}]
+    assert is_approver("Alice@Contoso.com", [ALICE]) and not is_approver(MALLORY, [ALICE]) and not is_approver(None, [ALICE])
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.skipif(HITL_AVAILABLE, reason="this Airflow can ask")
+def test_channel_hitl_is_a_configuration_error_before_airflow_3_1():
+    with pytest.raises(ConfigurationError, match="database_1: cutover.approval.channel is hitl, but this is Apache Airflow 2\\..*needs Airflow 3.1"):
+        require_hitl("database_1")
+
+
+@needs_hitl
+def test_channel_hitl_is_accepted_from_airflow_3_1():
+    require_hitl("database_1")
+
+
+@needs_hitl
+def test_an_operator_without_approvers_is_refused():
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
+
+    with pytest.raises(ConfigurationError, match="database_1: approval through hitl needs at least one approver"):
+        CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[], gate=WindowsGate([]))
+
+
+# --- whole runs in real Airflow ------------------------------------------------------------------
+
+
+@pytest.fixture
+def core_api(monkeypatch):
+    """The Core API app (what the UI calls), with two SimpleAuthManager users."""
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "%s:admin,%s:admin" % (ALICE, MALLORY))
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "cutover-hitl-test-" * 4)
+    from fastapi.testclient import TestClient
+
+    from airflow.api_fastapi.app import create_app
+
+    return TestClient(create_app("core"))
+
+
+class Responder(threading.Thread):
+    """Answers each ask in turn, as the Required Actions page does; sweeps timeouts like a scheduler."""
+
+    def __init__(self, client, dag_id: str, answers: List[tuple]):
+        super().__init__(daemon=True)
+        self.client, self.dag_id, self.answers = client, dag_id, list(answers)
+        self.replies: List[tuple] = []
+        self.problem: Optional[str] = None
+        self.run_ended = threading.Event()
+
+    def finish(self) -> None:
+        """The run ended: stop; an answer still due means the run ended before it was asked for."""
+        self.run_ended.set()
+        self.join(timeout=5)
+        if self.answers and self.problem is None:
+            self.problem = "the run ended before these were asked for: %s" % self.answers
+
+    def run(self) -> None:
+        give_up = time.monotonic() + ANSWER_TIMEOUT
+        while self.answers and time.monotonic() < give_up and not self.run_ended.is_set():
+            _sweep_awaiting_input_timeouts()
+            user, option, ready = self.answers[0]
+            if self._state() == "awaiting_input" and ready():
+                self.replies.append((user, option, self._answer(user, option)))
+                if self.replies[-1][2] == 200 or user == MALLORY:
+                    self.answers.pop(0)
+            time.sleep(0.3)
+        if self.answers and not self.run_ended.is_set():
+            self.problem = "still to answer after %d s: %s" % (ANSWER_TIMEOUT, self.answers)
+            self._fail_unfinished_tasks()
+
+    def _answer(self, user: str, option: str) -> int:
+        from airflow.api_fastapi.app import get_auth_manager
+        from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=user, role="admin"))
+        response = self.client.patch(
+            "/api/v2/dags/%s/dagRuns/%s/taskInstances/await_cutover/-1/hitlDetails" % (self.dag_id, self._run_id()),
+            json={"chosen_options": [option], "params_input": {}},
+            headers={"Authorization": "Bearer %s" % token},
+        )
+        return response.status_code
+
+    def _run_id(self) -> str:
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return session.query(DagRun.run_id).filter(DagRun.dag_id == self.dag_id).scalar()
+
+    def _state(self) -> Optional[str]:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            state = session.query(TaskInstance.state).filter(
+                TaskInstance.dag_id == self.dag_id, TaskInstance.task_id == "await_cutover"
+            ).scalar()
+        return str(state) if state else None
+
+    def _fail_unfinished_tasks(self) -> None:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from airflow.utils.state import State, TaskInstanceState
+
+        with create_session() as session:
+            for ti in session.query(TaskInstance).filter(TaskInstance.dag_id == self.dag_id):
+                if ti.state not in State.finished:
+                    ti.state = TaskInstanceState.FAILED
+
+
+def _sweep_awaiting_input_timeouts() -> None:
+    """The scheduler's sweep of `awaiting_input` tasks past their response timeout (its real code)."""
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+
+    class Scheduler:
+        log = logging.getLogger("scheduler")
+
+    SchedulerJobRunner.check_awaiting_input_timeouts(Scheduler())
+
+
+def run_cutover(dag_id: str, gate: WindowsGate, client, answers: List[tuple], **operator_args):
+    """`await_cutover` >> `freeze_source` through `dag.test()` while the responder answers."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    from migration_orchestration_lib.airflow_compat import DAG, timezone
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
+
+    with DAG(dag_id, schedule=None, start_date=timezone.datetime(2024, 1, 1)) as dag:
+        ask = CutoverApprovalOperator(
+            task_id="await_cutover",
+            database_name="database_1",
+            approvers=[ALICE],
+            gate=gate,
+            windows=["test windows (seconds of real time)"],
+            **operator_args
+        )
+        ask >> EmptyOperator(task_id="freeze_source")
+    # dag.test() runs a DAG its bundle holds; this one lives in no file: registered as one would be.
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder="/nonexistent", collect_dags=False)
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    responder = Responder(client, dag_id, answers)
+    responder.start()
+    dag_run = dag.test()
+    responder.finish()
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    return str(dag_run.state), states, responder
+
+
+def always():
+    return True
+
+
+def openings(*spans):
+    """Openings `(start, end)` seconds from now."""
+    now = utc_now()
+    return [(now + timedelta(seconds=start), now + timedelta(seconds=end)) for start, end in spans]
+
+
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_api):
+    gate = WindowsGate(openings((-1, 60)))
+    state, states, responder = run_cutover(
+        "cutover_hitl_approve", gate, core_api, [(MALLORY, "Approve", always), (ALICE, "Approve", always)]
+    )
+
+    assert responder.problem is None
+    assert [(user, code) for user, _, code in responder.replies] == [(MALLORY, 403), (ALICE, 200)]  # only approvers answer
+    assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
+    window = gate.openings[0][0].isoformat()
+    assert gate.records == {window: ("approve", ALICE)}
+    assert gate.statuses() == ["AwaitingApproval", "Approved", "Succeeded"]
+
+
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+@pytest.mark.parametrize("deferrable", [False, True], ids=["rescheduled", "deferred"])
+def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, deferrable):
+    gate = WindowsGate(openings((-1, 8), (10, 70)))
+    second_window = lambda: "WaitingForWindow" in gate.statuses()  # noqa: E731
+    state, states, responder = run_cutover(
+        "cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"),
+        gate,
+        core_api,
+        [(ALICE, "Reject", always), (ALICE, "Approve", second_window)],
+        deferrable=deferrable,
+    )
+
+    assert responder.problem is None and [code for _, _, code in responder.replies] == [200, 200]
+    assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}  # never skipped
+    first, second = (opens.isoformat() for opens, _ in gate.openings)
+    assert gate.records == {first: ("reject", ALICE), second: ("approve", ALICE)}
+    statuses = gate.statuses()
+    assert statuses[:2] == ["AwaitingApproval", "Rejected"] and statuses[-3:] == ["AwaitingApproval", "Approved", "Succeeded"]
+    assert set(statuses[2:-3]) == {"WaitingForWindow"}
+
+
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_api):
+    gate = WindowsGate(openings((-1, 7), (9, 70)))
+    missed = lambda: "WindowMissed" in gate.statuses() and "WaitingForWindow" in gate.statuses()  # noqa: E731
+    state, states, responder = run_cutover(
+        "cutover_hitl_timeout", gate, core_api, [(ALICE, "Approve", missed)], heartbeat=timedelta(seconds=2)
+    )
+
+    assert responder.problem is None
+    assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
+    first, second = (opens.isoformat() for opens, _ in gate.openings)
+    assert gate.records == {second: ("approve", ALICE)}  # nothing recorded for the unanswered window
+    statuses = gate.statuses()
+    missed_at = statuses.index("WindowMissed")
+    asks = statuses[:missed_at]
+    assert set(asks) == {"AwaitingApproval"} and len(asks) >= 2  # the ask, then its heartbeats
+    assert first in dict(gate.events)["WindowMissed"]
+    assert statuses[-3:] == ["AwaitingApproval", "Approved", "Succeeded"]
