@@ -97,6 +97,24 @@ def test_an_operator_without_approvers_is_refused():
         CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[], gate=WindowsGate([]))
 
 
+@needs_hitl
+def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
+    """Where the auth manager lets anyone answer (SimpleAuthManager with all admins), the answer
+    still counts only from an approver."""
+    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
+
+    gate = WindowsGate(openings((-60, -30), (3600, 7200)))  # the window passed meanwhile: waits for the next
+    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
+    event = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": MALLORY, "name": MALLORY}}
+
+    with pytest.raises(AirflowRescheduleException):
+        operator.execute_complete({}, event, window=gate.openings[0][0].isoformat(), deadline=utc_now().isoformat())
+    assert gate.records == {}
+    assert gate.events[0] == ("AwaitingApproval", "answer by %s ignored: not an approver of database_1 (%s)" % (MALLORY, ALICE))
+    assert gate.statuses()[1:] == ["WaitingForWindow"]
+
+
 # --- whole runs in real Airflow ------------------------------------------------------------------
 
 
