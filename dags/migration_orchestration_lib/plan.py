@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from migration_orchestration_lib.cutover_gate import ApprovalSettings, CutoverSettings
+from migration_orchestration_lib.cutover_windows import window_from_plan
+
 SCHEMA_FILE_NAME = "migration_plan.schema.json"
 _DAGS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Beside the plan (the bundle), beside the DAG file, then the repository's schema/ (tests, rehearsals).
@@ -118,6 +121,11 @@ class DatabaseMigration:
     timeout_minutes: int
     source_freeze: str  # readOnly | singleUser
     allow_source_writes_during_copy: bool  # SqlDb only
+    cutover: CutoverSettings = CutoverSettings()  # windows, expected minutes, approval (resolved)
+
+    @property
+    def freezes_source(self) -> bool:
+        return self.restores_backups or not self.allow_source_writes_during_copy
 
     @property
     def is_online(self) -> bool:
@@ -145,6 +153,15 @@ class MigrationPlan:
     target_servers: Tuple[TargetServer, ...]
     backup_storage: Optional[BackupStorage]
     databases: Tuple[DatabaseMigration, ...]
+    max_concurrent_cutovers: Optional[int] = None  # the plan's cutover.maxConcurrent
+
+    def is_gated(self, database: DatabaseMigration) -> bool:
+        """Whether the database waits in `await_cutover` (a window, an approval, or the plan's
+        maxConcurrent for a database whose migration freezes its source); others keep their chain."""
+        cutover = database.cutover
+        return bool(cutover.windows) or cutover.approval.required or (
+            self.max_concurrent_cutovers is not None and database.freezes_source
+        )
 
     @cached_property
     def _databases_by_name(self) -> Dict[str, DatabaseMigration]:
@@ -245,6 +262,7 @@ def _build(document: Mapping[str, Any]) -> MigrationPlan:
         if storage is None
         else BackupStorage(storage_account_resource_id=storage["storageAccountResourceId"], connection_id=storage["connectionId"]),
         databases=tuple(_database(item) for item in document["databases"]),
+        max_concurrent_cutovers=(document.get("cutover") or {}).get("maxConcurrent"),
     )
 
 
@@ -281,4 +299,19 @@ def _database(item: Mapping[str, Any]) -> DatabaseMigration:
         timeout_minutes=item["timeoutMinutes"],
         source_freeze=item["sourceFreeze"],
         allow_source_writes_during_copy=item["allowSourceWritesDuringCopy"],
+        cutover=_cutover(item.get("cutover")),
+    )
+
+
+def _cutover(item: Optional[Mapping[str, Any]]) -> CutoverSettings:
+    """A database's resolved cutover; absent (a plan rendered before cutover windows): ungated."""
+    if not item:
+        return CutoverSettings()
+    approval = item["approval"]
+    return CutoverSettings(
+        windows=tuple(window_from_plan(window) for window in item["windows"]),
+        expected_minutes=item["expectedMinutes"],
+        approval=ApprovalSettings(
+            required=approval["required"], approvers=tuple(approval.get("approvers", ())), channel=approval["channel"]
+        ),
     )

@@ -1,0 +1,224 @@
+"""Whether a database may start its cutover now: one pure decision, shared by both approval channels.
+
+`decide_cutover(...)` is given the database's cutover settings, the time, its approval record (or
+None), how many other cutovers are in progress in the world, and since when this wait runs; it
+says one of:
+- `wait` until a time (or the next poke), with why: no window fits (`WaitingForWindow`, or
+  `WindowMissed` when one passed while this database waited), this window was rejected
+  (`Rejected`), or `cutover.maxConcurrent` cutovers are in progress (`WaitingForWindow`);
+- `ask` for approval of the opening that fits now, before `closes_at` (its last fitting start);
+- `go`: the cutover may start; `closes_at` is the window's close (None without windows).
+It never says "fail" or "roll back": a rejection or a missed window waits for the next window.
+The `await_cutover` step (channel airflowVariable) and the HITL operator (channel hitl,
+`cutover_hitl`) both call it on every poke, deciding afresh from the record and the world.
+
+The approval record (the durable truth on both channels) is the Airflow Variable
+`migration_cutover_approval__<database>` = `{"window": <opening, ISO UTC>, "decision":
+"approve"|"reject", "by": <approver>}`; it counts only for the window open now and when `by` is
+one of the approvers (case-insensitive). Without windows, `window` is `"any"`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Optional, Sequence, Tuple
+
+from migration_orchestration_lib.cutover_windows import Opening, Window, fitting_at, iso_utc, next_fit, openings_around
+
+APPROVAL_VARIABLE_PREFIX = "migration_cutover_approval__"
+ANY_TIME = "any"  # the `window` of an approval record when the database has no windows
+WAIT, ASK, GO = "wait", "ask", "go"
+DECISIONS = ("approve", "reject")
+
+
+@dataclass(frozen=True)
+class ApprovalSettings:
+    required: bool = False
+    approvers: Tuple[str, ...] = ()
+    channel: str = "airflowVariable"  # hitl | airflowVariable
+
+
+@dataclass(frozen=True)
+class CutoverSettings:
+    """A database's resolved `cutover` from the rendered plan (plan defaults merged in)."""
+
+    windows: Tuple[Window, ...] = ()
+    expected_minutes: int = 30
+    approval: ApprovalSettings = ApprovalSettings()
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    window: str
+    decision: str
+    by: str
+
+    def to_json(self) -> str:
+        return json.dumps({"window": self.window, "decision": self.decision, "by": self.by})
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    action: str  # wait | ask | go
+    status: str  # the await_cutover event's status
+    message: str
+    until: Optional[datetime] = None  # wait: when the decision can change by time alone (None: next poke); ask: closes_at
+    opening: Optional[Opening] = None  # the window asked about or gone in
+    closes_at: Optional[datetime] = None  # ask: approval needed before it; go: the window's close
+
+    @property
+    def window_key(self) -> str:
+        return self.opening.key if self.opening else ANY_TIME
+
+
+def approval_variable(database_name: str) -> str:
+    return APPROVAL_VARIABLE_PREFIX + database_name
+
+
+def approval_command(database_name: str, window_key: str, approver: str) -> str:
+    """The one command an operator runs to approve (channel airflowVariable)."""
+    record = ApprovalRecord(window=window_key, decision="approve", by=approver)
+    return "airflow variables set %s '%s'" % (approval_variable(database_name), record.to_json().replace(" ", ""))
+
+
+def parse_record(raw: Any) -> Tuple[Optional[ApprovalRecord], Optional[str]]:
+    """A stored record, or (None, why it is ignored). `raw`: the Variable's text or a mapping."""
+    if raw is None or raw == "":
+        return None, None
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        record = ApprovalRecord(window=str(value["window"]), decision=str(value["decision"]).lower(), by=str(value["by"]))
+    except (ValueError, TypeError, KeyError) as error:
+        return None, "the approval record is not {\"window\", \"decision\", \"by\"} JSON (%s)" % error
+    if record.decision not in DECISIONS:
+        return None, "the approval record's decision %r is neither approve nor reject" % record.decision
+    return record, None
+
+
+def decide_cutover(
+    database_name: str,
+    cutover: CutoverSettings,
+    now: datetime,
+    record: Any = None,
+    in_progress: int = 0,
+    max_concurrent: Optional[int] = None,
+    waiting_since: Optional[datetime] = None,
+) -> GateDecision:
+    """The gate (see the module's docstring). `record`: the stored approval record (raw text,
+    mapping or ApprovalRecord); `in_progress`: other databases' cutovers in progress now."""
+    windows, expected = cutover.windows, cutover.expected_minutes
+    opening: Optional[Opening] = None
+    if windows:
+        opening = fitting_at(windows, now, expected)
+        if opening is None:
+            return _no_window_fits(database_name, cutover, now, record, waiting_since)
+    key = opening.key if opening else ANY_TIME
+    where = opening.describe() if opening else "any time (no window)"
+    if cutover.approval.required:
+        decision, ignored = _decision_for(record, key, cutover.approval.approvers)
+        if decision is not None and decision.decision == "reject":
+            after = next_fit(windows, opening.last_start(expected) + timedelta(seconds=1), expected) if opening else None
+            return GateDecision(
+                WAIT,
+                "Rejected",
+                "cutover of %s in window %s rejected by %s: it keeps replicating; %s"
+                % (database_name, where, decision.by, _next_words(after)),
+                until=after[0] if after else None,
+                opening=opening,
+            )
+        if decision is None:
+            closes = opening.last_start(expected) if opening else None
+            return GateDecision(
+                ASK,
+                "AwaitingApproval",
+                "%s is ready for cutover in window %s and awaits approval by one of %s%s. Approve in the Airflow UI "
+                "(Required actions, channel hitl), or: %s (Data Factory, Fabric: Admin > Variables)%s"
+                % (
+                    database_name,
+                    where,
+                    ", ".join(cutover.approval.approvers),
+                    " before %s" % iso_utc(closes) if closes else "",
+                    approval_command(database_name, key, cutover.approval.approvers[0] if cutover.approval.approvers else "<approver>"),
+                    "; %s" % ignored if ignored else "",
+                ),
+                until=closes,
+                opening=opening,
+                closes_at=closes,
+            )
+    if max_concurrent is not None and in_progress >= max_concurrent:
+        return GateDecision(
+            WAIT,
+            "WaitingForWindow",
+            "%d cutover(s) in progress (cutover.maxConcurrent %d): %s waits in window %s"
+            % (in_progress, max_concurrent, database_name, where),
+            opening=opening,
+        )
+    approved = cutover.approval.required
+    return GateDecision(
+        GO,
+        "Approved" if approved else "Succeeded",
+        "%s may cut over in window %s%s"
+        % (database_name, where, " (approved by %s)" % _decision_for(record, key, cutover.approval.approvers)[0].by if approved else ""),
+        opening=opening,
+        closes_at=opening.closes if opening else None,
+    )
+
+
+def _no_window_fits(database_name: str, cutover: CutoverSettings, now: datetime, record: Any, waiting_since: Optional[datetime]) -> GateDecision:
+    after = next_fit(cutover.windows, now, cutover.expected_minutes)
+    missed = _missed_since(cutover, now, waiting_since)
+    rejected = missed is not None and cutover.approval.required and _rejects(record, missed.key, cutover.approval.approvers)
+    if missed is not None and not rejected:
+        approved = cutover.approval.required and _decision_for(record, missed.key, cutover.approval.approvers)[0] is not None
+        why = "no approval came in time" if cutover.approval.required and not approved else "other cutovers held it (cutover.maxConcurrent)"
+        return GateDecision(
+            WAIT,
+            "WindowMissed",
+            "window %s passed while %s waited (%s): it keeps replicating; %s" % (missed.describe(), database_name, why, _next_words(after)),
+            until=after[0] if after else None,
+            opening=missed,
+        )
+    return GateDecision(
+        WAIT,
+        "WaitingForWindow",
+        "%s is ready for cutover and keeps replicating; %s" % (database_name, _next_words(after)),
+        until=after[0] if after else None,
+        opening=after[1] if after else None,
+    )
+
+
+def _missed_since(cutover: CutoverSettings, now: datetime, waiting_since: Optional[datetime]) -> Optional[Opening]:
+    """The latest opening whose last fitting start passed while this database waited."""
+    if waiting_since is None:
+        return None
+    passed = [
+        o
+        for w in cutover.windows
+        for o in openings_around(w, now)
+        if waiting_since <= o.last_start(cutover.expected_minutes) < now and o.opens <= o.last_start(cutover.expected_minutes)
+    ]
+    return max(passed, key=lambda o: o.last_start(cutover.expected_minutes), default=None)
+
+
+def _next_words(after: Optional[Tuple[datetime, Opening]]) -> str:
+    if after is None:
+        return "no window of the plan fits any more: add one to the plan (or clear the rejection)"
+    return "next window %s, cutover from %s" % (after[1].describe(), iso_utc(after[0]))
+
+
+def _decision_for(record: Any, key: str, approvers: Sequence[str]) -> Tuple[Optional[ApprovalRecord], Optional[str]]:
+    """The record if it counts for window `key`, else (None, why it was ignored)."""
+    parsed, problem = (record, None) if isinstance(record, ApprovalRecord) else parse_record(record)
+    if parsed is None:
+        return None, problem
+    if parsed.window != key:
+        return None, "the approval record for window %s is ignored: the window open now is %s" % (parsed.window, key)
+    if parsed.by.lower() not in {a.lower() for a in approvers}:
+        return None, "the approval record by %s is ignored: not one of the approvers (%s)" % (parsed.by, ", ".join(approvers))
+    return parsed, None
+
+
+def _rejects(record: Any, key: str, approvers: Sequence[str]) -> bool:
+    decision, _ = _decision_for(record, key, approvers)
+    return decision is not None and decision.decision == "reject"

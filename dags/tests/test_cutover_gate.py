@@ -1,0 +1,152 @@
+"""The cutover gate: wait / ask / go from settings, time, the approval record and the world."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from migration_orchestration_lib.cutover_gate import (
+    ASK,
+    GO,
+    WAIT,
+    ApprovalSettings,
+    CutoverSettings,
+    approval_command,
+    decide_cutover,
+    parse_record,
+)
+from migration_orchestration_lib.cutover_windows import Window, window_from_plan
+
+pytestmark = [pytest.mark.airflow26]
+
+SATURDAY_NIGHT = Window(time_zone="Europe/Berlin", days=("Sat",), start="22:00", duration_minutes=360)
+CHRISTMAS_EVE = window_from_plan({"timeZone": "America/New_York", "from": "2026-12-24T20:00", "to": "2026-12-25T02:00"})
+APPROVERS = ("alice@contoso.com",)
+WITH_APPROVAL = CutoverSettings(windows=(SATURDAY_NIGHT,), approval=ApprovalSettings(True, APPROVERS, "airflowVariable"))
+SAT_OPENING = "2026-12-05T21:00:00Z"  # Sat 2026-12-05 22:00 CET
+
+
+def utc(*parts):
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def record(decision, window=SAT_OPENING, by="Alice@Contoso.com"):
+    return '{"window": "%s", "decision": "%s", "by": "%s"}' % (window, decision, by)
+
+
+def test_outside_every_window_it_waits_until_the_next_opening():
+    decision = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 3, 12))
+    assert (decision.action, decision.status, decision.until) == (WAIT, "WaitingForWindow", utc(2026, 12, 5, 21))
+    assert "next window Sat 22:00" in decision.message
+
+
+def test_in_a_window_without_a_record_it_asks_until_the_last_fitting_start_and_prints_the_command():
+    decision = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 5, 22))
+    assert (decision.action, decision.status, decision.window_key) == (ASK, "AwaitingApproval", SAT_OPENING)
+    assert decision.closes_at == utc(2026, 12, 6, 2, 30), "03:00Z close minus 30 expected minutes"
+    assert approval_command("db", SAT_OPENING, "alice@contoso.com") in decision.message
+    assert "airflow variables set migration_cutover_approval__db" in decision.message
+
+
+def test_an_approval_for_the_open_window_by_an_approver_goes_case_insensitively():
+    decision = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 5, 22), record("approve"))
+    assert (decision.action, decision.status, decision.closes_at) == (GO, "Approved", utc(2026, 12, 6, 3))
+    assert "approved by Alice@Contoso.com" in decision.message
+
+
+@pytest.mark.parametrize(
+    "stored, why",
+    [
+        (record("approve", window="2026-11-28T21:00:00Z"), "for window 2026-11-28T21:00:00Z is ignored"),
+        (record("approve", by="mallory@contoso.com"), "not one of the approvers"),
+        ("yes please", "not {\"window\", \"decision\", \"by\"} JSON"),
+        (record("maybe"), "neither approve nor reject"),
+    ],
+)
+def test_a_record_for_another_window_or_by_someone_else_is_ignored_and_the_message_says_why(stored, why):
+    decision = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 5, 22), stored)
+    assert decision.action == ASK and why in decision.message
+
+
+def test_a_rejection_waits_for_the_next_window_never_fails():
+    decision = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 5, 22), record("reject"))
+    assert (decision.action, decision.status, decision.until) == (WAIT, "Rejected", utc(2026, 12, 12, 21))
+    assert "keeps replicating" in decision.message
+    # the next Saturday the old rejection no longer counts: ask again
+    assert decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 12, 22), record("reject")).action == ASK
+
+
+def test_a_window_that_passed_while_waiting_is_reported_missed_but_a_rejected_one_is_not():
+    since = utc(2026, 12, 5, 20)
+    missed = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 6, 2, 31), None, waiting_since=since)
+    assert (missed.action, missed.status, missed.until) == (WAIT, "WindowMissed", utc(2026, 12, 12, 21))
+    assert "no approval came in time" in missed.message
+    rejected = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 6, 2, 31), record("reject"), waiting_since=since)
+    assert rejected.status == "WaitingForWindow"
+    first_poke = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 6, 4), None, waiting_since=utc(2026, 12, 6, 3, 30))
+    assert first_poke.status == "WaitingForWindow", "a window before this wait began was not missed by it"
+
+
+def test_max_concurrent_holds_a_fitting_window_until_a_place_is_free():
+    settings = CutoverSettings(windows=(SATURDAY_NIGHT,))
+    held = decide_cutover("db", settings, utc(2026, 12, 5, 22), in_progress=2, max_concurrent=2)
+    assert (held.action, held.status, held.until) == (WAIT, "WaitingForWindow", None)
+    assert "2 cutover(s) in progress (cutover.maxConcurrent 2)" in held.message
+    free = decide_cutover("db", settings, utc(2026, 12, 5, 22), in_progress=1, max_concurrent=2)
+    assert (free.action, free.status) == (GO, "Succeeded")
+
+
+def test_without_windows_approval_names_any_time_and_a_rejection_waits_for_a_new_record():
+    settings = CutoverSettings(approval=ApprovalSettings(True, APPROVERS, "airflowVariable"))
+    asked = decide_cutover("db", settings, utc(2026, 12, 1))
+    assert (asked.action, asked.window_key, asked.closes_at) == (ASK, "any", None)
+    go = decide_cutover("db", settings, utc(2026, 12, 1), record("approve", window="any"))
+    assert (go.action, go.closes_at) == (GO, None)
+    rejected = decide_cutover("db", settings, utc(2026, 12, 1), record("reject", window="any"))
+    assert (rejected.action, rejected.status, rejected.until) == (WAIT, "Rejected", None)
+
+
+def test_of_two_windows_the_date_window_comes_first_at_christmas():
+    settings = CutoverSettings(windows=(SATURDAY_NIGHT, CHRISTMAS_EVE))
+    decision = decide_cutover("db", settings, utc(2026, 12, 21))
+    assert decision.until == utc(2026, 12, 25, 1) and decision.opening.window == CHRISTMAS_EVE
+    assert decide_cutover("db", settings, utc(2026, 12, 25, 2)).action == GO
+
+
+def test_when_no_window_will_ever_fit_it_says_so():
+    decision = decide_cutover("db", CutoverSettings(windows=(CHRISTMAS_EVE,)), utc(2027, 1, 1))
+    assert decision.action == WAIT and decision.until is None and "no window of the plan fits any more" in decision.message
+
+
+def test_parse_record():
+    assert parse_record(None) == (None, None)
+    parsed, problem = parse_record({"window": SAT_OPENING, "decision": "APPROVE", "by": "bob"})
+    assert problem is None and parsed.decision == "approve"
+
+
+def test_the_rendered_plan_carries_each_database_cutover_and_which_databases_are_gated():
+    from conftest import database_entry, plan_with_databases
+    from migration_orchestration_lib.plan import PlanError, parse_plan
+
+    cutover = {
+        "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}],
+        "expectedMinutes": 45,
+        "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"},
+    }
+    document = plan_with_databases(
+        [
+            database_entry("gated", "Sales", cutover=cutover),
+            database_entry("copy", "Hr", target="db-prod", allowSourceWritesDuringCopy=True),
+            database_entry("plain", "Crm"),
+        ]
+    )
+    plan = parse_plan(document)
+    assert plan.database("gated").cutover.windows == (SATURDAY_NIGHT,)
+    assert plan.database("gated").cutover.expected_minutes == 45
+    assert [plan.is_gated(d) for d in plan.databases] == [True, False, False]
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    assert [plan.is_gated(d) for d in plan.databases] == [True, False, True], "maxConcurrent gates what freezes its source"
+    document["databases"][0]["cutover"]["windows"][0].pop("start")
+    with pytest.raises(PlanError, match=r"databases\[0\]\.cutover\.windows\[0\]"):
+        parse_plan(document)
