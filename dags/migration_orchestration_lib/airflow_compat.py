@@ -67,6 +67,8 @@ __all__ = [
     "first_poke_at",
     "utc_now",
     "time_delta_trigger",
+    "get_variable",
+    "set_variable",
 ]
 
 
@@ -118,3 +120,22 @@ def time_delta_trigger(delay: Any) -> Any:
     else:
         from airflow.triggers.temporal import TimeDeltaTrigger  # type: ignore[no-redef]
     return TimeDeltaTrigger(delay)
+
+
+def get_variable(key: str) -> Optional[str]:
+    """An Airflow Variable's text, or None (Task SDK on Airflow 3: through the API server)."""
+    if AIRFLOW_3:
+        from airflow.sdk import Variable
+
+        return Variable.get(key, default=None)
+    from airflow.models import Variable  # type: ignore[no-redef]
+
+    return Variable.get(key, default_var=None)
+
+
+def set_variable(key: str, value: str) -> None:
+    if AIRFLOW_3:
+        from airflow.sdk import Variable
+    else:
+        from airflow.models import Variable  # type: ignore[no-redef]
+    Variable.set(key, value)

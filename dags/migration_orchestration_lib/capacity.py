@@ -43,6 +43,21 @@ def admission_refusal(
     return None
 
 
+def migrations_by_database(
+    plan: MigrationPlan, migrations: Iterable[Tuple[str, str, MigrationStatus]]
+) -> Dict[str, MigrationStatus]:
+    """Plan database name -> the latest migration DMS lists into its target."""
+    names = {
+        (_scope_key(plan.target_of(d).resource_id.value), d.target_database.lower()): d.name for d in plan.databases
+    }
+    found = {}
+    for scope, target_database, status in migrations:
+        name = names.get((_scope_key(scope), target_database.lower()))
+        if name is not None:
+            found[name] = status
+    return found
+
+
 def _plan_sources_by_target(plan: MigrationPlan) -> Dict[Tuple[str, str], str]:
     return {
         (_scope_key(plan.target_of(d).resource_id.value), d.target_database.lower()): d.source_server for d in plan.databases

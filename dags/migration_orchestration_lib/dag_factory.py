@@ -85,7 +85,8 @@ def _check_crash_task(plan: MigrationPlan, environ: Mapping[str, str]) -> None:
     database_name, _, task = environ.get(SIMULATE_CRASH_VARIABLE, "").partition(":")
     if not task.strip():
         return
-    tasks = [*steps.describe_chain(plan.database(database_name.strip())), rollback.ROLLBACK_TASK]
+    database = plan.database(database_name.strip())
+    tasks = [*steps.describe_chain(database, plan.is_gated(database)), rollback.ROLLBACK_TASK]
     if task.strip() not in tasks:
         raise ConfigurationError(
             "%s names task %r, which %s does not have (its tasks: %s)"
@@ -97,13 +98,17 @@ def _database_group(plan: MigrationPlan, database: DatabaseMigration, timing: Ti
     def task(task_id: str, step, **kwargs) -> MigrationTask:
         if task_id in pools:
             kwargs["pool"] = pools[task_id]
+        if task_id == "freeze_source" and plan.max_concurrent_cutovers is not None:
+            # counts the cutovers in progress again right before freezing: one admission at a time
+            kwargs["pool"] = pools["start_migration"]
         return MigrationTask(
             task_id=task_id, phase=task_id, step=step, plan=plan, database_name=database.name, timing=timing, **kwargs
         )
 
     with TaskGroup(group_id=database.name, tooltip="%s -> %s" % (database.source_database, database.target_kind)):
         chain: List[BaseOperator] = [
-            task(task_id, steps.step_for(task_id, goal)) for task_id, goal in steps.describe_chain(database).items()
+            task(task_id, steps.step_for(task_id, goal))
+            for task_id, goal in steps.describe_chain(database, plan.is_gated(database)).items()
         ]
         for upstream, downstream in zip(chain, chain[1:]):
             _wire(upstream, downstream)

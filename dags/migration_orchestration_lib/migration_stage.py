@@ -13,7 +13,7 @@ back by deletion (see `target_removal`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from migration_orchestration_lib.migration_status import (
     CANCELED,
@@ -80,3 +80,15 @@ def standing_of(database: DatabaseMigration, migration: Optional[MigrationStatus
     elif stage == "canceling":
         stage = CANCELED
     return Standing(stage, migration)
+
+
+def standing(ctx: Any) -> Standing:
+    """Where a step's migration stands now (one DMS read); remembered on the context for the event."""
+    from migration_orchestration_lib.step_context import StepFailure
+
+    try:
+        current = standing_of(ctx.database, ctx.services.dms.current_migration(ctx.target))
+    except ForeignMigrationError as error:
+        raise StepFailure(str(error)) from error
+    ctx.operation_id = current.operation_id or ctx.operation_id
+    return current

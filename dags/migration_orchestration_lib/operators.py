@@ -30,13 +30,26 @@ from migration_orchestration_lib.events import build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
 from migration_orchestration_lib.rollback import ROLLBACK_TASK, NothingToRollBack
 from migration_orchestration_lib.settings import ConfigurationError, Timing
-from migration_orchestration_lib.step_context import StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import (
+    AWAIT_CUTOVER_TASK,
+    WINDOW_MISSED_KEY,
+    CutoverWait,
+    StepContext,
+    StepFailure,
+    StepPending,
+    StepResult,
+    StillWaiting,
+    WindowMissed,
+)
 
 log = logging.getLogger(__name__)
 
 # Failures that retrying cannot fix: fail the task at once (AirflowFailException skips retries).
 PERMANENT_FAILURES = (StepFailure, ConfigurationError)
 OUTCOME_KEY = "outcome"
+# A database's outcome in this run: `done` pushes migrated; `rollback` rolled_back, not_started or
+# waiting (back to replicating after a missed window); `await_cutover` waiting (rehearsal horizon).
+WAITING = "waiting"
 
 
 def next_poke_in(waited: timedelta, timing: Timing) -> timedelta:
@@ -80,13 +93,25 @@ class MigrationTask(BaseSensorOperator):
         first = datetime.fromisoformat(first_poke) if first_poke else first_poke_at(context)
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
         ctx.on_started = lambda message: self._emit(ctx, "Started", message, first)
+        ctx.first_poke = first
         try:
             result = self.step(ctx)
+        except CutoverWait as waiting:
+            return self._wait_for_cutover(ctx, waiting, first)
         except StepPending as pending:
             return self._wait(ctx, str(pending), first)
         except NothingToRollBack as skip:
             ctx.task_instance.xcom_push(key=OUTCOME_KEY, value="not_started")
             raise AirflowSkipException(str(skip))
+        except StillWaiting as still:
+            self._emit(ctx, "WaitingForWindow", str(still), first)
+            ctx.task_instance.xcom_push(key=OUTCOME_KEY, value=WAITING)
+            raise AirflowSkipException(str(still))
+        except WindowMissed as missed:
+            # Not a failure of the migration: the rollback task goes back to replicating.
+            self._emit(ctx, "WindowMissed", str(missed), first)
+            ctx.task_instance.xcom_push(key=WINDOW_MISSED_KEY, value=str(missed))
+            raise AirflowFailException(str(missed)) from missed
         except Exception as error:
             retrying = will_retry(ctx.task_instance, error) and not isinstance(error, PERMANENT_FAILURES)
             self._emit(ctx, "Retrying" if retrying else "Failed", "%s: %s" % (type(error).__name__, error), first)
@@ -119,6 +144,19 @@ class MigrationTask(BaseSensorOperator):
         # The heartbeat of the events contract: every poke of a waiting step says it still runs.
         self._emit(ctx, "Running", "waiting: %s" % reason, first)
         log.info("%s %s: waiting (%s); next poke in %s", self.database_name, self.phase, reason, delay)
+        if self.timing.deferrable:
+            self.defer(trigger=time_delta_trigger(delay), method_name="resume", kwargs={"first_poke": first.isoformat()})
+        raise AirflowRescheduleException(now + delay)
+
+    def _wait_for_cutover(self, ctx: StepContext, waiting: CutoverWait, first: datetime) -> None:
+        """await_cutover waits as long as the windows and approvers require (no deadline: a plan may
+        wait days for Saturday night); each poke's event says why (the heartbeat, every poke)."""
+        now = utc_now()
+        delay = next_poke_in(now - first, self.timing)
+        if waiting.until is not None:
+            delay = max(timedelta(0), min(delay, waiting.until - ctx.services.clock.now()))
+        self._emit(ctx, waiting.status, str(waiting), first)
+        log.info("%s %s: %s (%s); next poke in %s", self.database_name, self.phase, waiting.status, waiting, delay)
         if self.timing.deferrable:
             self.defer(trigger=time_delta_trigger(delay), method_name="resume", kwargs={"first_poke": first.isoformat()})
         raise AirflowRescheduleException(now + delay)
@@ -160,19 +198,30 @@ class RunOutcomeOperator(BaseOperator):
         ti = context["ti"]
         outcomes = {}
         for name in self.database_names:
-            outcomes[name] = ti.xcom_pull(task_ids="%s.done" % name, key=OUTCOME_KEY) or ti.xcom_pull(
-                task_ids="%s.%s" % (name, ROLLBACK_TASK), key=OUTCOME_KEY
+            outcomes[name] = next(
+                (
+                    outcome
+                    for task in ("done", ROLLBACK_TASK, AWAIT_CUTOVER_TASK)
+                    for outcome in [ti.xcom_pull(task_ids="%s.%s" % (name, task), key=OUTCOME_KEY)]
+                    if outcome
+                ),
+                None,
             )
         migrated = [n for n in self.database_names if outcomes[n] == "migrated"]
-        if len(migrated) == len(self.database_names):
-            log.info("All %d database(s) migrated: %s", len(migrated), ", ".join(migrated))
+        waiting = [n for n in self.database_names if outcomes[n] == WAITING]
+        if len(migrated) + len(waiting) == len(self.database_names):
+            log.info(
+                "%d database(s) migrated: %s; %d waiting for the next cutover window (replicating): %s",
+                len(migrated), ", ".join(migrated) or "-", len(waiting), ", ".join(waiting) or "-",
+            )
             return migrated
         rolled_back = [n for n in self.database_names if outcomes[n] == "rolled_back"]
         held = [n for n in self.database_names if outcomes[n] == "not_started"]
         rollback_failed = [n for n in self.database_names if outcomes[n] is None]
         raise AirflowFailException(
             "migration run failed: %d of %d database(s) not migrated. rolled back: %s; not started "
-            "(a dependency failed): %s; rollback failed or incomplete: %s; migrated: %s"
+            "(a dependency failed or waits): %s; rollback failed or incomplete: %s; migrated: %s; waiting for the next "
+            "cutover window (replicating): %s"
             % (
                 len(self.database_names) - len(migrated),
                 len(self.database_names),
@@ -180,5 +229,6 @@ class RunOutcomeOperator(BaseOperator):
                 ", ".join(held) or "-",
                 ", ".join(rollback_failed) or "-",
                 ", ".join(migrated) or "-",
+                ", ".join(waiting) or "-",
             )
         )

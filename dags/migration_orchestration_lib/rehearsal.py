@@ -14,7 +14,8 @@ between runs (`npm run rehearse -- --world DIR`). Here:
 Rehearsal knobs: `MIGRATION_SIMULATE_FAILURE=<db,...>` (DMS ends the migration Failed),
 `MIGRATION_SIMULATE_MISMATCH=<db,...>` (a row of the target differs once restored: validation
 fails and rolls back that database only), `MIGRATION_SIMULATE_CRASH=<db>:<task>` (see
-`crash_points`).
+`crash_points`), and for cutover windows and approval `MIGRATION_SIMULATE_START`/`_UNTIL` and
+`MIGRATION_SIMULATE_APPROVAL` (see `rehearsal_cutover`).
 """
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ def world_directory(environ: Mapping[str, str] = os.environ) -> str:
 def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> Any:
     from migration_orchestration_lib.dms_gateway import DmsGateway
     from migration_orchestration_lib.dms_transport import StaticTokenCredential
+    from migration_orchestration_lib.rehearsal_cutover import FileApprovals, SimulatedClock
     from migration_orchestration_lib.services import Services, operation_timing, sql_access_for
     from migration_rehearsal.sql_world import SqlEngine
     from migration_rehearsal.world import World
@@ -85,6 +87,9 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
             **factory,
         ),
         connections=RehearsalConnections(plan),
+        clock=SimulatedClock(directory, [d.name for d in plan.databases if plan.is_gated(d)], environ),
+        approvals=FileApprovals(directory),
+        simulated_approvals=settings.simulated_approvals(plan, environ),
     )
 
 

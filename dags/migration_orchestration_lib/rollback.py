@@ -7,6 +7,9 @@ Decided from DMS and SQL state, read again in this task:
    state read again right before (a live or pre-existing target is never removed);
 4. a frozen source is made writable again, unless DMS completed the migration and validation
    passed (then `done` succeeded and no rollback runs).
+A database whose cutover window closed before its cutover was requested (a step raised
+`WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
+removed, a frozen source is made writable again; the next run waits for the next window.
 """
 from __future__ import annotations
 
@@ -14,11 +17,14 @@ from typing import List
 
 from migration_orchestration_lib import target_removal
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import StepContext, StepResult
+from migration_orchestration_lib.migration_stage import Standing
+from migration_orchestration_lib.step_context import WINDOW_MISSED_KEY, StepContext, StepResult
 from migration_orchestration_lib.steps import standing
 
 
 ROLLBACK_TASK = "rollback"
+# The steps that may end a database's run as "back to replicating" (see cutover_steps).
+WINDOW_CHECKED_TASKS = ("start_migration", "freeze_source", "final_backup", "cutover")
 
 
 class NothingToRollBack(Exception):
@@ -28,11 +34,15 @@ class NothingToRollBack(Exception):
 def roll_back(ctx: StepContext) -> StepResult:
     database, services = ctx.database, ctx.services
     if not ctx.preflight_ran():
+        _release_cutover(ctx)
         raise NothingToRollBack(
             "%s never started in this run (a database it depends on failed): nothing to roll back" % database.name
         )
     actions: List[str] = []
     now = standing(ctx)
+    missed = _window_missed(ctx)
+    if missed and not now.is_live and not now.has_ended:
+        return _back_to_replicating(ctx, now, missed)
     if now.is_active:
         services.dms.cancel(ctx.target, now.operation_id)
         actions.append("canceled migration %s" % now.operation_id)
@@ -46,4 +56,32 @@ def roll_back(ctx: StepContext) -> StepResult:
     if source is not None and is_frozen(source):
         ctx.sql.unfreeze_source(database)
         actions.append("source database %s writable again" % database.source_database)
+    _release_cutover(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
+
+
+def _window_missed(ctx: StepContext) -> str:
+    for task in WINDOW_CHECKED_TASKS:
+        missed = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(task), key=WINDOW_MISSED_KEY)
+        if missed:
+            return missed
+    return ""
+
+
+def _back_to_replicating(ctx: StepContext, now: Standing, missed: str) -> StepResult:
+    database = ctx.database
+    actions = ["window missed (%s)" % missed]
+    source = ctx.sql.source_state(database)
+    if source is not None and is_frozen(source):
+        ctx.sql.unfreeze_source(database)
+        actions.append("source database %s writable again" % database.source_database)
+    if now.is_active:
+        actions.append("migration %s keeps replicating and its target is kept (never deleted)" % now.operation_id)
+    actions.append("a new run waits for the next window")
+    _release_cutover(ctx)
+    return StepResult("; ".join(actions), status="WindowMissed", return_value="waiting")
+
+
+def _release_cutover(ctx: StepContext) -> None:
+    if ctx.plan.is_gated(ctx.database):
+        ctx.services.clock.release(ctx.database.name)

@@ -7,10 +7,11 @@ Both are the same code: the DMS gateway (SDK, or REST on Python 3.8) and the pla
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping
 
 from migration_orchestration_lib import settings
+from migration_orchestration_lib.cutover_services import AirflowVariableApprovals, SystemClock
 from migration_orchestration_lib.dms_gateway import DmsGateway, OperationTiming
 from migration_orchestration_lib.events import event_writer_for
 from migration_orchestration_lib.plan import MigrationPlan
@@ -23,6 +24,9 @@ class Services:
     dms: DmsGateway
     sql_access: Any  # sql_access.SqlAccess
     connections: Any  # connections.AirflowConnections, or the rehearsal's
+    clock: Any = field(default_factory=SystemClock)  # or the rehearsal's SimulatedClock
+    approvals: Any = field(default_factory=AirflowVariableApprovals)  # or the rehearsal's FileApprovals
+    simulated_approvals: Dict[str, str] = field(default_factory=dict)  # rehearsal: database -> approve | reject
 
 
 def services_for(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> Services:

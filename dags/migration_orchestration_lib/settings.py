@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, FrozenSet, Mapping, Optional, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
 
 PLAN_PATH_VARIABLE = "MIGRATION_PLAN_PATH"
 DRY_RUN_VARIABLE = "MIGRATION_DRY_RUN"
@@ -17,6 +17,11 @@ SIMULATE_FAILURE_VARIABLE = "MIGRATION_SIMULATE_FAILURE"
 SIMULATE_MISMATCH_VARIABLE = "MIGRATION_SIMULATE_MISMATCH"
 SIMULATE_CRASH_VARIABLE = "MIGRATION_SIMULATE_CRASH"
 SIMULATION_DIR_VARIABLE = "MIGRATION_SIMULATION_DIR"
+SIMULATE_START_VARIABLE = "MIGRATION_SIMULATE_START"
+SIMULATE_UNTIL_VARIABLE = "MIGRATION_SIMULATE_UNTIL"
+SIMULATE_APPROVAL_VARIABLE = "MIGRATION_SIMULATE_APPROVAL"
+DEFAULT_SIMULATED_DAYS = timedelta(days=8)
+APPROVAL_DECISIONS = ("approve", "reject")
 WAIT_MODE_VARIABLE = "MIGRATION_WAIT_MODE"
 REHEARSAL_EVENTS_FILE_VARIABLE = "MIGRATION_REHEARSAL_EVENTS_FILE"
 SUBSCRIPTION_VARIABLE = "AZURE_SUBSCRIPTION_ID"
@@ -65,6 +70,8 @@ def check_rehearsal_settings(plan: Any, environ: Mapping[str, str] = os.environ)
     """Every rehearsal variable names what the plan has, and only in a rehearsal (import error otherwise)."""
     simulated_failures(plan.database_names, environ)
     simulated_mismatches(plan.database_names, environ)
+    simulated_approvals(plan, environ)
+    simulated_period(environ)
     raw = environ.get(SIMULATE_CRASH_VARIABLE, "").strip()
     if not raw:
         return
@@ -75,6 +82,53 @@ def check_rehearsal_settings(plan: Any, environ: Mapping[str, str] = os.environ)
             "%s must be <database>:<task> with a database of the plan (%s), got %r"
             % (SIMULATE_CRASH_VARIABLE, ", ".join(plan.database_names), raw)
         )
+
+
+def simulated_approvals(plan: Any, environ: Mapping[str, str] = os.environ) -> Dict[str, str]:
+    """`MIGRATION_SIMULATE_APPROVAL=<db>:approve|reject[,...]`: the simulated approver's answers."""
+    raw = environ.get(SIMULATE_APPROVAL_VARIABLE, "").strip()
+    answers: Dict[str, str] = {}
+    if not raw:
+        return answers
+    _require_rehearsal(SIMULATE_APPROVAL_VARIABLE, raw, environ)
+    for item in (part.strip() for part in raw.split(",") if part.strip()):
+        name, _, decision = (text.strip() for text in item.partition(":"))
+        if name not in plan.database_names:
+            raise ConfigurationError(
+                "%s names database %r, not in the plan (plan databases: %s)"
+                % (SIMULATE_APPROVAL_VARIABLE, name, ", ".join(plan.database_names))
+            )
+        if decision not in APPROVAL_DECISIONS:
+            raise ConfigurationError(
+                "%s: %r must be <database>:approve or <database>:reject, got decision %r" % (SIMULATE_APPROVAL_VARIABLE, item, decision)
+            )
+        if not plan.database(name).cutover.approval.required:
+            raise ConfigurationError(
+                "%s names %s, whose cutover needs no approval (cutover.approval.required is false): nothing would ask"
+                % (SIMULATE_APPROVAL_VARIABLE, name)
+            )
+        answers[name] = decision
+    return answers
+
+
+def simulated_period(environ: Mapping[str, str] = os.environ) -> Tuple[Optional[datetime], Optional[datetime]]:
+    """The simulated clock's start and horizon (`MIGRATION_SIMULATE_START`, `_UNTIL`), when set."""
+    start, until = (_instant(variable, environ) for variable in (SIMULATE_START_VARIABLE, SIMULATE_UNTIL_VARIABLE))
+    if start and until and until <= start:
+        raise ConfigurationError("%s (%s) must be after %s (%s)" % (SIMULATE_UNTIL_VARIABLE, until, SIMULATE_START_VARIABLE, start))
+    return start, until
+
+
+def _instant(variable: str, environ: Mapping[str, str]) -> Optional[datetime]:
+    raw = environ.get(variable, "").strip()
+    if not raw:
+        return None
+    _require_rehearsal(variable, raw, environ)
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise ConfigurationError("%s must be an ISO 8601 time such as 2026-12-05T18:00:00Z, got %r" % (variable, raw)) from error
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _rehearsal_databases(variable: str, database_names: Sequence[str], environ: Mapping[str, str]) -> FrozenSet[str]:

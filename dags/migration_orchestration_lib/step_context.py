@@ -16,7 +16,10 @@ from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, S
 from migration_orchestration_lib.settings import Timing
 
 PREFLIGHT_TASK = "preflight"
+AWAIT_CUTOVER_TASK = "await_cutover"
 DEADLINE_KEY = "deadline"
+CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO UTC), None without windows
+WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
 
 
 class StepFailure(Exception):
@@ -25,6 +28,25 @@ class StepFailure(Exception):
 
 class StepPending(Exception):
     """The step waits for something outside Airflow (DMS, a SQL operation, capacity): poke again later."""
+
+
+class CutoverWait(StepPending):
+    """await_cutover waits (no window fits, approval awaited or rejected, maxConcurrent): the poke's
+    event says `status`, and nothing changes by time alone before `until` (None: the next poke)."""
+
+    def __init__(self, status: str, message: str, until: Optional[datetime] = None):
+        super().__init__(message)
+        self.status, self.until = status, until
+
+
+class StillWaiting(Exception):
+    """A rehearsal's horizon passed while await_cutover waited: the task skips itself, the
+    database is reported waiting (replicating), not failed."""
+
+
+class WindowMissed(StepFailure):
+    """The cutover window no longer holds the cutover: the database goes back to replicating
+    (rollback does not cancel) and waits for the next window in a later run."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +68,7 @@ class StepContext:
     _services: Any = None
     _sql: Any = None
     operation_id: Optional[str] = None  # the DMS migration this step saw, for its event
+    first_poke: Optional[datetime] = None  # when this try of the task first poked (real time)
 
     @property
     def services(self) -> Any:
@@ -92,10 +115,20 @@ class StepContext:
         return "%s.%s" % (self.database.name, task_name)
 
     def deadline(self) -> Optional[datetime]:
-        """When this run gives up waiting on this database: preflight's start + `timeoutMinutes`."""
-        facts = self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK)) or {}
-        value = facts.get(DEADLINE_KEY) if isinstance(facts, Mapping) else None
-        return datetime.fromisoformat(value) if value else None
+        """When this run gives up waiting on this database: preflight's start + `timeoutMinutes`
+        (after await_cutover: its end + `timeoutMinutes`)."""
+        for task in (AWAIT_CUTOVER_TASK, PREFLIGHT_TASK):  # after a cutover wait, the gate's own
+            facts = self.task_instance.xcom_pull(task_ids=self.task_id(task)) or {}
+            value = facts.get(DEADLINE_KEY) if isinstance(facts, Mapping) else None
+            if value:
+                return datetime.fromisoformat(value)
+        return None
+
+    def window_closes(self) -> Optional[datetime]:
+        """The close of the window await_cutover went in (None: ungated, or no windows)."""
+        facts = self.task_instance.xcom_pull(task_ids=self.task_id(AWAIT_CUTOVER_TASK)) or {}
+        value = facts.get(CLOSES_KEY) if isinstance(facts, Mapping) else None
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
     def preflight_ran(self) -> bool:
         """Whether this run's preflight started on this database (a held database's never does)."""

@@ -18,27 +18,21 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Dict, Optional
 
+from migration_orchestration_lib import cutover_steps
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal
 from migration_orchestration_lib.migration_request import build_migration_request
-from migration_orchestration_lib.migration_stage import Standing, standing_of
+from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import DEADLINE_KEY, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, DEADLINE_KEY, StepContext, StepFailure, StepPending, StepResult
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
+AWAIT_CUTOVER = AWAIT_CUTOVER_TASK
 WAIT_READY_FOR_CUTOVER = "ready_for_cutover"
 WAIT_SUCCEEDED = "succeeded"
 
 
-def standing(ctx: StepContext) -> Standing:
-    """Where the migration stands now (one DMS read); remembered on the context for the event."""
-    try:
-        current = standing_of(ctx.database, ctx.services.dms.current_migration(ctx.target))
-    except stages.ForeignMigrationError as error:
-        raise StepFailure(str(error)) from error
-    ctx.operation_id = current.operation_id or ctx.operation_id
-    return current
 
 
 def final_backup_name(ctx: StepContext, token: str) -> str:
@@ -116,6 +110,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     if refusal:
         raise StepPending("waiting for capacity: %s" % refusal)
     if not database.restores_backups and not database.allow_source_writes_during_copy:
+        cutover_steps.admit_freeze(ctx)
         ctx.sql.freeze_source(database)  # the copy reads tables: no write may land behind it
     ctx.on_started("starting migration of %s" % database.source_database)
     last_backup = None
@@ -144,6 +139,9 @@ def wait_for(goal: str):
         reached = now.stage == stages.SUCCEEDED or (goal == WAIT_READY_FOR_CUTOVER and now.stage in (stages.READY_FOR_CUTOVER, stages.COMPLETING))
         if not reached:
             raise StepPending(now.describe())
+        overran = cutover_steps.overrun(ctx) if goal == WAIT_SUCCEEDED else None
+        if overran:
+            return StepResult("DMS migration %s; %s" % (now.describe(), overran), status="WindowMissed")
         return StepResult("DMS migration %s" % now.describe())
 
     wait.__name__ = "wait_until_%s" % goal
@@ -159,6 +157,8 @@ def freeze_source(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
+    if ctx.plan.is_gated(database) and not is_frozen(ctx.sql.source_state(database)):
+        cutover_steps.admit_freeze(ctx)
     ctx.sql.freeze_source(database)
     return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
 
@@ -175,6 +175,7 @@ def final_backup(ctx: StepContext) -> StepResult:
         return StepResult("nothing to back up: %s" % now.describe())
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
+    cutover_steps.check_window_open(ctx, now)
     if database.is_online:
         file_name = online_final_backup_name(ctx, now)
     else:
@@ -203,6 +204,7 @@ def cutover(ctx: StepContext) -> StepResult:
     file_name = online_final_backup_name(ctx, now)
     if not now.migration.is_backup_restored(file_name):
         raise StepFailure("final backup %s is not restored yet: %s" % (file_name, now.describe()))
+    cutover_steps.check_window_open(ctx, now)
     ctx.services.dms.cutover(ctx.target, now.operation_id)
     return StepResult("cutover of migration %s requested (final backup %s restored)" % (now.operation_id, file_name))
 
@@ -218,18 +220,24 @@ def validate(ctx: StepContext) -> StepResult:
 
 
 def done(ctx: StepContext) -> StepResult:
+    if ctx.plan.is_gated(ctx.database):
+        ctx.services.clock.release(ctx.database.name)
     return StepResult("%s migrated and validated" % ctx.database.name, return_value="migrated")
 
 
-def describe_chain(database: Any) -> Dict[str, Optional[str]]:
-    """Task id -> what it waits for (None: a step that runs once)."""
+def describe_chain(database: Any, gated: bool = False) -> Dict[str, Optional[str]]:
+    """Task id -> what it waits for (None: a step that runs once). A gated database (a cutover
+    window, an approval or the plan's maxConcurrent: `MigrationPlan.is_gated`) gets
+    `await_cutover` right before the first task that freezes its source."""
+    gate = {AWAIT_CUTOVER: None} if gated else {}
     if not database.restores_backups:
-        return {"preflight": None, "start_migration": None, "wait_for_migration": WAIT_SUCCEEDED, "validate": None, "done": None}
+        return {"preflight": None, **gate, "start_migration": None, "wait_for_migration": WAIT_SUCCEEDED, "validate": None, "done": None}
     if database.is_online:
         return {
             "preflight": None,
             "start_migration": None,
             "wait_for_migration": WAIT_READY_FOR_CUTOVER,
+            **gate,
             "freeze_source": None,
             "final_backup": None,
             "cutover": None,
@@ -240,6 +248,7 @@ def describe_chain(database: Any) -> Dict[str, Optional[str]]:
     return {
         "preflight": None,
         "start_migration": None,
+        **gate,
         "freeze_source": None,
         "final_backup": None,
         "wait_for_migration": WAIT_SUCCEEDED,
@@ -250,6 +259,7 @@ def describe_chain(database: Any) -> Dict[str, Optional[str]]:
 
 STEPS = {
     "preflight": preflight,
+    AWAIT_CUTOVER: cutover_steps.await_cutover,
     "start_migration": start_migration,
     "freeze_source": freeze_source,
     "final_backup": final_backup,

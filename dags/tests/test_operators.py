@@ -197,11 +197,22 @@ def test_run_outcome_fails_the_run_naming_what_happened_to_each_database():
     with pytest.raises(AirflowFailException) as failed:
         outcome.execute({"ti": ti})
     assert str(failed.value) == (
-        "migration run failed: 3 of 4 database(s) not migrated. rolled back: b; not started (a dependency failed): c; "
-        "rollback failed or incomplete: d; migrated: a"
+        "migration run failed: 3 of 4 database(s) not migrated. rolled back: b; not started (a dependency failed or "
+        "waits): c; rollback failed or incomplete: d; migrated: a; waiting for the next cutover window (replicating): -"
     )
     everything = FakeTaskInstance(xcom={("%s.done" % n, "outcome"): "migrated" for n in "abcd"})
     assert outcome.execute({"ti": everything}) == ["a", "b", "c", "d"]
+
+
+def test_run_outcome_reports_databases_waiting_for_a_window_as_waiting_not_as_failures():
+    with DAG("t", schedule=None, start_date=NOW):
+        outcome = RunOutcomeOperator(task_id="run_outcome", database_names=["a", "b", "c"])
+    ti = FakeTaskInstance(xcom={("a.done", "outcome"): "migrated", ("b.await_cutover", "outcome"): "waiting",
+                                ("c.rollback", "outcome"): "waiting"})
+    assert outcome.execute({"ti": ti}) == ["a"]
+    ti.xcom[("c.rollback", "outcome")] = "rolled_back"
+    with pytest.raises(AirflowFailException, match=r"rolled back: c; .* waiting for the next cutover window \(replicating\): b$"):
+        outcome.execute({"ti": ti})
 
 
 def test_the_first_poke_comes_from_the_task_sdk_on_airflow_3_and_start_date_on_airflow_2():

@@ -1,0 +1,44 @@
+"""What the cutover gate reads from outside: the time and the approval records (production side).
+
+`SystemClock`: real UTC; waiting, holding and releasing are no-ops (a rehearsal's simulated clock,
+`rehearsal_cutover.SimulatedClock`, moves on instead). `AirflowVariableApprovals`: the approval
+record is the Airflow Variable `migration_cutover_approval__<database>` (both channels write it;
+the operator fallback is one `airflow variables set`). Tasks read Variables through the Task SDK
+on Airflow 3 (the API server, not the metadata database) and `airflow.models.Variable` on 2.x.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from migration_orchestration_lib.airflow_compat import get_variable, set_variable, utc_now
+from migration_orchestration_lib.cutover_gate import ApprovalRecord, approval_variable
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return utc_now()
+
+    def horizon(self) -> Optional[datetime]:
+        """Past it a waiting database stops waiting (rehearsals only)."""
+        return None
+
+    def waiting_since(self, database: str, first_poke: datetime) -> datetime:
+        return first_poke
+
+    def wait(self, database: str, until: Optional[datetime]) -> None:
+        """A waiting poke ends; `until`: when its decision can change by time alone."""
+
+    def hold(self, database: str) -> None:
+        """The database's cutover begins (the simulated clock stops jumping while one runs)."""
+
+    def release(self, database: str) -> None:
+        """The database's cutover ended (migrated, back to replicating or rolled back)."""
+
+
+class AirflowVariableApprovals:
+    def get(self, database: str) -> Optional[str]:
+        return get_variable(approval_variable(database))
+
+    def put(self, database: str, record: ApprovalRecord) -> None:
+        set_variable(approval_variable(database), record.to_json())

@@ -1,0 +1,134 @@
+"""Rehearsal time and approvals: a simulated clock and approval records kept in the world directory.
+
+The clock starts at `MIGRATION_SIMULATE_START` (default: the real time the world's clock was
+created) and jumps instead of waiting: when every gated database of the plan that has not finished
+waits at its gate and no cutover runs, it moves to the earliest time one of them can change its
+decision (a window opening, a window's last fitting start); an approver's answer takes a simulated
+minute. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
+jump. Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
+"still waiting for the next window"). A kept world keeps its clock: a new run continues it.
+
+Approval records are a JSON file standing in for the Airflow Variables; the simulated approver
+(`MIGRATION_SIMULATE_APPROVAL=<db>:approve|reject`) writes one when its database awaits approval.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
+
+from migration_orchestration_lib import settings
+from migration_orchestration_lib.airflow_compat import utc_now
+from migration_orchestration_lib.cutover_gate import ApprovalRecord
+from migration_orchestration_lib.cutover_windows import iso_utc, parse_iso_utc
+
+CLOCK_FILE = "cutover-clock.json"
+APPROVALS_FILE = "cutover-approvals.json"
+APPROVER_MINUTES = 1  # how long the simulated approver takes to answer
+# Pokes of a waiting gate without the clock moving before it jumps anyway (a database that never
+# reached its gate nor finished would otherwise hold every other one forever).
+MAX_STALLED_POKES = 200
+
+
+@contextlib.contextmanager
+def _locked_json(directory: str, name: str) -> Iterator[Dict[str, Any]]:
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, name)
+    with open(path + ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            try:
+                with open(path, "r", encoding="utf-8") as handle:
+                    state = json.load(handle)
+            except FileNotFoundError:
+                state = {}
+            yield state
+            with open(path + ".tmp", "w", encoding="utf-8") as handle:
+                json.dump(state, handle, sort_keys=True, indent=1)
+            os.replace(path + ".tmp", path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class SimulatedClock:
+    def __init__(self, directory: str, gated: Sequence[str], environ: Mapping[str, str]):
+        self.directory = directory
+        start, until = settings.simulated_period(environ)
+        with self._state() as state:
+            if "now" not in state:
+                begin = start or utc_now()
+                state.update(
+                    now=iso_utc(begin),
+                    horizon=iso_utc(until or begin + settings.DEFAULT_SIMULATED_DAYS),
+                    waiting={},
+                    since={},
+                    busy=[],
+                    finished=[],
+                    stalled=0,
+                )
+            if until:  # a new horizon for a continued world
+                state["horizon"] = iso_utc(until)
+            state["gated"] = sorted(set(state.get("gated", [])) | set(gated))
+
+    def _state(self) -> Any:
+        return _locked_json(self.directory, CLOCK_FILE)
+
+    def now(self) -> datetime:
+        with self._state() as state:
+            return parse_iso_utc(state["now"])
+
+    def horizon(self) -> Optional[datetime]:
+        with self._state() as state:
+            return parse_iso_utc(state["horizon"])
+
+    def waiting_since(self, database: str, first_poke: datetime) -> datetime:
+        with self._state() as state:
+            return parse_iso_utc(state["since"].setdefault(database, state["now"]))
+
+    def wait(self, database: str, until: Optional[datetime]) -> None:
+        with self._state() as state:
+            state["waiting"][database] = iso_utc(until) if until else None
+            now, horizon = parse_iso_utc(state["now"]), parse_iso_utc(state["horizon"])
+            pending = [d for d in state["gated"] if d not in state["finished"] and d not in state["waiting"]]
+            stalled = state["busy"] or pending
+            state["stalled"] = state["stalled"] + 1 if stalled else 0
+            if stalled and state["stalled"] < MAX_STALLED_POKES:
+                return
+            times = [parse_iso_utc(t) for t in state["waiting"].values() if t and parse_iso_utc(t) > now]
+            state["now"] = iso_utc(max(now, min(min(times, default=horizon), horizon)))
+            state["stalled"] = 0
+
+    def hold(self, database: str) -> None:
+        with self._state() as state:
+            state["waiting"].pop(database, None)
+            state["since"].pop(database, None)
+            state["busy"] = sorted(set(state["busy"]) | {database})
+
+    def release(self, database: str) -> None:
+        with self._state() as state:
+            state["waiting"].pop(database, None)
+            state["since"].pop(database, None)
+            state["busy"] = [d for d in state["busy"] if d != database]
+            state["finished"] = sorted(set(state["finished"]) | {database})
+
+
+class FileApprovals:
+    """The approval records of a rehearsal world (the Airflow Variables' stand-in)."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+
+    def get(self, database: str) -> Optional[str]:
+        with _locked_json(self.directory, APPROVALS_FILE) as records:
+            return records.get(database)
+
+    def put(self, database: str, record: ApprovalRecord) -> None:
+        with _locked_json(self.directory, APPROVALS_FILE) as records:
+            records[database] = record.to_json()
+
+
+def approver_minutes() -> timedelta:
+    return timedelta(minutes=APPROVER_MINUTES)
