@@ -17,17 +17,10 @@ from typing import List, Optional
 
 import pytest
 
+from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.airflow_compat import utc_now
-from migration_orchestration_lib.cutover_hitl import (
-    ASK,
-    HITL_AVAILABLE,
-    PROCEED,
-    WAIT,
-    GateDecision,
-    approver_users,
-    is_approver,
-    require_hitl,
-)
+from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
+from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_users, is_approver
 from migration_orchestration_lib.settings import ConfigurationError
 
 needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
@@ -36,7 +29,9 @@ ANSWER_TIMEOUT = 90  # seconds a scenario may take before the responder gives up
 
 
 class WindowsGate:
-    """Openings as (opens, closes) instants; a record per opening; every event kept."""
+    """Openings as (opens, closes) instants; a record per opening; every event kept. Decides as
+    `cutover_gate` does: ask in a fitting window without a record; go (Approved) or wait (Rejected)
+    on the record for it; otherwise wait for the next opening (WaitingForWindow)."""
 
     def __init__(self, openings, expected=timedelta(seconds=1)):
         self.openings = openings
@@ -47,7 +42,7 @@ class WindowsGate:
     def now(self):
         return utc_now()
 
-    def decide(self, context) -> GateDecision:
+    def decide(self, context) -> Turn:
         now = self.now()
         for opens, closes in self.openings:
             key = opens.isoformat()
@@ -55,11 +50,13 @@ class WindowsGate:
                 continue
             decision = self.records.get(key, (None,))[0]
             if decision is None:
-                return GateDecision(ASK, "awaiting approval for %s" % key, "AwaitingApproval", closes - self.expected, key)
+                return Turn(ASK, "awaiting approval for %s" % key, "AwaitingApproval", closes - self.expected, key)
             if decision == "approve":
-                return GateDecision(PROCEED, "approved for %s" % key, "Succeeded", return_value={"windowCloses": closes.isoformat()})
+                return Turn(GO, "approved for %s" % key, "Approved", return_value={"windowCloses": closes.isoformat()})
+            upcoming = [o for o, _ in self.openings if o > now]
+            return Turn(WAIT, "rejected for %s" % key, "Rejected", min(upcoming) if upcoming else now + timedelta(hours=1))
         upcoming = [opens for opens, _ in self.openings if opens > now]
-        return GateDecision(WAIT, "waiting for the next window", "WaitingForWindow", min(upcoming) if upcoming else now + timedelta(hours=1))
+        return Turn(WAIT, "waiting for the next window", "WaitingForWindow", min(upcoming) if upcoming else now + timedelta(hours=1))
 
     def record(self, context, window, decision, by):
         self.records[window] = (decision, by)
@@ -76,17 +73,49 @@ def test_approvers_are_assigned_by_id_and_matched_without_case():
     assert is_approver("Alice@Contoso.com", [ALICE]) and not is_approver(MALLORY, [ALICE]) and not is_approver(None, [ALICE])
 
 
+def gated_document(channel: str = "hitl", required: bool = True) -> dict:
+    cutover = {
+        "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat", "Sun"], "start": "22:00", "durationMinutes": 360}],
+        "expectedMinutes": 30,
+        "approval": {"required": required, "approvers": [ALICE] if required else [], "channel": channel},
+    }
+    return plan_with_databases([database_entry("database_1", "Sales", cutover=cutover), database_entry("database_2", "Hr")])
+
+
+def build(document: dict, environ: dict):
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.plan import parse_plan
+
+    return build_dag(parse_plan(document), environ)
+
+
 @pytest.mark.airflow210
 @pytest.mark.airflow26
 @pytest.mark.skipif(HITL_AVAILABLE, reason="this Airflow can ask")
-def test_channel_hitl_is_a_configuration_error_before_airflow_3_1():
+def test_channel_hitl_is_an_import_error_before_airflow_3_1():
     with pytest.raises(ConfigurationError, match="database_1: cutover.approval.channel is hitl, but this is Apache Airflow 2\\..*needs Airflow 3.1"):
-        require_hitl("database_1")
+        build(gated_document(), {})
+    with pytest.raises(ConfigurationError, match="database_1: cutover.approval.channel is hitl"):
+        build(gated_document(), {"MIGRATION_DRY_RUN": "1"})  # a rehearsal too: the plan cannot run on this host
+    build(gated_document("airflowVariable"), {})
 
 
 @needs_hitl
-def test_channel_hitl_is_accepted_from_airflow_3_1():
-    require_hitl("database_1")
+def test_on_channel_hitl_the_dag_asks_through_airflow_right_before_the_freeze():
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
+    from migration_orchestration_lib.operators import MigrationTask
+
+    dag = build(gated_document(), {})
+    ask = dag.get_task("database_1.await_cutover")
+    assert isinstance(ask, CutoverApprovalOperator)
+    assert ask.upstream_task_ids == {"database_1.wait_for_migration"} and "database_1.freeze_source" in ask.downstream_task_ids
+    assert ask.assigned_users == [{"id": ALICE, "name": ALICE}] and ask.defaults is None  # no answer is no default
+    assert "Sat/Sun 22:00 for 360 min (Europe/Berlin)" in ask.body and "database_1" in ask.subject
+    assert ask.execution_timeout == dag.default_args["execution_timeout"]  # not turned into the response timeout
+    assert "database_2.await_cutover" not in dag.task_dict  # ungated: its chain is unchanged
+
+    for document, environ in ((gated_document("airflowVariable"), {}), (gated_document(), {"MIGRATION_DRY_RUN": "1"})):
+        assert type(build(document, environ).get_task("database_1.await_cutover")) is MigrationTask
 
 
 @needs_hitl
@@ -266,7 +295,7 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
     assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
     window = gate.openings[0][0].isoformat()
     assert gate.records == {window: ("approve", ALICE)}
-    assert gate.statuses() == ["AwaitingApproval", "Approved", "Succeeded"]
+    assert gate.statuses() == ["AwaitingApproval", "Approved"]
 
 
 @needs_hitl
@@ -274,7 +303,7 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
 @pytest.mark.parametrize("deferrable", [False, True], ids=["rescheduled", "deferred"])
 def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, deferrable):
     gate = WindowsGate(openings((-1, 8), (10, 70)))
-    second_window = lambda: "WaitingForWindow" in gate.statuses()  # noqa: E731
+    second_window = lambda: gate.statuses().count("AwaitingApproval") == 2  # noqa: E731
     state, states, responder = run_cutover(
         "cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"),
         gate,
@@ -288,8 +317,8 @@ def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, de
     first, second = (opens.isoformat() for opens, _ in gate.openings)
     assert gate.records == {first: ("reject", ALICE), second: ("approve", ALICE)}
     statuses = gate.statuses()
-    assert statuses[:2] == ["AwaitingApproval", "Rejected"] and statuses[-3:] == ["AwaitingApproval", "Approved", "Succeeded"]
-    assert set(statuses[2:-3]) == {"WaitingForWindow"}
+    assert statuses[:2] == ["AwaitingApproval", "Rejected"] and statuses[-2:] == ["AwaitingApproval", "Approved"]
+    assert set(statuses[2:-2]) <= {"Rejected", "WaitingForWindow"}
 
 
 @needs_hitl
@@ -310,4 +339,4 @@ def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_a
     asks = statuses[:missed_at]
     assert set(asks) == {"AwaitingApproval"} and len(asks) >= 2  # the ask, then its heartbeats
     assert first in dict(gate.events)["WindowMissed"]
-    assert statuses[-3:] == ["AwaitingApproval", "Approved", "Succeeded"]
+    assert statuses[-2:] == ["AwaitingApproval", "Approved"]
