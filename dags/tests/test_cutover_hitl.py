@@ -9,6 +9,7 @@ gate is the window arithmetic and approval store of `await_cutover`).
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import List, Optional
 import pytest
 
 from conftest import database_entry, plan_with_databases
+from test_rehearsal import events  # noqa: F401 (the fixture)
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
 from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_users, is_approver
@@ -33,8 +35,10 @@ class WindowsGate:
     `cutover_gate` does: ask in a fitting window without a record; go (Approved) or wait (Rejected)
     on the record for it; otherwise wait for the next opening (WaitingForWindow)."""
 
-    def __init__(self, openings, expected=timedelta(seconds=1)):
-        self.openings = openings
+    def __init__(self, spans, expected=timedelta(seconds=1)):
+        """`spans`: (start, end) seconds from the first decision (a loaded machine may take seconds to start the task)."""
+        self.spans = spans
+        self.openings: List[tuple] = []
         self.expected = expected
         self.records = {}
         self.events: List[tuple] = []
@@ -42,7 +46,13 @@ class WindowsGate:
     def now(self):
         return utc_now()
 
+    def anchor(self) -> None:
+        if not self.openings:
+            now = utc_now()
+            self.openings = [(now + timedelta(seconds=start), now + timedelta(seconds=end)) for start, end in self.spans]
+
     def decide(self, context) -> Turn:
+        self.anchor()
         now = self.now()
         for opens, closes in self.openings:
             key = opens.isoformat()
@@ -133,7 +143,8 @@ def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
     from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
     from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
 
-    gate = WindowsGate(openings((-60, -30), (3600, 7200)))  # the window passed meanwhile: waits for the next
+    gate = WindowsGate([(-60, -30), (3600, 7200)])  # the window passed meanwhile: waits for the next
+    gate.anchor()
     operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
     event = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": MALLORY, "name": MALLORY}}
 
@@ -162,9 +173,9 @@ def core_api(monkeypatch):
 class Responder(threading.Thread):
     """Answers each ask in turn, as the Required Actions page does; sweeps timeouts like a scheduler."""
 
-    def __init__(self, client, dag_id: str, answers: List[tuple]):
+    def __init__(self, client, dag_id: str, answers: List[tuple], task_id: str = "await_cutover"):
         super().__init__(daemon=True)
-        self.client, self.dag_id, self.answers = client, dag_id, list(answers)
+        self.client, self.dag_id, self.task_id, self.answers = client, dag_id, task_id, list(answers)
         self.replies: List[tuple] = []
         self.problem: Optional[str] = None
         self.run_ended = threading.Event()
@@ -196,7 +207,7 @@ class Responder(threading.Thread):
 
         token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=user, role="admin"))
         response = self.client.patch(
-            "/api/v2/dags/%s/dagRuns/%s/taskInstances/await_cutover/-1/hitlDetails" % (self.dag_id, self._run_id()),
+            "/api/v2/dags/%s/dagRuns/%s/taskInstances/%s/-1/hitlDetails" % (self.dag_id, self._run_id(), self.task_id),
             json={"chosen_options": [option], "params_input": {}},
             headers={"Authorization": "Bearer %s" % token},
         )
@@ -206,8 +217,8 @@ class Responder(threading.Thread):
         from airflow.models.dagrun import DagRun
         from airflow.utils.session import create_session
 
-        with create_session() as session:
-            return session.query(DagRun.run_id).filter(DagRun.dag_id == self.dag_id).scalar()
+        with create_session() as session:  # the run dag.test() is running
+            return session.query(DagRun.run_id).filter(DagRun.dag_id == self.dag_id, DagRun.state == "running").scalar()
 
     def _state(self) -> Optional[str]:
         from airflow.models.taskinstance import TaskInstance
@@ -215,7 +226,7 @@ class Responder(threading.Thread):
 
         with create_session() as session:
             state = session.query(TaskInstance.state).filter(
-                TaskInstance.dag_id == self.dag_id, TaskInstance.task_id == "await_cutover"
+                TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == self._run_id(), TaskInstance.task_id == self.task_id
             ).scalar()
         return str(state) if state else None
 
@@ -225,7 +236,7 @@ class Responder(threading.Thread):
         from airflow.utils.state import State, TaskInstanceState
 
         with create_session() as session:
-            for ti in session.query(TaskInstance).filter(TaskInstance.dag_id == self.dag_id):
+            for ti in session.query(TaskInstance).filter(TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == self._run_id()):
                 if ti.state not in State.finished:
                     ti.state = TaskInstanceState.FAILED
 
@@ -272,20 +283,25 @@ def run_cutover(dag_id: str, gate: WindowsGate, client, answers: List[tuple], **
     return str(dag_run.state), states, responder
 
 
+def hitl_details(dag_id: str) -> list:
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        details = session.query(HITLDetail).join(TaskInstance, TaskInstance.id == HITLDetail.ti_id).filter(TaskInstance.dag_id == dag_id).all()
+        session.expunge_all()
+        return details
+
+
 def always():
     return True
-
-
-def openings(*spans):
-    """Openings `(start, end)` seconds from now."""
-    now = utc_now()
-    return [(now + timedelta(seconds=start), now + timedelta(seconds=end)) for start, end in spans]
 
 
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
 def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_api):
-    gate = WindowsGate(openings((-1, 60)))
+    gate = WindowsGate([(-1, 60)])
     state, states, responder = run_cutover(
         "cutover_hitl_approve", gate, core_api, [(MALLORY, "Approve", always), (ALICE, "Approve", always)]
     )
@@ -302,7 +318,7 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
 @pytest.mark.usefixtures("airflow_db")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["rescheduled", "deferred"])
 def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, deferrable):
-    gate = WindowsGate(openings((-1, 8), (10, 70)))
+    gate = WindowsGate([(-1, 8), (10, 70)])
     second_window = lambda: gate.statuses().count("AwaitingApproval") == 2  # noqa: E731
     state, states, responder = run_cutover(
         "cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"),
@@ -318,13 +334,16 @@ def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, de
     assert gate.records == {first: ("reject", ALICE), second: ("approve", ALICE)}
     statuses = gate.statuses()
     assert statuses[:2] == ["AwaitingApproval", "Rejected"] and statuses[-2:] == ["AwaitingApproval", "Approved"]
+    # Both asks were one task instance's one HITLDetail: the second cleared the first answer.
+    details = hitl_details("cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"))
+    assert [(d.chosen_options, d.responded_by_user_id) for d in details] == [(["Approve"], ALICE)]
     assert set(statuses[2:-2]) <= {"Rejected", "WaitingForWindow"}
 
 
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
 def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_api):
-    gate = WindowsGate(openings((-1, 7), (9, 70)))
+    gate = WindowsGate([(-1, 7), (9, 70)])
     missed = lambda: "WindowMissed" in gate.statuses() and "WaitingForWindow" in gate.statuses()  # noqa: E731
     state, states, responder = run_cutover(
         "cutover_hitl_timeout", gate, core_api, [(ALICE, "Approve", missed)], heartbeat=timedelta(seconds=2)
@@ -340,3 +359,37 @@ def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_a
     assert set(asks) == {"AwaitingApproval"} and len(asks) >= 2  # the ask, then its heartbeats
     assert first in dict(gate.events)["WindowMissed"]
     assert statuses[-2:] == ["AwaitingApproval", "Approved"]
+
+
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+def test_the_dag_asks_through_hitl_and_its_approval_lets_the_database_cut_over(core_api, rehearsal_world, events, monkeypatch):
+    """The migration DAG itself on the simulated world: `await_cutover` asks through HITL (as
+    outside a rehearsal; the clock is the real one, windows in real time), the approver's answer is
+    written to the approval store and the database migrates."""
+    from migration_orchestration_lib import cutover_hitl, rehearsal_cutover
+    from migration_orchestration_lib.cutover_services import SystemClock
+    from migration_orchestration_lib.dag_factory import DAG_ID
+    from migration_rehearsal.world import World
+    from test_rehearsal import run
+
+    monkeypatch.setattr(cutover_hitl, "is_dry_run", lambda environ: False)  # ask, as in production
+    monkeypatch.setattr(rehearsal_cutover, "SimulatedClock", lambda directory, gated, environ: SystemClock())
+    now = utc_now().replace(second=0, microsecond=0)
+    window = {"timeZone": "UTC", "from": (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"), "to": (now + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M")}
+    document = gated_document()
+    document["databases"][0]["cutover"]["windows"] = [window]
+
+    responder = Responder(core_api, DAG_ID, [(MALLORY, "Approve", always), (ALICE, "Approve", always)], task_id="database_1.await_cutover")
+    responder.start()
+    state, states = run(document)
+    responder.finish()
+
+    assert responder.problem is None and [(user, code) for user, _, code in responder.replies] == [(MALLORY, 403), (ALICE, 200)]
+    assert state == "success" and states["database_1.await_cutover"] == "success" and states["database_1.done"] == "success"
+    opening = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert json.loads(rehearsal_cutover.FileApprovals(str(rehearsal_world)).get("database_1")) == {"window": opening, "decision": "approve", "by": ALICE}
+    gate_events = [(row["Status"], row["Message"]) for row in events if (row["Database"], row["Phase"]) == ("database_1", "await_cutover")]
+    assert [status for status, _ in gate_events] == ["AwaitingApproval", "Approved"]
+    assert "approved by %s" % ALICE in gate_events[-1][1]
+    assert World(str(rehearsal_world)).database("sql01", "Sales")["readOnly"] is True  # frozen after the approval, cut over
