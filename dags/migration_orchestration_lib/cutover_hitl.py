@@ -230,7 +230,7 @@ if HITL_AVAILABLE:
         def execute_complete(self, context: Any, event: Dict[str, Any], window: str = "", deadline: str = "") -> Any:
             """An answer, or the response timeout (a heartbeat, or the window stopped fitting)."""
             if event.get("error_type") == "timeout":
-                return self._unanswered(context, window, datetime.fromisoformat(deadline))
+                return self._unanswered(context, window, datetime.fromisoformat(deadline) if deadline else None)
             if "error" in event:
                 self.process_trigger_event_error(event)
             chosen = list(event["chosen_options"])
@@ -244,11 +244,13 @@ if HITL_AVAILABLE:
             self.gate.record(context, window, "approve" if chosen == [self.APPROVE] else "reject", by)
             return self.execute(context)
 
-        def _unanswered(self, context: Any, window: str, deadline: datetime) -> Any:
+        def _unanswered(self, context: Any, window: str, deadline: Optional[datetime]) -> Any:
+            """`deadline`: the window's last fitting start (None: approval without windows)."""
             decision = self.gate.decide(context)
             if decision.action == ASK and decision.window == window:
                 return self._act(context, decision)  # a heartbeat: still asking for this window
-            if self.gate.now() >= deadline and decision.status != "WindowMissed":
+            missed = deadline is not None and self.gate.now() >= deadline
+            if missed and decision.status != "WindowMissed":
                 self.gate.emit(context, "WindowMissed", "no answer while the window opening %s could fit the cutover" % window)
             return self._act(context, decision)
 
@@ -267,7 +269,8 @@ if HITL_AVAILABLE:
             try:
                 return super().execute(context)  # writes the request, then parks or defers
             except PARKED as parked:
-                parked.kwargs = {**(parked.kwargs or {}), "window": decision.window or "", "deadline": decision.until.isoformat()}
+                deadline = decision.until.isoformat() if decision.until else ""
+                parked.kwargs = {**(parked.kwargs or {}), "window": decision.window or "", "deadline": deadline}
                 raise
 
         def _wait(self, decision: Turn) -> Any:

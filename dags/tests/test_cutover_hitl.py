@@ -155,6 +155,43 @@ def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
     assert gate.statuses()[1:] == ["WaitingForWindow"]
 
 
+class AnyTimeGate(WindowsGate):
+    """Approval required, no windows: always asks for window "any" until a record says otherwise."""
+
+    def decide(self, context) -> Turn:
+        if self.records.get("any", (None,))[0] == "approve":
+            return Turn(GO, "approved", "Approved")
+        return Turn(ASK, "awaiting approval at any time", "AwaitingApproval", None, "any")
+
+
+@needs_hitl
+def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(monkeypatch):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    from migration_orchestration_lib.cutover_hitl import PARKED, CutoverApprovalOperator
+
+    def park(self, context):  # the provider's execute on Airflow 3.3, without the Execution API call
+        raise PARKED[0](method_name="execute_complete", timeout=self.response_timeout)
+
+    monkeypatch.setattr(HITLOperator, "execute", park)
+    gate = AnyTimeGate([])
+    operator = CutoverApprovalOperator(
+        task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, heartbeat=timedelta(minutes=5)
+    )
+    with pytest.raises(PARKED) as asked:
+        operator.execute({})
+    assert asked.value.timeout == timedelta(minutes=5) and asked.value.kwargs == {"window": "any", "deadline": ""}
+
+    timeout = {"error": "The Human-in-the-loop response timeout has passed without a response.", "error_type": "timeout"}
+    with pytest.raises(PARKED):
+        operator.execute_complete({}, timeout, **asked.value.kwargs)
+    assert gate.statuses() == ["AwaitingApproval", "AwaitingApproval"]  # the ask and its heartbeat; no WindowMissed
+
+    approval = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": ALICE, "name": ALICE}}
+    operator.execute_complete({}, approval, **asked.value.kwargs)
+    assert gate.records == {"any": ("approve", ALICE)} and gate.statuses()[-1] == "Approved"
+
+
 # --- whole runs in real Airflow ------------------------------------------------------------------
 
 
