@@ -3,8 +3,11 @@ database stands in the simulated world.
 
     python scripts/rehearsal_report.py --events E.jsonl --result R.json --plan P.json --world DIR [--summary S.json]
 
-`--summary` writes, per database: outcome (migrated | rolled_back | not_started | failed), target
-(absent | restoring | online) and source (writable | read_only), read from the world itself.
+`--summary` writes, per database: outcome (migrated | waiting: replicating, waiting for the next
+cutover window | rolled_back | not_started | failed), target (absent | restoring | online), source
+(writable | read_only) and migration (the latest DMS status: InProgress is still replicating),
+read from the world itself; and each cutover's simulated time against its window (`cutovers`:
+inside, or OUTSIDE). Waiting databases are not failures.
 Exits 1 when the run did not succeed (or the worker was killed: no result file).
 """
 from __future__ import annotations
@@ -30,9 +33,33 @@ def outcome(events: List[Dict[str, Any]], database: str) -> str:
     mine = [(e["Phase"], e["Status"]) for e in events if e["Database"] == database]
     if ("done", "Succeeded") in mine:
         return "migrated"
+    if ("rollback", "WindowMissed") in mine:
+        return "waiting"  # back to replicating after its window closed
     if ("rollback", "RolledBack") in mine:
         return "rolled_back"
+    if mine and mine[-1][0] == "await_cutover" and mine[-1][1] in WAITING_STATUSES:
+        return "waiting"
     return "not_started" if not mine else "failed"
+
+
+WAITING_STATUSES = ("WaitingForWindow", "AwaitingApproval", "Rejected", "WindowMissed")
+
+
+def cutover_times(world_dir: str) -> Dict[str, List[Dict[str, Any]]]:
+    """Each cutover's simulated begin and end against its window's close (the simulated clock's record)."""
+    from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE
+
+    path = os.path.join(world_dir, CLOCK_FILE)
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        recorded = json.load(handle).get("cutovers", {})
+    for cutovers in recorded.values():
+        for cutover in cutovers:
+            began, ended, opens, closes = (cutover.get(k) for k in ("began", "ended", "window", "closes"))
+            inside = (closes is None or (ended or began) <= closes) and (opens in (None, "any") or began >= opens)
+            cutover["verdict"] = "inside" if inside else "OUTSIDE"
+    return recorded
 
 
 def world_states(world_dir: str, plan: Dict[str, Any]) -> Dict[str, Dict[str, str]]:
@@ -48,8 +75,11 @@ def world_states(world_dir: str, plan: Dict[str, Any]) -> Dict[str, Dict[str, st
 
     hosts = {s["name"]: s["host"].split("\\")[0].split(",")[0].split(".")[0] for s in plan["sourceServers"]}
     targets = {t["name"]: t["resourceId"].rstrip("/").rsplit("/", 1)[-1] for t in plan["targetServers"]}
+    migrations = world.snapshot()["databaseMigrations"]
     states = {}
     for database in plan["databases"]:
+        target_key = "/" + database["target"]["database"].lower()
+        operations = [op for key, record in migrations.items() if key.endswith(target_key) for op in record["operations"]]
         target = find(targets[database["target"]["server"]], database["target"]["database"])
         source = find(hosts[database["source"]["server"]], database["source"]["database"])
         states[database["name"]] = {
@@ -57,6 +87,7 @@ def world_states(world_dir: str, plan: Dict[str, Any]) -> Dict[str, Dict[str, st
             "source": "absent" if source is None else (
                 "writable" if not source["readOnly"] and source["userAccess"] == "MULTI_USER" else "read_only"
             ),
+            "migration": operations[-1].get("migrationStatus", "-") if operations else "none",
         }
     return states
 
@@ -86,12 +117,22 @@ def main(argv: List[str]) -> int:
         summary[name] = {"outcome": outcome(events, name), **state}
     print("\nDatabases")
     for name, entry in summary.items():
-        print(f"  {name:<24} {entry['outcome']:<12} target {entry['target']:<10} source {entry['source']}")
+        print(
+            f"  {name:<24} {entry['outcome']:<12} target {entry['target']:<10} source {entry['source']:<10} "
+            f"DMS {entry['migration']}{' (replicating: waiting for the next window)' if entry['outcome'] == 'waiting' else ''}"
+        )
+    cutovers = cutover_times(args.world)
+    if cutovers:
+        print("\nCutovers (simulated time, UTC)")
+        for name, entries in sorted(cutovers.items()):
+            for c in entries:
+                print(f"  {name:<24} began {c['began']} ended {c.get('ended') or '-':<20} window {c['window'] or '-'} "
+                      f"closes {c['closes'] or '-'}: {c['verdict']}")
     run_state = result["state"] if result else "killed (no result: the worker died)"
     print(f"\nRun: {run_state}")
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as handle:
-            json.dump({"run": run_state, "databases": summary}, handle, indent=2, sort_keys=True)
+            json.dump({"run": run_state, "databases": summary, "cutovers": cutovers}, handle, indent=2, sort_keys=True)
     return 0 if result and result["state"] == "success" else 1
 
 

@@ -29,7 +29,7 @@ class SystemClock:
     def wait(self, database: str, until: Optional[datetime]) -> None:
         """A waiting poke ends; `until`: when its decision can change by time alone."""
 
-    def hold(self, database: str) -> None:
+    def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:
         """The database's cutover begins (the simulated clock stops jumping while one runs)."""
 
     def release(self, database: str) -> None:

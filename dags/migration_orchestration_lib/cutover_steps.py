@@ -49,8 +49,8 @@ def await_cutover(ctx: StepContext) -> StepResult:
         raise StepFailure("DMS has no migration of %s into %s" % (database.source_database, database.target_database))
     now = clock.now()
     if _own_cutover_in_progress(ctx, now_standing):
-        clock.hold(database.name)
         closes = _latest_close(ctx, now)
+        clock.hold(database.name, None, closes)
         return StepResult(
             "the cutover of %s is already in progress (%s): continuing" % (database.name, now_standing.describe()),
             return_value=_going(ctx, closes),
@@ -74,14 +74,14 @@ def await_cutover(ctx: StepContext) -> StepResult:
         clock.waiting_since(database.name, ctx.first_poke or now),
     )
     if decision.action == GO:
-        clock.hold(database.name)
+        clock.hold(database.name, decision.window_key, decision.closes_at)
         return StepResult(decision.message, status=decision.status, return_value=_going(ctx, decision.closes_at, decision.window_key))
     until = decision.until
     answer = services.simulated_approvals.get(database.name)
-    if decision.status == "AwaitingApproval" and answer:  # rehearsal: the simulated approver answers within a minute
+    if decision.status == "AwaitingApproval" and answer:  # rehearsal: the simulated approver answers at once
         approver = database.cutover.approval.approvers[0]
         services.approvals.put(database.name, ApprovalRecord(window=decision.window_key, decision=answer, by=approver))
-        until = now + timedelta(minutes=1)
+        until = now
     clock.wait(database.name, until)
     raise CutoverWait(decision.status, decision.message, until)
 

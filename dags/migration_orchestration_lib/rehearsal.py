@@ -87,10 +87,24 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
             **factory,
         ),
         connections=RehearsalConnections(plan),
-        clock=SimulatedClock(directory, [d.name for d in plan.databases if plan.is_gated(d)], environ),
+        clock=SimulatedClock(directory, gated_ancestors(plan), environ),
         approvals=FileApprovals(directory),
         simulated_approvals=settings.simulated_approvals(plan, environ),
     )
+
+
+def gated_ancestors(plan: MigrationPlan) -> Dict[str, List[str]]:
+    """Every gated database -> the gated databases it depends on, directly or not (the simulated
+    clock waits for those on their way to their gate)."""
+    def ancestors(name: str, seen: set) -> set:
+        for dependency in plan.database(name).depends_on:
+            if dependency not in seen:
+                seen.add(dependency)
+                ancestors(dependency, seen)
+        return seen
+
+    gated = {d.name for d in plan.databases if plan.is_gated(d)}
+    return {name: sorted(ancestors(name, set()) & gated) for name in sorted(gated)}
 
 
 REHEARSAL_LOGIN = "rehearsal"

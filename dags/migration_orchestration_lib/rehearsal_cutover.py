@@ -1,10 +1,10 @@
 """Rehearsal time and approvals: a simulated clock and approval records kept in the world directory.
 
 The clock starts at `MIGRATION_SIMULATE_START` (default: the real time the world's clock was
-created) and jumps instead of waiting: when every gated database of the plan that has not finished
-waits at its gate and no cutover runs, it moves to the earliest time one of them can change its
-decision (a window opening, a window's last fitting start); an approver's answer takes a simulated
-minute. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
+created) and jumps instead of waiting: when no cutover runs and no gated database is still on its way to its
+gate (one whose gated dependencies have finished), a waiting gate moves it to the earliest time
+one of the waiting databases can change its decision (a window opening, a window's last fitting start); the simulated approver answers at
+once (the next poke reads the record at the same simulated time). So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
 jump. Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
 "still waiting for the next window"). A kept world keeps its clock: a new run continues it.
 
@@ -17,7 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
 
 from migration_orchestration_lib import settings
@@ -27,9 +27,8 @@ from migration_orchestration_lib.cutover_windows import iso_utc, parse_iso_utc
 
 CLOCK_FILE = "cutover-clock.json"
 APPROVALS_FILE = "cutover-approvals.json"
-APPROVER_MINUTES = 1  # how long the simulated approver takes to answer
-# Pokes of a waiting gate without the clock moving before it jumps anyway (a database that never
-# reached its gate nor finished would otherwise hold every other one forever).
+# Pokes of a waiting gate without the clock moving before it jumps anyway (a cutover a crashed run
+# left marked in progress, and no run continues, would otherwise hold every other one forever).
 MAX_STALLED_POKES = 200
 
 
@@ -54,7 +53,8 @@ def _locked_json(directory: str, name: str) -> Iterator[Dict[str, Any]]:
 
 
 class SimulatedClock:
-    def __init__(self, directory: str, gated: Sequence[str], environ: Mapping[str, str]):
+    def __init__(self, directory: str, gates: Mapping[str, Sequence[str]], environ: Mapping[str, str]):
+        """`gates`: every gated database -> the gated databases it depends on (transitively)."""
         self.directory = directory
         start, until = settings.simulated_period(environ)
         with self._state() as state:
@@ -69,9 +69,9 @@ class SimulatedClock:
                     finished=[],
                     stalled=0,
                 )
+            state["gates"] = {name: sorted(ancestors) for name, ancestors in gates.items()}
             if until:  # a new horizon for a continued world
                 state["horizon"] = iso_utc(until)
-            state["gated"] = sorted(set(state.get("gated", [])) | set(gated))
 
     def _state(self) -> Any:
         return _locked_json(self.directory, CLOCK_FILE)
@@ -86,29 +86,43 @@ class SimulatedClock:
 
     def waiting_since(self, database: str, first_poke: datetime) -> datetime:
         with self._state() as state:
+            state["finished"] = [d for d in state["finished"] if d != database]  # a new run of it
             return parse_iso_utc(state["since"].setdefault(database, state["now"]))
 
     def wait(self, database: str, until: Optional[datetime]) -> None:
         with self._state() as state:
             state["waiting"][database] = iso_utc(until) if until else None
             now, horizon = parse_iso_utc(state["now"]), parse_iso_utc(state["horizon"])
-            pending = [d for d in state["gated"] if d not in state["finished"] and d not in state["waiting"]]
-            stalled = state["busy"] or pending
-            state["stalled"] = state["stalled"] + 1 if stalled else 0
-            if stalled and state["stalled"] < MAX_STALLED_POKES:
+            finished = set(state["finished"])
+            on_the_way = [  # a gated database still on its way to its gate, nothing gated holding it
+                d for d, ancestors in state["gates"].items()
+                if d not in finished and d not in state["waiting"] and d not in state["busy"] and set(ancestors) <= finished
+            ]
+            held = state["busy"] or on_the_way
+            state["stalled"] = state["stalled"] + 1 if held else 0
+            if held and state["stalled"] < MAX_STALLED_POKES:
                 return
-            times = [parse_iso_utc(t) for t in state["waiting"].values() if t and parse_iso_utc(t) > now]
+            times = [parse_iso_utc(t) for t in state["waiting"].values() if t]
+            if any(t <= now for t in times):
+                return  # a decision is due now (an approver just answered): poke again first
             state["now"] = iso_utc(max(now, min(min(times, default=horizon), horizon)))
             state["stalled"] = 0
 
-    def hold(self, database: str) -> None:
+    def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:
         with self._state() as state:
             state["waiting"].pop(database, None)
             state["since"].pop(database, None)
             state["busy"] = sorted(set(state["busy"]) | {database})
+            # the rehearsal report compares each cutover's time with its window
+            state.setdefault("cutovers", {}).setdefault(database, []).append(
+                {"began": state["now"], "window": window, "closes": iso_utc(closes) if closes else None}
+            )
 
     def release(self, database: str) -> None:
         with self._state() as state:
+            began = state.get("cutovers", {}).get(database) or [{}]
+            if database in state["busy"] and "ended" not in began[-1]:
+                began[-1]["ended"] = state["now"]
             state["waiting"].pop(database, None)
             state["since"].pop(database, None)
             state["busy"] = [d for d in state["busy"] if d != database]
@@ -128,7 +142,3 @@ class FileApprovals:
     def put(self, database: str, record: ApprovalRecord) -> None:
         with _locked_json(self.directory, APPROVALS_FILE) as records:
             records[database] = record.to_json()
-
-
-def approver_minutes() -> timedelta:
-    return timedelta(minutes=APPROVER_MINUTES)

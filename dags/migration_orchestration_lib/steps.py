@@ -12,6 +12,8 @@ deferral), holding no worker slot meanwhile.
                          wait_for_migration (succeeded), validate, done
     SqlDb:               preflight, start_migration (freezes the source first unless the plan
                          allows writes during the copy), wait_for_migration, validate, done
+A gated database (`MigrationPlan.is_gated`) waits in `await_cutover` (`cutover_steps`) right
+before the first of these that freezes its source.
 """
 from __future__ import annotations
 

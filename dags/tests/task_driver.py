@@ -24,7 +24,7 @@ MAX_POKES = 400
 _run_numbers = itertools.count(1)
 
 
-class WorkerCrashed(Exception):
+class WorkerCrashed(BaseException):  # like a killed worker: no handler of the task catches it
     """The run stopped where the crash was injected."""
 
 
@@ -57,14 +57,14 @@ class RunDriver:
     def run_database(self, name: str, crash_after: Optional[str] = None) -> Dict[str, str]:
         """Every task of the database's group in order; returns {task: final state}."""
         chain = self.chain(name)
-        failed = False
+        failed = skipped = False
         for task in chain:
-            if failed:
-                self.states[task.task_id] = "upstream_failed"
+            if failed or skipped:  # all_success: a skipped upstream skips the rest of the chain
+                self.states[task.task_id] = "upstream_failed" if failed else "skipped"
                 continue
             state = self._run_task(task)
             self.states[task.task_id] = state
-            failed = state == "failed"
+            failed, skipped = state == "failed", state == "skipped"
             if crash_after == task.task_id.split(".", 1)[1] and state == "success":
                 raise WorkerCrashed(task.task_id)
         rollback = self.dag.get_task("%s.rollback" % name)

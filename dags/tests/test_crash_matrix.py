@@ -35,6 +35,17 @@ PATHS = {
     # SQL results arrive a few pokes later, and every poke adopts the pipeline run of its key
     "offline_sqlmi_data_factory": database_entry("db", "Sales", mode="offline", target="mi-prod", checksums=True),
     "sqldb_data_factory": database_entry("db", "Sales", target="db-prod", checksums=True),
+    # gated (issue 14): a Saturday-night window and an approval; the simulated approver says yes
+    "online_sqlmi_gated": database_entry("db", "Sales", mode="online", target="mi-prod", checksums=True, cutover={
+        "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}],
+        "expectedMinutes": 30,
+        "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"},
+    }),
+    "sqldb_gated": database_entry("db", "Sales", target="db-prod", checksums=True, cutover={
+        "windows": [{"timeZone": "America/New_York", "from": "2026-12-05T20:00", "to": "2026-12-06T02:00"}],
+        "expectedMinutes": 30,
+        "approval": {"required": False, "approvers": [], "channel": "airflowVariable"},
+    }),
 }
 DATA_FACTORY_PATHS = ("offline_sqlmi_data_factory", "sqldb_data_factory")
 # Also on Airflow 2.6.3 (Python 3.8, azure-mgmt-datafactory 9.2.0): the Data Factory host's path.
@@ -53,7 +64,18 @@ def case(path, *values):
     return pytest.param(path, *values, id="-".join((path,) + values), marks=[pytest.mark.airflow26] if path in ON_AIRFLOW_26 else [])
 
 
-CRASH_POINTS = [case(path, task) for path in PATHS for task in steps.describe_chain(plan_of(path).database("db"))]
+CRASH_POINTS = [
+    case(path, task) for path in PATHS for task in steps.describe_chain(plan_of(path).database("db"), plan_of(path).is_gated(plan_of(path).database("db")))
+]
+
+
+@pytest.fixture(autouse=True)
+def simulated_cutover_time(request, monkeypatch):
+    """Gated paths: the simulated clock starts before their window; the approver says yes."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")
+    path = getattr(request.node, "callspec", None) and request.node.callspec.params.get("path")
+    if path and PATHS[path].get("cutover", {}).get("approval", {}).get("required"):
+        monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
 
 
 def runs(path, directory, crash_after=None):

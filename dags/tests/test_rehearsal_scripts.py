@@ -45,4 +45,6 @@ def test_the_report_of_a_run_that_never_reached_a_task_says_where_each_database_
     assert "Traceback" not in done.stderr
     assert done.returncode == 1  # the run did not succeed
     databases = json.loads(summary.read_text())["databases"]
-    assert databases and all(state == {"outcome": "not_started", "target": "absent", "source": "absent"} for state in databases.values())
+    assert databases and all(
+        state == {"outcome": "not_started", "target": "absent", "source": "absent", "migration": "none"} for state in databases.values()
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from migration_orchestration_lib.settings import (
@@ -71,3 +73,33 @@ def test_rehearsals_poll_in_seconds_real_runs_in_minutes():
 def test_waits_defer_only_where_the_host_says_it_has_a_triggerer():
     assert Timing.for_environment({}).deferrable is False
     assert Timing.for_environment({"MIGRATION_WAIT_MODE": "deferrable"}).deferrable is True
+
+
+CUTOVER = {
+    "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}],
+    "expectedMinutes": 30,
+    "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"},
+}
+
+
+@pytest.mark.parametrize(
+    "environ, problem",
+    [
+        ({"MIGRATION_SIMULATE_APPROVAL": "nope:approve"}, "names database 'nope', not in the plan"),
+        ({"MIGRATION_SIMULATE_APPROVAL": "gated:maybe"}, "got decision 'maybe'"),
+        ({"MIGRATION_SIMULATE_APPROVAL": "plain:approve"}, "plain, whose cutover needs no approval"),
+        ({"MIGRATION_SIMULATE_START": "Saturday"}, "MIGRATION_SIMULATE_START must be an ISO 8601 time"),
+        ({"MIGRATION_SIMULATE_START": "2026-12-05T00:00Z", "MIGRATION_SIMULATE_UNTIL": "2026-12-04T00:00Z"}, "must be after"),
+    ],
+)
+def test_cutover_rehearsal_knobs_are_checked_at_import(environ, problem):
+    from conftest import database_entry, plan_with_databases
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.plan import parse_plan
+
+    plan = parse_plan(plan_with_databases([database_entry("gated", "Sales", cutover=CUTOVER), database_entry("plain", "Hr")]))
+    assert build_dag(plan, {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_APPROVAL": "gated:reject"}).task_dict["gated.await_cutover"]
+    with pytest.raises(ConfigurationError, match=re.escape(problem)):
+        build_dag(plan, {"MIGRATION_DRY_RUN": "1", **environ})
+    with pytest.raises(ConfigurationError, match="failures can only be simulated in a rehearsal"):
+        build_dag(plan, environ)

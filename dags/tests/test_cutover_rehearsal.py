@@ -1,0 +1,81 @@
+"""Issue 14's done-when, through real Airflow (`dag.test()`) and the rehearsal report: a plan with
+two windows and one rejected approval; nothing cut over outside a window, the rejected database
+still replicating and waiting, the approved ones migrated, and the events an operator would see.
+
+The plan is the three-database example with contract section 2's rendered cutover fields (plan14
+writes examples/cutover-windows.yaml; render.mjs renders it once merged)."""
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DAGS_DIR, load_plan_document
+from migration_orchestration_lib import rehearsal as rehearsal_wiring
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
+TUESDAY_NEW_YORK = {"timeZone": "America/New_York", "from": "2026-12-08T20:00", "to": "2026-12-09T02:00"}
+APPROVAL = {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"}
+
+
+def two_window_plan():
+    document = copy.deepcopy(load_plan_document())
+    for database in document["databases"]:
+        database["cutover"] = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": APPROVAL}
+    reporting = document["databases"][2]  # offline, after database_1 only; its own window: Tuesday night in New York
+    reporting["dependsOn"] = ["database_1"]
+    reporting["cutover"]["windows"] = [TUESDAY_NEW_YORK]
+    document["cutover"] = {"maxConcurrent": 1}
+    return document
+
+
+@pytest.mark.airflow210
+def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal, monkeypatch, tmp_path):
+    from test_rehearsal import run
+
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events_file))
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")  # Thursday
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "database_1:approve,database_2:reject,database_3:approve")
+    document = two_window_plan()
+    try:
+        state, tasks = run(document)
+    finally:
+        rehearsal_wiring.stop_servers()
+
+    assert state == "success", tasks  # waiting is not a failure
+    assert tasks["database_2.await_cutover"] == "skipped" and tasks["database_2.freeze_source"] == "skipped"
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(document))
+    result = tmp_path / "result.json"
+    result.write_text(json.dumps({"run_id": "r", "state": state, "tasks": tasks}))
+    summary = tmp_path / "summary.json"
+    report = subprocess.run(
+        [sys.executable, str(DAGS_DIR.parent / "scripts" / "rehearsal_report.py"), "--events", str(events_file),
+         "--result", str(result), "--plan", str(plan_file), "--world", str(rehearsal), "--summary", str(summary)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert report.returncode == 0, report.stdout + report.stderr
+    databases = json.loads(summary.read_text())["databases"]
+    assert {n: d["outcome"] for n, d in databases.items()} == {"database_1": "migrated", "database_2": "waiting", "database_3": "migrated"}
+    assert databases["database_2"] == {"outcome": "waiting", "target": "restoring", "source": "writable", "migration": "InProgress"}
+    cutovers = json.loads(summary.read_text())["cutovers"]
+    assert sorted(cutovers) == ["database_1", "database_3"]
+    assert [c["verdict"] for entries in cutovers.values() for c in entries] == ["inside", "inside"]
+    assert cutovers["database_1"][0]["window"] == "2026-12-05T21:00:00Z"
+    assert cutovers["database_3"][0]["window"] == "2026-12-09T01:00:00Z"
+    assert "Cutovers (simulated time, UTC)" in report.stdout and "OUTSIDE" not in report.stdout
+
+    seen = [json.loads(line) for line in events_file.read_text().splitlines()]
+    gate = [(e["Database"], e["Status"]) for e in seen if e["Phase"] == "await_cutover"]
+    for status in ("WaitingForWindow", "AwaitingApproval", "Approved"):
+        assert ("database_1", status) in gate and ("database_3", status) in gate
+    assert ("database_2", "Rejected") in gate and ("database_2", "Approved") not in gate
+    asked = next(e["Message"] for e in seen if e["Database"] == "database_2" and e["Status"] == "AwaitingApproval")
+    assert "airflow variables set migration_cutover_approval__database_2" in asked
+    assert not [e for e in seen if e["Status"] in ("Failed", "RolledBack")]

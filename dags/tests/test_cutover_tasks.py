@@ -1,0 +1,237 @@
+"""await_cutover and the window checks at the task level (`task_driver`: the real operators'
+`execute` on the rehearsal world, the simulated clock and approval records in the world directory):
+waits, approvals, rejections, a window that closes after the freeze, and crashes around approval."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.cutover_windows import parse_iso_utc
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE
+from task_driver import RunDriver, WorkerCrashed
+from world_view import WorldView
+
+pytestmark = pytest.mark.airflow210
+
+SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
+START = "2026-12-03T12:00:00Z"  # a Thursday
+FIRST_OPENING = "2026-12-05T21:00:00Z"  # Sat 22:00 CET
+
+
+def cutover(approval=True, windows=(SATURDAY_NIGHT,)):
+    return {
+        "windows": list(windows),
+        "expectedMinutes": 30,
+        "approval": {"required": approval, "approvers": ["alice@contoso.com"] if approval else [], "channel": "airflowVariable"},
+    }
+
+
+def gated_plan(mode="online", target="mi-prod", **cutover_fields):
+    return parse_plan(plan_with_databases([database_entry("db", "Sales", mode=mode, target=target, cutover=cutover(**cutover_fields))]))
+
+
+@pytest.fixture
+def world(rehearsal_world, monkeypatch, tmp_path):
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", START)
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    return rehearsal_world
+
+
+def events(world, status=None):
+    path = world.parent / "events.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return [r for r in rows if status is None or r["Status"] == status]
+
+
+def clock_now(world):
+    return parse_iso_utc(json.loads((world / CLOCK_FILE).read_text())["now"])
+
+
+class Recorder(WorldView):
+    """Also records the simulated time of every freeze and cutover request."""
+
+    def __init__(self, directory, plan):
+        super().__init__(directory, plan.database("db"), plan)
+        self.directory = directory
+        self.frozen_at = None
+        self.cutover_at = None
+
+    def observe(self, task_id):
+        super().observe(task_id)
+        if self.frozen_at is None and not self.source_writable():
+            self.frozen_at = clock_now(self.directory)
+        if self.cutover_at is None and any(op.get("migrationStatus") in ("Completing", "Succeeded") for op in self.operations()):
+            self.cutover_at = clock_now(self.directory)
+
+
+@pytest.mark.airflow26  # also on Python 3.8 (backports.zoneinfo)
+def test_an_approved_cutover_waits_for_the_window_asks_and_cuts_over_inside_it(world, monkeypatch):
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    plan = gated_plan()
+    view = Recorder(world, plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    statuses = [r["Status"] for r in events(world) if r["Phase"] == "await_cutover"]
+    assert statuses[0] == "WaitingForWindow" and statuses[-1] == "Approved" and "AwaitingApproval" in statuses
+    asked = events(world, "AwaitingApproval")[0]["Message"]
+    assert "airflow variables set migration_cutover_approval__db" in asked and FIRST_OPENING in asked
+    opens, closes = parse_iso_utc(FIRST_OPENING), parse_iso_utc("2026-12-06T03:00:00Z")
+    assert opens <= view.frozen_at <= view.cutover_at < closes, "frozen and cut over inside the window"
+
+
+def test_a_rejected_database_keeps_replicating_and_waits_for_the_next_window_until_the_horizon(world, monkeypatch):
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:reject")
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    plan = gated_plan()
+    view = Recorder(world, plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    states = driver.run_database("db")
+
+    assert states["db.await_cutover"] == "skipped" and driver.outcome("db") is None
+    assert driver.xcom[("db.await_cutover", "outcome")] == "waiting"
+    assert view.frozen_at is None and view.source_writable()
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "still replicating, never canceled"
+    assert view.target()["state"] == "RESTORING", "the target is kept"
+    assert [r["Message"] for r in events(world, "Rejected")][0].startswith("cutover of db in window")
+    assert "still waiting for the next window" in events(world)[-1]["Message"]
+
+
+def test_a_window_that_closes_after_the_freeze_goes_back_to_replicating_never_canceling(world, monkeypatch):
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    plan = gated_plan()
+    view = Recorder(world, plan)
+
+    def observe(task_id):
+        view.observe(task_id)
+        if task_id == "db.freeze_source":  # the window closes while the final backup is taken
+            state = json.loads((world / CLOCK_FILE).read_text())
+            state["now"] = "2026-12-06T03:00:00Z"
+            (world / CLOCK_FILE).write_text(json.dumps(state))
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
+    states = driver.run_database("db")
+
+    assert states["db.final_backup"] == "failed" and states["db.rollback"] == "success"
+    assert driver.outcome("db") == "waiting"
+    assert view.source_writable(), "the source is writable again"
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "the migration keeps replicating"
+    assert view.target()["state"] == "RESTORING" and not view.online_target_deleted
+    missed = [(r["Phase"], r["Status"]) for r in events(world, "WindowMissed")]
+    assert missed == [("final_backup", "WindowMissed"), ("rollback", "WindowMissed")]
+    assert not events(world, "Failed") and not events(world, "RolledBack")
+
+
+def test_an_offline_overrun_is_reported_not_aborted(world, monkeypatch):
+    plan = gated_plan(mode="offline", approval=False)
+
+    def observe(task_id):
+        if task_id == "db.final_backup":
+            state = json.loads((world / CLOCK_FILE).read_text())
+            state["now"] = "2026-12-06T03:45:00Z"
+            (world / CLOCK_FILE).write_text(json.dumps(state))
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    [overrun] = events(world, "WindowMissed")
+    assert overrun["Phase"] == "wait_for_migration" and "overran its window (closed 2026-12-06T03:00:00Z) by 45 min" in overrun["Message"]
+
+
+def test_a_crash_while_waiting_for_approval_resumes_waiting_for_the_same_window(world, monkeypatch):
+    plan = gated_plan()
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    view = Recorder(world, plan)
+
+    def crash_once_asked(task_id):
+        view.observe(task_id)
+        if events(world, "AwaitingApproval"):
+            raise WorkerCrashed(task_id)
+
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, crash_once_asked).run_database("db")
+    asked_before = len(events(world, "AwaitingApproval"))
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    second.run_database("db")
+
+    assert second.outcome("db") == "migrated", second.errors
+    asked = events(world, "AwaitingApproval")
+    assert asked_before == 1 and len(asked) == 2, "the new run asks once more (its heartbeat), not per poke"
+    assert {FIRST_OPENING in r["Message"] for r in asked} == {True}, "for the same window"
+    assert view.frozen_at >= parse_iso_utc(FIRST_OPENING)
+    assert len(view.operations()) == 1
+
+
+@pytest.mark.airflow26
+def test_a_crash_after_approval_does_not_ask_again(world, monkeypatch):
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    plan = gated_plan()
+    view = Recorder(world, plan)
+    with pytest.raises(WorkerCrashed):
+        RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe).run_database("db", crash_after="await_cutover")
+    asked = len(events(world, "AwaitingApproval"))
+    monkeypatch.delenv("MIGRATION_SIMULATE_APPROVAL")  # nobody would answer a second question
+    second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    second.run_database("db")
+
+    assert second.outcome("db") == "migrated", second.errors
+    assert len(events(world, "AwaitingApproval")) == asked, "the approval record is found: no second question"
+    assert events(world, "Approved")[-1]["RunId"] == second.run_id
+
+
+@pytest.mark.airflow26
+def test_await_cutover_sits_right_before_the_first_freezing_task_and_ungated_chains_are_unchanged():
+    document = plan_with_databases([
+        database_entry("online", "Sales", mode="online", cutover=cutover()),
+        database_entry("offline", "Hr", mode="offline", cutover=cutover(approval=False)),
+        database_entry("copy", "Crm", target="db-prod", cutover=cutover()),
+        database_entry("plain", "Archive", mode="online"),
+    ])
+    dag = build_dag(parse_plan(document), {})
+
+    def chain(name):
+        return [t.task_id.split(".", 1)[1] for t in RunDriver(dag).chain(name)]
+
+    assert chain("online")[2:5] == ["wait_for_migration", "await_cutover", "freeze_source"]
+    assert chain("offline")[1:4] == ["start_migration", "await_cutover", "freeze_source"]
+    assert chain("copy")[:3] == ["preflight", "await_cutover", "start_migration"]
+    assert "await_cutover" not in chain("plain")
+    assert dag.get_task("online.freeze_source").pool == "database_migration_sql"
+    document["cutover"] = {"maxConcurrent": 1}
+    dag = build_dag(parse_plan(document), {})
+    assert "await_cutover" in chain("plain"), "maxConcurrent gates every database that freezes its source"
+    assert dag.get_task("online.freeze_source").pool == "database_migration_admission", "counted again at the freeze, one at a time"
+
+
+def test_max_concurrent_counts_cutovers_in_progress_from_the_world(world, monkeypatch):
+    import task_driver
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-05T22:00:00Z")  # inside the window
+    document = plan_with_databases([
+        database_entry("a", "Sales", mode="online", cutover=cutover(approval=False)),
+        database_entry("b", "Hr", mode="online", cutover=cutover(approval=False)),
+    ])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    with pytest.raises(WorkerCrashed):  # a's source frozen, its migration still replicating
+        RunDriver(dag).run_database("a", crash_after="freeze_source")
+    monkeypatch.setattr(task_driver, "MAX_POKES", 3)
+    held = RunDriver(dag)
+    assert held.run_database("b")["b.await_cutover"] == "failed"
+    gate = [r for r in events(world) if r["Database"] == "b" and r["Phase"] == "await_cutover"]
+    assert [r["Status"] for r in gate] == ["WaitingForWindow"] * 3, "the driver gave up after 3 pokes (a scheduler would not)"
+    assert gate[-1]["Message"].startswith("1 cutover(s) in progress (cutover.maxConcurrent 1): b waits")
+    monkeypatch.setattr(task_driver, "MAX_POKES", 400)
+    first = RunDriver(dag)
+    first.run_database("a")
+    second = RunDriver(dag)
+    second.run_database("b")
+    assert (first.outcome("a"), second.outcome("b")) == ("migrated", "migrated"), (first.errors, second.errors)
