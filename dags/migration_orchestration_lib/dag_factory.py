@@ -20,6 +20,7 @@ from typing import Dict, List, Mapping
 
 from migration_orchestration_lib import rollback, steps
 from migration_orchestration_lib.airflow_compat import DAG, AirflowException, BaseOperator, TaskGroup, TriggerRule, timezone
+from migration_orchestration_lib.cutover_hitl import asks_through_hitl, cutover_approval_task
 from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, load_plan
 from migration_orchestration_lib.pools import pool_by_task
@@ -63,7 +64,7 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
         doc_md=__doc__,
     ) as dag:
         groups: Dict[str, DatabaseTasks] = {
-            database.name: _database_group(plan, database, timing, pools) for database in plan.databases
+            database.name: _database_group(plan, database, timing, pools, environ) for database in plan.databases
         }
         for database in plan.databases:
             for dependency in database.depends_on:
@@ -95,10 +96,14 @@ def _check_crash_task(plan: MigrationPlan, environ: Mapping[str, str]) -> None:
         )
 
 
-def _database_group(plan: MigrationPlan, database: DatabaseMigration, timing: Timing, pools: Mapping[str, str]) -> DatabaseTasks:
-    def task(task_id: str, step, **kwargs) -> MigrationTask:
+def _database_group(
+    plan: MigrationPlan, database: DatabaseMigration, timing: Timing, pools: Mapping[str, str], environ: Mapping[str, str]
+) -> DatabaseTasks:
+    def task(task_id: str, step, **kwargs) -> BaseOperator:
         if task_id in pools:
             kwargs["pool"] = pools[task_id]
+        if task_id == steps.AWAIT_CUTOVER and asks_through_hitl(database, environ):  # channel hitl: Airflow asks
+            return cutover_approval_task(plan, database, timing, task_id=task_id, **kwargs)
         if task_id == "freeze_source" and plan.max_concurrent_cutovers is not None:
             # counts the cutovers in progress again right before freezing: one admission at a time
             kwargs["pool"] = pools["start_migration"]

@@ -1,0 +1,432 @@
+"""`await_cutover` on channel hitl: CutoverApprovalOperator in real Airflow (3.1+).
+
+The runs go through `dag.test()` (the task runner, the in-process Execution API, the
+`awaiting_input` state); a responder answers the way the Required Actions page does, through the
+Core API (`PATCH .../hitlDetails`, signed in as a SimpleAuthManager user), and the scheduler's own
+timeout sweep (`check_awaiting_input_timeouts`) ends unanswered waits, as a scheduler would.
+Windows here are seconds of real time, decided by `WindowsGate`, a gate of this test (the DAG's
+gate is the window arithmetic and approval store of `await_cutover`).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import List, Optional
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from test_rehearsal import events  # noqa: F401 (the fixture)
+from migration_orchestration_lib.airflow_compat import utc_now
+from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
+from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_users, is_approver
+from migration_orchestration_lib.settings import ConfigurationError
+
+needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
+ALICE, MALLORY = "alice@contoso.com", "mallory@contoso.com"
+ANSWER_TIMEOUT = 90  # seconds a scenario may take before the responder gives up and fails its run
+
+
+class WindowsGate:
+    """Openings as (opens, closes) instants; a record per opening; every event kept. Decides as
+    `cutover_gate` does: ask in a fitting window without a record; go (Approved) or wait (Rejected)
+    on the record for it; otherwise wait for the next opening (WaitingForWindow)."""
+
+    def __init__(self, spans, expected=timedelta(seconds=1)):
+        """`spans`: (start, end) seconds from the first decision (a loaded machine may take seconds to start the task)."""
+        self.spans = spans
+        self.openings: List[tuple] = []
+        self.expected = expected
+        self.records = {}
+        self.events: List[tuple] = []
+
+    def now(self):
+        return utc_now()
+
+    def anchor(self) -> None:
+        if not self.openings:
+            now = utc_now()
+            self.openings = [(now + timedelta(seconds=start), now + timedelta(seconds=end)) for start, end in self.spans]
+
+    def decide(self, context) -> Turn:
+        self.anchor()
+        now = self.now()
+        for opens, closes in self.openings:
+            key = opens.isoformat()
+            if not opens <= now <= closes - self.expected:
+                continue
+            decision = self.records.get(key, (None,))[0]
+            if decision is None:
+                return Turn(ASK, "awaiting approval for %s" % key, "AwaitingApproval", closes - self.expected, key)
+            if decision == "approve":
+                return Turn(GO, "approved for %s" % key, "Approved", return_value={"windowCloses": closes.isoformat()})
+            upcoming = [o for o, _ in self.openings if o > now]
+            return Turn(WAIT, "rejected for %s" % key, "Rejected", min(upcoming) if upcoming else now + timedelta(hours=1))
+        upcoming = [opens for opens, _ in self.openings if opens > now]
+        return Turn(WAIT, "waiting for the next window", "WaitingForWindow", min(upcoming) if upcoming else now + timedelta(hours=1))
+
+    def record(self, context, window, decision, by):
+        self.records[window] = (decision, by)
+
+    def emit(self, context, status, message):
+        self.events.append((status, message))
+
+    def statuses(self):
+        return [status for status, _ in self.events]
+
+
+def test_approvers_are_assigned_by_id_and_matched_without_case():
+    assert approver_users([ALICE]) == [{"id": ALICE, "name": ALICE}]
+    assert is_approver("Alice@Contoso.com", [ALICE]) and not is_approver(MALLORY, [ALICE]) and not is_approver(None, [ALICE])
+
+
+def gated_document(channel: str = "hitl", required: bool = True) -> dict:
+    cutover = {
+        "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat", "Sun"], "start": "22:00", "durationMinutes": 360}],
+        "expectedMinutes": 30,
+        "approval": {"required": required, "approvers": [ALICE] if required else [], "channel": channel},
+    }
+    return plan_with_databases([database_entry("database_1", "Sales", cutover=cutover), database_entry("database_2", "Hr")])
+
+
+def build(document: dict, environ: dict):
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.plan import parse_plan
+
+    return build_dag(parse_plan(document), environ)
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.skipif(HITL_AVAILABLE, reason="this Airflow can ask")
+def test_channel_hitl_is_an_import_error_before_airflow_3_1():
+    with pytest.raises(ConfigurationError, match="database_1: cutover.approval.channel is hitl, but this is Apache Airflow 2\\..*needs Airflow 3.1"):
+        build(gated_document(), {})
+    with pytest.raises(ConfigurationError, match="database_1: cutover.approval.channel is hitl"):
+        build(gated_document(), {"MIGRATION_DRY_RUN": "1"})  # a rehearsal too: the plan cannot run on this host
+    build(gated_document("airflowVariable"), {})
+
+
+@needs_hitl
+def test_on_channel_hitl_the_dag_asks_through_airflow_right_before_the_freeze():
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
+    from migration_orchestration_lib.operators import MigrationTask
+
+    dag = build(gated_document(), {})
+    ask = dag.get_task("database_1.await_cutover")
+    assert isinstance(ask, CutoverApprovalOperator)
+    assert ask.upstream_task_ids == {"database_1.wait_for_migration"} and "database_1.freeze_source" in ask.downstream_task_ids
+    assert ask.assigned_users == [{"id": ALICE, "name": ALICE}] and ask.defaults is None  # no answer is no default
+    assert "Sat/Sun 22:00 for 360 min (Europe/Berlin)" in ask.body and "database_1" in ask.subject
+    assert ask.execution_timeout == dag.default_args["execution_timeout"]  # not turned into the response timeout
+    assert "database_2.await_cutover" not in dag.task_dict  # ungated: its chain is unchanged
+
+    for document, environ in ((gated_document("airflowVariable"), {}), (gated_document(), {"MIGRATION_DRY_RUN": "1"})):
+        assert type(build(document, environ).get_task("database_1.await_cutover")) is MigrationTask
+
+
+@needs_hitl
+def test_an_operator_without_approvers_is_refused():
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
+
+    with pytest.raises(ConfigurationError, match="database_1: approval through hitl needs at least one approver"):
+        CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[], gate=WindowsGate([]))
+
+
+@needs_hitl
+def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
+    """Where the auth manager lets anyone answer (SimpleAuthManager with all admins), the answer
+    still counts only from an approver."""
+    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
+
+    gate = WindowsGate([(-60, -30), (3600, 7200)])  # the window passed meanwhile: waits for the next
+    gate.anchor()
+    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
+    event = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": MALLORY, "name": MALLORY}}
+
+    with pytest.raises(AirflowRescheduleException):
+        operator.execute_complete({}, event, window=gate.openings[0][0].isoformat(), deadline=utc_now().isoformat())
+    assert gate.records == {}
+    assert gate.events[0] == ("AwaitingApproval", "answer by %s ignored: not an approver of database_1 (%s)" % (MALLORY, ALICE))
+    assert gate.statuses()[1:] == ["WaitingForWindow"]
+
+
+class AnyTimeGate(WindowsGate):
+    """Approval required, no windows: always asks for window "any" until a record says otherwise."""
+
+    def decide(self, context) -> Turn:
+        if self.records.get("any", (None,))[0] == "approve":
+            return Turn(GO, "approved", "Approved")
+        return Turn(ASK, "awaiting approval at any time", "AwaitingApproval", None, "any")
+
+
+@needs_hitl
+def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(monkeypatch):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    from migration_orchestration_lib.cutover_hitl import PARKED, CutoverApprovalOperator
+
+    def park(self, context):  # the provider's execute on Airflow 3.3, without the Execution API call
+        raise PARKED[0](method_name="execute_complete", timeout=self.response_timeout)
+
+    monkeypatch.setattr(HITLOperator, "execute", park)
+    gate = AnyTimeGate([])
+    operator = CutoverApprovalOperator(
+        task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, heartbeat=timedelta(minutes=5)
+    )
+    with pytest.raises(PARKED) as asked:
+        operator.execute({})
+    assert asked.value.timeout == timedelta(minutes=5) and asked.value.kwargs == {"window": "any", "deadline": ""}
+
+    timeout = {"error": "The Human-in-the-loop response timeout has passed without a response.", "error_type": "timeout"}
+    with pytest.raises(PARKED):
+        operator.execute_complete({}, timeout, **asked.value.kwargs)
+    assert gate.statuses() == ["AwaitingApproval", "AwaitingApproval"]  # the ask and its heartbeat; no WindowMissed
+
+    approval = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": ALICE, "name": ALICE}}
+    operator.execute_complete({}, approval, **asked.value.kwargs)
+    assert gate.records == {"any": ("approve", ALICE)} and gate.statuses()[-1] == "Approved"
+
+
+# --- whole runs in real Airflow ------------------------------------------------------------------
+
+
+@pytest.fixture
+def core_api(monkeypatch):
+    """The Core API app (what the UI calls), with two SimpleAuthManager users."""
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "%s:admin,%s:admin" % (ALICE, MALLORY))
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "cutover-hitl-test-" * 4)
+    from fastapi.testclient import TestClient
+
+    from airflow.api_fastapi.app import create_app
+
+    return TestClient(create_app("core"))
+
+
+class Responder(threading.Thread):
+    """Answers each ask in turn, as the Required Actions page does; sweeps timeouts like a scheduler."""
+
+    def __init__(self, client, dag_id: str, answers: List[tuple], task_id: str = "await_cutover"):
+        super().__init__(daemon=True)
+        self.client, self.dag_id, self.task_id, self.answers = client, dag_id, task_id, list(answers)
+        self.replies: List[tuple] = []
+        self.problem: Optional[str] = None
+        self.run_ended = threading.Event()
+
+    def finish(self) -> None:
+        """The run ended: stop; an answer still due means the run ended before it was asked for."""
+        self.run_ended.set()
+        self.join(timeout=5)
+        if self.answers and self.problem is None:
+            self.problem = "the run ended before these were asked for: %s" % self.answers
+
+    def run(self) -> None:
+        give_up = time.monotonic() + ANSWER_TIMEOUT
+        while self.answers and time.monotonic() < give_up and not self.run_ended.is_set():
+            _sweep_awaiting_input_timeouts()
+            user, option, ready = self.answers[0]
+            if self._state() == "awaiting_input" and ready():
+                self.replies.append((user, option, self._answer(user, option)))
+                if self.replies[-1][2] == 200 or user == MALLORY:
+                    self.answers.pop(0)
+            time.sleep(0.3)
+        if self.answers and not self.run_ended.is_set():
+            self.problem = "still to answer after %d s: %s" % (ANSWER_TIMEOUT, self.answers)
+            self._fail_unfinished_tasks()
+
+    def _answer(self, user: str, option: str) -> int:
+        from airflow.api_fastapi.app import get_auth_manager
+        from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=user, role="admin"))
+        response = self.client.patch(
+            "/api/v2/dags/%s/dagRuns/%s/taskInstances/%s/-1/hitlDetails" % (self.dag_id, self._run_id(), self.task_id),
+            json={"chosen_options": [option], "params_input": {}},
+            headers={"Authorization": "Bearer %s" % token},
+        )
+        return response.status_code
+
+    def _run_id(self) -> str:
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+
+        with create_session() as session:  # the run dag.test() is running
+            return session.query(DagRun.run_id).filter(DagRun.dag_id == self.dag_id, DagRun.state == "running").scalar()
+
+    def _state(self) -> Optional[str]:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            state = session.query(TaskInstance.state).filter(
+                TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == self._run_id(), TaskInstance.task_id == self.task_id
+            ).scalar()
+        return str(state) if state else None
+
+    def _fail_unfinished_tasks(self) -> None:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from airflow.utils.state import State, TaskInstanceState
+
+        with create_session() as session:
+            for ti in session.query(TaskInstance).filter(TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == self._run_id()):
+                if ti.state not in State.finished:
+                    ti.state = TaskInstanceState.FAILED
+
+
+def _sweep_awaiting_input_timeouts() -> None:
+    """The scheduler's sweep of `awaiting_input` tasks past their response timeout (its real code)."""
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+
+    class Scheduler:
+        log = logging.getLogger("scheduler")
+
+    SchedulerJobRunner.check_awaiting_input_timeouts(Scheduler())
+
+
+def run_cutover(dag_id: str, gate: WindowsGate, client, answers: List[tuple], **operator_args):
+    """`await_cutover` >> `freeze_source` through `dag.test()` while the responder answers."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    from migration_orchestration_lib.airflow_compat import DAG, timezone
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
+
+    with DAG(dag_id, schedule=None, start_date=timezone.datetime(2024, 1, 1)) as dag:
+        ask = CutoverApprovalOperator(
+            task_id="await_cutover",
+            database_name="database_1",
+            approvers=[ALICE],
+            gate=gate,
+            windows=["test windows (seconds of real time)"],
+            **operator_args
+        )
+        ask >> EmptyOperator(task_id="freeze_source")
+    # dag.test() runs a DAG its bundle holds; this one lives in no file: registered as one would be.
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder="/nonexistent", collect_dags=False)
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    responder = Responder(client, dag_id, answers)
+    responder.start()
+    dag_run = dag.test()
+    responder.finish()
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    return str(dag_run.state), states, responder
+
+
+def hitl_details(dag_id: str) -> list:
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        details = session.query(HITLDetail).join(TaskInstance, TaskInstance.id == HITLDetail.ti_id).filter(TaskInstance.dag_id == dag_id).all()
+        session.expunge_all()
+        return details
+
+
+def always():
+    return True
+
+
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_api):
+    gate = WindowsGate([(-1, 60)])
+    state, states, responder = run_cutover(
+        "cutover_hitl_approve", gate, core_api, [(MALLORY, "Approve", always), (ALICE, "Approve", always)]
+    )
+
+    assert responder.problem is None
+    assert [(user, code) for user, _, code in responder.replies] == [(MALLORY, 403), (ALICE, 200)]  # only approvers answer
+    assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
+    window = gate.openings[0][0].isoformat()
+    assert gate.records == {window: ("approve", ALICE)}
+    assert gate.statuses() == ["AwaitingApproval", "Approved"]
+
+
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+@pytest.mark.parametrize("deferrable", [False, True], ids=["rescheduled", "deferred"])
+def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, deferrable):
+    gate = WindowsGate([(-1, 8), (10, 70)])
+    second_window = lambda: gate.statuses().count("AwaitingApproval") == 2  # noqa: E731
+    state, states, responder = run_cutover(
+        "cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"),
+        gate,
+        core_api,
+        [(ALICE, "Reject", always), (ALICE, "Approve", second_window)],
+        deferrable=deferrable,
+    )
+
+    assert responder.problem is None and [code for _, _, code in responder.replies] == [200, 200]
+    assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}  # never skipped
+    first, second = (opens.isoformat() for opens, _ in gate.openings)
+    assert gate.records == {first: ("reject", ALICE), second: ("approve", ALICE)}
+    statuses = gate.statuses()
+    assert statuses[:2] == ["AwaitingApproval", "Rejected"] and statuses[-2:] == ["AwaitingApproval", "Approved"]
+    # Both asks were one task instance's one HITLDetail: the second cleared the first answer.
+    details = hitl_details("cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"))
+    assert [(d.chosen_options, d.responded_by_user_id) for d in details] == [(["Approve"], ALICE)]
+    assert set(statuses[2:-2]) <= {"Rejected", "WaitingForWindow"}
+
+
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_api):
+    gate = WindowsGate([(-1, 7), (9, 70)])
+    missed = lambda: "WindowMissed" in gate.statuses() and "WaitingForWindow" in gate.statuses()  # noqa: E731
+    state, states, responder = run_cutover(
+        "cutover_hitl_timeout", gate, core_api, [(ALICE, "Approve", missed)], heartbeat=timedelta(seconds=2)
+    )
+
+    assert responder.problem is None
+    assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
+    first, second = (opens.isoformat() for opens, _ in gate.openings)
+    assert gate.records == {second: ("approve", ALICE)}  # nothing recorded for the unanswered window
+    statuses = gate.statuses()
+    missed_at = statuses.index("WindowMissed")
+    asks = statuses[:missed_at]
+    assert set(asks) == {"AwaitingApproval"} and len(asks) >= 2  # the ask, then its heartbeats
+    assert first in dict(gate.events)["WindowMissed"]
+    assert statuses[-2:] == ["AwaitingApproval", "Approved"]
+
+
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+def test_the_dag_asks_through_hitl_and_its_approval_lets_the_database_cut_over(core_api, rehearsal_world, events, monkeypatch):
+    """The migration DAG itself on the simulated world: `await_cutover` asks through HITL (as
+    outside a rehearsal; the clock is the real one, windows in real time), the approver's answer is
+    written to the approval store and the database migrates."""
+    from migration_orchestration_lib import cutover_hitl, rehearsal_cutover
+    from migration_orchestration_lib.cutover_services import SystemClock
+    from migration_orchestration_lib.dag_factory import DAG_ID
+    from migration_rehearsal.world import World
+    from test_rehearsal import run
+
+    monkeypatch.setattr(cutover_hitl, "is_dry_run", lambda environ: False)  # ask, as in production
+    monkeypatch.setattr(rehearsal_cutover, "SimulatedClock", lambda directory, gated, environ: SystemClock())
+    now = utc_now().replace(second=0, microsecond=0)
+    window = {"timeZone": "UTC", "from": (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"), "to": (now + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M")}
+    document = gated_document()
+    document["databases"][0]["cutover"]["windows"] = [window]
+
+    responder = Responder(core_api, DAG_ID, [(MALLORY, "Approve", always), (ALICE, "Approve", always)], task_id="database_1.await_cutover")
+    responder.start()
+    state, states = run(document)
+    responder.finish()
+
+    assert responder.problem is None and [(user, code) for user, _, code in responder.replies] == [(MALLORY, 403), (ALICE, 200)]
+    assert state == "success" and states["database_1.await_cutover"] == "success" and states["database_1.done"] == "success"
+    opening = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert json.loads(rehearsal_cutover.FileApprovals(str(rehearsal_world)).get("database_1")) == {"window": opening, "decision": "approve", "by": ALICE}
+    gate_events = [(row["Status"], row["Message"]) for row in events if (row["Database"], row["Phase"]) == ("database_1", "await_cutover")]
+    assert [status for status, _ in gate_events] == ["AwaitingApproval", "Approved"]
+    assert "approved by %s" % ALICE in gate_events[-1][1]
+    assert World(str(rehearsal_world)).database("sql01", "Sales")["readOnly"] is True  # frozen after the approval, cut over
