@@ -168,8 +168,15 @@ def approver_users(approvers: Sequence[str]) -> list:
     return [{"id": approver, "name": approver} for approver in approvers]
 
 
-def is_approver(user_id: Optional[str], approvers: Sequence[str]) -> bool:
-    return bool(user_id) and user_id.casefold() in {approver.casefold() for approver in approvers}
+def approver_of(user: Optional[Mapping[str, Any]], approvers: Sequence[str]) -> Optional[str]:
+    """The plan's approver who answered, matched by the responder's id or name (case-insensitive): the
+    id is what the auth manager checks, the name what people write in plans (FAB's ids are numbers)."""
+    names = {approver.casefold(): approver for approver in approvers}
+    for key in ("id", "name"):
+        value = (user or {}).get(key)
+        if value and str(value).casefold() in names:
+            return names[str(value).casefold()]
+    return None
 
 
 if HITL_AVAILABLE:
@@ -235,10 +242,12 @@ if HITL_AVAILABLE:
                 self.process_trigger_event_error(event)
             chosen = list(event["chosen_options"])
             self.validate_chosen_options(chosen)
-            by = (event.get("responded_by_user") or {}).get("id")
-            if not is_approver(by, self.approvers):
+            responder = event.get("responded_by_user") or {}
+            by = approver_of(responder, self.approvers)
+            if by is None:
                 self.gate.emit(context, "AwaitingApproval", "answer by %s ignored: not an approver of %s (%s)"
-                               % (by or "an unknown user", self.database_name, ", ".join(self.approvers)))
+                               % (responder.get("name") or responder.get("id") or "an unknown user", self.database_name,
+                                  ", ".join(self.approvers)))
                 return self.execute(context)
             # The gate, deciding again from the record, says Approved (go) or Rejected (wait).
             self.gate.record(context, window, "approve" if chosen == [self.APPROVE] else "reject", by)

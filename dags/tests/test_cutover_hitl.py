@@ -22,7 +22,7 @@ from conftest import database_entry, plan_with_databases
 from test_rehearsal import events  # noqa: F401 (the fixture)
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
-from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_users, is_approver
+from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_of, approver_users
 from migration_orchestration_lib.settings import ConfigurationError
 
 needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
@@ -80,7 +80,9 @@ class WindowsGate:
 
 def test_approvers_are_assigned_by_id_and_matched_without_case():
     assert approver_users([ALICE]) == [{"id": ALICE, "name": ALICE}]
-    assert is_approver("Alice@Contoso.com", [ALICE]) and not is_approver(MALLORY, [ALICE]) and not is_approver(None, [ALICE])
+    assert approver_of({"id": "Alice@Contoso.com", "name": "Alice@Contoso.com"}, [ALICE]) == ALICE
+    assert approver_of({"id": "7", "name": "alice@contoso.com"}, [ALICE]) == ALICE  # FAB: numeric ids, names as written
+    assert approver_of({"id": MALLORY, "name": MALLORY}, [ALICE]) is None and approver_of(None, [ALICE]) is None
 
 
 def gated_document(channel: str = "hitl", required: bool = True) -> dict:
