@@ -16,9 +16,21 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dags"))
+
+from migration_orchestration_lib.events import ALERT_OF_STATUS  # noqa: E402
+
+def alerts_raised(events: List[Dict[str, Any]], plan_name: str) -> List[Tuple[str, str, str, str]]:
+    """The events contract's alert of each event's status, once per alert, database and message."""
+    raised: Dict[Tuple[str, str, str], Tuple[str, str, str, str]] = {}
+    for event in events:
+        alert = ALERT_OF_STATUS.get(event["Status"])
+        if alert:
+            key = (alert, event["Database"], event["Message"])
+            raised.setdefault(key, ("alert-%s-%s" % (plan_name, alert), event["Database"], event["Status"], event["Message"]))
+    return list(raised.values())
 
 
 def read_events(path: str) -> List[Dict[str, Any]]:
@@ -130,6 +142,11 @@ def main(argv: List[str]) -> int:
             f"  {name:<24} {entry['outcome']:<12} target {entry['target']:<10} source {entry['source']:<10} "
             f"DMS {entry['migration']}{' (replicating: waiting for the next window)' if entry['outcome'] == 'waiting' else ''}"
         )
+    notifications = alerts_raised(events, plan["name"])
+    if notifications:
+        print("\nAlerts an operator would get (README, Monitoring; once per alert, database and message)")
+        for alert, database, status, message in notifications:
+            print(f"  {alert:<40} {database:<24} {status:<16} {message}")
     cutovers = cutover_times(args.world)
     if cutovers:
         print("\nCutovers (simulated time, UTC)")

@@ -33,6 +33,17 @@ function comparedValues(query: string, column: 'Phase' | 'Status'): string[] {
   return values;
 }
 
+/** Statuses whose contract alert is missing, or does not look for that status in its query. */
+function unraisedStatuses(statuses: { name: string; alert?: string }[], queryOfAlert: Map<string, string>): string[] {
+  return statuses
+    .filter(({ alert }) => alert !== undefined)
+    .filter(({ name, alert }) => {
+      const query = [...queryOfAlert].find(([alertName]) => alertName.endsWith(`-${alert}`))?.[1];
+      return query === undefined || !comparedValues(query, 'Status').includes(name);
+    })
+    .map(({ name, alert }) => `${name} -> ${alert}`);
+}
+
 describe('migration events contract, Terraform side', () => {
   it('names the table and the stream', () => {
     expect(MIGRATION_EVENTS_TABLE).toBe(CONTRACT.table);
@@ -62,6 +73,15 @@ describe('migration events contract, Terraform side', () => {
     expect(statuses).toContain(CONTRACT.heartbeat.status);
     expect(phases.filter((phase) => !MIGRATION_PHASES.includes(phase))).toEqual([]);
     expect(statuses.filter((status) => !MIGRATION_STATUSES.includes(status))).toEqual([]);
+  });
+
+  it("raises each status's alert (the one the rehearsal report names) on that very status", () => {
+    const alerts = Object.values(synthObject(monitoredEvents()).resource.azurerm_monitor_scheduled_query_rules_alert_v2 ?? {}) as any[];
+    const queryOfAlert = new Map(alerts.map((alert) => [String(alert.name), String(alert.criteria[0].query)]));
+    expect(CONTRACT.statuses.filter((status: { alert?: string }) => status.alert)).toHaveLength(4);
+    expect(unraisedStatuses(CONTRACT.statuses, queryOfAlert)).toEqual([]);
+    const wrong = [{ name: 'Rejected', alert: 'migration-failed' }, { name: 'Failed', alert: 'no-such-alert' }];
+    expect(unraisedStatuses(wrong, queryOfAlert)).toEqual(['Rejected -> migration-failed', 'Failed -> no-such-alert']);
   });
 
   it('finds a value outside the contract (the check above can fail)', () => {

@@ -22,6 +22,8 @@ PHASES = tuple(phase["name"] for phase in _CONTRACT["phases"])
 STATUSES = tuple(status["name"] for status in _CONTRACT["statuses"])
 EVENT_COLUMNS = tuple(column["name"] for column in _CONTRACT["columns"])
 CONTRACT_HEARTBEAT_MINUTES = _CONTRACT["heartbeat"]["maxIntervalMinutes"]
+# The log alert (alert-<plan>-<alert>) an event with this status raises.
+ALERT_OF_STATUS = {status["name"]: status["alert"] for status in _CONTRACT["statuses"] if "alert" in status}
 MAX_MESSAGE_LENGTH = 2000
 
 

@@ -50,28 +50,49 @@ def test_the_report_of_a_run_that_never_reached_a_task_says_where_each_database_
     )
 
 
-def test_the_report_prints_a_poke_that_repeats_its_databases_previous_event_once(tmp_path):
-    def row(database, status, message):
-        return json.dumps({"Database": database, "Phase": "await_cutover", "Status": status, "Message": message})
-
+def report_of_await_cutover_events(tmp_path, rows):
+    """The report of a run that wrote these (database, status, message) await_cutover events."""
     events = tmp_path / "events.jsonl"
-    events.write_text("\n".join([
-        row("database_1", "WaitingForWindow", "next window Sat 22:00"),
-        row("database_2", "WaitingForWindow", "next window Sat 22:00"),
-        row("database_1", "WaitingForWindow", "next window Sat 22:00"),
-        row("database_1", "WaitingForWindow", "next window Sat 22:00"),
-        row("database_1", "AwaitingApproval", "awaits approval"),
-        row("database_1", "WaitingForWindow", "next window Sat 22:00"),
-    ]) + "\n")
-    done = run_script(
+    events.write_text("".join(
+        json.dumps({"Database": database, "Phase": "await_cutover", "Status": status, "Message": message}) + "\n"
+        for database, status, message in rows
+    ))
+    return run_script(
         "rehearsal_report.py",
         "--events", str(events),
         "--result", str(tmp_path / "no-result.json"),
         "--plan", str(PLANS_DIR / "fabric_host.json"),
         "--world", str(tmp_path / "empty-world"),
-    )
-    printed = [line for line in done.stdout.splitlines() if "await_cutover" in line]
+    ).stdout
+
+
+def test_the_report_prints_a_poke_that_repeats_its_databases_previous_event_once(tmp_path):
+    waiting = "next window Sat 22:00"
+    report = report_of_await_cutover_events(tmp_path, [
+        ("database_1", "WaitingForWindow", waiting),
+        ("database_2", "WaitingForWindow", waiting),
+        ("database_1", "WaitingForWindow", waiting),
+        ("database_1", "WaitingForWindow", waiting),
+        ("database_1", "AwaitingApproval", "awaits approval"),
+        ("database_1", "WaitingForWindow", waiting),
+    ])
+    printed = [line for line in report.splitlines() if "await_cutover" in line]
     assert [line.split()[0] + " " + line.split()[2] for line in printed] == [
         "database_1 WaitingForWindow", "database_2 WaitingForWindow", "database_1 AwaitingApproval", "database_1 WaitingForWindow",
     ]
-    assert "(2 repeated poke events not printed)" in done.stdout
+    assert "(2 repeated poke events not printed)" in report
+
+
+def test_the_report_names_the_alert_each_status_raises_once_per_database_and_message(tmp_path):
+    report = report_of_await_cutover_events(tmp_path, [
+        ("database_2", "AwaitingApproval", "awaits approval in window 1"),
+        ("database_2", "AwaitingApproval", "awaits approval in window 1"),
+        ("database_2", "Rejected", "rejected by alice"),
+        ("database_1", "WaitingForWindow", "next window Sat 22:00"),
+    ])
+    alerts = report.split("Alerts an operator would get")[1].split("\n\n")[0].splitlines()[1:]
+    plan_name = json.loads((PLANS_DIR / "fabric_host.json").read_text())["name"]
+    assert [line.split()[:3] for line in alerts] == [
+        ["alert-%s-cutover-awaiting-approval" % plan_name, "database_2", "AwaitingApproval"],
+        ["alert-%s-cutover-postponed" % plan_name, "database_2", "Rejected"],
+    ]

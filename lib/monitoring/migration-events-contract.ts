@@ -30,7 +30,7 @@ const contractSchema = z
       )
       .min(1),
     phases: z.array(named).min(1),
-    statuses: z.array(named).min(1),
+    statuses: z.array(named.extend({ alert: z.string().regex(/^[a-z]+(?:-[a-z]+)*$/).optional() })).min(1),
     heartbeat: z
       .object({ status: z.string(), maxIntervalMinutes: z.number().int().positive(), description: z.string() })
       .strict(),
