@@ -23,7 +23,7 @@ from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import migrations_by_database
 from migration_orchestration_lib.cutover_gate import GO, ApprovalRecord, decide_cutover
-from migration_orchestration_lib.cutover_windows import iso_utc, open_at, openings_around
+from migration_orchestration_lib.cutover_windows import Opening, iso_utc, open_at, openings_around
 from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.migration_stage import Standing, standing, standing_of
 from migration_orchestration_lib.step_context import (
@@ -35,6 +35,7 @@ from migration_orchestration_lib.step_context import (
     StepPending,
     StepResult,
     StillWaiting,
+    WINDOW_KEY,
     WindowMissed,
 )
 
@@ -49,11 +50,13 @@ def await_cutover(ctx: StepContext) -> StepResult:
         raise StepFailure("DMS has no migration of %s into %s" % (database.source_database, database.target_database))
     now = clock.now()
     if _own_cutover_in_progress(ctx, now_standing):
-        closes = _latest_close(ctx, now)
+        opening = _latest_opening(ctx, now)
+        # Frozen before any window opened: no window covers it, so it counts as closed now.
+        closes = opening.closes if opening else (now if database.cutover.windows else None)
         clock.hold(database.name, None, closes)
         return StepResult(
             "the cutover of %s is already in progress (%s): continuing" % (database.name, now_standing.describe()),
-            return_value=_going(ctx, closes),
+            return_value=_going(ctx, closes, opening.key if opening else None),
         )
     horizon = clock.horizon()
     if horizon is not None and now >= horizon:
@@ -90,22 +93,22 @@ def _going(ctx: StepContext, closes: Optional[datetime], window: Optional[str] =
     # The steps after the gate get a deadline of their own: the wait may have lasted days.
     return {
         CLOSES_KEY: iso_utc(closes) if closes else None,
-        "window": window,
+        WINDOW_KEY: window,
         DEADLINE_KEY: (utc_now() + timedelta(minutes=ctx.database.timeout_minutes)).isoformat(),
     }
 
 
-def _latest_close(ctx: StepContext, now: datetime) -> Optional[datetime]:
-    """The close of the window open now, else of the last one that opened (a cutover resumed
-    after a crash is checked against the window it began in)."""
+def _latest_opening(ctx: StepContext, now: datetime) -> Optional[Opening]:
+    """The window open now, else the last one that opened (a cutover resumed after a crash is
+    checked against, and names its final backup after, the window it began in)."""
     windows = ctx.database.cutover.windows
     if not windows:
         return None
     current = open_at(windows, now)
     if current:
-        return current[0].closes
+        return current[0]
     opened = [o for w in windows for o in openings_around(w, now) if o.opens <= now]
-    return max(opened, key=lambda o: o.opens).closes if opened else now
+    return max(opened, key=lambda o: o.opens) if opened else None
 
 
 def _own_cutover_in_progress(ctx: StepContext, now: Standing) -> bool:

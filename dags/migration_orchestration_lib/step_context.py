@@ -19,6 +19,7 @@ PREFLIGHT_TASK = "preflight"
 AWAIT_CUTOVER_TASK = "await_cutover"
 DEADLINE_KEY = "deadline"
 CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO UTC), None without windows
+WINDOW_KEY = "window"  # ... and the window's opening (ISO UTC), None without windows
 WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
 
 
@@ -126,9 +127,16 @@ class StepContext:
 
     def window_closes(self) -> Optional[datetime]:
         """The close of the window await_cutover went in (None: ungated, or no windows)."""
-        facts = self.task_instance.xcom_pull(task_ids=self.task_id(AWAIT_CUTOVER_TASK)) or {}
-        value = facts.get(CLOSES_KEY) if isinstance(facts, Mapping) else None
+        value = self._cutover_fact(CLOSES_KEY)
         return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+    def window_opening(self) -> Optional[str]:
+        """The opening (ISO UTC) of the window await_cutover went in (None: ungated, or no windows)."""
+        return self._cutover_fact(WINDOW_KEY)
+
+    def _cutover_fact(self, key: str) -> Optional[str]:
+        facts = self.task_instance.xcom_pull(task_ids=self.task_id(AWAIT_CUTOVER_TASK)) or {}
+        return facts.get(key) if isinstance(facts, Mapping) else None
 
     def preflight_ran(self) -> bool:
         """Whether this run's preflight started on this database (a held database's never does)."""

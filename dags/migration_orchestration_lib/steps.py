@@ -17,6 +17,7 @@ before the first of these that freezes its source.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, Dict, Optional
 
@@ -43,8 +44,12 @@ def final_backup_name(ctx: StepContext, token: str) -> str:
 
 
 def online_final_backup_name(ctx: StepContext, now: Standing) -> str:
-    """One per migration (a re-run after a crash finds the backup it already took)."""
-    return final_backup_name(ctx, (now.operation_id or "")[:8])
+    """One per migration and cutover window: a re-run after a crash finds the backup it already took,
+    while a later window (the source was writable again after a missed one) takes a final backup of
+    its own, holding the writes made since."""
+    token = (now.operation_id or "")[:8]
+    opening = ctx.window_opening()
+    return final_backup_name(ctx, token + ("_" + re.sub(r"[^0-9TZ]", "", opening) if opening else ""))
 
 
 def preflight(ctx: StepContext) -> StepResult:

@@ -235,3 +235,37 @@ def test_max_concurrent_counts_cutovers_in_progress_from_the_world(world, monkey
     second = RunDriver(dag)
     second.run_database("b")
     assert (first.outcome("a"), second.outcome("b")) == ("migrated", "migrated"), (first.errors, second.errors)
+
+
+@pytest.mark.airflow26
+def test_writes_after_a_missed_window_reach_the_target_in_the_next_window(world, monkeypatch):
+    """The final log backup of a window that closed before the cutover is not final: the source was
+    writable again. The next window takes its own final backup, holding the writes made meanwhile."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-20T00:00:00Z")  # past the next Saturday
+    plan = gated_plan()
+    view = Recorder(world, plan)
+
+    def close_the_window_once_the_final_backup_is_taken(task_id):
+        view.observe(task_id)
+        if task_id == "db.final_backup" and json.loads((world / CLOCK_FILE).read_text())["now"] < "2026-12-06T03:00:00Z":
+            state = json.loads((world / CLOCK_FILE).read_text())
+            state["now"] = "2026-12-06T03:00:00Z"
+            (world / CLOCK_FILE).write_text(json.dumps(state))
+
+    first = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), close_the_window_once_the_final_backup_is_taken)
+    first.run_database("db")
+    assert first.outcome("db") == "waiting" and view.source_writable()
+    first_finals = [b["fileName"] for b in view.world.backups("sql01", "Sales") if "_final_" in b["fileName"]]
+    assert len(first_finals) == 1, "the first window's final backup was taken before it closed"
+
+    table = sorted(view.source()["tables"])[0]
+    written = view.source()["tables"][table]
+    view.world.set_table("sql01", "Sales", table, written["columns"], written["rows"] + [[999, "written after the window", 1]])
+    second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    second.run_database("db")
+
+    assert second.outcome("db") == "migrated", second.errors
+    finals = [b["fileName"] for b in view.world.backups("sql01", "Sales") if "_final_" in b["fileName"]]
+    assert len(finals) == 2 and finals[0] == first_finals[0], "the next window took a final backup of its own"
+    assert [999, "written after the window", 1] in view.target()["tables"][table]["rows"], "no write lost"
