@@ -1,16 +1,12 @@
 import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
-import {
-  DatabaseMigrationStack,
-  KUBELOGIN_MODES,
-  KubeloginMode,
-  loadMigrationPlan,
-  MigrationPlan,
-  MigrationPlanError,
-  StateBackend,
-  StateBackendConfigurationError,
-  stateBackendFromEnvironment,
-} from './lib';
+// Deep imports, not './lib': the package root loads every construct and host, and the app pays for each module it loads.
+import { DatabaseMigrationStack } from './lib/database-migration-stack';
+import { KUBELOGIN_MODES, KubeloginMode } from './lib/hosts/kubernetes/kubernetes-host';
+import { MigrationPlanError } from './lib/plan/errors';
+import { loadMigrationPlan } from './lib/plan/load';
+import type { MigrationPlan } from './lib/plan/types';
+import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from './lib/state-backend';
 
 /** The default plan mirrors the original recipe; MIGRATION_PLAN selects another. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';

@@ -8,13 +8,13 @@ import { ResourceLock } from './core/protection';
 import { ILogAnalyticsWorkspace } from './core/references';
 import { IAirflowHost } from './hosts/airflow-host';
 import { dagEnvironment } from './hosts/dag-environment';
-import { DagStorageSettings } from './hosts/host-dag-storage';
-import { KubeloginMode } from './hosts/kubernetes/kubernetes-host';
+import type { DagStorageSettings } from './hosts/host-dag-storage';
+import type { KubeloginMode } from './hosts/kubernetes/kubernetes-host';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
 import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
-import { SqlPipelines } from './orchestration-factory/sql-pipelines';
+import type { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { gatesCutovers } from './plan/cutover-schema';
 import { MigrationPlan } from './plan/types';
 import { createAirflowHost } from './private/create-airflow-host';
@@ -215,6 +215,8 @@ export class DatabaseMigrationStack extends TerraformStack {
     const airflow = host.identity;
 
     if (sqlThroughFactory) {
+      // Loaded only here: its Data Factory pipeline and dataset classes serve no other plan.
+      const { SqlPipelines } = require('./orchestration-factory/sql-pipelines') as typeof import('./orchestration-factory/sql-pipelines');
       this.sqlPipelines = new SqlPipelines(this, 'SqlPipelines', {
         resourceGroup: this.resourceGroup,
         factory: this.orchestration,

@@ -4,7 +4,7 @@
  * 1,000-database plan in a few milliseconds (a YAML parser takes hundreds); `yaml` reads the same
  * text again only when it repeats a key (which `JSON.parse` lets through) or a problem needs a position.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import type { PlanProblem } from './errors';
 import { formatFieldPath, quote } from './field-path';
 
@@ -15,6 +15,10 @@ export type SourceLocator = (path: readonly PropertyKey[]) => { line: number; co
 export type ParsedSource =
   | { readonly ok: true; readonly value: unknown; readonly locate: SourceLocator }
   | { readonly ok: false; readonly problems: readonly PlanProblem[] };
+
+/** `yaml` (72 modules) loads with the first text it reads: a valid JSON plan never needs it. */
+let yamlLibrary: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlLibrary ??= require('yaml') as typeof import('yaml'));
 
 type YamlSource = { readonly document: Document; readonly lines: LineCounter };
 
@@ -28,6 +32,7 @@ const MAX_JSON_DEPTH = 64;
 const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: true, version: '1.2', logLevel: 'error' } as const;
 
 function parseYaml(text: string): YamlSource {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   return { document: parseDocument(text, { ...YAML_OPTIONS, lineCounter: lines }), lines };
 }
@@ -85,6 +90,7 @@ export function readJson(text: string): ParsedSource {
 function locator(source: () => YamlSource): SourceLocator {
   return (path) => {
     const { document, lines } = source();
+    const { isAlias, isMap, isSeq } = yaml();
     let node: unknown = document.contents;
     let offset = rangeStart(node);
     let found = 0;
@@ -119,6 +125,7 @@ function duplicateKeyProblem({ document, lines }: YamlSource, code: string, offs
 
 /** The field path of the mapping key that starts at `offset`. */
 function keyPathAt(node: unknown, offset: number, path: PropertyKey[] = []): PropertyKey[] | undefined {
+  const { isMap, isScalar, isSeq } = yaml();
   if (isMap(node)) {
     for (const { key, value } of node.items) {
       if (isScalar(key) && key.range?.[0] === offset) return [...path, keyText(key)];
@@ -196,7 +203,7 @@ function countKeys(value: unknown): number {
   );
 }
 
-const keyText = (key: unknown) => (isScalar(key) ? String(key.value) : String(key));
+const keyText = (key: unknown) => (yaml().isScalar(key) ? String(key.value) : String(key));
 const rangeStart = (node: unknown) => (node as Node | null | undefined)?.range?.[0];
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 

@@ -2,14 +2,11 @@ import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
-import { FabricProvider } from '../fabric/provider';
 import { AirflowHostBaseProps, IAirflowHost } from '../hosts/airflow-host';
 import { airflowPools } from '../hosts/airflow-pools';
-import { AirflowAlertOptions, DataFactoryAirflowHost } from '../hosts/data-factory-host';
-import { ExternalAirflowHost } from '../hosts/external-host';
-import { FabricAirflowHost } from '../hosts/fabric/fabric-airflow-host';
-import { DagStorageSettings } from '../hosts/host-dag-storage';
-import { KubeloginMode, KubernetesAirflowHost } from '../hosts/kubernetes/kubernetes-host';
+import type { AirflowAlertOptions } from '../hosts/data-factory-host';
+import type { DagStorageSettings } from '../hosts/host-dag-storage';
+import type { KubeloginMode } from '../hosts/kubernetes/kubernetes-host';
 import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { dagBundleFor } from '../orchestration-factory/dag-bundle';
 import { ensureProvider } from './ensure-provider';
@@ -45,7 +42,12 @@ export interface AirflowHostContext {
   readonly newReleaseStack: () => TerraformStack;
 }
 
-/** Creates the host the plan's `airflow.host` names, with that host's settings from the plan. */
+/**
+ * Creates the host the plan's `airflow.host` names, with that host's settings from the plan.
+ * Each host's module is loaded only when the plan picks that host: together they pull in ~1.4 MB of
+ * provider classes (storage account, Data Factory, Fabric) that the other hosts never use, and an
+ * app pays for loading every module it requires (bench/analysis.md).
+ */
 export function createAirflowHost(scope: Construct, id: string, plan: MigrationPlan, context: AirflowHostContext): IAirflowHost {
   const base: AirflowHostBaseProps = {
     resourceGroup: context.resourceGroup,
@@ -69,6 +71,7 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
             'or use sqlAccess: dataFactory',
         );
       }
+      const { KubernetesAirflowHost } = require('../hosts/kubernetes/kubernetes-host') as typeof import('../hosts/kubernetes/kubernetes-host');
       return new KubernetesAirflowHost(scope, id, {
         ...base,
         ...monitoring,
@@ -80,7 +83,8 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
         deployerPrincipalId: context.deployerPrincipalId,
       });
     }
-    case 'dataFactory':
+    case 'dataFactory': {
+      const { DataFactoryAirflowHost } = require('../hosts/data-factory-host') as typeof import('../hosts/data-factory-host');
       return new DataFactoryAirflowHost(scope, id, {
         ...base,
         monitoring: context.monitoring,
@@ -90,13 +94,17 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
         dagStorage: context.dagStorage,
         deployerPrincipalId: context.deployerPrincipalId,
       });
+    }
     case 'fabric': {
+      const { FabricProvider } = require('../fabric/provider') as typeof import('../fabric/provider');
+      const { FabricAirflowHost } = require('../hosts/fabric/fabric-airflow-host') as typeof import('../hosts/fabric/fabric-airflow-host');
       const { capacityId, capacity, servicePrincipal, computeSize } = airflow.fabric;
       // It reads its credentials from the environment.
       ensureProvider(scope, FabricProvider, (stack) => new FabricProvider(stack, 'fabric'));
       return new FabricAirflowHost(scope, id, { ...base, capacityId, capacity, servicePrincipal, computeSize });
     }
-    case 'external':
+    case 'external': {
+      const { ExternalAirflowHost } = require('../hosts/external-host') as typeof import('../hosts/external-host');
       return new ExternalAirflowHost(scope, id, {
         ...base,
         servicePrincipal: airflow.external.servicePrincipal,
@@ -104,5 +112,6 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
         dagStorage: context.dagStorage,
         deployerPrincipalId: context.deployerPrincipalId,
       });
+    }
   }
 }

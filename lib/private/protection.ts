@@ -1,4 +1,4 @@
-import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
+import type { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
 import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { LockKind, ResourceLock } from '../core/protection';
@@ -25,6 +25,8 @@ export function addLock(scope: Construct, id: string, resource: LockableResource
   if (!Token.isUnresolved(name) && (name.length === 0 || name.length > LOCK_NAME_MAX || LOCK_NAME_FORBIDDEN.test(name))) {
     throw new Error(`${scope.node.path}: lock.name "${name}" must be 1 to ${LOCK_NAME_MAX} characters, none of < > % & : \\ ? /`);
   }
+  // Loaded only when a lock is asked for (most stacks have none).
+  const { ManagementLock } = require('@cdktf/provider-azurerm/lib/management-lock') as typeof import('@cdktf/provider-azurerm/lib/management-lock');
   return new ManagementLock(scope, id, { name, scope: resource.id, lockLevel: lock.kind, notes });
 }
 
