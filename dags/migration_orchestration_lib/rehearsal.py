@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Mapping
 
 from migration_orchestration_lib import settings
 from migration_orchestration_lib.connections import ConnectionSecret
+from migration_orchestration_lib.resource_id import ResourceId
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 
 DMS_URL_VARIABLE = "MIGRATION_REHEARSAL_DMS_URL"
@@ -71,7 +72,7 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
         factory = {"data_factory_url": _server_url(directory, "data-factory", environ)}
     return Services(
         dms=DmsGateway.connect(
-            settings.MigrationServiceRef.parse(SERVICE_ID),
+            ResourceId.parse(SERVICE_ID),
             credential,
             base_url=_server_url(directory, "dms", environ),
             timing=operation_timing(environ),
