@@ -64,21 +64,13 @@ def simulated_mismatches(
 
 
 def check_rehearsal_settings(plan: Any, environ: Mapping[str, str] = os.environ) -> None:
-    """Every rehearsal variable names what the plan has, and only in a rehearsal (import error otherwise)."""
+    """Every rehearsal variable names what the plan has, and only in a rehearsal (import error otherwise).
+
+    The crash point, which names a task, is checked by `crash_points.check_crash_point`."""
     simulated_failures(plan.database_names, environ)
     simulated_mismatches(plan.database_names, environ)
     simulated_approvals(plan, environ)
     simulated_period(environ)
-    raw = environ.get(SIMULATE_CRASH_VARIABLE, "").strip()
-    if not raw:
-        return
-    _require_rehearsal(SIMULATE_CRASH_VARIABLE, raw, environ)
-    database, _, task = raw.partition(":")
-    if database.strip() not in plan.database_names or not task.strip():
-        raise ConfigurationError(
-            "%s must be <database>:<task> with a database of the plan (%s), got %r"
-            % (SIMULATE_CRASH_VARIABLE, ", ".join(plan.database_names), raw)
-        )
 
 
 def simulated_approvals(plan: Any, environ: Mapping[str, str] = os.environ) -> Dict[str, str]:
@@ -87,7 +79,7 @@ def simulated_approvals(plan: Any, environ: Mapping[str, str] = os.environ) -> D
     answers: Dict[str, str] = {}
     if not raw:
         return answers
-    _require_rehearsal(SIMULATE_APPROVAL_VARIABLE, raw, environ)
+    require_rehearsal(SIMULATE_APPROVAL_VARIABLE, raw, environ)
     for item in (part.strip() for part in raw.split(",") if part.strip()):
         name, _, decision = (text.strip() for text in item.partition(":"))
         if name not in plan.database_names:
@@ -120,7 +112,7 @@ def _instant(variable: str, environ: Mapping[str, str]) -> Optional[datetime]:
     raw = environ.get(variable, "").strip()
     if not raw:
         return None
-    _require_rehearsal(variable, raw, environ)
+    require_rehearsal(variable, raw, environ)
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as error:
@@ -133,7 +125,7 @@ def _rehearsal_databases(variable: str, database_names: Sequence[str], environ: 
     names = frozenset(n.strip() for n in raw.split(",") if n.strip())
     if not names:
         return names
-    _require_rehearsal(variable, raw, environ)
+    require_rehearsal(variable, raw, environ)
     unknown = sorted(names - set(database_names))
     if unknown:
         raise ConfigurationError(
@@ -143,7 +135,7 @@ def _rehearsal_databases(variable: str, database_names: Sequence[str], environ: 
     return names
 
 
-def _require_rehearsal(variable: str, raw: str, environ: Mapping[str, str]) -> None:
+def require_rehearsal(variable: str, raw: str, environ: Mapping[str, str]) -> None:
     if not is_dry_run(environ):
         raise ConfigurationError(
             "%s is set (%s) but %s is not: failures can only be simulated in a rehearsal"
