@@ -20,9 +20,9 @@
  * a target is missed: targets are reported, not enforced.
  *
  * Generated plans, the reference app, outputs and logs go to bench/.work/ (git-ignored).
- * The DAG part needs .venv (Apache Airflow 3.3): when .venv/bin/python cannot import airflow,
- * it is created by `DAGS_SKIP_AIRFLOW210=1 DAGS_SKIP_AIRFLOW26=1 bash dags/run-tests.sh --collect-only -q`
- * (the test runner's own venv logic: dags/requirements-airflow3.txt, Python 3.12).
+ * The DAG part needs the first environment of dags/airflow-environments.txt (Apache Airflow 3.3):
+ * when its python cannot import airflow, it is created by `bash dags/run-tests.sh --collect-only -q`
+ * with the other environments skipped (DAGS_SKIP_<MARKER>=1; the test runner's own venv logic).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -157,17 +157,28 @@ function prepare() {
   return { plans, refDir };
 }
 
+/** dags/airflow-environments.txt: the DAG's local Airflow environments (venv, pytest marker), the bench's first. */
+function airflowEnvironments() {
+  const rows = readFileSync(join(ROOT, 'dags', 'airflow-environments.txt'), 'utf8').split('\n');
+  return rows
+    .filter((line) => line.trim() && !line.trimStart().startsWith('#'))
+    .map((line) => line.trim().split(/\s+/))
+    .map((columns) => ({ venv: columns[3], marker: columns[6] }));
+}
+
 function ensureVenv() {
-  const python = join(ROOT, '.venv', 'bin', 'python');
+  const [first, ...others] = airflowEnvironments();
+  const python = join(ROOT, first.venv, 'bin', 'python');
   const works = () => existsSync(python) && spawnSync(python, ['-c', 'import airflow'], { cwd: ROOT, stdio: 'ignore', env: cleanEnv() }).status === 0;
   if (works()) return { python, created: false };
-  log('.venv missing or without airflow: creating it with `DAGS_SKIP_AIRFLOW210=1 DAGS_SKIP_AIRFLOW26=1 bash dags/run-tests.sh --collect-only -q`');
+  const skips = Object.fromEntries(others.map(({ marker }) => [`DAGS_SKIP_${marker.toUpperCase()}`, '1']));
+  log(`${first.venv} missing or without airflow: creating it with \`${Object.keys(skips).map((name) => `${name}=1`).join(' ')} bash dags/run-tests.sh --collect-only -q\``);
   const result = spawnSync('bash', ['dags/run-tests.sh', '--collect-only', '-q'], {
     cwd: ROOT,
-    env: cleanEnv({ DAGS_SKIP_AIRFLOW210: '1', DAGS_SKIP_AIRFLOW26: '1' }),
+    env: cleanEnv(skips),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  if (!works()) throw new Error(`could not create .venv (run-tests.sh exited ${result.status})`);
+  if (!works()) throw new Error(`could not create ${first.venv} (run-tests.sh exited ${result.status})`);
   return { python, created: true };
 }
 
@@ -376,7 +387,7 @@ function report(ctx) {
     ['Memory', info.memory],
     ['OS', info.os],
     ['Node / npm', `${info.node} / ${info.npm}`],
-    ['Python / Airflow', `${info.python ?? 'n/a'} / ${dag?.airflow ?? 'n/a'}${venv?.created ? ' (.venv created by this run)' : ''}`],
+    ['Python / Airflow', `${info.python ?? 'n/a'} / ${dag?.airflow ?? 'n/a'}${venv?.created ? ' (its venv created by this run)' : ''}`],
     ['Commit', `${info.commit}${info.dirty ? ' + uncommitted changes in the tree' : ''}`],
     ['Load average (1/5/15 min) before / after', `${info.loadBefore} / ${info.loadAfter}`],
     ['Benchmark wall time', `${((Date.now() - started) / 1000).toFixed(0)} s`],

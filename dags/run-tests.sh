@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Runs the DAG's tests (called by `npm test`), each property at the cheapest level that proves it:
 #   0. the test plans are what the TypeScript renderer writes today (dags/tests/plans/render.mjs);
-#   1. everything, with Apache Airflow 3.3.2 (the Kubernetes host's) in .venv on Python 3.12;
-#   2. -m airflow210 with Apache Airflow 2.10.5 (Fabric's) in .venv-airflow210 on
-#      Python 3.12: what depends on the Airflow version (DAG structure, operators, steps, the crash
+#   1. everything, in the first environment of dags/airflow-environments.txt (Apache Airflow 3.3,
+#      the Kubernetes host's);
+#   2. in each other environment, the tests of its pytest marker: -m airflow210 (Fabric's Airflow)
+#      runs what depends on the Airflow version (DAG structure, operators, steps, the crash
 #      matrices, rehearsals with a failure and with deferral) and the Data Factory SQL path;
-#   3. -m airflow26 with Apache Airflow 2.6.3 (Data Factory's) in .venv-airflow26 on Python 3.8:
-#      imports and structure, operators, a rehearsal with a failure, the DMS gateway's REST
-#      transport, SQL access through azure-mgmt-datafactory 9.2.0 and a Data Factory crash path.
-# Each environment is the full pip freeze of Airflow plus that host's runtime requirements
-# (requirements.txt, requirements-fabric.txt, requirements-data-factory.txt: installing them is the
-# proof they install on that Python) plus pytest, created on first use (scripts/python-env.sh) and
-# reused while its file's sha256 matches the stamp inside it. A version whose Python is missing is
-# skipped with a message; DAGS_SKIP_AIRFLOW210=1 / DAGS_SKIP_AIRFLOW26=1 skip one on purpose.
-# The three runs go in parallel (most of their time is spent waiting on the simulated servers and
-# on reschedules; DAGS_SERIAL=1 runs them one after another); each one's output is printed when it
-# ends. Extra arguments go to the first run. Exits non-zero when any step fails.
+#      -m airflow26 (Data Factory's, on Python 3.8) runs imports and structure, operators, a
+#      rehearsal with a failure, the DMS gateway's REST transport, SQL access through
+#      azure-mgmt-datafactory 9.2.0 and a Data Factory crash path.
+# Each environment is the full pip freeze of Airflow plus that host's runtime requirements (the
+# table's runtime column: installing them is the proof they install on that Python) plus pytest,
+# created on first use (scripts/python-env.sh) and reused while its file's sha256 matches the
+# stamp inside it. A version whose Python is missing is skipped with a message; DAGS_SKIP_<MARKER>=1
+# (DAGS_SKIP_AIRFLOW210=1, ...) skips one on purpose. The runs go in parallel (most of their time
+# is spent waiting on the simulated servers and on reschedules; DAGS_SERIAL=1 runs them one after
+# another); each one's output is printed when it ends. Extra arguments go to the first run.
+# Exits non-zero when any step fails.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,14 +58,18 @@ run_version() {
   [[ "${DAGS_SERIAL:-0}" != "1" ]] || wait
 }
 
-run_version "Apache Airflow 3.3.2" "$repo_root/.venv" 3.12 "$dags_dir/requirements-airflow3.txt" tests -n 2 "$@"
-if [[ "${DAGS_SKIP_AIRFLOW210:-0}" != "1" ]]; then
-  run_version "Apache Airflow 2.10.5" "$repo_root/.venv-airflow210" 3.12 "$dags_dir/requirements-airflow210.txt" \
-    tests -m airflow210
-fi
-if [[ "${DAGS_SKIP_AIRFLOW26:-0}" != "1" ]]; then
-  run_version "Apache Airflow 2.6.3" "$repo_root/.venv-airflow26" 3.8 "$dags_dir/requirements-airflow26.txt" tests -m airflow26
-fi
+mapfile -t environments < <(airflow_environments)
+for environment in "${environments[@]}"; do
+  read -r _ airflow python_version venv requirements _ marker _ <<<"$environment"
+  if [[ "$marker" == "-" ]]; then
+    run_version "Apache Airflow $airflow" "$repo_root/$venv" "$python_version" "$dags_dir/$requirements" tests -n 2 "$@"
+    continue
+  fi
+  skip="DAGS_SKIP_${marker^^}"
+  if [[ "${!skip:-0}" != "1" ]]; then
+    run_version "Apache Airflow $airflow" "$repo_root/$venv" "$python_version" "$dags_dir/$requirements" tests -m "$marker"
+  fi
+done
 wait
 for run in "${runs[@]}"; do
   cat "$run.log"

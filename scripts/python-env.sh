@@ -49,6 +49,25 @@ find_python() {
   return 0
 }
 
+# airflow_environments: the rows of dags/airflow-environments.txt, comments dropped, one a line:
+#   hosts airflow python venv requirements runtime marker db_command
+airflow_environments() {
+  grep -v '^[[:space:]]*\(#\|$\)' "$_python_env_root/dags/airflow-environments.txt"
+}
+
+# airflow_environment HOST: the row of the environment that host kind runs on (the first row when none lists it).
+airflow_environment() {
+  local row first=""
+  while IFS= read -r row; do
+    first="${first:-$row}"
+    if [[ ",${row%%[[:space:]]*}," == *",$1,"* ]]; then
+      echo "$row"
+      return 0
+    fi
+  done < <(airflow_environments)
+  echo "$first"
+}
+
 # python311: the interpreter the pinned requirements files were frozen with (PYTHON overrides).
 python311() {
   local found="${PYTHON:-$(find_python 3.11)}"

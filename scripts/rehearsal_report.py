@@ -21,6 +21,8 @@ from typing import Any, Dict, List, Tuple
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dags"))
 
 from migration_orchestration_lib.events import ALERT_OF_STATUS  # noqa: E402
+from migration_orchestration_lib.plan import MigrationPlan, load_plan  # noqa: E402
+from migration_orchestration_lib.rehearsal import world_server_name  # noqa: E402
 
 def alerts_raised(events: List[Dict[str, Any]], plan_name: str) -> List[Tuple[str, str, str, str]]:
     """The events contract's alert of each event's status, once per alert, database and message."""
@@ -74,7 +76,7 @@ def cutover_times(world_dir: str) -> Dict[str, List[Dict[str, Any]]]:
     return recorded
 
 
-def world_states(world_dir: str, plan: Dict[str, Any]) -> Dict[str, Dict[str, str]]:
+def world_states(world_dir: str, plan: MigrationPlan) -> Dict[str, Dict[str, str]]:
     from migration_rehearsal.world import World, WorldError
 
     world = World(world_dir)
@@ -85,16 +87,14 @@ def world_states(world_dir: str, plan: Dict[str, Any]) -> Dict[str, Dict[str, st
         except WorldError:  # a world no task has seeded yet (the run stopped before its first task)
             return None
 
-    hosts = {s["name"]: s["host"].split("\\")[0].split(",")[0].split(".")[0] for s in plan["sourceServers"]}
-    targets = {t["name"]: t["resourceId"].rstrip("/").rsplit("/", 1)[-1] for t in plan["targetServers"]}
     migrations = world.snapshot()["databaseMigrations"]
     states = {}
-    for database in plan["databases"]:
-        target_key = "/" + database["target"]["database"].lower()
+    for database in plan.databases:
+        target_key = "/" + database.target_database.lower()
         operations = [op for key, record in migrations.items() if key.endswith(target_key) for op in record["operations"]]
-        target = find(targets[database["target"]["server"]], database["target"]["database"])
-        source = find(hosts[database["source"]["server"]], database["source"]["database"])
-        states[database["name"]] = {
+        target = find(plan.target_of(database).resource_id.name, database.target_database)
+        source = find(world_server_name(plan.source_of(database).host), database.source_database)
+        states[database.name] = {
             "target": "absent" if target is None else target["state"].lower(),
             "source": "absent" if source is None else (
                 "writable" if not source["readOnly"] and source["userAccess"] == "MULTI_USER" else "read_only"
@@ -115,8 +115,7 @@ def main(argv: List[str]) -> int:
 
     events = read_events(args.events)
     result = json.load(open(args.result, encoding="utf-8")) if os.path.exists(args.result) else None
-    with open(args.plan, encoding="utf-8") as handle:
-        plan = json.load(handle)
+    plan = load_plan(args.plan)
 
     print("\nEvents (a poke that repeats its database's previous event word for word is counted, not printed)")
     previous: Dict[str, Any] = {}
@@ -142,7 +141,7 @@ def main(argv: List[str]) -> int:
             f"  {name:<24} {entry['outcome']:<12} target {entry['target']:<10} source {entry['source']:<10} "
             f"DMS {entry['migration']}{' (replicating: waiting for the next window)' if entry['outcome'] == 'waiting' else ''}"
         )
-    notifications = alerts_raised(events, plan["name"])
+    notifications = alerts_raised(events, plan.name)
     if notifications:
         print("\nAlerts an operator would get (README, Monitoring; once per alert, database and message)")
         for alert, database, status, message in notifications:

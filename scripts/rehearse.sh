@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Rehearses a migration plan end to end in a local Apache Airflow of its host's version, without
-# Azure: kubernetes and external hosts on Airflow 3.3 (.venv), fabric on 2.10.5 (.venv-airflow210),
-# dataFactory on 2.6.3 with Python 3.8 (.venv-airflow26); the environments of dags/run-tests.sh.
+# Azure, in the environment dags/airflow-environments.txt names for that host (dags/run-tests.sh's).
 #   npm run rehearse [-- [plan.yaml] [--world DIR] [--summary FILE]]   (default plan: examples/three-databases.yaml)
 #   MIGRATION_SIMULATE_FAILURE=database_2 npm run rehearse        DMS ends that migration Failed
 #   MIGRATION_SIMULATE_MISMATCH=database_2 npm run rehearse       validation fails: that database rolls back
@@ -40,13 +39,9 @@ catch (e) { if (!(e instanceof MigrationPlanError)) throw e; process.stderr.writ
 ' "$plan" > "$work/bundle/migration_plan.json"
 cp schema/migration-plan.schema.json "$work/bundle/migration_plan.schema.json"
 host="$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).airflow.host' "$work/bundle/migration_plan.json")"
-case "$host" in
-  fabric) airflow=2.10.5 venv=.venv-airflow210 python_version=3.12 requirements=requirements-airflow210.txt create_db="db migrate" ;;
-  dataFactory) airflow=2.6.3 venv=.venv-airflow26 python_version=3.8 requirements=requirements-airflow26.txt create_db="db init" ;;  # 2.7 renamed it
-  *) airflow=3.3.2 venv=.venv python_version=3.12 requirements=requirements-airflow3.txt create_db="db migrate" ;;
-esac
 # shellcheck source=python-env.sh
 source "$repo_root/scripts/python-env.sh"
+read -r _ airflow python_version venv requirements _ _ create_db <<<"$(airflow_environment "$host")"
 base_python="$(find_python "$python_version")"
 [[ -n "$base_python" ]] || { echo "The $host host runs Python $python_version: none found on this machine" >&2; exit 2; }
 ensure_venv "$repo_root/$venv" "$base_python" "$repo_root/dags/$requirements"

@@ -16,11 +16,17 @@ const AIRFLOW = 'airflow-contoso-sql';
 /** A JavaScript caller is not held to the type, so the construct checks it too. */
 const SEVERITY_OUT_OF_RANGE = -1 as unknown as AlertSeverity;
 
-function withFactory(props: DataFactoryMonitoringProps = { selfHostedIntegrationRuntimeName: SHIR, airflowIntegrationRuntimeName: AIRFLOW }) {
+function withFactory(props: DataFactoryMonitoringProps = { selfHostedIntegrationRuntimeName: SHIR, airflowIntegrationRuntimeName: AIRFLOW }, factory = FACTORY) {
   const built = monitoring();
-  built.monitoring.monitorDataFactory(FACTORY, props);
+  built.monitoring.monitorDataFactory(factory, props);
   return built;
 }
+
+/** The stacks the tests below only read, each synthesized once. */
+const DEFAULT_FACTORY = synthObject(withFactory().stack);
+const AIRFLOW_ONLY = withFactory({ airflowIntegrationRuntimeName: AIRFLOW });
+const AIRFLOW_ONLY_SYNTH = synthObject(AIRFLOW_ONLY.stack);
+const WITH_DAG_STORAGE = synthObject(withFactory(undefined, { ...FACTORY, dagStorageAccountId: DAG_STORAGE_ACCOUNT_ID }).stack);
 
 function actionGroupReference(synth: SynthesizedStack): string {
   return reference('azurerm_monitor_action_group', onlyLogicalId(synth, 'azurerm_monitor_action_group'));
@@ -29,17 +35,11 @@ function actionGroupReference(synth: SynthesizedStack): string {
 describe('MigrationMonitoring.monitorDataFactory', () => {
   describe('diagnostic setting', () => {
     it('synthesizes the diagnostic settings (snapshot of those resources only; the tests below name what matters)', () => {
-      const built = monitoring();
-      built.monitoring.monitorDataFactory(
-        { ...FACTORY, dagStorageAccountId: DAG_STORAGE_ACCOUNT_ID },
-        { selfHostedIntegrationRuntimeName: SHIR, airflowIntegrationRuntimeName: AIRFLOW },
-      );
-      expect(resourcesSnapshot(synthObject(built.stack), ['azurerm_monitor_diagnostic_setting'])).toMatchSnapshot();
+      expect(resourcesSnapshot(WITH_DAG_STORAGE, ['azurerm_monitor_diagnostic_setting'])).toMatchSnapshot();
     });
 
     it('sends runs, the Airflow logs and AllMetrics to resource-specific tables of the workspace', () => {
-      const { stack } = withFactory();
-      const synth = synthObject(stack);
+      const synth = DEFAULT_FACTORY;
       const setting = onlyResource(synth, 'azurerm_monitor_diagnostic_setting');
       expect(setting.name).toBe('diag-adf-contoso-sql');
       expect(setting.target_resource_id).toBe(FACTORY.id);
@@ -78,11 +78,8 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     });
 
     it("logs the DAG storage's blob reads, writes and deletes when the factory names its account", () => {
-      const built = monitoring();
-      built.monitoring.monitorDataFactory({ ...FACTORY, dagStorageAccountId: DAG_STORAGE_ACCOUNT_ID });
-      const synth = synthObject(built.stack);
-      expect(resourceNames(synth, 'azurerm_monitor_diagnostic_setting')).toEqual(['diag-adf-contoso-sql', 'diag-dag-blobs']);
-      expect(resourceNamed(synth, 'azurerm_monitor_diagnostic_setting', 'diag-dag-blobs')).toMatchObject({
+      expect(resourceNames(WITH_DAG_STORAGE, 'azurerm_monitor_diagnostic_setting')).toEqual(['diag-adf-contoso-sql', 'diag-dag-blobs']);
+      expect(resourceNamed(WITH_DAG_STORAGE, 'azurerm_monitor_diagnostic_setting', 'diag-dag-blobs')).toMatchObject({
         target_resource_id: `${DAG_STORAGE_ACCOUNT_ID}/blobServices/default`,
         enabled_log: [{ category: 'StorageRead' }, { category: 'StorageWrite' }, { category: 'StorageDelete' }],
         enabled_metric: [{ category: 'Transaction' }],
@@ -112,13 +109,11 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
 
   describe('metric alerts', () => {
     it('synthesizes the metric alerts (snapshot of the alert resources only; the tests below name what matters)', () => {
-      const { stack } = withFactory();
-      expect(resourcesSnapshot(synthObject(stack), [METRIC_ALERT])).toMatchSnapshot();
+      expect(resourcesSnapshot(DEFAULT_FACTORY, [METRIC_ALERT])).toMatchSnapshot();
     });
 
     it('Airflow task failures: total over 0 in 15 minutes, every 5, severity 2', () => {
-      const { stack } = withFactory();
-      const synth = synthObject(stack);
+      const synth = DEFAULT_FACTORY;
       const alert = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-airflow-task-failures');
       expect(alert.criteria).toEqual([
         {
@@ -141,8 +136,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     });
 
     it('Airflow DAG import errors: total over 0 in 15 minutes, every 5, severity 2', () => {
-      const { stack } = withFactory();
-      const synth = synthObject(stack);
+      const synth = DEFAULT_FACTORY;
       const alert = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-airflow-dag-import-errors');
       expect(alert.criteria).toEqual([
         {
@@ -162,8 +156,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     });
 
     it('self-hosted integration runtime offline: average available nodes under 1 for that runtime, severity 1', () => {
-      const { stack } = withFactory();
-      const synth = synthObject(stack);
+      const synth = DEFAULT_FACTORY;
       const alert = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-shir-offline');
       expect(alert.criteria).toEqual([
         {
@@ -184,12 +177,11 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     });
 
     it('has no offline alert without the self-hosted runtime name', () => {
-      const { stack, monitoring: construct } = withFactory({ airflowIntegrationRuntimeName: AIRFLOW });
-      expect(resourceNames(synthObject(stack), METRIC_ALERT)).toEqual([
+      expect(resourceNames(AIRFLOW_ONLY_SYNTH, METRIC_ALERT)).toEqual([
         'alert-contoso-sql-airflow-dag-import-errors',
         'alert-contoso-sql-airflow-task-failures',
       ]);
-      expect(construct.createdAlerts()).toHaveLength(2);
+      expect(AIRFLOW_ONLY.monitoring.createdAlerts()).toHaveLength(2);
     });
 
     it('creates no Airflow alert and collects no Airflow log when the factory runs no managed Airflow', () => {
@@ -211,10 +203,8 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     });
 
     it('watches only the named Airflow runtime', () => {
-      const { stack } = withFactory({ airflowIntegrationRuntimeName: 'airflow-contoso-sql' });
-      const synth = synthObject(stack);
       for (const name of ['alert-contoso-sql-airflow-task-failures', 'alert-contoso-sql-airflow-dag-import-errors']) {
-        expect(resourceNamed(synth, METRIC_ALERT, name).criteria[0].dimension).toEqual([
+        expect(resourceNamed(AIRFLOW_ONLY_SYNTH, METRIC_ALERT, name).criteria[0].dimension).toEqual([
           { name: 'IntegrationRuntimeName', operator: 'Include', values: ['airflow-contoso-sql'] },
         ]);
       }

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping
 
 from migration_orchestration_lib import rollback, steps
+from migration_orchestration_lib.crash_points import check_crash_point
 from migration_orchestration_lib.airflow_compat import DAG, AirflowException, BaseOperator, TaskGroup, TriggerRule, timezone
 from migration_orchestration_lib.cutover_hitl import asks_through_hitl, cutover_approval_task
 from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, load_plan
 from migration_orchestration_lib.pools import pool_by_task
-from migration_orchestration_lib.settings import SIMULATE_CRASH_VARIABLE, ConfigurationError, Timing, check_rehearsal_settings
+from migration_orchestration_lib.settings import Timing, check_rehearsal_settings
 
 DAG_ID = "database_migration_orchestration"
 RUN_OUTCOME_TASK_ID = "run_outcome"
@@ -44,7 +45,7 @@ def build_dag_from_plan_file(path: str, environ: Mapping[str, str] = os.environ)
 
 def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> DAG:
     check_rehearsal_settings(plan, environ)  # a bad rehearsal setting is an import error
-    _check_crash_task(plan, environ)
+    check_crash_point(plan, environ)
     timing = Timing.for_environment(environ)
     pools = pool_by_task()
     with DAG(
@@ -80,20 +81,6 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
             _wire(tasks.last, outcome)
             _wire(tasks.rollback, outcome)
     return dag
-
-
-def _check_crash_task(plan: MigrationPlan, environ: Mapping[str, str]) -> None:
-    """A simulated crash after a task the database does not have would be a silent no-op."""
-    database_name, _, task = environ.get(SIMULATE_CRASH_VARIABLE, "").partition(":")
-    if not task.strip():
-        return
-    database = plan.database(database_name.strip())
-    tasks = [*steps.describe_chain(database, plan.is_gated(database)), rollback.ROLLBACK_TASK]
-    if task.strip() not in tasks:
-        raise ConfigurationError(
-            "%s names task %r, which %s does not have (its tasks: %s)"
-            % (SIMULATE_CRASH_VARIABLE, task.strip(), database_name.strip(), ", ".join(tasks))
-        )
 
 
 def _database_group(

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
-from migration_orchestration_lib.settings import MigrationServiceRef
+from migration_orchestration_lib.resource_id import ResourceId
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class DmsGateway:
     def __init__(
         self,
         transport_for_subscription: Callable[[str], Any],
-        migration_service: MigrationServiceRef,
+        migration_service: ResourceId,
         timing: OperationTiming = OperationTiming(),
     ):
         """`transport_for_subscription` returns a `dms_transport.DmsTransport` (or, for
@@ -122,7 +122,7 @@ class DmsGateway:
 
     @staticmethod
     def connect(
-        migration_service: MigrationServiceRef,
+        migration_service: ResourceId,
         credential: Any,
         *,
         transport: Optional[str] = None,
@@ -148,7 +148,7 @@ class DmsGateway:
 
     @property
     def migration_service_id(self) -> str:
-        return self._migration_service.resource_id
+        return self._migration_service.value
 
     def integration_runtime_state(self) -> Optional[str]:
         """`Online` when the self-hosted integration runtime can run migrations."""

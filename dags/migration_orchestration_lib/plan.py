@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.cutover_gate import ApprovalSettings, CutoverSettings
 from migration_orchestration_lib.cutover_windows import window_from_plan
+from migration_orchestration_lib.resource_id import ResourceId
 
 SCHEMA_FILE_NAME = "migration_plan.schema.json"
 _DAGS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,11 +25,6 @@ _DAGS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SCHEMA_FALLBACKS = (
     os.path.join(_DAGS_DIR, SCHEMA_FILE_NAME),
     os.path.join(os.path.dirname(_DAGS_DIR), "schema", "migration-plan.schema.json"),
-)
-RESOURCE_ID_PATTERN = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
-    r"/providers/(?P<namespace>[^/]+)/(?P<type>[^/]+)/(?P<name>[^/]+)$",
-    re.IGNORECASE,
 )
 DEFAULT_PORT = 1433
 
@@ -40,28 +35,6 @@ class PlanError(ValueError):
     def __init__(self, source: str, problems: Sequence[str]):
         self.problems = list(problems)
         super().__init__("invalid migration plan %s:\n  - %s" % (source, "\n  - ".join(self.problems)))
-
-
-@dataclass(frozen=True)
-class ResourceId:
-    subscription_id: str
-    resource_group: str
-    resource_type: str
-    name: str
-    value: str
-
-    @staticmethod
-    def parse(value: str) -> "ResourceId":
-        match = RESOURCE_ID_PATTERN.match(value)
-        if not match:
-            raise KeyError("an ARM resource id, got %r" % value)
-        return ResourceId(
-            subscription_id=match.group("subscription"),
-            resource_group=match.group("resource_group"),
-            resource_type=("%s/%s" % (match.group("namespace"), match.group("type"))).lower(),
-            name=match.group("name"),
-            value=value,
-        )
 
 
 @dataclass(frozen=True)
@@ -253,7 +226,7 @@ def _build(document: Mapping[str, Any]) -> MigrationPlan:
             TargetServer(
                 name=item["name"],
                 kind=item["kind"],
-                resource_id=ResourceId.parse(item["resourceId"]),
+                resource_id=_resource_id(item["resourceId"]),
                 connection_id=item["connectionId"],
             )
             for item in document["targetServers"]
@@ -264,6 +237,13 @@ def _build(document: Mapping[str, Any]) -> MigrationPlan:
         databases=tuple(_database(item) for item in document["databases"]),
         max_concurrent_cutovers=(document.get("cutover") or {}).get("maxConcurrent"),
     )
+
+
+def _resource_id(value: str) -> ResourceId:
+    parsed = ResourceId.parse(value)
+    if parsed is None:
+        raise KeyError("an ARM resource id, got %r" % value)
+    return parsed
 
 
 def _source_server(item: Mapping[str, Any]) -> SourceServer:

@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Mapping
 
 from migration_orchestration_lib import settings
 from migration_orchestration_lib.connections import ConnectionSecret
+from migration_orchestration_lib.resource_id import ResourceId
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 
 DMS_URL_VARIABLE = "MIGRATION_REHEARSAL_DMS_URL"
@@ -71,7 +72,7 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
         factory = {"data_factory_url": _server_url(directory, "data-factory", environ)}
     return Services(
         dms=DmsGateway.connect(
-            settings.MigrationServiceRef.parse(SERVICE_ID),
+            ResourceId.parse(SERVICE_ID),
             credential,
             base_url=_server_url(directory, "dms", environ),
             timing=operation_timing(environ),
@@ -137,7 +138,7 @@ def seed_world(world: Any, plan: MigrationPlan) -> None:
         return
     with world.transaction():
         for server in plan.source_servers:
-            world.add_server(_world_server_name(server.host), "SqlServer")
+            world.add_server(world_server_name(server.host), "SqlServer")
         for target in plan.target_servers:
             world.add_server(target.resource_id.name, target.kind)
         if not _has_service(world):
@@ -151,7 +152,7 @@ def seed_world(world: Any, plan: MigrationPlan) -> None:
 
 def _seed_database(world: Any, plan: MigrationPlan, database: DatabaseMigration) -> None:
     source = plan.source_of(database)
-    server = _world_server_name(source.host)
+    server = world_server_name(source.host)
     if world.database(server, database.source_database) is None:
         world.put_database(server, database.source_database, tables=_tables(database.source_database, with_rows=True))
     if database.restores_backups and not world.backups(server, database.source_database):
@@ -217,7 +218,8 @@ def _tables(source_database: str, with_rows: bool) -> Dict[str, Any]:
     return tables
 
 
-def _world_server_name(host: str) -> str:
+def world_server_name(host: str) -> str:
+    """The world's name of a source server: its host without instance, port or domain (the report reads it too)."""
     return host.split("\\")[0].split(",")[0].split(".")[0]
 
 

@@ -56,17 +56,14 @@ def sql_access_for(plan: MigrationPlan, connections: Any, credential_factory: Ca
         return DirectSqlAccess(connections, connection_ids_from_plan(plan), driver=options.get("driver"))
     from migration_orchestration_lib.sql_access_data_factory import (
         DataFactorySqlAccess,
-        FactoryRef,
+        FACTORY_TYPE,
         data_factory_client,
         routes_from_plan,
     )
 
-    factory_id = environ.get(DATA_FACTORY_ID_VARIABLE, "")
-    if not factory_id:
-        raise settings.ConfigurationError(
-            "%s is not set: sqlAccess dataFactory runs SQL through that factory's pipelines" % DATA_FACTORY_ID_VARIABLE
-        )
-    factory = FactoryRef.parse(factory_id)
+    factory = settings.resource_id_from(
+        environ, DATA_FACTORY_ID_VARIABLE, FACTORY_TYPE, ": sqlAccess dataFactory runs SQL through that factory's pipelines"
+    )
     client = data_factory_client(factory.subscription_id, credential_factory(), options.get("data_factory_url"))
     return DataFactorySqlAccess(client, factory, routes_from_plan(plan, connections))
 

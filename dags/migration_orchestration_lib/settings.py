@@ -6,10 +6,11 @@ Azure settings are read when a task runs.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
+
+from migration_orchestration_lib.resource_id import ResourceId
 
 PLAN_PATH_VARIABLE = "MIGRATION_PLAN_PATH"
 DRY_RUN_VARIABLE = "MIGRATION_DRY_RUN"
@@ -31,12 +32,8 @@ EVENTS_RULE_ID_VARIABLE = "MIGRATION_EVENTS_RULE_ID"
 EVENTS_STREAM_VARIABLE = "MIGRATION_EVENTS_STREAM"
 DEFAULT_EVENTS_STREAM = "Custom-MigrationEvents_CL"
 PLAN_FILE_NAME = "migration_plan.json"
+MIGRATION_SERVICE_TYPE = "Microsoft.DataMigration/sqlMigrationServices"
 
-DMS_RESOURCE_ID_PATTERN = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
-    r"/providers/Microsoft\.DataMigration/sqlMigrationServices/(?P<name>[^/]+)$",
-    re.IGNORECASE,
-)
 TRUE_VALUES = ("1", "true", "yes", "on")
 
 
@@ -67,21 +64,13 @@ def simulated_mismatches(
 
 
 def check_rehearsal_settings(plan: Any, environ: Mapping[str, str] = os.environ) -> None:
-    """Every rehearsal variable names what the plan has, and only in a rehearsal (import error otherwise)."""
+    """Every rehearsal variable names what the plan has, and only in a rehearsal (import error otherwise).
+
+    The crash point, which names a task, is checked by `crash_points.check_crash_point`."""
     simulated_failures(plan.database_names, environ)
     simulated_mismatches(plan.database_names, environ)
     simulated_approvals(plan, environ)
     simulated_period(environ)
-    raw = environ.get(SIMULATE_CRASH_VARIABLE, "").strip()
-    if not raw:
-        return
-    _require_rehearsal(SIMULATE_CRASH_VARIABLE, raw, environ)
-    database, _, task = raw.partition(":")
-    if database.strip() not in plan.database_names or not task.strip():
-        raise ConfigurationError(
-            "%s must be <database>:<task> with a database of the plan (%s), got %r"
-            % (SIMULATE_CRASH_VARIABLE, ", ".join(plan.database_names), raw)
-        )
 
 
 def simulated_approvals(plan: Any, environ: Mapping[str, str] = os.environ) -> Dict[str, str]:
@@ -90,7 +79,7 @@ def simulated_approvals(plan: Any, environ: Mapping[str, str] = os.environ) -> D
     answers: Dict[str, str] = {}
     if not raw:
         return answers
-    _require_rehearsal(SIMULATE_APPROVAL_VARIABLE, raw, environ)
+    require_rehearsal(SIMULATE_APPROVAL_VARIABLE, raw, environ)
     for item in (part.strip() for part in raw.split(",") if part.strip()):
         name, _, decision = (text.strip() for text in item.partition(":"))
         if name not in plan.database_names:
@@ -123,7 +112,7 @@ def _instant(variable: str, environ: Mapping[str, str]) -> Optional[datetime]:
     raw = environ.get(variable, "").strip()
     if not raw:
         return None
-    _require_rehearsal(variable, raw, environ)
+    require_rehearsal(variable, raw, environ)
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as error:
@@ -136,7 +125,7 @@ def _rehearsal_databases(variable: str, database_names: Sequence[str], environ: 
     names = frozenset(n.strip() for n in raw.split(",") if n.strip())
     if not names:
         return names
-    _require_rehearsal(variable, raw, environ)
+    require_rehearsal(variable, raw, environ)
     unknown = sorted(names - set(database_names))
     if unknown:
         raise ConfigurationError(
@@ -146,7 +135,7 @@ def _rehearsal_databases(variable: str, database_names: Sequence[str], environ: 
     return names
 
 
-def _require_rehearsal(variable: str, raw: str, environ: Mapping[str, str]) -> None:
+def require_rehearsal(variable: str, raw: str, environ: Mapping[str, str]) -> None:
     if not is_dry_run(environ):
         raise ConfigurationError(
             "%s is set (%s) but %s is not: failures can only be simulated in a rehearsal"
@@ -202,42 +191,28 @@ class Timing:
         )
 
 
-@dataclass(frozen=True)
-class MigrationServiceRef:
-    """The `Microsoft.DataMigration/sqlMigrationServices` resource the migrations run on."""
-
-    resource_id: str
-    subscription_id: str
-    resource_group: str
-    name: str
-
-    @staticmethod
-    def parse(resource_id: str) -> "MigrationServiceRef":
-        match = DMS_RESOURCE_ID_PATTERN.match(resource_id or "")
-        if not match:
-            raise ConfigurationError(
-                "%s must be the ARM id of a Microsoft.DataMigration/sqlMigrationServices resource, got %r"
-                % (DMS_RESOURCE_ID_VARIABLE, resource_id)
-            )
-        return MigrationServiceRef(
-            resource_id=resource_id,
-            subscription_id=match.group("subscription"),
-            resource_group=match.group("resource_group"),
-            name=match.group("name"),
+def resource_id_from(environ: Mapping[str, str], variable: str, resource_type: str, needed_for: str = "") -> ResourceId:
+    """The ARM id of a `resource_type` resource that `variable` holds (ConfigurationError: the task is not retried)."""
+    value = environ.get(variable, "")
+    if not value:
+        raise ConfigurationError("%s is not set%s" % (variable, needed_for))
+    parsed = ResourceId.parse(value, resource_type)
+    if parsed is None:
+        raise ConfigurationError(
+            "%s must be the ARM id of a %s resource (/subscriptions/<s>/resourceGroups/<rg>/providers/%s/<name>), got %r"
+            % (variable, resource_type, resource_type, value)
         )
+    return parsed
 
 
 @dataclass(frozen=True)
 class AzureSettings:
     subscription_id: str
-    migration_service: MigrationServiceRef
+    migration_service: ResourceId
 
     @staticmethod
     def from_environment(environ: Mapping[str, str] = os.environ) -> "AzureSettings":
-        resource_id = environ.get(DMS_RESOURCE_ID_VARIABLE, "")
-        if not resource_id:
-            raise ConfigurationError("%s is not set" % DMS_RESOURCE_ID_VARIABLE)
-        service = MigrationServiceRef.parse(resource_id)
+        service = resource_id_from(environ, DMS_RESOURCE_ID_VARIABLE, MIGRATION_SERVICE_TYPE)
         return AzureSettings(
             subscription_id=environ.get(SUBSCRIPTION_VARIABLE) or service.subscription_id,
             migration_service=service,

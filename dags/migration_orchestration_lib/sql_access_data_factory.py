@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from migration_orchestration_lib.settings import ConfigurationError
+from migration_orchestration_lib.resource_id import ResourceId
 from migration_orchestration_lib.sql_access import (
     SqlEndpoint,
     SqlOperation,
@@ -44,29 +43,7 @@ ENDED_BADLY = ("Failed", "Cancelled")
 LOOKUP_ROW_LIMIT = 5000
 LOOKUP_TIMEOUT_SECONDS = 24 * 3600  # Data Factory ends a Lookup after 24 hours
 DEFAULT_ADOPTION_WINDOW = timedelta(days=30)
-FACTORY_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
-    r"/providers/Microsoft\.DataFactory/factories/(?P<name>[^/]+)$",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class FactoryRef:
-    subscription_id: str
-    resource_group: str
-    name: str
-
-    @staticmethod
-    def parse(factory_id: str) -> "FactoryRef":
-        match = FACTORY_ID.match(factory_id or "")
-        if not match:
-            # A configuration mistake, like a missing id: fails the task for good, never retried.
-            raise ConfigurationError(
-                "MIGRATION_DATA_FACTORY_ID must be the ARM id of a factory "
-                "(/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<name>), got %r" % factory_id
-            )
-        return FactoryRef(match.group("subscription"), match.group("group"), match.group("name"))
+FACTORY_TYPE = "Microsoft.DataFactory/factories"
 
 
 @dataclass(frozen=True)
@@ -125,7 +102,7 @@ class DataFactorySqlAccess:
     def __init__(
         self,
         client: Any,
-        factory: FactoryRef,
+        factory: ResourceId,
         route_of: Callable[[SqlEndpoint], SqlRoute],
         contract: Optional[SqlPipelinesContract] = None,
         adoption_window: timedelta = DEFAULT_ADOPTION_WINDOW,

@@ -45,6 +45,28 @@ def write_bundle(directory: Path, document: dict) -> Path:
     return plan_file
 
 
+def event_row(**changes) -> dict:
+    """A migration event row as the DAG's writer builds it; `changes` override `build_event_row` arguments."""
+    from datetime import datetime, timezone
+
+    from migration_orchestration_lib.events import build_event_row
+
+    values = dict(
+        run_id="manual__2025-01-01",
+        plan_name="contoso-sql",
+        database="database_1",
+        phase="start_migration",
+        status="Started",
+        duration_seconds=3,
+        message="starting",
+        target_kind="SqlMi",
+        migration_operation_id=None,
+        now=datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc),
+    )
+    values.update(changes)
+    return build_event_row(**values)
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """The metadata DB, created once; only tests that run DAGs need it."""
@@ -113,18 +135,10 @@ def renamed_targets_document(mode: str = "offline") -> dict:
 
 @pytest.fixture
 def rehearsal_world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Rehearsal mode on a world of its own; the servers this test started stop afterwards."""
+    """Rehearsal mode on a world of its own under tmp_path; the servers this test started stop afterwards."""
     from migration_orchestration_lib import rehearsal
 
     monkeypatch.setenv("MIGRATION_DRY_RUN", "1")
     monkeypatch.setenv("MIGRATION_SIMULATION_DIR", str(tmp_path / "world"))
     yield tmp_path / "world"
     rehearsal.stop_servers()
-
-
-@pytest.fixture
-def rehearsal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Rehearsal mode with its simulated world under tmp_path; returns that directory."""
-    monkeypatch.setenv("MIGRATION_DRY_RUN", "1")
-    monkeypatch.setenv("MIGRATION_SIMULATION_DIR", str(tmp_path / "world"))
-    return tmp_path / "world"

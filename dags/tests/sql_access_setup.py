@@ -12,10 +12,10 @@ import time
 from typing import Any, Dict, Optional
 
 from migration_orchestration_lib.connections import ConnectionSecret
+from migration_orchestration_lib.resource_id import ResourceId
 from migration_orchestration_lib.sql_access import SqlEndpoint, SqlOperation, SqlResult
 from migration_orchestration_lib.sql_access_data_factory import (
     DataFactorySqlAccess,
-    FactoryRef,
     SqlRoute,
     data_factory_client,
 )
@@ -111,7 +111,7 @@ class DataFactoryImplementation:
 
         client = data_factory_client(self.server.subscription_id, StaticTokenCredential(), self.server.base_url,
                                      retry_backoff_factor=0.01)
-        return DataFactorySqlAccess(client, FactoryRef.parse(self.server.factory_id), route_of)
+        return DataFactorySqlAccess(client, ResourceId.parse(self.server.factory_id), route_of)
 
     def operations_started(self) -> int:
         return sum(1 for _, operation in self.server.requests if operation == "createRun")

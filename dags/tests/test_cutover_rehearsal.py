@@ -14,7 +14,6 @@ import sys
 import pytest
 
 from conftest import DAGS_DIR, load_plan_document
-from migration_orchestration_lib import rehearsal as rehearsal_wiring
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -35,7 +34,7 @@ def two_window_plan():
 
 
 @pytest.mark.airflow210
-def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal, monkeypatch, tmp_path):
+def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal_world, monkeypatch, tmp_path):
     from test_rehearsal import run
 
     events_file = tmp_path / "events.jsonl"
@@ -43,10 +42,7 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
     monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")  # Thursday
     monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "database_1:approve,database_2:reject,database_3:approve")
     document = two_window_plan()
-    try:
-        state, tasks = run(document)
-    finally:
-        rehearsal_wiring.stop_servers()
+    state, tasks = run(document)
 
     assert state == "success", tasks  # waiting is not a failure
     assert tasks["database_2.await_cutover"] == "skipped" and tasks["database_2.freeze_source"] == "skipped"
@@ -57,7 +53,7 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
     summary = tmp_path / "summary.json"
     report = subprocess.run(
         [sys.executable, str(DAGS_DIR.parent / "scripts" / "rehearsal_report.py"), "--events", str(events_file),
-         "--result", str(result), "--plan", str(plan_file), "--world", str(rehearsal), "--summary", str(summary)],
+         "--result", str(result), "--plan", str(plan_file), "--world", str(rehearsal_world), "--summary", str(summary)],
         capture_output=True, text=True, timeout=120,
     )
     assert report.returncode == 0, report.stdout + report.stderr

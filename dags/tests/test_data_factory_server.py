@@ -15,10 +15,10 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 from migration_orchestration_lib import sql_statements  # noqa: E402
 from migration_orchestration_lib.dms_transport import StaticTokenCredential  # noqa: E402
 from migration_orchestration_lib.sql_access import SqlOperationFailed  # noqa: E402
-from migration_orchestration_lib.settings import ConfigurationError  # noqa: E402
+from migration_orchestration_lib.settings import ConfigurationError, resource_id_from  # noqa: E402
 from migration_orchestration_lib.sql_access_data_factory import (  # noqa: E402
     DataFactorySqlAccess,
-    FactoryRef,
+    FACTORY_TYPE,
     SqlPipelinesContract,
     data_factory_client,
     timespan,
@@ -196,12 +196,14 @@ def test_the_definitions_follow_the_shared_contract():
 
 
 def test_factory_ids_and_timespans():
-    factory = FactoryRef.parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataFactory/factories/adf-x")
-    assert (factory.subscription_id, factory.resource_group, factory.name) == ("s", "rg", "adf-x")
-    with pytest.raises(ValueError, match="MIGRATION_DATA_FACTORY_ID"):
-        FactoryRef.parse("/subscriptions/s/resourceGroups/rg")
-    with pytest.raises(ConfigurationError):  # a permanent failure: the task is not retried
-        FactoryRef.parse("/subscriptions/s/resourceGroups/rg")
+    def factory(value):
+        return resource_id_from({"MIGRATION_DATA_FACTORY_ID": value}, "MIGRATION_DATA_FACTORY_ID", FACTORY_TYPE)
+
+    adf = factory("/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataFactory/factories/adf-x")
+    assert (adf.subscription_id, adf.resource_group, adf.name) == ("s", "rg", "adf-x")
+    for wrong in ("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/adf-x"):
+        with pytest.raises(ConfigurationError, match="MIGRATION_DATA_FACTORY_ID must be the ARM id of a Microsoft.DataFactory/factories"):
+            factory(wrong)  # a permanent failure: the task is not retried
     assert [timespan(s) for s in (59, 3600, 90061)] == ["0.00:00:59", "0.01:00:00", "1.01:01:01"]
 
 

@@ -48,7 +48,7 @@ from migration_orchestration_lib.dms_transport import (
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_status import COMPLETING, COPYING, READY_FOR_CUTOVER, SUCCEEDED
 from migration_orchestration_lib.plan import parse_plan
-from migration_orchestration_lib.settings import MigrationServiceRef
+from migration_orchestration_lib.resource_id import ResourceId
 
 pytestmark = pytest.mark.airflow26
 
@@ -67,7 +67,7 @@ def transport(request):
 def connect(server, transport, timing=FAST, **options):
     options.setdefault("read_timeout", 5)
     return DmsGateway.connect(
-        MigrationServiceRef.parse(SERVICE_ID), StaticTokenCredential(), transport=transport, base_url=server.base_url, timing=timing, **options
+        ResourceId.parse(SERVICE_ID), StaticTokenCredential(), transport=transport, base_url=server.base_url, timing=timing, **options
     )
 
 

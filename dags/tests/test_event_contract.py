@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import event_row
 from migration_orchestration_lib import events
-from migration_orchestration_lib.events import build_event_row
 
 CONTRACT_FILE = Path(events.__file__).parent / "contracts" / "migration_events.json"
 CONTRACT = json.loads(CONTRACT_FILE.read_text(encoding="utf-8"))
@@ -22,30 +22,13 @@ CONTRACT = json.loads(CONTRACT_FILE.read_text(encoding="utf-8"))
 PYTHON_TYPE_OF_STREAM_TYPE = {"datetime": str, "string": str, "real": float, "int": int, "long": int, "boolean": bool}
 
 
-def a_row(**changes):
-    values = dict(
-        run_id="manual__2025-01-01",
-        plan_name="contoso-sql",
-        database="database_1",
-        phase="wait_for_migration",
-        status="Running",
-        duration_seconds=7200,
-        message="DMS still restoring",
-        target_kind="SqlMi",
-        migration_operation_id="0b3c4d5e",
-        now=datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc),
-    )
-    values.update(changes)
-    return build_event_row(**values)
-
-
 def test_the_writer_sends_exactly_the_contract_columns_in_order():
-    assert list(a_row()) == [column["name"] for column in CONTRACT["columns"]]
+    assert list(event_row()) == [column["name"] for column in CONTRACT["columns"]]
 
 
 @pytest.mark.parametrize("column", CONTRACT["columns"], ids=lambda column: column["name"])
 def test_each_value_has_the_type_the_stream_declares(column):
-    value = a_row()[column["name"]]
+    value = event_row()[column["name"]]
     assert isinstance(value, PYTHON_TYPE_OF_STREAM_TYPE[column["streamType"]])
     if column["streamType"] == "datetime":
         assert datetime.fromisoformat(value).tzinfo is not None
@@ -56,15 +39,15 @@ def test_the_writer_accepts_every_contract_phase_and_status_and_nothing_else():
     assert events.STATUSES == tuple(status["name"] for status in CONTRACT["statuses"])
     for phase in events.PHASES:
         for status in events.STATUSES:
-            assert a_row(phase=phase, status=status)["Status"] == status
+            assert event_row(phase=phase, status=status)["Status"] == status
     with pytest.raises(ValueError):
-        a_row(status="Waiting")
+        event_row(status="Waiting")
 
 
 def test_the_heartbeat_is_a_status_the_writer_accepts():
     heartbeat = CONTRACT["heartbeat"]
     assert heartbeat["status"] in events.STATUSES
-    assert a_row(status=heartbeat["status"])["DurationSeconds"] == 7200.0
+    assert event_row(status=heartbeat["status"], duration_seconds=7200)["DurationSeconds"] == 7200.0
 
 
 def test_table_and_stream_types_name_the_same_kind_of_value():

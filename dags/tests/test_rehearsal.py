@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases, renamed_targets_document, write_bundle
-from migration_orchestration_lib import rehearsal
 from migration_orchestration_lib.airflow_compat import AIRFLOW_3, timezone
 from migration_orchestration_lib.crash_points import CRASH_EXIT_CODE
 from migration_orchestration_lib.dag_factory import build_dag
@@ -43,10 +42,9 @@ def events(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def fresh_servers():
+def no_plan_path_left():
     yield
-    rehearsal.stop_servers()
-    os.environ.pop("MIGRATION_PLAN_PATH", None)
+    os.environ.pop("MIGRATION_PLAN_PATH", None)  # run() sets it for the DAG file dag.test() parses
 
 
 def run(document, logical_date=FIRST_DATE):
@@ -83,7 +81,7 @@ def world_database(world_dir, server, database):
 
 @pytest.mark.airflow210
 @pytest.mark.airflow26
-def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_fail_the_run(rehearsal, events, monkeypatch):
+def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_fail_the_run(rehearsal_world, events, monkeypatch):
     """Every target kind, each renamed on its target: to_mi's DMS migration fails, archive's
     validation finds a row missing, to_vm depends on to_mi, to_db is independent (and its
     preflight meets DMS answering 500 beyond the client's retries once: Airflow retries it)."""
@@ -91,19 +89,19 @@ def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_
     monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "archive")
     from migration_rehearsal.world import World
 
-    World(str(rehearsal)).add_fault("get", "error", status=500, count=3, database="HrArchive")
+    World(str(rehearsal_world)).add_fault("get", "error", status=500, count=3, database="HrArchive")
     state, states = run(renamed_targets_document(mode="online"))
 
     assert state == "failed" and states["run_outcome"] == "failed"
     assert states["to_mi.wait_for_migration"] == "failed" and states["to_mi.rollback"] == "success"
     assert events_of(events, "to_mi")[-2:] == [("wait_for_migration", "Failed"), ("rollback", "RolledBack")]
-    assert world_database(rehearsal, "mi-contoso-prod", "SalesArchive") is None  # restoring, never live: removed
-    assert world_database(rehearsal, "sql01", "Sales")["readOnly"] is False
+    assert world_database(rehearsal_world, "mi-contoso-prod", "SalesArchive") is None  # restoring, never live: removed
+    assert world_database(rehearsal_world, "sql01", "Sales")["readOnly"] is False
 
     for step in ("preflight", "start_migration", "done"):
         assert states["to_vm.%s" % step] == "upstream_failed"
     assert states["to_vm.rollback"] == "skipped" and events_of(events, "to_vm") == []
-    assert world_database(rehearsal, "vm1", "Archive") is None  # held: never started
+    assert world_database(rehearsal_world, "vm1", "Archive") is None  # held: never started
 
     assert states["to_db.done"] == "success" and states["to_db.rollback"] == "skipped"
     # an attempt Airflow retried says Retrying (no alert), its successful retry Succeeded
@@ -111,16 +109,16 @@ def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_
     assert ("wait_for_migration", "Running") in events_of(events, "to_db")  # the heartbeat of a rescheduled wait
     validated = [row["Message"] for row in events if (row["Database"], row["Phase"], row["Status"]) == ("to_db", "validate", "Succeeded")]
     assert validated == ["validation passed: 3 table(s) match"]
-    assert world_database(rehearsal, "sql01", "Hr")["readOnly"] is True  # migrated: its source stays frozen
+    assert world_database(rehearsal_world, "sql01", "Hr")["readOnly"] is True  # migrated: its source stays frozen
 
     assert states["archive.validate"] == "failed" and states["archive.rollback"] == "success"
     assert sorted(row["Database"] for row in events if row["Status"] == "Failed") == ["archive", "to_mi"]
-    assert world_database(rehearsal, "sql01", "Archive")["readOnly"] is False  # the source is authoritative again
-    assert world_database(rehearsal, "mi-contoso-prod", "Archive")["state"] == "ONLINE"  # DMS completed it: kept
+    assert world_database(rehearsal_world, "sql01", "Archive")["readOnly"] is False  # the source is authoritative again
+    assert world_database(rehearsal_world, "mi-contoso-prod", "Archive")["state"] == "ONLINE"  # DMS completed it: kept
 
 
 @pytest.mark.airflow210  # Fabric runs a triggerer too
-def test_where_a_triggerer_exists_waits_are_deferred_and_the_run_completes(rehearsal, events, monkeypatch):
+def test_where_a_triggerer_exists_waits_are_deferred_and_the_run_completes(rehearsal_world, events, monkeypatch):
     monkeypatch.setenv("MIGRATION_WAIT_MODE", "deferrable")  # hosts with a triggerer (Kubernetes) set it
     state, states = run(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
 
@@ -136,7 +134,7 @@ DATA_FACTORY_HOSTS = [
 
 @pytest.mark.parametrize("plan_file, database, source_server", DATA_FACTORY_HOSTS)
 def test_a_host_without_network_reach_migrates_rolls_back_and_reruns_through_data_factory(
-    rehearsal, events, monkeypatch, plan_file, database, source_server
+    rehearsal_world, events, monkeypatch, plan_file, database, source_server
 ):
     """The Fabric and Data Factory examples (sqlAccess dataFactory) on their hosts' Airflow: every
     SQL step is a pipeline run; a failed migration rolls back, a new run on the same world migrates."""
@@ -147,16 +145,16 @@ def test_a_host_without_network_reach_migrates_rolls_back_and_reruns_through_dat
 
     assert state == "failed" and states["%s.rollback" % database] == "success", states
     assert events_of(events, database)[-1] == ("rollback", "RolledBack")
-    assert world_database(rehearsal, source_server, source_database)["readOnly"] is False
+    assert world_database(rehearsal_world, source_server, source_database)["readOnly"] is False
 
     state, states = run(document, timezone.datetime(2025, 1, 2))
 
     assert state == "success", states
     assert events_of(events, database)[-1] == ("done", "Succeeded")
-    assert world_database(rehearsal, source_server, source_database)["readOnly"] is True  # migrated: frozen
+    assert world_database(rehearsal_world, source_server, source_database)["readOnly"] is True  # migrated: frozen
     from migration_rehearsal.world import World
 
-    runs = World(str(rehearsal)).snapshot()["dataFactoryRuns"]
+    runs = World(str(rehearsal_world)).snapshot()["dataFactoryRuns"]
     assert len(runs) >= 10 and {run["pipelineName"] for run in runs.values()} >= {"migration_sql_query_self_hosted"}
 
 
@@ -175,12 +173,12 @@ CRASHING_RUN = textwrap.dedent(
 )
 
 
-def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal, tmp_path, events):
+def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal_world, tmp_path, events):
     """MIGRATION_SIMULATE_CRASH kills the process running the DAG; a new run continues on the same world
     and migrates every database of the example plan, each with the one DMS migration it started."""
     plan_file = write_bundle(tmp_path / "bundle", load_plan_document())
     environ = {name: os.environ[name] for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")}
-    environ.update(MIGRATION_DRY_RUN="1", MIGRATION_SIMULATION_DIR=str(rehearsal), MIGRATION_SIMULATE_CRASH="database_1:cutover",
+    environ.update(MIGRATION_DRY_RUN="1", MIGRATION_SIMULATION_DIR=str(rehearsal_world), MIGRATION_SIMULATE_CRASH="database_1:cutover",
                    MIGRATION_PLAN_PATH=str(plan_file))
     script = CRASHING_RUN % {"dags": str(DAGS_DIR), "tests": str(DAGS_DIR / "tests"), "environ": environ, "plan": str(plan_file)}
     killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
@@ -192,8 +190,8 @@ def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal, tmp_pat
     for database in ("database_1", "database_2", "database_3"):
         assert events_of(events, database)[-1] == ("done", "Succeeded")
     assert not [row for row in events if row["Status"] in ("Failed", "Retrying")]
-    assert world_database(rehearsal, "sql01", "Reporting")["userAccess"] == "SINGLE_USER"  # offline: frozen (sourceFreeze singleUser) for its final backup
+    assert world_database(rehearsal_world, "sql01", "Reporting")["userAccess"] == "SINGLE_USER"  # offline: frozen (sourceFreeze singleUser) for its final backup
     from migration_rehearsal.world import World
 
-    operations = {key: len(record["operations"]) for key, record in World(str(rehearsal)).snapshot()["databaseMigrations"].items()}
+    operations = {key: len(record["operations"]) for key, record in World(str(rehearsal_world)).snapshot()["databaseMigrations"].items()}
     assert sorted(operations.values()) == [1, 1, 1], operations

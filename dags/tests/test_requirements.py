@@ -8,11 +8,18 @@ import pytest
 
 from conftest import DAGS_DIR
 
-HOSTS = {
-    "requirements.txt": ("requirements-airflow3.txt", "apache-airflow==3.3.2"),
-    "requirements-fabric.txt": ("requirements-airflow210.txt", "apache-airflow==2.10.5"),
-    "requirements-data-factory.txt": ("requirements-airflow26.txt", "apache-airflow==2.6.3"),
-}
+COLUMNS = ("hosts", "airflow", "python", "venv", "requirements", "runtime", "marker", "db_command")
+# The scripts that set up or pick an environment: each reads the table and repeats none of it.
+TABLE_READERS = ("dags/run-tests.sh", "scripts/rehearse.sh", "bench/run.mjs")
+
+
+def environments():
+    lines = (DAGS_DIR / "airflow-environments.txt").read_text().splitlines()
+    rows = [line.split(None, len(COLUMNS) - 1) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return [dict(zip(COLUMNS, row)) for row in rows]
+
+
+HOSTS = {row["runtime"]: (row["requirements"], "apache-airflow==" + row["airflow"]) for row in environments()}
 
 
 def pins(name):
@@ -33,3 +40,20 @@ def test_every_runtime_pin_is_in_the_environment_of_its_airflow(runtime):
 def test_the_data_factory_runtime_does_without_the_dms_sdk_that_needs_python_3_9():
     assert "azure-mgmt-datamigration" not in pins("requirements-data-factory.txt")
     assert "azure-mgmt-core" in pins("requirements-data-factory.txt")  # the DMS gateway's REST transport
+
+
+def test_the_environment_table_names_each_marker_and_host_once():
+    rows = environments()
+    markers = [row["marker"] for row in rows]
+    assert markers[0] == "-" and sorted(markers[1:]) == ["airflow210", "airflow26"]  # pytest.ini's markers
+    hosts = [host for row in rows for host in row["hosts"].split(",")]
+    assert sorted(hosts) == sorted(["kubernetes", "external", "fabric", "dataFactory"])
+
+
+@pytest.mark.parametrize("script", TABLE_READERS)
+def test_the_scripts_read_the_environment_table_instead_of_repeating_it(script):
+    text = (DAGS_DIR.parent / script).read_text()
+    assert "airflow_environment" in text or "airflow-environments.txt" in text
+    values = [row[key] for row in environments() for key in ("airflow", "requirements", "runtime", "db_command")]
+    values += [row["venv"] for row in environments() if row["venv"] != ".venv"]  # `.venv` alone starts every venv's name
+    assert [value for value in values if value in text] == []

@@ -7,7 +7,6 @@ import pytest
 from migration_orchestration_lib.settings import (
     AzureSettings,
     ConfigurationError,
-    MigrationServiceRef,
     Timing,
     plan_path,
     simulated_failures,
@@ -43,7 +42,7 @@ def test_plan_path_defaults_to_the_file_beside_the_dag_and_can_be_overridden():
 
 
 def test_migration_service_id_is_parsed():
-    service = MigrationServiceRef.parse(DMS_ID)
+    service = AzureSettings.from_environment({"MIGRATION_DMS_RESOURCE_ID": DMS_ID}).migration_service
     assert (service.subscription_id, service.resource_group, service.name) == ("sub-1", "rg-migration", "dms-contoso")
 
 
