@@ -6,6 +6,7 @@
  * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
  */
 import { AIRFLOW_LOG_CATEGORIES } from '../../lib/monitoring/data-factory-signals';
+import { gatesCutovers } from '../../lib/plan/cutover-schema';
 import { ENVIRONMENT_ID } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { resourceNames, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
@@ -131,8 +132,13 @@ describe('cutover alerts follow the plan', () => {
     ['a window', { windows: [{ timeZone: 'Europe/Berlin', days: ['Sat'], start: '22:00', durationMinutes: 360 }] }],
     ['an approval', { approval: { required: true, approvers: ['alice@contoso.com'] } }],
     ['a plan-wide limit', { maxConcurrent: 1 }],
-  ])('are created when the plan gates cutovers with %s', (_, cutover) => {
-    const plan = examplePlanWith(AIRFLOW_OF_HOST.kubernetes, { cutover });
+  ])('the plan gates cutovers with %s', (_, cutover) => {
+    expect(gatesCutovers(examplePlanWith(AIRFLOW_OF_HOST.kubernetes, { cutover }))).toBe(true);
+    expect(gatesCutovers(examplePlanWith(AIRFLOW_OF_HOST.kubernetes))).toBe(false);
+  });
+
+  it('are created when the plan gates cutovers', () => {
+    const plan = examplePlanWith(AIRFLOW_OF_HOST.kubernetes, { cutover: { maxConcurrent: 1 } });
     expect(logAlerts(synthMigrationStack({ plan }).synth)).toEqual([...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
   });
 

@@ -1,9 +1,9 @@
 """Issue 14's done-when, through real Airflow (`dag.test()`) and the rehearsal report: a plan with
 two windows and one rejected approval; nothing cut over outside a window, the rejected database
-still replicating and waiting, the approved ones migrated, and the events an operator would see.
-
-The plan is the three-database example with contract section 2's rendered cutover fields (plan14
-writes examples/cutover-windows.yaml; render.mjs renders it once merged)."""
+still replicating and waiting, the approved ones migrated, and the events and alerts an operator
+would see. The plan is the three-database example with rendered cutover fields: a weekly Berlin
+window, a New York date range, approval everywhere, one cutover at a time and a dependency
+(examples/cutover-windows.yaml is rehearsed by hand: README, Rehearsal)."""
 from __future__ import annotations
 
 import copy
@@ -66,6 +66,11 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
     assert cutovers["database_1"][0]["window"] == "2026-12-05T21:00:00Z"
     assert cutovers["database_3"][0]["window"] == "2026-12-09T01:00:00Z"
     assert "Cutovers (simulated time, UTC)" in report.stdout and "OUTSIDE" not in report.stdout
+    alerts = report.stdout.split("Alerts an operator would get")[1].split("\n\n")[0].splitlines()[1:]
+    raised = {(line.split()[0].rsplit("-cutover-", 1)[-1], line.split()[1], line.split()[2]) for line in alerts}
+    assert ("postponed", "database_2", "Rejected") in raised
+    assert {("awaiting-approval", name, "AwaitingApproval") for name in ("database_1", "database_2", "database_3")} <= raised
+    assert not [line for line in alerts if "migration-failed" in line]
 
     seen = [json.loads(line) for line in events_file.read_text().splitlines()]
     gate = [(e["Database"], e["Status"]) for e in seen if e["Phase"] == "await_cutover"]
