@@ -173,6 +173,28 @@ describe('"migration run stalled" and the cutover wait', () => {
   });
 });
 
+describe('a run that ends "back to replicating" after its window closed mid-cutover', () => {
+  /** Frozen in the window, the window closed before the cutover was requested: the rollback went back to replicating. */
+  function windowMissedMidCutover(): { events: Event[]; endedAt: number } {
+    const { events, cutoverStart } = cutoverAfterWaiting(10);
+    const endedAt = cutoverStart + 12 * MINUTE;
+    const history = new History();
+    history.events.push(...events);
+    history
+      .event(endedAt - MINUTE, 'final_backup', 'WindowMissed', 60, 'the window closed before the cutover was requested')
+      .event(endedAt - MINUTE / 2, 'rollback', 'Started')
+      .event(endedAt, 'rollback', 'WindowMissed', 30, 'window missed: source writable again; migration keeps replicating');
+    return { events: history.events, endedAt };
+  }
+
+  it('is an end: no "run stalled" alert once the run is over, and no "running long"', () => {
+    const { events, endedAt } = windowMissedMidCutover();
+    const later = endedAt + 3 * HOUR;
+    expect(alertRows('migration-stalled', events, later)).toEqual([]);
+    expect(alertRows('migration-running-long', events, later)).toEqual([]);
+  });
+});
+
 describe('"cutover awaiting approval"', () => {
   const asked = () => readyThenWaiting(WINDOW_OPENS).waits('await_cutover', WINDOW_OPENS, WINDOW_OPENS + HOUR, { status: 'AwaitingApproval', message: APPROVAL_MESSAGE });
 

@@ -267,7 +267,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
         {
           query: [
             'let events = MigrationEvents_CL',
-            '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded");',
+            '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed");',
             'events',
             '| join kind=leftouter (events | where Phase == "await_cutover" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database',
             '| where isnull(LastWaitAt) or TimeGenerated > LastWaitAt',

@@ -23,7 +23,7 @@ describe('migration stalled alert', () => {
     it('finds runs silent for the given minutes with a database whose latest event is not an end', () => {
       expect(migrationStalledQuery(30).split('\n')).toEqual([
         'MigrationEvents_CL',
-        '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded")',
+        '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed")',
         '| summarize arg_max(TimeGenerated, IsEnd) by RunId, Database',
         '| summarize LastEventAt = max(TimeGenerated), InFlight = make_set_if(Database, not(IsEnd)) by RunId',
         '| where array_length(InFlight) > 0 and LastEventAt < ago(30m)',

@@ -112,6 +112,20 @@ function contractValue(name: string, known: readonly string[], what: string): st
   return name;
 }
 
+/**
+ * KQL: whether an event ends its database's run: `done`/`Succeeded`, `rollback`/`Succeeded`, any
+ * `Failed` or `RolledBack`, and `rollback`/`WindowMissed` (a window closed mid-cutover: back to
+ * replicating, the run is over for that database; the next run waits for the next window).
+ */
+export function isEndEventKql(): string {
+  const p = MigrationPhase;
+  const s = MigrationStatus;
+  return (
+    `Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}")` +
+    ` or (Phase == "${p.ROLLBACK}" and Status == "${s.WINDOW_MISSED}")`
+  );
+}
+
 /** Every failed step, one row each; the alert counts rows per database. */
 export function migrationFailedQuery(): string {
   return [
@@ -123,8 +137,8 @@ export function migrationFailedQuery(): string {
 
 /**
  * Databases whose current stretch of work has run more than `longRunningMinutes` and whose latest
- * event in that run is not an end (`done`/`Succeeded`, `rollback`/`Succeeded`, any `Failed` or
- * `RolledBack`); a retry after a failure (a later non-end event) counts as running.
+ * event in that run is not an end ({@link isEndEventKql}); a retry after a failure (a later non-end
+ * event) counts as running.
  *
  * Time in `await_cutover` is not work: a database may wait days for its window or an approver.
  * While it waits (its latest events are `await_cutover` ones) it is not running; after its latest
@@ -142,7 +156,7 @@ export function migrationRunningLongQuery(longRunningMinutes: number): string {
   const s = MigrationStatus;
   return [
     `let events = ${MIGRATION_EVENTS_TABLE}`,
-    `| extend IsEnd = Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}");`,
+    `| extend IsEnd = ${isEndEventKql()};`,
     'events',
     `| join kind=leftouter (events | where Phase == "${p.AWAIT_CUTOVER}" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database`,
     '| where isnull(LastWaitAt) or TimeGenerated > LastWaitAt',

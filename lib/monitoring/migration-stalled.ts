@@ -1,7 +1,7 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
 import { AlertSeverity, LogAlertDefinition } from './alerts';
-import { MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT, MigrationPhase, MigrationStatus } from './migration-events';
+import { isEndEventKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT } from './migration-events';
 
 /**
  * "A run stopped emitting events": the DAG's own events are the only signal on hosts that give
@@ -23,11 +23,9 @@ export const DEFAULT_STALLED_AFTER_MINUTES = 30;
  * Databases that never started (held behind a dependency) have no events and are not in flight.
  */
 export function migrationStalledQuery(silentMinutes: number): string {
-  const p = MigrationPhase;
-  const s = MigrationStatus;
   return [
     MIGRATION_EVENTS_TABLE,
-    `| extend IsEnd = Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}")`,
+    `| extend IsEnd = ${isEndEventKql()}`,
     '| summarize arg_max(TimeGenerated, IsEnd) by RunId, Database',
     '| summarize LastEventAt = max(TimeGenerated), InFlight = make_set_if(Database, not(IsEnd)) by RunId',
     `| where array_length(InFlight) > 0 and LastEventAt < ago(${silentMinutes}m)`,
