@@ -20,6 +20,7 @@ one of the approvers (case-insensitive). Without windows, `window` is `"any"`.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional, Sequence, Tuple
@@ -78,8 +79,9 @@ def approval_variable(database_name: str) -> str:
 
 def approval_command(database_name: str, window_key: str, approver: str) -> str:
     """The one command an operator runs to approve (channel airflowVariable)."""
-    record = ApprovalRecord(window=window_key, decision="approve", by=approver)
-    return "airflow variables set %s '%s'" % (approval_variable(database_name), record.to_json().replace(" ", ""))
+    record = {"window": window_key, "decision": "approve", "by": approver}
+    # Compact JSON, quoted for a POSIX shell (an approver's name may hold spaces or quotes).
+    return "airflow variables set %s %s" % (approval_variable(database_name), shlex.quote(json.dumps(record, separators=(",", ":"))))
 
 
 def parse_record(raw: Any) -> Tuple[Optional[ApprovalRecord], Optional[str]]:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 TESTS_DIR = Path(__file__).resolve().parent
 DAGS_DIR = TESTS_DIR.parent
@@ -29,6 +30,8 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:///%s/airflow.db" % _airflow_home,
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # One key for this process and the `airflow` commands it starts, as a deployment shares one.
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
     }
 )
 sys.path.insert(0, str(DAGS_DIR))
@@ -73,6 +76,22 @@ def airflow_db() -> None:
     from airflow.utils import db
 
     db.resetdb()
+
+
+def register_for_dag_test(dag) -> None:
+    """Airflow 3's `dag.test()` runs only a DAG its bundle holds: register one that lives in no file
+    as the DAG processor would. Airflow 2 runs the object itself."""
+    from migration_orchestration_lib.airflow_compat import AIRFLOW_3
+
+    if not AIRFLOW_3:
+        return
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder="/nonexistent", collect_dags=False)
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
 
 
 def load_plan_document(name: str = "three_databases.json") -> dict:

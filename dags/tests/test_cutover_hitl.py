@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import pytest
 
-from conftest import database_entry, plan_with_databases
+from conftest import database_entry, plan_with_databases, register_for_dag_test
 from test_rehearsal import events  # noqa: F401 (the fixture)
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
@@ -292,8 +292,6 @@ def _sweep_awaiting_input_timeouts() -> None:
 
 def run_cutover(dag_id: str, gate: WindowsGate, client, answers: List[tuple], **operator_args):
     """`await_cutover` >> `freeze_source` through `dag.test()` while the responder answers."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
     from airflow.providers.standard.operators.empty import EmptyOperator
 
     from migration_orchestration_lib.airflow_compat import DAG, timezone
@@ -309,11 +307,7 @@ def run_cutover(dag_id: str, gate: WindowsGate, client, answers: List[tuple], **
             **operator_args
         )
         ask >> EmptyOperator(task_id="freeze_source")
-    # dag.test() runs a DAG its bundle holds; this one lives in no file: registered as one would be.
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder="/nonexistent", collect_dags=False)
-    bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
+    register_for_dag_test(dag)
     responder = Responder(client, dag_id, answers)
     responder.start()
     dag_run = dag.test()

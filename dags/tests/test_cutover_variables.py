@@ -1,0 +1,53 @@
+"""The approval record in real Airflow Variables (channel airflowVariable, and what the HITL channel
+writes): the command an AwaitingApproval event prints, run in a shell against a real Airflow, is the
+record a task reads through `cutover_services` (the Task SDK on Airflow 3, the metadata database on
+2.x); a record a task writes is what Airflow holds afterwards."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import register_for_dag_test
+from migration_orchestration_lib.airflow_compat import DAG, BaseOperator, timezone
+from migration_orchestration_lib.cutover_gate import ApprovalRecord, approval_command, approval_variable, parse_record
+from migration_orchestration_lib.cutover_services import AirflowVariableApprovals
+
+pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.airflow210, pytest.mark.airflow26]
+
+WINDOW = "2026-12-05T21:00:00Z"
+APPROVER = "Alice O'Brien (DBA)"  # spaces and a quote: the printed command must still be one shell word per argument
+READ = {}
+
+
+class ReadAndWriteApprovals(BaseOperator):
+    def execute(self, context):
+        store = AirflowVariableApprovals()
+        READ["database_1"] = store.get("database_1")
+        READ["missing"] = store.get("database_9")
+        store.put("database_2", ApprovalRecord(window=WINDOW, decision="reject", by=APPROVER))
+
+
+def test_the_printed_command_is_the_record_a_task_reads_and_a_task_writes_a_record_airflow_keeps():
+    command = approval_command("database_1", WINDOW, APPROVER)
+    airflow_bin = str(Path(sys.executable).parent)
+    done = subprocess.run(
+        ["bash", "-c", command], env={**os.environ, "PATH": airflow_bin + os.pathsep + os.environ["PATH"]},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    with DAG("approval_records", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
+        ReadAndWriteApprovals(task_id="read_and_write")
+    register_for_dag_test(dag)
+    dag.test()
+
+    assert parse_record(READ["database_1"]) == (ApprovalRecord(window=WINDOW, decision="approve", by=APPROVER), None)
+    assert READ["missing"] is None
+    from airflow.models import Variable
+
+    written, why = parse_record(Variable.get(approval_variable("database_2")))
+    assert (written, why) == (ApprovalRecord(window=WINDOW, decision="reject", by=APPROVER), None)
