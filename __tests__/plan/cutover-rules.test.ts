@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadMigrationPlan } from '../../lib/plan';
 import { CAPACITY_ID, ENVIRONMENT_ID, SERVICE_PRINCIPAL as SP } from '../helpers/host-fixtures';
 import { planError, planFiles } from './plan-fixtures';
+import { AIRFLOW_VERSION_OF_HOST, airflowAtLeast } from '../../lib/private/airflow-versions';
 
 const EXAMPLE = readFileSync(join(__dirname, '..', '..', 'examples', 'cutover-windows.yaml'), 'utf8');
 const SERVICE_PRINCIPAL = `servicePrincipal: { clientId: ${SP.clientId}, objectId: ${SP.objectId} }`;
@@ -149,6 +150,13 @@ describe('approval', () => {
     );
     expect(errorLines(text)).toEqual([
       `plan:${positionOf(text, 'channel: hitl')} databases[1].cutover.approval.channel: hitl cannot work on host ${host}: its Airflow ${version} cannot ask (human-in-the-loop operators need Airflow 3.1 or later); use channel: airflowVariable (the default there), where the approver records the decision as an Airflow Variable`,
+    ]);
+  });
+
+  test('which Airflow can ask comes from the versions the hosts run (3.1 or later)', () => {
+    expect(AIRFLOW_VERSION_OF_HOST).toEqual({ kubernetes: '3.3.2', dataFactory: '2.6.3', fabric: '2.10.5' });
+    expect(['3.1.0', '3.3.2', '4.0', '2.10.5', '3.0.6', '2.6.3'].map((version) => airflowAtLeast(version, 3, 1))).toEqual([
+      true, true, true, false, false, false,
     ]);
   });
 

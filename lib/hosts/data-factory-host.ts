@@ -6,6 +6,7 @@ import { AlertOptions, CreatedAlert } from '../monitoring/alerts';
 import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-factory/dag-storage';
 import { AirflowServicePrincipal } from '../plan/types';
+import { AIRFLOW_VERSION_OF_HOST } from '../private/airflow-versions';
 import { parseEnvironmentId } from '../private/arm-ids';
 import { formerAddress } from '../private/retired-addresses';
 import { resourceAddress } from '../private/resource-address';
@@ -18,7 +19,7 @@ import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } fr
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 
 /** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
-export const DATA_FACTORY_AIRFLOW_VERSION = '2.6.3';
+export const DATA_FACTORY_AIRFLOW_VERSION = AIRFLOW_VERSION_OF_HOST.dataFactory;
 /** Its Python, which `azure-mgmt-datamigration` cannot install on (hence the DAG's own requirements file for it). */
 export const DATA_FACTORY_PYTHON_VERSION = '3.8';
 

@@ -7,6 +7,7 @@
  * times in an IANA zone, resolved as Python's zoneinfo does with fold=0.
  */
 import { z } from 'zod';
+import { AIRFLOW_VERSION_OF_HOST, airflowAtLeast } from '../private/airflow-versions';
 import type { AirflowSettings } from './airflow-schema';
 import { formatFieldPath, quote } from './field-path';
 import { integerBetween, matching } from './rules';
@@ -20,13 +21,14 @@ const APPROVAL_CHANNELS = ['hitl', 'airflowVariable'] as const;
 const DEFAULT_EXPECTED_MINUTES = 30;
 
 /**
- * Hosts whose Airflow cannot ask a person: human-in-the-loop operators came with Airflow 3.1
+ * The Airflow of a host that cannot ask a person: human-in-the-loop operators came with Airflow 3.1
  * (airflow.apache.org/docs/apache-airflow/stable/tutorial/hitl.html, "Added in version 3.1").
+ * An external Airflow may be any version: the DAG refuses hitl at import where it cannot ask.
  */
-const AIRFLOW_WITHOUT_HITL: Readonly<Partial<Record<AirflowSettings['host'], string>>> = {
-  dataFactory: '2.6.3',
-  fabric: '2.10.5',
-};
+function airflowWithoutHitl(host: unknown): string | undefined {
+  const version = AIRFLOW_VERSION_OF_HOST[host as keyof typeof AIRFLOW_VERSION_OF_HOST] as string | undefined;
+  return version !== undefined && !airflowAtLeast(version, 3, 1) ? version : undefined;
+}
 
 const LOCAL_TIME = '(?:[01][0-9]|2[0-3]):[0-5][0-9]';
 const LOCAL_DATE_TIME = new RegExp(`^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T${LOCAL_TIME}$`);
@@ -235,7 +237,7 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
     const database = asRecord(item);
     return { name: database?.name, section: asRecord(database?.cutover), at: ['databases', index, 'cutover'] };
   });
-  const version = typeof host === 'string' ? AIRFLOW_WITHOUT_HITL[host as AirflowSettings['host']] : undefined;
+  const version = airflowWithoutHitl(host);
   for (const { section, at } of [{ section: planSection, at: ['cutover'] }, ...databases]) {
     if (version !== undefined && asRecord(section?.approval)?.channel === 'hitl') {
       report(

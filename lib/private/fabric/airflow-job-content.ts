@@ -1,4 +1,5 @@
 import { FabricComputeSize } from '../../hosts/fabric/fabric-airflow-host';
+import { AIRFLOW_VERSION_OF_HOST } from '../airflow-versions';
 
 /**
  * The `apacheairflowjob-content.json` definition part of a Fabric Apache Airflow job. Shape from
@@ -7,7 +8,7 @@ import { FabricComputeSize } from '../../hosts/fabric/fabric-airflow-host';
  */
 
 /** The Airflow version Fabric's Apache Airflow jobs run. */
-export const FABRIC_AIRFLOW_VERSION = '2.10.5';
+export const FABRIC_AIRFLOW_VERSION = AIRFLOW_VERSION_OF_HOST.fabric;
 /** The Python version of that runtime. */
 export const FABRIC_PYTHON_VERSION = '3.12';
 /** Fabric's default pool: starts on demand, stops after about 20 idle minutes. */

@@ -2,6 +2,7 @@
  * What the Kubernetes host runs, pinned. The chart's values are checked against the schema
  * vendored in `vendor/airflow-chart/` (see its SOURCE.md for where it comes from).
  */
+import { AIRFLOW_VERSION_OF_HOST } from '../airflow-versions';
 
 /** The official Apache Airflow Helm chart (repository `https://airflow.apache.org`, chart `airflow`). */
 export const AIRFLOW_CHART = {
@@ -12,7 +13,7 @@ export const AIRFLOW_CHART = {
 } as const;
 
 /** Apache Airflow on this host (PyPI `apache-airflow`, image `apache/airflow`). */
-export const AIRFLOW_VERSION = '3.3.2';
+export const AIRFLOW_VERSION = AIRFLOW_VERSION_OF_HOST.kubernetes;
 
 /** Python of the Airflow image: the tag names it, so a new Airflow default never changes it silently. */
 export const AIRFLOW_PYTHON_VERSION = '3.12';
