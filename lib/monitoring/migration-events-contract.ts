@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { findPackageRoot } from '../private/package-root';
+import { findPackageRoot, readContract } from '../private/package-root';
 
 /**
  * The one definition of the migration events, shared with the DAG's writer
@@ -59,8 +58,8 @@ export interface MigrationEventColumn {
 
 /** Reads and checks the contract file (from this package's install unless `packageRoot` is given). */
 export function loadMigrationEventsContract(packageRoot: string = findPackageRoot()): MigrationEventsContract {
-  const file = join(packageRoot, MIGRATION_EVENTS_CONTRACT_FILE);
-  const result = contractSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  const { path: file, document } = readContract(basename(MIGRATION_EVENTS_CONTRACT_FILE), packageRoot);
+  const result = contractSchema.safeParse(document);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new Error(`${file} is not a valid migration events contract:\n${problems.join('\n')}`);
