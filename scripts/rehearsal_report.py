@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dags"))
@@ -23,6 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from migration_orchestration_lib.events import ALERT_OF_STATUS  # noqa: E402
 from migration_orchestration_lib.plan import MigrationPlan, load_plan  # noqa: E402
 from migration_orchestration_lib.rehearsal import world_server_name  # noqa: E402
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def alerts_raised(events: List[Dict[str, Any]], plan_name: str) -> List[Tuple[str, str, str, str]]:
     """The events contract's alert of each event's status, once per alert, database and message."""
@@ -59,8 +62,9 @@ def outcome(events: List[Dict[str, Any]], database: str) -> str:
 WAITING_STATUSES = ("WaitingForWindow", "AwaitingApproval", "Rejected", "WindowMissed")
 
 
-def cutover_times(world_dir: str) -> Dict[str, List[Dict[str, Any]]]:
-    """Each cutover's simulated begin and end against its window's close (the simulated clock's record)."""
+def cutover_times(world_dir: str, windows_of: Dict[str, List[Dict[str, Any]]]) -> Dict[str, List[Dict[str, Any]]]:
+    """Each cutover's simulated begin and end (the simulated clock's record), judged against the
+    plan's windows by `in_a_window`, not by the window the DAG's gate says it went in."""
     from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE
 
     path = os.path.join(world_dir, CLOCK_FILE)
@@ -68,12 +72,41 @@ def cutover_times(world_dir: str) -> Dict[str, List[Dict[str, Any]]]:
         return {}
     with open(path, encoding="utf-8") as handle:
         recorded = json.load(handle).get("cutovers", {})
-    for cutovers in recorded.values():
+    for name, cutovers in recorded.items():
         for cutover in cutovers:
-            began, ended, opens, closes = (cutover.get(k) for k in ("began", "ended", "window", "closes"))
-            inside = (closes is None or (ended or began) <= closes) and (opens in (None, "any") or began >= opens)
+            moments = [cutover["began"]] + ([cutover["ended"]] if cutover.get("ended") else [])
+            inside = all(in_a_window(moment, windows_of.get(name, [])) for moment in moments)
             cutover["verdict"] = "inside" if inside else "OUTSIDE"
     return recorded
+
+
+def in_a_window(instant: str, windows: List[Dict[str, Any]]) -> bool:
+    """Whether `instant` (ISO UTC) falls in one of the plan's windows (none: any time), worked out
+    here in each window's own wall time, apart from the DAG's window arithmetic it checks. Local times
+    resolve as zoneinfo does (fold=0); a window lasts its minutes of elapsed time."""
+    try:
+        from zoneinfo import ZoneInfo
+    except ImportError:  # Python 3.8 (Data Factory's Airflow 2.6.3): the pinned backport
+        from backports.zoneinfo import ZoneInfo  # type: ignore[no-redef]
+
+    moment = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    for window in windows:
+        zone = ZoneInfo(window["timeZone"])
+        if "from" in window:
+            opens, closes = (datetime.fromisoformat(window[key]).replace(tzinfo=zone) for key in ("from", "to"))
+            if opens <= moment < closes:
+                return True
+            continue
+        hour, minute = (int(part) for part in window["start"].split(":"))
+        local_day = moment.astimezone(zone).date()
+        for days_back in range(8):  # a window lasts at most a week
+            day = local_day - timedelta(days=days_back)
+            if WEEKDAYS[day.weekday()] not in window["days"]:
+                continue
+            opens = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(timezone.utc)
+            if opens <= moment < opens + timedelta(minutes=window["durationMinutes"]):
+                return True
+    return not windows
 
 
 def world_states(world_dir: str, plan: MigrationPlan) -> Dict[str, Dict[str, str]]:
@@ -146,7 +179,9 @@ def main(argv: List[str]) -> int:
         print("\nAlerts an operator would get (README, Monitoring; once per alert, database and message)")
         for alert, database, status, message in notifications:
             print(f"  {alert:<40} {database:<24} {status:<16} {message}")
-    cutovers = cutover_times(args.world)
+    with open(args.plan, encoding="utf-8") as handle:
+        windows_of = {d["name"]: d.get("cutover", {}).get("windows", []) for d in json.load(handle)["databases"]}
+    cutovers = cutover_times(args.world, windows_of)
     if cutovers:
         print("\nCutovers (simulated time, UTC)")
         for name, entries in sorted(cutovers.items()):

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import DAGS_DIR, PLANS_DIR
 
 SCRIPTS_DIR = DAGS_DIR.parent / "scripts"
@@ -96,3 +98,20 @@ def test_the_report_names_the_alert_each_status_raises_once_per_database_and_mes
         ["alert-%s-cutover-awaiting-approval" % plan_name, "database_2", "AwaitingApproval"],
         ["alert-%s-cutover-postponed" % plan_name, "database_2", "Rejected"],
     ]
+
+
+@pytest.mark.airflow26  # the report also runs on Python 3.8 (backports.zoneinfo)
+def test_the_reports_window_check_works_in_each_windows_wall_time_apart_from_the_dags_arithmetic():
+    sys.path.insert(0, str(SCRIPTS_DIR))
+    from rehearsal_report import in_a_window
+
+    saturday_night = [{"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}]
+    assert [in_a_window(t, saturday_night) for t in (
+        "2026-12-05T20:59:00Z", "2026-12-05T21:00:00Z", "2026-12-06T02:59:00Z", "2026-12-06T03:00:00Z",
+    )] == [False, True, True, False]
+    # 02:30 does not exist on 2026-03-29 in Berlin: the window opens at 03:30 CEST (01:30Z) and lasts 60 elapsed minutes
+    spring_gap = [{"timeZone": "Europe/Berlin", "days": ["Sun"], "start": "02:30", "durationMinutes": 60}]
+    assert [in_a_window(t, spring_gap) for t in ("2026-03-29T01:29:00Z", "2026-03-29T01:30:00Z", "2026-03-29T02:30:00Z")] == [False, True, False]
+    new_york_night = [{"timeZone": "America/New_York", "from": "2026-12-08T20:00", "to": "2026-12-09T02:00"}]
+    assert [in_a_window(t, new_york_night) for t in ("2026-12-09T00:59:00Z", "2026-12-09T01:00:00Z", "2026-12-09T07:00:00Z")] == [False, True, False]
+    assert in_a_window("2026-12-01T12:00:00Z", []), "no window: any time"
