@@ -31,15 +31,13 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 from migration_orchestration_lib import cutover_steps
 from migration_orchestration_lib.airflow_compat import (
     AIRFLOW_VERSION,
-    AirflowFailException,
     AirflowRescheduleException,
     first_poke_at,
     utc_now,
-    will_retry,
 )
 from migration_orchestration_lib.cutover_gate import ANY_TIME, ASK, GO, WAIT, ApprovalRecord
 from migration_orchestration_lib.cutover_windows import fitting_at
-from migration_orchestration_lib.operators import PERMANENT_FAILURES, MigrationTask
+from migration_orchestration_lib.operators import MigrationTask
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.settings import ConfigurationError, Timing, is_dry_run
 from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, CutoverWait, StepContext
@@ -107,7 +105,9 @@ class StepGate:
     events of every MigrationTask (same rows, same writer)."""
 
     phase = AWAIT_CUTOVER_TASK
-    _emit = MigrationTask._emit  # reads plan, database_name and phase, which this gate has too
+    # MigrationTask's reporting reads plan, database_name and phase, which this gate has too.
+    _emit = MigrationTask._emit
+    _report_failure = MigrationTask._report_failure
 
     def __init__(self, plan: MigrationPlan, database_name: str, timing: Timing) -> None:
         self.plan, self.database_name, self.timing = plan, database_name, timing
@@ -132,11 +132,7 @@ class StepGate:
             window = self._asked_window(ctx, waiting)
             return Turn(ASK if window else WAIT, str(waiting), waiting.status, waiting.until, window)
         except Exception as error:
-            permanent = isinstance(error, PERMANENT_FAILURES)
-            retrying = will_retry(ctx.task_instance, error) and not permanent
-            self._emit(ctx, "Retrying" if retrying else "Failed", "%s: %s" % (type(error).__name__, error), ctx.first_poke)
-            if permanent:
-                raise AirflowFailException(str(error)) from error
+            self._report_failure(ctx, error, ctx.first_poke)
             raise
         return Turn(GO, result.message, result.status, return_value=result.return_value)
 

@@ -113,10 +113,7 @@ class MigrationTask(BaseSensorOperator):
             ctx.task_instance.xcom_push(key=WINDOW_MISSED_KEY, value=str(missed))
             raise AirflowFailException(str(missed)) from missed
         except Exception as error:
-            retrying = will_retry(ctx.task_instance, error) and not isinstance(error, PERMANENT_FAILURES)
-            self._emit(ctx, "Retrying" if retrying else "Failed", "%s: %s" % (type(error).__name__, error), first)
-            if isinstance(error, PERMANENT_FAILURES):
-                raise AirflowFailException(str(error)) from error
+            self._report_failure(ctx, error, first)
             raise
         self._emit(ctx, result.status, result.message, first)
         log.info("%s %s: %s", self.database_name, self.phase, result.message)
@@ -144,9 +141,7 @@ class MigrationTask(BaseSensorOperator):
         # The heartbeat of the events contract: every poke of a waiting step says it still runs.
         self._emit(ctx, "Running", "waiting: %s" % reason, first)
         log.info("%s %s: waiting (%s); next poke in %s", self.database_name, self.phase, reason, delay)
-        if self.timing.deferrable:
-            self.defer(trigger=time_delta_trigger(delay), method_name="resume", kwargs={"first_poke": first.isoformat()})
-        raise AirflowRescheduleException(now + delay)
+        self._poke_again(now, delay, first)
 
     def _wait_for_cutover(self, ctx: StepContext, waiting: CutoverWait, first: datetime) -> None:
         """await_cutover waits as long as the windows and approvers require (no deadline: a plan may
@@ -157,9 +152,22 @@ class MigrationTask(BaseSensorOperator):
             delay = max(timedelta(0), min(delay, waiting.until - ctx.services.clock.now()))
         self._emit(ctx, waiting.status, str(waiting), first)
         log.info("%s %s: %s (%s); next poke in %s", self.database_name, self.phase, waiting.status, waiting, delay)
+        self._poke_again(now, delay, first)
+
+    def _poke_again(self, now: datetime, delay: timedelta, first: datetime) -> None:
+        """Give the worker slot back until the next poke: deferred where a triggerer runs, else rescheduled."""
         if self.timing.deferrable:
             self.defer(trigger=time_delta_trigger(delay), method_name="resume", kwargs={"first_poke": first.isoformat()})
         raise AirflowRescheduleException(now + delay)
+
+    def _report_failure(self, ctx: StepContext, error: Exception, first: datetime) -> None:
+        """The step's failure as an event (Retrying while Airflow retries it); a failure no retry can fix
+        fails the task at once."""
+        permanent = isinstance(error, PERMANENT_FAILURES)
+        retrying = will_retry(ctx.task_instance, error) and not permanent
+        self._emit(ctx, "Retrying" if retrying else "Failed", "%s: %s" % (type(error).__name__, error), first)
+        if permanent:
+            raise AirflowFailException(str(error)) from error
 
     def _emit(self, ctx: StepContext, status: str, message: str, first: datetime) -> None:
         try:
