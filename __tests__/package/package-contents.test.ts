@@ -88,6 +88,9 @@ const DECOYS = [
   'platform-azure-db-migration-0.1.0.tgz',
   // The build emits no source maps; a stray one (an older build) must still stay out.
   'dist/lib/index.js.map',
+  // The bundled app and its map are the repository's app, not the library.
+  'dist/app.js',
+  'dist/app.js.map',
 ];
 
 /** A package that is not relative and not a Node built-in, reduced to its name (`@scope/name`). */

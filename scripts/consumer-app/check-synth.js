@@ -34,7 +34,7 @@ check(
   `${packageName} resolves to ${packageDir}, not to this project's node_modules`,
 );
 check(!lstatSync(join(projectDir, 'node_modules', ...packageName.split('/'))).isSymbolicLink(), `${packageName} is a symlink`);
-for (const absent of ['__tests__', 'dags/tests', 'dist/main.js', 'scripts', 'cdktf.out']) {
+for (const absent of ['__tests__', 'dags/tests', 'dist/main.js', 'dist/app.js', 'scripts', 'cdktf.out']) {
   check(!existsSync(join(packageDir, absent)), `the installed package contains ${absent}`);
 }
 // lib/ ships only the Fabric host's uploader (plain Node, run by Terraform), never the TypeScript sources.

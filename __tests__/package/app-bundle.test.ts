@@ -1,0 +1,108 @@
+/**
+ * The app cdktf runs is a bundle (`npm run build:app`: esbuild, one file, no per-module loading).
+ * It must write exactly the Terraform the library writes in-process, for every example plan, and
+ * still turn a bad plan into a clear message. The bundle is built here with package.json's own
+ * command into a folder inside the repository (the DAG is found from the bundle's folder upwards),
+ * so the repository's dist/ is never touched.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'cdktf';
+import { DatabaseMigrationStack, loadMigrationPlan } from '../../lib';
+
+const REPO = join(__dirname, '..', '..');
+const EXAMPLES = readdirSync(join(REPO, 'examples')).filter((file) => /\.(ya?ml|json)$/.test(file));
+
+/** The `cdk.tf.json` of each stack under a cdktf output folder, by stack name. */
+function stacksIn(outdir: string): Map<string, string> {
+  const stacks = join(outdir, 'stacks');
+  return new Map(readdirSync(stacks).map((name) => [name, readFileSync(join(stacks, name, 'cdk.tf.json'), 'utf8')]));
+}
+
+/** Stacks missing on one side or written differently, by name. */
+function differences(expected: Map<string, string>, actual: Map<string, string>): string[] {
+  const names = [...new Set([...expected.keys(), ...actual.keys()])].sort();
+  return names.flatMap((name) => {
+    if (!expected.has(name)) return [`${name}: only in the bundle's output`];
+    if (!actual.has(name)) return [`${name}: missing from the bundle's output`];
+    return expected.get(name) === actual.get(name) ? [] : [`${name}: cdk.tf.json differs`];
+  });
+}
+
+/** What main.ts does with the default environment (local state, no kubelogin override), in-process. */
+function synthInProcess(planFile: string, outdir: string): Map<string, string> {
+  const plan = loadMigrationPlan(planFile);
+  const app = new App({ outdir });
+  new DatabaseMigrationStack(app, plan.name, { plan, stateBackend: { type: 'local' } });
+  app.synth();
+  return stacksIn(outdir);
+}
+
+describe('the bundled app (dist/app.js)', () => {
+  let folder: string;
+  let bundle: string;
+  let scratch: string;
+
+  const runBundle = (planFile: string, outdir: string) =>
+    spawnSync(process.execPath, ['--max-semi-space-size=2', bundle], {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, MIGRATION_PLAN: planFile, CDKTF_OUTDIR: outdir },
+    });
+
+  beforeAll(() => {
+    folder = mkdtempSync(join(REPO, '.app-bundle-'));
+    bundle = join(folder, 'app.js');
+    scratch = mkdtempSync(join(tmpdir(), 'adm-bundle-'));
+    const command: string = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts['build:app'];
+    const [tool, ...args] = command.split(' ');
+    expect(tool).toBe('esbuild');
+    const outfile = args.filter((arg) => arg.startsWith('--outfile='));
+    expect(outfile).toEqual(['--outfile=dist/app.js']);
+    execFileSync(join(REPO, 'node_modules', '.bin', 'esbuild'), [...args.filter((arg) => !outfile.includes(arg)), `--outfile=${bundle}`], {
+      cwd: REPO,
+      stdio: 'pipe',
+    });
+  });
+
+  afterAll(() => {
+    rmSync(folder, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it.each(EXAMPLES)('writes the same Terraform as the library for examples/%s', (example) => {
+    const planFile = join(REPO, 'examples', example);
+    const bundled = join(scratch, `bundle-${example}`);
+    const result = runBundle(planFile, bundled);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.status).toBe(0);
+    const library = synthInProcess(planFile, join(scratch, `library-${example}`));
+    expect(library.size).toBeGreaterThan(0);
+    expect(differences(library, stacksIn(bundled))).toEqual([]);
+  });
+
+  it('tells a stack written differently or missing from a matching one (planted)', () => {
+    const expected = new Map([
+      ['sql', '{"a":1}'],
+      ['sql-airflow', '{}'],
+    ]);
+    expect(differences(expected, new Map([['sql', '{"a":2}']]))).toEqual([
+      'sql: cdk.tf.json differs',
+      'sql-airflow: missing from the bundle\'s output',
+    ]);
+  });
+
+  it('stops on a bad plan with the file, the field and the problem, no stack trace, and writes nothing', () => {
+    const planFile = join(scratch, 'bad.yaml');
+    writeFileSync(planFile, readFileSync(join(REPO, 'examples', 'three-databases.yaml'), 'utf8').replace(/emails:\n(\s+)- \S+/, 'emails:\n$1- not-an-email'));
+    const outdir = join(scratch, 'bad-out');
+    const result = runBundle(planFile, outdir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`Invalid migration plan ${planFile}`);
+    expect(result.stderr).toMatch(/notifications\.emails\[0\]: must be an email address/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(() => readdirSync(outdir)).toThrow();
+  });
+});
