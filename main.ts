@@ -6,6 +6,7 @@ import { KUBELOGIN_MODES, KubeloginMode } from './lib/hosts/kubernetes/kubernete
 import { MigrationPlanError } from './lib/plan/errors';
 import { loadMigrationPlan } from './lib/plan/load';
 import type { MigrationPlan } from './lib/plan/types';
+import { skipTokenCreationStacks } from './lib/private/token-creation-stacks';
 import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from './lib/state-backend';
 
 /** The default plan mirrors the original recipe; MIGRATION_PLAN selects another. */
@@ -61,6 +62,7 @@ function printWarnings(root: IConstruct): void {
 }
 
 function main(): void {
+  skipTokenCreationStacks();
   const plan = loadPlanOrExit(process.env.MIGRATION_PLAN || DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
   const kubeloginMode = kubeloginModeOrExit(process.env.AIRFLOW_KUBELOGIN_MODE?.trim());
