@@ -15,6 +15,7 @@ background_step="DAG tests (Airflow 3.3, 2.10.5 and 2.6.3)|bash dags/run-tests.s
 steps=(
   "lint|npm run -s lint"
   "typecheck|npm run -s typecheck"
+  "API reference (TypeDoc, warnings as errors)|npm run -s docs"
   "jest (unit suite)|npx jest --ci"
   "jest (property-based plan tests, KQL, package contents)|npx jest --ci -c jest.slow.config.js"
   "diagram in README is current|node dist/scripts/diagram.js --out README.md --check"

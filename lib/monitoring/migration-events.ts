@@ -137,7 +137,7 @@ export function migrationFailedQuery(): string {
 
 /**
  * Databases whose current stretch of work has run more than `longRunningMinutes` and whose latest
- * event in that run is not an end ({@link isEndEventKql}); a retry after a failure (a later non-end
+ * event in that run is not an end (`isEndEventKql`); a retry after a failure (a later non-end
  * event) counts as running.
  *
  * Time in `await_cutover` is not work: a database may wait days for its window or an approver.
