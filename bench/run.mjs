@@ -488,7 +488,7 @@ function report(ctx) {
   // Where the time goes
   push('## Where the time goes', '');
   if (phases) {
-    push('### App phases (bench/phases.cjs: the steps of main.ts timed one by one; medians)', '');
+    push('### App phases (bench/phases.cjs: the steps of main.ts timed one by one, on the unbundled modules; medians)', '');
     const ids = Object.keys(phases);
     push(table(['Phase', ...ids], phases[ids[0]].map(([name], i) => [name, ...ids.map((id) => `${phases[id][i][1].toFixed(0)} ms`)])), '');
   }
