@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { quote } from './field-path';
 import { anyCase, armId, GUID_PATTERN, integerBetween, matching } from './rules';
-import { asRecord, type Loose, type ReportProblem } from './semantic-checks';
+import { asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
 type HostKind = (typeof AIRFLOW_HOSTS)[number];
@@ -380,7 +380,7 @@ export const airflowSchema = z
   )
   .superRefine(
     (value, context) =>
-      checkAirflowSection(value, (path, message) => context.addIssue({ code: 'custom', path: [...path], message })),
+      checkAirflowSection(value, reportTo(context)),
     { when: (payload) => asRecord(payload.value) !== undefined },
   )
   // After the checks, which guarantee the section of a host that needs one and the access each host allows.

@@ -11,7 +11,7 @@ import { AIRFLOW_VERSION_OF_HOST, airflowAtLeast } from '../private/airflow-vers
 import type { AirflowSettings } from './airflow-schema';
 import { formatFieldPath, quote } from './field-path';
 import { integerBetween, matching } from './rules';
-import { asRecord, type Loose, type ReportProblem } from './semantic-checks';
+import { asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 import { closestMatch, listBriefly } from './suggest';
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
@@ -81,7 +81,7 @@ const windowSchema = z
   )
   .superRefine(
     (window, context) =>
-      checkWindow(window, (path, message) => context.addIssue({ code: 'custom', path: [...path], message })),
+      checkWindow(window, reportTo(context)),
     { when: (payload) => asRecord(payload.value) !== undefined },
   );
 

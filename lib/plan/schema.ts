@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { checkCutover, planLevelCutover, resolveCutover } from './cutover-schema';
 import { planDocumentSchema, type PlanDocument } from './document-schema';
 import { defaultMode } from './rules';
-import { checkPlanSemantics, type ReportProblem } from './semantic-checks';
+import { checkPlanSemantics, reportTo } from './semantic-checks';
 
 /**
  * The zod schema of a plan document, for composing it into other zod schemas. Parsing with it
@@ -20,7 +20,7 @@ import { checkPlanSemantics, type ReportProblem } from './semantic-checks';
 export const migrationPlanSchema = planDocumentSchema
   .superRefine(
     (value, context) => {
-      const report: ReportProblem = (path, message) => context.addIssue({ code: 'custom', path: [...path], message });
+      const report = reportTo(context);
       checkPlanSemantics(value, report);
       checkCutover(value, report);
     },

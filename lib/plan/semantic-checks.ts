@@ -4,6 +4,7 @@
  * have the wrong shape (so one pass reports everything), which is why they read the value
  * defensively instead of trusting its type.
  */
+import type { z } from 'zod';
 import { quote, showName } from './field-path';
 import { findDependencyCycles, formatCycle } from './graph';
 import { BACKUP_RESTORE_KINDS, TARGET_KINDS, TARGET_RESOURCE_ID } from './rules';
@@ -11,6 +12,12 @@ import { closestMatch, listBriefly } from './suggest';
 
 type Path = readonly (string | number)[];
 export type ReportProblem = (path: Path, message: string) => void;
+
+/** Problems reported as custom issues of a zod refinement, under the refined value's path. */
+export const reportTo =
+  (context: z.RefinementCtx): ReportProblem =>
+  (path, message) =>
+    context.addIssue({ code: 'custom', path: [...path], message });
 
 export type Loose = Readonly<Record<string, unknown>>;
 
