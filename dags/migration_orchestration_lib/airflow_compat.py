@@ -15,6 +15,27 @@ import airflow
 AIRFLOW_VERSION = tuple(int(part) for part in airflow.__version__.split(".")[:2] if part.isdigit())
 AIRFLOW_3 = AIRFLOW_VERSION >= (3, 0)
 
+
+class UnsupportedAirflowError(RuntimeError):
+    """The DAG refuses to load on this Airflow (a DAG import error naming the versions it runs on)."""
+
+
+def unsupported_airflow_problem(version: tuple, text: str) -> Optional[str]:
+    """Why the DAG refuses Airflow `version` (`text` as Airflow spells it), or None. Airflow 3.0 and
+    3.1 lack the Task SDK names the DAG imports (`airflow.sdk.exceptions` came with 3.2), and with
+    those mended their runs still fail the DAG's deferral and worker-crash rehearsals."""
+    if (3, 0) <= version < (3, 2):
+        return (
+            "this DAG does not run on Apache Airflow %s: use Airflow 3.2 or later (tested on 3.2.2 and 3.3.2; "
+            "requirements.txt), or 2.10.5 or 2.6.3 (requirements-fabric.txt, requirements-data-factory.txt)" % text
+        )
+    return None
+
+
+_UNSUPPORTED = unsupported_airflow_problem(AIRFLOW_VERSION, airflow.__version__)
+if _UNSUPPORTED is not None:
+    raise UnsupportedAirflowError(_UNSUPPORTED)
+
 if AIRFLOW_3:
     from airflow.sdk import DAG, BaseOperator, BaseSensorOperator, TaskGroup, TriggerRule, timezone
     from airflow.sdk.exceptions import (
