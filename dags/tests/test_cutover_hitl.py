@@ -478,7 +478,7 @@ def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_a
     assert statuses[-2:] == ["AwaitingApproval", "Approved"]
 
 
-@pytest.mark.airflow32  # 3.2 defers the request to HITLTrigger
+# Not marked airflow32: a whole rehearsal takes minutes there; the tests above prove 3.2's deferral.
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
 def test_the_dag_asks_through_hitl_and_its_approval_lets_the_database_cut_over(core_api, triggerer, rehearsal_world, events, monkeypatch):
