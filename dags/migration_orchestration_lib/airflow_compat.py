@@ -26,8 +26,8 @@ def unsupported_airflow_problem(version: tuple, text: str) -> Optional[str]:
     those mended their runs still fail the DAG's deferral and worker-crash rehearsals."""
     if (3, 0) <= version < (3, 2):
         return (
-            "this DAG does not run on Apache Airflow %s: use Airflow 3.2 or later (tested on 3.2.2 and 3.3.2; "
-            "requirements.txt), or 2.10.5 or 2.6.3 (requirements-fabric.txt, requirements-data-factory.txt)" % text
+            "this DAG does not run on Apache Airflow %s: use Airflow 3.2 or later (requirements.txt), "
+            "or 2.10.5 or 2.6.3 (requirements-fabric.txt, requirements-data-factory.txt)" % text
         )
     return None
 
