@@ -8,9 +8,10 @@
 #      matrices, rehearsals with a failure and with deferral) and the Data Factory SQL path;
 #      -m airflow26 (Data Factory's, on Python 3.8) runs imports and structure, operators, a
 #      rehearsal with a failure, the DMS gateway's REST transport, SQL access through
-#      azure-mgmt-datafactory 9.2.0 and a Data Factory crash path; -m airflow32 (the oldest Airflow 3
-#      the DAG loads on) runs the DAG's import and structure and human-in-the-loop approval, which
-#      that Airflow defers to HITLTrigger where 3.3 parks the task.
+#      azure-mgmt-datafactory 9.2.0 and a Data Factory crash path; -m airflow31 (the oldest Airflow 3
+#      the DAG loads on) runs the DAG's import and structure, operators, rehearsals with a failure
+#      and with deferral, and human-in-the-loop approval, which that Airflow defers to HITLTrigger
+#      where 3.3 parks the task.
 # Each environment is the full pip freeze of Airflow plus that host's runtime requirements (the
 # table's runtime column: installing them is the proof they install on that Python) plus pytest,
 # created on first use (scripts/python-env.sh) and reused while its file's sha256 matches the

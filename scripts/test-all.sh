@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-background_step="DAG tests (Airflow 3.3, 3.2, 2.10.5 and 2.6.3)|bash dags/run-tests.sh"
+background_step="DAG tests (Airflow 3.3, 3.1, 2.10.5 and 2.6.3)|bash dags/run-tests.sh"
 steps=(
   "lint|npm run -s lint"
   "typecheck|npm run -s typecheck"

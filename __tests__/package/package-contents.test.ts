@@ -173,7 +173,7 @@ describe('npm package contents', () => {
     const dagPackage = sources.filter(
       (path) =>
         path === 'dags/migration_orchestration.py' ||
-        // The runtime requirements per Airflow: 3.2 or later, Fabric's 2.10.5, Data Factory's 2.6.3 on Python 3.8.
+        // The runtime requirements per Airflow: 3.1 or later, Fabric's 2.10.5, Data Factory's 2.6.3 on Python 3.8.
         /^dags\/requirements(-fabric|-data-factory)?\.txt$/.test(path) ||
         (path.startsWith('dags/migration_orchestration_lib/') && path.endsWith('.py') && !path.split('/').includes('tests')) ||
         /^dags\/migration_orchestration_lib\/contracts\/[^/]+\.json$/.test(path),

@@ -21,12 +21,12 @@ class UnsupportedAirflowError(RuntimeError):
 
 
 def unsupported_airflow_problem(version: tuple, text: str) -> Optional[str]:
-    """Why the DAG refuses Airflow `version` (`text` as Airflow spells it), or None. Airflow 3.0 and
-    3.1 lack the Task SDK names the DAG imports (`airflow.sdk.exceptions` came with 3.2), and with
-    those mended their runs still fail the DAG's deferral and worker-crash rehearsals."""
-    if (3, 0) <= version < (3, 2):
+    """Why the DAG refuses Airflow `version` (`text` as Airflow spells it), or None. Airflow 3.0
+    lacks Task SDK names the DAG imports (`airflow.sdk.TriggerRule`, `timezone`: 3.1) and is not in
+    the DAG's test environments (dags/airflow-environments.txt)."""
+    if (3, 0) <= version < (3, 1):
         return (
-            "this DAG does not run on Apache Airflow %s: use Airflow 3.2 or later (requirements.txt), "
+            "this DAG does not run on Apache Airflow %s: use Airflow 3.1 or later (requirements.txt), "
             "or 2.10.5 or 2.6.3 (requirements-fabric.txt, requirements-data-factory.txt)" % text
         )
     return None
@@ -38,6 +38,15 @@ if _UNSUPPORTED is not None:
 
 if AIRFLOW_3:
     from airflow.sdk import DAG, BaseOperator, BaseSensorOperator, TaskGroup, TriggerRule, timezone
+else:
+    from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef]
+    from airflow.models.dag import DAG  # type: ignore[no-redef]
+    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef]
+    from airflow.utils import timezone  # type: ignore[no-redef]
+    from airflow.utils.task_group import TaskGroup  # type: ignore[no-redef]
+    from airflow.utils.trigger_rule import TriggerRule  # type: ignore[no-redef]
+# airflow.sdk.exceptions holds them since 3.2; airflow.exceptions before (and, deprecated, after).
+if AIRFLOW_VERSION >= (3, 2):
     from airflow.sdk.exceptions import (
         AirflowException,
         AirflowFailException,
@@ -57,12 +66,6 @@ else:
         AirflowTaskTimeout,
         TaskDeferred,
     )
-    from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef]
-    from airflow.models.dag import DAG  # type: ignore[no-redef]
-    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef]
-    from airflow.utils import timezone  # type: ignore[no-redef]
-    from airflow.utils.task_group import TaskGroup  # type: ignore[no-redef]
-    from airflow.utils.trigger_rule import TriggerRule  # type: ignore[no-redef]
 
 # Failures Airflow never retries: AirflowFailException by definition, a sensor timeout by design
 # (TaskInstance._run_raw_task in 2.x, the task runner in 3.x).

@@ -1,10 +1,10 @@
-"""`await_cutover` on channel hitl: CutoverApprovalOperator in real Airflow (3.3 parks the task, 3.2 defers it).
+"""`await_cutover` on channel hitl: CutoverApprovalOperator in real Airflow (3.3 parks the task, 3.1 and 3.2 defer it).
 
 The runs go through `dag.test()` (the task runner, the in-process Execution API); a responder
 answers the way the Required Actions page does, through the Core API (`PATCH .../hitlDetails`,
 signed in as a SimpleAuthManager user). Airflow 3.3 parks the task in `awaiting_input` and the
 scheduler's own timeout sweep (`check_awaiting_input_timeouts`) ends unanswered waits, as a
-scheduler would; Airflow 3.2 defers to `HITLTrigger`, which `dag.test()` runs in line and
+scheduler would; Airflow 3.1 and 3.2 defer to `HITLTrigger`, which `dag.test()` runs in line and
 which ends them itself (the `triggerer` fixture resumes the task as the triggerer does).
 Windows here are seconds of real time, decided by `WindowsGate`, a gate of this test (the DAG's
 gate is the window arithmetic and approval store of `await_cutover`).
@@ -32,7 +32,7 @@ from migration_orchestration_lib.settings import ConfigurationError
 needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
 ALICE, MALLORY = "alice@contoso.com", "mallory@contoso.com"
 ANSWER_TIMEOUT = 90  # seconds a scenario may take before the responder gives up and fails its run
-# Airflow 3.3 parks a waiting request's task in `awaiting_input`; 3.2 defers it to HITLTrigger.
+# Airflow 3.3 parks a waiting request's task in `awaiting_input`; 3.1 and 3.2 defer it to HITLTrigger.
 PARKS_TASKS = AIRFLOW_VERSION >= (3, 3)
 
 
@@ -118,7 +118,7 @@ def test_channel_hitl_is_an_import_error_before_airflow_3_1():
     build(gated_document("airflowVariable"), {})
 
 
-@pytest.mark.airflow32  # 3.2 defers the request to HITLTrigger
+@pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
 @needs_hitl
 def test_on_channel_hitl_the_dag_asks_through_airflow_right_before_the_freeze():
     from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
@@ -137,7 +137,7 @@ def test_on_channel_hitl_the_dag_asks_through_airflow_right_before_the_freeze():
         assert type(build(document, environ).get_task("database_1.await_cutover")) is MigrationTask
 
 
-@pytest.mark.airflow32  # 3.2 defers the request to HITLTrigger
+@pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
 @needs_hitl
 def test_an_operator_without_approvers_is_refused():
     from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
@@ -146,7 +146,7 @@ def test_an_operator_without_approvers_is_refused():
         CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[], gate=WindowsGate([]))
 
 
-@pytest.mark.airflow32  # 3.2 defers the request to HITLTrigger
+@pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
 @needs_hitl
 def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
     """Where the auth manager lets anyone answer (SimpleAuthManager with all admins), the answer
@@ -175,7 +175,7 @@ class AnyTimeGate(WindowsGate):
         return Turn(ASK, "awaiting approval at any time", "AwaitingApproval", None, "any")
 
 
-@pytest.mark.airflow32  # 3.2 defers the request to HITLTrigger
+@pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
 @needs_hitl
 def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(monkeypatch):
     from airflow.providers.standard.operators import hitl as provider
@@ -206,7 +206,7 @@ def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(m
 
 def answer_deadline(asked):
     """When a request stops waiting: parked with a response timeout (3.3), or deferred to a
-    HITLTrigger that times out at a deadline (3.2)."""
+    HITLTrigger that times out at a deadline (3.1, 3.2)."""
     return utc_now() + asked.timeout if PARKS_TASKS else asked.trigger.timeout_datetime
 
 
@@ -227,7 +227,7 @@ def core_api(monkeypatch):
 
 @pytest.fixture
 def triggerer(monkeypatch) -> threading.Event:
-    """Where Airflow defers a request to HITLTrigger (3.2), `dag.test()` runs the trigger in
+    """Where Airflow defers a request to HITLTrigger (3.1, 3.2), `dag.test()` runs the trigger in
     line, under the task's in-process supervisor. Two things a triggerer does that it does not:
     - answer the trigger's request for the response (`GetHITLDetailResponse`, handled by the
       triggerer's supervisor only: airflow/jobs/triggerer_job_runner.py); answered here the same way;
@@ -244,7 +244,10 @@ def triggerer(monkeypatch) -> threading.Event:
     from airflow.sdk.definitions import dag as dag_module
     from airflow.sdk.execution_time import supervisor
     from airflow.sdk.execution_time.comms import GetHITLDetailResponse
-    from airflow.sdk.serde import serialize
+    try:
+        from airflow.sdk.serde import serialize
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serde import serialize
 
     handle_request = supervisor.InProcessTestSupervisor._handle_request
 
@@ -408,7 +411,7 @@ def always():
     return True
 
 
-@pytest.mark.airflow32  # 3.2 defers the request to HITLTrigger
+@pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
 def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_api, triggerer):
@@ -425,8 +428,8 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
     assert gate.statuses() == ["AwaitingApproval", "Approved"]
 
 
-# Not marked airflow32: on Airflow 3.2 (a 5-second trigger poll, seconds per resume in dag.test()) their
-# seconds-long windows are too tight for a loaded machine. They pass there run alone, in .venv-airflow32.
+# Not marked airflow31: where Airflow defers (a 5-second trigger poll, seconds per resume in dag.test()) their
+# seconds-long windows are too tight for a loaded machine. They pass there run alone (3.1.8 and 3.2.2).
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["rescheduled", "deferred"])
@@ -457,7 +460,7 @@ def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, tr
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
 def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_api, triggerer):
-    # HITLTrigger (3.2) looks at its deadline every 5 seconds, and dag.test() takes seconds more
+    # HITLTrigger (3.1, 3.2) looks at its deadline every 5 seconds, and dag.test() takes seconds more
     # to resume the task: a longer window holds a heartbeat, a longer gap a wait for the next one.
     first_closes, gap = (7, 2) if PARKS_TASKS else (14, 12)
     gate = WindowsGate([(-1, first_closes), (first_closes + gap, 90)])
@@ -478,7 +481,7 @@ def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_a
     assert statuses[-2:] == ["AwaitingApproval", "Approved"]
 
 
-# Not marked airflow32: a whole rehearsal takes minutes there; the tests above prove 3.2's deferral.
+# Not marked airflow31: a whole rehearsal takes minutes there; the tests above prove the deferral.
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
 def test_the_dag_asks_through_hitl_and_its_approval_lets_the_database_cut_over(core_api, triggerer, rehearsal_world, events, monkeypatch):

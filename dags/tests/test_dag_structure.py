@@ -18,7 +18,7 @@ from migration_orchestration_lib.dag_factory import DAG_ID, build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.pools import pool_by_task
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow32, pytest.mark.airflow26]
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow31, pytest.mark.airflow26]
 
 ONLINE_RESTORE = ["preflight", "start_migration", "wait_for_migration", "freeze_source", "final_backup", "cutover",
                   "wait_for_completion", "validate", "done"]

@@ -23,7 +23,7 @@ from migration_orchestration_lib.rollback import NothingToRollBack
 from migration_orchestration_lib.settings import POKE_START_ALLOWANCE, Timing
 from migration_orchestration_lib.step_context import StepFailure, StepPending, StepResult
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26, pytest.mark.airflow31]
 
 PLAN = parse_plan(load_plan_document())
 TIMING = Timing.for_environment({})

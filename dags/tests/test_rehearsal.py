@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases, renamed_targets_document, write_bundle
-from migration_orchestration_lib.airflow_compat import AIRFLOW_3, timezone
+from conftest import DAGS_DIR, dag_test, database_entry, load_plan_document, plan_with_databases, renamed_targets_document, write_bundle
+from migration_orchestration_lib.airflow_compat import timezone
 from migration_orchestration_lib.crash_points import CRASH_EXIT_CODE
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.events import LoggingEventWriter
@@ -61,10 +61,8 @@ def run(document, logical_date=FIRST_DATE):
 def run_dag(dag, logical_date):
     from airflow.models.dagrun import DagRun
 
-    if AIRFLOW_3:
-        dag_run = dag.test(logical_date=logical_date)
-    else:  # Airflow 2.6's dag.test() returns nothing; 2.10's returns the run
-        dag_run = dag.test(execution_date=logical_date) or DagRun.find(dag_id=dag.dag_id, execution_date=logical_date)[0]
+    # Airflow 2.6's dag.test() returns nothing; 2.10's returns the run
+    dag_run = dag_test(dag, logical_date) or DagRun.find(dag_id=dag.dag_id, execution_date=logical_date)[0]
     states = {ti.task_id: str(ti.state) if ti.state else None for ti in dag_run.get_task_instances()}
     return str(dag_run.state), states
 
@@ -81,6 +79,7 @@ def world_database(world_dir, server, database):
 
 @pytest.mark.airflow210
 @pytest.mark.airflow26
+@pytest.mark.airflow31
 def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_fail_the_run(rehearsal_world, events, monkeypatch):
     """Every target kind, each renamed on its target: to_mi's DMS migration fails, archive's
     validation finds a row missing, to_vm depends on to_mi, to_db is independent (and its
@@ -118,6 +117,7 @@ def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_
 
 
 @pytest.mark.airflow210  # Fabric runs a triggerer too
+@pytest.mark.airflow31
 def test_where_a_triggerer_exists_waits_are_deferred_and_the_run_completes(rehearsal_world, events, monkeypatch):
     monkeypatch.setenv("MIGRATION_WAIT_MODE", "deferrable")  # hosts with a triggerer (Kubernetes) set it
     state, states = run(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
@@ -164,11 +164,11 @@ CRASHING_RUN = textwrap.dedent(
     sys.path[:0] = [%(dags)r, %(tests)r]
     import conftest
     os.environ.update(%(environ)r)  # the parent's Airflow home and metadata database
-    from migration_orchestration_lib.airflow_compat import AIRFLOW_3, timezone
+    from migration_orchestration_lib.airflow_compat import timezone
     from migration_orchestration_lib.dag_factory import build_dag_from_plan_file
     dag = build_dag_from_plan_file(%(plan)r)
     when = timezone.datetime(2025, 1, 1)
-    dag.test(**({"logical_date": when} if AIRFLOW_3 else {"execution_date": when}))
+    conftest.dag_test(dag, when)
     """
 )
 

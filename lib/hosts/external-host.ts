@@ -36,8 +36,8 @@ export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
 export class ExternalAirflowHost extends Construct implements IAirflowHost {
   /** Always `external`. */
   public readonly kind = 'external' as const;
-  /** The DAG runs on Airflow 3.2 or later (primary), 2.10.5 and 2.6.3, and refuses 3.0 and 3.1; the bundle's requirements are for 3.2+. */
-  public readonly airflowVersion = '3.2+, 2.10.5 or 2.6.3';
+  /** The DAG runs on Airflow 3.1 or later (primary), 2.10.5 and 2.6.3, and refuses 3.0; the bundle's requirements are for 3.1+. */
+  public readonly airflowVersion = '3.1+, 2.10.5 or 2.6.3';
   /** The team decides what its workers reach: Data Factory pipelines always work, direct where they see SQL Server. */
   public readonly supportedSqlAccess: readonly SqlAccessKind[] = supportedSqlAccess('external');
   /** The identity the DAG acts as: the plan's service principal, or the created managed identity. */
@@ -73,7 +73,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
     new TerraformOutput(this, 'DagBundle', {
       description:
         'Where the DAG bundle is: copy the container\'s dags/ folder into your DAGs folder (for example `az storage blob download-batch ' +
-        '--auth-mode login`) and install requirements.txt (Airflow 3.2 or later; the package has requirements-fabric.txt for 2.10.5 and ' +
+        '--auth-mode login`) and install requirements.txt (Airflow 3.1 or later; the package has requirements-fabric.txt for 2.10.5 and ' +
         'requirements-data-factory.txt for 2.6.3 on Python 3.8)',
       value: {
         storage_account: this.dagStorage.storage.account.name,

@@ -23,7 +23,7 @@ const DEFAULT_EXPECTED_MINUTES = 30;
 /**
  * The Airflow of a host that cannot ask a person: human-in-the-loop operators came with Airflow 3.1
  * (airflow.apache.org/docs/apache-airflow/stable/tutorial/hitl.html, "Added in version 3.1").
- * An external Airflow may be any version: the DAG refuses hitl at import where it cannot ask.
+ * An external Airflow is 3.1 or later, 2.10.5 or 2.6.3: the DAG refuses hitl at import where it cannot ask.
  */
 function airflowWithoutHitl(host: unknown): string | undefined {
   const version = AIRFLOW_VERSION_OF_HOST[host as keyof typeof AIRFLOW_VERSION_OF_HOST] as string | undefined;

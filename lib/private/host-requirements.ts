@@ -9,7 +9,7 @@ import { AIRFLOW3_REQUIREMENTS } from './dag-bundle-loader';
 export const HOST_REQUIREMENTS = {
   /** Airflow 3.3 on Python 3.12, built into the image. */
   kubernetes: AIRFLOW3_REQUIREMENTS,
-  /** Airflow 3.2 or later; the package also ships the 2.10.5 and 2.6.3 files for older Airflows. */
+  /** Airflow 3.1 or later; the package also ships the 2.10.5 and 2.6.3 files for older Airflows. */
   external: AIRFLOW3_REQUIREMENTS,
   /** Airflow 2.10.5 on Python 3.12, in the job definition. */
   fabric: 'dags/requirements-fabric.txt',
