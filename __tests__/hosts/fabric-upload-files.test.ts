@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { FakeFabric } from './fabric-files-api-fake';
 
 /** The uploader runs as the deployment step would run it: a separate node process. */
+// One or two such processes per test: seconds each when npm test runs the DAG's tests beside jest on two cores.
+jest.setTimeout(30_000);
 const UPLOADER = join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs');
 const WORKSPACE = '11111111-1111-1111-1111-111111111111';
 const JOB = '22222222-2222-2222-2222-222222222222';
