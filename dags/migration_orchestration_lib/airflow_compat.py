@@ -1,4 +1,4 @@
-"""The Airflow APIs the DAG uses, on Airflow 3.x (Task SDK, `airflow.sdk`), 2.10.5 and 2.6.3.
+"""The Airflow APIs the DAG uses, on Airflow 3.1 and later (Task SDK, `airflow.sdk`), 2.10.5 and 2.6.3.
 
 Everything version-specific lives here. No task reads the metadata database: tasks use their
 context (`ti`, `run_id`), XCom and return values, and on Airflow 3 the Task SDK's calls to the API
@@ -45,7 +45,7 @@ else:
     from airflow.utils import timezone  # type: ignore[no-redef]
     from airflow.utils.task_group import TaskGroup  # type: ignore[no-redef]
     from airflow.utils.trigger_rule import TriggerRule  # type: ignore[no-redef]
-# airflow.sdk.exceptions holds them since 3.2; airflow.exceptions before (and, deprecated, after).
+# The Task SDK has its own exceptions since 3.2 (airflow.sdk.exceptions); before, they are airflow.exceptions.
 if AIRFLOW_VERSION >= (3, 2):
     from airflow.sdk.exceptions import (
         AirflowException,
