@@ -111,6 +111,16 @@ def dag_test(dag, logical_date):
     return dag.test(logical_date=logical_date)
 
 
+ENVIRONMENT_COLUMNS = ("hosts", "airflow", "python", "venv", "requirements", "runtime", "marker", "db_command")
+
+
+def environments():
+    """The rows of dags/airflow-environments.txt: the DAG's test environments, one per Airflow."""
+    lines = (DAGS_DIR / "airflow-environments.txt").read_text().splitlines()
+    rows = [line.split(None, len(ENVIRONMENT_COLUMNS) - 1) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return [dict(zip(ENVIRONMENT_COLUMNS, row)) for row in rows]
+
+
 def load_plan_document(name: str = "three_databases.json") -> dict:
     return json.loads((PLANS_DIR / name).read_text())
 

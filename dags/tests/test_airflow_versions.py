@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import environments
 from migration_orchestration_lib.airflow_compat import unsupported_airflow_problem
-from test_requirements import environments
 
 pytestmark = [pytest.mark.airflow26, pytest.mark.airflow31]  # cheap: the oldest Airflow 3 and Python 3.8 too
 

@@ -6,17 +6,10 @@ import re
 
 import pytest
 
-from conftest import DAGS_DIR
+from conftest import DAGS_DIR, environments
 
-COLUMNS = ("hosts", "airflow", "python", "venv", "requirements", "runtime", "marker", "db_command")
 # The scripts that set up or pick an environment: each reads the table and repeats none of it.
 TABLE_READERS = ("dags/run-tests.sh", "scripts/rehearse.sh", "bench/run.mjs")
-
-
-def environments():
-    lines = (DAGS_DIR / "airflow-environments.txt").read_text().splitlines()
-    rows = [line.split(None, len(COLUMNS) - 1) for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    return [dict(zip(COLUMNS, row)) for row in rows]
 
 
 HOSTS = {row["runtime"]: (row["requirements"], "apache-airflow==" + row["airflow"]) for row in environments()}
