@@ -5,10 +5,11 @@
  * database with its message, and a rejection or a missed window is told too.
  */
 import { MIGRATION_EVENT_COLUMNS } from '../../lib/monitoring/migration-events';
-import { WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { migrationWorkbookContent, WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
 import { resourcesOfType, synthObject } from '../helpers/test-stack';
 import { monitoring } from '../monitoring/monitoring-test-stack';
 import { runKql } from './kql-engine';
+import { formatDropdown, workbookParameter } from './workbook-parameters';
 
 type Event = {
   TimeGenerated: number;
@@ -57,9 +58,14 @@ function eventsTable(rows: Event[]) {
   return { columns: MIGRATION_EVENT_COLUMNS.map((column) => column.name), rows };
 }
 
-function workbookRows(panel: keyof typeof WORKBOOK_QUERIES, events: Event[], now: number): Record<string, unknown>[] {
-  const query = WORKBOOK_QUERIES[panel].replace(/\{TimeRange\}/g, '> ago(7d)').replace(/\{RunId\}/g, '*');
-  return runKql(query, { tables: { MigrationEvents_CL: eventsTable(events.filter((event) => event.TimeGenerated <= now)) }, now });
+const RUN_PICKER = workbookParameter(migrationWorkbookContent('contoso-sql'), 'RunId');
+
+/** The rows a workbook panel shows at `now` with the DAG runs picked in its run dropdown (by default All). */
+function workbookRows(panel: keyof typeof WORKBOOK_QUERIES, events: Event[], now: number, runs: 'all' | string[] = 'all'): Record<string, unknown>[] {
+  const seen = events.filter((event) => event.TimeGenerated <= now);
+  const runIds = formatDropdown(RUN_PICKER, runs, [...new Set(seen.map((event) => event.RunId))]);
+  const query = WORKBOOK_QUERIES[panel].replace(/\{TimeRange\}/g, '> ago(7d)').replace(/\{RunId\}/g, runIds);
+  return runKql(query, { tables: { MigrationEvents_CL: eventsTable(seen) }, now });
 }
 
 /** A history the DAG writes: one database of one run, step by step. */
@@ -231,6 +237,16 @@ describe('"cutover postponed" and the workbook', () => {
       { Database: 'database_1', Status: 'WaitingForWindow', WaitingSince: READY_AT, LastEvent: rejectedAt + 15 * MINUTE, Message: WINDOW_MESSAGE, RunId: RUN },
     ]);
     expect(workbookRows('cutoversPostponed', rejected().events, now)).toEqual([expect.objectContaining({ Database: 'database_1', Status: 'Rejected', Phase: 'await_cutover' })]);
+  });
+
+  it('shows every DAG run by default, and only the runs picked in the run dropdown', () => {
+    const earlier = 'manual__2026-11-30T08:00:00+00:00';
+    const retried = new History().step('start_migration', T0 - DAY).events.map((event) => ({ ...event, RunId: earlier }));
+    const events = [...retried, ...new History().step('start_migration', T0).events];
+    const runsShown = (runs?: string[]) => workbookRows('statusByDatabase', events, T0 + HOUR, runs).map((row) => row.RunId);
+    expect(runsShown().sort()).toEqual([earlier, RUN]);
+    expect(runsShown([RUN])).toEqual([RUN]);
+    expect(runsShown([earlier, RUN]).sort()).toEqual([earlier, RUN]);
   });
 
   it('counts a waiting step once in the minutes per database, not once per heartbeat', () => {

@@ -1,12 +1,14 @@
 /** Every query the stack deploys is valid KQL against the contract's events table. */
-import { WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { migrationWorkbookContent, WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
 import { kqlDiagnostics } from './kql';
+import { formatDropdown, workbookParameter } from './workbook-parameters';
 import { logAlertQueries } from '../helpers/test-stack';
 import { monitoring } from '../monitoring/monitoring-test-stack';
 
-/** Workbook parameters are replaced by the workbook before the query runs. */
+/** Workbook parameters are replaced by the workbook before the query runs: here the run dropdown's All. */
 function asWorkbookRunsIt(query: string): string {
-  return query.replace(/\{TimeRange\}/g, '> ago(1d)').replace(/\{RunId\}/g, '*');
+  const runIds = formatDropdown(workbookParameter(migrationWorkbookContent('contoso-sql'), 'RunId'), 'all', ['scheduled__1']);
+  return query.replace(/\{TimeRange\}/g, '> ago(1d)').replace(/\{RunId\}/g, runIds);
 }
 
 /** The queries of every alert on the events: failed, running long, stalled, awaiting approval and postponed. */

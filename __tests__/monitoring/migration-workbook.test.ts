@@ -42,4 +42,13 @@ describe('MigrationWorkbook', () => {
     const parameters = content.items.find((item) => item.type === 9)!.content.parameters.map((p: { name: string }) => p.name);
     expect(parameters).toEqual(['TimeRange', 'RunId']);
   });
+
+  it('filters every panel by the runs picked, All being the run dropdown\'s selectAllValue "*"', () => {
+    const content = migrationWorkbookContent('contoso-sql') as { items: { type: number; content: any }[] };
+    const runPicker = content.items.find((item) => item.type === 9)!.content.parameters[1];
+    expect(runPicker).toMatchObject({ multiSelect: true, quote: '"', typeSettings: { additionalResourceOptions: ['value::all'], selectAllValue: '*' } });
+    for (const panel of content.items.filter((item) => item.type === 3)) {
+      expect(panel.content.query).toContain('| where "*" in ({RunId}) or RunId in ({RunId})');
+    }
+  });
 });

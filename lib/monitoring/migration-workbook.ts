@@ -25,7 +25,7 @@ export interface MigrationWorkbookProps {
 
 /** Workbook parameter holding the time range every query is filtered by. */
 const TIME_RANGE = 'TimeRange';
-/** Workbook parameter selecting one DAG run (or all). */
+/** Workbook parameter selecting DAG runs; "All" formats as `"*"` (its `selectAllValue`), a selection as `"<run id>"`. */
 const RUN_ID = 'RunId';
 
 /** What the cutover gate says while a database still waits. */
@@ -35,7 +35,7 @@ const WAITING_STATUSES = [
   ...CUTOVER_POSTPONED_STATUSES,
 ];
 
-const RUN_FILTER = `| where TimeGenerated {${TIME_RANGE}} | where "{${RUN_ID}}" == "*" or RunId == "{${RUN_ID}}"`;
+const RUN_FILTER = `| where TimeGenerated {${TIME_RANGE}} | where "*" in ({${RUN_ID}}) or RunId in ({${RUN_ID}})`;
 
 /** The KQL behind each workbook panel, exported so tests can read what the workbook shows. */
 export const WORKBOOK_QUERIES = {
@@ -131,11 +131,16 @@ export function migrationWorkbookContent(planName: string): Record<string, unkno
               label: 'DAG run',
               type: 2,
               isRequired: true,
+              // "All" formats as selectAllValue, and a selection quoted and joined, on multi-select
+              // dropdowns (MicrosoftDocs/azure-monitor-docs visualize/workbooks-dropdowns.md).
+              multiSelect: true,
+              quote: '"',
+              delimiter: ',',
               query: WORKBOOK_QUERIES.runs,
               queryType: 0,
               resourceType: 'microsoft.operationalinsights/workspaces',
-              typeSettings: { additionalResourceOptions: ['value::all'], showDefault: false },
-              value: 'value::all',
+              typeSettings: { additionalResourceOptions: ['value::all'], selectAllValue: '*', showDefault: false },
+              value: ['value::all'],
               defaultValue: 'value::all',
             },
           ],
