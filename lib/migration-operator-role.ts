@@ -71,7 +71,11 @@ const OPERATION_POLLING_ACTIONS = [
  */
 const BACKUP_STORAGE_ACTIONS = ['Microsoft.Storage/storageAccounts/read'] as const;
 
-/** Target-side actions per kind (reading the target, creating and removing the migrated database). */
+/**
+ * Target-side actions per kind (reading the target, creating and removing the migrated database),
+ * as Microsoft's custom roles for DMS list them for SqlMi (`resource-custom-roles-sql-db-managed-instance-ads.md`)
+ * and SqlDb (`resource-custom-roles-sql-database-ads.md`), write on the server or instance included.
+ */
 const TARGET_ACTIONS: Record<TargetKind, readonly string[]> = {
   SqlMi: [
     'Microsoft.Sql/managedInstances/read',
@@ -82,6 +86,7 @@ const TARGET_ACTIONS: Record<TargetKind, readonly string[]> = {
   ],
   SqlDb: [
     'Microsoft.Sql/servers/read',
+    'Microsoft.Sql/servers/write',
     'Microsoft.Sql/servers/databases/read',
     'Microsoft.Sql/servers/databases/write',
     'Microsoft.Sql/servers/databases/delete',

@@ -50,6 +50,25 @@ describe('MigrationOperatorRole', () => {
     expect(assignments.some((a) => String(a.scope).includes('Microsoft.Storage'))).toBe(false);
   });
 
+  it("acts on each target kind as Microsoft's custom role for DMS to that kind does", () => {
+    const targetActions = (kind: 'SqlMi' | 'SqlDb', resourceId: string) =>
+      (synth({ targets: [{ kind, resourceId }] }).operator.permissions[0].actions as string[]).filter((action) => action.startsWith('Microsoft.Sql/'));
+    expect(targetActions('SqlDb', SQLDB)).toEqual([
+      'Microsoft.Sql/servers/read',
+      'Microsoft.Sql/servers/write',
+      'Microsoft.Sql/servers/databases/read',
+      'Microsoft.Sql/servers/databases/write',
+      'Microsoft.Sql/servers/databases/delete',
+    ]);
+    expect(targetActions('SqlMi', MI)).toEqual([
+      'Microsoft.Sql/managedInstances/read',
+      'Microsoft.Sql/managedInstances/write',
+      'Microsoft.Sql/managedInstances/databases/read',
+      'Microsoft.Sql/managedInstances/databases/write',
+      'Microsoft.Sql/managedInstances/databases/delete',
+    ]);
+  });
+
   it('polls DMS operations through a reader role on the resource groups, which its assignable scopes allow', () => {
     const { operator, reader, assignments } = synth({ backupStorageAccountId: BACKUPS });
     expect(reader.permissions).toEqual([
