@@ -3,7 +3,7 @@
 Each call submits its statement (`sql_statements`) and reads the result; while it runs (a Data
 Factory pipeline run takes a while) the call raises `StepPending` and the task pokes again later,
 holding no worker slot. Keys make a poke find the operation an earlier poke of the same try
-submitted; the final backup's key is the migration's, so a later run finds it too.
+submitted; the final backup's key is its migration's and file's, so a later run finds it too.
 """
 from __future__ import annotations
 
@@ -30,8 +30,15 @@ class DatabaseSql:
         return statements.parse_database_state(rows)
 
     def freeze_source(self, database: DatabaseMigration) -> statements.DatabaseState:
-        sql = statements.freeze(database.source_database, database.source_freeze)
-        return statements.parse_database_state(self._run(_source(database, "master"), sql, "freeze"))
+        return statements.parse_database_state(self._run(*self._freeze(database)))
+
+    def freeze_submitted(self, database: DatabaseMigration) -> bool:
+        """Whether this task's try already submitted the freeze (it may still be running)."""
+        endpoint, sql, purpose = self._freeze(database)
+        return self._access.submitted(SqlOperation(key=self._key(purpose), endpoint=endpoint, sql=sql, returns_rows=True))
+
+    def _freeze(self, database: DatabaseMigration):
+        return _source(database, "master"), statements.freeze(database.source_database, database.source_freeze), "freeze"
 
     def unfreeze_source(self, database: DatabaseMigration) -> statements.DatabaseState:
         sql = statements.unfreeze(database.source_database)
@@ -60,12 +67,15 @@ class DatabaseSql:
         return compare_fingerprints(source, target, settings.row_counts, settings.checksums)
 
     def _run(self, endpoint: SqlEndpoint, sql: str, purpose: str, own_key: bool = False) -> List[Mapping[str, Any]]:
-        key = purpose if own_key else "%s:%s" % (self._key_prefix, purpose)
+        key = purpose if own_key else self._key(purpose)
         handle = self._access.submit(SqlOperation(key=key, endpoint=endpoint, sql=sql, returns_rows=True))
         result = self._access.result(handle)
         if result is None:
             raise StepPending("SQL operation %s is running on %s" % (key, endpoint.server_name))
         return list(result.rows)
+
+    def _key(self, purpose: str) -> str:
+        return "%s:%s" % (self._key_prefix, purpose)
 
 
 def is_frozen(state: statements.DatabaseState) -> bool:

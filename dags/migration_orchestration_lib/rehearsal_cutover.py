@@ -1,4 +1,4 @@
-"""Rehearsal time and approvals: a simulated clock and approval records kept in the world directory.
+"""Rehearsal time and records: a simulated clock, and the approval and handoff records kept in the world directory.
 
 The clock starts at `MIGRATION_SIMULATE_START` (default: the real time the world's clock was
 created) and jumps instead of waiting: when no cutover runs and no gated database is still on its way to its
@@ -27,6 +27,7 @@ from migration_orchestration_lib.cutover_windows import iso_utc, parse_iso_utc
 
 CLOCK_FILE = "cutover-clock.json"
 APPROVALS_FILE = "cutover-approvals.json"
+HANDOFFS_FILE = "handoffs.json"
 # Pokes of a waiting gate without the clock moving before it jumps anyway (a cutover a crashed run
 # left marked in progress, and no run continues, would otherwise hold every other one forever).
 MAX_STALLED_POKES = 200
@@ -129,16 +130,27 @@ class SimulatedClock:
             state["finished"] = sorted(set(state["finished"]) | {database})
 
 
-class FileApprovals:
-    """The approval records of a rehearsal world (the Airflow Variables' stand-in)."""
+class FileRecords:
+    """Records of a rehearsal world by key, in one file (the Airflow Variables' stand-in)."""
+
+    def __init__(self, directory: str, file_name: str):
+        self.directory = directory
+        self.file_name = file_name
+
+    def get(self, key: str) -> Optional[str]:
+        with _locked_json(self.directory, self.file_name) as records:
+            return records.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        with _locked_json(self.directory, self.file_name) as records:
+            records[key] = value
+
+
+class FileApprovals(FileRecords):
+    """The approval records of a rehearsal world."""
 
     def __init__(self, directory: str):
-        self.directory = directory
+        super().__init__(directory, APPROVALS_FILE)
 
-    def get(self, database: str) -> Optional[str]:
-        with _locked_json(self.directory, APPROVALS_FILE) as records:
-            return records.get(database)
-
-    def put(self, database: str, record: ApprovalRecord) -> None:
-        with _locked_json(self.directory, APPROVALS_FILE) as records:
-            records[database] = record.to_json()
+    def put(self, key: str, value: ApprovalRecord) -> None:  # type: ignore[override]
+        super().put(key, value.to_json())

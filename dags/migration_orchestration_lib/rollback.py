@@ -6,7 +6,9 @@ Decided from DMS and SQL state, read again in this task:
 3. the target is removed only where `target_removal.decide` allows it, with DMS and the target's
    state read again right before (a live or pre-existing target is never removed);
 4. a frozen source is made writable again, unless DMS completed the migration and validation
-   passed (then `done` succeeded and no rollback runs).
+   passed (then `done` succeeded and no rollback runs), or a run declared this migration migrated
+   (`handoffs`): applications may write to that target by now, and a writable source beside it
+   would split them. The rollback then fails, source frozen, for a person to decide.
 A database whose cutover window closed before its cutover was requested (a step raised
 `WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
 removed, a frozen source is made writable again; the next run waits for the next window.
@@ -17,8 +19,9 @@ from typing import List
 
 from migration_orchestration_lib import target_removal
 from migration_orchestration_lib.database_sql import is_frozen
+from migration_orchestration_lib.handoffs import declared_migrated
 from migration_orchestration_lib.migration_stage import Standing
-from migration_orchestration_lib.step_context import WINDOW_MISSED_KEY, StepContext, StepResult
+from migration_orchestration_lib.step_context import WINDOW_MISSED_KEY, StepContext, StepFailure, StepResult
 from migration_orchestration_lib.steps import standing
 
 
@@ -54,6 +57,13 @@ def roll_back(ctx: StepContext) -> StepResult:
         actions.append(decision.reason)
     source = ctx.sql.source_state(database)
     if source is not None and is_frozen(source):
+        if now.is_live and declared_migrated(ctx, now.operation_id):
+            _release_cutover(ctx)
+            raise StepFailure(
+                "%s; source database %s kept frozen: an earlier run declared migration %s migrated, so applications may "
+                "write to the target by now and a writable source would split them. Make the source writable yourself "
+                "only if nothing uses the target" % ("; ".join(actions), database.source_database, now.operation_id)
+            )
         ctx.sql.unfreeze_source(database)
         actions.append("source database %s writable again" % database.source_database)
     _release_cutover(ctx)

@@ -73,6 +73,10 @@ class SqlAccess(Protocol):
         """The result once finished; None while it runs; raises `SqlOperationFailed` when it failed."""
         ...
 
+    def submitted(self, operation: SqlOperation) -> bool:
+        """Whether an operation with this key was started (and `submit` would return it)."""
+        ...
+
 
 def rows_of(result: SqlResult) -> List[Mapping[str, Any]]:
     return list(result.rows)

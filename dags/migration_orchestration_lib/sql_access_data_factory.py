@@ -122,6 +122,10 @@ class DataFactorySqlAccess:
         run_id = self._find_run(step.pipeline, operation.key) or self._start_run(step, operation, route)
         return SqlOperationHandle(key=operation.key, reference=run_id)
 
+    def submitted(self, operation: SqlOperation) -> bool:
+        step = self._contract.step(self._route_of(operation.endpoint).name, statement=not operation.returns_rows)
+        return self._find_run(step.pipeline, operation.key) is not None
+
     def _start_run(self, step: PipelineStep, operation: SqlOperation, route: SqlRoute) -> str:
         from azure.core.exceptions import AzureError
 

@@ -50,6 +50,9 @@ class DirectSqlAccess:
             self._outcomes[operation.key] = self._run(operation)
         return SqlOperationHandle(key=operation.key, reference=REFERENCE)
 
+    def submitted(self, operation: SqlOperation) -> bool:
+        return operation.key in self._outcomes
+
     def result(self, handle: SqlOperationHandle) -> Optional[SqlResult]:
         outcome = self._outcomes.get(handle.key)
         if outcome is None:

@@ -18,6 +18,7 @@ before the first of these that freezes its source.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from typing import Any, Dict, Optional
 
@@ -25,6 +26,7 @@ from migration_orchestration_lib import cutover_steps
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal
+from migration_orchestration_lib.handoffs import declare_migrated, declared_migrated
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
@@ -41,6 +43,13 @@ WAIT_SUCCEEDED = "succeeded"
 def final_backup_name(ctx: StepContext, token: str) -> str:
     """The final log backup's file name in the share; `token` ties it to one migration."""
     return "%s_final_%s.trn" % (ctx.database.source_database, token)
+
+
+def offline_final_backup_name(ctx: StepContext) -> str:
+    """A name no earlier migration of the source used: `BACKUP LOG` skips a file msdb already holds,
+    so a name reused after a failed migration would hand DMS the old file, without the writes made
+    since. Read back from DMS (`lastBackupName`) by every later step, so it is never computed twice."""
+    return final_backup_name(ctx, "%s_%s" % (utc_now().strftime("%Y%m%dT%H%M%SZ"), uuid.uuid4().hex[:8]))
 
 
 def online_final_backup_name(ctx: StepContext, now: Standing) -> str:
@@ -113,16 +122,20 @@ def start_migration(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
+    freezes_for_copy = not database.restores_backups and not database.allow_source_writes_during_copy
     refusal = admission_refusal(ctx.plan, database, services.dms.migrations_on_service())
-    if refusal:
+    # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
+    begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and _freeze_begun(ctx)
+    if refusal and not begun:
         raise StepPending("waiting for capacity: %s" % refusal)
-    if not database.restores_backups and not database.allow_source_writes_during_copy:
-        cutover_steps.admit_freeze(ctx)
+    if freezes_for_copy:
+        if not begun:
+            cutover_steps.admit_freeze(ctx)
         ctx.sql.freeze_source(database)  # the copy reads tables: no write may land behind it
     ctx.on_started("starting migration of %s" % database.source_database)
     last_backup = None
     if database.restores_backups and not database.is_online:
-        last_backup = final_backup_name(ctx, ctx.airflow_context.get("ts_nodash") or "run")
+        last_backup = offline_final_backup_name(ctx)
     started = services.dms.start(
         ctx.target,
         database.source_database,
@@ -134,6 +147,12 @@ def start_migration(ctx: StepContext) -> StepResult:
         "started migration %s (%s)" % (started.migration_operation_id, started.status.describe()),
         return_value=started.migration_operation_id,
     )
+
+
+def _freeze_begun(ctx: StepContext) -> bool:
+    """The freeze before a copy was submitted in this try (through Data Factory it runs across pokes),
+    or an earlier try froze the source and ended before DMS created the migration."""
+    return ctx.sql.freeze_submitted(ctx.database) or is_frozen(ctx.sql.source_state(ctx.database))
 
 
 def wait_for(goal: str):
@@ -195,7 +214,8 @@ def final_backup(ctx: StepContext) -> StepResult:
     share = ctx.source_server.backup_file_share
     if share is None:
         raise StepFailure("source server %s has no backupFileShare for the final backup" % ctx.source_server.name)
-    ctx.sql.backup_log(database, share.path.rstrip("\\/") + "\\" + file_name, key="final-backup:%s" % now.operation_id)
+    # Keyed by file too: Data Factory adopts a run by key, and a later window's backup is another file.
+    ctx.sql.backup_log(database, share.path.rstrip("\\/") + "\\" + file_name, key="final-backup:%s:%s" % (now.operation_id, file_name))
     if database.is_online and not now.migration.is_backup_restored(file_name):
         raise StepPending("final backup %s taken; DMS restoring (%s)" % (file_name, now.migration.describe()))
     return StepResult("final log backup %s taken%s" % (file_name, " and restored" if database.is_online else ""), return_value=file_name)
@@ -220,6 +240,11 @@ def validate(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage != stages.SUCCEEDED:
         raise StepFailure("%s cannot be validated before DMS finished: %s" % (ctx.database.name, now.describe()))
+    if declared_migrated(ctx, now.operation_id):
+        return StepResult(
+            "migration %s was declared migrated by an earlier run: not compared with the source again "
+            "(applications may write to the target by now)" % now.operation_id
+        )
     report = ctx.sql.compare(ctx.plan, ctx.database)
     if not report.passed:
         raise StepFailure("validation of %s failed: %s" % (ctx.database.name, report.summary()))
@@ -227,9 +252,14 @@ def validate(ctx: StepContext) -> StepResult:
 
 
 def done(ctx: StepContext) -> StepResult:
+    """Declare the database migrated (`handoffs`): applications may move to the target."""
+    now = standing(ctx)
+    if now.stage != stages.SUCCEEDED:
+        raise StepFailure("%s cannot be declared migrated: %s" % (ctx.database.name, now.describe()))
+    declare_migrated(ctx, now.operation_id)
     if ctx.plan.is_gated(ctx.database):
         ctx.services.clock.release(ctx.database.name)
-    return StepResult("%s migrated and validated" % ctx.database.name, return_value="migrated")
+    return StepResult("%s migrated and validated (migration %s)" % (ctx.database.name, now.operation_id), return_value="migrated")
 
 
 def describe_chain(database: Any, gated: bool = False) -> Dict[str, Optional[str]]:

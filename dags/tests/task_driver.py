@@ -89,7 +89,8 @@ class RunDriver:
             for key in [k for k in self.xcom if k[0] == task.task_id]:
                 del self.xcom[key]
             ti = _TaskInstance(self.xcom, task.task_id, try_number, task.retries)
-            context = {"ti": ti, "run_id": self.run_id, "ts_nodash": self.run_id.replace("_", ""), "task_reschedule_count": 0}
+            # No logical date (ts, ts_nodash): Airflow 3 runs triggered without one have none.
+            context = {"ti": ti, "run_id": self.run_id, "task_reschedule_count": 0}
             try:
                 value = self._poke_until_done(task, context)
             except AirflowSkipException:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import database_entry, plan_with_databases
+from conftest import database_entry, load_plan_document, plan_with_databases
 from migration_orchestration_lib.cutover_windows import parse_iso_utc
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
@@ -30,8 +30,12 @@ def cutover(approval=True, windows=(SATURDAY_NIGHT,)):
     }
 
 
-def gated_plan(mode="online", target="mi-prod", **cutover_fields):
-    return parse_plan(plan_with_databases([database_entry("db", "Sales", mode=mode, target=target, cutover=cutover(**cutover_fields))]))
+def gated_plan(mode="online", target="mi-prod", airflow_of=None, **cutover_fields):
+    """`airflow_of`: a test plan whose `airflow` section to use (default: Kubernetes, direct SQL)."""
+    document = plan_with_databases([database_entry("db", "Sales", mode=mode, target=target, cutover=cutover(**cutover_fields))])
+    if airflow_of:
+        document["airflow"] = load_plan_document(airflow_of)["airflow"]
+    return parse_plan(document)
 
 
 @pytest.fixture
@@ -238,17 +242,20 @@ def test_max_concurrent_counts_cutovers_in_progress_from_the_world(world, monkey
 
 
 @pytest.mark.airflow26
-def test_writes_after_a_missed_window_reach_the_target_in_the_next_window(world, monkeypatch):
+@pytest.mark.parametrize("airflow_of", [None, "fabric_host.json"], ids=["direct", "dataFactory"])
+def test_writes_after_a_missed_window_reach_the_target_in_the_next_window(world, monkeypatch, airflow_of):
     """The final log backup of a window that closed before the cutover is not final: the source was
-    writable again. The next window takes its own final backup, holding the writes made meanwhile."""
+    writable again. The next window takes its own final backup, holding the writes made meanwhile;
+    through Data Factory too, which adopts a pipeline run by key for 30 days."""
     monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
     monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-20T00:00:00Z")  # past the next Saturday
-    plan = gated_plan()
+    plan = gated_plan(airflow_of=airflow_of)
     view = Recorder(world, plan)
 
     def close_the_window_once_the_final_backup_is_taken(task_id):
         view.observe(task_id)
-        if task_id == "db.final_backup" and json.loads((world / CLOCK_FILE).read_text())["now"] < "2026-12-06T03:00:00Z":
+        taken = any("_final_" in backup["fileName"] for backup in view.world.backups("sql01", "Sales"))
+        if task_id == "db.final_backup" and taken and json.loads((world / CLOCK_FILE).read_text())["now"] < "2026-12-06T03:00:00Z":
             state = json.loads((world / CLOCK_FILE).read_text())
             state["now"] = "2026-12-06T03:00:00Z"
             (world / CLOCK_FILE).write_text(json.dumps(state))

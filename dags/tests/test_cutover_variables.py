@@ -1,7 +1,8 @@
 """The approval record in real Airflow Variables (channel airflowVariable, and what the HITL channel
 writes): the command an AwaitingApproval event prints, run in a shell against a real Airflow, is the
 record a task reads through `cutover_services` (the Task SDK on Airflow 3, the metadata database on
-2.x); a record a task writes is what Airflow holds afterwards."""
+2.x); a record a task writes is what Airflow holds afterwards. The handoff record (`handoffs`) goes
+the same way."""
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ from conftest import register_for_dag_test
 from migration_orchestration_lib.airflow_compat import DAG, BaseOperator, timezone
 from migration_orchestration_lib.cutover_gate import ApprovalRecord, approval_command, approval_variable, parse_record
 from migration_orchestration_lib.cutover_services import AirflowVariableApprovals
+from migration_orchestration_lib.handoffs import AirflowVariableHandoffs, handoff_key
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.airflow210, pytest.mark.airflow26]
 
@@ -51,3 +53,24 @@ def test_the_printed_command_is_the_record_a_task_reads_and_a_task_writes_a_reco
 
     written, why = parse_record(Variable.get(approval_variable("database_2")))
     assert (written, why) == (ApprovalRecord(window=WINDOW, decision="reject", by=APPROVER), None)
+
+
+class DeclareAndReadHandoff(BaseOperator):
+    def execute(self, context):
+        store = AirflowVariableHandoffs()
+        READ["handoff before"] = store.get(handoff_key("contoso-sql", "database_1"))
+        store.put(handoff_key("contoso-sql", "database_1"), "3f0c5e4e-0000-4000-8000-000000000001")
+        READ["handoff after"] = store.get(handoff_key("contoso-sql", "database_1"))
+
+
+def test_a_handoff_a_task_declares_is_kept_by_airflow_and_read_back():
+    with DAG("handoff_records", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
+        DeclareAndReadHandoff(task_id="declare")
+    register_for_dag_test(dag)
+    dag.test()
+
+    assert READ["handoff before"] is None
+    assert READ["handoff after"] == "3f0c5e4e-0000-4000-8000-000000000001"
+    from airflow.models import Variable
+
+    assert Variable.get("migration_migrated__contoso-sql__database_1") == "3f0c5e4e-0000-4000-8000-000000000001"

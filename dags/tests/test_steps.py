@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import database_entry, plan_with_databases
+from conftest import database_entry, load_plan_document, plan_with_databases
 from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
@@ -85,6 +85,33 @@ def test_admission_waits_while_the_service_is_full_and_creates_nothing(rehearsal
         start.execute({"ti": _ti(second, start), "run_id": second.run_id, "task_reschedule_count": 0})
     b = WorldView(rehearsal_world, plan.database("b"), plan)
     assert b.operations() == []
+
+
+def test_a_copy_whose_source_froze_goes_on_when_another_took_the_last_place_meanwhile(rehearsal_world):
+    """Through Data Factory the freeze before a SqlDb copy runs across pokes, each poke in and out of
+    the admission pool: waiting for a place after it would only hold the source frozen, for hours."""
+    document = plan_with_databases([database_entry("a", "Sales", target="db-prod"), database_entry("b", "Hr", target="db-prod")])
+    document["concurrency"].update(maxMigrationsPerService=1)
+    document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    driver = RunDriver(dag)
+    for name in ("a", "b"):
+        assert driver._run_task(dag.get_task("%s.preflight" % name)) == "success", driver.errors
+    start = dag.get_task("a.start_migration")
+    context = {"ti": _ti(driver, start), "run_id": driver.run_id, "task_reschedule_count": 0}
+    with pytest.raises(AirflowRescheduleException):
+        start.execute(context)  # a's freeze submitted as a pipeline run; the pool slot is given back
+    assert driver._run_task(dag.get_task("b.start_migration")) == "success", driver.errors  # b takes the place
+
+    for _ in range(20):
+        try:
+            start.execute(context)
+            break
+        except AirflowRescheduleException:
+            continue
+    a = WorldView(rehearsal_world, plan.database("a"), plan)
+    assert len(a.operations()) == 1, "a's copy started: its source is not held frozen waiting for a place"
 
 
 def test_preflight_refuses_a_target_it_did_not_create_and_rollback_leaves_it(rehearsal_world):

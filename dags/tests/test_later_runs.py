@@ -1,0 +1,86 @@
+"""What a later DAG run may do to a database an earlier run worked on (`task_driver` on the rehearsal
+world): once a run declared a migration migrated, applications may write to its target, so a later
+run neither judges the target against the frozen source nor makes the source writable again; and a
+migration started after a failed one never reuses the failed one's final backup."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.handoffs import handoff_key
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal import SERVICE_ID
+from migration_orchestration_lib.rehearsal_cutover import HANDOFFS_FILE, FileRecords
+from task_driver import RunDriver
+from world_view import WorldView
+
+pytestmark = pytest.mark.airflow210
+
+
+def setup(directory, mode):
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode=mode)]))
+    return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(directory, plan.database("db"), plan)
+
+
+def migrated_then_used(directory):
+    """A first run migrates `db`; then an application writes a row to the target."""
+    plan, dag, world = setup(directory, "online")
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    [operation] = world.operations()
+    assert FileRecords(str(directory), HANDOFFS_FILE).get(handoff_key(plan.name, "db")) == operation["migrationOperationId"]
+    table = sorted(world.target()["tables"])[0]
+    written = world.target()["tables"][table]
+    world.world.set_table(world.target_server, "Sales", table, written["columns"], written["rows"] + [list(written["rows"][0])])
+    return dag, world
+
+
+def test_a_later_run_does_not_compare_a_declared_migration_again_and_keeps_its_source_frozen(rehearsal_world):
+    dag, world = migrated_then_used(rehearsal_world)
+    second = RunDriver(dag, world.observe)  # e.g. a run to retry another database of the plan
+    second.run_database("db")
+
+    assert second.outcome("db") == "migrated", second.errors
+    assert not world.source_writable()
+    assert len(world.operations()) == 1
+
+
+def test_a_later_run_that_fails_keeps_the_source_of_a_declared_migration_frozen(rehearsal_world):
+    dag, world = migrated_then_used(rehearsal_world)
+    world.world.set_integration_runtime_state(SERVICE_ID, "Offline")  # stopped after the migration
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed"
+    assert "kept frozen: an earlier run declared migration" in second.errors["db.rollback"]
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    assert world.target()["state"] == "ONLINE"
+
+
+def test_a_migration_after_a_failed_one_takes_a_final_backup_of_its_own(rehearsal_world, monkeypatch):
+    """`BACKUP LOG` skips a file msdb holds: reusing the failed migration's file name would hand DMS
+    the old backup, without the writes made while the source was writable again."""
+    plan, dag, world = setup(rehearsal_world, "offline")
+
+    def fail_dms_after_the_final_backup(task_id):
+        world.observe(task_id)
+        if task_id == "db.final_backup" and not world.world.faults():
+            world.world.add_fault("migrate", "migrationFailed", database="Sales", message="restore failed")
+
+    first = RunDriver(dag, fail_dms_after_the_final_backup)
+    first.run_database("db")
+    assert first.outcome("db") == "rolled_back" and world.source_writable(), first.errors
+    table = sorted(world.source()["tables"])[0]
+    rows = [list(row) for row in world.source()["tables"][table]["rows"]]
+    rows[0][1] = "updated after the failed migration"  # same row count: only checksums would see it
+    world.world.set_table("sql01", "Sales", table, world.source()["tables"][table]["columns"], rows)
+
+    second = RunDriver(dag, world.observe)
+    second.run_database("db")
+
+    assert second.outcome("db") == "migrated", second.errors
+    failed, succeeded = world.operations()
+    assert failed["lastBackupName"] != succeeded["lastBackupName"]
+    assert world.target()["tables"][table]["rows"][0][1] == "updated after the failed migration", "no write lost"
