@@ -43,6 +43,35 @@ describe('loadMigrationPlan: reading the file', () => {
     jest.dontMock('node:fs');
   });
 
+  test.each(['yaml', 'json'])('a %s plan in Latin-1 is refused where its first byte is not UTF-8, not read with U+FFFD', (kind) => {
+    const text = fs.readFileSync(EXAMPLE_PLAN, 'utf8').replace('database: Sales', 'database: Salés');
+    const plan = kind === 'yaml' ? text : JSON.stringify(require('yaml').parse(text), null, 2);
+    const path = join(files.dir(), `latin1.${kind}`);
+    fs.writeFileSync(path, Buffer.from(plan, 'latin1'));
+    const before = plan.slice(0, plan.indexOf('é')).split('\n');
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error.problems).toEqual([
+      {
+        path: '',
+        message: 'not valid UTF-8 (another encoding, such as Latin-1 or Windows-1252?): save the plan as UTF-8',
+        line: before.length,
+        column: before[before.length - 1].length + 1,
+      },
+    ]);
+    // The same text as UTF-8 loads, with the accent intact.
+    fs.writeFileSync(path, plan, 'utf8');
+    expect(JSON.stringify(loadMigrationPlan(path))).toContain('"Salés"');
+  });
+
+  test.each([
+    ['UTF-16', 'utf16le', [0xff, 0xfe]],
+    ['UTF-32', 'utf16le', [0xff, 0xfe, 0x00, 0x00]],
+  ] as const)('a %s plan (by its byte order mark) is told to be saved as UTF-8', (encoding, bodyEncoding, mark) => {
+    const path = join(files.dir(), 'wide.yaml');
+    fs.writeFileSync(path, Buffer.concat([Buffer.from(mark), Buffer.from('name: x\n', bodyEncoding)]));
+    expect(planError(() => loadMigrationPlan(path)).message).toBe(`${path}: is ${encoding}-encoded: save the plan as UTF-8`);
+  });
+
   test.each(['plan.txt', 'plan', 'plan.yaml.bak', 'plan.toml'])('unsupported extension: %s', (name) => {
     const path = files.write(name, '{}');
     const error = planError(() => loadMigrationPlan(path));

@@ -47,11 +47,43 @@ function readPlanText(path: string): string {
     if (stats.isDirectory()) fail(path, 'is a directory, not a plan file');
     if (stats.size > MAX_FILE_BYTES)
       fail(path, `file is ${stats.size} bytes; a plan must be at most ${MAX_FILE_BYTES}`);
-    return readFileSync(path, 'utf8');
+    return decodeUtf8(path, readFileSync(path));
   } catch (error) {
     if (error instanceof MigrationPlanError) throw error;
     const reason = READ_ERRORS.get(String((error as NodeJS.ErrnoException | undefined)?.code));
     fail(path, reason ?? `cannot read file: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Byte order marks of encodings people save plans in by mistake (PowerShell 5.1's `>` writes UTF-16). */
+const OTHER_ENCODINGS: readonly (readonly [string, readonly number[]])[] = [
+  ['UTF-32', [0xff, 0xfe, 0x00, 0x00]],
+  ['UTF-32', [0x00, 0x00, 0xfe, 0xff]],
+  ['UTF-16', [0xff, 0xfe]],
+  ['UTF-16', [0xfe, 0xff]],
+];
+
+/**
+ * The text of a UTF-8 plan. Node's 'utf8' reading would turn bytes of another encoding into
+ * U+FFFD without a word, and a database name such as `Salés` in Latin-1 would reach the stack and
+ * the DAG as `Sal\uFFFDs`.
+ */
+function decodeUtf8(path: string, bytes: Buffer): string {
+  const other = OTHER_ENCODINGS.find(([, mark]) => mark.every((byte, index) => bytes[index] === byte));
+  if (other !== undefined) fail(path, `is ${other[0]}-encoded: save the plan as UTF-8`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const text = new TextDecoder('utf-8').decode(bytes);
+    const lines = text.slice(0, text.indexOf('\uFFFD')).split('\n');
+    throw new MigrationPlanError(path, [
+      {
+        path: '',
+        message: 'not valid UTF-8 (another encoding, such as Latin-1 or Windows-1252?): save the plan as UTF-8',
+        line: lines.length,
+        column: [...lines[lines.length - 1]].length + 1,
+      },
+    ]);
   }
 }
 
