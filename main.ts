@@ -72,7 +72,7 @@ function main(): void {
   printWarnings(app);
   const where = stateBackend.type === 'terraformCloud' ? `Terraform Cloud ${stateBackend.organization}/${stateBackend.workspace}` : stateBackend.type;
   process.stdout.write(
-    `Synthesized stack ${plan.name} (${plan.databases.length} databases, Airflow host ${plan.airflow.host}, state: ${where}) into ${app.outdir}/stacks/${plan.name}\n`,
+    `Synthesized stack ${plan.name} (${plan.databases.length} database${plan.databases.length === 1 ? '' : 's'}, Airflow host ${plan.airflow.host}, state: ${where}) into ${app.outdir}/stacks/${plan.name}\n`,
   );
   for (const release of stack.releaseStacks) {
     process.stdout.write(`Synthesized stack ${release.node.id}, to apply after ${plan.name}, into ${app.outdir}/stacks/${release.node.id}\n`);

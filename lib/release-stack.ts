@@ -10,7 +10,7 @@ export interface ReleaseStackProps {
   readonly after: TerraformStack;
   /**
    * The first stack's backend: this stack keeps its state beside it, in the same kind of backend under a
-   * name of its own (`<workspace>-airflow` in Terraform Cloud, `<key>-airflow.tfstate` in a blob,
+   * name of its own (`<workspace>-airflow` in Terraform Cloud, the key with `-airflow` before `.tfstate` in a blob,
    * `terraform.<stack>-airflow.tfstate` locally).
    */
   readonly stateBackend: StateBackend;

@@ -115,7 +115,7 @@ export function run(args: readonly string[], env: NodeJS.ProcessEnv, io: Streams
   }
   if (options.check) {
     if (updated === existing) return 0;
-    io.stderr.write(`The diagram in ${options.out} is out of date: run npm run diagram -- --out ${options.out}\n`);
+    io.stderr.write(`The diagram in ${options.out} is out of date: run npm run diagram -- ${options.planFile} --out ${options.out}\n`);
     return 1;
   }
   if (updated !== existing) writeFileSync(options.out, updated);

@@ -94,7 +94,12 @@ function main(): number {
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, STACK_FILE), JSON.stringify(members[0].json));
     const initStarted = Date.now();
-    initialize(folder, source.env);
+    try {
+      initialize(folder, source.env);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`${reason}\nproviders from ${source.description}: clone beside shared/terraform-providers (the offline mirror), or set TF_CLI_CONFIG_FILE to a Terraform CLI configuration that reaches them`);
+    }
     console.log(`provider set ${providerSet}: init in ${seconds(initStarted)}, using ${selectedProviders(folder, source.env).join(', ')}`);
     for (const { variant, label, json } of members) {
       writeFileSync(join(folder, STACK_FILE), JSON.stringify(json, null, 2));
@@ -127,4 +132,10 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+try {
+  process.exitCode = main();
+} catch (error) {
+  // Terraform missing or its providers unreachable: the message says what to do; a stack trace would not.
+  console.error(`validate: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

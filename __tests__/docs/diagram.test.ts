@@ -322,7 +322,10 @@ describe('npm run diagram (scripts/diagram.ts)', () => {
     expect(readFileSync(out, 'utf8')).toBe(`${BEGIN_MARKER}\n${exampleBlock}${END_MARKER}\n`);
 
     writeFileSync(out, `# Title\n\n${BEGIN_MARKER}\nold diagram\n${END_MARKER}\n\nMore text.\n`);
-    expect(runDiagram([EXAMPLE_PLAN, '--out', out, '--check'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/out of date/) });
+    expect(runDiagram([EXAMPLE_PLAN, '--out', out, '--check'])).toMatchObject({
+      code: 1,
+      stderr: `The diagram in ${out} is out of date: run npm run diagram -- ${EXAMPLE_PLAN} --out ${out}\n`,
+    });
     expect(runDiagram([EXAMPLE_PLAN, '--out', out])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Wrote/) });
     expect(readFileSync(out, 'utf8')).toBe(`# Title\n\n${BEGIN_MARKER}\n${exampleBlock}${END_MARKER}\n\nMore text.\n`);
     expect(runDiagram([EXAMPLE_PLAN, '--out', out, '--check'])).toEqual({ code: 0, stdout: '', stderr: '' });

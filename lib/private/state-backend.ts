@@ -32,7 +32,7 @@ export const RELEASE_STACK_SUFFIX = '-airflow';
 
 /**
  * Where the release stack keeps its state: the same kind of backend as the first stack, under a
- * name of its own (`<workspace>-airflow` in Terraform Cloud, `<key>-airflow.tfstate` in a blob,
+ * name of its own (`<workspace>-airflow` in Terraform Cloud, the key with `-airflow` before `.tfstate` in a blob,
  * `terraform.<stack>-airflow.tfstate` locally).
  */
 export function releaseStateBackend(backend: StateBackend): StateBackend {
