@@ -123,24 +123,24 @@ def parse_database_state(rows: Sequence[Mapping[str, Any]]) -> Optional[Database
 
 
 def freeze(database: str, mode: str) -> str:
-    """Stop writes before the final backup: READ_ONLY, or SINGLE_USER (the plan's `sourceFreeze`).
+    """Stop writes before the final backup (the plan's `sourceFreeze`): READ_ONLY (readers go on), or
+    READ_ONLY and SINGLE_USER (every other connection closed too). SINGLE_USER alone would not stop
+    writes: the one connection it allows may be an application's, not ours (we run from master).
 
-    Returns the database state afterwards. SINGLE_USER is the weaker freeze: the one connection it
-    allows may be taken by an application, so prefer READ_ONLY.
+    Returns the database state afterwards.
     """
+    if mode not in FREEZE_MODES:
+        raise StatementError("freeze mode must be one of %s, got %r" % (", ".join(FREEZE_MODES), mode))
     literal, name = quote_literal(database), quote_name(database)
-    if mode == "readOnly":
-        change = (
-            "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0)\n"
-            "    ALTER DATABASE %s SET READ_ONLY WITH ROLLBACK IMMEDIATE;" % (literal, name)
-        )
-    elif mode == "singleUser":
-        change = (
-            "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND user_access_desc <> N'SINGLE_USER')\n"
+    change = (
+        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0)\n"
+        "    ALTER DATABASE %s SET READ_ONLY WITH ROLLBACK IMMEDIATE;" % (literal, name)
+    )
+    if mode == "singleUser":
+        change += (
+            "\nIF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND user_access_desc <> N'SINGLE_USER')\n"
             "    ALTER DATABASE %s SET SINGLE_USER WITH ROLLBACK IMMEDIATE;" % (literal, name)
         )
-    else:
-        raise StatementError("freeze mode must be one of %s, got %r" % (", ".join(FREEZE_MODES), mode))
     return "SET NOCOUNT ON;\n%s\n%s" % (change, database_state(database))
 
 

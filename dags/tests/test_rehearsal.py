@@ -190,7 +190,8 @@ def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal_world, t
     for database in ("database_1", "database_2", "database_3"):
         assert events_of(events, database)[-1] == ("done", "Succeeded")
     assert not [row for row in events if row["Status"] in ("Failed", "Retrying")]
-    assert world_database(rehearsal_world, "sql01", "Reporting")["userAccess"] == "SINGLE_USER"  # offline: frozen (sourceFreeze singleUser) for its final backup
+    reporting = world_database(rehearsal_world, "sql01", "Reporting")  # offline: frozen (sourceFreeze singleUser) for its final backup
+    assert (reporting["userAccess"], reporting["readOnly"]) == ("SINGLE_USER", True)
     from migration_rehearsal.world import World
 
     operations = {key: len(record["operations"]) for key, record in World(str(rehearsal_world)).snapshot()["databaseMigrations"].items()}

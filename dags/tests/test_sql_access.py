@@ -63,7 +63,7 @@ def test_database_state_of_an_existing_and_a_missing_database(implementation):
     assert state_of(access, "Payroll", "state-payroll") is None
 
 
-@pytest.mark.parametrize("mode, frozen", [("readOnly", {"readOnly": True}), ("singleUser", {"userAccess": "SINGLE_USER"})])
+@pytest.mark.parametrize("mode, frozen", [("readOnly", {"readOnly": True}), ("singleUser", {"readOnly": True, "userAccess": "SINGLE_USER"})])
 def test_freeze_then_unfreeze(implementation, mode, frozen):
     access = implementation.access()
     after_freeze = sql_statements.parse_database_state(

@@ -39,7 +39,9 @@ def test_freeze_is_guarded_and_reports_the_state():
     read_only = s.freeze("Sales", "readOnly")
     assert "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = N'Sales' AND is_read_only = 0)" in read_only
     assert "ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;" in read_only
-    assert "SET SINGLE_USER WITH ROLLBACK IMMEDIATE" in s.freeze("Sales", "singleUser")
+    single_user = s.freeze("Sales", "singleUser")
+    # SINGLE_USER alone lets whoever takes the one connection write: READ_ONLY comes first.
+    assert single_user.index("SET READ_ONLY WITH ROLLBACK IMMEDIATE") < single_user.index("SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
     assert read_only.rstrip().endswith(s.database_state("Sales"))
     with pytest.raises(s.StatementError, match="readOnly, singleUser"):
         s.freeze("Sales", "offline")

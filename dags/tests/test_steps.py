@@ -59,7 +59,8 @@ def test_offline_freezes_the_source_then_takes_the_final_backup_dms_was_told_is_
     last_backup = world.world.backups("sql01", "Sales")[-1]
     assert operation["lastBackupName"] == last_backup["fileName"] == driver.xcom[("db.final_backup", "return_value")]
     assert last_backup["type"] == "LOG"
-    assert world.source()["userAccess"] == "SINGLE_USER" and world.source()["readOnly"] is False  # sourceFreeze: singleUser
+    # sourceFreeze singleUser: every other connection closed, and no write through the one it allows
+    assert world.source()["userAccess"] == "SINGLE_USER" and world.source()["readOnly"] is True
     assert world.target()["tables"] == last_backup["tables"]  # the target holds the frozen source's last state
 
 

@@ -199,7 +199,7 @@ const databaseSchema = z
       .enum(['readOnly', 'singleUser'])
       .default('readOnly')
       .describe(
-        'How the source database is frozen before the final backup (SqlDb: before the copy): readOnly (reads go on, writes fail) or singleUser (every other connection is closed). SqlDb allows only readOnly: DMS copies through its own connections to the source.',
+        'How the source database is frozen before the final backup (SqlDb: before the copy): readOnly (reads go on, writes fail) or singleUser (read-only, and every other connection is closed). SqlDb allows only readOnly: DMS copies through its own connections to the source.',
       ),
     allowSourceWritesDuringCopy: z
       .boolean()
