@@ -5,6 +5,7 @@ Azure settings are read when a task runs.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -67,6 +68,12 @@ def check_rehearsal_settings(plan: Any, environ: Mapping[str, str] = os.environ)
     """Every rehearsal variable names what the plan has, and only in a rehearsal (import error otherwise).
 
     The crash point, which names a task, is checked by `crash_points.check_crash_point`."""
+    if is_dry_run(environ) and importlib.util.find_spec("migration_rehearsal") is None:
+        raise ConfigurationError(
+            "%s=1 needs the simulated world (dags/migration_rehearsal in the source repository), which the "
+            "deployed DAG bundle does not ship: rehearse with npm run rehearse, or leave %s unset"
+            % (DRY_RUN_VARIABLE, DRY_RUN_VARIABLE)
+        )
     simulated_failures(plan.database_names, environ)
     simulated_mismatches(plan.database_names, environ)
     simulated_approvals(plan, environ)

@@ -102,3 +102,20 @@ def test_cutover_rehearsal_knobs_are_checked_at_import(environ, problem):
         build_dag(plan, {"MIGRATION_DRY_RUN": "1", **environ})
     with pytest.raises(ConfigurationError, match="failures can only be simulated in a rehearsal"):
         build_dag(plan, environ)
+
+
+def test_a_rehearsal_where_the_simulated_world_is_not_shipped_is_an_import_error(monkeypatch):
+    """Deployed bundles carry the DAG, not `migration_rehearsal`: a dry run there says so at import."""
+    import importlib.util
+
+    from conftest import database_entry, plan_with_databases
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.plan import parse_plan
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales")]))
+    assert build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "migration_rehearsal" else find_spec(name, *rest))
+    with pytest.raises(ConfigurationError, match="MIGRATION_DRY_RUN=1 needs the simulated world .* rehearse with npm run rehearse"):
+        build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    assert build_dag(plan, {})
