@@ -253,6 +253,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       selfHostedRuntimeOfflineAlert: alerts.selfHostedRuntimeOfflineAlert,
       dagStorageAccountId: host.dagStorageAccountId,
     });
+    if (props.orchestration?.keyVault === undefined) this.monitoring.monitorKeyVault(this.orchestration.keyVault);
     this.monitoring.monitorCustom(alerts.customAlerts ?? {});
   }
 }

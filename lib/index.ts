@@ -102,6 +102,7 @@ export type { MonitoringWorkspaceOptions } from './monitoring/monitoring-workspa
 export type { ActionGroupOptions } from './monitoring/action-group';
 export type { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from './monitoring/migration-events-monitoring';
 export type { DataFactoryMonitoringProps } from './monitoring/data-factory-monitoring';
+export type { KeyVaultMonitoringProps } from './monitoring/key-vault-monitoring';
 export type {
   DataFactoryAirflowEnvironment,
   DataFactoryAirflowMonitoring,

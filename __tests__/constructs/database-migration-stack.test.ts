@@ -32,7 +32,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
       azurerm_private_endpoint: 1, // Key Vault
       azurerm_log_analytics_workspace: 1,
       azurerm_monitor_action_group: 1,
-      azurerm_monitor_diagnostic_setting: 1, // the factory's
+      azurerm_monitor_diagnostic_setting: 2, // the factory's, and the Key Vault's audit log
       azurerm_monitor_scheduled_query_rules_alert_v2: 3, // failed, running long, stalled (no cutover alerts: the plan gates no cutover)
       azurerm_monitor_metric_alert: 1, // the self-hosted runtime offline
       azurerm_monitor_alert_prometheus_rule_group: 1,
@@ -123,6 +123,16 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
     expect(vaults.map((vault) => vault.name)).toEqual(['kv-contoso-sql-09e6']);
     const pinned = synthMigrationStack({ orchestration: { keyVaultName: 'kv-contoso-sql-7300' } });
     expect(resourceNames(pinned.synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-7300']);
+  });
+
+  it("audits the Key Vault it creates for the SQL credentials, and leaves one passed in to its owner's monitoring", () => {
+    const audited = Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).filter((setting) =>
+      String(setting.target_resource_id).startsWith('${azurerm_key_vault.'),
+    );
+    expect(audited).toEqual([expect.objectContaining({ enabled_log: [{ category: 'AuditEvent' }], log_analytics_destination_type: 'Dedicated' })]);
+    const keyVault = { id: '/subscriptions/S/resourceGroups/rg-sec/providers/Microsoft.KeyVault/vaults/kv-central', name: 'kv-central', vaultUri: 'https://kv-central.vault.azure.net/' };
+    const adopted = synthMigrationStack({ orchestration: { keyVault } }).synth;
+    expect(Object.values(resourcesOfType(adopted, 'azurerm_monitor_diagnostic_setting')).map((setting) => setting.target_resource_id)).not.toContain(keyVault.id);
   });
 
   it('refuses to seed a name with a reference, whose token text changes with the construct tree', () => {

@@ -37,7 +37,9 @@ function alertNames(synth: SynthesizedStack): { log: string[]; metric: string[];
 function diagnosticCategories(synth: SynthesizedStack): Record<string, string[]> {
   return Object.fromEntries(
     Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).map((setting: any) => [
-      String(setting.name).replace(/^diag-\$\{azurerm_data_factory\.[^.]+\.name\}$/, 'diag-<factory>'),
+      String(setting.name)
+        .replace(/^diag-\$\{azurerm_data_factory\.[^.]+\.name\}$/, 'diag-<factory>')
+        .replace(/^diag-\$\{azurerm_key_vault\.[^.]+\.name\}$/, 'diag-<key vault>'),
       setting.enabled_log.map((log: { category: string }) => log.category),
     ]),
   );
@@ -95,21 +97,26 @@ describe('alerts per host', () => {
 
 describe('diagnostic settings per host', () => {
   it.each([
-    ['kubernetes', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'] }],
-    ['fabric', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'] }],
+    ['kubernetes', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'], 'diag-<key vault>': ['AuditEvent'] }],
+    ['fabric', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'], 'diag-<key vault>': ['AuditEvent'] }],
     [
       'external',
-      { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'], 'diag-dag-blobs': ['StorageRead', 'StorageWrite', 'StorageDelete'] },
+      {
+        'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'],
+        'diag-<key vault>': ['AuditEvent'],
+        'diag-dag-blobs': ['StorageRead', 'StorageWrite', 'StorageDelete'],
+      },
     ],
     [
       'dataFactory',
       {
         'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'],
+        'diag-<key vault>': ['AuditEvent'],
         'diag-contoso-sql-airflow': [...AIRFLOW_LOG_CATEGORIES],
         'diag-dag-blobs': ['StorageRead', 'StorageWrite', 'StorageDelete'],
       },
     ],
-  ] as const)('on %s: Airflow* logs only from the adopted environment, DAG blob logs only where the DAG is in storage', (host, expected) => {
+  ] as const)('on %s: the Key Vault audited everywhere, Airflow* logs only from the adopted environment, DAG blob logs only where the DAG is in storage', (host, expected) => {
     expect(diagnosticCategories(STACK_OF_HOST[host])).toEqual(expected);
   });
 

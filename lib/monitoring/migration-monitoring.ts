@@ -2,7 +2,7 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { GrantOptions, IGrantee } from '../core/grants';
-import { IDataFactory, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { IDataFactory, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { ActionGroupOptions, migrationActionGroup } from './action-group';
 import { AlertDefaults, CreatedAlert } from './alerts';
 import { CustomAlertProps, customAlertDefinition } from './custom-alerts';
@@ -14,6 +14,7 @@ import {
   monitorDataFactoryAirflow,
 } from './data-factory-airflow-monitoring';
 import { DataFactoryMonitoring, DataFactoryMonitoringProps } from './data-factory-monitoring';
+import { KeyVaultMonitoring, KeyVaultMonitoringProps } from './key-vault-monitoring';
 import { MigrationEventIngestion } from './migration-event-ingestion';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
 import { AlertRegistry, MonitoringScope } from './monitoring-scope';
@@ -88,6 +89,7 @@ export class MigrationMonitoring extends Construct {
   private readonly monitoringScope: MonitoringScope;
   private ingestion?: MigrationEventIngestion;
   private factoryMonitored = false;
+  private keyVaultsMonitored = 0;
 
   constructor(scope: Construct, id: string, props: MigrationMonitoringProps) {
     super(scope, id);
@@ -162,6 +164,18 @@ export class MigrationMonitoring extends Construct {
     }
     this.factoryMonitored = true;
     new DataFactoryMonitoring(this.monitoringScope, factory, props);
+    return this;
+  }
+
+  /**
+   * A vault's audit log (`AuditEvent`: every request, each secret read with who read it) to the
+   * workspace, in the resource-specific table `AZKVAuditLogs`. The stack calls this for the Key
+   * Vault it creates for the SQL credentials (not for one you pass in: its monitoring is yours).
+   */
+  public monitorKeyVault(vault: Pick<IKeyVault, 'id' | 'name'>, props: KeyVaultMonitoringProps = {}): this {
+    this.keyVaultsMonitored += 1;
+    const id = this.keyVaultsMonitored === 1 ? 'KeyVaultDiagnostics' : `KeyVaultDiagnostics${this.keyVaultsMonitored}`;
+    new KeyVaultMonitoring(this.monitoringScope, id, vault, props);
     return this;
   }
 
