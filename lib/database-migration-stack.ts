@@ -164,9 +164,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       longRunningMinutes: plan.notifications.longRunningMinutes,
       migrationFailedAlert: alerts.migrationFailedAlert,
       migrationRunningLongAlert: alerts.migrationRunningLongAlert,
-      // On every host: the only alert that notices an Airflow that stopped running the DAG on hosts
-      // that tell Azure Monitor nothing (Fabric), and a second opinion on the others.
-      migrationStalledAlert: alerts.migrationStalledAlert ?? {},
+      migrationStalledAlert: alerts.migrationStalledAlert,
       cutoverAwaitingApprovalAlert: alerts.cutoverAwaitingApprovalAlert,
       cutoverPostponedAlert: alerts.cutoverPostponedAlert,
       cutoverAlerts:

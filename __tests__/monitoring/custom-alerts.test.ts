@@ -102,6 +102,7 @@ describe('MigrationMonitoring.addAlert', () => {
     expect(construct.createdAlerts().map((alert) => alert.name)).toEqual([
       'alert-contoso-sql-migration-failed',
       'alert-contoso-sql-migration-running-long',
+      'alert-contoso-sql-migration-stalled',
       'alert-contoso-sql-cutover-awaiting-approval',
       'alert-contoso-sql-cutover-postponed',
       'alert-contoso-sql-migration-failed-many',

@@ -265,6 +265,7 @@ describe('MigrationMonitoring facade', () => {
     expect(alerts.map(({ name, kind, severity }) => ({ name, kind, severity }))).toEqual([
       { name: 'alert-contoso-sql-migration-failed', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-migration-running-long', kind: 'log', severity: 2 },
+      { name: 'alert-contoso-sql-migration-stalled', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-cutover-awaiting-approval', kind: 'log', severity: 3 },
       { name: 'alert-contoso-sql-cutover-postponed', kind: 'log', severity: 3 },
       { name: 'alert-contoso-sql-airflow-task-failures', kind: 'metric', severity: 2 },
@@ -288,7 +289,7 @@ describe('MigrationMonitoring facade', () => {
     const actionGroup = actionGroupReference(synth);
     const metricAlerts = Object.values(resourcesOfType(synth, METRIC_ALERT));
     const logAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')) as Array<Record<string, any>>;
-    expect(metricAlerts.length + logAlerts.length).toBe(7);
+    expect(metricAlerts.length + logAlerts.length).toBe(8);
     for (const config of metricAlerts) {
       expect(config.action).toEqual([{ action_group_id: actionGroup }]);
     }
@@ -302,6 +303,6 @@ describe('MigrationMonitoring facade', () => {
     construct.monitorMigrationEvents();
     const first = construct.createdAlerts() as unknown[];
     first.pop();
-    expect(construct.createdAlerts()).toHaveLength(4);
+    expect(construct.createdAlerts()).toHaveLength(5);
   });
 });

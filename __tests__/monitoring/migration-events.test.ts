@@ -338,12 +338,13 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
   });
 
   describe('"migration run stalled" alert', () => {
-    it('is created only when asked', () => {
-      const { stack } = withEvents();
+    it('is created by default (the only sign of a stopped Airflow on hosts that tell Azure Monitor nothing), and left out with false', () => {
+      expect(resourceNamed(synthObject(withEvents().stack), LOG_ALERT, 'alert-contoso-sql-migration-stalled').severity).toBe(1);
+      const { stack } = withEvents({ migrationStalledAlert: false });
       expect(() => resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-migration-stalled')).toThrow(/found 0/);
     });
 
-    it('with {}: runs silent for 30 minutes with databases in flight, every 5 minutes over a day, severity 1, per run', () => {
+    it('by default or with {}: runs silent for 30 minutes with databases in flight, every 5 minutes over a day, severity 1, per run', () => {
       const { stack, monitoring: construct } = withEvents({ migrationStalledAlert: {} });
       const synth = synthObject(stack);
       const id = ids(synth);
@@ -398,6 +399,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
     ).toEqual([
       { name: 'alert-contoso-sql-migration-failed', kind: 'log', severity: 1, evaluationFrequency: 'PT5M', window: 'PT5M' },
       { name: 'alert-contoso-sql-migration-running-long', kind: 'log', severity: 2, evaluationFrequency: 'PT15M', window: 'P1D' },
+      { name: 'alert-contoso-sql-migration-stalled', kind: 'log', severity: 1, evaluationFrequency: 'PT5M', window: 'P1D' },
       { name: 'alert-contoso-sql-cutover-awaiting-approval', kind: 'log', severity: 3, evaluationFrequency: 'PT5M', window: 'PT30M' },
       { name: 'alert-contoso-sql-cutover-postponed', kind: 'log', severity: 3, evaluationFrequency: 'PT5M', window: 'PT15M' },
     ]);

@@ -42,11 +42,11 @@ export interface MigrationEventsMonitoringProps {
   /**
    * The "migration run stalled" alert: a run wrote no event for `silentMinutes` while databases
    * are in flight (the only sign of a stopped Airflow on hosts without Azure Monitor signals, such
-   * as Fabric). Give `{}` for its defaults.
-   * @default - no stalled alert; with options: severity 1, every 5 minutes over the shortest
-   * allowed window of at least one day and twice `silentMinutes`, per run
+   * as Fabric). `false` leaves it out.
+   * @default - severity 1, every 5 minutes over the shortest allowed window of at least one day and
+   * twice `silentMinutes`, per run
    */
-  readonly migrationStalledAlert?: MigrationStalledAlertOptions;
+  readonly migrationStalledAlert?: MigrationStalledAlertOptions | false;
   /**
    * Overrides of the "cutover awaiting approval" alert: a database's cutover window is open and it
    * waits for an approver; the notification names the database and carries the event's message
@@ -98,8 +98,8 @@ export class MigrationEventsMonitoring {
         windowMinutes: runningLongWindow,
       }),
     ];
-    if (props.migrationStalledAlert) {
-      const { silentMinutes = DEFAULT_STALLED_AFTER_MINUTES, ...options } = props.migrationStalledAlert;
+    if (props.migrationStalledAlert !== false) {
+      const { silentMinutes = DEFAULT_STALLED_AFTER_MINUTES, ...options } = props.migrationStalledAlert ?? {};
       const window =
         options.windowMinutes ?? defaultStalledWindowMinutes(silentMinutes) ?? LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
       alerts.push(monitoring.alerts.log(migrationStalledAlert(namePrefix, silentMinutes, window, events.table), options));
