@@ -11,7 +11,9 @@ Decided from DMS and SQL state, read again in this task:
    would split them. The rollback then fails, source frozen, for a person to decide.
 A database whose cutover window closed before its cutover was requested (a step raised
 `WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
-removed, a frozen source is made writable again; the next run waits for the next window.
+removed, a frozen source is made writable again; the next run waits for the next window. So does an
+active migration whose preflight failed in this run (a runtime briefly offline, say): this run did
+nothing to it, and canceling would throw away days of replication.
 """
 from __future__ import annotations
 
@@ -45,7 +47,11 @@ def roll_back(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     missed = _window_missed(ctx)
     if missed and not now.is_live and not now.has_ended:
-        return _back_to_replicating(ctx, now, missed)
+        return _back_to_replicating(ctx, now, "window missed (%s)" % missed, "a new run waits for the next window")
+    if now.is_active and not ctx.preflight_passed():
+        return _back_to_replicating(
+            ctx, now, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"
+        )
     if now.is_active:
         services.dms.cancel(ctx.target, now.operation_id)
         actions.append("canceled migration %s" % now.operation_id)
@@ -78,18 +84,20 @@ def _window_missed(ctx: StepContext) -> str:
     return ""
 
 
-def _back_to_replicating(ctx: StepContext, now: Standing, missed: str) -> StepResult:
+def _back_to_replicating(
+    ctx: StepContext, now: Standing, why: str, next_step: str, status: str = "WindowMissed", outcome: str = "waiting"
+) -> StepResult:
     database = ctx.database
-    actions = ["window missed (%s)" % missed]
+    actions = [why]
     source = ctx.sql.source_state(database)
     if source is not None and is_frozen(source):
         ctx.sql.unfreeze_source(database)
         actions.append("source database %s writable again" % database.source_database)
     if now.is_active:
         actions.append("migration %s keeps replicating and its target is kept (never deleted)" % now.operation_id)
-    actions.append("a new run waits for the next window")
+    actions.append(next_step)
     _release_cutover(ctx)
-    return StepResult("; ".join(actions), status="WindowMissed", return_value="waiting")
+    return StepResult("; ".join(actions), status=status, return_value=outcome)
 
 
 def _release_cutover(ctx: StepContext) -> None:

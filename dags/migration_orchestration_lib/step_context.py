@@ -138,6 +138,11 @@ class StepContext:
         facts = self.task_instance.xcom_pull(task_ids=self.task_id(AWAIT_CUTOVER_TASK)) or {}
         return facts.get(key) if isinstance(facts, Mapping) else None
 
+    def preflight_passed(self) -> bool:
+        """Whether this run's preflight passed on this database (it returns the deadline)."""
+        facts = self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK)) or {}
+        return isinstance(facts, Mapping) and DEADLINE_KEY in facts
+
     def preflight_ran(self) -> bool:
         """Whether this run's preflight started on this database (a held database's never does)."""
         return bool(self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK), key="started"))

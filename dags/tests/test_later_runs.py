@@ -12,7 +12,7 @@ from migration_orchestration_lib.handoffs import handoff_key
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import SERVICE_ID
 from migration_orchestration_lib.rehearsal_cutover import HANDOFFS_FILE, FileRecords
-from task_driver import RunDriver
+from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
 pytestmark = pytest.mark.airflow210
@@ -84,3 +84,23 @@ def test_a_migration_after_a_failed_one_takes_a_final_backup_of_its_own(rehearsa
     failed, succeeded = world.operations()
     assert failed["lastBackupName"] != succeeded["lastBackupName"]
     assert world.target()["tables"][table]["rows"][0][1] == "updated after the failed migration", "no write lost"
+
+
+def test_a_later_run_whose_preflight_fails_keeps_the_replication_an_earlier_run_started(rehearsal_world):
+    """A runtime briefly offline is no reason to cancel a migration that has replicated for days."""
+    plan, dag, world = setup(rehearsal_world, "online")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="wait_for_migration")  # ready for cutover
+    world.world.set_integration_runtime_state(SERVICE_ID, "Offline")
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "success"
+    [operation] = world.operations()
+    assert operation["migrationStatus"] == "InProgress", "not canceled: it keeps replicating"
+    assert world.target()["state"] == "RESTORING" and world.source_writable()
+    world.world.set_integration_runtime_state(SERVICE_ID, "Online")
+    third = RunDriver(dag, world.observe)
+    third.run_database("db")
+    assert third.outcome("db") == "migrated", third.errors
+    assert len(world.operations()) == 1, "the third run completed the same migration"
