@@ -40,7 +40,7 @@ from migration_orchestration_lib.cutover_windows import fitting_at
 from migration_orchestration_lib.operators import MigrationTask
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.settings import ConfigurationError, Timing, is_dry_run
-from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, CutoverWait, StepContext
+from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, CutoverWait, StepContext, WindowMissed
 
 HITL_MINIMUM_AIRFLOW = (3, 1)
 HITL_AVAILABLE = AIRFLOW_VERSION >= HITL_MINIMUM_AIRFLOW
@@ -108,6 +108,7 @@ class StepGate:
     # MigrationTask's reporting reads plan, database_name and phase, which this gate has too.
     _emit = MigrationTask._emit
     _report_failure = MigrationTask._report_failure
+    _miss_window = MigrationTask._miss_window
 
     def __init__(self, plan: MigrationPlan, database_name: str, timing: Timing) -> None:
         self.plan, self.database_name, self.timing = plan, database_name, timing
@@ -131,6 +132,8 @@ class StepGate:
         except CutoverWait as waiting:
             window = self._asked_window(ctx, waiting)
             return Turn(ASK if window else WAIT, str(waiting), waiting.status, waiting.until, window)
+        except WindowMissed as missed:
+            self._miss_window(ctx, missed, ctx.first_poke)
         except Exception as error:
             self._report_failure(ctx, error, ctx.first_poke)
             raise

@@ -42,3 +42,6 @@ class AirflowVariableApprovals:
 
     def put(self, database: str, record: ApprovalRecord) -> None:
         set_variable(approval_variable(database), record.to_json())
+
+    def clear(self, database: str) -> None:
+        set_variable(approval_variable(database), "")

@@ -12,7 +12,11 @@ missed window. Its return value carries the window's close for the steps after i
   aborted: stopping an offline copy after the freeze would spend the downtime for nothing.
 `cutover.maxConcurrent` counts cutovers in progress from the world (DMS `completing`, or a source
 frozen while its migration has not succeeded), never from Airflow's history; the freezing step
-counts again in the admission pool (one slot), so two databases never take the same place.
+counts again in the admission pool (one slot), so two databases never take the same place. Through
+Data Factory a freeze finishes pokes later, after the slot was given back, so an admission is also
+recorded (`services.records`) and counted until the source is seen frozen or the database's
+`expectedMinutes` pass. A cutover resumed after a crash goes on only in the window its approval was
+for; `release` ends a cutover's admission and consumes its approval.
 """
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ from typing import Optional
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import migrations_by_database
-from migration_orchestration_lib.cutover_gate import GO, ApprovalRecord, decide_cutover
-from migration_orchestration_lib.cutover_windows import Opening, iso_utc, open_at, openings_around
+from migration_orchestration_lib.cutover_gate import ANY_TIME, GO, ApprovalRecord, decide_cutover, parse_record
+from migration_orchestration_lib.cutover_windows import Opening, iso_utc, open_at, openings_around, parse_iso_utc
 from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.migration_stage import Standing, standing, standing_of
 from migration_orchestration_lib.step_context import (
@@ -51,6 +55,8 @@ def await_cutover(ctx: StepContext) -> StepResult:
     now = clock.now()
     if _own_cutover_in_progress(ctx, now_standing):
         opening = _latest_opening(ctx, now)
+        if database.cutover.approval.required and not now_standing.is_live:
+            _check_resumed_in_approved_window(ctx, opening)
         # Frozen before any window opened: no window covers it, so it counts as closed now.
         closes = opening.closes if opening else (now if database.cutover.windows else None)
         clock.hold(database.name, None, closes)
@@ -111,6 +117,20 @@ def _latest_opening(ctx: StepContext, now: datetime) -> Optional[Opening]:
     return max(opened, key=lambda o: o.opens) if opened else None
 
 
+def _check_resumed_in_approved_window(ctx: StepContext, opening: Optional[Opening]) -> None:
+    """A frozen source from a crashed run goes on only in the window its approval was for; in a later
+    one nobody approved the downtime, so it goes back to replicating (rollback unfreezes it)."""
+    record, _ = parse_record(ctx.services.approvals.get(ctx.database.name))
+    window = opening.key if opening else ANY_TIME
+    if record is None or record.decision != "approve" or record.window != window:
+        approved = "window %s" % record.window if record is not None and record.decision == "approve" else "no approval on record"
+        raise WindowMissed(
+            "the cutover of %s began on an approval (%s) that is not for the window open now (%s): the source is made "
+            "writable again, migration %s keeps replicating and waits for an approval"
+            % (ctx.database.name, approved, window, ctx.operation_id)
+        )
+
+
 def _own_cutover_in_progress(ctx: StepContext, now: Standing) -> bool:
     database = ctx.database
     if now.is_live:
@@ -133,13 +153,42 @@ def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
     bucket = int(utc_now().timestamp() // max(ctx.timing.max_poke_wait.total_seconds(), 2.0))
     count = 0
     for other in ctx.plan.databases:
-        status = statuses.get(other.name)
-        if other.name == ctx.database.name or status is None or not status.is_in_flight:
+        if other.name == ctx.database.name:
             continue
-        stage = standing_of(other, status).stage
-        if stage == stages.COMPLETING or (other.freezes_source and _frozen(ctx, other, "in-progress:%s:%d" % (other.name, bucket))):
+        status = statuses.get(other.name)
+        stage = standing_of(other, status).stage if status is not None and status.is_in_flight else None
+        if stage == stages.COMPLETING or (
+            stage is not None and other.freezes_source and _frozen(ctx, other, "in-progress:%s:%d" % (other.name, bucket))
+        ):
             count += 1
+        elif (status is None or stage in stages.ACTIVE) and _admitted_lately(ctx, other, now):
+            count += 1  # admitted, its freeze not seen yet
     return count
+
+
+def _admission_key(ctx: StepContext, database) -> str:
+    return "migration_cutover_admitted__%s__%s" % (ctx.plan.name, database.name)
+
+
+def _admitted_lately(ctx: StepContext, database, now: datetime) -> bool:
+    admitted = ctx.services.records.get(_admission_key(ctx, database))
+    if not admitted:
+        return False
+    return now - parse_iso_utc(admitted) < timedelta(minutes=database.cutover.expected_minutes)
+
+
+def release(ctx: StepContext, consume_approval: bool = True) -> None:
+    """A gated database's cutover ended (migrated, back to replicating, rolled back): the simulated
+    clock moves on, its admission ends, and its approval is consumed (a later attempt asks again;
+    `consume_approval=False` where the cutover never began, so an approval given ahead stays)."""
+    database = ctx.database
+    if not ctx.plan.is_gated(database):
+        return
+    ctx.services.clock.release(database.name)
+    if ctx.plan.max_concurrent_cutovers is not None:
+        ctx.services.records.put(_admission_key(ctx, database), "")
+    if consume_approval and database.cutover.approval.required:
+        ctx.services.approvals.clear(database.name)
 
 
 def admit_freeze(ctx: StepContext) -> None:
@@ -159,6 +208,8 @@ def admit_freeze(ctx: StepContext) -> None:
         in_progress = cutovers_in_progress(ctx, now)
         if in_progress >= plan.max_concurrent_cutovers:
             raise StepPending("%d cutover(s) in progress (cutover.maxConcurrent %d)" % (in_progress, plan.max_concurrent_cutovers))
+        # Before the freeze is submitted: others count this cutover from now on, frozen or not yet.
+        ctx.services.records.put(_admission_key(ctx, database), iso_utc(now))
 
 
 def check_window_open(ctx: StepContext, now_standing: Standing) -> None:

@@ -4,7 +4,7 @@ From then on applications may move to the target, so no later run may make the s
 again (two writable copies) or judge the target by comparing it with the frozen source (it holds
 their writes by now). The record is the Airflow Variable `migration_migrated__<plan>__<database>`,
 holding the DMS migration's operation id; a rehearsal keeps it in its world directory
-(`rehearsal_cutover.FileRecords`).
+(`rehearsal_cutover.FileRecords`). `services.records` keeps it, beside the cutover admissions.
 """
 from __future__ import annotations
 
@@ -19,18 +19,20 @@ def handoff_key(plan_name: str, database_name: str) -> str:
     return "%s%s__%s" % (HANDOFF_VARIABLE_PREFIX, plan_name, database_name)
 
 
-class AirflowVariableHandoffs:
-    def get(self, key: str) -> Optional[str]:
-        return get_variable(key)
+class AirflowVariableRecords:
+    """Small records the DAG keeps between runs, one Airflow Variable each (empty: none)."""
 
-    def put(self, key: str, operation_id: str) -> None:
-        set_variable(key, operation_id)
+    def get(self, key: str) -> Optional[str]:
+        return get_variable(key) or None
+
+    def put(self, key: str, value: str) -> None:
+        set_variable(key, value)
 
 
 def declared_migrated(ctx, operation_id: Optional[str]) -> bool:
     """Whether a run declared this very migration migrated."""
-    return operation_id is not None and ctx.services.handoffs.get(handoff_key(ctx.plan.name, ctx.database.name)) == operation_id
+    return operation_id is not None and ctx.services.records.get(handoff_key(ctx.plan.name, ctx.database.name)) == operation_id
 
 
 def declare_migrated(ctx, operation_id: str) -> None:
-    ctx.services.handoffs.put(handoff_key(ctx.plan.name, ctx.database.name), operation_id)
+    ctx.services.records.put(handoff_key(ctx.plan.name, ctx.database.name), operation_id)

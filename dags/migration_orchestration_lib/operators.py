@@ -108,10 +108,7 @@ class MigrationTask(BaseSensorOperator):
             ctx.task_instance.xcom_push(key=OUTCOME_KEY, value=WAITING)
             raise AirflowSkipException(str(still))
         except WindowMissed as missed:
-            # Not a failure of the migration: the rollback task goes back to replicating.
-            self._emit(ctx, "WindowMissed", str(missed), first)
-            ctx.task_instance.xcom_push(key=WINDOW_MISSED_KEY, value=str(missed))
-            raise AirflowFailException(str(missed)) from missed
+            self._miss_window(ctx, missed, first)
         except Exception as error:
             self._report_failure(ctx, error, first)
             raise
@@ -159,6 +156,12 @@ class MigrationTask(BaseSensorOperator):
         if self.timing.deferrable:
             self.defer(trigger=time_delta_trigger(delay), method_name="resume", kwargs={"first_poke": first.isoformat()})
         raise AirflowRescheduleException(now + delay)
+
+    def _miss_window(self, ctx: StepContext, missed: WindowMissed, first: datetime) -> None:
+        """Not a failure of the migration: the rollback task goes back to replicating."""
+        self._emit(ctx, "WindowMissed", str(missed), first)
+        ctx.task_instance.xcom_push(key=WINDOW_MISSED_KEY, value=str(missed))
+        raise AirflowFailException(str(missed)) from missed
 
     def _report_failure(self, ctx: StepContext, error: Exception, first: datetime) -> None:
         """The step's failure as an event (Retrying while Airflow retries it); a failure no retry can fix

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import List
 
-from migration_orchestration_lib import target_removal
+from migration_orchestration_lib import cutover_steps, target_removal
 from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.handoffs import declared_migrated
 from migration_orchestration_lib.migration_stage import Standing
@@ -29,7 +29,7 @@ from migration_orchestration_lib.steps import standing
 
 ROLLBACK_TASK = "rollback"
 # The steps that may end a database's run as "back to replicating" (see cutover_steps).
-WINDOW_CHECKED_TASKS = ("start_migration", "freeze_source", "final_backup", "cutover")
+WINDOW_CHECKED_TASKS = ("await_cutover", "start_migration", "freeze_source", "final_backup", "cutover")
 
 
 class NothingToRollBack(Exception):
@@ -39,7 +39,7 @@ class NothingToRollBack(Exception):
 def roll_back(ctx: StepContext) -> StepResult:
     database, services = ctx.database, ctx.services
     if not ctx.preflight_ran():
-        _release_cutover(ctx)
+        cutover_steps.release(ctx, consume_approval=False)
         raise NothingToRollBack(
             "%s never started in this run (a database it depends on failed): nothing to roll back" % database.name
         )
@@ -101,5 +101,4 @@ def _back_to_replicating(
 
 
 def _release_cutover(ctx: StepContext) -> None:
-    if ctx.plan.is_gated(ctx.database):
-        ctx.services.clock.release(ctx.database.name)
+    cutover_steps.release(ctx)

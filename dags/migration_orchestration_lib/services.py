@@ -14,7 +14,7 @@ from migration_orchestration_lib import settings
 from migration_orchestration_lib.cutover_services import AirflowVariableApprovals, SystemClock
 from migration_orchestration_lib.dms_gateway import DmsGateway, OperationTiming
 from migration_orchestration_lib.events import event_writer_for
-from migration_orchestration_lib.handoffs import AirflowVariableHandoffs
+from migration_orchestration_lib.handoffs import AirflowVariableRecords
 from migration_orchestration_lib.plan import MigrationPlan
 
 DATA_FACTORY_ID_VARIABLE = "MIGRATION_DATA_FACTORY_ID"
@@ -28,7 +28,7 @@ class Services:
     clock: Any = field(default_factory=SystemClock)  # or the rehearsal's SimulatedClock
     approvals: Any = field(default_factory=AirflowVariableApprovals)  # or the rehearsal's FileApprovals
     simulated_approvals: Dict[str, str] = field(default_factory=dict)  # rehearsal: database -> approve | reject
-    handoffs: Any = field(default_factory=AirflowVariableHandoffs)  # or the rehearsal's FileRecords
+    records: Any = field(default_factory=AirflowVariableRecords)  # handoffs, admissions; or the rehearsal's FileRecords
 
 
 def services_for(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> Services:

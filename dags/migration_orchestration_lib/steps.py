@@ -183,7 +183,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
-    if ctx.plan.is_gated(database) and not is_frozen(ctx.sql.source_state(database)):
+    if ctx.plan.is_gated(database) and not _freeze_begun(ctx):
         cutover_steps.admit_freeze(ctx)
     ctx.sql.freeze_source(database)
     return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
@@ -257,8 +257,7 @@ def done(ctx: StepContext) -> StepResult:
     if now.stage != stages.SUCCEEDED:
         raise StepFailure("%s cannot be declared migrated: %s" % (ctx.database.name, now.describe()))
     declare_migrated(ctx, now.operation_id)
-    if ctx.plan.is_gated(ctx.database):
-        ctx.services.clock.release(ctx.database.name)
+    cutover_steps.release(ctx)
     return StepResult("%s migrated and validated (migration %s)" % (ctx.database.name, now.operation_id), return_value="migrated")
 
 

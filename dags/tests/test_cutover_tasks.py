@@ -276,3 +276,51 @@ def test_writes_after_a_missed_window_reach_the_target_in_the_next_window(world,
     finals = [b["fileName"] for b in view.world.backups("sql01", "Sales") if "_final_" in b["fileName"]]
     assert len(finals) == 2 and finals[0] == first_finals[0], "the next window took a final backup of its own"
     assert [999, "written after the window", 1] in view.target()["tables"][table]["rows"], "no write lost"
+
+
+def test_a_cutover_resumed_in_a_later_window_goes_back_to_replicating_without_that_windows_approval(world, monkeypatch):
+    """Approved for Saturday the 5th, frozen, the worker dies; a run a week later must not finish the
+    cutover in the window of the 12th, which nobody approved: the source is made writable again."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    plan = gated_plan()
+    view = Recorder(world, plan)
+    with pytest.raises(WorkerCrashed):
+        RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe).run_database("db", crash_after="freeze_source")
+    assert not view.source_writable()
+    monkeypatch.delenv("MIGRATION_SIMULATE_APPROVAL")  # nobody approves the next window
+    state = json.loads((world / CLOCK_FILE).read_text())
+    state["now"] = "2026-12-12T21:30:00Z"  # inside the next Saturday's window
+    (world / CLOCK_FILE).write_text(json.dumps(state))
+    second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    states = second.run_database("db")
+
+    assert states["db.await_cutover"] == "failed" and second.outcome("db") == "waiting"
+    assert "not for the window open now (2026-12-12T21:00:00Z)" in second.errors["db.await_cutover"]
+    assert view.source_writable() and [op["migrationStatus"] for op in view.operations()] == ["InProgress"]
+
+
+def test_an_approval_is_consumed_by_the_cutover_it_approved(world, monkeypatch):
+    """Without windows an approval's window is "any": kept after a failed attempt, it would approve
+    every later one, weeks later, without asking."""
+    from migration_orchestration_lib import steps
+    from migration_orchestration_lib.step_context import StepFailure
+
+    def unreachable_share(ctx):
+        raise StepFailure("backup share unreachable")
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    monkeypatch.setitem(steps.STEPS, "final_backup", unreachable_share)
+    plan = gated_plan(windows=())
+    view = Recorder(world, plan)
+    first = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "rolled_back" and len(events(world, "Approved")) == 1
+    monkeypatch.setitem(steps.STEPS, "final_backup", steps.final_backup)
+    monkeypatch.delenv("MIGRATION_SIMULATE_APPROVAL")  # nobody approves the next attempt
+    asked = len(events(world, "AwaitingApproval"))
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-04T12:00:00Z")
+    second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    second.run_database("db")
+
+    assert second.xcom[("db.await_cutover", "outcome")] == "waiting" and len(events(world, "AwaitingApproval")) > asked
+    assert view.source_writable() and view.frozen_at is not None  # frozen once, in the first attempt

@@ -16,7 +16,7 @@ from conftest import register_for_dag_test
 from migration_orchestration_lib.airflow_compat import DAG, BaseOperator, timezone
 from migration_orchestration_lib.cutover_gate import ApprovalRecord, approval_command, approval_variable, parse_record
 from migration_orchestration_lib.cutover_services import AirflowVariableApprovals
-from migration_orchestration_lib.handoffs import AirflowVariableHandoffs, handoff_key
+from migration_orchestration_lib.handoffs import AirflowVariableRecords, handoff_key
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.airflow210, pytest.mark.airflow26]
 
@@ -57,7 +57,7 @@ def test_the_printed_command_is_the_record_a_task_reads_and_a_task_writes_a_reco
 
 class DeclareAndReadHandoff(BaseOperator):
     def execute(self, context):
-        store = AirflowVariableHandoffs()
+        store = AirflowVariableRecords()
         READ["handoff before"] = store.get(handoff_key("contoso-sql", "database_1"))
         store.put(handoff_key("contoso-sql", "database_1"), "3f0c5e4e-0000-4000-8000-000000000001")
         READ["handoff after"] = store.get(handoff_key("contoso-sql", "database_1"))

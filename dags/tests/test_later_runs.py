@@ -11,7 +11,7 @@ from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.handoffs import handoff_key
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import SERVICE_ID
-from migration_orchestration_lib.rehearsal_cutover import HANDOFFS_FILE, FileRecords
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
@@ -30,7 +30,7 @@ def migrated_then_used(directory):
     first.run_database("db")
     assert first.outcome("db") == "migrated", first.errors
     [operation] = world.operations()
-    assert FileRecords(str(directory), HANDOFFS_FILE).get(handoff_key(plan.name, "db")) == operation["migrationOperationId"]
+    assert FileRecords(str(directory), RECORDS_FILE).get(handoff_key(plan.name, "db")) == operation["migrationOperationId"]
     table = sorted(world.target()["tables"])[0]
     written = world.target()["tables"][table]
     world.world.set_table(world.target_server, "Sales", table, written["columns"], written["rows"] + [list(written["rows"][0])])

@@ -1,0 +1,119 @@
+"""`cutover.maxConcurrent` when the freeze finishes pokes after its admission (SQL through Data
+Factory: a pipeline run per statement, the admission slot given back between pokes). The SQL access
+and DMS here are small stand-ins written for this test; the steps and the gate are the DAG's."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib import steps
+from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.settings import Timing
+from migration_orchestration_lib.sql_access import SqlOperationHandle, SqlResult
+from migration_orchestration_lib.step_context import StepContext, StepPending
+
+NOW = datetime(2026, 12, 5, 22, 0, tzinfo=timezone.utc)
+SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
+
+
+class PipelineRunSql:
+    """Like Data Factory: an operation is adopted by key; it finishes on its second read, and only
+    then does what its SQL says to the world."""
+
+    def __init__(self, frozen):
+        self.frozen, self.runs = frozen, {}
+
+    def submit(self, operation):
+        self.runs.setdefault(operation.key, {"operation": operation, "reads": 0, "rows": None})
+        return SqlOperationHandle(key=operation.key, reference="run")
+
+    def submitted(self, operation):
+        return operation.key in self.runs
+
+    def result(self, handle):
+        run = self.runs[handle.key]
+        run["reads"] += 1
+        if run["rows"] is None and run["reads"] >= 2:
+            database = re.search(r"name = N?'([^']+)'", run["operation"].sql).group(1)
+            if "SET READ_ONLY" in run["operation"].sql:
+                self.frozen[database] = True
+            run["rows"] = [{"database_name": database, "state_desc": "ONLINE", "recovery_model_desc": "FULL",
+                            "is_read_only": int(self.frozen[database]), "user_access_desc": "MULTI_USER"}]
+        return None if run["rows"] is None else SqlResult(rows=run["rows"])
+
+
+def replicating(source):
+    return MigrationStatus(migration_operation_id="op-" + source, migration_status="InProgress", provisioning_state="Succeeded",
+                           source_database_name=source, pending_log_backups_count=0, last_restored_filename="x.trn",
+                           current_restoring_filename="x.trn")
+
+
+class Dms:
+    def __init__(self, plan):
+        self.plan = plan
+
+    def current_migration(self, target):
+        return replicating(next(d.source_database for d in self.plan.databases if d.target_database == target.database_name))
+
+    def migrations_on_service(self):
+        return [(self.plan.target_of(d).resource_id.value, d.target_database, replicating(d.source_database)) for d in self.plan.databases]
+
+
+class Clock:
+    def now(self):
+        return NOW
+
+
+class Records(dict):
+    def __init__(self):
+        super().__init__()
+        self.writes = []
+
+    def put(self, key, value):
+        self.writes.append(key)
+        self[key] = value
+
+
+class Services:
+    def __init__(self, plan, sql):
+        self.dms, self.sql_access, self.clock, self.records = Dms(plan), sql, Clock(), Records()
+
+
+class TaskInstance:
+    try_number = 1
+
+    def __init__(self, database):
+        self.database = database
+
+    def xcom_pull(self, task_ids, key="return_value"):
+        if task_ids == "%s.await_cutover" % self.database:  # both went through the gate into tonight's window
+            return {"closes": "2026-12-06T03:00:00Z", "window": "2026-12-05T21:00:00Z", "deadline": "2099-01-01T00:00:00+00:00"}
+        return None
+
+
+def test_with_max_concurrent_1_one_source_freezes_while_the_others_freeze_is_still_running():
+    cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}
+    document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=cutover), database_entry("b", "Hr", mode="online", cutover=cutover)])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    sql = PipelineRunSql({"Sales": False, "Hr": False})
+    services = Services(plan, sql)
+
+    def poke(name):
+        ctx = StepContext(plan, plan.database(name), {"run_id": "r1", "ti": TaskInstance(name)}, Timing.for_environment({}), "freeze_source", _services=services)
+        try:
+            steps.freeze_source(ctx)
+            return "done"
+        except StepPending as pending:
+            return str(pending)
+
+    outcomes = []
+    for _ in range(6):  # one poke each in turn, each in the one admission slot and out again
+        outcomes.append((poke("a"), poke("b")))
+
+    assert sql.frozen == {"Sales": True, "Hr": False}, outcomes
+    assert outcomes[-1] == ("done", "1 cutover(s) in progress (cutover.maxConcurrent 1)")
+    # a was admitted once: the pokes after its freeze was submitted do not ask again.
+    assert services.records.writes == ["migration_cutover_admitted__contoso-sql__a"]
