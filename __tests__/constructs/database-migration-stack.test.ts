@@ -27,7 +27,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
       azurerm_kubernetes_cluster: 1,
       azurerm_kubernetes_cluster_node_pool: 1,
       azurerm_container_registry: 1,
-      azurerm_user_assigned_identity: 2, // the control plane's and the Airflow workload identity
+      azurerm_user_assigned_identity: 3, // the control plane's, the workers' (the task identity) and the secrets reader's
       azurerm_federated_identity_credential: 4,
       azurerm_private_endpoint: 1, // Key Vault
       azurerm_log_analytics_workspace: 1,

@@ -343,21 +343,34 @@ describe('KubernetesAirflowHost', () => {
       }
     });
 
-    it('annotates those service accounts with the client id and labels their pods for the webhook', () => {
+    it('annotates the workers with the task identity and the other components with the secrets reader, and labels their pods for the webhook', () => {
+      const taskIdentity = expect.stringMatching(fromHostStack('azurerm_user_assigned_identity', /airflow_Identity_[0-9A-F]+/, 'client_id'));
+      const secretsReader = expect.stringMatching(fromHostStack('azurerm_user_assigned_identity', /airflow_SecretsReaderIdentity_[0-9A-F]+/, 'client_id'));
       for (const component of components) {
         expect(values[component].serviceAccount).toEqual({
           create: true,
           name: AIRFLOW_SERVICE_ACCOUNTS[component],
-          annotations: { [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: expect.stringMatching(fromHostStack('azurerm_user_assigned_identity', /airflow_Identity_[0-9A-F]+/, 'client_id')) },
+          annotations: { [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: component === 'workers' ? taskIdentity : secretsReader },
         });
         expect(values[component].labels).toEqual({ [WORKLOAD_IDENTITY_LABEL]: 'true' });
       }
       expect(values.workers.useWorkerDedicatedServiceAccounts).toBe(false);
     });
 
-    it('creates the federated credentials one after another (Entra ID refuses concurrent writes)', () => {
+    it('lets the secrets reader (scheduler, triggerer, API server) read Key Vault secrets and nothing else', () => {
+      const reader = Object.entries(resourcesOfType(synth, 'azurerm_user_assigned_identity')).find(([id]) => id.includes('SecretsReaderIdentity'))!;
+      expect(reader[1].name).toBe('id-contoso-sql-airflow-secrets');
+      const grants = Object.values(resourcesOfType(synth, 'azurerm_role_assignment')).filter((assignment) =>
+        String(assignment.principal_id).includes(`azurerm_user_assigned_identity.${reader[0]}.`),
+      );
+      expect(grants.map((grant) => [grant.role_definition_name, grant.scope])).toEqual([['Key Vault Secrets User', expect.stringContaining('vault')]]);
+      const federated = credentials.filter((credential) => String(credential.parent_id).includes(reader[0])).map((credential) => credential.subject);
+      expect(federated.sort()).toEqual(['scheduler', 'triggerer', 'apiServer'].map((c) => `system:serviceaccount:${host.namespace}:${AIRFLOW_SERVICE_ACCOUNTS[c as 'scheduler']}`).sort());
+    });
+
+    it('creates the federated credentials of each identity one after another (Entra ID refuses concurrent writes)', () => {
       const chained = credentials.filter((credential) => credential.depends_on);
-      expect(chained).toHaveLength(credentials.length - 1);
+      expect(chained).toHaveLength(credentials.length - 2);
     });
 
     it('grants the identity nothing itself: the stack grants what the DAG needs to `identity`', () => {

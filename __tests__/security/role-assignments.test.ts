@@ -39,6 +39,7 @@ const README_TABLE = `| principal | role | scope |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Monitoring Metrics Publisher\` | data collection rule \`dcr-contoso-sql\` |
+| Airflow secrets reader identity \`id-contoso-sql-airflow-secrets\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
 | AKS control plane identity \`id-contoso-sql-aks\` | \`Network Contributor\` | virtual network \`vnet-contoso-sql-airflow\` |
 | AKS kubelet identity | \`AcrPull\` | container registry \`acrcontososql09e6\` |
 | Data Factory \`adf-contoso-sql\` managed identity | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
@@ -70,7 +71,7 @@ describe('role assignments of the default stack', () => {
   });
 
   it('follow least privilege', () => {
-    expect(grants).toHaveLength(12);
+    expect(grants).toHaveLength(13);
     expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
   });
 

@@ -141,9 +141,9 @@ function resolvePrincipal(synth: SynthesizedStack, plan: MigrationPlan, principa
   const ref = REFERENCE.exec(principalId);
   if (ref?.[1] === 'azurerm_user_assigned_identity' && ref[3] === 'principal_id') {
     const name = String(synth.resource.azurerm_user_assigned_identity[ref[2]].name);
-    return name.endsWith('-aks')
-      ? { principalKind: 'cluster', principal: `AKS control plane identity \`${name}\`` }
-      : { principalKind: 'airflow', principal: `Airflow managed identity \`${name}\`` };
+    if (name.endsWith('-aks')) return { principalKind: 'cluster', principal: `AKS control plane identity \`${name}\`` };
+    if (name.endsWith('-airflow-secrets')) return { principalKind: 'airflow', principal: `Airflow secrets reader identity \`${name}\`` };
+    return { principalKind: 'airflow', principal: `Airflow managed identity \`${name}\`` };
   }
   if (ref?.[1] === 'azurerm_kubernetes_cluster' && ref[3] === 'kubelet_identity[0].object_id') {
     return { principalKind: 'cluster', principal: 'AKS kubelet identity' };

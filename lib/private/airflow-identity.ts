@@ -21,9 +21,14 @@ export type Federation = FederatedCredential & { readonly id: string };
  * The user-assigned managed identity the DAG acts as (`Identity` in `scope`), federated so that
  * workloads presenting each credential's issuer and subject get its Entra ID tokens without a secret.
  */
-export function federatedManagedIdentity(scope: Construct, placement: HostPlacement, federations: readonly Federation[]) {
+export function federatedManagedIdentity(
+  scope: Construct,
+  placement: HostPlacement,
+  federations: readonly Federation[],
+  nameSuffix = 'airflow',
+) {
   const managedIdentity = new UserAssignedIdentity(scope, 'Identity', {
-    name: resourceName('id', `${placement.namePrefix}-airflow`),
+    name: resourceName('id', `${placement.namePrefix}-${nameSuffix}`),
     resourceGroupName: placement.resourceGroup.name,
     location: placement.location,
     tags: placement.tags,

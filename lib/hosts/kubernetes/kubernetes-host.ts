@@ -4,6 +4,7 @@ import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluste
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { BuiltInRole } from '../../private/role-names';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
@@ -12,7 +13,7 @@ import { ILogAnalyticsWorkspace } from '../../core/references';
 import { KubernetesHostSettings } from '../../plan/types';
 import { AirflowRelease } from '../../private/kubernetes/airflow-release';
 import { DEFERRABLE_WAITS } from '../dag-environment';
-import { AIRFLOW_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
+import { SECRETS_READER_SERVICE_ACCOUNTS, TASK_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
 import { AirflowCluster } from '../../private/kubernetes/cluster';
 import { GeneratedSecrets } from '../../private/kubernetes/generated-secrets';
 import { AirflowImageBuild } from '../../private/kubernetes/image-build';
@@ -222,9 +223,23 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       ...common,
       oidcIssuerUrl: cluster.oidcIssuerUrl,
       namespace: this.namespace,
-      serviceAccountNames: Object.values(AIRFLOW_SERVICE_ACCOUNTS),
+      serviceAccountNames: TASK_SERVICE_ACCOUNTS,
     });
     this.identity = workloadIdentity.identity;
+    const secretsReader = new AirflowWorkloadIdentity(this, 'SecretsReaderIdentity', {
+      ...common,
+      oidcIssuerUrl: cluster.oidcIssuerUrl,
+      namespace: this.namespace,
+      serviceAccountNames: SECRETS_READER_SERVICE_ACCOUNTS,
+      nameSuffix: 'airflow-secrets',
+    }).identity;
+    new RoleAssignment(this, 'SecretsReaderReadsSecrets', {
+      scope: props.keyVault.id,
+      roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
+      principalId: secretsReader.principalId,
+      principalType: secretsReader.principalType,
+      description: "Airflow's secrets backend in the scheduler, triggerer and API server: the migration's connections",
+    });
 
     new AirflowMonitoring(this, 'Monitoring', {
       ...common,
@@ -292,6 +307,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       imageRepository: image.imageRepository,
       imageTag: image.imageTag,
       identityClientId: this.identity.clientId,
+      secretsReaderClientId: secretsReader.clientId,
       bundle: props.bundle,
       environment: this.environment,
       database: {

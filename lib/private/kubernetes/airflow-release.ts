@@ -25,8 +25,10 @@ export interface AirflowReleaseProps {
   readonly imageRepository: string;
   /** Tag of that image. */
   readonly imageTag: string;
-  /** Client id the Airflow service accounts are annotated with. */
+  /** Client id the workers' service account is annotated with (the identity tasks act as). */
   readonly identityClientId: string;
+  /** Client id the other Airflow service accounts are annotated with (Key Vault reads only). */
+  readonly secretsReaderClientId: string;
   /** The DAG package and the rendered plan, delivered as config maps. */
   readonly bundle: DagBundle;
   /** Environment of every Airflow container (ids and endpoints only). */
@@ -132,6 +134,7 @@ export class AirflowRelease extends Construct {
       imageRepository: props.imageRepository,
       imageTag: props.imageTag,
       identityClientId: props.identityClientId,
+      secretsReaderClientId: props.secretsReaderClientId,
       secrets: this.secretNames,
       dagVolume: this.dagConfigMaps.volume,
       dagBundleHash: props.bundle.contentHash,

@@ -97,8 +97,11 @@ export const WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = 'azure.workload.identity/c
 export const DAG_BUNDLE_HASH_ANNOTATION = 'checksum/dag-bundle';
 
 /**
- * Service account of each Airflow component that runs task code or reads the secrets backend
- * (the API server serves connections to tasks in Airflow 3); each is federated to the identity.
+ * Service account of each Airflow component that acts in Azure. The workers run the tasks: they
+ * are federated to the identity the DAG acts as (DMS, SQL targets, events). The others only read
+ * the Key Vault secrets backend (the API server serves connections to tasks in Airflow 3): they are
+ * federated to a second identity that can do nothing else, so a compromised API server cannot
+ * drive migrations.
  */
 export const AIRFLOW_SERVICE_ACCOUNTS = {
   scheduler: `${RELEASE_NAME}-scheduler`,
@@ -106,6 +109,14 @@ export const AIRFLOW_SERVICE_ACCOUNTS = {
   triggerer: `${RELEASE_NAME}-triggerer`,
   apiServer: `${RELEASE_NAME}-api-server`,
 } as const;
+
+/** The components that act as the task identity; the rest act as the secrets reader. */
+export const TASK_SERVICE_ACCOUNTS: readonly string[] = [AIRFLOW_SERVICE_ACCOUNTS.workers];
+export const SECRETS_READER_SERVICE_ACCOUNTS: readonly string[] = [
+  AIRFLOW_SERVICE_ACCOUNTS.scheduler,
+  AIRFLOW_SERVICE_ACCOUNTS.triggerer,
+  AIRFLOW_SERVICE_ACCOUNTS.apiServer,
+];
 
 /** Names of the Kubernetes secrets Terraform creates (write-only) and the chart reads. */
 export interface ChartSecretNames {
@@ -128,7 +139,10 @@ export interface AirflowChartValuesInput {
   readonly executor: AirflowExecutor;
   readonly imageRepository: string;
   readonly imageTag: string;
+  /** Client id of the identity the tasks act as (the workers). */
   readonly identityClientId: string;
+  /** Client id of the identity that only reads Key Vault (scheduler, triggerer, API server). */
+  readonly secretsReaderClientId: string;
   readonly secrets: ChartSecretNames;
   readonly dagVolume: ProjectedVolume;
   readonly dagBundleHash: string;
@@ -151,7 +165,9 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
     serviceAccount: {
       create: true,
       name: serviceAccount,
-      annotations: { [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: input.identityClientId },
+      annotations: {
+        [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: TASK_SERVICE_ACCOUNTS.includes(serviceAccount) ? input.identityClientId : input.secretsReaderClientId,
+      },
     },
   });
   return {

@@ -13,6 +13,11 @@ export interface AirflowWorkloadIdentityProps extends HostPlacement {
   readonly namespace: string;
   /** Service accounts whose pods act as the identity (one federated credential each). */
   readonly serviceAccountNames: readonly string[];
+  /**
+   * The identity's name is `id-<namePrefix>-<nameSuffix>`.
+   * @default 'airflow'
+   */
+  readonly nameSuffix?: string;
 }
 
 /** Entra ID allows 20 federated credentials on one user-assigned identity. */
@@ -52,6 +57,6 @@ export class AirflowWorkloadIdentity extends Construct {
       managedIdentity: this.managedIdentity,
       identity: this.identity,
       federatedCredentials: this.federatedCredentials,
-    } = federatedManagedIdentity(this, props, federations));
+    } = federatedManagedIdentity(this, props, federations, props.nameSuffix));
   }
 }
