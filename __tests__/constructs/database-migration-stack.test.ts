@@ -247,3 +247,15 @@ describe.each(['dataFactory', 'fabric', 'external'] as const)('DatabaseMigration
     expect(count(synth, 'azurerm_storage_account')).toBe(host === 'fabric' ? 0 : 1);
   });
 });
+
+describe('DatabaseMigrationStack: the Kubernetes host from the plan', () => {
+  it("puts the plan's API server hardening on the cluster", () => {
+    const group = '7d1f3c9e-2b4a-4e6f-9a1b-3c5d7e9f1a2b';
+    const plan = examplePlanWith({ kubernetes: { authorizedIpRanges: ['203.0.113.0/24'], adminGroupObjectIds: [group] } });
+    const cluster = Object.values(resourcesOfType(synthMigrationStack({ plan }).synth, 'azurerm_kubernetes_cluster'))[0] as any;
+    expect(cluster.api_server_access_profile).toEqual({ authorized_ip_ranges: ['203.0.113.0/24'] });
+    expect(cluster.azure_active_directory_role_based_access_control.admin_group_object_ids).toEqual([group]);
+    const open = Object.values(resourcesOfType(synthMigrationStack().synth, 'azurerm_kubernetes_cluster'))[0] as any;
+    expect(open.api_server_access_profile).toBeUndefined();
+  });
+});

@@ -24,7 +24,7 @@ describe('airflow defaults', () => {
     expect(plan.airflow).toEqual({
       host: 'kubernetes',
       sqlAccess: 'direct',
-      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor' },
+      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor', secretRotation: 1 },
     });
   });
 
@@ -134,6 +134,21 @@ describe('plans that ask for something impossible', () => {
     expect(problems({ kubernetes: { subnetId: 'subnet-1', databaseSubnetId: 'subnet-2' } })).toEqual([
       expect.stringMatching(/^airflow\.kubernetes\.subnetId: must be an ARM id like .*\/subnets\/<subnet>$/),
       expect.stringMatching(/^airflow\.kubernetes\.databaseSubnetId: must be an ARM id like/),
+    ]);
+  });
+
+  it('takes the API server hardening of the Kubernetes host, refusing what is not an IPv4 range or a group id', () => {
+    const ranges = ['203.0.113.0/24', '198.51.100.7'];
+    const group = '7d1f3c9e-2b4a-4e6f-9a1b-3c5d7e9f1a2b';
+    const plan = parseMigrationPlan(withAirflow({ kubernetes: { authorizedIpRanges: ranges, adminGroupObjectIds: [group], secretRotation: 3 } }));
+    expect(plan.airflow).toMatchObject({ kubernetes: { authorizedIpRanges: ranges, adminGroupObjectIds: [group], secretRotation: 3 } });
+    expect(problems({ kubernetes: { authorizedIpRanges: ['203.0.113.0/33', 'office'], adminGroupObjectIds: ['admins'] } })).toEqual([
+      'airflow.kubernetes.authorizedIpRanges[0]: must be an IPv4 address range in CIDR notation, such as 203.0.113.0/24',
+      'airflow.kubernetes.authorizedIpRanges[1]: must be an IPv4 address range in CIDR notation, such as 203.0.113.0/24',
+      'airflow.kubernetes.adminGroupObjectIds[0]: must be a GUID',
+    ]);
+    expect(problems({ kubernetes: { authorizedIpRanges: [] } })).toEqual([
+      'airflow.kubernetes.authorizedIpRanges: list at least one range, or leave authorizedIpRanges out',
     ]);
   });
 

@@ -11,7 +11,7 @@ describe('defaults', () => {
     expect(plan.airflow).toEqual({
       host: 'kubernetes',
       sqlAccess: 'direct',
-      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor' },
+      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor', secretRotation: 1 },
     });
     expect(plan.concurrency).toEqual({ maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 4 });
     expect(plan).not.toHaveProperty('backupStorage');

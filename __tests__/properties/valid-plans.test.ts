@@ -15,7 +15,7 @@ function withDefaults(document: any): unknown {
     airflow: {
       host: 'kubernetes',
       sqlAccess: document.airflow?.sqlAccess ?? 'direct',
-      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor', ...document.airflow?.kubernetes },
+      kubernetes: { nodeVmSize: 'Standard_D4ds_v5', minNodes: 1, maxNodes: 4, executor: 'CeleryExecutor', secretRotation: 1, ...document.airflow?.kubernetes },
     },
     concurrency: { maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 4, ...document.concurrency },
     cutover: {},

@@ -33,6 +33,8 @@ export const FABRIC_AIRFLOW_CAPACITY_SKUS = [
 ] as const;
 
 const NAME = '[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*';
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const IPV4_RANGE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}(?:/(?:3[0-2]|[12]?[0-9]))?$`);
 const SUBNET_ID = armId(
   'Microsoft.Network',
   'virtualNetworks',
@@ -85,6 +87,21 @@ const kubernetesSchema = z
       .enum(AIRFLOW_EXECUTORS)
       .default('CeleryExecutor')
       .describe('CeleryExecutor (workers with Redis) or KubernetesExecutor (one pod per task).'),
+    authorizedIpRanges: z
+      .array(matching(IPV4_RANGE, 'must be an IPv4 address range in CIDR notation, such as 203.0.113.0/24'))
+      .min(1, { error: 'list at least one range, or leave authorizedIpRanges out' })
+      .max(200)
+      .optional()
+      .describe(
+        'IPv4 ranges (CIDR) that may reach the AKS API server; include where Terraform and kubectl run (Terraform Cloud agents too). Default: any address (Entra ID and Azure RBAC still decide who gets in).',
+      ),
+    adminGroupObjectIds: z
+      .array(guid())
+      .optional()
+      .describe('Object ids of Entra ID groups with cluster-admin rights. Default: none (the deployer gets Azure Kubernetes Service RBAC Cluster Admin).'),
+    secretRotation: integerBetween(1, 1_000_000)
+      .default(1)
+      .describe('Raise it to rotate every generated secret (metadata database password, Fernet and signing keys) in one apply.'),
   })
   .describe('Airflow 3 on AKS with the official Apache Airflow Helm chart (host kubernetes). Every field optional.');
 
