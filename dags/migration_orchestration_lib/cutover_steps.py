@@ -161,8 +161,8 @@ def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
             stage is not None and other.freezes_source and _frozen(ctx, other, "in-progress:%s:%d" % (other.name, bucket))
         ):
             count += 1
-        elif (status is None or stage in stages.ACTIVE) and _admitted_lately(ctx, other, now):
-            count += 1  # admitted, its freeze not seen yet
+        elif _admitted_lately(ctx, other, now):
+            count += 1  # admitted, its freeze not seen yet (or its migration an earlier, ended one)
     return count
 
 

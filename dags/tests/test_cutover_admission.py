@@ -50,15 +50,21 @@ def replicating(source):
                            current_restoring_filename="x.trn")
 
 
+def failed(source):
+    return MigrationStatus(migration_operation_id="old-" + source, migration_status="Failed", provisioning_state="Succeeded",
+                           source_database_name=source, pending_log_backups_count=0, last_restored_filename="x.trn",
+                           current_restoring_filename="x.trn")
+
+
 class Dms:
-    def __init__(self, plan):
-        self.plan = plan
+    def __init__(self, plan, listed=replicating):
+        self.plan, self.listed = plan, listed
 
     def current_migration(self, target):
         return replicating(next(d.source_database for d in self.plan.databases if d.target_database == target.database_name))
 
     def migrations_on_service(self):
-        return [(self.plan.target_of(d).resource_id.value, d.target_database, replicating(d.source_database)) for d in self.plan.databases]
+        return [(self.plan.target_of(d).resource_id.value, d.target_database, self.listed(d.source_database)) for d in self.plan.databases]
 
 
 class Clock:
@@ -77,8 +83,8 @@ class Records(dict):
 
 
 class Services:
-    def __init__(self, plan, sql):
-        self.dms, self.sql_access, self.clock, self.records = Dms(plan), sql, Clock(), Records()
+    def __init__(self, plan, sql, listed=replicating):
+        self.dms, self.sql_access, self.clock, self.records = Dms(plan, listed), sql, Clock(), Records()
 
 
 class TaskInstance:
@@ -117,3 +123,20 @@ def test_with_max_concurrent_1_one_source_freezes_while_the_others_freeze_is_sti
     assert outcomes[-1] == ("done", "1 cutover(s) in progress (cutover.maxConcurrent 1)")
     # a was admitted once: the pokes after its freeze was submitted do not ask again.
     assert services.records.writes == ["migration_cutover_admitted__contoso-sql__a"]
+
+
+def test_an_admission_counts_while_dms_still_lists_that_databases_earlier_ended_migration():
+    """A second attempt is admitted before DMS has its new migration: the listing still shows the
+    failed one, and the admission must count all the same."""
+    from migration_orchestration_lib.cutover_steps import cutovers_in_progress
+
+    cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}
+    document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=cutover), database_entry("b", "Hr", mode="online", cutover=cutover)])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    services = Services(plan, PipelineRunSql({"Sales": False, "Hr": False}), listed=failed)
+    services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:55:00Z")
+    ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+    assert cutovers_in_progress(ctx, NOW) == 1
+    services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:00:00Z")  # 60 minutes ago: past expectedMinutes
+    assert cutovers_in_progress(ctx, NOW) == 0
