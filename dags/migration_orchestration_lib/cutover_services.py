@@ -3,7 +3,8 @@
 `SystemClock`: real UTC; waiting, holding and releasing are no-ops (a rehearsal's simulated clock,
 `rehearsal_cutover.SimulatedClock`, moves on instead). `AirflowVariableApprovals`: the approval
 record is the Airflow Variable `migration_cutover_approval__<database>` (both channels write it;
-the operator fallback is one `airflow variables set`). Tasks read Variables through the Task SDK
+the operator fallback is one `airflow variables set`). `AirflowVariableRecords`: the other records
+kept between runs (`handoffs`, and the cutover admissions of `cutover_steps`). Tasks read Variables through the Task SDK
 on Airflow 3 (the API server, not the metadata database) and `airflow.models.Variable` on 2.x.
 """
 from __future__ import annotations
@@ -34,6 +35,17 @@ class SystemClock:
 
     def release(self, database: str) -> None:
         """The database's cutover ended (migrated, back to replicating or rolled back)."""
+
+
+class AirflowVariableRecords:
+    """Small records the DAG keeps between runs (handoffs, cutover admissions), one Airflow Variable
+    each (empty: none)."""
+
+    def get(self, key: str) -> Optional[str]:
+        return get_variable(key) or None
+
+    def put(self, key: str, value: str) -> None:
+        set_variable(key, value)
 
 
 class AirflowVariableApprovals:

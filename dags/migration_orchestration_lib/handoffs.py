@@ -4,29 +4,18 @@ From then on applications may move to the target, so no later run may make the s
 again (two writable copies) or judge the target by comparing it with the frozen source (it holds
 their writes by now). The record is the Airflow Variable `migration_migrated__<plan>__<database>`,
 holding the DMS migration's operation id; a rehearsal keeps it in its world directory
-(`rehearsal_cutover.FileRecords`). `services.records` keeps it, beside the cutover admissions.
+(`rehearsal_cutover.FileRecords`). `services.records` keeps it (`cutover_services.AirflowVariableRecords`),
+beside the cutover admissions.
 """
 from __future__ import annotations
 
 from typing import Optional
-
-from migration_orchestration_lib.airflow_compat import get_variable, set_variable
 
 HANDOFF_VARIABLE_PREFIX = "migration_migrated__"
 
 
 def handoff_key(plan_name: str, database_name: str) -> str:
     return "%s%s__%s" % (HANDOFF_VARIABLE_PREFIX, plan_name, database_name)
-
-
-class AirflowVariableRecords:
-    """Small records the DAG keeps between runs, one Airflow Variable each (empty: none)."""
-
-    def get(self, key: str) -> Optional[str]:
-        return get_variable(key) or None
-
-    def put(self, key: str, value: str) -> None:
-        set_variable(key, value)
 
 
 def declared_migrated(ctx, operation_id: Optional[str]) -> bool:

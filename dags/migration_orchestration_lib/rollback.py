@@ -23,13 +23,13 @@ from migration_orchestration_lib import cutover_steps, target_removal
 from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.handoffs import declared_migrated
 from migration_orchestration_lib.migration_stage import Standing
-from migration_orchestration_lib.step_context import WINDOW_MISSED_KEY, StepContext, StepFailure, StepResult
+from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, WINDOW_MISSED_KEY, StepContext, StepFailure, StepResult
 from migration_orchestration_lib.steps import standing
 
 
 ROLLBACK_TASK = "rollback"
 # The steps that may end a database's run as "back to replicating" (see cutover_steps).
-WINDOW_CHECKED_TASKS = ("await_cutover", "start_migration", "freeze_source", "final_backup", "cutover")
+WINDOW_CHECKED_TASKS = (AWAIT_CUTOVER_TASK, "start_migration", "freeze_source", "final_backup", "cutover")
 
 
 class NothingToRollBack(Exception):
@@ -64,7 +64,7 @@ def roll_back(ctx: StepContext) -> StepResult:
     source = ctx.sql.source_state(database)
     if source is not None and is_frozen(source):
         if now.is_live and declared_migrated(ctx, now.operation_id):
-            _release_cutover(ctx)
+            cutover_steps.release(ctx)
             raise StepFailure(
                 "%s; source database %s kept frozen: an earlier run declared migration %s migrated, so applications may "
                 "write to the target by now and a writable source would split them. Make the source writable yourself "
@@ -72,7 +72,7 @@ def roll_back(ctx: StepContext) -> StepResult:
             )
         ctx.sql.unfreeze_source(database)
         actions.append("source database %s writable again" % database.source_database)
-    _release_cutover(ctx)
+    cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
 
 
@@ -96,9 +96,6 @@ def _back_to_replicating(
     if now.is_active:
         actions.append("migration %s keeps replicating and its target is kept (never deleted)" % now.operation_id)
     actions.append(next_step)
-    _release_cutover(ctx)
+    cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status=status, return_value=outcome)
 
-
-def _release_cutover(ctx: StepContext) -> None:
-    cutover_steps.release(ctx)

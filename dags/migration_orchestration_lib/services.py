@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping
 
 from migration_orchestration_lib import settings
-from migration_orchestration_lib.cutover_services import AirflowVariableApprovals, SystemClock
+from migration_orchestration_lib.cutover_services import AirflowVariableApprovals, AirflowVariableRecords, SystemClock
 from migration_orchestration_lib.dms_gateway import DmsGateway, OperationTiming
 from migration_orchestration_lib.events import event_writer_for
-from migration_orchestration_lib.handoffs import AirflowVariableRecords
 from migration_orchestration_lib.plan import MigrationPlan
 
 DATA_FACTORY_ID_VARIABLE = "MIGRATION_DATA_FACTORY_ID"

@@ -44,16 +44,18 @@ class PipelineRunSql:
         return None if run["rows"] is None else SqlResult(rows=run["rows"])
 
 
-def replicating(source):
-    return MigrationStatus(migration_operation_id="op-" + source, migration_status="InProgress", provisioning_state="Succeeded",
+def migration(source, status="InProgress"):
+    return MigrationStatus(migration_operation_id="%s-%s" % (status, source), migration_status=status, provisioning_state="Succeeded",
                            source_database_name=source, pending_log_backups_count=0, last_restored_filename="x.trn",
                            current_restoring_filename="x.trn")
+
+
+def replicating(source):
+    return migration(source)
 
 
 def failed(source):
-    return MigrationStatus(migration_operation_id="old-" + source, migration_status="Failed", provisioning_state="Succeeded",
-                           source_database_name=source, pending_log_backups_count=0, last_restored_filename="x.trn",
-                           current_restoring_filename="x.trn")
+    return migration(source, "Failed")
 
 
 class Dms:

@@ -15,8 +15,8 @@ import pytest
 from conftest import register_for_dag_test
 from migration_orchestration_lib.airflow_compat import DAG, BaseOperator, timezone
 from migration_orchestration_lib.cutover_gate import ApprovalRecord, approval_command, approval_variable, parse_record
-from migration_orchestration_lib.cutover_services import AirflowVariableApprovals
-from migration_orchestration_lib.handoffs import AirflowVariableRecords, handoff_key
+from migration_orchestration_lib.cutover_services import AirflowVariableApprovals, AirflowVariableRecords
+from migration_orchestration_lib.handoffs import handoff_key
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.airflow210, pytest.mark.airflow26]
 

@@ -4,6 +4,7 @@ import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluste
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { assignRole } from '../../private/role-assignment';
 import { BuiltInRole } from '../../private/role-names';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { TerraformStack } from 'cdktf';
@@ -233,11 +234,9 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       serviceAccountNames: SECRETS_READER_SERVICE_ACCOUNTS,
       nameSuffix: 'airflow-secrets',
     }).identity;
-    new RoleAssignment(this, 'SecretsReaderReadsSecrets', {
-      scope: props.keyVault.id,
+    assignRole(this, 'SecretsReaderReadsSecrets', secretsReader, {
+      resourceId: props.keyVault.id,
       roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
-      principalId: secretsReader.principalId,
-      principalType: secretsReader.principalType,
       description: "Airflow's secrets backend in the scheduler, triggerer and API server: the migration's connections",
     });
 
