@@ -20,7 +20,7 @@ steps=(
   "jest (property-based plan tests, KQL, package contents)|npx jest --ci -c jest.slow.config.js"
   "diagram in README is current|node dist/scripts/diagram.js --out README.md --check"
   "terraform validate with the real providers|node dist/scripts/validate.js"
-  "checkov|bash scripts/checkov.sh"
+  "checkov|bash scripts/checkov.sh --built"
   "consumer test (packed tarball)|bash scripts/consumer-test.sh"
   "CDK Terrain|bash scripts/cdktn-test.sh"
 )
