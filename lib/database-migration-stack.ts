@@ -1,7 +1,7 @@
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { TerraformStack } from 'cdktf';
+import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiProvider } from './azapi/provider';
 import { ResourceLock } from './core/protection';
@@ -210,6 +210,13 @@ export class DatabaseMigrationStack extends TerraformStack {
     });
     this.releaseStacks = releaseStacks;
     const host = this.airflowHost;
+    if (host.kind === 'fabric' && stateBackend.type === 'terraformCloud') {
+      // Terraform Cloud's remote runners have Terraform only (HashiCorp support: install extra tools in an agent image).
+      Annotations.of(this).addWarning(
+        `the Fabric host uploads the DAG in a local-exec step that runs Node.js 20 (and the Azure CLI when no FABRIC_*/ARM_* ` +
+          `credentials are set): give Terraform Cloud workspace ${stateBackend.workspace} execution mode Local or an agent whose image has them`,
+      );
+    }
     const airflow = host.identity;
 
     if (sqlThroughFactory) {

@@ -21,8 +21,10 @@ export interface KubeProviders {
 /**
  * Providers that talk to the cluster with an Entra ID token from kubelogin, since the cluster has
  * no local accounts (no client certificate, no admin kubeconfig). The login mode decides whose
- * token: `azurecli` for a person, `workloadidentity`/`spn`/`msi` for CI (kubelogin reads the
- * usual AZURE_* variables). The cluster is read by a lookup in the stack that uses the providers,
+ * token: `azurecli` for a person, `workloadidentity`/`spn`/`msi` for CI. `spn` reads the azurerm
+ * provider's ARM_CLIENT_ID, ARM_CLIENT_SECRET and ARM_TENANT_ID (`--use-azurerm-env-vars`; without it
+ * kubelogin reads only AAD_SERVICE_PRINCIPAL_* or AZURE_*), so one set of variables signs in both;
+ * `workloadidentity` reads AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE. The cluster is read by a lookup in the stack that uses the providers,
  * a stack applied after the one that creates the cluster: a provider configured from a resource of
  * its own apply cannot plan anything on a cluster that does not exist yet.
  */
@@ -31,7 +33,7 @@ export function kubeProviders(scope: Construct, cluster: DataAzurermKubernetesCl
   const exec = {
     apiVersion: 'client.authentication.k8s.io/v1beta1',
     command: 'kubelogin',
-    args: ['get-token', '--login', login, '--server-id', AKS_ENTRA_SERVER_APP_ID],
+    args: ['get-token', '--login', login, '--server-id', AKS_ENTRA_SERVER_APP_ID, ...(login === 'spn' ? ['--use-azurerm-env-vars'] : [])],
   };
   const host = connection.host;
   const clusterCaCertificate = Fn.base64decode(connection.clusterCaCertificate);

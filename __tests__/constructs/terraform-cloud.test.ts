@@ -1,0 +1,63 @@
+import { tmpdir } from 'node:os';
+import { findPackageRoot } from '../../lib/private/package-root';
+import { TerraformCloudStateBackend } from '../../lib/state-backend';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { warningsOf } from '../helpers/test-stack';
+
+// Terraform Cloud's remote runs get only the uploaded folder and Terraform: no Node.js, no Azure
+// CLI, nothing from the machine that synthesized (HashiCorp support, "How to install npm and other
+// software in the HCP Terraform runtime environment": runs as tfc-user without sudo; bake tools into
+// an agent image).
+const cloud: TerraformCloudStateBackend = { type: 'terraformCloud', organization: 'acme', workspace: 'prod' };
+const HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
+
+describe('stacks run by Terraform Cloud', () => {
+  it.each(HOSTS)('%s: no path of the synthesizing machine reaches the Terraform JSON', (host) => {
+    const { synth, release } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), stateBackend: cloud });
+    const text = JSON.stringify([synth, release ?? {}]);
+    for (const local of [process.cwd(), findPackageRoot(), tmpdir()]) expect(text).not.toContain(local);
+  });
+
+  it.each(HOSTS)('%s: a local-exec step only where the host uploads through an API Terraform has no provider for', (host) => {
+    const { synth, release } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), stateBackend: cloud });
+    const provisioners = JSON.stringify([synth, release ?? {}]).match(/"local-exec"/g) ?? [];
+    expect(provisioners).toHaveLength(host === 'fabric' ? 1 : 0);
+  });
+
+  it("fabric: warns that the workspace must run where Node.js is (its DAG upload is a local-exec step)", () => {
+    const { stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric), stateBackend: cloud });
+    expect(warningsOf(stack)).toContainEqual(
+      expect.stringMatching(/Node\.js 20.*Terraform Cloud workspace prod execution mode Local or an agent/),
+    );
+  });
+
+  it.each(['kubernetes', 'dataFactory', 'external'] as const)('%s: no such warning (nothing runs outside Terraform)', (host) => {
+    const { stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), stateBackend: cloud });
+    expect(warningsOf(stack).filter((warning) => /Terraform Cloud/.test(warning))).toEqual([]);
+  });
+
+  it('fabric on local state: no Terraform Cloud warning', () => {
+    const { stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric) });
+    expect(warningsOf(stack).filter((warning) => /Terraform Cloud/.test(warning))).toEqual([]);
+  });
+});
+
+describe('kubelogin in CI signs in with the same ARM_* variables as the azurerm provider', () => {
+  // kubelogin reads ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID only with --use-azurerm-env-vars;
+  // without it, spn reads AAD_SERVICE_PRINCIPAL_* or AZURE_* (Azure/kubelogin
+  // pkg/internal/token/options.go, UpdateFromEnv; docs/book/src/cli/get-token.md).
+  const execArgs = (kubeloginMode: 'spn' | 'azurecli'): string[] => {
+    const { release } = synthMigrationStack({ kubeloginMode, stateBackend: cloud });
+    const provider = release!.provider as Record<string, any[]>;
+    expect(provider.helm[0].kubernetes.exec.args).toEqual(provider.kubernetes[0].exec[0].args);
+    return provider.kubernetes[0].exec[0].args;
+  };
+
+  it('spn: --use-azurerm-env-vars', () => {
+    expect(execArgs('spn')).toEqual(['get-token', '--login', 'spn', '--server-id', expect.any(String), '--use-azurerm-env-vars']);
+  });
+
+  it('azurecli: the CLI login, no variables', () => {
+    expect(execArgs('azurecli')).not.toContain('--use-azurerm-env-vars');
+  });
+});
