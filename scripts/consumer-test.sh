@@ -7,8 +7,9 @@
 #      name, the constructs also used one by one in its own stack) is type-checked strictly twice
 #      (Node16 resolution through `exports` with every .d.ts checked; `cdktf init`'s CommonJS
 #      config through `types`), compiled and run with the project as working directory;
-#   4. check-synth.js checks the stacks: the DAG (config maps, blobs) equal to the DAG files inside
-#      node_modules/<package>, the plan blob equal to the consumer's plan, the expected resources;
+#   4. check-synth.js checks the stacks: the DAG (config maps, blobs, the Fabric host's staged
+#      upload files and uploader) equal to the files inside node_modules/<package>, the plan blob
+#      equal to the consumer's plan, the expected resources;
 #   5. one installed DAG file is changed and the app synthesized again from another working
 #      directory: the blobs must follow the installed package, wherever the app runs.
 # Exit status non-zero on any failure. KEEP_CONSUMER_DIR=1 keeps the temporary folder.

@@ -235,8 +235,34 @@ if (shared) {
   check(shared.output?.factory_name !== undefined, `${STANDALONE_STACK}: no factory_name output`);
 }
 
+// --- The Fabric host: its upload step runs the installed uploader on the installed DAG files,
+// staged beside the stack and named by paths relative to it (Terraform runs in the stack's folder,
+// which is all Terraform Cloud receives).
+const FABRIC_STACK = 'contoso-fab';
+const fabric = readStack(FABRIC_STACK);
+if (fabric) {
+  const stackDir = resolve(projectDir, outdir, 'stacks', FABRIC_STACK);
+  const steps = resources(fabric, 'terraform_data').flatMap((data) => data.provisioner ?? []).map((step) => step['local-exec']);
+  if (check(steps.length === 1, `${FABRIC_STACK}: expected one local-exec upload step, found ${steps.length}`)) {
+    const match = /^node "([^"]+)\/upload\.mjs" .* --files "([^"]+)"$/.exec(steps[0].command);
+    if (check(match, `${FABRIC_STACK}: unexpected upload command ${steps[0].command}`)) {
+      const [, assetDir, filesDir] = match;
+      check(!assetDir.startsWith('/') && !filesDir.startsWith('/'), `${FABRIC_STACK}: the upload command names absolute paths`);
+      const uploader = join(stackDir, assetDir, 'upload.mjs');
+      check(
+        existsSync(uploader) && readFileSync(uploader, 'utf8') === readFileSync(join(packageDir, 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs'), 'utf8'),
+        `${FABRIC_STACK}: the staged uploader is not the installed lib/hosts/fabric/fabric-upload-files.mjs`,
+      );
+      for (const [name, content] of dagFiles) {
+        const staged = join(stackDir, filesDir, ...name.split('/'));
+        check(existsSync(staged) && readFileSync(staged, 'utf8') === content, `${FABRIC_STACK}: staged ${name} differs from the installed ${name}`);
+      }
+    }
+  }
+}
+
 if (failures.length > 0) {
   process.stderr.write(`consumer check: ${failures.length} of ${checks} checks failed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
   process.exit(1);
 }
-process.stdout.write(`consumer check: ${checks} checks passed (${dagFiles.size} DAG files, plan ${plan.name}, stacks ${plan.name}, ${releaseName} and ${STANDALONE_STACK})\n`);
+process.stdout.write(`consumer check: ${checks} checks passed (${dagFiles.size} DAG files, plan ${plan.name}, stacks ${plan.name}, ${releaseName}, ${STANDALONE_STACK} and ${FABRIC_STACK})\n`);

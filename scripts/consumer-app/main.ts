@@ -4,6 +4,7 @@
  * packed tarball beside the peer dependencies, type-checks and runs this, then checks the stacks
  * with `check-synth.js`.
  */
+import { dirname, join } from 'node:path';
 import { DataAzurermLogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/data-azurerm-log-analytics-workspace';
 import { DataAzurermResourceGroup } from '@cdktf/provider-azurerm/lib/data-azurerm-resource-group';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
@@ -101,6 +102,9 @@ const plan = loadPlan(process.env.MIGRATION_PLAN ?? 'plan.yaml');
 const app = new App();
 const stack = new DatabaseMigrationStack(app, plan.name, { plan, preventDestroy: false });
 const shared = new SharedMigrationTooling(app, STANDALONE_STACK, plan);
+// The Fabric host stages the installed uploader and DAG files as assets beside its stack.
+const fabricPlan = loadPlan(join(dirname(require.resolve('@platform/azure-db-migration/package.json')), 'examples', 'fabric-host.yaml'));
+new DatabaseMigrationStack(app, fabricPlan.name, { plan: fabricPlan, preventDestroy: false });
 app.synth();
 
 // Typed attributes a consumer builds on.
@@ -109,5 +113,5 @@ const releaseStacks: string[] = stack.releaseStacks.map((release) => release.nod
 const sharedUploaded: number = shared.host.dagStorage.storage.blobs.length;
 process.stdout.write(
   `consumer app: synthesized ${plan.name} (${plan.databases.length} databases, ${host} host, then ${releaseStacks.join(', ')}) and ` +
-    `${STANDALONE_STACK} (${sharedUploaded} DAG blobs) into ${app.outdir}\n`,
+    `${STANDALONE_STACK} (${sharedUploaded} DAG blobs) and ${fabricPlan.name} (Fabric host) into ${app.outdir}\n`,
 );
