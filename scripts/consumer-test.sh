@@ -4,9 +4,10 @@
 #   2. a fresh project there installs the tarball beside the peer dependencies at the versions of
 #      this repository's lockfile (cdktf, constructs, @cdktf/provider-azurerm, typescript, @types/node);
 #   3. the consumer app (scripts/consumer-app: its own plan, the public API imported by package
-#      name, the constructs also used one by one in its own stack) is type-checked strictly twice
+#      name, the constructs also used one by one in its own stack) is type-checked strictly three times
 #      (Node16 resolution through `exports` with every .d.ts checked; `cdktf init`'s CommonJS
-#      config through `types`), compiled and run with the project as working directory;
+#      config through `types`; that config with every .d.ts checked and the strictest flags), compiled
+#      and run with the project as working directory;
 #   4. check-synth.js checks the stacks: the DAG (config maps, blobs, the Fabric host's staged
 #      upload files and uploader) equal to the files inside node_modules/<package>, the plan blob
 #      equal to the consumer's plan, the expected resources;
@@ -88,7 +89,7 @@ echo "$(basename "$tarball"): $(wc -l <<< "$listing") files, $(du -k "$tarball" 
 phase "npm install"
 app="$work/app"
 mkdir "$app"
-cp "$fixture/main.ts" "$fixture/tsconfig.json" "$fixture/tsconfig.node16.json" "$fixture/plan.yaml" "$fixture/check-synth.js" "$app/"
+cp "$fixture/main.ts" "$fixture/tsconfig.json" "$fixture/tsconfig.node16.json" "$fixture/tsconfig.strict.json" "$fixture/plan.yaml" "$fixture/check-synth.js" "$app/"
 node -e '
   const manifest = { name: "consumer-app", version: "0.0.0", private: true, license: "UNLICENSED" };
   if (process.argv[2]) manifest.overrides = JSON.parse(process.argv[2]);
@@ -111,6 +112,9 @@ node -e '
 
 phase "type-check (Node16 resolution, all declarations)"
 node_modules/.bin/tsc -p tsconfig.node16.json
+
+phase "type-check (CommonJS, all declarations, exactOptionalPropertyTypes, noUncheckedIndexedAccess)"
+node_modules/.bin/tsc -p tsconfig.strict.json
 
 phase "compile (cdktf init tsconfig)"
 node_modules/.bin/tsc -p tsconfig.json
