@@ -1,11 +1,14 @@
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from './core/grants';
 import { IResourceGroup } from './core/references';
 import { IMigrationService } from './migration-service';
 import { TargetKind } from './plan/types';
 import { resourceGroupIdOf } from './private/arm-ids';
+import { uniqueSuffix } from './private/naming';
+import { formerAddress } from './private/retired-addresses';
 import { assignRole } from './private/role-assignment';
 
 /** A migration target the operator may act on. */
@@ -140,7 +143,10 @@ export class MigrationOperatorRole extends Construct {
   /**
    * Lets `grantee` run the plan's migrations: the operator role on the migration service, every
    * target and the backup storage, and the operation reader on their resource groups. The
-   * assignments' ids are `<id>-<n>` and `<id>-operations-<n>`, `options.id` defaulting to `Operator`.
+   * assignments' ids are `<id>-<key>` and `<id>-operations-<key>`, `options.id` defaulting to
+   * `Operator`: the key is `0` for the migration service and the own resource group, 8 hex digits of
+   * a hash of the scope's ARM id for the others (a reference's place in the list where it is not
+   * literal), so adding or removing a target moves no other assignment.
    */
   public grantRunMigrations(grantee: IGrantee, options: GrantOptions = {}): RoleAssignment[] {
     const id = options.id ?? 'Operator';
@@ -150,11 +156,28 @@ export class MigrationOperatorRole extends Construct {
         roleDefinitionId: definition.roleDefinitionResourceId,
         description: options.description ?? `${definition.nameInput} for ${id}`,
       });
-    return [
-      ...this.scopes.map((scope, index) => assign(`${id}-${index}`, this.roleDefinition, scope)),
-      ...this.resourceGroupScopes.map((scope, index) => assign(`${id}-operations-${index}`, this.operationReaderDefinition, scope)),
-    ];
+    const assignAll = (prefix: string, definition: RoleDefinition, scopes: readonly string[]) =>
+      scopes.map((scope, index) => {
+        const assignment = assign(`${prefix}-${assignmentKey(scope, index)}`, definition, scope);
+        // Earlier versions numbered every assignment by its place in the list.
+        if (assignmentKey(scope, index) !== String(index)) assignment.moveFromId(formerAddress(this, `${prefix}-${index}`, assignment));
+        return assignment;
+      });
+    return [...assignAll(id, this.roleDefinition, this.scopes), ...assignAll(`${id}-operations`, this.operationReaderDefinition, this.resourceGroupScopes)];
   }
+}
+
+/**
+ * The id suffix of the assignment on `scope`, the `index`th of its list. A scope's assignment keeps
+ * its Terraform address whatever else the plan adds or removes (its scope is ForceNew: a new scope at
+ * an old address would delete the grant and re-create it mid-migration, and Azure refuses the
+ * duplicate that the shifted list creates meanwhile): a literal ARM id is keyed by its hash. The
+ * first scope (the migration service, the own resource group) is always first and keeps `0`; a
+ * reference, whose text changes with the construct tree, keeps its place in the list.
+ */
+function assignmentKey(scope: string, index: number): string {
+  if (index === 0 || Token.isUnresolved(scope)) return String(index);
+  return uniqueSuffix(scope.toLowerCase(), 8);
 }
 
 function unique(values: readonly string[]): string[] {

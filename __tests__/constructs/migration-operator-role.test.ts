@@ -23,14 +23,18 @@ function synth(props: Partial<MigrationOperatorRoleProps>) {
   const operator = definitions.find((d) => d.name === 'Database Migration Operator (contoso-sql)')!;
   const reader = definitions.find((d) => d.name === 'Database Migration Operation Reader (contoso-sql)')!;
   const assignments = Object.values(json.resource.azurerm_role_assignment) as Array<Record<string, any>>;
-  return { operator, reader, assignments, granted };
+  const addressByScope = Object.fromEntries(
+    Object.entries(json.resource.azurerm_role_assignment).map(([name, body]) => [`${String(body.scope)} ${String(body.description)}`, name]),
+  );
+  const moved = ((json as { moved?: Array<{ from: string; to: string }> }).moved ?? []).map(({ from, to }) => ({ from, to }));
+  return { operator, reader, assignments, granted, addressByScope, moved };
 }
 
 describe('MigrationOperatorRole', () => {
   it('grants the grantee both roles and returns every assignment it made', () => {
     const { assignments, granted } = synth({});
     expect(granted).toHaveLength(assignments.length);
-    expect(granted.map((assignment) => assignment.node.id)).toEqual(['Airflow-0', 'Airflow-1', 'Airflow-operations-0', 'Airflow-operations-1']);
+    expect(granted.map((assignment) => assignment.node.id)).toEqual(['Airflow-0', 'Airflow-4f4304c2', 'Airflow-operations-0', 'Airflow-operations-594b52cc']);
     for (const assignment of assignments) {
       expect(assignment).toMatchObject({ principal_id: AIRFLOW.principalId, principal_type: 'ServicePrincipal' });
     }
@@ -86,5 +90,32 @@ describe('MigrationOperatorRole', () => {
     expect(reader.assignable_scopes).toEqual(readerScopes);
     // Nothing at subscription scope.
     expect(assignments.filter((a) => /^\/subscriptions\/[^/]+\/?$/.test(String(a.scope)))).toEqual([]);
+  });
+
+  it('keeps every assignment at its address when a target is added before it (a scope change would replace it: ForceNew)', () => {
+    const before = synth({ targets: [{ kind: 'SqlMi', resourceId: MI }], backupStorageAccountId: BACKUPS }).addressByScope;
+    const after = synth({
+      targets: [
+        { kind: 'SqlDb', resourceId: SQLDB },
+        { kind: 'SqlMi', resourceId: MI },
+      ],
+      backupStorageAccountId: BACKUPS,
+    }).addressByScope;
+    for (const [scope, address] of Object.entries(before)) {
+      expect([scope, after[scope]]).toEqual([scope, address]);
+    }
+  });
+
+  it('moves assignments from the positional addresses earlier versions gave them, so an upgrade replaces none', () => {
+    const { granted, moved } = synth({ backupStorageAccountId: BACKUPS });
+    const ids = granted.map((assignment) => assignment.node.id);
+    // The migration service (first) and the own resource group (first reader scope) keep their ids.
+    expect(ids).toEqual(expect.arrayContaining(['Airflow-0', 'Airflow-operations-0']));
+    expect(ids).not.toEqual(expect.arrayContaining(['Airflow-1']));
+    expect(moved).toHaveLength(3);
+    for (const { from, to } of moved) {
+      expect(from).toMatch(/^azurerm_role_assignment\.Role_Airflow-(operations-)?[12]_[0-9A-F]{8}$/);
+      expect(to).toMatch(/^azurerm_role_assignment\.Role_Airflow-(operations-)?[0-9a-f]{8}_[0-9A-F]{8}$/);
+    }
   });
 });
