@@ -2,10 +2,12 @@
 
 From then on applications may move to the target, so no later run may make the source writable
 again (two writable copies) or judge the target by comparing it with the frozen source (it holds
-their writes by now). The record is the Airflow Variable `migration_migrated__<plan>__<database>`,
-holding the DMS migration's operation id; a rehearsal keeps it in its world directory
-(`rehearsal_cutover.FileRecords`). `services.records` keeps it (`cutover_services.AirflowVariableRecords`),
-beside the cutover admissions.
+their writes by now). The record is the Airflow Variable `migration_migrated__<operation id>`,
+keyed by the DMS migration itself, holding `<plan>/<database>` (who declared it): renaming the plan
+or the database's entry after deploy leaves the migration declared. Records that earlier versions
+wrote (`migration_migrated__<plan>__<database>` = the operation id) still count. A rehearsal keeps
+them in its world directory (`rehearsal_cutover.FileRecords`). `services.records` keeps them
+(`cutover_services.AirflowVariableRecords`), beside the cutover admissions.
 """
 from __future__ import annotations
 
@@ -14,14 +16,22 @@ from typing import Optional
 HANDOFF_VARIABLE_PREFIX = "migration_migrated__"
 
 
-def handoff_key(plan_name: str, database_name: str) -> str:
+def handoff_key(operation_id: str) -> str:
+    return HANDOFF_VARIABLE_PREFIX + operation_id
+
+
+def legacy_handoff_key(plan_name: str, database_name: str) -> str:
+    """Where versions before the operation-id key recorded a handoff (value: the operation id)."""
     return "%s%s__%s" % (HANDOFF_VARIABLE_PREFIX, plan_name, database_name)
 
 
 def declared_migrated(ctx, operation_id: Optional[str]) -> bool:
-    """Whether a run declared this very migration migrated."""
-    return operation_id is not None and ctx.services.records.get(handoff_key(ctx.plan.name, ctx.database.name)) == operation_id
+    """Whether a run declared this very migration migrated, under any plan or entry name."""
+    if operation_id is None:
+        return False
+    records = ctx.services.records
+    return bool(records.get(handoff_key(operation_id))) or records.get(legacy_handoff_key(ctx.plan.name, ctx.database.name)) == operation_id
 
 
 def declare_migrated(ctx, operation_id: str) -> None:
-    ctx.services.records.put(handoff_key(ctx.plan.name, ctx.database.name), operation_id)
+    ctx.services.records.put(handoff_key(operation_id), "%s/%s" % (ctx.plan.name, ctx.database.name))

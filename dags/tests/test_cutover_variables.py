@@ -58,9 +58,9 @@ def test_the_printed_command_is_the_record_a_task_reads_and_a_task_writes_a_reco
 class DeclareAndReadHandoff(BaseOperator):
     def execute(self, context):
         store = AirflowVariableRecords()
-        READ["handoff before"] = store.get(handoff_key("contoso-sql", "database_1"))
-        store.put(handoff_key("contoso-sql", "database_1"), "3f0c5e4e-0000-4000-8000-000000000001")
-        READ["handoff after"] = store.get(handoff_key("contoso-sql", "database_1"))
+        READ["handoff before"] = store.get(handoff_key("3f0c5e4e-0000-4000-8000-000000000001"))
+        store.put(handoff_key("3f0c5e4e-0000-4000-8000-000000000001"), "contoso-sql/database_1")
+        READ["handoff after"] = store.get(handoff_key("3f0c5e4e-0000-4000-8000-000000000001"))
 
 
 def test_a_handoff_a_task_declares_is_kept_by_airflow_and_read_back():
@@ -70,7 +70,7 @@ def test_a_handoff_a_task_declares_is_kept_by_airflow_and_read_back():
     dag.test()
 
     assert READ["handoff before"] is None
-    assert READ["handoff after"] == "3f0c5e4e-0000-4000-8000-000000000001"
+    assert READ["handoff after"] == "contoso-sql/database_1"
     from airflow.models import Variable
 
-    assert Variable.get("migration_migrated__contoso-sql__database_1") == "3f0c5e4e-0000-4000-8000-000000000001"
+    assert Variable.get("migration_migrated__3f0c5e4e-0000-4000-8000-000000000001") == "contoso-sql/database_1"

@@ -4,11 +4,14 @@ run neither judges the target against the frozen source nor makes the source wri
 migration started after a failed one never reuses the failed one's final backup."""
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
-from migration_orchestration_lib.handoffs import handoff_key
+from migration_orchestration_lib.handoffs import handoff_key, legacy_handoff_key
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import SERVICE_ID
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
@@ -30,7 +33,7 @@ def migrated_then_used(directory):
     first.run_database("db")
     assert first.outcome("db") == "migrated", first.errors
     [operation] = world.operations()
-    assert FileRecords(str(directory), RECORDS_FILE).get(handoff_key(plan.name, "db")) == operation["migrationOperationId"]
+    assert FileRecords(str(directory), RECORDS_FILE).get(handoff_key(operation["migrationOperationId"])) == "%s/db" % plan.name
     table = sorted(world.target()["tables"])[0]
     written = world.target()["tables"][table]
     world.world.set_table(world.target_server, "Sales", table, written["columns"], written["rows"] + [list(written["rows"][0])])
@@ -104,3 +107,39 @@ def test_a_later_run_whose_preflight_fails_keeps_the_replication_an_earlier_run_
     third.run_database("db")
     assert third.outcome("db") == "migrated", third.errors
     assert len(world.operations()) == 1, "the third run completed the same migration"
+
+
+@pytest.mark.parametrize("rename", ["database", "plan"])
+def test_a_declared_migration_stays_declared_when_the_plan_or_its_entry_is_renamed(rehearsal_world, rename):
+    """Day 2: a platform engineer renames the database's entry (its task group) or the plan and
+    deploys again. The migration DMS ran is the same one: a later run must still treat it as
+    declared migrated, or a mismatch against the target in use would make the source writable."""
+    dag, world = migrated_then_used(rehearsal_world)
+    document = plan_with_databases([database_entry("sales" if rename == "database" else "db", "Sales", mode="online")])
+    if rename == "plan":
+        document["name"] = "contoso-sql-v2"
+    renamed = parse_plan(document)
+    world.world.set_integration_runtime_state(SERVICE_ID, "Offline")  # a failing later run
+    second = RunDriver(build_dag(renamed, {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    second.run_database(renamed.databases[0].name)
+
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    assert world.target()["state"] == "ONLINE"
+
+
+def test_a_handoff_an_earlier_version_recorded_under_the_plan_and_database_names_still_counts(rehearsal_world):
+    dag, world = migrated_then_used(rehearsal_world)
+    path = os.path.join(str(rehearsal_world), RECORDS_FILE)
+    with open(path) as file:
+        records = json.load(file)
+    [operation] = world.operations()
+    del records[handoff_key(operation["migrationOperationId"])]
+    records[legacy_handoff_key("contoso-sql", "db")] = operation["migrationOperationId"]
+    with open(path, "w") as file:
+        json.dump(records, file)
+    world.world.set_integration_runtime_state(SERVICE_ID, "Offline")
+    second = RunDriver(dag, world.observe)
+    second.run_database("db")
+
+    assert "kept frozen: an earlier run declared migration" in second.errors["db.rollback"]
+    assert not world.source_writable()
