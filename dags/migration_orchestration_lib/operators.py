@@ -26,6 +26,7 @@ from migration_orchestration_lib.airflow_compat import (
     utc_now,
     will_retry,
 )
+from migration_orchestration_lib.dms_gateway import DmsError
 from migration_orchestration_lib.events import build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
 from migration_orchestration_lib.rollback import ROLLBACK_TASK, NothingToRollBack
@@ -50,6 +51,29 @@ OUTCOME_KEY = "outcome"
 # A database's outcome in this run: `done` pushes migrated; `rollback` rolled_back, not_started or
 # waiting (back to replicating after a missed window); `await_cutover` waiting (rehearsal horizon).
 WAITING = "waiting"
+
+
+# What azure-core's RetryPolicy itself retries (408, 429, 500, 502, 503, 504), once its own few
+# retries are spent (retry_status 3, backoff 0.8 s doubling: seconds; ARM's 429 and 503 carry
+# Retry-After, which it honours). ARM throttles per principal and subscription and asks to be
+# retried after Retry-After (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
+TRANSIENT_HTTP_STATUS = (408, 429, 500, 502, 503, 504)
+
+
+def is_transient_azure_error(error: BaseException) -> bool:
+    """Whether a later poke may well succeed where this one met Azure unavailable: the DMS gateway's
+    retryable errors (unreachable, throttled, 5xx, an operation still running at its deadline,
+    `OperationInProgress`), and azure-core's from other clients (Data Factory): no connection, no
+    answer, or a throttled / 5xx answer. azure-core is imported only here (parsing loads no Azure SDK)."""
+    if isinstance(error, DmsError):
+        return bool(error.retryable)
+    try:
+        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+    except ImportError:
+        return False
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return True
+    return isinstance(error, HttpResponseError) and getattr(error, "status_code", None) in TRANSIENT_HTTP_STATUS
 
 
 def next_poke_in(waited: timedelta, timing: Timing) -> timedelta:
@@ -110,6 +134,8 @@ class MigrationTask(BaseSensorOperator):
         except WindowMissed as missed:
             self._miss_window(ctx, missed, first)
         except Exception as error:
+            if is_transient_azure_error(error):
+                return self._wait_out(ctx, error, first)
             self._report_failure(ctx, error, first)
             raise
         self._emit(ctx, result.status, result.message, first)
@@ -139,6 +165,15 @@ class MigrationTask(BaseSensorOperator):
         self._emit(ctx, "Running", "waiting: %s" % reason, first)
         log.info("%s %s: waiting (%s); next poke in %s", self.database_name, self.phase, reason, delay)
         self._poke_again(now, delay, first)
+
+    def _wait_out(self, ctx: StepContext, error: Exception, first: datetime) -> None:
+        """Azure briefly unavailable: this poke waits like any other and the next one does what is
+        still missing (every step is idempotent), within the database's deadline. Failing would spend
+        the task's retries in minutes and let rollback cancel days of replication."""
+        reason = "Azure unavailable, poking again: %s: %s" % (type(error).__name__, error)
+        if self.phase == AWAIT_CUTOVER_TASK:  # no deadline while it waits for its window
+            return self._wait_for_cutover(ctx, CutoverWait("Running", reason), first)
+        return self._wait(ctx, reason, first)
 
     def _wait_for_cutover(self, ctx: StepContext, waiting: CutoverWait, first: datetime) -> None:
         """await_cutover waits as long as the windows and approvers require (no deadline: a plan may

@@ -1,0 +1,87 @@
+"""An Azure API that is briefly unavailable (throttled, 5xx, connections reset) while a migration
+replicates for days is waited out, not treated as the migration's failure.
+
+Before, a transient error left the step as an exception: Airflow retried it (`retries`, 2 on a real
+host, 2 minutes apart), then failed it, and `rollback` (one_failed) canceled the replication. With
+azure-core's defaults (3 status retries, 0.8 s exponential backoff) that is an ARM or Data Factory
+outage of about five minutes. Now the poke that meets it waits like any other (`Running`), within
+the database's deadline, and the next poke carries on.
+
+Run task by task (`task_driver`) on the rehearsal world: the real gateway over HTTP against the DMS
+contract server, whose faults stand in for Azure's.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from task_driver import RunDriver
+from world_view import WorldView
+
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+
+# The rehearsal's gateway sends each request 3 times (retry_total=2) and its tasks have retries=1:
+# 2 tries x 3 requests used to fail the task, and the rollback right after found ARM back and
+# canceled the replication.
+OUTAGE_REQUESTS = 6
+
+
+def run_with_outage(directory, plan, after_task, operation, kind, count=OUTAGE_REQUESTS, **fault):
+    """One run of the database `db`; right after `after_task` pokes for the first time, the next
+    `count` requests of `operation` fail with `kind`. Asserts the outage was waited out."""
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world = WorldView(directory, plan.database("db"), plan)
+    outage = []
+
+    def inject(task_id):
+        world.observe(task_id)
+        if task_id == after_task and not outage:
+            outage.append(task_id)
+            world.world.add_fault(operation, kind, count=count, **fault)
+
+    driver = RunDriver(dag, inject)
+    driver.run_database("db")
+
+    assert outage, "the outage was never injected"
+    assert driver.outcome("db") == "migrated", driver.errors
+    assert driver.states["db.rollback"] == "skipped"
+    [migration] = world.operations()  # never canceled and started again
+    assert migration["migrationStatus"] == "Succeeded"
+
+
+@pytest.mark.parametrize(
+    "kind, fault",
+    [
+        pytest.param("error", {"status": 503}, id="503"),
+        pytest.param("error", {"status": 500}, id="500"),
+        pytest.param("reset", {}, id="connection-reset"),
+    ],
+)
+def test_an_arm_outage_while_the_migration_replicates_is_waited_out_not_rolled_back(rehearsal_world, kind, fault):
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    # wait_for_migration meets it
+    run_with_outage(rehearsal_world, plan, "db.start_migration", "get", kind, **fault)
+
+
+def test_a_throttled_data_factory_while_a_sql_step_runs_is_waited_out(rehearsal_world):
+    """Through Data Factory (Fabric, Data Factory hosts): its client raises azure-core's own
+    HttpResponseError once its retries are spent; a 429 too long is waited out like ARM's."""
+    from test_crash_matrix import plan_of
+
+    # 4 requests per call (azure-core's 3 status retries) x 2 tries; freeze_source meets it
+    run_with_outage(
+        rehearsal_world, plan_of("offline_sqlmi_data_factory"), "db.start_migration", "getPipelineRun", "throttle",
+        count=8, retry_after_seconds=0.01,
+    )
+
+
+def test_an_arm_outage_while_waiting_days_for_the_cutover_window_is_waited_out(rehearsal_world, monkeypatch):
+    """await_cutover has no deadline while it waits (a plan may wait days for Saturday night): an
+    outage there must not meet preflight's deadline either."""
+    from test_crash_matrix import plan_of
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    run_with_outage(rehearsal_world, plan_of("online_sqlmi_gated"), "db.wait_for_migration", "get", "error", status=503)
