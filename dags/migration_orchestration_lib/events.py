@@ -85,7 +85,9 @@ class LogsIngestionEventWriter:
         def client_factory() -> Any:
             from azure.monitor.ingestion import LogsIngestionClient
 
-            return LogsIngestionClient(endpoint=settings.endpoint, credential=credential_factory())
+            from migration_orchestration_lib.dms_transport import CLIENT_TIMEOUTS
+
+            return LogsIngestionClient(endpoint=settings.endpoint, credential=credential_factory(), **CLIENT_TIMEOUTS)
 
         return LogsIngestionEventWriter(settings, client_factory)
 

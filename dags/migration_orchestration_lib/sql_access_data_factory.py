@@ -281,8 +281,9 @@ def data_factory_client(subscription_id: str, credential: Any = None, base_url: 
     """
     from azure.mgmt.datafactory import DataFactoryManagementClient
 
-    from migration_orchestration_lib.dms_transport import loopback_bearer_token_policy, require_loopback
+    from migration_orchestration_lib.dms_transport import loopback_bearer_token_policy, require_loopback, with_client_timeouts
 
+    options = with_client_timeouts(options)
     if credential is None:
         from azure.identity import DefaultAzureCredential
 

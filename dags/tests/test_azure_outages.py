@@ -85,3 +85,36 @@ def test_an_arm_outage_while_waiting_days_for_the_cutover_window_is_waited_out(r
     monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")
     monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
     run_with_outage(rehearsal_world, plan_of("online_sqlmi_gated"), "db.wait_for_migration", "get", "error", status=503)
+
+
+def _connection_config(client):
+    """The requests transport's timeouts of an azure-core client (generated, or ARMPipelineClient)."""
+    pipeline_client = getattr(client, "_client", client)
+    return pipeline_client._pipeline._transport.connection_config
+
+
+def test_every_azure_client_gives_up_on_a_silent_connection_well_within_a_poke():
+    """azure-core waits 300 s to connect and 300 s for an answer by default, and retries a read 3
+    times: a black-holed connection to ARM held a poke past its execution_timeout (20 min), with no
+    event for longer than the 15-minute heartbeat, and failed the try. Each client now gives up in
+    time for the poke to wait it out."""
+    from migration_orchestration_lib.dms_transport import StaticTokenCredential, connect_transport, sdk_available
+    from migration_orchestration_lib.events import LogsIngestionEventWriter
+    from migration_orchestration_lib.settings import EventSettings, Timing
+    from migration_orchestration_lib.sql_access_data_factory import data_factory_client
+
+    credential = StaticTokenCredential()
+    clients = {
+        "dms rest": connect_transport(credential, "sub", transport="rest")._client,
+        "data factory": data_factory_client("sub", credential),
+        "events": LogsIngestionEventWriter.connect(
+            EventSettings("https://dce.example.ingest.monitor.azure.com", "dcr-1", "Custom-MigrationEvents_CL"), lambda: credential
+        )._client_factory(),
+    }
+    if sdk_available():
+        clients["dms sdk"] = connect_transport(credential, "sub", transport="sdk")._client
+    budget = Timing.for_environment({}).max_poke_wait.total_seconds()
+    attempts = 1 + 3  # azure-core's retry_read / retry_connect
+    for name, client in clients.items():
+        config = _connection_config(client)
+        assert attempts * (config.timeout + config.read_timeout) <= budget, (name, config.timeout, config.read_timeout)
