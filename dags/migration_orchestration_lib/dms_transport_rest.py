@@ -71,7 +71,10 @@ class RestTransport:
         migrations = list(page.get("value") or [])
         while page.get("nextLink"):
             link = urlsplit(page["nextLink"])
-            params = {k: v for k, v in parse_qsl(link.query) if k != "api-version"}
+            # azure-core puts query values in the URL as given: quote them again, as the generated
+            # SDK pagers do (azure-mgmt-datamigration `list_migrations`), or a skip token's "+"
+            # reaches ARM as a space.
+            params = {k: quote(v, safe="") for k, v in parse_qsl(link.query) if k != "api-version"}
             page = self._get(link.path, DATA_MIGRATION_API_VERSION, allow_missing=False, **params) or {}
             migrations.extend(page.get("value") or [])
         return migrations
