@@ -76,6 +76,11 @@ def is_transient_azure_error(error: BaseException) -> bool:
     return isinstance(error, HttpResponseError) and getattr(error, "status_code", None) in TRANSIENT_HTTP_STATUS
 
 
+def azure_unavailable(error: BaseException) -> str:
+    """The `Running` event's message for a poke that waits out a transient Azure error."""
+    return "Azure unavailable, poking again: %s: %s" % (type(error).__name__, error)
+
+
 def next_poke_in(waited: timedelta, timing: Timing) -> timedelta:
     """Half the time waited so far, between the first and the longest poke interval.
 
@@ -170,7 +175,7 @@ class MigrationTask(BaseSensorOperator):
         """Azure briefly unavailable: this poke waits like any other and the next one does what is
         still missing (every step is idempotent), within the database's deadline. Failing would spend
         the task's retries in minutes and let rollback cancel days of replication."""
-        reason = "Azure unavailable, poking again: %s: %s" % (type(error).__name__, error)
+        reason = azure_unavailable(error)
         if self.phase == AWAIT_CUTOVER_TASK:  # no deadline while it waits for its window
             return self._wait_for_cutover(ctx, CutoverWait("Running", reason), first)
         return self._wait(ctx, reason, first)

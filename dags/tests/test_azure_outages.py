@@ -13,8 +13,10 @@ contract server, whose faults stand in for Azure's.
 from __future__ import annotations
 
 import pytest
+from azure.core.exceptions import ServiceResponseError
 
 from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.dms_gateway import DmsError
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from task_driver import RunDriver
@@ -163,3 +165,41 @@ def test_the_rest_transport_reads_every_page_of_the_migrations_of_a_service(toke
     sent = parse_qs(urlsplit(asked[1]).query)  # as ARM reads a query: "+" is a space
     assert sent["$skiptoken"] == [unquote(token)], asked
     assert sent["api-version"] == ["2025-06-30"], asked
+
+
+@pytest.mark.parametrize(
+    "error, waits",
+    [
+        pytest.param(DmsError("throttled", retryable=True), True, id="dms-throttled"),
+        pytest.param(ServiceResponseError("connection reset"), True, id="connection-reset"),
+        pytest.param(DmsError("refused"), False, id="dms-refused"),
+    ],
+)
+def test_the_hitl_gate_waits_out_an_outage_and_fails_on_anything_else(monkeypatch, error, waits):
+    """Channel hitl decides through `StepGate`, not MigrationTask.poke: the same errors are waited out there."""
+    from types import SimpleNamespace
+
+    from migration_orchestration_lib import cutover_steps
+    from migration_orchestration_lib.cutover_gate import WAIT
+    from migration_orchestration_lib.cutover_hitl import StepGate
+    from migration_orchestration_lib.settings import Timing
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+
+    def await_cutover(ctx):
+        raise error
+
+    monkeypatch.setattr(cutover_steps, "await_cutover", await_cutover)
+    gate = StepGate(plan, "db", Timing.for_environment({}))
+    gate._services = SimpleNamespace()  # the step fails before it needs any
+    reported = []
+    monkeypatch.setattr(gate, "_report_failure", lambda ctx, failure, first: reported.append(failure), raising=False)
+    context = {"ti": SimpleNamespace(start_date=None, get_first_reschedule_date=lambda context: None)}
+    if waits:
+        turn = gate.decide(context)
+        assert (turn.action, turn.status) == (WAIT, "Running")
+        assert turn.message.startswith("Azure unavailable, poking again: ") and reported == []
+    else:
+        with pytest.raises(DmsError):
+            gate.decide(context)
+        assert reported == [error]
