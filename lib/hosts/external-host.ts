@@ -3,6 +3,7 @@ import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
 import { federatedManagedIdentity, servicePrincipalIdentity } from '../private/airflow-identity';
+import { withStableName } from '../private/outputs';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
@@ -70,7 +71,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
     });
 
     const where = "your Airflow (every scheduler, worker and triggerer)";
-    new TerraformOutput(this, 'DagBundle', {
+    const bundleOutput = new TerraformOutput(this, 'DagBundle', {
       description:
         'Where the DAG bundle is: copy the container\'s dags/ folder into your DAGs folder (for example `az storage blob download-batch ' +
         '--auth-mode login`) and install requirements.txt (Airflow 3.1 or later; the package has requirements-fabric.txt for 2.10.5 and ' +
@@ -83,8 +84,9 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
         requirements: 'requirements.txt',
         content_hash: props.bundle.contentHash,
       },
-    }).overrideLogicalId('airflow_dag_bundle');
-    new TerraformOutput(this, 'IdentityOutput', {
+    });
+    withStableName(bundleOutput, 'airflow_dag_bundle', this);
+    const identityOutput = new TerraformOutput(this, 'IdentityOutput', {
       description:
         'The identity the DAG acts as: set AZURE_CLIENT_ID to client_id. A created managed identity signs in through the federated ' +
         'credentials (AZURE_FEDERATED_TOKEN_FILE); a service principal needs its secret in AZURE_CLIENT_SECRET, set by you, never by the stack',
@@ -93,7 +95,8 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
         client_id: this.identity.clientId,
         principal_id: this.identity.principalId,
       },
-    }).overrideLogicalId('airflow_identity');
+    });
+    withStableName(identityOutput, 'airflow_identity', this);
     environmentToSetOutput(this, { ...props.environment, AZURE_CLIENT_ID: this.identity.clientId }, where);
     poolsToCreateOutput(this, props.pools, 'your Airflow');
   }

@@ -1,4 +1,4 @@
-import { TerraformOutput } from 'cdktf';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 
 /**
@@ -15,7 +15,29 @@ export function namedOutput(
     description: props.description,
     sensitive: props.sensitive,
   });
-  output.overrideLogicalId(`${snake(scope.node.id)}_${snake(name)}`);
+  return withStableName(output, `${snake(scope.node.id)}_${snake(name)}`, scope);
+}
+
+/** The stable names given so far, per stack, with the path of the output that has each. */
+const stableNames = new WeakMap<TerraformStack, Map<string, string>>();
+
+/**
+ * Gives `output` the logical id `name`. Two outputs of one name would leave one of them out of the
+ * stack without a word (two migration services in one stack under parents with the same child id,
+ * two hosts), so the second one is refused, naming both.
+ */
+export function withStableName(output: TerraformOutput, name: string, owner: Construct): TerraformOutput {
+  const stack = TerraformStack.of(output);
+  const names = stableNames.get(stack) ?? new Map<string, string>();
+  stableNames.set(stack, names);
+  const existing = names.get(name);
+  if (existing !== undefined) {
+    throw new Error(
+      `${owner.node.path}: output "${name}" is already defined by ${existing} (outputs are named after the construct id): give one of them another id`,
+    );
+  }
+  names.set(name, output.node.path);
+  output.overrideLogicalId(name);
   return output;
 }
 

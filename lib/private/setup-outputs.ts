@@ -1,6 +1,7 @@
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { AirflowPool } from '../hosts/airflow-host';
+import { withStableName } from './outputs';
 
 /**
  * Outputs for what a host cannot configure itself, with stable names (`terraform output -json <name>`):
@@ -13,8 +14,7 @@ export function poolsToCreateOutput(scope: Construct, pools: readonly AirflowPoo
       'Airflow does not schedule tasks of a pool that does not exist',
     value: pools.map((pool) => ({ ...pool })),
   });
-  output.overrideLogicalId('airflow_pools');
-  return output;
+  return withStableName(output, 'airflow_pools', scope);
 }
 
 export function environmentToSetOutput(scope: Construct, environment: Readonly<Record<string, string>>, where: string): TerraformOutput {
@@ -22,6 +22,5 @@ export function environmentToSetOutput(scope: Construct, environment: Readonly<R
     description: `Environment variables to set in ${where}: ids and endpoints only (the identity's secret, where it has one, is never here)`,
     value: { ...environment },
   });
-  output.overrideLogicalId('airflow_environment_variables');
-  return output;
+  return withStableName(output, 'airflow_environment_variables', scope);
 }

@@ -1,0 +1,43 @@
+import { Construct } from 'constructs';
+import { airflowPools, dagBundleFor, dagEnvironment, ExternalAirflowHost, MigrationService } from '../../lib';
+import { join } from 'node:path';
+import { loadMigrationPlan } from '../../lib/plan';
+import { synthObject, testStack } from '../helpers/test-stack';
+
+/** The constructs used one by one in a team's own stack, as the README's "Using the constructs in your own stack" shows. */
+describe('parts in a team stack', () => {
+  const plan = loadMigrationPlan(join(__dirname, '..', '..', 'examples', 'external-host.yaml'));
+
+  it('keeps both migration services\' outputs apart, or says which constructs clash', () => {
+    const { stack, resourceGroup } = testStack();
+    new MigrationService(new Construct(stack, 'Q3'), 'Dms', { resourceGroup, namePrefix: 'q3' });
+    expect(() => new MigrationService(new Construct(stack, 'Q4'), 'Dms', { resourceGroup, namePrefix: 'q4' })).toThrow(
+      'test/Q4/Dms: output "dms_auth_key_1" is already defined by test/Q3/Dms/auth-key-1 (outputs are named after the construct id): give one of them another id',
+    );
+  });
+
+  const keyVault = { id: '/kv', name: 'kv', vaultUri: 'https://kv.vault.azure.net/' };
+
+  it('does not let a second host silently replace the first host\'s setup outputs', () => {
+    const { stack, resourceGroup } = testStack();
+    const host = (id: string, namePrefix: string) =>
+      new ExternalAirflowHost(stack, id, {
+        resourceGroup,
+        namePrefix,
+        location: 'westeurope',
+        bundle: dagBundleFor(plan),
+        pools: airflowPools(plan.concurrency),
+        environment: dagEnvironment({ tenantId: 't', subscriptionId: 's', migrationService: { id: '/dms', name: 'dms' }, keyVault }),
+        keyVault,
+      });
+    host('Q3Airflow', 'q3');
+    expect(() => host('Q4Airflow', 'q4')).toThrow(/test\/Q4Airflow: output "airflow_dag_bundle" is already defined by test\/Q3Airflow\/DagBundle/);
+  });
+
+  it('still writes every output of distinct constructs', () => {
+    const { stack, resourceGroup } = testStack();
+    new MigrationService(stack, 'DmsQ3', { resourceGroup, namePrefix: 'q3' });
+    new MigrationService(stack, 'DmsQ4', { resourceGroup, namePrefix: 'q4' });
+    expect(Object.keys(synthObject(stack).output ?? {}).sort()).toEqual(['dms_q3_auth_key_1', 'dms_q3_auth_key_2', 'dms_q4_auth_key_1', 'dms_q4_auth_key_2']);
+  });
+});
