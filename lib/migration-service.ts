@@ -3,7 +3,7 @@ import { AzapiResource } from './azapi/resource';
 import { AzapiResourceAction } from './azapi/resource-action';
 import { IResourceGroup } from './core/references';
 import { migrationServiceNameOf } from './private/arm-ids';
-import { resourceName } from './private/naming';
+import { resourceName, validateNamePrefix } from './private/naming';
 import { namedOutput } from './private/outputs';
 
 /** A Database Migration Service (`Microsoft.DataMigration/sqlMigrationServices`), created here or elsewhere. */
@@ -18,7 +18,7 @@ export interface IMigrationService {
 export interface MigrationServiceProps {
   /** Where the service is created. */
   readonly resourceGroup: IResourceGroup;
-  /** Prefix of generated names (the plan name). */
+  /** Prefix of generated names (the plan name): lowercase letters, digits and inner hyphens, at most 40 characters. */
   readonly namePrefix: string;
   /**
    * Name of the migration service.
@@ -71,6 +71,7 @@ export class MigrationService extends Construct implements IMigrationService {
 
   constructor(scope: Construct, id: string, props: MigrationServiceProps) {
     super(scope, id);
+    validateNamePrefix(props.namePrefix);
     this.name = props.serviceName ?? resourceName('dms', props.namePrefix);
 
     this.resource = new AzapiResource(this, 'Resource', {

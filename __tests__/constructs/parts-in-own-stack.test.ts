@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { airflowPools, dagBundleFor, dagEnvironment, ExternalAirflowHost, MigrationService } from '../../lib';
+import { airflowPools, dagBundleFor, dagEnvironment, ExternalAirflowHost, MigrationService, OrchestrationFactory } from '../../lib';
 import { join } from 'node:path';
 import { loadMigrationPlan } from '../../lib/plan';
 import { synthObject, testStack } from '../helpers/test-stack';
@@ -39,5 +39,12 @@ describe('parts in a team stack', () => {
     new MigrationService(stack, 'DmsQ3', { resourceGroup, namePrefix: 'q3' });
     new MigrationService(stack, 'DmsQ4', { resourceGroup, namePrefix: 'q4' });
     expect(Object.keys(synthObject(stack).output ?? {}).sort()).toEqual(['dms_q3_auth_key_1', 'dms_q3_auth_key_2', 'dms_q4_auth_key_1', 'dms_q4_auth_key_2']);
+  });
+
+  it('refuses a name prefix Azure would refuse in the names it makes, naming the prop', () => {
+    const { stack, resourceGroup } = testStack();
+    const rule = 'namePrefix must be 1 to 40 lowercase letters, digits and inner hyphens (got "Team_Q3")';
+    expect(() => new MigrationService(stack, 'Dms', { resourceGroup, namePrefix: 'Team_Q3' })).toThrow(rule);
+    expect(() => new OrchestrationFactory(stack, 'Orchestration', { resourceGroup, plan, namePrefix: 'Team_Q3' })).toThrow(rule);
   });
 });

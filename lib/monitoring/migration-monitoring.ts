@@ -1,8 +1,8 @@
-import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { GrantOptions, IGrantee } from '../core/grants';
 import { IDataFactory, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { validateNamePrefix } from '../private/naming';
 import { ActionGroupOptions, migrationActionGroup } from './action-group';
 import { AlertDefaults, CreatedAlert } from './alerts';
 import { CustomAlertProps, customAlertDefinition } from './custom-alerts';
@@ -19,10 +19,6 @@ import { MigrationEventIngestion } from './migration-event-ingestion';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
 import { AlertRegistry, MonitoringScope } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
-
-/** Data collection endpoints allow 3-44 characters, so `dce-` leaves 40 for the prefix. */
-const NAME_PREFIX_MAX = 40;
-const NAME_PREFIX_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** Props of {@link MigrationMonitoring}. */
 export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, ActionGroupOptions {
@@ -229,14 +225,5 @@ export function refuseAlertOptionsOfOtherHosts(host: string, options: MigrationM
       `monitoring.${foreign.join(', monitoring.')}: the plan's Airflow host is ${host}, which has no such alert ` +
         '(only airflow.host dataFactory, an adopted Data Factory environment, reports Airflow metrics to Azure Monitor); remove the override',
     );
-  }
-}
-
-function validateNamePrefix(namePrefix: string): void {
-  if (Token.isUnresolved(namePrefix)) {
-    return;
-  }
-  if (namePrefix.length > NAME_PREFIX_MAX || !NAME_PREFIX_PATTERN.test(namePrefix)) {
-    throw new Error(`namePrefix must be 1 to ${NAME_PREFIX_MAX} lowercase letters, digits and inner hyphens (got "${namePrefix}")`);
   }
 }

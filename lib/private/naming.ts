@@ -13,6 +13,23 @@ const MAX_LENGTH = {
   storageAccount: 24,
 } as const;
 
+/** Data collection endpoints allow 3-44 characters, so `dce-` leaves 40 for the prefix. */
+const NAME_PREFIX_MAX = 40;
+const NAME_PREFIX_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * The `namePrefix` of a construct, checked before it goes into names Azure checks only at deploy
+ * (`adf-`, `dms-`, `kv-`, `dce-`): lowercase letters, digits and inner hyphens, as a plan name.
+ */
+export function validateNamePrefix(namePrefix: string): void {
+  if (Token.isUnresolved(namePrefix)) {
+    return;
+  }
+  if (namePrefix.length > NAME_PREFIX_MAX || !NAME_PREFIX_PATTERN.test(namePrefix)) {
+    throw new Error(`namePrefix must be 1 to ${NAME_PREFIX_MAX} lowercase letters, digits and inner hyphens (got "${namePrefix}")`);
+  }
+}
+
 /** `rg-contoso-sql`, `log-contoso-sql`, `adf-contoso-sql`, ... */
 export function resourceName(slug: string, prefix: string): string {
   return `${slug}-${prefix}`;
