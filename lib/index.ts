@@ -53,7 +53,7 @@ export { StateBackendConfigurationError, stateBackendFromEnvironment } from './s
 export type { AzurermStateBackend, LocalStateBackend, StateBackend, TerraformCloudStateBackend } from './state-backend';
 
 // The shared vocabulary: references to resources, protection, grants.
-export type { IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from './core/references';
+export type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from './core/references';
 export type { LockKind, ResourceLock } from './core/protection';
 export type { GrantOptions, IGrantee, PrincipalType } from './core/grants';
 

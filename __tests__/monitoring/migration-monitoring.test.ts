@@ -112,6 +112,24 @@ describe('MigrationMonitoring: workspace and action group', () => {
     });
   });
 
+  it('acts through an existing action group without creating one', () => {
+    const existing = { id: '/subscriptions/0/resourceGroups/rg-ops/providers/Microsoft.Insights/actionGroups/ag-oncall', name: 'ag-oncall' };
+    const { stack, monitoring: construct } = monitoring({ emails: undefined, actionGroup: existing });
+    construct.monitorMigrationEvents();
+    const synth = synthObject(stack);
+    expect(resourcesOfType(synth, 'azurerm_monitor_action_group')).toEqual({});
+    expect(construct.actionGroupId).toBe(existing.id);
+    const alerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2'));
+    expect(alerts.length).toBeGreaterThan(0);
+    alerts.forEach((alert) => expect(alert.action).toEqual({ action_groups: [existing.id] }));
+  });
+
+  it('refuses emails beside an existing action group, whose receivers are its owner\'s', () => {
+    expect(() => monitoring({ actionGroup: { id: '/ag', name: 'ag-oncall' } })).toThrow(
+      'emails: the existing actionGroup ag-oncall has its own receivers; add them there, or leave actionGroup out to create one',
+    );
+  });
+
   it('rejects an action group short name Azure would refuse', () => {
     expect(() => monitoring({ actionGroupShortName: 'migration-ops' })).toThrow(
       /actionGroupShortName must be 1 to 12 characters \(got "migration-ops", 13\)/,

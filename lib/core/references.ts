@@ -36,6 +36,14 @@ export interface IDataFactory {
   readonly dagStorageAccountId?: string;
 }
 
+/** An action group: `MonitorActionGroup` or `DataAzurermMonitorActionGroup` fits. */
+export interface IActionGroup {
+  /** ARM id. */
+  readonly id: string;
+  /** Action group name. */
+  readonly name: string;
+}
+
 /** A Key Vault: `KeyVault` or `DataAzurermKeyVault` fits. */
 export interface IKeyVault {
   /** ARM id. */

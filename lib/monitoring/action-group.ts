@@ -1,7 +1,7 @@
 import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
-import { IResourceGroup } from '../core/references';
+import { IActionGroup, IResourceGroup } from '../core/references';
 import { notificationsSchema } from '../plan/document-schema';
 
 /** Azure's limit for an action group's short name (shown in SMS and email subjects). */
@@ -9,8 +9,17 @@ const ACTION_GROUP_SHORT_NAME_MAX = 12;
 
 /** The action group part of {@link MigrationMonitoringProps}. */
 export interface ActionGroupOptions {
-  /** Email addresses the action group notifies (the plan's `notifications.emails`). */
-  readonly emails: readonly string[];
+  /**
+   * An existing action group every alert acts through; none is created, and its receivers are its
+   * owner's (`emails` and the action group names then do not apply).
+   * @default - creates one that notifies `emails`
+   */
+  readonly actionGroup?: IActionGroup;
+  /**
+   * Email addresses the created action group notifies (the plan's `notifications.emails`).
+   * @default - none (warns: alerts would notify no one), or the receivers of `actionGroup`
+   */
+  readonly emails?: readonly string[];
   /**
    * Name of the action group.
    * @default 'migration-alerts'
@@ -23,33 +32,45 @@ export interface ActionGroupOptions {
   readonly actionGroupShortName?: string;
 }
 
-/** The action group every alert acts through: one email receiver per address. */
+/** The action group every alert acts through: the given one, or a new one with one email receiver per address. */
 export function migrationActionGroup(
   scope: Construct,
   options: ActionGroupOptions,
   resourceGroup: IResourceGroup,
   tags?: { [key: string]: string },
-): MonitorActionGroup {
+): IActionGroup {
+  const emails = options.emails ?? [];
+  if (options.actionGroup) {
+    const created = (['emails', 'actionGroupName', 'actionGroupShortName'] as const).filter((prop) =>
+      prop === 'emails' ? emails.length > 0 : options[prop] !== undefined,
+    );
+    if (created.length > 0) {
+      throw new Error(
+        `${created.join(', ')}: the existing actionGroup ${options.actionGroup.name} has its own receivers; add them there, or leave actionGroup out to create one`,
+      );
+    }
+    return options.actionGroup;
+  }
   const shortName = options.actionGroupShortName ?? 'migration';
   if (!Token.isUnresolved(shortName) && (shortName.length === 0 || shortName.length > ACTION_GROUP_SHORT_NAME_MAX)) {
     throw new Error(`actionGroupShortName must be 1 to ${ACTION_GROUP_SHORT_NAME_MAX} characters (got "${shortName}", ${shortName.length})`);
   }
   // The plan's rule for notifications.emails, for callers that pass addresses without a plan.
   const emailRule = notificationsSchema.shape.emails.element;
-  options.emails.forEach((email, index) => {
+  emails.forEach((email, index) => {
     const checked = Token.isUnresolved(email) ? undefined : emailRule.safeParse(email);
     if (checked && !checked.success) {
       throw new Error(`emails[${index}] ${checked.error.issues[0].message} (got "${email}")`);
     }
   });
-  if (options.emails.length === 0) {
+  if (emails.length === 0) {
     Annotations.of(scope).addWarning(`${scope.node.path}: emails is empty: alerts fire, but the action group notifies no one.`);
   }
   return new MonitorActionGroup(scope, 'ActionGroup', {
     name: options.actionGroupName ?? 'migration-alerts',
     shortName,
     resourceGroupName: resourceGroup.name,
-    emailReceiver: options.emails.map((emailAddress, index) => ({
+    emailReceiver: emails.map((emailAddress, index) => ({
       name: `email-${index + 1}`,
       emailAddress,
       useCommonAlertSchema: true,
