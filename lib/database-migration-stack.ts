@@ -156,6 +156,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       workspace: props.workspace,
       location: plan.location,
       emails: plan.notifications.emails,
+      // The stack's own resource group holds one plan: the name it has always deployed.
+      actionGroupName: 'migration-alerts',
       preventDestroy,
       lock,
       alertDefaults: alerts.alertDefaults,

@@ -13,6 +13,10 @@ function count(synth: SynthesizedStack, type: string): number {
 describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () => {
   const { synth, release, stack } = synthMigrationStack();
 
+  it('keeps the action group name it has always deployed (a MigrationMonitoring alone defaults to ag-<namePrefix>)', () => {
+    expect(resourceNames(synth, 'azurerm_monitor_action_group')).toEqual(['migration-alerts']);
+  });
+
   it('holds the core, the Kubernetes host and its monitoring in the first stack', () => {
     const expected: Record<string, number> = {
       azurerm_resource_group: 1,

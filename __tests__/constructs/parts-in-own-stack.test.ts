@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
-import { airflowPools, dagBundleFor, dagEnvironment, ExternalAirflowHost, MigrationService, OrchestrationFactory } from '../../lib';
+import { airflowPools, dagBundleFor, dagEnvironment, ExternalAirflowHost, MigrationMonitoring, MigrationService, OrchestrationFactory } from '../../lib';
 import { join } from 'node:path';
 import { loadMigrationPlan } from '../../lib/plan';
-import { synthObject, testStack } from '../helpers/test-stack';
+import { resourceNames, synthObject, testStack } from '../helpers/test-stack';
 
 /** The constructs used one by one in a team's own stack, as the README's "Using the constructs in your own stack" shows. */
 describe('parts in a team stack', () => {
@@ -46,5 +46,12 @@ describe('parts in a team stack', () => {
     const rule = 'namePrefix must be 1 to 40 lowercase letters, digits and inner hyphens (got "Team_Q3")';
     expect(() => new MigrationService(stack, 'Dms', { resourceGroup, namePrefix: 'Team_Q3' })).toThrow(rule);
     expect(() => new OrchestrationFactory(stack, 'Orchestration', { resourceGroup, plan, namePrefix: 'Team_Q3' })).toThrow(rule);
+  });
+
+  it('gives two plans\' monitoring in one resource group action groups of their own', () => {
+    const { stack, resourceGroup } = testStack();
+    new MigrationMonitoring(stack, 'MonitoringQ3', { resourceGroup, namePrefix: 'q3', emails: ['dba@contoso.example'] });
+    new MigrationMonitoring(stack, 'MonitoringQ4', { resourceGroup, namePrefix: 'q4', emails: ['dba@contoso.example'] });
+    expect(resourceNames(synthObject(stack), 'azurerm_monitor_action_group')).toEqual(['ag-q3', 'ag-q4']);
   });
 });

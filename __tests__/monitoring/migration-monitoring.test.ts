@@ -94,7 +94,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
   it('notifies every email through the action group', () => {
     const { stack } = monitoring();
     expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorActionGroup, {
-      name: 'migration-alerts',
+      name: 'ag-contoso-sql',
       short_name: 'migration',
       resource_group_name: '${azurerm_resource_group.rg.name}',
       email_receiver: [
@@ -105,9 +105,9 @@ describe('MigrationMonitoring: workspace and action group', () => {
   });
 
   it('takes the action group names from props', () => {
-    const { stack } = monitoring({ actionGroupName: 'ag-contoso-sql', actionGroupShortName: 'contososql' });
+    const { stack } = monitoring({ actionGroupName: 'migration-alerts', actionGroupShortName: 'contososql' });
     expect(Testing.synth(stack)).toHaveResourceWithProperties(MonitorActionGroup, {
-      name: 'ag-contoso-sql',
+      name: 'migration-alerts',
       short_name: 'contososql',
     });
   });

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
 import { IActionGroup, IResourceGroup } from '../core/references';
 import { notificationsSchema } from '../plan/document-schema';
+import { resourceName } from '../private/naming';
 
 /** Azure's limit for an action group's short name (shown in SMS and email subjects). */
 const ACTION_GROUP_SHORT_NAME_MAX = 12;
@@ -21,8 +22,8 @@ export interface ActionGroupOptions {
    */
   readonly emails?: readonly string[];
   /**
-   * Name of the action group.
-   * @default 'migration-alerts'
+   * Name of the action group, unique in its resource group.
+   * @default `ag-<namePrefix>`
    */
   readonly actionGroupName?: string;
   /**
@@ -37,6 +38,7 @@ export function migrationActionGroup(
   scope: Construct,
   options: ActionGroupOptions,
   resourceGroup: IResourceGroup,
+  namePrefix: string,
   tags?: { [key: string]: string },
 ): IActionGroup {
   const emails = options.emails ?? [];
@@ -67,7 +69,7 @@ export function migrationActionGroup(
     Annotations.of(scope).addWarning(`${scope.node.path}: emails is empty: alerts fire, but the action group notifies no one.`);
   }
   return new MonitorActionGroup(scope, 'ActionGroup', {
-    name: options.actionGroupName ?? 'migration-alerts',
+    name: options.actionGroupName ?? resourceName('ag', namePrefix),
     shortName,
     resourceGroupName: resourceGroup.name,
     emailReceiver: emails.map((emailAddress, index) => ({

@@ -94,7 +94,7 @@ export class MigrationMonitoring extends Construct {
     this.location = props.location ?? resourceGroup.location;
     this.workspace = monitoringWorkspace(this, props, { resourceGroup, location: this.location, namePrefix, tags });
     this.workspaceId = this.workspace.id;
-    this.actionGroupId = migrationActionGroup(this, props, resourceGroup, tags).id;
+    this.actionGroupId = migrationActionGroup(this, props, resourceGroup, namePrefix, tags).id;
 
     const alerts = new AlertRegistry(
       {
