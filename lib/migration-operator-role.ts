@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from './core/grants';
 import { IResourceGroup } from './core/references';
 import { IMigrationService } from './migration-service';
+import { TARGET_RESOURCE_ID } from './plan/rules';
 import { TargetKind } from './plan/types';
 import { resourceGroupIdOf } from './private/arm-ids';
 import { uniqueSuffix } from './private/naming';
@@ -114,6 +115,12 @@ export class MigrationOperatorRole extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationOperatorRoleProps) {
     super(scope, id);
+    props.targets.forEach(({ kind, resourceId }, index) => {
+      const expected = TARGET_RESOURCE_ID[kind];
+      if (!Token.isUnresolved(resourceId) && !expected.pattern.test(resourceId)) {
+        throw new Error(`targets[${index}].resourceId: "${resourceId}" is not the ARM id of a ${kind} target (${expected.example})`);
+      }
+    });
     this.roleName = `Database Migration Operator (${props.namePrefix})`;
     const kinds = [...new Set(props.targets.map((t) => t.kind))].sort();
     const backup = props.backupStorageAccountId;

@@ -31,6 +31,12 @@ function synth(props: Partial<MigrationOperatorRoleProps>) {
 }
 
 describe('MigrationOperatorRole', () => {
+  it('refuses a target whose ARM id is not of its kind: the role would hold the other kind\'s actions', () => {
+    expect(() => synth({ targets: [{ kind: 'SqlMi', resourceId: MI }, { kind: 'SqlDb', resourceId: MI }] })).toThrow(
+      `targets[1].resourceId: "${MI}" is not the ARM id of a SqlDb target (/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/servers/<name>)`,
+    );
+  });
+
   it('grants the grantee both roles and returns every assignment it made', () => {
     const { assignments, granted } = synth({});
     expect(granted).toHaveLength(assignments.length);
