@@ -15,8 +15,11 @@ export function namedOutput(
     description: props.description,
     sensitive: props.sensitive,
   });
-  return withStableName(output, `${snake(scope.node.id)}_${snake(name)}`, scope);
+  return withStableName(output, `${snake(scope.node.id)}_${snake(name)}`, scope, 'outputs are named after the construct id: give one of them another id');
 }
+
+/** The remedy for the fixed names of a host's setup outputs (`airflow_pools`, ...). */
+const ONE_HOST_PER_STACK = 'a stack holds the setup outputs of one Airflow host: put each host in a stack of its own';
 
 /** The stable names given so far, per stack, with the path of the output that has each. */
 const stableNames = new WeakMap<TerraformStack, Map<string, string>>();
@@ -26,14 +29,14 @@ const stableNames = new WeakMap<TerraformStack, Map<string, string>>();
  * stack without a word (two migration services in one stack under parents with the same child id,
  * two hosts), so the second one is refused, naming both.
  */
-export function withStableName(output: TerraformOutput, name: string, owner: Construct): TerraformOutput {
+export function withStableName(output: TerraformOutput, name: string, owner: Construct, remedy = ONE_HOST_PER_STACK): TerraformOutput {
   const stack = TerraformStack.of(output);
   const names = stableNames.get(stack) ?? new Map<string, string>();
   stableNames.set(stack, names);
   const existing = names.get(name);
   if (existing !== undefined) {
     throw new Error(
-      `${owner.node.path}: output "${name}" is already defined by ${existing} (outputs are named after the construct id): give one of them another id`,
+      `${owner.node.path}: output "${name}" is already defined by ${existing} (${remedy})`,
     );
   }
   names.set(name, output.node.path);
