@@ -195,7 +195,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       }),
       keyVault: this.orchestration.keyVault,
       logAnalyticsWorkspace: this.monitoring.workspace,
-      actionGroupId: this.monitoring.actionGroupId,
+      actionGroup: this.monitoring.actionGroup,
       monitoring: this.monitoring,
       airflowAlerts: { taskFailures: alerts.airflowTaskFailuresAlert, dagImportErrors: alerts.airflowDagImportErrorsAlert },
       dagStorage: { ...props.dagStorage, lock: props.dagStorage?.lock ?? lock },

@@ -83,10 +83,13 @@ function grantShapeProblem(node: ts.Node): string | undefined {
   return fits ? undefined : 'a grant takes (grantee: IGrantee, options?: GrantOptions) and returns RoleAssignment or RoleAssignment[]';
 }
 
-/** What is wrong with a member's spelling or shape, if anything. */
-function problemOf(member: ApiMember): string | undefined {
+/** What is wrong with a member's spelling or shape, if anything; `references` are the exported `IXxx` reference types. */
+function problemOf(member: ApiMember, references: ReadonlySet<string>): string | undefined {
   const { name, node } = member;
   const isAttribute = member.kind !== 'prop' || member.owner.startsWith('I');
+  const referenced = /^(\w+)Id$/.exec(name)?.[1];
+  const reference = referenced && `I${referenced[0].toUpperCase()}${referenced.slice(1)}`;
+  if (!isAttribute && reference && references.has(reference)) return `refer by object: say ${referenced}: ${reference}`;
   const retired = RETIRED[name] ?? (isAttribute ? RETIRED_ATTRIBUTES[name] : undefined);
   if (retired !== undefined) return `retired spelling; say ${retired}`;
   if (name === 'lock') return declaredType(node) === 'ResourceLock' ? undefined : `a lock is a ResourceLock ({ kind, name? }), not ${declaredType(node)}`;
@@ -97,9 +100,10 @@ function problemOf(member: ApiMember): string | undefined {
 
 /** `Owner.member: problem` for every member that does not speak the vocabulary. */
 function vocabularyProblems(members: readonly ApiMember[]): string[] {
+  const references = new Set(members.map((member) => member.owner).filter((owner) => /^I[A-Z]/.test(owner)));
   return members
     .flatMap((member) => {
-      const problem = problemOf(member);
+      const problem = problemOf(member, references);
       return problem === undefined ? [] : [`${member.owner}.${member.name}: ${problem}`];
     })
     .sort();

@@ -32,7 +32,7 @@ export function kubernetesHostStack(props: Partial<KubernetesAirflowHostProps> =
     keyVault: KEY_VAULT,
     pools: POOLS,
     logAnalyticsWorkspace: WORKSPACE,
-    actionGroupId: ACTION_GROUP_ID,
+    actionGroup: { id: ACTION_GROUP_ID, name: 'ag-test' },
     ...rest,
   });
   const [hostStack, releaseStack] = synthStacks(stack, release);

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { GrantOptions, IGrantee } from '../core/grants';
-import { IDataFactory, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { IActionGroup, IDataFactory, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { validateNamePrefix } from '../private/naming';
 import { ActionGroupOptions, migrationActionGroup } from './action-group';
 import { AlertDefaults, CreatedAlert } from './alerts';
@@ -77,6 +77,8 @@ export class MigrationMonitoring extends Construct {
   public readonly workspace: ILogAnalyticsWorkspace;
   /** ARM id of the workspace. */
   public readonly workspaceId: string;
+  /** The action group every alert acts through: the created one, or the given `actionGroup`. */
+  public readonly actionGroup: IActionGroup;
   /** ARM id of the action group every alert acts through. */
   public readonly actionGroupId: string;
   /** Region of the regional resources (workspace, ingestion, log alerts). */
@@ -94,7 +96,8 @@ export class MigrationMonitoring extends Construct {
     this.location = props.location ?? resourceGroup.location;
     this.workspace = monitoringWorkspace(this, props, { resourceGroup, location: this.location, namePrefix, tags });
     this.workspaceId = this.workspace.id;
-    this.actionGroupId = migrationActionGroup(this, props, resourceGroup, namePrefix, tags).id;
+    this.actionGroup = migrationActionGroup(this, props, resourceGroup, namePrefix, tags);
+    this.actionGroupId = this.actionGroup.id;
 
     const alerts = new AlertRegistry(
       {

@@ -1,7 +1,7 @@
 import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
-import { IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import { IActionGroup, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { AirflowHostBaseProps, IAirflowHost } from '../hosts/airflow-host';
 import { airflowPools } from '../hosts/airflow-pools';
 import type { AirflowAlertOptions } from '../hosts/data-factory-host';
@@ -23,7 +23,7 @@ export interface AirflowHostContext {
   /** Where the host's logs go. */
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert of the host acts through this action group. */
-  readonly actionGroupId: string;
+  readonly actionGroup: IActionGroup;
   /** The plan's monitoring, which makes the alerts of hosts that have Azure Monitor signals of their own (Data Factory). */
   readonly monitoring: MigrationMonitoring;
   /** Overrides of the Airflow metric alerts, on hosts that have them (an adopted Data Factory environment). */
@@ -59,7 +59,7 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
     keyVault: context.keyVault,
     pools: airflowPools(plan.concurrency),
   };
-  const monitoring = { logAnalyticsWorkspace: context.logAnalyticsWorkspace, actionGroupId: context.actionGroupId };
+  const monitoring = { logAnalyticsWorkspace: context.logAnalyticsWorkspace, actionGroup: context.actionGroup };
   const airflow: AirflowSettings = plan.airflow;
   switch (airflow.host) {
     case 'kubernetes': {

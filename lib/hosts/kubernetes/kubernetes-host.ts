@@ -10,7 +10,7 @@ import { Release } from '@cdktf/provider-helm/lib/release';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
-import { ILogAnalyticsWorkspace } from '../../core/references';
+import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
 import { KubernetesHostSettings } from '../../plan/types';
 import { AirflowRelease } from '../../private/kubernetes/airflow-release';
 import { DEFERRABLE_WAITS } from '../dag-environment';
@@ -71,8 +71,8 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
 
   /** Log Analytics workspace of Container Insights. */
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
-  /** Action group every Airflow alert acts through. */
-  readonly actionGroupId: string;
+  /** Action group every Airflow alert acts through (`MigrationMonitoring.actionGroup` fits). */
+  readonly actionGroup: IActionGroup;
   /**
    * Delegated subnet of the metadata database; required with `subnetId`.
    * @default - created with the VNet
@@ -244,7 +244,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       ...common,
       cluster: this.cluster,
       logAnalyticsWorkspace: props.logAnalyticsWorkspace,
-      actionGroupId: props.actionGroupId,
+      actionGroupId: props.actionGroup.id,
     });
 
     // The release stack writes the database password to Key Vault and talks to the cluster as the
