@@ -46,16 +46,17 @@ export interface DatabaseMigrationStackProps {
    */
   readonly workspace?: ILogAnalyticsWorkspace;
   /**
-   * `prevent_destroy` on every stateful resource the stack creates: the Key Vault, the Log Analytics
-   * workspace and the Kubernetes host's metadata database (the DAG storage only holds files the
+   * `prevent_destroy` on every stateful resource the stack creates: the migration service, the Key
+   * Vault, the Log Analytics workspace and the Kubernetes host's metadata database (the DAG storage only holds files the
    * stack uploads again: `dagStorage.preventDestroy`). Turn off only for a throwaway environment.
    * @default true (warns for each resource left without it)
    */
   readonly preventDestroy?: boolean;
   /**
-   * A management lock on every stateful resource the stack creates: the Key Vault, the workspace,
-   * the Kubernetes host's metadata database and the DAG storage account (`dagStorage.lock` wins for
-   * that one).
+   * A management lock on every stateful resource the stack creates: the migration service (always
+   * `CanNotDelete`: `ReadOnly` would refuse the `listAuthKeys` POST of every plan), the Key Vault, the
+   * workspace, the Kubernetes host's metadata database and the DAG storage account (`dagStorage.lock`
+   * wins for that one).
    * @default - no lock
    */
   readonly lock?: ResourceLock;
@@ -147,6 +148,9 @@ export class DatabaseMigrationStack extends TerraformStack {
       resourceGroup: this.resourceGroup,
       namePrefix: plan.name,
       tags: plan.tags,
+      preventDestroy,
+      // The strongest lock the service can take: ReadOnly would refuse listAuthKeys (a POST).
+      lock: props.lock && { ...props.lock, kind: 'CanNotDelete' },
     });
 
     this.monitoring = new MigrationMonitoring(this, 'Monitoring', {

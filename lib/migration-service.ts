@@ -1,10 +1,12 @@
 import { Construct } from 'constructs';
 import { AzapiResource } from './azapi/resource';
 import { AzapiResourceAction } from './azapi/resource-action';
+import { ResourceLock } from './core/protection';
 import { IResourceGroup } from './core/references';
 import { migrationServiceNameOf } from './private/arm-ids';
 import { resourceName, validateNamePrefix } from './private/naming';
 import { namedOutput } from './private/outputs';
+import { applyProtection } from './private/protection';
 
 /** A Database Migration Service (`Microsoft.DataMigration/sqlMigrationServices`), created here or elsewhere. */
 export interface IMigrationService {
@@ -41,6 +43,20 @@ export interface MigrationServiceProps {
    * @default true
    */
   readonly exportAuthKeys?: boolean;
+  /**
+   * `prevent_destroy` on the service: a destroy or a replacement (another name or region) would take
+   * the migrations in flight off their service, and a new service has new auth keys, so every
+   * self-hosted runtime node would have to register again.
+   * @default true (warns when false)
+   */
+  readonly preventDestroy?: boolean;
+  /**
+   * A management lock on the service, which stops deletion outside Terraform too. `CanNotDelete`
+   * only: a `ReadOnly` lock refuses POST actions (Azure/azure-rest-api-specs#6363), and Terraform
+   * reads the auth keys with one (`listAuthKeys`) on every plan.
+   * @default - no lock
+   */
+  readonly lock?: ResourceLock;
 }
 
 /**
@@ -73,6 +89,12 @@ export class MigrationService extends Construct implements IMigrationService {
     super(scope, id);
     validateNamePrefix(props.namePrefix);
     this.name = props.serviceName ?? resourceName('dms', props.namePrefix);
+    const preventDestroy = props.preventDestroy ?? true;
+    if (props.lock?.kind === 'ReadOnly') {
+      throw new Error(
+        `${this.node.path}: lock.kind ReadOnly would refuse listAuthKeys, the POST Terraform reads the runtime's auth keys with on every plan (a ReadOnly lock blocks POST actions); use CanNotDelete`,
+      );
+    }
 
     this.resource = new AzapiResource(this, 'Resource', {
       type: MigrationService.RESOURCE_TYPE,
@@ -82,8 +104,10 @@ export class MigrationService extends Construct implements IMigrationService {
       tags: props.tags,
       body: {},
       responseExportValues: [],
+      lifecycle: preventDestroy ? { preventDestroy: true } : undefined,
     });
     this.id = this.resource.id;
+    applyProtection(this, 'migration service', this, { preventDestroy, lock: props.lock });
 
     const keys = new AzapiResourceAction(this, 'AuthKeys', {
       type: MigrationService.RESOURCE_TYPE,

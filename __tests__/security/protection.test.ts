@@ -1,4 +1,6 @@
+import { Testing, TerraformStack } from 'cdktf';
 import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { MigrationService } from '../../lib/migration-service';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyLogicalId, onlyResource, reference, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 
@@ -19,17 +21,26 @@ function locksOf(synth: SynthesizedStack): Array<Record<string, unknown>> {
   return Object.values(synth.resource.azurerm_management_lock ?? {});
 }
 
+/** The migration service: an `azapi_resource` among several. */
+function migrationService(synth: SynthesizedStack): { logicalId: string; resource: Record<string, unknown> } {
+  const [[logicalId, resource]] = Object.entries(synth.resource.azapi_resource ?? {}).filter(([, r]) =>
+    String((r as { type: string }).type).startsWith('Microsoft.DataMigration/sqlMigrationServices@'),
+  );
+  return { logicalId, resource: resource as Record<string, unknown> };
+}
+
 const STATEFUL = ['azurerm_key_vault', 'azurerm_log_analytics_workspace'] as const;
 /** The DAG storage only holds redeployable files: locked on request, not prevent_destroy by default. */
 const LOCKED = [...STATEFUL, 'azurerm_storage_account'] as const;
 const UNPROTECTED_WARNING = /is not protected by prevent_destroy|preventDestroy is false/;
 
 describe('protection of stateful resources', () => {
-  it("by default: prevent_destroy on the Key Vault, the workspace and the Kubernetes host's metadata database, no locks, no warning", () => {
+  it("by default: prevent_destroy on the migration service, the Key Vault, the workspace and the Kubernetes host's metadata database, no locks, no warning", () => {
     const { synth, release, warnings } = build();
     for (const type of STATEFUL) {
       expect(onlyResource(synth, type).lifecycle).toEqual({ prevent_destroy: true });
     }
+    expect(migrationService(synth).resource.lifecycle).toEqual({ prevent_destroy: true });
     expect(onlyResource(release!, 'azurerm_postgresql_flexible_server').lifecycle).toMatchObject({ prevent_destroy: true });
     expect(synth.resource.azurerm_management_lock).toBeUndefined();
     expect(warnings.filter((w) => UNPROTECTED_WARNING.test(w))).toEqual([]);
@@ -40,8 +51,10 @@ describe('protection of stateful resources', () => {
     for (const type of STATEFUL) {
       expect(onlyResource(synth, type)).not.toHaveProperty('lifecycle.prevent_destroy');
     }
+    expect(migrationService(synth).resource).not.toHaveProperty('lifecycle.prevent_destroy');
     expect(onlyResource(release!, 'azurerm_postgresql_flexible_server')).toHaveProperty('lifecycle.prevent_destroy', false);
     expect(warnings.filter((w) => UNPROTECTED_WARNING.test(w))).toEqual([
+      expect.stringMatching(/MigrationService: migration service is not protected by prevent_destroy/),
       expect.stringMatching(/Monitoring: preventDestroy is false/),
       expect.stringMatching(/Orchestration\/KeyVault: Key Vault is not protected by prevent_destroy/),
       expect.stringMatching(/AirflowHost\/Database: Airflow metadata database is not protected by prevent_destroy/),
@@ -51,17 +64,22 @@ describe('protection of stateful resources', () => {
   it('lock adds a lock of that kind on each and on the DAG storage, besides prevent_destroy', () => {
     const { synth } = build({ ...EXTERNAL_HOST, lock: { kind: 'CanNotDelete' } });
     expect(locksOf(synth).map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
-      LOCKED.map((type) => [idOf(synth, type), 'CanNotDelete']).sort(),
+      [...LOCKED.map((type) => idOf(synth, type)), reference('azapi_resource', migrationService(synth).logicalId)]
+        .map((id) => [id, 'CanNotDelete'])
+        .sort(),
     );
     for (const type of STATEFUL) {
       expect(onlyResource(synth, type).lifecycle).toEqual({ prevent_destroy: true });
     }
   });
 
-  it("locks the Kubernetes host's metadata database too, in the release stack", () => {
+  it("locks the Kubernetes host's metadata database too, in the release stack; ReadOnly gives the migration service CanNotDelete", () => {
     const { synth, release } = build({ lock: { kind: 'ReadOnly' } });
     expect(locksOf(synth).map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
-      STATEFUL.map((type) => [idOf(synth, type), 'ReadOnly']).sort(),
+      [
+        ...STATEFUL.map((type) => [idOf(synth, type), 'ReadOnly']),
+        [reference('azapi_resource', migrationService(synth).logicalId), 'CanNotDelete'],
+      ].sort(),
     );
     const server = onlyLogicalId(release!, 'azurerm_postgresql_flexible_server');
     expect(locksOf(release!)).toEqual([
@@ -83,7 +101,17 @@ describe('protection of stateful resources', () => {
 
   it('keeps the locks when prevent_destroy is off (a lock also stops deletion outside Terraform)', () => {
     const { synth } = build({ ...EXTERNAL_HOST, preventDestroy: false, lock: { kind: 'CanNotDelete' } });
-    expect(locksOf(synth).map((lock) => lock.scope).sort()).toEqual(LOCKED.map((type) => idOf(synth, type)).sort());
+    expect(locksOf(synth).map((lock) => lock.scope).sort()).toEqual(
+      [...LOCKED.map((type) => idOf(synth, type)), reference('azapi_resource', migrationService(synth).logicalId)].sort(),
+    );
+  });
+
+  it('refuses a ReadOnly lock on a MigrationService of its own: it would refuse the listAuthKeys POST of every plan', () => {
+    const stack = new TerraformStack(Testing.app(), 'own');
+    const resourceGroup = { id: '/subscriptions/0/resourceGroups/rg-own', name: 'rg-own', location: 'westeurope' };
+    expect(() => new MigrationService(stack, 'Dms', { resourceGroup, namePrefix: 'own', lock: { kind: 'ReadOnly' } })).toThrow(
+      /Dms: lock.kind ReadOnly would refuse listAuthKeys.*use CanNotDelete/,
+    );
   });
 
   it.each([
