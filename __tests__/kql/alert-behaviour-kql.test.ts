@@ -5,11 +5,13 @@
  * database with its message, and a rejection or a missed window is told too.
  */
 import { MIGRATION_EVENT_COLUMNS } from '../../lib/monitoring/migration-events';
-import { migrationWorkbookContent, WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { migrationWorkbookContent, workbookQueries } from '../../lib/monitoring/migration-workbook';
 import { resourcesOfType, synthObject } from '../helpers/test-stack';
 import { monitoring } from '../monitoring/monitoring-test-stack';
 import { runKql } from './kql-engine';
 import { formatDropdown, workbookParameter } from './workbook-parameters';
+
+const WORKBOOK_QUERIES = workbookQueries('contoso-sql');
 
 type Event = {
   TimeGenerated: number;
@@ -254,6 +256,42 @@ describe('"cutover postponed" and the workbook', () => {
     const [row] = workbookRows('statusByDatabase', events, cutoverStart + 30 * MINUTE);
     const stepMinutes = events.filter((e) => ['Succeeded', 'Failed', 'RolledBack'].includes(e.Status)).reduce((total, e) => total + e.DurationSeconds / 60, 0);
     expect(row.Minutes).toBeCloseTo(stepMinutes, 0);
+  });
+});
+
+describe('a workspace shared with another plan', () => {
+  /** The same history, written by another plan's DAG into the same table. */
+  const ofOtherPlan = (events: Event[]): Event[] => events.map((event) => ({ ...event, PlanName: 'fabrikam-sql' }));
+
+  it('the failure alert of one plan does not fire on another plan\'s failed step, and fires on its own', () => {
+    const failed = new History().step('start_migration', T0).event(T0 + 5 * MINUTE, 'wait_for_migration', 'Failed', 180, 'DMS: restore failed');
+    expect(alertRows('migration-failed', ofOtherPlan(failed.events), T0 + 6 * MINUTE)).toEqual([]);
+    expect(alertRows('migration-failed', failed.events, T0 + 6 * MINUTE)).toEqual([expect.objectContaining({ Database: 'database_1' })]);
+  });
+
+  it('no alert of one plan fires on what would raise it in another plan', () => {
+    const running = new History().step('start_migration', T0).waits('wait_for_migration', T0 + MINUTE, T0 + 2 * HOUR);
+    expect(alertRows('migration-running-long', ofOtherPlan(running.events), T0 + 2 * HOUR)).toEqual([]);
+    const stoppedAt = T0 + 2 * DAY;
+    expect(alertRows('migration-stalled', ofOtherPlan(readyThenWaiting(stoppedAt).events), stoppedAt + 45 * MINUTE)).toEqual([]);
+    const asked = readyThenWaiting(WINDOW_OPENS).waits('await_cutover', WINDOW_OPENS, WINDOW_OPENS + HOUR, { status: 'AwaitingApproval', message: APPROVAL_MESSAGE });
+    expect(alertRows('cutover-awaiting-approval', ofOtherPlan(asked.events), WINDOW_OPENS + HOUR)).toEqual([]);
+    const rejected = readyThenWaiting(WINDOW_OPENS).event(WINDOW_OPENS + HOUR, 'await_cutover', 'Rejected', 0, 'rejected by alice@contoso.com');
+    expect(alertRows('cutover-postponed', ofOtherPlan(rejected.events), WINDOW_OPENS + HOUR + 5 * MINUTE)).toEqual([]);
+  });
+
+  it('the workbook shows only its own plan\'s databases and runs', () => {
+    const own = new History('database_1').step('start_migration', T0);
+    const other = ofOtherPlan(new History('database_9').step('start_migration', T0).event(T0 + 2 * MINUTE, 'preflight', 'Failed', 1, 'x').events).map(
+      (event) => ({ ...event, RunId: 'manual__fabrikam' }),
+    );
+    const events = [...own.events, ...other];
+    // The panels the test engine evaluates (it has no round() aggregate or bin()); the contract test checks every query's source.
+    for (const panel of ['runs', 'statusByDatabase', 'failures', 'waitingForCutover', 'cutoversPostponed'] as const) {
+      const shown = workbookRows(panel, events, T0 + HOUR);
+      expect(shown.filter((row) => row.Database === 'database_9' || row.RunId === 'manual__fabrikam')).toEqual([]);
+    }
+    expect(workbookRows('statusByDatabase', events, T0 + HOUR).map((row) => row.Database)).toEqual(['database_1']);
   });
 });
 

@@ -1,9 +1,12 @@
 /** Every query the stack deploys is valid KQL against the contract's events table. */
-import { migrationWorkbookContent, WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { migrationWorkbookContent, workbookQueries } from '../../lib/monitoring/migration-workbook';
+import { migrationEventsSource } from '../../lib/monitoring/migration-events';
 import { kqlDiagnostics } from './kql';
 import { formatDropdown, workbookParameter } from './workbook-parameters';
 import { logAlertQueries } from '../helpers/test-stack';
 import { monitoring } from '../monitoring/monitoring-test-stack';
+
+const WORKBOOK_QUERIES = workbookQueries('contoso-sql');
 
 /** Workbook parameters are replaced by the workbook before the query runs: here the run dropdown's All. */
 function asWorkbookRunsIt(query: string): string {
@@ -27,6 +30,11 @@ describe('KQL of the alerts and the workbook', () => {
 
   it.each(Object.entries(WORKBOOK_QUERIES))('the workbook panel "%s" analyzes cleanly', (_name, query) => {
     expect(kqlDiagnostics(asWorkbookRunsIt(query))).toEqual([]);
+  });
+
+  it('reads one plan\'s events through a valid string literal, whatever the name holds', () => {
+    expect(kqlDiagnostics(`${migrationEventsSource('contoso-sql')} | count`)).toEqual([]);
+    expect(kqlDiagnostics(`${migrationEventsSource('odd "name" \\ here')} | count`)).toEqual([]);
   });
 
   it('reports an unknown column, a misplaced aggregate and a type mismatch (the check can fail)', () => {

@@ -96,7 +96,7 @@ describe('MigrationMonitoring.addAlert', () => {
     const critical = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-failed-many');
     expect([builtIn.severity, critical.severity]).toEqual([1, 0]);
     expect([builtIn.criteria[0].threshold, critical.criteria[0].threshold]).toEqual([0, 5]);
-    expect(critical.criteria[0].query).toBe(migrationFailedQuery());
+    expect(critical.criteria[0].query).toBe(migrationFailedQuery('contoso-sql'));
     expect(critical.criteria[0].dimension).toEqual([{ name: 'Database', operator: 'Include', values: ['*'] }]);
     expect(critical.window_duration).toBe('PT1H');
     expect(construct.createdAlerts().map((alert) => alert.name)).toEqual([

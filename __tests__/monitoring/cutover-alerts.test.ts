@@ -33,7 +33,7 @@ describe('"cutover awaiting approval" alert', () => {
     expect(approval.criteria).toEqual([
       {
         query: [
-          'MigrationEvents_CL',
+          'MigrationEvents_CL | where PlanName == "contoso-sql"',
           '| where Phase == "await_cutover" and Status !in ("Started", "Running")',
           '| summarize arg_max(TimeGenerated, Status, Message) by RunId, Database',
           '| where Status == "AwaitingApproval"',
@@ -68,7 +68,7 @@ describe('"cutover postponed" alert', () => {
     const { postponed } = alertsWith();
     expect(postponed).toMatchObject({ severity: 3, evaluation_frequency: 'PT5M', window_duration: 'PT15M', auto_mitigation_enabled: true });
     expect(postponed.criteria[0].query).toBe(
-      ['MigrationEvents_CL', '| where Status in ("Rejected", "WindowMissed")', '| project TimeGenerated, Database, Status, Phase, Message, RunId'].join('\n'),
+      ['MigrationEvents_CL | where PlanName == "contoso-sql"', '| where Status in ("Rejected", "WindowMissed")', '| project TimeGenerated, Database, Status, Phase, Message, RunId'].join('\n'),
     );
     expect(postponed.criteria[0].dimension.map((dimension: { name: string }) => dimension.name)).toEqual(['Database', 'Status', 'Message']);
     expect(postponed.description).toMatch(/Nothing was rolled back: the database keeps replicating/);

@@ -6,12 +6,21 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_PHASES, MIGRATION_STATUSES } from '../../lib/monitoring/migration-events';
+import {
+  kqlString,
+  migrationEventsSource,
+  MIGRATION_EVENTS_STREAM,
+  MIGRATION_EVENTS_TABLE,
+  MIGRATION_PHASES,
+  MIGRATION_STATUSES,
+} from '../../lib/monitoring/migration-events';
 import { loadMigrationEventsContract, MIGRATION_EVENTS_CONTRACT_FILE } from '../../lib/monitoring/migration-events-contract';
-import { WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { workbookQueries } from '../../lib/monitoring/migration-workbook';
 import { findPackageRoot } from '../../lib/private/package-root';
 import { logAlertQueries, onlyResource, synthObject } from '../helpers/test-stack';
 import { monitoring } from './monitoring-test-stack';
+
+const WORKBOOK_QUERIES = workbookQueries('contoso-sql');
 
 const ROOT = findPackageRoot(__dirname);
 const CONTRACT = JSON.parse(readFileSync(join(ROOT, MIGRATION_EVENTS_CONTRACT_FILE), 'utf8'));
@@ -73,6 +82,20 @@ describe('migration events contract, Terraform side', () => {
     expect(statuses).toContain(CONTRACT.heartbeat.status);
     expect(phases.filter((phase) => !MIGRATION_PHASES.includes(phase))).toEqual([]);
     expect(statuses.filter((status) => !MIGRATION_STATUSES.includes(status))).toEqual([]);
+  });
+
+  it("reads only its own plan's events (PlanName, which the DAG writes), in every alert and workbook panel", () => {
+    expect(CONTRACT.columns.map((column: { name: string }) => column.name)).toContain('PlanName');
+    const queries = [...logAlertQueries(monitoredEvents()), ...Object.values(WORKBOOK_QUERIES)];
+    const source = 'MigrationEvents_CL | where PlanName == "contoso-sql"';
+    expect(migrationEventsSource('contoso-sql')).toBe(source);
+    expect(queries.filter((query) => !query.replace(/^let events = /, '').startsWith(`${source}\n`) && !query.startsWith(`${source} |`))).toEqual([]);
+    expect(queries.map((query) => query.split(MIGRATION_EVENTS_TABLE).length - 1)).toEqual(queries.map(() => 1));
+  });
+
+  it('quotes the plan name as a KQL string literal', () => {
+    expect(kqlString('contoso-sql')).toBe('"contoso-sql"');
+    expect(kqlString('a"b\\c')).toBe('"a\\"b\\\\c"');
   });
 
   it("raises each status's alert (the one the rehearsal report names) on that very status", () => {

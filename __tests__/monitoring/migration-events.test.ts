@@ -184,7 +184,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       expect(alert.criteria).toEqual([
         {
           query: [
-            'MigrationEvents_CL',
+            'MigrationEvents_CL | where PlanName == "contoso-sql"',
             '| where Status == "Failed"',
             '| project TimeGenerated, Database, Phase, RunId, MigrationOperationId, Message',
           ].join('\n'),
@@ -266,7 +266,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       expect(alert.criteria).toEqual([
         {
           query: [
-            'let events = MigrationEvents_CL',
+            'let events = MigrationEvents_CL | where PlanName == "contoso-sql"',
             '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed");',
             'events',
             '| join kind=leftouter (events | where Phase == "await_cutover" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database',
@@ -351,7 +351,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-stalled');
       expect(alert.criteria).toEqual([
         {
-          query: migrationStalledQuery(30),
+          query: migrationStalledQuery('contoso-sql', 30),
           time_aggregation_method: 'Count',
           operator: 'GreaterThan',
           threshold: 0,
@@ -371,7 +371,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
     it('takes the silence, severity and window from its options, and widens the window for a long silence', () => {
       const { stack } = withEvents({ migrationStalledAlert: { silentMinutes: 1500, severity: 0 } });
       const alert = resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-migration-stalled');
-      expect(alert.criteria[0].query).toBe(migrationStalledQuery(1500));
+      expect(alert.criteria[0].query).toBe(migrationStalledQuery('contoso-sql', 1500));
       expect(alert.severity).toBe(0);
       expect(alert.window_duration).toBe('P2D');
     });

@@ -21,8 +21,8 @@ function eventsTable(stack: TerraformStack): LogAnalyticsWorkspaceTableCustomLog
 describe('migration stalled alert', () => {
   describe('query', () => {
     it('finds runs silent for the given minutes with a database whose latest event is not an end', () => {
-      expect(migrationStalledQuery(30).split('\n')).toEqual([
-        'MigrationEvents_CL',
+      expect(migrationStalledQuery('contoso-sql', 30).split('\n')).toEqual([
+        'MigrationEvents_CL | where PlanName == "contoso-sql"',
         '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed")',
         '| summarize arg_max(TimeGenerated, IsEnd) by RunId, Database',
         '| summarize LastEventAt = max(TimeGenerated), InFlight = make_set_if(Database, not(IsEnd)) by RunId',
@@ -32,12 +32,12 @@ describe('migration stalled alert', () => {
     });
 
     it('takes the silence from its argument', () => {
-      expect(migrationStalledQuery(45)).toContain('LastEventAt < ago(45m)');
-      expect(migrationStalledQuery(45)).not.toContain('ago(30m)');
+      expect(migrationStalledQuery('contoso-sql', 45)).toContain('LastEventAt < ago(45m)');
+      expect(migrationStalledQuery('contoso-sql', 45)).not.toContain('ago(30m)');
     });
 
     it('judges silence per run (any database counts as a sign of life), in-flight per database', () => {
-      const lines = migrationStalledQuery(30).split('\n');
+      const lines = migrationStalledQuery('contoso-sql', 30).split('\n');
       expect(lines.findIndex((line) => line.includes('by RunId, Database'))).toBeLessThan(
         lines.findIndex((line) => line.endsWith('by RunId')),
       );
@@ -62,7 +62,7 @@ describe('migration stalled alert', () => {
         dimensions: [{ name: 'RunId', operator: 'Include', values: ['*'] }],
         dependsOn: [table],
       });
-      expect(definition.query).toBe(migrationStalledQuery(30));
+      expect(definition.query).toBe(migrationStalledQuery('contoso-sql', 30));
     });
 
     it('widens the default window for a long silence, and has none beyond two days', () => {
@@ -90,7 +90,7 @@ describe('migration stalled alert', () => {
         window_duration: 'P1D',
         criteria: [
           expect.objectContaining({
-            query: migrationStalledQuery(30),
+            query: migrationStalledQuery('contoso-sql', 30),
             dimension: [{ name: 'RunId', operator: 'Include', values: ['*'] }],
           }),
         ],

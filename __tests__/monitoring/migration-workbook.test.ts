@@ -1,7 +1,9 @@
 import { ApplicationInsightsWorkbook } from '@cdktf/provider-azurerm/lib/application-insights-workbook';
-import { migrationWorkbookContent, MigrationWorkbook, WORKBOOK_QUERIES } from '../../lib/monitoring/migration-workbook';
+import { migrationWorkbookContent, MigrationWorkbook, workbookQueries } from '../../lib/monitoring/migration-workbook';
 import { stableGuid } from '../../lib/private/stable-guid';
 import { onlyResource, synthObject, testStack } from '../helpers/test-stack';
+
+const WORKBOOK_QUERIES = workbookQueries('contoso-sql');
 
 describe('MigrationWorkbook', () => {
   function build() {
@@ -32,7 +34,7 @@ describe('MigrationWorkbook', () => {
       ['timeline', 'timechart'],
     ]);
     for (const panel of panels) {
-      expect(panel.content.query).toMatch(/^MigrationEvents_CL\n\| where TimeGenerated \{TimeRange\}/);
+      expect(panel.content.query).toMatch(/^MigrationEvents_CL \| where PlanName == "contoso-sql"\n\| where TimeGenerated \{TimeRange\}/);
       expect(panel.content.resourceType).toBe('microsoft.operationalinsights/workspaces');
     }
     expect(WORKBOOK_QUERIES.statusByDatabase).toMatch(/arg_max\(TimeGenerated, Phase, Status, Message\).+by RunId, Database/);

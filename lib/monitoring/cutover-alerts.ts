@@ -1,6 +1,6 @@
 import { ITerraformDependable } from 'cdktf';
 import { AlertSeverity, LogAlertDefinition } from './alerts';
-import { kqlList, MIGRATION_EVENTS_TABLE, MigrationPhase, MigrationStatus } from './migration-events';
+import { kqlList, migrationEventsSource, MigrationPhase, MigrationStatus } from './migration-events';
 
 /**
  * People are told when a cutover waits for them (issue 14): the DAG's `await_cutover` step writes
@@ -16,10 +16,10 @@ export const CUTOVER_POSTPONED_STATUSES: readonly string[] = [MigrationStatus.RE
  * Per run and database, the latest report of the cutover gate (the generic `Started`/`Running`
  * events of the step say nothing about approval); rows where it asks for an approver.
  */
-export function cutoverAwaitingApprovalQuery(): string {
+export function cutoverAwaitingApprovalQuery(planName: string): string {
   const s = MigrationStatus;
   return [
-    MIGRATION_EVENTS_TABLE,
+    migrationEventsSource(planName),
     `| where Phase == "${MigrationPhase.AWAIT_CUTOVER}" and Status !in ("${s.STARTED}", "${s.RUNNING}")`,
     '| summarize arg_max(TimeGenerated, Status, Message) by RunId, Database',
     `| where Status == "${s.AWAITING_APPROVAL}"`,
@@ -28,9 +28,9 @@ export function cutoverAwaitingApprovalQuery(): string {
 }
 
 /** Every rejected cutover and every missed window, one row each, whichever step reported it. */
-export function cutoverPostponedQuery(): string {
+export function cutoverPostponedQuery(planName: string): string {
   return [
-    MIGRATION_EVENTS_TABLE,
+    migrationEventsSource(planName),
     `| where Status in ${kqlList(CUTOVER_POSTPONED_STATUSES)}`,
     '| project TimeGenerated, Database, Status, Phase, Message, RunId',
   ].join('\n');
@@ -70,7 +70,7 @@ export function cutoverAwaitingApprovalAlert(namePrefix: string, eventsTable: IT
       'The alert names the database and carries the event Message: the window, who may approve and where ' +
       '(the Airflow UI, or the `airflow variables set migration_cutover_approval__<database> ...` command it gives). ' +
       'It resolves by itself once someone answered or the window passed.',
-    query: cutoverAwaitingApprovalQuery(),
+    query: cutoverAwaitingApprovalQuery(namePrefix),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_DATABASE_AND_MESSAGE,
@@ -102,7 +102,7 @@ export function cutoverPostponedAlert(namePrefix: string, eventsTable: ITerrafor
       `A database of plan ${namePrefix} did not cut over in its window: an approver rejected it, or the window closed first. ` +
       'Nothing was rolled back: the database keeps replicating (a frozen source was made writable again) and waits for its next window. ' +
       'Read the event Message; plan the next window or the approval.',
-    query: cutoverPostponedQuery(),
+    query: cutoverPostponedQuery(namePrefix),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_DATABASE_STATUS_AND_MESSAGE,

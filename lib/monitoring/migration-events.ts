@@ -91,9 +91,22 @@ export const IN_PROGRESS_STATUSES: readonly string[] = [
   MigrationStatus.WINDOW_MISSED,
 ];
 
+/** KQL string literal of `value`: double-quoted, its backslashes and quotes escaped. */
+export function kqlString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
 /** KQL list literal of `values`: `("a", "b")`. */
 export function kqlList(values: readonly string[]): string {
-  return `(${values.map((value) => `"${value}"`).join(', ')})`;
+  return `(${values.map(kqlString).join(', ')})`;
+}
+
+/**
+ * The source of every built-in query: the events of one plan (the `PlanName` its DAG writes, the
+ * plan's `name`). Plans may share a workspace, and with it the table.
+ */
+export function migrationEventsSource(planName: string): string {
+  return `${MIGRATION_EVENTS_TABLE} | where PlanName == ${kqlString(planName)}`;
 }
 
 function phase(name: string): string {
@@ -126,10 +139,10 @@ export function isEndEventKql(): string {
   );
 }
 
-/** Every failed step, one row each; the alert counts rows per database. */
-export function migrationFailedQuery(): string {
+/** Every failed step of plan `planName`, one row each; the alert counts rows per database. */
+export function migrationFailedQuery(planName: string): string {
   return [
-    MIGRATION_EVENTS_TABLE,
+    migrationEventsSource(planName),
     `| where Status == "${MigrationStatus.FAILED}"`,
     '| project TimeGenerated, Database, Phase, RunId, MigrationOperationId, Message',
   ].join('\n');
@@ -151,11 +164,11 @@ export function migrationFailedQuery(): string {
  * (azurerm `window_duration` and `query_time_range_override` stop at `P2D`) and a migration may run
  * seven (`timeoutMinutes` up to 10080).
  */
-export function migrationRunningLongQuery(longRunningMinutes: number): string {
+export function migrationRunningLongQuery(planName: string, longRunningMinutes: number): string {
   const p = MigrationPhase;
   const s = MigrationStatus;
   return [
-    `let events = ${MIGRATION_EVENTS_TABLE}`,
+    `let events = ${migrationEventsSource(planName)}`,
     `| extend IsEnd = ${isEndEventKql()};`,
     'events',
     `| join kind=leftouter (events | where Phase == "${p.AWAIT_CUTOVER}" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database`,
@@ -196,7 +209,7 @@ export function migrationFailedAlert(
     description:
       `A migration step of plan ${namePrefix} reported Status "Failed" in ${MIGRATION_EVENTS_TABLE}. ` +
       'The DAG rolls that database back and leaves the source authoritative; read the event Message and the Airflow task log, fix the cause, then re-run the DAG.',
-    query: migrationFailedQuery(),
+    query: migrationFailedQuery(namePrefix),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_DATABASE,
@@ -252,7 +265,7 @@ export function migrationRunningLongAlert(
     description:
       `A database migration of plan ${namePrefix} started more than ${longRunningMinutes} minutes ago (or its cutover did, after a wait for its window) and has reported neither done nor a failure or rollback. ` +
       'Check the DMS migration status (pending log backups, restore progress) and the Airflow wait sensor.',
-    query: migrationRunningLongQuery(longRunningMinutes),
+    query: migrationRunningLongQuery(namePrefix, longRunningMinutes),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_DATABASE,

@@ -1,7 +1,7 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
 import { AlertSeverity, LogAlertDefinition } from './alerts';
-import { isEndEventKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT } from './migration-events';
+import { isEndEventKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT, migrationEventsSource } from './migration-events';
 
 /**
  * "A run stopped emitting events": the DAG's own events are the only signal on hosts that give
@@ -22,9 +22,9 @@ export const DEFAULT_STALLED_AFTER_MINUTES = 30;
  * `rollback`/`Succeeded`, any `Failed` or `RolledBack`; the same ends as the running-long alert).
  * Databases that never started (held behind a dependency) have no events and are not in flight.
  */
-export function migrationStalledQuery(silentMinutes: number): string {
+export function migrationStalledQuery(planName: string, silentMinutes: number): string {
   return [
-    MIGRATION_EVENTS_TABLE,
+    migrationEventsSource(planName),
     `| extend IsEnd = ${isEndEventKql()}`,
     '| summarize arg_max(TimeGenerated, IsEnd) by RunId, Database',
     '| summarize LastEventAt = max(TimeGenerated), InFlight = make_set_if(Database, not(IsEnd)) by RunId',
@@ -81,7 +81,7 @@ export function migrationStalledAlert(
       'while some of its databases are in flight (a source may be frozen). Check that Airflow is running the DAG: ' +
       'scheduler and workers, the Fabric Apache Airflow job and its capacity (paused? pool stopped?), and that the DAG ' +
       'can still sign in to Azure (its events are written with the same identity).',
-    query: migrationStalledQuery(silentMinutes),
+    query: migrationStalledQuery(namePrefix, silentMinutes),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_RUN,

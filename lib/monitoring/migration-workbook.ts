@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { stableGuid } from '../private/stable-guid';
 import { CUTOVER_POSTPONED_STATUSES } from './cutover-alerts';
-import { IN_PROGRESS_STATUSES, kqlList, MIGRATION_EVENTS_TABLE, MigrationPhase, MigrationStatus } from './migration-events';
+import { IN_PROGRESS_STATUSES, kqlList, MIGRATION_EVENTS_TABLE, migrationEventsSource, MigrationPhase, MigrationStatus } from './migration-events';
 
 /** Props of {@link MigrationWorkbook}. */
 export interface MigrationWorkbookProps {
@@ -37,59 +37,62 @@ const WAITING_STATUSES = [
 
 const RUN_FILTER = `| where TimeGenerated {${TIME_RANGE}} | where "*" in ({${RUN_ID}}) or RunId in ({${RUN_ID}})`;
 
-/** The KQL behind each workbook panel, exported so tests can read what the workbook shows. */
-export const WORKBOOK_QUERIES = {
-  /** The DAG runs in the time range, newest first (the run picker). */
-  runs: `${MIGRATION_EVENTS_TABLE} | where TimeGenerated {${TIME_RANGE}} | summarize Started = min(TimeGenerated) by RunId | order by Started desc | project RunId`,
-  /** Per database: latest phase and status, failures, minutes spent, last message. */
-  statusByDatabase: [
-    MIGRATION_EVENTS_TABLE,
-    RUN_FILTER,
-    // A heartbeat's (or a cutover gate report's) DurationSeconds is the step's time so far, which its end event counts again.
-    `| summarize arg_max(TimeGenerated, Phase, Status, Message), Failures = countif(Status == "Failed"), Seconds = sumif(DurationSeconds, Status !in ${kqlList(IN_PROGRESS_STATUSES)}) by RunId, Database, TargetKind`,
-    '| project Database, TargetKind, Phase, Status, Failures, Minutes = round(Seconds / 60.0, 1), LastEvent = TimeGenerated, Message, RunId',
-    '| order by Database asc',
-  ].join('\n'),
-  /** Minutes per database and phase, for finished steps. */
-  durationByPhase: [
-    MIGRATION_EVENTS_TABLE,
-    RUN_FILTER,
-    '| where Status in ("Succeeded", "Failed", "RolledBack")',
-    '| summarize Minutes = round(sum(DurationSeconds) / 60.0, 1) by Database, Phase',
-  ].join('\n'),
-  /** Every failed or rolled-back step with its message, newest first. */
-  failures: [
-    MIGRATION_EVENTS_TABLE,
-    RUN_FILTER,
-    '| where Status in ("Failed", "RolledBack")',
-    '| project TimeGenerated, Database, Phase, Status, Message, MigrationOperationId, RunId',
-    '| order by TimeGenerated desc',
-  ].join('\n'),
-  /**
-   * Databases waiting for a cutover window or an approver: per run, the database's latest event
-   * apart from heartbeats is a report of the cutover gate that is not a yes (a rejection or a
-   * missed window means it waits for the next window).
-   */
-  waitingForCutover: [
-    MIGRATION_EVENTS_TABLE,
-    RUN_FILTER,
-    `| where Status != "${MigrationStatus.RUNNING}"`,
-    `| summarize arg_max(TimeGenerated, Phase, Status, Message), WaitingSince = minif(TimeGenerated, Phase == "${MigrationPhase.AWAIT_CUTOVER}") by RunId, Database`,
-    `| where Phase == "${MigrationPhase.AWAIT_CUTOVER}" and Status in ${kqlList(WAITING_STATUSES)}`,
-    '| project Database, Status, WaitingSince, LastEvent = TimeGenerated, Message, RunId',
-    '| order by WaitingSince asc',
-  ].join('\n'),
-  /** Every rejected cutover and missed window with its message, newest first. */
-  cutoversPostponed: [
-    MIGRATION_EVENTS_TABLE,
-    RUN_FILTER,
-    `| where Status in ${kqlList(CUTOVER_POSTPONED_STATUSES)}`,
-    '| project TimeGenerated, Database, Status, Phase, Message, RunId',
-    '| order by TimeGenerated desc',
-  ].join('\n'),
-  /** Events per 5 minutes by status. */
-  timeline: [MIGRATION_EVENTS_TABLE, RUN_FILTER, '| summarize Events = count() by bin(TimeGenerated, 5m), Status'].join('\n'),
-} as const;
+/** The KQL behind each workbook panel of plan `planName` (its events only), exported so tests can read what the workbook shows. */
+export function workbookQueries(planName: string) {
+  const events = migrationEventsSource(planName);
+  return {
+    /** The DAG runs in the time range, newest first (the run picker). */
+    runs: `${events} | where TimeGenerated {${TIME_RANGE}} | summarize Started = min(TimeGenerated) by RunId | order by Started desc | project RunId`,
+    /** Per database: latest phase and status, failures, minutes spent, last message. */
+    statusByDatabase: [
+      events,
+      RUN_FILTER,
+      // A heartbeat's (or a cutover gate report's) DurationSeconds is the step's time so far, which its end event counts again.
+      `| summarize arg_max(TimeGenerated, Phase, Status, Message), Failures = countif(Status == "Failed"), Seconds = sumif(DurationSeconds, Status !in ${kqlList(IN_PROGRESS_STATUSES)}) by RunId, Database, TargetKind`,
+      '| project Database, TargetKind, Phase, Status, Failures, Minutes = round(Seconds / 60.0, 1), LastEvent = TimeGenerated, Message, RunId',
+      '| order by Database asc',
+    ].join('\n'),
+    /** Minutes per database and phase, for finished steps. */
+    durationByPhase: [
+      events,
+      RUN_FILTER,
+      '| where Status in ("Succeeded", "Failed", "RolledBack")',
+      '| summarize Minutes = round(sum(DurationSeconds) / 60.0, 1) by Database, Phase',
+    ].join('\n'),
+    /** Every failed or rolled-back step with its message, newest first. */
+    failures: [
+      events,
+      RUN_FILTER,
+      '| where Status in ("Failed", "RolledBack")',
+      '| project TimeGenerated, Database, Phase, Status, Message, MigrationOperationId, RunId',
+      '| order by TimeGenerated desc',
+    ].join('\n'),
+    /**
+     * Databases waiting for a cutover window or an approver: per run, the database's latest event
+     * apart from heartbeats is a report of the cutover gate that is not a yes (a rejection or a
+     * missed window means it waits for the next window).
+     */
+    waitingForCutover: [
+      events,
+      RUN_FILTER,
+      `| where Status != "${MigrationStatus.RUNNING}"`,
+      `| summarize arg_max(TimeGenerated, Phase, Status, Message), WaitingSince = minif(TimeGenerated, Phase == "${MigrationPhase.AWAIT_CUTOVER}") by RunId, Database`,
+      `| where Phase == "${MigrationPhase.AWAIT_CUTOVER}" and Status in ${kqlList(WAITING_STATUSES)}`,
+      '| project Database, Status, WaitingSince, LastEvent = TimeGenerated, Message, RunId',
+      '| order by WaitingSince asc',
+    ].join('\n'),
+    /** Every rejected cutover and missed window with its message, newest first. */
+    cutoversPostponed: [
+      events,
+      RUN_FILTER,
+      `| where Status in ${kqlList(CUTOVER_POSTPONED_STATUSES)}`,
+      '| project TimeGenerated, Database, Status, Phase, Message, RunId',
+      '| order by TimeGenerated desc',
+    ].join('\n'),
+    /** Events per 5 minutes by status. */
+    timeline: [events, RUN_FILTER, '| summarize Events = count() by bin(TimeGenerated, 5m), Status'].join('\n'),
+  } as const;
+}
 
 function queryPanel(name: string, title: string, query: string, visualization: string): Record<string, unknown> {
   return {
@@ -109,6 +112,7 @@ function queryPanel(name: string, title: string, query: string, visualization: s
 
 /** The workbook document (Notebook/1.0): migration progress per database from the events table. */
 export function migrationWorkbookContent(planName: string): Record<string, unknown> {
+  const queries = workbookQueries(planName);
   return {
     version: 'Notebook/1.0',
     items: [
@@ -136,7 +140,7 @@ export function migrationWorkbookContent(planName: string): Record<string, unkno
               multiSelect: true,
               quote: '"',
               delimiter: ',',
-              query: WORKBOOK_QUERIES.runs,
+              query: queries.runs,
               queryType: 0,
               resourceType: 'microsoft.operationalinsights/workspaces',
               typeSettings: { additionalResourceOptions: ['value::all'], selectAllValue: '*', showDefault: false },
@@ -146,12 +150,12 @@ export function migrationWorkbookContent(planName: string): Record<string, unkno
           ],
         },
       },
-      queryPanel('status-by-database', 'Status per database', WORKBOOK_QUERIES.statusByDatabase, 'table'),
-      queryPanel('duration-by-phase', 'Minutes per phase', WORKBOOK_QUERIES.durationByPhase, 'barchart'),
-      queryPanel('waiting-for-cutover', 'Waiting for a cutover window or an approval', WORKBOOK_QUERIES.waitingForCutover, 'table'),
-      queryPanel('cutovers-postponed', 'Cutovers rejected or windows missed', WORKBOOK_QUERIES.cutoversPostponed, 'table'),
-      queryPanel('failures', 'Failures and rollbacks', WORKBOOK_QUERIES.failures, 'table'),
-      queryPanel('timeline', 'Events over time', WORKBOOK_QUERIES.timeline, 'timechart'),
+      queryPanel('status-by-database', 'Status per database', queries.statusByDatabase, 'table'),
+      queryPanel('duration-by-phase', 'Minutes per phase', queries.durationByPhase, 'barchart'),
+      queryPanel('waiting-for-cutover', 'Waiting for a cutover window or an approval', queries.waitingForCutover, 'table'),
+      queryPanel('cutovers-postponed', 'Cutovers rejected or windows missed', queries.cutoversPostponed, 'table'),
+      queryPanel('failures', 'Failures and rollbacks', queries.failures, 'table'),
+      queryPanel('timeline', 'Events over time', queries.timeline, 'timechart'),
     ],
     fallbackResourceIds: [],
     $schema: 'https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json',
