@@ -6,7 +6,7 @@ import { AlertSeverity } from '../../lib/monitoring/alerts';
 import { MigrationEventIngestion } from '../../lib/monitoring/migration-event-ingestion';
 import { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from '../../lib/monitoring/migration-events-monitoring';
 import { migrationStalledQuery } from '../../lib/monitoring/migration-stalled';
-import { onlyLogicalId, onlyResource, reference, rendered, resourceNamed, resourcesOfType, resourcesSnapshot, SynthesizedStack, synthObject, testStack } from '../helpers/test-stack';
+import { logAlertQueries, onlyLogicalId, onlyResource, reference, rendered, resourceNamed, resourcesOfType, resourcesSnapshot, SynthesizedStack, synthObject, testStack } from '../helpers/test-stack';
 import { MonitoringTestProps, monitoring } from './monitoring-test-stack';
 
 const TABLE = 'azurerm_log_analytics_workspace_table_custom_log';
@@ -173,6 +173,21 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
   it('synthesizes the log alerts (snapshot of the alert resources only; the tests below name what matters)', () => {
     const { stack } = withEvents();
     expect(resourcesSnapshot(synthObject(stack), [LOG_ALERT])).toMatchSnapshot();
+  });
+
+  describe("the plan whose events the queries read", () => {
+    it('reads the events whose PlanName is namePrefix, the plan name its DAG writes', () => {
+      const { stack, monitoring: construct } = monitoring({ namePrefix: 'q3-wave' });
+      construct.monitorMigrationEvents();
+      expect(logAlertQueries(stack).every((query) => query.includes('MigrationEvents_CL | where PlanName == "q3-wave"'))).toBe(true);
+    });
+
+    it.each(['contoso-sql-monitoring-prod', '1plan', 'ab'])('refuses a namePrefix no plan can be named (%s): its queries would match no event', (namePrefix) => {
+      const { monitoring: construct } = monitoring({ namePrefix });
+      expect(() => construct.monitorMigrationEvents()).toThrow(
+        new RegExp(`namePrefix "${namePrefix}" is not a plan name .*PlanName.*pass the plan's name \\(plan\\.name\\)`),
+      );
+    });
   });
 
   describe('"migration failed" alert', () => {

@@ -1,4 +1,5 @@
-import { notificationsSchema } from '../plan/document-schema';
+import { Token } from 'cdktf';
+import { notificationsSchema, planDocumentSchema } from '../plan/document-schema';
 import { LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
 import { AlertOptions, CreatedLogAlert } from './alerts';
 import { cutoverAwaitingApprovalAlert, cutoverPostponedAlert } from './cutover-alerts';
@@ -83,7 +84,7 @@ export class MigrationEventsMonitoring {
   public readonly workbook?: MigrationWorkbook;
 
   constructor(monitoring: MonitoringScope, events: MigrationEventIngestion, props: MigrationEventsMonitoringProps = {}) {
-    const { namePrefix } = monitoring;
+    const namePrefix = checkedPlanName(monitoring.namePrefix);
     const longRunningMinutes = checkedLongRunningMinutes(props.longRunningMinutes);
     const runningLongWindow = runningLongWindowMinutes(
       longRunningMinutes,
@@ -130,6 +131,21 @@ export class MigrationEventsMonitoring {
       this.workbook.node.addDependency(events.table);
     }
   }
+}
+
+/**
+ * The queries read the events whose `PlanName` (the plan's `name`, which the DAG writes) is the
+ * namePrefix: one no plan can have would make alerts that never fire, so it is refused.
+ */
+function checkedPlanName(namePrefix: string): string {
+  const checked = planDocumentSchema.shape.name.safeParse(namePrefix);
+  if (Token.isUnresolved(namePrefix) || !checked.success) {
+    throw new Error(
+      `namePrefix "${namePrefix}" is not a plan name (${checked.error?.issues[0].message ?? 'it must be literal text'}): ` +
+        `the migration-events alerts and workbook read the events whose PlanName, which the DAG writes, is the namePrefix; pass the plan's name (plan.name)`,
+    );
+  }
+  return namePrefix;
 }
 
 /** The plan's rule and default, for callers that pass the value without a plan. */

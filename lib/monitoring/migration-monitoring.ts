@@ -32,7 +32,9 @@ export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, Ac
   readonly location?: string;
   /**
    * Prefix of every Azure name (the plan name, e.g. `contoso-sql`): lowercase letters, digits and
-   * hyphens, at most 40 characters.
+   * hyphens, at most 40 characters. With {@link MigrationMonitoring.monitorMigrationEvents} it must
+   * be the plan's `name`: the alerts and the workbook read only the events whose `PlanName` (which
+   * the DAG writes) is this name, and a name no plan can have is refused.
    */
   readonly namePrefix: string;
   /**
