@@ -12,6 +12,7 @@ import type { DagStorageSettings } from './hosts/host-dag-storage';
 import type { KubeloginMode } from './hosts/kubernetes/kubernetes-host';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
+import type { MigrationEventsTable } from './monitoring/migration-event-ingestion';
 import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import type { SqlPipelines } from './orchestration-factory/sql-pipelines';
@@ -45,6 +46,13 @@ export interface DatabaseMigrationStackProps {
    * @default - creates `log-<plan name>`
    */
   readonly workspace?: ILogAnalyticsWorkspace;
+  /**
+   * Who creates `MigrationEvents_CL` in the workspace: `create` for the first plan in it, `existing`
+   * for every later plan sharing the given `workspace` (its rule routes to that table; apply the
+   * owner's stack first, and destroying it deletes the table with every plan's events).
+   * @default 'create'
+   */
+  readonly eventsTable?: MigrationEventsTable;
   /**
    * `prevent_destroy` on every stateful resource the stack creates: the migration service, the Key
    * Vault, the Log Analytics workspace and the Kubernetes host's metadata database (the DAG storage only holds files the
@@ -167,6 +175,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       alertDefaults: alerts.alertDefaults,
     });
     this.monitoring.monitorMigrationEvents({
+      eventsTable: props.eventsTable,
       longRunningMinutes: plan.notifications.longRunningMinutes,
       migrationFailedAlert: alerts.migrationFailedAlert,
       migrationRunningLongAlert: alerts.migrationRunningLongAlert,

@@ -112,7 +112,7 @@ export { AlertSeverity } from './monitoring/alerts';
 export type { AlertDefaults, AlertDimension, AlertOptions, CreatedAlert, CreatedLogAlert, CreatedMetricAlert } from './monitoring/alerts';
 export type { CustomAlertProps, CustomLogAlertProps, CustomMetricAlertProps } from './monitoring/custom-alerts';
 export { MigrationEventIngestion } from './monitoring/migration-event-ingestion';
-export type { MigrationEventIngestionProps } from './monitoring/migration-event-ingestion';
+export type { MigrationEventIngestionProps, MigrationEventsTable } from './monitoring/migration-event-ingestion';
 export {
   MIGRATION_EVENTS_TABLE,
   migrationFailedQuery,

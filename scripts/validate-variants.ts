@@ -156,6 +156,20 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
       },
     },
     {
+      name: "a later plan in a shared workspace (eventsTable 'existing': no table, the rule routes to the first plan's)",
+      plan: DEFAULT_PLAN,
+      editPlan: (plan) => {
+        plan.name = 'fabrikam-sql';
+      },
+      stack: {
+        workspace: {
+          id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-shared',
+          name: 'log-shared',
+        },
+        eventsTable: 'existing',
+      },
+    },
+    {
       name: 'alert options and custom alerts (a log alert with a measure column, a metric alert on a factory)',
       plan: DEFAULT_PLAN,
       stack: {

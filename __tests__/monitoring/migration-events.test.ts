@@ -170,6 +170,39 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
     });
   });
 
+  describe('a workspace shared by plans: the table of an earlier plan (eventsTable existing)', () => {
+    const shared = { id: '/subscriptions/S/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-shared', name: 'log-shared' };
+
+    it('creates no table and still routes the stream to it in the workspace, with nothing depending on a table', () => {
+      const { stack, monitoring: construct } = withEvents({ eventsTable: 'existing' }, { workspace: shared, namePrefix: 'fabrikam-sql' });
+      const synth = synthObject(stack);
+      expect(resourcesOfType(synth, TABLE)).toEqual({});
+      expect(construct.eventIngestion.table).toBeUndefined();
+      const rule = onlyResource(synth, RULE) as Record<string, any>;
+      expect(rule.destinations.log_analytics).toEqual([{ name: 'migrationWorkspace', workspace_resource_id: shared.id }]);
+      expect(rule.data_flow).toEqual([
+        { streams: ['Custom-MigrationEvents_CL'], destinations: ['migrationWorkspace'], output_stream: 'Custom-MigrationEvents_CL', transform_kql: 'source' },
+      ]);
+      expect(rule.depends_on).toBeUndefined();
+      const alerts = Object.values(resourcesOfType(synth, LOG_ALERT)) as Record<string, any>[];
+      expect(alerts.length).toBeGreaterThan(0);
+      expect(alerts.map((alert) => alert.depends_on)).toEqual(alerts.map(() => undefined));
+      expect(alerts.every((alert) => alert.criteria[0].query.includes('MigrationEvents_CL | where PlanName == "fabrikam-sql"'))).toBe(true);
+    });
+
+    it('creates the table by default (the first plan in a workspace owns it)', () => {
+      const { stack } = withEvents({}, { workspace: shared });
+      expect(onlyResource(synthObject(stack), TABLE)).toMatchObject({ name: 'MigrationEvents_CL', workspace_id: shared.id });
+    });
+
+    it('refuses an existing table in a workspace the construct creates: no plan can have made it there', () => {
+      const { monitoring: construct } = monitoring();
+      expect(() => construct.monitorMigrationEvents({ eventsTable: 'existing' })).toThrow(
+        /eventsTable 'existing' needs an existing workspace .*the workspace this construct creates has no MigrationEvents_CL table/,
+      );
+    });
+  });
+
   it('synthesizes the log alerts (snapshot of the alert resources only; the tests below name what matters)', () => {
     const { stack } = withEvents();
     expect(resourcesSnapshot(synthObject(stack), [LOG_ALERT])).toMatchSnapshot();

@@ -1,6 +1,6 @@
 import { ITerraformDependable } from 'cdktf';
 import { AlertSeverity, LogAlertDefinition } from './alerts';
-import { kqlList, migrationEventsSource, MigrationPhase, MigrationStatus } from './migration-events';
+import { eventsTableDependency, kqlList, migrationEventsSource, MigrationPhase, MigrationStatus } from './migration-events';
 
 /**
  * People are told when a cutover waits for them (issue 14): the DAG's `await_cutover` step writes
@@ -55,7 +55,7 @@ const PER_DATABASE_AND_MESSAGE = [
 export const AWAITING_APPROVAL_WINDOW_MINUTES = 30;
 
 /** "Cutover awaiting approval" (severity 3): a window is open and only an approver's yes is missing. */
-export function cutoverAwaitingApprovalAlert(namePrefix: string, eventsTable: ITerraformDependable): LogAlertDefinition {
+export function cutoverAwaitingApprovalAlert(namePrefix: string, eventsTable: ITerraformDependable | undefined): LogAlertDefinition {
   return {
     id: 'CutoverAwaitingApprovalAlert',
     name: `alert-${namePrefix}-cutover-awaiting-approval`,
@@ -74,7 +74,7 @@ export function cutoverAwaitingApprovalAlert(namePrefix: string, eventsTable: IT
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_DATABASE_AND_MESSAGE,
-    dependsOn: [eventsTable],
+    dependsOn: eventsTableDependency(eventsTable),
   };
 }
 
@@ -86,7 +86,7 @@ const PER_DATABASE_STATUS_AND_MESSAGE = [
 ] as const;
 
 /** "Cutover postponed" (severity 3): rejected, or a window missed; the database keeps replicating. */
-export function cutoverPostponedAlert(namePrefix: string, eventsTable: ITerraformDependable): LogAlertDefinition {
+export function cutoverPostponedAlert(namePrefix: string, eventsTable: ITerraformDependable | undefined): LogAlertDefinition {
   return {
     id: 'CutoverPostponedAlert',
     name: `alert-${namePrefix}-cutover-postponed`,
@@ -106,6 +106,6 @@ export function cutoverPostponedAlert(namePrefix: string, eventsTable: ITerrafor
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_DATABASE_STATUS_AND_MESSAGE,
-    dependsOn: [eventsTable],
+    dependsOn: eventsTableDependency(eventsTable),
   };
 }

@@ -8,7 +8,13 @@ import { IEventIngestion, ILogAnalyticsWorkspace, IResourceGroup } from '../core
 import { resourceName } from '../private/naming';
 import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
-import { MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_EVENT_COLUMNS } from './migration-events';
+import { eventsTableDependency, MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_EVENT_COLUMNS } from './migration-events';
+
+/**
+ * Who creates the `MigrationEvents_CL` table of a workspace: `create`, the first plan in it (its
+ * owner); `existing`, every later plan sharing the workspace, whose rule routes to the owner's table.
+ */
+export type MigrationEventsTable = 'create' | 'existing';
 
 /** Props of {@link MigrationEventIngestion}. */
 export interface MigrationEventIngestionProps {
@@ -24,6 +30,12 @@ export interface MigrationEventIngestionProps {
   /** The workspace that gets the events table. */
   readonly workspace: ILogAnalyticsWorkspace;
   /**
+   * `existing` when another plan sharing the workspace created the table (it must exist before
+   * this rule is applied): none is created here.
+   * @default 'create'
+   */
+  readonly eventsTable?: MigrationEventsTable;
+  /**
    * Tags of the endpoint and the rule.
    * @default - none
    */
@@ -36,8 +48,11 @@ export interface MigrationEventIngestionProps {
  * stream unchanged into the table. {@link grantPublish} lets an identity send events.
  */
 export class MigrationEventIngestion extends Construct implements IEventIngestion {
-  /** The custom table; alerts on it depend on it, so Azure can validate their queries. */
-  public readonly table: LogAnalyticsWorkspaceTableCustomLog;
+  /**
+   * The custom table, unless `eventsTable` is `existing`; alerts on it depend on it, so Azure can
+   * validate their queries.
+   */
+  public readonly table?: LogAnalyticsWorkspaceTableCustomLog;
   /** Logs ingestion URL of the data collection endpoint. */
   public readonly endpointUrl: string;
   /** ARM id of the data collection rule (the scope of the publisher role). */
@@ -53,18 +68,20 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
     super(scope, id);
     const location = props.location ?? props.resourceGroup.location;
 
-    this.table = new LogAnalyticsWorkspaceTableCustomLog(this, 'EventsTable', {
-      name: MIGRATION_EVENTS_TABLE,
-      workspaceId: props.workspace.id,
-      displayName: 'Migration events',
-      description: 'One row per step of each database migration, written by the migration DAG.',
-      plan: 'Analytics',
-      column: MIGRATION_EVENT_COLUMNS.map((column) => ({
-        name: column.name,
-        type: column.tableType,
-        description: column.description,
-      })),
-    });
+    if ((props.eventsTable ?? 'create') === 'create') {
+      this.table = new LogAnalyticsWorkspaceTableCustomLog(this, 'EventsTable', {
+        name: MIGRATION_EVENTS_TABLE,
+        workspaceId: props.workspace.id,
+        displayName: 'Migration events',
+        description: 'One row per step of each database migration, written by the migration DAG.',
+        plan: 'Analytics',
+        column: MIGRATION_EVENT_COLUMNS.map((column) => ({
+          name: column.name,
+          type: column.tableType,
+          description: column.description,
+        })),
+      });
+    }
 
     const endpoint = new MonitorDataCollectionEndpoint(this, 'EventsEndpoint', {
       name: resourceName('dce', props.namePrefix),
@@ -103,7 +120,7 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
         },
       ],
       // Azure rejects a rule whose output stream names a table that does not exist yet.
-      dependsOn: [this.table],
+      dependsOn: eventsTableDependency(this.table),
       tags: props.tags,
     });
 

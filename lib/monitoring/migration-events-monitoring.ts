@@ -3,7 +3,7 @@ import { notificationsSchema, planDocumentSchema } from '../plan/document-schema
 import { LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
 import { AlertOptions, CreatedLogAlert } from './alerts';
 import { cutoverAwaitingApprovalAlert, cutoverPostponedAlert } from './cutover-alerts';
-import { MigrationEventIngestion } from './migration-event-ingestion';
+import { MigrationEventIngestion, MigrationEventsTable } from './migration-event-ingestion';
 import { checkSeesHeartbeat, MigrationStatus, migrationFailedAlert, migrationRunningLongAlert, runningLongWindowMinutes } from './migration-events';
 import { DEFAULT_STALLED_AFTER_MINUTES, defaultStalledWindowMinutes, migrationStalledAlert } from './migration-stalled';
 import { MigrationWorkbook } from './migration-workbook';
@@ -70,6 +70,13 @@ export interface MigrationEventsMonitoringProps {
    */
   readonly cutoverAlerts?: boolean;
   /**
+   * `existing` for the second and later plans sharing a workspace: the first plan's stack created
+   * `MigrationEvents_CL` (and destroying that stack deletes it, with every plan's events); this
+   * plan's rule routes to it and creates none. Needs an existing `workspace`.
+   * @default 'create'
+   */
+  readonly eventsTable?: MigrationEventsTable;
+  /**
    * Deploy the Azure Monitor workbook that shows each database's status, phase minutes and failures.
    * @default true
    */
@@ -128,7 +135,7 @@ export class MigrationEventsMonitoring {
         namePrefix,
         tags: monitoring.tags,
       });
-      this.workbook.node.addDependency(events.table);
+      if (events.table) this.workbook.node.addDependency(events.table);
     }
   }
 }

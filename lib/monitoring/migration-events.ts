@@ -189,13 +189,21 @@ export function migrationRunningLongQuery(planName: string, longRunningMinutes: 
   ].join('\n');
 }
 
+/**
+ * What a resource reading or writing the events table needs created first: the table, when this
+ * plan creates it (with another plan's table, the stacks' order of apply sees to it).
+ */
+export function eventsTableDependency(eventsTable: ITerraformDependable | undefined): ITerraformDependable[] | undefined {
+  return eventsTable ? [eventsTable] : undefined;
+}
+
 /** One alert per database: the alert splits on the `Database` column. */
 const PER_DATABASE = [{ name: 'Database', operator: 'Include', values: ['*'] }] as const;
 
 /** "Migration failed": any failed step (replaces the recipe's nonexistent `MigrationErrors` metric). */
 export function migrationFailedAlert(
   namePrefix: string,
-  eventsTable: ITerraformDependable,
+  eventsTable: ITerraformDependable | undefined,
 ): LogAlertDefinition {
   return {
     id: 'MigrationFailedAlert',
@@ -213,7 +221,7 @@ export function migrationFailedAlert(
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_DATABASE,
-    dependsOn: [eventsTable],
+    dependsOn: eventsTableDependency(eventsTable),
   };
 }
 
@@ -251,7 +259,7 @@ export function migrationRunningLongAlert(
   namePrefix: string,
   longRunningMinutes: number,
   windowMinutes: number,
-  eventsTable: ITerraformDependable,
+  eventsTable: ITerraformDependable | undefined,
 ): LogAlertDefinition {
   return {
     id: 'MigrationRunningLongAlert',
@@ -269,6 +277,6 @@ export function migrationRunningLongAlert(
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_DATABASE,
-    dependsOn: [eventsTable],
+    dependsOn: eventsTableDependency(eventsTable),
   };
 }

@@ -16,6 +16,7 @@ import {
 import { DataFactoryMonitoring, DataFactoryMonitoringProps } from './data-factory-monitoring';
 import { KeyVaultMonitoring, KeyVaultMonitoringProps } from './key-vault-monitoring';
 import { MigrationEventIngestion } from './migration-event-ingestion';
+import { MIGRATION_EVENTS_TABLE } from './migration-events';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
 import { AlertRegistry, MonitoringScope } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
@@ -87,6 +88,7 @@ export class MigrationMonitoring extends Construct {
   public readonly location: string;
 
   private readonly monitoringScope: MonitoringScope;
+  private readonly workspaceGiven: boolean;
   private ingestion?: MigrationEventIngestion;
   private factoryMonitored = false;
   private keyVaultsMonitored = 0;
@@ -97,6 +99,7 @@ export class MigrationMonitoring extends Construct {
     const { resourceGroup, namePrefix, tags } = props;
     this.location = props.location ?? resourceGroup.location;
     this.workspace = monitoringWorkspace(this, props, { resourceGroup, location: this.location, namePrefix, tags });
+    this.workspaceGiven = props.workspace !== undefined;
     this.workspaceId = this.workspace.id;
     this.actionGroup = migrationActionGroup(this, props, resourceGroup, namePrefix, tags);
     this.actionGroupId = this.actionGroup.id;
@@ -132,6 +135,12 @@ export class MigrationMonitoring extends Construct {
     if (this.ingestion) {
       throw new Error(`${this.node.path}: monitorMigrationEvents() may be called once`);
     }
+    if (props.eventsTable === 'existing' && !this.workspaceGiven) {
+      throw new Error(
+        `${this.node.path}: eventsTable 'existing' needs an existing workspace (workspace), shared with the plan that created the table: ` +
+          `the workspace this construct creates has no ${MIGRATION_EVENTS_TABLE} table`,
+      );
+    }
     // cdktf leaves the id `Default` out of logical ids: the table, endpoint and rule keep the
     // Terraform addresses they had when this facade created them, so an upgrade replaces nothing.
     this.ingestion = new MigrationEventIngestion(this, 'Default', {
@@ -139,6 +148,7 @@ export class MigrationMonitoring extends Construct {
       location: this.location,
       namePrefix: this.monitoringScope.namePrefix,
       workspace: this.workspace,
+      eventsTable: props.eventsTable,
       tags: this.monitoringScope.tags,
     });
     new MigrationEventsMonitoring(this.monitoringScope, this.ingestion, props);

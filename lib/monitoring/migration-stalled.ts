@@ -1,7 +1,7 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
 import { AlertSeverity, LogAlertDefinition } from './alerts';
-import { isEndEventKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT, migrationEventsSource } from './migration-events';
+import { eventsTableDependency, isEndEventKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT, migrationEventsSource } from './migration-events';
 
 /**
  * "A run stopped emitting events": the DAG's own events are the only signal on hosts that give
@@ -50,7 +50,7 @@ export function migrationStalledAlert(
   namePrefix: string,
   silentMinutes: number,
   windowMinutes: number,
-  eventsTable: ITerraformDependable,
+  eventsTable: ITerraformDependable | undefined,
 ): LogAlertDefinition {
   if (!Number.isInteger(silentMinutes) || silentMinutes < 1) {
     throw new Error(`migrationStalledAlert.silentMinutes must be a whole number of minutes, at least 1 (got ${silentMinutes})`);
@@ -85,6 +85,6 @@ export function migrationStalledAlert(
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
     dimensions: PER_RUN,
-    dependsOn: [eventsTable],
+    dependsOn: eventsTableDependency(eventsTable),
   };
 }

@@ -1,0 +1,34 @@
+/** Two plans in one Log Analytics workspace: the first creates MigrationEvents_CL, later ones use it; each reads its own events. */
+import { synthMigrationStack } from '../helpers/migration-stack';
+import { examplePlan } from '../helpers/example-plan';
+import { logAlertQueries, onlyResource, resourceNamed, resourcesOfType } from '../helpers/test-stack';
+
+const SHARED = {
+  id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-shared',
+  name: 'log-shared',
+};
+const TABLE = 'azurerm_log_analytics_workspace_table_custom_log';
+
+describe('DatabaseMigrationStack in a workspace shared with other plans', () => {
+  it('creates the events table by default, in the given workspace', () => {
+    const { synth } = synthMigrationStack({ workspace: SHARED });
+    expect(onlyResource(synth, TABLE)).toMatchObject({ name: 'MigrationEvents_CL', workspace_id: SHARED.id });
+  });
+
+  it("with eventsTable 'existing', creates no table, routes its rule to the workspace's table and reads only its plan's events", () => {
+    const plan = { ...examplePlan(), name: 'fabrikam-sql' };
+    const { stack, synth } = synthMigrationStack({ plan, workspace: SHARED, eventsTable: 'existing' });
+    expect(resourcesOfType(synth, TABLE)).toEqual({});
+    expect(resourceNamed(synth, 'azurerm_monitor_data_collection_rule', 'dcr-fabrikam-sql')).toMatchObject({
+      destinations: { log_analytics: [{ workspace_resource_id: SHARED.id }] },
+      data_flow: [{ output_stream: 'Custom-MigrationEvents_CL' }],
+    });
+    const queries = logAlertQueries(stack);
+    expect(queries.length).toBeGreaterThan(0);
+    expect(queries.filter((query) => !query.includes('MigrationEvents_CL | where PlanName == "fabrikam-sql"'))).toEqual([]);
+  });
+
+  it("refuses eventsTable 'existing' in the workspace the stack creates", () => {
+    expect(() => synthMigrationStack({ eventsTable: 'existing' })).toThrow(/eventsTable 'existing' needs an existing workspace/);
+  });
+});
