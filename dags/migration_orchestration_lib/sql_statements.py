@@ -122,6 +122,34 @@ def parse_database_state(rows: Sequence[Mapping[str, Any]]) -> Optional[Database
     )
 
 
+def log_backup_base(database: str) -> str:
+    """Where the next log backup of `database` starts (`last_log_backup_lsn`): NULL when no log
+    backup can be taken, in SIMPLE recovery or in FULL without a full backup since the log chain
+    began or broke (BACKUP LOG fails with error 4214). No row when the database does not exist."""
+    return (
+        "SELECT CONVERT(varchar(40), r.last_log_backup_lsn) AS last_log_backup_lsn "
+        "FROM sys.database_recovery_status AS r WHERE r.database_id = DB_ID(%s);" % quote_literal(database)
+    )
+
+
+def parse_log_backup_base(rows: Sequence[Mapping[str, Any]]) -> Optional[str]:
+    if not rows or rows[0]["last_log_backup_lsn"] is None:
+        return None
+    return str(rows[0]["last_log_backup_lsn"])
+
+
+def product_major_version() -> str:
+    """The server's major version (16: SQL Server 2022); NULL before SQL Server 2012. Azure SQL
+    Database and Managed Instance report 12 whatever their engine: compare SQL Server with SQL Server."""
+    return "SELECT CONVERT(int, SERVERPROPERTY('ProductMajorVersion')) AS product_major_version;"
+
+
+def parse_product_major_version(rows: Sequence[Mapping[str, Any]]) -> Optional[int]:
+    if not rows or rows[0]["product_major_version"] is None:
+        return None
+    return int(rows[0]["product_major_version"])
+
+
 def freeze(database: str, mode: str) -> str:
     """Stop writes before the final backup (the plan's `sourceFreeze`): READ_ONLY (readers go on), or
     READ_ONLY and SINGLE_USER (every other connection closed too). SINGLE_USER alone would not stop

@@ -7,7 +7,7 @@ fake knows shows up as a failure, not a silent pass.
 
 What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
-  model), `sys.tables` and `sys.schemas` (of the current database), msdb's `dbo.backupset` and
+  model), `sys.database_recovery_status` (`last_log_backup_lsn`), `sys.tables` and `sys.schemas` (of the current database), msdb's `dbo.backupset` and
   `dbo.backupmediafamily` (the world's backup share of this server is its backup history);
 - `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER`,
   `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`,
@@ -374,6 +374,8 @@ class _Session:
         parts = tuple(part.lower() for part in name)
         if parts in (("sys", "databases"), ("master", "sys", "databases")):
             return self._databases()
+        if parts == ("sys", "database_recovery_status"):
+            return self._recovery_status()
         if parts in (("msdb", "dbo", "backupset"), ("msdb", "dbo", "backupmediafamily")):
             return self._backup_history(media=parts[-1] == "backupmediafamily")
         if parts in (("sys", "tables"), ("sys", "schemas")):
@@ -394,6 +396,15 @@ class _Session:
                  "recovery_model_desc": database["recoveryModel"], "is_read_only": database["readOnly"],
                  "user_access_desc": database["userAccess"]}
             )
+        return rows
+
+    def _recovery_status(self) -> List[Dict[str, Any]]:
+        """`last_log_backup_lsn`: where the next log backup starts; NULL when no log backup can be
+        taken (SIMPLE recovery, or no full backup since the log chain began or broke)."""
+        rows = [{"database_id": index + 1, "last_log_backup_lsn": None} for index in range(len(SYSTEM_DATABASES))]
+        for index, database in enumerate(self.world.databases(self.server)):
+            chained = database["recoveryModel"] != "SIMPLE" and database["logBackupLsn"] is not None
+            rows.append({"database_id": index + 5, "last_log_backup_lsn": database["logBackupLsn"] if chained else None})
         return rows
 
     def _backup_history(self, media: bool) -> List[Dict[str, Any]]:

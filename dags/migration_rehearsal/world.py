@@ -46,7 +46,8 @@ Backups chain like SQL Server's: each backup writes a log record (lsn + 1); a fu
 [lsn before, lsn after]; a log backup covers [logBackupLsn, lsn after] and moves logBackupLsn
 there; full backups do not break the log chain. A restore applies a log backup when
 firstLsn <= restored LSN < lastLsn. A log backup needs a full backup first and a FULL or
-BULK_LOGGED recovery model.
+BULK_LOGGED recovery model; switching to SIMPLE breaks the log chain (logBackupLsn null), so after
+switching back a log backup needs a full backup again, as in SQL Server (error 4214).
 """
 from __future__ import annotations
 
@@ -233,6 +234,8 @@ class World:
             database.update(copy.deepcopy(changes))
             if "tables" in changes:
                 database["lsn"] += 1
+            if changes.get("recoveryModel") == "SIMPLE":
+                database["logBackupLsn"] = None  # the log chain is broken
             _check_database(database)
             return copy.deepcopy(database)
 

@@ -126,3 +126,29 @@ def test_a_connection_fault_and_unknown_servers(world):
         cursor_on(world)
     with pytest.raises(sql_world.OperationalError, match="unavailable or does not exist"):
         cursor_on(world, server="sql99.corp")
+
+
+def test_a_log_chain_begins_with_a_full_backup_and_breaks_in_simple_recovery(world):
+    """`sys.database_recovery_status.last_log_backup_lsn` is NULL while no log backup can be taken:
+    FULL recovery without a full backup yet, or since the database was in SIMPLE (error 4214)."""
+
+    def base():
+        cursor = cursor_on(world)
+        cursor.execute(sql_statements.log_backup_base("Chain"))
+        return sql_statements.parse_log_backup_base(rows_as_dicts(cursor))
+
+    world.put_database("sql01", "Chain")
+    assert base() is None
+    with pytest.raises(sql_world.DatabaseError, match="no full backup"):
+        cursor_on(world).execute(sql_statements.backup_log("Chain", "chain_0.trn"))
+    world.take_backup("sql01", "Chain", "FULL", "chain.bak")
+    assert base() is not None
+    world.update_database("sql01", "Chain", recoveryModel="SIMPLE")
+    assert base() is None
+    world.update_database("sql01", "Chain", recoveryModel="FULL")
+    assert base() is None
+    with pytest.raises(sql_world.DatabaseError, match="no full backup"):
+        cursor_on(world).execute(sql_statements.backup_log("Chain", "chain_1.trn"))
+    world.take_backup("sql01", "Chain", "FULL", "chain_again.bak")
+    assert base() is not None
+    cursor_on(world).execute(sql_statements.backup_log("Chain", "chain_2.trn"))
