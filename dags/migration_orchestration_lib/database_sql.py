@@ -7,7 +7,7 @@ submitted; the final backup's key is its migration's and file's, so a later run 
 """
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Tuple
 
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib.plan import DatabaseMigration
@@ -28,6 +28,28 @@ class DatabaseSql:
     def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> Optional[statements.DatabaseState]:
         rows = self._run(_target(database, "master"), statements.database_state(database.target_database), purpose)
         return statements.parse_database_state(rows)
+
+    def source_log_backup_base(self, database: DatabaseMigration) -> Optional[str]:
+        """None: no log backup of the source can be taken now (`sql_statements.log_backup_base`)."""
+        rows = self._run(_source(database, "master"), statements.log_backup_base(database.source_database), "log-backup-base")
+        return statements.parse_log_backup_base(rows)
+
+    def product_major_versions(self, database: DatabaseMigration) -> Tuple[Optional[int], Optional[int]]:
+        """The source server's and the target server's major versions (None where not reported)."""
+        sql = statements.product_major_version()
+        source, target = self._run_together(
+            (_source(database, "master"), sql, "source-version"), (_target(database, "master"), sql, "target-version"))
+        return statements.parse_product_major_version(source), statements.parse_product_major_version(target)
+
+    def user_tables(self, database: DatabaseMigration) -> Tuple[List[str], List[str]]:
+        """The user tables (schema.table) of the source database and of the target database."""
+        target_connects_to = statements.connect_database(database.target_kind, database.target_database)
+        source, target = self._run_together(
+            (_source(database, "master"), statements.user_tables(database.source_database), "source-tables"),
+            (_target(database, target_connects_to), statements.user_tables(database.target_database, target_connects_to),
+             "target-tables"),
+        )
+        return statements.parse_user_tables(source), statements.parse_user_tables(target)
 
     def freeze_source(self, database: DatabaseMigration) -> statements.DatabaseState:
         return statements.parse_database_state(self._run(*self._freeze(database)))
@@ -73,6 +95,18 @@ class DatabaseSql:
         if result is None:
             raise StepPending("SQL operation %s is running on %s" % (key, endpoint.server_name))
         return list(result.rows)
+
+    def _run_together(self, *operations: Any) -> List[List[Mapping[str, Any]]]:
+        """Several (endpoint, sql, purpose) submitted at once (pipeline runs in parallel), then read."""
+        handles = [
+            self._access.submit(SqlOperation(key=self._key(purpose), endpoint=endpoint, sql=sql, returns_rows=True))
+            for endpoint, sql, purpose in operations
+        ]
+        results = [self._access.result(handle) for handle in handles]
+        if any(result is None for result in results):
+            running = [handle.key for handle, result in zip(handles, results) if result is None]
+            raise StepPending("SQL operation(s) %s running" % ", ".join(running))
+        return [list(result.rows) for result in results]
 
     def _key(self, purpose: str) -> str:
         return "%s:%s" % (self._key_prefix, purpose)

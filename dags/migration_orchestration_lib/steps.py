@@ -81,6 +81,13 @@ def preflight(ctx: StepContext) -> StepResult:
             "%s needs log backups (the DAG takes the final one), so the FULL recovery model; %s uses SIMPLE"
             % (database.name, database.source_database)
         )
+    if database.restores_backups and not now.is_live and ctx.sql.source_log_backup_base(database) is None:
+        raise StepFailure(
+            "%s: no log backup of %s on %s can be taken (%s recovery, but no full backup since its log chain began "
+            "or broke), so DMS has nothing to restore and the DAG's final log backup would fail after the freeze: "
+            "take a full backup WITH CHECKSUM into %s, then run again"
+            % (database.name, database.source_database, database.source_server, source.recovery_model, _share_path(ctx))
+        )
     target = ctx.sql.target_state(database)
     if now.has_ended:
         leftovers = ["the source frozen"] if is_frozen(source) else []
@@ -102,6 +109,11 @@ def preflight(ctx: StepContext) -> StepResult:
     )
 
 
+def _share_path(ctx: StepContext) -> str:
+    share = ctx.source_server.backup_file_share
+    return share.path if share is not None else "the backup file share"
+
+
 def _check_target_before_start(ctx: StepContext, target: Any) -> None:
     database = ctx.database
     if database.target_kind == "SqlDb":
@@ -109,10 +121,48 @@ def _check_target_before_start(ctx: StepContext, target: Any) -> None:
             raise StepFailure(
                 "SqlDb target database %s must exist, with its schema, before the migration" % database.target_database
             )
-    elif target is not None:
+        _check_schema_deployed(ctx)
+        return
+    if target is not None:
         raise StepFailure(
             "target database %s already exists on %s (%s) and no migration of %s created it: refusing to overwrite it"
             % (database.target_database, database.target_server, target.state, database.source_database)
+        )
+    if database.target_kind == "SqlVm":
+        _check_target_version(ctx)
+
+
+SHOWN_TABLES = 10
+
+
+def _check_schema_deployed(ctx: StepContext) -> None:
+    """DMS copies rows into the tables of a SqlDb target deployed beforehand (it migrates no schema):
+    a source table missing there is found only after the source was frozen for the copy."""
+    database = ctx.database
+    source_tables, target_tables = ctx.sql.user_tables(database)
+    present = {table.lower() for table in target_tables}
+    missing = [table for table in source_tables if table.lower() not in present]
+    if missing:
+        more = len(missing) - SHOWN_TABLES
+        raise StepFailure(
+            "SqlDb target database %s on %s lacks %d table(s) of the source %s: %s%s. DMS copies data only: deploy the "
+            "schema first (New-AzDataMigrationSqlServerSchema, a dacpac or a SQL database project), then run again"
+            % (database.target_database, database.target_server, len(missing), database.source_database,
+               ", ".join(missing[:SHOWN_TABLES]), " (and %d more)" % more if more > 0 else "")
+        )
+
+
+def _check_target_version(ctx: StepContext) -> None:
+    """SQL Server restores no backup taken on a newer version: DMS would fail at the restore (an
+    offline migration after the freeze)."""
+    database = ctx.database
+    source_version, target_version = ctx.sql.product_major_versions(database)
+    if source_version is not None and target_version is not None and source_version > target_version:
+        raise StepFailure(
+            "%s: SQL Server on %s (major version %d) cannot restore backups of %s from %s (major version %d): "
+            "upgrade the SQL virtual machine or choose a target of version %d or later"
+            % (database.name, database.target_server, target_version, database.source_database, database.source_server,
+               source_version, source_version)
         )
 
 
