@@ -34,6 +34,11 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.log_backup_base(database.source_database), "log-backup-base")
         return statements.parse_log_backup_base(rows)
 
+    def source_full_backups(self, database: DatabaseMigration) -> List[Tuple[str, bool]]:
+        """The source's newest full backups in msdb: (file, taken WITH CHECKSUM), newest first."""
+        rows = self._run(_source(database, "master"), statements.full_backups(database.source_database), "full-backups")
+        return statements.parse_full_backups(rows)
+
     def product_major_versions(self, database: DatabaseMigration) -> Tuple[Optional[int], Optional[int]]:
         """The source server's and the target server's major versions (None where not reported)."""
         sql = statements.product_major_version()

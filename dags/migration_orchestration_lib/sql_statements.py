@@ -260,6 +260,31 @@ def last_backup(database: str) -> str:
     )
 
 
+RECENT_FULL_BACKUPS = 200
+
+
+def full_backups(database: str) -> str:
+    """The newest full backups of `database` (msdb's history, newest first): file and whether taken
+    WITH CHECKSUM (DMS restores no full backup without)."""
+    return (
+        "SELECT TOP (%(top)d) m.physical_device_name, CONVERT(int, b.has_backup_checksums) AS has_backup_checksums "
+        "%(source)s WHERE b.database_name = %(literal)s AND b.type = 'D' ORDER BY b.backup_set_id DESC;"
+        % {"top": RECENT_FULL_BACKUPS, "source": _BACKUP_SOURCE, "literal": quote_literal(database)}
+    )
+
+
+def parse_full_backups(rows: Sequence[Mapping[str, Any]]) -> List[Tuple[str, bool]]:
+    """(file path, taken WITH CHECKSUM), newest first."""
+    return [(str(row["physical_device_name"]), _as_bool(row["has_backup_checksums"])) for row in rows]
+
+
+def in_folder(path: str, folder: str) -> bool:
+    """Whether `path` is a file under `folder` (UNC or local; case and slashes as Windows ignores them)."""
+    def normalised(text: str) -> str:
+        return text.replace("/", "\\").lower()
+    return normalised(path).startswith(normalised(folder).rstrip("\\") + "\\")
+
+
 def parse_backups(rows: Sequence[Mapping[str, Any]]) -> List[BackupIdentity]:
     return [
         BackupIdentity(

@@ -24,6 +24,7 @@ from typing import Any, Dict, Optional
 
 from migration_orchestration_lib import cutover_steps
 from migration_orchestration_lib import migration_stage as stages
+from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal
 from migration_orchestration_lib.handoffs import declare_migrated, declared_migrated
@@ -99,7 +100,7 @@ def preflight(ctx: StepContext) -> StepResult:
                 % (database.target_database, now.stage, " and ".join(leftovers))
             )
     if now.stage == stages.NOT_STARTED or now.has_ended:
-        _check_target_before_start(ctx, target)
+        _check_before_start(ctx, target)
     deadline = utc_now() + timedelta(minutes=database.timeout_minutes)
     return StepResult(
         "source %s ONLINE (%s%s), migration %s" % (
@@ -114,7 +115,7 @@ def _share_path(ctx: StepContext) -> str:
     return share.path if share is not None else "the backup file share"
 
 
-def _check_target_before_start(ctx: StepContext, target: Any) -> None:
+def _check_before_start(ctx: StepContext, target: Any) -> None:
     database = ctx.database
     if database.target_kind == "SqlDb":
         if target is None:
@@ -128,6 +129,7 @@ def _check_target_before_start(ctx: StepContext, target: Any) -> None:
             "target database %s already exists on %s (%s) and no migration of %s created it: refusing to overwrite it"
             % (database.target_database, database.target_server, target.state, database.source_database)
         )
+    _check_full_backup(ctx)
     if database.target_kind == "SqlVm":
         _check_target_version(ctx)
 
@@ -149,6 +151,22 @@ def _check_schema_deployed(ctx: StepContext) -> None:
             "schema first (New-AzDataMigrationSqlServerSchema, a dacpac or a SQL database project), then run again"
             % (database.target_database, database.target_server, len(missing), database.source_database,
                ", ".join(missing[:SHOWN_TABLES]), " (and %d more)" % more if more > 0 else "")
+        )
+
+
+def _check_full_backup(ctx: StepContext) -> None:
+    """DMS restores the newest full backup in the share and refuses one taken without CHECKSUM
+    ("Full backup ... is missing checksum"). Only backups msdb saw written into the share count: a
+    backup elsewhere is not DMS's, and files copied into the share leave no trace to judge."""
+    database, share = ctx.database, ctx.source_server.backup_file_share
+    if share is None:
+        return
+    in_share = [(path, checksum) for path, checksum in ctx.sql.source_full_backups(database) if statements.in_folder(path, share.path)]
+    if in_share and not in_share[0][1]:
+        raise StepFailure(
+            "%s: the newest full backup of %s in %s, %s, was taken without CHECKSUM and DMS restores none such: "
+            "take a full backup WITH CHECKSUM into the share, then run again"
+            % (database.name, database.source_database, share.path, in_share[0][0])
         )
 
 

@@ -300,7 +300,8 @@ class _Session:
         if self.world.database(self.server, name) is None:
             raise DatabaseError("Database '%s' does not exist. Make sure that the name is entered correctly. (911)" % name)
         try:
-            self.world.take_backup(self.server, name, "LOG" if kind == "LOG" else "FULL", str(context.evaluate(path, {})))
+            self.world.take_backup(self.server, name, "LOG" if kind == "LOG" else "FULL", str(context.evaluate(path, {})),
+                                   checksum="CHECKSUM" in options)
         except WorldError as problem:
             raise DatabaseError("BACKUP %s is terminating abnormally: %s (3013)" % (kind, problem)) from None
 
@@ -418,6 +419,7 @@ class _Session:
                      "backup_set_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "%s/%s/%d" % (self.world.directory, backup["path"], backup["sequence"]))).upper(),
                      "database_name": backup["database"], "type": "L" if backup["type"] == "LOG" else "D",
                      "first_lsn": backup["firstLsn"], "last_lsn": backup["lastLsn"], "is_copy_only": False,
+                     "has_backup_checksums": backup.get("checksum", True),
                      "backup_finish_date": datetime.strptime(backup["createdAt"], "%Y-%m-%dT%H:%M:%S.%fZ")}
                 )
         return rows

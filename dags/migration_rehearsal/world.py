@@ -34,6 +34,7 @@ Schema of `world.json` (schemaVersion 1):
     Backup:
         fileName, path, server, database, type: FULL | LOG, firstLsn, lastLsn,
         sequence (creation order across the world), createdAt (ISO 8601 UTC),
+        checksum (taken WITH CHECKSUM; absent in older worlds: true),
         tables (the database's tables as of lastLsn: restoring the backup yields them)
     migrationServices: {<ARM id lower-cased>: {id, name, location, provisioningState,
         integrationRuntimeState}}
@@ -253,9 +254,9 @@ class World:
 
     # -- the backup file share --------------------------------------------------------------
 
-    def take_backup(self, server: str, database: str, backup_type: str, path: str) -> Dict[str, Any]:
-        """What `BACKUP DATABASE|LOG ... TO DISK = path` leaves in the share: a backup of the
-        database's tables as of now. Refuses what SQL Server refuses (see the module doc)."""
+    def take_backup(self, server: str, database: str, backup_type: str, path: str, checksum: bool = True) -> Dict[str, Any]:
+        """What `BACKUP DATABASE|LOG ... TO DISK = path [WITH CHECKSUM]` leaves in the share: a backup
+        of the database's tables as of now. Refuses what SQL Server refuses (see the module doc)."""
         if backup_type not in BACKUP_TYPES:
             raise WorldError("backup type must be FULL or LOG, got %r" % backup_type)
         with self.transaction() as state:
@@ -288,6 +289,7 @@ class World:
                 "lastLsn": source["lsn"],
                 "sequence": self.next_sequence(),
                 "createdAt": utc_now(),
+                "checksum": checksum,
                 "tables": copy.deepcopy(source["tables"]),
             }
             share.append(backup)

@@ -96,3 +96,25 @@ def test_preflight_passes_a_sql_vm_of_the_sources_version_or_newer(rehearsal_wor
         state["servers"]["vm1"]["productMajorVersion"] = 16
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_restore_whose_newest_full_backup_in_the_share_has_no_checksum(rehearsal_world, access):
+    """DMS restores the newest full backup it finds in the share and refuses one taken without
+    CHECKSUM ("Full backup ... is missing checksum"), for an offline migration after the freeze."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline"))
+    share = plan.source_of(plan.database("db")).backup_file_share.path
+    world.world.take_backup("sql01", "Sales", "FULL", share + "\\Sales_nightly.bak", checksum=False)
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "Sales_nightly.bak" in message and "WITH CHECKSUM" in message
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_passes_a_full_backup_without_checksum_outside_the_share(rehearsal_world, access):
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline"))
+    world.world.take_backup("sql01", "Sales", "FULL", "D:\\local\\Sales_nightly.bak", checksum=False)
+    driver = RunDriver(dag)
+    driver.run_database("db")
+    assert driver.outcome("db") == "migrated", driver.errors

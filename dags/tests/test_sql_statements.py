@@ -87,3 +87,11 @@ def test_states_and_backups_parse_from_either_implementations_rows():
                                "finished": "2026-01-01T00:00:00"}])[0]
     assert backup.file_name == "Sales_tail.trn"
     assert s.fingerprint_timeout_seconds(0) == 600 and s.fingerprint_timeout_seconds(3, 10) == 30
+
+
+def test_a_backup_file_is_in_the_share_whatever_its_slashes_and_case():
+    share = r"\\fs01\Backups\sql01"
+    assert s.in_folder(r"\\FS01\backups\SQL01\Sales_full.bak", share)
+    assert s.in_folder("//fs01/Backups/sql01/Sales_full.bak", share + "\\")
+    assert not s.in_folder(r"\\fs01\Backups\sql01-old\Sales_full.bak", share)
+    assert not s.in_folder(r"D:\local\Sales_full.bak", share)

@@ -4,7 +4,8 @@ SqlMi / SqlVm (restores from the backup file share; only backups of the source s
 database under `backupConfiguration.sourceLocation.fileShare.path` count):
 - no full backup yet: `WaitForFullBackupUploadOperation`, the target database is absent;
 - a step finishes restoring the file in progress (the target gets that backup's tables) and starts
-  the next one: first the newest full backup (the target database appears RESTORING), then the
+  the next one: first the newest full backup (the target database appears RESTORING; one taken
+  without CHECKSUM fails the migration, as DMS does), then the
   log backups whose LSN range continues the restored one (firstLsn <= restored < lastLsn), in LSN
   order; log backups that end before it are ignored; one that starts after it blocks the restore
   (`restoreBlockingReason`) until the missing backup appears;
@@ -120,6 +121,10 @@ def _restore_step(world: World, migration: Dict[str, Any]) -> None:
 
 def _start_restoring(world: World, migration: Dict[str, Any], backup: Dict[str, Any]) -> None:
     restore = migration["restore"]
+    if backup["type"] == "FULL" and not backup.get("checksum", True):
+        fail(migration, "MigrationRestoreFailed",
+             "Full backup %s is missing checksum. Provide full backup with checksum." % backup["fileName"])
+        return
     if backup["type"] == "FULL":
         restore["full"] = backup["fileName"]
         world.put_database(
