@@ -67,8 +67,9 @@ class DatabaseSql:
     def _freeze(self, database: DatabaseMigration):
         return _source(database, "master"), statements.freeze(database.source_database, database.source_freeze), "freeze"
 
-    def unfreeze_source(self, database: DatabaseMigration) -> statements.DatabaseState:
-        sql = statements.unfreeze(database.source_database)
+    def unfreeze_source(self, database: DatabaseMigration, read_only: bool = False, user_access: str = "MULTI_USER") -> statements.DatabaseState:
+        """Back to the access the source had before the freeze (`source_freeze`): by default writable."""
+        sql = statements.unfreeze(database.source_database, read_only, user_access)
         return statements.parse_database_state(self._run(_source(database, "master"), sql, "unfreeze"))
 
     def backup_log(self, database: DatabaseMigration, file_path: str, key: str) -> List[statements.BackupIdentity]:

@@ -172,17 +172,27 @@ def freeze(database: str, mode: str) -> str:
     return "SET NOCOUNT ON;\n%s\n%s" % (change, database_state(database))
 
 
-def unfreeze(database: str) -> str:
-    """Make the database writable again (MULTI_USER, READ_WRITE); returns the state afterwards."""
+USER_ACCESS_MODES = ("MULTI_USER", "SINGLE_USER", "RESTRICTED_USER")
+
+
+def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_USER") -> str:
+    """Undo the freeze: back to the access the database had before it (`user_access`, and
+    READ_WRITE unless it was `read_only`); by default writable. Returns the state afterwards."""
+    if user_access not in USER_ACCESS_MODES:
+        raise StatementError("user access must be one of %s, got %r" % (", ".join(USER_ACCESS_MODES), user_access))
     literal, name = quote_literal(database), quote_name(database)
-    return (
-        "SET NOCOUNT ON;\n"
-        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %(literal)s AND user_access_desc <> N'MULTI_USER')\n"
-        "    ALTER DATABASE %(name)s SET MULTI_USER WITH ROLLBACK IMMEDIATE;\n"
-        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %(literal)s AND is_read_only = 1)\n"
-        "    ALTER DATABASE %(name)s SET READ_WRITE WITH ROLLBACK IMMEDIATE;\n"
-        "%(state)s" % {"literal": literal, "name": name, "state": database_state(database)}
+    access = (
+        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND user_access_desc <> N'%s')\n"
+        "    ALTER DATABASE %s SET %s WITH ROLLBACK IMMEDIATE;" % (literal, user_access, name, user_access)
     )
+    writable = (
+        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 1)\n"
+        "    ALTER DATABASE %s SET READ_WRITE WITH ROLLBACK IMMEDIATE;" % (literal, name)
+    )
+    # MULTI_USER first (READ_WRITE then meets no single-user hold); a restriction goes back on last.
+    changes = [] if read_only else [writable]
+    changes.insert(0 if user_access == "MULTI_USER" else len(changes), access)
+    return "SET NOCOUNT ON;\n%s\n%s" % ("\n".join(changes), database_state(database))
 
 
 def drop_database(database: str) -> str:

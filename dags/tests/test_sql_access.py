@@ -81,6 +81,20 @@ def test_freeze_then_unfreeze(implementation, mode, frozen):
     assert implementation.world.database("sql01", "Sales")["readOnly"] is False
 
 
+@pytest.mark.parametrize("before", [(True, "MULTI_USER"), (False, "SINGLE_USER"), (False, "RESTRICTED_USER"), (True, "RESTRICTED_USER")])
+def test_unfreeze_restores_the_access_the_source_had_before_the_freeze(implementation, before):
+    """A source the team restricted before the migration (an archive READ_ONLY, say) goes back to
+    exactly that, not to READ_WRITE and MULTI_USER."""
+    access = implementation.access()
+    implementation.world.update_database("sql01", "Sales", readOnly=before[0], userAccess=before[1])
+    finish(access, statement("freeze", source(), sql_statements.freeze("Sales", "singleUser")))
+    restored = sql_statements.parse_database_state(
+        finish(access, statement("unfreeze", source(), sql_statements.unfreeze("Sales", *before))).rows)
+    assert (restored.is_read_only, restored.user_access) == before
+    database = implementation.world.database("sql01", "Sales")
+    assert (database["readOnly"], database["userAccess"]) == before
+
+
 def test_submitting_a_backup_twice_takes_one_backup(implementation):
     access = implementation.access()
     backup = statement("tail-log", source(), sql_statements.backup_log("Sales", TAIL))

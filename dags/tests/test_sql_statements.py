@@ -47,6 +47,21 @@ def test_freeze_is_guarded_and_reports_the_state():
         s.freeze("Sales", "offline")
 
 
+def test_unfreeze_goes_back_to_the_access_recorded_before_the_freeze():
+    writable = s.unfreeze("Sales")
+    assert "SET MULTI_USER WITH ROLLBACK IMMEDIATE" in writable and "SET READ_WRITE WITH ROLLBACK IMMEDIATE" in writable
+    archive = s.unfreeze("Sales", read_only=True, user_access="MULTI_USER")
+    assert "READ_WRITE" not in archive and "SET MULTI_USER WITH ROLLBACK IMMEDIATE" in archive
+    restricted = s.unfreeze("Sales", read_only=False, user_access="RESTRICTED_USER")
+    assert "user_access_desc <> N'RESTRICTED_USER'" in restricted
+    # READ_WRITE while MULTI_USER comes back after it; a restriction goes back on last
+    assert writable.index("SET MULTI_USER") < writable.index("SET READ_WRITE")
+    assert restricted.index("SET READ_WRITE") < restricted.index("SET RESTRICTED_USER")
+    assert archive.rstrip().endswith(s.database_state("Sales"))
+    with pytest.raises(s.StatementError, match="MULTI_USER, SINGLE_USER, RESTRICTED_USER"):
+        s.unfreeze("Sales", user_access="OFFLINE")
+
+
 def test_backup_log_looks_in_msdb_before_backing_up():
     sql = s.backup_log("Sales", "\\\\share\\Sales_tail.trn")
     guard, backup, identity = sql.split("\n")[1:4]
