@@ -38,8 +38,8 @@ class SystemClock:
 
 
 class AirflowVariableRecords:
-    """Small records the DAG keeps between runs (handoffs, cutover admissions), one Airflow Variable
-    each (empty: none)."""
+    """Small records the DAG keeps between runs (handoffs, cutover admissions, a source's access before
+    the DAG froze it), one Airflow Variable each (empty: none)."""
 
     def get(self, key: str) -> Optional[str]:
         return get_variable(key) or None

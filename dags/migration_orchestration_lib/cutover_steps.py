@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from migration_orchestration_lib import migration_stage as stages
+from migration_orchestration_lib import source_freeze
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import migrations_by_database
 from migration_orchestration_lib.cutover_gate import ANY_TIME, GO, ApprovalRecord, decide_cutover, parse_record
 from migration_orchestration_lib.cutover_windows import Opening, iso_utc, open_at, openings_around, parse_iso_utc
-from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.migration_stage import Standing, standing, standing_of
 from migration_orchestration_lib.step_context import (
     CLOSES_KEY,
@@ -141,8 +141,8 @@ def _own_cutover_in_progress(ctx: StepContext, now: Standing) -> bool:
 
 
 def _frozen(ctx: StepContext, database, purpose: str) -> bool:
-    source = ctx.sql.source_state(database, purpose)
-    return source is not None and is_frozen(source)
+    """Frozen by the DAG (`source_freeze`): a source restricted by design is no cutover in progress."""
+    return source_freeze.frozen_by_dag(ctx, database, ctx.sql.source_state(database, purpose))
 
 
 def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:

@@ -27,7 +27,7 @@ from migration_orchestration_lib.cutover_windows import iso_utc, parse_iso_utc
 
 CLOCK_FILE = "cutover-clock.json"
 APPROVALS_FILE = "cutover-approvals.json"
-RECORDS_FILE = "records.json"  # handoffs and cutover admissions
+RECORDS_FILE = "records.json"  # handoffs, cutover admissions, sources' access before a freeze
 # Pokes of a waiting gate without the clock moving before it jumps anyway (a cutover a crashed run
 # left marked in progress, and no run continues, would otherwise hold every other one forever).
 MAX_STALLED_POKES = 200

@@ -5,13 +5,14 @@ Decided from DMS and SQL state, read again in this task:
 2. an active migration (copying, ready for cutover) is canceled, and awaited;
 3. the target is removed only where `target_removal.decide` allows it, with DMS and the target's
    state read again right before (a live or pre-existing target is never removed);
-4. a frozen source is made writable again, unless DMS completed the migration and validation
+4. the DAG's own freeze of the source is undone, back to the access recorded before it
+   (`source_freeze`: writable, or the restriction the team had chosen, which stays), unless DMS completed the migration and validation
    passed (then `done` succeeded and no rollback runs), or a run declared this migration migrated
    (`handoffs`): applications may write to that target by now, and a writable source beside it
    would split them. The rollback then fails, source frozen, for a person to decide.
 A database whose cutover window closed before its cutover was requested (a step raised
 `WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
-removed, a frozen source is made writable again; the next run waits for the next window. So does an
+removed, the DAG's freeze is undone; the next run waits for the next window. So does an
 active migration whose preflight failed in this run (a runtime briefly offline, say): this run did
 nothing to it, and canceling would throw away days of replication.
 """
@@ -19,8 +20,7 @@ from __future__ import annotations
 
 from typing import List
 
-from migration_orchestration_lib import cutover_steps, target_removal
-from migration_orchestration_lib.database_sql import is_frozen
+from migration_orchestration_lib import cutover_steps, source_freeze, target_removal
 from migration_orchestration_lib.handoffs import declared_migrated
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, WINDOW_MISSED_KEY, StepContext, StepFailure, StepResult
@@ -62,16 +62,14 @@ def roll_back(ctx: StepContext) -> StepResult:
     else:
         actions.append(decision.reason)
     source = ctx.sql.source_state(database)
-    if source is not None and is_frozen(source):
-        if now.is_live and declared_migrated(ctx, now.operation_id):
-            cutover_steps.release(ctx)
-            raise StepFailure(
-                "%s; source database %s kept frozen: an earlier run declared migration %s migrated, so applications may "
-                "write to the target by now and a writable source would split them. Make the source writable yourself "
-                "only if nothing uses the target" % ("; ".join(actions), database.source_database, now.operation_id)
-            )
-        ctx.sql.unfreeze_source(database)
-        actions.append("source database %s writable again" % database.source_database)
+    if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live and declared_migrated(ctx, now.operation_id):
+        cutover_steps.release(ctx)
+        raise StepFailure(
+            "%s; source database %s kept frozen: an earlier run declared migration %s migrated, so applications may "
+            "write to the target by now and a writable source would split them. Make the source writable yourself "
+            "only if nothing uses the target" % ("; ".join(actions), database.source_database, now.operation_id)
+        )
+    actions.extend(filter(None, [source_freeze.unfreeze(ctx, database, source)]))
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
 
@@ -89,10 +87,7 @@ def _back_to_replicating(
 ) -> StepResult:
     database = ctx.database
     actions = [why]
-    source = ctx.sql.source_state(database)
-    if source is not None and is_frozen(source):
-        ctx.sql.unfreeze_source(database)
-        actions.append("source database %s writable again" % database.source_database)
+    actions.extend(filter(None, [source_freeze.unfreeze(ctx, database, ctx.sql.source_state(database))]))
     if now.is_active:
         actions.append("migration %s keeps replicating and its target is kept (never deleted)" % now.operation_id)
     actions.append(next_step)

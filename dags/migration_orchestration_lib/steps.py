@@ -24,6 +24,7 @@ from typing import Any, Dict, Optional
 
 from migration_orchestration_lib import cutover_steps
 from migration_orchestration_lib import migration_stage as stages
+from migration_orchestration_lib import source_freeze
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal
@@ -91,7 +92,7 @@ def preflight(ctx: StepContext) -> StepResult:
         )
     target = ctx.sql.target_state(database)
     if now.has_ended:
-        leftovers = ["the source frozen"] if is_frozen(source) else []
+        leftovers = ["the source frozen"] if source_freeze.frozen_by_dag(ctx, database, source) else []
         if database.restores_backups and target is not None:
             leftovers.append("the target %s" % target.state)
         if leftovers:
@@ -99,15 +100,25 @@ def preflight(ctx: StepContext) -> StepResult:
                 "the last migration into %s ended %s and left %s: rollback cleans up; run again to retry"
                 % (database.target_database, now.stage, " and ".join(leftovers))
             )
+    if not now.is_live:  # before any freeze of this migration (a record a crashed run left stays)
+        source_freeze.remember_before_freeze(ctx, database, source)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         _check_before_start(ctx, target)
     deadline = utc_now() + timedelta(minutes=database.timeout_minutes)
     return StepResult(
         "source %s ONLINE (%s%s), migration %s" % (
-            database.source_database, source.recovery_model, ", frozen" if is_frozen(source) else "", now.describe()
+            database.source_database, source.recovery_model, _restriction(ctx, source), now.describe()
         ),
         return_value={DEADLINE_KEY: deadline.isoformat(), "stage": now.stage},
     )
+
+
+def _restriction(ctx: StepContext, source: Any) -> str:
+    if source_freeze.frozen_by_dag(ctx, ctx.database, source):
+        return ", frozen"
+    if is_frozen(source):  # by design: the DAG leaves it so (`source_freeze`)
+        return ", %s as the DAG found it" % source_freeze.describe(source_freeze.access_of(source))
+    return ""
 
 
 def _share_path(ctx: StepContext) -> str:
@@ -199,6 +210,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     if freezes_for_copy:
         if not begun:
             cutover_steps.admit_freeze(ctx)
+        source_freeze.remember_before_freeze(ctx, database)
         ctx.sql.freeze_source(database)  # the copy reads tables: no write may land behind it
     ctx.on_started("starting migration of %s" % database.source_database)
     last_backup = None
@@ -220,7 +232,8 @@ def start_migration(ctx: StepContext) -> StepResult:
 def _freeze_begun(ctx: StepContext) -> bool:
     """The freeze before a copy was submitted in this try (through Data Factory it runs across pokes),
     or an earlier try froze the source and ended before DMS created the migration."""
-    return ctx.sql.freeze_submitted(ctx.database) or is_frozen(ctx.sql.source_state(ctx.database))
+    database = ctx.database
+    return ctx.sql.freeze_submitted(database) or source_freeze.frozen_by_dag(ctx, database, ctx.sql.source_state(database))
 
 
 def wait_for(goal: str):
@@ -245,7 +258,8 @@ def wait_for(goal: str):
 def freeze_source(ctx: StepContext) -> StepResult:
     """Stop writes on the source (READ_ONLY or SINGLE_USER per the plan) before the final backup.
 
-    Kept frozen until the target is validated; rollback makes it writable again. Idempotent.
+    Kept frozen until the target is validated; rollback puts back the access recorded before the
+    first freeze (`source_freeze`: writable, or the restriction the team had chosen). Idempotent.
     """
     database = ctx.database
     now = standing(ctx)
@@ -253,6 +267,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
     if ctx.plan.is_gated(database) and not _freeze_begun(ctx):
         cutover_steps.admit_freeze(ctx)
+    source_freeze.remember_before_freeze(ctx, database)
     ctx.sql.freeze_source(database)
     return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
 

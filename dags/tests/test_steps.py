@@ -2,14 +2,18 @@
 on the fake SQL engine), run task by task with `task_driver`."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import database_entry, load_plan_document, plan_with_databases
+from migration_orchestration_lib import source_freeze
 from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.rehearsal import rehearsal_services, seed_world
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
@@ -141,7 +145,10 @@ def test_a_rollback_that_died_halfway_is_finished_before_a_new_migration_starts(
     failed = RunDriver(dag)
     failed.run_database("db")
     assert failed.outcome("db") == "rolled_back", failed.errors
-    world.world.update_database("sql01", "Sales", readOnly=True)  # as if rollback died before unfreezing
+    # as if rollback died before unfreezing: the source frozen, the record of its access before the freeze still there
+    world.world.update_database("sql01", "Sales", readOnly=True)
+    FileRecords(str(rehearsal_world), RECORDS_FILE).put(
+        source_freeze.record_key(plan.database("db")), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
 
     finishing = RunDriver(dag)
     states = finishing.run_database("db")
