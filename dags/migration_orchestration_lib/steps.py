@@ -202,6 +202,8 @@ def start_migration(ctx: StepContext) -> StepResult:
     if now.migration is not None and not now.has_ended:
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
     freezes_for_copy = not database.restores_backups and not database.allow_source_writes_during_copy
+    if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
+        source_freeze.remember_before_freeze(ctx, database)
     refusal = admission_refusal(ctx.plan, database, services.dms.migrations_on_service())
     # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
     begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and _freeze_begun(ctx)
@@ -210,7 +212,6 @@ def start_migration(ctx: StepContext) -> StepResult:
     if freezes_for_copy:
         if not begun:
             cutover_steps.admit_freeze(ctx)
-        source_freeze.remember_before_freeze(ctx, database)
         ctx.sql.freeze_source(database)  # the copy reads tables: no write may land behind it
     ctx.on_started("starting migration of %s" % database.source_database)
     last_backup = None
@@ -265,9 +266,9 @@ def freeze_source(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
+    source_freeze.remember_before_freeze(ctx, database)  # before the admission: its read may take pokes
     if ctx.plan.is_gated(database) and not _freeze_begun(ctx):
         cutover_steps.admit_freeze(ctx)
-    source_freeze.remember_before_freeze(ctx, database)
     ctx.sql.freeze_source(database)
     return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
 
