@@ -1,0 +1,41 @@
+"""Rollback of a migration that is still active (`rollback.roll_back`), task by task (`task_driver`)
+on the rehearsal world: it cancels the migration (awaited), reads DMS again and removes the
+RESTORING target the canceled migration created, and makes the frozen source writable again.
+The DMS contract server's faults stand in for a step that fails for good."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from task_driver import RunDriver
+from world_view import WorldView
+
+pytestmark = pytest.mark.airflow210
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_cutover_refused_for_good_is_canceled_and_its_restoring_target_removed(rehearsal_world, target):
+    """DMS refuses the cutover (a 400, not an outage) with the source frozen and the final backup
+    restored: rollback cancels the replication, then, from DMS read again, removes the target it
+    never let go live, and the source is writable again."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    refused = []
+
+    def refuse_the_cutover(task_id):
+        world.observe(task_id)
+        if task_id == "db.final_backup" and not refused:
+            refused.append(task_id)
+            world.world.add_fault("cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), refuse_the_cutover)
+    states = driver.run_database("db")
+
+    assert refused and states["db.cutover"] == "failed", driver.errors
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"], "the active migration is canceled"
+    assert world.target() is None, "the RESTORING target of the canceled migration is removed"
+    assert world.source_writable()
+    assert not world.online_target_deleted
