@@ -75,6 +75,18 @@ def test_preflight_refuses_a_restore_whose_source_has_no_log_backup_chain(rehear
 
 
 @pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_restore_whose_source_is_in_simple_recovery_naming_the_cause(rehearsal_world, access):
+    """SIMPLE recovery takes no log backups at all (the DAG's final one included): the refusal says
+    so, rather than sending the operator after a full backup that would not help."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="online"))
+    world.world.update_database("sql01", "Sales", recoveryModel="SIMPLE")
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "FULL recovery model" in message and "SIMPLE" in message
+
+
+@pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_sql_vm_older_than_the_source(rehearsal_world, access):
     """SQL Server restores no backup taken on a newer version: DMS would fail at the restore, an
     offline migration after freezing the source."""
