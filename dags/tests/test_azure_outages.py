@@ -203,3 +203,28 @@ def test_the_hitl_gate_waits_out_an_outage_and_fails_on_anything_else(monkeypatc
         with pytest.raises(DmsError):
             gate.decide(context)
         assert reported == [error]
+
+
+def test_a_data_factory_refusal_is_not_waited_out_it_fails_the_step_and_rolls_back(rehearsal_world):
+    """Only throttling, timeouts and 5xx are an outage: a 403 from Data Factory (a role missing, say)
+    fails the step after its retries, and its rollback runs, instead of holding the source frozen
+    until the deadline while every poke meets the same refusal."""
+    from test_crash_matrix import plan_of
+
+    plan = plan_of("offline_sqlmi_data_factory")
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    refused = []
+
+    def inject(task_id):
+        world.observe(task_id)
+        if task_id == "db.start_migration" and not refused:
+            refused.append(task_id)
+            world.world.add_fault("getPipelineRun", "error", count=2, status=403, code="AuthorizationFailed", message="no role")  # each try
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), inject)
+    states = driver.run_database("db")
+
+    failed = [task for task, state in states.items() if state == "failed"]
+    assert refused and failed and "AuthorizationFailed" in driver.errors[failed[0]], (states, driver.errors)
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable()
