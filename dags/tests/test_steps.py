@@ -138,7 +138,9 @@ def _ti(driver, task):
     return _TaskInstance(driver.xcom, task.task_id, 1, task.retries)
 
 
-def test_a_rollback_that_died_halfway_is_finished_before_a_new_migration_starts(rehearsal_world, monkeypatch):
+@pytest.mark.parametrize("left", [{"readOnly": True}, {"userAccess": "SINGLE_USER"}], ids=["read-only", "single-user"])
+def test_a_rollback_that_died_halfway_is_finished_before_a_new_migration_starts(rehearsal_world, monkeypatch, left):
+    """A source left READ_ONLY, or in an access mode other than MULTI_USER, counts as frozen."""
     monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "db")
     plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
     world = WorldView(rehearsal_world, plan.database("db"), plan)
@@ -146,7 +148,7 @@ def test_a_rollback_that_died_halfway_is_finished_before_a_new_migration_starts(
     failed.run_database("db")
     assert failed.outcome("db") == "rolled_back", failed.errors
     # as if rollback died before unfreezing: the source frozen, the record of its access before the freeze still there
-    world.world.update_database("sql01", "Sales", readOnly=True)
+    world.world.update_database("sql01", "Sales", **left)
     FileRecords(str(rehearsal_world), RECORDS_FILE).put(
         source_freeze.record_key(plan.database("db")), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
 
