@@ -161,3 +161,17 @@ def test_a_rollback_that_died_halfway_is_finished_before_a_new_migration_starts(
     retry.run_database("db")
     assert retry.outcome("db") == "migrated", retry.errors
     assert [operation["migrationStatus"] for operation in world.operations()] == ["Failed", "Succeeded"]
+
+
+def test_cutover_is_never_requested_before_the_final_backup_is_restored(rehearsal_world):
+    """Cutover checks the final backup itself, whatever ran before it: completing the migration
+    without that file would lose the writes it holds."""
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="online"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    driver = RunDriver(dag)
+    for task in ("preflight", "start_migration", "wait_for_migration", "freeze_source"):  # no final_backup
+        assert driver._run_task(dag.get_task("db." + task)) == "success", driver.errors
+
+    assert driver._run_task(dag.get_task("db.cutover")) == "failed"
+    assert "is not restored yet" in driver.errors["db.cutover"]
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "no cutover requested"
