@@ -175,3 +175,22 @@ def test_cutover_is_never_requested_before_the_final_backup_is_restored(rehearsa
     assert driver._run_task(dag.get_task("db.cutover")) == "failed"
     assert "is not restored yet" in driver.errors["db.cutover"]
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "no cutover requested"
+
+
+def test_a_start_after_a_failed_copy_is_checked_like_a_first_start(rehearsal_world, monkeypatch):
+    """Preflight's checks before a start hold for every new migration, not only the first: after a
+    failed SqlDb copy, a target that lost a source table meanwhile is refused before the source freezes."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "db")
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", target="db-prod"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    failed = RunDriver(dag)
+    failed.run_database("db")
+    assert failed.outcome("db") == "rolled_back" and world.source_writable(), failed.errors
+    target = world.target()
+    missing = sorted(target["tables"])[0]
+    world.world.update_database(world.target_server, "Sales", tables={k: v for k, v in target["tables"].items() if k != missing})
+
+    retry = RunDriver(dag)
+    states = retry.run_database("db")
+    assert states["db.preflight"] == "failed" and missing in retry.errors["db.preflight"], retry.errors
+    assert world.source_writable() and len(world.operations()) == 1, "nothing started or frozen"
