@@ -131,6 +131,30 @@ def test_a_window_that_closes_after_the_freeze_goes_back_to_replicating_never_ca
     assert not events(world, "Failed") and not events(world, "RolledBack")
 
 
+def test_a_window_too_short_for_the_cutover_by_the_time_of_the_freeze_is_not_frozen(world, monkeypatch):
+    """Approved in the window, but by the time freeze_source runs the window closes in 10 minutes,
+    too soon for a 30-minute cutover: the source is never frozen, it keeps replicating."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    plan = gated_plan()
+    view = Recorder(world, plan)
+
+    def observe(task_id):
+        view.observe(task_id)
+        if task_id == "db.await_cutover" and events(world)[-1]["Status"] == "Approved":  # it went
+            state = json.loads((world / CLOCK_FILE).read_text())
+            state["now"] = "2026-12-06T02:50:00Z"  # the window closes at 03:00
+            (world / CLOCK_FILE).write_text(json.dumps(state))
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
+    states = driver.run_database("db")
+
+    assert states["db.await_cutover"] == "success" and states["db.freeze_source"] == "failed", driver.errors
+    assert "too soon for a 30-minute cutover" in driver.errors["db.freeze_source"]
+    assert view.frozen_at is None and view.source_writable(), "never frozen"
+    assert driver.outcome("db") == "waiting"
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "the migration keeps replicating"
+
+
 def test_an_offline_overrun_is_reported_not_aborted(world, monkeypatch):
     plan = gated_plan(mode="offline", approval=False)
 
