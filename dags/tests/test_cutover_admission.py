@@ -145,3 +145,22 @@ def test_an_admission_counts_while_dms_still_lists_that_databases_earlier_ended_
     assert cutovers_in_progress(ctx, NOW) == 1
     services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:00:00Z")  # 60 minutes ago: past expectedMinutes
     assert cutovers_in_progress(ctx, NOW) == 0
+
+
+def test_a_frozen_source_counts_as_a_cutover_in_progress_long_after_its_admission():
+    """b's source is frozen while its migration replicates (a final backup restoring long past its
+    expectedMinutes): seen in the world, it counts, so a does not freeze beside it."""
+    from migration_orchestration_lib.cutover_steps import cutovers_in_progress
+
+    cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}
+    document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=cutover), database_entry("b", "Hr", mode="online", cutover=cutover)])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    services = Services(plan, PipelineRunSql({"Sales": False, "Hr": True}))
+    services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:00:00Z")  # 60 minutes ago
+    ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+    try:
+        count = cutovers_in_progress(ctx, NOW)
+    except StepPending:  # b's state is read through a pipeline run: it answers on the next poke
+        count = cutovers_in_progress(ctx, NOW)
+    assert count == 1
