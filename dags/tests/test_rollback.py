@@ -39,3 +39,29 @@ def test_a_cutover_refused_for_good_is_canceled_and_its_restoring_target_removed
     assert world.target() is None, "the RESTORING target of the canceled migration is removed"
     assert world.source_writable()
     assert not world.online_target_deleted
+
+
+def test_a_missed_window_never_sends_a_live_migration_back_to_replicating(rehearsal_world):
+    """Going back to replicating is for a migration whose cutover was not requested. Should a step
+    have reported a missed window while DMS completed the migration (no step does that today),
+    rollback still reports the database rolled back, never `waiting`: `run_outcome` would call
+    the run a success with a live target beside a writable source."""
+    from migration_orchestration_lib.step_context import DEADLINE_KEY, WINDOW_MISSED_KEY
+    from task_driver import WorkerCrashed
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="wait_for_completion")
+    assert world.target()["state"] == "ONLINE" and not world.source_writable()
+
+    later = RunDriver(dag, world.observe)
+    later.xcom.update({
+        ("db.preflight", "started"): True,
+        ("db.preflight", "return_value"): {DEADLINE_KEY: "2099-01-01T00:00:00+00:00", "stage": "succeeded"},
+        ("db.final_backup", WINDOW_MISSED_KEY): "the window closed",
+    })
+    assert later._run_task(dag.get_task("db.rollback")) == "success", later.errors
+    assert later.outcome("db") == "rolled_back"
+    assert world.target()["state"] == "ONLINE" and not world.online_target_deleted, "a live target is never removed"
