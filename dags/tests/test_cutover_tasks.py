@@ -155,11 +155,14 @@ def test_a_window_too_short_for_the_cutover_by_the_time_of_the_freeze_is_not_fro
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "the migration keeps replicating"
 
 
-def test_an_offline_overrun_is_reported_not_aborted(world, monkeypatch):
+@pytest.mark.parametrize("closed_after", ["final_backup", "freeze_source"])
+def test_an_offline_overrun_is_reported_not_aborted(world, monkeypatch, closed_after):
+    """Also when the window closes before the final backup: the source is frozen for the copy, so
+    stopping would spend the downtime for nothing (and leave DMS waiting for its lastBackupName)."""
     plan = gated_plan(mode="offline", approval=False)
 
     def observe(task_id):
-        if task_id == "db.final_backup":
+        if task_id == "db." + closed_after:
             state = json.loads((world / CLOCK_FILE).read_text())
             state["now"] = "2026-12-06T03:45:00Z"
             (world / CLOCK_FILE).write_text(json.dumps(state))
