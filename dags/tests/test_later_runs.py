@@ -143,3 +143,17 @@ def test_a_handoff_an_earlier_version_recorded_under_the_plan_and_database_names
 
     assert "kept frozen: an earlier run declared migration" in second.errors["db.rollback"]
     assert not world.source_writable()
+
+
+def test_done_declares_nothing_before_dms_finished(rehearsal_world):
+    """The handoff record is what keeps a source frozen for good: `done` writes it only for a
+    migration DMS finished, whatever ran before it."""
+    plan, dag, world = setup(rehearsal_world, "online")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="wait_for_migration")  # ready for cutover
+    later = RunDriver(dag, world.observe)
+
+    assert later._run_task(dag.get_task("db.done")) == "failed"
+    assert "cannot be declared migrated" in later.errors["db.done"]
+    [operation] = world.operations()
+    assert FileRecords(str(rehearsal_world), RECORDS_FILE).get(handoff_key(operation["migrationOperationId"])) is None
