@@ -3,11 +3,12 @@ Factory: a pipeline run per statement, the admission slot given back between pok
 and DMS here are small stand-ins written for this test; the steps and the gate are the DAG's."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 
 from conftest import database_entry, plan_with_databases
-from migration_orchestration_lib import steps
+from migration_orchestration_lib import source_freeze, steps
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.settings import Timing
@@ -158,6 +159,8 @@ def test_a_frozen_source_counts_as_a_cutover_in_progress_long_after_its_admissio
     plan = parse_plan(document)
     services = Services(plan, PipelineRunSql({"Sales": False, "Hr": True}))
     services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:00:00Z")  # 60 minutes ago
+    # b's freeze is the DAG's: what b's source was before it is on record
+    services.records.put(source_freeze.record_key(plan.database("b")), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
     ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
     try:
         count = cutovers_in_progress(ctx, NOW)
