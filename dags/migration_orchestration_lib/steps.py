@@ -54,6 +54,23 @@ def offline_final_backup_name(ctx: StepContext) -> str:
     return final_backup_name(ctx, "%s_%s" % (utc_now().strftime("%Y%m%dT%H%M%SZ"), uuid.uuid4().hex[:8]))
 
 
+def _check_adoptable(ctx: StepContext, now: Standing) -> None:
+    """An offline migration finishes after its lastBackupName: only one the DAG chose
+    (`offline_final_backup_name`) is the final backup the DAG takes after the freeze. DMS would finish
+    another one without it (none: after the backups already in the share), dropping later writes."""
+    database = ctx.database
+    if not database.restores_backups or database.is_online:
+        return
+    name = now.migration.last_backup_name
+    if name and re.match(r"^%s_final_[0-9]{8}T[0-9]{6}Z_[0-9a-f]{8}\.trn$" % re.escape(database.source_database), name):
+        return
+    raise StepFailure(
+        "offline migration %s of %s was not started by this DAG (lastBackupName %s): DMS would finish it without the "
+        "final backup the DAG takes after the freeze, dropping the writes made since; rollback cancels it, then run again"
+        % (now.operation_id, database.source_database, name or "not set")
+    )
+
+
 def online_final_backup_name(ctx: StepContext, now: Standing) -> str:
     """One per migration and cutover window: a re-run after a crash finds the backup it already took,
     while a later window (the source was writable again after a missed one) takes a final backup of
@@ -200,6 +217,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     services, database = ctx.services, ctx.database
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
+        _check_adoptable(ctx, now)
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
     freezes_for_copy = not database.restores_backups and not database.allow_source_writes_during_copy
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet

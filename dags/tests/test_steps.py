@@ -194,3 +194,29 @@ def test_a_start_after_a_failed_copy_is_checked_like_a_first_start(rehearsal_wor
     states = retry.run_database("db")
     assert states["db.preflight"] == "failed" and missing in retry.errors["db.preflight"], retry.errors
     assert world.source_writable() and len(world.operations()) == 1, "nothing started or frozen"
+
+
+@pytest.mark.parametrize("foreign_name", [None, "Sales_last.trn"], ids=["no-lastBackupName", "a-name-not-the-dags"])
+def test_an_offline_migration_the_dag_did_not_start_is_not_adopted(rehearsal_world, monkeypatch, foreign_name):
+    """An offline migration of the source that DMS finishes on a lastBackupName the DAG did not choose
+    (none: after the backups already in the share; another: a file the DAG's BACKUP LOG may skip as
+    already held) would drop the writes made after that backup: start_migration refuses to adopt it."""
+    from migration_orchestration_lib import steps
+
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    # someone started it outside the DAG: stands in as a start whose name the DAG did not choose
+    with monkeypatch.context() as patch, pytest.raises(WorkerCrashed):
+        patch.setattr(steps, "offline_final_backup_name", lambda ctx: foreign_name)
+        RunDriver(dag).run_database("db", crash_after="start_migration")
+
+    driver = RunDriver(dag)
+    states = driver.run_database("db")
+
+    assert states["db.start_migration"] == "failed", driver.errors
+    assert "was not started by this DAG" in driver.errors["db.start_migration"]
+    assert states["db.freeze_source"] == "upstream_failed" and world.source_writable()
+    assert states["db.rollback"] == "success" and driver.outcome("db") != "migrated"
+    # canceled; or, with no lastBackupName, DMS finished it first: the run failed, the source stayed authoritative
+    [operation] = world.operations()
+    assert operation["migrationStatus"] in (("Canceled",) if foreign_name else ("Canceled", "Succeeded"))
