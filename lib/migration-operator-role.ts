@@ -9,7 +9,7 @@ import { TARGET_RESOURCE_ID } from './plan/rules';
 import { TargetKind } from './plan/types';
 import { resourceGroupIdOf } from './private/arm-ids';
 import { uniqueSuffix } from './private/naming';
-import { formerAddress } from './private/retired-addresses';
+import { moveFromFormerId } from './private/retired-addresses';
 import { assignRole } from './private/role-assignment';
 
 /** A migration target the operator may act on. */
@@ -167,7 +167,7 @@ export class MigrationOperatorRole extends Construct {
       scopes.map((scope, index) => {
         const assignment = assign(`${prefix}-${assignmentKey(scope, index)}`, definition, scope);
         // Earlier versions numbered every assignment by its place in the list.
-        if (assignmentKey(scope, index) !== String(index)) assignment.moveFromId(formerAddress(this, `${prefix}-${index}`, assignment));
+        if (assignmentKey(scope, index) !== String(index)) moveFromFormerId(this, `${prefix}-${index}`, assignment);
         return assignment;
       });
     return [...assignAll(id, this.roleDefinition, this.scopes), ...assignAll(`${id}-operations`, this.operationReaderDefinition, this.resourceGroupScopes)];

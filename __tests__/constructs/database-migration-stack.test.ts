@@ -186,6 +186,17 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
     expect(stack.node.findAll().filter((c) => c instanceof DataResource)).toEqual([]);
   });
 
+  // cdktf runs `terraform version` at synth for a stack with a resource moved by moveFromId/moveTo
+  // (ValidateTerraformVersion >=1.5): ~60 ms, and a failed synth where Terraform is not on PATH.
+  it.each(Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[])(
+    'with host %s, writes its moved blocks without a cdktf resource move (which shells out to `terraform version`)',
+    (host) => {
+      const { synth, stack: built } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
+      for (const each of [built, ...built.releaseStacks]) expect(each.hasResourceMove()).toBe(false);
+      if (host !== 'fabric') expect((synth as { moved?: unknown[] }).moved?.length).toBeGreaterThan(0);
+    },
+  );
+
   it('warns only that the VNet it creates reaches no SQL Server until it is connected', () => {
     expect(warningsOf(stack)).toEqual([expect.stringMatching(/^airflow\.sqlAccess is direct and the stack creates the Kubernetes host its own VNet/)]);
   });

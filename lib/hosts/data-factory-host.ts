@@ -8,7 +8,7 @@ import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-
 import { AirflowServicePrincipal } from '../plan/types';
 import { AIRFLOW_VERSION_OF_HOST } from '../private/airflow-versions';
 import { parseEnvironmentId } from '../private/arm-ids';
-import { formerAddress } from '../private/retired-addresses';
+import { moveFromFormerId } from '../private/retired-addresses';
 import { resourceAddress } from '../private/resource-address';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { TerraformData } from '../private/terraform-data';
@@ -171,9 +171,9 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
     // This host used to make them under its own construct: `moved` blocks keep them in Terraform's
     // state at their new addresses instead of deleting and re-creating them.
     const [taskFailures, dagImportErrors] = alerts;
-    taskFailures.resource.moveFromId(formerAddress(this, 'AirflowTaskFailuresAlert', taskFailures.resource));
-    dagImportErrors.resource.moveFromId(formerAddress(this, 'AirflowDagImportErrorsAlert', dagImportErrors.resource));
-    airflowLogs?.moveFromId(formerAddress(this, 'AirflowLogs', airflowLogs));
+    moveFromFormerId(this, 'AirflowTaskFailuresAlert', taskFailures.resource);
+    moveFromFormerId(this, 'AirflowDagImportErrorsAlert', dagImportErrors.resource);
+    if (airflowLogs) moveFromFormerId(this, 'AirflowLogs', airflowLogs);
     return alerts;
   }
 }

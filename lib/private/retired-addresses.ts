@@ -8,13 +8,22 @@ import { Construct, Node } from 'constructs';
  */
 export const RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES = ['azapi_resource.Orchestration_Airflow_Environment_F7BE4EC1'] as const;
 
+const movedBlocks = new WeakMap<TerraformStack, { from: string; to: string }[]>();
+
 /**
- * The address Terraform knew a resource by when it was created with construct id `id` directly
- * under `scope`: for a `moved` block (`resource.moveFromId(...)`) when the resource now lives
- * elsewhere in the tree. cdktf's own allocation reads only the construct ids on the path below the
- * stack, so a path that no longer exists still gets its old logical id.
+ * A `moved` block from the address Terraform knew `resource` by when it was created with construct
+ * id `formerId` directly under `scope`, when the resource now lives elsewhere in the tree (cdktf's
+ * allocation reads only the construct ids on the path below the stack, so a path that no longer
+ * exists still gets its old logical id). Written as a stack override, not with `moveFromId`: a
+ * stack with cdktf's own moves runs `terraform version` in a child process at every synth (about
+ * 60 ms of the app's 0.4 s, and synth fails where Terraform is not on PATH).
  */
-export function formerAddress(scope: Construct, id: string, resource: TerraformResource): string {
-  const formerPath = { scopes: [...scope.node.scopes, { node: { id } }] } as unknown as Node;
-  return `${resource.terraformResourceType}.${TerraformStack.of(scope).getLogicalId(formerPath)}`;
+export function moveFromFormerId(scope: Construct, formerId: string, resource: TerraformResource): void {
+  const stack = TerraformStack.of(scope);
+  const formerPath = { scopes: [...scope.node.scopes, { node: { id: formerId } }] } as unknown as Node;
+  const blocks = movedBlocks.get(stack) ?? [];
+  movedBlocks.set(stack, blocks);
+  const type = resource.terraformResourceType;
+  blocks.push({ from: `${type}.${stack.getLogicalId(formerPath)}`, to: `${type}.${resource.friendlyUniqueId}` });
+  stack.addOverride('moved', blocks);
 }
