@@ -35,18 +35,10 @@ def run_with_outage(directory, plan, after_task, operation, kind, count=OUTAGE_R
     `count` requests of `operation` fail with `kind`. Asserts the outage was waited out."""
     dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
     world = WorldView(directory, plan.database("db"), plan)
-    outage = []
-
-    def inject(task_id):
-        world.observe(task_id)
-        if task_id == after_task and not outage:
-            outage.append(task_id)
-            world.world.add_fault(operation, kind, count=count, **fault)
-
-    driver = RunDriver(dag, inject)
+    driver = RunDriver(dag, world.fault_after(after_task, operation, kind, count=count, **fault))
     driver.run_database("db")
 
-    assert outage, "the outage was never injected"
+    assert world.injected, "the outage was never injected"
     assert driver.outcome("db") == "migrated", driver.errors
     assert driver.states["db.rollback"] == "skipped"
     [migration] = world.operations()  # never canceled and started again
@@ -213,18 +205,12 @@ def test_a_data_factory_refusal_is_not_waited_out_it_fails_the_step_and_rolls_ba
 
     plan = plan_of("offline_sqlmi_data_factory")
     world = WorldView(rehearsal_world, plan.database("db"), plan)
-    refused = []
-
-    def inject(task_id):
-        world.observe(task_id)
-        if task_id == "db.start_migration" and not refused:
-            refused.append(task_id)
-            world.world.add_fault("getPipelineRun", "error", count=2, status=403, code="AuthorizationFailed", message="no role")  # each try
-
-    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), inject)
+    refusal = world.fault_after(  # each try
+        "db.start_migration", "getPipelineRun", "error", count=2, status=403, code="AuthorizationFailed", message="no role")
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), refusal)
     states = driver.run_database("db")
 
     failed = [task for task, state in states.items() if state == "failed"]
-    assert refused and failed and "AuthorizationFailed" in driver.errors[failed[0]], (states, driver.errors)
+    assert world.injected and failed and "AuthorizationFailed" in driver.errors[failed[0]], (states, driver.errors)
     assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
     assert world.source_writable()

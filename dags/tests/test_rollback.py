@@ -22,18 +22,12 @@ def test_a_cutover_refused_for_good_is_canceled_and_its_restoring_target_removed
     never let go live, and the source is writable again."""
     plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
     world = WorldView(rehearsal_world, plan.database("db"), plan)
-    refused = []
-
-    def refuse_the_cutover(task_id):
-        world.observe(task_id)
-        if task_id == "db.final_backup" and not refused:
-            refused.append(task_id)
-            world.world.add_fault("cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
-
+    refuse_the_cutover = world.fault_after(
+        "db.final_backup", "cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
     driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), refuse_the_cutover)
     states = driver.run_database("db")
 
-    assert refused and states["db.cutover"] == "failed", driver.errors
+    assert world.injected and states["db.cutover"] == "failed", driver.errors
     assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
     assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"], "the active migration is canceled"
     assert world.target() is None, "the RESTORING target of the canceled migration is removed"

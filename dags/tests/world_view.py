@@ -25,6 +25,20 @@ class WorldView:
             1 for operation in self.operations() if operation.get("migrationStatus") in ("Creating", "InProgress", "Completing", "Canceling")
         ))
 
+    def fault_after(self, after_task, operation, kind, **fault):
+        """An observer for RunDriver: it observes, and right after `after_task` first pokes, the world
+        fails the next requests of `operation` with `kind` (`fault`: count, status, ...), once.
+        `self.injected` says whether it did."""
+        self.injected = False
+
+        def observe(task_id):
+            self.observe(task_id)
+            if task_id == after_task and not self.injected:
+                self.injected = True
+                self.world.add_fault(operation, kind, **fault)
+
+        return observe
+
     def target(self):
         return self.world.database(self.target_server, self.database.target_database)
 
