@@ -165,9 +165,10 @@ export class MigrationOperatorRole extends Construct {
       });
     const assignAll = (prefix: string, definition: RoleDefinition, scopes: readonly string[]) =>
       scopes.map((scope, index) => {
-        const assignment = assign(`${prefix}-${assignmentKey(scope, index)}`, definition, scope);
+        const key = assignmentKey(scope, index);
+        const assignment = assign(`${prefix}-${key}`, definition, scope);
         // Earlier versions numbered every assignment by its place in the list.
-        if (assignmentKey(scope, index) !== String(index)) moveFromFormerId(this, `${prefix}-${index}`, assignment);
+        if (key !== String(index)) moveFromFormerId(this, `${prefix}-${index}`, assignment);
         return assignment;
       });
     return [...assignAll(id, this.roleDefinition, this.scopes), ...assignAll(`${id}-operations`, this.operationReaderDefinition, this.resourceGroupScopes)];
