@@ -233,6 +233,9 @@ def test_requests_need_a_bearer_token_and_the_api_version(server):
         (lambda p: p.update(scope=scope("SqlVm")), "InvalidParameterValue"),
         (lambda p: p.pop("sourceSqlConnection"), "InvalidParameterValue"),
         (lambda p: p["backupConfiguration"]["sourceLocation"].pop("fileShare"), "InvalidParameterValue"),
+        (lambda p: p["backupConfiguration"].pop("targetLocation"), "InvalidParameterValue"),
+        (lambda p: p["backupConfiguration"]["targetLocation"].pop("storageAccountResourceId"), "InvalidParameterValue"),
+        (lambda p: p["backupConfiguration"]["targetLocation"].update(accountKey=""), "InvalidParameterValue"),
         (lambda p: p.update(migrationService=SERVICE_ID + "2"), "InvalidParameterValue"),
     ],
 )
@@ -242,6 +245,23 @@ def test_a_malformed_create_is_refused_with_400(server, change, code):
     response = call(server, "PUT", migration_path("SqlMi"), body)
     assert (response.status_code, response.json()["error"]["code"]) == (400, code)
     assert call(server, "GET", migration_path("SqlMi")).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["SqlMi", "SqlVm"])
+def test_a_file_share_migration_needs_the_storage_account_key(server, kind):
+    """DMS's runtime uploads file-share backups with the account key: `targetLocation` has only
+    `storageAccountResourceId` and `accountKey` (2025-06-30 and 2025-09-01-preview); the managed
+    identity of `authType`/`identity` exists only for backups already in Blob (`sourceLocation.azureBlob`)."""
+    body = create_body(kind)
+    target_location = body["properties"]["backupConfiguration"]["targetLocation"]
+    target_location.pop("accountKey")
+    target_location.update(authType="ManagedIdentity", identity={"type": "SystemAssigned"})
+
+    response = call(server, "PUT", migration_path(kind), body)
+
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "InvalidParameterValue")
+    assert "backupConfiguration.targetLocation.accountKey" in response.json()["error"]["message"]
+    assert call(server, "GET", migration_path(kind)).status_code == 404
 
 
 def test_a_create_needs_an_online_integration_runtime(server):

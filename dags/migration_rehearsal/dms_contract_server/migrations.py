@@ -279,11 +279,17 @@ def _properties(request: Request) -> Dict[str, Any]:
         if not (properties.get("targetSqlConnection") or {}).get("dataSource"):
             _invalid("targetSqlConnection.dataSource", "missing")
     else:
-        location = (properties.get("backupConfiguration") or {}).get("sourceLocation") or {}
+        backup = properties.get("backupConfiguration") or {}
+        location = backup.get("sourceLocation") or {}
         if location.get("azureBlob"):
             _invalid("backupConfiguration.sourceLocation.azureBlob", "the contract server models file-share backups only")
         if not (location.get("fileShare") or {}).get("path"):
             _invalid("backupConfiguration.sourceLocation.fileShare.path", "missing")
+        # The runtime uploads file-share backups to this account with its key: TargetLocation has
+        # no managed identity (only sourceLocation.azureBlob has authType/identity).
+        for name in ("storageAccountResourceId", "accountKey"):
+            if not (backup.get("targetLocation") or {}).get(name):
+                _invalid("backupConfiguration.targetLocation.%s" % name, "missing: file-share backups are uploaded to that account with its key")
     return properties
 
 
