@@ -12,6 +12,7 @@ from typing import Dict, Iterable, Optional, Tuple
 
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
+from migration_orchestration_lib.resource_id import comparable_id
 
 
 def admission_refusal(
@@ -26,7 +27,7 @@ def admission_refusal(
         if not status.is_in_flight:
             continue
         in_flight += 1
-        if source_of_target.get((_scope_key(scope), target_database.lower())) == database.source_server:
+        if source_of_target.get((comparable_id(scope), target_database.lower())) == database.source_server:
             from_same_source += 1
     limits = plan.concurrency
     if in_flight >= limits.max_migrations_per_service:
@@ -48,11 +49,11 @@ def migrations_by_database(
 ) -> Dict[str, MigrationStatus]:
     """Plan database name -> the latest migration DMS lists into its target."""
     names = {
-        (_scope_key(plan.target_of(d).resource_id.value), d.target_database.lower()): d.name for d in plan.databases
+        (comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()): d.name for d in plan.databases
     }
     found = {}
     for scope, target_database, status in migrations:
-        name = names.get((_scope_key(scope), target_database.lower()))
+        name = names.get((comparable_id(scope), target_database.lower()))
         if name is not None:
             found[name] = status
     return found
@@ -60,10 +61,5 @@ def migrations_by_database(
 
 def _plan_sources_by_target(plan: MigrationPlan) -> Dict[Tuple[str, str], str]:
     return {
-        (_scope_key(plan.target_of(d).resource_id.value), d.target_database.lower()): d.source_server for d in plan.databases
+        (comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()): d.source_server for d in plan.databases
     }
-
-
-def _scope_key(scope: str) -> str:
-    # DMS returns the scope with or without its leading slash (see the recorded examples).
-    return "/" + scope.strip("/").lower()

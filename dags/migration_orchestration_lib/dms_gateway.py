@@ -206,7 +206,7 @@ class DmsGateway:
         """
         existing = self.current_migration(target)
         if existing is not None and existing.is_in_flight:
-            operation_id = _adoptable(target, source_database_name, existing)
+            operation_id = _adoptable(target, source_database_name, existing, self.migration_service_id)
             log.info("Adopting migration %s already in flight into %s (%s)", operation_id, target.describe(), existing.describe())
             return StartResult(operation_id, adopted=True, status=existing)
         body = _with_last_backup(build_request(), target, last_backup_name)
@@ -222,7 +222,7 @@ class DmsGateway:
             if created is None or not created.is_in_flight or _same_operation(created, existing):
                 raise
             log.info("Creating the migration of %s failed (%s) but DMS has it: continuing with it", target.describe(), error)
-            return StartResult(_adoptable(target, source_database_name, created), adopted=False, status=created)
+            return StartResult(_adoptable(target, source_database_name, created, self.migration_service_id), adopted=False, status=created)
         status = MigrationStatus.from_resource(_as_rest(resource or {}))
         if not status.migration_operation_id:
             # The create response does not always carry the operation id; the resource does.
@@ -322,8 +322,13 @@ class DmsGateway:
         return result
 
 
-def _adoptable(target: MigrationTarget, source_database_name: str, migration: MigrationStatus) -> str:
+def _adoptable(target: MigrationTarget, source_database_name: str, migration: MigrationStatus, migration_service_id: str) -> str:
     """The operation id of a migration in flight this one may continue with."""
+    if migration.runs_on_another_service(migration_service_id):
+        raise MigrationConflictError(
+            "target database %s on %s is being migrated by migration service %s, not %s"
+            % (target.database_name, target.server_name, migration.migration_service, migration_service_id)
+        )
     if (migration.source_database_name or "").lower() != source_database_name.lower():
         raise MigrationConflictError(
             "target database %s on %s is being migrated from source database %r, not %r"

@@ -33,7 +33,8 @@ ENDED = (FAILED, CANCELED)
 
 
 class ForeignMigrationError(RuntimeError):
-    """The target database is being migrated from another source database: not ours to touch."""
+    """The target database is being migrated from another source database, or by another migration
+    service (another plan's): not ours to touch."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,21 @@ class Standing:
         return "%s (migration %s: %s)" % (self.stage, self.operation_id, self.migration.describe())
 
 
-def standing_of(database: DatabaseMigration, migration: Optional[MigrationStatus]) -> Standing:
-    """Classify the latest DMS migration into the database's target (None: there never was one)."""
+def standing_of(
+    database: DatabaseMigration, migration: Optional[MigrationStatus], migration_service_id: Optional[str] = None
+) -> Standing:
+    """Classify the latest DMS migration into the database's target (None: there never was one).
+    `migration_service_id`: the plan's own service; a migration another service runs is not ours."""
     if migration is None:
         return Standing(NOT_STARTED, None)
+    if migration_service_id is not None and migration.runs_on_another_service(migration_service_id):
+        if migration.is_in_flight:
+            raise ForeignMigrationError(
+                "target database %s is being migrated by migration service %s, not by this plan's %s (another plan's "
+                "deployment, or started by hand): let it end or cancel it there, then run again"
+                % (database.target_database, migration.migration_service, migration_service_id)
+            )
+        return Standing(NOT_STARTED, None)  # an ended migration of another service: not ours
     if (migration.source_database_name or "").lower() != database.source_database.lower():
         if migration.is_in_flight:
             raise ForeignMigrationError(
@@ -87,7 +99,8 @@ def standing(ctx: Any) -> Standing:
     from migration_orchestration_lib.step_context import StepFailure
 
     try:
-        current = standing_of(ctx.database, ctx.services.dms.current_migration(ctx.target))
+        dms = ctx.services.dms
+        current = standing_of(ctx.database, dms.current_migration(ctx.target), dms.migration_service_id)
     except ForeignMigrationError as error:
         raise StepFailure(str(error)) from error
     ctx.operation_id = current.operation_id or ctx.operation_id

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
+from migration_orchestration_lib.resource_id import comparable_id
+
 IN_FLIGHT_STATUSES = frozenset(
     {
         "Creating",
@@ -56,6 +58,7 @@ class MigrationStatus:
     last_backup_name: Optional[str] = None
     restored_backup_files: Tuple[str, ...] = ()
     restore_blocking_reason: Optional[str] = None
+    migration_service: Optional[str] = None  # the ARM id of the sqlMigrationServices that runs it
 
     @staticmethod
     def from_resource(resource: Mapping[str, Any]) -> "MigrationStatus":
@@ -79,6 +82,7 @@ class MigrationStatus:
             last_backup_name=offline.get("lastBackupName"),
             restored_backup_files=_restored_files(details),
             restore_blocking_reason=details.get("restoreBlockingReason"),
+            migration_service=properties.get("migrationService"),
         )
 
     @property
@@ -89,6 +93,12 @@ class MigrationStatus:
         if self.migration_status in IN_FLIGHT_STATUSES:
             return True
         return self.migration_status is None and self.provisioning_state in PROVISIONING_STATES
+
+    def runs_on_another_service(self, migration_service_id: str) -> bool:
+        """Started by another migration service (another plan's deployment, or by hand): DMS keeps one
+        migration resource per target database, whichever service runs it (every recorded GET example,
+        e.g. SqlMiGetDatabaseMigrationExpanded.json, carries `migrationService`). Unknown counts as ours."""
+        return bool(self.migration_service) and comparable_id(self.migration_service) != comparable_id(migration_service_id)
 
     @property
     def is_succeeded(self) -> bool:

@@ -34,3 +34,9 @@ class ResourceId:
             value=value,
         )
         return parsed if resource_type is None or parsed.resource_type == resource_type.lower() else None
+
+
+def comparable_id(value: str) -> str:
+    """An ARM id to compare: ARM ids are case-insensitive, and DMS returns some without their leading
+    slash (`scope` in the recorded examples)."""
+    return "/" + value.strip("/").lower()

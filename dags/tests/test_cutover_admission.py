@@ -60,6 +60,8 @@ def failed(source):
 
 
 class Dms:
+    migration_service_id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataMigration/sqlMigrationServices/dms"
+
     def __init__(self, plan, listed=replicating):
         self.plan, self.listed = plan, listed
 

@@ -205,6 +205,18 @@ def test_start_refuses_a_target_busy_with_another_source_database(server, gatewa
         gateway.start(target("SqlMi"), "Hr", never_called)
 
 
+def test_start_refuses_a_target_busy_with_a_migration_of_another_service(server, gateway, transport):
+    """Another plan's deployment (its own migration service) migrating a `Sales` into the same target."""
+    other_service = SERVICE_ID.rsplit("/", 1)[0] + "/service2"
+    server.world.add_migration_service(other_service, location="northeurope")
+    other = DmsGateway.connect(ResourceId.parse(other_service), StaticTokenCredential(), transport=transport, base_url=server.base_url, timing=FAST)
+    body = create_body("SqlMi")
+    body["properties"]["migrationService"] = other_service
+    other.start(target("SqlMi"), SOURCE_DATABASE, lambda: body)
+    with pytest.raises(MigrationConflictError, match="by migration service %s, not %s" % (other_service, SERVICE_ID)):
+        gateway.start(target("SqlMi"), SOURCE_DATABASE, never_called)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_start_after_a_canceled_migration_creates_a_new_one(server, gateway, kind):
     first = start(gateway, kind)
