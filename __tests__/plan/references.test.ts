@@ -34,18 +34,25 @@ describe('unique names', () => {
   });
 
   test('two databases cannot migrate into the same target database', () => {
-    expect(problemsAfter((p) => secondDatabase(p, { source: { server: 'sql01', database: 'SALES' } }))).toEqual([
+    expect(problemsAfter((p) => secondDatabase(p, { target: { server: 'sqldb-prod', database: 'SALES' } }))).toEqual([
       'databases[1].target: database_2 and database_1 (databases[0]) both migrate into "SALES" on target server "sqldb-prod"',
     ]);
-    expect(problemsAfter((p) => secondDatabase(p, { target: { server: 'sqldb-prod', database: 'Sales' } }))).toEqual([
-      'databases[1].target: database_2 and database_1 (databases[0]) both migrate into "Sales" on target server "sqldb-prod"',
-    ]);
     const renamed = minimalPlan();
-    secondDatabase(renamed, {
-      source: { server: 'sql01', database: 'Sales' },
-      target: { server: 'sqldb-prod', database: 'Sales2' },
-    });
+    secondDatabase(renamed, { target: { server: 'sqldb-prod', database: 'Sales2' } });
     expect(parseMigrationPlan(renamed).databases.map((db) => db.target.database)).toEqual(['Sales', 'Sales2']);
+  });
+
+  test('two databases cannot migrate the same source database', () => {
+    const why = "a rollback of one would make it writable beside the other's target: migrate it once";
+    expect(
+      problemsAfter((p) => secondDatabase(p, { source: { server: 'sql01', database: 'SALES' }, target: { server: 'sqldb-prod', database: 'Sales2' } })),
+    ).toEqual([
+      `databases[1].source: database_2 and database_1 (databases[0]) both migrate source database "SALES" of source server "sql01"; ${why}`,
+    ]);
+    const otherServer = minimalPlan();
+    otherServer.sourceServers.push({ name: 'sql02', host: 'sql02.corp' });
+    secondDatabase(otherServer, { source: { server: 'sql02', database: 'Sales' }, target: { server: 'sqldb-prod', database: 'Sales2' } });
+    expect(parseMigrationPlan(otherServer).databases.map((db) => db.source.server)).toEqual(['sql01', 'sql02']);
   });
 
   test('a source and a target server may share a name', () => {

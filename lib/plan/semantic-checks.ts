@@ -99,7 +99,13 @@ function checkDatabases(
 ): void {
   const needBackupStorage: string[] = [];
   const needFileShare = new Map<NamedEntry, string[]>();
-  const migratedTo = new Map<string, { index: number; name: string }>();
+  const claims = new Map<string, { index: number; name: string }>();
+  /** "<name> and <the database that claimed key first> both migrate", or undefined when this is the first. */
+  const bothMigrate = (key: string, index: number, name: string) => {
+    const first = claims.get(key);
+    if (first === undefined) claims.set(key, { index, name });
+    return first && `${name} and ${first.name} (databases[${first.index}]) both migrate`;
+  };
   const nodes: { name: string; dependsOn: string[]; index: number; written: readonly unknown[] }[] = [];
 
   asArray(plan.databases).forEach((item, index) => {
@@ -126,6 +132,14 @@ function checkDatabases(
     }
 
     const sourceServer = sourceServers.resolve(source?.server, at('source', 'server'));
+    const sourceDatabase = asString(source?.database);
+    if (sourceServer !== undefined && sourceDatabase !== undefined) {
+      const fromSame = bothMigrate(`source ${sourceServer.index}/${sourceDatabase.toLowerCase()}`, index, name);
+      // The DAG freezes a source for its migration and unfreezes it on rollback.
+      const why = "a rollback of one would make it writable beside the other's target: migrate it once";
+      const what = `source database ${quote(sourceDatabase)} of source server ${quote(String(source?.server))}`;
+      if (fromSame) report(at('source'), `${fromSame} ${what}; ${why}`);
+    }
     const targetServer = targetServers.resolve(target?.server, at('target', 'server'));
     if (targetServer === undefined) return;
     const server = quote(String(target?.server));
@@ -133,13 +147,8 @@ function checkDatabases(
     const targetDatabase = asString(target?.database) ?? asString(source?.database);
     if (targetDatabase !== undefined) {
       // SQL Server and Azure SQL compare database names case-insensitively.
-      const key = `${targetServer.index}/${targetDatabase.toLowerCase()}`;
-      const first = migratedTo.get(key);
-      if (first === undefined) migratedTo.set(key, { index, name });
-      else {
-        const where = `${quote(targetDatabase)} on target server ${server}`;
-        report(at('target'), `${name} and ${first.name} (databases[${first.index}]) both migrate into ${where}`);
-      }
+      const intoSame = bothMigrate(`target ${targetServer.index}/${targetDatabase.toLowerCase()}`, index, name);
+      if (intoSame) report(at('target'), `${intoSame} into ${quote(targetDatabase)} on target server ${server}`);
     }
 
     const kind = asTargetKind(targetServer.entry.kind);
