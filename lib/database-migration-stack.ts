@@ -199,6 +199,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     this.airflowHost = createAirflowHost(this, 'AirflowHost', plan, {
       resourceGroup: this.resourceGroup,
       environment: dagEnvironment({
+        planName: plan.name,
         tenantId: client.tenantId,
         subscriptionId: client.subscriptionId,
         migrationService: this.migrationService,

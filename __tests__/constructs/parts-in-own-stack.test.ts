@@ -27,7 +27,7 @@ describe('parts in a team stack', () => {
         location: 'westeurope',
         bundle: dagBundleFor(plan),
         pools: airflowPools(plan.concurrency),
-        environment: dagEnvironment({ tenantId: 't', subscriptionId: 's', migrationService: { id: '/dms', name: 'dms' }, keyVault }),
+        environment: dagEnvironment({ planName: plan.name, tenantId: 't', subscriptionId: 's', migrationService: { id: '/dms', name: 'dms' }, keyVault }),
         keyVault,
       });
     host('Q3Airflow', 'q3');

@@ -6,14 +6,15 @@ const INGESTION = {
   streamName: 'Custom-MigrationEvents_CL',
 };
 const KEY_VAULT = { id: 'kv-id', name: 'kv-test', vaultUri: 'https://kv-test.vault.azure.net/' };
-const BASE = { tenantId: 'tenant', subscriptionId: 'subscription', migrationService: { id: 'dms-id', name: 'dms-test' }, keyVault: KEY_VAULT };
+const BASE = { planName: 'contoso-sql', tenantId: 'tenant', subscriptionId: 'subscription', migrationService: { id: 'dms-id', name: 'dms-test' }, keyVault: KEY_VAULT };
 
 describe('dagEnvironment', () => {
-  it('tells the DAG where DMS, the ingestion endpoint and rule and the secrets are, without any secret or identity', () => {
+  it('tells the DAG its plan, where DMS, the ingestion endpoint and rule and the secrets are, without any secret or identity', () => {
     const environment = dagEnvironment({ ...BASE, eventIngestion: INGESTION });
     expect(environment).toEqual({
       AZURE_TENANT_ID: 'tenant',
       AZURE_SUBSCRIPTION_ID: 'subscription',
+      MIGRATION_PLAN_NAME: 'contoso-sql',
       MIGRATION_DMS_RESOURCE_ID: 'dms-id',
       MIGRATION_EVENTS_ENDPOINT: INGESTION.endpointUrl,
       MIGRATION_EVENTS_RULE_ID: INGESTION.dataCollectionRuleImmutableId,

@@ -69,6 +69,8 @@ describe('DataFactoryAirflowHost', () => {
   it('outputs the environment variables and pools an operator sets in the environment it does not rewrite', () => {
     const variables = synth.output?.airflow_environment_variables as any;
     expect(variables.value).toMatchObject({ AZURE_CLIENT_ID: SERVICE_PRINCIPAL.clientId, MIGRATION_DATA_FACTORY_ID: expect.stringMatching(/azurerm_data_factory\.Orchestration_Factory/) });
+    // A second plan's stack adopting this environment overwrites the DAG: the DAG then refuses to import.
+    expect(variables.value.MIGRATION_PLAN_NAME).toBe('contoso-sql');
     expect(Object.keys(variables.value)).not.toContain('AZURE_CLIENT_SECRET');
     const pools = (synth.output?.airflow_pools as any).value;
     expect(pools.map((pool: { name: string; slots: number }) => [pool.name, pool.slots])).toEqual([

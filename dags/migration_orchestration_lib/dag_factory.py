@@ -25,7 +25,7 @@ from migration_orchestration_lib.cutover_hitl import asks_through_hitl, cutover_
 from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, load_plan
 from migration_orchestration_lib.pools import pool_by_task
-from migration_orchestration_lib.settings import Timing, check_rehearsal_settings
+from migration_orchestration_lib.settings import Timing, check_deployed_plan, check_rehearsal_settings
 
 DAG_ID = "database_migration_orchestration"
 RUN_OUTCOME_TASK_ID = "run_outcome"
@@ -44,6 +44,7 @@ def build_dag_from_plan_file(path: str, environ: Mapping[str, str] = os.environ)
 
 
 def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> DAG:
+    check_deployed_plan(plan, environ)  # another plan's DAG folder is an import error
     check_rehearsal_settings(plan, environ)  # a bad rehearsal setting is an import error
     check_crash_point(plan, environ)
     timing = Timing.for_environment(environ)

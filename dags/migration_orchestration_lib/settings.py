@@ -14,6 +14,7 @@ from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
 from migration_orchestration_lib.resource_id import ResourceId
 
 PLAN_PATH_VARIABLE = "MIGRATION_PLAN_PATH"
+PLAN_NAME_VARIABLE = "MIGRATION_PLAN_NAME"
 DRY_RUN_VARIABLE = "MIGRATION_DRY_RUN"
 SIMULATE_FAILURE_VARIABLE = "MIGRATION_SIMULATE_FAILURE"
 SIMULATE_MISMATCH_VARIABLE = "MIGRATION_SIMULATE_MISMATCH"
@@ -62,6 +63,20 @@ def simulated_mismatches(
 ) -> FrozenSet[str]:
     """Databases whose validation a rehearsal makes fail (a table differs on the target)."""
     return _rehearsal_databases(SIMULATE_MISMATCH_VARIABLE, database_names, environ)
+
+
+def check_deployed_plan(plan: Any, environ: Mapping[str, str] = os.environ) -> None:
+    """One Airflow runs one plan: the DAG id, the environment (its migration service, its events rule)
+    and the Airflow Variables are that plan's deployment's. A DAG folder holding another plan (a second
+    plan's stack imported into the same Data Factory environment, overwriting the first plan's DAG) is
+    an import error, not a DAG driving the first plan's migration service and runs."""
+    deployed = environ.get(PLAN_NAME_VARIABLE, "").strip()
+    if deployed and deployed != plan.name:
+        raise ConfigurationError(
+            "the DAG folder holds migration plan %r, but this Airflow is deployed for plan %r (%s): one Airflow runs "
+            "one plan. Give plan %r an Airflow of its own, and import plan %r's DAG here again"
+            % (plan.name, deployed, PLAN_NAME_VARIABLE, plan.name, deployed)
+        )
 
 
 def check_rehearsal_settings(plan: Any, environ: Mapping[str, str] = os.environ) -> None:

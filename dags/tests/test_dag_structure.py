@@ -326,6 +326,12 @@ def test_dagbag_imports_the_dag_folder_with_the_plan_from_the_environment(monkey
     assert len(bag.dags[DAG_ID].task_group.children) == 4
 
 
+def test_dagbag_imports_the_plan_its_airflow_is_deployed_for(monkeypatch, tmp_path):
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(write_bundle(tmp_path, load_plan_document())))
+    monkeypatch.setenv("MIGRATION_PLAN_NAME", "contoso-sql")
+    assert dag_bag().import_errors == {}
+
+
 def test_dagbag_imports_a_generated_plan(monkeypatch, tmp_path, generated_plan):
     monkeypatch.setenv("MIGRATION_PLAN_PATH", str(write_bundle(tmp_path, load_plan_document(GENERATED_PLAN))))
     bag = dag_bag()
@@ -339,6 +345,8 @@ def test_dagbag_imports_a_generated_plan(monkeypatch, tmp_path, generated_plan):
     "environment, expected",
     [
         ({"MIGRATION_PLAN_PATH": "/nonexistent/migration_plan.json"}, "cannot read the plan file"),
+        # a second plan's stack imported its DAG into this plan's Data Factory environment
+        ({"MIGRATION_PLAN_NAME": "fabrikam-sql"}, "holds migration plan 'contoso-sql', but this Airflow is deployed for plan 'fabrikam-sql'"),
         ({"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_FAILURE": "database_1,database_9"}, "names database(s) not in the plan: database_9"),
         ({"MIGRATION_SIMULATE_FAILURE": "database_1"}, "failures can only be simulated in a rehearsal"),
         ({"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_MISMATCH": "database_7"}, "names database(s) not in the plan: database_7"),

@@ -3,6 +3,12 @@ import { IMigrationService } from '../migration-service';
 
 /** Props of {@link dagEnvironment}: where the DAG finds what it drives and where it reports. */
 export interface DagEnvironmentProps {
+  /**
+   * The plan this Airflow runs (`MIGRATION_PLAN_NAME`): the DAG refuses to import another plan, so a
+   * second plan's stack importing into the same Airflow is an import error, not that plan driving
+   * this one's migration service. One Airflow runs one plan.
+   */
+  readonly planName: string;
   /** Entra ID tenant of every identity (`AZURE_TENANT_ID`). */
   readonly tenantId: string;
   /** Subscription of the migration service (`AZURE_SUBSCRIPTION_ID`). */
@@ -41,6 +47,7 @@ export function dagEnvironment(props: DagEnvironmentProps): Record<string, strin
   return {
     AZURE_TENANT_ID: props.tenantId,
     AZURE_SUBSCRIPTION_ID: props.subscriptionId,
+    MIGRATION_PLAN_NAME: props.planName,
     MIGRATION_DMS_RESOURCE_ID: props.migrationService.id,
     ...(ingestion && {
       MIGRATION_EVENTS_ENDPOINT: ingestion.endpointUrl,

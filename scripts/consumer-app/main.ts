@@ -69,6 +69,7 @@ class SharedMigrationTooling extends TerraformStack {
       location: plan.location,
       bundle: dagBundleFor(plan),
       environment: dagEnvironment({
+        planName: plan.name,
         tenantId: '00000000-0000-0000-0000-00000000aaaa',
         subscriptionId: '00000000-0000-0000-0000-00000000bbbb',
         migrationService,
