@@ -8,8 +8,10 @@ Decided from DMS and SQL state, read again in this task:
 4. the DAG's own freeze of the source is undone, back to the access recorded before it
    (`source_freeze`: writable, or the restriction the team had chosen, which stays), unless DMS completed the migration and validation
    passed (then `done` succeeded and no rollback runs), or a run declared this migration migrated
-   (`handoffs`): applications may write to that target by now, and a writable source beside it
-   would split them. The rollback then fails, source frozen, for a person to decide.
+   (`handoffs`), or this run validated it (only `done` failed, and an attempt of it whose worker
+   lost its heartbeat may still be declaring it): applications may write to that target by now,
+   and a writable source beside it would split them. The rollback then fails, source frozen, for a
+   person to decide.
 A database whose cutover window closed before its cutover was requested (a step raised
 `WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
 removed, the DAG's freeze is undone; the next run waits for the next window. So does an
@@ -62,16 +64,26 @@ def roll_back(ctx: StepContext) -> StepResult:
     else:
         actions.append(decision.reason)
     source = ctx.sql.source_state(database)
-    if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live and declared_migrated(ctx, now.operation_id):
+    handed_off = _handed_off(ctx, now) if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live else ""
+    if handed_off:
         cutover_steps.release(ctx)
         raise StepFailure(
-            "%s; source database %s kept frozen: an earlier run declared migration %s migrated, so applications may "
-            "write to the target by now and a writable source would split them. Make the source writable yourself "
-            "only if nothing uses the target" % ("; ".join(actions), database.source_database, now.operation_id)
+            "%s; source database %s kept frozen: %s, so applications may write to the target by now and a writable "
+            "source would split them. Make the source writable yourself only if nothing uses the target"
+            % ("; ".join(actions), database.source_database, handed_off)
         )
     actions.extend(filter(None, [source_freeze.unfreeze(ctx, database, source)]))
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
+
+
+def _handed_off(ctx: StepContext, now: Standing) -> str:
+    """Why applications may use the live target by now ('' when nothing handed it to them)."""
+    if declared_migrated(ctx, now.operation_id):
+        return "an earlier run declared migration %s migrated" % now.operation_id
+    if ctx.validated():  # only `done` failed: an attempt of it whose worker lost its heartbeat may still declare it
+        return "this run validated migration %s and its done task may still declare it migrated; run again to declare it" % now.operation_id
+    return ""
 
 
 def _window_missed(ctx: StepContext) -> str:

@@ -16,6 +16,8 @@ from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, S
 from migration_orchestration_lib.settings import Timing
 
 PREFLIGHT_TASK = "preflight"
+VALIDATE_TASK = "validate"
+VALIDATED = "validated"  # validate's return value: it passed in this run
 AWAIT_CUTOVER_TASK = "await_cutover"
 DEADLINE_KEY = "deadline"
 CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO UTC), None without windows
@@ -142,6 +144,10 @@ class StepContext:
         """Whether this run's preflight passed on this database (it returns the deadline)."""
         facts = self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK)) or {}
         return isinstance(facts, Mapping) and DEADLINE_KEY in facts
+
+    def validated(self) -> bool:
+        """Whether this run's validate passed on this database (DMS had completed the migration)."""
+        return self.task_instance.xcom_pull(task_ids=self.task_id(VALIDATE_TASK)) == VALIDATED
 
     def preflight_ran(self) -> bool:
         """Whether this run's preflight started on this database (a held database's never does)."""

@@ -32,7 +32,7 @@ from migration_orchestration_lib.handoffs import declare_migrated, declared_migr
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, DEADLINE_KEY, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, DEADLINE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
 AWAIT_CUTOVER = AWAIT_CUTOVER_TASK
@@ -345,12 +345,13 @@ def validate(ctx: StepContext) -> StepResult:
     if declared_migrated(ctx, now.operation_id):
         return StepResult(
             "migration %s was declared migrated by an earlier run: not compared with the source again "
-            "(applications may write to the target by now)" % now.operation_id
+            "(applications may write to the target by now)" % now.operation_id,
+            return_value=VALIDATED,
         )
     report = ctx.sql.compare(ctx.plan, ctx.database)
     if not report.passed:
         raise StepFailure("validation of %s failed: %s" % (ctx.database.name, report.summary()))
-    return StepResult("validation passed: %s" % report.summary())
+    return StepResult("validation passed: %s" % report.summary(), return_value=VALIDATED)
 
 
 def done(ctx: StepContext) -> StepResult:

@@ -59,3 +59,35 @@ def test_a_missed_window_never_sends_a_live_migration_back_to_replicating(rehear
     assert later._run_task(dag.get_task("db.rollback")) == "success", later.errors
     assert later.outcome("db") == "rolled_back"
     assert world.target()["state"] == "ONLINE" and not world.online_target_deleted, "a live target is never removed"
+
+
+def test_a_rollback_racing_a_done_that_lost_its_heartbeat_keeps_the_validated_migrations_source_frozen(rehearsal_world, monkeypatch):
+    """`done`'s last try is failed by the scheduler (its worker lost its heartbeat) while the attempt
+    still runs: rollback starts, reads no handoff, and the attempt declares the migration migrated
+    right then. A writable source would split the writes from the target applications move to."""
+    from migration_orchestration_lib import rollback
+    from task_driver import WorkerCrashed, _TaskInstance
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    run = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database("db", crash_after="validate")
+    declared = []
+    read_handoff = rollback.declared_migrated
+
+    def the_zombie_done_declares_meanwhile(ctx, operation_id):
+        answer = read_handoff(ctx, operation_id)
+        if not declared:
+            context = {"ti": _TaskInstance(run.xcom, "db.done", 3, 2), "run_id": run.run_id, "task_reschedule_count": 0}
+            declared.append(dag.get_task("db.done").execute(context))
+        return answer
+
+    monkeypatch.setattr(rollback, "declared_migrated", the_zombie_done_declares_meanwhile)
+    assert run._run_task(dag.get_task("db.rollback")) == "failed"
+
+    assert declared == ["migrated"]
+    assert "kept frozen: this run validated migration" in run.errors["db.rollback"]
+    assert not world.source_writable(), "a writable source beside the target declared migrated splits the writes"
+    assert world.target()["state"] == "ONLINE"
