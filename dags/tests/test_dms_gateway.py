@@ -205,6 +205,26 @@ def test_start_refuses_a_target_busy_with_another_source_database(server, gatewa
         gateway.start(target("SqlMi"), "Hr", never_called)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_starts_at_once_make_one_migration(server, gateway, transport, monkeypatch, kind):
+    """Two attempts of start_migration (a retry beside an attempt whose worker lost its heartbeat)
+    both find no migration and both create: the later create meets the first (409
+    OperationInProgress) and continues with it."""
+    other_attempt, first = connect(server, transport), []
+    transport_of_this_attempt = gateway._transport(SUBSCRIPTION)
+    create = transport_of_this_attempt.begin_create
+
+    def the_other_attempt_creates_first(*args):
+        first.append(other_attempt.start(target(kind), SOURCE_DATABASE, lambda: create_body(kind)))
+        return create(*args)
+
+    monkeypatch.setattr(transport_of_this_attempt, "begin_create", the_other_attempt_creates_first)
+    second = start(gateway, kind)
+    assert len(server.received("create")) == 2
+    assert second.migration_operation_id == first[0].migration_operation_id
+    assert gateway.current_migration(target(kind)).migration_operation_id == second.migration_operation_id
+
+
 def test_start_refuses_a_target_busy_with_a_migration_of_another_service(server, gateway, transport):
     """Another plan's deployment (its own migration service) migrating a `Sales` into the same target."""
     other_service = SERVICE_ID.rsplit("/", 1)[0] + "/service2"
