@@ -19,6 +19,7 @@ from migration_orchestration_lib.airflow_compat import (
     AirflowFailException,
     AirflowRescheduleException,
     AirflowSkipException,
+    AirflowTaskTimeout,
     BaseOperator,
     BaseSensorOperator,
     first_poke_at,
@@ -138,6 +139,9 @@ class MigrationTask(BaseSensorOperator):
             raise AirflowSkipException(str(still))
         except WindowMissed as missed:
             self._miss_window(ctx, missed, first)
+        except AirflowTaskTimeout as error:  # a BaseException from Airflow 2.10 on: `Exception` misses it
+            self._report_failure(ctx, error, first)
+            raise
         except Exception as error:
             if is_transient_azure_error(error):
                 return self._wait_out(ctx, error, first)
@@ -203,12 +207,15 @@ class MigrationTask(BaseSensorOperator):
         ctx.task_instance.xcom_push(key=WINDOW_MISSED_KEY, value=str(missed))
         raise AirflowFailException(str(missed)) from missed
 
-    def _report_failure(self, ctx: StepContext, error: Exception, first: datetime) -> None:
+    def _report_failure(self, ctx: StepContext, error: BaseException, first: datetime) -> None:
         """The step's failure as an event (Retrying while Airflow retries it); a failure no retry can fix
         fails the task at once."""
         permanent = isinstance(error, PERMANENT_FAILURES)
         retrying = will_retry(ctx.task_instance, error) and not permanent
-        self._emit(ctx, "Retrying" if retrying else "Failed", "%s: %s" % (type(error).__name__, error), first)
+        message = "%s: %s" % (type(error).__name__, error)
+        if isinstance(error, AirflowTaskTimeout):
+            message += " (the attempt ran longer than its execution_timeout (%s) and was stopped)" % self.execution_timeout
+        self._emit(ctx, "Retrying" if retrying else "Failed", message, first)
         if permanent:
             raise AirflowFailException(str(error)) from error
 

@@ -16,6 +16,7 @@ from migration_orchestration_lib.airflow_compat import (
     AirflowFailException,
     AirflowRescheduleException,
     AirflowSkipException,
+    AirflowTaskTimeout,
 )
 from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator, next_poke_in
 from migration_orchestration_lib.plan import parse_plan
@@ -164,6 +165,20 @@ def test_an_attempt_airflow_retries_reports_retrying_and_only_the_last_one_faile
             task(flaky, "cutover").execute(context(FakeTaskInstance(try_number=try_number, max_tries=2)))
     assert [e["Status"] for e in events] == ["Retrying", "Retrying", "Failed"]
     assert "ConnectionResetError: ARM reset the connection" in events[-1]["Message"]
+
+
+def test_an_attempt_stopped_by_execution_timeout_reports_retrying_and_the_last_one_failed(events):
+    # Airflow raises AirflowTaskTimeout inside execute(); from 2.10 on it is a BaseException, not an
+    # Exception. Without an event the last attempt's rollback wrote RolledBack with no Failed before it.
+    def hung(ctx):
+        raise AirflowTaskTimeout("Timeout, PID: 4242")
+
+    for try_number in (1, 3):
+        with pytest.raises(AirflowTaskTimeout):
+            task(hung, "final_backup").execute(context(FakeTaskInstance(try_number=try_number, max_tries=2)))
+    assert [e["Status"] for e in events] == ["Retrying", "Failed"]
+    assert events[-1]["Phase"] == "final_backup"
+    assert "ran longer than its execution_timeout (0:20:00)" in events[-1]["Message"]
 
 
 def test_a_permanent_failure_fails_at_once_without_retrying(events):
