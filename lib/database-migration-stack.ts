@@ -178,6 +178,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       eventsTable: props.eventsTable,
       longRunningMinutes: plan.notifications.longRunningMinutes,
       migrationFailedAlert: alerts.migrationFailedAlert,
+      rollbackFailedAlert: alerts.rollbackFailedAlert,
       migrationRunningLongAlert: alerts.migrationRunningLongAlert,
       migrationStalledAlert: alerts.migrationStalledAlert,
       cutoverAwaitingApprovalAlert: alerts.cutoverAwaitingApprovalAlert,

@@ -119,6 +119,7 @@ export {
   MigrationPhase,
   migrationRunningLongQuery,
   MigrationStatus,
+  rollbackFailedQuery,
 } from './monitoring/migration-events';
 export { migrationStalledQuery } from './monitoring/migration-stalled';
 export { cutoverAwaitingApprovalQuery, cutoverPostponedQuery } from './monitoring/cutover-alerts';

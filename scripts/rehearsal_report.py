@@ -21,17 +21,17 @@ from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dags"))
 
-from migration_orchestration_lib.events import ALERT_OF_STATUS  # noqa: E402
+from migration_orchestration_lib.events import alert_of  # noqa: E402
 from migration_orchestration_lib.plan import MigrationPlan, load_plan  # noqa: E402
 from migration_orchestration_lib.rehearsal import world_server_name  # noqa: E402
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def alerts_raised(events: List[Dict[str, Any]], plan_name: str) -> List[Tuple[str, str, str, str]]:
-    """The events contract's alert of each event's status, once per alert, database and message."""
+    """The events contract's alert of each event (its status's, or its phase's), once per alert, database and message."""
     raised: Dict[Tuple[str, str, str], Tuple[str, str, str, str]] = {}
     for event in events:
-        alert = ALERT_OF_STATUS.get(event["Status"])
+        alert = alert_of(event["Phase"], event["Status"])
         if alert:
             key = (alert, event["Database"], event["Message"])
             raised.setdefault(key, ("alert-%s-%s" % (plan_name, alert), event["Database"], event["Status"], event["Message"]))

@@ -1,6 +1,6 @@
 /**
  * Alerts and diagnostic categories exist only for signals the chosen host produces (issue #9 item 7):
- * every host gets the DAG's event alerts (failed, running long, stalled; the two cutover alerts when
+ * every host gets the DAG's event alerts (failed, rollback failed, running long, stalled; the two cutover alerts when
  * the plan gates a cutover) and the self-hosted
  * runtime alert; Airflow's own signals come from Prometheus on Kubernetes and from the adopted
  * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
@@ -20,6 +20,7 @@ const EVENT_ALERTS = [
   'alert-contoso-sql-migration-failed',
   'alert-contoso-sql-migration-running-long',
   'alert-contoso-sql-migration-stalled',
+  'alert-contoso-sql-rollback-failed',
 ];
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
 
@@ -71,13 +72,13 @@ describe('alerts per host', () => {
     }
   });
 
-  it('alerts on a stalled run after 30 minutes of silence, per run, through the action group', () => {
+  it('alerts on a stalled run after 30 minutes of silence, per run naming its databases in flight, through the action group', () => {
     const { synth } = synthMigrationStack();
     const stalled = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find((alert) =>
       String(alert.name).endsWith('-migration-stalled'),
     ) as any;
     expect(stalled.criteria[0].query).toContain('LastEventAt < ago(30m)');
-    expect(stalled.criteria[0].dimension).toEqual([{ name: 'RunId', operator: 'Include', values: ['*'] }]);
+    expect(stalled.criteria[0].dimension.map((dimension: { name: string }) => dimension.name)).toEqual(['RunId', 'DatabasesInFlight']);
     expect(stalled.depends_on).toEqual([expect.stringMatching(/^azurerm_log_analytics_workspace_table_custom_log\./)]);
     const later = synthMigrationStack({ monitoring: { migrationStalledAlert: { silentMinutes: 45 } } });
     const queries = Object.values(later.synth.resource.azurerm_monitor_scheduled_query_rules_alert_v2).map((alert: any) => alert.criteria[0].query);

@@ -259,6 +259,35 @@ describe('"cutover postponed" and the workbook', () => {
   });
 });
 
+describe('"migration failed" and "rollback failed": what the person on call is told', () => {
+  const copying = () => new History().step('preflight', T0).step('start_migration', T0 + 2 * MINUTE).waits('wait_for_migration', T0 + 3 * MINUTE, T0 + HOUR);
+  const ROLLED_BACK = 'canceled migration op-1; target Sales restoring, created by this migration: removed; source Sales writable again';
+
+  it('names the database, the step that failed and why', () => {
+    const failed = copying().event(T0 + HOUR, 'wait_for_migration', 'Failed', 3420, 'DMS migration of database_1 ended: migrationStatus=Failed, error=restore failed');
+    expect(alertRows('migration-failed', failed.events, T0 + HOUR + MINUTE)).toEqual([
+      expect.objectContaining({ Database: 'database_1', Phase: 'wait_for_migration', Status: 'Failed', Message: expect.stringMatching(/restore failed/) }),
+    ]);
+  });
+
+  it('fires for a database rolled back after a step that wrote no Failed event (its worker was killed on its last try)', () => {
+    const killed = copying().event(T0 + HOUR, 'rollback', 'Started').event(T0 + HOUR + 2 * MINUTE, 'rollback', 'RolledBack', 120, ROLLED_BACK);
+    expect(alertRows('migration-failed', killed.events, T0 + HOUR + 3 * MINUTE)).toEqual([
+      expect.objectContaining({ Database: 'database_1', Phase: 'rollback', Status: 'RolledBack', Message: ROLLED_BACK }),
+    ]);
+  });
+
+  it('tells a failed rollback (a person must act) apart from a failed step the DAG rolled back', () => {
+    const keptFrozen = 'canceled nothing; source database Sales kept frozen: an earlier run declared migration op-1 migrated';
+    const history = copying()
+      .event(T0 + HOUR, 'validate', 'Failed', 60, 'validation of database_1 failed: 2 tables differ')
+      .event(T0 + HOUR + MINUTE, 'rollback', 'Failed', 30, keptFrozen);
+    const now = T0 + HOUR + 2 * MINUTE;
+    expect(alertRows('rollback-failed', history.events, now)).toEqual([expect.objectContaining({ Database: 'database_1', Message: keptFrozen })]);
+    expect(alertRows('migration-failed', history.events, now)).toEqual([expect.objectContaining({ Phase: 'validate', Status: 'Failed' })]);
+  });
+});
+
 describe('a workspace shared with another plan', () => {
   /** The same history, written by another plan's DAG into the same table. */
   const ofOtherPlan = (events: Event[]): Event[] => events.map((event) => ({ ...event, PlanName: 'fabrikam-sql' }));
@@ -278,6 +307,9 @@ describe('a workspace shared with another plan', () => {
     expect(alertRows('cutover-awaiting-approval', ofOtherPlan(asked.events), WINDOW_OPENS + HOUR)).toEqual([]);
     const rejected = readyThenWaiting(WINDOW_OPENS).event(WINDOW_OPENS + HOUR, 'await_cutover', 'Rejected', 0, 'rejected by alice@contoso.com');
     expect(alertRows('cutover-postponed', ofOtherPlan(rejected.events), WINDOW_OPENS + HOUR + 5 * MINUTE)).toEqual([]);
+    const rollbackFailed = new History().step('start_migration', T0).event(T0 + 5 * MINUTE, 'rollback', 'Failed', 60, 'source kept frozen');
+    expect(alertRows('rollback-failed', ofOtherPlan(rollbackFailed.events), T0 + 6 * MINUTE)).toEqual([]);
+    expect(alertRows('rollback-failed', rollbackFailed.events, T0 + 6 * MINUTE)).toHaveLength(1);
   });
 
   it('the workbook shows only its own plan\'s databases and runs', () => {

@@ -97,10 +97,11 @@ describe('MigrationMonitoring.addAlert', () => {
     expect([builtIn.severity, critical.severity]).toEqual([1, 0]);
     expect([builtIn.criteria[0].threshold, critical.criteria[0].threshold]).toEqual([0, 5]);
     expect(critical.criteria[0].query).toBe(migrationFailedQuery('contoso-sql'));
-    expect(critical.criteria[0].dimension).toEqual([{ name: 'Database', operator: 'Include', values: ['*'] }]);
+    expect(critical.criteria[0].dimension).toEqual(builtIn.criteria[0].dimension);
     expect(critical.window_duration).toBe('PT1H');
     expect(construct.createdAlerts().map((alert) => alert.name)).toEqual([
       'alert-contoso-sql-migration-failed',
+      'alert-contoso-sql-rollback-failed',
       'alert-contoso-sql-migration-running-long',
       'alert-contoso-sql-migration-stalled',
       'alert-contoso-sql-cutover-awaiting-approval',

@@ -64,14 +64,16 @@ describe('"cutover awaiting approval" alert', () => {
 });
 
 describe('"cutover postponed" alert', () => {
-  it('tells of every rejection and missed window, severity 3, per database, status and message', () => {
+  it('tells of every rejection and missed window, severity 3, per database, status, step and message', () => {
     const { postponed } = alertsWith();
     expect(postponed).toMatchObject({ severity: 3, evaluation_frequency: 'PT5M', window_duration: 'PT15M', auto_mitigation_enabled: true });
     expect(postponed.criteria[0].query).toBe(
       ['MigrationEvents_CL | where PlanName == "contoso-sql"', '| where Status in ("Rejected", "WindowMissed")', '| project TimeGenerated, Database, Status, Phase, Message, RunId'].join('\n'),
     );
-    expect(postponed.criteria[0].dimension.map((dimension: { name: string }) => dimension.name)).toEqual(['Database', 'Status', 'Message']);
+    // The step says whether the run waits for the next window itself (await_cutover) or ended (a new run must be triggered).
+    expect(postponed.criteria[0].dimension.map((dimension: { name: string }) => dimension.name)).toEqual(['Database', 'Status', 'Phase', 'Message']);
     expect(postponed.description).toMatch(/Nothing was rolled back: the database keeps replicating/);
+    expect(postponed.description).toMatch(/Phase await_cutover: this run waits for the next window itself\. Phase freeze_source, final_backup, cutover or rollback: the run ended for that database; trigger the DAG again/);
   });
 
   it('can be turned off', () => {

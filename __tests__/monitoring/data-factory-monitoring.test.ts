@@ -264,6 +264,7 @@ describe('MigrationMonitoring facade', () => {
     const alerts = construct.createdAlerts();
     expect(alerts.map(({ name, kind, severity }) => ({ name, kind, severity }))).toEqual([
       { name: 'alert-contoso-sql-migration-failed', kind: 'log', severity: 1 },
+      { name: 'alert-contoso-sql-rollback-failed', kind: 'log', severity: 0 },
       { name: 'alert-contoso-sql-migration-running-long', kind: 'log', severity: 2 },
       { name: 'alert-contoso-sql-migration-stalled', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-cutover-awaiting-approval', kind: 'log', severity: 3 },
@@ -289,7 +290,7 @@ describe('MigrationMonitoring facade', () => {
     const actionGroup = actionGroupReference(synth);
     const metricAlerts = Object.values(resourcesOfType(synth, METRIC_ALERT));
     const logAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')) as Array<Record<string, any>>;
-    expect(metricAlerts.length + logAlerts.length).toBe(8);
+    expect(metricAlerts.length + logAlerts.length).toBe(9);
     for (const config of metricAlerts) {
       expect(config.action).toEqual([{ action_group_id: actionGroup }]);
     }
@@ -303,6 +304,6 @@ describe('MigrationMonitoring facade', () => {
     construct.monitorMigrationEvents();
     const first = construct.createdAlerts() as unknown[];
     first.pop();
-    expect(construct.createdAlerts()).toHaveLength(5);
+    expect(construct.createdAlerts()).toHaveLength(6);
   });
 });

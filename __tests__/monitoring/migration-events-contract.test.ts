@@ -42,15 +42,24 @@ function comparedValues(query: string, column: 'Phase' | 'Status'): string[] {
   return values;
 }
 
-/** Statuses whose contract alert is missing, or does not look for that status in its query. */
-function unraisedStatuses(statuses: { name: string; alert?: string }[], queryOfAlert: Map<string, string>): string[] {
-  return statuses
-    .filter(({ alert }) => alert !== undefined)
-    .filter(({ name, alert }) => {
-      const query = [...queryOfAlert].find(([alertName]) => alertName.endsWith(`-${alert}`))?.[1];
-      return query === undefined || !comparedValues(query, 'Status').includes(name);
-    })
-    .map(({ name, alert }) => `${name} -> ${alert}`);
+type StatusAlerts = { name: string; alert?: string; alertInPhase?: Record<string, string> };
+
+/**
+ * Statuses whose contract alert is missing, or does not look for that status in its query (and,
+ * where the contract names another alert for a phase, that alert for that phase too).
+ */
+function unraisedStatuses(statuses: StatusAlerts[], queryOfAlert: Map<string, string>): string[] {
+  const queryOf = (alert: string) => [...queryOfAlert].find(([alertName]) => alertName.endsWith(`-${alert}`))?.[1];
+  const raises = (alert: string, status: string, phase?: string) => {
+    const query = queryOf(alert);
+    return query !== undefined && comparedValues(query, 'Status').includes(status) && (phase === undefined || comparedValues(query, 'Phase').includes(phase));
+  };
+  return statuses.flatMap(({ name, alert, alertInPhase }) => [
+    ...(alert !== undefined && !raises(alert, name) ? [`${name} -> ${alert}`] : []),
+    ...Object.entries(alertInPhase ?? {})
+      .filter(([phase, phaseAlert]) => !raises(phaseAlert, name, phase))
+      .map(([phase, phaseAlert]) => `${name} in ${phase} -> ${phaseAlert}`),
+  ]);
 }
 
 describe('migration events contract, Terraform side', () => {
@@ -75,7 +84,7 @@ describe('migration events contract, Terraform side', () => {
   it('queries only phases and statuses the DAG writes, in every alert and workbook panel', () => {
     const alertQueries = logAlertQueries(monitoredEvents());
     const queries = [...alertQueries, ...Object.values(WORKBOOK_QUERIES)];
-    expect(alertQueries).toHaveLength(5);
+    expect(alertQueries).toHaveLength(6);
     const phases = queries.flatMap((query) => comparedValues(query, 'Phase'));
     const statuses = queries.flatMap((query) => comparedValues(query, 'Status'));
     expect(phases.length).toBeGreaterThan(0);
@@ -101,10 +110,15 @@ describe('migration events contract, Terraform side', () => {
   it("raises each status's alert (the one the rehearsal report names) on that very status", () => {
     const alerts = Object.values(synthObject(monitoredEvents()).resource.azurerm_monitor_scheduled_query_rules_alert_v2 ?? {}) as any[];
     const queryOfAlert = new Map(alerts.map((alert) => [String(alert.name), String(alert.criteria[0].query)]));
-    expect(CONTRACT.statuses.filter((status: { alert?: string }) => status.alert)).toHaveLength(4);
+    expect(CONTRACT.statuses.filter((status: StatusAlerts) => status.alert)).toHaveLength(5);
+    expect(CONTRACT.statuses.find((status: StatusAlerts) => status.name === 'Failed').alertInPhase).toEqual({ rollback: 'rollback-failed' });
     expect(unraisedStatuses(CONTRACT.statuses, queryOfAlert)).toEqual([]);
-    const wrong = [{ name: 'Rejected', alert: 'migration-failed' }, { name: 'Failed', alert: 'no-such-alert' }];
-    expect(unraisedStatuses(wrong, queryOfAlert)).toEqual(['Rejected -> migration-failed', 'Failed -> no-such-alert']);
+    const wrong = [
+      { name: 'Rejected', alert: 'migration-failed' },
+      { name: 'Failed', alert: 'no-such-alert' },
+      { name: 'Failed', alertInPhase: { validate: 'rollback-failed' } },
+    ];
+    expect(unraisedStatuses(wrong, queryOfAlert)).toEqual(['Rejected -> migration-failed', 'Failed -> no-such-alert', 'Failed in validate -> rollback-failed']);
   });
 
   it('finds a value outside the contract (the check above can fail)', () => {
@@ -136,6 +150,7 @@ describe('migration events contract, Terraform side', () => {
       ['a table type spelled the stream way', (c: any) => (c.columns[0].tableType = 'datetime'), /columns\.0\.tableType/],
       ['a stream type spelled the table way', (c: any) => (c.columns[0].streamType = 'dateTime'), /columns\.0\.streamType/],
       ['a heartbeat status that is no status', (c: any) => (c.heartbeat.status = 'Alive'), /heartbeat\.status: "Alive" is not one of the statuses/],
+      ['an alert for a phase that is no phase', (c: any) => (c.statuses[0].alertInPhase = { rolback: 'rollback-failed' }), /statuses\.0\.alertInPhase\.rolback: "rolback" is not one of the phases/],
       ['an unknown field', (c: any) => (c.columns[1].kind = 'x'), /columns\.1: Unrecognized key/],
     ])('rejects %s', (_name, change, message) => {
       edit(change);

@@ -224,7 +224,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
   });
 
   describe('"migration failed" alert', () => {
-    it('counts failed steps per database every 5 minutes over 5 minutes, severity 1, through the action group', () => {
+    it('counts failed steps and rollbacks per database, step, status and message every 5 minutes over 5 minutes, severity 1, through the action group', () => {
       const { stack } = withEvents();
       const synth = synthObject(stack);
       const id = ids(synth);
@@ -233,13 +233,14 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
         {
           query: [
             'MigrationEvents_CL | where PlanName == "contoso-sql"',
-            '| where Status == "Failed"',
-            '| project TimeGenerated, Database, Phase, RunId, MigrationOperationId, Message',
+            '| where (Status == "Failed" and Phase != "rollback") or Status == "RolledBack"',
+            '| project TimeGenerated, Database, Phase, Status, Message, RunId, MigrationOperationId',
           ].join('\n'),
           time_aggregation_method: 'Count',
           operator: 'GreaterThan',
           threshold: 0,
-          dimension: [{ name: 'Database', operator: 'Include', values: ['*'] }],
+          // The notification carries these: which database, which step, and why.
+          dimension: ['Database', 'Phase', 'Status', 'Message'].map((name) => ({ name, operator: 'Include', values: ['*'] })),
         },
       ]);
       expect(alert.severity).toBe(1);
@@ -249,7 +250,8 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       expect(alert.action).toEqual({ action_groups: [reference('azurerm_monitor_action_group', id.actionGroup)] });
       expect(alert.location).toBe('${azurerm_resource_group.rg.location}');
       expect(alert.display_name).toBe('contoso-sql: migration failed');
-      expect(alert.description).toMatch(/reported Status "Failed" in MigrationEvents_CL/);
+      expect(alert.description).toMatch(/failed for good \("Failed" in MigrationEvents_CL\), or the DAG rolled a database back/);
+      expect(alert.description).toMatch(/a rollback that fails raises "rollback failed" instead/);
       expect(alert.auto_mitigation_enabled).toBe(true);
       expect(alert.enabled).toBe(true);
       expect(alert.workspace_alerts_storage_enabled).toBe(false);
@@ -302,6 +304,32 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       [{ severity: SEVERITY_OUT_OF_RANGE }, /migrationFailedAlert\.severity must be an integer from 0 to 4 \(got 5\)/],
     ])('rejects %j with an error naming the option', (migrationFailedAlert, message) => {
       expect(() => withEvents({ migrationFailedAlert })).toThrow(message);
+    });
+  });
+
+  describe('"rollback failed" alert', () => {
+    it('pages at severity 0 for each rollback that failed for good, per database and message, every 5 minutes over 5 minutes', () => {
+      const synth = synthObject(withEvents().stack);
+      const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-rollback-failed');
+      expect(alert.criteria[0].query.split('\n').slice(1)).toEqual([
+        '| where Phase == "rollback" and Status == "Failed"',
+        '| project TimeGenerated, Database, Message, RunId, MigrationOperationId',
+      ]);
+      expect(alert.criteria[0].dimension.map((dimension: { name: string }) => dimension.name)).toEqual(['Database', 'Message']);
+      expect(alert).toMatchObject({
+        severity: 0,
+        evaluation_frequency: 'PT5M',
+        window_duration: 'PT5M',
+        display_name: 'contoso-sql: rollback failed, a person must act',
+        action: { action_groups: [reference('azurerm_monitor_action_group', ids(synth).actionGroup)] },
+        depends_on: [`${TABLE}.${ids(synth).table}`],
+      });
+      expect(alert.description).toMatch(/the source may be left frozen .* A person must act: README, When an alert fires\.$/);
+    });
+
+    it('takes its options', () => {
+      const alert = resourceNamed(synthObject(withEvents({ rollbackFailedAlert: { severity: 1 } }).stack), LOG_ALERT, 'alert-contoso-sql-rollback-failed');
+      expect(alert.severity).toBe(1);
     });
   });
 
@@ -403,7 +431,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
           time_aggregation_method: 'Count',
           operator: 'GreaterThan',
           threshold: 0,
-          dimension: [{ name: 'RunId', operator: 'Include', values: ['*'] }],
+          dimension: ['RunId', 'DatabasesInFlight'].map((name) => ({ name, operator: 'Include', values: ['*'] })),
         },
       ]);
       expect(alert).toMatchObject({
@@ -446,6 +474,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       })),
     ).toEqual([
       { name: 'alert-contoso-sql-migration-failed', kind: 'log', severity: 1, evaluationFrequency: 'PT5M', window: 'PT5M' },
+      { name: 'alert-contoso-sql-rollback-failed', kind: 'log', severity: 0, evaluationFrequency: 'PT5M', window: 'PT5M' },
       { name: 'alert-contoso-sql-migration-running-long', kind: 'log', severity: 2, evaluationFrequency: 'PT15M', window: 'P1D' },
       { name: 'alert-contoso-sql-migration-stalled', kind: 'log', severity: 1, evaluationFrequency: 'PT5M', window: 'P1D' },
       { name: 'alert-contoso-sql-cutover-awaiting-approval', kind: 'log', severity: 3, evaluationFrequency: 'PT5M', window: 'PT30M' },

@@ -50,7 +50,7 @@ describe('migration stalled alert', () => {
     const window = defaultStalledWindowMinutes(DEFAULT_STALLED_AFTER_MINUTES) as number;
     const definition = migrationStalledAlert('contoso-sql', DEFAULT_STALLED_AFTER_MINUTES, window, table);
 
-    it('is a severity 1 count of stalled runs, one alert per run, evaluated every 5 minutes over a day', () => {
+    it('is a severity 1 count of stalled runs, one alert per run naming its databases in flight, evaluated every 5 minutes over a day', () => {
       expect(definition).toMatchObject({
         name: 'alert-contoso-sql-migration-stalled',
         severity: 1,
@@ -59,7 +59,7 @@ describe('migration stalled alert', () => {
         timeAggregationMethod: 'Count',
         operator: 'GreaterThan',
         threshold: 0,
-        dimensions: [{ name: 'RunId', operator: 'Include', values: ['*'] }],
+        dimensions: ['RunId', 'DatabasesInFlight'].map((name) => ({ name, operator: 'Include', values: ['*'] })),
         dependsOn: [table],
       });
       expect(definition.query).toBe(migrationStalledQuery('contoso-sql', 30));
@@ -91,7 +91,7 @@ describe('migration stalled alert', () => {
         criteria: [
           expect.objectContaining({
             query: migrationStalledQuery('contoso-sql', 30),
-            dimension: [{ name: 'RunId', operator: 'Include', values: ['*'] }],
+            dimension: ['RunId', 'DatabasesInFlight'].map((name) => ({ name, operator: 'Include', values: ['*'] })),
           }),
         ],
       });

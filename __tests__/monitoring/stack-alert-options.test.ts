@@ -18,6 +18,7 @@ describe('DatabaseMigrationStackProps.monitoring', () => {
   const { stack, synth } = synthesize({
     alertDefaults: { runbookUrl: 'https://wiki.contoso.example/migration' },
     migrationFailedAlert: { severity: 0 },
+    rollbackFailedAlert: { evaluationFrequencyMinutes: 1, windowMinutes: 5 },
     cutoverAwaitingApprovalAlert: { severity: 2 },
     customAlerts: {
       'slow-steps': {
@@ -33,6 +34,10 @@ describe('DatabaseMigrationStackProps.monitoring', () => {
   it("changes the failure alert's severity", () => {
     expect(resourceNamed(synth, LOG_ALERT, `alert-${name}-migration-failed`).severity).toBe(0);
     expect(resourceNamed(synth, LOG_ALERT, `alert-${name}-migration-running-long`).severity).toBe(2);
+  });
+
+  it('passes the rollback alert its overrides', () => {
+    expect(resourceNamed(synth, LOG_ALERT, `alert-${name}-rollback-failed`)).toMatchObject({ severity: 0, evaluation_frequency: 'PT1M' });
   });
 
   it('passes the cutover alerts their overrides', () => {

@@ -22,9 +22,15 @@ PHASES = tuple(phase["name"] for phase in _CONTRACT["phases"])
 STATUSES = tuple(status["name"] for status in _CONTRACT["statuses"])
 EVENT_COLUMNS = tuple(column["name"] for column in _CONTRACT["columns"])
 CONTRACT_HEARTBEAT_MINUTES = _CONTRACT["heartbeat"]["maxIntervalMinutes"]
-# The log alert (alert-<plan>-<alert>) an event with this status raises.
-ALERT_OF_STATUS = {status["name"]: status["alert"] for status in _CONTRACT["statuses"] if "alert" in status}
+_STATUS_ALERTS = {status["name"]: status for status in _CONTRACT["statuses"]}
 MAX_MESSAGE_LENGTH = 2000
+
+
+def alert_of(phase: str, status: str) -> Optional[str]:
+    """The log alert (alert-<plan>-<alert>) an event raises, as the contract says: its status's alert,
+    unless the status names another for the event's phase (a failed rollback); None when it raises none."""
+    entry = _STATUS_ALERTS.get(status, {})
+    return entry.get("alertInPhase", {}).get(phase, entry.get("alert"))
 
 
 def build_event_row(

@@ -55,3 +55,13 @@ def test_table_and_stream_types_name_the_same_kind_of_value():
     table_to_stream = {"dateTime": "datetime", "guid": "string"}
     for column in CONTRACT["columns"]:
         assert table_to_stream.get(column["tableType"], column["tableType"]) == column["streamType"], column["name"]
+
+
+def test_each_event_names_the_alert_the_contract_gives_its_status_or_its_phase():
+    assert events.alert_of("validate", "Failed") == "migration-failed"
+    assert events.alert_of("rollback", "Failed") == "rollback-failed"
+    assert events.alert_of("rollback", "RolledBack") == "migration-failed"
+    assert events.alert_of("await_cutover", "WindowMissed") == "cutover-postponed"
+    assert events.alert_of("wait_for_migration", "Running") is None
+    phases_with_an_alert_of_their_own = [phase for status in CONTRACT["statuses"] for phase in status.get("alertInPhase", {})]
+    assert phases_with_an_alert_of_their_own and set(phases_with_an_alert_of_their_own) <= set(events.PHASES)

@@ -129,6 +129,15 @@ export interface AlertDimension {
   readonly values: readonly string[];
 }
 
+/**
+ * One alert per value of each of `columns` (a log alert's result columns). A log alert's
+ * notification carries its dimension values (`alertContext.condition.allOf[].dimensions` of the
+ * common alert schema): what it splits on is what the person notified reads.
+ */
+export function splitOn(...columns: string[]): readonly AlertDimension[] {
+  return columns.map((name) => ({ name, operator: 'Include', values: ['*'] }));
+}
+
 /** The domain knowledge of one alert: what it watches and its defaults. Made by small factories. */
 export interface AlertDefinition {
   /** Construct id of the alert resource. */

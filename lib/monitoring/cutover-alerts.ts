@@ -1,5 +1,5 @@
 import { ITerraformDependable } from 'cdktf';
-import { AlertSeverity, LogAlertDefinition } from './alerts';
+import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 import { eventsTableDependency, kqlList, migrationEventsSource, MigrationPhase, MigrationStatus } from './migration-events';
 
 /**
@@ -37,17 +37,6 @@ export function cutoverPostponedQuery(planName: string): string {
 }
 
 /**
- * One alert per database and message: the message of an `AwaitingApproval` event names the window,
- * and a log alert's notification carries its dimension values (`alertContext.condition.allOf[].dimensions`
- * of the common alert schema), so the email says which database, which window and how to approve.
- * A new window is a new message, so a new notification; its heartbeats repeat the same one.
- */
-const PER_DATABASE_AND_MESSAGE = [
-  { name: 'Database', operator: 'Include', values: ['*'] },
-  { name: 'Message', operator: 'Include', values: ['*'] },
-] as const;
-
-/**
  * The shortest window that always holds one heartbeat of a waiting database, with one evaluation of
  * slack for ingestion (a longer one keeps a dead run's last request alive longer; the stalled-run
  * alert reports that run).
@@ -73,17 +62,12 @@ export function cutoverAwaitingApprovalAlert(namePrefix: string, eventsTable: IT
     query: cutoverAwaitingApprovalQuery(namePrefix),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
-    dimensions: PER_DATABASE_AND_MESSAGE,
+    // The message of an `AwaitingApproval` event names the window, the approvers and how to approve;
+    // a new window is a new message, so a new notification, and its heartbeats repeat the same one.
+    dimensions: splitOn('Database', 'Message'),
     dependsOn: eventsTableDependency(eventsTable),
   };
 }
-
-/** One alert per database, status and message: a rejection and a missed window are told apart. */
-const PER_DATABASE_STATUS_AND_MESSAGE = [
-  { name: 'Database', operator: 'Include', values: ['*'] },
-  { name: 'Status', operator: 'Include', values: ['*'] },
-  { name: 'Message', operator: 'Include', values: ['*'] },
-] as const;
 
 /** "Cutover postponed" (severity 3): rejected, or a window missed; the database keeps replicating. */
 export function cutoverPostponedAlert(namePrefix: string, eventsTable: ITerraformDependable | undefined): LogAlertDefinition {
@@ -101,11 +85,14 @@ export function cutoverPostponedAlert(namePrefix: string, eventsTable: ITerrafor
     description:
       `A database of plan ${namePrefix} did not cut over in its window: an approver rejected it, or the window closed first. ` +
       'Nothing was rolled back: the database keeps replicating (a frozen source was made writable again) and waits for its next window. ' +
-      'Read the event Message; plan the next window or the approval.',
+      'The notification names the Database, Status, Phase and Message. Phase await_cutover: this run waits for the next window itself. ' +
+      'Phase freeze_source, final_backup, cutover or rollback: the run ended for that database; trigger the DAG again before the next window (the new run waits for it). ' +
+      'Phase wait_for_migration or wait_for_completion: an offline copy or a requested cutover finished after its window closed (once the source is frozen it is not stopped); tell the application owners.',
     query: cutoverPostponedQuery(namePrefix),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
-    dimensions: PER_DATABASE_STATUS_AND_MESSAGE,
+    // A rejection and a missed window are told apart; the step says whether the run still waits.
+    dimensions: splitOn('Database', 'Status', 'Phase', 'Message'),
     dependsOn: eventsTableDependency(eventsTable),
   };
 }

@@ -10,6 +10,9 @@ export const MIGRATION_EVENTS_CONTRACT_FILE = join('dags', 'migration_orchestrat
 
 const named = z.object({ name: z.string().min(1), description: z.string().min(1) }).strict();
 
+/** The `<alert>` of a built-in log alert `alert-<plan>-<alert>`. */
+const alertName = z.string().regex(/^[a-z]+(?:-[a-z]+)*$/);
+
 /** azurerm 4.55 validates these case-sensitively: the table says `dateTime`, a DCR stream `datetime`. */
 const contractSchema = z
   .object({
@@ -29,7 +32,7 @@ const contractSchema = z
       )
       .min(1),
     phases: z.array(named).min(1),
-    statuses: z.array(named.extend({ alert: z.string().regex(/^[a-z]+(?:-[a-z]+)*$/).optional() })).min(1),
+    statuses: z.array(named.extend({ alert: alertName.optional(), alertInPhase: z.record(z.string(), alertName).optional() })).min(1),
     heartbeat: z
       .object({ status: z.string(), maxIntervalMinutes: z.number().int().positive(), description: z.string() })
       .strict(),
@@ -39,6 +42,12 @@ const contractSchema = z
     if (!contract.statuses.some((status) => status.name === contract.heartbeat.status)) {
       context.addIssue({ code: 'custom', path: ['heartbeat', 'status'], message: `"${contract.heartbeat.status}" is not one of the statuses` });
     }
+    const phases = contract.phases.map((phase) => phase.name);
+    contract.statuses.forEach((status, index) => {
+      for (const phase of Object.keys(status.alertInPhase ?? {}).filter((name) => !phases.includes(name))) {
+        context.addIssue({ code: 'custom', path: ['statuses', index, 'alertInPhase', phase], message: `"${phase}" is not one of the phases` });
+      }
+    });
   });
 
 /** The parsed contract file. */

@@ -4,7 +4,14 @@ import { LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
 import { AlertOptions, CreatedLogAlert } from './alerts';
 import { cutoverAwaitingApprovalAlert, cutoverPostponedAlert } from './cutover-alerts';
 import { MigrationEventIngestion, MigrationEventsTable } from './migration-event-ingestion';
-import { checkSeesHeartbeat, MigrationStatus, migrationFailedAlert, migrationRunningLongAlert, runningLongWindowMinutes } from './migration-events';
+import {
+  checkSeesHeartbeat,
+  MigrationStatus,
+  migrationFailedAlert,
+  migrationRunningLongAlert,
+  rollbackFailedAlert,
+  runningLongWindowMinutes,
+} from './migration-events';
 import { DEFAULT_STALLED_AFTER_MINUTES, defaultStalledWindowMinutes, migrationStalledAlert } from './migration-stalled';
 import { MigrationWorkbook } from './migration-workbook';
 import { MonitoringScope } from './monitoring-scope';
@@ -28,10 +35,16 @@ export interface MigrationEventsMonitoringProps {
    */
   readonly longRunningMinutes?: number;
   /**
-   * Overrides of the "migration failed" alert.
-   * @default - severity 1, every 5 minutes over 5 minutes, more than 0 failed steps per database
+   * Overrides of the "migration failed" alert: a step failed for good, or a database was rolled back.
+   * @default - severity 1, every 5 minutes over 5 minutes, per database, step, status and message
    */
   readonly migrationFailedAlert?: AlertOptions;
+  /**
+   * Overrides of the "rollback failed" alert: a rollback failed for good and the DAG stopped there
+   * (a source may be left frozen, a migration still running): a person must act.
+   * @default - severity 0, every 5 minutes over 5 minutes, per database and message
+   */
+  readonly rollbackFailedAlert?: AlertOptions;
   /**
    * Overrides of the "migration running long" alert. Its window must be at least the DAG's
    * heartbeat interval (15 minutes) plus its frequency, so every evaluation sees an event of each
@@ -101,6 +114,7 @@ export class MigrationEventsMonitoring {
 
     const alerts = [
       monitoring.alerts.log(migrationFailedAlert(namePrefix, events.table), props.migrationFailedAlert),
+      monitoring.alerts.log(rollbackFailedAlert(namePrefix, events.table), props.rollbackFailedAlert),
       monitoring.alerts.log(migrationRunningLongAlert(namePrefix, longRunningMinutes, runningLongWindow, events.table), {
         ...props.migrationRunningLongAlert,
         windowMinutes: runningLongWindow,

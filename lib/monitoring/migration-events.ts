@@ -1,6 +1,6 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
-import { AlertSeverity, LogAlertDefinition } from './alerts';
+import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 
 import { loadMigrationEventsContract, MigrationEventColumn } from './migration-events-contract';
 
@@ -139,12 +139,26 @@ export function isEndEventKql(): string {
   );
 }
 
-/** Every failed step of plan `planName`, one row each; the alert counts rows per database. */
+/**
+ * Every failed step of plan `planName` but the rollback's (that one raises "rollback failed"), and
+ * every database rolled back (the rollback says what it undid and kept; after a step whose worker
+ * died without writing its `Failed`, it is the only sign): one row each, the alert counts rows.
+ */
 export function migrationFailedQuery(planName: string): string {
+  const s = MigrationStatus;
   return [
     migrationEventsSource(planName),
-    `| where Status == "${MigrationStatus.FAILED}"`,
-    '| project TimeGenerated, Database, Phase, RunId, MigrationOperationId, Message',
+    `| where (Status == "${s.FAILED}" and Phase != "${MigrationPhase.ROLLBACK}") or Status == "${s.ROLLED_BACK}"`,
+    '| project TimeGenerated, Database, Phase, Status, Message, RunId, MigrationOperationId',
+  ].join('\n');
+}
+
+/** Every rollback of plan `planName` that failed for good: what it left is for a person to put right. */
+export function rollbackFailedQuery(planName: string): string {
+  return [
+    migrationEventsSource(planName),
+    `| where Phase == "${MigrationPhase.ROLLBACK}" and Status == "${MigrationStatus.FAILED}"`,
+    '| project TimeGenerated, Database, Message, RunId, MigrationOperationId',
   ].join('\n');
 }
 
@@ -197,10 +211,7 @@ export function eventsTableDependency(eventsTable: ITerraformDependable | undefi
   return eventsTable ? [eventsTable] : undefined;
 }
 
-/** One alert per database: the alert splits on the `Database` column. */
-const PER_DATABASE = [{ name: 'Database', operator: 'Include', values: ['*'] }] as const;
-
-/** "Migration failed": any failed step (replaces the recipe's nonexistent `MigrationErrors` metric). */
+/** "Migration failed": a failed step or a rollback (replaces the recipe's nonexistent `MigrationErrors` metric). */
 export function migrationFailedAlert(
   namePrefix: string,
   eventsTable: ITerraformDependable | undefined,
@@ -215,12 +226,41 @@ export function migrationFailedAlert(
     windowMinutes: 5,
     threshold: 0,
     description:
-      `A migration step of plan ${namePrefix} reported Status "Failed" in ${MIGRATION_EVENTS_TABLE}. ` +
-      'The DAG rolls that database back and leaves the source authoritative; read the event Message and the Airflow task log, fix the cause, then re-run the DAG.',
+      `A migration step of plan ${namePrefix} failed for good ("Failed" in ${MIGRATION_EVENTS_TABLE}), or the DAG rolled a database back ("RolledBack"). ` +
+      'The notification names the Database, the Phase (the step), the Status and the Message: why it failed, or what the rollback undid and kept. ' +
+      'The rollback leaves the source authoritative (a rollback that fails raises "rollback failed" instead). ' +
+      'Read the Message and the Airflow task log, fix the cause, then re-run the DAG (README: When an alert fires).',
     query: migrationFailedQuery(namePrefix),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
-    dimensions: PER_DATABASE,
+    // The email says which database, which step and why, not only that something failed.
+    dimensions: splitOn('Database', 'Phase', 'Status', 'Message'),
+    dependsOn: eventsTableDependency(eventsTable),
+  };
+}
+
+/**
+ * "Rollback failed" (severity 0): the DAG could not undo a failed migration, or must not (a source
+ * kept frozen beside a target declared migrated); it stopped there and a person must act.
+ */
+export function rollbackFailedAlert(namePrefix: string, eventsTable: ITerraformDependable | undefined): LogAlertDefinition {
+  return {
+    id: 'RollbackFailedAlert',
+    name: `alert-${namePrefix}-rollback-failed`,
+    displayName: `${namePrefix}: rollback failed, a person must act`,
+    optionsProp: 'rollbackFailedAlert',
+    severity: AlertSeverity.CRITICAL,
+    evaluationFrequencyMinutes: 5,
+    windowMinutes: 5,
+    threshold: 0,
+    description:
+      `The rollback of a database of plan ${namePrefix} failed for good ("rollback" / "Failed" in ${MIGRATION_EVENTS_TABLE}) and the DAG stopped there: ` +
+      'the source may be left frozen (applications cannot write), a DMS migration may still run, or a target may be left restoring. ' +
+      'The notification names the Database and carries the Message (what was done, what was not, and why). A person must act: README, When an alert fires.',
+    query: rollbackFailedQuery(namePrefix),
+    timeAggregationMethod: 'Count',
+    operator: 'GreaterThan',
+    dimensions: splitOn('Database', 'Message'),
     dependsOn: eventsTableDependency(eventsTable),
   };
 }
@@ -276,7 +316,7 @@ export function migrationRunningLongAlert(
     query: migrationRunningLongQuery(namePrefix, longRunningMinutes),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
-    dimensions: PER_DATABASE,
+    dimensions: splitOn('Database'),
     dependsOn: eventsTableDependency(eventsTable),
   };
 }

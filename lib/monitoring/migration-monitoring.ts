@@ -58,7 +58,12 @@ export interface MigrationMonitoringOptions
   extends Pick<MigrationMonitoringProps, 'alertDefaults'>,
     Pick<
       MigrationEventsMonitoringProps,
-      'migrationFailedAlert' | 'migrationRunningLongAlert' | 'migrationStalledAlert' | 'cutoverAwaitingApprovalAlert' | 'cutoverPostponedAlert'
+      | 'migrationFailedAlert'
+      | 'rollbackFailedAlert'
+      | 'migrationRunningLongAlert'
+      | 'migrationStalledAlert'
+      | 'cutoverAwaitingApprovalAlert'
+      | 'cutoverPostponedAlert'
     >,
     Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'> {
   /**

@@ -1,6 +1,6 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
-import { AlertSeverity, LogAlertDefinition } from './alerts';
+import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 import { eventsTableDependency, isEndEventKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT, migrationEventsSource } from './migration-events';
 
 /**
@@ -42,9 +42,6 @@ export function defaultStalledWindowMinutes(silentMinutes: number): number | und
   return shortestWindowOfAtLeast(LOG_ALERT_WINDOW_MINUTES, Math.max(2 * silentMinutes, oneDay));
 }
 
-/** One alert per run: the alert splits on the `RunId` column. */
-const PER_RUN = [{ name: 'RunId', operator: 'Include', values: ['*'] }] as const;
-
 /** "Migration run stalled": no event for `silentMinutes` while databases are in flight. */
 export function migrationStalledAlert(
   namePrefix: string,
@@ -78,13 +75,14 @@ export function migrationStalledAlert(
     threshold: 0,
     description:
       `A migration run of plan ${namePrefix} has written no event to ${MIGRATION_EVENTS_TABLE} for ${silentMinutes} minutes ` +
-      'while some of its databases are in flight (a source may be frozen). Check that Airflow is running the DAG: ' +
+      'while some of its databases are in flight (the notification names them as DatabasesInFlight; a source may be frozen). Check that Airflow is running the DAG: ' +
       'scheduler and workers, the Fabric Apache Airflow job and its capacity (paused? pool stopped?), and that the DAG ' +
       'can still sign in to Azure (its events are written with the same identity).',
     query: migrationStalledQuery(namePrefix, silentMinutes),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
-    dimensions: PER_RUN,
+    // One alert per run; the notification names the databases in flight (a stalled run holds still).
+    dimensions: splitOn('RunId', 'DatabasesInFlight'),
     dependsOn: eventsTableDependency(eventsTable),
   };
 }
