@@ -1,0 +1,129 @@
+/**
+ * README "When an alert fires" is the runbook of the person on call: one row per alert a stack can
+ * create and, for the alerts on the DAG's events, per kind of event that raises them. The table is
+ * read from the README and checked against the alerts every host synthesizes (names and default
+ * severities) and against the events contract (which phase and status raise which alert), so a new
+ * alert, a changed severity or an event that raises another alert cannot leave it stale.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMigrationEventsContract, MigrationEventsContract } from '../../lib/monitoring/migration-events-contract';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { resourcesOfType } from '../helpers/test-stack';
+
+const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const CONTRACT = loadMigrationEventsContract();
+const HEADER = '| alert (severity) | event (`Phase` / `Status`) | what happened, and what the DAG did | what you do |';
+const QUIET = 'No alert, on purpose:';
+
+/** Every alert a stack of any host creates (cutover gates on), by short name (`alert-<plan>-` cut off), with its severity. */
+function alertsOfEveryHost(): Map<string, number> {
+  const alerts = new Map<string, number>();
+  for (const airflow of Object.values(AIRFLOW_OF_HOST)) {
+    const plan = examplePlanWith(airflow, { cutover: { maxConcurrent: 1 } });
+    const { synth } = synthMigrationStack({ plan });
+    for (const type of ['azurerm_monitor_scheduled_query_rules_alert_v2', 'azurerm_monitor_metric_alert']) {
+      for (const alert of Object.values(resourcesOfType(synth, type))) alerts.set(String(alert.name).replace(`alert-${plan.name}-`, ''), Number(alert.severity));
+    }
+    for (const group of Object.values(resourcesOfType(synth, 'azurerm_monitor_alert_prometheus_rule_group'))) {
+      for (const rule of group.rule as { alert: string; severity: number }[]) alerts.set(rule.alert, rule.severity);
+    }
+  }
+  return alerts;
+}
+
+/** The alert an event raises: its status's, unless the status names another for the event's phase. */
+function alertOf(contract: MigrationEventsContract, phase: string, status: string): string | undefined {
+  const entry = contract.statuses.find((candidate) => candidate.name === status);
+  return entry?.alertInPhase?.[phase] ?? entry?.alert;
+}
+
+interface RunbookRow {
+  /** Short alert names with the severity the row gives each. */
+  readonly alerts: Map<string, number>;
+  /** The events of the row: phases (`any`: every phase) and statuses; none for an alert on another signal. */
+  readonly phases: string[] | 'any';
+  readonly statuses: string[];
+}
+
+function runbookRows(readme: string): RunbookRow[] {
+  const start = readme.indexOf(HEADER);
+  if (start < 0) throw new Error(`README has no runbook table (${HEADER})`);
+  const lines = readme.slice(start).split('\n');
+  const rows = lines.slice(2, lines.findIndex((line, index) => index > 1 && !line.startsWith('|')));
+  return rows.map((line) => {
+    const [alertCell, eventCell] = line.split(' | ').map((cell) => cell.replace(/^\| /, ''));
+    const alerts = new Map([...alertCell.matchAll(/`(?:alert-<name>-)?([A-Za-z-]+)` \((\d)\)/g)].map((match) => [match[1], Number(match[2])]));
+    const [phaseText, statusText] = eventCell.includes(' / ') ? eventCell.split(' / ') : ['', ''];
+    const backticked = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
+    return { alerts, phases: phaseText.trim() === 'any' ? 'any' : backticked(phaseText), statuses: backticked(statusText) };
+  });
+}
+
+/** The statuses the README names as raising no alert, in the sentence after the table. */
+function quietStatuses(readme: string): string[] {
+  const start = readme.indexOf(QUIET, readme.indexOf(HEADER));
+  return start < 0 ? [] : [...readme.slice(start, readme.indexOf('\n\n', start)).matchAll(/`([A-Za-z]+)`/g)].map((match) => match[1]);
+}
+
+/** What the runbook gets wrong against the synthesized alerts and the events contract. */
+function runbookProblems(readme: string, alerts: Map<string, number>, contract: MigrationEventsContract) {
+  const rows = runbookRows(readme);
+  const documented = new Map(rows.flatMap((row) => [...row.alerts]));
+  const phases = contract.phases.map((phase) => phase.name);
+  const covers = (row: RunbookRow, phase: string, status: string) => row.statuses.includes(status) && (row.phases === 'any' || row.phases.includes(phase));
+  const wrongAlertOfEvent = rows.flatMap((row) =>
+    row.statuses.flatMap((status) =>
+      (row.phases === 'any' ? phases : row.phases)
+        .filter((phase) => !row.alerts.has(alertOf(contract, phase, status) ?? '(none)'))
+        .map((phase) => `${phase} / ${status}: README ${[...row.alerts.keys()].join(', ')}, contract ${alertOf(contract, phase, status) ?? 'none'}`),
+    ),
+  );
+  // A status whose alert depends on the phase is told for every phase; any other once.
+  const uncoveredEvents = contract.statuses
+    .filter((status) => status.alert !== undefined)
+    .flatMap((status) => (status.alertInPhase ? phases : [undefined]).map((phase) => ({ status: status.name, phase })))
+    .filter(({ status, phase }) => !rows.some((row) => (phase === undefined ? row.statuses.includes(status) : covers(row, phase, status))))
+    .map(({ status, phase }) => (phase === undefined ? status : `${phase} / ${status}`));
+  const quiet = quietStatuses(readme);
+  return {
+    unknownAlerts: [...documented.keys()].filter((name) => !alerts.has(name)),
+    undocumentedAlerts: [...alerts.keys()].filter((name) => !documented.has(name)),
+    wrongSeverities: [...documented].filter(([name, severity]) => alerts.has(name) && alerts.get(name) !== severity).map(([name, severity]) => `${name}: README ${severity}, stack ${alerts.get(name)}`),
+    wrongAlertOfEvent,
+    uncoveredEvents,
+    unexplainedQuietStatuses: contract.statuses.filter((status) => status.alert === undefined && !quiet.includes(status.name)).map((status) => status.name),
+  };
+}
+
+const NO_PROBLEMS = { unknownAlerts: [], undocumentedAlerts: [], wrongSeverities: [], wrongAlertOfEvent: [], uncoveredEvents: [], unexplainedQuietStatuses: [] };
+
+describe("the README's runbook (When an alert fires)", () => {
+  const alerts = alertsOfEveryHost();
+
+  it('has a row for every alert of every host, with its severity, and tells every event that raises one', () => {
+    expect(alerts.size).toBeGreaterThanOrEqual(12);
+    expect(runbookProblems(README, alerts, CONTRACT)).toEqual(NO_PROBLEMS);
+  });
+
+  it('sees an alert left out, a wrong severity, an event given the wrong alert, an event left out and a quiet status unexplained', () => {
+    const drifted = README.replace(/^\| `alert-<name>-shir-offline` \(1\) .*\n/m, '')
+      .replace('| `alert-<name>-rollback-failed` (0) | `rollback` / `Failed` |', '| `alert-<name>-rollback-failed` (1) | `rollback` / `Failed` |')
+      .replace('| `alert-<name>-migration-failed` (1) | `preflight` / `Failed` |', '| `alert-<name>-migration-failed` (1) | `preflight`, `rollback` / `Failed` |')
+      .replace(/^\| `alert-<name>-migration-failed` \(1\) \| `freeze_source`, `final_backup` .*\n/m, '')
+      .replace('`Retrying` (Airflow runs', 'Retrying (Airflow runs');
+    expect(runbookProblems(drifted, alerts, CONTRACT)).toEqual({
+      ...NO_PROBLEMS,
+      undocumentedAlerts: ['shir-offline'],
+      wrongSeverities: ['rollback-failed: README 1, stack 0'],
+      wrongAlertOfEvent: ['rollback / Failed: README migration-failed, contract rollback-failed'],
+      uncoveredEvents: ['freeze_source / Failed', 'final_backup / Failed'],
+      unexplainedQuietStatuses: ['Retrying'],
+    });
+  });
+
+  it('sees an alert no stack creates', () => {
+    const drifted = README.replace('| `AirflowSchedulerHeartbeatMissing` (1) |', '| `AirflowSchedulerHeartbeatMissing` (1), `alert-<name>-dms-offline` (1) |');
+    expect(runbookProblems(drifted, alerts, CONTRACT).unknownAlerts).toEqual(['dms-offline']);
+  });
+});
