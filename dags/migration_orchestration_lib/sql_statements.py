@@ -37,6 +37,7 @@ timer. Each row reports its table's elapsed milliseconds.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
@@ -148,6 +149,113 @@ def parse_product_major_version(rows: Sequence[Mapping[str, Any]]) -> Optional[i
     if not rows or rows[0]["product_major_version"] is None:
         return None
     return int(rows[0]["product_major_version"])
+
+
+# --- what DMS needs of the servers (`migration_prerequisites`) ----------------------------------
+
+SERVER_PERMISSIONS = ("CONTROL SERVER",)
+DATABASE_PERMISSIONS = ("SELECT", "CONTROL")
+PAGES_PER_MB = 128  # sys.master_files.size counts 8-KB pages
+
+
+@dataclass(frozen=True)
+class LoginPermission:
+    login_name: str  # SUSER_SNAME(): the login the session runs as
+    granted: bool  # HAS_PERMS_BY_NAME, effective (roles, groups and higher permissions count)
+
+
+def server_permission(permission: str) -> str:
+    """Whether this session's login holds a server permission (sysadmin holds every one)."""
+    if permission not in SERVER_PERMISSIONS:
+        raise StatementError("server permission must be one of %s, got %r" % (", ".join(SERVER_PERMISSIONS), permission))
+    return "SELECT SUSER_SNAME() AS login_name, HAS_PERMS_BY_NAME(NULL, NULL, %s) AS has_permission;" % quote_literal(permission)
+
+
+def database_permission(database: str, permission: str, connected_database: str = "master") -> str:
+    """Whether this session's login holds a permission on `database` (evaluated inside it, where
+    its user lives); a login without access to the database holds none."""
+    if permission not in DATABASE_PERMISSIONS:
+        raise StatementError("database permission must be one of %s, got %r" % (", ".join(DATABASE_PERMISSIONS), permission))
+    inside = "SELECT SUSER_SNAME() AS login_name, HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', %s) AS has_permission;" % (
+        quote_literal(permission))
+    if database == connected_database:
+        return inside
+    return (
+        "SET NOCOUNT ON;\n"
+        "IF HAS_DBACCESS(%s) = 1\n"
+        "    %s %s;\n"
+        "ELSE\n"
+        "    SELECT SUSER_SNAME() AS login_name, 0 AS has_permission;"
+        % (quote_literal(database), _executesql(database, connected_database), quote_literal(inside))
+    )
+
+
+def parse_login_permission(rows: Sequence[Mapping[str, Any]]) -> LoginPermission:
+    row = rows[0]
+    return LoginPermission(login_name=str(row["login_name"]), granted=row["has_permission"] is not None and _as_bool(row["has_permission"]))
+
+
+def encryption_key_thumbprint(database: str) -> str:
+    """The thumbprint (0x hex) of the server certificate or asymmetric key protecting the database
+    encryption key of `database` (TDE); no row when it has none. Backups taken while it has one can
+    be restored only where that certificate, with its private key, or that asymmetric key is."""
+    return (
+        "SELECT CONVERT(varchar(66), k.encryptor_thumbprint, 1) AS encryptor_thumbprint "
+        "FROM sys.dm_database_encryption_keys AS k WHERE k.database_id = DB_ID(%s);" % quote_literal(database)
+    )
+
+
+def parse_encryption_key_thumbprint(rows: Sequence[Mapping[str, Any]]) -> Optional[str]:
+    if not rows or rows[0]["encryptor_thumbprint"] is None:
+        return None
+    return str(rows[0]["encryptor_thumbprint"])
+
+
+def server_keys_matching(thumbprint: str) -> str:
+    """How many keys in master can open a database encryption key of that thumbprint: certificates
+    holding their private key, and asymmetric keys (an EKM provider's). Run from master."""
+    if not re.match(r"^0x[0-9A-Fa-f]{2,64}$", thumbprint or ""):
+        raise StatementError("a thumbprint is 0x and hex digits, got %r" % (thumbprint,))
+    literal = quote_literal(thumbprint)
+    return (
+        "SELECT (SELECT COUNT(*) FROM sys.certificates WHERE CONVERT(varchar(66), thumbprint, 1) = %(t)s "
+        "AND pvt_key_encryption_type <> 'NA') + (SELECT COUNT(*) FROM sys.asymmetric_keys "
+        "WHERE CONVERT(varchar(66), thumbprint, 1) = %(t)s) AS matching_keys;" % {"t": literal}
+    )
+
+
+def parse_server_keys_matching(rows: Sequence[Mapping[str, Any]]) -> int:
+    return int(rows[0]["matching_keys"]) if rows else 0
+
+
+def database_size(database: str) -> str:
+    """The size of `database`'s data and log files (8-KB pages): a restore creates them at that size."""
+    return (
+        "SELECT SUM(CONVERT(bigint, f.size)) AS size_pages FROM sys.master_files AS f WHERE f.database_id = DB_ID(%s);"
+        % quote_literal(database)
+    )
+
+
+def parse_database_size_mb(rows: Sequence[Mapping[str, Any]]) -> Optional[int]:
+    if not rows or rows[0]["size_pages"] is None:
+        return None
+    return -(-int(rows[0]["size_pages"]) // PAGES_PER_MB)  # rounded up
+
+
+def instance_storage() -> str:
+    """A managed instance's reserved storage and what all its database files use (MB), from its
+    latest 15-second report (Azure Monitor's metrics reserved_storage_mb and storage_space_used_mb)."""
+    return (
+        "SELECT TOP (1) reserved_storage_mb, CONVERT(bigint, storage_space_used_mb) AS storage_space_used_mb "
+        "FROM sys.server_resource_stats ORDER BY start_time DESC;"
+    )
+
+
+def parse_instance_storage(rows: Sequence[Mapping[str, Any]]) -> Optional[Tuple[int, int]]:
+    """(reserved MB, used MB); None before the instance reported any."""
+    if not rows or rows[0]["reserved_storage_mb"] is None or rows[0]["storage_space_used_mb"] is None:
+        return None
+    return int(rows[0]["reserved_storage_mb"]), int(rows[0]["storage_space_used_mb"])
 
 
 def freeze(database: str, mode: str) -> str:

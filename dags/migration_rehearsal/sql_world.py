@@ -8,7 +8,14 @@ fake knows shows up as a failure, not a silent pass.
 What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
   model), `sys.database_recovery_status` (`last_log_backup_lsn`), `sys.tables` and `sys.schemas` (of the current database), msdb's `dbo.backupset` and
-  `dbo.backupmediafamily` (the world's backup share of this server is its backup history);
+  `dbo.backupmediafamily` (the world's backup share of this server is its backup history),
+  `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
+  `sys.certificates` and `sys.asymmetric_keys` (the server's `keys`; a certificate uploaded to a
+  managed instance through ARM is not shown, as Microsoft documents), `sys.master_files` (one data
+  file per database holding its `sizeMb`, in 8-KB pages), and on a managed instance
+  `sys.server_resource_stats` (one row: its reserved storage, and the size of all its databases);
+- functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
+  permissions, from the server's `logins`), `HAS_DBACCESS`, `DB_NAME()`;
 - `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER`,
   `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`,
   all refused inside a transaction as SQL Server does (messages 226 and 3021): connect with
@@ -21,7 +28,9 @@ What it knows:
 
 Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; a server
 with `"productMajorVersion"` reports that version (default 16; SqlMi and SqlDb report 12 as Azure
-does). Faults (`World.add_fault`): operation `sqlConnect` (kinds error, reset) fails the next
+does). A varbinary value (a thumbprint) is `bytes`: CONVERT to varchar with style 1 gives `0x` and
+upper-case hex; without a style it is refused (SQL Server would return the raw bytes as characters).
+Faults (`World.add_fault`): operation `sqlConnect` (kinds error, reset) fails the next
 connection, `sqlExecute` (kind error) the next batch, with the fault's message.
 
 The module-level `connect` uses the world in `$MIGRATION_WORLD_DIR`; `SqlEngine(world)` is the same
@@ -38,7 +47,7 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch
-from migration_rehearsal.world import World, WorldError
+from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError
 
 WORLD_VARIABLE = "MIGRATION_WORLD_DIR"
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
@@ -48,6 +57,8 @@ DEFAULT_PRODUCT_MAJOR_VERSION = 16
 BACKUP_OPTIONS = frozenset({"CHECKSUM", "INIT", "NOINIT", "COMPRESSION", "FORMAT"})
 ACCESS_OPTIONS = {"SINGLE_USER", "MULTI_USER", "RESTRICTED_USER"}
 ROWVERSION_TYPES = frozenset({"rowversion", "timestamp"})
+PAGES_PER_MB = 128  # sys.master_files.size counts 8-KB pages
+SYSTEM_DATABASES_MB = 64  # what master, msdb, model and tempdb take on a managed instance here
 
 apilevel = "2.0"
 threadsafety = 1
@@ -125,7 +136,7 @@ class SqlEngine:
             raise OperationalError("Unable to connect: Adaptive Server is unavailable or does not exist (%s)" % server)
         if not user or not password:
             raise OperationalError("Login failed: SQL authentication needs a user and a password")
-        session = _Session(self.world, found["name"], found["kind"], database, autocommit)
+        session = _Session(self.world, found["name"], found["kind"], database, autocommit, user)
         session.require_open(database)
         return Connection(session)
 
@@ -206,12 +217,13 @@ class _Return(Exception):
 class _Session:
     """One connection: its server, current database, settings and temporary tables."""
 
-    def __init__(self, world: World, server: str, kind: str, database: str, autocommit: bool):
+    def __init__(self, world: World, server: str, kind: str, database: str, autocommit: bool, login: str):
         self.world = world
         self.server = server
         self.kind = kind
         self.database = database
         self.autocommit = autocommit
+        self.login = login
         self.lock_timeout_ms = -1
         self.temp_tables: Dict[str, Dict[str, Any]] = {}
 
@@ -381,6 +393,15 @@ class _Session:
             return self._backup_history(media=parts[-1] == "backupmediafamily")
         if parts in (("sys", "tables"), ("sys", "schemas")):
             return self._tables(database, schemas=parts[-1] == "schemas")
+        if parts == ("sys", "dm_database_encryption_keys"):
+            return self._encryption_keys()
+        if parts in (("sys", "certificates"), ("master", "sys", "certificates"), ("sys", "asymmetric_keys"), ("master", "sys", "asymmetric_keys")):
+            in_master = len(parts) == 3 or database.lower() == "master"
+            return self._server_keys(certificates=parts[-1] == "certificates") if in_master else []
+        if parts == ("sys", "master_files"):
+            return self._master_files()
+        if parts == ("sys", "server_resource_stats"):
+            return self._server_resource_stats()
         if len(parts) == 1 and parts[0].startswith("#"):
             return [dict(row) for row in self._temp_table(parts[0])["rows"]]
         raise NotUnderstood("the table or view %s" % ".".join(name))
@@ -423,6 +444,57 @@ class _Session:
                      "backup_finish_date": datetime.strptime(backup["createdAt"], "%Y-%m-%dT%H:%M:%S.%fZ")}
                 )
         return rows
+
+    def _encryption_keys(self) -> List[Dict[str, Any]]:
+        """A database with a database encryption key (TDE); encryption_state 3: encrypted."""
+        return [
+            {"database_id": self.database_id(d["name"]), "encryptor_thumbprint": _binary(d["encryptorThumbprint"]),
+             "encryption_state": 3}
+            for d in self.world.databases(self.server) if d.get("encryptorThumbprint")
+        ]
+
+    def _server_keys(self, certificates: bool) -> List[Dict[str, Any]]:
+        rows = []
+        for key in self.world.server_keys(self.server):
+            if certificates and key["kind"] == "certificate":
+                rows.append({"thumbprint": _binary(key["thumbprint"]), "pvt_key_encryption_type": "MK" if key["privateKey"] else "NA"})
+            elif not certificates and key["kind"] == "asymmetricKey":
+                rows.append({"thumbprint": _binary(key["thumbprint"])})
+        return rows
+
+    def _master_files(self) -> List[Dict[str, Any]]:
+        return [
+            {"database_id": self.database_id(d["name"]), "type": 0, "size": d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) * PAGES_PER_MB}
+            for d in self.world.databases(self.server)
+        ]
+
+    def _server_resource_stats(self) -> List[Dict[str, Any]]:
+        if self.kind != "SqlMi":
+            raise DatabaseError("Invalid object name 'sys.server_resource_stats'. (208)")
+        used = sum(d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) for d in self.world.databases(self.server)) + SYSTEM_DATABASES_MB
+        return [{"start_time": datetime.now(), "reserved_storage_mb": self.world.reserved_storage_mb(self.server),
+                 "storage_space_used_mb": float(used)}]
+
+    def has_permission(self, securable: Optional[str], securable_class: Optional[str], permission: str) -> Optional[int]:
+        """HAS_PERMS_BY_NAME for the server (NULL, NULL) and a database (name, 'DATABASE')."""
+        held = self.world.login(self.server, self.login)
+        if held is None or "CONTROL SERVER" in held["serverPermissions"]:
+            return 1
+        wanted = permission.upper()
+        if securable is None and securable_class is None:
+            return int(wanted in held["serverPermissions"])
+        if (securable_class or "").upper() == "DATABASE" and securable is not None:
+            granted = held["databasePermissions"].get(securable.lower(), [])
+            return int(wanted in granted or "CONTROL" in granted)
+        raise NotUnderstood("HAS_PERMS_BY_NAME on a securable of class %s" % securable_class)
+
+    def has_database_access(self, database: str) -> Optional[int]:
+        if self.database_id(database) is None:
+            return None
+        held = self.world.login(self.server, self.login)
+        if held is None or "CONTROL SERVER" in held["serverPermissions"] or database.lower() in SYSTEM_DATABASES:
+            return 1
+        return int(database.lower() in held["databasePermissions"])
 
     def _tables(self, database: str, schemas: bool) -> List[Dict[str, Any]]:
         if database.lower() in SYSTEM_DATABASES:
@@ -496,6 +568,9 @@ class _Context:
         name, arguments = expression[1], expression[2]
         if name in ("COUNT", "COUNT_BIG") and arguments == [("star",)]:
             return len(rows)
+        if name == "SUM" and len(arguments) == 1:
+            values = [v for v in (self.evaluate(arguments[0], row) for row in rows) if v is not None]
+            return sum(values) if values else None
         if name in ("MAX", "MIN") and len(arguments) == 1:
             values = [v for v in (self.evaluate(arguments[0], row) for row in rows) if v is not None]
             return (max if name == "MAX" else min)(values) if values else None
@@ -567,6 +642,14 @@ class _Context:
             return self.session.server_property(str(arguments[0]))
         if name == "DB_ID" and len(arguments) == 1:
             return self.session.database_id(str(arguments[0]))
+        if name == "DB_NAME" and not arguments:
+            return self.database
+        if name == "SUSER_SNAME" and not arguments:
+            return self.session.login
+        if name == "HAS_PERMS_BY_NAME" and len(arguments) == 3:
+            return self.session.has_permission(*arguments)
+        if name == "HAS_DBACCESS" and len(arguments) == 1:
+            return self.session.has_database_access(str(arguments[0]))
         raise NotUnderstood("the function %s" % name)
 
 
@@ -617,8 +700,13 @@ def _table_checksum(content: Dict[str, Any], exclude_rowversion: bool) -> int:
     return total
 
 
+def _binary(thumbprint: str) -> bytes:
+    """A thumbprint as the world keeps it (0x and hex) as SQL Server returns varbinary."""
+    return bytes.fromhex(thumbprint[2:])
+
+
 def _has_aggregate(expression: Any) -> bool:
-    return expression[0] == "call" and expression[1] in ("COUNT", "COUNT_BIG", "MAX", "MIN")
+    return expression[0] == "call" and expression[1] in ("COUNT", "COUNT_BIG", "MAX", "MIN", "SUM")
 
 
 def _column_names(query: Select) -> List[str]:
@@ -663,6 +751,10 @@ def _convert(type_name: str, value: Any, style: Optional[int]) -> Any:
     if base in ("int", "bigint", "smallint", "tinyint", "bit"):
         return int(value)
     if base in ("varchar", "nvarchar", "char", "nchar", "sysname"):
+        if isinstance(value, bytes):
+            if style != 1:
+                raise NotUnderstood("CONVERT of varbinary to characters without style 1 (the 0x hex form)")
+            return "0x" + value.hex().upper()
         if isinstance(value, datetime):
             if style != 126:
                 raise NotUnderstood("CONVERT of a datetime with style %r" % style)

@@ -10,7 +10,9 @@ Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, RAISERROR, RETURN,
 DATABASE [IF EXISTS], CREATE TABLE #temp, INSERT INTO #temp ... VALUES, EXEC [db.]sys.sp_executesql,
 SELECT [TOP (n)] ... FROM ... [JOIN ... ON ...] [WHERE ...] [ORDER BY ...].
 Expressions: literals, column names, comparisons, AND/OR/NOT, [NOT] IN, IS [NOT] NULL, EXISTS,
-scalar subqueries, CONVERT, ISNULL, SERVERPROPERTY, DB_ID, COUNT(*), COUNT_BIG(*), MAX, MIN.
+scalar subqueries, + and -, and function calls by name (which ones `sql_world` evaluates: CONVERT,
+ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME, HAS_PERMS_BY_NAME, HAS_DBACCESS, COUNT(*),
+COUNT_BIG(*), MAX, MIN, SUM).
 """
 from __future__ import annotations
 

@@ -15,9 +15,20 @@ are keyed by their lower-cased name and keep their spelling in `name`.
 
 Schema of `world.json` (schemaVersion 1):
 
-    servers: {<server>: {name, kind, databases: {<database>: Database}}}
+    servers: {<server>: {name, kind, databases: {<database>: Database}, keys?, logins?,
+              reservedStorageMb?}}
         kind: SqlServer (a source) | SqlMi | SqlDb | SqlVm (targets; named like their ARM
         resource: the managed instance, the logical server, the SQL virtual machine)
+        keys: [{thumbprint: "0x<hex>", kind: certificate | asymmetricKey | uploaded, privateKey}]
+              the server's keys in master that can open a database encryption key (TDE);
+              `uploaded`: a certificate given to a managed instance through ARM
+              (Add-AzSqlManagedInstanceTransparentDataEncryptionCertificate), which restores
+              use but sys.certificates does not show
+        logins: {<login>: {serverPermissions: [...], databasePermissions: {<database>: [...]}}}
+              a login listed here holds only what is listed (CONTROL SERVER implies everything,
+              CONTROL on a database everything in it; a database listed, even with [], can be
+              entered); a login not listed is a sysadmin
+        reservedStorageMb: a managed instance's reserved storage (default 32768, its minimum)
     Database:
         name, state: ONLINE | RESTORING        (absent: no entry)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
@@ -30,11 +41,15 @@ Schema of `world.json` (schemaVersion 1):
         restoredFrom: null | {server, database, backupFile?, migrationOperationId?}
                  for a target: the source database it is a copy of
         createdBy: null | "dms:<migrationOperationId>"   who created a target database
+        encryptorThumbprint: null | "0x<hex>"   its database encryption key (TDE) is protected by
+                 the server key of that thumbprint (absent in older worlds: null)
+        sizeMb: int              its data and log files' size (absent in older worlds: 16)
     backups: {<source server>: [Backup, ...]}        the backup file share, in creation order
     Backup:
         fileName, path, server, database, type: FULL | LOG, firstLsn, lastLsn,
         sequence (creation order across the world), createdAt (ISO 8601 UTC),
         checksum (taken WITH CHECKSUM; absent in older worlds: true),
+        encryptorThumbprint (the database's, when the backup was taken: TDE encrypts backups),
         tables (the database's tables as of lastLsn: restoring the backup yields them)
     migrationServices: {<ARM id lower-cased>: {id, name, location, provisioningState,
         integrationRuntimeState}}
@@ -80,7 +95,12 @@ LRO_FAULT_KIND = "lroFailed"
 MIGRATION_FAULT_KIND = "migrationFailed"
 FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND)
 
-DATABASE_FIELDS = ("state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy")
+DATABASE_FIELDS = (
+    "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
+)
+KEY_KINDS = ("certificate", "asymmetricKey", "uploaded")
+DEFAULT_DATABASE_SIZE_MB = 16
+DEFAULT_RESERVED_STORAGE_MB = 32768
 
 
 class WorldError(ValueError):
@@ -218,6 +238,8 @@ class World:
             "tables": copy.deepcopy(tables or {}),
             "restoredFrom": restored_from,
             "createdBy": created_by,
+            "encryptorThumbprint": None,
+            "sizeMb": DEFAULT_DATABASE_SIZE_MB,
         }
         _check_database(database)
         with self.transaction() as world_state:
@@ -226,7 +248,8 @@ class World:
 
     def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
         """Change stored fields (camelCase names, as in the schema): state, readOnly, userAccess,
-        recoveryModel, tables, restoredFrom, createdBy. Changing `tables` is a write (lsn + 1)."""
+        recoveryModel, tables, restoredFrom, createdBy, encryptorThumbprint, sizeMb. Changing
+        `tables` is a write (lsn + 1)."""
         unknown = sorted(set(changes) - set(DATABASE_FIELDS))
         if unknown:
             raise WorldError("unknown database field(s) %s; known: %s" % (", ".join(unknown), ", ".join(DATABASE_FIELDS)))
@@ -251,6 +274,39 @@ class World:
             found = _require_database(state, server, database)
             found["tables"][table] = {"columns": copy.deepcopy(columns), "rows": copy.deepcopy(rows)}
             found["lsn"] += 1
+
+    # -- server keys and logins ---------------------------------------------------------------
+
+    def add_server_key(self, server: str, thumbprint: str, kind: str = "certificate", private_key: bool = True) -> None:
+        """A key in the server's master that can open a database encryption key (see the schema)."""
+        if kind not in KEY_KINDS:
+            raise WorldError("key kind must be one of %s, got %r" % (", ".join(KEY_KINDS), kind))
+        _check_thumbprint(thumbprint)
+        with self.transaction() as state:
+            keys = _require_server(state, server).setdefault("keys", [])
+            keys.append({"thumbprint": thumbprint.upper().replace("0X", "0x"), "kind": kind, "privateKey": private_key})
+
+    def server_keys(self, server: str) -> List[Dict[str, Any]]:
+        with self.transaction() as state:
+            return copy.deepcopy(_require_server(state, server).get("keys", []))
+
+    def set_login(self, server: str, login: str, server_permissions: List[str], database_permissions: Optional[Dict[str, List[str]]] = None) -> None:
+        """Make `login` hold only these permissions on the server (see the schema)."""
+        with self.transaction() as state:
+            logins = _require_server(state, server).setdefault("logins", {})
+            logins[_key(login)] = {
+                "serverPermissions": [p.upper() for p in server_permissions],
+                "databasePermissions": {_key(d): [p.upper() for p in ps] for d, ps in (database_permissions or {}).items()},
+            }
+
+    def login(self, server: str, login: str) -> Optional[Dict[str, Any]]:
+        """What a listed login holds; None for a sysadmin (a login not listed)."""
+        with self.transaction() as state:
+            return copy.deepcopy(_require_server(state, server).get("logins", {}).get(_key(login or "")))
+
+    def reserved_storage_mb(self, server: str) -> int:
+        with self.transaction() as state:
+            return int(_require_server(state, server).get("reservedStorageMb", DEFAULT_RESERVED_STORAGE_MB))
 
     # -- the backup file share --------------------------------------------------------------
 
@@ -290,6 +346,7 @@ class World:
                 "sequence": self.next_sequence(),
                 "createdAt": utc_now(),
                 "checksum": checksum,
+                "encryptorThumbprint": source.get("encryptorThumbprint"),
                 "tables": copy.deepcopy(source["tables"]),
             }
             share.append(backup)
@@ -428,3 +485,12 @@ def _check_database(database: Dict[str, Any]) -> None:
     for field, allowed in (("state", DATABASE_STATES), ("userAccess", USER_ACCESS), ("recoveryModel", RECOVERY_MODELS)):
         if database[field] not in allowed:
             raise WorldError("database %s: %s must be one of %s, got %r" % (database["name"], field, ", ".join(allowed), database[field]))
+    if database.get("encryptorThumbprint") is not None:
+        _check_thumbprint(database["encryptorThumbprint"])
+    if not isinstance(database.get("sizeMb", DEFAULT_DATABASE_SIZE_MB), int) or database.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) < 1:
+        raise WorldError("database %s: sizeMb must be a positive whole number, got %r" % (database["name"], database.get("sizeMb")))
+
+
+def _check_thumbprint(thumbprint: Any) -> None:
+    if not isinstance(thumbprint, str) or not re.match(r"^0x([0-9A-Fa-f]{2})+$", thumbprint):
+        raise WorldError("a thumbprint is 0x and pairs of hex digits, got %r" % (thumbprint,))

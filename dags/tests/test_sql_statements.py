@@ -110,3 +110,27 @@ def test_a_backup_file_is_in_the_share_whatever_its_slashes_and_case():
     assert s.in_folder("//fs01/Backups/sql01/Sales_full.bak", share + "\\")
     assert not s.in_folder(r"\\fs01\Backups\sql01-old\Sales_full.bak", share)
     assert not s.in_folder(r"D:\local\Sales_full.bak", share)
+
+
+@pytest.mark.parametrize("bad", ["5E1F", "0x", "0xZZ", "0x1'; DROP DATABASE x; --", None])
+def test_a_thumbprint_is_refused_unless_hex(bad):
+    with pytest.raises(s.StatementError, match="thumbprint"):
+        s.server_keys_matching(bad)
+
+
+def test_permissions_are_named_from_a_known_list_and_checked_inside_the_database():
+    with pytest.raises(s.StatementError, match="server permission"):
+        s.server_permission("ALTER ANY LOGIN")
+    with pytest.raises(s.StatementError, match="database permission"):
+        s.database_permission("Sales", "SELECT; --")
+    from_master = s.database_permission("O'Brien]", "SELECT")
+    assert "HAS_DBACCESS(N'O''Brien]')" in from_master and "EXEC [O'Brien]]].sys.sp_executesql" in from_master
+    assert "HAS_DBACCESS" not in s.database_permission("Sales", "CONTROL", connected_database="Sales")
+
+
+def test_sizes_and_storage_parse_from_either_implementations_rows():
+    assert s.parse_database_size_mb([{"size_pages": 129}]) == 2  # rounded up: a restore needs every page
+    assert s.parse_database_size_mb([{"size_pages": None}]) is None
+    assert s.parse_instance_storage([]) is None
+    assert s.parse_instance_storage([{"reserved_storage_mb": 32768, "storage_space_used_mb": 1024.0}]) == (32768, 1024)
+    assert s.parse_login_permission([{"login_name": "dms", "has_permission": None}]) == s.LoginPermission("dms", False)

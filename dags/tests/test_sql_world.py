@@ -29,10 +29,10 @@ def cursor_on(world, database="master", autocommit=True, server="sql01"):
         ("ALTER DATABASE [Sales] SET OFFLINE;", "SET OFFLINE"),
         ("ALTER DATABASE [Sales] SET READ_ONLY WITH NO_WAIT;", "expected a name"),
         ("BACKUP LOG [Sales] TO DISK = N'x.trn' WITH COPY_ONLY;", "COPY_ONLY"),
-        ("SELECT name FROM sys.master_files;", "sys.master_files"),
+        ("SELECT name FROM sys.dm_exec_sessions;", "sys.dm_exec_sessions"),
         ("SELECT secret_column FROM sys.databases;", "the column secret_column"),
         ("SELECT CAST(1 AS int);", "CAST"),
-        ("SELECT SUSER_SNAME();", "the function SUSER_SNAME"),
+        ("SELECT ORIGINAL_LOGIN();", "the function ORIGINAL_LOGIN"),
         ("EXEC sp_who;", "EXEC sp_who"),
     ],
 )
@@ -152,3 +152,67 @@ def test_a_log_chain_begins_with_a_full_backup_and_breaks_in_simple_recovery(wor
     world.take_backup("sql01", "Chain", "FULL", "chain_again.bak")
     assert base() is not None
     cursor_on(world).execute(sql_statements.backup_log("Chain", "chain_2.trn"))
+
+
+THUMBPRINT = "0x00112233445566778899AABBCCDDEEFF00112233"
+
+
+def one_row(world, sql, database="master", server="sql01", user="u"):
+    cursor = SqlEngine(world).connect(server=server, user=user, password="p", database=database, autocommit=True).cursor()
+    cursor.execute(sql)
+    return rows_as_dicts(cursor)[0]
+
+
+def test_a_tde_database_shows_its_key_thumbprint_and_a_server_shows_the_keys_that_open_it(world):
+    """varbinary comes back as bytes (the Data Factory fake refuses them in a Lookup): only the
+    CONVERT style 1 text form leaves the engine. A certificate uploaded to a managed instance opens
+    restores but is not in sys.certificates (Microsoft's tde-certificate-migrate)."""
+    world.update_database("sql01", "Sales", encryptorThumbprint=THUMBPRINT)
+    with pytest.raises(sql_world.ProgrammingError, match="without style 1"):
+        cursor_on(world).execute("SELECT CONVERT(varchar(66), encryptor_thumbprint) AS t FROM sys.dm_database_encryption_keys;")
+    assert sql_statements.parse_encryption_key_thumbprint([one_row(world, sql_statements.encryption_key_thumbprint("Sales"))]) == THUMBPRINT
+    world.put_database("sql01", "Plain")
+    cursor = cursor_on(world)
+    cursor.execute(sql_statements.encryption_key_thumbprint("Plain"))
+    assert rows_as_dicts(cursor) == []
+
+    def matching(server):
+        return sql_statements.parse_server_keys_matching([one_row(world, sql_statements.server_keys_matching(THUMBPRINT.lower()), server=server)])
+
+    world.add_server_key("vm-prod", THUMBPRINT, private_key=False)
+    assert matching("vm-prod") == 0  # a certificate without its private key opens nothing
+    world.add_server_key("vm-prod", THUMBPRINT, kind="asymmetricKey")
+    assert matching("vm-prod") == 1
+    world.add_server_key("mi-prod", THUMBPRINT, kind="uploaded")
+    assert matching("mi-prod") == 0
+
+
+def test_permissions_of_the_sessions_login(world):
+    """A login the world does not list is a sysadmin; a listed one holds what is listed."""
+    def held(sql, **where):
+        return sql_statements.parse_login_permission([one_row(world, sql, **where)])
+
+    control_server = sql_statements.server_permission("CONTROL SERVER")
+    reads_sales = sql_statements.database_permission("Sales", "SELECT")
+    assert held(control_server, user="Admin") == sql_statements.LoginPermission("Admin", True)
+    assert held(reads_sales, user="Admin").granted
+    world.set_login("sql01", "reader", [], {"Sales": ["SELECT"]})
+    assert held(control_server, user="reader") == sql_statements.LoginPermission("reader", False)
+    assert held(reads_sales, user="reader") == sql_statements.LoginPermission("reader", True)
+    world.set_login("sql01", "stranger", [])  # no user in Sales: HAS_DBACCESS is 0
+    assert held(reads_sales, user="stranger") == sql_statements.LoginPermission("stranger", False)
+    world.set_login("db-prod", "loader", [], {"Sales": ["INSERT"]})
+    world.put_database("db-prod", "Sales")
+    owns_target = sql_statements.database_permission("Sales", "CONTROL", connected_database="Sales")
+    assert not held(owns_target, server="db-prod", database="Sales", user="loader").granted
+
+
+def test_a_managed_instance_reports_its_storage_and_a_database_its_size(world):
+    world.update_database("sql01", "Sales", sizeMb=1000)
+    assert sql_statements.parse_database_size_mb([one_row(world, sql_statements.database_size("Sales"))]) == 1000
+    world.put_database("mi-prod", "Other")
+    world.update_database("mi-prod", "Other", sizeMb=500)
+    reserved, used = sql_statements.parse_instance_storage([one_row(world, sql_statements.instance_storage(), server="mi-prod")])
+    assert reserved == 32768 and used >= 500
+    with pytest.raises(sql_world.DatabaseError, match="Invalid object name 'sys.server_resource_stats'"):
+        cursor_on(world).execute(sql_statements.instance_storage())

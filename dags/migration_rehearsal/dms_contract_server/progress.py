@@ -5,7 +5,8 @@ database under `backupConfiguration.sourceLocation.fileShare.path` count):
 - no full backup yet: `WaitForFullBackupUploadOperation`, the target database is absent;
 - a step finishes restoring the file in progress (the target gets that backup's tables) and starts
   the next one: first the newest full backup (the target database appears RESTORING; one taken
-  without CHECKSUM fails the migration, as DMS does), then the
+  without CHECKSUM fails the migration, as DMS does; so does a backup of a TDE-encrypted database
+  where the target has no key of its thumbprint, as SQL Server's restore does: message 33111), then the
   log backups whose LSN range continues the restored one (firstLsn <= restored < lastLsn), in LSN
   order; log backups that end before it are ignored; one that starts after it blocks the restore
   (`restoreBlockingReason`) until the missing backup appears;
@@ -125,6 +126,11 @@ def _start_restoring(world: World, migration: Dict[str, Any], backup: Dict[str, 
         fail(migration, "MigrationRestoreFailed",
              "Full backup %s is missing checksum. Provide full backup with checksum." % backup["fileName"])
         return
+    thumbprint = backup.get("encryptorThumbprint")
+    if thumbprint and not any(_opens(key, thumbprint) for key in world.server_keys(migration["targetServer"])):
+        fail(migration, "MigrationRestoreFailed",
+             "Cannot find server certificate with thumbprint '%s'. RESTORE DATABASE is terminating abnormally." % thumbprint)
+        return
     if backup["type"] == "FULL":
         restore["full"] = backup["fileName"]
         world.put_database(
@@ -134,8 +140,19 @@ def _start_restoring(world: World, migration: Dict[str, Any], backup: Dict[str, 
             created_by="dms:" + migration["migrationOperationId"],
             restored_from=_origin(migration),
         )
+        source = world.database(migration["sourceServer"], migration["sourceDatabaseName"]) or {}
+        # A restore creates the files at their size on the source, encrypted with the same key.
+        changes = {"encryptorThumbprint": thumbprint}
+        if "sizeMb" in source:
+            changes["sizeMb"] = source["sizeMb"]
+        world.update_database(migration["targetServer"], migration["targetDbName"], **changes)
     restore["current"] = backup["fileName"]
     migration["migrationState"] = "Restoring"
+
+
+def _opens(key: Dict[str, Any], thumbprint: str) -> bool:
+    """A certificate with its private key, an asymmetric key, or a certificate uploaded to a managed instance."""
+    return key["thumbprint"].lower() == thumbprint.lower() and (key["kind"] != "certificate" or key["privateKey"])
 
 
 def _recover(world: World, migration: Dict[str, Any]) -> None:
