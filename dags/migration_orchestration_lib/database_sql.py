@@ -56,6 +56,40 @@ class DatabaseSql:
         )
         return statements.parse_user_tables(source), statements.parse_user_tables(target)
 
+    def source_server_permission(self, database: DatabaseMigration, permission: str) -> statements.LoginPermission:
+        rows = self._run(_source(database, "master"), statements.server_permission(permission), "source-server-permission")
+        return statements.parse_login_permission(rows)
+
+    def database_permissions(
+        self, database: DatabaseMigration, on_source: str, on_target: str
+    ) -> Tuple[statements.LoginPermission, statements.LoginPermission]:
+        """Whether the sessions' logins hold `on_source` on the source database and `on_target` on
+        the target database (run together)."""
+        target_connects_to = statements.connect_database(database.target_kind, database.target_database)
+        source, target = self._run_together(
+            (_source(database, "master"), statements.database_permission(database.source_database, on_source), "source-permission"),
+            (_target(database, target_connects_to),
+             statements.database_permission(database.target_database, on_target, target_connects_to), "target-permission"),
+        )
+        return statements.parse_login_permission(source), statements.parse_login_permission(target)
+
+    def source_encryption_thumbprint(self, database: DatabaseMigration) -> Optional[str]:
+        """The thumbprint of the key protecting the source's database encryption key (TDE), or None."""
+        rows = self._run(_source(database, "master"), statements.encryption_key_thumbprint(database.source_database), "source-encryption")
+        return statements.parse_encryption_key_thumbprint(rows)
+
+    def target_keys_matching(self, database: DatabaseMigration, thumbprint: str) -> int:
+        rows = self._run(_target(database, "master"), statements.server_keys_matching(thumbprint), "target-keys")
+        return statements.parse_server_keys_matching(rows)
+
+    def restore_space(self, database: DatabaseMigration) -> Tuple[Optional[int], Optional[Tuple[int, int]]]:
+        """The source database's size (MB) and the managed instance's (reserved, used) storage (MB)."""
+        source, target = self._run_together(
+            (_source(database, "master"), statements.database_size(database.source_database), "source-size"),
+            (_target(database, "master"), statements.instance_storage(), "target-storage"),
+        )
+        return statements.parse_database_size_mb(source), statements.parse_instance_storage(target)
+
     def freeze_source(self, database: DatabaseMigration) -> statements.DatabaseState:
         return statements.parse_database_state(self._run(*self._freeze(database)))
 

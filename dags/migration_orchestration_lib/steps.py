@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any, Dict, Optional
 
 from migration_orchestration_lib import cutover_steps
+from migration_orchestration_lib import migration_prerequisites as prerequisites
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib import source_freeze
 from migration_orchestration_lib import sql_statements as statements
@@ -151,13 +152,17 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
                 "SqlDb target database %s must exist, with its schema, before the migration" % database.target_database
             )
         _check_schema_deployed(ctx)
+        prerequisites.check_logins(ctx)
         return
     if target is not None:
         raise StepFailure(
             "target database %s already exists on %s (%s) and no migration of %s created it: refusing to overwrite it"
             % (database.target_database, database.target_server, target.state, database.source_database)
         )
+    prerequisites.check_logins(ctx)
     _check_full_backup(ctx)
+    prerequisites.check_encryption_key(ctx)
+    prerequisites.check_instance_storage(ctx)
     if database.target_kind == "SqlVm":
         _check_target_version(ctx)
 

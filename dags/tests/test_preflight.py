@@ -9,11 +9,11 @@ import pytest
 from conftest import database_entry, load_plan_document, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
-from migration_orchestration_lib.rehearsal import seed_world
+from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN, seed_world
 from task_driver import RunDriver
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
 
 ACCESSES = ["direct", "dataFactory"]
 
@@ -127,6 +127,130 @@ def test_preflight_refuses_a_restore_whose_newest_full_backup_in_the_share_has_n
 def test_preflight_passes_a_full_backup_without_checksum_outside_the_share(rehearsal_world, access):
     plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline"))
     world.world.take_backup("sql01", "Sales", "FULL", "D:\\local\\Sales_nightly.bak", checksum=False)
+    driver = RunDriver(dag)
+    driver.run_database("db")
+    assert driver.outcome("db") == "migrated", driver.errors
+
+
+THUMBPRINT = "0x5E1F0A2B3C4D5E6F708192A3B4C5D6E7F8091A2B"
+
+
+def encrypt_source(world, plan):
+    """TDE on the source, and a full backup taken since (TDE encrypts it) in the share."""
+    world.world.update_database("sql01", "Sales", encryptorThumbprint=THUMBPRINT)
+    share = plan.source_of(plan.database("db")).backup_file_share.path
+    world.world.take_backup("sql01", "Sales", "FULL", share + "\\Sales_encrypted.bak")
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_tde_source_whose_sql_vm_lacks_its_certificate(rehearsal_world, access):
+    """Backups of a TDE-encrypted database restore only where the certificate protecting its
+    encryption key is (with its private key): DMS would fail the restore, an offline one after the
+    freeze. A certificate of that thumbprint without its private key does not open it either."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline", target="vm-prod"))
+    encrypt_source(world, plan)
+    world.world.add_server_key("vm1", THUMBPRINT, private_key=False)
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert THUMBPRINT in message and "vm-prod" in message and "CREATE CERTIFICATE" in message
+
+
+@pytest.mark.parametrize("kind", ["certificate", "asymmetricKey"])
+def test_a_tde_source_migrates_to_a_sql_vm_holding_its_key(rehearsal_world, kind):
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline", target="vm-prod"))
+    encrypt_source(world, plan)
+    world.world.add_server_key("vm1", THUMBPRINT.lower(), kind=kind)
+    driver = RunDriver(dag)
+    driver.run_database("db")
+    assert driver.outcome("db") == "migrated", driver.errors
+
+
+def test_a_tde_source_to_a_managed_instance_is_left_to_dms(rehearsal_world):
+    """A certificate uploaded to a managed instance is not visible in sys.certificates and ARM
+    cannot read it back: preflight cannot judge it. Without it DMS fails the restore (online:
+    before anything froze) and the rollback leaves the source as it was."""
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales"))
+    encrypt_source(world, plan)
+    driver = RunDriver(dag)
+    states = driver.run_database("db")
+    assert states["db.preflight"] == "success" and states["db.wait_for_migration"] == "failed"
+    assert "Cannot find server certificate" in driver.errors["db.wait_for_migration"] and world.source_writable()
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_restore_whose_source_login_lacks_control_server(rehearsal_world, access):
+    """DMS's source login must be in sysadmin or hold CONTROL SERVER (Microsoft's prerequisite);
+    the DAG's session runs as that login in both SQL accesses of the rehearsal."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline"))
+    world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONTROL"]})
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "CONTROL SERVER" in message and REHEARSAL_LOGIN in message and "sql01" in message
+
+
+def test_preflight_passes_a_source_login_granted_control_server(rehearsal_world):
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline"))
+    world.world.set_login("sql01", REHEARSAL_LOGIN, ["CONTROL SERVER"])
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_sqldb_copy_whose_source_login_cannot_read_the_source(rehearsal_world, access):
+    """A copy needs the source login in db_datareader (SELECT on the database); a login with no
+    user in the database cannot read it either."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    for grants in ({"Sales": ["CONNECT"]}, {}):
+        world.world.set_login("sql01", REHEARSAL_LOGIN, [], grants)
+        driver = RunDriver(dag)
+        message = refused(driver, world, driver.run_database("db"))
+        assert "db_datareader" in message and "Sales" in message
+
+
+@pytest.mark.parametrize("access, judged", [("direct", True), ("dataFactory", False)])
+def test_a_sqldb_target_login_that_is_not_db_owner_is_refused_where_the_dag_logs_in_as_it(rehearsal_world, access, judged):
+    """DMS's target login must be in db_owner of the target database. Through Data Factory the
+    factory's managed identity logs in to the target, not DMS's login: that side is not judged."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.set_login("sqlprod", REHEARSAL_LOGIN, [], {"Sales": ["SELECT", "INSERT"]})
+    driver = RunDriver(dag)
+    if judged:
+        message = refused(driver, world, driver.run_database("db"))
+        assert "db_owner" in message and "db-prod" in message
+    else:
+        assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_restore_into_a_managed_instance_without_room(rehearsal_world, access):
+    """A restore creates the source's data and log files at their size; the managed instance's
+    reserved storage minus what its databases use must hold them."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline"))
+    world.world.update_database("sql01", "Sales", sizeMb=40000)
+    with world.world.transaction() as state:
+        state["servers"]["mi-contoso-prod"]["reservedStorageMb"] = 32768
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "mi-prod" in message and "40000 MB" in message and "storageSizeInGB" in message
+
+
+def test_preflight_passes_a_managed_instance_with_room(rehearsal_world):
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline"))
+    world.world.update_database("sql01", "Sales", sizeMb=40000)
+    with world.world.transaction() as state:
+        state["servers"]["mi-contoso-prod"]["reservedStorageMb"] = 65536
+    driver = RunDriver(dag)
+    driver.run_database("db")
+    assert driver.outcome("db") == "migrated", driver.errors
+
+
+def test_a_tde_source_migrates_to_a_managed_instance_holding_its_uploaded_certificate(rehearsal_world):
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales"))
+    encrypt_source(world, plan)
+    world.world.add_server_key("mi-contoso-prod", THUMBPRINT, kind="uploaded")
     driver = RunDriver(dag)
     driver.run_database("db")
     assert driver.outcome("db") == "migrated", driver.errors
