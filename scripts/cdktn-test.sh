@@ -12,7 +12,8 @@
 #      no cdktf-cli (jest needs no CLI);
 #      `npm install` (prefer-offline) keeps every other locked version;
 #   3. type-checks the library, main.ts and the construct tests against the fork's declarations;
-#   4. runs the construct, host, monitoring and plan jest tests with --ci (no snapshot is written). The
+#   4. runs the construct, host, monitoring, plan and upgrade-contract jest tests with --ci (no snapshot is written;
+#      the upgrade contract proves the fork gives every stateful resource the address cdktf gives it). The
 #      recorded snapshots are compared as they are: they hold only the alert and diagnostic-setting
 #      resources, as objects, so neither the azurerm version a provider package binds nor the
 #      layout of `Testing.synth`'s JSON is in them;
@@ -28,7 +29,7 @@ set -euo pipefail
 cdktn_version="${CDKTN_VERSION:-0.24.0}"
 provider_version="${CDKTN_PROVIDER_AZURERM_VERSION:-16.1.0}"
 constructs_version="${CDKTN_CONSTRUCTS_VERSION:-10.7.2}"
-test_paths=(__tests__/constructs __tests__/hosts __tests__/monitoring __tests__/plan)
+test_paths=(__tests__/constructs __tests__/hosts __tests__/monitoring __tests__/plan __tests__/upgrade)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 label="cdktn test"
@@ -63,7 +64,7 @@ trap 'exit 143' TERM HUP
 phase "copy sources"
 # What a fresh clone has (tracked files and new ones that are not ignored), limited to what the
 # tests need: no dist/, cdktf.out/, .venv/, __pycache__ or DAG tests.
-wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|dags/airflow-environments\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$)'
+wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|dags/airflow-environments\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$|scripts/validate-variants\.ts$)'
 if git -C "$repo_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard) |
     while IFS= read -r -d '' path; do
@@ -149,7 +150,8 @@ cat > tsconfig.cdktn.json <<'JSON'
     "__tests__/hosts/**/*.ts",
     "__tests__/security/**/*.ts",
     "__tests__/monitoring/**/*.ts",
-    "__tests__/plan/**/*.ts"
+    "__tests__/plan/**/*.ts",
+    "__tests__/upgrade/**/*.ts"
   ]
 }
 JSON
