@@ -9,9 +9,10 @@ Decided from DMS and SQL state, read again in this task:
    (`source_freeze`: writable, or the restriction the team had chosen, which stays), unless DMS completed the migration and validation
    passed (then `done` succeeded and no rollback runs), or a run declared this migration migrated
    (`handoffs`), or this run validated it (only `done` failed, and an attempt of it whose worker
-   lost its heartbeat may still be declaring it): applications may write to that target by now,
-   and a writable source beside it would split them. The rollback then fails, source frozen, for a
-   person to decide.
+   lost its heartbeat may still be declaring it), or it had completed with its source frozen before
+   this run began (that record may be lost): applications may write to that target by now, and a
+   writable source beside it would split them. The rollback then fails, source frozen, for a person
+   to decide.
 A database whose cutover window closed before its cutover was requested (a step raised
 `WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
 removed, the DAG's freeze is undone; the next run waits for the next window. So does an
@@ -23,9 +24,10 @@ from __future__ import annotations
 from typing import List
 
 from migration_orchestration_lib import cutover_steps, source_freeze, target_removal
-from migration_orchestration_lib.handoffs import declared_migrated
+from migration_orchestration_lib import migration_stage as stages
+from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
 from migration_orchestration_lib.migration_stage import Standing
-from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, WINDOW_MISSED_KEY, StepContext, StepFailure, StepResult
+from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, SOURCE_FROZEN_KEY, STAGE_KEY, WINDOW_MISSED_KEY, StepContext, StepFailure, StepResult
 from migration_orchestration_lib.steps import standing
 
 
@@ -64,26 +66,37 @@ def roll_back(ctx: StepContext) -> StepResult:
     else:
         actions.append(decision.reason)
     source = ctx.sql.source_state(database)
-    handed_off = _handed_off(ctx, now) if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live else ""
-    if handed_off:
-        cutover_steps.release(ctx)
-        raise StepFailure(
-            "%s; source database %s kept frozen: %s, so applications may write to the target by now and a writable "
-            "source would split them. Make the source writable yourself only if nothing uses the target"
-            % ("; ".join(actions), database.source_database, handed_off)
-        )
+    if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live:
+        why = _maybe_in_use(ctx, now)
+        if why:
+            cutover_steps.release(ctx)
+            raise StepFailure(
+                "%s; source database %s kept frozen: %s, so applications may write to the target by now and a "
+                "writable source would split them. A person must decide: make the source writable yourself only if "
+                "nothing uses the target" % ("; ".join(actions), database.source_database, why)
+            )
     actions.extend(filter(None, [source_freeze.unfreeze(ctx, database, source)]))
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
 
 
-def _handed_off(ctx: StepContext, now: Standing) -> str:
-    """Why applications may use the live target by now ('' when nothing handed it to them)."""
+def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
+    """Why a completed migration's target may be in use (empty: it is not). A run may hand the writes back
+    to the source only where it saw DMS complete the migration, or froze the source itself: a migration
+    completed, its source frozen, before this run began may have been declared migrated by a run whose
+    record (`handoffs`) Airflow lost."""
     if declared_migrated(ctx, now.operation_id):
         return "an earlier run declared migration %s migrated" % now.operation_id
     if ctx.validated():  # only `done` failed: an attempt of it whose worker lost its heartbeat may still declare it
         return "this run validated migration %s and its done task may still declare it migrated; run again to declare it" % now.operation_id
-    return ""
+    found = ctx.preflight_facts()
+    if found and (found.get(STAGE_KEY) != stages.SUCCEEDED or not found.get(SOURCE_FROZEN_KEY)):
+        return ""
+    return (
+        "migration %s had already completed when this run began, its source frozen (DMS %s), and whether a run declared "
+        "it migrated is known only from the Airflow Variable %s, which is missing (never written, or lost with "
+        "Airflow's metadata)" % (now.operation_id, now.migration.migration_status, handoff_key(now.operation_id))
+    )
 
 
 def _window_missed(ctx: StepContext) -> str:

@@ -1,7 +1,8 @@
 """What a step sees when its task runs: the plan entry, its services, and this run's XComs.
 
 Steps decide from DMS and SQL state (see `migration_stage`), never from the run's task states:
-XCom carries only this run's deadline (from preflight) and informational return values.
+XCom carries only this run's deadline and what its preflight found (the migration's stage, the source
+frozen by the DAG or not), and informational return values.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ VALIDATE_TASK = "validate"
 VALIDATED = "validated"  # validate's return value: it passed in this run
 AWAIT_CUTOVER_TASK = "await_cutover"
 DEADLINE_KEY = "deadline"
+STAGE_KEY = "stage"  # preflight's return value: where the migration stood when this run began,
+SOURCE_FROZEN_KEY = "sourceFrozen"  # ... and whether the DAG's freeze held the source then
 CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO UTC), None without windows
 WINDOW_KEY = "window"  # ... and the window's opening (ISO UTC), None without windows
 WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
@@ -142,8 +145,12 @@ class StepContext:
 
     def preflight_passed(self) -> bool:
         """Whether this run's preflight passed on this database (it returns the deadline)."""
+        return bool(self.preflight_facts())
+
+    def preflight_facts(self) -> Mapping[str, Any]:
+        """What this run's preflight found (empty: it did not pass): DEADLINE_KEY, STAGE_KEY, SOURCE_FROZEN_KEY."""
         facts = self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK)) or {}
-        return isinstance(facts, Mapping) and DEADLINE_KEY in facts
+        return facts if isinstance(facts, Mapping) and DEADLINE_KEY in facts else {}
 
     def validated(self) -> bool:
         """Whether this run's validate passed on this database (DMS had completed the migration)."""

@@ -33,7 +33,7 @@ from migration_orchestration_lib.handoffs import declare_migrated, declared_migr
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, DEADLINE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
 AWAIT_CUTOVER = AWAIT_CUTOVER_TASK
@@ -127,7 +127,9 @@ def preflight(ctx: StepContext) -> StepResult:
         "source %s ONLINE (%s%s), migration %s" % (
             database.source_database, source.recovery_model, _restriction(ctx, source), now.describe()
         ),
-        return_value={DEADLINE_KEY: deadline.isoformat(), "stage": now.stage},
+        return_value={
+            DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: source_freeze.frozen_by_dag(ctx, database, source)
+        },
     )
 
 

@@ -101,7 +101,9 @@ def test_a_rollback_after_a_failed_migration_leaves_a_read_only_source_read_only
     assert access_of(world) == READ_ONLY
 
 
-@pytest.mark.parametrize("crash_after", ["freeze_source", "final_backup", "wait_for_migration"])
+# After wait_for_migration DMS completed before the re-run began: its rollback keeps the freeze and asks a
+# person (test_lost_records.py: whether a run declared it migrated is a record Airflow may have lost).
+@pytest.mark.parametrize("crash_after", ["freeze_source", "final_backup"])
 def test_a_crash_then_a_failing_rerun_restores_what_was_there_before_the_freeze(rehearsal_world, monkeypatch, crash_after):
     monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
     restriction = (False, "RESTRICTED_USER")
