@@ -42,7 +42,8 @@ class AirflowVariableRecords:
     the DAG froze it), one Airflow Variable each (empty: none)."""
 
     def get(self, key: str) -> Optional[str]:
-        return get_variable(key) or None
+        """The value; "" once cleared, None when Airflow holds no such Variable (never set, or lost)."""
+        return get_variable(key)
 
     def put(self, key: str, value: str) -> None:
         set_variable(key, value)

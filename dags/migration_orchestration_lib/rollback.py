@@ -12,7 +12,8 @@ Decided from DMS and SQL state, read again in this task:
    lost its heartbeat may still be declaring it), or it had completed with its source frozen before
    this run began (that record may be lost): applications may write to that target by now, and a
    writable source beside it would split them. The rollback then fails, source frozen, for a person
-   to decide.
+   to decide; so it does where the record of the source's access before the freeze is lost
+   (`source_freeze.unknown_freeze`).
 A database whose cutover window closed before its cutover was requested (a step raised
 `WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
 removed, the DAG's freeze is undone; the next run waits for the next window. So does an
@@ -75,7 +76,7 @@ def roll_back(ctx: StepContext) -> StepResult:
                 "writable source would split them. A person must decide: make the source writable yourself only if "
                 "nothing uses the target" % ("; ".join(actions), database.source_database, why)
             )
-    actions.extend(filter(None, [source_freeze.unfreeze(ctx, database, source)]))
+    _undo_freeze(ctx, now, source, actions)
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
 
@@ -99,6 +100,15 @@ def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
     )
 
 
+def _undo_freeze(ctx: StepContext, now: Standing, source, actions: List[str]) -> None:
+    """The DAG's own freeze undone (`source_freeze`); with its record lost, nothing is guessed: a person decides."""
+    unknown = source_freeze.unknown_freeze(ctx, ctx.database, source, now)
+    if unknown:
+        cutover_steps.release(ctx)
+        raise StepFailure("; ".join(actions + [unknown]))
+    actions.extend(filter(None, [source_freeze.unfreeze(ctx, ctx.database, source)]))
+
+
 def _window_missed(ctx: StepContext) -> str:
     for task in WINDOW_CHECKED_TASKS:
         missed = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(task), key=WINDOW_MISSED_KEY)
@@ -112,7 +122,7 @@ def _back_to_replicating(
 ) -> StepResult:
     database = ctx.database
     actions = [why]
-    actions.extend(filter(None, [source_freeze.unfreeze(ctx, database, ctx.sql.source_state(database))]))
+    _undo_freeze(ctx, now, ctx.sql.source_state(database), actions)
     if now.is_active:
         actions.append("migration %s keeps replicating and its target is kept (never deleted)" % now.operation_id)
     actions.append(next_step)

@@ -96,6 +96,9 @@ def preflight(ctx: StepContext) -> StepResult:
         raise StepFailure("source database %s not found on %s" % (database.source_database, database.source_server))
     if source.state != "ONLINE":
         raise StepFailure("source database %s is %s, not ONLINE" % (database.source_database, source.state))
+    unknown = None if now.is_live else source_freeze.unknown_freeze(ctx, database, source, now)
+    if unknown:  # recording this access as the one before the freeze could keep the DAG's freeze for good
+        raise StepFailure(unknown)
     if database.restores_backups and not now.is_live and source.recovery_model == "SIMPLE":
         raise StepFailure(
             "%s needs log backups (the DAG takes the final one), so the FULL recovery model; %s uses SIMPLE"
@@ -291,7 +294,13 @@ def freeze_source(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
-    source_freeze.remember_before_freeze(ctx, database)  # before the admission: its read may take pokes
+    if source_freeze.before_freeze(ctx, database) is None:  # recorded before the admission: its read may take pokes
+        source = ctx.sql.source_state(database, "before-freeze")
+        unknown = source_freeze.unknown_freeze(ctx, database, source, now)  # the record lost: this may be our freeze
+        if unknown and not now.is_live:
+            raise StepFailure(unknown)
+        if not unknown:  # (a completed migration's source stays as it is; its rollback asks a person)
+            source_freeze.remember_before_freeze(ctx, database, source)
     if ctx.plan.is_gated(database) and not _freeze_begun(ctx):
         cutover_steps.admit_freeze(ctx)
     ctx.sql.freeze_source(database)

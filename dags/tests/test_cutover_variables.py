@@ -61,6 +61,8 @@ class DeclareAndReadHandoff(BaseOperator):
         READ["handoff before"] = store.get(handoff_key("3f0c5e4e-0000-4000-8000-000000000001"))
         store.put(handoff_key("3f0c5e4e-0000-4000-8000-000000000001"), "contoso-sql/database_1")
         READ["handoff after"] = store.get(handoff_key("3f0c5e4e-0000-4000-8000-000000000001"))
+        store.put("migration_source_before_freeze__sql01__Sales", "")  # cleared by an unfreeze
+        READ["cleared"] = store.get("migration_source_before_freeze__sql01__Sales")
 
 
 def test_a_handoff_a_task_declares_is_kept_by_airflow_and_read_back():
@@ -71,6 +73,7 @@ def test_a_handoff_a_task_declares_is_kept_by_airflow_and_read_back():
 
     assert READ["handoff before"] is None
     assert READ["handoff after"] == "contoso-sql/database_1"
+    assert READ["cleared"] == "", "a cleared record is not a missing one (`source_freeze.unknown_freeze`)"
     from airflow.models import Variable
 
     assert Variable.get("migration_migrated__3f0c5e4e-0000-4000-8000-000000000001") == "contoso-sql/database_1"
