@@ -78,7 +78,7 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.encryption_key_thumbprint(database.source_database), "source-encryption")
         return statements.parse_encryption_key_thumbprint(rows)
 
-    def target_keys_matching(self, database: DatabaseMigration, thumbprint: str) -> int:
+    def target_keys_matching(self, database: DatabaseMigration, thumbprint: str) -> Optional[int]:
         rows = self._run(_target(database, "master"), statements.server_keys_matching(thumbprint), "target-keys")
         return statements.parse_server_keys_matching(rows)
 

@@ -62,7 +62,8 @@ def check_encryption_key(ctx: StepContext) -> None:
     if database.target_kind != "SqlVm":
         return
     thumbprint = ctx.sql.source_encryption_thumbprint(database)
-    if thumbprint is None or ctx.sql.target_keys_matching(database, thumbprint) > 0:
+    matching = None if thumbprint is None else ctx.sql.target_keys_matching(database, thumbprint)
+    if matching is None or matching > 0:
         return
     raise StepFailure(
         "%s: source database %s is encrypted (TDE) by the key of thumbprint %s, which SQL Server on %s does not hold "

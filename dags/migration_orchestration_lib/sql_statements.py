@@ -195,14 +195,22 @@ def parse_login_permission(rows: Sequence[Mapping[str, Any]]) -> LoginPermission
     return LoginPermission(login_name=str(row["login_name"]), granted=row["has_permission"] is not None and _as_bool(row["has_permission"]))
 
 
+def _if_permitted(server_permission: str, query: str, unknown: str) -> str:
+    """`query` where the session's login holds `server_permission`, else one row of NULLs (`unknown`):
+    what the login may not see is not judged."""
+    return "IF HAS_PERMS_BY_NAME(NULL, NULL, %s) = 1\n    %s\nELSE\n    SELECT %s;" % (
+        quote_literal(server_permission), query, unknown)
+
+
 def encryption_key_thumbprint(database: str) -> str:
     """The thumbprint (0x hex) of the server certificate or asymmetric key protecting the database
-    encryption key of `database` (TDE); no row when it has none. Backups taken while it has one can
-    be restored only where that certificate, with its private key, or that asymmetric key is."""
-    return (
+    encryption key of `database` (TDE); no row when it has none, NULL when the login may not read it
+    (the view needs VIEW SERVER STATE). Backups taken while it has one can be restored only where
+    that certificate, with its private key, or that asymmetric key is."""
+    return _if_permitted("VIEW SERVER STATE", (
         "SELECT CONVERT(varchar(66), k.encryptor_thumbprint, 1) AS encryptor_thumbprint "
         "FROM sys.dm_database_encryption_keys AS k WHERE k.database_id = DB_ID(%s);" % quote_literal(database)
-    )
+    ), "NULL AS encryptor_thumbprint")
 
 
 def parse_encryption_key_thumbprint(rows: Sequence[Mapping[str, Any]]) -> Optional[str]:
@@ -213,19 +221,23 @@ def parse_encryption_key_thumbprint(rows: Sequence[Mapping[str, Any]]) -> Option
 
 def server_keys_matching(thumbprint: str) -> str:
     """How many keys in master can open a database encryption key of that thumbprint: certificates
-    holding their private key, and asymmetric keys (an EKM provider's). Run from master."""
+    holding their private key, and asymmetric keys (an EKM provider's). Run from master. NULL where
+    the login does not see every key (metadata visibility: VIEW ANY DEFINITION)."""
     if not re.match(r"^0x[0-9A-Fa-f]{2,64}$", thumbprint or ""):
         raise StatementError("a thumbprint is 0x and hex digits, got %r" % (thumbprint,))
     literal = quote_literal(thumbprint)
-    return (
+    return _if_permitted("VIEW ANY DEFINITION", (
         "SELECT (SELECT COUNT(*) FROM sys.certificates WHERE CONVERT(varchar(66), thumbprint, 1) = %(t)s "
         "AND pvt_key_encryption_type <> 'NA') + (SELECT COUNT(*) FROM sys.asymmetric_keys "
         "WHERE CONVERT(varchar(66), thumbprint, 1) = %(t)s) AS matching_keys;" % {"t": literal}
-    )
+    ), "NULL AS matching_keys")
 
 
-def parse_server_keys_matching(rows: Sequence[Mapping[str, Any]]) -> int:
-    return int(rows[0]["matching_keys"]) if rows else 0
+def parse_server_keys_matching(rows: Sequence[Mapping[str, Any]]) -> Optional[int]:
+    """None: the login may not see them all."""
+    if not rows:
+        return 0
+    return None if rows[0]["matching_keys"] is None else int(rows[0]["matching_keys"])
 
 
 def database_size(database: str) -> str:
@@ -244,11 +256,12 @@ def parse_database_size_mb(rows: Sequence[Mapping[str, Any]]) -> Optional[int]:
 
 def instance_storage() -> str:
     """A managed instance's reserved storage and what all its database files use (MB), from its
-    latest 15-second report (Azure Monitor's metrics reserved_storage_mb and storage_space_used_mb)."""
-    return (
+    latest 15-second report (Azure Monitor's metrics reserved_storage_mb and storage_space_used_mb);
+    NULLs where the login may not read it (VIEW SERVER STATE)."""
+    return _if_permitted("VIEW SERVER STATE", (
         "SELECT TOP (1) reserved_storage_mb, CONVERT(bigint, storage_space_used_mb) AS storage_space_used_mb "
         "FROM sys.server_resource_stats ORDER BY start_time DESC;"
-    )
+    ), "NULL AS reserved_storage_mb, NULL AS storage_space_used_mb")
 
 
 def parse_instance_storage(rows: Sequence[Mapping[str, Any]]) -> Optional[Tuple[int, int]]:

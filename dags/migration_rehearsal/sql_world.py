@@ -14,6 +14,9 @@ What it knows:
   managed instance through ARM is not shown, as Microsoft documents), `sys.master_files` (one data
   file per database holding its `sizeMb`, in 8-KB pages), and on a managed instance
   `sys.server_resource_stats` (one row: its reserved storage, and the size of all its databases);
+  the two dynamic management views refuse a login without VIEW SERVER STATE (message 300), and
+  master's keys are visible only to one with VIEW ANY DEFINITION (metadata visibility: the world's
+  keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
   permissions, from the server's `logins`), `HAS_DBACCESS`, `DB_NAME()`;
 - `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER`,
@@ -394,14 +397,18 @@ class _Session:
         if parts in (("sys", "tables"), ("sys", "schemas")):
             return self._tables(database, schemas=parts[-1] == "schemas")
         if parts == ("sys", "dm_database_encryption_keys"):
+            self._require_server_state()
             return self._encryption_keys()
         if parts in (("sys", "certificates"), ("master", "sys", "certificates"), ("sys", "asymmetric_keys"), ("master", "sys", "asymmetric_keys")):
             in_master = len(parts) == 3 or database.lower() == "master"
-            return self._server_keys(certificates=parts[-1] == "certificates") if in_master else []
+            visible = in_master and self.has_permission(None, None, "VIEW ANY DEFINITION")
+            return self._server_keys(certificates=parts[-1] == "certificates") if visible else []
         if parts == ("sys", "master_files"):
             return self._master_files()
         if parts == ("sys", "server_resource_stats"):
-            return self._server_resource_stats()
+            rows = self._server_resource_stats()
+            self._require_server_state()
+            return rows
         if len(parts) == 1 and parts[0].startswith("#"):
             return [dict(row) for row in self._temp_table(parts[0])["rows"]]
         raise NotUnderstood("the table or view %s" % ".".join(name))
@@ -474,6 +481,14 @@ class _Session:
         used = sum(d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) for d in self.world.databases(self.server)) + SYSTEM_DATABASES_MB
         return [{"start_time": datetime.now(), "reserved_storage_mb": self.world.reserved_storage_mb(self.server),
                  "storage_space_used_mb": float(used)}]
+
+    def _require_server_state(self) -> None:
+        """Server-scoped dynamic management views need VIEW SERVER STATE (SQL Server's messages 300, 297)."""
+        if not self.has_permission(None, None, "VIEW SERVER STATE"):
+            raise DatabaseError(
+                "VIEW SERVER STATE permission was denied on object 'server', database 'master'. (300) "
+                "The user does not have permission to perform this action. (297)"
+            )
 
     def has_permission(self, securable: Optional[str], securable_class: Optional[str], permission: str) -> Optional[int]:
         """HAS_PERMS_BY_NAME for the server (NULL, NULL) and a database (name, 'DATABASE')."""

@@ -254,3 +254,20 @@ def test_a_tde_source_migrates_to_a_managed_instance_holding_its_uploaded_certif
     driver = RunDriver(dag)
     driver.run_database("db")
     assert driver.outcome("db") == "migrated", driver.errors
+
+
+@pytest.mark.parametrize("access, target, server, key", [  # through Data Factory the factory's identity logs in to a managed instance
+    ("direct", "mi-prod", "mi-contoso-prod", "uploaded"), ("direct", "vm-prod", "vm1", "certificate"), ("dataFactory", "vm-prod", "vm1", "certificate"),
+])
+def test_what_the_dags_target_login_may_not_see_is_not_judged(rehearsal_world, access, target, server, key):
+    """sys.server_resource_stats needs VIEW SERVER STATE, and master's certificates are shown only to a
+    login with VIEW ANY DEFINITION (metadata visibility). The DAG's target login needs neither to
+    migrate (it reads tables, drops a restoring target): a check it cannot read is left to DMS, not a
+    failed preflight nor a refusal of a certificate that is there."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline", target=target))
+    encrypt_source(world, plan)
+    world.world.add_server_key(server, THUMBPRINT, kind=key)
+    world.world.set_login(server, REHEARSAL_LOGIN, ["CREATE ANY DATABASE"], {"Sales": ["CONTROL"]})  # dbcreator's
+    driver = RunDriver(dag)
+    driver.run_database("db")
+    assert driver.outcome("db") == "migrated", driver.errors

@@ -216,3 +216,23 @@ def test_a_managed_instance_reports_its_storage_and_a_database_its_size(world):
     assert reserved == 32768 and used >= 500
     with pytest.raises(sql_world.DatabaseError, match="Invalid object name 'sys.server_resource_stats'"):
         cursor_on(world).execute(sql_statements.instance_storage())
+
+
+def test_what_a_login_may_not_see_the_statements_leave_unjudged(world):
+    """Server-scoped views refuse a login without VIEW SERVER STATE (message 300), and master's keys
+    are visible only with VIEW ANY DEFINITION (metadata visibility), as in SQL Server; the statements
+    answer NULL there, not an error or a count of what the login happens to see."""
+    world.update_database("sql01", "Sales", encryptorThumbprint=THUMBPRINT)
+    world.add_server_key("vm-prod", THUMBPRINT)
+    for server in ("sql01", "mi-prod", "vm-prod"):
+        world.set_login(server, "dbcreator", ["CREATE ANY DATABASE"])
+    with pytest.raises(sql_world.DatabaseError, match="VIEW SERVER STATE permission was denied"):
+        one_row(world, "SELECT database_id FROM sys.dm_database_encryption_keys;", user="dbcreator")
+    assert one_row(world, "SELECT COUNT(*) AS n FROM sys.certificates;", server="vm-prod", user="dbcreator")["n"] == 0
+
+    thumbprint = one_row(world, sql_statements.encryption_key_thumbprint("Sales"), user="dbcreator")
+    keys = one_row(world, sql_statements.server_keys_matching(THUMBPRINT), server="vm-prod", user="dbcreator")
+    storage = one_row(world, sql_statements.instance_storage(), server="mi-prod", user="dbcreator")
+    assert sql_statements.parse_encryption_key_thumbprint([thumbprint]) is None
+    assert sql_statements.parse_server_keys_matching([keys]) is None
+    assert sql_statements.parse_instance_storage([storage]) is None
