@@ -181,6 +181,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       rollbackFailedAlert: alerts.rollbackFailedAlert,
       migrationRunningLongAlert: alerts.migrationRunningLongAlert,
       migrationStalledAlert: alerts.migrationStalledAlert,
+      databases: plan.databases,
+      sourceFrozenTooLongAlert: alerts.sourceFrozenTooLongAlert,
       cutoverAwaitingApprovalAlert: alerts.cutoverAwaitingApprovalAlert,
       cutoverPostponedAlert: alerts.cutoverPostponedAlert,
       cutoverAlerts:

@@ -100,7 +100,8 @@ export { MigrationMonitoring } from './monitoring/migration-monitoring';
 export type { MigrationMonitoringOptions, MigrationMonitoringProps } from './monitoring/migration-monitoring';
 export type { MonitoringWorkspaceOptions } from './monitoring/monitoring-workspace';
 export type { ActionGroupOptions } from './monitoring/action-group';
-export type { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from './monitoring/migration-events-monitoring';
+export type { MigrationEventsMonitoringProps, MigrationStalledAlertOptions, SourceFrozenTooLongAlertOptions } from './monitoring/migration-events-monitoring';
+export type { SourceFreezeSettings } from './monitoring/source-frozen';
 export type { DataFactoryMonitoringProps } from './monitoring/data-factory-monitoring';
 export type { KeyVaultMonitoringProps } from './monitoring/key-vault-monitoring';
 export type {
@@ -122,6 +123,7 @@ export {
   rollbackFailedQuery,
 } from './monitoring/migration-events';
 export { migrationStalledQuery } from './monitoring/migration-stalled';
+export { sourceFrozenTooLongQuery } from './monitoring/source-frozen';
 export { cutoverAwaitingApprovalQuery, cutoverPostponedQuery } from './monitoring/cutover-alerts';
 export { DATA_FACTORY_METRIC_NAMESPACE, DataFactoryMetric } from './monitoring/data-factory-signals';
 

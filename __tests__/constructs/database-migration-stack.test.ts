@@ -37,7 +37,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
       azurerm_log_analytics_workspace: 1,
       azurerm_monitor_action_group: 1,
       azurerm_monitor_diagnostic_setting: 2, // the factory's, and the Key Vault's audit log
-      azurerm_monitor_scheduled_query_rules_alert_v2: 4, // failed, rollback failed, running long, stalled (no cutover alerts: the plan gates no cutover)
+      azurerm_monitor_scheduled_query_rules_alert_v2: 5, // failed, rollback failed, running long, stalled, source frozen too long (no cutover alerts: the plan gates no cutover)
       azurerm_monitor_metric_alert: 1, // the self-hosted runtime offline
       azurerm_monitor_alert_prometheus_rule_group: 1,
       azurerm_role_definition: 2, // the operator, and the reader of DMS operation statuses

@@ -1,6 +1,6 @@
 /**
  * Alerts and diagnostic categories exist only for signals the chosen host produces (issue #9 item 7):
- * every host gets the DAG's event alerts (failed, rollback failed, running long, stalled; the two cutover alerts when
+ * every host gets the DAG's event alerts (failed, rollback failed, running long, stalled, source frozen too long; the two cutover alerts when
  * the plan gates a cutover) and the self-hosted
  * runtime alert; Airflow's own signals come from Prometheus on Kubernetes and from the adopted
  * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
@@ -21,6 +21,7 @@ const EVENT_ALERTS = [
   'alert-contoso-sql-migration-running-long',
   'alert-contoso-sql-migration-stalled',
   'alert-contoso-sql-rollback-failed',
+  'alert-contoso-sql-source-frozen-too-long',
 ];
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
 

@@ -2,12 +2,13 @@
  * What the deployed event alerts and workbook panels return for histories the DAG writes, run over
  * their own windows (issue 14): time in `await_cutover` is not "running long", a waiting run is not
  * "stalled" while its heartbeats arrive, an open window waiting for an approver is told per
- * database with its message, and a rejection or a missed window is told too.
+ * database with its message, and a rejection or a missed window is told too; a source frozen longer
+ * than its database's `expectedMinutes` allows is told until it is migrated or unfrozen.
  */
 import { MIGRATION_EVENT_COLUMNS } from '../../lib/monitoring/migration-events';
 import { migrationWorkbookContent, workbookQueries } from '../../lib/monitoring/migration-workbook';
 import { resourcesOfType, synthObject } from '../helpers/test-stack';
-import { monitoring } from '../monitoring/monitoring-test-stack';
+import { monitoring, PLAN_DATABASES } from '../monitoring/monitoring-test-stack';
 import { runKql } from './kql-engine';
 import { formatDropdown, workbookParameter } from './workbook-parameters';
 
@@ -35,7 +36,7 @@ const RUN = 'scheduled__2026-12-01T08:00:00+00:00';
 /** The deployed alerts: each one's query and window, by name. */
 const ALERTS = (() => {
   const { stack, monitoring: construct } = monitoring();
-  construct.monitorMigrationEvents({ migrationStalledAlert: {} });
+  construct.monitorMigrationEvents({ migrationStalledAlert: {}, databases: PLAN_DATABASES });
   return Object.fromEntries(
     Object.values(resourcesOfType(synthObject(stack), 'azurerm_monitor_scheduled_query_rules_alert_v2')).map((alert: any) => [
       String(alert.name).replace('alert-contoso-sql-', ''),
@@ -73,19 +74,23 @@ function workbookRows(panel: keyof typeof WORKBOOK_QUERIES, events: Event[], now
 /** A history the DAG writes: one database of one run, step by step. */
 class History {
   readonly events: Event[] = [];
-  constructor(private readonly database = 'database_1') {}
+  constructor(
+    private readonly database = 'database_1',
+    private readonly targetKind = 'SqlMi',
+    private readonly runId = RUN,
+  ) {}
 
   event(at: number, phase: string, status: string, durationSeconds = 0, message = ''): this {
     this.events.push({
       TimeGenerated: at,
-      RunId: RUN,
+      RunId: this.runId,
       PlanName: 'contoso-sql',
       Database: this.database,
       Phase: phase,
       Status: status,
       DurationSeconds: durationSeconds,
       Message: message,
-      TargetKind: 'SqlMi',
+      TargetKind: this.targetKind,
       MigrationOperationId: 'op-1',
     });
     return this;
@@ -200,6 +205,118 @@ describe('a run that ends "back to replicating" after its window closed mid-cuto
     const later = endedAt + 3 * HOUR;
     expect(alertRows('migration-stalled', events, later)).toEqual([]);
     expect(alertRows('migration-running-long', events, later)).toEqual([]);
+  });
+});
+
+describe('"source frozen too long": the downtime of a cutover', () => {
+  // PLAN_DATABASES: sales (SqlMi) expects 30 minutes, archive (SqlVm) 90, crm (a SqlDb copy that
+  // freezes its source) 240, crm_audit (a SqlDb copy that keeps it writable); the grace is 15 minutes.
+  const FROZEN_AT = T0 + 2 * HOUR;
+
+  /** Online SqlMi: ready for cutover, then frozen at FROZEN_AT; the final backup's restore takes `restoreMinutes`. */
+  function cutover(restoreMinutes: number, database = 'sales', run = RUN): History {
+    return new History(database, 'SqlMi', run)
+      .step('preflight', T0)
+      .step('start_migration', T0 + 2 * MINUTE)
+      .waits('wait_for_migration', T0 + 3 * MINUTE, FROZEN_AT - MINUTE)
+      .event(FROZEN_AT - MINUTE, 'wait_for_migration', 'Succeeded')
+      .event(FROZEN_AT, 'freeze_source', 'Succeeded', 20, 'source Sales frozen (readOnly)')
+      .waits('final_backup', FROZEN_AT + MINUTE, FROZEN_AT + (1 + restoreMinutes) * MINUTE);
+  }
+
+  /** After the restore: cutover requested, DMS completes, validated, done, `minutes` after the freeze. */
+  function doneAfter(history: History, minutes: number): History {
+    const done = FROZEN_AT + minutes * MINUTE;
+    return history.step('cutover', done - 4 * MINUTE).step('validate', done - 2 * MINUTE).event(done, 'done', 'Succeeded', 1, 'sales migrated and validated');
+  }
+
+  it('fires for a freeze longer than expectedMinutes plus the grace, naming the database, since when and its limit', () => {
+    const slowRestore = cutover(60);
+    expect(alertRows('source-frozen-too-long', slowRestore.events, FROZEN_AT + 44 * MINUTE)).toEqual([]);
+    expect(alertRows('source-frozen-too-long', slowRestore.events, FROZEN_AT + 50 * MINUTE)).toEqual([
+      { Database: 'sales', FrozenSince: FROZEN_AT, FrozenMinutes: 50, LimitMinutes: 45 },
+    ]);
+  });
+
+  it('does not fire for a cutover that ended in time, then or later', () => {
+    const inTime = doneAfter(cutover(20), 40);
+    for (const now of [FROZEN_AT + 40 * MINUTE, FROZEN_AT + 50 * MINUTE, FROZEN_AT + DAY]) {
+      expect(alertRows('source-frozen-too-long', inTime.events, now)).toEqual([]);
+    }
+  });
+
+  it('resolves once a long freeze is over: done, a rollback that unfroze the source, or back to replicating', () => {
+    const after = FROZEN_AT + 70 * MINUTE;
+    const migrated = doneAfter(cutover(60), 68);
+    const rolledBack = cutover(60)
+      .event(FROZEN_AT + 61 * MINUTE, 'final_backup', 'Failed', 3600, 'timeoutMinutes (720) passed while waiting')
+      .event(after - MINUTE, 'rollback', 'RolledBack', 60, 'canceled migration op-1; source database Sales writable again');
+    const backToReplicating = cutover(60)
+      .event(FROZEN_AT + 61 * MINUTE, 'final_backup', 'WindowMissed', 3600, 'the window closed before the cutover was requested')
+      .event(after - MINUTE, 'rollback', 'WindowMissed', 60, 'window missed; source database Sales writable again');
+    for (const { events } of [migrated, rolledBack, backToReplicating]) {
+      expect(alertRows('source-frozen-too-long', events, FROZEN_AT + 60 * MINUTE)).toHaveLength(1);
+      expect(alertRows('source-frozen-too-long', events, after)).toEqual([]);
+    }
+  });
+
+  it('keeps firing after a rollback that failed: the DAG left the source frozen', () => {
+    const keptFrozen = doneAfter(cutover(20), 40);
+    keptFrozen.events.pop(); // done failed instead
+    keptFrozen
+      .event(FROZEN_AT + 40 * MINUTE, 'done', 'Failed', 1, 'DMS no longer reports the migration succeeded')
+      .event(FROZEN_AT + 41 * MINUTE, 'rollback', 'Failed', 60, 'source database Sales kept frozen: this run validated migration op-1');
+    expect(alertRows('source-frozen-too-long', keptFrozen.events, FROZEN_AT + 50 * MINUTE)).toEqual([expect.objectContaining({ Database: 'sales', FrozenSince: FROZEN_AT })]);
+  });
+
+  it("times a freeze a crashed run left from that run's freeze, not from the next run's", () => {
+    const crashed = cutover(10);
+    const next = new History('sales', 'SqlMi', 'manual__2026-12-01T10:30:00+00:00')
+      .step('preflight', FROZEN_AT + 30 * MINUTE)
+      .step('start_migration', FROZEN_AT + 32 * MINUTE)
+      .event(FROZEN_AT + 34 * MINUTE, 'wait_for_migration', 'Succeeded')
+      .event(FROZEN_AT + 35 * MINUTE, 'freeze_source', 'Succeeded', 5, 'source Sales frozen (readOnly)');
+    expect(alertRows('source-frozen-too-long', [...crashed.events, ...next.events], FROZEN_AT + 50 * MINUTE)).toEqual([
+      expect.objectContaining({ Database: 'sales', FrozenSince: FROZEN_AT, FrozenMinutes: 50 }),
+    ]);
+  });
+
+  it('does not count a freeze that ended before the current one began', () => {
+    const firstTry = cutover(10).event(FROZEN_AT + 20 * MINUTE, 'rollback', 'RolledBack', 60, 'source database Sales writable again');
+    const refrozenAt = FROZEN_AT + 3 * HOUR;
+    const secondTry = new History('sales', 'SqlMi', 'manual__2026-12-01T13:00:00+00:00').event(refrozenAt, 'freeze_source', 'Succeeded');
+    const events = [...firstTry.events, ...secondTry.events];
+    expect(alertRows('source-frozen-too-long', events, refrozenAt + 20 * MINUTE)).toEqual([]);
+    expect(alertRows('source-frozen-too-long', events, refrozenAt + 50 * MINUTE)).toEqual([expect.objectContaining({ FrozenSince: refrozenAt })]);
+  });
+
+  it("takes each database's own expectedMinutes: an offline SQL VM migration and a SqlDb copy frozen for the whole copy", () => {
+    const offline = new History('archive', 'SqlVm').step('start_migration', T0).event(FROZEN_AT, 'freeze_source', 'Succeeded').waits('final_backup', FROZEN_AT, FROZEN_AT + 3 * HOUR);
+    const copy = new History('crm', 'SqlDb').event(FROZEN_AT, 'start_migration', 'Started', 30, 'starting migration of Crm').waits('wait_for_migration', FROZEN_AT + MINUTE, FROZEN_AT + 5 * HOUR);
+    const events = [...offline.events, ...copy.events];
+    expect(alertRows('source-frozen-too-long', events, FROZEN_AT + 100 * MINUTE)).toEqual([]);
+    expect(alertRows('source-frozen-too-long', events, FROZEN_AT + 110 * MINUTE)).toEqual([expect.objectContaining({ Database: 'archive', LimitMinutes: 105 })]);
+    expect(alertRows('source-frozen-too-long', events, FROZEN_AT + 260 * MINUTE).map((row) => [row.Database, row.LimitMinutes])).toEqual([
+      ['archive', 105],
+      ['crm', 255],
+    ]);
+  });
+
+  it('never fires for a SqlDb copy that keeps its source writable, nor for a migration before its freeze', () => {
+    const writableCopy = new History('crm_audit', 'SqlDb').event(T0, 'start_migration', 'Started', 30, 'starting migration of CrmAudit').waits('wait_for_migration', T0 + MINUTE, T0 + 10 * HOUR);
+    const replicating = new History('sales').step('start_migration', T0).waits('wait_for_migration', T0 + MINUTE, T0 + 10 * HOUR);
+    expect(alertRows('source-frozen-too-long', [...writableCopy.events, ...replicating.events], T0 + 10 * HOUR)).toEqual([]);
+  });
+
+  it("does not fire on another plan's freeze of a database of the same name", () => {
+    const otherPlan = cutover(60).events.map((event) => ({ ...event, PlanName: 'fabrikam-sql' }));
+    expect(alertRows('source-frozen-too-long', otherPlan, FROZEN_AT + 50 * MINUTE)).toEqual([]);
+  });
+
+  it('sees a freeze for two days at most (its window): a longer one leaves it, though the source may still be frozen', () => {
+    const stuck = cutover(2 * 24 * 60 + 30);
+    expect(alertRows('source-frozen-too-long', stuck.events, FROZEN_AT + 2 * DAY - MINUTE)).toHaveLength(1);
+    expect(alertRows('source-frozen-too-long', stuck.events, FROZEN_AT + 2 * DAY + MINUTE)).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import { migrationEventsSource } from '../../lib/monitoring/migration-events';
 import { kqlDiagnostics } from './kql';
 import { formatDropdown, workbookParameter } from './workbook-parameters';
 import { logAlertQueries } from '../helpers/test-stack';
-import { monitoring } from '../monitoring/monitoring-test-stack';
+import { monitoring, PLAN_DATABASES } from '../monitoring/monitoring-test-stack';
 
 const WORKBOOK_QUERIES = workbookQueries('contoso-sql');
 
@@ -14,17 +14,17 @@ function asWorkbookRunsIt(query: string): string {
   return query.replace(/\{TimeRange\}/g, '> ago(1d)').replace(/\{RunId\}/g, runIds);
 }
 
-/** The queries of every alert on the events: failed, rollback failed, running long, stalled, awaiting approval and postponed. */
+/** The queries of every alert on the events: failed, rollback failed, running long, stalled, source frozen too long, awaiting approval and postponed. */
 function alertQueries(longRunningMinutes: number): string[] {
   const { stack, monitoring: construct } = monitoring();
-  construct.monitorMigrationEvents({ longRunningMinutes, migrationStalledAlert: {} });
+  construct.monitorMigrationEvents({ longRunningMinutes, migrationStalledAlert: {}, databases: PLAN_DATABASES });
   return logAlertQueries(stack);
 }
 
 describe('KQL of the alerts and the workbook', () => {
   it.each([60, 2865])('the log alerts analyze cleanly (longRunningMinutes %i)', (longRunningMinutes) => {
     const queries = alertQueries(longRunningMinutes);
-    expect(queries).toHaveLength(6);
+    expect(queries).toHaveLength(7);
     expect(queries.map((query) => kqlDiagnostics(query))).toEqual(queries.map(() => []));
   });
 

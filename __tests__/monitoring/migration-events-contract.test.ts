@@ -18,17 +18,17 @@ import { loadMigrationEventsContract, MIGRATION_EVENTS_CONTRACT_FILE } from '../
 import { workbookQueries } from '../../lib/monitoring/migration-workbook';
 import { findPackageRoot } from '../../lib/private/package-root';
 import { logAlertQueries, onlyResource, synthObject } from '../helpers/test-stack';
-import { monitoring } from './monitoring-test-stack';
+import { monitoring, PLAN_DATABASES } from './monitoring-test-stack';
 
 const WORKBOOK_QUERIES = workbookQueries('contoso-sql');
 
 const ROOT = findPackageRoot(__dirname);
 const CONTRACT = JSON.parse(readFileSync(join(ROOT, MIGRATION_EVENTS_CONTRACT_FILE), 'utf8'));
 
-/** Every alert on the events, the optional stalled alert included. */
+/** Every alert on the events, the optional stalled alert and the one on the plan's databases included. */
 function monitoredEvents() {
   const { stack, monitoring: construct } = monitoring();
-  construct.monitorMigrationEvents({ migrationStalledAlert: {} });
+  construct.monitorMigrationEvents({ migrationStalledAlert: {}, databases: PLAN_DATABASES });
   return stack;
 }
 
@@ -84,7 +84,7 @@ describe('migration events contract, Terraform side', () => {
   it('queries only phases and statuses the DAG writes, in every alert and workbook panel', () => {
     const alertQueries = logAlertQueries(monitoredEvents());
     const queries = [...alertQueries, ...Object.values(WORKBOOK_QUERIES)];
-    expect(alertQueries).toHaveLength(6);
+    expect(alertQueries).toHaveLength(7);
     const phases = queries.flatMap((query) => comparedValues(query, 'Phase'));
     const statuses = queries.flatMap((query) => comparedValues(query, 'Status'));
     expect(phases.length).toBeGreaterThan(0);
@@ -152,6 +152,9 @@ describe('migration events contract, Terraform side', () => {
       ['a heartbeat status that is no status', (c: any) => (c.heartbeat.status = 'Alive'), /heartbeat\.status: "Alive" is not one of the statuses/],
       ['an alert for a phase that is no phase', (c: any) => (c.statuses[0].alertInPhase = { rolback: 'rollback-failed' }), /statuses\.0\.alertInPhase\.rolback: "rolback" is not one of the phases/],
       ['an unknown field', (c: any) => (c.columns[1].kind = 'x'), /columns\.1: Unrecognized key/],
+      ['a freeze start of a phase that is no phase', (c: any) => (c.sourceFrozen.starts[0].phase = 'freeze'), /sourceFrozen\.starts\.0\.phase: "freeze" is not one of the phases/],
+      ['a freeze end of a status that is no status', (c: any) => (c.sourceFrozen.ends[0].status = 'Done'), /sourceFrozen\.ends\.0\.status: "Done" is not one of the statuses/],
+      ['a freeze start of a target kind that is none', (c: any) => (c.sourceFrozen.starts[1].targetKind = 'SqlDatabase'), /sourceFrozen\.starts\.1\.targetKind/],
     ])('rejects %s', (_name, change, message) => {
       edit(change);
       expect(() => loadMigrationEventsContract(root)).toThrow(/migration_events\.json is not a valid migration events contract/);

@@ -7,7 +7,7 @@ import { MigrationEventIngestion } from '../../lib/monitoring/migration-event-in
 import { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from '../../lib/monitoring/migration-events-monitoring';
 import { migrationStalledQuery } from '../../lib/monitoring/migration-stalled';
 import { logAlertQueries, onlyLogicalId, onlyResource, reference, rendered, resourceNamed, resourcesOfType, resourcesSnapshot, SynthesizedStack, synthObject, testStack } from '../helpers/test-stack';
-import { MonitoringTestProps, monitoring } from './monitoring-test-stack';
+import { MonitoringTestProps, monitoring, PLAN_DATABASES } from './monitoring-test-stack';
 
 const TABLE = 'azurerm_log_analytics_workspace_table_custom_log';
 const RULE = 'azurerm_monitor_data_collection_rule';
@@ -204,7 +204,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
   });
 
   it('synthesizes the log alerts (snapshot of the alert resources only; the tests below name what matters)', () => {
-    const { stack } = withEvents();
+    const { stack } = withEvents({ databases: PLAN_DATABASES });
     expect(resourcesSnapshot(synthObject(stack), [LOG_ALERT])).toMatchSnapshot();
   });
 

@@ -3,6 +3,7 @@ import { IDataFactory } from '../../lib/core/references';
 import { CustomMetricAlertProps } from '../../lib/monitoring/custom-alerts';
 import { DATA_FACTORY_METRIC_NAMESPACE } from '../../lib/monitoring/data-factory-signals';
 import { MigrationMonitoring, MigrationMonitoringProps } from '../../lib/monitoring/migration-monitoring';
+import { SourceFreezeSettings } from '../../lib/monitoring/source-frozen';
 import { testStack } from '../helpers/test-stack';
 
 export type MonitoringTestProps = Omit<MigrationMonitoringProps, 'resourceGroup'>;
@@ -44,3 +45,16 @@ export const PIPELINE_FAILURES_ALERT: CustomMetricAlertProps = {
 /** An existing storage account holding a factory's DAGs. */
 export const DAG_STORAGE_ACCOUNT_ID =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.Storage/storageAccounts/stdag';
+
+/**
+ * Databases of a plan as the "source frozen too long" alert reads them: an online SqlMi migration
+ * (30 minutes expected), an offline SqlVm one (90), a SqlDb copy that freezes its source for the
+ * whole copy (240) and one that keeps it writable.
+ */
+export const PLAN_DATABASES: readonly SourceFreezeSettings[] = [
+  { name: 'sales', target: { kind: 'SqlMi' }, allowSourceWritesDuringCopy: false, cutover: { expectedMinutes: 30 } },
+  { name: 'hr', target: { kind: 'SqlMi' }, allowSourceWritesDuringCopy: false, cutover: { expectedMinutes: 30 } },
+  { name: 'archive', target: { kind: 'SqlVm' }, allowSourceWritesDuringCopy: false, cutover: { expectedMinutes: 90 } },
+  { name: 'crm', target: { kind: 'SqlDb' }, allowSourceWritesDuringCopy: false, cutover: { expectedMinutes: 240 } },
+  { name: 'crm_audit', target: { kind: 'SqlDb' }, allowSourceWritesDuringCopy: true, cutover: { expectedMinutes: 30 } },
+];

@@ -10,6 +10,11 @@ export const MIGRATION_EVENTS_CONTRACT_FILE = join('dags', 'migration_orchestrat
 
 const named = z.object({ name: z.string().min(1), description: z.string().min(1) }).strict();
 
+/** One kind of event: a phase and a status, of one target kind where it says so. */
+const eventOfKind = z
+  .object({ phase: z.string(), status: z.string(), targetKind: z.enum(['SqlMi', 'SqlDb', 'SqlVm']).optional(), description: z.string().min(1) })
+  .strict();
+
 /** The `<alert>` of a built-in log alert `alert-<plan>-<alert>`. */
 const alertName = z.string().regex(/^[a-z]+(?:-[a-z]+)*$/);
 
@@ -33,6 +38,9 @@ const contractSchema = z
       .min(1),
     phases: z.array(named).min(1),
     statuses: z.array(named.extend({ alert: alertName.optional(), alertInPhase: z.record(z.string(), alertName).optional() })).min(1),
+    sourceFrozen: z
+      .object({ description: z.string().min(1), starts: z.array(eventOfKind).min(1), ends: z.array(eventOfKind).min(1) })
+      .strict(),
     heartbeat: z
       .object({ status: z.string(), maxIntervalMinutes: z.number().int().positive(), description: z.string() })
       .strict(),
@@ -48,6 +56,17 @@ const contractSchema = z
         context.addIssue({ code: 'custom', path: ['statuses', index, 'alertInPhase', phase], message: `"${phase}" is not one of the phases` });
       }
     });
+    const statuses = contract.statuses.map((status) => status.name);
+    for (const edge of ['starts', 'ends'] as const) {
+      contract.sourceFrozen[edge].forEach((event, index) => {
+        if (!phases.includes(event.phase)) {
+          context.addIssue({ code: 'custom', path: ['sourceFrozen', edge, index, 'phase'], message: `"${event.phase}" is not one of the phases` });
+        }
+        if (!statuses.includes(event.status)) {
+          context.addIssue({ code: 'custom', path: ['sourceFrozen', edge, index, 'status'], message: `"${event.status}" is not one of the statuses` });
+        }
+      });
+    }
   });
 
 /** The parsed contract file. */

@@ -13,6 +13,14 @@ import {
   runningLongWindowMinutes,
 } from './migration-events';
 import { DEFAULT_STALLED_AFTER_MINUTES, defaultStalledWindowMinutes, migrationStalledAlert } from './migration-stalled';
+import {
+  DEFAULT_FREEZE_GRACE_MINUTES,
+  SOURCE_FROZEN_EVALUATION_MINUTES,
+  SourceFreezeSettings,
+  sourceFreezeLimits,
+  sourceFrozenTooLongAlert,
+  sourceFrozenWindowMinutes,
+} from './source-frozen';
 import { MigrationWorkbook } from './migration-workbook';
 import { MonitoringScope } from './monitoring-scope';
 
@@ -24,6 +32,17 @@ export interface MigrationStalledAlertOptions extends AlertOptions {
    * @default 30
    */
   readonly silentMinutes?: number;
+}
+
+/** Options of the "source frozen too long" alert. */
+export interface SourceFrozenTooLongAlertOptions extends AlertOptions {
+  /**
+   * Minutes a freeze may last past its database's `cutover.expectedMinutes` before the alert fires
+   * (0 or more): the DAG's wait steps after a freeze poke up to 15 minutes apart, so a cutover that
+   * ended in time may be declared done that much later.
+   * @default 15
+   */
+  readonly graceMinutes?: number;
 }
 
 /** Props of {@link MigrationMonitoring.monitorMigrationEvents}. */
@@ -61,6 +80,20 @@ export interface MigrationEventsMonitoringProps {
    * twice `silentMinutes`, per run
    */
   readonly migrationStalledAlert?: MigrationStalledAlertOptions | false;
+  /**
+   * The plan's databases (`plan.databases`): the "source frozen too long" alert watches each whose
+   * source the DAG freezes (every SqlMi and SqlVm migration, and a SqlDb copy unless
+   * `allowSourceWritesDuringCopy`), against its `cutover.expectedMinutes`.
+   * @default - none: no "source frozen too long" alert
+   */
+  readonly databases?: readonly SourceFreezeSettings[];
+  /**
+   * The "source frozen too long" alert: a source the DAG froze (the applications' downtime) for
+   * longer than its database's `cutover.expectedMinutes` plus `graceMinutes`, neither migrated nor
+   * unfrozen since. Needs `databases`; `false` leaves it out.
+   * @default - severity 1, every 5 minutes over two days, per database
+   */
+  readonly sourceFrozenTooLongAlert?: SourceFrozenTooLongAlertOptions | false;
   /**
    * Overrides of the "cutover awaiting approval" alert: a database's cutover window is open and it
    * waits for an approver; the notification names the database and carries the event's message
@@ -126,6 +159,10 @@ export class MigrationEventsMonitoring {
         options.windowMinutes ?? defaultStalledWindowMinutes(silentMinutes) ?? LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
       alerts.push(monitoring.alerts.log(migrationStalledAlert(namePrefix, silentMinutes, window, events.table), options));
     }
+    if (props.sourceFrozenTooLongAlert !== false) {
+      const alert = this.sourceFrozenTooLong(monitoring, namePrefix, events, props);
+      if (alert) alerts.push(alert);
+    }
     if (props.cutoverAlerts ?? true) {
       const approval = cutoverAwaitingApprovalAlert(namePrefix, events.table);
       checkSeesHeartbeat(
@@ -151,6 +188,29 @@ export class MigrationEventsMonitoring {
       });
       if (events.table) this.workbook.node.addDependency(events.table);
     }
+  }
+
+  /** The alert on the databases whose source the DAG freezes; none where no database's is. */
+  private sourceFrozenTooLong(
+    monitoring: MonitoringScope,
+    namePrefix: string,
+    events: MigrationEventIngestion,
+    props: MigrationEventsMonitoringProps,
+  ): CreatedLogAlert | undefined {
+    const { graceMinutes = DEFAULT_FREEZE_GRACE_MINUTES, ...options } = props.sourceFrozenTooLongAlert || {};
+    const limits = sourceFreezeLimits(props.databases ?? [], graceMinutes);
+    if (limits.limitMinutes.size === 0) {
+      if (props.sourceFrozenTooLongAlert) {
+        throw new Error(
+          props.databases === undefined
+            ? 'sourceFrozenTooLongAlert needs databases (plan.databases): the alert watches each database\'s freeze against its cutover.expectedMinutes'
+            : 'sourceFrozenTooLongAlert: no database freezes its source (each is a SqlDb copy with allowSourceWritesDuringCopy), so there is no such alert; remove the override',
+        );
+      }
+      return undefined;
+    }
+    const window = sourceFrozenWindowMinutes(limits, options.evaluationFrequencyMinutes ?? SOURCE_FROZEN_EVALUATION_MINUTES, options.windowMinutes);
+    return monitoring.alerts.log(sourceFrozenTooLongAlert(namePrefix, limits, graceMinutes, window, events.table), options);
   }
 }
 

@@ -42,6 +42,37 @@ export interface MigrationHeartbeat {
  */
 export const MIGRATION_HEARTBEAT: MigrationHeartbeat = CONTRACT.heartbeat;
 
+/** One kind of event of the contract: a phase and a status, of one target kind where it says so. */
+export interface MigrationEventKind {
+  /** Value of the `Phase` column. */
+  readonly phase: string;
+  /** Value of the `Status` column. */
+  readonly status: string;
+  /** Value of the `TargetKind` column, where only that kind's event counts. */
+  readonly targetKind?: string;
+}
+
+/** The events that bound a freeze of the source by the DAG (the contract's `sourceFrozen`). */
+export interface SourceFrozenEvents {
+  /** Events written right after the DAG froze the source. */
+  readonly starts: readonly MigrationEventKind[];
+  /** Events that end the downtime: migrated, or the freeze undone. */
+  readonly ends: readonly MigrationEventKind[];
+}
+
+/** The events that bound a freeze of the source, as the DAG's tests check them against its world. */
+export const SOURCE_FROZEN_EVENTS: SourceFrozenEvents = CONTRACT.sourceFrozen;
+
+/** KQL: whether an event is one of `kinds`. */
+export function isEventOfKindKql(kinds: readonly MigrationEventKind[]): string {
+  return kinds
+    .map(({ phase, status, targetKind }) =>
+      [`Phase == ${kqlString(phase)}`, `Status == ${kqlString(status)}`, ...(targetKind ? [`TargetKind == ${kqlString(targetKind)}`] : [])].join(' and '),
+    )
+    .map((condition) => `(${condition})`)
+    .join(' or ');
+}
+
 /** Values of the `Phase` column that the queries name, each checked against the contract. */
 export const MigrationPhase = {
   /** Starting the DMS migration (or adopting the one already running). */

@@ -62,6 +62,7 @@ export interface MigrationMonitoringOptions
       | 'rollbackFailedAlert'
       | 'migrationRunningLongAlert'
       | 'migrationStalledAlert'
+      | 'sourceFrozenTooLongAlert'
       | 'cutoverAwaitingApprovalAlert'
       | 'cutoverPostponedAlert'
     >,
@@ -134,7 +135,8 @@ export class MigrationMonitoring extends Construct {
   /**
    * The migration-events table with its Logs Ingestion endpoint and rule ({@link eventIngestion}),
    * the "migration failed" and "migration running long" alerts on it (and "migration run stalled"
-   * when asked), the "cutover awaiting approval" and "cutover postponed" alerts, and the workbook.
+   * when asked), "source frozen too long" (given the plan's `databases`), the "cutover awaiting
+   * approval" and "cutover postponed" alerts, and the workbook.
    */
   public monitorMigrationEvents(props: MigrationEventsMonitoringProps = {}): this {
     if (this.ingestion) {
