@@ -101,7 +101,7 @@ export type { MigrationMonitoringOptions, MigrationMonitoringProps } from './mon
 export type { MonitoringWorkspaceOptions } from './monitoring/monitoring-workspace';
 export type { ActionGroupOptions } from './monitoring/action-group';
 export type { MigrationEventsMonitoringProps, MigrationStalledAlertOptions, SourceFrozenTooLongAlertOptions } from './monitoring/migration-events-monitoring';
-export type { SourceFreezeSettings } from './monitoring/source-frozen';
+export type { SourceFreezeLimits, SourceFreezeSettings } from './monitoring/source-frozen';
 export type { DataFactoryMonitoringProps } from './monitoring/data-factory-monitoring';
 export type { KeyVaultMonitoringProps } from './monitoring/key-vault-monitoring';
 export type {

@@ -271,6 +271,7 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
       const targetKinds = draft.targetServers.map(([, server]) => server.kind);
       const restoresFromBackup = (kind: Kind) => kind !== 'SqlDb';
       const sourcesNeedingShare = new Set<number>();
+      const sourceNames = new Set<string>();
       const targetNames = new Set<string>();
 
       const databases = databaseDrafts.map(([name, db], index) => {
@@ -279,9 +280,14 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
         const kind = targetKinds[targetIndex];
         if (restoresFromBackup(kind)) sourcesNeedingShare.add(sourceIndex);
 
-        // Two databases cannot land in the same target database (names compare case-insensitively).
+        // Nor can two migrate the same source database, or land in the same target database
+        // (names compare case-insensitively).
+        let sourceDatabase = db.sourceDatabase;
+        const readsFrom = () => `${sourceIndex}/${sourceDatabase.toLowerCase()}`;
+        for (let attempt = 0; sourceNames.has(readsFrom()); attempt++) sourceDatabase = `${db.sourceDatabase}_${attempt}`;
+        sourceNames.add(readsFrom());
         let targetDatabase = db.targetDatabase;
-        const landsIn = () => `${targetIndex}/${(targetDatabase ?? db.sourceDatabase).toLowerCase()}`;
+        const landsIn = () => `${targetIndex}/${(targetDatabase ?? sourceDatabase).toLowerCase()}`;
         for (let attempt = 0; targetNames.has(landsIn()); attempt++) targetDatabase = `${name}_${attempt}`;
         targetNames.add(landsIn());
 
@@ -295,7 +301,7 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
 
         return {
           name,
-          source: { server: draft.sourceServers[sourceIndex][0], database: db.sourceDatabase },
+          source: { server: draft.sourceServers[sourceIndex][0], database: sourceDatabase },
           target: withoutUndefined({
             server: draft.targetServers[targetIndex][0],
             database: targetDatabase,

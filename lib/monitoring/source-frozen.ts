@@ -25,11 +25,17 @@ export interface SourceFreezeSettings {
   /** The database's name in the plan (the events' `Database`). */
   readonly name: string;
   /** Its target kind: SqlMi and SqlVm migrations freeze their source before the final backup. */
-  readonly target: { readonly kind: 'SqlMi' | 'SqlDb' | 'SqlVm' };
+  readonly target: {
+    /** SqlMi, SqlDb or SqlVm. */
+    readonly kind: 'SqlMi' | 'SqlDb' | 'SqlVm';
+  };
   /** SqlDb: a copy that keeps its source writable freezes nothing. */
   readonly allowSourceWritesDuringCopy: boolean;
   /** How long the freeze, final backup and cutover take (for a SqlDb copy: the copy). */
-  readonly cutover: { readonly expectedMinutes: number };
+  readonly cutover: {
+    /** Minutes (1-1440). */
+    readonly expectedMinutes: number;
+  };
 }
 
 /**
