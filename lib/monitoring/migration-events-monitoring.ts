@@ -1,6 +1,6 @@
 import { Token } from 'cdktf';
 import { notificationsSchema, planDocumentSchema } from '../plan/document-schema';
-import { LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
+import { LONGEST_LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
 import { AlertOptions, CreatedLogAlert } from './alerts';
 import { cutoverAwaitingApprovalAlert, cutoverPostponedAlert } from './cutover-alerts';
 import { MigrationEventIngestion, MigrationEventsTable } from './migration-event-ingestion';
@@ -155,8 +155,7 @@ export class MigrationEventsMonitoring {
     ];
     if (props.migrationStalledAlert !== false) {
       const { silentMinutes = DEFAULT_STALLED_AFTER_MINUTES, ...options } = props.migrationStalledAlert ?? {};
-      const window =
-        options.windowMinutes ?? defaultStalledWindowMinutes(silentMinutes) ?? LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
+      const window = options.windowMinutes ?? defaultStalledWindowMinutes(silentMinutes) ?? LONGEST_LOG_ALERT_WINDOW_MINUTES;
       alerts.push(monitoring.alerts.log(migrationStalledAlert(namePrefix, silentMinutes, window, events.table), options));
     }
     if (props.sourceFrozenTooLongAlert !== false) {

@@ -1,5 +1,5 @@
 import { ITerraformDependable } from 'cdktf';
-import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
+import { LOG_ALERT_WINDOW_MINUTES, LONGEST_LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
 import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 
 import { loadMigrationEventsContract, MigrationEventColumn } from './migration-events-contract';
@@ -307,7 +307,7 @@ export function runningLongWindowMinutes(longRunningMinutes: number, frequencyMi
   const window =
     windowMinutes ??
     shortestWindowOfAtLeast(LOG_ALERT_WINDOW_MINUTES, Math.max(2 * longRunningMinutes, oneDay)) ??
-    LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
+    LONGEST_LOG_ALERT_WINDOW_MINUTES;
   checkSeesHeartbeat('migrationRunningLongAlert', `a running migration's "${MIGRATION_HEARTBEAT.status}" event`, window, frequencyMinutes);
   return window;
 }

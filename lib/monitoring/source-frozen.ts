@@ -1,5 +1,5 @@
 import { ITerraformDependable } from 'cdktf';
-import { LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
+import { LONGEST_LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
 import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 import {
   eventsTableDependency,
@@ -115,7 +115,7 @@ export function sourceFrozenTooLongQuery(planName: string, limits: SourceFreezeL
  * freeze's start leaves it before the freeze is too long.
  */
 export function sourceFrozenWindowMinutes(limits: SourceFreezeLimits, frequencyMinutes: number, windowMinutes?: number): number {
-  const window = windowMinutes ?? LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
+  const window = windowMinutes ?? LONGEST_LOG_ALERT_WINDOW_MINUTES;
   const [database, longest] = [...limits.limitMinutes].reduce((a, b) => (b[1] > a[1] ? b : a));
   if (window < longest + frequencyMinutes) {
     throw new Error(

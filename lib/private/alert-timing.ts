@@ -21,6 +21,9 @@ export const LOG_ALERT_WINDOW_MINUTES: readonly number[] = [
   1, 5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880,
 ];
 
+/** The longest window a log alert may look back over (two days). */
+export const LONGEST_LOG_ALERT_WINDOW_MINUTES = LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
+
 /** Azure evaluates one-minute log alerts over at most six hours. */
 const LOG_ALERT_MAX_WINDOW_AT_ONE_MINUTE = 360;
 
