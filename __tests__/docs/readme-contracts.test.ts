@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { MIGRATION_EVENT_COLUMNS, MIGRATION_EVENTS_TABLE } from '../../lib/monitoring/migration-events';
 import { migrationPlanJsonSchema } from '../../lib/plan';
+import { tableRows } from './readme-table';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 
@@ -40,11 +41,7 @@ interface FieldRow {
  * part (`sourceServers[].port` / `authentication`); defaults line up with the ` / `-separated fields.
  */
 function fieldTable(readme: string): FieldRow[] {
-  const start = readme.indexOf('| field | default | notes |');
-  if (start < 0) throw new Error('README has no `| field | default | notes |` table');
-  const lines = readme.slice(start).split('\n');
-  const rows = lines.slice(2, lines.findIndex((line, index) => index > 1 && !line.startsWith('|')));
-  return rows.map((line) => {
+  return tableRows(readme, '| field | default | notes |', 'plan field table').map((line) => {
     const [fieldCell, defaultCell] = line.split('|').slice(1, 3).map((cell) => cell.trim());
     const segments = fieldCell.split(' / ').map((segment) => [...segment.matchAll(/`([^`]+)`/g)].map((match) => match[1]));
     const [first] = segments[0];

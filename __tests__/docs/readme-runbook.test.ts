@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { loadMigrationEventsContract, MigrationEventsContract } from '../../lib/monitoring/migration-events-contract';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { resourcesOfType } from '../helpers/test-stack';
+import { tableRows } from './readme-table';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 const CONTRACT = loadMigrationEventsContract();
@@ -47,11 +48,7 @@ interface RunbookRow {
 }
 
 function runbookRows(readme: string): RunbookRow[] {
-  const start = readme.indexOf(HEADER);
-  if (start < 0) throw new Error(`README has no runbook table (${HEADER})`);
-  const lines = readme.slice(start).split('\n');
-  const rows = lines.slice(2, lines.findIndex((line, index) => index > 1 && !line.startsWith('|')));
-  return rows.map((line) => {
+  return tableRows(readme, HEADER, 'runbook table').map((line) => {
     const [alertCell, eventCell] = line.split(' | ').map((cell) => cell.replace(/^\| /, ''));
     const alerts = new Map([...alertCell.matchAll(/`(?:alert-<name>-)?([A-Za-z-]+)` \((\d)\)/g)].map((match) => [match[1], Number(match[2])]));
     const [phaseText, statusText] = eventCell.includes(' / ') ? eventCell.split(' / ') : ['', ''];
