@@ -127,7 +127,7 @@ describe('"source frozen too long" alert', () => {
 
   describe('in a DatabaseMigrationStack', () => {
     const synthesize = (monitoringOptions?: { sourceFrozenTooLongAlert?: SourceFrozenTooLongAlertOptions | false }) =>
-      JSON.parse(Testing.synth(new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), monitoring: monitoringOptions }))) as SynthesizedStack;
+      synthObject(new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), monitoring: monitoringOptions }));
 
     it("watches the plan's databases against their expectedMinutes, and takes the stack's overrides", () => {
       const plan = examplePlan();
