@@ -23,9 +23,9 @@ migration starts (Microsoft's prerequisites in the DMS tutorials, MicrosoftDocs/
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
-from migration_orchestration_lib.sql_statements import LoginPermission
+from migration_orchestration_lib.sql_statements import LoginPermission, quote_name
 from migration_orchestration_lib.step_context import StepContext, StepFailure
 
 
@@ -38,7 +38,7 @@ def check_logins(ctx: StepContext) -> None:
             raise StepFailure(
                 "%s: DMS logs in to %s as %s, which is not in sysadmin and lacks CONTROL SERVER, as a restore "
                 "migration requires: GRANT CONTROL SERVER TO %s (or add it to sysadmin), then run again"
-                % (database.name, database.source_server, held.login_name, _bracketed(held.login_name))
+                % (database.name, database.source_server, held.login_name, quote_name(held.login_name))
             )
         return
     on_source, on_target = ctx.sql.database_permissions(database, "SELECT", "CONTROL")
@@ -100,7 +100,3 @@ def _dms_login(ctx: StepContext, connection_id: str) -> Optional[str]:
 
 def _judged(held: LoginPermission, dms_login: Optional[str]) -> bool:
     return bool(dms_login) and held.login_name.lower() == str(dms_login).lower()
-
-
-def _bracketed(name: Any) -> str:
-    return "[%s]" % str(name).replace("]", "]]")
