@@ -126,18 +126,17 @@ def preflight(ctx: StepContext) -> StepResult:
     if now.stage == stages.NOT_STARTED or now.has_ended:
         _check_before_start(ctx, target)
     deadline = utc_now() + timedelta(minutes=database.timeout_minutes)
+    frozen_by_dag = source_freeze.frozen_by_dag(ctx, database, source)  # one read of the record for both
     return StepResult(
         "source %s ONLINE (%s%s), migration %s" % (
-            database.source_database, source.recovery_model, _restriction(ctx, source), now.describe()
+            database.source_database, source.recovery_model, _restriction(source, frozen_by_dag), now.describe()
         ),
-        return_value={
-            DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: source_freeze.frozen_by_dag(ctx, database, source)
-        },
+        return_value={DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: frozen_by_dag},
     )
 
 
-def _restriction(ctx: StepContext, source: Any) -> str:
-    if source_freeze.frozen_by_dag(ctx, ctx.database, source):
+def _restriction(source: Any, frozen_by_dag: bool) -> str:
+    if frozen_by_dag:
         return ", frozen"
     if is_frozen(source):  # by design: the DAG leaves it so (`source_freeze`)
         return ", %s as the DAG found it" % source_freeze.describe(source_freeze.access_of(source))
