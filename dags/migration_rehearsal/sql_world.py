@@ -23,7 +23,15 @@ What it knows:
   `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`,
   all refused inside a transaction as SQL Server does (messages 226 and 3021): connect with
   autocommit;
-- session temporary tables, `EXEC [db].sys.sp_executesql` (runs in that database), `IF`, `RAISERROR`;
+- session temporary tables (`INSERT ... VALUES` and `INSERT ... SELECT`), `EXEC [db].sys.sp_executesql`
+  (runs in that database), `IF`, `RAISERROR`, `BEGIN TRY ... BEGIN CATCH` (an execution error, a
+  `DatabaseError` here, runs the CATCH block; what the fake does not understand is never caught);
+- database-level extended properties (a database's `extendedProperties`): `sys.extended_properties`
+  (class 0 rows, visible to a login with VIEW DEFINITION on the database, as metadata visibility
+  has it), `sys.sp_addextendedproperty` and `sys.sp_dropextendedproperty` with `@name` (and
+  `@value`) only, needing ALTER on the database and refused on a read-only one (message 3906) as
+  SQL Server does; a SINGLE_USER database another connection holds (its `singleUserHolder`) cannot
+  be entered (message 924), so neither read nor changed;
 - one stored procedure-like batch recognised by its ingredients: the per-table fingerprint loop
   (user tables, COUNT_BIG(*), SHA2_256 over each row's JSON including NULLs, computed columns left
   out, rowversion left out on request, CLR and float columns hashed by their bytes, one TRY per
@@ -257,6 +265,13 @@ class _Session:
         elif kind == "block":
             for inner in statement[1]:
                 self._statement(inner, context, results)
+        elif kind == "try":
+            try:
+                for inner in statement[1]:
+                    self._statement(inner, context, results)
+            except (DatabaseError, WorldError):  # execution errors; NotUnderstood and RETURN go on up
+                for inner in statement[2]:
+                    self._statement(inner, context, results)
         elif kind == "raiserror":
             _, message, severity, _state = statement
             if severity > 10:
@@ -277,8 +292,15 @@ class _Session:
             table = self._temp_table(name)
             for values in rows:
                 table["rows"].append({column.lower(): context.evaluate(value, {}) for column, value in zip(columns, values)})
+        elif kind == "insert_select":
+            _, name, columns, query = statement
+            table = self._temp_table(name)
+            for values in context.select(query, {})[1]:
+                table["rows"].append({column.lower(): value for column, value in zip(columns, values)})
         elif kind == "exec_sql":
             self._exec_sql(context, results, *statement[1:])
+        elif kind == "exec_procedure":
+            self._extended_property(context, statement[1], {name: context.evaluate(value, {}) for name, value in statement[2].items()})
         elif kind == "select":
             results.append(context.select(statement[1], {}))
         else:
@@ -301,8 +323,8 @@ class _Session:
             raise DatabaseError("ALTER DATABASE is not permitted while a database is in the %s state. (5052)" % database["state"].title())
         if option in ("READ_ONLY", "READ_WRITE"):
             self.world.update_database(self.server, name, readOnly=option == "READ_ONLY")
-        elif option in ACCESS_OPTIONS:
-            self.world.update_database(self.server, name, userAccess=option)
+        elif option in ACCESS_OPTIONS:  # WITH ROLLBACK IMMEDIATE closes a single user's connection
+            self.world.update_database(self.server, name, userAccess=option, singleUserHolder=None)
         else:
             raise NotUnderstood("ALTER DATABASE ... SET %s" % option)
 
@@ -349,6 +371,33 @@ class _Session:
             raise OperationalError("Cannot open database \"%s\" requested by the login. The login failed. (4060)" % database)
         if found["state"] != "ONLINE":
             raise DatabaseError("Database '%s' cannot be opened. It is in the middle of a restore. (927)" % database)
+        if found["userAccess"] == "SINGLE_USER" and found.get("singleUserHolder"):
+            raise DatabaseError("Database '%s' is already open and can only have one user at a time. (924)" % found["name"])
+
+    def _extended_property(self, context: "_Context", procedure: str, arguments: Dict[str, Any]) -> None:
+        """sp_addextendedproperty / sp_dropextendedproperty on the current database itself."""
+        allowed = {"@name", "@value"} if procedure == "sp_addextendedproperty" else {"@name"}
+        if set(arguments) - allowed or "@name" not in arguments:
+            raise NotUnderstood("%s with %s (only the database's own properties, by @name)" % (procedure, ", ".join(sorted(arguments))))
+        database = context.database
+        if database.lower() in SYSTEM_DATABASES:
+            raise NotUnderstood("%s in %s" % (procedure, database))
+        found = self.world.database(self.server, database)
+        if not self.has_permission(database, "DATABASE", "ALTER"):
+            raise DatabaseError("Cannot find the object '%s', because it does not exist or you do not have permission. (15151)" % database)
+        if found["readOnly"]:
+            raise DatabaseError("Failed to update database \"%s\" because the database is read-only. (3906)" % found["name"])
+        properties = dict(found.get("extendedProperties") or {})
+        name = str(arguments["@name"])
+        if procedure == "sp_addextendedproperty":
+            if name in properties:
+                raise DatabaseError("Property cannot be added. Property '%s' already exists for '%s'. (15233)" % (name, found["name"]))
+            properties[name] = arguments.get("@value")
+        elif name not in properties:
+            raise DatabaseError("Property cannot be updated or deleted. Property '%s' does not exist for '%s'. (15217)" % (name, found["name"]))
+        else:
+            del properties[name]
+        self.world.update_database(self.server, database, extendedProperties=properties)
 
     def _temp_table(self, name: str) -> Dict[str, Any]:
         table = self.temp_tables.get(name.lower())
@@ -396,6 +445,8 @@ class _Session:
             return self._backup_history(media=parts[-1] == "backupmediafamily")
         if parts in (("sys", "tables"), ("sys", "schemas")):
             return self._tables(database, schemas=parts[-1] == "schemas")
+        if parts == ("sys", "extended_properties"):
+            return self._extended_properties(database)
         if parts == ("sys", "dm_database_encryption_keys"):
             self._require_server_state()
             return self._encryption_keys()
@@ -426,6 +477,14 @@ class _Session:
                  "user_access_desc": database["userAccess"]}
             )
         return rows
+
+    def _extended_properties(self, database: str) -> List[Dict[str, Any]]:
+        """The database's own properties (class 0), for a login that may see its metadata."""
+        if database.lower() in SYSTEM_DATABASES or not self.has_permission(database, "DATABASE", "VIEW DEFINITION"):
+            return []
+        properties = self.world.database(self.server, database).get("extendedProperties") or {}
+        return [{"class": 0, "class_desc": "DATABASE", "major_id": 0, "minor_id": 0, "name": name, "value": value}
+                for name, value in sorted(properties.items())]
 
     def _recovery_status(self) -> List[Dict[str, Any]]:
         """`last_log_backup_lsn`: where the next log backup starts; NULL when no log backup can be

@@ -5,10 +5,12 @@ builders: statements, expressions and SELECTs are parsed into small tuples that 
 evaluates against the simulated world. Anything outside this subset raises `NotUnderstood`, so a
 statement the DAG starts sending that nobody taught the fake fails loudly instead of passing.
 
-Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, RAISERROR, RETURN, ALTER DATABASE
-... SET <option> [WITH ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP
-DATABASE [IF EXISTS], CREATE TABLE #temp, INSERT INTO #temp ... VALUES, EXEC [db.]sys.sp_executesql,
-SELECT [TOP (n)] ... FROM ... [JOIN ... ON ...] [WHERE ...] [ORDER BY ...].
+Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, BEGIN TRY...END TRY BEGIN CATCH...END
+CATCH, RAISERROR, RETURN, ALTER DATABASE ... SET <option> [WITH ROLLBACK IMMEDIATE], BACKUP
+LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp, INSERT
+INTO #temp ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addextendedproperty |
+sp_dropextendedproperty (named arguments), SELECT [TOP (n)] ... FROM ... [JOIN ... ON ...] [WHERE ...]
+[ORDER BY ...].
 Expressions: literals, column names, comparisons, AND/OR/NOT, [NOT] IN, IS [NOT] NULL, EXISTS,
 scalar subqueries, + and -, and function calls by name (which ones `sql_world` evaluates: CONVERT,
 ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME, HAS_PERMS_BY_NAME, HAS_DBACCESS, COUNT(*),
@@ -245,6 +247,15 @@ class Parser:
 
     def _block(self) -> tuple:
         self.expect_word("BEGIN")
+        if self.accept_word("TRY"):
+            attempt = self._statements_until("TRY")
+            self.expect_word("BEGIN")
+            self.expect_word("CATCH")
+            return ("try", attempt, self._statements_until("CATCH"))
+        return ("block", self._statements_until(None))
+
+    def _statements_until(self, kind: Optional[str]) -> List[tuple]:
+        """Statements up to END (END TRY / END CATCH when `kind` is given), which it takes."""
         statements = []
         while not (self.peek() is not None and self.peek().is_word("END")):
             if self.peek() is None:
@@ -253,7 +264,9 @@ class Parser:
                 continue
             statements.append(self.statement())
         self.take()
-        return ("block", statements)
+        if kind is not None:
+            self.expect_word(kind)
+        return statements
 
     def _alter_database(self) -> tuple:
         self.take()
@@ -313,6 +326,8 @@ class Parser:
         while self.accept_op(","):
             columns.append(self.identifier())
         self.expect_op(")")
+        if self.peek() is not None and self.peek().is_word("SELECT"):
+            return ("insert_select", token.value, columns, self.select())
         self.expect_word("VALUES")
         rows = []
         while True:
@@ -329,6 +344,9 @@ class Parser:
     def _exec(self) -> tuple:
         self.take()
         name = self.multipart_name()
+        procedure = tuple(part.lower() for part in name)
+        if procedure in (("sys", "sp_addextendedproperty"), ("sys", "sp_dropextendedproperty")):
+            return ("exec_procedure", procedure[-1], self._named_arguments())
         if tuple(part.lower() for part in name[-2:]) != ("sys", "sp_executesql") or len(name) > 3:
             raise NotUnderstood("EXEC %s" % ".".join(name))
         database = name[0] if len(name) == 3 else None
@@ -337,13 +355,21 @@ class Parser:
         arguments = {}
         if self.accept_op(","):
             declaration = self.expression()
-            while self.accept_op(","):
-                token = self.take()
-                if token.kind != "variable":
-                    raise NotUnderstood("sp_executesql arguments must be named, found %r" % (token.value,))
-                self.expect_op("=")
-                arguments[token.value.lower()] = self.expression()
+            if self.accept_op(","):
+                arguments = self._named_arguments()
         return ("exec_sql", database, statement, declaration, arguments)
+
+    def _named_arguments(self) -> dict:
+        """@name = expression, ... (a procedure's arguments, by name only)."""
+        arguments = {}
+        while True:
+            token = self.take()
+            if token.kind != "variable":
+                raise NotUnderstood("procedure arguments must be named, found %r" % (token.value,))
+            self.expect_op("=")
+            arguments[token.value.lower()] = self.expression()
+            if not self.accept_op(","):
+                return arguments
 
     def _type_name(self) -> str:
         name = self.identifier().lower()

@@ -44,6 +44,9 @@ Schema of `world.json` (schemaVersion 1):
         encryptorThumbprint: null | "0x<hex>"   its database encryption key (TDE) is protected by
                  the server key of that thumbprint (absent in older worlds: null)
         sizeMb: int              its data and log files' size (absent in older worlds: 16)
+        extendedProperties: {<name>: str}   its database-level extended properties (absent: none)
+        singleUserHolder: null | str   who holds a SINGLE_USER database's one connection (not the
+                 DAG: it works from master); ALTER DATABASE ... SET <user access> closes it
     backups: {<source server>: [Backup, ...]}        the backup file share, in creation order
     Backup:
         fileName, path, server, database, type: FULL | LOG, firstLsn, lastLsn,
@@ -97,6 +100,7 @@ FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND)
 
 DATABASE_FIELDS = (
     "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
+    "extendedProperties", "singleUserHolder",
 )
 KEY_KINDS = ("certificate", "asymmetricKey", "uploaded")
 DEFAULT_DATABASE_SIZE_MB = 16
@@ -248,7 +252,8 @@ class World:
 
     def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
         """Change stored fields (camelCase names, as in the schema): state, readOnly, userAccess,
-        recoveryModel, tables, restoredFrom, createdBy, encryptorThumbprint, sizeMb. Changing
+        recoveryModel, tables, restoredFrom, createdBy, encryptorThumbprint, sizeMb, extendedProperties,
+        singleUserHolder. Changing
         `tables` is a write (lsn + 1)."""
         unknown = sorted(set(changes) - set(DATABASE_FIELDS))
         if unknown:
