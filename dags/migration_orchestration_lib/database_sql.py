@@ -22,7 +22,8 @@ class DatabaseSql:
         self._key_prefix = key_prefix
 
     def source_state(self, database: DatabaseMigration, purpose: str = "source-state") -> Optional[statements.DatabaseState]:
-        rows = self._run(_source(database, "master"), statements.database_state(database.source_database), purpose)
+        """The source's state with its freeze marker (`source_freeze`)."""
+        rows = self._run(_source(database, "master"), statements.source_state(database.source_database), purpose)
         return statements.parse_database_state(rows)
 
     def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> Optional[statements.DatabaseState]:
@@ -90,20 +91,24 @@ class DatabaseSql:
         )
         return statements.parse_database_size_mb(source), statements.parse_instance_storage(target)
 
-    def freeze_source(self, database: DatabaseMigration) -> statements.DatabaseState:
-        return statements.parse_database_state(self._run(*self._freeze(database)))
+    def freeze_source(self, database: DatabaseMigration, marker: Optional[str] = None) -> statements.DatabaseState:
+        """`marker`: the freeze marker to write (`sql_statements.freeze`); the state comes back with the
+        marker found before the freeze."""
+        return statements.parse_database_state(self._run(*self._freeze(database, marker)))
 
     def freeze_submitted(self, database: DatabaseMigration) -> bool:
         """Whether this task's try already submitted the freeze (it may still be running)."""
         endpoint, sql, purpose = self._freeze(database)
         return self._access.submitted(SqlOperation(key=self._key(purpose), endpoint=endpoint, sql=sql, returns_rows=True))
 
-    def _freeze(self, database: DatabaseMigration):
-        return _source(database, "master"), statements.freeze(database.source_database, database.source_freeze), "freeze"
+    def _freeze(self, database: DatabaseMigration, marker: Optional[str] = None):
+        return _source(database, "master"), statements.freeze(database.source_database, database.source_freeze, marker), "freeze"
 
-    def unfreeze_source(self, database: DatabaseMigration, read_only: bool = False, user_access: str = "MULTI_USER") -> statements.DatabaseState:
-        """Back to the access the source had before the freeze (`source_freeze`): by default writable."""
-        sql = statements.unfreeze(database.source_database, read_only, user_access)
+    def unfreeze_source(self, database: DatabaseMigration, read_only: bool = False, user_access: str = "MULTI_USER",
+                        marker: Optional[str] = None) -> statements.DatabaseState:
+        """Back to the access the source had before the freeze (`source_freeze`): by default writable;
+        `marker`, the freeze's marker, removed once writable."""
+        sql = statements.unfreeze(database.source_database, read_only, user_access, marker)
         return statements.parse_database_state(self._run(_source(database, "master"), sql, "unfreeze"))
 
     def backup_log(self, database: DatabaseMigration, file_path: str, key: str) -> List[statements.BackupIdentity]:

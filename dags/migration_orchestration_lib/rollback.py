@@ -67,6 +67,7 @@ def roll_back(ctx: StepContext) -> StepResult:
     else:
         actions.append(decision.reason)
     source = ctx.sql.source_state(database)
+    _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live:
         why = _maybe_in_use(ctx, now)
         if why:
@@ -100,9 +101,28 @@ def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
     )
 
 
+def _check_marker(ctx: StepContext, source, actions: List[str]) -> None:
+    """The source's freeze marker against the record (`source_freeze.check_marker`), before the record
+    is read: a lost record comes back from this plan's marker; a disagreement stops for a person."""
+    marker = source_freeze.check_marker(ctx, ctx.database, source)
+    if marker.disagreement:
+        cutover_steps.release(ctx)
+        raise StepFailure("; ".join(actions + [marker.disagreement]))
+    actions.extend(filter(None, [marker.restored]))
+
+
 def _undo_freeze(ctx: StepContext, now: Standing, source, actions: List[str]) -> None:
-    """The DAG's own freeze undone (`source_freeze`); with its record lost, nothing is guessed: a person decides."""
+    """The DAG's own freeze undone (`source_freeze`); with its record lost, nothing is guessed: a person decides.
+    A source carrying another plan's freeze marker is never unfrozen: where this plan's record says it
+    froze it too, or cannot tell, a person decides; otherwise it is left as it is."""
+    other_plan = source_freeze.check_marker(ctx, ctx.database, source).other_plan
     unknown = source_freeze.unknown_freeze(ctx, ctx.database, source, now)
+    if other_plan and (unknown or source_freeze.frozen_by_dag(ctx, ctx.database, source)):
+        cutover_steps.release(ctx)
+        raise StepFailure("; ".join(actions + ["source database %s kept as it is" % ctx.database.source_database, other_plan]))
+    if other_plan:
+        actions.append("source database %s left as it is: %s" % (ctx.database.source_database, other_plan))
+        return
     if unknown:
         cutover_steps.release(ctx)
         raise StepFailure("; ".join(actions + [unknown]))
@@ -122,7 +142,9 @@ def _back_to_replicating(
 ) -> StepResult:
     database = ctx.database
     actions = [why]
-    _undo_freeze(ctx, now, ctx.sql.source_state(database), actions)
+    source = ctx.sql.source_state(database)
+    _check_marker(ctx, source, actions)
+    _undo_freeze(ctx, now, source, actions)
     if now.is_active:
         actions.append("migration %s keeps replicating and its target is kept (never deleted)" % now.operation_id)
     actions.append(next_step)

@@ -23,12 +23,19 @@ restriction for the team's would keep the source frozen for good. The DAG does n
 from __future__ import annotations
 
 import json
+import logging
 import shlex
+from dataclasses import dataclass
 from typing import Any, Optional, Tuple
+
+from migration_orchestration_lib.sql_statements import FREEZE_MARKER, quote_name
 
 RECORD_PREFIX = "migration_source_before_freeze__"
 
 Access = Tuple[bool, str]  # (readOnly, userAccess)
+WRITABLE: Access = (False, "MULTI_USER")
+
+log = logging.getLogger(__name__)
 
 
 def record_key(database: Any) -> str:
@@ -105,11 +112,92 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
         return "source database %s left %s: not frozen by the DAG (no record of a freeze)" % (
             database.source_database, describe(access_of(state)))
     done = None
+    marker = marker_value(ctx, before)
+    if access_of(state) != before or (state.freeze_marker_known and state.freeze_marker == marker):  # a marker left behind too
+        ctx.sql.unfreeze_source(database, *before, marker=marker)
     if access_of(state) != before:
-        ctx.sql.unfreeze_source(database, *before)
         done = "source database %s %s" % (database.source_database, "writable again" if before == (False, "MULTI_USER")
                                           else "back to %s as before the freeze" % describe(before))
     elif before != (False, "MULTI_USER"):
         done = "source database %s left %s as before the migration" % (database.source_database, describe(before))
     ctx.services.records.put(record_key(database), "")
     return done
+
+
+# --- the freeze marker on the source database itself ----------------------------------------------
+
+
+def marker_value(ctx: Any, access: Access) -> str:
+    """The freeze marker's value: this plan (`MIGRATION_PLAN_NAME`, the plan's name) and the access
+    before the freeze; one text for one plan and access, so SQL compares it whole."""
+    return json.dumps({"plan": ctx.plan.name, "readOnly": access[0], "userAccess": access[1]}, sort_keys=True, separators=(",", ":"))
+
+
+def freeze_marker(ctx: Any, database: Any) -> Optional[str]:
+    """The marker the DAG's freeze writes (None: no record of the access before it, no marker)."""
+    before = before_freeze(ctx, database)
+    return None if before is None else marker_value(ctx, before)
+
+
+@dataclass(frozen=True)
+class MarkerFinding:
+    """What the source's freeze marker says against Airflow's record (all None: no marker, an
+    unreadable one, or one that agrees)."""
+
+    other_plan: Optional[str] = None  # another plan's marker: this plan neither freezes nor unfreezes
+    disagreement: Optional[str] = None  # this plan's marker and the record differ: a person decides
+    restored: Optional[str] = None  # the record was missing and this plan's marker gave it back
+
+    @property
+    def refusal(self) -> Optional[str]:
+        return self.other_plan or self.disagreement
+
+
+def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
+    """Read the marker in `state` (`DatabaseSql.source_state`, or a freeze's answer). A record missing
+    altogether while this plan's marker is there is restored from the marker (the DAG's freeze is in
+    force: only the unfreeze removes the marker)."""
+    if state is None or not state.freeze_marker_known or not state.freeze_marker:
+        return MarkerFinding()
+    plan, access = _parse_marker(state.freeze_marker)
+    where = "source database %s on %s" % (database.source_database, database.source_server)
+    if plan != ctx.plan.name:
+        return MarkerFinding(other_plan=(
+            "%s carries the freeze marker of migration plan %s (its database-level extended property %s = %s): "
+            "that plan froze it, or is migrating it, and this plan (%s) neither freezes nor unfreezes it, so "
+            "that the two never split writes. Two plans must not name the same source database; once plan %s "
+            "no longer migrates it, a person makes it writable and drops the marker "
+            "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s'), then runs again"
+            % (where, plan, FREEZE_MARKER, state.freeze_marker, ctx.plan.name, plan,
+               quote_name(database.source_database), FREEZE_MARKER)))
+    key = record_key(database)
+    value = ctx.services.records.get(key)
+    if value is None:
+        ctx.services.records.put(key, json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True))
+        note = ("the Airflow Variable %s was missing; restored from this plan's freeze marker on %s: %s before the "
+                "DAG's freeze" % (key, where, describe(access)))
+        log.warning("%s", note)
+        return MarkerFinding(restored=note)
+    recorded = before_freeze(ctx, database)
+    if recorded != access:
+        says = "%s before the freeze" % describe(recorded) if recorded else "the DAG's freeze is not in force (cleared)"
+        return MarkerFinding(disagreement=(
+            "%s is %s and carries this plan's freeze marker (%s: %s before the DAG's freeze, the marker is removed "
+            "only when the DAG unfreezes it), but the Airflow Variable %s says %s: one of them is stale (Airflow's "
+            "metadata database restored from an older backup?). The DAG keeps the source as it is rather than guess "
+            "and lose writes. A person must decide: if the marker is right, airflow variables set %s %s; if the "
+            "Variable is, drop the marker (EXEC %s.sys.sp_dropextendedproperty @name = N'%s', on the writable "
+            "database); then run again"
+            % (where, describe(access_of(state)), FREEZE_MARKER, describe(access), key, says, key,
+               shlex.quote(json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True, separators=(",", ":"))),
+               quote_name(database.source_database), FREEZE_MARKER)))
+    return MarkerFinding()
+
+
+def _parse_marker(text: str) -> Tuple[Optional[str], Access]:
+    """(plan, access before the freeze); a value the DAG did not write gives plan None (not this plan)."""
+    try:
+        value = json.loads(text)
+        return str(value["plan"]), (bool(value["readOnly"]), str(value["userAccess"]))
+    except (ValueError, KeyError, TypeError):
+        return None, WRITABLE

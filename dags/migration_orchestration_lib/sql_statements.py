@@ -95,18 +95,28 @@ class DatabaseState:
     recovery_model: str  # FULL, SIMPLE, BULK_LOGGED
     is_read_only: bool
     user_access: str  # MULTI_USER, SINGLE_USER, RESTRICTED_USER
+    # The freeze marker on the database (`source_state`): read (`freeze_marker_known`; a None marker
+    # then means none), or not (not asked for, not ONLINE, held by another SINGLE_USER connection,
+    # not visible to the login): unknown.
+    freeze_marker_known: bool = False
+    freeze_marker: Optional[str] = None
 
     @property
     def is_writable(self) -> bool:
         return self.state == "ONLINE" and not self.is_read_only and self.user_access == "MULTI_USER"
 
 
-def database_state(database: str) -> str:
-    """One row per database named `database` (none when it does not exist)."""
+def database_state(database: str, with_freeze_marker: bool = False) -> str:
+    """One row per database named `database` (none when it does not exist); `with_freeze_marker`:
+    and what `_read_freeze_marker` found, earlier in the same batch."""
+    marker = (
+        ", (SELECT TOP (1) readable FROM #freeze_marker) AS freeze_marker_readable, "
+        "(SELECT TOP (1) marker FROM #freeze_marker) AS freeze_marker"
+    ) if with_freeze_marker else ""
     return (
         "SELECT name AS database_name, state_desc, recovery_model_desc, "
-        "CONVERT(int, is_read_only) AS is_read_only, user_access_desc "
-        "FROM sys.databases WHERE name = %s;" % quote_literal(database)
+        "CONVERT(int, is_read_only) AS is_read_only, user_access_desc%s "
+        "FROM sys.databases WHERE name = %s;" % (marker, quote_literal(database))
     )
 
 
@@ -114,13 +124,71 @@ def parse_database_state(rows: Sequence[Mapping[str, Any]]) -> Optional[Database
     if not rows:
         return None
     row = rows[0]
+    marker = row.get("freeze_marker")
     return DatabaseState(
         name=str(row["database_name"]),
         state=str(row["state_desc"]),
         recovery_model=str(row["recovery_model_desc"]),
         is_read_only=_as_bool(row["is_read_only"]),
         user_access=str(row["user_access_desc"]),
+        freeze_marker_known=row.get("freeze_marker_readable") is not None and _as_bool(row["freeze_marker_readable"]),
+        freeze_marker=None if marker is None else str(marker),
     )
+
+
+# --- the freeze marker: the DAG's freeze recorded on the source database itself -----------------
+# A database-level extended property (class 0 in sys.extended_properties), so it survives whatever
+# Airflow loses. SQL Server refuses to change a read-only database's metadata (error 3906), so the
+# freeze writes it just BEFORE its SET READ_ONLY and the unfreeze removes it just AFTER its
+# SET READ_WRITE; a database read-only before the freeze gets none. Adding or dropping it needs
+# ALTER on the database (what the freeze needs); reading it needs the property visible to the login
+# (metadata visibility: VIEW DEFINITION on the database, which CONTROL and db_owner imply).
+
+FREEZE_MARKER = "migration_freeze"
+
+
+def source_state(database: str) -> str:
+    """`database_state` with the freeze marker of `database` (run from master). The marker's read
+    never fails the batch: not ONLINE, no access, held by another SINGLE_USER connection, or not
+    visible to the login, it comes back unknown (`freeze_marker_known` false)."""
+    return "SET NOCOUNT ON;\n%s\n%s" % (_read_freeze_marker(database), database_state(database, with_freeze_marker=True))
+
+
+def _read_freeze_marker(database: str) -> str:
+    """Into #freeze_marker (readable, marker): one row when read (readable 1 only where the login
+    sees the database's metadata), none when it could not be."""
+    literal = quote_literal(database)
+    inside = (
+        "INSERT INTO #freeze_marker (readable, marker) SELECT HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'VIEW DEFINITION'), "
+        "(SELECT CONVERT(nvarchar(4000), value) FROM sys.extended_properties WHERE class = 0 AND name = %s);"
+        % quote_literal(FREEZE_MARKER)
+    )
+    return (
+        "CREATE TABLE #freeze_marker (readable int NULL, marker nvarchar(4000) NULL);\n"
+        "BEGIN TRY\n"
+        "    IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND state_desc = N'ONLINE') AND HAS_DBACCESS(%s) = 1\n"
+        "        %s %s;\n"
+        "END TRY\n"
+        "BEGIN CATCH\n"
+        "END CATCH;" % (literal, literal, _executesql(database, "master"), quote_literal(inside))
+    )
+
+
+def _freeze_marker_change(database: str, procedure: str, marker: str) -> str:
+    """Inside `database`: add `marker` unless a marker is there, or drop the marker if it is `marker`."""
+    name = quote_literal(FREEZE_MARKER)
+    if procedure == "add":
+        inside = (
+            "IF NOT EXISTS (SELECT 1 FROM sys.extended_properties WHERE class = 0 AND name = %s)\n"
+            "    EXEC sys.sp_addextendedproperty @name = %s, @value = %s;" % (name, name, quote_literal(marker))
+        )
+    else:
+        inside = (
+            "IF EXISTS (SELECT 1 FROM sys.extended_properties WHERE class = 0 AND name = %s "
+            "AND CONVERT(nvarchar(4000), value) = %s)\n"
+            "    EXEC sys.sp_dropextendedproperty @name = %s;" % (name, quote_literal(marker), name)
+        )
+    return "%s %s;" % (_executesql(database, "master"), quote_literal(inside))
 
 
 def log_backup_base(database: str) -> str:
@@ -271,34 +339,42 @@ def parse_instance_storage(rows: Sequence[Mapping[str, Any]]) -> Optional[Tuple[
     return int(rows[0]["reserved_storage_mb"]), int(rows[0]["storage_space_used_mb"])
 
 
-def freeze(database: str, mode: str) -> str:
+def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
     """Stop writes before the final backup (the plan's `sourceFreeze`): READ_ONLY (readers go on), or
     READ_ONLY and SINGLE_USER (every other connection closed too). SINGLE_USER alone would not stop
     writes: the one connection it allows may be an application's, not ours (we run from master).
 
-    Returns the database state afterwards.
+    `marker` (the freeze marker's value, `FREEZE_MARKER`): written into the database in the same
+    batch, just before its SET READ_ONLY (a read-only database refuses it); a marker already there
+    that is not `marker` (another plan's, or one that disagrees) leaves the database as it is.
+    Returns the database state afterwards, with the marker found before the freeze.
     """
     if mode not in FREEZE_MODES:
         raise StatementError("freeze mode must be one of %s, got %r" % (", ".join(FREEZE_MODES), mode))
     literal, name = quote_literal(database), quote_name(database)
-    change = (
-        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0)\n"
-        "    ALTER DATABASE %s SET READ_ONLY WITH ROLLBACK IMMEDIATE;" % (literal, name)
-    )
+    read_only = "ALTER DATABASE %s SET READ_ONLY WITH ROLLBACK IMMEDIATE;" % name
+    if marker is not None:
+        read_only = "BEGIN\n    %s\n    %s\nEND;" % (_freeze_marker_change(database, "add", marker), read_only)
+    change = "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0)\n    %s" % (literal, read_only)
     if mode == "singleUser":
         change += (
             "\nIF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND user_access_desc <> N'SINGLE_USER')\n"
             "    ALTER DATABASE %s SET SINGLE_USER WITH ROLLBACK IMMEDIATE;" % (literal, name)
         )
-    return "SET NOCOUNT ON;\n%s\n%s" % (change, database_state(database))
+    if marker is None:
+        return "SET NOCOUNT ON;\n%s\n%s" % (change, database_state(database))
+    return "SET NOCOUNT ON;\n%s\nIF NOT EXISTS (SELECT 1 FROM #freeze_marker WHERE marker <> %s)\nBEGIN\n%s\nEND;\n%s" % (
+        _read_freeze_marker(database), quote_literal(marker), change, database_state(database, with_freeze_marker=True))
 
 
 USER_ACCESS_MODES = ("MULTI_USER", "SINGLE_USER", "RESTRICTED_USER")
 
 
-def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_USER") -> str:
+def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_USER", marker: Optional[str] = None) -> str:
     """Undo the freeze: back to the access the database had before it (`user_access`, and
-    READ_WRITE unless it was `read_only`); by default writable. Returns the state afterwards."""
+    READ_WRITE unless it was `read_only`); by default writable. `marker`: the freeze marker the
+    freeze wrote, removed once the database is writable again (only that value: another plan's
+    stays). Returns the state afterwards."""
     if user_access not in USER_ACCESS_MODES:
         raise StatementError("user access must be one of %s, got %r" % (", ".join(USER_ACCESS_MODES), user_access))
     literal, name = quote_literal(database), quote_name(database)
@@ -312,6 +388,10 @@ def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_U
     )
     # MULTI_USER first (READ_WRITE then meets no single-user hold); a restriction goes back on last.
     changes = [] if read_only else [writable]
+    if marker is not None and not read_only:  # after READ_WRITE, before a restriction goes back on
+        changes.append(
+            "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0 AND state_desc = N'ONLINE')\n    %s"
+            % (literal, _freeze_marker_change(database, "drop", marker)))
     changes.insert(0 if user_access == "MULTI_USER" else len(changes), access)
     return "SET NOCOUNT ON;\n%s\n%s" % ("\n".join(changes), database_state(database))
 

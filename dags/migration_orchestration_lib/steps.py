@@ -96,6 +96,9 @@ def preflight(ctx: StepContext) -> StepResult:
         raise StepFailure("source database %s not found on %s" % (database.source_database, database.source_server))
     if source.state != "ONLINE":
         raise StepFailure("source database %s is %s, not ONLINE" % (database.source_database, source.state))
+    marker = source_freeze.check_marker(ctx, database, source)  # before the record is read: it may restore it
+    if marker.refusal:
+        raise StepFailure(marker.refusal)
     unknown = None if now.is_live else source_freeze.unknown_freeze(ctx, database, source, now)
     if unknown:  # recording this access as the one before the freeze could keep the DAG's freeze for good
         raise StepFailure(unknown)
@@ -128,8 +131,9 @@ def preflight(ctx: StepContext) -> StepResult:
     deadline = utc_now() + timedelta(minutes=database.timeout_minutes)
     frozen_by_dag = source_freeze.frozen_by_dag(ctx, database, source)  # one read of the record for both
     return StepResult(
-        "source %s ONLINE (%s%s), migration %s" % (
-            database.source_database, source.recovery_model, _restriction(source, frozen_by_dag), now.describe()
+        "source %s ONLINE (%s%s), migration %s%s" % (
+            database.source_database, source.recovery_model, _restriction(source, frozen_by_dag), now.describe(),
+            "; " + marker.restored if marker.restored else "",
         ),
         return_value={DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: frozen_by_dag},
     )
@@ -239,7 +243,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     if freezes_for_copy:
         if not begun:
             cutover_steps.admit_freeze(ctx)
-        ctx.sql.freeze_source(database)  # the copy reads tables: no write may land behind it
+        _freeze(ctx)  # the copy reads tables: no write may land behind it
     ctx.on_started("starting migration of %s" % database.source_database)
     last_backup = None
     if database.restores_backups and not database.is_online:
@@ -295,6 +299,9 @@ def freeze_source(ctx: StepContext) -> StepResult:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
     if source_freeze.before_freeze(ctx, database) is None:  # recorded before the admission: its read may take pokes
         source = ctx.sql.source_state(database, "before-freeze")
+        marker = source_freeze.check_marker(ctx, database, source)  # may restore a lost record
+        if marker.refusal:
+            raise StepFailure(marker.refusal)
         unknown = source_freeze.unknown_freeze(ctx, database, source, now)  # the record lost: this may be our freeze
         if unknown and not now.is_live:
             raise StepFailure(unknown)
@@ -302,8 +309,18 @@ def freeze_source(ctx: StepContext) -> StepResult:
             source_freeze.remember_before_freeze(ctx, database, source)
     if ctx.plan.is_gated(database) and not _freeze_begun(ctx):
         cutover_steps.admit_freeze(ctx)
-    ctx.sql.freeze_source(database)
+    _freeze(ctx)
     return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
+
+
+def _freeze(ctx: StepContext) -> None:
+    """Freeze the source, writing this plan's freeze marker in the same batch (`source_freeze`); a
+    marker there already that is another plan's, or disagrees with the record, leaves it as it is."""
+    database = ctx.database
+    found = ctx.sql.freeze_source(database, source_freeze.freeze_marker(ctx, database))
+    refusal = source_freeze.check_marker(ctx, database, found).refusal
+    if refusal:
+        raise StepFailure("source %s not frozen: %s" % (database.source_database, refusal))
 
 
 def final_backup(ctx: StepContext) -> StepResult:

@@ -100,13 +100,17 @@ FROZEN = {  # a path, and the task after which the DAG's freeze is in force and 
 @pytest.mark.parametrize("path", sorted(FROZEN))
 def test_a_source_frozen_by_the_dag_whose_record_was_lost_is_not_taken_as_frozen_by_design(rehearsal_world, monkeypatch, path, what):
     """Recording the frozen access as the one before the freeze would keep the source frozen for good
-    (a rollback would put it back "as before the migration"). The run stops for a person instead, the
-    migration kept; once the person records the access before the freeze, the next run goes on."""
+    (a rollback would put it back "as before the migration"). Without the freeze marker on the source
+    (a freeze by a version before it, or the marker dropped by hand; with it, `test_freeze_marker.py`)
+    the run stops for a person, the migration kept; once the person records the access before the
+    freeze, the next run goes on."""
     entry, frozen_after = FROZEN[path]
     dag, world = setup(rehearsal_world, **entry)
     with pytest.raises(WorkerCrashed):
         RunDriver(dag, world.observe).run_database("db", crash_after=frozen_after)
     assert not world.source_writable()
+    assert world.source()["extendedProperties"], "the freeze left its marker"
+    world.world.update_database("sql01", "Sales", extendedProperties={})
     lose(rehearsal_world, what)
     monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")  # the run that goes on rolls back
     second = RunDriver(dag, world.observe)
