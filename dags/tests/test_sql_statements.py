@@ -47,6 +47,45 @@ def test_freeze_is_guarded_and_reports_the_state():
         s.freeze("Sales", "offline")
 
 
+def test_the_freeze_marker_is_written_before_read_only_and_removed_after_read_write():
+    """A read-only database refuses metadata changes (error 3906): the marker goes in right before
+    SET READ_ONLY, only where the freeze makes the database read-only, and comes out right after
+    SET READ_WRITE, before a restriction goes back on."""
+    ours = '{"plan":"contoso-sql","readOnly":false,"userAccess":"MULTI_USER"}'
+    frozen = s.freeze("Sales", "singleUser", ours)
+    guard = frozen.index("WHERE name = N'Sales' AND is_read_only = 0)")
+    assert guard < frozen.index("sp_addextendedproperty") < frozen.index("SET READ_ONLY WITH ROLLBACK IMMEDIATE")
+    assert frozen.index("SET READ_ONLY WITH ROLLBACK IMMEDIATE") < frozen.index("SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
+    # another marker there (or one that disagrees): the same batch changes nothing
+    assert frozen.index("IF NOT EXISTS (SELECT 1 FROM #freeze_marker WHERE marker <> N'%s')" % ours) < guard
+    assert "@value = N''%s''" % ours in frozen, "a literal inside the dynamic batch's literal"
+    assert "extendedproperty" not in s.freeze("Sales", "readOnly"), "no record of the access before: no marker"
+    writable = s.unfreeze("Sales", marker=ours)
+    assert writable.index("SET MULTI_USER") < writable.index("SET READ_WRITE") < writable.index("sp_dropextendedproperty")
+    restricted = s.unfreeze("Sales", user_access="RESTRICTED_USER", marker=ours)
+    assert restricted.index("SET READ_WRITE") < restricted.index("sp_dropextendedproperty") < restricted.index("SET RESTRICTED_USER")
+    assert "CONVERT(nvarchar(4000), value) = N''%s''" % ours in restricted, "only its own marker"
+    assert "extendedproperty" not in s.unfreeze("Sales", read_only=True, marker=ours), "read-only before: never had one"
+
+
+def test_the_freeze_marker_is_read_guarded_in_one_result_set_and_never_fails_the_state_read():
+    text = s.source_state("Sales")
+    order = ["BEGIN TRY", "state_desc = N'ONLINE'", "HAS_DBACCESS(N'Sales') = 1", "EXEC [Sales].sys.sp_executesql",
+             "END TRY", "BEGIN CATCH", "END CATCH"]
+    assert [text.index(part) for part in order] == sorted(text.index(part) for part in order)
+    assert "WHERE class = 0 AND name = N''migration_freeze''" in text
+    assert text.rstrip().endswith(s.database_state("Sales", with_freeze_marker=True))
+    assert text.count("SELECT name AS database_name") == 1, "one result set: a Data Factory Lookup returns one"
+    odd = s.source_state("O'Brien]")
+    assert "EXEC [O'Brien]]].sys.sp_executesql" in odd and "HAS_DBACCESS(N'O''Brien]')" in odd
+    row = {"database_name": "Sales", "state_desc": "ONLINE", "recovery_model_desc": "FULL", "is_read_only": 1,
+           "user_access_desc": "MULTI_USER"}
+    assert not s.parse_database_state([row]).freeze_marker_known
+    assert not s.parse_database_state([dict(row, freeze_marker_readable=None, freeze_marker=None)]).freeze_marker_known
+    read = s.parse_database_state([dict(row, freeze_marker_readable=1, freeze_marker=None)])
+    assert read.freeze_marker_known and read.freeze_marker is None
+
+
 def test_unfreeze_goes_back_to_the_access_recorded_before_the_freeze():
     writable = s.unfreeze("Sales")
     assert "SET MULTI_USER WITH ROLLBACK IMMEDIATE" in writable and "SET READ_WRITE WITH ROLLBACK IMMEDIATE" in writable

@@ -1,0 +1,247 @@
+"""The freeze marker: the DAG's freeze recorded on the source database itself, as a database-level
+extended property (`migration_freeze` = {plan, readOnly, userAccess}), so what Airflow loses or
+brings back stale (its metadata database recreated or restored, a Variable deleted, the DAG moved)
+and a second plan naming the same source are seen (`source_freeze`, `sql_statements.freeze`).
+On the rehearsal world: the fake SQL Server refuses the marker on a read-only database (3906) and
+cannot read it in a SINGLE_USER database another connection holds (924), as SQL Server does."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import database_entry, load_plan_document, plan_with_databases
+from migration_orchestration_lib import sql_statements as s
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal import seed_world
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
+from migration_orchestration_lib.source_freeze import RECORD_PREFIX
+from migration_rehearsal.sql_world import DatabaseError
+from sql_access_setup import DataFactoryImplementation, DirectImplementation, estate, finish, query, source
+from task_driver import RunDriver, WorkerCrashed
+from world_view import WorldView
+
+pytestmark = pytest.mark.airflow210
+
+ACCESSES = ["direct", "dataFactory"]
+KEY = RECORD_PREFIX + "sql01__Sales"
+OTHER_PLAN = "fabrikam-sql"
+FROZEN = {  # a path, and the task after which the DAG's freeze is in force and the copy not finished
+    "online_sqlmi": (dict(mode="online"), "freeze_source"),
+    "offline_sqlmi": (dict(mode="offline"), "freeze_source"),
+    "sqldb": (dict(target="db-prod"), "start_migration"),
+}
+
+
+def marker(plan, read_only=False, user_access="MULTI_USER"):
+    return json.dumps({"plan": plan, "readOnly": read_only, "userAccess": user_access}, sort_keys=True, separators=(",", ":"))
+
+
+def setup(directory, access="direct", **entry):
+    document = plan_with_databases([database_entry("db", "Sales", checksums=True, **entry)])
+    if access == "dataFactory":
+        document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    plan = parse_plan(document)
+    world = WorldView(directory, plan.database("db"), plan)
+    seed_world(world.world, plan)
+    return build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), plan, world
+
+
+def records(directory):
+    path = os.path.join(str(directory), RECORDS_FILE)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as file:
+        return json.load(file)
+
+
+def write_records(directory, values):
+    with open(os.path.join(str(directory), RECORDS_FILE), "w") as file:
+        json.dump(values, file)
+
+
+def properties(world):
+    return world.source().get("extendedProperties") or {}
+
+
+# --- through the DAG -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("access, path", [(a, p) for p in sorted(FROZEN) for a in ACCESSES if a == "direct" or p == "online_sqlmi"])
+def test_a_lost_record_comes_back_from_this_plans_marker_and_the_rollback_puts_back_the_access_before_the_freeze(
+        rehearsal_world, monkeypatch, access, path):
+    """Was: preflight and rollback stopped for a person (`unknown_freeze`). The marker of this plan
+    says the DAG froze the source and what it had before: the record is restored and the rollback
+    puts back exactly that access (here the team's RESTRICTED_USER), removing the marker."""
+    entry, frozen_after = FROZEN[path]
+    dag, plan, world = setup(rehearsal_world, access, **entry)
+    world.world.update_database("sql01", "Sales", userAccess="RESTRICTED_USER")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after=frozen_after)
+    assert world.source()["readOnly"]
+    assert properties(world) == {"migration_freeze": marker(plan.name, False, "RESTRICTED_USER")}
+    write_records(rehearsal_world, {k: v for k, v in records(rehearsal_world).items() if k != KEY})  # Airflow lost it
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")  # the run that goes on rolls back
+
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+    assert states["db.preflight"] == "success", second.errors
+    assert second.outcome("db") == "rolled_back", second.errors
+    assert (world.source()["readOnly"], world.source()["userAccess"]) == (False, "RESTRICTED_USER")
+    assert properties(world) == {}, "the unfreeze removes its marker"
+    assert records(rehearsal_world)[KEY] == "", "restored from the marker, cleared by the unfreeze"
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+@pytest.mark.parametrize("frozen", [False, True], ids=["writable", "frozen by the other plan"])
+def test_another_plans_marker_makes_preflight_refuse_and_nothing_is_frozen_or_unfrozen(rehearsal_world, access, frozen):
+    """Was: not detected; this plan would freeze a source another plan migrates, and its rollback
+    unfreeze it beside the other plan's cutover."""
+    dag, plan, world = setup(rehearsal_world, access, mode="online")
+    theirs = marker(OTHER_PLAN)
+    world.world.update_database("sql01", "Sales", readOnly=frozen, extendedProperties={"migration_freeze": theirs})
+    run = RunDriver(dag, world.observe)
+    states = run.run_database("db")
+
+    assert states["db.preflight"] == "failed", run.errors
+    message = run.errors["db.preflight"]
+    assert OTHER_PLAN in message and "source database Sales on sql01" in message and plan.name in message, message
+    assert world.operations() == []
+    assert world.source()["readOnly"] == frozen and world.source()["userAccess"] == "MULTI_USER", "nothing frozen or unfrozen"
+    assert properties(world) == {"migration_freeze": theirs}
+    assert states["db.rollback"] == "success" and records(rehearsal_world).get(KEY) is None, run.errors
+
+
+def test_a_rollback_never_unfreezes_a_source_carrying_another_plans_marker(rehearsal_world, monkeypatch):
+    """This plan froze the source, and another plan's marker is on it (it froze it too: two plans on
+    one source). Was: the rollback made it writable beside the other plan's migration."""
+    dag, plan, world = setup(rehearsal_world, mode="online")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="freeze_source")
+    theirs = marker(OTHER_PLAN)
+    world.world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": theirs})
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.preflight"] == "failed" and OTHER_PLAN in second.errors["db.preflight"], second.errors
+    assert states["db.rollback"] == "failed" and OTHER_PLAN in second.errors["db.rollback"], second.errors
+    assert world.source()["readOnly"], "kept frozen"
+    assert properties(world) == {"migration_freeze": theirs}
+
+
+def test_the_freeze_refuses_a_marker_another_plan_wrote_after_preflight(rehearsal_world):
+    """Between preflight and the freeze another plan froze... or wrote its marker: the freeze batch
+    itself refuses (its check and its change are one batch), and the rollback leaves the source."""
+    dag, plan, world = setup(rehearsal_world, mode="online")
+    theirs = marker(OTHER_PLAN)
+
+    def observe(task_id):
+        world.observe(task_id)
+        if task_id == "db.preflight" and not properties(world):
+            world.world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": theirs})
+
+    run = RunDriver(dag, observe)
+    states = run.run_database("db")
+    assert states["db.preflight"] == "success", run.errors
+    assert states["db.freeze_source"] == "failed", states
+    assert "not frozen" in run.errors["db.freeze_source"] and OTHER_PLAN in run.errors["db.freeze_source"], run.errors
+    assert world.source_writable(), "nothing frozen"
+    assert properties(world) == {"migration_freeze": theirs}
+
+
+def test_a_record_that_disagrees_with_this_plans_marker_keeps_the_source_frozen_for_a_person(rehearsal_world, monkeypatch):
+    """A metadata database restored from a backup brings back a cleared record (the DAG's freeze "not
+    in force") while this plan's marker says it is: the DAG chooses what cannot lose writes."""
+    dag, plan, world = setup(rehearsal_world, mode="online")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="freeze_source")
+    write_records(rehearsal_world, dict(records(rehearsal_world), **{KEY: ""}))
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.preflight"] == "failed" and "stale" in second.errors["db.preflight"], second.errors
+    assert states["db.rollback"] == "failed" and "stale" in second.errors["db.rollback"], second.errors
+    assert world.source()["readOnly"], "kept frozen"
+    assert properties(world) == {"migration_freeze": marker(plan.name)}
+    assert records(rehearsal_world)[KEY] == "", "nothing guessed"
+
+
+def test_a_source_read_only_before_the_freeze_gets_no_marker(rehearsal_world):
+    """An archive: the freeze changes nothing, and a read-only database refuses the marker anyway;
+    the Airflow Variable stays the only record there."""
+    dag, plan, world = setup(rehearsal_world, mode="offline")
+    world.world.update_database("sql01", "Sales", readOnly=True)
+    run = RunDriver(dag, world.observe)
+    run.run_database("db")
+    assert run.outcome("db") == "migrated", run.errors
+    assert properties(world) == {}
+    assert json.loads(records(rehearsal_world)[KEY]) == {"readOnly": True, "userAccess": "MULTI_USER"}
+
+
+# --- the statements on the fake SQL Server, through both SQL accesses --------------------------------
+
+
+@pytest.fixture(params=[DirectImplementation, DataFactoryImplementation], ids=ACCESSES)
+def implementation(request, tmp_path):
+    chosen = request.param(estate(str(tmp_path)))
+    yield chosen
+    chosen.close()
+
+
+def state(access, key, sql):
+    return s.parse_database_state(finish(access, query(key, source(), sql)).rows)
+
+
+@pytest.mark.airflow26
+def test_the_freeze_writes_its_marker_before_read_only_and_the_unfreeze_drops_it_after_read_write(implementation):
+    access, world, ours = implementation.access(), implementation.world, marker("contoso-sql")
+    frozen = state(access, "freeze", s.freeze("Sales", "singleUser", ours))
+    assert (frozen.is_read_only, frozen.user_access) == (True, "SINGLE_USER")
+    assert frozen.freeze_marker_known and frozen.freeze_marker is None, "the marker found before the freeze: none"
+    assert world.database("sql01", "Sales")["extendedProperties"] == {"migration_freeze": ours}
+    again = state(access, "read", s.source_state("Sales"))
+    assert again.freeze_marker_known and again.freeze_marker == ours
+    back = state(access, "unfreeze", s.unfreeze("Sales", marker=ours))
+    assert back.is_writable and world.database("sql01", "Sales")["extendedProperties"] == {}
+
+
+@pytest.mark.airflow26
+def test_the_freeze_leaves_a_source_carrying_another_marker_as_it_is(implementation):
+    access, world = implementation.access(), implementation.world
+    theirs = marker(OTHER_PLAN)
+    world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": theirs})
+    found = state(access, "freeze", s.freeze("Sales", "readOnly", marker("contoso-sql")))
+    assert found.is_writable and found.freeze_marker == theirs
+    assert world.database("sql01", "Sales")["extendedProperties"] == {"migration_freeze": theirs}
+
+
+@pytest.mark.airflow26
+def test_the_marker_read_never_fails_the_state_read(implementation):
+    """Held by another SINGLE_USER connection (924), or not visible to the login: unknown, not an error."""
+    access, world = implementation.access(), implementation.world
+    world.update_database("sql01", "Sales", readOnly=True, userAccess="SINGLE_USER", singleUserHolder="an application",
+                          extendedProperties={"migration_freeze": marker("contoso-sql")})
+    held = state(access, "held", s.source_state("Sales"))
+    assert (held.is_read_only, held.user_access, held.freeze_marker_known) == (True, "SINGLE_USER", False)
+    world.update_database("sql01", "Sales", userAccess="MULTI_USER", singleUserHolder=None)
+    world.set_login("sql01", "migrator", ["VIEW SERVER STATE"], {"sales": ["ALTER"]})
+    hidden = state(access, "hidden", s.source_state("Sales"))
+    assert not hidden.freeze_marker_known and hidden.freeze_marker is None
+    world.update_database("sql01", "Sales", state="RESTORING")
+    assert not state(access, "restoring", s.source_state("Sales")).freeze_marker_known
+
+
+def test_sql_server_refuses_the_marker_on_a_read_only_database(tmp_path):
+    """Why the freeze writes it before SET READ_ONLY and the unfreeze drops it after SET READ_WRITE."""
+    world = estate(str(tmp_path))
+    world.update_database("sql01", "Sales", readOnly=True)
+    cursor = DirectImplementation(world).engine.connect(server="sql01.corp.contoso.com", user="migrator", password="x",
+                                                         autocommit=True).cursor()
+    with pytest.raises(DatabaseError, match="3906"):
+        cursor.execute("EXEC [Sales].sys.sp_executesql N'EXEC sys.sp_addextendedproperty @name = N''migration_freeze'', "
+                       "@value = N''x'';';")
+    assert "extendedProperties" not in world.database("sql01", "Sales") or not world.database("sql01", "Sales")["extendedProperties"]
