@@ -14,11 +14,28 @@ record; unfreezing (rollback, back to replicating) puts back exactly the recorde
 clears the record. Without a record the DAG never froze the source: whatever restriction it has is
 left as it is (a read-only archive stays read-only). A migrated source stays frozen, its record kept.
 
+The freeze marker keeps the same fact on the source database itself, where Airflow cannot lose it:
+the database-level extended property `migration_freeze` = `{"plan": <plan name, MIGRATION_PLAN_NAME>,
+"readOnly": ..., "userAccess": ...}` (`marker_value`). The freeze batch writes it right before its
+SET READ_ONLY (a read-only database refuses metadata changes, error 3906), so a source read-only
+before the freeze never gets one and the record stays its only one; the unfreeze batch drops it
+right after SET READ_WRITE. Every source state comes with it (`sql_statements.source_state`;
+unknown, never an error, where it cannot be read). The record stays primary (`check_marker`):
+- missing altogether, with this plan's marker: the DAG's freeze is in force (only its unfreeze
+  removes the marker), so the record is restored from the marker, logged and said in the step's
+  event, and the run goes on;
+- another plan's marker: this plan neither freezes (preflight and the freeze batch itself refuse)
+  nor unfreezes the source (rollback leaves it, or stops for a person where its own record says it
+  froze it too);
+- this plan's marker and the record disagree (a cleared or other record: Airflow's metadata restored
+  from an older backup): a person decides, the source kept as it is; no writes are lost by waiting.
+
 A record missing altogether (no Variable, not even a cleared one) while the source is read-only and DMS
-holds a migration of it may be one Airflow lost (its metadata database recreated or restored, the
-Variable deleted, the DAG moved to another Airflow) while the DAG's freeze was in force: taking that
-restriction for the team's would keep the source frozen for good. The DAG does not guess
-(`unknown_freeze`): preflight and rollback stop, the source left as it is, naming the record to write.
+holds a migration of it, and no marker of this plan says why, may be one Airflow lost (its metadata
+database recreated or restored, the Variable deleted, the DAG moved to another Airflow) while a freeze
+without a marker (by a version before it, or the marker dropped by hand) was in force, or be the
+team's design: taking that restriction for the team's could keep the source frozen for good. The DAG does not
+guess (`unknown_freeze`): preflight and rollback stop, the source left as it is, naming the record to write.
 """
 from __future__ import annotations
 
