@@ -395,11 +395,9 @@ export const airflowSchema = z
   .describe(
     'Where the migration DAG runs and how it reaches SQL Server. Default: Airflow 3 on AKS created by the stack.',
   )
-  .superRefine(
-    (value, context) =>
-      checkAirflowSection(value, reportTo(context)),
-    { when: (payload) => asRecord(payload.value) !== undefined },
-  )
+  .superRefine((value, context) => checkAirflowSection(value, reportTo(context)), {
+    when: (payload) => asRecord(payload.value) !== undefined,
+  })
   // After the checks, which guarantee the section of a host that needs one and the access each host allows.
   .transform(({ host = 'kubernetes', sqlAccess, ...sections }) => {
     const section = sections[host] ?? HOSTS[host].section.parse({});

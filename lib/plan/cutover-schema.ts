@@ -69,9 +69,7 @@ const windowSchema = z
       ),
     durationMinutes: DURATION_MINUTES.optional()
       .describe('Weekly window: how long it stays open, in elapsed minutes (1-10080).'),
-    from: localDateTime
-      .optional()
-      .describe('Date range: the local date and time it opens, YYYY-MM-DDTHH:MM, with to.'),
+    from: localDateTime.optional().describe('Date range: the local date and time it opens, YYYY-MM-DDTHH:MM, with to.'),
     to: localDateTime.optional().describe('Date range: the local date and time it closes, after from.'),
   })
   // Exactly one kind, for editors; the checks below say which fields are missing or too many.
@@ -79,11 +77,9 @@ const windowSchema = z
   .describe(
     'A maintenance window: weekly (days, start, durationMinutes) or a date range (from, to), in timeZone.',
   )
-  .superRefine(
-    (window, context) =>
-      checkWindow(window, reportTo(context)),
-    { when: (payload) => asRecord(payload.value) !== undefined },
-  );
+  .superRefine((window, context) => checkWindow(window, reportTo(context)), {
+    when: (payload) => asRecord(payload.value) !== undefined,
+  });
 
 const approvalSchema = z
   .strictObject({
@@ -112,14 +108,10 @@ const approvalSchema = z
   .describe('Whether, and by whom, each cutover must be approved.');
 
 const cutoverFields = {
-  windows: z
-    .array(windowSchema)
-    .optional()
-    .describe('When the cutover may happen. Default []: at any time.'),
-  expectedMinutes: EXPECTED_MINUTES.optional()
-    .describe(
-      'How long the freeze, final backup and cutover take (1-1440 minutes). Default 30. Every window must be at least this long: a cutover starts only where it fits.',
-    ),
+  windows: z.array(windowSchema).optional().describe('When the cutover may happen. Default []: at any time.'),
+  expectedMinutes: EXPECTED_MINUTES.optional().describe(
+    'How long the freeze, final backup and cutover take (1-1440 minutes). Default 30. Every window must be at least this long: a cutover starts only where it fits.',
+  ),
   approval: approvalSchema.optional(),
 };
 
