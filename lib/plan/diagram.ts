@@ -1,8 +1,4 @@
-/**
- * The plan as a Mermaid flowchart: one box per wave (the databases that can run together), one
- * node per database with its source, target and mode, and an arrow from each dependency to the
- * database that waits for it.
- */
+/** The plan as a Mermaid flowchart, a box per wave (databases that can run together): see renderMermaidDiagram. */
 import { migrationWaves } from './graph';
 import type { DatabaseMigration, MigrationMode, MigrationPlan, TargetKind } from './types';
 
@@ -71,12 +67,9 @@ function nodeId(databaseName: string): string {
 }
 
 function nodeLabel({ name, source, target, mode }: DatabaseMigration): string {
-  const lines = [
-    name,
-    `from ${source.server}/${source.database}`,
-    `to ${target.kind} ${target.server}/${target.database}`,
-  ];
-  return [...lines, mode].map(escapeLabel).join('<br/>');
+  const from = `from ${source.server}/${source.database}`;
+  const to = `to ${target.kind} ${target.server}/${target.database}`;
+  return [name, from, to, mode].map(escapeLabel).join('<br/>');
 }
 
 /**
