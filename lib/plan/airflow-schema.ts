@@ -15,7 +15,6 @@ type HostKind = (typeof AIRFLOW_HOSTS)[number];
 const isHost = (value: unknown): value is HostKind => AIRFLOW_HOSTS.some((host) => host === value);
 const SQL_ACCESS = ['direct', 'dataFactory'] as const;
 type SqlAccess = (typeof SQL_ACCESS)[number];
-export const AIRFLOW_EXECUTORS = ['CeleryExecutor', 'KubernetesExecutor'] as const;
 /**
  * Capacity SKUs azurerm 4.55 accepts that can run an Apache Airflow job: a Small pool uses 5 CU,
  * so Microsoft recommends F8 at least (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`).
@@ -84,7 +83,7 @@ const kubernetesSchema = z
     minNodes: integerBetween(0, 1000).default(1).describe('Fewest nodes of the Airflow node pool.'),
     maxNodes: integerBetween(1, 1000).default(4).describe('Most nodes of the Airflow node pool.'),
     executor: z
-      .enum(AIRFLOW_EXECUTORS)
+      .enum(['CeleryExecutor', 'KubernetesExecutor'])
       .default('CeleryExecutor')
       .describe('CeleryExecutor (workers with Redis) or KubernetesExecutor (one pod per task).'),
     authorizedIpRanges: z

@@ -23,9 +23,7 @@ export function parseMigrationPlan(value: unknown, source = '<plan>'): Migration
  */
 const validatedPlans = new WeakSet<MigrationPlan>();
 
-export function isValidatedPlan(plan: MigrationPlan): boolean {
-  return validatedPlans.has(plan);
-}
+export const isValidatedPlan = (plan: MigrationPlan): boolean => validatedPlans.has(plan);
 
 /** @param locate maps field paths to file positions when the value came from a file */
 export function validatePlan(value: unknown, file: string, locate?: SourceLocator): MigrationPlan {

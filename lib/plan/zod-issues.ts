@@ -28,13 +28,13 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
     // YAML reads `4711` or `true` as a number or a boolean; the fix for a string field is to quote it.
     const quoteIt = issue.expected === 'string' && ['number', 'boolean'].includes(typeof issue.input);
     const hint = quoteIt ? `; quote it if it is text: "${String(issue.input)}"` : '';
-    return `expected ${EXPECTED.get(issue.expected) ?? `a ${issue.expected}`}, got ${describeValue(
-      issue.input,
-    )}${hint}`;
+    const expected = EXPECTED.get(issue.expected) ?? `a ${issue.expected}`;
+    return `expected ${expected}, got ${describeValue(issue.input)}${hint}`;
   }
-  const allowed = issue.values.map(String).join(', ');
+  const values = issue.values.map(String);
+  const allowed = values.join(', ');
   if (typeof issue.input !== 'string') return `must be one of ${allowed} (got ${describeValue(issue.input)})`;
-  const suggestion = closestMatch(issue.input, issue.values.map(String));
+  const suggestion = closestMatch(issue.input, values);
   return `must be one of ${allowed} (got ${quote(issue.input)}${suggestion ? `; did you mean ${suggestion}?` : ''})`;
 };
 
