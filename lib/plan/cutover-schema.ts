@@ -11,7 +11,7 @@ import { AIRFLOW_VERSION_OF_HOST, airflowAtLeast } from '../private/airflow-vers
 import type { AirflowSettings } from './airflow-schema';
 import { formatFieldPath, quote } from './field-path';
 import { integerBetween, matching } from './rules';
-import { asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
+import { asArray, asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 import { closestMatch, listBriefly } from './suggest';
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
@@ -225,7 +225,7 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
   if (plan === undefined) return;
   const host = asRecord(plan.airflow)?.host ?? 'kubernetes';
   const planSection = asRecord(plan.cutover);
-  const databases = (Array.isArray(plan.databases) ? plan.databases : []).map((item, index) => {
+  const databases = asArray(plan.databases).map((item, index) => {
     const database = asRecord(item);
     return { name: database?.name, section: asRecord(database?.cutover), at: ['databases', index, 'cutover'] };
   });

@@ -37,6 +37,8 @@ export class MigrationPlanError extends Error {
   }
 }
 
+export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /** `file:line:col field.path: message`, leaving out what is unknown. */
 function formatProblem(file: string, problem: PlanProblem): string {
   const location = problem.line === undefined ? file : `${file}:${problem.line}:${problem.column ?? 1}`;

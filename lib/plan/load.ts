@@ -1,7 +1,7 @@
 /** Reads a plan file (YAML or JSON, by extension) and validates it. */
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { MigrationPlanError } from './errors';
+import { errorMessage, MigrationPlanError } from './errors';
 import { validatePlan } from './parse';
 import { readJson, readYaml } from './source-text';
 import type { MigrationPlan } from './types';
@@ -51,7 +51,7 @@ function readPlanText(path: string): string {
   } catch (error) {
     if (error instanceof MigrationPlanError) throw error;
     const reason = READ_ERRORS.get(String((error as NodeJS.ErrnoException | undefined)?.code));
-    fail(path, reason ?? `cannot read file: ${error instanceof Error ? error.message : String(error)}`);
+    fail(path, reason ?? `cannot read file: ${errorMessage(error)}`);
   }
 }
 

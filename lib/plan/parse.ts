@@ -1,5 +1,5 @@
 /** Validates an already-parsed plan value and returns it typed, with every default filled. */
-import { MigrationPlanError, type PlanProblem } from './errors';
+import { errorMessage, MigrationPlanError, type PlanProblem } from './errors';
 import { formatFieldPath } from './field-path';
 import { migrationPlanSchema } from './schema';
 import type { SourceLocator } from './source-text';
@@ -34,8 +34,7 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
     dropped = protoTagKey(value);
   } catch (error) {
     // Only exotic inputs get here (getters that throw, revoked proxies): still a plan problem.
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new MigrationPlanError(file, [{ path: '', message: `cannot read the plan: ${reason}` }]);
+    throw new MigrationPlanError(file, [{ path: '', message: `cannot read the plan: ${errorMessage(error)}` }]);
   }
   if (result.success && dropped.length === 0) {
     const plan: MigrationPlan = deepFreeze(result.data);

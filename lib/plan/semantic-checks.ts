@@ -24,7 +24,7 @@ export type Loose = Readonly<Record<string, unknown>>;
 export function asRecord(value: unknown): Loose | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
 }
-const asArray = (value: unknown): readonly unknown[] => (Array.isArray(value) ? value : []);
+export const asArray = (value: unknown): readonly unknown[] => (Array.isArray(value) ? value : []);
 const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const asTargetKind = (value: unknown) => TARGET_KINDS.find((kind) => kind === value);
 

@@ -5,7 +5,7 @@
  * text again only when it repeats a key (which `JSON.parse` lets through) or a problem needs a position.
  */
 import type { Document, LineCounter, Node } from 'yaml';
-import type { PlanProblem } from './errors';
+import { errorMessage, type PlanProblem } from './errors';
 import { formatFieldPath, quote } from './field-path';
 
 /** The position (1-based) of the field at `path`, or of its nearest parent written in the file. */
@@ -205,7 +205,6 @@ function countKeys(value: unknown): number {
 
 const keyText = (key: unknown) => (yaml().isScalar(key) ? String(key.value) : String(key));
 const rangeStart = (node: unknown) => (node as Node | null | undefined)?.range?.[0];
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function position(lines: LineCounter, offset: number) {
   const { line, col } = lines.linePos(offset);
