@@ -1,7 +1,7 @@
 import { IGrantee } from '../core/grants';
 import { IKeyVault, IResourceGroup } from '../core/references';
 import { DagBundle } from '../orchestration-factory/dag-bundle';
-import type { AirflowSettings } from '../plan/types';
+import type { AirflowSettings } from '../plan/airflow-schema';
 
 /**
  * Where the migration DAG runs. Data Factory's managed Airflow can no longer be created (since

@@ -5,7 +5,6 @@ import { AzapiResourceAction } from '../azapi/resource-action';
 import { AlertOptions, CreatedAlert } from '../monitoring/alerts';
 import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-factory/dag-storage';
-import { AirflowServicePrincipal } from '../plan/types';
 import { AIRFLOW_VERSION_OF_HOST } from '../private/airflow-versions';
 import { parseEnvironmentId } from '../private/arm-ids';
 import { moveFromFormerId } from '../private/retired-addresses';
@@ -14,7 +13,7 @@ import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-ou
 import { TerraformData } from '../private/terraform-data';
 import { servicePrincipalIdentity } from '../private/airflow-identity';
 import { waitForRoles } from '../private/role-propagation';
-import { supportedSqlAccess } from '../plan/airflow-schema';
+import { AirflowServicePrincipal, supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 

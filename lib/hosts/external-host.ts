@@ -1,11 +1,10 @@
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
-import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
 import { federatedManagedIdentity, servicePrincipalIdentity } from '../private/airflow-identity';
 import { withStableName } from '../private/outputs';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
-import { supportedSqlAccess } from '../plan/airflow-schema';
+import { AirflowServicePrincipal, FederatedCredential, supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 

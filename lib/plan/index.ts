@@ -2,20 +2,25 @@
 export type {
   AirflowServicePrincipal,
   AirflowSettings,
-  BackupFileShare,
-  BackupStorage,
-  CutoverApproval,
-  CutoverSettings,
-  CutoverWindow,
-  DatabaseMigration,
-  DatabaseSource,
-  DatabaseTarget,
   DataFactoryHostSettings,
-  DatedCutoverWindow,
   ExternalHostSettings,
   FabricHostSettings,
   FederatedCredential,
   KubernetesHostSettings,
+} from './airflow-schema';
+export type {
+  CutoverApproval,
+  CutoverSettings,
+  CutoverWindow,
+  DatedCutoverWindow,
+  WeeklyCutoverWindow,
+} from './cutover-schema';
+export type {
+  BackupFileShare,
+  BackupStorage,
+  DatabaseMigration,
+  DatabaseSource,
+  DatabaseTarget,
   MigrationMode,
   MigrationPlan,
   NotificationSettings,
@@ -24,7 +29,6 @@ export type {
   TargetKind,
   TargetServer,
   ValidationSettings,
-  WeeklyCutoverWindow,
 } from './types';
 export { MigrationPlanError, type PlanProblem } from './errors';
 export { parseMigrationPlan } from './parse';

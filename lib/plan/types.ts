@@ -42,19 +42,3 @@ export type DatabaseTarget = DatabaseMigration['target'];
 export type MigrationMode = DatabaseMigration['mode'];
 /** What "migrated correctly" means for one database. */
 export type ValidationSettings = DatabaseMigration['validation'];
-export type {
-  CutoverApproval,
-  CutoverSettings,
-  CutoverWindow,
-  DatedCutoverWindow,
-  WeeklyCutoverWindow,
-} from './cutover-schema';
-export type {
-  AirflowServicePrincipal,
-  AirflowSettings,
-  DataFactoryHostSettings,
-  ExternalHostSettings,
-  FabricHostSettings,
-  FederatedCredential,
-  KubernetesHostSettings,
-} from './airflow-schema';

@@ -2,7 +2,7 @@ import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federat
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Construct } from 'constructs';
 import { AirflowIdentity } from '../hosts/airflow-host';
-import { AirflowServicePrincipal, FederatedCredential } from '../plan/types';
+import { AirflowServicePrincipal, FederatedCredential } from '../plan/airflow-schema';
 import { HostPlacement } from './host-placement';
 import { resourceName } from './naming';
 

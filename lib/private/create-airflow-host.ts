@@ -10,7 +10,8 @@ import type { KubeloginMode } from '../hosts/kubernetes/kubernetes-host';
 import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { dagBundleFor } from '../orchestration-factory/dag-bundle';
 import { ensureProvider } from './ensure-provider';
-import { AirflowSettings, MigrationPlan } from '../plan/types';
+import { AirflowSettings } from '../plan/airflow-schema';
+import { MigrationPlan } from '../plan/types';
 
 /** What the stack hands whichever host the plan picks. */
 export interface AirflowHostContext {

@@ -9,7 +9,6 @@ import {
   FabricWorkspaceRole,
   FabricWorkspaceRoleAssignment,
 } from '../../fabric/workspace-role-assignment';
-import { AirflowServicePrincipal, FabricHostSettings } from '../../plan/types';
 import { servicePrincipalIdentity } from '../../private/airflow-identity';
 import { capacityNameFromId } from '../../private/arm-ids';
 import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '../../private/fabric/airflow-job-content';
@@ -18,7 +17,7 @@ import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
 import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName } from '../../private/naming';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
-import { supportedSqlAccess } from '../../plan/airflow-schema';
+import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 

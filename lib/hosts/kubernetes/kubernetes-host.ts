@@ -11,7 +11,6 @@ import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
 import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
-import { KubernetesHostSettings } from '../../plan/types';
 import { AirflowRelease } from '../../private/kubernetes/airflow-release';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 import { SECRETS_READER_SERVICE_ACCOUNTS, TASK_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
@@ -29,7 +28,7 @@ import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-ident
 import { namedOutput } from '../../private/outputs';
 import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
-import { supportedSqlAccess } from '../../plan/airflow-schema';
+import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
