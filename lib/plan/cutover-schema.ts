@@ -241,18 +241,17 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
 
   const withoutApprovers = new Map<string, { path: Path; names: string[] }>();
   for (const { name, section, at } of databases) {
-    const given = (field: string, inside?: string): Given | undefined => {
-      for (const [level, levelPath] of [[section, at], [planSection, ['cutover']]] as const) {
-        const parent = inside === undefined ? level : asRecord(level?.[inside]);
-        const path = inside === undefined ? levelPath : [...levelPath, inside];
-        if (parent?.[field] !== undefined) return { value: parent[field], path: [...path, field] };
+    const given = (...field: string[]): Given | undefined => {
+      for (const [level, path] of [[section, at], [planSection, ['cutover']]] as const) {
+        const value = field.reduce<unknown>((parent, key) => asRecord(parent)?.[key], level);
+        if (value !== undefined) return { value, path: [...path, ...field] };
       }
       return undefined;
     };
     checkWindowLengths(given('windows'), given('expectedMinutes'), report);
 
-    const required = given('required', 'approval');
-    const approvers = given('approvers', 'approval');
+    const required = given('approval', 'required');
+    const approvers = given('approval', 'approvers');
     if (required?.value !== true || (Array.isArray(approvers?.value) && approvers.value.length > 0)) continue;
     if (approvers !== undefined && !Array.isArray(approvers.value)) continue; // the shape's problem
     const path = approvers?.path ?? [...required.path.slice(0, -1), 'approvers'];
