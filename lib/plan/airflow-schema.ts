@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { quote } from './field-path';
-import { anyCase, armId, GUID_PATTERN, integerBetween, matching } from './rules';
+import { anyCase, armId, GUID_PATTERN, integerBetween, matching, type Named } from './rules';
 import { asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
@@ -195,10 +195,6 @@ const airflowShape = {
   fabric: fabricSchema.optional(),
   external: externalSchema.optional(),
 };
-
-// Mapped types give the zod-derived shapes names of their own (TypeDoc shows the name; the fields
-// are described in the JSON Schema and the README).
-type Named<T> = { [K in keyof T]: T[K] };
 
 /**
  * `airflow.kubernetes` with its defaults.

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { AIRFLOW_VERSION_OF_HOST, airflowAtLeast } from '../private/airflow-versions';
 import type { AirflowSettings } from './airflow-schema';
 import { formatFieldPath, quote } from './field-path';
-import { integerBetween, matching } from './rules';
+import { integerBetween, matching, type Named } from './rules';
 import { asArray, asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 import { closestMatch, listBriefly } from './suggest';
 
@@ -143,32 +143,31 @@ export const databaseCutoverSchema = z
   );
 
 type WindowFields = z.output<typeof windowSchema>;
-type Flat<T> = { [K in keyof T]: T[K] };
 
 /**
  * A window that opens every week on `days` at the local wall time `start` and stays open
  * `durationMinutes` of elapsed time.
  * @displayType \{ timeZone: string; days: ("Mon" | "Tue" | "Wed" | "Thu" | "Fri" | "Sat" | "Sun")[]; start: string; durationMinutes: number \}
  */
-export type WeeklyCutoverWindow = Flat<Required<Pick<WindowFields, 'timeZone' | 'days' | 'start' | 'durationMinutes'>>>;
+export type WeeklyCutoverWindow = Named<Required<Pick<WindowFields, 'timeZone' | 'days' | 'start' | 'durationMinutes'>>>;
 /**
  * A window from one local date and time to another.
  * @displayType \{ timeZone: string; from: string; to: string \}
  */
-export type DatedCutoverWindow = Flat<Required<Pick<WindowFields, 'timeZone' | 'from' | 'to'>>>;
+export type DatedCutoverWindow = Named<Required<Pick<WindowFields, 'timeZone' | 'from' | 'to'>>>;
 /** A maintenance window a cutover must fit in. */
 export type CutoverWindow = WeeklyCutoverWindow | DatedCutoverWindow;
 /**
  * Whether, and by whom, a cutover must be approved, with its channel.
  * @displayType MigrationPlan["databases"][number]["cutover"]["approval"]
  */
-export type CutoverApproval = Flat<Required<z.output<typeof approvalSchema>>>;
+export type CutoverApproval = Named<Required<z.output<typeof approvalSchema>>>;
 /**
  * A database's cutover with the plan's defaults merged in: its windows (none: any time), how long
  * the cutover takes, and its approval.
  * @displayType MigrationPlan["databases"][number]["cutover"]
  */
-export type CutoverSettings = Flat<
+export type CutoverSettings = Named<
   Required<Pick<z.output<typeof databaseCutoverSchema>, 'expectedMinutes'>> & {
     windows: CutoverWindow[];
     approval: CutoverApproval;

@@ -16,6 +16,9 @@ export const BACKUP_RESTORE_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
 /** DMS migrations to Azure SQL Database are offline only. */
 export const defaultMode = (kind: TargetKind) => (kind === 'SqlDb' ? 'offline' : 'online');
 
+/** A mapped copy of T: a zod-derived shape with a name TypeDoc shows (JSON Schema and README describe its fields). */
+export type Named<T> = { [K in keyof T]: T[K] };
+
 /** A string matching `pattern`, or the problem `rule`. */
 export const matching = (pattern: RegExp, rule: string) => z.string().regex(pattern, { error: rule });
 
