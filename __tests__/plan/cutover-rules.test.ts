@@ -153,6 +153,16 @@ describe('approval', () => {
     ]);
   });
 
+  test('an unknown host named like an Object.prototype member is only the host problem (the hitl rule used to throw on it)', () => {
+    const text = exampleWith(
+      ['sourceServers:\n', 'airflow:\n  host: toString\n\nsourceServers:\n'],
+      [DATABASE_2_APPROVAL, `${DATABASE_2_APPROVAL}\n        channel: hitl`],
+    );
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'host: toString')} airflow.host: must be one of kubernetes, dataFactory, fabric, external (got "toString")`,
+    ]);
+  });
+
   test('which Airflow can ask comes from the versions the hosts run (3.1 or later)', () => {
     expect(AIRFLOW_VERSION_OF_HOST).toEqual({ kubernetes: '3.3.2', dataFactory: '2.6.3', fabric: '2.10.5' });
     expect(['3.1.0', '3.3.2', '4.0', '2.10.5', '3.0.6', '2.6.3'].map((version) => airflowAtLeast(version, 3, 1))).toEqual([

@@ -26,8 +26,10 @@ const DEFAULT_EXPECTED_MINUTES = 30;
  * An external Airflow is 3.1 or later, 2.10.5 or 2.6.3: the DAG refuses hitl at import where it cannot ask.
  */
 function airflowWithoutHitl(host: unknown): string | undefined {
-  const version = AIRFLOW_VERSION_OF_HOST[host as keyof typeof AIRFLOW_VERSION_OF_HOST] as string | undefined;
-  return version !== undefined && !airflowAtLeast(version, 3, 1) ? version : undefined;
+  // An unknown host (even one named like an Object.prototype member) is the host field's own problem.
+  if (typeof host !== 'string' || !Object.hasOwn(AIRFLOW_VERSION_OF_HOST, host)) return undefined;
+  const version: string = AIRFLOW_VERSION_OF_HOST[host as keyof typeof AIRFLOW_VERSION_OF_HOST];
+  return airflowAtLeast(version, 3, 1) ? undefined : version;
 }
 
 const LOCAL_TIME = '(?:[01][0-9]|2[0-3]):[0-5][0-9]';
