@@ -25,7 +25,11 @@ What it knows:
   autocommit;
 - session temporary tables (`INSERT ... VALUES` and `INSERT ... SELECT`), `EXEC [db].sys.sp_executesql`
   (runs in that database), `IF`, `RAISERROR`, `BEGIN TRY ... BEGIN CATCH` (an execution error, a
-  `DatabaseError` here, runs the CATCH block; what the fake does not understand is never caught);
+  `DatabaseError` here, runs the CATCH block; what the fake does not understand is never caught),
+  a bare `THROW` in a CATCH block (re-raised: outside another TRY it ends the batch);
+- statement-level errors as SQL Server has them: an error of RAISERROR, ALTER DATABASE or an
+  extended-property procedure outside TRY ends that statement only, the rest of the batch runs and
+  the client gets the error at the end (`STATEMENT_LEVEL_ERRORS`); other errors end the batch;
 - database-level extended properties (a database's `extendedProperties`): `sys.extended_properties`
   (class 0 rows, visible to a login with VIEW DEFINITION on the database, as metadata visibility
   has it), `sys.sp_addextendedproperty` and `sys.sp_dropextendedproperty` with `@name` (and
@@ -221,6 +225,13 @@ class Cursor:
         pass
 
 
+# Statements whose errors end only themselves in SQL Server (statement-terminating): RAISERROR
+# (severity 11-19), ALTER DATABASE (5011, 5052, 5061, 5070, ...) and the extended-property
+# procedures (which raise theirs with RAISERROR); SET XACT_ABORT does not change that for RAISERROR.
+# The fake stops the batch at the others' errors.
+STATEMENT_LEVEL_ERRORS = frozenset({"raiserror", "alter_database", "exec_procedure"})
+
+
 class _Return(Exception):
     """RETURN: leave the batch."""
 
@@ -237,12 +248,23 @@ class _Session:
         self.login = login
         self.lock_timeout_ms = -1
         self.temp_tables: Dict[str, Dict[str, Any]] = {}
+        self._depth = 0  # batches running: 1 in a batch, more in its sp_executesql
+        self._in_try = 0  # TRY blocks being run: an error there goes to the CATCH block
+        self._caught: List[DatabaseError] = []  # the errors CATCH blocks are handling (THROW's)
+        self._errors: List[DatabaseError] = []  # the batch's statement-level errors so far
 
     # -- batches ------------------------------------------------------------------------------
 
     def run(self, sql: str, database: Optional[str] = None, variables: Optional[Dict[str, Any]] = None) -> List[Tuple[List[str], List[tuple]]]:
+        """One batch (or, nested, the dynamic SQL of `sp_executesql`). A statement-level error
+        (`STATEMENT_LEVEL_ERRORS`) outside TRY does not stop the batch, as in SQL Server: the rest
+        runs, and the batch's first such error reaches the client at its end."""
         results: List[Tuple[List[str], List[tuple]]] = []
         context = _Context(self, database or self.database, variables or {})
+        outermost = self._depth == 0
+        if outermost:
+            self._errors = []
+        self._depth += 1
         try:
             for statement in parse_batch(sql):
                 self._statement(statement, context, results)
@@ -250,9 +272,22 @@ class _Session:
             pass
         except WorldError as problem:
             raise DatabaseError(str(problem)) from None
+        finally:
+            self._depth -= 1
+        if outermost and self._errors:
+            raise self._errors[0]
         return results
 
     def _statement(self, statement: tuple, context: "_Context", results: list) -> None:
+        if statement[0] not in STATEMENT_LEVEL_ERRORS or self._in_try:
+            self._execute(statement, context, results)
+            return
+        try:
+            self._execute(statement, context, results)
+        except DatabaseError as problem:  # ends this statement only: the batch goes on
+            self._errors.append(problem)
+
+    def _execute(self, statement: tuple, context: "_Context", results: list) -> None:
         kind = statement[0]
         if kind == "set_nocount":
             return
@@ -266,12 +301,24 @@ class _Session:
             for inner in statement[1]:
                 self._statement(inner, context, results)
         elif kind == "try":
+            self._in_try += 1
             try:
                 for inner in statement[1]:
                     self._statement(inner, context, results)
-            except (DatabaseError, WorldError):  # execution errors; NotUnderstood and RETURN go on up
-                for inner in statement[2]:
-                    self._statement(inner, context, results)
+            except (DatabaseError, WorldError) as problem:  # execution errors; NotUnderstood and RETURN go on up
+                self._in_try -= 1
+                self._caught.append(problem if isinstance(problem, DatabaseError) else DatabaseError(str(problem)))
+                try:
+                    for inner in statement[2]:
+                        self._statement(inner, context, results)
+                finally:
+                    self._caught.pop()
+            else:
+                self._in_try -= 1
+        elif kind == "throw":  # re-raises the error being handled; outside TRY it ends the batch
+            if not self._caught:
+                raise NotUnderstood("THROW outside a CATCH block")
+            raise self._caught[-1]
         elif kind == "raiserror":
             _, message, severity, _state = statement
             if severity > 10:

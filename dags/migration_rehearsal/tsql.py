@@ -6,8 +6,8 @@ evaluates against the simulated world. Anything outside this subset raises `NotU
 statement the DAG starts sending that nobody taught the fake fails loudly instead of passing.
 
 Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, BEGIN TRY...END TRY BEGIN CATCH...END
-CATCH, RAISERROR, RETURN, ALTER DATABASE ... SET <option> [WITH ROLLBACK IMMEDIATE], BACKUP
-LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp, INSERT
+CATCH, THROW (bare, in a CATCH block), RAISERROR, RETURN, ALTER DATABASE ... SET <option> [WITH
+ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp, INSERT
 INTO #temp ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addextendedproperty |
 sp_dropextendedproperty (named arguments), SELECT [TOP (n)] ... FROM ... [JOIN ... ON ...] [WHERE ...]
 [ORDER BY ...].
@@ -57,7 +57,7 @@ _TOKEN = re.compile(
 KEYWORDS = frozenset(
     """SELECT FROM WHERE JOIN INNER ON AS ORDER BY ASC DESC TOP AND OR NOT IN IS NULL EXISTS IF ELSE
     BEGIN END SET ALTER DATABASE BACKUP LOG TO DISK WITH DROP CREATE TABLE INSERT INTO VALUES EXEC
-    EXECUTE RAISERROR RETURN""".split()
+    EXECUTE RAISERROR RETURN THROW""".split()
 )
 
 
@@ -200,6 +200,9 @@ class Parser:
         if token.is_word("RETURN"):
             self.take()
             return ("return",)
+        if token.is_word("THROW"):  # only the bare re-throw of a CATCH block
+            self.take()
+            return ("throw",)
         if token.is_word("ALTER"):
             return self._alter_database()
         if token.is_word("BACKUP"):

@@ -236,3 +236,26 @@ def test_what_a_login_may_not_see_the_statements_leave_unjudged(world):
     assert sql_statements.parse_encryption_key_thumbprint([thumbprint]) is None
     assert sql_statements.parse_server_keys_matching([keys]) is None
     assert sql_statements.parse_instance_storage([storage]) is None
+
+
+def test_a_statement_level_error_does_not_stop_the_batch_as_in_sql_server(world):
+    """RAISERROR, ALTER DATABASE and the extended-property procedures end only their statement: the
+    rest of the batch runs and the client gets the error at its end (no XACT_ABORT changes that for
+    RAISERROR). A TRY block sends the error to its CATCH instead, and THROW there ends the batch."""
+    world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": "theirs"})
+    add = ("EXEC [Sales].sys.sp_executesql N'EXEC sys.sp_addextendedproperty @name = N''migration_freeze'', "
+           "@value = N''ours'';';")
+    with pytest.raises(sql_world.DatabaseError, match="15233"):
+        cursor_on(world).execute("%s\nALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;" % add)
+    assert world.database("sql01", "Sales")["readOnly"], "the ALTER after the failed procedure ran"
+    world.update_database("sql01", "Sales", readOnly=False)
+
+    with pytest.raises(sql_world.DatabaseError, match="15233"):
+        cursor_on(world).execute("BEGIN TRY\n    %s\n    ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;\n"
+                                 "END TRY\nBEGIN CATCH\n    THROW;\nEND CATCH;\nALTER DATABASE [Sales] SET SINGLE_USER;" % add)
+    assert (world.database("sql01", "Sales")["readOnly"], world.database("sql01", "Sales")["userAccess"]) == (False, "MULTI_USER"), \
+        "TRY skips what follows the error, THROW ends the batch"
+
+    cursor = cursor_on(world)
+    cursor.execute("BEGIN TRY\n    RAISERROR(N'caught', 16, 1);\nEND TRY\nBEGIN CATCH\nEND CATCH;\nSELECT 1 AS one;")
+    assert cursor.fetchall() == [(1,)], "a CATCH that does not re-throw swallows the error"
