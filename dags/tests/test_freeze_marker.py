@@ -245,3 +245,21 @@ def test_sql_server_refuses_the_marker_on_a_read_only_database(tmp_path):
         cursor.execute("EXEC [Sales].sys.sp_executesql N'EXEC sys.sp_addextendedproperty @name = N''migration_freeze'', "
                        "@value = N''x'';';")
     assert "extendedProperties" not in world.database("sql01", "Sales") or not world.database("sql01", "Sales")["extendedProperties"]
+
+
+@pytest.mark.airflow26
+def test_a_marker_write_that_fails_leaves_the_source_writable_and_the_error_reaches_the_dag(implementation):
+    """SQL Server goes on after a statement-level error: with the marker's write and SET READ_ONLY
+    side by side, a refused write (here another plan's marker this login cannot see, 15233; on SQL
+    Server also a login with ALTER ANY DATABASE and no user in the database, 916) still froze the
+    source, without this plan's marker and with another plan's on it. The freeze runs only once its
+    marker is written, and the error is not swallowed."""
+    access, world = implementation.access(), implementation.world
+    theirs = marker(OTHER_PLAN)
+    world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": theirs})
+    world.set_login("sql01", "migrator", ["VIEW SERVER STATE"], {"sales": ["ALTER"]})  # no VIEW DEFINITION
+    with pytest.raises(Exception, match="15233"):
+        state(access, "freeze", s.freeze("Sales", "singleUser", marker("contoso-sql")))
+    found = world.database("sql01", "Sales")
+    assert (found["readOnly"], found["userAccess"]) == (False, "MULTI_USER"), "nothing frozen"
+    assert found["extendedProperties"] == {"migration_freeze": theirs}
