@@ -45,7 +45,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
-from migration_orchestration_lib.sql_statements import FREEZE_MARKER, quote_name
+from migration_orchestration_lib.sql_statements import FREEZE_MARKER, USER_ACCESS_MODES, quote_name
 
 RECORD_PREFIX = "migration_source_before_freeze__"
 
@@ -174,10 +174,18 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
     """Read the marker in `state` (`DatabaseSql.source_state`, or a freeze's answer). A record missing
     altogether while this plan's marker is there is restored from the marker (the DAG's freeze is in
     force: only the unfreeze removes the marker)."""
-    if state is None or not state.freeze_marker_known or not state.freeze_marker:
+    if state is None or not state.freeze_marker_known or state.freeze_marker is None:  # an empty one is a marker too
         return MarkerFinding()
     plan, access = _parse_marker(state.freeze_marker)
     where = "source database %s on %s" % (database.source_database, database.source_server)
+    if plan is None:
+        return MarkerFinding(other_plan=(
+            "%s carries a freeze marker this DAG did not write (its database-level extended property %s = %r, not "
+            "the exact text a plan's freeze writes): the DAG cannot tell who froze it, or is migrating it, so this "
+            "plan (%s) neither freezes nor unfreezes it. A person finds out who wrote it; once nothing migrates the "
+            "source, a person makes it writable and drops the marker (EXEC %s.sys.sp_dropextendedproperty @name = "
+            "N'%s'), then runs again"
+            % (where, FREEZE_MARKER, state.freeze_marker, ctx.plan.name, quote_name(database.source_database), FREEZE_MARKER)))
     if plan != ctx.plan.name:
         return MarkerFinding(other_plan=(
             "%s carries the freeze marker of migration plan %s (its database-level extended property %s = %s): "
@@ -212,9 +220,16 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
 
 
 def _parse_marker(text: str) -> Tuple[Optional[str], Access]:
-    """(plan, access before the freeze); a value the DAG did not write gives plan None (not this plan)."""
+    """(plan, access before the freeze); a value the DAG did not write gives plan None (not this plan):
+    only the exact text `marker_value` writes is one, since the freeze batch compares the text whole
+    (a marker of this plan's content in another spelling would make the batch skip its freeze while
+    this check let it pass), and a "false" or an unknown access must not be taken for an access."""
     try:
         value = json.loads(text)
-        return str(value["plan"]), (bool(value["readOnly"]), str(value["userAccess"]))
+        plan, read_only, user_access = value["plan"], value["readOnly"], value["userAccess"]
     except (ValueError, KeyError, TypeError):
         return None, WRITABLE
+    if not (isinstance(plan, str) and plan and isinstance(read_only, bool) and user_access in USER_ACCESS_MODES
+            and json.dumps(value, sort_keys=True, separators=(",", ":")) == text and len(value) == 3):
+        return None, WRITABLE
+    return plan, (read_only, user_access)

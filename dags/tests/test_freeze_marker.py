@@ -263,3 +263,23 @@ def test_a_marker_write_that_fails_leaves_the_source_writable_and_the_error_reac
     found = world.database("sql01", "Sales")
     assert (found["readOnly"], found["userAccess"]) == (False, "MULTI_USER"), "nothing frozen"
     assert found["extendedProperties"] == {"migration_freeze": theirs}
+
+
+@pytest.mark.parametrize("value", [
+    "", "frozen by the DBA team", '{"plan":"contoso-sql","readOnly":"false","userAccess":"MULTI_USER"}',
+    '{"plan": "contoso-sql", "readOnly": false, "userAccess": "MULTI_USER"}',
+], ids=["empty", "not JSON", "readOnly not a boolean", "this plan's content spelt otherwise"])
+def test_a_marker_the_dag_did_not_write_is_refused_and_nothing_is_frozen(rehearsal_world, value):
+    """A `migration_freeze` property a person or another tool wrote. Was: an empty one counted as no
+    marker, the freeze batch then skipped its SET READ_ONLY (a marker there that is not this plan's)
+    and freeze_source still said "frozen": the final backup was taken from a writable source; a
+    readOnly of "false" parsed as true."""
+    dag, plan, world = setup(rehearsal_world, mode="offline")
+    world.world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": value})
+    run = RunDriver(dag, world.observe)
+    states = run.run_database("db")
+    assert states["db.preflight"] == "failed", (states, run.errors)
+    assert "did not write" in run.errors["db.preflight"], run.errors
+    assert world.operations() == [] and world.source_writable()
+    assert properties(world) == {"migration_freeze": value}
+
