@@ -321,6 +321,9 @@ def _freeze(ctx: StepContext) -> None:
     refusal = source_freeze.check_marker(ctx, database, found).refusal
     if refusal:
         raise StepFailure("source %s not frozen: %s" % (database.source_database, refusal))
+    if found is None or not found.is_read_only:  # the batch skipped its freeze, whatever the reason: never go on
+        raise StepFailure("source %s not frozen: after the freeze it is %s" % (
+            database.source_database, "missing" if found is None else source_freeze.describe(source_freeze.access_of(found))))
 
 
 def final_backup(ctx: StepContext) -> StepResult:

@@ -283,3 +283,16 @@ def test_a_marker_the_dag_did_not_write_is_refused_and_nothing_is_frozen(rehears
     assert world.operations() == [] and world.source_writable()
     assert properties(world) == {"migration_freeze": value}
 
+
+def test_freeze_source_fails_when_the_freeze_batch_left_the_source_writable(rehearsal_world, monkeypatch):
+    """Whatever makes the freeze batch skip its SET READ_ONLY (its check of the marker and the DAG's
+    differing), freeze_source never says "frozen" over a writable source. Was: it did, and the final
+    backup followed."""
+    from migration_orchestration_lib.database_sql import DatabaseSql
+    dag, plan, world = setup(rehearsal_world, mode="offline")
+    monkeypatch.setattr(DatabaseSql, "freeze_source", lambda self, database, marker=None: self.source_state(database, "no-freeze"))
+    run = RunDriver(dag, world.observe)
+    states = run.run_database("db")
+    assert states["db.freeze_source"] == "failed", states
+    assert "not frozen: after the freeze it is READ_WRITE, MULTI_USER" in run.errors["db.freeze_source"], run.errors
+    assert states.get("db.final_backup") != "success", states
