@@ -156,11 +156,12 @@ def source_state(database: str) -> str:
 
 def _read_freeze_marker(database: str) -> str:
     """Into #freeze_marker (readable, marker): one row when read (readable 1 only where the login
-    sees the database's metadata), none when it could not be."""
+    sees the database's metadata), none when it could not be. A property of NULL value (a marker
+    the DAG did not write: @value defaults to NULL) reads '', so it is never taken for no marker."""
     literal = quote_literal(database)
     inside = (
         "INSERT INTO #freeze_marker (readable, marker) SELECT HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'VIEW DEFINITION'), "
-        "(SELECT CONVERT(nvarchar(4000), value) FROM sys.extended_properties WHERE class = 0 AND name = %s);"
+        "(SELECT ISNULL(CONVERT(nvarchar(4000), value), N'') FROM sys.extended_properties WHERE class = 0 AND name = %s);"
         % quote_literal(FREEZE_MARKER)
     )
     return (

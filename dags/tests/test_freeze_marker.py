@@ -267,8 +267,8 @@ def test_a_marker_write_that_fails_leaves_the_source_writable_and_the_error_reac
 
 @pytest.mark.parametrize("value", [
     "", "frozen by the DBA team", '{"plan":"contoso-sql","readOnly":"false","userAccess":"MULTI_USER"}',
-    '{"plan": "contoso-sql", "readOnly": false, "userAccess": "MULTI_USER"}',
-], ids=["empty", "not JSON", "readOnly not a boolean", "this plan's content spelt otherwise"])
+    '{"plan": "contoso-sql", "readOnly": false, "userAccess": "MULTI_USER"}', None,
+], ids=["empty", "not JSON", "readOnly not a boolean", "this plan's content spelt otherwise", "NULL"])
 def test_a_marker_the_dag_did_not_write_is_refused_and_nothing_is_frozen(rehearsal_world, value):
     """A `migration_freeze` property a person or another tool wrote. Was: an empty one counted as no
     marker, the freeze batch then skipped its SET READ_ONLY (a marker there that is not this plan's)
