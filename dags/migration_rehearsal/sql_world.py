@@ -41,7 +41,8 @@ What it knows:
   out, rowversion left out on request, CLR and float columns hashed by their bytes, one TRY per
   table). Its checksums are this fake's own (equal rows give equal checksums), not SQL Server's.
 
-Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; a server
+Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; a database
+with `"refusesAlter": [<option>, ...]` refuses ALTER DATABASE ... SET of those options (5061); a server
 with `"productMajorVersion"` reports that version (default 16; SqlMi and SqlDb report 12 as Azure
 does). A varbinary value (a thumbprint) is `bytes`: CONVERT to varchar with style 1 gives `0x` and
 upper-case hex; without a style it is refused (SQL Server would return the raw bytes as characters).
@@ -368,6 +369,8 @@ class _Session:
             )
         if database["state"] != "ONLINE":
             raise DatabaseError("ALTER DATABASE is not permitted while a database is in the %s state. (5052)" % database["state"].title())
+        if option in (database.get("refusesAlter") or ()):  # test hook: another connection's lock
+            raise DatabaseError("ALTER DATABASE failed because a lock could not be placed on database '%s'. Try again later. (5061)" % name)
         if option in ("READ_ONLY", "READ_WRITE"):
             self.world.update_database(self.server, name, readOnly=option == "READ_ONLY")
         elif option in ACCESS_OPTIONS:  # WITH ROLLBACK IMMEDIATE closes a single user's connection

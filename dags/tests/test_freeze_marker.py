@@ -296,3 +296,49 @@ def test_freeze_source_fails_when_the_freeze_batch_left_the_source_writable(rehe
     assert states["db.freeze_source"] == "failed", states
     assert "not frozen: after the freeze it is READ_WRITE, MULTI_USER" in run.errors["db.freeze_source"], run.errors
     assert states.get("db.final_backup") != "success", states
+
+
+def refuse_alter(world, *options):
+    """Test hook: SQL Server refuses ALTER DATABASE ... SET of these options (5061, a lock held)."""
+    from migration_rehearsal.world import _require_database
+    with world.transaction() as raw:
+        _require_database(raw, "sql01", "Sales")["refusesAlter"] = list(options)
+
+
+@pytest.mark.airflow26
+def test_a_refused_read_write_keeps_the_marker_and_a_refused_read_only_leaves_one_the_unfreeze_removes(implementation):
+    """SQL Server goes on after a refused ALTER DATABASE: the unfreeze's drop must not follow a
+    SET READ_WRITE that failed (the source frozen without its durable record); the freeze's marker
+    written before a SET READ_ONLY that failed stays on a writable source, where the unfreeze takes it."""
+    access, world, ours = implementation.access(), implementation.world, marker("contoso-sql")
+    state(access, "freeze", s.freeze("Sales", "readOnly", ours))
+    refuse_alter(world, "READ_WRITE")
+    with pytest.raises(Exception, match="5061"):
+        state(access, "unfreeze", s.unfreeze("Sales", marker=ours))
+    assert world.database("sql01", "Sales")["readOnly"]
+    assert world.database("sql01", "Sales")["extendedProperties"] == {"migration_freeze": ours}, "kept while frozen"
+
+    refuse_alter(world)
+    state(access, "unfreeze-2", s.unfreeze("Sales", marker=ours))
+    refuse_alter(world, "READ_ONLY")
+    with pytest.raises(Exception, match="5061"):
+        state(access, "freeze-2", s.freeze("Sales", "readOnly", ours))
+    assert not world.database("sql01", "Sales")["readOnly"]
+    assert world.database("sql01", "Sales")["extendedProperties"] == {"migration_freeze": ours}
+    found = state(access, "read", s.source_state("Sales"))
+    assert found.is_writable and found.freeze_marker == ours
+    assert state(access, "unfreeze-3", s.unfreeze("Sales", marker=ours)).is_writable
+    assert world.database("sql01", "Sales")["extendedProperties"] == {}
+
+
+def test_a_freeze_refused_after_its_marker_fails_the_step_and_the_rollback_removes_the_marker(rehearsal_world):
+    """SET READ_ONLY refused (5061) once the marker is written: freeze_source fails with SQL Server's
+    error, and the rollback finds this plan's marker on a writable source and removes it."""
+    dag, plan, world = setup(rehearsal_world, mode="offline")
+    refuse_alter(world.world, "READ_ONLY")
+    run = RunDriver(dag, world.observe)
+    states = run.run_database("db")
+    assert states["db.freeze_source"] == "failed" and "5061" in run.errors["db.freeze_source"], (states, run.errors)
+    assert states["db.rollback"] == "success", run.errors
+    assert world.source_writable() and properties(world) == {}
+    assert records(rehearsal_world).get(KEY) == ""
