@@ -16,8 +16,8 @@ left as it is (a read-only archive stays read-only). A migrated source stays fro
 
 The freeze marker keeps the same fact on the source database itself, where Airflow cannot lose it:
 the database-level extended property `migration_freeze` = `{"plan": <plan name, MIGRATION_PLAN_NAME>,
-"readOnly": ..., "userAccess": ...}` (`marker_value`). The freeze batch writes it right before its
-SET READ_ONLY (a read-only database refuses metadata changes, error 3906), so a source read-only
+"readOnly": ..., "target": "<target server>/<target database>", "userAccess": ...}` (`marker_value`).
+The freeze batch writes it right before its SET READ_ONLY (a read-only database refuses metadata changes, error 3906), so a source read-only
 before the freeze never gets one and the record stays its only one; the unfreeze batch drops it
 right after SET READ_WRITE. Every source state comes with it (`sql_statements.source_state`;
 unknown, never an error, where it cannot be read). The record stays primary (`check_marker`):
@@ -129,7 +129,7 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
         return "source database %s left %s: not frozen by the DAG (no record of a freeze)" % (
             database.source_database, describe(access_of(state)))
     done = None
-    marker = marker_value(ctx, before)
+    marker = marker_value(ctx, database, before)
     if access_of(state) != before or (state.freeze_marker_known and state.freeze_marker == marker):  # a marker left behind too
         ctx.sql.unfreeze_source(database, *before, marker=marker)
     if access_of(state) != before:
@@ -144,16 +144,24 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
 # --- the freeze marker on the source database itself ----------------------------------------------
 
 
-def marker_value(ctx: Any, access: Access) -> str:
-    """The freeze marker's value: this plan (`MIGRATION_PLAN_NAME`, the plan's name) and the access
-    before the freeze; one text for one plan and access, so SQL compares it whole."""
-    return json.dumps({"plan": ctx.plan.name, "readOnly": access[0], "userAccess": access[1]}, sort_keys=True, separators=(",", ":"))
+def marker_value(ctx: Any, database: Any, access: Access) -> str:
+    """The freeze marker's value: this plan (`MIGRATION_PLAN_NAME`, the plan's name), the database's
+    target (`marker_target`) and the access before the freeze; one text for one plan, target and
+    access, so SQL compares it whole. The target tells apart two deployments of a plan of one name
+    (a copy of the plan in another Airflow) that name one source: the plan's name alone would let
+    one restore its lost record from the other's freeze and unfreeze the source under it."""
+    return json.dumps({"plan": ctx.plan.name, "readOnly": access[0], "target": marker_target(database), "userAccess": access[1]},
+                      sort_keys=True, separators=(",", ":"))
+
+
+def marker_target(database: Any) -> str:
+    return "%s/%s" % (database.target_server, database.target_database)
 
 
 def freeze_marker(ctx: Any, database: Any) -> Optional[str]:
     """The marker the DAG's freeze writes (None: no record of the access before it, no marker)."""
     before = before_freeze(ctx, database)
-    return None if before is None else marker_value(ctx, before)
+    return None if before is None else marker_value(ctx, database, before)
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,7 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
     force: only the unfreeze removes the marker)."""
     if state is None or not state.freeze_marker_known or state.freeze_marker is None:  # an empty one is a marker too
         return MarkerFinding()
-    plan, access = _parse_marker(state.freeze_marker)
+    plan, target, access = _parse_marker(state.freeze_marker)
     where = "source database %s on %s" % (database.source_database, database.source_server)
     if plan is None:
         return MarkerFinding(other_plan=(
@@ -186,15 +194,17 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
             "source, a person makes it writable and drops the marker (EXEC %s.sys.sp_dropextendedproperty @name = "
             "N'%s'), then runs again"
             % (where, FREEZE_MARKER, state.freeze_marker, ctx.plan.name, quote_name(database.source_database), FREEZE_MARKER)))
-    if plan != ctx.plan.name:
+    if (plan, target) != (ctx.plan.name, marker_target(database)):
         return MarkerFinding(other_plan=(
-            "%s carries the freeze marker of migration plan %s (its database-level extended property %s = %s): "
-            "that plan froze it, or is migrating it, and this plan (%s) neither freezes nor unfreezes it, so "
-            "that the two never split writes. Two plans must not name the same source database; once plan %s "
-            "no longer migrates it, a person makes it writable and drops the marker "
+            "%s carries the freeze marker of migration plan %s to target %s (its database-level extended property "
+            "%s = %s)%s: that plan froze it, or is migrating it, and this plan (%s, to target %s) neither freezes nor "
+            "unfreezes it, so that the two never split writes. Two plans must not name the same source database; once "
+            "plan %s no longer migrates it, a person makes it writable and drops the marker "
             "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s'), then runs again"
-            % (where, plan, FREEZE_MARKER, state.freeze_marker, ctx.plan.name, plan,
-               quote_name(database.source_database), FREEZE_MARKER)))
+            % (where, plan, target, FREEZE_MARKER, state.freeze_marker,
+               ", a plan of this plan's name with another target (a copy of the plan in another Airflow, or this plan "
+               "before its target changed)" if plan == ctx.plan.name else "",
+               ctx.plan.name, marker_target(database), plan, quote_name(database.source_database), FREEZE_MARKER)))
     key = record_key(database)
     value = ctx.services.records.get(key)
     if value is None:
@@ -219,17 +229,18 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
     return MarkerFinding()
 
 
-def _parse_marker(text: str) -> Tuple[Optional[str], Access]:
-    """(plan, access before the freeze); a value the DAG did not write gives plan None (not this plan):
+def _parse_marker(text: str) -> Tuple[Optional[str], Optional[str], Access]:
+    """(plan, target, access before the freeze); a value the DAG did not write gives plan None (not this plan):
     only the exact text `marker_value` writes is one, since the freeze batch compares the text whole
     (a marker of this plan's content in another spelling would make the batch skip its freeze while
     this check let it pass), and a "false" or an unknown access must not be taken for an access."""
     try:
         value = json.loads(text)
-        plan, read_only, user_access = value["plan"], value["readOnly"], value["userAccess"]
+        plan, target, read_only, user_access = value["plan"], value["target"], value["readOnly"], value["userAccess"]
     except (ValueError, KeyError, TypeError):
-        return None, WRITABLE
-    if not (isinstance(plan, str) and plan and isinstance(read_only, bool) and user_access in USER_ACCESS_MODES
-            and json.dumps(value, sort_keys=True, separators=(",", ":")) == text and len(value) == 3):
-        return None, WRITABLE
-    return plan, (read_only, user_access)
+        return None, None, WRITABLE
+    if not (isinstance(plan, str) and plan and isinstance(target, str) and isinstance(read_only, bool)
+            and user_access in USER_ACCESS_MODES and len(value) == 4
+            and json.dumps(value, sort_keys=True, separators=(",", ":")) == text):
+        return None, None, WRITABLE
+    return plan, target, (read_only, user_access)

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.airflow210
 ACCESSES = ["direct", "dataFactory"]
 KEY = RECORD_PREFIX + "sql01__Sales"
 OTHER_PLAN = "fabrikam-sql"
+TARGET = "mi-prod/Sales"  # the test plan's database db: target server / target database
 FROZEN = {  # a path, and the task after which the DAG's freeze is in force and the copy not finished
     "online_sqlmi": (dict(mode="online"), "freeze_source"),
     "offline_sqlmi": (dict(mode="offline"), "freeze_source"),
@@ -35,8 +36,15 @@ FROZEN = {  # a path, and the task after which the DAG's freeze is in force and 
 }
 
 
-def marker(plan, read_only=False, user_access="MULTI_USER"):
-    return json.dumps({"plan": plan, "readOnly": read_only, "userAccess": user_access}, sort_keys=True, separators=(",", ":"))
+def marker(plan, read_only=False, user_access="MULTI_USER", target=None):
+    """A plan's freeze marker (`source_freeze.marker_value`); `target` by default the test plan's."""
+    return json.dumps({"plan": plan, "readOnly": read_only, "target": target or TARGET, "userAccess": user_access},
+                      sort_keys=True, separators=(",", ":"))
+
+
+def target_of(plan):
+    database = plan.database("db")
+    return "%s/%s" % (database.target_server, database.target_database)
 
 
 def setup(directory, access="direct", **entry):
@@ -81,7 +89,7 @@ def test_a_lost_record_comes_back_from_this_plans_marker_and_the_rollback_puts_b
     with pytest.raises(WorkerCrashed):
         RunDriver(dag, world.observe).run_database("db", crash_after=frozen_after)
     assert world.source()["readOnly"]
-    assert properties(world) == {"migration_freeze": marker(plan.name, False, "RESTRICTED_USER")}
+    assert properties(world) == {"migration_freeze": marker(plan.name, False, "RESTRICTED_USER", target_of(plan))}
     write_records(rehearsal_world, {k: v for k, v in records(rehearsal_world).items() if k != KEY})  # Airflow lost it
     monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")  # the run that goes on rolls back
 
@@ -267,8 +275,9 @@ def test_a_marker_write_that_fails_leaves_the_source_writable_and_the_error_reac
 
 @pytest.mark.parametrize("value", [
     "", "frozen by the DBA team", '{"plan":"contoso-sql","readOnly":"false","userAccess":"MULTI_USER"}',
-    '{"plan": "contoso-sql", "readOnly": false, "userAccess": "MULTI_USER"}', None,
-], ids=["empty", "not JSON", "readOnly not a boolean", "this plan's content spelt otherwise", "NULL"])
+    '{"plan": "contoso-sql", "readOnly": false, "target": "mi-prod/Sales", "userAccess": "MULTI_USER"}', None,
+    '{"plan":"contoso-sql","readOnly":false,"userAccess":"MULTI_USER"}',
+], ids=["empty", "not JSON", "readOnly not a boolean", "this plan's content spelt otherwise", "NULL", "without its target"])
 def test_a_marker_the_dag_did_not_write_is_refused_and_nothing_is_frozen(rehearsal_world, value):
     """A `migration_freeze` property a person or another tool wrote. Was: an empty one counted as no
     marker, the freeze batch then skipped its SET READ_ONLY (a marker there that is not this plan's)
@@ -342,3 +351,20 @@ def test_a_freeze_refused_after_its_marker_fails_the_step_and_the_rollback_remov
     assert states["db.rollback"] == "success", run.errors
     assert world.source_writable() and properties(world) == {}
     assert records(rehearsal_world).get(KEY) == ""
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_a_marker_of_this_plans_name_to_another_target_is_another_plans(rehearsal_world, access):
+    """A copy of this plan in another Airflow (the same MIGRATION_PLAN_NAME) froze the source for its
+    own migration to another target. Was: this plan's name alone matched, so a missing record was
+    "restored" from that freeze, and this plan's rollback made the source writable under the other
+    deployment's cutover."""
+    dag, plan, world = setup(rehearsal_world, access, mode="online")
+    theirs = marker(plan.name, target="mi-staging/Sales")
+    world.world.update_database("sql01", "Sales", readOnly=True, extendedProperties={"migration_freeze": theirs})
+    run = RunDriver(dag, world.observe)
+    states = run.run_database("db")
+    assert states["db.preflight"] == "failed", run.errors
+    assert "mi-staging/Sales" in run.errors["db.preflight"] and "another target" in run.errors["db.preflight"], run.errors
+    assert records(rehearsal_world).get(KEY) is None, "nothing restored from another deployment's marker"
+    assert world.source()["readOnly"] and properties(world) == {"migration_freeze": theirs}, "nothing unfrozen"
