@@ -348,9 +348,11 @@ def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
     `marker` (the freeze marker's value, `FREEZE_MARKER`): written into the database in the same
     batch, just before its SET READ_ONLY (a read-only database refuses it); a marker already there
     that is not `marker` (another plan's, or one that disagrees) leaves the database as it is. The
-    two share one TRY: SQL Server runs the rest of a batch after a failed statement (the
+    write runs in a TRY: SQL Server runs the rest of a batch after a failed statement (the
     procedure's errors are RAISERRORs, which XACT_ABORT does not stop), so without it a refused
-    marker would still freeze; the CATCH re-throws, which ends the batch, so the error reaches the DAG.
+    marker would still freeze; the CATCH re-throws, which ends the batch before the SET READ_ONLY,
+    and the error reaches the DAG. The ALTER stays outside the TRY: a CATCH sees only an ALTER's last error (5069 "ALTER DATABASE
+    statement failed"), and outside it its cause (5061, 5070, ...) reaches the DAG.
     Returns the database state afterwards, with the marker found before the freeze.
     """
     if mode not in FREEZE_MODES:
@@ -358,7 +360,7 @@ def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
     literal, name = quote_literal(database), quote_name(database)
     read_only = "ALTER DATABASE %s SET READ_ONLY WITH ROLLBACK IMMEDIATE;" % name
     if marker is not None:  # SQL Server goes on after a failed statement: READ_ONLY only once the marker is written
-        read_only = "BEGIN\n    BEGIN TRY\n        %s\n        %s\n    END TRY\n    BEGIN CATCH\n        THROW;\n    END CATCH;\nEND;" % (
+        read_only = "BEGIN\n    BEGIN TRY\n        %s\n    END TRY\n    BEGIN CATCH\n        THROW;\n    END CATCH;\n    %s\nEND;" % (
             _freeze_marker_change(database, "add", marker), read_only)
     change = "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0)\n    %s" % (literal, read_only)
     if mode == "singleUser":
