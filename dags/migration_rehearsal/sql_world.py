@@ -27,9 +27,12 @@ What it knows:
   (runs in that database), `IF`, `RAISERROR`, `BEGIN TRY ... BEGIN CATCH` (an execution error, a
   `DatabaseError` here, runs the CATCH block; what the fake does not understand is never caught),
   a bare `THROW` in a CATCH block (re-raised: outside another TRY it ends the batch);
-- statement-level errors as SQL Server has them: an error of RAISERROR, ALTER DATABASE or an
-  extended-property procedure outside TRY ends that statement only, the rest of the batch runs and
-  the client gets the error at the end (`STATEMENT_LEVEL_ERRORS`); other errors end the batch;
+- statement-level errors as SQL Server has them: an error of RAISERROR, ALTER DATABASE, an
+  extended-property procedure, BACKUP or DROP DATABASE outside TRY ends that statement only, the
+  rest of the batch runs and the client gets the error at the end (`STATEMENT_LEVEL_ERRORS`); other
+  errors end the batch;
+- collations: text compares case-insensitively (a default collation, `..._CI_AS`), except where
+  `COLLATE` names a binary or case-sensitive one (`Latin1_General_BIN2`, `..._CS_...`) on either side;
 - database-level extended properties (a database's `extendedProperties`): `sys.extended_properties`
   (class 0 rows, visible to a login with VIEW DEFINITION on the database, as metadata visibility
   has it), `sys.sp_addextendedproperty` and `sys.sp_dropextendedproperty` with `@name` (and
@@ -227,10 +230,12 @@ class Cursor:
 
 
 # Statements whose errors end only themselves in SQL Server (statement-terminating): RAISERROR
-# (severity 11-19), ALTER DATABASE (5011, 5052, 5061, 5070, ...) and the extended-property
-# procedures (which raise theirs with RAISERROR); SET XACT_ABORT does not change that for RAISERROR.
-# The fake stops the batch at the others' errors.
-STATEMENT_LEVEL_ERRORS = frozenset({"raiserror", "alter_database", "exec_procedure"})
+# (severity 11-19), ALTER DATABASE (5011, 5052, 5061, 5070, ...), the extended-property
+# procedures (which raise theirs with RAISERROR), BACKUP (3013 "BACKUP ... is terminating
+# abnormally", severity 16, after its cause: 3201, 4214, ...) and DROP DATABASE (3701, 3702 "in
+# use", severity 16); SET XACT_ABORT does not change that for RAISERROR. The fake stops the batch
+# at the others' errors.
+STATEMENT_LEVEL_ERRORS = frozenset({"raiserror", "alter_database", "exec_procedure", "backup", "drop_database"})
 
 
 class _Return(Exception):
@@ -740,6 +745,9 @@ class _Context:
             return _convert(expression[1], self.evaluate(expression[2], row), expression[3])
         if kind == "call":
             return self._call(expression[1], [self.evaluate(argument, row) for argument in expression[2]])
+        if kind == "collate":
+            value = self.evaluate(expression[1], row)
+            return _Collated(value, expression[2]) if isinstance(value, str) else value
         if kind == "arith":
             left, right = self.evaluate(expression[2], row), self.evaluate(expression[3], row)
             if left is None or right is None:
@@ -849,18 +857,35 @@ def _truth(value: Any) -> bool:
     return bool(value) and value is not None
 
 
-def _comparable(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
+class _Collated(str):
+    """Text with an explicit collation (`COLLATE name`): binary (_BIN, _BIN2) and case-sensitive
+    (_CS_) ones compare letter case; a comparison takes the explicit collation of either side."""
+
+    def __new__(cls, value: str, collation: str) -> "_Collated":
+        text = super().__new__(cls, value)
+        upper = collation.upper()
+        text.case_sensitive = upper.endswith("_BIN") or upper.endswith("_BIN2") or "_CS_" in upper + "_"
+        return text
+
+
+def _case_sensitive(*values: Any) -> bool:
+    return any(getattr(value, "case_sensitive", False) for value in values)
+
+
+def _comparable(value: Any, case_sensitive: bool = False) -> Any:
+    return value.casefold() if isinstance(value, str) and not case_sensitive else value
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
     if left is None or right is None:
         return False
+    sensitive = _case_sensitive(left, right)
     if isinstance(left, bool) or isinstance(right, bool):
         left, right = int(left) if isinstance(left, bool) else left, int(right) if isinstance(right, bool) else right
     if isinstance(left, str) != isinstance(right, str):
         left, right = str(left), str(right)
-    left, right = _comparable(left), _comparable(right)
+    left, right = _comparable(left, sensitive), _comparable(right, sensitive)
+    left, right = (str(left), str(right)) if isinstance(left, str) and isinstance(right, str) else (left, right)
     operations: Dict[str, Callable[[Any, Any], bool]] = {
         "=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
         ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,

@@ -12,9 +12,9 @@ INTO #temp ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addexte
 sp_dropextendedproperty (named arguments), SELECT [TOP (n)] ... FROM ... [JOIN ... ON ...] [WHERE ...]
 [ORDER BY ...].
 Expressions: literals, column names, comparisons, AND/OR/NOT, [NOT] IN, IS [NOT] NULL, EXISTS,
-scalar subqueries, + and -, and function calls by name (which ones `sql_world` evaluates: CONVERT,
-ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME, HAS_PERMS_BY_NAME, HAS_DBACCESS, COUNT(*),
-COUNT_BIG(*), MAX, MIN, SUM).
+scalar subqueries, + and -, `expression COLLATE name`, and function calls by name (which ones
+`sql_world` evaluates: CONVERT, ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME,
+HAS_PERMS_BY_NAME, HAS_DBACCESS, COUNT(*), COUNT_BIG(*), MAX, MIN, SUM).
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ _TOKEN = re.compile(
 KEYWORDS = frozenset(
     """SELECT FROM WHERE JOIN INNER ON AS ORDER BY ASC DESC TOP AND OR NOT IN IS NULL EXISTS IF ELSE
     BEGIN END SET ALTER DATABASE BACKUP LOG TO DISK WITH DROP CREATE TABLE INSERT INTO VALUES EXEC
-    EXECUTE RAISERROR RETURN THROW""".split()
+    EXECUTE RAISERROR RETURN THROW COLLATE""".split()
 )
 
 
@@ -88,7 +88,7 @@ def tokenize(sql: str) -> List[Token]:
 # Expressions are tuples: ("lit", value), ("col", (part, ...)), ("var", name), ("star",),
 # ("call", NAME, [args]), ("convert", type, expr, style), ("cmp", op, left, right),
 # ("in", expr, [exprs] | Select, negated), ("isnull", expr, negated), ("and", l, r), ("or", l, r),
-# ("not", e), ("exists", Select), ("subquery", Select), ("neg", e).
+# ("not", e), ("exists", Select), ("subquery", Select), ("neg", e), ("collate", e, name).
 
 
 @dataclass
@@ -479,12 +479,18 @@ class Parser:
         return left
 
     def _additive(self) -> Any:
-        left = self._primary()
+        left = self._collated()
         while True:
             op = self.accept_op("+", "-")
             if op is None:
                 return left
-            left = ("arith", op, left, self._primary())
+            left = ("arith", op, left, self._collated())
+
+    def _collated(self) -> Any:
+        primary = self._primary()
+        if self.accept_word("COLLATE"):
+            return ("collate", primary, self.identifier())
+        return primary
 
     def _primary(self) -> Any:
         token = self.take()

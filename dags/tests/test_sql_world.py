@@ -259,3 +259,26 @@ def test_a_statement_level_error_does_not_stop_the_batch_as_in_sql_server(world)
     cursor = cursor_on(world)
     cursor.execute("BEGIN TRY\n    RAISERROR(N'caught', 16, 1);\nEND TRY\nBEGIN CATCH\nEND CATCH;\nSELECT 1 AS one;")
     assert cursor.fetchall() == [(1,)], "a CATCH that does not re-throw swallows the error"
+
+
+def test_a_failed_backup_or_drop_ends_only_its_statement_as_in_sql_server(world):
+    """BACKUP (3013 after its cause) and DROP DATABASE (3701, 3702) are statement-terminating errors
+    of severity 16: the batch's next statements run, and the client gets the error at its end."""
+    world.put_database("sql01", "Chain")
+    with pytest.raises(sql_world.DatabaseError, match="3013"):
+        cursor_on(world).execute("BACKUP LOG [Chain] TO DISK = N'chain.trn' WITH CHECKSUM;\n"
+                                 "ALTER DATABASE [Chain] SET READ_ONLY;")
+    assert world.database("sql01", "Chain")["readOnly"], "the statement after the failed BACKUP ran"
+    with pytest.raises(sql_world.DatabaseError, match="3701"):
+        cursor_on(world).execute("DROP DATABASE [Missing];\nALTER DATABASE [Chain] SET READ_WRITE;")
+    assert not world.database("sql01", "Chain")["readOnly"], "the statement after the failed DROP ran"
+
+
+def test_text_compares_case_insensitively_unless_a_binary_collation_is_named(world):
+    cursor = cursor_on(world)
+    cursor.execute("SELECT (SELECT 1 WHERE N'Sales' = N'SALES') AS default_ci, "
+                   "(SELECT 1 WHERE N'Sales' COLLATE Latin1_General_BIN2 = N'SALES') AS bin2, "
+                   "(SELECT 1 WHERE N'Sales' = N'SALES' COLLATE Latin1_General_CS_AS) AS cs, "
+                   "(SELECT 1 WHERE N'Sales' COLLATE Latin1_General_BIN2 = N'Sales') AS bin2_equal, "
+                   "(SELECT 1 WHERE N'Sales' COLLATE Latin1_General_BIN2 <> N'SALES') AS bin2_differs;")
+    assert rows_as_dicts(cursor) == [{"default_ci": 1, "bin2": None, "cs": None, "bin2_equal": 1, "bin2_differs": 1}]
