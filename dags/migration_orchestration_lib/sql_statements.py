@@ -352,7 +352,10 @@ def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
     procedure's errors are RAISERRORs, which XACT_ABORT does not stop), so without it a refused
     marker would still freeze; the CATCH re-throws, which ends the batch before the SET READ_ONLY,
     and the error reaches the DAG. The ALTER stays outside the TRY: a CATCH sees only an ALTER's last error (5069 "ALTER DATABASE
-    statement failed"), and outside it its cause (5061, 5070, ...) reaches the DAG.
+    statement failed"), and outside it its cause (5061, 5070, ...) reaches the DAG. For the same
+    reason singleUser sets SINGLE_USER only where the database is read-only by then: after a
+    refused SET READ_ONLY it would close every other connection and leave the source writable by
+    whichever one connection comes first (an application's, which then keeps the unfreeze out: 5064).
     Returns the database state afterwards, with the marker found before the freeze.
     """
     if mode not in FREEZE_MODES:
@@ -363,9 +366,9 @@ def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
         read_only = "BEGIN\n    BEGIN TRY\n        %s\n    END TRY\n    BEGIN CATCH\n        THROW;\n    END CATCH;\n    %s\nEND;" % (
             _freeze_marker_change(database, "add", marker), read_only)
     change = "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0)\n    %s" % (literal, read_only)
-    if mode == "singleUser":
+    if mode == "singleUser":  # only once READ_ONLY holds: SQL Server runs it after a refused SET READ_ONLY too
         change += (
-            "\nIF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND user_access_desc <> N'SINGLE_USER')\n"
+            "\nIF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 1 AND user_access_desc <> N'SINGLE_USER')\n"
             "    ALTER DATABASE %s SET SINGLE_USER WITH ROLLBACK IMMEDIATE;" % (literal, name)
         )
     if marker is None:

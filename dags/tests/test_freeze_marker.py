@@ -340,6 +340,24 @@ def test_a_refused_read_write_keeps_the_marker_and_a_refused_read_only_leaves_on
     assert world.database("sql01", "Sales")["extendedProperties"] == {}
 
 
+@pytest.mark.airflow26
+@pytest.mark.parametrize("with_marker", [True, False], ids=["marker", "no marker"])
+def test_a_refused_read_only_leaves_a_single_user_freeze_multi_user(implementation, with_marker):
+    """SQL Server goes on after a refused ALTER DATABASE: a singleUser freeze whose SET READ_ONLY
+    failed must not go on to SET SINGLE_USER. Was: it did, leaving the source writable by whichever
+    one connection takes it first (an application's: the DAG's unfreeze then fails, 5064) after
+    closing every other with ROLLBACK IMMEDIATE."""
+    access, world, ours = implementation.access(), implementation.world, marker("contoso-sql")
+    refuse_alter(world, "READ_ONLY")
+    with pytest.raises(Exception, match="5061"):
+        state(access, "freeze", s.freeze("Sales", "singleUser", ours if with_marker else None))
+    found = world.database("sql01", "Sales")
+    assert (found["readOnly"], found["userAccess"]) == (False, "MULTI_USER")
+    refuse_alter(world)
+    frozen = state(access, "freeze-2", s.freeze("Sales", "singleUser", ours if with_marker else None))
+    assert (frozen.is_read_only, frozen.user_access) == (True, "SINGLE_USER")
+
+
 def test_a_freeze_refused_after_its_marker_fails_the_step_and_the_rollback_removes_the_marker(rehearsal_world):
     """SET READ_ONLY refused (5061) once the marker is written: freeze_source fails with SQL Server's
     error, and the rollback finds this plan's marker on a writable source and removes it."""
