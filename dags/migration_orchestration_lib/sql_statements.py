@@ -145,6 +145,10 @@ def parse_database_state(rows: Sequence[Mapping[str, Any]]) -> Optional[Database
 # (metadata visibility: VIEW DEFINITION on the database, which CONTROL and db_owner imply).
 
 FREEZE_MARKER = "migration_freeze"
+# The marker's text is compared in a binary collation: a database's (and tempdb's) collation is
+# usually case-insensitive, and a marker differing from this plan's only in letter case is not this
+# plan's (`source_freeze` compares it exactly).
+MARKER_COLLATION = "Latin1_General_BIN2"
 
 
 def source_state(database: str) -> str:
@@ -186,8 +190,8 @@ def _freeze_marker_change(database: str, procedure: str, marker: str) -> str:
     else:
         inside = (
             "IF EXISTS (SELECT 1 FROM sys.extended_properties WHERE class = 0 AND name = %s "
-            "AND CONVERT(nvarchar(4000), value) = %s)\n"
-            "    EXEC sys.sp_dropextendedproperty @name = %s;" % (name, quote_literal(marker), name)
+            "AND CONVERT(nvarchar(4000), value) COLLATE %s = %s)\n"
+            "    EXEC sys.sp_dropextendedproperty @name = %s;" % (name, MARKER_COLLATION, quote_literal(marker), name)
         )
     return "%s %s;" % (_executesql(database, "master"), quote_literal(inside))
 
@@ -373,8 +377,8 @@ def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
         )
     if marker is None:
         return "SET NOCOUNT ON;\n%s\n%s" % (change, database_state(database))
-    return "SET NOCOUNT ON;\n%s\nIF NOT EXISTS (SELECT 1 FROM #freeze_marker WHERE marker <> %s)\nBEGIN\n%s\nEND;\n%s" % (
-        _read_freeze_marker(database), quote_literal(marker), change, database_state(database, with_freeze_marker=True))
+    return "SET NOCOUNT ON;\n%s\nIF NOT EXISTS (SELECT 1 FROM #freeze_marker WHERE marker COLLATE %s <> %s)\nBEGIN\n%s\nEND;\n%s" % (
+        _read_freeze_marker(database), MARKER_COLLATION, quote_literal(marker), change, database_state(database, with_freeze_marker=True))
 
 
 USER_ACCESS_MODES = ("MULTI_USER", "SINGLE_USER", "RESTRICTED_USER")

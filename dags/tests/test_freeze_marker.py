@@ -358,6 +358,23 @@ def test_a_refused_read_only_leaves_a_single_user_freeze_multi_user(implementati
     assert (frozen.is_read_only, frozen.user_access) == (True, "SINGLE_USER")
 
 
+@pytest.mark.airflow26
+def test_a_marker_differing_from_this_plans_only_in_letter_case_is_neither_frozen_under_nor_dropped(implementation):
+    """The batches compare the marker's text in a binary collation. Was: under the source's usual
+    case-insensitive collation a marker differing only in letter case (a target spelt otherwise)
+    passed the freeze batch's check, the source was frozen, and freeze_source then refused the
+    marker as another plan's with "not frozen" over a frozen source; the unfreeze dropped it."""
+    access, world, ours = implementation.access(), implementation.world, marker("contoso-sql")
+    theirs = marker("contoso-sql", target=TARGET.upper())
+    assert theirs != ours and theirs.lower() == ours.lower()
+    world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": theirs})
+    found = state(access, "freeze", s.freeze("Sales", "readOnly", ours))
+    assert not found.is_read_only and found.freeze_marker == theirs, "the freeze skipped: another plan's marker"
+    assert not world.database("sql01", "Sales")["readOnly"]
+    state(access, "unfreeze", s.unfreeze("Sales", marker=ours))
+    assert world.database("sql01", "Sales")["extendedProperties"] == {"migration_freeze": theirs}, "not this plan's: kept"
+
+
 def test_a_freeze_refused_after_its_marker_fails_the_step_and_the_rollback_removes_the_marker(rehearsal_world):
     """SET READ_ONLY refused (5061) once the marker is written: freeze_source fails with SQL Server's
     error, and the rollback finds this plan's marker on a writable source and removes it."""

@@ -56,15 +56,17 @@ def test_the_freeze_marker_is_written_before_read_only_and_removed_after_read_wr
     guard = frozen.index("WHERE name = N'Sales' AND is_read_only = 0)")
     assert guard < frozen.index("sp_addextendedproperty") < frozen.index("SET READ_ONLY WITH ROLLBACK IMMEDIATE")
     assert frozen.index("SET READ_ONLY WITH ROLLBACK IMMEDIATE") < frozen.index("SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
+    assert "AND is_read_only = 1 AND user_access_desc <> N'SINGLE_USER'" in frozen, "SINGLE_USER only once read-only"
     # another marker there (or one that disagrees): the same batch changes nothing
-    assert frozen.index("IF NOT EXISTS (SELECT 1 FROM #freeze_marker WHERE marker <> N'%s')" % ours) < guard
+    # compared in a binary collation: the database's is usually case-insensitive
+    assert frozen.index("IF NOT EXISTS (SELECT 1 FROM #freeze_marker WHERE marker COLLATE Latin1_General_BIN2 <> N'%s')" % ours) < guard
     assert "@value = N''%s''" % ours in frozen, "a literal inside the dynamic batch's literal"
     assert "extendedproperty" not in s.freeze("Sales", "readOnly"), "no record of the access before: no marker"
     writable = s.unfreeze("Sales", marker=ours)
     assert writable.index("SET MULTI_USER") < writable.index("SET READ_WRITE") < writable.index("sp_dropextendedproperty")
     restricted = s.unfreeze("Sales", user_access="RESTRICTED_USER", marker=ours)
     assert restricted.index("SET READ_WRITE") < restricted.index("sp_dropextendedproperty") < restricted.index("SET RESTRICTED_USER")
-    assert "CONVERT(nvarchar(4000), value) = N''%s''" % ours in restricted, "only its own marker"
+    assert "CONVERT(nvarchar(4000), value) COLLATE Latin1_General_BIN2 = N''%s''" % ours in restricted, "only its own marker"
     assert "extendedproperty" not in s.unfreeze("Sales", read_only=True, marker=ours), "read-only before: never had one"
 
 
