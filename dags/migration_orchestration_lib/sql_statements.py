@@ -387,8 +387,10 @@ USER_ACCESS_MODES = ("MULTI_USER", "SINGLE_USER", "RESTRICTED_USER")
 def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_USER", marker: Optional[str] = None) -> str:
     """Undo the freeze: back to the access the database had before it (`user_access`, and
     READ_WRITE unless it was `read_only`); by default writable. `marker`: the freeze marker the
-    freeze wrote, removed once the database is writable again (only that value: another plan's
-    stays). Returns the state afterwards."""
+    freeze wrote, removed once the database is writable again, and MULTI_USER where that is the
+    access to go back to (SQL Server runs the rest of the batch after a refused ALTER: the marker
+    stays while any part of the freeze does); only that value: another plan's stays. Returns the
+    state afterwards."""
     if user_access not in USER_ACCESS_MODES:
         raise StatementError("user access must be one of %s, got %r" % (", ".join(USER_ACCESS_MODES), user_access))
     literal, name = quote_literal(database), quote_name(database)
@@ -403,9 +405,11 @@ def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_U
     # MULTI_USER first (READ_WRITE then meets no single-user hold); a restriction goes back on last.
     changes = [] if read_only else [writable]
     if marker is not None and not read_only:  # after READ_WRITE, before a restriction goes back on
+        # Only once the freeze is undone: SQL Server runs it after a refused ALTER too (MULTI_USER included).
+        multi_user = " AND user_access_desc = N'MULTI_USER'" if user_access == "MULTI_USER" else ""
         changes.append(
-            "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0 AND state_desc = N'ONLINE')\n    %s"
-            % (literal, _freeze_marker_change(database, "drop", marker)))
+            "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0%s AND state_desc = N'ONLINE')\n    %s"
+            % (literal, multi_user, _freeze_marker_change(database, "drop", marker)))
     changes.insert(0 if user_access == "MULTI_USER" else len(changes), access)
     return "SET NOCOUNT ON;\n%s\n%s" % ("\n".join(changes), database_state(database))
 

@@ -341,6 +341,23 @@ def test_a_refused_read_write_keeps_the_marker_and_a_refused_read_only_leaves_on
 
 
 @pytest.mark.airflow26
+def test_a_refused_multi_user_keeps_the_marker_of_a_single_user_freeze(implementation):
+    """SQL Server goes on after a refused ALTER DATABASE: the unfreeze's SET READ_WRITE and marker drop
+    ran after a refused SET MULTI_USER. Was: the marker went while the DAG's freeze (SINGLE_USER)
+    still held the source, its durable record lost; now it goes only once the source is MULTI_USER."""
+    access, world, ours = implementation.access(), implementation.world, marker("contoso-sql")
+    state(access, "freeze", s.freeze("Sales", "singleUser", ours))
+    refuse_alter(world, "MULTI_USER")
+    with pytest.raises(Exception, match="5061"):
+        state(access, "unfreeze", s.unfreeze("Sales", marker=ours))
+    assert world.database("sql01", "Sales")["userAccess"] == "SINGLE_USER"
+    assert world.database("sql01", "Sales")["extendedProperties"] == {"migration_freeze": ours}, "kept while frozen"
+    refuse_alter(world)
+    assert state(access, "unfreeze-2", s.unfreeze("Sales", marker=ours)).is_writable
+    assert world.database("sql01", "Sales")["extendedProperties"] == {}
+
+
+@pytest.mark.airflow26
 @pytest.mark.parametrize("with_marker", [True, False], ids=["marker", "no marker"])
 def test_a_refused_read_only_leaves_a_single_user_freeze_multi_user(implementation, with_marker):
     """SQL Server goes on after a refused ALTER DATABASE: a singleUser freeze whose SET READ_ONLY
