@@ -115,8 +115,10 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.backup_log(database.source_database, file_path), key, own_key=True)
         return statements.parse_backups(rows)
 
-    def drop_target(self, database: DatabaseMigration) -> None:
-        self._run(_target(database, "master"), statements.drop_database(database.target_database), "drop-target")
+    def drop_target(self, database: DatabaseMigration) -> int:
+        """Drop the SqlVm target; returns how many databases of its name remain (0 once dropped)."""
+        rows = self._run(_target(database, "master"), statements.drop_database(database.target_database), "drop-target")
+        return int(rows[0]["remaining"]) if rows else 1
 
     def compare(self, plan: Any, database: DatabaseMigration) -> Any:
         """Fingerprints of both sides (one batch each, submitted together), compared by table."""

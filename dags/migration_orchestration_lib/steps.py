@@ -352,7 +352,10 @@ def final_backup(ctx: StepContext) -> StepResult:
     if share is None:
         raise StepFailure("source server %s has no backupFileShare for the final backup" % ctx.source_server.name)
     # Keyed by file too: Data Factory adopts a run by key, and a later window's backup is another file.
-    ctx.sql.backup_log(database, share.path.rstrip("\\/") + "\\" + file_name, key="final-backup:%s:%s" % (now.operation_id, file_name))
+    file_path = share.path.rstrip("\\/") + "\\" + file_name
+    # The batch's own answer, not only its error: msdb must record the backup DMS is told to restore.
+    if not ctx.sql.backup_log(database, file_path, key="final-backup:%s:%s" % (now.operation_id, file_name)):
+        raise StepFailure("final log backup %s: msdb records no log backup of %s to %s after BACKUP LOG" % (file_name, database.source_database, file_path))
     if database.is_online and not now.migration.is_backup_restored(file_name):
         raise StepPending("final backup %s taken; DMS restoring (%s)" % (file_name, now.migration.describe()))
     return StepResult("final log backup %s taken%s" % (file_name, " and restored" if database.is_online else ""), return_value=file_name)

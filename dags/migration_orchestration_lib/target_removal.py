@@ -23,6 +23,7 @@ from typing import Any, Optional
 
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration
+from migration_orchestration_lib.step_context import StepFailure
 
 ONLINE = "ONLINE"
 
@@ -59,7 +60,9 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
 def remove(ctx: Any, database: DatabaseMigration) -> str:
     """Remove a target database `decide` allowed; idempotent (an absent database is fine)."""
     if database.target_kind == "SqlVm":
-        ctx.sql.drop_target(database)
+        # The batch's own answer, not only its error: a DROP that did not happen must not read as done.
+        if ctx.sql.drop_target(database):
+            raise StepFailure("target database %s on SQL VM %s is still there after DROP DATABASE" % (database.target_database, database.target_server))
         return "dropped target database %s on SQL VM %s" % (database.target_database, database.target_server)
     if ctx.services.dms.delete_target_database(ctx.target):  # ARM delete, awaited
         return "deleted managed database %s on %s" % (database.target_database, database.target_server)

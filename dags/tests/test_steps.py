@@ -220,3 +220,21 @@ def test_an_offline_migration_the_dag_did_not_start_is_not_adopted(rehearsal_wor
     # canceled; or, with no lastBackupName, DMS finished it first: the run failed, the source stayed authoritative
     [operation] = world.operations()
     assert operation["migrationStatus"] in (("Canceled",) if foreign_name else ("Canceled", "Succeeded"))
+
+
+def test_a_final_backup_msdb_does_not_record_fails_the_step(rehearsal_world, monkeypatch):
+    """The final backup is judged by its batch's answer too, not only by the absence of an error: a
+    BACKUP LOG after which msdb records no backup to that file (its history purged meanwhile, say) is
+    not taken for the backup DMS is told to restore."""
+    from migration_orchestration_lib.database_sql import DatabaseSql
+
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
+    take_backup = DatabaseSql.backup_log
+    monkeypatch.setattr(DatabaseSql, "backup_log", lambda self, *args, **kwargs: take_backup(self, *args, **kwargs) and [])
+
+    driver = RunDriver(dag)
+    states = driver.run_database("db")
+
+    assert states["db.final_backup"] == "failed", driver.errors
+    assert "msdb records no log backup of Sales" in driver.errors["db.final_backup"]
+    assert driver.outcome("db") != "migrated"

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from collections import namedtuple
+from types import SimpleNamespace
 
 import pytest
 
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
-from migration_orchestration_lib.target_removal import decide
+from migration_orchestration_lib.step_context import StepFailure
+from migration_orchestration_lib.target_removal import decide, remove
 
 pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
 
@@ -75,3 +77,15 @@ def test_a_sqldb_target_is_never_removed(plan, status):
     decision = decide(plan.database("db"), migration(status, "Hr"), ONLINE)
     assert not decision.remove
     assert "existed before the migration" in decision.reason
+
+
+@pytest.mark.parametrize("remaining, removed", [(0, True), (1, False)])
+def test_a_sql_vm_target_still_there_after_its_drop_fails_the_removal(plan, remaining, removed):
+    """Judged by the DROP batch's own answer (how many databases of the name remain), not only by the
+    absence of an error: a target still there is never reported as dropped."""
+    ctx = SimpleNamespace(sql=SimpleNamespace(drop_target=lambda database: remaining))
+    if removed:
+        assert remove(ctx, plan.database("vm")) == "dropped target database Crm on SQL VM vm-prod"
+    else:
+        with pytest.raises(StepFailure, match="target database Crm on SQL VM vm-prod is still there after DROP DATABASE"):
+            remove(ctx, plan.database("vm"))
