@@ -67,7 +67,7 @@ def roll_back(ctx: StepContext) -> StepResult:
     else:
         actions.append(decision.reason)
     source = ctx.sql.source_state(database)
-    _check_marker(ctx, source, actions)
+    marker = _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live:
         why = _maybe_in_use(ctx, now)
         if why:
@@ -77,7 +77,7 @@ def roll_back(ctx: StepContext) -> StepResult:
                 "writable source would split them. A person must decide: make the source writable yourself only if "
                 "nothing uses the target" % ("; ".join(actions), database.source_database, why)
             )
-    _undo_freeze(ctx, now, source, actions)
+    _undo_freeze(ctx, now, source, marker, actions)
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
 
@@ -101,7 +101,7 @@ def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
     )
 
 
-def _check_marker(ctx: StepContext, source, actions: List[str]) -> None:
+def _check_marker(ctx: StepContext, source, actions: List[str]) -> source_freeze.MarkerFinding:
     """The source's freeze marker against the record (`source_freeze.check_marker`), before the record
     is read: a lost record comes back from this plan's marker; a disagreement stops for a person."""
     marker = source_freeze.check_marker(ctx, ctx.database, source)
@@ -109,13 +109,14 @@ def _check_marker(ctx: StepContext, source, actions: List[str]) -> None:
         cutover_steps.release(ctx)
         raise StepFailure("; ".join(actions + [marker.disagreement]))
     actions.extend(filter(None, [marker.restored]))
+    return marker
 
 
-def _undo_freeze(ctx: StepContext, now: Standing, source, actions: List[str]) -> None:
+def _undo_freeze(ctx: StepContext, now: Standing, source, marker: source_freeze.MarkerFinding, actions: List[str]) -> None:
     """The DAG's own freeze undone (`source_freeze`); with its record lost, nothing is guessed: a person decides.
     A source carrying another plan's freeze marker is never unfrozen: where this plan's record says it
     froze it too, or cannot tell, a person decides; otherwise it is left as it is."""
-    other_plan = source_freeze.check_marker(ctx, ctx.database, source).other_plan
+    other_plan = marker.other_plan
     unknown = source_freeze.unknown_freeze(ctx, ctx.database, source, now)
     if other_plan and (unknown or source_freeze.frozen_by_dag(ctx, ctx.database, source)):
         cutover_steps.release(ctx)
@@ -143,8 +144,7 @@ def _back_to_replicating(
     database = ctx.database
     actions = [why]
     source = ctx.sql.source_state(database)
-    _check_marker(ctx, source, actions)
-    _undo_freeze(ctx, now, source, actions)
+    _undo_freeze(ctx, now, source, _check_marker(ctx, source, actions), actions)
     if now.is_active:
         actions.append("migration %s keeps replicating and its target is kept (never deleted)" % now.operation_id)
     actions.append(next_step)
