@@ -80,8 +80,17 @@ def remember_before_freeze(ctx: Any, database: Any, state: Any = None) -> None:
     state = state or ctx.sql.source_state(database, "before-freeze")
     if state is None:
         return  # nothing to freeze: the freeze itself reports it
-    read_only, user_access = access_of(state)
-    ctx.services.records.put(record_key(database), json.dumps({"readOnly": read_only, "userAccess": user_access}, sort_keys=True))
+    ctx.services.records.put(record_key(database), _record_value(access_of(state)))
+
+
+def _record_value(access: Access) -> str:
+    return json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True)
+
+
+def _set_record_command(key: str, access: Access) -> str:
+    """The command a person runs to write the record by hand."""
+    value = json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True, separators=(",", ":"))
+    return "airflow variables set %s %s" % (key, shlex.quote(value))
 
 
 def frozen_by_dag(ctx: Any, database: Any, state: Any) -> bool:
@@ -97,11 +106,6 @@ def unknown_freeze(ctx: Any, database: Any, state: Any, now: Any) -> Optional[st
     key = record_key(database)
     if state is None or not state.is_read_only or now.migration is None or ctx.services.records.get(key) is not None:
         return None
-
-    def command(access: Access) -> str:
-        value = json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True, separators=(",", ":"))
-        return "airflow variables set %s %s" % (key, shlex.quote(value))
-
     return (
         "source database %s on %s is %s and DMS holds migration %s of it, but Airflow has no record of its access "
         "before the DAG's freeze (the Variable %s is missing: Airflow's metadata database recreated or restored, the "
@@ -109,7 +113,7 @@ def unknown_freeze(ctx: Any, database: Any, state: Any, now: Any) -> Optional[st
         "and leaves it as it is. A person must decide: if the source was writable before the migration, %s; if it is "
         "read-only by design (an archive), %s; then run again"
         % (database.source_database, database.source_server, describe(access_of(state)), now.operation_id, key,
-           command((False, "MULTI_USER")), command(access_of(state)))
+           _set_record_command(key, WRITABLE), _set_record_command(key, access_of(state)))
     )
 
 
@@ -124,7 +128,7 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
     if state is None:
         return None
     if before is None:
-        if access_of(state) == (False, "MULTI_USER"):
+        if access_of(state) == WRITABLE:
             return None
         return "source database %s left %s: not frozen by the DAG (no record of a freeze)" % (
             database.source_database, describe(access_of(state)))
@@ -133,9 +137,9 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
     if access_of(state) != before or (state.freeze_marker_known and state.freeze_marker == marker):  # a marker left behind too
         ctx.sql.unfreeze_source(database, *before, marker=marker)
     if access_of(state) != before:
-        done = "source database %s %s" % (database.source_database, "writable again" if before == (False, "MULTI_USER")
+        done = "source database %s %s" % (database.source_database, "writable again" if before == WRITABLE
                                           else "back to %s as before the freeze" % describe(before))
-    elif before != (False, "MULTI_USER"):
+    elif before != WRITABLE:
         done = "source database %s left %s as before the migration" % (database.source_database, describe(before))
     ctx.services.records.put(record_key(database), "")
     return done
@@ -208,7 +212,7 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
     key = record_key(database)
     value = ctx.services.records.get(key)
     if value is None:
-        ctx.services.records.put(key, json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True))
+        ctx.services.records.put(key, _record_value(access))
         note = ("the Airflow Variable %s was missing; restored from this plan's freeze marker on %s: %s before the "
                 "DAG's freeze" % (key, where, describe(access)))
         log.warning("%s", note)
@@ -220,11 +224,10 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
             "%s is %s and carries this plan's freeze marker (%s: %s before the DAG's freeze, the marker is removed "
             "only when the DAG unfreezes it), but the Airflow Variable %s says %s: one of them is stale (Airflow's "
             "metadata database restored from an older backup?). The DAG keeps the source as it is rather than guess "
-            "and lose writes. A person must decide: if the marker is right, airflow variables set %s %s; if the "
+            "and lose writes. A person must decide: if the marker is right, %s; if the "
             "Variable is, drop the marker (EXEC %s.sys.sp_dropextendedproperty @name = N'%s', on the writable "
             "database); then run again"
-            % (where, describe(access_of(state)), FREEZE_MARKER, describe(access), key, says, key,
-               shlex.quote(json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True, separators=(",", ":"))),
+            % (where, describe(access_of(state)), FREEZE_MARKER, describe(access), key, says, _set_record_command(key, access),
                quote_name(database.source_database), FREEZE_MARKER)))
     return MarkerFinding()
 
