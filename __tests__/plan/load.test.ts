@@ -102,6 +102,17 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
     expect(error.message.split('\n')[0]).toMatch(new RegExp(`^${escape(path)}:4:\\d+: YAML syntax error: `));
   });
 
+  test('a YAML error that quotes text across a line break still takes one line', () => {
+    // `\U` takes the next eight characters as its code, the line break among them.
+    const path = files.write('escape.yaml', 'name: "contoso\\U\n    x"\nlocation: westeurope\n');
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error.message.split('\n')).toHaveLength(error.problems.length);
+    expect(error.problems[0]).toMatchObject({
+      line: 1,
+      message: 'YAML syntax error: Invalid escape sequence \\U\\n    x"',
+    });
+  });
+
   test('YAML with a tab as indentation', () => {
     const path = files.write('tabs.yaml', 'name: contoso\nsourceServers:\n\t- name: sql01\n');
     expect(planError(() => loadMigrationPlan(path)).problems[0]).toMatchObject({ line: 3, column: 1 });

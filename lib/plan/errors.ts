@@ -29,7 +29,9 @@ export class MigrationPlanError extends Error {
   readonly file: string;
 
   constructor(file: string, problems: readonly PlanProblem[]) {
-    const sorted = Object.freeze(sortByPosition(dedupe(problems)).map((p) => Object.freeze({ ...p })));
+    const sorted = Object.freeze(
+      sortByPosition(dedupe(problems)).map((p) => Object.freeze({ ...p, message: oneLine(p.message) })),
+    );
     super(sorted.map((problem) => formatProblem(file, problem)).join('\n'));
     this.name = 'MigrationPlanError';
     this.file = file;
@@ -38,6 +40,15 @@ export class MigrationPlanError extends Error {
 }
 
 export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * One problem, one line: a library's message may quote the text after the error, line breaks and
+ * all (`yaml`'s "Invalid escape sequence \U" quotes the next eight characters); they are escaped.
+ */
+const oneLine = (message: string) =>
+  message.replace(/[\n\r\u2028\u2029]/g, (lineBreak) =>
+    lineBreak === '\n' ? '\\n' : lineBreak === '\r' ? '\\r' : `\\u${lineBreak.charCodeAt(0).toString(16)}`,
+  );
 
 /** `file:line:col field.path: message`, leaving out what is unknown. */
 function formatProblem(file: string, problem: PlanProblem): string {
