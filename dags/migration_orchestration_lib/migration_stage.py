@@ -74,16 +74,19 @@ def standing_of(
     if migration_service_id is not None and migration.runs_on_another_service(migration_service_id):
         if migration.is_in_flight:
             raise ForeignMigrationError(
-                "target database %s is being migrated by migration service %s, not by this plan's %s (another plan's "
-                "deployment, or started by hand): let it end or cancel it there, then run again"
-                % (database.target_database, migration.migration_service, migration_service_id)
+                "target database %s is being migrated by migration service %s, not by this plan's %s (DMS migration %s, "
+                "%s: another plan's deployment, or started by hand)"
+                % (database.target_database, migration.migration_service, migration_service_id,
+                   migration.migration_operation_id, migration.migration_status)
             )
         return Standing(NOT_STARTED, None)  # an ended migration of another service: not ours
     if (migration.source_database_name or "").lower() != database.source_database.lower():
         if migration.is_in_flight:
             raise ForeignMigrationError(
-                "target database %s is being migrated from source database %r, not %r"
-                % (database.target_database, migration.source_database_name, database.source_database)
+                "target database %s is being migrated from source database %r, not %r (DMS migration %s, %s: another "
+                "plan's database, or started by hand)"
+                % (database.target_database, migration.source_database_name, database.source_database,
+                   migration.migration_operation_id, migration.migration_status)
             )
         return Standing(NOT_STARTED, None)  # an ended migration of another source: not ours
     stage = migration.stage  # creating, copying, ready_for_cutover, completing, succeeded, failed, canceling, canceled
@@ -95,13 +98,14 @@ def standing_of(
 
 
 def standing(ctx: Any) -> Standing:
-    """Where a step's migration stands now (one DMS read); remembered on the context for the event."""
-    from migration_orchestration_lib.step_context import StepFailure
+    """Where a step's migration stands now (one DMS read); remembered on the context for the event.
+    A foreign migration in flight fails the step (`step_context.ForeignMigration`)."""
+    from migration_orchestration_lib.step_context import ForeignMigration
 
     try:
         dms = ctx.services.dms
         current = standing_of(ctx.database, dms.current_migration(ctx.target), dms.migration_service_id)
     except ForeignMigrationError as error:
-        raise StepFailure(str(error)) from error
+        raise ForeignMigration(str(error)) from error
     ctx.operation_id = current.operation_id or ctx.operation_id
     return current

@@ -32,6 +32,15 @@ class StepFailure(Exception):
     """A failure that retrying cannot fix (wrong configuration, bad data, DMS gave up): fail fast."""
 
 
+class ForeignMigration(StepFailure):
+    """DMS's migration in flight into the target database is not this plan's (`migration_stage`): the
+    step fails; the rollback leaves that migration and its target alone."""
+
+    def __init__(self, description: str):
+        super().__init__("%s: not this plan's to touch; let it end, or cancel it where it runs, then run again" % description)
+        self.description = description
+
+
 class StepPending(Exception):
     """The step waits for something outside Airflow (DMS, a SQL operation, capacity): poke again later."""
 

@@ -54,7 +54,7 @@ def test_completing_and_succeeded_are_live_and_never_active():
 
 
 def test_another_source_migrating_into_our_target_is_refused():
-    with pytest.raises(ForeignMigrationError, match="from source database 'Other', not 'Sales'"):
+    with pytest.raises(ForeignMigrationError, match=r"from source database 'Other', not 'Sales' \(DMS migration op, InProgress"):
         standing_of(PLAN.database("online"), status("InProgress", source="Other"))
 
 
@@ -64,7 +64,7 @@ THEIRS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataMigration/s
 
 def test_a_migration_another_service_runs_into_our_target_is_refused_and_an_ended_one_is_not_ours():
     """DMS keeps one migration per target database, whichever service (plan) started it."""
-    with pytest.raises(ForeignMigrationError, match="by migration service %s, not by this plan's %s" % (THEIRS, OURS)):
+    with pytest.raises(ForeignMigrationError, match=r"by migration service %s, not by this plan's %s \(DMS migration op, InProgress" % (THEIRS, OURS)):
         standing_of(PLAN.database("online"), status("InProgress", migration_service=THEIRS), OURS)
     for ended in ("Succeeded", "Failed", "Canceled"):
         assert standing_of(PLAN.database("online"), status(ended, migration_service=THEIRS), OURS).stage == stages.NOT_STARTED
