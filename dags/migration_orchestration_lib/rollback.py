@@ -14,6 +14,14 @@ Decided from DMS and SQL state, read again in this task:
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
    (`source_freeze.unknown_freeze`).
+A foreign migration in flight into the target (another source database's, another plan's service's:
+`migration_stage.ForeignMigrationError`) is never canceled, nor is the target removed (what is restored
+there may be that migration's), nor the source's access changed. Where this
+run changed nothing the rollback ends RolledBack, naming that migration and what a person does (the
+database did not migrate: the run fails, with the ordinary failure alert). It fails for a person instead
+where the DAG's freeze holds the source (where this plan's own migration stands cannot be read: it may
+have gone live), or where a migration this run started, adopted or canceled was replaced by the foreign
+one (what it left in the target cannot be told apart).
 A database whose cutover window closed before its cutover was requested (a step raised
 `WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
 removed, the DAG's freeze is undone; the next run waits for the next window. So does an
@@ -22,19 +30,22 @@ nothing to it, and canceling would throw away days of replication.
 """
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List
 
 from migration_orchestration_lib import cutover_steps, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
 from migration_orchestration_lib.migration_stage import Standing
-from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, SOURCE_FROZEN_KEY, STAGE_KEY, WINDOW_MISSED_KEY, StepContext, StepFailure, StepResult
+from migration_orchestration_lib.step_context import (
+    AWAIT_CUTOVER_TASK, SOURCE_FROZEN_KEY, STAGE_KEY, WINDOW_MISSED_KEY, ForeignMigration, StepContext, StepFailure, StepResult,
+)
 from migration_orchestration_lib.steps import standing
 
 
 ROLLBACK_TASK = "rollback"
+START_MIGRATION_TASK = "start_migration"
 # The steps that may end a database's run as "back to replicating" (see cutover_steps).
-WINDOW_CHECKED_TASKS = (AWAIT_CUTOVER_TASK, "start_migration", "freeze_source", "final_backup", "cutover")
+WINDOW_CHECKED_TASKS = (AWAIT_CUTOVER_TASK, START_MIGRATION_TASK, "freeze_source", "final_backup", "cutover")
 
 
 class NothingToRollBack(Exception):
@@ -42,13 +53,21 @@ class NothingToRollBack(Exception):
 
 
 def roll_back(ctx: StepContext) -> StepResult:
-    database, services = ctx.database, ctx.services
+    database = ctx.database
     if not ctx.preflight_ran():
         cutover_steps.release(ctx, consume_approval=False)
         raise NothingToRollBack(
             "%s never started in this run (a database it depends on failed): nothing to roll back" % database.name
         )
     actions: List[str] = []
+    try:
+        return _roll_back(ctx, actions)
+    except ForeignMigration as foreign:  # raised only by a DMS read (`standing`), before or after a cancel
+        return _beside_foreign_migration(ctx, foreign.description, actions)
+
+
+def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
+    database, services = ctx.database, ctx.services
     now = standing(ctx)
     missed = _window_missed(ctx)
     if missed and not now.is_live and not now.has_ended:
@@ -80,6 +99,61 @@ def roll_back(ctx: StepContext) -> StepResult:
     _undo_freeze(ctx, now, source, marker, actions)
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
+
+
+def _beside_foreign_migration(ctx: StepContext, foreign: str, actions: List[str]) -> StepResult:
+    """DMS's migration in flight into the target is not this plan's: it is not canceled, the target is
+    not removed (what is restored there may be that migration's), and where this plan's own migration
+    stands cannot be read. Nothing of this plan's left to judge: RolledBack (the database did not
+    migrate, the run fails). The DAG's freeze holding the source, or a migration this run worked on
+    replaced by the foreign one: a person decides, the source kept as it is."""
+    database = ctx.database
+    this_run = _what_this_run_did(ctx, actions)
+    kept = "%s. Not this plan's: that migration is not canceled and target database %s on %s is kept as it is" % (
+        foreign, database.target_database, database.target_server)
+    source = ctx.sql.source_state(database)
+    marker = _check_marker(ctx, source, actions)
+    if source_freeze.frozen_by_dag(ctx, database, source):
+        cutover_steps.release(ctx)
+        raise StepFailure(
+            "%s; source database %s kept frozen: the DAG's freeze holds it, and with another migration in the target "
+            "whether this plan's migration went live cannot be read. A person must decide: make the source writable "
+            "again only if no application writes to %s on %s; then run again once that migration has ended" % (
+                "; ".join(actions + [kept]), database.source_database, database.target_database, database.target_server)
+        )
+    if this_run:
+        cutover_steps.release(ctx)
+        raise StepFailure(
+            "%s; %s, which DMS no longer shows: what it left in target database %s cannot be told from what the other "
+            "migration restores there, so nothing is removed. A person must judge the target; then run again"
+            % ("; ".join(actions + [kept]), this_run, database.target_database)
+        )
+    _undo_freeze(ctx, Standing(stages.NOT_STARTED, None), source, marker, actions)
+    cutover_steps.release(ctx)
+    return StepResult(
+        "; ".join(["nothing done, nothing to undo: " + kept] + actions) + ". " + _what_a_person_does(database),
+        status="RolledBack",
+        return_value="rolled_back",
+    )
+
+
+def _what_this_run_did(ctx: StepContext, actions: List[str]) -> str:
+    """What this run did to a migration of this plan (empty: nothing): its start_migration started or
+    adopted one, or this rollback canceled one."""
+    operation_id = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(START_MIGRATION_TASK))
+    if operation_id:
+        return "this run started or adopted migration %s" % operation_id
+    return "this run canceled this plan's migration" if actions else ""
+
+
+def _what_a_person_does(database: Any) -> str:
+    if database.restores_backups:
+        then = ("this plan migrates into %s only once the database that migration leaves there is removed (only if "
+                "nothing uses it), or once the plan names another target database" % database.target_database)
+    else:
+        then = ("this plan's copy then writes into %s over what that migration copied: first make sure nothing there "
+                "must stay, or name another target database in the plan" % database.target_database)
+    return "A person finds out whose migration it is and lets it end, or cancels it where it runs; %s; then runs again" % then
 
 
 def _maybe_in_use(ctx: StepContext, now: Standing) -> str:

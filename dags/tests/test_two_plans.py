@@ -48,6 +48,7 @@ def test_a_plan_does_not_adopt_or_roll_back_another_plans_migration_into_the_sam
 
     assert states["sales.preflight"] == "failed", states
     assert "migration service" in other_run.errors["sales.preflight"] and "/sqlmigrationservices/rehearsal" in other_run.errors["sales.preflight"].lower()
+    assert states["sales.rollback"] == "success" and other_run.outcome("sales") == "rolled_back", other_run.errors
     [operation] = world.operations()
     assert operation["migrationOperationId"] == started["migrationOperationId"]
     assert operation["migrationStatus"] == "InProgress", "the other plan's rollback canceled our migration"

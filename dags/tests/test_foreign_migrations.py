@@ -1,0 +1,260 @@
+"""A foreign migration in the target: DMS's latest migration into the plan database's target database
+is not this plan's (another source database through this plan's migration service, a person's; or
+another plan's, through its own service). Preflight refuses it; the rollback then neither cancels it,
+nor removes the target, nor changes the source's access, and ends RolledBack where this run
+left nothing for a person to judge (the run still fails: the database did not migrate), or Failed
+(the rollback-failed alert) where the DAG's own freeze or a migration this run worked on is left.
+Each case runs the real tasks (`task_driver`) on the rehearsal world, the foreign migration started
+through the real gateway with the other party's request."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib import rehearsal
+from migration_orchestration_lib.airflow_compat import AirflowFailException
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.dms_gateway import MigrationTarget
+from migration_orchestration_lib.events import LoggingEventWriter
+from migration_orchestration_lib.migration_request import build_migration_request
+from migration_orchestration_lib.plan import parse_plan
+from task_driver import RunDriver, WorkerCrashed, _TaskInstance
+from test_two_plans import OTHER_SERVICE_ID, other_team_plan
+from world_view import WorldView
+
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+
+# (plan's target server, mode): every target kind, online and offline where the kind has both
+TARGETS = [("mi-prod", "online"), ("mi-prod", "offline"), ("vm-prod", "online"), ("vm-prod", "offline"), ("db-prod", "offline")]
+FOREIGN = ["another-source", "another-service"]
+IN_FLIGHT = ("Creating", "InProgress")
+
+
+class Events:
+    """The database's events as the DAG writes them: (phase, status, message)."""
+
+    def __init__(self, monkeypatch):
+        self.rows = []
+        original = LoggingEventWriter.write
+
+        def write(writer, row):
+            self.rows.append((row["Phase"], row["Status"], row["Message"]))
+            original(writer, row)
+
+        monkeypatch.setattr(LoggingEventWriter, "write", write)
+
+    def of(self, phase):
+        return [(status, message) for row_phase, status, message in self.rows if row_phase == phase]
+
+
+def setup(directory, target, mode):
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode=mode, target=target)]))
+    world = WorldView(directory, plan.database("db"), plan)
+    rehearsal.seed_world(world.world, plan)
+    return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world
+
+
+def foreign_plan(target, mode, by):
+    """Whoever else migrates into the same target database: a person migrating `Hr` through this
+    plan's service, or another team's plan migrating the `Sales` of its own server sql02."""
+    if by == "another-source":
+        document = plan_with_databases([database_entry("db", "Hr", mode=mode, target=target, target_database="Sales")])
+        document["name"] = "by-hand"
+        return parse_plan(document)
+    return parse_plan(other_team_plan(plan_with_databases([database_entry("db", "Sales", mode=mode, target=target)])))
+
+
+def start_foreign_migration(monkeypatch, world, target, mode, by, target_exists=True, ending=None):
+    """Start the foreign migration through the real gateway, in flight: online, or offline waiting for
+    a last backup nobody took. `target_exists` (SqlMi, SqlVm): its full backup is restored (the target
+    RESTORING), else the share holds none yet (the target absent). `ending` (Succeeded, Canceled): then
+    end it so. Returns its operation id."""
+    theirs = foreign_plan(target, mode, by)
+    database = theirs.database("db")
+    source_server = rehearsal.world_server_name(theirs.source_of(database).host)
+    last_backup = None if database.is_online or not database.restores_backups else "%s_by_hand.trn" % database.source_database
+    with monkeypatch.context() as patch:
+        if by == "another-service":
+            patch.setattr(rehearsal, "SERVICE_ID", OTHER_SERVICE_ID)
+        services = rehearsal.rehearsal_services(theirs)
+        if database.restores_backups and not target_exists:
+            with world.world.transaction() as state:
+                share = state["backups"][source_server]
+                share[:] = [backup for backup in share if backup["database"] != database.source_database]
+        if not database.restores_backups:  # a long copy: still in flight when this plan's run reads it
+            target_server = theirs.target_of(database).resource_id.name
+            for index in range(30):
+                for server, name in ((source_server, database.source_database), (target_server, database.target_database)):
+                    world.world.set_table(server, name, "dbo.More%02d" % index, rehearsal.COLUMNS, [])
+        into = MigrationTarget.of(theirs, database)
+        started = services.dms.start(
+            into, database.source_database,
+            lambda: build_migration_request(theirs, database, services.dms.migration_service_id, services.connections),
+            last_backup_name=last_backup,
+        )
+        operation_id = started.migration_operation_id
+        for _ in range(5):  # every read moves the simulated DMS one step on
+            services.dms.current_migration(into)
+        assert foreign_status(world, operation_id) in IN_FLIGHT
+        assert (world.target() is not None) == (target_exists or not database.restores_backups)
+        if ending == "Canceled":
+            services.dms.cancel(into, operation_id)
+        elif ending == "Succeeded" and database.is_online:
+            services.dms.cutover(into, operation_id)
+        elif ending == "Succeeded" and last_backup:
+            share = theirs.source_of(database).backup_file_share.path
+            world.world.take_backup(source_server, database.source_database, "LOG", share + "\\" + last_backup)
+        for _ in range(200 if ending else 0):
+            if foreign_status(world, operation_id) not in IN_FLIGHT + ("Completing", "Canceling"):
+                break
+            services.dms.current_migration(into)
+    assert foreign_status(world, operation_id) == (ending or foreign_status(world, operation_id))
+    return operation_id
+
+
+def foreign_status(world, operation_id):
+    [status] = [op["migrationStatus"] for op in world.operations() if op["migrationOperationId"] == operation_id]
+    return status
+
+
+def variants():
+    for target, mode in TARGETS:
+        for by in FOREIGN:
+            for target_exists in ((True, False) if target != "db-prod" else (True,)):
+                yield pytest.param(target, mode, by, target_exists, id="%s-%s-%s-%s" % (
+                    target, mode, by, "target-exists" if target_exists else "target-absent"))
+
+
+@pytest.mark.parametrize("target, mode, by, target_exists", list(variants()))
+def test_a_foreign_migration_refused_by_preflight_rolls_back_nothing_and_ends_rolled_back(
+        rehearsal_world, monkeypatch, target, mode, by, target_exists):
+    plan, dag, world = setup(rehearsal_world, target, mode)
+    foreign = start_foreign_migration(monkeypatch, world, target, mode, by, target_exists)
+    before = world.target()
+    events = Events(monkeypatch)
+
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed" and foreign in driver.errors["db.preflight"], driver.errors
+    assert states["db.rollback"] == "success", driver.errors
+    assert driver.outcome("db") == "rolled_back"
+    [(status, message)] = events.of("rollback")
+    assert status == "RolledBack"
+    assert foreign in message and "nothing done" in message and "not canceled" in message
+    assert foreign_status(world, foreign) in IN_FLIGHT, "another's migration is never canceled"
+    assert [op["migrationOperationId"] for op in world.operations()] == [foreign], "nothing started"
+    assert (world.target() is None) == (before is None), "a target this run did not create is never removed"
+    assert world.source_writable() and not world.online_target_deleted
+    with pytest.raises(AirflowFailException, match=r"not migrated\. rolled back: db; .*rollback failed or incomplete: -"):
+        dag.get_task("run_outcome").execute({"ti": _TaskInstance(driver.xcom, "run_outcome", 1, 0)})
+
+
+def ended_variants():
+    for target, mode in TARGETS:
+        yield pytest.param(target, mode, "another-service", "Succeeded", True, id="%s-%s-another-service-succeeded" % (target, mode))
+        yield pytest.param(target, mode, "another-source", "Canceled", True, id="%s-%s-another-source-canceled-target-left" % (target, mode))
+        if target != "db-prod":
+            yield pytest.param(target, mode, "another-source", "Canceled", False, id="%s-%s-another-source-canceled-target-absent" % (target, mode))
+
+
+@pytest.mark.parametrize("target, mode, by, ending, target_exists", list(ended_variants()))
+def test_a_foreign_migration_that_ended_is_not_this_plans_to_undo(rehearsal_world, monkeypatch, target, mode, by, ending, target_exists):
+    """An ended foreign migration is not this plan's: where it left a SqlMi or SqlVm target, preflight
+    refuses to overwrite it and the rollback keeps it (RolledBack); where it left none, or into a SqlDb
+    target (which exists before any migration), this plan migrates."""
+    plan, dag, world = setup(rehearsal_world, target, mode)
+    foreign = start_foreign_migration(monkeypatch, world, target, mode, by, target_exists, ending)
+    before = world.target()
+
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db")
+
+    assert foreign_status(world, foreign) == ending
+    if before is not None and plan.database("db").restores_backups:
+        assert states["db.preflight"] == "failed" and "no migration of Sales created it" in driver.errors["db.preflight"], driver.errors
+        assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+        assert world.target() == before, "a target this plan did not create is never removed"
+        assert world.source_writable()
+    else:
+        assert driver.outcome("db") == "migrated", driver.errors
+
+
+@pytest.mark.parametrize("target, mode, by", [
+    ("mi-prod", "online", "another-source"), ("vm-prod", "offline", "another-service"), ("db-prod", "offline", "another-source"),
+])
+def test_a_foreign_migration_started_after_preflight_passed_rolls_back_nothing_and_ends_rolled_back(
+        rehearsal_world, monkeypatch, target, mode, by):
+    """Another migration into the target begins between preflight and start_migration: start_migration
+    fails before it starts or freezes anything (a SqlDb copy freezes the source first), and this run
+    changed nothing."""
+    plan, dag, world = setup(rehearsal_world, target, mode)
+    foreign = []
+
+    def another_starts_after_preflight(task_id):
+        world.observe(task_id)
+        if task_id == "db.preflight" and not foreign:
+            foreign.append(start_foreign_migration(monkeypatch, world, target, mode, by))
+
+    events = Events(monkeypatch)
+    driver = RunDriver(dag, another_starts_after_preflight)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "success" and states["db.start_migration"] == "failed", driver.errors
+    assert foreign[0] in driver.errors["db.start_migration"]
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    [(status, message)] = events.of("rollback")
+    assert status == "RolledBack" and foreign[0] in message and "nothing done" in message
+    assert [op["migrationOperationId"] for op in world.operations()] == foreign
+    assert foreign_status(world, foreign[0]) in IN_FLIGHT and world.target() is not None
+    assert world.source_writable()
+
+
+def test_the_dags_freeze_beside_a_foreign_migration_is_kept_for_a_person(rehearsal_world, monkeypatch):
+    """A run froze the source for a SqlDb copy and crashed; the copy was canceled by hand and another
+    source's copy began into the same target. Where this plan's migration stands cannot be read: the
+    rollback keeps the source frozen and fails (a person decides), touching no migration."""
+    plan, dag, world = setup(rehearsal_world, "db-prod", "offline")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="start_migration")
+    assert not world.source_writable()
+    services = rehearsal.rehearsal_services(plan)
+    [ours] = [op["migrationOperationId"] for op in world.operations()]
+    services.dms.cancel(MigrationTarget.of(plan, plan.database("db")), ours)
+    foreign = start_foreign_migration(monkeypatch, world, "db-prod", "offline", "another-source")
+
+    events = Events(monkeypatch)
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", driver.errors
+    [(status, message)] = events.of("rollback")
+    assert status == "Failed" and foreign in message and "Sales kept frozen" in message and "A person must decide" in message
+    assert not world.source_writable(), "the DAG's freeze is kept while its migration cannot be read"
+    assert foreign_status(world, foreign) in IN_FLIGHT
+
+
+def test_a_migration_this_run_started_replaced_by_a_foreign_one_is_left_for_a_person(rehearsal_world, monkeypatch):
+    """This run's migration fails, and before the rollback reads DMS another migration into the target
+    has begun: what this run's migration left there cannot be told from the other's restore. Nothing is
+    canceled or removed; the rollback fails for a person."""
+    plan, dag, world = setup(rehearsal_world, "mi-prod", "online")
+    world.world.add_fault("migrate", "migrationFailed", database="Sales", message="simulated failure")
+    foreign = []
+
+    def another_starts_after_the_failure(task_id):
+        world.observe(task_id)
+        if task_id == "db.wait_for_migration" and not foreign and world.operations()[-1]["migrationStatus"] == "Failed":
+            foreign.append(start_foreign_migration(monkeypatch, world, "mi-prod", "online", "another-service"))
+
+    events = Events(monkeypatch)
+    driver = RunDriver(dag, another_starts_after_the_failure)
+    states = driver.run_database("db")
+
+    assert states["db.wait_for_migration"] == "failed" and foreign, driver.errors
+    ours = driver.xcom[("db.start_migration", "return_value")]
+    assert states["db.rollback"] == "failed", driver.errors
+    [(status, message)] = events.of("rollback")
+    assert status == "Failed" and foreign[0] in message and "this run started or adopted migration %s" % ours in message
+    assert foreign_status(world, foreign[0]) in IN_FLIGHT and world.target()["state"] == "RESTORING"
+    assert world.source_writable()
