@@ -11,14 +11,21 @@ What it knows:
   `dbo.backupmediafamily` (the world's backup share of this server is its backup history),
   `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
   `sys.certificates` and `sys.asymmetric_keys` (the server's `keys`; a certificate uploaded to a
-  managed instance through ARM is not shown, as Microsoft documents), `sys.master_files` (one data
-  file per database holding its `sizeMb`, in 8-KB pages), and on a managed instance
-  `sys.server_resource_stats` (one row: its reserved storage, and the size of all its databases);
-  the two dynamic management views refuse a login without VIEW SERVER STATE (message 300), and
-  master's keys are visible only to one with VIEW ANY DEFINITION (metadata visibility: the world's
-  keys have no owner or grants), as SQL Server does;
+  managed instance through ARM is not shown, as Microsoft documents), `sys.master_files` (a data
+  file and a log file per database, together its `sizeMb`, in 8-KB pages, in its server's default
+  data and log paths), on a managed instance `sys.server_resource_stats` (one row: its reserved
+  storage, and the size of all its databases, or the world's frozen report), on SQL Server
+  `sys.dm_os_volume_stats(database_id, file_id)` (CROSS APPLY: the volume holding that file, its
+  free space net of the world's database files) and, from SQL Server 2017 (major version 14) on,
+  `sys.dm_os_enumerate_fixed_drives` (the volumes of a drive letter; earlier: "Invalid object
+  name", message 208); the dynamic management views refuse a login without VIEW SERVER STATE
+  (message 300), and master's keys are visible only to one with VIEW ANY DEFINITION (metadata
+  visibility: the world's keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
-  permissions, from the server's `logins`), `HAS_DBACCESS`, `DB_NAME()`;
+  permissions, from the server's `logins`), `HAS_DBACCESS`, `DB_NAME()`; `SERVERPROPERTY` of
+  `EngineEdition`, `ProductMajorVersion`, and on SQL Server `InstanceDefaultDataPath` and
+  `InstanceDefaultLogPath` (the world's default paths);
+- `SELECT DISTINCT`, and constants beside an aggregate;
 - `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER`,
   `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`,
   all refused inside a transaction as SQL Server does (messages 226 and 3021): connect with
@@ -66,7 +73,7 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch
-from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError
+from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError, log_size_mb
 
 WORLD_VARIABLE = "MIGRATION_WORLD_DIR"
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
@@ -77,7 +84,11 @@ BACKUP_OPTIONS = frozenset({"CHECKSUM", "INIT", "NOINIT", "COMPRESSION", "FORMAT
 ACCESS_OPTIONS = {"SINGLE_USER", "MULTI_USER", "RESTRICTED_USER"}
 ROWVERSION_TYPES = frozenset({"rowversion", "timestamp"})
 PAGES_PER_MB = 128  # sys.master_files.size counts 8-KB pages
+BYTES_PER_MB = 1024 * 1024
 SYSTEM_DATABASES_MB = 64  # what master, msdb, model and tempdb take on a managed instance here
+SQL_SERVER_KINDS = ("SqlServer", "SqlVm")  # where files live on the server's own volumes
+FIXED_DRIVES_SINCE_MAJOR_VERSION = 14  # sys.dm_os_enumerate_fixed_drives came with SQL Server 2017
+DEFAULT_PATHS_SINCE_MAJOR_VERSION = 11  # SERVERPROPERTY('InstanceDefaultDataPath'): SQL Server 2012
 
 apilevel = "2.0"
 threadsafety = 1
@@ -511,6 +522,9 @@ class _Session:
             return self._server_keys(certificates=parts[-1] == "certificates") if visible else []
         if parts == ("sys", "master_files"):
             return self._master_files()
+        if parts == ("sys", "dm_os_enumerate_fixed_drives"):
+            self._require_server_state()
+            return self._fixed_drives()
         if parts == ("sys", "server_resource_stats"):
             rows = self._server_resource_stats()
             self._require_server_state()
@@ -583,16 +597,67 @@ class _Session:
                 rows.append({"thumbprint": _binary(key["thumbprint"])})
         return rows
 
+    def table_function(self, name: Tuple[str, ...], arguments: List[Any]) -> List[Dict[str, Any]]:
+        """A table-valued function's rows (CROSS APPLY)."""
+        parts = tuple(part.lower() for part in name)
+        if parts == ("sys", "dm_os_volume_stats") and len(arguments) == 2:
+            self._require_server_state()
+            return self._volume_stats(*arguments)
+        raise NotUnderstood("the table-valued function %s" % ".".join(name))
+
     def _master_files(self) -> List[Dict[str, Any]]:
+        """A data file (file_id 1) and a log file (file_id 2) per database, in the default paths."""
+        paths = self.world.default_paths(self.server) if self.kind in SQL_SERVER_KINDS else {"data": "", "log": ""}
+        rows = []
+        for d in self.world.databases(self.server):
+            log_mb = log_size_mb(d)
+            data_mb = d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) - log_mb
+            database_id = self.database_id(d["name"])
+            rows.append({"database_id": database_id, "file_id": 1, "type": 0, "size": data_mb * PAGES_PER_MB,
+                         "physical_name": "%s%s.mdf" % (paths["data"] or "", d["name"])})
+            rows.append({"database_id": database_id, "file_id": 2, "type": 1, "size": log_mb * PAGES_PER_MB,
+                         "physical_name": "%s%s_log.ldf" % (paths["log"] or "", d["name"])})
+        return rows
+
+    def _volume_stats(self, database_id: Any, file_id: Any) -> List[Dict[str, Any]]:
+        """The volume holding that file, as sys.dm_os_volume_stats reports it (SQL Server only)."""
+        if self.kind not in SQL_SERVER_KINDS:
+            raise NotUnderstood("sys.dm_os_volume_stats on a %s" % self.kind)
+        files = [f for f in self._master_files() if f["database_id"] == database_id and f["file_id"] == file_id]
+        if not files:
+            return []
+        volume = self._volume_of(files[0]["physical_name"])
+        return [{"database_id": database_id, "file_id": file_id, "volume_mount_point": volume["root"],
+                 "total_bytes": volume["sizeMb"] * BYTES_PER_MB, "available_bytes": self._available_mb(volume) * BYTES_PER_MB}]
+
+    def _fixed_drives(self) -> List[Dict[str, Any]]:
+        """The volumes mounted to a drive letter (C:\\), from SQL Server 2017 on."""
+        if self.kind not in SQL_SERVER_KINDS:
+            raise NotUnderstood("sys.dm_os_enumerate_fixed_drives on a %s" % self.kind)
+        if int(self.server_property("ProductMajorVersion")) < FIXED_DRIVES_SINCE_MAJOR_VERSION:
+            raise DatabaseError("Invalid object name 'sys.dm_os_enumerate_fixed_drives'. (208)")
         return [
-            {"database_id": self.database_id(d["name"]), "type": 0, "size": d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) * PAGES_PER_MB}
-            for d in self.world.databases(self.server)
+            {"fixed_drive_path": volume["root"], "drive_type": 3, "drive_type_desc": "DRIVE_FIXED",
+             "free_space_in_bytes": self._available_mb(volume) * BYTES_PER_MB}
+            for volume in self.world.volumes(self.server) if re.match(r"^[A-Za-z]:\\$", volume["root"])
         ]
+
+    def _volume_of(self, path: str) -> Dict[str, Any]:
+        holding = [v for v in self.world.volumes(self.server) if path.lower().startswith(v["root"].lower())]
+        if not holding:
+            raise DatabaseError("the world has no volume holding %s: give the server one (World.set_volume)" % path)
+        return max(holding, key=lambda v: len(v["root"]))
+
+    def _available_mb(self, volume: Dict[str, Any]) -> int:
+        on_it = sum(f["size"] for f in self._master_files() if self._volume_of(f["physical_name"])["root"] == volume["root"])
+        return volume["sizeMb"] - volume.get("otherFilesMb", 0) - on_it // PAGES_PER_MB
 
     def _server_resource_stats(self) -> List[Dict[str, Any]]:
         if self.kind != "SqlMi":
             raise DatabaseError("Invalid object name 'sys.server_resource_stats'. (208)")
-        used = sum(d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) for d in self.world.databases(self.server)) + SYSTEM_DATABASES_MB
+        used = self.world.reported_storage_used_mb(self.server)
+        if used is None:
+            used = sum(d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) for d in self.world.databases(self.server)) + SYSTEM_DATABASES_MB
         return [{"start_time": datetime.now(), "reserved_storage_mb": self.world.reserved_storage_mb(self.server),
                  "storage_space_used_mb": float(used)}]
 
@@ -645,7 +710,11 @@ class _Session:
             with self.world.transaction() as state:
                 server = state["servers"].get(self.server.lower(), {})
                 return str(server.get("productMajorVersion", default))
-        raise NotUnderstood("SERVERPROPERTY('%s')" % name)
+        if name in ("InstanceDefaultDataPath", "InstanceDefaultLogPath") and self.kind in SQL_SERVER_KINDS:
+            if int(self.server_property("ProductMajorVersion")) < DEFAULT_PATHS_SINCE_MAJOR_VERSION:
+                return None
+            return self.world.default_paths(self.server)["data" if name == "InstanceDefaultDataPath" else "log"]
+        raise NotUnderstood("SERVERPROPERTY('%s') on a %s" % (name, self.kind))
 
     def database_id(self, name: str) -> Optional[int]:
         for row in self._databases():
@@ -670,17 +739,22 @@ class _Context:
         if query.order:
             for expression, descending in reversed(query.order):
                 rows.sort(key=lambda row: _sort_key(self.evaluate(expression, row)), reverse=descending)
+        values = [tuple(self.evaluate(expression, row) for expression, _ in query.items) for row in rows]
+        if query.distinct:
+            values = list(dict.fromkeys(values))
         if query.top is not None:
-            rows = rows[:query.top]
-        return _column_names(query), [tuple(self.evaluate(expression, row) for expression, _ in query.items) for row in rows]
+            values = values[:query.top]
+        return _column_names(query), values
 
     def _rows(self, query: Select, outer: Dict[str, Dict[str, Any]]) -> List[Dict[str, Dict[str, Any]]]:
         rows: List[Dict[str, Dict[str, Any]]] = [dict(outer)]
-        for name, alias, condition in query.sources:
+        for name, alias, condition, arguments in query.sources:
             label = (alias or name[-1]).lower()
-            records = self.session.relation(name, self.database)
+            records = self.session.relation(name, self.database) if arguments is None else None
             joined = []
             for row in rows:
+                if arguments is not None:  # CROSS APPLY: the function of this row
+                    records = self.session.table_function(name, [self.evaluate(argument, row) for argument in arguments])
                 for record in records:
                     candidate = dict(row)
                     candidate[label] = {key.lower(): value for key, value in record.items()}
@@ -692,6 +766,8 @@ class _Context:
         return rows
 
     def _aggregate(self, expression: Any, rows: List[Dict[str, Dict[str, Any]]]) -> Any:
+        if expression[0] == "lit":  # a constant beside an aggregate
+            return expression[1]
         if expression[0] != "call":
             raise NotUnderstood("a column next to an aggregate without GROUP BY")
         name, arguments = expression[1], expression[2]

@@ -9,8 +9,8 @@ Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, BEGIN TRY...END TR
 CATCH, THROW (bare, in a CATCH block), RAISERROR, RETURN, ALTER DATABASE ... SET <option> [WITH
 ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp, INSERT
 INTO #temp ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addextendedproperty |
-sp_dropextendedproperty (named arguments), SELECT [TOP (n)] ... FROM ... [JOIN ... ON ...] [WHERE ...]
-[ORDER BY ...].
+sp_dropextendedproperty (named arguments), SELECT [DISTINCT] [TOP (n)] ... FROM ... [JOIN ... ON ...]
+[CROSS APPLY <table-valued function>(...) AS alias] [WHERE ...] [ORDER BY ...].
 Expressions: literals, column names, comparisons, AND/OR/NOT, [NOT] IN, IS [NOT] NULL, EXISTS,
 scalar subqueries, + and -, `expression COLLATE name`, and function calls by name (which ones
 `sql_world` evaluates: CONVERT, ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME,
@@ -57,7 +57,7 @@ _TOKEN = re.compile(
 KEYWORDS = frozenset(
     """SELECT FROM WHERE JOIN INNER ON AS ORDER BY ASC DESC TOP AND OR NOT IN IS NULL EXISTS IF ELSE
     BEGIN END SET ALTER DATABASE BACKUP LOG TO DISK WITH DROP CREATE TABLE INSERT INTO VALUES EXEC
-    EXECUTE RAISERROR RETURN THROW COLLATE""".split()
+    EXECUTE RAISERROR RETURN THROW COLLATE CROSS APPLY DISTINCT""".split()
 )
 
 
@@ -95,7 +95,10 @@ def tokenize(sql: str) -> List[Token]:
 class Select:
     items: List[Tuple[Any, Optional[str]]]  # (expression, alias)
     top: Optional[int] = None
-    sources: List[Tuple[Tuple[str, ...], Optional[str], Any]] = field(default_factory=list)  # (name, alias, join condition)
+    # (name, alias, join condition, arguments): arguments is None for a table or view, the argument
+    # expressions of a table-valued function applied to each row so far (CROSS APPLY)
+    sources: List[Tuple[Tuple[str, ...], Optional[str], Any, Optional[List[Any]]]] = field(default_factory=list)
+    distinct: bool = False
     where: Any = None
     order: List[Tuple[Any, bool]] = field(default_factory=list)  # (expression, descending)
 
@@ -388,6 +391,7 @@ class Parser:
 
     def select(self) -> Select:
         self.expect_word("SELECT")
+        distinct = self.accept_word("DISTINCT") is not None
         top = None
         if self.accept_word("TOP"):
             self.expect_op("(")
@@ -396,16 +400,25 @@ class Parser:
         items = [self._select_item()]
         while self.accept_op(","):
             items.append(self._select_item())
-        query = Select(items=items, top=top)
+        query = Select(items=items, top=top, distinct=distinct)
         if self.accept_word("FROM"):
             name, alias = self._source()
-            query.sources.append((name, alias, None))
-            while self.accept_word("JOIN", "INNER"):
-                if self.tokens[self.position - 1].is_word("INNER"):
-                    self.expect_word("JOIN")
-                name, alias = self._source()
-                self.expect_word("ON")
-                query.sources.append((name, alias, self.expression()))
+            query.sources.append((name, alias, None, None))
+            while True:
+                if self.accept_word("CROSS"):
+                    self.expect_word("APPLY")
+                    name = self.multipart_name()
+                    arguments = self._arguments()
+                    self.expect_word("AS")
+                    query.sources.append((name, self.identifier(), None, arguments))
+                elif self.accept_word("JOIN", "INNER"):
+                    if self.tokens[self.position - 1].is_word("INNER"):
+                        self.expect_word("JOIN")
+                    name, alias = self._source()
+                    self.expect_word("ON")
+                    query.sources.append((name, alias, self.expression(), None))
+                else:
+                    break
         if self.accept_word("WHERE"):
             query.where = self.expression()
         if self.accept_word("ORDER"):
@@ -534,13 +547,19 @@ class Parser:
             style = self.integer() if self.accept_op(",") else None
             self.expect_op(")")
             return ("convert", type_name, value, style)
-        arguments = []
+        return ("call", name, self._arguments(opened=True))
+
+    def _arguments(self, opened: bool = False) -> List[Any]:
+        """`(expression, ...)` of a call; `opened`: its `(` is taken already."""
+        if not opened:
+            self.expect_op("(")
+        arguments: List[Any] = []
         if not self.accept_op(")"):
             arguments.append(self.expression())
             while self.accept_op(","):
                 arguments.append(self.expression())
             self.expect_op(")")
-        return ("call", name, arguments)
+        return arguments
 
 
 def parse_batch(sql: str) -> List[tuple]:

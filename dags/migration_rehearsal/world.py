@@ -16,7 +16,7 @@ are keyed by their lower-cased name and keep their spelling in `name`.
 Schema of `world.json` (schemaVersion 1):
 
     servers: {<server>: {name, kind, databases: {<database>: Database}, keys?, logins?,
-              reservedStorageMb?}}
+              reservedStorageMb?, reportedStorageUsedMb?, defaultDataPath?, defaultLogPath?, volumes?}}
         kind: SqlServer (a source) | SqlMi | SqlDb | SqlVm (targets; named like their ARM
         resource: the managed instance, the logical server, the SQL virtual machine)
         keys: [{thumbprint: "0x<hex>", kind: certificate | asymmetricKey | uploaded, privateKey}]
@@ -29,6 +29,17 @@ Schema of `world.json` (schemaVersion 1):
               CONTROL on a database everything in it; a database listed, even with [], can be
               entered); a login not listed is a sysadmin
         reservedStorageMb: a managed instance's reserved storage (default 32768, its minimum)
+        reportedStorageUsedMb: what a managed instance's latest storage report says its files use,
+              frozen (test hook: Azure collects the report every 5 to 10 minutes); absent: the
+              report is current
+        defaultDataPath, defaultLogPath: where SQL Server (SqlServer, SqlVm) creates a database's
+              data and log files (SERVERPROPERTY('InstanceDefault...Path'); null: not reported, as
+              before SQL Server 2012's late-2015 updates); every database of the server has its
+              files there (defaults: F:\\data\\ and G:\\log\\, an Azure SQL VM's)
+        volumes: [{root: "F:\\", sizeMb, otherFilesMb}]   the server's volumes (SqlServer, SqlVm): a
+              file is on the volume of the longest root its path starts with; free space is sizeMb
+              minus otherFilesMb (what is not a database file) minus the files of its databases
+              (default: C:\\, F:\\ and G:\\ of 1 TB each, empty)
     Database:
         name, state: ONLINE | RESTORING        (absent: no entry)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
@@ -44,6 +55,7 @@ Schema of `world.json` (schemaVersion 1):
         encryptorThumbprint: null | "0x<hex>"   its database encryption key (TDE) is protected by
                  the server key of that thumbprint (absent in older worlds: null)
         sizeMb: int              its data and log files' size (absent in older worlds: 16)
+        logSizeMb: int           of sizeMb, its log file's (absent: a quarter of sizeMb, rounded down)
         extendedProperties: {<name>: str}   its database-level extended properties (absent: none)
         singleUserHolder: null | str   who holds a SINGLE_USER database's one connection (not the
                  DAG: it works from master); ALTER DATABASE ... SET <user access> closes it
@@ -100,11 +112,14 @@ FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND)
 
 DATABASE_FIELDS = (
     "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
-    "extendedProperties", "singleUserHolder",
+    "logSizeMb", "extendedProperties", "singleUserHolder",
 )
 KEY_KINDS = ("certificate", "asymmetricKey", "uploaded")
 DEFAULT_DATABASE_SIZE_MB = 16
 DEFAULT_RESERVED_STORAGE_MB = 32768
+DEFAULT_DATA_PATH = "F:\\data\\"  # an Azure SQL VM's (its data disks' storage pool)
+DEFAULT_LOG_PATH = "G:\\log\\"
+DEFAULT_VOLUMES = tuple({"root": root, "sizeMb": 1048576, "otherFilesMb": 0} for root in ("C:\\", "F:\\", "G:\\"))
 
 
 class WorldError(ValueError):
@@ -313,6 +328,35 @@ class World:
         with self.transaction() as state:
             return int(_require_server(state, server).get("reservedStorageMb", DEFAULT_RESERVED_STORAGE_MB))
 
+    def reported_storage_used_mb(self, server: str) -> Optional[int]:
+        """A managed instance's frozen storage report (see the schema); None: the report is current."""
+        with self.transaction() as state:
+            return _require_server(state, server).get("reportedStorageUsedMb")
+
+    def default_paths(self, server: str) -> Dict[str, Optional[str]]:
+        """{data, log}: where the server creates a database's files (see the schema)."""
+        with self.transaction() as state:
+            found = _require_server(state, server)
+            return {"data": found.get("defaultDataPath", DEFAULT_DATA_PATH), "log": found.get("defaultLogPath", DEFAULT_LOG_PATH)}
+
+    def set_default_paths(self, server: str, data: Optional[str], log: Optional[str]) -> None:
+        with self.transaction() as state:
+            _require_server(state, server).update(defaultDataPath=data, defaultLogPath=log)
+
+    def volumes(self, server: str) -> List[Dict[str, Any]]:
+        with self.transaction() as state:
+            return copy.deepcopy(_require_server(state, server).get("volumes", list(DEFAULT_VOLUMES)))
+
+    def set_volume(self, server: str, root: str, size_mb: int, other_files_mb: int = 0) -> None:
+        """Add or resize a volume of the server (see the schema)."""
+        if not root.endswith(("\\", "/")):
+            raise WorldError("a volume's root ends with its separator, got %r" % root)
+        with self.transaction() as state:
+            found = _require_server(state, server)
+            volumes = [v for v in found.get("volumes", list(DEFAULT_VOLUMES)) if _key(v["root"]) != _key(root)]
+            volumes.append({"root": root, "sizeMb": size_mb, "otherFilesMb": other_files_mb})
+            found["volumes"] = copy.deepcopy(volumes)
+
     # -- the backup file share --------------------------------------------------------------
 
     def take_backup(self, server: str, database: str, backup_type: str, path: str, checksum: bool = True) -> Dict[str, Any]:
@@ -492,8 +536,18 @@ def _check_database(database: Dict[str, Any]) -> None:
             raise WorldError("database %s: %s must be one of %s, got %r" % (database["name"], field, ", ".join(allowed), database[field]))
     if database.get("encryptorThumbprint") is not None:
         _check_thumbprint(database["encryptorThumbprint"])
-    if not isinstance(database.get("sizeMb", DEFAULT_DATABASE_SIZE_MB), int) or database.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) < 1:
+    size_mb = database.get("sizeMb", DEFAULT_DATABASE_SIZE_MB)
+    if not isinstance(size_mb, int) or size_mb < 1:
         raise WorldError("database %s: sizeMb must be a positive whole number, got %r" % (database["name"], database.get("sizeMb")))
+    log_mb = database.get("logSizeMb")
+    if log_mb is not None and (not isinstance(log_mb, int) or not 0 <= log_mb < size_mb):
+        raise WorldError("database %s: logSizeMb must be a whole number below sizeMb (%d), got %r" % (database["name"], size_mb, log_mb))
+
+
+def log_size_mb(database: Dict[str, Any]) -> int:
+    """Of a database's sizeMb, what its log file holds (see the schema)."""
+    log_mb = database.get("logSizeMb")
+    return database.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) // 4 if log_mb is None else log_mb
 
 
 def _check_thumbprint(thumbprint: Any) -> None:

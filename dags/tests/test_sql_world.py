@@ -34,6 +34,8 @@ def cursor_on(world, database="master", autocommit=True, server="sql01"):
         ("SELECT CAST(1 AS int);", "CAST"),
         ("SELECT ORIGINAL_LOGIN();", "the function ORIGINAL_LOGIN"),
         ("EXEC sp_who;", "EXEC sp_who"),
+        ("SELECT u.total_page_count FROM sys.master_files AS f CROSS APPLY sys.dm_db_file_space_usage(f.database_id) AS u;",
+         "the table-valued function sys.dm_db_file_space_usage"),
     ],
 )
 def test_unknown_t_sql_is_refused_by_name(world, sql, construct):
@@ -216,6 +218,63 @@ def test_a_managed_instance_reports_its_storage_and_a_database_its_size(world):
     assert reserved == 32768 and used >= 500
     with pytest.raises(sql_world.DatabaseError, match="Invalid object name 'sys.server_resource_stats'"):
         cursor_on(world).execute(sql_statements.instance_storage())
+
+
+def test_a_database_has_a_data_and_a_log_file_in_its_servers_default_paths(world):
+    world.update_database("sql01", "Sales", sizeMb=1000, logSizeMb=200)
+    cursor = cursor_on(world)
+    cursor.execute("SELECT f.file_id, f.type, f.size, f.physical_name FROM sys.master_files AS f WHERE f.database_id = DB_ID(N'Sales') "
+                   "ORDER BY f.file_id;")
+    assert rows_as_dicts(cursor) == [
+        {"file_id": 1, "type": 0, "size": 800 * 128, "physical_name": "F:\\data\\Sales.mdf"},
+        {"file_id": 2, "type": 1, "size": 200 * 128, "physical_name": "G:\\log\\Sales_log.ldf"},
+    ]
+    cursor.execute("SELECT CONVERT(nvarchar(512), SERVERPROPERTY('InstanceDefaultDataPath')) AS data_path, "
+                   "CONVERT(nvarchar(512), SERVERPROPERTY('InstanceDefaultLogPath')) AS log_path;")
+    assert rows_as_dicts(cursor) == [{"data_path": "F:\\data\\", "log_path": "G:\\log\\"}]
+
+
+VOLUMES = ("SELECT DISTINCT v.volume_mount_point, v.available_bytes FROM sys.master_files AS f "
+           "CROSS APPLY sys.dm_os_volume_stats(f.database_id, f.file_id) AS v ORDER BY v.volume_mount_point;")
+FIXED_DRIVES = "SELECT fixed_drive_path, free_space_in_bytes FROM sys.dm_os_enumerate_fixed_drives ORDER BY fixed_drive_path;"
+
+
+def test_a_sql_server_reports_the_volumes_of_its_files_and_from_2017_its_drive_letters(world):
+    """sys.dm_os_volume_stats sees a volume through a database file on it; the drive letters, files or
+    not, only sys.dm_os_enumerate_fixed_drives (SQL Server 2017 on). Free space is net of the files."""
+    world.set_volume("vm-prod", "F:\\", 10000, other_files_mb=1000)
+    world.set_volume("vm-prod", "G:\\", 4000)
+    world.set_volume("vm-prod", "H:\\", 5000)
+    world.put_database("vm-prod", "Hr")
+    world.update_database("vm-prod", "Hr", sizeMb=2000, logSizeMb=500)
+    mb = 1024 * 1024
+    cursor = cursor_on(world, server="vm-prod")
+    cursor.execute(VOLUMES)
+    assert rows_as_dicts(cursor) == [{"volume_mount_point": "F:\\", "available_bytes": 7500 * mb},
+                                     {"volume_mount_point": "G:\\", "available_bytes": 3500 * mb}]
+    cursor.execute(FIXED_DRIVES)
+    assert [row["fixed_drive_path"] for row in rows_as_dicts(cursor)] == ["C:\\", "F:\\", "G:\\", "H:\\"]
+    with world.transaction() as state:
+        state["servers"]["vm-prod"]["productMajorVersion"] = 13
+    with pytest.raises(sql_world.DatabaseError, match="Invalid object name 'sys.dm_os_enumerate_fixed_drives'"):
+        cursor_on(world, server="vm-prod").execute(FIXED_DRIVES)
+    cursor.execute("BEGIN TRY\n    EXEC sys.sp_executesql N'SELECT fixed_drive_path FROM sys.dm_os_enumerate_fixed_drives;';\n"
+                   "END TRY\nBEGIN CATCH\nEND CATCH;\nSELECT 1 AS caught;")
+    assert rows_as_dicts(cursor) == [{"caught": 1}], "an error of dynamic SQL goes to the CATCH of the batch that runs it"
+    world.set_login("vm-prod", "dbcreator", ["CREATE ANY DATABASE"])
+    with pytest.raises(sql_world.DatabaseError, match="VIEW SERVER STATE permission was denied"):
+        one_row(world, VOLUMES, server="vm-prod", user="dbcreator")
+
+
+def test_a_managed_instances_storage_report_may_lag_its_files(world):
+    world.put_database("mi-prod", "Other")
+    with world.transaction() as state:
+        state["servers"]["mi-prod"]["reportedStorageUsedMb"] = 100
+    assert one_row(world, "SELECT TOP (1) storage_space_used_mb FROM sys.server_resource_stats ORDER BY start_time DESC;",
+                   server="mi-prod")["storage_space_used_mb"] == 100
+    files = one_row(world, "SELECT N'files' AS what, SUM(CONVERT(bigint, f.size)) AS pages FROM sys.master_files AS f "
+                           "WHERE f.database_id <> 2;", server="mi-prod")
+    assert files == {"what": "files", "pages": 16 * 128}
 
 
 def test_what_a_login_may_not_see_the_statements_leave_unjudged(world):

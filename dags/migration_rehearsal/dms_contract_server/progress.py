@@ -143,8 +143,7 @@ def _start_restoring(world: World, migration: Dict[str, Any], backup: Dict[str, 
         source = world.database(migration["sourceServer"], migration["sourceDatabaseName"]) or {}
         # A restore creates the files at their size on the source, encrypted with the same key.
         changes = {"encryptorThumbprint": thumbprint}
-        if "sizeMb" in source:
-            changes["sizeMb"] = source["sizeMb"]
+        changes.update({field: source[field] for field in ("sizeMb", "logSizeMb") if field in source})
         world.update_database(migration["targetServer"], migration["targetDbName"], **changes)
     restore["current"] = backup["fileName"]
     migration["migrationState"] = "Restoring"
