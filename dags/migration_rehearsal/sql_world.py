@@ -12,8 +12,8 @@ What it knows:
   `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
   `sys.certificates` and `sys.asymmetric_keys` (the server's `keys`; a certificate uploaded to a
   managed instance through ARM is not shown, as Microsoft documents), `sys.master_files` (a data
-  file and a log file per database, together its `sizeMb`, in 8-KB pages, in its server's default
-  data and log paths), on a managed instance `sys.server_resource_stats` (one row: its reserved
+  file and a log file per database, together its `sizeMb`, in 8-KB pages, where the world put
+  them: its server's default data and log paths when it was created), on a managed instance `sys.server_resource_stats` (one row: its reserved
   storage, and the size of all its databases, or the world's frozen report), on SQL Server
   `sys.dm_os_volume_stats(database_id, file_id)` (CROSS APPLY: the volume holding that file, its
   free space net of the world's database files) and, from SQL Server 2017 (major version 14) on,
@@ -89,6 +89,7 @@ SYSTEM_DATABASES_MB = 64  # what master, msdb, model and tempdb take on a manage
 SQL_SERVER_KINDS = ("SqlServer", "SqlVm")  # where files live on the server's own volumes
 FIXED_DRIVES_SINCE_MAJOR_VERSION = 14  # sys.dm_os_enumerate_fixed_drives came with SQL Server 2017
 DEFAULT_PATHS_SINCE_MAJOR_VERSION = 11  # SERVERPROPERTY('InstanceDefaultDataPath'): SQL Server 2012
+UNREPORTED_PATH = "C:\\MSSQL\\DATA\\"  # where the files are when the world reports no default path
 
 apilevel = "2.0"
 threadsafety = 1
@@ -607,16 +608,18 @@ class _Session:
 
     def _master_files(self) -> List[Dict[str, Any]]:
         """A data file (file_id 1) and a log file (file_id 2) per database, in the default paths."""
-        paths = self.world.default_paths(self.server) if self.kind in SQL_SERVER_KINDS else {"data": "", "log": ""}
+        defaults = self.world.default_paths(self.server) if self.kind in SQL_SERVER_KINDS else {"data": "", "log": ""}
         rows = []
         for d in self.world.databases(self.server):
+            paths = {kind: d.get(kind + "Path", defaults[kind]) for kind in ("data", "log")}
+            paths = {kind: UNREPORTED_PATH if path is None else path for kind, path in paths.items()}
             log_mb = log_size_mb(d)
             data_mb = d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) - log_mb
             database_id = self.database_id(d["name"])
             rows.append({"database_id": database_id, "file_id": 1, "type": 0, "size": data_mb * PAGES_PER_MB,
-                         "physical_name": "%s%s.mdf" % (paths["data"] or "", d["name"])})
+                         "physical_name": "%s%s.mdf" % (paths["data"], d["name"])})
             rows.append({"database_id": database_id, "file_id": 2, "type": 1, "size": log_mb * PAGES_PER_MB,
-                         "physical_name": "%s%s_log.ldf" % (paths["log"] or "", d["name"])})
+                         "physical_name": "%s%s_log.ldf" % (paths["log"], d["name"])})
         return rows
 
     def _volume_stats(self, database_id: Any, file_id: Any) -> List[Dict[str, Any]]:

@@ -34,8 +34,8 @@ Schema of `world.json` (schemaVersion 1):
               report is current
         defaultDataPath, defaultLogPath: where SQL Server (SqlServer, SqlVm) creates a database's
               data and log files (SERVERPROPERTY('InstanceDefault...Path'); null: not reported, as
-              before SQL Server 2012's late-2015 updates); every database of the server has its
-              files there (defaults: F:\\data\\ and G:\\log\\, an Azure SQL VM's)
+              before SQL Server 2012's late-2015 updates); a database created on the server gets
+              its files there (defaults: F:\\data\\ and G:\\log\\, an Azure SQL VM's)
         volumes: [{root: "F:\\", sizeMb, otherFilesMb}]   the server's volumes (SqlServer, SqlVm): a
               file is on the volume of the longest root its path starts with; free space is sizeMb
               minus otherFilesMb (what is not a database file) minus the files of its databases
@@ -56,6 +56,9 @@ Schema of `world.json` (schemaVersion 1):
                  the server key of that thumbprint (absent in older worlds: null)
         sizeMb: int              its data and log files' size (absent in older worlds: 16)
         logSizeMb: int           of sizeMb, its log file's (absent: a quarter of sizeMb, rounded down)
+        dataPath, logPath: str|null   on SQL Server, the folders of its data and log files: its server's
+                 default paths when it was created (absent: the server's default paths now; null:
+                 C:\\MSSQL\\DATA\\, where a server that reports none keeps them)
         extendedProperties: {<name>: str}   its database-level extended properties (absent: none)
         singleUserHolder: null | str   who holds a SINGLE_USER database's one connection (not the
                  DAG: it works from master); ALTER DATABASE ... SET <user access> closes it
@@ -245,7 +248,7 @@ class World:
         restored_from: Optional[Dict[str, Any]] = None,
         created_by: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """Create (or replace) a database."""
+        """Create (or replace) a database; on SQL Server its files go to the server's default paths."""
         database = {
             "name": name,
             "state": state,
@@ -262,7 +265,10 @@ class World:
         }
         _check_database(database)
         with self.transaction() as world_state:
-            _require_server(world_state, server)["databases"][_key(name)] = database
+            found = _require_server(world_state, server)
+            if found["kind"] in ("SqlServer", "SqlVm"):
+                database.update(dataPath=found.get("defaultDataPath", DEFAULT_DATA_PATH), logPath=found.get("defaultLogPath", DEFAULT_LOG_PATH))
+            found["databases"][_key(name)] = database
             return copy.deepcopy(database)
 
     def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
