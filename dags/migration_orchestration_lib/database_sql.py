@@ -7,7 +7,7 @@ submitted; the final backup's key is its migration's and file's, so a later run 
 """
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib.plan import DatabaseMigration
@@ -83,13 +83,27 @@ class DatabaseSql:
         rows = self._run(_target(database, "master"), statements.server_keys_matching(thumbprint), "target-keys")
         return statements.parse_server_keys_matching(rows)
 
-    def restore_space(self, database: DatabaseMigration) -> Tuple[Optional[int], Optional[Tuple[int, int]]]:
-        """The source database's size (MB) and the managed instance's (reserved, used) storage (MB)."""
-        source, target = self._run_together(
-            (_source(database, "master"), statements.database_size(database.source_database), "source-size"),
-            (_target(database, "master"), statements.instance_storage(), "target-storage"),
+    def restore_room(
+        self, restores: Sequence[DatabaseMigration], purpose: str = "restore-room"
+    ) -> Tuple[Dict[str, Optional[statements.FileSizes]], statements.RestoreRoom]:
+        """For restores into one target (SqlMi or SqlVm): each one's files on its source (by plan
+        database name; None where not visible) and the target's room, with which of their target
+        databases it has already (`sql_statements.restore_room`). One batch per server, run together."""
+        target = restores[0]
+        sources: Dict[str, List[DatabaseMigration]] = {}
+        for restore in restores:
+            sources.setdefault(restore.source_server, []).append(restore)
+        results = self._run_together(
+            (_target(target, "master"), statements.restore_room(target.target_kind, [r.target_database for r in restores]),
+             "%s:target" % purpose),
+            *((_source(group[0], "master"), statements.database_file_sizes([r.source_database for r in group]),
+               "%s:source:%s" % (purpose, server)) for server, group in sources.items()),
         )
-        return statements.parse_database_size_mb(source), statements.parse_instance_storage(target)
+        sizes: Dict[str, Optional[statements.FileSizes]] = {}
+        for group, rows in zip(sources.values(), results[1:]):
+            found = statements.parse_database_file_sizes(rows)
+            sizes.update({r.name: found.get(r.source_database.lower()) for r in group})
+        return sizes, statements.parse_restore_room(results[0])
 
     def freeze_source(self, database: DatabaseMigration, marker: Optional[str] = None) -> statements.DatabaseState:
         """`marker`: the freeze marker to write (`sql_statements.freeze`); the state comes back with the

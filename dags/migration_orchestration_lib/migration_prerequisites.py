@@ -17,15 +17,53 @@ migration starts (Microsoft's prerequisites in the DMS tutorials, MicrosoftDocs/
   `azure-sql/managed-instance/tde-certificate-migrate.md`) and ARM's `tdeCertificates` is
   create-only, so there it is not judged. A SqlDb copy reads rows through queries, which TDE
   does not affect: nothing to check.
-- Storage (SqlMi). A restore creates the database's files at their size on the source; the
-  instance's reserved storage minus what all its database files use must hold them
-  (`sys.server_resource_stats`, the source of the metrics reserved_storage_mb and storage_space_used_mb).
+- Room for the restore (SqlMi, SqlVm): `check_restore_room`, below.
+
+Room for restores. A restore creates the database's files at their size on the source when it
+begins: on a managed instance they take its reserved storage; on a SQL VM the data files go to the
+instance's default data path and the log files to its default log path (DMS's request for a SQL VM
+names no file location, New-AzDataMigrationToSqlVM and the `databaseMigrations` PUT, so the
+restore takes the instance's defaults). The rule, for the databases of one plan restored into one
+target:
+
+- `preflight` judges the database alone: its files must fit in the room the target has now.
+- `start_migration` judges again at admission where the plan has other databases restoring into
+  the same target: they may have taken room since this database's preflight, or be about to.
+  Admissions run one at a time (the admission pool's one slot), and what the others will take is
+  known exactly there: the plan's migrations into that target that DMS runs already and whose
+  target database does not exist yet (their restore has not begun: their files are not in the
+  room's use; a target database that exists has its files there already, restoring or online).
+  The room now must hold this database's files and theirs. A database not admitted yet is not
+  counted: it is judged at its own admission, after this one, with this one's files counted then.
+  So a database that depends on this one (a later wave) never holds this one back for room it may
+  never take, and is refused itself when its turn comes and the room is gone. A refusal at
+  admission fails the database before anything of it started or froze; waiting would not make
+  room (a restore's files stay), a person must.
+- What is judged: a managed instance's reserved storage minus what its database files use, the
+  larger of its latest report (`sys.server_resource_stats`, collected every 5 to 10 minutes) and
+  the files it has now (`sys.master_files`, which a restore begun since the report is in already);
+  a SQL VM's free space on the volume of each default path (`sys.dm_os_volume_stats` of a file on
+  that volume; from SQL Server 2017 CU1 also `sys.dm_os_enumerate_fixed_drives`), data and log
+  files adding up where both paths are on one volume.
+- What cannot be read is not judged (nothing is said, as for the checks above): a login without
+  VIEW SERVER STATE or VIEW ANY DATABASE, a managed instance that has not reported yet, a SQL
+  Server that reports no default paths (before 2012's late-2015 updates), a volume no database file
+  is on before SQL Server 2017, a source database whose files the login may not see (another
+  restore's is then left out of the sum: what is counted is at least needed).
+Evidence: MicrosoftDocs/sql-docs `docs/relational-databases/system-catalog-views/sys-server-resource-stats-azure-sql-database.md`,
+`.../system-catalog-views/sys-master-files-transact-sql.md`, `docs/t-sql/functions/serverproperty-transact-sql.md`,
+`docs/relational-databases/system-dynamic-management-views/sys-dm-os-volume-stats-transact-sql.md`,
+`.../sys-dm-os-enumerate-fixed-drives.md`.
 """
 from __future__ import annotations
 
-from typing import Optional
+import hashlib
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from migration_orchestration_lib.sql_statements import LoginPermission, quote_name
+from migration_orchestration_lib.capacity import migrations_by_database
+from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.plan import DatabaseMigration
+from migration_orchestration_lib.sql_statements import FileSizes, LoginPermission, RestoreRoom, Volume, quote_name
 from migration_orchestration_lib.step_context import StepContext, StepFailure
 
 
@@ -75,22 +113,92 @@ def check_encryption_key(ctx: StepContext) -> None:
     )
 
 
-def check_instance_storage(ctx: StepContext) -> None:
+def check_restore_room(ctx: StepContext, admitted: Sequence[DatabaseMigration] = (), purpose: str = "restore-room") -> None:
+    """SqlMi and SqlVm: the room on the target must hold this database's files and those of
+    `admitted` (the plan's restores into the same target that DMS runs already) whose target
+    database is not there yet (the module's doc)."""
     database = ctx.database
-    if database.target_kind != "SqlMi":
+    if not database.restores_backups:
         return
-    size_mb, storage = ctx.sql.restore_space(database)
-    if size_mb is None or storage is None:  # an instance reports every 15 s; a new one may not have yet
+    restores = [database] + list(admitted)
+    sizes, room = ctx.sql.restore_room(restores, purpose)
+    own = sizes.get(database.name)
+    if own is None or room.present is None or database.target_database.lower() in room.present:
         return
-    reserved_mb, used_mb = storage
-    if size_mb > reserved_mb - used_mb:
+    others = [(r, sizes[r.name]) for r in admitted if sizes.get(r.name) is not None and r.target_database.lower() not in room.present]
+    if database.target_kind == "SqlMi":
+        _check_instance_room(ctx, own, others, room)
+    else:
+        _check_volume_room(ctx, own, others, room)
+
+
+def check_room_at_admission(ctx: StepContext, migrations: Iterable[Tuple[str, str, MigrationStatus]]) -> None:
+    """`check_restore_room` at admission (`start_migration`), with the plan's other databases into
+    the same target that DMS runs already (`migrations`: what DMS lists on the service). A plan with
+    no other database into that target was judged by preflight."""
+    database, plan = ctx.database, ctx.plan
+    sharing = [d for d in plan.databases if d.name != database.name and d.target_server == database.target_server]
+    if not database.restores_backups or not sharing:
+        return
+    latest = migrations_by_database(plan, migrations)
+    admitted = [d for d in sharing if d.name in latest and latest[d.name].is_in_flight]
+    # Keyed by what DMS runs into the target: through Data Factory the read takes pokes, and if a
+    # migration into it starts or ends meanwhile the room is read again rather than judged stale.
+    picture = ";".join("%s=%s:%s" % (d.name, latest[d.name].migration_operation_id, latest[d.name].is_in_flight)
+                       for d in sharing if d.name in latest)
+    check_restore_room(ctx, admitted, "admission-room-%s" % hashlib.sha256(picture.encode("utf-8")).hexdigest()[:12])
+
+
+def _check_instance_room(ctx: StepContext, own: FileSizes, others: List[Tuple[DatabaseMigration, FileSizes]], room: RestoreRoom) -> None:
+    database = ctx.database
+    if room.reserved_mb is None or room.used_mb is None:  # a new instance may not have reported yet
+        return
+    free_mb = room.reserved_mb - room.used_mb
+    if own.total_mb + sum(files.total_mb for _, files in others) <= free_mb:
+        return
+    raise StepFailure(
+        "%s: managed instance %s has %d MB of its %d MB reserved storage free (%d MB used by its database files), "
+        "and restoring %s needs %d MB (its data and log files on %s)%s: increase the instance's storage "
+        "(storageSizeInGB), free space on it or migrate a database to another target, then run again"
+        % (database.name, database.target_server, max(free_mb, 0), room.reserved_mb, room.used_mb,
+           database.source_database, own.total_mb, database.source_server, _besides([(r, f.total_mb) for r, f in others]))
+    )
+
+
+_FILE_KINDS: Dict[str, Callable[[FileSizes], int]] = {"data": lambda files: files.data_mb, "log": lambda files: files.log_mb}
+
+
+def _check_volume_room(ctx: StepContext, own: FileSizes, others: List[Tuple[DatabaseMigration, FileSizes]], room: RestoreRoom) -> None:
+    """Per volume of the default data and log paths (a path whose volume is not seen is not judged)."""
+    database = ctx.database
+    paths = {"data": room.data_path, "log": room.log_path}
+    on_volume: Dict[str, Tuple[Volume, List[str]]] = {}
+    for kind, path in paths.items():
+        volume = room.volume_of(path)
+        if volume is not None:
+            on_volume.setdefault(volume.root, (volume, []))[1].append(kind)
+    for volume, kinds in on_volume.values():
+        def there(files: FileSizes) -> int:
+            return sum(_FILE_KINDS[kind](files) for kind in kinds)
+        besides = [(r, there(files)) for r, files in others]
+        if there(own) + sum(mb for _, mb in besides) <= volume.free_mb:
+            continue
         raise StepFailure(
-            "%s: managed instance %s has %d MB of its %d MB reserved storage free (%d MB used by its database files), "
-            "and restoring %s needs %d MB (its data and log files on %s): increase the instance's storage "
-            "(storageSizeInGB) or free space on it, then run again"
-            % (database.name, database.target_server, max(reserved_mb - used_mb, 0), reserved_mb, used_mb,
-               database.source_database, size_mb, database.source_server)
+            "%s: SQL Server on %s has %d MB free on volume %s, which holds its default %s (%s), and restoring %s "
+            "needs %d MB there (its %s files on %s)%s: extend that volume (a larger disk, or one more in its storage "
+            "pool), free space on it or change the instance's default data and log paths, then run again"
+            % (database.name, database.target_server, max(volume.free_mb, 0), volume.root,
+               " and ".join("%s path" % kind for kind in kinds), ", ".join(paths[kind] for kind in kinds),
+               database.source_database, there(own), " and ".join(kinds), database.source_server, _besides(besides))
         )
+
+
+def _besides(others: Sequence[Tuple[DatabaseMigration, int]]) -> str:
+    """The plan's restores counted with this one's at admission, as a message part."""
+    if not others:
+        return ""
+    return ", besides %d MB for the plan's restores into it that DMS runs already and that have not created their files yet (%s)" % (
+        sum(mb for _, mb in others), ", ".join("%s: %s, %d MB" % (r.name, r.source_database, mb) for r, mb in others))
 
 
 def _dms_login(ctx: StepContext, connection_id: str) -> Optional[str]:

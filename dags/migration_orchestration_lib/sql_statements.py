@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 MAX_IDENTIFIER_LENGTH = 128  # sysname; QUOTENAME returns NULL beyond it
 FREEZE_MODES = ("readOnly", "singleUser")
@@ -313,35 +313,168 @@ def parse_server_keys_matching(rows: Sequence[Mapping[str, Any]]) -> Optional[in
     return None if rows[0]["matching_keys"] is None else int(rows[0]["matching_keys"])
 
 
-def database_size(database: str) -> str:
-    """The size of `database`'s data and log files (8-KB pages): a restore creates them at that size."""
-    return (
-        "SELECT SUM(CONVERT(bigint, f.size)) AS size_pages FROM sys.master_files AS f WHERE f.database_id = DB_ID(%s);"
-        % quote_literal(database)
+@dataclass(frozen=True)
+class FileSizes:
+    """A database's files (MB, each kind rounded up): a restore creates them at these sizes."""
+
+    data_mb: int  # rows, FILESTREAM and full-text files: into the default data path
+    log_mb: int  # into the default log path
+
+    @property
+    def total_mb(self) -> int:
+        return self.data_mb + self.log_mb
+
+
+def database_file_sizes(databases: Sequence[str]) -> str:
+    """The data and log files (8-KB pages) of each of `databases` that exists, one row each. Rows of
+    sys.master_files are shown only to a login with CREATE DATABASE, ALTER ANY DATABASE or VIEW ANY
+    DEFINITION: without, a database's pages come back NULL. FILESTREAM containers count 0 there."""
+    if not databases:
+        raise StatementError("name at least one database")
+    files = "SELECT SUM(CONVERT(bigint, f.size)) FROM sys.master_files AS f WHERE f.database_id = d.database_id AND f.type %s 1"
+    return "SELECT d.name AS database_name, (%s) AS data_pages, (%s) AS log_pages FROM sys.databases AS d WHERE d.name IN (%s);" % (
+        files % "<>", files % "=", ", ".join(quote_literal(database) for database in databases))
+
+
+def parse_database_file_sizes(rows: Sequence[Mapping[str, Any]]) -> Dict[str, FileSizes]:
+    """Lower-cased database name -> its files; a database missing, or whose files the login may not
+    see, is left out."""
+    return {
+        str(row["database_name"]).lower(): FileSizes(_pages_as_mb(row["data_pages"]), _pages_as_mb(row["log_pages"]))
+        for row in rows if row["data_pages"] is not None and row["log_pages"] is not None
+    }
+
+
+# What a restore target has room for (`restore_room`): one row per fact, so that the databases
+# present are read first, in the same batch as the room they take (a restore that begins between
+# the two is counted twice, never missed).
+DATABASE_FACT = "database"  # name: a database of the restores that exists on the target
+SEES_EVERY_DATABASE = "sees_every_database"  # amount 1: the login sees every database (VIEW ANY DATABASE)
+RESERVED_MB, REPORTED_USED_MB, FILES_PAGES = "reserved_mb", "reported_used_mb", "files_pages"  # a managed instance's
+DATA_PATH, LOG_PATH, VOLUME = "data_path", "log_path", "volume"  # a SQL Server's; volume: name its root, amount free bytes
+BYTES_PER_MB = 1024 * 1024
+_ROOM_FACTS = "#restore_room"
+
+
+def restore_room(target_kind: str, databases: Sequence[str]) -> str:
+    """What a SqlMi or SqlVm target has room for, and which of `databases` (the restores' target
+    databases) it has already: their files are in that room's use. Facts a login may not read are
+    left out (`RestoreRoom`).
+
+    Managed instance: its latest storage report (`sys.server_resource_stats`: reserved storage and
+    what all database files use; collected every 5 to 10 minutes) and its files now
+    (`sys.master_files` without tempdb, which is not on the instance's storage in General Purpose).
+    SQL Server: its default data and log paths (`SERVERPROPERTY('InstanceDefaultDataPath')`, SQL
+    Server 2012 and later in updates from late 2015) and the free space of its volumes: those that
+    hold a database file (`sys.dm_os_volume_stats`, 2008 R2 SP1 and later) and, from SQL Server 2017
+    CU1, every volume mounted to a drive letter (`sys.dm_os_enumerate_fixed_drives`, in a TRY: a
+    name earlier versions refuse to compile)."""
+    if target_kind not in ("SqlMi", "SqlVm"):
+        raise StatementError("restores go to SqlMi or SqlVm targets, not %r" % (target_kind,))
+    if not databases:
+        raise StatementError("name at least one database")
+    facts = "INSERT INTO %s (fact, name, amount) " % _ROOM_FACTS
+    lines = [
+        "SET NOCOUNT ON;",
+        "CREATE TABLE %s (fact varchar(32) NOT NULL, name nvarchar(512) NULL, amount bigint NULL);" % _ROOM_FACTS,
+        facts + "SELECT %s, name, database_id FROM sys.databases WHERE name IN (%s);"
+        % (quote_literal(DATABASE_FACT), ", ".join(quote_literal(database) for database in databases)),
+        facts + "VALUES (%s, NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW ANY DATABASE'));" % quote_literal(SEES_EVERY_DATABASE),
+        "IF HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW SERVER STATE') = 1",
+        "BEGIN",
+    ]
+    if target_kind == "SqlMi":
+        report = "SELECT TOP (1) %s, NULL, %s FROM sys.server_resource_stats ORDER BY start_time DESC;"
+        lines += [
+            "    " + facts + report % (quote_literal(RESERVED_MB), "reserved_storage_mb"),
+            "    " + facts + report % (quote_literal(REPORTED_USED_MB), "CONVERT(bigint, storage_space_used_mb)"),
+            "    " + facts + "SELECT %s, NULL, SUM(CONVERT(bigint, f.size)) FROM sys.master_files AS f WHERE f.database_id <> 2;"
+            % quote_literal(FILES_PAGES),
+            "END;",
+        ]
+    else:
+        fixed_drives = facts + "SELECT %s, fixed_drive_path, free_space_in_bytes FROM sys.dm_os_enumerate_fixed_drives;" % (
+            quote_literal(VOLUME))
+        lines += [
+            "    " + facts + "SELECT DISTINCT %s, v.volume_mount_point, v.available_bytes FROM sys.master_files AS f "
+            "CROSS APPLY sys.dm_os_volume_stats(f.database_id, f.file_id) AS v;" % quote_literal(VOLUME),
+            "    BEGIN TRY",
+            "        EXEC sys.sp_executesql %s;" % quote_literal(fixed_drives),
+            "    END TRY",
+            "    BEGIN CATCH",
+            "    END CATCH;",
+            "END;",
+            facts + "VALUES (%s, CONVERT(nvarchar(512), SERVERPROPERTY('InstanceDefaultDataPath')), NULL), "
+            "(%s, CONVERT(nvarchar(512), SERVERPROPERTY('InstanceDefaultLogPath')), NULL);" % (quote_literal(DATA_PATH), quote_literal(LOG_PATH)),
+        ]
+    lines.append("SELECT fact, name, amount FROM %s;" % _ROOM_FACTS)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Volume:
+    root: str  # its mount point: C:\\, or a folder a volume is mounted to
+    free_mb: int
+
+
+@dataclass(frozen=True)
+class RestoreRoom:
+    """What `restore_room` read; None (or empty) where the login may not read it."""
+
+    present: Optional[FrozenSet[str]]  # lower-cased names of the restores' databases there; None: not every database is visible
+    reserved_mb: Optional[int] = None  # managed instance
+    used_mb: Optional[int] = None  # managed instance: the larger of its report and its files now
+    data_path: Optional[str] = None  # SQL Server
+    log_path: Optional[str] = None
+    volumes: Tuple[Volume, ...] = ()
+
+    def volume_of(self, path: Optional[str]) -> Optional[Volume]:
+        """The volume holding `path`: the one of the longest root the path begins with (Windows
+        compares paths without regard to case). None when no volume seen holds it. A folder mount
+        point no database file is on yet is not seen: its parent volume is taken for it."""
+        if not path:
+            return None
+        holding = [v for v in self.volumes if _normalised_path(path).startswith(_normalised_path(v.root))]
+        return max(holding, key=lambda v: len(v.root)) if holding else None
+
+
+def parse_restore_room(rows: Sequence[Mapping[str, Any]]) -> RestoreRoom:
+    facts: Dict[str, List[Tuple[Any, Any]]] = {}
+    for row in rows:
+        facts.setdefault(str(row["fact"]), []).append((row["name"], row["amount"]))
+
+    def amount(fact: str) -> Optional[int]:
+        found = [value for _, value in facts.get(fact, ()) if value is not None]
+        return int(found[0]) if found else None
+
+    def name(fact: str) -> Optional[str]:
+        found = [value for value, _ in facts.get(fact, ()) if value]
+        return str(found[0]) if found else None
+
+    sees_every_database = amount(SEES_EVERY_DATABASE) == 1
+    reported, files_pages = amount(REPORTED_USED_MB), amount(FILES_PAGES)
+    volumes: Dict[str, Volume] = {}  # a volume seen twice (its files, its drive letter): the lesser free space
+    for root, free_bytes in facts.get(VOLUME, ()):
+        if root and free_bytes is not None and re.match(r"^([A-Za-z]:\\|\\\\)", str(root)):  # Windows paths only: Linux reports no mount point
+            seen = volumes.get(_normalised_path(str(root)))
+            free_mb = int(free_bytes) // BYTES_PER_MB
+            volumes[_normalised_path(str(root))] = Volume(str(root), free_mb if seen is None else min(seen.free_mb, free_mb))
+    return RestoreRoom(
+        present=frozenset(str(value).lower() for value, _ in facts.get(DATABASE_FACT, ())) if sees_every_database else None,
+        reserved_mb=amount(RESERVED_MB),
+        used_mb=None if reported is None else max(reported, _pages_as_mb(files_pages or 0)),
+        data_path=name(DATA_PATH),
+        log_path=name(LOG_PATH),
+        volumes=tuple(volumes[root] for root in sorted(volumes)),
     )
 
 
-def parse_database_size_mb(rows: Sequence[Mapping[str, Any]]) -> Optional[int]:
-    if not rows or rows[0]["size_pages"] is None:
-        return None
-    return -(-int(rows[0]["size_pages"]) // PAGES_PER_MB)  # rounded up
+def _normalised_path(path: str) -> str:
+    return path.replace("/", "\\").lower()
 
 
-def instance_storage() -> str:
-    """A managed instance's reserved storage and what all its database files use (MB), from its
-    latest 15-second report (Azure Monitor's metrics reserved_storage_mb and storage_space_used_mb);
-    NULLs where the login may not read it (VIEW SERVER STATE)."""
-    return _if_permitted("VIEW SERVER STATE", (
-        "SELECT TOP (1) reserved_storage_mb, CONVERT(bigint, storage_space_used_mb) AS storage_space_used_mb "
-        "FROM sys.server_resource_stats ORDER BY start_time DESC;"
-    ), "NULL AS reserved_storage_mb, NULL AS storage_space_used_mb")
-
-
-def parse_instance_storage(rows: Sequence[Mapping[str, Any]]) -> Optional[Tuple[int, int]]:
-    """(reserved MB, used MB); None before the instance reported any."""
-    if not rows or rows[0]["reserved_storage_mb"] is None or rows[0]["storage_space_used_mb"] is None:
-        return None
-    return int(rows[0]["reserved_storage_mb"]), int(rows[0]["storage_space_used_mb"])
+def _pages_as_mb(pages: Any) -> int:
+    return -(-int(pages) // PAGES_PER_MB)  # rounded up: a restore needs every page
 
 
 def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:

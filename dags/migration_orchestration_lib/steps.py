@@ -170,7 +170,7 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
     prerequisites.check_logins(ctx)
     _check_full_backup(ctx)
     prerequisites.check_encryption_key(ctx)
-    prerequisites.check_instance_storage(ctx)
+    prerequisites.check_restore_room(ctx)
     if database.target_kind == "SqlVm":
         _check_target_version(ctx)
 
@@ -235,11 +235,13 @@ def start_migration(ctx: StepContext) -> StepResult:
     freezes_for_copy = not database.restores_backups and not database.allow_source_writes_during_copy
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
         source_freeze.remember_before_freeze(ctx, database)
-    refusal = admission_refusal(ctx.plan, database, services.dms.migrations_on_service())
+    migrations = services.dms.migrations_on_service()
+    refusal = admission_refusal(ctx.plan, database, migrations)
     # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
     begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and _freeze_begun(ctx)
     if refusal and not begun:
         raise StepPending("waiting for capacity: %s" % refusal)
+    prerequisites.check_room_at_admission(ctx, migrations)  # restores into one target, counted together
     if freezes_for_copy:
         if not begun:
             cutover_steps.admit_freeze(ctx)

@@ -247,6 +247,81 @@ def test_preflight_passes_a_managed_instance_with_room(rehearsal_world):
     assert driver.outcome("db") == "migrated", driver.errors
 
 
+def sales_of(world, size_mb, log_mb):
+    world.world.update_database("sql01", "Sales", sizeMb=size_mb, logSizeMb=log_mb)
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+@pytest.mark.parametrize("volume, volume_mb, files, needed_mb", [("F:\\", 20000, "data", 30000), ("G:\\", 5000, "log", 10000)])
+def test_preflight_refuses_a_restore_into_a_sql_vm_whose_volume_lacks_room(rehearsal_world, access, volume, volume_mb, files, needed_mb):
+    """SQL Server creates a restored database's files at their size on the source, data files in its
+    default data path and log files in its default log path: DMS's restore fails where that volume
+    cannot hold them, an offline migration's after the freeze."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline", target="vm-prod"))
+    sales_of(world, 40000, 10000)
+    world.world.set_volume("vm1", volume, volume_mb)
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "vm-prod" in message and volume in message and "%d MB free" % volume_mb in message
+    assert "needs %d MB" % needed_mb in message and files in message and "Sales" in message
+
+
+def test_preflight_adds_up_data_and_log_files_going_to_one_volume(rehearsal_world):
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline", target="vm-prod"))
+    sales_of(world, 40000, 10000)
+    world.world.set_default_paths("vm1", "F:\\sql\\data\\", "F:\\sql\\log\\")
+    world.world.set_volume("vm1", "F:\\", 35000)  # room for the data files (30000 MB) or the log (10000 MB), not both
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "F:\\" in message and "needs 40000 MB" in message and "data and log" in message
+
+
+def test_a_restore_migrates_to_a_sql_vm_whose_volumes_hold_its_files_exactly(rehearsal_world):
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline", target="vm-prod"))
+    sales_of(world, 40000, 10000)
+    world.world.set_volume("vm1", "F:\\", 30000)
+    world.world.set_volume("vm1", "G:\\", 10000)
+    driver = RunDriver(dag)
+    driver.run_database("db")
+    assert driver.outcome("db") == "migrated", driver.errors
+
+
+def test_a_sql_vm_before_2017_is_judged_through_the_files_already_on_its_volumes(rehearsal_world):
+    """Before SQL Server 2017 (no sys.dm_os_enumerate_fixed_drives) a volume shows only through a
+    database file on it (sys.dm_os_volume_stats)."""
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline", target="vm-prod"))
+    with world.world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = state["servers"]["vm1"]["productMajorVersion"] = 13
+    sales_of(world, 40000, 10000)
+    world.world.set_volume("vm1", "F:\\", 20000)
+    world.world.put_database("vm1", "Other")  # its data file on F:\, its log file on G:\
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "F:\\" in message and "needs 30000 MB" in message
+
+
+@pytest.mark.parametrize("unreadable", ["no volume seen", "no default paths", "no VIEW SERVER STATE"])
+def test_a_sql_vms_room_that_cannot_be_read_is_not_judged(rehearsal_world, unreadable):
+    """Before SQL Server 2017 a volume without a database file on it cannot be seen; before 2012's
+    late-2015 updates SQL Server reports no default paths; the volume views need VIEW SERVER STATE.
+    What cannot be read is left to DMS, as the other checks do, rather than refused."""
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline", target="vm-prod"))
+    sales_of(world, 40000, 10000)
+    world.world.set_volume("vm1", "F:\\", 20000)
+    if unreadable == "no volume seen":
+        with world.world.transaction() as state:
+            state["servers"]["sql01"]["productMajorVersion"] = state["servers"]["vm1"]["productMajorVersion"] = 13
+    elif unreadable == "no default paths":
+        world.world.set_default_paths("vm1", None, None)
+    else:
+        world.world.set_login("vm1", REHEARSAL_LOGIN, ["CREATE ANY DATABASE"], {"Sales": ["CONTROL"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
 def test_a_tde_source_migrates_to_a_managed_instance_holding_its_uploaded_certificate(rehearsal_world):
     plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales"))
     encrypt_source(world, plan)

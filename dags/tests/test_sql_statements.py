@@ -169,9 +169,43 @@ def test_permissions_are_named_from_a_known_list_and_checked_inside_the_database
     assert "HAS_DBACCESS" not in s.database_permission("Sales", "CONTROL", connected_database="Sales")
 
 
+MB = 1024 * 1024
+
+
+def fact(kind, name=None, amount=None):
+    return {"fact": kind, "name": name, "amount": amount}
+
+
 def test_sizes_and_storage_parse_from_either_implementations_rows():
-    assert s.parse_database_size_mb([{"size_pages": 129}]) == 2  # rounded up: a restore needs every page
-    assert s.parse_database_size_mb([{"size_pages": None}]) is None
-    assert s.parse_instance_storage([]) is None
-    assert s.parse_instance_storage([{"reserved_storage_mb": 32768, "storage_space_used_mb": 1024.0}]) == (32768, 1024)
+    sizes = s.parse_database_file_sizes([{"database_name": "Sales", "data_pages": 129, "log_pages": 128},
+                                         {"database_name": "Hr", "data_pages": None, "log_pages": None}])
+    assert sizes == {"sales": s.FileSizes(data_mb=2, log_mb=1)}  # rounded up: a restore needs every page; Hr's files unseen
+    room = s.parse_restore_room([
+        fact("database", "Sales", 5), fact("sees_every_database", amount=1), fact("reserved_mb", amount=32768),
+        fact("reported_used_mb", amount=1024), fact("files_pages", amount=2048 * 128),
+    ])
+    assert room == s.RestoreRoom(present=frozenset({"sales"}), reserved_mb=32768, used_mb=2048)  # the report lags the files
+    assert s.parse_restore_room([fact("sees_every_database", amount=0), fact("reserved_mb", amount=32768)]).present is None
+    assert s.parse_restore_room([fact("sees_every_database", amount=1)]) == s.RestoreRoom(present=frozenset())
+    assert s.parse_login_permission([{"login_name": "dms", "has_permission": None}]) == s.LoginPermission("dms", False)
+
+
+def test_a_sql_servers_paths_are_on_the_volume_of_the_longest_root_they_begin_with():
+    room = s.parse_restore_room([
+        fact("sees_every_database", amount=1), fact("data_path", "f:\\Mount\\Data\\"), fact("log_path", "G:\\log\\"),
+        fact("volume", "F:\\", 100 * MB), fact("volume", "F:\\mount\\", 50 * MB), fact("volume", "F:\\mount\\", 40 * MB + 5),
+        fact("volume", None, 10 * MB), fact("volume", "/var/opt/mssql/", 10 * MB),  # Linux: no mount point, or not a Windows path
+    ])
+    assert room.volumes == (s.Volume("F:\\", 100), s.Volume("F:\\mount\\", 40))  # seen twice: the lesser free space
+    assert room.volume_of(room.data_path) == s.Volume("F:\\mount\\", 40)
+    assert room.volume_of(room.log_path) is None and room.volume_of(None) is None
+
+
+def test_a_restore_room_batch_reads_which_databases_are_there_before_the_room_they_take():
+    for kind in ("SqlMi", "SqlVm"):
+        batch = s.restore_room(kind, ["Sales", "O'Brien"])
+        assert batch.index("FROM sys.databases WHERE name IN (N'Sales', N'O''Brien')") < batch.index("VIEW SERVER STATE")
+    assert "sys.dm_os_enumerate_fixed_drives" in s.restore_room("SqlVm", ["Sales"]).split("BEGIN TRY")[1]  # compiled apart
+    with pytest.raises(s.StatementError):
+        s.restore_room("SqlDb", ["Sales"])
     assert s.parse_login_permission([{"login_name": "dms", "has_permission": None}]) == s.LoginPermission("dms", False)

@@ -209,15 +209,41 @@ def test_permissions_of_the_sessions_login(world):
     assert not held(owns_target, server="db-prod", database="Sales", user="loader").granted
 
 
-def test_a_managed_instance_reports_its_storage_and_a_database_its_size(world):
-    world.update_database("sql01", "Sales", sizeMb=1000)
-    assert sql_statements.parse_database_size_mb([one_row(world, sql_statements.database_size("Sales"))]) == 1000
+def rows(world, sql, server="sql01", user="u"):
+    cursor = SqlEngine(world).connect(server=server, user=user, password="p", database="master", autocommit=True).cursor()
+    cursor.execute(sql)
+    return rows_as_dicts(cursor)
+
+
+def test_a_managed_instance_reports_its_storage_and_a_database_its_files(world):
+    world.update_database("sql01", "Sales", sizeMb=1000, logSizeMb=300)
+    sizes = sql_statements.parse_database_file_sizes(rows(world, sql_statements.database_file_sizes(["Sales", "Missing"])))
+    assert sizes == {"sales": sql_statements.FileSizes(data_mb=700, log_mb=300)}
     world.put_database("mi-prod", "Other")
     world.update_database("mi-prod", "Other", sizeMb=500)
-    reserved, used = sql_statements.parse_instance_storage([one_row(world, sql_statements.instance_storage(), server="mi-prod")])
-    assert reserved == 32768 and used >= 500
+    room = sql_statements.parse_restore_room(rows(world, sql_statements.restore_room("SqlMi", ["Other", "Sales"]), server="mi-prod"))
+    assert room.present == {"other"} and room.reserved_mb == 32768 and room.used_mb >= 500
     with pytest.raises(sql_world.DatabaseError, match="Invalid object name 'sys.server_resource_stats'"):
-        cursor_on(world).execute(sql_statements.instance_storage())
+        cursor_on(world).execute(sql_statements.restore_room("SqlMi", ["Sales"]))
+
+
+def test_a_sql_vm_reports_its_default_paths_and_the_free_space_of_their_volumes(world):
+    world.set_volume("vm-prod", "G:\\", 4000)
+    room = sql_statements.parse_restore_room(rows(world, sql_statements.restore_room("SqlVm", ["Sales"]), server="vm-prod"))
+    assert room.present == frozenset() and (room.data_path, room.log_path) == ("F:\\data\\", "G:\\log\\")
+    assert room.volume_of(room.log_path) == sql_statements.Volume("G:\\", 4000)
+    with world.transaction() as state:  # SQL Server 2016: a volume shows only through a database file on it
+        state["servers"]["vm-prod"]["productMajorVersion"] = 13
+    world.set_default_paths("vm-prod", "F:\\data\\", "H:\\log\\")
+    world.set_volume("vm-prod", "H:\\", 9000)
+    world.put_database("vm-prod", "Hr")  # its log file on H:\
+    world.update_database("vm-prod", "Hr", sizeMb=1000, logSizeMb=100)
+    room = sql_statements.parse_restore_room(rows(world, sql_statements.restore_room("SqlVm", ["Sales", "Hr"]), server="vm-prod"))
+    assert room.present == {"hr"} and room.volume_of(room.data_path) is not None and room.volume_of(room.log_path).free_mb == 8900
+    world.set_default_paths("vm-prod", "F:\\data\\", "I:\\log\\")  # a volume no file is on (Hr's stay where they were)
+    world.set_volume("vm-prod", "I:\\", 9000)
+    room = sql_statements.parse_restore_room(rows(world, sql_statements.restore_room("SqlVm", ["Sales"]), server="vm-prod"))
+    assert room.volume_of(room.log_path) is None
 
 
 def test_a_database_has_a_data_and_a_log_file_in_its_servers_default_paths(world):
@@ -291,10 +317,12 @@ def test_what_a_login_may_not_see_the_statements_leave_unjudged(world):
 
     thumbprint = one_row(world, sql_statements.encryption_key_thumbprint("Sales"), user="dbcreator")
     keys = one_row(world, sql_statements.server_keys_matching(THUMBPRINT), server="vm-prod", user="dbcreator")
-    storage = one_row(world, sql_statements.instance_storage(), server="mi-prod", user="dbcreator")
+    storage = rows(world, sql_statements.restore_room("SqlMi", ["Sales"]), server="mi-prod", user="dbcreator")
+    volumes = rows(world, sql_statements.restore_room("SqlVm", ["Sales"]), server="vm-prod", user="dbcreator")
     assert sql_statements.parse_encryption_key_thumbprint([thumbprint]) is None
     assert sql_statements.parse_server_keys_matching([keys]) is None
-    assert sql_statements.parse_instance_storage([storage]) is None
+    assert sql_statements.parse_restore_room(storage).reserved_mb is None
+    assert sql_statements.parse_restore_room(volumes).volumes == ()
 
 
 def test_a_statement_level_error_does_not_stop_the_batch_as_in_sql_server(world):

@@ -1,0 +1,155 @@
+"""Several restores into one target: the plan's databases restored into the same managed instance or
+SQL VM in the same run must fit together, not each alone. `start_migration` (one admission at a
+time) counts this database's files with those of the plan's restores into that target that DMS
+runs already and that have not created their files yet; preflight judges each database alone
+(`test_preflight.py`). A database that depends on another (a later wave) is judged when its own
+turn comes, with what the earlier ones restored by then."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import database_entry, load_plan_document, plan_with_databases
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN, seed_world
+from task_driver import RunDriver
+from world_view import WorldView
+
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+
+ACCESSES = ["direct", "dataFactory"]
+MI = "mi-contoso-prod"
+
+
+def setup(directory, access, *entries):
+    document = plan_with_databases(list(entries))
+    if access == "dataFactory":
+        document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    views = {d.name: WorldView(directory, d, plan) for d in plan.databases}
+    seed_world(views[plan.databases[0].name].world, plan)
+    return plan, dag, views, views[plan.databases[0].name].world
+
+
+def same_wave(target="mi-prod", mode="offline"):
+    return database_entry("sales", "Sales", mode=mode, target=target), database_entry("hr", "Hr", mode=mode, target=target)
+
+
+def sizes(world, **databases):
+    for name, (size_mb, log_mb) in databases.items():
+        world.update_database("sql01", name, sizeMb=size_mb, logSizeMb=log_mb)
+
+
+def admit_sales_then_hr(dag):
+    """Both preflights pass (each fits alone), then sales is admitted: its migration is in DMS."""
+    driver = RunDriver(dag)
+    for task in ("sales.preflight", "hr.preflight", "sales.start_migration"):
+        assert driver._run_task(dag.get_task(task)) == "success", driver.errors
+    return driver, driver._run_task(dag.get_task("hr.start_migration"))
+
+
+def full_backup_not_in_the_share_yet(plan, world, database):
+    """DMS runs the migration but waits for the full backup, so its restore has not begun: nothing
+    of it is on the target (as while DMS uploads a large backup). Returns what puts one there."""
+    share = plan.source_of(plan.database(database)).backup_file_share.path
+    source = plan.database(database).source_database
+    with world.transaction() as state:
+        for backup in state["backups"]["sql01"]:
+            if backup["database"] == source:
+                backup["path"] = "D:\\local\\" + backup["fileName"]
+    return lambda: world.take_backup("sql01", source, "FULL", "%s\\%s_late.bak" % (share, source))
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_restores_into_one_managed_instance_are_admitted_only_while_they_fit_together(rehearsal_world, access):
+    """32768 MB reserved, 64 MB used by the system databases: Sales (20000 MB) and Hr (15000 MB) each
+    fit, not both. Sales is admitted first, and DMS has not begun its restore when Hr comes: Hr is
+    refused at its admission, before anything of it started or froze; Sales migrates."""
+    plan, dag, views, world = setup(rehearsal_world, access, *same_wave())
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
+
+    driver, hr_started = admit_sales_then_hr(dag)
+
+    assert views["sales"].operations() and views["sales"].target() is None, "Sales admitted, its restore not begun"
+    assert hr_started == "failed", driver.errors
+    message = driver.errors["hr.start_migration"]
+    assert "mi-prod" in message and "Hr needs 15000 MB" in message, message
+    assert "sales: Sales, 20000 MB" in message and "storageSizeInGB" in message, message
+    assert views["hr"].operations() == [] and views["hr"].source_writable()
+    back_up_sales()
+    driver.run_database("sales")
+    assert driver.outcome("sales") == "migrated", driver.errors
+
+
+@pytest.mark.parametrize("report", ["current", "from before the restore began"])
+def test_a_restore_begun_since_the_other_databases_preflight_counts_at_its_admission(rehearsal_world, report):
+    """Hr's preflight judged the instance before Sales' restore began. A managed instance reports its
+    storage every 5 to 10 minutes: files a restore created since are in sys.master_files before they
+    are in sys.server_resource_stats."""
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave())
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    if report != "current":
+        with world.transaction() as state:
+            state["servers"][MI]["reportedStorageUsedMb"] = 64
+    driver = RunDriver(dag)
+    for task in ("sales.preflight", "hr.preflight", "sales.start_migration", "sales.freeze_source"):
+        assert driver._run_task(dag.get_task(task)) == "success", driver.errors
+    assert views["sales"].target() is not None, "Sales' restore created its files"
+
+    assert driver._run_task(dag.get_task("hr.start_migration")) == "failed", driver.errors
+    message = driver.errors["hr.start_migration"]
+    assert "Hr needs 15000 MB" in message and "besides" not in message, message  # Sales' files are in the used storage
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_restores_into_one_managed_instance_that_fit_together_are_both_admitted(rehearsal_world, access):
+    plan, dag, views, world = setup(rehearsal_world, access, *same_wave())
+    sizes(world, Sales=(16000, 4000), Hr=(16000, 3000))  # 32704 MB free, 32000 MB needed
+    driver, hr_started = admit_sales_then_hr(dag)
+    assert hr_started == "success", driver.errors
+    for name in ("sales", "hr"):
+        driver.run_database(name)
+        assert driver.outcome(name) == "migrated", driver.errors
+
+
+def test_a_later_wave_does_not_hold_back_an_earlier_one_and_is_judged_with_what_it_restored(rehearsal_world):
+    """Hr depends on Sales: Sales is not refused for space Hr will need (Hr may never start, and nothing
+    of Hr is on the instance yet); Hr's own preflight then counts Sales' files."""
+    sales, hr = same_wave()
+    hr["dependsOn"] = ["sales"]
+    plan, dag, views, world = setup(rehearsal_world, "direct", sales, hr)
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+
+    driver = RunDriver(dag)
+    driver.run_database("sales")
+    assert driver.outcome("sales") == "migrated", driver.errors
+    states = driver.run_database("hr")
+    assert states["hr.preflight"] == "failed"
+    message = driver.errors["hr.preflight"]
+    assert "needs 15000 MB" in message and "storageSizeInGB" in message, message
+
+
+def test_restores_into_one_sql_vm_are_admitted_only_while_their_volume_holds_them_together(rehearsal_world):
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave(target="vm-prod"))
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    world.set_volume("vm1", "F:\\", 25000)  # data files: Sales 16000 MB, Hr 12000 MB; G:\ holds both logs
+    full_backup_not_in_the_share_yet(plan, world, "sales")
+
+    driver, hr_started = admit_sales_then_hr(dag)
+
+    assert hr_started == "failed", driver.errors
+    message = driver.errors["hr.start_migration"]
+    assert "vm-prod" in message and "25000 MB free on volume F:\\" in message and "Hr needs 12000 MB" in message, message
+    assert "sales: Sales, 16000 MB" in message, message
+    assert views["hr"].operations() == []
+
+
+def test_a_managed_instance_whose_storage_cannot_be_read_admits_without_judging(rehearsal_world):
+    """What the DAG's login may not see (VIEW SERVER STATE) is left to DMS, at admission as at preflight."""
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave())
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    world.set_login(MI, REHEARSAL_LOGIN, ["CREATE ANY DATABASE"], {"Sales": ["CONTROL"], "Hr": ["CONTROL"]})
+    driver, hr_started = admit_sales_then_hr(dag)
+    assert hr_started == "success", driver.errors
