@@ -363,7 +363,8 @@ def restore_room(target_kind: str, databases: Sequence[str]) -> str:
 
     Managed instance: its latest storage report (`sys.server_resource_stats`: reserved storage and
     what all database files use; collected every 5 to 10 minutes) and its files now
-    (`sys.master_files` without tempdb, which is not on the instance's storage in General Purpose).
+    (`sys.master_files` without tempdb: General Purpose keeps tempdb on local SSD, not on the
+    reserved storage, and left out the sum stays at most what the files use in either tier).
     SQL Server: its default data and log paths (`SERVERPROPERTY('InstanceDefaultDataPath')`, SQL
     Server 2012 and later in updates from late 2015) and the free space of its volumes: those that
     hold a database file (`sys.dm_os_volume_stats`, 2008 R2 SP1 and later) and, from SQL Server 2017
