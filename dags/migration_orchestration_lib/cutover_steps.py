@@ -29,7 +29,7 @@ from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import migrations_by_database
 from migration_orchestration_lib.cutover_gate import ANY_TIME, GO, ApprovalRecord, decide_cutover, parse_record
 from migration_orchestration_lib.cutover_windows import Opening, iso_utc, open_at, openings_around, parse_iso_utc
-from migration_orchestration_lib.migration_stage import Standing, standing, standing_of
+from migration_orchestration_lib.migration_stage import ForeignMigrationError, Standing, standing, standing_of
 from migration_orchestration_lib.step_context import (
     CLOSES_KEY,
     DEADLINE_KEY,
@@ -155,8 +155,7 @@ def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
     for other in ctx.plan.databases:
         if other.name == ctx.database.name:
             continue
-        status = statuses.get(other.name)
-        stage = standing_of(other, status).stage if status is not None and status.is_in_flight else None
+        stage = _stage_in_flight(other, statuses.get(other.name))
         if stage == stages.COMPLETING or (
             stage is not None and other.freezes_source and _frozen(ctx, other, "in-progress:%s:%d" % (other.name, bucket))
         ):
@@ -164,6 +163,17 @@ def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
         elif _admitted_lately(ctx, other, now):
             count += 1  # admitted, its freeze not seen yet (or its migration an earlier, ended one)
     return count
+
+
+def _stage_in_flight(database, status) -> Optional[str]:
+    """Where the database's migration in flight stands; None where none is, or where DMS's migration
+    into its target is not this plan's (another source database's: no cutover of this plan)."""
+    if status is None or not status.is_in_flight:
+        return None
+    try:
+        return standing_of(database, status).stage
+    except ForeignMigrationError:
+        return None
 
 
 def _admission_key(ctx: StepContext, database) -> str:

@@ -169,3 +169,19 @@ def test_a_frozen_source_counts_as_a_cutover_in_progress_long_after_its_admissio
     except StepPending:  # b's state is read through a pipeline run: it answers on the next poke
         count = cutovers_in_progress(ctx, NOW)
     assert count == 1
+
+
+def test_a_foreign_migration_in_another_databases_target_is_no_cutover_of_this_plan():
+    """DMS lists, on this plan's service, a migration into b's target from another source database
+    (started by hand): it is not b's cutover, and a's gate counts on instead of failing on it."""
+    from migration_orchestration_lib.cutover_steps import cutovers_in_progress
+
+    cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}
+    document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=cutover), database_entry("b", "Hr", mode="online", cutover=cutover)])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    services = Services(plan, PipelineRunSql({"Sales": False, "Hr": False}), listed=lambda source: replicating("HrByHand" if source == "Hr" else source))
+    ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+    assert cutovers_in_progress(ctx, NOW) == 0
+    services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:55:00Z")  # b admitted 5 minutes ago
+    assert cutovers_in_progress(ctx, NOW) == 1
