@@ -397,8 +397,12 @@ def restore_room(target_kind: str, databases: Sequence[str]) -> str:
         fixed_drives = facts + "SELECT %s, fixed_drive_path, free_space_in_bytes FROM sys.dm_os_enumerate_fixed_drives;" % (
             quote_literal(VOLUME))
         lines += [
-            "    " + facts + "SELECT DISTINCT %s, v.volume_mount_point, v.available_bytes FROM sys.master_files AS f "
+            "    BEGIN TRY",  # a file the function cannot read (its database offline, say) leaves its volumes unjudged
+            "        " + facts + "SELECT DISTINCT %s, v.volume_mount_point, v.available_bytes FROM sys.master_files AS f "
             "CROSS APPLY sys.dm_os_volume_stats(f.database_id, f.file_id) AS v;" % quote_literal(VOLUME),
+            "    END TRY",
+            "    BEGIN CATCH",
+            "    END CATCH;",
             "    BEGIN TRY",
             "        EXEC sys.sp_executesql %s;" % quote_literal(fixed_drives),
             "    END TRY",
