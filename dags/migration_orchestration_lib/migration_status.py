@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.resource_id import comparable_id
+from migration_orchestration_lib.source_server_names import names_same_server
 
 IN_FLIGHT_STATUSES = frozenset(
     {
@@ -59,6 +60,8 @@ class MigrationStatus:
     restored_backup_files: Tuple[str, ...] = ()
     restore_blocking_reason: Optional[str] = None
     migration_service: Optional[str] = None  # the ARM id of the sqlMigrationServices that runs it
+    source_server_name: Optional[str] = None  # `sourceServerName` (read-only): the source server as DMS names it
+    source_data_source: Optional[str] = None  # `sourceSqlConnection.dataSource`, where DMS returns it
 
     @staticmethod
     def from_resource(resource: Mapping[str, Any]) -> "MigrationStatus":
@@ -83,6 +86,8 @@ class MigrationStatus:
             restored_backup_files=_restored_files(details),
             restore_blocking_reason=details.get("restoreBlockingReason"),
             migration_service=properties.get("migrationService"),
+            source_server_name=properties.get("sourceServerName"),
+            source_data_source=(properties.get("sourceSqlConnection") or {}).get("dataSource"),
         )
 
     @property
@@ -99,6 +104,17 @@ class MigrationStatus:
         migration resource per target database, whichever service runs it (every recorded GET example,
         e.g. SqlMiGetDatabaseMigrationExpanded.json, carries `migrationService`). Unknown counts as ours."""
         return bool(self.migration_service) and comparable_id(self.migration_service) != comparable_id(migration_service_id)
+
+    def other_source_server(self, host: str, port: int) -> Optional[str]:
+        """The name DMS gives the migration's source server where it names another server than the
+        plan's `host` and `port` (`source_server_names`), else None. Every GET example of 2025-06-30
+        carries `sourceServerName`; none returns `sourceSqlConnection` (it holds the password), and the
+        listMigrations example carries neither: where DMS names no server, None, as before (the
+        source database's name and the migration service tell ours apart)."""
+        for name in (self.source_server_name, self.source_data_source):
+            if name and not names_same_server(name, host, port):
+                return name
+        return None
 
     @property
     def is_succeeded(self) -> bool:

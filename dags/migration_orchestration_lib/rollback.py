@@ -14,8 +14,8 @@ Decided from DMS and SQL state, read again in this task:
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
    (`source_freeze.unknown_freeze`).
-A foreign migration in flight into the target (another source database's, another plan's service's:
-`migration_stage.ForeignMigrationError`) is never canceled, nor is the target removed (what is restored
+A foreign migration in flight into the target (another source database's or source server's, another plan's
+service's: `migration_stage.ForeignMigrationError`) is never canceled, nor is the target removed (what is restored
 there may be that migration's), nor the source's access changed. Where this
 run changed nothing the rollback ends RolledBack, naming that migration and what a person does (the
 database did not migrate: the run fails, with the ordinary failure alert). It fails for a person instead

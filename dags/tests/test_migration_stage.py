@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import database_entry, plan_with_databases
+from dms_world_support import recorded
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.migration_stage import ForeignMigrationError, standing_of
 from migration_orchestration_lib.migration_status import MigrationStatus
@@ -73,3 +74,67 @@ def test_a_migration_another_service_runs_into_our_target_is_refused_and_an_ende
 @pytest.mark.parametrize("service", [OURS.upper(), OURS.lstrip("/"), None])
 def test_our_own_service_however_written_or_unreported_is_ours(service):
     assert standing_of(PLAN.database("online"), status("Succeeded", migration_service=service), OURS).stage == stages.SUCCEEDED
+
+
+SOURCE = PLAN.source_of(PLAN.database("online"))  # sql01, host sql01.corp.contoso.com, port 1433
+
+
+def from_dms(migration_status, **properties):
+    """A migration as DMS's GET returns it: our service, our source database, and `properties`."""
+    ours = dict(migrationOperationId="op", migrationStatus=migration_status, provisioningState="Succeeded",
+                sourceDatabaseName="Sales", migrationService=OURS)
+    return MigrationStatus.from_resource({"properties": {**ours, **properties}})
+
+
+@pytest.mark.parametrize("properties", [
+    {"sourceServerName": "sql02"},
+    {"sourceServerName": "SQL02.corp.fabrikam.com"},
+    {"sourceServerName": "sql01.corp.fabrikam.com"},  # another domain's sql01
+    {"sourceServerName": "sql01\\HR"},  # another instance on our machine
+    {"sourceServerName": "sql01.corp.contoso.com,1444"},  # another port: another instance
+    {"sourceServerName": "10.0.0.5"},
+    {"sourceSqlConnection": {"dataSource": "tcp:sql02.corp.fabrikam.com,1433"}},
+    {"sourceServerName": "SQL01", "sourceSqlConnection": {"dataSource": "sql02"}},  # one field present and differing is enough
+])
+def test_a_same_named_database_from_another_server_through_our_service_is_refused_and_an_ended_one_is_not_ours(properties):
+    """A person migrating another server's `Sales` into our target through this plan's own service."""
+    with pytest.raises(ForeignMigrationError, match=r"from source server '[^']+', not this plan's sql01 \(sql01\.corp\.contoso\.com\) "
+                                                    r"\(DMS migration op, InProgress: a database of the same name on another server"):
+        standing_of(PLAN.database("online"), from_dms("InProgress", **properties), OURS, SOURCE)
+    for ended in ("Succeeded", "Failed", "Canceled"):
+        assert standing_of(PLAN.database("online"), from_dms(ended, **properties), OURS, SOURCE) == stages.Standing(stages.NOT_STARTED, None)
+
+
+@pytest.mark.parametrize("name", [
+    "sql01", "SQL01", "sql01.corp.contoso.com", "SQL01.CORP.CONTOSO.COM", "sql01.corp.contoso.com,1433",
+    "tcp:sql01.corp.contoso.com,1433", "TCP:SQL01,1433", "sql01\\MSSQLSERVER", " sql01 ",
+])
+def test_our_source_server_however_dms_writes_it_is_ours(name):
+    for properties in ({"sourceServerName": name}, {"sourceSqlConnection": {"dataSource": name}}):
+        assert standing_of(PLAN.database("online"), from_dms("Succeeded", **properties), OURS, SOURCE).stage == stages.SUCCEEDED
+
+
+@pytest.mark.parametrize("properties", [{}, {"sourceServerName": ""}, {"sourceServerName": None}, {"sourceSqlConnection": {}}])
+def test_where_dms_names_no_source_server_the_database_and_the_service_decide_as_before(properties):
+    """The fallback: ours by the source database's name and the migration service alone (so another
+    server's `Sales` through this plan's service reads as ours there: the limit README states)."""
+    assert standing_of(PLAN.database("online"), from_dms("InProgress", **properties), OURS, SOURCE).stage == stages.COPYING
+    with pytest.raises(ForeignMigrationError, match="from source database 'Hr'"):
+        standing_of(PLAN.database("online"), from_dms("InProgress", sourceDatabaseName="Hr", **properties), OURS, SOURCE)
+
+
+def test_the_recorded_list_of_migrations_names_no_source_server_so_it_falls_back():
+    """`ListMigrationsBySqlMigrationService.json` carries neither `sourceServerName` nor `migrationService`."""
+    [listed, _] = recorded("ListMigrationsBySqlMigrationService.json")["responses"]["200"]["body"]["value"]
+    migration = MigrationStatus.from_resource(listed)
+    assert (migration.source_server_name, migration.source_data_source, migration.migration_service) == (None, None, None)
+    with pytest.raises(ForeignMigrationError, match="from source database 'sourcename', not 'Sales'"):
+        standing_of(PLAN.database("online"), migration, OURS, SOURCE)
+    renamed = MigrationStatus.from_resource({**listed, "properties": {**listed["properties"], "sourceDatabaseName": "Sales"}})
+    assert standing_of(PLAN.database("online"), renamed, OURS, SOURCE).stage == stages.COPYING
+
+
+@pytest.mark.parametrize("example", ["SqlMiGetDatabaseMigration.json", "SqlVmGetDatabaseMigration.json", "SqlDbGetDatabaseMigrationExpanded.json"])
+def test_every_recorded_get_names_the_source_server_and_returns_no_connection(example):
+    migration = MigrationStatus.from_resource(recorded(example)["responses"]["200"]["body"])
+    assert (migration.source_server_name, migration.source_data_source) == ("sourceserver", None)
