@@ -40,6 +40,9 @@ Schema of `world.json` (schemaVersion 1):
               file is on the volume of the longest root its path starts with; free space is sizeMb
               minus otherFilesMb (what is not a database file) minus the files of its databases
               (default: C:\\, F:\\ and G:\\ of 1 TB each, empty)
+        aliases: [<host>]   other names the server is reached by (a DNS alias, an Availability Group
+              listener, an IP address; lower case): a host or data source naming one finds the server,
+              whose own `name` is what DMS reports as the migration's `sourceServerName`
     Database:
         name, state: ONLINE | RESTORING        (absent: no entry)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
@@ -215,13 +218,23 @@ class World:
         if kind not in SERVER_KINDS:
             raise WorldError("server kind must be one of %s, got %r" % (", ".join(SERVER_KINDS), kind))
         with self.transaction() as state:
-            server = state["servers"].setdefault(_key(name), {"name": name, "kind": kind, "databases": {}})
+            server = _aliased_server(state, _key(name)) or state["servers"].setdefault(_key(name), {"name": name, "kind": kind, "databases": {}})
             if server["kind"] != kind:
                 raise WorldError("server %s already exists as %s, not %s" % (name, server["kind"], kind))
 
+    def add_server_alias(self, server: str, alias: str) -> None:
+        """Another name `server` is reached by (`aliases` in the schema); its own name stays."""
+        with self.transaction() as state:
+            found = _require_server(state, server)
+            if _key(alias) in state["servers"] or _aliased_server(state, _key(alias)) not in (None, found):
+                raise WorldError("%s already names another server" % alias)
+            found.setdefault("aliases", [])
+            if _key(alias) not in found["aliases"]:
+                found["aliases"].append(_key(alias))
+
     def server(self, name_or_host: str) -> Optional[Dict[str, Any]]:
         """A server by name, or by a host name or data source naming it (`sql01.contoso.local,1433`,
-        `mi1.abc.database.windows.net`): its name is the first DNS label."""
+        `mi1.abc.database.windows.net`): its name is the first DNS label; or one of its `aliases`."""
         with self.transaction() as state:
             found = _find_server(state, name_or_host)
             return None if found is None else {"name": found["name"], "kind": found["kind"]}
@@ -515,7 +528,18 @@ def _find_server(state: Dict[str, Any], name_or_host: str) -> Optional[Dict[str,
         return servers[name]
     # a data source: host[\instance][,port] or tcp:host,port
     host = re.sub(r"^tcp:", "", name).split(",")[0].split("\\")[0]
-    return servers.get(host) or servers.get(host.split(".")[0])
+    for candidate in (name, host, host.split(".")[0]):
+        found = servers.get(candidate) or _aliased_server(state, candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def _aliased_server(state: Dict[str, Any], alias: str) -> Optional[Dict[str, Any]]:
+    for server in state["servers"].values():
+        if alias in server.get("aliases", ()):
+            return server
+    return None
 
 
 def _require_server(state: Dict[str, Any], name: str) -> Dict[str, Any]:

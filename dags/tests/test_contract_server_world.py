@@ -27,6 +27,20 @@ def test_names_are_case_insensitive_and_keep_their_spelling(world):
     assert world.server("sql02") is None
 
 
+def test_a_server_reached_by_an_alias_keeps_its_own_name(world):
+    """A DNS alias, an Availability Group listener or an IP address finds the server; its name stays."""
+    world.add_server_alias("sql01", "sales-listener")
+    world.add_server_alias("sql01", "10.0.0.5")
+    assert world.server("tcp:sales-listener.corp.contoso.com,1433") == {"name": "sql01", "kind": "SqlServer"}
+    assert world.server("10.0.0.5,1433")["name"] == "sql01"
+    assert world.database("sales-listener", "Sales")["name"] == "Sales"
+    world.add_server("sales-listener")  # a plan seeding its host's server finds the aliased one
+    assert sorted(world.snapshot()["servers"]) == ["sql01"]
+    world.add_server("sql02")
+    with pytest.raises(WorldError, match="names another server"):
+        world.add_server_alias("sql02", "sales-listener")
+
+
 def test_state_survives_a_new_world_object_on_the_same_directory(world):
     world.update_database("sql01", "Sales", readOnly=True)
     again = World(world.directory)
