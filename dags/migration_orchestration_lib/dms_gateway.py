@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
-from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer
+from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import ResourceId
 
 log = logging.getLogger(__name__)
@@ -197,19 +197,17 @@ class DmsGateway:
         build_request: Callable[[], Mapping[str, Any]],
         *,
         last_backup_name: Optional[str] = None,
-        source_server: Optional[SourceServer] = None,
     ) -> StartResult:
         """Start a migration and await its creation, or adopt the one already in flight for the
-        same source database (of the same source server, where DMS names it).
+        same source database (whichever source server DMS names: `migration_stage.Standing.unmatched_source_server`).
 
         `build_request` is only called when a migration is really created, so a re-run that adopts
         never fetches secrets. `last_backup_name` (offline SqlMi/SqlVm) names the backup file after
-        which DMS completes the migration (`offlineConfiguration.lastBackupName`). `source_server`: the
-        plan's source server; a migration in flight from another server is not adopted (None: not compared).
+        which DMS completes the migration (`offlineConfiguration.lastBackupName`).
         """
         existing = self.current_migration(target)
         if existing is not None and existing.is_in_flight:
-            operation_id = _adoptable(target, source_database_name, existing, self.migration_service_id, source_server)
+            operation_id = _adoptable(target, source_database_name, existing, self.migration_service_id)
             log.info("Adopting migration %s already in flight into %s (%s)", operation_id, target.describe(), existing.describe())
             return StartResult(operation_id, adopted=True, status=existing)
         body = _with_last_backup(build_request(), target, last_backup_name)
@@ -225,7 +223,7 @@ class DmsGateway:
             if created is None or not created.is_in_flight or _same_operation(created, existing):
                 raise
             log.info("Creating the migration of %s failed (%s) but DMS has it: continuing with it", target.describe(), error)
-            return StartResult(_adoptable(target, source_database_name, created, self.migration_service_id, source_server), adopted=False, status=created)
+            return StartResult(_adoptable(target, source_database_name, created, self.migration_service_id), adopted=False, status=created)
         status = MigrationStatus.from_resource(_as_rest(resource or {}))
         if not status.migration_operation_id:
             # The create response does not always carry the operation id; the resource does.
@@ -325,12 +323,9 @@ class DmsGateway:
         return result
 
 
-def _adoptable(
-    target: MigrationTarget, source_database_name: str, migration: MigrationStatus, migration_service_id: str,
-    source_server: Optional[SourceServer],
-) -> str:
+def _adoptable(target: MigrationTarget, source_database_name: str, migration: MigrationStatus, migration_service_id: str) -> str:
     """The operation id of a migration in flight this one may continue with: ours (`migration_stage.foreign_because`)."""
-    foreign = foreign_because(migration, source_database_name, migration_service_id, source_server)
+    foreign = foreign_because(migration, source_database_name, migration_service_id)
     if foreign is not None:
         raise MigrationConflictError("target database %s on %s is being migrated %s" % (target.database_name, target.server_name, foreign[0]))
     if not migration.migration_operation_id:

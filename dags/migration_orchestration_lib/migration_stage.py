@@ -34,13 +34,17 @@ ENDED = (FAILED, CANCELED)
 
 class ForeignMigrationError(RuntimeError):
     """The target database is being migrated by another migration service (another plan's), or from
-    another source database or source server (a person's, through this plan's service): not ours to touch."""
+    another source database (a person's, through this plan's service): not ours to touch."""
 
 
 @dataclass(frozen=True)
 class Standing:
     stage: str
     migration: Optional[MigrationStatus]  # the latest DMS migration into the target, when it is ours
+    # The source server DMS names for it where that is not the plan's source host (`source_server_names`):
+    # ours by service and source database, yet maybe another server's same-named database. Doubtful:
+    # forward steps go on with it; rollback cancels it or removes its target only where this run created it.
+    unmatched_source_server: Optional[str] = None
 
     @property
     def operation_id(self) -> Optional[str]:
@@ -58,6 +62,10 @@ class Standing:
     def has_ended(self) -> bool:
         return self.stage in ENDED
 
+    @property
+    def is_doubtful(self) -> bool:
+        return bool(self.unmatched_source_server)
+
     def describe(self) -> str:
         if self.migration is None:
             return self.stage
@@ -71,13 +79,14 @@ def standing_of(
     source_server: Optional[SourceServer] = None,
 ) -> Standing:
     """Classify the latest DMS migration into the database's target (None: there never was one).
-    `migration_service_id` and `source_server`: the plan's own service and the database's source server;
-    a migration not ours (`foreign_because`) in flight raises `ForeignMigrationError`, an ended one is
-    not_started. Either left out is not compared (the count of other databases' cutovers, which only
+    `migration_service_id`: the plan's own service; a migration not ours (`foreign_because`) in flight
+    raises `ForeignMigrationError`, an ended one is not_started. `source_server`: the database's source
+    server; where DMS names another (`Standing.unmatched_source_server`) the migration is ours, but
+    doubtful. Either left out is not compared (the count of other databases' cutovers, which only
     holds back)."""
     if migration is None:
         return Standing(NOT_STARTED, None)
-    foreign = foreign_because(migration, database.source_database, migration_service_id, source_server)
+    foreign = foreign_because(migration, database.source_database, migration_service_id)
     if foreign is not None:
         if migration.is_in_flight:
             raise ForeignMigrationError(
@@ -90,34 +99,29 @@ def standing_of(
         stage = COPYING
     elif stage == "canceling":
         stage = CANCELED
-    return Standing(stage, migration)
+    # Not foreign: what DMS puts in sourceServerName is unverified (the server's own name, or the host
+    # it was reached by?), and a plan's host may be an IP address, an alias or a listener.
+    unmatched = migration.other_source_server(source_server.host, source_server.port) if source_server else None
+    return Standing(stage, migration, unmatched)
 
 
 def foreign_because(
-    migration: MigrationStatus,
-    source_database: str,
-    migration_service_id: Optional[str] = None,
-    source_server: Optional[SourceServer] = None,
+    migration: MigrationStatus, source_database: str, migration_service_id: Optional[str] = None
 ) -> Optional[Tuple[str, str]]:
     """Why DMS's migration into the target is not this plan's: (what DMS says, whose it may be), or None.
-    Ours: run by the plan's migration service, from the plan's source database on the plan's source
-    server. A field DMS does not return (`migrationService`, `sourceServerName`) is not compared:
-    then the others decide, as before; one it returns and that differs is never ours."""
+    Ours: run by the plan's migration service (where DMS returns `migrationService`), from the plan's
+    source database. The source server DMS names does not decide (`Standing.unmatched_source_server`)."""
     if migration_service_id is not None and migration.runs_on_another_service(migration_service_id):
         return ("by migration service %s, not by this plan's %s" % (migration.migration_service, migration_service_id),
                 "another plan's deployment")
     if (migration.source_database_name or "").lower() != source_database.lower():
         return "from source database %r, not %r" % (migration.source_database_name, source_database), "another plan's database"
-    other_server = source_server and migration.other_source_server(source_server.host, source_server.port)
-    if other_server:
-        return ("from source server %r, not this plan's %s (%s)" % (other_server, source_server.name, source_server.data_source),
-                "a database of the same name on another server")
     return None
 
 
 def standing(ctx: Any) -> Standing:
     """Where a step's migration stands now (one DMS read); remembered on the context for the event.
-    A foreign migration in flight fails the step (`step_context.ForeignMigration`)."""
+    A foreign migration in flight fails the step (`step_context.ForeignMigration`); a doubtful one does not."""
     from migration_orchestration_lib.step_context import ForeignMigration
 
     try:

@@ -255,7 +255,6 @@ def start_migration(ctx: StepContext) -> StepResult:
         database.source_database,
         lambda: build_migration_request(ctx.plan, database, services.dms.migration_service_id, services.connections),
         last_backup_name=last_backup,
-        source_server=ctx.source_server,
     )
     ctx.operation_id = started.migration_operation_id
     return StepResult(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 
 import pytest
 
@@ -19,7 +18,6 @@ from dms_world_support import (
     SERVICE_ID,
     SHARE,
     SOURCE_DATABASE,
-    SOURCE_SERVER,
     SUBSCRIPTION,
     TARGET_SERVERS,
     back_up,
@@ -49,7 +47,7 @@ from migration_orchestration_lib.dms_transport import (
 )
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_status import COMPLETING, COPYING, READY_FOR_CUTOVER, SUCCEEDED
-from migration_orchestration_lib.plan import SourceServer, parse_plan
+from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.resource_id import ResourceId
 
 pytestmark = pytest.mark.airflow26
@@ -239,21 +237,18 @@ def test_start_refuses_a_target_busy_with_a_migration_of_another_service(server,
         gateway.start(target("SqlMi"), SOURCE_DATABASE, never_called)
 
 
-SQL01 = SourceServer("sql01", "%s.contoso.local" % SOURCE_SERVER, 1433, "SqlAuthentication", "mssql_source_sql01", "sql01-cs", None)
-
-
-def test_start_refuses_a_target_busy_with_a_same_named_database_of_another_server(server, gateway):
-    """A person migrating sql02's `Sales` into the same target through this plan's own service."""
+def test_start_adopts_a_same_named_database_whichever_source_server_dms_names(server, gateway):
+    """Adoption does not judge the source server DMS names (`sourceServerName`: maybe the plan's host
+    under another name): the migration is doubtful, and the rollback decides what it may undo."""
     server.world.add_server("sql02")
     server.world.put_database("sql02", SOURCE_DATABASE, tables={})
     server.world.take_backup("sql02", SOURCE_DATABASE, "FULL", SHARE + "\\sql02_full.bak")
     body = create_body("SqlMi")
     body["properties"]["sourceSqlConnection"]["dataSource"] = "tcp:sql02.contoso.local,1433"
     theirs = gateway.start(target("SqlMi"), SOURCE_DATABASE, lambda: body)
-    with pytest.raises(MigrationConflictError, match="from source server '[^']*sql02[^']*', not this plan's sql01"):
-        gateway.start(target("SqlMi"), SOURCE_DATABASE, never_called, source_server=SQL01)
-    again = gateway.start(target("SqlMi"), SOURCE_DATABASE, never_called, source_server=replace(SQL01, host="sql02.contoso.local"))
+    again = gateway.start(target("SqlMi"), SOURCE_DATABASE, never_called)
     assert (again.adopted, again.migration_operation_id) == (True, theirs.migration_operation_id)
+    assert gateway.current_migration(target("SqlMi")).source_server_name == "sql02"
 
 
 @pytest.mark.parametrize("kind", KINDS)
