@@ -14,7 +14,11 @@ Decided from DMS and SQL state, read again in this task:
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
    (`source_freeze.unknown_freeze`).
-A foreign migration in flight into the target (another source database's or source server's, another plan's
+A doubtful migration (ours by service and source database, but DMS names another source server than
+the plan's host: `migration_stage.Standing.unmatched_source_server`) is canceled, and its target removed,
+only where this run's start_migration created it (`StepContext.created_in_this_run`); otherwise the
+rollback fails for a person before either, touching nothing (the source's access included).
+A foreign migration in flight into the target (another source database's, another plan's
 service's: `migration_stage.ForeignMigrationError`) is never canceled, nor is the target removed (what is restored
 there may be that migration's), nor the source's access changed. Where this
 run changed nothing the rollback ends RolledBack, naming that migration and what a person does (the
@@ -37,13 +41,13 @@ from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.step_context import (
-    AWAIT_CUTOVER_TASK, SOURCE_FROZEN_KEY, STAGE_KEY, WINDOW_MISSED_KEY, ForeignMigration, StepContext, StepFailure, StepResult,
+    AWAIT_CUTOVER_TASK, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
+    StepFailure, StepResult,
 )
 from migration_orchestration_lib.steps import standing
 
 
 ROLLBACK_TASK = "rollback"
-START_MIGRATION_TASK = "start_migration"
 # The steps that may end a database's run as "back to replicating" (see cutover_steps).
 WINDOW_CHECKED_TASKS = (AWAIT_CUTOVER_TASK, START_MIGRATION_TASK, "freeze_source", "final_backup", "cutover")
 
@@ -77,11 +81,13 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
             ctx, now, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"
         )
     if now.is_active:
+        _withhold_from_a_doubtful_migration(ctx, now, "cancel it", actions)
         services.dms.cancel(ctx.target, now.operation_id)
         actions.append("canceled migration %s" % now.operation_id)
         now = standing(ctx)
     decision = target_removal.decide(database, now.migration, ctx.sql.target_state(database, "target-state-after-cancel"))
     if decision.remove:
+        _withhold_from_a_doubtful_migration(ctx, now, "remove target database %s" % database.target_database, actions)
         actions.append(target_removal.remove(ctx, database))
     else:
         actions.append(decision.reason)
@@ -99,6 +105,30 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     _undo_freeze(ctx, now, source, marker, actions)
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
+
+
+def _withhold_from_a_doubtful_migration(ctx: StepContext, now: Standing, action: str, actions: List[str]) -> None:
+    """Stop for a person, touching nothing more, before `action` on a doubtful migration (DMS names
+    another source server than the plan's host) that this run did not create. What DMS reports there
+    is unverified: the server's own name would make a host that is an IP address, an alias or a
+    listener differ, yet it may be another server's same-named database through this plan's service."""
+    if not now.is_doubtful or ctx.created_in_this_run(now.operation_id):
+        return
+    database, source = ctx.database, ctx.source_server
+    done_so_far = "".join(done + "; " for done in actions)
+    cutover_steps.release(ctx)
+    raise StepFailure(
+        "%sDMS migration %s into target database %s on %s (%s) names its source server %r, not this plan's source "
+        "host %s (server %s), and this run did not create it: it may be another server's %s migrated through this "
+        "plan's migration service, so the rollback does not %s and leaves the source's access as it is. A person "
+        "must judge: if it is this plan's migration (%s is an IP address, an alias or a listener of %s), cancel it "
+        "yourself where it still runs and drop a target it left RESTORING, or write the plan's host as DMS names the server; if it is "
+        "another's, leave it to whoever runs it; where the DAG froze the source, make it writable again (the Airflow Variable %s holds "
+        "its access before the freeze) once no migration of this plan can go live; then run again"
+        % (done_so_far, now.operation_id, database.target_database,
+           database.target_server, now.migration.migration_status, now.unmatched_source_server, source.host, source.name,
+           database.source_database, action, source.host, now.unmatched_source_server, source_freeze.record_key(database))
+    )
 
 
 def _beside_foreign_migration(ctx: StepContext, foreign: str, actions: List[str]) -> StepResult:

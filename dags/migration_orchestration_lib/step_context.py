@@ -26,6 +26,10 @@ SOURCE_FROZEN_KEY = "sourceFrozen"  # ... and whether the DAG's freeze held the 
 CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO UTC), None without windows
 WINDOW_KEY = "window"  # ... and the window's opening (ISO UTC), None without windows
 WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
+START_MIGRATION_TASK = "start_migration"
+# start_migration's XCom: the operation id of the migration DMS created for this run's own request (not
+# one it adopted): the record that lets rollback cancel a doubtful migration (`migration_stage.Standing`).
+CREATED_MIGRATION_KEY = "created_migration"
 
 
 class StepFailure(Exception):
@@ -164,6 +168,11 @@ class StepContext:
     def validated(self) -> bool:
         """Whether this run's validate passed on this database (DMS had completed the migration)."""
         return self.task_instance.xcom_pull(task_ids=self.task_id(VALIDATE_TASK)) == VALIDATED
+
+    def created_in_this_run(self, operation_id: Optional[str]) -> bool:
+        """Whether this run's start_migration created DMS migration `operation_id` (not adopted it)."""
+        created = self.task_instance.xcom_pull(task_ids=self.task_id(START_MIGRATION_TASK), key=CREATED_MIGRATION_KEY)
+        return bool(operation_id) and created == operation_id
 
     def preflight_ran(self) -> bool:
         """Whether this run's preflight started on this database (a held database's never does)."""

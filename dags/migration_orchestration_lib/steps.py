@@ -33,7 +33,7 @@ from migration_orchestration_lib.handoffs import declare_migrated, declared_migr
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
 AWAIT_CUTOVER = AWAIT_CUTOVER_TASK
@@ -65,10 +65,13 @@ def _check_adoptable(ctx: StepContext, now: Standing) -> None:
     name = now.migration.last_backup_name
     if name and re.match(r"^%s_final_[0-9]{8}T[0-9]{6}Z_[0-9a-f]{8}\.trn$" % re.escape(database.source_database), name):
         return
+    then = "rollback cancels it, then run again"
+    if now.is_doubtful:  # then rollback cancels it only where this run created it: this run adopted it
+        then = "DMS names its source server %r, not this plan's, so rollback leaves it for a person to judge" % now.unmatched_source_server
     raise StepFailure(
         "offline migration %s of %s was not started by this DAG (lastBackupName %s): DMS would finish it without the "
-        "final backup the DAG takes after the freeze, dropping the writes made since; rollback cancels it, then run again"
-        % (now.operation_id, database.source_database, name or "not set")
+        "final backup the DAG takes after the freeze, dropping the writes made since; %s"
+        % (now.operation_id, database.source_database, name or "not set", then)
     )
 
 
@@ -257,6 +260,8 @@ def start_migration(ctx: StepContext) -> StepResult:
         last_backup_name=last_backup,
     )
     ctx.operation_id = started.migration_operation_id
+    if not started.adopted:
+        ctx.task_instance.xcom_push(key=CREATED_MIGRATION_KEY, value=started.migration_operation_id)
     return StepResult(
         "started migration %s (%s)" % (started.migration_operation_id, started.status.describe()),
         return_value=started.migration_operation_id,

@@ -36,8 +36,9 @@ class RemovalDecision:
 
 def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], target_state: Optional[Any]) -> RemovalDecision:
     """`migration`: the latest DMS migration into the target (read just now) where it is this plan's
-    (`migration_stage.standing_of`: None where another service, source database or source server runs
-    it); `target_state`: the target database's `sys.databases` state (None when absent), read just now."""
+    (`migration_stage.standing_of`: None where another service or source database runs it; a doubtful
+    one, whose source server DMS names otherwise, the rollback removes only where this run created it);
+    `target_state`: the target database's `sys.databases` state (None when absent), read just now."""
     name = database.target_database
     if database.target_kind == "SqlDb":
         return RemovalDecision(False, "SqlDb target %s existed before the migration: kept (its data may be partial)" % name)
