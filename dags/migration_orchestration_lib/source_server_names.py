@@ -12,9 +12,12 @@ compared with the plan's `host[\\instance]` and port, letter case aside:
 - the machine must be the same name, or, where one side is a short name (no dot), the other's first
   DNS label (`SQL01` is `sql01.corp.contoso.com`); two qualified names, or an IP address, must be equal.
 
-Anything else names another server: in doubt, not ours. So where DMS reports the machine's name, a
-plan whose host is an IP address, a DNS alias, or a named instance reached by its port alone cannot
-be matched to it: its own migration reads as another's (refused, nothing touched).
+Anything else names another server. Which name DMS reports is unverified (the spec says only "Name
+of the source sql server"): where it is the machine's, a plan whose host is an IP address, a DNS
+alias, an Availability Group listener or a named instance reached by its port alone cannot be
+matched to it. So another name makes a migration doubtful, never foreign
+(`migration_stage.Standing.unmatched_source_server`): forward steps go on with it, and the rollback
+cancels it or removes its target only where this run created it.
 """
 from __future__ import annotations
 

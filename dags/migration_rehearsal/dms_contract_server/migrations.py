@@ -220,7 +220,8 @@ def _new_migration(request: Request, kind: str, properties: Dict[str, Any], serv
         "dataSource": source["dataSource"],
         "sourceServer": None,
         # Read-only "Name of the source sql server": here the request's dataSource until the migration is
-        # validated, then the server's own name (the recorded examples answer "sourceserver" to dataSource "aaa").
+        # validated, then the server's own name, whatever alias the dataSource used (the recorded examples
+        # answer "sourceserver" to dataSource "aaa"; what real DMS reports is unverified).
         "sourceServerName": source["dataSource"],
         "offline": True if kind == "SqlDb" else bool(offline.get("offline", False)),
         "lastBackupName": offline.get("lastBackupName"),
