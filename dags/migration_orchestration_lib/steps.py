@@ -123,9 +123,13 @@ def preflight(ctx: StepContext) -> StepResult:
         if database.restores_backups and target is not None:
             leftovers.append("the target %s" % target.state)
         if leftovers:
+            then = "rollback cleans up; run again to retry"
+            if now.is_doubtful:  # the rollback undoes only a doubtful migration this run created: never one found ended
+                then = ("DMS names its source server %r, not this plan's, so rollback leaves migration %s and what it left "
+                        "for a person to judge" % (now.unmatched_source_server, now.operation_id))
             raise StepFailure(
-                "the last migration into %s ended %s and left %s: rollback cleans up; run again to retry"
-                % (database.target_database, now.stage, " and ".join(leftovers))
+                "the last migration into %s ended %s and left %s: %s"
+                % (database.target_database, now.stage, " and ".join(leftovers), then)
             )
     if not now.is_live:  # before any freeze of this migration (a record a crashed run left stays)
         source_freeze.remember_before_freeze(ctx, database, source)

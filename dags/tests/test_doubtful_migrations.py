@@ -136,8 +136,8 @@ def test_another_servers_migration_adopted_in_flight_is_not_canceled(rehearsal_w
 @pytest.mark.parametrize("target, mode", [t for t in TARGETS if t[0] != "db-prod"])
 def test_another_servers_canceled_migration_keeps_the_target_it_left(rehearsal_world, monkeypatch, target, mode):
     """sql02's `Sales`, migrated through this plan's service, was canceled and left its RESTORING
-    target: preflight asks the rollback to clean up, and the rollback, not having created that
-    migration, removes nothing and fails for a person. (before: main dropped the target)"""
+    target: preflight fails on it, and the rollback, not having created that migration, removes
+    nothing and fails for a person. (before: main dropped the target)"""
     plan, dag, world = setup(rehearsal_world, target, mode)
     foreign = start_foreign_migration(monkeypatch, world, target, mode, "another-server", ending="Canceled")
     before = world.target()
@@ -151,3 +151,18 @@ def test_another_servers_canceled_migration_keeps_the_target_it_left(rehearsal_w
     assert status == "Failed" and foreign in message and "does not remove target database Sales" in message
     assert world.target() == before and before["state"] == "RESTORING", "a target this run did not create is never removed"
     assert [op["migrationOperationId"] for op in world.operations()] == [foreign] and world.source_writable()
+
+
+def test_preflight_does_not_promise_a_cleanup_the_rollback_will_not_do_for_a_doubtful_migration(rehearsal_world, monkeypatch):
+    """sql02's `Sales` through this plan's service ended and left its RESTORING target: preflight must
+    not say the rollback cleans up (the rollback removes nothing of a migration this run did not create)."""
+    plan, dag, world = setup(rehearsal_world, "mi-prod", "offline")
+    foreign = start_foreign_migration(monkeypatch, world, "mi-prod", "offline", "another-server", ending="Canceled")
+
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed", driver.errors
+    message = driver.errors["db.preflight"]
+    assert foreign in message and "'sql02'" in message, message
+    assert "rollback cleans up" not in message and "a person" in message, message
