@@ -105,6 +105,9 @@ class StartResult:
     migration_operation_id: str
     adopted: bool
     status: MigrationStatus
+    # Not adopted, but found in flight after a create DMS refused as busy or whose answer was lost: this
+    # call's own create, or one made meanwhile by another attempt of the task or by a person.
+    found_after_create: bool = False
 
 
 class DmsGateway:
@@ -223,7 +226,10 @@ class DmsGateway:
             if created is None or not created.is_in_flight or _same_operation(created, existing):
                 raise
             log.info("Creating the migration of %s failed (%s) but DMS has it: continuing with it", target.describe(), error)
-            return StartResult(_adoptable(target, source_database_name, created, self.migration_service_id), adopted=False, status=created)
+            return StartResult(
+                _adoptable(target, source_database_name, created, self.migration_service_id), adopted=False, status=created,
+                found_after_create=True,
+            )
         status = MigrationStatus.from_resource(_as_rest(resource or {}))
         if not status.migration_operation_id:
             # The create response does not always carry the operation id; the resource does.

@@ -264,7 +264,10 @@ def start_migration(ctx: StepContext) -> StepResult:
         last_backup_name=last_backup,
     )
     ctx.operation_id = started.migration_operation_id
-    if not started.adopted:
+    source = ctx.source_server
+    # One found after a refused or lost create may be a person's, started meanwhile through this plan's service:
+    # where DMS names another source server it is not recorded (the rollback then leaves it for a person).
+    if not started.adopted and not (started.found_after_create and started.status.other_source_server(source.host, source.port)):
         ctx.task_instance.xcom_push(key=CREATED_MIGRATION_KEY, value=started.migration_operation_id)
     return StepResult(
         "started migration %s (%s)" % (started.migration_operation_id, started.status.describe()),

@@ -166,3 +166,36 @@ def test_preflight_does_not_promise_a_cleanup_the_rollback_will_not_do_for_a_dou
     message = driver.errors["db.preflight"]
     assert foreign in message and "'sql02'" in message, message
     assert "rollback cleans up" not in message and "a person" in message, message
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_another_servers_migration_found_after_a_create_dms_refused_as_busy_is_not_taken_for_this_runs(
+        rehearsal_world, monkeypatch, target):
+    """A person starts sql02's `Sales` through this plan's service between start_migration's read of
+    the target and its create, which DMS refuses as busy (OperationInProgress). The gateway continues
+    with the migration it then finds, as with its own lost create; but DMS names another source server,
+    so it is not recorded as created by this run, and the rollback neither cancels it nor removes its
+    target. (before: recorded as created; the rollback canceled it and removed its target)"""
+    from migration_orchestration_lib import steps
+
+    plan, dag, world = setup(rehearsal_world, target, "online")
+    foreign = []
+    build = steps.build_migration_request
+
+    def a_person_starts_first(*args, **kwargs):
+        if not foreign:
+            foreign.append(start_foreign_migration(monkeypatch, world, target, "online", "another-server"))
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "build_migration_request", a_person_starts_first)
+    events = Events(monkeypatch)
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db")  # DMS never restores this run's final backup into sql02's migration
+
+    assert foreign and states["db.start_migration"] == "success", driver.errors
+    assert [op["migrationOperationId"] for op in world.operations()] == foreign, "this run's create was refused"
+    assert states["db.rollback"] == "failed", (states, driver.errors)
+    [(status, message)] = events.of("rollback")
+    assert status == "Failed" and foreign[0] in message and "'sql02'" in message and "does not cancel it" in message, message
+    assert foreign_status(world, foreign[0]) in IN_FLIGHT, "never canceled"
+    assert world.target()["state"] == "RESTORING"
