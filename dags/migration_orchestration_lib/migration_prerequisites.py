@@ -61,6 +61,7 @@ import hashlib
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.capacity import migrations_by_database
+from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_statements import FileSizes, LoginPermission, RestoreRoom, Volume, quote_name
@@ -141,7 +142,11 @@ def check_room_at_admission(ctx: StepContext, migrations: Iterable[Tuple[str, st
     if not database.restores_backups or not sharing:
         return
     latest = migrations_by_database(plan, migrations)
-    admitted = [d for d in sharing if d.name in latest and latest[d.name].is_in_flight]
+    service = ctx.services.dms.migration_service_id
+    # A foreign migration into another database's target (another source database's, a person's) is no
+    # restore of this plan's: its files are not that database's (`migration_stage.foreign_because`).
+    admitted = [d for d in sharing if d.name in latest and latest[d.name].is_in_flight
+                and foreign_because(latest[d.name], d.source_database, service) is None]
     # Keyed by what DMS runs into the target: through Data Factory the read takes pokes, and if a
     # migration into it starts or ends meanwhile the room is read again rather than judged stale.
     picture = ";".join("%s=%s:%s" % (d.name, latest[d.name].migration_operation_id, latest[d.name].is_in_flight)

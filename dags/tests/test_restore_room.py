@@ -153,3 +153,29 @@ def test_a_managed_instance_whose_storage_cannot_be_read_admits_without_judging(
     world.set_login(MI, REHEARSAL_LOGIN, ["CREATE ANY DATABASE"], {"Sales": ["CONTROL"], "Hr": ["CONTROL"]})
     driver, hr_started = admit_sales_then_hr(dag)
     assert hr_started == "success", driver.errors
+
+
+def test_a_migration_by_hand_into_another_databases_target_is_not_counted_as_the_plans_restore(rehearsal_world):
+    """A person migrates `Fin` through this plan's service into Sales' target database, its restore
+    not begun. That is no restore of this plan's (Sales' own preflight refuses it as foreign): Hr's
+    admission does not count Sales' 30000 MB for it, and Hr, which fits, is admitted.
+    (before: refused for Sales' files, as if Sales were admitted)"""
+    from migration_orchestration_lib import rehearsal
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.migration_request import build_migration_request
+
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave())
+    sizes(world, Sales=(30000, 4000), Hr=(15000, 3000))
+    document = plan_with_databases([database_entry("db", "Fin", mode="offline", target="mi-prod", target_database="Sales")])
+    document["name"] = "by-hand"
+    by_hand = parse_plan(document)
+    rehearsal.seed_world(world, by_hand)
+    full_backup_not_in_the_share_yet(by_hand, world, "db")
+    services, fin = rehearsal.rehearsal_services(by_hand), by_hand.database("db")
+    services.dms.start(MigrationTarget.of(by_hand, fin), "Fin", last_backup_name="Fin_by_hand.trn",
+                       build_request=lambda: build_migration_request(by_hand, fin, services.dms.migration_service_id, services.connections))
+    assert [op["sourceDatabaseName"] for op in views["sales"].operations()] == ["Fin"] and views["sales"].target() is None
+
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("hr.preflight")) == "success", driver.errors
+    assert driver._run_task(dag.get_task("hr.start_migration")) == "success", driver.errors
