@@ -647,9 +647,7 @@ def parse_full_backups(rows: Sequence[Mapping[str, Any]]) -> List[Tuple[str, boo
 
 def in_folder(path: str, folder: str) -> bool:
     """Whether `path` is a file under `folder` (UNC or local; case and slashes as Windows ignores them)."""
-    def normalised(text: str) -> str:
-        return text.replace("/", "\\").lower()
-    return normalised(path).startswith(normalised(folder).rstrip("\\") + "\\")
+    return _normalised_path(path).startswith(_normalised_path(folder).rstrip("\\") + "\\")
 
 
 def parse_backups(rows: Sequence[Mapping[str, Any]]) -> List[BackupIdentity]:
