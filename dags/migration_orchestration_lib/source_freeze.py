@@ -6,13 +6,22 @@ reads the source anyway; not for a migration already cut over), and the freezing
 (`freeze_source`, `start_migration` before a SqlDb copy) where no record is there yet. The
 `services.records` key is
 `migration_source_before_freeze__<source server>__<source database>` =
-`{"readOnly": bool, "userAccess": "MULTI_USER" | "SINGLE_USER" | "RESTRICTED_USER"}` (an Airflow
+`{"readOnly": bool, "userAccess": "MULTI_USER" | "SINGLE_USER" | "RESTRICTED_USER"}` (and `"undoing": true`
+while a rollback undoes the freeze, below) (an Airflow
 Variable; a rehearsal's world file). A record already there is kept: a crashed run's re-run finds
 what was there before the first freeze (only an unfreeze clears it, to an empty value: the DAG's freeze
 is not in force). The source is frozen by the DAG while it differs from that
 record; unfreezing (rollback, back to replicating) puts back exactly the recorded access, then
 clears the record. Without a record the DAG never froze the source: whatever restriction it has is
 left as it is (a read-only archive stays read-only). A migrated source stays frozen, its record kept.
+
+A freeze that lands after the rollback decided to undo it (an attempt of a freezing step that Airflow
+failed, its worker having lost its heartbeat, while the attempt still runs) is undone too. The
+rollback marks the record `"undoing": true` before its last read of the source, and clears it only
+after; a freezing step stands down where the record is so marked, or cleared since this run's
+`preflight` recorded it (`overtaken_by_rollback`): before it freezes it refuses, and after its freeze
+landed it reads the record again and undoes its own freeze. Either the rollback's read sees that
+freeze, or the attempt sees the mark (`test_overtaken_freezes.py`).
 
 The freeze marker keeps the same fact on the source database itself, where Airflow cannot lose it:
 the database-level extended property `migration_freeze` = `{"plan": <plan name, MIGRATION_PLAN_NAME>,
@@ -43,11 +52,13 @@ import json
 import logging
 import shlex
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from migration_orchestration_lib.sql_statements import FREEZE_MARKER, USER_ACCESS_MODES, quote_name
+from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY
 
 RECORD_PREFIX = "migration_source_before_freeze__"
+UNDOING = "undoing"  # in the record while a rollback undoes the DAG's freeze
 
 Access = Tuple[bool, str]  # (readOnly, userAccess)
 WRITABLE: Access = (False, "MULTI_USER")
@@ -65,17 +76,33 @@ def access_of(state: Any) -> Access:
 
 def before_freeze(ctx: Any, database: Any) -> Optional[Access]:
     """The source's access before the DAG's first freeze; None: the DAG has not frozen it."""
+    record = _record(ctx, database)
+    return None if record is None else (bool(record["readOnly"]), str(record["userAccess"]))
+
+
+def _record(ctx: Any, database: Any) -> Optional[Dict[str, Any]]:
     value = ctx.services.records.get(record_key(database))
-    if not value:
-        return None
-    record = json.loads(value)
-    return bool(record["readOnly"]), str(record["userAccess"])
+    return json.loads(value) if value else None
+
+
+def overtaken_by_rollback(ctx: Any, database: Any) -> Optional[Access]:
+    """The access a rollback is putting back, or put back, since this run's preflight recorded it (None:
+    no rollback has begun undoing the DAG's freeze). A freezing step that finds one stands down."""
+    value = ctx.services.records.get(record_key(database))
+    if value:
+        record = json.loads(value)
+        return (bool(record["readOnly"]), str(record["userAccess"])) if record.get(UNDOING) else None
+    recorded = ctx.preflight_facts().get(ACCESS_BEFORE_FREEZE_KEY)
+    if value == "" and recorded:  # only an unfreeze clears the record, and only a rollback unfreezes
+        return bool(recorded[0]), str(recorded[1])
+    return None
 
 
 def remember_before_freeze(ctx: Any, database: Any, state: Any = None) -> None:
     """Record the source's access (`state`, else read now) unless a record is there already (a crashed
-    run's, or this run's preflight's)."""
-    if before_freeze(ctx, database) is not None:
+    run's, or this run's preflight's), or a rollback has begun undoing the freeze since this run's
+    preflight (`overtaken_by_rollback`: the freezing step stands down)."""
+    if overtaken_by_rollback(ctx, database) is not None or before_freeze(ctx, database) is not None:
         return
     state = state or ctx.sql.source_state(database, "before-freeze")
     if state is None:
@@ -83,8 +110,15 @@ def remember_before_freeze(ctx: Any, database: Any, state: Any = None) -> None:
     ctx.services.records.put(record_key(database), _record_value(access_of(state)))
 
 
-def _record_value(access: Access) -> str:
-    return json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True)
+def drop_undoing_mark(ctx: Any, database: Any) -> None:
+    """At a run's preflight: a rollback that marked the record and died before it cleared it is over."""
+    record = _record(ctx, database)
+    if record is not None and record.get(UNDOING):
+        ctx.services.records.put(record_key(database), _record_value((record["readOnly"], record["userAccess"])))
+
+
+def _record_value(access: Access, undoing: bool = False) -> str:
+    return json.dumps(dict({"readOnly": access[0], "userAccess": access[1]}, **({UNDOING: True} if undoing else {})), sort_keys=True)
 
 
 def _set_record_command(key: str, access: Access) -> str:
@@ -123,7 +157,8 @@ def describe(access: Access) -> str:
 
 def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
     """Undo the DAG's own freeze, back to the recorded access, and clear the record. Returns what was
-    done (None: the source is as the DAG found it and nothing is recorded)."""
+    done (None: the source is as the DAG found it and nothing is recorded). The record is marked
+    undoing before the source is read again, so a freeze landing after that read is its attempt's to undo."""
     before = before_freeze(ctx, database)
     if state is None:
         return None
@@ -132,6 +167,8 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
             return None
         return "source database %s left %s: not frozen by the DAG (no record of a freeze)" % (
             database.source_database, describe(access_of(state)))
+    ctx.services.records.put(record_key(database), _record_value(before, undoing=True))
+    state = ctx.sql.source_state(database, "before-unfreeze") or state
     done = None
     marker = marker_value(ctx, database, before)
     if access_of(state) != before or (state.freeze_marker_known and state.freeze_marker == marker):  # a marker left behind too

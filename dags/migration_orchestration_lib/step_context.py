@@ -23,6 +23,7 @@ AWAIT_CUTOVER_TASK = "await_cutover"
 DEADLINE_KEY = "deadline"
 STAGE_KEY = "stage"  # preflight's return value: where the migration stood when this run began,
 SOURCE_FROZEN_KEY = "sourceFrozen"  # ... and whether the DAG's freeze held the source then
+ACCESS_BEFORE_FREEZE_KEY = "accessBeforeFreeze"  # ... and the access it recorded before any freeze, [readOnly, userAccess]
 CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO UTC), None without windows
 WINDOW_KEY = "window"  # ... and the window's opening (ISO UTC), None without windows
 WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
@@ -161,7 +162,8 @@ class StepContext:
         return bool(self.preflight_facts())
 
     def preflight_facts(self) -> Mapping[str, Any]:
-        """What this run's preflight found (empty: it did not pass): DEADLINE_KEY, STAGE_KEY, SOURCE_FROZEN_KEY."""
+        """What this run's preflight found (empty: it did not pass): DEADLINE_KEY, STAGE_KEY, SOURCE_FROZEN_KEY,
+        ACCESS_BEFORE_FREEZE_KEY (where it recorded one)."""
         facts = self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK)) or {}
         return facts if isinstance(facts, Mapping) and DEADLINE_KEY in facts else {}
 

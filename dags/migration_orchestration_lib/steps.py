@@ -33,7 +33,7 @@ from migration_orchestration_lib.handoffs import declare_migrated, declared_migr
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
 AWAIT_CUTOVER = AWAIT_CUTOVER_TASK
@@ -99,6 +99,7 @@ def preflight(ctx: StepContext) -> StepResult:
         raise StepFailure("source database %s not found on %s" % (database.source_database, database.source_server))
     if source.state != "ONLINE":
         raise StepFailure("source database %s is %s, not ONLINE" % (database.source_database, source.state))
+    source_freeze.drop_undoing_mark(ctx, database)
     marker = source_freeze.check_marker(ctx, database, source)  # before the record is read: it may restore it
     if marker.refusal:
         raise StepFailure(marker.refusal)
@@ -131,8 +132,10 @@ def preflight(ctx: StepContext) -> StepResult:
                 "the last migration into %s ended %s and left %s: %s"
                 % (database.target_database, now.stage, " and ".join(leftovers), then)
             )
+    facts = {}
     if not now.is_live:  # before any freeze of this migration (a record a crashed run left stays)
         source_freeze.remember_before_freeze(ctx, database, source)
+        facts[ACCESS_BEFORE_FREEZE_KEY] = list(source_freeze.before_freeze(ctx, database) or ())
     if now.stage == stages.NOT_STARTED or now.has_ended:
         _check_before_start(ctx, target)
     deadline = utc_now() + timedelta(minutes=database.timeout_minutes)
@@ -142,7 +145,7 @@ def preflight(ctx: StepContext) -> StepResult:
             database.source_database, source.recovery_model, _restriction(source, frozen_by_dag), now.describe(),
             "; " + marker.restored if marker.restored else "",
         ),
-        return_value={DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: frozen_by_dag},
+        return_value=dict(facts, **{DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: frozen_by_dag}),
     )
 
 
@@ -242,6 +245,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     freezes_for_copy = not database.restores_backups and not database.allow_source_writes_during_copy
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
         source_freeze.remember_before_freeze(ctx, database)
+        _stand_down_if_overtaken(ctx)
     migrations = services.dms.migrations_on_service()
     refusal = admission_refusal(ctx.plan, database, migrations)
     # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
@@ -308,10 +312,15 @@ def freeze_source(ctx: StepContext) -> StepResult:
     first freeze (`source_freeze`: writable, or the restriction the team had chosen). Idempotent.
     """
     database = ctx.database
+    _stand_down_if_overtaken(ctx)
+    if ctx.sql.freeze_submitted(database):  # a later poke (Data Factory): the batch may land whatever else fails now
+        _freeze(ctx)
+        return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
     if source_freeze.before_freeze(ctx, database) is None:  # recorded before the admission: its read may take pokes
+        _stand_down_if_overtaken(ctx)  # cleared since preflight: never recorded again
         source = ctx.sql.source_state(database, "before-freeze")
         marker = source_freeze.check_marker(ctx, database, source)  # may restore a lost record
         if marker.refusal:
@@ -329,7 +338,8 @@ def freeze_source(ctx: StepContext) -> StepResult:
 
 def _freeze(ctx: StepContext) -> None:
     """Freeze the source, writing this plan's freeze marker in the same batch (`source_freeze`); a
-    marker there already that is another plan's, or disagrees with the record, leaves it as it is."""
+    marker there already that is another plan's, or disagrees with the record, leaves it as it is.
+    A freeze that lands once a rollback has begun undoing the DAG's freeze is undone here."""
     database = ctx.database
     found = ctx.sql.freeze_source(database, source_freeze.freeze_marker(ctx, database))
     refusal = source_freeze.check_marker(ctx, database, found).refusal
@@ -338,6 +348,29 @@ def _freeze(ctx: StepContext) -> None:
     if found is None or not found.is_read_only:  # the batch skipped its freeze, whatever the reason: never go on
         raise StepFailure("source %s not frozen: after the freeze it is %s" % (
             database.source_database, "missing" if found is None else source_freeze.describe(source_freeze.access_of(found))))
+    _stand_down_if_overtaken(ctx)
+
+
+def _stand_down_if_overtaken(ctx: StepContext) -> None:
+    """Fail without freezing where a rollback has begun undoing the DAG's freeze: Airflow failed this
+    attempt (its worker lost its heartbeat) and ran the rollback while it still runs. A freeze this
+    try submitted is awaited and undone first, back to the access the rollback puts back."""
+    database = ctx.database
+    access = source_freeze.overtaken_by_rollback(ctx, database)
+    if access is None:
+        return
+    undone = ""
+    if ctx.sql.freeze_submitted(database):
+        marker = source_freeze.marker_value(ctx, database, access)
+        found = ctx.sql.freeze_source(database, marker)  # its answer, by key: the batch may still be running
+        if found is not None and not source_freeze.check_marker(ctx, database, found).refusal:
+            ctx.sql.unfreeze_source(database, *access, marker=marker)
+            undone = "; this attempt's freeze undone (%s)" % source_freeze.describe(access)
+    raise StepFailure(
+        "source %s not frozen: a rollback of %s has begun undoing the DAG's freeze (the Airflow Variable %s), so this "
+        "attempt, which Airflow failed while it ran, stands down%s. Run again to migrate %s"
+        % (database.source_database, database.name, source_freeze.record_key(database), undone, database.name)
+    )
 
 
 def final_backup(ctx: StepContext) -> StepResult:
