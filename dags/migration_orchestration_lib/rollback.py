@@ -30,7 +30,10 @@ A database whose cutover window closed before its cutover was requested (a step 
 `WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
 removed, the DAG's freeze is undone; the next run waits for the next window. So does an
 active migration whose preflight failed in this run (a runtime briefly offline, say): this run did
-nothing to it, and canceling would throw away days of replication.
+nothing to it, and canceling would throw away days of replication. Neither goes back to replicating
+where DMS finishes the migration by itself while the DAG's freeze holds its source (an offline
+restore, a SqlDb copy: `_finishes_on_its_own`): the source made writable beside it would lose the
+writes made since, so it is rolled back as above.
 """
 from __future__ import annotations
 
@@ -74,9 +77,9 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     database, services = ctx.database, ctx.services
     now = standing(ctx)
     missed = _window_missed(ctx)
-    if missed and not now.is_live and not now.has_ended:
+    if missed and not now.is_live and not now.has_ended and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(ctx, now, "window missed (%s)" % missed, "a new run waits for the next window")
-    if now.is_active and not ctx.preflight_passed():
+    if now.is_active and not ctx.preflight_passed() and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(
             ctx, now, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"
         )
@@ -105,6 +108,21 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     _undo_freeze(ctx, now, source, marker, actions)
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
+
+
+def _finishes_on_its_own(ctx: StepContext, now: Standing) -> bool:
+    """Whether DMS completes the active migration by itself while the DAG's freeze holds its source: an
+    offline restore (after the final backup it was told of, which a crashed run may have put in the share
+    already) or a SqlDb copy. Going back to replicating would make the source writable while DMS brings the
+    target online without the writes made since; such a migration is rolled back instead (canceled, then
+    the source unfrozen). An online migration waits for its cutover: it may go back to replicating. DMS's
+    own offline flag counts too: the plan may have been edited to online since an offline one started."""
+    database = ctx.database
+    if not now.is_active or (database.restores_backups and database.is_online and not now.migration.offline):
+        return False
+    source = ctx.sql.source_state(database, "source-state-before-replicating")
+    _check_marker(ctx, source, [])  # a lost record comes back from this plan's marker
+    return source_freeze.frozen_by_dag(ctx, database, source)
 
 
 def _withhold_from_a_doubtful_migration(ctx: StepContext, now: Standing, action: str, actions: List[str]) -> None:

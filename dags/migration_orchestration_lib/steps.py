@@ -60,7 +60,7 @@ def _check_adoptable(ctx: StepContext, now: Standing) -> None:
     (`offline_final_backup_name`) is the final backup the DAG takes after the freeze. DMS would finish
     another one without it (none: after the backups already in the share), dropping later writes."""
     database = ctx.database
-    if not database.restores_backups or database.is_online:
+    if not database.restores_backups or (database.is_online and not now.migration.offline):  # DMS's own mode too
         return
     name = now.migration.last_backup_name
     if name and re.match(r"^%s_final_[0-9]{8}T[0-9]{6}Z_[0-9a-f]{8}\.trn$" % re.escape(database.source_database), name):
@@ -75,13 +75,22 @@ def _check_adoptable(ctx: StepContext, now: Standing) -> None:
     )
 
 
+FREEZE_SOURCE_TASK = "freeze_source"
+FREEZE_TOKEN = re.compile(r"^[0-9a-f]{8}$")
+
+
 def online_final_backup_name(ctx: StepContext, now: Standing) -> str:
-    """One per migration and cutover window: a re-run after a crash finds the backup it already took,
-    while a later window (the source was writable again after a missed one) takes a final backup of
-    its own, holding the writes made since."""
+    """One per migration, cutover window and freeze: a retry or reschedule finds the backup it already
+    took, while a later window, or a freeze after the source was writable again in between (a rollback
+    gone back to replicating: a preflight that failed in a later run, an approval missing after a crash)
+    takes a final backup of its own, holding the writes made since. The freeze's part is the token this
+    run's `freeze_source` returned: `BACKUP LOG` skips a file msdb already holds, so a name an earlier
+    freeze used would hand DMS that freeze's backup, without the writes made after it."""
     token = (now.operation_id or "")[:8]
     opening = ctx.window_opening()
-    return final_backup_name(ctx, token + ("_" + re.sub(r"[^0-9TZ]", "", opening) if opening else ""))
+    freeze = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(FREEZE_SOURCE_TASK))
+    return final_backup_name(ctx, token + ("_" + re.sub(r"[^0-9TZ]", "", opening) if opening else "")
+                             + ("_" + freeze if isinstance(freeze, str) and FREEZE_TOKEN.match(freeze) else ""))
 
 
 def preflight(ctx: StepContext) -> StepResult:
@@ -319,6 +328,8 @@ def freeze_source(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
+    if now.is_live:  # never freeze again under a completed migration handed back to its source
+        _check_source_still(ctx, now, ctx.sql.source_state(database, "still-source"))
     if source_freeze.before_freeze(ctx, database) is None:  # recorded before the admission: its read may take pokes
         _stand_down_if_overtaken(ctx)  # cleared since preflight: never recorded again
         source = ctx.sql.source_state(database, "before-freeze")
@@ -333,7 +344,8 @@ def freeze_source(ctx: StepContext) -> StepResult:
     if ctx.plan.is_gated(database) and not _freeze_begun(ctx):
         cutover_steps.admit_freeze(ctx)
     _freeze(ctx)
-    return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
+    # A token of this freeze, for the online final backup's name (`online_final_backup_name`).
+    return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze), return_value=uuid.uuid4().hex[:8])
 
 
 def _freeze(ctx: StepContext) -> None:
@@ -427,6 +439,8 @@ def validate(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage != stages.SUCCEEDED:
         raise StepFailure("%s cannot be validated before DMS finished: %s" % (ctx.database.name, now.describe()))
+    if ctx.database.freezes_source:
+        _check_source_still(ctx, now, ctx.sql.source_state(ctx.database, "still-source"))
     if declared_migrated(ctx, now.operation_id):
         return StepResult(
             "migration %s was declared migrated by an earlier run: not compared with the source again "
@@ -437,6 +451,29 @@ def validate(ctx: StepContext) -> StepResult:
     if not report.passed:
         raise StepFailure("validation of %s failed: %s" % (ctx.database.name, report.summary()))
     return StepResult("validation passed: %s" % report.summary(), return_value=VALIDATED)
+
+
+def _check_source_still(ctx: StepContext, now: Standing, source: Any) -> None:
+    """A completed (or completing) migration that freezes its source goes on only while its source is still
+    read-only. One whose source is writable (a rollback of it handed the writes back to the source, by design,
+    and the kept target was not dropped; a person made it writable; or it completed without the DAG's freeze,
+    a migration the DAG did not start) may lack writes made there, which a row count does not see (an
+    update): a later run (whose freeze_source would freeze it again) or a cleared validate must not compare
+    that target and declare it migrated. `source`: the source's state, read just now."""
+    database = ctx.database
+    if not now.is_live or not database.freezes_source or source is None or source.is_read_only:
+        return
+    raise StepFailure(
+        "migration %s into %s completed in DMS (%s), but source database %s is %s: made writable again after the "
+        "migration completed (a rollback of it, or by hand), or the migration completed without the DAG's freeze, so "
+        "the source may hold writes the target lacks; the target is neither compared nor declared migrated and the "
+        "source is left as it is. A person decides: if applications use the source, %s before migrating it again; if "
+        "they use the target, nothing is left to migrate" % (
+            now.operation_id, database.target_database, now.migration.migration_status,
+            database.source_database, source_freeze.describe(source_freeze.access_of(source)),
+            "drop target database %s on %s" % (database.target_database, database.target_server) if database.restores_backups
+            else "clear what the copy wrote into target database %s on %s (it existed before)" % (database.target_database, database.target_server))
+    )
 
 
 def done(ctx: StepContext) -> StepResult:
