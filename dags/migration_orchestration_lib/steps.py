@@ -324,7 +324,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     _stand_down_if_overtaken(ctx)
     if ctx.sql.freeze_submitted(database):  # a later poke (Data Factory): the batch may land whatever else fails now
         _freeze(ctx)
-        return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze))
+        return _frozen(database)
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
@@ -344,7 +344,11 @@ def freeze_source(ctx: StepContext) -> StepResult:
     if ctx.plan.is_gated(database) and not _freeze_begun(ctx):
         cutover_steps.admit_freeze(ctx)
     _freeze(ctx)
-    # A token of this freeze, for the online final backup's name (`online_final_backup_name`).
+    return _frozen(database)
+
+
+def _frozen(database: Any) -> StepResult:
+    """With a token of this freeze, for the online final backup's name (`online_final_backup_name`)."""
     return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze), return_value=uuid.uuid4().hex[:8])
 
 
