@@ -1,7 +1,8 @@
 /**
  * The unit suite (`npx jest`). Type-checking happens once in `npm run typecheck`; jest only
- * transpiles. The slow suites (thousands of generated plans, the KQL analysis, packing the npm package) have their
- * own config, `jest.slow.config.js`, and run as their own step of `npm test`.
+ * transpiles. The slow suites (thousands of generated plans, the KQL analysis, packing the npm package,
+ * type-checking the README's TypeScript blocks) have their own config, `jest.slow.config.js`, and run as
+ * their own step of `npm test`.
  */
 const { SLOW_SUITES } = require('./jest.suites');
 

@@ -1,5 +1,12 @@
 /**
- * Suites too slow for the unit run: property-based plan tests, the package-contents test, and the
- * KQL analysis of the deployed queries (loading Microsoft's Kusto analyzer takes seconds).
+ * Suites too slow for the unit run: property-based plan tests, the package-contents test, the
+ * KQL analysis of the deployed queries (loading Microsoft's Kusto analyzer takes seconds), and the
+ * README's TypeScript blocks (one TypeScript program over the library, cdktf, the providers and
+ * @types/node: about 7 s).
  */
-exports.SLOW_SUITES = ['<rootDir>/__tests__/properties/', '<rootDir>/__tests__/package/', '<rootDir>/__tests__/kql/'];
+exports.SLOW_SUITES = [
+  '<rootDir>/__tests__/properties/',
+  '<rootDir>/__tests__/package/',
+  '<rootDir>/__tests__/kql/',
+  '<rootDir>/__tests__/readme-snippets/',
+];
