@@ -13,7 +13,7 @@ from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE
 from task_driver import RunDriver, WorkerCrashed
-from world_view import WorldView
+from world_view import WorldView, set_rehearsal_clock
 
 pytestmark = pytest.mark.airflow210
 
@@ -114,9 +114,7 @@ def test_a_window_that_closes_after_the_freeze_goes_back_to_replicating_never_ca
     def observe(task_id):
         view.observe(task_id)
         if task_id == "db.freeze_source":  # the window closes while the final backup is taken
-            state = json.loads((world / CLOCK_FILE).read_text())
-            state["now"] = "2026-12-06T03:00:00Z"
-            (world / CLOCK_FILE).write_text(json.dumps(state))
+            set_rehearsal_clock(world, "2026-12-06T03:00:00Z")
 
     driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
     states = driver.run_database("db")
@@ -141,9 +139,7 @@ def test_a_window_too_short_for_the_cutover_by_the_time_of_the_freeze_is_not_fro
     def observe(task_id):
         view.observe(task_id)
         if task_id == "db.await_cutover" and events(world)[-1]["Status"] == "Approved":  # it went
-            state = json.loads((world / CLOCK_FILE).read_text())
-            state["now"] = "2026-12-06T02:50:00Z"  # the window closes at 03:00
-            (world / CLOCK_FILE).write_text(json.dumps(state))
+            set_rehearsal_clock(world, "2026-12-06T02:50:00Z")  # the window closes at 03:00
 
     driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
     states = driver.run_database("db")
@@ -163,9 +159,7 @@ def test_an_offline_overrun_is_reported_not_aborted(world, monkeypatch, closed_a
 
     def observe(task_id):
         if task_id == "db." + closed_after:
-            state = json.loads((world / CLOCK_FILE).read_text())
-            state["now"] = "2026-12-06T03:45:00Z"
-            (world / CLOCK_FILE).write_text(json.dumps(state))
+            set_rehearsal_clock(world, "2026-12-06T03:45:00Z")
 
     driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
     driver.run_database("db")
@@ -283,9 +277,7 @@ def test_writes_after_a_missed_window_reach_the_target_in_the_next_window(world,
         view.observe(task_id)
         taken = any("_final_" in backup["fileName"] for backup in view.world.backups("sql01", "Sales"))
         if task_id == "db.final_backup" and taken and json.loads((world / CLOCK_FILE).read_text())["now"] < "2026-12-06T03:00:00Z":
-            state = json.loads((world / CLOCK_FILE).read_text())
-            state["now"] = "2026-12-06T03:00:00Z"
-            (world / CLOCK_FILE).write_text(json.dumps(state))
+            set_rehearsal_clock(world, "2026-12-06T03:00:00Z")
 
     first = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), close_the_window_once_the_final_backup_is_taken)
     first.run_database("db")
@@ -315,9 +307,7 @@ def test_a_cutover_resumed_in_a_later_window_goes_back_to_replicating_without_th
         RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe).run_database("db", crash_after="freeze_source")
     assert not view.source_writable()
     monkeypatch.delenv("MIGRATION_SIMULATE_APPROVAL")  # nobody approves the next window
-    state = json.loads((world / CLOCK_FILE).read_text())
-    state["now"] = "2026-12-12T21:30:00Z"  # inside the next Saturday's window
-    (world / CLOCK_FILE).write_text(json.dumps(state))
+    set_rehearsal_clock(world, "2026-12-12T21:30:00Z")  # inside the next Saturday's window
     second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
     states = second.run_database("db")
 

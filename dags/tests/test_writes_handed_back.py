@@ -4,7 +4,6 @@ DMS, so the next freeze needs a final backup of its own, and a migration DMS fin
 offline restore, a SqlDb copy) must never go back to replicating once the DAG's freeze holds its source."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -12,9 +11,8 @@ from conftest import database_entry, load_plan_document, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import SERVICE_ID
-from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE
 from task_driver import RunDriver, WorkerCrashed
-from world_view import WorldView
+from world_view import WorldView, set_rehearsal_clock
 
 pytestmark = pytest.mark.airflow210
 
@@ -103,6 +101,17 @@ def _upload_pending(world, pending):
                 backup["path"] = backup["path"].replace(*swap)
 
 
+def crash_after_the_final_backup_before_dms_restored_it(dag, world):
+    def slow_upload(task_id):
+        world.observe(task_id)
+        if task_id == "db.final_backup":
+            _upload_pending(world, True)
+
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, slow_upload).run_database("db", crash_after="final_backup")
+    assert not world.source_writable() and in_flight(world) == ["InProgress"], "frozen, DMS not finished yet"
+
+
 def test_an_offline_cutover_resumed_in_an_unapproved_window_is_not_handed_back_while_dms_finishes_it(rehearsal_world, monkeypatch, tmp_path):
     """An offline copy approved for Saturday the 5th: frozen, its final backup (DMS's lastBackupName) taken,
     the worker dies before DMS restored it. A run in the next Saturday's window, which nobody approved, must
@@ -115,18 +124,9 @@ def test_an_offline_cutover_resumed_in_an_unapproved_window_is_not_handed_back_w
                "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"}}
     plan, dag, world = setup(rehearsal_world, mode="offline", cutover=cutover)
 
-    def slow_upload(task_id):
-        world.observe(task_id)
-        if task_id == "db.final_backup":
-            _upload_pending(world, True)
-
-    with pytest.raises(WorkerCrashed):
-        RunDriver(dag, slow_upload).run_database("db", crash_after="final_backup")
-    assert not world.source_writable() and in_flight(world) == ["InProgress"], "frozen, DMS not finished yet"
+    crash_after_the_final_backup_before_dms_restored_it(dag, world)
     monkeypatch.delenv("MIGRATION_SIMULATE_APPROVAL")  # nobody approves the next window
-    state = json.loads((rehearsal_world / CLOCK_FILE).read_text())
-    state["now"] = "2026-12-12T21:30:00Z"  # inside the next Saturday's window
-    (rehearsal_world / CLOCK_FILE).write_text(json.dumps(state))
+    set_rehearsal_clock(rehearsal_world, "2026-12-12T21:30:00Z")  # inside the next Saturday's window
     second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe)
     states = second.run_database("db")
     _upload_pending(world, False)  # DMS gets to it now
@@ -147,8 +147,7 @@ def test_an_offline_cutover_resumed_in_an_unapproved_window_is_not_handed_back_w
 def test_a_completed_migration_handed_back_to_its_source_is_never_declared_later(rehearsal_world, monkeypatch, target):
     """Run 1's migration completed in DMS but its validation failed (a fingerprint query timing out, say):
     the rollback keeps the target (it went live in DMS) and makes the source writable again, by design, and
-    applications go on writing there. Run 2 (the kept target not dropped: the runbook says preflight refuses
-    a target that exists) must not compare the moving source with that target and declare it migrated: a
+    applications go on writing there. Run 2 (the kept target not dropped) must not compare the moving source with that target and declare it migrated: a
     row count misses every update made since."""
     from migration_orchestration_lib import steps
     from migration_orchestration_lib.step_context import StepFailure
@@ -180,14 +179,7 @@ def test_an_offline_restore_is_not_handed_back_after_the_plan_was_edited_to_onli
     go back to replicating (the plan's mode says online; DMS's migration says offline)."""
     plan, dag, world = setup(rehearsal_world, mode="offline")
 
-    def slow_upload(task_id):
-        world.observe(task_id)
-        if task_id == "db.final_backup":
-            _upload_pending(world, True)
-
-    with pytest.raises(WorkerCrashed):
-        RunDriver(dag, slow_upload).run_database("db", crash_after="final_backup")
-    assert not world.source_writable() and in_flight(world) == ["InProgress"], "frozen, DMS not finished yet"
+    crash_after_the_final_backup_before_dms_restored_it(dag, world)
     edited, online_dag, _ = setup(rehearsal_world, mode="online")
     world.world.set_integration_runtime_state(SERVICE_ID, "Offline")
     second = RunDriver(online_dag, world.observe)

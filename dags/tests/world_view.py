@@ -1,6 +1,21 @@
 """The tests' view of the rehearsal world (dags/migration_rehearsal), for task-level runs."""
 from __future__ import annotations
 
+import json
+import os
+
+
+def set_rehearsal_clock(directory, now: str) -> None:
+    """Move the rehearsal world's simulated clock to `now` (ISO UTC)."""
+    from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE
+
+    path = os.path.join(str(directory), CLOCK_FILE)
+    with open(path) as file:
+        state = json.load(file)
+    state["now"] = now
+    with open(path, "w") as file:
+        json.dump(state, file)
+
 
 class WorldView:
     """One database's part of the rehearsal world, watched between pokes (`observe`)."""
