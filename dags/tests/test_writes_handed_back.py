@@ -4,7 +4,6 @@ DMS, so the next freeze needs a final backup of its own, and a migration DMS fin
 offline restore, a SqlDb copy) must never go back to replicating once the DAG's freeze holds its source."""
 from __future__ import annotations
 
-
 import pytest
 
 from conftest import database_entry, load_plan_document, plan_with_databases
