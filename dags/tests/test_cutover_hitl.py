@@ -32,6 +32,7 @@ from migration_orchestration_lib.settings import ConfigurationError
 needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
 ALICE, MALLORY = "alice@contoso.com", "mallory@contoso.com"
 ANSWER_TIMEOUT = 90  # seconds a scenario may take before the responder gives up and fails its run
+RUN_TIMEOUT = 300  # seconds the run may go on after the last answer before the responder fails it (never hang)
 # Airflow 3.3 parks a waiting request's task in `awaiting_input`; 3.1 and 3.2 defer it to HITLTrigger.
 PARKS_TASKS = AIRFLOW_VERSION >= (3, 3)
 
@@ -315,7 +316,12 @@ class Responder(threading.Thread):
             time.sleep(0.3)
         if self.answers and not self.run_ended.is_set():
             self.problem = "still to answer after %d s: %s" % (ANSWER_TIMEOUT, self.answers)
+        elif not self.run_ended.wait(RUN_TIMEOUT):
+            self.problem = "the run still going %d s after the last answer" % RUN_TIMEOUT
+        # dag.test() may resume a task failed here (a deferred one, its trigger run in line): until the run ends
+        while self.problem is not None and not self.run_ended.is_set():
             self._fail_unfinished_tasks()
+            self.run_ended.wait(1)
 
     def _answer(self, user: str, option: str) -> int:
         from airflow.api_fastapi.app import get_auth_manager
