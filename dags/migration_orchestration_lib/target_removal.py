@@ -64,7 +64,9 @@ def remove(ctx: Any, database: DatabaseMigration) -> str:
     if database.target_kind == "SqlVm":
         # The batch's own answer, not only its error: a DROP that did not happen must not read as done.
         if ctx.sql.drop_target(database):
-            raise StepFailure("target database %s on SQL VM %s is still there after DROP DATABASE" % (database.target_database, database.target_server))
+            raise StepFailure(
+                "target database %s on SQL VM %s is still there after DROP DATABASE (which drops it only while it is not "
+                "ONLINE: it may have gone live since it was read): kept" % (database.target_database, database.target_server))
         return "dropped target database %s on SQL VM %s" % (database.target_database, database.target_server)
     if ctx.services.dms.delete_target_database(ctx.target):  # ARM delete, awaited
         return "deleted managed database %s on %s" % (database.target_database, database.target_server)
