@@ -77,12 +77,16 @@ def access_of(state: Any) -> Access:
 def before_freeze(ctx: Any, database: Any) -> Optional[Access]:
     """The source's access before the DAG's first freeze; None: the DAG has not frozen it."""
     record = _record(ctx, database)
-    return None if record is None else (bool(record["readOnly"]), str(record["userAccess"]))
+    return None if record is None else _access_in(record)
 
 
 def _record(ctx: Any, database: Any) -> Optional[Dict[str, Any]]:
     value = ctx.services.records.get(record_key(database))
     return json.loads(value) if value else None
+
+
+def _access_in(record: Dict[str, Any]) -> Access:
+    return bool(record["readOnly"]), str(record["userAccess"])
 
 
 def overtaken_by_rollback(ctx: Any, database: Any) -> Optional[Access]:
@@ -91,7 +95,7 @@ def overtaken_by_rollback(ctx: Any, database: Any) -> Optional[Access]:
     value = ctx.services.records.get(record_key(database))
     if value:
         record = json.loads(value)
-        return (bool(record["readOnly"]), str(record["userAccess"])) if record.get(UNDOING) else None
+        return _access_in(record) if record.get(UNDOING) else None
     recorded = ctx.preflight_facts().get(ACCESS_BEFORE_FREEZE_KEY)
     if value == "" and recorded:  # only an unfreeze clears the record, and only a rollback unfreezes
         return bool(recorded[0]), str(recorded[1])
@@ -114,11 +118,14 @@ def drop_undoing_mark(ctx: Any, database: Any) -> None:
     """At a run's preflight: a rollback that marked the record and died before it cleared it is over."""
     record = _record(ctx, database)
     if record is not None and record.get(UNDOING):
-        ctx.services.records.put(record_key(database), _record_value((record["readOnly"], record["userAccess"])))
+        ctx.services.records.put(record_key(database), _record_value(_access_in(record)))
 
 
 def _record_value(access: Access, undoing: bool = False) -> str:
-    return json.dumps(dict({"readOnly": access[0], "userAccess": access[1]}, **({UNDOING: True} if undoing else {})), sort_keys=True)
+    record: Dict[str, Any] = {"readOnly": access[0], "userAccess": access[1]}
+    if undoing:
+        record[UNDOING] = True
+    return json.dumps(record, sort_keys=True)
 
 
 def _set_record_command(key: str, access: Access) -> str:

@@ -28,6 +28,7 @@ CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO U
 WINDOW_KEY = "window"  # ... and the window's opening (ISO UTC), None without windows
 WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
 START_MIGRATION_TASK = "start_migration"
+FREEZE_SOURCE_TASK = "freeze_source"
 # start_migration's XCom: the operation id of the migration DMS created for this run's own request (not
 # one it adopted): the record that lets rollback cancel a doubtful migration (`migration_stage.Standing`).
 CREATED_MIGRATION_KEY = "created_migration"
