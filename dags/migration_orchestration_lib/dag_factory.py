@@ -75,6 +75,7 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
             task_id=RUN_OUTCOME_TASK_ID,
             database_names=plan.database_names,
             depends_on={database.name: database.depends_on for database in plan.databases},
+            plan=plan,
             trigger_rule=TriggerRule.ALL_DONE,
             retries=0,
         )

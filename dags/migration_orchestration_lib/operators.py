@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from migration_orchestration_lib import crash_points
+from migration_orchestration_lib import crash_points, removed_databases
 from migration_orchestration_lib.airflow_compat import (
     AirflowFailException,
     AirflowRescheduleException,
@@ -220,23 +220,27 @@ class MigrationTask(BaseSensorOperator):
             raise AirflowFailException(str(error)) from error
 
     def _emit(self, ctx: StepContext, status: str, message: str, first: datetime) -> None:
-        try:
-            from migration_orchestration_lib.services import event_writer_from_environment
+        write_event(
+            run_id=ctx.run_id,
+            plan_name=self.plan.name,
+            database=self.database_name,
+            phase=self.phase,
+            status=status,
+            duration_seconds=max(0.0, (utc_now() - first).total_seconds()),
+            message=message,
+            target_kind=ctx.database.target_kind,
+            migration_operation_id=ctx.operation_id,
+        )
 
-            row = build_event_row(
-                run_id=ctx.run_id,
-                plan_name=self.plan.name,
-                database=self.database_name,
-                phase=self.phase,
-                status=status,
-                duration_seconds=max(0.0, (utc_now() - first).total_seconds()),
-                message=message,
-                target_kind=ctx.database.target_kind,
-                migration_operation_id=ctx.operation_id,
-            )
-            event_writer_from_environment(os.environ).write(row)
-        except Exception as error:  # reporting never fails a migration
-            log.warning("Could not emit migration event %s/%s: %s", self.database_name, self.phase, error)
+
+def write_event(**fields: Any) -> None:
+    """One row of the events table (`build_event_row`'s fields); reporting never fails a migration."""
+    try:
+        from migration_orchestration_lib.services import event_writer_from_environment
+
+        event_writer_from_environment(os.environ).write(build_event_row(**fields))
+    except Exception as error:
+        log.warning("Could not emit migration event %s/%s: %s", fields["database"], fields["phase"], error)
 
 
 class RunOutcomeOperator(BaseOperator):
@@ -249,17 +253,24 @@ class RunOutcomeOperator(BaseOperator):
     ui_color = "#e8e8e8"
 
     def __init__(
-        self, *, database_names: Sequence[str], depends_on: Optional[Mapping[str, Sequence[str]]] = None, **kwargs: Any
+        self,
+        *,
+        database_names: Sequence[str],
+        depends_on: Optional[Mapping[str, Sequence[str]]] = None,
+        plan: Optional[MigrationPlan] = None,
+        **kwargs: Any,
     ) -> None:
+        """`plan`: look for databases removed from it mid-migration (`removed_databases`); the DAG always gives it."""
         super().__init__(**kwargs)
         self.database_names = list(database_names)
         self.depends_on = {name: list((depends_on or {}).get(name, ())) for name in self.database_names}
+        self.plan = plan
 
     def execute(self, context: Any) -> Any:
         ti = context["ti"]
-        outcomes = {}
-        for name in self.database_names:
-            outcomes[name] = next(
+
+        def outcome_of(name: str) -> Optional[str]:
+            return next(
                 (
                     outcome
                     for task in ("done", ROLLBACK_TASK, AWAIT_CUTOVER_TASK)
@@ -268,10 +279,17 @@ class RunOutcomeOperator(BaseOperator):
                 ),
                 None,
             )
+
+        outcomes = {name: outcome_of(name) for name in self.database_names}
+        stranded = self._report_stranded(context, outcome_of)
         self._hold_behind_waiting(outcomes)
         migrated = [n for n in self.database_names if outcomes[n] == "migrated"]
         waiting = [n for n in self.database_names if outcomes[n] == WAITING]
+        removed = "" if not stranded else " %d database(s) removed from the plan mid-migration: %s" % (
+            len(stranded), " ".join(stranded))
         if len(migrated) + len(waiting) == len(self.database_names):
+            if removed:
+                raise AirflowFailException("migration run failed:" + removed)
             log.info(
                 "%d database(s) migrated: %s; %d waiting for the next cutover window (replicating): %s",
                 len(migrated), ", ".join(migrated) or "-", len(waiting), ", ".join(waiting) or "-",
@@ -293,7 +311,27 @@ class RunOutcomeOperator(BaseOperator):
                 ", ".join(migrated) or "-",
                 ", ".join(waiting) or "-",
             )
+            + removed
         )
+
+    def _report_stranded(self, context: Any, outcome_of: Callable[[str], Optional[str]]) -> List[str]:
+        """What to do about each database removed from the plan mid-migration, each also written as an event."""
+        if self.plan is None:
+            return []
+        from migration_orchestration_lib.services import records_for
+
+        records = records_for(os.environ)
+        messages = []
+        for database in removed_databases.find_stranded(records, self.plan, outcome_of):
+            message = removed_databases.stranded_message(records, database)
+            log.error(message)
+            messages.append(message)
+            write_event(
+                run_id=context["run_id"], plan_name=self.plan.name, database=database.name, phase=ROLLBACK_TASK,
+                status="Failed", duration_seconds=0.0, message=message, target_kind=database.target_kind,
+                migration_operation_id=None,
+            )
+        return messages
 
     def _hold_behind_waiting(self, outcomes: Dict[str, Optional[str]]) -> None:
         """A database without an outcome behind a waiting one never began (its tasks were skipped at a

@@ -57,8 +57,8 @@ def world_directory(environ: Mapping[str, str] = os.environ) -> str:
 def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> Any:
     from migration_orchestration_lib.dms_gateway import DmsGateway
     from migration_orchestration_lib.dms_transport import StaticTokenCredential
-    from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileApprovals, FileRecords, SimulatedClock
-    from migration_orchestration_lib.services import Services, operation_timing, sql_access_for
+    from migration_orchestration_lib.rehearsal_cutover import FileApprovals, SimulatedClock
+    from migration_orchestration_lib.services import Services, operation_timing, records_for, sql_access_for
     from migration_rehearsal.sql_world import SqlEngine
     from migration_rehearsal.world import World
 
@@ -90,7 +90,7 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
         connections=RehearsalConnections(plan),
         clock=SimulatedClock(directory, gated_ancestors(plan), environ),
         approvals=FileApprovals(directory),
-        records=FileRecords(directory, RECORDS_FILE),
+        records=records_for(environ),
         simulated_approvals=settings.simulated_approvals(plan, environ),
     )
 

@@ -38,6 +38,16 @@ def services_for(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -
     return _azure_services(plan, environ)
 
 
+def records_for(environ: Mapping[str, str] = os.environ) -> Any:
+    """The records kept between runs, alone (`run_outcome` talks to nothing else)."""
+    if settings.is_dry_run(environ):
+        from migration_orchestration_lib.rehearsal import world_directory
+        from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
+
+        return FileRecords(world_directory(environ), RECORDS_FILE)
+    return AirflowVariableRecords()
+
+
 def operation_timing(environ: Mapping[str, str]) -> OperationTiming:
     timing = settings.Timing.for_environment(environ)
     return OperationTiming(
