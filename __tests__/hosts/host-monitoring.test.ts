@@ -61,6 +61,17 @@ describe('alerts per host', () => {
     });
   });
 
+  // Log search alert queries support ago() with timespan literals only (MicrosoftDocs/azure-monitor-docs
+  // `articles/azure-monitor/alerts/alerts-create-log-alert-rule.md`, "limitations for log search alert rule queries").
+  it('calls ago() in every log alert query with a timespan literal only, the one form log search alerts support', () => {
+    for (const synth of Object.values(STACK_OF_HOST)) {
+      for (const alert of Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')) as any[]) {
+        const calls: string[] = String(alert.criteria[0].query).match(/\bago\([^)]*\)/g) ?? [];
+        expect({ alert: alert.name, nonLiteral: calls.filter((call) => !/^ago\(\d+(d|h|m|s|ms)\)$/.test(call)) }).toEqual({ alert: alert.name, nonLiteral: [] });
+      }
+    }
+  });
+
   it('watches the adopted environment on its own factory, by the environment name', () => {
     const airflowAlerts = Object.values(resourcesOfType(STACK_OF_HOST.dataFactory, 'azurerm_monitor_metric_alert')).filter((alert) => String(alert.name).includes('-airflow-'));
     for (const alert of airflowAlerts as any[]) {

@@ -37,7 +37,7 @@ describe('"source frozen too long" alert', () => {
         '| where isnull(LastEndAt) or TimeGenerated > LastEndAt',
         '| summarize FrozenSince = min(TimeGenerated) by Database',
         '| extend LimitMinutes = case(Database in ("archive"), 105, Database in ("crm"), 255, 45)',
-        '| where FrozenSince < ago(LimitMinutes * 1m)',
+        '| where now() - FrozenSince > LimitMinutes * 1m',
         '| project Database, FrozenSince, FrozenMinutes = datetime_diff("minute", now(), FrozenSince), LimitMinutes',
       ]);
     });

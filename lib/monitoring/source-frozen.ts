@@ -104,7 +104,9 @@ export function sourceFrozenTooLongQuery(planName: string, limits: SourceFreezeL
     '| where isnull(LastEndAt) or TimeGenerated > LastEndAt',
     '| summarize FrozenSince = min(TimeGenerated) by Database',
     `| extend LimitMinutes = ${limitMinutesKql(limits.limitMinutes)}`,
-    '| where FrozenSince < ago(LimitMinutes * 1m)',
+    // Not `ago(LimitMinutes * 1m)`: log search alert queries support ago() with timespan literals only
+    // (MicrosoftDocs/azure-monitor-docs `alerts/alerts-create-log-alert-rule.md`).
+    '| where now() - FrozenSince > LimitMinutes * 1m',
     '| project Database, FrozenSince, FrozenMinutes = datetime_diff("minute", now(), FrozenSince), LimitMinutes',
   ].join('\n');
 }
