@@ -137,10 +137,26 @@ describe('MigrationMonitoring.addAlert', () => {
     ['a window Azure refuses', 'slow', { ...SLOW_STEPS, windowMinutes: 7 }, /customAlerts\.slow\.windowMinutes must be one of .* for a log alert \(got 7\)/],
     ['an aggregation without its column', 'slow', { ...SLOW_STEPS, timeAggregationMethod: 'Average' }, /customAlerts\.slow\.metricMeasureColumn is required: timeAggregationMethod Average aggregates a column/],
     ['a name a built-in alert has', 'migration-failed', SLOW_STEPS, /customAlerts\.migration-failed: an alert named "alert-contoso-sql-migration-failed" exists already/],
+    // "Stateful alert rules with a frequency of more than 12 hours are not supported" (azure-monitor-docs, alerts-create-log-alert-rule.md).
+    [
+      'a log alert that resolves itself but runs once a day',
+      'slow',
+      { ...SLOW_STEPS, evaluationFrequencyMinutes: 1440, windowMinutes: 1440 },
+      /customAlerts\.slow\.autoMitigate must be false when customAlerts\.slow\.evaluationFrequencyMinutes is more than 720 \(got 1440\)/,
+    ],
   ])('refuses %s', (_what, name, alert, message) => {
     const { monitoring: construct } = monitoring();
     construct.monitorMigrationEvents();
     expect(() => construct.addAlert(name, alert)).toThrow(message);
+  });
+
+  it('accepts a daily log alert that does not resolve itself (autoMitigate false)', () => {
+    const { stack, monitoring: construct } = monitoring();
+    construct.addAlert('daily-steps', { ...SLOW_STEPS, evaluationFrequencyMinutes: 1440, windowMinutes: 1440, autoMitigate: false });
+    expect(resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-daily-steps')).toMatchObject({
+      evaluation_frequency: 'P1D',
+      auto_mitigation_enabled: false,
+    });
   });
 
   it('refuses a second alert of the same name', () => {

@@ -2,7 +2,7 @@ import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
-import { alertTiming } from '../private/alert-timing';
+import { alertTiming, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
 
 /** Azure Monitor alert severities: 0 is the most severe. */
 export const AlertSeverity = {
@@ -62,7 +62,9 @@ export interface AlertOptions {
    */
   readonly enabled?: boolean;
   /**
-   * Whether Azure resolves the alert by itself once the condition clears.
+   * Whether Azure resolves the alert by itself once the condition clears. Must be false for a log
+   * alert evaluated less often than every 12 hours (`evaluationFrequencyMinutes` 1440): Azure does
+   * not support stateful log alerts at that frequency.
    * @default - the facade's `alertDefaults.autoMitigate`, else true
    */
   readonly autoMitigate?: boolean;
@@ -250,6 +252,14 @@ function resolve(
     options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes,
     options.windowMinutes ?? definition.windowMinutes,
   );
+  const autoMitigate = options.autoMitigate ?? defaults.autoMitigate ?? true;
+  const frequencyMinutes = options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes;
+  if (kind === 'log' && autoMitigate && frequencyMinutes > LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES) {
+    throw new Error(
+      `${definition.optionsProp}.autoMitigate must be false when ${definition.optionsProp}.evaluationFrequencyMinutes is more than ${LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES} ` +
+        `(got ${frequencyMinutes}): Azure supports no stateful (auto-resolving) log alert evaluated less often than every 12 hours`,
+    );
+  }
   const runbookUrl = options.runbookUrl ?? defaults.runbookUrl;
   const description = options.description ?? definition.description;
   return {
@@ -259,7 +269,7 @@ function resolve(
     runbookUrl,
     description: runbookUrl ? `${description} Runbook: ${runbookUrl}` : description,
     enabled: options.enabled ?? defaults.enabled ?? true,
-    autoMitigate: options.autoMitigate ?? defaults.autoMitigate ?? true,
+    autoMitigate,
   };
 }
 

@@ -24,6 +24,13 @@ export const LOG_ALERT_WINDOW_MINUTES: readonly number[] = [
 /** The longest window a log alert may look back over (two days). */
 export const LONGEST_LOG_ALERT_WINDOW_MINUTES = LOG_ALERT_WINDOW_MINUTES[LOG_ALERT_WINDOW_MINUTES.length - 1];
 
+/**
+ * Azure resolves a log alert by itself (auto-mitigation, a stateful rule) only when it is evaluated at
+ * least every 12 hours: "Stateful alert rules with a frequency of more than 12 hours are not supported"
+ * (MicrosoftDocs/azure-monitor-docs `articles/azure-monitor/alerts/alerts-create-log-alert-rule.md`).
+ */
+export const LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES = 720;
+
 /** Azure evaluates one-minute log alerts over at most six hours. */
 const LOG_ALERT_MAX_WINDOW_AT_ONE_MINUTE = 360;
 
