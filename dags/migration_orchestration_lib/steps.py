@@ -410,6 +410,7 @@ def final_backup(ctx: StepContext) -> StepResult:
                 "offline migration %s has no lastBackupName: DMS would finish without the final backup; "
                 "cancel it (rollback) and run again" % now.operation_id
             )
+    _check_frozen_for_final_backup(ctx)
     share = ctx.source_server.backup_file_share
     if share is None:
         raise StepFailure("source server %s has no backupFileShare for the final backup" % ctx.source_server.name)
@@ -421,6 +422,22 @@ def final_backup(ctx: StepContext) -> StepResult:
     if database.is_online and not now.migration.is_backup_restored(file_name):
         raise StepPending("final backup %s taken; DMS restoring (%s)" % (file_name, now.migration.describe()))
     return StepResult("final log backup %s taken%s" % (file_name, " and restored" if database.is_online else ""), return_value=file_name)
+
+
+def _check_frozen_for_final_backup(ctx: StepContext) -> None:
+    """The final backup holds the last write only where the source is read-only (every freeze sets READ_ONLY):
+    freeze_source marked success by hand never froze it, and DMS would go live on this backup (online: the
+    cutover; offline: its lastBackupName) without the writes made after it."""
+    database = ctx.database
+    source = ctx.sql.source_state(database, "frozen-for-final-backup")
+    if source is not None and source.is_read_only:
+        return
+    raise StepFailure(
+        "source %s not frozen (%s): a final log backup now would miss the writes made after it, and DMS would go live "
+        "without them: not taken. freeze_source did not freeze it in this run (marked success by hand?); its rollback "
+        "undoes the run as after any failure. Never mark freeze_source success" % (
+            database.source_database, "missing" if source is None else source_freeze.describe(source_freeze.access_of(source)))
+    )
 
 
 def cutover(ctx: StepContext) -> StepResult:

@@ -1,0 +1,50 @@
+"""What a person does by hand in the Airflow UI or CLI (`task_driver` on the rehearsal world).
+
+"Mark Success" on a task sets its state to success without running it: no XCom, no side effect, and the
+tasks after it run. A later step must not act on a premise the marked task was supposed to establish: it
+checks the world (DMS, SQL) or the XCom the real step would have pushed, and refuses where it is missing.
+Before, a `final_backup` after a `freeze_source` marked success backed up a writable source and DMS went
+live on it without the writes made after it.
+"""
+from __future__ import annotations
+
+import pytest
+
+from task_driver import RunDriver
+from test_overtaken_freezes import setup  # one database `db` (Sales), seeded world; access direct or dataFactory
+
+pytestmark = pytest.mark.airflow210
+
+
+class HandDriver(RunDriver):
+    """A run in which a person marked `marked` (task names of the database's chain) success before they ran."""
+
+    def __init__(self, dag, observe, marked=()):
+        super().__init__(dag, observe)
+        self.marked = set(marked)
+
+    def _run_task(self, task):
+        if task.task_id.split(".", 1)[1] in self.marked:
+            return "success"  # never ran: no XCom pushed, nothing done
+        return super()._run_task(task)
+
+
+def statuses(world):
+    return [operation["migrationStatus"] for operation in world.operations()]
+
+
+@pytest.mark.parametrize("access", ["direct", "dataFactory"])
+@pytest.mark.parametrize("mode", ["online", "offline"])
+def test_a_final_backup_after_a_freeze_marked_success_refuses_a_writable_source(rehearsal_world, mode, access):
+    """freeze_source stuck (waiting for a place under maxConcurrent, say) and marked success: was, final_backup
+    backed up the writable source and DMS went live on it (online: cutover; offline: its lastBackupName), without
+    the writes made after that backup."""
+    dag, world = setup(rehearsal_world, access, mode=mode)
+    driver = HandDriver(dag, world.observe, marked={"freeze_source"})
+    states = driver.run_database("db")
+
+    assert states["db.final_backup"] == "failed", states
+    assert "not frozen" in driver.errors["db.final_backup"], driver.errors
+    assert not [s for s in statuses(world) if s in ("Completing", "Succeeded")], "DMS went live on a writable source"
+    assert states["db.rollback"] == "success" and world.source_writable(), driver.errors
+    assert not world.online_target_deleted
