@@ -501,6 +501,12 @@ def done(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage != stages.SUCCEEDED:
         raise StepFailure("%s cannot be declared migrated: %s" % (ctx.database.name, now.describe()))
+    if not ctx.validated():  # its XCom, never its task state: a validate marked success by hand compared nothing
+        raise StepFailure(
+            "%s cannot be declared migrated: validate did not pass in this run (marked success by hand?), so migration "
+            "%s was never compared with its source: its rollback hands the database back to the source and keeps the "
+            "target, as after a failed validation. Never mark validate success" % (ctx.database.name, now.operation_id)
+        )
     declare_migrated(ctx, now.operation_id)
     cutover_steps.release(ctx)
     return StepResult("%s migrated and validated (migration %s)" % (ctx.database.name, now.operation_id), return_value="migrated")

@@ -4,12 +4,15 @@
 tasks after it run. A later step must not act on a premise the marked task was supposed to establish: it
 checks the world (DMS, SQL) or the XCom the real step would have pushed, and refuses where it is missing.
 Before, a `final_backup` after a `freeze_source` marked success backed up a writable source and DMS went
-live on it without the writes made after it.
+live on it without the writes made after it; a `done` after a `validate` marked success declared a target
+that failed validation migrated.
 """
 from __future__ import annotations
 
 import pytest
 
+from migration_orchestration_lib.handoffs import handoff_key
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from task_driver import RunDriver
 from test_overtaken_freezes import setup  # one database `db` (Sales), seeded world; access direct or dataFactory
 
@@ -48,3 +51,19 @@ def test_a_final_backup_after_a_freeze_marked_success_refuses_a_writable_source(
     assert not [s for s in statuses(world) if s in ("Completing", "Succeeded")], "DMS went live on a writable source"
     assert states["db.rollback"] == "success" and world.source_writable(), driver.errors
     assert not world.online_target_deleted
+
+
+def test_done_declares_nothing_after_a_validate_marked_success(rehearsal_world, monkeypatch):
+    """validate failed on a mismatch (or hung) and a person marked it success: was, done declared the target
+    migrated (the handoff record: applications move to it) though it lacks what validation found missing."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    dag, world = setup(rehearsal_world, "direct", mode="online")
+    driver = HandDriver(dag, world.observe, marked={"validate"})
+    states = driver.run_database("db")
+
+    [operation] = world.operations()
+    assert not FileRecords(str(rehearsal_world), RECORDS_FILE).get(handoff_key(operation["migrationOperationId"])), "declared migrated"
+    assert states["db.done"] == "failed" and "validate" in driver.errors["db.done"], driver.errors
+    assert driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable(), "not declared: the source is authoritative again"
+    assert world.target()["state"] == "ONLINE" and not world.online_target_deleted, "it went live in DMS: kept"
