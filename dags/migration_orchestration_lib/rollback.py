@@ -1,7 +1,8 @@
 """Undo a failed database migration so the source stays authoritative. Idempotent.
 
 Decided from DMS and SQL state, read again in this task:
-1. a database this run never worked on (held back by a failed dependency) is left alone;
+1. a database this run never worked on (held back by a failed dependency, or its preflight marked success by
+   hand: no step changes DMS or the source without preflight's XCom) is left alone;
 2. an active migration (copying, ready for cutover) is canceled, and awaited;
 3. the target is removed only where `target_removal.decide` allows it, with DMS and the target's
    state read again right before (a live or pre-existing target is never removed);
@@ -64,7 +65,8 @@ def roll_back(ctx: StepContext) -> StepResult:
     if not ctx.preflight_ran():
         cutover_steps.release(ctx, consume_approval=False)
         raise NothingToRollBack(
-            "%s never started in this run (a database it depends on failed): nothing to roll back" % database.name
+            "%s never started in this run (a database it depends on failed, or its preflight never ran: no step acts "
+            "without it): nothing to roll back" % database.name
         )
     actions: List[str] = []
     try:

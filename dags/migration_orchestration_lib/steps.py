@@ -170,6 +170,18 @@ def _share_path(ctx: StepContext) -> str:
     return share.path if share is not None else "the backup file share"
 
 
+def _check_preflight_passed(ctx: StepContext) -> None:
+    """The steps that change DMS or the source go on only after this run's preflight passed (its XCom, never
+    its task state): one marked success by hand checked nothing, set no deadline, and its rollback, finding
+    no trace of it, would take the database for one this run never worked on and leave what it did."""
+    if not ctx.preflight_passed():
+        raise StepFailure(
+            "%s: this run's preflight did not pass (marked success by hand?): nothing is started, frozen, backed up or "
+            "cut over without its checks. Never mark preflight success: clear it with its downstream tasks"
+            % ctx.database.name
+        )
+
+
 def _check_before_start(ctx: StepContext, target: Any) -> None:
     database = ctx.database
     if database.target_kind == "SqlDb":
@@ -245,6 +257,7 @@ def _check_target_version(ctx: StepContext) -> None:
 
 def start_migration(ctx: StepContext) -> StepResult:
     """Adopt the migration DMS already has for this source, or admit and start one."""
+    _check_preflight_passed(ctx)
     services, database = ctx.services, ctx.database
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
@@ -319,6 +332,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     Kept frozen until the target is validated; rollback puts back the access recorded before the
     first freeze (`source_freeze`: writable, or the restriction the team had chosen). Idempotent.
     """
+    _check_preflight_passed(ctx)
     database = ctx.database
     _stand_down_if_overtaken(ctx)
     if ctx.sql.freeze_submitted(database):  # a later poke (Data Factory): the batch may land whatever else fails now
@@ -394,6 +408,7 @@ def final_backup(ctx: StepContext) -> StepResult:
     Online: then wait until DMS restored that very file (by name, whatever files follow).
     Offline: DMS was told its name at creation (`lastBackupName`) and finishes after restoring it.
     """
+    _check_preflight_passed(ctx)
     database = ctx.database
     now = standing(ctx)
     if now.is_live:
@@ -442,6 +457,7 @@ def _check_frozen_for_final_backup(ctx: StepContext) -> None:
 
 def cutover(ctx: StepContext) -> StepResult:
     """Ask DMS to complete an online migration (awaited), once it restored the final backup."""
+    _check_preflight_passed(ctx)
     now = standing(ctx)
     if now.is_live:
         return StepResult("cutover already requested: %s" % now.describe())

@@ -101,6 +101,8 @@ class TaskInstance:
     def xcom_pull(self, task_ids, key="return_value"):
         if task_ids == "%s.await_cutover" % self.database:  # both went through the gate into tonight's window
             return {"closes": "2026-12-06T03:00:00Z", "window": "2026-12-05T21:00:00Z", "deadline": "2099-01-01T00:00:00+00:00"}
+        if task_ids == "%s.preflight" % self.database:  # it passed, recording no access (see below)
+            return {"deadline": "2099-01-01T00:00:00+00:00"}
         return None
 
 
@@ -128,7 +130,7 @@ def test_with_max_concurrent_1_one_source_freezes_while_the_others_freeze_is_sti
     assert outcomes[-1] == ("done", "1 cutover(s) in progress (cutover.maxConcurrent 1)")
     # a was admitted once: the pokes after its freeze was submitted do not ask again.
     assert [key for key in services.records.writes if "_admitted__" in key] == ["migration_cutover_admitted__contoso-sql__a"]
-    # no preflight ran here: each freeze first recorded its source's access (source_freeze), once
+    # no preflight recorded the access here: each freeze first recorded its source's access (source_freeze), once
     assert sorted(key for key in services.records.writes if "_admitted__" not in key) == [
         "migration_source_before_freeze__sql01__Hr", "migration_source_before_freeze__sql01__Sales"]
 

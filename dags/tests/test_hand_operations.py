@@ -5,7 +5,9 @@ tasks after it run. A later step must not act on a premise the marked task was s
 checks the world (DMS, SQL) or the XCom the real step would have pushed, and refuses where it is missing.
 Before, a `final_backup` after a `freeze_source` marked success backed up a writable source and DMS went
 live on it without the writes made after it; a `done` after a `validate` marked success declared a target
-that failed validation migrated.
+that failed validation migrated; and after a `preflight` marked success the steps went on and a failure's
+rollback skipped itself ("never started in this run"), leaving the source frozen and the database
+reported "not started".
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 
 from migration_orchestration_lib.handoffs import handoff_key
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
-from task_driver import RunDriver
+from task_driver import RunDriver, WorkerCrashed
 from test_overtaken_freezes import setup  # one database `db` (Sales), seeded world; access direct or dataFactory
 
 pytestmark = pytest.mark.airflow210
@@ -67,3 +69,31 @@ def test_done_declares_nothing_after_a_validate_marked_success(rehearsal_world, 
     assert driver.outcome("db") == "rolled_back", driver.errors
     assert world.source_writable(), "not declared: the source is authoritative again"
     assert world.target()["state"] == "ONLINE" and not world.online_target_deleted, "it went live in DMS: kept"
+
+
+PREFLIGHT_MARKED = {  # the plan's target, the tasks marked success, the first task that would act
+    "SqlMi": ("mi-prod", {"preflight"}, "start_migration"),
+    "SqlDb": ("db-prod", {"preflight"}, "start_migration"),
+    # an earlier run's migration replicating (its worker died): start_migration marked too, to adopt it
+    "SqlMi-adopting": ("mi-prod", {"preflight", "start_migration"}, "freeze_source"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PREFLIGHT_MARKED))
+def test_nothing_goes_on_after_a_preflight_marked_success(rehearsal_world, monkeypatch, case):
+    """preflight refused (or hung) and a person marked it success: was, the steps went on without its checks and
+    deadline, and when one failed later (here validation) the rollback skipped itself ("never started in this
+    run": it looks for preflight's XCom), leaving the source frozen beside the migration, reported "not started"."""
+    target, marked, refusing = PREFLIGHT_MARKED[case]
+    dag, world = setup(rehearsal_world, "direct", target=target)
+    if "start_migration" in marked:
+        with pytest.raises(WorkerCrashed):
+            RunDriver(dag, world.observe).run_database("db", crash_after="wait_for_migration")
+    before = statuses(world)
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    driver = HandDriver(dag, world.observe, marked=marked)
+    states = driver.run_database("db")
+
+    assert world.source_writable() or states["db.rollback"] == "failed", "the source left frozen, nobody told"
+    assert states["db." + refusing] == "failed" and "preflight" in driver.errors["db." + refusing], driver.errors
+    assert statuses(world) == before, "nothing started, canceled or cut over without this run's preflight"
