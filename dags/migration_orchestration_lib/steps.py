@@ -523,6 +523,8 @@ def done(ctx: StepContext) -> StepResult:
             "%s was never compared with its source: its rollback hands the database back to the source and keeps the "
             "target, as after a failed validation. Never mark validate success" % (ctx.database.name, now.operation_id)
         )
+    if ctx.database.freezes_source:  # a rollback may have handed it back since validate passed (validate marked failed)
+        _check_source_still(ctx, now, ctx.sql.source_state(ctx.database, "still-source"))
     declare_migrated(ctx, now.operation_id)
     cutover_steps.release(ctx)
     return StepResult("%s migrated and validated (migration %s)" % (ctx.database.name, now.operation_id), return_value="migrated")

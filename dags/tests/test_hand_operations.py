@@ -17,6 +17,7 @@ from migration_orchestration_lib.handoffs import handoff_key
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from task_driver import RunDriver, WorkerCrashed
 from test_overtaken_freezes import setup  # one database `db` (Sales), seeded world; access direct or dataFactory
+from test_writes_handed_back import write_to_source
 
 pytestmark = pytest.mark.airflow210
 
@@ -97,3 +98,25 @@ def test_nothing_goes_on_after_a_preflight_marked_success(rehearsal_world, monke
     assert world.source_writable() or states["db.rollback"] == "failed", "the source left frozen, nobody told"
     assert states["db." + refusing] == "failed" and "preflight" in driver.errors["db." + refusing], driver.errors
     assert statuses(world) == before, "nothing started, canceled or cut over without this run's preflight"
+
+
+def test_done_declares_nothing_once_a_rollback_handed_the_source_back(rehearsal_world):
+    """A person marks a running validate failed (a slow comparison): its rollback reads no validate result yet
+    and hands the database back to the source, which applications write to again; the attempt, still running,
+    then records that it passed. A person clears done alone: was, done declared the target migrated beside a
+    writable source holding writes it lacks (two writable copies)."""
+    dag, world = setup(rehearsal_world, "direct", mode="online")
+    run = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database("db", crash_after="validate")
+    passed = run.xcom.pop(("db.validate", "return_value"))  # not there yet when the rollback reads it
+    assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
+    assert world.source_writable(), "handed back, as after a failed validation"
+    run.xcom[("db.validate", "return_value")] = passed  # the marked-failed attempt's result lands
+    table = write_to_source(world, "written after the rollback")
+
+    assert run._run_task(dag.get_task("db.done")) == "failed"
+    assert "made writable again" in run.errors["db.done"], run.errors
+    [operation] = world.operations()
+    assert not FileRecords(str(rehearsal_world), RECORDS_FILE).get(handoff_key(operation["migrationOperationId"])), "declared migrated"
+    assert world.target()["tables"][table]["rows"][0][1] != "written after the rollback" and world.source_writable()
