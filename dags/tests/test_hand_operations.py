@@ -120,3 +120,18 @@ def test_done_declares_nothing_once_a_rollback_handed_the_source_back(rehearsal_
     [operation] = world.operations()
     assert not FileRecords(str(rehearsal_world), RECORDS_FILE).get(handoff_key(operation["migrationOperationId"])), "declared migrated"
     assert world.target()["tables"][table]["rows"][0][1] != "written after the rollback" and world.source_writable()
+
+
+def test_a_cutover_after_a_final_backup_marked_success_refuses_and_a_freeze_before_dms_caught_up_loses_nothing(rehearsal_world):
+    """Already safe, and why: cutover waits for the final backup by its name (the freeze's token in it), which a
+    final_backup marked success never took, so DMS is never asked to complete; and a wait_for_migration marked
+    success only freezes the source before DMS caught up: final_backup then waits until DMS restored its file."""
+    dag, world = setup(rehearsal_world, "direct", mode="online")
+    driver = HandDriver(dag, world.observe, marked={"final_backup"})
+    states = driver.run_database("db")
+    assert states["db.cutover"] == "failed" and "not restored" in driver.errors["db.cutover"], driver.errors
+    assert statuses(world) == ["Canceled"] and world.source_writable()
+
+    again = HandDriver(dag, world.observe, marked={"wait_for_migration"})
+    again.run_database("db")
+    assert again.outcome("db") == "migrated", again.errors
