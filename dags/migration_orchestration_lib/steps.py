@@ -316,6 +316,7 @@ def wait_for(goal: str):
             raise StepFailure("DMS has no migration of %s into %s" % (ctx.database.source_database, ctx.database.target_database))
         reached = now.stage == stages.SUCCEEDED or (goal == WAIT_READY_FOR_CUTOVER and now.stage in (stages.READY_FOR_CUTOVER, stages.COMPLETING))
         if not reached:
+            _check_finish_asked_for(ctx, goal, now)
             raise StepPending(now.describe())
         overran = cutover_steps.overrun(ctx) if goal == WAIT_SUCCEEDED else None
         if overran:
@@ -324,6 +325,22 @@ def wait_for(goal: str):
 
     wait.__name__ = "wait_until_%s" % goal
     return wait
+
+
+def _check_finish_asked_for(ctx: StepContext, goal: str, now: Standing) -> None:
+    """DMS finishes a restore only once asked: online by cutover, offline after the final backup it was told of.
+    A wait whose asking step was marked success by hand (no XCom: it never ran) would hold the source frozen
+    until the deadline for nothing."""
+    database = ctx.database
+    if goal != WAIT_SUCCEEDED or not database.restores_backups or not now.is_active:
+        return
+    step = "cutover" if database.is_online else "final_backup"
+    if ctx.task_instance.xcom_pull(task_ids=ctx.task_id(step)) is None:
+        raise StepFailure(
+            "DMS migration %s of %s: %s did not run in this run (marked success by hand?), so DMS will not finish it and "
+            "waiting would only keep source %s frozen until the deadline; its rollback undoes the run as after any "
+            "failure. Never mark %s success" % (now.describe(), database.name, step, database.source_database, step)
+        )
 
 
 def freeze_source(ctx: StepContext) -> StepResult:
@@ -459,8 +476,8 @@ def cutover(ctx: StepContext) -> StepResult:
     """Ask DMS to complete an online migration (awaited), once it restored the final backup."""
     _check_preflight_passed(ctx)
     now = standing(ctx)
-    if now.is_live:
-        return StepResult("cutover already requested: %s" % now.describe())
+    if now.is_live:  # its return value tells wait_for_completion it ran (`_check_finish_asked_for`)
+        return StepResult("cutover already requested: %s" % now.describe(), return_value=now.operation_id)
     if not now.is_active:
         raise StepFailure("%s cannot be cut over: %s" % (ctx.database.name, now.describe()))
     file_name = online_final_backup_name(ctx, now)
@@ -468,7 +485,8 @@ def cutover(ctx: StepContext) -> StepResult:
         raise StepFailure("final backup %s is not restored yet: %s" % (file_name, now.describe()))
     cutover_steps.check_window_open(ctx, now)
     ctx.services.dms.cutover(ctx.target, now.operation_id)
-    return StepResult("cutover of migration %s requested (final backup %s restored)" % (now.operation_id, file_name))
+    return StepResult("cutover of migration %s requested (final backup %s restored)" % (now.operation_id, file_name),
+                      return_value=now.operation_id)
 
 
 def validate(ctx: StepContext) -> StepResult:

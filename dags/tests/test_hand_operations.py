@@ -7,7 +7,8 @@ Before, a `final_backup` after a `freeze_source` marked success backed up a writ
 live on it without the writes made after it; a `done` after a `validate` marked success declared a target
 that failed validation migrated; and after a `preflight` marked success the steps went on and a failure's
 rollback skipped itself ("never started in this run"), leaving the source frozen and the database
-reported "not started".
+reported "not started"; and the wait after a `cutover` (or an offline `final_backup`) marked success held
+the source frozen until the deadline.
 """
 from __future__ import annotations
 
@@ -135,3 +136,15 @@ def test_a_cutover_after_a_final_backup_marked_success_refuses_and_a_freeze_befo
     again = HandDriver(dag, world.observe, marked={"wait_for_migration"})
     again.run_database("db")
     assert again.outcome("db") == "migrated", again.errors
+
+
+@pytest.mark.parametrize("mode, marked, waiting", [("online", "cutover", "wait_for_completion"), ("offline", "final_backup", "wait_for_migration")])
+def test_a_wait_for_dms_to_finish_what_was_never_asked_fails_at_once(rehearsal_world, mode, marked, waiting):
+    """cutover (online) or final_backup (offline) marked success: DMS was never asked to finish. Was, the wait after
+    it waited out timeoutMinutes (hours), the source frozen all along, before its rollback made it writable."""
+    dag, world = setup(rehearsal_world, "direct", mode=mode)
+    driver = HandDriver(dag, world.observe, marked={marked})
+    states = driver.run_database("db")
+
+    assert states["db." + waiting] == "failed" and "did not run in this run" in driver.errors["db." + waiting], driver.errors
+    assert states["db.rollback"] == "success" and world.source_writable(), driver.errors
