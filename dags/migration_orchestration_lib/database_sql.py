@@ -21,6 +21,10 @@ class DatabaseSql:
         self._access = access
         self._key_prefix = key_prefix
 
+    @property
+    def key_prefix(self) -> str:
+        return self._key_prefix
+
     def source_state(self, database: DatabaseMigration, purpose: str = "source-state") -> Optional[statements.DatabaseState]:
         """The source's state with its freeze marker (`source_freeze`)."""
         rows = self._run(_source(database, "master"), statements.source_state(database.source_database), purpose)

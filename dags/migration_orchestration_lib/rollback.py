@@ -42,10 +42,12 @@ from typing import Any, List
 
 from migration_orchestration_lib import cutover_steps, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
+from migration_orchestration_lib.database_sql import DatabaseSql
 from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
 from migration_orchestration_lib.migration_stage import Standing
+from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
-    AWAIT_CUTOVER_TASK, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
+    AWAIT_CUTOVER_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
     StepFailure, StepResult,
 )
 from migration_orchestration_lib.steps import standing
@@ -68,11 +70,27 @@ def roll_back(ctx: StepContext) -> StepResult:
             "%s never started in this run (a database it depends on failed, or its preflight never ran: no step acts "
             "without it): nothing to roll back" % database.name
         )
+    _await_freezes_in_flight(ctx)
     actions: List[str] = []
     try:
         return _roll_back(ctx, actions)
     except ForeignMigration as foreign:  # raised only by a DMS read (`standing`), before or after a cancel
         return _beside_foreign_migration(ctx, foreign.description, actions)
+
+
+def _await_freezes_in_flight(ctx: StepContext) -> None:
+    """A freeze a freezing step of this run submitted through Data Factory runs on after that task stopped (a person
+    marked it failed, or success, while it waited for the freeze; its worker lost): awaited first, so that the
+    reads below see it and undo it. Otherwise it could land after them, with no attempt left to stand down and
+    undo it (`steps._stand_down_if_overtaken`): the source frozen, and no event saying so."""
+    for task in (FREEZE_SOURCE_TASK, START_MIGRATION_TASK):
+        prefix = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(task), key=FREEZE_SUBMITTED_KEY)
+        sql = DatabaseSql(ctx.services.sql_access, prefix) if prefix else None
+        if sql is not None and sql.freeze_submitted(ctx.database):
+            try:
+                sql.freeze_source(ctx.database)  # its run, by key; StepPending while it runs: the rollback pokes again
+            except SqlOperationFailed:
+                pass  # it ended without freezing: the reads below see the source as it is
 
 
 def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:

@@ -32,6 +32,9 @@ FREEZE_SOURCE_TASK = "freeze_source"
 # start_migration's XCom: the operation id of the migration DMS created for this run's own request (not
 # one it adopted): the record that lets rollback cancel a doubtful migration (`migration_stage.Standing`).
 CREATED_MIGRATION_KEY = "created_migration"
+# The freezing steps' XCom: the SQL operation keys (`DatabaseSql.key_prefix`) of the freeze they submitted, which
+# through Data Factory runs on after the task stopped: the rollback awaits it (`rollback._await_freezes_in_flight`).
+FREEZE_SUBMITTED_KEY = "freeze_submitted"
 
 
 class StepFailure(Exception):

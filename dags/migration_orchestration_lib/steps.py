@@ -33,7 +33,7 @@ from migration_orchestration_lib.handoffs import declare_migrated, declared_migr
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
 AWAIT_CUTOVER = AWAIT_CUTOVER_TASK
@@ -387,6 +387,7 @@ def _freeze(ctx: StepContext) -> None:
     marker there already that is another plan's, or disagrees with the record, leaves it as it is.
     A freeze that lands once a rollback has begun undoing the DAG's freeze is undone here."""
     database = ctx.database
+    ctx.task_instance.xcom_push(key=FREEZE_SUBMITTED_KEY, value=ctx.sql.key_prefix)  # before: it may outlive this task
     found = ctx.sql.freeze_source(database, source_freeze.freeze_marker(ctx, database))
     refusal = source_freeze.check_marker(ctx, database, found).refusal
     if refusal:

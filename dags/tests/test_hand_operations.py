@@ -148,3 +148,32 @@ def test_a_wait_for_dms_to_finish_what_was_never_asked_fails_at_once(rehearsal_w
 
     assert states["db." + waiting] == "failed" and "did not run in this run" in driver.errors["db." + waiting], driver.errors
     assert states["db.rollback"] == "success" and world.source_writable(), driver.errors
+
+
+@pytest.mark.parametrize("task, before, entry", [("freeze_source", "wait_for_migration", dict(mode="online")),
+                                                  ("start_migration", "preflight", dict(target="db-prod"))],
+                         ids=["freeze_source", "start_migration-SqlDb"])
+def test_a_freeze_still_in_flight_when_a_person_marks_its_task_failed_is_undone_by_the_rollback(rehearsal_world, task, before, entry):
+    """Through Data Factory a freezing step submits its freeze as a pipeline run and waits for it across pokes. A
+    person marks the waiting task failed (or success: the next step fails): no attempt of it pokes again, and was,
+    the rollback read the source still writable, cleared the record, and the freeze landed after it: the source
+    frozen with nobody to undo it, no event saying so (the freeze's Succeeded or Started was never written)."""
+    from migration_rehearsal.data_factory_server import RUNS, DataFactoryServer
+    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
+    from task_driver import _TaskInstance
+
+    dag, world = setup(rehearsal_world, "dataFactory", **entry)
+    run = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database("db", crash_after=before)
+    freezing = dag.get_task("db." + task)
+    context = {"ti": _TaskInstance(run.xcom, freezing.task_id, 1, freezing.retries), "run_id": run.run_id, "task_reschedule_count": 0}
+    while not any(run["parameters"]["operationKey"].endswith(":freeze") for run in world.world.snapshot().get(RUNS, {}).values()):
+        with pytest.raises(AirflowRescheduleException):
+            freezing.execute(context)  # until its freeze is submitted: then a person marks it failed
+
+    assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
+    DataFactoryServer(world.world).advance_all()  # time passes: every pipeline run in flight ends
+
+    assert world.source_writable(), "was: frozen by a freeze that landed after the rollback"
+    assert not world.source().get("extendedProperties"), "no freeze marker left"
