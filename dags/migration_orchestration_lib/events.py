@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.settings import EventSettings
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def build_event_row(
         "Phase": phase,
         "Status": status,
         "DurationSeconds": float(duration_seconds),
-        "Message": (message or "")[:MAX_MESSAGE_LENGTH],
+        "Message": redact(message or "")[:MAX_MESSAGE_LENGTH],  # a server's error text may quote a secret
         "TargetKind": target_kind,
         "MigrationOperationId": migration_operation_id or "",
     }

@@ -27,6 +27,7 @@ from migration_orchestration_lib.airflow_compat import (
     utc_now,
     will_retry,
 )
+from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.dms_gateway import DmsError
 from migration_orchestration_lib.events import build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
@@ -91,6 +92,10 @@ def next_poke_in(waited: timedelta, timing: Timing) -> timedelta:
     return min(timing.max_poke_wait, max(timing.poke_interval, waited / 2))
 
 
+class SecretRedactedError(Exception):
+    """A step's failure whose text quoted a secret, raised again with that secret taken out."""
+
+
 class MigrationTask(BaseSensorOperator):
     """Runs one step of one database; waits without a worker slot; writes one event per outcome."""
 
@@ -146,9 +151,11 @@ class MigrationTask(BaseSensorOperator):
             if is_transient_azure_error(error):
                 return self._wait_out(ctx, error, first)
             self._report_failure(ctx, error, first)
+            if redact(str(error)) != str(error):  # a server's error text quoting a secret: never to the task log
+                raise SecretRedactedError("%s: %s" % (type(error).__name__, redact(str(error)))) from None
             raise
         self._emit(ctx, result.status, result.message, first)
-        log.info("%s %s: %s", self.database_name, self.phase, result.message)
+        log.info("%s %s: %s", self.database_name, self.phase, redact(result.message))
         if isinstance(result.return_value, str) and self.phase in ("done", ROLLBACK_TASK):
             ctx.task_instance.xcom_push(key=OUTCOME_KEY, value=result.return_value)
         crash_points.after_side_effects(self.database_name, self.phase, os.environ)
@@ -217,6 +224,8 @@ class MigrationTask(BaseSensorOperator):
             message += " (the attempt ran longer than its execution_timeout (%s) and was stopped)" % self.execution_timeout
         self._emit(ctx, "Retrying" if retrying else "Failed", message, first)
         if permanent:
+            if redact(str(error)) != str(error):
+                raise AirflowFailException(redact(str(error))) from None
             raise AirflowFailException(str(error)) from error
 
     def _emit(self, ctx: StepContext, status: str, message: str, first: datetime) -> None:
