@@ -1,0 +1,198 @@
+"""No secret leaves the DAG (the product's rule): the SQL logins' passwords, the backup storage account
+key and the source file share's password go into DMS request bodies and SQL logins only, never into a
+log line, an XCom, an event row (its `Message` goes to a Log Analytics workspace many people read),
+a record kept between runs, or a task's error. Each scenario runs one database's tasks (`task_driver`)
+on the rehearsal world with a canary secret per connection, and looks for every canary (and its
+base64 and URL encodings) in everything the run left behind. The failure scenarios have the servers
+echo a secret in their error text, as a careless server (or a driver quoting its connection string)
+would: that text must be redacted before it reaches an event, a log or an error."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from conftest import database_entry, load_plan_document, plan_with_databases
+from migration_orchestration_lib import rehearsal
+from migration_orchestration_lib.connections import ConnectionSecret
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
+from task_driver import RunDriver
+from world_view import WorldView
+
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+
+
+class Canaries:
+    """A recognizable secret per connection id (and one for the Key Vault connection strings Data
+    Factory reads), handed out by the rehearsal's connection source."""
+
+    def __init__(self):
+        self.by_connection = {}
+        # '+', '/' and '=' make the URL encodings differ from the value itself.
+        self.key_vault = self.make("keyvault")
+
+    def make(self, tag):
+        return "c4nary+%s/%s=" % (tag.replace("_", "-"), secrets.token_hex(6))
+
+    def replace(self, original):
+        """The rehearsal's login for a connection, with that connection's canary as its secret."""
+        return ConnectionSecret(connection_id=original.connection_id, host=original.host, port=original.port,
+                                login=original.login, password=self.of(original.connection_id))
+
+    def of(self, connection_id):
+        return self.by_connection.setdefault(connection_id, self.make(connection_id))
+
+    def all(self):
+        return [self.key_vault] + list(self.by_connection.values())
+
+
+def encodings(secret):
+    """The value and the encodings a leak would obviously take (base64 at each alignment, URL)."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+    for offset in range(3):
+        encoded = base64.b64encode(("x" * offset + secret).encode()).decode()
+        # drop the characters that mix with the prefix or the padding
+        forms.add(encoded[(offset + 2) // 3 * 4 if offset else 0:][:-4])
+        encoded = base64.urlsafe_b64encode(("x" * offset + secret).encode()).decode()
+        forms.add(encoded[(offset + 2) // 3 * 4 if offset else 0:][:-4])
+    return {form for form in forms if len(form) >= 8}
+
+
+@pytest.fixture
+def canaries(rehearsal_world, monkeypatch, tmp_path):
+    """The rehearsal's secrets as canaries: its connection source (`RehearsalConnections`, the rehearsal's
+    stand-in for Airflow connections) and the password it seeds into Data Factory's Key Vault secrets."""
+    found = Canaries()
+    original_get = rehearsal.RehearsalConnections.get
+    monkeypatch.setattr(rehearsal.RehearsalConnections, "get", lambda self, connection_id: found.replace(original_get(self, connection_id)))
+    monkeypatch.setattr(rehearsal, "REHEARSAL_PASSWORD", found.key_vault)
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    return found
+
+
+def setup(directory, access="direct", **entry):
+    document = plan_with_databases([database_entry("db", "Sales", **entry)])
+    if access == "dataFactory":
+        document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    plan = parse_plan(document)
+    return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(directory, plan.database("db"), plan)
+
+
+def echoing(canaries, plan, text):
+    """A server's error text that quotes the secrets it was given: the source login's password, the
+    backup storage account key, and the connection string Data Factory read from Key Vault."""
+    source = plan.source_of(plan.database("db"))
+    share = source.backup_file_share
+    return "%s (login with '%s', key %s, share password %s; Server=%s;Password=%s;)" % (
+        text, canaries.of(source.connection_id), canaries.of(plan.backup_storage.connection_id),
+        canaries.of(share.connection_id), source.host, canaries.key_vault)
+
+
+# (id, plan entry, sql access, fault: (after task, operation, kind, fields) or None, environment, outcome)
+SCENARIOS = [
+    ("online-SqlMi-direct", {"mode": "online"}, "direct", None, {}, "migrated"),
+    ("online-SqlMi-dataFactory", {"mode": "online"}, "dataFactory", None, {}, "migrated"),
+    ("offline-SqlMi-direct", {"mode": "offline"}, "direct", None, {}, "migrated"),
+    ("offline-SqlVm-dataFactory", {"mode": "offline", "target": "vm-prod"}, "dataFactory", None, {}, "migrated"),
+    ("SqlDb-direct", {"target": "db-prod"}, "direct", None, {}, "migrated"),
+    ("SqlDb-dataFactory", {"target": "db-prod"}, "dataFactory", None, {}, "migrated"),
+    ("dms-refuses-create", {"mode": "online"}, "direct",
+     ("db.preflight", "create", "error", dict(count=12, status=400, code="InvalidParameterValue", message="accountKey is not valid")),
+     {}, "rolled_back"),
+    ("dms-migration-fails", {"mode": "online"}, "direct",
+     ("db.start_migration", "migrate", "migrationFailed", dict(code="RestoreFailed", message="cannot open the backup share")),
+     {}, "rolled_back"),
+    ("sql-login-fails-direct", {"mode": "online"}, "direct",
+     ("db.start_migration", "sqlConnect", "error", dict(count=100, message="Login failed for user 'rehearsal'.")),
+     {}, "rolled_back"),
+    ("sql-login-fails-dataFactory", {"mode": "online"}, "dataFactory",
+     ("db.start_migration", "sqlConnect", "error", dict(count=100, message="Login failed for user 'rehearsal'.")),
+     {}, "rolled_back"),
+    ("data-factory-pipeline-fails", {"mode": "offline"}, "dataFactory",
+     ("db.start_migration", "pipelineRun", "lroFailed", dict(count=100, message="The Script activity failed")),
+     {}, "rolled_back"),
+    ("validation-mismatch-rollback", {"mode": "online"}, "direct", None, {"MIGRATION_SIMULATE_MISMATCH": "db"}, "rolled_back"),
+    ("dms-ends-failed-rollback", {"mode": "offline"}, "direct", None, {"MIGRATION_SIMULATE_FAILURE": "db"}, "rolled_back"),
+]
+
+
+def leaks(canaries, places):
+    """Each place (name -> text) that holds a canary or one of its encodings."""
+    found = []
+    for secret in canaries.all():
+        forms = encodings(secret)
+        for name, text in places.items():
+            hits = [form for form in forms if form in text]
+            if hits:
+                found.append("%s holds %r (as %r)" % (name, secret, hits[0]))
+    return found
+
+
+def read(path):
+    return open(path).read() if os.path.exists(path) else ""
+
+
+@pytest.mark.parametrize("entry, access, fault, environment, outcome", [s[1:] for s in SCENARIOS], ids=[s[0] for s in SCENARIOS])
+def test_no_secret_reaches_logs_xcom_events_records_or_errors(rehearsal_world, canaries, tmp_path, monkeypatch, caplog, capfd,
+                                                               entry, access, fault, environment, outcome):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    plan, dag, world = setup(rehearsal_world, access, **entry)
+    observe = world.observe
+    if fault:
+        after_task, operation, kind, fields = fault
+        observe = world.fault_after(after_task, operation, kind, **dict(fields, message=echoing(canaries, plan, fields["message"])))
+    driver = RunDriver(dag, observe)
+    with caplog.at_level(logging.DEBUG):
+        driver.run_database("db")
+    out, err = capfd.readouterr()
+
+    if outcome == "migrated":
+        assert driver.outcome("db") == "migrated", (driver.states, driver.errors)
+    else:  # a step failed and the rollback ran (it may meet the same fault)
+        assert "failed" in driver.states.values() and driver.states["db.rollback"] != "skipped", (driver.states, driver.errors)
+    assert not fault or world.injected, "the fault was never injected"
+    assert canaries.by_connection, "the run never asked for a secret"
+    events = read(str(tmp_path / "events.jsonl"))
+    assert events.strip(), "the run wrote no event"
+    places = {
+        "an event row": events,
+        "an XCom": json.dumps({"%s/%s" % key: value for key, value in driver.xcom.items()}, default=str),
+        "a record": read(os.path.join(str(rehearsal_world), RECORDS_FILE)),
+        "a task error": json.dumps(driver.errors),
+        "a log line": caplog.text + "\n".join(str(record.args) for record in caplog.records),
+        "stdout/stderr": out + err,
+    }
+    assert not leaks(canaries, places), leaks(canaries, places)
+    if fault:  # redacted, not dropped: the server's reason still reaches the events
+        assert fault[3]["message"] in events and "***" in events, events
+
+
+@pytest.mark.parametrize("encode", [
+    lambda s: s, lambda s: quote(s, safe=""), lambda s: quote_plus(s),
+    lambda s: base64.b64encode(s.encode()).decode(),
+    lambda s: base64.b64encode(("body=" + s).encode()).decode(),
+    lambda s: base64.b64encode(('{"accountKey": "%s"}' % s).encode()).decode(),
+], ids=["raw", "url", "url-plus", "base64", "base64-offset-2", "base64-in-json"])
+def test_the_check_sees_a_secret_in_its_obvious_encodings(encode):
+    found = Canaries()
+    secret = found.of("backup_storage_key")
+    assert leaks(found, {"an event row": "Message: %s." % encode(secret)})
+    assert not leaks(found, {"an event row": "Message: ***."})
+
+
+def test_redact_takes_secrets_out_and_keeps_the_rest():
+    from migration_orchestration_lib.connections import redact
+
+    found = Canaries()
+    found.replace(ConnectionSecret("share", "fs01", None, "svc", None))  # remembered on creation
+    text = "refused: password %s (%s); Server=sql01;Password=kv-secret;AccountKey = k3y==;User ID=svc" % (
+        found.of("share"), quote(found.of("share"), safe=""))
+    assert redact(text) == "refused: password *** (***); Server=sql01;Password=***;AccountKey = ***;User ID=svc"
