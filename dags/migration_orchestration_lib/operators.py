@@ -166,6 +166,7 @@ class MigrationTask(BaseSensorOperator):
         return self.execute(context, first_poke=first_poke)
 
     def _wait(self, ctx: StepContext, reason: str, first: datetime) -> None:
+        reason = redact(reason)  # an Azure error waited out may quote a secret: logged and raised below
         now = utc_now()
         deadline = None if self.phase == ROLLBACK_TASK else ctx.deadline()
         if (now - first).total_seconds() > self.timeout:  # this task's own bound (preflight, rollback)
@@ -186,7 +187,7 @@ class MigrationTask(BaseSensorOperator):
         """Azure briefly unavailable: this poke waits like any other and the next one does what is
         still missing (every step is idempotent), within the database's deadline. Failing would spend
         the task's retries in minutes and let rollback cancel days of replication."""
-        reason = azure_unavailable(error)
+        reason = redact(azure_unavailable(error))
         if self.phase == AWAIT_CUTOVER_TASK:  # no deadline while it waits for its window
             return self._wait_for_cutover(ctx, CutoverWait("Running", reason), first)
         return self._wait(ctx, reason, first)
@@ -199,7 +200,7 @@ class MigrationTask(BaseSensorOperator):
         if waiting.until is not None:
             delay = max(timedelta(0), min(delay, waiting.until - ctx.services.clock.now()))
         self._emit(ctx, waiting.status, str(waiting), first)
-        log.info("%s %s: %s (%s); next poke in %s", self.database_name, self.phase, waiting.status, waiting, delay)
+        log.info("%s %s: %s (%s); next poke in %s", self.database_name, self.phase, waiting.status, redact(str(waiting)), delay)
         self._poke_again(now, delay, first)
 
     def _poke_again(self, now: datetime, delay: timedelta, first: datetime) -> None:
