@@ -95,12 +95,18 @@ def echoing(canaries, plan, text):
         canaries.of(share.connection_id), source.host, canaries.key_vault)
 
 
+SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
+APPROVED_CUTOVER = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30,
+                    "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"}}
+IN_THE_WINDOW = {"MIGRATION_SIMULATE_START": "2026-12-05T21:10:00Z", "MIGRATION_SIMULATE_APPROVAL": "db:approve"}
+
 # (id, plan entry, sql access, fault: (after task, operation, kind, fields) or None, environment, outcome)
 SCENARIOS = [
     ("online-SqlMi-direct", {"mode": "online"}, "direct", None, {}, "migrated"),
     ("online-SqlMi-dataFactory", {"mode": "online"}, "dataFactory", None, {}, "migrated"),
     ("offline-SqlMi-direct", {"mode": "offline"}, "direct", None, {}, "migrated"),
     ("offline-SqlVm-dataFactory", {"mode": "offline", "target": "vm-prod"}, "dataFactory", None, {}, "migrated"),
+    ("online-SqlMi-approved-window", {"mode": "online", "cutover": APPROVED_CUTOVER}, "direct", None, IN_THE_WINDOW, "migrated"),
     ("SqlDb-direct", {"target": "db-prod"}, "direct", None, {}, "migrated"),
     ("SqlDb-dataFactory", {"target": "db-prod"}, "dataFactory", None, {}, "migrated"),
     ("dms-refuses-create", {"mode": "online"}, "direct",
@@ -155,6 +161,7 @@ def test_no_secret_reaches_logs_xcom_events_records_or_errors(rehearsal_world, c
     driver = RunDriver(dag, observe)
     with caplog.at_level(logging.DEBUG):
         driver.run_database("db")
+        driver.run_outcome()
     out, err = capfd.readouterr()
 
     if outcome == "migrated":
@@ -173,6 +180,7 @@ def test_no_secret_reaches_logs_xcom_events_records_or_errors(rehearsal_world, c
         "a log line": caplog.text + "\n".join(str(record.args) for record in caplog.records),
         "stdout/stderr": out + err,
     }
+    assert places["a record"].strip(), "the run kept no record (preflight records the source's access)"
     assert not leaks(canaries, places), leaks(canaries, places)
     if fault:  # redacted, not dropped: the server's reason still reaches the events
         assert fault[3]["message"] in events and "***" in events, events
