@@ -148,6 +148,7 @@ class MigrationTask(BaseSensorOperator):
             self._report_failure(ctx, error, first)
             raise
         except Exception as error:
+            self._remember_secrets(ctx)
             if is_transient_azure_error(error):
                 return self._wait_out(ctx, error, first)
             self._report_failure(ctx, error, first)
@@ -164,6 +165,17 @@ class MigrationTask(BaseSensorOperator):
     def resume(self, context: Any, event: Any = None, first_poke: Optional[str] = None) -> Any:
         """Where a deferred wait comes back: poke again."""
         return self.execute(context, first_poke=first_poke)
+
+    def _remember_secrets(self, ctx: StepContext) -> None:
+        """The database's secrets, so that `redact` knows them in this task's process (Airflow runs each
+        task in its own: a step that never fetched the storage key still meets an error quoting it)."""
+        try:
+            source, target = self.plan.source_of(ctx.database), self.plan.target_of(ctx.database)
+            holders = [source, target, source.backup_file_share, self.plan.backup_storage]
+            for connection_id in sorted({holder.connection_id for holder in holders if holder is not None}):
+                ctx.services.connections.get(connection_id)  # a ConnectionSecret remembers its password
+        except Exception as error:  # never hide the step's own failure
+            log.warning("Could not read the connections of %s to redact their secrets: %s", self.database_name, type(error).__name__)
 
     def _wait(self, ctx: StepContext, reason: str, first: datetime) -> None:
         reason = redact(reason)  # an Azure error waited out may quote a secret: logged and raised below

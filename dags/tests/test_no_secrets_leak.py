@@ -18,7 +18,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from conftest import database_entry, load_plan_document, plan_with_databases
-from migration_orchestration_lib import rehearsal
+from migration_orchestration_lib import connections, rehearsal
 from migration_orchestration_lib.connections import ConnectionSecret
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
@@ -75,6 +75,15 @@ def canaries(rehearsal_world, monkeypatch, tmp_path):
     monkeypatch.setattr(rehearsal, "REHEARSAL_PASSWORD", found.key_vault)
     monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
     return found
+
+
+class SeparateWorkers(RunDriver):
+    """Airflow runs each task (each poke) in a process of its own: nothing the DAG remembered in one
+    task, such as the secrets it fetched, is there in the next."""
+
+    def _run_task(self, task):
+        connections._known_secrets.clear()
+        return super()._run_task(task)
 
 
 def setup(directory, access="direct", **entry):
@@ -158,7 +167,7 @@ def test_no_secret_reaches_logs_xcom_events_records_or_errors(rehearsal_world, c
     if fault:
         after_task, operation, kind, fields = fault
         observe = world.fault_after(after_task, operation, kind, **dict(fields, message=echoing(canaries, plan, fields["message"])))
-    driver = RunDriver(dag, observe)
+    driver = SeparateWorkers(dag, observe)
     with caplog.at_level(logging.DEBUG):
         driver.run_database("db")
         driver.run_outcome()
