@@ -3,7 +3,7 @@
 Values returned here go into DMS request bodies or SQL logins only: never into logs or XCom.
 Every password a `ConnectionSecret` holds is remembered in this process, so that `redact` can take it
 out of text a server sent back (an error that quotes the request it refused) before that text reaches
-an event, a log line or a task's error; `redact` also blanks `Password=`/`AccountKey=` values of
+an event, a log line or a task's error; `redact` also blanks the Password, Pwd and AccountKey values of
 connection strings (Data Factory's, read from Key Vault, the DAG never holds).
 """
 from __future__ import annotations
