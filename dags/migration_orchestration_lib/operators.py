@@ -199,7 +199,7 @@ class MigrationTask(BaseSensorOperator):
         """Azure briefly unavailable: this poke waits like any other and the next one does what is
         still missing (every step is idempotent), within the database's deadline. Failing would spend
         the task's retries in minutes and let rollback cancel days of replication."""
-        reason = redact(azure_unavailable(error))
+        reason = azure_unavailable(error)  # redacted where it is logged and written (`_wait`, the event row)
         if self.phase == AWAIT_CUTOVER_TASK:  # no deadline while it waits for its window
             return self._wait_for_cutover(ctx, CutoverWait("Running", reason), first)
         return self._wait(ctx, reason, first)

@@ -246,14 +246,9 @@ function resolve(
   if (!Number.isFinite(threshold)) {
     throw new Error(`${definition.optionsProp}.threshold must be a finite number (got ${threshold})`);
   }
-  const timing = alertTiming(
-    kind,
-    definition.optionsProp,
-    options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes,
-    options.windowMinutes ?? definition.windowMinutes,
-  );
-  const autoMitigate = options.autoMitigate ?? defaults.autoMitigate ?? true;
   const frequencyMinutes = options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes;
+  const timing = alertTiming(kind, definition.optionsProp, frequencyMinutes, options.windowMinutes ?? definition.windowMinutes);
+  const autoMitigate = options.autoMitigate ?? defaults.autoMitigate ?? true;
   if (kind === 'log' && autoMitigate && frequencyMinutes > LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES) {
     throw new Error(
       `${definition.optionsProp}.autoMitigate must be false when ${definition.optionsProp}.evaluationFrequencyMinutes is more than ${LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES} ` +
