@@ -207,6 +207,12 @@ def admit_freeze(ctx: StepContext) -> None:
     database, plan = ctx.database, ctx.plan
     if not plan.is_gated(database):
         return
+    if not ctx.cutover_gate_passed():  # marked success by hand: no window, approval or place was checked
+        raise WindowMissed(
+            "await_cutover did not let the cutover of %s go in this run (marked success by hand?): %s not frozen, it "
+            "keeps replicating and a new run waits for a window%s. Never mark await_cutover success: clear it"
+            % (database.name, database.source_database, " and an approval" if database.cutover.approval.required else "")
+        )
     now = ctx.services.clock.now()
     closes = ctx.window_closes()
     if closes is not None and now + timedelta(minutes=database.cutover.expected_minutes) > closes:

@@ -157,6 +157,11 @@ class StepContext:
         """The opening (ISO UTC) of the window await_cutover went in (None: ungated, or no windows)."""
         return self._cutover_fact(WINDOW_KEY)
 
+    def cutover_gate_passed(self) -> bool:
+        """Whether this run's await_cutover let the cutover go (its return value carries the deadline)."""
+        facts = self.task_instance.xcom_pull(task_ids=self.task_id(AWAIT_CUTOVER_TASK))
+        return isinstance(facts, Mapping) and DEADLINE_KEY in facts
+
     def _cutover_fact(self, key: str) -> Optional[str]:
         facts = self.task_instance.xcom_pull(task_ids=self.task_id(AWAIT_CUTOVER_TASK)) or {}
         return facts.get(key) if isinstance(facts, Mapping) else None

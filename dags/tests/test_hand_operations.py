@@ -177,3 +177,33 @@ def test_a_freeze_still_in_flight_when_a_person_marks_its_task_failed_is_undone_
 
     assert world.source_writable(), "was: frozen by a freeze that landed after the rollback"
     assert not world.source().get("extendedProperties"), "no freeze marker left"
+
+
+GATED = {  # a Saturday-night window (the rehearsal's clock starts on a weekday) and an approval nobody gave
+    "online": dict(mode="online", cutover={
+        "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}],
+        "expectedMinutes": 30,
+        "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"},
+    }),
+    "SqlDb": dict(target="db-prod", cutover={
+        "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}],
+        "expectedMinutes": 30,
+        "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"},
+    }),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GATED))
+def test_nothing_freezes_after_an_await_cutover_marked_success(rehearsal_world, case):
+    """await_cutover waits for the window and the approval (days, perhaps) and a person marks it success: was, the
+    freeze began at once, outside any window and unapproved, and the source's downtime with it. Now the freezing
+    step refuses and the database goes back to replicating, as after a missed window."""
+    dag, world = setup(rehearsal_world, "direct", **GATED[case])
+    driver = HandDriver(dag, world.observe, marked={"await_cutover"})
+    states = driver.run_database("db")
+
+    freezing = "db.start_migration" if case == "SqlDb" else "db.freeze_source"
+    assert states[freezing] == "failed" and "await_cutover" in driver.errors[freezing], driver.errors
+    assert world.source_writable(), "frozen outside any window, unapproved"
+    assert not [s for s in statuses(world) if s in ("Completing", "Succeeded", "Canceled")], statuses(world)
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "waiting", driver.errors
