@@ -207,3 +207,18 @@ def test_nothing_freezes_after_an_await_cutover_marked_success(rehearsal_world, 
     assert world.source_writable(), "frozen outside any window, unapproved"
     assert not [s for s in statuses(world) if s in ("Completing", "Succeeded", "Canceled")], statuses(world)
     assert states["db.rollback"] == "success" and driver.outcome("db") == "waiting", driver.errors
+
+
+@pytest.mark.parametrize("entry", [dict(mode="offline"), dict(target="db-prod")], ids=["offline", "SqlDb"])
+def test_validate_waits_for_dms_to_finish_after_its_wait_was_marked_success(rehearsal_world, entry):
+    """wait_for_migration marked success while DMS still restores the final backup it was told of (or still copies
+    the tables): was, validate failed at once, and the rollback canceled a migration that was finishing by itself
+    (its source frozen all along, for nothing). Now validate waits for DMS itself. (Online, the cutover step awaits
+    the completion DMS reports, so a wait_for_completion marked success is not met with the migration completing.)"""
+    dag, world = setup(rehearsal_world, "direct", **entry)
+    driver = HandDriver(dag, world.observe, marked={"wait_for_migration"})
+    states = driver.run_database("db")
+
+    assert states["db.validate"] == "success", driver.errors
+    assert driver.outcome("db") == "migrated" and statuses(world) == ["Succeeded"], driver.errors
+    assert not world.source_writable(), "a migrated database's source stays frozen"
