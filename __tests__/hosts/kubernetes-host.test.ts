@@ -216,6 +216,17 @@ describe('KubernetesAirflowHost', () => {
       expect(() => kubernetesHostStack(props)).toThrow(message);
     });
 
+    it('refuses a name prefix Azure would refuse in the names it makes, before deploy', () => {
+      expect(() => kubernetesHostStack({ namePrefix: 'Team_Q3' })).toThrow(
+        'namePrefix must be 1 to 40 lowercase letters, digits and inner hyphens (got "Team_Q3")',
+      );
+      // Valid alone, but dce-<prefix>-prometheus would pass the 44 characters of a data collection endpoint.
+      expect(() => kubernetesHostStack({ namePrefix: 'a'.repeat(30) })).toThrow(
+        `data collection endpoint name "dce-${'a'.repeat(30)}-prometheus" is 45 characters; Azure allows 44: shorten namePrefix`,
+      );
+      expect(() => kubernetesHostStack({ namePrefix: 'a'.repeat(29) })).not.toThrow();
+    });
+
     it('lets the deployer administer the cluster through Azure RBAC (no admin kubeconfig exists)', () => {
       expect(json).toHaveResourceWithProperties(RoleAssignment, {
         role_definition_name: 'Azure Kubernetes Service RBAC Cluster Admin',

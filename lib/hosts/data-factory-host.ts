@@ -16,6 +16,7 @@ import { waitForRoles } from '../private/role-propagation';
 import { AirflowServicePrincipal, supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
+import { validateNamePrefix } from '../private/naming';
 
 /** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
 export const DATA_FACTORY_AIRFLOW_VERSION = AIRFLOW_VERSION_OF_HOST.dataFactory;
@@ -100,6 +101,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
 
   constructor(scope: Construct, id: string, props: DataFactoryAirflowHostProps) {
     super(scope, id);
+    validateNamePrefix(props.namePrefix);
     this.adoptedEnvironment = parseEnvironmentId(props.environmentId);
     const { factoryId, environmentName } = this.adoptedEnvironment;
     this.identity = servicePrincipalIdentity(props.servicePrincipal);

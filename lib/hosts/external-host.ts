@@ -7,6 +7,7 @@ import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-ou
 import { AirflowServicePrincipal, FederatedCredential, supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
+import { validateNamePrefix } from '../private/naming';
 
 /** Props of {@link ExternalAirflowHost}. */
 export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
@@ -51,6 +52,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
 
   constructor(scope: Construct, id: string, props: ExternalAirflowHostProps) {
     super(scope, id);
+    validateNamePrefix(props.namePrefix);
     const credentials = props.federatedCredentials ?? [];
     if (props.servicePrincipal) {
       if (credentials.length > 0) {

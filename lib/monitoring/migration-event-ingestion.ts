@@ -5,7 +5,7 @@ import { MonitorDataCollectionRule } from '@cdktf/provider-azurerm/lib/monitor-d
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { GrantOptions, IGrantee } from '../core/grants';
 import { IEventIngestion, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
-import { resourceName } from '../private/naming';
+import { dataCollectionEndpointName, resourceName } from '../private/naming';
 import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
 import { eventsTableDependency, MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_EVENT_COLUMNS } from './migration-events';
@@ -84,7 +84,7 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
     }
 
     const endpoint = new MonitorDataCollectionEndpoint(this, 'EventsEndpoint', {
-      name: resourceName('dce', props.namePrefix),
+      name: dataCollectionEndpointName(props.namePrefix),
       resourceGroupName: props.resourceGroup.name,
       location,
       description: 'Logs Ingestion endpoint of the migration DAG.',

@@ -11,10 +11,11 @@ import { Token } from 'cdktf';
 const MAX_LENGTH = {
   keyVault: 24,
   storageAccount: 24,
+  dataCollectionEndpoint: 44,
 } as const;
 
 /** Data collection endpoints allow 3-44 characters, so `dce-` leaves 40 for the prefix. */
-const NAME_PREFIX_MAX = 40;
+const NAME_PREFIX_MAX = MAX_LENGTH.dataCollectionEndpoint - 'dce-'.length;
 const NAME_PREFIX_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /**
@@ -53,6 +54,12 @@ export function nameSeed(namePrefix: string, location: string): string {
   return `${namePrefix}/${location}`;
 }
 
+/** `dce-contoso-sql` (3-44 characters): a longer prefix than the plain `dce-<namePrefix>` may not fit. */
+export function dataCollectionEndpointName(prefix: string): string {
+  const name = resourceName('dce', prefix);
+  return Token.isUnresolved(prefix) ? name : checkLength(name, MAX_LENGTH.dataCollectionEndpoint, 'data collection endpoint');
+}
+
 /** `kv-contoso-sql-1a2b` (3-24 chars, letters, digits, hyphens). */
 export function keyVaultName(prefix: string, seed: string): string {
   return checkLength(`kv-${prefix}-${uniqueSuffix(seed)}`, MAX_LENGTH.keyVault, 'Key Vault');
@@ -68,7 +75,7 @@ export function storageAccountName(prefix: string, purpose: string, seed: string
 
 function checkLength(name: string, max: number, what: string): string {
   if (name.length > max) {
-    throw new Error(`${what} name "${name}" is ${name.length} characters; Azure allows ${max}`);
+    throw new Error(`${what} name "${name}" is ${name.length} characters; Azure allows ${max}: shorten namePrefix`);
   }
   return name;
 }

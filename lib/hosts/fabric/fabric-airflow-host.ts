@@ -15,7 +15,7 @@ import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '
 import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capacity';
 import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
 import { stagedAsset } from '../../private/fabric/staged-asset';
-import { nameSeed, resourceName } from '../../private/naming';
+import { nameSeed, resourceName, validateNamePrefix } from '../../private/naming';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
@@ -118,6 +118,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
 
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
     super(scope, id);
+    validateNamePrefix(props.namePrefix);
     if ((props.capacityId === undefined) === (props.capacity === undefined)) {
       throw new Error('airflow.fabric: set exactly one of capacityId (an existing capacity) and capacity (a new one)');
     }

@@ -30,6 +30,7 @@ import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
+import { validateNamePrefix } from '../../private/naming';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
 export type AirflowExecutor = KubernetesHostSettings['executor'];
@@ -167,6 +168,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
 
   constructor(scope: Construct, id: string, props: KubernetesAirflowHostProps) {
     super(scope, id);
+    validateNamePrefix(props.namePrefix);
     const { resourceGroup, location, tags, namePrefix } = props;
     const common = { resourceGroup, location, tags, namePrefix };
     const executor = props.executor ?? 'CeleryExecutor';

@@ -7,7 +7,7 @@ import { MonitorWorkspace } from '@cdktf/provider-azurerm/lib/monitor-workspace'
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import { resourceName } from '../naming';
+import { dataCollectionEndpointName, resourceName } from '../naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
 import { RELEASE_NAME } from './chart-values';
 import { HostPlacement } from '../host-placement';
@@ -120,7 +120,7 @@ export class AirflowMonitoring extends Construct {
     });
     const endpoint = new MonitorDataCollectionEndpoint(this, 'PrometheusEndpoint', {
       ...common,
-      name: resourceName('dce', `${props.namePrefix}-prometheus`),
+      name: dataCollectionEndpointName(`${props.namePrefix}-prometheus`),
       kind: 'Linux',
     });
     const prometheus = new MonitorDataCollectionRule(this, 'PrometheusRule', {
