@@ -79,6 +79,16 @@ describe('SqlPipelines', () => {
     expect(selfHostedQuery.parameters).toEqual({ operationKey: '', sql: '', timeout: '0.12:00:00', connectionStringSecretName: '' });
   });
 
+  it('ends every SQL batch at the timeout its run asks for, the statement blocks included', () => {
+    const timeout = { value: '@pipeline().parameters.timeout', type: 'Expression' };
+    for (const pipeline of Object.values(resourcesOfType(built.synth, DataFactoryPipeline.tfResourceType))) {
+      const [activity] = JSON.parse(pipeline.activities_json as string);
+      expect(activity.policy.timeout).toEqual(timeout);
+      const own = activity.type === 'Script' ? activity.typeProperties.scriptBlockExecutionTimeout : activity.typeProperties.source.queryTimeout;
+      expect([pipeline.name, own]).toEqual([pipeline.name, timeout]);
+    }
+  });
+
   it("deploys pipelines that pass Data Factory's published schema", () => {
     const validate = definitionValidator(dataFactorySchema(), 'Pipeline');
     for (const pipeline of Object.values(resourcesOfType(built.synth, DataFactoryPipeline.tfResourceType))) {

@@ -129,7 +129,11 @@ export function sqlPipelineDefinitions(contract: SqlPipelinesContract, options: 
         type: 'Script',
         linkedServiceName: reference(entry.linkedService, 'LinkedServiceReference', fromPipeline),
         // "Query" blocks return their result sets: the statements end with a SELECT of their outcome.
-        typeProperties: { scripts: [{ type: 'Query', text: expression('@pipeline().parameters.sql') }] },
+        typeProperties: {
+          scripts: [{ type: 'Query', text: expression('@pipeline().parameters.sql') }],
+          // Else the script block ends at Data Factory's own default, whatever the run asked for.
+          scriptBlockExecutionTimeout: expression('@pipeline().parameters.timeout'),
+        },
       });
     }
   }
