@@ -1,13 +1,14 @@
 """Secrets from Airflow connections (backed by Azure Key Vault in the managed Airflow).
 
 Values returned here go into DMS request bodies or SQL logins only: never into logs or XCom.
-Every password a `ConnectionSecret` holds is remembered in this process, so that `redact` can take it
-out of text a server sent back (an error that quotes the request it refused) before that text reaches
-an event, a log line or a task's error; `redact` also blanks the Password, Pwd and AccountKey values of
+Every password a `ConnectionSecret` holds is remembered in this process (with its URL and base64
+encodings), so that `redact` can take it out of text a server sent back (an error that quotes the
+request it refused) before that text reaches an event, a log line or a task's error; `redact` also blanks the Password, Pwd and AccountKey values of
 connection strings (Data Factory's, read from Key Vault, the DAG never holds).
 """
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from dataclasses import dataclass, field
@@ -18,17 +19,33 @@ REDACTED = "***"
 _known_secrets: Set[str] = set()
 _known_lock = threading.Lock()
 MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
+BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
 _CONNECTION_STRING_SECRET = re.compile(
     r"(?i)\b(password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)(\s*=\s*)([^;\s'\"]+)"
 )
 
 
 def remember_secret(value: Optional[str]) -> None:
-    """`value` (and its URL encodings) is a secret: `redact` takes it out of any text from now on."""
+    """`value` (and its URL and base64 encodings) is a secret: `redact` takes it out of any text from now on."""
     if not value or len(value) < MIN_SECRET_LENGTH:
         return
+    forms = {value, quote(value, safe=""), quote_plus(value)} | _base64_cores(value)
     with _known_lock:
-        _known_secrets.update({value, quote(value, safe=""), quote_plus(value)})
+        _known_secrets.update(form for form in forms if len(form) >= MIN_SECRET_LENGTH)
+
+
+def _base64_cores(value: str) -> Set[str]:
+    """The characters every base64 encoding of a text holding `value` shares, whatever precedes it (three
+    alignments) and follows it: a server may echo a request body encoded (a blob, a SAS, a JSON token)."""
+    cores = set()
+    for offset in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(("\0" * offset + value).encode("utf-8")).decode("ascii")
+            # the first group mixes with what precedes; the last one (or two) with what follows
+            core = encoded[4 if offset else 0:][:-4]
+            if len(core) >= BASE64_CORE_MIN_LENGTH:
+                cores.add(core)
+    return cores
 
 
 def redact(text: Any) -> Any:

@@ -216,3 +216,21 @@ def test_redact_takes_secrets_out_and_keeps_the_rest():
     text = "refused: password %s (%s); Server=sql01;Password=kv-secret;AccountKey = k3y==;User ID=svc" % (
         found.of("share"), quote(found.of("share"), safe=""))
     assert redact(text) == "refused: password *** (***); Server=sql01;Password=***;AccountKey = ***;User ID=svc"
+
+
+@pytest.mark.parametrize("encode", [
+    lambda s: base64.b64encode(s.encode()).decode(),
+    lambda s: base64.b64encode(("body=" + s).encode()).decode(),
+    lambda s: base64.urlsafe_b64encode(('{"accountKey": "%s", "n": 1}' % s).encode()).decode(),
+], ids=["base64", "base64-offset-2", "urlsafe-base64-in-json"])
+def test_redact_takes_out_a_secret_a_server_echoes_encoded(encode):
+    """Was: a request body a server echoed base64-encoded in its error (a blob, a token) kept the secret."""
+    from migration_orchestration_lib.connections import redact
+
+    found = Canaries()
+    found.replace(ConnectionSecret("share", "fs01", None, "svc", None))  # remembered on creation
+    text = "refused: request %s was not accepted" % encode(found.of("share"))
+    assert leaks(found, {"an event row": text}), "the check must see the echo"
+    assert not leaks(found, {"an event row": redact(text)}), redact(text)
+    assert redact(text).startswith("refused: request ") and redact(text).endswith(" was not accepted")
+
