@@ -90,8 +90,9 @@ class RunDriver:
     def outcome(self, name: str) -> Optional[str]:
         return self.xcom.get(("%s.done" % name, "outcome")) or self.xcom.get(("%s.rollback" % name, "outcome"))
 
-    def _run_task(self, task: Any) -> str:
-        for try_number in range(1, task.retries + 2):
+    def _run_task(self, task: Any, first_try: int = 1) -> str:
+        """`first_try` > 1: the tries before it ran elsewhere (a test drove them, and their worker died)."""
+        for try_number in range(first_try, task.retries + 2):
             for key in [k for k in self.xcom if k[0] == task.task_id]:
                 del self.xcom[key]
             ti = _TaskInstance(self.xcom, task.task_id, try_number, task.retries)
