@@ -21,10 +21,6 @@ class DatabaseSql:
         self._access = access
         self._key_prefix = key_prefix
 
-    @property
-    def key_prefix(self) -> str:
-        return self._key_prefix
-
     def source_state(self, database: DatabaseMigration, purpose: str = "source-state") -> Optional[statements.DatabaseState]:
         """The source's state with its freeze marker (`source_freeze`)."""
         rows = self._run(_source(database, "master"), statements.source_state(database.source_database), purpose)
@@ -115,7 +111,7 @@ class DatabaseSql:
         return statements.parse_database_state(self._run(*self._freeze(database, marker)))
 
     def freeze_submitted(self, database: DatabaseMigration) -> bool:
-        """Whether this task's try already submitted the freeze (it may still be running)."""
+        """Whether the freeze was submitted under this key prefix: by its task's try (it may still be running)."""
         endpoint, sql, purpose = self._freeze(database)
         return self._access.submitted(SqlOperation(key=self._key(purpose), endpoint=endpoint, sql=sql, returns_rows=True))
 

@@ -79,18 +79,21 @@ def roll_back(ctx: StepContext) -> StepResult:
 
 
 def _await_freezes_in_flight(ctx: StepContext) -> None:
-    """A freeze a freezing step of this run submitted through Data Factory runs on after that task stopped (a person
-    marked it failed, or success, while it waited for the freeze; its worker lost): awaited first, so that the
-    reads below see it and undo it. Otherwise it could land after them, with no attempt left to stand down and
-    undo it (`steps._stand_down_if_overtaken`): the source frozen, and no event saying so."""
+    """A freeze a freezing step of this run submitted through Data Factory runs on after the try that submitted it
+    stopped (a person marked the task failed, or success, while it waited for the freeze; its worker lost, and the
+    next try failed before freezing): awaited first, so that the reads below see it and undo it. Otherwise it could
+    land after them, with no attempt left to stand down and undo it (`steps._stand_down_if_overtaken`): the source
+    frozen, and no event saying so. The task's XCom lists the keys of every try's (`steps._remember_freeze_keys`);
+    each is asked whether it was submitted: through Data Factory a query, directly a look in this process."""
     for task in (FREEZE_SOURCE_TASK, START_MIGRATION_TASK):
-        prefix = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(task), key=FREEZE_SUBMITTED_KEY)
-        sql = DatabaseSql(ctx.services.sql_access, prefix) if prefix else None
-        if sql is not None and sql.freeze_submitted(ctx.database):
-            try:
-                sql.freeze_source(ctx.database)  # its run, by key; StepPending while it runs: the rollback pokes again
-            except SqlOperationFailed:
-                pass  # it ended without freezing: the reads below see the source as it is
+        listed = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(task), key=FREEZE_SUBMITTED_KEY)
+        for prefix in [listed] if isinstance(listed, str) else listed or []:  # a string: a run from before the list
+            sql = DatabaseSql(ctx.services.sql_access, prefix)
+            if sql.freeze_submitted(ctx.database):
+                try:
+                    sql.freeze_source(ctx.database)  # its run, by key; StepPending while it runs: the rollback pokes again
+                except SqlOperationFailed:
+                    pass  # it ended without freezing: the reads below see the source as it is
 
 
 def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:

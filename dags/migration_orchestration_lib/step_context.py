@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 from migration_orchestration_lib.airflow_compat import running_try
 from migration_orchestration_lib.dms_gateway import MigrationTarget
@@ -32,8 +32,10 @@ FREEZE_SOURCE_TASK = "freeze_source"
 # start_migration's XCom: the operation id of the migration DMS created for this run's own request (not
 # one it adopted): the record that lets rollback cancel a doubtful migration (`migration_stage.Standing`).
 CREATED_MIGRATION_KEY = "created_migration"
-# The freezing steps' XCom: the SQL operation keys (`DatabaseSql.key_prefix`) of the freeze they submitted, which
-# through Data Factory runs on after the task stopped: the rollback awaits it (`rollback._await_freezes_in_flight`).
+# The freezing steps' XCom: the SQL operation key prefixes (`operation_key_prefix`) of every freeze the task may
+# have submitted in this run, its earlier tries' included (`StepContext.sql_key_prefixes_of_every_try`). Through
+# Data Factory a freeze runs on after the try that submitted it stopped: the rollback awaits each one submitted
+# (`rollback._await_freezes_in_flight`). A run from before the list holds one prefix, a string.
 FREEZE_SUBMITTED_KEY = "freeze_submitted"
 
 
@@ -107,13 +109,20 @@ class StepContext:
         """`DatabaseSql` keyed to this run, database, task and try: Data Factory runs are adopted by
         key, so a task reading SQL state must never find another task's earlier result."""
         if self._sql is None:
-            from migration_orchestration_lib.database_sql import DatabaseSql, operation_key_prefix
+            from migration_orchestration_lib.database_sql import DatabaseSql
 
-            prefix = operation_key_prefix(
-                self.run_id, self.database.name, self.task_name, running_try(self.task_instance)
-            )
-            self._sql = DatabaseSql(self.services.sql_access, prefix)
+            self._sql = DatabaseSql(self.services.sql_access, self._sql_key_prefix(running_try(self.task_instance)))
         return self._sql
+
+    def sql_key_prefixes_of_every_try(self) -> List[str]:
+        """The key prefix `sql` has in each try of this task in this run, from the first through the running one
+        (Airflow clears a try's XComs when the next starts; these find what an earlier try submitted)."""
+        return [self._sql_key_prefix(number) for number in range(1, running_try(self.task_instance) + 1)]
+
+    def _sql_key_prefix(self, try_number: int) -> str:
+        from migration_orchestration_lib.database_sql import operation_key_prefix
+
+        return operation_key_prefix(self.run_id, self.database.name, self.task_name, try_number)
 
     @property
     def target(self) -> MigrationTarget:

@@ -257,13 +257,16 @@ def _check_target_version(ctx: StepContext) -> None:
 
 def start_migration(ctx: StepContext) -> StepResult:
     """Adopt the migration DMS already has for this source, or admit and start one."""
+    database = ctx.database
+    freezes_for_copy = not database.restores_backups and not database.allow_source_writes_during_copy
+    if freezes_for_copy:
+        _remember_freeze_keys(ctx)
     _check_preflight_passed(ctx)
-    services, database = ctx.services, ctx.database
+    services = ctx.services
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
         _check_adoptable(ctx, now)
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
-    freezes_for_copy = not database.restores_backups and not database.allow_source_writes_during_copy
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
         source_freeze.remember_before_freeze(ctx, database)
         _stand_down_if_overtaken(ctx)
@@ -349,6 +352,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     Kept frozen until the target is validated; rollback puts back the access recorded before the
     first freeze (`source_freeze`: writable, or the restriction the team had chosen). Idempotent.
     """
+    _remember_freeze_keys(ctx)
     _check_preflight_passed(ctx)
     database = ctx.database
     _stand_down_if_overtaken(ctx)
@@ -382,12 +386,21 @@ def _frozen(database: Any) -> StepResult:
     return StepResult("source %s frozen (%s)" % (database.source_database, database.source_freeze), return_value=uuid.uuid4().hex[:8])
 
 
+def _remember_freeze_keys(ctx: StepContext) -> None:
+    """First on every poke of a freezing step, before anything that can fail: the key prefixes of every freeze
+    this task may have submitted in this run, its earlier tries' too, into its XCom. Airflow clears that XCom
+    when a try (or a poke) starts, while a freeze submitted through Data Factory runs on after its try stopped
+    (a worker lost, a timeout): the rollback awaits each one submitted (`rollback._await_freezes_in_flight`),
+    though this try fails, or is marked failed, before it freezes. Nothing is read here: the rollback asks."""
+    ctx.task_instance.xcom_push(key=FREEZE_SUBMITTED_KEY, value=ctx.sql_key_prefixes_of_every_try())
+
+
 def _freeze(ctx: StepContext) -> None:
     """Freeze the source, writing this plan's freeze marker in the same batch (`source_freeze`); a
     marker there already that is another plan's, or disagrees with the record, leaves it as it is.
-    A freeze that lands once a rollback has begun undoing the DAG's freeze is undone here."""
+    A freeze that lands once a rollback has begun undoing the DAG's freeze is undone here. Its keys
+    are in the task's XCom already (`_remember_freeze_keys`): it may outlive this task."""
     database = ctx.database
-    ctx.task_instance.xcom_push(key=FREEZE_SUBMITTED_KEY, value=ctx.sql.key_prefix)  # before: it may outlive this task
     found = ctx.sql.freeze_source(database, source_freeze.freeze_marker(ctx, database))
     refusal = source_freeze.check_marker(ctx, database, found).refusal
     if refusal:

@@ -111,3 +111,13 @@ def test_the_next_try_freezes_and_the_run_migrates_as_usual(rehearsal_world, eve
     assert run.outcome("db") == "migrated", run.errors
     DataFactoryServer(world.world).advance_all()
     assert world.source()["readOnly"], "migrated: the source stays frozen"
+
+
+def test_the_one_freeze_a_run_from_before_the_list_named_is_awaited(rehearsal_world, events_file):
+    """A run begun on a DAG before this change: the freezing task's XCom holds one key prefix, a string."""
+    task, before, entry = FREEZING[0]
+    dag, world, run, freezing = try_1_submits_its_freeze_and_its_worker_is_lost(rehearsal_world, task, before, entry)
+    run.xcom[(freezing.task_id, "freeze_submitted")] = "%s:db:%s:1" % (run.run_id, task)
+
+    assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
+    assert_rolled_back_and_writable(world, run, events_file, task)
