@@ -6,7 +6,8 @@ order with a task-instance stand-in that keeps this run's XComs; a reschedule po
 (`retries` of the task, a new try number, its own XComs cleared), a final failure triggers the
 rollback (`one_failed`). `crash_after=<task>` stops the run right after that task's side effects,
 before its success would be recorded: the worker died. A new `RunDriver` is a new run (new run id,
-empty XComs) on the same world.
+empty XComs) on the same world; `clear_task` and `clear_database` are a person clearing tasks of this
+run later, when it has ended (possibly after other runs).
 """
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ class RunDriver:
         self.xcom: Dict = {}
         self.states: Dict[str, str] = {}
         self.errors: Dict[str, str] = {}  # task id -> the last exception it raised
+        self.tries: Dict[str, int] = {}  # task id -> its last try
+        self._first_try: Dict[str, int] = {}  # task id -> the try its next run begins with (after a clear)
 
     def run_database(self, name: str, crash_after: Optional[str] = None) -> Dict[str, str]:
         """Every task of the database's group in order; returns {task: final state}."""
@@ -76,6 +79,26 @@ class RunDriver:
             self.states[rollback.task_id] = "skipped"
         return self.states
 
+    def clear_task(self, name: str, task_name: str) -> str:
+        """A person clears one task of this run and nothing else (Clear without downstream), any time after
+        the run ended: Airflow runs it again in a new try, its own XComs cleared, the run's others kept.
+        Returns its final state."""
+        task = self.dag.get_task("%s.%s" % (name, task_name))
+        self._clear(task)
+        self.states[task.task_id] = self._run_task(task)
+        return self.states[task.task_id]
+
+    def clear_database(self, name: str) -> Dict[str, str]:
+        """A person clears the database's whole chain of this run, from preflight with its downstream tasks:
+        each runs again in a new try when the run reaches it (its own XComs cleared then, the others kept
+        until then)."""
+        for task in self.chain(name) + [self.dag.get_task("%s.rollback" % name)]:
+            self._clear(task)
+        return self.run_database(name)
+
+    def _clear(self, task: Any) -> None:
+        self._first_try[task.task_id] = self.tries.get(task.task_id, 0) + 1
+
     def chain(self, name: str) -> List[Any]:
         tasks = [t for t in self.dag.tasks if t.task_id.startswith(name + ".") and not t.task_id.endswith(".rollback")]
         order = {task.task_id: index for index, task in enumerate(self.dag.topological_sort())}
@@ -92,10 +115,13 @@ class RunDriver:
 
     def _run_task(self, task: Any, first_try: int = 1) -> str:
         """`first_try` > 1: the tries before it ran elsewhere (a test drove them, and their worker died)."""
-        for try_number in range(first_try, task.retries + 2):
+        cleared_from = self._first_try.pop(task.task_id, None)  # a cleared task's tries go on from its last one
+        start, last = (cleared_from, cleared_from + task.retries) if cleared_from else (first_try, task.retries + 1)
+        for try_number in range(start, last + 1):
             for key in [k for k in self.xcom if k[0] == task.task_id]:
                 del self.xcom[key]
-            ti = _TaskInstance(self.xcom, task.task_id, try_number, task.retries)
+            self.tries[task.task_id] = try_number
+            ti = _TaskInstance(self.xcom, task.task_id, try_number, last - 1)
             # No logical date (ts, ts_nodash): Airflow 3 runs triggered without one have none.
             context = {"ti": ti, "run_id": self.run_id, "task_reschedule_count": 0}
             try:
