@@ -2,7 +2,8 @@
 
 Decided from DMS and SQL state, read again in this task:
 1. a database this run never worked on (held back by a failed dependency, or its preflight marked success by
-   hand: no step changes DMS or the source without preflight's XCom) is left alone;
+   hand: no step changes DMS or the source without preflight's XCom) is left alone; so is one a later run's
+   preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person;
 2. an active migration (copying, ready for cutover) is canceled, and awaited;
 3. the target is removed only where `target_removal.decide` allows it, with DMS and the target's
    state read again right before (a live or pre-existing target is never removed);
@@ -40,7 +41,7 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from migration_orchestration_lib import cutover_steps, source_freeze, target_removal
+from migration_orchestration_lib import current_run, cutover_steps, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.database_sql import DatabaseSql
 from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
@@ -70,6 +71,8 @@ def roll_back(ctx: StepContext) -> StepResult:
             "%s never started in this run (a database it depends on failed, or its preflight never ran: no step acts "
             "without it): nothing to roll back" % database.name
         )
+    # A rollback cleared in an old run would undo what later runs did (cancel a replication one left).
+    current_run.check_current_run(ctx, "nothing is canceled or removed and the source's access is left as it is")
     _await_freezes_in_flight(ctx)
     actions: List[str] = []
     try:

@@ -22,7 +22,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Dict, Optional
 
-from migration_orchestration_lib import cutover_steps
+from migration_orchestration_lib import current_run, cutover_steps
 from migration_orchestration_lib import migration_prerequisites as prerequisites
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib import source_freeze
@@ -94,6 +94,7 @@ def online_final_backup_name(ctx: StepContext, now: Standing) -> str:
 
 def preflight(ctx: StepContext) -> StepResult:
     """Refuse to start what cannot work, before anything changes; say where the migration stands."""
+    current_run.record_current_run(ctx)  # first: from now on no older run's task may act on the database
     ctx.task_instance.xcom_push(key="started", value=True)
     services, database = ctx.services, ctx.database
     runtime_state = services.dms.integration_runtime_state()
@@ -168,6 +169,13 @@ def _restriction(source: Any, frozen_by_dag: bool) -> str:
 def _share_path(ctx: StepContext) -> str:
     share = ctx.source_server.backup_file_share
     return share.path if share is not None else "the backup file share"
+
+
+def _check_may_act(ctx: StepContext) -> None:
+    """The steps that change DMS or the source act only after this run's preflight passed, and only in the
+    database's current run (`current_run`: not a task cleared in an old run)."""
+    _check_preflight_passed(ctx)
+    current_run.check_current_run(ctx, "nothing is started, frozen, backed up or cut over")
 
 
 def _check_preflight_passed(ctx: StepContext) -> None:
@@ -261,7 +269,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     freezes_for_copy = not database.restores_backups and not database.allow_source_writes_during_copy
     if freezes_for_copy:
         _remember_freeze_keys(ctx)
-    _check_preflight_passed(ctx)
+    _check_may_act(ctx)
     services = ctx.services
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
@@ -353,7 +361,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     first freeze (`source_freeze`: writable, or the restriction the team had chosen). Idempotent.
     """
     _remember_freeze_keys(ctx)
-    _check_preflight_passed(ctx)
+    _check_may_act(ctx)
     database = ctx.database
     _stand_down_if_overtaken(ctx)
     if ctx.sql.freeze_submitted(database):  # a later poke (Data Factory): the batch may land whatever else fails now
@@ -439,7 +447,7 @@ def final_backup(ctx: StepContext) -> StepResult:
     Online: then wait until DMS restored that very file (by name, whatever files follow).
     Offline: DMS was told its name at creation (`lastBackupName`) and finishes after restoring it.
     """
-    _check_preflight_passed(ctx)
+    _check_may_act(ctx)
     database = ctx.database
     now = standing(ctx)
     if now.is_live:
@@ -488,7 +496,7 @@ def _check_frozen_for_final_backup(ctx: StepContext) -> None:
 
 def cutover(ctx: StepContext) -> StepResult:
     """Ask DMS to complete an online migration (awaited), once it restored the final backup."""
-    _check_preflight_passed(ctx)
+    _check_may_act(ctx)
     now = standing(ctx)
     if now.is_live:  # its return value tells wait_for_completion it ran (`_check_finish_asked_for`)
         return StepResult("cutover already requested: %s" % now.describe(), return_value=now.operation_id)
@@ -550,6 +558,7 @@ def _check_source_still(ctx: StepContext, now: Standing, source: Any) -> None:
 
 def done(ctx: StepContext) -> StepResult:
     """Declare the database migrated (`handoffs`): applications may move to the target."""
+    current_run.check_current_run(ctx, "nothing is declared")
     now = standing(ctx)
     if now.stage != stages.SUCCEEDED:
         raise StepFailure("%s cannot be declared migrated: %s" % (ctx.database.name, now.describe()))

@@ -152,6 +152,7 @@ def test_done_declares_nothing_before_dms_finished(rehearsal_world):
     with pytest.raises(WorkerCrashed):
         RunDriver(dag, world.observe).run_database("db", crash_after="wait_for_migration")  # ready for cutover
     later = RunDriver(dag, world.observe)
+    assert later._run_task(dag.get_task("db.preflight")) == "success", later.errors  # the database's current run
 
     assert later._run_task(dag.get_task("db.done")) == "failed"
     assert "cannot be declared migrated" in later.errors["db.done"]

@@ -40,6 +40,8 @@ def test_a_missed_window_never_sends_a_live_migration_back_to_replicating(rehear
     have reported a missed window while DMS completed the migration (no step does that today),
     rollback still reports the database rolled back, never `waiting`: `run_outcome` would call
     the run a success with a live target beside a writable source."""
+    from migration_orchestration_lib.current_run import current_run_key
+    from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
     from migration_orchestration_lib.step_context import DEADLINE_KEY, WINDOW_MISSED_KEY
     from task_driver import WorkerCrashed
 
@@ -56,6 +58,7 @@ def test_a_missed_window_never_sends_a_live_migration_back_to_replicating(rehear
         ("db.preflight", "return_value"): {DEADLINE_KEY: "2099-01-01T00:00:00+00:00", "stage": "succeeded"},
         ("db.final_backup", WINDOW_MISSED_KEY): "the window closed",
     })
+    FileRecords(str(rehearsal_world), RECORDS_FILE).put(current_run_key(plan.name, "db"), later.run_id)  # as its preflight would
     assert later._run_task(dag.get_task("db.rollback")) == "success", later.errors
     assert later.outcome("db") == "rolled_back"
     assert world.target()["state"] == "ONLINE" and not world.online_target_deleted, "a live target is never removed"
