@@ -134,8 +134,9 @@ def test_an_old_runs_rollback_leaves_the_replication_a_later_run_left_alone(rehe
 # Run 1's task (its own upstream tasks passed in run 1, so Airflow runs it when cleared alone; done only when
 # forced: its upstream failed there) -> what it did on the later run's replication before.
 ACTING_TASKS = {
-    "start_migration": "adopted the later run's migration: nobody follows it in run 1",
-    "freeze_source": "froze the source under the later run's replication: nobody unfreezes it",
+    "start_migration": "adopted the later run's migration and succeeded: nobody follows it in run 1",
+    "freeze_source": "froze the source under the later run's replication where that run's record of the source's "
+                     "access was still there (it was stopped): nobody unfreezes it; else stood down, saying a rollback overtook it",
     "final_backup": "refused a writable source (safe), without saying what to do",
     "cutover": "refused: its final backup not restored (safe), without saying what to do",
     "done": "refused: nothing succeeded (safe), without saying what to do",
