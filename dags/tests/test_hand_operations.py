@@ -158,19 +158,11 @@ def test_a_freeze_still_in_flight_when_a_person_marks_its_task_failed_is_undone_
     person marks the waiting task failed (or success: the next step fails): no attempt of it pokes again, and was,
     the rollback read the source still writable, cleared the record, and the freeze landed after it: the source
     frozen with nobody to undo it, no event saying so (the freeze's Succeeded or Started was never written)."""
-    from migration_rehearsal.data_factory_server import RUNS, DataFactoryServer
-    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
-    from task_driver import _TaskInstance
+    from migration_rehearsal.data_factory_server import DataFactoryServer
+    from test_freezes_of_earlier_tries import try_1_submits_its_freeze_and_its_worker_is_lost
 
-    dag, world = setup(rehearsal_world, "dataFactory", **entry)
-    run = RunDriver(dag, world.observe)
-    with pytest.raises(WorkerCrashed):
-        run.run_database("db", crash_after=before)
-    freezing = dag.get_task("db." + task)
-    context = {"ti": _TaskInstance(run.xcom, freezing.task_id, 1, freezing.retries), "run_id": run.run_id, "task_reschedule_count": 0}
-    while not any(run["parameters"]["operationKey"].endswith(":freeze") for run in world.world.snapshot().get(RUNS, {}).values()):
-        with pytest.raises(AirflowRescheduleException):
-            freezing.execute(context)  # until its freeze is submitted: then a person marks it failed
+    # its freeze submitted, a person marks the task failed (a lost worker leaves the same)
+    dag, world, run, _ = try_1_submits_its_freeze_and_its_worker_is_lost(rehearsal_world, task, before, entry)
 
     assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
     DataFactoryServer(world.world).advance_all()  # time passes: every pipeline run in flight ends
