@@ -7,11 +7,13 @@ What a match proves for restores (SqlMi, SqlVm) and for copies (SqlDb) is writte
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from migration_orchestration_lib import sql_statements
-from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
+from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, ValidationSettings
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
 from migration_orchestration_lib.sql_statements import TableFingerprint
 
@@ -98,3 +100,80 @@ def _difference(source: TableFingerprint, target: Optional[TableFingerprint], ro
         return "checksums differ"
     return None
 
+
+
+# --- the validation promised when the source was frozen ------------------------------------------------
+#
+# A person may edit the plan's `validation` while a migration is frozen (or after a validation found a
+# mismatch and its rollback kept the source frozen for a person): a weaker one (`rowCounts` and
+# `checksums` off, fewer tables) would let `done` declare a target the plan, when it froze the source,
+# would have compared, and which may lack writes. So the freezing step records the plan's validation
+# then, per DMS migration: the Airflow Variable `migration_validation__<operation id>` =
+# `{"checksums": ..., "rowCounts": ..., "tables": [...] | null}`; `validate` compares at least that much
+# (`to_meet`: the stronger of the record and the plan now). Only a person clears it (`''`).
+
+VALIDATION_RECORD_PREFIX = "migration_validation__"
+
+
+def validation_record_key(operation_id: str) -> str:
+    return VALIDATION_RECORD_PREFIX + operation_id
+
+
+def stronger(one: ValidationSettings, other: ValidationSettings) -> ValidationSettings:
+    """What compares everything either compares (tables None: every user table of the source)."""
+    tables = None if one.tables is None or other.tables is None else tuple(sorted(set(one.tables) | set(other.tables), key=str.lower))
+    return ValidationSettings(row_counts=one.row_counts or other.row_counts, checksums=one.checksums or other.checksums, tables=tables)
+
+
+def covers(settings: ValidationSettings, other: ValidationSettings) -> bool:
+    """Whether `settings` compares at least what `other` does."""
+    tables_covered = settings.tables is None or (
+        other.tables is not None and {t.lower() for t in other.tables} <= {t.lower() for t in settings.tables})
+    return (settings.row_counts or not other.row_counts) and (settings.checksums or not other.checksums) and tables_covered
+
+
+def describe_settings(settings: ValidationSettings) -> str:
+    compared = [name for name, on in (("row counts", settings.row_counts), ("checksums", settings.checksums)) if on]
+    if not compared:
+        return "no comparison"
+    return "%s of %s" % (" and ".join(compared), "every table" if settings.tables is None else ", ".join(settings.tables))
+
+
+def promised(ctx: Any, operation_id: Optional[str]) -> Optional[ValidationSettings]:
+    """The validation recorded when the DAG froze this migration's source (None: none recorded)."""
+    value = ctx.services.records.get(validation_record_key(operation_id)) if operation_id else None
+    if not value:
+        return None
+    record = json.loads(value)
+    tables = record.get("tables")
+    return ValidationSettings(row_counts=bool(record["rowCounts"]), checksums=bool(record["checksums"]),
+                              tables=None if tables is None else tuple(tables))
+
+
+def promise(ctx: Any, operation_id: Optional[str]) -> None:
+    """Right before the DAG freezes the source of migration `operation_id`: record the plan's validation
+    (kept stronger where an earlier freeze of the migration promised more)."""
+    if not operation_id:
+        return
+    earlier = promised(ctx, operation_id)
+    if earlier is not None and covers(earlier, ctx.database.validation):
+        return
+    settings = ctx.database.validation if earlier is None else stronger(earlier, ctx.database.validation)
+    ctx.services.records.put(validation_record_key(operation_id), json.dumps(
+        {"checksums": settings.checksums, "rowCounts": settings.row_counts,
+         "tables": None if settings.tables is None else list(settings.tables)}, sort_keys=True))
+
+
+def to_meet(ctx: Any, operation_id: Optional[str]) -> Tuple[DatabaseMigration, Optional[str]]:
+    """The database with the validation `validate` compares, and where that is more than the plan's now, why."""
+    database = ctx.database
+    earlier = promised(ctx, operation_id)
+    if earlier is None or covers(database.validation, earlier):
+        return database, None
+    settings = stronger(earlier, database.validation)
+    why = (
+        "validated with %s, as the plan said when the DAG froze the source (the Airflow Variable %s), not only with %s "
+        "as it says now: a validation weakened while the source was frozen never declares a target that may lack writes"
+        % (describe_settings(settings), validation_record_key(operation_id), describe_settings(database.validation))
+    )
+    return dataclasses.replace(database, validation=settings), why

@@ -1,0 +1,119 @@
+"""Edits of one database's plan entry while its migration is under way (the plan redeployed between
+runs, or while a run goes on: its remaining tasks run with the edited plan). `task_driver` on the
+rehearsal world; a redeploy mid-run is the driver's run going on with the DAG of the edited plan."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal import seed_world
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
+from migration_orchestration_lib.source_freeze import RECORD_PREFIX
+from task_driver import RunDriver, WorkerCrashed
+from world_view import WorldView
+
+pytestmark = pytest.mark.airflow210
+
+KEY = RECORD_PREFIX + "sql01__Sales"
+
+
+def dag_of(**entry):
+    plan = parse_plan(plan_with_databases([database_entry("db", entry.pop("source_database", "Sales"), **entry)]))
+    return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+
+
+def setup(directory, **entry):
+    plan, dag = dag_of(**entry)
+    world = WorldView(directory, plan.database("db"), plan)
+    seed_world(world.world, plan)
+    return dag, world
+
+
+def crashed_after(dag, world, task):
+    run = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database("db", crash_after=task)
+    return run
+
+
+def go_on(run, dag):
+    """The run goes on with the DAG of the edited plan: its tasks not run yet, then the rollback on a failure."""
+    run.dag = dag
+    for task in run.chain("db"):
+        if task.task_id in run.states:
+            continue
+        state = run.states[task.task_id] = run._run_task(task)
+        if state == "failed":
+            run.states["db.rollback"] = run._run_task(dag.get_task("db.rollback"))
+            break
+    return run.states
+
+
+def records(directory):
+    with open(os.path.join(str(directory), RECORDS_FILE)) as file:
+        return json.load(file)
+
+
+# --- validation weakened --------------------------------------------------------------------------------
+
+OFF = {"rowCounts": False, "checksums": False}
+WEAKER = {"off": OFF, "other tables": {"rowCounts": True, "checksums": False, "tables": ["dbo.Orders"]}}  # the mismatch: dbo.Customers
+
+
+@pytest.mark.parametrize("weaker", sorted(WEAKER))
+def test_a_validation_weakened_after_a_mismatch_never_declares_the_target(rehearsal_world, monkeypatch, weaker):
+    """The first run died between the cutover and `done`; the second run's validation found a target row missing,
+    and its rollback kept the source frozen for a person (whether a run declared the migration is unknown). Was:
+    the person turned validation off (or narrowed it to tables that match) and the next run declared the
+    target migrated, without the row. Now validate compares at least what the plan said when the DAG froze
+    the source (recorded per migration), and says how to clear that record if the target is right."""
+    dag, world = setup(rehearsal_world, mode="online")
+    crashed_after(dag, world, "wait_for_completion")
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    second = RunDriver(dag, world.observe)
+    assert second.run_database("db")["db.rollback"] == "failed" and "differ" in second.errors["db.validate"], second.errors
+    monkeypatch.delenv("MIGRATION_SIMULATE_MISMATCH")
+
+    _, weakened = dag_of(mode="online", validation=WEAKER[weaker])
+    third = RunDriver(weakened, world.observe)
+    states = third.run_database("db")
+
+    assert third.outcome("db") != "migrated", "declared a target the plan's validation at the freeze found lacking"
+    assert states["db.validate"] == "failed" and "dbo.Customers: 7 rows on source, 6 on target" in third.errors["db.validate"]
+    operation = world.operations()[-1]["migrationOperationId"]
+    assert "migration_validation__" + operation in third.errors["db.validate"], "says which record to clear"
+    assert not world.source_writable(), "still a person's decision"
+
+
+def test_a_validation_weakened_mid_run_while_the_source_is_frozen_is_not_applied_to_that_migration(rehearsal_world, monkeypatch):
+    """Was: the plan redeployed without validation while the source was frozen for the cutover, and `done` declared
+    a target missing a row. Now the run validates as the plan said at the freeze and rolls back: the source,
+    which the DAG froze in this run, is handed back."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    dag, world = setup(rehearsal_world, mode="online")
+    run = crashed_after(dag, world, "freeze_source")
+    states = go_on(run, dag_of(mode="online", validation=OFF)[1])
+
+    assert run.outcome("db") == "rolled_back" and states["db.validate"] == "failed", run.errors
+    assert "as the plan said when the DAG froze the source" in run.errors["db.validate"]
+    assert world.source_writable()
+
+
+@pytest.mark.parametrize("entry", [dict(mode="offline"), dict(target="db-prod")], ids=["offline", "SqlDb"])
+def test_a_validation_weakened_between_runs_is_applied_only_to_what_it_promised(rehearsal_world, monkeypatch, entry):
+    """A run froze the source (an offline restore, a SqlDb copy) and died; the plan was redeployed without
+    validation. The next run compares as promised at the freeze: a matching target migrates, a lacking one is
+    not declared."""
+    dag, world = setup(rehearsal_world, **entry)
+    crashed_after(dag, world, "start_migration" if "target" in entry else "freeze_source")
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    later = RunDriver(dag_of(validation=OFF, **entry)[1], world.observe)
+    states = later.run_database("db")
+
+    assert later.outcome("db") == "rolled_back" and states["db.validate"] == "failed", later.errors
+    assert "rows on source" in later.errors["db.validate"]
