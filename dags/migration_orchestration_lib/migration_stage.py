@@ -126,8 +126,59 @@ def standing(ctx: Any) -> Standing:
 
     try:
         dms = ctx.services.dms
-        current = standing_of(ctx.database, dms.current_migration(ctx.target), dms.migration_service_id, ctx.source_server)
+        migration = dms.current_migration(ctx.target)
+        _check_not_of_an_earlier_source(ctx, migration, dms.migration_service_id)
+        current = standing_of(ctx.database, migration, dms.migration_service_id, ctx.source_server)
     except ForeignMigrationError as error:
         raise ForeignMigration(str(error)) from error
     ctx.operation_id = current.operation_id or ctx.operation_id
     return current
+
+
+def _check_not_of_an_earlier_source(ctx: Any, migration: Optional[MigrationStatus], migration_service_id: Optional[str]) -> None:
+    """Fail for a person where the target's migration (in flight or ended) is of another source database of the
+    plan's source server that the DAG holds a record of the access before a freeze of (`source_freeze`: a
+    migration of it under way, its source perhaps frozen by the DAG): the entry's `source.database` was
+    changed while its migration was under way. Taken for a foreign migration, it was left as it is and the
+    message said to let it end or cancel it, which left the old source frozen with nobody told."""
+    from migration_orchestration_lib import source_freeze
+    from migration_orchestration_lib.step_context import StepFailure
+
+    database, server = ctx.database, ctx.source_server
+    if migration is None or not migration.source_database_name:
+        return
+    if migration.source_database_name.lower() == database.source_database.lower():
+        return
+    if migration_service_id is not None and migration.runs_on_another_service(migration_service_id):
+        return
+    if migration.other_source_server(server.host, server.port):
+        return
+    earlier = _SourceOf(database.source_server, migration.source_database_name)
+    key = source_freeze.record_key(earlier)
+    recorded = ctx.services.records.get(key)
+    if not recorded:
+        return
+    raise StepFailure(
+        "target database %s on %s holds DMS migration %s (%s) of source database %s on %s, not of %s as the plan's "
+        "entry %s now says, and the DAG holds a record of %s's access before its freeze (the Airflow Variable %s = %s): "
+        "a migration the DAG had under way, from before the entry's source.database was changed (or of an entry "
+        "since removed), and source database %s may still be frozen by the DAG. Nothing is started, canceled, "
+        "removed, frozen or unfrozen. A person must act: put the entry's source.database back to %s and run again "
+        "(each step carries on from where DMS and SQL Server stand, or its rollback undoes it); or undo it "
+        "yourself: %sgive %s back the access recorded before the freeze, drop its freeze marker "
+        "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s', on the writable database) and clear the record "
+        "(airflow variables set %s ''); then run again"
+        % (database.target_database, database.target_server, migration.migration_operation_id, migration.migration_status,
+           migration.source_database_name, database.source_server, database.source_database, database.name,
+           migration.source_database_name, key, recorded, migration.source_database_name, migration.source_database_name,
+           "cancel DMS migration %s, drop the target database it leaves RESTORING (only if nothing uses it), "
+           % migration.migration_operation_id if migration.is_in_flight else "",
+           migration.source_database_name, source_freeze.quote_name(migration.source_database_name),
+           source_freeze.FREEZE_MARKER, key)
+    )
+
+
+@dataclass(frozen=True)
+class _SourceOf:
+    source_server: str
+    source_database: str

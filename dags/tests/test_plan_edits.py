@@ -117,3 +117,37 @@ def test_a_validation_weakened_between_runs_is_applied_only_to_what_it_promised(
 
     assert later.outcome("db") == "rolled_back" and states["db.validate"] == "failed", later.errors
     assert "rows on source" in later.errors["db.validate"]
+
+
+# --- source.database changed ------------------------------------------------------------------------------
+
+
+def test_a_source_changed_while_its_migration_is_frozen_is_left_to_a_person_who_is_told_of_the_old_source(rehearsal_world):
+    """The entry's source.database was edited (Sales to Hr) while the cutover of Sales was under way, its source
+    frozen. Was: the migration into the target was taken for another plan's ("let it end, or cancel it"), the
+    rollback ended RolledBack, and following the message left Sales frozen for good, with nobody told. Now
+    every step fails for a person before touching anything, naming Sales, its record and what to do; put back,
+    the next run carries on."""
+    dag, world = setup(rehearsal_world, mode="online")
+    crashed_after(dag, world, "freeze_source")
+    edited = RunDriver(dag_of(mode="online", source_database="Hr", target_database="Sales")[1], world.observe)
+    states = edited.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", edited.errors
+    for task in ("db.preflight", "db.rollback"):
+        assert KEY in edited.errors[task] and "put the entry's source.database back to Sales" in edited.errors[task]
+    assert not world.source_writable() and [op["migrationStatus"] for op in world.operations()] == ["InProgress"]
+
+    put_back = RunDriver(dag, world.observe)
+    put_back.run_database("db")
+    assert put_back.outcome("db") == "migrated", put_back.errors
+
+
+def test_a_source_changed_mid_run_after_the_freeze_fails_the_rollback_for_a_person(rehearsal_world):
+    dag, world = setup(rehearsal_world, mode="offline")
+    run = crashed_after(dag, world, "freeze_source")
+    states = go_on(run, dag_of(mode="offline", source_database="Hr", target_database="Sales")[1])
+
+    assert states["db.rollback"] == "failed", run.errors
+    assert KEY in run.errors["db.rollback"] and "may still be frozen by the DAG" in run.errors["db.rollback"]
+    assert not world.source_writable(), "nothing touched: a person decides"
