@@ -29,7 +29,7 @@ from migration_orchestration_lib import source_freeze
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
-from migration_orchestration_lib.capacity import admission_refusal
+from migration_orchestration_lib.capacity import admission_refusal, second_migration_refusal
 from migration_orchestration_lib.handoffs import declare_migrated, declared_migrated
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
@@ -280,6 +280,11 @@ def start_migration(ctx: StepContext) -> StepResult:
         source_freeze.remember_before_freeze(ctx, database)
         _stand_down_if_overtaken(ctx)
     migrations = services.dms.migrations_on_service()
+    second = second_migration_refusal(ctx.plan, database, migrations, ctx.source_server.host, ctx.source_server.port,
+                                      source_freeze.record_key(database), ctx.services.records.get(source_freeze.record_key(database)),
+                                      services.dms.migration_service_id)
+    if second:
+        raise StepFailure(second)
     refusal = admission_refusal(ctx.plan, database, migrations)
     # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
     begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and _freeze_begun(ctx)

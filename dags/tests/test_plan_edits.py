@@ -151,3 +151,34 @@ def test_a_source_changed_mid_run_after_the_freeze_fails_the_rollback_for_a_pers
     assert states["db.rollback"] == "failed", run.errors
     assert KEY in run.errors["db.rollback"] and "may still be frozen by the DAG" in run.errors["db.rollback"]
     assert not world.source_writable(), "nothing touched: a person decides"
+
+
+# --- target changed -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["replicating", "archive"])
+def test_a_target_changed_while_a_migration_into_the_old_one_runs_starts_no_second_migration(rehearsal_world, case):
+    """Was: DMS keeps one migration per target database, so the run found nothing in the new target and started a
+    second migration of the source, leaving the first one running for good (its target restoring; for a
+    read-only archive, which carries no freeze marker, even while the first was under way offline). Now
+    start_migration refuses, naming that migration; with the target put back the run carries on with it.
+    (A source the DAG froze for the old target carries a marker naming it: preflight refuses then,
+    `test_freeze_marker.py`.)"""
+    mode = "online" if case == "replicating" else "offline"
+    dag, world = setup(rehearsal_world, mode=mode)
+    if case == "archive":
+        world.world.update_database("sql01", "Sales", readOnly=True)
+    crashed_after(dag, world, "wait_for_migration" if case == "replicating" else "freeze_source")
+    plan, edited = dag_of(mode=mode, target_database="Sales2")
+    new_target = WorldView(rehearsal_world, plan.database("db"), plan)
+    run = RunDriver(edited, new_target.observe)
+    states = run.run_database("db")
+
+    assert states["db.start_migration"] == "failed", run.errors
+    assert "no second migration of Sales is started" in run.errors["db.start_migration"]
+    assert new_target.operations() == [], "a second migration of the source"
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"]
+
+    put_back = RunDriver(dag, world.observe)
+    put_back.run_database("db")
+    assert put_back.outcome("db") == "migrated", put_back.errors
