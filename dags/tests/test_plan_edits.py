@@ -182,3 +182,47 @@ def test_a_target_changed_while_a_migration_into_the_old_one_runs_starts_no_seco
     put_back = RunDriver(dag, world.observe)
     put_back.run_database("db")
     assert put_back.outcome("db") == "migrated", put_back.errors
+
+
+# --- pins: edits that end safely, though not obviously -----------------------------------------------------
+
+
+@pytest.mark.parametrize("edit", [("online", "offline"), ("offline", "online")], ids=["online to offline", "offline to online"])
+def test_a_mode_edited_while_the_source_is_frozen_cancels_the_migration_and_gives_the_source_back(rehearsal_world, edit):
+    """The other mode's steps never finish the migration DMS runs (an online one has no lastBackupName for the
+    offline steps; an offline one never becomes ready for the online cutover): the rollback cancels it and
+    unfreezes the source. The replication is lost, no write is."""
+    before, after = edit
+    dag, world = setup(rehearsal_world, mode=before)
+    crashed_after(dag, world, "freeze_source")
+    later = RunDriver(dag_of(mode=after)[1], world.observe)
+    states = later.run_database("db")
+
+    assert states["db.rollback"] == "success" and later.outcome("db") == "rolled_back", later.errors
+    assert world.source_writable() and not world.was_online
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"]
+
+
+def test_a_source_freeze_edited_after_the_freeze_is_undone_to_the_access_recorded_before_it(rehearsal_world, monkeypatch):
+    """The record keeps the access before the first freeze, not the freeze's kind: a rollback under the plan's
+    singleUser puts back READ_WRITE, MULTI_USER, and drops the readOnly freeze's marker."""
+    dag, world = setup(rehearsal_world, mode="online")
+    crashed_after(dag, world, "freeze_source")
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    later = RunDriver(dag_of(mode="online", sourceFreeze="singleUser")[1], world.observe)
+    later.run_database("db")
+
+    assert later.outcome("db") == "rolled_back", later.errors
+    assert world.source_writable() and not world.source().get("extendedProperties")
+
+
+def test_a_copy_that_ran_with_writes_allowed_is_not_declared_once_the_plan_forbids_them(rehearsal_world):
+    """allowSourceWritesDuringCopy turned off mid-copy: the copy read a moving source, which the plan now says it
+    must not; validate refuses it for a person (the source left writable, as it was)."""
+    dag, world = setup(rehearsal_world, target="db-prod", allowSourceWritesDuringCopy=True)
+    crashed_after(dag, world, "start_migration")
+    later = RunDriver(dag_of(target="db-prod")[1], world.observe)
+    states = later.run_database("db")
+
+    assert states["db.validate"] == "failed" and "source may hold writes the target lacks" in later.errors["db.validate"]
+    assert later.outcome("db") != "migrated" and world.source_writable()
