@@ -133,9 +133,11 @@ def test_with_max_concurrent_1_one_source_freezes_while_the_others_freeze_is_sti
     assert outcomes[-1] == ("done", "1 cutover(s) in progress (cutover.maxConcurrent 1)")
     # a was admitted once: the pokes after its freeze was submitted do not ask again.
     assert [key for key in services.records.writes if "_admitted__" in key] == ["migration_cutover_admitted__contoso-sql__a"]
-    # no preflight recorded the access here: each freeze first recorded its source's access (source_freeze), once
+    # no preflight recorded the access here: each freeze first recorded its source's access (source_freeze), once;
+    # the one that froze, the validation promised for its migration, once (`validation.promise`)
     assert sorted(key for key in services.records.writes if "_admitted__" not in key) == [
-        "migration_source_before_freeze__sql01__Hr", "migration_source_before_freeze__sql01__Sales"]
+        "migration_source_before_freeze__sql01__Hr", "migration_source_before_freeze__sql01__Sales",
+        "migration_validation__InProgress-Sales"]
 
 
 def test_an_admission_counts_while_dms_still_lists_that_databases_earlier_ended_migration():
