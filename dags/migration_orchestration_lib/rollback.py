@@ -48,7 +48,7 @@ from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
-    AWAIT_CUTOVER_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
+    AWAIT_CUTOVER_TASK, DEADLINE_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
     StepFailure, StepResult,
 )
 from migration_orchestration_lib.steps import standing
@@ -65,6 +65,8 @@ class NothingToRollBack(Exception):
 
 def roll_back(ctx: StepContext) -> StepResult:
     database = ctx.database
+    # First: no step of this run acts after it, until the run is cleared from its preflight.
+    ctx.task_instance.xcom_push(key=ROLLBACK_BEGAN_KEY, value=ctx.preflight_facts().get(DEADLINE_KEY, ""))
     if not ctx.preflight_ran():
         cutover_steps.release(ctx, consume_approval=False)
         raise NothingToRollBack(

@@ -32,6 +32,9 @@ FREEZE_SOURCE_TASK = "freeze_source"
 # start_migration's XCom: the operation id of the migration DMS created for this run's own request (not
 # one it adopted): the record that lets rollback cancel a doubtful migration (`migration_stage.Standing`).
 CREATED_MIGRATION_KEY = "created_migration"
+# The rollback's XCom, pushed first on every poke: this run's preflight deadline, the run has begun undoing the
+# database since that preflight (`StepContext.rollback_began`).
+ROLLBACK_BEGAN_KEY = "began"
 # The freezing steps' XCom: the SQL operation key prefixes (`operation_key_prefix`) of every freeze the task may
 # have submitted in this run, its earlier tries' included (`StepContext.sql_key_prefixes_of_every_try`). Through
 # Data Factory a freeze runs on after the try that submitted it stopped: the rollback awaits each one submitted
@@ -193,6 +196,13 @@ class StepContext:
         """Whether this run's start_migration created DMS migration `operation_id` (not adopted it)."""
         created = self.task_instance.xcom_pull(task_ids=self.task_id(START_MIGRATION_TASK), key=CREATED_MIGRATION_KEY)
         return bool(operation_id) and created == operation_id
+
+    def rollback_began(self) -> bool:
+        """Whether this run's rollback began undoing the database after this run's preflight passed (its deadline,
+        the same in both XComs: a preflight run again since, the run cleared from it, makes a new one). A step a
+        person cleared alone after the rollback would act on what the rollback left."""
+        began = self.task_instance.xcom_pull(task_ids=self.task_id("rollback"), key=ROLLBACK_BEGAN_KEY)
+        return bool(began) and began == self.preflight_facts().get(DEADLINE_KEY)
 
     def preflight_ran(self) -> bool:
         """Whether this run's preflight started on this database (a held database's never does)."""

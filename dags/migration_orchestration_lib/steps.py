@@ -179,6 +179,18 @@ def _check_may_act(ctx: StepContext) -> None:
     current_run.check_current_run(ctx, "nothing is started, frozen, backed up or cut over")
 
 
+def _check_run_not_ended(ctx: StepContext) -> None:
+    """Nothing starts, freezes, backs up or cuts over once this run's rollback began undoing the database: a step
+    a person cleared alone afterwards would act on what it left (start a migration nobody follows, with no wait or
+    rollback left to run). Checked after a freeze this try submitted is seen to (`_stand_down_if_overtaken`)."""
+    if ctx.rollback_began():
+        raise StepFailure(
+            "%s: this run's rollback began undoing it, so a step cleared alone now would act on what the rollback left: "
+            "nothing is started, frozen, backed up or cut over. Clear this run from %s with its downstream tasks (its "
+            "preflight looks again), or trigger a new DAG run" % (ctx.database.name, ctx.task_id("preflight"))
+        )
+
+
 def _check_preflight_passed(ctx: StepContext) -> None:
     """The steps that change DMS or the source go on only after this run's preflight passed (its XCom, never
     its task state): one marked success by hand checked nothing, set no deadline, and its rollback, finding
@@ -279,6 +291,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
         source_freeze.remember_before_freeze(ctx, database)
         _stand_down_if_overtaken(ctx)
+    _check_run_not_ended(ctx)
     migrations = services.dms.migrations_on_service()
     second = second_migration_refusal(ctx.plan, database, migrations, ctx.source_server.host, ctx.source_server.port,
                                       source_freeze.record_key(database), ctx.services.records.get(source_freeze.record_key(database)),
@@ -375,6 +388,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     if ctx.sql.freeze_submitted(database):  # a later poke (Data Factory): the batch may land whatever else fails now
         _freeze(ctx)
         return _frozen(database)
+    _check_run_not_ended(ctx)
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
@@ -457,6 +471,7 @@ def final_backup(ctx: StepContext) -> StepResult:
     Offline: DMS was told its name at creation (`lastBackupName`) and finishes after restoring it.
     """
     _check_may_act(ctx)
+    _check_run_not_ended(ctx)
     database = ctx.database
     now = standing(ctx)
     if now.is_live:
@@ -506,6 +521,7 @@ def _check_frozen_for_final_backup(ctx: StepContext) -> None:
 def cutover(ctx: StepContext) -> StepResult:
     """Ask DMS to complete an online migration (awaited), once it restored the final backup."""
     _check_may_act(ctx)
+    _check_run_not_ended(ctx)
     now = standing(ctx)
     if now.is_live:  # its return value tells wait_for_completion it ran (`_check_finish_asked_for`)
         return StepResult("cutover already requested: %s" % now.describe(), return_value=now.operation_id)

@@ -225,3 +225,33 @@ def test_a_run_whose_record_is_missing_goes_on(rehearsal_world):
 
     assert run.outcome("db") == "migrated", run.errors
     assert records.get(key) is None
+
+
+@pytest.mark.parametrize("target, task", [("db-prod", "start_migration")] + [
+    ("mi-prod", task) for task in ("start_migration", "freeze_source", "final_backup", "cutover")])
+def test_a_step_cleared_alone_in_the_latest_run_after_its_rollback_changes_nothing(rehearsal_world, target, task):
+    """The latest run's migration failed in DMS and was rolled back; nothing ran since, so it is still the current
+    run. A person clears one step alone: was, start_migration started a migration nobody follows (for a SqlDb copy
+    it froze the source first), with no wait and no rollback left to run in that run."""
+    dag, world = setup(rehearsal_world, target=target, mode="online" if target == "mi-prod" else None)
+    run = rolled_back_by_dms(dag, world)
+    before = world_now(world)
+
+    assert run.clear_task("db", task) == "failed"
+
+    assert world_now(world) == before, "DMS, the target or the source changed"
+    error = run.errors["db." + task]
+    # a freezing step that would freeze stands down first: the record of the access before the freeze is gone
+    assert ("rollback began undoing it" in error and "db.preflight with its downstream tasks" in error) or "stands down" in error, error
+
+
+def test_the_latest_run_cleared_from_preflight_after_its_rollback_migrates(rehearsal_world):
+    """Cleared from preflight with its downstream tasks, the run looks again (a new preflight) and migrates, though the
+    rollback's XCom of its first attempt stays until the rollback runs again (Airflow clears a task's XComs when it runs)."""
+    dag, world = setup(rehearsal_world, target="mi-prod", mode="online")
+    run = rolled_back_by_dms(dag, world)
+
+    run.clear_database("db")
+
+    assert run.outcome("db") == "migrated", run.errors
+    assert statuses(world) == ["Failed", "Succeeded"]

@@ -24,6 +24,7 @@ from migration_orchestration_lib.database_sql import DatabaseSql
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import seed_world
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
+from migration_orchestration_lib.step_context import StepContext
 from task_driver import RunDriver, WorkerCrashed, _TaskInstance
 from world_view import WorldView
 
@@ -157,7 +158,9 @@ def test_a_freeze_landing_between_the_rollbacks_read_and_its_unfreeze_is_undone_
 
     def the_attempt_freezes_meanwhile(ctx, database, state):
         if not attempts:
-            attempts.append(the_late_attempt(run, dag, "freeze_source"))
+            with monkeypatch.context() as paused:  # it paused in `standing`, past the check that the rollback began
+                paused.setattr(StepContext, "rollback_began", lambda self: False)
+                attempts.append(the_late_attempt(run, dag, "freeze_source"))
             assert world.source()["readOnly"]
         return unfreeze(ctx, database, state)
 
