@@ -5,8 +5,10 @@
 in progress in the world, and waits (`CutoverWait`: its event says WaitingForWindow,
 AwaitingApproval, Rejected or WindowMissed) until it may go; it never fails on a rejection or a
 missed window. Its return value carries the window's close for the steps after it:
-- online: freeze_source does not freeze once the window no longer fits; final_backup and cutover
-  stop once the window closed before the cutover was requested. Both raise `WindowMissed`: the
+- online: freeze_source does not freeze once the window no longer fits, and a freeze seen landed
+  pokes after its admission (Data Factory) that no longer fits is undone the same way (a SqlDb
+  copy's too, before the copy starts); final_backup and cutover stop once the window closed before
+  the cutover was requested. Both raise `WindowMissed`: the
   rollback task then goes back to replicating (source writable, migration and target kept);
 - offline and SqlDb: an overrun is reported (`WindowMissed` on the step that ends the copy), not
   aborted: stopping an offline copy after the freeze would spend the downtime for nothing.
@@ -226,6 +228,37 @@ def admit_freeze(ctx: StepContext) -> None:
             raise StepPending("%d cutover(s) in progress (cutover.maxConcurrent %d)" % (in_progress, plan.max_concurrent_cutovers))
         # Before the freeze is submitted: others count this cutover from now on, frozen or not yet.
         ctx.services.records.put(_admission_key(ctx, database), iso_utc(now))
+
+
+def check_freeze_landed_in_time(ctx: StepContext) -> None:
+    """A gated freeze found landed on a later poke than its admission (through Data Factory it runs across
+    pokes; a queued pipeline or a scheduler down for hours lands it late), or by a later try: the window
+    must still fit the cutover, as at the admission. An online restore or a SqlDb copy not started yet goes
+    back to replicating (`WindowMissed`: the rollback makes the source writable again). An offline restore
+    overruns a window that is still open (reported at its end, `overrun`), but is not finished after it
+    closed: the rollback cancels it, then unfreezes (DMS would finish it by itself beside a writable
+    source). A cutover already requested goes on."""
+    database = ctx.database
+    closes = ctx.window_closes()
+    if closes is None or not ctx.plan.is_gated(database):
+        return
+    now = ctx.services.clock.now()
+    offline_restore = database.restores_backups and not database.is_online
+    if (now < closes) if offline_restore else (now + timedelta(minutes=database.cutover.expected_minutes) <= closes):
+        return
+    if database.restores_backups and standing(ctx).is_live:
+        return
+    if offline_restore:
+        raise WindowMissed(
+            "the freeze of %s landed at %s, after the window closed at %s: the offline migration is not finished "
+            "outside its window; it is canceled, then the source made writable again, and a new run waits for the "
+            "next window" % (database.source_database, iso_utc(now), iso_utc(closes))
+        )
+    raise WindowMissed(
+        "the freeze of %s landed at %s, too late for a %d-minute cutover in the window closing at %s: the source is "
+        "made writable again, the migration keeps replicating and waits for the next window"
+        % (database.source_database, iso_utc(now), database.cutover.expected_minutes, iso_utc(closes))
+    )
 
 
 def check_window_open(ctx: StepContext, now_standing: Standing) -> None:

@@ -308,6 +308,8 @@ def start_migration(ctx: StepContext) -> StepResult:
         if not begun:
             cutover_steps.admit_freeze(ctx)
         _freeze(ctx)  # the copy reads tables: no write may land behind it
+        if begun:  # landed pokes after its admission: the window must still fit the copy
+            cutover_steps.check_freeze_landed_in_time(ctx)
     ctx.on_started("starting migration of %s" % database.source_database)
     last_backup = None
     if database.restores_backups and not database.is_online:
@@ -387,6 +389,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     _stand_down_if_overtaken(ctx)
     if ctx.sql.freeze_submitted(database):  # a later poke (Data Factory): the batch may land whatever else fails now
         _freeze(ctx)
+        cutover_steps.check_freeze_landed_in_time(ctx)
         return _frozen(database)
     _check_run_not_ended(ctx)
     now = standing(ctx)
@@ -405,10 +408,13 @@ def freeze_source(ctx: StepContext) -> StepResult:
             raise StepFailure(unknown)
         if not unknown:  # (a completed migration's source stays as it is; its rollback asks a person)
             source_freeze.remember_before_freeze(ctx, database, source)
-    if ctx.plan.is_gated(database) and not _freeze_begun(ctx):
+    resumed = ctx.plan.is_gated(database) and _freeze_begun(ctx)  # frozen by an earlier try: admitted then
+    if ctx.plan.is_gated(database) and not resumed:
         cutover_steps.admit_freeze(ctx)
     validation.promise(ctx, now.operation_id)  # what validate compares, however the plan changes meanwhile
     _freeze(ctx)
+    if resumed and not now.is_live:
+        cutover_steps.check_freeze_landed_in_time(ctx)
     return _frozen(database)
 
 

@@ -151,6 +151,54 @@ def test_a_window_too_short_for_the_cutover_by_the_time_of_the_freeze_is_not_fro
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "the migration keeps replicating"
 
 
+def freeze_runs(view):
+    """The Data Factory pipeline runs of freezes submitted so far (their operation key names the freeze)."""
+    from migration_rehearsal.data_factory_server import RUNS
+
+    with view.world.transaction() as state:
+        runs = list(state.get(RUNS, {}).values())
+    return [run for run in runs if any(str(value).endswith(":freeze") for value in run["parameters"].values())]
+
+
+@pytest.mark.airflow26
+@pytest.mark.parametrize(
+    "mode, target, freezing, landed, why, outcome, migrations",
+    [
+        ("online", "mi-prod", "freeze_source", "02:45", "too late for a 30-minute cutover", "waiting", ["InProgress"]),
+        ("offline", "db-prod", "start_migration", "02:45", "too late for a 30-minute cutover", "waiting", []),
+        ("offline", "mi-prod", "freeze_source", "03:30", "after the window closed at 2026-12-06T03:00:00Z", "rolled_back", ["Canceled"]),
+    ],
+    ids=["online", "sqlDbCopy", "offlineAfterTheClose"],
+)
+def test_a_freeze_landing_pokes_after_its_admission_too_late_for_the_cutover_is_undone(
+        world, monkeypatch, mode, target, freezing, landed, why, outcome, migrations):
+    """Through Data Factory the freeze lands pokes after its admission (a queued pipeline, a scheduler
+    down for hours): admitted in time, it lands too late for a 30-minute cutover in a window closing at
+    03:00 UTC. The source is made writable again: an online migration keeps replicating, a SqlDb copy
+    is not started; an offline restore (which overruns a window still open) is canceled once its freeze
+    lands after the close, before its final backup. No cutover outside the window."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    plan = gated_plan(mode=mode, target=target, airflow_of="fabric_host.json")
+    view = Recorder(world, plan)
+    submitted = []
+
+    def observe(task_id):
+        view.observe(task_id)
+        if task_id == "db." + freezing and not submitted and freeze_runs(view):
+            submitted.append(view.source_writable())  # submitted on this poke; the next poke comes late
+            set_rehearsal_clock(world, "2026-12-06T%s:00Z" % landed)
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
+    states = driver.run_database("db")
+
+    assert submitted == [True] and view.frozen_at is not None, "the freeze landed a poke after its admission"
+    assert states["db." + freezing] == "failed", (states, driver.errors)
+    assert "landed at 2026-12-06T%s:00Z, %s" % (landed, why) in driver.errors["db." + freezing]
+    assert driver.outcome("db") == outcome and view.source_writable() and view.cutover_at is None
+    assert not any("_final_" in backup["fileName"] for backup in view.world.backups("sql01", "Sales"))
+    assert [op["migrationStatus"] for op in view.operations()] == migrations
+
+
 @pytest.mark.parametrize("closed_after", ["final_backup", "freeze_source"])
 def test_an_offline_overrun_is_reported_not_aborted(world, monkeypatch, closed_after):
     """Also when the window closes before the final backup: the source is frozen for the copy, so
