@@ -150,3 +150,22 @@ def test_the_rendered_plan_carries_each_database_cutover_and_which_databases_are
     document["databases"][0]["cutover"]["windows"][0].pop("start")
     with pytest.raises(PlanError, match=r"databases\[0\]\.cutover\.windows\[0\]"):
         parse_plan(document)
+
+
+def test_an_approval_counts_only_for_its_opening_never_for_an_overlapping_or_adjacent_one():
+    """Saturday 22:00-24:00 approved; Saturday 23:00-01:00 (UTC) overlaps it. Before 23:00 the approval
+    goes; from 23:00 the gate asks for the opening closing last, so the approval for the first, though
+    that one still fits, no longer lets the cutover go (held meanwhile by maxConcurrent, it must be
+    approved again). Adjacent windows alike: the approval never carries over."""
+    early = Window(time_zone="UTC", days=("Sat",), start="22:00", duration_minutes=120)
+    late = Window(time_zone="UTC", days=("Sat",), start="23:00", duration_minutes=120)
+    settings = CutoverSettings(windows=(early, late), approval=ApprovalSettings(True, APPROVERS, "airflowVariable"))
+    approved = record("approve", window="2026-12-05T22:00:00Z")
+    assert decide_cutover("db", settings, utc(2026, 12, 5, 22, 20), approved).action == GO
+    overlapped = decide_cutover("db", settings, utc(2026, 12, 5, 23, 5), approved)
+    assert (overlapped.action, overlapped.window_key) == (ASK, "2026-12-05T23:00:00Z")
+    assert "for window 2026-12-05T22:00:00Z is ignored" in overlapped.message
+    adjacent = CutoverSettings(windows=(Window(time_zone="UTC", days=("Sat",), start="22:00", duration_minutes=60),
+                                        Window(time_zone="UTC", days=("Sat",), start="23:00", duration_minutes=60)),
+                               approval=ApprovalSettings(True, APPROVERS, "airflowVariable"))
+    assert decide_cutover("db", adjacent, utc(2026, 12, 5, 23, 5), approved).action == ASK
