@@ -199,6 +199,25 @@ def test_a_freeze_landing_pokes_after_its_admission_too_late_for_the_cutover_is_
     assert [op["migrationStatus"] for op in view.operations()] == migrations
 
 
+def test_a_freeze_found_in_force_by_a_later_run_too_late_for_the_cutover_is_undone(world, monkeypatch):
+    """Frozen in the approved window, the worker dies; the next run comes at 02:45 UTC, same window (its
+    approval counts), 15 minutes before the close: too late for a 30-minute cutover, so the freeze in force
+    is undone as one landing late would be, instead of a cutover requested at 02:45 that outlasts the window."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    plan = gated_plan()
+    view = Recorder(world, plan)
+    with pytest.raises(WorkerCrashed):
+        RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe).run_database("db", crash_after="freeze_source")
+    set_rehearsal_clock(world, "2026-12-06T02:45:00Z")
+    second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    states = second.run_database("db")
+
+    assert states["db.await_cutover"] == "success" and states["db.freeze_source"] == "failed", second.errors
+    assert "too late for a 30-minute cutover in the window closing at 2026-12-06T03:00:00Z" in second.errors["db.freeze_source"]
+    assert second.outcome("db") == "waiting" and view.source_writable() and view.cutover_at is None
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"]
+
+
 @pytest.mark.parametrize("closed_after", ["final_backup", "freeze_source"])
 def test_an_offline_overrun_is_reported_not_aborted(world, monkeypatch, closed_after):
     """Also when the window closes before the final backup: the source is frozen for the copy, so
