@@ -21,11 +21,40 @@ describe('unique names', () => {
     ]);
   });
 
+  test('database names differing only in letter case', () => {
+    // The DAG keys Airflow Variables by the name (migration_migrated__<plan>__<database>, ...), which a
+    // metadata database on MySQL with its usual collations compares without case: one record for two.
+    expect(problemsAfter((p) => secondDatabase(p, { name: 'Database_1' }))).toEqual([
+      'databases[1].name: duplicate database name "Database_1" letter case aside ' +
+        "(the DAG's Airflow Variables are keyed by it, and may compare keys without case) (also databases[0])",
+    ]);
+  });
+
+  test('one server under two entries', () => {
+    // The DAG counts maxMigrationsPerSourceServer per entry, judges the room for restores into one target
+    // per entry, and would take the same source database under both names for two (frozen, unfrozen twice).
+    const why = 'the DAG counts concurrency and the room for restores per entry, and a database under both would migrate twice';
+    expect(
+      problemsAfter((p) => {
+        p.sourceServers.push({ name: 'sql01-hr', host: 'SQL01.corp.contoso.com\\MSSQLSERVER', port: 1433 });
+        p.targetServers.push({ ...p.targetServers[0], name: 'sqldb-hr', resourceId: SQL_SERVER_ID.replace('Microsoft.Sql', 'microsoft.sql') });
+        secondDatabase(p, { source: { server: 'sql01-hr', database: 'Sales' }, target: { server: 'sqldb-hr' } });
+      }),
+    ).toEqual([
+      `sourceServers[1].host: names the same SQL Server as sourceServers[0]: ${why}; give the server one entry`,
+      `targetServers[1].resourceId: is the same target as targetServers[0]: ${why}; give the server one entry`,
+    ]);
+    const otherInstances = minimalPlan();
+    otherInstances.sourceServers.push({ name: 'sql01-hr', host: 'sql01.corp.contoso.com\\HR' });
+    otherInstances.sourceServers.push({ name: 'sql01-port', host: 'sql01.corp.contoso.com', port: 14330 });
+    expect(parseMigrationPlan(otherInstances).sourceServers.map((s) => s.name)).toEqual(['sql01', 'sql01-hr', 'sql01-port']);
+  });
+
   test('duplicate source and target server names', () => {
     expect(
       problemsAfter((p) => {
         p.sourceServers.push({ name: 'sql01', host: 'other.corp' });
-        p.targetServers.push({ ...p.targetServers[0] });
+        p.targetServers.push({ ...p.targetServers[0], resourceId: SQL_SERVER_ID.replace('sql-one', 'sql-two') });
       }),
     ).toEqual([
       'sourceServers[1].name: duplicate source server name "sql01" (also sourceServers[0])',

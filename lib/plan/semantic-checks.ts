@@ -38,6 +38,10 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
   const sourceServers = namedEntries(plan, 'sourceServers', 'source server', report);
   const targetServers = namedEntries(plan, 'targetServers', 'target server', report);
   const databases = namedEntries(plan, 'databases', 'database', report);
+  // The DAG counts maxMigrationsPerSourceServer, and the room for restores into one target, per entry.
+  onePerServer(plan, 'sourceServers', 'host', sourceServerIdentity, 'names the same SQL Server as', report);
+  const targetIdentity = (entry: Loose) => asString(entry.resourceId)?.toLowerCase();
+  onePerServer(plan, 'targetServers', 'resourceId', targetIdentity, 'is the same target as', report);
 
   const emails = new Map<string, number>();
   asArray(asRecord(plan.notifications)?.emails).forEach((item, index) => {
@@ -64,15 +68,52 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
   checkDatabases(plan, sourceServers, targetServers, databases, report);
 }
 
+/** `host\\instance,port` letter case aside, the default instance named or not; undefined where unreadable. */
+function sourceServerIdentity(entry: Loose): string | undefined {
+  const host = asString(entry.host)?.toLowerCase().replace(/\\mssqlserver$/, '');
+  const port = entry.port ?? 1433;
+  return host === undefined || typeof port !== 'number' ? undefined : `${host},${port}`;
+}
+
+function onePerServer(
+  plan: Loose,
+  list: string,
+  field: string,
+  identity: (entry: Loose) => string | undefined,
+  same: string,
+  report: ReportProblem,
+): void {
+  const seen = new Map<string, number>();
+  const why = 'the DAG counts concurrency and the room for restores per entry, and a database under both would migrate twice';
+  asArray(plan[list]).forEach((item, index) => {
+    const entry = asRecord(item);
+    const key = entry === undefined ? undefined : identity(entry);
+    if (key === undefined) return;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else report([list, index, field], `${same} ${list}[${first}]: ${why}; give the server one entry`);
+  });
+}
+
 function namedEntries(plan: Loose, list: string, what: string, report: ReportProblem) {
   const byName = new Map<string, NamedEntry>();
+  const byCaselessName = new Map<string, NamedEntry>();
+  // Airflow Variables are keyed by a database's name, and MySQL's usual collations compare keys without case.
+  const caseAside = "letter case aside (the DAG's Airflow Variables are keyed by it, and may compare keys without case)";
   asArray(plan[list]).forEach((item, index) => {
     const entry = asRecord(item);
     const name = asString(entry?.name);
     if (entry === undefined || name === undefined) return;
     const first = byName.get(name);
-    if (first === undefined) byName.set(name, { index, entry });
-    else report([list, index, 'name'], `duplicate ${what} name ${quote(name)} (also ${list}[${first.index}])`);
+    const caseless = byCaselessName.get(name.toLowerCase());
+    if (first !== undefined) {
+      report([list, index, 'name'], `duplicate ${what} name ${quote(name)} (also ${list}[${first.index}])`);
+    } else if (caseless !== undefined) {
+      report([list, index, 'name'], `duplicate ${what} name ${quote(name)} ${caseAside} (also ${list}[${caseless.index}])`);
+    } else {
+      byName.set(name, { index, entry });
+      byCaselessName.set(name.toLowerCase(), { index, entry });
+    }
   });
   const resolve = (reference: unknown, path: Path): NamedEntry | undefined => {
     const name = asString(reference);
