@@ -11,7 +11,8 @@ source's record of the access before a freeze (`source_freeze`) is still there: 
 way (only the rollback's unfreeze clears that record). `run_outcome` then writes a `rollback`
 `Failed` event for it (the rollback-failed alert: a person must act) and fails the run, saying what
 to do; it stays listed, and reported by every run, until its record is cleared. A database added and
-removed between the ends of two runs was never listed, and is not seen.
+removed between the ends of two runs was never listed, and is not seen. A removed database whose name another
+entry took since (`b` renamed `a`) is judged by its source, never by that entry's outcome.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def plan_databases_key(plan_name: str) -> str:
 
 def find_stranded(records: Any, plan: MigrationPlan, outcome_of: Callable[[str], Optional[str]]) -> List[ListedDatabase]:
     """The listed databases stranded outside `plan`; lists this run's databases (and the stranded) for the next run.
-    `outcome_of(name)`: the database's outcome in this run (`migrated`, ...), for a removed one too."""
+    `outcome_of(name)`: the database's outcome in this run (`migrated`, ...), for a removed one too (not read for
+    one whose name another database of the plan took since: that task group's outcome is the other's)."""
     key = plan_databases_key(plan.name)
     earlier = [_from_json(item) for item in json.loads(records.get(key) or "[]")]
     migrated_before = {listed.source for listed in earlier if listed.migrated}
@@ -57,9 +59,12 @@ def find_stranded(records: Any, plan: MigrationPlan, outcome_of: Callable[[str],
         for database in plan.databases
     ]
     in_plan = {entry.source for entry in listed}
+    names = set(plan.database_names)
     stranded = [
         entry for entry in earlier
-        if entry.source not in in_plan and not entry.migrated and outcome_of(entry.name) != "migrated" and records.get(record_key(entry))
+        if entry.source not in in_plan and not entry.migrated and records.get(record_key(entry))
+        # Its task group's outcome, unless another database of the plan (another source) took its name.
+        and (entry.name in names or outcome_of(entry.name) != "migrated")
     ]
     records.put(key, json.dumps([_to_json(entry) for entry in listed + stranded], separators=(",", ":")))
     return stranded

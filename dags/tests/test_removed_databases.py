@@ -138,3 +138,19 @@ def test_a_renamed_entry_is_not_a_removal_since_its_source_is_still_in_the_plan(
 
     assert run.run_outcome() == "failed"  # a2 has not run in this run yet
     assert REMOVED not in run.errors["run_outcome"] and "removed from the plan" not in run.errors["run_outcome"]
+
+
+def test_a_removed_database_whose_name_another_entry_took_is_still_reported(plan_edits):
+    """`a` (Sales) removed while frozen, and `b` (Hr) renamed `a`: the outcome of task group `a` is now
+    Hr's. Read as the removed Sales's, Hr migrating made the stranded Sales vanish from every later run's
+    report and from the list, its source frozen and its migration going on, nobody told."""
+    frozen_mid_run(plan_edits).run_outcome()
+    a_is_hr = dag_of(database_entry("a", "Hr"))[1]
+
+    later = RunDriver(a_is_hr)
+    later.run_database("a")
+    assert later.outcome("a") == "migrated", later.errors  # Hr, declared again under its new name
+
+    assert later.run_outcome() == "failed", "the stranded Sales is reported still"
+    assert "a (source database Sales on sql01)" in later.errors["run_outcome"] and REMOVED in later.errors["run_outcome"]
+    assert [(e["database"], e["sourceDatabase"]) for e in plan_edits.listed()] == [("a", "Hr"), ("a", "Sales")]
