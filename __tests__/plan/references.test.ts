@@ -66,6 +66,9 @@ describe('unique names', () => {
     expect(problemsAfter((p) => secondDatabase(p, { target: { server: 'sqldb-prod', database: 'SALES' } }))).toEqual([
       'databases[1].target: database_2 and database_1 (databases[0]) both migrate into "SALES" on target server "sqldb-prod"',
     ]);
+    expect(problemsAfter((p) => secondDatabase(p, { target: { server: 'sqldb-prod', database: 'Sales ' } }))).toEqual([
+      'databases[1].target: database_2 and database_1 (databases[0]) both migrate into "Sales " on target server "sqldb-prod"',
+    ]); // SQL Server compares names without trailing spaces
     const renamed = minimalPlan();
     secondDatabase(renamed, { target: { server: 'sqldb-prod', database: 'Sales2' } });
     expect(parseMigrationPlan(renamed).databases.map((db) => db.target.database)).toEqual(['Sales', 'Sales2']);
@@ -78,6 +81,7 @@ describe('unique names', () => {
     ).toEqual([
       `databases[1].source: database_2 and database_1 (databases[0]) both migrate source database "SALES" of source server "sql01"; ${why}`,
     ]);
+    expect(problemsAfter((p) => secondDatabase(p, { source: { server: 'sql01', database: 'Sales  ' }, target: { server: 'sqldb-prod', database: 'Sales2' } }))).toHaveLength(1);
     const otherServer = minimalPlan();
     otherServer.sourceServers.push({ name: 'sql02', host: 'sql02.corp' });
     secondDatabase(otherServer, { source: { server: 'sql02', database: 'Sales' }, target: { server: 'sqldb-prod', database: 'Sales2' } });

@@ -28,6 +28,9 @@ export const asArray = (value: unknown): readonly unknown[] => (Array.isArray(va
 const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const asTargetKind = (value: unknown) => TARGET_KINDS.find((kind) => kind === value);
 
+/** SQL Server and Azure SQL compare database names without case (usual collations) and trailing spaces. */
+const sameSqlName = (name: string) => name.toLowerCase().trimEnd();
+
 type NamedEntry = { readonly index: number; readonly entry: Loose };
 type NamedEntries = ReturnType<typeof namedEntries>;
 
@@ -175,7 +178,7 @@ function checkDatabases(
     const sourceServer = sourceServers.resolve(source?.server, at('source', 'server'));
     const sourceDatabase = asString(source?.database);
     if (sourceServer !== undefined && sourceDatabase !== undefined) {
-      const fromSame = bothMigrate(`source ${sourceServer.index}/${sourceDatabase.toLowerCase()}`, index, name);
+      const fromSame = bothMigrate(`source ${sourceServer.index}/${sameSqlName(sourceDatabase)}`, index, name);
       // The DAG freezes a source for its migration and unfreezes it on rollback.
       const why = "a rollback of one would make it writable beside the other's target: migrate it once";
       const what = `source database ${quote(sourceDatabase)} of source server ${quote(String(source?.server))}`;
@@ -187,8 +190,7 @@ function checkDatabases(
 
     const targetDatabase = asString(target?.database) ?? asString(source?.database);
     if (targetDatabase !== undefined) {
-      // SQL Server and Azure SQL compare database names case-insensitively.
-      const intoSame = bothMigrate(`target ${targetServer.index}/${targetDatabase.toLowerCase()}`, index, name);
+      const intoSame = bothMigrate(`target ${targetServer.index}/${sameSqlName(targetDatabase)}`, index, name);
       if (intoSame) report(at('target'), `${intoSame} into ${quote(targetDatabase)} on target server ${server}`);
     }
 
