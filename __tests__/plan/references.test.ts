@@ -30,6 +30,13 @@ describe('unique names', () => {
     ]);
   });
 
+  test("a database may not take the id of the DAG's last task", () => {
+    // Its task group and run_outcome would share an id: DuplicateTaskIdFound, the DAG fails to import.
+    expect(problemsAfter((p) => (p.databases[0].name = 'run_outcome'))).toEqual([
+      "databases[0].name: must not be run_outcome, the id of the DAG's last task",
+    ]);
+  });
+
   test('one server under two entries', () => {
     // The DAG counts maxMigrationsPerSourceServer per entry, judges the room for restores into one target
     // per entry, and would take the same source database under both names for two (frozen, unfrozen twice).

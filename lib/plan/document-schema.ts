@@ -174,7 +174,10 @@ const databaseSchema = z
     name: matching(
       /^[A-Za-z][A-Za-z0-9_]{0,63}$/,
       'must be 1-64 letters, digits and underscores, starting with a letter (it becomes an Airflow task-group id)',
-    ).describe('Letters, digits and underscores; unique; becomes the Airflow task-group id.'),
+    )
+      // The DAG's last task has that id: its DAG would fail to import, every database of the plan with it.
+      .refine((name) => name !== 'run_outcome', { error: "must not be run_outcome, the id of the DAG's last task" })
+      .describe('Letters, digits and underscores; unique; becomes the Airflow task-group id.'),
     source: z
       .strictObject({
         server: z.string().describe('Name of an entry in sourceServers.'),
