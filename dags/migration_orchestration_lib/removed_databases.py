@@ -5,7 +5,7 @@ rollback runs for it, so a source the DAG froze stays read-only and its DMS migr
 `run_outcome` (the run's last task, one run at a time: the record's only writer) keeps the plan's
 databases of each run in the record `migration_plan_databases__<plan>` = `[{"database",
 "sourceServer", "sourceDatabase", "targetKind", "migrated"}]` and compares them with the plan it
-runs with. A listed database is stranded when no database of the plan names its source any more (a
+runs with. A listed database is stranded when no database of the plan names its source any more, letter case aside (a
 renamed entry keeps its source, and its tasks carry on), no run declared it migrated, and its
 source's record of the access before a freeze (`source_freeze`) is still there: a migration under
 way (only the rollback's unfreeze clears that record). `run_outcome` then writes a `rollback`
@@ -37,7 +37,8 @@ class ListedDatabase:
 
     @property
     def source(self) -> tuple:
-        return self.source_server, self.source_database
+        """The source as SQL Server names it: letter case aside (`SALES` is `Sales`)."""
+        return self.source_server, self.source_database.lower()
 
 
 def plan_databases_key(plan_name: str) -> str:
@@ -54,7 +55,8 @@ def find_stranded(records: Any, plan: MigrationPlan, outcome_of: Callable[[str],
     listed = [
         ListedDatabase(
             database.name, database.source_server, database.source_database, database.target_kind,
-            migrated=outcome_of(database.name) == "migrated" or (database.source_server, database.source_database) in migrated_before,
+            migrated=outcome_of(database.name) == "migrated"
+            or (database.source_server, database.source_database.lower()) in migrated_before,
         )
         for database in plan.databases
     ]

@@ -154,3 +154,17 @@ def test_a_removed_database_whose_name_another_entry_took_is_still_reported(plan
     assert later.run_outcome() == "failed", "the stranded Sales is reported still"
     assert "a (source database Sales on sql01)" in later.errors["run_outcome"] and REMOVED in later.errors["run_outcome"]
     assert [(e["database"], e["sourceDatabase"]) for e in plan_edits.listed()] == [("a", "Hr"), ("a", "Sales")]
+
+
+def test_a_source_database_written_in_another_letter_case_is_not_a_removal(plan_edits):
+    """SQL Server compares database names without case: `SALES` is the same source still in the plan. Reported
+    as removed, the message would have a person cancel the migration the entry carries on."""
+    run = frozen_mid_run(plan_edits)
+    run.dag = dag_of(database_entry("a", "SALES", target_database="Sales"), database_entry("b", "Hr"))[1]
+
+    assert run.run_outcome() == "failed"  # `a` has not run in this run yet
+    assert "removed from the plan" not in run.errors["run_outcome"]
+    later = RunDriver(run.dag, plan_edits.world.observe)
+    later.run_database("a")
+    later.run_database("b")
+    assert later.outcome("a") == "migrated", later.errors
