@@ -357,10 +357,15 @@ class RunOutcomeOperator(BaseOperator):
 
     def _hold_behind_waiting(self, outcomes: Dict[str, Optional[str]]) -> None:
         """A database without an outcome behind a waiting one never began (its tasks were skipped at a
-        rehearsal's horizon): it waits too. Repeated until nothing changes, for chains of dependencies."""
+        rehearsal's horizon): it waits too; so does one not started behind a waiting one (whose window closed
+        after its freeze: back to replicating) and nothing but migrated or waiting ones. Repeated until nothing
+        changes, for chains of dependencies."""
         changed = True
         while changed:
             changed = False
             for name, dependencies in self.depends_on.items():
-                if outcomes[name] is None and any(outcomes.get(d) == WAITING for d in dependencies):
+                held = outcomes[name] is None or (
+                    outcomes[name] == "not_started" and all(outcomes.get(d) in ("migrated", WAITING) for d in dependencies)
+                )
+                if held and any(outcomes.get(d) == WAITING for d in dependencies):
                     outcomes[name], changed = WAITING, True

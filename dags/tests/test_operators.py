@@ -230,6 +230,23 @@ def test_run_outcome_reports_databases_waiting_for_a_window_as_waiting_not_as_fa
         outcome.execute({"ti": ti})
 
 
+def test_run_outcome_counts_a_database_held_behind_one_back_to_replicating_as_waiting():
+    """a's window closed after its freeze: its rollback went back to replicating (waiting), and b, held
+    behind it, rolled back nothing (not started). Was: the run failed, b "not started", where a alone, or
+    a held at await_cutover, ends the run waiting. c is held by a failure as well: not started still."""
+    with DAG("t", schedule=None, start_date=NOW):
+        outcome = RunOutcomeOperator(
+            task_id="run_outcome", database_names=["a", "b", "c", "d"], depends_on={"b": ["a"], "c": ["a", "d"], "d": []}
+        )
+    ti = FakeTaskInstance(xcom={("a.rollback", "outcome"): "waiting", ("b.rollback", "outcome"): "not_started",
+                                ("c.rollback", "outcome"): "not_started", ("d.done", "outcome"): "migrated"})
+    assert outcome.execute({"ti": ti}) == ["d"]
+    ti.xcom[("d.rollback", "outcome")] = "rolled_back"
+    del ti.xcom[("d.done", "outcome")]
+    with pytest.raises(AirflowFailException, match=r"rolled back: d; not started \(a dependency failed or waits\): c; .* \(replicating\): a, b$"):
+        outcome.execute({"ti": ti})
+
+
 def test_the_first_poke_comes_from_the_task_sdk_on_airflow_3_and_start_date_on_airflow_2():
     from migration_orchestration_lib.airflow_compat import first_poke_at
 
