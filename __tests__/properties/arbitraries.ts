@@ -150,6 +150,8 @@ const tags = fc.uniqueArray(fc.tuple(tagKey, tagValue), { maxLength: 50, selecto
   return result;
 });
 
+const distinct = (keys: readonly string[]) => new Set(keys).size === keys.length;
+
 /** Adds `value` under `key` when `present` (optional fields present or absent). */
 function maybe<T>(present: boolean | undefined, key: string, value: T): Record<string, T> {
   return present ? { [key]: value } : {};
@@ -243,25 +245,21 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
           { requiredKeys: [] },
         ),
       ),
-      sourceServers: fc.uniqueArray(fc.tuple(serverName, sourceServerDraft), {
-        minLength: 1,
-        maxLength: 4,
-        selector: ([name]) => name,
-      }),
-      targetServers: fc.uniqueArray(fc.tuple(serverName, targetServerDraft), {
-        minLength: 1,
-        maxLength: 4,
-        selector: ([name]) => name,
-      }),
+      // One entry per SQL Server (host and port, letter case aside) and per target resource.
+      sourceServers: fc
+        .uniqueArray(fc.tuple(serverName, sourceServerDraft), { minLength: 1, maxLength: 4, selector: ([name]) => name })
+        .filter((servers) => distinct(servers.map(([, { host, port }]) => `${host.toLowerCase().replace(/\\mssqlserver$/, '')},${port ?? 1433}`))),
+      targetServers: fc
+        .uniqueArray(fc.tuple(serverName, targetServerDraft), { minLength: 1, maxLength: 4, selector: ([name]) => name })
+        .filter((servers) => distinct(servers.map(([, { resourceId }]) => resourceId.toLowerCase()))),
       backupStorage: fc.record({ storageAccountResourceId: storageAccountId, connectionId }),
       backupStorageEvenIfUnneeded: fc.boolean(),
       databases: databaseCount(minDatabases, maxDatabases).chain((count) =>
         fc.tuple(
-          fc.uniqueArray(fc.tuple(databaseName, databaseDraft), {
-            minLength: count,
-            maxLength: count,
-            selector: ([name]) => name,
-          }),
+          fc.uniqueArray(
+            fc.tuple(databaseName, databaseDraft).filter(([name]) => name !== 'run_outcome'),
+            { minLength: count, maxLength: count, selector: ([name]) => name.toLowerCase() },
+          ),
           fc.shuffledSubarray([...Array(count).keys()], { minLength: count, maxLength: count }),
         ),
       ),
@@ -281,13 +279,13 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
         if (restoresFromBackup(kind)) sourcesNeedingShare.add(sourceIndex);
 
         // Nor can two migrate the same source database, or land in the same target database
-        // (names compare case-insensitively).
+        // (names compare without letter case and trailing spaces).
         let sourceDatabase = db.sourceDatabase;
-        const readsFrom = () => `${sourceIndex}/${sourceDatabase.toLowerCase()}`;
+        const readsFrom = () => `${sourceIndex}/${sourceDatabase.toLowerCase().trimEnd()}`;
         for (let attempt = 0; sourceNames.has(readsFrom()); attempt++) sourceDatabase = `${db.sourceDatabase}_${attempt}`;
         sourceNames.add(readsFrom());
         let targetDatabase = db.targetDatabase;
-        const landsIn = () => `${targetIndex}/${(targetDatabase ?? sourceDatabase).toLowerCase()}`;
+        const landsIn = () => `${targetIndex}/${(targetDatabase ?? sourceDatabase).toLowerCase().trimEnd()}`;
         for (let attempt = 0; targetNames.has(landsIn()); attempt++) targetDatabase = `${name}_${attempt}`;
         targetNames.add(landsIn());
 
