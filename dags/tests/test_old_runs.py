@@ -24,8 +24,7 @@ from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileReco
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView, set_rehearsal_clock
 
-pytestmark = pytest.mark.airflow210
-
+# Driver logic on direct SQL, the same on every Airflow: Airflow 3.3 only (`test_freezes_of_earlier_tries` runs the Data Factory path on 2.10.5).
 SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
 GATED = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30,
          "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"}}
