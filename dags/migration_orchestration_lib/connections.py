@@ -4,11 +4,13 @@ Values returned here go into DMS request bodies or SQL logins only: never into l
 Every password a `ConnectionSecret` holds is remembered in this process (with its URL and base64
 encodings), so that `redact` can take it out of text a server sent back (an error that quotes the
 request it refused) before that text reaches an event, a log line or a task's error; `redact` also blanks the Password, Pwd and AccountKey values of
-connection strings (Data Factory's, read from Key Vault, the DAG never holds).
+connection strings (Data Factory's, read from Key Vault, the DAG never holds). Every module logs
+through `redacting_logger`, so no log line of the package needs to remember to redact.
 """
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -58,6 +60,26 @@ def redact(text: Any) -> Any:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return _CONNECTION_STRING_SECRET.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+
+
+class _RedactingFilter(logging.Filter):
+    """Takes every known secret out of a record's message, its arguments merged in first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: logging reports it when the record is formatted
+            return True
+        record.msg, record.args = redact(message), None
+        return True
+
+
+def redacting_logger(name: str) -> logging.Logger:
+    """The logger `name`, its records redacted (a logger's filters do not reach its children: one per module)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(existing, _RedactingFilter) for existing in logger.filters):
+        logger.addFilter(_RedactingFilter())
+    return logger
 
 
 @dataclass(frozen=True)

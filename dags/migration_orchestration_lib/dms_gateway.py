@@ -11,16 +11,16 @@ logs request bodies: they carry SQL, file-share and storage-account secrets.
 from __future__ import annotations
 
 import copy
-import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from migration_orchestration_lib.connections import redacting_logger
 from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import ResourceId
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 ONLINE_CAPABLE_KINDS = ("SqlMi", "SqlVm")
 # ARM answers these while another operation runs on the resource: waiting helps.

@@ -6,15 +6,14 @@ must never fail a migration: errors are logged as warnings and swallowed.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from migration_orchestration_lib.connections import redact
+from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.settings import EventSettings
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 # One definition of the columns, phases and statuses, shared with the Terraform table, the data
 # collection rule and the alerts (read once at import; the file ships beside this package).

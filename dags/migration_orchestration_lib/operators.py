@@ -9,7 +9,6 @@ start plus the database's `timeoutMinutes`. Every poke that finds it still waiti
 """
 from __future__ import annotations
 
-import logging
 import os
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
@@ -27,7 +26,7 @@ from migration_orchestration_lib.airflow_compat import (
     utc_now,
     will_retry,
 )
-from migration_orchestration_lib.connections import redact
+from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.dms_gateway import DmsError
 from migration_orchestration_lib.events import build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
@@ -45,7 +44,7 @@ from migration_orchestration_lib.step_context import (
     WindowMissed,
 )
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 # Failures that retrying cannot fix: fail the task at once (AirflowFailException skips retries).
 PERMANENT_FAILURES = (StepFailure, ConfigurationError)
@@ -156,7 +155,7 @@ class MigrationTask(BaseSensorOperator):
                 raise SecretRedactedError("%s: %s" % (type(error).__name__, redact(str(error)))) from None
             raise
         self._emit(ctx, result.status, result.message, first)
-        log.info("%s %s: %s", self.database_name, self.phase, redact(result.message))
+        log.info("%s %s: %s", self.database_name, self.phase, result.message)
         if isinstance(result.return_value, str) and self.phase in ("done", ROLLBACK_TASK):
             ctx.task_instance.xcom_push(key=OUTCOME_KEY, value=result.return_value)
         crash_points.after_side_effects(self.database_name, self.phase, os.environ)
@@ -212,7 +211,7 @@ class MigrationTask(BaseSensorOperator):
         if waiting.until is not None:
             delay = max(timedelta(0), min(delay, waiting.until - ctx.services.clock.now()))
         self._emit(ctx, waiting.status, str(waiting), first)
-        log.info("%s %s: %s (%s); next poke in %s", self.database_name, self.phase, waiting.status, redact(str(waiting)), delay)
+        log.info("%s %s: %s (%s); next poke in %s", self.database_name, self.phase, waiting.status, waiting, delay)
         self._poke_again(now, delay, first)
 
     def _poke_again(self, now: datetime, delay: timedelta, first: datetime) -> None:

@@ -49,11 +49,11 @@ guess (`unknown_freeze`): preflight and rollback stop, the source left as it is,
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
+from migration_orchestration_lib.connections import redacting_logger
 from migration_orchestration_lib.sql_statements import FREEZE_MARKER, USER_ACCESS_MODES, quote_name
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY
 
@@ -63,7 +63,7 @@ UNDOING = "undoing"  # in the record while a rollback undoes the DAG's freeze
 Access = Tuple[bool, str]  # (readOnly, userAccess)
 WRITABLE: Access = (False, "MULTI_USER")
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 
 def record_key(database: Any) -> str:

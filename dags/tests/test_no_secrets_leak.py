@@ -1,9 +1,10 @@
 """No secret leaves the DAG (the product's rule): the SQL logins' passwords, the backup storage account
 key and the source file share's password go into DMS request bodies and SQL logins only, never into a
 log line, an XCom, an event row (its `Message` goes to a Log Analytics workspace many people read),
-a record kept between runs, or a task's error. Each scenario runs one database's tasks (`task_driver`)
-on the rehearsal world with a canary secret per connection, and looks for every canary (and its
-base64 and URL encodings) in everything the run left behind. The failure scenarios have the servers
+a record kept between runs, or a task's error. Each scenario runs one database's tasks (`task_driver`),
+or every task of a plan of three databases on two source servers, on the rehearsal world with a
+canary secret per connection, and looks for every canary (and its base64 and URL encodings) in
+everything the run left behind. The failure scenarios have the servers
 echo a secret in their error text, as a careless server (or a driver quoting its connection string)
 would: that text must be redacted before it reaches an event, a log or an error."""
 from __future__ import annotations
@@ -26,7 +27,10 @@ from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
 from task_driver import RunDriver
 from world_view import WorldView
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+# Redaction is the DAG's own code, the same on every Airflow: each version runs the one-database
+# scenarios (its logging and task runner), 3.3 alone the slower plan of several databases.
+def on_every_airflow(test):
+    return pytest.mark.airflow210(pytest.mark.airflow26(test))
 
 
 class Canaries:
@@ -94,10 +98,10 @@ def setup(directory, access="direct", **entry):
     return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(directory, plan.database("db"), plan)
 
 
-def echoing(canaries, plan, text):
+def echoing(canaries, plan, text, database="db"):
     """A server's error text that quotes the secrets it was given: the source login's password, the
     backup storage account key, and the connection string Data Factory read from Key Vault."""
-    source = plan.source_of(plan.database("db"))
+    source = plan.source_of(plan.database(database))
     share = source.backup_file_share
     return "%s (login with '%s', key %s, share password %s; Server=%s;Password=%s;)" % (
         text, canaries.of(source.connection_id), canaries.of(plan.backup_storage.connection_id),
@@ -157,6 +161,20 @@ def read(path):
     return open(path).read() if os.path.exists(path) else ""
 
 
+def left_behind(driver, world_directory, tmp_path, caplog, capfd):
+    """Everything a run leaves that people read (place -> its text)."""
+    out, err = capfd.readouterr()
+    return {
+        "an event row": read(str(tmp_path / "events.jsonl")),
+        "an XCom": json.dumps({"%s/%s" % key: value for key, value in driver.xcom.items()}, default=str),
+        "a record": read(os.path.join(str(world_directory), RECORDS_FILE)),
+        "a task error": json.dumps(driver.errors),
+        "a log line": caplog.text + "\n".join(str(record.args) for record in caplog.records),
+        "stdout/stderr": out + err,
+    }
+
+
+@on_every_airflow
 @pytest.mark.parametrize("entry, access, fault, environment, outcome", [s[1:] for s in SCENARIOS], ids=[s[0] for s in SCENARIOS])
 def test_no_secret_reaches_logs_xcom_events_records_or_errors(rehearsal_world, canaries, tmp_path, monkeypatch, caplog, capfd,
                                                                entry, access, fault, environment, outcome):
@@ -171,7 +189,6 @@ def test_no_secret_reaches_logs_xcom_events_records_or_errors(rehearsal_world, c
     with caplog.at_level(logging.DEBUG):
         driver.run_database("db")
         driver.run_outcome()
-    out, err = capfd.readouterr()
 
     if outcome == "migrated":
         assert driver.outcome("db") == "migrated", (driver.states, driver.errors)
@@ -179,22 +196,59 @@ def test_no_secret_reaches_logs_xcom_events_records_or_errors(rehearsal_world, c
         assert "failed" in driver.states.values() and driver.states["db.rollback"] != "skipped", (driver.states, driver.errors)
     assert not fault or world.injected, "the fault was never injected"
     assert canaries.by_connection, "the run never asked for a secret"
-    events = read(str(tmp_path / "events.jsonl"))
+    places = left_behind(driver, rehearsal_world, tmp_path, caplog, capfd)
+    events = places["an event row"]
     assert events.strip(), "the run wrote no event"
-    places = {
-        "an event row": events,
-        "an XCom": json.dumps({"%s/%s" % key: value for key, value in driver.xcom.items()}, default=str),
-        "a record": read(os.path.join(str(rehearsal_world), RECORDS_FILE)),
-        "a task error": json.dumps(driver.errors),
-        "a log line": caplog.text + "\n".join(str(record.args) for record in caplog.records),
-        "stdout/stderr": out + err,
-    }
     assert places["a record"].strip(), "the run kept no record (preflight records the source's access)"
     assert not leaks(canaries, places), leaks(canaries, places)
     if fault:  # redacted, not dropped: the server's reason still reaches the events
         assert fault[3]["message"] in events and "***" in events, events
 
 
+def two_server_plan(access):
+    """Three databases on two source servers, each server with its own login and share: `sales` and
+    `hr` (to SqlDb) from sql01, `billing` (after `sales`) from sql02."""
+    document = plan_with_databases([
+        database_entry("sales", "Sales"),
+        database_entry("hr", "Hr", target="db-prod"),
+        database_entry("billing", "Billing", depends_on=["sales"], source={"server": "sql02", "database": "Billing"}),
+    ])
+    second = json.loads(json.dumps(document["sourceServers"][0]))
+    second.update(name="sql02", host="sql02.corp.contoso.com", connectionId="mssql_source_sql02",
+                  connectionStringSecretName="sql02-connection-string",
+                  backupFileShare={"path": "\\\\fileserver02\\sqlbackups\\sql02", "connectionId": "smb_fileserver02"})
+    document["sourceServers"].append(second)
+    if access == "dataFactory":
+        document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    return parse_plan(document)
+
+
+@pytest.mark.parametrize("access", ["direct", "dataFactory"])
+def test_no_secret_leaks_from_a_plan_of_several_databases_and_servers(rehearsal_world, canaries, tmp_path, caplog, capfd, access):
+    """Every database's tasks and `run_outcome` in one run: two migrate, the third (on the other server)
+    meets a DMS failure whose text quotes its own server's secrets, and rolls back. No canary of either
+    server, the share logins, the storage key or Key Vault reaches anything the run left behind."""
+    plan = two_server_plan(access)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    billing = WorldView(rehearsal_world, plan.database("billing"), plan)
+    message = echoing(canaries, plan, "cannot open the backup share", database="billing")
+    driver = SeparateWorkers(dag, billing.fault_after("billing.start_migration", "migrate", "migrationFailed",
+                                                      code="RestoreFailed", message=message))
+    with caplog.at_level(logging.DEBUG):
+        for name in ("sales", "hr", "billing"):
+            driver.run_database(name)
+        driver.run_outcome()
+
+    assert (driver.outcome("sales"), driver.outcome("hr")) == ("migrated", "migrated"), (driver.states, driver.errors)
+    assert driver.states["billing.rollback"] not in ("skipped", "failed") and billing.injected, (driver.states, driver.errors)
+    assert {"mssql_source_sql01", "mssql_source_sql02"} <= set(canaries.by_connection), canaries.by_connection
+    places = left_behind(driver, rehearsal_world, tmp_path, caplog, capfd)
+    events = places["an event row"]
+    assert not leaks(canaries, places), leaks(canaries, places)
+    assert "cannot open the backup share" in events and "***" in events, events
+
+
+@on_every_airflow
 @pytest.mark.parametrize("encode", [
     lambda s: s, lambda s: quote(s, safe=""), lambda s: quote_plus(s),
     lambda s: base64.b64encode(s.encode()).decode(),
@@ -208,6 +262,7 @@ def test_the_check_sees_a_secret_in_its_obvious_encodings(encode):
     assert not leaks(found, {"an event row": "Message: ***."})
 
 
+@on_every_airflow
 def test_redact_takes_secrets_out_and_keeps_the_rest():
     from migration_orchestration_lib.connections import redact
 
@@ -218,6 +273,7 @@ def test_redact_takes_secrets_out_and_keeps_the_rest():
     assert redact(text) == "refused: password *** (***); Server=sql01;Password=***;AccountKey = ***;User ID=svc"
 
 
+@on_every_airflow
 @pytest.mark.parametrize("encode", [
     lambda s: base64.b64encode(s.encode()).decode(),
     lambda s: base64.b64encode(("body=" + s).encode()).decode(),
@@ -234,3 +290,25 @@ def test_redact_takes_out_a_secret_a_server_echoes_encoded(encode):
     assert not leaks(found, {"an event row": redact(text)}), redact(text)
     assert redact(text).startswith("refused: request ") and redact(text).endswith(" was not accepted")
 
+
+
+@on_every_airflow
+def test_every_logger_of_the_package_takes_secrets_out(caplog):
+    """Was: `dms_gateway` logged DMS's answer to a create as it came, with a server's error text quoting the
+    source login's password (seen through Data Factory, where the create happens on a later poke)."""
+    import importlib
+    import pkgutil
+
+    import migration_orchestration_lib
+
+    for module in pkgutil.iter_modules(migration_orchestration_lib.__path__):
+        importlib.import_module("migration_orchestration_lib." + module.name)
+    names = [name for name in logging.root.manager.loggerDict if name.startswith("migration_orchestration_lib.")]
+    assert "migration_orchestration_lib.dms_gateway" in names, names
+    found = Canaries()
+    found.replace(ConnectionSecret("share", "fs01", None, "svc", None))  # remembered on creation
+    with caplog.at_level(logging.INFO):
+        for name in names:
+            logging.getLogger(name).info("refused (%s): %s", "Password=%s" % found.of("share"), found.of("share"))
+    assert len(caplog.records) == len(names)
+    assert not leaks(found, {"a log line": caplog.text}), [name for name, record in zip(names, caplog.records) if found.of("share") in record.getMessage()]
