@@ -341,16 +341,25 @@ class RunOutcomeOperator(BaseOperator):
             return []
         from migration_orchestration_lib.services import records_for
 
+        plan = self.plan
+
+        def migrations_in_dms() -> Any:  # read only where a removed database may have left one running
+            from migration_orchestration_lib.services import services_for
+
+            return services_for(plan, os.environ).dms.migrations_on_service()
+
         records = records_for(os.environ)
         messages = []
-        for database in removed_databases.find_stranded(records, self.plan, outcome_of):
-            message = removed_databases.stranded_message(records, database)
+        for stranded in removed_databases.find_stranded(records, plan, outcome_of, migrations_in_dms):
+            message = redact(removed_databases.stranded_message(records, stranded))
             log.error(message)
             messages.append(message)
+            if stranded.unread and not stranded.record:
+                continue  # not known to be stranded: the run fails, no alert is raised
             write_event(
-                run_id=context["run_id"], plan_name=self.plan.name, database=database.name, phase=ROLLBACK_TASK,
-                status="Failed", duration_seconds=0.0, message=message, target_kind=database.target_kind,
-                migration_operation_id=None,
+                run_id=context["run_id"], plan_name=plan.name, database=stranded.database.name, phase=ROLLBACK_TASK,
+                status="Failed", duration_seconds=0.0, message=message, target_kind=stranded.database.target_kind,
+                migration_operation_id=stranded.migration.migration_operation_id if stranded.migration else None,
             )
         return messages
 

@@ -4,27 +4,54 @@ Airflow marks the tasks of a database removed from the plan `removed`, in a runn
 rollback runs for it, so a source the DAG froze stays read-only and its DMS migration goes on. So
 `run_outcome` (the run's last task, one run at a time: the record's only writer) keeps the plan's
 databases of each run in the record `migration_plan_databases__<plan>` = `[{"database",
-"sourceServer", "sourceDatabase", "targetKind", "migrated"}]` and compares them with the plan it
-runs with. A listed database is stranded when no database of the plan names its source any more, letter case aside (a
-renamed entry keeps its source, and its tasks carry on), no run declared it migrated, and its
-source's record of the access before a freeze (`source_freeze`) is still there: a migration under
-way (only the rollback's unfreeze clears that record). `run_outcome` then writes a `rollback`
-`Failed` event for it (the rollback-failed alert: a person must act) and fails the run, saying what
-to do; it stays listed, and reported by every run, until its record is cleared. A database added and
-removed between the ends of two runs was never listed, and is not seen. A removed database whose name another
-entry took since (`b` renamed `a`) is judged by its source, never by that entry's outcome.
+"sourceServer", "sourceDatabase", "targetKind", "migrated", "targetServerId", "targetDatabase"}]` and
+compares them with the plan it runs with. A listed database is removed when no database of the plan names
+its source any more, letter case aside (a renamed entry keeps its source, and its tasks carry on), and no
+run declared it migrated. It is stranded when its source's record of the access before a freeze
+(`source_freeze`) is still there (only the rollback's unfreeze clears it: the DAG's freeze may hold the
+source), or when DMS runs a migration of its source into its listed target in flight on the plan's
+service (one `listMigrations` call, made only when a removed database was listed with its target): a
+database waiting for its cutover window or a place, replicating with its source live, or one sent back to
+replicating (a missed window, a failed preflight) whose record was cleared then. `run_outcome` writes a
+`rollback` `Failed` event for each (the rollback-failed alert: a person must act, naming the DMS
+migration) and fails the run, saying what to do; it stays listed, and reported by every run, until its
+record is cleared and DMS runs no migration of it.
+
+The DAG does not cancel such a migration itself. Canceling an online migration that has not cut over
+loses nothing (its source stays the live, writable database), but it throws away what DMS restored so
+far (days of log backups for a large database), and a removal is not always meant: an entry dropped by a
+bad merge, or moved to a source server entry of another name, is put back, and its next run carries on
+where DMS stands. So the report says both ways: put it back in the plan (its steps carry on, or its
+rollback undoes it), or cancel it (the `az datamigration ... cancel` command, named), drop the target it
+leaves RESTORING (a managed instance's or SQL VM's; never an ONLINE one, nor a SqlDb target, which existed
+before), give back the source's recorded access where the DAG froze it, and clear the record. A migration
+whose cutover was requested (`Completing`) is going live: never to be canceled; the report says to put it
+back. Where DMS cannot be read at `run_outcome`, a removed database without a record is neither reported
+nor forgotten: the run fails saying so (no alert), and it stays listed for the next look.
+
+A database added and removed between the ends of two runs was never listed, and is not seen. A removed
+database whose name another entry took since (`b` renamed `a`) is judged by its source, never by that
+entry's outcome. A database listed by a version before the target fields is judged by its record alone.
 """
 from __future__ import annotations
 
 import json
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Iterable, List, Optional, Tuple
 
+from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import MigrationPlan
+from migration_orchestration_lib.resource_id import ResourceId, comparable_id
 from migration_orchestration_lib.source_freeze import record_key
 
 PLAN_DATABASES_PREFIX = "migration_plan_databases__"
+# `az datamigration <group> cancel`: the command group and its server option by target kind.
+CANCEL_COMMANDS = {
+    "SqlMi": ("sql-managed-instance", "--managed-instance-name"),
+    "SqlVm": ("sql-vm", "--sql-vm-name"),
+    "SqlDb": ("sql-db", "--sqldb-instance-name"),
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,9 @@ class ListedDatabase:
     source_database: str
     target_kind: str
     migrated: bool
+    # The target server's ARM id and the target database (None: listed by a version before them).
+    target_server_id: Optional[str] = None
+    target_database: Optional[str] = None
 
     @property
     def source(self) -> tuple:
@@ -41,14 +71,34 @@ class ListedDatabase:
         return self.source_server, self.source_database.lower()
 
 
+@dataclass(frozen=True)
+class Stranded:
+    """A database removed from the plan mid-migration, and why it is: the record of its source's access
+    before a freeze (`""`: none), and DMS's migration of its source into its target in flight (None: none
+    seen, or not read)."""
+
+    database: ListedDatabase
+    record: str
+    migration: Optional[MigrationStatus]
+    unread: Optional[str] = None  # DMS could not be read (why): whether a migration of it goes on is not known
+
+
 def plan_databases_key(plan_name: str) -> str:
     return PLAN_DATABASES_PREFIX + plan_name
 
 
-def find_stranded(records: Any, plan: MigrationPlan, outcome_of: Callable[[str], Optional[str]]) -> List[ListedDatabase]:
+def find_stranded(
+    records: Any,
+    plan: MigrationPlan,
+    outcome_of: Callable[[str], Optional[str]],
+    migrations: Optional[Callable[[], Iterable[Tuple[str, str, MigrationStatus]]]] = None,
+) -> List[Stranded]:
     """The listed databases stranded outside `plan`; lists this run's databases (and the stranded) for the next run.
     `outcome_of(name)`: the database's outcome in this run (`migrated`, ...), for a removed one too (not read for
-    one whose name another database of the plan took since: that task group's outcome is the other's)."""
+    one whose name another database of the plan (another source) took since: that task group's outcome is the
+    other's). `migrations()`: DMS's latest migration into every target database of the plan's service
+    (`DmsGateway.migrations_on_service`), read only where a removed database has a listed target; where it fails,
+    a removed database it was needed for is returned `unread` (its run fails, saying so) and stays listed."""
     key = plan_databases_key(plan.name)
     earlier = [_from_json(item) for item in json.loads(records.get(key) or "[]")]
     migrated_before = {listed.source for listed in earlier if listed.migrated}
@@ -57,44 +107,119 @@ def find_stranded(records: Any, plan: MigrationPlan, outcome_of: Callable[[str],
             database.name, database.source_server, database.source_database, database.target_kind,
             migrated=outcome_of(database.name) == "migrated"
             or (database.source_server, database.source_database.lower()) in migrated_before,
+            target_server_id=plan.target_of(database).resource_id.value,
+            target_database=database.target_database,
         )
         for database in plan.databases
     ]
     in_plan = {entry.source for entry in listed}
     names = set(plan.database_names)
-    stranded = [
+    removed = [
         entry for entry in earlier
-        if entry.source not in in_plan and not entry.migrated and records.get(record_key(entry))
+        if entry.source not in in_plan and not entry.migrated
         # Its task group's outcome, unless another database of the plan (another source) took its name.
         and (entry.name in names or outcome_of(entry.name) != "migrated")
     ]
-    records.put(key, json.dumps([_to_json(entry) for entry in listed + stranded], separators=(",", ":")))
+    in_dms: Optional[List[Tuple[str, str, MigrationStatus]]] = None
+    unread = None
+    if migrations is not None and any(entry.target_server_id for entry in removed):
+        try:
+            in_dms = list(migrations())
+        except Exception as error:  # the run fails, saying so: its databases are listed all the same
+            unread = "%s: %s" % (type(error).__name__, error)
+    stranded = []
+    for entry in removed:
+        record = records.get(record_key(entry)) or ""
+        migration = _in_flight(entry, in_dms)
+        if record or migration is not None:
+            stranded.append(Stranded(entry, record, migration, unread if entry.target_server_id else None))
+        elif unread and entry.target_server_id:
+            stranded.append(Stranded(entry, record, None, unread))
+    kept = [found.database for found in stranded]
+    records.put(key, json.dumps([_to_json(entry) for entry in listed + kept], separators=(",", ":")))
     return stranded
 
 
-def stranded_message(records: Any, database: ListedDatabase) -> str:
+def _in_flight(entry: ListedDatabase, in_dms: Optional[List[Tuple[str, str, MigrationStatus]]]) -> Optional[MigrationStatus]:
+    """DMS's migration of the entry's source database into its target, where one is in flight."""
+    if in_dms is None or not entry.target_server_id or not entry.target_database:
+        return None
+    target = (comparable_id(entry.target_server_id), entry.target_database.lower())
+    for scope, target_database, status in in_dms:
+        if ((comparable_id(scope), target_database.lower()) == target and status.is_in_flight
+                and (status.source_database_name or "").lower() == entry.source_database.lower()):
+            return status
+    return None
+
+
+def stranded_message(records: Any, stranded: Stranded) -> str:
+    database, record, migration = stranded.database, stranded.record, stranded.migration
     key = record_key(database)
+    removed = "%s (source database %s on %s) was removed from the plan while its migration was under way: no task of the DAG finishes or undoes it any more" % (
+        database.name, database.source_database, database.source_server)
+    put_back = ("Put it back in the plan and run again (each step starts from where DMS and SQL Server stand: it carries "
+                "on, or its rollback undoes it)")
+    clear = "give the source back the access recorded before the freeze, %s, and then clear the record: airflow variables set %s ''" % (
+        shlex.quote(record), key)
+    if stranded.unread and not record:
+        return ("%s was removed from the plan after a run listed it, and whether DMS still migrates it could not be read "
+                "(%s): it stays listed, and this run fails rather than forget it. Clear this run's run_outcome task, or "
+                "run again, to look again" % (database.name, stranded.unread))
+    if migration is None:
+        return ("%s, so its source may stay frozen and its DMS migration goes on. %s; or undo it yourself (cancel its DMS "
+                "migration, %s)" % (removed, put_back, clear))
+    target = "target database %s on %s %s" % (
+        database.target_database, database.target_kind, _server_name(database.target_server_id))
+    dms = "DMS migration %s (%s) of it into %s" % (migration.migration_operation_id, migration.migration_status, target)
+    frozen = (" The DAG's freeze may hold the source (its record of the access before a freeze is still there, %s: "
+              "read-only now means frozen by the DAG)" % shlex.quote(record)) if record else " The DAG's freeze does not hold the source (no record of one)"
+    if migration.cutover_requested:
+        return ("%s. %s was asked to cut over: the target goes live, and no run validates or declares it.%s. Never "
+                "cancel it or drop that target: %s (it validates the target and declares it migrated, or its rollback "
+                "fails for a person)" % (removed, dms, frozen, put_back))
+    if database.target_kind == "SqlDb":
+        leftover = "keep the target database, which existed before the migration (clear what the copy wrote only if nothing uses it)"
+    else:
+        leftover = ("then drop the target database it leaves RESTORING (only that: never one ONLINE, nor one that "
+                    "existed before the migration)")
     return (
-        "%s (source database %s on %s) was removed from the plan while its migration was under way: no task of the "
-        "DAG finishes or undoes it any more, so its source may stay frozen and its DMS migration goes on. Put it back "
-        "in the plan and run again (each step starts from where DMS and SQL Server stand: it carries on, or its "
-        "rollback undoes it); or undo it yourself (cancel its DMS migration, give the source back the access recorded "
-        "before the freeze, %s) and then clear the record: airflow variables set %s ''"
-        % (database.name, database.source_database, database.source_server, shlex.quote(records.get(key) or ""), key)
+        "%s. %s goes on for good (DMS keeps restoring into a target no run takes live), and the DAG does not cancel it: "
+        "the removal may be undone.%s. %s; or end it yourself: cancel it, which loses nothing while it has not cut over "
+        "(the source stays the database applications use): %s; %s%s"
+        % (removed, dms, frozen, put_back, _cancel_command(database, migration), leftover,
+           "; where the source is read-only, %s" % clear if record else "")
     )
+
+
+def _server_name(server_id: Optional[str]) -> str:
+    parsed = ResourceId.parse(server_id or "")
+    return parsed.name if parsed else str(server_id)
+
+
+def _cancel_command(database: ListedDatabase, migration: MigrationStatus) -> str:
+    group, server_option = CANCEL_COMMANDS[database.target_kind]
+    server = ResourceId.parse(database.target_server_id or "")
+    return "az datamigration %s cancel --resource-group %s %s %s --target-db-name %s --migration-operation-id %s%s" % (
+        group, shlex.quote(server.resource_group if server else "?"), server_option, shlex.quote(server.name if server else "?"),
+        shlex.quote(database.target_database or ""), shlex.quote(migration.migration_operation_id or ""),
+        " --subscription %s" % shlex.quote(server.subscription_id) if server else "")
 
 
 def _from_json(item: Any) -> ListedDatabase:
     return ListedDatabase(
-        item["database"], item["sourceServer"], item["sourceDatabase"], item["targetKind"], bool(item["migrated"])
+        item["database"], item["sourceServer"], item["sourceDatabase"], item["targetKind"], bool(item["migrated"]),
+        item.get("targetServerId"), item.get("targetDatabase"),
     )
 
 
 def _to_json(entry: ListedDatabase) -> dict:
-    return {
+    item = {
         "database": entry.name,
         "sourceServer": entry.source_server,
         "sourceDatabase": entry.source_database,
         "targetKind": entry.target_kind,
         "migrated": entry.migrated,
     }
+    if entry.target_server_id:
+        item.update(targetServerId=entry.target_server_id, targetDatabase=entry.target_database)
+    return item

@@ -10,9 +10,13 @@ import pytest
 
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.dms_gateway import DmsGateway, DmsUnavailable, MigrationTarget
+from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal import SERVICE_ID
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
-from migration_orchestration_lib.removed_databases import plan_databases_key
+from migration_orchestration_lib.removed_databases import ListedDatabase, Stranded, plan_databases_key, stranded_message
+from migration_orchestration_lib.services import services_for
 from migration_orchestration_lib.source_freeze import record_key
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
@@ -20,6 +24,8 @@ from world_view import WorldView
 pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]  # the Data Factory host runs 2.6.3
 
 REMOVED = "removed from the plan while its migration was under way"
+MI = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod/providers/Microsoft.Sql/managedInstances/mi-contoso-prod"
+SQL_SERVER = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod"
 
 
 def dag_of(*databases):
@@ -95,7 +101,11 @@ def test_a_stranded_database_is_reported_by_every_later_run_until_its_record_is_
     later.run_database("b")
     assert later.run_outcome() == "failed" and REMOVED in later.errors["run_outcome"]
 
-    plan_edits.records.put(record_key(plan_edits.world.database), "")  # a person undid it by hand
+    plan_edits.records.put(record_key(plan_edits.world.database), "")  # a person gave the source back its access
+    still = RunDriver(without_a)
+    still.run_database("b")
+    assert still.run_outcome() == "failed", "its DMS migration still runs"
+    cancel_as_told(plan_edits)
     cleared = RunDriver(without_a)
     cleared.run_database("b")
     assert cleared.run_outcome() == "success", cleared.errors
@@ -168,3 +178,118 @@ def test_a_source_database_written_in_another_letter_case_is_not_a_removal(plan_
     later.run_database("a")
     later.run_database("b")
     assert later.outcome("a") == "migrated", later.errors
+
+
+# --- a database removed while DMS replicates it (its source not frozen) -------------------------------
+
+
+def replicating_mid_run(edits):
+    """A second run of v1 starts `a`'s online migration, which replicates (its source writable) until the
+    worker dies before the freeze; then the plan without `a` is deployed."""
+    run = RunDriver(edits.v1, edits.world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database("a", crash_after="wait_for_migration")
+    run.run_database("b")
+    run.dag = edits.without_a()
+    return run
+
+
+def replicating(edits):
+    [operation] = [op for op in edits.world.operations() if op["migrationStatus"] == "InProgress"]
+    return operation["migrationOperationId"]
+
+
+def test_a_database_removed_while_dms_replicates_it_is_reported_naming_the_migration_to_cancel(plan_edits):
+    """Waiting for its window (or a place, or caught up, as here) with DMS replicating, the source live:
+    nothing finishes or cancels that migration once its tasks are removed. The report names it, says
+    canceling it loses nothing, and the DAG leaves it running (a person decides)."""
+    run = replicating_mid_run(plan_edits)
+    assert plan_edits.world.source_writable()
+    operation = replicating(plan_edits)
+
+    assert run.run_outcome() == "failed"
+    error = run.errors["run_outcome"]
+    assert REMOVED in error and "a (source database Sales on sql01)" in error
+    assert "DMS migration %s (InProgress)" % operation in error
+    assert ("az datamigration sql-managed-instance cancel --resource-group rg-data-prod --managed-instance-name mi-contoso-prod "
+            "--target-db-name Sales --migration-operation-id %s" % operation) in error
+    [event] = [row for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
+    assert event["Status"] == "Failed" and event["MigrationOperationId"] == operation
+    assert replicating(plan_edits) == operation and plan_edits.world.source_writable(), "left as it is"
+
+
+def test_a_database_back_to_replicating_then_removed_is_reported_though_its_freeze_record_is_cleared(plan_edits):
+    """A run whose preflight failed (the runtime briefly offline) sends `a` back to replicating: its
+    rollback keeps DMS replicating and clears the source's record (nothing frozen). Removed then, it was
+    not seen: the runs succeeded and DMS replicated into a RESTORING target for good, nobody told."""
+    with pytest.raises(WorkerCrashed):
+        RunDriver(plan_edits.v1, plan_edits.world.observe).run_database("a", crash_after="wait_for_migration")
+    plan_edits.world.world.set_integration_runtime_state(SERVICE_ID, "Offline")
+    offline = RunDriver(plan_edits.v1, plan_edits.world.observe)
+    assert offline.run_database("a")["a.rollback"] == "success"
+    plan_edits.world.world.set_integration_runtime_state(SERVICE_ID, "Online")
+    offline.run_database("b")
+    assert offline.run_outcome() == "failed"  # `a` rolled back (back to replicating)
+    assert plan_edits.records.get(record_key(plan_edits.world.database)) == ""
+    operation = replicating(plan_edits)
+
+    later = RunDriver(plan_edits.without_a())
+    later.run_database("b")
+    assert later.run_outcome() == "failed", "DMS replicates a database no longer in the plan"
+    assert REMOVED in later.errors["run_outcome"] and operation in later.errors["run_outcome"]
+
+
+def cancel_as_told(edits):
+    """A person cancels `a`'s DMS migration, as the report says."""
+    plan = parse_plan(plan_with_databases([database_entry("a", "Sales"), database_entry("b", "Hr")]))
+    services_for(plan).dms.cancel(MigrationTarget.of(plan, plan.database("a")), replicating(edits))
+
+
+def test_a_removed_database_whose_migration_a_person_canceled_is_no_longer_reported(plan_edits):
+    replicating_mid_run(plan_edits).run_outcome()
+    cancel_as_told(plan_edits)
+    plan_edits.records.put(record_key(plan_edits.world.database), "")  # the source was never frozen
+
+    later = RunDriver(plan_edits.without_a())
+    later.run_database("b")
+    assert later.run_outcome() == "success", later.errors
+    assert [entry["database"] for entry in plan_edits.listed()] == ["b"]
+
+
+def test_a_removed_database_dms_could_not_be_asked_about_fails_the_run_and_stays_listed(plan_edits, monkeypatch):
+    """DMS unreachable at run_outcome: a database back to replicating (no record) is not known stranded,
+    nor known not to be. The run fails saying so, raising no alert; the next run looks again."""
+    run = replicating_mid_run(plan_edits)
+    plan_edits.records.put(record_key(plan_edits.world.database), "")  # as after going back to replicating
+
+    def unreachable(self):
+        raise DmsUnavailable("could not list the migrations of the migration service: ARM did not answer")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DmsGateway, "migrations_on_service", unreachable)
+        assert run.run_outcome() == "failed"
+    assert "whether DMS still migrates it could not be read" in run.errors["run_outcome"]
+    assert not [row for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
+    assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"]
+
+    later = RunDriver(plan_edits.without_a())
+    later.run_database("b")
+    assert later.run_outcome() == "failed" and replicating(plan_edits) in later.errors["run_outcome"]
+
+
+def test_a_removed_database_whose_cutover_was_requested_is_never_to_be_canceled():
+    listed = ListedDatabase("a", "sql01", "Sales", "SqlMi", False, MI, "Sales")
+    completing = MigrationStatus("op-1", "Completing", "Succeeded", "Sales")
+    message = stranded_message(None, Stranded(listed, '{"readOnly": false, "userAccess": "MULTI_USER"}', completing))
+
+    assert "DMS migration op-1 (Completing)" in message and "Never cancel it or drop that target" in message
+    assert "az datamigration" not in message
+
+
+def test_a_removed_sql_database_copy_never_has_its_target_dropped():
+    listed = ListedDatabase("c", "sql01", "Crm", "SqlDb", False, SQL_SERVER, "Crm")
+    copying = MigrationStatus("op-2", "InProgress", "Succeeded", "Crm")
+    message = stranded_message(None, Stranded(listed, "", copying))
+
+    assert "az datamigration sql-db cancel --resource-group rg --sqldb-instance-name sqlprod --target-db-name Crm" in message
+    assert "keep the target database, which existed before the migration" in message and "RESTORING" not in message
