@@ -3,9 +3,16 @@
 Airflow marks the tasks of a database removed from the plan `removed`, in a running run too: no
 rollback runs for it, so a source the DAG froze stays read-only and its DMS migration goes on. So
 `run_outcome` (the run's last task, one run at a time: the record's only writer) keeps the plan's
-databases of each run in the record `migration_plan_databases__<plan>` = `[{"database",
-"sourceServer", "sourceDatabase", "targetKind", "migrated", "targetServerId", "targetDatabase"}]` and
-compares them with the plan it runs with. A listed database is removed when no database of the plan names
+databases of each run in the record `migration_plan_databases__<plan>` = `{"databases": [{"database",
+"sourceServer", "sourceDatabase", "targetKind", "migrated", "targetServerId", "targetDatabase"}],
+"startedThrough": n}` (a list alone where a version before wrote it) and compares them with the plan it
+runs with. A database may be added and removed between the ends of two runs, so `start_migration`, before
+it starts or freezes anything, lists it too (`list_started`), in the record `migration_plan_started__<plan>`
+= `{"databases": [{"seq", ...}], "next": n}`: one record per plan that concurrent tasks share, so its only
+writer is `start_migration`, which runs in the one-slot admission pool (`database_migration_admission`),
+one at a time; `run_outcome` only reads it, taking in the entries from `startedThrough` on, and
+`start_migration` drops those it took in. Every migration begins in `start_migration` (a SqlDb copy's
+freeze too), so no migration is under way that neither record lists. A listed database is removed when no database of the plan names
 its source any more, letter case aside (a renamed entry keeps its source, and its tasks carry on), and no
 run declared it migrated. It is stranded when its source's record of the access before a freeze
 (`source_freeze`) is still there (only the rollback's unfreeze clears it: the DAG's freeze may hold the
@@ -29,9 +36,11 @@ whose cutover was requested (`Completing`) is going live: never to be canceled; 
 back. Where DMS cannot be read at `run_outcome`, a removed database without a record is neither reported
 nor forgotten: the run fails saying so (no alert), and it stays listed for the next look.
 
-A database added and removed between the ends of two runs was never listed, and is not seen. A removed
-database whose name another entry took since (`b` renamed `a`) is judged by its source, never by that
-entry's outcome. A database listed by a version before the target fields is judged by its record alone.
+A listed database that a run declared migrated (DMS's latest migration into its target `Succeeded`, its
+handoff recorded, `handoffs`) is not stranded, though its end never listed it (its run killed) and its
+source keeps its record. A removed database whose name another entry took since (`b` renamed `a`) is
+judged by its source, never by that entry's outcome. A database listed by a version before the target
+fields is judged by its record alone.
 """
 from __future__ import annotations
 
@@ -40,12 +49,14 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 
+from migration_orchestration_lib.handoffs import handoff_key
 from migration_orchestration_lib.migration_status import MigrationStatus
-from migration_orchestration_lib.plan import MigrationPlan
+from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import ResourceId, comparable_id
 from migration_orchestration_lib.source_freeze import record_key
 
 PLAN_DATABASES_PREFIX = "migration_plan_databases__"
+STARTED_PREFIX = "migration_plan_started__"
 # `az datamigration <group> cancel`: the command group and its server option by target kind.
 CANCEL_COMMANDS = {
     "SqlMi": ("sql-managed-instance", "--managed-instance-name"),
@@ -87,6 +98,46 @@ def plan_databases_key(plan_name: str) -> str:
     return PLAN_DATABASES_PREFIX + plan_name
 
 
+def started_key(plan_name: str) -> str:
+    return STARTED_PREFIX + plan_name
+
+
+def list_started(records: Any, plan: MigrationPlan, database: DatabaseMigration) -> None:
+    """`start_migration`, before it acts: the database in the record `migration_plan_started__<plan>` =
+    `{"next": n, "databases": [{"seq", ...as listed}]}`, for `run_outcome` to see it though it is removed
+    before any run's end lists it. Its only writer: `start_migration` runs in the one-slot admission pool, one
+    at a time. Entries `run_outcome` has taken in (`seq` below its `startedThrough`) are dropped here."""
+    key = started_key(plan.name)
+    started = json.loads(records.get(key) or "{}")
+    taken_in = _started_through(records.get(plan_databases_key(plan.name)))
+    entries = [item for item in started.get("databases", []) if item["seq"] >= taken_in]
+    mine = _to_json(_listed(plan, database, migrated=False))
+    if any(_same_entry(item, mine) for item in entries) and len(entries) == len(started.get("databases", [])):
+        return
+    if not any(_same_entry(item, mine) for item in entries):
+        seq = max(int(started.get("next", 0)), taken_in)
+        entries.append(dict(mine, seq=seq))
+        started["next"] = seq + 1
+    records.put(key, json.dumps({"databases": entries, "next": started.get("next", 0)}, separators=(",", ":")))
+
+
+def _same_entry(item: Any, other: Any) -> bool:
+    return all(item.get(field) == other.get(field) for field in ("database", "sourceServer", "targetServerId", "targetDatabase")) and (
+        item["sourceDatabase"].lower() == other["sourceDatabase"].lower())
+
+
+def _started_through(listed_value: Optional[str]) -> int:
+    value = json.loads(listed_value or "[]")
+    return int(value.get("startedThrough", 0)) if isinstance(value, dict) else 0
+
+
+def _listed(plan: MigrationPlan, database: DatabaseMigration, migrated: bool) -> ListedDatabase:
+    return ListedDatabase(
+        database.name, database.source_server, database.source_database, database.target_kind, migrated,
+        target_server_id=plan.target_of(database).resource_id.value, target_database=database.target_database,
+    )
+
+
 def find_stranded(
     records: Any,
     plan: MigrationPlan,
@@ -100,16 +151,19 @@ def find_stranded(
     (`DmsGateway.migrations_on_service`), read only where a removed database has a listed target; where it fails,
     a removed database it was needed for is returned `unread` (its run fails, saying so) and stays listed."""
     key = plan_databases_key(plan.name)
-    earlier = [_from_json(item) for item in json.loads(records.get(key) or "[]")]
+    value = json.loads(records.get(key) or "[]")
+    earlier = [_from_json(item) for item in (value.get("databases", []) if isinstance(value, dict) else value)]
+    # What start_migration listed since the last run's end: a database added and removed in between too.
+    started = json.loads(records.get(started_key(plan.name)) or "{}")
+    taken_in = _started_through(records.get(key))
+    for item in started.get("databases", []):
+        entry = _from_json(dict(item, migrated=False))
+        if item["seq"] >= taken_in and entry.source not in {listed.source for listed in earlier}:
+            earlier.append(entry)
     migrated_before = {listed.source for listed in earlier if listed.migrated}
     listed = [
-        ListedDatabase(
-            database.name, database.source_server, database.source_database, database.target_kind,
-            migrated=outcome_of(database.name) == "migrated"
-            or (database.source_server, database.source_database.lower()) in migrated_before,
-            target_server_id=plan.target_of(database).resource_id.value,
-            target_database=database.target_database,
-        )
+        _listed(plan, database, outcome_of(database.name) == "migrated"
+                or (database.source_server, database.source_database.lower()) in migrated_before)
         for database in plan.databases
     ]
     in_plan = {entry.source for entry in listed}
@@ -130,23 +184,29 @@ def find_stranded(
     stranded = []
     for entry in removed:
         record = records.get(record_key(entry)) or ""
-        migration = _in_flight(entry, in_dms)
+        latest = _latest(entry, in_dms)
+        if latest is not None and latest.is_succeeded and records.get(handoff_key(latest.migration_operation_id or "")):
+            continue  # a run declared it migrated (one whose end never listed it: killed, say)
+        migration = latest if latest is not None and latest.is_in_flight else None
         if record or migration is not None:
             stranded.append(Stranded(entry, record, migration, unread if entry.target_server_id else None))
         elif unread and entry.target_server_id:
             stranded.append(Stranded(entry, record, None, unread))
     kept = [found.database for found in stranded]
-    records.put(key, json.dumps([_to_json(entry) for entry in listed + kept], separators=(",", ":")))
+    records.put(key, json.dumps({
+        "databases": [_to_json(entry) for entry in listed + kept],
+        "startedThrough": max(int(started.get("next", 0)), taken_in),
+    }, separators=(",", ":")))
     return stranded
 
 
-def _in_flight(entry: ListedDatabase, in_dms: Optional[List[Tuple[str, str, MigrationStatus]]]) -> Optional[MigrationStatus]:
-    """DMS's migration of the entry's source database into its target, where one is in flight."""
+def _latest(entry: ListedDatabase, in_dms: Optional[List[Tuple[str, str, MigrationStatus]]]) -> Optional[MigrationStatus]:
+    """DMS's latest migration into the entry's target, where it is of the entry's source database."""
     if in_dms is None or not entry.target_server_id or not entry.target_database:
         return None
     target = (comparable_id(entry.target_server_id), entry.target_database.lower())
     for scope, target_database, status in in_dms:
-        if ((comparable_id(scope), target_database.lower()) == target and status.is_in_flight
+        if ((comparable_id(scope), target_database.lower()) == target
                 and (status.source_database_name or "").lower() == entry.source_database.lower()):
             return status
     return None

@@ -25,7 +25,7 @@ from typing import Any, Dict, Optional
 from migration_orchestration_lib import current_run, cutover_steps
 from migration_orchestration_lib import migration_prerequisites as prerequisites
 from migration_orchestration_lib import migration_stage as stages
-from migration_orchestration_lib import source_freeze
+from migration_orchestration_lib import removed_databases, source_freeze
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
@@ -284,6 +284,8 @@ def start_migration(ctx: StepContext) -> StepResult:
         _remember_freeze_keys(ctx)
     _check_may_act(ctx)
     services = ctx.services
+    # Listed before anything is started or frozen: seen at the run's end even where the plan drops it before then.
+    removed_databases.list_started(services.records, ctx.plan, database)
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
         _check_adoptable(ctx, now)

@@ -15,7 +15,9 @@ from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import SERVICE_ID
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
-from migration_orchestration_lib.removed_databases import ListedDatabase, Stranded, plan_databases_key, stranded_message
+from migration_orchestration_lib.rehearsal import seed_world
+from migration_orchestration_lib.removed_databases import ListedDatabase, Stranded, plan_databases_key, started_key, stranded_message
+from migration_rehearsal.world import World
 from migration_orchestration_lib.services import services_for
 from migration_orchestration_lib.source_freeze import record_key
 from task_driver import RunDriver, WorkerCrashed
@@ -59,7 +61,7 @@ def plan_edits(rehearsal_world, monkeypatch, tmp_path):
 
         @staticmethod
         def listed():
-            return json.loads(Edits.records.get(plan_databases_key(plan.name)) or "[]")
+            return json.loads(Edits.records.get(plan_databases_key(plan.name)) or "{}").get("databases", [])
 
         @staticmethod
         def events():
@@ -293,3 +295,68 @@ def test_a_removed_sql_database_copy_never_has_its_target_dropped():
 
     assert "az datamigration sql-db cancel --resource-group rg --sqldb-instance-name sqlprod --target-db-name Crm" in message
     assert "keep the target database, which existed before the migration" in message and "RESTORING" not in message
+
+
+# --- a database added and removed between the ends of two runs -----------------------------------------
+
+
+@pytest.fixture
+def only_b(rehearsal_world, monkeypatch, tmp_path):
+    """Plan v0 (`b` from Hr) migrated by a first run, whose end listed only `b`; v1 adds `a` (Sales)."""
+    events = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events))
+    plan, v1 = dag_of(database_entry("a", "Sales"), database_entry("b", "Hr"))
+    seed_world(World(str(rehearsal_world)), plan)  # both sources (v0's plan would seed Hr alone)
+    v0 = dag_of(database_entry("b", "Hr"))[1]
+    first = RunDriver(v0)
+    first.run_database("b")
+    assert first.run_outcome() == "success", first.errors
+
+    class Edits:
+        records = FileRecords(str(rehearsal_world), RECORDS_FILE)
+        world = WorldView(rehearsal_world, plan.database("a"), plan)
+
+        @staticmethod
+        def started():
+            return [item["database"] for item in json.loads(Edits.records.get(started_key(plan.name)) or "{}").get("databases", [])]
+
+        @staticmethod
+        def events():
+            return [json.loads(line) for line in events.read_text().splitlines()]
+
+    Edits.v0, Edits.v1 = v0, v1
+    return Edits
+
+
+def test_a_database_added_and_removed_before_any_run_ended_is_reported(only_b):
+    """`a` added, started (DMS replicating) and removed within one run: no run's end ever listed it. Was:
+    the run succeeded, DMS replicating `a` for good, nobody told."""
+    run = RunDriver(only_b.v1, only_b.world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database("a", crash_after="wait_for_migration")
+    run.run_database("b")
+    assert only_b.started() == ["a", "b"]  # b's of the first run taken in by its end
+    run.dag = only_b.v0
+
+    assert run.run_outcome() == "failed"
+    error = run.errors["run_outcome"]
+    assert REMOVED in error and "a (source database Sales on sql01)" in error and replicating(only_b) in error
+    assert [row["Status"] for row in only_b.events() if row["Database"] == "a" and row["Phase"] == "rollback"] == ["Failed"]
+
+    later = RunDriver(only_b.v0)
+    later.run_database("b")
+    assert later.run_outcome() == "failed" and REMOVED in later.errors["run_outcome"], "every run, until undone"
+    assert only_b.started() == ["b"], "start_migration drops what a run's end took in"
+
+
+def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not_reported(only_b):
+    """`a` migrated (declared) in a run whose end never came (killed), then removed: its source stays frozen,
+    its record kept, as a migrated one's does; DMS and the handoff say it is done, not stranded."""
+    run = RunDriver(only_b.v1, only_b.world.observe)
+    run.run_database("a")
+    assert run.outcome("a") == "migrated", run.errors
+
+    later = RunDriver(only_b.v0)
+    later.run_database("b")
+    assert later.run_outcome() == "success", later.errors
+    assert not only_b.world.source_writable()
