@@ -344,9 +344,9 @@ class RunOutcomeOperator(BaseOperator):
         plan = self.plan
 
         def migrations_in_dms() -> Any:  # read only where a removed database may have left one running
-            from migration_orchestration_lib.services import services_for
+            from migration_orchestration_lib.services import dms_for
 
-            return services_for(plan, os.environ).dms.migrations_on_service()
+            return dms_for(plan, os.environ).migrations_on_service()
 
         records = records_for(os.environ)
         messages = []

@@ -38,6 +38,13 @@ def services_for(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -
     return _azure_services(plan, environ)
 
 
+def dms_for(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> DmsGateway:
+    """The DMS gateway alone (`run_outcome` looks in DMS for databases removed from the plan, and reads no SQL)."""
+    if settings.is_dry_run(environ):
+        return services_for(plan, environ).dms
+    return _azure_dms(environ)
+
+
 def records_for(environ: Mapping[str, str] = os.environ) -> Any:
     """The records kept between runs, alone (`run_outcome` talks to nothing else)."""
     if settings.is_dry_run(environ):
@@ -82,17 +89,20 @@ def sql_access_for(plan: MigrationPlan, connections: Any, credential_factory: Ca
 def _azure_services(plan: MigrationPlan, environ: Mapping[str, str]) -> Services:
     from migration_orchestration_lib.connections import AirflowConnections
 
+    connections = AirflowConnections()
+    return Services(
+        dms=_azure_dms(environ),
+        sql_access=sql_access_for(plan, connections, _credential, environ),
+        connections=connections,
+    )
+
+
+def _azure_dms(environ: Mapping[str, str]) -> DmsGateway:
     from migration_orchestration_lib.dms_transport import TRANSPORT_VARIABLE
 
     azure = settings.AzureSettings.from_environment(environ)
-    connections = AirflowConnections()
-    dms = DmsGateway.connect(
+    return DmsGateway.connect(
         azure.migration_service, _credential(), transport=environ.get(TRANSPORT_VARIABLE) or None, timing=operation_timing(environ)
-    )
-    return Services(
-        dms=dms,
-        sql_access=sql_access_for(plan, connections, _credential, environ),
-        connections=connections,
     )
 
 

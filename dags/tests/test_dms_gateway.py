@@ -579,3 +579,14 @@ def test_the_deployed_dag_connects_dms_with_the_transport_the_environment_asks_f
     monkeypatch.setattr("migration_orchestration_lib.connections.AirflowConnections", lambda: None)
     services.services_for(parse_plan(load_plan_document()), {"MIGRATION_DMS_RESOURCE_ID": SERVICE_ID, **environ})
     assert asked == [expected]
+
+
+def test_run_outcome_connects_dms_alone_building_no_sql_access(monkeypatch):
+    """run_outcome looks in DMS for databases removed from the plan: a SQL access it cannot build (a Data
+    Factory id missing, say) must not make that look fail."""
+    from migration_orchestration_lib import services
+
+    monkeypatch.setattr(services.DmsGateway, "connect", staticmethod(lambda *args, **kwargs: "gateway"))
+    monkeypatch.setattr(services, "_credential", lambda: object())
+    monkeypatch.setattr(services, "sql_access_for", lambda *args, **kwargs: pytest.fail("no SQL access for run_outcome"))
+    assert services.dms_for(parse_plan(load_plan_document()), {"MIGRATION_DMS_RESOURCE_ID": SERVICE_ID}) == "gateway"
