@@ -6,14 +6,15 @@ rollback runs for it, so a source the DAG froze stays read-only and its DMS migr
 databases of each run in the record `migration_plan_databases__<plan>` = `{"databases": [{"database",
 "sourceServer", "sourceDatabase", "targetKind", "migrated", "targetServerId", "targetDatabase"}],
 "startedThrough": n}` (a list alone where a version before wrote it) and compares them with the plan it
-runs with. A database may be added and removed between the ends of two runs, so `start_migration`, before
-it starts or freezes anything, lists it too (`list_started`), in the record `migration_plan_started__<plan>`
-= `{"databases": [{"seq", ...}], "next": n}`: one record per plan that concurrent tasks share, so its only
-writer is `start_migration`, which runs in the one-slot admission pool (`database_migration_admission`),
-one at a time; `run_outcome` only reads it, taking in the entries from `startedThrough` on, and
-`start_migration` drops those it took in. Every migration begins in `start_migration` (a SqlDb copy's
-freeze too), so no migration is under way that neither record lists. A listed database is removed when no database of the plan names
-its source any more, letter case aside (a renamed entry keeps its source, and its tasks carry on), and no
+runs with. A database may be added and removed between the ends of two runs, so `start_migration`
+lists it too, before it starts, adopts or freezes anything (`list_started`): in the record
+`migration_plan_started__<plan>` = `{"databases": [{"seq", ...}], "next": n}`. Concurrent tasks would
+lose each other's writes to one Variable, so that record's only writer is `start_migration`, which runs
+in the one-slot admission pool (`database_migration_admission`), one at a time; `run_outcome` only reads
+it, taking in the entries from its `startedThrough` on, and `start_migration` drops those taken in.
+Every migration begins in `start_migration` (a SqlDb copy's freeze too), so none is under way that
+neither record lists. A listed database is removed when no database of the plan names its source any
+more, letter case aside (a renamed entry keeps its source, and its tasks carry on), and no
 run declared it migrated. It is stranded when its source's record of the access before a freeze
 (`source_freeze`) is still there (only the rollback's unfreeze clears it: the DAG's freeze may hold the
 source), or when DMS runs a migration of its source into its listed target in flight on the plan's
@@ -39,8 +40,9 @@ nor forgotten: the run fails saying so (no alert), and it stays listed for the n
 A listed database that a run declared migrated (DMS's latest migration into its target `Succeeded`, its
 handoff recorded, `handoffs`) is not stranded, though its end never listed it (its run killed) and its
 source keeps its record. A removed database whose name another entry took since (`b` renamed `a`) is
-judged by its source, never by that entry's outcome. A database listed by a version before the target
-fields is judged by its record alone.
+judged by its source, never by that entry's outcome. Limits: a database listed by a version before the
+target fields is judged by its record alone; an admission pool given more than one slot may lose an entry
+of the started record (two writers at once).
 """
 from __future__ import annotations
 
