@@ -249,7 +249,9 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
         "the removal may be undone.%s. %s; or end it yourself: cancel it, which loses nothing while it has not cut over "
         "(the source stays the database applications use): %s; %s%s"
         % (removed, dms, frozen, put_back, _cancel_command(database, migration), leftover,
-           "; where the source is read-only, %s" % clear if record else "")
+           "; where the source is read-only (frozen by the DAG), give it back the access recorded before the freeze, %s; "
+           "and clear the record (the run reports it until then): airflow variables set %s ''" % (shlex.quote(record), key)
+           if record else "")
     )
 
 

@@ -213,6 +213,8 @@ def test_a_database_removed_while_dms_replicates_it_is_reported_naming_the_migra
     error = run.errors["run_outcome"]
     assert REMOVED in error and "a (source database Sales on sql01)" in error
     assert "DMS migration %s (InProgress)" % operation in error
+    assert error.endswith("and clear the record (the run reports it until then): airflow variables set %s ''"
+                          % record_key(plan_edits.world.database)), "the source is writable: the record is cleared all the same"
     assert ("az datamigration sql-managed-instance cancel --resource-group rg-data-prod --managed-instance-name mi-contoso-prod "
             "--target-db-name Sales --migration-operation-id %s" % operation) in error
     [event] = [row for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
