@@ -94,6 +94,7 @@ class Stranded:
     record: str
     migration: Optional[MigrationStatus]
     unread: Optional[str] = None  # DMS could not be read (why): whether a migration of it goes on is not known
+    none_in_dms: bool = False  # DMS was read: no migration of it is in flight
 
 
 def plan_databases_key(plan_name: str) -> str:
@@ -191,7 +192,8 @@ def find_stranded(
             continue  # a run declared it migrated (one whose end never listed it: killed, say)
         migration = latest if latest is not None and latest.is_in_flight else None
         if record or migration is not None:
-            stranded.append(Stranded(entry, record, migration, unread if entry.target_server_id else None))
+            stranded.append(Stranded(entry, record, migration, unread if entry.target_server_id else None,
+                                     none_in_dms=in_dms is not None and bool(entry.target_server_id) and migration is None))
         elif unread and entry.target_server_id:
             stranded.append(Stranded(entry, record, None, unread))
     kept = [found.database for found in stranded]
@@ -227,6 +229,11 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
         return ("%s was removed from the plan after a run listed it, and whether DMS still migrates it could not be read "
                 "(%s): it stays listed, and this run fails rather than forget it. Clear this run's run_outcome task, or "
                 "run again, to look again" % (database.name, stranded.unread))
+    if stranded.none_in_dms:
+        return ("%s, and the DAG's freeze may hold its source: its record of the access before a freeze is still there "
+                "(DMS runs no migration of it: none began, or it ended). %s; or, where the source is read-only, %s; "
+                "where it is writable, clear the record all the same: airflow variables set %s ''"
+                % (removed, put_back, clear, key))
     if migration is None:
         return ("%s, so its source may stay frozen and its DMS migration goes on. %s; or undo it yourself (cancel its DMS "
                 "migration, %s)" % (removed, put_back, clear))

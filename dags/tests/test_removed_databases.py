@@ -103,11 +103,13 @@ def test_a_stranded_database_is_reported_by_every_later_run_until_its_record_is_
     later.run_database("b")
     assert later.run_outcome() == "failed" and REMOVED in later.errors["run_outcome"]
 
-    plan_edits.records.put(record_key(plan_edits.world.database), "")  # a person gave the source back its access
-    still = RunDriver(without_a)
-    still.run_database("b")
-    assert still.run_outcome() == "failed", "its DMS migration still runs"
     cancel_as_told(plan_edits)
+    canceled = RunDriver(without_a)
+    canceled.run_database("b")
+    assert canceled.run_outcome() == "failed", "its source's record is still there"
+    assert "DMS runs no migration of it" in canceled.errors["run_outcome"], "no migration to cancel any more"
+
+    plan_edits.records.put(record_key(plan_edits.world.database), "")  # a person gave the source back its access
     cleared = RunDriver(without_a)
     cleared.run_database("b")
     assert cleared.run_outcome() == "success", cleared.errors
