@@ -46,7 +46,8 @@ def dms_for(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> Dms
 
 
 def records_for(environ: Mapping[str, str] = os.environ) -> Any:
-    """The records kept between runs, alone (`run_outcome` talks to nothing else)."""
+    """The records kept between runs, alone (`run_outcome`'s; it reads DMS too, `dms_for`, only for databases
+    removed from the plan)."""
     if settings.is_dry_run(environ):
         from migration_orchestration_lib.rehearsal import world_directory
         from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
