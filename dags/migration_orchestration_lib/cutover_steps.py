@@ -14,7 +14,14 @@ missed window. Its return value carries the window's close for the steps after i
   aborted: stopping an offline copy after the freeze would spend the downtime for nothing.
 `cutover.maxConcurrent` counts cutovers in progress from the world (DMS `completing`, or a source
 frozen while its migration has not succeeded), never from Airflow's history; the freezing step
-counts again in the admission pool (one slot), so two databases never take the same place. Through
+counts again in the admission pool (one slot), so two databases never take the same place. One rule for
+time: a wait for the gate (a window, an approval, a place), before anything is frozen, never fails at a
+deadline (whose rollback would cancel the replication); the deadline bounds the work after the gate.
+`await_cutover` has none; the tasks after it get its end + `timeoutMinutes`. A freezing step that finds
+the place taken since the gate let it go waits for one while the window fits and while a place would still
+leave the cutover its `expectedMinutes` before that deadline: the deadline counts as a window's close, and
+past it the step raises `WindowMissed` (nothing frozen: back to replicating, waiting for the gate in a
+later run). Through
 Data Factory a freeze finishes pokes later, after the slot was given back, so an admission is also
 recorded (`services.records`) and counted until the source is seen frozen or the database's
 `expectedMinutes` pass. A cutover resumed after a crash goes on only in the window its approval was
@@ -225,9 +232,30 @@ def admit_freeze(ctx: StepContext) -> None:
     if plan.max_concurrent_cutovers is not None:
         in_progress = cutovers_in_progress(ctx, now)
         if in_progress >= plan.max_concurrent_cutovers:
-            raise StepPending("%d cutover(s) in progress (cutover.maxConcurrent %d)" % (in_progress, plan.max_concurrent_cutovers))
+            held = "%d cutover(s) in progress (cutover.maxConcurrent %d)" % (in_progress, plan.max_concurrent_cutovers)
+            _check_place_still_in_time(ctx, held)
+            raise StepPending(held)
         # Before the freeze is submitted: others count this cutover from now on, frozen or not yet.
         ctx.services.records.put(_admission_key(ctx, database), iso_utc(now))
+
+
+def _check_place_still_in_time(ctx: StepContext, held: str) -> None:
+    """Waiting for a `cutover.maxConcurrent` place before the freeze: the deadline counts as a window's close.
+    Once a place now would leave the cutover less than `expectedMinutes` before it, the wait ends as one that
+    other cutovers held past a window's close does (`WindowMissed`: back to replicating, nothing frozen), not
+    at the deadline with a failure whose rollback would cancel the replication."""
+    database = ctx.database
+    deadline = ctx.deadline()
+    now = utc_now()  # the deadline is real time (the windows: the clock's)
+    if deadline is None or now + timedelta(minutes=database.cutover.expected_minutes) <= deadline:
+        return
+    raise WindowMissed(
+        "%s while %s waited for a place to freeze its source: a %d-minute cutover from now (%s) would outlast its "
+        "deadline %s (timeoutMinutes (%d) after await_cutover let it go): %s not frozen, it keeps replicating and a new "
+        "run waits for %s again" % (
+            held, database.name, database.cutover.expected_minutes, iso_utc(now), iso_utc(deadline), database.timeout_minutes,
+            database.source_database, "a window and a place" if database.cutover.windows else "a place")
+    )
 
 
 def check_freeze_landed_in_time(ctx: StepContext) -> None:

@@ -28,8 +28,9 @@ database did not migrate: the run fails, with the ordinary failure alert). It fa
 where the DAG's freeze holds the source (where this plan's own migration stands cannot be read: it may
 have gone live), or where a migration this run started, adopted or canceled was replaced by the foreign
 one (what it left in the target cannot be told apart).
-A database whose cutover window closed before its cutover was requested (a step raised
-`WindowMissed`) goes back to replicating instead: the active migration is not canceled, nothing is
+A database whose cutover window closed before its cutover was requested, or whose deadline passed while
+its freeze waited for a `cutover.maxConcurrent` place (a step raised `WindowMissed`), goes back to
+replicating instead: the active migration is not canceled, nothing is
 removed, the DAG's freeze is undone; the next run waits for the next window. So does an
 active migration whose preflight failed in this run (a runtime briefly offline, say): this run did
 nothing to it, and canceling would throw away days of replication. Neither goes back to replicating
@@ -106,7 +107,8 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     now = standing(ctx)
     missed = _window_missed(ctx)
     if missed and not now.is_live and not now.has_ended and not _finishes_on_its_own(ctx, now):
-        return _back_to_replicating(ctx, now, "window missed (%s)" % missed, "a new run waits for the next window")
+        then = "a new run waits for the next window" if database.cutover.windows else "a new run waits at await_cutover again"
+        return _back_to_replicating(ctx, now, "window missed (%s)" % missed, then)
     if now.is_active and not ctx.preflight_passed() and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(
             ctx, now, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"

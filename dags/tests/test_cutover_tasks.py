@@ -4,6 +4,7 @@ waits, approvals, rejections, a window that closes after the freeze, and crashes
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -408,3 +409,52 @@ def test_an_approval_is_consumed_by_the_cutover_it_approved(world, monkeypatch):
 
     assert second.xcom[("db.await_cutover", "outcome")] == "waiting" and len(events(world, "AwaitingApproval")) > asked
     assert view.source_writable() and view.frozen_at is not None  # frozen once, in the first attempt
+
+
+@pytest.mark.parametrize("windows", [(SATURDAY_NIGHT,), ()], ids=["window", "noWindow"])
+@pytest.mark.parametrize("mode, target, freezing, migrations", [
+    ("online", "mi-prod", "freeze_source", ["InProgress"]),
+    ("offline", "db-prod", "start_migration", []),
+], ids=["online", "sqlDbCopy"])
+def test_a_deadline_passing_while_the_freeze_waits_for_a_place_goes_back_to_replicating(
+        world, monkeypatch, windows, mode, target, freezing, migrations):
+    """await_cutover let a go (a place was free); before its freeze another database took the one place of
+    cutover.maxConcurrent, and a's freezing step waited for it past the deadline (timeoutMinutes after the gate,
+    shorter than the window open: or no window at all). Was: the wait failed at the deadline and the rollback
+    canceled the replication (a SqlDb copy: rolled back, the run failed). Now the source is never frozen and the
+    database goes back to replicating (a copy: not started), waiting for a window and a place in a later run, as
+    when other cutovers held it past a window's close."""
+    from migration_orchestration_lib import cutover_steps, operators
+    from migration_orchestration_lib.airflow_compat import utc_now
+    from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-05T22:00:00Z")  # inside the window
+    document = plan_with_databases([
+        database_entry("a", "Sales", mode=mode, target=target, timeoutMinutes=60, cutover=cutover(approval=False, windows=windows)),
+        database_entry("b", "Hr", mode="online", cutover=cutover(approval=False, windows=windows)),
+    ])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    view = WorldView(world, plan.database("a"), plan)
+    late = [timedelta(0)]
+    monkeypatch.setattr(cutover_steps, "utc_now", lambda: utc_now() + late[0])
+    monkeypatch.setattr(operators, "utc_now", lambda: utc_now() + late[0])
+
+    def observe(task_id):
+        view.observe(task_id)
+        if task_id == "a.await_cutover" and events(world)[-1]["Status"] == "Succeeded":  # b takes the place
+            FileRecords(str(world), RECORDS_FILE).put("migration_cutover_admitted__%s__b" % plan.name, "2026-12-05T22:00:00Z")
+        elif task_id == "a." + freezing and late[0] == timedelta(0):  # it waited; the next poke comes an hour later
+            late[0] = timedelta(minutes=61)
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
+    states = driver.run_database("a")
+
+    assert states["a.await_cutover"] == "success" and states["a." + freezing] == "failed", driver.errors
+    assert driver.outcome("a") == "waiting", driver.errors
+    assert view.source_writable() and [op["migrationStatus"] for op in view.operations()] == migrations, "never canceled"
+    gate = [(r["Phase"], r["Status"]) for r in events(world) if r["Database"] == "a" and r["Phase"] in (freezing, "rollback")]
+    assert (freezing, "Running") in gate and gate[-2:] == [(freezing, "WindowMissed"), ("rollback", "WindowMissed")], gate
+    missed = events(world, "WindowMissed")[0]["Message"]
+    assert "cutover.maxConcurrent 1" in missed and "timeoutMinutes (60)" in missed and "Sales not frozen" in missed, missed
+    assert not events(world, "Failed") and not events(world, "RolledBack")
