@@ -54,6 +54,22 @@ def second_migration_refusal(
     second migration of one source would leave the first running for good, its target restoring, perhaps
     its source frozen. `record_key`, `record`: the source's record of the access before a freeze (`source_freeze`),
     for the message."""
+    found = migration_into_an_unnamed_target(plan, database, migrations, host, port, migration_service_id)
+    if found is None:
+        return None
+    return "%s, so no second migration of %s is started: it would leave that one running for good%s. %s" % (
+        describe_unnamed_target_migration(database, found), database.source_database,
+        ", its target restoring and maybe its source frozen" if record else "",
+        unnamed_target_migration_remedy(database, record_key, record))
+
+
+def migration_into_an_unnamed_target(
+    plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]],
+    host: str, port: int, migration_service_id: Optional[str] = None,
+) -> Optional[Tuple[str, str, MigrationStatus]]:
+    """(scope, target database, status) of a migration in flight of `database`'s source database (of its source
+    server, or one DMS names none of) on this plan's service into a target that no database of the plan names;
+    None where DMS runs none."""
     targets = {(comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()) for d in plan.databases}
     for scope, target_database, status in migrations:
         if not status.is_in_flight or (status.source_database_name or "").lower() != database.source_database.lower():
@@ -62,20 +78,30 @@ def second_migration_refusal(
             continue
         if migration_service_id is not None and status.runs_on_another_service(migration_service_id):
             continue
-        return (
-            "DMS migration %s (%s) of source database %s runs on this plan's migration service into target database %s "
-            "on %s, which no database of the plan names (the target of %s changed while that migration was under way?), "
-            "so no second migration of %s is started: it would leave that one running for good%s. A person must act: "
-            "put the target of %s back to that one and run again (each step carries on from where DMS stands); or end "
-            "that migration yourself (cancel it in DMS, drop the target database it leaves RESTORING on a managed "
-            "instance or SQL VM, or clear what it copied into a SQL Database, only if nothing uses it%s); then run again"
-            % (status.migration_operation_id, status.migration_status, database.source_database, target_database,
-               scope.rstrip("/").rsplit("/", 1)[-1], database.name, database.source_database,
-               ", its target restoring and maybe its source frozen" if record else "", database.name,
-               "; where the DAG froze the source, give it back the access before the freeze, which the Airflow Variable %s = %s "
-               "holds" % (record_key, record) if record else "")
-        )
+        return scope, target_database, status
     return None
+
+
+def describe_unnamed_target_migration(database: DatabaseMigration, found: Tuple[str, str, MigrationStatus]) -> str:
+    scope, target_database, status = found
+    return (
+        "DMS migration %s (%s) of source database %s runs on this plan's migration service into target database %s "
+        "on %s, which no database of the plan names (the target of %s changed while that migration was under way?)"
+        % (status.migration_operation_id, status.migration_status, database.source_database, target_database,
+           scope.rstrip("/").rsplit("/", 1)[-1], database.name)
+    )
+
+
+def unnamed_target_migration_remedy(database: DatabaseMigration, record_key: str, record: Optional[str]) -> str:
+    """What a person does about a migration into a target the plan no longer names."""
+    return (
+        "A person must act: put the target of %s back to that one and run again (each step carries on from where DMS "
+        "stands); or end that migration yourself (cancel it in DMS, drop the target database it leaves RESTORING on a "
+        "managed instance or SQL VM, or clear what it copied into a SQL Database, only if nothing uses it%s); then run again"
+        % (database.name,
+           "; where the DAG froze the source, give it back the access before the freeze, which the Airflow Variable %s = %s "
+           "holds" % (record_key, record) if record else "")
+    )
 
 
 def migrations_by_database(

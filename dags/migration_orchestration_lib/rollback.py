@@ -16,6 +16,9 @@ Decided from DMS and SQL state, read again in this task:
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
    (`source_freeze.unknown_freeze`).
+Where nothing is in flight into the entry's target, a migration DMS runs of its source into a target the
+plan no longer names (the target edited while it was under way) is named in the result, left running with
+its target, and what a person does is said (`capacity.migration_into_an_unnamed_target`).
 A doubtful migration (ours by service and source database, but DMS names another source server than
 the plan's host: `migration_stage.Standing.unmatched_source_server`) is canceled, and its target removed,
 only where this run's start_migration created it (`StepContext.created_in_this_run`); otherwise the
@@ -42,7 +45,7 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from migration_orchestration_lib import current_run, cutover_steps, source_freeze, target_removal
+from migration_orchestration_lib import capacity, current_run, cutover_steps, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.database_sql import DatabaseSql
 from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
@@ -137,7 +140,28 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
             )
     _undo_freeze(ctx, now, source, marker, actions)
     cutover_steps.release(ctx)
-    return StepResult("; ".join(actions), status="RolledBack", return_value="rolled_back")
+    left = _left_in_a_target_the_plan_no_longer_names(ctx, now)
+    return StepResult("; ".join(actions) + left, status="RolledBack", return_value="rolled_back")
+
+
+def _left_in_a_target_the_plan_no_longer_names(ctx: StepContext, now: Standing) -> str:
+    """Where the entry's target has no migration in flight, one DMS runs of its source into a target the plan no
+    longer names (the target changed while it was under way: `capacity.migration_into_an_unnamed_target`), said with
+    what a person does (empty: none). It is left running, its target kept: only a person knows whether the plan
+    means that target or the new one, and a target edited by mistake is put back to carry on (canceling would throw
+    away the replication)."""
+    if now.migration is not None and not now.has_ended:
+        return ""
+    database, source = ctx.database, ctx.source_server
+    found = capacity.migration_into_an_unnamed_target(
+        ctx.plan, database, ctx.services.dms.migrations_on_service(), source.host, source.port,
+        ctx.services.dms.migration_service_id)
+    if found is None:
+        return ""
+    record_key = source_freeze.record_key(database)
+    return "; %s: left running, not canceled, its target kept. %s" % (
+        capacity.describe_unnamed_target_migration(database, found),
+        capacity.unnamed_target_migration_remedy(database, record_key, ctx.services.records.get(record_key)))
 
 
 def _finishes_on_its_own(ctx: StepContext, now: Standing) -> bool:

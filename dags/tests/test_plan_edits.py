@@ -183,6 +183,29 @@ def test_a_target_changed_while_a_migration_into_the_old_one_runs_starts_no_seco
     assert put_back.outcome("db") == "migrated", put_back.errors
 
 
+@pytest.mark.parametrize("mode", ["online", "offline"])
+def test_a_target_changed_mid_run_while_replicating_has_its_rollback_name_the_old_migration(rehearsal_world, monkeypatch, tmp_path, mode):
+    """The plan was redeployed with another target database (Sales2) while this run's migration into Sales
+    replicated (online: waiting to be ready for cutover; offline: before its freeze). The run's remaining steps
+    find nothing in Sales2 and fail. Was: the rollback ended RolledBack saying nothing of the migration into
+    Sales, which runs on, its target restoring, until the next run's start_migration refuses. Now the rollback's
+    result (its event) names that migration, says it is left running and what a person does; nothing is
+    canceled or removed (whether the plan means Sales or Sales2 only a person knows), the source is writable."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    dag, world = setup(rehearsal_world, mode=mode)
+    run = crashed_after(dag, world, "start_migration")
+    states = go_on(run, dag_of(mode=mode, target_database="Sales2")[1])
+
+    assert states["db.rollback"] == "success" and run.outcome("db") == "rolled_back", run.errors
+    [old] = world.operations()
+    assert old["migrationStatus"] == "InProgress" and world.target()["state"] == "RESTORING", "left running, its target kept"
+    assert world.source_writable()
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    [said] = [r["Message"] for r in events if r["Phase"] == "rollback" and r["Status"] == "RolledBack"]
+    assert old["migrationOperationId"] in said and "target database Sales" in said, said
+    assert "put the target of db back" in said and "cancel it in DMS" in said, said
+
+
 # --- pins: edits that end safely, though not obviously -----------------------------------------------------
 
 
