@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib import source_freeze, steps
@@ -109,11 +111,16 @@ class TaskInstance:
         pass
 
 
-def test_with_max_concurrent_1_one_source_freezes_while_the_others_freeze_is_still_running():
+def two_gated_databases():
+    """a (Sales) and b (Hr), online, tonight's window, no approval, cutover.maxConcurrent 1."""
     cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}
     document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=cutover), database_entry("b", "Hr", mode="online", cutover=cutover)])
     document["cutover"] = {"maxConcurrent": 1}
-    plan = parse_plan(document)
+    return parse_plan(document)
+
+
+def test_with_max_concurrent_1_one_source_freezes_while_the_others_freeze_is_still_running():
+    plan = two_gated_databases()
     sql = PipelineRunSql({"Sales": False, "Hr": False})
     services = Services(plan, sql)
 
@@ -145,10 +152,7 @@ def test_an_admission_counts_while_dms_still_lists_that_databases_earlier_ended_
     failed one, and the admission must count all the same."""
     from migration_orchestration_lib.cutover_steps import cutovers_in_progress
 
-    cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}
-    document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=cutover), database_entry("b", "Hr", mode="online", cutover=cutover)])
-    document["cutover"] = {"maxConcurrent": 1}
-    plan = parse_plan(document)
+    plan = two_gated_databases()
     services = Services(plan, PipelineRunSql({"Sales": False, "Hr": False}), listed=failed)
     services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:55:00Z")
     ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
@@ -162,10 +166,7 @@ def test_a_frozen_source_counts_as_a_cutover_in_progress_long_after_its_admissio
     expectedMinutes): seen in the world, it counts, so a does not freeze beside it."""
     from migration_orchestration_lib.cutover_steps import cutovers_in_progress
 
-    cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}
-    document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=cutover), database_entry("b", "Hr", mode="online", cutover=cutover)])
-    document["cutover"] = {"maxConcurrent": 1}
-    plan = parse_plan(document)
+    plan = two_gated_databases()
     services = Services(plan, PipelineRunSql({"Sales": False, "Hr": True}))
     services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:00:00Z")  # 60 minutes ago
     # b's freeze is the DAG's: what b's source was before it is on record
@@ -183,12 +184,36 @@ def test_a_foreign_migration_in_another_databases_target_is_no_cutover_of_this_p
     (started by hand): it is not b's cutover, and a's gate counts on instead of failing on it."""
     from migration_orchestration_lib.cutover_steps import cutovers_in_progress
 
-    cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}
-    document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=cutover), database_entry("b", "Hr", mode="online", cutover=cutover)])
-    document["cutover"] = {"maxConcurrent": 1}
-    plan = parse_plan(document)
+    plan = two_gated_databases()
     services = Services(plan, PipelineRunSql({"Sales": False, "Hr": False}), listed=lambda source: replicating("HrByHand" if source == "Hr" else source))
     ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
     assert cutovers_in_progress(ctx, NOW) == 0
     services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:55:00Z")  # b admitted 5 minutes ago
     assert cutovers_in_progress(ctx, NOW) == 1
+
+
+@pytest.mark.airflow26
+@pytest.mark.parametrize("minutes_left, waits", [(31, True), (29, False)], ids=["roomLeft", "tooLate"])
+def test_a_wait_for_a_place_ends_back_to_replicating_once_a_place_would_leave_the_cutover_too_little_deadline(minutes_left, waits):
+    """No place (b admitted 5 minutes ago, cutover.maxConcurrent 1): a waits while a place would still leave its
+    30-minute cutover before the deadline (the gate's end + timeoutMinutes); after that the deadline counts as a
+    window's close: WindowMissed, never a freeze nor a failure at the deadline."""
+    from migration_orchestration_lib.airflow_compat import utc_now
+    from migration_orchestration_lib.cutover_steps import admit_freeze
+    from migration_orchestration_lib.step_context import WindowMissed
+
+    plan = two_gated_databases()
+    services = Services(plan, PipelineRunSql({"Sales": False, "Hr": False}), listed=failed)
+    services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:55:00Z")
+    deadline = (utc_now() + timedelta(minutes=minutes_left)).isoformat()
+
+    class Gated(TaskInstance):
+        def xcom_pull(self, task_ids, key="return_value"):
+            facts = super().xcom_pull(task_ids, key)
+            return dict(facts, deadline=deadline) if task_ids == "a.await_cutover" else facts
+
+    ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": Gated("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+    with pytest.raises(StepPending if waits else WindowMissed) as raised:
+        admit_freeze(ctx)
+    assert str(raised.value).startswith("1 cutover(s) in progress (cutover.maxConcurrent 1)")
+    assert [key for key in services.records.writes if "__a" in key] == [], "not admitted"
