@@ -17,11 +17,11 @@ frozen while its migration has not succeeded), never from Airflow's history; the
 counts again in the admission pool (one slot), so two databases never take the same place. One rule for
 time: a wait for the gate (a window, an approval, a place), before anything is frozen, never fails at a
 deadline (whose rollback would cancel the replication); the deadline bounds the work after the gate.
-`await_cutover` has none; the tasks after it get its end + `timeoutMinutes`. A freezing step that finds
-the place taken since the gate let it go waits for one while the window fits and while a place would still
-leave the cutover its `expectedMinutes` before that deadline: the deadline counts as a window's close, and
-past it the step raises `WindowMissed` (nothing frozen: back to replicating, waiting for the gate in a
-later run). Through
+`await_cutover` has none; the tasks after it get its end + `timeoutMinutes`, which counts as a window's
+close for the freeze: a freezing step freezes nothing past it (a poke come late), and one that finds the
+place taken since the gate let it go waits for one while the window fits and while a place would still
+leave the cutover its `expectedMinutes` before the deadline; otherwise it raises `WindowMissed` (nothing
+frozen: back to replicating, waiting for the gate in a later run). Through
 Data Factory a freeze finishes pokes later, after the slot was given back, so an admission is also
 recorded (`services.records`) and counted until the source is seen frozen or the database's
 `expectedMinutes` pass. A cutover resumed after a crash goes on only in the window its approval was
@@ -211,8 +211,9 @@ def release(ctx: StepContext, consume_approval: bool = True) -> None:
 
 
 def admit_freeze(ctx: StepContext) -> None:
-    """Right before a gated database freezes (in the admission pool): the window still fits and
-    `cutover.maxConcurrent` still has a place."""
+    """Right before a gated database freezes (in the admission pool): the window still fits, the deadline has
+    not passed, and `cutover.maxConcurrent` still has a place (or, waiting for one, one would still come in time:
+    `_check_deadline`)."""
     database, plan = ctx.database, ctx.plan
     if not plan.is_gated(database):
         return
@@ -233,29 +234,36 @@ def admit_freeze(ctx: StepContext) -> None:
         in_progress = cutovers_in_progress(ctx, now)
         if in_progress >= plan.max_concurrent_cutovers:
             held = "%d cutover(s) in progress (cutover.maxConcurrent %d)" % (in_progress, plan.max_concurrent_cutovers)
-            _check_place_still_in_time(ctx, held)
+            _check_deadline(ctx, held)
             raise StepPending(held)
+    _check_deadline(ctx)
+    if plan.max_concurrent_cutovers is not None:
         # Before the freeze is submitted: others count this cutover from now on, frozen or not yet.
         ctx.services.records.put(_admission_key(ctx, database), iso_utc(now))
 
 
-def _check_place_still_in_time(ctx: StepContext, held: str) -> None:
-    """Waiting for a `cutover.maxConcurrent` place before the freeze: the deadline counts as a window's close.
-    Once a place now would leave the cutover less than `expectedMinutes` before it, the wait ends as one that
-    other cutovers held past a window's close does (`WindowMissed`: back to replicating, nothing frozen), not
-    at the deadline with a failure whose rollback would cancel the replication."""
+def _check_deadline(ctx: StepContext, held: Optional[str] = None) -> None:
+    """The deadline (await_cutover's end + `timeoutMinutes`) counts as a window's close for the freeze: none past
+    it (a poke come late: every wait after the freeze would fail at once, and its rollback cancel the
+    replication). `held`: waiting for a `cutover.maxConcurrent` place, the wait ends once a place now would
+    leave the cutover less than `expectedMinutes` before the deadline, as one that other cutovers held past a
+    window's close does. Both: `WindowMissed`, back to replicating, nothing frozen. (A place free now is taken
+    with less room: a plan whose `timeoutMinutes` is shorter than its `expectedMinutes` would never cut over.)"""
     database = ctx.database
     deadline = ctx.deadline()
     now = utc_now()  # the deadline is real time (the windows: the clock's)
-    if deadline is None or now + timedelta(minutes=database.cutover.expected_minutes) <= deadline:
+    if deadline is None or (now + timedelta(minutes=database.cutover.expected_minutes) <= deadline if held else now < deadline):
         return
-    raise WindowMissed(
-        "%s while %s waited for a place to freeze its source: a %d-minute cutover from now (%s) would outlast its "
-        "deadline %s (timeoutMinutes (%d) after await_cutover let it go): %s not frozen, it keeps replicating and a new "
-        "run waits for %s again" % (
-            held, database.name, database.cutover.expected_minutes, iso_utc(now), iso_utc(deadline), database.timeout_minutes,
-            database.source_database, "a window and a place" if database.cutover.windows else "a place")
-    )
+    then = "timeoutMinutes (%d) after await_cutover let it go" % database.timeout_minutes
+    if held:
+        why = "%s while %s waited for a place to freeze its source: a %d-minute cutover from now (%s) would outlast its " \
+              "deadline %s (%s)" % (held, database.name, database.cutover.expected_minutes, iso_utc(now), iso_utc(deadline), then)
+    else:
+        why = "the deadline %s (%s) passed before the freeze (now %s)" % (iso_utc(deadline), then, iso_utc(now))
+    gate = [word for word, gates in (("a window", database.cutover.windows), ("an approval", database.cutover.approval.required),
+                                     ("a place", ctx.plan.max_concurrent_cutovers is not None)) if gates]
+    raise WindowMissed("%s: %s not frozen, it keeps replicating and a new run waits for %s again" % (
+        why, database.source_database, " and ".join(gate)))
 
 
 def check_freeze_landed_in_time(ctx: StepContext) -> None:

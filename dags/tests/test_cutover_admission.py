@@ -193,18 +193,23 @@ def test_a_foreign_migration_in_another_databases_target_is_no_cutover_of_this_p
 
 
 @pytest.mark.airflow26
-@pytest.mark.parametrize("minutes_left, waits", [(31, True), (29, False)], ids=["roomLeft", "tooLate"])
-def test_a_wait_for_a_place_ends_back_to_replicating_once_a_place_would_leave_the_cutover_too_little_deadline(minutes_left, waits):
+@pytest.mark.parametrize("minutes_left, place_free, outcome", [
+    (31, False, "waits"), (29, False, "WindowMissed"), (1, True, "admitted"), (-1, True, "WindowMissed"),
+], ids=["roomLeft", "tooLate", "placeFree", "pastTheDeadline"])
+def test_the_deadline_counts_as_a_windows_close_for_the_freeze(minutes_left, place_free, outcome):
     """No place (b admitted 5 minutes ago, cutover.maxConcurrent 1): a waits while a place would still leave its
-    30-minute cutover before the deadline (the gate's end + timeoutMinutes); after that the deadline counts as a
-    window's close: WindowMissed, never a freeze nor a failure at the deadline."""
+    30-minute cutover before the deadline (the gate's end + timeoutMinutes); after that, WindowMissed. A place
+    free is taken while the deadline has not passed (a plan's timeoutMinutes may be shorter than its
+    expectedMinutes); past it (a poke come late) nothing is frozen: WindowMissed, never a freeze whose every
+    later wait would fail at once and whose rollback would cancel the replication."""
     from migration_orchestration_lib.airflow_compat import utc_now
     from migration_orchestration_lib.cutover_steps import admit_freeze
     from migration_orchestration_lib.step_context import WindowMissed
 
     plan = two_gated_databases()
     services = Services(plan, PipelineRunSql({"Sales": False, "Hr": False}), listed=failed)
-    services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:55:00Z")
+    if not place_free:
+        services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:55:00Z")
     deadline = (utc_now() + timedelta(minutes=minutes_left)).isoformat()
 
     class Gated(TaskInstance):
@@ -213,7 +218,13 @@ def test_a_wait_for_a_place_ends_back_to_replicating_once_a_place_would_leave_th
             return dict(facts, deadline=deadline) if task_ids == "a.await_cutover" else facts
 
     ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": Gated("a")}, Timing.for_environment({}), "freeze_source", _services=services)
-    with pytest.raises(StepPending if waits else WindowMissed) as raised:
+    if outcome == "admitted":
         admit_freeze(ctx)
-    assert str(raised.value).startswith("1 cutover(s) in progress (cutover.maxConcurrent 1)")
-    assert [key for key in services.records.writes if "__a" in key] == [], "not admitted"
+    else:
+        with pytest.raises(StepPending if outcome == "waits" else WindowMissed) as raised:
+            admit_freeze(ctx)
+        said = str(raised.value)
+        assert said.startswith("1 cutover(s) in progress (cutover.maxConcurrent 1)" if not place_free else "the deadline "), said
+        assert outcome == "waits" or "Sales not frozen, it keeps replicating and a new run waits for a window and a place again" in said
+    admitted = [key for key in services.records.writes if key.endswith("__a")]
+    assert admitted == (["migration_cutover_admitted__contoso-sql__a"] if outcome == "admitted" else [])
