@@ -35,6 +35,11 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.log_backup_base(database.source_database), "log-backup-base")
         return statements.parse_log_backup_base(rows)
 
+    def source_identity(self, database: DatabaseMigration) -> Optional[statements.SourceIdentity]:
+        """Which physical database the source is (`sql_statements.source_identity`); None where it cannot be told."""
+        rows = self._run(_source(database, "master"), statements.source_identity(database.source_database), "source-identity")
+        return statements.parse_source_identity(rows)
+
     def source_full_backups(self, database: DatabaseMigration) -> List[Tuple[str, bool]]:
         """The source's newest full backups in msdb: (file, taken WITH CHECKSUM), newest first."""
         rows = self._run(_source(database, "master"), statements.full_backups(database.source_database), "full-backups")

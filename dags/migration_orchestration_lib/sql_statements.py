@@ -212,6 +212,43 @@ def parse_log_backup_base(rows: Sequence[Mapping[str, Any]]) -> Optional[str]:
     return str(rows[0]["last_log_backup_lsn"])
 
 
+@dataclass(frozen=True)
+class SourceIdentity:
+    """Which physical database a source is, whatever host name reached its server (`source_claims`)."""
+
+    server_name: str  # the server's own name: MACHINE or MACHINE\INSTANCE (a cluster's virtual name)
+    database_guid: str  # upper-case, as CONVERT(nvarchar(36), uniqueidentifier) writes it
+
+
+def source_identity(database: str) -> str:
+    """The server's own name and the database's `database_guid`: one row; none when the database does
+    not exist; a NULL guid where it is not ONLINE or its row is hidden from the login.
+
+    `@@SERVERNAME` is "the currently configured local server name" (changed only by sp_dropserver and
+    sp_addserver, then a restart); `SERVERPROPERTY('ServerName')`, "the Windows server and instance name
+    that together make up the unique server instance", stands in where it is NULL (a server dropped
+    without one added). Either is the instance's own name: a DNS alias, an IP address, a short name or
+    an FQDN, an Availability Group listener reaching it all read the same. `database_guid`
+    (sys.database_recovery_status): "Only one database should ever have this GUID, but duplicates can
+    be created by copying and attaching databases. RESTORE always generates a new GUID when you
+    restore a database that does not yet exist" (Microsoft's page of the view), so with the server's
+    name it tells one database from a copy attached on another server. Seeing the row of a database
+    one does not own needs VIEW ANY DATABASE (granted to public by default), ALTER ANY DATABASE or
+    CREATE DATABASE (as `log_backup_base`)."""
+    return (
+        "SELECT ISNULL(@@SERVERNAME, CONVERT(nvarchar(128), SERVERPROPERTY('ServerName'))) AS server_name, "
+        "CONVERT(nvarchar(36), r.database_guid) AS database_guid "
+        "FROM sys.database_recovery_status AS r WHERE r.database_id = DB_ID(%s);" % quote_literal(database)
+    )
+
+
+def parse_source_identity(rows: Sequence[Mapping[str, Any]]) -> Optional[SourceIdentity]:
+    """None where it cannot be told: no row, no server name or no guid."""
+    if not rows or not rows[0].get("server_name") or not rows[0].get("database_guid"):
+        return None
+    return SourceIdentity(server_name=str(rows[0]["server_name"]).strip(), database_guid=str(rows[0]["database_guid"]).strip().upper())
+
+
 def product_major_version() -> str:
     """The server's major version (16: SQL Server 2022); NULL before SQL Server 2012. Azure SQL
     Database and Managed Instance report 12 whatever their engine: compare SQL Server with SQL Server."""

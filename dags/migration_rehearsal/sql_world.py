@@ -7,7 +7,8 @@ fake knows shows up as a failure, not a silent pass.
 
 What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
-  model), `sys.database_recovery_status` (`last_log_backup_lsn`), `sys.tables` and `sys.schemas` (of the current database), msdb's `dbo.backupset` and
+  model), `sys.database_recovery_status` (`last_log_backup_lsn`; `database_guid`, the database's own,
+  the same whichever host name reached its server), `sys.tables` and `sys.schemas` (of the current database), msdb's `dbo.backupset` and
   `dbo.backupmediafamily` (the world's backup share of this server is its backup history),
   `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
   `sys.certificates` and `sys.asymmetric_keys` (the server's `keys`; a certificate uploaded to a
@@ -23,8 +24,11 @@ What it knows:
   visibility: the world's keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
   permissions, from the server's `logins`), `HAS_DBACCESS`, `DB_NAME()`; `SERVERPROPERTY` of
-  `EngineEdition`, `ProductMajorVersion`, and on SQL Server `InstanceDefaultDataPath` and
-  `InstanceDefaultLogPath` (the world's default paths);
+  `EngineEdition`, `ProductMajorVersion`, `ServerName`, and on SQL Server `InstanceDefaultDataPath` and
+  `InstanceDefaultLogPath` (the world's default paths); `@@SERVERNAME`. The server's name (`ServerName`,
+  `@@SERVERNAME`) is its own (`name` in the world: the machine, or machine\\instance), never the host a
+  connection named: a DNS alias, a listener or an IP address of it (the server's `aliases`) reaches the
+  same server, its same databases;
 - `SELECT DISTINCT`, and constants beside an aggregate;
 - `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER`,
   `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`,
@@ -73,7 +77,7 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch
-from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError, log_size_mb
+from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError, database_guid, log_size_mb
 
 WORLD_VARIABLE = "MIGRATION_WORLD_DIR"
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
@@ -558,11 +562,15 @@ class _Session:
 
     def _recovery_status(self) -> List[Dict[str, Any]]:
         """`last_log_backup_lsn`: where the next log backup starts; NULL when no log backup can be
-        taken (SIMPLE recovery, or no full backup since the log chain began or broke)."""
-        rows = [{"database_id": index + 1, "last_log_backup_lsn": None} for index in range(len(SYSTEM_DATABASES))]
+        taken (SIMPLE recovery, or no full backup since the log chain began or broke). `database_guid`:
+        the database's own (`world.database_guid`); NULL where it is not ONLINE (Microsoft: "Database is
+        offline, or the database will not start")."""
+        rows = [{"database_id": index + 1, "last_log_backup_lsn": None,
+                 "database_guid": database_guid(self.server, {"name": name})} for index, name in enumerate(SYSTEM_DATABASES)]
         for index, database in enumerate(self.world.databases(self.server)):
             chained = database["recoveryModel"] != "SIMPLE" and database["logBackupLsn"] is not None
-            rows.append({"database_id": index + 5, "last_log_backup_lsn": database["logBackupLsn"] if chained else None})
+            rows.append({"database_id": index + 5, "last_log_backup_lsn": database["logBackupLsn"] if chained else None,
+                         "database_guid": database_guid(self.server, database) if database["state"] == "ONLINE" else None})
         return rows
 
     def _backup_history(self, media: bool) -> List[Dict[str, Any]]:
@@ -706,6 +714,8 @@ class _Session:
         ]
 
     def server_property(self, name: str) -> Any:
+        if name == "ServerName":
+            return self.server
         if name == "EngineEdition":
             return ENGINE_EDITIONS[self.kind]
         if name == "ProductMajorVersion":
@@ -791,6 +801,8 @@ class _Context:
         if kind == "col":
             return self._column(expression[1], row)
         if kind == "var":
+            if expression[1] == "@@servername":  # the server's own name, as SERVERPROPERTY('ServerName') here
+                return self.session.server
             if expression[1] not in self.variables:
                 raise NotUnderstood("the variable %s is not declared" % expression[1])
             return self.variables[expression[1]]

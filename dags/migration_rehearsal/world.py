@@ -65,6 +65,10 @@ Schema of `world.json` (schemaVersion 1):
         extendedProperties: {<name>: str}   its database-level extended properties (absent: none)
         singleUserHolder: null | str   who holds a SINGLE_USER database's one connection (not the
                  DAG: it works from master); ALTER DATABASE ... SET <user access> closes it
+        guid: str                its database_guid (sys.database_recovery_status), upper-case: new for
+                 every database created (RESTORE makes a new one for a database that does not exist
+                 yet), kept while it exists (absent in older worlds: `database_guid` derives one from
+                 the server's and the database's names)
     backups: {<source server>: [Backup, ...]}        the backup file share, in creation order
     Backup:
         fileName, path, server, database, type: FULL | LOG, firstLsn, lastLsn,
@@ -96,6 +100,7 @@ import os
 import re
 import tempfile
 import threading
+import uuid
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -275,6 +280,7 @@ class World:
             "createdBy": created_by,
             "encryptorThumbprint": None,
             "sizeMb": DEFAULT_DATABASE_SIZE_MB,
+            "guid": str(uuid.uuid4()).upper(),
         }
         _check_database(database)
         with self.transaction() as world_state:
@@ -572,6 +578,11 @@ def _check_database(database: Dict[str, Any]) -> None:
     log_mb = database.get("logSizeMb")
     if log_mb is not None and (not isinstance(log_mb, int) or not 0 <= log_mb < size_mb):
         raise WorldError("database %s: logSizeMb must be a whole number below sizeMb (%d), got %r" % (database["name"], size_mb, log_mb))
+
+
+def database_guid(server: str, database: Dict[str, Any]) -> str:
+    """A database's database_guid (see the schema): its own, or in an older world one of its names."""
+    return database.get("guid") or str(uuid.uuid5(uuid.NAMESPACE_URL, "world-database:%s/%s" % (_key(server), _key(database["name"])))).upper()
 
 
 def log_size_mb(database: Dict[str, Any]) -> int:
