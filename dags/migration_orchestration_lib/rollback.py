@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from migration_orchestration_lib import capacity, current_run, cutover_steps, source_freeze, target_removal
+from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.database_sql import DatabaseSql
 from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
@@ -139,6 +139,7 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
                 "nothing uses the target" % ("; ".join(actions), database.source_database, why)
             )
     _undo_freeze(ctx, now, source, marker, actions)
+    source_claims.release(ctx)  # the migration ended: another entry may name the source now
     cutover_steps.release(ctx)
     left = _left_in_a_target_the_plan_no_longer_names(ctx, now)
     return StepResult("; ".join(actions) + left, status="RolledBack", return_value="rolled_back")
@@ -231,6 +232,7 @@ def _beside_foreign_migration(ctx: StepContext, foreign: str, actions: List[str]
             % ("; ".join(actions + [kept]), this_run, database.target_database)
         )
     _undo_freeze(ctx, Standing(stages.NOT_STARTED, None), source, marker, actions)
+    source_claims.release(ctx)
     cutover_steps.release(ctx)
     return StepResult(
         "; ".join(["nothing done, nothing to undo: " + kept] + actions) + ". " + _what_a_person_does(database),

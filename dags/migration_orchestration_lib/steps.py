@@ -25,7 +25,7 @@ from typing import Any, Dict, Optional
 from migration_orchestration_lib import current_run, cutover_steps
 from migration_orchestration_lib import migration_prerequisites as prerequisites
 from migration_orchestration_lib import migration_stage as stages
-from migration_orchestration_lib import removed_databases, source_freeze
+from migration_orchestration_lib import removed_databases, source_claims, source_freeze
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
@@ -94,7 +94,9 @@ def online_final_backup_name(ctx: StepContext, now: Standing) -> str:
 
 
 def preflight(ctx: StepContext) -> StepResult:
-    """Refuse to start what cannot work, before anything changes; say where the migration stands."""
+    """Refuse to start what cannot work, before anything changes; say where the migration stands. Claims the
+    source database for this entry (`source_claims`): another entry naming it under another spelling of its
+    server is refused."""
     current_run.record_current_run(ctx)  # first: from now on no older run's task may act on the database
     ctx.task_instance.xcom_push(key="started", value=True)
     services, database = ctx.services, ctx.database
@@ -109,6 +111,9 @@ def preflight(ctx: StepContext) -> StepResult:
         raise StepFailure("source database %s not found on %s" % (database.source_database, database.source_server))
     if source.state != "ONLINE":
         raise StepFailure("source database %s is %s, not ONLINE" % (database.source_database, source.state))
+    identity = ctx.sql.source_identity(database)  # before any record of the source: another entry may hold it
+    if identity is not None:
+        source_claims.claim(ctx, identity)
     source_freeze.drop_undoing_mark(ctx, database)
     marker = source_freeze.check_marker(ctx, database, source)  # before the record is read: it may restore it
     if marker.refusal:
@@ -177,6 +182,7 @@ def _check_may_act(ctx: StepContext) -> None:
     database's current run (`current_run`: not a task cleared in an old run)."""
     _check_preflight_passed(ctx)
     current_run.check_current_run(ctx, "nothing is started, frozen, backed up or cut over")
+    source_claims.check_held(ctx, "nothing is started, frozen, backed up or cut over")
 
 
 def _check_run_not_ended(ctx: StepContext) -> None:
@@ -608,6 +614,7 @@ def done(ctx: StepContext) -> StepResult:
     if ctx.database.freezes_source:  # a rollback may have handed it back since validate passed (validate marked failed)
         _check_source_still(ctx, now, ctx.sql.source_state(ctx.database, "still-source"))
     declare_migrated(ctx, now.operation_id)
+    source_claims.release(ctx)  # its migration ended: another entry may name the source now
     cutover_steps.release(ctx)
     return StepResult("%s migrated and validated (migration %s)" % (ctx.database.name, now.operation_id), return_value="migrated")
 

@@ -1,16 +1,67 @@
-"""One SQL Server under two host names: what SQL Server answers about its databases' identity.
+"""One source database under two spellings of its server: refused at preflight, before anything changes.
 
-`sql_statements.source_identity` reads the server's own name (@@SERVERNAME, else
-SERVERPROPERTY('ServerName')) and the database's `database_guid`; the fake answers as SQL Server does:
-the same database reached through an alias, an FQDN or an IP address is one database of one named server."""
-
+The plan rules refuse two `sourceServers` of one host and port, not one SQL Server written twice (a DNS
+alias, an IP address, a short name and an FQDN, a listener): here `sql01` (host sql01.corp.contoso.com)
+and `listener` (host sales-listener.corp.contoso.com, an alias of sql01 in the world), each with an
+entry for `Sales`. `preflight` reads the database's identity from SQL Server itself (the server's own
+name, `database_guid`) and claims it for its entry (`source_claims`): the second entry is refused,
+naming both; a re-run, a renamed entry and an entry after the other's migration ended are not."""
 from __future__ import annotations
 
+import copy
+import json
+
+import pytest
+
+from conftest import database_entry, load_plan_document, plan_with_databases
+from migration_orchestration_lib import rehearsal, source_claims
 from migration_orchestration_lib import sql_statements as statements
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
+from migration_orchestration_lib.sql_statements import SourceIdentity
 from migration_rehearsal.sql_world import SqlEngine, rows_as_dicts
 from migration_rehearsal.world import World
+from task_driver import RunDriver
+from world_view import WorldView
 
 ALIAS_HOST = "sales-listener.corp.contoso.com"
+ACCESSES = ["direct", "dataFactory"]
+
+
+def two_spellings_document(access="direct", a_target="mi-prod", b_target="vm-prod", mode="online"):
+    """Entries `a` (sql01) and `b` (listener, the same SQL Server) for Sales."""
+    document = plan_with_databases([
+        database_entry("a", "Sales", mode=mode, target=a_target),
+        database_entry("b", "Sales", mode=mode, target=b_target, source={"server": "listener", "database": "Sales"}),
+    ])
+    [sql01] = document["sourceServers"]
+    listener = copy.deepcopy(sql01)
+    listener.update(name="listener", host=ALIAS_HOST, connectionId="mssql_source_listener",
+                    connectionStringSecretName="listener-connection-string")
+    document["sourceServers"].append(listener)
+    if access == "dataFactory":
+        document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    return document
+
+
+def setup(directory, document):
+    plan = parse_plan(document)
+    world = World(str(directory))
+    world.add_server("sql01")
+    world.add_server_alias("sql01", rehearsal.world_server_name(ALIAS_HOST))
+    rehearsal.seed_world(world, plan)
+    return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world
+
+
+def claims(directory):
+    with open("%s/%s" % (directory, RECORDS_FILE)) as handle:
+        return {key: value for key, value in json.load(handle).items() if key.startswith(source_claims.CLAIM_PREFIX)}
+
+
+def holder(directory):
+    [value] = claims(directory).values()
+    return json.loads(value)["database"] if value else ""
 
 
 # --- the fake SQL Server: what real SQL Server answers ------------------------------------------
@@ -46,3 +97,139 @@ def test_servername_and_serverproperty_servername_answer_the_servers_own_name(tm
     cursor = SqlEngine(world).connect(server=ALIAS_HOST, user="u", password="p", autocommit=True).cursor()
     cursor.execute("SELECT @@SERVERNAME AS configured, CONVERT(nvarchar(128), SERVERPROPERTY('ServerName')) AS instance;")
     assert rows_as_dicts(cursor) == [{"configured": "sql01", "instance": "sql01"}]
+
+
+def test_claim_keys_are_lower_case_and_hold_no_backslash():
+    key = source_claims.claim_key("Contoso-SQL", SourceIdentity("SQL01\\SALES", "5514C4AF-3828-4D9C-AE64-1F2E8F12A555"))
+    assert key == "migration_source_claim__contoso-sql__sql01_sales__5514c4af-3828-4d9c-ae64-1f2e8f12a555"
+
+
+# --- the DAG ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_a_second_entry_naming_the_same_source_database_through_an_alias_is_refused_before_anything_changes(rehearsal_world, access):
+    """(before: `b` passed preflight and started a second migration of Sales, into vm-prod, beside `a`'s)"""
+    plan, dag, world = setup(rehearsal_world, two_spellings_document(access))
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("a.preflight")) == "success", driver.errors
+
+    states = driver.run_database("b")
+
+    assert states["b.preflight"] == "failed", (states, driver.errors)
+    message = driver.errors["b.preflight"]
+    for word in ("b and a name one source database", "sql01", "listener", ALIAS_HOST, "migration_source_claim__",
+                 "remove b from the plan"):
+        assert word in message, message
+    assert states["b.rollback"] == "success", driver.errors
+    b = WorldView(rehearsal_world, plan.database("b"), plan)
+    assert b.operations() == [] and b.source_writable()
+    assert holder(rehearsal_world) == "a"
+    records = FileRecords(str(rehearsal_world), RECORDS_FILE)
+    assert records.get("migration_source_before_freeze__listener__Sales") is None  # b recorded nothing of the source
+
+
+def test_the_claiming_entry_migrates_and_its_migration_releases_the_claim_for_the_other(rehearsal_world):
+    """`a` migrates while `b` is refused; `a` declared migrated ends its claim: `b` is then judged by the source
+    itself (the freeze marker of `a`'s migration refuses it), not by a claim left behind."""
+    plan, dag, world = setup(rehearsal_world, two_spellings_document())
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("a.preflight")) == "success", driver.errors
+    assert driver.run_database("b")["b.preflight"] == "failed"
+
+    states = driver.run_database("a")
+
+    assert driver.outcome("a") == "migrated", (states, driver.errors)
+    assert holder(rehearsal_world) == ""
+    later = RunDriver(dag)
+    assert later.run_database("b")["b.preflight"] == "failed"
+    assert "migration_source_claim__" not in later.errors["b.preflight"], later.errors["b.preflight"]
+    assert holder(rehearsal_world) == ""  # b's rollback released the claim its preflight took
+
+
+def test_a_rolled_back_entry_releases_its_claim_and_the_other_entry_may_then_migrate(rehearsal_world):
+    plan, dag, world = setup(rehearsal_world, two_spellings_document(mode="offline"))
+    world.add_fault("migrate", "migrationFailed", database="Sales", message="restore failed")
+    driver = RunDriver(dag)
+    assert driver.run_database("a")["a.rollback"] == "success", driver.errors
+    assert driver.outcome("a") == "rolled_back"
+    assert holder(rehearsal_world) == ""
+
+    later = RunDriver(dag)
+    states = later.run_database("b")
+
+    assert later.outcome("b") == "migrated", (states, later.errors)
+    assert holder(rehearsal_world) == ""
+    assert later.run_database("a")["a.preflight"] == "failed"  # a later: the source is frozen by b's migration
+
+
+def test_a_re_run_of_the_claiming_entry_is_not_refused(rehearsal_world):
+    plan, dag, world = setup(rehearsal_world, two_spellings_document())
+    first = RunDriver(dag)
+    assert first._run_task(dag.get_task("a.preflight")) == "success", first.errors
+    second = RunDriver(dag)
+    assert second._run_task(dag.get_task("a.preflight")) == "success", second.errors
+    assert second._run_task(dag.get_task("a.start_migration")) == "success", second.errors
+    assert holder(rehearsal_world) == "a"
+
+
+@pytest.mark.parametrize("rename", ["entry", "source server"])
+def test_a_renamed_entry_with_the_same_source_is_not_refused(rehearsal_world, rename):
+    """`a` replicating, its entry renamed `c` (or its sourceServers entry renamed, the host kept): the claim
+    names its source as written, so it is this entry."""
+    document = two_spellings_document()
+    document["databases"] = document["databases"][:1]
+    plan, dag, world = setup(rehearsal_world, document)
+    driver = RunDriver(dag)
+    for task in ("a.preflight", "a.start_migration"):
+        assert driver._run_task(dag.get_task(task)) == "success", driver.errors
+
+    renamed = copy.deepcopy(document)
+    if rename == "entry":
+        renamed["databases"][0]["name"] = "c"
+        name = "c"
+    else:
+        renamed["sourceServers"][0]["name"] = "sql01-renamed"
+        renamed["databases"][0]["source"]["server"] = "sql01-renamed"
+        name = "a"
+    dag = build_dag(parse_plan(renamed), {"MIGRATION_DRY_RUN": "1"})
+    later = RunDriver(dag)
+    assert later._run_task(dag.get_task("%s.preflight" % name)) == "success", later.errors
+    assert later._run_task(dag.get_task("%s.start_migration" % name)) == "success", later.errors
+    assert holder(rehearsal_world) == name
+
+
+def test_of_two_preflights_deciding_at_once_the_one_whose_claim_was_overwritten_starts_nothing(rehearsal_world):
+    """Both found no claim (neither saw the other's write): the acting steps go on only under their own claim."""
+    plan, dag, world = setup(rehearsal_world, two_spellings_document())
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("a.preflight")) == "success", driver.errors
+    records = FileRecords(str(rehearsal_world), RECORDS_FILE)
+    [key] = claims(rehearsal_world)
+    records.put(key, "")  # as b's preflight saw it: before a's write
+    assert driver._run_task(dag.get_task("b.preflight")) == "success", driver.errors
+
+    assert driver._run_task(dag.get_task("a.start_migration")) == "failed"
+    assert "now b's" in driver.errors["a.start_migration"] and "nothing is started" in driver.errors["a.start_migration"]
+    assert WorldView(rehearsal_world, plan.database("a"), plan).operations() == []
+    assert driver._run_task(dag.get_task("b.start_migration")) == "success", driver.errors
+
+
+def test_a_claim_of_an_entry_removed_from_the_plan_mid_migration_refuses_naming_what_to_clear(rehearsal_world):
+    """`a` replicating is removed from the plan and `b` (the listener's spelling) added: a's migration goes on
+    (stranded, `removed_databases`), so b is refused, told to clear the claim once that migration ended."""
+    plan, dag, world = setup(rehearsal_world, two_spellings_document())
+    driver = RunDriver(dag)
+    for task in ("a.preflight", "a.start_migration"):
+        assert driver._run_task(dag.get_task(task)) == "success", driver.errors
+    document = two_spellings_document()
+    document["databases"] = document["databases"][1:]
+    dag = build_dag(parse_plan(document), {"MIGRATION_DRY_RUN": "1"})
+
+    later = RunDriver(dag)
+    assert later._run_task(dag.get_task("b.preflight")) == "failed"
+    message = later.errors["b.preflight"]
+    assert "a (no longer in the plan)" in message and "airflow variables set migration_source_claim__" in message, message
+    [key] = claims(rehearsal_world)
+    FileRecords(str(rehearsal_world), RECORDS_FILE).put(key, "")  # a person ended a's migration and cleared it
+    assert later._run_task(dag.get_task("b.preflight")) == "success", later.errors

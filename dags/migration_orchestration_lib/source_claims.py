@@ -1,0 +1,190 @@
+"""One physical source database, one entry of the plan: the claim.
+
+The plan rules refuse two `sourceServers` of one `host` (letter case aside) and port, and two entries
+of one source database, but one SQL Server written under two spellings (a DNS alias, an IP address, a
+short name and an FQDN, an Availability Group listener) is two servers to them, and a database under
+both two entries: each would migrate it, one's rollback making the source writable after the other's
+target went live, each freezing or unfreezing the other's source. Only SQL Server can tell:
+`preflight` reads the source's identity (`sql_statements.source_identity`: the server's own name and
+the database's `database_guid`, whatever name reached the server) and claims it for its entry in
+`services.records`: the Airflow Variable
+`migration_source_claim__<plan>__<server's own name>__<database_guid>` (lower case, characters other
+than letters, digits, `.` and `-` written `_`; a rehearsal's world file) =
+`{"database", "host", "plan", "port", "sourceDatabase", "sourceServer"}` of the entry holding it.
+
+A claim another entry holds refuses the preflight before it records or changes anything, naming both
+entries, the Variable, and what to write instead. An entry holds a claim that names it, and one that
+names its source as written (the same `source.server` entry, or the same host, `\\MSSQLSERVER` or not,
+and port; and the same database, letter case aside): the plan rules let no other entry write that, so
+it is this entry renamed (`a` to `b`), or its source server renamed. Released (`""`) when the entry's
+migration ends: its rollback ends `RolledBack` (the migration canceled or never started, the DAG's freeze
+undone), or `done` declares it migrated; not when it goes back to replicating (the migration goes on),
+nor when the rollback fails for a person. An entry removed from the plan mid-migration keeps its claim
+(`removed_databases`): the refusal says to clear it once that migration ended.
+
+Two preflights of two entries deciding at the same moment could both find no claim: each writes its
+own and reads it back, and the steps that act (start_migration, freeze_source, final_backup, cutover)
+go on only while the claim they took is still theirs (`check_held`), so the one whose claim was
+overwritten stops there, having changed nothing more.
+
+Per plan: each Airflow runs one plan, and another Airflow's Variables are not seen, so two plans naming
+one source database are left to the freeze marker (`source_freeze`), as before; a plan renamed meets no
+claim of its old name. A source whose identity cannot be read (its row hidden from the login) is not
+claimed, and blocks nothing.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from migration_orchestration_lib.source_server_names import parse_address
+from migration_orchestration_lib.sql_statements import SourceIdentity
+from migration_orchestration_lib.step_context import PREFLIGHT_TASK, StepContext, StepFailure
+
+CLAIM_PREFIX = "migration_source_claim__"
+CLAIM_XCOM_KEY = "source_claim"  # preflight's XCom: the key of the claim it took
+_UNSAFE = re.compile(r"[^a-z0-9.-]")
+MAX_SERVER_PART = 120  # Airflow keeps Variable keys up to 250 characters
+
+
+@dataclass(frozen=True)
+class Claim:
+    plan: str
+    database: str  # the entry's name
+    source_server: str  # its sourceServers entry
+    host: str
+    port: int
+    source_database: str
+
+
+def claim_key(plan_name: str, identity: SourceIdentity) -> str:
+    server = _UNSAFE.sub("_", identity.server_name.lower())[:MAX_SERVER_PART]
+    return "%s%s__%s__%s" % (CLAIM_PREFIX, plan_name.lower(), server, identity.database_guid.lower())
+
+
+def claim(ctx: StepContext, identity: SourceIdentity) -> str:
+    """Claim the source for this entry, or refuse (`StepFailure`) where another entry holds it. Returns the key."""
+    key = claim_key(ctx.plan.name, identity)
+    records = ctx.services.records
+    held = records.get(key)
+    if held and not _is_ours(ctx, _parse(held)):
+        raise StepFailure(_refusal(ctx, identity, key, held))
+    value = _value(ctx)
+    records.put(key, value)
+    ctx.task_instance.xcom_push(key=CLAIM_XCOM_KEY, value=key)
+    now = records.get(key)
+    if now != value and now and not _is_ours(ctx, _parse(now)):  # another entry's preflight wrote it meanwhile
+        raise StepFailure(_refusal(ctx, identity, key, now))
+    return key
+
+
+def check_held(ctx: StepContext, nothing_done: str) -> None:
+    """Fail, having done nothing (`nothing_done` says what), where the claim this run's preflight took is
+    another entry's now (two preflights decided at once). No claim taken, or none held (cleared, lost): nothing."""
+    key = _claim_taken(ctx)
+    if not key:
+        return
+    held = ctx.services.records.get(key)
+    if not held or _is_ours(ctx, _parse(held)):
+        return
+    holder = _parse(held)
+    raise StepFailure(
+        "%s: the claim on its source database that this run's preflight took (the Airflow Variable %s) is now %s's: "
+        "another entry of the plan names the same database of the same SQL Server (its preflight ran at the same "
+        "moment), so %s. Keep one entry per source database (see that entry's preflight), then run again"
+        % (ctx.database.name, key, holder.database if holder else repr(held), nothing_done)
+    )
+
+
+def release(ctx: StepContext) -> None:
+    """The entry's migration ended (rolled back, or declared migrated): its claim is cleared, if it still holds it."""
+    key = _claim_taken(ctx)
+    if not key:
+        return
+    records = ctx.services.records
+    held = records.get(key)
+    if held and _is_ours(ctx, _parse(held)):
+        records.put(key, "")
+
+
+def _claim_taken(ctx: StepContext) -> Optional[str]:
+    key = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(PREFLIGHT_TASK), key=CLAIM_XCOM_KEY)
+    return key if isinstance(key, str) and key else None
+
+
+def _value(ctx: StepContext) -> str:
+    database, server = ctx.database, ctx.source_server
+    return json.dumps(
+        {"plan": ctx.plan.name, "database": database.name, "sourceServer": database.source_server, "host": server.host,
+         "port": server.port, "sourceDatabase": database.source_database},
+        sort_keys=True, separators=(",", ":"),
+    )
+
+
+def _parse(value: Optional[str]) -> Optional[Claim]:
+    """The claim a Variable holds; None for a value the DAG did not write."""
+    try:
+        item = json.loads(value or "")
+        return Claim(str(item["plan"]), str(item["database"]), str(item["sourceServer"]), str(item["host"]),
+                     int(item["port"]), str(item["sourceDatabase"]))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _is_ours(ctx: StepContext, holder: Optional[Claim]) -> bool:
+    """Whether `holder` is this entry: by name, or by its source as written (only this entry of the plan writes it)."""
+    if holder is None or holder.plan != ctx.plan.name:
+        return False
+    database, server = ctx.database, ctx.source_server
+    if holder.database == database.name:
+        return True
+    if holder.source_database.lower() != database.source_database.lower():
+        return False
+    return holder.source_server == database.source_server or _same_address(holder.host, holder.port, server.host, server.port)
+
+
+def _same_address(host: str, port: int, other_host: str, other_port: int) -> bool:
+    """The plan rules' sameness of two sourceServers: host letter case aside, `\\MSSQLSERVER` or not, and port."""
+    one, other = parse_address(host), parse_address(other_host)
+    return (one.machine, one.instance, port) == (other.machine, other.instance, other_port)
+
+
+def _refusal(ctx: StepContext, identity: SourceIdentity, key: str, held: str) -> str:
+    database, server = ctx.database, ctx.source_server
+    holder = _parse(held)
+    if holder is None:
+        return (
+            "%s: the Airflow Variable %s, the claim on source database %s of SQL Server %s (database_guid %s), holds %r, "
+            "which the DAG did not write: nothing of %s is checked, started or frozen. Find out who wrote it; where no "
+            "other entry of the plan migrates this database, clear it (airflow variables set %s '') and run again"
+            % (database.name, key, database.source_database, identity.server_name, identity.database_guid, held,
+               database.name, key)
+        )
+    other = holder.database
+    if holder.plan != ctx.plan.name:
+        other = "%s of plan %s" % (holder.database, holder.plan)
+    elif other not in ctx.plan.database_names:
+        other = "%s (no longer in the plan)" % holder.database
+    if holder.plan == ctx.plan.name and holder.database in ctx.plan.database_names:
+        stale = ("If %s no longer names this database and its migration ended, clear the claim: airflow variables set %s ''"
+                 % (holder.database, key))
+    else:
+        stale = ("Once %s's migration has ended (run_outcome reports a database removed mid-migration), clear the claim: "
+                 "airflow variables set %s ''" % (holder.database, key))
+    return (
+        "%s and %s name one source database: SQL Server answers as %s, database %s (database_guid %s), both to %s "
+        "(source server %s, host %s, database %s) and to %s (source server %s, host %s, database %s). Two entries would "
+        "migrate it twice: one's rollback could make the source writable after the other's target went live, and each "
+        "would freeze or unfreeze the other's source. %s holds it (the Airflow Variable %s, taken by its preflight, "
+        "released when its migration ends: rolled back or declared migrated), so %s records nothing of the source and "
+        "starts or freezes nothing. Write each SQL Server once, under one sourceServers entry whatever names reach it, and each "
+        "source database under one entry: remove %s from the plan (what depends on it may depend on %s), or keep %s "
+        "and remove %s once its migration has ended. %s"
+        % (database.name, other, identity.server_name, database.source_database, identity.database_guid,
+           database.name, database.source_server, server.host, database.source_database,
+           holder.database, holder.source_server, holder.host, holder.source_database,
+           holder.database, key, database.name, database.name, holder.database, database.name, holder.database, stale)
+    )
+
