@@ -4,11 +4,13 @@ A pool cannot bound migrations in flight: a migration runs for hours inside DMS 
 Airflow tasks wait in reschedule mode (or deferred), holding no slot. So `start_migration` counts
 the migrations DMS reports in flight on the migration service (one list call) before it creates
 one, and refuses while the plan's `concurrency` limits are reached. It runs in the admission pool
-(one slot), so no two admissions count at the same time and the limits hold exactly.
+(one slot), so no two admissions count at the same time and the limits hold exactly. Per source
+server means per SQL Server: `sourceServers` entries that are one server under two spellings (as
+their preflights read it, `source_claims`) count together.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Tuple
+from typing import AbstractSet, Dict, Iterable, Optional, Tuple
 
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
@@ -16,18 +18,22 @@ from migration_orchestration_lib.resource_id import comparable_id
 
 
 def admission_refusal(
-    plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]]
+    plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]],
+    same_server: Optional[AbstractSet[str]] = None,
 ) -> Optional[str]:
     """Why `database` may not start now, or None. `migrations`: (scope, target database, status)
-    of every migration on the service, as DMS lists them."""
+    of every migration on the service, as DMS lists them. `same_server`: the plan's `sourceServers`
+    entries that are the database's SQL Server (`source_claims.same_server_entries`: one server under
+    two spellings counts once); default: its own entry alone."""
     source_of_target = _plan_sources_by_target(plan)
+    ours = frozenset(same_server or ()) | {database.source_server}
     in_flight = 0
     from_same_source = 0
     for scope, target_database, status in migrations:
         if not status.is_in_flight:
             continue
         in_flight += 1
-        if source_of_target.get((comparable_id(scope), target_database.lower())) == database.source_server:
+        if source_of_target.get((comparable_id(scope), target_database.lower())) in ours:
             from_same_source += 1
     limits = plan.concurrency
     if in_flight >= limits.max_migrations_per_service:
@@ -36,9 +42,10 @@ def admission_refusal(
             limits.max_migrations_per_service,
         )
     if from_same_source >= limits.max_migrations_per_source_server:
-        return "%d migration(s) in flight from source server %s (concurrency.maxMigrationsPerSourceServer %d)" % (
+        return "%d migration(s) in flight from source server %s%s (concurrency.maxMigrationsPerSourceServer %d)" % (
             from_same_source,
             database.source_server,
+            "" if len(ours) == 1 else " (one SQL Server with %s)" % ", ".join(sorted(ours - {database.source_server})),
             limits.max_migrations_per_source_server,
         )
     return None

@@ -27,6 +27,12 @@ own and reads it back, and the steps that act (start_migration, freeze_source, f
 go on only while the claim they took is still theirs (`check_held`), so the one whose claim was
 overwritten stops there, having changed nothing more.
 
+The same read names each `sourceServers` entry's SQL Server: preflight records it,
+`migration_source_server__<plan>__<sourceServers entry>` = the server's own name (lower case), and
+admission (`capacity`) counts `maxMigrationsPerSourceServer` over the entries of one server
+(`same_server_entries`). An entry no preflight has read yet counts alone; a record an entry's host
+change made stale counts with its old server until a preflight of that entry reads it again.
+
 Per plan: each Airflow runs one plan, and another Airflow's Variables are not seen, so two plans naming
 one source database are left to the freeze marker (`source_freeze`), as before; a plan renamed meets no
 claim of its old name. A source whose identity cannot be read (its row hidden from the login) is not
@@ -37,7 +43,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import FrozenSet, Optional
 
 from migration_orchestration_lib.source_server_names import parse_address
 from migration_orchestration_lib.sql_statements import SourceIdentity
@@ -45,6 +51,7 @@ from migration_orchestration_lib.step_context import PREFLIGHT_TASK, StepContext
 
 CLAIM_PREFIX = "migration_source_claim__"
 CLAIM_XCOM_KEY = "source_claim"  # preflight's XCom: the key of the claim it took
+SERVER_PREFIX = "migration_source_server__"
 _UNSAFE = re.compile(r"[^a-z0-9.-]")
 MAX_SERVER_PART = 120  # Airflow keeps Variable keys up to 250 characters
 
@@ -62,6 +69,31 @@ class Claim:
 def claim_key(plan_name: str, identity: SourceIdentity) -> str:
     server = _UNSAFE.sub("_", identity.server_name.lower())[:MAX_SERVER_PART]
     return "%s%s__%s__%s" % (CLAIM_PREFIX, plan_name.lower(), server, identity.database_guid.lower())
+
+
+def server_key(plan_name: str, source_server: str) -> str:
+    return "%s%s__%s" % (SERVER_PREFIX, plan_name.lower(), source_server)
+
+
+def record_server(ctx: StepContext, identity: SourceIdentity) -> None:
+    """Which SQL Server the database's `sourceServers` entry reaches (written only when it changed)."""
+    key, name = server_key(ctx.plan.name, ctx.database.source_server), identity.server_name.lower()
+    if ctx.services.records.get(key) != name:
+        ctx.services.records.put(key, name)
+
+
+def same_server_entries(ctx: StepContext) -> FrozenSet[str]:
+    """The plan's `sourceServers` entries (of its databases) that are the database's SQL Server, as their
+    preflights read it: its own entry, and those whose record names the same server."""
+    ours = ctx.database.source_server
+    entries = sorted({database.source_server for database in ctx.plan.databases} - {ours})
+    if not entries:  # one source server: nothing to read
+        return frozenset({ours})
+    records = ctx.services.records
+    name = records.get(server_key(ctx.plan.name, ours))
+    if not name:
+        return frozenset({ours})
+    return frozenset([ours] + [entry for entry in entries if records.get(server_key(ctx.plan.name, entry)) == name])
 
 
 def claim(ctx: StepContext, identity: SourceIdentity) -> str:

@@ -114,6 +114,7 @@ def preflight(ctx: StepContext) -> StepResult:
     identity = ctx.sql.source_identity(database)  # before any record of the source: another entry may hold it
     if identity is not None:
         source_claims.claim(ctx, identity)
+        source_claims.record_server(ctx, identity)
     source_freeze.drop_undoing_mark(ctx, database)
     marker = source_freeze.check_marker(ctx, database, source)  # before the record is read: it may restore it
     if marker.refusal:
@@ -306,7 +307,7 @@ def start_migration(ctx: StepContext) -> StepResult:
                                       services.dms.migration_service_id)
     if second:
         raise StepFailure(second)
-    refusal = admission_refusal(ctx.plan, database, migrations)
+    refusal = admission_refusal(ctx.plan, database, migrations, source_claims.same_server_entries(ctx))
     # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
     begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and _freeze_begun(ctx)
     if refusal and not begun:

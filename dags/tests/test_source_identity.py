@@ -233,3 +233,41 @@ def test_a_claim_of_an_entry_removed_from_the_plan_mid_migration_refuses_naming_
     [key] = claims(rehearsal_world)
     FileRecords(str(rehearsal_world), RECORDS_FILE).put(key, "")  # a person ended a's migration and cleared it
     assert later._run_task(dag.get_task("b.preflight")) == "success", later.errors
+
+
+# --- maxMigrationsPerSourceServer counts one SQL Server once --------------------------------------
+
+
+def test_admission_counts_the_entries_of_one_sql_server_together():
+    from migration_orchestration_lib.capacity import admission_refusal
+    from migration_orchestration_lib.migration_status import MigrationStatus
+
+    document = two_spellings_document(b_target="mi-prod")
+    document["databases"][1]["source"]["database"] = document["databases"][1]["target"]["database"] = "Hr"
+    document["concurrency"]["maxMigrationsPerSourceServer"] = 1
+    plan = parse_plan(document)
+    scope = plan.target_of(plan.database("a")).resource_id.value
+    in_flight = [(scope, "Sales", MigrationStatus("op", "InProgress", "Succeeded", "Sales"))]
+
+    assert admission_refusal(plan, plan.database("b"), in_flight) is None  # counted per entry
+    refusal = admission_refusal(plan, plan.database("b"), in_flight, frozenset({"listener", "sql01"}))
+    assert refusal == ("1 migration(s) in flight from source server listener (one SQL Server with sql01) "
+                       "(concurrency.maxMigrationsPerSourceServer 1)")
+
+
+def test_a_database_of_the_same_sql_server_under_another_spelling_waits_for_its_place(rehearsal_world, monkeypatch):
+    """(before: `b`, Hr through the listener, started beside `a`'s Sales on sql01 with maxMigrationsPerSourceServer 1)"""
+    import task_driver
+
+    document = two_spellings_document()
+    document["databases"][1]["source"]["database"] = document["databases"][1]["target"]["database"] = "Hr"
+    document["concurrency"]["maxMigrationsPerSourceServer"] = 1
+    plan, dag, world = setup(rehearsal_world, document)
+    driver = RunDriver(dag)
+    for task in ("a.preflight", "a.start_migration", "b.preflight"):  # two databases: no claim refuses
+        assert driver._run_task(dag.get_task(task)) == "success", driver.errors
+
+    monkeypatch.setattr(task_driver, "MAX_POKES", 3)
+    assert driver._run_task(dag.get_task("b.start_migration")) == "failed"
+    assert "still waiting" in driver.errors["b.start_migration"], driver.errors
+    assert WorldView(rehearsal_world, plan.database("b"), plan).operations() == []
