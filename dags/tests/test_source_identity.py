@@ -163,6 +163,25 @@ def test_a_rolled_back_entry_releases_its_claim_and_the_other_entry_may_then_mig
     assert later.run_database("a")["a.preflight"] == "failed"  # a later: the source is frozen by b's migration
 
 
+def test_a_rollback_going_back_to_replicating_keeps_the_claim(rehearsal_world):
+    """`a` replicating; a later run's preflight fails after claiming (the source switched to SIMPLE recovery): the
+    rollback leaves the replication running, so the claim stays `a`'s and `b` is still refused."""
+    plan, dag, world = setup(rehearsal_world, two_spellings_document())
+    driver = RunDriver(dag)
+    for task in ("a.preflight", "a.start_migration"):
+        assert driver._run_task(dag.get_task(task)) == "success", driver.errors
+    world.update_database("sql01", "Sales", recoveryModel="SIMPLE")
+
+    later = RunDriver(dag)
+    states = later.run_database("a")
+
+    assert states["a.preflight"] == "failed" and states["a.rollback"] == "success", (states, later.errors)
+    assert [op["migrationStatus"] for op in WorldView(rehearsal_world, plan.database("a"), plan).operations()] == ["InProgress"]
+    assert holder(rehearsal_world) == "a"
+    assert later.run_database("b")["b.preflight"] == "failed"
+    assert "b and a name one source database" in later.errors["b.preflight"]
+
+
 def test_a_re_run_of_the_claiming_entry_is_not_refused(rehearsal_world):
     plan, dag, world = setup(rehearsal_world, two_spellings_document())
     first = RunDriver(dag)
