@@ -290,3 +290,44 @@ def test_a_database_of_the_same_sql_server_under_another_spelling_waits_for_its_
     assert driver._run_task(dag.get_task("b.start_migration")) == "failed"
     assert "still waiting" in driver.errors["b.start_migration"], driver.errors
     assert WorldView(rehearsal_world, plan.database("b"), plan).operations() == []
+
+
+# --- the claim in real Airflow Variables (the Task SDK on Airflow 3, the metadata database on 2.x) ----
+
+READ = {}
+CLAIM = source_claims.claim_key("contoso-sql", SourceIdentity("SQL01\\SALES", "5514C4AF-3828-4D9C-AE64-1F2E8F12A555"))
+HOLDER = '{"database":"a","host":"sql01.corp.contoso.com","plan":"contoso-sql","port":1433,"sourceDatabase":"Sales","sourceServer":"sql01"}'
+
+
+def claim_and_release_task():
+    from migration_orchestration_lib.airflow_compat import BaseOperator
+    from migration_orchestration_lib.cutover_services import AirflowVariableRecords
+
+    class ClaimAndRelease(BaseOperator):
+        def execute(self, context):
+            store = AirflowVariableRecords()
+            READ["before"] = store.get(CLAIM)
+            store.put(CLAIM, HOLDER)
+            READ["claimed"] = store.get(CLAIM)
+            store.put(CLAIM, "")
+            READ["released"] = store.get(CLAIM)
+
+    return ClaimAndRelease(task_id="claim")
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.usefixtures("airflow_db")
+def test_a_claim_a_task_takes_and_releases_is_kept_by_airflow_under_its_key():
+    from conftest import register_for_dag_test
+    from migration_orchestration_lib.airflow_compat import DAG, timezone
+
+    with DAG("source_claims", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
+        claim_and_release_task()
+    register_for_dag_test(dag)
+    dag.test()
+
+    assert READ == {"before": None, "claimed": HOLDER, "released": ""}
+    from airflow.models import Variable
+
+    assert Variable.get(CLAIM) == ""
