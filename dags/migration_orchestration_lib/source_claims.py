@@ -207,16 +207,15 @@ def _refusal(ctx: StepContext, identity: SourceIdentity, key: str, held: str) ->
                  "airflow variables set %s ''" % (holder.database, key))
     return (
         "%s and %s name one source database: SQL Server answers as %s, database %s (database_guid %s), both to %s "
-        "(source server %s, host %s, database %s) and to %s (source server %s, host %s, database %s). Two entries would "
-        "migrate it twice: one's rollback could make the source writable after the other's target went live, and each "
-        "would freeze or unfreeze the other's source. %s holds it (the Airflow Variable %s, taken by its preflight, "
-        "released when its migration ends: rolled back or declared migrated), so %s records nothing of the source and "
-        "starts or freezes nothing. Write each SQL Server once, under one sourceServers entry whatever names reach it, and each "
-        "source database under one entry: remove %s from the plan (what depends on it may depend on %s), or keep %s "
-        "and remove %s once its migration has ended. %s"
+        "(source server %s, host %s) and to %s (source server %s, host %s, database %s). Two entries would migrate it "
+        "twice: one's rollback could make the source writable after the other's target went live, and each would "
+        "freeze or unfreeze the other's source. %s holds it (the Airflow Variable %s, taken by its preflight, released "
+        "when its migration ends: rolled back or declared migrated), so %s records nothing of the source and starts or "
+        "freezes nothing. Write each SQL Server under one sourceServers entry, whatever names reach it, and each source "
+        "database under one entry: remove %s from the plan, or keep it and remove %s once its migration has ended. %s"
         % (database.name, other, identity.server_name, database.source_database, identity.database_guid,
-           database.name, database.source_server, server.host, database.source_database,
+           database.name, database.source_server, server.host,
            holder.database, holder.source_server, holder.host, holder.source_database,
-           holder.database, key, database.name, database.name, holder.database, database.name, holder.database, stale)
+           holder.database, key, database.name, database.name, holder.database, stale)
     )
 
