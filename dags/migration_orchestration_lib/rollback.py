@@ -15,7 +15,11 @@ Decided from DMS and SQL state, read again in this task:
    this run began (that record may be lost): applications may write to that target by now, and a
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
-   (`source_freeze.unknown_freeze`).
+   (`source_freeze.unknown_freeze`);
+5. ending `RolledBack` (the migration canceled or never started, the DAG's freeze undone), it releases the
+   entry's claim on its source database (`source_claims`): another entry may name that database now. Going
+   back to replicating, or failing for a person, keeps it; so does a migration of its source left running
+   into a target the plan no longer names (below).
 Where nothing is in flight into the entry's target, a migration DMS runs of its source into a target the
 plan no longer names (the target edited while it was under way) is named in the result, left running with
 its target, and what a person does is said (`capacity.migration_into_an_unnamed_target`).
@@ -139,9 +143,10 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
                 "nothing uses the target" % ("; ".join(actions), database.source_database, why)
             )
     _undo_freeze(ctx, now, source, marker, actions)
-    source_claims.release(ctx)  # the migration ended: another entry may name the source now
-    cutover_steps.release(ctx)
     left = _left_in_a_target_the_plan_no_longer_names(ctx, now)
+    if not left:  # the migration ended: another entry may name the source now
+        source_claims.release(ctx)
+    cutover_steps.release(ctx)
     return StepResult("; ".join(actions) + left, status="RolledBack", return_value="rolled_back")
 
 

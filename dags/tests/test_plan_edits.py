@@ -204,6 +204,9 @@ def test_a_target_changed_mid_run_while_replicating_has_its_rollback_name_the_ol
     [said] = [r["Message"] for r in events if r["Phase"] == "rollback" and r["Status"] == "RolledBack"]
     assert old["migrationOperationId"] in said and "target database Sales" in said, said
     assert "put the target of db back" in said and "cancel it in DMS" in said, said
+    with open(os.path.join(str(rehearsal_world), RECORDS_FILE)) as handle:
+        claims = [value for key, value in json.load(handle).items() if key.startswith("migration_source_claim__")]
+    assert [json.loads(value)["database"] for value in claims] == ["db"], "its source stays claimed while that migration runs on"
 
 
 # --- pins: edits that end safely, though not obviously -----------------------------------------------------
