@@ -115,9 +115,10 @@ def list_started(records: Any, plan: MigrationPlan, database: DatabaseMigration)
     taken_in = _started_through(records.get(plan_databases_key(plan.name)))
     entries = [item for item in started.get("databases", []) if item["seq"] >= taken_in]
     mine = _to_json(_listed(plan, database, migrated=False))
-    if any(_same_entry(item, mine) for item in entries) and len(entries) == len(started.get("databases", [])):
+    listed = any(_same_entry(item, mine) for item in entries)
+    if listed and len(entries) == len(started.get("databases", [])):
         return
-    if not any(_same_entry(item, mine) for item in entries):
+    if not listed:
         seq = max(int(started.get("next", 0)), taken_in)
         entries.append(dict(mine, seq=seq))
         started["next"] = seq + 1
@@ -130,8 +131,12 @@ def _same_entry(item: Any, other: Any) -> bool:
 
 
 def _started_through(listed_value: Optional[str]) -> int:
-    value = json.loads(listed_value or "[]")
-    return int(value.get("startedThrough", 0)) if isinstance(value, dict) else 0
+    return _taken_in(json.loads(listed_value or "[]"))
+
+
+def _taken_in(listed: Any) -> int:
+    """How far `run_outcome` took in the started record (a list alone, as a version before wrote it: nothing)."""
+    return int(listed.get("startedThrough", 0)) if isinstance(listed, dict) else 0
 
 
 def _listed(plan: MigrationPlan, database: DatabaseMigration, migrated: bool) -> ListedDatabase:
@@ -158,11 +163,13 @@ def find_stranded(
     earlier = [_from_json(item) for item in (value.get("databases", []) if isinstance(value, dict) else value)]
     # What start_migration listed since the last run's end: a database added and removed in between too.
     started = json.loads(records.get(started_key(plan.name)) or "{}")
-    taken_in = _started_through(records.get(key))
+    taken_in = _taken_in(value)
+    sources = {entry.source for entry in earlier}
     for item in started.get("databases", []):
         entry = _from_json(dict(item, migrated=False))
-        if item["seq"] >= taken_in and entry.source not in {listed.source for listed in earlier}:
+        if item["seq"] >= taken_in and entry.source not in sources:
             earlier.append(entry)
+            sources.add(entry.source)
     migrated_before = {listed.source for listed in earlier if listed.migrated}
     listed = [
         _listed(plan, database, outcome_of(database.name) == "migrated"
