@@ -252,7 +252,13 @@ def _check_deadline(ctx: StepContext, held: Optional[str] = None) -> None:
     database = ctx.database
     deadline = ctx.deadline()
     now = utc_now()  # the deadline is real time (the windows: the clock's)
-    if deadline is None or (now + timedelta(minutes=database.cutover.expected_minutes) <= deadline if held else now < deadline):
+    if deadline is None:
+        return
+    if held:  # a place taken later must still leave the cutover its expected minutes
+        in_time = now + timedelta(minutes=database.cutover.expected_minutes) <= deadline
+    else:
+        in_time = now < deadline
+    if in_time:
         return
     then = "timeoutMinutes (%d) after await_cutover let it go" % database.timeout_minutes
     if held:
