@@ -38,9 +38,13 @@ describe('unique names', () => {
   });
 
   test('one server under two entries', () => {
-    // The DAG counts maxMigrationsPerSourceServer per entry, judges the room for restores into one target
-    // per entry, and would take the same source database under both names for two (frozen, unfrozen twice).
-    const why = 'the DAG counts concurrency and the room for restores per entry, and a database under both would migrate twice';
+    // Until a preflight reads which SQL Server an entry reaches, the DAG counts maxMigrationsPerSourceServer
+    // per entry, and the source claims (dags source_claims.py) refuse a database under two entries only at the
+    // second one's preflight; it judges the room for restores into one target per entry.
+    const sourceWhy =
+      'the DAG counts concurrency per entry until a preflight reads which server the entry reaches, and a database under both would be refused only at its second preflight';
+    const targetWhy =
+      'the DAG judges the room for restores per entry, and two databases could migrate into one target database under both';
     expect(
       problemsAfter((p) => {
         p.sourceServers.push({ name: 'sql01-hr', host: 'SQL01.corp.contoso.com\\MSSQLSERVER', port: 1433 });
@@ -48,8 +52,8 @@ describe('unique names', () => {
         secondDatabase(p, { source: { server: 'sql01-hr', database: 'Sales' }, target: { server: 'sqldb-hr' } });
       }),
     ).toEqual([
-      `sourceServers[1].host: names the same SQL Server as sourceServers[0]: ${why}; give the server one entry`,
-      `targetServers[1].resourceId: is the same target as targetServers[0]: ${why}; give the server one entry`,
+      `sourceServers[1].host: names the same SQL Server as sourceServers[0]: ${sourceWhy}; give the server one entry`,
+      `targetServers[1].resourceId: is the same target as targetServers[0]: ${targetWhy}; give the server one entry`,
     ]);
     const otherInstances = minimalPlan();
     otherInstances.sourceServers.push({ name: 'sql01-hr', host: 'sql01.corp.contoso.com\\HR' });

@@ -41,10 +41,15 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
   const sourceServers = namedEntries(plan, 'sourceServers', 'source server', report);
   const targetServers = namedEntries(plan, 'targetServers', 'target server', report);
   const databases = namedEntries(plan, 'databases', 'database', report);
-  // The DAG counts maxMigrationsPerSourceServer, and the room for restores into one target, per entry.
-  onePerServer(plan, 'sourceServers', 'host', sourceServerIdentity, 'names the same SQL Server as', report);
+  onePerServer(plan, 'sourceServers', 'host', sourceServerIdentity, {
+    same: 'names the same SQL Server as',
+    why: 'the DAG counts concurrency per entry until a preflight reads which server the entry reaches, and a database under both would be refused only at its second preflight',
+  }, report);
   const targetIdentity = (entry: Loose) => asString(entry.resourceId)?.toLowerCase();
-  onePerServer(plan, 'targetServers', 'resourceId', targetIdentity, 'is the same target as', report);
+  onePerServer(plan, 'targetServers', 'resourceId', targetIdentity, {
+    same: 'is the same target as',
+    why: 'the DAG judges the room for restores per entry, and two databases could migrate into one target database under both',
+  }, report);
 
   const emails = new Map<string, number>();
   asArray(asRecord(plan.notifications)?.emails).forEach((item, index) => {
@@ -83,11 +88,10 @@ function onePerServer(
   list: string,
   field: string,
   identity: (entry: Loose) => string | undefined,
-  same: string,
+  { same, why }: { same: string; why: string },
   report: ReportProblem,
 ): void {
   const seen = new Map<string, number>();
-  const why = 'the DAG counts concurrency and the room for restores per entry, and a database under both would migrate twice';
   asArray(plan[list]).forEach((item, index) => {
     const entry = asRecord(item);
     const key = entry === undefined ? undefined : identity(entry);
