@@ -214,11 +214,12 @@ class Cursor:
     def execute(self, operation: str, params: Any = None) -> None:
         if params is not None:
             raise NotSupportedError("sql_world: the DAG's statements carry no driver parameters")
-        fault = self._session.world.take_fault("sqlExecute", self._session.database, kinds=("error",))
-        if fault is not None:
-            raise DatabaseError(fault.get("message") or "simulated SQL Server error")
         try:
-            self._results = self._session.run(operation)
+            with self._session.world.transaction(keep_on_error=True):  # the batch reads and writes the world once
+                fault = self._session.world.take_fault("sqlExecute", self._session.database, kinds=("error",))
+                if fault is not None:
+                    raise DatabaseError(fault.get("message") or "simulated SQL Server error")
+                self._results = self._session.run(operation)
         except NotUnderstood as problem:
             raise ProgrammingError("sql_world does not understand this T-SQL: %s" % problem) from None
         self._current = 0
@@ -544,7 +545,7 @@ class _Session:
              "is_read_only": False, "user_access_desc": "MULTI_USER"}
             for index, name in enumerate(SYSTEM_DATABASES)
         ]
-        for index, database in enumerate(self.world.databases(self.server)):
+        for index, database in enumerate(self.world.databases(self.server, tables=False)):
             rows.append(
                 {"name": database["name"], "database_id": index + 5, "state_desc": database["state"],
                  "recovery_model_desc": database["recoveryModel"], "is_read_only": database["readOnly"],
@@ -567,7 +568,7 @@ class _Session:
         offline, or the database will not start")."""
         rows = [{"database_id": index + 1, "last_log_backup_lsn": None,
                  "database_guid": database_guid(self.server, {"name": name})} for index, name in enumerate(SYSTEM_DATABASES)]
-        for index, database in enumerate(self.world.databases(self.server)):
+        for index, database in enumerate(self.world.databases(self.server, tables=False)):
             chained = database["recoveryModel"] != "SIMPLE" and database["logBackupLsn"] is not None
             rows.append({"database_id": index + 5, "last_log_backup_lsn": database["logBackupLsn"] if chained else None,
                          "database_guid": database_guid(self.server, database) if database["state"] == "ONLINE" else None})
@@ -594,7 +595,7 @@ class _Session:
         return [
             {"database_id": self.database_id(d["name"]), "encryptor_thumbprint": _binary(d["encryptorThumbprint"]),
              "encryption_state": 3}
-            for d in self.world.databases(self.server) if d.get("encryptorThumbprint")
+            for d in self.world.databases(self.server, tables=False) if d.get("encryptorThumbprint")
         ]
 
     def _server_keys(self, certificates: bool) -> List[Dict[str, Any]]:
@@ -618,7 +619,7 @@ class _Session:
         """A data file (file_id 1) and a log file (file_id 2) per database, in the default paths."""
         defaults = self.world.default_paths(self.server) if self.kind in SQL_SERVER_KINDS else {"data": "", "log": ""}
         rows = []
-        for d in self.world.databases(self.server):
+        for d in self.world.databases(self.server, tables=False):
             paths = {kind: d.get(kind + "Path", defaults[kind]) for kind in ("data", "log")}
             paths = {kind: UNREPORTED_PATH if path is None else path for kind, path in paths.items()}
             log_mb = log_size_mb(d)
@@ -668,7 +669,7 @@ class _Session:
             raise DatabaseError("Invalid object name 'sys.server_resource_stats'. (208)")
         used = self.world.reported_storage_used_mb(self.server)
         if used is None:
-            used = sum(d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) for d in self.world.databases(self.server)) + SYSTEM_DATABASES_MB
+            used = sum(d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) for d in self.world.databases(self.server, tables=False)) + SYSTEM_DATABASES_MB
         return [{"start_time": datetime.now(), "reserved_storage_mb": self.world.reserved_storage_mb(self.server),
                  "storage_space_used_mb": float(used)}]
 

@@ -8,7 +8,9 @@ replaces it atomically (temporary file, then `os.replace`) when it changed. The 
 JSON (`python -m json.tool world.json` to read it): `json.dumps` without `indent` runs in C, ten
 times faster than with it, and rehearsals read and write the world on every request. `with world.transaction() as state:`
 makes several calls, and direct edits of the raw `state` dict, one atomic change; calls made
-inside it on the same thread join it. Methods return copies: change the world through methods.
+inside it on the same thread join it. The fake SQL engine runs each batch in one
+(`keep_on_error`: what ran before an error stays done, as in SQL Server), so a statement costs one
+read of the file however many lookups it makes. Methods return copies: change the world through methods.
 
 Names are case-insensitive, as in SQL Server with its default collation: servers and databases
 are keyed by their lower-cased name and keep their spelling in `name`.
@@ -163,8 +165,9 @@ class World:
     # -- transactions -----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Dict[str, Any]]:
-        """The raw state, locked; saved when the block ends without an exception."""
+    def transaction(self, keep_on_error: bool = False) -> Iterator[Dict[str, Any]]:
+        """The raw state, locked; saved when the block ends without an exception, and with
+        `keep_on_error` also when it raises (a SQL batch: what ran before its error stays done)."""
         open_state = getattr(self._local, "state", None)
         if open_state is not None:
             yield open_state
@@ -177,11 +180,13 @@ class World:
                 self._local.state = state
                 try:
                     yield state
-                finally:
+                except BaseException:
                     self._local.state = None
-                changed = json.dumps(state, sort_keys=True)
-                if changed != text:
-                    self._write(changed)
+                    if keep_on_error:
+                        self._save(state, text)
+                    raise
+                self._local.state = None
+                self._save(state, text)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -210,6 +215,11 @@ class World:
         if state.get("schemaVersion") != SCHEMA_VERSION:
             raise WorldError("%s has schemaVersion %r, expected %d" % (STATE_FILE, state.get("schemaVersion"), SCHEMA_VERSION))
         return state
+
+    def _save(self, state: Dict[str, Any], text: Optional[str]) -> None:
+        changed = json.dumps(state, sort_keys=True)
+        if changed != text:
+            self._write(changed)
 
     def _write(self, text: str) -> None:
         handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".world-", suffix=".tmp")
@@ -249,9 +259,13 @@ class World:
             found = _find_database(state, server, name)
             return copy.deepcopy(found)
 
-    def databases(self, server: str) -> List[Dict[str, Any]]:
+    def databases(self, server: str, tables: bool = True) -> List[Dict[str, Any]]:
+        """The server's databases; `tables=False` leaves out their tables (the rows are most of a copy)."""
         with self.transaction() as state:
-            return [copy.deepcopy(d) for d in _require_server(state, server)["databases"].values()]
+            return [
+                copy.deepcopy(d if tables else {field: value for field, value in d.items() if field != "tables"})
+                for d in _require_server(state, server)["databases"].values()
+            ]
 
     def put_database(
         self,
@@ -300,12 +314,13 @@ class World:
             raise WorldError("unknown database field(s) %s; known: %s" % (", ".join(unknown), ", ".join(DATABASE_FIELDS)))
         with self.transaction() as state:
             database = _require_database(state, server, name)
-            database.update(copy.deepcopy(changes))
+            changed = {**database, **copy.deepcopy(changes)}
             if "tables" in changes:
-                database["lsn"] += 1
+                changed["lsn"] += 1
             if changes.get("recoveryModel") == "SIMPLE":
-                database["logBackupLsn"] = None  # the log chain is broken
-            _check_database(database)
+                changed["logBackupLsn"] = None  # the log chain is broken
+            _check_database(changed)  # before the change: a batch keeps what ran before its error
+            database.update(changed)
             return copy.deepcopy(database)
 
     def drop_database(self, server: str, name: str) -> bool:

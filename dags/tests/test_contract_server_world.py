@@ -61,6 +61,17 @@ def test_a_transaction_that_raises_changes_nothing(world):
     assert world.database("sql01", "Sales")["readOnly"] is False
 
 
+def test_a_batch_keeps_what_ran_before_its_error_but_not_a_refused_update(world):
+    """`keep_on_error` (a SQL batch): the changes before the error are saved; an update the world
+    refuses changes nothing, even inside such a transaction."""
+    with pytest.raises(WorldError, match="userAccess must be one of"):
+        with world.transaction(keep_on_error=True):
+            world.update_database("sql01", "Sales", readOnly=True)
+            world.update_database("sql01", "Sales", recoveryModel="SIMPLE", userAccess="SOMETIMES")
+    sales = world.database("sql01", "Sales")
+    assert (sales["readOnly"], sales["recoveryModel"], sales["userAccess"]) == (True, "FULL", "MULTI_USER")
+
+
 def test_updates_are_checked(world):
     with pytest.raises(WorldError, match="userAccess must be one of"):
         world.update_database("sql01", "Sales", userAccess="SOMETIMES")

@@ -362,6 +362,23 @@ def test_a_failed_backup_or_drop_ends_only_its_statement_as_in_sql_server(world)
     assert not world.database("sql01", "Chain")["readOnly"], "the statement after the failed DROP ran"
 
 
+def test_a_batch_reads_and_writes_the_world_once(world, monkeypatch):
+    """A batch is one world transaction: a rehearsal's cost per statement does not grow with the
+    number of world lookups the statement needs (the world is one JSON file, read whole)."""
+    reads, writes = [], []
+    read, write = world._read, world._write
+    monkeypatch.setattr(world, "_read", lambda: reads.append(1) or read())
+    monkeypatch.setattr(world, "_write", lambda text: writes.append(1) or write(text))
+    cursor = cursor_on(world)
+    world.put_database("sql01", "Hr")
+    reads.clear(), writes.clear()
+    cursor.execute("ALTER DATABASE [Sales] SET READ_ONLY;\nALTER DATABASE [Hr] SET READ_ONLY;\n"
+                   "SELECT d.name, f.physical_name FROM sys.databases AS d JOIN sys.master_files AS f ON f.database_id = d.database_id;")
+    assert (len(reads), len(writes)) == (1, 1)
+    assert sorted(name for name, _ in cursor.fetchall()) == ["Hr", "Hr", "Sales", "Sales"], "a data and a log file each"
+    assert world.database("sql01", "Hr")["readOnly"] and world.database("sql01", "Sales")["readOnly"]
+
+
 def test_text_compares_case_insensitively_unless_a_binary_collation_is_named(world):
     cursor = cursor_on(world)
     cursor.execute("SELECT (SELECT 1 WHERE N'Sales' = N'SALES') AS default_ci, "
