@@ -30,15 +30,11 @@ class DatabaseSql:
         rows = self._run(_target(database, "master"), statements.database_state(database.target_database), purpose)
         return statements.parse_database_state(rows)
 
-    def source_log_backup_base(self, database: DatabaseMigration) -> Optional[str]:
-        """None: no log backup of the source can be taken now (`sql_statements.log_backup_base`)."""
-        rows = self._run(_source(database, "master"), statements.log_backup_base(database.source_database), "log-backup-base")
-        return statements.parse_log_backup_base(rows)
-
-    def source_identity(self, database: DatabaseMigration) -> Optional[statements.SourceIdentity]:
-        """Which physical database the source is (`sql_statements.source_identity`); None where it cannot be told."""
-        rows = self._run(_source(database, "master"), statements.source_identity(database.source_database), "source-identity")
-        return statements.parse_source_identity(rows)
+    def source_facts(self, database: DatabaseMigration) -> statements.SourceFacts:
+        """The source's state with its freeze marker, which physical database it is and where its next log
+        backup starts, in one batch (`sql_statements.source_facts`): what `preflight` reads of it."""
+        rows = self._run(_source(database, "master"), statements.source_facts(database.source_database), "source-facts")
+        return statements.parse_source_facts(rows)
 
     def source_full_backups(self, database: DatabaseMigration) -> List[Tuple[str, bool]]:
         """The source's newest full backups in msdb: (file, taken WITH CHECKSUM), newest first."""

@@ -5,8 +5,8 @@ of one source database, but one SQL Server written under two spellings (a DNS al
 short name and an FQDN, an Availability Group listener) is two servers to them, and a database under
 both two entries: each would migrate it, one's rollback making the source writable after the other's
 target went live, each freezing or unfreezing the other's source. Only SQL Server can tell:
-`preflight` reads the source's identity (`sql_statements.source_identity`: the server's own name and
-the database's `database_guid`, whatever name reached the server) and claims it for its entry in
+`preflight` reads the source's identity (`sql_statements.source_facts`, with its state: the server's own
+name and the database's `database_guid`, whatever name reached the server) and claims it for its entry in
 `services.records`: the Airflow Variable
 `migration_source_claim__<plan>__<server's own name>__<database_guid>` (lower case, characters other
 than letters, digits, `.` and `-` written `_`; a rehearsal's world file) =

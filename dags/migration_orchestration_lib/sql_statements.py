@@ -106,17 +106,24 @@ class DatabaseState:
         return self.state == "ONLINE" and not self.is_read_only and self.user_access == "MULTI_USER"
 
 
+_FREEZE_MARKER_COLUMNS = (
+    "(SELECT TOP (1) readable FROM #freeze_marker) AS freeze_marker_readable",
+    "(SELECT TOP (1) marker FROM #freeze_marker) AS freeze_marker",
+)
+
+
 def database_state(database: str, with_freeze_marker: bool = False) -> str:
     """One row per database named `database` (none when it does not exist); `with_freeze_marker`:
     and what `_read_freeze_marker` found, earlier in the same batch."""
-    marker = (
-        ", (SELECT TOP (1) readable FROM #freeze_marker) AS freeze_marker_readable, "
-        "(SELECT TOP (1) marker FROM #freeze_marker) AS freeze_marker"
-    ) if with_freeze_marker else ""
+    return _database_state_row(database, _FREEZE_MARKER_COLUMNS if with_freeze_marker else ())
+
+
+def _database_state_row(database: str, more_columns: Sequence[str]) -> str:
+    """`database_state`'s row, with `more_columns` (each one value: a row stays one row, or none)."""
     return (
         "SELECT name AS database_name, state_desc, recovery_model_desc, "
         "CONVERT(int, is_read_only) AS is_read_only, user_access_desc%s "
-        "FROM sys.databases WHERE name = %s;" % (marker, quote_literal(database))
+        "FROM sys.databases WHERE name = %s;" % ("".join(", " + column for column in more_columns), quote_literal(database))
     )
 
 
@@ -196,14 +203,60 @@ def _freeze_marker_change(database: str, procedure: str, marker: str) -> str:
     return "%s %s;" % (_executesql(database, "master"), quote_literal(inside))
 
 
-def log_backup_base(database: str) -> str:
-    """Where the next log backup of `database` starts (`last_log_backup_lsn`): NULL when no log
-    backup can be taken, in SIMPLE recovery or in FULL without a full backup since the log chain
-    began or broke (BACKUP LOG fails with error 4214). No row when the database does not exist."""
+@dataclass(frozen=True)
+class SourceIdentity:
+    """Which physical database a source is, whatever host name reached its server (`source_claims`)."""
+
+    server_name: str  # the server's own name: MACHINE or MACHINE\INSTANCE (a cluster's virtual name)
+    database_guid: str  # upper-case, as CONVERT(nvarchar(36), uniqueidentifier) writes it
+
+
+def source_facts(database: str) -> str:
+    """What `preflight` reads of its source, in one batch (through Data Factory one pipeline run):
+    `source_state`'s row (no row when the database does not exist) with the source's identity and
+    its log-backup base (`parse_source_facts`). Each part reads as it would alone: the freeze marker
+    never fails the batch, and a part the login may not see comes back NULL, not as an error."""
+    return "SET NOCOUNT ON;\n%s\n%s" % (
+        _read_freeze_marker(database), _database_state_row(database, _FREEZE_MARKER_COLUMNS + _identity_columns(database)))
+
+
+def _identity_columns(database: str) -> Tuple[str, ...]:
+    """The server's own name, and the database's `database_guid` and `last_log_backup_lsn`
+    (`sys.database_recovery_status`; NULL where its row is hidden from the login, as in a query of
+    the view alone).
+
+    The server's name: `@@SERVERNAME` is "the currently configured local server name" (changed only
+    by sp_dropserver and sp_addserver, then a restart); `SERVERPROPERTY('ServerName')`, "the Windows
+    server and instance name that together make up the unique server instance", stands in where it
+    is NULL (a server dropped without one added). Either is the instance's own name: a DNS alias, an
+    IP address, a short name or an FQDN, an Availability Group listener reaching it all read the same.
+
+    `database_guid`: "Only one database should ever have this GUID, but duplicates can be created by
+    copying and attaching databases. RESTORE always generates a new GUID when you restore a database
+    that does not yet exist" (Microsoft's page of the view), so with the server's name it tells one
+    database from a copy attached on another server; NULL where the database is not ONLINE.
+
+    `last_log_backup_lsn`: where the next log backup of the database starts; NULL when no log backup
+    can be taken, in SIMPLE recovery or in FULL without a full backup since the log chain began or
+    broke (BACKUP LOG fails with error 4214).
+
+    Seeing the view's row of a database one does not own needs VIEW ANY DATABASE (granted to public
+    by default), ALTER ANY DATABASE or CREATE DATABASE."""
+    recovery_status = (
+        "(SELECT CONVERT(%s, r.%s) FROM sys.database_recovery_status AS r WHERE r.database_id = DB_ID(%s)) AS %s")
+    literal = quote_literal(database)
     return (
-        "SELECT CONVERT(varchar(40), r.last_log_backup_lsn) AS last_log_backup_lsn "
-        "FROM sys.database_recovery_status AS r WHERE r.database_id = DB_ID(%s);" % quote_literal(database)
+        "ISNULL(@@SERVERNAME, CONVERT(nvarchar(128), SERVERPROPERTY('ServerName'))) AS server_name",
+        recovery_status % ("nvarchar(36)", "database_guid", literal, "database_guid"),
+        recovery_status % ("varchar(40)", "last_log_backup_lsn", literal, "last_log_backup_lsn"),
     )
+
+
+def parse_source_identity(rows: Sequence[Mapping[str, Any]]) -> Optional[SourceIdentity]:
+    """None where it cannot be told: no row, no server name or no guid."""
+    if not rows or not rows[0].get("server_name") or not rows[0].get("database_guid"):
+        return None
+    return SourceIdentity(server_name=str(rows[0]["server_name"]).strip(), database_guid=str(rows[0]["database_guid"]).strip().upper())
 
 
 def parse_log_backup_base(rows: Sequence[Mapping[str, Any]]) -> Optional[str]:
@@ -213,40 +266,16 @@ def parse_log_backup_base(rows: Sequence[Mapping[str, Any]]) -> Optional[str]:
 
 
 @dataclass(frozen=True)
-class SourceIdentity:
-    """Which physical database a source is, whatever host name reached its server (`source_claims`)."""
+class SourceFacts:
+    """What `source_facts` read."""
 
-    server_name: str  # the server's own name: MACHINE or MACHINE\INSTANCE (a cluster's virtual name)
-    database_guid: str  # upper-case, as CONVERT(nvarchar(36), uniqueidentifier) writes it
-
-
-def source_identity(database: str) -> str:
-    """The server's own name and the database's `database_guid`: one row; none when the database does
-    not exist; a NULL guid where it is not ONLINE or its row is hidden from the login.
-
-    `@@SERVERNAME` is "the currently configured local server name" (changed only by sp_dropserver and
-    sp_addserver, then a restart); `SERVERPROPERTY('ServerName')`, "the Windows server and instance name
-    that together make up the unique server instance", stands in where it is NULL (a server dropped
-    without one added). Either is the instance's own name: a DNS alias, an IP address, a short name or
-    an FQDN, an Availability Group listener reaching it all read the same. `database_guid`
-    (sys.database_recovery_status): "Only one database should ever have this GUID, but duplicates can
-    be created by copying and attaching databases. RESTORE always generates a new GUID when you
-    restore a database that does not yet exist" (Microsoft's page of the view), so with the server's
-    name it tells one database from a copy attached on another server. Seeing the row of a database
-    one does not own needs VIEW ANY DATABASE (granted to public by default), ALTER ANY DATABASE or
-    CREATE DATABASE (as `log_backup_base`)."""
-    return (
-        "SELECT ISNULL(@@SERVERNAME, CONVERT(nvarchar(128), SERVERPROPERTY('ServerName'))) AS server_name, "
-        "CONVERT(nvarchar(36), r.database_guid) AS database_guid "
-        "FROM sys.database_recovery_status AS r WHERE r.database_id = DB_ID(%s);" % quote_literal(database)
-    )
+    state: Optional[DatabaseState]  # with the freeze marker; None: no database of that name
+    identity: Optional[SourceIdentity]  # None where it cannot be told
+    log_backup_base: Optional[str]  # None: no log backup of the source can be taken now
 
 
-def parse_source_identity(rows: Sequence[Mapping[str, Any]]) -> Optional[SourceIdentity]:
-    """None where it cannot be told: no row, no server name or no guid."""
-    if not rows or not rows[0].get("server_name") or not rows[0].get("database_guid"):
-        return None
-    return SourceIdentity(server_name=str(rows[0]["server_name"]).strip(), database_guid=str(rows[0]["database_guid"]).strip().upper())
+def parse_source_facts(rows: Sequence[Mapping[str, Any]]) -> SourceFacts:
+    return SourceFacts(parse_database_state(rows), parse_source_identity(rows), parse_log_backup_base(rows))
 
 
 def product_major_version() -> str:

@@ -106,15 +106,15 @@ def preflight(ctx: StepContext) -> StepResult:
             "the DMS self-hosted integration runtime is %s, not Online: register or start it first" % runtime_state
         )
     now = standing(ctx)
-    source = ctx.sql.source_state(database)
+    found = ctx.sql.source_facts(database)
+    source = found.state
     if source is None:
         raise StepFailure("source database %s not found on %s" % (database.source_database, database.source_server))
     if source.state != "ONLINE":
         raise StepFailure("source database %s is %s, not ONLINE" % (database.source_database, source.state))
-    identity = ctx.sql.source_identity(database)  # before any record of the source: another entry may hold it
-    if identity is not None:
-        source_claims.claim(ctx, identity)
-        source_claims.record_server(ctx, identity)
+    if found.identity is not None:  # claimed before any record of the source: another entry may hold it
+        source_claims.claim(ctx, found.identity)
+        source_claims.record_server(ctx, found.identity)
     source_freeze.drop_undoing_mark(ctx, database)
     marker = source_freeze.check_marker(ctx, database, source)  # before the record is read: it may restore it
     if marker.refusal:
@@ -127,7 +127,7 @@ def preflight(ctx: StepContext) -> StepResult:
             "%s needs log backups (the DAG takes the final one), so the FULL recovery model; %s uses SIMPLE"
             % (database.name, database.source_database)
         )
-    if database.restores_backups and not now.is_live and ctx.sql.source_log_backup_base(database) is None:
+    if database.restores_backups and not now.is_live and found.log_backup_base is None:
         raise StepFailure(
             "%s: no log backup of %s on %s can be taken (%s recovery, but no full backup since its log chain began "
             "or broke), so DMS has nothing to restore and the DAG's final log backup would fail after the freeze: "

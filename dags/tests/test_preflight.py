@@ -10,6 +10,8 @@ from conftest import database_entry, load_plan_document, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN, seed_world
+from migration_rehearsal.data_factory_server import RUNS
+from migration_rehearsal.sql_world import SqlEngine
 from task_driver import RunDriver
 from world_view import WorldView
 
@@ -35,6 +37,61 @@ def refused(driver, world, states):
     assert states["db.rollback"] == "success", driver.errors
     assert world.operations() == [] and world.source_writable()
     return driver.errors["db.preflight"]
+
+
+def source_round_trips(monkeypatch, plan, world, access, act):
+    """The batches `act` sends to the source server: Data Factory pipeline runs on its linked service
+    (`dataFactory`), or connections of the pymssql stand-in to its host (`direct`: one a batch)."""
+    source = plan.source_of(plan.database("db"))
+    if access == "dataFactory":
+        def runs():
+            return {run_id for run_id, run in world.world.snapshot().get(RUNS, {}).items()
+                    if run["parameters"].get("connectionStringSecretName") == source.connection_string_secret_name}
+
+        before = runs()
+        act()
+        return len(runs() - before)
+    hosts = []
+    connect = SqlEngine.connect
+    monkeypatch.setattr(SqlEngine, "connect", lambda engine, **arguments: hosts.append(arguments.get("server")) or connect(engine, **arguments))
+    act()
+    return hosts.count(source.host)
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+@pytest.mark.parametrize("entry, prerequisite_reads", [
+    (database_entry("db", "Sales", mode="offline"), 3),  # the login's CONTROL SERVER, the full backups, the files' sizes
+    (database_entry("db", "Sales", target="db-prod"), 2),  # the source's tables, the login's SELECT on it
+], ids=["restore", "sqlDbCopy"])
+def test_preflight_reads_the_source_in_one_batch_besides_the_prerequisites_of_a_new_migration(
+        rehearsal_world, monkeypatch, access, entry, prerequisite_reads):
+    """Its state, freeze marker, identity and (a restore) log-backup base come in one batch, one pipeline run
+    through Data Factory (before: three for a restore, two for a copy)."""
+    plan, dag, world = setup(rehearsal_world, access, entry)
+    driver = RunDriver(dag)
+
+    states = []
+    trips = source_round_trips(monkeypatch, plan, world, access, lambda: states.append(driver._run_task(dag.get_task("db.preflight"))))
+
+    assert states == ["success"], driver.errors
+    assert trips == 1 + prerequisite_reads, trips
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_a_preflight_of_a_replicating_migration_reads_the_source_once(rehearsal_world, monkeypatch, access):
+    """A later run's preflight, the migration replicating: no prerequisites to check, one batch (before: three, the
+    identity and the log-backup base read apart)."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales"))
+    first = RunDriver(dag)
+    for task in ("db.preflight", "db.start_migration"):
+        assert first._run_task(dag.get_task(task)) == "success", first.errors
+    later = RunDriver(dag)
+
+    states = []
+    trips = source_round_trips(monkeypatch, plan, world, access, lambda: states.append(later._run_task(dag.get_task("db.preflight"))))
+
+    assert states == ["success"], later.errors
+    assert trips == 1
 
 
 @pytest.mark.parametrize("access", ACCESSES)

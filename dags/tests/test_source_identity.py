@@ -78,8 +78,8 @@ def test_the_same_database_reached_through_two_host_names_is_one_database_of_one
 
     def identity(host, database="Sales"):
         cursor = engine.connect(server=host, user="u", password="p", autocommit=True).cursor()
-        cursor.execute(statements.source_identity(database))
-        return statements.parse_source_identity(rows_as_dicts(cursor))
+        cursor.execute(statements.source_facts(database))
+        return statements.parse_source_facts(rows_as_dicts(cursor)).identity
 
     [first] = {identity(host) for host in ("sql01.corp.contoso.com", "sql01", ALIAS_HOST, "10.0.0.5,1433")}
     assert first.server_name == "sql01"  # its own name, not the host the connection named

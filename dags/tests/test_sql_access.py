@@ -123,6 +123,32 @@ def test_a_worker_that_dies_mid_operation_is_followed_by_one_that_finishes_it_on
         assert implementation.operations_started() == started  # the run in flight was adopted, not started again
 
 
+def test_preflights_source_facts_come_in_one_operation_each_part_read_as_it_would_be_alone(implementation):
+    """State, freeze marker, identity and log-backup base: one batch, one pipeline run through Data Factory; a
+    part that cannot be read (the marker hidden from the login, no log chain, no guid of a database not ONLINE)
+    leaves the others read, and a missing database reads as nothing."""
+    access, world = implementation.access(), implementation.world
+
+    def facts(key, database="Sales"):
+        before = implementation.operations_started()
+        found = sql_statements.parse_source_facts(finish(access, query(key, source(), sql_statements.source_facts(database))).rows)
+        assert implementation.operations_started() == before + 1
+        return found
+
+    sales = facts("facts")
+    assert sales.state.state == "ONLINE" and sales.state.freeze_marker_known and sales.state.freeze_marker is None
+    assert sales.identity.server_name == "sql01" and sales.identity.database_guid and sales.log_backup_base is not None
+    world.set_login("sql01", "migrator", ["VIEW SERVER STATE"], {"sales": ["ALTER"]})  # no VIEW DEFINITION: marker hidden
+    world.update_database("sql01", "Sales", recoveryModel="SIMPLE")
+    hidden = facts("facts-hidden")
+    assert not hidden.state.freeze_marker_known and hidden.state.recovery_model == "SIMPLE"
+    assert hidden.identity == sales.identity and hidden.log_backup_base is None
+    world.update_database("sql01", "Sales", state="RESTORING")
+    restoring = facts("facts-restoring")
+    assert restoring.state.state == "RESTORING" and restoring.identity is None
+    assert facts("facts-missing", "Payroll") == sql_statements.SourceFacts(None, None, None)
+
+
 def test_the_last_backup_names_the_file_dms_must_restore_last(implementation):
     access = implementation.access()
     finish(access, statement("tail", source(), sql_statements.backup_log("Sales", TAIL)))

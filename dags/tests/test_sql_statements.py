@@ -88,6 +88,29 @@ def test_the_freeze_marker_is_read_guarded_in_one_result_set_and_never_fails_the
     assert read.freeze_marker_known and read.freeze_marker is None
 
 
+def test_preflights_source_facts_are_the_source_state_row_with_the_identity_and_the_log_backup_base():
+    name = "O'Brien]"
+    text = s.source_facts(name)
+    marker_read, state_row = s.source_state(name).rsplit("\n", 1)
+    assert text.startswith(marker_read + "\n"), "the freeze marker read, guarded as source_state's"
+    assert text.count("SELECT name AS database_name") == 1, "one result set: a Data Factory Lookup returns one"
+    row = text.rsplit("\n", 1)[1]
+    assert row.startswith(state_row.split(" FROM sys.databases")[0] + ", ") and row.endswith(" FROM sys.databases WHERE name = N'O''Brien]';")
+    assert "ISNULL(@@SERVERNAME, CONVERT(nvarchar(128), SERVERPROPERTY('ServerName'))) AS server_name" in row
+    for column, as_type in (("database_guid", "nvarchar(36)"), ("last_log_backup_lsn", "varchar(40)")):
+        assert ("(SELECT CONVERT(%s, r.%s) FROM sys.database_recovery_status AS r WHERE r.database_id = DB_ID(N'O''Brien]')) AS %s"
+                % (as_type, column, column)) in row, "one value each: hidden or missing, NULL (never an error)"
+    state = {"database_name": name, "state_desc": "ONLINE", "recovery_model_desc": "FULL", "is_read_only": 0,
+             "user_access_desc": "MULTI_USER", "freeze_marker_readable": 1, "freeze_marker": None}
+    facts = s.parse_source_facts([dict(state, server_name="SQL01\\SALES", database_guid="5514c4af-3828-4d9c-ae64-1f2e8f12a555 ",
+                                       last_log_backup_lsn=42000000012300001)])
+    assert facts == s.SourceFacts(s.parse_database_state([state]), s.SourceIdentity("SQL01\\SALES", "5514C4AF-3828-4D9C-AE64-1F2E8F12A555"),
+                                  "42000000012300001")
+    unseen = s.parse_source_facts([dict(state, server_name="SQL01", database_guid=None, last_log_backup_lsn=None)])
+    assert unseen.state == facts.state and unseen.identity is None and unseen.log_backup_base is None
+    assert s.parse_source_facts([]) == s.SourceFacts(None, None, None)
+
+
 def test_unfreeze_goes_back_to_the_access_recorded_before_the_freeze():
     writable = s.unfreeze("Sales")
     assert "SET MULTI_USER WITH ROLLBACK IMMEDIATE" in writable and "SET READ_WRITE WITH ROLLBACK IMMEDIATE" in writable

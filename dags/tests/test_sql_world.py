@@ -137,8 +137,8 @@ def test_a_log_chain_begins_with_a_full_backup_and_breaks_in_simple_recovery(wor
 
     def base():
         cursor = cursor_on(world)
-        cursor.execute(sql_statements.log_backup_base("Chain"))
-        return sql_statements.parse_log_backup_base(rows_as_dicts(cursor))
+        cursor.execute(sql_statements.source_facts("Chain"))
+        return sql_statements.parse_source_facts(rows_as_dicts(cursor)).log_backup_base
 
     world.put_database("sql01", "Chain")
     assert base() is None
