@@ -18,10 +18,10 @@ counts again in the admission pool (one slot), so two databases never take the s
 time: a wait for the gate (a window, an approval, a place), before anything is frozen, never fails at a
 deadline (whose rollback would cancel the replication); the deadline bounds the work after the gate.
 `await_cutover` has none; the tasks after it get its end + `timeoutMinutes`, which counts as a window's
-close for the freeze: a freezing step freezes nothing past it (a poke come late), and one that finds the
-place taken since the gate let it go waits for one while the window fits and while a place would still
-leave the cutover its `expectedMinutes` before the deadline; otherwise it raises `WindowMissed` (nothing
-frozen: back to replicating, waiting for the gate in a later run). Through
+close for the freeze: a freezing step freezes only while the window and the deadline both leave the cutover
+its `expectedMinutes`, a place free or not, and one that finds the place taken since the gate let it go waits
+for one only while a place would still do so; otherwise it raises `WindowMissed` (nothing frozen: back to
+replicating, waiting for the gate in a later run). Through
 Data Factory a freeze finishes pokes later, after the slot was given back, so an admission is also
 recorded (`services.records`) and counted until the source is seen frozen or the database's
 `expectedMinutes` pass. A cutover resumed after a crash goes on only in the window its approval was
@@ -211,9 +211,9 @@ def release(ctx: StepContext, consume_approval: bool = True) -> None:
 
 
 def admit_freeze(ctx: StepContext) -> None:
-    """Right before a gated database freezes (in the admission pool): the window still fits, the deadline has
-    not passed, and `cutover.maxConcurrent` still has a place (or, waiting for one, one would still come in time:
-    `_check_deadline`)."""
+    """Right before a gated database freezes (in the admission pool): the window and the deadline still leave the
+    cutover its `expectedMinutes`, and `cutover.maxConcurrent` still has a place (or, waiting for one, one would
+    still come in time: `_check_deadline`)."""
     database, plan = ctx.database, ctx.plan
     if not plan.is_gated(database):
         return
@@ -223,13 +223,8 @@ def admit_freeze(ctx: StepContext) -> None:
             "keeps replicating and a new run waits for a window%s. Never mark await_cutover success: clear it"
             % (database.name, database.source_database, " and an approval" if database.cutover.approval.required else "")
         )
+    _check_window_fits(ctx)
     now = ctx.services.clock.now()
-    closes = ctx.window_closes()
-    if closes is not None and now + timedelta(minutes=database.cutover.expected_minutes) > closes:
-        raise WindowMissed(
-            "the window closes at %s, too soon for a %d-minute cutover from %s: %s not frozen, it keeps replicating "
-            "and waits for the next window" % (iso_utc(closes), database.cutover.expected_minutes, iso_utc(now), database.source_database)
-        )
     if plan.max_concurrent_cutovers is not None:
         in_progress = cutovers_in_progress(ctx, now)
         if in_progress >= plan.max_concurrent_cutovers:
@@ -242,34 +237,44 @@ def admit_freeze(ctx: StepContext) -> None:
         ctx.services.records.put(_admission_key(ctx, database), iso_utc(now))
 
 
-def _check_deadline(ctx: StepContext, held: Optional[str] = None) -> None:
-    """The deadline (await_cutover's end + `timeoutMinutes`) counts as a window's close for the freeze: none past
-    it (a poke come late: every wait after the freeze would fail at once, and its rollback cancel the
-    replication). `held`: waiting for a `cutover.maxConcurrent` place, the wait ends once a place now would
-    leave the cutover less than `expectedMinutes` before the deadline, as one that other cutovers held past a
-    window's close does. Both: `WindowMissed`, back to replicating, nothing frozen. (A place free now is taken
-    with less room: a plan whose `timeoutMinutes` is shorter than its `expectedMinutes` would never cut over.)"""
+def _check_window_fits(ctx: StepContext, waiting: Optional[str] = None) -> None:
+    database = ctx.database
+    now = ctx.services.clock.now()
+    closes = ctx.window_closes()
+    if closes is not None and now + timedelta(minutes=database.cutover.expected_minutes) > closes:
+        raise WindowMissed(
+            "%sthe window closes at %s, too soon for a %d-minute cutover from %s: %s not frozen, it keeps replicating "
+            "and waits for the next window" % (_while_waiting(ctx, waiting), iso_utc(closes), database.cutover.expected_minutes,
+                                               iso_utc(now), database.source_database)
+        )
+
+
+def _check_deadline(ctx: StepContext, waiting: Optional[str] = None) -> None:
+    """The deadline (await_cutover's end + `timeoutMinutes`) counts as a window's close for the freeze: none that
+    would leave the cutover less than its `expectedMinutes` before it (every wait after the freeze would fail at the
+    deadline, and its rollback cancel the replication), a place free or not, nor a wait for one past that moment.
+    `WindowMissed`: back to replicating, nothing frozen."""
     database = ctx.database
     deadline = ctx.deadline()
     now = utc_now()  # the deadline is real time (the windows: the clock's)
-    if deadline is None:
-        return
-    if held:  # a place taken later must still leave the cutover its expected minutes
-        in_time = now + timedelta(minutes=database.cutover.expected_minutes) <= deadline
-    else:
-        in_time = now < deadline
-    if in_time:
+    expected = database.cutover.expected_minutes
+    if deadline is None or now + timedelta(minutes=expected) <= deadline:
         return
     then = "timeoutMinutes (%d) after await_cutover let it go" % database.timeout_minutes
-    if held:
-        why = "%s while %s waited for a place to freeze its source: a %d-minute cutover from now (%s) would outlast its " \
-              "deadline %s (%s)" % (held, database.name, database.cutover.expected_minutes, iso_utc(now), iso_utc(deadline), then)
-    else:
+    if now >= deadline:
         why = "the deadline %s (%s) passed before the freeze (now %s)" % (iso_utc(deadline), then, iso_utc(now))
+    else:
+        why = "the deadline %s (%s) is too soon for a %d-minute cutover from %s" % (iso_utc(deadline), then, expected, iso_utc(now))
+    if database.timeout_minutes < expected:
+        why += " (timeoutMinutes is shorter than cutover.expectedMinutes (%d): no cutover fits; raise timeoutMinutes)" % expected
     gate = [word for word, gates in (("a window", database.cutover.windows), ("an approval", database.cutover.approval.required),
                                      ("a place", ctx.plan.max_concurrent_cutovers is not None)) if gates]
-    raise WindowMissed("%s: %s not frozen, it keeps replicating and a new run waits for %s again" % (
-        why, database.source_database, " and ".join(gate)))
+    raise WindowMissed("%s%s: %s not frozen, it keeps replicating and a new run waits for %s again" % (
+        _while_waiting(ctx, waiting), why, database.source_database, " and ".join(gate)))
+
+
+def _while_waiting(ctx: StepContext, waiting: Optional[str]) -> str:
+    return "%s while %s waited to freeze its source: " % (waiting, ctx.database.name) if waiting else ""
 
 
 def check_freeze_landed_in_time(ctx: StepContext) -> None:

@@ -194,14 +194,14 @@ def test_a_foreign_migration_in_another_databases_target_is_no_cutover_of_this_p
 
 @pytest.mark.airflow26
 @pytest.mark.parametrize("minutes_left, place_free, outcome", [
-    (31, False, "waits"), (29, False, "WindowMissed"), (1, True, "admitted"), (-1, True, "WindowMissed"),
-], ids=["roomLeft", "tooLate", "placeFree", "pastTheDeadline"])
+    (31, False, "waits"), (29, False, "WindowMissed"), (31, True, "admitted"), (29, True, "WindowMissed"), (-1, True, "WindowMissed"),
+], ids=["roomLeft", "tooLate", "placeFree", "placeFreeTooLate", "pastTheDeadline"])
 def test_the_deadline_counts_as_a_windows_close_for_the_freeze(minutes_left, place_free, outcome):
     """No place (b admitted 5 minutes ago, cutover.maxConcurrent 1): a waits while a place would still leave its
     30-minute cutover before the deadline (the gate's end + timeoutMinutes); after that, WindowMissed. A place
-    free is taken while the deadline has not passed (a plan's timeoutMinutes may be shorter than its
-    expectedMinutes); past it (a poke come late) nothing is frozen: WindowMissed, never a freeze whose every
-    later wait would fail at once and whose rollback would cancel the replication."""
+    free is taken only while it leaves the cutover as much (as a window must: was, however little was left);
+    later, or past the deadline (a poke come late), nothing is frozen: WindowMissed, never a freeze whose every
+    later wait would fail at the deadline and whose rollback would cancel the replication."""
     from migration_orchestration_lib.airflow_compat import utc_now
     from migration_orchestration_lib.cutover_steps import admit_freeze
     from migration_orchestration_lib.step_context import WindowMissed
@@ -224,7 +224,12 @@ def test_the_deadline_counts_as_a_windows_close_for_the_freeze(minutes_left, pla
         with pytest.raises(StepPending if outcome == "waits" else WindowMissed) as raised:
             admit_freeze(ctx)
         said = str(raised.value)
-        assert said.startswith("1 cutover(s) in progress (cutover.maxConcurrent 1)" if not place_free else "the deadline "), said
-        assert outcome == "waits" or "Sales not frozen, it keeps replicating and a new run waits for a window and a place again" in said
+        held = "1 cutover(s) in progress (cutover.maxConcurrent 1)"
+        if outcome == "waits":
+            assert said == held
+        else:
+            assert said.startswith(held + " while a waited to freeze its source: " if not place_free else "the deadline "), said
+            assert "Sales not frozen, it keeps replicating and a new run waits for a window and a place again" in said
     admitted = [key for key in services.records.writes if key.endswith("__a")]
     assert admitted == (["migration_cutover_admitted__contoso-sql__a"] if outcome == "admitted" else [])
+

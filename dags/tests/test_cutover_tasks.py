@@ -59,8 +59,8 @@ def clock_now(world):
 class Recorder(WorldView):
     """Also records the simulated time of every freeze and cutover request."""
 
-    def __init__(self, directory, plan):
-        super().__init__(directory, plan.database("db"), plan)
+    def __init__(self, directory, plan, name="db"):
+        super().__init__(directory, plan.database(name), plan)
         self.directory = directory
         self.frozen_at = None
         self.cutover_at = None
@@ -458,3 +458,87 @@ def test_a_deadline_passing_while_the_freeze_waits_for_a_place_goes_back_to_repl
     missed = events(world, "WindowMissed")[0]["Message"]
     assert "cutover.maxConcurrent 1" in missed and "timeoutMinutes (60)" in missed and "Sales not frozen" in missed, missed
     assert not events(world, "Failed") and not events(world, "RolledBack")
+
+
+def deadline_plan(mode, target, others=(), **plan_fields):
+    """a (Sales) gated by tonight's window, no approval, timeoutMinutes 60 (the gate's end + 60 minutes is its
+    deadline, long before the window closes), expectedMinutes 30; `others` more entries; `plan_fields` merged in."""
+    document = plan_with_databases([
+        database_entry("a", "Sales", mode=mode, target=target, timeoutMinutes=60, cutover=cutover(approval=False)),
+        *others,
+    ])
+    for key, value in plan_fields.items():
+        document.setdefault(key, {}).update(value)
+    return parse_plan(document)
+
+
+def run_late(world, monkeypatch, plan, freezing, late_minutes, after_gate=None, first=None):
+    """One run of a, its real time jumping `late_minutes` ahead once its freezing step has poked once (its
+    first poke waited: the next comes that late). `after_gate(world)`: called once the gate let a go (a fault
+    injected, say); `first`: a RunDriver's run of other tasks before (another database's migration in flight)."""
+    from migration_orchestration_lib import cutover_steps, operators
+    from migration_orchestration_lib.airflow_compat import utc_now
+
+    late = [timedelta(0)]
+    monkeypatch.setattr(cutover_steps, "utc_now", lambda: utc_now() + late[0])
+    monkeypatch.setattr(operators, "utc_now", lambda: utc_now() + late[0])
+    view = Recorder(world, plan, "a")
+
+    def observe(task_id):
+        view.observe(task_id)
+        if task_id == "a.await_cutover" and events(world)[-1]["Status"] == "Succeeded" and after_gate:
+            after_gate(view.world)
+        elif task_id == "a." + freezing and late[0] == timedelta(0):
+            late[0] = timedelta(minutes=late_minutes)
+
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    if first:
+        first(dag)
+    driver = RunDriver(dag, observe)
+    driver.run_database("a")
+    return driver, view
+
+
+def assert_back_to_replicating_nothing_frozen(world, driver, view, freezing, migrations):
+    """The freezing step ended WindowMissed and the rollback went back to replicating: the source never frozen,
+    no migration canceled (a SqlDb copy: none started), no failure and no rollback of the migration."""
+    assert driver.states["a.await_cutover"] == "success" and driver.states["a." + freezing] == "failed", driver.errors
+    assert driver.outcome("a") == "waiting", driver.errors
+    assert view.frozen_at is None and view.source_writable(), "never frozen"
+    assert [op["migrationStatus"] for op in view.operations()] == migrations, "never canceled"
+    gate = [(r["Phase"], r["Status"]) for r in events(world) if r["Database"] == "a" and r["Phase"] in (freezing, "rollback")]
+    assert gate[-2:] == [(freezing, "WindowMissed"), ("rollback", "WindowMissed")], gate
+    assert not [r for r in events(world) if r["Database"] == "a" and r["Status"] in ("Failed", "RolledBack")]
+    return events(world, "WindowMissed")[0]["Message"]
+
+
+FREEZING_STEPS = pytest.mark.parametrize("mode, target, freezing, migrations", [
+    ("online", "mi-prod", "freeze_source", ["InProgress"]),
+    ("offline", "db-prod", "start_migration", []),
+], ids=["online", "sqlDbCopy"])
+
+
+@FREEZING_STEPS
+def test_a_free_place_is_not_taken_with_too_little_left_before_the_deadline(world, monkeypatch, mode, target, freezing, migrations):
+    """A place of cutover.maxConcurrent is free, but a's freezing step first pokes 35 minutes after the gate let it
+    go (a scheduler slow to start it): 25 minutes before its deadline, too few for its 30-minute cutover. Was:
+    the place was taken and the source frozen with too little time, every wait after it failing at the deadline
+    and its rollback canceling the replication. Now, as for a window that closes too soon: WindowMissed."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-05T22:00:00Z")
+    plan = deadline_plan(mode, target, cutover={"maxConcurrent": 1})
+    from migration_orchestration_lib import cutover_steps, operators
+    from migration_orchestration_lib.airflow_compat import utc_now
+
+    gone = []
+
+    def jump(_world):  # the gate let a go: its freezing step starts 35 minutes later
+        gone.append(True)
+        monkeypatch.setattr(cutover_steps, "utc_now", lambda: utc_now() + timedelta(minutes=35))
+        monkeypatch.setattr(operators, "utc_now", lambda: utc_now() + timedelta(minutes=35))
+
+    driver, view = run_late(world, monkeypatch, plan, freezing, 0, after_gate=jump)
+
+    assert gone
+    missed = assert_back_to_replicating_nothing_frozen(world, driver, view, freezing, migrations)
+    assert missed.startswith("the deadline ") and "is too soon for a 30-minute cutover" in missed, missed
+    assert "timeoutMinutes (60)" in missed and "Sales not frozen" in missed, missed
