@@ -19,9 +19,10 @@ time: a wait for the gate (a window, an approval, a place), before anything is f
 deadline (whose rollback would cancel the replication); the deadline bounds the work after the gate.
 `await_cutover` has none; the tasks after it get its end + `timeoutMinutes`, which counts as a window's
 close for the freeze: a freezing step freezes only while the window and the deadline both leave the cutover
-its `expectedMinutes`, a place free or not, and one that finds the place taken since the gate let it go waits
-for one only while a place would still do so; otherwise it raises `WindowMissed` (nothing frozen: back to
-replicating, waiting for the gate in a later run). Through
+its `expectedMinutes`, a place free or not, and every wait of it before the freeze (for a place, a read
+through Data Factory, Azure unavailable, DMS capacity: `check_room_before_freeze`) goes on only while they
+still would; otherwise it raises `WindowMissed` (nothing frozen: back to replicating, waiting for the gate in
+a later run). Once its freeze is submitted its waits are the freeze's own (`check_freeze_landed_in_time`). Through
 Data Factory a freeze finishes pokes later, after the slot was given back, so an admission is also
 recorded (`services.records`) and counted until the source is seen frozen or the database's
 `expectedMinutes` pass. A cutover resumed after a crash goes on only in the window its approval was
@@ -235,6 +236,16 @@ def admit_freeze(ctx: StepContext) -> None:
     if plan.max_concurrent_cutovers is not None:
         # Before the freeze is submitted: others count this cutover from now on, frozen or not yet.
         ctx.services.records.put(_admission_key(ctx, database), iso_utc(now))
+
+
+def check_room_before_freeze(ctx: StepContext, waiting: str) -> None:
+    """A gated freezing step waits (`waiting`: for a place, a read, Azure, DMS capacity) before anything is
+    frozen (`StepContext.freeze_not_begun`): the wait ends with `WindowMissed` once the cutover no longer fits the
+    window or the deadline, as a freeze at that moment would not; it never fails at the deadline (whose rollback
+    would cancel the replication)."""
+    if ctx.plan.is_gated(ctx.database):
+        _check_window_fits(ctx, waiting)
+        _check_deadline(ctx, waiting)
 
 
 def _check_window_fits(ctx: StepContext, waiting: Optional[str] = None) -> None:

@@ -13,7 +13,7 @@ import os
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from migration_orchestration_lib import crash_points, removed_databases
+from migration_orchestration_lib import crash_points, cutover_steps, removed_databases
 from migration_orchestration_lib.airflow_compat import (
     AirflowFailException,
     AirflowRescheduleException,
@@ -176,8 +176,14 @@ class MigrationTask(BaseSensorOperator):
         except Exception as error:  # never hide the step's own failure
             log.warning("Could not read the connections of %s to redact their secrets: %s", self.database_name, type(error).__name__)
 
-    def _wait(self, ctx: StepContext, reason: str, first: datetime) -> None:
+    def _wait(self, ctx: StepContext, reason: str, first: datetime, waiting: Optional[str] = None) -> None:
+        """`waiting`: what the step waits for, as a WindowMissed would say it (default `reason`)."""
         reason = redact(reason)  # an Azure error waited out may quote a secret: logged and raised below
+        if ctx.freeze_not_begun:  # before the freeze the deadline counts as a window's close: no failure, no cancel
+            try:
+                cutover_steps.check_room_before_freeze(ctx, redact(waiting or reason))
+            except WindowMissed as missed:
+                self._miss_window(ctx, missed, first)
         now = utc_now()
         deadline = None if self.phase == ROLLBACK_TASK else ctx.deadline()
         if (now - first).total_seconds() > self.timeout:  # this task's own bound (preflight, rollback)
@@ -201,7 +207,7 @@ class MigrationTask(BaseSensorOperator):
         reason = azure_unavailable(error)  # redacted where it is logged and written (`_wait`, the event row)
         if self.phase == AWAIT_CUTOVER_TASK:  # no deadline while it waits for its window
             return self._wait_for_cutover(ctx, CutoverWait("Running", reason), first)
-        return self._wait(ctx, reason, first)
+        return self._wait(ctx, reason, first, "Azure unavailable (%s: %s)" % (type(error).__name__, error))
 
     def _wait_for_cutover(self, ctx: StepContext, waiting: CutoverWait, first: datetime) -> None:
         """await_cutover waits as long as the windows and approvers require (no deadline: a plan may

@@ -35,8 +35,8 @@ database did not migrate: the run fails, with the ordinary failure alert). It fa
 where the DAG's freeze holds the source (where this plan's own migration stands cannot be read: it may
 have gone live), or where a migration this run started, adopted or canceled was replaced by the foreign
 one (what it left in the target cannot be told apart).
-A database whose cutover window closed before its cutover was requested, or whose deadline passed while
-its freeze waited for a `cutover.maxConcurrent` place (a step raised `WindowMissed`), goes back to
+A database whose cutover window closed before its cutover was requested, or whose freezing step found, before
+freezing, that the cutover no longer fits before its deadline (a step raised `WindowMissed`), goes back to
 replicating instead: the active migration is not canceled, nothing is
 removed, the DAG's freeze is undone; the next run waits for the next window. So does an
 active migration whose preflight failed in this run (a runtime briefly offline, say): this run did

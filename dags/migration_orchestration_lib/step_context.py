@@ -98,6 +98,9 @@ class StepContext:
     _sql: Any = None
     operation_id: Optional[str] = None  # the DMS migration this step saw, for its event
     first_poke: Optional[datetime] = None  # when this try of the task first poked (real time)
+    # A gated freezing step saw, in this poke, no freeze submitted by this try and the source not frozen by the DAG:
+    # until it submits one, its waits end with WindowMissed once the cutover no longer fits (`cutover_steps`).
+    freeze_not_begun: bool = False
 
     @property
     def services(self) -> Any:

@@ -293,6 +293,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     services = ctx.services
     # Listed before anything is started or frozen: seen at the run's end even where the plan drops it before then.
     removed_databases.list_started(services.records, ctx.plan, database)
+    begun_before = _freeze_begun_before_waits(ctx) if freezes_for_copy else None
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
         _check_adoptable(ctx, now)
@@ -309,7 +310,9 @@ def start_migration(ctx: StepContext) -> StepResult:
         raise StepFailure(second)
     refusal = admission_refusal(ctx.plan, database, migrations, source_claims.same_server_entries(ctx))
     # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
-    begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and _freeze_begun(ctx)
+    begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and (
+        begun_before if begun_before is not None else _freeze_begun(ctx))
+    ctx.freeze_not_begun = freezes_for_copy and ctx.plan.is_gated(database) and not begun
     if refusal and not begun:
         raise StepPending("waiting for capacity: %s" % refusal)
     prerequisites.check_room_at_admission(ctx, migrations)  # restores into one target, counted together
@@ -341,6 +344,18 @@ def start_migration(ctx: StepContext) -> StepResult:
         "started migration %s (%s)" % (started.migration_operation_id, started.status.describe()),
         return_value=started.migration_operation_id,
     )
+
+
+def _freeze_begun_before_waits(ctx: StepContext) -> Optional[bool]:
+    """For a gated freezing step, first in a poke (before DMS is read): whether a freeze began (`_freeze_begun`),
+    noting on the context where none did, so that every wait of this poke before the freeze ends with
+    WindowMissed once the cutover no longer fits (`cutover_steps.check_room_before_freeze`). None where it is not
+    told yet: ungated, or no record of the access before a freeze (a lost one may come back from the marker later)."""
+    if not ctx.plan.is_gated(ctx.database) or source_freeze.before_freeze(ctx, ctx.database) is None:
+        return None
+    begun = _freeze_begun(ctx)
+    ctx.freeze_not_begun = not begun
+    return begun
 
 
 def _freeze_begun(ctx: StepContext) -> bool:
@@ -401,6 +416,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
         cutover_steps.check_freeze_landed_in_time(ctx)
         return _frozen(database)
     _check_run_not_ended(ctx)
+    begun = _freeze_begun_before_waits(ctx)
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
@@ -417,7 +433,8 @@ def freeze_source(ctx: StepContext) -> StepResult:
             raise StepFailure(unknown)
         if not unknown:  # (a completed migration's source stays as it is; its rollback asks a person)
             source_freeze.remember_before_freeze(ctx, database, source)
-    resumed = ctx.plan.is_gated(database) and _freeze_begun(ctx)  # frozen by an earlier try: admitted then
+    resumed = ctx.plan.is_gated(database) and (begun if begun is not None else _freeze_begun(ctx))  # admitted then
+    ctx.freeze_not_begun = ctx.plan.is_gated(database) and not resumed
     if ctx.plan.is_gated(database) and not resumed:
         cutover_steps.admit_freeze(ctx)
     validation.promise(ctx, now.operation_id)  # what validate compares, however the plan changes meanwhile
@@ -447,6 +464,7 @@ def _freeze(ctx: StepContext) -> None:
     A freeze that lands once a rollback has begun undoing the DAG's freeze is undone here. Its keys
     are in the task's XCom already (`_remember_freeze_keys`): it may outlive this task."""
     database = ctx.database
+    ctx.freeze_not_begun = False  # submitted from here on: its waits are the freeze's own
     found = ctx.sql.freeze_source(database, source_freeze.freeze_marker(ctx, database))
     refusal = source_freeze.check_marker(ctx, database, found).refusal
     if refusal:

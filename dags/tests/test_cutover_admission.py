@@ -233,3 +233,38 @@ def test_the_deadline_counts_as_a_windows_close_for_the_freeze(minutes_left, pla
     admitted = [key for key in services.records.writes if key.endswith("__a")]
     assert admitted == (["migration_cutover_admitted__contoso-sql__a"] if outcome == "admitted" else [])
 
+
+@pytest.mark.airflow26
+def test_a_freezing_steps_waits_count_as_before_the_freeze_only_until_it_submits_the_freeze():
+    """Through Data Factory a's freeze_source waits for reads before it freezes (its own source's state, then the
+    other source's for cutover.maxConcurrent): those waits are marked before the freeze, so the operator ends
+    them with WindowMissed once the cutover no longer fits (`cutover_steps.check_room_before_freeze`). The waits
+    for its freeze submitted, and every poke after, are the freeze's own: never marked, never given up."""
+    plan = two_gated_databases()
+    sql = PipelineRunSql({"Sales": False, "Hr": False})
+    services = Services(plan, sql)
+    for name in ("a", "b"):  # recorded by preflight: what each source was before any freeze
+        services.records.put(source_freeze.record_key(plan.database(name)), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
+
+    def poke():
+        ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+        try:
+            steps.freeze_source(ctx)
+            return ctx, "done"
+        except StepPending as pending:
+            return ctx, str(pending)
+
+    marked = []
+    for _ in range(6):
+        ctx, said = poke()
+        marked.append((ctx.freeze_not_begun, said))
+        if said == "done":
+            break
+    reading = [(before, re.sub(r"^SQL operation r1:\S*?:freeze_source:1:(\S+) is running on .*$", r"\1", said)) for before, said in marked]
+    assert [(before, re.sub(r":\d+$", "", read)) for before, read in reading] == [
+        (False, "source-state"),  # not told yet: its own source's state (frozen by an earlier try?) is being read
+        (True, "in-progress:b"),  # before the freeze: the other source's state, for cutover.maxConcurrent
+        (False, "freeze"),  # submitted: the freeze's own wait
+        (False, "done"),
+    ], marked
+    assert sql.frozen["Sales"]

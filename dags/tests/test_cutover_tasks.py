@@ -519,6 +519,49 @@ FREEZING_STEPS = pytest.mark.parametrize("mode, target, freezing, migrations", [
 
 
 @FREEZING_STEPS
+@pytest.mark.parametrize("late_minutes", [35, 61], ids=["tooLittleLeft", "pastTheDeadline"])
+def test_an_azure_outage_before_the_freeze_goes_back_to_replicating_once_the_cutover_no_longer_fits_the_deadline(
+        world, monkeypatch, mode, target, freezing, migrations, late_minutes):
+    """ARM answers 503 to a's freezing step before it froze anything (reading its migration); its next poke comes
+    35 minutes later, too late for a 30-minute cutover before the deadline (60 minutes after the gate), or 61,
+    past the deadline. Was: the wait went on to the deadline, then failed, and the rollback canceled the
+    replication (35: the freeze came once ARM answered, with 25 minutes left for a 30-minute cutover). Now
+    WindowMissed: back to replicating, nothing frozen, saying why."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-05T22:00:00Z")  # inside the window
+    plan = deadline_plan(mode, target)
+    # the gateway sends a request 3 times: the first two pokes meet the outage, the third finds ARM back
+    driver, view = run_late(world, monkeypatch, plan, freezing, late_minutes,
+                            after_gate=lambda w: w.add_fault("get", "error", status=503, count=6))
+
+    missed = assert_back_to_replicating_nothing_frozen(world, driver, view, freezing, migrations)
+    assert "Azure unavailable (" in missed and "while a waited to freeze its source" in missed, missed
+    assert "timeoutMinutes (60)" in missed and "Sales not frozen, it keeps replicating" in missed, missed
+
+
+def test_a_sqldb_copy_waiting_for_dms_capacity_before_its_freeze_goes_back_to_replicating_once_the_cutover_no_longer_fits(
+        world, monkeypatch):
+    """The migration service is full (concurrency.maxMigrationsPerService 1: b's migration in flight) when a's
+    SqlDb copy would freeze its source; its next poke comes 35 minutes later, too late for its 30-minute cutover
+    before the deadline. Was: it waited on, failed at the deadline, and the run failed (RolledBack). Now
+    WindowMissed: nothing frozen, no copy started, it waits for its window again in a later run."""
+    from task_driver import WorkerCrashed
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-05T22:00:00Z")
+    plan = deadline_plan("offline", "db-prod", others=[database_entry("b", "Hr", mode="online")],
+                         concurrency={"maxMigrationsPerService": 1})
+
+    def b_in_flight(dag):
+        with pytest.raises(WorkerCrashed):
+            RunDriver(dag).run_database("b", crash_after="start_migration")
+
+    driver, view = run_late(world, monkeypatch, plan, "start_migration", 35, first=b_in_flight)
+
+    missed = assert_back_to_replicating_nothing_frozen(world, driver, view, "start_migration", [])
+    assert missed.startswith("waiting for capacity: 1 migration(s) in flight on the migration service"), missed
+    assert "is too soon for a 30-minute cutover" in missed and "Sales not frozen" in missed, missed
+
+
+@FREEZING_STEPS
 def test_a_free_place_is_not_taken_with_too_little_left_before_the_deadline(world, monkeypatch, mode, target, freezing, migrations):
     """A place of cutover.maxConcurrent is free, but a's freezing step first pokes 35 minutes after the gate let it
     go (a scheduler slow to start it): 25 minutes before its deadline, too few for its 30-minute cutover. Was:
