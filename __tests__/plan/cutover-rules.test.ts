@@ -94,6 +94,26 @@ describe('windows', () => {
     ]);
   });
 
+  test('a timeoutMinutes too short for the cutover, on a gated database', () => {
+    const text = exampleWith([DATABASE_2_APPROVAL, `${DATABASE_2_APPROVAL}\n    timeoutMinutes: 40`]);
+    expect(errorLines(text)).toEqual([
+      `plan:${positionOf(text, 'timeoutMinutes: 40')} databases[1].timeoutMinutes: is 40 minutes, shorter than the cutover's 45 minutes (cutover.expectedMinutes): after await_cutover lets the database go, the freeze, final backup and cutover must end within its timeoutMinutes, so the DAG would never freeze it; make timeoutMinutes longer or expectedMinutes shorter`,
+    ]);
+    const ungated = exampleWith(
+      ['  maxConcurrent: 2                # plan level only: cutovers in progress at once across the plan\n', ''],
+      [PLAN_WINDOW, ''],
+      ['  windows:\n', ''],
+      [DATABASE_2_APPROVAL, '      expectedMinutes: 45\n    timeoutMinutes: 40'],
+    );
+    expect(() => loadMigrationPlan(files.write('cutover.yaml', ungated))).not.toThrow(); // no gate: no deadline to fit
+  });
+
+  test('an expectedMinutes longer than the default timeoutMinutes, for each database it applies to', () => {
+    const text = exampleWith(['durationMinutes: 360 ', 'durationMinutes: 900 '], ['expectedMinutes: 45 ', 'expectedMinutes: 800'], ['durationMinutes: 240', 'durationMinutes: 900']);
+    const why = "720 minutes, shorter than the cutover's 800 minutes (cutover.expectedMinutes): after await_cutover lets the database go, the freeze, final backup and cutover must end within its timeoutMinutes, so the DAG would never freeze it; make timeoutMinutes longer or expectedMinutes shorter";
+    expect(errorLines(text)).toEqual([0, 1, 2].map((index) => `plan:${positionOf(text, `name: database_${index + 1}`)} databases[${index}].timeoutMinutes: is ${why}`));
+  });
+
   test('an unknown time zone', () => {
     const text = exampleWith(['timeZone: America/New_York', 'timeZone: America/New_Yrok']);
     expect(errorLines(text)).toEqual([

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { AIRFLOW_VERSION_OF_HOST, airflowAtLeast } from '../private/airflow-versions';
 import type { AirflowSettings } from './airflow-schema';
 import { formatFieldPath, quote } from './field-path';
-import { integerBetween, matching, type Named } from './rules';
+import { DEFAULT_TIMEOUT_MINUTES, integerBetween, matching, TIMEOUT_MINUTES, type Named } from './rules';
 import { asArray, asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 import { closestMatch, listBriefly } from './suggest';
 
@@ -228,7 +228,7 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
   const planSection = asRecord(plan.cutover);
   const databases = asArray(plan.databases).map((item, index) => {
     const database = asRecord(item);
-    return { name: database?.name, section: asRecord(database?.cutover), at: ['databases', index, 'cutover'] };
+    return { database, name: database?.name, section: asRecord(database?.cutover), at: ['databases', index, 'cutover'] };
   });
   const version = airflowWithoutHitl(host);
   for (const { section, at } of [{ section: planSection, at: ['cutover'] }, ...databases]) {
@@ -241,7 +241,8 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
   }
 
   const withoutApprovers = new Map<string, { path: Path; names: string[] }>();
-  for (const { name, section, at } of databases) {
+  const targetKinds = new Map(asArray(plan.targetServers).map((item) => [asRecord(item)?.name, asRecord(item)?.kind]));
+  for (const { database, name, section, at } of databases) {
     const given = (...field: string[]): Given | undefined => {
       for (const [level, path] of [[section, at], [planSection, ['cutover']]] as const) {
         const value = field.reduce<unknown>((parent, key) => asRecord(parent)?.[key], level);
@@ -250,6 +251,15 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
       return undefined;
     };
     checkWindowLengths(given('windows'), given('expectedMinutes'), report);
+    const windows = given('windows')?.value;
+    // As the DAG's is_gated: a window, an approval, or the plan's maxConcurrent for a database that freezes its source.
+    const freezesSource =
+      targetKinds.get(asRecord(database?.target)?.server) !== 'SqlDb' || database?.allowSourceWritesDuringCopy !== true;
+    const gated =
+      (Array.isArray(windows) && windows.length > 0) ||
+      given('approval', 'required')?.value === true ||
+      (planSection?.maxConcurrent !== undefined && freezesSource);
+    if (gated) checkTimeoutFitsCutover(database, at.slice(0, 2), given('expectedMinutes'), report);
 
     const required = given('approval', 'required');
     const approvers = given('approval', 'approvers');
@@ -286,6 +296,22 @@ function checkWindowLengths(windows: Given | undefined, expected: Given | undefi
       `is open ${length} minutes, shorter than the cutover's ${minutes} minutes (${source}): the freeze, final backup and cutover must fit in one window; make it longer or expectedMinutes shorter`,
     );
   });
+}
+
+/**
+ * A gated database's steps after `await_cutover` get `timeoutMinutes` from its end, and the DAG freezes only
+ * while that deadline leaves the cutover its `expectedMinutes`: a shorter `timeoutMinutes` never cuts over.
+ */
+function checkTimeoutFitsCutover(database: Loose | undefined, at: Path, expected: Given | undefined, report: ReportProblem): void {
+  const timeout = database?.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES; // (the schema's default is in by now)
+  const minutes = expected?.value ?? DEFAULT_EXPECTED_MINUTES;
+  // Values out of range are their own problems.
+  if (!TIMEOUT_MINUTES.safeParse(timeout).success || !EXPECTED_MINUTES.safeParse(minutes).success) return;
+  if ((timeout as number) >= (minutes as number)) return;
+  report(
+    [...at, 'timeoutMinutes'],
+    `is ${String(timeout)} minutes, shorter than the cutover's ${String(minutes)} minutes (${expected === undefined ? 'the default' : formatFieldPath(expected.path)}): after await_cutover lets the database go, the freeze, final backup and cutover must end within its timeoutMinutes, so the DAG would never freeze it; make timeoutMinutes longer or expectedMinutes shorter`,
+  );
 }
 
 /** Exactly one kind of window, each complete; a date range that ends after it starts. */

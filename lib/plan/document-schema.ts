@@ -6,7 +6,16 @@
 import { z } from 'zod';
 import { airflowSchema } from './airflow-schema';
 import { databaseCutoverSchema, planCutoverSchema } from './cutover-schema';
-import { armId, integerBetween, matching, MIGRATION_MODES, TARGET_KINDS, TARGET_RESOURCE_ID } from './rules';
+import {
+  armId,
+  DEFAULT_TIMEOUT_MINUTES,
+  integerBetween,
+  matching,
+  MIGRATION_MODES,
+  TARGET_KINDS,
+  TARGET_RESOURCE_ID,
+  TIMEOUT_MINUTES,
+} from './rules';
 
 /**
  * Airflow's Key Vault secrets backend reads connection `<id>` from the secret
@@ -217,8 +226,7 @@ const databaseSchema = z
     validation: validationSchema
       .default(validationSchema.parse({}))
       .describe('How the migrated database is checked before dependents start.'),
-    timeoutMinutes: integerBetween(10, 10080)
-      .default(720)
+    timeoutMinutes: TIMEOUT_MINUTES.default(DEFAULT_TIMEOUT_MINUTES)
       .describe('The DAG gives up waiting (and rolls back) after this.'),
     cutover: databaseCutoverSchema.optional(),
   })

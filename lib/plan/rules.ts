@@ -27,6 +27,10 @@ export function integerBetween(min: number, max: number): z.ZodNumber {
   return z.number().int({ error }).min(min, { error }).max(max, { error });
 }
 
+/** How long a database's steps may wait, in minutes; after `await_cutover`, counted from its end. */
+export const TIMEOUT_MINUTES = integerBetween(10, 10080);
+export const DEFAULT_TIMEOUT_MINUTES = 720;
+
 /** A regex source matching `word` in any letter case, e.g. `[Ss][Qq][Ll]`. */
 export function anyCase(word: string): string {
   return word.replace(/[A-Za-z]/g, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/\./g, '\\.');
