@@ -164,6 +164,7 @@ def _left_in_a_target_the_plan_no_longer_names(ctx: StepContext, now: Standing) 
         ctx.services.dms.migration_service_id)
     if found is None:
         return ""
+    ctx.operation_id = found[2].migration_operation_id  # the event's MigrationOperationId: the migration left running
     record_key = source_freeze.record_key(database)
     return "; %s: left running, not canceled, its target kept. %s" % (
         capacity.describe_unnamed_target_migration(database, found),

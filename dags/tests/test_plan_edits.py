@@ -201,8 +201,10 @@ def test_a_target_changed_mid_run_while_replicating_has_its_rollback_name_the_ol
     assert old["migrationStatus"] == "InProgress" and world.target()["state"] == "RESTORING", "left running, its target kept"
     assert world.source_writable()
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
-    [said] = [r["Message"] for r in events if r["Phase"] == "rollback" and r["Status"] == "RolledBack"]
+    [rolled_back] = [r for r in events if r["Phase"] == "rollback" and r["Status"] == "RolledBack"]
+    said = rolled_back["Message"]
     assert old["migrationOperationId"] in said and "target database Sales" in said, said
+    assert rolled_back["MigrationOperationId"] == old["migrationOperationId"], "its alert query finds that migration"
     assert "put the target of db back" in said and "cancel it in DMS" in said, said
     with open(os.path.join(str(rehearsal_world), RECORDS_FILE)) as handle:
         claims = [value for key, value in json.load(handle).items() if key.startswith("migration_source_claim__")]
