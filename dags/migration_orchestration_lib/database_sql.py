@@ -36,71 +36,54 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.source_facts(database.source_database), "source-facts")
         return statements.parse_source_facts(rows)
 
-    def source_full_backups(self, database: DatabaseMigration) -> List[Tuple[str, bool]]:
-        """The source's newest full backups in msdb: (file, taken WITH CHECKSUM), newest first."""
-        rows = self._run(_source(database, "master"), statements.full_backups(database.source_database), "full-backups")
-        return statements.parse_full_backups(rows)
+    def source_prerequisites(self, database: DatabaseMigration, full_backups: bool) -> statements.SourcePrerequisites:
+        """What the prerequisite checks of a new migration read of its source, in one batch
+        (`sql_statements.source_prerequisites`); `full_backups`: msdb's history of them too."""
+        sql = statements.source_prerequisites(database.source_database, database.target_kind, full_backups)
+        return statements.parse_source_prerequisites(self._run(_source(database, "master"), sql, "source-prerequisites"))
 
-    def product_major_versions(self, database: DatabaseMigration) -> Tuple[Optional[int], Optional[int]]:
-        """The source server's and the target server's major versions (None where not reported)."""
-        sql = statements.product_major_version()
-        source, target = self._run_together(
-            (_source(database, "master"), sql, "source-version"), (_target(database, "master"), sql, "target-version"))
-        return statements.parse_product_major_version(source), statements.parse_product_major_version(target)
+    def target_product_major_version(self, database: DatabaseMigration) -> Optional[int]:
+        """The target server's major version (None where not reported)."""
+        rows = self._run(_target(database, "master"), statements.product_major_version(), "target-version")
+        return statements.parse_product_major_version(rows)
 
-    def user_tables(self, database: DatabaseMigration) -> Tuple[List[str], List[str]]:
-        """The user tables (schema.table) of the source database and of the target database."""
-        target_connects_to = statements.connect_database(database.target_kind, database.target_database)
-        source, target = self._run_together(
-            (_source(database, "master"), statements.user_tables(database.source_database), "source-tables"),
-            (_target(database, target_connects_to), statements.user_tables(database.target_database, target_connects_to),
-             "target-tables"),
-        )
-        return statements.parse_user_tables(source), statements.parse_user_tables(target)
+    def target_tables(self, database: DatabaseMigration) -> List[str]:
+        """The user tables (schema.table) of the target database."""
+        connects_to = statements.connect_database(database.target_kind, database.target_database)
+        rows = self._run(_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables")
+        return statements.parse_user_tables(rows)
 
-    def source_server_permission(self, database: DatabaseMigration, permission: str) -> statements.LoginPermission:
-        rows = self._run(_source(database, "master"), statements.server_permission(permission), "source-server-permission")
+    def target_database_permission(self, database: DatabaseMigration, permission: str) -> statements.LoginPermission:
+        """Whether the target session's login holds `permission` on the target database."""
+        connects_to = statements.connect_database(database.target_kind, database.target_database)
+        rows = self._run(_target(database, connects_to), statements.database_permission(database.target_database, permission, connects_to),
+                         "target-permission")
         return statements.parse_login_permission(rows)
-
-    def database_permissions(
-        self, database: DatabaseMigration, on_source: str, on_target: str
-    ) -> Tuple[statements.LoginPermission, statements.LoginPermission]:
-        """Whether the sessions' logins hold `on_source` on the source database and `on_target` on
-        the target database (run together)."""
-        target_connects_to = statements.connect_database(database.target_kind, database.target_database)
-        source, target = self._run_together(
-            (_source(database, "master"), statements.database_permission(database.source_database, on_source), "source-permission"),
-            (_target(database, target_connects_to),
-             statements.database_permission(database.target_database, on_target, target_connects_to), "target-permission"),
-        )
-        return statements.parse_login_permission(source), statements.parse_login_permission(target)
-
-    def source_encryption_thumbprint(self, database: DatabaseMigration) -> Optional[str]:
-        """The thumbprint of the key protecting the source's database encryption key (TDE), or None."""
-        rows = self._run(_source(database, "master"), statements.encryption_key_thumbprint(database.source_database), "source-encryption")
-        return statements.parse_encryption_key_thumbprint(rows)
 
     def target_keys_matching(self, database: DatabaseMigration, thumbprint: str) -> Optional[int]:
         rows = self._run(_target(database, "master"), statements.server_keys_matching(thumbprint), "target-keys")
         return statements.parse_server_keys_matching(rows)
 
     def restore_room(
-        self, restores: Sequence[DatabaseMigration], purpose: str = "restore-room"
+        self, restores: Sequence[DatabaseMigration], purpose: str = "restore-room",
+        sizes_read: Optional[Mapping[str, Optional[statements.FileSizes]]] = None,
     ) -> Tuple[Dict[str, Optional[statements.FileSizes]], statements.RestoreRoom]:
         """For restores into one target (SqlMi or SqlVm): each one's files on its source (by plan
         database name; None where not visible) and the target's room, with which of their target
-        databases it has already (`sql_statements.restore_room`). One batch per server, run together."""
+        databases it has already (`sql_statements.restore_room`). One batch per server, run together;
+        `sizes_read`: the files of restores already read (by plan database name), not read again."""
         target = restores[0]
+        sizes: Dict[str, Optional[statements.FileSizes]] = dict(sizes_read or {})
         sources: Dict[str, List[DatabaseMigration]] = {}
         for restore in restores:
-            sources.setdefault(restore.source_server, []).append(restore)
+            if restore.name not in sizes:
+                sources.setdefault(restore.source_server, []).append(restore)
         results = self._run_together(
             (_target(target, "master"), statements.restore_room(target.target_kind, [r.target_database for r in restores]),
              "%s:target" % purpose),
             *((_source(group[0], "master"), statements.database_file_sizes([r.source_database for r in group]),
                "%s:source:%s" % (purpose, server)) for server, group in sources.items()),
         )
-        sizes: Dict[str, Optional[statements.FileSizes]] = {}
         for group, rows in zip(sources.values(), results[1:]):
             found = statements.parse_database_file_sizes(rows)
             sizes.update({r.name: found.get(r.source_database.lower()) for r in group})

@@ -18,6 +18,8 @@ migration starts (Microsoft's prerequisites in the DMS tutorials, MicrosoftDocs/
   create-only, so there it is not judged. A SqlDb copy reads rows through queries, which TDE
   does not affect: nothing to check.
 - Room for the restore (SqlMi, SqlVm): `check_restore_room`, below.
+What the checks of a new migration read of its source comes in one batch (`read_source`: through
+Data Factory one pipeline run), each part read as it would be alone; the target is read apart.
 
 Room for restores. A restore creates the database's files at their size on the source when it
 begins: on a managed instance they take its reserved storage; on a SQL VM the data files go to the
@@ -64,15 +66,21 @@ from migration_orchestration_lib.capacity import migrations_by_database
 from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration
-from migration_orchestration_lib.sql_statements import FileSizes, LoginPermission, RestoreRoom, Volume, quote_name
+from migration_orchestration_lib.sql_statements import FileSizes, LoginPermission, RestoreRoom, SourcePrerequisites, Volume, quote_name
 from migration_orchestration_lib.step_context import StepContext, StepFailure
 
 
-def check_logins(ctx: StepContext) -> None:
+def read_source(ctx: StepContext) -> SourcePrerequisites:
+    """What the checks of a new migration read of its source, in one batch (one Data Factory pipeline
+    run; `sql_statements.source_prerequisites`), each part read as it would be alone."""
+    return ctx.sql.source_prerequisites(ctx.database, full_backups=ctx.source_server.backup_file_share is not None)
+
+
+def check_logins(ctx: StepContext, source: SourcePrerequisites) -> None:
     database = ctx.database
     source_login = _dms_login(ctx, ctx.source_server.connection_id)
     if database.restores_backups:
-        held = ctx.sql.source_server_permission(database, "CONTROL SERVER")
+        held = source.read("login")
         if _judged(held, source_login) and not held.granted:
             raise StepFailure(
                 "%s: DMS logs in to %s as %s, which is not in sysadmin and lacks CONTROL SERVER, as a restore "
@@ -80,13 +88,14 @@ def check_logins(ctx: StepContext) -> None:
                 % (database.name, database.source_server, held.login_name, quote_name(held.login_name))
             )
         return
-    on_source, on_target = ctx.sql.database_permissions(database, "SELECT", "CONTROL")
+    on_source = source.read("login")
     if _judged(on_source, source_login) and not on_source.granted:
         raise StepFailure(
             "%s: DMS reads source database %s on %s as %s, which cannot read it (db_datareader, SELECT on the "
             "database): in %s, ALTER ROLE db_datareader ADD MEMBER <its user>, then run again"
             % (database.name, database.source_database, database.source_server, on_source.login_name, database.source_database)
         )
+    on_target = ctx.sql.target_database_permission(database, "CONTROL")
     if _judged(on_target, _dms_login(ctx, ctx.target_server.connection_id)) and not on_target.granted:
         raise StepFailure(
             "%s: DMS writes to target database %s on %s as %s, which is not its owner (db_owner, CONTROL on the "
@@ -95,12 +104,12 @@ def check_logins(ctx: StepContext) -> None:
         )
 
 
-def check_encryption_key(ctx: StepContext) -> None:
+def check_encryption_key(ctx: StepContext, source: SourcePrerequisites) -> None:
     """SQL VM targets only (see the module's doc for managed instances and SqlDb)."""
     database = ctx.database
     if database.target_kind != "SqlVm":
         return
-    thumbprint = ctx.sql.source_encryption_thumbprint(database)
+    thumbprint = source.encryption_thumbprint
     matching = None if thumbprint is None else ctx.sql.target_keys_matching(database, thumbprint)
     if matching is None or matching > 0:
         return
@@ -114,15 +123,16 @@ def check_encryption_key(ctx: StepContext) -> None:
     )
 
 
-def check_restore_room(ctx: StepContext, admitted: Sequence[DatabaseMigration] = (), purpose: str = "restore-room") -> None:
+def check_restore_room(ctx: StepContext, admitted: Sequence[DatabaseMigration] = (), purpose: str = "restore-room",
+                       source: Optional[SourcePrerequisites] = None) -> None:
     """SqlMi and SqlVm: the room on the target must hold this database's files and those of
     `admitted` (the plan's restores into the same target that DMS runs already) whose target
-    database is not there yet (the module's doc)."""
+    database is not there yet (the module's doc). `source`: this database's files read already."""
     database = ctx.database
     if not database.restores_backups:
         return
     restores = [database] + list(admitted)
-    sizes, room = ctx.sql.restore_room(restores, purpose)
+    sizes, room = ctx.sql.restore_room(restores, purpose, None if source is None else {database.name: source.file_sizes})
     own = sizes.get(database.name)
     if own is None or room.present is None or database.target_database.lower() in room.present:
         return

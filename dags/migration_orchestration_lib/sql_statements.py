@@ -38,8 +38,10 @@ timer. Each row reports its table's elapsed milliseconds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+
+from migration_orchestration_lib.sql_access import SqlOperationFailed
 
 MAX_IDENTIFIER_LENGTH = 128  # sysname; QUOTENAME returns NULL beyond it
 FREEZE_MODES = ("readOnly", "singleUser")
@@ -292,7 +294,6 @@ def parse_product_major_version(rows: Sequence[Mapping[str, Any]]) -> Optional[i
 
 # --- what DMS needs of the servers (`migration_prerequisites`) ----------------------------------
 
-SERVER_PERMISSIONS = ("CONTROL SERVER",)
 DATABASE_PERMISSIONS = ("SELECT", "CONTROL")
 PAGES_PER_MB = 128  # sys.master_files.size counts 8-KB pages
 
@@ -303,20 +304,12 @@ class LoginPermission:
     granted: bool  # HAS_PERMS_BY_NAME, effective (roles, groups and higher permissions count)
 
 
-def server_permission(permission: str) -> str:
-    """Whether this session's login holds a server permission (sysadmin holds every one)."""
-    if permission not in SERVER_PERMISSIONS:
-        raise StatementError("server permission must be one of %s, got %r" % (", ".join(SERVER_PERMISSIONS), permission))
-    return "SELECT SUSER_SNAME() AS login_name, HAS_PERMS_BY_NAME(NULL, NULL, %s) AS has_permission;" % quote_literal(permission)
-
-
 def database_permission(database: str, permission: str, connected_database: str = "master") -> str:
     """Whether this session's login holds a permission on `database` (evaluated inside it, where
     its user lives); a login without access to the database holds none."""
     if permission not in DATABASE_PERMISSIONS:
         raise StatementError("database permission must be one of %s, got %r" % (", ".join(DATABASE_PERMISSIONS), permission))
-    inside = "SELECT SUSER_SNAME() AS login_name, HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', %s) AS has_permission;" % (
-        quote_literal(permission))
+    inside = "SELECT SUSER_SNAME() AS login_name, %s AS has_permission;" % _database_permission_held(permission)
     if database == connected_database:
         return inside
     return (
@@ -329,33 +322,19 @@ def database_permission(database: str, permission: str, connected_database: str 
     )
 
 
+def _database_permission_held(permission: str) -> str:
+    return "HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', %s)" % quote_literal(permission)
+
+
 def parse_login_permission(rows: Sequence[Mapping[str, Any]]) -> LoginPermission:
     row = rows[0]
     return LoginPermission(login_name=str(row["login_name"]), granted=row["has_permission"] is not None and _as_bool(row["has_permission"]))
 
 
 def _if_permitted(server_permission: str, query: str, unknown: str) -> str:
-    """`query` where the session's login holds `server_permission`, else one row of NULLs (`unknown`):
-    what the login may not see is not judged."""
-    return "IF HAS_PERMS_BY_NAME(NULL, NULL, %s) = 1\n    %s\nELSE\n    SELECT %s;" % (
-        quote_literal(server_permission), query, unknown)
-
-
-def encryption_key_thumbprint(database: str) -> str:
-    """The thumbprint (0x hex) of the server certificate or asymmetric key protecting the database
-    encryption key of `database` (TDE); no row when it has none, NULL when the login may not read it
-    (the view needs VIEW SERVER STATE). Backups taken while it has one can be restored only where
-    that certificate, with its private key, or that asymmetric key is."""
-    return _if_permitted("VIEW SERVER STATE", (
-        "SELECT CONVERT(varchar(66), k.encryptor_thumbprint, 1) AS encryptor_thumbprint "
-        "FROM sys.dm_database_encryption_keys AS k WHERE k.database_id = DB_ID(%s);" % quote_literal(database)
-    ), "NULL AS encryptor_thumbprint")
-
-
-def parse_encryption_key_thumbprint(rows: Sequence[Mapping[str, Any]]) -> Optional[str]:
-    if not rows or rows[0]["encryptor_thumbprint"] is None:
-        return None
-    return str(rows[0]["encryptor_thumbprint"])
+    """`query` where the session's login holds `server_permission`, else `unknown` (a statement giving
+    NULL): what the login may not see is not judged."""
+    return "IF HAS_PERMS_BY_NAME(NULL, NULL, %s) = 1\n    %s\nELSE\n    %s" % (quote_literal(server_permission), query, unknown)
 
 
 def server_keys_matching(thumbprint: str) -> str:
@@ -369,7 +348,7 @@ def server_keys_matching(thumbprint: str) -> str:
         "SELECT (SELECT COUNT(*) FROM sys.certificates WHERE CONVERT(varchar(66), thumbprint, 1) = %(t)s "
         "AND pvt_key_encryption_type <> 'NA') + (SELECT COUNT(*) FROM sys.asymmetric_keys "
         "WHERE CONVERT(varchar(66), thumbprint, 1) = %(t)s) AS matching_keys;" % {"t": literal}
-    ), "NULL AS matching_keys")
+    ), "SELECT NULL AS matching_keys;")
 
 
 def parse_server_keys_matching(rows: Sequence[Mapping[str, Any]]) -> Optional[int]:
@@ -397,9 +376,12 @@ def database_file_sizes(databases: Sequence[str]) -> str:
     DEFINITION: without, a database's pages come back NULL. FILESTREAM containers count 0 there."""
     if not databases:
         raise StatementError("name at least one database")
-    files = "SELECT SUM(CONVERT(bigint, f.size)) FROM sys.master_files AS f WHERE f.database_id = d.database_id AND f.type %s 1"
-    return "SELECT d.name AS database_name, (%s) AS data_pages, (%s) AS log_pages FROM sys.databases AS d WHERE d.name IN (%s);" % (
-        files % "<>", files % "=", ", ".join(quote_literal(database) for database in databases))
+    return "SELECT d.name AS database_name, %s AS data_pages, %s AS log_pages FROM sys.databases AS d WHERE d.name IN (%s);" % (
+        _FILE_PAGES % "<>", _FILE_PAGES % "=", ", ".join(quote_literal(database) for database in databases))
+
+
+# A database's data (type <> 1) or log (type = 1) files in pages, by `d.database_id`; NULL where not visible.
+_FILE_PAGES = "(SELECT SUM(CONVERT(bigint, f.size)) FROM sys.master_files AS f WHERE f.database_id = d.database_id AND f.type %s 1)"
 
 
 def parse_database_file_sizes(rows: Sequence[Mapping[str, Any]]) -> Dict[str, FileSizes]:
@@ -409,6 +391,119 @@ def parse_database_file_sizes(rows: Sequence[Mapping[str, Any]]) -> Dict[str, Fi
         str(row["database_name"]).lower(): FileSizes(_pages_as_mb(row["data_pages"]), _pages_as_mb(row["log_pages"]))
         for row in rows if row["data_pages"] is not None and row["log_pages"] is not None
     }
+
+
+# What the prerequisite checks of a new migration read of its source (`source_prerequisites`): one row
+# per fact, in one result set (a Data Factory Lookup returns one), as `restore_room`'s.
+LOGIN_FACT = "login"  # name: the session's login; amount: whether it holds what DMS's login needs
+FULL_BACKUP_FACT = "full_backup"  # ordinal: its backup_set_id; name: its file; amount: taken WITH CHECKSUM
+DATA_PAGES, LOG_PAGES = "data_pages", "log_pages"  # amount: the database's files (NULL: not visible)
+ENCRYPTOR_FACT = "encryptor_thumbprint"  # name: 0x hex (NULL: not visible); no row: no database encryption key
+VERSION_FACT = "product_major_version"  # amount
+TABLE_FACT = "table"  # name: its schema; detail: its name
+UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
+PREREQUISITE_PARTS = ("login", "full_backups", "tables")  # the parts that can fail; the others give NULL
+_PREREQUISITE_FACTS = "#prerequisites"
+_PREREQUISITE_COLUMNS = "fact, ordinal, name, detail, amount"
+
+
+def source_prerequisites(database: str, target_kind: str, full_backups: bool) -> str:
+    """What the prerequisite checks of a new migration (`migration_prerequisites`) read of its source
+    database, in one batch run from master (through Data Factory one pipeline run). Each part reads as
+    it would alone: what the login may not see comes back NULL or left out, and a part that fails (msdb's
+    history refused, the database refusing the login) leaves its error (`UNREAD_FACT`), the others read.
+
+    A restore (SqlMi, SqlVm): whether the session's login holds CONTROL SERVER (sysadmin holds every
+    permission); with `full_backups`, the newest full backups in msdb's history (file, and whether taken
+    WITH CHECKSUM: DMS restores no full backup without); the database's data and log files
+    (`database_file_sizes`). A SQL VM's also: the thumbprint (0x hex) of the server certificate or
+    asymmetric key protecting the database encryption key (TDE; the view needs VIEW SERVER STATE):
+    backups taken while it has one restore only where that certificate, with its private key, or that
+    asymmetric key is; and the server's major version (`product_major_version`).
+    A copy (SqlDb): whether the login holds SELECT on the database (evaluated inside it, where its
+    user lives; a login without access to it holds none), and the database's user tables."""
+    if target_kind not in ("SqlMi", "SqlVm", "SqlDb"):
+        raise StatementError("a target is SqlMi, SqlVm or SqlDb, not %r" % (target_kind,))
+    literal, inside = quote_literal(database), _executesql(database, "master")
+    facts = "INSERT INTO %s (%s) " % (_PREREQUISITE_FACTS, _PREREQUISITE_COLUMNS)
+    lines = [
+        "SET NOCOUNT ON;",
+        "CREATE TABLE %s (fact varchar(32) NOT NULL, ordinal bigint NULL, name nvarchar(260) NULL, "
+        "detail nvarchar(4000) NULL, amount bigint NULL);" % _PREREQUISITE_FACTS,
+    ]
+    if target_kind == "SqlDb":
+        held = facts + "SELECT N'login', NULL, SUSER_SNAME(), NULL, %s;" % _database_permission_held("SELECT")
+        lines.append(_unless_failing("login", (
+            "IF HAS_DBACCESS(%s) = 1\n        %s %s;\n    ELSE\n        %sVALUES (N'login', NULL, SUSER_SNAME(), NULL, 0);"
+            % (literal, inside, quote_literal(held), facts))))
+        tables = facts + "SELECT N'table', NULL, s.name, t.name, NULL %s;" % _USER_TABLES_SOURCE
+        lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
+    else:
+        lines.append(facts + "VALUES (N'login', NULL, SUSER_SNAME(), NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'CONTROL SERVER'));")
+        if full_backups:
+            lines.append(_unless_failing("full_backups", (
+                facts + "SELECT TOP (%d) N'full_backup', b.backup_set_id, m.physical_device_name, NULL, "
+                "CONVERT(int, b.has_backup_checksums) %s WHERE b.database_name = %s AND b.type = 'D' ORDER BY b.backup_set_id DESC;"
+                % (RECENT_FULL_BACKUPS, _BACKUP_SOURCE, literal))))
+        for fact, kind in ((DATA_PAGES, "<>"), (LOG_PAGES, "=")):
+            lines.append(facts + "SELECT %s, NULL, NULL, NULL, %s FROM sys.databases AS d WHERE d.name = %s;"
+                         % (quote_literal(fact), _FILE_PAGES % kind, literal))
+        if target_kind == "SqlVm":
+            lines.append(_if_permitted("VIEW SERVER STATE", (
+                facts + "SELECT N'encryptor_thumbprint', NULL, CONVERT(varchar(66), k.encryptor_thumbprint, 1), NULL, NULL "
+                "FROM sys.dm_database_encryption_keys AS k WHERE k.database_id = DB_ID(%s);" % literal
+            ), facts + "VALUES (N'encryptor_thumbprint', NULL, NULL, NULL, NULL);"))
+            lines.append(facts + "VALUES (N'product_major_version', NULL, NULL, NULL, CONVERT(int, SERVERPROPERTY('ProductMajorVersion')));")
+    lines.append("SELECT %s FROM %s ORDER BY fact, ordinal DESC, name, detail;" % (_PREREQUISITE_COLUMNS, _PREREQUISITE_FACTS))
+    return "\n".join(lines)
+
+
+def _unless_failing(part: str, statement: str) -> str:
+    """`statement` in a TRY: an error leaves `part` unread with its message, and the batch goes on."""
+    return "BEGIN TRY\n    %s\nEND TRY\nBEGIN CATCH\n    INSERT INTO %s (%s) VALUES (N'unread', NULL, %s, ERROR_MESSAGE(), NULL);\nEND CATCH;" % (
+        statement, _PREREQUISITE_FACTS, _PREREQUISITE_COLUMNS, quote_literal(part))
+
+
+@dataclass(frozen=True)
+class SourcePrerequisites:
+    """What `source_prerequisites` read; a part not asked for is empty or None."""
+
+    login: Optional[LoginPermission]
+    full_backups: Tuple[Tuple[str, bool], ...] = ()  # (file, taken WITH CHECKSUM), newest first
+    file_sizes: Optional[FileSizes] = None  # None: the database's files not visible to the login
+    encryption_thumbprint: Optional[str] = None  # None: no database encryption key, or not visible
+    product_major_version: Optional[int] = None
+    tables: Tuple[str, ...] = ()  # schema.table
+    unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
+
+    def read(self, part: str) -> Any:
+        """The part, or, where it failed, its error raised as a read of it alone would have (`SqlOperationFailed`)."""
+        if part in self.unread:
+            raise SqlOperationFailed("the source's %s could not be read: %s" % (part.replace("_", " "), self.unread[part]))
+        return getattr(self, part)
+
+
+def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrerequisites:
+    facts: Dict[str, List[Mapping[str, Any]]] = {}
+    for row in rows:
+        facts.setdefault(str(row["fact"]), []).append(row)
+
+    def first(fact: str, column: str) -> Any:
+        return facts[fact][0][column] if facts.get(fact) else None
+
+    login = facts.get(LOGIN_FACT)
+    pages = (first(DATA_PAGES, "amount"), first(LOG_PAGES, "amount"))
+    version = first(VERSION_FACT, "amount")
+    backups = sorted(facts.get(FULL_BACKUP_FACT, ()), key=lambda row: int(row["ordinal"]), reverse=True)
+    return SourcePrerequisites(
+        login=parse_login_permission([{"login_name": login[0]["name"], "has_permission": login[0]["amount"]}]) if login else None,
+        full_backups=tuple((str(row["name"]), _as_bool(row["amount"])) for row in backups),
+        file_sizes=None if None in pages else FileSizes(_pages_as_mb(pages[0]), _pages_as_mb(pages[1])),
+        encryption_thumbprint=None if first(ENCRYPTOR_FACT, "name") is None else str(first(ENCRYPTOR_FACT, "name")),
+        product_major_version=None if version is None else int(version),
+        tables=tuple("%s.%s" % (row["name"], row["detail"]) for row in facts.get(TABLE_FACT, ())),
+        unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
+    )
 
 
 # What a restore target has room for (`restore_room`): one row per fact, so that the databases
@@ -695,22 +790,7 @@ def last_backup(database: str) -> str:
     )
 
 
-RECENT_FULL_BACKUPS = 200
-
-
-def full_backups(database: str) -> str:
-    """The newest full backups of `database` (msdb's history, newest first): file and whether taken
-    WITH CHECKSUM (DMS restores no full backup without)."""
-    return (
-        "SELECT TOP (%(top)d) m.physical_device_name, CONVERT(int, b.has_backup_checksums) AS has_backup_checksums "
-        "%(source)s WHERE b.database_name = %(literal)s AND b.type = 'D' ORDER BY b.backup_set_id DESC;"
-        % {"top": RECENT_FULL_BACKUPS, "source": _BACKUP_SOURCE, "literal": quote_literal(database)}
-    )
-
-
-def parse_full_backups(rows: Sequence[Mapping[str, Any]]) -> List[Tuple[str, bool]]:
-    """(file path, taken WITH CHECKSUM), newest first."""
-    return [(str(row["physical_device_name"]), _as_bool(row["has_backup_checksums"])) for row in rows]
+RECENT_FULL_BACKUPS = 200  # `source_prerequisites` reads the newest this many full backups
 
 
 def in_folder(path: str, folder: str) -> bool:
@@ -740,12 +820,11 @@ def user_tables(database: str, connected_database: str = "master") -> str:
     """Every user table of `database` as (schema_name, table_name)."""
     return "SET NOCOUNT ON;\n%s %s;" % (
         _executesql(database, connected_database),
-        quote_literal(
-            "SELECT s.name AS schema_name, t.name AS table_name FROM sys.tables AS t "
-            "JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE t.is_ms_shipped = 0 "
-            "ORDER BY s.name, t.name;"
-        ),
+        quote_literal("SELECT s.name AS schema_name, t.name AS table_name %s ORDER BY s.name, t.name;" % _USER_TABLES_SOURCE),
     )
+
+
+_USER_TABLES_SOURCE = "FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE t.is_ms_shipped = 0"
 
 
 def parse_user_tables(rows: Sequence[Mapping[str, Any]]) -> List[str]:

@@ -217,31 +217,33 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
             raise StepFailure(
                 "SqlDb target database %s must exist, with its schema, before the migration" % database.target_database
             )
-        _check_schema_deployed(ctx)
-        prerequisites.check_logins(ctx)
+        source = prerequisites.read_source(ctx)
+        _check_schema_deployed(ctx, source)
+        prerequisites.check_logins(ctx, source)
         return
     if target is not None:
         raise StepFailure(
             "target database %s already exists on %s (%s) and no migration of %s created it: refusing to overwrite it"
             % (database.target_database, database.target_server, target.state, database.source_database)
         )
-    prerequisites.check_logins(ctx)
-    _check_full_backup(ctx)
-    prerequisites.check_encryption_key(ctx)
-    prerequisites.check_restore_room(ctx)
+    source = prerequisites.read_source(ctx)
+    prerequisites.check_logins(ctx, source)
+    _check_full_backup(ctx, source)
+    prerequisites.check_encryption_key(ctx, source)
+    prerequisites.check_restore_room(ctx, source=source)
     if database.target_kind == "SqlVm":
-        _check_target_version(ctx)
+        _check_target_version(ctx, source)
 
 
 SHOWN_TABLES = 10
 
 
-def _check_schema_deployed(ctx: StepContext) -> None:
+def _check_schema_deployed(ctx: StepContext, source: statements.SourcePrerequisites) -> None:
     """DMS copies rows into the tables of a SqlDb target deployed beforehand (it migrates no schema):
     a source table missing there is found only after the source was frozen for the copy."""
     database = ctx.database
-    source_tables, target_tables = ctx.sql.user_tables(database)
-    present = {table.lower() for table in target_tables}
+    source_tables = source.read("tables")
+    present = {table.lower() for table in ctx.sql.target_tables(database)}
     missing = [table for table in source_tables if table.lower() not in present]
     if missing:
         more = len(missing) - SHOWN_TABLES
@@ -253,14 +255,14 @@ def _check_schema_deployed(ctx: StepContext) -> None:
         )
 
 
-def _check_full_backup(ctx: StepContext) -> None:
+def _check_full_backup(ctx: StepContext, source: statements.SourcePrerequisites) -> None:
     """DMS restores the newest full backup in the share and refuses one taken without CHECKSUM
     ("Full backup ... is missing checksum"). Only backups msdb saw written into the share count: a
     backup elsewhere is not DMS's, and files copied into the share leave no trace to judge."""
     database, share = ctx.database, ctx.source_server.backup_file_share
     if share is None:
         return
-    in_share = [(path, checksum) for path, checksum in ctx.sql.source_full_backups(database) if statements.in_folder(path, share.path)]
+    in_share = [(path, checksum) for path, checksum in source.read("full_backups") if statements.in_folder(path, share.path)]
     if in_share and not in_share[0][1]:
         raise StepFailure(
             "%s: the newest full backup of %s in %s, %s, was taken without CHECKSUM and DMS restores none such: "
@@ -269,11 +271,12 @@ def _check_full_backup(ctx: StepContext) -> None:
         )
 
 
-def _check_target_version(ctx: StepContext) -> None:
+def _check_target_version(ctx: StepContext, source: statements.SourcePrerequisites) -> None:
     """SQL Server restores no backup taken on a newer version: DMS would fail at the restore (an
     offline migration after the freeze)."""
     database = ctx.database
-    source_version, target_version = ctx.sql.product_major_versions(database)
+    source_version = source.product_major_version
+    target_version = None if source_version is None else ctx.sql.target_product_major_version(database)
     if source_version is not None and target_version is not None and source_version > target_version:
         raise StepFailure(
             "%s: SQL Server on %s (major version %d) cannot restore backups of %s from %s (major version %d): "

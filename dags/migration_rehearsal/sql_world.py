@@ -9,12 +9,14 @@ What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
   model), `sys.database_recovery_status` (`last_log_backup_lsn`; `database_guid`, the database's own,
   the same whichever host name reached its server), `sys.tables` and `sys.schemas` (of the current database), msdb's `dbo.backupset` and
-  `dbo.backupmediafamily` (the world's backup share of this server is its backup history),
+  `dbo.backupmediafamily` (the world's backup share of this server is its backup history; refused,
+  message 229, to a login given permissions in msdb without SELECT),
   `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
   `sys.certificates` and `sys.asymmetric_keys` (the server's `keys`; a certificate uploaded to a
   managed instance through ARM is not shown, as Microsoft documents), `sys.master_files` (a data
   file and a log file per database, together its `sizeMb`, in 8-KB pages, where the world put
-  them: its server's default data and log paths when it was created), on a managed instance `sys.server_resource_stats` (one row: its reserved
+  them: its server's default data and log paths when it was created; rows shown only to a login with
+  CREATE ANY DATABASE, ALTER ANY DATABASE or VIEW ANY DEFINITION, as SQL Server does), on a managed instance `sys.server_resource_stats` (one row: its reserved
   storage, and the size of all its databases, or the world's frozen report), on SQL Server
   `sys.dm_os_volume_stats(database_id, file_id)` (CROSS APPLY: the volume holding that file, its
   free space net of the world's database files) and, from SQL Server 2017 (major version 14) on,
@@ -23,7 +25,7 @@ What it knows:
   (message 300), and master's keys are visible only to one with VIEW ANY DEFINITION (metadata
   visibility: the world's keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
-  permissions, from the server's `logins`), `HAS_DBACCESS`, `DB_NAME()`; `SERVERPROPERTY` of
+  permissions, from the server's `logins`), `HAS_DBACCESS`, `DB_NAME()`, `ERROR_MESSAGE()` (in a CATCH block: the error it handles; NULL elsewhere); `SERVERPROPERTY` of
   `EngineEdition`, `ProductMajorVersion`, `ServerName`, and on SQL Server `InstanceDefaultDataPath` and
   `InstanceDefaultLogPath` (the world's default paths); `@@SERVERNAME`. The server's name (`ServerName`,
   `@@SERVERNAME`) is its own (`name` in the world: the machine, or machine\\instance), never the host a
@@ -471,6 +473,9 @@ class _Session:
             del properties[name]
         self.world.update_database(self.server, database, extendedProperties=properties)
 
+    def error_message(self) -> Optional[str]:
+        return str(self._caught[-1]) if self._caught else None
+
     def _temp_table(self, name: str) -> Dict[str, Any]:
         table = self.temp_tables.get(name.lower())
         if table is None:
@@ -514,6 +519,7 @@ class _Session:
         if parts == ("sys", "database_recovery_status"):
             return self._recovery_status()
         if parts in (("msdb", "dbo", "backupset"), ("msdb", "dbo", "backupmediafamily")):
+            self._require_msdb_select(parts[-1])
             return self._backup_history(media=parts[-1] == "backupmediafamily")
         if parts in (("sys", "tables"), ("sys", "schemas")):
             return self._tables(database, schemas=parts[-1] == "schemas")
@@ -527,7 +533,7 @@ class _Session:
             visible = in_master and self.has_permission(None, None, "VIEW ANY DEFINITION")
             return self._server_keys(certificates=parts[-1] == "certificates") if visible else []
         if parts == ("sys", "master_files"):
-            return self._master_files()
+            return self._master_files() if self._sees_every_file() else []
         if parts == ("sys", "dm_os_enumerate_fixed_drives"):
             self._require_server_state()
             return self._fixed_drives()
@@ -672,6 +678,20 @@ class _Session:
             used = sum(d.get("sizeMb", DEFAULT_DATABASE_SIZE_MB) for d in self.world.databases(self.server, tables=False)) + SYSTEM_DATABASES_MB
         return [{"start_time": datetime.now(), "reserved_storage_mb": self.world.reserved_storage_mb(self.server),
                  "storage_space_used_mb": float(used)}]
+
+    def _sees_every_file(self) -> bool:
+        """sys.master_files shows a row only to a login with CREATE DATABASE, ALTER ANY DATABASE or VIEW
+        ANY DEFINITION (CREATE ANY DATABASE holds CREATE DATABASE in master)."""
+        return any(self.has_permission(None, None, permission) for permission in ("CREATE ANY DATABASE", "ALTER ANY DATABASE", "VIEW ANY DEFINITION"))
+
+    def _require_msdb_select(self, table: str) -> None:
+        """A login given permissions in msdb without SELECT there (a DENY SELECT) may not read its tables
+        (message 229); the world lets any other login read them."""
+        held = self.world.login(self.server, self.login)
+        if held is None or "CONTROL SERVER" in held["serverPermissions"] or "msdb" not in held["databasePermissions"]:
+            return
+        if not {"SELECT", "CONTROL"} & set(held["databasePermissions"]["msdb"]):
+            raise DatabaseError("The SELECT permission was denied on the object '%s', database 'msdb', schema 'dbo'. (229)" % table)
 
     def _require_server_state(self) -> None:
         """Server-scoped dynamic management views need VIEW SERVER STATE (SQL Server's messages 300, 297)."""
@@ -874,6 +894,8 @@ class _Context:
             return self.session.has_permission(*arguments)
         if name == "HAS_DBACCESS" and len(arguments) == 1:
             return self.session.has_database_access(str(arguments[0]))
+        if name == "ERROR_MESSAGE" and not arguments:  # the error a CATCH block handles; NULL outside one
+            return self.session.error_message()
         raise NotUnderstood("the function %s" % name)
 
 

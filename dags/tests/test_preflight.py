@@ -59,14 +59,16 @@ def source_round_trips(monkeypatch, plan, world, access, act):
 
 
 @pytest.mark.parametrize("access", ACCESSES)
-@pytest.mark.parametrize("entry, prerequisite_reads", [
-    (database_entry("db", "Sales", mode="offline"), 3),  # the login's CONTROL SERVER, the full backups, the files' sizes
-    (database_entry("db", "Sales", target="db-prod"), 2),  # the source's tables, the login's SELECT on it
-], ids=["restore", "sqlDbCopy"])
-def test_preflight_reads_the_source_in_one_batch_besides_the_prerequisites_of_a_new_migration(
-        rehearsal_world, monkeypatch, access, entry, prerequisite_reads):
+@pytest.mark.parametrize("entry", [
+    database_entry("db", "Sales", mode="offline"),
+    database_entry("db", "Sales", mode="offline", target="vm-prod"),
+    database_entry("db", "Sales", target="db-prod"),
+], ids=["restoreToSqlMi", "restoreToSqlVm", "sqlDbCopy"])
+def test_preflight_of_a_new_migration_reads_the_source_in_two_batches(rehearsal_world, monkeypatch, access, entry):
     """Its state, freeze marker, identity and (a restore) log-backup base come in one batch, one pipeline run
-    through Data Factory (before: three for a restore, two for a copy)."""
+    through Data Factory (before: three for a restore, two for a copy); the prerequisites of a new migration in
+    one more (before: the login's permission, the full backups and the files' sizes apart, and into a SQL VM the
+    encryption key's thumbprint and the version too; a copy's tables and the login's SELECT on them apart)."""
     plan, dag, world = setup(rehearsal_world, access, entry)
     driver = RunDriver(dag)
 
@@ -74,7 +76,7 @@ def test_preflight_reads_the_source_in_one_batch_besides_the_prerequisites_of_a_
     trips = source_round_trips(monkeypatch, plan, world, access, lambda: states.append(driver._run_task(dag.get_task("db.preflight"))))
 
     assert states == ["success"], driver.errors
-    assert trips == 1 + prerequisite_reads, trips
+    assert trips == 2, trips
 
 
 @pytest.mark.parametrize("access", ACCESSES)
@@ -245,6 +247,18 @@ def test_preflight_refuses_a_restore_whose_source_login_lacks_control_server(reh
     driver = RunDriver(dag)
     message = refused(driver, world, driver.run_database("db"))
     assert "CONTROL SERVER" in message and REHEARSAL_LOGIN in message and "sql01" in message
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_a_restores_login_refusal_comes_first_though_the_backup_history_and_the_files_are_hidden_from_it(rehearsal_world, access):
+    """The prerequisites are read in one batch and judged in their order: msdb's history refused to the login and
+    its files unseen, the login's missing CONTROL SERVER is still what preflight says."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline", target="vm-prod"))
+    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["CONTROL"], "msdb": ["CONNECT"]})
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "lacks CONTROL SERVER" in message and "backupset" not in message
 
 
 def test_preflight_passes_a_source_login_granted_control_server(rehearsal_world):

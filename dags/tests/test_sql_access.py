@@ -149,6 +149,46 @@ def test_preflights_source_facts_come_in_one_operation_each_part_read_as_it_woul
     assert facts("facts-missing", "Payroll") == sql_statements.SourceFacts(None, None, None)
 
 
+def test_a_new_migrations_prerequisites_come_in_one_operation_each_part_read_as_it_would_be_alone(implementation):
+    """The source's part of a new migration's prerequisite checks: one batch, one pipeline run through Data
+    Factory. A part the login may not see (the files without VIEW ANY DEFINITION, the encryption key without
+    VIEW SERVER STATE) reads as NULL and is not judged; a part that fails (msdb's history refused, a database
+    another connection holds in SINGLE_USER) leaves its error, raised where that part is judged, and the
+    others read."""
+    access, world = implementation.access(), implementation.world
+    world.update_database("sql01", "Sales", encryptorThumbprint="0xAB12")
+    world.take_backup("sql01", "Sales", "FULL", SHARE + "\\Sales_full_2.bak", checksum=False)
+
+    def prerequisites(key, target_kind, database="Sales"):
+        before = implementation.operations_started()
+        sql = sql_statements.source_prerequisites(database, target_kind, full_backups=True)
+        found = sql_statements.parse_source_prerequisites(finish(access, query(key, source(), sql)).rows)
+        assert implementation.operations_started() == before + 1
+        return found
+
+    vm = prerequisites("vm", "SqlVm")
+    assert vm.login == sql_statements.LoginPermission("migrator", True) and not vm.unread
+    assert vm.read("full_backups") == ((SHARE + "\\Sales_full_2.bak", False), (SHARE + "\\Sales_full.bak", True))
+    assert vm.file_sizes is not None and vm.encryption_thumbprint == "0xAB12" and vm.product_major_version == 16
+    copy = prerequisites("copy", "SqlDb")
+    assert copy.read("login").granted and copy.read("tables") == tuple(sorted(TABLES)) and copy.full_backups == ()
+
+    world.set_login("sql01", "migrator", [], {"msdb": ["CONNECT"], "sales": ["SELECT"]})  # DENY SELECT in msdb
+    hidden = prerequisites("vm-hidden", "SqlVm")
+    assert hidden.login == sql_statements.LoginPermission("migrator", False)
+    assert hidden.file_sizes is None and hidden.encryption_thumbprint is None and hidden.product_major_version == 16
+    with pytest.raises(SqlOperationFailed, match="full backups could not be read: The SELECT permission was denied on the object 'backupset'"):
+        hidden.read("full_backups")
+    assert prerequisites("copy-hidden", "SqlDb").read("tables") == tuple(sorted(TABLES))
+
+    world.update_database("sql01", "Sales", userAccess="SINGLE_USER", singleUserHolder="an application")
+    held = prerequisites("copy-held", "SqlDb")
+    for part in ("login", "tables"):
+        with pytest.raises(SqlOperationFailed, match="can only have one user at a time"):
+            held.read(part)
+    assert prerequisites("vm-missing", "SqlVm", "Payroll").file_sizes is None
+
+
 def test_the_last_backup_names_the_file_dms_must_restore_last(implementation):
     access = implementation.access()
     finish(access, statement("tail", source(), sql_statements.backup_log("Sales", TAIL)))

@@ -173,11 +173,10 @@ def test_a_tde_database_shows_its_key_thumbprint_and_a_server_shows_the_keys_tha
     world.update_database("sql01", "Sales", encryptorThumbprint=THUMBPRINT)
     with pytest.raises(sql_world.ProgrammingError, match="without style 1"):
         cursor_on(world).execute("SELECT CONVERT(varchar(66), encryptor_thumbprint) AS t FROM sys.dm_database_encryption_keys;")
-    assert sql_statements.parse_encryption_key_thumbprint([one_row(world, sql_statements.encryption_key_thumbprint("Sales"))]) == THUMBPRINT
+    assert prerequisites(world, "Sales", "SqlVm").encryption_thumbprint == THUMBPRINT
     world.put_database("sql01", "Plain")
-    cursor = cursor_on(world)
-    cursor.execute(sql_statements.encryption_key_thumbprint("Plain"))
-    assert rows_as_dicts(cursor) == []
+    assert [row for row in rows(world, sql_statements.source_prerequisites("Plain", "SqlVm", False))
+            if row["fact"] == sql_statements.ENCRYPTOR_FACT] == []
 
     def matching(server):
         return sql_statements.parse_server_keys_matching([one_row(world, sql_statements.server_keys_matching(THUMBPRINT.lower()), server=server)])
@@ -195,15 +194,19 @@ def test_permissions_of_the_sessions_login(world):
     def held(sql, **where):
         return sql_statements.parse_login_permission([one_row(world, sql, **where)])
 
-    control_server = sql_statements.server_permission("CONTROL SERVER")
-    reads_sales = sql_statements.database_permission("Sales", "SELECT")
-    assert held(control_server, user="Admin") == sql_statements.LoginPermission("Admin", True)
-    assert held(reads_sales, user="Admin").granted
+    def control_server(user):
+        return prerequisites(world, "Sales", "SqlMi", user=user).login
+
+    def reads_sales(user):
+        return prerequisites(world, "Sales", "SqlDb", user=user).login
+
+    assert control_server("Admin") == sql_statements.LoginPermission("Admin", True)
+    assert reads_sales("Admin").granted
     world.set_login("sql01", "reader", [], {"Sales": ["SELECT"]})
-    assert held(control_server, user="reader") == sql_statements.LoginPermission("reader", False)
-    assert held(reads_sales, user="reader") == sql_statements.LoginPermission("reader", True)
+    assert control_server("reader") == sql_statements.LoginPermission("reader", False)
+    assert reads_sales("reader") == sql_statements.LoginPermission("reader", True)
     world.set_login("sql01", "stranger", [])  # no user in Sales: HAS_DBACCESS is 0
-    assert held(reads_sales, user="stranger") == sql_statements.LoginPermission("stranger", False)
+    assert reads_sales("stranger") == sql_statements.LoginPermission("stranger", False)
     world.set_login("db-prod", "loader", [], {"Sales": ["INSERT"]})
     world.put_database("db-prod", "Sales")
     owns_target = sql_statements.database_permission("Sales", "CONTROL", connected_database="Sales")
@@ -214,6 +217,10 @@ def rows(world, sql, server="sql01", user="u"):
     cursor = SqlEngine(world).connect(server=server, user=user, password="p", database="master", autocommit=True).cursor()
     cursor.execute(sql)
     return rows_as_dicts(cursor)
+
+
+def prerequisites(world, database, target_kind, full_backups=True, user="u"):
+    return sql_statements.parse_source_prerequisites(rows(world, sql_statements.source_prerequisites(database, target_kind, full_backups), user=user))
 
 
 def test_a_managed_instance_reports_its_storage_and_a_database_its_files(world):
@@ -316,14 +323,34 @@ def test_what_a_login_may_not_see_the_statements_leave_unjudged(world):
         one_row(world, "SELECT database_id FROM sys.dm_database_encryption_keys;", user="dbcreator")
     assert one_row(world, "SELECT COUNT(*) AS n FROM sys.certificates;", server="vm-prod", user="dbcreator")["n"] == 0
 
-    thumbprint = one_row(world, sql_statements.encryption_key_thumbprint("Sales"), user="dbcreator")
+    thumbprint = prerequisites(world, "Sales", "SqlVm", user="dbcreator").encryption_thumbprint
     keys = one_row(world, sql_statements.server_keys_matching(THUMBPRINT), server="vm-prod", user="dbcreator")
     storage = rows(world, sql_statements.restore_room("SqlMi", ["Sales"]), server="mi-prod", user="dbcreator")
     volumes = rows(world, sql_statements.restore_room("SqlVm", ["Sales"]), server="vm-prod", user="dbcreator")
-    assert sql_statements.parse_encryption_key_thumbprint([thumbprint]) is None
+    assert thumbprint is None
     assert sql_statements.parse_server_keys_matching([keys]) is None
     assert sql_statements.parse_restore_room(storage).reserved_mb is None
     assert sql_statements.parse_restore_room(volumes).volumes == ()
+
+
+def test_file_sizes_and_backup_history_are_shown_as_sql_server_shows_them_and_a_catch_block_reads_its_error(world):
+    """sys.master_files rows need CREATE DATABASE, ALTER ANY DATABASE or VIEW ANY DEFINITION (without, a
+    database's pages read NULL); msdb refuses its history to a login denied SELECT there (message 229); in a
+    CATCH block ERROR_MESSAGE() is the error it handles, NULL outside one."""
+    sizes = sql_statements.database_file_sizes(["Sales"])
+    world.set_login("sql01", "viewer", ["VIEW ANY DEFINITION"])
+    world.set_login("sql01", "reader", ["VIEW SERVER STATE"], {"Sales": ["SELECT"], "msdb": ["CONNECT"]})
+    assert rows(world, sizes, user="viewer")[0]["data_pages"] is not None
+    assert rows(world, sizes, user="reader") == [{"database_name": "Sales", "data_pages": None, "log_pages": None}]
+    history = "SELECT COUNT(*) AS n FROM msdb.dbo.backupset;"
+    assert one_row(world, history, user="viewer")["n"] == 1
+    with pytest.raises(sql_world.DatabaseError, match=r"The SELECT permission was denied on the object 'backupset', database 'msdb'.*\(229\)"):
+        one_row(world, history, user="reader")
+    caught = ("CREATE TABLE #e (message nvarchar(4000) NULL);\nBEGIN TRY\n    SELECT COUNT(*) AS n FROM msdb.dbo.backupset;\nEND TRY\n"
+              "BEGIN CATCH\n    INSERT INTO #e (message) VALUES (ERROR_MESSAGE());\nEND CATCH;\n"
+              "INSERT INTO #e (message) VALUES (ERROR_MESSAGE());\nSELECT message FROM #e;")
+    assert [row["message"] for row in rows(world, caught, user="reader")] == [
+        "The SELECT permission was denied on the object 'backupset', database 'msdb', schema 'dbo'. (229)", None]
 
 
 def test_a_statement_level_error_does_not_stop_the_batch_as_in_sql_server(world):
