@@ -39,26 +39,31 @@ class DatabaseSql:
     def source_prerequisites(self, database: DatabaseMigration, full_backups: bool) -> statements.SourcePrerequisites:
         """What the prerequisite checks of a new migration read of its source, in one batch
         (`sql_statements.source_prerequisites`); `full_backups`: msdb's history of them too."""
+        return statements.parse_source_prerequisites(self._run(*self._source_prerequisites(database, full_backups)))
+
+    def copy_prerequisites(
+        self, database: DatabaseMigration, on_target: str
+    ) -> Tuple[statements.SourcePrerequisites, List[str], statements.LoginPermission]:
+        """A SqlDb copy's prerequisites: the source's (`source_prerequisites`), the target database's user
+        tables (schema.table) and whether the target session's login holds `on_target` on it, run together."""
+        connects_to = statements.connect_database(database.target_kind, database.target_database)
+        source, tables, permission = self._run_together(
+            self._source_prerequisites(database, full_backups=False),
+            (_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables"),
+            (_target(database, connects_to), statements.database_permission(database.target_database, on_target, connects_to),
+             "target-permission"),
+        )
+        return (statements.parse_source_prerequisites(source), statements.parse_user_tables(tables),
+                statements.parse_login_permission(permission))
+
+    def _source_prerequisites(self, database: DatabaseMigration, full_backups: bool):
         sql = statements.source_prerequisites(database.source_database, database.target_kind, full_backups)
-        return statements.parse_source_prerequisites(self._run(_source(database, "master"), sql, "source-prerequisites"))
+        return _source(database, "master"), sql, "source-prerequisites"
 
     def target_product_major_version(self, database: DatabaseMigration) -> Optional[int]:
         """The target server's major version (None where not reported)."""
         rows = self._run(_target(database, "master"), statements.product_major_version(), "target-version")
         return statements.parse_product_major_version(rows)
-
-    def target_tables(self, database: DatabaseMigration) -> List[str]:
-        """The user tables (schema.table) of the target database."""
-        connects_to = statements.connect_database(database.target_kind, database.target_database)
-        rows = self._run(_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables")
-        return statements.parse_user_tables(rows)
-
-    def target_database_permission(self, database: DatabaseMigration, permission: str) -> statements.LoginPermission:
-        """Whether the target session's login holds `permission` on the target database."""
-        connects_to = statements.connect_database(database.target_kind, database.target_database)
-        rows = self._run(_target(database, connects_to), statements.database_permission(database.target_database, permission, connects_to),
-                         "target-permission")
-        return statements.parse_login_permission(rows)
 
     def target_keys_matching(self, database: DatabaseMigration, thumbprint: str) -> Optional[int]:
         rows = self._run(_target(database, "master"), statements.server_keys_matching(thumbprint), "target-keys")

@@ -71,12 +71,19 @@ from migration_orchestration_lib.step_context import StepContext, StepFailure
 
 
 def read_source(ctx: StepContext) -> SourcePrerequisites:
-    """What the checks of a new migration read of its source, in one batch (one Data Factory pipeline
+    """What the checks of a new restore read of its source, in one batch (one Data Factory pipeline
     run; `sql_statements.source_prerequisites`), each part read as it would be alone."""
     return ctx.sql.source_prerequisites(ctx.database, full_backups=ctx.source_server.backup_file_share is not None)
 
 
-def check_logins(ctx: StepContext, source: SourcePrerequisites) -> None:
+def read_copy(ctx: StepContext) -> Tuple[SourcePrerequisites, List[str], LoginPermission]:
+    """What the checks of a new SqlDb copy read: `read_source`'s, with the target database's tables and
+    whether the target's login owns it (CONTROL), read at the same time (through Data Factory in parallel)."""
+    return ctx.sql.copy_prerequisites(ctx.database, "CONTROL")
+
+
+def check_logins(ctx: StepContext, source: SourcePrerequisites, on_target: Optional[LoginPermission] = None) -> None:
+    """`on_target`: a SqlDb copy's (`read_copy`)."""
     database = ctx.database
     source_login = _dms_login(ctx, ctx.source_server.connection_id)
     if database.restores_backups:
@@ -95,8 +102,7 @@ def check_logins(ctx: StepContext, source: SourcePrerequisites) -> None:
             "database): in %s, ALTER ROLE db_datareader ADD MEMBER <its user>, then run again"
             % (database.name, database.source_database, database.source_server, on_source.login_name, database.source_database)
         )
-    on_target = ctx.sql.target_database_permission(database, "CONTROL")
-    if _judged(on_target, _dms_login(ctx, ctx.target_server.connection_id)) and not on_target.granted:
+    if on_target is not None and _judged(on_target, _dms_login(ctx, ctx.target_server.connection_id)) and not on_target.granted:
         raise StepFailure(
             "%s: DMS writes to target database %s on %s as %s, which is not its owner (db_owner, CONTROL on the "
             "database): in %s, ALTER ROLE db_owner ADD MEMBER <its user>, then run again"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from migration_orchestration_lib import current_run, cutover_steps
 from migration_orchestration_lib import migration_prerequisites as prerequisites
@@ -217,9 +217,9 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
             raise StepFailure(
                 "SqlDb target database %s must exist, with its schema, before the migration" % database.target_database
             )
-        source = prerequisites.read_source(ctx)
-        _check_schema_deployed(ctx, source)
-        prerequisites.check_logins(ctx, source)
+        source, target_tables, on_target = prerequisites.read_copy(ctx)
+        _check_schema_deployed(ctx, source, target_tables)
+        prerequisites.check_logins(ctx, source, on_target)
         return
     if target is not None:
         raise StepFailure(
@@ -238,12 +238,12 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
 SHOWN_TABLES = 10
 
 
-def _check_schema_deployed(ctx: StepContext, source: statements.SourcePrerequisites) -> None:
+def _check_schema_deployed(ctx: StepContext, source: statements.SourcePrerequisites, target_tables: List[str]) -> None:
     """DMS copies rows into the tables of a SqlDb target deployed beforehand (it migrates no schema):
     a source table missing there is found only after the source was frozen for the copy."""
     database = ctx.database
     source_tables = source.read("tables")
-    present = {table.lower() for table in ctx.sql.target_tables(database)}
+    present = {table.lower() for table in target_tables}
     missing = [table for table in source_tables if table.lower() not in present]
     if missing:
         more = len(missing) - SHOWN_TABLES

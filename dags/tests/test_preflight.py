@@ -79,6 +79,19 @@ def test_preflight_of_a_new_migration_reads_the_source_in_two_batches(rehearsal_
     assert trips == 2, trips
 
 
+@pytest.mark.parametrize("target, pokes", [("mi-prod", 5), ("vm-prod", 6), ("db-prod", 4)], ids=["SqlMi", "SqlVm", "SqlDb"])
+def test_preflight_of_a_new_migration_waits_for_pipeline_runs_one_after_another_no_more_than_it_must(rehearsal_world, target, pokes):
+    """Through Data Factory each wait for a pipeline run is a poke: the source's state, the target's state, the
+    source's prerequisites (a copy's target tables and owner in parallel with them), then what needs the target
+    (its room; a SQL VM's version). Before the prerequisites were one batch: 6 (SqlMi), 8 (SqlVm), 5 (SqlDb)."""
+    plan, dag, world = setup(rehearsal_world, "dataFactory", database_entry("db", "Sales", mode="offline", target=target))
+    seen = []
+    driver = RunDriver(dag, observe=seen.append)
+
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+    assert seen.count("db.preflight") == pokes
+
+
 @pytest.mark.parametrize("access", ACCESSES)
 def test_a_preflight_of_a_replicating_migration_reads_the_source_once(rehearsal_world, monkeypatch, access):
     """A later run's preflight, the migration replicating: no prerequisites to check, one batch (before: three, the
