@@ -93,6 +93,7 @@ __all__ = [
     "time_delta_trigger",
     "get_variable",
     "set_variable",
+    "mask_secret",
 ]
 
 
@@ -163,3 +164,14 @@ def set_variable(key: str, value: str) -> None:
     else:
         from airflow.models import Variable  # type: ignore[no-redef]
     Variable.set(key, value)
+
+
+def mask_secret(value: str) -> None:
+    """Airflow's secrets masker masks `value` from now on in what Airflow writes itself: task logs with
+    their tracebacks, rendered fields. On Airflow 3 the Task SDK's call also tells the supervisor, which
+    writes the task's log file."""
+    if AIRFLOW_3:
+        from airflow.sdk.log import mask_secret as airflow_mask_secret
+    else:
+        from airflow.utils.log.secrets_masker import mask_secret as airflow_mask_secret  # type: ignore[no-redef]
+    airflow_mask_secret(value)

@@ -5,7 +5,9 @@ Every password a `ConnectionSecret` holds is remembered in this process (with it
 encodings), so that `redact` can take it out of text a server sent back (an error that quotes the
 request it refused) before that text reaches an event, a log line or a task's error; `redact` also blanks the Password, Pwd and AccountKey values of
 connection strings (Data Factory's, read from Key Vault, the DAG never holds). Every module logs
-through `redacting_logger`, so no log line of the package needs to remember to redact.
+through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
+form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
+(a task's log and the traceback of its failure, whoever logged the line).
 """
 from __future__ import annotations
 
@@ -32,8 +34,20 @@ def remember_secret(value: Optional[str]) -> None:
     if not value or len(value) < MIN_SECRET_LENGTH:
         return
     forms = {value, quote(value, safe=""), quote_plus(value)} | _base64_cores(value)
+    forms = {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
     with _known_lock:
-        _known_secrets.update(form for form in forms if len(form) >= MIN_SECRET_LENGTH)
+        _known_secrets.update(forms)
+    _mask_in_airflow(forms)
+
+
+def _mask_in_airflow(forms: Set[str]) -> None:
+    from migration_orchestration_lib.airflow_compat import mask_secret
+
+    try:
+        for form in sorted(forms):
+            mask_secret(form)
+    except Exception as error:  # a custom logging config without Airflow's masker (2.x): `redact` still works
+        logging.getLogger(__name__).warning("Airflow's secrets masker did not take a secret: %s", type(error).__name__)
 
 
 def _base64_cores(value: str) -> Set[str]:
