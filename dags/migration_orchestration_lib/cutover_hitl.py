@@ -37,7 +37,8 @@ from migration_orchestration_lib.airflow_compat import (
 )
 from migration_orchestration_lib.cutover_gate import ANY_TIME, ASK, GO, WAIT, ApprovalRecord
 from migration_orchestration_lib.cutover_windows import fitting_at
-from migration_orchestration_lib.operators import MigrationTask, azure_unavailable, is_transient_azure_error
+from migration_orchestration_lib.connections import redact
+from migration_orchestration_lib.operators import MigrationTask, azure_unavailable, is_transient_azure_error, raise_secret_free
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.settings import ConfigurationError, Timing, is_dry_run
 from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, CutoverWait, StepContext, WindowMissed
@@ -135,10 +136,10 @@ class StepGate:
         except WindowMissed as missed:
             self._miss_window(ctx, missed, ctx.first_poke)
         except Exception as error:
-            if is_transient_azure_error(error):  # waited out, as on channel airflowVariable
-                return Turn(WAIT, azure_unavailable(error), "Running")
+            if is_transient_azure_error(error):  # waited out, as on channel airflowVariable; the operator logs it
+                return Turn(WAIT, redact(azure_unavailable(error)), "Running")
             self._report_failure(ctx, error, ctx.first_poke)
-            raise
+            raise_secret_free(error)
         return Turn(GO, result.message, result.status, return_value=result.return_value)
 
     def record(self, context: Any, window: str, decision: str, by: str) -> None:

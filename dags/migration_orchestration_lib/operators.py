@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence
 
 from migration_orchestration_lib import crash_points, cutover_steps, removed_databases
 from migration_orchestration_lib.airflow_compat import (
@@ -95,6 +95,38 @@ class SecretRedactedError(Exception):
     """A step's failure whose text quoted a secret, raised again with that secret taken out."""
 
 
+def secret_free(error: BaseException) -> BaseException:
+    """`error` as Airflow may log it, traceback and exception chain included: where its own text quotes a
+    secret, a SecretRedactedError with that text redacted; where only an exception it was raised from or
+    while handling does (a driver's error quoting its connection string), `error` without its chain."""
+    if redact(str(error)) != str(error):
+        return SecretRedactedError("%s: %s" % (type(error).__name__, redact(str(error))))
+    if any(redact(str(earlier)) != str(earlier) for earlier in _chain_of(error)):
+        error.__cause__ = error.__context__ = None
+        error.__suppress_context__ = True
+    return error
+
+
+def raise_secret_free(error: BaseException) -> NoReturn:
+    """Raise the exception being handled, `error`, as `secret_free` leaves it."""
+    kept = secret_free(error)
+    if kept is error:
+        raise error
+    raise kept from None
+
+
+def _chain_of(error: BaseException) -> List[BaseException]:
+    """Every exception `error` was raised from or while handling, however deep."""
+    found: List[BaseException] = []
+    pending = [error.__cause__, error.__context__]
+    while pending:
+        earlier = pending.pop()
+        if earlier is not None and all(earlier is not seen for seen in found) and earlier is not error:
+            found.append(earlier)
+            pending += [earlier.__cause__, earlier.__context__]
+    return found
+
+
 class MigrationTask(BaseSensorOperator):
     """Runs one step of one database; waits without a worker slot; writes one event per outcome."""
 
@@ -145,15 +177,13 @@ class MigrationTask(BaseSensorOperator):
             self._miss_window(ctx, missed, first)
         except AirflowTaskTimeout as error:  # a BaseException from Airflow 2.10 on: `Exception` misses it
             self._report_failure(ctx, error, first)
-            raise
+            raise_secret_free(error)
         except Exception as error:
             self._remember_secrets(ctx)
             if is_transient_azure_error(error):
                 return self._wait_out(ctx, error, first)
             self._report_failure(ctx, error, first)
-            if redact(str(error)) != str(error):  # a server's error text quoting a secret: never to the task log
-                raise SecretRedactedError("%s: %s" % (type(error).__name__, redact(str(error)))) from None
-            raise
+            raise_secret_free(error)
         self._emit(ctx, result.status, result.message, first)
         log.info("%s %s: %s", self.database_name, self.phase, result.message)
         if isinstance(result.return_value, str) and self.phase in ("done", ROLLBACK_TASK):
@@ -242,9 +272,8 @@ class MigrationTask(BaseSensorOperator):
             message += " (the attempt ran longer than its execution_timeout (%s) and was stopped)" % self.execution_timeout
         self._emit(ctx, "Retrying" if retrying else "Failed", message, first)
         if permanent:
-            if redact(str(error)) != str(error):
-                raise AirflowFailException(redact(str(error))) from None
-            raise AirflowFailException(str(error)) from error
+            kept = secret_free(error)
+            raise AirflowFailException(redact(str(error))) from (error if kept is error else None)
 
     def _emit(self, ctx: StepContext, status: str, message: str, first: datetime) -> None:
         write_event(

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Callable, List, Mapping, Optional
 
 from migration_orchestration_lib.airflow_compat import running_try
+from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer, TargetServer
 from migration_orchestration_lib.settings import Timing
@@ -43,7 +44,11 @@ FREEZE_SUBMITTED_KEY = "freeze_submitted"
 
 
 class StepFailure(Exception):
-    """A failure that retrying cannot fix (wrong configuration, bad data, DMS gave up): fail fast."""
+    """A failure that retrying cannot fix (wrong configuration, bad data, DMS gave up): fail fast.
+    Its text is redacted when it is raised: it is often built from a server's error text."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact(arg) for arg in args))
 
 
 class ForeignMigration(StepFailure):

@@ -24,6 +24,7 @@ from migration_orchestration_lib.connections import ConnectionSecret
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
+from migration_orchestration_lib.step_context import StepFailure
 from task_driver import RunDriver
 from world_view import WorldView
 
@@ -312,3 +313,94 @@ def test_every_logger_of_the_package_takes_secrets_out(caplog):
             logging.getLogger(name).info("refused (%s): %s", "Password=%s" % found.of("share"), found.of("share"))
     assert len(caplog.records) == len(names)
     assert not leaks(found, {"a log line": caplog.text}), [name for name, record in zip(names, caplog.records) if found.of("share") in record.getMessage()]
+
+
+class DriverError(Exception):
+    """A database driver's error (its text quotes the connection string it was given)."""
+
+
+def refused_login(ctx, fail):
+    """A step reading its source login and meeting a driver that quotes it; `fail(text)` is the step's reaction."""
+    login = ctx.services.connections.get(ctx.plan.source_of(ctx.database).connection_id)
+    try:
+        raise DriverError("Login failed. Server=%s;Password=%s;" % (login.host, login.password))
+    except DriverError as driver:
+        fail(str(driver))
+
+
+def traceback_text(error):
+    import traceback
+
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
+def raise_unrelated(text):  # a step failing on its own terms while handling the driver's error
+    raise StepFailure("the source server refused the login")
+
+
+def raise_transient_from(text):
+    raise ConnectionResetError("the source server closed the connection")
+
+
+def raise_quoting(text):
+    raise StepFailure("cannot connect: %s" % text)
+
+
+@on_every_airflow
+@pytest.mark.parametrize("fail, shown", [
+    (raise_unrelated, "the source server refused the login"),
+    (raise_transient_from, "the source server closed the connection"),
+    (raise_quoting, "cannot connect: Login failed. Server="),
+], ids=["step-failure-while-handling", "other-error-while-handling", "step-failure-quoting"])
+def test_a_failed_task_raises_no_secret_in_its_exception_chain(rehearsal_world, canaries, fail, shown):
+    """What Airflow logs with the traceback of a failed task: the error and every exception in its chain.
+    Was: an error raised while handling a driver's error quoting the password carried it in its chain,
+    for Airflow to log (no masker knows a connection string's password it never handed out)."""
+    from task_driver import _TaskInstance
+
+    plan, dag, world = setup(rehearsal_world)
+    task = dag.get_task("db.preflight")
+    task.step = lambda ctx: refused_login(ctx, fail)
+    with pytest.raises(BaseException) as raised:
+        task.execute({"ti": _TaskInstance({}, task.task_id, 1, 0), "run_id": "r", "task_reschedule_count": 0})
+
+    text = traceback_text(raised.value)
+    assert shown in text, text
+    assert not leaks(canaries, {"a task's traceback": text}), text
+
+
+@on_every_airflow
+def test_a_step_failure_built_from_a_server_s_text_is_redacted():
+    found = Canaries()
+    found.replace(ConnectionSecret("share", "fs01", None, "svc", None))  # remembered on creation
+    assert str(StepFailure("refused: %s" % found.of("share"))) == "refused: ***"
+
+
+def test_hitl_await_cutover_shows_and_raises_no_secret(rehearsal_world, canaries, monkeypatch):
+    """Channel hitl (Airflow >= 3.1): the gate's wait message, which the operator logs through Airflow's
+    own logger, and its failure. Was: an Azure error waited out was logged as it came, and a failure
+    was raised as it came."""
+    from migration_orchestration_lib import cutover_steps
+    from migration_orchestration_lib.cutover_hitl import StepGate
+    from migration_orchestration_lib.dms_gateway import DmsOperationFailed, DmsUnavailable
+    from migration_orchestration_lib.settings import Timing
+    from task_driver import _TaskInstance
+
+    plan, dag, world = setup(rehearsal_world, mode="online", cutover=APPROVED_CUTOVER)
+    gate = StepGate(plan, "db", Timing.for_environment({"MIGRATION_DRY_RUN": "1"}))
+    context = {"ti": _TaskInstance({}, "db.await_cutover", 1, 0), "run_id": "r", "task_reschedule_count": 0}
+    secret = canaries.of(plan.source_of(plan.database("db")).connection_id)
+    for error in (DmsUnavailable("ARM answered 503: retry %s" % secret), DmsOperationFailed("refused")):
+        error.__context__ = DriverError("Password=%s" % secret)
+
+        def fail(ctx, error=error):
+            ctx.services.connections.get(plan.source_of(ctx.database).connection_id)
+            raise error
+
+        monkeypatch.setattr(cutover_steps, "await_cutover", fail)
+        try:
+            shown = gate.decide(context).message
+        except BaseException as raised:
+            shown = traceback_text(raised)
+        assert "ARM answered 503: retry ***" in shown or "refused" in shown, shown
+        assert not leaks(canaries, {"what the operator logs": shown}), shown
