@@ -159,6 +159,7 @@ def _tasks_run_raw(dag, dag_file: Path, log_path: Path) -> str:
 def test_a_failed_task_s_log_file_holds_no_secret_of_its_failure(source_login, tmp_path, monkeypatch):
     from airflow import settings
 
+    monkeypatch.setenv("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")  # the task's own lines and its events too
     monkeypatch.setattr(settings, "DAGS_FOLDER", str(tmp_path / "dags"))  # Airflow 3.1 runs only a DAG of its bundle
     dag_file = write_dag_file(tmp_path / "dags", source_login.document)
     dag = load_dag(dag_file)
@@ -169,4 +170,5 @@ def test_a_failed_task_s_log_file_holds_no_secret_of_its_failure(source_login, t
     text = log_path.read_text()
     assert state == "failed", (state, text[-3000:])
     assert "the source server refused the login of the DAG" in text, text[-3000:]  # the failure is there
+    assert "migration event" in text, text[-3000:]  # and its event row (events go to the task log without an ingestion rule)
     assert not leaks(source_login.canaries, {"the task's log file": text}), leaks(source_login.canaries, {"the task's log file": text})

@@ -404,3 +404,36 @@ def test_hitl_await_cutover_shows_and_raises_no_secret(rehearsal_world, canaries
             shown = traceback_text(raised)
         assert "ARM answered 503: retry ***" in shown or "refused" in shown, shown
         assert not leaks(canaries, {"what the operator logs": shown}), shown
+
+
+def test_the_log_analytics_writer_uploads_and_logs_no_secret(monkeypatch, caplog):
+    """The real writer (Logs Ingestion) gets every row from `build_event_row`, which redacts the message;
+    an upload refused with the row quoted in its error is logged redacted too."""
+    import azure.monitor.ingestion
+
+    from migration_orchestration_lib.operators import write_event
+
+    found = Canaries()
+    secret = found.of("mssql_source_sql01")
+    found.replace(ConnectionSecret("mssql_source_sql01", "sql01", None, "svc", None))  # remembered on reading
+    uploaded = []
+
+    class RefusingClient:
+        def __init__(self, **settings):
+            pass
+
+        def upload(self, rule_id, stream_name, logs):
+            uploaded.extend(logs)
+            raise ValueError("rejected rows %s" % json.dumps(logs))
+
+    monkeypatch.setattr(azure.monitor.ingestion, "LogsIngestionClient", RefusingClient)
+    monkeypatch.setenv("MIGRATION_EVENTS_ENDPOINT", "https://dce.example.ingest.monitor.azure.com")
+    monkeypatch.setenv("MIGRATION_EVENTS_RULE_ID", "dcr-00000000000000000000000000000000")
+    monkeypatch.setattr("migration_orchestration_lib.services._credential", lambda: object())
+    with caplog.at_level(logging.INFO):
+        write_event(run_id="r", plan_name="p", database="db", phase="start_migration", status="Failed", duration_seconds=1.0,
+                    message="DMS refused: login with %s" % secret, target_kind="SqlMi", migration_operation_id=None)
+
+    assert [row["Message"] for row in uploaded] == ["DMS refused: login with ***"]
+    assert "Could not write migration event" in caplog.text
+    assert not leaks(found, {"an uploaded row": json.dumps(uploaded), "a log line": caplog.text}), caplog.text
