@@ -35,9 +35,9 @@ from migration_orchestration_lib.airflow_compat import (
     first_poke_at,
     utc_now,
 )
+from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.cutover_gate import ANY_TIME, ASK, GO, WAIT, ApprovalRecord
 from migration_orchestration_lib.cutover_windows import fitting_at
-from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.operators import MigrationTask, azure_unavailable, is_transient_azure_error, raise_secret_free
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.settings import ConfigurationError, Timing, is_dry_run

@@ -45,7 +45,7 @@ FREEZE_SUBMITTED_KEY = "freeze_submitted"
 
 class StepFailure(Exception):
     """A failure that retrying cannot fix (wrong configuration, bad data, DMS gave up): fail fast.
-    Its text is redacted when it is raised: it is often built from a server's error text."""
+    Its text is redacted when it is made: it is often built from a server's error text."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*(redact(arg) for arg in args))
