@@ -36,8 +36,9 @@ def remember_secret(value: Optional[str]) -> None:
     forms = {value, quote(value, safe=""), quote_plus(value)} | _base64_cores(value)
     forms = {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
     with _known_lock:
+        new_forms = forms - _known_secrets
         _known_secrets.update(forms)
-    _mask_in_airflow(forms)
+    _mask_in_airflow(new_forms)  # once per process: on Airflow 3 each call is also a message to the supervisor
 
 
 def _mask_in_airflow(forms: Set[str]) -> None:

@@ -437,3 +437,16 @@ def test_the_log_analytics_writer_uploads_and_logs_no_secret(monkeypatch, caplog
     assert [row["Message"] for row in uploaded] == ["DMS refused: login with ***"]
     assert "Could not write migration event" in caplog.text
     assert not leaks(found, {"an uploaded row": json.dumps(uploaded), "a log line": caplog.text}), caplog.text
+
+
+def test_a_secret_read_again_is_given_to_airflow_s_masker_once(monkeypatch):
+    """Every connection read remembers its password; on Airflow 3 each masker call is also a message
+    to the supervisor, so only forms new to this process go to Airflow's masker."""
+    from migration_orchestration_lib import airflow_compat
+
+    masked = []
+    monkeypatch.setattr(airflow_compat, "mask_secret", masked.append)
+    found = Canaries()
+    for _ in range(3):
+        found.replace(ConnectionSecret("share", "fs01", None, "svc", None))
+    assert found.of("share") in masked and len(masked) == len(set(masked)), masked
