@@ -106,6 +106,7 @@ class StepContext:
     # A gated freezing step saw, in this poke, no freeze submitted by this try and the source not frozen by the DAG:
     # until it submits one, its waits end with WindowMissed once the cutover no longer fits (`cutover_steps`).
     freeze_not_begun: bool = False
+    freeze_begun: Optional[bool] = None  # this poke's reading of whether a freeze began (`steps._freeze_begun`)
 
     @property
     def services(self) -> Any:

@@ -296,7 +296,8 @@ def start_migration(ctx: StepContext) -> StepResult:
     services = ctx.services
     # Listed before anything is started or frozen: seen at the run's end even where the plan drops it before then.
     removed_databases.list_started(services.records, ctx.plan, database)
-    begun_before = _freeze_begun_before_waits(ctx) if freezes_for_copy else None
+    if freezes_for_copy:
+        _note_freeze_not_begun(ctx)
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
         _check_adoptable(ctx, now)
@@ -313,8 +314,7 @@ def start_migration(ctx: StepContext) -> StepResult:
         raise StepFailure(second)
     refusal = admission_refusal(ctx.plan, database, migrations, source_claims.same_server_entries(ctx))
     # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
-    begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and (
-        begun_before if begun_before is not None else _freeze_begun(ctx))
+    begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and _freeze_begun(ctx)
     ctx.freeze_not_begun = freezes_for_copy and ctx.plan.is_gated(database) and not begun
     if refusal and not begun:
         raise StepPending("waiting for capacity: %s" % refusal)
@@ -349,23 +349,23 @@ def start_migration(ctx: StepContext) -> StepResult:
     )
 
 
-def _freeze_begun_before_waits(ctx: StepContext) -> Optional[bool]:
-    """For a gated freezing step, first in a poke (before DMS is read): whether a freeze began (`_freeze_begun`),
-    noting on the context where none did, so that every wait of this poke before the freeze ends with
-    WindowMissed once the cutover no longer fits (`cutover_steps.check_room_before_freeze`). None where it is not
-    told yet: ungated, or no record of the access before a freeze (a lost one may come back from the marker later)."""
-    if not ctx.plan.is_gated(ctx.database) or source_freeze.before_freeze(ctx, ctx.database) is None:
-        return None
-    begun = _freeze_begun(ctx)
-    ctx.freeze_not_begun = not begun
-    return begun
+def _note_freeze_not_begun(ctx: StepContext) -> None:
+    """For a gated freezing step, first in a poke (before DMS is read): where no freeze began (`_freeze_begun`),
+    say so on the context, so that every wait of this poke before the freeze ends with WindowMissed once the
+    cutover no longer fits (`cutover_steps.check_room_before_freeze`). Not told yet where there is no record of
+    the access before a freeze (a lost one may come back from the marker later)."""
+    if ctx.plan.is_gated(ctx.database) and source_freeze.before_freeze(ctx, ctx.database) is not None:
+        ctx.freeze_not_begun = not _freeze_begun(ctx)
 
 
 def _freeze_begun(ctx: StepContext) -> bool:
     """The freeze before a copy was submitted in this try (through Data Factory it runs across pokes),
-    or an earlier try froze the source and ended before DMS created the migration."""
-    database = ctx.database
-    return ctx.sql.freeze_submitted(database) or source_freeze.frozen_by_dag(ctx, database, ctx.sql.source_state(database))
+    or an earlier try froze the source and ended before DMS created the migration. Read once per poke."""
+    if ctx.freeze_begun is None:
+        database = ctx.database
+        ctx.freeze_begun = ctx.sql.freeze_submitted(database) or source_freeze.frozen_by_dag(
+            ctx, database, ctx.sql.source_state(database))
+    return ctx.freeze_begun
 
 
 def wait_for(goal: str):
@@ -419,7 +419,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
         cutover_steps.check_freeze_landed_in_time(ctx)
         return _frozen(database)
     _check_run_not_ended(ctx)
-    begun = _freeze_begun_before_waits(ctx)
+    _note_freeze_not_begun(ctx)
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.has_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
@@ -436,7 +436,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
             raise StepFailure(unknown)
         if not unknown:  # (a completed migration's source stays as it is; its rollback asks a person)
             source_freeze.remember_before_freeze(ctx, database, source)
-    resumed = ctx.plan.is_gated(database) and (begun if begun is not None else _freeze_begun(ctx))  # admitted then
+    resumed = ctx.plan.is_gated(database) and _freeze_begun(ctx)  # frozen by an earlier try: admitted then
     ctx.freeze_not_begun = ctx.plan.is_gated(database) and not resumed
     if ctx.plan.is_gated(database) and not resumed:
         cutover_steps.admit_freeze(ctx)

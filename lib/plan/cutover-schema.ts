@@ -250,18 +250,19 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
       }
       return undefined;
     };
-    checkWindowLengths(given('windows'), given('expectedMinutes'), report);
-    const windows = given('windows')?.value;
+    const windows = given('windows');
+    const expected = given('expectedMinutes');
+    const required = given('approval', 'required');
+    checkWindowLengths(windows, expected, report);
     // As the DAG's is_gated: a window, an approval, or the plan's maxConcurrent for a database that freezes its source.
     const freezesSource =
       targetKinds.get(asRecord(database?.target)?.server) !== 'SqlDb' || database?.allowSourceWritesDuringCopy !== true;
     const gated =
-      (Array.isArray(windows) && windows.length > 0) ||
-      given('approval', 'required')?.value === true ||
+      (Array.isArray(windows?.value) && windows.value.length > 0) ||
+      required?.value === true ||
       (planSection?.maxConcurrent !== undefined && freezesSource);
-    if (gated) checkTimeoutFitsCutover(database, at.slice(0, 2), given('expectedMinutes'), report);
+    if (gated) checkTimeoutFitsCutover(database, at.slice(0, 2), expected, report);
 
-    const required = given('approval', 'required');
     const approvers = given('approval', 'approvers');
     if (required?.value !== true || (Array.isArray(approvers?.value) && approvers.value.length > 0)) continue;
     if (approvers !== undefined && !Array.isArray(approvers.value)) continue; // the shape's problem
