@@ -440,7 +440,9 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
 @pytest.mark.usefixtures("airflow_db")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["rescheduled", "deferred"])
 def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, triggerer, deferrable):
-    gate = WindowsGate([(-1, 8), (10, 70)])
+    # A first window of seconds: on a loaded machine the rejection must still land inside it (a deferred
+    # task resumes seconds late), or the test sees the window's end instead.
+    gate = WindowsGate([(-1, 20), (22, 82)])
     second_window = lambda: gate.statuses().count("AwaitingApproval") == 2  # noqa: E731
     state, states, responder = run_cutover(
         "cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"),
