@@ -3,6 +3,7 @@ and no MIGRATION_* / AZURE_* variable leaking in from the machine."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import sys
@@ -87,6 +88,7 @@ def register_for_dag_test(dag) -> None:
 
     if not AIRFLOW_3:
         return
+    _build_the_in_process_execution_api_once()
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     try:
         from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
@@ -97,6 +99,16 @@ def register_for_dag_test(dag) -> None:
     bag = DagBag(dag_folder="/nonexistent", collect_dags=False)
     bag.bag_dag(dag)
     sync_bag_to_db(bag, "dags-folder", None)
+
+
+def _build_the_in_process_execution_api_once() -> None:
+    """Airflow 3.1's `dag.test()` builds its in-process Execution API (a FastAPI app: seconds of CPU)
+    again for every task it runs, 3.3's once per process (`functools.lru_cache` on
+    `in_process_api_server`): do as 3.3 does. Deployed Airflow never runs tasks through this API."""
+    from airflow.sdk.execution_time import supervisor
+
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
 
 
 def dag_test(dag, logical_date):
