@@ -42,13 +42,18 @@ def _locked_json(directory: str, name: str) -> Iterator[Dict[str, Any]]:
         try:
             try:
                 with open(path, "r", encoding="utf-8") as handle:
-                    state = json.load(handle)
+                    text = handle.read()
             except FileNotFoundError:
-                state = {}
+                text = None
+            state = {} if text is None else json.loads(text)
             yield state
-            with open(path + ".tmp", "w", encoding="utf-8") as handle:
-                json.dump(state, handle, sort_keys=True, indent=1)
-            os.replace(path + ".tmp", path)
+            # Most uses only read (every poke asks the clock the time): rewrite only what changed, and
+            # compactly, so that the encoder runs in C (as world.json's does).
+            changed = json.dumps(state, sort_keys=True)
+            if changed != text:
+                with open(path + ".tmp", "w", encoding="utf-8") as handle:
+                    handle.write(changed)
+                os.replace(path + ".tmp", path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
