@@ -24,8 +24,6 @@ from migration_orchestration_lib.plan import parse_plan
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 PATHS = {
     "online_sqlmi": database_entry("db", "Sales", mode="online", target="mi-prod", checksums=True),
     "offline_sqlmi": database_entry("db", "Sales", mode="offline", target="mi-prod", checksums=True),
@@ -48,7 +46,10 @@ PATHS = {
     }),
 }
 DATA_FACTORY_PATHS = ("offline_sqlmi_data_factory", "sqldb_data_factory")
-# Also on Airflow 2.6.3 (Python 3.8, azure-mgmt-datafactory 9.2.0): the Data Factory host's path.
+# The task driver gives every Airflow the same task-instance stand-in: what another Airflow adds is
+# its hosts' packages on their paths. Also on Airflow 2.10.5 (Fabric's runtime): the Data Factory
+# paths, Fabric's; on Airflow 2.6.3 (Python 3.8, azure-mgmt-datafactory 9.2.0): the Data Factory host's.
+ON_AIRFLOW_210 = DATA_FACTORY_PATHS
 ON_AIRFLOW_26 = ("offline_sqlmi_data_factory",)
 
 
@@ -60,8 +61,9 @@ def plan_of(path):
 
 
 def case(path, *values):
-    """A parameter set of `path`, marked to run on Airflow 2.6.3 too where that path does."""
-    return pytest.param(path, *values, id="-".join((path,) + values), marks=[pytest.mark.airflow26] if path in ON_AIRFLOW_26 else [])
+    """A parameter set of `path`, marked to run on Airflow 2.10.5 and 2.6.3 too where that path does."""
+    marks = [mark for mark, paths in ((pytest.mark.airflow210, ON_AIRFLOW_210), (pytest.mark.airflow26, ON_AIRFLOW_26)) if path in paths]
+    return pytest.param(path, *values, id="-".join((path,) + values), marks=marks)
 
 
 CRASH_POINTS = [
@@ -141,7 +143,7 @@ def test_a_failed_migration_is_rolled_back_removing_its_restoring_target(rehears
     assert world.most_migrations_in_flight == 1
 
 
-@pytest.mark.parametrize("path", ["sqldb", "sqldb_data_factory"])
+@pytest.mark.parametrize("path", [case(path) for path in ("sqldb", "sqldb_data_factory")])
 def test_a_failed_copy_is_rolled_back_keeping_the_target_that_existed_and_the_next_run_copies_again(rehearsal_world, monkeypatch, path):
     monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "db")
     first, second, world = runs(path, rehearsal_world)

@@ -16,8 +16,6 @@ from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView, set_rehearsal_clock
 
-pytestmark = pytest.mark.airflow210
-
 SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
 START = "2026-12-03T12:00:00Z"  # a Thursday
 FIRST_OPENING = "2026-12-05T21:00:00Z"  # Sat 22:00 CET

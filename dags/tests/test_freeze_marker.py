@@ -23,8 +23,6 @@ from sql_access_setup import DataFactoryImplementation, DirectImplementation, es
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 ACCESSES = ["direct", "dataFactory"]
 KEY = RECORD_PREFIX + "sql01__Sales"
 OTHER_PLAN = "fabrikam-sql"

@@ -20,8 +20,6 @@ from migration_rehearsal.data_factory_server import RUNS, DataFactoryServer
 from task_driver import RunDriver, WorkerCrashed, _TaskInstance
 from test_overtaken_freezes import setup  # one database `db` (Sales), seeded world; access direct or dataFactory
 
-pytestmark = pytest.mark.airflow210
-
 # The freezing task, the task after which the run's worker stops, the plan entry.
 FREEZING = [("freeze_source", "wait_for_migration", dict(mode="online")), ("start_migration", "preflight", dict(target="db-prod"))]
 FREEZING_IDS = ["freeze_source", "start_migration-SqlDb"]

@@ -20,8 +20,6 @@ from task_driver import RunDriver, WorkerCrashed
 from test_overtaken_freezes import setup  # one database `db` (Sales), seeded world; access direct or dataFactory
 from test_writes_handed_back import write_to_source
 
-pytestmark = pytest.mark.airflow210
-
 
 class HandDriver(RunDriver):
     """A run in which a person marked `marked` (task names of the database's chain) success before they ran."""

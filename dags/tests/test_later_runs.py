@@ -18,8 +18,6 @@ from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileReco
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 
 def setup(directory, mode):
     plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode=mode)]))

@@ -21,8 +21,6 @@ from migration_orchestration_lib.source_freeze import RECORD_PREFIX
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 LOST = {
     "handoff": (HANDOFF_VARIABLE_PREFIX,),  # e.g. a restore from a backup taken before `done`
     "source access": (RECORD_PREFIX,),

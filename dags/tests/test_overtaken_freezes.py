@@ -28,8 +28,6 @@ from migration_orchestration_lib.step_context import StepContext
 from task_driver import RunDriver, WorkerCrashed, _TaskInstance
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 KEY = source_freeze.RECORD_PREFIX + "sql01__Sales"
 ACCESSES = ["direct", "dataFactory"]
 # A path: the plan entry, the freezing task, and the task after which the attempt is overtaken.

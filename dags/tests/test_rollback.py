@@ -12,8 +12,6 @@ from migration_orchestration_lib.plan import parse_plan
 from task_driver import RunDriver
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_a_cutover_refused_for_good_is_canceled_and_its_restoring_target_removed(rehearsal_world, target):

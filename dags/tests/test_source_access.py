@@ -15,8 +15,6 @@ from migration_orchestration_lib.rehearsal import SERVICE_ID, seed_world
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 WINDOW = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
 APPROVAL = {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"}
 PATHS = {

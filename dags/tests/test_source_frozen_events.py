@@ -25,8 +25,6 @@ from test_crash_matrix import PATHS, plan_of, simulated_cutover_time  # noqa: F4
 from test_event_contract import CONTRACT
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 FROZEN = CONTRACT["sourceFrozen"]
 
 

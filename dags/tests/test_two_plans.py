@@ -15,8 +15,6 @@ from migration_orchestration_lib.plan import parse_plan
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-pytestmark = pytest.mark.airflow210
-
 OTHER_SERVICE_ID = rehearsal.SERVICE_ID.rsplit("/", 1)[0] + "/fabrikam"
 
 

@@ -13,8 +13,6 @@ from migration_orchestration_lib.rehearsal import SERVICE_ID
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView, set_rehearsal_clock
 
-pytestmark = pytest.mark.airflow210
-
 SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
 
 
