@@ -192,8 +192,10 @@ class World:
 
     def snapshot(self) -> Dict[str, Any]:
         """A copy of the whole state (for tests and for inspecting a rehearsal)."""
+        joins_open_transaction = getattr(self._local, "state", None) is not None
         with self.transaction() as state:
-            return copy.deepcopy(state)
+            # A transaction of its own parses its own state from the file: nobody else holds it.
+            return copy.deepcopy(state) if joins_open_transaction else state
 
     def next_sequence(self) -> int:
         with self.transaction() as state:

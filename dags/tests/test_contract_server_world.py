@@ -53,6 +53,15 @@ def test_methods_return_copies(world):
     assert world.database("sql01", "Sales")["readOnly"] is False
 
 
+def test_a_snapshot_is_a_copy_alone_and_inside_a_transaction(world):
+    world.snapshot()["servers"]["sql01"]["databases"]["sales"]["readOnly"] = True
+    assert world.database("sql01", "Sales")["readOnly"] is False
+    with world.transaction():
+        world.snapshot()["servers"]["sql01"]["databases"]["sales"]["readOnly"] = True
+        assert world.database("sql01", "Sales")["readOnly"] is False
+    assert world.database("sql01", "Sales")["readOnly"] is False
+
+
 def test_a_transaction_that_raises_changes_nothing(world):
     with pytest.raises(RuntimeError):
         with world.transaction():
