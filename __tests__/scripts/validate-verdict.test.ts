@@ -3,20 +3,11 @@
  * azurerm 4.55.0 and azapi 2.12.0 (`fixtures/`): the default stack, and the same stack with a custom
  * table column typed `datetime` and a DMS body property Azure does not define.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ValidateOutput } from '../../scripts/validate-terraform';
 import { groupByProviderSet, judge, providerSetKey } from '../../scripts/validate-verdict';
-import { validationVariants } from '../../scripts/validate-variants';
+import { recordedValidateOutput, variantNamed as canary } from '../helpers/validate-output';
 
-function recorded(name: string): ValidateOutput {
-  return JSON.parse(readFileSync(join(__dirname, 'fixtures', `${name}.json`), 'utf8')) as ValidateOutput;
-}
-
-const VALID = recorded('validate-valid');
-const TWO_ERRORS = recorded('validate-two-errors');
-const REPO = join(__dirname, '..', '..');
-const canary = (pattern: string) => validationVariants(REPO).find((variant) => variant.name.includes(pattern))!;
+const VALID = recordedValidateOutput('validate-valid');
+const TWO_ERRORS = recordedValidateOutput('validate-two-errors');
 
 describe('npm run validate: judging one stack', () => {
   it('passes a stack the providers found valid', () => {
