@@ -16,5 +16,6 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
   },
+  setupFiles: ['<rootDir>/__tests__/skip-token-creation-stacks.ts'],
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],
 };
