@@ -14,7 +14,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', ...SLOW_SUITES],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
+    '^.+\\.ts$': '<rootDir>/jest.transform.js',
   },
   setupFiles: ['<rootDir>/__tests__/skip-token-creation-stacks.ts'],
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],
