@@ -64,7 +64,7 @@ trap 'exit 143' TERM HUP
 phase "copy sources"
 # What a fresh clone has (tracked files and new ones that are not ignored), limited to what the
 # tests need: no dist/, cdktf.out/, .venv/, __pycache__ or DAG tests.
-wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|dags/airflow-environments\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$|scripts/validate-variants\.ts$)'
+wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/migration_orchestration\.py$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|dags/airflow-environments\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites|transform)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$|scripts/validate-variants\.ts$)'
 if git -C "$repo_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard) |
     while IFS= read -r -d '' path; do
@@ -79,7 +79,7 @@ else
     done |
     (cd "$repo_root" && tar --null -T - -cf -) | tar -xf - -C "$scratch"
 fi
-for required in package.json package-lock.json jest.config.js dags/migration_orchestration.py lib/index.ts; do
+for required in package.json package-lock.json jest.config.js jest.transform.js dags/migration_orchestration.py lib/index.ts; do
   [[ -f "$scratch/$required" ]] || { echo "cdktn test: $required was not copied" >&2; exit 1; }
 done
 
@@ -145,6 +145,7 @@ cat > tsconfig.cdktn.json <<'JSON'
     "main.ts",
     "lib/**/*.ts",
     "__tests__/setup.ts",
+    "__tests__/skip-token-creation-stacks.ts",
     "__tests__/helpers/**/*.ts",
     "__tests__/constructs/**/*.ts",
     "__tests__/hosts/**/*.ts",
