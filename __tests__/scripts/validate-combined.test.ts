@@ -7,7 +7,7 @@
 import { combinedRoot, needsOwnRoot, splitDiagnostics } from '../../scripts/validate-combined';
 import { Diagnostic } from '../../scripts/validate-terraform';
 import { judge } from '../../scripts/validate-verdict';
-import { recordedValidateOutput, variantNamed as canary } from '../helpers/validate-output';
+import { recordedValidateOutput, variantNamed as canary } from './validate-output';
 
 const CANARIES_BESIDE_DEFAULT = recordedValidateOutput('validate-combined-three-canaries');
 const SHARED_PROVIDER_ERROR = recordedValidateOutput('validate-combined-shared-provider-error');

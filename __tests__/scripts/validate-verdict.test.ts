@@ -4,7 +4,7 @@
  * table column typed `datetime` and a DMS body property Azure does not define.
  */
 import { groupByProviderSet, judge, providerSetKey } from '../../scripts/validate-verdict';
-import { recordedValidateOutput, variantNamed as canary } from '../helpers/validate-output';
+import { recordedValidateOutput, variantNamed as canary } from './validate-output';
 
 const VALID = recordedValidateOutput('validate-valid');
 const TWO_ERRORS = recordedValidateOutput('validate-two-errors');

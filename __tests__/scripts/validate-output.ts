@@ -5,7 +5,7 @@ import { ValidationVariant, validationVariants } from '../../scripts/validate-va
 
 /** Real `terraform validate -json` output recorded in `__tests__/scripts/fixtures/<name>.json`. */
 export function recordedValidateOutput(name: string): ValidateOutput {
-  return JSON.parse(readFileSync(join(__dirname, '..', 'scripts', 'fixtures', `${name}.json`), 'utf8')) as ValidateOutput;
+  return JSON.parse(readFileSync(join(__dirname, 'fixtures', `${name}.json`), 'utf8')) as ValidateOutput;
 }
 
 /** The validation variant (a canary, in these tests) whose name contains `pattern`. */
