@@ -1,12 +1,14 @@
 /**
  * Suites too slow for the unit run: property-based plan tests, the package-contents test, the
- * KQL analysis of the deployed queries (loading Microsoft's Kusto analyzer takes seconds), and the
+ * KQL analysis of the deployed queries (loading Microsoft's Kusto analyzer takes seconds), the
  * README's TypeScript blocks (one TypeScript program over the library, cdktf, the providers and
- * @types/node: about 7 s).
+ * @types/node: about 7 s), and the Fabric uploader run as the deployment step runs it (about 30
+ * node processes: 6 s, a sixth of the unit run).
  */
 exports.SLOW_SUITES = [
   '<rootDir>/__tests__/properties/',
   '<rootDir>/__tests__/package/',
   '<rootDir>/__tests__/kql/',
   '<rootDir>/__tests__/readme-snippets/',
+  '<rootDir>/__tests__/fabric-uploader/',
 ];
