@@ -26,7 +26,16 @@ export interface ApiSurface {
   readonly lineOf: (node: ts.Node) => number;
 }
 
+const surfaces = new Map<string, ApiSurface>();
+
+/** The surface of `entry`, read once per test file (the program is the slow part). */
 export function apiSurface(entry: string, libraryRoot: string): ApiSurface {
+  const key = `${entry}\0${libraryRoot}`;
+  if (!surfaces.has(key)) surfaces.set(key, readSurface(entry, libraryRoot));
+  return surfaces.get(key)!;
+}
+
+function readSurface(entry: string, libraryRoot: string): ApiSurface {
   const roots = ts.sys.readDirectory(libraryRoot, ['.ts']).filter((file) => !file.endsWith('.d.ts'));
   const program = ts.createProgram(roots, {
     target: ts.ScriptTarget.ES2022,

@@ -21,6 +21,7 @@ import {
 import { escapeLabel } from '../../lib/plan/diagram';
 import { BEGIN_MARKER, END_MARKER, markdownBlock, run } from '../../scripts/diagram';
 import { EXAMPLE_PLAN, managedInstancePlan, planWithDatabases } from '../plan/plan-fixtures';
+import { anyCodePoint } from '../properties/code-points';
 
 const ID = '[A-Za-z][A-Za-z0-9_]*';
 /** What a label may contain: no quote, `#` only in entity codes, `<` only in line breaks. */
@@ -232,7 +233,7 @@ describe('renderMermaidDiagram', () => {
           order: fc.shuffledSubarray(Array.from({ length: count }, (_, i) => i), { minLength: count }),
           kinds: fc.array(fc.constantFrom(...kinds), { minLength: count, maxLength: count }),
           modes: fc.array(fc.constantFrom(...modes), { minLength: count, maxLength: count }),
-          sourceNames: fc.array(fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }), { minLength: count, maxLength: count }),
+          sourceNames: fc.array(fc.string({ unit: anyCodePoint, minLength: 1, maxLength: 12 }), { minLength: count, maxLength: count }),
         }),
       )
       .map(({ dependsOn, order, kinds: kindOf, modes: modeOf, sourceNames }) => ({
@@ -277,7 +278,7 @@ describe('escapeLabel', () => {
   test('property: the result is safe inside a quoted Mermaid label and decodes to the input', () => {
     const character = fc.oneof(
       fc.constantFrom(...'#"<>&:;%`[]{}|\\\n\t0123 aZ'.split('')),
-      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      fc.string({ unit: anyCodePoint, minLength: 1, maxLength: 1 }),
     );
     fc.assert(
       fc.property(fc.string({ unit: character, maxLength: 40 }), (text) => {

@@ -86,7 +86,7 @@ function classify(blocks: readonly TsBlock[]): { compiled: TsBlock[]; fragments:
   };
 }
 
-/** The names `lib/index.ts` exports (it names each one: no `export *`, see public-surface.test.ts). */
+/** The names `lib/index.ts` exports (it names each one: no `export *`, see docs/public-api.test.ts). */
 function packageExports(): Set<string> {
   const source = ts.createSourceFile(ENTRY, readFileSync(ENTRY, 'utf8'), ts.ScriptTarget.ES2022);
   const names = new Set<string>();
