@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { parseMigrationPlan, renderMigrationPlan } from '../../lib/plan';
 import { validPlanDocument } from './arbitraries';
+import { anyCodePoint } from './code-points';
 import { expectWellFormed, outcomeOf, runs } from './outcomes';
 import { allPaths, clone, getAt, setAt, type FieldPath } from './plan-paths';
 
@@ -18,7 +19,7 @@ const exoticValue = fc.anything({
   withObjectString: true,
   withTypedArray: true,
   withSparseArray: true,
-  stringUnit: 'binary',
+  stringUnit: anyCodePoint,
 });
 
 const anyValue = fc.oneof(exoticValue, fc.jsonValue({ maxDepth: 3 }), fc.object({ maxDepth: 2 }));

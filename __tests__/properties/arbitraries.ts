@@ -3,6 +3,7 @@
  * plan reference allows, and the odd strings that broken ones are made of.
  */
 import fc from 'fast-check';
+import { anyCodePoint } from './code-points';
 
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const UPPER = LOWER.toUpperCase();
@@ -124,7 +125,7 @@ export const sqlDatabaseName = fc
   .oneof(
     stringFrom(`${ALNUM}_ -`, 1, 30),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
-    fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
+    fc.string({ unit: anyCodePoint, minLength: 1, maxLength: 30 }),
   )
   .filter(isValidSqlDatabaseName);
 
@@ -137,7 +138,7 @@ const tagKey = fc.oneof(
 const tagValue = fc
   .oneof(
     fc.string({ unit: 'grapheme', maxLength: 30 }),
-    fc.string({ unit: 'binary', maxLength: 30 }),
+    fc.string({ unit: anyCodePoint, maxLength: 30 }),
     fc.constant('v'.repeat(256)),
   )
   .filter((value) => value.length <= 256);
@@ -389,7 +390,7 @@ export const oddString: fc.Arbitrary<string> = fc.oneof(
     '{{7*7}}',
     'x'.repeat(100_000),
   ),
-  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ unit: anyCodePoint, maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)), maxLength: 20 }),
   fc.string({ unit: 'grapheme-ascii', minLength: 200, maxLength: 2000 }),

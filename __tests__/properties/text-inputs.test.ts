@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { loadMigrationPlan, MigrationPlanError, parseMigrationPlan } from '../../lib/plan';
 import { validPlanDocument } from './arbitraries';
+import { anyCodePoint } from './code-points';
 import { expectDeepEqual, expectWellFormed, outcomeOf, type Outcome, runs } from './outcomes';
 
 let directory: string;
@@ -42,7 +43,7 @@ const syntaxNoise = fc.oneof(
     ),
     weight: 4,
   },
-  { arbitrary: fc.string({ unit: 'binary', maxLength: 5 }), weight: 1 },
+  { arbitrary: fc.string({ unit: anyCodePoint, maxLength: 5 }), weight: 1 },
 );
 
 /** Damage to a document's text, at random places. */
@@ -156,7 +157,7 @@ describe('plan files', () => {
 
   test('random text and bytes under any plan extension', () => {
     const content = fc.oneof(
-      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc.string({ unit: anyCodePoint, maxLength: 300 }),
       fc.string({ unit: fc.constantFrom(...'{}[]:,"\'- \n\t#&*!|>?%@`abc123'), maxLength: 300 }),
       fc.uint8Array({ maxLength: 300 }),
       fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value) ?? 'null'),
