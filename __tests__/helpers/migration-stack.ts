@@ -6,7 +6,7 @@ import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/d
 import { MigrationPlan, parseMigrationPlan } from '../../lib/plan';
 import { examplePlan } from './example-plan';
 import { CAPACITY_ID, ENVIRONMENT_ID, SERVICE_PRINCIPAL } from './host-fixtures';
-import { synthStacks, SynthesizedStack } from './test-stack';
+import { synthObject, SynthesizedStack } from './test-stack';
 
 
 /** The `airflow:` section of each host as a test writes it. */
@@ -24,12 +24,24 @@ export function examplePlanWith(airflow: unknown, sections: Record<string, unkno
   return parseMigrationPlan(document, 'three-databases.yaml (test)');
 }
 
-/** A DatabaseMigrationStack and its release stacks, synthesized the way `app.synth()` does. */
+/**
+ * A DatabaseMigrationStack and its release stacks, synthesized the way `app.synth()` does: every
+ * stack is prepared (cross-stack references registered) before any is synthesized. The release
+ * stack, which carries the DAG files, is synthesized only when a test reads it.
+ */
 export function synthMigrationStack(
   props: Partial<DatabaseMigrationStackProps> = {},
 ): { stack: DatabaseMigrationStack; synth: SynthesizedStack; release?: SynthesizedStack } {
   const plan = props.plan ?? examplePlan();
   const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { ...props, plan });
-  const [synth, release] = synthStacks(stack, ...stack.releaseStacks);
-  return { stack, synth, release };
+  [stack, ...stack.releaseStacks].forEach((each) => each.prepareStack());
+  const [releaseStack] = stack.releaseStacks;
+  let release: SynthesizedStack | undefined;
+  return {
+    stack,
+    synth: synthObject(stack),
+    get release() {
+      return releaseStack === undefined ? undefined : (release ??= synthObject(releaseStack));
+    },
+  };
 }
