@@ -12,27 +12,34 @@ const cloud: TerraformCloudStateBackend = { type: 'terraformCloud', organization
 const HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
 
 describe('stacks run by Terraform Cloud', () => {
+  // One stack per host, read by the tests below (none changes it).
+  const stacks = new Map<(typeof HOSTS)[number], ReturnType<typeof synthMigrationStack>>();
+  const cloudStack = (host: (typeof HOSTS)[number]) => {
+    if (!stacks.has(host)) stacks.set(host, synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), stateBackend: cloud }));
+    return stacks.get(host)!;
+  };
+
   it.each(HOSTS)('%s: no path of the synthesizing machine reaches the Terraform JSON', (host) => {
-    const { synth, release } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), stateBackend: cloud });
+    const { synth, release } = cloudStack(host);
     const text = JSON.stringify([synth, release ?? {}]);
     for (const local of [process.cwd(), findPackageRoot(), tmpdir()]) expect(text).not.toContain(local);
   });
 
   it.each(HOSTS)('%s: a local-exec step only where the host uploads through an API Terraform has no provider for', (host) => {
-    const { synth, release } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), stateBackend: cloud });
+    const { synth, release } = cloudStack(host);
     const provisioners = JSON.stringify([synth, release ?? {}]).match(/"local-exec"/g) ?? [];
     expect(provisioners).toHaveLength(host === 'fabric' ? 1 : 0);
   });
 
   it("fabric: warns that the workspace must run where Node.js is (its DAG upload is a local-exec step)", () => {
-    const { stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric), stateBackend: cloud });
+    const { stack } = cloudStack('fabric');
     expect(warningsOf(stack)).toContainEqual(
       expect.stringMatching(/Node\.js 20.*Terraform Cloud workspace prod execution mode Local or an agent/),
     );
   });
 
   it.each(['kubernetes', 'dataFactory', 'external'] as const)('%s: no such warning (nothing runs outside Terraform)', (host) => {
-    const { stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), stateBackend: cloud });
+    const { stack } = cloudStack(host);
     expect(warningsOf(stack).filter((warning) => /Terraform Cloud/.test(warning))).toEqual([]);
   });
 
