@@ -30,7 +30,7 @@ export interface SynthesizedStack {
  * What `Testing.synth` writes, parsed: aspects invoked, cdktf's `//` metadata left out, keys in
  * code-unit order. Without `Testing.synth`'s text in between, whose key sort copies each object
  * once per key and whose stable stringify walks it again: a fifth of a synthesis.
- * test-stack.test.ts shows both give the same document for every host's stacks.
+ * test-stack.test.ts shows both give the same document for every stack of two hosts.
  */
 export function synthObject(stack: TerraformStack): SynthesizedStack {
   invokeAspects(stack);
