@@ -6,6 +6,13 @@
  */
 const { SLOW_SUITES } = require('./jest.suites');
 
+// jest's workers fork after the config loads and inherit this environment. Synthesizing stacks
+// allocates heavily: a 64 MB young generation (V8's default here is 16 MB) took the unit run from
+// 29.1-30.7 s to 28.4-28.5 s in three runs each on the 2-core machine. A flag the user set wins.
+if (!/--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? '')) {
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=64`.trim();
+}
+
 module.exports = {
   testEnvironment: 'node',
   // Both cores: jest's default (cores - 1) leaves one of the two idle.
