@@ -6,7 +6,7 @@ import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/d
 import { MigrationPlan, parseMigrationPlan } from '../../lib/plan';
 import { examplePlan } from './example-plan';
 import { CAPACITY_ID, ENVIRONMENT_ID, SERVICE_PRINCIPAL } from './host-fixtures';
-import { synthObject, SynthesizedStack } from './test-stack';
+import { prepareStacks, synthObject, SynthesizedStack } from './test-stack';
 
 
 /** The `airflow:` section of each host as a test writes it. */
@@ -34,7 +34,7 @@ export function synthMigrationStack(
 ): { stack: DatabaseMigrationStack; synth: SynthesizedStack; release?: SynthesizedStack } {
   const plan = props.plan ?? examplePlan();
   const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { ...props, plan });
-  [stack, ...stack.releaseStacks].forEach((each) => each.prepareStack());
+  prepareStacks([stack, ...stack.releaseStacks]);
   const [releaseStack] = stack.releaseStacks;
   let release: SynthesizedStack | undefined;
   return {

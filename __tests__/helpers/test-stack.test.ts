@@ -1,7 +1,7 @@
 import { Testing } from 'cdktf';
 import { AIRFLOW_OF_HOST, examplePlanWith } from './migration-stack';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
-import { synthObject } from './test-stack';
+import { prepareStacks, synthObject } from './test-stack';
 
 describe('synthObject', () => {
   // Kubernetes has two stacks (the release carries the DAG files); Fabric stages an asset and runs a local-exec step.
@@ -10,7 +10,7 @@ describe('synthObject', () => {
     (host) => {
       const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
       const stacks = [stack, ...stack.releaseStacks];
-      stacks.forEach((each) => each.prepareStack());
+      prepareStacks(stacks);
       for (const each of stacks) {
         // cdktf's metadata is there to leave out, at the top and in every resource.
         expect(JSON.stringify(each.toTerraform())).toContain('"//"');

@@ -45,11 +45,16 @@ function withSortedKeys(value: unknown): unknown {
 }
 
 /**
- * Several stacks of one app, each as an object, after every stack registered its cross-stack
- * references (as `app.synth()` does), so a first stack holds the outputs a later one reads.
+ * Registers every stack's cross-stack references before any is synthesized, as `app.synth()` does,
+ * so a first stack holds the outputs a later one reads.
  */
-export function synthStacks(...stacks: TerraformStack[]): SynthesizedStack[] {
+export function prepareStacks(stacks: readonly TerraformStack[]): void {
   stacks.forEach((stack) => stack.prepareStack());
+}
+
+/** Several stacks of one app, each as an object, prepared together first (prepareStacks). */
+export function synthStacks(...stacks: TerraformStack[]): SynthesizedStack[] {
+  prepareStacks(stacks);
   return stacks.map(synthObject);
 }
 
