@@ -4,7 +4,7 @@
  * kept at their Terraform state through `moved` blocks; their overrides refused on other hosts.
  */
 import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
-import { AIRFLOW_LOG_CATEGORIES } from '../../lib/monitoring/data-factory-signals';
+import { AIRFLOW_LOG_CATEGORIES, airflowDagImportErrorsAlert, airflowTaskFailuresAlert } from '../../lib/monitoring/data-factory-signals';
 import { ENVIRONMENT_ID } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { resourcesOfType, resourcesSnapshot, synthObject } from '../helpers/test-stack';
@@ -42,6 +42,32 @@ describe('MigrationMonitoring.monitorDataFactoryAirflow', () => {
       ['alert-contoso-sql-airflow-task-failures', 2],
       ['alert-contoso-sql-airflow-dag-import-errors', 1],
     ]);
+  });
+});
+
+/**
+ * The table each `Airflow*` category writes to with a resource-specific (`Dedicated`) destination,
+ * as Microsoft lists it (MicrosoftDocs/azure-reference-other
+ * `azure-monitor-ref/supported-logs/includes/microsoft-datafactory-factories-logs-include.md`): all
+ * but the DAG processing logs carry an `ADF` prefix, so a category is not always a table's name.
+ */
+const AIRFLOW_LOG_TABLE: Record<string, string> = {
+  AirflowDagProcessingLogs: 'AirflowDagProcessingLogs',
+  AirflowSchedulerLogs: 'ADFAirflowSchedulerLogs',
+  AirflowTaskLogs: 'ADFAirflowTaskLogs',
+  AirflowWebLogs: 'ADFAirflowWebLogs',
+  AirflowWorkerLogs: 'ADFAirflowWorkerLogs',
+};
+
+describe("the Airflow alerts' descriptions", () => {
+  it('send the on-call to workspace tables that exist (each category by its resource-specific table)', () => {
+    expect(Object.keys(AIRFLOW_LOG_TABLE)).toEqual([...AIRFLOW_LOG_CATEGORIES]);
+    const tables = Object.values(AIRFLOW_LOG_TABLE);
+    for (const alert of [airflowTaskFailuresAlert('contoso-sql', 'airflow-prod'), airflowDagImportErrorsAlert('contoso-sql', 'airflow-prod')]) {
+      const named = alert.description.match(/\b\w*Airflow\w*Logs\b/g) ?? [];
+      expect(named.length).toBeGreaterThan(0);
+      for (const table of named) expect(tables).toContain(table);
+    }
   });
 });
 

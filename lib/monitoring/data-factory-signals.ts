@@ -63,7 +63,7 @@ export function airflowTaskFailuresAlert(namePrefix: string, airflowRuntimeName:
     threshold: 0,
     description:
       `Airflow task instances failed in the managed Airflow of plan ${namePrefix}. ` +
-      'Open the Airflow UI (or AirflowTaskLogs in the workspace) for the failed task; a migration task that failed also raised "migration failed".',
+      'Open the Airflow UI (or the ADFAirflowTaskLogs table in the workspace) for the failed task; a migration task that failed also raised "migration failed".',
     metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
     metricName: DataFactoryMetric.AIRFLOW_TASK_INSTANCE_FAILURES,
     aggregation: 'Total',
@@ -84,7 +84,7 @@ export function airflowDagImportErrorsAlert(namePrefix: string, airflowRuntimeNa
     threshold: 0,
     description:
       `The managed Airflow of plan ${namePrefix} cannot import a DAG file, so no migration can be scheduled. ` +
-      'Check AirflowDagProcessingLogs in the workspace and the last DAG upload.',
+      'Check the AirflowDagProcessingLogs table in the workspace and the last DAG upload.',
     metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
     metricName: DataFactoryMetric.AIRFLOW_DAG_PROCESSING_IMPORT_ERRORS,
     aggregation: 'Total',
