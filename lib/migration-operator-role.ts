@@ -69,6 +69,15 @@ const OPERATION_POLLING_ACTIONS = [
 ] as const;
 
 /**
+ * A rollback deletes a RESTORING managed-instance database and waits on the delete, whose status is
+ * at `.../Microsoft.Sql/locations/<region>/managedDatabaseAzureAsyncOperation/<id>` (and
+ * `managedDatabaseOperationResults`). Those reads are not in Microsoft.Sql's published operations
+ * list, so a role naming them may be refused; this role grants them as Microsoft's built-in SQL
+ * Managed Instance Contributor does, with every read under `Microsoft.Sql/locations`, only with SqlMi targets.
+ */
+const MANAGED_DATABASE_POLLING_ACTIONS = ['Microsoft.Sql/locations/*/read'] as const;
+
+/**
  * Microsoft's custom role for SqlMi also lists `listkeys/action` and blob service reads and
  * writes, for tools that fetch the account key and browse containers; the DAG passes the key it
  * reads from its own connection, so reading the account (DMS's linked-resource check) is all.
@@ -142,7 +151,7 @@ export class MigrationOperatorRole extends Construct {
       name: `Database Migration Operation Reader (${props.namePrefix})`,
       scope: props.resourceGroup.id,
       description: `Reads the status of the Database Migration Service operations of plan ${props.namePrefix}`,
-      permissions: [{ actions: [...OPERATION_POLLING_ACTIONS] }],
+      permissions: [{ actions: [...OPERATION_POLLING_ACTIONS, ...(kinds.includes('SqlMi') ? MANAGED_DATABASE_POLLING_ACTIONS : [])] }],
       assignableScopes: [...this.resourceGroupScopes],
     });
   }

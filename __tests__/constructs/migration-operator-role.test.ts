@@ -87,6 +87,8 @@ describe('MigrationOperatorRole', () => {
           'Microsoft.DataMigration/locations/operationResults/read',
           'Microsoft.DataMigration/locations/operationStatuses/read',
           'Microsoft.DataMigration/locations/sqlMigrationServiceOperationResults/read',
+          // A rollback waits on the delete of a managed-instance database: Microsoft.Sql/locations/<region>/managedDatabaseAzureAsyncOperation.
+          'Microsoft.Sql/locations/*/read',
         ],
       },
     ]);
@@ -96,6 +98,11 @@ describe('MigrationOperatorRole', () => {
     expect(reader.assignable_scopes).toEqual(readerScopes);
     // Nothing at subscription scope.
     expect(assignments.filter((a) => /^\/subscriptions\/[^/]+\/?$/.test(String(a.scope)))).toEqual([]);
+  });
+
+  it('reads no Microsoft.Sql operation without a SqlMi target: the DAG deletes databases only on managed instances', () => {
+    const { reader } = synth({ targets: [{ kind: 'SqlDb', resourceId: SQLDB }] });
+    expect((reader.permissions[0].actions as string[]).filter((action) => action.startsWith('Microsoft.Sql/'))).toEqual([]);
   });
 
   it('keeps every assignment at its address when a target is added before it (a scope change would replace it: ForceNew)', () => {

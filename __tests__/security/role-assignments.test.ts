@@ -32,8 +32,8 @@ function twoTargetPlan(): MigrationPlan {
 /** The table in README "Security" (the default plan: the Kubernetes host). */
 const README_TABLE = `| principal | role | scope |
 |---|---|---|
-| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 3 actions) | resource group \`rg-contoso-sql\` |
-| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 3 actions) | targets' resource group \`rg-data-prod\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 4 actions) | resource group \`rg-contoso-sql\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 4 actions) | targets' resource group \`rg-data-prod\` |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | backup storage account \`stcontosobackups\` |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | Database Migration Service \`dms-contoso-sql\` |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 15 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
@@ -91,7 +91,7 @@ describe('role assignments of the default stack', () => {
     );
   });
 
-  it('give the custom roles no wildcard, no authorization action, and only the stack and target resource groups', () => {
+  it('give the custom roles no wildcard but location-level reads, no authorization action, and only the stack and target resource groups', () => {
     const [operator, reader] = Object.values(synth.resource.azurerm_role_definition);
     const actionsOf = (definition: Record<string, unknown>): string[] =>
       (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]);
@@ -100,9 +100,10 @@ describe('role assignments of the default stack', () => {
       'Microsoft.DataMigration/locations/operationResults/read',
       'Microsoft.DataMigration/locations/operationStatuses/read',
       'Microsoft.DataMigration/locations/sqlMigrationServiceOperationResults/read',
+      'Microsoft.Sql/locations/*/read',
     ]);
     for (const definition of [operator, reader]) {
-      expect(actionsOf(definition).filter((a) => a.includes('*') || /^microsoft\.authorization\//i.test(a))).toEqual([]);
+      expect(actionsOf(definition).filter((a) => (a.includes('*') && a !== 'Microsoft.Sql/locations/*/read') || /^microsoft\.authorization\//i.test(a))).toEqual([]);
       expect(definition.assignable_scopes).toEqual([
         '${azurerm_resource_group.ResourceGroup.id}',
         '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod',
@@ -184,6 +185,16 @@ describe('the least-privilege check', () => {
       /planted .*broad role/,
     ],
     ['a wildcard action', (doc) => doc.resource.azurerm_role_definition[roleDefinitionId].permissions[0].actions.push('Microsoft.Sql/*'), /wildcard action Microsoft\.Sql\/\*/],
+    [
+      'a location-level wildcard that writes',
+      (doc) => doc.resource.azurerm_role_definition[roleDefinitionId].permissions[0].actions.push('Microsoft.Sql/locations/*'),
+      /wildcard action Microsoft\.Sql\/locations\/\*$/,
+    ],
+    [
+      'a read wildcard beyond locations',
+      (doc) => doc.resource.azurerm_role_definition[roleDefinitionId].permissions[0].actions.push('Microsoft.Sql/*/read'),
+      /wildcard action Microsoft\.Sql\/\*\/read/,
+    ],
     [
       'an authorization action',
       (doc) => doc.resource.azurerm_role_definition[roleDefinitionId].permissions[0].actions.push('Microsoft.Authorization/roleAssignments/write'),

@@ -90,7 +90,8 @@ export function leastPrivilegeViolations(synth: SynthesizedStack, plan: Migratio
   ]);
   for (const [id, definition] of Object.entries(synth.resource.azurerm_role_definition ?? {})) {
     const actions = (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]) as string[];
-    actions.filter((a) => a.includes('*')).forEach((a) => problems.push(`${id}: wildcard action ${a}`));
+    // The one wildcard allowed: reading a provider's location-level operation statuses (see MigrationOperatorRole).
+    actions.filter((a) => a.includes('*') && !/^Microsoft\.\w+\/locations\/\*\/read$/.test(a)).forEach((a) => problems.push(`${id}: wildcard action ${a}`));
     actions.filter((a) => /^microsoft\.authorization\//i.test(a)).forEach((a) => problems.push(`${id}: authorization action ${a}`));
     if (BROAD_ROLE.test(String(definition.name))) {
       problems.push(`${id}: custom role named like a broad role (${definition.name})`);
