@@ -162,6 +162,24 @@ describe('plans that ask for something impossible', () => {
     ]);
   });
 
+  it('refuses a metadata database subnet that also holds the nodes or the private endpoint (it is delegated)', () => {
+    const [aks, db] = [`${VNET}/subnets/aks`, `${VNET}/subnets/db`];
+    const delegated = /^airflow\.kubernetes\.databaseSubnetId: is also (subnetId|privateEndpointSubnetId): the metadata database's subnet is delegated/;
+    expect(problems({ kubernetes: { subnetId: aks, databaseSubnetId: aks } })).toEqual([expect.stringMatching(delegated)]);
+    expect(problems({ kubernetes: { subnetId: aks, databaseSubnetId: db, privateEndpointSubnetId: db.toUpperCase().replace('/SUBSCRIPTIONS', '/subscriptions') } })).toEqual([
+      expect.stringMatching(delegated),
+    ]);
+  });
+
+  it('refuses two federated credentials with one name or one issuer and subject (the stack would crash on the name)', () => {
+    const credential = { name: 'astro', issuer: 'https://oidc.example.com/', subject: 'system:serviceaccount:airflow:worker' };
+    const federatedCredentials = [credential, { ...credential, name: 'ASTRO', subject: 'other' }, { ...credential, name: 'astro-2' }];
+    expect(problems({ host: 'external', external: { federatedCredentials } })).toEqual([
+      'airflow.external.federatedCredentials[1].name: duplicate name "ASTRO" (also federatedCredentials[0]): give each credential its own name',
+      'airflow.external.federatedCredentials[2].subject: issuer and subject are those of federatedCredentials[0]: Entra ID takes each pair once per identity',
+    ]);
+  });
+
   it('names an unknown field with a suggestion, and an unknown host with the allowed ones', () => {
     expect(problems({ hots: 'fabric' })).toEqual(['airflow.hots: unknown field (did you mean host?)']);
     expect(problems({ host: 'aks' })).toEqual(['airflow.host: must be one of kubernetes, dataFactory, fabric, external (got "aks")']);

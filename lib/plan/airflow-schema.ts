@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { quote } from './field-path';
 import { anyCase, armId, GUID_PATTERN, integerBetween, matching, type Named } from './rules';
-import { asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
+import { asArray, asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
 type HostKind = (typeof AIRFLOW_HOSTS)[number];
@@ -303,6 +303,20 @@ const HOSTS: Readonly<Record<HostKind, HostRules>> = {
           'federate the managed identity the stack creates, which it does only without servicePrincipal: remove servicePrincipal, or federate that application yourself in Entra ID',
         );
       }
+      // One identity's credentials: Azure compares their names without letter case, Entra ID takes an issuer and subject once.
+      const firstWith = new Map<string, number>();
+      const repeats = (key: string, index: number) => firstWith.get(key) ?? (firstWith.set(key, index), undefined);
+      asArray(federatedCredentials).forEach((item, index) => {
+        const { name, issuer, subject } = asRecord(item) ?? {};
+        const sameName = typeof name === 'string' ? repeats(`name:${name.toLowerCase()}`, index) : undefined;
+        if (sameName !== undefined) {
+          report(['federatedCredentials', index, 'name'], `duplicate name ${quote(String(name))} (also federatedCredentials[${sameName}]): give each credential its own name`);
+        }
+        const sameSubject = typeof issuer === 'string' && typeof subject === 'string' ? repeats(`subject:${issuer} ${subject}`, index) : undefined;
+        if (sameSubject !== undefined) {
+          report(['federatedCredentials', index, 'subject'], `issuer and subject are those of federatedCredentials[${sameSubject}]: Entra ID takes each pair once per identity`);
+        }
+      });
     },
   },
 };
@@ -375,6 +389,15 @@ function checkKubernetesSection(section: Loose, report: ReportProblem): void {
       report(
         [field],
         `must be a subnet of the VNet of subnetId (${quote(nodesVnet)}): private DNS zones are linked to that one VNet`,
+      );
+    }
+  }
+  for (const field of ['subnetId', 'privateEndpointSubnetId']) {
+    const [subnet, database] = [section[field], section.databaseSubnetId];
+    if (typeof subnet === 'string' && typeof database === 'string' && subnet.toLowerCase() === database.toLowerCase()) {
+      report(
+        ['databaseSubnetId'],
+        `is also ${field}: the metadata database's subnet is delegated to Microsoft.DBforPostgreSQL/flexibleServers and can hold nothing else; give it a subnet of its own`,
       );
     }
   }
