@@ -129,8 +129,24 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
   });
 
   test('a YAML file with several documents', () => {
-    const path = files.write('multi.yaml', `${toYaml(minimalPlan())}---\nname: other\n`);
-    expect(planError(() => loadMigrationPlan(path)).problems[0].message).toMatch(/multiple documents/);
+    const text = `${toYaml(minimalPlan())}---\nname: other\n`;
+    const path = files.write('multi.yaml', text);
+    // The position of the second document's ---, and advice for the plan's author, not for a caller of the yaml library.
+    expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
+      {
+        path: '',
+        message: 'YAML syntax error: a second document starts here (---): a plan is one document; remove the rest or split it into files',
+        line: text.split('\n').indexOf('---') + 1,
+        column: 1,
+      },
+    ]);
+  });
+
+  test('a YAML merge key is named as such, not as an unknown field "<<"', () => {
+    const path = files.write('merge.yaml', `${toYaml(minimalPlan())}tags: { <<: { owner: dba } }\n`);
+    expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
+      expect.objectContaining({ path: 'tags["<<"]', message: expect.stringMatching(/^YAML merge keys \(<<\) are not supported: write the fields out/) }),
+    ]);
   });
 
   test.each([

@@ -47,7 +47,9 @@ export function readYaml(text: string): ParsedSource {
   const { document, lines } = source;
   if (document.errors.length > 0) {
     const problems = document.errors.map(({ code, message, pos: [offset] }) => {
-      const syntaxError = { path: '', message: `YAML syntax error: ${message}`, ...position(lines, offset) };
+      // The library's own words for this one advise its API (parseAllDocuments), not the plan's author.
+      const what = code === 'MULTIPLE_DOCS' ? 'a second document starts here (---): a plan is one document; remove the rest or split it into files' : message;
+      const syntaxError = { path: '', message: `YAML syntax error: ${what}`, ...position(lines, offset) };
       return duplicateKeyProblem(source, code, offset) ?? syntaxError;
     });
     return { ok: false, problems };

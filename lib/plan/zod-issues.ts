@@ -44,14 +44,21 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.
       const known = fieldsAt(schema, path);
       return issue.keys.map((key) => ({
         path: [...path, key],
-        message: RETIRED_FIELDS.get(formatFieldPath([...path, key])) ?? `unknown field${fieldHint(key, known)}`,
+        message:
+          RETIRED_FIELDS.get(formatFieldPath([...path, key])) ??
+          (key === '<<' ? MERGE_KEY : `unknown field${fieldHint(key, known)}`),
       }));
     }
+    // A merge key in a record (tags): whatever zod says of the key or its value.
+    if (path.at(-1) === '<<') return [{ path, message: MERGE_KEY }];
     // A record key or map entry: the inner issues say what is wrong with it.
     const inner = issue.code === 'invalid_key' || issue.code === 'invalid_element' ? issue.issues : undefined;
     return [{ path, message: inner?.map(({ message }) => message).join('; ') ?? issue.message }];
   });
 }
+
+/** Plans are YAML 1.2, which has no merge keys: `<<` would otherwise read as an unknown field of that name. */
+const MERGE_KEY = 'YAML merge keys (<<) are not supported: write the fields out (an alias such as *name can still repeat a whole mapping)';
 
 function fieldHint(key: string, known: readonly string[]): string {
   const suggestion = closestMatch(key, known);
