@@ -302,6 +302,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       [{ windowMinutes: 7 }, /migrationFailedAlert\.windowMinutes must be one of .* for a log alert \(got 7\)/],
       [{ evaluationFrequencyMinutes: 15, windowMinutes: 5 }, /migrationFailedAlert\.windowMinutes \(5\) must be at least migrationFailedAlert\.evaluationFrequencyMinutes \(15\)/],
       [{ severity: SEVERITY_OUT_OF_RANGE }, /migrationFailedAlert\.severity must be an integer from 0 to 4 \(got 5\)/],
+      [{ threshold: -1 }, /migrationFailedAlert\.threshold must be at least 0 \(got -1\): the alert compares a count of rows/],
     ])('rejects %j with an error naming the option', (migrationFailedAlert, message) => {
       expect(() => withEvents({ migrationFailedAlert })).toThrow(message);
     });

@@ -322,6 +322,11 @@ export function createLogAlert(
   options: AlertOptions = {},
 ): CreatedLogAlert {
   const settings = resolve('log', definition, options, target.defaults);
+  if (definition.timeAggregationMethod === 'Count' && settings.threshold < 0) {
+    throw new Error(
+      `${definition.optionsProp}.threshold must be at least 0 (got ${settings.threshold}): the alert compares a count of rows, which is never negative`,
+    );
+  }
   const resource = new MonitorScheduledQueryRulesAlertV2(target.scope, definition.id, {
     name: definition.name,
     displayName: definition.displayName,
