@@ -17,6 +17,7 @@ import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOt
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import type { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { gatesCutovers } from './plan/cutover-schema';
+import { isValidatedPlan, parseMigrationPlan } from './plan/parse';
 import { MigrationPlan } from './plan/types';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
@@ -124,7 +125,9 @@ export class DatabaseMigrationStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
     super(scope, id);
-    const { plan } = props;
+    // A plan built or changed by hand is checked here, so a mistake in it is named by its field
+    // path, not by whichever construct would trip over it first.
+    const plan = isValidatedPlan(props.plan) ? props.plan : parseMigrationPlan(props.plan, 'props.plan');
     this.plan = plan;
     const preventDestroy = props.preventDestroy ?? true;
     const lock = props.lock;

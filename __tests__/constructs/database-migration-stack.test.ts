@@ -150,6 +150,16 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
     expect(Object.values(resourcesOfType(adopted, 'azurerm_monitor_diagnostic_setting')).map((setting) => setting.target_resource_id)).not.toContain(keyVault.id);
   });
 
+  it('checks a plan built or changed by hand first, naming the plan field at fault', () => {
+    const plan = examplePlan();
+    const stackOf = (changed: unknown) => () => new DatabaseMigrationStack(Testing.app(), 'x', { plan: changed as typeof plan });
+    expect(stackOf({ ...plan, name: 'Contoso SQL' })).toThrow(/^props\.plan name: must be 3-16 lowercase letters/);
+    expect(stackOf({ ...plan, notifications: { ...plan.notifications, longRunningMinutes: -1 } })).toThrow(
+      /^props\.plan notifications\.longRunningMinutes: must be an integer from 5 to 2865$/,
+    );
+    expect(stackOf({})).toThrow(/^props\.plan name: missing required field/);
+  });
+
   it('refuses to seed a name with a reference, whose token text changes with the construct tree', () => {
     expect(() => uniqueSuffix(`${Token.asString(ref('azurerm_resource_group.rg.name'))}contoso-sql`)).toThrow(
       /a name seed must be literal text, not a reference/,
