@@ -50,6 +50,23 @@ function kubeloginModeOrExit(value: string | undefined): KubeloginMode | undefin
   return mode;
 }
 
+/**
+ * The constructs refuse what a valid plan cannot deploy (a plan too large for a host's config maps)
+ * with a plain Error naming the construct: a message for the user, before anything is written. A
+ * TypeError and the like is a bug, and keeps its stack trace.
+ */
+function stackOrExit(build: () => DatabaseMigrationStack): DatabaseMigrationStack {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof Error && error.constructor === Error) {
+      process.stderr.write(`Cannot synthesize the migration plan: ${error.message}\nNothing was synthesized.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
 /** Synth warnings (weakened defaults, retired services); cdktf's CLI prints them, plain node does not. */
 function printWarnings(root: IConstruct): void {
   for (const construct of root.node.findAll()) {
@@ -67,7 +84,7 @@ function main(): void {
   const stateBackend = stateBackendOrExit();
   const kubeloginMode = kubeloginModeOrExit(process.env.AIRFLOW_KUBELOGIN_MODE?.trim());
   const app = new App();
-  const stack = new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode });
+  const stack = stackOrExit(() => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }));
   app.synth();
   printWarnings(app);
   const where = stateBackend.type === 'terraformCloud' ? `Terraform Cloud ${stateBackend.organization}/${stateBackend.workspace}` : stateBackend.type;

@@ -105,4 +105,18 @@ describe('the bundled app (dist/app.js)', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(() => readdirSync(outdir)).toThrow();
   });
+
+  it('stops on a valid plan a construct refuses (too large for the config maps) with its message, no stack trace, and writes nothing', () => {
+    const plan = JSON.parse(readFileSync(join(REPO, 'examples', 'sql-database.json'), 'utf8'));
+    plan.databases = Array.from({ length: 1500 }, (_, i) => ({ name: `db_${i}`, source: { server: 'sql02', database: `Db${i}` }, target: { server: 'sqldb-crm' } }));
+    const planFile = join(scratch, 'large.json');
+    writeFileSync(planFile, JSON.stringify(plan));
+    const outdir = join(scratch, 'large-out');
+    const result = runBundle(planFile, outdir);
+    expect(result.stderr).toMatch(/^Cannot synthesize the migration plan: .*Dags: DAG file migration_plan\.json is \d+ bytes; a config map holds at most/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.status).toBe(1);
+    // new App() makes the empty stacks folder; no file is written.
+    expect(readdirSync(outdir, { recursive: true })).toEqual(['stacks']);
+  });
 });
