@@ -61,6 +61,35 @@ describe('unique names', () => {
     expect(parseMigrationPlan(otherInstances).sourceServers.map((s) => s.name)).toEqual(['sql01', 'sql01-hr', 'sql01-port']);
   });
 
+  test("each server its own connection and connection string secret, defaults included, letter case aside", () => {
+    const hostWhy = "the DAG reaches a server at its connection's host, so both would read one server; give each its own";
+    const secretWhy = "Data Factory reaches a source server through its secret's connection string, so both would reach one server; give each its own";
+    expect(
+      problemsAfter((p) => {
+        p.sourceServers.push({ name: 'sql02', host: 'sql02.corp.contoso.com', connectionId: 'MSSQL_SOURCE_SQL01', connectionStringSecretName: 'sql01-connection-string' });
+        p.sourceServers.push({ name: 'sql03', host: 'sql03.corp.contoso.com', connectionId: 'mssql_target_sqldb_prod' });
+      }),
+    ).toEqual([
+      `sourceServers[1].connectionId: "MSSQL_SOURCE_SQL01" is also the connection of sourceServers[0]: ${hostWhy}`,
+      `sourceServers[1].connectionStringSecretName: "sql01-connection-string" is also the connection string secret of sourceServers[0]: ${secretWhy}`,
+      `sourceServers[2].connectionId: "mssql_target_sqldb_prod" is also the connection of targetServers[0]: ${hostWhy}`,
+    ]);
+    // A name written first that a later server takes by default is where the problem is.
+    expect(
+      problemsAfter((p) => {
+        p.sourceServers[0].connectionId = 'mssql_source_sql02';
+        p.sourceServers.push({ name: 'sql02', host: 'sql02.corp.contoso.com' });
+      }),
+    ).toEqual([`sourceServers[0].connectionId: "mssql_source_sql02" is also the connection of sourceServers[1]: ${hostWhy}`]);
+    expect(problemsAfter((p) => (p.backupStorage.connectionId = 'mssql_source_sql01'), managedInstancePlan)).toEqual([
+      `backupStorage.connectionId: "mssql_source_sql01" is also the connection of sourceServers[0]: ${hostWhy}`,
+    ]);
+    // One account for the backup shares of two servers is fine: the DAG reads no host from it.
+    const sharedShare = managedInstancePlan();
+    sharedShare.sourceServers.push({ name: 'sql02', host: 'sql02.corp.contoso.com', backupFileShare: sharedShare.sourceServers[0].backupFileShare });
+    expect(parseMigrationPlan(sharedShare).sourceServers.map((s) => s.connectionId)).toEqual(['mssql_source_sql01', 'mssql_source_sql02']);
+  });
+
   test('duplicate source and target server names', () => {
     expect(
       problemsAfter((p) => {

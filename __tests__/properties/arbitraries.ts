@@ -265,6 +265,17 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
         ),
       ),
     })
+    // Each server its own Airflow connection and connection string secret (Key Vault names, letter case aside).
+    .filter(
+      (draft) =>
+        distinct(
+          [
+            ...draft.sourceServers.map(([name, server]) => server.connectionId ?? `mssql_source_${name.replace(/-/g, '_')}`),
+            ...draft.targetServers.map(([name, server]) => server.connectionId ?? `mssql_target_${name.replace(/-/g, '_')}`),
+            draft.backupStorage.connectionId,
+          ].map((id) => id.toLowerCase()),
+        ) && distinct(draft.sourceServers.map(([name, server]) => (server.connectionStringSecretName ?? `${name}-connection-string`).toLowerCase())),
+    )
     .map((draft) => {
       const [databaseDrafts, order] = draft.databases;
       const targetKinds = draft.targetServers.map(([, server]) => server.kind);

@@ -16,6 +16,11 @@ export const BACKUP_RESTORE_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
 /** DMS migrations to Azure SQL Database are offline only. */
 export const defaultMode = (kind: TargetKind) => (kind === 'SqlDb' ? 'offline' : 'online');
 
+/** A server's Airflow connection unless the plan names one: `mssql_<side>_<name with - as _>`. */
+export const defaultConnectionId = (side: 'source' | 'target', server: string) => `mssql_${side}_${server.replace(/-/g, '_')}`;
+/** A source server's Data Factory connection string secret unless the plan names one. */
+export const defaultConnectionStringSecretName = (server: string) => `${server}-connection-string`;
+
 /** A mapped copy of T: a zod-derived shape with a name TypeDoc shows (JSON Schema and README describe its fields). */
 export type Named<T> = { [K in keyof T]: T[K] };
 

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { checkCutover, planLevelCutover, resolveCutover } from './cutover-schema';
 import { planDocumentSchema, type PlanDocument } from './document-schema';
-import { defaultMode } from './rules';
+import { defaultConnectionId, defaultConnectionStringSecretName, defaultMode } from './rules';
 import { checkPlanSemantics, reportTo } from './semantic-checks';
 
 /**
@@ -34,7 +34,6 @@ export const migrationPlanSchema = planDocumentSchema
  */
 function fillDerivedDefaults(document: PlanDocument) {
   const kindOfServer = new Map(document.targetServers.map((server) => [server.name, server.kind]));
-  const connectionId = (side: 'source' | 'target', server: string) => `mssql_${side}_${server.replace(/-/g, '_')}`;
   return {
     ...document,
     // Sorted, so equal plans render identically whatever the order they were written in.
@@ -42,14 +41,14 @@ function fillDerivedDefaults(document: PlanDocument) {
     sourceServers: document.sourceServers.map(
       ({ connectionId: id, connectionStringSecretName: secret, backupFileShare, ...server }) => ({
         ...server,
-        connectionId: id ?? connectionId('source', server.name),
-        connectionStringSecretName: secret ?? `${server.name}-connection-string`,
+        connectionId: id ?? defaultConnectionId('source', server.name),
+        connectionStringSecretName: secret ?? defaultConnectionStringSecretName(server.name),
         ...(backupFileShare && { backupFileShare }),
       }),
     ),
     targetServers: document.targetServers.map((server) => ({
       ...server,
-      connectionId: server.connectionId ?? connectionId('target', server.name),
+      connectionId: server.connectionId ?? defaultConnectionId('target', server.name),
     })),
     cutover: planLevelCutover(document.cutover),
     // Keys in schema order, as zod outputs them: the rendered plan is this object as JSON.

@@ -5,9 +5,9 @@
  * defensively instead of trusting its type.
  */
 import type { z } from 'zod';
-import { quote, showName } from './field-path';
+import { formatFieldPath, quote, showName } from './field-path';
 import { findDependencyCycles, formatCycle } from './graph';
-import { BACKUP_RESTORE_KINDS, TARGET_KINDS, TARGET_RESOURCE_ID } from './rules';
+import { BACKUP_RESTORE_KINDS, defaultConnectionId, defaultConnectionStringSecretName, TARGET_KINDS, TARGET_RESOURCE_ID } from './rules';
 import { closestMatch, listBriefly } from './suggest';
 
 type Path = readonly (string | number)[];
@@ -51,6 +51,8 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
     why: 'the DAG judges the room for restores per entry, and two databases could migrate into one target database under both',
   }, report);
 
+  checkOwnConnections(plan, report);
+
   const emails = new Map<string, number>();
   asArray(asRecord(plan.notifications)?.emails).forEach((item, index) => {
     const email = asString(item)?.toLowerCase();
@@ -81,6 +83,53 @@ function sourceServerIdentity(entry: Loose): string | undefined {
   const host = asString(entry.host)?.toLowerCase().replace(/\\mssqlserver$/, '');
   const port = entry.port ?? 1433;
   return host === undefined || typeof port !== 'number' ? undefined : `${host},${port}`;
+}
+
+/**
+ * Each server's own Airflow connection and connection string secret, defaults included: the DAG
+ * reaches a server at its connection's host, so two entries on one connection read one server.
+ * Key Vault keeps both under names it compares without letter case.
+ */
+function checkOwnConnections(plan: Loose, report: ReportProblem): void {
+  type Use = { path: Path; id: string; written: boolean };
+  const uses = (list: 'sourceServers' | 'targetServers', field: string, fallback: (name: string) => string): Use[] =>
+    asArray(plan[list]).flatMap((item, index) => {
+      const entry = asRecord(item);
+      const written = asString(entry?.[field]);
+      const name = asString(entry?.name);
+      const id = written ?? (name === undefined ? undefined : fallback(name));
+      return id === undefined ? [] : [{ path: [list, index, field], id, written: written !== undefined }];
+    });
+  const backup = asString(asRecord(plan.backupStorage)?.connectionId);
+  const refuse = (all: Use[], what: string, why: string) => {
+    const first = new Map<string, Use>();
+    for (const use of all) {
+      const other = first.get(use.id.toLowerCase());
+      if (other === undefined) {
+        first.set(use.id.toLowerCase(), use);
+        continue;
+      }
+      // Two defaults meet only under a duplicate server name, reported as such.
+      if (!use.written && !other.written) continue;
+      // Point at a name the author wrote: the later one, or the first where only it was written.
+      const [at, also] = use.written ? [use, other] : [other, use];
+      report(at.path, `${quote(at.id)} is also the ${what} of ${formatFieldPath(also.path.slice(0, -1))}: ${why}; give each its own`);
+    }
+  };
+  refuse(
+    [
+      ...uses('sourceServers', 'connectionId', (name) => defaultConnectionId('source', name)),
+      ...uses('targetServers', 'connectionId', (name) => defaultConnectionId('target', name)),
+      ...(backup === undefined ? [] : [{ path: ['backupStorage', 'connectionId'], id: backup, written: true }]),
+    ],
+    'connection',
+    "the DAG reaches a server at its connection's host, so both would read one server",
+  );
+  refuse(
+    uses('sourceServers', 'connectionStringSecretName', defaultConnectionStringSecretName),
+    'connection string secret',
+    "Data Factory reaches a source server through its secret's connection string, so both would reach one server",
+  );
 }
 
 function onePerServer(
