@@ -125,12 +125,15 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         services.dms.cancel(ctx.target, now.operation_id)
         actions.append("canceled migration %s" % now.operation_id)
         now = standing(ctx)
-    decision = target_removal.decide(database, now.migration, ctx.sql.target_state(database, "target-state-after-cancel"))
+    target = ctx.sql.target_state(database, "target-state-after-cancel")
+    decision = target_removal.decide(database, now.migration, target, target_removal.noted_gone(ctx, now.migration))
     if decision.remove:
         _withhold_from_a_doubtful_migration(ctx, now, "remove target database %s" % database.target_database, actions)
         actions.append(target_removal.remove(ctx, database))
     else:
         actions.append(decision.reason)
+    if decision.remove or target is None:  # a database of its name found later is not this migration's
+        target_removal.note_gone(ctx, now.migration)
     source = ctx.sql.source_state(database)
     marker = _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live:

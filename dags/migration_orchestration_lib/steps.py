@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional
 from migration_orchestration_lib import current_run, cutover_steps
 from migration_orchestration_lib import migration_prerequisites as prerequisites
 from migration_orchestration_lib import migration_stage as stages
-from migration_orchestration_lib import removed_databases, source_claims, source_freeze
+from migration_orchestration_lib import removed_databases, source_claims, source_freeze, target_removal
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
@@ -137,7 +137,9 @@ def preflight(ctx: StepContext) -> StepResult:
     target = ctx.sql.target_state(database)
     if now.has_ended:
         leftovers = ["the source frozen"] if source_freeze.frozen_by_dag(ctx, database, source) else []
-        if database.restores_backups and target is not None:
+        if target is None:  # a database of its name found later is not this migration's
+            target_removal.note_gone(ctx, now.migration)
+        elif database.restores_backups and not target_removal.noted_gone(ctx, now.migration):
             leftovers.append("the target %s" % target.state)
         if leftovers:
             then = "rollback cleans up; run again to retry"

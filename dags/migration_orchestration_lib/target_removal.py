@@ -12,6 +12,13 @@ A target database is removed only if this migration created it and it never went
 - Nothing is removed while the migration is still active: rollback cancels it first, then reads
   DMS state again in the same task, right before deciding (`decide` is called with fresh state).
 
+- Nothing is removed once that migration's target was seen gone after it ended (`note_gone`: the
+  rollback removed it, or found or a preflight found it absent, DMS reporting the migration Failed or
+  Canceled): DMS keeps its last migration into a target database after it ended, and creates nothing
+  after, so a database of that name there now was put there since by someone else (a person's own
+  restore, a standby), and existed before the next migration. The Airflow Variable
+  `migration_target_gone__<operation id>` = `<target server>/<target database>` keeps that fact.
+
 What remains: a SqlMi or SqlVm database left RESTORING (or otherwise not ONLINE) by a migration
 of our source that ended Failed or Canceled. SqlMi databases are deleted through ARM (the
 managed-database delete, awaited); SqlVm databases with `DROP DATABASE` on the VM.
@@ -26,6 +33,8 @@ from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.step_context import StepFailure
 
 ONLINE = "ONLINE"
+GONE_RECORD_PREFIX = "migration_target_gone__"
+ENDED_STATUSES = ("Failed", "Canceled")  # not Canceling: DMS may still be restoring then
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,13 @@ class RemovalDecision:
     reason: str
 
 
-def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], target_state: Optional[Any]) -> RemovalDecision:
+def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], target_state: Optional[Any],
+           gone_after_it_ended: bool = False) -> RemovalDecision:
     """`migration`: the latest DMS migration into the target (read just now) where it is this plan's
     (`migration_stage.standing_of`: None where another service or source database runs it; a doubtful
     one, whose source server DMS names otherwise, the rollback removes only where this run created it);
-    `target_state`: the target database's `sys.databases` state (None when absent), read just now."""
+    `target_state`: the target database's `sys.databases` state (None when absent), read just now;
+    `gone_after_it_ended`: that migration's target was seen gone after it ended (`noted_gone`)."""
     name = database.target_database
     if database.target_kind == "SqlDb":
         return RemovalDecision(False, "SqlDb target %s existed before the migration: kept (its data may be partial)" % name)
@@ -46,6 +57,12 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
         return RemovalDecision(False, "target %s is absent: nothing to remove" % name)
     if migration is None or (migration.source_database_name or "").lower() != database.source_database.lower():
         return RemovalDecision(False, "target %s was not created by a migration of %s: kept" % (name, database.source_database))
+    if gone_after_it_ended:
+        return RemovalDecision(False, (
+            "target %s (%s) was not created by migration %s, which ended %s and whose target was gone after it ended (the "
+            "Airflow Variable %s): put there since by someone else, kept" % (
+                name, target_state.state, migration.migration_operation_id, migration.migration_status,
+                gone_key(migration.migration_operation_id))))
     if migration.migration_status in ("Completing", "Succeeded"):
         return RemovalDecision(False, "target %s is live (DMS migration %s): kept" % (name, migration.migration_status))
     if target_state.state == ONLINE:
@@ -57,6 +74,25 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
         "target %s (%s) was created by migration %s, which ended %s and never went live"
         % (name, target_state.state, migration.migration_operation_id, migration.migration_status),
     )
+
+
+def gone_key(operation_id: Optional[str]) -> str:
+    return GONE_RECORD_PREFIX + (operation_id or "")
+
+
+def noted_gone(ctx: Any, migration: Optional[MigrationStatus]) -> bool:
+    """Whether `migration`'s target was seen gone after it ended (`note_gone`)."""
+    return bool(migration is not None and migration.migration_operation_id and ctx.services.records.get(gone_key(migration.migration_operation_id)))
+
+
+def note_gone(ctx: Any, migration: Optional[MigrationStatus]) -> None:
+    """Record that `migration`, ended Failed or Canceled (DMS creates nothing after), has no target database any
+    more (removed, or read absent after it ended): a database of that name found later is not its own."""
+    database = ctx.database
+    if (not database.restores_backups or migration is None or not migration.migration_operation_id
+            or migration.migration_status not in ENDED_STATUSES or noted_gone(ctx, migration)):
+        return
+    ctx.services.records.put(gone_key(migration.migration_operation_id), "%s/%s" % (database.target_server, database.target_database))
 
 
 def remove(ctx: Any, database: DatabaseMigration) -> str:

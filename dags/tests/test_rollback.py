@@ -92,3 +92,30 @@ def test_a_rollback_racing_a_done_that_lost_its_heartbeat_keeps_the_validated_mi
     assert "kept frozen: this run validated migration" in run.errors["db.rollback"]
     assert not world.source_writable(), "a writable source beside the target declared migrated splits the writes"
     assert world.target()["state"] == "ONLINE"
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_database_put_into_the_target_after_a_failed_migration_was_cleaned_up_is_never_removed(rehearsal_world, target):
+    """DMS keeps its last migration into a target database after it ended: a failed one, whose rollback removed
+    the RESTORING target it left, still names this source. A database of that name put there afterwards (a
+    person's own restore WITH NORECOVERY, a log-shipping standby: RESTORING, not ONLINE) was not created by that
+    migration, and existed before the next run's: that run refuses to overwrite it, and its rollback keeps it."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world.world.add_fault("migrate", "migrationFailed", database="Sales", message="restore failed")
+    first = RunDriver(dag, world.observe)
+    assert first.run_database("db")["db.rollback"] == "success", first.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["Failed"] and world.target() is None
+    assert world.source_writable()
+
+    world.world.put_database(world.target_server, "Sales", state="RESTORING", created_by="a person's own restore")
+    later = RunDriver(dag, world.observe)
+    states = later.run_database("db")
+
+    assert world.target() is not None and world.target()["createdBy"] == "a person's own restore", (
+        "a database the failed migration did not create is removed: %s" % later.errors)
+    assert states["db.preflight"] == "failed"
+    assert "already exists" in later.errors["db.preflight"], later.errors
+    assert states["db.rollback"] == "success" and later.outcome("db") == "rolled_back", later.errors
+    assert world.source_writable()
