@@ -73,14 +73,21 @@ _UNKNOWN_TABLE_COUNT = 50
 def compare_fingerprints(
     source: Sequence[TableFingerprint], target: Sequence[TableFingerprint], row_counts: bool, checksums: bool
 ) -> ValidationReport:
-    """Every source table must be on the target with the same row count (and checksum)."""
+    """Every source table must be on the target with the same row count (and checksum): the target table of
+    its exact name, else the one table whose name differs from it only in letter case (a copy's schema deployed
+    in another spelling). A case-sensitive database may hold two tables differing only in case: each is
+    compared with its own, never both with one of them."""
     report = ValidationReport()
     if not row_counts and not checksums:
         return report
-    on_target = {fingerprint.table.lower(): fingerprint for fingerprint in target}
-    for mine in sorted(source, key=lambda fingerprint: fingerprint.table.lower()):
+    exact = {fingerprint.table: fingerprint for fingerprint in target}
+    folded: dict = {}
+    for fingerprint in target:
+        folded.setdefault(fingerprint.table.lower(), []).append(fingerprint)
+    for mine in sorted(source, key=lambda fingerprint: (fingerprint.table.lower(), fingerprint.table)):
         report.tables_compared += 1
-        theirs = on_target.get(mine.table.lower())
+        alike = folded.get(mine.table.lower(), [])
+        theirs = exact.get(mine.table) or (alike[0] if len(alike) == 1 else None)
         problem = _difference(mine, theirs, row_counts, checksums)
         if problem:
             report.mismatches.append("%s: %s" % (mine.table, problem))

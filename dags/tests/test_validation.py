@@ -64,6 +64,26 @@ def test_table_names_match_without_regard_to_case():
     assert compare_fingerprints([fingerprint("dbo.Orders", 1)], [fingerprint("DBO.orders", 1)], True, True).passed
 
 
+@pytest.mark.parametrize("target_order", [0, 1])
+def test_tables_differing_only_in_case_are_each_compared_with_their_own(target_order):
+    """A database of a case-sensitive collation may hold dbo.Orders and dbo.ORDERS, two tables (a restore keeps
+    both as they are). Each source table is compared with the target table of its exact name: folding case
+    compared both with whichever came last (the batch sorts them in tempdb's collation, where they tie), so a
+    table missing rows on the target passed beside its twin."""
+    source = [fingerprint("dbo.Orders", 10), fingerprint("dbo.ORDERS", 10)]
+    target = [fingerprint("dbo.ORDERS", 9, "999"), fingerprint("dbo.Orders", 10)]
+    report = compare_fingerprints(source, target if target_order else list(reversed(target)), row_counts=True, checksums=True)
+    assert report.tables_compared == 2
+    assert report.mismatches == ["dbo.ORDERS: 10 rows on source, 9 on target"]
+
+
+def test_a_name_differing_only_in_case_matches_only_one_target_table():
+    """Without a table of its exact name on the target, a source table matches one differing only in case
+    (a copy's schema deployed by hand in a case-insensitive collation), never one of two such."""
+    target = [fingerprint("dbo.ORDERS", 10), fingerprint("dbo.orders", 10)]
+    assert compare_fingerprints([fingerprint("dbo.Orders", 10)], target, True, True).mismatches == ["dbo.Orders: missing on target"]
+
+
 def test_nothing_is_compared_when_validation_is_off():
     assert compare_fingerprints(SAME, [], row_counts=False, checksums=False).tables_compared == 0
 
