@@ -321,6 +321,8 @@ def start_migration(ctx: StepContext) -> StepResult:
     if refusal and not begun:
         raise StepPending("waiting for capacity: %s" % refusal)
     prerequisites.check_room_at_admission(ctx, migrations)  # restores into one target, counted together
+    if database.restores_backups:
+        _check_target_still_absent(ctx)
     if freezes_for_copy:
         if not begun:
             cutover_steps.admit_freeze(ctx)
@@ -348,6 +350,26 @@ def start_migration(ctx: StepContext) -> StepResult:
     return StepResult(
         "started migration %s (%s)" % (started.migration_operation_id, started.status.describe()),
         return_value=started.migration_operation_id,
+    )
+
+
+def _check_target_still_absent(ctx: StepContext) -> None:
+    """Right before a restore's migration is created: preflight found no target database, but start_migration may
+    have waited hours for a place since. A database of that name put there meanwhile (a person's own restore) is
+    not overwritten by DMS: its create fails, and that failed migration of this source into the target would make
+    the rollback take the database for its leftover and remove it. Refused instead, nothing started; where a
+    migration of this source is in flight by now (another attempt of this task created it), DMS's start adopts it."""
+    database = ctx.database
+    target = ctx.sql.target_state(database, "target-before-start")
+    if target is None:
+        return
+    now = standing(ctx)
+    if now.migration is not None and not now.has_ended:
+        return
+    raise StepFailure(
+        "target database %s already exists on %s (%s), put there since preflight found it absent, and no migration of "
+        "%s created it: refusing to overwrite it (nothing started). Remove it if nothing uses it, or name another "
+        "target database, then run again" % (database.target_database, database.target_server, target.state, database.source_database)
     )
 
 

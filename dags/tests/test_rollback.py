@@ -119,3 +119,29 @@ def test_a_database_put_into_the_target_after_a_failed_migration_was_cleaned_up_
     assert "already exists" in later.errors["db.preflight"], later.errors
     assert states["db.rollback"] == "success" and later.outcome("db") == "rolled_back", later.errors
     assert world.source_writable()
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_database_put_into_the_target_between_preflight_and_the_start_is_never_removed(rehearsal_world, target):
+    """Preflight found the target absent; before start_migration created the migration (it may wait hours for a
+    place), a database of that name was put there (RESTORING: a person's own restore). DMS does not overwrite a
+    database: its create fails, leaving a failed migration of this source into that target, and the rollback took
+    the database for that migration's leftover and removed it.
+    start_migration looks again right before it creates one and refuses; the rollback keeps the database."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+
+    def meanwhile(task_id):
+        world.observe(task_id)
+        if task_id == "db.preflight" and world.target() is None:
+            world.world.put_database(world.target_server, "Sales", state="RESTORING", created_by="a person's own restore")
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), meanwhile)
+    states = driver.run_database("db")
+
+    assert world.target() is not None and world.target()["createdBy"] == "a person's own restore", (
+        "a database no migration of the DAG created is removed: %s" % driver.errors)
+    assert states["db.start_migration"] == "failed" and "already exists" in driver.errors["db.start_migration"], driver.errors
+    assert world.operations() == [], "no migration is started over it"
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable()
