@@ -366,10 +366,14 @@ def _check_target_still_absent(ctx: StepContext) -> None:
     now = standing(ctx)
     if now.migration is not None and not now.has_ended:
         return
+    where = "target database %s already exists on %s (%s)" % (database.target_database, database.target_server, target.state)
+    if now.migration is not None and not target_removal.noted_gone(ctx, now.migration):  # an earlier attempt's, ended since
+        raise StepFailure("%s, left by migration %s of %s, which ended %s: nothing started; the rollback removes what it "
+                          "left, then run again" % (where, now.operation_id, database.source_database, now.migration.migration_status))
     raise StepFailure(
-        "target database %s already exists on %s (%s), put there since preflight found it absent, and no migration of "
-        "%s created it: refusing to overwrite it (nothing started). Remove it if nothing uses it, or name another "
-        "target database, then run again" % (database.target_database, database.target_server, target.state, database.source_database)
+        "%s, put there since preflight found it absent, and no migration of %s created it: refusing to overwrite it "
+        "(nothing started). Remove it if nothing uses it, or name another target database, then run again"
+        % (where, database.source_database)
     )
 
 

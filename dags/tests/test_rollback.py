@@ -9,7 +9,7 @@ import pytest
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
-from task_driver import RunDriver
+from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
 
@@ -144,4 +144,27 @@ def test_a_database_put_into_the_target_between_preflight_and_the_start_is_never
     assert states["db.start_migration"] == "failed" and "already exists" in driver.errors["db.start_migration"], driver.errors
     assert world.operations() == [], "no migration is started over it"
     assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable()
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_start_cleared_after_its_migration_failed_leaves_the_migrations_target_to_the_rollback(rehearsal_world, target):
+    """The worker died right after start_migration created the migration, which then failed, leaving its target
+    RESTORING; a person clears start_migration. It starts nothing over that target, names the migration that left
+    it, and the rollback removes it: that one the DAG's migration did create."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    with pytest.raises(WorkerCrashed):
+        driver.run_database("db", crash_after="start_migration")
+    [created] = world.operations()
+    assert world.target()["state"] == "RESTORING"
+    world.world.add_fault("migrate", "migrationFailed", database="Sales", message="restore failed")  # at its next step
+
+    assert driver.clear_task("db", "start_migration") == "failed"
+    assert "left by migration %s of Sales, which ended Failed" % created["migrationOperationId"] in driver.errors["db.start_migration"], driver.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["Failed"], "nothing started over it"
+    assert world.target() is not None and world.target()["state"] == "RESTORING"
+    assert driver.clear_task("db", "rollback") == "success", driver.errors
+    assert world.target() is None, "the failed migration's own RESTORING target is left behind"
     assert world.source_writable()
