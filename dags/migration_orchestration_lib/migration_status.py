@@ -122,8 +122,9 @@ class MigrationStatus:
 
     @property
     def is_terminal_failure(self) -> bool:
-        """Nothing will change by waiting: the DAG fails fast instead of timing out."""
-        return self.migration_status in FAILED_STATUSES or self.provisioning_state == "Failed"
+        """Nothing will change by waiting: the DAG fails fast instead of timing out. A resource whose last
+        ARM operation failed (`provisioningState`) while DMS completes or completed the cutover is not one."""
+        return self.migration_status in FAILED_STATUSES or (self.provisioning_state == "Failed" and not self.cutover_requested)
 
     @property
     def cutover_requested(self) -> bool:
@@ -151,16 +152,18 @@ class MigrationStatus:
         """Where the migration stands: creating, copying, ready_for_cutover (online, caught up),
         completing, succeeded, failed, canceling or canceled (`migration_stage` adds not_started)."""
         status = self.migration_status
+        # First: a target live or going live whatever ARM says of the resource's last operation. Taken for
+        # failed, its rollback would hand the source back to writers beside it.
+        if status == SUCCEEDED_STATUS:
+            return SUCCEEDED
+        if status == "Completing":
+            return COMPLETING
         if self.provisioning_state == "Failed" or status == "Failed":
             return FAILED
         if status == "Canceled":
             return CANCELED
         if status == "Canceling":
             return CANCELING
-        if status == SUCCEEDED_STATUS:
-            return SUCCEEDED
-        if status == "Completing":
-            return COMPLETING
         if status in COPYING_STATUSES:
             return READY_FOR_CUTOVER if not self.offline and self.is_caught_up else COPYING
         return CREATING

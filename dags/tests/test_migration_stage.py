@@ -54,6 +54,19 @@ def test_completing_and_succeeded_are_live_and_never_active():
         assert standing.is_live and not standing.is_active and not standing.has_ended
 
 
+@pytest.mark.parametrize("name, stage", [("Completing", stages.COMPLETING), ("Succeeded", stages.SUCCEEDED)])
+def test_a_failed_arm_operation_on_a_migration_going_live_leaves_it_live(name, stage):
+    """provisioningState is the resource's last ARM operation: where it failed (a cutover asked twice, a tag
+    update) while DMS completes or completed the cutover, the target is still going live. Taken for failed,
+    the rollback would make the frozen source writable beside it."""
+    migration = MigrationStatus(migration_operation_id="op", migration_status=name, provisioning_state="Failed", source_database_name="Sales")
+    standing = standing_of(PLAN.database("online"), migration)
+    assert standing.stage == stage and standing.is_live and not standing.has_ended
+    assert not migration.is_terminal_failure
+    replicating = MigrationStatus(migration_operation_id="op", migration_status="InProgress", provisioning_state="Failed", source_database_name="Sales")
+    assert standing_of(PLAN.database("online"), replicating).stage == stages.FAILED and replicating.is_terminal_failure
+
+
 def test_another_source_migrating_into_our_target_is_refused():
     with pytest.raises(ForeignMigrationError, match=r"from source database 'Other', not 'Sales' \(DMS migration op, InProgress"):
         standing_of(PLAN.database("online"), status("InProgress", source="Other"))
