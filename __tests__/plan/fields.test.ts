@@ -201,16 +201,29 @@ describe('names Azure or Airflow would reject', () => {
 });
 
 describe('tags', () => {
-  test('keys without forbidden characters, values up to 256 characters, at most 50', () => {
+  test('keys without forbidden characters, keys up to 128 and values up to 256 bytes as azurerm counts them, at most 50', () => {
+    const keyTooLong = 'tag key must be at most 128 bytes in UTF-8 (the limit on storage accounts, which the dataFactory and external hosts create)';
     expect(
       problemsAfter((p) => {
-        p.tags = { ok: 'fine', 'a/b': 'x', 'what?': 'y', ['k'.repeat(513)]: 'z', long: 'v'.repeat(257) };
+        p.tags = {
+          ok: 'fine',
+          'a/b': 'x',
+          'what?': 'y',
+          ['k'.repeat(129)]: 'z',
+          ['é'.repeat(65)]: 'z',
+          ['k'.repeat(128)]: 'fits',
+          long: 'v'.repeat(257),
+          wide: 'é'.repeat(129),
+          full: 'é'.repeat(128),
+        };
       }),
     ).toEqual([
-      'tags["a/b"]: tag key must be 1-512 characters without < > % & \\ ? /',
-      'tags["what?"]: tag key must be 1-512 characters without < > % & \\ ? /',
-      `tags["${'k'.repeat(59)}…"]: tag key must be 1-512 characters without < > % & \\ ? /`,
-      'tags.long: must be at most 256 characters',
+      'tags["a/b"]: tag key must not be empty or contain < > % & \\ ? /',
+      'tags["what?"]: tag key must not be empty or contain < > % & \\ ? /',
+      `tags["${'k'.repeat(59)}…"]: ${keyTooLong}`,
+      `tags["${'é'.repeat(59)}…"]: ${keyTooLong}`,
+      'tags.long: must be at most 256 bytes in UTF-8',
+      'tags.wide: must be at most 256 bytes in UTF-8',
     ]);
     const fiftyOne = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`tag${i}`, 'v']));
     expect(problemsAfter((p) => (p.tags = fiftyOne))).toEqual(['tags: Azure allows at most 50 tags per resource']);

@@ -129,19 +129,21 @@ export const sqlDatabaseName = fc
   )
   .filter(isValidSqlDatabaseName);
 
+// Tag limits count UTF-8 bytes (azurerm): keys 128 (a storage account's), values 256.
+const fitsBytes = (text: string, bytes: number) => Buffer.byteLength(text, 'utf8') <= bytes;
 const tagKey = fc.oneof(
   fc
     .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
-    .filter((key) => !/[<>%&\\?/]/.test(key) && key !== '__proto__'),
-  fc.constantFrom('cost-center', 'owner', 'constructor', 'toString', 'hasOwnProperty', 'k'.repeat(512)),
+    .filter((key) => !/[<>%&\\?/]/.test(key) && key !== '__proto__' && fitsBytes(key, 128)),
+  fc.constantFrom('cost-center', 'owner', 'constructor', 'toString', 'hasOwnProperty', 'k'.repeat(128), 'é'.repeat(64)),
 );
 const tagValue = fc
   .oneof(
     fc.string({ unit: 'grapheme', maxLength: 30 }),
     fc.string({ unit: anyCodePoint, maxLength: 30 }),
-    fc.constant('v'.repeat(256)),
+    fc.constantFrom('v'.repeat(256), 'é'.repeat(128)),
   )
-  .filter((value) => value.length <= 256);
+  .filter((value) => fitsBytes(value, 256));
 
 const tags = fc.uniqueArray(fc.tuple(tagKey, tagValue), { maxLength: 50, selector: ([key]) => key }).map((entries) => {
   const result: Record<string, string> = {};

@@ -232,10 +232,18 @@ const databaseSchema = z
   })
   .describe('One database to move.');
 
+// azurerm counts a tag's bytes (UTF-8), and limits a storage account's keys (the dataFactory and external hosts' DAG storage) to 128.
+// The lengths in characters are there for the JSON Schema; the bytes are checked only where they fit.
+const atMostBytes = (schema: z.ZodString, bytes: number, error: string) =>
+  schema.max(bytes, { error }).refine((text) => text.length > bytes || Buffer.byteLength(text, 'utf8') <= bytes, { error });
 const tagsSchema = z
   .record(
-    matching(/^[^<>%&\\?/]{1,512}$/, 'tag key must be 1-512 characters without < > % & \\ ? /'),
-    z.string().max(256, { error: 'must be at most 256 characters' }),
+    atMostBytes(
+      matching(/^[^<>%&\\?/]+$/, 'tag key must not be empty or contain < > % & \\ ? /'),
+      128,
+      'tag key must be at most 128 bytes in UTF-8 (the limit on storage accounts, which the dataFactory and external hosts create)',
+    ),
+    atMostBytes(z.string(), 256, 'must be at most 256 bytes in UTF-8'),
   )
   .refine((tags) => Object.keys(tags).length <= 50, { error: 'Azure allows at most 50 tags per resource' })
   .default({})
