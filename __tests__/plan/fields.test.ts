@@ -255,6 +255,19 @@ describe('notifications', () => {
     },
   );
 
+  test("within an action group's limits: 1,000 addresses of at most 64 characters", () => {
+    const longest = `${'a'.repeat(52)}@contoso.com`;
+    expect(parseMigrationPlan({ ...minimalPlan(), notifications: { emails: [longest] } }).notifications.emails).toEqual([longest]);
+    expect(problemsAfter((p) => (p.notifications.emails = [`a${longest}`]))).toEqual([
+      'notifications.emails[0]: must be at most 64 characters, the longest email address an Azure Monitor action group takes',
+    ]);
+    const addresses = (count: number) => Array.from({ length: count }, (_, i) => `dba${i}@contoso.com`);
+    expect(parseMigrationPlan({ ...minimalPlan(), notifications: { emails: addresses(1000) } }).notifications.emails).toHaveLength(1000);
+    expect(problemsAfter((p) => (p.notifications.emails = addresses(1001)))).toEqual([
+      'notifications.emails: an Azure Monitor action group takes at most 1,000 email receivers',
+    ]);
+  });
+
   test('at least one email, each once', () => {
     expect(problemsAfter((p) => (p.notifications.emails = []))).toEqual([
       'notifications.emails: needs at least one email address',

@@ -48,9 +48,18 @@ const emailRule = 'must be an email address like name@example.com';
 
 export const notificationsSchema = z
   .strictObject({
+    // Azure Monitor's limits for an action group: 1,000 email receivers, 64 characters an address.
     emails: z
-      .array(z.string().max(254, { error: emailRule }).regex(EMAIL, { error: emailRule }))
+      .array(
+        z
+          .string()
+          .max(64, { error: 'must be at most 64 characters, the longest email address an Azure Monitor action group takes' })
+          // One problem for an address too long: its pattern is judged only where it fits (and stays in the JSON Schema).
+          .refine((address) => address.length > 64 || EMAIL.test(address), { error: emailRule })
+          .meta({ pattern: EMAIL.source }),
+      )
       .min(1, { error: 'needs at least one email address' })
+      .max(1000, { error: 'an Azure Monitor action group takes at most 1,000 email receivers' })
       .describe('Email receivers of the `migration-alerts` action group (at least one).'),
     // The running-long alert is a log alert: it looks back at most two days, less its 15-minute evaluation frequency.
     longRunningMinutes: integerBetween(5, 2865)
