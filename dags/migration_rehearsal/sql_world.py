@@ -44,8 +44,21 @@ What it knows:
   extended-property procedure, BACKUP or DROP DATABASE outside TRY ends that statement only, the
   rest of the batch runs and the client gets the error at the end (`STATEMENT_LEVEL_ERRORS`); other
   errors end the batch;
-- collations: text compares case-insensitively (a default collation, `..._CI_AS`), except where
-  `COLLATE` names a binary or case-sensitive one (`Latin1_General_BIN2`, `..._CS_...`) on either side;
+- table variables (`DECLARE @name TABLE (...)`, `INSERT INTO @name`, `FROM @name`), of the batch;
+- collations, as SQL Server's collation precedence has them: the server has one (the world's
+  `collation`, default SQL_Latin1_General_CP1_CI_AS), and so do master, tempdb and so temporary
+  tables' text columns; a database has its own where the world gives it one (else the server's),
+  and so do its catalog's names (`sys.tables`, `sys.schemas`, `sys.extended_properties`) and the
+  table variables declared while it is current (in its `sp_executesql`); the server-level views have
+  the server's. Each comparison (=, <>, <, >, IN, a JOIN's ON) is bound before its statement runs:
+  an explicit `COLLATE` on either side decides (`DATABASE_DEFAULT`: the current database's), else a
+  text column's collation, else the current database's (literals, variables); two text columns of
+  collations that differ, neither side explicit, are refused with error 468 ("Cannot resolve the
+  collation conflict ..."), whatever the rows, as SQL Server refuses the statement; so are two
+  explicit ones that differ. The collation decides letter case: case-sensitive where it is binary or
+  `_CS_` (`Latin1_General_BIN2`, `Latin1_General_CS_AS`), else case-insensitive (accents, widths and
+  sort orders are not modelled: text orders case-insensitively whatever the collation, and
+  CONVERT or a function's result counts as a literal);
 - database-level extended properties (a database's `extendedProperties`): `sys.extended_properties`
   (class 0 rows, visible to a login with VIEW DEFINITION on the database, as metadata visibility
   has it), `sys.sp_addextendedproperty` and `sys.sp_dropextendedproperty` with `@name` (and
@@ -55,7 +68,10 @@ What it knows:
 - one stored procedure-like batch recognised by its ingredients: the per-table fingerprint loop
   (user tables, COUNT_BIG(*), SHA2_256 over each row's JSON including NULLs, computed columns left
   out, rowversion left out on request, CLR and float columns hashed by their bytes, one TRY per
-  table). Its checksums are this fake's own (equal rows give equal checksums), not SQL Server's.
+  table, a cursor over a table variable of the chosen tables). Its statements before the cursor's
+  DECLARE (choosing the tables into that table variable, reporting missing ones) run as T-SQL, in
+  the database; the cursor's loop is simulated. Its checksums are this fake's own (equal rows give
+  equal checksums), not SQL Server's.
 
 Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; a database
 with `"refusesAlter": [<option>, ...]` refuses ALTER DATABASE ... SET of those options (5061); a server
@@ -78,7 +94,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch
+from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch, parse_until_cursor
 from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError, database_guid, log_size_mb
 
 WORLD_VARIABLE = "MIGRATION_WORLD_DIR"
@@ -356,19 +372,22 @@ class _Session:
             self._backup(context, *statement[1:])
         elif kind == "drop_database":
             self._drop_database(*statement[1:])
-        elif kind == "create_temp":
+        elif kind == "create_temp":  # in tempdb: its text columns take the server's collation
             _, name, columns = statement
-            self.temp_tables[name.lower()] = {"columns": [column for column, _ in columns], "rows": []}
+            self.temp_tables[name.lower()] = _new_table(columns, self.collation())
+        elif kind == "declare_table":  # a table variable: the current database's collation
+            _, name, columns = statement
+            context.table_variables[name] = _new_table(columns, self.collation(context.database))
         elif kind == "insert_values":
             _, name, columns, rows = statement
-            table = self._temp_table(name)
+            table = context.table(name)
             for values in rows:
-                table["rows"].append({column.lower(): context.evaluate(value, {}) for column, value in zip(columns, values)})
+                _insert(table, columns, [context.evaluate(value, {}) for value in values])
         elif kind == "insert_select":
             _, name, columns, query = statement
-            table = self._temp_table(name)
+            table = context.table(name)
             for values in context.select(query, {})[1]:
-                table["rows"].append({column.lower(): value for column, value in zip(columns, values)})
+                _insert(table, columns, values)
         elif kind == "exec_sql":
             self._exec_sql(context, results, *statement[1:])
         elif kind == "exec_procedure":
@@ -433,7 +452,16 @@ class _Session:
             missing = [p for p in ("@all_tables", "@with_checksum", "@exclude_rowversion") if p not in declared.lower() or p not in values]
             if missing:
                 raise NotUnderstood("the fingerprint loop without its parameter(s) %s" % ", ".join(missing))
-            self._fingerprint_tables(target, values)
+            # What precedes the cursor (the tables to fingerprint, the rows of missing ones) runs as
+            # T-SQL in `target`; the cursor's loop over its table variable is simulated.
+            inner = _Context(self, target, values)
+            for inner_statement in parse_until_cursor(text):
+                self._statement(inner_statement, inner, results)
+            cursor_table = re.search(_CURSOR_TABLE, re.sub(r"\s+", " ", text.lower())).group(1)
+            if cursor_table not in inner.table_variables:
+                raise NotUnderstood("a fingerprint loop whose cursor reads %s, which it does not fill first" % cursor_table)
+            chosen = [(row["schema_name"], row["table_name"]) for row in inner.table_variables[cursor_table]["rows"]]
+            self._fingerprint_tables(target, values, chosen)
             return
         results.extend(self.run(text, target, values))
 
@@ -473,6 +501,10 @@ class _Session:
             del properties[name]
         self.world.update_database(self.server, database, extendedProperties=properties)
 
+    def collation(self, database: Optional[str] = None) -> str:
+        """The server's collation (tempdb's, master's), or a database's (`world.World.collation`)."""
+        return self.world.collation(self.server, database)
+
     def error_message(self) -> Optional[str]:
         return str(self._caught[-1]) if self._caught else None
 
@@ -484,22 +516,12 @@ class _Session:
 
     # -- the fingerprint loop -------------------------------------------------------------------
 
-    def _fingerprint_tables(self, database: str, values: Dict[str, Any]) -> None:
-        requested = [(r["schema_name"], r["table_name"]) for r in self._temp_table("#requested")["rows"]]
+    def _fingerprint_tables(self, database: str, values: Dict[str, Any], chosen: List[Tuple[str, str]]) -> None:
+        """The cursor's loop: a row in #fingerprints for each (schema, table) the batch chose (names as
+        its catalog has them)."""
         output = self._temp_table("#fingerprints")
         tables = self.world.database(self.server, database)["tables"]
-        by_key = {name.lower(): name for name in tables}
-        if _truth(values["@all_tables"]):
-            chosen = sorted(tables)
-        else:
-            chosen = []
-            for schema, table in requested:
-                name = by_key.get(("%s.%s" % (schema, table)).lower())
-                if name is None:
-                    output["rows"].append(_fingerprint_row(schema, table, error="table does not exist"))
-                else:
-                    chosen.append(name)
-        for name in sorted(set(chosen)):
+        for name in sorted({"%s.%s" % pair for pair in chosen}):
             schema, table = name.split(".", 1)
             content = tables[name]
             if content.get("locked") and self.lock_timeout_ms >= 0:
@@ -764,8 +786,22 @@ class _Context:
         self.session = session
         self.database = database
         self.variables = variables
+        self.table_variables: Dict[str, Dict[str, Any]] = {}
+        self._bound: set = set()  # the SELECTs whose comparisons have their collation (ids)
+        self._collations: Dict[int, str] = {}  # a comparison's (id of its node) collation
+
+    def table(self, name: str) -> Dict[str, Any]:
+        """A #temporary table of the session or a @table variable of this batch."""
+        if not name.startswith("@"):
+            return self.session._temp_table(name)
+        table = self.table_variables.get(name.lower())
+        if table is None:
+            raise DatabaseError('Must declare the table variable "%s". (1087)' % name)
+        return table
 
     def select(self, query: Select, outer: Dict[str, Dict[str, Any]]) -> Tuple[List[str], List[tuple]]:
+        if id(query) not in self._bound:  # a statement's SELECT: its subqueries are bound with it
+            self._bind_select(query, [])
         rows = self._rows(query, outer)
         if any(_has_aggregate(expression) for expression, _ in query.items):
             values = tuple(self._aggregate(expression, rows) for expression, _ in query.items)
@@ -784,7 +820,9 @@ class _Context:
         rows: List[Dict[str, Dict[str, Any]]] = [dict(outer)]
         for name, alias, condition, arguments in query.sources:
             label = (alias or name[-1]).lower()
-            records = self.session.relation(name, self.database) if arguments is None else None
+            records = None
+            if arguments is None:
+                records = [dict(r) for r in self.table(name[0])["rows"]] if name[0].startswith("@") else self.session.relation(name, self.database)
             joined = []
             for row in rows:
                 if arguments is not None:  # CROSS APPLY: the function of this row
@@ -836,15 +874,17 @@ class _Context:
         if kind == "not":
             return not _truth(self.evaluate(expression[1], row))
         if kind == "cmp":
-            return _compare(expression[1], self.evaluate(expression[2], row), self.evaluate(expression[3], row))
+            collation = self._comparison_collation(expression)
+            return _compare(expression[1], self.evaluate(expression[2], row), self.evaluate(expression[3], row), collation)
         if kind == "in":
+            collation = self._comparison_collation(expression)
             value = self.evaluate(expression[1], row)
             members = expression[2]
             if isinstance(members, Select):
                 candidates = [values[0] for values in self.select(members, row)[1]]
             else:
                 candidates = [self.evaluate(member, row) for member in members]
-            found = value is not None and any(_compare("=", value, candidate) for candidate in candidates)
+            found = value is not None and any(_compare("=", value, candidate, collation) for candidate in candidates)
             return found != expression[3]
         if kind == "isnull":
             return (self.evaluate(expression[1], row) is None) != expression[2]
@@ -859,13 +899,118 @@ class _Context:
             return self._call(expression[1], [self.evaluate(argument, row) for argument in expression[2]])
         if kind == "collate":
             value = self.evaluate(expression[1], row)
-            return _Collated(value, expression[2]) if isinstance(value, str) else value
+            return _Collated(value, self._collation_named(expression[2])) if isinstance(value, str) else value
         if kind == "arith":
             left, right = self.evaluate(expression[2], row), self.evaluate(expression[3], row)
             if left is None or right is None:
                 return None
             return left + right if expression[1] == "+" else left - right
         raise NotUnderstood("expression %s" % kind)
+
+    # -- collations (SQL Server's collation precedence) --------------------------------------------
+    # Bound before a statement's SELECT runs, as SQL Server binds a statement before running it: each
+    # comparison (=, <>, <, >, IN, a JOIN's ON) gets its collation from its operands' labels: explicit
+    # (`COLLATE name`; DATABASE_DEFAULT is the current database's), implicit (a text column: its
+    # table's collation: a #temporary table's is tempdb's, the server's; a @table variable's the
+    # database current where it was declared; a catalog view's of a database, sys.tables, sys.schemas,
+    # sys.extended_properties, that database's; the server-level ones the server's) or coercible-
+    # default (a literal, a variable, anything else: the current database's). Explicit wins; two
+    # implicit (or two explicit) collations that differ are a conflict: error 468, whatever the rows.
+
+    def _comparison_collation(self, expression: Any) -> str:
+        if id(expression) not in self._collations:  # a comparison outside any SELECT (IF @x = ...)
+            self._bind_expression(expression, [])
+        return self._collations[id(expression)]
+
+    def _collation_named(self, name: str) -> str:
+        return self.session.collation(self.database) if name.upper() == "DATABASE_DEFAULT" else name
+
+    def _source_label(self, name: Tuple[str, ...], arguments: Any) -> Tuple[str, frozenset]:
+        """(collation, text columns) of a FROM source."""
+        parts = tuple(part.lower() for part in name)
+        if arguments is None and parts[0][:1] in ("#", "@"):
+            table = self.table(parts[0])
+            return table["collation"], table["text_columns"]
+        if arguments is None and parts in _DATABASE_CATALOG_VIEWS:
+            return self.session.collation(self.database), _CATALOG_TEXT_COLUMNS
+        return self.session.collation(), _CATALOG_TEXT_COLUMNS
+
+    def _select_scope(self, query: Select) -> Dict[str, Tuple[str, frozenset]]:
+        return {(alias or name[-1]).lower(): self._source_label(name, arguments) for name, alias, _, arguments in query.sources}
+
+    def _bind_select(self, query: Select, scopes: List[Dict[str, Tuple[str, frozenset]]]) -> None:
+        self._bound.add(id(query))
+        inner = scopes + [self._select_scope(query)]
+        expressions = [condition for _, _, condition, _ in query.sources if condition is not None]
+        expressions += [argument for _, _, _, arguments in query.sources for argument in arguments or ()]
+        expressions += [expression for expression, _ in query.items] + [expression for expression, _ in query.order]
+        if query.where is not None:
+            expressions.append(query.where)
+        for expression in expressions:
+            self._bind_expression(expression, inner)
+
+    def _bind_expression(self, expression: Any, scopes: List[Dict[str, Tuple[str, frozenset]]]) -> None:
+        kind = expression[0]
+        if kind == "cmp":
+            labels = [self._label(expression[2], scopes), self._label(expression[3], scopes)]
+            self._collations[id(expression)] = self._settle(labels, expression[1])
+            children: List[Any] = [expression[2], expression[3]]
+        elif kind == "in":
+            members = expression[2]
+            member_labels = [self._label(("subquery", members), scopes)] if isinstance(members, Select) else [self._label(m, scopes) for m in members]
+            self._collations[id(expression)] = self._settle([self._label(expression[1], scopes)] + member_labels, "=")
+            children = [expression[1]] + ([] if isinstance(members, Select) else list(members))
+            if isinstance(members, Select):
+                self._bind_select(members, scopes)
+        elif kind in ("and", "or"):
+            children = [expression[1], expression[2]]
+        elif kind in ("not", "neg", "isnull", "collate"):
+            children = [expression[1]]
+        elif kind in ("exists", "subquery"):
+            self._bind_select(expression[1], scopes)
+            children = []
+        elif kind == "convert":
+            children = [expression[2]]
+        elif kind == "call":
+            children = list(expression[2])
+        elif kind == "arith":
+            children = [expression[2], expression[3]]
+        else:  # lit, col, var, star
+            children = []
+        for child in children:
+            self._bind_expression(child, scopes)
+
+    def _label(self, expression: Any, scopes: List[Dict[str, Tuple[str, frozenset]]]) -> Optional[Tuple[str, str]]:
+        """("explicit" | "implicit", collation) of an operand; None: coercible-default (or not text)."""
+        kind = expression[0]
+        if kind == "collate":
+            return ("explicit", self._collation_named(expression[2]))
+        if kind == "col":
+            parts = [part.lower() for part in expression[1]]
+            if len(parts) >= 2:
+                for scope in reversed(scopes):  # the innermost query's sources first
+                    if parts[-2] in scope:
+                        collation, text_columns = scope[parts[-2]]
+                        return ("implicit", collation) if parts[-1] in text_columns else None
+                return None
+            found = {collation for collation, text_columns in (scopes[-1].values() if scopes else ()) if parts[0] in text_columns}
+            return ("implicit", found.pop()) if len(found) == 1 else None
+        if kind == "subquery":  # a scalar subquery: its first column's
+            query = expression[1]
+            return self._label(query.items[0][0], scopes + [self._select_scope(query)]) if query.items else None
+        return None
+
+    def _settle(self, labels: List[Optional[Tuple[str, str]]], op: str) -> str:
+        """The collation a comparison uses; error 468 where SQL Server cannot resolve one."""
+        for strength in ("explicit", "implicit"):
+            found = [collation for label in labels if label is not None and label[0] == strength for collation in [label[1]]]
+            if found:
+                differing = [c for c in found if c.lower() != found[0].lower()]
+                if differing:
+                    raise DatabaseError('Cannot resolve the collation conflict between "%s" and "%s" in the %s operation. (468)'
+                                        % (found[0], differing[0], _OPERATION_NAMES[op]))
+                return found[0]
+        return self.session.collation(self.database)
 
     def _column(self, parts: Tuple[str, ...], row: Dict[str, Dict[str, Any]]) -> Any:
         lowered = [part.lower() for part in parts]
@@ -901,6 +1046,10 @@ class _Context:
 
 # --- helpers ---------------------------------------------------------------------------------
 
+# The cursor of the fingerprint loop reads the table variable of the tables chosen before it.
+_CURSOR_TABLE = r"\bcursor\b[^;]*?\bfor select\b[^;]*?\bfrom (@[a-z_][a-z0-9_$]*)"
+
+
 _FINGERPRINT_INGREDIENTS = (
     ("user tables", r"from sys\.tables .*is_ms_shipped = 0"),
     ("the plan's table list", r"#requested"),
@@ -913,7 +1062,32 @@ _FINGERPRINT_INGREDIENTS = (
     ("float and real hashed by their bytes", r"system_type_id in \(59, 62\) then n?'+convert\(varbinary\(8\)"),
     ("one TRY per table", r"begin try.*begin catch.*error_message\(\)"),
     ("results in #fingerprints", r"insert into #fingerprints"),
+    ("a cursor over a table variable of the chosen tables", _CURSOR_TABLE),
 )
+
+TEXT_TYPES = frozenset({"char", "varchar", "nchar", "nvarchar", "text", "ntext", "sysname"})
+# The text columns of the catalog views this fake shows (their other columns are numbers, dates, ...).
+_CATALOG_TEXT_COLUMNS = frozenset({
+    "name", "state_desc", "recovery_model_desc", "user_access_desc", "class_desc", "physical_name", "database_name",
+    "volume_mount_point", "fixed_drive_path", "drive_type_desc", "pvt_key_encryption_type",
+})
+# Catalog views of the current database (the others here are the server's: master's, msdb's, DMVs).
+_DATABASE_CATALOG_VIEWS = frozenset({("sys", "tables"), ("sys", "schemas"), ("sys", "extended_properties")})
+_OPERATION_NAMES = {"=": "equal to", "<>": "not equal to", "<": "less than", ">": "greater than",
+                    "<=": "less than or equal to", ">=": "greater than or equal to"}
+
+
+def _new_table(columns: List[Tuple[str, str]], collation: str) -> Dict[str, Any]:
+    """A #temporary table or @table variable: its columns, its text columns' collation, no rows."""
+    return {"columns": [name.lower() for name, _ in columns], "rows": [], "collation": collation,
+            "text_columns": frozenset(name.lower() for name, type_name in columns if type_name.split("(")[0] in TEXT_TYPES)}
+
+
+def _insert(table: Dict[str, Any], columns: List[str], values: Any) -> None:
+    """A row: the columns named get the values (plain, as stored), the others NULL."""
+    row = dict.fromkeys(table["columns"])
+    row.update({column.lower(): str(value) if isinstance(value, _Collated) else value for column, value in zip(columns, values)})
+    table["rows"].append(row)
 
 
 def _is_fingerprint_loop(text: str) -> bool:
@@ -977,9 +1151,13 @@ class _Collated(str):
 
     def __new__(cls, value: str, collation: str) -> "_Collated":
         text = super().__new__(cls, value)
-        upper = collation.upper()
-        text.case_sensitive = upper.endswith("_BIN") or upper.endswith("_BIN2") or "_CS_" in upper + "_"
+        text.case_sensitive = _is_case_sensitive(collation)
         return text
+
+
+def _is_case_sensitive(collation: str) -> bool:
+    upper = collation.upper()
+    return upper.endswith("_BIN") or upper.endswith("_BIN2") or "_CS_" in upper + "_"
 
 
 def _case_sensitive(*values: Any) -> bool:
@@ -990,10 +1168,12 @@ def _comparable(value: Any, case_sensitive: bool = False) -> Any:
     return value.casefold() if isinstance(value, str) and not case_sensitive else value
 
 
-def _compare(op: str, left: Any, right: Any) -> bool:
+def _compare(op: str, left: Any, right: Any, collation: Optional[str] = None) -> bool:
+    """`collation`: the comparison's (case-sensitive where _CS_, _BIN, _BIN2); None: that of a
+    side with an explicit one, else case-insensitive."""
     if left is None or right is None:
         return False
-    sensitive = _case_sensitive(left, right)
+    sensitive = _case_sensitive(left, right) if collation is None else _is_case_sensitive(collation)
     if isinstance(left, bool) or isinstance(right, bool):
         left, right = int(left) if isinstance(left, bool) else left, int(right) if isinstance(right, bool) else right
     if isinstance(left, str) != isinstance(right, str):

@@ -7,10 +7,12 @@ statement the DAG starts sending that nobody taught the fake fails loudly instea
 
 Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, BEGIN TRY...END TRY BEGIN CATCH...END
 CATCH, THROW (bare, in a CATCH block), RAISERROR, RETURN, ALTER DATABASE ... SET <option> [WITH
-ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp, INSERT
-INTO #temp ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addextendedproperty |
+ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp,
+DECLARE @table TABLE (...), INSERT INTO #temp|@table ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addextendedproperty |
 sp_dropextendedproperty (named arguments), SELECT [DISTINCT] [TOP (n)] ... FROM ... [JOIN ... ON ...]
-[CROSS APPLY <table-valued function>(...) AS alias] [WHERE ...] [ORDER BY ...].
+[CROSS APPLY <table-valued function>(...) AS alias] [WHERE ...] [ORDER BY ...] (FROM a table, view,
+#temp or @table variable). `parse_until_cursor` parses the statements of a batch before its first
+DECLARE of a scalar variable or a cursor (what follows is for `sql_world` to recognise whole).
 Expressions: literals, column names, comparisons, AND/OR/NOT, [NOT] IN, IS [NOT] NULL, EXISTS,
 scalar subqueries, + and -, `expression COLLATE name`, and function calls by name (which ones
 `sql_world` evaluates: CONVERT, ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME,
@@ -57,7 +59,7 @@ _TOKEN = re.compile(
 KEYWORDS = frozenset(
     """SELECT FROM WHERE JOIN INNER ON AS ORDER BY ASC DESC TOP AND OR NOT IN IS NULL EXISTS IF ELSE
     BEGIN END SET ALTER DATABASE BACKUP LOG TO DISK WITH DROP CREATE TABLE INSERT INTO VALUES EXEC
-    EXECUTE RAISERROR RETURN THROW COLLATE CROSS APPLY DISTINCT""".split()
+    EXECUTE RAISERROR RETURN THROW COLLATE CROSS APPLY DISTINCT DECLARE""".split()
 )
 
 
@@ -157,7 +159,7 @@ class Parser:
 
     def multipart_name(self) -> Tuple[str, ...]:
         token = self.peek()
-        if token is not None and token.kind == "temp":
+        if token is not None and token.kind in ("temp", "variable"):
             self.position += 1
             return (token.value,)
         parts = [self.identifier()]
@@ -220,6 +222,8 @@ class Parser:
             return ("drop_database", self.identifier(), if_exists)
         if token.is_word("CREATE"):
             return self._create_temp_table()
+        if token.is_word("DECLARE"):
+            return self._declare_table()
         if token.is_word("INSERT"):
             return self._insert_values()
         if token.is_word("EXEC", "EXECUTE"):
@@ -306,6 +310,25 @@ class Parser:
         token = self.take()
         if token.kind != "temp":
             raise NotUnderstood("CREATE TABLE of a permanent table %r" % (token.value,))
+        return ("create_temp", token.value, self._column_definitions())
+
+    def _declare_table(self) -> tuple:
+        """DECLARE @name TABLE (column type [NULL | NOT NULL], ...): a table variable."""
+        self.take()
+        token = self.take()
+        if token.kind != "variable" or not (self.peek() is not None and self.peek().is_word("TABLE")):
+            raise NotUnderstood("DECLARE of anything but a table variable (%r)" % (token.value,))
+        self.take()
+        return ("declare_table", token.value.lower(), self._column_definitions())
+
+    def at_scalar_declaration(self) -> bool:
+        """The next statement DECLAREs a scalar variable or a cursor (not a table variable)."""
+        token, name, after = self.peek(), self.peek(1), self.peek(2)
+        if token is None or not token.is_word("DECLARE"):
+            return False
+        return name is None or name.kind != "variable" or after is None or not after.is_word("TABLE")
+
+    def _column_definitions(self) -> List[Tuple[str, str]]:
         self.expect_op("(")
         columns = []
         while True:
@@ -319,13 +342,13 @@ class Parser:
             if not self.accept_op(","):
                 break
         self.expect_op(")")
-        return ("create_temp", token.value, columns)
+        return columns
 
     def _insert_values(self) -> tuple:
         self.take()
         self.expect_word("INTO")
         token = self.take()
-        if token.kind != "temp":
+        if token.kind not in ("temp", "variable"):
             raise NotUnderstood("INSERT into a permanent table %r" % (token.value,))
         self.expect_op("(")
         columns = [self.identifier()]
@@ -564,3 +587,14 @@ class Parser:
 
 def parse_batch(sql: str) -> List[tuple]:
     return Parser(sql).batch()
+
+
+def parse_until_cursor(sql: str) -> List[tuple]:
+    """The statements of `sql` before its first DECLARE of a scalar variable or a cursor."""
+    parser = Parser(sql)
+    statements = []
+    while parser.peek() is not None and not parser.at_scalar_declaration():
+        if parser.accept_op(";"):
+            continue
+        statements.append(parser.statement())
+    return statements

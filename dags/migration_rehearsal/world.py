@@ -18,7 +18,8 @@ are keyed by their lower-cased name and keep their spelling in `name`.
 Schema of `world.json` (schemaVersion 1):
 
     servers: {<server>: {name, kind, databases: {<database>: Database}, keys?, logins?,
-              reservedStorageMb?, reportedStorageUsedMb?, defaultDataPath?, defaultLogPath?, volumes?}}
+              reservedStorageMb?, reportedStorageUsedMb?, defaultDataPath?, defaultLogPath?, volumes?,
+              collation?}}
         kind: SqlServer (a source) | SqlMi | SqlDb | SqlVm (targets; named like their ARM
         resource: the managed instance, the logical server, the SQL virtual machine)
         keys: [{thumbprint: "0x<hex>", kind: certificate | asymmetricKey | uploaded, privateKey}]
@@ -45,6 +46,8 @@ Schema of `world.json` (schemaVersion 1):
         aliases: [<host>]   other names the server is reached by (a DNS alias, an Availability Group
               listener, an IP address; lower case): a host or data source naming one finds the server,
               whose own `name` is what DMS reports as the migration's `sourceServerName`
+        collation: the server's collation (`set_server_collation`; absent: SQL_Latin1_General_CP1_CI_AS,
+              `DEFAULT_COLLATION`): master's, tempdb's (so temporary tables'), and a new database's
     Database:
         name, state: ONLINE | RESTORING        (absent: no entry)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
@@ -67,6 +70,9 @@ Schema of `world.json` (schemaVersion 1):
         extendedProperties: {<name>: str}   its database-level extended properties (absent: none)
         singleUserHolder: null | str   who holds a SINGLE_USER database's one connection (not the
                  DAG: it works from master); ALTER DATABASE ... SET <user access> closes it
+        collation: str           its default collation (absent: its server's), as CREATE DATABASE ...
+                 COLLATE gives it: its catalog's names (sys.tables, sys.schemas) and its table variables
+                 use it; a restore keeps it
         guid: str                its database_guid (sys.database_recovery_status), upper-case: new for
                  every database created (RESTORE makes a new one for a database that does not exist
                  yet), kept while it exists (absent in older worlds: `database_guid` derives one from
@@ -125,10 +131,11 @@ FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND)
 
 DATABASE_FIELDS = (
     "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
-    "logSizeMb", "extendedProperties", "singleUserHolder",
+    "logSizeMb", "extendedProperties", "singleUserHolder", "collation",
 )
 KEY_KINDS = ("certificate", "asymmetricKey", "uploaded")
 DEFAULT_DATABASE_SIZE_MB = 16
+DEFAULT_COLLATION = "SQL_Latin1_General_CP1_CI_AS"  # SQL Server setup's default for US English Windows
 DEFAULT_RESERVED_STORAGE_MB = 32768
 DEFAULT_DATA_PATH = "F:\\data\\"  # an Azure SQL VM's (its data disks' storage pool)
 DEFAULT_LOG_PATH = "G:\\log\\"
@@ -281,8 +288,10 @@ class World:
         tables: Optional[Dict[str, Any]] = None,
         restored_from: Optional[Dict[str, Any]] = None,
         created_by: Optional[str] = None,
+        collation: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """Create (or replace) a database; on SQL Server its files go to the server's default paths."""
+        """Create (or replace) a database; on SQL Server its files go to the server's default paths.
+        `collation`: its own (CREATE DATABASE ... COLLATE); None: the server's."""
         database = {
             "name": name,
             "state": state,
@@ -298,6 +307,8 @@ class World:
             "sizeMb": DEFAULT_DATABASE_SIZE_MB,
             "guid": str(uuid.uuid4()).upper(),
         }
+        if collation is not None:
+            database["collation"] = collation
         _check_database(database)
         with self.transaction() as world_state:
             found = _require_server(world_state, server)
@@ -309,7 +320,7 @@ class World:
     def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
         """Change stored fields (camelCase names, as in the schema): state, readOnly, userAccess,
         recoveryModel, tables, restoredFrom, createdBy, encryptorThumbprint, sizeMb, extendedProperties,
-        singleUserHolder. Changing
+        singleUserHolder, collation. Changing
         `tables` is a write (lsn + 1)."""
         unknown = sorted(set(changes) - set(DATABASE_FIELDS))
         if unknown:
@@ -324,6 +335,19 @@ class World:
             _check_database(changed)  # before the change: a batch keeps what ran before its error
             database.update(changed)
             return copy.deepcopy(database)
+
+    def set_server_collation(self, server: str, collation: str) -> None:
+        """The server's collation (set at setup): tempdb's, and that of databases without their own."""
+        with self.transaction() as state:
+            _require_server(state, server)["collation"] = collation
+
+    def collation(self, server: str, database: Optional[str] = None) -> str:
+        """The server's collation, or a database's (its own, else the server's); a system database's
+        (master, tempdb, model, msdb) or one not in the world: the server's."""
+        with self.transaction() as state:
+            found = _require_server(state, server)
+            own = found["databases"].get(_key(database), {}).get("collation") if database is not None else None
+            return own or found.get("collation") or DEFAULT_COLLATION
 
     def drop_database(self, server: str, name: str) -> bool:
         """Remove a database; False if there was none."""

@@ -432,6 +432,16 @@ def test_an_offline_restore_finishes_at_the_named_last_backup(server):
     assert get(server, "SqlMi")["offlineConfiguration"] == {"offline": True, "lastBackupName": "Sales_final.trn"}
 
 
+def test_a_restored_database_keeps_its_sources_collation(server):
+    world = server.world
+    world.update_database(SOURCE_SERVER, SOURCE_DATABASE, collation="Latin1_General_CS_AS")
+    back_up(world, "FULL", "Sales_full.bak")
+    started(server, "SqlMi", offline=True, last_backup_name="Sales_full.bak")
+    statuses = [get(server, "SqlMi")["migrationStatus"] for _ in range(3)]
+    assert statuses[-1] == "Succeeded"
+    assert (world.collation("mi1"), world.collation("mi1", SOURCE_DATABASE)) == ("SQL_Latin1_General_CP1_CI_AS", "Latin1_General_CS_AS")
+
+
 def test_an_offline_restore_without_a_last_backup_finishes_with_what_the_share_holds(server):
     world = server.world
     back_up(world, "FULL", "Sales_full.bak")

@@ -414,3 +414,37 @@ def test_text_compares_case_insensitively_unless_a_binary_collation_is_named(wor
                    "(SELECT 1 WHERE N'Sales' COLLATE Latin1_General_BIN2 = N'Sales') AS bin2_equal, "
                    "(SELECT 1 WHERE N'Sales' COLLATE Latin1_General_BIN2 <> N'SALES') AS bin2_differs;")
     assert rows_as_dicts(cursor) == [{"default_ci": 1, "bin2": None, "cs": None, "bin2_equal": 1, "bin2_differs": 1}]
+
+
+def test_a_database_with_its_own_collation_meets_temporary_tables_as_sql_server_does(world):
+    """Temporary tables take tempdb's collation (the server's), a table variable the current
+    database's, the catalog's names their database's: comparing text of two implicit collations
+    that differ is error 468, whatever the rows; an explicit COLLATE on either side settles it."""
+    world.put_database("sql01", "Legacy", tables={"dbo.Orders": {"columns": [{"name": "Id", "type": "int"}], "rows": [[1]]}},
+                       collation="Latin1_General_CS_AS")
+    cursor = cursor_on(world)
+    setup = "CREATE TABLE #wanted (name sysname NOT NULL, n int NULL); INSERT INTO #wanted (name, n) VALUES (N'ORDERS', 5);\n"
+
+    def inside(sql):
+        return setup + "EXEC [Legacy].sys.sp_executesql N'%s';" % sql.replace("'", "''")
+
+    for conflicting in ("SELECT t.name FROM sys.tables AS t JOIN #wanted AS w ON w.name = t.name;",
+                        "SELECT 1 AS found WHERE EXISTS (SELECT 1 FROM #wanted AS w WHERE w.name IN (SELECT name FROM sys.tables));",
+                        "DECLARE @v TABLE (name sysname NOT NULL); SELECT 1 AS found FROM @v AS v JOIN #wanted AS w ON v.name <> w.name;"):
+        with pytest.raises(sql_world.DatabaseError, match=r'^Cannot resolve the collation conflict between "\w+" and "\w+" '
+                                                          r'in the (not )?equal to operation\. \(468\)$') as refused:
+            cursor.execute(inside(conflicting))
+        assert {"SQL_Latin1_General_CP1_CI_AS", "Latin1_General_CS_AS"} <= set(str(refused.value).split('"'))
+    cursor.execute(inside("SELECT t.name AS cs, (SELECT t.name FROM sys.tables AS t JOIN #wanted AS w "
+                          "ON w.name COLLATE Latin1_General_CI_AS = t.name) AS ci, "
+                          "(SELECT w.n FROM #wanted AS w WHERE w.n = t.object_id - 995) AS numbers "
+                          "FROM sys.tables AS t JOIN #wanted AS w ON w.name COLLATE DATABASE_DEFAULT = t.name;"))
+    assert rows_as_dicts(cursor) == [], "DATABASE_DEFAULT in Legacy: case-sensitive, ORDERS is not Orders"
+    cursor.execute(inside("DECLARE @v TABLE (name sysname NOT NULL); INSERT INTO @v (name) SELECT name FROM sys.tables; "
+                          "SELECT v.name, (SELECT 1 WHERE N'orders' = v.name) AS literal_cs, "
+                          "(SELECT 1 FROM #wanted AS w WHERE w.name = v.name COLLATE Latin1_General_CI_AS) AS explicit_ci "
+                          "FROM @v AS v JOIN sys.tables AS t ON t.name = v.name;"))
+    assert rows_as_dicts(cursor) == [{"name": "Orders", "literal_cs": None, "explicit_ci": 1}]
+    cursor.execute(setup + "SELECT (SELECT COUNT(*) FROM #wanted AS w WHERE w.name = N'orders') AS ci, "
+                           "(SELECT COUNT(*) FROM sys.databases AS d JOIN #wanted AS w ON d.name = w.name) AS joined;")
+    assert rows_as_dicts(cursor) == [{"ci": 1, "joined": 0}], "in master, the server's collation on both sides"

@@ -141,9 +141,14 @@ def _start_restoring(world: World, migration: Dict[str, Any], backup: Dict[str, 
             restored_from=_origin(migration),
         )
         source = world.database(migration["sourceServer"], migration["sourceDatabaseName"]) or {}
-        # A restore creates the files at their size on the source, encrypted with the same key.
+        # A restore creates the files at their size on the source, encrypted with the same key, and
+        # keeps the source's collation (not the target server's).
         changes = {"encryptorThumbprint": thumbprint}
         changes.update({field: source[field] for field in ("sizeMb", "logSizeMb") if field in source})
+        if source:
+            collation = world.collation(migration["sourceServer"], migration["sourceDatabaseName"])
+            if collation != world.collation(migration["targetServer"]):
+                changes["collation"] = collation
         world.update_database(migration["targetServer"], migration["targetDbName"], **changes)
     restore["current"] = backup["fileName"]
     migration["migrationState"] = "Restoring"
