@@ -843,13 +843,19 @@ class TableFingerprint:
 # Runs inside the database (sp_executesql): fingerprints each table into #fingerprints, one TRY per
 # table so a table that cannot be read is reported and the others still are. Column expressions:
 # 240 = CLR types (binary serialisation), 62/59 = float/real (IEEE bytes), 189 = rowversion.
+# #requested's names are in tempdb's collation (the server's), the catalog's and @tables' in the
+# database's: a database of its own collation (a legacy one, a case-sensitive one) would refuse to
+# compare them (error 468), so #requested's side takes the database's (COLLATE DATABASE_DEFAULT:
+# the current database, this one), and a case-sensitive database tells dbo.Orders from dbo.ORDERS.
 _FINGERPRINT_TABLES = """DECLARE @tables TABLE (object_id int NOT NULL, schema_name sysname NOT NULL, table_name sysname NOT NULL);
 INSERT INTO @tables (object_id, schema_name, table_name)
 SELECT t.object_id, s.name, t.name FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id
-WHERE t.is_ms_shipped = 0 AND (@all_tables = 1 OR EXISTS (SELECT 1 FROM #requested AS r WHERE r.schema_name = s.name AND r.table_name = t.name));
+WHERE t.is_ms_shipped = 0 AND (@all_tables = 1 OR EXISTS (SELECT 1 FROM #requested AS r
+    WHERE r.schema_name COLLATE DATABASE_DEFAULT = s.name AND r.table_name COLLATE DATABASE_DEFAULT = t.name));
 INSERT INTO #fingerprints (schema_name, table_name, error)
 SELECT r.schema_name, r.table_name, N'table does not exist' FROM #requested AS r
-WHERE NOT EXISTS (SELECT 1 FROM @tables AS x WHERE x.schema_name = r.schema_name AND x.table_name = r.table_name);
+WHERE NOT EXISTS (SELECT 1 FROM @tables AS x
+    WHERE x.schema_name = r.schema_name COLLATE DATABASE_DEFAULT AND x.table_name = r.table_name COLLATE DATABASE_DEFAULT);
 DECLARE @object_id int, @schema sysname, @table sysname, @columns nvarchar(max), @query nvarchar(max), @rows bigint, @sum decimal(38, 0), @started datetime2;
 DECLARE table_cursor CURSOR LOCAL FAST_FORWARD FOR SELECT object_id, schema_name, table_name FROM @tables ORDER BY schema_name, table_name;
 OPEN table_cursor;

@@ -249,6 +249,31 @@ def test_a_locked_table_is_reported_and_the_others_still_fingerprinted(implement
     assert found["dbo.Missing"].error == "table does not exist"
 
 
+@pytest.mark.parametrize("collation", ["Latin1_General_CI_AS", "Latin1_General_CS_AS"])
+def test_fingerprints_of_a_database_whose_collation_is_not_the_servers(implementation, collation):
+    """A legacy database keeps its own collation (sql01's is SQL_Latin1_General_CP1_CI_AS): the batch's
+    #requested (tempdb's collation, the server's) meets the database's catalog and table variable,
+    which SQL Server compares only under an explicit collation (else error 468, every table or some).
+    Under the database's collation: a case-sensitive one tells dbo.Orders from dbo.ORDERS."""
+    tables = dict(TABLES, **{"dbo.ORDERS": {"columns": [{"name": "Id", "type": "int"}], "rows": [[1]]}})
+    if "_CI_" in collation:
+        del tables["dbo.ORDERS"]  # a case-insensitive database cannot hold both
+    implementation.world.put_database("sql01", "Legacy", tables=tables, collation=collation)
+    access = implementation.access()
+
+    def fingerprints(key, chosen=None):
+        sql = sql_statements.table_fingerprints("Legacy", tables=chosen)
+        return {f.table: f for f in sql_statements.parse_fingerprints(finish(access, query(key, source(), sql)).rows)}
+
+    assert sorted(fingerprints("every")) == sorted(tables)
+    found = fingerprints("chosen", ["dbo.ORDERS", "dbo.Missing"])
+    if "_CI_" in collation:
+        assert sorted(found) == ["dbo.Missing", "dbo.Orders"] and found["dbo.Orders"].row_count == 2
+    else:
+        assert sorted(found) == ["dbo.Missing", "dbo.ORDERS"] and found["dbo.ORDERS"].row_count == 1
+    assert found["dbo.Missing"].error == "table does not exist"
+
+
 def test_dropping_a_sqlvm_target_database(implementation):
     implementation.world.put_database("vm-prod", "Sales", state="RESTORING")
     access = implementation.access()
