@@ -35,7 +35,7 @@ export interface CredentialVaultProps {
    * @default "Allow"
    */
   readonly networkDefaultAction?: 'Allow' | 'Deny';
-  /** IP ranges allowed when the default action is `Deny`. @default [] */
+  /** IP ranges let in when `networkDefaultAction` is `Deny` (refused with `Allow`, where they would restrict nothing). @default [] */
   readonly allowedIpRanges?: readonly string[];
 }
 
@@ -57,6 +57,11 @@ export class CredentialVault extends Construct implements IKeyVault {
   constructor(scope: Construct, id: string, props: CredentialVaultProps) {
     super(scope, id);
     const preventDestroy = props.preventDestroy ?? true;
+    if (props.allowedIpRanges?.length && props.networkDefaultAction !== 'Deny') {
+      throw new Error(
+        `allowedIpRanges restricts nothing while networkDefaultAction is 'Allow' (the default): set networkDefaultAction: 'Deny' to let in only those ranges and trusted Azure services`,
+      );
+    }
     this.vault = new KeyVault(this, 'Vault', {
       name: props.vaultName,
       resourceGroupName: props.resourceGroup.name,
