@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { quote } from './field-path';
 import { anyCase, armId, GUID_PATTERN, integerBetween, matching, type Named } from './rules';
-import { asArray, asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
+import { asArray, asRecord, firstSeen, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
 type HostKind = (typeof AIRFLOW_HOSTS)[number];
@@ -304,8 +304,7 @@ const HOSTS: Readonly<Record<HostKind, HostRules>> = {
         );
       }
       // One identity's credentials: Azure compares their names without letter case, Entra ID takes an issuer and subject once.
-      const firstWith = new Map<string, number>();
-      const repeats = (key: string, index: number) => firstWith.get(key) ?? (firstWith.set(key, index), undefined);
+      const repeats = firstSeen<number>();
       asArray(federatedCredentials).forEach((item, index) => {
         const { name, issuer, subject } = asRecord(item) ?? {};
         const sameName = typeof name === 'string' ? repeats(`name:${name.toLowerCase()}`, index) : undefined;

@@ -28,6 +28,12 @@ export const asArray = (value: unknown): readonly unknown[] => (Array.isArray(va
 const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const asTargetKind = (value: unknown) => TARGET_KINDS.find((kind) => kind === value);
 
+/** For finding repeats: `earlier(key, value)` gives what `key` came with first, remembering `value` if nothing. */
+export function firstSeen<V>(): (key: string, value: V) => V | undefined {
+  const seen = new Map<string, V>();
+  return (key, value) => seen.get(key) ?? (seen.set(key, value), undefined);
+}
+
 /** SQL Server and Azure SQL compare database names without case (usual collations) and trailing spaces. */
 const sameSqlName = (name: string) => name.toLowerCase().trimEnd();
 
@@ -53,13 +59,11 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
 
   checkOwnConnections(plan, report);
 
-  const emails = new Map<string, number>();
+  const earlierEmail = firstSeen<number>();
   asArray(asRecord(plan.notifications)?.emails).forEach((item, index) => {
     const email = asString(item)?.toLowerCase();
-    if (email === undefined) return;
-    const first = emails.get(email);
-    if (first === undefined) emails.set(email, index);
-    else report(['notifications', 'emails', index], `duplicate email address (also notifications.emails[${first}])`);
+    const first = email === undefined ? undefined : earlierEmail(email, index);
+    if (first !== undefined) report(['notifications', 'emails', index], `duplicate email address (also notifications.emails[${first}])`);
   });
 
   for (const { index, entry } of targetServers.byName.values()) {
@@ -102,15 +106,11 @@ function checkOwnConnections(plan: Loose, report: ReportProblem): void {
     });
   const backup = asString(asRecord(plan.backupStorage)?.connectionId);
   const refuse = (all: Use[], what: string, why: string) => {
-    const first = new Map<string, Use>();
+    const earlier = firstSeen<Use>();
     for (const use of all) {
-      const other = first.get(use.id.toLowerCase());
-      if (other === undefined) {
-        first.set(use.id.toLowerCase(), use);
-        continue;
-      }
+      const other = earlier(use.id.toLowerCase(), use);
       // Two defaults meet only under a duplicate server name, reported as such.
-      if (!use.written && !other.written) continue;
+      if (other === undefined || (!use.written && !other.written)) continue;
       // Point at a name the author wrote: the later one, or the first where only it was written.
       const [at, also] = use.written ? [use, other] : [other, use];
       report(at.path, `${quote(at.id)} is also the ${what} of ${formatFieldPath(also.path.slice(0, -1))}: ${why}; give each its own`);
@@ -140,14 +140,12 @@ function onePerServer(
   { same, why }: { same: string; why: string },
   report: ReportProblem,
 ): void {
-  const seen = new Map<string, number>();
+  const earlier = firstSeen<number>();
   asArray(plan[list]).forEach((item, index) => {
     const entry = asRecord(item);
     const key = entry === undefined ? undefined : identity(entry);
-    if (key === undefined) return;
-    const first = seen.get(key);
-    if (first === undefined) seen.set(key, index);
-    else report([list, index, field], `${same} ${list}[${first}]: ${why}; give the server one entry`);
+    const first = key === undefined ? undefined : earlier(key, index);
+    if (first !== undefined) report([list, index, field], `${same} ${list}[${first}]: ${why}; give the server one entry`);
   });
 }
 
