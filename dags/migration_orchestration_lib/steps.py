@@ -322,7 +322,7 @@ def start_migration(ctx: StepContext) -> StepResult:
         raise StepPending("waiting for capacity: %s" % refusal)
     prerequisites.check_room_at_admission(ctx, migrations)  # restores into one target, counted together
     if database.restores_backups:
-        _check_target_still_absent(ctx)
+        _check_target_still_absent(ctx, now)
     if freezes_for_copy:
         if not begun:
             cutover_steps.admit_freeze(ctx)
@@ -353,18 +353,15 @@ def start_migration(ctx: StepContext) -> StepResult:
     )
 
 
-def _check_target_still_absent(ctx: StepContext) -> None:
+def _check_target_still_absent(ctx: StepContext, now: Standing) -> None:
     """Right before a restore's migration is created: preflight found no target database, but start_migration may
     have waited hours for a place since. A database of that name put there meanwhile (a person's own restore) is
     not overwritten by DMS: its create fails, and that failed migration of this source into the target would make
-    the rollback take the database for its leftover and remove it. Refused instead, nothing started; where a
-    migration of this source is in flight by now (another attempt of this task created it), DMS's start adopts it."""
+    the rollback take the database for its leftover and remove it. Refused instead, nothing started. `now`: DMS read
+    at the start of this poke, which adopts a migration in flight, so here it has none or one that ended."""
     database = ctx.database
     target = ctx.sql.target_state(database, "target-before-start")
     if target is None:
-        return
-    now = standing(ctx)
-    if now.migration is not None and not now.has_ended:
         return
     where = "target database %s already exists on %s (%s)" % (database.target_database, database.target_server, target.state)
     if now.migration is not None and not target_removal.noted_gone(ctx, now.migration):  # an earlier attempt's, ended since
