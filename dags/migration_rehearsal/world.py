@@ -123,11 +123,12 @@ RECOVERY_MODELS = ("FULL", "BULK_LOGGED", "SIMPLE")
 BACKUP_TYPES = ("FULL", "LOG")
 
 # How a server misbehaves on request (see add_fault): HTTP-level faults, LROs that end Failed,
-# migrations that end Failed.
+# migrations that end Failed, cancels that leave a migration Canceling a while.
 HTTP_FAULT_KINDS = ("throttle", "error", "reset", "slow")
 LRO_FAULT_KIND = "lroFailed"
 MIGRATION_FAULT_KIND = "migrationFailed"
-FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND)
+STILL_CANCELING_FAULT_KIND = "stillCanceling"
+FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND, STILL_CANCELING_FAULT_KIND)
 
 DATABASE_FIELDS = (
     "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
@@ -520,7 +521,9 @@ class World:
             default 500), reset (the connection closes before any response), slow (answers after
             delay_seconds, default 2), lroFailed (the request is accepted and its long-running
             operation ends Failed with code and message), migrationFailed (operation "migrate":
-            the next progress step of a matching migration ends it Failed with code and message).
+            the next progress step of a matching migration ends it Failed with code and message),
+            stillCanceling (operation "cancel": the next cancel's operation ends Succeeded while the
+            migration stays Canceling for the next `count` reads of it; the read after finds it Canceled).
         database: only requests about this target database (case-insensitive).
         """
         if kind not in FAULT_KINDS:
@@ -543,21 +546,33 @@ class World:
     def take_fault(self, operation: str, database: Optional[str] = None, kinds=FAULT_KINDS) -> Optional[Dict[str, Any]]:
         """Consume one use of the first fault matching a request, if any."""
         with self.transaction() as state:
-            for fault in state["faults"]:
-                if (
-                    fault["kind"] in kinds
-                    and fault["operation"] in (operation, "any")
-                    and (fault["database"] is None or _key(fault["database"]) == _key(database or ""))
-                ):
-                    fault["count"] -= 1
-                    if fault["count"] == 0:
-                        state["faults"].remove(fault)
-                    return copy.deepcopy(fault)
-            return None
+            fault = _first_matching(state["faults"], operation, database, kinds)
+            if fault is None:
+                return None
+            fault["count"] -= 1
+            if fault["count"] == 0:
+                state["faults"].remove(fault)
+            return copy.deepcopy(fault)
+
+    def has_fault(self, operation: str, database: Optional[str] = None, kinds=FAULT_KINDS) -> bool:
+        """Whether a fault matches a request, without consuming it."""
+        with self.transaction() as state:
+            return _first_matching(state["faults"], operation, database, kinds) is not None
 
     def faults(self) -> List[Dict[str, Any]]:
         with self.transaction() as state:
             return copy.deepcopy(state["faults"])
+
+
+def _first_matching(faults: List[Dict[str, Any]], operation: str, database: Optional[str], kinds) -> Optional[Dict[str, Any]]:
+    for fault in faults:
+        if (
+            fault["kind"] in kinds
+            and fault["operation"] in (operation, "any")
+            and (fault["database"] is None or _key(fault["database"]) == _key(database or ""))
+        ):
+            return fault
+    return None
 
 
 def _key(name: str) -> str:

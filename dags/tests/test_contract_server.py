@@ -487,6 +487,22 @@ def test_cancel_ends_canceled_and_a_finished_migration_cannot_be_canceled(server
     assert refused.json()["error"]["code"] == "MigrationCancelFailed"
 
 
+def test_a_still_canceling_fault_ends_the_cancel_operation_while_the_migration_stays_canceling(server):
+    """As Stop-AzDataMigrationToSqlManagedInstance's example shows: its cancel returned, the migration reads Canceling.
+    Each read spends one use; meanwhile DMS refuses to delete it or to start another, then it reads Canceled."""
+    operation_id = started(server, "SqlMi")
+    server.world.add_fault("cancel", "stillCanceling", count=2, database=SOURCE_DATABASE)
+    accepted = call(server, "POST", migration_path("SqlMi") + "/cancel", {"migrationOperationId": operation_id})
+
+    assert settle(server, accepted)["status"] == "Succeeded"
+    assert get(server, "SqlMi")["migrationStatus"] == "Canceling"
+    assert call(server, "DELETE", migration_path("SqlMi")).json()["error"]["code"] == "DeleteMigrationNotAllowedCancelInProgress"
+    assert call(server, "PUT", migration_path("SqlMi"), create_body("SqlMi")).json()["error"]["code"] == "OperationInProgress"
+    assert get(server, "SqlMi")["migrationStatus"] == "Canceling"
+    assert get(server, "SqlMi")["migrationStatus"] == "Canceled"
+    assert server.world.faults() == []
+
+
 def test_delete_refuses_a_running_migration_unless_forced(server):
     started(server, "SqlVm")
     refused = call(server, "DELETE", migration_path("SqlVm"))

@@ -20,7 +20,8 @@ Accepted operations answer with `Azure-AsyncOperation`, `Location` and `Retry-Af
 `operations`. Migrations move as the world moves (backups in the share, see `progress`); the
 target database appears RESTORING and goes ONLINE when the migration succeeds. Faults come from
 the world (`World.add_fault`): 429 with Retry-After, 500/503, connection resets, slow answers,
-LROs and migrations that end Failed. Requests need a bearer token (any non-empty one).
+LROs and migrations that end Failed, cancels that leave a migration Canceling for some reads after
+their operation ended (`stillCanceling`). Requests need a bearer token (any non-empty one).
 
 Where the recorded examples disagree with each other or with the specification, this server
 follows the specification and the examples' majority, and its tests say so:

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 
 from migration_rehearsal.dms_contract_server import operations, progress, resources
 from migration_rehearsal.dms_contract_server.arm import DATA_MIGRATION_API_VERSION, ApiError, Request, Response
-from migration_rehearsal.world import LRO_FAULT_KIND, World, utc_now
+from migration_rehearsal.world import LRO_FAULT_KIND, STILL_CANCELING_FAULT_KIND, World, utc_now
 
 KIND_BY_PROVIDER = {
     "microsoft.sql/managedinstances": "SqlMi",
@@ -193,8 +193,26 @@ def _canceled(world: World, state: Dict[str, Any], operation: Dict[str, Any], fa
     if failure:
         migration["migrationStatus"] = migration.pop("statusBeforeCancel")
         return {"code": "CancelMigrationFailed", "message": failure["message"]}
-    migration.update(migrationStatus="Canceled", migrationState="Canceled", endedOn=utc_now())
+    if world.has_fault("cancel", migration["targetDbName"], kinds=(STILL_CANCELING_FAULT_KIND,)):
+        migration["stillCanceling"] = True  # the operation ended; the migration stays Canceling (`_cancel_step`)
+        return None
+    _end_canceled(migration)
     return None
+
+
+def _cancel_step(world: World, migration: Dict[str, Any]) -> None:
+    """A read of a migration whose cancel operation ended while it stays Canceling (a `stillCanceling` fault): the
+    PowerShell examples read `Canceling` right after Stop-AzDataMigrationTo* returned. Each read spends one use of
+    the fault; the read after the last finds it Canceled."""
+    if migration["migrationStatus"] != "Canceling" or not migration.get("stillCanceling"):
+        return
+    if world.take_fault("cancel", migration["targetDbName"], kinds=(STILL_CANCELING_FAULT_KIND,)) is None:
+        migration.pop("stillCanceling")
+        _end_canceled(migration)
+
+
+def _end_canceled(migration: Dict[str, Any]) -> None:
+    migration.update(migrationStatus="Canceled", migrationState="Canceled", endedOn=utc_now())
 
 
 @operations.effect("delete")
@@ -320,6 +338,7 @@ def _settled_record(world: World, state: Dict[str, Any], request: Request, advan
     if record is None:
         raise ApiError(404, "ResourceNotFound", "The Resource '%s' was not found." % _resource_id(request))
     if advance:
+        _cancel_step(world, record["operations"][-1])
         progress.tick(world, record["operations"][-1])
     return record
 
