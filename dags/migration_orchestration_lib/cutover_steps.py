@@ -58,8 +58,8 @@ def await_cutover(ctx: StepContext) -> StepResult:
     database, services, plan = ctx.database, ctx.services, ctx.plan
     clock = services.clock
     now_standing = standing(ctx)
-    if now_standing.has_ended:
-        raise StepFailure("DMS migration of %s ended: %s" % (database.name, now_standing.describe()))
+    if now_standing.is_canceling_or_ended:
+        raise StepFailure("DMS migration of %s %s" % (database.name, now_standing.describe_stop()))
     if database.restores_backups and now_standing.stage == stages.NOT_STARTED:
         raise StepFailure("DMS has no migration of %s into %s" % (database.source_database, database.target_database))
     now = clock.now()

@@ -5,10 +5,12 @@ the world is, not where the crashed run's task states say it was:
 
     not_started -> copying -> ready_for_cutover -> completing -> succeeded   (online)
     not_started -> copying -> succeeded                                        (offline)
-    any active stage -> failed | canceled
+    any active stage -> failed | canceling -> canceled
 
 `completing` (cutover requested) and `succeeded` are live or going live: nothing may roll them
-back by deletion (see `target_removal`).
+back by deletion (see `target_removal`). `canceling` is neither active nor ended: DMS is still
+stopping the migration (it may still restore into the target), so nothing starts, and the rollback
+waits for `canceled` before it removes the target or hands the source back.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any, Optional, Tuple
 
 from migration_orchestration_lib.migration_status import (
     CANCELED,
+    CANCELING,
     COMPLETING,
     COPYING,
     FAILED,
@@ -63,6 +66,19 @@ class Standing:
         return self.stage in ENDED
 
     @property
+    def is_canceling(self) -> bool:
+        return self.stage == CANCELING
+
+    @property
+    def is_canceling_or_ended(self) -> bool:
+        """No forward step can go on with it: it ended, or DMS is canceling it."""
+        return self.has_ended or self.is_canceling
+
+    def describe_stop(self) -> str:
+        """How it stopped, for a step that cannot go on with it (`is_canceling_or_ended`)."""
+        return "%s: %s" % ("is being canceled" if self.is_canceling else "ended", self.describe())
+
+    @property
     def is_doubtful(self) -> bool:
         return bool(self.unmatched_source_server)
 
@@ -88,7 +104,7 @@ def standing_of(
         return Standing(NOT_STARTED, None)
     foreign = foreign_because(migration, database.source_database, migration_service_id)
     if foreign is not None:
-        if migration.is_in_flight:
+        if migration.is_in_flight or migration.is_canceling:  # canceling: it may still restore into the target
             raise ForeignMigrationError(
                 "target database %s is being migrated %s (DMS migration %s, %s: %s, or started by hand)"
                 % (database.target_database, foreign[0], migration.migration_operation_id, migration.migration_status, foreign[1])
@@ -97,8 +113,6 @@ def standing_of(
     stage = migration.stage  # creating, copying, ready_for_cutover, completing, succeeded, failed, canceling, canceled
     if stage == "creating":
         stage = COPYING
-    elif stage == "canceling":
-        stage = CANCELED
     # Not foreign: what DMS puts in sourceServerName is unverified (the server's own name, or the host
     # it was reached by?), and a plan's host may be an IP address, an alias or a listener.
     unmatched = migration.other_source_server(source_server.host, source_server.port) if source_server else None

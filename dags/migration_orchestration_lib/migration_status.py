@@ -25,7 +25,9 @@ IN_FLIGHT_STATUSES = frozenset(
         "UploadingLogBackup",
     }
 )
-FAILED_STATUSES = frozenset({"Failed", "Canceled", "Canceling"})
+FAILED_STATUSES = frozenset({"Failed", "Canceled"})
+# Neither failed nor running: DMS is still stopping it (`MigrationStatus.is_canceling`).
+CANCELING_STATUS = "Canceling"
 SUCCEEDED_STATUS = "Succeeded"
 PROVISIONING_STATES = ("Provisioning", "Creating", "Updating")
 COPYING_STATUSES = IN_FLIGHT_STATUSES - {"Creating", "Completing"}
@@ -117,6 +119,16 @@ class MigrationStatus:
         return None
 
     @property
+    def is_canceling(self) -> bool:
+        """DMS was asked to cancel it and has not finished: neither ended nor running. Its cancel operation
+        may have ended already: the PowerShell examples read it `Canceling` right after Stop-AzDataMigrationTo*
+        returned (Azure/azure-powershell, src/DataMigration/DataMigration/help/Stop-AzDataMigrationToSqlManagedInstance.md),
+        and Azure Data Studio offers neither delete, retry nor cancel then (microsoft/azuredatastudio,
+        extensions/sql-migration/src/constants/helper.ts: `canDeleteMigration`, `canRetryMigration`,
+        `canCancelMigration` leave Canceling out). DMS may still be restoring into the target."""
+        return self.migration_status == CANCELING_STATUS
+
+    @property
     def is_succeeded(self) -> bool:
         return self.migration_status == SUCCEEDED_STATUS
 
@@ -162,7 +174,7 @@ class MigrationStatus:
             return FAILED
         if status == "Canceled":
             return CANCELED
-        if status == "Canceling":
+        if status == CANCELING_STATUS:
             return CANCELING
         if status in COPYING_STATUSES:
             return READY_FOR_CUTOVER if not self.offline and self.is_caught_up else COPYING

@@ -4,7 +4,10 @@ Decided from DMS and SQL state, read again in this task:
 1. a database this run never worked on (held back by a failed dependency, or its preflight marked success by
    hand: no step changes DMS or the source without preflight's XCom) is left alone; so is one a later run's
    preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person;
-2. an active migration (copying, ready for cutover) is canceled, and awaited;
+2. an active migration (copying, ready for cutover) is canceled, and awaited until DMS reports it `Canceled`; so is
+   one found `Canceling` (an earlier poke's cancel, or a person's): DMS may still restore into the target then. The
+   task pokes again meanwhile, within timeoutMinutes; past that it fails, nothing removed and the source's access
+   left as it is;
 3. the target is removed only where `target_removal.decide` allows it, with DMS and the target's
    state read again right before (a live or pre-existing target is never removed);
 4. the DAG's own freeze of the source is undone, back to the access recorded before it
@@ -57,7 +60,7 @@ from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
     AWAIT_CUTOVER_TASK, DEADLINE_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
-    StepFailure, StepResult,
+    StepFailure, StepPending, StepResult,
 )
 from migration_orchestration_lib.steps import standing
 
@@ -112,6 +115,7 @@ def _await_freezes_in_flight(ctx: StepContext) -> None:
 def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     database, services = ctx.database, ctx.services
     now = standing(ctx)
+    _wait_while_canceling(ctx, now)
     missed = _window_missed(ctx)
     if missed and not now.is_live and not now.has_ended and not _finishes_on_its_own(ctx, now):
         then = "a new run waits for the next window" if database.cutover.windows else "a new run waits at await_cutover again"
@@ -125,6 +129,7 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         services.dms.cancel(ctx.target, now.operation_id)
         actions.append("canceled migration %s" % now.operation_id)
         now = standing(ctx)
+        _wait_while_canceling(ctx, now)
     target = ctx.sql.target_state(database, "target-state-after-cancel")
     decision = target_removal.decide(database, now.migration, target, target_removal.noted_gone(ctx, now.migration))
     if decision.remove:
@@ -151,6 +156,23 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         source_claims.release(ctx)
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions) + left, status="RolledBack", return_value="rolled_back")
+
+
+def _wait_while_canceling(ctx: StepContext, now: Standing) -> None:
+    """Poke again while DMS is still canceling the migration: its cancel operation may have ended while the migration
+    stays `Canceling` (the PowerShell examples read it so right after Stop-AzDataMigrationTo* returned), DMS may still
+    restore into the target, and it refuses to delete the migration then (`DeleteMigrationNotAllowedCancelInProgress`).
+    Nothing is removed or unfrozen before DMS reports it `Canceled`; the task's timeoutMinutes bounds the wait."""
+    if not now.is_canceling:
+        return
+    database = ctx.database
+    raise StepPending(
+        "DMS is still canceling migration %s of %s into %s on %s: target database %s is not removed and source %s's access "
+        "is left as it is until DMS reports it Canceled (should it stay Canceling, a person looks at it in DMS and runs "
+        "the rollback again once it is Canceled)" % (
+            now.operation_id, database.source_database, database.target_database, database.target_server,
+            database.target_database, database.source_database)
+    )
 
 
 def _left_in_a_target_the_plan_no_longer_names(ctx: StepContext, now: Standing) -> str:

@@ -106,6 +106,7 @@ def preflight(ctx: StepContext) -> StepResult:
             "the DMS self-hosted integration runtime is %s, not Online: register or start it first" % runtime_state
         )
     now = standing(ctx)
+    _refuse_while_canceling(ctx, now)
     found = ctx.sql.source_facts(database)
     source = found.state
     if source is None:
@@ -164,6 +165,19 @@ def preflight(ctx: StepContext) -> StepResult:
             "; " + marker.restored if marker.restored else "",
         ),
         return_value=dict(facts, **{DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: frozen_by_dag}),
+    )
+
+
+def _refuse_while_canceling(ctx: StepContext, now: Standing) -> None:
+    """Nothing starts while DMS is still canceling the target's migration: DMS may still restore into the target,
+    refuses another migration of it meanwhile, and a canceling one is no migration to adopt."""
+    if not now.is_canceling:
+        return
+    database = ctx.database
+    raise StepFailure(
+        "DMS is still canceling the migration of %s into %s on %s (migration %s, %s): nothing started. The rollback "
+        "waits until DMS reports it Canceled, then removes what it left; run again after that"
+        % (database.source_database, database.target_database, database.target_server, now.operation_id, now.migration.describe())
     )
 
 
@@ -301,6 +315,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     if freezes_for_copy:
         _note_freeze_not_begun(ctx)
     now = standing(ctx)
+    _refuse_while_canceling(ctx, now)
     if now.migration is not None and not now.has_ended:
         _check_adoptable(ctx, now)
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
@@ -396,8 +411,8 @@ def _freeze_begun(ctx: StepContext) -> bool:
 def wait_for(goal: str):
     def wait(ctx: StepContext) -> StepResult:
         now = standing(ctx)
-        if now.has_ended:
-            raise StepFailure("DMS migration of %s ended: %s" % (ctx.database.name, now.describe()))
+        if now.is_canceling_or_ended:
+            raise StepFailure("DMS migration of %s %s" % (ctx.database.name, now.describe_stop()))
         if now.stage == stages.NOT_STARTED:
             raise StepFailure("DMS has no migration of %s into %s" % (ctx.database.source_database, ctx.database.target_database))
         reached = now.stage == stages.SUCCEEDED or (goal == WAIT_READY_FOR_CUTOVER and now.stage in (stages.READY_FOR_CUTOVER, stages.COMPLETING))
@@ -446,7 +461,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     _check_run_not_ended(ctx)
     _note_freeze_not_begun(ctx)
     now = standing(ctx)
-    if now.stage == stages.NOT_STARTED or now.has_ended:
+    if now.stage == stages.NOT_STARTED or now.is_canceling_or_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
     if now.is_live:  # never freeze again under a completed migration handed back to its source
         _check_source_still(ctx, now, ctx.sql.source_state(database, "still-source"))
@@ -537,7 +552,7 @@ def final_backup(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.is_live:
         return StepResult("nothing to back up: %s" % now.describe())
-    if now.stage == stages.NOT_STARTED or now.has_ended:
+    if now.stage == stages.NOT_STARTED or now.is_canceling_or_ended:
         raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
     cutover_steps.check_window_open(ctx, now)
     if database.is_online:
@@ -600,7 +615,7 @@ def cutover(ctx: StepContext) -> StepResult:
 def validate(ctx: StepContext) -> StepResult:
     now = standing(ctx)
     if now.stage != stages.SUCCEEDED:
-        if now.stage == stages.NOT_STARTED or now.has_ended:
+        if now.stage == stages.NOT_STARTED or now.is_canceling_or_ended:
             raise StepFailure("%s cannot be validated before DMS finished: %s" % (ctx.database.name, now.describe()))
         # The wait before was marked success by hand: failing here would hand a completing migration back.
         _check_finish_asked_for(ctx, WAIT_SUCCEEDED, now)

@@ -9,8 +9,9 @@ A target database is removed only if this migration created it and it never went
 - Nothing is removed once cutover was requested or the migration completed (`Completing`,
   `Succeeded`): the database is live or going live.
 - Nothing is removed while the target is ONLINE (open for writes: it went live).
-- Nothing is removed while the migration is still active: rollback cancels it first, then reads
-  DMS state again in the same task, right before deciding (`decide` is called with fresh state).
+- Nothing is removed while the migration is still active or `Canceling` (DMS may still restore into
+  the target then): rollback cancels it first, waits until DMS reports it `Canceled`, then reads DMS
+  state again right before deciding (`decide` is called with fresh state).
 
 - Nothing is removed once that migration's target was seen gone after it ended (`note_gone`: the
   rollback removed it, or found or a preflight found it absent, DMS reporting the migration Failed or
@@ -67,6 +68,9 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
         return RemovalDecision(False, "target %s is live (DMS migration %s): kept" % (name, migration.migration_status))
     if target_state.state == ONLINE:
         return RemovalDecision(False, "target %s is ONLINE (open for writes): kept" % name)
+    if migration.is_canceling:
+        return RemovalDecision(False, "migration into %s is still Canceling (DMS may still restore into it): kept until DMS "
+                                      "reports it Canceled" % name)
     if not migration.is_terminal_failure:
         return RemovalDecision(False, "migration into %s is still %s: kept until it is canceled" % (name, migration.migration_status))
     return RemovalDecision(

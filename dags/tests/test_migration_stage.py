@@ -35,13 +35,28 @@ CAUGHT_UP = {"pending_log_backups_count": 0, "last_restored_filename": "log_2.tr
         (status("Completing"), stages.COMPLETING),
         (status("Succeeded"), stages.SUCCEEDED),
         (status("Failed"), stages.FAILED),
-        (status("Canceling"), stages.CANCELED),
+        (status("Canceling"), stages.CANCELING),
         (status("Canceled"), stages.CANCELED),
         (status("Failed", source="Other"), stages.NOT_STARTED),
     ],
 )
 def test_every_dms_state_has_a_stage(migration, stage):
     assert standing_of(PLAN.database("online"), migration).stage == stage
+
+
+def test_a_canceling_migration_is_neither_active_nor_ended_nor_adoptable():
+    """DMS is still canceling it (its cancel operation may have ended): not failed, not running. Read as canceled,
+    rollback removed the target DMS may still restore into; read as running, start_migration adopted it."""
+    standing = standing_of(PLAN.database("online"), status("Canceling"))
+    assert standing.is_canceling and standing.is_canceling_or_ended
+    assert not standing.is_active and not standing.has_ended and not standing.is_live
+    assert not standing.migration.is_in_flight and not standing.migration.is_terminal_failure
+
+
+def test_a_foreign_migration_still_canceling_is_not_taken_for_an_ended_one():
+    """Another source database's migration into the target, still canceling, may still restore there."""
+    with pytest.raises(ForeignMigrationError, match="Canceling"):
+        standing_of(PLAN.database("online"), status("Canceling", source="Other"))
 
 
 def test_an_offline_migration_is_never_ready_for_cutover():

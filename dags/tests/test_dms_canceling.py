@@ -1,0 +1,156 @@
+"""DMS's `Canceling`: neither failed nor running. A cancel's operation may end while the migration still reads
+Canceling (Stop-AzDataMigrationToSqlManagedInstance's example), DMS may still restore into the target then, and it
+refuses to delete the migration (`DeleteMigrationNotAllowedCancelInProgress`). So the rollback waits until DMS
+reports it Canceled before it removes the target or hands the source back, at most timeoutMinutes; preflight and
+start_migration start nothing meanwhile. The DMS contract server's `stillCanceling` fault stands in for a slow
+cancel, task by task (`task_driver`) on the rehearsal world."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib import operators, rehearsal
+from migration_orchestration_lib.airflow_compat import utc_now
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.dms_gateway import MigrationTarget
+from migration_orchestration_lib.plan import parse_plan
+from task_driver import RunDriver, WorkerCrashed
+from world_view import WorldView
+
+
+class CancelWatch(WorldView):
+    """Also records, after every poke of the rollback, the migration's status, whether the target is there and
+    whether the source is writable."""
+
+    def __init__(self, directory, plan):
+        super().__init__(directory, plan.database("db"), plan)
+        self.rollback_pokes = []
+
+    def observe(self, task_id):
+        super().observe(task_id)
+        if task_id == "db.rollback":
+            statuses = [op["migrationStatus"] for op in self.operations()]
+            self.rollback_pokes.append((statuses[-1] if statuses else None, self.target() is not None, self.source_writable()))
+
+    def while_canceling(self):
+        return [(target, writable) for status, target, writable in self.rollback_pokes if status == "Canceling"]
+
+
+def refused_cutover_run(rehearsal_world, target, canceling_reads):
+    """An online migration whose cutover DMS refuses for good, the source frozen and the final backup restored:
+    its rollback cancels it, and DMS goes on reporting it Canceling for `canceling_reads` reads."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    watch = CancelWatch(rehearsal_world, plan)
+    watch.world.add_fault("cancel", "stillCanceling", count=canceling_reads, database="Sales")
+    refuse_the_cutover = watch.fault_after(
+        "db.final_backup", "cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
+    return watch, RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), refuse_the_cutover)
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_the_rollback_waits_while_dms_is_still_canceling_then_removes_the_target(rehearsal_world, target):
+    """Before: Canceling read as canceled, and the RESTORING target DMS may still restore into was removed (and
+    the source made writable) at once."""
+    watch, driver = refused_cutover_run(rehearsal_world, target, canceling_reads=4)
+
+    states = driver.run_database("db")
+
+    assert states["db.cutover"] == "failed" and states["db.rollback"] == "success", driver.errors
+    assert watch.while_canceling(), "the rollback never saw DMS still canceling: %s" % watch.rollback_pokes
+    assert all(target_there and not writable for target_there, writable in watch.while_canceling()), (
+        "removed or unfrozen while DMS was still canceling: %s" % watch.rollback_pokes)
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"]
+    assert watch.target() is None, "the RESTORING target of the canceled migration is removed once it is Canceled"
+    assert watch.source_writable() and driver.outcome("db") == "rolled_back"
+
+
+def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removing_and_unfreezing_nothing(
+        rehearsal_world, monkeypatch):
+    """DMS stays Canceling: past the rollback's timeoutMinutes it fails, saying so, the target kept and the source
+    kept frozen (a person looks at the migration in DMS). Before: the target was removed at once."""
+    watch, driver = refused_cutover_run(rehearsal_world, "mi-prod", canceling_reads=300)
+    later = [timedelta(0)]
+    monkeypatch.setattr(operators, "utc_now", lambda: utc_now() + later[0])
+    observe = driver.observe
+
+    def an_hour_passes_with_every_rollback_poke(task_id):
+        observe(task_id)
+        if task_id == "db.rollback":
+            later[0] += timedelta(hours=1)
+
+    driver.observe = an_hour_passes_with_every_rollback_poke
+    states = driver.run_database("db")
+
+    assert states["db.rollback"] == "failed", driver.errors
+    error = driver.errors["db.rollback"]
+    assert "timeoutMinutes (720) passed while waiting: DMS is still canceling migration" in error, error
+    assert "target database Sales is not removed" in error and "access is left as it is" in error, error
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceling"]
+    assert watch.target() is not None and watch.target()["state"] == "RESTORING"
+    assert not watch.source_writable(), "the source is kept frozen while DMS may still restore into the target"
+
+
+def cancel_as_a_person(plan, watch, operation_id, canceling_reads):
+    """A person cancels the migration through DMS; it reads Canceling for `canceling_reads` reads."""
+    watch.world.add_fault("cancel", "stillCanceling", count=canceling_reads, database="Sales")
+    status = rehearsal.rehearsal_services(plan).dms.cancel(MigrationTarget.of(plan, plan.database("db")), operation_id)
+    assert status.migration_status == "Canceling", status
+
+
+def started_migration(rehearsal_world, plan, watch):
+    """A run that started the migration and crashed while DMS copies: its operation id."""
+    with pytest.raises(WorkerCrashed):
+        RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), watch.observe).run_database("db", crash_after="start_migration")
+    [operation] = watch.operations()
+    return operation["migrationOperationId"]
+
+
+def test_preflight_refuses_while_dms_is_still_canceling_and_starts_nothing(rehearsal_world):
+    """Before: preflight took the Canceling migration for a canceled one (its message said it had ended), and its
+    rollback removed the target DMS was still restoring into."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    watch = CancelWatch(rehearsal_world, plan)
+    operation_id = started_migration(rehearsal_world, plan, watch)
+    for _ in range(4):  # DMS restores the full backup: the target RESTORING
+        rehearsal.rehearsal_services(plan).dms.current_migration(MigrationTarget.of(plan, plan.database("db")))
+    assert watch.target() is not None
+    cancel_as_a_person(plan, watch, operation_id, canceling_reads=4)
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), watch.observe)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed"
+    error = driver.errors["db.preflight"]
+    assert "DMS is still canceling the migration of Sales into Sales on mi-prod (migration %s" % operation_id in error, error
+    assert "nothing started" in error
+    assert [op["migrationOperationId"] for op in watch.operations()] == [operation_id], "nothing new is started"
+    assert states["db.rollback"] == "success", driver.errors
+    assert watch.while_canceling() and all(target for target, _ in watch.while_canceling()), watch.rollback_pokes
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"] and watch.target() is None
+    assert watch.source_writable()
+
+
+def test_start_migration_refuses_to_adopt_a_migration_dms_is_still_canceling(rehearsal_world):
+    """A person cancels the migration a new run's preflight found copying, before its start_migration adopts it.
+    Before: taken for canceled, start_migration went on to create another (DMS refuses one while it cancels)."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    watch = CancelWatch(rehearsal_world, plan)
+    operation_id = started_migration(rehearsal_world, plan, watch)
+
+    def canceled_after_preflight(task_id):
+        watch.observe(task_id)
+        if task_id == "db.preflight" and watch.operations()[-1]["migrationStatus"] == "InProgress":
+            cancel_as_a_person(plan, watch, operation_id, canceling_reads=3)
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), canceled_after_preflight)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "success" and states["db.start_migration"] == "failed", driver.errors
+    error = driver.errors["db.start_migration"]
+    assert "DMS is still canceling the migration of Sales into Sales on mi-prod" in error and "nothing started" in error, error
+    assert [op["migrationOperationId"] for op in watch.operations()] == [operation_id], "nothing new is started"
+    assert states["db.rollback"] == "success", driver.errors
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"]
+    assert watch.source_writable()
