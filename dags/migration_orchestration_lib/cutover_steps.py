@@ -31,14 +31,14 @@ for; `release` ends a cutover's admission and consumes its approval.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
 
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib import source_freeze
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import migrations_by_database
 from migration_orchestration_lib.cutover_gate import ANY_TIME, GO, ApprovalRecord, decide_cutover, parse_record
-from migration_orchestration_lib.cutover_windows import Opening, iso_utc, open_at, openings_around, parse_iso_utc
+from migration_orchestration_lib.cutover_windows import Opening, iso_utc, next_fit, open_at, openings_around, parse_iso_utc
 from migration_orchestration_lib.migration_stage import ForeignMigrationError, Standing, standing, standing_of
 from migration_orchestration_lib.step_context import (
     CLOSES_KEY,
@@ -52,6 +52,25 @@ from migration_orchestration_lib.step_context import (
     WINDOW_KEY,
     WindowMissed,
 )
+
+
+def refuse_when_every_window_passed(ctx: StepContext, now: Standing, source: Any) -> None:
+    """Preflight: a database whose cutover windows have all passed (each a date range in which a cutover of its
+    `expectedMinutes` can no longer start) fails at once, naming them, instead of replicating for days towards an
+    `await_cutover` no window ever lets go. Not one already live, nor one whose source the DAG froze: that run
+    must still be able to finish, or roll back. `source`: the source's state, read in this poke."""
+    database = ctx.database
+    windows, expected = database.cutover.windows, database.cutover.expected_minutes
+    if not windows or now.is_live:
+        return
+    at = ctx.services.clock.now()
+    if next_fit(windows, at, expected) is not None or source_freeze.frozen_by_dag(ctx, database, source):
+        return
+    raise StepFailure(
+        "every cutover window of %s is in the past at %s (none leaves a cutover of expectedMinutes %d any more): %s. "
+        "Nothing is started or frozen: add a window to the plan (cutover.windows) and deploy it, then run again"
+        % (database.name, iso_utc(at), expected, "; ".join(window.describe() for window in windows))
+    )
 
 
 def await_cutover(ctx: StepContext) -> StepResult:

@@ -120,6 +120,7 @@ def preflight(ctx: StepContext) -> StepResult:
     marker = source_freeze.check_marker(ctx, database, source)  # before the record is read: it may restore it
     if marker.refusal:
         raise StepFailure(marker.refusal)
+    cutover_steps.refuse_when_every_window_passed(ctx, now, source)
     unknown = None if now.is_live else source_freeze.unknown_freeze(ctx, database, source, now)
     if unknown:  # recording this access as the one before the freeze could keep the DAG's freeze for good
         raise StepFailure(unknown)

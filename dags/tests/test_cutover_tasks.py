@@ -583,3 +583,43 @@ def test_a_free_place_is_not_taken_with_too_little_left_before_the_deadline(worl
     missed = assert_back_to_replicating_nothing_frozen(world, driver, view, freezing, migrations)
     assert missed.startswith("the deadline ") and "is too soon for a 30-minute cutover" in missed, missed
     assert "timeoutMinutes (60)" in missed and "Sales not frozen" in missed, missed
+
+
+NEW_YORK_SATURDAY = {"timeZone": "America/New_York", "from": "2026-12-05T20:00", "to": "2026-12-06T02:00"}  # 01:00-07:00Z
+
+
+@pytest.mark.parametrize("now", ["2026-12-06T07:00:00Z", "2026-12-06T06:45:00Z"], ids=["closed", "closes before a cutover fits"])
+def test_preflight_fails_at_once_naming_cutover_windows_all_in_the_past(world, monkeypatch, now):
+    """Before: the migration replicated for days, then await_cutover waited for a window that never comes
+    ("no window of the plan fits any more")."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", now)
+    plan = gated_plan(approval=False, windows=(NEW_YORK_SATURDAY, dict(NEW_YORK_SATURDAY, **{"from": "2026-11-28T20:00", "to": "2026-11-29T02:00"})))
+    view = Recorder(world, plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed", driver.errors
+    error = driver.errors["db.preflight"]
+    assert "every cutover window of db is in the past at %s" % now in error, error
+    assert "2026-12-05T20:00 to 2026-12-06T02:00 (America/New_York)" in error and "2026-11-28T20:00 to 2026-11-29T02:00" in error
+    assert "add a window to the plan" in error
+    assert view.operations() == [] and view.source_writable(), "nothing started or frozen"
+
+
+@pytest.mark.parametrize("crash_after, outcome", [("wait_for_completion", "migrated"), ("freeze_source", "waiting")])
+def test_a_database_already_live_or_frozen_still_finishes_or_rolls_back_once_its_windows_passed(world, crash_after, outcome):
+    """Cut over (live) or frozen inside the window, the worker dies; the next run comes after every window closed.
+    Its preflight lets it through: the live one is validated and declared migrated, the frozen one goes back to
+    replicating, its source writable again (a refusal would leave the source frozen for good)."""
+    plan = gated_plan(approval=False, windows=(NEW_YORK_SATURDAY,))
+    view = Recorder(world, plan)
+    with pytest.raises(WorkerCrashed):
+        RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe).run_database("db", crash_after=crash_after)
+    assert not view.source_writable()
+    set_rehearsal_clock(world, "2026-12-08T12:00:00Z")
+    later = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    states = later.run_database("db")
+
+    assert states["db.preflight"] == "success", later.errors
+    assert later.outcome("db") == outcome, later.errors
+    assert view.source_writable() == (outcome == "waiting") and not view.online_target_deleted
