@@ -16,7 +16,8 @@ import type { MigrationEventsTable } from './monitoring/migration-event-ingestio
 import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts } from './monitoring/migration-monitoring';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import type { SqlPipelines } from './orchestration-factory/sql-pipelines';
-import { gatesCutovers } from './plan/cutover-schema';
+import { cutoverWindowsInThePast, gatesCutovers } from './plan/cutover-schema';
+import { formatFieldPath, showName } from './plan/field-path';
 import { isValidatedPlan, parseMigrationPlan } from './plan/parse';
 import { MigrationPlan } from './plan/types';
 import { createAirflowHost } from './private/create-airflow-host';
@@ -148,6 +149,16 @@ export class DatabaseMigrationStack extends TerraformStack {
     const [retired] = RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES;
     this.addOverride('removed', { from: retired, lifecycle: { destroy: false } });
     const client = new DataAzurermClientConfig(this, 'Client', {});
+    // A warning, not an error: a plan whose migrations finished may be deployed again.
+    const now = new Date();
+    for (const { database, windows } of cutoverWindowsInThePast(plan, now)) {
+      const at = formatFieldPath(['databases', plan.databases.findIndex(({ name }) => name === database)]);
+      const listed = windows.map(({ from, to, timeZone }) => `${from} to ${to} (${timeZone})`).join('; ');
+      Annotations.of(this).addWarning(
+        `${showName(database)} (${at}): every cutover window is in the past at ${now.toISOString()}: ${listed}. ` +
+          `The DAG's preflight fails for it unless it is already live or its source frozen: add a window to cut it over`,
+      );
+    }
 
     this.resourceGroup = new ResourceGroup(this, 'ResourceGroup', {
       name: props.resourceGroupName ?? resourceName('rg', plan.name),

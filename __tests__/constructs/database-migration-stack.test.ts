@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, DataResource, ref, TerraformStack, Testing, Token } from 'cdktf';
+import { parse } from 'yaml';
+import { parseMigrationPlan } from '../../lib/plan';
 import { uniqueSuffix } from '../../lib/private/naming';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from '../../lib/private/retired-addresses';
@@ -211,6 +215,21 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
 
   it('warns only that the VNet it creates reaches no SQL Server until it is connected', () => {
     expect(warningsOf(stack)).toEqual([expect.stringMatching(/^airflow\.sqlAccess is direct and the stack creates the Kubernetes host its own VNet/)]);
+  });
+});
+
+describe('a database whose cutover windows are all in the past', () => {
+  const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8'));
+  document.databases[2].cutover = { windows: [{ timeZone: 'America/New_York', from: '2020-12-24T20:00', to: '2020-12-25T02:00' }] };
+  const { stack, synth } = synthMigrationStack({ plan: parseMigrationPlan(document) });
+
+  it('gets a warning naming it and its windows, and the stack still synthesizes (a finished plan may be deployed again)', () => {
+    expect(warningsOf(stack).filter((warning) => warning.includes('cutover window'))).toEqual([
+      expect.stringMatching(
+        /^database_3 \(databases\[2\]\): every cutover window is in the past at \S+: 2020-12-24T20:00 to 2020-12-25T02:00 \(America\/New_York\)\. The DAG's preflight fails for it unless it is already live or its source frozen/,
+      ),
+    ]);
+    expect(count(synth, 'azurerm_resource_group')).toBe(1);
   });
 });
 

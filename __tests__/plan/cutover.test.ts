@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMigrationPlan, parseMigrationPlan, renderMigrationPlan } from '../../lib/plan';
+import { cutoverWindowsInThePast } from '../../lib/plan/cutover-schema';
 import { validate, validateAsDraft07, type JsonSchema } from '../docs/json-schema-checks';
 import { CAPACITY_ID, ENVIRONMENT_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { minimalPlan, planWithDatabases } from './plan-fixtures';
@@ -143,5 +144,31 @@ describe('the rendered cutover is valid under the JSON Schema the DAG validates 
     for (const errors of [validate(SCHEMA, plan), validateAsDraft07(SCHEMA, plan)]) {
       expect(errors).toContainEqual(expect.objectContaining({ path: `/databases/0/cutover${path}`, keyword }));
     }
+  });
+});
+
+describe('cutoverWindowsInThePast', () => {
+  // NEW_YORK_CHRISTMAS closes 2026-12-25T07:00Z; with a 60-minute cutover the last start is 06:00Z.
+  const plan = planWithDatabases(4);
+  plan.cutover = { expectedMinutes: 60 };
+  plan.databases[0].cutover = { windows: [NEW_YORK_CHRISTMAS] };
+  plan.databases[1].cutover = { windows: [NEW_YORK_CHRISTMAS, BERLIN_SATURDAY] };
+  plan.databases[2].cutover = { windows: [NEW_YORK_CHRISTMAS, { ...NEW_YORK_CHRISTMAS, from: '2026-12-31T20:00', to: '2027-01-01T02:00' }] };
+  const parsed = parseMigrationPlan(plan);
+  const passed = (now: string) => cutoverWindowsInThePast(parsed, new Date(now)).map(({ database }) => database);
+
+  test('a database whose date windows can no longer start a cutover of its expectedMinutes', () => {
+    expect(cutoverWindowsInThePast(parsed, new Date('2026-12-25T06:00:01Z'))).toEqual([
+      { database: 'db_0', windows: [NEW_YORK_CHRISTMAS] },
+    ]);
+  });
+
+  test('a window whose last start is now still holds the cutover (as the DAG judges it)', () => {
+    expect(passed('2026-12-25T06:00:00Z')).toEqual([]);
+  });
+
+  test('a weekly window never passes, a later date window holds it, no windows is any time', () => {
+    expect(passed('2027-06-01T00:00:00Z')).toEqual(['db_0', 'db_2']);
+    expect(passed('2026-12-31T12:00:00Z')).toEqual(['db_0']);
   });
 });

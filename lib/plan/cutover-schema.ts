@@ -212,6 +212,28 @@ export function gatesCutovers(plan: {
   );
 }
 
+/** A database whose cutover windows have all passed, and those windows. */
+export interface WindowsInThePast {
+  readonly database: string;
+  readonly windows: readonly DatedCutoverWindow[];
+}
+
+/**
+ * The databases whose cutover windows have all passed at `now`, as the DAG's preflight judges them: each a date
+ * range in which a cutover of the database's `expectedMinutes` can no longer start (its `to` minus `expectedMinutes`
+ * is before `now`). A weekly window never passes; a database without windows has none to pass.
+ */
+export function cutoverWindowsInThePast(
+  plan: { readonly databases: readonly { readonly name: string; readonly cutover: CutoverSettings }[] },
+  now: Date,
+): WindowsInThePast[] {
+  const passed = (window: CutoverWindow, expectedMinutes: number): window is DatedCutoverWindow =>
+    'to' in window && zonedInstant(window.to, window.timeZone) - expectedMinutes * MINUTE < now.getTime();
+  return plan.databases
+    .filter(({ cutover }) => cutover.windows.length > 0 && cutover.windows.every((window) => passed(window, cutover.expectedMinutes)))
+    .map(({ name, cutover }) => ({ database: name, windows: cutover.windows as DatedCutoverWindow[] }));
+}
+
 type Path = readonly (string | number)[];
 /** A field in effect for a database, and where it was written. */
 type Given = { readonly value: unknown; readonly path: Path };
