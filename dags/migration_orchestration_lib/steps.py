@@ -177,7 +177,7 @@ def _refuse_while_canceling(ctx: StepContext, now: Standing) -> None:
     database = ctx.database
     raise StepFailure(
         "DMS is still canceling the migration of %s into %s on %s (migration %s, %s): nothing started. The rollback "
-        "waits until DMS reports it Canceled, then removes what it left; run again after that"
+        "waits until DMS reports it Canceled, then cleans up what it may; run again after that"
         % (database.source_database, database.target_database, database.target_server, now.operation_id, now.migration.describe())
     )
 

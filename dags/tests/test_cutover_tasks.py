@@ -588,6 +588,7 @@ def test_a_free_place_is_not_taken_with_too_little_left_before_the_deadline(worl
 NEW_YORK_SATURDAY = {"timeZone": "America/New_York", "from": "2026-12-05T20:00", "to": "2026-12-06T02:00"}  # 01:00-07:00Z
 
 
+@pytest.mark.airflow26  # also on Python 3.8 (backports.zoneinfo)
 @pytest.mark.parametrize("now", ["2026-12-06T07:00:00Z", "2026-12-06T06:45:00Z"], ids=["closed", "closes before a cutover fits"])
 def test_preflight_fails_at_once_naming_cutover_windows_all_in_the_past(world, monkeypatch, now):
     """Before: the migration replicated for days, then await_cutover waited for a window that never comes

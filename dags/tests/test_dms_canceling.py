@@ -49,6 +49,7 @@ def refused_cutover_run(rehearsal_world, target, canceling_reads):
     return watch, RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), refuse_the_cutover)
 
 
+@pytest.mark.airflow26  # also through the REST transport on Python 3.8
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_the_rollback_waits_while_dms_is_still_canceling_then_removes_the_target(rehearsal_world, target):
     """Before: Canceling read as canceled, and the RESTORING target DMS may still restore into was removed (and
