@@ -105,7 +105,7 @@ def test_equal_rows_give_equal_checksums_and_rowversion_only_counts_when_kept(wo
 
     def checksum(server, database, exclude):
         cursor = cursor_on(world, server=server, database=database)
-        cursor.execute(sql_statements.table_fingerprints("Sales", tables=["dbo.Customers"], exclude_rowversion=exclude,
+        cursor.execute(sql_statements.table_fingerprints("Sales", tables=[("dbo", "Customers")], exclude_rowversion=exclude,
                                                          connected_database=database))
         return rows_as_dicts(cursor)[0]["checksum"]
 
