@@ -44,7 +44,7 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tupl
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.table_names import TableName
 
-MAX_IDENTIFIER_LENGTH = 128  # sysname; QUOTENAME returns NULL beyond it
+MAX_IDENTIFIER_LENGTH = 128  # sysname, in UTF-16 code units; QUOTENAME returns NULL beyond it
 FREEZE_MODES = ("readOnly", "singleUser")
 ROWS_PER_VALUES_CLAUSE = 1000  # SQL Server's limit for a table value constructor
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60
@@ -62,11 +62,12 @@ def quote_name(identifier: str) -> str:
 
 
 def _check_identifier(identifier: str) -> None:
-    """A name that fits sysname."""
+    """A name that fits sysname (nvarchar(128): UTF-16 code units, so a character beyond the BMP counts two)."""
     if not isinstance(identifier, str) or not identifier:
         raise StatementError("an identifier must be a non-empty string, got %r" % (identifier,))
-    if len(identifier) > MAX_IDENTIFIER_LENGTH:
-        raise StatementError("identifier longer than %d characters: %r" % (MAX_IDENTIFIER_LENGTH, identifier))
+    if len(identifier.encode("utf-16-le")) // 2 > MAX_IDENTIFIER_LENGTH:
+        raise StatementError("identifier longer than %d characters (UTF-16 code units, as sysname counts them): %r"
+                             % (MAX_IDENTIFIER_LENGTH, identifier))
     if "\x00" in identifier:
         raise StatementError("identifier contains a NUL character: %r" % (identifier,))
 

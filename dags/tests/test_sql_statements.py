@@ -14,10 +14,17 @@ def test_identifiers_are_quoted_like_quotename(raw, quoted):
     assert s.quote_name(raw) == quoted
 
 
-@pytest.mark.parametrize("bad", ["", "x" * 129, "a\x00b", None])
+@pytest.mark.parametrize("bad", ["", "x" * 129, "a\x00b", None, "\U0001F600" * 65, "x" * 127 + "\U0001F600"])
 def test_identifiers_quotename_would_null_are_refused(bad):
     with pytest.raises(s.StatementError):
         s.quote_name(bad)
+
+
+@pytest.mark.parametrize("longest", ["x" * 128, "\U0001F600" * 64, "x" * 126 + "\U0001F600"])
+def test_identifier_length_counts_utf16_code_units_as_sysname_does(longest):
+    """sysname is nvarchar(128): a character beyond the BMP takes two UTF-16 code units (a surrogate pair),
+    so 65 emoji (65 Python characters) are 130 units, which QUOTENAME turns into NULL."""
+    assert s.quote_name(longest) == "[%s]" % longest
 
 
 def test_literals_are_unicode_with_quotes_doubled():
@@ -34,8 +41,8 @@ def test_fingerprints_take_tables_as_pairs_never_as_dotted_text():
     for bad in ("dbo.Orders", ("dbo",), ("dbo", "")):
         with pytest.raises(s.StatementError):
             s.table_fingerprints("Sales", tables=[bad])
-    with pytest.raises(s.StatementError, match="longer than 128"):
-        s.table_fingerprints("Sales", tables=[("dbo", "x" * 129)])
+    with pytest.raises(s.StatementError, match="UTF-16 code units"):
+        s.table_fingerprints("Sales", tables=[("dbo", "\U0001F600" * 65)])
 
 
 def test_sql_database_targets_connect_to_the_database_everything_else_to_master():
