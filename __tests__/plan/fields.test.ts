@@ -1,6 +1,6 @@
 /** One field at a time: types, required and unknown fields, formats and ranges. */
 import { parseMigrationPlan, type PlanProblem } from '../../lib/plan';
-import { MI_ID, managedInstancePlan, minimalPlan, problemsOf, SQL_SERVER_ID, SQL_VM_ID, STORAGE_ID } from './plan-fixtures';
+import { EDGE_WHITESPACE, MI_ID, managedInstancePlan, minimalPlan, problemsOf, SQL_SERVER_ID, SQL_VM_ID, STORAGE_ID } from './plan-fixtures';
 
 /** The problems of the minimal plan after `change`, as `path: message` lines. */
 function problemsAfter(change: (plan: any) => void, base: () => any = minimalPlan): string[] {
@@ -154,6 +154,10 @@ describe('names Azure or Airflow would reject', () => {
     ['line\nbreak', 'must be 1-128 characters without [ ] \' " or control characters'],
     ['x'.repeat(129), 'must be 1-128 characters without [ ] \' " or control characters'],
     ['', 'must be 1-128 characters without [ ] \' " or control characters'],
+    ['Sales ', EDGE_WHITESPACE],
+    [' Sales', EDGE_WHITESPACE],
+    ['Sales\u3000', EDGE_WHITESPACE],
+    ['master ', EDGE_WHITESPACE],
   ])('SQL database name %j', (database, message) => {
     expect(problemsAfter((p) => (p.databases[0].source.database = database))).toEqual([
       `databases[0].source.database: ${message}`,

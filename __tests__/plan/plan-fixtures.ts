@@ -12,6 +12,9 @@ export const SQL_SERVER_ID = `${SUBSCRIPTION}/providers/Microsoft.Sql/servers/sq
 export const SQL_VM_ID = `${SUBSCRIPTION}/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/vm-one`;
 export const STORAGE_ID = `${SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts/stbackups`;
 
+/** The problem of a SQL database name beginning or ending with whitespace. */
+export const EDGE_WHITESPACE = 'must not begin or end with whitespace (SQL Server ignores trailing spaces in names: "Sales " is Sales)';
+
 /** A plain, mutable plan document (as JSON.parse would give) with only the required fields. */
 export function minimalPlan(): any {
   return {

@@ -1,6 +1,6 @@
 /** Rules across fields: unique names, server references, target kinds, modes and backups. */
 import { parseMigrationPlan, type PlanProblem } from '../../lib/plan';
-import { managedInstancePlan, MI_ID, minimalPlan, problemsOf, SQL_SERVER_ID, SQL_VM_ID } from './plan-fixtures';
+import { EDGE_WHITESPACE, managedInstancePlan, MI_ID, minimalPlan, problemsOf, SQL_SERVER_ID, SQL_VM_ID } from './plan-fixtures';
 
 function problemsAfter(change: (plan: any) => void, base: () => any = minimalPlan): string[] {
   const plan = base();
@@ -108,6 +108,7 @@ describe('unique names', () => {
     ]);
     expect(problemsAfter((p) => secondDatabase(p, { target: { server: 'sqldb-prod', database: 'Sales ' } }))).toEqual([
       'databases[1].target: database_2 and database_1 (databases[0]) both migrate into "Sales " on target server "sqldb-prod"',
+      `databases[1].target.database: ${EDGE_WHITESPACE}`,
     ]); // SQL Server compares names without trailing spaces
     const renamed = minimalPlan();
     secondDatabase(renamed, { target: { server: 'sqldb-prod', database: 'Sales2' } });
@@ -121,7 +122,10 @@ describe('unique names', () => {
     ).toEqual([
       `databases[1].source: database_2 and database_1 (databases[0]) both migrate source database "SALES" of source server "sql01"; ${why}`,
     ]);
-    expect(problemsAfter((p) => secondDatabase(p, { source: { server: 'sql01', database: 'Sales  ' }, target: { server: 'sqldb-prod', database: 'Sales2' } }))).toHaveLength(1);
+    expect(problemsAfter((p) => secondDatabase(p, { source: { server: 'sql01', database: 'Sales  ' }, target: { server: 'sqldb-prod', database: 'Sales2' } }))).toEqual([
+      expect.stringMatching(/^databases\[1\]\.source: database_2 and database_1 \(databases\[0\]\) both migrate source database "Sales  "/),
+      `databases[1].source.database: ${EDGE_WHITESPACE}`,
+    ]);
     const otherServer = minimalPlan();
     otherServer.sourceServers.push({ name: 'sql02', host: 'sql02.corp' });
     secondDatabase(otherServer, { source: { server: 'sql02', database: 'Sales' }, target: { server: 'sqldb-prod', database: 'Sales2' } });

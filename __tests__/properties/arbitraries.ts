@@ -28,7 +28,7 @@ const SYSTEM_DATABASES = ['master', 'model', 'msdb', 'tempdb'];
 
 /**
  * The documented rule for SQL database names: 1-128 characters without [ ] ' " or control
- * characters (C0 and C1), not only whitespace, not a system database.
+ * characters (C0 and C1), not only whitespace, no whitespace at either end, not a system database.
  */
 export function isValidSqlDatabaseName(name: string): boolean {
   return (
@@ -36,6 +36,7 @@ export function isValidSqlDatabaseName(name: string): boolean {
     name.length <= 128 &&
     !/[[\]'"\u0000-\u001f\u007f-\u009f]/.test(name) &&
     name.trim() !== '' &&
+    name === name.trim() &&
     !SYSTEM_DATABASES.includes(name.toLowerCase())
   );
 }

@@ -13,6 +13,7 @@ from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
 from migration_orchestration_lib.step_context import StepPending
+from migration_orchestration_lib.table_names import TableName
 
 
 class DatabaseSql:
@@ -43,9 +44,9 @@ class DatabaseSql:
 
     def copy_prerequisites(
         self, database: DatabaseMigration, on_target: str
-    ) -> Tuple[statements.SourcePrerequisites, List[str], statements.LoginPermission]:
+    ) -> Tuple[statements.SourcePrerequisites, List[TableName], statements.LoginPermission]:
         """A SqlDb copy's prerequisites: the source's (`source_prerequisites`), the target database's user
-        tables (schema.table) and whether the target session's login holds `on_target` on it, run together."""
+        tables and whether the target session's login holds `on_target` on it, run together."""
         connects_to = statements.connect_database(database.target_kind, database.target_database)
         source, tables, permission = self._run_together(
             self._source_prerequisites(database, full_backups=False),

@@ -68,6 +68,7 @@ from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_statements import FileSizes, LoginPermission, RestoreRoom, SourcePrerequisites, Volume, quote_name
 from migration_orchestration_lib.step_context import StepContext, StepFailure
+from migration_orchestration_lib.table_names import TableName
 
 
 def read_source(ctx: StepContext) -> SourcePrerequisites:
@@ -76,7 +77,7 @@ def read_source(ctx: StepContext) -> SourcePrerequisites:
     return ctx.sql.source_prerequisites(ctx.database, full_backups=ctx.source_server.backup_file_share is not None)
 
 
-def read_copy(ctx: StepContext) -> Tuple[SourcePrerequisites, List[str], LoginPermission]:
+def read_copy(ctx: StepContext) -> Tuple[SourcePrerequisites, List[TableName], LoginPermission]:
     """What the checks of a new SqlDb copy read: `read_source`'s, with the target database's tables and
     whether the target's login owns it (CONTROL), read at the same time (through Data Factory in parallel)."""
     return ctx.sql.copy_prerequisites(ctx.database, "CONTROL")

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from migration_orchestration_lib.cutover_gate import ApprovalSettings, CutoverSettings
 from migration_orchestration_lib.cutover_windows import window_from_plan
 from migration_orchestration_lib.resource_id import ResourceId
+from migration_orchestration_lib.table_names import TableName, TableNameError, parse_table_name
 
 SCHEMA_FILE_NAME = "migration_plan.schema.json"
 _DAGS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,7 +78,7 @@ class BackupStorage:
 class ValidationSettings:
     row_counts: bool
     checksums: bool
-    tables: Optional[Tuple[str, ...]]
+    tables: Optional[Tuple[TableName, ...]]  # the plan's schema.table, read once into pairs
 
 
 @dataclass(frozen=True)
@@ -178,13 +179,17 @@ def parse_plan(document: Any, source: str = "<plan>", schema_path: Optional[str]
     problems = schema_problems(document, load_schema(schema_path))
     if problems:
         raise PlanError(source, problems)
+    unreadable: List[str] = []
     try:
-        return _build(document)
+        plan = _build(document, unreadable)
     except KeyError as missing:
         raise PlanError(
             source,
             ["%s is missing: the DAG reads plans rendered by renderMigrationPlan, which fills every default" % missing],
         ) from missing
+    if unreadable:
+        raise PlanError(source, unreadable)
+    return plan
 
 
 def load_schema(path: Optional[str] = None) -> Mapping[str, Any]:
@@ -210,7 +215,8 @@ def _field_path(path: Sequence[Any]) -> str:
     return text or "(plan)"
 
 
-def _build(document: Mapping[str, Any]) -> MigrationPlan:
+def _build(document: Mapping[str, Any], unreadable: List[str]) -> MigrationPlan:
+    """The plan; a value the schema lets through but the DAG cannot read is added to `unreadable`."""
     airflow, concurrency = document["airflow"], document["concurrency"]
     storage = document.get("backupStorage")
     return MigrationPlan(
@@ -234,7 +240,7 @@ def _build(document: Mapping[str, Any]) -> MigrationPlan:
         backup_storage=None
         if storage is None
         else BackupStorage(storage_account_resource_id=storage["storageAccountResourceId"], connection_id=storage["connectionId"]),
-        databases=tuple(_database(item) for item in document["databases"]),
+        databases=tuple(_database(item, "databases[%d]" % index, unreadable) for index, item in enumerate(document["databases"])),
         max_concurrent_cutovers=(document.get("cutover") or {}).get("maxConcurrent"),
     )
 
@@ -259,7 +265,7 @@ def _source_server(item: Mapping[str, Any]) -> SourceServer:
     )
 
 
-def _database(item: Mapping[str, Any]) -> DatabaseMigration:
+def _database(item: Mapping[str, Any], path: str, unreadable: List[str]) -> DatabaseMigration:
     validation = item["validation"]
     tables = validation.get("tables")
     return DatabaseMigration(
@@ -274,13 +280,24 @@ def _database(item: Mapping[str, Any]) -> DatabaseMigration:
         validation=ValidationSettings(
             row_counts=validation["rowCounts"],
             checksums=validation["checksums"],
-            tables=None if tables is None else tuple(tables),
+            tables=None if tables is None else _table_names(tables, path + ".validation.tables", unreadable),
         ),
         timeout_minutes=item["timeoutMinutes"],
         source_freeze=item["sourceFreeze"],
         allow_source_writes_during_copy=item["allowSourceWritesDuringCopy"],
         cutover=_cutover(item.get("cutover")),
     )
+
+
+def _table_names(texts: Sequence[str], path: str, unreadable: List[str]) -> Tuple[TableName, ...]:
+    """The plan's `schema.table` names as (schema, table) pairs, read here once (a dotted string is ambiguous)."""
+    names = []
+    for index, text in enumerate(texts):
+        try:
+            names.append(parse_table_name(text))
+        except TableNameError as problem:
+            unreadable.append("%s[%d]: %s" % (path, index, problem))
+    return tuple(names)
 
 
 def _cutover(item: Optional[Mapping[str, Any]]) -> CutoverSettings:

@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.sql_access import SqlOperationFailed
+from migration_orchestration_lib.table_names import TableName
 
-MAX_IDENTIFIER_LENGTH = 128  # sysname; QUOTENAME returns NULL beyond it
+MAX_IDENTIFIER_LENGTH = 128  # sysname, in UTF-16 code units; QUOTENAME returns NULL beyond it
 FREEZE_MODES = ("readOnly", "singleUser")
 ROWS_PER_VALUES_CLAUSE = 1000  # SQL Server's limit for a table value constructor
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60
@@ -56,13 +57,19 @@ class StatementError(ValueError):
 
 def quote_name(identifier: str) -> str:
     """QUOTENAME: `[name]` with `]` doubled; refuses what QUOTENAME would turn into NULL."""
+    _check_identifier(identifier)
+    return "[%s]" % identifier.replace("]", "]]")
+
+
+def _check_identifier(identifier: str) -> None:
+    """A name that fits sysname (nvarchar(128): UTF-16 code units, so a character beyond the BMP counts two)."""
     if not isinstance(identifier, str) or not identifier:
         raise StatementError("an identifier must be a non-empty string, got %r" % (identifier,))
-    if len(identifier) > MAX_IDENTIFIER_LENGTH:
-        raise StatementError("identifier longer than %d characters: %r" % (MAX_IDENTIFIER_LENGTH, identifier))
+    if len(identifier.encode("utf-16-le")) // 2 > MAX_IDENTIFIER_LENGTH:
+        raise StatementError("identifier longer than %d characters (UTF-16 code units, as sysname counts them): %r"
+                             % (MAX_IDENTIFIER_LENGTH, identifier))
     if "\x00" in identifier:
         raise StatementError("identifier contains a NUL character: %r" % (identifier,))
-    return "[%s]" % identifier.replace("]", "]]")
 
 
 def quote_literal(value: str) -> str:
@@ -72,14 +79,6 @@ def quote_literal(value: str) -> str:
     if "\x00" in value:
         raise StatementError("literal contains a NUL character: %r" % (value,))
     return "N'%s'" % value.replace("'", "''")
-
-
-def split_table_name(schema_and_table: str) -> Tuple[str, str]:
-    """`schema.table` (the plan's form) into its two parts."""
-    schema, _, table = schema_and_table.partition(".")
-    if not schema or not table:
-        raise StatementError("a table name must be schema.table, got %r" % (schema_and_table,))
-    return schema, table
 
 
 def connect_database(target_kind: Optional[str], database: str) -> str:
@@ -473,7 +472,7 @@ class SourcePrerequisites:
     file_sizes: Optional[FileSizes] = None  # None: the database's files not visible to the login
     encryption_thumbprint: Optional[str] = None  # None: no database encryption key, or not visible
     product_major_version: Optional[int] = None
-    tables: Tuple[str, ...] = ()  # schema.table
+    tables: Tuple[TableName, ...] = ()
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
 
     def read(self, part: str) -> Any:
@@ -501,7 +500,7 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         file_sizes=None if None in pages else FileSizes(_pages_as_mb(pages[0]), _pages_as_mb(pages[1])),
         encryption_thumbprint=None if first(ENCRYPTOR_FACT, "name") is None else str(first(ENCRYPTOR_FACT, "name")),
         product_major_version=None if version is None else int(version),
-        tables=tuple("%s.%s" % (row["name"], row["detail"]) for row in facts.get(TABLE_FACT, ())),
+        tables=tuple(TableName(str(row["name"]), str(row["detail"])) for row in facts.get(TABLE_FACT, ())),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 
@@ -827,13 +826,13 @@ def user_tables(database: str, connected_database: str = "master") -> str:
 _USER_TABLES_SOURCE = "FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE t.is_ms_shipped = 0"
 
 
-def parse_user_tables(rows: Sequence[Mapping[str, Any]]) -> List[str]:
-    return ["%s.%s" % (row["schema_name"], row["table_name"]) for row in rows]
+def parse_user_tables(rows: Sequence[Mapping[str, Any]]) -> List[TableName]:
+    return [TableName(str(row["schema_name"]), str(row["table_name"])) for row in rows]
 
 
 @dataclass(frozen=True)
 class TableFingerprint:
-    table: str  # schema.table
+    table: TableName
     row_count: Optional[int]  # None when the table could not be read (see error)
     checksum: Optional[str]  # None when not asked for, or unreadable
     error: Optional[str]  # the table's own error: missing, lock timeout, ...
@@ -909,7 +908,7 @@ _CHECKSUMS_NEED_2016 = (
 
 def table_fingerprints(
     database: str,
-    tables: Optional[Sequence[str]] = None,
+    tables: Optional[Sequence[Tuple[str, str]]] = None,
     with_checksum: bool = True,
     exclude_rowversion: bool = False,
     lock_timeout_seconds: int = DEFAULT_LOCK_TIMEOUT_SECONDS,
@@ -917,13 +916,13 @@ def table_fingerprints(
 ) -> str:
     """Row count (COUNT_BIG) and checksum of every table of `database` in ONE batch.
 
-    `tables` (schema.table) limits the batch to those tables and reports the missing ones; None
+    `tables` ((schema, table) pairs) limits the batch to those tables and reports the missing ones; None
     takes every user table. `exclude_rowversion` for copies (SqlDb), where rowversions are new.
     Rows: schema_name, table_name, row_count, checksum, error, elapsed_ms, table_count.
     """
     if not isinstance(lock_timeout_seconds, int) or lock_timeout_seconds < 1:
         raise StatementError("lock_timeout_seconds must be a positive integer, got %r" % (lock_timeout_seconds,))
-    requested = [split_table_name(table) for table in tables or ()]
+    requested = [_table_pair(table) for table in tables or ()]
     lines = [
         "SET NOCOUNT ON;",
         _CHECKSUMS_NEED_2016 % int(with_checksum),
@@ -954,6 +953,15 @@ def table_fingerprints(
     return "\n".join(lines)
 
 
+def _table_pair(table: Tuple[str, str]) -> Tuple[str, str]:
+    """A (schema, table) pair whose parts fit sysname: a dotted string would be ambiguous (`TableName`)."""
+    if not isinstance(table, tuple) or len(table) != 2:
+        raise StatementError("a table is a (schema, table) pair, got %r" % (table,))
+    for part in table:
+        _check_identifier(part)
+    return table
+
+
 def fingerprint_timeout_seconds(table_count: int, seconds_per_table: int = DEFAULT_SECONDS_PER_TABLE) -> int:
     """The operation timeout of a fingerprint batch: a budget per table (at least one table)."""
     return max(1, table_count) * seconds_per_table
@@ -970,7 +978,7 @@ def parse_fingerprints(rows: Sequence[Mapping[str, Any]]) -> List[TableFingerpri
         )
     return [
         TableFingerprint(
-            table="%s.%s" % (row["schema_name"], row["table_name"]),
+            table=TableName(str(row["schema_name"]), str(row["table_name"])),
             row_count=None if row.get("row_count") is None else int(row["row_count"]),
             checksum=None if row.get("checksum") is None else str(row["checksum"]),
             error=row.get("error"),

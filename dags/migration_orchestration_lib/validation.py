@@ -16,6 +16,7 @@ from migration_orchestration_lib import sql_statements
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, ValidationSettings
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
 from migration_orchestration_lib.sql_statements import TableFingerprint
+from migration_orchestration_lib.table_names import folded, parse_table_name
 
 SHOWN_MISMATCHES = 10
 
@@ -74,19 +75,20 @@ def compare_fingerprints(
     source: Sequence[TableFingerprint], target: Sequence[TableFingerprint], row_counts: bool, checksums: bool
 ) -> ValidationReport:
     """Every source table must be on the target with the same row count (and checksum): the target table of
-    its exact name, else the one table whose name differs from it only in letter case (a copy's schema deployed
-    in another spelling). A case-sensitive database may hold two tables differing only in case: each is
-    compared with its own, never both with one of them."""
+    its exact name, else the one table whose name differs from it only in letter case or trailing spaces (a
+    copy's schema deployed in another spelling; SQL Server's comparison ignores trailing spaces). A
+    case-sensitive database may hold two tables differing only in case: each is compared with its own, never
+    both with one of them."""
     report = ValidationReport()
     if not row_counts and not checksums:
         return report
     exact = {fingerprint.table: fingerprint for fingerprint in target}
-    folded: dict = {}
+    alike_by_name: dict = {}
     for fingerprint in target:
-        folded.setdefault(fingerprint.table.lower(), []).append(fingerprint)
-    for mine in sorted(source, key=lambda fingerprint: (fingerprint.table.lower(), fingerprint.table)):
+        alike_by_name.setdefault(folded(fingerprint.table), []).append(fingerprint)
+    for mine in sorted(source, key=lambda fingerprint: (folded(fingerprint.table), fingerprint.table)):
         report.tables_compared += 1
-        alike = folded.get(mine.table.lower(), [])
+        alike = alike_by_name.get(folded(mine.table), [])
         theirs = exact.get(mine.table) or (alike[0] if len(alike) == 1 else None)
         problem = _difference(mine, theirs, row_counts, checksums)
         if problem:
@@ -116,8 +118,9 @@ def _difference(source: TableFingerprint, target: Optional[TableFingerprint], ro
 # `checksums` off, fewer tables) would let `done` declare a target the plan, when it froze the source,
 # would have compared, and which may lack writes. So the freezing step records the plan's validation
 # then, per DMS migration: the Airflow Variable `migration_validation__<operation id>` =
-# `{"checksums": ..., "rowCounts": ..., "tables": [...] | null}`; `validate` compares at least that much
-# (`to_meet`: the stronger of the record and the plan now). Only a person clears it (`''`).
+# `{"checksums": ..., "rowCounts": ..., "tables": ["schema.table", ...] | null}` (each table as `TableName`
+# writes it); `validate` compares at least that much (`to_meet`: the stronger of the record and the plan
+# now). Only a person clears it (`''`).
 
 VALIDATION_RECORD_PREFIX = "migration_validation__"
 
@@ -128,14 +131,15 @@ def validation_record_key(operation_id: str) -> str:
 
 def stronger(one: ValidationSettings, other: ValidationSettings) -> ValidationSettings:
     """What compares everything either compares (tables None: every user table of the source)."""
-    tables = None if one.tables is None or other.tables is None else tuple(sorted(set(one.tables) | set(other.tables), key=str.lower))
+    tables = None if one.tables is None or other.tables is None else tuple(
+        sorted(set(one.tables) | set(other.tables), key=lambda table: (folded(table), table)))
     return ValidationSettings(row_counts=one.row_counts or other.row_counts, checksums=one.checksums or other.checksums, tables=tables)
 
 
 def covers(settings: ValidationSettings, other: ValidationSettings) -> bool:
     """Whether `settings` compares at least what `other` does."""
     tables_covered = settings.tables is None or (
-        other.tables is not None and {t.lower() for t in other.tables} <= {t.lower() for t in settings.tables})
+        other.tables is not None and {folded(t) for t in other.tables} <= {folded(t) for t in settings.tables})
     return (settings.row_counts or not other.row_counts) and (settings.checksums or not other.checksums) and tables_covered
 
 
@@ -143,7 +147,7 @@ def describe_settings(settings: ValidationSettings) -> str:
     compared = [name for name, on in (("row counts", settings.row_counts), ("checksums", settings.checksums)) if on]
     if not compared:
         return "no comparison"
-    return "%s of %s" % (" and ".join(compared), "every table" if settings.tables is None else ", ".join(settings.tables))
+    return "%s of %s" % (" and ".join(compared), "every table" if settings.tables is None else ", ".join(str(t) for t in settings.tables))
 
 
 def promised(ctx: Any, operation_id: Optional[str]) -> Optional[ValidationSettings]:
@@ -154,7 +158,7 @@ def promised(ctx: Any, operation_id: Optional[str]) -> Optional[ValidationSettin
     record = json.loads(value)
     tables = record.get("tables")
     return ValidationSettings(row_counts=bool(record["rowCounts"]), checksums=bool(record["checksums"]),
-                              tables=None if tables is None else tuple(tables))
+                              tables=None if tables is None else tuple(parse_table_name(table) for table in tables))
 
 
 def promise(ctx: Any, operation_id: Optional[str]) -> None:
@@ -168,7 +172,7 @@ def promise(ctx: Any, operation_id: Optional[str]) -> None:
     settings = ctx.database.validation if earlier is None else stronger(earlier, ctx.database.validation)
     ctx.services.records.put(validation_record_key(operation_id), json.dumps(
         {"checksums": settings.checksums, "rowCounts": settings.row_counts,
-         "tables": None if settings.tables is None else list(settings.tables)}, sort_keys=True))
+         "tables": None if settings.tables is None else [str(table) for table in settings.tables]}, sort_keys=True))
 
 
 def to_meet(ctx: Any, operation_id: Optional[str]) -> Tuple[DatabaseMigration, Optional[str]]:

@@ -8,7 +8,8 @@ fake knows shows up as a failure, not a silent pass.
 What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
   model), `sys.database_recovery_status` (`last_log_backup_lsn`; `database_guid`, the database's own,
-  the same whichever host name reached its server), `sys.tables` and `sys.schemas` (of the current database), msdb's `dbo.backupset` and
+  the same whichever host name reached its server), `sys.tables` and `sys.schemas` (of the current database: the schema and table of each of its
+  `tables` keys, `world.table_key_parts`), msdb's `dbo.backupset` and
   `dbo.backupmediafamily` (the world's backup share of this server is its backup history; refused,
   message 229, to a login given permissions in msdb without SELECT),
   `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
@@ -58,7 +59,9 @@ What it knows:
   explicit ones that differ. The collation decides letter case: case-sensitive where it is binary or
   `_CS_` (`Latin1_General_BIN2`, `Latin1_General_CS_AS`), else case-insensitive (accents, widths and
   sort orders are not modelled: text orders case-insensitively whatever the collation, and
-  CONVERT or a function's result counts as a literal);
+  CONVERT or a function's result counts as a literal). Text compares padded, as SQL Server pads
+  the shorter side with spaces whatever the collation ('abc' = 'abc  '), and so do the names of
+  databases and logins (`world.sql_name_key`: `[Sales ]` is Sales, `N'master '` a system database);
 - database-level extended properties (a database's `extendedProperties`): `sys.extended_properties`
   (class 0 rows, visible to a login with VIEW DEFINITION on the database, as metadata visibility
   has it), `sys.sp_addextendedproperty` and `sys.sp_dropextendedproperty` with `@name` (and
@@ -95,7 +98,7 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch, parse_until_cursor
-from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError, database_guid, log_size_mb
+from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError, database_guid, log_size_mb, sql_name_key, table_key_parts
 
 WORLD_VARIABLE = "MIGRATION_WORLD_DIR"
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
@@ -466,7 +469,7 @@ class _Session:
         results.extend(self.run(text, target, values))
 
     def require_open(self, database: str) -> None:
-        if database.lower() in SYSTEM_DATABASES:
+        if _is_system_database(database):
             return
         found = self.world.database(self.server, database)
         if found is None:
@@ -482,7 +485,7 @@ class _Session:
         if set(arguments) - allowed or "@name" not in arguments:
             raise NotUnderstood("%s with %s (only the database's own properties, by @name)" % (procedure, ", ".join(sorted(arguments))))
         database = context.database
-        if database.lower() in SYSTEM_DATABASES:
+        if _is_system_database(database):
             raise NotUnderstood("%s in %s" % (procedure, database))
         found = self.world.database(self.server, database)
         if not self.has_permission(database, "DATABASE", "ALTER"):
@@ -520,10 +523,9 @@ class _Session:
         """The cursor's loop: a row in #fingerprints for each (schema, table) the batch chose (names as
         its catalog has them)."""
         output = self._temp_table("#fingerprints")
-        tables = self.world.database(self.server, database)["tables"]
-        for name in sorted({"%s.%s" % pair for pair in chosen}):
-            schema, table = name.split(".", 1)
-            content = tables[name]
+        tables = {table_key_parts(key): content for key, content in self.world.database(self.server, database)["tables"].items()}
+        for schema, table in sorted(set(chosen)):
+            content = tables[(schema, table)]
             if content.get("locked") and self.lock_timeout_ms >= 0:
                 output["rows"].append(_fingerprint_row(schema, table, error="Lock request time out period exceeded.", elapsed_ms=self.lock_timeout_ms))
                 continue
@@ -583,7 +585,7 @@ class _Session:
 
     def _extended_properties(self, database: str) -> List[Dict[str, Any]]:
         """The database's own properties (class 0), for a login that may see its metadata."""
-        if database.lower() in SYSTEM_DATABASES or not self.has_permission(database, "DATABASE", "VIEW DEFINITION"):
+        if _is_system_database(database) or not self.has_permission(database, "DATABASE", "VIEW DEFINITION"):
             return []
         properties = self.world.database(self.server, database).get("extendedProperties") or {}
         return [{"class": 0, "class_desc": "DATABASE", "major_id": 0, "minor_id": 0, "name": name, "value": value}
@@ -732,7 +734,7 @@ class _Session:
         if securable is None and securable_class is None:
             return int(wanted in held["serverPermissions"])
         if (securable_class or "").upper() == "DATABASE" and securable is not None:
-            granted = held["databasePermissions"].get(securable.lower(), [])
+            granted = held["databasePermissions"].get(sql_name_key(securable), [])
             return int(wanted in granted or "CONTROL" in granted)
         raise NotUnderstood("HAS_PERMS_BY_NAME on a securable of class %s" % securable_class)
 
@@ -740,20 +742,20 @@ class _Session:
         if self.database_id(database) is None:
             return None
         held = self.world.login(self.server, self.login)
-        if held is None or "CONTROL SERVER" in held["serverPermissions"] or database.lower() in SYSTEM_DATABASES:
+        if held is None or "CONTROL SERVER" in held["serverPermissions"] or _is_system_database(database):
             return 1
-        return int(database.lower() in held["databasePermissions"])
+        return int(sql_name_key(database) in held["databasePermissions"])
 
     def _tables(self, database: str, schemas: bool) -> List[Dict[str, Any]]:
-        if database.lower() in SYSTEM_DATABASES:
+        if _is_system_database(database):
             return []
-        names = sorted(self.world.database(self.server, database)["tables"])
-        schema_ids = {schema: index + 1 for index, schema in enumerate(sorted({n.split(".", 1)[0] for n in names}))}
+        names = sorted(table_key_parts(key) for key in self.world.database(self.server, database)["tables"])
+        schema_ids = {schema: index + 1 for index, schema in enumerate(sorted({schema for schema, _ in names}))}
         if schemas:
             return [{"schema_id": number, "name": schema} for schema, number in schema_ids.items()]
         return [
-            {"object_id": index + 1000, "name": name.split(".", 1)[1], "schema_id": schema_ids[name.split(".", 1)[0]], "is_ms_shipped": False}
-            for index, name in enumerate(names)
+            {"object_id": index + 1000, "name": table, "schema_id": schema_ids[schema], "is_ms_shipped": False}
+            for index, (schema, table) in enumerate(names)
         ]
 
     def server_property(self, name: str) -> Any:
@@ -773,10 +775,16 @@ class _Session:
         raise NotUnderstood("SERVERPROPERTY('%s') on a %s" % (name, self.kind))
 
     def database_id(self, name: str) -> Optional[int]:
-        for row in self._databases():
-            if row["name"].lower() == name.lower():
-                return row["database_id"]
-        return None
+        found = self._database_row(name)
+        return None if found is None else found["database_id"]
+
+    def database_name(self, name: str) -> str:
+        """DB_NAME(): the database's own name, however the connection or the batch spelled it."""
+        found = self._database_row(name)
+        return name if found is None else found["name"]
+
+    def _database_row(self, name: str) -> Optional[Dict[str, Any]]:
+        return next((row for row in self._databases() if sql_name_key(row["name"]) == sql_name_key(name)), None)
 
 
 class _Context:
@@ -1032,7 +1040,7 @@ class _Context:
         if name == "DB_ID" and len(arguments) == 1:
             return self.session.database_id(str(arguments[0]))
         if name == "DB_NAME" and not arguments:
-            return self.database
+            return self.session.database_name(self.database)
         if name == "SUSER_SNAME" and not arguments:
             return self.session.login
         if name == "HAS_PERMS_BY_NAME" and len(arguments) == 3:
@@ -1160,6 +1168,10 @@ def _is_case_sensitive(collation: str) -> bool:
     return upper.endswith("_BIN") or upper.endswith("_BIN2") or "_CS_" in upper + "_"
 
 
+def _is_system_database(name: str) -> bool:
+    return sql_name_key(name) in SYSTEM_DATABASES
+
+
 def _case_sensitive(*values: Any) -> bool:
     return any(getattr(value, "case_sensitive", False) for value in values)
 
@@ -1179,7 +1191,10 @@ def _compare(op: str, left: Any, right: Any, collation: Optional[str] = None) ->
     if isinstance(left, str) != isinstance(right, str):
         left, right = str(left), str(right)
     left, right = _comparable(left, sensitive), _comparable(right, sensitive)
-    left, right = (str(left), str(right)) if isinstance(left, str) and isinstance(right, str) else (left, right)
+    if isinstance(left, str) and isinstance(right, str):
+        # SQL Server pads the shorter text with spaces: 'abc' = 'abc  ', whatever the collation.
+        width = max(len(left), len(right))
+        left, right = str(left).ljust(width), str(right).ljust(width)
     operations: Dict[str, Callable[[Any, Any], bool]] = {
         "=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
         ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,

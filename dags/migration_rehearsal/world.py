@@ -13,7 +13,8 @@ inside it on the same thread join it. The fake SQL engine runs each batch in one
 read of the file however many lookups it makes. Methods return copies: change the world through methods.
 
 Names are case-insensitive, as in SQL Server with its default collation: servers and databases
-are keyed by their lower-cased name and keep their spelling in `name`.
+are keyed by their lower-cased name and keep their spelling in `name`. Database and login names
+also compare as SQL Server compares text, trailing spaces aside (`sql_name_key`: 'Sales ' is Sales).
 
 Schema of `world.json` (schemaVersion 1):
 
@@ -55,6 +56,9 @@ Schema of `world.json` (schemaVersion 1):
         lsn: int                 the end of its transaction log; every write (and backup) adds one
         logBackupLsn: int|null   where the next log backup starts (set by the first full backup)
         tables: {<schema.table>: {columns: [{name, type}], rows: [[value, ...], ...]}}
+                 the key names the schema and the table (`table_key_parts`): each part as it is
+                 (`sales.Order Lines`), or in brackets with `]` doubled where it holds a dot or a
+                 bracket (`[a.b].[c]`, `dbo.[x]]y]`)
                  values are JSON (str, int, float, bool, null); other SQL types are stored as
                  strings (datetime ISO 8601, binary as hex)
         restoredFrom: null | {server, database, backupFile?, migrationOperationId?}
@@ -110,7 +114,7 @@ import tempfile
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 SCHEMA_VERSION = 1
 STATE_FILE = "world.json"
@@ -315,7 +319,7 @@ class World:
             found = _require_server(world_state, server)
             if found["kind"] in ("SqlServer", "SqlVm"):
                 database.update(dataPath=found.get("defaultDataPath", DEFAULT_DATA_PATH), logPath=found.get("defaultLogPath", DEFAULT_LOG_PATH))
-            found["databases"][_key(name)] = database
+            found["databases"][sql_name_key(name)] = database
             return copy.deepcopy(database)
 
     def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
@@ -347,16 +351,17 @@ class World:
         (master, tempdb, model, msdb) or one not in the world: the server's."""
         with self.transaction() as state:
             found = _require_server(state, server)
-            own = found["databases"].get(_key(database), {}).get("collation") if database is not None else None
+            own = found["databases"].get(sql_name_key(database), {}).get("collation") if database is not None else None
             return own or found.get("collation") or DEFAULT_COLLATION
 
     def drop_database(self, server: str, name: str) -> bool:
         """Remove a database; False if there was none."""
         with self.transaction() as state:
-            return _require_server(state, server)["databases"].pop(_key(name), None) is not None
+            return _require_server(state, server)["databases"].pop(sql_name_key(name), None) is not None
 
     def set_table(self, server: str, database: str, table: str, columns: List[Dict[str, str]], rows: List[List[Any]]) -> None:
         """Create or replace a table's columns and rows (a write: lsn + 1)."""
+        table_key_parts(table)
         with self.transaction() as state:
             found = _require_database(state, server, database)
             found["tables"][table] = {"columns": copy.deepcopy(columns), "rows": copy.deepcopy(rows)}
@@ -381,15 +386,15 @@ class World:
         """Make `login` hold only these permissions on the server (see the schema)."""
         with self.transaction() as state:
             logins = _require_server(state, server).setdefault("logins", {})
-            logins[_key(login)] = {
+            logins[sql_name_key(login)] = {
                 "serverPermissions": [p.upper() for p in server_permissions],
-                "databasePermissions": {_key(d): [p.upper() for p in ps] for d, ps in (database_permissions or {}).items()},
+                "databasePermissions": {sql_name_key(d): [p.upper() for p in ps] for d, ps in (database_permissions or {}).items()},
             }
 
     def login(self, server: str, login: str) -> Optional[Dict[str, Any]]:
         """What a listed login holds; None for a sysadmin (a login not listed)."""
         with self.transaction() as state:
-            return copy.deepcopy(_require_server(state, server).get("logins", {}).get(_key(login or "")))
+            return copy.deepcopy(_require_server(state, server).get("logins", {}).get(sql_name_key(login or "")))
 
     def reserved_storage_mb(self, server: str) -> int:
         with self.transaction() as state:
@@ -472,7 +477,7 @@ class World:
         """The share's backups of a source server (of one database), in creation order."""
         with self.transaction() as state:
             share = state["backups"].get(_key(_require_server(state, server)["name"]), [])
-            return [copy.deepcopy(b) for b in share if database is None or _key(b["database"]) == _key(database)]
+            return [copy.deepcopy(b) for b in share if database is None or sql_name_key(b["database"]) == sql_name_key(database)]
 
     # -- DMS ----------------------------------------------------------------------------------
 
@@ -569,7 +574,7 @@ def _first_matching(faults: List[Dict[str, Any]], operation: str, database: Opti
         if (
             fault["kind"] in kinds
             and fault["operation"] in (operation, "any")
-            and (fault["database"] is None or _key(fault["database"]) == _key(database or ""))
+            and (fault["database"] is None or sql_name_key(fault["database"]) == sql_name_key(database or ""))
         ):
             return fault
     return None
@@ -577,6 +582,33 @@ def _first_matching(faults: List[Dict[str, Any]], operation: str, database: Opti
 
 def _key(name: str) -> str:
     return name.strip().lower()
+
+
+def sql_name_key(name: str) -> str:
+    """A database's or login's name as SQL Server compares it in a case-insensitive collation: letter
+    case aside, and trailing spaces aside (it pads the shorter text with spaces: 'Sales' = 'Sales  ')."""
+    return name.rstrip(" ").lower()
+
+
+_TABLE_KEY_PART = re.compile(r"\[((?:[^\]]|\]\])+)\]|([^.\[\]]+)")
+
+
+def table_key_parts(key: str) -> Tuple[str, str]:
+    """A `tables` key's (schema, table): `dbo.Orders`, `sales.Order Lines`, `[a.b].[c]`, `dbo.[x]]y]`."""
+    parts = []
+    position = 0
+    while True:
+        match = _TABLE_KEY_PART.match(key, position)
+        if match is None:
+            break
+        parts.append(match.group(2) if match.group(1) is None else match.group(1).replace("]]", "]"))
+        position = match.end()
+        if position == len(key) or key[position] != ".":
+            break
+        position += 1
+    if len(parts) != 2 or position != len(key):
+        raise WorldError("a table key is schema.table, a part holding a dot or a bracket in brackets ([a.b].[c]), got %r" % (key,))
+    return parts[0], parts[1]
 
 
 def _same_path(left: str, right: str) -> bool:
@@ -612,7 +644,7 @@ def _require_server(state: Dict[str, Any], name: str) -> Dict[str, Any]:
 
 
 def _find_database(state: Dict[str, Any], server: str, name: str) -> Optional[Dict[str, Any]]:
-    return _require_server(state, server)["databases"].get(_key(name))
+    return _require_server(state, server)["databases"].get(sql_name_key(name))
 
 
 def _require_database(state: Dict[str, Any], server: str, name: str) -> Dict[str, Any]:
@@ -628,6 +660,11 @@ def _check_database(database: Dict[str, Any]) -> None:
             raise WorldError("database %s: %s must be one of %s, got %r" % (database["name"], field, ", ".join(allowed), database[field]))
     if database.get("encryptorThumbprint") is not None:
         _check_thumbprint(database["encryptorThumbprint"])
+    for key in database.get("tables") or {}:
+        try:
+            table_key_parts(key)
+        except WorldError as problem:
+            raise WorldError("database %s: %s" % (database["name"], problem)) from None
     size_mb = database.get("sizeMb", DEFAULT_DATABASE_SIZE_MB)
     if not isinstance(size_mb, int) or size_mb < 1:
         raise WorldError("database %s: sizeMb must be a positive whole number, got %r" % (database["name"], database.get("sizeMb")))
@@ -638,7 +675,7 @@ def _check_database(database: Dict[str, Any]) -> None:
 
 def database_guid(server: str, database: Dict[str, Any]) -> str:
     """A database's database_guid (see the schema): its own, or in an older world one of its names."""
-    return database.get("guid") or str(uuid.uuid5(uuid.NAMESPACE_URL, "world-database:%s/%s" % (_key(server), _key(database["name"])))).upper()
+    return database.get("guid") or str(uuid.uuid5(uuid.NAMESPACE_URL, "world-database:%s/%s" % (_key(server), sql_name_key(database["name"])))).upper()
 
 
 def log_size_mb(database: Dict[str, Any]) -> int:

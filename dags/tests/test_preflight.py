@@ -126,6 +126,33 @@ def test_preflight_refuses_a_sqldb_copy_whose_target_lacks_a_source_table(rehear
 
 
 @pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_tells_a_sqldb_targets_tables_apart_from_the_sources_by_schema_and_table(rehearsal_world, access):
+    """Table c of schema a.b on the source and table b.c of schema a on the target were both "a.b.c": the copy
+    started into a schema lacking the table. The check compares (schema, table) pairs and names the table
+    unambiguously."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    columns = [{"name": "id", "type": "int"}]
+    world.world.set_table("sql01", "Sales", "[a.b].[c]", columns, [[1]])
+    world.world.set_table(world.target_server, "Sales", "[a].[b.c]", columns, [])
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "lacks 1 table(s) of the source Sales: [a.b].c. DMS copies data only" in message
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_takes_a_sqldb_target_table_differing_only_in_trailing_spaces_or_case_for_the_sources(rehearsal_world, access):
+    """SQL Server compares names padded with spaces ('Archive' = 'archive  ' in a case-insensitive collation): the
+    target's table is the source's; was refused as missing."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    columns = [{"name": "id", "type": "int"}]
+    world.world.set_table("sql01", "Sales", "dbo.Archive", columns, [[1]])
+    world.world.set_table(world.target_server, "Sales", "DBO.[archive  ]", columns, [])
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_passes_a_sqldb_target_with_more_tables_than_the_source(rehearsal_world, access):
     plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
     world.world.set_table(world.target_server, "Sales", "dbo.Extra", [{"name": "id", "type": "int"}], [])

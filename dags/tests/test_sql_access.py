@@ -10,7 +10,9 @@ import pytest
 
 from migration_orchestration_lib import sql_statements
 from migration_orchestration_lib.sql_access import SqlOperationFailed
+from migration_orchestration_lib.table_names import TableName
 from migration_orchestration_lib.validation import compare_fingerprints
+from migration_rehearsal.world import table_key_parts
 from sql_access_setup import (
     SHARE,
     TABLES,
@@ -26,6 +28,11 @@ from sql_access_setup import (
 )
 
 pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+
+
+def pairs(tables):
+    """The (schema, table) pairs the world's `tables` keys name, sorted."""
+    return sorted(table_key_parts(key) for key in tables)
 
 TAIL = SHARE + "\\Sales_tail_1.trn"
 
@@ -171,7 +178,7 @@ def test_a_new_migrations_prerequisites_come_in_one_operation_each_part_read_as_
     assert vm.read("full_backups") == ((SHARE + "\\Sales_full_2.bak", False), (SHARE + "\\Sales_full.bak", True))
     assert vm.file_sizes is not None and vm.encryption_thumbprint == "0xAB12" and vm.product_major_version == 16
     copy = prerequisites("copy", "SqlDb")
-    assert copy.read("login").granted and copy.read("tables") == tuple(sorted(TABLES)) and copy.full_backups == ()
+    assert copy.read("login").granted and copy.read("tables") == tuple(pairs(TABLES)) and copy.full_backups == ()
 
     world.set_login("sql01", "migrator", [], {"msdb": ["CONNECT"], "sales": ["SELECT"]})  # DENY SELECT in msdb
     hidden = prerequisites("vm-hidden", "SqlVm")
@@ -179,7 +186,7 @@ def test_a_new_migrations_prerequisites_come_in_one_operation_each_part_read_as_
     assert hidden.file_sizes is None and hidden.encryption_thumbprint is None and hidden.product_major_version == 16
     with pytest.raises(SqlOperationFailed, match="full backups could not be read: The SELECT permission was denied on the object 'backupset'"):
         hidden.read("full_backups")
-    assert prerequisites("copy-hidden", "SqlDb").read("tables") == tuple(sorted(TABLES))
+    assert prerequisites("copy-hidden", "SqlDb").read("tables") == tuple(pairs(TABLES))
 
     world.update_database("sql01", "Sales", userAccess="SINGLE_USER", singleUserHolder="an application")
     held = prerequisites("copy-held", "SqlDb")
@@ -211,7 +218,7 @@ def test_fingerprints_of_every_table_in_one_operation_per_side(implementation):
     rows = finish(access, query("fingerprints", source(), sql_statements.table_fingerprints("Sales"))).rows
     assert implementation.operations_started() == before + 1
     fingerprints = sql_statements.parse_fingerprints(rows)
-    assert [f.table for f in fingerprints] == sorted(TABLES)
+    assert [f.table for f in fingerprints] == pairs(TABLES)
     assert [f.row_count for f in fingerprints] == [len(TABLES[name]["rows"]) for name in sorted(TABLES)]
     assert all(f.checksum is not None and f.error is None for f in fingerprints)
 
@@ -242,8 +249,8 @@ def test_a_locked_table_is_reported_and_the_others_still_fingerprinted(implement
     with implementation.world.transaction() as state:
         state["servers"]["sql01"]["databases"]["sales"]["tables"]["dbo.Orders"]["locked"] = True
     access = implementation.access()
-    sql = sql_statements.table_fingerprints("Sales", tables=["dbo.Orders", "dbo.Customers", "dbo.Missing"], lock_timeout_seconds=5)
-    found = {f.table: f for f in sql_statements.parse_fingerprints(finish(access, query("locked", source(), sql)).rows)}
+    sql = sql_statements.table_fingerprints("Sales", tables=[("dbo", "Orders"), ("dbo", "Customers"), ("dbo", "Missing")], lock_timeout_seconds=5)
+    found = {str(f.table): f for f in sql_statements.parse_fingerprints(finish(access, query("locked", source(), sql)).rows)}
     assert found["dbo.Orders"].error == "Lock request time out period exceeded."
     assert found["dbo.Customers"].row_count == 2 and found["dbo.Customers"].error is None
     assert found["dbo.Missing"].error == "table does not exist"
@@ -263,15 +270,70 @@ def test_fingerprints_of_a_database_whose_collation_is_not_the_servers(implement
 
     def fingerprints(key, chosen=None):
         sql = sql_statements.table_fingerprints("Legacy", tables=chosen)
-        return {f.table: f for f in sql_statements.parse_fingerprints(finish(access, query(key, source(), sql)).rows)}
+        return {str(f.table): f for f in sql_statements.parse_fingerprints(finish(access, query(key, source(), sql)).rows)}
 
-    assert sorted(fingerprints("every")) == sorted(tables)
-    found = fingerprints("chosen", ["dbo.ORDERS", "dbo.Missing"])
+    assert sorted(fingerprints("every")) == sorted(str(TableName(*pair)) for pair in pairs(tables))
+    found = fingerprints("chosen", [("dbo", "ORDERS"), ("dbo", "Missing")])
     if "_CI_" in collation:
         assert sorted(found) == ["dbo.Missing", "dbo.Orders"] and found["dbo.Orders"].row_count == 2
     else:
         assert sorted(found) == ["dbo.Missing", "dbo.ORDERS"] and found["dbo.ORDERS"].row_count == 1
     assert found["dbo.Missing"].error == "table does not exist"
+
+
+ONE_COLUMN = [{"name": "Id", "type": "int"}]
+ALIKE = {  # world keys: a part holding a dot or a bracket in brackets (`table_key_parts`)
+    "[a.b].[c]": {"columns": ONE_COLUMN, "rows": [[1]]},
+    "[a].[b.c]": {"columns": ONE_COLUMN, "rows": [[1], [2]]},
+    "dbo.[x]]y]": {"columns": ONE_COLUMN, "rows": [[1], [2], [3]]},
+    "dbo.my table": {"columns": ONE_COLUMN, "rows": [[1], [2], [3], [4]]},
+}
+
+
+@pytest.mark.parametrize("server", ["mi-prod", "db-prod"])
+def test_tables_whose_dotted_names_are_alike_are_fingerprinted_and_compared_apart(implementation, server):
+    """Table c of schema a.b and table b.c of schema a were both "a.b.c" as dotted text: each was compared
+    with the other's fingerprint. The batches take and return (schema, table) pairs, so a target holding
+    their rows swapped fails, each table named unambiguously."""
+    world = implementation.world
+    world.put_database("sql01", "Odd", tables=ALIKE)
+    world.put_database(server, "Odd", tables=dict(ALIKE, **{"[a.b].[c]": ALIKE["[a].[b.c]"], "[a].[b.c]": ALIKE["[a.b].[c]"]}))
+    access = implementation.access()
+    connects_to = sql_statements.connect_database({"db-prod": "SqlDb"}.get(server), "Odd")
+
+    def fingerprints(key, endpoint, chosen=None):
+        sql = sql_statements.table_fingerprints("Odd", tables=chosen, connected_database=endpoint.database)
+        return sql_statements.parse_fingerprints(finish(access, query(key, endpoint, sql)).rows)
+
+    source_side = fingerprints("every", source())
+    assert {f.table: f.row_count for f in source_side} == {("a.b", "c"): 1, ("a", "b.c"): 2, ("dbo", "x]y"): 3, ("dbo", "my table"): 4}
+    chosen = fingerprints("chosen", source(), [("a.b", "c"), ("dbo", "x]y"), ("a.b", "c.d")])
+    assert {f.table: f.row_count for f in chosen} == {("a.b", "c"): 1, ("dbo", "x]y"): 3, ("a.b", "c.d"): None}
+    report = compare_fingerprints(source_side, fingerprints("target", target(server, connects_to)), True, True)
+    assert report.mismatches == ["a.[b.c]: 2 rows on source, 1 on target", "[a.b].c: 1 rows on source, 2 on target"]
+
+
+def test_requested_names_and_database_names_compare_padded_as_in_sql_server(implementation):
+    """SQL Server pads the shorter name with spaces: a table asked for as `Orders ` in schema `dbo  ` is
+    dbo.Orders (reported as the catalog names it), one asked for as ` Orders` is not; `Sales  ` is Sales."""
+    access = implementation.access()
+    sql = sql_statements.table_fingerprints("Sales", tables=[("dbo  ", "Orders "), ("dbo", " Orders")])
+    found = {f.table: f for f in sql_statements.parse_fingerprints(finish(access, query("padded", source(), sql)).rows)}
+    assert sorted(found) == [("dbo", " Orders"), ("dbo", "Orders")]
+    assert found[("dbo", "Orders")].row_count == 2 and found[("dbo", " Orders")].error == "table does not exist"
+    assert state_of(access, "Sales  ", "state-padded").name == "Sales"
+
+
+def test_a_copys_prerequisites_read_the_tables_of_both_sides_as_pairs(implementation):
+    world = implementation.world
+    world.put_database("sql01", "Odd", tables=ALIKE)
+    world.put_database("db-prod", "Odd", tables=ALIKE)
+    access = implementation.access()
+    prerequisites = sql_statements.parse_source_prerequisites(
+        finish(access, query("copy", source(), sql_statements.source_prerequisites("Odd", "SqlDb", full_backups=False))).rows)
+    on_target = sql_statements.parse_user_tables(
+        finish(access, query("target-tables", target("db-prod", "Odd"), sql_statements.user_tables("Odd", "Odd"))).rows)
+    assert list(prerequisites.read("tables")) == on_target == [("a", "b.c"), ("a.b", "c"), ("dbo", "my table"), ("dbo", "x]y")]
 
 
 def test_dropping_a_sqlvm_target_database(implementation):

@@ -14,10 +14,17 @@ def test_identifiers_are_quoted_like_quotename(raw, quoted):
     assert s.quote_name(raw) == quoted
 
 
-@pytest.mark.parametrize("bad", ["", "x" * 129, "a\x00b", None])
+@pytest.mark.parametrize("bad", ["", "x" * 129, "a\x00b", None, "\U0001F600" * 65, "x" * 127 + "\U0001F600"])
 def test_identifiers_quotename_would_null_are_refused(bad):
     with pytest.raises(s.StatementError):
         s.quote_name(bad)
+
+
+@pytest.mark.parametrize("longest", ["x" * 128, "\U0001F600" * 64, "x" * 126 + "\U0001F600"])
+def test_identifier_length_counts_utf16_code_units_as_sysname_does(longest):
+    """sysname is nvarchar(128): a character beyond the BMP takes two UTF-16 code units (a surrogate pair),
+    so 65 emoji (65 Python characters) are 130 units, which QUOTENAME turns into NULL."""
+    assert s.quote_name(longest) == "[%s]" % longest
 
 
 def test_literals_are_unicode_with_quotes_doubled():
@@ -26,10 +33,16 @@ def test_literals_are_unicode_with_quotes_doubled():
         s.quote_literal("a\x00")
 
 
-def test_table_names_need_a_schema():
-    assert s.split_table_name("sales.Order Lines") == ("sales", "Order Lines")
-    with pytest.raises(s.StatementError, match="schema.table"):
-        s.split_table_name("Orders")
+def test_fingerprints_take_tables_as_pairs_never_as_dotted_text():
+    """`a.b.c` would be table c of schema a.b or table b.c of schema a: the batch takes (schema, table) pairs
+    and writes each part as one literal, dots, brackets and spaces as they are."""
+    sql = s.table_fingerprints("Sales", tables=[("a.b", "c"), ("a", "b.c"), ("dbo", "x]y "), ("sales", "O'Brien")])
+    assert "VALUES (N'a.b', N'c'), (N'a', N'b.c'), (N'dbo', N'x]y '), (N'sales', N'O''Brien');" in sql
+    for bad in ("dbo.Orders", ("dbo",), ("dbo", "")):
+        with pytest.raises(s.StatementError):
+            s.table_fingerprints("Sales", tables=[bad])
+    with pytest.raises(s.StatementError, match="UTF-16 code units"):
+        s.table_fingerprints("Sales", tables=[("dbo", "\U0001F600" * 65)])
 
 
 def test_sql_database_targets_connect_to_the_database_everything_else_to_master():
@@ -154,7 +167,7 @@ def test_a_new_migrations_prerequisites_parse_each_part_as_read_alone():
         unseen.read("full_backups")
     copy = s.parse_source_prerequisites([prerequisite("table", name="dbo", detail="A"), prerequisite("table", name="sales", detail="B"),
                                          prerequisite("unread", name="login", detail="in use")])
-    assert copy.read("tables") == ("dbo.A", "sales.B") and copy.login is None and copy.unread == {"login": "in use"}
+    assert copy.read("tables") == (("dbo", "A"), ("sales", "B")) and copy.login is None and copy.unread == {"login": "in use"}
 
 
 def test_unfreeze_goes_back_to_the_access_recorded_before_the_freeze():
@@ -182,7 +195,7 @@ def test_backup_log_looks_in_msdb_before_backing_up():
 
 
 def test_fingerprints_are_one_batch_with_the_plans_tables():
-    tables = ["dbo.T%04d" % n for n in range(1001)]
+    tables = [("dbo", "T%04d" % n) for n in range(1001)]
     sql = s.table_fingerprints("Sales", tables=tables, lock_timeout_seconds=30)
     assert sql.count("INSERT INTO #requested") == 2  # a VALUES list holds at most 1,000 rows
     assert "SET LOCK_TIMEOUT 30000;" in sql and "@all_tables = 0" in sql
@@ -193,7 +206,7 @@ def test_fingerprints_are_one_batch_with_the_plans_tables():
 
 def test_fingerprint_rows_that_arrived_incomplete_are_refused():
     row = {"schema_name": "dbo", "table_name": "T", "row_count": 1, "checksum": "5", "error": None, "elapsed_ms": 2, "table_count": 2}
-    assert s.parse_fingerprints([row, dict(row, table_name="U")])[1].table == "dbo.U"
+    assert s.parse_fingerprints([row, dict(row, table_name="U")])[1].table == ("dbo", "U")
     with pytest.raises(s.IncompleteResult, match="2 rows but 1 arrived"):
         s.parse_fingerprints([row])
 

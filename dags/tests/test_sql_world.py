@@ -8,6 +8,7 @@ import pytest
 from migration_orchestration_lib import sql_statements
 from migration_rehearsal import sql_world
 from migration_rehearsal.sql_world import SqlEngine, rows_as_dicts
+from migration_rehearsal.world import WorldError, table_key_parts
 from sql_access_setup import estate
 
 pytestmark = pytest.mark.airflow26
@@ -104,7 +105,7 @@ def test_equal_rows_give_equal_checksums_and_rowversion_only_counts_when_kept(wo
 
     def checksum(server, database, exclude):
         cursor = cursor_on(world, server=server, database=database)
-        cursor.execute(sql_statements.table_fingerprints("Sales", tables=["dbo.Customers"], exclude_rowversion=exclude,
+        cursor.execute(sql_statements.table_fingerprints("Sales", tables=[("dbo", "Customers")], exclude_rowversion=exclude,
                                                          connected_database=database))
         return rows_as_dicts(cursor)[0]["checksum"]
 
@@ -414,6 +415,42 @@ def test_text_compares_case_insensitively_unless_a_binary_collation_is_named(wor
                    "(SELECT 1 WHERE N'Sales' COLLATE Latin1_General_BIN2 = N'Sales') AS bin2_equal, "
                    "(SELECT 1 WHERE N'Sales' COLLATE Latin1_General_BIN2 <> N'SALES') AS bin2_differs;")
     assert rows_as_dicts(cursor) == [{"default_ci": 1, "bin2": None, "cs": None, "bin2_equal": 1, "bin2_differs": 1}]
+
+
+def test_text_compares_padded_with_spaces_as_sql_server_does_whatever_the_collation(world):
+    """SQL Server pads the shorter text with spaces before comparing ('abc' = 'abc  '), binary collations
+    too; leading spaces count. Database names compare so: [Sales  ] is Sales, N'master ' a system database."""
+    cursor = cursor_on(world)
+    cursor.execute("SELECT (SELECT 1 WHERE N'Sales' = N'Sales  ') AS padded, "
+                   "(SELECT 1 WHERE N'Sales  ' COLLATE Latin1_General_BIN2 = N'Sales') AS bin2_padded, "
+                   "(SELECT 1 WHERE N'Sales' = N' Sales') AS leading, "
+                   "(SELECT 1 WHERE N'Sales' <> N'SALES ') AS differs, "
+                   "(SELECT 1 WHERE N'a' < N'a ') AS shorter_first, "
+                   "(SELECT name FROM sys.databases WHERE name = N'sales ') AS found, "
+                   "DB_ID(N'Sales  ') AS database_id, HAS_DBACCESS(N'master ') AS system;")
+    assert rows_as_dicts(cursor) == [{"padded": 1, "bin2_padded": 1, "leading": None, "differs": None, "shorter_first": None,
+                                      "found": "Sales", "database_id": 5, "system": 1}]
+    cursor.execute("EXEC [Sales  ].sys.sp_executesql N'SELECT DB_NAME() AS current_database;';")
+    assert rows_as_dicts(cursor) == [{"current_database": "Sales"}]
+    assert world.database("sql01", "SALES ")["name"] == "Sales" and world.database("sql01", " Sales") is None
+
+
+def test_a_table_key_names_its_schema_and_table_a_part_with_a_dot_in_brackets(world):
+    """`[a.b].[c]` is table c of schema a.b and `[a].[b.c]` table b.c of schema a: sys.tables and sys.schemas
+    show them so; a key that names no one (schema, table) is refused."""
+    one = {"columns": [{"name": "Id", "type": "int"}], "rows": [[1]]}
+    world.put_database("sql01", "Odd", tables={"[a.b].[c]": one, "[a].[b.c]": one, "dbo.[x]]y]": one, "dbo.my table": one})
+    cursor = cursor_on(world)
+    cursor.execute("EXEC [Odd].sys.sp_executesql N'SELECT s.name AS schema_name, t.name AS table_name "
+                   "FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id ORDER BY s.name, t.name;';")
+    assert [(row["schema_name"], row["table_name"]) for row in rows_as_dicts(cursor)] == [
+        ("a", "b.c"), ("a.b", "c"), ("dbo", "my table"), ("dbo", "x]y")]
+    assert table_key_parts("sales.Order Lines") == ("sales", "Order Lines") and table_key_parts("[a]].b].c") == ("a].b", "c")
+    for bad in ("a.b.c", "Orders", "[a.b.c", "dbo.", "[a].[b]x"):
+        with pytest.raises(WorldError, match=r"a table key is schema\.table"):
+            world.set_table("sql01", "Odd", bad, one["columns"], one["rows"])
+        with pytest.raises(WorldError, match="database Odd: a table key"):
+            world.update_database("sql01", "Odd", tables={bad: one})
 
 
 def test_a_database_with_its_own_collation_meets_temporary_tables_as_sql_server_does(world):

@@ -7,14 +7,24 @@ import pytest
 
 from conftest import load_plan_document
 from migration_orchestration_lib.plan import ValidationSettings, parse_plan
-from migration_orchestration_lib.sql_statements import TableFingerprint
-from migration_orchestration_lib.validation import compare_fingerprints, validation_operations
+from migration_orchestration_lib.sql_statements import TableFingerprint, parse_fingerprints
+from migration_orchestration_lib.table_names import TableName, parse_table_name
+from migration_orchestration_lib.validation import (
+    compare_fingerprints,
+    covers,
+    describe_settings,
+    promise,
+    promised,
+    stronger,
+    validation_operations,
+)
 
 pytestmark = pytest.mark.airflow26
 
 
 def fingerprint(table, rows, checksum="111", error=None):
-    return TableFingerprint(table, rows, checksum, error, 3)
+    """`table`: `schema.table` as messages write it, or a (schema, table) pair."""
+    return TableFingerprint(parse_table_name(table) if isinstance(table, str) else TableName(*table), rows, checksum, error, 3)
 
 
 SAME = [fingerprint("dbo.Orders", 10), fingerprint("dbo.Customers", 5, "222")]
@@ -22,11 +32,12 @@ SAME = [fingerprint("dbo.Orders", 10), fingerprint("dbo.Customers", 5, "222")]
 
 def plan_with(database_index=0, **validation):
     """The example plan with one database's validation settings (set after parsing: the plan
-    schema refuses table names such as O'Brien that the statements must still quote safely)."""
+    schema refuses table names such as O'Brien that the statements must still quote safely);
+    `tables`: (schema, table) pairs."""
     plan = parse_plan(load_plan_document())
     database = plan.databases[database_index]
     tables = validation.get("tables")
-    settings = ValidationSettings(validation.get("rowCounts", True), validation.get("checksums", False), None if tables is None else tuple(tables))
+    settings = ValidationSettings(validation.get("rowCounts", True), validation.get("checksums", False), None if tables is None else tuple(TableName(*table) for table in tables))
     return plan, dataclasses.replace(database, validation=settings)
 
 
@@ -95,7 +106,7 @@ def test_long_reports_show_ten_mismatches():
 
 
 def test_operations_are_one_batch_per_side_connected_where_the_statements_run():
-    plan, database = plan_with(2, rowCounts=True, checksums=True, tables=["dbo.Orders", "sales.O'Brien"])
+    plan, database = plan_with(2, rowCounts=True, checksums=True, tables=[("dbo", "Orders"), ("sales", "O'Brien")])
     source, target = validation_operations(plan, database, "run-1/database_3/validate")
     assert (source.key, target.key) == ("run-1/database_3/validate/source", "run-1/database_3/validate/target")
     assert (source.endpoint.server_name, source.endpoint.database) == ("sql01", "master")
@@ -103,3 +114,77 @@ def test_operations_are_one_batch_per_side_connected_where_the_statements_run():
     assert source.returns_rows and "N'O''Brien'" in source.sql and "EXEC [Reporting].sys.sp_executesql" in source.sql
     assert source.timeout_seconds == 2 * 600 and "@exclude_rowversion = 0" in target.sql
 
+
+
+def batch_rows(*tables):
+    """What a fingerprint batch returns for (schema, table, row count) triples."""
+    return [{"schema_name": schema, "table_name": table, "row_count": rows, "checksum": "1", "error": None, "elapsed_ms": 1,
+             "table_count": len(tables)} for schema, table, rows in tables]
+
+
+def test_tables_whose_dotted_names_are_alike_are_different_tables():
+    """Table c of schema a.b and table b.c of schema a were both "a.b.c": each passed for the other."""
+    source = parse_fingerprints(batch_rows(("a.b", "c", 3), ("a", "b.c", 5)))
+    target = parse_fingerprints(batch_rows(("a", "b.c", 3), ("a.b", "c", 5)))
+    assert compare_fingerprints(source, target, True, False).mismatches == [
+        "a.[b.c]: 5 rows on source, 3 on target", "[a.b].c: 3 rows on source, 5 on target"]
+    assert compare_fingerprints(source, parse_fingerprints(batch_rows(("a", "b.c", 5))), True, False).mismatches == [
+        "[a.b].c: missing on target"]
+
+
+@pytest.mark.parametrize("spelling", [("dbo", "Orders  "), ("dbo ", "Orders"), ("DBO", "orders ")])
+def test_a_target_table_differing_only_in_trailing_spaces_or_case_is_the_sources(spelling):
+    """SQL Server compares names padded ('Orders' = 'Orders  '): as the case-only fallback, the one target
+    table whose name differs only in trailing spaces (and letter case) is the source table's."""
+    source = parse_fingerprints(batch_rows(("dbo", "Orders", 10)))
+    assert compare_fingerprints(source, parse_fingerprints(batch_rows(spelling + (10,))), True, True).passed
+    assert compare_fingerprints(source, parse_fingerprints(batch_rows(spelling + (9,))), True, True).mismatches == [
+        "dbo.Orders: 10 rows on source, 9 on target"]
+
+
+def test_leading_spaces_make_another_name():
+    source = parse_fingerprints(batch_rows(("dbo", "Orders", 10)))
+    assert compare_fingerprints(source, parse_fingerprints(batch_rows(("dbo", " Orders", 10))), True, False).mismatches == [
+        "dbo.Orders: missing on target"]
+
+
+def test_messages_bracket_the_parts_that_are_not_regular_identifiers():
+    source = parse_fingerprints(batch_rows(("dbo", "my table", 1), ("dbo", "x]y", 1), ("sales", "Orders", 1)))
+    assert compare_fingerprints(source, [], True, False).mismatches == [
+        "dbo.[my table]: missing on target", "dbo.[x]]y]: missing on target", "sales.Orders: missing on target"]
+
+
+class _Records:
+    def __init__(self, values=None):
+        self.values = dict(values or {})
+
+    def get(self, key):
+        return self.values.get(key)
+
+    def put(self, key, value):
+        self.values[key] = value
+
+
+def _context(records, tables):
+    plan, database = plan_with(0, rowCounts=True, checksums=False, tables=tables)
+    return type("Context", (), {"services": type("Services", (), {"records": records})(), "database": database})()
+
+
+def test_the_promised_validation_keeps_each_table_as_its_pair():
+    """The record writes each table as messages do and reads it back into the same pair: `[a.b].c` stays table c
+    of schema a.b, not table b.c of schema a; a record of a version before pairs (`dbo.Orders`) reads the same."""
+    records = _Records()
+    promise(_context(records, [("a.b", "c"), ("dbo", "x]y")]), "op-1")
+    assert '"tables": ["[a.b].c", "dbo.[x]]y]"]' in records.values["migration_validation__op-1"]
+    assert promised(_context(records, None), "op-1").tables == (("a.b", "c"), ("dbo", "x]y"))
+    older = _Records({"migration_validation__op-2": '{"checksums": false, "rowCounts": true, "tables": ["dbo.Orders"]}'})
+    assert promised(_context(older, None), "op-2").tables == (("dbo", "Orders"),)
+
+
+def test_a_weakened_validation_is_judged_by_pairs():
+    """Narrowing the plan to table b.c of schema a does not cover table c of schema a.b ("a.b.c" both, before)."""
+    promised_then = ValidationSettings(True, False, (TableName("a.b", "c"),))
+    now = ValidationSettings(True, False, (TableName("a", "b.c"),))
+    assert not covers(now, promised_then)
+    assert covers(ValidationSettings(True, False, (TableName("A.B", "c  "),)), promised_then)
+    assert describe_settings(stronger(promised_then, now)) == "row counts of a.[b.c], [a.b].c"

@@ -37,6 +37,11 @@ const sqlDatabaseName = matching(SQL_DATABASE_NAME, 'must be 1-128 characters wi
   // The DAG refuses blank names, so such a plan would deploy and then fail to import.
   // (Empty, or blank with control characters, is already the pattern's problem.)
   .refine((name) => name.trim() !== '' || !SQL_DATABASE_NAME.test(name), { error: 'must not be only whitespace' })
+  // SQL Server ignores trailing spaces when it compares names ('Sales ' is Sales), and a leading one is
+  // invisible in every message: both would name a database other than the one the person sees.
+  .refine((name) => name === name.trim() || name.trim() === '' || !SQL_DATABASE_NAME.test(name), {
+    error: 'must not begin or end with whitespace (SQL Server ignores trailing spaces in names: "Sales " is Sales)',
+  })
   .refine((name) => !SYSTEM_DATABASES.includes(name.toLowerCase()), {
     error: `is a system database (${SYSTEM_DATABASES.join(', ')}); only user databases can be migrated`,
   });

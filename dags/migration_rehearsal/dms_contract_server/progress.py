@@ -26,7 +26,7 @@ import copy
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from migration_rehearsal.world import MIGRATION_FAULT_KIND, World, utc_now
+from migration_rehearsal.world import MIGRATION_FAULT_KIND, World, table_key_parts, utc_now
 
 RUNNING = ("InProgress", "Completing")
 
@@ -178,17 +178,17 @@ def _copy_step(world: World, migration: Dict[str, Any]) -> None:
     copying = [t for t, p in copy_state["progress"].items() if p["status"] == "InProgress"]
     if copying:  # a table takes two steps: started, then copied
         table = copying[0]
-        name = _table_name(table)
         tables = target["tables"]
-        tables[name] = copy.deepcopy(source["tables"][name])
+        name = _world_key(table, tables)
+        tables[name] = copy.deepcopy(source["tables"][_world_key(table, source["tables"])])
         world.update_database(migration["targetServer"], migration["targetDbName"], tables=tables)
         copy_state["progress"][table].update(status="Succeeded", rows=len(tables[name]["rows"]))
     else:
         remaining = [t for t in copy_state["tables"] if t not in copy_state["progress"]]
         if remaining:
             table = remaining[0]
-            name = _table_name(table)
-            if name not in source["tables"] or name not in target["tables"]:
+            name = _world_key(table, source["tables"])
+            if name not in source["tables"] or _world_key(table, target["tables"]) not in target["tables"]:
                 side = "source" if name not in source["tables"] else "target"
                 copy_state["errors"].append("Table %s does not exist in the %s database" % (table, side))
                 fail(migration, "SqlDataCopyFailed", copy_state["errors"][-1])
@@ -213,9 +213,11 @@ def _origin(migration: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def _table_name(table: str) -> str:
-    """`[dbo].[Orders]` (tableList) -> `dbo.Orders` (the world's key)."""
-    return re.sub(r"[\[\]]", "", table)
+def _world_key(table: str, tables: Dict[str, Any]) -> str:
+    """The key in `tables` of the table `table` names (`[dbo].[Orders]` in a tableList, or a world key):
+    the key of the same schema and table (`world.table_key_parts`), else `table` itself."""
+    wanted = table_key_parts(table)
+    return next((key for key in tables if table_key_parts(key) == wanted), table)
 
 
 def _normalised(path: str) -> str:

@@ -1,0 +1,74 @@
+"""A table as SQL Server names it: a (schema, table) pair, never a dotted string.
+
+A dotted string is ambiguous: `a.b.c` is table `b.c` of schema `a` or table `c` of schema `a.b`. So the
+DAG reads the plan's `schema.table` once (`parse_table_name`, where it reads the plan) and keeps the
+pair through the fingerprint batches, their comparison and the check of a copy's deployed schema. Only
+messages and records show a table as text (`str`): `schema.table`, a part that is not a regular
+identifier in brackets with `]` doubled (`[a.b].c`, `dbo.[my table]`), which `parse_table_name` reads back.
+
+Two names are one where SQL Server's case-insensitive comparison says so (`folded`): letter case aside,
+and trailing spaces aside, as its comparison pads the shorter string (`'abc' = 'abc  '`).
+"""
+from __future__ import annotations
+
+import re
+from typing import List, NamedTuple, Tuple
+
+# SQL Server's regular identifier: a letter, _, @ or # first, then letters, digits, _, @, # or $.
+_REGULAR_IDENTIFIER = re.compile(r"(?:[^\W\d]|[@#])[\w@#$]*\Z")
+_BRACKETED = re.compile(r"\[((?:[^\]]|\]\])+)\]")
+FORM = "schema.table, each part a regular identifier (dbo.Orders) or in brackets with ] doubled ([a.b].[Order Lines])"
+
+
+class TableNameError(ValueError):
+    """Text that is not `schema.table`."""
+
+
+class TableName(NamedTuple):
+    schema: str
+    table: str
+
+    def __str__(self) -> str:
+        return "%s.%s" % (display_part(self.schema), display_part(self.table))
+
+
+def display_part(part: str) -> str:
+    """A part as written in T-SQL: bare where it is a regular identifier, else in brackets, `]` doubled."""
+    return part if _REGULAR_IDENTIFIER.match(part) else "[%s]" % part.replace("]", "]]")
+
+
+def parse_table_name(text: str) -> TableName:
+    """`schema.table` (what `str(TableName)` writes) into its pair; `TableNameError` where it is not one."""
+    if not isinstance(text, str):
+        raise TableNameError("must be %s, got %r" % (FORM, text))
+    parts: List[str] = []
+    position = 0
+    while True:
+        bracketed = _BRACKETED.match(text, position)
+        if bracketed:
+            parts.append(bracketed.group(1).replace("]]", "]"))
+            position = bracketed.end()
+        else:
+            end = text.find(".", position)
+            end = len(text) if end < 0 else end
+            if not _REGULAR_IDENTIFIER.match(text[position:end]):
+                raise TableNameError("must be %s, got %r" % (FORM, text))
+            parts.append(text[position:end])
+            position = end
+        if position == len(text):
+            break
+        if text[position] != ".":
+            raise TableNameError("must be %s, got %r" % (FORM, text))
+        position += 1
+    if len(parts) != 2:
+        raise TableNameError("must be %s, got %r" % (FORM, text))
+    return TableName(parts[0], parts[1])
+
+
+def folded(name: Tuple[str, str]) -> Tuple[str, str]:
+    """The pair as a case-insensitive SQL Server comparison sees it: letter case and trailing spaces aside."""
+    return (_fold(name[0]), _fold(name[1]))
+
+
+def _fold(part: str) -> str:
+    return part.rstrip(" ").lower()
