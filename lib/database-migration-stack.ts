@@ -22,6 +22,7 @@ import { isValidatedPlan, parseMigrationPlan } from './plan/parse';
 import { MigrationPlan } from './plan/types';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
+import { checkGuid, checkResourceGroupName } from './private/prop-checks';
 import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { BuiltInRole } from './private/role-names';
@@ -126,6 +127,12 @@ export class DatabaseMigrationStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
     super(scope, id);
+    checkGuid(this, 'subscriptionId', props.subscriptionId);
+    checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
+    checkResourceGroupName(this, 'resourceGroupName', props.resourceGroupName);
+    if (props.stateBackend?.type === 'azurerm') {
+      checkResourceGroupName(this, 'stateBackend.resourceGroupName', props.stateBackend.resourceGroupName);
+    }
     // A plan built or changed by hand is checked here, so a mistake in it is named by its field
     // path, not by whichever construct would trip over it first.
     const plan = isValidatedPlan(props.plan) ? props.plan : parseMigrationPlan(props.plan, 'props.plan');

@@ -1,14 +1,15 @@
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
-import { Token } from 'cdktf';
+import { Annotations, Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from './core/grants';
 import { IResourceGroup } from './core/references';
 import { IMigrationService } from './migration-service';
-import { TARGET_RESOURCE_ID } from './plan/rules';
+import { STORAGE_ACCOUNT_ID, TARGET_RESOURCE_ID } from './plan/rules';
 import { TargetKind } from './plan/types';
 import { resourceGroupIdOf } from './private/arm-ids';
 import { uniqueSuffix } from './private/naming';
+import { checkArmId } from './private/prop-checks';
 import { moveFromFormerId } from './private/retired-addresses';
 import { assignRole } from './private/role-assignment';
 
@@ -130,11 +131,25 @@ export class MigrationOperatorRole extends Construct {
         throw new Error(`targets[${index}].resourceId: "${resourceId}" is not the ARM id of a ${kind} target (${expected.example})`);
       }
     });
+    checkArmId(this, 'backupStorageAccountId', props.backupStorageAccountId, STORAGE_ACCOUNT_ID);
     this.roleName = `Database Migration Operator (${props.namePrefix})`;
     const kinds = [...new Set(props.targets.map((t) => t.kind))].sort();
     const backup = props.backupStorageAccountId;
     this.scopes = unique([props.migrationService.id, ...props.targets.map((t) => t.resourceId), ...(backup ? [backup] : [])]);
-    this.resourceGroupScopes = unique([props.resourceGroup.id, ...props.targets.map((t) => resourceGroupIdOf(t.resourceId))]);
+    const targetGroups = props.targets.map(({ resourceId }, index) => {
+      if (Token.isUnresolved(resourceId)) {
+        Annotations.of(this).addWarning(
+          `targets[${index}].resourceId is a reference: its resource group is known only at apply, and the operation reader ` +
+            'assigned there is refused as a duplicate if that is the role\'s own resource group or another target\'s (give the literal ARM id then)',
+        );
+      }
+      return resourceGroupIdOf(this, `targets[${index}].resourceId`, resourceId);
+    });
+    this.resourceGroupScopes = unique([props.resourceGroup.id, ...targetGroups]);
+    const backupGroup = backup ? [resourceGroupIdOf(this, 'backupStorageAccountId', backup)] : [];
+    // A resource group read from a reference may repeat another: Terraform, which knows both, drops it.
+    const deferred = [...props.targets.map((t) => t.resourceId), ...(backup ? [backup] : [])].some((id) => Token.isUnresolved(id));
+    const assignable = (scopes: readonly string[]) => (deferred ? Token.asList(Fn.distinct(unique(scopes))) : unique(scopes));
 
     this.roleDefinition = new RoleDefinition(this, 'Definition', {
       name: this.roleName,
@@ -145,14 +160,14 @@ export class MigrationOperatorRole extends Construct {
           actions: [...MIGRATION_ACTIONS, ...kinds.flatMap((k) => TARGET_ACTIONS[k]), ...(backup ? BACKUP_STORAGE_ACTIONS : [])],
         },
       ],
-      assignableScopes: unique([...this.resourceGroupScopes, ...(backup ? [resourceGroupIdOf(backup)] : [])]),
+      assignableScopes: assignable([...this.resourceGroupScopes, ...backupGroup]),
     });
     this.operationReaderDefinition = new RoleDefinition(this, 'OperationReader', {
       name: `Database Migration Operation Reader (${props.namePrefix})`,
       scope: props.resourceGroup.id,
       description: `Reads the status of the Database Migration Service operations of plan ${props.namePrefix}`,
       permissions: [{ actions: [...OPERATION_POLLING_ACTIONS, ...(kinds.includes('SqlMi') ? MANAGED_DATABASE_POLLING_ACTIONS : [])] }],
-      assignableScopes: [...this.resourceGroupScopes],
+      assignableScopes: assignable(this.resourceGroupScopes),
     });
   }
 

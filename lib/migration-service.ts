@@ -6,6 +6,7 @@ import { IResourceGroup } from './core/references';
 import { migrationServiceNameOf } from './private/arm-ids';
 import { resourceName, validateNamePrefix } from './private/naming';
 import { namedOutput } from './private/outputs';
+import { checkMigrationServiceName } from './private/prop-checks';
 import { applyProtection } from './private/protection';
 
 /** A Database Migration Service (`Microsoft.DataMigration/sqlMigrationServices`), created here or elsewhere. */
@@ -20,7 +21,7 @@ export interface IMigrationService {
 export interface MigrationServiceProps {
   /** Where the service is created. */
   readonly resourceGroup: IResourceGroup;
-  /** Prefix of generated names (the plan name): lowercase letters, digits and inner hyphens, at most 40 characters. */
+  /** Prefix of generated names (the plan name): lowercase letters, digits and single inner hyphens, at most 40 characters. */
   readonly namePrefix: string;
   /**
    * Name of the migration service.
@@ -87,7 +88,8 @@ export class MigrationService extends Construct implements IMigrationService {
 
   constructor(scope: Construct, id: string, props: MigrationServiceProps) {
     super(scope, id);
-    validateNamePrefix(props.namePrefix);
+    validateNamePrefix(this, props.namePrefix);
+    checkMigrationServiceName(this, 'serviceName', props.serviceName);
     this.name = props.serviceName ?? resourceName('dms', props.namePrefix);
     const preventDestroy = props.preventDestroy ?? true;
     if (props.lock?.kind === 'ReadOnly') {

@@ -1,6 +1,7 @@
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { checkGuid } from './private/prop-checks';
 import { applyStateBackend, releaseStateBackend } from './private/state-backend';
 import { StateBackend } from './state-backend';
 
@@ -27,6 +28,7 @@ export interface ReleaseStackProps {
 export class ReleaseStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: ReleaseStackProps) {
     super(scope, id);
+    checkGuid(this, 'subscriptionId', props.subscriptionId);
     new AzurermProvider(this, 'azurerm', { features: [{}], subscriptionId: props.subscriptionId });
     applyStateBackend(this, releaseStateBackend(props.stateBackend));
     this.addDependency(props.after);

@@ -4,7 +4,8 @@ import { App, DataResource, ref, TerraformStack, Testing, Token } from 'cdktf';
 import { parse } from 'yaml';
 import { parseMigrationPlan } from '../../lib/plan';
 import { uniqueSuffix } from '../../lib/private/naming';
-import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
+import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { ReleaseStack } from '../../lib/release-stack';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from '../../lib/private/retired-addresses';
 import { examplePlan } from '../helpers/example-plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
@@ -307,3 +308,50 @@ describe('DatabaseMigrationStack: the Kubernetes host from the plan', () => {
     expect(open.api_server_access_profile).toBeUndefined();
   });
 });
+
+
+describe('DatabaseMigrationStack props checked at construction', () => {
+  const plan = examplePlanWith(AIRFLOW_OF_HOST.external);
+  const build = (props: Partial<DatabaseMigrationStackProps>) => new DatabaseMigrationStack(Testing.app(), plan.name, { plan, ...props });
+  const GUID_RULE = 'must be a GUID such as 00000000-0000-0000-0000-000000000000';
+  const RESOURCE_GROUP_RULE =
+    'must be a resource group name: 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period';
+
+  it.each([
+    ['subscriptionId', { subscriptionId: 'Contoso Production' }, 'Contoso Production'],
+    ['deployerPrincipalId', { deployerPrincipalId: 'deployer@contoso.com' }, 'deployer@contoso.com'],
+  ])('refuses a %s that is not a GUID', (prop, props, value) => {
+    expect(() => build(props)).toThrow(`contoso-sql: ${prop} ${GUID_RULE} (got "${value}")`);
+  });
+
+  it.each(['rg-migration.', 'rg migration', 'rg/migration', '', 'r'.repeat(91)])('refuses the resource group name %j, which Azure refuses', (resourceGroupName) => {
+    expect(() => build({ resourceGroupName })).toThrow(`contoso-sql: resourceGroupName ${RESOURCE_GROUP_RULE} (got "${resourceGroupName}")`);
+  });
+
+  it("refuses an azurerm state backend's resource group name Azure refuses", () => {
+    const stateBackend = { type: 'azurerm' as const, resourceGroupName: 'rg-tf.', storageAccountName: 'sttf', containerName: 'tfstate' };
+    expect(() => build({ stateBackend })).toThrow(`contoso-sql: stateBackend.resourceGroupName ${RESOURCE_GROUP_RULE} (got "rg-tf.")`);
+  });
+
+  it('takes what Azure takes, and references', () => {
+    expect(build({ resourceGroupName: 'rg-Migración_(prod).1' }).resourceGroup.nameInput).toBe('rg-Migración_(prod).1');
+    expect(build({ resourceGroupName: 'r'.repeat(90) }).resourceGroup.nameInput).toHaveLength(90);
+    expect(() =>
+      build({
+        subscriptionId: Token.asString(ref('var.subscription_id')),
+        deployerPrincipalId: Token.asString(ref('var.deployer')),
+        resourceGroupName: Token.asString(ref('var.resource_group')),
+      }),
+    ).not.toThrow();
+  });
+
+  it('refuses a release stack subscription that is not a GUID', () => {
+    const app = Testing.app();
+    const first = new TerraformStack(app, 'first');
+    expect(() => new ReleaseStack(app, 'first-airflow', { after: first, stateBackend: { type: 'local' }, subscriptionId: 'prod' })).toThrow(
+      `first-airflow: subscriptionId ${GUID_RULE} (got "prod")`,
+    );
+    expect(() => new ReleaseStack(app, 'second-airflow', { after: first, stateBackend: { type: 'local' }, subscriptionId: Token.asString(ref('var.s')) })).not.toThrow();
+  });
+});
+

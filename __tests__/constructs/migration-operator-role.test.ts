@@ -1,5 +1,7 @@
+import { ref, Token } from 'cdktf';
 import { MigrationOperatorRole, MigrationOperatorRoleProps } from '../../lib/migration-operator-role';
-import { synthObject, testStack } from '../helpers/test-stack';
+import { resourceGroupIdOf } from '../../lib/private/arm-ids';
+import { synthObject, testStack, warningsOf } from '../helpers/test-stack';
 
 const GROUP = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups';
 const MI = `${GROUP}/rg-data/providers/Microsoft.Sql/managedInstances/mi-prod`;
@@ -8,7 +10,7 @@ const BACKUPS = `${GROUP}/rg-backups/providers/Microsoft.Storage/storageAccounts
 
 const AIRFLOW = { principalId: '66666666-7777-8888-9999-000000000000', principalType: 'ServicePrincipal' } as const;
 
-function synth(props: Partial<MigrationOperatorRoleProps>) {
+function operatorRole(props: Partial<MigrationOperatorRoleProps>) {
   const { stack, resourceGroup } = testStack();
   const role = new MigrationOperatorRole(stack, 'Role', {
     resourceGroup,
@@ -17,6 +19,11 @@ function synth(props: Partial<MigrationOperatorRoleProps>) {
     targets: [{ kind: 'SqlMi', resourceId: MI }],
     ...props,
   });
+  return { stack, role };
+}
+
+function synth(props: Partial<MigrationOperatorRoleProps>) {
+  const { stack, role } = operatorRole(props);
   const granted = role.grantRunMigrations(AIRFLOW, { id: 'Airflow' });
   const json = synthObject(stack);
   const definitions = Object.values(json.resource.azurerm_role_definition) as Array<Record<string, any>>;
@@ -130,5 +137,48 @@ describe('MigrationOperatorRole', () => {
       expect(from).toMatch(/^azurerm_role_assignment\.Role_Airflow-(operations-)?[12]_[0-9A-F]{8}$/);
       expect(to).toMatch(/^azurerm_role_assignment\.Role_Airflow-(operations-)?[0-9a-f]{8}_[0-9A-F]{8}$/);
     }
+  });
+
+  describe('props checked at construction', () => {
+    it('refuses a backup storage id that is not a storage account, naming the construct, the prop and the value', () => {
+      const container = `${BACKUPS}/blobServices/default/containers/backups`;
+      expect(() => operatorRole({ backupStorageAccountId: container })).toThrow(
+        `test/Role: backupStorageAccountId must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name> (got "${container}")`,
+      );
+      expect(() => operatorRole({ backupStorageAccountId: Token.asString(ref('azurerm_storage_account.backups.id')) })).not.toThrow();
+    });
+
+    it('refuses a grantee whose principal id is not a GUID, naming the construct that grants', () => {
+      const { role: operator } = operatorRole({});
+      expect(() => operator.grantRunMigrations({ principalId: 'airflow' })).toThrow(
+        'test/Role: grantee.principalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "airflow")',
+      );
+      expect(() => operator.grantRunMigrations({ principalId: Token.asString(ref('azurerm_user_assigned_identity.x.principal_id')) })).not.toThrow();
+    });
+
+    it("leaves a target reference's resource group to Terraform, and warns what a duplicate would do", () => {
+      const target = Token.asString(ref('data.azurerm_mssql_managed_instance.mi.id'));
+      const { stack, role: operator } = operatorRole({ targets: [{ kind: 'SqlMi', resourceId: target }] });
+      operator.grantRunMigrations(AIRFLOW, { id: 'Airflow' });
+      const json = synthObject(stack);
+      const split = '${join("/", slice(split("/", data.azurerm_mssql_managed_instance.mi.id), 0, 5))}';
+      const scopes = Object.values(json.resource.azurerm_role_assignment).map((assignment) => assignment.scope);
+      expect(scopes).toContain(split);
+      const definitions = Object.values(json.resource.azurerm_role_definition);
+      for (const definition of definitions) {
+        expect(definition.assignable_scopes).toBe(`\${distinct([azurerm_resource_group.rg.id, ${split.slice(2, -1)}])}`);
+      }
+      expect(warningsOf(stack)).toEqual([
+        expect.stringContaining('targets[0].resourceId is a reference: its resource group is known only at apply'),
+      ]);
+    });
+
+    it('names the prop of an id outside a resource group', () => {
+      const { stack } = testStack();
+      expect(() => resourceGroupIdOf(stack, 'targets[0].resourceId', '/subscriptions/s/providers/Microsoft.Sql/managedInstances/mi')).toThrow(
+        'test: targets[0].resourceId must be the ARM id of a resource in a resource group (/subscriptions/<s>/resourceGroups/<rg>/providers/...) (got "/subscriptions/s/providers/Microsoft.Sql/managedInstances/mi")',
+      );
+      expect(resourceGroupIdOf(stack, 'targets[0].resourceId', MI)).toBe(`${GROUP}/rg-data`);
+    });
   });
 });

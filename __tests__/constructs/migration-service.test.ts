@@ -1,3 +1,4 @@
+import { ref, Token } from 'cdktf';
 import { AzapiResource } from '../../lib/azapi/resource';
 import { AzapiResourceAction } from '../../lib/azapi/resource-action';
 import { MigrationService } from '../../lib/migration-service';
@@ -57,5 +58,31 @@ describe('MigrationService', () => {
     expect(() =>
       MigrationService.fromMigrationServiceId('/subscriptions/0000/resourceGroups/rg/providers/Microsoft.DataMigration/services/old'),
     ).toThrow(/fromMigrationServiceId: .* is not the ARM id of a Microsoft.DataMigration\/sqlMigrationServices/);
+  });
+});
+
+describe('MigrationService props checked at construction', () => {
+  function service(props: Partial<ConstructorParameters<typeof MigrationService>[2]>) {
+    const { stack, resourceGroup } = testStack();
+    return new MigrationService(stack, 'Dms', { resourceGroup, namePrefix: 'contoso-sql', ...props });
+  }
+
+  it.each(['d', '-dms', 'dms shared', 'dms/shared', `d${'x'.repeat(62)}`])('refuses the service name %j, which DMS refuses', (serviceName) => {
+    expect(() => service({ serviceName })).toThrow(
+      `test/Dms: serviceName must be a migration service name: 2-62 letters, digits, hyphens, periods and underscores, starting with a letter or digit (got "${serviceName}")`,
+    );
+  });
+
+  it('takes the names DMS takes, and a reference', () => {
+    expect(service({ serviceName: 'Dms_shared.2' }).name).toBe('Dms_shared.2');
+    expect(service({ serviceName: `d${'x'.repeat(61)}` }).name).toHaveLength(62);
+    expect(() => service({ serviceName: Token.asString(ref('var.dms_name')) })).not.toThrow();
+  });
+
+  it('refuses a name prefix with "--", which would make a Key Vault or Data Factory name Azure refuses', () => {
+    expect(() => service({ namePrefix: 'contoso--sql' })).toThrow(
+      'test/Dms: namePrefix must be free of "--" (Key Vault and Data Factory names refuse consecutive hyphens) (got "contoso--sql")',
+    );
+    expect(() => service({ namePrefix: Token.asString(ref('var.prefix')) })).not.toThrow();
   });
 });

@@ -5,7 +5,7 @@ import { DataFactoryLinkedServiceSqlServer } from '@cdktf/provider-azurerm/lib/d
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import { Testing } from 'cdktf';
+import { ref, Testing, Token } from 'cdktf';
 import { OrchestrationFactory, OrchestrationFactoryProps } from '../../lib/orchestration-factory/orchestration-factory';
 import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
@@ -96,5 +96,20 @@ describe('OrchestrationFactory', () => {
     expect(onlyResource(locked.synth, ManagementLock.tfResourceType)).toMatchObject({ lock_level: 'CanNotDelete' });
     const readOnly = build({ lock: { kind: 'ReadOnly', name: 'lock-vault-freeze' } });
     expect(onlyResource(readOnly.synth, ManagementLock.tfResourceType)).toMatchObject({ lock_level: 'ReadOnly', name: 'lock-vault-freeze' });
+  });
+});
+
+describe('OrchestrationFactory props checked at construction', () => {
+  it('refuses a Key Vault name Key Vault refuses, before the vault is made of it', () => {
+    expect(() => build({ keyVaultName: 'kv--contoso-sql' })).toThrow(
+      'test/orchestration: keyVaultName must be a Key Vault name: 3-24 letters, digits and hyphens, starting with a letter, not ending with a hyphen, without "--" (got "kv--contoso-sql")',
+    );
+    expect(() => build({ keyVaultName: Token.asString(ref('var.vault_name')) })).not.toThrow();
+  });
+
+  it('refuses a name prefix with "--": kv-<prefix>-xxxx and adf-<prefix> would be refused at deploy', () => {
+    expect(() => build({ namePrefix: 'q3--sql' })).toThrow(
+      'test/orchestration: namePrefix must be free of "--" (Key Vault and Data Factory names refuse consecutive hyphens) (got "q3--sql")',
+    );
   });
 });

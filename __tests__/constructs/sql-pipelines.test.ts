@@ -7,6 +7,7 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ref, Token } from 'cdktf';
 import { SQL_PIPELINE_RUNNER_ACTIONS } from '../../lib/orchestration-factory/sql-pipelines';
 import { loadSqlPipelinesContract } from '../../lib/private/sql-pipeline-definitions';
 import { dataFactorySchema, definitionValidator } from '../helpers/data-factory-schema';
@@ -128,5 +129,14 @@ describe('SqlPipelines', () => {
       writeFileSync(FIXTURE, current);
     }
     expect(readFileSync(FIXTURE, 'utf8')).toBe(current);
+  });
+});
+
+describe('SqlPipelines props checked at construction', () => {
+  it('refuses a name prefix with "--": Data Factory refuses ir-<prefix>-vnet', () => {
+    expect(() => sqlPipelinesStack({ namePrefix: 'q3--sql' })).toThrow(
+      'test/sql: namePrefix must be free of "--" (Key Vault and Data Factory names refuse consecutive hyphens) (got "q3--sql")',
+    );
+    expect(() => sqlPipelinesStack({ namePrefix: Token.asString(ref('var.prefix')) })).not.toThrow();
   });
 });

@@ -3,6 +3,12 @@
  * the stack-level helpers (migration-stack.ts) and the per-host stacks.
  */
 
+import type { IResourceGroup } from '../../lib/core/references';
+import type { AirflowHostBaseProps } from '../../lib/hosts/airflow-host';
+import { renderMigrationPlan } from '../../lib/plan';
+import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
+import { examplePlan } from './example-plan';
+
 export const SUBSCRIPTION = '/subscriptions/00000000-0000-0000-0000-000000000000';
 
 /** The application a plan names as the DAG's identity (`airflow.<host>.servicePrincipal`). */
@@ -39,3 +45,16 @@ export const POOLS = [
   { name: 'dms_migrations', slots: 10, description: 'DMS migrations in flight on the migration service' },
   { name: 'source_sql01', slots: 2, description: 'Migrations in flight on source server sql01' },
 ];
+
+/** What every host takes from a stack (`AirflowHostBaseProps`), for a host built alone in `resourceGroup`. */
+export function hostBaseProps(resourceGroup: IResourceGroup): AirflowHostBaseProps {
+  return {
+    resourceGroup,
+    namePrefix: 'contoso-sql',
+    location: 'westeurope',
+    bundle: loadDagBundle(renderMigrationPlan(examplePlan())),
+    environment: {},
+    keyVault: KEY_VAULT,
+    pools: POOLS,
+  };
+}

@@ -1,11 +1,13 @@
 /** An existing Data Factory Airflow environment, adopted: DAG imported, nothing created in its place. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
+import { ref, Token } from 'cdktf';
+import { DataFactoryAirflowHost, DataFactoryAirflowHostProps } from '../../lib/hosts/data-factory-host';
+import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { parseEnvironmentId } from '../../lib/private/arm-ids';
-import { ENVIRONMENT_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { onlyResource, resourcesOfType } from '../helpers/test-stack';
+import { onlyResource, resourcesOfType, testStack } from '../helpers/test-stack';
 
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
 
@@ -88,5 +90,34 @@ describe('DataFactoryAirflowHost', () => {
       resourceGroupName: 'rg-data-platform',
       environmentName: 'airflow-prod',
     });
+  });
+});
+
+describe('DataFactoryAirflowHost props checked at construction', () => {
+  function adopted(props: Partial<DataFactoryAirflowHostProps>) {
+    const { stack, resourceGroup } = testStack();
+    const monitoring = new MigrationMonitoring(stack, 'Monitoring', { resourceGroup, namePrefix: 'contoso-sql', emails: ['dba@contoso.example'] });
+    return new DataFactoryAirflowHost(stack, 'AirflowHost', {
+      ...hostBaseProps(resourceGroup),
+      environmentId: ENVIRONMENT_ID,
+      servicePrincipal: SERVICE_PRINCIPAL,
+      monitoring,
+      ...props,
+    });
+  }
+
+  it('refuses a deployer that is not an object id, and takes a reference', () => {
+    expect(() => adopted({ deployerPrincipalId: 'terraform@contoso.com' })).toThrow(
+      'test/AirflowHost: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "terraform@contoso.com")',
+    );
+    expect(() => adopted({ deployerPrincipalId: Token.asString(ref('var.deployer')) })).not.toThrow();
+  });
+
+  it('refuses a service principal whose ids are not GUIDs, and takes references', () => {
+    expect(() => adopted({ servicePrincipal: { ...SERVICE_PRINCIPAL, objectId: 'airflow-app' } })).toThrow(
+      'test/AirflowHost: servicePrincipal.objectId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "airflow-app")',
+    );
+    const clientId = Token.asString(ref('azuread_application.airflow.client_id'));
+    expect(adopted({ servicePrincipal: { ...SERVICE_PRINCIPAL, clientId } }).identity.clientId).toBe(clientId);
   });
 });

@@ -1,10 +1,11 @@
 /** An Airflow the team runs: everything else deployed, and the outputs that configure it. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExternalAirflowHost } from '../../lib/hosts/external-host';
-import { SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { ref, Token } from 'cdktf';
+import { ExternalAirflowHost, ExternalAirflowHostProps } from '../../lib/hosts/external-host';
+import { hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { resourcesOfType } from '../helpers/test-stack';
+import { resourcesOfType, testStack } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 
 const CREDENTIAL = { name: 'astro-workers', issuer: 'https://oidc.example.com/org/123/', subject: 'system:serviceaccount:airflow:worker' };
@@ -71,5 +72,27 @@ describe('ExternalAirflowHost with the plan service principal', () => {
   it('connects directly when the plan says so: no SQL pipelines, no MIGRATION_DATA_FACTORY_ID', () => {
     expect(Object.keys(resourcesOfType(synth, 'azurerm_data_factory_pipeline'))).toEqual([]);
     expect(Object.keys((synth.output as any).airflow_environment_variables.value)).not.toContain('MIGRATION_DATA_FACTORY_ID');
+  });
+});
+
+describe('ExternalAirflowHost props checked at construction', () => {
+  function external(props: Partial<ExternalAirflowHostProps>) {
+    const { stack, resourceGroup } = testStack();
+    return new ExternalAirflowHost(stack, 'AirflowHost', {
+      ...hostBaseProps(resourceGroup),
+      ...props,
+    });
+  }
+
+  it('refuses a deployer that is not an object id, and takes a reference', () => {
+    expect(() => external({ deployerPrincipalId: 'deployer' })).toThrow('test/AirflowHost: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "deployer")');
+    expect(() => external({ deployerPrincipalId: Token.asString(ref('var.deployer')) })).not.toThrow();
+  });
+
+  it('refuses a service principal whose client id is not a GUID, and takes a reference', () => {
+    expect(() => external({ servicePrincipal: { ...SERVICE_PRINCIPAL, clientId: 'api://airflow' } })).toThrow(
+      'test/AirflowHost: servicePrincipal.clientId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "api://airflow")',
+    );
+    expect(() => external({ servicePrincipal: { ...SERVICE_PRINCIPAL, objectId: Token.asString(ref('var.object_id')) } })).not.toThrow();
   });
 });

@@ -80,7 +80,7 @@ describe('FabricAirflowHost', () => {
       const name = (stack: ReturnType<typeof fabricHostStack>['stack']) =>
         Object.values(resourcesOfType(synthObject(stack), 'azurerm_fabric_capacity'))[0].name;
       const first = fabricHostStack({ capacity: NEW_CAPACITY });
-      const second = fabricHostStack({ capacity: NEW_CAPACITY, workspaceMembers: [{ principalId: 'x', principalType: 'User', role: 'Viewer' }] });
+      const second = fabricHostStack({ capacity: NEW_CAPACITY, workspaceMembers: [{ principalId: '0f0f0f0f-0000-0000-0000-000000000003', principalType: 'User', role: 'Viewer' }] });
       expect(name(second.stack)).toBe(name(first.stack));
     });
 
@@ -301,5 +301,21 @@ describe('FabricAirflowHost', () => {
       expect(output.description).toMatch(/Admin > Pools/);
       expect(host.poolsToCreate).toEqual(output.value);
     });
+  });
+});
+
+describe('FabricAirflowHost props checked at construction', () => {
+  it('refuses a workspace member whose principal id is not a GUID, naming the member, and takes a reference', () => {
+    const member = { principalType: 'User', role: 'Viewer' } as const;
+    expect(() =>
+      fabricHostStack({ workspaceMembers: [{ ...member, principalId: '0f0f0f0f-0000-0000-0000-000000000001' }, { ...member, principalId: 'dba@contoso.com' }] }),
+    ).toThrow('test/AirflowHost: workspaceMembers[1].principalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "dba@contoso.com")');
+    expect(() => fabricHostStack({ workspaceMembers: [{ ...member, principalId: Token.asString(ref('azuread_group.dbas.object_id')) }] })).not.toThrow();
+  });
+
+  it('refuses a service principal whose object id is not a GUID', () => {
+    expect(() => fabricHostStack({ servicePrincipal: { ...SERVICE_PRINCIPAL, objectId: 'airflow' } })).toThrow(
+      'test/AirflowHost: servicePrincipal.objectId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "airflow")',
+    );
   });
 });

@@ -2,13 +2,14 @@
 import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
+import { ref, Token } from 'cdktf';
 import { HostDagStorage, HostDagStorageProps } from '../../lib/hosts/host-dag-storage';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
 
-function build(settings: HostDagStorageProps['settings'] = {}) {
+function build(settings: HostDagStorageProps['settings'] = {}, deployerPrincipalId = '00000000-0000-0000-0000-00000000000d') {
   const { stack, resourceGroup } = testStack();
   const plan = examplePlan();
   new HostDagStorage(stack, 'Bundle', {
@@ -16,7 +17,7 @@ function build(settings: HostDagStorageProps['settings'] = {}) {
     namePrefix: plan.name,
     location: plan.location,
     bundle: loadDagBundle(renderMigrationPlan(plan)),
-    deployerPrincipalId: '00000000-0000-0000-0000-00000000000d',
+    deployerPrincipalId,
     settings,
   });
   return { stack, plan, synth: synthObject(stack) };
@@ -64,5 +65,12 @@ describe('HostDagStorage', () => {
     expect(warnings).toMatch(/minTlsVersion is "TLS1_1"/);
     expect(warnings).toMatch(/versioningEnabled is false/);
     expect(warnings).toMatch(/sharedAccessKeyEnabled is true/);
+  });
+});
+
+describe('HostDagStorage props checked at construction', () => {
+  it('refuses a deployer that is not an object id, and takes a reference', () => {
+    expect(() => build({}, 'uploader')).toThrow('test/Bundle: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "uploader")');
+    expect(() => build({}, Token.asString(ref('var.deployer')))).not.toThrow();
   });
 });

@@ -5,7 +5,7 @@ import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Release } from '@cdktf/provider-helm/lib/release';
-import { Testing } from 'cdktf';
+import { ref, Testing, Token } from 'cdktf';
 import { AIRFLOW_SERVICE_ACCOUNTS, AirflowChartValues, DAG_BUNDLE_HASH_ANNOTATION, WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION, WORKLOAD_IDENTITY_LABEL } from '../../lib/private/kubernetes/chart-values';
 import { AIRFLOW_BASE_IMAGE, AIRFLOW_CHART, AIRFLOW_VERSION } from '../../lib/private/kubernetes/versions';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
@@ -547,5 +547,34 @@ describe('KubernetesAirflowHost', () => {
       }
       expect(group.scopes).toEqual([expect.stringMatching(/azurerm_monitor_workspace\./), expect.stringMatching(/azurerm_kubernetes_cluster\./)]);
     });
+  });
+});
+
+describe('KubernetesAirflowHost props checked at construction', () => {
+  const GROUP = '7d1f3c9e-2b4a-4e6f-9a1b-3c5d7e9f1a2b';
+  const ZONE = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net';
+
+  it('refuses a deployer that is not an object id, and takes a reference', () => {
+    expect(() => kubernetesHostStack({ deployerPrincipalId: 'me' })).toThrow('test/airflow: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "me")');
+    expect(() => kubernetesHostStack({ deployerPrincipalId: Token.asString(ref('var.deployer')) })).not.toThrow();
+  });
+
+  it('refuses an admin group that is not an object id, naming its place, and takes references', () => {
+    expect(() => kubernetesHostStack({ adminGroupObjectIds: [GROUP, 'aks-admins'] })).toThrow(
+      'test/airflow: adminGroupObjectIds[1] must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "aks-admins")',
+    );
+    expect(() => kubernetesHostStack({ adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))] })).not.toThrow();
+    expect(() => kubernetesHostStack({ adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
+  });
+
+  it('registers the Key Vault endpoint in an existing private DNS zone, refusing an id of anything else', () => {
+    const { hostStack } = kubernetesHostStack({ keyVaultPrivateDnsZoneId: ZONE });
+    expect(resourcesOfType(hostStack, 'azurerm_private_dns_zone')).toEqual({});
+    expect(onlyResource(hostStack, PrivateEndpoint.tfResourceType)).toMatchObject({ private_dns_zone_group: { private_dns_zone_ids: [ZONE] } });
+    const vnet = ZONE.replace('privateDnsZones/privatelink.vaultcore.azure.net', 'virtualNetworks/vnet-hub');
+    expect(() => kubernetesHostStack({ keyVaultPrivateDnsZoneId: vnet })).toThrow(
+      `test/airflow: keyVaultPrivateDnsZoneId must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<zone> (got "${vnet}")`,
+    );
+    expect(() => kubernetesHostStack({ keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')) })).not.toThrow();
   });
 });

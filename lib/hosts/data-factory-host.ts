@@ -17,6 +17,7 @@ import { AirflowServicePrincipal, supportedSqlAccess } from '../plan/airflow-sch
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
+import { checkGuid } from '../private/prop-checks';
 
 /** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
 export const DATA_FACTORY_AIRFLOW_VERSION = AIRFLOW_VERSION_OF_HOST.dataFactory;
@@ -101,10 +102,11 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
 
   constructor(scope: Construct, id: string, props: DataFactoryAirflowHostProps) {
     super(scope, id);
-    validateNamePrefix(props.namePrefix);
+    validateNamePrefix(this, props.namePrefix);
+    checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     this.adoptedEnvironment = parseEnvironmentId(props.environmentId);
     const { factoryId, environmentName } = this.adoptedEnvironment;
-    this.identity = servicePrincipalIdentity(props.servicePrincipal);
+    this.identity = servicePrincipalIdentity(this, props.servicePrincipal);
 
     this.dagStorage = new HostDagStorage(this, 'Bundle', { ...props, settings: props.dagStorage });
     this.dagStorageAccountId = this.dagStorage.accountId;

@@ -8,6 +8,7 @@ import { AirflowServicePrincipal, FederatedCredential, supportedSqlAccess } from
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
+import { checkGuid } from '../private/prop-checks';
 
 /** Props of {@link ExternalAirflowHost}. */
 export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
@@ -52,13 +53,14 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
 
   constructor(scope: Construct, id: string, props: ExternalAirflowHostProps) {
     super(scope, id);
-    validateNamePrefix(props.namePrefix);
+    validateNamePrefix(this, props.namePrefix);
+    checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     const credentials = props.federatedCredentials ?? [];
     if (props.servicePrincipal) {
       if (credentials.length > 0) {
         throw new Error(`${this.node.path}: federatedCredentials apply to the managed identity this host creates, not to servicePrincipal`);
       }
-      this.identity = servicePrincipalIdentity(props.servicePrincipal);
+      this.identity = servicePrincipalIdentity(this, props.servicePrincipal);
     } else {
       const federations = credentials.map((credential) => ({ ...credential, id: credential.name }));
       ({ managedIdentity: this.managedIdentity, identity: this.identity } = federatedManagedIdentity(this, props, federations));

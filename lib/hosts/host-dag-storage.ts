@@ -6,6 +6,7 @@ import { DagBundle } from '../orchestration-factory/dag-bundle';
 import { DAG_CONTAINER_NAME, DagStorage, DagStorageProps } from '../orchestration-factory/dag-storage';
 import { HostPlacement } from '../private/host-placement';
 import { nameSeed, storageAccountName } from '../private/naming';
+import { checkGuid } from '../private/prop-checks';
 import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
 
@@ -37,6 +38,7 @@ export class HostDagStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: HostDagStorageProps) {
     super(scope, id);
+    checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     this.storage = new DagStorage(this, 'DagStorage', {
       ...props.settings,
       resourceGroup: props.resourceGroup,

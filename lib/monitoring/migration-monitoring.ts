@@ -101,7 +101,7 @@ export class MigrationMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationMonitoringProps) {
     super(scope, id);
-    validateNamePrefix(props.namePrefix);
+    validateNamePrefix(this, props.namePrefix);
     const { resourceGroup, namePrefix, tags } = props;
     this.location = props.location ?? resourceGroup.location;
     this.workspace = monitoringWorkspace(this, props, { resourceGroup, location: this.location, namePrefix, tags });

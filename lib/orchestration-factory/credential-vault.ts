@@ -2,13 +2,14 @@ import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IKeyVault, IResourceGroup } from '../core/references';
+import { checkGuid, checkKeyVaultName } from '../private/prop-checks';
 import { applyProtection } from '../private/protection';
 
 /** Props of {@link CredentialVault}. */
 export interface CredentialVaultProps {
   /** Where the vault is created. */
   readonly resourceGroup: IResourceGroup;
-  /** Key Vault name (3-24 characters, globally unique). */
+  /** Key Vault name: 3-24 letters, digits and hyphens, starting with a letter, not ending with a hyphen, no `--`; globally unique. */
   readonly vaultName: string;
   /** Azure region of the vault. */
   readonly location: string;
@@ -56,6 +57,8 @@ export class CredentialVault extends Construct implements IKeyVault {
 
   constructor(scope: Construct, id: string, props: CredentialVaultProps) {
     super(scope, id);
+    checkKeyVaultName(this, 'vaultName', props.vaultName);
+    checkGuid(this, 'tenantId', props.tenantId);
     const preventDestroy = props.preventDestroy ?? true;
     if (props.allowedIpRanges?.length && props.networkDefaultAction !== 'Deny') {
       throw new Error(

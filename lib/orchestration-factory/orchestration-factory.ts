@@ -10,6 +10,7 @@ import { IDataFactory, IKeyVault, IResourceGroup } from '../core/references';
 import { MigrationPlan } from '../plan/types';
 import { keyVaultName, nameSeed, resourceName, validateNamePrefix } from '../private/naming';
 import { namedOutput } from '../private/outputs';
+import { checkKeyVaultName } from '../private/prop-checks';
 import { BuiltInRole } from '../private/role-names';
 import { CredentialVault } from './credential-vault';
 
@@ -20,7 +21,7 @@ export interface OrchestrationFactoryProps {
   /** The validated plan: its source servers become linked services. */
   readonly plan: MigrationPlan;
   /**
-   * Prefix of generated resource names: lowercase letters, digits and inner hyphens (at most 15
+   * Prefix of generated resource names: lowercase letters, digits and single inner hyphens (at most 15
    * characters with the Key Vault it creates, whose name Azure limits to 24).
    * @default - the plan name
    */
@@ -92,7 +93,8 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
     super(scope, id);
     const { plan } = props;
     const prefix = props.namePrefix ?? plan.name;
-    validateNamePrefix(prefix);
+    validateNamePrefix(this, prefix);
+    checkKeyVaultName(this, 'keyVaultName', props.keyVaultName);
     const location = props.location ?? plan.location;
     const tags = props.tags ?? plan.tags;
     const client = new DataAzurermClientConfig(this, 'Client', {});

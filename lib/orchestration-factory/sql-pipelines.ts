@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from '../core/grants';
 import { IDataFactory, IResourceGroup } from '../core/references';
 import { TargetKind } from '../plan/types';
-import { resourceName } from '../private/naming';
+import { checkNoDoubleHyphen, resourceName } from '../private/naming';
 import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
 
@@ -120,6 +120,7 @@ export class SqlPipelines extends Construct {
     if (!Number.isInteger(activityRetries) || activityRetries < 0) {
       throw new Error(`${this.node.path}: activityRetries must be a whole number of at least 0, got ${activityRetries}`);
     }
+    checkNoDoubleHyphen(this, props.namePrefix);
     const contract = loadSqlPipelinesContract();
     this.factoryId = props.factory.id;
     this.namePrefix = props.namePrefix;

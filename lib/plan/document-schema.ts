@@ -7,11 +7,11 @@ import { z } from 'zod';
 import { airflowSchema } from './airflow-schema';
 import { databaseCutoverSchema, planCutoverSchema } from './cutover-schema';
 import {
-  armId,
   DEFAULT_TIMEOUT_MINUTES,
   integerBetween,
   matching,
   MIGRATION_MODES,
+  STORAGE_ACCOUNT_ID,
   TARGET_KINDS,
   TARGET_RESOURCE_ID,
   TIMEOUT_MINUTES,
@@ -164,7 +164,6 @@ const targetServerSchema = z
   })
   .describe('An Azure SQL Managed Instance, logical server or SQL VM that databases move to.');
 
-const STORAGE_ACCOUNT_ID = armId('Microsoft.Storage', 'storageAccounts', '[a-z0-9]{3,24}');
 const backupStorageSchema = z.strictObject({
   storageAccountResourceId: matching(
     STORAGE_ACCOUNT_ID.pattern,

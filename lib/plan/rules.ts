@@ -55,6 +55,9 @@ export function armId(provider: string, type: string, name: string, exampleName 
   };
 }
 
+/** A storage account (3-24 lowercase letters and digits): the plan's `backupStorage` and the constructs' backup storage. */
+export const STORAGE_ACCOUNT_ID = armId('Microsoft.Storage', 'storageAccounts', '[a-z0-9]{3,24}');
+
 const SQL_SERVER_NAME = '[a-z0-9][a-z0-9-]{0,61}[a-z0-9]';
 /** What each target kind's `resourceId` must look like. */
 export const TARGET_RESOURCE_ID: Readonly<Record<TargetKind, ReturnType<typeof armId>>> = {

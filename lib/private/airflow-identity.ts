@@ -1,16 +1,19 @@
 import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { AirflowIdentity } from '../hosts/airflow-host';
 import { AirflowServicePrincipal, FederatedCredential } from '../plan/airflow-schema';
 import { HostPlacement } from './host-placement';
 import { resourceName } from './naming';
+import { checkGuid } from './prop-checks';
 
 /** Audience of tokens exchanged for Entra ID tokens (workload identity). */
 export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 
-/** The identity of an Entra ID application the DAG runs as. */
-export function servicePrincipalIdentity({ objectId, clientId }: AirflowServicePrincipal): AirflowIdentity {
+/** The identity of an Entra ID application the DAG runs as (`scope`'s prop `servicePrincipal`). */
+export function servicePrincipalIdentity(scope: IConstruct, { objectId, clientId }: AirflowServicePrincipal): AirflowIdentity {
+  checkGuid(scope, 'servicePrincipal.clientId', clientId);
+  checkGuid(scope, 'servicePrincipal.objectId', objectId);
   return { principalId: objectId, clientId, principalType: 'ServicePrincipal' };
 }
 

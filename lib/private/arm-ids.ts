@@ -1,15 +1,22 @@
-import { Token } from 'cdktf';
+import { Fn, Token } from 'cdktf';
+import { IConstruct } from 'constructs';
 import type { DataFactoryEnvironment } from '../hosts/data-factory-host';
+import { checkProp } from './prop-checks';
 
 /** Reading the parts of ARM resource ids that the constructs need at synth. */
 
-/** `/subscriptions/<s>/resourceGroups/<rg>` of an ARM resource id. */
-export function resourceGroupIdOf(resourceId: string): string {
-  const match = /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+)\//i.exec(resourceId);
-  if (!match) {
-    throw new Error(`"${resourceId}" is not an ARM resource id inside a resource group`);
+const IN_RESOURCE_GROUP = /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+)\//i;
+
+/**
+ * `/subscriptions/<s>/resourceGroups/<rg>` of the ARM resource id `scope`'s prop `prop`. A reference's
+ * resource group is left to Terraform: the id's first five `/`-separated parts, joined again.
+ */
+export function resourceGroupIdOf(scope: IConstruct, prop: string, resourceId: string): string {
+  if (Token.isUnresolved(resourceId)) {
+    return Fn.join('/', Token.asList(Fn.slice(Fn.split('/', resourceId), 0, 5)));
   }
-  return match[1];
+  checkProp(scope, prop, resourceId, (id) => IN_RESOURCE_GROUP.test(id), 'the ARM id of a resource in a resource group (/subscriptions/<s>/resourceGroups/<rg>/providers/...)');
+  return (IN_RESOURCE_GROUP.exec(resourceId) as RegExpExecArray)[1];
 }
 
 /** Diagnostic settings for blobs target the account's blob service, not the account. */

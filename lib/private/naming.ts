@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Token } from 'cdktf';
+import { IConstruct } from 'constructs';
+import { checkProp } from './prop-checks';
 
 /**
  * Cloud Adoption Framework names: `<slug>-<prefix>` for resources that allow hyphens, and a
@@ -20,15 +22,21 @@ const NAME_PREFIX_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /**
  * The `namePrefix` of a construct, checked before it goes into names Azure checks only at deploy
- * (`adf-`, `dms-`, `kv-`, `dce-`): lowercase letters, digits and inner hyphens, as a plan name.
+ * (`adf-`, `dms-`, `kv-`, `dce-`): lowercase letters, digits and single inner hyphens, as a plan name.
  */
-export function validateNamePrefix(namePrefix: string): void {
+export function validateNamePrefix(scope: IConstruct, namePrefix: string): void {
   if (Token.isUnresolved(namePrefix)) {
     return;
   }
   if (namePrefix.length > NAME_PREFIX_MAX || !NAME_PREFIX_PATTERN.test(namePrefix)) {
     throw new Error(`namePrefix must be 1 to ${NAME_PREFIX_MAX} lowercase letters, digits and inner hyphens (got "${namePrefix}")`);
   }
+  checkNoDoubleHyphen(scope, namePrefix);
+}
+
+/** Key Vault (`kv-<prefix>-xxxx`) and Data Factory (`adf-<prefix>`, `shir-<prefix>`, `ir-<prefix>-vnet`) names refuse "--". */
+export function checkNoDoubleHyphen(scope: IConstruct, namePrefix: string): void {
+  checkProp(scope, 'namePrefix', namePrefix, (prefix) => !prefix.includes('--'), 'free of "--" (Key Vault and Data Factory names refuse consecutive hyphens)');
 }
 
 /** `rg-contoso-sql`, `log-contoso-sql`, `adf-contoso-sql`, ... */

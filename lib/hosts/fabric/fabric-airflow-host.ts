@@ -16,6 +16,7 @@ import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capa
 import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
 import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName, validateNamePrefix } from '../../private/naming';
+import { checkGuid } from '../../private/prop-checks';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
@@ -118,11 +119,12 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
 
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
     super(scope, id);
-    validateNamePrefix(props.namePrefix);
+    validateNamePrefix(this, props.namePrefix);
+    (props.workspaceMembers ?? []).forEach((member, index) => checkGuid(this, `workspaceMembers[${index}].principalId`, member.principalId));
     if ((props.capacityId === undefined) === (props.capacity === undefined)) {
       throw new Error('airflow.fabric: set exactly one of capacityId (an existing capacity) and capacity (a new one)');
     }
-    this.identity = servicePrincipalIdentity(props.servicePrincipal);
+    this.identity = servicePrincipalIdentity(this, props.servicePrincipal);
     this.poolsToCreate = [...props.pools];
 
     let capacityName: string;

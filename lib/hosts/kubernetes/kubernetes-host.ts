@@ -31,6 +31,7 @@ import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
+import { checkArmId, checkGuid, checkGuids, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
 export type AirflowExecutor = KubernetesHostSettings['executor'];
@@ -168,7 +169,10 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
 
   constructor(scope: Construct, id: string, props: KubernetesAirflowHostProps) {
     super(scope, id);
-    validateNamePrefix(props.namePrefix);
+    validateNamePrefix(this, props.namePrefix);
+    checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
+    checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
+    checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
     const { resourceGroup, location, tags, namePrefix } = props;
     const common = { resourceGroup, location, tags, namePrefix };
     const executor = props.executor ?? 'CeleryExecutor';

@@ -1,0 +1,99 @@
+import { Token } from 'cdktf';
+import { IConstruct } from 'constructs';
+import { armId, GUID_PATTERN } from '../plan/rules';
+
+/** What `armId(...)` of `lib/plan/rules.ts` makes: an ARM id's pattern and an example of it. */
+type ArmIdPattern = ReturnType<typeof armId>;
+
+/**
+ * Checks of construct props given in code (the plan's fields are checked by its schema), made when
+ * the construct is built so that a mistake is named where it was made, not by Azure at deploy:
+ * `<construct path>: <prop> must be <rule> (got "<value>")`. A reference (an unresolved token) always
+ * passes: its value is known only at apply.
+ */
+
+/** Throws `<path>: <prop> must be <rule> (got "<value>")` unless `value` is absent, a reference, or `accepts` it. */
+export function checkProp(
+  scope: IConstruct,
+  prop: string,
+  value: string | undefined,
+  accepts: (value: string) => boolean,
+  rule: string,
+): void {
+  if (value === undefined || Token.isUnresolved(value) || accepts(value)) return;
+  throw new Error(`${scope.node.path}: ${prop} must be ${rule} (got "${value}")`);
+}
+
+const GUID_RULE = 'a GUID such as 00000000-0000-0000-0000-000000000000';
+
+/** An Entra ID object, application or tenant id, or a subscription id. */
+export function checkGuid(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkProp(scope, prop, value, (text) => GUID_PATTERN.test(text), GUID_RULE);
+}
+
+/** Each GUID of a list, named `<prop>[<index>]`; a list that is itself a reference passes. */
+export function checkGuids(scope: IConstruct, prop: string, values: readonly string[] | undefined): void {
+  if (values === undefined || Token.isUnresolved(values)) return;
+  values.forEach((value, index) => checkGuid(scope, `${prop}[${index}]`, value));
+}
+
+/** The ARM id of one kind of resource (`armId(...)` of `lib/plan/rules.ts`). */
+export function checkArmId(scope: IConstruct, prop: string, value: string | undefined, { pattern, example }: ArmIdPattern): void {
+  checkProp(scope, prop, value, (text) => pattern.test(text), `an ARM id like ${example}`);
+}
+
+/** `Microsoft.Network/privateDnsZones`: a zone name is dot-separated labels of letters, digits, `_` and `-`. */
+export const PRIVATE_DNS_ZONE_ID = armId('Microsoft.Network', 'privateDnsZones', '[-\\w]{1,63}(?:\\.[-\\w]{1,63}){1,33}', '<zone>');
+
+/**
+ * Key Vault names (Microsoft's "Naming rules and restrictions for Azure resources", Microsoft.KeyVault
+ * vaults): 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or digit,
+ * without consecutive hyphens.
+ */
+const KEY_VAULT_NAME = /^(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$/;
+
+export function checkKeyVaultName(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkProp(
+    scope,
+    prop,
+    value,
+    (text) => KEY_VAULT_NAME.test(text),
+    'a Key Vault name: 3-24 letters, digits and hyphens, starting with a letter, not ending with a hyphen, without "--"',
+  );
+}
+
+/**
+ * Resource group names (Microsoft.Resources resourcegroups, and the REST API's pattern `^[-\w._()]+$`
+ * with .NET's Unicode `\w`): 1-90 letters (any script), digits, `_ - . ( )`, not ending with a period.
+ * The plan's ARM-id patterns (`lib/plan/rules.ts`) stay ASCII because its JSON Schema keeps no regex
+ * flags; a name given in code can be checked with Unicode classes.
+ */
+const RESOURCE_GROUP_NAME = /^[-\p{L}\p{M}\p{Nd}\p{Pc}.()]{0,89}[-\p{L}\p{M}\p{Nd}\p{Pc}()]$/u;
+
+export function checkResourceGroupName(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkProp(
+    scope,
+    prop,
+    value,
+    (text) => RESOURCE_GROUP_NAME.test(text),
+    'a resource group name: 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period',
+  );
+}
+
+/**
+ * Database Migration Service names: 2-62 letters, digits, hyphens, periods and underscores, starting
+ * with a letter or digit (Microsoft's naming rules for Microsoft.DataMigration services; azurerm's
+ * `azurerm_database_migration_service` name validation has the same characters). The
+ * sqlMigrationServices API states no pattern of its own.
+ */
+const MIGRATION_SERVICE_NAME = /^[A-Za-z0-9][-A-Za-z0-9_.]{1,61}$/;
+
+export function checkMigrationServiceName(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkProp(
+    scope,
+    prop,
+    value,
+    (text) => MIGRATION_SERVICE_NAME.test(text),
+    'a migration service name: 2-62 letters, digits, hyphens, periods and underscores, starting with a letter or digit',
+  );
+}
