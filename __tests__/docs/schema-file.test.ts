@@ -122,6 +122,9 @@ describe('the schema agrees with the validator', () => {
     ['a port given as text', (plan) => (plan.sourceServers[0].port = '1433'), '/sourceServers/0/port', 'type'],
     ['a target kind in the wrong case', (plan) => (plan.targetServers[0].kind = 'SqlDB'), '/targetServers/0/kind', 'enum'],
     ['a bracket in a database name', (plan) => (plan.databases[0].source.database = 'Sales]'), '/databases/0/source/database', 'pattern'],
+    ['a database name ending with a space', (plan) => (plan.databases[0].source.database = 'Sales '), '/databases/0/source/database', 'pattern'],
+    ['a target database name beginning with a no-break space', (plan) => (plan.databases[0].target.database = '\u00a0Sales'), '/databases/0/target/database', 'pattern'],
+    ['a database name of spaces only', (plan) => (plan.databases[0].source.database = '   '), '/databases/0/source/database', 'pattern'],
     ['a slash in a tag key', (plan) => (plan.tags = { 'cost/center': '4711' }), '/tags/cost~1center', 'propertyNames'],
     ['a tag value too long', (plan) => (plan.tags = { owner: 'x'.repeat(257) }), '/tags/owner', 'maxLength'],
   ];

@@ -106,3 +106,18 @@ def test_parsing_a_large_plan_stays_cheap():
     plan = parse_plan(document)
     assert len(plan.databases) == 1000
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("name", ["Sales ", " Sales", "Sales\u00a0", "\u3000Sales", "\ufeffSales", " ", "\u2003"])
+def test_the_schema_refuses_a_database_name_with_whitespace_at_either_end(example_document, name):
+    # SQL Server ignores trailing spaces ("Sales " is Sales); the shipped schema reads in Python's re as in JavaScript.
+    example_document["databases"][0]["target"]["database"] = name
+    with pytest.raises(PlanError) as error:
+        parse_plan(example_document)
+    assert "databases[0].target.database: %r does not match" % name in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["Sales Archive", "S", "Ventes\u00a0Europe", "x" * 128])
+def test_the_schema_takes_database_names_with_inner_spaces(example_document, name):
+    example_document["databases"][0]["target"]["database"] = name
+    assert parse_plan(example_document).database("database_1").target_database == name

@@ -32,6 +32,12 @@ const serverName = matching(
 );
 
 const SQL_DATABASE_NAME = /^[^\[\]'"\u0000-\u001f\u007f-\u009f]{1,128}$/;
+/**
+ * The same names without whitespace at either end (what `String.prototype.trim` strips, spelled out so
+ * Python's `re` reads it alike), for the JSON Schema: editors and the DAG's validator see the rules below too.
+ */
+const EDGE = `[^\\[\\]'"\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]`;
+const TRIMMED_SQL_DATABASE_NAME = `^${EDGE}(?:[^\\[\\]'"\\u0000-\\u001f\\u007f-\\u009f]{0,126}${EDGE})?$`;
 const SYSTEM_DATABASES = ['master', 'model', 'msdb', 'tempdb'];
 const sqlDatabaseName = matching(SQL_DATABASE_NAME, 'must be 1-128 characters without [ ] \' " or control characters')
   // The DAG refuses blank names, so such a plan would deploy and then fail to import.
@@ -44,7 +50,8 @@ const sqlDatabaseName = matching(SQL_DATABASE_NAME, 'must be 1-128 characters wi
   })
   .refine((name) => !SYSTEM_DATABASES.includes(name.toLowerCase()), {
     error: `is a system database (${SYSTEM_DATABASES.join(', ')}); only user databases can be migrated`,
-  });
+  })
+  .meta({ pattern: TRIMMED_SQL_DATABASE_NAME });
 
 /** RFC 5322 "lite": dot-atom local part, hostname labels, a dot in the domain. */
 const EMAIL =
