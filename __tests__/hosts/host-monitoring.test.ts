@@ -110,7 +110,14 @@ describe('alerts per host', () => {
 
 describe('diagnostic settings per host', () => {
   it.each([
-    ['kubernetes', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'], 'diag-<key vault>': ['AuditEvent'] }],
+    [
+      'kubernetes',
+      {
+        'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'],
+        'diag-<key vault>': ['AuditEvent'],
+        'diag-aks-contoso-sql': ['kube-audit-admin', 'guard'],
+      },
+    ],
     ['fabric', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'], 'diag-<key vault>': ['AuditEvent'] }],
     [
       'external',
@@ -129,8 +136,14 @@ describe('diagnostic settings per host', () => {
         'diag-dag-blobs': ['StorageRead', 'StorageWrite', 'StorageDelete'],
       },
     ],
-  ] as const)('on %s: the Key Vault audited everywhere, Airflow* logs only from the adopted environment, DAG blob logs only where the DAG is in storage', (host, expected) => {
+  ] as const)('on %s: the Key Vault audited everywhere, the cluster where there is one, Airflow* logs only from the adopted environment, DAG blob logs only where the DAG is in storage', (host, expected) => {
     expect(diagnosticCategories(STACK_OF_HOST[host])).toEqual(expected);
+  });
+
+  it("sends the AKS cluster's audit logs (changes and sign-ins) to the workspace, in their own tables", () => {
+    const setting = Object.values(resourcesOfType(STACK_OF_HOST.kubernetes, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-aks-contoso-sql')!;
+    expect(setting).toMatchObject({ target_resource_id: expect.stringMatching(/^\$\{azurerm_kubernetes_cluster\.[^.]+\.id\}$/), log_analytics_destination_type: 'Dedicated' });
+    expect(setting.log_analytics_workspace_id).toMatch(/azurerm_log_analytics_workspace\./);
   });
 
   it("sends the adopted environment's Airflow logs from its factory to the workspace", () => {

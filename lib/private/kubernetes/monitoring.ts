@@ -3,6 +3,7 @@ import { MonitorAlertPrometheusRuleGroup, MonitorAlertPrometheusRuleGroupRule } 
 import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
 import { MonitorDataCollectionRule } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule';
 import { MonitorDataCollectionRuleAssociation } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule-association';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { MonitorWorkspace } from '@cdktf/provider-azurerm/lib/monitor-workspace';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { TerraformProvider } from 'cdktf';
@@ -25,6 +26,14 @@ export interface AirflowMonitoringProps extends HostPlacement {
 /** Stream names of the Azure Monitor agents on AKS (Azure Monitor docs, AKS monitoring with Terraform). */
 const PROMETHEUS_STREAM = 'Microsoft-PrometheusMetrics';
 const CONTAINER_INSIGHTS_STREAM = 'Microsoft-ContainerInsights-Group-Default';
+
+/**
+ * The cluster's control-plane audit logs (Azure Monitor's supported logs for
+ * Microsoft.ContainerService/managedClusters): `kube-audit-admin` records every API request that
+ * changes something (creates, updates, deletes, exec; not the far more numerous gets and lists of
+ * `kube-audit`), `guard` every Entra ID sign-in and Azure RBAC decision.
+ */
+export const CLUSTER_AUDIT_LOG_CATEGORIES = ['kube-audit-admin', 'guard'] as const;
 
 /**
  * Metric names the chart's statsd exporter publishes for Airflow's own signals: the chart's
@@ -73,6 +82,7 @@ export function statsdScrapeJob(scope: Construct, provider: TerraformProvider, n
 
 /**
  * Monitoring of the Kubernetes host: Container Insights (logs and inventory into Log Analytics),
+ * the control plane's audit logs (into the same workspace),
  * managed Prometheus (an Azure Monitor workspace and the collection rule the metrics add-on
  * needs), and Prometheus alerts on Airflow's own
  * signals: task failures, DAG import errors, a silent scheduler.
@@ -84,6 +94,8 @@ export class AirflowMonitoring extends Construct {
   public readonly alerts: MonitorAlertPrometheusRuleGroup;
   /** The alert rules, for tests and callers that list what was made. */
   public readonly alertRules: readonly MonitorAlertPrometheusRuleGroupRule[];
+  /** The cluster's audit logs to the workspace: who changed what in the cluster (its secrets included), and who was let in. */
+  public readonly auditLogs: MonitorDiagnosticSetting;
 
   constructor(scope: Construct, id: string, props: AirflowMonitoringProps) {
     super(scope, id);
@@ -112,6 +124,14 @@ export class AirflowMonitoring extends Construct {
       name: 'ContainerInsightsExtension',
       targetResourceId: props.cluster.id,
       dataCollectionRuleId: containerInsights.id,
+    });
+
+    this.auditLogs = new MonitorDiagnosticSetting(this, 'ClusterAuditLogs', {
+      name: `diag-${resourceName('aks', props.namePrefix)}`,
+      targetResourceId: props.cluster.id,
+      logAnalyticsWorkspaceId: props.logAnalyticsWorkspace.id,
+      logAnalyticsDestinationType: 'Dedicated',
+      enabledLog: CLUSTER_AUDIT_LOG_CATEGORIES.map((category) => ({ category })),
     });
 
     this.monitorWorkspace = new MonitorWorkspace(this, 'PrometheusWorkspace', {
