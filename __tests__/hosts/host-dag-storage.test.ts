@@ -66,6 +66,19 @@ describe('HostDagStorage', () => {
     expect(warnings).toMatch(/versioningEnabled is false/);
     expect(warnings).toMatch(/sharedAccessKeyEnabled is true/);
   });
+
+  it.each([
+    [{ httpsOnly: false }, /httpsOnly is false, weaker than the secure default true/],
+    [{ publicBlobAccess: true }, /publicBlobAccess is true, weaker than the secure default false/],
+    [{ softDeleteRetentionInDays: 7 }, /softDeleteRetentionInDays is 7, weaker than the secure default 30/],
+  ] as const)('warns for every other weakened default too: %o', (settings, warning) => {
+    expect(warningsOf(build(settings).stack)).toEqual([expect.stringMatching(warning)]);
+  });
+
+  it('does not warn for settings as strong as the defaults or stronger', () => {
+    const settings = { minTlsVersion: 'TLS1_2', httpsOnly: true, publicBlobAccess: false, sharedAccessKeyEnabled: false, versioningEnabled: true, softDeleteRetentionInDays: 90 } as const;
+    expect(warningsOf(build(settings).stack)).toEqual([]);
+  });
 });
 
 describe('HostDagStorage props checked at construction', () => {
