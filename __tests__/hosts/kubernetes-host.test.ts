@@ -279,6 +279,15 @@ describe('KubernetesAirflowHost', () => {
       expect(onlyResource(named, PostgresqlFlexibleServer.tfResourceType).delegated_subnet_id).toBe(`${EXISTING_VNET}/subnets/db`);
     });
 
+    it("grants the AKS control plane Network Contributor on the node subnet only, not on the VNet holding the database's and endpoints' subnets", () => {
+      const controlPlaneRole = (stack: SynthesizedStack) =>
+        Object.values(resourcesOfType(stack, RoleAssignment.tfResourceType)).filter((grant) => grant.role_definition_name === 'Network Contributor');
+      const [nodeSubnetId] = Object.entries(resourcesOfType(synth, 'azurerm_subnet')).find(([, subnet]) => subnet.name === 'snet-aks-nodes')!;
+      expect(controlPlaneRole(synth)).toEqual([expect.objectContaining({ scope: `\${azurerm_subnet.${nodeSubnetId}.id}` })]);
+      const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
+      expect(controlPlaneRole(named)).toEqual([expect.objectContaining({ scope: `${EXISTING_VNET}/subnets/aks` })]);
+    });
+
     it('refuses a named node subnet without a delegated database subnet, saying why', () => {
       expect(() => kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks` })).toThrow(
         /subnetId is given but databaseSubnetId is not: the metadata database needs its own subnet delegated to Microsoft.DBforPostgreSQL\/flexibleServers/,

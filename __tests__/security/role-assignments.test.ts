@@ -40,7 +40,7 @@ const README_TABLE = `| principal | role | scope |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Monitoring Metrics Publisher\` | data collection rule \`dcr-contoso-sql\` |
 | Airflow secrets reader identity \`id-contoso-sql-airflow-secrets\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
-| AKS control plane identity \`id-contoso-sql-aks\` | \`Network Contributor\` | virtual network \`vnet-contoso-sql-airflow\` |
+| AKS control plane identity \`id-contoso-sql-aks\` | \`Network Contributor\` | subnet \`snet-aks-nodes\` |
 | AKS kubelet identity | \`AcrPull\` | container registry \`acrcontososql09e6\` |
 | Data Factory \`adf-contoso-sql\` managed identity | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
 | deploying identity (runs Terraform) | \`Azure Kubernetes Service RBAC Cluster Admin\` | AKS cluster \`aks-contoso-sql\` |

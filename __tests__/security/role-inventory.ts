@@ -36,7 +36,7 @@ const RESOURCE_LABEL: Record<string, string> = {
   azurerm_resource_group: 'resource group',
   azurerm_kubernetes_cluster: 'AKS cluster',
   azurerm_container_registry: 'container registry',
-  azurerm_virtual_network: 'virtual network',
+  azurerm_subnet: 'subnet',
   azurerm_data_factory: 'Data Factory',
 };
 
@@ -127,11 +127,12 @@ function isDagUploadGrant(synth: SynthesizedStack, grant: RoleGrant): boolean {
 
 /**
  * The AKS control plane manages the node subnet (load balancers, routes): a user-assigned control
- * plane identity needs `Network Contributor` there, on the VNet the stack created or the named
- * subnet (MicrosoftDocs/azure-docs `aks/use-managed-identity.md`), and nothing else.
+ * plane identity needs `Network Contributor` there, on the node subnet the stack created or the named
+ * one (MicrosoftDocs/azure-docs `aks/use-managed-identity.md`), and nothing else (not the VNet, which
+ * also holds the database's and the private endpoints' subnets).
  */
 function isControlPlaneNetworkGrant(grant: RoleGrant): boolean {
-  return grant.role === 'Network Contributor' && grant.principalKind === 'cluster' && grant.scopeType === 'azurerm_virtual_network';
+  return grant.role === 'Network Contributor' && grant.principalKind === 'cluster' && grant.scopeType === 'azurerm_subnet';
 }
 
 function resolvePrincipal(synth: SynthesizedStack, plan: MigrationPlan, principalId: string): Pick<RoleGrant, 'principalKind' | 'principal'> {

@@ -192,7 +192,6 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       ...common,
       tenantId: client.tenantId,
       nodeSubnetId: network.nodeSubnetId,
-      networkRoleScope: network.virtualNetwork ? network.virtualNetworkId : network.nodeSubnetId,
       nodeVmSize: props.nodeVmSize ?? 'Standard_D4ds_v5',
       minNodes: props.minNodes ?? 1,
       maxNodes: props.maxNodes ?? 4,

@@ -13,8 +13,6 @@ export interface AirflowClusterProps extends HostPlacement {
   readonly tenantId: string;
   /** Subnet of the nodes (Azure CNI overlay: pods take overlay addresses, nodes this subnet's). */
   readonly nodeSubnetId: string;
-  /** Scope of the control plane's Network Contributor role: the VNet it created, or the node subnet given. */
-  readonly networkRoleScope: string;
   /** VM size of the user (Airflow) node pool. */
   readonly nodeVmSize: string;
   /** Fewest nodes of the user pool (the autoscaler never goes below). */
@@ -87,8 +85,10 @@ export class AirflowCluster extends Construct {
       location: props.location,
       tags: props.tags,
     });
+    // On the node subnet, where Microsoft documents it, not its VNet: the created VNet also holds the
+    // metadata database's delegated subnet and the private endpoints, which AKS never manages.
     const networkRole = new RoleAssignment(this, 'ControlPlaneJoinsSubnet', {
-      scope: props.networkRoleScope,
+      scope: props.nodeSubnetId,
       roleDefinitionName: 'Network Contributor',
       principalId: controlPlane.principalId,
       principalType: 'ServicePrincipal',
