@@ -49,6 +49,7 @@ export class HostDagStorage extends Construct {
     });
     this.accountId = this.storage.account.id;
     this.containerUrl = `${this.storage.account.primaryBlobEndpoint}${DAG_CONTAINER_NAME}`;
+    // Roles on the account, not its container: the account holds that one container and nothing else.
     const uploader = new RoleAssignment(this, 'DeployerUploadsDags', {
       scope: this.accountId,
       roleDefinitionName: BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,

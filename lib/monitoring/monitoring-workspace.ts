@@ -25,7 +25,7 @@ export interface MonitoringWorkspaceOptions {
   /**
    * Whether the created workspace accepts shared-key (non-Entra ID) access. Nothing this library
    * deploys needs it. Ignored with an existing `workspace`.
-   * @default false
+   * @default false (warns when true)
    */
   readonly localAuthenticationEnabled?: boolean;
   /**

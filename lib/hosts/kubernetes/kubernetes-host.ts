@@ -253,6 +253,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
 
     // The release stack writes the database password to Key Vault and talks to the cluster as the
     // deployer: both roles must have reached their data planes before it is applied.
+    // On the vault, not the one secret: a role on a secret needs the secret, which this role creates.
     const deployerWritesSecrets = new RoleAssignment(this, 'DeployerWritesSecrets', {
       scope: props.keyVault.id,
       roleDefinitionName: 'Key Vault Secrets Officer',
