@@ -284,6 +284,8 @@ describe('KubernetesAirflowHost', () => {
         Object.values(resourcesOfType(stack, RoleAssignment.tfResourceType)).filter((grant) => grant.role_definition_name === 'Network Contributor');
       const [nodeSubnetId] = Object.entries(resourcesOfType(synth, 'azurerm_subnet')).find(([, subnet]) => subnet.name === 'snet-aks-nodes')!;
       expect(controlPlaneRole(synth)).toEqual([expect.objectContaining({ scope: `\${azurerm_subnet.${nodeSubnetId}.id}` })]);
+      // Upgrades from the VNet-wide grant replace it: the new grant must exist before the old one goes.
+      expect(controlPlaneRole(synth)[0].lifecycle).toEqual({ create_before_destroy: true });
       const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
       expect(controlPlaneRole(named)).toEqual([expect.objectContaining({ scope: `${EXISTING_VNET}/subnets/aks` })]);
     });

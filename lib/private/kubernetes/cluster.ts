@@ -93,6 +93,8 @@ export class AirflowCluster extends Construct {
       principalId: controlPlane.principalId,
       principalType: 'ServicePrincipal',
       description: 'AKS control plane manages the node subnet (Airflow host)',
+      // A new scope replaces the assignment: the new one first, so AKS is never without it (Azure names each anew).
+      lifecycle: { createBeforeDestroy: true },
     });
 
     this.cluster = new KubernetesCluster(this, 'Cluster', {
