@@ -153,6 +153,25 @@ describe('diagnostic settings per host', () => {
   });
 });
 
+const MONITORING_TYPES = [
+  'azurerm_monitor_diagnostic_setting',
+  'azurerm_monitor_alert_prometheus_rule_group',
+  'azurerm_monitor_metric_alert',
+  'azurerm_monitor_scheduled_query_rules_alert_v2',
+];
+
+// The other hosts add no alert or diagnostic setting of their own: the stack's (event alerts, Key Vault,
+// factory, DAG blobs) and the adopted environment's have their snapshots in __tests__/monitoring.
+describe('the Kubernetes host', () => {
+  it('adds these alerts and diagnostic settings (snapshot)', () => {
+    const ownMonitoring = MONITORING_TYPES.map((type) => [
+      type,
+      Object.fromEntries(Object.entries(resourcesOfType(STACK_OF_HOST.kubernetes, type)).filter(([id]) => id.startsWith('AirflowHost_'))),
+    ]);
+    expect(Object.fromEntries(ownMonitoring)).toMatchSnapshot();
+  });
+});
+
 describe('cutover alerts follow the plan', () => {
   const CUTOVER_ALERTS = ['alert-contoso-sql-cutover-awaiting-approval', 'alert-contoso-sql-cutover-postponed'];
   const logAlerts = (synth: SynthesizedStack) => resourceNames(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2');
