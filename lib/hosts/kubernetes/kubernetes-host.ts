@@ -247,6 +247,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     new AirflowMonitoring(this, 'Monitoring', {
       ...common,
       cluster: this.cluster,
+      registry: { id: image.registry.id, name: image.registryName },
       logAnalyticsWorkspace: props.logAnalyticsWorkspace,
       actionGroupId: props.actionGroup.id,
     });
@@ -296,6 +297,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       password,
       passwordVersion: secrets.version,
       keyVault: props.keyVault,
+      logAnalyticsWorkspace: props.logAnalyticsWorkspace,
       highAvailability: props.databaseHighAvailability,
       preventDestroy: props.preventDestroy,
       lock: props.lock,
