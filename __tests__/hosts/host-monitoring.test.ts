@@ -42,7 +42,7 @@ function diagnosticCategories(synth: SynthesizedStack): Record<string, string[]>
       String(setting.name)
         .replace(/^diag-\$\{azurerm_data_factory\.[^.]+\.name\}$/, 'diag-<factory>')
         .replace(/^diag-\$\{azurerm_key_vault\.[^.]+\.name\}$/, 'diag-<key vault>'),
-      setting.enabled_log.map((log: { category: string }) => log.category),
+      setting.enabled_log.map((log: { category?: string; category_group?: string }) => log.category ?? `group ${log.category_group}`),
     ]),
   );
 }
@@ -115,6 +115,7 @@ describe('diagnostic settings per host', () => {
       {
         'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'],
         'diag-<key vault>': ['AuditEvent'],
+        'diag-acrcontososql09e6': ['group audit'],
         'diag-aks-contoso-sql': ['kube-audit-admin', 'guard'],
       },
     ],
@@ -150,6 +151,29 @@ describe('diagnostic settings per host', () => {
     const setting = Object.values(resourcesOfType(STACK_OF_HOST.dataFactory, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-contoso-sql-airflow')!;
     expect(setting).toMatchObject({ target_resource_id: FACTORY_ID, log_analytics_destination_type: 'Dedicated' });
     expect(setting.log_analytics_workspace_id).toMatch(/azurerm_log_analytics_workspace\./);
+  });
+
+  it("sends the Kubernetes host's registry audit logs (sign-ins, pushes, pulls, deletes) to the workspace, in their own tables", () => {
+    const setting = Object.values(resourcesOfType(STACK_OF_HOST.kubernetes, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-acrcontososql09e6')!;
+    expect(setting).toMatchObject({
+      target_resource_id: expect.stringMatching(/^\$\{azurerm_container_registry\.[^.]+\.id\}$/),
+      log_analytics_destination_type: 'Dedicated',
+      enabled_log: [{ category_group: 'audit' }],
+    });
+    expect(setting.log_analytics_workspace_id).toMatch(/azurerm_log_analytics_workspace\./);
+  });
+
+  it("sends the Kubernetes host's metadata server log (connections, failed sign-ins) to the workspace, from the release stack", () => {
+    const release = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.kubernetes) }).release!;
+    const settings = Object.values(resourcesOfType(release, 'azurerm_monitor_diagnostic_setting')) as any[];
+    expect(settings.map((setting) => setting.name)).toEqual(['diag-psql-contoso-sql-airflow-09e6']);
+    expect(settings[0]).toMatchObject({
+      target_resource_id: expect.stringMatching(/^\$\{azurerm_postgresql_flexible_server\.[^.]+\.id\}$/),
+      enabled_log: [{ category: 'PostgreSQLLogs' }],
+    });
+    // The server's logs exist in AzureDiagnostics only: no resource-specific table to ask for.
+    expect(settings[0].log_analytics_destination_type).toBeUndefined();
+    expect(settings[0].log_analytics_workspace_id).toMatch(/cross-stack-output-azurerm_log_analytics_workspace/);
   });
 });
 

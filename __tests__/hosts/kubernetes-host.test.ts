@@ -12,7 +12,7 @@ import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { examplePlan } from '../helpers/example-plan';
-import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+import { onlyResource, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
 import { kubernetesHostStack } from './kubernetes-test-stack';
@@ -235,6 +235,18 @@ describe('KubernetesAirflowHost', () => {
       const helm = (synth.provider as any).helm[0];
       expect(helm.kubernetes.exec).toMatchObject({ command: 'kubelogin', args: expect.arrayContaining(['get-token', '--server-id']) });
       expect(JSON.stringify(helm)).not.toMatch(/client_key|client_certificate|kube_admin_config/);
+    });
+
+    it('turns AKS run command off (nothing here needs it), without a warning', () => {
+      expect(onlyResource(synth, KubernetesCluster.tfResourceType)).toMatchObject({ run_command_enabled: false });
+      expect(warningsOf(stack).filter((warning) => warning.includes('runCommandEnabled'))).toEqual([]);
+    });
+
+    it('lets run command be turned back on, with a synth warning', () => {
+      const enabled = kubernetesHostStack({ runCommandEnabled: true });
+      expect(onlyResource(enabled.hostStack, KubernetesCluster.tfResourceType)).toMatchObject({ run_command_enabled: true });
+      expect(warningsOf(enabled.stack)).toEqual([expect.stringMatching(/^test\/airflow: runCommandEnabled is true, weaker than the secure default false$/)]);
+      expect(warningsOf(kubernetesHostStack({ runCommandEnabled: false }).stack)).toEqual([]);
     });
   });
 

@@ -26,6 +26,7 @@ import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from '../../private/kube
 import { AIRFLOW_VERSION } from '../../private/kubernetes/versions';
 import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-identity';
 import { namedOutput } from '../../private/outputs';
+import { secureDefault } from '../../private/secure-default';
 import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
@@ -109,6 +110,12 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
   readonly adminGroupObjectIds?: readonly string[];
   /** IP ranges allowed to reach the API server. @default - any (Entra ID still decides) */
   readonly authorizedIpRanges?: readonly string[];
+  /**
+   * Whether AKS run command (`az aks command invoke`) may run commands in the cluster on a
+   * caller's behalf. Nothing here needs it: Terraform and kubectl reach the API server directly.
+   * @default false (warns when true)
+   */
+  readonly runCommandEnabled?: boolean;
   /** Kubernetes version (`major.minor`). @default - AKS's default */
   readonly kubernetesVersion?: string;
   /** Zone-redundant standby for the metadata database. @default false */
@@ -200,6 +207,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       adminGroupObjectIds: props.adminGroupObjectIds,
       authorizedIpRanges: props.authorizedIpRanges,
       kubernetesVersion: props.kubernetesVersion,
+      runCommandEnabled: secureDefault(this, 'runCommandEnabled', props.runCommandEnabled, false),
     });
     this.cluster = cluster.cluster;
     new PrivateEndpoints(this, 'PrivateEndpoints', {
@@ -247,6 +255,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     new AirflowMonitoring(this, 'Monitoring', {
       ...common,
       cluster: this.cluster,
+      registry: { id: image.registry.id, name: image.registryName },
       logAnalyticsWorkspace: props.logAnalyticsWorkspace,
       actionGroupId: props.actionGroup.id,
     });
@@ -296,6 +305,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       password,
       passwordVersion: secrets.version,
       keyVault: props.keyVault,
+      logAnalyticsWorkspace: props.logAnalyticsWorkspace,
       highAvailability: props.databaseHighAvailability,
       preventDestroy: props.preventDestroy,
       lock: props.lock,

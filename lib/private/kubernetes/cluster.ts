@@ -42,6 +42,8 @@ export interface AirflowClusterProps extends HostPlacement {
   readonly systemNodeVmSize?: string;
   /** `Standard` gives the API server a financially backed SLA; `Free` has none. @default "Standard" */
   readonly skuTier?: 'Free' | 'Standard';
+  /** Whether AKS run command (`az aks command invoke`) may run commands in the cluster. */
+  readonly runCommandEnabled: boolean;
 }
 
 /** Kubernetes service CIDRs that stay clear of the usual 10.x VNet ranges. */
@@ -56,7 +58,7 @@ const MAX_PODS = 110;
 const SYSTEM_OS_DISK_GB = 64;
 
 /**
- * An AKS cluster for Airflow: Entra ID sign-in with Azure RBAC and no local accounts, OIDC issuer
+ * An AKS cluster for Airflow: Entra ID sign-in with Azure RBAC, no local accounts and no run command, OIDC issuer
  * and workload identity, Azure CNI overlay with Cilium in the given subnet, a small system pool
  * for critical add-ons and an autoscaling user pool for Airflow, Container Insights and the
  * managed Prometheus metrics add-on.
@@ -107,6 +109,7 @@ export class AirflowCluster extends Construct {
       automaticUpgradeChannel: 'patch',
       nodeOsUpgradeChannel: 'NodeImage',
       localAccountDisabled: true,
+      runCommandEnabled: props.runCommandEnabled,
       roleBasedAccessControlEnabled: true,
       azureActiveDirectoryRoleBasedAccessControl: {
         azureRbacEnabled: true,

@@ -37,6 +37,8 @@ const BUILD_DIRECTORY = '/workspace/airflow-image';
 export class AirflowImageBuild extends Construct {
   /** The registry. */
   public readonly registry: ContainerRegistry;
+  /** `acr<prefix><hash>`: the registry's name, known at synth. */
+  public readonly registryName: string;
   /** The build task. */
   public readonly task: ContainerRegistryTask;
   /** The run that builds and pushes the image; it finishes before anything that uses the image starts. */
@@ -66,8 +68,9 @@ export class AirflowImageBuild extends Construct {
     this.imageTag = `req-${contentHash.slice(0, 12)}`;
 
     const compactPrefix = props.namePrefix.replace(/[^a-z0-9]/g, '');
+    this.registryName = `acr${compactPrefix}${uniqueSuffix(nameSeed(props.namePrefix, props.location))}`;
     this.registry = new ContainerRegistry(this, 'Registry', {
-      name: `acr${compactPrefix}${uniqueSuffix(nameSeed(props.namePrefix, props.location))}`,
+      name: this.registryName,
       resourceGroupName: props.resourceGroup.name,
       location: props.location,
       sku: props.sku ?? 'Standard',

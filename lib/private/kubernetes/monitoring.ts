@@ -17,6 +17,8 @@ import { HostPlacement } from '../host-placement';
 export interface AirflowMonitoringProps extends HostPlacement {
   /** The cluster whose agents send logs and metrics. */
   readonly cluster: KubernetesCluster;
+  /** The registry that holds the Airflow image: its audit logs go to the workspace. */
+  readonly registry: AuditedResource;
   /** Container Insights sends logs and inventory here. */
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert acts through this action group. */
@@ -34,6 +36,57 @@ const CONTAINER_INSIGHTS_STREAM = 'Microsoft-ContainerInsights-Group-Default';
  * `kube-audit`), `guard` every Entra ID sign-in and Azure RBAC decision.
  */
 export const CLUSTER_AUDIT_LOG_CATEGORIES = ['kube-audit-admin', 'guard'] as const;
+
+/**
+ * The registry's audit logs: the `audit` category group, which Microsoft's built-in initiative
+ * "Enable audit category group resource logging for supported resources to Log Analytics" lists for
+ * Microsoft.ContainerRegistry/registries (Azure/azure-policy
+ * `policySetDefinitions/Monitoring/AzureMonitor_DiagSettings_logAnalytics_audit.json`); it holds the
+ * type's two logs, `ContainerRegistryLoginEvents` (every sign-in) and
+ * `ContainerRegistryRepositoryEvents` (every push, pull and delete), and whatever audit log Azure adds
+ * later (MicrosoftDocs/azure-monitor-docs `reference/supported-logs/microsoft-containerregistry-registries-logs.md`;
+ * Azure/PSRule.Rules.Azure `docs/en/rules/Azure.ACR.Logs.md`).
+ */
+export const REGISTRY_AUDIT_LOG_CATEGORY_GROUP = 'audit';
+
+/**
+ * The metadata server's logs: `PostgreSQLLogs`, the server log (connections, failed sign-ins,
+ * errors, and pgaudit's statements once enabled). Not the `audit` group, whose members Microsoft does
+ * not list for this type, nor the `PostgreSQLFlex*` categories (sessions, query store, autovacuum:
+ * performance data). MicrosoftDocs/azure-reference-other
+ * `azure-monitor-ref/supported-logs/includes/microsoft-dbforpostgresql-flexibleservers-logs-include.md`;
+ * the type has no resource-specific table (AzureDiagnostics only).
+ */
+export const METADATA_SERVER_LOG_CATEGORIES = ['PostgreSQLLogs'] as const;
+
+/** What a diagnostic setting targets: its id, and the name `diag-<name>` is made from. */
+export interface AuditedResource {
+  readonly id: string;
+  readonly name: string;
+}
+
+/**
+ * The diagnostic setting `diag-<resource name>` that sends a resource's audit logs to the workspace,
+ * into resource-specific tables where the resource has them (`dedicatedTables`).
+ */
+export function auditLogSetting(
+  scope: Construct,
+  id: string,
+  resource: AuditedResource,
+  workspace: ILogAnalyticsWorkspace,
+  logs: { categories?: readonly string[]; categoryGroup?: string; dedicatedTables: boolean },
+): MonitorDiagnosticSetting {
+  return new MonitorDiagnosticSetting(scope, id, {
+    name: `diag-${resource.name}`,
+    targetResourceId: resource.id,
+    logAnalyticsWorkspaceId: workspace.id,
+    logAnalyticsDestinationType: logs.dedicatedTables ? 'Dedicated' : undefined,
+    enabledLog: [
+      ...(logs.categories ?? []).map((category) => ({ category })),
+      ...(logs.categoryGroup === undefined ? [] : [{ categoryGroup: logs.categoryGroup }]),
+    ],
+  });
+}
 
 /**
  * Metric names the chart's statsd exporter publishes for Airflow's own signals: the chart's
@@ -82,7 +135,7 @@ export function statsdScrapeJob(scope: Construct, provider: TerraformProvider, n
 
 /**
  * Monitoring of the Kubernetes host: Container Insights (logs and inventory into Log Analytics),
- * the control plane's audit logs (into the same workspace),
+ * the control plane's and the registry's audit logs (into the same workspace),
  * managed Prometheus (an Azure Monitor workspace and the collection rule the metrics add-on
  * needs), and Prometheus alerts on Airflow's own
  * signals: task failures, DAG import errors, a silent scheduler.
@@ -96,6 +149,8 @@ export class AirflowMonitoring extends Construct {
   public readonly alertRules: readonly MonitorAlertPrometheusRuleGroupRule[];
   /** The cluster's audit logs to the workspace: who changed what in the cluster (its secrets included), and who was let in. */
   public readonly auditLogs: MonitorDiagnosticSetting;
+  /** The registry's audit logs to the workspace: who signed in to it, and who pushed, pulled or deleted which image. */
+  public readonly registryAuditLogs: MonitorDiagnosticSetting;
 
   constructor(scope: Construct, id: string, props: AirflowMonitoringProps) {
     super(scope, id);
@@ -126,12 +181,14 @@ export class AirflowMonitoring extends Construct {
       dataCollectionRuleId: containerInsights.id,
     });
 
-    this.auditLogs = new MonitorDiagnosticSetting(this, 'ClusterAuditLogs', {
-      name: `diag-${resourceName('aks', props.namePrefix)}`,
-      targetResourceId: props.cluster.id,
-      logAnalyticsWorkspaceId: props.logAnalyticsWorkspace.id,
-      logAnalyticsDestinationType: 'Dedicated',
-      enabledLog: CLUSTER_AUDIT_LOG_CATEGORIES.map((category) => ({ category })),
+    const cluster = { id: props.cluster.id, name: resourceName('aks', props.namePrefix) };
+    this.auditLogs = auditLogSetting(this, 'ClusterAuditLogs', cluster, props.logAnalyticsWorkspace, {
+      categories: CLUSTER_AUDIT_LOG_CATEGORIES,
+      dedicatedTables: true,
+    });
+    this.registryAuditLogs = auditLogSetting(this, 'RegistryAuditLogs', props.registry, props.logAnalyticsWorkspace, {
+      categoryGroup: REGISTRY_AUDIT_LOG_CATEGORY_GROUP,
+      dedicatedTables: true,
     });
 
     this.monitorWorkspace = new MonitorWorkspace(this, 'PrometheusWorkspace', {
