@@ -16,6 +16,9 @@ const STACK_OF_HOST = Object.fromEntries(
   (Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[]).map((host) => [host, synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) }).synth]),
 ) as Record<keyof typeof AIRFLOW_OF_HOST, SynthesizedStack>;
 
+/** The Kubernetes host's release stack (its in-cluster resources and the metadata server), synthesized once. */
+const KUBERNETES_RELEASE = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.kubernetes) }).release!;
+
 const EVENT_ALERTS = [
   'alert-contoso-sql-migration-failed',
   'alert-contoso-sql-migration-running-long',
@@ -164,8 +167,7 @@ describe('diagnostic settings per host', () => {
   });
 
   it("sends the Kubernetes host's metadata server log (connections, failed sign-ins) to the workspace, from the release stack", () => {
-    const release = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.kubernetes) }).release!;
-    const settings = Object.values(resourcesOfType(release, 'azurerm_monitor_diagnostic_setting')) as any[];
+    const settings = Object.values(resourcesOfType(KUBERNETES_RELEASE, 'azurerm_monitor_diagnostic_setting')) as any[];
     expect(settings.map((setting) => setting.name)).toEqual(['diag-psql-contoso-sql-airflow-09e6']);
     expect(settings[0]).toMatchObject({
       target_resource_id: expect.stringMatching(/^\$\{azurerm_postgresql_flexible_server\.[^.]+\.id\}$/),
@@ -187,12 +189,15 @@ const MONITORING_TYPES = [
 // The other hosts add no alert or diagnostic setting of their own: the stack's (event alerts, Key Vault,
 // factory, DAG blobs) and the adopted environment's have their snapshots in __tests__/monitoring.
 describe('the Kubernetes host', () => {
-  it('adds these alerts and diagnostic settings (snapshot)', () => {
-    const ownMonitoring = MONITORING_TYPES.map((type) => [
-      type,
-      Object.fromEntries(Object.entries(resourcesOfType(STACK_OF_HOST.kubernetes, type)).filter(([id]) => id.startsWith('AirflowHost_'))),
-    ]);
-    expect(Object.fromEntries(ownMonitoring)).toMatchSnapshot();
+  it('adds these alerts and diagnostic settings, in both its stacks (snapshot)', () => {
+    const monitoringOf = (synth: SynthesizedStack, own: (id: string) => boolean) =>
+      Object.fromEntries(
+        MONITORING_TYPES.map((type) => [type, Object.fromEntries(Object.entries(resourcesOfType(synth, type)).filter(([id]) => own(id)))]),
+      );
+    expect({
+      stack: monitoringOf(STACK_OF_HOST.kubernetes, (id) => id.startsWith('AirflowHost_')),
+      release: monitoringOf(KUBERNETES_RELEASE, () => true),
+    }).toMatchSnapshot();
   });
 });
 
