@@ -2,16 +2,22 @@
  * The README's lists of plan fields and event columns are read from the README and checked against
  * their one source (the plan's JSON Schema, the events contract), so neither is a hand copy that can
  * drift: a field added to the schema with a default must be documented, a documented field must exist,
- * and a documented default must be the schema's.
+ * and a documented default must be the schema's. So are the default stacks' counts and diagnostic
+ * settings ("What gets deployed", "Performance"), the alerts' severities and timings ("Monitoring"),
+ * the outputs of each host ("Outputs") and the checks checkov skips ("Security"), against what the
+ * stacks synthesize and the checkov settings.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { MIGRATION_EVENT_COLUMNS, MIGRATION_EVENTS_TABLE } from '../../lib/monitoring/migration-events';
 import { migrationPlanJsonSchema } from '../../lib/plan';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { mergedStacks, SynthesizedStack } from '../helpers/test-stack';
 import { tableRows } from './readme-table';
 
-const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const ROOT = join(__dirname, '..', '..');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
 type SchemaNode = { [key: string]: any };
 
@@ -118,5 +124,183 @@ describe("the README's events table columns", () => {
 
   test('a column missing from the README is seen', () => {
     expect(documentedEventColumns(README.replace('TargetKind, ', ''))).not.toEqual(MIGRATION_EVENT_COLUMNS.map((column) => column.name));
+  });
+});
+
+/** The backticked words of a table cell. */
+function backticked(cell: string): string[] {
+  return [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
+}
+
+/** The cells of a table row, trimmed. */
+function cells(row: string): string[] {
+  return row.split(' | ').map((cell) => cell.replace(/^\| ?|\s?\|$/g, '').trim());
+}
+
+/** `${azurerm_key_vault.X.name}` in a value, replaced by that resource's name in the stacks. */
+function resolvedName(stacks: SynthesizedStack, value: string): string {
+  return value.replace(/\$\{(\w+)\.(\w+)\.name\}/g, (whole, type: string, id: string) => String(stacks.resource[type]?.[id]?.name ?? whole));
+}
+
+/** A synthesized name as the README writes it: the plan name (also without hyphens) and the name hash as placeholders. */
+function placeholders(name: string, planName: string, hash: string): string {
+  return name.replaceAll(planName, '<name>').replaceAll(planName.replace(/-/g, ''), '<name>').replaceAll(hash, '<hash>');
+}
+
+/** What the README says of the default stacks, beside what they synthesize (`actual`). */
+function deployedClaims(readme: string, each: readonly SynthesizedStack[], planName: string, hash: string) {
+  const stacks = mergedStacks(...each);
+  const countOf = (block: 'resource' | 'data') =>
+    each.flatMap((stack) => Object.values(stack[block] ?? {})).reduce((sum, ofType) => sum + Object.keys(ofType).length, 0);
+  const stated = /two stacks, (\d+) resources and (\d+) data sources/.exec(readme.replace(/\s+/g, ' '));
+  const rows = tableRows(readme, '| resource | name | why |', 'table of deployed resources').map(cells);
+  const alertRow = rows.find(([what]) => /log alerts \+/.test(what));
+  const alertCounts = alertRow && /^(\d+) log alerts \+ (\d+) metric alert/.exec(alertRow[0]);
+  const diagnosticSettings = Object.values(stacks.resource.azurerm_monitor_diagnostic_setting ?? {});
+  return {
+    resourcesAndDataSources: stated && [Number(stated[1]), Number(stated[2])],
+    alerts: alertCounts && [Number(alertCounts[1]), Number(alertCounts[2])],
+    diagnosticSettings: rows.filter(([what]) => what.startsWith('diagnostic setting on')).flatMap(([, name]) => backticked(name)).sort(),
+    actual: {
+      resourcesAndDataSources: [countOf('resource'), countOf('data')],
+      alerts: ['azurerm_monitor_scheduled_query_rules_alert_v2', 'azurerm_monitor_metric_alert'].map((type) => Object.keys(stacks.resource[type] ?? {}).length),
+      diagnosticSettings: diagnosticSettings.map((setting) => placeholders(resolvedName(stacks, String(setting.name)), planName, hash)).sort(),
+    },
+  };
+}
+
+describe("the README's account of the default stacks", () => {
+  const plan = examplePlanWith({});
+  const { synth, release } = synthMigrationStack({ plan });
+  const stacks = [synth, release!];
+  const hash = /-([0-9a-f]{4})$/.exec(String(Object.values(synth.resource.azurerm_key_vault)[0].name))![1];
+
+  test('gives their resource and data source counts, alert counts and every diagnostic setting by name', () => {
+    const { actual, ...documented } = deployedClaims(README, stacks, plan.name, hash);
+    expect(documented).toEqual(actual);
+  });
+
+  test('a count or a diagnostic setting that differs is seen', () => {
+    const drifted = README.replace(/two stacks, \d+ resources/, 'two stacks, 1 resources')
+      .replace('| 5 log alerts + 1 metric alert', '| 6 log alerts + 1 metric alert')
+      .replace('`diag-aks-<name>`', '`diag-cluster-<name>`');
+    const { actual, ...documented } = deployedClaims(drifted, stacks, plan.name, hash);
+    expect(documented.resourcesAndDataSources![0]).toBe(1);
+    expect(documented.alerts).toEqual([6, 1]);
+    expect(documented.diagnosticSettings).toContain('diag-cluster-<name>');
+    expect(documented).not.toEqual(actual);
+  });
+});
+
+/** An ISO 8601 duration as the README writes it ("5 min", "1 day", "2 days"). */
+function readmeDuration(text: string): string | undefined {
+  const match = /^(\d+) (min|day|days)\b/.exec(text.trim());
+  if (!match) return undefined;
+  return match[2] === 'min' ? `PT${match[1]}M` : `P${match[1]}D`;
+}
+
+/** The README's alert table rows of Azure Monitor alerts: short name, severity, frequency and window. */
+function documentedAlertTimings(readme: string): Map<string, string> {
+  const rows = tableRows(readme, '| alert | signal | condition | severity | frequency / window | hosts |', 'alert table').map(cells);
+  return new Map(
+    rows.flatMap(([names, , , severity, timing]) => {
+      const [frequency, window] = timing.split(' / ').map(readmeDuration);
+      return backticked(names)
+        .filter((name) => name.startsWith('alert-<name>-'))
+        .map((name) => [name.replace('alert-<name>-', ''), `severity ${severity}, ${frequency} / ${window}`] as const);
+    }),
+  );
+}
+
+/** Every Azure Monitor alert of every host's stack (cutover gates on), the same way. */
+function synthesizedAlertTimings(synths: readonly SynthesizedStack[], planName: string): Map<string, string> {
+  const timings = new Map<string, string>();
+  for (const synth of synths) {
+    for (const alert of Object.values(synth.resource.azurerm_monitor_scheduled_query_rules_alert_v2 ?? {})) {
+      timings.set(String(alert.name).replace(`alert-${planName}-`, ''), `severity ${alert.severity}, ${alert.evaluation_frequency} / ${alert.window_duration}`);
+    }
+    for (const alert of Object.values(synth.resource.azurerm_monitor_metric_alert ?? {})) {
+      timings.set(String(alert.name).replace(`alert-${planName}-`, ''), `severity ${alert.severity}, ${alert.frequency} / ${alert.window_size}`);
+    }
+  }
+  return timings;
+}
+
+/** The README's outputs table: per host, each output and whether it is sensitive. */
+function documentedOutputs(readme: string, host: string): Map<string, boolean> {
+  const rows = tableRows(readme, '| output | host | sensitive | what |', 'outputs table').map(cells);
+  return new Map(
+    rows
+      .filter(([, hosts]) => hosts === 'all' || hosts.split(/,\s*/).includes(host))
+      .flatMap(([names, , sensitive]) => backticked(names).map((name) => [name, sensitive === 'yes'] as const)),
+  );
+}
+
+/** A stack's own outputs (not cdktf's cross-stack ones) and whether each is sensitive. */
+function synthesizedOutputs(synth: SynthesizedStack): Map<string, boolean> {
+  return new Map(
+    Object.entries(synth.output ?? {})
+      .filter(([name]) => !name.startsWith('cross-stack-output-'))
+      .map(([name, output]) => [name, output.sensitive === true] as const),
+  );
+}
+
+const sorted = <K, V>(map: Map<K, V>) => [...map].sort(([a], [b]) => String(a).localeCompare(String(b)));
+
+describe("the README's alerts and outputs of every host", () => {
+  const hosts = Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[];
+  // Cutover gates on, so the stacks hold the cutover alerts too.
+  const plans = new Map(hosts.map((host) => [host, examplePlanWith(AIRFLOW_OF_HOST[host], { cutover: { maxConcurrent: 1 } })]));
+  const synths = new Map(hosts.map((host) => [host, synthMigrationStack({ plan: plans.get(host) }).synth]));
+
+  test("give each Azure Monitor alert's default severity, frequency and window", () => {
+    expect(sorted(documentedAlertTimings(README))).toEqual(sorted(synthesizedAlertTimings([...synths.values()], plans.get('kubernetes')!.name)));
+  });
+
+  test('a timing that differs is seen', () => {
+    const drifted = README.replace('| count > 0, per run | 1 | 5 min / 1 day |', '| count > 0, per run | 1 | 15 min / 1 day |');
+    expect(documentedAlertTimings(drifted).get('migration-stalled')).toBe('severity 1, PT15M / P1D');
+  });
+
+  test.each(hosts)('name the outputs of the %s host and whether each is sensitive', (host) => {
+    expect(sorted(documentedOutputs(README, host))).toEqual(sorted(synthesizedOutputs(synths.get(host)!)));
+  });
+
+  test('an output missing from the table is seen', () => {
+    const drifted = README.replace('`airflow_host_image`, ', '');
+    expect(documentedOutputs(drifted, 'kubernetes').has('airflow_host_image')).toBe(false);
+  });
+});
+
+/** The checks the README's Security tables say checkov skips: for every host (with the count the text gives), and per host. */
+function documentedCheckovSkips(readme: string): { count: number | undefined; everyHost: string[]; perHost: Record<string, string[]> } {
+  const checks = (cell: string) => [...cell.matchAll(/CKV2?_AZURE_\d+/g)].map((match) => match[0]);
+  const count = /(\d+) checks are turned off for every host/.exec(readme.replace(/\s+/g, ' '));
+  const perHost: Record<string, string[]> = {};
+  for (const [hosts, checkCell] of tableRows(readme, '| host | check | why it is off |', 'per-host checkov table').map(cells)) {
+    for (const host of hosts.split(/,\s*/)) perHost[host] = [...(perHost[host] ?? []), ...checks(checkCell)].sort();
+  }
+  return {
+    count: count ? Number(count[1]) : undefined,
+    everyHost: tableRows(readme, '| check | why it is off |', 'checkov table').flatMap((row) => checks(cells(row)[0])).sort(),
+    perHost,
+  };
+}
+
+describe("the README's checkov skips", () => {
+  const everyHost = (parseYaml(readFileSync(join(ROOT, '.checkov.yaml'), 'utf8'))['skip-check'] as string[]).sort();
+  const perHost = Object.fromEntries(
+    Object.entries(parseYaml(readFileSync(join(ROOT, '.checkov-hosts.yaml'), 'utf8')) as Record<string, string[]>).map(([host, checks]) => [host, [...checks].sort()]),
+  );
+
+  test('are the checks .checkov.yaml and .checkov-hosts.yaml turn off, with their count', () => {
+    expect(documentedCheckovSkips(README)).toEqual({ count: everyHost.length, everyHost, perHost });
+  });
+
+  test('a check missing from a table, or a count that differs, is seen', () => {
+    const drifted = README.replace(/\n\| CKV_AZURE_117 \|.*/, '').replace(/\d+ checks are turned off for every host/, '9 checks are turned off for every host');
+    const { count, everyHost: documented } = documentedCheckovSkips(drifted);
+    expect(count).toBe(9);
+    expect(everyHost.filter((check) => !documented.includes(check))).toEqual(['CKV_AZURE_117']);
   });
 });
