@@ -14,6 +14,7 @@ import { MIGRATION_EVENT_COLUMNS, MIGRATION_EVENTS_TABLE } from '../../lib/monit
 import { migrationPlanJsonSchema } from '../../lib/plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { mergedStacks, SynthesizedStack } from '../helpers/test-stack';
+import { roleGrants } from '../security/role-inventory';
 import { tableRows } from './readme-table';
 
 const ROOT = join(__dirname, '..', '..');
@@ -178,6 +179,16 @@ describe("the README's account of the default stacks", () => {
   test('gives their resource and data source counts, alert counts and every diagnostic setting by name', () => {
     const { actual, ...documented } = deployedClaims(README, stacks, plan.name, hash);
     expect(documented).toEqual(actual);
+  });
+
+  test("names every role the default stack assigns, custom ones with their number of actions (the default plan's SqlMi target)", () => {
+    const documented = tableRows(README, '| principal | role | scope |', 'least-privilege table').map((row) => {
+      const [, role] = cells(row);
+      const actions = /\(custom, (\d+) actions/.exec(role);
+      return `${backticked(role)[0].replace('<name>', plan.name)}${actions ? ` (${actions[1]} actions)` : ''}`;
+    });
+    const assigned = roleGrants(synth, plan).map((grant) => `${grant.role}${grant.customActions ? ` (${grant.customActions.length} actions)` : ''}`);
+    expect([...new Set(documented)].sort()).toEqual([...new Set(assigned)].sort());
   });
 
   test('a count or a diagnostic setting that differs is seen', () => {
