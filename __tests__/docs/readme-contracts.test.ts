@@ -2,10 +2,10 @@
  * The README's lists of plan fields and event columns are read from the README and checked against
  * their one source (the plan's JSON Schema, the events contract), so neither is a hand copy that can
  * drift: a field added to the schema with a default must be documented, a documented field must exist,
- * and a documented default must be the schema's. So are the default stacks' counts and diagnostic
- * settings ("What gets deployed", "Performance"), the alerts' severities and timings ("Monitoring"),
- * the outputs of each host ("Outputs") and the checks checkov skips ("Security"), against what the
- * stacks synthesize and the checkov settings.
+ * and a documented default must be the schema's. So are the default stacks' counts, resource names
+ * and diagnostic settings ("What gets deployed", "Performance"), the alerts' severities and timings
+ * ("Monitoring"), the outputs of each host ("Outputs"), the roles assigned and the checks checkov
+ * skips ("Security"), against what the stacks synthesize and the checkov settings.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -170,6 +170,41 @@ function deployedClaims(readme: string, each: readonly SynthesizedStack[], planN
   };
 }
 
+/** Every `name`, `display_name` and `short_name` in the stacks' resources, references to other resources' names resolved. */
+function synthesizedNames(each: readonly SynthesizedStack[]): Set<string> {
+  const stacks = mergedStacks(...each);
+  const names = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (['name', 'display_name', 'short_name'].includes(key) && typeof child === 'string') names.add(resolvedName(stacks, child));
+        walk(child);
+      }
+    }
+  };
+  each.forEach((stack) => walk(stack.resource));
+  return names;
+}
+
+/** A name as the table of deployed resources gives it, as a pattern: `<name>` the plan name (or without hyphens), `<hash>` hex digits, `<server>` a plan entry, `...` anything. */
+function namePattern(documented: string, planName: string): RegExp {
+  const escaped = documented.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(
+    `^${escaped
+      .replaceAll('<name>', `(${planName}|${planName.replace(/-/g, '')})`)
+      .replaceAll('<hash>', '[0-9a-f]{4,}')
+      .replaceAll('<server>', '[a-z0-9_]+')
+      .replaceAll('\\.\\.\\.', '.+')}$`,
+  );
+}
+
+/** The names the table of deployed resources gives that no synthesized resource has. */
+function unknownDeployedNames(readme: string, names: Set<string>, planName: string): string[] {
+  const documented = tableRows(readme, '| resource | name | why |', 'table of deployed resources').flatMap((row) => backticked(cells(row)[1] ?? ''));
+  return documented.filter((name) => ![...names].some((synthesized) => namePattern(name, planName).test(synthesized)));
+}
+
 describe("the README's account of the default stacks", () => {
   const plan = examplePlanWith({});
   const { synth, release } = synthMigrationStack({ plan });
@@ -179,6 +214,12 @@ describe("the README's account of the default stacks", () => {
   test('gives their resource and data source counts, alert counts and every diagnostic setting by name', () => {
     const { actual, ...documented } = deployedClaims(README, stacks, plan.name, hash);
     expect(documented).toEqual(actual);
+  });
+
+  test('gives in its table of deployed resources only names the stacks have', () => {
+    const names = synthesizedNames(stacks);
+    expect(unknownDeployedNames(README, names, plan.name)).toEqual([]);
+    expect(unknownDeployedNames(README.replace('| `shir-<name>` |', '| `ir-<name>` |'), names, plan.name)).toEqual(['ir-<name>']);
   });
 
   test("names every role the default stack assigns, custom ones with their number of actions (the default plan's SqlMi target)", () => {
