@@ -91,6 +91,7 @@ __all__ = [
     "first_poke_at",
     "utc_now",
     "time_delta_trigger",
+    "get_connection",
     "get_variable",
     "set_variable",
     "mask_secret",
@@ -145,6 +146,17 @@ def time_delta_trigger(delay: Any) -> Any:
     else:
         from airflow.triggers.temporal import TimeDeltaTrigger  # type: ignore[no-redef]
     return TimeDeltaTrigger(delay)
+
+
+def get_connection(connection_id: str) -> Any:
+    """An Airflow connection (Task SDK on Airflow 3: its secrets backends, then the API server).
+    `airflow.hooks.base.BaseHook` is deprecated since Airflow 3.1 (a DeprecatedImportWarning on 3.3):
+    the Task SDK's `BaseHook` (task-sdk 1.1) replaces it."""
+    if AIRFLOW_3:
+        from airflow.sdk import BaseHook
+    else:
+        from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    return BaseHook.get_connection(connection_id)
 
 
 def get_variable(key: str) -> Optional[str]:

@@ -111,9 +111,9 @@ class ConnectionSecret:
 
 class AirflowConnections:
     def get(self, connection_id: str) -> ConnectionSecret:
-        from airflow.hooks.base import BaseHook
+        from migration_orchestration_lib.airflow_compat import get_connection
 
-        connection = BaseHook.get_connection(connection_id)
+        connection = get_connection(connection_id)
         return ConnectionSecret(
             connection_id=connection_id,
             host=connection.host,
