@@ -1,7 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDagBundle, parseRequirements, PLAN_BLOB_NAME, PLAN_SCHEMA_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
+import {
+  AIRFLOWIGNORE_BLOB_NAME,
+  loadDagBundle,
+  parseRequirements,
+  PLAN_BLOB_NAME,
+  PLAN_SCHEMA_BLOB_NAME,
+} from '../../lib/private/dag-bundle-loader';
 import { findPackageRoot } from '../../lib/private/package-root';
 
 describe('DAG bundle', () => {
@@ -22,6 +28,8 @@ describe('DAG bundle', () => {
     writeFileSync(join(base, 'dags', 'migration_orchestration_lib', 'contracts', 'events.json'), '{}\n');
     writeFileSync(join(base, 'dags', 'migration_orchestration_lib', '__pycache__', 'plan.cpython-311.pyc'), 'x');
     writeFileSync(join(base, 'dags', 'tests', 'test_plan.py'), 'def test(): pass\n');
+    writeFileSync(join(base, 'dags', 'deployed.airflowignore'), 'migration_orchestration_lib/\n');
+    writeFileSync(join(base, 'dags', '.airflowignore'), 'tests/\n');
     writeFileSync(join(base, 'dags', 'requirements.txt'), '# comment\nazure-identity==1.19.0  # why\n\n-r other.txt\npymssql==2.3.1\n');
     mkdirSync(join(base, 'schema'), { recursive: true });
     writeFileSync(join(base, 'schema', 'migration-plan.schema.json'), '{"type":"object"}\n');
@@ -40,7 +48,7 @@ describe('DAG bundle', () => {
     expect(() => findPackageRoot(root)).toThrow(/cannot find dags\/migration_orchestration.py in any folder above/);
   });
 
-  it('uploads the DAG file, its library and contracts, the plan, its schema and requirements.txt, never tests or bytecode', () => {
+  it('uploads the DAG file, its library and contracts, the plan, its schema, the deployed ignore file and requirements.txt, never tests or bytecode', () => {
     writeTree(root, '@platform/azure-db-migration');
     const bundle = loadDagBundle('{"name":"x"}\n', root);
     expect(bundle.files.map((f) => f.blobName)).toEqual([
@@ -50,8 +58,11 @@ describe('DAG bundle', () => {
       'dags/migration_orchestration_lib/plan.py',
       PLAN_BLOB_NAME,
       PLAN_SCHEMA_BLOB_NAME,
+      AIRFLOWIGNORE_BLOB_NAME,
       'requirements.txt',
     ]);
+    // The deployed ignore file, not the repository's own (which keeps the library in local parses).
+    expect(bundle.files.find((f) => f.blobName === AIRFLOWIGNORE_BLOB_NAME)?.content).toBe('migration_orchestration_lib/\n');
     expect(bundle.files.find((f) => f.blobName === PLAN_SCHEMA_BLOB_NAME)?.content).toBe('{"type":"object"}\n');
     expect(bundle.requirements).toEqual(['azure-identity==1.19.0', 'pymssql==2.3.1']);
     expect(bundle.files.find((f) => f.blobName.endsWith('events.json'))?.contentType).toBe('application/json');

@@ -6,7 +6,7 @@ import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
 import { FabricWorkspace } from '../../lib/fabric/workspace';
 import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
 import { FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
-import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
+import { AIRFLOWIGNORE_BLOB_NAME, loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { CAPACITY_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
@@ -231,13 +231,13 @@ describe('FabricAirflowHost', () => {
   });
 
   describe('DAG upload step', () => {
-    it('uploads the DAG files and the rendered plan, not requirements.txt (the definition installs those)', () => {
+    it('uploads the DAG files and the rendered plan, not requirements.txt (the definition installs those) nor the ignore file', () => {
       const { host, bundle } = fabricHostStack();
       expect(host.uploadedDagFiles).toContain('dags/migration_orchestration.py');
       expect(host.uploadedDagFiles).toContain('dags/migration_plan.json');
       expect(host.uploadedDagFiles).not.toContain('requirements.txt');
       expect(host.uploadedDagFiles).toEqual(
-        bundle.files.map((file) => file.blobName).filter((name) => name.startsWith('dags/')),
+        bundle.files.map((file) => file.blobName).filter((name) => name.startsWith('dags/') && name !== AIRFLOWIGNORE_BLOB_NAME),
       );
     });
 
@@ -280,7 +280,7 @@ describe('FabricAirflowHost', () => {
       expect(readFileSync(join(stackFolder, script), 'utf8')).toBe(
         readFileSync(join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs'), 'utf8'),
       );
-      for (const file of bundle.files.filter((f) => f.blobName.startsWith('dags/'))) {
+      for (const file of bundle.files.filter((f) => f.blobName.startsWith('dags/') && f.blobName !== AIRFLOWIGNORE_BLOB_NAME)) {
         expect(readFileSync(join(stackFolder, files, file.blobName), 'utf8')).toBe(file.content);
       }
     });

@@ -460,10 +460,10 @@ describe('KubernetesAirflowHost', () => {
     const items = volume.projected.sources.flatMap((source) => source.configMap.items);
     const configMaps = Object.values(resourcesOfType(synth, 'kubernetes_config_map_v1')) as any[];
 
-    it('mounts every DAG file and the rendered plan as the DAGs folder, keeping the package layout', () => {
+    it('mounts every DAG file, the rendered plan and the ignore file as the DAGs folder, keeping the package layout', () => {
       const expected = bundle.files.filter((file) => file.blobName.startsWith('dags/')).map((file) => file.blobName.slice('dags/'.length));
       expect(items.map((item) => item.path).sort()).toEqual(expected.sort());
-      expect(items.map((item) => item.path)).toEqual(expect.arrayContaining(['migration_orchestration.py', 'migration_plan.json', 'migration_orchestration_lib/dag_factory.py']));
+      expect(items.map((item) => item.path)).toEqual(expect.arrayContaining(['migration_orchestration.py', 'migration_plan.json', 'migration_orchestration_lib/dag_factory.py', '.airflowignore']));
       expect(values.volumeMounts).toEqual([{ name: volume.name, mountPath: '/opt/airflow/dags', readOnly: true }]);
       expect(values.dags).toEqual({ persistence: { enabled: false }, gitSync: { enabled: false } });
     });

@@ -173,6 +173,8 @@ describe('npm package contents', () => {
     const dagPackage = sources.filter(
       (path) =>
         path === 'dags/migration_orchestration.py' ||
+        // The DAG folder's .airflowignore as the hosts deploy it (not the repository's own).
+        path === 'dags/deployed.airflowignore' ||
         // The runtime requirements per Airflow: 3.1 or later, Fabric's 2.10.5, Data Factory's 2.6.3 on Python 3.8.
         /^dags\/requirements(-fabric|-data-factory)?\.txt$/.test(path) ||
         (path.startsWith('dags/migration_orchestration_lib/') && path.endsWith('.py') && !path.split('/').includes('tests')) ||

@@ -8,6 +8,10 @@ const DAG_LIBRARY_FOLDER = join('dags', 'migration_orchestration_lib');
 /** The DAG's requirements for Airflow 3 (the Kubernetes host's image, an external Airflow 3). */
 export const AIRFLOW3_REQUIREMENTS = 'dags/requirements.txt';
 const PLAN_SCHEMA = join('schema', 'migration-plan.schema.json');
+const DEPLOYED_AIRFLOWIGNORE = join('dags', 'deployed.airflowignore');
+
+/** Blob name of the DAG folder's ignore file: the DAG processor skips the library's modules. */
+export const AIRFLOWIGNORE_BLOB_NAME = 'dags/.airflowignore';
 
 /** Blob name of the rendered plan, beside the DAG file where the DAG looks for it. */
 export const PLAN_BLOB_NAME = 'dags/migration_plan.json';
@@ -33,6 +37,7 @@ export function loadDagBundle(
     ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
     bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
     bundleFile(PLAN_SCHEMA_BLOB_NAME, readFileSync(join(packageRoot, PLAN_SCHEMA), 'utf8'), 'application/json'),
+    bundleFile(AIRFLOWIGNORE_BLOB_NAME, readFileSync(join(packageRoot, DEPLOYED_AIRFLOWIGNORE), 'utf8'), 'text/plain'),
     // Data Factory's import reads requirements.txt at the root of the imported folder.
     bundleFile('requirements.txt', requirementsText, 'text/plain'),
   ];

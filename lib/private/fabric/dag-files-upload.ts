@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ITerraformDependable, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { DagBundle, DagBundleFile } from '../../orchestration-factory/dag-bundle';
+import { AIRFLOWIGNORE_BLOB_NAME } from '../dag-bundle-loader';
 import { findPackageRoot } from '../package-root';
 import { resourceAddress } from '../resource-address';
 import { TerraformData } from '../terraform-data';
@@ -46,7 +47,10 @@ export class FabricDagUpload extends Construct {
 
   constructor(scope: Construct, id: string, props: FabricDagUploadProps) {
     super(scope, id);
-    const files = props.bundle.files.filter((file) => FABRIC_FILE_FOLDERS.some((folder) => file.blobName.startsWith(folder)));
+    const files = props.bundle.files.filter(
+      // The ignore file only saves parsing; Fabric's file API is not documented to take a dot file.
+      (file) => FABRIC_FILE_FOLDERS.some((folder) => file.blobName.startsWith(folder)) && file.blobName !== AIRFLOWIGNORE_BLOB_NAME,
+    );
     files.forEach(checkSize);
     this.uploadedPaths = files.map((file) => file.blobName);
 
