@@ -78,7 +78,18 @@ function printWarnings(root: IConstruct): void {
   }
 }
 
+/** `npm run synth -- plans/q3.yaml` would otherwise synthesize the default plan, silently. */
+function refuseArguments(args: readonly string[]): void {
+  if (args.length === 0) return;
+  const plan = args.find((arg) => /\.(ya?ml|json)$/i.test(arg)) ?? '<file>';
+  process.stderr.write(
+    `The app takes no arguments (got ${args.join(' ')}): select the plan with MIGRATION_PLAN=${plan} npm run synth\nNothing was synthesized.\n`,
+  );
+  process.exit(1);
+}
+
 function main(): void {
+  refuseArguments(process.argv.slice(2));
   skipTokenCreationStacks();
   const plan = loadPlanOrExit(process.env.MIGRATION_PLAN || DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();

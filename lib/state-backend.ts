@@ -58,6 +58,9 @@ const AZURERM_VARIABLES = [
   'AZURERM_BACKEND_STORAGE_ACCOUNT',
   'AZURERM_BACKEND_CONTAINER',
 ] as const;
+/** Each backend's variables, the optional one included: any of them set selects that backend. */
+const CLOUD_SELECTORS = [...CLOUD_VARIABLES, 'TFC_HOSTNAME'];
+const AZURERM_SELECTORS = [...AZURERM_VARIABLES, 'AZURERM_BACKEND_KEY'];
 
 /**
  * The backend selected by environment variables: `TFC_ORGANIZATION` + `TFC_WORKSPACE` (and
@@ -67,8 +70,8 @@ const AZURERM_VARIABLES = [
  */
 export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env): StateBackend {
   const value = (name: string) => env[name]?.trim() || undefined;
-  const cloudSet = CLOUD_VARIABLES.filter((name) => value(name));
-  const azurermSet = AZURERM_VARIABLES.filter((name) => value(name));
+  const cloudSet = CLOUD_SELECTORS.filter((name) => value(name));
+  const azurermSet = AZURERM_SELECTORS.filter((name) => value(name));
   if (cloudSet.length > 0 && azurermSet.length > 0) {
     throw new StateBackendConfigurationError(
       `both Terraform Cloud (${cloudSet.join(', ')}) and azurerm backend (${azurermSet.join(', ')}) variables are set; choose one`,

@@ -66,6 +66,10 @@ describe('stateBackendFromEnvironment', () => {
     [{ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod env' }, /not a Terraform Cloud workspace name/],
     [{ AZURERM_BACKEND_CONTAINER: 'tfstate' }, /AZURERM_BACKEND_RESOURCE_GROUP, AZURERM_BACKEND_STORAGE_ACCOUNT not set/],
     [{ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', AZURERM_BACKEND_CONTAINER: 'c' }, /choose one/],
+    // An optional variable alone means that backend was meant: silently keeping local state would lose it.
+    [{ TFC_HOSTNAME: 'tfe.acme.com' }, /Terraform Cloud: TFC_ORGANIZATION, TFC_WORKSPACE not set/],
+    [{ AZURERM_BACKEND_KEY: 'prod.tfstate' }, /azurerm backend: AZURERM_BACKEND_RESOURCE_GROUP, AZURERM_BACKEND_STORAGE_ACCOUNT, AZURERM_BACKEND_CONTAINER not set/],
+    [{ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', AZURERM_BACKEND_KEY: 'prod.tfstate' }, /choose one/],
   ])('rejects %j', (env, message) => {
     expect(() => stateBackendFromEnvironment(env)).toThrow(StateBackendConfigurationError);
     expect(() => stateBackendFromEnvironment(env)).toThrow(message);

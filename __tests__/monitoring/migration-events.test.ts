@@ -171,7 +171,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
   });
 
   describe('a workspace shared by plans: the table of an earlier plan (eventsTable existing)', () => {
-    const shared = { id: '/subscriptions/S/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-shared', name: 'log-shared' };
+    const shared = { id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-shared', name: 'log-shared' };
 
     it('creates no table and still routes the stream to it in the workspace, with nothing depending on a table', () => {
       const { stack, monitoring: construct } = withEvents({ eventsTable: 'existing' }, { workspace: shared, namePrefix: 'fabrikam-sql' });

@@ -1,4 +1,5 @@
 import { Testing } from 'cdktf';
+import { DataAzurermLogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/data-azurerm-log-analytics-workspace';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
 import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
@@ -89,6 +90,18 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(construct.workspaceId).toBe(EXISTING_WORKSPACE.id);
     expect(construct.workspace).toBe(EXISTING_WORKSPACE);
     expect(warningsOf(stack)).toEqual([expect.stringMatching(/lock ignored: the workspace was passed in/)]);
+  });
+
+  it('refuses an existing workspace whose id is not a Log Analytics workspace ARM id, naming the construct and the value', () => {
+    // The README's shortened '/subscriptions/.../workspaces/log-platform' copied as is: terraform validate fails on it in
+    // every diagnostic setting, data collection rule and alert, so the synth stops first.
+    const workspace = { id: '/subscriptions/.../workspaces/log-platform', name: 'log-platform' };
+    expect(() => monitoring({ workspace })).toThrow(
+      'test/monitoring: workspace.id must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<workspace> (got "/subscriptions/.../workspaces/log-platform")',
+    );
+    const lookup = testStack();
+    const data = new DataAzurermLogAnalyticsWorkspace(lookup.stack, 'Shared', { name: 'log-shared', resourceGroupName: 'rg-shared' });
+    expect(() => new MigrationMonitoring(lookup.stack, 'monitoring', { ...BASE_PROPS, resourceGroup: lookup.resourceGroup, workspace: data })).not.toThrow();
   });
 
   it('notifies every email through the action group', () => {

@@ -45,8 +45,8 @@ describe('the bundled app (dist/app.js)', () => {
   let bundle: string;
   let scratch: string;
 
-  const runBundle = (planFile: string, outdir: string) =>
-    spawnSync(process.execPath, ['--max-semi-space-size=2', bundle], {
+  const runBundle = (planFile: string, outdir: string, args: string[] = []) =>
+    spawnSync(process.execPath, ['--max-semi-space-size=2', bundle, ...args], {
       cwd: REPO,
       encoding: 'utf8',
       env: { PATH: process.env.PATH, HOME: process.env.HOME, MIGRATION_PLAN: planFile, CDKTF_OUTDIR: outdir },
@@ -103,6 +103,16 @@ describe('the bundled app (dist/app.js)', () => {
     expect(result.stderr).toContain(`Invalid migration plan ${planFile}`);
     expect(result.stderr).toMatch(/notifications\.emails\[0\]: must be an email address/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(() => readdirSync(outdir)).toThrow();
+  });
+
+  it('refuses a plan given as an argument (npm run synth -- plans/q3.yaml) instead of synthesizing the default plan', () => {
+    const outdir = join(scratch, 'argument-out');
+    const result = runBundle('', outdir, ['plans/q3.yaml']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      'The app takes no arguments (got plans/q3.yaml): select the plan with MIGRATION_PLAN=plans/q3.yaml npm run synth\nNothing was synthesized.\n',
+    );
     expect(() => readdirSync(outdir)).toThrow();
   });
 

@@ -4,6 +4,7 @@ import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics
 import { ResourceLock } from '../core/protection';
 import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { resourceName } from '../private/naming';
+import { checkArmId, LOG_ANALYTICS_WORKSPACE_ID } from '../private/prop-checks';
 import { addLock } from '../private/protection';
 
 /** PerGB2018 workspaces keep data 30 to 730 days. */
@@ -59,6 +60,7 @@ export function monitoringWorkspace(
   placement: WorkspacePlacement,
 ): ILogAnalyticsWorkspace {
   if (options.workspace) {
+    checkArmId(scope, 'workspace.id', options.workspace.id, LOG_ANALYTICS_WORKSPACE_ID);
     const ignored = (['retentionInDays', 'localAuthenticationEnabled', 'preventDestroy', 'lock'] as const).filter(
       (option) => options[option] !== undefined,
     );

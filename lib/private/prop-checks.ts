@@ -46,6 +46,13 @@ export function checkArmId(scope: IConstruct, prop: string, value: string | unde
 export const PRIVATE_DNS_ZONE_ID = armId('Microsoft.Network', 'privateDnsZones', '[-\\w]{1,63}(?:\\.[-\\w]{1,63}){1,33}', '<zone>');
 
 /**
+ * `Microsoft.OperationalInsights/workspaces`: the id's shape, which azurerm's workspace id parser
+ * checks in every resource that names the workspace. The name is an existing workspace's, so any
+ * name Azure once accepted passes (sources differ on its minimum length: 3 or 4).
+ */
+export const LOG_ANALYTICS_WORKSPACE_ID = armId('Microsoft.OperationalInsights', 'workspaces', '[^/]{1,63}', '<workspace>');
+
+/**
  * Key Vault names (Microsoft's "Naming rules and restrictions for Azure resources", Microsoft.KeyVault
  * vaults): 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or digit,
  * without consecutive hyphens.
