@@ -29,6 +29,7 @@ import { BuiltInRole } from './private/role-names';
 import { applyStateBackend, RELEASE_STACK_SUFFIX } from './private/state-backend';
 import { ReleaseStack } from './release-stack';
 import { StateBackend } from './state-backend';
+import { requireTerraformVersion } from './private/terraform-version';
 
 /** Props of {@link DatabaseMigrationStack}. */
 export interface DatabaseMigrationStackProps {
@@ -127,6 +128,7 @@ export class DatabaseMigrationStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
     super(scope, id);
+    requireTerraformVersion(this);
     checkGuid(this, 'subscriptionId', props.subscriptionId);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkResourceGroupName(this, 'resourceGroupName', props.resourceGroupName);

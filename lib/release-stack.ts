@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { checkGuid } from './private/prop-checks';
 import { applyStateBackend, releaseStateBackend } from './private/state-backend';
 import { StateBackend } from './state-backend';
+import { requireTerraformVersion } from './private/terraform-version';
 
 /** Props of {@link ReleaseStack}. */
 export interface ReleaseStackProps {
@@ -28,6 +29,7 @@ export interface ReleaseStackProps {
 export class ReleaseStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: ReleaseStackProps) {
     super(scope, id);
+    requireTerraformVersion(this);
     checkGuid(this, 'subscriptionId', props.subscriptionId);
     new AzurermProvider(this, 'azurerm', { features: [{}], subscriptionId: props.subscriptionId });
     applyStateBackend(this, releaseStateBackend(props.stateBackend));

@@ -124,6 +124,9 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
     expect(Object.keys(terraform.required_providers).sort()).toEqual(['azapi', 'azurerm', 'time']);
     expect(terraform.required_providers.azapi).toEqual({ source: 'Azure/azapi', version: '~> 2.7' });
     expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
+    // The oldest Terraform validated, and the first with write-only arguments (a stack of every host says so).
+    expect(terraform.required_version).toBe('>= 1.11.0');
+    expect((release!.terraform as Record<string, unknown>).required_version).toBe('>= 1.11.0');
     expect((synth.provider as Record<string, any[]>).azurerm[0]).toMatchObject({ storage_use_azuread: true, features: [{}] });
   });
 

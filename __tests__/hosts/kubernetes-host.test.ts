@@ -89,6 +89,13 @@ describe('KubernetesAirflowHost', () => {
       expect(findSecrets(synth)).toEqual([]);
     });
 
+    it('requires, in your release stack, a Terraform that keeps write-only arguments out of the state', () => {
+      // Before 1.11 Terraform does not know `*_wo` arguments are write-only: the generated passwords would be stored.
+      const release = JSON.stringify(releaseStack);
+      for (const writeOnly of ['"administrator_password_wo"', '"value_wo"', '"data_wo"']) expect(release).toContain(writeOnly);
+      expect((releaseStack.terraform as Record<string, unknown>).required_version).toBe('>= 1.11.0');
+    });
+
     it('refuses an environment that carries a client secret', () => {
       expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
         /environment holds AZURE_CLIENT_SECRET: the Kubernetes host authenticates with workload identity/,

@@ -10,6 +10,7 @@ import { DagConfigMaps } from './dag-config-maps';
 import { GeneratedSecrets } from './generated-secrets';
 import { AirflowPoolsImport } from './pools-import';
 import { AIRFLOW_CHART } from './versions';
+import { requireTerraformVersion } from '../terraform-version';
 
 /** Props of {@link AirflowRelease}. */
 export interface AirflowReleaseProps {
@@ -86,6 +87,7 @@ export class AirflowRelease extends Construct {
       jwtSecret: `${RELEASE_NAME}-jwt-secret`,
       redis: `${RELEASE_NAME}-redis`,
     };
+    requireTerraformVersion(this); // the secrets' data_wo
     const secret = (secretId: string, name: string, data: Record<string, string>): SecretV1 =>
       new SecretV1(this, secretId, {
         provider,

@@ -12,6 +12,7 @@ import { ResourceLock } from '../../core/protection';
 import { IKeyVault, ILogAnalyticsWorkspace } from '../../core/references';
 import { HostPlacement } from '../host-placement';
 import { auditLogSetting, METADATA_SERVER_LOG_CATEGORIES } from './monitoring';
+import { requireTerraformVersion } from '../terraform-version';
 
 /** Props of {@link MetadataDatabase}. */
 export interface MetadataDatabaseProps extends HostPlacement {
@@ -93,6 +94,7 @@ export class MetadataDatabase extends Construct {
       tags: props.tags,
     });
     const preventDestroy = props.preventDestroy ?? true;
+    requireTerraformVersion(this); // administrator_password_wo, value_wo
     this.server = new PostgresqlFlexibleServer(this, 'Server', {
       name: serverName,
       resourceGroupName: props.resourceGroup.name,
