@@ -23,8 +23,10 @@ from pathlib import Path
 import yaml
 
 # checkov 3.3.30's JSON parser reads every top-level block as `{label: body}`: it fails on the
-# unlabelled `removed` block and on the list of `moved` blocks, neither of which holds a resource.
+# unlabelled `removed` block and on the list of `moved` blocks, neither of which holds a resource,
+# and on the `terraform` block's string `required_version`.
 UNSCANNABLE_BLOCKS = ("removed", "moved")
+UNSCANNABLE_SETTINGS = ("required_version",)
 
 
 @dataclass
@@ -86,6 +88,8 @@ def scan_hosts(checkov: str, host_stacks: dict[str, list[Path]], scratch: Path) 
             stack = json.loads((stack_dir / "cdk.tf.json").read_text())
             for block in UNSCANNABLE_BLOCKS:
                 stack.pop(block, None)
+            for setting in UNSCANNABLE_SETTINGS:
+                stack.get("terraform", {}).pop(setting, None)
             copy = scratch / host / stack_dir.name
             copy.mkdir(parents=True)
             (copy / "cdk.tf.json").write_text(json.dumps(stack))
