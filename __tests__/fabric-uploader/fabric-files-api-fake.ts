@@ -15,6 +15,8 @@ export interface ReceivedRequest {
   readonly authorization?: string;
   readonly contentType?: string;
   readonly bodyBytes: number;
+  /** When it arrived (`Date.now()`). */
+  readonly at: number;
 }
 
 /** A response the fake gives instead of the normal one, `times` times, for PUTs of one file path. */
@@ -87,6 +89,7 @@ export class FakeFabric {
       authorization: request.headers.authorization,
       contentType: request.headers['content-type'],
       bodyBytes: body.length,
+      at: Date.now(),
     });
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (request.method === 'POST' && token) {

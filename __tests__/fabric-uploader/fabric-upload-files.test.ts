@@ -186,6 +186,14 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.files.get('dags/a.py')?.toString()).toBe('a\n');
     });
 
+    it('backs off before retrying a 429 that has no Retry-After', async () => {
+      fake.failures.set('dags/a.py', { status: 429, times: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      const [refused, retried] = fake.puts;
+      expect(retried.at - refused.at).toBeGreaterThanOrEqual(1_500);
+    });
+
     it('gives up on a 503 that lasts, after five attempts', async () => {
       fake.failures.set('dags/a.py', { status: 503, times: 99, retryAfterSeconds: 0, errorCode: 'ServiceUnavailable' });
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);

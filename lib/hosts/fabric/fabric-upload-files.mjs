@@ -138,8 +138,10 @@ async function put(url, file, token) {
 
 /** Retry-After when the service sends it (seconds), else exponential backoff; capped. @param {Response} response @param {number} attempt */
 function retryDelaySeconds(response, attempt) {
-  const header = Number(response.headers.get('retry-after'));
-  const seconds = Number.isFinite(header) && header >= 0 ? header : 2 ** attempt;
+  // No header must not read as "retry now": Number(null) is 0.
+  const header = response.headers.get('retry-after')?.trim();
+  const given = header ? Number(header) : NaN;
+  const seconds = Number.isFinite(given) && given >= 0 ? given : 2 ** attempt;
   return Math.min(seconds, MAX_RETRY_WAIT_SECONDS);
 }
 
