@@ -19,7 +19,7 @@ export interface ReceivedRequest {
   readonly at: number;
 }
 
-/** A response the fake gives instead of the normal one, `times` times, for PUTs of one file path. */
+/** A response the fake gives instead of the normal one, `times` times, for requests on one file path. */
 export interface InjectedFailure {
   readonly status: number;
   readonly times: number;
@@ -75,6 +75,10 @@ export class FakeFabric {
     return this.requests.filter((request) => request.method === 'PUT');
   }
 
+  get deletes(): ReceivedRequest[] {
+    return this.requests.filter((request) => request.method === 'DELETE');
+  }
+
   async stop(): Promise<void> {
     await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
   }
@@ -101,8 +105,9 @@ export class FakeFabric {
       return allowed && audience ? reply(response, 200, { value: this.options.clientAssertion }) : reply(response, 401, {});
     }
     const file = /^\/v1\/workspaces\/([^/]+)\/apacheAirflowJobs\/([^/]+)\/files\/(.+)$/.exec(url.pathname);
-    if (request.method === 'PUT' && file) {
-      return this.putFile(decodeURIComponent(file[1]), decodeURIComponent(file[2]), file[3].split('/').map(decodeURIComponent).join('/'), url, request, body, response);
+    if (file && ['GET', 'PUT', 'DELETE'].includes(request.method ?? '')) {
+      const filePath = file[3].split('/').map(decodeURIComponent).join('/');
+      return this.onFile(decodeURIComponent(file[1]), decodeURIComponent(file[2]), filePath, url, request, body, response);
     }
     reply(response, 404, { errorCode: 'EntityNotFound', message: `no route for ${request.method} ${url.pathname}` });
   }
@@ -122,7 +127,7 @@ export class FakeFabric {
     reply(response, 200, { token_type: 'Bearer', expires_in: 3599, access_token: this.options.accessToken });
   }
 
-  private putFile(
+  private onFile(
     workspaceId: string,
     jobId: string,
     filePath: string,
@@ -149,6 +154,20 @@ export class FakeFabric {
     }
     if (!filePath.startsWith('dags/') && !filePath.startsWith('plugins/')) {
       return reply(response, 400, { errorCode: 'InvalidFilePath', message: 'Files must be located within the dags/ or plugins/ folders' });
+    }
+    if (request.method === 'GET') {
+      const content = this.files.get(filePath);
+      if (content === undefined) {
+        return reply(response, 404, { errorCode: 'ItemNotFound', message: 'The requested file was not found' });
+      }
+      response.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      return void response.end(content);
+    }
+    if (request.method === 'DELETE') {
+      if (!this.files.delete(filePath)) {
+        return reply(response, 404, { errorCode: 'ItemNotFound', message: 'The requested file was not found' });
+      }
+      return reply(response, 200, undefined);
     }
     if (body.length > MAX_FILE_BYTES) {
       return reply(response, 400, { errorCode: 'FileTooLarge', message: 'The maximum supported file size is 2 MB' });
