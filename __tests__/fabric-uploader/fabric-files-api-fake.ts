@@ -21,7 +21,8 @@ export interface ReceivedRequest {
 
 /** A response the fake gives instead of the normal one, `times` times, for requests on one file path. */
 export interface InjectedFailure {
-  readonly status: number;
+  /** The HTTP status, or `'reset'`: the connection is dropped without a response. */
+  readonly status: number | 'reset';
   readonly times: number;
   readonly retryAfterSeconds?: number;
   readonly errorCode?: string;
@@ -148,6 +149,9 @@ export class FakeFabric {
     const failure = this.failures.get(filePath);
     if (failure && failure.times > 0) {
       this.failures.set(filePath, { ...failure, times: failure.times - 1 });
+      if (failure.status === 'reset') {
+        return void request.socket.destroy();
+      }
       const headers: Record<string, string> =
         failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) };
       return reply(response, failure.status, { errorCode: failure.errorCode ?? 'Injected', message: 'injected failure', requestId: 'req-1' }, headers);

@@ -261,6 +261,14 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(putsOf(fake, 'dags/a.py')).toHaveLength(5);
     });
 
+    it('retries a request whose connection dropped', async () => {
+      fake.failures.set('dags/a.py', { status: 'reset', times: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
+      expect(fake.files.get('dags/a.py')?.toString()).toBe('a\n');
+    });
+
     it('fails with a clear message when the API cannot be reached', async () => {
       const closed = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN });
       const endpoint = closed.endpoint;

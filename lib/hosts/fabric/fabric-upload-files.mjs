@@ -43,6 +43,11 @@ const ALLOWED_FOLDERS = ['dags/', 'plugins/'];
 const MANIFEST_PATH = 'dags/fabric_upload_manifest.json';
 /** Statuses worth another try: throttling and transient gateway errors. */
 const RETRIABLE = new Set([429, 502, 503, 504]);
+/**
+ * Connection failures worth another try: the connection dropped or timed out midway. A refused
+ * connection or an unknown host is a wrong endpoint or no network, and fails at once.
+ */
+const RETRIABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
 const MAX_ATTEMPTS = 5;
 const MAX_RETRY_WAIT_SECONDS = 60;
 
@@ -200,6 +205,11 @@ async function send(api, method, path, bytes, answers = []) {
         body: bytes ? new Uint8Array(bytes) : undefined,
       });
     } catch (error) {
+      const code = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code;
+      if (code && RETRIABLE_NETWORK.has(code) && attempt < MAX_ATTEMPTS) {
+        await sleep(Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS));
+        continue;
+      }
       throw new UploadError(`${method} ${path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})`);
     }
     if (response.ok || answers.includes(response.status)) {
