@@ -321,13 +321,16 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.puts).toEqual([]);
     });
 
-    it('uses workload identity federation with the GitHub Actions OIDC token', async () => {
+    it.each([
+      ['GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN)', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'],
+      ['ARM_OIDC_REQUEST_URL/TOKEN, as the Fabric provider reads them', 'ARM_OIDC_REQUEST_URL', 'ARM_OIDC_REQUEST_TOKEN'],
+    ])('uses workload identity federation with an ID token from %s', async (_, urlVariable, tokenVariable) => {
       const env = {
         ARM_USE_OIDC: 'true',
         ARM_CLIENT_ID: CLIENT,
         ARM_TENANT_ID: TENANT,
-        ACTIONS_ID_TOKEN_REQUEST_URL: `${fake.origin}/github/idtoken?api-version=2.0`,
-        ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'github-request-token',
+        [urlVariable]: `${fake.origin}/github/idtoken?api-version=2.0`,
+        [tokenVariable]: 'github-request-token',
         AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);

@@ -23,7 +23,8 @@
  *      tenant from FABRIC_CLIENT_ID/ARM_CLIENT_ID and FABRIC_TENANT_ID/ARM_TENANT_ID, the assertion
  *      from FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN, a file (FABRIC_OIDC_TOKEN_FILE_PATH,
  *      ARM_OIDC_TOKEN_FILE_PATH, AZURE_FEDERATED_TOKEN_FILE) or GitHub Actions
- *      (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+ *      or an ID-token endpoint like GitHub Actions' (URL and bearer from FABRIC_OIDC_REQUEST_URL/TOKEN,
+ *      ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN or ARM_OIDC_REQUEST_URL/TOKEN, as the Fabric provider reads them);
  *   2. a client secret in FABRIC_CLIENT_SECRET or ARM_CLIENT_SECRET (with client id and tenant);
  *   3. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
  * AZURE_AUTHORITY_HOST changes the Entra ID host (sovereign clouds).
@@ -297,10 +298,12 @@ async function federatedToken(env) {
   if (file) {
     return (await readFile(file, 'utf8')).trim();
   }
-  if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-    const url = new URL(env.ACTIONS_ID_TOKEN_REQUEST_URL);
+  const requestUrl = env.FABRIC_OIDC_REQUEST_URL || env.ACTIONS_ID_TOKEN_REQUEST_URL || env.ARM_OIDC_REQUEST_URL;
+  const requestToken = env.FABRIC_OIDC_REQUEST_TOKEN || env.ACTIONS_ID_TOKEN_REQUEST_TOKEN || env.ARM_OIDC_REQUEST_TOKEN;
+  if (requestUrl && requestToken) {
+    const url = new URL(requestUrl);
     url.searchParams.set('audience', 'api://AzureADTokenExchange');
-    const response = await fetch(url, { headers: { Authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` } });
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${requestToken}` } });
     if (!response.ok) {
       throw new UploadError(`GitHub Actions refused an OIDC token: ${await describeFailure(response)}`);
     }
