@@ -15,11 +15,14 @@ export interface ReceivedRequest {
   readonly authorization?: string;
   readonly contentType?: string;
   readonly bodyBytes: number;
+  /** When it arrived (`Date.now()`). */
+  readonly at: number;
 }
 
-/** A response the fake gives instead of the normal one, `times` times, for PUTs of one file path. */
+/** A response the fake gives instead of the normal one, `times` times, for requests on one file path. */
 export interface InjectedFailure {
-  readonly status: number;
+  /** The HTTP status, or `'reset'`: the connection is dropped without a response. */
+  readonly status: number | 'reset';
   readonly times: number;
   readonly retryAfterSeconds?: number;
   readonly errorCode?: string;
@@ -73,6 +76,10 @@ export class FakeFabric {
     return this.requests.filter((request) => request.method === 'PUT');
   }
 
+  get deletes(): ReceivedRequest[] {
+    return this.requests.filter((request) => request.method === 'DELETE');
+  }
+
   async stop(): Promise<void> {
     await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
   }
@@ -87,6 +94,7 @@ export class FakeFabric {
       authorization: request.headers.authorization,
       contentType: request.headers['content-type'],
       bodyBytes: body.length,
+      at: Date.now(),
     });
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (request.method === 'POST' && token) {
@@ -98,8 +106,9 @@ export class FakeFabric {
       return allowed && audience ? reply(response, 200, { value: this.options.clientAssertion }) : reply(response, 401, {});
     }
     const file = /^\/v1\/workspaces\/([^/]+)\/apacheAirflowJobs\/([^/]+)\/files\/(.+)$/.exec(url.pathname);
-    if (request.method === 'PUT' && file) {
-      return this.putFile(decodeURIComponent(file[1]), decodeURIComponent(file[2]), file[3].split('/').map(decodeURIComponent).join('/'), url, request, body, response);
+    if (file && ['GET', 'PUT', 'DELETE'].includes(request.method ?? '')) {
+      const filePath = file[3].split('/').map(decodeURIComponent).join('/');
+      return this.onFile(decodeURIComponent(file[1]), decodeURIComponent(file[2]), filePath, url, request, body, response);
     }
     reply(response, 404, { errorCode: 'EntityNotFound', message: `no route for ${request.method} ${url.pathname}` });
   }
@@ -119,7 +128,7 @@ export class FakeFabric {
     reply(response, 200, { token_type: 'Bearer', expires_in: 3599, access_token: this.options.accessToken });
   }
 
-  private putFile(
+  private onFile(
     workspaceId: string,
     jobId: string,
     filePath: string,
@@ -140,12 +149,29 @@ export class FakeFabric {
     const failure = this.failures.get(filePath);
     if (failure && failure.times > 0) {
       this.failures.set(filePath, { ...failure, times: failure.times - 1 });
+      if (failure.status === 'reset') {
+        return void request.socket.destroy();
+      }
       const headers: Record<string, string> =
         failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) };
       return reply(response, failure.status, { errorCode: failure.errorCode ?? 'Injected', message: 'injected failure', requestId: 'req-1' }, headers);
     }
     if (!filePath.startsWith('dags/') && !filePath.startsWith('plugins/')) {
       return reply(response, 400, { errorCode: 'InvalidFilePath', message: 'Files must be located within the dags/ or plugins/ folders' });
+    }
+    if (request.method === 'GET') {
+      const content = this.files.get(filePath);
+      if (content === undefined) {
+        return reply(response, 404, { errorCode: 'ItemNotFound', message: 'The requested file was not found' });
+      }
+      response.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      return void response.end(content);
+    }
+    if (request.method === 'DELETE') {
+      if (!this.files.delete(filePath)) {
+        return reply(response, 404, { errorCode: 'ItemNotFound', message: 'The requested file was not found' });
+      }
+      return reply(response, 200, undefined);
     }
     if (body.length > MAX_FILE_BYTES) {
       return reply(response, 400, { errorCode: 'FileTooLarge', message: 'The maximum supported file size is 2 MB' });

@@ -16,6 +16,8 @@ const ACCESS_TOKEN = 'fabric-access-token';
 const CLIENT_SECRET = 'deployer-client-secret';
 const ASSERTION = 'federated-assertion';
 const TWO_MB = 2_000_000;
+/** Where the uploader keeps the list of the files it uploaded (its documented contract). */
+const MANIFEST = 'dags/fabric_upload_manifest.json';
 
 interface RunResult {
   readonly code: number;
@@ -45,6 +47,10 @@ function fakeAzureCli(token: string): { folder: string; argsFile: string } {
   );
   chmodSync(az, 0o755);
   return { folder, argsFile };
+}
+
+function putsOf(fake: FakeFabric, path: string) {
+  return fake.puts.filter((request) => request.path.endsWith(`/files/${path}`));
 }
 
 /** Only what the uploader should see: PATH (for node and az) and the variables a test gives. */
@@ -98,6 +104,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const result = await run(folder, fake, withCli);
       expect(result.code).toBe(0);
       expect([...fake.files.keys()].sort()).toEqual([
+        MANIFEST,
         'dags/migration_orchestration.py',
         'dags/migration_orchestration_lib/steps.py',
         'dags/migration_plan.json',
@@ -111,7 +118,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         expect(put.contentType).toBe('application/octet-stream');
         expect(put.authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
       }
-      expect(result.stdout).toContain('4 file(s) uploaded');
+      expect(result.stdout).toContain('4 file(s) uploaded, 0 deleted');
     });
 
     it('is idempotent: a second run leaves the same files', async () => {
@@ -120,13 +127,65 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const first = new Map(fake.files);
       expect((await run(folder, fake, withCli)).code).toBe(0);
       expect(fake.files).toEqual(first);
-      expect(fake.puts).toHaveLength(4);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
+      expect(putsOf(fake, 'dags/lib/b.py')).toHaveLength(2);
     });
 
     it('accepts a file of exactly 2 MB', async () => {
       const folder = bundleFolder({ 'dags/migration_plan.json': Buffer.alloc(TWO_MB, 0x20) });
       expect((await run(folder, fake, withCli)).code).toBe(0);
       expect(fake.files.get('dags/migration_plan.json')).toHaveLength(TWO_MB);
+    });
+  });
+
+  describe('deleting what an earlier bundle uploaded, and nothing else', () => {
+    it('deletes the files an earlier bundle uploaded that this one no longer has', async () => {
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/lib/old.py': 'old\n', 'plugins/p.py': 'p\n' }), fake, withCli)).code).toBe(0);
+      const result = await run(bundleFolder({ 'dags/a.py': 'a = 2\n', 'dags/lib/new.py': 'new\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST, 'dags/lib/new.py']);
+      expect(fake.deletes.map((request) => [request.path.split('/files/')[1], request.query])).toEqual([
+        ['dags/lib/old.py', { beta: 'true' }],
+        ['plugins/p.py', { beta: 'true' }],
+      ]);
+      expect(result.stdout).toContain('2 file(s) uploaded, 2 deleted');
+      expect(JSON.parse(fake.files.get(MANIFEST)?.toString() ?? '').files).toEqual(['dags/a.py', 'dags/lib/new.py']);
+    });
+
+    it('never deletes a file it did not upload', async () => {
+      fake.files.set('dags/team_dag.py', Buffer.from('# the team\'s own DAG\n'));
+      fake.files.set(MANIFEST, Buffer.from(JSON.stringify({ files: ['dags/old.py', '../outside.py', 'dags/../x.py'] })));
+      fake.files.set('dags/old.py', Buffer.from('old\n'));
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST, 'dags/team_dag.py']);
+      expect(fake.deletes.map((request) => request.path.split('/files/')[1])).toEqual(['dags/old.py']);
+    });
+
+    it('deletes nothing when the manifest is not a list of files', async () => {
+      fake.files.set(MANIFEST, Buffer.from('not json'));
+      fake.files.set('dags/old.py', Buffer.from('old\n'));
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      expect(fake.deletes).toEqual([]);
+      expect(result.stderr).toContain(`${MANIFEST} does not hold a list of files; no earlier file is deleted this time`);
+    });
+
+    it('after a run that failed halfway, still deletes what that run wrote', async () => {
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/old.py': 'old\n' }), fake, withCli)).code).toBe(0);
+      fake.failures.set('dags/z.py', { status: 403, times: 1, errorCode: 'InsufficientPrivileges' });
+      const failed = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n', 'dags/z.py': 'z\n' }), fake, withCli);
+      expect(failed.code).toBe(1);
+      expect(fake.files.has('dags/b.py')).toBe(true);
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli)).code).toBe(0);
+      expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST]);
+    });
+
+    it('refuses a bundle holding a file at the manifest\'s path', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n', [MANIFEST]: '{}' }), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`${MANIFEST}: reserved for the uploader's list of the files it uploaded`);
+      expect(fake.requests).toEqual([]);
     });
   });
 
@@ -160,7 +219,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('PUT dags/b.py failed: HTTP 403 Forbidden: InsufficientPrivileges: injected failure (request id req-1)');
       expect(result.stderr).toContain('Contributor (or higher) on the workspace');
-      expect([...fake.files.keys()]).toEqual(['dags/a.py']);
+      expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST]);
     });
 
     it('fails on 404 when the job does not exist', async () => {
@@ -175,15 +234,23 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('HTTP 500 Internal Server Error: InternalServerError');
-      expect(fake.puts).toHaveLength(1);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(1);
     });
 
     it('retries 429 after Retry-After and then succeeds', async () => {
       fake.failures.set('dags/a.py', { status: 429, times: 2, retryAfterSeconds: 0 });
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
       expect(result.code).toBe(0);
-      expect(fake.puts).toHaveLength(3);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(3);
       expect(fake.files.get('dags/a.py')?.toString()).toBe('a\n');
+    });
+
+    it('backs off before retrying a 429 that has no Retry-After', async () => {
+      fake.failures.set('dags/a.py', { status: 429, times: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      const [refused, retried] = putsOf(fake, 'dags/a.py');
+      expect(retried.at - refused.at).toBeGreaterThanOrEqual(1_500);
     });
 
     it('gives up on a 503 that lasts, after five attempts', async () => {
@@ -191,7 +258,15 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('PUT dags/a.py failed: HTTP 503 Service Unavailable: ServiceUnavailable');
-      expect(fake.puts).toHaveLength(5);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(5);
+    });
+
+    it('retries a request whose connection dropped', async () => {
+      fake.failures.set('dags/a.py', { status: 'reset', times: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
+      expect(fake.files.get('dags/a.py')?.toString()).toBe('a\n');
     });
 
     it('fails with a clear message when the API cannot be reached', async () => {
@@ -200,7 +275,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       await closed.stop();
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), endpoint, withCli);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/PUT dags\/a\.py failed: fetch failed/);
+      expect(result.stderr).toMatch(/GET dags\/fabric_upload_manifest\.json failed: fetch failed/);
     });
   });
 
@@ -246,13 +321,16 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.puts).toEqual([]);
     });
 
-    it('uses workload identity federation with the GitHub Actions OIDC token', async () => {
+    it.each([
+      ['GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN)', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'],
+      ['ARM_OIDC_REQUEST_URL/TOKEN, as the Fabric provider reads them', 'ARM_OIDC_REQUEST_URL', 'ARM_OIDC_REQUEST_TOKEN'],
+    ])('uses workload identity federation with an ID token from %s', async (_, urlVariable, tokenVariable) => {
       const env = {
         ARM_USE_OIDC: 'true',
         ARM_CLIENT_ID: CLIENT,
         ARM_TENANT_ID: TENANT,
-        ACTIONS_ID_TOKEN_REQUEST_URL: `${fake.origin}/github/idtoken?api-version=2.0`,
-        ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'github-request-token',
+        [urlVariable]: `${fake.origin}/github/idtoken?api-version=2.0`,
+        [tokenVariable]: 'github-request-token',
         AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
@@ -260,6 +338,8 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
         'GET /github/idtoken',
         `POST /${TENANT}/oauth2/v2.0/token`,
+        `GET /v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/${MANIFEST}`,
+        `PUT /v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/${MANIFEST}`,
         `PUT /v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/dags/a.py`,
       ]);
     });

@@ -155,6 +155,18 @@ describe('FabricAirflowHost', () => {
       });
     });
 
+    it('sets Airflow settings (the Key Vault secrets backend) as Airflow configuration overrides, as Microsoft documents', () => {
+      const backend = 'airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend';
+      const kwargs = '{"connections_prefix": "airflow-connections", "vault_url": "https://kv-contoso.vault.azure.net/"}';
+      const { stack } = fabricHostStack({
+        environment: { AZURE_TENANT_ID: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', AIRFLOW__SECRETS__BACKEND: backend, AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs },
+      });
+      const airflow = renderedJobContent(synthObject(stack)).properties.typeProperties.airflowProperties;
+      expect(airflow.airflowConfigurationOverrides).toEqual({ AIRFLOW__SECRETS__BACKEND: backend, AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs });
+      expect(Object.keys(airflow.environmentVariables).filter((name) => name.startsWith('AIRFLOW__'))).toEqual([]);
+      expect(airflow.environmentVariables.AZURE_TENANT_ID).toBe('aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee');
+    });
+
     it("defers the DAG's waits to the job's triggerer", () => {
       const airflow = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.airflowProperties;
       expect(airflow.enableTriggerers).toBe(true);
@@ -204,12 +216,16 @@ describe('FabricAirflowHost', () => {
             source: expect.stringMatching(/^assets\/.+\/content\.json\.tmpl$/),
             tokens: {
               apacheAirflowJobContent: expect.stringContaining(
-                '"MIGRATION_EVENTS_ENDPOINT":"${azurerm_monitor_data_collection_endpoint.dce.logs_ingestion_endpoint}","AIRFLOW__SECRETS__BACKEND_KWARGS":"{\\"vault_url\\": \\"${azurerm_key_vault.kv.vault_uri}\\"}"',
+                '"MIGRATION_EVENTS_ENDPOINT":"${azurerm_monitor_data_collection_endpoint.dce.logs_ingestion_endpoint}"',
               ),
             },
           },
         },
       });
+      const job = onlyResource(synthObject(stack), 'fabric_apache_airflow_job') as any;
+      expect(job.definition[CONTENT_PART].tokens.apacheAirflowJobContent).toContain(
+        '"AIRFLOW__SECRETS__BACKEND_KWARGS":"{\\"vault_url\\": \\"${azurerm_key_vault.kv.vault_uri}\\"}"',
+      );
     });
 
     it('refuses a secret in the environment: the definition is kept in Terraform state', () => {

@@ -9,6 +9,12 @@
  * `plugins/`; a file may have at most 2 MB. Every file is checked before the first request, so a
  * bad bundle uploads nothing. PUT overwrites: running it again leaves the same files.
  *
+ * Files an earlier bundle had and this one has not are deleted (DELETE .../files/{filePath}?beta=true),
+ * so a module removed from the DAG's library does not stay in the DAG folder. Only files this uploader
+ * wrote are ever deleted: it keeps their list in the job, in `dags/fabric_upload_manifest.json`, and
+ * records each path there before it writes the file, so a run that fails halfway leaves nothing a later
+ * run does not know it owns. Files someone else put in the job are never touched.
+ *
  *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder> [--endpoint <url>]
  *
  * No secret is ever an argument. The bearer token for https://api.fabric.microsoft.com comes from,
@@ -17,7 +23,8 @@
  *      tenant from FABRIC_CLIENT_ID/ARM_CLIENT_ID and FABRIC_TENANT_ID/ARM_TENANT_ID, the assertion
  *      from FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN, a file (FABRIC_OIDC_TOKEN_FILE_PATH,
  *      ARM_OIDC_TOKEN_FILE_PATH, AZURE_FEDERATED_TOKEN_FILE) or GitHub Actions
- *      (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+ *      or an ID-token endpoint like GitHub Actions' (URL and bearer from FABRIC_OIDC_REQUEST_URL/TOKEN,
+ *      ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN or ARM_OIDC_REQUEST_URL/TOKEN, as the Fabric provider reads them);
  *   2. a client secret in FABRIC_CLIENT_SECRET or ARM_CLIENT_SECRET (with client id and tenant);
  *   3. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
  * AZURE_AUTHORITY_HOST changes the Entra ID host (sovereign clouds).
@@ -33,8 +40,15 @@ const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
 /** The files API's limit; the smaller reading of "2 MB". */
 const MAX_FILE_BYTES = 2_000_000;
 const ALLOWED_FOLDERS = ['dags/', 'plugins/'];
+/** The job's record of the files this uploader wrote there: the only files it may delete. */
+const MANIFEST_PATH = 'dags/fabric_upload_manifest.json';
 /** Statuses worth another try: throttling and transient gateway errors. */
 const RETRIABLE = new Set([429, 502, 503, 504]);
+/**
+ * Connection failures worth another try: the connection dropped or timed out midway. A refused
+ * connection or an unknown host is a wrong endpoint or no network, and fails at once.
+ */
+const RETRIABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
 const MAX_ATTEMPTS = 5;
 const MAX_RETRY_WAIT_SECONDS = 60;
 
@@ -59,13 +73,75 @@ async function main() {
   if (files.length === 0) {
     throw new UploadError(`no files under ${folder}: nothing to upload`);
   }
-  const token = await accessToken(process.env);
-  const base = `${endpoint}/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`;
+  /** @type {FilesApi} */
+  const api = {
+    base: `${endpoint}/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
+    token: await accessToken(process.env),
+  };
+  const previous = await readManifest(api);
+  const current = files.map((file) => file.path);
+  let recorded = previous;
+  if (current.some((path) => !previous.includes(path))) {
+    recorded = [...previous, ...current.filter((path) => !previous.includes(path))];
+    await writeManifest(api, recorded);
+  }
   for (const file of files) {
-    await put(`${base}/${file.path.split('/').map(encodeURIComponent).join('/')}?beta=true`, file, token);
+    await send(api, 'PUT', file.path, file.bytes);
     console.log(`fabric-upload: ${file.path} (${file.bytes.length} bytes)`);
   }
-  console.log(`fabric-upload: ${files.length} file(s) uploaded to Apache Airflow job ${jobId} in workspace ${workspaceId}`);
+  const stale = previous.filter((path) => !current.includes(path));
+  for (const path of stale) {
+    await send(api, 'DELETE', path, undefined, [404]);
+    console.log(`fabric-upload: ${path} deleted (an earlier bundle uploaded it, this one has it no more)`);
+  }
+  if (recorded.length !== current.length) {
+    await writeManifest(api, current);
+  }
+  console.log(
+    `fabric-upload: ${files.length} file(s) uploaded, ${stale.length} deleted, in Apache Airflow job ${jobId} of workspace ${workspaceId}`,
+  );
+}
+
+/** @typedef {{ base: string, token: string }} FilesApi */
+
+/**
+ * The paths the manifest lists, or none when there is no manifest (a new job, or one an uploader
+ * without manifests filled). Entries that are not paths this uploader could have written are ignored.
+ * @param {FilesApi} api
+ * @returns {Promise<string[]>}
+ */
+async function readManifest(api) {
+  const response = await send(api, 'GET', MANIFEST_PATH, undefined, [404]);
+  if (response.status === 404) {
+    return [];
+  }
+  let listed;
+  try {
+    listed = JSON.parse(await response.text()).files;
+  } catch {
+    listed = undefined;
+  }
+  if (!Array.isArray(listed)) {
+    console.warn(`fabric-upload: ${MANIFEST_PATH} does not hold a list of files; no earlier file is deleted this time`);
+    return [];
+  }
+  const paths = listed.filter(
+    (path) =>
+      typeof path === 'string' &&
+      path !== MANIFEST_PATH &&
+      ALLOWED_FOLDERS.some((folder) => path.startsWith(folder)) &&
+      path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
+  );
+  return [...new Set(paths)];
+}
+
+/** @param {FilesApi} api @param {string[]} paths */
+async function writeManifest(api, paths) {
+  const manifest = {
+    description: 'Files fabric-upload-files.mjs uploaded to this job. It deletes those a later bundle no longer has, and no other file.',
+    files: [...paths].sort(),
+  };
+  await send(api, 'PUT', MANIFEST_PATH, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8'));
 }
 
 /** @param {string | undefined} value @param {string} name */
@@ -94,7 +170,9 @@ async function bundleFiles(folder) {
       continue;
     }
     const path = relative(folder, absolute).split(sep).join('/');
-    if (!ALLOWED_FOLDERS.some((allowed) => path.startsWith(allowed))) {
+    if (path === MANIFEST_PATH) {
+      problems.push(`${path}: reserved for the uploader's list of the files it uploaded`);
+    } else if (!ALLOWED_FOLDERS.some((allowed) => path.startsWith(allowed))) {
       problems.push(`${path}: the files API accepts only paths under ${ALLOWED_FOLDERS.join(' or ')}`);
     } else if (info.size > MAX_FILE_BYTES) {
       problems.push(`${path}: ${info.size} bytes, more than the files API's limit of ${MAX_FILE_BYTES} bytes (2 MB)`);
@@ -109,37 +187,49 @@ async function bundleFiles(folder) {
 }
 
 /**
- * @param {string} url
- * @param {{ path: string, bytes: Buffer }} file
- * @param {string} token
+ * One call of the files API on one file, retried on throttling and gateway errors.
+ * @param {FilesApi} api
+ * @param {'GET' | 'PUT' | 'DELETE'} method
+ * @param {string} path the file's path in the job
+ * @param {Buffer} [bytes] the body of a PUT
+ * @param {number[]} [answers] statuses besides 2xx that answer the call rather than fail it
+ * @returns {Promise<Response>}
  */
-async function put(url, file, token) {
+async function send(api, method, path, bytes, answers = []) {
+  const url = `${api.base}/${path.split('/').map(encodeURIComponent).join('/')}?beta=true`;
   for (let attempt = 1; ; attempt++) {
     let response;
     try {
       response = await fetch(url, {
-        method: 'PUT',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
-        body: new Uint8Array(file.bytes),
+        method,
+        headers: { Authorization: `Bearer ${api.token}`, ...(bytes ? { 'Content-Type': 'application/octet-stream' } : {}) },
+        body: bytes ? new Uint8Array(bytes) : undefined,
       });
     } catch (error) {
-      throw new UploadError(`PUT ${file.path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})`);
+      const code = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code;
+      if (code && RETRIABLE_NETWORK.has(code) && attempt < MAX_ATTEMPTS) {
+        await sleep(Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS));
+        continue;
+      }
+      throw new UploadError(`${method} ${path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})`);
     }
-    if (response.ok) {
-      return;
+    if (response.ok || answers.includes(response.status)) {
+      return response;
     }
     if (RETRIABLE.has(response.status) && attempt < MAX_ATTEMPTS) {
       await sleep(retryDelaySeconds(response, attempt));
       continue;
     }
-    throw new UploadError(`PUT ${file.path} failed: ${await describeFailure(response)}`);
+    throw new UploadError(`${method} ${path} failed: ${await describeFailure(response)}`);
   }
 }
 
 /** Retry-After when the service sends it (seconds), else exponential backoff; capped. @param {Response} response @param {number} attempt */
 function retryDelaySeconds(response, attempt) {
-  const header = Number(response.headers.get('retry-after'));
-  const seconds = Number.isFinite(header) && header >= 0 ? header : 2 ** attempt;
+  // No header must not read as "retry now": Number(null) is 0.
+  const header = response.headers.get('retry-after')?.trim();
+  const given = header ? Number(header) : NaN;
+  const seconds = Number.isFinite(given) && given >= 0 ? given : 2 ** attempt;
   return Math.min(seconds, MAX_RETRY_WAIT_SECONDS);
 }
 
@@ -208,10 +298,12 @@ async function federatedToken(env) {
   if (file) {
     return (await readFile(file, 'utf8')).trim();
   }
-  if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-    const url = new URL(env.ACTIONS_ID_TOKEN_REQUEST_URL);
+  const requestUrl = env.FABRIC_OIDC_REQUEST_URL || env.ACTIONS_ID_TOKEN_REQUEST_URL || env.ARM_OIDC_REQUEST_URL;
+  const requestToken = env.FABRIC_OIDC_REQUEST_TOKEN || env.ACTIONS_ID_TOKEN_REQUEST_TOKEN || env.ARM_OIDC_REQUEST_TOKEN;
+  if (requestUrl && requestToken) {
+    const url = new URL(requestUrl);
     url.searchParams.set('audience', 'api://AzureADTokenExchange');
-    const response = await fetch(url, { headers: { Authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` } });
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${requestToken}` } });
     if (!response.ok) {
       throw new UploadError(`GitHub Actions refused an OIDC token: ${await describeFailure(response)}`);
     }

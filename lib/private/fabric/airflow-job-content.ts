@@ -18,7 +18,10 @@ export const FABRIC_STARTER_POOL = 'StarterPool';
 export interface AirflowJobContentOptions {
   /** Pinned pip requirements installed into the job's environment. */
   readonly requirements: readonly string[];
-  /** Environment variables of every Airflow process: ids and endpoints only. */
+  /**
+   * Environment variables of every Airflow process: ids and endpoints only. Airflow's own settings
+   * among them (`AIRFLOW__{SECTION}__{KEY}`) go to the job's Airflow configuration overrides.
+   */
   readonly environmentVariables: Readonly<Record<string, string>>;
   /** Node size. */
   readonly computeSize: FabricComputeSize;
@@ -32,6 +35,14 @@ export interface AirflowJobContentOptions {
  */
 const SECRET_VARIABLE_NAME = /(SECRET|PASSWORD|TOKEN|CONNECTION_STRING|ACCOUNT_KEY|ACCESS_KEY)$/i;
 
+/**
+ * An Airflow setting in environment-variable form. Fabric takes these as *Airflow configuration
+ * overrides*, keyed by that name: Microsoft's Key Vault guide for Apache Airflow jobs sets
+ * `AIRFLOW__SECRETS__BACKEND` and `AIRFLOW__SECRETS__BACKEND_KWARGS` there and only `AZURE_*` as
+ * environment variables (MicrosoftDocs/fabric-docs `apache-airflow-jobs-enable-azure-key-vault.md`).
+ */
+const AIRFLOW_SETTING = /^AIRFLOW__[A-Z0-9_]+__[A-Z0-9_]+$/;
+
 /** The content object; `jsonencode`d by Terraform because values may be references. */
 export function airflowJobContent(options: AirflowJobContentOptions): Record<string, unknown> {
   for (const name of Object.keys(options.environmentVariables)) {
@@ -42,6 +53,7 @@ export function airflowJobContent(options: AirflowJobContentOptions): Record<str
       );
     }
   }
+  const settings = Object.entries(options.environmentVariables);
   return {
     properties: {
       type: 'Airflow',
@@ -50,8 +62,8 @@ export function airflowJobContent(options: AirflowJobContentOptions): Record<str
           airflowVersion: FABRIC_AIRFLOW_VERSION,
           pythonVersion: FABRIC_PYTHON_VERSION,
           airflowRequirements: [...options.requirements],
-          environmentVariables: { ...options.environmentVariables },
-          airflowConfigurationOverrides: {},
+          environmentVariables: Object.fromEntries(settings.filter(([name]) => !AIRFLOW_SETTING.test(name))),
+          airflowConfigurationOverrides: Object.fromEntries(settings.filter(([name]) => AIRFLOW_SETTING.test(name))),
           // Entra ID sign-in to the Airflow UI.
           enableAADIntegration: true,
           enableTriggerers: true,

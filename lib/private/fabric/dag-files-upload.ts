@@ -37,7 +37,8 @@ export interface FabricDagUploadProps {
  * Uploads the DAG files through the Fabric files API from a `local-exec` step, again whenever the
  * bundle's content hash changes (or the job is replaced). The step authenticates as the deployer
  * (Azure CLI login, or `ARM_*`/`FABRIC_*` environment), so no secret is on its command line or in
- * Terraform state. PUT overwrites, so running it twice leaves the same files.
+ * Terraform state. PUT overwrites, so running it twice leaves the same files; files an earlier bundle
+ * uploaded and this one has not are deleted, and no other file (see the uploader's header).
  */
 export class FabricDagUpload extends Construct {
   /** The files uploaded, by their path in the job (`dags/...`). */
