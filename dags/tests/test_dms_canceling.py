@@ -67,6 +67,34 @@ def test_the_rollback_waits_while_dms_is_still_canceling_then_removes_the_target
     assert watch.source_writable() and driver.outcome("db") == "rolled_back"
 
 
+def test_a_canceling_migration_whose_last_arm_operation_failed_is_still_waited_for(rehearsal_world):
+    """provisioningState is the resource's last ARM operation, and may read Failed (a cancel asked twice, a tag
+    update: `test_a_failed_arm_operation_on_a_migration_going_live_leaves_it_live`) while DMS still reports the
+    migration Canceling. Before: taken for failed, the rollback made the source writable at once, while DMS was
+    still canceling (a cancel that does not take leaves an offline restore to finish beside a writable source)."""
+    watch, driver = refused_cutover_run(rehearsal_world, "mi-prod", canceling_reads=4)
+    observe = driver.observe
+
+    def the_arm_operation_fails_while_canceling(task_id):
+        observe(task_id)
+        if task_id == "db.rollback":
+            with watch.world.transaction() as state:
+                for key, record in state["databaseMigrations"].items():
+                    latest = record["operations"][-1]
+                    if key.endswith("/sales") and latest["migrationStatus"] == "Canceling":
+                        latest["provisioningState"] = "Failed"
+
+    driver.observe = the_arm_operation_fails_while_canceling
+    states = driver.run_database("db")
+
+    assert states["db.rollback"] == "success", driver.errors
+    assert len(watch.while_canceling()) > 1, "the rollback did not wait while DMS was canceling: %s" % watch.rollback_pokes
+    assert all(target_there and not writable for target_there, writable in watch.while_canceling()), (
+        "removed or unfrozen while DMS was still canceling: %s" % watch.rollback_pokes)
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"]
+    assert watch.target() is None and watch.source_writable() and driver.outcome("db") == "rolled_back"
+
+
 def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removing_and_unfreezing_nothing(
         rehearsal_world, monkeypatch):
     """DMS stays Canceling: past the rollback's timeoutMinutes it fails, saying so, the target kept and the source
