@@ -129,6 +129,13 @@ class MigrationStatus:
         return self.migration_status == CANCELING_STATUS
 
     @property
+    def still_copies(self) -> bool:
+        """DMS reports it copying (InProgress, Restoring, ...) whatever ARM's `provisioningState` says of the
+        resource's last operation: `stage` reads it failed where that is Failed (waiting steps fail fast), yet
+        nothing says DMS stopped restoring into the target. A rollback cancels it, as an active one."""
+        return self.migration_status in COPYING_STATUSES
+
+    @property
     def is_succeeded(self) -> bool:
         return self.migration_status == SUCCEEDED_STATUS
 
