@@ -59,7 +59,7 @@ def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key:
                 endpoint=SqlEndpoint(role=role, server_name=server, database=connected),
                 sql=sql_statements.table_fingerprints(
                     name, tables=tables, with_checksum=settings.checksums, exclude_rowversion=exclude_rowversion,
-                    connected_database=connected),
+                    connected_database=connected, login="the DAG's login on %s server %s" % (role, server)),
                 returns_rows=True,
                 timeout_seconds=timeout,
             )
