@@ -195,9 +195,10 @@ def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
 
 
 def _stage_in_flight(database, status) -> Optional[str]:
-    """Where the database's migration in flight stands; None where none is, or where DMS's migration
-    into its target is not this plan's (another source database's: no cutover of this plan)."""
-    if status is None or not status.is_in_flight:
+    """Where the database's migration in flight, or still canceling (its rollback waits for Canceled, the source
+    as it was), stands; None where none is, or where DMS's migration into its target is not this plan's (another
+    source database's: no cutover of this plan)."""
+    if status is None or not (status.is_in_flight or status.is_canceling):
         return None
     try:
         return standing_of(database, status).stage

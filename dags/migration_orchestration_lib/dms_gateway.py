@@ -269,7 +269,7 @@ class DmsGateway:
             self._await(what, target, lambda t: t.begin_cancel(target, migration_operation_id))
         except (DmsOperationFailed, DmsUnavailable) as error:
             status = self.status(target, migration_operation_id)
-            if status.is_in_flight and status.migration_status != "Canceling":
+            if (status.is_in_flight or status.still_copies) and status.migration_status != "Canceling":
                 raise
             log.info("Cancel of %s: %s; the migration is %s", target.describe(), error, status.describe())
             return status

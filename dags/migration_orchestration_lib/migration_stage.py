@@ -62,6 +62,12 @@ class Standing:
         return self.stage in ACTIVE
 
     @property
+    def runs_in_dms(self) -> bool:
+        """What a rollback cancels: an active migration, or one `stage` reads failed (its last ARM operation
+        failed) that DMS still reports copying (`MigrationStatus.still_copies`)."""
+        return self.is_active or (self.stage == FAILED and self.migration is not None and self.migration.still_copies)
+
+    @property
     def has_ended(self) -> bool:
         return self.stage in ENDED
 

@@ -129,14 +129,23 @@ class MigrationStatus:
         return self.migration_status == CANCELING_STATUS
 
     @property
+    def still_copies(self) -> bool:
+        """DMS reports it copying (InProgress, Restoring, ...) whatever ARM's `provisioningState` says of the
+        resource's last operation: `stage` reads it failed where that is Failed (waiting steps fail fast), yet
+        nothing says DMS stopped restoring into the target. A rollback cancels it, as an active one."""
+        return self.migration_status in COPYING_STATUSES
+
+    @property
     def is_succeeded(self) -> bool:
         return self.migration_status == SUCCEEDED_STATUS
 
     @property
     def is_terminal_failure(self) -> bool:
         """Nothing will change by waiting: the DAG fails fast instead of timing out. A resource whose last
-        ARM operation failed (`provisioningState`) while DMS completes or completed the cutover is not one."""
-        return self.migration_status in FAILED_STATUSES or (self.provisioning_state == "Failed" and not self.cutover_requested)
+        ARM operation failed (`provisioningState`) while DMS completes or completed the cutover, or is still
+        canceling the migration, is not one."""
+        return self.migration_status in FAILED_STATUSES or (
+            self.provisioning_state == "Failed" and not self.cutover_requested and not self.is_canceling)
 
     @property
     def cutover_requested(self) -> bool:
@@ -164,18 +173,19 @@ class MigrationStatus:
         """Where the migration stands: creating, copying, ready_for_cutover (online, caught up),
         completing, succeeded, failed, canceling or canceled (`migration_stage` adds not_started)."""
         status = self.migration_status
-        # First: a target live or going live whatever ARM says of the resource's last operation. Taken for
-        # failed, its rollback would hand the source back to writers beside it.
+        # First: a target live or going live, or a migration DMS is still canceling (it may still restore into
+        # the target), whatever ARM says of the resource's last operation. Taken for failed, its rollback would
+        # hand the source back to writers beside it (and, canceling, before DMS reports it Canceled).
         if status == SUCCEEDED_STATUS:
             return SUCCEEDED
         if status == "Completing":
             return COMPLETING
+        if status == CANCELING_STATUS:
+            return CANCELING
         if self.provisioning_state == "Failed" or status == "Failed":
             return FAILED
         if status == "Canceled":
             return CANCELED
-        if status == CANCELING_STATUS:
-            return CANCELING
         if status in COPYING_STATUSES:
             return READY_FOR_CUTOVER if not self.offline and self.is_caught_up else COPYING
         return CREATING

@@ -5,9 +5,10 @@ Decided from DMS and SQL state, read again in this task:
    hand: no step changes DMS or the source without preflight's XCom) is left alone; so is one a later run's
    preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person;
 2. an active migration (copying, ready for cutover) is canceled, and awaited until DMS reports it `Canceled`; so is
-   one found `Canceling` (an earlier poke's cancel, or a person's): DMS may still restore into the target then. The
-   task pokes again meanwhile, within timeoutMinutes; past that it fails, nothing removed and the source's access
-   left as it is;
+   one found `Canceling` (an earlier poke's cancel, or a person's): DMS may still restore into the target then; and so
+   is one DMS still reports copying whose last ARM operation failed (`Standing.runs_in_dms`: its stage reads failed).
+   The task pokes again meanwhile, within timeoutMinutes; past that it fails, nothing removed and the source's access
+   left as it is. A cancel DMS refuses while it still copies fails the rollback, before anything is removed or unfrozen;
 3. the target is removed only where `target_removal.decide` allows it, with DMS and the target's
    state read again right before (a live or pre-existing target is never removed);
 4. the DAG's own freeze of the source is undone, back to the access recorded before it
@@ -124,12 +125,12 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         return _back_to_replicating(
             ctx, now, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"
         )
-    if now.is_active:
+    if now.runs_in_dms:
         _withhold_from_a_doubtful_migration(ctx, now, "cancel it", actions)
         services.dms.cancel(ctx.target, now.operation_id)
         actions.append("canceled migration %s" % now.operation_id)
         now = standing(ctx)
-        _wait_while_canceling(ctx, now)
+        _wait_while_canceling(ctx, now, after_cancel=True)
     target = ctx.sql.target_state(database, "target-state-after-cancel")
     decision = target_removal.decide(database, now.migration, target, target_removal.noted_gone(ctx, now.migration))
     if decision.remove:
@@ -158,19 +159,21 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     return StepResult("; ".join(actions) + left, status="RolledBack", return_value="rolled_back")
 
 
-def _wait_while_canceling(ctx: StepContext, now: Standing) -> None:
+def _wait_while_canceling(ctx: StepContext, now: Standing, after_cancel: bool = False) -> None:
     """Poke again while DMS is still canceling the migration: its cancel operation may have ended while the migration
     stays `Canceling` (the PowerShell examples read it so right after Stop-AzDataMigrationTo* returned), DMS may still
     restore into the target, and it refuses to delete the migration then (`DeleteMigrationNotAllowedCancelInProgress`).
-    Nothing is removed or unfrozen before DMS reports it `Canceled`; the task's timeoutMinutes bounds the wait."""
-    if not now.is_canceling:
+    Nothing is removed or unfrozen before DMS reports it `Canceled`; the task's timeoutMinutes bounds the wait.
+    `after_cancel`: right after this poke's cancel was accepted, a migration DMS still reports running is waited for too
+    (the next poke cancels it again)."""
+    if not now.is_canceling and not (after_cancel and now.runs_in_dms):
         return
     database = ctx.database
     raise StepPending(
-        "DMS is still canceling migration %s of %s into %s on %s: target database %s is not removed and source %s's access "
+        "DMS is still %s migration %s of %s into %s on %s: target database %s is not removed and source %s's access "
         "is left as it is until DMS reports it Canceled (should it stay Canceling, a person looks at it in DMS and runs "
         "the rollback again once it is Canceled)" % (
-            now.operation_id, database.source_database, database.target_database, database.target_server,
+            "canceling" if now.is_canceling else "copying (%s) after the cancel of" % now.migration.describe(), now.operation_id, database.source_database, database.target_database, database.target_server,
             database.target_database, database.source_database)
     )
 

@@ -13,7 +13,10 @@ statements run connected to the database itself (`connect_database`).
 Statements that change something are idempotent: they look before they act (`IF EXISTS ...`), and
 `BACKUP LOG` first looks in msdb for a log backup of that database to that very file.
 
-What validation proves (`table_fingerprints`):
+What validation proves (`table_fingerprints`), for the tables it compares: the plan's `validation.tables`, else
+every user table of the source, as far as the DAG's login may see them (sys.tables shows a login only the tables
+it holds a permission on: metadata visibility), so without the list the batch refuses a login holding neither
+VIEW DEFINITION nor SELECT on the database, rather than compare the tables it sees:
 - SqlMi / SqlVm (DMS restores the source's backups): the target is a physical copy, so a match
   proves the restore reached the frozen source's last state: the last log backup was restored and
   no write happened after it. A mismatch means writes after the final backup (freeze failed) or a
@@ -846,10 +849,18 @@ class TableFingerprint:
 # database's: a database of its own collation (a legacy one, a case-sensitive one) would refuse to
 # compare them (error 468), so #requested's side takes the database's (COLLATE DATABASE_DEFAULT:
 # the current database, this one), and a case-sensitive database tells dbo.Orders from dbo.ORDERS.
-_FINGERPRINT_TABLES = """DECLARE @tables TABLE (object_id int NOT NULL, schema_name sysname NOT NULL, table_name sysname NOT NULL);
+#
+# Every table (@all_tables) is taken from sys.tables, which shows a login only the tables it may see (metadata
+# visibility): where it holds neither VIEW DEFINITION nor SELECT on the database (`_SEES_EVERY_TABLE`), the batch
+# fingerprints nothing and raises @unseen_tables, rather than compare what it sees and pass.
+_SEES_EVERY_TABLE = ("(ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'VIEW DEFINITION'), 0) = 1 "
+                     "OR ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'SELECT'), 0) = 1)")
+_FINGERPRINT_TABLES = """IF @all_tables = 1 AND NOT SEES_EVERY_TABLE
+    RAISERROR(@unseen_tables, 16, 1);
+DECLARE @tables TABLE (object_id int NOT NULL, schema_name sysname NOT NULL, table_name sysname NOT NULL);
 INSERT INTO @tables (object_id, schema_name, table_name)
 SELECT t.object_id, s.name, t.name FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id
-WHERE t.is_ms_shipped = 0 AND (@all_tables = 1 OR EXISTS (SELECT 1 FROM #requested AS r
+WHERE t.is_ms_shipped = 0 AND ((@all_tables = 1 AND SEES_EVERY_TABLE) OR EXISTS (SELECT 1 FROM #requested AS r
     WHERE r.schema_name COLLATE DATABASE_DEFAULT = s.name AND r.table_name COLLATE DATABASE_DEFAULT = t.name));
 INSERT INTO #fingerprints (schema_name, table_name, error)
 SELECT r.schema_name, r.table_name, N'table does not exist' FROM #requested AS r
@@ -893,7 +904,16 @@ BEGIN
     FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;
 END;
 CLOSE table_cursor;
-DEALLOCATE table_cursor;"""
+DEALLOCATE table_cursor;""".replace("SEES_EVERY_TABLE", _SEES_EVERY_TABLE)
+
+# What @unseen_tables says (RAISERROR's message: a % doubled).
+_UNSEEN_TABLES = (
+    "validation refused: %(login)s may not see every table of database %(database)s: sys.tables shows a login only the "
+    "tables it holds a permission on, unless it holds VIEW DEFINITION or SELECT on the database (metadata visibility), "
+    "so a table it cannot see would be left out of the comparison and a copy lacking it would pass. Give that login's "
+    "user SELECT on the database, in %(database)s: ALTER ROLE db_datareader ADD MEMBER [<its user>] (or GRANT SELECT, "
+    "VIEW DEFINITION TO [<its user>]), or list the tables to compare in the plan's validation.tables"
+)
 
 _CHECKSUMS_NEED_2016 = (
     "IF %d = 1 AND CONVERT(int, SERVERPROPERTY('EngineEdition')) NOT IN (5, 8)\n"
@@ -913,11 +933,15 @@ def table_fingerprints(
     exclude_rowversion: bool = False,
     lock_timeout_seconds: int = DEFAULT_LOCK_TIMEOUT_SECONDS,
     connected_database: str = "master",
+    login: str = "the DAG's login",
 ) -> str:
     """Row count (COUNT_BIG) and checksum of every table of `database` in ONE batch.
 
-    `tables` ((schema, table) pairs) limits the batch to those tables and reports the missing ones; None
-    takes every user table. `exclude_rowversion` for copies (SqlDb), where rowversions are new.
+    `tables` ((schema, table) pairs) limits the batch to those tables and reports the missing ones (a table the
+    login may not see among them); None takes every user table, and fails (naming `login`, the database and the
+    GRANT) unless the login sees every table: VIEW DEFINITION or SELECT on the database, effective
+    (HAS_PERMS_BY_NAME: roles such as db_datareader and db_owner, CONTROL SERVER count).
+    `exclude_rowversion` for copies (SqlDb), where rowversions are new.
     Rows: schema_name, table_name, row_count, checksum, error, elapsed_ms, table_count.
     """
     if not isinstance(lock_timeout_seconds, int) or lock_timeout_seconds < 1:
@@ -938,14 +962,15 @@ def table_fingerprints(
     lines += [
         "CREATE TABLE #fingerprints (schema_name sysname NOT NULL, table_name sysname NOT NULL, row_count bigint NULL, "
         "checksum varchar(40) NULL, error nvarchar(2048) NULL, elapsed_ms int NULL);",
-        "%s %s, N'@all_tables bit, @with_checksum bit, @exclude_rowversion bit', "
-        "@all_tables = %d, @with_checksum = %d, @exclude_rowversion = %d;"
+        "%s %s, N'@all_tables bit, @with_checksum bit, @exclude_rowversion bit, @unseen_tables nvarchar(2047)', "
+        "@all_tables = %d, @with_checksum = %d, @exclude_rowversion = %d, @unseen_tables = %s;"
         % (
             _executesql(database, connected_database),
             quote_literal(_FINGERPRINT_TABLES),
             int(not requested),
             int(with_checksum),
             int(exclude_rowversion),
+            quote_literal((_UNSEEN_TABLES % {"login": login, "database": quote_name(database)}).replace("%", "%%")),
         ),
         "SELECT schema_name, table_name, row_count, checksum, error, elapsed_ms, "
         "(SELECT COUNT(*) FROM #fingerprints) AS table_count FROM #fingerprints ORDER BY schema_name, table_name;",

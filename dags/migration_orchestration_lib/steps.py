@@ -35,7 +35,7 @@ from migration_orchestration_lib.migration_request import build_migration_reques
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
-from migration_orchestration_lib.table_names import TableName, folded
+from migration_orchestration_lib.table_names import TableName, counterparts
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
 AWAIT_CUTOVER = AWAIT_CUTOVER_TASK
@@ -262,8 +262,8 @@ def _check_schema_deployed(ctx: StepContext, source: statements.SourcePrerequisi
     differing only in letter case or trailing spaces is the source's (SQL Server's comparison)."""
     database = ctx.database
     source_tables = source.read("tables")
-    present = {folded(table) for table in target_tables}
-    missing = [str(table) for table in source_tables if folded(table) not in present]
+    paired = counterparts(source_tables, target_tables)
+    missing = [str(table) for table in source_tables if paired[table] is None]
     if missing:
         more = len(missing) - SHOWN_TABLES
         raise StepFailure(

@@ -7,12 +7,15 @@ messages and records show a table as text (`str`): `schema.table`, a part that i
 identifier in brackets with `]` doubled (`[a.b].c`, `dbo.[my table]`), which `parse_table_name` reads back.
 
 Two names are one where SQL Server's case-insensitive comparison says so (`folded`): letter case aside,
-and trailing spaces aside, as its comparison pads the shorter string (`'abc' = 'abc  '`).
+and trailing spaces aside, as its comparison pads the shorter string (`'abc' = 'abc  '`). `counterparts`
+pairs one database's tables with another's so: a case-sensitive database may hold two tables folding to one
+name, each its own.
 """
 from __future__ import annotations
 
 import re
-from typing import List, NamedTuple, Tuple
+from collections import Counter
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 # SQL Server's regular identifier: a letter, _, @ or # first, then letters, digits, _, @, # or $.
 _REGULAR_IDENTIFIER = re.compile(r"(?:[^\W\d]|[@#])[\w@#$]*\Z")
@@ -72,3 +75,23 @@ def folded(name: Tuple[str, str]) -> Tuple[str, str]:
 
 def _fold(part: str) -> str:
     return part.rstrip(" ").lower()
+
+
+def counterparts(mine: Iterable[TableName], theirs: Iterable[TableName]) -> Dict[TableName, Optional[TableName]]:
+    """Each of `mine` with its table among `theirs` (None: it has none there): the one of its exact name, else the
+    one folding to its name (`folded`: a copy's schema deployed in another spelling) where it is also the one of
+    `mine` folding so. Two of `mine` differing only in case (a case-sensitive database) are two tables: one
+    table of `theirs` is never both, and a name of `theirs` folding to both is neither's (which it is cannot
+    be told)."""
+    mine, theirs = list(mine), list(theirs)
+    exact = set(theirs)
+    alike: Dict[Tuple[str, str], List[TableName]] = {}
+    for name in theirs:
+        alike.setdefault(folded(name), []).append(name)
+    mine_alike = Counter(folded(name) for name in mine)
+    found: Dict[TableName, Optional[TableName]] = {}
+    for name in mine:
+        candidates = alike.get(folded(name), [])
+        one_each = len(candidates) == 1 and mine_alike[folded(name)] == 1
+        found[name] = name if name in exact else candidates[0] if one_each else None
+    return found

@@ -9,8 +9,8 @@ A target database is removed only if this migration created it and it never went
 - Nothing is removed once cutover was requested or the migration completed (`Completing`,
   `Succeeded`): the database is live or going live.
 - Nothing is removed while the target is ONLINE (open for writes: it went live).
-- Nothing is removed while the migration is still active or `Canceling` (DMS may still restore into
-  the target then): rollback cancels it first, waits until DMS reports it `Canceled`, then reads DMS
+- Nothing is removed while the migration is still active, copying (whatever ARM's `provisioningState` says
+  of its last operation) or `Canceling` (DMS may still restore into the target then): rollback cancels it first, waits until DMS reports it `Canceled`, then reads DMS
   state again right before deciding (`decide` is called with fresh state).
 
 - Nothing is removed once that migration's target was seen gone after it ended (`note_gone`: the
@@ -71,7 +71,7 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
     if migration.is_canceling:
         return RemovalDecision(False, "migration into %s is still Canceling (DMS may still restore into it): kept until DMS "
                                       "reports it Canceled" % name)
-    if not migration.is_terminal_failure:
+    if not migration.is_terminal_failure or migration.still_copies:  # copying, whatever ARM's last operation says
         return RemovalDecision(False, "migration into %s is still %s: kept until it is canceled" % (name, migration.migration_status))
     return RemovalDecision(
         True,

@@ -16,7 +16,7 @@ from migration_orchestration_lib import sql_statements
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, ValidationSettings
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
 from migration_orchestration_lib.sql_statements import TableFingerprint
-from migration_orchestration_lib.table_names import folded, parse_table_name
+from migration_orchestration_lib.table_names import counterparts, folded, parse_table_name
 
 SHOWN_MISMATCHES = 10
 
@@ -59,7 +59,7 @@ def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key:
                 endpoint=SqlEndpoint(role=role, server_name=server, database=connected),
                 sql=sql_statements.table_fingerprints(
                     name, tables=tables, with_checksum=settings.checksums, exclude_rowversion=exclude_rowversion,
-                    connected_database=connected),
+                    connected_database=connected, login="the DAG's login on %s server %s" % (role, server)),
                 returns_rows=True,
                 timeout_seconds=timeout,
             )
@@ -76,20 +76,19 @@ def compare_fingerprints(
 ) -> ValidationReport:
     """Every source table must be on the target with the same row count (and checksum): the target table of
     its exact name, else the one table whose name differs from it only in letter case or trailing spaces (a
-    copy's schema deployed in another spelling; SQL Server's comparison ignores trailing spaces). A
-    case-sensitive database may hold two tables differing only in case: each is compared with its own, never
-    both with one of them."""
+    copy's schema deployed in another spelling; SQL Server's comparison ignores trailing spaces), where it is
+    the one source table of that name so read. A case-sensitive database may hold two tables differing only in
+    case: each is compared with its own, never both with one of them (a target holding one of them lacks the
+    other)."""
     report = ValidationReport()
     if not row_counts and not checksums:
         return report
-    exact = {fingerprint.table: fingerprint for fingerprint in target}
-    alike_by_name: dict = {}
-    for fingerprint in target:
-        alike_by_name.setdefault(folded(fingerprint.table), []).append(fingerprint)
+    by_name = {fingerprint.table: fingerprint for fingerprint in target}
+    paired = counterparts([fingerprint.table for fingerprint in source], by_name)
     for mine in sorted(source, key=lambda fingerprint: (folded(fingerprint.table), fingerprint.table)):
         report.tables_compared += 1
-        alike = alike_by_name.get(folded(mine.table), [])
-        theirs = exact.get(mine.table) or (alike[0] if len(alike) == 1 else None)
+        name = paired[mine.table]
+        theirs = None if name is None else by_name[name]
         problem = _difference(mine, theirs, row_counts, checksums)
         if problem:
             report.mismatches.append("%s: %s" % (mine.table, problem))
@@ -137,9 +136,10 @@ def stronger(one: ValidationSettings, other: ValidationSettings) -> ValidationSe
 
 
 def covers(settings: ValidationSettings, other: ValidationSettings) -> bool:
-    """Whether `settings` compares at least what `other` does."""
+    """Whether `settings` compares at least what `other` does: each of `other`'s tables is one of `settings`'s as SQL
+    Server matches names (`counterparts`: two differing only in case are two tables)."""
     tables_covered = settings.tables is None or (
-        other.tables is not None and {folded(t) for t in other.tables} <= {folded(t) for t in settings.tables})
+        other.tables is not None and None not in counterparts(other.tables, settings.tables).values())
     return (settings.row_counts or not other.row_counts) and (settings.checksums or not other.checksums) and tables_covered
 
 

@@ -9,7 +9,10 @@ What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
   model), `sys.database_recovery_status` (`last_log_backup_lsn`; `database_guid`, the database's own,
   the same whichever host name reached its server), `sys.tables` and `sys.schemas` (of the current database: the schema and table of each of its
-  `tables` keys, `world.table_key_parts`), msdb's `dbo.backupset` and
+  `tables` keys, `world.table_key_parts`; only the tables the session's login may see, as metadata visibility
+  has it: every table to a sysadmin, to a login with VIEW ANY DEFINITION, or with VIEW DEFINITION or a permission
+  implying one on each table (SELECT, CONTROL, ...) on the database; else those it holds a permission on, the
+  login's `objectPermissions`; DENY is not modelled), msdb's `dbo.backupset` and
   `dbo.backupmediafamily` (the world's backup share of this server is its backup history; refused,
   message 229, to a login given permissions in msdb without SELECT),
   `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
@@ -26,7 +29,7 @@ What it knows:
   (message 300), and master's keys are visible only to one with VIEW ANY DEFINITION (metadata
   visibility: the world's keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
-  permissions, from the server's `logins`), `HAS_DBACCESS`, `DB_NAME()`, `ERROR_MESSAGE()` (in a CATCH block: the error it handles; NULL elsewhere); `SERVERPROPERTY` of
+  permissions, from the server's `logins`; VIEW ANY DEFINITION implies VIEW DEFINITION on every database), `HAS_DBACCESS`, `DB_NAME()`, `ERROR_MESSAGE()` (in a CATCH block: the error it handles; NULL elsewhere); `SERVERPROPERTY` of
   `EngineEdition`, `ProductMajorVersion`, `ServerName`, and on SQL Server `InstanceDefaultDataPath` and
   `InstanceDefaultLogPath` (the world's default paths); `@@SERVERNAME`. The server's name (`ServerName`,
   `@@SERVERNAME`) is its own (`name` in the world: the machine, or machine\\instance), never the host a
@@ -114,6 +117,10 @@ SYSTEM_DATABASES_MB = 64  # what master, msdb, model and tempdb take on a manage
 SQL_SERVER_KINDS = ("SqlServer", "SqlVm")  # where files live on the server's own volumes
 FIXED_DRIVES_SINCE_MAJOR_VERSION = 14  # sys.dm_os_enumerate_fixed_drives came with SQL Server 2017
 DEFAULT_PATHS_SINCE_MAJOR_VERSION = 11  # SERVERPROPERTY('InstanceDefaultDataPath'): SQL Server 2012
+# A database permission a server permission implies (the permission hierarchy; CONTROL SERVER implies all).
+DATABASE_PERMISSIONS_FROM_SERVER = {"VIEW DEFINITION": "VIEW ANY DEFINITION"}
+# Database permissions that show every table of the database (VIEW DEFINITION, or one implying a permission on each).
+TABLE_VISIBLE_THROUGH = frozenset({"VIEW DEFINITION", "SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES", "ALTER", "CONTROL"})
 UNREPORTED_PATH = "C:\\MSSQL\\DATA\\"  # where the files are when the world reports no default path
 
 apilevel = "2.0"
@@ -366,7 +373,7 @@ class _Session:
         elif kind == "raiserror":
             _, message, severity, _state = statement
             if severity > 10:
-                raise DatabaseError(str(context.evaluate(message, {})))
+                raise DatabaseError(str(context.evaluate(message, {})).replace("%%", "%"))  # %% prints one %
         elif kind == "return":
             raise _Return()
         elif kind == "alter_database":
@@ -735,7 +742,8 @@ class _Session:
             return int(wanted in held["serverPermissions"])
         if (securable_class or "").upper() == "DATABASE" and securable is not None:
             granted = held["databasePermissions"].get(sql_name_key(securable), [])
-            return int(wanted in granted or "CONTROL" in granted)
+            implied = DATABASE_PERMISSIONS_FROM_SERVER.get(wanted)
+            return int(wanted in granted or "CONTROL" in granted or implied in held["serverPermissions"])
         raise NotUnderstood("HAS_PERMS_BY_NAME on a securable of class %s" % securable_class)
 
     def has_database_access(self, database: str) -> Optional[int]:
@@ -747,9 +755,11 @@ class _Session:
         return int(sql_name_key(database) in held["databasePermissions"])
 
     def _tables(self, database: str, schemas: bool) -> List[Dict[str, Any]]:
+        """The database's tables the login may see (metadata visibility), and their schemas."""
         if _is_system_database(database):
             return []
-        names = sorted(table_key_parts(key) for key in self.world.database(self.server, database)["tables"])
+        keys = self.world.database(self.server, database)["tables"]
+        names = sorted(table_key_parts(key) for key in keys if self._sees_table(database, key))
         schema_ids = {schema: index + 1 for index, schema in enumerate(sorted({schema for schema, _ in names}))}
         if schemas:
             return [{"schema_id": number, "name": schema} for schema, number in schema_ids.items()]
@@ -757,6 +767,19 @@ class _Session:
             {"object_id": index + 1000, "name": table, "schema_id": schema_ids[schema], "is_ms_shipped": False}
             for index, (schema, table) in enumerate(names)
         ]
+
+    def _sees_table(self, database: str, key: str) -> bool:
+        """Metadata visibility ("Metadata Visibility Configuration"): a table is shown to a login that holds a
+        permission on it, or VIEW DEFINITION on its database (VIEW ANY DEFINITION on the server), or a database
+        permission implying one on every table (SELECT, INSERT, UPDATE, DELETE, REFERENCES, ALTER, CONTROL); a
+        sysadmin (CONTROL SERVER) sees every table. DENY is not modelled."""
+        held = self.world.login(self.server, self.login)
+        if held is None or {"CONTROL SERVER", "VIEW ANY DEFINITION"} & set(held["serverPermissions"]):
+            return True
+        if TABLE_VISIBLE_THROUGH & set(held["databasePermissions"].get(sql_name_key(database), [])):
+            return True
+        on_tables = held.get("objectPermissions", {}).get(sql_name_key(database), {})
+        return any(table_key_parts(table) == table_key_parts(key) and granted for table, granted in on_tables.items())
 
     def server_property(self, name: str) -> Any:
         if name == "ServerName":

@@ -28,10 +28,12 @@ Schema of `world.json` (schemaVersion 1):
               `uploaded`: a certificate given to a managed instance through ARM
               (Add-AzSqlManagedInstanceTransparentDataEncryptionCertificate), which restores
               use but sys.certificates does not show
-        logins: {<login>: {serverPermissions: [...], databasePermissions: {<database>: [...]}}}
+        logins: {<login>: {serverPermissions: [...], databasePermissions: {<database>: [...]},
+                  objectPermissions?: {<database>: {<tables key>: [...]}}}}
               a login listed here holds only what is listed (CONTROL SERVER implies everything,
               CONTROL on a database everything in it; a database listed, even with [], can be
-              entered); a login not listed is a sysadmin
+              entered); objectPermissions: what it holds on single tables (a `tables` key, as
+              `dbo.Orders`); a login not listed is a sysadmin
         reservedStorageMb: a managed instance's reserved storage (default 32768, its minimum)
         reportedStorageUsedMb: what a managed instance's latest storage report says its files use,
               frozen (test hook: Azure collects the report every 5 to 10 minutes); absent: the
@@ -382,13 +384,16 @@ class World:
         with self.transaction() as state:
             return copy.deepcopy(_require_server(state, server).get("keys", []))
 
-    def set_login(self, server: str, login: str, server_permissions: List[str], database_permissions: Optional[Dict[str, List[str]]] = None) -> None:
+    def set_login(self, server: str, login: str, server_permissions: List[str], database_permissions: Optional[Dict[str, List[str]]] = None,
+                  object_permissions: Optional[Dict[str, Dict[str, List[str]]]] = None) -> None:
         """Make `login` hold only these permissions on the server (see the schema)."""
         with self.transaction() as state:
             logins = _require_server(state, server).setdefault("logins", {})
             logins[sql_name_key(login)] = {
                 "serverPermissions": [p.upper() for p in server_permissions],
                 "databasePermissions": {sql_name_key(d): [p.upper() for p in ps] for d, ps in (database_permissions or {}).items()},
+                "objectPermissions": {sql_name_key(d): {table: [p.upper() for p in ps] for table, ps in tables.items()}
+                                      for d, tables in (object_permissions or {}).items()},
             }
 
     def login(self, server: str, login: str) -> Optional[Dict[str, Any]]:

@@ -161,22 +161,37 @@ def test_an_admission_counts_while_dms_still_lists_that_databases_earlier_ended_
     assert cutovers_in_progress(ctx, NOW) == 0
 
 
+def counted_once_read(ctx):
+    """cutovers_in_progress once b's state is read: through a pipeline run it answers on the next poke."""
+    from migration_orchestration_lib.cutover_steps import cutovers_in_progress
+
+    try:
+        return cutovers_in_progress(ctx, NOW)
+    except StepPending:
+        return cutovers_in_progress(ctx, NOW)
+
+
 def test_a_frozen_source_counts_as_a_cutover_in_progress_long_after_its_admission():
     """b's source is frozen while its migration replicates (a final backup restoring long past its
     expectedMinutes): seen in the world, it counts, so a does not freeze beside it."""
-    from migration_orchestration_lib.cutover_steps import cutovers_in_progress
-
     plan = two_gated_databases()
     services = Services(plan, PipelineRunSql({"Sales": False, "Hr": True}))
     services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:00:00Z")  # 60 minutes ago
     # b's freeze is the DAG's: what b's source was before it is on record
     services.records.put(source_freeze.record_key(plan.database("b")), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
     ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
-    try:
-        count = cutovers_in_progress(ctx, NOW)
-    except StepPending:  # b's state is read through a pipeline run: it answers on the next poke
-        count = cutovers_in_progress(ctx, NOW)
-    assert count == 1
+    assert counted_once_read(ctx) == 1
+
+
+def test_a_frozen_source_whose_migration_dms_is_still_canceling_counts_as_a_cutover_in_progress():
+    """b's rollback waits, its source frozen, until DMS reports b's migration Canceled (`Canceling` is neither
+    running nor ended): a source frozen by the DAG while its migration has not succeeded is a cutover in progress,
+    so a does not freeze beside it. Before: only a migration in flight counted, and a froze too."""
+    plan = two_gated_databases()
+    services = Services(plan, PipelineRunSql({"Sales": False, "Hr": True}), listed=lambda source: migration(source, "Canceling"))
+    services.records.put(source_freeze.record_key(plan.database("b")), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
+    ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+    assert counted_once_read(ctx) == 1
 
 
 def test_a_foreign_migration_in_another_databases_target_is_no_cutover_of_this_plan():

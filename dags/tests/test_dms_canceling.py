@@ -49,6 +49,15 @@ def refused_cutover_run(rehearsal_world, target, canceling_reads):
     return watch, RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), refuse_the_cutover)
 
 
+def fail_the_last_arm_operation(watch, while_status):
+    """The Sales migration's `provisioningState` reads Failed where DMS reports it `while_status`."""
+    with watch.world.transaction() as state:
+        for key, record in state["databaseMigrations"].items():
+            latest = record["operations"][-1]
+            if key.endswith("/sales") and latest["migrationStatus"] == while_status:
+                latest["provisioningState"] = "Failed"
+
+
 @pytest.mark.airflow26  # also through the REST transport on Python 3.8
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_the_rollback_waits_while_dms_is_still_canceling_then_removes_the_target(rehearsal_world, target):
@@ -65,6 +74,30 @@ def test_the_rollback_waits_while_dms_is_still_canceling_then_removes_the_target
     assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"]
     assert watch.target() is None, "the RESTORING target of the canceled migration is removed once it is Canceled"
     assert watch.source_writable() and driver.outcome("db") == "rolled_back"
+
+
+def test_a_canceling_migration_whose_last_arm_operation_failed_is_still_waited_for(rehearsal_world):
+    """provisioningState is the resource's last ARM operation, and may read Failed (a cancel asked twice, a tag
+    update: `test_a_failed_arm_operation_on_a_migration_going_live_leaves_it_live`) while DMS still reports the
+    migration Canceling. Before: taken for failed, the rollback made the source writable at once, while DMS was
+    still canceling (a cancel that does not take leaves an offline restore to finish beside a writable source)."""
+    watch, driver = refused_cutover_run(rehearsal_world, "mi-prod", canceling_reads=4)
+    observe = driver.observe
+
+    def the_arm_operation_fails_while_canceling(task_id):
+        observe(task_id)
+        if task_id == "db.rollback":
+            fail_the_last_arm_operation(watch, "Canceling")
+
+    driver.observe = the_arm_operation_fails_while_canceling
+    states = driver.run_database("db")
+
+    assert states["db.rollback"] == "success", driver.errors
+    assert len(watch.while_canceling()) > 1, "the rollback did not wait while DMS was canceling: %s" % watch.rollback_pokes
+    assert all(target_there and not writable for target_there, writable in watch.while_canceling()), (
+        "removed or unfrozen while DMS was still canceling: %s" % watch.rollback_pokes)
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"]
+    assert watch.target() is None and watch.source_writable() and driver.outcome("db") == "rolled_back"
 
 
 def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removing_and_unfreezing_nothing(
@@ -155,3 +188,65 @@ def test_start_migration_refuses_to_adopt_a_migration_dms_is_still_canceling(reh
     assert states["db.rollback"] == "success", driver.errors
     assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"]
     assert watch.source_writable()
+
+
+def failed_operation_run(rehearsal_world, target, more_faults=()):
+    """`refused_cutover_run` whose migration's last ARM operation then reads Failed while DMS still copies
+    (migrationStatus InProgress, provisioningState Failed): `MigrationStatus.stage` reads it failed, so waiting steps
+    fail fast, yet DMS may still restore into the target. `more_faults`: added to the world once the cutover failed."""
+    watch, driver = refused_cutover_run(rehearsal_world, target, canceling_reads=3)
+    observe = driver.observe
+    added = []
+
+    def the_arm_operation_fails_while_dms_copies(task_id):
+        if task_id == "db.cutover" and not added:
+            added.append(True)
+            for fault in more_faults:
+                watch.world.add_fault(*fault[:2], **fault[2])
+        observe(task_id)
+        if task_id in ("db.cutover", "db.wait_for_completion"):
+            fail_the_last_arm_operation(watch, "InProgress")
+
+    driver.observe = the_arm_operation_fails_while_dms_copies
+    return watch, driver
+
+
+def copying_pokes(watch):
+    return [(target, writable) for status, target, writable in watch.rollback_pokes if status in ("InProgress", "Canceling")]
+
+
+@pytest.mark.airflow26  # also through the REST transport on Python 3.8
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_copying_migration_whose_last_arm_operation_failed_is_canceled_before_the_rollback_removes_or_unfreezes(
+        rehearsal_world, target):
+    """Before: `stage` read it failed, the rollback canceled only active migrations, so it removed the RESTORING target
+    and made the frozen source writable at once while DMS, never told to stop, went on restoring into it."""
+    watch, driver = failed_operation_run(rehearsal_world, target)
+
+    states = driver.run_database("db")
+
+    assert states["db.rollback"] == "success", driver.errors
+    assert watch.rollback_pokes and watch.rollback_pokes[0][0] in ("InProgress", "Canceling"), watch.rollback_pokes
+    assert all(target_there and not writable for target_there, writable in copying_pokes(watch)), (
+        "removed or unfrozen while DMS still copied or canceled: %s" % watch.rollback_pokes)
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"], "the rollback canceled it"
+    assert watch.target() is None and watch.source_writable() and driver.outcome("db") == "rolled_back"
+
+
+@pytest.mark.parametrize("refusal", [
+    ("cancel", "error", {"count": 50, "status": 400, "code": "MigrationCancelFailed", "message": "cancel refused"}),
+    ("cancel", "lroFailed", {"count": 50, "message": "cancel failed"}),
+], ids=["refused", "operation-failed"])
+def test_a_rollback_whose_cancel_dms_refuses_for_a_copying_migration_whose_arm_operation_failed_removes_and_unfreezes_nothing(
+        rehearsal_world, refusal):
+    """DMS refuses to cancel (or its cancel operation fails): the rollback fails (rollback-failed), the target kept and
+    the source kept frozen. Before: no cancel was asked, the target was removed and the source made writable."""
+    watch, driver = failed_operation_run(rehearsal_world, "mi-prod", more_faults=[refusal])
+
+    states = driver.run_database("db")
+
+    assert states["db.rollback"] == "failed", driver.errors
+    assert "cancel migration" in driver.errors["db.rollback"], driver.errors["db.rollback"]
+    assert [op["migrationStatus"] for op in watch.operations()] == ["InProgress"]
+    assert watch.target() is not None and watch.target()["state"] == "RESTORING"
+    assert not watch.source_writable(), "the source is kept frozen while DMS may still restore into the target"

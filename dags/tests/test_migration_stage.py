@@ -82,6 +82,17 @@ def test_a_failed_arm_operation_on_a_migration_going_live_leaves_it_live(name, s
     assert standing_of(PLAN.database("online"), replicating).stage == stages.FAILED and replicating.is_terminal_failure
 
 
+def test_a_failed_arm_operation_on_a_migration_dms_is_still_canceling_leaves_it_canceling():
+    """DMS still canceling it may still restore into the target: the rollback waits for Canceled whatever ARM says
+    of the resource's last operation. Taken for failed, the rollback made the source writable at once."""
+    migration = MigrationStatus(migration_operation_id="op", migration_status="Canceling", provisioning_state="Failed", source_database_name="Sales")
+    standing = standing_of(PLAN.database("online"), migration)
+    assert standing.stage == stages.CANCELING and standing.is_canceling and not standing.has_ended
+    assert not migration.is_terminal_failure and not migration.is_in_flight
+    ended = MigrationStatus(migration_operation_id="op", migration_status="Canceled", provisioning_state="Failed", source_database_name="Sales")
+    assert standing_of(PLAN.database("online"), ended).has_ended and ended.is_terminal_failure
+
+
 def test_another_source_migrating_into_our_target_is_refused():
     with pytest.raises(ForeignMigrationError, match=r"from source database 'Other', not 'Sales' \(DMS migration op, InProgress"):
         standing_of(PLAN.database("online"), status("InProgress", source="Other"))

@@ -153,6 +153,23 @@ def test_preflight_takes_a_sqldb_target_table_differing_only_in_trailing_spaces_
 
 
 @pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_sqldb_target_holding_one_of_two_source_tables_differing_only_in_case(rehearsal_world, access):
+    """A case-sensitive source holds dbo.Orders and dbo.ORDERS; the target's schema, deployed in a case-insensitive
+    collation, holds dbo.Orders alone. Before: both read as present (each folded to dbo.orders), and the copy
+    started into a schema lacking dbo.ORDERS."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    columns = [{"name": "id", "type": "int"}]
+    world.world.update_database("sql01", "Sales", collation="Latin1_General_CS_AS")
+    world.world.set_table("sql01", "Sales", "dbo.Orders", columns, [[1]])
+    world.world.set_table("sql01", "Sales", "dbo.ORDERS", columns, [[2]])
+    world.world.set_table(world.target_server, "Sales", "dbo.Orders", columns, [])
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "lacks 1 table(s) of the source Sales: dbo.ORDERS. DMS copies data only" in message, message
+
+
+@pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_passes_a_sqldb_target_with_more_tables_than_the_source(rehearsal_world, access):
     plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
     world.world.set_table(world.target_server, "Sales", "dbo.Extra", [{"name": "id", "type": "int"}], [])

@@ -223,6 +223,48 @@ def test_fingerprints_of_every_table_in_one_operation_per_side(implementation):
     assert all(f.checksum is not None and f.error is None for f in fingerprints)
 
 
+@pytest.mark.parametrize("database_permissions, table_permissions", [
+    ({"Sales": []}, {}),  # a user in Sales holding nothing: sys.tables shows it no table
+    ({"Sales": ["CONNECT"]}, {"dbo.Orders": ["SELECT"]}),  # SELECT on one table: sys.tables shows that one
+], ids=["sees-none", "sees-one"])
+def test_fingerprints_of_every_table_refuse_a_login_that_may_not_see_every_table(implementation, database_permissions,
+                                                                                 table_permissions):
+    """sys.tables shows a login only the tables it holds a permission on (metadata visibility). Before: the batch
+    fingerprinted what the login saw (no table, or one), and a comparison of that passed ("0 table(s) match")."""
+    implementation.world.set_login("sql01", "migrator", ["VIEW SERVER STATE"], database_permissions,
+                                   {"Sales": table_permissions})
+    with pytest.raises(SqlOperationFailed) as refused:
+        finish(implementation.access(), query("fingerprints-unseen", source(), sql_statements.table_fingerprints("Sales")))
+    message = str(refused.value)
+    assert "the DAG's login may not see every table of database [Sales]" in message, message
+    assert "ALTER ROLE db_datareader ADD MEMBER" in message and "GRANT SELECT, VIEW DEFINITION TO" in message, message
+    assert "validation.tables" in message
+
+
+@pytest.mark.parametrize("database_permissions, server_permissions", [
+    (["SELECT"], []),  # db_datareader: SELECT on the database
+    (["CONTROL"], []),  # db_owner: CONTROL on the database
+    (["VIEW DEFINITION"], []),  # sees every table (its SELECT decides what it can read)
+    ([], ["VIEW ANY DEFINITION"]),
+    ([], ["CONTROL SERVER"]),  # sysadmin
+], ids=["db_datareader", "db_owner", "view-definition", "view-any-definition", "control-server"])
+def test_fingerprints_of_every_table_are_read_by_a_login_that_sees_every_table(implementation, database_permissions,
+                                                                                server_permissions):
+    implementation.world.set_login("sql01", "migrator", server_permissions, {"Sales": database_permissions})
+    rows = finish(implementation.access(), query("fingerprints-seen", source(), sql_statements.table_fingerprints("Sales"))).rows
+    assert [f.table for f in sql_statements.parse_fingerprints(rows)] == pairs(TABLES)
+
+
+def test_listed_tables_a_login_may_not_see_are_missing_not_refused(implementation):
+    """With the plan's validation.tables the batch names each table: one the login may not see reads missing (and
+    fails the comparison), one it may see is fingerprinted; no login is refused for the tables it was not asked for."""
+    implementation.world.set_login("sql01", "migrator", [], {"Sales": ["CONNECT"]}, {"Sales": {"dbo.Orders": ["SELECT"]}})
+    sql = sql_statements.table_fingerprints("Sales", tables=[("dbo", "Orders"), ("dbo", "Customers")])
+    found = {str(f.table): f for f in sql_statements.parse_fingerprints(finish(implementation.access(), query("listed", source(), sql)).rows)}
+    assert found["dbo.Orders"].row_count == 2 and found["dbo.Orders"].error is None
+    assert found["dbo.Customers"].error == "table does not exist"
+
+
 @pytest.mark.parametrize("server", ["mi-prod", "db-prod", "vm-prod"])
 def test_a_planted_difference_on_the_target_is_found(implementation, server):
     world = implementation.world

@@ -236,3 +236,39 @@ def test_a_final_backup_msdb_does_not_record_fails_the_step(rehearsal_world, mon
     assert states["db.final_backup"] == "failed", driver.errors
     assert "msdb records no log backup of Sales" in driver.errors["db.final_backup"]
     assert driver.outcome("db") != "migrated"
+
+
+@pytest.mark.parametrize("sees", ["one-table", "no-table"])
+def test_validate_refuses_a_source_login_that_may_not_see_every_table(rehearsal_world, sees):
+    """The plan lists no validation.tables, so the fingerprint batch takes every table sys.tables shows the DAG's login
+    (metadata visibility). Before: a source login that saw one table of three (or none, the target's none too)
+    compared only those, validation passed ("1 table(s) match", "0 table(s) match") and a target lacking a table was
+    declared migrated. Now validate fails naming the database, the server, the permission and the GRANT."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    changed = []
+
+    def permissions_narrowed_once_dms_restored_the_copy(task_id):
+        world.observe(task_id)
+        target = world.target()
+        if task_id != "db.wait_for_migration" or changed or target is None or target["state"] != "ONLINE":
+            return
+        changed.append(True)
+        first, *others = sorted(target["tables"])
+        lacking = others[-1]  # the copy lacks a table the source login does not see
+        world.world.update_database(world.target_server, "Sales", tables={k: v for k, v in target["tables"].items() if k != lacking})
+        seen = {"Sales": {first: ["SELECT"]}} if sees == "one-table" else {}
+        world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT"]}, seen)
+        if sees == "no-table":
+            world.world.set_login(world.target_server, REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT"]})
+
+    driver = RunDriver(dag, permissions_narrowed_once_dms_restored_the_copy)
+    states = driver.run_database("db")
+
+    assert changed and states["db.validate"] == "failed", (states, driver.errors)
+    error = driver.errors["db.validate"]
+    assert "the DAG's login on source server sql01 may not see every table of database [Sales]" in error, error
+    assert "ALTER ROLE db_datareader ADD MEMBER" in error and "VIEW DEFINITION" in error, error
+    assert driver.outcome("db") != "migrated"

@@ -95,6 +95,22 @@ def test_a_name_differing_only_in_case_matches_only_one_target_table():
     assert compare_fingerprints([fingerprint("dbo.Orders", 10)], target, True, True).mismatches == ["dbo.Orders: missing on target"]
 
 
+@pytest.mark.parametrize("checksums", [False, True])
+def test_two_source_tables_differing_only_in_case_never_both_match_one_target_table(checksums):
+    """A case-sensitive source may hold dbo.Orders and dbo.ORDERS; a target of a case-insensitive collation (a
+    copy's schema deployed by hand) holds one of them. The other is missing on the target. Before: both fell back
+    to the one target table, so two tables of equal counts (and checksums: both empty, or alike) passed with a
+    table, and its rows, missing."""
+    source = [fingerprint("dbo.Orders", 10), fingerprint("dbo.ORDERS", 10)]
+    expected = {
+        "dbo.Orders": ["dbo.ORDERS: missing on target"],  # the exact name is dbo.Orders's own
+        "dbo.orders": ["dbo.ORDERS: missing on target", "dbo.Orders: missing on target"],  # which one it is cannot be told
+    }
+    for target, mismatches in expected.items():
+        report = compare_fingerprints(source, [fingerprint(target, 10)], row_counts=True, checksums=checksums)
+        assert report.tables_compared == 2 and report.mismatches == mismatches, (target, report.mismatches)
+
+
 def test_nothing_is_compared_when_validation_is_off():
     assert compare_fingerprints(SAME, [], row_counts=False, checksums=False).tables_compared == 0
 
@@ -188,3 +204,14 @@ def test_a_weakened_validation_is_judged_by_pairs():
     assert not covers(now, promised_then)
     assert covers(ValidationSettings(True, False, (TableName("A.B", "c  "),)), promised_then)
     assert describe_settings(stronger(promised_then, now)) == "row counts of a.[b.c], [a.b].c"
+
+
+def test_a_validation_narrowed_to_one_of_two_tables_differing_only_in_case_does_not_cover_both():
+    """A case-sensitive source holds dbo.Orders and dbo.ORDERS, both promised at the freeze; a plan narrowed to
+    dbo.Orders since compares one table. Before: both folded to dbo.orders, so it covered the promise and validate
+    declared the target without comparing dbo.ORDERS."""
+    promised_then = ValidationSettings(True, False, (TableName("dbo", "ORDERS"), TableName("dbo", "Orders")))
+    now = ValidationSettings(True, False, (TableName("dbo", "Orders"),))
+    assert not covers(now, promised_then)
+    assert stronger(promised_then, now).tables == promised_then.tables
+    assert covers(promised_then, now) and covers(promised_then, promised_then)
