@@ -27,7 +27,7 @@ describe('parts in a team stack', () => {
         location: 'westeurope',
         bundle: dagBundleFor(plan),
         pools: airflowPools(plan.concurrency),
-        environment: dagEnvironment({ planName: plan.name, tenantId: 't', subscriptionId: 's', migrationService: { id: '/dms', name: 'dms' }, keyVault }),
+        environment: dagEnvironment({ planName: plan.name, tenantId: 't', subscriptionId: 's', migrationService: { id: '/dms', name: 'dms' }, keyVault, dataFactory: { id: '/adf', name: 'adf' } }),
         keyVault,
       });
     host('Q3Airflow', 'q3');

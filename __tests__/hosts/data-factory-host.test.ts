@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ref, Token } from 'cdktf';
 import { DataFactoryAirflowHost, DataFactoryAirflowHostProps } from '../../lib/hosts/data-factory-host';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
+import { dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { parseEnvironmentId } from '../../lib/private/arm-ids';
 import { ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
@@ -99,6 +100,8 @@ describe('DataFactoryAirflowHost props checked at construction', () => {
     const monitoring = new MigrationMonitoring(stack, 'Monitoring', { resourceGroup, namePrefix: 'contoso-sql', emails: ['dba@contoso.example'] });
     return new DataFactoryAirflowHost(stack, 'AirflowHost', {
       ...hostBaseProps(resourceGroup),
+      bundle: dagBundleFor(examplePlanWith(AIRFLOW_OF_HOST.dataFactory)),
+      environment: { MIGRATION_DATA_FACTORY_ID: FACTORY_ID },
       environmentId: ENVIRONMENT_ID,
       servicePrincipal: SERVICE_PRINCIPAL,
       monitoring,

@@ -17,6 +17,7 @@ import { AirflowServicePrincipal, supportedSqlAccess } from '../plan/airflow-sch
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
+import { checkBundleForHost } from '../private/bundle-checks';
 import { checkGuid } from '../private/prop-checks';
 
 /** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
@@ -103,6 +104,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
   constructor(scope: Construct, id: string, props: DataFactoryAirflowHostProps) {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
+    checkBundleForHost(this, props);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     this.adoptedEnvironment = parseEnvironmentId(props.environmentId);
     const { factoryId, environmentName } = this.adoptedEnvironment;

@@ -8,6 +8,7 @@ import { AirflowServicePrincipal, FederatedCredential, supportedSqlAccess } from
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
+import { checkBundleForHost } from '../private/bundle-checks';
 import { checkGuid } from '../private/prop-checks';
 
 /** Props of {@link ExternalAirflowHost}. */
@@ -54,6 +55,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
   constructor(scope: Construct, id: string, props: ExternalAirflowHostProps) {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
+    checkBundleForHost(this, props);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     const credentials = props.federatedCredentials ?? [];
     if (props.servicePrincipal) {

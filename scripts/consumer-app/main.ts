@@ -75,6 +75,8 @@ class SharedMigrationTooling extends TerraformStack {
         migrationService,
         eventIngestion: monitoring.eventIngestion,
         keyVault: this.factory.keyVault,
+        // plan.yaml's sqlAccess is dataFactory: the DAG runs its SQL steps as this factory's pipelines.
+        dataFactory: this.factory,
       }),
       keyVault: this.factory.keyVault,
       pools: airflowPools(plan.concurrency),

@@ -16,6 +16,7 @@ import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capa
 import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
 import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName, validateNamePrefix } from '../../private/naming';
+import { checkBundleForHost } from '../../private/bundle-checks';
 import { checkGuid } from '../../private/prop-checks';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
@@ -120,6 +121,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
+    checkBundleForHost(this, props);
     (props.workspaceMembers ?? []).forEach((member, index) => checkGuid(this, `workspaceMembers[${index}].principalId`, member.principalId));
     if ((props.capacityId === undefined) === (props.capacity === undefined)) {
       throw new Error('airflow.fabric: set exactly one of capacityId (an existing capacity) and capacity (a new one)');

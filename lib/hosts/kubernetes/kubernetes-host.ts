@@ -32,6 +32,7 @@ import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
+import { checkBundleForHost } from '../../private/bundle-checks';
 import { checkArmId, checkGuid, checkGuids, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -177,6 +178,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   constructor(scope: Construct, id: string, props: KubernetesAirflowHostProps) {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
+    checkBundleForHost(this, props);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);

@@ -1,0 +1,113 @@
+/**
+ * A host composed by hand gets a bundle and an environment that must agree (the plan, its SQL access,
+ * its host): a disagreement stops the synth instead of failing only in Airflow after deploy.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ref, Token } from 'cdktf';
+import { ExternalAirflowHost } from '../../lib/hosts/external-host';
+import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
+import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
+import { dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
+import { loadMigrationPlan, MigrationPlan } from '../../lib/plan';
+import { PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
+import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { testStack } from '../helpers/test-stack';
+import { fabricHostStack } from './fabric-test-stack';
+import { kubernetesHostStack } from './kubernetes-test-stack';
+
+const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
+
+function external(plan: MigrationPlan, environment: Record<string, string>) {
+  const { stack, resourceGroup } = testStack();
+  return new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle: dagBundleFor(plan), environment });
+}
+
+function adopted(plan: MigrationPlan, environment: Record<string, string>) {
+  const { stack, resourceGroup } = testStack();
+  const monitoring = new MigrationMonitoring(stack, 'Monitoring', { resourceGroup, namePrefix: 'contoso-sql', emails: ['dba@contoso.example'] });
+  return new DataFactoryAirflowHost(stack, 'AirflowHost', {
+    ...hostBaseProps(resourceGroup),
+    bundle: dagBundleFor(plan),
+    environment,
+    environmentId: ENVIRONMENT_ID,
+    servicePrincipal: SERVICE_PRINCIPAL,
+    monitoring,
+  });
+}
+
+describe("a host's bundle and environment", () => {
+  const directPlan = examplePlanWith({ host: 'external', sqlAccess: 'direct' });
+
+  it('refuses an environment for another plan than the bundle\'s: the DAG would refuse to import', () => {
+    expect(() => external(directPlan, { MIGRATION_PLAN_NAME: 'contoso-q4' })).toThrow(
+      'test/TeamAirflow: environment.MIGRATION_PLAN_NAME is "contoso-q4", but the bundle\'s plan (dags/migration_plan.json) is "contoso-sql": ' +
+        'the DAG refuses to import another plan\'s; pass dagEnvironment({ planName: "contoso-sql", ... }) and dagBundleFor(plan) of one plan',
+    );
+    expect(() => external(directPlan, { MIGRATION_PLAN_NAME: 'contoso-sql' })).not.toThrow();
+    expect(() => external(directPlan, { MIGRATION_PLAN_NAME: Token.asString(ref('var.plan_name')) })).not.toThrow();
+  });
+
+  it('is checked by every host', () => {
+    const otherPlan = { ...ENVIRONMENT, MIGRATION_PLAN_NAME: 'contoso-q4' };
+    const refusal = /: environment\.MIGRATION_PLAN_NAME is "contoso-q4", but the bundle's plan/;
+    expect(() => kubernetesHostStack({ environment: otherPlan })).toThrow(refusal);
+    expect(() => fabricHostStack({ environment: { MIGRATION_PLAN_NAME: 'contoso-q4' } })).toThrow(refusal);
+    expect(() => external(directPlan, otherPlan)).toThrow(refusal);
+    expect(() => adopted(examplePlanWith(AIRFLOW_OF_HOST.dataFactory), { ...otherPlan, MIGRATION_DATA_FACTORY_ID: FACTORY_ID })).toThrow(refusal);
+  });
+
+  it('refuses a plan with sqlAccess dataFactory and an environment without the factory: the SQL steps would fail at run time', () => {
+    const throughFactory = examplePlanWith(AIRFLOW_OF_HOST.external);
+    expect(throughFactory.airflow.sqlAccess).toBe('dataFactory');
+    expect(() => external(throughFactory, { MIGRATION_PLAN_NAME: 'contoso-sql' })).toThrow(
+      'test/TeamAirflow: environment.MIGRATION_DATA_FACTORY_ID is missing, but the bundle\'s plan has airflow.sqlAccess dataFactory: ' +
+        "the DAG's SQL steps run as that factory's pipelines and fail without it; pass dagEnvironment({ dataFactory: <the OrchestrationFactory " +
+        'that holds the SqlPipelines>, ... })',
+    );
+    expect(() => external(throughFactory, { MIGRATION_DATA_FACTORY_ID: ' ' })).toThrow(/MIGRATION_DATA_FACTORY_ID is missing/);
+    expect(() => external(throughFactory, { MIGRATION_DATA_FACTORY_ID: FACTORY_ID })).not.toThrow();
+    expect(() => external(throughFactory, { MIGRATION_DATA_FACTORY_ID: Token.asString(ref('azurerm_data_factory.adf.id')) })).not.toThrow();
+  });
+
+  it("refuses a bundle made for a host whose requirements differ from this host's", () => {
+    expect(() => adopted(examplePlanWith({}), { MIGRATION_DATA_FACTORY_ID: FACTORY_ID })).toThrow(
+      'test/AirflowHost: bundle is for host kubernetes (the airflow.host of its plan; requirements.txt from dags/requirements.txt), ' +
+        'but this host is dataFactory (Airflow 2.6.3, dags/requirements-data-factory.txt): ' +
+        'pass dagBundleFor(plan) of a plan whose airflow.host is dataFactory',
+    );
+    expect(() => external(examplePlanWith(AIRFLOW_OF_HOST.fabric), { MIGRATION_DATA_FACTORY_ID: FACTORY_ID })).toThrow(
+      /^test\/TeamAirflow: bundle is for host fabric .*requirements-fabric\.txt.*but this host is external /,
+    );
+    // The Kubernetes host and an external Airflow 3 install the same requirements.
+    expect(() => external(examplePlanWith({ sqlAccess: 'direct' }), {})).not.toThrow();
+  });
+
+  it("refuses a bundle whose plan file is not JSON, naming it", () => {
+    const { stack, resourceGroup } = testStack();
+    const base = hostBaseProps(resourceGroup);
+    const files = base.bundle.files.map((file) => (file.blobName === PLAN_BLOB_NAME ? { ...file, content: '{"name": ' } : file));
+    expect(() => new ExternalAirflowHost(stack, 'TeamAirflow', { ...base, bundle: { ...base.bundle, files } })).toThrow(
+      "test/TeamAirflow: bundle's dags/migration_plan.json is not JSON: pass dagBundleFor(plan)",
+    );
+  });
+});
+
+describe('DatabaseMigrationStack hands every host an agreeing bundle and environment', () => {
+  const examples = readdirSync(EXAMPLES).filter((name) => /\.(ya?ml|json)$/.test(name));
+
+  it('for the default stack and every example plan', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(6);
+    expect(() => synthMigrationStack()).not.toThrow();
+    for (const name of examples) {
+      expect(() => synthMigrationStack({ plan: loadMigrationPlan(join(EXAMPLES, name)) })).not.toThrow();
+    }
+  });
+
+  it.each(Object.keys(AIRFLOW_OF_HOST))('for host %s', (host) => {
+    const airflow = AIRFLOW_OF_HOST[host as keyof typeof AIRFLOW_OF_HOST];
+    expect(() => synthMigrationStack({ plan: examplePlanWith(airflow) })).not.toThrow();
+  });
+});
