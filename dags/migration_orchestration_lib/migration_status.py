@@ -136,6 +136,12 @@ class MigrationStatus:
         return self.migration_status in COPYING_STATUSES
 
     @property
+    def still_runs_in_dms(self) -> bool:
+        """DMS still works on it, so it still takes DMS's and the target's capacity and may still restore into the
+        target: in flight, copying whatever ARM's last operation says (`still_copies`), or still canceling."""
+        return self.is_in_flight or self.still_copies or self.is_canceling
+
+    @property
     def is_succeeded(self) -> bool:
         return self.migration_status == SUCCEEDED_STATUS
 
