@@ -3,7 +3,9 @@
 A pool cannot bound migrations in flight: a migration runs for hours inside DMS while its
 Airflow tasks wait in reschedule mode (or deferred), holding no slot. So `start_migration` counts
 the migrations DMS reports in flight on the migration service (one list call) before it creates
-one, and refuses while the plan's `concurrency` limits are reached. It runs in the admission pool
+one, and refuses while the plan's `concurrency` limits are reached. One DMS still cancels, or still
+copies though its last ARM operation failed, counts too (`MigrationStatus.still_runs_in_dms`): DMS
+still works on it, and may still restore into its target. It runs in the admission pool
 (one slot), so no two admissions count at the same time and the limits hold exactly. Per source
 server means per SQL Server: `sourceServers` entries that are one server under two spellings (as
 their preflights read it, `source_claims`) count together.
@@ -30,7 +32,7 @@ def admission_refusal(
     in_flight = 0
     from_same_source = 0
     for scope, target_database, status in migrations:
-        if not status.is_in_flight:
+        if not status.still_runs_in_dms:
             continue
         in_flight += 1
         if source_of_target.get((comparable_id(scope), target_database.lower())) in ours:

@@ -136,15 +136,30 @@ class MigrationStatus:
         return self.migration_status in COPYING_STATUSES
 
     @property
+    def create_canceled(self) -> bool:
+        """Its create was canceled before DMS started it: `provisioningState` Canceled (a terminal state of the SDK's
+        ProvisioningState enum: Provisioning, Updating, Succeeded, Failed, Canceled) while DMS reports no status or
+        `Creating`. The 2025-06-30 specification (DatabaseMigrationBaseProperties.provisioningState): "ProvisioningState
+        as Succeeded implies that validations have been performed and migration has started", which a canceled create
+        never reached: nothing runs, nothing was restored, and it never will be. Ended, as a canceled migration."""
+        return self.provisioning_state == "Canceled" and self.migration_status in (None, "Creating")
+
+    @property
+    def still_runs_in_dms(self) -> bool:
+        """DMS still works on it, so it still takes DMS's and the target's capacity and may still restore into the
+        target: in flight, copying whatever ARM's last operation says (`still_copies`), or still canceling."""
+        return self.is_in_flight or self.still_copies or self.is_canceling
+
+    @property
     def is_succeeded(self) -> bool:
         return self.migration_status == SUCCEEDED_STATUS
 
     @property
     def is_terminal_failure(self) -> bool:
-        """Nothing will change by waiting: the DAG fails fast instead of timing out. A resource whose last
+        """Nothing will change by waiting: the DAG fails fast instead of timing out (a create canceled too). A resource whose last
         ARM operation failed (`provisioningState`) while DMS completes or completed the cutover, or is still
         canceling the migration, is not one."""
-        return self.migration_status in FAILED_STATUSES or (
+        return self.migration_status in FAILED_STATUSES or self.create_canceled or (
             self.provisioning_state == "Failed" and not self.cutover_requested and not self.is_canceling)
 
     @property
@@ -184,7 +199,7 @@ class MigrationStatus:
             return CANCELING
         if self.provisioning_state == "Failed" or status == "Failed":
             return FAILED
-        if status == "Canceled":
+        if status == "Canceled" or self.create_canceled:
             return CANCELED
         if status in COPYING_STATUSES:
             return READY_FOR_CUTOVER if not self.offline and self.is_caught_up else COPYING

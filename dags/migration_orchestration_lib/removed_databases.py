@@ -17,8 +17,9 @@ neither record lists. A listed database is removed when no database of the plan 
 more, letter case aside (a renamed entry keeps its source, and its tasks carry on), and no
 run declared it migrated. It is stranded when its source's record of the access before a freeze
 (`source_freeze`) is still there (only the rollback's unfreeze clears it: the DAG's freeze may hold the
-source), or when DMS runs a migration of its source into its listed target in flight on the plan's
-service (one `listMigrations` call, made only when a removed database was listed with its target): a
+source), or when DMS runs a migration of its source into its listed target on the plan's service, in
+flight, still canceling, or still copying though its last ARM operation failed (`still_runs_in_dms`; one
+`listMigrations` call, made only when a removed database was listed with its target): a
 database waiting for its cutover window or a place, replicating with its source live, or one sent back to
 replicating (a missed window, a failed preflight) whose record was cleared then. `run_outcome` writes a
 `rollback` `Failed` event for each (the rollback-failed alert: a person must act, naming the DMS
@@ -87,8 +88,8 @@ class ListedDatabase:
 @dataclass(frozen=True)
 class Stranded:
     """A database removed from the plan mid-migration, and why it is: the record of its source's access
-    before a freeze (`""`: none), and DMS's migration of its source into its target in flight (None: none
-    seen, or not read)."""
+    before a freeze (`""`: none), and DMS's migration of its source into its target that DMS still works on
+    (`MigrationStatus.still_runs_in_dms`; None: none seen, or not read)."""
 
     database: ListedDatabase
     record: str
@@ -197,7 +198,8 @@ def find_stranded(
         latest = _latest(entry, in_dms)
         if latest is not None and latest.is_succeeded and records.get(handoff_key(latest.migration_operation_id or "")):
             continue  # a run declared it migrated (one whose end never listed it: killed, say)
-        migration = latest if latest is not None and latest.is_in_flight else None
+        # In flight, still copying though its last ARM operation failed, or still canceling: DMS still works on it.
+        migration = latest if latest is not None and latest.still_runs_in_dms else None
         if record or migration is not None:
             stranded.append(Stranded(entry, record, migration, unread if entry.target_server_id else None,
                                      none_in_dms=in_dms is not None and bool(entry.target_server_id) and migration is None))
@@ -258,14 +260,17 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
     else:
         leftover = ("then drop the target database it leaves RESTORING (only that: never one ONLINE, nor one that "
                     "existed before the migration)")
+    give_back = ("; where the source is read-only (frozen by the DAG), give it back the access recorded before the freeze, %s; "
+                 "and clear the record (the run reports it until then): airflow variables set %s ''" % (shlex.quote(record), key)
+                 if record else "")
+    if migration.is_canceling:
+        return ("%s. %s is still being canceled (DMS may still restore into the target until it reports it Canceled).%s. "
+                "%s; or, once DMS reports it Canceled: %s%s" % (removed, dms, frozen, put_back, leftover, give_back))
     return (
         "%s. %s goes on for good (DMS keeps restoring into a target no run takes live), and the DAG does not cancel it: "
         "the removal may be undone.%s. %s; or end it yourself: cancel it, which loses nothing while it has not cut over "
         "(the source stays the database applications use): %s; %s%s"
-        % (removed, dms, frozen, put_back, _cancel_command(database, migration), leftover,
-           "; where the source is read-only (frozen by the DAG), give it back the access recorded before the freeze, %s; "
-           "and clear the record (the run reports it until then): airflow variables set %s ''" % (shlex.quote(record), key)
-           if record else "")
+        % (removed, dms, frozen, put_back, _cancel_command(database, migration), leftover, give_back)
     )
 
 

@@ -142,7 +142,8 @@ def preflight(ctx: StepContext) -> StepResult:
         leftovers = ["the source frozen"] if source_freeze.frozen_by_dag(ctx, database, source) else []
         if target is None:  # a database of its name found later is not this migration's
             target_removal.note_gone(ctx, now.migration)
-        elif database.restores_backups and not target_removal.noted_gone(ctx, now.migration):
+        elif (database.restores_backups and not target_removal.noted_gone(ctx, now.migration)
+              and not now.migration.create_canceled):  # it restored nothing: another's, refused below
             leftovers.append("the target %s" % target.state)
         if leftovers:
             then = "rollback cleans up; run again to retry"

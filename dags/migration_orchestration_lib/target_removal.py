@@ -13,6 +13,8 @@ A target database is removed only if this migration created it and it never went
   of its last operation) or `Canceling` (DMS may still restore into the target then): rollback cancels it first, waits until DMS reports it `Canceled`, then reads DMS
   state again right before deciding (`decide` is called with fresh state).
 
+- Nothing is removed where the migration's create was canceled before DMS started it (`provisioningState`
+  Canceled, no status or `Creating`: `MigrationStatus.create_canceled`): it restored nothing.
 - Nothing is removed once that migration's target was seen gone after it ended (`note_gone`: the
   rollback removed it, or found or a preflight found it absent, DMS reporting the migration Failed or
   Canceled): DMS keeps its last migration into a target database after it ended, and creates nothing
@@ -73,6 +75,9 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
                                       "reports it Canceled" % name)
     if not migration.is_terminal_failure or migration.still_copies:  # copying, whatever ARM's last operation says
         return RemovalDecision(False, "migration into %s is still %s: kept until it is canceled" % (name, migration.migration_status))
+    if migration.create_canceled:
+        return RemovalDecision(False, "target %s (%s) was not created by migration %s, whose create was canceled before DMS "
+                                      "started it (provisioningState Canceled): kept" % (name, target_state.state, migration.migration_operation_id))
     return RemovalDecision(
         True,
         "target %s (%s) was created by migration %s, which ended %s and never went live"

@@ -1,4 +1,5 @@
-"""Admission counts the migrations DMS has in flight, per service and per source server."""
+"""Admission counts the migrations DMS has in flight, per service and per source server: one DMS still cancels,
+or still copies though its last ARM operation failed, too (DMS still works on it)."""
 from __future__ import annotations
 
 import copy
@@ -6,9 +7,15 @@ import copy
 import pytest
 
 from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
 from migration_orchestration_lib.capacity import admission_refusal
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal import rehearsal_services
+from task_driver import RunDriver, WorkerCrashed, _TaskInstance
+from world_view import WorldView
 
 pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
 
@@ -49,3 +56,43 @@ def test_refused_at_the_source_server_limit_while_another_source_may_start():
     in_flight = [running("Db0"), running("Db1")]
     assert "from source server sql01" in admission_refusal(plan, plan.database("db_2"), in_flight)
     assert admission_refusal(plan, plan.database("db_3"), in_flight) is None
+
+
+def cancel_slowly(plan, a):
+    """A person cancels a's migration; DMS goes on reporting it Canceling (the `stillCanceling` fault)."""
+    [operation] = a.operations()
+    a.world.add_fault("cancel", "stillCanceling", count=50, database="Sales")
+    rehearsal_services(plan).dms.cancel(MigrationTarget.of(plan, plan.database("a")), operation["migrationOperationId"])
+
+
+def fail_the_last_arm_operation(plan, a):
+    """a's migration still copies (InProgress) while its last ARM operation reads Failed."""
+    with a.world.transaction() as state:
+        for key, record in state["databaseMigrations"].items():
+            if key.endswith("/sales"):
+                record["operations"][-1]["provisioningState"] = "Failed"
+
+
+@pytest.mark.parametrize("still_works, status", [(cancel_slowly, "Canceling"), (fail_the_last_arm_operation, "InProgress")],
+                         ids=["canceling", "copying-after-a-failed-arm-operation"])
+def test_a_migration_dms_still_works_on_holds_its_place(rehearsal_world, still_works, status):
+    """On the rehearsal world (the DMS contract server through the real gateway): `a` took the service's one place;
+    DMS still cancels it, or still copies it though its last ARM operation failed. Before: only migrations in flight
+    counted, so `b` was admitted beside it, beyond maxMigrationsPerService."""
+    document = plan_with_databases([database_entry("a", "Sales"), database_entry("b", "Crm")])
+    document["concurrency"].update(maxMigrationsPerService=1)
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    a, b = (WorldView(rehearsal_world, plan.database(name), plan) for name in ("a", "b"))
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag).run_database("a", crash_after="start_migration")
+    still_works(plan, a)
+    assert [op["migrationStatus"] for op in a.operations()] == [status]
+
+    run = RunDriver(dag)
+    assert run._run_task(dag.get_task("b.preflight")) == "success", run.errors
+    start = dag.get_task("b.start_migration")
+    with pytest.raises(AirflowRescheduleException):
+        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "run_id": run.run_id,
+                       "task_reschedule_count": 0})
+    assert b.operations() == [], "b was admitted beside a migration DMS still works on"

@@ -250,3 +250,49 @@ def test_a_rollback_whose_cancel_dms_refuses_for_a_copying_migration_whose_arm_o
     assert [op["migrationStatus"] for op in watch.operations()] == ["InProgress"]
     assert watch.target() is not None and watch.target()["state"] == "RESTORING"
     assert not watch.source_writable(), "the source is kept frozen while DMS may still restore into the target"
+
+
+def cancel_the_create(watch):
+    """The Sales migration's create reads canceled before DMS started it: `provisioningState` Canceled (the SDK's
+    ProvisioningState enum), `migrationStatus` Creating; DMS restores nothing (the contract server moves only a
+    migration whose provisioningState is Succeeded), so the RESTORING database of its name in the target now is
+    another's (a person's restore)."""
+    with watch.world.transaction() as state:
+        for key, record in state["databaseMigrations"].items():
+            if key.endswith("/sales"):
+                record["operations"][-1].update(provisioningState="Canceled", migrationStatus="Creating", migrationState=None)
+    watch.world.put_database(watch.target_server, "Sales", state="RESTORING")
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_migration_whose_create_was_canceled_has_ended_and_its_target_is_never_removed(rehearsal_world, target):
+    """provisioningState Canceled with migrationStatus Creating: the create was canceled before DMS started the
+    migration (2025-06-30: "ProvisioningState as Succeeded implies that validations have been performed and migration
+    has started"). Before: read as creating (copying), so wait_for_migration waited for it until the deadline (here:
+    until the driver's last poke), and the rollback asked DMS to cancel it. Now it has ended: the wait fails at once,
+    nothing is canceled, and the database in the target, which it did not create, is kept."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    watch = CancelWatch(rehearsal_world, plan)
+    found = []
+
+    def the_create_is_canceled(task_id):
+        watch.observe(task_id)
+        if task_id == "db.start_migration" and not found:
+            cancel_the_create(watch)
+            found.append(watch.target())
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), the_create_is_canceled)
+    states = driver.run_database("db")
+
+    assert states["db.wait_for_migration"] == "failed", driver.errors
+    assert "ended: canceled" in driver.errors["db.wait_for_migration"], driver.errors["db.wait_for_migration"]
+    assert [(op["provisioningState"], op["migrationStatus"]) for op in watch.operations()] == [("Canceled", "Creating")], (
+        "nothing canceled or started meanwhile")
+    assert found[0]["state"] == "RESTORING" and watch.target() == found[0], "another's database in the target is kept"
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+
+    later = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}))
+    assert later.run_database("db")["db.preflight"] == "failed"
+    assert "already exists" in later.errors["db.preflight"] and "refusing to overwrite it" in later.errors["db.preflight"], (
+        "not the canceled create's leftover for the rollback to clean up: %s" % later.errors["db.preflight"])
+    assert watch.target() == found[0]

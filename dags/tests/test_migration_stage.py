@@ -38,6 +38,11 @@ CAUGHT_UP = {"pending_log_backups_count": 0, "last_restored_filename": "log_2.tr
         (status("Canceling"), stages.CANCELING),
         (status("Canceled"), stages.CANCELED),
         (status("Failed", source="Other"), stages.NOT_STARTED),
+        # provisioningState Canceled: a create canceled before DMS started it has ended; a later ARM operation
+        # canceled while DMS copies leaves it copying
+        (MigrationStatus("op", "Creating", "Canceled", "Sales"), stages.CANCELED),
+        (MigrationStatus("op", None, "Canceled", "Sales"), stages.CANCELED),
+        (MigrationStatus("op", "InProgress", "Canceled", "Sales"), stages.COPYING),
     ],
 )
 def test_every_dms_state_has_a_stage(migration, stage):

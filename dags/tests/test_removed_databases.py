@@ -263,6 +263,46 @@ def test_a_removed_database_whose_migration_a_person_canceled_is_no_longer_repor
     assert [entry["database"] for entry in plan_edits.listed()] == ["b"]
 
 
+def canceling_slowly(edits):
+    """A person cancels `a`'s migration; DMS goes on reporting it Canceling (the `stillCanceling` fault)."""
+    edits.world.world.add_fault("cancel", "stillCanceling", count=50, database="Sales")
+    cancel_as_told(edits)
+    return "Canceling"
+
+
+def copying_after_a_failed_arm_operation(edits):
+    """`a`'s migration still copies (InProgress) while its last ARM operation reads Failed."""
+    with edits.world.world.transaction() as state:
+        for key, record in state["databaseMigrations"].items():
+            if key.endswith("/sales"):
+                record["operations"][-1]["provisioningState"] = "Failed"
+    return "InProgress"
+
+
+@pytest.mark.parametrize("still_works", [canceling_slowly, copying_after_a_failed_arm_operation],
+                         ids=["canceling", "copying-after-a-failed-arm-operation"])
+def test_a_database_removed_while_dms_still_cancels_or_still_copies_it_is_reported(plan_edits, still_works):
+    """Removed while DMS still cancels its migration, or still copies it though the migration's last ARM operation
+    failed (its source writable, its record cleared): DMS may still restore into its target. Before: only migrations in
+    flight counted, so the run succeeded and dropped it from the list, nobody told."""
+    run = replicating_mid_run(plan_edits)
+    operation = replicating(plan_edits)
+    status = still_works(plan_edits)
+    latest = plan_edits.world.operations()[-1]
+    assert (latest["migrationOperationId"], latest["migrationStatus"]) == (operation, status)
+    plan_edits.records.put(record_key(plan_edits.world.database), "")  # as after going back to replicating
+
+    assert run.run_outcome() == "failed"
+    error = run.errors["run_outcome"]
+    assert REMOVED in error and "DMS migration %s (%s)" % (operation, status) in error, error
+    if status == "Canceling":
+        assert "is still being canceled" in error and "once DMS reports it Canceled" in error and "az datamigration" not in error
+    else:
+        assert "az datamigration sql-managed-instance cancel" in error
+    assert [row["Status"] for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"] == ["Failed"]
+    assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"], "listed until DMS is done with it"
+
+
 def test_a_removed_database_dms_could_not_be_asked_about_fails_the_run_and_stays_listed(plan_edits, monkeypatch):
     """DMS unreachable at run_outcome: a database back to replicating (no record) is not known stranded,
     nor known not to be. The run fails saying so, raising no alert; the next run looks again."""
