@@ -32,7 +32,8 @@ target:
 - `start_migration` judges again at admission where the plan has other databases restoring into
   the same target: they may have taken room since this database's preflight, or be about to.
   Admissions run one at a time (the admission pool's one slot), and what the others will take is
-  known exactly there: the plan's migrations into that target that DMS runs already and whose
+  known exactly there: the plan's migrations into that target that DMS runs already (one it still
+  cancels, or still copies though its last ARM operation failed, too: it may still restore) and whose
   target database does not exist yet (their restore has not begun: their files are not in the
   room's use; a target database that exists has its files there already, restoring or online).
   The room now must hold this database's files and theirs. A database not admitted yet is not
@@ -160,13 +161,15 @@ def check_room_at_admission(ctx: StepContext, migrations: Iterable[Tuple[str, st
         return
     latest = migrations_by_database(plan, migrations)
     service = ctx.services.dms.migration_service_id
-    # A foreign migration into another database's target (another source database's, a person's) is no
-    # restore of this plan's: its files are not that database's (`migration_stage.foreign_because`).
-    admitted = [d for d in sharing if d.name in latest and latest[d.name].is_in_flight
+    # One DMS still cancels, or still copies though its last ARM operation failed, may still restore into the
+    # target (`MigrationStatus.still_runs_in_dms`). A foreign migration into another database's target (another
+    # source database's, a person's) is no restore of this plan's: its files are not that database's
+    # (`migration_stage.foreign_because`).
+    admitted = [d for d in sharing if d.name in latest and latest[d.name].still_runs_in_dms
                 and foreign_because(latest[d.name], d.source_database, service) is None]
     # Keyed by what DMS runs into the target: through Data Factory the read takes pokes, and if a
     # migration into it starts or ends meanwhile the room is read again rather than judged stale.
-    picture = ";".join("%s=%s:%s" % (d.name, latest[d.name].migration_operation_id, latest[d.name].is_in_flight)
+    picture = ";".join("%s=%s:%s" % (d.name, latest[d.name].migration_operation_id, latest[d.name].still_runs_in_dms)
                        for d in sharing if d.name in latest)
     check_restore_room(ctx, admitted, "admission-room-%s" % hashlib.sha256(picture.encode("utf-8")).hexdigest()[:12])
 

@@ -10,10 +10,8 @@ from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
 from migration_orchestration_lib.capacity import admission_refusal
 from migration_orchestration_lib.dag_factory import build_dag
-from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
-from migration_orchestration_lib.rehearsal import rehearsal_services
 from task_driver import RunDriver, WorkerCrashed, _TaskInstance
 from world_view import WorldView
 
@@ -59,18 +57,11 @@ def test_refused_at_the_source_server_limit_while_another_source_may_start():
 
 
 def cancel_slowly(plan, a):
-    """A person cancels a's migration; DMS goes on reporting it Canceling (the `stillCanceling` fault)."""
-    [operation] = a.operations()
-    a.world.add_fault("cancel", "stillCanceling", count=50, database="Sales")
-    rehearsal_services(plan).dms.cancel(MigrationTarget.of(plan, plan.database("a")), operation["migrationOperationId"])
+    a.cancel_slowly(plan)
 
 
 def fail_the_last_arm_operation(plan, a):
-    """a's migration still copies (InProgress) while its last ARM operation reads Failed."""
-    with a.world.transaction() as state:
-        for key, record in state["databaseMigrations"].items():
-            if key.endswith("/sales"):
-                record["operations"][-1]["provisioningState"] = "Failed"
+    a.fail_the_last_arm_operation()
 
 
 @pytest.mark.parametrize("still_works, status", [(cancel_slowly, "Canceling"), (fail_the_last_arm_operation, "InProgress")],

@@ -179,3 +179,27 @@ def test_a_migration_by_hand_into_another_databases_target_is_not_counted_as_the
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("hr.preflight")) == "success", driver.errors
     assert driver._run_task(dag.get_task("hr.start_migration")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("still_works", ["canceling", "copying-after-a-failed-arm-operation"])
+def test_a_restore_dms_still_cancels_or_still_copies_counts_at_the_next_admission(rehearsal_world, still_works):
+    """Sales is admitted, its restore not begun; then a person cancels it and DMS still reports it Canceling, or it
+    still copies though its last ARM operation failed. DMS may still restore it into the instance, so Hr's admission
+    counts Sales' files and refuses Hr, which does not fit beside them. Before: only migrations in flight counted,
+    and Hr was admitted."""
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave())
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    full_backup_not_in_the_share_yet(plan, world, "sales")
+    driver = RunDriver(dag)
+    for task in ("sales.preflight", "hr.preflight", "sales.start_migration"):
+        assert driver._run_task(dag.get_task(task)) == "success", driver.errors
+    if still_works == "canceling":
+        views["sales"].cancel_slowly(plan)
+    else:
+        views["sales"].fail_the_last_arm_operation()
+    assert [op["migrationStatus"] for op in views["sales"].operations()] == ["Canceling" if still_works == "canceling" else "InProgress"]
+
+    assert driver._run_task(dag.get_task("hr.start_migration")) == "failed", driver.errors
+    message = driver.errors["hr.start_migration"]
+    assert "Hr needs 15000 MB" in message and "sales: Sales, 20000 MB" in message, message
+    assert views["hr"].operations() == [] and views["hr"].source_writable()

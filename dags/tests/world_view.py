@@ -67,3 +67,20 @@ class WorldView:
     def operations(self):
         records = self.world.snapshot()["databaseMigrations"]
         return [op for key, record in records.items() if key.endswith("/" + self.database.target_database.lower()) for op in record["operations"]]
+
+    def cancel_slowly(self, plan):
+        """A person cancels the database's latest migration through the plan's service; DMS goes on reporting it
+        Canceling for the next 50 reads (the `stillCanceling` fault)."""
+        from migration_orchestration_lib.dms_gateway import MigrationTarget
+        from migration_orchestration_lib.rehearsal import rehearsal_services
+
+        operation = self.operations()[-1]
+        self.world.add_fault("cancel", "stillCanceling", count=50, database=self.database.target_database)
+        rehearsal_services(plan).dms.cancel(MigrationTarget.of(plan, self.database), operation["migrationOperationId"])
+
+    def fail_the_last_arm_operation(self):
+        """The database's latest migration still copies (InProgress) while its last ARM operation reads Failed."""
+        with self.world.transaction() as state:
+            for key, record in state["databaseMigrations"].items():
+                if key.endswith("/" + self.database.target_database.lower()):
+                    record["operations"][-1]["provisioningState"] = "Failed"
