@@ -39,12 +39,12 @@ def admission_refusal(
             from_same_source += 1
     limits = plan.concurrency
     if in_flight >= limits.max_migrations_per_service:
-        return "%d migration(s) in flight on the migration service (concurrency.maxMigrationsPerService %d)" % (
+        return "%d migration(s) running or canceling in DMS on the migration service (concurrency.maxMigrationsPerService %d)" % (
             in_flight,
             limits.max_migrations_per_service,
         )
     if from_same_source >= limits.max_migrations_per_source_server:
-        return "%d migration(s) in flight from source server %s%s (concurrency.maxMigrationsPerSourceServer %d)" % (
+        return "%d migration(s) running or canceling in DMS from source server %s%s (concurrency.maxMigrationsPerSourceServer %d)" % (
             from_same_source,
             database.source_server,
             "" if len(ours) == 1 else " (one SQL Server with %s)" % ", ".join(sorted(ours - {database.source_server})),

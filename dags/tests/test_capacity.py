@@ -41,12 +41,22 @@ def test_admitted_below_both_limits():
     assert admission_refusal(plan, plan.database("db_2"), [running("Db0"), running("Db1", "Succeeded")]) is None
 
 
-def test_refused_at_the_service_limit_counting_only_migrations_in_flight():
+def test_refused_at_the_service_limit_counting_only_migrations_dms_still_runs():
     plan = plan_with({"maxMigrationsPerService": 2, "maxMigrationsPerSourceServer": 5})
     in_flight = [running("Db0"), running("Db1", "Completing"), running("Db9", "Failed")]
-    assert "2 migration(s) in flight on the migration service (concurrency.maxMigrationsPerService 2)" == admission_refusal(
+    assert "2 migration(s) running or canceling in DMS on the migration service (concurrency.maxMigrationsPerService 2)" == admission_refusal(
         plan, plan.database("db_2"), in_flight
     )
+
+
+def test_the_refusal_says_it_counts_migrations_dms_still_cancels_or_still_copies():
+    """Was: "2 migration(s) in flight", though neither is in flight (one Canceling, one copying after a failed ARM
+    operation): a person reading the waiting task's message looked for migrations in flight and found none."""
+    plan = plan_with({"maxMigrationsPerService": 2, "maxMigrationsPerSourceServer": 2})
+    still_copying = (MI_SCOPE.lstrip("/"), "Db1", MigrationStatus("op", "InProgress", "Failed", "Db1"))
+    assert not still_copying[2].is_in_flight
+    refusal = admission_refusal(plan, plan.database("db_2"), [running("Db0", "Canceling"), still_copying])
+    assert refusal == "2 migration(s) running or canceling in DMS on the migration service (concurrency.maxMigrationsPerService 2)"
 
 
 def test_refused_at_the_source_server_limit_while_another_source_may_start():

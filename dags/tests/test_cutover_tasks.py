@@ -555,7 +555,7 @@ def test_a_sqldb_copy_waiting_for_dms_capacity_before_its_freeze_goes_back_to_re
     driver, view = run_late(world, monkeypatch, plan, "start_migration", 35, first=b_in_flight)
 
     missed = assert_back_to_replicating_nothing_frozen(world, driver, view, "start_migration", [])
-    assert missed.startswith("waiting for capacity: 1 migration(s) in flight on the migration service"), missed
+    assert missed.startswith("waiting for capacity: 1 migration(s) running or canceling in DMS on the migration service"), missed
     assert "is too soon for a 30-minute cutover" in missed and "Sales not frozen" in missed, missed
 
 

@@ -270,7 +270,7 @@ def test_admission_counts_the_entries_of_one_sql_server_together():
 
     assert admission_refusal(plan, plan.database("b"), in_flight) is None  # counted per entry
     refusal = admission_refusal(plan, plan.database("b"), in_flight, frozenset({"listener", "sql01"}))
-    assert refusal == ("1 migration(s) in flight from source server listener (one SQL Server with sql01) "
+    assert refusal == ("1 migration(s) running or canceling in DMS from source server listener (one SQL Server with sql01) "
                        "(concurrency.maxMigrationsPerSourceServer 1)")
 
 
