@@ -66,8 +66,10 @@ def second_migration_refusal(
     found = migration_into_an_unnamed_target(plan, database, migrations, host, port, migration_service_id)
     if found is None:
         return None
-    return "%s, so no second migration of %s is started: it would leave that one running for good%s. %s" % (
+    return "%s, so no second migration of %s is started%s%s. %s" % (
         describe_unnamed_target_migration(database, found), database.source_database,
+        " while DMS still cancels that one: it may still restore into its target" if found[2].is_canceling
+        else ": it would leave that one running for good",
         ", its target restoring and maybe its source frozen" if record else "",
         unnamed_target_migration_remedy(database, record_key, record))
 
@@ -76,12 +78,14 @@ def migration_into_an_unnamed_target(
     plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]],
     host: str, port: int, migration_service_id: Optional[str] = None,
 ) -> Optional[Tuple[str, str, MigrationStatus]]:
-    """(scope, target database, status) of a migration in flight of `database`'s source database (of its source
+    """(scope, target database, status) of a migration DMS still runs (in flight, still copying after a failed ARM
+    operation, or still canceling: `MigrationStatus.still_runs_in_dms`) of `database`'s source database (of its source
     server, or one DMS names none of) on this plan's service into a target that no database of the plan names;
-    None where DMS runs none."""
+    None where DMS runs none. One still canceling or still copying may still restore into that target: a second
+    migration of the source is refused beside it as beside one in flight."""
     targets = {(comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()) for d in plan.databases}
     for scope, target_database, status in migrations:
-        if not status.is_in_flight or (status.source_database_name or "").lower() != database.source_database.lower():
+        if not status.still_runs_in_dms or (status.source_database_name or "").lower() != database.source_database.lower():
             continue
         if (comparable_id(scope), target_database.lower()) in targets or status.other_source_server(host, port):
             continue

@@ -194,8 +194,9 @@ def _left_in_a_target_the_plan_no_longer_names(ctx: StepContext, now: Standing) 
         return ""
     ctx.operation_id = found[2].migration_operation_id  # the event's MigrationOperationId: the migration left running
     record_key = source_freeze.record_key(database)
-    return "; %s: left running, not canceled, its target kept. %s" % (
+    return "; %s: %s, its target kept. %s" % (
         capacity.describe_unnamed_target_migration(database, found),
+        "left to DMS, which still cancels it" if found[2].is_canceling else "left running, not canceled",
         capacity.unnamed_target_migration_remedy(database, record_key, ctx.services.records.get(record_key)))
 
 

@@ -184,6 +184,33 @@ def test_a_target_changed_while_a_migration_into_the_old_one_runs_starts_no_seco
     assert put_back.outcome("db") == "migrated", put_back.errors
 
 
+@pytest.mark.parametrize("still_works", ["canceling", "copying-after-a-failed-arm-operation"])
+def test_a_target_changed_while_dms_still_cancels_or_still_copies_into_the_old_one_starts_no_second_migration(
+        rehearsal_world, still_works):
+    """The migration into the old target is still Canceling (a person canceled it), or still copies (InProgress)
+    though its last ARM operation failed: DMS still works on it and may still restore into that target. Was: only
+    a migration in flight there refused a second one, so the run started a second migration of the source into the
+    new target beside it. Now start_migration refuses, as for one in flight."""
+    dag, world = setup(rehearsal_world, mode="online")
+    crashed_after(dag, world, "wait_for_migration")
+    if still_works == "canceling":
+        world.cancel_slowly(dag_of(mode="online")[0])
+    else:
+        world.fail_the_last_arm_operation()
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceling" if still_works == "canceling" else "InProgress"]
+    plan, edited = dag_of(mode="online", target_database="Sales2")
+    new_target = WorldView(rehearsal_world, plan.database("db"), plan)
+    run = RunDriver(edited, new_target.observe)
+    states = run.run_database("db")
+
+    assert states["db.start_migration"] == "failed", run.errors
+    refused = run.errors["db.start_migration"]
+    assert "no second migration of Sales is started" in refused and "target database Sales on" in refused, refused
+    if still_works == "canceling":
+        assert "while DMS still cancels that one" in refused and "running for good" not in refused, refused
+    assert new_target.operations() == [], "a second migration of the source"
+
+
 @pytest.mark.parametrize("mode", ["online", "offline"])
 def test_a_target_changed_mid_run_while_replicating_has_its_rollback_name_the_old_migration(rehearsal_world, monkeypatch, tmp_path, mode):
     """The plan was redeployed with another target database (Sales2) while this run's migration into Sales
@@ -210,6 +237,28 @@ def test_a_target_changed_mid_run_while_replicating_has_its_rollback_name_the_ol
     with open(os.path.join(str(rehearsal_world), RECORDS_FILE)) as handle:
         claims = [value for key, value in json.load(handle).items() if key.startswith("migration_source_claim__")]
     assert [json.loads(value)["database"] for value in claims] == ["db"], "its source stays claimed while that migration runs on"
+
+
+def test_a_target_changed_mid_run_while_dms_still_cancels_the_old_migration_has_its_rollback_name_it(rehearsal_world, monkeypatch, tmp_path):
+    """As above, but a person canceled the migration into Sales and DMS still reports it Canceling: it may still
+    restore there. Was: the rollback found nothing in flight, said nothing of it and released the source's claim.
+    Now it names it, says DMS still cancels it (not "left running, not canceled"), and keeps the claim."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    dag, world = setup(rehearsal_world, mode="online")
+    run = crashed_after(dag, world, "start_migration")
+    world.cancel_slowly(dag_of(mode="online")[0])
+    states = go_on(run, dag_of(mode="online", target_database="Sales2")[1])
+
+    assert states["db.rollback"] == "success" and run.outcome("db") == "rolled_back", run.errors
+    [old] = world.operations()
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    [rolled_back] = [r for r in events if r["Phase"] == "rollback" and r["Status"] == "RolledBack"]
+    said = rolled_back["Message"]
+    assert old["migrationOperationId"] in said and "left to DMS, which still cancels it" in said, said
+    assert "left running" not in said, said
+    with open(os.path.join(str(rehearsal_world), RECORDS_FILE)) as handle:
+        claims = [value for key, value in json.load(handle).items() if key.startswith("migration_source_claim__")]
+    assert [json.loads(value)["database"] for value in claims] == ["db"], "its source stays claimed while DMS cancels"
 
 
 # --- pins: edits that end safely, though not obviously -----------------------------------------------------
