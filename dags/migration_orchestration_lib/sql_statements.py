@@ -852,15 +852,34 @@ class TableFingerprint:
 #
 # Every table (@all_tables) is taken from sys.tables, which shows a login only the tables it may see (metadata
 # visibility): where it holds neither VIEW DEFINITION nor SELECT on the database (`_SEES_EVERY_TABLE`), the batch
-# fingerprints nothing and raises @unseen_tables, rather than compare what it sees and pass.
+# fingerprints nothing and raises @unseen_tables, rather than compare what it sees and pass. One that does may still be
+# DENIED on a table or a schema, which hides that table (a DENY takes precedence: "Metadata Visibility
+# Configuration"); it can read its own DENYs and those of the roles it is a member of, public's too, in
+# sys.database_permissions ("Any user can see their own permissions ... To see user-defined roles, requires ALTER ANY
+# ROLE, or membership in the role (such as public)"). So where one of those DENYs SELECT, VIEW DEFINITION or CONTROL
+# (the permissions that show it the tables) on a schema, or on an object it does not see, the batch fingerprints
+# nothing and raises @denied_tables naming it (`_HIDING_DENY`). dbo (a sysadmin, the database's owner) is denied
+# nothing. A DENY on an object it sees hides nothing: its fingerprint fails on that table, if at all.
 _SEES_EVERY_TABLE = ("(ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'VIEW DEFINITION'), 0) = 1 "
                      "OR ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'SELECT'), 0) = 1)")
+_HIDING_DENY_OF = """(SELECT TOP (1) N'DENY ' + p.permission_name + N' ON ON_WHAT + N' TO ' + QUOTENAME(g.name)
+    FROM sys.database_permissions AS p JOIN sys.database_principals AS g ON g.principal_id = p.grantee_principal_id
+    WHERE p.state = 'D' AND p.permission_name IN (N'SELECT', N'VIEW DEFINITION', N'CONTROL') AND DATABASE_PRINCIPAL_ID() <> 1
+      AND (g.principal_id = DATABASE_PRINCIPAL_ID() OR g.principal_id = 0 OR IS_ROLEMEMBER(g.name) = 1) AND WHICH)"""
+_HIDING_DENY = "ISNULL(%s, %s)" % (
+    _HIDING_DENY_OF.replace("ON_WHAT", "SCHEMA::' + QUOTENAME(SCHEMA_NAME(p.major_id))").replace("WHICH", "p.class = 3"),
+    _HIDING_DENY_OF.replace("ON_WHAT", "OBJECT::' + N'(object_id ' + CONVERT(nvarchar(11), p.major_id) + N', hidden from it)'")
+    .replace("WHICH", "p.class = 1 AND p.minor_id = 0 AND OBJECT_NAME(p.major_id) IS NULL"),
+)
 _FINGERPRINT_TABLES = """IF @all_tables = 1 AND NOT SEES_EVERY_TABLE
     RAISERROR(@unseen_tables, 16, 1);
+DECLARE @denied nvarchar(2047) = CASE_ALL_TABLES;
+IF @all_tables = 1 AND @denied IS NOT NULL AND SEES_EVERY_TABLE
+    RAISERROR(@denied_tables, 16, 1, @denied);
 DECLARE @tables TABLE (object_id int NOT NULL, schema_name sysname NOT NULL, table_name sysname NOT NULL);
 INSERT INTO @tables (object_id, schema_name, table_name)
 SELECT t.object_id, s.name, t.name FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id
-WHERE t.is_ms_shipped = 0 AND ((@all_tables = 1 AND SEES_EVERY_TABLE) OR EXISTS (SELECT 1 FROM #requested AS r
+WHERE t.is_ms_shipped = 0 AND ((@all_tables = 1 AND SEES_EVERY_TABLE AND @denied IS NULL) OR EXISTS (SELECT 1 FROM #requested AS r
     WHERE r.schema_name COLLATE DATABASE_DEFAULT = s.name AND r.table_name COLLATE DATABASE_DEFAULT = t.name));
 INSERT INTO #fingerprints (schema_name, table_name, error)
 SELECT r.schema_name, r.table_name, N'table does not exist' FROM #requested AS r
@@ -904,7 +923,7 @@ BEGIN
     FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;
 END;
 CLOSE table_cursor;
-DEALLOCATE table_cursor;""".replace("SEES_EVERY_TABLE", _SEES_EVERY_TABLE)
+DEALLOCATE table_cursor;""".replace("SEES_EVERY_TABLE", _SEES_EVERY_TABLE).replace("CASE_ALL_TABLES", _HIDING_DENY)
 
 # What @unseen_tables says (RAISERROR's message: a % doubled).
 _UNSEEN_TABLES = (
@@ -913,6 +932,14 @@ _UNSEEN_TABLES = (
     "so a table it cannot see would be left out of the comparison and a copy lacking it would pass. Give that login's "
     "user SELECT on the database, in %(database)s: ALTER ROLE db_datareader ADD MEMBER [<its user>] (or GRANT SELECT, "
     "VIEW DEFINITION TO [<its user>]), or list the tables to compare in the plan's validation.tables"
+)
+# What @denied_tables says (%s: the DENY, as `_HIDING_DENY` reads it).
+_DENIED_TABLES = (
+    "validation refused: %(login)s may not see every table of database %(database)s: %(deny)s hides tables from it "
+    "in sys.tables (a DENY takes precedence over the SELECT or VIEW DEFINITION it holds on the database), so a table "
+    "it cannot see would be left out of the comparison and a copy lacking it would pass. REVOKE that DENY in "
+    "%(database)s (REVOKE <permission> ON <what> FROM <principal>), or list the tables to compare in the plan's "
+    "validation.tables"
 )
 
 _CHECKSUMS_NEED_2016 = (
@@ -940,7 +967,9 @@ def table_fingerprints(
     `tables` ((schema, table) pairs) limits the batch to those tables and reports the missing ones (a table the
     login may not see among them); None takes every user table, and fails (naming `login`, the database and the
     GRANT) unless the login sees every table: VIEW DEFINITION or SELECT on the database, effective
-    (HAS_PERMS_BY_NAME: roles such as db_datareader and db_owner, CONTROL SERVER count).
+    (HAS_PERMS_BY_NAME: roles such as db_datareader and db_owner, CONTROL SERVER count), and no DENY of its own
+    (its user's, its roles', public's) of SELECT, VIEW DEFINITION or CONTROL on a schema or on an object it does
+    not see (else it fails naming that DENY to revoke).
     `exclude_rowversion` for copies (SqlDb), where rowversions are new.
     Rows: schema_name, table_name, row_count, checksum, error, elapsed_ms, table_count.
     """
@@ -962,8 +991,9 @@ def table_fingerprints(
     lines += [
         "CREATE TABLE #fingerprints (schema_name sysname NOT NULL, table_name sysname NOT NULL, row_count bigint NULL, "
         "checksum varchar(40) NULL, error nvarchar(2048) NULL, elapsed_ms int NULL);",
-        "%s %s, N'@all_tables bit, @with_checksum bit, @exclude_rowversion bit, @unseen_tables nvarchar(2047)', "
-        "@all_tables = %d, @with_checksum = %d, @exclude_rowversion = %d, @unseen_tables = %s;"
+        "%s %s, N'@all_tables bit, @with_checksum bit, @exclude_rowversion bit, @unseen_tables nvarchar(2047), "
+        "@denied_tables nvarchar(2047)', @all_tables = %d, @with_checksum = %d, @exclude_rowversion = %d, "
+        "@unseen_tables = %s, @denied_tables = %s;"
         % (
             _executesql(database, connected_database),
             quote_literal(_FINGERPRINT_TABLES),
@@ -971,6 +1001,8 @@ def table_fingerprints(
             int(with_checksum),
             int(exclude_rowversion),
             quote_literal((_UNSEEN_TABLES % {"login": login, "database": quote_name(database)}).replace("%", "%%")),
+            quote_literal(_DENIED_TABLES % {"login": login.replace("%", "%%"), "database": quote_name(database).replace("%", "%%"),
+                                            "deny": "%s"}),
         ),
         "SELECT schema_name, table_name, row_count, checksum, error, elapsed_ms, "
         "(SELECT COUNT(*) FROM #fingerprints) AS table_count FROM #fingerprints ORDER BY schema_name, table_name;",

@@ -12,7 +12,10 @@ What it knows:
   `tables` keys, `world.table_key_parts`; only the tables the session's login may see, as metadata visibility
   has it: every table to a sysadmin, to a login with VIEW ANY DEFINITION, or with VIEW DEFINITION or a permission
   implying one on each table (SELECT, CONTROL, ...) on the database; else those it holds a permission on, the
-  login's `objectPermissions`; DENY is not modelled), msdb's `dbo.backupset` and
+  login's `objectPermissions`; a DENY in its `denials` takes precedence), `sys.database_permissions` (the DENY
+  rows of the login's `denials` on tables and schemas, to principals it sees) and `sys.database_principals`
+  (public, dbo, the login's user, named as the login, and the roles named by its `databaseRoles` and
+  `denials`: the roles it is a member of, every one with VIEW DEFINITION), msdb's `dbo.backupset` and
   `dbo.backupmediafamily` (the world's backup share of this server is its backup history; refused,
   message 229, to a login given permissions in msdb without SELECT),
   `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
@@ -29,7 +32,9 @@ What it knows:
   (message 300), and master's keys are visible only to one with VIEW ANY DEFINITION (metadata
   visibility: the world's keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
-  permissions, from the server's `logins`; VIEW ANY DEFINITION implies VIEW DEFINITION on every database), `HAS_DBACCESS`, `DB_NAME()`, `ERROR_MESSAGE()` (in a CATCH block: the error it handles; NULL elsewhere); `SERVERPROPERTY` of
+  permissions, from the server's `logins`; VIEW ANY DEFINITION implies VIEW DEFINITION on every database), `HAS_DBACCESS`,
+  `DATABASE_PRINCIPAL_ID()` (dbo, 1, for a sysadmin), `IS_ROLEMEMBER(role)`, `OBJECT_NAME(id)` (NULL for a table it
+  may not see), `SCHEMA_NAME(id)`, `QUOTENAME(name)`, `DB_NAME()`, `ERROR_MESSAGE()` (in a CATCH block: the error it handles; NULL elsewhere); `SERVERPROPERTY` of
   `EngineEdition`, `ProductMajorVersion`, `ServerName`, and on SQL Server `InstanceDefaultDataPath` and
   `InstanceDefaultLogPath` (the world's default paths); `@@SERVERNAME`. The server's name (`ServerName`,
   `@@SERVERNAME`) is its own (`name` in the world: the machine, or machine\\instance), never the host a
@@ -371,9 +376,11 @@ class _Session:
                 raise NotUnderstood("THROW outside a CATCH block")
             raise self._caught[-1]
         elif kind == "raiserror":
-            _, message, severity, _state = statement
+            _, message, severity, _state, arguments = statement
             if severity > 10:
-                raise DatabaseError(str(context.evaluate(message, {})).replace("%%", "%"))  # %% prints one %
+                values = iter([context.evaluate(argument, {}) for argument in arguments])
+                text = str(context.evaluate(message, {}))  # %% prints one %, %s the next argument
+                raise DatabaseError(re.sub(r"%%|%s", lambda m: "%" if m.group() == "%%" else _printed(next(values, None)), text))
         elif kind == "return":
             raise _Return()
         elif kind == "alter_database":
@@ -385,6 +392,9 @@ class _Session:
         elif kind == "create_temp":  # in tempdb: its text columns take the server's collation
             _, name, columns = statement
             self.temp_tables[name.lower()] = _new_table(columns, self.collation())
+        elif kind == "declare":  # scalar variables, NULL unless given a value
+            for name, _type, value in statement[1]:
+                context.variables[name] = context.evaluate(value, {})
         elif kind == "declare_table":  # a table variable: the current database's collation
             _, name, columns = statement
             context.table_variables[name] = _new_table(columns, self.collation(context.database))
@@ -554,6 +564,10 @@ class _Session:
             return self._backup_history(media=parts[-1] == "backupmediafamily")
         if parts in (("sys", "tables"), ("sys", "schemas")):
             return self._tables(database, schemas=parts[-1] == "schemas")
+        if parts == ("sys", "database_principals"):
+            return [{"principal_id": number, "name": name} for name, number in self._principals(database, visible=True).items()]
+        if parts == ("sys", "database_permissions"):
+            return self._denials(database)
         if parts == ("sys", "extended_properties"):
             return self._extended_properties(database)
         if parts == ("sys", "dm_database_encryption_keys"):
@@ -758,28 +772,127 @@ class _Session:
         """The database's tables the login may see (metadata visibility), and their schemas."""
         if _is_system_database(database):
             return []
+        object_ids, schema_ids = self._object_ids(database)
         keys = self.world.database(self.server, database)["tables"]
         names = sorted(table_key_parts(key) for key in keys if self._sees_table(database, key))
-        schema_ids = {schema: index + 1 for index, schema in enumerate(sorted({schema for schema, _ in names}))}
         if schemas:
-            return [{"schema_id": number, "name": schema} for schema, number in schema_ids.items()]
+            return [{"schema_id": schema_ids[schema], "name": schema} for schema in sorted({schema for schema, _ in names})]
         return [
-            {"object_id": index + 1000, "name": table, "schema_id": schema_ids[schema], "is_ms_shipped": False}
-            for index, (schema, table) in enumerate(names)
+            {"object_id": object_ids[(schema, table)], "name": table, "schema_id": schema_ids[schema], "is_ms_shipped": False}
+            for schema, table in names
         ]
+
+    def _object_ids(self, database: str) -> Tuple[Dict[Tuple[str, str], int], Dict[str, int]]:
+        """The object_id of each table and the schema_id of each schema of the database, whoever asks."""
+        if _is_system_database(database):
+            return {}, {}
+        names = sorted(table_key_parts(key) for key in self.world.database(self.server, database)["tables"])
+        schemas = sorted({schema for schema, _ in names})
+        return ({name: index + 1000 for index, name in enumerate(names)},
+                {schema: index + 1 for index, schema in enumerate(schemas)})
+
+    def _principals(self, database: str, visible: bool) -> Dict[str, int]:
+        """Database principals (name: principal_id): public (0), dbo (1), the login's user (named as the login)
+        and the roles its `databaseRoles` and `denials` name. `visible`: those sys.database_principals shows
+        it ("Any user can see their own user name, the system users, and the fixed database roles ... To see
+        user-defined roles, requires ALTER ANY ROLE, or membership in the role"; all with VIEW DEFINITION)."""
+        held = self.world.login(self.server, self.login) or {}
+        key = sql_name_key(database)
+        roles = held.get("databaseRoles", {}).get(key, [])
+        named = {denial["to"] for denial in held.get("denials", {}).get(key, [])}
+        own = {"public": 0, "dbo": 1}
+        if held:
+            own[self.login] = 5
+        others = sorted(name for name in set(roles) | named if sql_name_key(name) not in {sql_name_key(n) for n in own})
+        every = {**own, **{name: 100 + index for index, name in enumerate(others)}}
+        if not visible or self.has_permission(database, "DATABASE", "VIEW DEFINITION"):
+            return every
+        members = {sql_name_key(role) for role in roles}
+        return {name: number for name, number in every.items() if name in own or sql_name_key(name) in members}
+
+    def is_role_member(self, database: str, role: str) -> Optional[int]:
+        """IS_ROLEMEMBER(role) of the current user: NULL for a role it cannot see (or none of that name)."""
+        held = self.world.login(self.server, self.login)
+        if sql_name_key(role) == "public":
+            return 1
+        if held is None:  # dbo: a member of db_owner only, in this fake
+            return int(sql_name_key(role) == "db_owner")
+        visible = {sql_name_key(name) for name in self._principals(database, visible=True)} - {"dbo", sql_name_key(self.login)}
+        if sql_name_key(role) not in visible:
+            return None
+        return int(sql_name_key(role) in {sql_name_key(r) for r in held.get("databaseRoles", {}).get(sql_name_key(database), [])})
+
+    def database_principal_id(self, database: str) -> int:
+        """DATABASE_PRINCIPAL_ID(): dbo (1) for a sysadmin (a login not listed), else the login's user."""
+        return 1 if self.world.login(self.server, self.login) is None else 5
+
+    def _denials(self, database: str) -> List[Dict[str, Any]]:
+        """sys.database_permissions: the DENY rows (`denials`) on tables (class 1) and schemas (class 3) the login
+        may see, those to principals it sees ("Any user can see their own permissions ... To see user-defined
+        roles, requires ALTER ANY ROLE, or membership in the role (such as public)")."""
+        held = self.world.login(self.server, self.login) or {}
+        principals = {sql_name_key(name): number for name, number in self._principals(database, visible=True).items()}
+        object_ids, schema_ids = self._object_ids(database)
+        rows = []
+        for denial in held.get("denials", {}).get(sql_name_key(database), []):
+            grantee = principals.get(sql_name_key(denial["to"]))
+            if grantee is None:
+                continue
+            if "." in denial["on"]:
+                major, kind = object_ids.get(table_key_parts(denial["on"])), 1
+            else:
+                major, kind = schema_ids.get(denial["on"]), 3
+            if major is not None:
+                rows.append({"class": kind, "class_desc": "OBJECT_OR_COLUMN" if kind == 1 else "SCHEMA", "major_id": major,
+                             "minor_id": 0, "grantee_principal_id": grantee, "permission_name": denial["permission"].upper(),
+                             "state": "D", "state_desc": "DENY"})
+        return rows
+
+    def _denied_on_table(self, database: str, key: str) -> set:
+        """The permissions DENYed on the table or its schema to the login's user, public or a role of it."""
+        held = self.world.login(self.server, self.login) or {}
+        mine = {"public", sql_name_key(self.login)} | {sql_name_key(r) for r in held.get("databaseRoles", {}).get(sql_name_key(database), [])}
+        schema = table_key_parts(key)[0]
+        return {denial["permission"].upper() for denial in held.get("denials", {}).get(sql_name_key(database), [])
+                if sql_name_key(denial["to"]) in mine
+                and (denial["on"] == schema if "." not in denial["on"] else table_key_parts(denial["on"]) == table_key_parts(key))}
+
+    def object_name(self, database: str, object_id: Any) -> Optional[str]:
+        """OBJECT_NAME(id): NULL for an object the login may not see (metadata visibility)."""
+        object_ids, _ = self._object_ids(database)
+        for (schema, table), number in object_ids.items():
+            if number == object_id:
+                keys = self.world.database(self.server, database)["tables"]
+                key = next(k for k in keys if table_key_parts(k) == (schema, table))
+                return table if self._sees_table(database, key) else None
+        return None
+
+    def schema_name(self, database: str, schema_id: Any) -> Optional[str]:
+        """SCHEMA_NAME(id): sys.schemas is visible to public ("Metadata Visibility Configuration")."""
+        _, schema_ids = self._object_ids(database)
+        return next((name for name, number in schema_ids.items() if number == schema_id), None)
 
     def _sees_table(self, database: str, key: str) -> bool:
         """Metadata visibility ("Metadata Visibility Configuration"): a table is shown to a login that holds a
         permission on it, or VIEW DEFINITION on its database (VIEW ANY DEFINITION on the server), or a database
         permission implying one on every table (SELECT, INSERT, UPDATE, DELETE, REFERENCES, ALTER, CONTROL); a
-        sysadmin (CONTROL SERVER) sees every table. DENY is not modelled."""
+        sysadmin sees every table. A DENY (`denials`) on the table or its schema to the login's user, public or a
+        role of it takes precedence ("Precedence of DENY"): of VIEW DEFINITION or CONTROL it hides the table, of
+        another permission it takes away what that permission showed."""
         held = self.world.login(self.server, self.login)
-        if held is None or {"CONTROL SERVER", "VIEW ANY DEFINITION"} & set(held["serverPermissions"]):
+        if held is None:
             return True
-        if TABLE_VISIBLE_THROUGH & set(held["databasePermissions"].get(sql_name_key(database), [])):
-            return True
+        denied = self._denied_on_table(database, key)
+        if denied & {"CONTROL", "VIEW DEFINITION"}:
+            return False
+        granted = set(held["databasePermissions"].get(sql_name_key(database), [])) & TABLE_VISIBLE_THROUGH
+        if {"CONTROL SERVER", "VIEW ANY DEFINITION"} & set(held["serverPermissions"]):
+            granted.add("VIEW DEFINITION")
         on_tables = held.get("objectPermissions", {}).get(sql_name_key(database), {})
-        return any(table_key_parts(table) == table_key_parts(key) and granted for table, granted in on_tables.items())
+        for table, permissions in on_tables.items():
+            if table_key_parts(table) == table_key_parts(key):
+                granted |= set(permissions)
+        return bool(granted - denied)
 
     def server_property(self, name: str) -> Any:
         if name == "ServerName":
@@ -1070,6 +1183,16 @@ class _Context:
             return self.session.has_permission(*arguments)
         if name == "HAS_DBACCESS" and len(arguments) == 1:
             return self.session.has_database_access(str(arguments[0]))
+        if name == "DATABASE_PRINCIPAL_ID" and not arguments:
+            return self.session.database_principal_id(self.database)
+        if name == "IS_ROLEMEMBER" and len(arguments) == 1:
+            return self.session.is_role_member(self.database, str(arguments[0]))
+        if name == "OBJECT_NAME" and len(arguments) == 1:
+            return self.session.object_name(self.database, arguments[0])
+        if name == "SCHEMA_NAME" and len(arguments) == 1:
+            return self.session.schema_name(self.database, arguments[0])
+        if name == "QUOTENAME" and len(arguments) == 1:
+            return None if arguments[0] is None else "[" + str(arguments[0]).replace("]", "]]") + "]"
         if name == "ERROR_MESSAGE" and not arguments:  # the error a CATCH block handles; NULL outside one
             return self.session.error_message()
         raise NotUnderstood("the function %s" % name)
@@ -1100,10 +1223,11 @@ TEXT_TYPES = frozenset({"char", "varchar", "nchar", "nvarchar", "text", "ntext",
 # The text columns of the catalog views this fake shows (their other columns are numbers, dates, ...).
 _CATALOG_TEXT_COLUMNS = frozenset({
     "name", "state_desc", "recovery_model_desc", "user_access_desc", "class_desc", "physical_name", "database_name",
-    "volume_mount_point", "fixed_drive_path", "drive_type_desc", "pvt_key_encryption_type",
+    "volume_mount_point", "fixed_drive_path", "drive_type_desc", "pvt_key_encryption_type", "permission_name", "state",
 })
 # Catalog views of the current database (the others here are the server's: master's, msdb's, DMVs).
-_DATABASE_CATALOG_VIEWS = frozenset({("sys", "tables"), ("sys", "schemas"), ("sys", "extended_properties")})
+_DATABASE_CATALOG_VIEWS = frozenset({("sys", "tables"), ("sys", "schemas"), ("sys", "extended_properties"),
+                                     ("sys", "database_principals"), ("sys", "database_permissions")})
 _OPERATION_NAMES = {"=": "equal to", "<>": "not equal to", "<": "less than", ">": "greater than",
                     "<=": "less than or equal to", ">=": "greater than or equal to"}
 
@@ -1149,6 +1273,11 @@ def _table_checksum(content: Dict[str, Any], exclude_rowversion: bool) -> int:
         canonical = json.dumps([row[index] for index in kept], sort_keys=True, separators=(",", ":"))
         total += int.from_bytes(hashlib.sha256(canonical.encode("utf-8")).digest()[:8], "big", signed=True)
     return total
+
+
+def _printed(value: Any) -> str:
+    """A RAISERROR argument as its %s prints it (a missing or NULL one: "(null)")."""
+    return "(null)" if value is None else str(value)
 
 
 def _binary(thumbprint: str) -> bytes:

@@ -6,17 +6,17 @@ evaluates against the simulated world. Anything outside this subset raises `NotU
 statement the DAG starts sending that nobody taught the fake fails loudly instead of passing.
 
 Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, BEGIN TRY...END TRY BEGIN CATCH...END
-CATCH, THROW (bare, in a CATCH block), RAISERROR, RETURN, ALTER DATABASE ... SET <option> [WITH
+CATCH, THROW (bare, in a CATCH block), RAISERROR (with arguments for its %s), RETURN, ALTER DATABASE ... SET <option> [WITH
 ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp,
-DECLARE @table TABLE (...), INSERT INTO #temp|@table ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addextendedproperty |
+DECLARE @table TABLE (...), DECLARE @variable type [= expression], INSERT INTO #temp|@table ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addextendedproperty |
 sp_dropextendedproperty (named arguments), SELECT [DISTINCT] [TOP (n)] ... FROM ... [JOIN ... ON ...]
 [CROSS APPLY <table-valued function>(...) AS alias] [WHERE ...] [ORDER BY ...] (FROM a table, view,
 #temp or @table variable). `parse_until_cursor` parses the statements of a batch before its first
-DECLARE of a scalar variable or a cursor (what follows is for `sql_world` to recognise whole).
+DECLARE of a cursor (what follows is for `sql_world` to recognise whole).
 Expressions: literals, column names, comparisons, AND/OR/NOT, [NOT] IN, IS [NOT] NULL, EXISTS,
 scalar subqueries, + and -, `expression COLLATE name`, and function calls by name (which ones
 `sql_world` evaluates: CONVERT, ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME,
-HAS_PERMS_BY_NAME, HAS_DBACCESS, COUNT(*), COUNT_BIG(*), MAX, MIN, SUM).
+HAS_PERMS_BY_NAME, HAS_DBACCESS, DATABASE_PRINCIPAL_ID, IS_ROLEMEMBER, SCHEMA_NAME, OBJECT_NAME, QUOTENAME, COUNT(*), COUNT_BIG(*), MAX, MIN, SUM).
 """
 from __future__ import annotations
 
@@ -200,8 +200,11 @@ class Parser:
             severity = self.integer()
             self.expect_op(",")
             state = self.integer()
+            arguments = []  # substituted for its %s (a local variable or a constant each)
+            while self.accept_op(","):
+                arguments.append(self.expression())
             self.expect_op(")")
-            return ("raiserror", message, severity, state)
+            return ("raiserror", message, severity, state, arguments)
         if token.is_word("RETURN"):
             self.take()
             return ("return",)
@@ -223,7 +226,7 @@ class Parser:
         if token.is_word("CREATE"):
             return self._create_temp_table()
         if token.is_word("DECLARE"):
-            return self._declare_table()
+            return self._declare()
         if token.is_word("INSERT"):
             return self._insert_values()
         if token.is_word("EXEC", "EXECUTE"):
@@ -312,21 +315,30 @@ class Parser:
             raise NotUnderstood("CREATE TABLE of a permanent table %r" % (token.value,))
         return ("create_temp", token.value, self._column_definitions())
 
-    def _declare_table(self) -> tuple:
-        """DECLARE @name TABLE (column type [NULL | NOT NULL], ...): a table variable."""
+    def _declare(self) -> tuple:
+        """DECLARE @name TABLE (column type [NULL | NOT NULL], ...): a table variable; or DECLARE @name type
+        [= expression] [, ...]: scalar variables (NULL unless given a value)."""
         self.take()
         token = self.take()
-        if token.kind != "variable" or not (self.peek() is not None and self.peek().is_word("TABLE")):
-            raise NotUnderstood("DECLARE of anything but a table variable (%r)" % (token.value,))
-        self.take()
-        return ("declare_table", token.value.lower(), self._column_definitions())
+        if token.kind != "variable":
+            raise NotUnderstood("DECLARE of anything but variables (%r)" % (token.value,))
+        if self.accept_word("TABLE"):
+            return ("declare_table", token.value.lower(), self._column_definitions())
+        variables = []
+        while True:
+            type_name = self._type_name()
+            value = self.expression() if self.accept_op("=") else ("lit", None)
+            variables.append((token.value.lower(), type_name, value))
+            if not self.accept_op(","):
+                return ("declare", variables)
+            token = self.take()
+            if token.kind != "variable":
+                raise NotUnderstood("DECLARE of anything but variables (%r)" % (token.value,))
 
-    def at_scalar_declaration(self) -> bool:
-        """The next statement DECLAREs a scalar variable or a cursor (not a table variable)."""
-        token, name, after = self.peek(), self.peek(1), self.peek(2)
-        if token is None or not token.is_word("DECLARE"):
-            return False
-        return name is None or name.kind != "variable" or after is None or not after.is_word("TABLE")
+    def at_cursor_declaration(self) -> bool:
+        """The next statement DECLAREs a cursor."""
+        token, name = self.peek(), self.peek(1)
+        return token is not None and token.is_word("DECLARE") and (name is None or name.kind != "variable")
 
     def _column_definitions(self) -> List[Tuple[str, str]]:
         self.expect_op("(")
@@ -590,10 +602,10 @@ def parse_batch(sql: str) -> List[tuple]:
 
 
 def parse_until_cursor(sql: str) -> List[tuple]:
-    """The statements of `sql` before its first DECLARE of a scalar variable or a cursor."""
+    """The statements of `sql` before its first DECLARE of a cursor."""
     parser = Parser(sql)
     statements = []
-    while parser.peek() is not None and not parser.at_scalar_declaration():
+    while parser.peek() is not None and not parser.at_cursor_declaration():
         if parser.accept_op(";"):
             continue
         statements.append(parser.statement())

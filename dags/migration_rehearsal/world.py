@@ -29,11 +29,16 @@ Schema of `world.json` (schemaVersion 1):
               (Add-AzSqlManagedInstanceTransparentDataEncryptionCertificate), which restores
               use but sys.certificates does not show
         logins: {<login>: {serverPermissions: [...], databasePermissions: {<database>: [...]},
-                  objectPermissions?: {<database>: {<tables key>: [...]}}}}
+                  objectPermissions?: {<database>: {<tables key>: [...]}},
+                  databaseRoles?: {<database>: [<role>]},
+                  denials?: {<database>: [{permission, on: <tables key> | <schema>, to: <principal>}]}}}
               a login listed here holds only what is listed (CONTROL SERVER implies everything,
               CONTROL on a database everything in it; a database listed, even with [], can be
               entered); objectPermissions: what it holds on single tables (a `tables` key, as
-              `dbo.Orders`); a login not listed is a sysadmin
+              `dbo.Orders`); databaseRoles: the database roles its user (named as the login) is a
+              member of; denials: DENY permission ON a table or a schema TO its user, public or a role
+              (what the login may read of them, in sys.database_permissions); a login not listed is a
+              sysadmin (dbo: no DENY applies to it)
         reservedStorageMb: a managed instance's reserved storage (default 32768, its minimum)
         reportedStorageUsedMb: what a managed instance's latest storage report says its files use,
               frozen (test hook: Azure collects the report every 5 to 10 minutes); absent: the
@@ -385,7 +390,9 @@ class World:
             return copy.deepcopy(_require_server(state, server).get("keys", []))
 
     def set_login(self, server: str, login: str, server_permissions: List[str], database_permissions: Optional[Dict[str, List[str]]] = None,
-                  object_permissions: Optional[Dict[str, Dict[str, List[str]]]] = None) -> None:
+                  object_permissions: Optional[Dict[str, Dict[str, List[str]]]] = None,
+                  database_roles: Optional[Dict[str, List[str]]] = None,
+                  denials: Optional[Dict[str, List[Dict[str, str]]]] = None) -> None:
         """Make `login` hold only these permissions on the server (see the schema)."""
         with self.transaction() as state:
             logins = _require_server(state, server).setdefault("logins", {})
@@ -394,6 +401,8 @@ class World:
                 "databasePermissions": {sql_name_key(d): [p.upper() for p in ps] for d, ps in (database_permissions or {}).items()},
                 "objectPermissions": {sql_name_key(d): {table: [p.upper() for p in ps] for table, ps in tables.items()}
                                       for d, tables in (object_permissions or {}).items()},
+                "databaseRoles": {sql_name_key(d): list(roles) for d, roles in (database_roles or {}).items()},
+                "denials": {sql_name_key(d): [dict(denial) for denial in found] for d, found in (denials or {}).items()},
             }
 
     def login(self, server: str, login: str) -> Optional[Dict[str, Any]]:

@@ -255,6 +255,45 @@ def test_fingerprints_of_every_table_are_read_by_a_login_that_sees_every_table(i
     assert [f.table for f in sql_statements.parse_fingerprints(rows)] == pairs(TABLES)
 
 
+@pytest.mark.parametrize("database_permissions, roles, denial, named", [
+    # db_datareader denied SELECT on one table: sys.tables no longer shows it (object ids: sorted tables from 1000)
+    (["SELECT"], [], {"permission": "SELECT", "on": "dbo.Orders", "to": "migrator"},
+     "DENY SELECT ON OBJECT::(object_id 1001, hidden from it) TO [migrator]"),
+    # VIEW DEFINITION on the database, denied it on a schema through a role it is a member of
+    (["VIEW DEFINITION"], ["auditors"], {"permission": "VIEW DEFINITION", "on": "sales", "to": "auditors"},
+     "DENY VIEW DEFINITION ON SCHEMA::[sales] TO [auditors]"),
+    # CONTROL on the database (db_owner), denied CONTROL on a table to public
+    (["CONTROL"], [], {"permission": "CONTROL", "on": "dbo.Customers", "to": "public"},
+     "DENY CONTROL ON OBJECT::(object_id 1000, hidden from it) TO [public]"),
+], ids=["select-on-table", "view-definition-on-schema-through-role", "control-on-table-to-public"])
+def test_fingerprints_of_every_table_refuse_a_login_denied_on_a_table_or_schema(implementation, database_permissions, roles,
+                                                                              denial, named):
+    """A DENY on a table or schema takes precedence over the SELECT or VIEW DEFINITION the login holds on the database and
+    hides the table from sys.tables. Before: the batch fingerprinted the tables left, and a copy lacking the hidden one
+    passed. The login reads its own DENYs (and its roles', public's) in sys.database_permissions."""
+    implementation.world.set_login("sql01", "migrator", ["VIEW SERVER STATE"], {"Sales": database_permissions},
+                                   database_roles={"Sales": roles}, denials={"Sales": [denial]})
+    with pytest.raises(SqlOperationFailed) as refused:
+        finish(implementation.access(), query("fingerprints-denied", source(), sql_statements.table_fingerprints("Sales")))
+    message = str(refused.value)
+    assert "the DAG's login may not see every table of database [Sales]: %s hides tables from it" % named in message, message
+    assert "REVOKE that DENY in [Sales]" in message and "validation.tables" in message, message
+
+
+@pytest.mark.parametrize("database_permissions, roles, denial", [
+    (["SELECT"], [], None),  # no DENY at all
+    # to a role it is not a member of (VIEW DEFINITION shows it that role's DENYs too)
+    (["SELECT", "VIEW DEFINITION"], [], {"permission": "SELECT", "on": "dbo.Orders", "to": "reporting"}),
+    (["SELECT"], ["loaders"], {"permission": "INSERT", "on": "dbo", "to": "loaders"}),  # a DENY that hides nothing
+], ids=["no-deny", "deny-to-another-role", "deny-insert"])
+def test_fingerprints_of_every_table_are_read_by_a_login_no_deny_hides_a_table_from(implementation, database_permissions,
+                                                                                   roles, denial):
+    implementation.world.set_login("sql01", "migrator", [], {"Sales": database_permissions}, database_roles={"Sales": roles},
+                                   denials={"Sales": [denial] if denial else []})
+    rows = finish(implementation.access(), query("fingerprints-not-denied", source(), sql_statements.table_fingerprints("Sales"))).rows
+    assert [f.table for f in sql_statements.parse_fingerprints(rows)] == pairs(TABLES)
+
+
 def test_listed_tables_a_login_may_not_see_are_missing_not_refused(implementation):
     """With the plan's validation.tables the batch names each table: one the login may not see reads missing (and
     fails the comparison), one it may see is fingerprinted; no login is refused for the tables it was not asked for."""

@@ -238,6 +238,30 @@ def test_a_final_backup_msdb_does_not_record_fails_the_step(rehearsal_world, mon
     assert driver.outcome("db") != "migrated"
 
 
+def _validate_a_copy_lacking_a_table(rehearsal_world, narrow):
+    """Run the database until DMS restored the copy, then drop the copy's last table and let `narrow(world, tables,
+    lacking)` change the DAG's logins; returns the driver and the task states."""
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    changed = []
+
+    def narrowed_once_dms_restored_the_copy(task_id):
+        world.observe(task_id)
+        target = world.target()
+        if task_id != "db.wait_for_migration" or changed or target is None or target["state"] != "ONLINE":
+            return
+        changed.append(True)
+        lacking = sorted(target["tables"])[-1]
+        world.world.update_database(world.target_server, "Sales", tables={k: v for k, v in target["tables"].items() if k != lacking})
+        narrow(world, sorted(target["tables"]), lacking)
+
+    driver = RunDriver(dag, narrowed_once_dms_restored_the_copy)
+    states = driver.run_database("db")
+    assert changed and states["db.validate"] == "failed", (states, driver.errors)
+    assert driver.outcome("db") != "migrated"
+    return driver.errors["db.validate"]
+
+
 @pytest.mark.parametrize("sees", ["one-table", "no-table"])
 def test_validate_refuses_a_source_login_that_may_not_see_every_table(rehearsal_world, sees):
     """The plan lists no validation.tables, so the fingerprint batch takes every table sys.tables shows the DAG's login
@@ -246,29 +270,27 @@ def test_validate_refuses_a_source_login_that_may_not_see_every_table(rehearsal_
     declared migrated. Now validate fails naming the database, the server, the permission and the GRANT."""
     from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
 
-    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
-    world = WorldView(rehearsal_world, plan.database("db"), plan)
-    changed = []
-
-    def permissions_narrowed_once_dms_restored_the_copy(task_id):
-        world.observe(task_id)
-        target = world.target()
-        if task_id != "db.wait_for_migration" or changed or target is None or target["state"] != "ONLINE":
-            return
-        changed.append(True)
-        first, *others = sorted(target["tables"])
-        lacking = others[-1]  # the copy lacks a table the source login does not see
-        world.world.update_database(world.target_server, "Sales", tables={k: v for k, v in target["tables"].items() if k != lacking})
-        seen = {"Sales": {first: ["SELECT"]}} if sees == "one-table" else {}
+    def permissions_narrowed(world, tables, lacking):  # the copy lacks a table the source login does not see
+        seen = {"Sales": {tables[0]: ["SELECT"]}} if sees == "one-table" else {}
         world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT"]}, seen)
         if sees == "no-table":
             world.world.set_login(world.target_server, REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT"]})
 
-    driver = RunDriver(dag, permissions_narrowed_once_dms_restored_the_copy)
-    states = driver.run_database("db")
-
-    assert changed and states["db.validate"] == "failed", (states, driver.errors)
-    error = driver.errors["db.validate"]
+    error = _validate_a_copy_lacking_a_table(rehearsal_world, permissions_narrowed)
     assert "the DAG's login on source server sql01 may not see every table of database [Sales]" in error, error
     assert "ALTER ROLE db_datareader ADD MEMBER" in error and "VIEW DEFINITION" in error, error
-    assert driver.outcome("db") != "migrated"
+
+
+def test_validate_refuses_a_source_login_denied_the_table_the_copy_lacks(rehearsal_world):
+    """The DAG's source login holds SELECT on the database (db_datareader) but is DENIED SELECT on the table the copy
+    lacks, which hides it from sys.tables. Before: validation compared the tables left, passed, and the target lacking
+    that table was declared migrated. Now validate fails naming the database, the server and the DENY to revoke."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    def denied(world, tables, lacking):
+        world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT", "SELECT"]},
+                              denials={"Sales": [{"permission": "SELECT", "on": lacking, "to": REHEARSAL_LOGIN}]})
+
+    error = _validate_a_copy_lacking_a_table(rehearsal_world, denied)
+    assert "the DAG's login on source server sql01 may not see every table of database [Sales]: DENY SELECT ON OBJECT::" in error, error
+    assert "TO [%s] hides tables from it" % REHEARSAL_LOGIN in error and "REVOKE that DENY" in error, error
