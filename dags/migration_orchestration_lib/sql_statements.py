@@ -862,18 +862,20 @@ class TableFingerprint:
 # nothing. A DENY on an object it sees hides nothing: its fingerprint fails on that table, if at all.
 _SEES_EVERY_TABLE = ("(ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'VIEW DEFINITION'), 0) = 1 "
                      "OR ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'SELECT'), 0) = 1)")
-_HIDING_DENY_OF = """(SELECT TOP (1) N'DENY ' + p.permission_name + N' ON ON_WHAT + N' TO ' + QUOTENAME(g.name)
-    FROM sys.database_permissions AS p JOIN sys.database_principals AS g ON g.principal_id = p.grantee_principal_id
+# The login's own DENYs (its user's, public's, its roles'), as the rows of a subquery; dbo is denied nothing.
+_OWN_HIDING_DENIES = """FROM sys.database_permissions AS p JOIN sys.database_principals AS g ON g.principal_id = p.grantee_principal_id
     WHERE p.state = 'D' AND p.permission_name IN (N'SELECT', N'VIEW DEFINITION', N'CONTROL') AND DATABASE_PRINCIPAL_ID() <> 1
-      AND (g.principal_id = DATABASE_PRINCIPAL_ID() OR g.principal_id = 0 OR IS_ROLEMEMBER(g.name) = 1) AND WHICH)"""
-_HIDING_DENY = "ISNULL(%s, %s)" % (
-    _HIDING_DENY_OF.replace("ON_WHAT", "SCHEMA::' + QUOTENAME(SCHEMA_NAME(p.major_id))").replace("WHICH", "p.class = 3"),
-    _HIDING_DENY_OF.replace("ON_WHAT", "OBJECT::' + N'(object_id ' + CONVERT(nvarchar(11), p.major_id) + N', hidden from it)'")
-    .replace("WHICH", "p.class = 1 AND p.minor_id = 0 AND OBJECT_NAME(p.major_id) IS NULL"),
+      AND (g.principal_id = DATABASE_PRINCIPAL_ID() OR g.principal_id = 0 OR IS_ROLEMEMBER(g.name) = 1) AND """
+# The first of them on a schema, else on an object the login does not see, as the DENY statement to revoke.
+_HIDING_DENY = (
+    "ISNULL((SELECT TOP (1) N'DENY ' + p.permission_name + N' ON SCHEMA::' + QUOTENAME(SCHEMA_NAME(p.major_id)) + N' TO ' + QUOTENAME(g.name)\n    "
+    + _OWN_HIDING_DENIES + "p.class = 3), "
+    "(SELECT TOP (1) N'DENY ' + p.permission_name + N' ON OBJECT::' + N'(object_id ' + CONVERT(nvarchar(11), p.major_id) + N', hidden from it)' + N' TO ' + QUOTENAME(g.name)\n    "
+    + _OWN_HIDING_DENIES + "p.class = 1 AND p.minor_id = 0 AND OBJECT_NAME(p.major_id) IS NULL))"
 )
 _FINGERPRINT_TABLES = """IF @all_tables = 1 AND NOT SEES_EVERY_TABLE
     RAISERROR(@unseen_tables, 16, 1);
-DECLARE @denied nvarchar(2047) = CASE_ALL_TABLES;
+DECLARE @denied nvarchar(2047) = HIDING_DENY;
 IF @all_tables = 1 AND @denied IS NOT NULL AND SEES_EVERY_TABLE
     RAISERROR(@denied_tables, 16, 1, @denied);
 DECLARE @tables TABLE (object_id int NOT NULL, schema_name sysname NOT NULL, table_name sysname NOT NULL);
@@ -923,7 +925,7 @@ BEGIN
     FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;
 END;
 CLOSE table_cursor;
-DEALLOCATE table_cursor;""".replace("SEES_EVERY_TABLE", _SEES_EVERY_TABLE).replace("CASE_ALL_TABLES", _HIDING_DENY)
+DEALLOCATE table_cursor;""".replace("SEES_EVERY_TABLE", _SEES_EVERY_TABLE).replace("HIDING_DENY", _HIDING_DENY)
 
 # What @unseen_tables says (RAISERROR's message: a % doubled).
 _UNSEEN_TABLES = (
