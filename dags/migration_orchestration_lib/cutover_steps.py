@@ -13,7 +13,7 @@ missed window. Its return value carries the window's close for the steps after i
 - offline and SqlDb: an overrun is reported (`WindowMissed` on the step that ends the copy), not
   aborted: stopping an offline copy after the freeze would spend the downtime for nothing.
 `cutover.maxConcurrent` counts cutovers in progress from the world (DMS `completing`, or a source
-frozen while its migration has not succeeded), never from Airflow's history; the freezing step
+frozen while DMS still works on its migration: `MigrationStatus.still_runs_in_dms`), never from Airflow's history; the freezing step
 counts again in the admission pool (one slot), so two databases never take the same place. One rule for
 time: a wait for the gate (a window, an approval, a place), before anything is frozen, never fails at a
 deadline (whose rollback would cancel the replication); the deadline bounds the work after the gate.
@@ -176,7 +176,7 @@ def _frozen(ctx: StepContext, database, purpose: str) -> bool:
 
 def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
     """Other databases of the plan whose cutover is in progress in the world: DMS completing, or a
-    source frozen while its migration has not succeeded (a SqlDb copy that froze its source)."""
+    source frozen while DMS still works on its migration (a SqlDb copy that froze its source, too)."""
     statuses = migrations_by_database(ctx.plan, ctx.services.dms.migrations_on_service())
     # SQL reads through Data Factory are adopted by key: a key per poke interval reads afresh.
     bucket = int(utc_now().timestamp() // max(ctx.timing.max_poke_wait.total_seconds(), 2.0))
@@ -195,10 +195,11 @@ def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
 
 
 def _stage_in_flight(database, status) -> Optional[str]:
-    """Where the database's migration in flight, or still canceling (its rollback waits for Canceled, the source
-    as it was), stands; None where none is, or where DMS's migration into its target is not this plan's (another
-    source database's: no cutover of this plan)."""
-    if status is None or not (status.is_in_flight or status.is_canceling):
+    """Where the database's migration DMS still works on stands (`MigrationStatus.still_runs_in_dms`: in flight, still
+    canceling, or still copying though its last ARM operation failed; the rollback of either cancels or waits for
+    Canceled, the source as it was meanwhile); None where there is none, or where DMS's migration into its target is
+    not this plan's (another source database's: no cutover of this plan)."""
+    if status is None or not status.still_runs_in_dms:
         return None
     try:
         return standing_of(database, status).stage

@@ -194,6 +194,24 @@ def test_a_frozen_source_whose_migration_dms_is_still_canceling_counts_as_a_cuto
     assert counted_once_read(ctx) == 1
 
 
+def copying_after_a_failed_arm_operation(source):
+    """DMS still copies (InProgress) though the resource's last ARM operation failed (provisioningState Failed)."""
+    return MigrationStatus(migration_operation_id="InProgress-%s" % source, migration_status="InProgress",
+                           provisioning_state="Failed", source_database_name=source)
+
+
+def test_a_frozen_source_whose_migration_dms_still_copies_after_a_failed_arm_operation_counts_as_a_cutover_in_progress():
+    """b's source is frozen by the DAG; DMS still copies b's migration though its last ARM operation failed (b's waiting
+    steps read it failed, and its rollback cancels it, then unfreezes the source): until then b's source is down, a
+    cutover in progress, so a does not freeze beside it. Before: only a migration in flight or canceling counted
+    (`is_in_flight` is False once provisioningState reads Failed), and a froze too, beyond maxConcurrent."""
+    plan = two_gated_databases()
+    services = Services(plan, PipelineRunSql({"Sales": False, "Hr": True}), listed=copying_after_a_failed_arm_operation)
+    services.records.put(source_freeze.record_key(plan.database("b")), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
+    ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+    assert counted_once_read(ctx) == 1
+
+
 def test_a_foreign_migration_in_another_databases_target_is_no_cutover_of_this_plan():
     """DMS lists, on this plan's service, a migration into b's target from another source database
     (started by hand): it is not b's cutover, and a's gate counts on instead of failing on it."""
