@@ -203,14 +203,25 @@ class DmsGateway:
     ) -> StartResult:
         """Start a migration and await its creation, or adopt the one already in flight for the
         same source database (whichever source server DMS names: `migration_stage.Standing.unmatched_source_server`).
+        One DMS still works on but that is not in flight (`MigrationStatus.still_runs_in_dms`: still canceling, or still
+        copying though its last ARM operation failed) is neither adopted nor created over: `MigrationConflictError`.
+        The 2025-06-30 specification says of a PUT on an existing migration resource only "Updated database migration
+        resource" (200) and, among its errors, 409 OperationInProgress: what DMS would do to the copy it still runs is
+        not said, and nothing may restart a copy over a target DMS still restores into.
 
         `build_request` is only called when a migration is really created, so a re-run that adopts
         never fetches secrets. `last_backup_name` (offline SqlMi/SqlVm) names the backup file after
         which DMS completes the migration (`offlineConfiguration.lastBackupName`).
         """
         existing = self.current_migration(target)
-        if existing is not None and existing.is_in_flight:
+        if existing is not None and existing.still_runs_in_dms:
             operation_id = _adoptable(target, source_database_name, existing, self.migration_service_id)
+            if not existing.is_in_flight:
+                raise MigrationConflictError(
+                    "DMS still works on migration %s into %s (%s): %s, so it is not adopted, and no migration is "
+                    "created over it while DMS may still restore into the target" % (
+                        operation_id, target.describe(), existing.describe(),
+                        "it is being canceled" if existing.is_canceling else "it still copies though its last ARM operation failed"))
             log.info("Adopting migration %s already in flight into %s (%s)", operation_id, target.describe(), existing.describe())
             return StartResult(operation_id, adopted=True, status=existing)
         body = _with_last_backup(build_request(), target, last_backup_name)

@@ -107,7 +107,7 @@ def preflight(ctx: StepContext) -> StepResult:
             "the DMS self-hosted integration runtime is %s, not Online: register or start it first" % runtime_state
         )
     now = standing(ctx)
-    _refuse_while_canceling(ctx, now)
+    _refuse_while_dms_still_works_on_it(ctx, now)
     found = ctx.sql.source_facts(database)
     source = found.state
     if source is None:
@@ -171,17 +171,25 @@ def preflight(ctx: StepContext) -> StepResult:
     )
 
 
-def _refuse_while_canceling(ctx: StepContext, now: Standing) -> None:
-    """Nothing starts while DMS is still canceling the target's migration: DMS may still restore into the target,
-    refuses another migration of it meanwhile, and a canceling one is no migration to adopt."""
-    if not now.is_canceling:
-        return
+def _refuse_while_dms_still_works_on_it(ctx: StepContext, now: Standing) -> None:
+    """Nothing starts while DMS still works on the target's migration without it being one to adopt: still canceling,
+    or still copying though its last ARM operation failed (`stage` failed, `Standing.runs_in_dms`). DMS may still
+    restore into the target, refuses another migration of it meanwhile (the contract server: 409 OperationInProgress,
+    which is no outage to wait out), and neither is a migration to adopt. The rollback cancels the one still copying."""
     database = ctx.database
-    raise StepFailure(
-        "DMS is still canceling the migration of %s into %s on %s (migration %s, %s): nothing started. The rollback "
-        "waits until DMS reports it Canceled, then cleans up what it may; run again after that"
-        % (database.source_database, database.target_database, database.target_server, now.operation_id, now.migration.describe())
-    )
+    if now.is_canceling:
+        raise StepFailure(
+            "DMS is still canceling the migration of %s into %s on %s (migration %s, %s): nothing started. The rollback "
+            "waits until DMS reports it Canceled, then cleans up what it may; run again after that"
+            % (database.source_database, database.target_database, database.target_server, now.operation_id, now.migration.describe())
+        )
+    if now.runs_in_dms and not now.is_active:
+        raise StepFailure(
+            "DMS still copies the migration of %s into %s on %s (migration %s, %s) though its last ARM operation failed: "
+            "nothing started, nothing adopted. The rollback cancels it and waits until DMS reports it Canceled, then "
+            "cleans up what it may; run again after that"
+            % (database.source_database, database.target_database, database.target_server, now.operation_id, now.migration.describe())
+        )
 
 
 def _restriction(source: Any, frozen_by_dag: bool) -> str:
@@ -319,7 +327,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     if freezes_for_copy:
         _note_freeze_not_begun(ctx)
     now = standing(ctx)
-    _refuse_while_canceling(ctx, now)
+    _refuse_while_dms_still_works_on_it(ctx, now)
     if now.migration is not None and not now.has_ended:
         _check_adoptable(ctx, now)
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)

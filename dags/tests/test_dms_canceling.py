@@ -190,6 +190,35 @@ def test_start_migration_refuses_to_adopt_a_migration_dms_is_still_canceling(reh
     assert watch.source_writable()
 
 
+@pytest.mark.parametrize("target, allow_writes", [("db-prod", True), ("mi-prod", False)], ids=["sqldb-copy", "sqlmi-online"])
+def test_a_new_run_starts_nothing_over_a_migration_dms_still_copies_after_a_failed_arm_operation(rehearsal_world, target, allow_writes):
+    """A run started the migration and crashed; DMS still copies it, but the resource's last ARM operation reads Failed.
+    A new run takes it neither for one to adopt nor for an ended one to start again over: it starts nothing, and its
+    rollback cancels the migration before it cleans up. Before: preflight passed a SqlDb copy (its target exists by
+    design, its source writable), and start_migration, finding no migration in flight, sent a new create over the one
+    DMS still copies (what DMS does with it is not documented; the contract server refuses it 409 OperationInProgress,
+    which the DAG took for Azure busy and poked again until the deadline); a restore was refused as an ended migration's
+    leftovers."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target=target, allowSourceWritesDuringCopy=allow_writes)]))
+    watch = CancelWatch(rehearsal_world, plan)
+    operation_id = started_migration(rehearsal_world, plan, watch)
+    watch.fail_the_last_arm_operation()
+    if not allow_writes:  # no freeze before a restore: the source is writable
+        assert watch.source_writable()
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), watch.observe)
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed", (states, driver.errors)
+    error = driver.errors["db.preflight"]
+    assert "DMS still copies the migration of Sales into Sales on %s (migration %s" % (target, operation_id) in error, error
+    assert "though its last ARM operation failed: nothing started" in error, error
+    assert [op["migrationOperationId"] for op in watch.operations()] == [operation_id], "nothing new is started"
+    assert states["db.rollback"] == "success", driver.errors
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"], "the rollback canceled it"
+    assert watch.source_writable()
+
+
 def failed_operation_run(rehearsal_world, target, more_faults=()):
     """`refused_cutover_run` whose migration's last ARM operation then reads Failed while DMS still copies
     (migrationStatus InProgress, provisioningState Failed): `MigrationStatus.stage` reads it failed, so waiting steps

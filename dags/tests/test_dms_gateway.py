@@ -251,6 +251,36 @@ def test_start_adopts_a_same_named_database_whichever_source_server_dms_names(se
     assert gateway.current_migration(target("SqlMi")).source_server_name == "sql02"
 
 
+def still_canceling(server, gateway, kind, operation_id):
+    server.world.add_fault("cancel", "stillCanceling", count=50, database=SOURCE_DATABASE)
+    assert gateway.cancel(target(kind), operation_id).migration_status == "Canceling"
+
+
+def copying_after_a_failed_arm_operation(server, gateway, kind, operation_id):
+    with server.world.transaction() as state:
+        for record in state["databaseMigrations"].values():
+            record["operations"][-1]["provisioningState"] = "Failed"
+    status = gateway.current_migration(target(kind))
+    assert (status.migration_status, status.provisioning_state, status.is_in_flight) == ("InProgress", "Failed", False)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("still_works, state", [(still_canceling, "it is being canceled"),
+                                                (copying_after_a_failed_arm_operation, "it still copies though its last ARM operation failed")],
+                         ids=["canceling", "copying-after-a-failed-arm-operation"])
+def test_start_neither_adopts_nor_creates_over_a_migration_dms_still_works_on(server, gateway, kind, still_works, state):
+    """DMS still cancels the target's migration, or still copies it though its last ARM operation failed: DMS may still
+    restore into the target. Before: only a migration in flight was looked at, so start sent a new PUT (create) over it
+    (what DMS does with it is not documented; the contract server refuses it 409 OperationInProgress, which the DAG
+    took for Azure busy and poked again until the deadline)."""
+    first = start(gateway, kind)
+    still_works(server, gateway, kind, first.migration_operation_id)
+    with pytest.raises(MigrationConflictError, match="DMS still works on migration %s .*: %s, so it is not adopted, and no migration is created"
+                       % (first.migration_operation_id, state)):
+        gateway.start(target(kind), SOURCE_DATABASE, never_called)
+    assert len(server.received("create")) == 1, "a create was sent over the migration DMS still works on"
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_start_after_a_canceled_migration_creates_a_new_one(server, gateway, kind):
     first = start(gateway, kind)
