@@ -102,7 +102,8 @@ def standing_of(
 ) -> Standing:
     """Classify the latest DMS migration into the database's target (None: there never was one).
     `migration_service_id`: the plan's own service; a migration not ours (`foreign_because`) in flight
-    raises `ForeignMigrationError`, an ended one is not_started. `source_server`: the database's source
+    raises `ForeignMigrationError`, and so does one DMS still works on (`MigrationStatus.still_runs_in_dms`: still
+    canceling, or still copying though its last ARM operation failed); an ended one is not_started. `source_server`: the database's source
     server; where DMS names another (`Standing.unmatched_source_server`) the migration is ours, but
     doubtful. Either left out is not compared (the count of other databases' cutovers, which only
     holds back)."""
@@ -110,7 +111,7 @@ def standing_of(
         return Standing(NOT_STARTED, None)
     foreign = foreign_because(migration, database.source_database, migration_service_id)
     if foreign is not None:
-        if migration.is_in_flight or migration.is_canceling:  # canceling: it may still restore into the target
+        if migration.still_runs_in_dms:  # canceling, or copying after a failed ARM operation: it may still restore there
             raise ForeignMigrationError(
                 "target database %s is being migrated %s (DMS migration %s, %s: %s, or started by hand)"
                 % (database.target_database, foreign[0], migration.migration_operation_id, migration.migration_status, foreign[1])

@@ -64,6 +64,16 @@ def test_a_foreign_migration_still_canceling_is_not_taken_for_an_ended_one():
         standing_of(PLAN.database("online"), status("Canceling", source="Other"))
 
 
+def test_a_foreign_migration_dms_still_copies_after_a_failed_arm_operation_is_not_taken_for_an_ended_one():
+    """Another source database's migration into the target still copies (InProgress) though its last ARM operation
+    failed: DMS may still restore there. Before: taken for an ended migration that was not ours (not_started), so a
+    SqlDb copy's preflight passed as for a target with no migration, and start_migration froze its source before the
+    gateway's create (which now refuses it: `test_start_neither_adopts_nor_creates_over_a_migration_dms_still_works_on`)."""
+    copying = MigrationStatus("op", "InProgress", "Failed", "Other")
+    with pytest.raises(ForeignMigrationError, match="from source database 'Other', not 'Sales' \\(DMS migration op, InProgress"):
+        standing_of(PLAN.database("online"), copying)
+
+
 def test_an_offline_migration_is_never_ready_for_cutover():
     assert standing_of(PLAN.database("offline"), status("InProgress", source="Crm", offline=True, **CAUGHT_UP)).stage == stages.COPYING
 
