@@ -192,11 +192,21 @@ def _check_not_of_an_earlier_source(ctx: Any, migration: Optional[MigrationStatu
         % (database.target_database, database.target_server, migration.migration_operation_id, migration.migration_status,
            migration.source_database_name, database.source_server, database.source_database, database.name,
            migration.source_database_name, key, recorded, migration.source_database_name, migration.source_database_name,
-           "cancel DMS migration %s, drop the target database it leaves RESTORING (only if nothing uses it), "
-           % migration.migration_operation_id if migration.is_in_flight else "",
+           _undo_the_migration(migration),
            migration.source_database_name, source_freeze.quote_name(migration.source_database_name),
            source_freeze.FREEZE_MARKER, key)
     )
+
+
+def _undo_the_migration(migration: MigrationStatus) -> str:
+    """What a person does first of all to undo a migration DMS still works on (`still_runs_in_dms`), else nothing."""
+    if migration.is_canceling:
+        return ("wait until DMS reports migration %s Canceled, drop the target database it leaves RESTORING (only if "
+                "nothing uses it), " % migration.migration_operation_id)
+    if migration.still_runs_in_dms:
+        return ("cancel DMS migration %s, drop the target database it leaves RESTORING (only if nothing uses it), "
+                % migration.migration_operation_id)
+    return ""
 
 
 @dataclass(frozen=True)

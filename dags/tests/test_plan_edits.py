@@ -143,6 +143,30 @@ def test_a_source_changed_while_its_migration_is_frozen_is_left_to_a_person_who_
     assert put_back.outcome("db") == "migrated", put_back.errors
 
 
+@pytest.mark.parametrize("still_works", ["in-flight", "canceling", "copying-after-a-failed-arm-operation"])
+def test_a_source_changed_while_dms_still_works_on_its_migration_tells_the_person_to_undo_that_migration_first(
+        rehearsal_world, still_works):
+    """As above, with DMS still working on the old source's migration. Was: the advice to cancel it came only for a
+    migration in flight, so one still copying after a failed ARM operation (or still canceling) got none, and a
+    person following the message dropped the freeze of a source whose migration still restored."""
+    dag, world = setup(rehearsal_world, mode="online")
+    crashed_after(dag, world, "freeze_source")
+    if still_works == "canceling":
+        world.cancel_slowly(dag_of(mode="online")[0])
+    elif still_works == "copying-after-a-failed-arm-operation":
+        world.fail_the_last_arm_operation()
+    edited = RunDriver(dag_of(mode="online", source_database="Hr", target_database="Sales")[1], world.observe)
+    edited.run_database("db")
+
+    told = edited.errors["db.preflight"]
+    assert "put the entry's source.database back to Sales" in told, told
+    operation = world.operations()[0]["migrationOperationId"]
+    if still_works == "canceling":
+        assert "wait until DMS reports migration %s Canceled, drop the target database" % operation in told, told
+    else:
+        assert "cancel DMS migration %s, drop the target database" % operation in told, told
+
+
 def test_a_source_changed_mid_run_after_the_freeze_fails_the_rollback_for_a_person(rehearsal_world):
     dag, world = setup(rehearsal_world, mode="offline")
     run = crashed_after(dag, world, "freeze_source")
