@@ -106,7 +106,7 @@ function movedBlocks(synth: SynthesizedStack): MovedBlock[] {
  * An identity argument as Terraform compares it: references to a moved resource read its new
  * address, and every `azurerm_client_config` of a stack reads the same client.
  */
-function comparable(value: unknown, moved: readonly MovedBlock[]): string {
+export function comparable(value: unknown, moved: readonly MovedBlock[]): string {
   let text = JSON.stringify(value);
   for (const { from, to } of moved) text = text.split(`${from}.`).join(`${to}.`);
   return text.replace(/data\.azurerm_client_config\.[A-Za-z0-9_-]+\./g, 'data.azurerm_client_config.*.');
