@@ -8,7 +8,8 @@ says one of:
   (`Rejected`), or `cutover.maxConcurrent` cutovers are in progress (`WaitingForWindow`);
 - `ask` for approval of the opening that fits now, before `closes_at` (its last fitting start);
 - `go`: the cutover may start; `closes_at` is the window's close (None without windows).
-It never says "fail" or "roll back": a rejection or a missed window waits for the next window.
+It never says "fail" or "roll back": a rejection or a missed window waits for the next window. Once no window
+can start the cutover any more, `await_cutover` fails before asking it (`cutover_steps.every_window_passed`).
 The `await_cutover` step (channel airflowVariable) and the HITL operator (channel hitl,
 `cutover_hitl`) both call it on every poke, deciding afresh from the record and the world.
 
@@ -120,13 +121,17 @@ def decide_cutover(
     if cutover.approval.required:
         decision, ignored = _decision_for(record, key, cutover.approval.approvers)
         if decision is not None and decision.decision == "reject":
-            after = next_fit(windows, opening.last_start(expected) + timedelta(seconds=1), expected) if opening else None
+            passes = opening.last_start(expected) + timedelta(seconds=1) if opening else None
+            after = next_fit(windows, passes, expected) if passes else None
             return GateDecision(
                 WAIT,
                 "Rejected",
                 "cutover of %s in window %s rejected by %s: it keeps replicating; %s"
-                % (database_name, where, decision.by, _next_words(after)),
-                until=after[0] if after else None,
+                % (database_name, where, decision.by, _next_words(after) if after or not passes else (
+                    "no later window of the plan fits: clear the rejection before %s, or add a window to the plan; "
+                    "after that await_cutover fails" % iso_utc(passes))),
+                # the last window: the decision changes once it passes (await_cutover fails then)
+                until=after[0] if after else passes,
                 opening=opening,
             )
         if decision is None:

@@ -4,7 +4,10 @@
 `cutover_gate.decide_cutover` on every poke, from the clock, the approval record and the cutovers
 in progress in the world, and waits (`CutoverWait`: its event says WaitingForWindow,
 AwaitingApproval, Rejected or WindowMissed) until it may go; it never fails on a rejection or a
-missed window. Its return value carries the window's close for the steps after it:
+missed window, but fails (`StepFailure`, naming the windows and `expectedMinutes`) as soon as no window
+of the plan can start the cutover any more (date windows all past, or what is left of them too short),
+unless the database's own cutover is in progress or live: the rollback then leaves an active migration
+replicating (`rollback`). Its return value carries the window's close for the steps after it:
 - online: freeze_source does not freeze once the window no longer fits, and a freeze seen landed
   pokes after its admission (Data Factory) that no longer fits is undone the same way (a SqlDb
   copy's too, before the copy starts); final_backup and cutover stop once the window closed before
@@ -43,6 +46,7 @@ from migration_orchestration_lib.migration_stage import ForeignMigrationError, S
 from migration_orchestration_lib.step_context import (
     CLOSES_KEY,
     DEADLINE_KEY,
+    NO_WINDOW_LEFT_KEY,
     CutoverWait,
     StepContext,
     StepFailure,
@@ -59,18 +63,23 @@ def refuse_when_every_window_passed(ctx: StepContext, now: Standing, source: Any
     `expectedMinutes` can no longer start) fails at once, naming them, instead of replicating for days towards an
     `await_cutover` no window ever lets go. Not one already live, nor one whose source the DAG froze: that run
     must still be able to finish, or roll back. `source`: the source's state, read in this poke."""
-    database = ctx.database
+    if now.is_live:
+        return
+    passed = every_window_passed(ctx.database, ctx.services.clock.now())
+    if passed is None or source_freeze.frozen_by_dag(ctx, ctx.database, source):
+        return
+    raise StepFailure("%s. Nothing is started or frozen: add a window to the plan (cutover.windows) and deploy it, then run again" % passed)
+
+
+def every_window_passed(database: Any, at: datetime) -> Optional[str]:
+    """Where `database` has cutover windows and none can start a cutover of its `expectedMinutes` at or after `at`
+    any more (date windows all past, or what is left of them too short): says so, naming them; else None. Weekly
+    windows always come again."""
     windows, expected = database.cutover.windows, database.cutover.expected_minutes
-    if not windows or now.is_live:
-        return
-    at = ctx.services.clock.now()
-    if next_fit(windows, at, expected) is not None or source_freeze.frozen_by_dag(ctx, database, source):
-        return
-    raise StepFailure(
-        "every cutover window of %s is in the past at %s (none leaves a cutover of expectedMinutes %d any more): %s. "
-        "Nothing is started or frozen: add a window to the plan (cutover.windows) and deploy it, then run again"
-        % (database.name, iso_utc(at), expected, "; ".join(window.describe() for window in windows))
-    )
+    if not windows or next_fit(windows, at, expected) is not None:
+        return None
+    return "every cutover window of %s is in the past at %s (none leaves a cutover of expectedMinutes %d any more): %s" % (
+        database.name, iso_utc(at), expected, "; ".join(window.describe() for window in windows))
 
 
 def await_cutover(ctx: StepContext) -> StepResult:
@@ -92,6 +101,15 @@ def await_cutover(ctx: StepContext) -> StepResult:
         return StepResult(
             "the cutover of %s is already in progress (%s): continuing" % (database.name, now_standing.describe()),
             return_value=_going(ctx, closes, opening.key if opening else None),
+        )
+    passed = every_window_passed(database, now)
+    if passed is not None:  # waiting would wait for good: fail now, nothing frozen (the rollback cancels nothing)
+        clock.release(database.name)
+        ctx.task_instance.xcom_push(key=NO_WINDOW_LEFT_KEY, value=passed)
+        raise StepFailure(
+            "%s: no window can start its cutover, so await_cutover stops waiting and fails. Nothing is frozen, canceled "
+            "or removed (a migration replicating keeps replicating): add a window to the plan (cutover.windows) and "
+            "deploy it, then run again" % passed
         )
     horizon = clock.horizon()
     if horizon is not None and now >= horizon:

@@ -44,7 +44,9 @@ freezing, that the cutover no longer fits before its deadline (a step raised `Wi
 replicating instead: the active migration is not canceled, nothing is
 removed, the DAG's freeze is undone; the next run waits for the next window. So does an
 active migration whose preflight failed in this run (a runtime briefly offline, say): this run did
-nothing to it, and canceling would throw away days of replication. Neither goes back to replicating
+nothing to it, and canceling would throw away days of replication; and so does an active migration whose
+`await_cutover` failed because no cutover window could start its cutover any more (`NO_WINDOW_LEFT_KEY`):
+nothing was frozen, and a window added to the plan lets a new run cut it over. None of them goes back to replicating
 where DMS finishes the migration by itself while the DAG's freeze holds its source (an offline
 restore, a SqlDb copy: `_finishes_on_its_own`): the source made writable beside it would lose the
 writes made since, so it is rolled back as above.
@@ -60,7 +62,7 @@ from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
-    AWAIT_CUTOVER_TASK, DEADLINE_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
+    AWAIT_CUTOVER_TASK, DEADLINE_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
     StepFailure, StepPending, StepResult,
 )
 from migration_orchestration_lib.steps import standing
@@ -124,6 +126,12 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     if now.is_active and not ctx.preflight_passed() and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(
             ctx, now, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"
+        )
+    no_window = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(AWAIT_CUTOVER_TASK), key=NO_WINDOW_LEFT_KEY)
+    if no_window and now.is_active and not _finishes_on_its_own(ctx, now):
+        return _back_to_replicating(
+            ctx, now, "await_cutover failed, nothing frozen: %s" % no_window,
+            "add a window to the plan (cutover.windows) and run again", status="RolledBack", outcome="rolled_back"
         )
     if now.runs_in_dms:
         _withhold_from_a_doubtful_migration(ctx, now, "cancel it", actions)

@@ -28,6 +28,9 @@ ACCESS_BEFORE_FREEZE_KEY = "accessBeforeFreeze"  # ... and the access it recorde
 CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO UTC), None without windows
 WINDOW_KEY = "window"  # ... and the window's opening (ISO UTC), None without windows
 WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
+# XCom of an await_cutover that failed because no cutover window can start the cutover any more: the rollback
+# leaves an active migration replicating (`rollback`).
+NO_WINDOW_LEFT_KEY = "no_window_left"
 START_MIGRATION_TASK = "start_migration"
 FREEZE_SOURCE_TASK = "freeze_source"
 # start_migration's XCom: the operation id of the migration DMS created for this run's own request (not

@@ -169,3 +169,14 @@ def test_an_approval_counts_only_for_its_opening_never_for_an_overlapping_or_adj
                                         Window(time_zone="UTC", days=("Sat",), start="23:00", duration_minutes=60)),
                                approval=ApprovalSettings(True, APPROVERS, "airflowVariable"))
     assert decide_cutover("db", adjacent, utc(2026, 12, 5, 23, 5), approved).action == ASK
+
+
+def test_a_rejection_in_the_last_window_waits_only_until_that_window_stops_fitting():
+    """Was: `until` None (no later window), so the rehearsal clock jumped to its horizon and a real run poked on
+    for good. Now the decision changes once the window stops fitting (await_cutover then fails: no window left)."""
+    settings = CutoverSettings(windows=(CHRISTMAS_EVE,), approval=ApprovalSettings(True, APPROVERS, "airflowVariable"))
+    decision = decide_cutover("db", settings, utc(2026, 12, 25, 2), record("reject", window="2026-12-25T01:00:00Z"))
+    assert (decision.action, decision.status) == (WAIT, "Rejected")
+    assert decision.until == utc(2026, 12, 25, 6, 30, 1), "07:00Z close minus 30 expected minutes, then one second"
+    assert "no later window of the plan fits: clear the rejection before 2026-12-25T06:30:01Z" in decision.message
+    assert "await_cutover fails" in decision.message

@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 
 from conftest import database_entry, load_plan_document, plan_with_databases
+from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE
 from migration_orchestration_lib.cutover_windows import parse_iso_utc
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal import seed_world
 from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView, set_rehearsal_clock
@@ -19,6 +21,7 @@ from world_view import WorldView, set_rehearsal_clock
 SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
 START = "2026-12-03T12:00:00Z"  # a Thursday
 FIRST_OPENING = "2026-12-05T21:00:00Z"  # Sat 22:00 CET
+needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
 
 
 def cutover(approval=True, windows=(SATURDAY_NIGHT,)):
@@ -624,3 +627,99 @@ def test_a_database_already_live_or_frozen_still_finishes_or_rolls_back_once_its
     assert states["db.preflight"] == "success", later.errors
     assert later.outcome("db") == outcome, later.errors
     assert view.source_writable() == (outcome == "waiting") and not view.online_target_deleted
+
+
+NEW_YORK_WINDOW = "2026-12-05T20:00 to 2026-12-06T02:00 (America/New_York)"
+
+
+def run_past_the_last_window(world, monkeypatch, plan, late_at, reject=False, dag=None):
+    """`late_at`: where the simulated clock stands when the database reaches await_cutover (a migration slow to
+    become ready); `reject`: the approver rejects the window. The rehearsal's horizon is days after the window."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    if reject:
+        monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:reject")
+    view = Recorder(world, plan)
+    moved = []
+
+    def observe(task_id):
+        view.observe(task_id)
+        if late_at and not moved and task_id == "db.preflight":
+            moved.append(True)
+            set_rehearsal_clock(world, late_at)
+
+    driver = RunDriver(dag or build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), observe)
+    return driver, view, driver.run_database("db")
+
+
+@pytest.mark.parametrize("reject, late_at, failed_at", [
+    (True, None, "2026-12-06T06:30:01Z"),
+    (False, "2026-12-06T06:45:00Z", "2026-12-06T06:45:00Z"),
+], ids=["rejectedInTheLastWindow", "whatIsLeftTooShort"])
+def test_await_cutover_fails_once_no_window_can_start_the_cutover_leaving_the_migration_replicating(
+        world, monkeypatch, reject, late_at, failed_at):
+    """The plan's only window is a date window. Rejected in it, or reached when what is left of it (15 minutes) is too
+    short for the 30-minute cutover: no window can ever start the cutover. Was: await_cutover waited on ("no window of
+    the plan fits any more"), until the rehearsal's horizon here (`skipped`, reported waiting), for good in a real run.
+    Now it fails at once, naming the windows and expectedMinutes; the rollback froze nothing, cancels nothing and
+    removes nothing: the migration keeps replicating into its target for a run after a window is added."""
+    plan = gated_plan(approval=reject, windows=(NEW_YORK_SATURDAY,))
+    driver, view, states = run_past_the_last_window(world, monkeypatch, plan, late_at, reject)
+
+    assert states["db.await_cutover"] == "failed" and states["db.rollback"] == "success", (states, driver.errors)
+    error = driver.errors["db.await_cutover"]
+    assert "every cutover window of db is in the past at %s" % failed_at in error, error
+    assert "expectedMinutes 30" in error and NEW_YORK_WINDOW in error and "add a window to the plan" in error, error
+    assert clock_now(world) == parse_iso_utc(failed_at), "failed as soon as no window fits, not at the horizon"
+    assert bool(events(world, "Rejected")) == reject, "a rejection still waits while its window fits"
+    assert driver.outcome("db") == "rolled_back", "the run fails for this database"
+    assert view.frozen_at is None and view.source_writable(), "never frozen"
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "the migration keeps replicating"
+    assert view.target()["state"] == "RESTORING" and not view.online_target_deleted, "the target is kept"
+    failed = [r for r in events(world, "Failed") if r["Phase"] == "await_cutover"]
+    assert len(failed) == 1 and NEW_YORK_WINDOW in failed[0]["Message"]
+    rolled_back = [r["Message"] for r in events(world, "RolledBack") if r["Phase"] == "rollback"]
+    assert len(rolled_back) == 1 and "keeps replicating and its target is kept" in rolled_back[0], rolled_back
+
+
+@pytest.mark.parametrize("mode, target, migrations", [("online", "mi-prod", ["InProgress"]), ("offline", "db-prod", [])],
+                         ids=["online", "sqlDbCopy"])
+def test_after_await_cutover_fails_for_want_of_a_window_the_rollback_keeps_what_existed_and_a_restriction_by_design(
+        world, monkeypatch, mode, target, migrations):
+    """The source is read-only by the team's choice (an archive) before the run; await_cutover fails, no window left.
+    The rollback removes no target (a SqlDb target existed before the migration; a RESTORING one keeps its
+    replication) and leaves the source's restriction as it was: it only undoes a freeze of the DAG's own."""
+    plan = gated_plan(mode=mode, target=target, approval=False, windows=(NEW_YORK_SATURDAY,))
+    view = Recorder(world, plan)
+    seed_world(view.world, plan)
+    view.world.update_database("sql01", "Sales", readOnly=True)
+    target_before = view.target()
+    driver, view, states = run_past_the_last_window(world, monkeypatch, plan, "2026-12-06T06:45:00Z")
+
+    assert states["db.await_cutover"] == "failed" and states["db.rollback"] == "success", (states, driver.errors)
+    assert driver.outcome("db") == "rolled_back", driver.errors
+    assert view.source()["readOnly"] is True, "the restriction by design stays"
+    assert [op["migrationStatus"] for op in view.operations()] == migrations, "nothing canceled, no copy started"
+    if target == "db-prod":
+        assert target_before is not None and view.target() == target_before, "a target that existed before is kept as it was"
+    else:
+        assert target_before is None and view.target()["state"] == "RESTORING", "the replication's target is kept"
+
+
+@needs_hitl
+def test_on_channel_hitl_await_cutover_fails_too_once_no_window_can_start_the_cutover(world, monkeypatch):
+    """Channel hitl: `await_cutover` is the CutoverApprovalOperator (as outside a rehearsal), whose gate is the same
+    step: it fails, asking nobody, and the rollback leaves the migration replicating."""
+    from migration_orchestration_lib import cutover_hitl
+
+    monkeypatch.setattr(cutover_hitl, "is_dry_run", lambda environ: False)  # the operator that asks, as in production
+    settings = dict(cutover(windows=(NEW_YORK_SATURDAY,)), approval={"required": True, "approvers": ["alice@contoso.com"], "channel": "hitl"})
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target="mi-prod", cutover=settings)]))
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    assert isinstance(dag.get_task("db.await_cutover"), cutover_hitl.CutoverApprovalOperator)
+    driver, view, states = run_past_the_last_window(world, monkeypatch, plan, "2026-12-06T06:45:00Z", dag=dag)
+
+    assert states["db.await_cutover"] == "failed" and states["db.rollback"] == "success", (states, driver.errors)
+    assert "every cutover window of db is in the past at 2026-12-06T06:45:00Z" in driver.errors["db.await_cutover"]
+    assert driver.outcome("db") == "rolled_back" and view.source_writable()
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"] and view.target()["state"] == "RESTORING"
+    assert not events(world, "AwaitingApproval"), "nobody is asked about a window that cannot hold the cutover"
