@@ -8,7 +8,7 @@ import { ref, Token } from 'cdktf';
 import { ExternalAirflowHost } from '../../lib/hosts/external-host';
 import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
-import { dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
+import { DagBundle, dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { loadMigrationPlan, MigrationPlan } from '../../lib/plan';
 import { PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
 import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
@@ -25,12 +25,12 @@ function external(plan: MigrationPlan, environment: Record<string, string>) {
   return new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle: dagBundleFor(plan), environment });
 }
 
-function adopted(plan: MigrationPlan, environment: Record<string, string>) {
+function adopted(plan: MigrationPlan, environment: Record<string, string>, bundle: DagBundle = dagBundleFor(plan)) {
   const { stack, resourceGroup } = testStack();
   const monitoring = new MigrationMonitoring(stack, 'Monitoring', { resourceGroup, namePrefix: 'contoso-sql', emails: ['dba@contoso.example'] });
   return new DataFactoryAirflowHost(stack, 'AirflowHost', {
     ...hostBaseProps(resourceGroup),
-    bundle: dagBundleFor(plan),
+    bundle,
     environment,
     environmentId: ENVIRONMENT_ID,
     servicePrincipal: SERVICE_PRINCIPAL,
@@ -83,6 +83,61 @@ describe("a host's bundle and environment", () => {
     );
     // The Kubernetes host and an external Airflow 3 install the same requirements.
     expect(() => external(examplePlanWith({ sqlAccess: 'direct' }), {})).not.toThrow();
+  });
+
+  describe('refuses a bundle without a file the DAG cannot import without', () => {
+    const directBundle = dagBundleFor(directPlan);
+    const without = (drop: (blobName: string) => boolean) => ({
+      ...directBundle,
+      files: directBundle.files.filter((file) => !drop(file.blobName)),
+    });
+    function externalWith(bundle: DagBundle) {
+      const { stack, resourceGroup } = testStack();
+      return new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle, environment: {} });
+    }
+
+    it('the rendered plan, on every host', () => {
+      const noPlan = without((name) => name === PLAN_BLOB_NAME);
+      const refusal =
+        'bundle lacks dags/migration_plan.json (the rendered plan the DAG reads): the DAG cannot import without them; pass dagBundleFor(plan)';
+      expect(() => externalWith(noPlan)).toThrow(`test/TeamAirflow: ${refusal}`);
+      expect(() => kubernetesHostStack({ bundle: noPlan })).toThrow(`test/airflow: ${refusal}`);
+      expect(() => fabricHostStack({ bundle: noPlan })).toThrow(`test/AirflowHost: ${refusal}`);
+      const adoptedPlan = examplePlanWith(AIRFLOW_OF_HOST.dataFactory);
+      const adoptedBundle = dagBundleFor(adoptedPlan);
+      expect(() =>
+        adopted(adoptedPlan, { MIGRATION_DATA_FACTORY_ID: FACTORY_ID }, {
+          ...adoptedBundle,
+          files: adoptedBundle.files.filter((file) => file.blobName !== PLAN_BLOB_NAME),
+        }),
+      ).toThrow(`test/AirflowHost: ${refusal}`);
+    });
+
+    it('the DAG file, the schema and the requirements, naming each', () => {
+      const bare = without((name) => ['dags/migration_orchestration.py', 'dags/migration_plan.schema.json', 'requirements.txt'].includes(name));
+      expect(() => externalWith(bare)).toThrow(
+        'test/TeamAirflow: bundle lacks dags/migration_orchestration.py (the DAG file), ' +
+          "dags/migration_plan.schema.json (the plan's schema, which the DAG checks the plan against), " +
+          "requirements.txt (the DAG's requirements for the host's Airflow): the DAG cannot import without them; pass dagBundleFor(plan)",
+      );
+    });
+
+    it("the DAG's library, a module or all of it", () => {
+      expect(() => externalWith(without((name) => name === 'dags/migration_orchestration_lib/dag_factory.py'))).toThrow(
+        "test/TeamAirflow: bundle lacks dags/migration_orchestration_lib/dag_factory.py (the DAG's library, which the DAG file imports): ",
+      );
+      const library = directBundle.files.filter((file) => file.blobName.startsWith('dags/migration_orchestration_lib/'));
+      expect(library.length).toBeGreaterThan(10);
+      expect(() => externalWith(without((name) => name.startsWith('dags/migration_orchestration_lib/')))).toThrow(
+        new RegExp(`^test/TeamAirflow: bundle lacks (dags/migration_orchestration_lib/[a-z_/]+\\.(py|json), ){2}` +
+          `dags/migration_orchestration_lib/[a-z_/]+\\.(py|json) and ${library.length - 3} more \\(the DAG's library`),
+      );
+      // A module patched in place is still the module.
+      const patched = directBundle.files.map((file) =>
+        file.blobName === 'dags/migration_orchestration_lib/events.py' ? { ...file, content: `${file.content}\n# patched\n` } : file,
+      );
+      expect(() => externalWith({ ...directBundle, files: patched })).not.toThrow();
+    });
   });
 
   it("refuses a bundle whose plan file is not JSON, naming it", () => {

@@ -1,7 +1,7 @@
 import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { AirflowHostBaseProps, AirflowHostKind, IAirflowHost } from '../hosts/airflow-host';
-import { PLAN_BLOB_NAME } from './dag-bundle-loader';
+import { DAG_BLOB_NAME, dagLibraryBlobNames, PLAN_BLOB_NAME, PLAN_SCHEMA_BLOB_NAME, REQUIREMENTS_BLOB_NAME } from './dag-bundle-loader';
 import { HOST_REQUIREMENTS } from './host-requirements';
 
 /** The fields of the rendered plan (`dags/migration_plan.json`) that the host's props must agree with. */
@@ -10,20 +10,33 @@ interface RenderedPlan {
   readonly airflow?: { readonly host?: unknown; readonly sqlAccess?: unknown };
 }
 
+/** The files of a bundle the DAG cannot import or run without, besides its library's modules, and what each is. */
+const REQUIRED_FILES: Readonly<Record<string, string>> = {
+  [DAG_BLOB_NAME]: 'the DAG file',
+  [PLAN_BLOB_NAME]: 'the rendered plan the DAG reads',
+  [PLAN_SCHEMA_BLOB_NAME]: "the plan's schema, which the DAG checks the plan against",
+  [REQUIREMENTS_BLOB_NAME]: "the DAG's requirements for the host's Airflow",
+};
+
+/** How many missing library files an error names before it counts the rest. */
+const NAMED_LIBRARY_FILES = 3;
+
 /**
- * A host's `bundle` and `environment` given in code must agree, or the DAG fails only in Airflow:
+ * A host's `bundle` must hold what the DAG imports (the DAG file, its library as this package ships
+ * it, the rendered plan and its schema) and the requirements, or the DAG fails only in Airflow, at
+ * import. A host's `bundle` and `environment` given in code must agree, or the DAG fails only in Airflow:
  * an environment for another plan (`MIGRATION_PLAN_NAME`: the DAG refuses to import), a plan with
  * `sqlAccess: dataFactory` but no `MIGRATION_DATA_FACTORY_ID` (its SQL steps fail at run time), or a
  * bundle made for a host whose requirements file (and Airflow) differs from this host's. Checks only
  * what the rendered plan states; a reference (a token) in the environment passes.
  */
 export function checkBundleForHost(host: IConstruct & IAirflowHost, props: Pick<AirflowHostBaseProps, 'bundle' | 'environment'>): void {
-  const file = props.bundle.files.find((candidate) => candidate.blobName === PLAN_BLOB_NAME);
-  if (file === undefined) return;
   const path = host.node.path;
+  const files = new Map(props.bundle.files.map((file) => [file.blobName, file.content]));
+  checkBundleFiles(path, files);
   let plan: RenderedPlan;
   try {
-    plan = JSON.parse(file.content) as RenderedPlan;
+    plan = JSON.parse(files.get(PLAN_BLOB_NAME) as string) as RenderedPlan;
   } catch {
     throw new Error(`${path}: bundle's ${PLAN_BLOB_NAME} is not JSON: pass dagBundleFor(plan)`);
   }
@@ -53,6 +66,22 @@ export function checkBundleForHost(host: IConstruct & IAirflowHost, props: Pick<
         `but this host is ${host.kind} (Airflow ${host.airflowVersion}, ${HOST_REQUIREMENTS[host.kind]}): ` +
         `pass dagBundleFor(plan) of a plan whose airflow.host is ${host.kind}`,
     );
+  }
+}
+
+/** Every file the DAG needs is in the bundle (by name: a patched module passes). */
+function checkBundleFiles(path: string, files: ReadonlyMap<string, string>): void {
+  const missing = Object.entries(REQUIRED_FILES)
+    .filter(([name]) => !files.has(name))
+    .map(([name, what]) => `${name} (${what})`);
+  const missingLibrary = dagLibraryBlobNames().filter((name) => !files.has(name));
+  if (missingLibrary.length > 0) {
+    const named = missingLibrary.slice(0, NAMED_LIBRARY_FILES).join(', ');
+    const more = missingLibrary.length > NAMED_LIBRARY_FILES ? ` and ${missingLibrary.length - NAMED_LIBRARY_FILES} more` : '';
+    missing.push(`${named}${more} (the DAG's library, which the DAG file imports)`);
+  }
+  if (missing.length > 0) {
+    throw new Error(`${path}: bundle lacks ${missing.join(', ')}: the DAG cannot import without them; pass dagBundleFor(plan)`);
   }
 }
 
