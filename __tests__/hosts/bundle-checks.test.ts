@@ -5,7 +5,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ref, Token } from 'cdktf';
+import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
 import { ExternalAirflowHost } from '../../lib/hosts/external-host';
+import { SqlPipelines } from '../../lib/orchestration-factory/sql-pipelines';
 import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { DagBundle, dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
@@ -13,7 +15,7 @@ import { loadMigrationPlan, MigrationPlan } from '../../lib/plan';
 import { PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
 import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { testStack } from '../helpers/test-stack';
+import { testStack, warningsOf } from '../helpers/test-stack';
 import { fabricHostStack } from './fabric-test-stack';
 import { kubernetesHostStack } from './kubernetes-test-stack';
 
@@ -150,19 +152,83 @@ describe("a host's bundle and environment", () => {
   });
 });
 
+describe('with sqlAccess dataFactory, a host composed by hand needs the pipelines the DAG runs', () => {
+  const throughFactory = examplePlanWith(AIRFLOW_OF_HOST.external);
+  const PIPELINES =
+    'migration_sql_query_self_hosted, migration_sql_statement_self_hosted, migration_sql_query_managed_instance, migration_sql_query_sql_database';
+
+  /** A factory made here, an external host whose DAG runs SQL through `factoryId`, and the SQL pipelines on `pipelinesOn`. */
+  function composed(factoryId: (factory: DataFactory) => string, pipelinesOn?: (factory: DataFactory, other: DataFactory) => DataFactory) {
+    const { stack, resourceGroup } = testStack();
+    const factoryProps = { resourceGroupName: resourceGroup.name, location: 'westeurope', managedVirtualNetworkEnabled: true };
+    const factory = new DataFactory(stack, 'Factory', { ...factoryProps, name: 'adf-contoso-sql' });
+    const other = new DataFactory(stack, 'OtherFactory', { ...factoryProps, name: 'adf-contoso-other' });
+    const host = new ExternalAirflowHost(stack, 'TeamAirflow', {
+      ...hostBaseProps(resourceGroup),
+      bundle: dagBundleFor(throughFactory),
+      environment: { MIGRATION_DATA_FACTORY_ID: factoryId(factory) },
+    });
+    if (pipelinesOn) {
+      new SqlPipelines(stack, 'SqlPipelines', {
+        resourceGroup,
+        factory: pipelinesOn(factory, other),
+        location: 'westeurope',
+        selfHostedRuntimeName: 'shir-contoso-sql',
+        keyVaultLinkedServiceName: 'ls_key_vault',
+        targets: [],
+        namePrefix: 'contoso-sql',
+      }).grantRunPipelines(host.identity);
+    }
+    return stack;
+  }
+
+  it('refuses at synth an app that creates the factory and not the pipelines: the SQL steps would fail at run time', () => {
+    const stack = composed((factory) => factory.id);
+    expect(() => stack.runAllValidations()).toThrow(
+      `[test/TeamAirflow] the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${PIPELINES} ` +
+        'in the factory of environment.MIGRATION_DATA_FACTORY_ID, and this app deploys none of them there: ' +
+        'those steps would fail at run time; add new SqlPipelines(...) on that factory and grantRunPipelines(<this host>.identity)',
+    );
+  });
+
+  it('refuses pipelines on another factory than the one the DAG runs them in', () => {
+    expect(() => composed((factory) => factory.id, (_, other) => other).runAllValidations()).toThrow(/\[test\/TeamAirflow\] .* run pipelines migration_sql_query_self_hosted/);
+  });
+
+  it('passes with SqlPipelines on that factory, each side referring to it by its own reference', () => {
+    const stack = composed((factory) => factory.id, (factory) => factory);
+    expect(() => stack.runAllValidations()).not.toThrow();
+    expect(warningsOf(stack).filter((warning) => warning.includes('sqlAccess'))).toEqual([]);
+  });
+
+  it('only warns for a factory the app does not create: another deployment may hold the pipelines', () => {
+    const stack = composed(() => FACTORY_ID);
+    expect(() => stack.runAllValidations()).not.toThrow();
+    expect(warningsOf(stack)).toContainEqual(
+      `test/TeamAirflow: the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${PIPELINES} ` +
+        'in the factory of environment.MIGRATION_DATA_FACTORY_ID, and this app deploys none of them there: those steps would fail at run time; ' +
+        'add new SqlPipelines(...) on that factory and grantRunPipelines(<this host>.identity), unless another deployment puts them in that existing factory',
+    );
+  });
+});
+
 describe('DatabaseMigrationStack hands every host an agreeing bundle and environment', () => {
   const examples = readdirSync(EXAMPLES).filter((name) => /\.(ya?ml|json)$/.test(name));
 
   it('for the default stack and every example plan', () => {
     expect(examples.length).toBeGreaterThanOrEqual(6);
-    expect(() => synthMigrationStack()).not.toThrow();
+    expect(() => synthMigrationStack().stack.runAllValidations()).not.toThrow();
     for (const name of examples) {
-      expect(() => synthMigrationStack({ plan: loadMigrationPlan(join(EXAMPLES, name)) })).not.toThrow();
+      expect(() => synthMigrationStack({ plan: loadMigrationPlan(join(EXAMPLES, name)) }).stack.runAllValidations()).not.toThrow();
     }
   });
 
   it.each(Object.keys(AIRFLOW_OF_HOST))('for host %s', (host) => {
     const airflow = AIRFLOW_OF_HOST[host as keyof typeof AIRFLOW_OF_HOST];
-    expect(() => synthMigrationStack({ plan: examplePlanWith(airflow) })).not.toThrow();
+    for (const sqlAccess of host === 'kubernetes' || host === 'external' ? ['direct', 'dataFactory'] : ['dataFactory']) {
+      const { stack } = synthMigrationStack({ plan: examplePlanWith({ ...airflow, sqlAccess }) });
+      expect(() => stack.runAllValidations()).not.toThrow();
+      expect(warningsOf(stack).filter((warning) => warning.includes('SqlPipelines'))).toEqual([]);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { IConstruct } from 'constructs';
 import type { AirflowHostBaseProps, AirflowHostKind, IAirflowHost } from '../hosts/airflow-host';
 import { DAG_BLOB_NAME, dagLibraryBlobNames, PLAN_BLOB_NAME, PLAN_SCHEMA_BLOB_NAME, REQUIREMENTS_BLOB_NAME } from './dag-bundle-loader';
 import { HOST_REQUIREMENTS } from './host-requirements';
+import { checkSqlPipelinesAtSynth, pipelinesOfContract, SQL_PIPELINES_CONTRACT_BLOB_NAME } from './sql-pipelines-check';
 
 /** The fields of the rendered plan (`dags/migration_plan.json`) that the host's props must agree with. */
 interface RenderedPlan {
@@ -28,7 +29,8 @@ const NAMED_LIBRARY_FILES = 3;
  * an environment for another plan (`MIGRATION_PLAN_NAME`: the DAG refuses to import), a plan with
  * `sqlAccess: dataFactory` but no `MIGRATION_DATA_FACTORY_ID` (its SQL steps fail at run time), or a
  * bundle made for a host whose requirements file (and Airflow) differs from this host's. Checks only
- * what the rendered plan states; a reference (a token) in the environment passes.
+ * what the rendered plan states; a reference (a token) in the environment passes. With
+ * `sqlAccess: dataFactory`, the synth also checks that the pipelines the DAG runs are deployed.
  */
 export function checkBundleForHost(host: IConstruct & IAirflowHost, props: Pick<AirflowHostBaseProps, 'bundle' | 'environment'>): void {
   const path = host.node.path;
@@ -57,6 +59,9 @@ export function checkBundleForHost(host: IConstruct & IAirflowHost, props: Pick<
         "the DAG's SQL steps run as that factory's pipelines and fail without it; pass dagEnvironment({ dataFactory: <the OrchestrationFactory " +
         'that holds the SqlPipelines>, ... })',
     );
+  }
+  if (plan.airflow?.sqlAccess === 'dataFactory' && factoryId !== undefined) {
+    checkSqlPipelinesAtSynth(host, factoryId, pipelinesOfContract(files.get(SQL_PIPELINES_CONTRACT_BLOB_NAME) as string));
   }
 
   const planHost = plan.airflow?.host;
