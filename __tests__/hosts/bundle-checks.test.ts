@@ -6,6 +6,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ref, Token } from 'cdktf';
 import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
+import type { AirflowPool } from '../../lib/hosts/airflow-host';
+import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { ExternalAirflowHost } from '../../lib/hosts/external-host';
 import { SqlPipelines } from '../../lib/orchestration-factory/sql-pipelines';
 import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
@@ -139,6 +141,40 @@ describe("a host's bundle and environment", () => {
         file.blobName === 'dags/migration_orchestration_lib/events.py' ? { ...file, content: `${file.content}\n# patched\n` } : file,
       );
       expect(() => externalWith({ ...directBundle, files: patched })).not.toThrow();
+    });
+  });
+
+  describe("refuses pools other than the bundle's DAG and plan need", () => {
+    function externalWithPools(pools: AirflowPool[]) {
+      const { stack, resourceGroup } = testStack();
+      return new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle: dagBundleFor(directPlan), environment: {}, pools });
+    }
+    const [admission, sqlSteps] = airflowPools(directPlan.concurrency);
+
+    it('without a pool the DAG runs tasks in: Airflow would never schedule them', () => {
+      expect(() => externalWithPools([admission])).toThrow(
+        'test/TeamAirflow: pools has no pool database_migration_sql, which the bundle\'s DAG runs preflight, freeze_source, final_backup, validate, rollback ' +
+          'in (dags/migration_orchestration_lib/contracts/airflow_pools.json): Airflow never schedules a task whose pool does not exist; ' +
+          "pass airflowPools(plan.concurrency) of the bundle's plan",
+      );
+      expect(() => kubernetesHostStack({ pools: [sqlSteps] })).toThrow(/^test\/airflow: pools has no pool database_migration_admission, /);
+    });
+
+    it('with other slots than the contract fixes or the plan gives', () => {
+      expect(() => externalWithPools([{ ...admission, slots: 2 }, sqlSteps])).toThrow(
+        'test/TeamAirflow: pool database_migration_admission has 2 slots, but dags/migration_orchestration_lib/contracts/airflow_pools.json gives it 1: ' +
+          "at most 1 of the DAG's start_migration tasks may run at once, not 2; pass airflowPools(plan.concurrency) of the bundle's plan",
+      );
+      expect(sqlSteps.slots).toBe(directPlan.concurrency.maxSqlStepsPerRuntime);
+      expect(() => externalWithPools([admission, { ...sqlSteps, slots: sqlSteps.slots + 3 }])).toThrow(
+        `test/TeamAirflow: pool database_migration_sql has ${sqlSteps.slots + 3} slots, but the concurrency.maxSqlStepsPerRuntime of the bundle's plan ` +
+          `gives it ${sqlSteps.slots}: `,
+      );
+    });
+
+    it("passes the plan's pools, and pools besides them", () => {
+      expect(() => externalWithPools(airflowPools(directPlan.concurrency))).not.toThrow();
+      expect(() => externalWithPools([{ name: 'team_reports', slots: 3, description: 'other DAGs' }, sqlSteps, admission])).not.toThrow();
     });
   });
 

@@ -9,7 +9,7 @@ import { FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
 import { AIRFLOWIGNORE_BLOB_NAME, loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
-import { CAPACITY_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { fabricHostStack } from './fabric-test-stack';
 
 const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
@@ -313,7 +313,7 @@ describe('FabricAirflowHost', () => {
     it('outputs the pools an operator must create, since Fabric cannot be told to', () => {
       const { stack, host } = fabricHostStack();
       const output = synthObject(stack).output?.airflow_pools as any;
-      expect(output.value).toEqual([{ name: 'dms_service', slots: 10, description: 'DMS migrations in flight on the migration service' }]);
+      expect(output.value).toEqual(POOLS);
       expect(output.description).toMatch(/Admin > Pools/);
       expect(host.poolsToCreate).toEqual(output.value);
     });

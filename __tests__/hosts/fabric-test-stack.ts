@@ -1,7 +1,7 @@
 import { FabricProvider } from '../../lib/fabric/provider';
 import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabric/fabric-airflow-host';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
-import { CAPACITY_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { testStack } from '../helpers/test-stack';
 
 
@@ -20,7 +20,7 @@ export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}) {
       MIGRATION_EVENTS_STREAM: 'Custom-MigrationEvents_CL',
     },
     keyVault: { id: 'kv-id', name: 'kv-contoso', vaultUri: 'https://kv-contoso.vault.azure.net/' },
-    pools: [{ name: 'dms_service', slots: 10, description: 'DMS migrations in flight on the migration service' }],
+    pools: POOLS,
     servicePrincipal: SERVICE_PRINCIPAL,
     ...(props.capacity ? {} : { capacityId: CAPACITY_ID }),
     ...props,

@@ -1,15 +1,21 @@
 import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
-import type { AirflowHostBaseProps, AirflowHostKind, IAirflowHost } from '../hosts/airflow-host';
+import type { AirflowHostBaseProps, AirflowHostKind, AirflowPool, IAirflowHost } from '../hosts/airflow-host';
+import type { MigrationPlan } from '../plan/types';
 import { DAG_BLOB_NAME, dagLibraryBlobNames, PLAN_BLOB_NAME, PLAN_SCHEMA_BLOB_NAME, REQUIREMENTS_BLOB_NAME } from './dag-bundle-loader';
 import { HOST_REQUIREMENTS } from './host-requirements';
+import { PoolContractEntry, poolsOfContract } from './pools-contract';
 import { checkSqlPipelinesAtSynth, pipelinesOfContract, SQL_PIPELINES_CONTRACT_BLOB_NAME } from './sql-pipelines-check';
 
 /** The fields of the rendered plan (`dags/migration_plan.json`) that the host's props must agree with. */
 interface RenderedPlan {
   readonly name?: unknown;
   readonly airflow?: { readonly host?: unknown; readonly sqlAccess?: unknown };
+  readonly concurrency?: unknown;
 }
+
+/** Blob name of the contract that names the pools the bundle's DAG runs its tasks in. */
+const POOLS_CONTRACT_BLOB_NAME = 'dags/migration_orchestration_lib/contracts/airflow_pools.json';
 
 /** The files of a bundle the DAG cannot import or run without, besides its library's modules, and what each is. */
 const REQUIRED_FILES: Readonly<Record<string, string>> = {
@@ -27,12 +33,17 @@ const NAMED_LIBRARY_FILES = 3;
  * it, the rendered plan and its schema) and the requirements, or the DAG fails only in Airflow, at
  * import. A host's `bundle` and `environment` given in code must agree, or the DAG fails only in Airflow:
  * an environment for another plan (`MIGRATION_PLAN_NAME`: the DAG refuses to import), a plan with
- * `sqlAccess: dataFactory` but no `MIGRATION_DATA_FACTORY_ID` (its SQL steps fail at run time), or a
- * bundle made for a host whose requirements file (and Airflow) differs from this host's. Checks only
+ * `sqlAccess: dataFactory` but no `MIGRATION_DATA_FACTORY_ID` (its SQL steps fail at run time), pools
+ * without one the DAG's tasks run in (Airflow never schedules them) or with other slots than the
+ * bundle's pools contract and plan give it, or a bundle made for a host whose requirements file (and
+ * Airflow) differs from this host's. Checks only
  * what the rendered plan states; a reference (a token) in the environment passes. With
  * `sqlAccess: dataFactory`, the synth also checks that the pipelines the DAG runs are deployed.
  */
-export function checkBundleForHost(host: IConstruct & IAirflowHost, props: Pick<AirflowHostBaseProps, 'bundle' | 'environment'>): void {
+export function checkBundleForHost(
+  host: IConstruct & IAirflowHost,
+  props: Pick<AirflowHostBaseProps, 'bundle' | 'environment' | 'pools'>,
+): void {
   const path = host.node.path;
   const files = new Map(props.bundle.files.map((file) => [file.blobName, file.content]));
   checkBundleFiles(path, files);
@@ -64,6 +75,8 @@ export function checkBundleForHost(host: IConstruct & IAirflowHost, props: Pick<
     checkSqlPipelinesAtSynth(host, factoryId, pipelinesOfContract(files.get(SQL_PIPELINES_CONTRACT_BLOB_NAME) as string));
   }
 
+  checkPools(path, plan, props.pools, files.get(POOLS_CONTRACT_BLOB_NAME) as string);
+
   const planHost = plan.airflow?.host;
   if (isHostKind(planHost) && HOST_REQUIREMENTS[planHost] !== HOST_REQUIREMENTS[host.kind]) {
     throw new Error(
@@ -87,6 +100,37 @@ function checkBundleFiles(path: string, files: ReadonlyMap<string, string>): voi
   }
   if (missing.length > 0) {
     throw new Error(`${path}: bundle lacks ${missing.join(', ')}: the DAG cannot import without them; pass dagBundleFor(plan)`);
+  }
+}
+
+/**
+ * The host's pools hold every pool of the bundle's contract (`contracts/airflow_pools.json`, what
+ * its tasks run in), with the slots the contract fixes or the bundle's plan gives it. Airflow's
+ * scheduler never schedules a task whose pool does not exist ("Tasks using non-existent pool ... will
+ * not be scheduled"): the migration would wait forever without an error.
+ */
+function checkPools(path: string, plan: RenderedPlan, pools: readonly AirflowPool[], contractText: string): void {
+  const contract = (JSON.parse(contractText) as { pools: PoolContractEntry[] }).pools;
+  // A plan rendered by renderMigrationPlan always has its concurrency; without it only fixed slots are known.
+  const concurrency = typeof plan.concurrency === 'object' && plan.concurrency !== null ? (plan.concurrency as MigrationPlan['concurrency']) : undefined;
+  const needed = concurrency ? poolsOfContract(concurrency, contract) : contract.map((entry) => ({ name: entry.name, slots: entry.slots }));
+  for (const [index, pool] of needed.entries()) {
+    const entry = contract[index];
+    const given = pools.find((candidate) => candidate.name === pool.name);
+    if (given === undefined) {
+      throw new Error(
+        `${path}: pools has no pool ${pool.name}, which the bundle's DAG runs ${entry.tasks.join(', ')} in (${POOLS_CONTRACT_BLOB_NAME}): ` +
+          'Airflow never schedules a task whose pool does not exist; pass airflowPools(plan.concurrency) of the bundle\'s plan',
+      );
+    }
+    if (pool.slots !== undefined && !Token.isUnresolved(given.slots) && given.slots !== pool.slots) {
+      const source = entry.slotsFrom === undefined ? POOLS_CONTRACT_BLOB_NAME : `the ${entry.slotsFrom} of the bundle's plan`;
+      throw new Error(
+        `${path}: pool ${pool.name} has ${given.slots} slots, but ${source} gives it ${pool.slots}: ` +
+          `at most ${pool.slots} of the DAG's ${entry.tasks.join(', ')} tasks may run at once, not ${given.slots}; ` +
+          'pass airflowPools(plan.concurrency) of the bundle\'s plan',
+      );
+    }
   }
 }
 
