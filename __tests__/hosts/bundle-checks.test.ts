@@ -178,6 +178,24 @@ describe("a host's bundle and environment", () => {
     });
   });
 
+  it('refuses one event variable without the other: the events would stay in the task logs, unseen by the alerts', () => {
+    const endpoint = 'https://dce-contoso-sql-abcd.westeurope-1.ingest.monitor.azure.com';
+    expect(() => external(directPlan, { MIGRATION_EVENTS_ENDPOINT: endpoint })).toThrow(
+      'test/TeamAirflow: environment.MIGRATION_EVENTS_RULE_ID is missing, but MIGRATION_EVENTS_ENDPOINT is set: the DAG writes its events only ' +
+        'with both, and would leave them in the task logs, where the alerts on the events table never see them; ' +
+        'pass dagEnvironment({ eventIngestion: <MigrationMonitoring>.eventIngestion, ... })',
+    );
+    expect(() => external(directPlan, { MIGRATION_EVENTS_ENDPOINT: endpoint, MIGRATION_EVENTS_RULE_ID: ' ' })).toThrow(
+      /environment\.MIGRATION_EVENTS_RULE_ID is missing, but MIGRATION_EVENTS_ENDPOINT is set/,
+    );
+    expect(() => external(directPlan, { MIGRATION_EVENTS_RULE_ID: 'dcr-00000000000000000000000000000000' })).toThrow(
+      /^test\/TeamAirflow: environment\.MIGRATION_EVENTS_ENDPOINT is missing, but MIGRATION_EVENTS_RULE_ID is set/,
+    );
+    expect(() => external(directPlan, { MIGRATION_EVENTS_ENDPOINT: endpoint, MIGRATION_EVENTS_RULE_ID: Token.asString(ref('var.rule')) })).not.toThrow();
+    // Neither: events stay in the task logs by choice (dagEnvironment without eventIngestion).
+    expect(() => external(directPlan, {})).not.toThrow();
+  });
+
   it("refuses a bundle whose plan file is not JSON, naming it", () => {
     const { stack, resourceGroup } = testStack();
     const base = hostBaseProps(resourceGroup);

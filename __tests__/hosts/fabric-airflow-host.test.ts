@@ -207,6 +207,7 @@ describe('FabricAirflowHost', () => {
       const { stack } = fabricHostStack({
         environment: {
           MIGRATION_EVENTS_ENDPOINT: Token.asString(ref('azurerm_monitor_data_collection_endpoint.dce.logs_ingestion_endpoint')),
+          MIGRATION_EVENTS_RULE_ID: Token.asString(ref('azurerm_monitor_data_collection_rule.dcr.immutable_id')),
           AIRFLOW__SECRETS__BACKEND_KWARGS: `{"vault_url": "${Token.asString(ref('azurerm_key_vault.kv.vault_uri'))}"}`,
         },
       });

@@ -35,7 +35,7 @@ const NAMED_LIBRARY_FILES = 3;
  * an environment for another plan (`MIGRATION_PLAN_NAME`: the DAG refuses to import), a plan with
  * `sqlAccess: dataFactory` but no `MIGRATION_DATA_FACTORY_ID` (its SQL steps fail at run time), pools
  * without one the DAG's tasks run in (Airflow never schedules them) or with other slots than the
- * bundle's pools contract and plan give it, or a bundle made for a host whose requirements file (and
+ * bundle's pools contract and plan give it, one of the two event variables without the other, or a bundle made for a host whose requirements file (and
  * Airflow) differs from this host's. Checks only
  * what the rendered plan states; a reference (a token) in the environment passes. With
  * `sqlAccess: dataFactory`, the synth also checks that the pipelines the DAG runs are deployed.
@@ -76,6 +76,7 @@ export function checkBundleForHost(
   }
 
   checkPools(path, plan, props.pools, files.get(POOLS_CONTRACT_BLOB_NAME) as string);
+  checkEventVariables(path, props.environment);
 
   const planHost = plan.airflow?.host;
   if (isHostKind(planHost) && HOST_REQUIREMENTS[planHost] !== HOST_REQUIREMENTS[host.kind]) {
@@ -131,6 +132,25 @@ function checkPools(path: string, plan: RenderedPlan, pools: readonly AirflowPoo
           'pass airflowPools(plan.concurrency) of the bundle\'s plan',
       );
     }
+  }
+}
+
+/** The two variables the DAG writes its events with: it uploads only with both (events.py `can_upload`). */
+const EVENT_VARIABLES = ['MIGRATION_EVENTS_ENDPOINT', 'MIGRATION_EVENTS_RULE_ID'] as const;
+
+/**
+ * Both event variables or neither: with one, the DAG writes its events to the task log only and the
+ * alerts on the events table never fire. Neither is a choice (`dagEnvironment` without `eventIngestion`).
+ */
+function checkEventVariables(path: string, environment: Readonly<Record<string, string>>): void {
+  const isSet = (name: string) => environment[name] !== undefined && (Token.isUnresolved(environment[name]) || environment[name].trim() !== '');
+  const [given, missing] = [EVENT_VARIABLES.filter(isSet), EVENT_VARIABLES.filter((name) => !isSet(name))];
+  if (given.length === 1) {
+    throw new Error(
+      `${path}: environment.${missing[0]} is missing, but ${given[0]} is set: the DAG writes its events only with both, ` +
+        'and would leave them in the task logs, where the alerts on the events table never see them; ' +
+        'pass dagEnvironment({ eventIngestion: <MigrationMonitoring>.eventIngestion, ... })',
+    );
   }
 }
 
