@@ -213,7 +213,7 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
 
   /** A factory made here, an external host whose DAG runs SQL through `factoryId`, and the SQL pipelines on `pipelinesOn`. */
   function composed(factoryId: (factory: DataFactory) => string, pipelinesOn?: (factory: DataFactory, other: DataFactory) => DataFactory) {
-    const { stack, resourceGroup } = testStack();
+    const { app, stack, resourceGroup } = testStack();
     const factoryProps = { resourceGroupName: resourceGroup.name, location: 'westeurope', managedVirtualNetworkEnabled: true };
     const factory = new DataFactory(stack, 'Factory', { ...factoryProps, name: 'adf-contoso-sql' });
     const other = new DataFactory(stack, 'OtherFactory', { ...factoryProps, name: 'adf-contoso-other' });
@@ -233,12 +233,12 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
         namePrefix: 'contoso-sql',
       }).grantRunPipelines(host.identity);
     }
-    return stack;
+    return { app, stack };
   }
 
   it('refuses at synth an app that creates the factory and not the pipelines: the SQL steps would fail at run time', () => {
-    const stack = composed((factory) => factory.id);
-    expect(() => stack.runAllValidations()).toThrow(
+    const { app } = composed((factory) => factory.id);
+    expect(() => app.synth()).toThrow(
       `[test/TeamAirflow] the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${PIPELINES} ` +
         'in the factory of environment.MIGRATION_DATA_FACTORY_ID, and this app deploys none of them there: ' +
         'those steps would fail at run time; add new SqlPipelines(...) on that factory and grantRunPipelines(<this host>.identity)',
@@ -246,17 +246,17 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
   });
 
   it('refuses pipelines on another factory than the one the DAG runs them in', () => {
-    expect(() => composed((factory) => factory.id, (_, other) => other).runAllValidations()).toThrow(/\[test\/TeamAirflow\] .* run pipelines migration_sql_query_self_hosted/);
+    expect(() => composed((factory) => factory.id, (_, other) => other).stack.runAllValidations()).toThrow(/\[test\/TeamAirflow\] .* run pipelines migration_sql_query_self_hosted/);
   });
 
   it('passes with SqlPipelines on that factory, each side referring to it by its own reference', () => {
-    const stack = composed((factory) => factory.id, (factory) => factory);
+    const { stack } = composed((factory) => factory.id, (factory) => factory);
     expect(() => stack.runAllValidations()).not.toThrow();
     expect(warningsOf(stack).filter((warning) => warning.includes('sqlAccess'))).toEqual([]);
   });
 
   it('only warns for a factory the app does not create: another deployment may hold the pipelines', () => {
-    const stack = composed(() => FACTORY_ID);
+    const { stack } = composed(() => FACTORY_ID);
     expect(() => stack.runAllValidations()).not.toThrow();
     expect(warningsOf(stack)).toContainEqual(
       `test/TeamAirflow: the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${PIPELINES} ` +
