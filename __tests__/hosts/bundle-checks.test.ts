@@ -6,6 +6,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ref, Token } from 'cdktf';
 import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
+import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+import { dagEnvironment } from '../../lib/hosts/dag-environment';
 import type { AirflowPool } from '../../lib/hosts/airflow-host';
 import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { ExternalAirflowHost } from '../../lib/hosts/external-host';
@@ -194,6 +196,39 @@ describe("a host's bundle and environment", () => {
     expect(() => external(directPlan, { MIGRATION_EVENTS_ENDPOINT: endpoint, MIGRATION_EVENTS_RULE_ID: Token.asString(ref('var.rule')) })).not.toThrow();
     // Neither: events stay in the task logs by choice (dagEnvironment without eventIngestion).
     expect(() => external(directPlan, {})).not.toThrow();
+  });
+
+  describe("refuses a secrets backend on another vault than the host's keyVault", () => {
+    const kwargs = (vaultUrl: string) => `{"connections_prefix": "airflow-connections", "vault_url": "${vaultUrl}"}`;
+
+    it('given as URLs or as references', () => {
+      expect(() => external(directPlan, { AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs('https://kv-other.vault.azure.net/') })).toThrow(
+        'test/TeamAirflow: environment.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url https://kv-other.vault.azure.net/, ' +
+          "but the host's keyVault, which backs them, is https://kv-test-1a2b.vault.azure.net/: pass one vault to dagEnvironment({ keyVault }) and the host",
+      );
+      const other = Token.asString(ref('azurerm_key_vault.other.vault_uri'));
+      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs(other) } })).toThrow(
+        /^test\/airflow: environment\.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url \$\{azurerm_key_vault\.other\.vault_uri\}, but the host's keyVault, which backs them, is https:\/\/kv-test-1a2b/,
+      );
+    });
+
+    it('passes the same vault, however each side refers to it', () => {
+      expect(() => external(directPlan, { AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs('https://KV-test-1a2b.vault.azure.net') })).not.toThrow();
+      const { stack, resourceGroup } = testStack();
+      const vault = new KeyVault(stack, 'Vault', { name: 'kv-team', location: 'westeurope', resourceGroupName: resourceGroup.name, tenantId: ENVIRONMENT.AZURE_TENANT_ID, skuName: 'standard' });
+      // Each read of vault.vaultUri is another token; both name the same attribute.
+      expect(vault.vaultUri).not.toBe(vault.vaultUri);
+      const keyVault = { id: vault.id, name: vault.name, vaultUri: vault.vaultUri };
+      expect(
+        () =>
+          new ExternalAirflowHost(stack, 'TeamAirflow', {
+            ...hostBaseProps(resourceGroup),
+            bundle: dagBundleFor(directPlan),
+            keyVault,
+            environment: dagEnvironment({ planName: 'contoso-sql', tenantId: ENVIRONMENT.AZURE_TENANT_ID, subscriptionId: ENVIRONMENT.AZURE_SUBSCRIPTION_ID, migrationService: { id: ENVIRONMENT.MIGRATION_DMS_RESOURCE_ID, name: 'dms-test' }, keyVault: { ...keyVault, vaultUri: vault.vaultUri } }),
+          }),
+      ).not.toThrow();
+    });
   });
 
   it("refuses a bundle whose plan file is not JSON, naming it", () => {

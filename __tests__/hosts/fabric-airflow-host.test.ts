@@ -210,6 +210,7 @@ describe('FabricAirflowHost', () => {
           MIGRATION_EVENTS_RULE_ID: Token.asString(ref('azurerm_monitor_data_collection_rule.dcr.immutable_id')),
           AIRFLOW__SECRETS__BACKEND_KWARGS: `{"vault_url": "${Token.asString(ref('azurerm_key_vault.kv.vault_uri'))}"}`,
         },
+        keyVault: { id: 'kv-id', name: 'kv', vaultUri: Token.asString(ref('azurerm_key_vault.kv.vault_uri')) },
       });
       expect(Testing.synth(stack)).toHaveResourceWithProperties(FabricApacheAirflowJob, {
         definition: {

@@ -3,6 +3,7 @@ import { IConstruct } from 'constructs';
 import type { AirflowHostBaseProps, AirflowHostKind, AirflowPool, IAirflowHost } from '../hosts/airflow-host';
 import type { MigrationPlan } from '../plan/types';
 import { DAG_BLOB_NAME, dagLibraryBlobNames, PLAN_BLOB_NAME, PLAN_SCHEMA_BLOB_NAME, REQUIREMENTS_BLOB_NAME } from './dag-bundle-loader';
+import { asWritten } from './as-written';
 import { HOST_REQUIREMENTS } from './host-requirements';
 import { PoolContractEntry, poolsOfContract } from './pools-contract';
 import { checkSqlPipelinesAtSynth, pipelinesOfContract, SQL_PIPELINES_CONTRACT_BLOB_NAME } from './sql-pipelines-check';
@@ -35,14 +36,15 @@ const NAMED_LIBRARY_FILES = 3;
  * an environment for another plan (`MIGRATION_PLAN_NAME`: the DAG refuses to import), a plan with
  * `sqlAccess: dataFactory` but no `MIGRATION_DATA_FACTORY_ID` (its SQL steps fail at run time), pools
  * without one the DAG's tasks run in (Airflow never schedules them) or with other slots than the
- * bundle's pools contract and plan give it, one of the two event variables without the other, or a bundle made for a host whose requirements file (and
+ * bundle's pools contract and plan give it, one of the two event variables without the other, a
+ * secrets backend on another vault than the host's `keyVault`, or a bundle made for a host whose requirements file (and
  * Airflow) differs from this host's. Checks only
  * what the rendered plan states; a reference (a token) in the environment passes. With
  * `sqlAccess: dataFactory`, the synth also checks that the pipelines the DAG runs are deployed.
  */
 export function checkBundleForHost(
   host: IConstruct & IAirflowHost,
-  props: Pick<AirflowHostBaseProps, 'bundle' | 'environment' | 'pools'>,
+  props: Pick<AirflowHostBaseProps, 'bundle' | 'environment' | 'pools' | 'keyVault'>,
 ): void {
   const path = host.node.path;
   const files = new Map(props.bundle.files.map((file) => [file.blobName, file.content]));
@@ -77,6 +79,7 @@ export function checkBundleForHost(
 
   checkPools(path, plan, props.pools, files.get(POOLS_CONTRACT_BLOB_NAME) as string);
   checkEventVariables(path, props.environment);
+  checkSecretsVault(host, props.environment, props.keyVault);
 
   const planHost = plan.airflow?.host;
   if (isHostKind(planHost) && HOST_REQUIREMENTS[planHost] !== HOST_REQUIREMENTS[host.kind]) {
@@ -150,6 +153,32 @@ function checkEventVariables(path: string, environment: Readonly<Record<string, 
       `${path}: environment.${missing[0]} is missing, but ${given[0]} is set: the DAG writes its events only with both, ` +
         'and would leave them in the task logs, where the alerts on the events table never see them; ' +
         'pass dagEnvironment({ eventIngestion: <MigrationMonitoring>.eventIngestion, ... })',
+    );
+  }
+}
+
+/**
+ * The vault Airflow's secrets backend reads connections from (`vault_url` of
+ * `AIRFLOW__SECRETS__BACKEND_KWARGS`) is the host's `keyVault`, which backs them: the Kubernetes host
+ * gives its secrets reader read access to that one and a private endpoint, so another vault's
+ * connections would be refused or unreachable at run time. References are compared as Terraform writes them (before any cross-stack
+ * reference exists, so both sides name the vault's own attribute).
+ */
+function checkSecretsVault(host: IConstruct, environment: Readonly<Record<string, string>>, keyVault: AirflowHostBaseProps['keyVault']): void {
+  const kwargs = environment.AIRFLOW__SECRETS__BACKEND_KWARGS;
+  if (kwargs === undefined) return;
+  let vaultUrl: unknown;
+  try {
+    vaultUrl = (JSON.parse(String(asWritten(host, kwargs))) as { vault_url?: unknown }).vault_url;
+  } catch {
+    return; // not JSON once resolved: nothing to compare
+  }
+  const vaultUri = asWritten(host, keyVault.vaultUri);
+  const normalized = (url: unknown) => (typeof url === 'string' ? url.replace(/\/+$/, '').toLowerCase() : url);
+  if (typeof vaultUrl === 'string' && normalized(vaultUrl) !== normalized(vaultUri)) {
+    throw new Error(
+      `${host.node.path}: environment.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url ${vaultUrl}, but the host's keyVault, ` +
+        `which backs them, is ${String(vaultUri)}: pass one vault to dagEnvironment({ keyVault }) and the host`,
     );
   }
 }

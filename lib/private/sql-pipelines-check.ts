@@ -1,5 +1,6 @@
-import { Annotations, DefaultTokenResolver, StringConcat, TerraformResource, Tokenization } from 'cdktf';
+import { Annotations, TerraformResource } from 'cdktf';
 import { IConstruct } from 'constructs';
+import { asWritten } from './as-written';
 import type { SqlPipelinesContract } from './sql-pipeline-definitions';
 
 /** Blob name of the contract that names the pipelines the bundle's DAG runs (`sqlAccess: dataFactory`). */
@@ -22,8 +23,7 @@ export function checkSqlPipelinesAtSynth(host: IConstruct, factoryId: string, pi
   host.node.addValidation({
     validate: () => {
       // Both sides as Terraform writes them in the host's stack: the same factory, however referred to.
-      const resolve = (value: unknown): unknown =>
-        Tokenization.resolve(value, { scope: host, preparing: false, resolver: new DefaultTokenResolver(new StringConcat()) });
+      const resolve = (value: unknown): unknown => asWritten(host, value);
       const factory = resolve(factoryId);
       const resources = host.node.root.node.findAll().filter(TerraformResource.isTerraformResource);
       const deployed = new Set(
