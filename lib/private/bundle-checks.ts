@@ -30,17 +30,17 @@ const REQUIRED_FILES: Readonly<Record<string, string>> = {
 const NAMED_LIBRARY_FILES = 3;
 
 /**
- * A host's `bundle` must hold what the DAG imports (the DAG file, its library as this package ships
- * it, the rendered plan and its schema) and the requirements, or the DAG fails only in Airflow, at
- * import. A host's `bundle` and `environment` given in code must agree, or the DAG fails only in Airflow:
- * an environment for another plan (`MIGRATION_PLAN_NAME`: the DAG refuses to import), a plan with
- * `sqlAccess: dataFactory` but no `MIGRATION_DATA_FACTORY_ID` (its SQL steps fail at run time), pools
- * without one the DAG's tasks run in (Airflow never schedules them) or with other slots than the
- * bundle's pools contract and plan give it, one of the two event variables without the other, a
- * secrets backend on another vault than the host's `keyVault`, or a bundle made for a host whose requirements file (and
- * Airflow) differs from this host's. Checks only
- * what the rendered plan states; a reference (a token) in the environment passes. With
- * `sqlAccess: dataFactory`, the synth also checks that the pipelines the DAG runs are deployed.
+ * What a host is given in code must be what the DAG can run with, or it fails only in Airflow:
+ * - the bundle holds what the DAG imports (the DAG file, its library as this package ships it, the
+ *   rendered plan and its schema) and `requirements.txt`;
+ * - the environment is for the bundle's plan (`MIGRATION_PLAN_NAME`: the DAG refuses another plan's),
+ *   has `MIGRATION_DATA_FACTORY_ID` when the plan's `sqlAccess` is dataFactory (and the synth then
+ *   looks for the pipelines the DAG runs there), both event variables or neither, and a secrets
+ *   backend on the host's `keyVault`;
+ * - the pools hold each pool of the bundle's contract, with the slots it or the plan gives;
+ * - the bundle was made for a host that installs this host's requirements (and Airflow).
+ * Checks only what the rendered plan states. A reference (a token) passes where only its value at
+ * apply could tell; the vault and the factory are compared by what they refer to.
  */
 export function checkBundleForHost(
   host: IConstruct & IAirflowHost,
