@@ -20,7 +20,7 @@ import { PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
 import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
-import { fabricHostStack } from './fabric-test-stack';
+import { fabricBundle, fabricHostStack } from './fabric-test-stack';
 import { kubernetesHostStack } from './kubernetes-test-stack';
 
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
@@ -143,6 +143,37 @@ describe("a host's bundle and environment", () => {
         file.blobName === 'dags/migration_orchestration_lib/events.py' ? { ...file, content: `${file.content}\n# patched\n` } : file,
       );
       expect(() => externalWith({ ...directBundle, files: patched })).not.toThrow();
+    });
+  });
+
+  describe('refuses a bundle whose requirements, as the host installs them, lack a package the DAG needs there', () => {
+    it('the list the Kubernetes and Fabric hosts install', () => {
+      const bundle = dagBundleFor(examplePlanWith({}));
+      const lacking = { ...bundle, requirements: bundle.requirements.filter((line) => !/^(azure-mgmt-datamigration|pymssql)==/.test(line)) };
+      expect(() => kubernetesHostStack({ bundle: lacking })).toThrow(
+        'test/airflow: bundle.requirements, which this kubernetes host installs, lacks azure-mgmt-datamigration, pymssql of dags/requirements.txt: ' +
+          'the DAG cannot import without them; pass dagBundleFor(plan)',
+      );
+      expect(() => fabricHostStack({ bundle: { ...fabricBundle('{"name": "contoso-sql"}'), requirements: [] } })).toThrow(
+        /^test\/AirflowHost: bundle\.requirements, which this fabric host installs, lacks azure-mgmt-datamigration, .*azure-kusto-data of dags\/requirements-fabric\.txt: /,
+      );
+      // Another pin of a package the DAG needs is still that package (PEP 503 names).
+      const repinned = { ...bundle, requirements: bundle.requirements.map((line) => line.replace(/^azure-identity==.*/, 'Azure_Identity>=1.28')) };
+      expect(() => kubernetesHostStack({ bundle: repinned })).not.toThrow();
+    });
+
+    it("the requirements.txt Data Factory's import installs; an external Airflow installs what its team picks", () => {
+      const plan = examplePlanWith(AIRFLOW_OF_HOST.dataFactory);
+      const bundle = dagBundleFor(plan);
+      const files = bundle.files.map((file) => (file.blobName === 'requirements.txt' ? { ...file, content: 'azure-identity==1.19.0\n' } : file));
+      expect(() => adopted(plan, { MIGRATION_DATA_FACTORY_ID: FACTORY_ID }, { ...bundle, files })).toThrow(
+        /^test\/AirflowHost: the bundle's requirements\.txt, which this dataFactory host installs, lacks azure-mgmt-core, azure-mgmt-datafactory, .* of dags\/requirements-data-factory\.txt: /,
+      );
+      const directBundle = dagBundleFor(directPlan);
+      const { stack, resourceGroup } = testStack();
+      expect(
+        () => new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle: { ...directBundle, requirements: [] }, environment: {} }),
+      ).not.toThrow();
     });
   });
 

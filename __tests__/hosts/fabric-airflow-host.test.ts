@@ -6,11 +6,11 @@ import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
 import { FabricWorkspace } from '../../lib/fabric/workspace';
 import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
 import { FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
-import { AIRFLOWIGNORE_BLOB_NAME, loadDagBundle } from '../../lib/private/dag-bundle-loader';
+import { AIRFLOWIGNORE_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
 import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
-import { fabricHostStack } from './fabric-test-stack';
+import { fabricBundle, fabricHostStack } from './fabric-test-stack';
 
 const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
 const CONTENT_PART = 'apacheairflowjob-content.json';
@@ -285,7 +285,7 @@ describe('FabricAirflowHost', () => {
       const version = resourcesOfType(synth, 'terraform_data')[trigger.split('.')[1]];
       expect(version.triggers_replace).toEqual({ contentHash: bundle.contentHash });
 
-      const changed = fabricHostStack({ bundle: loadDagBundle(JSON.stringify({ name: 'contoso-sql', databases: ['db1'] })) });
+      const changed = fabricHostStack({ bundle: fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: ['db1'] })) });
       const changedVersion = resourcesOfType(synthObject(changed.stack), 'terraform_data')[trigger.split('.')[1]];
       expect(changedVersion.triggers_replace).not.toEqual(version.triggers_replace);
     });
@@ -305,7 +305,7 @@ describe('FabricAirflowHost', () => {
 
     it('refuses, at synth, a file the files API would reject (over 2 MB)', () => {
       const hugePlan = JSON.stringify({ name: 'contoso-sql', padding: 'x'.repeat(2_000_001) });
-      expect(() => fabricHostStack({ bundle: loadDagBundle(hugePlan) })).toThrow(
+      expect(() => fabricHostStack({ bundle: fabricBundle(hugePlan) })).toThrow(
         /dags\/migration_plan\.json is 20000\d\d bytes: the Fabric files API accepts at most 2000000 bytes \(2 MB\) per file/,
       );
     });

@@ -2,9 +2,18 @@ import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { AirflowHostBaseProps, AirflowHostKind, AirflowPool, IAirflowHost } from '../hosts/airflow-host';
 import type { MigrationPlan } from '../plan/types';
-import { DAG_BLOB_NAME, dagLibraryBlobNames, PLAN_BLOB_NAME, PLAN_SCHEMA_BLOB_NAME, REQUIREMENTS_BLOB_NAME } from './dag-bundle-loader';
+import {
+  DAG_BLOB_NAME,
+  dagLibraryBlobNames,
+  parseRequirements,
+  PLAN_BLOB_NAME,
+  PLAN_SCHEMA_BLOB_NAME,
+  readRequirementsFile,
+  requirementName,
+  REQUIREMENTS_BLOB_NAME,
+} from './dag-bundle-loader';
 import { asWritten } from './as-written';
-import { HOST_REQUIREMENTS } from './host-requirements';
+import { HOST_INSTALLS_REQUIREMENTS_FROM, HOST_REQUIREMENTS } from './host-requirements';
 import { PoolContractEntry, poolsOfContract } from './pools-contract';
 import { checkSqlPipelinesAtSynth, pipelinesOfContract, SQL_PIPELINES_CONTRACT_BLOB_NAME } from './sql-pipelines-check';
 
@@ -32,7 +41,8 @@ const NAMED_LIBRARY_FILES = 3;
 /**
  * What a host is given in code must be what the DAG can run with, or it fails only in Airflow:
  * - the bundle holds what the DAG imports (the DAG file, its library as this package ships it, the
- *   rendered plan and its schema) and `requirements.txt`;
+ *   rendered plan and its schema) and `requirements.txt`, and what the host installs names every
+ *   package of the DAG's requirements for that host;
  * - the environment is for the bundle's plan (`MIGRATION_PLAN_NAME`: the DAG refuses another plan's),
  *   has `MIGRATION_DATA_FACTORY_ID` when the plan's `sqlAccess` is dataFactory (and the synth then
  *   looks for the pipelines the DAG runs there), both event variables or neither, and a secrets
@@ -87,6 +97,26 @@ export function checkBundleForHost(
       `${path}: bundle is for host ${planHost} (the airflow.host of its plan; requirements.txt from ${HOST_REQUIREMENTS[planHost]}), ` +
         `but this host is ${host.kind} (Airflow ${host.airflowVersion}, ${HOST_REQUIREMENTS[host.kind]}): ` +
         `pass dagBundleFor(plan) of a plan whose airflow.host is ${host.kind}`,
+    );
+  }
+  checkInstalledRequirements(host, props.bundle.requirements, files.get(REQUIREMENTS_BLOB_NAME) as string);
+}
+
+/**
+ * What the host installs names every package of its DAG requirements file (any version: a patched
+ * pin passes): without one the DAG fails to import on the host.
+ */
+function checkInstalledRequirements(host: IConstruct & IAirflowHost, requirements: readonly string[], requirementsText: string): void {
+  const source = HOST_INSTALLS_REQUIREMENTS_FROM[host.kind];
+  if (source === undefined) return;
+  const installed = new Set((source === 'requirements' ? requirements : parseRequirements(requirementsText)).map(requirementName));
+  const needed = HOST_REQUIREMENTS[host.kind];
+  const missing = parseRequirements(readRequirementsFile(needed)).map(requirementName).filter((name) => !installed.has(name));
+  if (missing.length > 0) {
+    const what = source === 'requirements' ? 'bundle.requirements' : `the bundle's ${REQUIREMENTS_BLOB_NAME}`;
+    throw new Error(
+      `${host.node.path}: ${what}, which this ${host.kind} host installs, lacks ${missing.join(', ')} of ${needed}: ` +
+        'the DAG cannot import without them; pass dagBundleFor(plan)',
     );
   }
 }

@@ -38,7 +38,7 @@ export function loadDagBundle(
   requirementsFile: string = AIRFLOW3_REQUIREMENTS,
 ): DagBundle {
   const libraryFiles = [join(packageRoot, DAG_ENTRY), ...listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
-  const requirementsText = readFileSync(join(packageRoot, ...requirementsFile.split('/')), 'utf8');
+  const requirementsText = readRequirementsFile(requirementsFile, packageRoot);
   const files = [
     ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
     bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
@@ -57,6 +57,16 @@ export function loadDagBundle(
 /** Blob names of the DAG's library as this package ships it: the modules the DAG file imports, and their contracts. */
 export function dagLibraryBlobNames(packageRoot: string = findPackageRoot()): string[] {
   return listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER)).map((path) => toBlobName(packageRoot, path));
+}
+
+/** A requirements file of the DAG package (`dags/requirements-fabric.txt`), as text. */
+export function readRequirementsFile(requirementsFile: string, packageRoot: string = findPackageRoot()): string {
+  return readFileSync(join(packageRoot, ...requirementsFile.split('/')), 'utf8');
+}
+
+/** The package a requirement line names, normalized as pip compares names (PEP 503): `azure-mgmt-core`. */
+export function requirementName(line: string): string {
+  return (/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(line.trim())?.[0] ?? line.trim()).toLowerCase().replace(/[-_.]+/g, '-');
 }
 
 /** Requirement lines without comments, blanks or pip options. */
