@@ -5,6 +5,7 @@
 
 import type { IResourceGroup } from '../../lib/core/references';
 import type { AirflowHostBaseProps } from '../../lib/hosts/airflow-host';
+import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { renderMigrationPlan } from '../../lib/plan';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { examplePlan } from './example-plan';
@@ -40,11 +41,8 @@ export const ENVIRONMENT = {
   AIRFLOW__SECRETS__BACKEND_KWARGS: `{"connections_prefix": "airflow-connections", "vault_url": "${KEY_VAULT.vaultUri}"}`,
 };
 
-/** Pools the host creates or outputs. */
-export const POOLS = [
-  { name: 'dms_migrations', slots: 10, description: 'DMS migrations in flight on the migration service' },
-  { name: 'source_sql01', slots: 2, description: 'Migrations in flight on source server sql01' },
-];
+/** Pools the host creates or outputs: the DAG's, for the example plan's concurrency. */
+export const POOLS = airflowPools(examplePlan().concurrency);
 
 /** What every host takes from a stack (`AirflowHostBaseProps`), for a host built alone in `resourceGroup`. */
 export function hostBaseProps(resourceGroup: IResourceGroup): AirflowHostBaseProps {

@@ -5,16 +5,22 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ref, Token } from 'cdktf';
+import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
+import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+import { dagEnvironment } from '../../lib/hosts/dag-environment';
+import type { AirflowPool } from '../../lib/hosts/airflow-host';
+import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { ExternalAirflowHost } from '../../lib/hosts/external-host';
+import { SqlPipelines } from '../../lib/orchestration-factory/sql-pipelines';
 import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
-import { dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
+import { DagBundle, dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { loadMigrationPlan, MigrationPlan } from '../../lib/plan';
 import { PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
 import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { testStack } from '../helpers/test-stack';
-import { fabricHostStack } from './fabric-test-stack';
+import { testStack, warningsOf } from '../helpers/test-stack';
+import { fabricBundle, fabricHostStack } from './fabric-test-stack';
 import { kubernetesHostStack } from './kubernetes-test-stack';
 
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
@@ -25,12 +31,12 @@ function external(plan: MigrationPlan, environment: Record<string, string>) {
   return new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle: dagBundleFor(plan), environment });
 }
 
-function adopted(plan: MigrationPlan, environment: Record<string, string>) {
+function adopted(plan: MigrationPlan, environment: Record<string, string>, bundle: DagBundle = dagBundleFor(plan)) {
   const { stack, resourceGroup } = testStack();
   const monitoring = new MigrationMonitoring(stack, 'Monitoring', { resourceGroup, namePrefix: 'contoso-sql', emails: ['dba@contoso.example'] });
   return new DataFactoryAirflowHost(stack, 'AirflowHost', {
     ...hostBaseProps(resourceGroup),
-    bundle: dagBundleFor(plan),
+    bundle,
     environment,
     environmentId: ENVIRONMENT_ID,
     servicePrincipal: SERVICE_PRINCIPAL,
@@ -85,6 +91,177 @@ describe("a host's bundle and environment", () => {
     expect(() => external(examplePlanWith({ sqlAccess: 'direct' }), {})).not.toThrow();
   });
 
+  describe('refuses a bundle without a file the DAG cannot import without', () => {
+    const directBundle = dagBundleFor(directPlan);
+    const without = (drop: (blobName: string) => boolean) => ({
+      ...directBundle,
+      files: directBundle.files.filter((file) => !drop(file.blobName)),
+    });
+    function externalWith(bundle: DagBundle) {
+      const { stack, resourceGroup } = testStack();
+      return new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle, environment: {} });
+    }
+
+    it('the rendered plan, on every host', () => {
+      const noPlan = without((name) => name === PLAN_BLOB_NAME);
+      const refusal =
+        'bundle lacks dags/migration_plan.json (the rendered plan the DAG reads): the DAG cannot import without them; pass dagBundleFor(plan)';
+      expect(() => externalWith(noPlan)).toThrow(`test/TeamAirflow: ${refusal}`);
+      expect(() => kubernetesHostStack({ bundle: noPlan })).toThrow(`test/airflow: ${refusal}`);
+      expect(() => fabricHostStack({ bundle: noPlan })).toThrow(`test/AirflowHost: ${refusal}`);
+      const adoptedPlan = examplePlanWith(AIRFLOW_OF_HOST.dataFactory);
+      const adoptedBundle = dagBundleFor(adoptedPlan);
+      expect(() =>
+        adopted(adoptedPlan, { MIGRATION_DATA_FACTORY_ID: FACTORY_ID }, {
+          ...adoptedBundle,
+          files: adoptedBundle.files.filter((file) => file.blobName !== PLAN_BLOB_NAME),
+        }),
+      ).toThrow(`test/AirflowHost: ${refusal}`);
+    });
+
+    it('the DAG file, the schema and the requirements, naming each', () => {
+      const bare = without((name) => ['dags/migration_orchestration.py', 'dags/migration_plan.schema.json', 'requirements.txt'].includes(name));
+      expect(() => externalWith(bare)).toThrow(
+        'test/TeamAirflow: bundle lacks dags/migration_orchestration.py (the DAG file), ' +
+          "dags/migration_plan.schema.json (the plan's schema, which the DAG checks the plan against), " +
+          "requirements.txt (the DAG's requirements for the host's Airflow): the DAG cannot import without them; pass dagBundleFor(plan)",
+      );
+    });
+
+    it("the DAG's library, a module or all of it", () => {
+      expect(() => externalWith(without((name) => name === 'dags/migration_orchestration_lib/dag_factory.py'))).toThrow(
+        "test/TeamAirflow: bundle lacks dags/migration_orchestration_lib/dag_factory.py (the DAG's library, which the DAG file imports): ",
+      );
+      const library = directBundle.files.filter((file) => file.blobName.startsWith('dags/migration_orchestration_lib/'));
+      expect(library.length).toBeGreaterThan(10);
+      expect(() => externalWith(without((name) => name.startsWith('dags/migration_orchestration_lib/')))).toThrow(
+        new RegExp(`^test/TeamAirflow: bundle lacks (dags/migration_orchestration_lib/[a-z_/]+\\.(py|json), ){2}` +
+          `dags/migration_orchestration_lib/[a-z_/]+\\.(py|json) and ${library.length - 3} more \\(the DAG's library`),
+      );
+      // A module patched in place is still the module.
+      const patched = directBundle.files.map((file) =>
+        file.blobName === 'dags/migration_orchestration_lib/events.py' ? { ...file, content: `${file.content}\n# patched\n` } : file,
+      );
+      expect(() => externalWith({ ...directBundle, files: patched })).not.toThrow();
+    });
+  });
+
+  describe('refuses a bundle whose requirements, as the host installs them, lack a package the DAG needs there', () => {
+    it('the list the Kubernetes and Fabric hosts install', () => {
+      const bundle = dagBundleFor(examplePlanWith({}));
+      const lacking = { ...bundle, requirements: bundle.requirements.filter((line) => !/^(azure-mgmt-datamigration|pymssql)==/.test(line)) };
+      expect(() => kubernetesHostStack({ bundle: lacking })).toThrow(
+        'test/airflow: bundle.requirements, which this kubernetes host installs, lacks azure-mgmt-datamigration, pymssql of dags/requirements.txt: ' +
+          'the DAG cannot import without them; pass dagBundleFor(plan)',
+      );
+      expect(() => fabricHostStack({ bundle: { ...fabricBundle('{"name": "contoso-sql"}'), requirements: [] } })).toThrow(
+        /^test\/AirflowHost: bundle\.requirements, which this fabric host installs, lacks azure-mgmt-datamigration, .*azure-kusto-data of dags\/requirements-fabric\.txt: /,
+      );
+      // Another pin of a package the DAG needs is still that package (PEP 503 names).
+      const repinned = { ...bundle, requirements: bundle.requirements.map((line) => line.replace(/^azure-identity==.*/, 'Azure_Identity>=1.28')) };
+      expect(() => kubernetesHostStack({ bundle: repinned })).not.toThrow();
+    });
+
+    it("the requirements.txt Data Factory's import installs; an external Airflow installs what its team picks", () => {
+      const plan = examplePlanWith(AIRFLOW_OF_HOST.dataFactory);
+      const bundle = dagBundleFor(plan);
+      const files = bundle.files.map((file) => (file.blobName === 'requirements.txt' ? { ...file, content: 'azure-identity==1.19.0\n' } : file));
+      expect(() => adopted(plan, { MIGRATION_DATA_FACTORY_ID: FACTORY_ID }, { ...bundle, files })).toThrow(
+        /^test\/AirflowHost: the bundle's requirements\.txt, which this dataFactory host installs, lacks azure-mgmt-core, azure-mgmt-datafactory, .* of dags\/requirements-data-factory\.txt: /,
+      );
+      const directBundle = dagBundleFor(directPlan);
+      const { stack, resourceGroup } = testStack();
+      expect(
+        () => new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle: { ...directBundle, requirements: [] }, environment: {} }),
+      ).not.toThrow();
+    });
+  });
+
+  describe("refuses pools other than the bundle's DAG and plan need", () => {
+    function externalWithPools(pools: AirflowPool[]) {
+      const { stack, resourceGroup } = testStack();
+      return new ExternalAirflowHost(stack, 'TeamAirflow', { ...hostBaseProps(resourceGroup), bundle: dagBundleFor(directPlan), environment: {}, pools });
+    }
+    const [admission, sqlSteps] = airflowPools(directPlan.concurrency);
+
+    it('without a pool the DAG runs tasks in: Airflow would never schedule them', () => {
+      expect(() => externalWithPools([admission])).toThrow(
+        'test/TeamAirflow: pools has no pool database_migration_sql, which the bundle\'s DAG runs preflight, freeze_source, final_backup, validate, rollback ' +
+          'in (dags/migration_orchestration_lib/contracts/airflow_pools.json): Airflow never schedules a task whose pool does not exist; ' +
+          "pass airflowPools(plan.concurrency) of the bundle's plan",
+      );
+      expect(() => kubernetesHostStack({ pools: [sqlSteps] })).toThrow(/^test\/airflow: pools has no pool database_migration_admission, /);
+    });
+
+    it('with other slots than the contract fixes or the plan gives', () => {
+      expect(() => externalWithPools([{ ...admission, slots: 2 }, sqlSteps])).toThrow(
+        'test/TeamAirflow: pool database_migration_admission has 2 slots, but dags/migration_orchestration_lib/contracts/airflow_pools.json gives it 1: ' +
+          "at most 1 of the DAG's start_migration tasks may run at once, not 2; pass airflowPools(plan.concurrency) of the bundle's plan",
+      );
+      expect(sqlSteps.slots).toBe(directPlan.concurrency.maxSqlStepsPerRuntime);
+      expect(() => externalWithPools([admission, { ...sqlSteps, slots: sqlSteps.slots + 3 }])).toThrow(
+        `test/TeamAirflow: pool database_migration_sql has ${sqlSteps.slots + 3} slots, but the concurrency.maxSqlStepsPerRuntime of the bundle's plan ` +
+          `gives it ${sqlSteps.slots}: `,
+      );
+    });
+
+    it("passes the plan's pools, and pools besides them", () => {
+      expect(() => externalWithPools(airflowPools(directPlan.concurrency))).not.toThrow();
+      expect(() => externalWithPools([{ name: 'team_reports', slots: 3, description: 'other DAGs' }, sqlSteps, admission])).not.toThrow();
+    });
+  });
+
+  it('refuses one event variable without the other: the events would stay in the task logs, unseen by the alerts', () => {
+    const endpoint = 'https://dce-contoso-sql-abcd.westeurope-1.ingest.monitor.azure.com';
+    expect(() => external(directPlan, { MIGRATION_EVENTS_ENDPOINT: endpoint })).toThrow(
+      'test/TeamAirflow: environment.MIGRATION_EVENTS_RULE_ID is missing, but MIGRATION_EVENTS_ENDPOINT is set: the DAG writes its events only ' +
+        'with both, and would leave them in the task logs, where the alerts on the events table never see them; ' +
+        'pass dagEnvironment({ eventIngestion: <MigrationMonitoring>.eventIngestion, ... })',
+    );
+    expect(() => external(directPlan, { MIGRATION_EVENTS_ENDPOINT: endpoint, MIGRATION_EVENTS_RULE_ID: ' ' })).toThrow(
+      /environment\.MIGRATION_EVENTS_RULE_ID is missing, but MIGRATION_EVENTS_ENDPOINT is set/,
+    );
+    expect(() => external(directPlan, { MIGRATION_EVENTS_RULE_ID: 'dcr-00000000000000000000000000000000' })).toThrow(
+      /^test\/TeamAirflow: environment\.MIGRATION_EVENTS_ENDPOINT is missing, but MIGRATION_EVENTS_RULE_ID is set/,
+    );
+    expect(() => external(directPlan, { MIGRATION_EVENTS_ENDPOINT: endpoint, MIGRATION_EVENTS_RULE_ID: Token.asString(ref('var.rule')) })).not.toThrow();
+    // Neither: events stay in the task logs by choice (dagEnvironment without eventIngestion).
+    expect(() => external(directPlan, {})).not.toThrow();
+  });
+
+  describe("refuses a secrets backend on another vault than the host's keyVault", () => {
+    const kwargs = (vaultUrl: string) => `{"connections_prefix": "airflow-connections", "vault_url": "${vaultUrl}"}`;
+
+    it('given as URLs or as references', () => {
+      expect(() => external(directPlan, { AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs('https://kv-other.vault.azure.net/') })).toThrow(
+        'test/TeamAirflow: environment.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url https://kv-other.vault.azure.net/, ' +
+          "but the host's keyVault, which backs them, is https://kv-test-1a2b.vault.azure.net/: pass one vault to dagEnvironment({ keyVault }) and the host",
+      );
+      const other = Token.asString(ref('azurerm_key_vault.other.vault_uri'));
+      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs(other) } })).toThrow(
+        /^test\/airflow: environment\.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url \$\{azurerm_key_vault\.other\.vault_uri\}, but the host's keyVault, which backs them, is https:\/\/kv-test-1a2b/,
+      );
+    });
+
+    it('passes the same vault, however each side refers to it', () => {
+      expect(() => external(directPlan, { AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs('https://KV-test-1a2b.vault.azure.net') })).not.toThrow();
+      const { stack, resourceGroup } = testStack();
+      const vault = new KeyVault(stack, 'Vault', { name: 'kv-team', location: 'westeurope', resourceGroupName: resourceGroup.name, tenantId: ENVIRONMENT.AZURE_TENANT_ID, skuName: 'standard' });
+      // Each read of vault.vaultUri is another token; both name the same attribute.
+      expect(vault.vaultUri).not.toBe(vault.vaultUri);
+      const keyVault = { id: vault.id, name: vault.name, vaultUri: vault.vaultUri };
+      expect(
+        () =>
+          new ExternalAirflowHost(stack, 'TeamAirflow', {
+            ...hostBaseProps(resourceGroup),
+            bundle: dagBundleFor(directPlan),
+            keyVault,
+            environment: dagEnvironment({ planName: 'contoso-sql', tenantId: ENVIRONMENT.AZURE_TENANT_ID, subscriptionId: ENVIRONMENT.AZURE_SUBSCRIPTION_ID, migrationService: { id: ENVIRONMENT.MIGRATION_DMS_RESOURCE_ID, name: 'dms-test' }, keyVault: { ...keyVault, vaultUri: vault.vaultUri } }),
+          }),
+      ).not.toThrow();
+    });
+  });
+
   it("refuses a bundle whose plan file is not JSON, naming it", () => {
     const { stack, resourceGroup } = testStack();
     const base = hostBaseProps(resourceGroup);
@@ -95,19 +272,83 @@ describe("a host's bundle and environment", () => {
   });
 });
 
+describe('with sqlAccess dataFactory, a host composed by hand needs the pipelines the DAG runs', () => {
+  const throughFactory = examplePlanWith(AIRFLOW_OF_HOST.external);
+  const PIPELINES =
+    'migration_sql_query_self_hosted, migration_sql_statement_self_hosted, migration_sql_query_managed_instance, migration_sql_query_sql_database';
+
+  /** A factory made here, an external host whose DAG runs SQL through `factoryId`, and the SQL pipelines on `pipelinesOn`. */
+  function composed(factoryId: (factory: DataFactory) => string, pipelinesOn?: (factory: DataFactory, other: DataFactory) => DataFactory) {
+    const { app, stack, resourceGroup } = testStack();
+    const factoryProps = { resourceGroupName: resourceGroup.name, location: 'westeurope', managedVirtualNetworkEnabled: true };
+    const factory = new DataFactory(stack, 'Factory', { ...factoryProps, name: 'adf-contoso-sql' });
+    const other = new DataFactory(stack, 'OtherFactory', { ...factoryProps, name: 'adf-contoso-other' });
+    const host = new ExternalAirflowHost(stack, 'TeamAirflow', {
+      ...hostBaseProps(resourceGroup),
+      bundle: dagBundleFor(throughFactory),
+      environment: { MIGRATION_DATA_FACTORY_ID: factoryId(factory) },
+    });
+    if (pipelinesOn) {
+      new SqlPipelines(stack, 'SqlPipelines', {
+        resourceGroup,
+        factory: pipelinesOn(factory, other),
+        location: 'westeurope',
+        selfHostedRuntimeName: 'shir-contoso-sql',
+        keyVaultLinkedServiceName: 'ls_key_vault',
+        targets: [],
+        namePrefix: 'contoso-sql',
+      }).grantRunPipelines(host.identity);
+    }
+    return { app, stack };
+  }
+
+  it('refuses at synth an app that creates the factory and not the pipelines: the SQL steps would fail at run time', () => {
+    const { app } = composed((factory) => factory.id);
+    expect(() => app.synth()).toThrow(
+      `[test/TeamAirflow] the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${PIPELINES} ` +
+        'in the factory of environment.MIGRATION_DATA_FACTORY_ID, and this app deploys none of them there: ' +
+        'those steps would fail at run time; add new SqlPipelines(...) on that factory and grantRunPipelines(<this host>.identity)',
+    );
+  });
+
+  it('refuses pipelines on another factory than the one the DAG runs them in', () => {
+    expect(() => composed((factory) => factory.id, (_, other) => other).stack.runAllValidations()).toThrow(/\[test\/TeamAirflow\] .* run pipelines migration_sql_query_self_hosted/);
+  });
+
+  it('passes with SqlPipelines on that factory, each side referring to it by its own reference', () => {
+    const { stack } = composed((factory) => factory.id, (factory) => factory);
+    expect(() => stack.runAllValidations()).not.toThrow();
+    expect(warningsOf(stack).filter((warning) => warning.includes('sqlAccess'))).toEqual([]);
+  });
+
+  it('only warns for a factory the app does not create: another deployment may hold the pipelines', () => {
+    const { stack } = composed(() => FACTORY_ID);
+    expect(() => stack.runAllValidations()).not.toThrow();
+    expect(warningsOf(stack)).toContainEqual(
+      `test/TeamAirflow: the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${PIPELINES} ` +
+        'in the factory of environment.MIGRATION_DATA_FACTORY_ID, and this app deploys none of them there: those steps would fail at run time; ' +
+        'add new SqlPipelines(...) on that factory and grantRunPipelines(<this host>.identity), unless another deployment puts them in that existing factory',
+    );
+  });
+});
+
 describe('DatabaseMigrationStack hands every host an agreeing bundle and environment', () => {
   const examples = readdirSync(EXAMPLES).filter((name) => /\.(ya?ml|json)$/.test(name));
 
   it('for the default stack and every example plan', () => {
     expect(examples.length).toBeGreaterThanOrEqual(6);
-    expect(() => synthMigrationStack()).not.toThrow();
+    expect(() => synthMigrationStack().stack.runAllValidations()).not.toThrow();
     for (const name of examples) {
-      expect(() => synthMigrationStack({ plan: loadMigrationPlan(join(EXAMPLES, name)) })).not.toThrow();
+      expect(() => synthMigrationStack({ plan: loadMigrationPlan(join(EXAMPLES, name)) }).stack.runAllValidations()).not.toThrow();
     }
   });
 
   it.each(Object.keys(AIRFLOW_OF_HOST))('for host %s', (host) => {
     const airflow = AIRFLOW_OF_HOST[host as keyof typeof AIRFLOW_OF_HOST];
-    expect(() => synthMigrationStack({ plan: examplePlanWith(airflow) })).not.toThrow();
+    for (const sqlAccess of host === 'kubernetes' || host === 'external' ? ['direct', 'dataFactory'] : ['dataFactory']) {
+      const { stack } = synthMigrationStack({ plan: examplePlanWith({ ...airflow, sqlAccess }) });
+      expect(() => stack.runAllValidations()).not.toThrow();
+      expect(warningsOf(stack).filter((warning) => warning.includes('SqlPipelines'))).toEqual([]);
+    }
   });
 });

@@ -6,11 +6,11 @@ import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
 import { FabricWorkspace } from '../../lib/fabric/workspace';
 import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
 import { FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
-import { AIRFLOWIGNORE_BLOB_NAME, loadDagBundle } from '../../lib/private/dag-bundle-loader';
+import { AIRFLOWIGNORE_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
 import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
-import { CAPACITY_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
-import { fabricHostStack } from './fabric-test-stack';
+import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { fabricBundle, fabricHostStack } from './fabric-test-stack';
 
 const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
 const CONTENT_PART = 'apacheairflowjob-content.json';
@@ -207,8 +207,10 @@ describe('FabricAirflowHost', () => {
       const { stack } = fabricHostStack({
         environment: {
           MIGRATION_EVENTS_ENDPOINT: Token.asString(ref('azurerm_monitor_data_collection_endpoint.dce.logs_ingestion_endpoint')),
+          MIGRATION_EVENTS_RULE_ID: Token.asString(ref('azurerm_monitor_data_collection_rule.dcr.immutable_id')),
           AIRFLOW__SECRETS__BACKEND_KWARGS: `{"vault_url": "${Token.asString(ref('azurerm_key_vault.kv.vault_uri'))}"}`,
         },
+        keyVault: { id: 'kv-id', name: 'kv', vaultUri: Token.asString(ref('azurerm_key_vault.kv.vault_uri')) },
       });
       expect(Testing.synth(stack)).toHaveResourceWithProperties(FabricApacheAirflowJob, {
         definition: {
@@ -283,7 +285,7 @@ describe('FabricAirflowHost', () => {
       const version = resourcesOfType(synth, 'terraform_data')[trigger.split('.')[1]];
       expect(version.triggers_replace).toEqual({ contentHash: bundle.contentHash });
 
-      const changed = fabricHostStack({ bundle: loadDagBundle(JSON.stringify({ name: 'contoso-sql', databases: ['db1'] })) });
+      const changed = fabricHostStack({ bundle: fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: ['db1'] })) });
       const changedVersion = resourcesOfType(synthObject(changed.stack), 'terraform_data')[trigger.split('.')[1]];
       expect(changedVersion.triggers_replace).not.toEqual(version.triggers_replace);
     });
@@ -303,7 +305,7 @@ describe('FabricAirflowHost', () => {
 
     it('refuses, at synth, a file the files API would reject (over 2 MB)', () => {
       const hugePlan = JSON.stringify({ name: 'contoso-sql', padding: 'x'.repeat(2_000_001) });
-      expect(() => fabricHostStack({ bundle: loadDagBundle(hugePlan) })).toThrow(
+      expect(() => fabricHostStack({ bundle: fabricBundle(hugePlan) })).toThrow(
         /dags\/migration_plan\.json is 20000\d\d bytes: the Fabric files API accepts at most 2000000 bytes \(2 MB\) per file/,
       );
     });
@@ -313,7 +315,7 @@ describe('FabricAirflowHost', () => {
     it('outputs the pools an operator must create, since Fabric cannot be told to', () => {
       const { stack, host } = fabricHostStack();
       const output = synthObject(stack).output?.airflow_pools as any;
-      expect(output.value).toEqual([{ name: 'dms_service', slots: 10, description: 'DMS migrations in flight on the migration service' }]);
+      expect(output.value).toEqual(POOLS);
       expect(output.description).toMatch(/Admin > Pools/);
       expect(host.poolsToCreate).toEqual(output.value);
     });

@@ -1,15 +1,21 @@
 import { FabricProvider } from '../../lib/fabric/provider';
 import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabric/fabric-airflow-host';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
-import { CAPACITY_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { HOST_REQUIREMENTS } from '../../lib/private/host-requirements';
+import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { testStack } from '../helpers/test-stack';
 
+
+/** A bundle of `renderedPlan` with Fabric's requirements (Airflow 2.10.5), as dagBundleFor gives a Fabric plan. */
+export function fabricBundle(renderedPlan: string) {
+  return loadDagBundle(renderedPlan, undefined, HOST_REQUIREMENTS.fabric);
+}
 
 /** A stack with azurerm, azapi and fabric providers and one Fabric host. */
 export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}) {
   const { app, stack, resourceGroup } = testStack();
   new FabricProvider(stack, 'fabric');
-  const bundle = loadDagBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }));
+  const bundle = fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }));
   const host = new FabricAirflowHost(stack, 'AirflowHost', {
     resourceGroup,
     namePrefix: 'contoso-sql',
@@ -20,7 +26,7 @@ export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}) {
       MIGRATION_EVENTS_STREAM: 'Custom-MigrationEvents_CL',
     },
     keyVault: { id: 'kv-id', name: 'kv-contoso', vaultUri: 'https://kv-contoso.vault.azure.net/' },
-    pools: [{ name: 'dms_service', slots: 10, description: 'DMS migrations in flight on the migration service' }],
+    pools: POOLS,
     servicePrincipal: SERVICE_PRINCIPAL,
     ...(props.capacity ? {} : { capacityId: CAPACITY_ID }),
     ...props,

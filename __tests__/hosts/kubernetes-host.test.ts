@@ -354,8 +354,9 @@ describe('KubernetesAirflowHost', () => {
       expect(resourcesOfType(releaseStack, Release.tfResourceType)).not.toEqual({});
       expect(release.dependencies).toEqual([stack]);
       expect(host.image.endsWith(`/airflow-migration:${values.defaultAirflowTag}`)).toBe(true);
+      const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
       const other = kubernetesHostStack({
-        bundle: { ...loadDagBundle(renderMigrationPlan(examplePlan())), requirements: ['azure-identity==1.19.0'] },
+        bundle: { ...bundle, requirements: bundle.requirements.map((line) => (line.startsWith('azure-identity==') ? 'azure-identity==1.19.0' : line)) },
       });
       expect(other.host.image).not.toBe(host.image);
     });
@@ -505,8 +506,12 @@ describe('KubernetesAirflowHost', () => {
 
   describe('pools', () => {
     // The plan's concurrency through the DAG's pools contract (dags/.../contracts/airflow_pools.json).
-    const pools = airflowPools({ maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 7 });
-    const { synth: withPlanPools } = kubernetesHostStack({ pools });
+    const concurrency = { maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 7 };
+    const pools = airflowPools(concurrency);
+    /** A host whose pools are the DAG's for that concurrency, and whose bundle's plan has it. */
+    const withConcurrency = (given: typeof concurrency) =>
+      kubernetesHostStack({ pools: airflowPools(given), bundle: loadDagBundle(renderMigrationPlan({ ...examplePlan(), concurrency: given })) });
+    const { synth: withPlanPools } = withConcurrency(concurrency);
     const job = chartValues(withPlanPools).migrateDatabaseJob;
 
     it("imports the plan's pools with the chart's own database-migration job, right after migrating the database", () => {
@@ -535,15 +540,16 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('names the pools file after its content, so a changed pool list changes the job and runs it again', () => {
-      const names = (given: typeof pools) => chartValues(kubernetesHostStack({ pools: given }).synth).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
+      const names = (given: typeof concurrency) => chartValues(withConcurrency(given).synth).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
       const synthesized = job.extraVolumes[0].projected.sources[0].configMap.name;
-      expect(names(pools)).toBe(synthesized);
-      expect(names([pools[0], { ...pools[1], slots: 8 }])).not.toBe(synthesized);
+      expect(names(concurrency)).toBe(synthesized);
+      expect(names({ ...concurrency, maxSqlStepsPerRuntime: 8 })).not.toBe(synthesized);
     });
 
     it('refuses a pool without slots or with a duplicate name', () => {
-      expect(() => kubernetesHostStack({ pools: [{ name: 'a', slots: 0, description: '' }] })).toThrow(/pools\[0\]\.slots 0 must be a whole number >= 1/);
-      expect(() => kubernetesHostStack({ pools: [POOLS[0], POOLS[0]] })).toThrow(/pools\[1\]\.name "dms_migrations" appears twice/);
+      // The DAG's own pools are checked against its contract first (bundle-checks.test.ts); these are pools besides them.
+      expect(() => kubernetesHostStack({ pools: [...POOLS, { name: 'a', slots: 0, description: '' }] })).toThrow(/pools\[2\]\.slots 0 must be a whole number >= 1/);
+      expect(() => kubernetesHostStack({ pools: [...POOLS, POOLS[0]] })).toThrow(/pools\[2\]\.name "database_migration_admission" appears twice/);
     });
   });
 

@@ -19,6 +19,12 @@ export const PLAN_BLOB_NAME = 'dags/migration_plan.json';
 /** Blob name of the plan's JSON Schema, beside the plan: the DAG validates the plan against it. */
 export const PLAN_SCHEMA_BLOB_NAME = 'dags/migration_plan.schema.json';
 
+/** Blob name of the DAG file, which the host's DAG processor imports. */
+export const DAG_BLOB_NAME = DAG_ENTRY.split(sep).join('/');
+
+/** Blob name of the requirements at the root of the bundle (Data Factory's import installs it). */
+export const REQUIREMENTS_BLOB_NAME = 'requirements.txt';
+
 /**
  * Reads the DAG package shipped with this library (see `findPackageRoot`) and adds the rendered
  * plan. Tests and `__pycache__` are never uploaded.
@@ -32,20 +38,35 @@ export function loadDagBundle(
   requirementsFile: string = AIRFLOW3_REQUIREMENTS,
 ): DagBundle {
   const libraryFiles = [join(packageRoot, DAG_ENTRY), ...listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
-  const requirementsText = readFileSync(join(packageRoot, ...requirementsFile.split('/')), 'utf8');
+  const requirementsText = readRequirementsFile(requirementsFile, packageRoot);
   const files = [
     ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
     bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
     bundleFile(PLAN_SCHEMA_BLOB_NAME, readFileSync(join(packageRoot, PLAN_SCHEMA), 'utf8'), 'application/json'),
     bundleFile(AIRFLOWIGNORE_BLOB_NAME, readFileSync(join(packageRoot, DEPLOYED_AIRFLOWIGNORE), 'utf8'), 'text/plain'),
     // Data Factory's import reads requirements.txt at the root of the imported folder.
-    bundleFile('requirements.txt', requirementsText, 'text/plain'),
+    bundleFile(REQUIREMENTS_BLOB_NAME, requirementsText, 'text/plain'),
   ];
   const hash = createHash('sha256');
   for (const file of files) {
     hash.update(file.blobName).update('\0').update(file.content).update('\0');
   }
   return { files, requirements: parseRequirements(requirementsText), contentHash: hash.digest('hex') };
+}
+
+/** Blob names of the DAG's library as this package ships it: the modules the DAG file imports, and their contracts. */
+export function dagLibraryBlobNames(packageRoot: string = findPackageRoot()): string[] {
+  return listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER)).map((path) => toBlobName(packageRoot, path));
+}
+
+/** A requirements file of the DAG package (`dags/requirements-fabric.txt`), as text. */
+export function readRequirementsFile(requirementsFile: string, packageRoot: string = findPackageRoot()): string {
+  return readFileSync(join(packageRoot, ...requirementsFile.split('/')), 'utf8');
+}
+
+/** The package a requirement line names, normalized as pip compares names (PEP 503): `azure-mgmt-core`. */
+export function requirementName(line: string): string {
+  return (/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(line.trim())?.[0] ?? line.trim()).toLowerCase().replace(/[-_.]+/g, '-');
 }
 
 /** Requirement lines without comments, blanks or pip options. */

@@ -16,3 +16,15 @@ export const HOST_REQUIREMENTS = {
   /** Airflow 2.6.3 on Python 3.8, installed by the DAG import. */
   dataFactory: 'dags/requirements-data-factory.txt',
 } as const satisfies Readonly<Record<AirflowHostKind, string>>;
+
+/**
+ * What each host installs the DAG's requirements from: the bundle's `requirements` (the Kubernetes
+ * host's image, the Fabric job's definition) or its `requirements.txt` (Data Factory's import). An
+ * external Airflow installs what its team picks among the package's three files.
+ */
+export const HOST_INSTALLS_REQUIREMENTS_FROM: Readonly<Record<AirflowHostKind, 'requirements' | 'requirements.txt' | undefined>> = {
+  kubernetes: 'requirements',
+  fabric: 'requirements',
+  dataFactory: 'requirements.txt',
+  external: undefined,
+};

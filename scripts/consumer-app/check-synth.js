@@ -233,6 +233,23 @@ if (shared) {
     `${STANDALONE_STACK}: events do not go to the existing workspace`,
   );
   check(shared.output?.factory_name !== undefined, `${STANDALONE_STACK}: no factory_name output`);
+  // plan.yaml's sqlAccess is dataFactory: the DAG's SQL steps run these pipelines, which its identity may run.
+  const contract = JSON.parse(readFileSync(join(packageDir, 'dags', 'migration_orchestration_lib', 'contracts', 'sql_pipelines.json'), 'utf8'));
+  const expectedPipelines = Object.values(contract.routes).flatMap((route) => [route.query.pipeline, ...(route.statement ? [route.statement.pipeline] : [])]);
+  const factoryIds = Object.keys((shared.resource ?? {}).azurerm_data_factory ?? {});
+  const pipelines = resources(shared, 'azurerm_data_factory_pipeline');
+  check(
+    JSON.stringify(pipelines.map((pipeline) => pipeline.name).sort()) === JSON.stringify([...expectedPipelines].sort()) &&
+      factoryIds.length === 1 &&
+      pipelines.every((pipeline) => pipeline.data_factory_id === `\${azurerm_data_factory.${factoryIds[0]}.id}`),
+    `${STANDALONE_STACK}: the SQL pipelines the DAG runs (${expectedPipelines.join(', ')}) are not all on the factory`,
+  );
+  check(
+    resources(shared, 'azurerm_role_assignment').some(
+      (assignment) => /azurerm_role_definition\./.test(assignment.role_definition_id) && /azurerm_user_assigned_identity\./.test(assignment.principal_id),
+    ),
+    `${STANDALONE_STACK}: the team's Airflow identity may not run the SQL pipelines`,
+  );
 }
 
 // --- The Fabric host: its upload step runs the installed uploader on the installed DAG files,

@@ -20,6 +20,7 @@ import {
   MigrationPlanError,
   MigrationService,
   OrchestrationFactory,
+  SqlPipelines,
   airflowPools,
 } from '@platform/azure-db-migration';
 import { App, TerraformOutput, TerraformStack } from 'cdktf';
@@ -31,11 +32,13 @@ const STANDALONE_STACK = 'shared-tooling';
 /**
  * The constructs on their own, in a stack the team writes: an existing resource group and an
  * existing Log Analytics workspace (looked up, never created), the migration service, monitoring,
- * the orchestration factory and an external Airflow host (the team's own Airflow) wired by hand.
+ * the orchestration factory, the SQL pipelines the DAG runs there (the plan's `sqlAccess` is
+ * dataFactory) and an external Airflow host (the team's own Airflow) wired by hand.
  */
 class SharedMigrationTooling extends TerraformStack {
   public readonly factory: OrchestrationFactory;
   public readonly host: ExternalAirflowHost;
+  public readonly sqlPipelines: SqlPipelines;
 
   constructor(scope: Construct, id: string, plan: MigrationPlan) {
     super(scope, id);
@@ -81,6 +84,18 @@ class SharedMigrationTooling extends TerraformStack {
       keyVault: this.factory.keyVault,
       pools: airflowPools(plan.concurrency),
     });
+    // The pipelines the DAG's SQL steps run in that factory (without them the synth stops).
+    this.sqlPipelines = new SqlPipelines(this, 'SqlPipelines', {
+      resourceGroup,
+      factory: this.factory,
+      location: plan.location,
+      selfHostedRuntimeName: this.factory.selfHostedRuntime.name,
+      keyVaultLinkedServiceName: this.factory.keyVaultLinkedServiceName,
+      targets: plan.targetServers,
+      namePrefix: plan.name,
+      maxRunsPerPipeline: plan.concurrency.maxSqlStepsPerRuntime,
+    });
+    this.sqlPipelines.grantRunPipelines(this.host.identity);
     monitoring.grantPublishEvents(this.host.identity, { id: 'TeamAirflowPublishes' });
     monitoring.monitorDataFactory(this.factory, { dagStorageAccountId: this.host.dagStorageAccountId });
 
@@ -114,7 +129,8 @@ app.synth();
 const host: string = stack.airflowHost.kind;
 const releaseStacks: string[] = stack.releaseStacks.map((release) => release.node.id);
 const sharedUploaded: number = shared.host.dagStorage.storage.blobs.length;
+const sharedPipelines: string[] = Object.keys(shared.sqlPipelines.pipelines);
 process.stdout.write(
   `consumer app: synthesized ${plan.name} (${plan.databases.length} databases, ${host} host, then ${releaseStacks.join(', ')}) and ` +
-    `${STANDALONE_STACK} (${sharedUploaded} DAG blobs) and ${fabricPlan.name} (Fabric host) into ${app.outdir}\n`,
+    `${STANDALONE_STACK} (${sharedUploaded} DAG blobs, ${sharedPipelines.length} SQL pipelines) and ${fabricPlan.name} (Fabric host) into ${app.outdir}\n`,
 );
