@@ -344,6 +344,29 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       ]);
     });
 
+    it('reads the OIDC switch as the Fabric provider does: 1 is on', async () => {
+      const env = { FABRIC_USE_OIDC: '1', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_OIDC_TOKEN: ASSERTION, AZURE_AUTHORITY_HOST: fake.origin };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(fake.requests[0]).toMatchObject({ method: 'POST', path: `/${TENANT}/oauth2/v2.0/token` });
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('reads the OIDC switch as the Fabric provider does: FABRIC_USE_OIDC=false wins over ARM_USE_OIDC=true', async () => {
+      // The provider takes the first of FABRIC_USE_OIDC, ARM_USE_OIDC that is set, so it signs in with the secret here.
+      const env = {
+        FABRIC_USE_OIDC: 'false',
+        ARM_USE_OIDC: 'true',
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_TENANT_ID: TENANT,
+        FABRIC_CLIENT_SECRET: CLIENT_SECRET,
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
     it('refuses OIDC without a token source, naming the variables to set', async () => {
       const env = { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: fake.origin };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);

@@ -19,7 +19,8 @@
  *
  * No secret is ever an argument. The bearer token for https://api.fabric.microsoft.com comes from,
  * in this order:
- *   1. workload identity federation, when FABRIC_USE_OIDC or ARM_USE_OIDC is true: client id and
+ *   1. workload identity federation, when FABRIC_USE_OIDC (or, when it is unset, ARM_USE_OIDC) is
+ *      true (1, t, T, TRUE, true or True, as the provider parses it): client id and
  *      tenant from FABRIC_CLIENT_ID/ARM_CLIENT_ID and FABRIC_TENANT_ID/ARM_TENANT_ID, the assertion
  *      from FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN, a file (FABRIC_OIDC_TOKEN_FILE_PATH,
  *      ARM_OIDC_TOKEN_FILE_PATH, AZURE_FEDERATED_TOKEN_FILE) or GitHub Actions
@@ -270,7 +271,7 @@ async function describeFailure(response) {
 async function accessToken(env) {
   const clientId = env.FABRIC_CLIENT_ID || env.ARM_CLIENT_ID;
   const tenantId = env.FABRIC_TENANT_ID || env.ARM_TENANT_ID;
-  const useOidc = [env.FABRIC_USE_OIDC, env.ARM_USE_OIDC].some((value) => String(value).toLowerCase() === 'true');
+  const useOidc = providerSwitch(env, 'FABRIC_USE_OIDC', 'ARM_USE_OIDC');
   const clientSecret = env.FABRIC_CLIENT_SECRET || env.ARM_CLIENT_SECRET;
   if (useOidc || clientSecret) {
     if (!clientId || !tenantId) {
@@ -286,6 +287,16 @@ async function accessToken(env) {
     return clientCredentialsToken(env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, tenantId, clientId, credential);
   }
   return azureCliToken();
+}
+
+/**
+ * A switch read as the Fabric provider reads it (internal/provider/utils/envvars.go getEnvBool): the
+ * first of the variables that is set decides, and it is on for Go's true values only.
+ * @param {NodeJS.ProcessEnv} env @param {string[]} names
+ */
+function providerSwitch(env, ...names) {
+  const name = names.find((candidate) => env[candidate] !== undefined);
+  return name !== undefined && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(/** @type {string} */ (env[name]));
 }
 
 /** @param {NodeJS.ProcessEnv} env */
