@@ -1,10 +1,13 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 
 /**
- * A local stand-in for the Fabric "Apache Airflow Job files" API (beta) and the Entra ID token
- * endpoint, written from microsoft/fabric-rest-api-specs `apacheAirflowJob/swagger.json` and the
- * OAuth 2.0 client-credentials grant. It knows nothing of the uploader it tests.
+ * A local stand-in for the Fabric "Apache Airflow Job files" API (beta), the Entra ID token
+ * endpoint and the managed identity token endpoints, written from microsoft/fabric-rest-api-specs
+ * `apacheAirflowJob/swagger.json`, the OAuth 2.0 client-credentials grant, and Microsoft's managed
+ * identity documentation (the Instance Metadata Service of a VM, `how-to-use-vm-token`; App Service's
+ * and Functions' `IDENTITY_ENDPOINT`, `overview-managed-identity`), as Azure/azure-sdk-for-go
+ * `sdk/azidentity/managed_identity_client.go` calls them. It knows nothing of the uploader it tests.
  */
 
 /** One request the fake received. */
@@ -14,12 +17,13 @@ export interface ReceivedRequest {
   readonly query: Record<string, string>;
   readonly authorization?: string;
   readonly contentType?: string;
+  readonly headers: IncomingHttpHeaders;
   readonly bodyBytes: number;
   /** When it arrived (`Date.now()`). */
   readonly at: number;
 }
 
-/** A response the fake gives instead of the normal one, `times` times, for requests on one file path. */
+/** A response the fake gives instead of the normal one, `times` times, for requests on one file path or on an identity endpoint's path. */
 export interface InjectedFailure {
   /** The HTTP status, or `'reset'`: the connection is dropped without a response. */
   readonly status: number | 'reset';
@@ -40,7 +44,25 @@ export interface FakeFabricOptions {
   readonly clientAssertion?: string;
   /** Request token GitHub Actions would give the job, for the OIDC token request. */
   readonly githubRequestToken?: string;
+  /** The managed identities of the host the identity endpoints serve; without it they know none. */
+  readonly managedIdentity?: FakeManagedIdentities;
 }
+
+/** What a host's managed identity endpoints know. */
+export interface FakeManagedIdentities {
+  /** Whether the host has a system-assigned identity. */
+  readonly systemAssigned: boolean;
+  /** Client ids of the user-assigned identities assigned to the host. */
+  readonly userAssignedClientIds: readonly string[];
+  /** The value App Service puts in `IDENTITY_HEADER`, which its endpoint expects in `X-IDENTITY-HEADER`. */
+  readonly identityHeader: string;
+}
+
+/** Where the fake serves the Instance Metadata Service's token endpoint (the path IMDS has at 169.254.169.254). */
+export const IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
+/** Where the fake serves an App Service identity endpoint (App Service gives its URL in `IDENTITY_ENDPOINT`). */
+export const APP_SERVICE_TOKEN_PATH = '/msi/token';
+const FABRIC_RESOURCE = 'https://api.fabric.microsoft.com';
 
 const MAX_FILE_BYTES = 2_000_000;
 
@@ -93,6 +115,7 @@ export class FakeFabric {
       query: Object.fromEntries(url.searchParams),
       authorization: request.headers.authorization,
       contentType: request.headers['content-type'],
+      headers: request.headers,
       bodyBytes: body.length,
       at: Date.now(),
     });
@@ -104,6 +127,9 @@ export class FakeFabric {
       const allowed = request.headers.authorization === `Bearer ${this.options.githubRequestToken}`;
       const audience = url.searchParams.get('audience') === 'api://AzureADTokenExchange';
       return allowed && audience ? reply(response, 200, { value: this.options.clientAssertion }) : reply(response, 401, {});
+    }
+    if (request.method === 'GET' && (url.pathname === IMDS_TOKEN_PATH || url.pathname === APP_SERVICE_TOKEN_PATH)) {
+      return this.issueManagedIdentityToken(url, request, response);
     }
     const file = /^\/v1\/workspaces\/([^/]+)\/apacheAirflowJobs\/([^/]+)\/files\/(.+)$/.exec(url.pathname);
     if (file && ['GET', 'PUT', 'DELETE'].includes(request.method ?? '')) {
@@ -126,6 +152,42 @@ export class FakeFabric {
       return reply(response, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
     }
     reply(response, 200, { token_type: 'Bearer', expires_in: 3599, access_token: this.options.accessToken });
+  }
+
+  /** IMDS (api-version 2018-02-01, header `Metadata: true`) or App Service (2019-08-01, `X-IDENTITY-HEADER`). */
+  private issueManagedIdentityToken(url: URL, request: IncomingMessage, response: ServerResponse): void {
+    const failure = this.failures.get(url.pathname);
+    if (failure && failure.times > 0 && failure.status !== 'reset') {
+      this.failures.set(url.pathname, { ...failure, times: failure.times - 1 });
+      const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) };
+      return reply(response, failure.status, { error: 'temporarily_unavailable', error_description: 'injected failure' }, headers);
+    }
+    const imds = url.pathname === IMDS_TOKEN_PATH;
+    const identities = this.options.managedIdentity;
+    if (imds ? request.headers.metadata !== 'true' : request.headers['x-identity-header'] !== identities?.identityHeader) {
+      return reply(response, 400, { error: 'invalid_request', error_description: imds ? 'Required metadata header not specified' : 'Invalid identity header' });
+    }
+    if (url.searchParams.get('api-version') !== (imds ? '2018-02-01' : '2019-08-01')) {
+      return reply(response, 400, { error: 'invalid_request', error_description: 'Unsupported api-version' });
+    }
+    if (url.searchParams.get('resource') !== FABRIC_RESOURCE) {
+      return reply(response, 400, { error: 'invalid_resource', error_description: `AADSTS500011: The resource principal named ${url.searchParams.get('resource')} was not found` });
+    }
+    const clientId = url.searchParams.get('client_id');
+    const known = clientId === null ? identities?.systemAssigned === true : (identities?.userAssignedClientIds ?? []).includes(clientId);
+    if (!known) {
+      return reply(response, 400, { error: 'invalid_request', error_description: 'Identity not found' });
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const expiresOn = String(now + 86_399);
+    reply(response, 200, {
+      access_token: this.options.accessToken,
+      client_id: clientId ?? 'system-assigned-client-id',
+      expires_on: expiresOn,
+      resource: FABRIC_RESOURCE,
+      token_type: 'Bearer',
+      ...(imds ? { expires_in: '86399', ext_expires_in: '86399', not_before: String(now) } : {}),
+    });
   }
 
   private onFile(

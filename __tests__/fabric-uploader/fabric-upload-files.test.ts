@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { FakeFabric } from './fabric-files-api-fake';
+import { APP_SERVICE_TOKEN_PATH, FakeFabric, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
 
 /** The uploader runs as the deployment step would run it: a separate node process. */
 // One or two such processes per test: seconds each when npm test runs the DAG's tests beside jest on two cores.
@@ -15,6 +15,7 @@ const CLIENT = '44444444-4444-4444-4444-444444444444';
 const ACCESS_TOKEN = 'fabric-access-token';
 const CLIENT_SECRET = 'deployer-client-secret';
 const ASSERTION = 'federated-assertion';
+const IDENTITY_HEADER = 'app-service-identity-header';
 const TWO_MB = 2_000_000;
 /** Where the uploader keeps the list of the files it uploaded (its documented contract). */
 const MANIFEST = 'dags/fabric_upload_manifest.json';
@@ -83,6 +84,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       clientSecret: CLIENT_SECRET,
       clientAssertion: ASSERTION,
       githubRequestToken: 'github-request-token',
+      managedIdentity: { systemAssigned: true, userAssignedClientIds: [CLIENT], identityHeader: IDENTITY_HEADER },
     });
     az = fakeAzureCli(ACCESS_TOKEN);
     withCli = { PATH: `${az.folder}:${process.env.PATH}` };
@@ -344,11 +346,135 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       ]);
     });
 
+    it('reads the OIDC switch as the Fabric provider does: 1 is on', async () => {
+      const env = { FABRIC_USE_OIDC: '1', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_OIDC_TOKEN: ASSERTION, AZURE_AUTHORITY_HOST: fake.origin };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(fake.requests[0]).toMatchObject({ method: 'POST', path: `/${TENANT}/oauth2/v2.0/token` });
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('reads the OIDC switch as the Fabric provider does: FABRIC_USE_OIDC=false wins over ARM_USE_OIDC=true', async () => {
+      // The provider takes the first of FABRIC_USE_OIDC, ARM_USE_OIDC that is set, so it signs in with the secret here.
+      const env = {
+        FABRIC_USE_OIDC: 'false',
+        ARM_USE_OIDC: 'true',
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_TENANT_ID: TENANT,
+        FABRIC_CLIENT_SECRET: CLIENT_SECRET,
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
     it('refuses OIDC without a token source, naming the variables to set', async () => {
       const env = { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: fake.origin };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token');
+    });
+  });
+
+  describe('signing in with a managed identity (FABRIC_USE_MSI), as the Fabric provider does', () => {
+    /** No Azure CLI on the PATH: a token can only come from the identity endpoint. */
+    const withoutCli = { PATH: dirname(process.execPath) };
+    const identityRequests = () => fake.requests.filter((request) => [IMDS_TOKEN_PATH, APP_SERVICE_TOKEN_PATH].includes(request.path));
+    const imds = () => ({ ...withoutCli, ARM_MSI_ENDPOINT: `${fake.origin}${IMDS_TOKEN_PATH}` });
+
+    it('gets the system-assigned identity\'s token from the Instance Metadata Service and uploads with it', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      expect(result.code).toBe(0);
+      expect(fake.requests[0]).toMatchObject({
+        method: 'GET',
+        path: IMDS_TOKEN_PATH,
+        query: { 'api-version': '2018-02-01', resource: 'https://api.fabric.microsoft.com' },
+        headers: expect.objectContaining({ metadata: 'true' }),
+      });
+      expect(fake.puts.length).toBeGreaterThan(0);
+      for (const put of fake.puts) {
+        expect(put.authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      }
+      expect(fake.files.get('dags/a.py')?.toString()).toBe('a\n');
+      expect(result.stdout + result.stderr).not.toContain(ACCESS_TOKEN);
+    });
+
+    it('asks for the user-assigned identity that FABRIC_CLIENT_ID names', async () => {
+      const env = { ...imds(), FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(identityRequests().map((request) => request.query)).toEqual([
+        { 'api-version': '2018-02-01', resource: 'https://api.fabric.microsoft.com', client_id: CLIENT },
+      ]);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('uses App Service\'s identity endpoint (IDENTITY_ENDPOINT, IDENTITY_HEADER) with ARM_USE_MSI, and never prints the header', async () => {
+      const env = {
+        ...withoutCli,
+        ARM_USE_MSI: 'true',
+        ARM_CLIENT_ID: CLIENT,
+        IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`,
+        IDENTITY_HEADER,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(identityRequests()).toEqual([
+        expect.objectContaining({
+          path: APP_SERVICE_TOKEN_PATH,
+          query: { 'api-version': '2019-08-01', resource: 'https://api.fabric.microsoft.com', client_id: CLIENT },
+          headers: expect.objectContaining({ 'x-identity-header': IDENTITY_HEADER }),
+        }),
+      ]);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(IDENTITY_HEADER);
+    });
+
+    it('fails clearly, uploading nothing, when the endpoint refuses a token for the identity', async () => {
+      const env = { ...imds(), FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: 'not-assigned-client-id' };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `${fake.origin}${IMDS_TOKEN_PATH} gave no Fabric token for the user-assigned managed identity not-assigned-client-id: HTTP 400 invalid_request Identity not found`,
+      );
+      expect(result.stderr).toContain('FABRIC_CLIENT_ID (or ARM_CLIENT_ID) must be its client id');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(fake.puts).toEqual([]);
+    });
+
+    it('tries the Instance Metadata Service again while it updates (410), then uploads', async () => {
+      fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 1, retryAfterSeconds: 0 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      expect(result.code).toBe(0);
+      expect(identityRequests()).toHaveLength(2);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('fails clearly when no managed identity endpoint answers', async () => {
+      const closed = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN });
+      const endpoint = `${closed.origin}${IMDS_TOKEN_PATH}`;
+      await closed.stop();
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true', ARM_MSI_ENDPOINT: endpoint });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot reach the managed identity endpoint ${endpoint} (ECONNREFUSED)`);
+      expect(result.stderr).toContain('Azure VM or scale set (IMDS) or App Service/Functions');
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('leaves the other sign-ins alone when the switch is off (FABRIC_USE_MSI=false wins over ARM_USE_MSI=true)', async () => {
+      const env = {
+        ...withCli,
+        FABRIC_USE_MSI: 'false',
+        ARM_USE_MSI: 'true',
+        ARM_MSI_ENDPOINT: `${fake.origin}${IMDS_TOKEN_PATH}`,
+        IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`,
+        IDENTITY_HEADER,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(identityRequests()).toEqual([]);
+      expect(JSON.parse(readFileSync(az.argsFile, 'utf8'))).toContain('get-access-token');
     });
   });
 });

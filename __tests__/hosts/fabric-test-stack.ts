@@ -1,4 +1,4 @@
-import { FabricProvider } from '../../lib/fabric/provider';
+import { FabricProvider, FabricProviderConfig } from '../../lib/fabric/provider';
 import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabric/fabric-airflow-host';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { HOST_REQUIREMENTS } from '../../lib/private/host-requirements';
@@ -12,9 +12,9 @@ export function fabricBundle(renderedPlan: string) {
 }
 
 /** A stack with azurerm, azapi and fabric providers and one Fabric host. */
-export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}) {
+export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}, provider: FabricProviderConfig = {}) {
   const { app, stack, resourceGroup } = testStack();
-  new FabricProvider(stack, 'fabric');
+  new FabricProvider(stack, 'fabric', provider);
   const bundle = fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }));
   const host = new FabricAirflowHost(stack, 'AirflowHost', {
     resourceGroup,

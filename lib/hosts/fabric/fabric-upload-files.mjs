@@ -17,17 +17,29 @@
  *
  *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder> [--endpoint <url>]
  *
- * No secret is ever an argument. The bearer token for https://api.fabric.microsoft.com comes from,
- * in this order:
- *   1. workload identity federation, when FABRIC_USE_OIDC or ARM_USE_OIDC is true: client id and
+ * No secret is ever an argument. The bearer token for https://api.fabric.microsoft.com comes from the
+ * environment, in the Fabric provider's order (internal/auth/credential.go getAuthMethod), so the
+ * upload acts as the identity Terraform signed in as:
+ *   1. a managed identity, when FABRIC_USE_MSI (or, when it is unset, ARM_USE_MSI) is true: the
+ *      user-assigned one FABRIC_CLIENT_ID/ARM_CLIENT_ID names, else the system-assigned one. The
+ *      token comes from the IMDS-style endpoint in ARM_MSI_ENDPOINT (the azurerm provider's
+ *      msi_endpoint) when it is set, else from App Service's or Functions' identity endpoint when
+ *      IDENTITY_ENDPOINT and IDENTITY_HEADER are set (api-version 2019-08-01, header
+ *      X-IDENTITY-HEADER), else from the Instance Metadata Service of an Azure VM or scale set
+ *      (http://169.254.169.254/metadata/identity/oauth2/token, api-version 2018-02-01, header
+ *      Metadata: true), as azidentity's ManagedIdentityCredential, which the provider uses, calls them;
+ *   2. workload identity federation, when FABRIC_USE_OIDC (or, when it is unset, ARM_USE_OIDC) is
+ *      true: client id and
  *      tenant from FABRIC_CLIENT_ID/ARM_CLIENT_ID and FABRIC_TENANT_ID/ARM_TENANT_ID, the assertion
  *      from FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN, a file (FABRIC_OIDC_TOKEN_FILE_PATH,
  *      ARM_OIDC_TOKEN_FILE_PATH, AZURE_FEDERATED_TOKEN_FILE) or GitHub Actions
  *      or an ID-token endpoint like GitHub Actions' (URL and bearer from FABRIC_OIDC_REQUEST_URL/TOKEN,
  *      ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN or ARM_OIDC_REQUEST_URL/TOKEN, as the Fabric provider reads them);
- *   2. a client secret in FABRIC_CLIENT_SECRET or ARM_CLIENT_SECRET (with client id and tenant);
- *   3. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
- * AZURE_AUTHORITY_HOST changes the Entra ID host (sovereign clouds).
+ *   3. a client secret in FABRIC_CLIENT_SECRET or ARM_CLIENT_SECRET (with client id and tenant);
+ *   4. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
+ * A switch is on for 1, t, T, TRUE, true or True, as the provider parses it. The provider refuses
+ * FABRIC_USE_MSI together with FABRIC_USE_OIDC or a client secret. AZURE_AUTHORITY_HOST changes the
+ * Entra ID host (sovereign clouds).
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -35,6 +47,9 @@ import { join, relative, sep } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 
 const FABRIC_SCOPE = 'https://api.fabric.microsoft.com/.default';
+/** A managed identity endpoint takes the resource, not the scope (azidentity trims "/.default" too). */
+const FABRIC_RESOURCE = FABRIC_SCOPE.replace(/\/\.default$/, '');
+const IMDS_TOKEN_ENDPOINT = 'http://169.254.169.254/metadata/identity/oauth2/token';
 const DEFAULT_ENDPOINT = 'https://api.fabric.microsoft.com/v1';
 const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
 /** The files API's limit; the smaller reading of "2 MB". */
@@ -49,6 +64,11 @@ const RETRIABLE = new Set([429, 502, 503, 504]);
  * connection or an unknown host is a wrong endpoint or no network, and fails at once.
  */
 const RETRIABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+/**
+ * Statuses of the Instance Metadata Service worth another try: 404 and 410 while it updates, 429,
+ * and transient 5xx (learn.microsoft.com, managed identities, how-to-use-vm-token, error handling).
+ */
+const IMDS_RETRIABLE = new Set([404, 410, 429, 500, 502, 503, 504]);
 const MAX_ATTEMPTS = 5;
 const MAX_RETRY_WAIT_SECONDS = 60;
 
@@ -197,30 +217,50 @@ async function bundleFiles(folder) {
  */
 async function send(api, method, path, bytes, answers = []) {
   const url = `${api.base}/${path.split('/').map(encodeURIComponent).join('/')}?beta=true`;
-  for (let attempt = 1; ; attempt++) {
-    let response;
-    try {
-      response = await fetch(url, {
+  let response;
+  try {
+    response = await fetchRetrying(
+      url,
+      {
         method,
         headers: { Authorization: `Bearer ${api.token}`, ...(bytes ? { 'Content-Type': 'application/octet-stream' } : {}) },
         body: bytes ? new Uint8Array(bytes) : undefined,
-      });
+      },
+      RETRIABLE,
+      true,
+    );
+  } catch (error) {
+    throw new UploadError(`${method} ${path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})`);
+  }
+  if (response.ok || answers.includes(response.status)) {
+    return response;
+  }
+  throw new UploadError(`${method} ${path} failed: ${await describeFailure(response)}`);
+}
+
+/**
+ * fetch, tried again (at most MAX_ATTEMPTS times in all) on the given statuses and, when asked, on a
+ * dropped connection; the last answer otherwise, or fetch's error.
+ * @param {string} url @param {RequestInit} init @param {Set<number>} statuses @param {boolean} retryNetwork
+ * @returns {Promise<Response>}
+ */
+async function fetchRetrying(url, init, statuses, retryNetwork) {
+  for (let attempt = 1; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(url, init);
     } catch (error) {
       const code = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code;
-      if (code && RETRIABLE_NETWORK.has(code) && attempt < MAX_ATTEMPTS) {
+      if (retryNetwork && code && RETRIABLE_NETWORK.has(code) && attempt < MAX_ATTEMPTS) {
         await sleep(Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS));
         continue;
       }
-      throw new UploadError(`${method} ${path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})`);
+      throw error;
     }
-    if (response.ok || answers.includes(response.status)) {
+    if (!statuses.has(response.status) || attempt >= MAX_ATTEMPTS) {
       return response;
     }
-    if (RETRIABLE.has(response.status) && attempt < MAX_ATTEMPTS) {
-      await sleep(retryDelaySeconds(response, attempt));
-      continue;
-    }
-    throw new UploadError(`${method} ${path} failed: ${await describeFailure(response)}`);
+    await sleep(retryDelaySeconds(response, attempt));
   }
 }
 
@@ -270,7 +310,10 @@ async function describeFailure(response) {
 async function accessToken(env) {
   const clientId = env.FABRIC_CLIENT_ID || env.ARM_CLIENT_ID;
   const tenantId = env.FABRIC_TENANT_ID || env.ARM_TENANT_ID;
-  const useOidc = [env.FABRIC_USE_OIDC, env.ARM_USE_OIDC].some((value) => String(value).toLowerCase() === 'true');
+  if (providerSwitch(env, 'FABRIC_USE_MSI', 'ARM_USE_MSI')) {
+    return managedIdentityToken(env, clientId);
+  }
+  const useOidc = providerSwitch(env, 'FABRIC_USE_OIDC', 'ARM_USE_OIDC');
   const clientSecret = env.FABRIC_CLIENT_SECRET || env.ARM_CLIENT_SECRET;
   if (useOidc || clientSecret) {
     if (!clientId || !tenantId) {
@@ -286,6 +329,16 @@ async function accessToken(env) {
     return clientCredentialsToken(env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, tenantId, clientId, credential);
   }
   return azureCliToken();
+}
+
+/**
+ * A switch read as the Fabric provider reads it (internal/provider/utils/envvars.go getEnvBool): the
+ * first of the variables that is set decides, and it is on for Go's true values only.
+ * @param {NodeJS.ProcessEnv} env @param {string[]} names
+ */
+function providerSwitch(env, ...names) {
+  const name = names.find((candidate) => env[candidate] !== undefined);
+  return name !== undefined && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(/** @type {string} */ (env[name]));
 }
 
 /** @param {NodeJS.ProcessEnv} env */
@@ -336,6 +389,48 @@ async function clientCredentialsToken(authority, tenantId, clientId, credential)
   return /** @type {{ access_token: string }} */ (await response.json()).access_token;
 }
 
+/**
+ * A token of the host's managed identity, from the endpoint the host offers (see the file comment).
+ * @param {NodeJS.ProcessEnv} env
+ * @param {string | undefined} clientId the user-assigned identity's client id; none for the system-assigned one
+ */
+async function managedIdentityToken(env, clientId) {
+  const appService = !env.ARM_MSI_ENDPOINT && env.IDENTITY_ENDPOINT && env.IDENTITY_HEADER;
+  const url = new URL(appService ? /** @type {string} */ (env.IDENTITY_ENDPOINT) : env.ARM_MSI_ENDPOINT || IMDS_TOKEN_ENDPOINT);
+  url.searchParams.set('api-version', appService ? '2019-08-01' : '2018-02-01');
+  url.searchParams.set('resource', FABRIC_RESOURCE);
+  if (clientId) {
+    url.searchParams.set('client_id', clientId);
+  }
+  /** @type {Record<string, string>} */
+  const headers = appService ? { 'X-IDENTITY-HEADER': /** @type {string} */ (env.IDENTITY_HEADER) } : { Metadata: 'true' };
+  const identity = clientId ? `the user-assigned managed identity ${clientId}` : 'the system-assigned managed identity';
+  const endpoint = `${url.origin}${url.pathname}`;
+  let response;
+  try {
+    response = await fetchRetrying(url.href, { headers }, appService ? RETRIABLE : IMDS_RETRIABLE, false);
+  } catch (error) {
+    throw new UploadError(
+      `cannot reach the managed identity endpoint ${endpoint} (${/** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
+        'FABRIC_USE_MSI/ARM_USE_MSI needs an Azure VM or scale set (IMDS) or App Service/Functions (IDENTITY_ENDPOINT and IDENTITY_HEADER)',
+    );
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok || typeof body.access_token !== 'string' || body.access_token === '') {
+    const reason = [body.error, body.error_description ?? body.message].filter(Boolean).join(' ').split('\n')[0];
+    let hint = '';
+    if (response.ok) {
+      hint = ' (no access_token in the answer)';
+    } else if (response.status === 400) {
+      hint = clientId
+        ? ' - is that identity assigned to this machine or app? FABRIC_CLIENT_ID (or ARM_CLIENT_ID) must be its client id'
+        : ' - does this machine or app have a system-assigned identity? For a user-assigned one, set FABRIC_CLIENT_ID to its client id';
+    }
+    throw new UploadError(`${endpoint} gave no Fabric token for ${identity}: HTTP ${response.status}${reason ? ` ${reason}` : ''}${hint}`);
+  }
+  return body.access_token;
+}
+
 async function azureCliToken() {
   const az = process.platform === 'win32' ? 'az.cmd' : 'az';
   try {
@@ -353,7 +448,7 @@ async function azureCliToken() {
     const reason = /** @type {{ code?: string, stderr?: string, message?: string }} */ (error);
     const detail = reason.code === 'ENOENT' ? 'the Azure CLI (az) is not installed' : (reason.stderr || reason.message || '').trim();
     throw new UploadError(
-      `cannot get a Fabric token from the Azure CLI (${detail}): run "az login", or set FABRIC_CLIENT_ID/FABRIC_TENANT_ID with FABRIC_USE_OIDC or FABRIC_CLIENT_SECRET (ARM_* work too)`,
+      `cannot get a Fabric token from the Azure CLI (${detail}): run "az login", set FABRIC_USE_MSI for a managed identity, or set FABRIC_CLIENT_ID/FABRIC_TENANT_ID with FABRIC_USE_OIDC or FABRIC_CLIENT_SECRET (ARM_* work too)`,
     );
   }
 }

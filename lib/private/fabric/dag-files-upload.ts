@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ITerraformDependable, TerraformResource } from 'cdktf';
+import { ITerraformDependable, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { FabricProvider } from '../../fabric/provider';
 import { DagBundle, DagBundleFile } from '../../orchestration-factory/dag-bundle';
 import { AIRFLOWIGNORE_BLOB_NAME } from '../dag-bundle-loader';
 import { findPackageRoot } from '../package-root';
@@ -37,7 +38,9 @@ export interface FabricDagUploadProps {
  * Uploads the DAG files through the Fabric files API from a `local-exec` step, again whenever the
  * bundle's content hash changes (or the job is replaced). The step authenticates as the deployer
  * (Azure CLI login, or `ARM_*`/`FABRIC_*` environment), so no secret is on its command line or in
- * Terraform state. PUT overwrites, so running it twice leaves the same files; files an earlier bundle
+ * Terraform state. Sign-in switches and the tenant set in the stack's `fabric` provider block (which
+ * the provider prefers to its environment) reach the step as `FABRIC_*` variables, so it signs in as
+ * the provider does. PUT overwrites, so running it twice leaves the same files; files an earlier bundle
  * uploaded and this one has not are deleted, and no other file (see the uploader's header).
  */
 export class FabricDagUpload extends Construct {
@@ -59,6 +62,7 @@ export class FabricDagUpload extends Construct {
     staged.set('upload.mjs', readFileSync(join(findPackageRoot(), UPLOADER)));
     const asset = stagedAsset(this, 'Files', staged);
 
+    const environment = providerSignIn(this);
     const dagVersion = new TerraformData(this, 'DagVersion', { contentHash: props.bundle.contentHash });
     this.upload = new TerraformResource(this, 'Upload', {
       terraformResourceType: 'terraform_data',
@@ -71,11 +75,29 @@ export class FabricDagUpload extends Construct {
           command:
             `node "${asset.path}/upload.mjs" --workspace-id ${props.workspaceId} ` +
             `--job-id ${props.apacheAirflowJobId} --files "${asset.path}/${FILES_FOLDER}"`,
+          ...(Object.keys(environment).length > 0 ? { environment } : {}),
         },
       ],
     });
     this.upload.addOverride('triggers_replace', { apacheAirflowJobId: props.apacheAirflowJobId });
   }
+}
+
+/**
+ * What the stack's default `fabric` provider block says about signing in, as the variables the
+ * uploader reads: the block's `use_msi`, `use_oidc` and `tenant_id` win over the provider's
+ * environment, and would not reach the uploader otherwise.
+ */
+function providerSignIn(scope: Construct): Record<string, string> {
+  const provider = TerraformStack.of(scope).node.children.find(
+    (child): child is FabricProvider => child instanceof FabricProvider && child.alias === undefined,
+  );
+  const { useMsi, useOidc, tenantId } = provider?.settings ?? {};
+  return {
+    ...(useMsi === undefined ? {} : { FABRIC_USE_MSI: String(useMsi) }),
+    ...(useOidc === undefined ? {} : { FABRIC_USE_OIDC: String(useOidc) }),
+    ...(tenantId === undefined ? {} : { FABRIC_TENANT_ID: tenantId }),
+  };
 }
 
 function checkSize(file: DagBundleFile): void {
