@@ -1,15 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Testing, Token, ref } from 'cdktf';
+import { TerraformVariable, Testing, Token, ref } from 'cdktf';
+import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
+import { FabricProvider } from '../../lib/fabric/provider';
 import { FabricWorkspace } from '../../lib/fabric/workspace';
 import { FabricWorkspaceRoleAssignment } from '../../lib/fabric/workspace-role-assignment';
-import { FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
+import { FabricAirflowHost, FabricCapacitySku } from '../../lib/hosts/fabric/fabric-airflow-host';
 import { AIRFLOWIGNORE_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
-import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, warningsOf } from '../helpers/test-stack';
+import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
-import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { CAPACITY_ID, KEY_VAULT, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { fabricBundle, fabricHostStack } from './fabric-test-stack';
 
 const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
@@ -282,6 +284,31 @@ describe('FabricAirflowHost', () => {
       expect(withMsi.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_MSI: 'true', FABRIC_TENANT_ID: tenantId });
       const withoutOidc = uploadStep(synthObject(fabricHostStack({}, { useOidc: false }).stack)).step;
       expect(withoutOidc.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_OIDC: 'false' });
+    });
+
+    it('signs in as the block says wherever and whenever the block gets its arguments: after the host, in a construct, by an override', () => {
+      const { stack, resourceGroup } = testStack();
+      new FabricAirflowHost(stack, 'AirflowHost', {
+        resourceGroup,
+        namePrefix: 'contoso-sql',
+        location: 'westeurope',
+        bundle: fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] })),
+        environment: {},
+        keyVault: KEY_VAULT,
+        pools: POOLS,
+        servicePrincipal: SERVICE_PRINCIPAL,
+        capacityId: CAPACITY_ID,
+      });
+      const tenantId = new TerraformVariable(stack, 'tenant_id', { type: 'string' }).stringValue;
+      new FabricProvider(new Construct(stack, 'Providers'), 'fabric', { useOidc: true, tenantId });
+      expect(uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].environment).toEqual({
+        FABRIC_USE_OIDC: 'true',
+        FABRIC_TENANT_ID: '${var.tenant_id}',
+      });
+
+      const bare = fabricHostStack();
+      (bare.stack.node.findChild('fabric') as FabricProvider).addOverride('use_msi', true);
+      expect(uploadStep(synthObject(bare.stack)).step.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_MSI: 'true' });
     });
 
     it("re-runs when the bundle's content hash changes, through a bare replace_triggered_by address", () => {

@@ -48,11 +48,6 @@ export class FabricProvider extends TerraformProvider {
     this._alias = value;
   }
 
-  /** The arguments this block sets (none of them a credential). */
-  public get settings(): FabricProviderConfig {
-    return this.config;
-  }
-
   protected synthesizeAttributes(): { [name: string]: unknown } {
     return {
       tenant_id: this.config.tenantId,

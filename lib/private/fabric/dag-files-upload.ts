@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ITerraformDependable, TerraformResource, TerraformStack } from 'cdktf';
+import { ITerraformDependable, Lazy, TerraformProvider, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { FabricProvider } from '../../fabric/provider';
 import { DagBundle, DagBundleFile } from '../../orchestration-factory/dag-bundle';
 import { AIRFLOWIGNORE_BLOB_NAME } from '../dag-bundle-loader';
 import { findPackageRoot } from '../package-root';
@@ -62,7 +61,8 @@ export class FabricDagUpload extends Construct {
     staged.set('upload.mjs', readFileSync(join(findPackageRoot(), UPLOADER)));
     const asset = stagedAsset(this, 'Files', staged);
 
-    const environment = providerSignIn(this);
+    // Read at synth, when the stack's provider block is complete, wherever and whenever it was added.
+    const environment = Lazy.anyValue({ produce: () => providerSignIn(this) });
     const dagVersion = new TerraformData(this, 'DagVersion', { contentHash: props.bundle.contentHash });
     this.upload = new TerraformResource(this, 'Upload', {
       terraformResourceType: 'terraform_data',
@@ -75,7 +75,7 @@ export class FabricDagUpload extends Construct {
           command:
             `node "${asset.path}/upload.mjs" --workspace-id ${props.workspaceId} ` +
             `--job-id ${props.apacheAirflowJobId} --files "${asset.path}/${FILES_FOLDER}"`,
-          ...(Object.keys(environment).length > 0 ? { environment } : {}),
+          environment: environment as unknown as Record<string, string>,
         },
       ],
     });
@@ -83,21 +83,24 @@ export class FabricDagUpload extends Construct {
   }
 }
 
+/** The `fabric` provider block's sign-in arguments, and the variable the uploader reads each from. */
+const SIGN_IN_ARGUMENTS = { use_msi: 'FABRIC_USE_MSI', use_oidc: 'FABRIC_USE_OIDC', tenant_id: 'FABRIC_TENANT_ID' } as const;
+
 /**
  * What the stack's default `fabric` provider block says about signing in, as the variables the
- * uploader reads: the block's `use_msi`, `use_oidc` and `tenant_id` win over the provider's
- * environment, and would not reach the uploader otherwise.
+ * uploader reads: the block's `use_msi`, `use_oidc` and `tenant_id` (as it synthesizes them,
+ * overrides included) win over the provider's environment, and would not reach the uploader
+ * otherwise. Undefined when the block sets none of them.
  */
-function providerSignIn(scope: Construct): Record<string, string> {
-  const provider = TerraformStack.of(scope).node.children.find(
-    (child): child is FabricProvider => child instanceof FabricProvider && child.alias === undefined,
-  );
-  const { useMsi, useOidc, tenantId } = provider?.settings ?? {};
-  return {
-    ...(useMsi === undefined ? {} : { FABRIC_USE_MSI: String(useMsi) }),
-    ...(useOidc === undefined ? {} : { FABRIC_USE_OIDC: String(useOidc) }),
-    ...(tenantId === undefined ? {} : { FABRIC_TENANT_ID: tenantId }),
-  };
+function providerSignIn(scope: Construct): Record<string, string> | undefined {
+  const provider = TerraformStack.of(scope)
+    .node.findAll()
+    .find((node): node is TerraformProvider => TerraformProvider.isTerraformProvider(node) && node.terraformResourceType === 'fabric' && node.alias === undefined);
+  const block = (provider?.toTerraform() as { provider: Record<string, Record<string, unknown>[]> } | undefined)?.provider.fabric[0] ?? {};
+  const environment = Object.entries(SIGN_IN_ARGUMENTS)
+    .filter(([argument]) => block[argument] !== undefined && block[argument] !== null)
+    .map(([argument, variable]) => [variable, String(block[argument])]);
+  return environment.length > 0 ? Object.fromEntries(environment) : undefined;
 }
 
 function checkSize(file: DagBundleFile): void {
