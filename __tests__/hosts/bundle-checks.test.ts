@@ -4,9 +4,14 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ref, Token } from 'cdktf';
+import { ref, TerraformStack, Token } from 'cdktf';
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
+import { DataAzurermKeyVault } from '@cdktf/provider-azurerm/lib/data-azurerm-key-vault';
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+import { AzapiProvider } from '../../lib/azapi/provider';
+import type { IDataFactory } from '../../lib/core/references';
 import { dagEnvironment } from '../../lib/hosts/dag-environment';
 import type { AirflowPool } from '../../lib/hosts/airflow-host';
 import { airflowPools } from '../../lib/hosts/airflow-pools';
@@ -17,7 +22,7 @@ import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { DagBundle, dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { loadMigrationPlan, MigrationPlan } from '../../lib/plan';
 import { PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
-import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, KEY_VAULT, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
 import { fabricBundle, fabricHostStack } from './fabric-test-stack';
@@ -237,10 +242,30 @@ describe("a host's bundle and environment", () => {
         'test/TeamAirflow: environment.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url https://kv-other.vault.azure.net/, ' +
           "but the host's keyVault, which backs them, is https://kv-test-1a2b.vault.azure.net/: pass one vault to dagEnvironment({ keyVault }) and the host",
       );
-      const other = Token.asString(ref('azurerm_key_vault.other.vault_uri'));
-      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs(other) } })).toThrow(
-        /^test\/airflow: environment\.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url \$\{azurerm_key_vault\.other\.vault_uri\}, but the host's keyVault, which backs them, is https:\/\/kv-test-1a2b/,
+      const [other, team] = ['other', 'team'].map((name) => Token.asString(ref(`azurerm_key_vault.${name}.vault_uri`)));
+      const keyVault = { ...KEY_VAULT, vaultUri: team };
+      expect(() => kubernetesHostStack({ keyVault, environment: { ...ENVIRONMENT, AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs(other) } })).toThrow(
+        /^test\/airflow: environment\.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url \$\{azurerm_key_vault\.other\.vault_uri\}, but the host's keyVault, which backs them, is \$\{azurerm_key_vault\.team\.vault_uri\}/,
       );
+    });
+
+    it('passes a reference against a URL, or a lookup against a vault it manages: only their values at apply could tell', () => {
+      type Vaults = { url: string; vault: string; lookup: string };
+      const host = (hostVault: keyof Vaults, vaultUrl: keyof Vaults) => {
+        const { stack, resourceGroup } = testStack();
+        const vault = new KeyVault(stack, 'Vault', { name: 'kv-test-1a2b', location: 'westeurope', resourceGroupName: resourceGroup.name, tenantId: ENVIRONMENT.AZURE_TENANT_ID, skuName: 'standard' });
+        const lookup = new DataAzurermKeyVault(stack, 'VaultLookup', { name: 'kv-test-1a2b', resourceGroupName: 'rg-test' });
+        const vaults: Vaults = { url: KEY_VAULT.vaultUri, vault: vault.vaultUri, lookup: lookup.vaultUri };
+        return new ExternalAirflowHost(stack, 'TeamAirflow', {
+          ...hostBaseProps(resourceGroup),
+          bundle: dagBundleFor(directPlan),
+          keyVault: { ...KEY_VAULT, vaultUri: vaults[hostVault] },
+          environment: { AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs(vaults[vaultUrl]) },
+        });
+      };
+      expect(() => host('lookup', 'url')).not.toThrow();
+      expect(() => host('url', 'vault')).not.toThrow();
+      expect(() => host('vault', 'lookup')).not.toThrow();
     });
 
     it('passes the same vault, however each side refers to it', () => {
@@ -278,7 +303,7 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
     'migration_sql_query_self_hosted, migration_sql_statement_self_hosted, migration_sql_query_managed_instance, migration_sql_query_sql_database';
 
   /** A factory made here, an external host whose DAG runs SQL through `factoryId`, and the SQL pipelines on `pipelinesOn`. */
-  function composed(factoryId: (factory: DataFactory) => string, pipelinesOn?: (factory: DataFactory, other: DataFactory) => DataFactory) {
+  function composed(factoryId: (factory: DataFactory) => string, pipelinesOn?: (factory: DataFactory, other: DataFactory) => IDataFactory) {
     const { app, stack, resourceGroup } = testStack();
     const factoryProps = { resourceGroupName: resourceGroup.name, location: 'westeurope', managedVirtualNetworkEnabled: true };
     const factory = new DataFactory(stack, 'Factory', { ...factoryProps, name: 'adf-contoso-sql' });
@@ -319,6 +344,48 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
     const { stack } = composed((factory) => factory.id, (factory) => factory);
     expect(() => stack.runAllValidations()).not.toThrow();
     expect(warningsOf(stack).filter((warning) => warning.includes('sqlAccess'))).toEqual([]);
+  });
+
+  /** The factory in the app's first stack, the host in a second (by a cross-stack reference), the pipelines in `pipelinesIn`. */
+  function acrossStacks(pipelinesIn?: 'factory' | 'host') {
+    const { app, stack, resourceGroup } = testStack();
+    const factory = new DataFactory(stack, 'Factory', { resourceGroupName: resourceGroup.name, location: 'westeurope', name: 'adf-contoso-sql', managedVirtualNetworkEnabled: true });
+    const hostStack = new TerraformStack(app, 'airflow');
+    new AzurermProvider(hostStack, 'azurerm', { features: [{}] });
+    new AzapiProvider(hostStack, 'azapi');
+    new ExternalAirflowHost(hostStack, 'TeamAirflow', {
+      ...hostBaseProps(resourceGroup),
+      bundle: dagBundleFor(throughFactory),
+      environment: { MIGRATION_DATA_FACTORY_ID: factory.id },
+    });
+    if (pipelinesIn) {
+      new SqlPipelines(pipelinesIn === 'factory' ? stack : hostStack, 'SqlPipelines', {
+        resourceGroup,
+        factory,
+        location: 'westeurope',
+        selfHostedRuntimeName: 'shir-contoso-sql',
+        keyVaultLinkedServiceName: 'ls_key_vault',
+        targets: [],
+        namePrefix: 'contoso-sql',
+      });
+    }
+    return { app, hostStack };
+  }
+
+  it('finds the factory and its pipelines in another stack than the host, as app.synth() sees them', () => {
+    expect(() => acrossStacks().app.synth()).toThrow(`[airflow/TeamAirflow] the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${PIPELINES} `);
+    for (const pipelinesIn of ['factory', 'host'] as const) {
+      const { app, hostStack } = acrossStacks(pipelinesIn);
+      app.synth();
+      expect(warningsOf(hostStack).filter((warning) => warning.includes('SqlPipelines'))).toEqual([]);
+    }
+  });
+
+  it('only warns for pipelines on the factory it creates referred to by an id or a lookup: they may be on that one', () => {
+    const lookup = (factory: DataFactory) => new DataAzurermDataFactory(TerraformStack.of(factory), 'FactoryLookup', { name: factory.name, resourceGroupName: 'rg-test' });
+    const { stack } = composed((factory) => factory.id, (factory) => lookup(factory));
+    expect(() => stack.runAllValidations()).not.toThrow();
+    expect(warningsOf(stack)).toContainEqual(expect.stringMatching(/, unless the factory this app deploys them on by an id or a lookup is that one$/));
   });
 
   it('only warns for a factory the app does not create: another deployment may hold the pipelines', () => {

@@ -12,7 +12,7 @@ import {
   requirementName,
   REQUIREMENTS_BLOB_NAME,
 } from './dag-bundle-loader';
-import { asWritten } from './as-written';
+import { asWritten, certainlyDiffer } from './as-written';
 import { HOST_INSTALLS_REQUIREMENTS_FROM, HOST_REQUIREMENTS } from './host-requirements';
 import { PoolContractEntry, poolsOfContract } from './pools-contract';
 import { checkSqlPipelinesAtSynth, pipelinesOfContract, SQL_PIPELINES_CONTRACT_BLOB_NAME } from './sql-pipelines-check';
@@ -191,8 +191,9 @@ function checkEventVariables(path: string, environment: Readonly<Record<string, 
  * The vault Airflow's secrets backend reads connections from (`vault_url` of
  * `AIRFLOW__SECRETS__BACKEND_KWARGS`) is the host's `keyVault`, which backs them: the Kubernetes host
  * gives its secrets reader read access to that one and a private endpoint, so another vault's
- * connections would be refused or unreachable at run time. References are compared as Terraform writes them (before any cross-stack
- * reference exists, so both sides name the vault's own attribute).
+ * connections would be refused or unreachable at run time. Both sides are compared as Terraform
+ * writes them, each reference as the vault's own attribute; a reference against a URL, or a lookup,
+ * passes (only its value at apply could tell).
  */
 function checkSecretsVault(host: IConstruct, environment: Readonly<Record<string, string>>, keyVault: AirflowHostBaseProps['keyVault']): void {
   const kwargs = environment.AIRFLOW__SECRETS__BACKEND_KWARGS;
@@ -205,7 +206,7 @@ function checkSecretsVault(host: IConstruct, environment: Readonly<Record<string
   }
   const vaultUri = asWritten(host, keyVault.vaultUri);
   const normalized = (url: unknown) => (typeof url === 'string' ? url.replace(/\/+$/, '').toLowerCase() : url);
-  if (typeof vaultUrl === 'string' && normalized(vaultUrl) !== normalized(vaultUri)) {
+  if (typeof vaultUrl === 'string' && certainlyDiffer(normalized(vaultUrl), normalized(vaultUri))) {
     throw new Error(
       `${host.node.path}: environment.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url ${vaultUrl}, but the host's keyVault, ` +
         `which backs them, is ${String(vaultUri)}: pass one vault to dagEnvironment({ keyVault }) and the host`,

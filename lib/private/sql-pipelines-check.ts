@@ -1,6 +1,6 @@
 import { Annotations, TerraformResource } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { asWritten } from './as-written';
+import { asWritten, certainlyDiffer } from './as-written';
 import type { SqlPipelinesContract } from './sql-pipeline-definitions';
 
 /** Blob name of the contract that names the pipelines the bundle's DAG runs (`sqlAccess: dataFactory`). */
@@ -17,23 +17,21 @@ export function pipelinesOfContract(contractText: string): string[] {
  * runs of `pipelines` in the factory `factoryId` (`MIGRATION_DATA_FACTORY_ID`), and fail at run
  * time where they do not exist. An app that creates that factory must deploy them too
  * (`SqlPipelines`): an error otherwise. On a factory it only refers to (an id, a lookup) another
- * deployment may have put them there: a warning.
+ * deployment may have put them there, and pipelines the app deploys on a factory it refers to
+ * otherwise may be on that one: a warning.
  */
 export function checkSqlPipelinesAtSynth(host: IConstruct, factoryId: string, pipelines: readonly string[]): void {
   host.node.addValidation({
     validate: () => {
-      // Both sides as Terraform writes them in the host's stack: the same factory, however referred to.
+      // Both sides as Terraform writes them, each reference in its own stack: the same factory, however and wherever referred to.
       const resolve = (value: unknown): unknown => asWritten(host, value);
       const factory = resolve(factoryId);
       const resources = host.node.root.node.findAll().filter(TerraformResource.isTerraformResource);
-      const deployed = new Set(
-        resources
-          .filter((resource) => resource.terraformResourceType === 'azurerm_data_factory_pipeline')
-          .map((resource) => configOf(resource))
-          .filter((config) => resolve(config.data_factory_id) === factory)
-          .map((config) => config.name),
-      );
-      const missing = pipelines.filter((name) => !deployed.has(name));
+      const deployed = resources
+        .filter((resource) => resource.terraformResourceType === 'azurerm_data_factory_pipeline')
+        .map((resource) => configOf(resource))
+        .map((config) => ({ name: config.name, factory: resolve(config.data_factory_id) }));
+      const missing = pipelines.filter((name) => !deployed.some((pipeline) => pipeline.name === name && pipeline.factory === factory));
       if (missing.length === 0) return [];
       const problem =
         `the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${missing.join(', ')} ` +
@@ -42,8 +40,11 @@ export function checkSqlPipelinesAtSynth(host: IConstruct, factoryId: string, pi
       const created = resources.some(
         (resource) => resource.terraformResourceType === 'azurerm_data_factory' && resolve(resource.getStringAttribute('id')) === factory,
       );
-      if (created) return [problem];
-      Annotations.of(host).addWarning(`${host.node.path}: ${problem}, unless another deployment puts them in that existing factory`);
+      // Pipelines of those names on a factory referred to otherwise (an id, a lookup) may be on that one.
+      const elsewhere = deployed.some((pipeline) => missing.includes(pipeline.name as string) && !certainlyDiffer(pipeline.factory, factory));
+      if (created && !elsewhere) return [problem];
+      const unless = created ? 'the factory this app deploys them on by an id or a lookup is that one' : 'another deployment puts them in that existing factory';
+      Annotations.of(host).addWarning(`${host.node.path}: ${problem}, unless ${unless}`);
       return [];
     },
   });
