@@ -234,6 +234,20 @@ describe("a host's bundle and environment", () => {
     expect(() => external(directPlan, {})).not.toThrow();
   });
 
+  it('refuses deferred waits on a host without a triggerer: no deferred wait would ever resume', () => {
+    const dataFactoryPlan = examplePlanWith(AIRFLOW_OF_HOST.dataFactory);
+    const environment = (mode: string) => ({ MIGRATION_DATA_FACTORY_ID: FACTORY_ID, MIGRATION_WAIT_MODE: mode });
+    expect(() => adopted(dataFactoryPlan, environment(' Deferrable '))).toThrow(
+      'test/AirflowHost: environment.MIGRATION_WAIT_MODE is " Deferrable ", but this dataFactory host runs no triggerer, which resumes deferred tasks: ' +
+        'every wait of the DAG would defer and never resume; leave MIGRATION_WAIT_MODE out (the DAG then reschedules its waits)',
+    );
+    expect(() => adopted(dataFactoryPlan, environment('reschedule'))).not.toThrow();
+    expect(() => adopted(dataFactoryPlan, environment(Token.asString(ref('var.wait_mode'))))).not.toThrow();
+    // An external Airflow's triggerer is its team's to know; the Kubernetes and Fabric hosts run one.
+    expect(() => external(directPlan, { MIGRATION_WAIT_MODE: 'deferrable' })).not.toThrow();
+    expect(() => fabricHostStack({ environment: { MIGRATION_WAIT_MODE: 'deferrable' } })).not.toThrow();
+  });
+
   describe("refuses a secrets backend on another vault than the host's keyVault", () => {
     const kwargs = (vaultUrl: string) => `{"connections_prefix": "airflow-connections", "vault_url": "${vaultUrl}"}`;
 

@@ -1,4 +1,5 @@
 import { IDataFactory, IEventIngestion, IKeyVault } from '../core/references';
+import type { AirflowHostKind } from './airflow-host';
 import { IMigrationService } from '../migration-service';
 
 /** Props of {@link dagEnvironment}: where the DAG finds what it drives and where it reports. */
@@ -34,6 +35,19 @@ export interface DagEnvironmentProps {
  * to it instead of rescheduling (`MIGRATION_WAIT_MODE`, dags/README.md "Time and concurrency").
  */
 export const DEFERRABLE_WAITS: Readonly<Record<string, string>> = { MIGRATION_WAIT_MODE: 'deferrable' };
+
+/**
+ * Whether each host runs Airflow's triggerer, which resumes deferred waits: the Kubernetes host's
+ * chart (`triggerer.enabled`) and Fabric's job definition (`enableTriggerers`) do; Data Factory's
+ * Workflow Orchestration Manager has none ("Deferrable Operators ... No", MicrosoftDocs/fabric-docs
+ * `apache-airflow-jobs-concepts.md`); an external Airflow's is its team's to know.
+ */
+export const HOST_RUNS_TRIGGERER: Readonly<Record<AirflowHostKind, boolean | undefined>> = {
+  kubernetes: true,
+  fabric: true,
+  dataFactory: false,
+  external: undefined,
+};
 
 /** The Key Vault secrets backend of the Microsoft Azure provider for Airflow. */
 const KEY_VAULT_BACKEND = 'airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend';

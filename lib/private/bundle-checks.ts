@@ -1,6 +1,7 @@
 import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { AirflowHostBaseProps, AirflowHostKind, AirflowPool, IAirflowHost } from '../hosts/airflow-host';
+import { DEFERRABLE_WAITS, HOST_RUNS_TRIGGERER } from '../hosts/dag-environment';
 import type { MigrationPlan } from '../plan/types';
 import {
   DAG_BLOB_NAME,
@@ -45,8 +46,8 @@ const NAMED_LIBRARY_FILES = 3;
  *   package of the DAG's requirements for that host;
  * - the environment is for the bundle's plan (`MIGRATION_PLAN_NAME`: the DAG refuses another plan's),
  *   has `MIGRATION_DATA_FACTORY_ID` when the plan's `sqlAccess` is dataFactory (and the synth then
- *   looks for the pipelines the DAG runs there), both event variables or neither, and a secrets
- *   backend on the host's `keyVault`;
+ *   looks for the pipelines the DAG runs there), both event variables or neither, a secrets
+ *   backend on the host's `keyVault`, and no deferred waits where the host runs no triggerer;
  * - the pools hold each pool of the bundle's contract, with the slots it or the plan gives;
  * - the bundle was made for a host that installs this host's requirements (and Airflow).
  * Checks only what the rendered plan states. A reference (a token) passes where only its value at
@@ -89,6 +90,7 @@ export function checkBundleForHost(
 
   checkPools(path, plan, props.pools, files.get(POOLS_CONTRACT_BLOB_NAME) as string);
   checkEventVariables(path, props.environment);
+  checkWaitMode(host, props.environment);
   checkSecretsVault(host, props.environment, props.keyVault);
 
   const planHost = plan.airflow?.host;
@@ -183,6 +185,22 @@ function checkEventVariables(path: string, environment: Readonly<Record<string, 
       `${path}: environment.${missing[0]} is missing, but ${given[0]} is set: the DAG writes its events only with both, ` +
         'and would leave them in the task logs, where the alerts on the events table never see them; ' +
         'pass dagEnvironment({ eventIngestion: <MigrationMonitoring>.eventIngestion, ... })',
+    );
+  }
+}
+
+/**
+ * No deferred waits on a host without a triggerer: a task that defers waits for the triggerer to
+ * resume it, so every wait of the DAG (`MIGRATION_WAIT_MODE=deferrable`) would never end. The DAG
+ * reads the value trimmed, in any case (settings.py `Timing.for_environment`).
+ */
+function checkWaitMode(host: IConstruct & IAirflowHost, environment: Readonly<Record<string, string>>): void {
+  const [[variable, deferrable]] = Object.entries(DEFERRABLE_WAITS);
+  const mode = environment[variable];
+  if (HOST_RUNS_TRIGGERER[host.kind] === false && mode !== undefined && !Token.isUnresolved(mode) && mode.trim().toLowerCase() === deferrable) {
+    throw new Error(
+      `${host.node.path}: environment.${variable} is "${mode}", but this ${host.kind} host runs no triggerer, which resumes deferred tasks: ` +
+        `every wait of the DAG would defer and never resume; leave ${variable} out (the DAG then reschedules its waits)`,
     );
   }
 }
