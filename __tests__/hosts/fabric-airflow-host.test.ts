@@ -307,8 +307,14 @@ describe('FabricAirflowHost', () => {
       });
 
       const bare = fabricHostStack();
-      (bare.stack.node.findChild('fabric') as FabricProvider).addOverride('use_msi', true);
-      expect(uploadStep(synthObject(bare.stack)).step.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_MSI: 'true' });
+      const provider = bare.stack.node.findChild('fabric') as FabricProvider;
+      provider.addOverride('use_msi', true);
+      // A user-assigned identity: the block's client id, not an environment's, is the one Terraform signs in as.
+      provider.addOverride('client_id', SERVICE_PRINCIPAL.clientId);
+      expect(uploadStep(synthObject(bare.stack)).step.provisioner[0]['local-exec'].environment).toEqual({
+        FABRIC_USE_MSI: 'true',
+        FABRIC_CLIENT_ID: SERVICE_PRINCIPAL.clientId,
+      });
     });
 
     it("re-runs when the bundle's content hash changes, through a bare replace_triggered_by address", () => {
