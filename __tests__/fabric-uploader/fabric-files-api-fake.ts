@@ -19,6 +19,8 @@ export interface ReceivedRequest {
   readonly contentType?: string;
   readonly headers: IncomingHttpHeaders;
   readonly bodyBytes: number;
+  /** The fields of a form body (the token endpoint's). */
+  readonly form?: Record<string, string>;
   /** When it arrived (`Date.now()`). */
   readonly at: number;
 }
@@ -117,6 +119,9 @@ export class FakeFabric {
       contentType: request.headers['content-type'],
       headers: request.headers,
       bodyBytes: body.length,
+      ...(request.headers['content-type'] === 'application/x-www-form-urlencoded'
+        ? { form: Object.fromEntries(new URLSearchParams(body.toString('utf8'))) }
+        : {}),
       at: Date.now(),
     });
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);

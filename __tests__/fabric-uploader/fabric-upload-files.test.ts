@@ -377,6 +377,100 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
   });
 
+  describe('reading the sign-in variables as the Fabric provider does', () => {
+    const tokenRequests = () => fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+    /** A file holding `content`, as a CI system writes a credential to disk. */
+    const fileWith = (content: string) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'fabric-credential-')), 'value');
+      writeFileSync(file, content);
+      return file;
+    };
+
+    it('takes the first variable that is set, even empty: FABRIC_CLIENT_SECRET="" hides ARM_CLIENT_SECRET, so the Azure CLI signs in', async () => {
+      const env = {
+        ...withCli,
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_TENANT_ID: TENANT,
+        FABRIC_CLIENT_SECRET: '',
+        ARM_CLIENT_SECRET: CLIENT_SECRET,
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toEqual([]);
+      expect(JSON.parse(readFileSync(az.argsFile, 'utf8'))).toContain('get-access-token');
+    });
+
+    it('reads the client id and secret from the files FABRIC_CLIENT_ID_FILE_PATH and FABRIC_CLIENT_SECRET_FILE_PATH name, and never prints the secret', async () => {
+      const env = {
+        FABRIC_CLIENT_ID_FILE_PATH: fileWith(`${CLIENT}\n`),
+        ARM_CLIENT_SECRET_FILE_PATH: fileWith(`${CLIENT_SECRET}\n`),
+        FABRIC_TENANT_ID: TENANT,
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests().map((request) => request.form?.client_id)).toEqual([CLIENT]);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(CLIENT_SECRET);
+    });
+
+    it('refuses a client id whose file says another, naming the variables and printing neither value', async () => {
+      const env = {
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_CLIENT_ID_FILE_PATH: fileWith('55555555-5555-5555-5555-555555555555'),
+        FABRIC_TENANT_ID: TENANT,
+        FABRIC_CLIENT_SECRET: CLIENT_SECRET,
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('FABRIC_CLIENT_ID and the content of the file FABRIC_CLIENT_ID_FILE_PATH names differ');
+      expect(result.stderr).not.toContain('55555555');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('fails clearly when the file a *_FILE_PATH variable names cannot be read', async () => {
+      const missing = join(tmpdir(), 'no-such-secret-file');
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET_FILE_PATH: missing, AZURE_AUTHORITY_HOST: fake.origin };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot read the file FABRIC_CLIENT_SECRET_FILE_PATH names (${missing}): ENOENT`);
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('takes SYSTEM_ACCESSTOKEN as the OIDC request\'s bearer before ARM_OIDC_REQUEST_TOKEN, in the provider\'s order', async () => {
+      const env = {
+        ARM_USE_OIDC: 'true',
+        ARM_CLIENT_ID: CLIENT,
+        ARM_TENANT_ID: TENANT,
+        ARM_OIDC_REQUEST_URL: `${fake.origin}/github/idtoken`,
+        SYSTEM_ACCESSTOKEN: 'github-request-token',
+        ARM_OIDC_REQUEST_TOKEN: 'not-the-request-token',
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests().map((request) => request.form?.client_assertion)).toEqual([ASSERTION]);
+    });
+
+    it('asks the OIDC request URL rather than reading AZURE_FEDERATED_TOKEN_FILE, which the provider does not read', async () => {
+      const env = {
+        FABRIC_USE_OIDC: 'true',
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_TENANT_ID: TENANT,
+        AZURE_FEDERATED_TOKEN_FILE: fileWith('another-assertion'),
+        ACTIONS_ID_TOKEN_REQUEST_URL: `${fake.origin}/github/idtoken`,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'github-request-token',
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests().map((request) => request.form?.client_assertion)).toEqual([ASSERTION]);
+    });
+  });
+
   describe('signing in with a managed identity (FABRIC_USE_MSI), as the Fabric provider does', () => {
     /** No Azure CLI on the PATH: a token can only come from the identity endpoint. */
     const withoutCli = { PATH: dirname(process.execPath) };

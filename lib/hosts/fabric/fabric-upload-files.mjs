@@ -29,14 +29,19 @@
  *      (http://169.254.169.254/metadata/identity/oauth2/token, api-version 2018-02-01, header
  *      Metadata: true), as azidentity's ManagedIdentityCredential, which the provider uses, calls them;
  *   2. workload identity federation, when FABRIC_USE_OIDC (or, when it is unset, ARM_USE_OIDC) is
- *      true: client id and
- *      tenant from FABRIC_CLIENT_ID/ARM_CLIENT_ID and FABRIC_TENANT_ID/ARM_TENANT_ID, the assertion
- *      from FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN, a file (FABRIC_OIDC_TOKEN_FILE_PATH,
- *      ARM_OIDC_TOKEN_FILE_PATH, AZURE_FEDERATED_TOKEN_FILE) or GitHub Actions
- *      or an ID-token endpoint like GitHub Actions' (URL and bearer from FABRIC_OIDC_REQUEST_URL/TOKEN,
- *      ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN or ARM_OIDC_REQUEST_URL/TOKEN, as the Fabric provider reads them);
- *   3. a client secret in FABRIC_CLIENT_SECRET or ARM_CLIENT_SECRET (with client id and tenant);
+ *      true: the assertion is FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN or the content of the file
+ *      FABRIC_OIDC_TOKEN_FILE_PATH/ARM_OIDC_TOKEN_FILE_PATH names, else an ID token from the
+ *      endpoint FABRIC_OIDC_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_URL/ARM_OIDC_REQUEST_URL names
+ *      (GitHub Actions'), with FABRIC_OIDC_REQUEST_TOKEN/ACTIONS_ID_TOKEN_REQUEST_TOKEN/
+ *      SYSTEM_ACCESSTOKEN/ARM_OIDC_REQUEST_TOKEN as bearer (internal/auth/oidc.go);
+ *   3. a client secret, FABRIC_CLIENT_SECRET/ARM_CLIENT_SECRET or the content of the file
+ *      FABRIC_CLIENT_SECRET_FILE_PATH/ARM_CLIENT_SECRET_FILE_PATH names;
  *   4. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
+ * The service principal of 2 and 3 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
+ * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
+ * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
+ * internal/provider/utils/envvars.go and values.go): the first variable that is set wins, even when
+ * it is empty; a file's content (trimmed) wins over its variable, and the two must not differ.
  * A switch is on for 1, t, T, TRUE, true or True, as the provider parses it. The provider refuses
  * FABRIC_USE_MSI together with FABRIC_USE_OIDC or a client secret. AZURE_AUTHORITY_HOST changes the
  * Entra ID host (sovereign clouds).
@@ -70,6 +75,8 @@ const RETRIABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_
  */
 const IMDS_RETRIABLE = new Set([404, 410, 429, 500, 502, 503, 504]);
 const MAX_ATTEMPTS = 5;
+/** The bearer of an OIDC request, in the provider's order (internal/provider/config/envvars.go). */
+const OIDC_REQUEST_TOKEN_VARIABLES = ['FABRIC_OIDC_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'SYSTEM_ACCESSTOKEN', 'ARM_OIDC_REQUEST_TOKEN'];
 const MAX_RETRY_WAIT_SECONDS = 60;
 
 class UploadError extends Error {}
@@ -308,16 +315,22 @@ async function describeFailure(response) {
  * @returns {Promise<string>}
  */
 async function accessToken(env) {
-  const clientId = env.FABRIC_CLIENT_ID || env.ARM_CLIENT_ID;
-  const tenantId = env.FABRIC_TENANT_ID || env.ARM_TENANT_ID;
+  const clientId = await valueOrFile(env, ['FABRIC_CLIENT_ID', 'ARM_CLIENT_ID'], ['FABRIC_CLIENT_ID_FILE_PATH', 'ARM_CLIENT_ID_FILE_PATH']);
+  const tenantId = providerString(env, 'FABRIC_TENANT_ID', 'ARM_TENANT_ID');
   if (providerSwitch(env, 'FABRIC_USE_MSI', 'ARM_USE_MSI')) {
     return managedIdentityToken(env, clientId);
   }
   const useOidc = providerSwitch(env, 'FABRIC_USE_OIDC', 'ARM_USE_OIDC');
-  const clientSecret = env.FABRIC_CLIENT_SECRET || env.ARM_CLIENT_SECRET;
+  const clientSecret = await valueOrFile(
+    env,
+    ['FABRIC_CLIENT_SECRET', 'ARM_CLIENT_SECRET'],
+    ['FABRIC_CLIENT_SECRET_FILE_PATH', 'ARM_CLIENT_SECRET_FILE_PATH'],
+  );
   if (useOidc || clientSecret) {
     if (!clientId || !tenantId) {
-      throw new UploadError('set FABRIC_CLIENT_ID (or ARM_CLIENT_ID) and FABRIC_TENANT_ID (or ARM_TENANT_ID) to sign in as a service principal');
+      throw new UploadError(
+        'set FABRIC_CLIENT_ID (or ARM_CLIENT_ID, or a file in FABRIC_CLIENT_ID_FILE_PATH) and FABRIC_TENANT_ID (or ARM_TENANT_ID) to sign in as a service principal',
+      );
     }
     /** @type {Record<string, string>} */
     const credential = useOidc
@@ -325,15 +338,26 @@ async function accessToken(env) {
           client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
           client_assertion: await federatedToken(env),
         }
-      : { client_secret: /** @type {string} */ (clientSecret) };
+      : { client_secret: clientSecret };
     return clientCredentialsToken(env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, tenantId, clientId, credential);
   }
   return azureCliToken();
 }
 
 /**
- * A switch read as the Fabric provider reads it (internal/provider/utils/envvars.go getEnvBool): the
- * first of the variables that is set decides, and it is on for Go's true values only.
+ * The first of the variables that is set, trimmed, even when it is empty: the Fabric provider's
+ * getMultiEnvVar and GetStringValue (internal/provider/utils/envvars.go), so FABRIC_CLIENT_ID=""
+ * hides ARM_CLIENT_ID as it does for the provider.
+ * @param {NodeJS.ProcessEnv} env @param {string[]} names
+ */
+function providerString(env, ...names) {
+  const name = names.find((candidate) => env[candidate] !== undefined);
+  return name === undefined ? '' : String(env[name]).trim();
+}
+
+/**
+ * A switch read as the Fabric provider reads it (getEnvBool): the first of the variables that is set
+ * decides, and it is on for Go's true values only.
  * @param {NodeJS.ProcessEnv} env @param {string[]} names
  */
 function providerSwitch(env, ...names) {
@@ -341,29 +365,62 @@ function providerSwitch(env, ...names) {
   return name !== undefined && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(/** @type {string} */ (env[name]));
 }
 
-/** @param {NodeJS.ProcessEnv} env */
+/**
+ * A value from its variables or from the file the *_FILE_PATH variables name, as the provider's
+ * GetValueOrFileValue (internal/provider/utils/values.go) reads it: the file's content, trimmed, wins;
+ * a value that differs from it is an error. Neither value nor content is ever printed.
+ * @param {NodeJS.ProcessEnv} env @param {string[]} valueNames @param {string[]} fileNames
+ */
+async function valueOrFile(env, valueNames, fileNames) {
+  const value = providerString(env, ...valueNames);
+  const file = providerString(env, ...fileNames);
+  if (!file) {
+    return value;
+  }
+  const fileVariable = /** @type {string} */ (fileNames.find((name) => env[name] !== undefined));
+  const content = (
+    await readFile(file, 'utf8').catch((error) => {
+      throw new UploadError(`cannot read the file ${fileVariable} names (${file}): ${error.code ?? error.message}`);
+    })
+  ).trim();
+  if (value && value !== content) {
+    const valueVariable = valueNames.find((name) => env[name] !== undefined);
+    throw new UploadError(`${valueVariable} and the content of the file ${fileVariable} names differ: remove one or make them match`);
+  }
+  return content;
+}
+
+/**
+ * The assertion for workload identity federation, as the provider's OIDC config gets it
+ * (internal/auth/oidc.go getAssertion): the token (or its file) when there is one, else an ID token
+ * from the request URL with the request token as bearer.
+ * @param {NodeJS.ProcessEnv} env
+ */
 async function federatedToken(env) {
-  const inline = env.FABRIC_OIDC_TOKEN || env.ARM_OIDC_TOKEN;
-  if (inline) {
-    return inline;
+  const token = await valueOrFile(env, ['FABRIC_OIDC_TOKEN', 'ARM_OIDC_TOKEN'], ['FABRIC_OIDC_TOKEN_FILE_PATH', 'ARM_OIDC_TOKEN_FILE_PATH']);
+  if (token) {
+    return token;
   }
-  const file = env.FABRIC_OIDC_TOKEN_FILE_PATH || env.ARM_OIDC_TOKEN_FILE_PATH || env.AZURE_FEDERATED_TOKEN_FILE;
-  if (file) {
-    return (await readFile(file, 'utf8')).trim();
-  }
-  const requestUrl = env.FABRIC_OIDC_REQUEST_URL || env.ACTIONS_ID_TOKEN_REQUEST_URL || env.ARM_OIDC_REQUEST_URL;
-  const requestToken = env.FABRIC_OIDC_REQUEST_TOKEN || env.ACTIONS_ID_TOKEN_REQUEST_TOKEN || env.ARM_OIDC_REQUEST_TOKEN;
+  const requestUrl = providerString(env, 'FABRIC_OIDC_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ARM_OIDC_REQUEST_URL');
+  const requestToken = providerString(env, ...OIDC_REQUEST_TOKEN_VARIABLES);
   if (requestUrl && requestToken) {
     const url = new URL(requestUrl);
-    url.searchParams.set('audience', 'api://AzureADTokenExchange');
-    const response = await fetch(url, { headers: { Authorization: `Bearer ${requestToken}` } });
-    if (!response.ok) {
-      throw new UploadError(`GitHub Actions refused an OIDC token: ${await describeFailure(response)}`);
+    if (!url.searchParams.get('audience')) {
+      url.searchParams.set('audience', 'api://AzureADTokenExchange');
     }
-    return /** @type {{ value: string }} */ (await response.json()).value;
+    const response = await fetch(url, { headers: { Accept: 'application/json', Authorization: `Bearer ${requestToken}` } });
+    if (!response.ok) {
+      throw new UploadError(`the OIDC request URL refused an ID token: ${await describeFailure(response)}`);
+    }
+    const value = /** @type {{ value?: unknown }} */ (await response.json().catch(() => ({}))).value;
+    if (typeof value !== 'string' || value === '') {
+      throw new UploadError('the OIDC request URL answered without an ID token (no "value")');
+    }
+    return value;
   }
   throw new UploadError(
-    'OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token: set FABRIC_OIDC_TOKEN, a token file, or run in GitHub Actions with id-token: write',
+    'OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token: set FABRIC_OIDC_TOKEN or FABRIC_OIDC_TOKEN_FILE_PATH ' +
+      'or run in GitHub Actions with id-token: write',
   );
 }
 
