@@ -7,7 +7,8 @@ import { AddressInfo } from 'node:net';
  * `apacheAirflowJob/swagger.json`, the OAuth 2.0 client-credentials grant, and Microsoft's managed
  * identity documentation (the Instance Metadata Service of a VM, `how-to-use-vm-token`; App Service's
  * and Functions' `IDENTITY_ENDPOINT`, `overview-managed-identity`), as Azure/azure-sdk-for-go
- * `sdk/azidentity/managed_identity_client.go` calls them. It knows nothing of the uploader it tests.
+ * `sdk/azidentity/managed_identity_client.go` calls them, and Azure Pipelines' OIDC token endpoint
+ * (`SYSTEM_OIDCREQUESTURI`, as `sdk/azidentity/azure_pipelines_credential.go` calls it). It knows nothing of the uploader it tests.
  */
 
 /** One request the fake received. */
@@ -46,8 +47,18 @@ export interface FakeFabricOptions {
   readonly clientAssertion?: string;
   /** Request token GitHub Actions would give the job, for the OIDC token request. */
   readonly githubRequestToken?: string;
+  /** The Azure Pipelines job the OIDC token endpoint serves; without it the endpoint refuses every request. */
+  readonly azurePipelines?: FakeAzurePipelines;
   /** The managed identities of the host the identity endpoints serve; without it they know none. */
   readonly managedIdentity?: FakeManagedIdentities;
+}
+
+/** What Azure Pipelines' OIDC token endpoint knows of the running job. */
+export interface FakeAzurePipelines {
+  /** The job's `System.AccessToken`, the endpoint's bearer. */
+  readonly systemAccessToken: string;
+  /** The id of the service connection (with workload identity federation) the pipeline may use. */
+  readonly serviceConnectionId: string;
 }
 
 /** What a host's managed identity endpoints know. */
@@ -60,6 +71,8 @@ export interface FakeManagedIdentities {
   readonly identityHeader: string;
 }
 
+/** Where the fake serves the job's OIDC token endpoint (Azure Pipelines gives its URL in `SYSTEM_OIDCREQUESTURI`). */
+export const AZURE_PIPELINES_OIDC_PATH = '/project/_apis/distributedtask/hubs/build/plans/plan/jobs/job/oidctoken';
 /** Where the fake serves the Instance Metadata Service's token endpoint (the path IMDS has at 169.254.169.254). */
 export const IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
 /** Where the fake serves an App Service identity endpoint (App Service gives its URL in `IDENTITY_ENDPOINT`). */
@@ -133,6 +146,9 @@ export class FakeFabric {
       const audience = url.searchParams.get('audience') === 'api://AzureADTokenExchange';
       return allowed && audience ? reply(response, 200, { value: this.options.clientAssertion }) : reply(response, 401, {});
     }
+    if (request.method === 'POST' && url.pathname === AZURE_PIPELINES_OIDC_PATH) {
+      return this.issueAzurePipelinesToken(url, request, response);
+    }
     if (request.method === 'GET' && (url.pathname === IMDS_TOKEN_PATH || url.pathname === APP_SERVICE_TOKEN_PATH)) {
       return this.issueManagedIdentityToken(url, request, response);
     }
@@ -157,6 +173,21 @@ export class FakeFabric {
       return reply(response, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
     }
     reply(response, 200, { token_type: 'Bearer', expires_in: 3599, access_token: this.options.accessToken });
+  }
+
+  /** An ID token of a service connection, for the job whose `System.AccessToken` is the bearer. */
+  private issueAzurePipelinesToken(url: URL, request: IncomingMessage, response: ServerResponse): void {
+    const pipelines = this.options.azurePipelines;
+    if (pipelines === undefined || request.headers.authorization !== `Bearer ${pipelines.systemAccessToken}`) {
+      return reply(response, 401, { message: 'TF400813: The user is not authorized to access this resource.' }, { 'x-vss-e2eid': 'e2e-1' });
+    }
+    if (url.searchParams.get('api-version') !== '7.1') {
+      return reply(response, 400, { message: 'The requested REST API version is not supported.' });
+    }
+    if (url.searchParams.get('serviceConnectionId') !== pipelines.serviceConnectionId) {
+      return reply(response, 400, { message: `Service connection ${url.searchParams.get('serviceConnectionId')} was not found.` }, { 'x-vss-e2eid': 'e2e-2' });
+    }
+    reply(response, 200, { oidcToken: this.options.clientAssertion });
   }
 
   /** IMDS (api-version 2018-02-01, header `Metadata: true`) or App Service (2019-08-01, `X-IDENTITY-HEADER`). */

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { APP_SERVICE_TOKEN_PATH, FakeFabric, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
+import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
 
 /** The uploader runs as the deployment step would run it: a separate node process. */
 // One or two such processes per test: seconds each when npm test runs the DAG's tests beside jest on two cores.
@@ -16,6 +16,8 @@ const ACCESS_TOKEN = 'fabric-access-token';
 const CLIENT_SECRET = 'deployer-client-secret';
 const ASSERTION = 'federated-assertion';
 const IDENTITY_HEADER = 'app-service-identity-header';
+const SYSTEM_ACCESS_TOKEN = 'azure-pipelines-system-access-token';
+const SERVICE_CONNECTION = '66666666-6666-6666-6666-666666666666';
 const TWO_MB = 2_000_000;
 /** Where the uploader keeps the list of the files it uploaded (its documented contract). */
 const MANIFEST = 'dags/fabric_upload_manifest.json';
@@ -85,6 +87,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       clientAssertion: ASSERTION,
       githubRequestToken: 'github-request-token',
       managedIdentity: { systemAssigned: true, userAssignedClientIds: [CLIENT], identityHeader: IDENTITY_HEADER },
+      azurePipelines: { systemAccessToken: SYSTEM_ACCESS_TOKEN, serviceConnectionId: SERVICE_CONNECTION },
     });
     az = fakeAzureCli(ACCESS_TOKEN);
     withCli = { PATH: `${az.folder}:${process.env.PATH}` };
@@ -468,6 +471,64 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(tokenRequests().map((request) => request.form?.client_assertion)).toEqual([ASSERTION]);
+    });
+  });
+
+  describe('signing in with an Azure DevOps service connection (workload identity federation), as the Fabric provider does', () => {
+    /** What a pipeline step that runs Terraform with a service connection's identity has in its environment. */
+    const pipelineStep = () => ({
+      FABRIC_USE_OIDC: 'true',
+      FABRIC_CLIENT_ID: CLIENT,
+      FABRIC_TENANT_ID: TENANT,
+      FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID: SERVICE_CONNECTION,
+      SYSTEM_ACCESSTOKEN: SYSTEM_ACCESS_TOKEN,
+      SYSTEM_OIDCREQUESTURI: `${fake.origin}${AZURE_PIPELINES_OIDC_PATH}`,
+      AZURE_AUTHORITY_HOST: fake.origin,
+    });
+    const pipelineRequests = () => fake.requests.filter((request) => request.path === AZURE_PIPELINES_OIDC_PATH);
+
+    it('asks Azure DevOps for the service connection\'s ID token and signs in with it, before any FABRIC_OIDC_TOKEN, never printing the access token', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...pipelineStep(), FABRIC_OIDC_TOKEN: 'stale-assertion' });
+      expect(result.code).toBe(0);
+      expect(pipelineRequests()).toEqual([
+        expect.objectContaining({
+          method: 'POST',
+          query: { 'api-version': '7.1', serviceConnectionId: SERVICE_CONNECTION },
+          authorization: `Bearer ${SYSTEM_ACCESS_TOKEN}`,
+          headers: expect.objectContaining({ 'x-tfs-fedauthredirect': 'Suppress' }),
+        }),
+      ]);
+      const tokenRequest = fake.requests.find((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+      expect(tokenRequest?.form).toMatchObject({ client_id: CLIENT, client_assertion: ASSERTION });
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(SYSTEM_ACCESS_TOKEN);
+    });
+
+    it('fails clearly, uploading nothing, when Azure DevOps refuses the service connection', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, {
+        ...pipelineStep(),
+        FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID: 'not-this-pipelines-connection',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'Azure DevOps gave no OIDC token for service connection not-this-pipelines-connection: HTTP 400 Service connection not-this-pipelines-connection was not found. (x-vss-e2eid e2e-2)',
+      );
+      expect(result.stderr).toContain('may this pipeline use service connection not-this-pipelines-connection?');
+      expect(result.stderr).not.toContain(SYSTEM_ACCESS_TOKEN);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(fake.puts).toEqual([]);
+    });
+
+    it.each([
+      ['SYSTEM_ACCESSTOKEN', 'map SYSTEM_ACCESSTOKEN: $(System.AccessToken)'],
+      ['SYSTEM_OIDCREQUESTURI', 'SYSTEM_OIDCREQUESTURI is not: run the step in an Azure Pipelines job'],
+    ])('says what to do when %s is missing', async (missing, advice) => {
+      const env: Record<string, string> = pipelineStep();
+      delete env[missing];
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(advice);
+      expect(fake.requests).toEqual([]);
     });
   });
 

@@ -33,7 +33,10 @@
  *      FABRIC_OIDC_TOKEN_FILE_PATH/ARM_OIDC_TOKEN_FILE_PATH names, else an ID token from the
  *      endpoint FABRIC_OIDC_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_URL/ARM_OIDC_REQUEST_URL names
  *      (GitHub Actions'), with FABRIC_OIDC_REQUEST_TOKEN/ACTIONS_ID_TOKEN_REQUEST_TOKEN/
- *      SYSTEM_ACCESSTOKEN/ARM_OIDC_REQUEST_TOKEN as bearer (internal/auth/oidc.go);
+ *      SYSTEM_ACCESSTOKEN/ARM_OIDC_REQUEST_TOKEN as bearer (internal/auth/oidc.go). With
+ *      FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID set, the assertion is instead the ID token of that Azure
+ *      DevOps service connection (workload identity federation), from SYSTEM_OIDCREQUESTURI with that
+ *      bearer, as azidentity's AzurePipelinesCredential gets it;
  *   3. a client secret, FABRIC_CLIENT_SECRET/ARM_CLIENT_SECRET or the content of the file
  *      FABRIC_CLIENT_SECRET_FILE_PATH/ARM_CLIENT_SECRET_FILE_PATH names;
  *   4. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
@@ -321,6 +324,7 @@ async function accessToken(env) {
     return managedIdentityToken(env, clientId);
   }
   const useOidc = providerSwitch(env, 'FABRIC_USE_OIDC', 'ARM_USE_OIDC');
+  const serviceConnectionId = providerString(env, 'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID');
   const clientSecret = await valueOrFile(
     env,
     ['FABRIC_CLIENT_SECRET', 'ARM_CLIENT_SECRET'],
@@ -336,7 +340,7 @@ async function accessToken(env) {
     const credential = useOidc
       ? {
           client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: await federatedToken(env),
+          client_assertion: serviceConnectionId ? await azurePipelinesToken(env, serviceConnectionId) : await federatedToken(env),
         }
       : { client_secret: clientSecret };
     return clientCredentialsToken(env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, tenantId, clientId, credential);
@@ -419,9 +423,57 @@ async function federatedToken(env) {
     return value;
   }
   throw new UploadError(
-    'OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token: set FABRIC_OIDC_TOKEN or FABRIC_OIDC_TOKEN_FILE_PATH ' +
-      'or run in GitHub Actions with id-token: write',
+    'OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token: set FABRIC_OIDC_TOKEN or FABRIC_OIDC_TOKEN_FILE_PATH, ' +
+      'run in GitHub Actions with id-token: write, or in Azure Pipelines set FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID and SYSTEM_ACCESSTOKEN',
   );
+}
+
+/**
+ * The ID token of an Azure DevOps service connection with workload identity federation, as
+ * azidentity's AzurePipelinesCredential (which the provider uses when FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID
+ * is set) asks for it: POST {SYSTEM_OIDCREQUESTURI}?api-version=7.1&serviceConnectionId=..., the
+ * request token (SYSTEM_ACCESSTOKEN, mapped from $(System.AccessToken)) as bearer; the answer's oidcToken.
+ * @param {NodeJS.ProcessEnv} env @param {string} serviceConnectionId
+ */
+async function azurePipelinesToken(env, serviceConnectionId) {
+  const requestToken = providerString(env, ...OIDC_REQUEST_TOKEN_VARIABLES);
+  if (!requestToken) {
+    throw new UploadError(
+      'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID is set but there is no request token: map SYSTEM_ACCESSTOKEN: $(System.AccessToken) ' +
+        "into the step's environment (or set FABRIC_OIDC_REQUEST_TOKEN)",
+    );
+  }
+  if (!env.SYSTEM_OIDCREQUESTURI) {
+    throw new UploadError('FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID is set but SYSTEM_OIDCREQUESTURI is not: run the step in an Azure Pipelines job');
+  }
+  const url = new URL(env.SYSTEM_OIDCREQUESTURI);
+  url.searchParams.set('api-version', '7.1');
+  url.searchParams.set('serviceConnectionId', serviceConnectionId);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${requestToken}`,
+      'Content-Type': 'application/json',
+      // Asks Azure DevOps for a status rather than a redirect to its sign-in page.
+      'X-TFS-FedAuthRedirect': 'Suppress',
+    },
+  }).catch((error) => {
+    throw new UploadError(`cannot reach Azure DevOps' OIDC endpoint ${url.origin}${url.pathname} (${error.cause?.code ?? error.message})`);
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok || typeof body.oidcToken !== 'string' || body.oidcToken === '') {
+    const trace = ['x-vss-e2eid', 'x-msedge-ref']
+      .map((header) => (response.headers.get(header) ? `${header} ${response.headers.get(header)}` : ''))
+      .filter(Boolean)
+      .join(', ');
+    const hint = response.ok
+      ? ' (no oidcToken in the answer)'
+      : ` - is SYSTEM_ACCESSTOKEN mapped from $(System.AccessToken), and may this pipeline use service connection ${serviceConnectionId}?`;
+    throw new UploadError(
+      `Azure DevOps gave no OIDC token for service connection ${serviceConnectionId}: HTTP ${response.status}${body.message ? ` ${String(body.message).split('\n')[0]}` : ''}${trace ? ` (${trace})` : ''}${hint}`,
+    );
+  }
+  return body.oidcToken;
 }
 
 /**
