@@ -598,12 +598,21 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.puts).toEqual([]);
     });
 
-    it('tries the Instance Metadata Service again while it updates (410), then uploads', async () => {
-      fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 1, retryAfterSeconds: 0 });
+    it('keeps asking the Instance Metadata Service while it updates (410) past the five attempts other errors get', async () => {
+      // IMDS may answer 410 for up to 70 s; seven 410s in a row are still within that.
+      fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 7, retryAfterSeconds: 0 });
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
       expect(result.code).toBe(0);
-      expect(identityRequests()).toHaveLength(2);
+      expect(identityRequests()).toHaveLength(8);
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('waits 10 s before asking an updating Instance Metadata Service (410) again, so seven tries cover its 70 s', async () => {
+      fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      expect(result.code).toBe(0);
+      const [updating, answered] = identityRequests();
+      expect(answered.at - updating.at).toBeGreaterThanOrEqual(9_500);
     });
 
     it('fails clearly when no managed identity endpoint answers', async () => {

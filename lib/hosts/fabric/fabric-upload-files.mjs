@@ -28,6 +28,7 @@
  *      X-IDENTITY-HEADER), else from the Instance Metadata Service of an Azure VM or scale set
  *      (http://169.254.169.254/metadata/identity/oauth2/token, api-version 2018-02-01, header
  *      Metadata: true), as azidentity's ManagedIdentityCredential, which the provider uses, calls them;
+ *      IMDS is asked again while it updates (410, up to 70 s), is throttled or fails transiently;
  *   2. workload identity federation, when FABRIC_USE_OIDC (or, when it is unset, ARM_USE_OIDC) is
  *      true: the assertion is FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN or the content of the file
  *      FABRIC_OIDC_TOKEN_FILE_PATH/ARM_OIDC_TOKEN_FILE_PATH names, else an ID token from the
@@ -77,6 +78,12 @@ const RETRIABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_
  * and transient 5xx (learn.microsoft.com, managed identities, how-to-use-vm-token, error handling).
  */
 const IMDS_RETRIABLE = new Set([404, 410, 429, 500, 502, 503, 504]);
+/**
+ * IMDS answers 410 while it updates, which may last 70 seconds (how-to-use-vm-token, error handling):
+ * a 410 is asked again every 10 seconds, 7 times (MSAL's IMDS retry policy, imds_retry_based_on_errors.md).
+ */
+const IMDS_UPDATING_WAIT_SECONDS = 10;
+const IMDS_UPDATING_ATTEMPTS = 8;
 const MAX_ATTEMPTS = 5;
 /** The bearer of an OIDC request, in the provider's order (internal/provider/config/envvars.go). */
 const OIDC_REQUEST_TOKEN_VARIABLES = ['FABRIC_OIDC_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'SYSTEM_ACCESSTOKEN', 'ARM_OIDC_REQUEST_TOKEN'];
@@ -250,11 +257,13 @@ async function send(api, method, path, bytes, answers = []) {
 
 /**
  * fetch, tried again (at most MAX_ATTEMPTS times in all) on the given statuses and, when asked, on a
- * dropped connection; the last answer otherwise, or fetch's error.
+ * dropped connection; the last answer otherwise, or fetch's error. For the Instance Metadata Service,
+ * a 410 (IMDS updating) is tried again for IMDS_UPDATING_ATTEMPTS in all, every IMDS_UPDATING_WAIT_SECONDS.
  * @param {string} url @param {RequestInit} init @param {Set<number>} statuses @param {boolean} retryNetwork
+ * @param {boolean} [imds]
  * @returns {Promise<Response>}
  */
-async function fetchRetrying(url, init, statuses, retryNetwork) {
+async function fetchRetrying(url, init, statuses, retryNetwork, imds = false) {
   for (let attempt = 1; ; attempt++) {
     let response;
     try {
@@ -267,20 +276,25 @@ async function fetchRetrying(url, init, statuses, retryNetwork) {
       }
       throw error;
     }
-    if (!statuses.has(response.status) || attempt >= MAX_ATTEMPTS) {
+    const imdsUpdating = imds && response.status === 410;
+    if (!statuses.has(response.status) || attempt >= (imdsUpdating ? IMDS_UPDATING_ATTEMPTS : MAX_ATTEMPTS)) {
       return response;
     }
-    await sleep(retryDelaySeconds(response, attempt));
+    await sleep(imdsUpdating ? retryAfterSeconds(response) ?? IMDS_UPDATING_WAIT_SECONDS : retryDelaySeconds(response, attempt));
   }
 }
 
 /** Retry-After when the service sends it (seconds), else exponential backoff; capped. @param {Response} response @param {number} attempt */
 function retryDelaySeconds(response, attempt) {
+  return Math.min(retryAfterSeconds(response) ?? 2 ** attempt, MAX_RETRY_WAIT_SECONDS);
+}
+
+/** The Retry-After header in seconds, or undefined when there is none that is a number. @param {Response} response */
+function retryAfterSeconds(response) {
   // No header must not read as "retry now": Number(null) is 0.
   const header = response.headers.get('retry-after')?.trim();
   const given = header ? Number(header) : NaN;
-  const seconds = Number.isFinite(given) && given >= 0 ? given : 2 ** attempt;
-  return Math.min(seconds, MAX_RETRY_WAIT_SECONDS);
+  return Number.isFinite(given) && given >= 0 ? Math.min(given, MAX_RETRY_WAIT_SECONDS) : undefined;
 }
 
 /** @param {number} seconds */
@@ -517,7 +531,7 @@ async function managedIdentityToken(env, clientId) {
   const endpoint = `${url.origin}${url.pathname}`;
   let response;
   try {
-    response = await fetchRetrying(url.href, { headers }, appService ? RETRIABLE : IMDS_RETRIABLE, false);
+    response = await fetchRetrying(url.href, { headers }, appService ? RETRIABLE : IMDS_RETRIABLE, false, !appService);
   } catch (error) {
     throw new UploadError(
       `cannot reach the managed identity endpoint ${endpoint} (${/** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
