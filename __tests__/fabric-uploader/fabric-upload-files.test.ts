@@ -39,16 +39,16 @@ function bundleFolder(files: Record<string, string | Buffer>): string {
   return folder;
 }
 
-/** A folder holding a fake `az` that prints `token` and records its arguments. */
-function fakeAzureCli(token: string): { folder: string; argsFile: string } {
-  const folder = mkdtempSync(join(tmpdir(), 'fake-az-'));
+/** A folder holding a fake `az` (or another CLI) that prints `output` and records its arguments. */
+function fakeAzureCli(output: string, cli = 'az'): { folder: string; argsFile: string } {
+  const folder = mkdtempSync(join(tmpdir(), `fake-${cli}-`));
   const argsFile = join(folder, 'args.json');
-  const az = join(folder, 'az');
+  const executable = join(folder, cli);
   writeFileSync(
-    az,
-    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\nconsole.log(${JSON.stringify(token)});\n`,
+    executable,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\nconsole.log(${JSON.stringify(output)});\n`,
   );
-  chmodSync(az, 0o755);
+  chmodSync(executable, 0o755);
   return { folder, argsFile };
 }
 
@@ -471,6 +471,57 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(tokenRequests().map((request) => request.form?.client_assertion)).toEqual([ASSERTION]);
+    });
+  });
+
+  describe('signing in with the Azure CLI or Azure Developer CLI when the provider\'s switch says so', () => {
+    const tokenRequests = () => fake.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'));
+    const withSecret = () => ({ FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin });
+
+    it('uses the Azure CLI, in the provider\'s tenant, when FABRIC_USE_CLI is true, even with a client secret set', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, ...withSecret(), FABRIC_USE_CLI: 'true' });
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toEqual([]);
+      expect(JSON.parse(readFileSync(az.argsFile, 'utf8'))).toEqual([
+        'account',
+        'get-access-token',
+        '--scope',
+        'https://api.fabric.microsoft.com/.default',
+        '--tenant',
+        TENANT,
+        '--query',
+        'accessToken',
+        '--output',
+        'tsv',
+      ]);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('uses the Azure Developer CLI (azd auth token) when ARM_USE_DEV_CLI is true', async () => {
+      const azd = fakeAzureCli(JSON.stringify({ token: ACCESS_TOKEN, expiresOn: '2030-01-01T00:00:00Z' }), 'azd');
+      const env = { PATH: `${azd.folder}:${withCli.PATH}`, ...withSecret(), ARM_USE_DEV_CLI: 'true' };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toEqual([]);
+      expect(JSON.parse(readFileSync(azd.argsFile, 'utf8'))).toEqual([
+        'auth',
+        'token',
+        '--output',
+        'json',
+        '--tenant-id',
+        TENANT,
+        '--scope',
+        'https://api.fabric.microsoft.com/.default',
+      ]);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(ACCESS_TOKEN);
+    });
+
+    it('explains what to do when the Azure Developer CLI is missing', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: dirname(process.execPath), FABRIC_USE_DEV_CLI: 'true' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('cannot get a Fabric token from the Azure Developer CLI (the Azure Developer CLI (azd) is not installed): run "azd auth login"');
+      expect(fake.requests).toEqual([]);
     });
   });
 

@@ -38,17 +38,21 @@
  *      FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID set, the assertion is instead the ID token of that Azure
  *      DevOps service connection (workload identity federation), from SYSTEM_OIDCREQUESTURI with that
  *      bearer, as azidentity's AzurePipelinesCredential gets it;
- *   3. a client secret, FABRIC_CLIENT_SECRET/ARM_CLIENT_SECRET or the content of the file
+ *   3. the Azure Developer CLI login (`azd auth token`), when FABRIC_USE_DEV_CLI/ARM_USE_DEV_CLI is true;
+ *   4. the Azure CLI login, when FABRIC_USE_CLI/ARM_USE_CLI is true (see 6);
+ *   5. a client secret, FABRIC_CLIENT_SECRET/ARM_CLIENT_SECRET or the content of the file
  *      FABRIC_CLIENT_SECRET_FILE_PATH/ARM_CLIENT_SECRET_FILE_PATH names;
- *   4. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
- * The service principal of 2 and 3 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
+ *   6. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
+ *      Both CLIs are asked for a token in FABRIC_TENANT_ID/ARM_TENANT_ID when it is set, as the
+ *      provider asks them (azidentity's AzureCLICredential --tenant, AzureDeveloperCLICredential --tenant-id).
+ * The service principal of 2 and 5 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
  * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
  * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
  * internal/provider/utils/envvars.go and values.go): the first variable that is set wins, even when
  * it is empty; a file's content (trimmed) wins over its variable, and the two must not differ.
  * A switch is on for 1, t, T, TRUE, true or True, as the provider parses it. The provider refuses
- * FABRIC_USE_MSI together with FABRIC_USE_OIDC or a client secret. AZURE_AUTHORITY_HOST changes the
- * Entra ID host (sovereign clouds).
+ * more than one of the four switches on, and FABRIC_USE_MSI or FABRIC_USE_OIDC with a client secret.
+ * AZURE_AUTHORITY_HOST changes the Entra ID host (sovereign clouds).
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -334,32 +338,65 @@ async function describeFailure(response) {
 async function accessToken(env) {
   const clientId = await valueOrFile(env, ['FABRIC_CLIENT_ID', 'ARM_CLIENT_ID'], ['FABRIC_CLIENT_ID_FILE_PATH', 'ARM_CLIENT_ID_FILE_PATH']);
   const tenantId = providerString(env, 'FABRIC_TENANT_ID', 'ARM_TENANT_ID');
+  if (tenantId && !/^[0-9a-zA-Z.-]+$/.test(tenantId)) {
+    throw new UploadError('FABRIC_TENANT_ID (or ARM_TENANT_ID) is not a tenant id: use the tenant\'s GUID or domain name');
+  }
+  const authority = env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY;
   if (providerSwitch(env, 'FABRIC_USE_MSI', 'ARM_USE_MSI')) {
     return managedIdentityToken(env, clientId);
   }
-  const useOidc = providerSwitch(env, 'FABRIC_USE_OIDC', 'ARM_USE_OIDC');
-  const serviceConnectionId = providerString(env, 'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID');
+  if (providerSwitch(env, 'FABRIC_USE_OIDC', 'ARM_USE_OIDC')) {
+    requireServicePrincipal(clientId, tenantId);
+    const serviceConnectionId = providerString(env, 'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID');
+    return clientCredentialsToken(authority, tenantId, clientId, {
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: serviceConnectionId ? await azurePipelinesToken(env, serviceConnectionId) : await federatedToken(env),
+    });
+  }
+  if (providerSwitch(env, 'FABRIC_USE_DEV_CLI', 'ARM_USE_DEV_CLI')) {
+    return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE]);
+  }
+  if (providerSwitch(env, 'FABRIC_USE_CLI', 'ARM_USE_CLI')) {
+    return cliToken('az', azureCliArguments(tenantId));
+  }
   const clientSecret = await valueOrFile(
     env,
     ['FABRIC_CLIENT_SECRET', 'ARM_CLIENT_SECRET'],
     ['FABRIC_CLIENT_SECRET_FILE_PATH', 'ARM_CLIENT_SECRET_FILE_PATH'],
   );
-  if (useOidc || clientSecret) {
-    if (!clientId || !tenantId) {
-      throw new UploadError(
-        'set FABRIC_CLIENT_ID (or ARM_CLIENT_ID, or a file in FABRIC_CLIENT_ID_FILE_PATH) and FABRIC_TENANT_ID (or ARM_TENANT_ID) to sign in as a service principal',
-      );
-    }
-    /** @type {Record<string, string>} */
-    const credential = useOidc
-      ? {
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: serviceConnectionId ? await azurePipelinesToken(env, serviceConnectionId) : await federatedToken(env),
-        }
-      : { client_secret: clientSecret };
-    return clientCredentialsToken(env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, tenantId, clientId, credential);
+  if (clientSecret) {
+    requireServicePrincipal(clientId, tenantId);
+    return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret });
   }
-  return azureCliToken();
+  return cliToken('az', azureCliArguments(tenantId));
+}
+
+/** @param {string} clientId @param {string} tenantId */
+function requireServicePrincipal(clientId, tenantId) {
+  if (!clientId || !tenantId) {
+    throw new UploadError(
+      'set FABRIC_CLIENT_ID (or ARM_CLIENT_ID, or a file in FABRIC_CLIENT_ID_FILE_PATH) and FABRIC_TENANT_ID (or ARM_TENANT_ID) to sign in as a service principal',
+    );
+  }
+}
+
+/**
+ * `az account get-access-token` for the Fabric scope, in the provider's tenant when it has one, as
+ * azidentity's AzureCLICredential (which the provider gives its tenant) adds --tenant.
+ * @param {string} tenantId
+ */
+function azureCliArguments(tenantId) {
+  return [
+    'account',
+    'get-access-token',
+    '--scope',
+    FABRIC_SCOPE,
+    ...(tenantId ? ['--tenant', tenantId] : []),
+    '--query',
+    'accessToken',
+    '--output',
+    'tsv',
+  ];
 }
 
 /**
@@ -554,24 +591,27 @@ async function managedIdentityToken(env, clientId) {
   return body.access_token;
 }
 
-async function azureCliToken() {
-  const az = process.platform === 'win32' ? 'az.cmd' : 'az';
+/**
+ * A token from the Azure CLI (az, which prints the token alone) or the Azure Developer CLI (azd
+ * auth token, which prints JSON with the token in "token", as azidentity's AzureDeveloperCLICredential reads it).
+ * @param {'az' | 'azd'} cli @param {string[]} args
+ */
+async function cliToken(cli, args) {
+  const name = cli === 'az' ? 'the Azure CLI' : 'the Azure Developer CLI';
   try {
-    const { stdout } = await promisify(execFile)(
-      az,
-      ['account', 'get-access-token', '--scope', FABRIC_SCOPE, '--query', 'accessToken', '--output', 'tsv'],
-      { shell: process.platform === 'win32' },
-    );
-    const token = stdout.trim();
-    if (!token) {
+    const { stdout } = await promisify(execFile)(process.platform === 'win32' ? `${cli}.cmd` : cli, args, { shell: process.platform === 'win32' });
+    const token = cli === 'az' ? stdout.trim() : JSON.parse(stdout).token;
+    if (typeof token !== 'string' || !token) {
       throw new Error('empty token');
     }
     return token;
   } catch (error) {
     const reason = /** @type {{ code?: string, stderr?: string, message?: string }} */ (error);
-    const detail = reason.code === 'ENOENT' ? 'the Azure CLI (az) is not installed' : (reason.stderr || reason.message || '').trim();
+    const detail = reason.code === 'ENOENT' ? `${name} (${cli}) is not installed` : (reason.stderr || reason.message || '').trim();
     throw new UploadError(
-      `cannot get a Fabric token from the Azure CLI (${detail}): run "az login", set FABRIC_USE_MSI for a managed identity, or set FABRIC_CLIENT_ID/FABRIC_TENANT_ID with FABRIC_USE_OIDC or FABRIC_CLIENT_SECRET (ARM_* work too)`,
+      cli === 'az'
+        ? `cannot get a Fabric token from the Azure CLI (${detail}): run "az login", set FABRIC_USE_MSI for a managed identity, or set FABRIC_CLIENT_ID/FABRIC_TENANT_ID with FABRIC_USE_OIDC or FABRIC_CLIENT_SECRET (ARM_* work too)`
+        : `cannot get a Fabric token from the Azure Developer CLI (${detail}): run "azd auth login", or unset FABRIC_USE_DEV_CLI/ARM_USE_DEV_CLI`,
     );
   }
 }

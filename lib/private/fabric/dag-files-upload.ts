@@ -85,17 +85,18 @@ export class FabricDagUpload extends Construct {
 
 /**
  * What the stack's default `fabric` provider block says about signing in, as the variables the
- * uploader reads: the block's `use_msi`, `use_oidc` and `tenant_id` win over the provider's
+ * uploader reads: the block's `use_msi`, `use_oidc`, `use_cli` and `tenant_id` win over the provider's
  * environment, and would not reach the uploader otherwise.
  */
 function providerSignIn(scope: Construct): Record<string, string> {
   const provider = TerraformStack.of(scope).node.children.find(
     (child): child is FabricProvider => child instanceof FabricProvider && child.alias === undefined,
   );
-  const { useMsi, useOidc, tenantId } = provider?.settings ?? {};
+  const { useMsi, useOidc, useCli, tenantId } = provider?.settings ?? {};
   return {
     ...(useMsi === undefined ? {} : { FABRIC_USE_MSI: String(useMsi) }),
     ...(useOidc === undefined ? {} : { FABRIC_USE_OIDC: String(useOidc) }),
+    ...(useCli === undefined ? {} : { FABRIC_USE_CLI: String(useCli) }),
     ...(tenantId === undefined ? {} : { FABRIC_TENANT_ID: tenantId }),
   };
 }
