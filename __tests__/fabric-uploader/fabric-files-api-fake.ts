@@ -1,3 +1,4 @@
+import { constants, createHash, verify, X509Certificate } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 
@@ -7,7 +8,8 @@ import { AddressInfo } from 'node:net';
  * `apacheAirflowJob/swagger.json`, the OAuth 2.0 client-credentials grant, and Microsoft's managed
  * identity documentation (the Instance Metadata Service of a VM, `how-to-use-vm-token`; App Service's
  * and Functions' `IDENTITY_ENDPOINT`, `overview-managed-identity`), as Azure/azure-sdk-for-go
- * `sdk/azidentity/managed_identity_client.go` calls them. It knows nothing of the uploader it tests.
+ * `sdk/azidentity/managed_identity_client.go` calls them, and Azure Pipelines' OIDC token endpoint
+ * (`SYSTEM_OIDCREQUESTURI`, as `sdk/azidentity/azure_pipelines_credential.go` calls it). It knows nothing of the uploader it tests.
  */
 
 /** One request the fake received. */
@@ -19,6 +21,8 @@ export interface ReceivedRequest {
   readonly contentType?: string;
   readonly headers: IncomingHttpHeaders;
   readonly bodyBytes: number;
+  /** The fields of a form body (the token endpoint's). */
+  readonly form?: Record<string, string>;
   /** When it arrived (`Date.now()`). */
   readonly at: number;
 }
@@ -40,12 +44,27 @@ export interface FakeFabricOptions {
   readonly accessToken: string;
   /** Client secret the token endpoint accepts. */
   readonly clientSecret?: string;
+  /**
+   * Certificate (PEM) of the service principal: the token endpoint accepts a client assertion signed
+   * with its key, as Microsoft identity platform "certificate credentials" describes one.
+   */
+  readonly clientCertificate?: string;
   /** Client assertion (federated token) the token endpoint accepts. */
   readonly clientAssertion?: string;
   /** Request token GitHub Actions would give the job, for the OIDC token request. */
   readonly githubRequestToken?: string;
+  /** The Azure Pipelines job the OIDC token endpoint serves; without it the endpoint refuses every request. */
+  readonly azurePipelines?: FakeAzurePipelines;
   /** The managed identities of the host the identity endpoints serve; without it they know none. */
   readonly managedIdentity?: FakeManagedIdentities;
+}
+
+/** What Azure Pipelines' OIDC token endpoint knows of the running job. */
+export interface FakeAzurePipelines {
+  /** The job's `System.AccessToken`, the endpoint's bearer. */
+  readonly systemAccessToken: string;
+  /** The id of the service connection (with workload identity federation) the pipeline may use. */
+  readonly serviceConnectionId: string;
 }
 
 /** What a host's managed identity endpoints know. */
@@ -58,6 +77,8 @@ export interface FakeManagedIdentities {
   readonly identityHeader: string;
 }
 
+/** Where the fake serves the job's OIDC token endpoint (Azure Pipelines gives its URL in `SYSTEM_OIDCREQUESTURI`). */
+export const AZURE_PIPELINES_OIDC_PATH = '/project/_apis/distributedtask/hubs/build/plans/plan/jobs/job/oidctoken';
 /** Where the fake serves the Instance Metadata Service's token endpoint (the path IMDS has at 169.254.169.254). */
 export const IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
 /** Where the fake serves an App Service identity endpoint (App Service gives its URL in `IDENTITY_ENDPOINT`). */
@@ -117,16 +138,22 @@ export class FakeFabric {
       contentType: request.headers['content-type'],
       headers: request.headers,
       bodyBytes: body.length,
+      ...(request.headers['content-type'] === 'application/x-www-form-urlencoded'
+        ? { form: Object.fromEntries(new URLSearchParams(body.toString('utf8'))) }
+        : {}),
       at: Date.now(),
     });
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (request.method === 'POST' && token) {
-      return this.issueToken(new URLSearchParams(body.toString('utf8')), response);
+      return this.issueToken(new URLSearchParams(body.toString('utf8')), `${this.origin}${url.pathname}`, response);
     }
     if (request.method === 'GET' && url.pathname === '/github/idtoken') {
       const allowed = request.headers.authorization === `Bearer ${this.options.githubRequestToken}`;
       const audience = url.searchParams.get('audience') === 'api://AzureADTokenExchange';
       return allowed && audience ? reply(response, 200, { value: this.options.clientAssertion }) : reply(response, 401, {});
+    }
+    if (request.method === 'POST' && url.pathname === AZURE_PIPELINES_OIDC_PATH) {
+      return this.issueAzurePipelinesToken(url, request, response);
     }
     if (request.method === 'GET' && (url.pathname === IMDS_TOKEN_PATH || url.pathname === APP_SERVICE_TOKEN_PATH)) {
       return this.issueManagedIdentityToken(url, request, response);
@@ -139,12 +166,14 @@ export class FakeFabric {
     reply(response, 404, { errorCode: 'EntityNotFound', message: `no route for ${request.method} ${url.pathname}` });
   }
 
-  private issueToken(form: URLSearchParams, response: ServerResponse): void {
+  private issueToken(form: URLSearchParams, tokenUrl: string, response: ServerResponse): void {
     const secretOk = this.options.clientSecret !== undefined && form.get('client_secret') === this.options.clientSecret;
+    const jwtBearer = form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
     const assertionOk =
-      this.options.clientAssertion !== undefined &&
-      form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' &&
-      form.get('client_assertion') === this.options.clientAssertion;
+      jwtBearer &&
+      ((this.options.clientAssertion !== undefined && form.get('client_assertion') === this.options.clientAssertion) ||
+        (this.options.clientCertificate !== undefined &&
+          signedByCertificate(form.get('client_assertion') ?? '', this.options.clientCertificate, form.get('client_id') ?? '', tokenUrl)));
     if (form.get('grant_type') !== 'client_credentials' || form.get('scope') !== 'https://api.fabric.microsoft.com/.default') {
       return reply(response, 400, { error: 'invalid_request', error_description: 'AADSTS900144: bad grant or scope' });
     }
@@ -152,6 +181,21 @@ export class FakeFabric {
       return reply(response, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
     }
     reply(response, 200, { token_type: 'Bearer', expires_in: 3599, access_token: this.options.accessToken });
+  }
+
+  /** An ID token of a service connection, for the job whose `System.AccessToken` is the bearer. */
+  private issueAzurePipelinesToken(url: URL, request: IncomingMessage, response: ServerResponse): void {
+    const pipelines = this.options.azurePipelines;
+    if (pipelines === undefined || request.headers.authorization !== `Bearer ${pipelines.systemAccessToken}`) {
+      return reply(response, 401, { message: 'TF400813: The user is not authorized to access this resource.' }, { 'x-vss-e2eid': 'e2e-1' });
+    }
+    if (url.searchParams.get('api-version') !== '7.1') {
+      return reply(response, 400, { message: 'The requested REST API version is not supported.' });
+    }
+    if (url.searchParams.get('serviceConnectionId') !== pipelines.serviceConnectionId) {
+      return reply(response, 400, { message: `Service connection ${url.searchParams.get('serviceConnectionId')} was not found.` }, { 'x-vss-e2eid': 'e2e-2' });
+    }
+    reply(response, 200, { oidcToken: this.options.clientAssertion });
   }
 
   /** IMDS (api-version 2018-02-01, header `Metadata: true`) or App Service (2019-08-01, `X-IDENTITY-HEADER`). */
@@ -241,6 +285,42 @@ export class FakeFabric {
     this.files.set(filePath, body);
     reply(response, 200, undefined);
   }
+}
+
+/**
+ * Whether a client assertion is one Entra ID takes for the certificate: header PS256 with x5t#S256 (or
+ * RS256 with x5t, SHA-1), the thumbprint the certificate's, the signature its key's, aud the token
+ * endpoint, iss and sub the client id, a jti, and a time window around now.
+ */
+function signedByCertificate(assertion: string, certificatePem: string, clientId: string, tokenUrl: string): boolean {
+  const [header, claims, signature] = assertion.split('.');
+  if (signature === undefined) {
+    return false;
+  }
+  const certificate = new X509Certificate(certificatePem);
+  const head = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+  const body = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8'));
+  const thumbprint = (hash: string) => createHash(hash).update(certificate.raw).digest('base64url');
+  const pss = head.alg === 'PS256' && head['x5t#S256'] === thumbprint('sha256');
+  const pkcs1 = head.alg === 'RS256' && head.x5t === thumbprint('sha1');
+  const signed = verify(
+    'sha256',
+    Buffer.from(`${header}.${claims}`),
+    pss ? { key: certificate.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : certificate.publicKey,
+    Buffer.from(signature, 'base64url'),
+  );
+  const now = Date.now() / 1000;
+  return (
+    (pss || pkcs1) &&
+    signed &&
+    body.aud === tokenUrl &&
+    body.iss === clientId &&
+    body.sub === clientId &&
+    typeof body.jti === 'string' &&
+    body.jti !== '' &&
+    body.nbf <= now + 300 &&
+    body.exp > now
+  );
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {

@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { APP_SERVICE_TOKEN_PATH, FakeFabric, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
+import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
 
 /** The uploader runs as the deployment step would run it: a separate node process. */
 // One or two such processes per test: seconds each when npm test runs the DAG's tests beside jest on two cores.
@@ -16,6 +16,8 @@ const ACCESS_TOKEN = 'fabric-access-token';
 const CLIENT_SECRET = 'deployer-client-secret';
 const ASSERTION = 'federated-assertion';
 const IDENTITY_HEADER = 'app-service-identity-header';
+const SYSTEM_ACCESS_TOKEN = 'azure-pipelines-system-access-token';
+const SERVICE_CONNECTION = '66666666-6666-6666-6666-666666666666';
 const TWO_MB = 2_000_000;
 /** Where the uploader keeps the list of the files it uploaded (its documented contract). */
 const MANIFEST = 'dags/fabric_upload_manifest.json';
@@ -37,16 +39,16 @@ function bundleFolder(files: Record<string, string | Buffer>): string {
   return folder;
 }
 
-/** A folder holding a fake `az` that prints `token` and records its arguments. */
-function fakeAzureCli(token: string): { folder: string; argsFile: string } {
-  const folder = mkdtempSync(join(tmpdir(), 'fake-az-'));
+/** A folder holding a fake `az` (or another CLI) that prints `output` and records its arguments. */
+function fakeAzureCli(output: string, cli = 'az'): { folder: string; argsFile: string } {
+  const folder = mkdtempSync(join(tmpdir(), `fake-${cli}-`));
   const argsFile = join(folder, 'args.json');
-  const az = join(folder, 'az');
+  const executable = join(folder, cli);
   writeFileSync(
-    az,
-    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\nconsole.log(${JSON.stringify(token)});\n`,
+    executable,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\nconsole.log(${JSON.stringify(output)});\n`,
   );
-  chmodSync(az, 0o755);
+  chmodSync(executable, 0o755);
   return { folder, argsFile };
 }
 
@@ -75,6 +77,16 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
   let fake: FakeFabric;
   let az: { folder: string; argsFile: string };
   let withCli: Record<string, string>;
+  /** The deployer's certificate, made with the openssl CLI as a team makes one for a service principal. */
+  let certificate: { folder: string; pem: string };
+
+  beforeAll(() => {
+    const folder = mkdtempSync(join(tmpdir(), 'fabric-certificate-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(folder, 'key.pem'), '-out', join(folder, 'cert.pem'), '-subj', '/CN=fabric-deployer', '-days', '2'], {
+      stdio: 'ignore',
+    });
+    certificate = { folder, pem: readFileSync(join(folder, 'cert.pem'), 'utf8') };
+  });
 
   beforeEach(async () => {
     fake = await FakeFabric.start({
@@ -83,8 +95,10 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       accessToken: ACCESS_TOKEN,
       clientSecret: CLIENT_SECRET,
       clientAssertion: ASSERTION,
+      clientCertificate: certificate.pem,
       githubRequestToken: 'github-request-token',
       managedIdentity: { systemAssigned: true, userAssignedClientIds: [CLIENT], identityHeader: IDENTITY_HEADER },
+      azurePipelines: { systemAccessToken: SYSTEM_ACCESS_TOKEN, serviceConnectionId: SERVICE_CONNECTION },
     });
     az = fakeAzureCli(ACCESS_TOKEN);
     withCli = { PATH: `${az.folder}:${process.env.PATH}` };
@@ -377,6 +391,291 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
   });
 
+  describe('reading the sign-in variables as the Fabric provider does', () => {
+    const tokenRequests = () => fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+    /** A file holding `content`, as a CI system writes a credential to disk. */
+    const fileWith = (content: string) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'fabric-credential-')), 'value');
+      writeFileSync(file, content);
+      return file;
+    };
+
+    it('takes the first variable that is set, even empty: FABRIC_CLIENT_SECRET="" hides ARM_CLIENT_SECRET, so the Azure CLI signs in', async () => {
+      const env = {
+        ...withCli,
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_TENANT_ID: TENANT,
+        FABRIC_CLIENT_SECRET: '',
+        ARM_CLIENT_SECRET: CLIENT_SECRET,
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toEqual([]);
+      expect(JSON.parse(readFileSync(az.argsFile, 'utf8'))).toContain('get-access-token');
+    });
+
+    it('reads the client id and secret from the files FABRIC_CLIENT_ID_FILE_PATH and FABRIC_CLIENT_SECRET_FILE_PATH name, and never prints the secret', async () => {
+      const env = {
+        FABRIC_CLIENT_ID_FILE_PATH: fileWith(`${CLIENT}\n`),
+        ARM_CLIENT_SECRET_FILE_PATH: fileWith(`${CLIENT_SECRET}\n`),
+        FABRIC_TENANT_ID: TENANT,
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests().map((request) => request.form?.client_id)).toEqual([CLIENT]);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(CLIENT_SECRET);
+    });
+
+    it('refuses a client id whose file says another, naming the variables and printing neither value', async () => {
+      const env = {
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_CLIENT_ID_FILE_PATH: fileWith('55555555-5555-5555-5555-555555555555'),
+        FABRIC_TENANT_ID: TENANT,
+        FABRIC_CLIENT_SECRET: CLIENT_SECRET,
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('FABRIC_CLIENT_ID and the content of the file FABRIC_CLIENT_ID_FILE_PATH names differ');
+      expect(result.stderr).not.toContain('55555555');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('fails clearly when the file a *_FILE_PATH variable names cannot be read', async () => {
+      const missing = join(tmpdir(), 'no-such-secret-file');
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET_FILE_PATH: missing, AZURE_AUTHORITY_HOST: fake.origin };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot read the file FABRIC_CLIENT_SECRET_FILE_PATH names (${missing}): ENOENT`);
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('takes SYSTEM_ACCESSTOKEN as the OIDC request\'s bearer before ARM_OIDC_REQUEST_TOKEN, in the provider\'s order', async () => {
+      const env = {
+        ARM_USE_OIDC: 'true',
+        ARM_CLIENT_ID: CLIENT,
+        ARM_TENANT_ID: TENANT,
+        ARM_OIDC_REQUEST_URL: `${fake.origin}/github/idtoken`,
+        SYSTEM_ACCESSTOKEN: 'github-request-token',
+        ARM_OIDC_REQUEST_TOKEN: 'not-the-request-token',
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests().map((request) => request.form?.client_assertion)).toEqual([ASSERTION]);
+    });
+
+    it('asks the OIDC request URL rather than reading AZURE_FEDERATED_TOKEN_FILE, which the provider does not read', async () => {
+      const env = {
+        FABRIC_USE_OIDC: 'true',
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_TENANT_ID: TENANT,
+        AZURE_FEDERATED_TOKEN_FILE: fileWith('another-assertion'),
+        ACTIONS_ID_TOKEN_REQUEST_URL: `${fake.origin}/github/idtoken`,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'github-request-token',
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests().map((request) => request.form?.client_assertion)).toEqual([ASSERTION]);
+    });
+  });
+
+  describe('signing in with a client certificate (PKCS#12), as the Fabric provider does', () => {
+    const PASSWORD = 'pfx-password';
+    /** The certificate and its key as a PKCS#12 bundle, written by `openssl pkcs12 -export` with `options`. */
+    const pfx = (name: string, ...options: string[]) => {
+      const file = join(certificate.folder, `${name}.pfx`);
+      const password = name === 'no-password' ? '' : PASSWORD;
+      execFileSync(
+        'openssl',
+        ['pkcs12', '-export', '-inkey', join(certificate.folder, 'key.pem'), '-in', join(certificate.folder, 'cert.pem'), '-out', file, '-passout', `pass:${password}`, ...options],
+        { stdio: 'ignore' },
+      );
+      return file;
+    };
+    const withoutCli = { PATH: dirname(process.execPath) };
+    const principal = () => ({ ...withoutCli, FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: fake.origin });
+    const tokenRequests = () => fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+
+    it('signs a PS256 client assertion with x5t#S256 from FABRIC_CLIENT_CERTIFICATE (base64 PKCS#12, AES as OpenSSL 3 writes it), and prints nothing of it', async () => {
+      const bundle = readFileSync(pfx('aes')).toString('base64');
+      // Wrapped as `base64` wraps it: the provider's Go decoder skips line breaks.
+      const env = { ...principal(), FABRIC_CLIENT_CERTIFICATE: bundle.replace(/.{76}/g, '$&\n'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      const [request] = tokenRequests();
+      expect(request.form).toMatchObject({ client_id: CLIENT, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' });
+      const header = JSON.parse(Buffer.from(String(request.form?.client_assertion).split('.')[0], 'base64url').toString('utf8'));
+      expect(header).toEqual({ alg: 'PS256', typ: 'JWT', 'x5t#S256': expect.any(String) });
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+      expect(result.stdout + result.stderr).not.toContain(bundle.slice(0, 40));
+    });
+
+    it('reads the bundle from the file ARM_CLIENT_CERTIFICATE_PATH names, 3DES-encrypted as Windows exports it', async () => {
+      const file = pfx('3des', '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1');
+      const env = { ...principal(), ARM_CLIENT_CERTIFICATE_PATH: file, ARM_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toHaveLength(1);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('reads a bundle exported without a password, with no password variable set', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...principal(), FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('no-password') });
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toHaveLength(1);
+    });
+
+    it('fails clearly, asking nothing of Entra ID, on a wrong password', async () => {
+      const env = { ...principal(), FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('aes'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: 'not-the-password' };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('cannot read the client certificate (FABRIC_CLIENT_CERTIFICATE or its file): its MAC does not match: a wrong FABRIC_CLIENT_CERTIFICATE_PASSWORD');
+      expect(result.stderr).not.toContain('not-the-password');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('reads a bundle whose certificate is encrypted with RC2, as OpenSSL 1.x and openssl pkcs12 -legacy write it', async () => {
+      const env = { ...principal(), FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('legacy', '-legacy'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toHaveLength(1);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('says a PEM file is not the PKCS#12 bundle the provider reads', async () => {
+      const env = { ...principal(), FABRIC_CLIENT_CERTIFICATE_FILE_PATH: join(certificate.folder, 'cert.pem') };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('it is PEM, and the Fabric provider reads a PKCS#12 bundle only: make one with openssl pkcs12 -export');
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('refuses a certificate without the client id it belongs to', async () => {
+      const env = { ...withoutCli, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('aes'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('set FABRIC_CLIENT_ID (or ARM_CLIENT_ID');
+      expect(fake.requests).toEqual([]);
+    });
+  });
+
+  describe('signing in with the Azure CLI or Azure Developer CLI when the provider\'s switch says so', () => {
+    const tokenRequests = () => fake.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'));
+    const withSecret = () => ({ FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin });
+
+    it('uses the Azure CLI, in the provider\'s tenant, when FABRIC_USE_CLI is true, even with a client secret set', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, ...withSecret(), FABRIC_USE_CLI: 'true' });
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toEqual([]);
+      expect(JSON.parse(readFileSync(az.argsFile, 'utf8'))).toEqual([
+        'account',
+        'get-access-token',
+        '--scope',
+        'https://api.fabric.microsoft.com/.default',
+        '--tenant',
+        TENANT,
+        '--query',
+        'accessToken',
+        '--output',
+        'tsv',
+      ]);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('uses the Azure Developer CLI (azd auth token) when ARM_USE_DEV_CLI is true', async () => {
+      const azd = fakeAzureCli(JSON.stringify({ token: ACCESS_TOKEN, expiresOn: '2030-01-01T00:00:00Z' }), 'azd');
+      const env = { PATH: `${azd.folder}:${withCli.PATH}`, ...withSecret(), ARM_USE_DEV_CLI: 'true' };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(tokenRequests()).toEqual([]);
+      expect(JSON.parse(readFileSync(azd.argsFile, 'utf8'))).toEqual([
+        'auth',
+        'token',
+        '--output',
+        'json',
+        '--tenant-id',
+        TENANT,
+        '--scope',
+        'https://api.fabric.microsoft.com/.default',
+      ]);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(ACCESS_TOKEN);
+    });
+
+    it('explains what to do when the Azure Developer CLI is missing', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: dirname(process.execPath), FABRIC_USE_DEV_CLI: 'true' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('cannot get a Fabric token from the Azure Developer CLI (the Azure Developer CLI (azd) is not installed): run "azd auth login"');
+      expect(fake.requests).toEqual([]);
+    });
+  });
+
+  describe('signing in with an Azure DevOps service connection (workload identity federation), as the Fabric provider does', () => {
+    /** What a pipeline step that runs Terraform with a service connection's identity has in its environment. */
+    const pipelineStep = () => ({
+      FABRIC_USE_OIDC: 'true',
+      FABRIC_CLIENT_ID: CLIENT,
+      FABRIC_TENANT_ID: TENANT,
+      FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID: SERVICE_CONNECTION,
+      SYSTEM_ACCESSTOKEN: SYSTEM_ACCESS_TOKEN,
+      SYSTEM_OIDCREQUESTURI: `${fake.origin}${AZURE_PIPELINES_OIDC_PATH}`,
+      AZURE_AUTHORITY_HOST: fake.origin,
+    });
+    const pipelineRequests = () => fake.requests.filter((request) => request.path === AZURE_PIPELINES_OIDC_PATH);
+
+    it('asks Azure DevOps for the service connection\'s ID token and signs in with it, before any FABRIC_OIDC_TOKEN, never printing the access token', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...pipelineStep(), FABRIC_OIDC_TOKEN: 'stale-assertion' });
+      expect(result.code).toBe(0);
+      expect(pipelineRequests()).toEqual([
+        expect.objectContaining({
+          method: 'POST',
+          query: { 'api-version': '7.1', serviceConnectionId: SERVICE_CONNECTION },
+          authorization: `Bearer ${SYSTEM_ACCESS_TOKEN}`,
+          headers: expect.objectContaining({ 'x-tfs-fedauthredirect': 'Suppress' }),
+        }),
+      ]);
+      const tokenRequest = fake.requests.find((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+      expect(tokenRequest?.form).toMatchObject({ client_id: CLIENT, client_assertion: ASSERTION });
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+      expect(result.stdout + result.stderr).not.toContain(SYSTEM_ACCESS_TOKEN);
+    });
+
+    it('fails clearly, uploading nothing, when Azure DevOps refuses the service connection', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, {
+        ...pipelineStep(),
+        FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID: 'not-this-pipelines-connection',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'Azure DevOps gave no OIDC token for service connection not-this-pipelines-connection: HTTP 400 Service connection not-this-pipelines-connection was not found. (x-vss-e2eid e2e-2)',
+      );
+      expect(result.stderr).toContain('may this pipeline use service connection not-this-pipelines-connection?');
+      expect(result.stderr).not.toContain(SYSTEM_ACCESS_TOKEN);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(fake.puts).toEqual([]);
+    });
+
+    it.each([
+      ['SYSTEM_ACCESSTOKEN', 'map SYSTEM_ACCESSTOKEN: $(System.AccessToken)'],
+      ['SYSTEM_OIDCREQUESTURI', 'SYSTEM_OIDCREQUESTURI is not: run the step in an Azure Pipelines job'],
+    ])('says what to do when %s is missing', async (missing, advice) => {
+      const env: Record<string, string> = pipelineStep();
+      delete env[missing];
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(advice);
+      expect(fake.requests).toEqual([]);
+    });
+  });
+
   describe('signing in with a managed identity (FABRIC_USE_MSI), as the Fabric provider does', () => {
     /** No Azure CLI on the PATH: a token can only come from the identity endpoint. */
     const withoutCli = { PATH: dirname(process.execPath) };
@@ -443,12 +742,21 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.puts).toEqual([]);
     });
 
-    it('tries the Instance Metadata Service again while it updates (410), then uploads', async () => {
-      fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 1, retryAfterSeconds: 0 });
+    it('keeps asking the Instance Metadata Service while it updates (410) past the five attempts other errors get', async () => {
+      // IMDS may answer 410 for up to 70 s; seven 410s in a row are still within that.
+      fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 7, retryAfterSeconds: 0 });
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
       expect(result.code).toBe(0);
-      expect(identityRequests()).toHaveLength(2);
+      expect(identityRequests()).toHaveLength(8);
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('waits 10 s before asking an updating Instance Metadata Service (410) again, so seven tries cover its 70 s', async () => {
+      fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      expect(result.code).toBe(0);
+      const [updating, answered] = identityRequests();
+      expect(answered.at - updating.at).toBeGreaterThanOrEqual(9_500);
     });
 
     it('fails clearly when no managed identity endpoint answers', async () => {

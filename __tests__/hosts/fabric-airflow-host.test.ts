@@ -278,12 +278,14 @@ describe('FabricAirflowHost', () => {
       expect(step.triggers_replace).toEqual({ apacheAirflowJobId: `\${fabric_apache_airflow_job.${jobId}.id}` });
     });
 
-    it("signs in as the fabric provider block says: its use_msi, use_oidc and tenant_id reach the step's environment", () => {
+    it("signs in as the fabric provider block says: its use_msi, use_oidc, use_cli and tenant_id reach the step's environment", () => {
       const tenantId = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
       const withMsi = uploadStep(synthObject(fabricHostStack({}, { useMsi: true, tenantId }).stack)).step;
       expect(withMsi.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_MSI: 'true', FABRIC_TENANT_ID: tenantId });
       const withoutOidc = uploadStep(synthObject(fabricHostStack({}, { useOidc: false }).stack)).step;
       expect(withoutOidc.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_OIDC: 'false' });
+      const withCli = uploadStep(synthObject(fabricHostStack({}, { useCli: true }).stack)).step;
+      expect(withCli.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_CLI: 'true' });
     });
 
     it('signs in as the block says wherever and whenever the block gets its arguments: after the host, in a construct, by an override', () => {

@@ -84,11 +84,17 @@ export class FabricDagUpload extends Construct {
 }
 
 /** The `fabric` provider block's sign-in arguments, and the variable the uploader reads each from. */
-const SIGN_IN_ARGUMENTS = { use_msi: 'FABRIC_USE_MSI', use_oidc: 'FABRIC_USE_OIDC', tenant_id: 'FABRIC_TENANT_ID', client_id: 'FABRIC_CLIENT_ID' } as const;
+const SIGN_IN_ARGUMENTS = {
+  use_msi: 'FABRIC_USE_MSI',
+  use_oidc: 'FABRIC_USE_OIDC',
+  use_cli: 'FABRIC_USE_CLI',
+  tenant_id: 'FABRIC_TENANT_ID',
+  client_id: 'FABRIC_CLIENT_ID',
+} as const;
 
 /**
  * What the stack's default `fabric` provider block says about signing in, as the variables the
- * uploader reads: the block's `use_msi`, `use_oidc`, `tenant_id` and `client_id` (as it
+ * uploader reads: the block's `use_msi`, `use_oidc`, `use_cli`, `tenant_id` and `client_id` (as it
  * synthesizes them, overrides included) win over the provider's environment, and would not reach the uploader
  * otherwise. Undefined when the block sets none of them.
  */
