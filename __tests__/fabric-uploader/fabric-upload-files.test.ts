@@ -550,14 +550,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
     });
 
-    it('says a PEM file is not the PKCS#12 bundle the provider reads', async () => {
-      const env = { ...principal(), FABRIC_CLIENT_CERTIFICATE_FILE_PATH: join(certificate.folder, 'cert.pem') };
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain('it is PEM, and the Fabric provider reads a PKCS#12 bundle only: make one with openssl pkcs12 -export');
-      expect(fake.requests).toEqual([]);
-    });
-
     it('refuses a certificate without the client id it belongs to', async () => {
       const env = { ...withoutCli, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('aes'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);

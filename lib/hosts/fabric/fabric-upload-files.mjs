@@ -634,9 +634,6 @@ function certificateAssertion(x509, key, clientId, audience) {
 function readPkcs12(bundle, password) {
   const problem = (/** @type {string} */ detail) =>
     new UploadError(`cannot read the client certificate (FABRIC_CLIENT_CERTIFICATE or its file): ${detail}`);
-  if (bundle.subarray(0, 10).toString('latin1') === '-----BEGIN') {
-    throw problem('it is PEM, and the Fabric provider reads a PKCS#12 bundle only: make one with openssl pkcs12 -export');
-  }
   try {
     const [, authSafe, macData] = derChildren(derRead(bundle, 0));
     const [contentType, content] = derChildren(authSafe);
@@ -684,7 +681,7 @@ function readPkcs12(bundle, password) {
     }
     const key = keys[0];
     if (key.asymmetricKeyType !== 'rsa') {
-      throw problem(`its key is ${key.asymmetricKeyType}, and certificate credentials take RSA keys (as the provider's MSAL does)`);
+      throw problem(`its key is ${key.asymmetricKeyType}, and Entra ID's certificate credentials need an RSA key`);
     }
     const x509 = certificates.find((certificate) => certificate.checkPrivateKey(key));
     if (!x509) {
