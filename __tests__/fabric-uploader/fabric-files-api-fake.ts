@@ -1,4 +1,3 @@
-import { constants, createHash, verify, X509Certificate } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 
@@ -44,11 +43,6 @@ export interface FakeFabricOptions {
   readonly accessToken: string;
   /** Client secret the token endpoint accepts. */
   readonly clientSecret?: string;
-  /**
-   * Certificate (PEM) of the service principal: the token endpoint accepts a client assertion signed
-   * with its key, as Microsoft identity platform "certificate credentials" describes one.
-   */
-  readonly clientCertificate?: string;
   /** Client assertion (federated token) the token endpoint accepts. */
   readonly clientAssertion?: string;
   /** Request token GitHub Actions would give the job, for the OIDC token request. */
@@ -145,7 +139,7 @@ export class FakeFabric {
     });
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (request.method === 'POST' && token) {
-      return this.issueToken(new URLSearchParams(body.toString('utf8')), `${this.origin}${url.pathname}`, response);
+      return this.issueToken(new URLSearchParams(body.toString('utf8')), response);
     }
     if (request.method === 'GET' && url.pathname === '/github/idtoken') {
       const allowed = request.headers.authorization === `Bearer ${this.options.githubRequestToken}`;
@@ -166,14 +160,12 @@ export class FakeFabric {
     reply(response, 404, { errorCode: 'EntityNotFound', message: `no route for ${request.method} ${url.pathname}` });
   }
 
-  private issueToken(form: URLSearchParams, tokenUrl: string, response: ServerResponse): void {
+  private issueToken(form: URLSearchParams, response: ServerResponse): void {
     const secretOk = this.options.clientSecret !== undefined && form.get('client_secret') === this.options.clientSecret;
-    const jwtBearer = form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
     const assertionOk =
-      jwtBearer &&
-      ((this.options.clientAssertion !== undefined && form.get('client_assertion') === this.options.clientAssertion) ||
-        (this.options.clientCertificate !== undefined &&
-          signedByCertificate(form.get('client_assertion') ?? '', this.options.clientCertificate, form.get('client_id') ?? '', tokenUrl)));
+      this.options.clientAssertion !== undefined &&
+      form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' &&
+      form.get('client_assertion') === this.options.clientAssertion;
     if (form.get('grant_type') !== 'client_credentials' || form.get('scope') !== 'https://api.fabric.microsoft.com/.default') {
       return reply(response, 400, { error: 'invalid_request', error_description: 'AADSTS900144: bad grant or scope' });
     }
@@ -285,42 +277,6 @@ export class FakeFabric {
     this.files.set(filePath, body);
     reply(response, 200, undefined);
   }
-}
-
-/**
- * Whether a client assertion is one Entra ID takes for the certificate: header PS256 with x5t#S256 (or
- * RS256 with x5t, SHA-1), the thumbprint the certificate's, the signature its key's, aud the token
- * endpoint, iss and sub the client id, a jti, and a time window around now.
- */
-function signedByCertificate(assertion: string, certificatePem: string, clientId: string, tokenUrl: string): boolean {
-  const [header, claims, signature] = assertion.split('.');
-  if (signature === undefined) {
-    return false;
-  }
-  const certificate = new X509Certificate(certificatePem);
-  const head = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
-  const body = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8'));
-  const thumbprint = (hash: string) => createHash(hash).update(certificate.raw).digest('base64url');
-  const pss = head.alg === 'PS256' && head['x5t#S256'] === thumbprint('sha256');
-  const pkcs1 = head.alg === 'RS256' && head.x5t === thumbprint('sha1');
-  const signed = verify(
-    'sha256',
-    Buffer.from(`${header}.${claims}`),
-    pss ? { key: certificate.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : certificate.publicKey,
-    Buffer.from(signature, 'base64url'),
-  );
-  const now = Date.now() / 1000;
-  return (
-    (pss || pkcs1) &&
-    signed &&
-    body.aud === tokenUrl &&
-    body.iss === clientId &&
-    body.sub === clientId &&
-    typeof body.jti === 'string' &&
-    body.jti !== '' &&
-    body.nbf <= now + 300 &&
-    body.exp > now
-  );
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -77,16 +77,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
   let fake: FakeFabric;
   let az: { folder: string; argsFile: string };
   let withCli: Record<string, string>;
-  /** The deployer's certificate, made with the openssl CLI as a team makes one for a service principal. */
-  let certificate: { folder: string; pem: string };
-
-  beforeAll(() => {
-    const folder = mkdtempSync(join(tmpdir(), 'fabric-certificate-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(folder, 'key.pem'), '-out', join(folder, 'cert.pem'), '-subj', '/CN=fabric-deployer', '-days', '2'], {
-      stdio: 'ignore',
-    });
-    certificate = { folder, pem: readFileSync(join(folder, 'cert.pem'), 'utf8') };
-  });
 
   beforeEach(async () => {
     fake = await FakeFabric.start({
@@ -95,7 +85,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       accessToken: ACCESS_TOKEN,
       clientSecret: CLIENT_SECRET,
       clientAssertion: ASSERTION,
-      clientCertificate: certificate.pem,
       githubRequestToken: 'github-request-token',
       managedIdentity: { systemAssigned: true, userAssignedClientIds: [CLIENT], identityHeader: IDENTITY_HEADER },
       azurePipelines: { systemAccessToken: SYSTEM_ACCESS_TOKEN, serviceConnectionId: SERVICE_CONNECTION },
@@ -482,80 +471,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(tokenRequests().map((request) => request.form?.client_assertion)).toEqual([ASSERTION]);
-    });
-  });
-
-  describe('signing in with a client certificate (PKCS#12), as the Fabric provider does', () => {
-    const PASSWORD = 'pfx-password';
-    /** The certificate and its key as a PKCS#12 bundle, written by `openssl pkcs12 -export` with `options`. */
-    const pfx = (name: string, ...options: string[]) => {
-      const file = join(certificate.folder, `${name}.pfx`);
-      const password = name === 'no-password' ? '' : PASSWORD;
-      execFileSync(
-        'openssl',
-        ['pkcs12', '-export', '-inkey', join(certificate.folder, 'key.pem'), '-in', join(certificate.folder, 'cert.pem'), '-out', file, '-passout', `pass:${password}`, ...options],
-        { stdio: 'ignore' },
-      );
-      return file;
-    };
-    const withoutCli = { PATH: dirname(process.execPath) };
-    const principal = () => ({ ...withoutCli, FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: fake.origin });
-    const tokenRequests = () => fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
-
-    it('signs a PS256 client assertion with x5t#S256 from FABRIC_CLIENT_CERTIFICATE (base64 PKCS#12, AES as OpenSSL 3 writes it), and prints nothing of it', async () => {
-      const bundle = readFileSync(pfx('aes')).toString('base64');
-      // Wrapped as `base64` wraps it: the provider's Go decoder skips line breaks.
-      const env = { ...principal(), FABRIC_CLIENT_CERTIFICATE: bundle.replace(/.{76}/g, '$&\n'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
-      expect(result.code).toBe(0);
-      const [request] = tokenRequests();
-      expect(request.form).toMatchObject({ client_id: CLIENT, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' });
-      const header = JSON.parse(Buffer.from(String(request.form?.client_assertion).split('.')[0], 'base64url').toString('utf8'));
-      expect(header).toEqual({ alg: 'PS256', typ: 'JWT', 'x5t#S256': expect.any(String) });
-      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
-      expect(result.stdout + result.stderr).not.toContain(PASSWORD);
-      expect(result.stdout + result.stderr).not.toContain(bundle.slice(0, 40));
-    });
-
-    it('reads the bundle from the file ARM_CLIENT_CERTIFICATE_PATH names, 3DES-encrypted as Windows exports it', async () => {
-      const file = pfx('3des', '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1');
-      const env = { ...principal(), ARM_CLIENT_CERTIFICATE_PATH: file, ARM_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
-      expect(result.code).toBe(0);
-      expect(tokenRequests()).toHaveLength(1);
-      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
-    });
-
-    it('reads a bundle exported without a password, with no password variable set', async () => {
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...principal(), FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('no-password') });
-      expect(result.code).toBe(0);
-      expect(tokenRequests()).toHaveLength(1);
-    });
-
-    it('fails clearly, asking nothing of Entra ID, on a wrong password', async () => {
-      const env = { ...principal(), FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('aes'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: 'not-the-password' };
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain('cannot read the client certificate (FABRIC_CLIENT_CERTIFICATE or its file): its MAC does not match: a wrong FABRIC_CLIENT_CERTIFICATE_PASSWORD');
-      expect(result.stderr).not.toContain('not-the-password');
-      expect(result.stderr).not.toMatch(/\n\s+at /);
-      expect(fake.requests).toEqual([]);
-    });
-
-    it('reads a bundle whose certificate is encrypted with RC2, as OpenSSL 1.x and openssl pkcs12 -legacy write it', async () => {
-      const env = { ...principal(), FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('legacy', '-legacy'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
-      expect(result.code).toBe(0);
-      expect(tokenRequests()).toHaveLength(1);
-      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
-    });
-
-    it('refuses a certificate without the client id it belongs to', async () => {
-      const env = { ...withoutCli, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_CERTIFICATE_FILE_PATH: pfx('aes'), FABRIC_CLIENT_CERTIFICATE_PASSWORD: PASSWORD };
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain('set FABRIC_CLIENT_ID (or ARM_CLIENT_ID');
-      expect(fake.requests).toEqual([]);
     });
   });
 

@@ -39,29 +39,22 @@
  *      DevOps service connection (workload identity federation), from SYSTEM_OIDCREQUESTURI with that
  *      bearer, as azidentity's AzurePipelinesCredential gets it;
  *   3. the Azure Developer CLI login (`azd auth token`), when FABRIC_USE_DEV_CLI/ARM_USE_DEV_CLI is true;
- *   4. the Azure CLI login, when FABRIC_USE_CLI/ARM_USE_CLI is true (see 7);
- *   5. a client certificate: a PKCS#12 (.pfx) bundle, base64 in FABRIC_CLIENT_CERTIFICATE/
- *      ARM_CLIENT_CERTIFICATE or the file FABRIC_CLIENT_CERTIFICATE_FILE_PATH/
- *      ARM_CLIENT_CERTIFICATE_FILE_PATH/ARM_CLIENT_CERTIFICATE_PATH names, with the password in
- *      FABRIC_CLIENT_CERTIFICATE_PASSWORD/ARM_CLIENT_CERTIFICATE_PASSWORD, read with node:crypto alone
- *      (RC2, in old bundles, by a child `node --openssl-legacy-provider`);
- *      the client assertion is a PS256 JWT with x5t#S256 (Microsoft identity platform, certificate credentials);
- *   6. a client secret, FABRIC_CLIENT_SECRET/ARM_CLIENT_SECRET or the content of the file
+ *   4. the Azure CLI login, when FABRIC_USE_CLI/ARM_USE_CLI is true (see 6);
+ *   5. a client secret, FABRIC_CLIENT_SECRET/ARM_CLIENT_SECRET or the content of the file
  *      FABRIC_CLIENT_SECRET_FILE_PATH/ARM_CLIENT_SECRET_FILE_PATH names;
- *   7. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
+ *   6. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
  *      Both CLIs are asked for a token in FABRIC_TENANT_ID/ARM_TENANT_ID when it is set, as the
  *      provider asks them (azidentity's AzureCLICredential --tenant, AzureDeveloperCLICredential --tenant-id).
- * The service principal of 2, 5 and 6 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
+ * The service principal of 2 and 5 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
  * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
  * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
  * internal/provider/utils/envvars.go and values.go): the first variable that is set wins, even when
  * it is empty; a file's content (trimmed) wins over its variable, and the two must not differ.
  * A switch is on for 1, t, T, TRUE, true or True, as the provider parses it. The provider refuses
- * more than one of the four switches on, and a client secret with FABRIC_USE_MSI, FABRIC_USE_OIDC or a certificate.
+ * more than one of the four switches on, and FABRIC_USE_MSI or FABRIC_USE_OIDC with a client secret.
  * AZURE_AUTHORITY_HOST changes the Entra ID host (sovereign clouds).
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { X509Certificate, constants, createDecipheriv, createHash, createHmac, createPrivateKey, pbkdf2Sync, randomUUID, sign } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -366,16 +359,6 @@ async function accessToken(env) {
   if (providerSwitch(env, 'FABRIC_USE_CLI', 'ARM_USE_CLI')) {
     return cliToken('az', azureCliArguments(tenantId));
   }
-  const certificate = await certificateOrFile(env);
-  if (certificate) {
-    requireServicePrincipal(clientId, tenantId);
-    const password = providerString(env, 'FABRIC_CLIENT_CERTIFICATE_PASSWORD', 'ARM_CLIENT_CERTIFICATE_PASSWORD');
-    const { key, x509 } = readPkcs12(certificate, password);
-    return clientCredentialsToken(authority, tenantId, clientId, (audience) => ({
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: certificateAssertion(x509, key, clientId, audience),
-    }));
-  }
   const clientSecret = await valueOrFile(
     env,
     ['FABRIC_CLIENT_SECRET', 'ARM_CLIENT_SECRET'],
@@ -548,16 +531,14 @@ async function azurePipelinesToken(env, serviceConnectionId) {
  * @param {string} authority
  * @param {string} tenantId
  * @param {string} clientId
- * @param {Record<string, string> | ((tokenUrl: string) => Record<string, string>)} credential the
- *   credential's form fields, or how to make them for the token endpoint's URL (a signed assertion's audience)
+ * @param {Record<string, string>} credential
  */
 async function clientCredentialsToken(authority, tenantId, clientId, credential) {
   const url = `${authority.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
-  const fields = typeof credential === 'function' ? credential(url) : credential;
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: FABRIC_SCOPE, ...fields }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: FABRIC_SCOPE, ...credential }),
   });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
@@ -566,352 +547,6 @@ async function clientCredentialsToken(authority, tenantId, clientId, credential)
     );
   }
   return /** @type {{ access_token: string }} */ (await response.json()).access_token;
-}
-
-/**
- * The client certificate as the provider's GetCertOrFileCert (internal/provider/utils/values.go) reads
- * it: FABRIC_CLIENT_CERTIFICATE/ARM_CLIENT_CERTIFICATE hold a base64 PKCS#12 bundle; the file that
- * FABRIC_CLIENT_CERTIFICATE_FILE_PATH/ARM_CLIENT_CERTIFICATE_FILE_PATH/ARM_CLIENT_CERTIFICATE_PATH
- * names holds the bundle itself and wins; the two must not differ. The bundle's bytes, or none.
- * @param {NodeJS.ProcessEnv} env
- * @returns {Promise<Buffer | undefined>}
- */
-async function certificateOrFile(env) {
-  let encoded = providerString(env, 'FABRIC_CLIENT_CERTIFICATE', 'ARM_CLIENT_CERTIFICATE');
-  const fileNames = ['FABRIC_CLIENT_CERTIFICATE_FILE_PATH', 'ARM_CLIENT_CERTIFICATE_FILE_PATH', 'ARM_CLIENT_CERTIFICATE_PATH'];
-  const file = providerString(env, ...fileNames);
-  if (file) {
-    const fileVariable = fileNames.find((name) => env[name] !== undefined);
-    const bundle = await readFile(file).catch((error) => {
-      throw new UploadError(`cannot read the file ${fileVariable} names (${file}): ${error.code ?? error.message}`);
-    });
-    if (encoded && encoded !== bundle.toString('base64')) {
-      throw new UploadError(`FABRIC_CLIENT_CERTIFICATE (or ARM_CLIENT_CERTIFICATE) and the file ${fileVariable} names differ: remove one or make them match`);
-    }
-    encoded = bundle.toString('base64');
-  }
-  if (!encoded) {
-    return undefined;
-  }
-  // Go's base64 decoder, which the provider uses, skips line breaks (`base64` wraps at 76 characters).
-  encoded = encoded.replace(/[\r\n]/g, '');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
-    throw new UploadError('FABRIC_CLIENT_CERTIFICATE (or ARM_CLIENT_CERTIFICATE) is not base64: it holds a PKCS#12 (.pfx) bundle in base64, as the Fabric provider reads it');
-  }
-  return Buffer.from(encoded, 'base64');
-}
-
-/**
- * A client assertion signed with the certificate's key, as Microsoft identity platform "certificate
- * credentials" describes it: header alg PS256, typ JWT, x5t#S256 (base64url SHA-256 thumbprint of the
- * certificate's DER); claims aud (the token endpoint), iss and sub (the client id), jti, nbf, iat, exp.
- * @param {X509Certificate} x509 @param {import('node:crypto').KeyObject} key @param {string} clientId @param {string} audience
- */
-function certificateAssertion(x509, key, clientId, audience) {
-  const now = Math.floor(Date.now() / 1000);
-  const part = (/** @type {object} */ value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const input = `${part({ alg: 'PS256', typ: 'JWT', 'x5t#S256': createHash('sha256').update(x509.raw).digest('base64url') })}.${part({
-    aud: audience,
-    iss: clientId,
-    sub: clientId,
-    jti: randomUUID(),
-    nbf: now,
-    iat: now,
-    exp: now + 600,
-  })}`;
-  const signature = sign('sha256', Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
-  return `${input}.${signature.toString('base64url')}`;
-}
-
-/**
- * The private key and its certificate from a PKCS#12 bundle (RFC 7292), read with node:crypto alone:
- * the MAC is checked (a wrong password fails here), the safes are decrypted (PBES2 with PBKDF2 and
- * AES or 3DES, as OpenSSL 3 and current Windows write them, or the PKCS#12 PBE with 3DES or RC2, as
- * older ones do), and the
- * certificate is the one whose public key matches the key. Never prints the bundle, key or password.
- * @param {Buffer} bundle @param {string} password
- */
-function readPkcs12(bundle, password) {
-  const problem = (/** @type {string} */ detail) =>
-    new UploadError(`cannot read the client certificate (FABRIC_CLIENT_CERTIFICATE or its file): ${detail}`);
-  try {
-    const [, authSafe, macData] = derChildren(derRead(bundle, 0));
-    const [contentType, content] = derChildren(authSafe);
-    if (oid(contentType) !== '1.2.840.113549.1.7.1') {
-      throw problem('not a password-protected PKCS#12 bundle (public-key integrity is not supported)');
-    }
-    const safes = octets(derChildren(content)[0]);
-    if (macData) {
-      checkPkcs12Mac(macData, safes, password, problem);
-    }
-    /** @type {import('node:crypto').KeyObject[]} */
-    const keys = [];
-    /** @type {X509Certificate[]} */
-    const certificates = [];
-    for (const info of derChildren(derRead(safes, 0))) {
-      const [type, wrapped] = derChildren(info);
-      let safeContents;
-      if (oid(type) === '1.2.840.113549.1.7.1') {
-        safeContents = octets(derChildren(wrapped)[0]);
-      } else if (oid(type) === '1.2.840.113549.1.7.6') {
-        const [, encryptedContentInfo] = derChildren(derChildren(wrapped)[0]);
-        const [, algorithm, encrypted] = derChildren(encryptedContentInfo);
-        safeContents = pbeDecrypt(algorithm, encrypted.tag === 0x80 ? encrypted.content : Buffer.concat(derChildren(encrypted).map(octets)), password, problem);
-      } else {
-        continue;
-      }
-      for (const bag of derChildren(derRead(safeContents, 0))) {
-        const [bagId, bagValue] = derChildren(bag);
-        const value = derChildren(bagValue)[0];
-        if (oid(bagId) === '1.2.840.113549.1.12.10.1.1') {
-          keys.push(createPrivateKey({ key: value.der, format: 'der', type: 'pkcs8' }));
-        } else if (oid(bagId) === '1.2.840.113549.1.12.10.1.2') {
-          const [algorithm, encrypted] = derChildren(value);
-          keys.push(createPrivateKey({ key: pbeDecrypt(algorithm, octets(encrypted), password, problem), format: 'der', type: 'pkcs8' }));
-        } else if (oid(bagId) === '1.2.840.113549.1.12.10.1.3') {
-          const [certType, certValue] = derChildren(value);
-          if (oid(certType) === '1.2.840.113549.1.9.22.1') {
-            certificates.push(new X509Certificate(octets(derChildren(certValue)[0])));
-          }
-        }
-      }
-    }
-    if (keys.length === 0) {
-      throw problem('the bundle holds no private key');
-    }
-    const key = keys[0];
-    if (key.asymmetricKeyType !== 'rsa') {
-      throw problem(`its key is ${key.asymmetricKeyType}, and Entra ID's certificate credentials need an RSA key`);
-    }
-    const x509 = certificates.find((certificate) => certificate.checkPrivateKey(key));
-    if (!x509) {
-      throw problem("the bundle holds no certificate of its private key");
-    }
-    return { key, x509 };
-  } catch (error) {
-    if (error instanceof UploadError) {
-      throw error;
-    }
-    throw problem(`not a PKCS#12 (.pfx) bundle Node.js can read (${error instanceof Error ? error.message.split('\n')[0] : error})`);
-  }
-}
-
-/**
- * Checks the bundle's MAC (RFC 7292 section 5, key from the PKCS#12 KDF with ID 3), which tells a
- * wrong password from a damaged bundle.
- * @param {Der} macData @param {Buffer} safes @param {string} password @param {(detail: string) => UploadError} problem
- */
-function checkPkcs12Mac(macData, safes, password, problem) {
-  const [digestInfo, salt, iterations] = derChildren(macData);
-  const [algorithm, digest] = derChildren(digestInfo);
-  const hash = { '1.3.14.3.2.26': 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' }[
-    oid(derChildren(algorithm)[0])
-  ];
-  if (!hash) {
-    throw problem(`its MAC algorithm ${oid(derChildren(algorithm)[0])} is not supported`);
-  }
-  const rounds = iterations ? integer(iterations) : 1;
-  const expected = digest.content;
-  const matches = [bmpPassword(password), ...(password === '' ? [Buffer.alloc(0)] : [])].some((secret) => {
-    const key = pkcs12Kdf(hash, secret, salt.content, 3, rounds, expected.length);
-    return createHmac(hash, key).update(safes).digest().equals(expected);
-  });
-  if (!matches) {
-    throw problem('its MAC does not match: a wrong FABRIC_CLIENT_CERTIFICATE_PASSWORD (or ARM_CLIENT_CERTIFICATE_PASSWORD), or a damaged bundle');
-  }
-}
-
-/**
- * Decrypts a PKCS#12 safe or shrouded key: PBES2 (PBKDF2 with HMAC-SHA1/SHA-2, AES-CBC or 3DES-CBC)
- * or the PKCS#12 PBE with 3DES or RC2 (RFC 7292 appendix B key derivation).
- * @param {Der} algorithm @param {Buffer} encrypted @param {string} password @param {(detail: string) => UploadError} problem
- */
-function pbeDecrypt(algorithm, encrypted, password, problem) {
-  const [id, parameters] = derChildren(algorithm);
-  let cipher;
-  let key;
-  let iv;
-  if (oid(id) === '1.2.840.113549.1.5.13') {
-    const [derivation, scheme] = derChildren(parameters);
-    const [kdfId, kdfParameters] = derChildren(derivation);
-    if (oid(kdfId) !== '1.2.840.113549.1.5.12') {
-      throw problem(`its key derivation ${oid(kdfId)} is not supported (PBKDF2 is)`);
-    }
-    const [schemeId, schemeIv] = derChildren(scheme);
-    cipher = { '2.16.840.1.101.3.4.1.2': 'aes-128-cbc', '2.16.840.1.101.3.4.1.22': 'aes-192-cbc', '2.16.840.1.101.3.4.1.42': 'aes-256-cbc', '1.2.840.113549.3.7': 'des-ede3-cbc' }[
-      oid(schemeId)
-    ];
-    if (!cipher) {
-      throw problem(`its encryption ${oid(schemeId)} is not supported (AES-CBC and 3DES-CBC are)`);
-    }
-    const [salt, iterations, ...rest] = derChildren(kdfParameters);
-    const prf = rest.find((element) => element.tag === 0x30);
-    const prfHash = prf
-      ? { '1.2.840.113549.2.7': 'sha1', '1.2.840.113549.2.9': 'sha256', '1.2.840.113549.2.10': 'sha384', '1.2.840.113549.2.11': 'sha512' }[oid(derChildren(prf)[0])]
-      : 'sha1';
-    if (!prfHash) {
-      throw problem(`its PBKDF2 hash ${oid(derChildren(prf ?? salt)[0])} is not supported`);
-    }
-    const keyLength = { 'aes-128-cbc': 16, 'aes-192-cbc': 24, 'aes-256-cbc': 32, 'des-ede3-cbc': 24 }[cipher] ?? 0;
-    key = pbkdf2Sync(Buffer.from(password, 'utf8'), salt.content, integer(iterations), keyLength, prfHash);
-    iv = schemeIv.content;
-  } else if (PKCS12_PBE[oid(id)]) {
-    const [salt, iterations] = derChildren(parameters);
-    const [name, keyLength] = PKCS12_PBE[oid(id)];
-    cipher = name;
-    key = pkcs12Kdf('sha1', bmpPassword(password), salt.content, 1, integer(iterations), keyLength);
-    iv = pkcs12Kdf('sha1', bmpPassword(password), salt.content, 2, integer(iterations), 8);
-  } else {
-    throw problem(`its encryption ${oid(id)} is not supported`);
-  }
-  const wrongPassword = problem('it does not decrypt with FABRIC_CLIENT_CERTIFICATE_PASSWORD (or ARM_CLIENT_CERTIFICATE_PASSWORD)');
-  if (cipher.startsWith('rc2')) {
-    return legacyDecrypt(cipher, key, iv, encrypted, wrongPassword, problem);
-  }
-  const decipher = createDecipheriv(cipher, key, iv);
-  try {
-    return Buffer.concat([decipher.update(encrypted), decipher.final()]);
-  } catch {
-    throw wrongPassword;
-  }
-}
-
-/** The PKCS#12 password-based encryptions (RFC 7292 appendix C): cipher and key length. @type {Record<string, [string, number]>} */
-const PKCS12_PBE = {
-  '1.2.840.113549.1.12.1.3': ['des-ede3-cbc', 24],
-  '1.2.840.113549.1.12.1.5': ['rc2-cbc', 16],
-  '1.2.840.113549.1.12.1.6': ['rc2-40-cbc', 5],
-};
-
-/**
- * RC2 (how OpenSSL 1.x and `openssl pkcs12 -legacy` encrypt the certificates of a bundle) is only in
- * OpenSSL's legacy provider, which Node.js loads with --openssl-legacy-provider: this decrypts in such
- * a child process, key and data on its stdin, never on its command line.
- * @param {string} cipher @param {Buffer} key @param {Buffer} iv @param {Buffer} encrypted
- * @param {UploadError} wrongPassword @param {(detail: string) => UploadError} problem
- */
-function legacyDecrypt(cipher, key, iv, encrypted, wrongPassword, problem) {
-  const script =
-    "const { createDecipheriv } = require('node:crypto'); const input = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));" +
-    "const decipher = createDecipheriv(input.cipher, Buffer.from(input.key, 'base64'), Buffer.from(input.iv, 'base64'));" +
-    "process.stdout.write(Buffer.concat([decipher.update(Buffer.from(input.data, 'base64')), decipher.final()]).toString('base64'));";
-  const input = JSON.stringify({ cipher, key: key.toString('base64'), iv: iv.toString('base64'), data: encrypted.toString('base64') });
-  const child = spawnSync(process.execPath, ['--openssl-legacy-provider', '-e', script], { input, encoding: 'utf8' });
-  if (child.status === 0) {
-    return Buffer.from(child.stdout, 'base64');
-  }
-  if (/bad decrypt/i.test(child.stderr)) {
-    throw wrongPassword;
-  }
-  throw problem(
-    'it is encrypted with RC2 (openssl pkcs12 -legacy, OpenSSL 1.x and older Windows exports) and this Node.js has no legacy OpenSSL provider to decrypt it: ' +
-      'export it again with AES (openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC)',
-  );
-}
-
-/**
- * The PKCS#12 key derivation (RFC 7292 appendix B.2): `id` 1 for a key, 2 for an IV, 3 for a MAC key.
- * @param {string} hash @param {Buffer} password (BMPString) @param {Buffer} salt @param {number} id @param {number} iterations @param {number} size
- */
-function pkcs12Kdf(hash, password, salt, id, iterations, size) {
-  const v = hash === 'sha384' || hash === 'sha512' ? 128 : 64;
-  /** `data` repeated to `length` bytes. @param {Buffer} data @param {number} length */
-  const repeat = (data, length) => Buffer.from(Array.from({ length }, (_, index) => data[index % data.length]));
-  const fill = (/** @type {Buffer} */ data) => repeat(data, v * Math.ceil(data.length / v));
-  const input = Buffer.concat([fill(salt), fill(password)]);
-  const diversifier = Buffer.alloc(v, id);
-  const out = [];
-  for (let produced = 0; produced < size; ) {
-    let block = createHash(hash).update(diversifier).update(input).digest();
-    for (let round = 1; round < iterations; round++) {
-      block = createHash(hash).update(block).digest();
-    }
-    out.push(block);
-    produced += block.length;
-    const b = repeat(block, v);
-    for (let offset = 0; offset < input.length; offset += v) {
-      let carry = 1;
-      for (let index = v - 1; index >= 0; index--) {
-        const sum = input[offset + index] + b[index] + carry;
-        input[offset + index] = sum & 0xff;
-        carry = sum >> 8;
-      }
-    }
-  }
-  return Buffer.concat(out).subarray(0, size);
-}
-
-/** The password as a PKCS#12 BMPString: UTF-16 big-endian with two zero bytes at the end. @param {string} password */
-function bmpPassword(password) {
-  const bytes = Buffer.from(`${password}\0`, 'utf16le');
-  return bytes.swap16();
-}
-
-/** @typedef {{ tag: number, content: Buffer, der: Buffer, next: number }} Der */
-
-/**
- * One BER/DER element at `offset` (definite or, as some PKCS#12 writers use, indefinite length).
- * @param {Buffer} buffer @param {number} offset @returns {Der}
- */
-function derRead(buffer, offset) {
-  const tag = buffer[offset];
-  let length = buffer[offset + 1];
-  let start = offset + 2;
-  if (length === 0x80) {
-    let end = start;
-    while (buffer[end] !== 0 || buffer[end + 1] !== 0) {
-      end = derRead(buffer, end).next;
-    }
-    return { tag, content: buffer.subarray(start, end), der: buffer.subarray(offset, end + 2), next: end + 2 };
-  }
-  if (length > 0x80) {
-    const count = length & 0x7f;
-    length = 0;
-    for (let index = 0; index < count; index++) {
-      length = length * 256 + buffer[start + index];
-    }
-    start += count;
-  }
-  if (tag === undefined || start + length > buffer.length) {
-    throw new Error('truncated ASN.1');
-  }
-  return { tag, content: buffer.subarray(start, start + length), der: buffer.subarray(offset, start + length), next: start + length };
-}
-
-/** The elements inside a constructed element. @param {Der} element @returns {Der[]} */
-function derChildren(element) {
-  const children = [];
-  for (let offset = 0; offset < element.content.length; ) {
-    const child = derRead(element.content, offset);
-    children.push(child);
-    offset = child.next;
-  }
-  return children;
-}
-
-/** An OCTET STRING's bytes, primitive or (BER) constructed. @param {Der} element @returns {Buffer} */
-function octets(element) {
-  return element.tag === 0x24 ? Buffer.concat(derChildren(element).map(octets)) : element.content;
-}
-
-/** @param {Der} element */
-function integer(element) {
-  return element.content.reduce((value, byte) => value * 256 + byte, 0);
-}
-
-/** An OBJECT IDENTIFIER in dotted form. @param {Der} element */
-function oid(element) {
-  const bytes = element.content;
-  const parts = [Math.floor(bytes[0] / 40), bytes[0] % 40];
-  let value = 0;
-  for (const byte of bytes.subarray(1)) {
-    value = value * 128 + (byte & 0x7f);
-    if ((byte & 0x80) === 0) {
-      parts.push(value);
-      value = 0;
-    }
-  }
-  return parts.join('.');
 }
 
 /**
