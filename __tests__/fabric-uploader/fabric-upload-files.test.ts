@@ -317,6 +317,18 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stdout + result.stderr).not.toContain(ACCESS_TOKEN);
     });
 
+    it.each(['FABRIC_CLIENT_CERTIFICATE_FILE_PATH', 'ARM_CLIENT_CERTIFICATE'])(
+      'refuses a client certificate (%s), which the provider would sign in with, instead of uploading as the secret\'s identity',
+      async (variable) => {
+        const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin, [variable]: 'deployer.pfx' };
+        const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(`${variable} is set: the Fabric provider signs in with that client certificate, which this upload step does not read`);
+        expect(fake.requests).toEqual([]);
+        expect(result.stdout + result.stderr).not.toContain(CLIENT_SECRET);
+      },
+    );
+
     it('fails clearly when Entra ID refuses the secret', async () => {
       const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong', AZURE_AUTHORITY_HOST: fake.origin };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);

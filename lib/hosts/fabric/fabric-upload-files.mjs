@@ -359,6 +359,7 @@ async function accessToken(env) {
   if (providerSwitch(env, 'FABRIC_USE_CLI', 'ARM_USE_CLI')) {
     return cliToken('az', azureCliArguments(tenantId));
   }
+  refuseClientCertificate(env);
   const clientSecret = await valueOrFile(
     env,
     ['FABRIC_CLIENT_SECRET', 'ARM_CLIENT_SECRET'],
@@ -369,6 +370,29 @@ async function accessToken(env) {
     return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret });
   }
   return cliToken('az', azureCliArguments(tenantId));
+}
+
+/**
+ * The Fabric provider signs in with a client certificate where one is set (before a client secret);
+ * this step does not read certificates, and would otherwise upload as another identity than
+ * Terraform acts as (the secret's service principal, or the Azure CLI's user).
+ * @param {NodeJS.ProcessEnv} env
+ */
+function refuseClientCertificate(env) {
+  const certificate = [
+    'FABRIC_CLIENT_CERTIFICATE',
+    'FABRIC_CLIENT_CERTIFICATE_FILE_PATH',
+    'ARM_CLIENT_CERTIFICATE',
+    'ARM_CLIENT_CERTIFICATE_FILE_PATH',
+    'ARM_CLIENT_CERTIFICATE_PATH',
+  ].find((name) => env[name]);
+  if (certificate) {
+    throw new UploadError(
+      `${certificate} is set: the Fabric provider signs in with that client certificate, which this upload step does not read. ` +
+        'Sign both in without a secret to keep (FABRIC_USE_MSI for a managed identity, FABRIC_USE_OIDC for workload identity federation), ' +
+        'or with FABRIC_CLIENT_SECRET, or with the Azure CLI (FABRIC_USE_CLI)',
+    );
+  }
 }
 
 /** @param {string} clientId @param {string} tenantId */
