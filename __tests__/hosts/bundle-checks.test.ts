@@ -165,6 +165,23 @@ describe("a host's bundle and environment", () => {
       // Another pin of a package the DAG needs is still that package (PEP 503 names).
       const repinned = { ...bundle, requirements: bundle.requirements.map((line) => line.replace(/^azure-identity==.*/, 'Azure_Identity>=1.28')) };
       expect(() => kubernetesHostStack({ bundle: repinned })).not.toThrow();
+      // A package from a wheel, an archive or a repository is that package; a URL that does not tell may be any.
+      const fromElsewhere = (pymssql: string) => ({
+        ...bundle,
+        requirements: bundle.requirements.map((line) => (/^pymssql==/.test(line) ? pymssql : line)),
+      });
+      for (const pymssql of [
+        'https://wheels.contoso.example/simple/pymssql-2.3.8-cp312-cp312-manylinux_2_28_x86_64.whl',
+        './vendor/pymssql-2.3.8.tar.gz',
+        'pymssql @ git+https://github.com/pymssql/pymssql@v2.3.8',
+        'git+https://github.com/pymssql/pymssql@v2.3.8#egg=pymssql',
+        'https://artifacts.contoso.example/download?id=4711',
+      ]) {
+        expect(() => kubernetesHostStack({ bundle: fromElsewhere(pymssql) })).not.toThrow();
+      }
+      expect(() => kubernetesHostStack({ bundle: fromElsewhere('https://wheels.contoso.example/pyodbc-5.2.0-cp312-cp312-linux_x86_64.whl') })).toThrow(
+        /lacks pymssql of dags\/requirements\.txt/,
+      );
     });
 
     it("the requirements.txt Data Factory's import installs; an external Airflow installs what its team picks", () => {

@@ -111,7 +111,10 @@ export function checkBundleForHost(
 function checkInstalledRequirements(host: IConstruct & IAirflowHost, requirements: readonly string[], requirementsText: string): void {
   const source = HOST_INSTALLS_REQUIREMENTS_FROM[host.kind];
   if (source === undefined) return;
-  const installed = new Set((source === 'requirements' ? requirements : parseRequirements(requirementsText)).map(requirementName));
+  const names = (source === 'requirements' ? requirements : parseRequirements(requirementsText)).map(requirementName);
+  // A URL or path that does not tell its package may be any of them: only a certain lack is refused.
+  if (names.includes(undefined)) return;
+  const installed = new Set(names);
   const needed = HOST_REQUIREMENTS[host.kind];
   const missing = parseRequirements(readRequirementsFile(needed)).map(requirementName).filter((name) => !installed.has(name));
   if (missing.length > 0) {

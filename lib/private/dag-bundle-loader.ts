@@ -64,9 +64,19 @@ export function readRequirementsFile(requirementsFile: string, packageRoot: stri
   return readFileSync(join(packageRoot, ...requirementsFile.split('/')), 'utf8');
 }
 
-/** The package a requirement line names, normalized as pip compares names (PEP 503): `azure-mgmt-core`. */
-export function requirementName(line: string): string {
-  return (/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(line.trim())?.[0] ?? line.trim()).toLowerCase().replace(/[-_.]+/g, '-');
+/**
+ * The package a requirement line names, normalized as pip compares names (PEP 503): `azure-mgmt-core`
+ * for `Azure_Mgmt_Core==1.5` or `azure-mgmt-core @ https://...`; for a URL or path, the name of the
+ * wheel or source archive it ends in, or its `#egg=`; undefined where the line does not tell.
+ */
+export function requirementName(line: string): string | undefined {
+  const text = line.trim();
+  const location = /^[a-z][a-z0-9+.-]*:\/\/|^[./~]/i.test(text) ? text : undefined;
+  const name = location
+    ? (/#egg=([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(location)?.[1] ??
+      /([A-Za-z0-9][A-Za-z0-9._]*)-[0-9][^/]*\.(?:whl|tar\.gz|zip)(?:[?#].*)?$/.exec(location)?.[1])
+    : /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(text)?.[0];
+  return name?.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
 /** Requirement lines without comments, blanks or pip options. */
