@@ -103,13 +103,15 @@ def await_cutover(ctx: StepContext) -> StepResult:
             return_value=_going(ctx, closes, opening.key if opening else None),
         )
     passed = every_window_passed(database, now)
-    if passed is not None:  # waiting would wait for good: fail now, nothing frozen (the rollback cancels nothing)
+    if passed is not None:  # waiting would wait for good: fail now, this run froze nothing (the rollback cancels nothing)
         clock.release(database.name)
         ctx.task_instance.xcom_push(key=NO_WINDOW_LEFT_KEY, value=passed)
+        # Not "nothing is frozen": an earlier run's freeze for a SqlDb copy DMS never took may hold the source.
         raise StepFailure(
-            "%s: no window can start its cutover, so await_cutover stops waiting and fails. Nothing is frozen, canceled "
-            "or removed (a migration replicating keeps replicating): add a window to the plan (cutover.windows) and "
-            "deploy it, then run again" % passed
+            "%s: no window can start its cutover, so await_cutover stops waiting and fails. It froze nothing; the "
+            "rollback cancels and removes nothing (a migration replicating keeps replicating, its target kept) and makes "
+            "the source writable again only where an earlier run's freeze by the DAG still holds it: add a window to the "
+            "plan (cutover.windows) and deploy it, then run again" % passed
         )
     horizon = clock.horizon()
     if horizon is not None and now >= horizon:

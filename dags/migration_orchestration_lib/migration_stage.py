@@ -81,8 +81,15 @@ class Standing:
         return self.has_ended or self.is_canceling
 
     def describe_stop(self) -> str:
-        """How it stopped, for a step that cannot go on with it (`is_canceling_or_ended`)."""
-        return "%s: %s" % ("is being canceled" if self.is_canceling else "ended", self.describe())
+        """How it stopped, for a step that cannot go on with it (`is_canceling_or_ended`). One whose last ARM operation
+        failed while DMS still copies it (`runs_in_dms`) has not: it may still restore into the target."""
+        if self.is_canceling:
+            how = "is being canceled"
+        elif self.runs_in_dms:
+            how = "still copies though its last ARM operation failed (the rollback cancels it)"
+        else:
+            how = "ended"
+        return "%s: %s" % (how, self.describe())
 
     @property
     def is_doubtful(self) -> bool:

@@ -46,7 +46,7 @@ removed, the DAG's freeze is undone; the next run waits for the next window. So 
 active migration whose preflight failed in this run (a runtime briefly offline, say): this run did
 nothing to it, and canceling would throw away days of replication; and so does an active migration whose
 `await_cutover` failed because no cutover window could start its cutover any more (`NO_WINDOW_LEFT_KEY`):
-nothing was frozen, and a window added to the plan lets a new run cut it over. None of them goes back to replicating
+this run froze nothing, and a window added to the plan lets a new run cut it over. None of them goes back to replicating
 where DMS finishes the migration by itself while the DAG's freeze holds its source (an offline
 restore, a SqlDb copy: `_finishes_on_its_own`): the source made writable beside it would lose the
 writes made since, so it is rolled back as above.

@@ -154,3 +154,58 @@ def test_a_failed_copy_is_rolled_back_keeping_the_target_that_existed_and_the_ne
     second.run_database("db")
     assert second.outcome("db") == "migrated", second.errors
     assert [op["migrationStatus"] for op in world.operations()] == ["Failed", "Succeeded"]
+
+
+NEW_YORK_SATURDAY = {"timeZone": "America/New_York", "from": "2026-12-05T20:00", "to": "2026-12-06T02:00"}  # 01:00-07:00Z
+NEW_YORK_NEXT_SATURDAY = dict(NEW_YORK_SATURDAY, **{"from": "2026-12-12T20:00", "to": "2026-12-13T02:00"})
+
+
+def date_window_plan(path, *windows):
+    entry = dict(PATHS[path], cutover={"windows": list(windows), "expectedMinutes": 30,
+                                       "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}})
+    return parse_plan(plan_with_databases([entry]))
+
+
+@pytest.mark.parametrize("path", ["online_sqlmi", "offline_sqlmi", "sqldb"])
+def test_a_database_no_window_can_cut_over_any_more_keeps_replicating_through_crashes_and_migrates_once_a_window_is_added(
+        rehearsal_world, monkeypatch, path):
+    """await_cutover fails for want of a window (the plan's only window closes while the migration gets ready) and the
+    rollback leaves the migration replicating. Its worker dies right after the rollback's side effects; the rollback
+    cleared (or retried) in that run reads await_cutover's failure again, and a new run, whose preflight refuses the
+    windows all past, leaves the same migration replicating too: never canceled, nothing removed, the source writable.
+    A window added to the plan then lets a run cut over that same migration (a SqlDb copy: one copy, started then)."""
+    from world_view import set_rehearsal_clock
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-20T00:00:00Z")  # after the window added
+    plan = date_window_plan(path, NEW_YORK_SATURDAY)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+
+    def late(task_id):  # the migration got ready after what is left of the window was too short for the cutover
+        world.observe(task_id)
+        if task_id == "db.preflight":
+            set_rehearsal_clock(rehearsal_world, "2026-12-06T06:45:00Z")
+
+    def replicating():
+        return [op["migrationStatus"] for op in world.operations()] == (["InProgress"] if world.database.restores_backups else [])
+
+    first = RunDriver(dag, late)
+    with pytest.raises(WorkerCrashed):
+        first.run_database("db", crash_after="rollback")
+    assert first.states["db.await_cutover"] == "failed", first.errors
+    assert "every cutover window of db is in the past" in first.errors["db.await_cutover"]
+    assert replicating() and world.source_writable()
+    assert first.clear_task("db", "rollback") == "success", first.errors
+    assert first.outcome("db") == "rolled_back" and replicating() and world.source_writable()
+
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+    assert states["db.preflight"] == "failed" and "every cutover window of db is in the past" in second.errors["db.preflight"]
+    assert second.outcome("db") == "rolled_back" and replicating() and world.source_writable()
+    target = world.target()
+    assert target is not None if path == "sqldb" else target["state"] == "RESTORING", "the target is kept"
+
+    added = date_window_plan(path, NEW_YORK_SATURDAY, NEW_YORK_NEXT_SATURDAY)
+    third = RunDriver(build_dag(added, {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    third.run_database("db")
+    assert_migrated(third, world)

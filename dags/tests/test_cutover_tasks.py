@@ -723,3 +723,37 @@ def test_on_channel_hitl_await_cutover_fails_too_once_no_window_can_start_the_cu
     assert driver.outcome("db") == "rolled_back" and view.source_writable()
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"] and view.target()["state"] == "RESTORING"
     assert not events(world, "AwaitingApproval"), "nobody is asked about a window that cannot hold the cutover"
+
+
+def test_await_cutover_failing_for_want_of_a_window_does_not_say_nothing_is_frozen_where_an_earlier_runs_freeze_holds_the_source(
+        world, monkeypatch):
+    """A SqlDb copy that freezes its source: an earlier run's start_migration froze it and its worker died before DMS
+    took the copy (DMS answered 500 meanwhile). The next run finds every window passed: preflight lets it through (the
+    DAG's freeze holds the source: that run must be able to roll back), await_cutover fails, and the rollback makes the
+    source writable again, removing nothing. Was: the Failed event (the migration-failed alert) said "Nothing is
+    frozen" while the DAG's freeze still held the source."""
+    plan = gated_plan(mode="offline", target="db-prod", approval=False, windows=(NEW_YORK_SATURDAY,))
+    view = Recorder(world, plan)
+    seed_world(view.world, plan)
+    view.world.add_fault("create", "error", status=500, count=20, database="Sales")
+    target_before = view.target()
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-05T12:00:00Z")
+
+    def crash_once_frozen(task_id):
+        view.observe(task_id)
+        if not view.source_writable():
+            raise WorkerCrashed(task_id)
+
+    with pytest.raises(WorkerCrashed):
+        RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), crash_once_frozen).run_database("db")
+    assert not view.source_writable() and view.operations() == [], "frozen for the copy, no copy taken"
+    set_rehearsal_clock(world, "2026-12-06T06:45:00Z")
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    states = driver.run_database("db")
+
+    assert states["db.await_cutover"] == "failed" and states["db.rollback"] == "success", (states, driver.errors)
+    failed = [r["Message"] for r in events(world, "Failed") if r["Phase"] == "await_cutover"]
+    assert len(failed) == 1 and "every cutover window of db is in the past" in failed[0], failed
+    assert "Nothing is frozen" not in failed[0] and "an earlier run's freeze" in failed[0], failed[0]
+    assert driver.outcome("db") == "rolled_back" and view.source_writable(), "the earlier run's freeze is undone"
+    assert view.operations() == [] and view.target() == target_before, "no copy started; the target that existed is kept"

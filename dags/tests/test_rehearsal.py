@@ -127,6 +127,41 @@ def test_where_a_triggerer_exists_waits_are_deferred_and_the_run_completes(rehea
     assert ("wait_for_migration", "Running") in events_of(events, "db")  # it waited, deferred, and resumed
 
 
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+def test_a_rejection_in_the_last_window_fails_await_cutover_and_the_rollback_reads_why_leaving_the_migration_replicating(
+        rehearsal_world, events, monkeypatch):
+    """Real scheduling of the new failure: the plan's only window (a date window) is rejected, so once it stops fitting
+    no window can start the cutover and await_cutover fails (no retry). Its rollback (one_failed) runs after it and
+    reads the XCom the failed task pushed (`no_window_left`): it cancels nothing and removes nothing. `run_outcome`
+    fails the run naming the database. The events: Failed once (await_cutover), then RolledBack."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:reject")
+    window = {"timeZone": "America/New_York", "from": "2026-12-05T20:00", "to": "2026-12-06T02:00"}
+    cutover = {"windows": [window], "expectedMinutes": 30,
+               "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"}}
+    document = plan_with_databases([database_entry("db", "Sales", mode="online", target="mi-prod", cutover=cutover)])
+    state, states = run(document)
+
+    assert state == "failed" and states["run_outcome"] == "failed", states
+    assert states["db.await_cutover"] == "failed" and states["db.rollback"] == "success", states
+    assert states["db.freeze_source"] == "upstream_failed", states
+    mine = events_of(events, "db")
+    assert ("await_cutover", "Rejected") in mine and mine.count(("await_cutover", "Failed")) == 1, mine
+    assert mine[-2:] == [("await_cutover", "Failed"), ("rollback", "RolledBack")], mine
+    rolled_back = [row["Message"] for row in events if (row["Database"], row["Status"]) == ("db", "RolledBack")]
+    assert "await_cutover failed, nothing frozen: every cutover window of db is in the past" in rolled_back[0], rolled_back
+    assert "keeps replicating and its target is kept" in rolled_back[0], rolled_back
+    from world_view import WorldView
+
+    plan = parse_plan(document)
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    assert world.target()["state"] == "RESTORING", "the target is kept"
+    assert world.source_writable(), "never frozen"
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "never canceled"
+
+
 DATA_FACTORY_HOSTS = [
     pytest.param("fabric_host.json", "crm", "sql02", marks=pytest.mark.airflow210, id="fabric"),
     pytest.param("data_factory_host.json", "sales", "sql01", marks=pytest.mark.airflow26, id="dataFactory"),
