@@ -474,7 +474,7 @@ def freeze_source(ctx: StepContext) -> StepResult:
     _note_freeze_not_begun(ctx)
     now = standing(ctx)
     if now.stage == stages.NOT_STARTED or now.is_canceling_or_ended:
-        raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
+        raise StepFailure(_no_active_migration(database, now))
     if now.is_live:  # never freeze again under a completed migration handed back to its source
         _check_source_still(ctx, now, ctx.sql.source_state(database, "still-source"))
     if source_freeze.before_freeze(ctx, database) is None:  # recorded before the admission: its read may take pokes
@@ -565,7 +565,7 @@ def final_backup(ctx: StepContext) -> StepResult:
     if now.is_live:
         return StepResult("nothing to back up: %s" % now.describe())
     if now.stage == stages.NOT_STARTED or now.is_canceling_or_ended:
-        raise StepFailure("no active migration of %s: %s" % (database.name, now.describe()))
+        raise StepFailure(_no_active_migration(database, now))
     cutover_steps.check_window_open(ctx, now)
     if database.is_online:
         file_name = online_final_backup_name(ctx, now)
@@ -691,6 +691,14 @@ def done(ctx: StepContext) -> StepResult:
     source_claims.release(ctx)  # its migration ended: another entry may name the source now
     cutover_steps.release(ctx)
     return StepResult("%s migrated and validated (migration %s)" % (ctx.database.name, now.operation_id), return_value="migrated")
+
+
+def _no_active_migration(database: Any, now: Standing) -> str:
+    """Why a step that needs an active migration stops; one DMS still works on (canceling, or copying though its last
+    ARM operation failed) is not said to have ended."""
+    if now.runs_in_dms:
+        return "no active migration of %s: its migration %s" % (database.name, now.describe_stop())
+    return "no active migration of %s: %s" % (database.name, now.describe())
 
 
 def describe_chain(database: Any, gated: bool = False) -> Dict[str, Optional[str]]:

@@ -349,3 +349,25 @@ def test_a_waiting_step_failing_on_a_migration_dms_still_copies_after_a_failed_a
     assert "ended" not in error and "DMS migration of db still copies though its last ARM operation failed" in error, error
     assert states["db.rollback"] == "success", driver.errors
     assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"], "the rollback canceled it"
+
+
+def test_freeze_source_failing_on_a_migration_dms_still_copies_after_a_failed_arm_operation_says_so(rehearsal_world):
+    """Offline: freeze_source needs an active migration; one whose last ARM operation failed while DMS still copies it
+    is not. Was: "no active migration of db: failed (...)", as if DMS had stopped. Now it says DMS still copies it and
+    that the rollback cancels it; the source is never frozen."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="offline")]))
+    watch = CancelWatch(rehearsal_world, plan)
+
+    def the_arm_operation_fails_while_dms_copies(task_id):
+        watch.observe(task_id)
+        if task_id == "db.start_migration":
+            fail_the_last_arm_operation(watch, "InProgress")
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), the_arm_operation_fails_while_dms_copies)
+    states = driver.run_database("db")
+
+    assert states["db.freeze_source"] == "failed", (states, driver.errors)
+    error = driver.errors["db.freeze_source"]
+    assert "no active migration of db: its migration still copies though its last ARM operation failed (the rollback cancels it)" in error, error
+    assert states["db.rollback"] == "success", driver.errors
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"], "the rollback canceled it"
