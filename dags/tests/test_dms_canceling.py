@@ -327,13 +327,18 @@ def test_a_migration_whose_create_was_canceled_has_ended_and_its_target_is_never
     assert watch.target() == found[0]
 
 
-def test_a_waiting_step_failing_on_a_migration_dms_still_copies_after_a_failed_arm_operation_does_not_say_it_ended(
-        rehearsal_world):
-    """wait_for_migration reads the migration's stage failed (its last ARM operation failed) while DMS still copies it,
-    and fails fast; its Failed event (the migration-failed alert) is what the person reads. Was: "DMS migration of db
-    ended: failed (...)", as if DMS had stopped restoring into the target; preflight and start_migration say "still
-    copies" since dcd45da. The rollback cancels it, as before."""
-    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+@pytest.mark.parametrize("mode, step, says", [
+    ("online", "wait_for_migration", "DMS migration of db still copies though its last ARM operation failed"),
+    ("offline", "freeze_source", "no active migration of db: its migration still copies though its last ARM operation failed (the rollback cancels it)"),
+])
+def test_a_step_failing_on_a_migration_dms_still_copies_after_a_failed_arm_operation_does_not_say_it_ended(
+        rehearsal_world, mode, step, says):
+    """A step reads the migration's stage failed (its last ARM operation failed) while DMS still copies it, and fails
+    fast; its Failed event (the migration-failed alert) is what the person reads. Was: "DMS migration of db ended:
+    failed (...)" (waiting steps), "no active migration of db: failed (...)" (freeze_source, final_backup), as if DMS
+    had stopped restoring into the target; preflight and start_migration say "still copies" since dcd45da. The
+    rollback cancels it, as before; the source is never frozen."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode=mode)]))
     watch = CancelWatch(rehearsal_world, plan)
 
     def the_arm_operation_fails_while_dms_copies(task_id):
@@ -344,30 +349,8 @@ def test_a_waiting_step_failing_on_a_migration_dms_still_copies_after_a_failed_a
     driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), the_arm_operation_fails_while_dms_copies)
     states = driver.run_database("db")
 
-    assert states["db.wait_for_migration"] == "failed", (states, driver.errors)
-    error = driver.errors["db.wait_for_migration"]
-    assert "ended" not in error and "DMS migration of db still copies though its last ARM operation failed" in error, error
-    assert states["db.rollback"] == "success", driver.errors
-    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"], "the rollback canceled it"
-
-
-def test_freeze_source_failing_on_a_migration_dms_still_copies_after_a_failed_arm_operation_says_so(rehearsal_world):
-    """Offline: freeze_source needs an active migration; one whose last ARM operation failed while DMS still copies it
-    is not. Was: "no active migration of db: failed (...)", as if DMS had stopped. Now it says DMS still copies it and
-    that the rollback cancels it; the source is never frozen."""
-    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="offline")]))
-    watch = CancelWatch(rehearsal_world, plan)
-
-    def the_arm_operation_fails_while_dms_copies(task_id):
-        watch.observe(task_id)
-        if task_id == "db.start_migration":
-            fail_the_last_arm_operation(watch, "InProgress")
-
-    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), the_arm_operation_fails_while_dms_copies)
-    states = driver.run_database("db")
-
-    assert states["db.freeze_source"] == "failed", (states, driver.errors)
-    error = driver.errors["db.freeze_source"]
-    assert "no active migration of db: its migration still copies though its last ARM operation failed (the rollback cancels it)" in error, error
+    assert states["db." + step] == "failed", (states, driver.errors)
+    error = driver.errors["db." + step]
+    assert "ended" not in error and says in error, error
     assert states["db.rollback"] == "success", driver.errors
     assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"], "the rollback canceled it"
