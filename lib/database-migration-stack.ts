@@ -18,8 +18,9 @@ import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration
 import type { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { cutoverWindowsInThePast, gatesCutovers } from './plan/cutover-schema';
 import { formatFieldPath, showName } from './plan/field-path';
-import { isValidatedPlan, parseMigrationPlan } from './plan/parse';
+import { isValidatedPlan, parseMigrationPlan, planSource } from './plan/parse';
 import { MigrationPlan } from './plan/types';
+import { warnUnknownRegion } from './private/azure-regions';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
 import { checkGuid, checkResourceGroupName } from './private/prop-checks';
@@ -139,6 +140,8 @@ export class DatabaseMigrationStack extends TerraformStack {
     // path, not by whichever construct would trip over it first.
     const plan = isValidatedPlan(props.plan) ? props.plan : parseMigrationPlan(props.plan, 'props.plan');
     this.plan = plan;
+    // Before the constructs that take it: the warning names the plan field, not the first of them.
+    warnUnknownRegion(this, `${planSource(plan) ?? 'props.plan'} location:`, plan.location);
     const preventDestroy = props.preventDestroy ?? true;
     const lock = props.lock;
     const stateBackend = props.stateBackend ?? { type: 'local' };

@@ -8,6 +8,7 @@ import { resourceName, validateNamePrefix } from './private/naming';
 import { namedOutput } from './private/outputs';
 import { checkMigrationServiceName } from './private/prop-checks';
 import { applyProtection } from './private/protection';
+import { locationOrResourceGroup } from './private/azure-regions';
 
 /** A Database Migration Service (`Microsoft.DataMigration/sqlMigrationServices`), created here or elsewhere. */
 export interface IMigrationService {
@@ -102,7 +103,7 @@ export class MigrationService extends Construct implements IMigrationService {
       type: MigrationService.RESOURCE_TYPE,
       name: this.name,
       parentId: props.resourceGroup.id,
-      location: props.location ?? props.resourceGroup.location,
+      location: locationOrResourceGroup(this, props),
       tags: props.tags,
       body: {},
       responseExportValues: [],

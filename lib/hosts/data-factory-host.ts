@@ -19,6 +19,7 @@ import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
 import { checkGuid } from '../private/prop-checks';
+import { checkRegion } from '../private/azure-regions';
 
 /** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
 export const DATA_FACTORY_AIRFLOW_VERSION = AIRFLOW_VERSION_OF_HOST.dataFactory;
@@ -105,6 +106,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);
+    checkRegion(this, 'location', props.location);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     this.adoptedEnvironment = parseEnvironmentId(props.environmentId);
     const { factoryId, environmentName } = this.adoptedEnvironment;

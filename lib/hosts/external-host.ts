@@ -10,6 +10,7 @@ import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
 import { checkGuid } from '../private/prop-checks';
+import { checkRegion } from '../private/azure-regions';
 
 /** Props of {@link ExternalAirflowHost}. */
 export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
@@ -56,6 +57,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);
+    checkRegion(this, 'location', props.location);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     const credentials = props.federatedCredentials ?? [];
     if (props.servicePrincipal) {

@@ -9,6 +9,7 @@ import { nameSeed, storageAccountName } from '../private/naming';
 import { checkGuid } from '../private/prop-checks';
 import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
+import { checkRegion } from '../private/azure-regions';
 
 /** Settings of the DAG storage account (secure defaults; weakening one warns). */
 export type DagStorageSettings = Omit<DagStorageProps, 'resourceGroup' | 'accountName' | 'location' | 'tags' | 'bundle'>;
@@ -39,6 +40,7 @@ export class HostDagStorage extends Construct {
   constructor(scope: Construct, id: string, props: HostDagStorageProps) {
     super(scope, id);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
+    checkRegion(this, 'location', props.location);
     this.storage = new DagStorage(this, 'DagStorage', {
       ...props.settings,
       resourceGroup: props.resourceGroup,

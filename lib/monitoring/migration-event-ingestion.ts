@@ -9,6 +9,7 @@ import { dataCollectionEndpointName, resourceName } from '../private/naming';
 import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
 import { eventsTableDependency, MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_EVENT_COLUMNS } from './migration-events';
+import { locationOrResourceGroup } from '../private/azure-regions';
 
 /**
  * Who creates the `MigrationEvents_CL` table of a workspace: `create`, the first plan in it (its
@@ -66,7 +67,7 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
 
   constructor(scope: Construct, id: string, props: MigrationEventIngestionProps) {
     super(scope, id);
-    const location = props.location ?? props.resourceGroup.location;
+    const location = locationOrResourceGroup(this, props);
 
     if ((props.eventsTable ?? 'create') === 'create') {
       this.table = new LogAnalyticsWorkspaceTableCustomLog(this, 'EventsTable', {

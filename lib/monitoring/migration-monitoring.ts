@@ -20,6 +20,7 @@ import { MIGRATION_EVENTS_TABLE } from './migration-events';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
 import { AlertRegistry, MonitoringScope } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
+import { locationOrResourceGroup } from '../private/azure-regions';
 
 /** Props of {@link MigrationMonitoring}. */
 export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, ActionGroupOptions {
@@ -103,7 +104,7 @@ export class MigrationMonitoring extends Construct {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     const { resourceGroup, namePrefix, tags } = props;
-    this.location = props.location ?? resourceGroup.location;
+    this.location = locationOrResourceGroup(this, props);
     this.workspace = monitoringWorkspace(this, props, { resourceGroup, location: this.location, namePrefix, tags });
     this.workspaceGiven = props.workspace !== undefined;
     this.workspaceId = this.workspace.id;

@@ -4,6 +4,7 @@ import { ResourceLock } from '../core/protection';
 import { IKeyVault, IResourceGroup } from '../core/references';
 import { checkGuid, checkKeyVaultName } from '../private/prop-checks';
 import { applyProtection } from '../private/protection';
+import { checkRegion } from '../private/azure-regions';
 
 /** Props of {@link CredentialVault}. */
 export interface CredentialVaultProps {
@@ -59,6 +60,7 @@ export class CredentialVault extends Construct implements IKeyVault {
     super(scope, id);
     checkKeyVaultName(this, 'vaultName', props.vaultName);
     checkGuid(this, 'tenantId', props.tenantId);
+    checkRegion(this, 'location', props.location);
     const preventDestroy = props.preventDestroy ?? true;
     if (props.allowedIpRanges?.length && props.networkDefaultAction !== 'Deny') {
       throw new Error(

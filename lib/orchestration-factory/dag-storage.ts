@@ -11,6 +11,7 @@ import { addLock } from '../private/protection';
 import { secureDefault } from '../private/secure-default';
 import { waitForRoles } from '../private/role-propagation';
 import { DagBundle } from './dag-bundle';
+import { checkRegion } from '../private/azure-regions';
 
 /** How long the first apply waits after granting a data-plane role on storage: most arrive within two minutes. */
 export const UPLOADER_ROLE_PROPAGATION = '120s';
@@ -80,6 +81,7 @@ export class DagStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: DagStorageProps) {
     super(scope, id);
+    checkRegion(this, 'location', props.location);
     const softDeleteDays = secureDefault(this, 'softDeleteRetentionInDays', props.softDeleteRetentionInDays, 30, (d) => d < 30);
     if (!Number.isInteger(softDeleteDays) || softDeleteDays < 1 || softDeleteDays > 365) {
       throw new Error(`${this.node.path}: softDeleteRetentionInDays must be an integer from 1 to 365, got ${softDeleteDays}`);

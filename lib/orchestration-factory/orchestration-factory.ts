@@ -13,6 +13,7 @@ import { namedOutput } from '../private/outputs';
 import { checkKeyVaultName } from '../private/prop-checks';
 import { BuiltInRole } from '../private/role-names';
 import { CredentialVault } from './credential-vault';
+import { checkRegion } from '../private/azure-regions';
 
 /** Props of {@link OrchestrationFactory}. */
 export interface OrchestrationFactoryProps {
@@ -96,6 +97,7 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
     validateNamePrefix(this, prefix);
     checkKeyVaultName(this, 'keyVaultName', props.keyVaultName);
     const location = props.location ?? plan.location;
+    checkRegion(this, props.location === undefined ? 'plan.location' : 'location', location);
     const tags = props.tags ?? plan.tags;
     const client = new DataAzurermClientConfig(this, 'Client', {});
 

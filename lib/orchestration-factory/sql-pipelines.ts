@@ -13,6 +13,7 @@ import { TargetKind } from '../plan/types';
 import { checkNoDoubleHyphen, resourceName } from '../private/naming';
 import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
+import { checkRegion } from '../private/azure-regions';
 
 /** A linked service, dataset or pipeline as Data Factory's REST API has it (`properties` of the resource). */
 export type FactoryResourceJson = Record<string, unknown>;
@@ -112,6 +113,7 @@ export class SqlPipelines extends Construct {
 
   constructor(scope: Construct, id: string, props: SqlPipelinesProps) {
     super(scope, id);
+    checkRegion(this, 'location', props.location);
     const concurrency = props.maxRunsPerPipeline ?? 4;
     const activityRetries = props.activityRetries ?? 2;
     if (!Number.isInteger(concurrency) || concurrency < 1) {

@@ -18,12 +18,16 @@ export function parseMigrationPlan(value: unknown, source = '<plan>'): Migration
 }
 
 /**
- * Plans this module validated and froze. They cannot change, so `renderMigrationPlan` need not
- * validate them again; anything else (built by hand, or a copy with changes) it still validates.
+ * Plans this module validated and froze, with the file (or name) each came from. They cannot
+ * change, so `renderMigrationPlan` need not validate them again; anything else (built by hand, or a
+ * copy with changes) it still validates.
  */
-const validatedPlans = new WeakSet<MigrationPlan>();
+const validatedPlans = new WeakMap<MigrationPlan, string>();
 
 export const isValidatedPlan = (plan: MigrationPlan): boolean => validatedPlans.has(plan);
+
+/** The file (or name) a validated plan came from, for messages about it after loading. */
+export const planSource = (plan: MigrationPlan): string | undefined => validatedPlans.get(plan);
 
 /** @param locate maps field paths to file positions when the value came from a file */
 export function validatePlan(value: unknown, file: string, locate?: SourceLocator): MigrationPlan {
@@ -38,7 +42,7 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
   }
   if (result.success && dropped.length === 0) {
     const plan: MigrationPlan = deepFreeze(result.data);
-    validatedPlans.add(plan);
+    validatedPlans.set(plan, file);
     return plan;
   }
   const issues = [...(result.success ? [] : issuesToProblems(result.error.issues, migrationPlanSchema)), ...dropped];

@@ -22,6 +22,7 @@ import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { DEFERRABLE_WAITS } from '../dag-environment';
+import { checkRegion } from '../../private/azure-regions';
 
 /** The token that carries the whole job definition (see {@link FabricAirflowHost}). */
 const CONTENT_TOKEN = 'apacheAirflowJobContent';
@@ -122,6 +123,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);
+    checkRegion(this, 'location', props.location);
     (props.workspaceMembers ?? []).forEach((member, index) => checkGuid(this, `workspaceMembers[${index}].principalId`, member.principalId));
     if ((props.capacityId === undefined) === (props.capacity === undefined)) {
       throw new Error('airflow.fabric: set exactly one of capacityId (an existing capacity) and capacity (a new one)');

@@ -34,6 +34,7 @@ import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } fr
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
 import { checkArmId, checkGuid, checkGuids, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
+import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
 export type AirflowExecutor = KubernetesHostSettings['executor'];
@@ -179,6 +180,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);
+    checkRegion(this, 'location', props.location);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
