@@ -1,12 +1,16 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TerraformVariable, Testing } from 'cdktf';
+import type { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
+import { ExternalAirflowHost } from '../../lib/hosts/external-host';
 import { MigrationService } from '../../lib/migration-service';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
+import { CredentialVault } from '../../lib/orchestration-factory/credential-vault';
 import { OrchestrationFactory } from '../../lib/orchestration-factory/orchestration-factory';
 import { loadMigrationPlan } from '../../lib/plan';
+import { hostBaseProps } from '../helpers/host-fixtures';
 import { examplePlanWith } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
 
@@ -74,5 +78,19 @@ describe('a location given in code', () => {
     const { stack, resourceGroup } = testStack();
     new OrchestrationFactory(stack, 'Orchestration', { resourceGroup, plan: examplePlanWith({}, { location: 'uksouht' }) });
     expect(regionWarnings(warningsOf(stack))).toEqual([expect.stringMatching(/^test\/Orchestration: plan\.location "uksouht" is not an Azure region \(did you mean "uksouth"\?\)/)]);
+  });
+
+  const builders: [string, (stack: TerraformStack, resourceGroup: ResourceGroup) => unknown][] = [
+    ['a host', (stack, resourceGroup) => new ExternalAirflowHost(stack, 'Construct', { ...hostBaseProps(resourceGroup), location: 'norwayeastt' })],
+    [
+      'a Key Vault',
+      (stack, resourceGroup) =>
+        new CredentialVault(stack, 'Construct', { resourceGroup, vaultName: 'kv-contoso-sql', location: 'norwayeastt', tenantId: '00000000-0000-0000-0000-000000000000' }),
+    ],
+  ];
+  it.each(builders)('warns for %s too', (_, build) => {
+    const { stack, resourceGroup } = testStack();
+    build(stack, resourceGroup);
+    expect(regionWarnings(warningsOf(stack))).toEqual([expect.stringMatching(/^test\/Construct: location "norwayeastt" is not an Azure region \(did you mean "norwayeast"\?\)/)]);
   });
 });
