@@ -288,6 +288,38 @@ describe('FabricAirflowHost', () => {
       expect(withCli.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_CLI: 'true' });
     });
 
+    it("passes the block's other sign-in arguments the provider reads before its environment (use_dev_cli, file paths, OIDC request URL, Azure DevOps service connection), and none of its sensitive ones", () => {
+      const { stack } = fabricHostStack();
+      const provider = stack.node.findChild('fabric') as FabricProvider;
+      const block = {
+        use_dev_cli: true,
+        client_id_file_path: 'client-id.txt',
+        client_secret_file_path: 'client-secret.txt',
+        client_certificate_file_path: 'deployer.pfx',
+        oidc_request_url: 'https://token.example/idtoken',
+        oidc_token_file_path: 'oidc-token.txt',
+        azure_devops_service_connection_id: '00000000-0000-0000-0000-00000000c0de',
+        // Sensitive in the provider's schema: never copied into the local-exec environment.
+        client_secret: 'block-secret',
+        oidc_token: 'block-oidc-token',
+        oidc_request_token: 'block-request-token',
+        client_certificate: 'YmxvY2s=',
+        client_certificate_password: 'block-password',
+      };
+      Object.entries(block).forEach(([argument, value]) => provider.addOverride(argument, value));
+      const environment = uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].environment;
+      expect(environment).toEqual({
+        FABRIC_USE_DEV_CLI: 'true',
+        FABRIC_CLIENT_ID_FILE_PATH: 'client-id.txt',
+        FABRIC_CLIENT_SECRET_FILE_PATH: 'client-secret.txt',
+        FABRIC_CLIENT_CERTIFICATE_FILE_PATH: 'deployer.pfx',
+        FABRIC_OIDC_REQUEST_URL: 'https://token.example/idtoken',
+        FABRIC_OIDC_TOKEN_FILE_PATH: 'oidc-token.txt',
+        FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID: '00000000-0000-0000-0000-00000000c0de',
+      });
+      expect(JSON.stringify(environment)).not.toMatch(/block-|YmxvY2s=/);
+    });
+
     it('signs in as the block says wherever and whenever the block gets its arguments: after the host, in a construct, by an override', () => {
       const { stack, resourceGroup } = testStack();
       new FabricAirflowHost(stack, 'AirflowHost', {

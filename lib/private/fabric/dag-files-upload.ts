@@ -37,9 +37,9 @@ export interface FabricDagUploadProps {
  * Uploads the DAG files through the Fabric files API from a `local-exec` step, again whenever the
  * bundle's content hash changes (or the job is replaced). The step authenticates as the deployer
  * (Azure CLI login, or `ARM_*`/`FABRIC_*` environment), so no secret is on its command line or in
- * Terraform state. Sign-in switches and the tenant set in the stack's `fabric` provider block (which
- * the provider prefers to its environment) reach the step as `FABRIC_*` variables, so it signs in as
- * the provider does. PUT overwrites, so running it twice leaves the same files; files an earlier bundle
+ * Terraform state. Sign-in switches, ids and file paths set in the stack's `fabric` provider block
+ * (which the provider prefers to its environment) reach the step as `FABRIC_*` variables, so it signs
+ * in as the provider does. PUT overwrites, so running it twice leaves the same files; files an earlier bundle
  * uploaded and this one has not are deleted, and no other file (see the uploader's header).
  */
 export class FabricDagUpload extends Construct {
@@ -83,19 +83,30 @@ export class FabricDagUpload extends Construct {
   }
 }
 
-/** The `fabric` provider block's sign-in arguments, and the variable the uploader reads each from. */
+/**
+ * The `fabric` provider block's sign-in arguments, and the variable the uploader reads each from: every
+ * one the uploader reads that the provider's schema does not mark sensitive (microsoft/fabric 1.13.0,
+ * `terraform providers schema -json`), so none of them is a secret in the local-exec environment.
+ */
 const SIGN_IN_ARGUMENTS = {
   use_msi: 'FABRIC_USE_MSI',
   use_oidc: 'FABRIC_USE_OIDC',
+  use_dev_cli: 'FABRIC_USE_DEV_CLI',
   use_cli: 'FABRIC_USE_CLI',
   tenant_id: 'FABRIC_TENANT_ID',
   client_id: 'FABRIC_CLIENT_ID',
+  client_id_file_path: 'FABRIC_CLIENT_ID_FILE_PATH',
+  client_secret_file_path: 'FABRIC_CLIENT_SECRET_FILE_PATH',
+  client_certificate_file_path: 'FABRIC_CLIENT_CERTIFICATE_FILE_PATH',
+  oidc_request_url: 'FABRIC_OIDC_REQUEST_URL',
+  oidc_token_file_path: 'FABRIC_OIDC_TOKEN_FILE_PATH',
+  azure_devops_service_connection_id: 'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID',
 } as const;
 
 /**
  * What the stack's default `fabric` provider block says about signing in, as the variables the
- * uploader reads: the block's `use_msi`, `use_oidc`, `use_cli`, `tenant_id` and `client_id` (as it
- * synthesizes them, overrides included) win over the provider's environment, and would not reach the uploader
+ * uploader reads: the block's arguments in {@link SIGN_IN_ARGUMENTS} (as it synthesizes them,
+ * overrides included) win over the provider's environment, and would not reach the uploader
  * otherwise. Undefined when the block sets none of them.
  */
 function providerSignIn(scope: Construct): Record<string, string> | undefined {
