@@ -649,6 +649,28 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stdout + result.stderr).not.toContain(IDENTITY_HEADER);
     });
 
+    it("asks App Service's endpoint, as the provider does, even when ARM_MSI_ENDPOINT (which the provider does not read) is set", async () => {
+      const env = { ...imds(), FABRIC_USE_MSI: 'true', IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`, IDENTITY_HEADER };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(identityRequests().map((request) => request.path)).toEqual([APP_SERVICE_TOKEN_PATH]);
+    });
+
+    it.each<[Record<string, string>, string]>([
+      [{ IDENTITY_SERVER_THUMBPRINT: 'ab12' }, 'IDENTITY_SERVER_THUMBPRINT is set: the Fabric provider signs in with the Service Fabric managed identity'],
+      [{ MSI_ENDPOINT: 'http://localhost:50342/oauth2/token' }, 'MSI_ENDPOINT is set: the Fabric provider signs in with the Cloud Shell managed identity'],
+    ])('stops, naming the variable, where the provider would ask a managed identity endpoint this step cannot (%o)', async (source, message) => {
+      const appService: Record<string, string> =
+        'IDENTITY_SERVER_THUMBPRINT' in source ? { IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`, IDENTITY_HEADER } : {};
+      const env = { ...imds(), FABRIC_USE_MSI: 'true', ...appService, ...source };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.stderr).not.toContain(IDENTITY_HEADER);
+      expect(fake.requests).toEqual([]);
+    });
+
     it('fails clearly, uploading nothing, when the endpoint refuses a token for the identity', async () => {
       const env = { ...imds(), FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: 'not-assigned-client-id' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);

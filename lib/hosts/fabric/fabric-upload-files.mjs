@@ -22,13 +22,15 @@
  * upload acts as the identity Terraform signed in as:
  *   1. a managed identity, when FABRIC_USE_MSI (or, when it is unset, ARM_USE_MSI) is true: the
  *      user-assigned one FABRIC_CLIENT_ID/ARM_CLIENT_ID names, else the system-assigned one. The
- *      token comes from the IMDS-style endpoint in ARM_MSI_ENDPOINT (the azurerm provider's
- *      msi_endpoint) when it is set, else from App Service's or Functions' identity endpoint when
- *      IDENTITY_ENDPOINT and IDENTITY_HEADER are set (api-version 2019-08-01, header
- *      X-IDENTITY-HEADER), else from the Instance Metadata Service of an Azure VM or scale set
+ *      token comes from App Service's or Functions' identity endpoint when IDENTITY_ENDPOINT and
+ *      IDENTITY_HEADER are set (api-version 2019-08-01, header X-IDENTITY-HEADER), else from the
+ *      Instance Metadata Service of an Azure VM or scale set
  *      (http://169.254.169.254/metadata/identity/oauth2/token, api-version 2018-02-01, header
- *      Metadata: true), as azidentity's ManagedIdentityCredential, which the provider uses, calls them;
- *      IMDS is asked again while it updates (410, up to 70 s), is throttled or fails transiently;
+ *      Metadata: true; ARM_MSI_ENDPOINT, the azurerm provider's msi_endpoint, replaces that address),
+ *      as azidentity's ManagedIdentityCredential, which the provider uses, picks and calls them; the
+ *      sources it picks that this step cannot call (Service Fabric, Azure Arc, Cloud Shell, Azure ML)
+ *      stop the step, naming the variable. IMDS is asked again while it updates (410, up to 70 s), is
+ *      throttled or fails transiently;
  *   2. workload identity federation, when FABRIC_USE_OIDC (or, when it is unset, ARM_USE_OIDC) is
  *      true: the assertion is FABRIC_OIDC_TOKEN/ARM_OIDC_TOKEN or the content of the file
  *      FABRIC_OIDC_TOKEN_FILE_PATH/ARM_OIDC_TOKEN_FILE_PATH names, else an ID token from the
@@ -579,7 +581,7 @@ async function clientCredentialsToken(authority, tenantId, clientId, credential)
  * @param {string | undefined} clientId the user-assigned identity's client id; none for the system-assigned one
  */
 async function managedIdentityToken(env, clientId) {
-  const appService = !env.ARM_MSI_ENDPOINT && env.IDENTITY_ENDPOINT && env.IDENTITY_HEADER;
+  const appService = managedIdentitySource(env) === 'App Service';
   const url = new URL(appService ? /** @type {string} */ (env.IDENTITY_ENDPOINT) : env.ARM_MSI_ENDPOINT || IMDS_TOKEN_ENDPOINT);
   url.searchParams.set('api-version', appService ? '2019-08-01' : '2018-02-01');
   url.searchParams.set('resource', FABRIC_RESOURCE);
@@ -613,6 +615,37 @@ async function managedIdentityToken(env, clientId) {
     throw new UploadError(`${endpoint} gave no Fabric token for ${identity}: HTTP ${response.status}${reason ? ` ${reason}` : ''}${hint}`);
   }
   return body.access_token;
+}
+
+/**
+ * The managed identity source azidentity's ManagedIdentityCredential (which the Fabric provider uses)
+ * picks, in its order (managed_identity_client.go newManagedIdentityClient; a variable counts when it
+ * is set, even empty): App Service or Functions, else IMDS. The sources this step cannot call stop it,
+ * naming the variable, rather than let it ask another endpoint than the provider does. ARM_MSI_ENDPOINT,
+ * which azidentity does not read, only replaces the IMDS address.
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {'App Service' | 'IMDS'}
+ */
+function managedIdentitySource(env) {
+  const isSet = (/** @type {string} */ name) => env[name] !== undefined;
+  let unsupported;
+  if (isSet('IDENTITY_ENDPOINT') && isSet('IDENTITY_HEADER')) {
+    if (!isSet('IDENTITY_SERVER_THUMBPRINT')) {
+      return 'App Service';
+    }
+    unsupported = 'IDENTITY_SERVER_THUMBPRINT is set: the Fabric provider signs in with the Service Fabric managed identity';
+  } else if (isSet('IDENTITY_ENDPOINT') && isSet('IMDS_ENDPOINT')) {
+    unsupported = 'IDENTITY_ENDPOINT and IMDS_ENDPOINT are set: the Fabric provider signs in with the Azure Arc managed identity';
+  } else if (!isSet('IDENTITY_ENDPOINT') && isSet('MSI_ENDPOINT')) {
+    unsupported = `MSI_ENDPOINT is set: the Fabric provider signs in with the ${isSet('MSI_SECRET') ? 'Azure Machine Learning' : 'Cloud Shell'} managed identity`;
+  }
+  if (unsupported) {
+    throw new UploadError(
+      `${unsupported}, which this upload step cannot ask for a token. Sign both in another way there ` +
+        '(the Azure CLI login, e.g. "az login --identity", with FABRIC_USE_MSI/ARM_USE_MSI unset)',
+    );
+  }
+  return 'IMDS';
 }
 
 /**
