@@ -329,6 +329,25 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       },
     );
 
+    it("signs in at the Entra ID host of the provider's cloud (FABRIC_ENVIRONMENT), which the provider prefers to AZURE_AUTHORITY_HOST", async () => {
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin, FABRIC_ENVIRONMENT: 'china' };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      // Azure China's Entra ID, unreachable here or refusing the test's tenant: either way, not the fake.
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('https://login.chinacloudapi.cn');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.stdout + result.stderr).not.toContain(CLIENT_SECRET);
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('refuses a cloud the Fabric provider does not know, naming the variable', async () => {
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, ARM_ENVIRONMENT: 'german' };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('FABRIC_ENVIRONMENT (or ARM_ENVIRONMENT) is "german": the Fabric provider takes public, usgovernment or china');
+      expect(fake.requests).toEqual([]);
+    });
+
     it('fails clearly when Entra ID refuses the secret', async () => {
       const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong', AZURE_AUTHORITY_HOST: fake.origin };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
@@ -565,6 +584,12 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(tokenRequest?.form).toMatchObject({ client_id: CLIENT, client_assertion: ASSERTION });
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
       expect(result.stdout + result.stderr).not.toContain(SYSTEM_ACCESS_TOKEN);
+    });
+
+    it('signs the service connection in at AZURE_AUTHORITY_HOST whatever FABRIC_ENVIRONMENT says, as the provider (which gives its credential no cloud) does', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...pipelineStep(), FABRIC_ENVIRONMENT: 'usgovernment' });
+      expect(result.code).toBe(0);
+      expect(fake.requests.some((request) => request.path === `/${TENANT}/oauth2/v2.0/token`)).toBe(true);
     });
 
     it('fails clearly, uploading nothing, when Azure DevOps refuses the service connection', async () => {

@@ -288,7 +288,7 @@ describe('FabricAirflowHost', () => {
       expect(withCli.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_USE_CLI: 'true' });
     });
 
-    it("passes the block's other sign-in arguments the provider reads before its environment (use_dev_cli, file paths, OIDC request URL, Azure DevOps service connection), and none of its sensitive ones", () => {
+    it("passes the block's other sign-in arguments the provider reads before its environment (use_dev_cli, file paths, OIDC request URL, Azure DevOps service connection, cloud), and none of its sensitive ones", () => {
       const { stack } = fabricHostStack();
       const provider = stack.node.findChild('fabric') as FabricProvider;
       const block = {
@@ -299,6 +299,7 @@ describe('FabricAirflowHost', () => {
         oidc_request_url: 'https://token.example/idtoken',
         oidc_token_file_path: 'oidc-token.txt',
         azure_devops_service_connection_id: '00000000-0000-0000-0000-00000000c0de',
+        environment: 'usgovernment',
         // Sensitive in the provider's schema: never copied into the local-exec environment.
         client_secret: 'block-secret',
         oidc_token: 'block-oidc-token',
@@ -316,6 +317,7 @@ describe('FabricAirflowHost', () => {
         FABRIC_OIDC_REQUEST_URL: 'https://token.example/idtoken',
         FABRIC_OIDC_TOKEN_FILE_PATH: 'oidc-token.txt',
         FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID: '00000000-0000-0000-0000-00000000c0de',
+        FABRIC_ENVIRONMENT: 'usgovernment',
       });
       expect(JSON.stringify(environment)).not.toMatch(/block-|YmxvY2s=/);
     });

@@ -54,7 +54,11 @@
  * it is empty; a file's content (trimmed) wins over its variable, and the two must not differ.
  * A switch is on for 1, t, T, TRUE, true or True, as the provider parses it. The provider refuses
  * more than one of the four switches on, and FABRIC_USE_MSI or FABRIC_USE_OIDC with a client secret.
- * AZURE_AUTHORITY_HOST changes the Entra ID host (sovereign clouds).
+ * The Entra ID host of 2 and 5 is the provider's cloud, FABRIC_ENVIRONMENT/ARM_ENVIRONMENT (public,
+ * usgovernment or china), as the provider gives it to azidentity (cloud.Configuration, which
+ * azidentity prefers to AZURE_AUTHORITY_HOST); for an Azure DevOps service connection, whose
+ * credential the provider gives no cloud, it is AZURE_AUTHORITY_HOST as azidentity reads it. The step
+ * also takes AZURE_AUTHORITY_HOST where the cloud is public (the provider does not: keep them equal).
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -343,14 +347,15 @@ async function accessToken(env) {
   if (tenantId && !/^[0-9a-zA-Z.-]+$/.test(tenantId)) {
     throw new UploadError('FABRIC_TENANT_ID (or ARM_TENANT_ID) is not a tenant id: use the tenant\'s GUID or domain name');
   }
-  const authority = env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY;
+  const authority = entraAuthority(env);
   if (providerSwitch(env, 'FABRIC_USE_MSI', 'ARM_USE_MSI')) {
     return managedIdentityToken(env, clientId);
   }
   if (providerSwitch(env, 'FABRIC_USE_OIDC', 'ARM_USE_OIDC')) {
     requireServicePrincipal(clientId, tenantId);
     const serviceConnectionId = providerString(env, 'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID');
-    return clientCredentialsToken(authority, tenantId, clientId, {
+    // azidentity's AzurePipelinesCredential, which the provider gives no cloud, reads AZURE_AUTHORITY_HOST.
+    return clientCredentialsToken(serviceConnectionId ? env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY : authority, tenantId, clientId, {
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: serviceConnectionId ? await azurePipelinesToken(env, serviceConnectionId) : await federatedToken(env),
     });
@@ -372,6 +377,22 @@ async function accessToken(env) {
     return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret });
   }
   return cliToken('az', azureCliArguments(tenantId));
+}
+
+/**
+ * The Entra ID host of the provider's cloud (internal/provider/provider.go mapConfig: FABRIC_ENVIRONMENT
+ * or ARM_ENVIRONMENT, public by default, to azidentity's cloud.AzurePublic, AzureGovernment or AzureChina).
+ * In the public cloud AZURE_AUTHORITY_HOST, when set, is used instead (see the file comment).
+ * @param {NodeJS.ProcessEnv} env
+ */
+function entraAuthority(env) {
+  const environment = providerString(env, 'FABRIC_ENVIRONMENT', 'ARM_ENVIRONMENT') || 'public';
+  /** @type {Record<string, string>} */
+  const hosts = { public: env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, usgovernment: 'https://login.microsoftonline.us', china: 'https://login.chinacloudapi.cn' };
+  if (!Object.hasOwn(hosts, environment)) {
+    throw new UploadError(`FABRIC_ENVIRONMENT (or ARM_ENVIRONMENT) is "${environment}": the Fabric provider takes public, usgovernment or china`);
+  }
+  return hosts[environment];
 }
 
 /**
@@ -565,11 +586,14 @@ async function clientCredentialsToken(authority, tenantId, clientId, credential)
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: FABRIC_SCOPE, ...credential }),
+  }).catch((error) => {
+    throw new UploadError(`cannot reach Entra ID at ${url} (${error.cause?.code ?? error.message})`);
   });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     throw new UploadError(
-      `Entra ID refused a token for ${clientId}: HTTP ${response.status} ${body.error ?? ''} ${String(body.error_description ?? '').split('\n')[0]}`.trim(),
+      `Entra ID refused a token for ${clientId}: HTTP ${response.status} ${body.error ?? ''} ${String(body.error_description ?? '').split('\n')[0]}`.trim() +
+        ` (${new URL(url).origin})`,
     );
   }
   return /** @type {{ access_token: string }} */ (await response.json()).access_token;

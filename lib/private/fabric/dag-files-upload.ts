@@ -101,6 +101,7 @@ const SIGN_IN_ARGUMENTS = {
   oidc_request_url: 'FABRIC_OIDC_REQUEST_URL',
   oidc_token_file_path: 'FABRIC_OIDC_TOKEN_FILE_PATH',
   azure_devops_service_connection_id: 'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID',
+  environment: 'FABRIC_ENVIRONMENT',
 } as const;
 
 /**
