@@ -548,6 +548,29 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stdout + result.stderr).not.toContain(ACCESS_TOKEN);
     });
 
+    it.each([
+      ['az', {}, ACCESS_TOKEN],
+      ['azd', { FABRIC_USE_DEV_CLI: 'true' }, JSON.stringify({ token: ACCESS_TOKEN, expiresOn: '2030-01-01T00:00:00Z' })],
+    ])('on Windows, asks cmd.exe for %s by the name it resolves (az.cmd, azd.exe), as azidentity runs "cmd.exe /c az ..."', async (cli, switches, output) => {
+      // Node taken for Windows: child_process then runs the shell named by comspec, here a fake cmd.exe.
+      const folder = mkdtempSync(join(tmpdir(), 'fake-windows-'));
+      const windows = join(folder, 'windows.mjs');
+      writeFileSync(windows, "Object.defineProperty(process, 'platform', { value: 'win32' });\n");
+      const commandFile = join(folder, 'command.txt');
+      const outputFile = join(folder, 'output.txt');
+      writeFileSync(outputFile, `${output}\n`);
+      const cmd = join(folder, 'cmd');
+      // A shell script, so that it does not run with the uploader's NODE_OPTIONS.
+      writeFileSync(cmd, `#!/bin/sh\nprintf '%s\\n' "$@" > '${commandFile}'\ncat '${outputFile}'\n`);
+      chmodSync(cmd, 0o755);
+      const env = { PATH: dirname(process.execPath), NODE_OPTIONS: `--import ${windows}`, comspec: cmd, ...switches };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      const commandLine = readFileSync(commandFile, 'utf8').trim().split('\n').at(-1) ?? '';
+      expect(commandLine.split(' ')[0].replace(/^"/, '')).toBe(cli);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
     it('explains what to do when the Azure Developer CLI is missing', async () => {
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: dirname(process.execPath), FABRIC_USE_DEV_CLI: 'true' });
       expect(result.code).toBe(1);

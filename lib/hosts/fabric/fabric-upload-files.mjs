@@ -680,7 +680,9 @@ function managedIdentitySource(env) {
 async function cliToken(cli, args) {
   const name = cli === 'az' ? 'the Azure CLI' : 'the Azure Developer CLI';
   try {
-    const { stdout } = await promisify(execFile)(process.platform === 'win32' ? `${cli}.cmd` : cli, args, { shell: process.platform === 'win32' });
+    // On Windows through cmd.exe, as azidentity runs them ("cmd.exe /c az ..."): it finds az.cmd and azd.exe
+    // by their bare names (the arguments are fixed words and a checked tenant id, nothing to quote).
+    const { stdout } = await promisify(execFile)(cli, args, { shell: process.platform === 'win32' });
     const token = cli === 'az' ? stdout.trim() : JSON.parse(stdout).token;
     if (typeof token !== 'string' || !token) {
       throw new Error('empty token');
