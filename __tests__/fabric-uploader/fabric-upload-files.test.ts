@@ -348,6 +348,23 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.requests).toEqual([]);
     });
 
+    it('reads the certificate variables as the provider does: the first set of each list, so an empty FABRIC_ one hides the ARM_ one', async () => {
+      const env = {
+        ARM_CLIENT_ID: CLIENT,
+        ARM_TENANT_ID: TENANT,
+        ARM_CLIENT_SECRET: CLIENT_SECRET,
+        AZURE_AUTHORITY_HOST: fake.origin,
+        FABRIC_CLIENT_CERTIFICATE: ' ',
+        ARM_CLIENT_CERTIFICATE: 'MIIK',
+        FABRIC_CLIENT_CERTIFICATE_FILE_PATH: '',
+        ARM_CLIENT_CERTIFICATE_PATH: 'deployer.pfx',
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
     it('fails clearly when Entra ID refuses the secret', async () => {
       const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong', AZURE_AUTHORITY_HOST: fake.origin };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
@@ -401,6 +418,26 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('fails clearly, naming only its origin and never the bearer, when the OIDC request URL cannot be reached', async () => {
+      const closed = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN });
+      const origin = closed.origin;
+      const requestUrl = `${origin}/idtoken/plan-secret-path?api-version=2.0`;
+      await closed.stop();
+      const env = {
+        FABRIC_USE_OIDC: 'true',
+        FABRIC_CLIENT_ID: CLIENT,
+        FABRIC_TENANT_ID: TENANT,
+        FABRIC_OIDC_REQUEST_URL: requestUrl,
+        FABRIC_OIDC_REQUEST_TOKEN: 'oidc-request-bearer',
+        AZURE_AUTHORITY_HOST: fake.origin,
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot reach the OIDC request URL at ${origin} (ECONNREFUSED)`);
+      expect(result.stderr).not.toMatch(/\n\s+at |plan-secret-path|oidc-request-bearer/);
+      expect(fake.requests).toEqual([]);
     });
 
     it('refuses OIDC without a token source, naming the variables to set', async () => {

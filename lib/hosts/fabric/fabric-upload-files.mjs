@@ -402,13 +402,13 @@ function entraAuthority(env) {
  * @param {NodeJS.ProcessEnv} env
  */
 function refuseClientCertificate(env) {
+  // Read as the provider reads them (GetCertOrFileCert): the first set of each list, trimmed, when not empty.
   const certificate = [
-    'FABRIC_CLIENT_CERTIFICATE',
-    'FABRIC_CLIENT_CERTIFICATE_FILE_PATH',
-    'ARM_CLIENT_CERTIFICATE',
-    'ARM_CLIENT_CERTIFICATE_FILE_PATH',
-    'ARM_CLIENT_CERTIFICATE_PATH',
-  ].find((name) => env[name]);
+    ['FABRIC_CLIENT_CERTIFICATE', 'ARM_CLIENT_CERTIFICATE'],
+    ['FABRIC_CLIENT_CERTIFICATE_FILE_PATH', 'ARM_CLIENT_CERTIFICATE_FILE_PATH', 'ARM_CLIENT_CERTIFICATE_PATH'],
+  ]
+    .map((names) => names.find((name) => env[name] !== undefined))
+    .find((name) => name !== undefined && providerString(env, name) !== '');
   if (certificate) {
     throw new UploadError(
       `${certificate} is set: the Fabric provider signs in with that client certificate, which this upload step does not read. ` +
@@ -506,11 +506,17 @@ async function federatedToken(env) {
   const requestUrl = providerString(env, 'FABRIC_OIDC_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ARM_OIDC_REQUEST_URL');
   const requestToken = providerString(env, ...OIDC_REQUEST_TOKEN_VARIABLES);
   if (requestUrl && requestToken) {
-    const url = new URL(requestUrl);
+    const url = URL.canParse(requestUrl) ? new URL(requestUrl) : undefined;
+    if (!url) {
+      throw new UploadError('the OIDC request URL (FABRIC_OIDC_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_URL or ARM_OIDC_REQUEST_URL) is not a URL');
+    }
     if (!url.searchParams.get('audience')) {
       url.searchParams.set('audience', 'api://AzureADTokenExchange');
     }
-    const response = await fetch(url, { headers: { Accept: 'application/json', Authorization: `Bearer ${requestToken}` } });
+    const response = await fetch(url, { headers: { Accept: 'application/json', Authorization: `Bearer ${requestToken}` } }).catch((error) => {
+      // The origin only: the provider keeps the whole request URL out of its logs.
+      throw new UploadError(`cannot reach the OIDC request URL at ${url.origin} (${error.cause?.code ?? error.message})`);
+    });
     if (!response.ok) {
       throw new UploadError(`the OIDC request URL refused an ID token: ${await describeFailure(response)}`);
     }
