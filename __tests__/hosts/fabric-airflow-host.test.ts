@@ -322,6 +322,21 @@ describe('FabricAirflowHost', () => {
       expect(JSON.stringify(environment)).not.toMatch(/block-|YmxvY2s=/);
     });
 
+    it('warns at synth when the block sets a secret the step is not given, naming the variable to set instead', () => {
+      const { stack } = fabricHostStack();
+      stack.runAllValidations();
+      expect(warningsOf(stack).filter((warning) => warning.includes('provider block sets'))).toEqual([]);
+      const provider = stack.node.findChild('fabric') as FabricProvider;
+      provider.addOverride('client_secret', 'block-secret');
+      provider.addOverride('oidc_request_token', 'block-request-token');
+      stack.runAllValidations();
+      const warnings = warningsOf(stack).filter((warning) => warning.includes('provider block sets'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('sets client_secret, oidc_request_token: secrets are not copied into the DAG upload step');
+      expect(warnings[0]).toContain('set FABRIC_CLIENT_SECRET, FABRIC_OIDC_REQUEST_TOKEN in the environment instead');
+      expect(warnings[0]).not.toContain('block-');
+    });
+
     it('signs in as the block says wherever and whenever the block gets its arguments: after the host, in a construct, by an override', () => {
       const { stack, resourceGroup } = testStack();
       new FabricAirflowHost(stack, 'AirflowHost', {

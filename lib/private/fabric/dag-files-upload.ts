@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ITerraformDependable, Lazy, TerraformProvider, TerraformResource, TerraformStack } from 'cdktf';
+import { Annotations, ITerraformDependable, Lazy, TerraformProvider, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DagBundle, DagBundleFile } from '../../orchestration-factory/dag-bundle';
 import { AIRFLOWIGNORE_BLOB_NAME } from '../dag-bundle-loader';
@@ -80,6 +80,20 @@ export class FabricDagUpload extends Construct {
       ],
     });
     this.upload.addOverride('triggers_replace', { apacheAirflowJobId: props.apacheAirflowJobId });
+    this.node.addValidation({
+      validate: () => {
+        const block = providerBlock(this);
+        const secrets = SECRET_SIGN_IN_ARGUMENTS.filter((argument) => block[argument] !== undefined && block[argument] !== null);
+        if (secrets.length > 0) {
+          Annotations.of(this).addWarning(
+            `${this.node.path}: the fabric provider block sets ${secrets.join(', ')}: secrets are not copied into the DAG upload step's ` +
+              'environment (no secret in its local-exec configuration), so the step signs in as another identity than Terraform, or fails: ' +
+              `set ${secrets.map((argument) => `FABRIC_${argument.toUpperCase()}`).join(', ')} in the environment instead, which the provider reads too`,
+          );
+        }
+        return [];
+      },
+    });
   }
 }
 
@@ -104,6 +118,17 @@ const SIGN_IN_ARGUMENTS = {
   environment: 'FABRIC_ENVIRONMENT',
 } as const;
 
+/** The sign-in arguments the provider's schema marks sensitive: never put in the local-exec environment. */
+const SECRET_SIGN_IN_ARGUMENTS = ['client_secret', 'client_certificate', 'client_certificate_password', 'oidc_token', 'oidc_request_token'] as const;
+
+/** The stack's default `fabric` provider block as it synthesizes (overrides included); empty when there is none. */
+function providerBlock(scope: Construct): Record<string, unknown> {
+  const provider = TerraformStack.of(scope)
+    .node.findAll()
+    .find((node): node is TerraformProvider => TerraformProvider.isTerraformProvider(node) && node.terraformResourceType === 'fabric' && node.alias === undefined);
+  return (provider?.toTerraform() as { provider: Record<string, Record<string, unknown>[]> } | undefined)?.provider.fabric[0] ?? {};
+}
+
 /**
  * What the stack's default `fabric` provider block says about signing in, as the variables the
  * uploader reads: the block's arguments in {@link SIGN_IN_ARGUMENTS} (as it synthesizes them,
@@ -111,10 +136,7 @@ const SIGN_IN_ARGUMENTS = {
  * otherwise. Undefined when the block sets none of them.
  */
 function providerSignIn(scope: Construct): Record<string, string> | undefined {
-  const provider = TerraformStack.of(scope)
-    .node.findAll()
-    .find((node): node is TerraformProvider => TerraformProvider.isTerraformProvider(node) && node.terraformResourceType === 'fabric' && node.alias === undefined);
-  const block = (provider?.toTerraform() as { provider: Record<string, Record<string, unknown>[]> } | undefined)?.provider.fabric[0] ?? {};
+  const block = providerBlock(scope);
   const environment = Object.entries(SIGN_IN_ARGUMENTS)
     .filter(([argument]) => block[argument] !== undefined && block[argument] !== null)
     .map(([argument, variable]) => [variable, String(block[argument])]);
