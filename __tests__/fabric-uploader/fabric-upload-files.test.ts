@@ -756,6 +756,14 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.requests).toEqual([]);
     });
 
+    it('fails clearly, naming the variable, when an identity endpoint variable is not a URL', async () => {
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', IDENTITY_ENDPOINT: 'http//169.254.129.5:8081/msi/token', IDENTITY_HEADER };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe('fabric-upload: IDENTITY_ENDPOINT is not a URL\n');
+      expect(fake.requests).toEqual([]);
+    });
+
     it('fails clearly, uploading nothing, when the endpoint refuses a token for the identity', async () => {
       const env = { ...imds(), FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: 'not-assigned-client-id' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);

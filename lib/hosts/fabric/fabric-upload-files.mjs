@@ -506,10 +506,7 @@ async function federatedToken(env) {
   const requestUrl = providerString(env, 'FABRIC_OIDC_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ARM_OIDC_REQUEST_URL');
   const requestToken = providerString(env, ...OIDC_REQUEST_TOKEN_VARIABLES);
   if (requestUrl && requestToken) {
-    const url = URL.canParse(requestUrl) ? new URL(requestUrl) : undefined;
-    if (!url) {
-      throw new UploadError('the OIDC request URL (FABRIC_OIDC_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_URL or ARM_OIDC_REQUEST_URL) is not a URL');
-    }
+    const url = urlOf(requestUrl, 'the OIDC request URL (FABRIC_OIDC_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_URL or ARM_OIDC_REQUEST_URL)');
     if (!url.searchParams.get('audience')) {
       url.searchParams.set('audience', 'api://AzureADTokenExchange');
     }
@@ -533,6 +530,17 @@ async function federatedToken(env) {
 }
 
 /**
+ * A URL from a variable, or a clear error naming the variable (not its value, which may carry a secret).
+ * @param {string} value @param {string} variable
+ */
+function urlOf(value, variable) {
+  if (!URL.canParse(value)) {
+    throw new UploadError(`${variable} is not a URL`);
+  }
+  return new URL(value);
+}
+
+/**
  * The ID token of an Azure DevOps service connection with workload identity federation, as
  * azidentity's AzurePipelinesCredential (which the provider uses when FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID
  * is set) asks for it: POST {SYSTEM_OIDCREQUESTURI}?api-version=7.1&serviceConnectionId=..., the
@@ -550,7 +558,7 @@ async function azurePipelinesToken(env, serviceConnectionId) {
   if (!env.SYSTEM_OIDCREQUESTURI) {
     throw new UploadError('FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID is set but SYSTEM_OIDCREQUESTURI is not: run the step in an Azure Pipelines job');
   }
-  const url = new URL(env.SYSTEM_OIDCREQUESTURI);
+  const url = urlOf(env.SYSTEM_OIDCREQUESTURI, 'SYSTEM_OIDCREQUESTURI');
   url.searchParams.set('api-version', '7.1');
   url.searchParams.set('serviceConnectionId', serviceConnectionId);
   const response = await fetch(url, {
@@ -612,7 +620,9 @@ async function clientCredentialsToken(authority, tenantId, clientId, credential)
  */
 async function managedIdentityToken(env, clientId) {
   const appService = managedIdentitySource(env) === 'App Service';
-  const url = new URL(appService ? /** @type {string} */ (env.IDENTITY_ENDPOINT) : env.ARM_MSI_ENDPOINT || IMDS_TOKEN_ENDPOINT);
+  const url = appService
+    ? urlOf(/** @type {string} */ (env.IDENTITY_ENDPOINT), 'IDENTITY_ENDPOINT')
+    : urlOf(env.ARM_MSI_ENDPOINT || IMDS_TOKEN_ENDPOINT, 'ARM_MSI_ENDPOINT');
   url.searchParams.set('api-version', appService ? '2019-08-01' : '2018-02-01');
   url.searchParams.set('resource', FABRIC_RESOURCE);
   if (clientId) {
