@@ -1,12 +1,15 @@
 /**
- * `npm run build:app`: bundles main.ts and what it uses into dist/app.js (esbuild, one file), the
- * app cdktf.json runs. `--outfile=<path>` writes the bundle elsewhere (the bundle test does).
+ * `npm run build:app`: bundles main.ts and what it uses into dist/app-bundle.js (esbuild, one file)
+ * and writes beside it dist/app.js, the app cdktf.json runs, which runs the bundle through V8's code
+ * cache (scripts/app-loader.cjs). `--outfile=<folder>/app.js` builds into another folder (the bundle
+ * test does).
  *
  * One change to what the bundle runs: cdktf's lib/private/fs.js requires `archiver` (and with it
  * glob, readable-stream, graceful-fs and lodash: ~20 ms of every synth) at load, but calls it only
  * to zip an asset of type ARCHIVE, which this app never makes. The bundle loads it on that call.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const CDKTF_FS = /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/;
@@ -28,6 +31,7 @@ const lazyArchiver = {
 };
 
 const outfile = process.argv.find((arg) => arg.startsWith('--outfile='))?.slice('--outfile='.length) ?? 'dist/app.js';
+const folder = dirname(outfile);
 
 await build({
   entryPoints: ['main.ts'],
@@ -39,6 +43,9 @@ await build({
   legalComments: 'none',
   sourcemap: true,
   logLevel: 'warning',
-  outfile,
+  outfile: join(folder, 'app-bundle.js'),
   plugins: [lazyArchiver],
 });
+// The loader keys its cache by the bundle's size and time; a rebuilt bundle starts without one anyway.
+rmSync(join(folder, 'app-bundle.cache'), { force: true });
+copyFileSync(new URL('app-loader.cjs', import.meta.url), outfile);
