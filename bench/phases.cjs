@@ -1,6 +1,6 @@
 /**
  * The steps of main.ts, timed one by one on tsc's unbundled output (dist/main.js's modules; the
- * app cdktf runs is their bundle, dist/app.js, which loads faster but cannot be cut into phases): prints one JSON line of
+ * app cdktf runs is their bundle, dist/app-bundle.js run by dist/app.js, which loads faster but cannot be cut into phases): prints one JSON line of
  * { phases: [[name, ms]...], totalMs, maxRssKb }. Same plan (MIGRATION_PLAN) and output
  * directory (CDKTF_OUTDIR) handling as the app; run with plain `node bench/phases.cjs`.
  * "startup" is the time from process start to the first line of this script.

@@ -37,8 +37,8 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
 const WORK = join(BENCH, '.work');
 const require = createRequire(import.meta.url);
-// The app as cdktf runs it (cdktf.json's `app`, which `npm run synth` runs too): node with its flags, then dist/app.js (the
-// esbuild bundle of main.ts that `npm run build` writes).
+// The app as cdktf runs it (cdktf.json's `app`, which `npm run synth` runs too): node with its flags, then dist/app.js (which
+// runs dist/app-bundle.js, the esbuild bundle of main.ts that `npm run build` writes, from V8's code cache after the first run).
 const APP_COMMAND = JSON.parse(readFileSync(join(ROOT, 'cdktf.json'), 'utf8')).app.split(' ');
 const [APP_NODE, ...APP_ARGS] = APP_COMMAND;
 const APP_NODE_FLAGS = APP_ARGS.slice(0, -1);

@@ -1,12 +1,13 @@
 /**
- * The app cdktf runs is a bundle (`npm run build:app`: esbuild, one file, no per-module loading).
- * It must write exactly the Terraform the library writes in-process, for every example plan, and
- * still turn a bad plan into a clear message. The bundle is built here with package.json's own
- * command into a folder inside the repository (the DAG is found from the bundle's folder upwards),
- * so the repository's dist/ is never touched.
+ * The app cdktf runs is a bundle (`npm run build:app`: scripts/build-app.mjs, esbuild, one file, no
+ * per-module loading). It must write exactly the Terraform the library writes in-process, for every
+ * example plan, and still turn a bad plan into a clear message; it starts from V8's code cache after
+ * the first run. The bundle is built here with
+ * package.json's own command into a folder inside the repository (the DAG is found from the bundle's
+ * folder upwards), so the repository's dist/ is never touched.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
@@ -57,14 +58,8 @@ describe('the bundled app (dist/app.js)', () => {
     bundle = join(folder, 'app.js');
     scratch = mkdtempSync(join(tmpdir(), 'adm-bundle-'));
     const command: string = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts['build:app'];
-    const [tool, ...args] = command.split(' ');
-    expect(tool).toBe('esbuild');
-    const outfile = args.filter((arg) => arg.startsWith('--outfile='));
-    expect(outfile).toEqual(['--outfile=dist/app.js']);
-    execFileSync(join(REPO, 'node_modules', '.bin', 'esbuild'), [...args.filter((arg) => !outfile.includes(arg)), `--outfile=${bundle}`], {
-      cwd: REPO,
-      stdio: 'pipe',
-    });
+    expect(command).toBe('node scripts/build-app.mjs');
+    execFileSync(process.execPath, ['scripts/build-app.mjs', `--outfile=${bundle}`], { cwd: REPO, stdio: 'pipe' });
   });
 
   afterAll(() => {
@@ -81,6 +76,68 @@ describe('the bundled app (dist/app.js)', () => {
     const library = synthInProcess(planFile, join(scratch, `library-${example}`));
     expect(library.size).toBeGreaterThan(0);
     expect(differences(library, stacksIn(bundled))).toEqual([]);
+  });
+
+  it('does not load the zip library cdktf requires at startup for archive assets, which the app never makes', () => {
+    const hook = join(folder, 'record-requires.js');
+    writeFileSync(
+      hook,
+      "const Module = require('node:module'); const seen = new Set(); const original = Module.prototype.require;\n" +
+        'Module.prototype.require = function (id) { seen.add(id); return original.apply(this, arguments); };\n' +
+        "process.on('exit', () => process.stderr.write(`REQUIRED ${[...seen].join(' ')}\\n`));\n",
+    );
+    const result = spawnSync(process.execPath, ['-r', hook, '--max-semi-space-size=2', bundle], {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CDKTF_OUTDIR: join(scratch, 'requires-out') },
+    });
+    expect(result.status).toBe(0);
+    const required = /^REQUIRED (.*)$/m.exec(result.stderr)?.[1].split(' ');
+    expect(required).toContain('crypto');
+    // archiver zips with zlib through streams; nothing the app does needs either.
+    expect(required).not.toContain('zlib');
+    expect(required).not.toContain('node:stream');
+  });
+
+  describe("V8's code cache (app-bundle.cache beside the bundle)", () => {
+    const cacheFile = () => join(folder, 'app-bundle.cache');
+    const cacheKey = () => JSON.parse(readFileSync(cacheFile()).toString('latin1').split('\n')[0]);
+    const synth = (name: string) => {
+      const outdir = join(scratch, name);
+      const result = runBundle(join(REPO, 'examples', 'sql-database.json'), outdir);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      return stacksIn(outdir);
+    };
+
+    it('is written by a run without one and read by the next, which writes the same Terraform', () => {
+      rmSync(cacheFile(), { force: true });
+      const first = synth('cache-first');
+      const [nodeVersion, , size] = cacheKey();
+      expect([nodeVersion, size]).toEqual([process.version, readFileSync(join(folder, 'app-bundle.js')).length]);
+      expect(differences(first, synth('cache-second'))).toEqual([]);
+    });
+
+    it('is not used for a bundle changed since (its time), and is written again', () => {
+      synth('cache-fill');
+      const before = cacheKey();
+      const later = new Date(Date.now() + 5000);
+      utimesSync(join(folder, 'app-bundle.js'), later, later);
+      synth('cache-stale');
+      expect(cacheKey()[3]).not.toBe(before[3]);
+      expect(cacheKey()[3]).toBe(later.getTime());
+    });
+
+    it('refused by V8 (damaged), is compiled around and written again', () => {
+      synth('cache-fill-again');
+      const data = readFileSync(cacheFile());
+      const keyLength = data.indexOf(10) + 1;
+      writeFileSync(cacheFile(), Buffer.concat([data.subarray(0, keyLength), Buffer.alloc(data.length - keyLength, 7)]));
+      expect(differences(synth('cache-damaged-first'), synth('cache-damaged-second'))).toEqual([]);
+      const rewritten = readFileSync(cacheFile());
+      expect(rewritten.subarray(0, keyLength).toString()).toBe(data.subarray(0, keyLength).toString());
+      expect(rewritten.subarray(keyLength).some((byte) => byte !== 7)).toBe(true);
+    });
   });
 
   it('tells a stack written differently or missing from a matching one (planted)', () => {

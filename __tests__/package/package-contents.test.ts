@@ -91,6 +91,9 @@ const DECOYS = [
   // The bundled app and its map are the repository's app, not the library.
   'dist/app.js',
   'dist/app.js.map',
+  'dist/app-bundle.js',
+  'dist/app-bundle.js.map',
+  'dist/app-bundle.cache',
 ];
 
 /** A package that is not relative and not a Node built-in, reduced to its name (`@scope/name`). */

@@ -1,5 +1,6 @@
 import { basename, join } from 'node:path';
 import { z } from 'zod';
+import { ONE_DOCUMENT } from '../plan/rules';
 import { findPackageRoot, readContract } from '../private/package-root';
 
 /**
@@ -87,7 +88,7 @@ export interface MigrationEventColumn {
 /** Reads and checks the contract file (from this package's install unless `packageRoot` is given). */
 export function loadMigrationEventsContract(packageRoot: string = findPackageRoot()): MigrationEventsContract {
   const { path: file, document } = readContract(basename(MIGRATION_EVENTS_CONTRACT_FILE), packageRoot);
-  const result = contractSchema.safeParse(document);
+  const result = contractSchema.safeParse(document, ONE_DOCUMENT);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new Error(`${file} is not a valid migration events contract:\n${problems.join('\n')}`);

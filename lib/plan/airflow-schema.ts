@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { quote } from './field-path';
-import { anyCase, armId, GUID_PATTERN, integerBetween, matching, type Named } from './rules';
+import { anyCase, armId, GUID_PATTERN, integerBetween, matching, ONE_DOCUMENT, type Named } from './rules';
 import { asArray, asRecord, firstSeen, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
@@ -417,7 +417,7 @@ export const airflowSchema = z
   })
   // After the checks, which guarantee the section of a host that needs one and the access each host allows.
   .transform(({ host = 'kubernetes', sqlAccess, ...sections }) => {
-    const section = sections[host] ?? HOSTS[host].section.parse({});
+    const section = sections[host] ?? HOSTS[host].section.parse({}, ONE_DOCUMENT);
     return { host, sqlAccess: sqlAccess ?? HOSTS[host].sqlAccess[0], [host]: section } as AirflowSettings;
   })
   .prefault({});

@@ -11,6 +11,7 @@ import {
   integerBetween,
   matching,
   MIGRATION_MODES,
+  ONE_DOCUMENT,
   STORAGE_ACCOUNT_ID,
   TARGET_KINDS,
   TARGET_RESOURCE_ID,
@@ -244,7 +245,7 @@ const databaseSchema = z
       .default([])
       .describe('Databases that must finish (validated) before this one starts.'),
     validation: validationSchema
-      .default(validationSchema.parse({}))
+      .default(validationSchema.parse({}, ONE_DOCUMENT))
       .describe('How the migrated database is checked before dependents start.'),
     timeoutMinutes: TIMEOUT_MINUTES.default(DEFAULT_TIMEOUT_MINUTES)
       .describe('The DAG gives up waiting (and rolls back) after this.'),
@@ -284,7 +285,7 @@ export const planDocumentSchema = z
     tags: tagsSchema,
     notifications: notificationsSchema,
     airflow: airflowSchema,
-    concurrency: concurrencySchema.default(concurrencySchema.parse({})),
+    concurrency: concurrencySchema.default(concurrencySchema.parse({}, ONE_DOCUMENT)),
     cutover: planCutoverSchema.prefault({}),
     sourceServers: z
       .array(sourceServerSchema)

@@ -1,6 +1,7 @@
 /** Validates an already-parsed plan value and returns it typed, with every default filled. */
 import { errorMessage, MigrationPlanError, type PlanProblem } from './errors';
 import { formatFieldPath } from './field-path';
+import { ONE_DOCUMENT } from './rules';
 import { migrationPlanSchema } from './schema';
 import type { SourceLocator } from './source-text';
 import type { MigrationPlan } from './types';
@@ -34,7 +35,7 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
   let result: ReturnType<typeof migrationPlanSchema.safeParse>;
   let dropped: IssueProblem[];
   try {
-    result = migrationPlanSchema.safeParse(value, { error: describeIssue });
+    result = migrationPlanSchema.safeParse(value, { ...ONE_DOCUMENT, error: describeIssue });
     dropped = protoTagKey(value);
   } catch (error) {
     // Only exotic inputs get here (getters that throw, revoked proxies): still a plan problem.

@@ -21,6 +21,13 @@ export const defaultConnectionId = (side: 'source' | 'target', server: string) =
 /** A source server's Data Factory connection string secret unless the plan names one. */
 export const defaultConnectionStringSecretName = (server: string) => `${server}-connection-string`;
 
+/**
+ * Parse options for a schema that checks one document per process (a plan, a contract): zod would
+ * otherwise compile each object schema into a function (`new Function`) on first use, which costs
+ * more than it saves for one document. Same results and issues; only the fast path is skipped.
+ */
+export const ONE_DOCUMENT = { jitless: true } as const;
+
 /** A mapped copy of T: a zod-derived shape with a name TypeDoc shows (JSON Schema and README describe its fields). */
 export type Named<T> = { [K in keyof T]: T[K] };
 

@@ -1,0 +1,51 @@
+/**
+ * `npm run build:app`: bundles main.ts and what it uses into dist/app-bundle.js (esbuild, one file)
+ * and writes beside it dist/app.js, the app cdktf.json runs, which runs the bundle through V8's code
+ * cache (scripts/app-loader.cjs). `--outfile=<folder>/app.js` builds into another folder (the bundle
+ * test does).
+ *
+ * One change to what the bundle runs: cdktf's lib/private/fs.js requires `archiver` (and with it
+ * glob, readable-stream, graceful-fs and lodash: ~20 ms of every synth) at load, but calls it only
+ * to zip an asset of type ARCHIVE, which this app never makes. The bundle loads it on that call.
+ */
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { build } from 'esbuild';
+
+const CDKTF_FS = /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/;
+const EAGER_ARCHIVER = 'const archiver = require("archiver");';
+const LAZY_ARCHIVER = 'const archiver = (...args) => require("archiver")(...args);';
+
+/** Rewrites cdktf's eager `require("archiver")`; fails the build where a cdktf version no longer has it. */
+const lazyArchiver = {
+  name: 'lazy-archiver',
+  setup(builder) {
+    builder.onLoad({ filter: CDKTF_FS }, ({ path }) => {
+      const source = readFileSync(path, 'utf8');
+      if (source.split(EAGER_ARCHIVER).length !== 2) {
+        return { errors: [{ text: `${path} no longer has \`${EAGER_ARCHIVER}\` once: update scripts/build-app.mjs` }] };
+      }
+      return { contents: source.replace(EAGER_ARCHIVER, LAZY_ARCHIVER), loader: 'js' };
+    });
+  },
+};
+
+const outfile = process.argv.find((arg) => arg.startsWith('--outfile='))?.slice('--outfile='.length) ?? 'dist/app.js';
+const folder = dirname(outfile);
+
+await build({
+  entryPoints: ['main.ts'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  sourcemap: true,
+  logLevel: 'warning',
+  outfile: join(folder, 'app-bundle.js'),
+  plugins: [lazyArchiver],
+});
+// The loader keys its cache by the bundle's size and time; a rebuilt bundle starts without one anyway.
+rmSync(join(folder, 'app-bundle.cache'), { force: true });
+copyFileSync(new URL('app-loader.cjs', import.meta.url), outfile);
