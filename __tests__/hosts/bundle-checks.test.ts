@@ -4,12 +4,13 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ref, TerraformStack, Token } from 'cdktf';
+import { App, ref, TerraformStack, Token } from 'cdktf';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
 import { DataAzurermKeyVault } from '@cdktf/provider-azurerm/lib/data-azurerm-key-vault';
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { AzapiProvider } from '../../lib/azapi/provider';
 import type { IDataFactory } from '../../lib/core/references';
 import { dagEnvironment } from '../../lib/hosts/dag-environment';
@@ -46,6 +47,27 @@ function adopted(plan: MigrationPlan, environment: Record<string, string>, bundl
     environmentId: ENVIRONMENT_ID,
     servicePrincipal: SERVICE_PRINCIPAL,
     monitoring,
+  });
+}
+
+/** Another stack of `app`, with both providers. */
+function secondStack(app: App, id: string): TerraformStack {
+  const stack = new TerraformStack(app, id);
+  new AzurermProvider(stack, 'azurerm', { features: [{}] });
+  new AzapiProvider(stack, 'azapi');
+  return stack;
+}
+
+/** The SQL pipelines of a plan without targets, in `scope`, on `factory`. */
+function sqlPipelines(scope: TerraformStack, resourceGroup: ResourceGroup, factory: IDataFactory): SqlPipelines {
+  return new SqlPipelines(scope, 'SqlPipelines', {
+    resourceGroup,
+    factory,
+    location: 'westeurope',
+    selfHostedRuntimeName: 'shir-contoso-sql',
+    keyVaultLinkedServiceName: 'ls_key_vault',
+    targets: [],
+    namePrefix: 'contoso-sql',
   });
 }
 
@@ -316,6 +338,31 @@ describe("a host's bundle and environment", () => {
           }),
       ).not.toThrow();
     });
+
+    it("refuses another stack's vault of the same name: two stacks' resources are two, whatever their names", () => {
+      /** Stacks test and other, each with a vault Vault; the host in test on its own, the secrets backend on `backendIn`'s (or a lookup there). */
+      const host = (backendIn: 'test' | 'other' | 'other lookup') => {
+        const { app, stack, resourceGroup } = testStack();
+        const otherStack = secondStack(app, 'other');
+        const [vault, otherVault] = [stack, otherStack].map(
+          (scope) => new KeyVault(scope, 'Vault', { name: `kv-${scope.node.id}`, location: 'westeurope', resourceGroupName: 'rg-test', tenantId: ENVIRONMENT.AZURE_TENANT_ID, skuName: 'standard' }),
+        );
+        const lookup = new DataAzurermKeyVault(otherStack, 'VaultLookup', { name: 'kv-test', resourceGroupName: 'rg-test' });
+        const backendVault = { test: vault, other: otherVault, 'other lookup': lookup }[backendIn];
+        return new ExternalAirflowHost(stack, 'TeamAirflow', {
+          ...hostBaseProps(resourceGroup),
+          bundle: dagBundleFor(directPlan),
+          keyVault: { id: vault.id, name: vault.name, vaultUri: vault.vaultUri },
+          environment: { AIRFLOW__SECRETS__BACKEND_KWARGS: kwargs(backendVault.vaultUri) },
+        });
+      };
+      expect(() => host('other')).toThrow(
+        'test/TeamAirflow: environment.AIRFLOW__SECRETS__BACKEND_KWARGS reads connections from vault_url ${other/azurerm_key_vault.Vault.vault_uri}, ' +
+          "but the host's keyVault, which backs them, is ${azurerm_key_vault.Vault.vault_uri}: pass one vault to dagEnvironment({ keyVault }) and the host",
+      );
+      expect(() => host('test')).not.toThrow();
+      expect(() => host('other lookup')).not.toThrow();
+    });
   });
 
   it("refuses a bundle whose plan file is not JSON, naming it", () => {
@@ -345,15 +392,7 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
       environment: { MIGRATION_DATA_FACTORY_ID: factoryId(factory) },
     });
     if (pipelinesOn) {
-      new SqlPipelines(stack, 'SqlPipelines', {
-        resourceGroup,
-        factory: pipelinesOn(factory, other),
-        location: 'westeurope',
-        selfHostedRuntimeName: 'shir-contoso-sql',
-        keyVaultLinkedServiceName: 'ls_key_vault',
-        targets: [],
-        namePrefix: 'contoso-sql',
-      }).grantRunPipelines(host.identity);
+      sqlPipelines(stack, resourceGroup, pipelinesOn(factory, other)).grantRunPipelines(host.identity);
     }
     return { app, stack };
   }
@@ -381,24 +420,14 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
   function acrossStacks(pipelinesIn?: 'factory' | 'host') {
     const { app, stack, resourceGroup } = testStack();
     const factory = new DataFactory(stack, 'Factory', { resourceGroupName: resourceGroup.name, location: 'westeurope', name: 'adf-contoso-sql', managedVirtualNetworkEnabled: true });
-    const hostStack = new TerraformStack(app, 'airflow');
-    new AzurermProvider(hostStack, 'azurerm', { features: [{}] });
-    new AzapiProvider(hostStack, 'azapi');
+    const hostStack = secondStack(app, 'airflow');
     new ExternalAirflowHost(hostStack, 'TeamAirflow', {
       ...hostBaseProps(resourceGroup),
       bundle: dagBundleFor(throughFactory),
       environment: { MIGRATION_DATA_FACTORY_ID: factory.id },
     });
     if (pipelinesIn) {
-      new SqlPipelines(pipelinesIn === 'factory' ? stack : hostStack, 'SqlPipelines', {
-        resourceGroup,
-        factory,
-        location: 'westeurope',
-        selfHostedRuntimeName: 'shir-contoso-sql',
-        keyVaultLinkedServiceName: 'ls_key_vault',
-        targets: [],
-        namePrefix: 'contoso-sql',
-      });
+      sqlPipelines(pipelinesIn === 'factory' ? stack : hostStack, resourceGroup, factory);
     }
     return { app, hostStack };
   }
@@ -409,6 +438,37 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
       const { app, hostStack } = acrossStacks(pipelinesIn);
       app.synth();
       expect(warningsOf(hostStack).filter((warning) => warning.includes('SqlPipelines'))).toEqual([]);
+    }
+  });
+
+  /** Stacks test and other, each with a factory Factory; the host in test runs its SQL in `factoryIn`'s, the pipelines are on `pipelinesIn`'s. */
+  function sameNamedFactories(factoryIn: 'test' | 'other', pipelinesIn: 'test' | 'other') {
+    const { app, stack, resourceGroup } = testStack();
+    const otherStack = secondStack(app, 'other');
+    const groups = { test: resourceGroup, other: new ResourceGroup(otherStack, 'rg', { name: 'rg-other', location: 'westeurope' }) };
+    const factories = Object.fromEntries(
+      [stack, otherStack].map((scope) => [
+        scope.node.id,
+        new DataFactory(scope, 'Factory', { resourceGroupName: 'rg-test', location: 'westeurope', name: `adf-${scope.node.id}`, managedVirtualNetworkEnabled: true }),
+      ]),
+    );
+    new ExternalAirflowHost(stack, 'TeamAirflow', {
+      ...hostBaseProps(resourceGroup),
+      bundle: dagBundleFor(throughFactory),
+      environment: { MIGRATION_DATA_FACTORY_ID: factories[factoryIn].id },
+    });
+    sqlPipelines(TerraformStack.of(factories[pipelinesIn]), groups[pipelinesIn], factories[pipelinesIn]);
+    return { app, stack };
+  }
+
+  it("refuses pipelines on another stack's factory of the same name, either way round, and passes them on the host's", () => {
+    const refusal = `[test/TeamAirflow] the bundle's plan has airflow.sqlAccess dataFactory, so the DAG's SQL steps run pipelines ${PIPELINES} `;
+    expect(() => sameNamedFactories('test', 'other').app.synth()).toThrow(refusal);
+    expect(() => sameNamedFactories('other', 'test').app.synth()).toThrow(refusal);
+    for (const factoryIn of ['test', 'other'] as const) {
+      const { app, stack } = sameNamedFactories(factoryIn, factoryIn);
+      app.synth();
+      expect(warningsOf(stack).filter((warning) => warning.includes('SqlPipelines'))).toEqual([]);
     }
   });
 
