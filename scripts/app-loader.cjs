@@ -3,8 +3,9 @@
  * dist/app.js (copied there by scripts/build-app.mjs): runs the app's bundle, app-bundle.js beside
  * this file, as Node runs a CommonJS module, but through V8's code cache. Compiling the 3.7 MB
  * bundle and then the functions a synth calls is about a quarter of the app's time; the first run
- * after a build compiles as Node would and keeps V8's code at exit in app-bundle.cache, and the
- * next runs start from it. A cache is used only for the same bundle file (size and modification
+ * after a build that changed the bundle compiles as Node would and keeps V8's code at exit in
+ * app-bundle.cache, and the next runs start from it (a build of the same bundle leaves the file,
+ * and so its time, as it was). A cache is used only for the same bundle file (size and modification
  * time) and Node version; V8 checks its own version and flags again and, refusing a cache,
  * compiles the source (and the run writes the cache again). Where the folder cannot be written,
  * every run compiles.

@@ -2,14 +2,16 @@
  * `npm run build:app`: bundles main.ts and what it uses into dist/app-bundle.js (esbuild, one file)
  * and writes beside it dist/app.js, the app cdktf.json runs, which runs the bundle through V8's code
  * cache (scripts/app-loader.cjs). `--outfile=<folder>/app.js` builds into another folder (the bundle
- * test does).
+ * test does). A file whose bytes are unchanged is not written again: the loader keeps its code cache
+ * for the bundle's size and modification time, and `npm run synth`, which builds first, would
+ * otherwise always start without one.
  *
  * One change to what the bundle runs: cdktf's lib/private/fs.js requires `archiver` (and with it
  * glob, readable-stream, graceful-fs and lodash: ~20 ms of every synth) at load, but calls it only
  * to zip an asset of type ARCHIVE, which this app never makes. The bundle loads it on that call.
  */
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const CDKTF_FS = /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/;
@@ -33,7 +35,19 @@ const lazyArchiver = {
 const outfile = process.argv.find((arg) => arg.startsWith('--outfile='))?.slice('--outfile='.length) ?? 'dist/app.js';
 const folder = dirname(outfile);
 
-await build({
+/** Writes `contents` to `path` unless the file holds exactly those bytes (its time kept); whether it wrote. */
+function writeIfChanged(path, contents) {
+  try {
+    if (readFileSync(path).equals(contents)) return false;
+  } catch {
+    // No such file yet.
+  }
+  writeFileSync(path, contents);
+  return true;
+}
+
+const bundle = join(folder, 'app-bundle.js');
+const { outputFiles } = await build({
   entryPoints: ['main.ts'],
   bundle: true,
   platform: 'node',
@@ -43,9 +57,13 @@ await build({
   legalComments: 'none',
   sourcemap: true,
   logLevel: 'warning',
-  outfile: join(folder, 'app-bundle.js'),
+  outfile: bundle,
+  write: false,
   plugins: [lazyArchiver],
 });
-// The loader keys its cache by the bundle's size and time; a rebuilt bundle starts without one anyway.
-rmSync(join(folder, 'app-bundle.cache'), { force: true });
-copyFileSync(new URL('app-loader.cjs', import.meta.url), outfile);
+mkdirSync(folder, { recursive: true });
+for (const { path, contents } of outputFiles) {
+  // The loader keys its cache by the bundle's size and time; a changed bundle starts without one anyway.
+  if (writeIfChanged(path, contents) && path === resolve(bundle)) rmSync(join(folder, 'app-bundle.cache'), { force: true });
+}
+writeIfChanged(outfile, readFileSync(new URL('app-loader.cjs', import.meta.url)));

@@ -7,7 +7,7 @@
  * folder upwards), so the repository's dist/ is never touched.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
@@ -46,8 +46,8 @@ describe('the bundled app (dist/app.js)', () => {
   let bundle: string;
   let scratch: string;
 
-  const runBundle = (planFile: string, outdir: string, args: string[] = []) =>
-    spawnSync(process.execPath, ['--max-semi-space-size=2', bundle, ...args], {
+  const runBundle = (planFile: string, outdir: string, args: string[] = [], app = bundle) =>
+    spawnSync(process.execPath, ['--max-semi-space-size=2', app, ...args], {
       cwd: REPO,
       encoding: 'utf8',
       env: { PATH: process.env.PATH, HOME: process.env.HOME, MIGRATION_PLAN: planFile, CDKTF_OUTDIR: outdir },
@@ -59,8 +59,12 @@ describe('the bundled app (dist/app.js)', () => {
     scratch = mkdtempSync(join(tmpdir(), 'adm-bundle-'));
     const command: string = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts['build:app'];
     expect(command).toBe('node scripts/build-app.mjs');
-    execFileSync(process.execPath, ['scripts/build-app.mjs', `--outfile=${bundle}`], { cwd: REPO, stdio: 'pipe' });
+    build(REPO, bundle);
   });
+
+  /** package.json's build:app, run in `cwd` (where it finds main.ts), into `outfile`'s folder. */
+  const build = (cwd: string, outfile: string) =>
+    execFileSync(process.execPath, [join(REPO, 'scripts', 'build-app.mjs'), `--outfile=${outfile}`], { cwd, stdio: 'pipe' });
 
   afterAll(() => {
     rmSync(folder, { recursive: true, force: true });
@@ -127,6 +131,40 @@ describe('the bundled app (dist/app.js)', () => {
       expect(cacheKey()[3]).not.toBe(before[3]);
       // The file system keeps the time to a fraction of a millisecond (1796415678530.999 for ...531).
       expect(Math.abs(Number(cacheKey()[3]) - later.getTime())).toBeLessThan(1);
+    });
+
+    it('survives a build of the same source, which keeps the bundle as it was (its time): the next run starts from it', () => {
+      synth('rebuild-fill');
+      const bundleFile = join(folder, 'app-bundle.js');
+      const [bundleTime, cache, cacheTime] = [statSync(bundleFile).mtimeMs, readFileSync(cacheFile()), statSync(cacheFile()).mtimeMs];
+      build(REPO, bundle);
+      expect(statSync(bundleFile).mtimeMs).toBe(bundleTime);
+      expect(readFileSync(cacheFile()).equals(cache)).toBe(true);
+      synth('rebuild-run');
+      // A run writes the cache only where it had none or V8 refused it.
+      expect(statSync(cacheFile()).mtimeMs).toBe(cacheTime);
+    });
+
+    it('is dropped by a build of a changed source, which rewrites the bundle; the next run writes it again', () => {
+      // An entry of its own, in a folder of its own inside the repository: the app and one statement, changed between builds.
+      const own = mkdtempSync(join(REPO, '.app-bundle-'));
+      try {
+        const [app, ownBundle, ownCache] = ['app.js', 'app-bundle.js', 'app-bundle.cache'].map((name) => join(own, name));
+        const run = (name: string) => expect(runBundle(join(REPO, 'examples', 'sql-database.json'), join(scratch, name), [], app).status).toBe(0);
+        writeFileSync(join(own, 'main.ts'), "import '../main';\nexport const build = 1;\n");
+        build(own, app);
+        run('changed-first');
+        const before = readFileSync(ownBundle);
+        expect(readFileSync(ownCache).length).toBeGreaterThan(0);
+        writeFileSync(join(own, 'main.ts'), "import '../main';\nexport const build = 2;\n");
+        build(own, app);
+        expect(readFileSync(ownBundle).equals(before)).toBe(false);
+        expect(() => statSync(ownCache)).toThrow();
+        run('changed-second');
+        expect(JSON.parse(readFileSync(ownCache).toString('latin1').split('\n')[0])[3]).toBe(statSync(ownBundle).mtimeMs);
+      } finally {
+        rmSync(own, { recursive: true, force: true });
+      }
     });
 
     it('refused by V8 (damaged), is compiled around and written again', () => {
