@@ -39,14 +39,18 @@ function bundleFolder(files: Record<string, string | Buffer>): string {
   return folder;
 }
 
-/** A folder holding a fake `az` (or another CLI) that prints `output` and records its arguments. */
-function fakeAzureCli(output: string, cli = 'az'): { folder: string; argsFile: string } {
+/**
+ * A folder holding a fake `az` (or another CLI) that records its arguments and prints `output`,
+ * after `delaySeconds` (a CLI waiting on a prompt or the network).
+ */
+function fakeAzureCli(output: string, cli = 'az', delaySeconds = 0): { folder: string; argsFile: string } {
   const folder = mkdtempSync(join(tmpdir(), `fake-${cli}-`));
   const argsFile = join(folder, 'args.json');
   const executable = join(folder, cli);
   writeFileSync(
     executable,
-    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\nconsole.log(${JSON.stringify(output)});\n`,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\n` +
+      `setTimeout(() => console.log(${JSON.stringify(output)}), ${delaySeconds * 1000});\n`,
   );
   chmodSync(executable, 0o755);
   return { folder, argsFile };
@@ -612,6 +616,41 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: dirname(process.execPath), FABRIC_USE_DEV_CLI: 'true' });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('cannot get a Fabric token from the Azure Developer CLI (the Azure Developer CLI (azd) is not installed): run "azd auth login"');
+      expect(fake.requests).toEqual([]);
+    });
+  });
+
+  describe("stopping a CLI that gives no token within the Fabric provider's timeout (FABRIC_TIMEOUT)", () => {
+    /** The CLI answers after 20 s: a prompt nobody answers, a network that does not. */
+    const SLOW_SECONDS = 20;
+
+    it.each([
+      ['az', {}, ACCESS_TOKEN, 'the Azure CLI (az account get-access-token)'],
+      ['azd', { FABRIC_USE_DEV_CLI: 'true' }, JSON.stringify({ token: ACCESS_TOKEN }), 'the Azure Developer CLI (azd auth token)'],
+    ])('stops %s after FABRIC_TIMEOUT, failing clearly and uploading nothing', async (cli, switches, output, named) => {
+      const slow = fakeAzureCli(output, cli, SLOW_SECONDS);
+      const started = Date.now();
+      const env = { PATH: `${slow.folder}:${dirname(process.execPath)}`, FABRIC_TIMEOUT: '1.5s', ...switches };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan((SLOW_SECONDS - 5) * 1000);
+      expect(result.stderr).toContain(`${named} gave no Fabric token within 1.5s and was stopped: it may be waiting for a prompt or for the network`);
+      expect(result.stderr).toContain('or raise FABRIC_TIMEOUT');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('waits for a slow CLI within FABRIC_TIMEOUT', async () => {
+      const slow = fakeAzureCli(ACCESS_TOKEN, 'az', 1);
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${slow.folder}:${dirname(process.execPath)}`, FABRIC_TIMEOUT: '1m' });
+      expect(result.code).toBe(0);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it.each(['10', '', 'ten minutes', '0s', '-5m'])('refuses FABRIC_TIMEOUT="%s", which is no positive Go duration, naming the variable', async (value) => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_TIMEOUT: value });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`fabric-upload: FABRIC_TIMEOUT is "${value}": the Fabric provider takes a positive Go duration such as 90s, 10m or 1h30m\n`);
       expect(fake.requests).toEqual([]);
     });
   });

@@ -47,6 +47,8 @@
  *   6. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
  *      Both CLIs are asked for a token in FABRIC_TENANT_ID/ARM_TENANT_ID when it is set, as the
  *      provider asks them (azidentity's AzureCLICredential --tenant, AzureDeveloperCLICredential --tenant-id).
+ *      Either CLI is stopped, failing the step, when it has given no token within the provider's timeout,
+ *      FABRIC_TIMEOUT (a Go duration, 10m by default), which bounds the provider's own call of it.
  * The service principal of 2 and 5 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
  * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
  * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
@@ -71,6 +73,8 @@ const FABRIC_RESOURCE = FABRIC_SCOPE.replace(/\/\.default$/, '');
 const IMDS_TOKEN_ENDPOINT = 'http://169.254.169.254/metadata/identity/oauth2/token';
 const DEFAULT_ENDPOINT = 'https://api.fabric.microsoft.com/v1';
 const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
+/** The Fabric provider's default `timeout` (FABRIC_TIMEOUT), a Go duration. */
+const DEFAULT_TIMEOUT = '10m';
 /** The files API's limit; the smaller reading of "2 MB". */
 const MAX_FILE_BYTES = 2_000_000;
 const ALLOWED_FOLDERS = ['dags/', 'plugins/'];
@@ -361,10 +365,10 @@ async function accessToken(env) {
     });
   }
   if (providerSwitch(env, 'FABRIC_USE_DEV_CLI', 'ARM_USE_DEV_CLI')) {
-    return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE]);
+    return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE], env);
   }
   if (providerSwitch(env, 'FABRIC_USE_CLI', 'ARM_USE_CLI')) {
-    return cliToken('az', azureCliArguments(tenantId));
+    return cliToken('az', azureCliArguments(tenantId), env);
   }
   refuseClientCertificate(env);
   const clientSecret = await valueOrFile(
@@ -376,7 +380,7 @@ async function accessToken(env) {
     requireServicePrincipal(clientId, tenantId);
     return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret });
   }
-  return cliToken('az', azureCliArguments(tenantId));
+  return cliToken('az', azureCliArguments(tenantId), env);
 }
 
 /**
@@ -691,21 +695,31 @@ function managedIdentitySource(env) {
 /**
  * A token from the Azure CLI (az, which prints the token alone) or the Azure Developer CLI (azd
  * auth token, which prints JSON with the token in "token", as azidentity's AzureDeveloperCLICredential reads it).
- * @param {'az' | 'azd'} cli @param {string[]} args
+ * The CLI is killed (as azidentity kills it: SIGKILL) when it has not answered within the provider's
+ * timeout (see {@link cliTimeout}), so a CLI waiting on a prompt or a dead network cannot hang `terraform apply`.
+ * @param {'az' | 'azd'} cli @param {string[]} args @param {NodeJS.ProcessEnv} env
  */
-async function cliToken(cli, args) {
+async function cliToken(cli, args, env) {
   const name = cli === 'az' ? 'the Azure CLI' : 'the Azure Developer CLI';
+  const timeout = cliTimeout(env);
   try {
     // On Windows through cmd.exe, as azidentity runs them ("cmd.exe /c az ..."): it finds az.cmd and azd.exe
     // by their bare names (the arguments are fixed words and a checked tenant id, nothing to quote).
-    const { stdout } = await promisify(execFile)(cli, args, { shell: process.platform === 'win32' });
+    const { stdout } = await promisify(execFile)(cli, args, { shell: process.platform === 'win32', timeout: timeout.ms, killSignal: 'SIGKILL' });
     const token = cli === 'az' ? stdout.trim() : JSON.parse(stdout).token;
     if (typeof token !== 'string' || !token) {
       throw new Error('empty token');
     }
     return token;
   } catch (error) {
-    const reason = /** @type {{ code?: string, stderr?: string, message?: string }} */ (error);
+    const reason = /** @type {{ code?: string, killed?: boolean, signal?: string, stderr?: string, message?: string }} */ (error);
+    if (reason.killed && reason.signal === 'SIGKILL') {
+      throw new UploadError(
+        `${name} (${cli} ${args.slice(0, 2).join(' ')}) gave no Fabric token within ${timeout.text} and was stopped: it may be waiting for a prompt ` +
+          `or for the network. Run "${cli} ${args.join(' ')}" where Terraform runs to see why, or raise FABRIC_TIMEOUT ` +
+          "(the Fabric provider's timeout, which also bounds its own call of the CLI)",
+      );
+    }
     const detail = reason.code === 'ENOENT' ? `${name} (${cli}) is not installed` : (reason.stderr || reason.message || '').trim();
     throw new UploadError(
       cli === 'az'
@@ -713,6 +727,41 @@ async function cliToken(cli, args) {
         : `cannot get a Fabric token from the Azure Developer CLI (${detail}): run "azd auth login", or unset FABRIC_USE_DEV_CLI/ARM_USE_DEV_CLI`,
     );
   }
+}
+
+/**
+ * How long a CLI may take to give a token: the Fabric provider's `timeout` (FABRIC_TIMEOUT, a Go
+ * duration, 10m by default; internal/provider/config/constants.go DefaultTimeout), which bounds every
+ * call the provider makes, its own call of the CLI included (azidentity's 10-second CLI limit applies
+ * only to a caller that set no deadline, and the provider's calls carry that timeout).
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {{ ms: number, text: string }}
+ */
+function cliTimeout(env) {
+  const text = env.FABRIC_TIMEOUT === undefined ? DEFAULT_TIMEOUT : env.FABRIC_TIMEOUT.trim();
+  const ms = goDurationMilliseconds(text);
+  if (ms === undefined || ms <= 0) {
+    throw new UploadError(`FABRIC_TIMEOUT is "${text}": the Fabric provider takes a positive Go duration such as 90s, 10m or 1h30m`);
+  }
+  return { ms: Math.ceil(ms), text };
+}
+
+/**
+ * A duration as Go's time.ParseDuration reads it (a sequence of decimal numbers, each with a unit:
+ * ns, us, µs, ms, s, m, h; "0" alone), in milliseconds; undefined when it is not one.
+ * @param {string} text
+ */
+function goDurationMilliseconds(text) {
+  if (text === '0') {
+    return 0;
+  }
+  /** @type {Record<string, number>} */
+  const units = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...text.matchAll(/(\d*(?:\.\d*)?)(ns|us|µs|μs|ms|s|m|h)/g)];
+  if (parts.map((part) => part[0]).join('') !== text || parts.length === 0 || parts.some(([, number]) => !/\d/.test(number))) {
+    return undefined;
+  }
+  return parts.reduce((total, [, number, unit]) => total + Number(number) * units[unit], 0);
 }
 
 main().catch((error) => {
