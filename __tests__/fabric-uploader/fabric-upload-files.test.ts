@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
@@ -60,12 +60,15 @@ function putsOf(fake: FakeFabric, path: string) {
   return fake.puts.filter((request) => request.path.endsWith(`/files/${path}`));
 }
 
-/** Only what the uploader should see: PATH (for node and az) and the variables a test gives. */
+/**
+ * Only what the uploader should see: PATH (for node and az), the fake's address as the Fabric
+ * provider's endpoint (FABRIC_ENDPOINT), and the variables a test gives.
+ */
 function run(folder: string, fake: FakeFabric | string, env: Record<string, string>, jobId = JOB): Promise<RunResult> {
-  const endpoint = typeof fake === 'string' ? fake : fake.endpoint;
-  const args = [UPLOADER, '--workspace-id', WORKSPACE, '--job-id', jobId, '--files', folder, '--endpoint', endpoint];
+  const endpoint = typeof fake === 'string' ? fake : fake.origin;
+  const args = [UPLOADER, '--workspace-id', WORKSPACE, '--job-id', jobId, '--files', folder];
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { env: { PATH: process.env.PATH ?? '', FABRIC_ENDPOINT: endpoint, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -81,6 +84,8 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
   let fake: FakeFabric;
   let az: { folder: string; argsFile: string };
   let withCli: Record<string, string>;
+  /** A service principal with a client secret, signing in at the fake's Entra ID. */
+  const withSecret = () => ({ FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin });
 
   beforeEach(async () => {
     fake = await FakeFabric.start({
@@ -198,6 +203,28 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
   });
 
+  describe("calling the Fabric API at the provider's endpoint (FABRIC_ENDPOINT), as the provider does", () => {
+    it('adds the API version path to FABRIC_ENDPOINT, trimmed of trailing slashes and lowercased, and still asks for the Fabric API\'s scope', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withSecret(), FABRIC_ENDPOINT: ` ${fake.origin}/Fabric-Proxy// ` });
+      expect(result.code).toBe(0);
+      expect(fake.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+        `POST /${TENANT}/oauth2/v2.0/token`,
+        `GET /fabric-proxy/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/${MANIFEST}`,
+        `PUT /fabric-proxy/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/${MANIFEST}`,
+        `PUT /fabric-proxy/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/dags/a.py`,
+      ]);
+      expect(fake.requests[0].form?.scope).toBe('https://api.fabric.microsoft.com/.default');
+    });
+
+    it.each(['', 'api.fabric.microsoft.com'])('refuses FABRIC_ENDPOINT="%s", which is no absolute URL, before signing in', async (value) => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_ENDPOINT: value });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe("fabric-upload: FABRIC_ENDPOINT (the Fabric provider's endpoint, e.g. https://api.fabric.microsoft.com) is not a URL\n");
+      expect(existsSync(az.argsFile)).toBe(false);
+      expect(fake.requests).toEqual([]);
+    });
+  });
+
   describe('refusing a bundle the API would reject, before any request', () => {
     it('fails on a file over 2 MB, naming it, and uploads nothing', async () => {
       const folder = bundleFolder({ 'dags/a.py': 'a = 1\n', 'dags/migration_plan.json': Buffer.alloc(TWO_MB + 1, 0x20) });
@@ -280,7 +307,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     it('fails with a clear message when the API cannot be reached', async () => {
       const closed = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN });
-      const endpoint = closed.endpoint;
+      const endpoint = closed.origin;
       await closed.stop();
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), endpoint, withCli);
       expect(result.code).toBe(1);
@@ -548,8 +575,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
   describe('signing in with the Azure CLI or Azure Developer CLI when the provider\'s switch says so', () => {
     const tokenRequests = () => fake.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'));
-    const withSecret = () => ({ FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin });
-
     it('uses the Azure CLI, in the provider\'s tenant, when FABRIC_USE_CLI is true, even with a client secret set', async () => {
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, ...withSecret(), FABRIC_USE_CLI: 'true' });
       expect(result.code).toBe(0);

@@ -322,10 +322,15 @@ describe('FabricAirflowHost', () => {
       expect(JSON.stringify(environment)).not.toMatch(/block-|YmxvY2s=/);
     });
 
-    it("gives the step the block's timeout, which bounds the provider's calls and so the step's call of the Azure CLI (FABRIC_TIMEOUT)", () => {
+    it("gives the step the block's endpoint, the Fabric API it calls (FABRIC_ENDPOINT), and timeout, which bounds its call of the Azure CLI (FABRIC_TIMEOUT)", () => {
       const { stack } = fabricHostStack();
-      (stack.node.findChild('fabric') as FabricProvider).addOverride('timeout', '3m');
-      expect(uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].environment).toEqual({ FABRIC_TIMEOUT: '3m' });
+      const provider = stack.node.findChild('fabric') as FabricProvider;
+      provider.addOverride('endpoint', 'https://fabric-proxy.contoso.example');
+      provider.addOverride('timeout', '3m');
+      expect(uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].environment).toEqual({
+        FABRIC_ENDPOINT: 'https://fabric-proxy.contoso.example',
+        FABRIC_TIMEOUT: '3m',
+      });
     });
 
     it('warns at synth when the block sets a secret the step is not given, naming the variable to set instead', () => {

@@ -3,7 +3,7 @@
 /**
  * Uploads a folder of DAG files to a Microsoft Fabric Apache Airflow job through the Fabric REST
  * "Apache Airflow Job files" API (beta):
- *   PUT {endpoint}/workspaces/{workspaceId}/apacheAirflowJobs/{jobId}/files/{filePath}?beta=true
+ *   PUT {endpoint}/v1/workspaces/{workspaceId}/apacheAirflowJobs/{jobId}/files/{filePath}?beta=true
  * with the file's bytes as application/octet-stream (microsoft/fabric-rest-api-specs
  * `apacheAirflowJob/swagger.json`, Files_Create_Or_Update). Paths must start with `dags/` or
  * `plugins/`; a file may have at most 2 MB. Every file is checked before the first request, so a
@@ -15,7 +15,12 @@
  * records each path there before it writes the file, so a run that fails halfway leaves nothing a later
  * run does not know it owns. Files someone else put in the job are never touched.
  *
- *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder> [--endpoint <url>]
+ *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder>
+ *
+ * {endpoint} is the Fabric provider's: FABRIC_ENDPOINT (the provider block's `endpoint` reaches the step
+ * as FABRIC_ENDPOINT), https://api.fabric.microsoft.com by default, taken as the provider's Fabric SDK
+ * takes it (trailing slashes trimmed, lowercased, an absolute URL). The token is for the Fabric API's
+ * scope, https://api.fabric.microsoft.com/.default, whatever the endpoint, as the SDK asks for it.
  *
  * No secret is ever an argument. The bearer token for https://api.fabric.microsoft.com comes from the
  * environment, in the Fabric provider's order (internal/auth/credential.go getAuthMethod), so the
@@ -71,7 +76,8 @@ const FABRIC_SCOPE = 'https://api.fabric.microsoft.com/.default';
 /** A managed identity endpoint takes the resource, not the scope (azidentity trims "/.default" too). */
 const FABRIC_RESOURCE = FABRIC_SCOPE.replace(/\/\.default$/, '');
 const IMDS_TOKEN_ENDPOINT = 'http://169.254.169.254/metadata/identity/oauth2/token';
-const DEFAULT_ENDPOINT = 'https://api.fabric.microsoft.com/v1';
+/** The Fabric provider's default `endpoint` (internal/provider/config/constants.go DefaultFabricEndpointURL). */
+const DEFAULT_ENDPOINT = 'https://api.fabric.microsoft.com';
 const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
 /** The Fabric provider's default `timeout` (FABRIC_TIMEOUT), a Go duration. */
 const DEFAULT_TIMEOUT = '10m';
@@ -111,14 +117,12 @@ async function main() {
       'workspace-id': { type: 'string' },
       'job-id': { type: 'string' },
       files: { type: 'string' },
-      endpoint: { type: 'string', default: DEFAULT_ENDPOINT },
     },
     strict: true,
   });
   const workspaceId = required(values['workspace-id'], '--workspace-id');
   const jobId = required(values['job-id'], '--job-id');
   const folder = required(values.files, '--files');
-  const endpoint = String(values.endpoint).replace(/\/+$/, '');
 
   const files = await bundleFiles(folder);
   if (files.length === 0) {
@@ -126,7 +130,7 @@ async function main() {
   }
   /** @type {FilesApi} */
   const api = {
-    base: `${endpoint}/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
+    base: `${fabricEndpoint(process.env)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
     token: await accessToken(process.env),
   };
   const previous = await readManifest(api);
@@ -154,6 +158,19 @@ async function main() {
 }
 
 /** @typedef {{ base: string, token: string }} FilesApi */
+
+/**
+ * The Fabric API endpoint the provider calls: its `endpoint`, FABRIC_ENDPOINT when set (trimmed, even
+ * empty, as the provider reads it), else https://api.fabric.microsoft.com, as fabric-sdk-go's
+ * NewServiceClient takes it (internal/iruntime/service_client.go getEndpoint: trailing slashes trimmed,
+ * lowercased, an absolute URL). Its clients add the version path (/v1/workspaces/...).
+ * @param {NodeJS.ProcessEnv} env
+ */
+function fabricEndpoint(env) {
+  const endpoint = (env.FABRIC_ENDPOINT === undefined ? DEFAULT_ENDPOINT : env.FABRIC_ENDPOINT.trim()).replace(/\/+$/, '').toLowerCase();
+  urlOf(endpoint, "FABRIC_ENDPOINT (the Fabric provider's endpoint, e.g. https://api.fabric.microsoft.com)");
+  return endpoint;
+}
 
 /**
  * The paths the manifest lists, or none when there is no manifest (a new job, or one an uploader

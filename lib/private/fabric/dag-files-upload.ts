@@ -98,7 +98,7 @@ export class FabricDagUpload extends Construct {
 }
 
 /**
- * The `fabric` provider block's sign-in arguments (and its `timeout`), and the variable the uploader reads
+ * The `fabric` provider block's sign-in arguments (and its `endpoint` and `timeout`), and the variable the uploader reads
  * each from: every one the uploader reads that the provider's schema does not mark sensitive (microsoft/fabric 1.13.0,
  * `terraform providers schema -json`), so none of them is a secret in the local-exec environment.
  */
@@ -116,7 +116,8 @@ const SIGN_IN_ARGUMENTS = {
   oidc_token_file_path: 'FABRIC_OIDC_TOKEN_FILE_PATH',
   azure_devops_service_connection_id: 'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID',
   environment: 'FABRIC_ENVIRONMENT',
-  // Not sign-in, but read by the step as by the provider: it bounds the step's call of the Azure CLI.
+  // Not sign-in, but read by the step as by the provider: the API it calls, and how long a CLI may take.
+  endpoint: 'FABRIC_ENDPOINT',
   timeout: 'FABRIC_TIMEOUT',
 } as const;
 
