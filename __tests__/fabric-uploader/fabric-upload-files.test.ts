@@ -8,6 +8,9 @@ import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOK
 // One or two such processes per test: seconds each when npm test runs the DAG's tests beside jest on two cores.
 jest.setTimeout(30_000);
 const UPLOADER = join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs');
+const HOSTS_TO_FAKE = join(__dirname, 'azure-hosts-to-fake.mjs');
+/** An Entra ID authority host other than the public cloud's, as AZURE_AUTHORITY_HOST may name one. */
+const OTHER_AUTHORITY = 'https://login.authority.example';
 const WORKSPACE = '11111111-1111-1111-1111-111111111111';
 const JOB = '22222222-2222-2222-2222-222222222222';
 const TENANT = '33333333-3333-3333-3333-333333333333';
@@ -62,13 +65,17 @@ function putsOf(fake: FakeFabric, path: string) {
 
 /**
  * Only what the uploader should see: PATH (for node and az), the fake's address as the Fabric
- * provider's endpoint (FABRIC_ENDPOINT), and the variables a test gives.
+ * provider's endpoint (FABRIC_ENDPOINT), and the variables a test gives. Its requests for Entra ID's
+ * public login host, the Instance Metadata Service and {@link OTHER_AUTHORITY} go to the fake
+ * (azure-hosts-to-fake.mjs), so the uploader is pointed there by nothing it reads.
  */
 function run(folder: string, fake: FakeFabric | string, env: Record<string, string>, jobId = JOB): Promise<RunResult> {
   const endpoint = typeof fake === 'string' ? fake : fake.origin;
+  const routes = Object.fromEntries(['https://login.microsoftonline.com', 'http://169.254.169.254', OTHER_AUTHORITY].map((origin) => [origin, endpoint]));
   const args = [UPLOADER, '--workspace-id', WORKSPACE, '--job-id', jobId, '--files', folder];
+  const base = { PATH: process.env.PATH ?? '', FABRIC_ENDPOINT: endpoint, NODE_OPTIONS: `--import "${HOSTS_TO_FAKE}"`, FAKE_AZURE_ROUTES: JSON.stringify(routes) };
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { env: { PATH: process.env.PATH ?? '', FABRIC_ENDPOINT: endpoint, ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { env: { ...base, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -85,7 +92,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
   let az: { folder: string; argsFile: string };
   let withCli: Record<string, string>;
   /** A service principal with a client secret, signing in at the fake's Entra ID. */
-  const withSecret = () => ({ FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin });
+  const withSecret = () => ({ FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET });
 
   beforeEach(async () => {
     fake = await FakeFabric.start({
@@ -339,7 +346,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('uses a client secret from ARM_* environment variables, and never prints it', async () => {
-      const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(fake.requests[0]).toMatchObject({ method: 'POST', path: `/${TENANT}/oauth2/v2.0/token` });
@@ -351,7 +358,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     it.each(['FABRIC_CLIENT_CERTIFICATE_FILE_PATH', 'ARM_CLIENT_CERTIFICATE'])(
       'refuses a client certificate (%s), which the provider would sign in with, instead of uploading as the secret\'s identity',
       async (variable) => {
-        const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin, [variable]: 'deployer.pfx' };
+        const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET, [variable]: 'deployer.pfx' };
         const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
         expect(result.code).toBe(1);
         expect(result.stderr).toContain(`${variable} is set: the Fabric provider signs in with that client certificate, which this upload step does not read`);
@@ -361,7 +368,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     );
 
     it("signs in at the Entra ID host of the provider's cloud (FABRIC_ENVIRONMENT), which the provider prefers to AZURE_AUTHORITY_HOST", async () => {
-      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin, FABRIC_ENVIRONMENT: 'china' };
+      const env = { ...withSecret(), AZURE_AUTHORITY_HOST: OTHER_AUTHORITY, FABRIC_ENVIRONMENT: 'china' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       // Azure China's Entra ID, unreachable here or refusing the test's tenant: either way, not the fake.
       expect(result.code).toBe(1);
@@ -369,6 +376,16 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stderr).not.toMatch(/\n\s+at /);
       expect(result.stdout + result.stderr).not.toContain(CLIENT_SECRET);
       expect(fake.requests).toEqual([]);
+    });
+
+    it.each([
+      ['service principal with a client secret', {}],
+      ['workload identity federation', { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_SECRET: '', FABRIC_OIDC_TOKEN: ASSERTION }],
+    ])("signs a %s in at the public cloud's Entra ID even when AZURE_AUTHORITY_HOST names another, as the provider (which gives azidentity the public cloud) does", async (_, signIn) => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withSecret(), AZURE_AUTHORITY_HOST: OTHER_AUTHORITY, ...signIn });
+      expect(result.code).toBe(0);
+      const tokenRequests = fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+      expect(tokenRequests.map((request) => request.headers['x-fake-original-origin'])).toEqual(['https://login.microsoftonline.com']);
     });
 
     it('refuses a cloud the Fabric provider does not know, naming the variable', async () => {
@@ -384,7 +401,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         ARM_CLIENT_ID: CLIENT,
         ARM_TENANT_ID: TENANT,
         ARM_CLIENT_SECRET: CLIENT_SECRET,
-        AZURE_AUTHORITY_HOST: fake.origin,
         FABRIC_CLIENT_CERTIFICATE: ' ',
         ARM_CLIENT_CERTIFICATE: 'MIIK',
         FABRIC_CLIENT_CERTIFICATE_FILE_PATH: '',
@@ -397,7 +413,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('fails clearly when Entra ID refuses the secret', async () => {
-      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong', AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`Entra ID refused a token for ${CLIENT}: HTTP 401 invalid_client AADSTS7000215`);
@@ -415,7 +431,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         ARM_TENANT_ID: TENANT,
         [urlVariable]: `${fake.origin}/github/idtoken?api-version=2.0`,
         [tokenVariable]: 'github-request-token',
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -429,7 +444,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('reads the OIDC switch as the Fabric provider does: 1 is on', async () => {
-      const env = { FABRIC_USE_OIDC: '1', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_OIDC_TOKEN: ASSERTION, AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { FABRIC_USE_OIDC: '1', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_OIDC_TOKEN: ASSERTION };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(fake.requests[0]).toMatchObject({ method: 'POST', path: `/${TENANT}/oauth2/v2.0/token` });
@@ -444,7 +459,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_CLIENT_ID: CLIENT,
         FABRIC_TENANT_ID: TENANT,
         FABRIC_CLIENT_SECRET: CLIENT_SECRET,
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -462,7 +476,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_TENANT_ID: TENANT,
         FABRIC_OIDC_REQUEST_URL: requestUrl,
         FABRIC_OIDC_REQUEST_TOKEN: 'oidc-request-bearer',
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
@@ -472,7 +485,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('refuses OIDC without a token source, naming the variables to set', async () => {
-      const env = { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token');
@@ -495,7 +508,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_TENANT_ID: TENANT,
         FABRIC_CLIENT_SECRET: '',
         ARM_CLIENT_SECRET: CLIENT_SECRET,
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -508,7 +520,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_CLIENT_ID_FILE_PATH: fileWith(`${CLIENT}\n`),
         ARM_CLIENT_SECRET_FILE_PATH: fileWith(`${CLIENT_SECRET}\n`),
         FABRIC_TENANT_ID: TENANT,
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -523,7 +534,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_CLIENT_ID_FILE_PATH: fileWith('55555555-5555-5555-5555-555555555555'),
         FABRIC_TENANT_ID: TENANT,
         FABRIC_CLIENT_SECRET: CLIENT_SECRET,
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
@@ -535,7 +545,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     it('fails clearly when the file a *_FILE_PATH variable names cannot be read', async () => {
       const missing = join(tmpdir(), 'no-such-secret-file');
-      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET_FILE_PATH: missing, AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET_FILE_PATH: missing };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`cannot read the file FABRIC_CLIENT_SECRET_FILE_PATH names (${missing}): ENOENT`);
@@ -550,7 +560,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         ARM_OIDC_REQUEST_URL: `${fake.origin}/github/idtoken`,
         SYSTEM_ACCESSTOKEN: 'github-request-token',
         ARM_OIDC_REQUEST_TOKEN: 'not-the-request-token',
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -565,7 +574,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         AZURE_FEDERATED_TOKEN_FILE: fileWith('another-assertion'),
         ACTIONS_ID_TOKEN_REQUEST_URL: `${fake.origin}/github/idtoken`,
         ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'github-request-token',
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -689,7 +697,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID: SERVICE_CONNECTION,
       SYSTEM_ACCESSTOKEN: SYSTEM_ACCESS_TOKEN,
       SYSTEM_OIDCREQUESTURI: `${fake.origin}${AZURE_PIPELINES_OIDC_PATH}`,
-      AZURE_AUTHORITY_HOST: fake.origin,
     });
     const pipelineRequests = () => fake.requests.filter((request) => request.path === AZURE_PIPELINES_OIDC_PATH);
 
@@ -711,9 +718,10 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('signs the service connection in at AZURE_AUTHORITY_HOST whatever FABRIC_ENVIRONMENT says, as the provider (which gives its credential no cloud) does', async () => {
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...pipelineStep(), FABRIC_ENVIRONMENT: 'usgovernment' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...pipelineStep(), AZURE_AUTHORITY_HOST: OTHER_AUTHORITY, FABRIC_ENVIRONMENT: 'usgovernment' });
       expect(result.code).toBe(0);
-      expect(fake.requests.some((request) => request.path === `/${TENANT}/oauth2/v2.0/token`)).toBe(true);
+      const tokenRequests = fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+      expect(tokenRequests.map((request) => request.headers['x-fake-original-origin'])).toEqual([OTHER_AUTHORITY]);
     });
 
     it('fails clearly, uploading nothing, when Azure DevOps refuses the service connection', async () => {
@@ -748,10 +756,9 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     /** No Azure CLI on the PATH: a token can only come from the identity endpoint. */
     const withoutCli = { PATH: dirname(process.execPath) };
     const identityRequests = () => fake.requests.filter((request) => [IMDS_TOKEN_PATH, APP_SERVICE_TOKEN_PATH].includes(request.path));
-    const imds = () => ({ ...withoutCli, ARM_MSI_ENDPOINT: `${fake.origin}${IMDS_TOKEN_PATH}` });
 
     it('gets the system-assigned identity\'s token from the Instance Metadata Service and uploads with it', async () => {
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true' });
       expect(result.code).toBe(0);
       expect(fake.requests[0]).toMatchObject({
         method: 'GET',
@@ -768,7 +775,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('asks for the user-assigned identity that FABRIC_CLIENT_ID names', async () => {
-      const env = { ...imds(), FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT };
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(identityRequests().map((request) => request.query)).toEqual([
@@ -798,11 +805,14 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stdout + result.stderr).not.toContain(IDENTITY_HEADER);
     });
 
-    it("asks App Service's endpoint, as the provider does, even when ARM_MSI_ENDPOINT (which the provider does not read) is set", async () => {
-      const env = { ...imds(), FABRIC_USE_MSI: 'true', IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`, IDENTITY_HEADER };
+    it("asks the Instance Metadata Service at its own address even when ARM_MSI_ENDPOINT (the azurerm provider's, which the Fabric provider does not read) names another", async () => {
+      const elsewhere = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: 'another-identity-token' });
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', ARM_MSI_ENDPOINT: `${elsewhere.origin}${IMDS_TOKEN_PATH}` };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      await elsewhere.stop();
       expect(result.code).toBe(0);
-      expect(identityRequests().map((request) => request.path)).toEqual([APP_SERVICE_TOKEN_PATH]);
+      expect(elsewhere.requests).toEqual([]);
+      expect(identityRequests().map((request) => [request.headers['x-fake-original-origin'], request.path])).toEqual([['http://169.254.169.254', IMDS_TOKEN_PATH]]);
     });
 
     it.each<[Record<string, string>, string]>([
@@ -811,7 +821,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     ])('stops, naming the variable, where the provider would ask a managed identity endpoint this step cannot (%o)', async (source, message) => {
       const appService: Record<string, string> =
         'IDENTITY_SERVER_THUMBPRINT' in source ? { IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`, IDENTITY_HEADER } : {};
-      const env = { ...imds(), FABRIC_USE_MSI: 'true', ...appService, ...source };
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', ...appService, ...source };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(message);
@@ -829,11 +839,11 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('fails clearly, uploading nothing, when the endpoint refuses a token for the identity', async () => {
-      const env = { ...imds(), FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: 'not-assigned-client-id' };
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: 'not-assigned-client-id' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
-        `${fake.origin}${IMDS_TOKEN_PATH} gave no Fabric token for the user-assigned managed identity not-assigned-client-id: HTTP 400 invalid_request Identity not found`,
+        `http://169.254.169.254${IMDS_TOKEN_PATH} gave no Fabric token for the user-assigned managed identity not-assigned-client-id: HTTP 400 invalid_request Identity not found`,
       );
       expect(result.stderr).toContain('FABRIC_CLIENT_ID (or ARM_CLIENT_ID) must be its client id');
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -843,7 +853,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     it('keeps asking the Instance Metadata Service while it updates (410) past the five attempts other errors get', async () => {
       // IMDS may answer 410 for up to 70 s; seven 410s in a row are still within that.
       fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 7, retryAfterSeconds: 0 });
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true' });
       expect(result.code).toBe(0);
       expect(identityRequests()).toHaveLength(8);
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
@@ -851,7 +861,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     it('waits 10 s before asking an updating Instance Metadata Service (410) again, so seven tries cover its 70 s', async () => {
       fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 1 });
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true' });
       expect(result.code).toBe(0);
       const [updating, answered] = identityRequests();
       expect(answered.at - updating.at).toBeGreaterThanOrEqual(9_500);
@@ -859,11 +869,11 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     it('fails clearly when no managed identity endpoint answers', async () => {
       const closed = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN });
-      const endpoint = `${closed.origin}${IMDS_TOKEN_PATH}`;
+      const noImds = { FAKE_AZURE_ROUTES: JSON.stringify({ 'http://169.254.169.254': closed.origin }) };
       await closed.stop();
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true', ARM_MSI_ENDPOINT: endpoint });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true', ...noImds });
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`cannot reach the managed identity endpoint ${endpoint} (ECONNREFUSED)`);
+      expect(result.stderr).toContain(`cannot reach the managed identity endpoint http://169.254.169.254${IMDS_TOKEN_PATH} (ECONNREFUSED)`);
       expect(result.stderr).toContain('Azure VM or scale set (IMDS) or App Service/Functions');
       expect(fake.requests).toEqual([]);
     });
@@ -873,7 +883,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         ...withCli,
         FABRIC_USE_MSI: 'false',
         ARM_USE_MSI: 'true',
-        ARM_MSI_ENDPOINT: `${fake.origin}${IMDS_TOKEN_PATH}`,
         IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`,
         IDENTITY_HEADER,
       };

@@ -31,8 +31,9 @@
  *      IDENTITY_HEADER are set (api-version 2019-08-01, header X-IDENTITY-HEADER), else from the
  *      Instance Metadata Service of an Azure VM or scale set
  *      (http://169.254.169.254/metadata/identity/oauth2/token, api-version 2018-02-01, header
- *      Metadata: true; ARM_MSI_ENDPOINT, the azurerm provider's msi_endpoint, replaces that address),
- *      as azidentity's ManagedIdentityCredential, which the provider uses, picks and calls them; the
+ *      Metadata: true), as azidentity's ManagedIdentityCredential, which the provider uses, picks and
+ *      calls them (ARM_MSI_ENDPOINT, the azurerm provider's msi_endpoint, is not read: neither the
+ *      Fabric provider nor azidentity reads it); the
  *      sources it picks that this step cannot call (Service Fabric, Azure Arc, Cloud Shell, Azure ML)
  *      stop the step, naming the variable. IMDS is asked again while it updates (410, up to 70 s), is
  *      throttled or fails transiently;
@@ -63,9 +64,9 @@
  * more than one of the four switches on, and FABRIC_USE_MSI or FABRIC_USE_OIDC with a client secret.
  * The Entra ID host of 2 and 5 is the provider's cloud, FABRIC_ENVIRONMENT/ARM_ENVIRONMENT (public,
  * usgovernment or china), as the provider gives it to azidentity (cloud.Configuration, which
- * azidentity prefers to AZURE_AUTHORITY_HOST); for an Azure DevOps service connection, whose
- * credential the provider gives no cloud, it is AZURE_AUTHORITY_HOST as azidentity reads it. The step
- * also takes AZURE_AUTHORITY_HOST where the cloud is public (the provider does not: keep them equal).
+ * azidentity prefers to AZURE_AUTHORITY_HOST, so it is not read there); for an Azure DevOps service
+ * connection, whose credential the provider gives no cloud, it is AZURE_AUTHORITY_HOST as azidentity
+ * reads it, else the public cloud's.
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -402,14 +403,14 @@ async function accessToken(env) {
 
 /**
  * The Entra ID host of the provider's cloud (internal/provider/provider.go mapConfig: FABRIC_ENVIRONMENT
- * or ARM_ENVIRONMENT, public by default, to azidentity's cloud.AzurePublic, AzureGovernment or AzureChina).
- * In the public cloud AZURE_AUTHORITY_HOST, when set, is used instead (see the file comment).
+ * or ARM_ENVIRONMENT, public by default, to azidentity's cloud.AzurePublic, AzureGovernment or AzureChina,
+ * whose authority host azidentity prefers to AZURE_AUTHORITY_HOST: azidentity.go setAuthorityHost).
  * @param {NodeJS.ProcessEnv} env
  */
 function entraAuthority(env) {
   const environment = providerString(env, 'FABRIC_ENVIRONMENT', 'ARM_ENVIRONMENT') || 'public';
   /** @type {Record<string, string>} */
-  const hosts = { public: env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, usgovernment: 'https://login.microsoftonline.us', china: 'https://login.chinacloudapi.cn' };
+  const hosts = { public: DEFAULT_AUTHORITY, usgovernment: 'https://login.microsoftonline.us', china: 'https://login.chinacloudapi.cn' };
   if (!Object.hasOwn(hosts, environment)) {
     throw new UploadError(`FABRIC_ENVIRONMENT (or ARM_ENVIRONMENT) is "${environment}": the Fabric provider takes public, usgovernment or china`);
   }
@@ -643,7 +644,7 @@ async function managedIdentityToken(env, clientId) {
   const appService = managedIdentitySource(env) === 'App Service';
   const url = appService
     ? urlOf(/** @type {string} */ (env.IDENTITY_ENDPOINT), 'IDENTITY_ENDPOINT')
-    : urlOf(env.ARM_MSI_ENDPOINT || IMDS_TOKEN_ENDPOINT, 'ARM_MSI_ENDPOINT');
+    : new URL(IMDS_TOKEN_ENDPOINT);
   url.searchParams.set('api-version', appService ? '2019-08-01' : '2018-02-01');
   url.searchParams.set('resource', FABRIC_RESOURCE);
   if (clientId) {
@@ -682,8 +683,7 @@ async function managedIdentityToken(env, clientId) {
  * The managed identity source azidentity's ManagedIdentityCredential (which the Fabric provider uses)
  * picks, in its order (managed_identity_client.go newManagedIdentityClient; a variable counts when it
  * is set, even empty): App Service or Functions, else IMDS. The sources this step cannot call stop it,
- * naming the variable, rather than let it ask another endpoint than the provider does. ARM_MSI_ENDPOINT,
- * which azidentity does not read, only replaces the IMDS address.
+ * naming the variable, rather than let it ask another endpoint than the provider does.
  * @param {NodeJS.ProcessEnv} env
  * @returns {'App Service' | 'IMDS'}
  */
