@@ -11,7 +11,7 @@ const UPLOADER = join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-u
 const HOSTS_TO_FAKE = join(__dirname, 'azure-hosts-to-fake.mjs');
 /** An Entra ID authority host other than the public cloud's, as AZURE_AUTHORITY_HOST may name one. */
 const OTHER_AUTHORITY = 'https://login.authority.example';
-const WORKSPACE = '11111111-1111-1111-1111-111111111111';
+const WORKSPACE = 'A1B2C3D4-1111-2222-3333-444455556666';
 const JOB = '22222222-2222-2222-2222-222222222222';
 const TENANT = '33333333-3333-3333-3333-333333333333';
 const CLIENT = '44444444-4444-4444-4444-444444444444';
@@ -221,6 +221,24 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         `PUT /fabric-proxy/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/dags/a.py`,
       ]);
       expect(fake.requests[0].form?.scope).toBe('https://api.fabric.microsoft.com/.default');
+    });
+
+    it.each([
+      ['true', 'https://a1b2c3d4111122223333444455556666.za1.w.api.fabric.microsoft.com'],
+      ['false', 'https://api.fabric.microsoft.com'],
+    ])("with FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT=%s, calls the workspace's private link host as the provider's SDK makes it, or the endpoint's", async (value, origin) => {
+      const env = {
+        ...withCli,
+        FABRIC_ENDPOINT: 'https://api.fabric.microsoft.com',
+        FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT: value,
+        FAKE_AZURE_ROUTES: JSON.stringify({ [origin]: fake.origin }),
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(fake.puts.map((request) => `${request.headers['x-fake-original-origin']}${request.path}`)).toEqual([
+        `${origin}/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/${MANIFEST}`,
+        `${origin}/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/dags/a.py`,
+      ]);
     });
 
     it.each(['', 'api.fabric.microsoft.com'])('refuses FABRIC_ENDPOINT="%s", which is no absolute URL, before signing in', async (value) => {

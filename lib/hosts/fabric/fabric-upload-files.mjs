@@ -19,8 +19,11 @@
  *
  * {endpoint} is the Fabric provider's: FABRIC_ENDPOINT (the provider block's `endpoint` reaches the step
  * as FABRIC_ENDPOINT), https://api.fabric.microsoft.com by default, taken as the provider's Fabric SDK
- * takes it (trailing slashes trimmed, lowercased, an absolute URL). The token is for the Fabric API's
- * scope, https://api.fabric.microsoft.com/.default, whatever the endpoint, as the SDK asks for it.
+ * takes it (trailing slashes trimmed, lowercased, an absolute URL); its host is the workspace's private
+ * link host, {workspace id without dashes}.z{its first two characters}.w.{host}, when
+ * FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT (the block's use_workspace_private_link_endpoint) is true,
+ * as the SDK makes it. The token is for the Fabric API's scope, https://api.fabric.microsoft.com/.default,
+ * whatever the endpoint, as the SDK asks for it.
  *
  * No secret is ever an argument. The bearer token for https://api.fabric.microsoft.com comes from the
  * environment, in the Fabric provider's order (internal/auth/credential.go getAuthMethod), so the
@@ -131,7 +134,7 @@ async function main() {
   }
   /** @type {FilesApi} */
   const api = {
-    base: `${fabricEndpoint(process.env)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
+    base: `${fabricEndpoint(process.env, workspaceId)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
     token: await accessToken(process.env),
   };
   const previous = await readManifest(api);
@@ -161,16 +164,28 @@ async function main() {
 /** @typedef {{ base: string, token: string }} FilesApi */
 
 /**
- * The Fabric API endpoint the provider calls: its `endpoint`, FABRIC_ENDPOINT when set (trimmed, even
- * empty, as the provider reads it), else https://api.fabric.microsoft.com, as fabric-sdk-go's
+ * The Fabric API endpoint the provider calls for the workspace: its `endpoint`, FABRIC_ENDPOINT when set
+ * (trimmed, even empty, as the provider reads it), else https://api.fabric.microsoft.com, as fabric-sdk-go's
  * NewServiceClient takes it (internal/iruntime/service_client.go getEndpoint: trailing slashes trimmed,
- * lowercased, an absolute URL). Its clients add the version path (/v1/workspaces/...).
- * @param {NodeJS.ProcessEnv} env
+ * lowercased, an absolute URL). Its clients add the version path (/v1/workspaces/...). With the provider's
+ * `use_workspace_private_link_endpoint` on (FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT), the SDK's
+ * PrivateLinkPolicy (internal/iruntime/private_link_policy.go) sends a workspace's requests to its private
+ * link host instead: {workspace id without dashes}.z{its first two characters}.w.{the endpoint's host}.
+ * @param {NodeJS.ProcessEnv} env @param {string} workspaceId
  */
-function fabricEndpoint(env) {
+function fabricEndpoint(env, workspaceId) {
   const endpoint = (env.FABRIC_ENDPOINT === undefined ? DEFAULT_ENDPOINT : env.FABRIC_ENDPOINT.trim()).replace(/\/+$/, '').toLowerCase();
-  urlOf(endpoint, "FABRIC_ENDPOINT (the Fabric provider's endpoint, e.g. https://api.fabric.microsoft.com)");
-  return endpoint;
+  const url = urlOf(endpoint, "FABRIC_ENDPOINT (the Fabric provider's endpoint, e.g. https://api.fabric.microsoft.com)");
+  // The policy rewrites only paths whose workspace id parses as a GUID.
+  if (!providerSwitch(env, 'FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT') || !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(workspaceId)) {
+    return endpoint;
+  }
+  const id = workspaceId.replaceAll('-', '').toLowerCase();
+  const prefix = `${id}.z${id.slice(0, 2)}.w.`;
+  if (!url.host.startsWith(prefix)) {
+    url.host = `${prefix}${url.host}`;
+  }
+  return url.href.replace(/\/+$/, '');
 }
 
 /**

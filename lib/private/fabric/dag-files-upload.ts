@@ -98,7 +98,7 @@ export class FabricDagUpload extends Construct {
 }
 
 /**
- * The `fabric` provider block's sign-in arguments (and its `endpoint` and `timeout`), and the variable the uploader reads
+ * The `fabric` provider block's sign-in arguments (and where and how long it calls), and the variable the uploader reads
  * each from: every one the uploader reads that the provider's schema does not mark sensitive (microsoft/fabric 1.13.0,
  * `terraform providers schema -json`), so none of them is a secret in the local-exec environment.
  */
@@ -118,6 +118,7 @@ const SIGN_IN_ARGUMENTS = {
   environment: 'FABRIC_ENVIRONMENT',
   // Not sign-in, but read by the step as by the provider: the API it calls, and how long a CLI may take.
   endpoint: 'FABRIC_ENDPOINT',
+  use_workspace_private_link_endpoint: 'FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT',
   timeout: 'FABRIC_TIMEOUT',
 } as const;
 
