@@ -104,11 +104,6 @@ export class FakeFabric {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** Base URL of the Fabric REST API (`.../v1`). */
-  get endpoint(): string {
-    return `${this.origin}/v1`;
-  }
-
   get puts(): ReceivedRequest[] {
     return this.requests.filter((request) => request.method === 'PUT');
   }
@@ -152,7 +147,8 @@ export class FakeFabric {
     if (request.method === 'GET' && (url.pathname === IMDS_TOKEN_PATH || url.pathname === APP_SERVICE_TOKEN_PATH)) {
       return this.issueManagedIdentityToken(url, request, response);
     }
-    const file = /^\/v1\/workspaces\/([^/]+)\/apacheAirflowJobs\/([^/]+)\/files\/(.+)$/.exec(url.pathname);
+    // Under any path: an endpoint (FABRIC_ENDPOINT) may be a proxy's URL with a path of its own.
+    const file = /^(?:\/.*)?\/v1\/workspaces\/([^/]+)\/apacheAirflowJobs\/([^/]+)\/files\/(.+)$/.exec(url.pathname);
     if (file && ['GET', 'PUT', 'DELETE'].includes(request.method ?? '')) {
       const filePath = file[3].split('/').map(decodeURIComponent).join('/');
       return this.onFile(decodeURIComponent(file[1]), decodeURIComponent(file[2]), filePath, url, request, body, response);

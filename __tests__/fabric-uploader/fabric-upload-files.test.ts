@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
@@ -8,7 +8,10 @@ import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOK
 // One or two such processes per test: seconds each when npm test runs the DAG's tests beside jest on two cores.
 jest.setTimeout(30_000);
 const UPLOADER = join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs');
-const WORKSPACE = '11111111-1111-1111-1111-111111111111';
+const HOSTS_TO_FAKE = join(__dirname, 'azure-hosts-to-fake.mjs');
+/** An Entra ID authority host other than the public cloud's, as AZURE_AUTHORITY_HOST may name one. */
+const OTHER_AUTHORITY = 'https://login.authority.example';
+const WORKSPACE = 'A1B2C3D4-1111-2222-3333-444455556666';
 const JOB = '22222222-2222-2222-2222-222222222222';
 const TENANT = '33333333-3333-3333-3333-333333333333';
 const CLIENT = '44444444-4444-4444-4444-444444444444';
@@ -39,14 +42,18 @@ function bundleFolder(files: Record<string, string | Buffer>): string {
   return folder;
 }
 
-/** A folder holding a fake `az` (or another CLI) that prints `output` and records its arguments. */
-function fakeAzureCli(output: string, cli = 'az'): { folder: string; argsFile: string } {
+/**
+ * A folder holding a fake `az` (or another CLI) that records its arguments and prints `output`,
+ * after `delaySeconds` (a CLI waiting on a prompt or the network).
+ */
+function fakeAzureCli(output: string, cli = 'az', delaySeconds = 0): { folder: string; argsFile: string } {
   const folder = mkdtempSync(join(tmpdir(), `fake-${cli}-`));
   const argsFile = join(folder, 'args.json');
   const executable = join(folder, cli);
   writeFileSync(
     executable,
-    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\nconsole.log(${JSON.stringify(output)});\n`,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\n` +
+      `setTimeout(() => console.log(${JSON.stringify(output)}), ${delaySeconds * 1000});\n`,
   );
   chmodSync(executable, 0o755);
   return { folder, argsFile };
@@ -56,12 +63,19 @@ function putsOf(fake: FakeFabric, path: string) {
   return fake.puts.filter((request) => request.path.endsWith(`/files/${path}`));
 }
 
-/** Only what the uploader should see: PATH (for node and az) and the variables a test gives. */
+/**
+ * Only what the uploader should see: PATH (for node and az), the fake's address as the Fabric
+ * provider's endpoint (FABRIC_ENDPOINT), and the variables a test gives. Its requests for Entra ID's
+ * public login host, the Instance Metadata Service and {@link OTHER_AUTHORITY} go to the fake
+ * (azure-hosts-to-fake.mjs), so the uploader is pointed there by nothing it reads.
+ */
 function run(folder: string, fake: FakeFabric | string, env: Record<string, string>, jobId = JOB): Promise<RunResult> {
-  const endpoint = typeof fake === 'string' ? fake : fake.endpoint;
-  const args = [UPLOADER, '--workspace-id', WORKSPACE, '--job-id', jobId, '--files', folder, '--endpoint', endpoint];
+  const endpoint = typeof fake === 'string' ? fake : fake.origin;
+  const routes = Object.fromEntries(['https://login.microsoftonline.com', 'http://169.254.169.254', OTHER_AUTHORITY].map((origin) => [origin, endpoint]));
+  const args = [UPLOADER, '--workspace-id', WORKSPACE, '--job-id', jobId, '--files', folder];
+  const base = { PATH: process.env.PATH ?? '', FABRIC_ENDPOINT: endpoint, NODE_OPTIONS: `--import "${HOSTS_TO_FAKE}"`, FAKE_AZURE_ROUTES: JSON.stringify(routes) };
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { env: { ...base, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -77,6 +91,8 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
   let fake: FakeFabric;
   let az: { folder: string; argsFile: string };
   let withCli: Record<string, string>;
+  /** A service principal with a client secret, signing in at the fake's Entra ID. */
+  const withSecret = () => ({ FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET });
 
   beforeEach(async () => {
     fake = await FakeFabric.start({
@@ -194,6 +210,46 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
   });
 
+  describe("calling the Fabric API at the provider's endpoint (FABRIC_ENDPOINT), as the provider does", () => {
+    it('adds the API version path to FABRIC_ENDPOINT, trimmed of trailing slashes and lowercased, and still asks for the Fabric API\'s scope', async () => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withSecret(), FABRIC_ENDPOINT: ` ${fake.origin}/Fabric-Proxy// ` });
+      expect(result.code).toBe(0);
+      expect(fake.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+        `POST /${TENANT}/oauth2/v2.0/token`,
+        `GET /fabric-proxy/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/${MANIFEST}`,
+        `PUT /fabric-proxy/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/${MANIFEST}`,
+        `PUT /fabric-proxy/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/dags/a.py`,
+      ]);
+      expect(fake.requests[0].form?.scope).toBe('https://api.fabric.microsoft.com/.default');
+    });
+
+    it.each([
+      ['true', 'https://a1b2c3d4111122223333444455556666.za1.w.api.fabric.microsoft.com'],
+      ['false', 'https://api.fabric.microsoft.com'],
+    ])("with FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT=%s, calls the workspace's private link host as the provider's SDK makes it, or the endpoint's", async (value, origin) => {
+      const env = {
+        ...withCli,
+        FABRIC_ENDPOINT: 'https://api.fabric.microsoft.com',
+        FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT: value,
+        FAKE_AZURE_ROUTES: JSON.stringify({ [origin]: fake.origin }),
+      };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(0);
+      expect(fake.puts.map((request) => `${request.headers['x-fake-original-origin']}${request.path}`)).toEqual([
+        `${origin}/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/${MANIFEST}`,
+        `${origin}/v1/workspaces/${WORKSPACE}/apacheAirflowJobs/${JOB}/files/dags/a.py`,
+      ]);
+    });
+
+    it.each(['', 'api.fabric.microsoft.com'])('refuses FABRIC_ENDPOINT="%s", which is no absolute URL, before signing in', async (value) => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_ENDPOINT: value });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe("fabric-upload: FABRIC_ENDPOINT (the Fabric provider's endpoint, e.g. https://api.fabric.microsoft.com) is not a URL\n");
+      expect(existsSync(az.argsFile)).toBe(false);
+      expect(fake.requests).toEqual([]);
+    });
+  });
+
   describe('refusing a bundle the API would reject, before any request', () => {
     it('fails on a file over 2 MB, naming it, and uploads nothing', async () => {
       const folder = bundleFolder({ 'dags/a.py': 'a = 1\n', 'dags/migration_plan.json': Buffer.alloc(TWO_MB + 1, 0x20) });
@@ -276,7 +332,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     it('fails with a clear message when the API cannot be reached', async () => {
       const closed = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN });
-      const endpoint = closed.endpoint;
+      const endpoint = closed.origin;
       await closed.stop();
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), endpoint, withCli);
       expect(result.code).toBe(1);
@@ -308,7 +364,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('uses a client secret from ARM_* environment variables, and never prints it', async () => {
-      const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(fake.requests[0]).toMatchObject({ method: 'POST', path: `/${TENANT}/oauth2/v2.0/token` });
@@ -320,7 +376,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     it.each(['FABRIC_CLIENT_CERTIFICATE_FILE_PATH', 'ARM_CLIENT_CERTIFICATE'])(
       'refuses a client certificate (%s), which the provider would sign in with, instead of uploading as the secret\'s identity',
       async (variable) => {
-        const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin, [variable]: 'deployer.pfx' };
+        const env = { ARM_CLIENT_ID: CLIENT, ARM_TENANT_ID: TENANT, ARM_CLIENT_SECRET: CLIENT_SECRET, [variable]: 'deployer.pfx' };
         const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
         expect(result.code).toBe(1);
         expect(result.stderr).toContain(`${variable} is set: the Fabric provider signs in with that client certificate, which this upload step does not read`);
@@ -330,7 +386,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     );
 
     it("signs in at the Entra ID host of the provider's cloud (FABRIC_ENVIRONMENT), which the provider prefers to AZURE_AUTHORITY_HOST", async () => {
-      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin, FABRIC_ENVIRONMENT: 'china' };
+      const env = { ...withSecret(), AZURE_AUTHORITY_HOST: OTHER_AUTHORITY, FABRIC_ENVIRONMENT: 'china' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       // Azure China's Entra ID, unreachable here or refusing the test's tenant: either way, not the fake.
       expect(result.code).toBe(1);
@@ -338,6 +394,16 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stderr).not.toMatch(/\n\s+at /);
       expect(result.stdout + result.stderr).not.toContain(CLIENT_SECRET);
       expect(fake.requests).toEqual([]);
+    });
+
+    it.each([
+      ['service principal with a client secret', {}],
+      ['workload identity federation', { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_SECRET: '', FABRIC_OIDC_TOKEN: ASSERTION }],
+    ])("signs a %s in at the public cloud's Entra ID even when AZURE_AUTHORITY_HOST names another, as the provider (which gives azidentity the public cloud) does", async (_, signIn) => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withSecret(), AZURE_AUTHORITY_HOST: OTHER_AUTHORITY, ...signIn });
+      expect(result.code).toBe(0);
+      const tokenRequests = fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+      expect(tokenRequests.map((request) => request.headers['x-fake-original-origin'])).toEqual(['https://login.microsoftonline.com']);
     });
 
     it('refuses a cloud the Fabric provider does not know, naming the variable', async () => {
@@ -353,7 +419,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         ARM_CLIENT_ID: CLIENT,
         ARM_TENANT_ID: TENANT,
         ARM_CLIENT_SECRET: CLIENT_SECRET,
-        AZURE_AUTHORITY_HOST: fake.origin,
         FABRIC_CLIENT_CERTIFICATE: ' ',
         ARM_CLIENT_CERTIFICATE: 'MIIK',
         FABRIC_CLIENT_CERTIFICATE_FILE_PATH: '',
@@ -366,7 +431,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('fails clearly when Entra ID refuses the secret', async () => {
-      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong', AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`Entra ID refused a token for ${CLIENT}: HTTP 401 invalid_client AADSTS7000215`);
@@ -384,7 +449,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         ARM_TENANT_ID: TENANT,
         [urlVariable]: `${fake.origin}/github/idtoken?api-version=2.0`,
         [tokenVariable]: 'github-request-token',
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -398,7 +462,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('reads the OIDC switch as the Fabric provider does: 1 is on', async () => {
-      const env = { FABRIC_USE_OIDC: '1', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_OIDC_TOKEN: ASSERTION, AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { FABRIC_USE_OIDC: '1', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_OIDC_TOKEN: ASSERTION };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(fake.requests[0]).toMatchObject({ method: 'POST', path: `/${TENANT}/oauth2/v2.0/token` });
@@ -413,7 +477,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_CLIENT_ID: CLIENT,
         FABRIC_TENANT_ID: TENANT,
         FABRIC_CLIENT_SECRET: CLIENT_SECRET,
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -431,7 +494,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_TENANT_ID: TENANT,
         FABRIC_OIDC_REQUEST_URL: requestUrl,
         FABRIC_OIDC_REQUEST_TOKEN: 'oidc-request-bearer',
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
@@ -441,7 +503,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('refuses OIDC without a token source, naming the variables to set', async () => {
-      const env = { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { FABRIC_USE_OIDC: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('OIDC sign-in is on (FABRIC_USE_OIDC/ARM_USE_OIDC) but there is no token');
@@ -464,7 +526,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_TENANT_ID: TENANT,
         FABRIC_CLIENT_SECRET: '',
         ARM_CLIENT_SECRET: CLIENT_SECRET,
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -477,7 +538,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_CLIENT_ID_FILE_PATH: fileWith(`${CLIENT}\n`),
         ARM_CLIENT_SECRET_FILE_PATH: fileWith(`${CLIENT_SECRET}\n`),
         FABRIC_TENANT_ID: TENANT,
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -492,7 +552,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         FABRIC_CLIENT_ID_FILE_PATH: fileWith('55555555-5555-5555-5555-555555555555'),
         FABRIC_TENANT_ID: TENANT,
         FABRIC_CLIENT_SECRET: CLIENT_SECRET,
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
@@ -504,7 +563,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     it('fails clearly when the file a *_FILE_PATH variable names cannot be read', async () => {
       const missing = join(tmpdir(), 'no-such-secret-file');
-      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET_FILE_PATH: missing, AZURE_AUTHORITY_HOST: fake.origin };
+      const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET_FILE_PATH: missing };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`cannot read the file FABRIC_CLIENT_SECRET_FILE_PATH names (${missing}): ENOENT`);
@@ -519,7 +578,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         ARM_OIDC_REQUEST_URL: `${fake.origin}/github/idtoken`,
         SYSTEM_ACCESSTOKEN: 'github-request-token',
         ARM_OIDC_REQUEST_TOKEN: 'not-the-request-token',
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -534,7 +592,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         AZURE_FEDERATED_TOKEN_FILE: fileWith('another-assertion'),
         ACTIONS_ID_TOKEN_REQUEST_URL: `${fake.origin}/github/idtoken`,
         ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'github-request-token',
-        AZURE_AUTHORITY_HOST: fake.origin,
       };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
@@ -544,8 +601,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
   describe('signing in with the Azure CLI or Azure Developer CLI when the provider\'s switch says so', () => {
     const tokenRequests = () => fake.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'));
-    const withSecret = () => ({ FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: fake.origin });
-
     it('uses the Azure CLI, in the provider\'s tenant, when FABRIC_USE_CLI is true, even with a client secret set', async () => {
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, ...withSecret(), FABRIC_USE_CLI: 'true' });
       expect(result.code).toBe(0);
@@ -616,6 +671,41 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
   });
 
+  describe("stopping a CLI that gives no token within the Fabric provider's timeout (FABRIC_TIMEOUT)", () => {
+    /** The CLI answers after 20 s: a prompt nobody answers, a network that does not. */
+    const SLOW_SECONDS = 20;
+
+    it.each([
+      ['az', {}, ACCESS_TOKEN, 'the Azure CLI (az account get-access-token)'],
+      ['azd', { FABRIC_USE_DEV_CLI: 'true' }, JSON.stringify({ token: ACCESS_TOKEN }), 'the Azure Developer CLI (azd auth token)'],
+    ])('stops %s after FABRIC_TIMEOUT, failing clearly and uploading nothing', async (cli, switches, output, named) => {
+      const slow = fakeAzureCli(output, cli, SLOW_SECONDS);
+      const started = Date.now();
+      const env = { PATH: `${slow.folder}:${dirname(process.execPath)}`, FABRIC_TIMEOUT: '1.5s', ...switches };
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      expect(result.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan((SLOW_SECONDS - 5) * 1000);
+      expect(result.stderr).toContain(`${named} gave no Fabric token within 1.5s and was stopped: it may be waiting for a prompt or for the network`);
+      expect(result.stderr).toContain('or raise FABRIC_TIMEOUT');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(fake.requests).toEqual([]);
+    });
+
+    it('waits for a slow CLI within FABRIC_TIMEOUT', async () => {
+      const slow = fakeAzureCli(ACCESS_TOKEN, 'az', 1);
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${slow.folder}:${dirname(process.execPath)}`, FABRIC_TIMEOUT: '1m' });
+      expect(result.code).toBe(0);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it.each(['10', '', 'ten minutes', '0s', '-5m'])('refuses FABRIC_TIMEOUT="%s", which is no positive Go duration, naming the variable', async (value) => {
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_TIMEOUT: value });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`fabric-upload: FABRIC_TIMEOUT is "${value}": the Fabric provider takes a positive Go duration such as 90s, 10m or 1h30m\n`);
+      expect(fake.requests).toEqual([]);
+    });
+  });
+
   describe('signing in with an Azure DevOps service connection (workload identity federation), as the Fabric provider does', () => {
     /** What a pipeline step that runs Terraform with a service connection's identity has in its environment. */
     const pipelineStep = () => ({
@@ -625,7 +715,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID: SERVICE_CONNECTION,
       SYSTEM_ACCESSTOKEN: SYSTEM_ACCESS_TOKEN,
       SYSTEM_OIDCREQUESTURI: `${fake.origin}${AZURE_PIPELINES_OIDC_PATH}`,
-      AZURE_AUTHORITY_HOST: fake.origin,
     });
     const pipelineRequests = () => fake.requests.filter((request) => request.path === AZURE_PIPELINES_OIDC_PATH);
 
@@ -647,9 +736,10 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('signs the service connection in at AZURE_AUTHORITY_HOST whatever FABRIC_ENVIRONMENT says, as the provider (which gives its credential no cloud) does', async () => {
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...pipelineStep(), FABRIC_ENVIRONMENT: 'usgovernment' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...pipelineStep(), AZURE_AUTHORITY_HOST: OTHER_AUTHORITY, FABRIC_ENVIRONMENT: 'usgovernment' });
       expect(result.code).toBe(0);
-      expect(fake.requests.some((request) => request.path === `/${TENANT}/oauth2/v2.0/token`)).toBe(true);
+      const tokenRequests = fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+      expect(tokenRequests.map((request) => request.headers['x-fake-original-origin'])).toEqual([OTHER_AUTHORITY]);
     });
 
     it('fails clearly, uploading nothing, when Azure DevOps refuses the service connection', async () => {
@@ -684,10 +774,9 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     /** No Azure CLI on the PATH: a token can only come from the identity endpoint. */
     const withoutCli = { PATH: dirname(process.execPath) };
     const identityRequests = () => fake.requests.filter((request) => [IMDS_TOKEN_PATH, APP_SERVICE_TOKEN_PATH].includes(request.path));
-    const imds = () => ({ ...withoutCli, ARM_MSI_ENDPOINT: `${fake.origin}${IMDS_TOKEN_PATH}` });
 
     it('gets the system-assigned identity\'s token from the Instance Metadata Service and uploads with it', async () => {
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true' });
       expect(result.code).toBe(0);
       expect(fake.requests[0]).toMatchObject({
         method: 'GET',
@@ -704,7 +793,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('asks for the user-assigned identity that FABRIC_CLIENT_ID names', async () => {
-      const env = { ...imds(), FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT };
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(0);
       expect(identityRequests().map((request) => request.query)).toEqual([
@@ -734,11 +823,14 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stdout + result.stderr).not.toContain(IDENTITY_HEADER);
     });
 
-    it("asks App Service's endpoint, as the provider does, even when ARM_MSI_ENDPOINT (which the provider does not read) is set", async () => {
-      const env = { ...imds(), FABRIC_USE_MSI: 'true', IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`, IDENTITY_HEADER };
+    it("asks the Instance Metadata Service at its own address even when ARM_MSI_ENDPOINT (the azurerm provider's, which the Fabric provider does not read) names another", async () => {
+      const elsewhere = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: 'another-identity-token' });
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', ARM_MSI_ENDPOINT: `${elsewhere.origin}${IMDS_TOKEN_PATH}` };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
+      await elsewhere.stop();
       expect(result.code).toBe(0);
-      expect(identityRequests().map((request) => request.path)).toEqual([APP_SERVICE_TOKEN_PATH]);
+      expect(elsewhere.requests).toEqual([]);
+      expect(identityRequests().map((request) => [request.headers['x-fake-original-origin'], request.path])).toEqual([['http://169.254.169.254', IMDS_TOKEN_PATH]]);
     });
 
     it.each<[Record<string, string>, string]>([
@@ -747,7 +839,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     ])('stops, naming the variable, where the provider would ask a managed identity endpoint this step cannot (%o)', async (source, message) => {
       const appService: Record<string, string> =
         'IDENTITY_SERVER_THUMBPRINT' in source ? { IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`, IDENTITY_HEADER } : {};
-      const env = { ...imds(), FABRIC_USE_MSI: 'true', ...appService, ...source };
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', ...appService, ...source };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(message);
@@ -765,11 +857,11 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it('fails clearly, uploading nothing, when the endpoint refuses a token for the identity', async () => {
-      const env = { ...imds(), FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: 'not-assigned-client-id' };
+      const env = { ...withoutCli, FABRIC_USE_MSI: 'true', FABRIC_CLIENT_ID: 'not-assigned-client-id' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
-        `${fake.origin}${IMDS_TOKEN_PATH} gave no Fabric token for the user-assigned managed identity not-assigned-client-id: HTTP 400 invalid_request Identity not found`,
+        `http://169.254.169.254${IMDS_TOKEN_PATH} gave no Fabric token for the user-assigned managed identity not-assigned-client-id: HTTP 400 invalid_request Identity not found`,
       );
       expect(result.stderr).toContain('FABRIC_CLIENT_ID (or ARM_CLIENT_ID) must be its client id');
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -779,7 +871,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     it('keeps asking the Instance Metadata Service while it updates (410) past the five attempts other errors get', async () => {
       // IMDS may answer 410 for up to 70 s; seven 410s in a row are still within that.
       fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 7, retryAfterSeconds: 0 });
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true' });
       expect(result.code).toBe(0);
       expect(identityRequests()).toHaveLength(8);
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
@@ -787,7 +879,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     it('waits 10 s before asking an updating Instance Metadata Service (410) again, so seven tries cover its 70 s', async () => {
       fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 1 });
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...imds(), FABRIC_USE_MSI: 'true' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true' });
       expect(result.code).toBe(0);
       const [updating, answered] = identityRequests();
       expect(answered.at - updating.at).toBeGreaterThanOrEqual(9_500);
@@ -795,11 +887,11 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     it('fails clearly when no managed identity endpoint answers', async () => {
       const closed = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN });
-      const endpoint = `${closed.origin}${IMDS_TOKEN_PATH}`;
+      const noImds = { FAKE_AZURE_ROUTES: JSON.stringify({ 'http://169.254.169.254': closed.origin }) };
       await closed.stop();
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true', ARM_MSI_ENDPOINT: endpoint });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true', ...noImds });
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`cannot reach the managed identity endpoint ${endpoint} (ECONNREFUSED)`);
+      expect(result.stderr).toContain(`cannot reach the managed identity endpoint http://169.254.169.254${IMDS_TOKEN_PATH} (ECONNREFUSED)`);
       expect(result.stderr).toContain('Azure VM or scale set (IMDS) or App Service/Functions');
       expect(fake.requests).toEqual([]);
     });
@@ -809,7 +901,6 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         ...withCli,
         FABRIC_USE_MSI: 'false',
         ARM_USE_MSI: 'true',
-        ARM_MSI_ENDPOINT: `${fake.origin}${IMDS_TOKEN_PATH}`,
         IDENTITY_ENDPOINT: `${fake.origin}${APP_SERVICE_TOKEN_PATH}`,
         IDENTITY_HEADER,
       };

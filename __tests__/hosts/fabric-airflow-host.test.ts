@@ -322,6 +322,19 @@ describe('FabricAirflowHost', () => {
       expect(JSON.stringify(environment)).not.toMatch(/block-|YmxvY2s=/);
     });
 
+    it("gives the step the block's endpoint and private link switch, where the provider calls the Fabric API, and timeout, which bounds its call of the Azure CLI", () => {
+      const { stack } = fabricHostStack();
+      const provider = stack.node.findChild('fabric') as FabricProvider;
+      provider.addOverride('endpoint', 'https://fabric-proxy.contoso.example');
+      provider.addOverride('use_workspace_private_link_endpoint', true);
+      provider.addOverride('timeout', '3m');
+      expect(uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].environment).toEqual({
+        FABRIC_ENDPOINT: 'https://fabric-proxy.contoso.example',
+        FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT: 'true',
+        FABRIC_TIMEOUT: '3m',
+      });
+    });
+
     it('warns at synth when the block sets a secret the step is not given, naming the variable to set instead', () => {
       const { stack } = fabricHostStack();
       stack.runAllValidations();

@@ -3,7 +3,7 @@
 /**
  * Uploads a folder of DAG files to a Microsoft Fabric Apache Airflow job through the Fabric REST
  * "Apache Airflow Job files" API (beta):
- *   PUT {endpoint}/workspaces/{workspaceId}/apacheAirflowJobs/{jobId}/files/{filePath}?beta=true
+ *   PUT {endpoint}/v1/workspaces/{workspaceId}/apacheAirflowJobs/{jobId}/files/{filePath}?beta=true
  * with the file's bytes as application/octet-stream (microsoft/fabric-rest-api-specs
  * `apacheAirflowJob/swagger.json`, Files_Create_Or_Update). Paths must start with `dags/` or
  * `plugins/`; a file may have at most 2 MB. Every file is checked before the first request, so a
@@ -15,7 +15,15 @@
  * records each path there before it writes the file, so a run that fails halfway leaves nothing a later
  * run does not know it owns. Files someone else put in the job are never touched.
  *
- *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder> [--endpoint <url>]
+ *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder>
+ *
+ * {endpoint} is the Fabric provider's: FABRIC_ENDPOINT (the provider block's `endpoint` reaches the step
+ * as FABRIC_ENDPOINT), https://api.fabric.microsoft.com by default, taken as the provider's Fabric SDK
+ * takes it (trailing slashes trimmed, lowercased, an absolute URL); its host is the workspace's private
+ * link host, {workspace id without dashes}.z{its first two characters}.w.{host}, when
+ * FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT (the block's use_workspace_private_link_endpoint) is true,
+ * as the SDK makes it. The token is for the Fabric API's scope, https://api.fabric.microsoft.com/.default,
+ * whatever the endpoint, as the SDK asks for it.
  *
  * No secret is ever an argument. The bearer token for https://api.fabric.microsoft.com comes from the
  * environment, in the Fabric provider's order (internal/auth/credential.go getAuthMethod), so the
@@ -26,8 +34,9 @@
  *      IDENTITY_HEADER are set (api-version 2019-08-01, header X-IDENTITY-HEADER), else from the
  *      Instance Metadata Service of an Azure VM or scale set
  *      (http://169.254.169.254/metadata/identity/oauth2/token, api-version 2018-02-01, header
- *      Metadata: true; ARM_MSI_ENDPOINT, the azurerm provider's msi_endpoint, replaces that address),
- *      as azidentity's ManagedIdentityCredential, which the provider uses, picks and calls them; the
+ *      Metadata: true), as azidentity's ManagedIdentityCredential, which the provider uses, picks and
+ *      calls them (ARM_MSI_ENDPOINT, the azurerm provider's msi_endpoint, is not read: neither the
+ *      Fabric provider nor azidentity reads it); the
  *      sources it picks that this step cannot call (Service Fabric, Azure Arc, Cloud Shell, Azure ML)
  *      stop the step, naming the variable. IMDS is asked again while it updates (410, up to 70 s), is
  *      throttled or fails transiently;
@@ -47,6 +56,8 @@
  *   6. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
  *      Both CLIs are asked for a token in FABRIC_TENANT_ID/ARM_TENANT_ID when it is set, as the
  *      provider asks them (azidentity's AzureCLICredential --tenant, AzureDeveloperCLICredential --tenant-id).
+ *      Either CLI is stopped, failing the step, when it has given no token within the provider's timeout,
+ *      FABRIC_TIMEOUT (a Go duration, 10m by default), which bounds the provider's own call of it.
  * The service principal of 2 and 5 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
  * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
  * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
@@ -56,9 +67,9 @@
  * more than one of the four switches on, and FABRIC_USE_MSI or FABRIC_USE_OIDC with a client secret.
  * The Entra ID host of 2 and 5 is the provider's cloud, FABRIC_ENVIRONMENT/ARM_ENVIRONMENT (public,
  * usgovernment or china), as the provider gives it to azidentity (cloud.Configuration, which
- * azidentity prefers to AZURE_AUTHORITY_HOST); for an Azure DevOps service connection, whose
- * credential the provider gives no cloud, it is AZURE_AUTHORITY_HOST as azidentity reads it. The step
- * also takes AZURE_AUTHORITY_HOST where the cloud is public (the provider does not: keep them equal).
+ * azidentity prefers to AZURE_AUTHORITY_HOST, so it is not read there); for an Azure DevOps service
+ * connection, whose credential the provider gives no cloud, it is AZURE_AUTHORITY_HOST as azidentity
+ * reads it, else the public cloud's.
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -69,8 +80,11 @@ const FABRIC_SCOPE = 'https://api.fabric.microsoft.com/.default';
 /** A managed identity endpoint takes the resource, not the scope (azidentity trims "/.default" too). */
 const FABRIC_RESOURCE = FABRIC_SCOPE.replace(/\/\.default$/, '');
 const IMDS_TOKEN_ENDPOINT = 'http://169.254.169.254/metadata/identity/oauth2/token';
-const DEFAULT_ENDPOINT = 'https://api.fabric.microsoft.com/v1';
+/** The Fabric provider's default `endpoint` (internal/provider/config/constants.go DefaultFabricEndpointURL). */
+const DEFAULT_ENDPOINT = 'https://api.fabric.microsoft.com';
 const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
+/** The Fabric provider's default `timeout` (FABRIC_TIMEOUT), a Go duration. */
+const DEFAULT_TIMEOUT = '10m';
 /** The files API's limit; the smaller reading of "2 MB". */
 const MAX_FILE_BYTES = 2_000_000;
 const ALLOWED_FOLDERS = ['dags/', 'plugins/'];
@@ -107,14 +121,12 @@ async function main() {
       'workspace-id': { type: 'string' },
       'job-id': { type: 'string' },
       files: { type: 'string' },
-      endpoint: { type: 'string', default: DEFAULT_ENDPOINT },
     },
     strict: true,
   });
   const workspaceId = required(values['workspace-id'], '--workspace-id');
   const jobId = required(values['job-id'], '--job-id');
   const folder = required(values.files, '--files');
-  const endpoint = String(values.endpoint).replace(/\/+$/, '');
 
   const files = await bundleFiles(folder);
   if (files.length === 0) {
@@ -122,7 +134,7 @@ async function main() {
   }
   /** @type {FilesApi} */
   const api = {
-    base: `${endpoint}/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
+    base: `${fabricEndpoint(process.env, workspaceId)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
     token: await accessToken(process.env),
   };
   const previous = await readManifest(api);
@@ -150,6 +162,31 @@ async function main() {
 }
 
 /** @typedef {{ base: string, token: string }} FilesApi */
+
+/**
+ * The Fabric API endpoint the provider calls for the workspace: its `endpoint`, FABRIC_ENDPOINT when set
+ * (trimmed, even empty, as the provider reads it), else https://api.fabric.microsoft.com, as fabric-sdk-go's
+ * NewServiceClient takes it (internal/iruntime/service_client.go getEndpoint: trailing slashes trimmed,
+ * lowercased, an absolute URL). Its clients add the version path (/v1/workspaces/...). With the provider's
+ * `use_workspace_private_link_endpoint` on (FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT), the SDK's
+ * PrivateLinkPolicy (internal/iruntime/private_link_policy.go) sends a workspace's requests to its private
+ * link host instead: {workspace id without dashes}.z{its first two characters}.w.{the endpoint's host}.
+ * @param {NodeJS.ProcessEnv} env @param {string} workspaceId
+ */
+function fabricEndpoint(env, workspaceId) {
+  const endpoint = (env.FABRIC_ENDPOINT === undefined ? DEFAULT_ENDPOINT : env.FABRIC_ENDPOINT.trim()).replace(/\/+$/, '').toLowerCase();
+  const url = urlOf(endpoint, "FABRIC_ENDPOINT (the Fabric provider's endpoint, e.g. https://api.fabric.microsoft.com)");
+  // The policy rewrites only paths whose workspace id parses as a GUID.
+  if (!providerSwitch(env, 'FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT') || !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(workspaceId)) {
+    return endpoint;
+  }
+  const id = workspaceId.replaceAll('-', '').toLowerCase();
+  const prefix = `${id}.z${id.slice(0, 2)}.w.`;
+  if (!url.host.startsWith(prefix)) {
+    url.host = `${prefix}${url.host}`;
+  }
+  return url.href.replace(/\/+$/, '');
+}
 
 /**
  * The paths the manifest lists, or none when there is no manifest (a new job, or one an uploader
@@ -361,10 +398,10 @@ async function accessToken(env) {
     });
   }
   if (providerSwitch(env, 'FABRIC_USE_DEV_CLI', 'ARM_USE_DEV_CLI')) {
-    return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE]);
+    return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE], env);
   }
   if (providerSwitch(env, 'FABRIC_USE_CLI', 'ARM_USE_CLI')) {
-    return cliToken('az', azureCliArguments(tenantId));
+    return cliToken('az', azureCliArguments(tenantId), env);
   }
   refuseClientCertificate(env);
   const clientSecret = await valueOrFile(
@@ -376,19 +413,19 @@ async function accessToken(env) {
     requireServicePrincipal(clientId, tenantId);
     return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret });
   }
-  return cliToken('az', azureCliArguments(tenantId));
+  return cliToken('az', azureCliArguments(tenantId), env);
 }
 
 /**
  * The Entra ID host of the provider's cloud (internal/provider/provider.go mapConfig: FABRIC_ENVIRONMENT
- * or ARM_ENVIRONMENT, public by default, to azidentity's cloud.AzurePublic, AzureGovernment or AzureChina).
- * In the public cloud AZURE_AUTHORITY_HOST, when set, is used instead (see the file comment).
+ * or ARM_ENVIRONMENT, public by default, to azidentity's cloud.AzurePublic, AzureGovernment or AzureChina,
+ * whose authority host azidentity prefers to AZURE_AUTHORITY_HOST: azidentity.go setAuthorityHost).
  * @param {NodeJS.ProcessEnv} env
  */
 function entraAuthority(env) {
   const environment = providerString(env, 'FABRIC_ENVIRONMENT', 'ARM_ENVIRONMENT') || 'public';
   /** @type {Record<string, string>} */
-  const hosts = { public: env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY, usgovernment: 'https://login.microsoftonline.us', china: 'https://login.chinacloudapi.cn' };
+  const hosts = { public: DEFAULT_AUTHORITY, usgovernment: 'https://login.microsoftonline.us', china: 'https://login.chinacloudapi.cn' };
   if (!Object.hasOwn(hosts, environment)) {
     throw new UploadError(`FABRIC_ENVIRONMENT (or ARM_ENVIRONMENT) is "${environment}": the Fabric provider takes public, usgovernment or china`);
   }
@@ -622,7 +659,7 @@ async function managedIdentityToken(env, clientId) {
   const appService = managedIdentitySource(env) === 'App Service';
   const url = appService
     ? urlOf(/** @type {string} */ (env.IDENTITY_ENDPOINT), 'IDENTITY_ENDPOINT')
-    : urlOf(env.ARM_MSI_ENDPOINT || IMDS_TOKEN_ENDPOINT, 'ARM_MSI_ENDPOINT');
+    : new URL(IMDS_TOKEN_ENDPOINT);
   url.searchParams.set('api-version', appService ? '2019-08-01' : '2018-02-01');
   url.searchParams.set('resource', FABRIC_RESOURCE);
   if (clientId) {
@@ -661,8 +698,7 @@ async function managedIdentityToken(env, clientId) {
  * The managed identity source azidentity's ManagedIdentityCredential (which the Fabric provider uses)
  * picks, in its order (managed_identity_client.go newManagedIdentityClient; a variable counts when it
  * is set, even empty): App Service or Functions, else IMDS. The sources this step cannot call stop it,
- * naming the variable, rather than let it ask another endpoint than the provider does. ARM_MSI_ENDPOINT,
- * which azidentity does not read, only replaces the IMDS address.
+ * naming the variable, rather than let it ask another endpoint than the provider does.
  * @param {NodeJS.ProcessEnv} env
  * @returns {'App Service' | 'IMDS'}
  */
@@ -691,21 +727,31 @@ function managedIdentitySource(env) {
 /**
  * A token from the Azure CLI (az, which prints the token alone) or the Azure Developer CLI (azd
  * auth token, which prints JSON with the token in "token", as azidentity's AzureDeveloperCLICredential reads it).
- * @param {'az' | 'azd'} cli @param {string[]} args
+ * The CLI is killed (as azidentity kills it: SIGKILL) when it has not answered within the provider's
+ * timeout (see {@link cliTimeout}), so a CLI waiting on a prompt or a dead network cannot hang `terraform apply`.
+ * @param {'az' | 'azd'} cli @param {string[]} args @param {NodeJS.ProcessEnv} env
  */
-async function cliToken(cli, args) {
+async function cliToken(cli, args, env) {
   const name = cli === 'az' ? 'the Azure CLI' : 'the Azure Developer CLI';
+  const timeout = cliTimeout(env);
   try {
     // On Windows through cmd.exe, as azidentity runs them ("cmd.exe /c az ..."): it finds az.cmd and azd.exe
     // by their bare names (the arguments are fixed words and a checked tenant id, nothing to quote).
-    const { stdout } = await promisify(execFile)(cli, args, { shell: process.platform === 'win32' });
+    const { stdout } = await promisify(execFile)(cli, args, { shell: process.platform === 'win32', timeout: timeout.ms, killSignal: 'SIGKILL' });
     const token = cli === 'az' ? stdout.trim() : JSON.parse(stdout).token;
     if (typeof token !== 'string' || !token) {
       throw new Error('empty token');
     }
     return token;
   } catch (error) {
-    const reason = /** @type {{ code?: string, stderr?: string, message?: string }} */ (error);
+    const reason = /** @type {{ code?: string, killed?: boolean, signal?: string, stderr?: string, message?: string }} */ (error);
+    if (reason.killed && reason.signal === 'SIGKILL') {
+      throw new UploadError(
+        `${name} (${cli} ${args.slice(0, 2).join(' ')}) gave no Fabric token within ${timeout.text} and was stopped: it may be waiting for a prompt ` +
+          `or for the network. Run "${cli} ${args.join(' ')}" where Terraform runs to see why, or raise FABRIC_TIMEOUT ` +
+          "(the Fabric provider's timeout, which also bounds its own call of the CLI)",
+      );
+    }
     const detail = reason.code === 'ENOENT' ? `${name} (${cli}) is not installed` : (reason.stderr || reason.message || '').trim();
     throw new UploadError(
       cli === 'az'
@@ -713,6 +759,41 @@ async function cliToken(cli, args) {
         : `cannot get a Fabric token from the Azure Developer CLI (${detail}): run "azd auth login", or unset FABRIC_USE_DEV_CLI/ARM_USE_DEV_CLI`,
     );
   }
+}
+
+/**
+ * How long a CLI may take to give a token: the Fabric provider's `timeout` (FABRIC_TIMEOUT, a Go
+ * duration, 10m by default; internal/provider/config/constants.go DefaultTimeout), which bounds every
+ * call the provider makes, its own call of the CLI included (azidentity's 10-second CLI limit applies
+ * only to a caller that set no deadline, and the provider's calls carry that timeout).
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {{ ms: number, text: string }}
+ */
+function cliTimeout(env) {
+  const text = env.FABRIC_TIMEOUT === undefined ? DEFAULT_TIMEOUT : env.FABRIC_TIMEOUT.trim();
+  const ms = goDurationMilliseconds(text);
+  if (ms === undefined || ms <= 0) {
+    throw new UploadError(`FABRIC_TIMEOUT is "${text}": the Fabric provider takes a positive Go duration such as 90s, 10m or 1h30m`);
+  }
+  return { ms: Math.ceil(ms), text };
+}
+
+/**
+ * A duration as Go's time.ParseDuration reads it (a sequence of decimal numbers, each with a unit:
+ * ns, us, µs, ms, s, m, h; "0" alone), in milliseconds; undefined when it is not one.
+ * @param {string} text
+ */
+function goDurationMilliseconds(text) {
+  if (text === '0') {
+    return 0;
+  }
+  /** @type {Record<string, number>} */
+  const units = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...text.matchAll(/(\d*(?:\.\d*)?)(ns|us|µs|μs|ms|s|m|h)/g)];
+  if (parts.map((part) => part[0]).join('') !== text || parts.length === 0 || parts.some(([, number]) => !/\d/.test(number))) {
+    return undefined;
+  }
+  return parts.reduce((total, [, number, unit]) => total + Number(number) * units[unit], 0);
 }
 
 main().catch((error) => {

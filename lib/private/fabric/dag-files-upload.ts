@@ -98,8 +98,8 @@ export class FabricDagUpload extends Construct {
 }
 
 /**
- * The `fabric` provider block's sign-in arguments, and the variable the uploader reads each from: every
- * one the uploader reads that the provider's schema does not mark sensitive (microsoft/fabric 1.13.0,
+ * The `fabric` provider block's sign-in arguments (and where and how long it calls), and the variable the uploader reads
+ * each from: every one the uploader reads that the provider's schema does not mark sensitive (microsoft/fabric 1.13.0,
  * `terraform providers schema -json`), so none of them is a secret in the local-exec environment.
  */
 const SIGN_IN_ARGUMENTS = {
@@ -116,6 +116,10 @@ const SIGN_IN_ARGUMENTS = {
   oidc_token_file_path: 'FABRIC_OIDC_TOKEN_FILE_PATH',
   azure_devops_service_connection_id: 'FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID',
   environment: 'FABRIC_ENVIRONMENT',
+  // Not sign-in, but read by the step as by the provider: the API it calls, and how long a CLI may take.
+  endpoint: 'FABRIC_ENDPOINT',
+  use_workspace_private_link_endpoint: 'FABRIC_USE_WORKSPACE_PRIVATE_LINK_ENDPOINT',
+  timeout: 'FABRIC_TIMEOUT',
 } as const;
 
 /** The sign-in arguments the provider's schema marks sensitive: never put in the local-exec environment. */
