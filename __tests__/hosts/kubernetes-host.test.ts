@@ -6,6 +6,7 @@ import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ref, Testing, Token } from 'cdktf';
+import { X509Certificate } from 'node:crypto';
 import { AIRFLOW_SERVICE_ACCOUNTS, AirflowChartValues, DAG_BUNDLE_HASH_ANNOTATION, WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION, WORKLOAD_IDENTITY_LABEL } from '../../lib/private/kubernetes/chart-values';
 import { AIRFLOW_BASE_IMAGE, AIRFLOW_CHART, AIRFLOW_VERSION } from '../../lib/private/kubernetes/versions';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
@@ -167,10 +168,29 @@ describe('KubernetesAirflowHost', () => {
     it('reaches Airflow through PgBouncer (the metadata secret points at the pgbouncer service)', () => {
       const database = Object.values(resourcesOfType(synth, 'kubernetes_secret_v1')).find((s: any) => s.metadata.name === 'airflow-database') as any;
       expect(database.data_wo.connection).toMatch(/^postgresql:\/\/airflowadmin:\$\{local\.[^}]+\}@airflow-pgbouncer\.airflow:6543\/airflow-metadata\?/);
-      expect(database.data_wo['pgbouncer.ini']).toContain('server_tls_sslmode = require');
       expect(values.pgbouncer).toMatchObject({ enabled: true, configSecretName: 'airflow-database' });
       expect(values.data.metadataSecretName).toBe('airflow-database');
       expect(values.postgresql.enabled).toBe(false);
+    });
+
+    it("verifies the metadata server's certificate and name from PgBouncer (verify-full against Azure's PostgreSQL roots)", () => {
+      const database = Object.values(resourcesOfType(synth, 'kubernetes_secret_v1')).find((s: any) => s.metadata.name === 'airflow-database') as any;
+      const ini = (database.data_wo['pgbouncer.ini'] as string).split('\n');
+      const [serverId] = Object.keys(resourcesOfType(synth, PostgresqlFlexibleServer.tfResourceType));
+      // The name checked against the certificate is the server's FQDN, not its private zone's record or an address.
+      expect(ini.find((line) => line.startsWith('airflow-metadata = '))).toMatch(
+        new RegExp(`^airflow-metadata = host=\\$\\{azurerm_postgresql_flexible_server\\.${serverId}\\.fqdn\\} dbname=airflow port=5432 `),
+      );
+      expect(ini.filter((line) => line.startsWith('server_tls_'))).toEqual([
+        'server_tls_sslmode = verify-full',
+        'server_tls_ca_file = /etc/pgbouncer/root.crt',
+        'server_tls_ciphers = normal',
+      ]);
+      // The chart mounts pgbouncer.ssl.ca at that path; it holds the three roots Microsoft lists, nothing else.
+      const subjects = values.pgbouncer.ssl.ca
+        .split(/(?<=-----END CERTIFICATE-----\n)/)
+        .map((pem) => new X509Certificate(pem).subject.match(/CN=(.*)/)![1]);
+      expect(subjects).toEqual(['DigiCert Global Root G2', 'Microsoft RSA Root Certificate Authority 2017', 'DigiCert Global Root CA']);
     });
   });
 

@@ -5,7 +5,7 @@ import { ITerraformDependable, TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import { DagBundle } from '../../orchestration-factory/dag-bundle';
 import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
-import { AirflowChartValues, airflowChartValues, ChartSecretNames, RELEASE_NAME } from './chart-values';
+import { AirflowChartValues, airflowChartValues, ChartSecretNames, PGBOUNCER_SERVER_CA_FILE, RELEASE_NAME } from './chart-values';
 import { DagConfigMaps } from './dag-config-maps';
 import { GeneratedSecrets } from './generated-secrets';
 import { AirflowPoolsImport } from './pools-import';
@@ -164,7 +164,12 @@ export class AirflowRelease extends Construct {
   }
 }
 
-/** PgBouncer in front of the Flexible Server: transaction pooling, TLS to the server. */
+/**
+ * PgBouncer in front of the Flexible Server: transaction pooling, TLS to the server with its
+ * certificate verified against Azure's PostgreSQL roots and its name checked against `host`, the
+ * server's FQDN `<server>.postgres.database.azure.com` (the name Microsoft's verify-full example
+ * dials; inside the VNet it resolves through the server's private DNS zone).
+ */
 function pgbouncerIni(host: string, databaseName: string, login: string): string {
   return [
     '[databases]',
@@ -182,8 +187,10 @@ function pgbouncerIni(host: string, databaseName: string, login: string): string
     'verbose = 0',
     'log_disconnections = 0',
     'log_connections = 0',
-    // The Flexible Server requires TLS (require_secure_transport is on by default).
-    'server_tls_sslmode = require',
+    // The Flexible Server requires TLS (require_secure_transport is on by default); verify-full also
+    // refuses a server whose certificate does not chain to a trusted root or does not name `host`.
+    'server_tls_sslmode = verify-full',
+    `server_tls_ca_file = ${PGBOUNCER_SERVER_CA_FILE}`,
     'server_tls_ciphers = normal',
     '',
   ].join('\n');

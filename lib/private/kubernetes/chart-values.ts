@@ -1,5 +1,6 @@
 import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
 import type { PoolsImportJobValues } from './pools-import';
+import { POSTGRES_ROOT_CA_BUNDLE } from './postgres-root-cas';
 import { AIRFLOW_VERSION } from './versions';
 
 /**
@@ -61,6 +62,8 @@ export interface AirflowChartValues {
     readonly enabled: true;
     readonly replicas: number;
     readonly configSecretName: string;
+    /** `ca`: the chart writes it to `/etc/pgbouncer/root.crt` in the PgBouncer container ({@link PGBOUNCER_SERVER_CA_FILE}). */
+    readonly ssl: { readonly ca: string };
     readonly metricsExporterSidecar: { readonly statsSecretName: string; readonly statsSecretKey: string };
   };
   readonly redis: { readonly enabled: boolean; readonly passwordSecretName?: string };
@@ -93,6 +96,13 @@ export const DAGS_MOUNT_PATH = '/opt/airflow/dags';
 export const WORKLOAD_IDENTITY_LABEL = 'azure.workload.identity/use';
 /** Service-account annotation that names the identity's client id. */
 export const WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = 'azure.workload.identity/client-id';
+/**
+ * Where the chart mounts `pgbouncer.ssl.ca` in the PgBouncer container (its
+ * `templates/pgbouncer/pgbouncer-deployment.yaml`, subPath `root.crt` of the secret
+ * `<release>-pgbouncer-certificates`); the chart's own `pgbouncer.ini` names the same path as
+ * `server_tls_ca_file` (`templates/_helpers.yaml`, `pgbouncer_config`).
+ */
+export const PGBOUNCER_SERVER_CA_FILE = '/etc/pgbouncer/root.crt';
 /** Pod annotation carrying the DAG bundle's hash: a new bundle rolls every Airflow pod. */
 export const DAG_BUNDLE_HASH_ANNOTATION = 'checksum/dag-bundle';
 
@@ -187,6 +197,8 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
       enabled: true,
       replicas: input.replicas,
       configSecretName: input.secrets.database,
+      // The roots of the metadata server's certificate, which PgBouncer verifies (verify-full).
+      ssl: { ca: POSTGRES_ROOT_CA_BUNDLE },
       metricsExporterSidecar: { statsSecretName: input.secrets.database, statsSecretKey: 'stats-connection' },
     },
     redis: celery ? { enabled: true, passwordSecretName: input.secrets.redis } : { enabled: false },
