@@ -691,14 +691,16 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.requests).toEqual([]);
     });
 
-    it('waits for a slow CLI within FABRIC_TIMEOUT', async () => {
+    // "+1m" is 1m to Go's time.ParseDuration, and so to the provider; 700h is longer than Node's timers take (2^31 - 1 ms).
+    it.each(['1m', '+1m', '700h'])('waits for a slow CLI within FABRIC_TIMEOUT=%s', async (timeout) => {
       const slow = fakeAzureCli(ACCESS_TOKEN, 'az', 1);
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${slow.folder}:${dirname(process.execPath)}`, FABRIC_TIMEOUT: '1m' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${slow.folder}:${dirname(process.execPath)}`, FABRIC_TIMEOUT: timeout });
+      expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
     });
 
-    it.each(['10', '', 'ten minutes', '0s', '-5m'])('refuses FABRIC_TIMEOUT="%s", which is no positive Go duration, naming the variable', async (value) => {
+    it.each(['10', '', 'ten minutes', '0s', '-5m', '+', '-0', '+-5m'])('refuses FABRIC_TIMEOUT="%s", which is no positive Go duration, naming the variable', async (value) => {
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_TIMEOUT: value });
       expect(result.code).toBe(1);
       expect(result.stderr).toBe(`fabric-upload: FABRIC_TIMEOUT is "${value}": the Fabric provider takes a positive Go duration such as 90s, 10m or 1h30m\n`);

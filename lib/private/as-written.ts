@@ -38,9 +38,11 @@ export function asWritten(scope: IConstruct, value: unknown): unknown {
 
 /**
  * A whole value that is one attribute of a resource the app manages (not a lookup, variable or
- * expression), in `scope`'s stack or another ({@link asWritten}: `${other/azurerm_x.y.z}`).
+ * expression), in `scope`'s stack or another ({@link asWritten}: `${other/azurerm_x.y.z}`). A stack's
+ * id may hold dots (`${prod.eu/data.x.y.z}`), so the resource's name holds no `/`: the stack path
+ * cannot be read as part of it.
  */
-const MANAGED_ATTRIBUTE = /^\$\{(?:[A-Za-z0-9_-]+\/)*(?!(?:data|var|local|module)\.)[A-Za-z0-9_-]+\.[^.{}\s]+\.[^{}\s]+\}$/;
+const MANAGED_ATTRIBUTE = /^\$\{(?:[^/{}\s()[\],"]+\/)*(?!(?:data|var|local|module)\.)[A-Za-z0-9_-]+\.[^./{}\s]+\.[^{}\s]+\}$/;
 
 /**
  * Whether two values, as written ({@link asWritten}), certainly name different things before

@@ -775,25 +775,28 @@ function cliTimeout(env) {
   if (ms === undefined || ms <= 0) {
     throw new UploadError(`FABRIC_TIMEOUT is "${text}": the Fabric provider takes a positive Go duration such as 90s, 10m or 1h30m`);
   }
-  return { ms: Math.ceil(ms), text };
+  // Node's timers take at most 2^31 - 1 ms (about 24.8 days) and fire a longer delay at once.
+  return { ms: Math.min(Math.ceil(ms), 2 ** 31 - 1), text };
 }
 
 /**
- * A duration as Go's time.ParseDuration reads it (a sequence of decimal numbers, each with a unit:
- * ns, us, µs, ms, s, m, h; "0" alone), in milliseconds; undefined when it is not one.
+ * A duration as Go's time.ParseDuration reads it (an optional sign, + or -, then a sequence of decimal
+ * numbers, each with a unit: ns, us, µs, ms, s, m, h; or "0" alone), in milliseconds; undefined when it is not one.
  * @param {string} text
  */
 function goDurationMilliseconds(text) {
-  if (text === '0') {
+  const sign = text.startsWith('-') ? -1 : 1;
+  const unsigned = text.replace(/^[-+]/, '');
+  if (unsigned === '0') {
     return 0;
   }
   /** @type {Record<string, number>} */
   const units = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const parts = [...text.matchAll(/(\d*(?:\.\d*)?)(ns|us|µs|μs|ms|s|m|h)/g)];
-  if (parts.map((part) => part[0]).join('') !== text || parts.length === 0 || parts.some(([, number]) => !/\d/.test(number))) {
+  const parts = [...unsigned.matchAll(/(\d*(?:\.\d*)?)(ns|us|µs|μs|ms|s|m|h)/g)];
+  if (parts.map((part) => part[0]).join('') !== unsigned || parts.length === 0 || parts.some(([, number]) => !/\d/.test(number))) {
     return undefined;
   }
-  return parts.reduce((total, [, number, unit]) => total + Number(number) * units[unit], 0);
+  return sign * parts.reduce((total, [, number, unit]) => total + Number(number) * units[unit], 0);
 }
 
 main().catch((error) => {
