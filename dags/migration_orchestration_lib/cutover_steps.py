@@ -105,7 +105,7 @@ def await_cutover(ctx: StepContext) -> StepResult:
     passed = every_window_passed(database, now)
     if passed is not None:  # waiting would wait for good: fail now, this run froze nothing (the rollback cancels nothing)
         clock.release(database.name)
-        ctx.task_instance.xcom_push(key=NO_WINDOW_LEFT_KEY, value=passed)
+        ctx.push_for_this_run(NO_WINDOW_LEFT_KEY, passed)
         # Not "nothing is frozen": an earlier run's freeze for a SqlDb copy DMS never took may hold the source.
         raise StepFailure(
             "%s: no window can start its cutover, so await_cutover stops waiting and fails. It froze nothing; the "

@@ -757,3 +757,53 @@ def test_await_cutover_failing_for_want_of_a_window_does_not_say_nothing_is_froz
     assert "Nothing is frozen" not in failed[0] and "an earlier run's freeze" in failed[0], failed[0]
     assert driver.outcome("db") == "rolled_back" and view.source_writable(), "the earlier run's freeze is undone"
     assert view.operations() == [] and view.target() == target_before, "no copy started; the target that existed is kept"
+
+
+NEW_YORK_NEXT_SATURDAY = dict(NEW_YORK_SATURDAY, **{"from": "2026-12-12T20:00", "to": "2026-12-13T02:00"})
+
+
+@pytest.mark.parametrize("first_try", ["noWindowLeft", "windowMissed"])
+def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_try_went_back_to_replicating(
+        world, monkeypatch, first_try):
+    """The run's first try ends back to replicating: await_cutover found no window left (`no_window_left`), or the
+    window closed after the freeze (final_backup's `window_missed`). A person edits the plan (a window added; the mode
+    made offline) and clears the run from preflight. Now start_migration refuses the online migration it would adopt
+    ("rollback cancels it"), before await_cutover or final_backup run again: their XComs of the first try are still
+    there (Airflow clears a task's XComs when it runs). Was: the rollback read them as this try's and left the
+    migration replicating, against start_migration's word. Now only what was pushed since this run's preflight
+    counts: the ordinary rollback cancels the migration, removes its RESTORING target, the source stays writable."""
+    from migration_orchestration_lib.step_context import NO_WINDOW_LEFT_KEY, WINDOW_MISSED_KEY
+
+    if first_try == "noWindowLeft":
+        windows, approval = (NEW_YORK_SATURDAY,), False
+        driver, view, states = run_past_the_last_window(world, monkeypatch, gated_plan(approval=False, windows=windows), "2026-12-06T06:45:00Z")
+        stale, windows = ("db.await_cutover", NO_WINDOW_LEFT_KEY), windows + (NEW_YORK_NEXT_SATURDAY,)
+    else:
+        monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+        windows, approval = (SATURDAY_NIGHT,), True
+        view = Recorder(world, gated_plan())
+
+        def observe(task_id):
+            view.observe(task_id)
+            if task_id == "db.freeze_source":  # the window closes while the final backup is taken
+                set_rehearsal_clock(world, "2026-12-06T03:00:00Z")
+
+        driver = RunDriver(build_dag(gated_plan(), {"MIGRATION_DRY_RUN": "1"}), observe)
+        states = driver.run_database("db")
+        stale = ("db.final_backup", WINDOW_MISSED_KEY)
+    assert states["db.rollback"] == "success" and stale in driver.xcom, (states, driver.errors)
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"] and view.source_writable()
+
+    driver.dag = build_dag(gated_plan(mode="offline", approval=approval, windows=windows), {"MIGRATION_DRY_RUN": "1"})
+    driver.observe = view.observe
+    states = driver.clear_database("db")
+
+    assert states["db.preflight"] == "success" and states["db.start_migration"] == "failed", driver.errors
+    assert "rollback cancels it" in driver.errors["db.start_migration"], driver.errors["db.start_migration"]
+    assert stale in driver.xcom, "the first try's XCom is still there"
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert [op["migrationStatus"] for op in view.operations()] == ["Canceled"], "the ordinary rollback cancels it"
+    assert view.target() is None and not view.online_target_deleted, "its RESTORING target removed, never a live one"
+    assert view.source_writable()
+    assert "canceled migration" in events(world, "RolledBack")[-1]["Message"]
+
