@@ -671,6 +671,7 @@ def test_await_cutover_fails_once_no_window_can_start_the_cutover_leaving_the_mi
     assert "expectedMinutes 30" in error and NEW_YORK_WINDOW in error and "add a window to the plan" in error, error
     assert clock_now(world) == parse_iso_utc(failed_at), "failed as soon as no window fits, not at the horizon"
     assert bool(events(world, "Rejected")) == reject, "a rejection still waits while its window fits"
+    assert ("passed while db waited (rejected by alice@contoso.com)" in error) == reject, "why the last window passed"
     assert driver.outcome("db") == "rolled_back", "the run fails for this database"
     assert view.frozen_at is None and view.source_writable(), "never frozen"
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "the migration keeps replicating"
@@ -807,3 +808,41 @@ def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_
     assert view.source_writable()
     assert "canceled migration" in events(world, "RolledBack")[-1]["Message"]
 
+
+@pytest.mark.parametrize("held", ["unanswered", "maxConcurrent"])
+def test_the_failure_after_the_last_window_passed_says_why_it_passed(world, monkeypatch, held):
+    """The plan's only window passes while db waits in it: its approval unanswered, or its place held by another
+    cutover (a's source frozen, cutover.maxConcurrent 1). At the next poke no window can start the cutover and
+    await_cutover fails. Was: the Failed event, the one alerted on, named the windows but not why the last one
+    passed (only the earlier events did). Now it says so, as the WindowMissed event would."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    if held == "unanswered":
+        plan, why, waits = gated_plan(approval=True, windows=(NEW_YORK_SATURDAY,)), "no approval came in time", "awaits approval"
+    else:
+        settings = cutover(approval=False, windows=(NEW_YORK_SATURDAY,))
+        document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=settings),
+                                        database_entry("db", "Hr", mode="online", cutover=settings)])
+        document["cutover"] = {"maxConcurrent": 1}
+        plan, why, waits = parse_plan(document), "other cutovers held it (cutover.maxConcurrent)", "1 cutover(s) in progress"
+        with pytest.raises(WorkerCrashed):  # a's source frozen in the window, its migration still replicating
+            RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"})).run_database("a", crash_after="freeze_source")
+    view = Recorder(world, plan)
+    moved = []
+
+    def time_moves_on(task_id):  # held in the window: the rehearsal's clock would stand still there
+        view.observe(task_id)
+        if task_id == "db.await_cutover" and not moved and waits in events(world)[-1]["Message"]:
+            moved.append((events(world)[-1]["Status"], clock_now(world)))
+            set_rehearsal_clock(world, "2026-12-06T06:30:01Z")  # just after the window's last fitting start
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), time_moves_on)
+    states = driver.run_database("db")
+
+    assert moved and moved[0][1] >= parse_iso_utc("2026-12-06T01:00:00Z"), "held in the window"
+    assert states["db.await_cutover"] == "failed" and states["db.rollback"] == "success", (states, driver.errors)
+    failed = [r["Message"] for r in events(world, "Failed") if r["Database"] == "db"]
+    assert len(failed) == 1 and "every cutover window of db is in the past at 2026-12-06T06:30:01Z" in failed[0], failed
+    assert "; window %s (2026-12-06T01:00:00Z to 2026-12-06T07:00:00Z UTC) passed while db waited (%s): no window can" % (
+        NEW_YORK_WINDOW, why) in failed[0], failed[0]
+    assert why in driver.errors["db.await_cutover"]
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"] and view.source_writable()
