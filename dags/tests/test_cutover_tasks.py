@@ -846,3 +846,60 @@ def test_the_failure_after_the_last_window_passed_says_why_it_passed(world, monk
         NEW_YORK_WINDOW, why) in failed[0], failed[0]
     assert why in driver.errors["db.await_cutover"]
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"] and view.source_writable()
+
+
+@pytest.mark.parametrize("windows, last_start", [((SATURDAY_NIGHT,), "02:30"), ((NEW_YORK_SATURDAY,), "06:30")],
+                         ids=["weekly", "lastDateWindow"])
+def test_an_approval_nobody_answers_holds_the_rehearsal_clock_a_while_then_misses_the_window(world, monkeypatch, windows, last_start):
+    """Nobody answers (no simulated approver, no record): the clock jumps to the window's last fitting start and
+    holds there for `ANSWER_GRACE` of real time, then moves one second on, as real time would. A weekly window:
+    WindowMissed (no approval came in time), the next one past the horizon: skipped, waiting. The plan's last date
+    window: await_cutover fails, no window left, saying why. Either way still replicating. Was: held there for good
+    (a rehearsal of examples/cutover-windows.yaml without an answer for database_2 never ended, and database_3 never
+    reached its window); here the driver gave up after its pokes and the rollback canceled the migration."""
+    from migration_orchestration_lib import rehearsal_cutover
+
+    monkeypatch.setattr(rehearsal_cutover, "ANSWER_GRACE", timedelta(seconds=0.3), raising=False)
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    plan = gated_plan(windows=windows)
+    view = Recorder(world, plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    states = driver.run_database("db")
+
+    gate = [(r["Status"], r["Message"]) for r in events(world) if r["Phase"] == "await_cutover"]
+    asked = [message for status, message in gate if status == "AwaitingApproval"]
+    assert len(asked) > 1 and all("before 2026-12-06T%s:00Z" % last_start in message for message in asked), "held a while"
+    why = "passed while db waited (no approval came in time)"
+    if windows == (SATURDAY_NIGHT,):
+        assert states["db.await_cutover"] == "skipped" and driver.xcom[("db.await_cutover", "outcome")] == "waiting", (
+            states, driver.errors)
+        missed = [message for status, message in gate if status == "WindowMissed"]
+        assert len(missed) == 1 and why in missed[0], gate
+        assert "still waiting for the next window" in gate[-1][1] and clock_now(world) == parse_iso_utc("2026-12-10T00:00:00Z")
+    else:
+        assert states["db.await_cutover"] == "failed" and driver.outcome("db") == "rolled_back", (states, driver.errors)
+        assert gate[-1][0] == "Failed" and "in the past at 2026-12-06T06:30:01Z" in gate[-1][1] and why in gate[-1][1], gate[-1]
+    assert view.frozen_at is None and view.source_writable()
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "still replicating, never canceled"
+
+
+def test_a_record_written_by_hand_while_the_rehearsal_clock_holds_still_answers(world):
+    """The clock holds at the window's last fitting start (`ANSWER_GRACE`, a minute of real time): an approval
+    written there by hand (the world's file standing in for the Airflow Variable) is read, and the cutover goes
+    inside the window."""
+    from migration_orchestration_lib.cutover_gate import ApprovalRecord
+    from migration_orchestration_lib.rehearsal_cutover import FileApprovals
+
+    plan = gated_plan()
+    view = Recorder(world, plan)
+
+    def answer_by_hand(task_id):
+        view.observe(task_id)
+        if task_id == "db.await_cutover" and clock_now(world) == parse_iso_utc("2026-12-06T02:30:00Z"):
+            FileApprovals(str(world)).put("db", ApprovalRecord(window=FIRST_OPENING, decision="approve", by="alice@contoso.com"))
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), answer_by_hand)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    assert view.frozen_at == parse_iso_utc("2026-12-06T02:30:00Z") and view.cutover_at < parse_iso_utc("2026-12-06T03:00:00Z")
