@@ -177,12 +177,10 @@ def _no_window_fits(database_name: str, cutover: CutoverSettings, now: datetime,
     missed = _missed_since(cutover, now, waiting_since)
     rejected = missed is not None and cutover.approval.required and _rejects(record, missed.key, cutover.approval.approvers)
     if missed is not None and not rejected:
-        approved = cutover.approval.required and _decision_for(record, missed.key, cutover.approval.approvers)[0] is not None
-        why = "no approval came in time" if cutover.approval.required and not approved else "other cutovers held it (cutover.maxConcurrent)"
         return GateDecision(
             WAIT,
             "WindowMissed",
-            "window %s passed while %s waited (%s): it keeps replicating; %s" % (missed.describe(), database_name, why, _next_words(after)),
+            "%s: it keeps replicating; %s" % (_passed_while_waiting(database_name, cutover, missed, record), _next_words(after)),
             until=after[0] if after else None,
             opening=missed,
         )
@@ -193,6 +191,24 @@ def _no_window_fits(database_name: str, cutover: CutoverSettings, now: datetime,
         until=after[0] if after else None,
         opening=after[1] if after else None,
     )
+
+
+def window_missed(database_name: str, cutover: CutoverSettings, now: datetime, record: Any, waiting_since: Optional[datetime]) -> Optional[str]:
+    """The latest window whose last fitting start passed while the database waited, and why, as its WindowMissed
+    event says it (a rejection too: its Rejected event said so); None where none passed meanwhile."""
+    missed = _missed_since(cutover, now, waiting_since)
+    return _passed_while_waiting(database_name, cutover, missed, record) if missed is not None else None
+
+
+def _passed_while_waiting(database_name: str, cutover: CutoverSettings, missed: Opening, record: Any) -> str:
+    decision = _decision_for(record, missed.key, cutover.approval.approvers)[0] if cutover.approval.required else None
+    if cutover.approval.required and decision is None:
+        why = "no approval came in time"
+    elif decision is not None and decision.decision == "reject":
+        why = "rejected by %s" % decision.by
+    else:
+        why = "other cutovers held it (cutover.maxConcurrent)"
+    return "window %s passed while %s waited (%s)" % (missed.describe(), database_name, why)
 
 
 def _missed_since(cutover: CutoverSettings, now: datetime, waiting_since: Optional[datetime]) -> Optional[Opening]:

@@ -40,7 +40,7 @@ from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib import source_freeze
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import migrations_by_database
-from migration_orchestration_lib.cutover_gate import ANY_TIME, GO, ApprovalRecord, decide_cutover, parse_record
+from migration_orchestration_lib.cutover_gate import ANY_TIME, GO, ApprovalRecord, decide_cutover, parse_record, window_missed
 from migration_orchestration_lib.cutover_windows import Opening, iso_utc, next_fit, open_at, openings_around, parse_iso_utc
 from migration_orchestration_lib.migration_stage import ForeignMigrationError, Standing, standing, standing_of
 from migration_orchestration_lib.step_context import (
@@ -104,8 +104,12 @@ def await_cutover(ctx: StepContext) -> StepResult:
         )
     passed = every_window_passed(database, now)
     if passed is not None:  # waiting would wait for good: fail now, this run froze nothing (the rollback cancels nothing)
+        # Why the last window passed, as the earlier events said: the Failed event is the one alerted on.
+        record = services.approvals.get(database.name) if database.cutover.approval.required else None
+        missed = window_missed(database.name, database.cutover, now, record, clock.waiting_since(database.name, ctx.first_poke or now))
+        passed += "; %s" % missed if missed else ""
         clock.release(database.name)
-        ctx.task_instance.xcom_push(key=NO_WINDOW_LEFT_KEY, value=passed)
+        ctx.push_for_this_run(NO_WINDOW_LEFT_KEY, passed)
         # Not "nothing is frozen": an earlier run's freeze for a SqlDb copy DMS never took may hold the source.
         raise StepFailure(
             "%s: no window can start its cutover, so await_cutover stops waiting and fails. It froze nothing; the "

@@ -259,7 +259,7 @@ class MigrationTask(BaseSensorOperator):
     def _miss_window(self, ctx: StepContext, missed: WindowMissed, first: datetime) -> None:
         """Not a failure of the migration: the rollback task goes back to replicating."""
         self._emit(ctx, "WindowMissed", str(missed), first)
-        ctx.task_instance.xcom_push(key=WINDOW_MISSED_KEY, value=str(missed))
+        ctx.push_for_this_run(WINDOW_MISSED_KEY, str(missed))
         raise AirflowFailException(str(missed)) from missed
 
     def _report_failure(self, ctx: StepContext, error: BaseException, first: datetime) -> None:

@@ -4,7 +4,9 @@ The clock starts at `MIGRATION_SIMULATE_START` (default: the real time the world
 created) and jumps instead of waiting: when no cutover runs and no gated database is still on its way to its
 gate (one whose gated dependencies have finished), a waiting gate moves it to the earliest time
 one of the waiting databases can change its decision (a window opening, a window's last fitting start); the simulated approver answers at
-once (the next poke reads the record at the same simulated time). So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
+once (the next poke reads the record at the same simulated time); an approval nobody answers holds the clock at its
+window's last fitting start for `ANSWER_GRACE` of real time (a record written by hand meanwhile still answers), then
+the clock moves one second on, as real time would: the window is missed. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
 jump. Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
 "still waiting for the next window"). A kept world keeps its clock: a new run continues it.
 
@@ -17,7 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
 
 from migration_orchestration_lib import settings
@@ -31,6 +33,10 @@ RECORDS_FILE = "records.json"  # handoffs, cutover admissions, sources' access b
 # Pokes of a waiting gate without the clock moving before it jumps anyway (a cutover a crashed run
 # left marked in progress, and no run continues, would otherwise hold every other one forever).
 MAX_STALLED_POKES = 200
+# Real time an approval nobody answers holds the clock at its window's last fitting start, where a record
+# written by hand (the world's cutover-approvals.json) still answers; then the clock moves one second on,
+# as real time would: the window is missed.
+ANSWER_GRACE = timedelta(minutes=1)
 
 
 @contextlib.contextmanager
@@ -109,9 +115,15 @@ class SimulatedClock:
             if held and state["stalled"] < MAX_STALLED_POKES:
                 return
             times = [parse_iso_utc(t) for t in state["waiting"].values() if t]
-            if any(t <= now for t in times):
-                return  # a decision is due now (an approver just answered): poke again first
-            state["now"] = iso_utc(max(now, min(min(times, default=horizon), horizon)))
+            if any(t <= now for t in times):  # a decision is due now: an approver just answered, or none has yet
+                due = state.get("due") or {}
+                if due.get("at") != state["now"]:
+                    state["due"] = due = {"at": state["now"], "since": utc_now().isoformat()}
+                if utc_now() - parse_iso_utc(due["since"]) < ANSWER_GRACE:
+                    return  # poke again first
+                state["now"] = iso_utc(now + timedelta(seconds=1))  # unanswered: real time would move on
+            else:
+                state["now"] = iso_utc(max(now, min(min(times, default=horizon), horizon)))
             state["stalled"] = 0
 
     def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:

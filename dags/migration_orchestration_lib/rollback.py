@@ -46,7 +46,9 @@ removed, the DAG's freeze is undone; the next run waits for the next window. So 
 active migration whose preflight failed in this run (a runtime briefly offline, say): this run did
 nothing to it, and canceling would throw away days of replication; and so does an active migration whose
 `await_cutover` failed because no cutover window could start its cutover any more (`NO_WINDOW_LEFT_KEY`):
-this run froze nothing, and a window added to the plan lets a new run cut it over. None of them goes back to replicating
+this run froze nothing, and a window added to the plan lets a new run cut it over. Both XComs count only as pushed
+since this run's preflight passed (`StepContext.pulled_for_this_run`): a run cleared from its preflight whose step
+fails before those tasks run again rolls back as after any failure. None of them goes back to replicating
 where DMS finishes the migration by itself while the DAG's freeze holds its source (an offline
 restore, a SqlDb copy: `_finishes_on_its_own`): the source made writable beside it would lose the
 writes made since, so it is rolled back as above.
@@ -127,7 +129,7 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         return _back_to_replicating(
             ctx, now, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"
         )
-    no_window = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(AWAIT_CUTOVER_TASK), key=NO_WINDOW_LEFT_KEY)
+    no_window = ctx.pulled_for_this_run(AWAIT_CUTOVER_TASK, NO_WINDOW_LEFT_KEY)
     if no_window and now.is_active and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(
             ctx, now, "await_cutover failed, nothing frozen: %s" % no_window,
@@ -353,7 +355,7 @@ def _undo_freeze(ctx: StepContext, now: Standing, source, marker: source_freeze.
 
 def _window_missed(ctx: StepContext) -> str:
     for task in WINDOW_CHECKED_TASKS:
-        missed = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(task), key=WINDOW_MISSED_KEY)
+        missed = ctx.pulled_for_this_run(task, WINDOW_MISSED_KEY)
         if missed:
             return missed
     return ""

@@ -29,7 +29,8 @@ CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO U
 WINDOW_KEY = "window"  # ... and the window's opening (ISO UTC), None without windows
 WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
 # XCom of an await_cutover that failed because no cutover window can start the cutover any more: the rollback
-# leaves an active migration replicating (`rollback`).
+# leaves an active migration replicating (`rollback`). Both pushed marked with this run's preflight
+# (`StepContext.push_for_this_run`): an earlier try's, before the run was cleared from its preflight, counts no more.
 NO_WINDOW_LEFT_KEY = "no_window_left"
 START_MIGRATION_TASK = "start_migration"
 FREEZE_SOURCE_TASK = "freeze_source"
@@ -215,6 +216,20 @@ class StepContext:
         person cleared alone after the rollback would act on what the rollback left."""
         began = self.task_instance.xcom_pull(task_ids=self.task_id("rollback"), key=ROLLBACK_BEGAN_KEY)
         return bool(began) and began == self.preflight_facts().get(DEADLINE_KEY)
+
+    def push_for_this_run(self, key: str, message: str) -> None:
+        """This task's XCom `key`, marked with this run's preflight (its deadline, as `rollback_began`): Airflow clears
+        a task's XComs only when it runs again, so in a run cleared from its preflight what an earlier try pushed stays
+        until then; `pulled_for_this_run` ignores it."""
+        self.task_instance.xcom_push(key=key, value={PREFLIGHT_TASK: self.preflight_facts().get(DEADLINE_KEY, ""), "message": message})
+
+    def pulled_for_this_run(self, task_name: str, key: str) -> str:
+        """What task `task_name` pushed as `key` (`push_for_this_run`) since this run's preflight passed (empty: nothing,
+        or an earlier try's before the run was cleared from its preflight). A string: pushed by a version before the mark."""
+        found = self.task_instance.xcom_pull(task_ids=self.task_id(task_name), key=key)
+        if isinstance(found, Mapping) and found.get(PREFLIGHT_TASK) == self.preflight_facts().get(DEADLINE_KEY, ""):
+            return found.get("message") or ""
+        return found if isinstance(found, str) else ""
 
     def preflight_ran(self) -> bool:
         """Whether this run's preflight started on this database (a held database's never does)."""

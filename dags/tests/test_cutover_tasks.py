@@ -671,6 +671,7 @@ def test_await_cutover_fails_once_no_window_can_start_the_cutover_leaving_the_mi
     assert "expectedMinutes 30" in error and NEW_YORK_WINDOW in error and "add a window to the plan" in error, error
     assert clock_now(world) == parse_iso_utc(failed_at), "failed as soon as no window fits, not at the horizon"
     assert bool(events(world, "Rejected")) == reject, "a rejection still waits while its window fits"
+    assert ("passed while db waited (rejected by alice@contoso.com)" in error) == reject, "why the last window passed"
     assert driver.outcome("db") == "rolled_back", "the run fails for this database"
     assert view.frozen_at is None and view.source_writable(), "never frozen"
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "the migration keeps replicating"
@@ -757,3 +758,148 @@ def test_await_cutover_failing_for_want_of_a_window_does_not_say_nothing_is_froz
     assert "Nothing is frozen" not in failed[0] and "an earlier run's freeze" in failed[0], failed[0]
     assert driver.outcome("db") == "rolled_back" and view.source_writable(), "the earlier run's freeze is undone"
     assert view.operations() == [] and view.target() == target_before, "no copy started; the target that existed is kept"
+
+
+NEW_YORK_NEXT_SATURDAY = dict(NEW_YORK_SATURDAY, **{"from": "2026-12-12T20:00", "to": "2026-12-13T02:00"})
+
+
+@pytest.mark.parametrize("first_try", ["noWindowLeft", "windowMissed"])
+def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_try_went_back_to_replicating(
+        world, monkeypatch, first_try):
+    """The run's first try ends back to replicating: await_cutover found no window left (`no_window_left`), or the
+    window closed after the freeze (final_backup's `window_missed`). A person edits the plan (a window added; the mode
+    made offline) and clears the run from preflight. Now start_migration refuses the online migration it would adopt
+    ("rollback cancels it"), before await_cutover or final_backup run again: their XComs of the first try are still
+    there (Airflow clears a task's XComs when it runs). Was: the rollback read them as this try's and left the
+    migration replicating, against start_migration's word. Now only what was pushed since this run's preflight
+    counts: the ordinary rollback cancels the migration, removes its RESTORING target, the source stays writable."""
+    from migration_orchestration_lib.step_context import NO_WINDOW_LEFT_KEY, WINDOW_MISSED_KEY
+
+    if first_try == "noWindowLeft":
+        windows, approval = (NEW_YORK_SATURDAY,), False
+        driver, view, states = run_past_the_last_window(world, monkeypatch, gated_plan(approval=False, windows=windows), "2026-12-06T06:45:00Z")
+        stale, windows = ("db.await_cutover", NO_WINDOW_LEFT_KEY), windows + (NEW_YORK_NEXT_SATURDAY,)
+    else:
+        monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+        windows, approval = (SATURDAY_NIGHT,), True
+        view = Recorder(world, gated_plan())
+
+        def observe(task_id):
+            view.observe(task_id)
+            if task_id == "db.freeze_source":  # the window closes while the final backup is taken
+                set_rehearsal_clock(world, "2026-12-06T03:00:00Z")
+
+        driver = RunDriver(build_dag(gated_plan(), {"MIGRATION_DRY_RUN": "1"}), observe)
+        states = driver.run_database("db")
+        stale = ("db.final_backup", WINDOW_MISSED_KEY)
+    assert states["db.rollback"] == "success" and stale in driver.xcom, (states, driver.errors)
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"] and view.source_writable()
+
+    driver.dag = build_dag(gated_plan(mode="offline", approval=approval, windows=windows), {"MIGRATION_DRY_RUN": "1"})
+    driver.observe = view.observe
+    states = driver.clear_database("db")
+
+    assert states["db.preflight"] == "success" and states["db.start_migration"] == "failed", driver.errors
+    assert "rollback cancels it" in driver.errors["db.start_migration"], driver.errors["db.start_migration"]
+    assert stale in driver.xcom, "the first try's XCom is still there"
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert [op["migrationStatus"] for op in view.operations()] == ["Canceled"], "the ordinary rollback cancels it"
+    assert view.target() is None and not view.online_target_deleted, "its RESTORING target removed, never a live one"
+    assert view.source_writable()
+    assert "canceled migration" in events(world, "RolledBack")[-1]["Message"]
+
+
+@pytest.mark.parametrize("held", ["unanswered", "maxConcurrent"])
+def test_the_failure_after_the_last_window_passed_says_why_it_passed(world, monkeypatch, held):
+    """The plan's only window passes while db waits in it: its approval unanswered, or its place held by another
+    cutover (a's source frozen, cutover.maxConcurrent 1). At the next poke no window can start the cutover and
+    await_cutover fails. Was: the Failed event, the one alerted on, named the windows but not why the last one
+    passed (only the earlier events did). Now it says so, as the WindowMissed event would."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    if held == "unanswered":
+        plan, why, waits = gated_plan(approval=True, windows=(NEW_YORK_SATURDAY,)), "no approval came in time", "awaits approval"
+    else:
+        settings = cutover(approval=False, windows=(NEW_YORK_SATURDAY,))
+        document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=settings),
+                                        database_entry("db", "Hr", mode="online", cutover=settings)])
+        document["cutover"] = {"maxConcurrent": 1}
+        plan, why, waits = parse_plan(document), "other cutovers held it (cutover.maxConcurrent)", "1 cutover(s) in progress"
+        with pytest.raises(WorkerCrashed):  # a's source frozen in the window, its migration still replicating
+            RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"})).run_database("a", crash_after="freeze_source")
+    view = Recorder(world, plan)
+    moved = []
+
+    def time_moves_on(task_id):  # held in the window: the rehearsal's clock would stand still there
+        view.observe(task_id)
+        if task_id == "db.await_cutover" and not moved and waits in events(world)[-1]["Message"]:
+            moved.append((events(world)[-1]["Status"], clock_now(world)))
+            set_rehearsal_clock(world, "2026-12-06T06:30:01Z")  # just after the window's last fitting start
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), time_moves_on)
+    states = driver.run_database("db")
+
+    assert moved and moved[0][1] >= parse_iso_utc("2026-12-06T01:00:00Z"), "held in the window"
+    assert states["db.await_cutover"] == "failed" and states["db.rollback"] == "success", (states, driver.errors)
+    failed = [r["Message"] for r in events(world, "Failed") if r["Database"] == "db"]
+    assert len(failed) == 1 and "every cutover window of db is in the past at 2026-12-06T06:30:01Z" in failed[0], failed
+    assert "; window %s (2026-12-06T01:00:00Z to 2026-12-06T07:00:00Z UTC) passed while db waited (%s): no window can" % (
+        NEW_YORK_WINDOW, why) in failed[0], failed[0]
+    assert why in driver.errors["db.await_cutover"]
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"] and view.source_writable()
+
+
+@pytest.mark.parametrize("windows, last_start", [((SATURDAY_NIGHT,), "02:30"), ((NEW_YORK_SATURDAY,), "06:30")],
+                         ids=["weekly", "lastDateWindow"])
+def test_an_approval_nobody_answers_holds_the_rehearsal_clock_a_while_then_misses_the_window(world, monkeypatch, windows, last_start):
+    """Nobody answers (no simulated approver, no record): the clock jumps to the window's last fitting start and
+    holds there for `ANSWER_GRACE` of real time, then moves one second on, as real time would. A weekly window:
+    WindowMissed (no approval came in time), the next one past the horizon: skipped, waiting. The plan's last date
+    window: await_cutover fails, no window left, saying why. Either way still replicating. Was: held there for good
+    (a rehearsal of examples/cutover-windows.yaml without an answer for database_2 never ended, and database_3 never
+    reached its window); here the driver gave up after its pokes and the rollback canceled the migration."""
+    from migration_orchestration_lib import rehearsal_cutover
+
+    monkeypatch.setattr(rehearsal_cutover, "ANSWER_GRACE", timedelta(seconds=0.3), raising=False)
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    plan = gated_plan(windows=windows)
+    view = Recorder(world, plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
+    states = driver.run_database("db")
+
+    gate = [(r["Status"], r["Message"]) for r in events(world) if r["Phase"] == "await_cutover"]
+    asked = [message for status, message in gate if status == "AwaitingApproval"]
+    assert len(asked) > 1 and all("before 2026-12-06T%s:00Z" % last_start in message for message in asked), "held a while"
+    why = "passed while db waited (no approval came in time)"
+    if windows == (SATURDAY_NIGHT,):
+        assert states["db.await_cutover"] == "skipped" and driver.xcom[("db.await_cutover", "outcome")] == "waiting", (
+            states, driver.errors)
+        missed = [message for status, message in gate if status == "WindowMissed"]
+        assert len(missed) == 1 and why in missed[0], gate
+        assert "still waiting for the next window" in gate[-1][1] and clock_now(world) == parse_iso_utc("2026-12-10T00:00:00Z")
+    else:
+        assert states["db.await_cutover"] == "failed" and driver.outcome("db") == "rolled_back", (states, driver.errors)
+        assert gate[-1][0] == "Failed" and "in the past at 2026-12-06T06:30:01Z" in gate[-1][1] and why in gate[-1][1], gate[-1]
+    assert view.frozen_at is None and view.source_writable()
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "still replicating, never canceled"
+
+
+def test_a_record_written_by_hand_while_the_rehearsal_clock_holds_still_answers(world):
+    """The clock holds at the window's last fitting start (`ANSWER_GRACE`, a minute of real time): an approval
+    written there by hand (the world's file standing in for the Airflow Variable) is read, and the cutover goes
+    inside the window."""
+    from migration_orchestration_lib.cutover_gate import ApprovalRecord
+    from migration_orchestration_lib.rehearsal_cutover import FileApprovals
+
+    plan = gated_plan()
+    view = Recorder(world, plan)
+
+    def answer_by_hand(task_id):
+        view.observe(task_id)
+        if task_id == "db.await_cutover" and clock_now(world) == parse_iso_utc("2026-12-06T02:30:00Z"):
+            FileApprovals(str(world)).put("db", ApprovalRecord(window=FIRST_OPENING, decision="approve", by="alice@contoso.com"))
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), answer_by_hand)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    assert view.frozen_at == parse_iso_utc("2026-12-06T02:30:00Z") and view.cutover_at < parse_iso_utc("2026-12-06T03:00:00Z")
