@@ -115,7 +115,7 @@ def decide_cutover(
     if windows:
         opening = fitting_at(windows, now, expected)
         if opening is None:
-            return _no_window_fits(database_name, cutover, now, record, waiting_since)
+            return _no_window_fits(database_name, cutover, now, record, waiting_since, max_concurrent)
     key = opening.key if opening else ANY_TIME
     where = opening.describe() if opening else "any time (no window)"
     if cutover.approval.required:
@@ -172,7 +172,9 @@ def decide_cutover(
     )
 
 
-def _no_window_fits(database_name: str, cutover: CutoverSettings, now: datetime, record: Any, waiting_since: Optional[datetime]) -> GateDecision:
+def _no_window_fits(
+    database_name: str, cutover: CutoverSettings, now: datetime, record: Any, waiting_since: Optional[datetime], max_concurrent: Optional[int]
+) -> GateDecision:
     after = next_fit(cutover.windows, now, cutover.expected_minutes)
     missed = _missed_since(cutover, now, waiting_since)
     rejected = missed is not None and cutover.approval.required and _rejects(record, missed.key, cutover.approval.approvers)
@@ -180,7 +182,7 @@ def _no_window_fits(database_name: str, cutover: CutoverSettings, now: datetime,
         return GateDecision(
             WAIT,
             "WindowMissed",
-            "%s: it keeps replicating; %s" % (_passed_while_waiting(database_name, cutover, missed, record), _next_words(after)),
+            "%s: it keeps replicating; %s" % (_passed_while_waiting(database_name, cutover, missed, record, max_concurrent), _next_words(after)),
             until=after[0] if after else None,
             opening=missed,
         )
@@ -193,21 +195,26 @@ def _no_window_fits(database_name: str, cutover: CutoverSettings, now: datetime,
     )
 
 
-def window_missed(database_name: str, cutover: CutoverSettings, now: datetime, record: Any, waiting_since: Optional[datetime]) -> Optional[str]:
+def window_missed(
+    database_name: str, cutover: CutoverSettings, now: datetime, record: Any, waiting_since: Optional[datetime], max_concurrent: Optional[int]
+) -> Optional[str]:
     """The latest window whose last fitting start passed while the database waited, and why, as its WindowMissed
     event says it (a rejection too: its Rejected event said so); None where none passed meanwhile."""
     missed = _missed_since(cutover, now, waiting_since)
-    return _passed_while_waiting(database_name, cutover, missed, record) if missed is not None else None
+    return _passed_while_waiting(database_name, cutover, missed, record, max_concurrent) if missed is not None else None
 
 
-def _passed_while_waiting(database_name: str, cutover: CutoverSettings, missed: Opening, record: Any) -> str:
+def _passed_while_waiting(database_name: str, cutover: CutoverSettings, missed: Opening, record: Any, max_concurrent: Optional[int]) -> str:
     decision = _decision_for(record, missed.key, cutover.approval.approvers)[0] if cutover.approval.required else None
     if cutover.approval.required and decision is None:
         why = "no approval came in time"
     elif decision is not None and decision.decision == "reject":
         why = "rejected by %s" % decision.by
+    elif max_concurrent is not None:
+        why = "other cutovers held it (cutover.maxConcurrent), or await_cutover did not run while it could start"
     else:
-        why = "other cutovers held it (cutover.maxConcurrent)"
+        # Nothing else holds a fitting, approved cutover: the gate was not asked in time (Airflow down, the task retrying).
+        why = "await_cutover did not run while it could start"
     return "window %s passed while %s waited (%s)" % (missed.describe(), database_name, why)
 
 

@@ -106,7 +106,9 @@ def await_cutover(ctx: StepContext) -> StepResult:
     if passed is not None:  # waiting would wait for good: fail now, this run froze nothing (the rollback cancels nothing)
         # Why the last window passed, as the earlier events said: the Failed event is the one alerted on.
         record = services.approvals.get(database.name) if database.cutover.approval.required else None
-        missed = window_missed(database.name, database.cutover, now, record, clock.waiting_since(database.name, ctx.first_poke or now))
+        missed = window_missed(
+            database.name, database.cutover, now, record, clock.waiting_since(database.name, ctx.first_poke or now), plan.max_concurrent_cutovers
+        )
         passed += "; %s" % missed if missed else ""
         clock.release(database.name)
         ctx.push_for_this_run(NO_WINDOW_LEFT_KEY, passed)

@@ -87,6 +87,22 @@ def test_a_window_that_passed_while_waiting_is_reported_missed_but_a_rejected_on
     assert first_poke.status == "WaitingForWindow", "a window before this wait began was not missed by it"
 
 
+@pytest.mark.parametrize(
+    "max_concurrent, why",
+    [
+        (None, "(await_cutover did not run while it could start)"),
+        (2, "(other cutovers held it (cutover.maxConcurrent), or await_cutover did not run while it could start)"),
+    ],
+    ids=["noLimit", "maxConcurrent"],
+)
+def test_a_window_missed_without_approval_names_maxconcurrent_only_where_the_plan_sets_it(max_concurrent, why):
+    missed = decide_cutover(
+        "db", CutoverSettings(windows=(SATURDAY_NIGHT,)), utc(2026, 12, 6, 2, 31), waiting_since=utc(2026, 12, 5, 20), max_concurrent=max_concurrent
+    )
+    assert missed.status == "WindowMissed"
+    assert why in missed.message
+
+
 def test_max_concurrent_holds_a_fitting_window_until_a_place_is_free():
     settings = CutoverSettings(windows=(SATURDAY_NIGHT,))
     held = decide_cutover("db", settings, utc(2026, 12, 5, 22), in_progress=2, max_concurrent=2)
