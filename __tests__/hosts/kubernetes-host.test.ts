@@ -140,6 +140,16 @@ describe('KubernetesAirflowHost', () => {
         expect(k8sSecret.data).toBeUndefined();
       }
     });
+
+    it('keeps the Fernet key through a new generation: only the other secrets take the new revision', () => {
+      // The Fernet key encrypts the Variables in the metadata database, which a new generation keeps;
+      // its value is stored nowhere, so a rewrite could not keep the old key beside the new one.
+      const byName = Object.fromEntries(Object.values(resourcesOfType(synth, 'kubernetes_secret_v1')).map((s: any) => [s.metadata.name, s]));
+      expect(byName['airflow-fernet-key'].lifecycle).toEqual({ ignore_changes: ['data_wo_revision'] });
+      for (const name of ['airflow-database', 'airflow-webserver-secret-key', 'airflow-api-secret-key', 'airflow-jwt-secret', 'airflow-redis']) {
+        expect({ name, lifecycle: byName[name].lifecycle }).toEqual({ name, lifecycle: undefined });
+      }
+    });
   });
 
   describe('metadata database', () => {

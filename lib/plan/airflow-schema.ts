@@ -100,7 +100,9 @@ const kubernetesSchema = z
       .describe('Object ids of Entra ID groups with cluster-admin rights. Default: none (the deployer gets Azure Kubernetes Service RBAC Cluster Admin).'),
     secretRotation: integerBetween(1, 1_000_000)
       .default(1)
-      .describe('Raise it to rotate every generated secret (metadata database password, Fernet and signing keys) in one apply.'),
+      .describe(
+        'Raise it to rotate the generated secrets (metadata database password, signing keys, Redis password) in one apply. The Fernet key is kept: it encrypts the Airflow Variables the DAG keeps its records in.',
+      ),
   })
   .describe('Airflow 3 on AKS with the official Apache Airflow Helm chart (host kubernetes). Every field optional.');
 

@@ -126,7 +126,12 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
   readonly preventDestroy?: boolean;
   /** A management lock on the metadata database. @default - no lock */
   readonly lock?: ResourceLock;
-  /** Bump to rotate every generated secret (database password, Fernet, signing keys) in one apply. @default 1 */
+  /**
+   * Bump to rotate the generated secrets (metadata database password, signing keys, Redis password)
+   * in one apply. The Fernet key is kept: it encrypts the Airflow Variables in the metadata database,
+   * which the DAG keeps its records in, and its value is stored nowhere to keep beside a new one.
+   * @default 1
+   */
   readonly secretRotation?: number;
 }
 

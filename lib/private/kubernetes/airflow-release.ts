@@ -1,7 +1,7 @@
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
-import { ITerraformDependable, TerraformProvider } from 'cdktf';
+import { ITerraformDependable, TerraformProvider, TerraformResourceLifecycle } from 'cdktf';
 import { Construct } from 'constructs';
 import { DagBundle } from '../../orchestration-factory/dag-bundle';
 import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
@@ -88,13 +88,14 @@ export class AirflowRelease extends Construct {
       redis: `${RELEASE_NAME}-redis`,
     };
     requireTerraformVersion(this); // the secrets' data_wo
-    const secret = (secretId: string, name: string, data: Record<string, string>): SecretV1 =>
+    const secret = (secretId: string, name: string, data: Record<string, string>, lifecycle?: TerraformResourceLifecycle): SecretV1 =>
       new SecretV1(this, secretId, {
         provider,
         metadata: { name, namespace: namespaceName },
         type: 'Opaque',
         dataWo: data,
         dataWoRevision: props.secrets.version,
+        lifecycle,
       });
 
     const { host, name: databaseName, login, password } = props.database;
@@ -107,7 +108,14 @@ export class AirflowRelease extends Construct {
     });
     const chartSecrets = [
       databaseSecret,
-      secret('FernetKey', this.secretNames.fernetKey, { 'fernet-key': props.secrets.value('FernetKeyValue', 'fernetKey') }),
+      // The Fernet key encrypts the Variables the DAG keeps its records in (handoffs, admissions, the
+      // sources' access before a freeze) in the metadata database, which outlives a generation. The
+      // value is stored nowhere, so a new one could not keep the old as `new,old`: a new generation
+      // leaves this secret alone (the provider writes `data_wo` on create, and on update only when
+      // the revision changes). Only a new secret (another namespace, a new cluster) gets a new key.
+      secret('FernetKey', this.secretNames.fernetKey, { 'fernet-key': props.secrets.value('FernetKeyValue', 'fernetKey') }, {
+        ignoreChanges: ['data_wo_revision'],
+      }),
       secret('WebserverSecretKey', this.secretNames.webserverSecretKey, {
         'webserver-secret-key': props.secrets.value('WebserverSecretKeyValue', 'signingKey'),
       }),

@@ -26,7 +26,8 @@ const EXPRESSIONS: Record<SecretShape, () => string> = {
  *
  * A write-only value is sent only when its version changes, so every consumer takes its version
  * from the same generation: a new generation (a consumer's inputs changed, or `rotation` was
- * bumped) rewrites every consumer in one apply, with the same value.
+ * bumped) rewrites every consumer in one apply, with the same value. A consumer that ignores changes
+ * of its version (the Fernet key's secret) keeps its value until it is created again.
  */
 export class GeneratedSecrets extends Construct {
   /** Replaced whenever a new generation of secrets is due. */
