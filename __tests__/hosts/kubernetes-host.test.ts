@@ -7,7 +7,14 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ref, Testing, Token } from 'cdktf';
 import { X509Certificate } from 'node:crypto';
-import { AIRFLOW_SERVICE_ACCOUNTS, AirflowChartValues, DAG_BUNDLE_HASH_ANNOTATION, WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION, WORKLOAD_IDENTITY_LABEL } from '../../lib/private/kubernetes/chart-values';
+import {
+  AIRFLOW_SERVICE_ACCOUNTS,
+  AirflowChartValues,
+  DAG_BUNDLE_HASH_ANNOTATION,
+  SECRETS_GENERATION_ANNOTATION,
+  WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
+  WORKLOAD_IDENTITY_LABEL,
+} from '../../lib/private/kubernetes/chart-values';
 import { AIRFLOW_BASE_IMAGE, AIRFLOW_CHART, AIRFLOW_VERSION } from '../../lib/private/kubernetes/versions';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
@@ -139,6 +146,14 @@ describe('KubernetesAirflowHost', () => {
         expect(k8sSecret.data_wo_revision).toBe(server.administrator_password_wo_version);
         expect(k8sSecret.data).toBeUndefined();
       }
+    });
+
+    it('rolls the Airflow, PgBouncer and Redis pods with each new generation: they read the secrets only at start', () => {
+      const [generation] = Object.keys(resourcesOfType(synth, 'terraform_data')).filter((id) => id.includes('Secrets_Generation'));
+      const rolls = { [SECRETS_GENERATION_ANNOTATION]: `\${terraform_data.${generation}.id}` };
+      expect(values.airflowPodAnnotations).toMatchObject(rolls);
+      expect(values.pgbouncer.podAnnotations).toEqual(rolls);
+      expect(values.redis.podAnnotations).toEqual(rolls);
     });
 
     it('keeps the Fernet key through a new generation: only the other secrets take the new revision', () => {
@@ -514,7 +529,7 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('annotates every Airflow pod with the bundle hash, so a new bundle rolls them', () => {
-      expect(values.airflowPodAnnotations).toEqual({ [DAG_BUNDLE_HASH_ANNOTATION]: bundle.contentHash });
+      expect(values.airflowPodAnnotations).toMatchObject({ [DAG_BUNDLE_HASH_ANNOTATION]: bundle.contentHash });
     });
 
     it('spreads a large bundle over several config maps, each under the 1 MiB object limit', () => {

@@ -148,6 +148,7 @@ export class AirflowRelease extends Construct {
       secrets: this.secretNames,
       dagVolume: this.dagConfigMaps.volume,
       dagBundleHash: props.bundle.contentHash,
+      secretsGeneration: props.secrets.generationId,
       environment: props.environment,
       replicas: props.replicas,
       celeryWorkers: props.celeryWorkers,

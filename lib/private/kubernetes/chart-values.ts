@@ -65,8 +65,9 @@ export interface AirflowChartValues {
     /** `ca`: the chart writes it to `/etc/pgbouncer/root.crt` in the PgBouncer container ({@link PGBOUNCER_SERVER_CA_FILE}). */
     readonly ssl: { readonly ca: string };
     readonly metricsExporterSidecar: { readonly statsSecretName: string; readonly statsSecretKey: string };
+    readonly podAnnotations: Readonly<Record<string, string>>;
   };
-  readonly redis: { readonly enabled: boolean; readonly passwordSecretName?: string };
+  readonly redis: { readonly enabled: boolean; readonly passwordSecretName?: string; readonly podAnnotations?: Readonly<Record<string, string>> };
   readonly statsd: { readonly enabled: true };
   readonly scheduler: ReplicatedComponentValues;
   /** With one service account for Celery workers and KubernetesExecutor pods alike. */
@@ -105,6 +106,12 @@ export const WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = 'azure.workload.identity/c
 export const PGBOUNCER_SERVER_CA_FILE = '/etc/pgbouncer/root.crt';
 /** Pod annotation carrying the DAG bundle's hash: a new bundle rolls every Airflow pod. */
 export const DAG_BUNDLE_HASH_ANNOTATION = 'checksum/dag-bundle';
+/**
+ * Pod annotation carrying the id of the generated secrets' generation: a new generation rolls the
+ * Airflow, PgBouncer and Redis pods, which read those secrets only at start (environment variables,
+ * PgBouncer's `subPath` mounts, Redis's `--requirepass`).
+ */
+export const SECRETS_GENERATION_ANNOTATION = 'checksum/secrets-generation';
 
 /**
  * Service account of each Airflow component that acts in Azure. The workers run the tasks: they
@@ -156,6 +163,8 @@ export interface AirflowChartValuesInput {
   readonly secrets: ChartSecretNames;
   readonly dagVolume: ProjectedVolume;
   readonly dagBundleHash: string;
+  /** Id of the generated secrets' generation (a Terraform reference). */
+  readonly secretsGeneration: string;
   /** Environment of every Airflow container (ids and endpoints only). */
   readonly environment: Readonly<Record<string, string>>;
   /** Replicas of the scheduler, API server, triggerer and PgBouncer (2 survives a node drain). */
@@ -169,6 +178,7 @@ export interface AirflowChartValuesInput {
 /** The chart values of the Kubernetes host. */
 export function airflowChartValues(input: AirflowChartValuesInput): AirflowChartValues {
   const celery = input.executor === 'CeleryExecutor';
+  const secretsGeneration = { [SECRETS_GENERATION_ANNOTATION]: input.secretsGeneration };
   const component = (serviceAccount: string, replicas: number): ReplicatedComponentValues => ({
     replicas,
     labels: { [WORKLOAD_IDENTITY_LABEL]: 'true' },
@@ -200,8 +210,9 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
       // The roots of the metadata server's certificate, which PgBouncer verifies (verify-full).
       ssl: { ca: POSTGRES_ROOT_CA_BUNDLE },
       metricsExporterSidecar: { statsSecretName: input.secrets.database, statsSecretKey: 'stats-connection' },
+      podAnnotations: secretsGeneration,
     },
-    redis: celery ? { enabled: true, passwordSecretName: input.secrets.redis } : { enabled: false },
+    redis: celery ? { enabled: true, passwordSecretName: input.secrets.redis, podAnnotations: secretsGeneration } : { enabled: false },
     statsd: { enabled: true },
     scheduler: component(AIRFLOW_SERVICE_ACCOUNTS.scheduler, input.replicas),
     workers: {
@@ -216,7 +227,7 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
     dags: { persistence: { enabled: false }, gitSync: { enabled: false } },
     volumes: [input.dagVolume],
     volumeMounts: [{ name: input.dagVolume.name, mountPath: DAGS_MOUNT_PATH, readOnly: true }],
-    airflowPodAnnotations: { [DAG_BUNDLE_HASH_ANNOTATION]: input.dagBundleHash },
+    airflowPodAnnotations: { [DAG_BUNDLE_HASH_ANNOTATION]: input.dagBundleHash, ...secretsGeneration },
     env: Object.entries(input.environment).map(([name, value]) => ({ name, value })),
     // Helm hooks would run after `wait` gives up; the production guide says to turn them off with --wait.
     migrateDatabaseJob: { useHelmHooks: false, ...input.poolsImport },

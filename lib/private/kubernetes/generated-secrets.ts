@@ -34,14 +34,16 @@ export class GeneratedSecrets extends Construct {
   public readonly generation: TerraformData;
   /** Version number for `*_wo_version` / `data_wo_revision`, derived from the generation's id. */
   public readonly version: number;
+  /** The generation's id: what changes with every new generation. */
+  public readonly generationId: string;
 
   /** @param triggers inputs whose change recreates a consumer (so every consumer is rewritten together) */
   constructor(scope: Construct, id: string, triggers: Readonly<Record<string, string>>) {
     super(scope, id);
     this.generation = new TerraformData(this, 'Generation', triggers);
-    const generationId = this.generation.getStringAttribute('id');
+    this.generationId = this.generation.getStringAttribute('id');
     // 7 hex digits of the generation's UUID: an int that fits the providers' 32-bit version fields.
-    this.version = Token.asNumber(Fn.parseint(Fn.substr(Fn.replace(generationId, '-', ''), 0, 7), 16));
+    this.version = Token.asNumber(Fn.parseint(Fn.substr(Fn.replace(this.generationId, '-', ''), 0, 7), 16));
   }
 
   /** A new random value of the given shape: a Terraform local, to be used by write-only arguments only. */
