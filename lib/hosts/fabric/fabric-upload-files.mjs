@@ -280,6 +280,8 @@ async function bundleFiles(folder) {
  * @returns {Promise<Response>}
  */
 async function send(api, method, path, bytes, answers = []) {
+  // Slashes kept, each segment escaped, as Microsoft's semantic-link-labs sends the path (sempy_labs
+  // `create_or_update_apache_airflow_job_file`: .../files/{file_path}); fabric-sdk-go escapes them as %2F.
   const url = `${api.base}/${path.split('/').map(encodeURIComponent).join('/')}?beta=true`;
   let response;
   try {
