@@ -15,6 +15,7 @@ import {
   WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
   WORKLOAD_IDENTITY_LABEL,
 } from '../../lib/private/kubernetes/chart-values';
+import { DATABASE_SECRET_LAYOUT } from '../../lib/private/kubernetes/airflow-release';
 import { AIRFLOW_BASE_IMAGE, AIRFLOW_CHART, AIRFLOW_VERSION } from '../../lib/private/kubernetes/versions';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
@@ -154,6 +155,22 @@ describe('KubernetesAirflowHost', () => {
       expect(values.airflowPodAnnotations).toMatchObject(rolls);
       expect(values.pgbouncer.podAnnotations).toEqual(rolls);
       expect(values.redis.podAnnotations).toEqual(rolls);
+    });
+
+    it('starts a new generation when the library writes the database secret otherwise, so a deployed stack gets it', () => {
+      // The secret is write-only: without this trigger, PgBouncer's new settings (verify-full) never reach a deployed stack.
+      const generation = Object.entries(resourcesOfType(synth, 'terraform_data')).find(([id]) => id.includes('Secrets_Generation'))![1];
+      expect(generation.triggers_replace.databaseSecretLayout).toBe(DATABASE_SECRET_LAYOUT);
+      let withAnotherCaFile = '';
+      jest.isolateModules(() => {
+        jest.doMock('../../lib/private/kubernetes/chart-values', () => ({
+          ...jest.requireActual('../../lib/private/kubernetes/chart-values'),
+          PGBOUNCER_SERVER_CA_FILE: '/etc/pgbouncer/other.crt',
+        }));
+        withAnotherCaFile = (require('../../lib/private/kubernetes/airflow-release') as { DATABASE_SECRET_LAYOUT: string }).DATABASE_SECRET_LAYOUT;
+      });
+      expect(withAnotherCaFile).toMatch(/^[0-9a-f]{16}$/);
+      expect(withAnotherCaFile).not.toBe(DATABASE_SECRET_LAYOUT);
     });
 
     it('keeps the Fernet key through a new generation: only the other secrets take the new revision', () => {

@@ -11,7 +11,7 @@ import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
 import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
-import { AirflowRelease } from '../../private/kubernetes/airflow-release';
+import { AirflowRelease, DATABASE_SECRET_LAYOUT } from '../../private/kubernetes/airflow-release';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 import { SECRETS_READER_SERVICE_ACCOUNTS, TASK_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
 import { AirflowCluster } from '../../private/kubernetes/cluster';
@@ -305,6 +305,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       databaseSubnet: network.databaseSubnetId,
       keyVault: props.keyVault.id,
       rotation: String(props.secretRotation ?? 1),
+      databaseSecretLayout: DATABASE_SECRET_LAYOUT,
     });
     const password = secrets.value('DatabasePassword', 'password');
     const database = new MetadataDatabase(inCluster, 'Database', {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
@@ -100,12 +101,7 @@ export class AirflowRelease extends Construct {
 
     const { host, name: databaseName, login, password } = props.database;
     const pgbouncerHost = `${RELEASE_NAME}-pgbouncer.${props.namespace}`;
-    const databaseSecret = secret('DatabaseSecret', this.secretNames.database, {
-      connection: `postgresql://${login}:${password}@${pgbouncerHost}:${PGBOUNCER_PORT}/${PGBOUNCER_DATABASE}?sslmode=disable`,
-      'pgbouncer.ini': pgbouncerIni(host, databaseName, login),
-      'users.txt': `"${login}" "${password}"\n`,
-      'stats-connection': `postgresql://${login}:${password}@127.0.0.1:${PGBOUNCER_PORT}/pgbouncer?sslmode=disable`,
-    });
+    const databaseSecret = secret('DatabaseSecret', this.secretNames.database, databaseSecretData(host, databaseName, login, password, pgbouncerHost));
     const chartSecrets = [
       databaseSecret,
       // The Fernet key encrypts the Variables the DAG keeps its records in (handoffs, admissions, the
@@ -172,6 +168,27 @@ export class AirflowRelease extends Construct {
     });
   }
 }
+
+/** The database secret: Airflow's metadata connection through PgBouncer, PgBouncer's configuration and users. */
+function databaseSecretData(host: string, databaseName: string, login: string, password: string, pgbouncerHost: string): Record<string, string> {
+  return {
+    connection: `postgresql://${login}:${password}@${pgbouncerHost}:${PGBOUNCER_PORT}/${PGBOUNCER_DATABASE}?sslmode=disable`,
+    'pgbouncer.ini': pgbouncerIni(host, databaseName, login),
+    'users.txt': `"${login}" "${password}"\n`,
+    'stats-connection': `postgresql://${login}:${password}@127.0.0.1:${PGBOUNCER_PORT}/pgbouncer?sslmode=disable`,
+  };
+}
+
+/**
+ * A fingerprint of how the library writes the database secret, its values left out. The secret is
+ * write-only and sent only with a new generation of the generated secrets, so the host makes this a
+ * trigger of the generation: a library that writes it otherwise (PgBouncer's TLS settings, say) starts
+ * a new generation on upgrade, and the deployed stack gets the new configuration with a new password.
+ */
+export const DATABASE_SECRET_LAYOUT = createHash('sha256')
+  .update(JSON.stringify(databaseSecretData('<host>', '<database>', '<login>', '<password>', '<pgbouncer>')))
+  .digest('hex')
+  .slice(0, 16);
 
 /**
  * PgBouncer in front of the Flexible Server: transaction pooling, TLS to the server with its
