@@ -10,6 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ts from 'typescript';
+import * as library from '../../lib';
+import { synthObject, testStack, warningsOf } from '../helpers/test-stack';
 
 const REPO = join(__dirname, '..', '..');
 const PACKAGE_NAME: string = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).name;
@@ -245,5 +247,41 @@ describe('the Markdown block check', () => {
     const found = problems.filter((problem) => problem.startsWith(`${BROKEN_FILE}:`));
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^broken-example\.md:5: TS2345: .*Property 'planName' is missing/s);
+  });
+});
+
+/**
+ * The block of "Using the constructs in your own stack" run as a team would copy it, not only
+ * type-checked: with its `plans/q3.yaml` being the external host's example plan, whose
+ * `sqlAccess: dataFactory` is that host's default, and the free variables of PREAMBLE given real
+ * values. It must build and pass the checks the constructs run at synth, with no warning.
+ */
+describe('the README block "Using the constructs in your own stack"', () => {
+  test('builds a stack that passes the synth-time checks, on the external host example plan', () => {
+    const block = readme.compiled.find((candidate) => candidate.code.includes('new ExternalAirflowHost('));
+    expect(block).toBeDefined();
+    const { code } = block!;
+    const commonJs = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const planFile = join(REPO, 'examples', 'external-host.yaml');
+    const packageAsInstalled = { ...library, loadMigrationPlan: (path: string) => library.loadMigrationPlan(path === 'plans/q3.yaml' ? planFile : path) };
+    const requireInBlock = (name: string): unknown => {
+      if (name !== PACKAGE_NAME) throw new Error(`the block requires ${name}, not the package`);
+      return packageAsInstalled;
+    };
+
+    const { app, stack, resourceGroup } = testStack();
+    const guid = '00000000-0000-0000-0000-000000000000';
+    const existingWorkspace = {
+      id: `/subscriptions/${guid}/resourceGroups/rg-team/providers/Microsoft.OperationalInsights/workspaces/log-team`,
+      name: 'log-team',
+    };
+    const teamVault = { id: `/subscriptions/${guid}/resourceGroups/rg-team/providers/Microsoft.KeyVault/vaults/kv-team`, name: 'kv-team', vaultUri: 'https://kv-team.vault.azure.net/' };
+    const run = new Function('require', 'exports', 'stack', 'resourceGroup', 'existingWorkspace', 'teamVault', 'tenantId', 'subscriptionId', commonJs);
+    run(requireInBlock, {}, stack, resourceGroup, existingWorkspace, teamVault, guid, guid);
+
+    expect(app.node.validate()).toEqual([]);
+    expect(warningsOf(stack)).toEqual([]);
+    const synth = synthObject(stack);
+    expect(Object.keys(synth.resource.azurerm_data_factory_pipeline ?? {}).length).toBeGreaterThan(0);
   });
 });
