@@ -251,37 +251,68 @@ describe('the Markdown block check', () => {
 });
 
 /**
- * The block of "Using the constructs in your own stack" run as a team would copy it, not only
- * type-checked: with its `plans/q3.yaml` being the external host's example plan, whose
- * `sqlAccess: dataFactory` is that host's default, and the free variables of PREAMBLE given real
- * values. It must build and pass the checks the constructs run at synth, with no warning.
+ * The README blocks a team copies whole, run as it would, not only type-checked: the package import
+ * maps to lib/, `plans/q3.yaml` to the external host's example plan (whose `sqlAccess: dataFactory`
+ * is that host's default), and PREAMBLE's free variables get real values (`q3` and `q4` two example
+ * plans of different names). Each must build and pass the checks the constructs run at synth, with
+ * no warning but those the plans' own settings draw.
  */
-describe('the README block "Using the constructs in your own stack"', () => {
-  test('builds a stack that passes the synth-time checks, on the external host example plan', () => {
-    const block = readme.compiled.find((candidate) => candidate.code.includes('new ExternalAirflowHost('));
-    expect(block).toBeDefined();
-    const { code } = block!;
+describe('the README blocks a team copies whole', () => {
+  const guid = '00000000-0000-0000-0000-000000000000';
+  const example = (file: string) => join(REPO, 'examples', file);
+  const packageAsInstalled = {
+    ...library,
+    loadMigrationPlan: (path: string) => library.loadMigrationPlan(path === 'plans/q3.yaml' ? example('external-host.yaml') : path),
+  };
+
+  /** Runs the README block that contains `marker`, with PREAMBLE's free variables; returns its app and stack. */
+  function runBlock(marker: string) {
+    const blocks = readme.compiled.filter((candidate) => candidate.code.includes(marker));
+    expect(blocks).toHaveLength(1);
+    // As the type check has it: a block that does not import from the package gets the exports it names.
+    const source = ts.createSourceFile('block.ts', blocks[0].code, ts.ScriptTarget.ES2022, true);
+    const names = importsPackage(source) ? [] : exportsNamed(source, packageExports());
+    const code = `${names.length > 0 ? `import { ${names.join(', ')} } from '${PACKAGE_NAME}';\n` : ''}${blocks[0].code}`;
     const commonJs = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const planFile = join(REPO, 'examples', 'external-host.yaml');
-    const packageAsInstalled = { ...library, loadMigrationPlan: (path: string) => library.loadMigrationPlan(path === 'plans/q3.yaml' ? planFile : path) };
+    const { app, stack, resourceGroup } = testStack();
+    const given = {
+      app,
+      stack,
+      plan: library.loadMigrationPlan(example('three-databases.yaml')),
+      q3: library.loadMigrationPlan(example('three-databases.yaml')),
+      q4: library.loadMigrationPlan(example('cutover-windows.yaml')),
+      resourceGroup,
+      existingWorkspace: { id: `/subscriptions/${guid}/resourceGroups/rg-team/providers/Microsoft.OperationalInsights/workspaces/log-team`, name: 'log-team' },
+      teamVault: { id: `/subscriptions/${guid}/resourceGroups/rg-team/providers/Microsoft.KeyVault/vaults/kv-team`, name: 'kv-team', vaultUri: 'https://kv-team.vault.azure.net/' },
+      tenantId: guid,
+      subscriptionId: guid,
+    };
     const requireInBlock = (name: string): unknown => {
       if (name !== PACKAGE_NAME) throw new Error(`the block requires ${name}, not the package`);
       return packageAsInstalled;
     };
+    // In a block of its own, so that a name the block declares (`const plan = ...`) shadows the given one, as in the type check.
+    new Function('require', 'exports', ...Object.keys(given), `{\n${commonJs}\n}`)(requireInBlock, {}, ...Object.values(given));
+    return { app, stack };
+  }
 
-    const { app, stack, resourceGroup } = testStack();
-    const guid = '00000000-0000-0000-0000-000000000000';
-    const existingWorkspace = {
-      id: `/subscriptions/${guid}/resourceGroups/rg-team/providers/Microsoft.OperationalInsights/workspaces/log-team`,
-      name: 'log-team',
-    };
-    const teamVault = { id: `/subscriptions/${guid}/resourceGroups/rg-team/providers/Microsoft.KeyVault/vaults/kv-team`, name: 'kv-team', vaultUri: 'https://kv-team.vault.azure.net/' };
-    const run = new Function('require', 'exports', 'stack', 'resourceGroup', 'existingWorkspace', 'teamVault', 'tenantId', 'subscriptionId', commonJs);
-    run(requireInBlock, {}, stack, resourceGroup, existingWorkspace, teamVault, guid, guid);
-
+  test('"Using the constructs in your own stack" builds a stack that passes the synth-time checks, on the external host example plan', () => {
+    const { app, stack } = runBlock('new ExternalAirflowHost(');
     expect(app.node.validate()).toEqual([]);
     expect(warningsOf(stack)).toEqual([]);
-    const synth = synthObject(stack);
-    expect(Object.keys(synth.resource.azurerm_data_factory_pipeline ?? {}).length).toBeGreaterThan(0);
+    expect(Object.keys(synthObject(stack).resource.azurerm_data_factory_pipeline ?? {}).length).toBeGreaterThan(0);
+  });
+
+  test('"Two plans in one workspace" builds both plans\' stacks on the shared workspace', () => {
+    const { app } = runBlock("eventsTable: 'existing'");
+    expect(app.node.validate()).toEqual([]);
+    const planStacks = app.node.children.map((child) => child.node.id).filter((id) => id !== 'test');
+    expect(planStacks).toEqual(expect.arrayContaining(['contoso-sql', 'contoso-cutover']));
+  });
+
+  test('the monitoring options of DatabaseMigrationStackProps build the stack', () => {
+    const { app } = runBlock('customAlerts: {');
+    expect(app.node.validate()).toEqual([]);
+    expect(app.node.children.map((child) => child.node.id)).toContain('contoso-sql');
   });
 });
