@@ -300,7 +300,11 @@ describe('the README blocks a team copies whole', () => {
     const { app, stack } = runBlock('new ExternalAirflowHost(');
     expect(app.node.validate()).toEqual([]);
     expect(warningsOf(stack)).toEqual([]);
-    expect(Object.keys(synthObject(stack).resource.azurerm_data_factory_pipeline ?? {}).length).toBeGreaterThan(0);
+    const synth = synthObject(stack);
+    expect(Object.keys(synth.resource.azurerm_data_factory_pipeline ?? {}).length).toBeGreaterThan(0);
+    // The plan's one database freezes its source (SqlVm): the stack would alert on a freeze lasting too long, and so must the block.
+    const alerts = Object.values(synth.resource.azurerm_monitor_scheduled_query_rules_alert_v2 ?? {}).map((alert) => alert.name);
+    expect(alerts).toContain('alert-contoso-ext-source-frozen-too-long');
   });
 
   test('"Two plans in one workspace" builds both plans\' stacks on the shared workspace', () => {
