@@ -67,8 +67,14 @@ function stackOrExit(build: () => DatabaseMigrationStack): DatabaseMigrationStac
   }
 }
 
-/** Synth warnings (weakened defaults, retired services); cdktf's CLI prints them, plain node does not. */
+/**
+ * Synth warnings (weakened defaults, retired services); cdktf's CLI prints them, plain node does not.
+ * Under the CLI (`cdktf synth`, `deploy`, `diff`), which runs the app with
+ * CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS set, printing them too would show each twice, this copy
+ * logged as an `[ERROR]` (the CLI's label for the app's stderr).
+ */
 function printWarnings(root: IConstruct): void {
+  if (process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS !== undefined) return;
   for (const construct of root.node.findAll()) {
     for (const entry of construct.node.metadata) {
       if (entry.type === '@cdktf/warn') {

@@ -19,8 +19,10 @@ plan="${MIGRATION_PLAN:-examples/three-databases.yaml}"
 world="" summary=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --world) world="$2"; shift 2 ;;
-    --summary) summary="$2"; shift 2 ;;
+    --world | --summary)
+      [[ $# -ge 2 && -n "$2" ]] || { echo "$1 needs a value (use --world DIR, --summary FILE)" >&2; exit 2; }
+      if [[ "$1" == --world ]]; then world="$2"; else summary="$2"; fi
+      shift 2 ;;
     -*) echo "unknown option $1 (use --world DIR, --summary FILE)" >&2; exit 2 ;;
     *) plan="$1"; shift ;;
   esac

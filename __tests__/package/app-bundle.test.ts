@@ -46,11 +46,11 @@ describe('the bundled app (dist/app.js)', () => {
   let bundle: string;
   let scratch: string;
 
-  const runBundle = (planFile: string, outdir: string, args: string[] = [], app = bundle) =>
+  const runBundle = (planFile: string, outdir: string, args: string[] = [], app = bundle, env: Record<string, string> = {}) =>
     spawnSync(process.execPath, ['--max-semi-space-size=2', app, ...args], {
       cwd: REPO,
       encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, MIGRATION_PLAN: planFile, CDKTF_OUTDIR: outdir },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, MIGRATION_PLAN: planFile, CDKTF_OUTDIR: outdir, ...env },
     });
 
   beforeAll(() => {
@@ -200,6 +200,24 @@ describe('the bundled app (dist/app.js)', () => {
     expect(result.stderr).toMatch(/notifications\.emails\[0\]: must be an email address/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(() => readdirSync(outdir)).toThrow();
+  });
+
+  it('prints the synth warnings run by plain node, and leaves them to the cdktf CLI run by it (which prints the manifest\'s)', () => {
+    const planFile = join(REPO, 'examples', 'three-databases.yaml');
+    const warning = /^Warning: airflow\.sqlAccess is direct /m;
+    const plain = runBundle(planFile, join(scratch, 'plain-out'));
+    expect(plain.status).toBe(0);
+    expect(plain.stderr).toMatch(warning);
+    // cdktf-cli's synth-stack.js runs the app with this variable, then prints each stack's warn annotations (synth.js).
+    const outdir = join(scratch, 'cli-out');
+    const underCli = runBundle(planFile, outdir, [], bundle, { CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true' });
+    expect(underCli.status).toBe(0);
+    expect(underCli.stderr).toBe('');
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+    const annotations: { level: string; message: string }[] = manifest.stacks['contoso-sql'].annotations;
+    expect(annotations.filter((annotation) => annotation.level === '@cdktf/warn').map(({ message }) => `Warning: ${message}`)).toEqual([
+      expect.stringMatching(warning),
+    ]);
   });
 
   it('refuses a plan given as an argument (npm run synth -- plans/q3.yaml) instead of synthesizing the default plan', () => {

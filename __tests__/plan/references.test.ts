@@ -84,6 +84,10 @@ describe('unique names', () => {
     expect(problemsAfter((p) => (p.backupStorage.connectionId = 'mssql_source_sql01'), managedInstancePlan)).toEqual([
       `backupStorage.connectionId: "mssql_source_sql01" is also the connection of sourceServers[0]: ${hostWhy}`,
     ]);
+    // The storage key and a share's account in one connection: DMS would get the share's password as the key.
+    expect(problemsAfter((p) => (p.backupStorage.connectionId = 'SMB_FILES01'), managedInstancePlan)).toEqual([
+      `backupStorage.connectionId: "SMB_FILES01" is also the connection of sourceServers[0].backupFileShare: DMS reads the share's user and password from one and the storage account key from the other, so one of them would be wrong; give each its own`,
+    ]);
     // One account for the backup shares of two servers is fine: the DAG reads no host from it.
     const sharedShare = managedInstancePlan();
     sharedShare.sourceServers.push({ name: 'sql02', host: 'sql02.corp.contoso.com', backupFileShare: sharedShare.sourceServers[0].backupFileShare });

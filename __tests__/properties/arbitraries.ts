@@ -277,7 +277,10 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
             ...draft.targetServers.map(([name, server]) => server.connectionId ?? `mssql_target_${name.replace(/-/g, '_')}`),
             draft.backupStorage.connectionId,
           ].map((id) => id.toLowerCase()),
-        ) && distinct(draft.sourceServers.map(([name, server]) => (server.connectionStringSecretName ?? `${name}-connection-string`).toLowerCase())),
+        ) &&
+        distinct(draft.sourceServers.map(([name, server]) => (server.connectionStringSecretName ?? `${name}-connection-string`).toLowerCase())) &&
+        // The storage key not in a backup share's connection.
+        draft.sourceServers.every(([, server]) => server.backupFileShare.connectionId.toLowerCase() !== draft.backupStorage.connectionId.toLowerCase()),
     )
     .map((draft) => {
       const [databaseDrafts, order] = draft.databases;

@@ -10,6 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ts from 'typescript';
+import * as library from '../../lib';
+import { synthObject, testStack, warningsOf } from '../helpers/test-stack';
 
 const REPO = join(__dirname, '..', '..');
 const PACKAGE_NAME: string = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).name;
@@ -245,5 +247,76 @@ describe('the Markdown block check', () => {
     const found = problems.filter((problem) => problem.startsWith(`${BROKEN_FILE}:`));
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^broken-example\.md:5: TS2345: .*Property 'planName' is missing/s);
+  });
+});
+
+/**
+ * The README blocks a team copies whole, run as it would, not only type-checked: the package import
+ * maps to lib/, `plans/q3.yaml` to the external host's example plan (whose `sqlAccess: dataFactory`
+ * is that host's default), and PREAMBLE's free variables get real values (`q3` and `q4` two example
+ * plans of different names). Each must build and pass the checks the constructs run at synth, with
+ * no warning but those the plans' own settings draw.
+ */
+describe('the README blocks a team copies whole', () => {
+  const guid = '00000000-0000-0000-0000-000000000000';
+  const example = (file: string) => join(REPO, 'examples', file);
+  const packageAsInstalled = {
+    ...library,
+    loadMigrationPlan: (path: string) => library.loadMigrationPlan(path === 'plans/q3.yaml' ? example('external-host.yaml') : path),
+  };
+
+  /** Runs the README block that contains `marker`, with PREAMBLE's free variables; returns its app and stack. */
+  function runBlock(marker: string) {
+    const blocks = readme.compiled.filter((candidate) => candidate.code.includes(marker));
+    expect(blocks).toHaveLength(1);
+    // As the type check has it: a block that does not import from the package gets the exports it names.
+    const source = ts.createSourceFile('block.ts', blocks[0].code, ts.ScriptTarget.ES2022, true);
+    const names = importsPackage(source) ? [] : exportsNamed(source, packageExports());
+    const code = `${names.length > 0 ? `import { ${names.join(', ')} } from '${PACKAGE_NAME}';\n` : ''}${blocks[0].code}`;
+    const commonJs = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const { app, stack, resourceGroup } = testStack();
+    const given = {
+      app,
+      stack,
+      plan: library.loadMigrationPlan(example('three-databases.yaml')),
+      q3: library.loadMigrationPlan(example('three-databases.yaml')),
+      q4: library.loadMigrationPlan(example('cutover-windows.yaml')),
+      resourceGroup,
+      existingWorkspace: { id: `/subscriptions/${guid}/resourceGroups/rg-team/providers/Microsoft.OperationalInsights/workspaces/log-team`, name: 'log-team' },
+      teamVault: { id: `/subscriptions/${guid}/resourceGroups/rg-team/providers/Microsoft.KeyVault/vaults/kv-team`, name: 'kv-team', vaultUri: 'https://kv-team.vault.azure.net/' },
+      tenantId: guid,
+      subscriptionId: guid,
+    };
+    const requireInBlock = (name: string): unknown => {
+      if (name !== PACKAGE_NAME) throw new Error(`the block requires ${name}, not the package`);
+      return packageAsInstalled;
+    };
+    // In a block of its own, so that a name the block declares (`const plan = ...`) shadows the given one, as in the type check.
+    new Function('require', 'exports', ...Object.keys(given), `{\n${commonJs}\n}`)(requireInBlock, {}, ...Object.values(given));
+    return { app, stack };
+  }
+
+  test('"Using the constructs in your own stack" builds a stack that passes the synth-time checks, on the external host example plan', () => {
+    const { app, stack } = runBlock('new ExternalAirflowHost(');
+    expect(app.node.validate()).toEqual([]);
+    expect(warningsOf(stack)).toEqual([]);
+    const synth = synthObject(stack);
+    expect(Object.keys(synth.resource.azurerm_data_factory_pipeline ?? {}).length).toBeGreaterThan(0);
+    // The plan's one database freezes its source (SqlVm): the stack would alert on a freeze lasting too long, and so must the block.
+    const alerts = Object.values(synth.resource.azurerm_monitor_scheduled_query_rules_alert_v2 ?? {}).map((alert) => alert.name);
+    expect(alerts).toContain('alert-contoso-ext-source-frozen-too-long');
+  });
+
+  test('"Two plans in one workspace" builds both plans\' stacks on the shared workspace', () => {
+    const { app } = runBlock("eventsTable: 'existing'");
+    expect(app.node.validate()).toEqual([]);
+    const planStacks = app.node.children.map((child) => child.node.id).filter((id) => id !== 'test');
+    expect(planStacks).toEqual(expect.arrayContaining(['contoso-sql', 'contoso-cutover']));
+  });
+
+  test('the monitoring options of DatabaseMigrationStackProps build the stack', () => {
+    const { app } = runBlock('customAlerts: {');
+    expect(app.node.validate()).toEqual([]);
+    expect(app.node.children.map((child) => child.node.id)).toContain('contoso-sql');
   });
 });

@@ -125,6 +125,14 @@ function checkOwnConnections(plan: Loose, report: ReportProblem): void {
     'connection',
     "the DAG reaches a server at its connection's host, so both would read one server",
   );
+  // DMS gets the share's user and password and the storage account key from these two (dags migration_request.py).
+  const share = asArray(plan.sourceServers).findIndex((item) => asString(asRecord(asRecord(item)?.backupFileShare)?.connectionId)?.toLowerCase() === backup?.toLowerCase());
+  if (backup !== undefined && share >= 0) {
+    report(
+      ['backupStorage', 'connectionId'],
+      `${quote(backup)} is also the connection of sourceServers[${share}].backupFileShare: DMS reads the share's user and password from one and the storage account key from the other, so one of them would be wrong; give each its own`,
+    );
+  }
   refuse(
     uses('sourceServers', 'connectionStringSecretName', defaultConnectionStringSecretName),
     'connection string secret',
