@@ -160,7 +160,7 @@ describe('KubernetesAirflowHost', () => {
     it('starts a new generation when the library writes the database secret otherwise, so a deployed stack gets it', () => {
       // The secret is write-only: without this trigger, PgBouncer's new settings (verify-full) never reach a deployed stack.
       const generation = Object.entries(resourcesOfType(synth, 'terraform_data')).find(([id]) => id.includes('Secrets_Generation'))![1];
-      expect(generation.triggers_replace.databaseSecretLayout).toBe(DATABASE_SECRET_LAYOUT);
+      expect((generation.triggers_replace as Record<string, string>).databaseSecretLayout).toBe(DATABASE_SECRET_LAYOUT);
       let withAnotherCaFile = '';
       jest.isolateModules(() => {
         jest.doMock('../../lib/private/kubernetes/chart-values', () => ({
