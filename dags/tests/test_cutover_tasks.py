@@ -883,6 +883,24 @@ def test_an_approval_nobody_answers_holds_the_rehearsal_clock_a_while_then_misse
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "still replicating, never canceled"
 
 
+def test_the_gate_pokes_once_a_second_while_the_rehearsal_clock_holds_for_an_answer(world, monkeypatch):
+    """While the clock holds for an answer nobody gives (`ANSWER_GRACE`), each poke of the gate is rescheduled
+    `ANSWER_POKE` (a second) on, each writing one AwaitingApproval event: a few a second, not a busy loop. Was: at
+    once, every time (a rehearsal of examples/cutover-windows.yaml wrote 163 AwaitingApproval events in that minute;
+    here the driver gave up after its pokes)."""
+    from migration_orchestration_lib import rehearsal_cutover
+
+    monkeypatch.setattr(rehearsal_cutover, "ANSWER_GRACE", timedelta(seconds=2.5))
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    plan = gated_plan()
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), Recorder(world, plan).observe, wait_between_pokes=True)
+    states = driver.run_database("db")
+
+    assert states["db.await_cutover"] == "skipped" and driver.xcom[("db.await_cutover", "outcome")] == "waiting", (states, driver.errors)
+    held = [r["TimeGenerated"] for r in events(world, "AwaitingApproval") if "before 2026-12-06T02:30:00Z" in r["Message"]]
+    assert 2 <= len(held) <= 6, "%d pokes in a hold of 2.5 s" % len(held)
+
+
 def test_a_record_written_by_hand_while_the_rehearsal_clock_holds_still_answers(world):
     """The clock holds at the window's last fitting start (`ANSWER_GRACE`, a minute of real time): an approval
     written there by hand (the world's file standing in for the Airflow Variable) is read, and the cutover goes
