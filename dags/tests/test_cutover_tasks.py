@@ -809,6 +809,23 @@ def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_
     assert "canceled migration" in events(world, "RolledBack")[-1]["Message"]
 
 
+def test_a_rollback_cleared_after_an_upgrade_still_reads_no_window_left_pushed_as_a_plain_string(world, monkeypatch):
+    """await_cutover found no window left under the library before the preflight mark (its XCom a plain string);
+    the deployment is upgraded and a person clears the rollback alone: it still reads the string as this run's
+    and leaves the migration replicating (`StepContext.pulled_for_this_run`), never canceling days of replication."""
+    from migration_orchestration_lib.step_context import NO_WINDOW_LEFT_KEY
+
+    plan = gated_plan(approval=False, windows=(NEW_YORK_SATURDAY,))
+    driver, view, states = run_past_the_last_window(world, monkeypatch, plan, "2026-12-06T06:45:00Z")
+    assert states["db.await_cutover"] == "failed" and driver.outcome("db") == "rolled_back", (states, driver.errors)
+    pushed = driver.xcom[("db.await_cutover", NO_WINDOW_LEFT_KEY)]
+    driver.xcom[("db.await_cutover", NO_WINDOW_LEFT_KEY)] = pushed["message"]  # as the earlier version pushed it
+
+    assert driver.clear_task("db", "rollback") == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "still replicating, never canceled"
+    assert "await_cutover failed, nothing frozen" in events(world, "RolledBack")[-1]["Message"]
+
+
 @pytest.mark.parametrize("held", ["unanswered", "maxConcurrent"])
 def test_the_failure_after_the_last_window_passed_says_why_it_passed(world, monkeypatch, held):
     """The plan's only window passes while db waits in it: its approval unanswered, or its place held by another
