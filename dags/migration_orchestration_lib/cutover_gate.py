@@ -210,11 +210,12 @@ def _passed_while_waiting(database_name: str, cutover: CutoverSettings, missed: 
         why = "no approval came in time"
     elif decision is not None and decision.decision == "reject":
         why = "rejected by %s" % decision.by
-    elif max_concurrent is not None:
-        why = "other cutovers held it (cutover.maxConcurrent), or await_cutover did not run while it could start"
     else:
-        # Nothing else holds a fitting, approved cutover: the gate was not asked in time (Airflow down, the task retrying).
-        why = "await_cutover did not run while it could start"
+        # What holds a fitting, approved cutover: the plan's maxConcurrent, an approval given only after the window's
+        # last fitting start (the record bears no time), or the gate not asked in time (Airflow down, the task retrying).
+        causes = ["other cutovers held it (cutover.maxConcurrent)"] if max_concurrent is not None else []
+        causes += ["approved too late"] if decision is not None else []
+        why = ", or ".join(causes + ["await_cutover did not run while it could start"])
     return "window %s passed while %s waited (%s)" % (missed.describe(), database_name, why)
 
 

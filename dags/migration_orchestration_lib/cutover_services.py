@@ -9,7 +9,7 @@ on Airflow 3 (the API server, not the metadata database) and `airflow.models.Var
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 from migration_orchestration_lib.airflow_compat import get_variable, set_variable, utc_now
@@ -27,8 +27,10 @@ class SystemClock:
     def waiting_since(self, database: str, first_poke: datetime) -> datetime:
         return first_poke
 
-    def wait(self, database: str, until: Optional[datetime]) -> None:
-        """A waiting poke ends; `until`: when its decision can change by time alone."""
+    def wait(self, database: str, until: Optional[datetime]) -> timedelta:
+        """A waiting poke ends; `until`: when its decision can change by time alone. Returns the least real time
+        before the next poke (a rehearsal's clock held for an answer: `rehearsal_cutover.ANSWER_POKE`)."""
+        return timedelta(0)
 
     def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:
         """The database's cutover begins (the simulated clock stops jumping while one runs)."""

@@ -146,8 +146,7 @@ def await_cutover(ctx: StepContext) -> StepResult:
         approver = database.cutover.approval.approvers[0]
         services.approvals.put(database.name, ApprovalRecord(window=decision.window_key, decision=answer, by=approver))
         until = now
-    clock.wait(database.name, until)
-    raise CutoverWait(decision.status, decision.message, until)
+    raise CutoverWait(decision.status, decision.message, until, clock.wait(database.name, until))
 
 
 def _going(ctx: StepContext, closes: Optional[datetime], window: Optional[str] = None) -> dict:

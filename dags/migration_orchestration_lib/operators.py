@@ -246,6 +246,7 @@ class MigrationTask(BaseSensorOperator):
         delay = next_poke_in(now - first, self.timing)
         if waiting.until is not None:
             delay = max(timedelta(0), min(delay, waiting.until - ctx.services.clock.now()))
+        delay = max(delay, waiting.pace)
         self._emit(ctx, waiting.status, str(waiting), first)
         log.info("%s %s: %s (%s); next poke in %s", self.database_name, self.phase, waiting.status, waiting, delay)
         self._poke_again(now, delay, first)

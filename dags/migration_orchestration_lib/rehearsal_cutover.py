@@ -5,7 +5,8 @@ created) and jumps instead of waiting: when no cutover runs and no gated databas
 gate (one whose gated dependencies have finished), a waiting gate moves it to the earliest time
 one of the waiting databases can change its decision (a window opening, a window's last fitting start); the simulated approver answers at
 once (the next poke reads the record at the same simulated time); an approval nobody answers holds the clock at its
-window's last fitting start for `ANSWER_GRACE` of real time (a record written by hand meanwhile still answers), then
+window's last fitting start for `ANSWER_GRACE` of real time (a record written by hand meanwhile still answers; the gates
+poke once every `ANSWER_POKE` meanwhile, not at once), then
 the clock moves one second on, as real time would: the window is missed. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
 jump. Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
 "still waiting for the next window"). A kept world keeps its clock: a new run continues it.
@@ -37,6 +38,9 @@ MAX_STALLED_POKES = 200
 # written by hand (the world's cutover-approvals.json) still answers; then the clock moves one second on,
 # as real time would: the window is missed.
 ANSWER_GRACE = timedelta(minutes=1)
+# Real time between two pokes of a waiting gate meanwhile, from the second on (the first reads a simulated answer
+# at once): only a person's answer can come, and every poke writes an event.
+ANSWER_POKE = timedelta(seconds=1)
 
 
 @contextlib.contextmanager
@@ -101,7 +105,8 @@ class SimulatedClock:
             state["finished"] = [d for d in state["finished"] if d != database]  # a new run of it
             return parse_iso_utc(state["since"].setdefault(database, state["now"]))
 
-    def wait(self, database: str, until: Optional[datetime]) -> None:
+    def wait(self, database: str, until: Optional[datetime]) -> timedelta:
+        """The real time to wait before the next poke: `ANSWER_POKE` while the clock holds for an answer, else none."""
         with self._state() as state:
             state["waiting"][database] = iso_utc(until) if until else None
             now, horizon = parse_iso_utc(state["now"]), parse_iso_utc(state["horizon"])
@@ -113,18 +118,20 @@ class SimulatedClock:
             held = state["busy"] or on_the_way
             state["stalled"] = state["stalled"] + 1 if held else 0
             if held and state["stalled"] < MAX_STALLED_POKES:
-                return
+                return timedelta(0)
             times = [parse_iso_utc(t) for t in state["waiting"].values() if t]
             if any(t <= now for t in times):  # a decision is due now: an approver just answered, or none has yet
                 due = state.get("due") or {}
                 if due.get("at") != state["now"]:
-                    state["due"] = due = {"at": state["now"], "since": utc_now().isoformat()}
+                    state["due"] = due = {"at": state["now"], "since": utc_now().isoformat(), "pokes": 0}
+                due["pokes"] = due.get("pokes", 0) + 1
                 if utc_now() - parse_iso_utc(due["since"]) < ANSWER_GRACE:
-                    return  # poke again first
+                    return ANSWER_POKE if due["pokes"] > 1 else timedelta(0)  # poke again first
                 state["now"] = iso_utc(now + timedelta(seconds=1))  # unanswered: real time would move on
             else:
                 state["now"] = iso_utc(max(now, min(min(times, default=horizon), horizon)))
             state["stalled"] = 0
+            return timedelta(0)
 
     def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:
         with self._state() as state:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, List, Mapping, Optional
 
 from migration_orchestration_lib.airflow_compat import running_try
@@ -70,11 +70,12 @@ class StepPending(Exception):
 
 class CutoverWait(StepPending):
     """await_cutover waits (no window fits, approval awaited or rejected, maxConcurrent): the poke's
-    event says `status`, and nothing changes by time alone before `until` (None: the next poke)."""
+    event says `status`, and nothing changes by time alone before `until` (None: the next poke); `pace`: the least
+    real time before the next poke (`SimulatedClock.wait`)."""
 
-    def __init__(self, status: str, message: str, until: Optional[datetime] = None):
+    def __init__(self, status: str, message: str, until: Optional[datetime] = None, pace: timedelta = timedelta(0)):
         super().__init__(message)
-        self.status, self.until = status, until
+        self.status, self.until, self.pace = status, until, pace
 
 
 class StillWaiting(Exception):

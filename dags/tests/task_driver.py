@@ -2,7 +2,8 @@
 
 Each task's `execute` (the real `MigrationTask`: step, events, waiting) is called in dependency
 order with a task-instance stand-in that keeps this run's XComs; a reschedule pokes again at once
-(the rehearsal world moves on with every read), a retryable failure is retried like Airflow does
+(the rehearsal world moves on with every read; `wait_between_pokes=True`: at the time the reschedule asks for,
+as Airflow would), a retryable failure is retried like Airflow does
 (`retries` of the task, a new try number, its own XComs cleared), a final failure triggers the
 rollback (`one_failed`). `crash_after=<task>` stops the run right after that task's side effects,
 before its success would be recorded: the worker died. A new `RunDriver` is a new run (new run id,
@@ -12,6 +13,7 @@ run later, when it has ended (possibly after other runs).
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional
 
@@ -46,9 +48,10 @@ class _TaskInstance:
 
 
 class RunDriver:
-    def __init__(self, dag: Any, observe: Callable[[str], None] = lambda task_id: None):
+    def __init__(self, dag: Any, observe: Callable[[str], None] = lambda task_id: None, wait_between_pokes: bool = False):
         """`observe(task_id)` is called after every poke (to watch the world between them)."""
         self.dag = dag
+        self.wait_between_pokes = wait_between_pokes
         self.observe = observe
         self.run_id = "driver__%d" % next(_run_numbers)
         self.xcom: Dict = {}
@@ -142,8 +145,10 @@ class RunDriver:
         for _ in range(MAX_POKES):
             try:
                 return task.execute(context)
-            except AirflowRescheduleException:
+            except AirflowRescheduleException as rescheduled:
                 context["task_reschedule_count"] += 1
+                if self.wait_between_pokes:
+                    time.sleep(max(0.0, (rescheduled.reschedule_date - datetime.now(timezone.utc)).total_seconds()))
             finally:
                 self.observe(task.task_id)
         raise AirflowFailException("%s still waiting after %d pokes" % (task.task_id, MAX_POKES))

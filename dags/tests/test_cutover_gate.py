@@ -88,19 +88,26 @@ def test_a_window_that_passed_while_waiting_is_reported_missed_but_a_rejected_on
 
 
 @pytest.mark.parametrize(
-    "max_concurrent, why",
+    "max_concurrent, approved, why",
     [
-        (None, "(await_cutover did not run while it could start)"),
-        (2, "(other cutovers held it (cutover.maxConcurrent), or await_cutover did not run while it could start)"),
+        (None, False, "(await_cutover did not run while it could start)"),
+        (2, False, "(other cutovers held it (cutover.maxConcurrent), or await_cutover did not run while it could start)"),
+        (None, True, "(approved too late, or await_cutover did not run while it could start)"),
+        (2, True, "(other cutovers held it (cutover.maxConcurrent), or approved too late, or await_cutover did not run while it could start)"),
     ],
-    ids=["noLimit", "maxConcurrent"],
+    ids=["noLimit", "maxConcurrent", "approvedNoLimit", "approvedMaxConcurrent"],
 )
-def test_a_window_missed_without_approval_names_maxconcurrent_only_where_the_plan_sets_it(max_concurrent, why):
+def test_a_missed_window_names_maxconcurrent_only_where_the_plan_sets_it_and_a_late_approval_only_where_one_is_on_record(max_concurrent, approved, why):
+    """approved: the window's approval is on record, written after its last fitting start (02:15 for 45 minutes; the
+    AwaitingApproval event said "before" then), the record bearing no time. Was: "(await_cutover did not run while it
+    could start)" alone, sending a person after an Airflow outage that never was."""
+    approval = ApprovalSettings(True, APPROVERS, "airflowVariable") if approved else ApprovalSettings()
     missed = decide_cutover(
-        "db", CutoverSettings(windows=(SATURDAY_NIGHT,)), utc(2026, 12, 6, 2, 31), waiting_since=utc(2026, 12, 5, 20), max_concurrent=max_concurrent
+        "db", CutoverSettings(windows=(SATURDAY_NIGHT,), expected_minutes=45, approval=approval), utc(2026, 12, 6, 2, 31),
+        record("approve") if approved else None, waiting_since=utc(2026, 12, 5, 20), max_concurrent=max_concurrent
     )
     assert missed.status == "WindowMissed"
-    assert why in missed.message
+    assert why in missed.message, missed.message
 
 
 def test_max_concurrent_holds_a_fitting_window_until_a_place_is_free():

@@ -809,6 +809,23 @@ def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_
     assert "canceled migration" in events(world, "RolledBack")[-1]["Message"]
 
 
+def test_a_rollback_cleared_after_an_upgrade_still_reads_no_window_left_pushed_as_a_plain_string(world, monkeypatch):
+    """await_cutover found no window left under the library before the preflight mark (its XCom a plain string);
+    the deployment is upgraded and a person clears the rollback alone: it still reads the string as this run's
+    and leaves the migration replicating (`StepContext.pulled_for_this_run`), never canceling days of replication."""
+    from migration_orchestration_lib.step_context import NO_WINDOW_LEFT_KEY
+
+    plan = gated_plan(approval=False, windows=(NEW_YORK_SATURDAY,))
+    driver, view, states = run_past_the_last_window(world, monkeypatch, plan, "2026-12-06T06:45:00Z")
+    assert states["db.await_cutover"] == "failed" and driver.outcome("db") == "rolled_back", (states, driver.errors)
+    pushed = driver.xcom[("db.await_cutover", NO_WINDOW_LEFT_KEY)]
+    driver.xcom[("db.await_cutover", NO_WINDOW_LEFT_KEY)] = pushed["message"]  # as the earlier version pushed it
+
+    assert driver.clear_task("db", "rollback") == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "still replicating, never canceled"
+    assert "await_cutover failed, nothing frozen" in events(world, "RolledBack")[-1]["Message"]
+
+
 @pytest.mark.parametrize("held", ["unanswered", "maxConcurrent"])
 def test_the_failure_after_the_last_window_passed_says_why_it_passed(world, monkeypatch, held):
     """The plan's only window passes while db waits in it: its approval unanswered, or its place held by another
@@ -881,6 +898,24 @@ def test_an_approval_nobody_answers_holds_the_rehearsal_clock_a_while_then_misse
         assert gate[-1][0] == "Failed" and "in the past at 2026-12-06T06:30:01Z" in gate[-1][1] and why in gate[-1][1], gate[-1]
     assert view.frozen_at is None and view.source_writable()
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "still replicating, never canceled"
+
+
+def test_the_gate_pokes_once_a_second_while_the_rehearsal_clock_holds_for_an_answer(world, monkeypatch):
+    """While the clock holds for an answer nobody gives (`ANSWER_GRACE`), each poke of the gate is rescheduled
+    `ANSWER_POKE` (a second) on, each writing one AwaitingApproval event: a few a second, not a busy loop. Was: at
+    once, every time (a rehearsal of examples/cutover-windows.yaml wrote 163 AwaitingApproval events in that minute;
+    here the driver gave up after its pokes)."""
+    from migration_orchestration_lib import rehearsal_cutover
+
+    monkeypatch.setattr(rehearsal_cutover, "ANSWER_GRACE", timedelta(seconds=2.5))
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    plan = gated_plan()
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), Recorder(world, plan).observe, wait_between_pokes=True)
+    states = driver.run_database("db")
+
+    assert states["db.await_cutover"] == "skipped" and driver.xcom[("db.await_cutover", "outcome")] == "waiting", (states, driver.errors)
+    held = [r["TimeGenerated"] for r in events(world, "AwaitingApproval") if "before 2026-12-06T02:30:00Z" in r["Message"]]
+    assert 2 <= len(held) <= 6, "%d pokes in a hold of 2.5 s" % len(held)
 
 
 def test_a_record_written_by_hand_while_the_rehearsal_clock_holds_still_answers(world):
