@@ -2,7 +2,7 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkGuid } from './private/prop-checks';
-import { applyStateBackend, releaseStateBackend } from './private/state-backend';
+import { applyStateBackend, localStatePathFrom, releaseStateBackend } from './private/state-backend';
 import { StateBackend } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
 
@@ -38,8 +38,7 @@ export class ReleaseStack extends TerraformStack {
     if (props.stateBackend.type === 'local') {
       // cdktf reads the first stack's state at the path its backend names, which is relative to
       // that stack's folder; this stack runs in its own folder beside it (cdktf.out/stacks/<id>).
-      const path = props.stateBackend.path ?? `terraform.${props.after.node.id}.tfstate`;
-      firstState.addOverride('config.path', path.startsWith('/') ? path : `../${props.after.node.id}/${path}`);
+      firstState.addOverride('config.path', localStatePathFrom(this, props.after, props.stateBackend.path));
     }
   }
 }

@@ -3,8 +3,10 @@ export interface LocalStateBackend {
   /** Selects this backend. */
   readonly type: 'local';
   /**
-   * Path of the state file.
-   * @default `terraform.<stack name>.tfstate`
+   * Path of the state file: absolute, or relative to the stack's folder (`cdktf.out/stacks/<stack name>`, where
+   * Terraform runs). A relative path that stays inside `cdktf.out` draws a warning: the cdktf CLI deletes folders there.
+   * @default `terraform.<stack name>.tfstate` in the folder the app runs in (the project root); a state still in
+   * the stack's folder (the default of earlier versions) is used there, with a warning saying how to move it
    */
   readonly path?: string;
 }

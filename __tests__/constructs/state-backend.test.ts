@@ -1,7 +1,11 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
 import { Testing } from 'cdktf';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from '../../lib/state-backend';
 import { examplePlan } from '../helpers/example-plan';
+import { warningsOf } from '../helpers/test-stack';
 
 function terraformBlock(stateBackend?: StateBackend): Record<string, any> {
   const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend });
@@ -9,12 +13,6 @@ function terraformBlock(stateBackend?: StateBackend): Record<string, any> {
 }
 
 describe('state backends', () => {
-  it('keeps local state by default', () => {
-    const terraform = terraformBlock();
-    expect(terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
-    expect(terraform.cloud).toBeUndefined();
-  });
-
   it('writes a cloud block with the named Terraform Cloud workspace', () => {
     const terraform = terraformBlock({ type: 'terraformCloud', organization: 'acme', workspace: 'prod' });
     expect(terraform.cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod' } });
@@ -32,6 +30,74 @@ describe('state backends', () => {
         use_azuread_auth: true,
       },
     });
+  });
+});
+
+describe('local state', () => {
+  // The app runs in a project folder of its own and synthesizes into cdktf.out there, as `npm run synth` does.
+  let project: string;
+  let previous: string;
+  beforeEach(() => {
+    previous = process.cwd();
+    project = realpathSync(mkdtempSync(path.join(tmpdir(), 'local-state-')));
+    process.chdir(project);
+  });
+  afterEach(() => {
+    process.chdir(previous);
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  function synth(stateBackend?: StateBackend) {
+    const stack = new DatabaseMigrationStack(Testing.app({ outdir: 'cdktf.out' }), 'contoso-sql', { plan: examplePlan(), stateBackend });
+    const [release] = stack.releaseStacks;
+    const stateWarnings = [stack, release].flatMap((s) => warningsOf(s)).filter((w) => /state/.test(w));
+    return { first: JSON.parse(Testing.synth(stack)), release: JSON.parse(Testing.synth(release)), stateWarnings };
+  }
+  const stateFile = (stack: string) => path.join('cdktf.out', 'stacks', stack, `terraform.${stack}.tfstate`);
+  const remoteStatePath = (release: any) => (Object.values(release.data.terraform_remote_state)[0] as any).config.path;
+
+  it('is the project root by default, outside the build output the cdktf CLI prunes, named from the stack folder where Terraform runs', () => {
+    const { first, release, stateWarnings } = synth();
+    expect(first.terraform.backend).toEqual({ local: { path: '../../../terraform.contoso-sql.tfstate' } });
+    expect(path.resolve('cdktf.out/stacks/contoso-sql', first.terraform.backend.local.path)).toBe(path.join(project, 'terraform.contoso-sql.tfstate'));
+    expect(release.terraform.backend).toEqual({ local: { path: '../../../terraform.contoso-sql-airflow.tfstate' } });
+    expect(remoteStatePath(release)).toBe('../../../terraform.contoso-sql.tfstate');
+    expect(stateWarnings).toEqual([]);
+  });
+
+  it('stays in the stack folder where an earlier version put it, with a warning saying how to move it', () => {
+    mkdirSync(path.dirname(stateFile('contoso-sql')), { recursive: true });
+    writeFileSync(stateFile('contoso-sql'), '{}');
+    const { first, release, stateWarnings } = synth();
+    expect(first.terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
+    expect(remoteStatePath(release)).toBe('../contoso-sql/terraform.contoso-sql.tfstate');
+    // The release stack's state is in the project root (none in its folder): only the first stack is warned about.
+    expect(release.terraform.backend).toEqual({ local: { path: '../../../terraform.contoso-sql-airflow.tfstate' } });
+    expect(stateWarnings).toEqual([
+      expect.stringContaining('contoso-sql: its local state is cdktf.out/stacks/contoso-sql/terraform.contoso-sql.tfstate, in the build output'),
+    ]);
+    expect(stateWarnings[0]).toContain('"mv cdktf.out/stacks/contoso-sql/terraform.contoso-sql.tfstate* ."');
+    expect(stateWarnings[0]).toContain('"terraform init -migrate-state" in cdktf.out/stacks/contoso-sql');
+  });
+
+  it('once moved to the project root, is read there, with a warning while a copy is left in the stack folder', () => {
+    mkdirSync(path.dirname(stateFile('contoso-sql-airflow')), { recursive: true });
+    writeFileSync(stateFile('contoso-sql-airflow'), '{}');
+    writeFileSync('terraform.contoso-sql-airflow.tfstate', '{}');
+    const { release, stateWarnings } = synth();
+    expect(release.terraform.backend).toEqual({ local: { path: '../../../terraform.contoso-sql-airflow.tfstate' } });
+    expect(stateWarnings).toEqual([expect.stringMatching(/^contoso-sql-airflow: local state in both terraform.contoso-sql-airflow.tfstate \(used\) and cdktf.out\/stacks\/contoso-sql-airflow\/terraform.contoso-sql-airflow.tfstate \(not used/)]);
+  });
+
+  it('a path given is kept; one that stays in the build output draws a warning', () => {
+    expect(synth({ type: 'local', path: '../../../state/prod.tfstate' }).stateWarnings).toEqual([]);
+    expect(synth({ type: 'local', path: path.join(project, 'prod.tfstate') }).stateWarnings).toEqual([]);
+    const inside = synth({ type: 'local', path: 'state/prod.tfstate' });
+    expect(inside.first.terraform.backend).toEqual({ local: { path: 'state/prod.tfstate' } });
+    expect(inside.stateWarnings).toEqual([
+      expect.stringContaining('contoso-sql: stateBackend.path "state/prod.tfstate" is relative to the stack\'s folder, so the state is cdktf.out/stacks/contoso-sql/state/prod.tfstate'),
+      expect.stringContaining('contoso-sql-airflow: stateBackend.path "state/prod-airflow.tfstate"'),
+    ]);
   });
 });
 

@@ -1,4 +1,6 @@
-import { AzurermBackend, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from 'cdktf';
+import { existsSync } from 'fs';
+import * as path from 'path';
+import { Annotations, App, AzurermBackend, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from 'cdktf';
 import { StateBackend } from '../state-backend';
 
 /** Configures the stack's backend. */
@@ -6,7 +8,7 @@ export function applyStateBackend(stack: TerraformStack, backend: StateBackend):
   const stackName = stack.node.id;
   switch (backend.type) {
     case 'local':
-      new LocalBackend(stack, { path: backend.path ?? `terraform.${stackName}.tfstate` });
+      new LocalBackend(stack, { path: localStatePath(stack, backend.path, true) });
       return;
     case 'terraformCloud':
       new CloudBackend(stack, {
@@ -25,6 +27,71 @@ export function applyStateBackend(stack: TerraformStack, backend: StateBackend):
       });
       return;
   }
+}
+
+/** The folder cdktf writes the stack into, where Terraform runs and resolves a relative backend path. */
+function stackFolder(stack: TerraformStack): string {
+  return path.resolve(App.of(stack).outdir, 'stacks', stack.node.id);
+}
+
+/**
+ * The path of the stack's local state as its backend names it, relative to the stack's folder
+ * unless given absolute. By default `terraform.<stack>.tfstate` in the folder the app runs in (the
+ * project root, as cdktf's own default), outside the build output: the cdktf CLI deletes the folders
+ * under `<outdir>/stacks/` of stacks it did not synthesize. A state still in the stack's folder (this
+ * library's default before) stays where it is, with a warning, until it is moved: a changed path
+ * would start from no state.
+ */
+export function localStatePath(stack: TerraformStack, given: string | undefined, warn = false): string {
+  const folder = stackFolder(stack);
+  const outdir = path.resolve(App.of(stack).outdir);
+  const shown = (file: string) => path.relative(process.cwd(), file) || '.';
+  const inBuildOutput = (file: string) => !path.relative(outdir, file).startsWith('..');
+  if (given !== undefined) {
+    const file = path.resolve(folder, given);
+    if (warn && !path.isAbsolute(given) && inBuildOutput(file)) {
+      Annotations.of(stack).addWarning(
+        `${stack.node.id}: stateBackend.path "${given}" is relative to the stack's folder, so the state is ${shown(file)}, ` +
+          `in the build output, which the cdktf CLI deletes (synth, diff and deploy remove the folders of stacks they did not synthesize; so does removing ${shown(outdir)}): ` +
+          `give an absolute path or one outside ${shown(outdir)} (such as "${toPosix(path.relative(folder, path.resolve(path.basename(given))))}")`,
+      );
+    }
+    return given;
+  }
+  const name = `terraform.${stack.node.id}.tfstate`;
+  const inRoot = path.resolve(name);
+  const inFolder = path.join(folder, name);
+  if (existsSync(inFolder)) {
+    if (!existsSync(inRoot)) {
+      if (warn) {
+        Annotations.of(stack).addWarning(
+          `${stack.node.id}: its local state is ${shown(inFolder)}, in the build output, which the cdktf CLI deletes ` +
+            `(synth, diff and deploy remove the folders of stacks they did not synthesize; so does removing ${shown(outdir)}). ` +
+            `This synth keeps it there. Move it to the project root ("mv ${shown(inFolder)}* ."), synthesize again, then run ` +
+            `"terraform init -migrate-state" in ${shown(folder)} (or pass --migrate-state to cdktf deploy and diff)`,
+        );
+      }
+      return name;
+    }
+    if (warn) {
+      Annotations.of(stack).addWarning(
+        `${stack.node.id}: local state in both ${shown(inRoot)} (used) and ${shown(inFolder)} (not used, the default of earlier versions): ` +
+          `if the second holds resources the first lacks, Terraform no longer tracks them; compare them, then remove the one not used`,
+      );
+    }
+  }
+  return toPosix(path.relative(folder, inRoot));
+}
+
+/** The path of `stack`'s local state (as {@link localStatePath}) from the folder of `reader`, a stack that reads it. */
+export function localStatePathFrom(reader: TerraformStack, stack: TerraformStack, given: string | undefined): string {
+  const statePath = localStatePath(stack, given);
+  return path.isAbsolute(statePath) ? statePath : toPosix(path.relative(stackFolder(reader), path.resolve(stackFolder(stack), statePath)));
+}
+
+/** The synthesized JSON is the same on every machine. */
+function toPosix(file: string): string {
+  return file.split(path.sep).join('/');
 }
 
 /** Suffix of the release stack's name, its Terraform Cloud workspace and its state file. */

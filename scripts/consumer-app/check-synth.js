@@ -173,6 +173,13 @@ if (check(modeline, `${planFile} has no yaml-language-server $schema line`)) {
 }
 
 // --- The whole stack (DatabaseMigrationStack) and the Kubernetes host's release stack after it.
+/**
+ * Local state is `terraform.<stack>.tfstate` in the folder the app ran in (here always the one holding
+ * the output folder), named relative to the folder of the stack reading it, where Terraform runs.
+ */
+const isLocalStateOf = (readingStack, statePath, stack) =>
+  typeof statePath === 'string' &&
+  resolve(projectDir, outdir, 'stacks', readingStack, statePath) === resolve(projectDir, outdir, '..', `terraform.${stack}.tfstate`);
 const main = readStack(plan.name);
 const releaseName = `${plan.name}-airflow`;
 const release = readStack(releaseName);
@@ -180,7 +187,7 @@ if (release) {
   checkDagConfigMaps(release, releaseName, plan);
   check(resources(release, 'azurerm_postgresql_flexible_server').length === 1, `${releaseName}: no metadata database`);
   const remote = Object.values((release.data ?? {}).terraform_remote_state ?? {});
-  check(remote.length === 1 && remote[0].config.path === `../${plan.name}/terraform.${plan.name}.tfstate`, `${releaseName}: does not read ${plan.name}'s state`);
+  check(remote.length === 1 && isLocalStateOf(releaseName, remote[0].config.path, plan.name), `${releaseName}: does not read ${plan.name}'s state`);
 }
 if (main) {
   const one = (type) => {
@@ -208,7 +215,7 @@ if (main) {
   check(resources(main, 'azurerm_monitor_diagnostic_setting').length >= 1, `${plan.name}: no diagnostic setting`);
   const keyOutputs = Object.entries(main.output ?? {}).filter(([name]) => /auth_key/.test(name));
   check(keyOutputs.length >= 2 && keyOutputs.every(([, output]) => output.sensitive === true), `${plan.name}: auth key outputs missing or not sensitive`);
-  check(main.terraform?.backend?.local?.path === `terraform.${plan.name}.tfstate`, `${plan.name}: not on local state`);
+  check(isLocalStateOf(plan.name, main.terraform?.backend?.local?.path, plan.name), `${plan.name}: not on local state in the folder the app ran in`);
 }
 
 // --- The constructs used one by one in the consumer's own stack.
