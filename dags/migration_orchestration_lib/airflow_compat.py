@@ -1,8 +1,9 @@
 """The Airflow APIs the DAG uses, on Airflow 3.1 and later (Task SDK, `airflow.sdk`), 2.10.5 and 2.6.3.
 
-Everything version-specific lives here. No task reads the metadata database: tasks use their
-context (`ti`, `run_id`), XCom and return values, and on Airflow 3 the Task SDK's calls to the API
-server (`get_first_reschedule_date`). Airflow 3 moved the authoring API to `airflow.sdk` and
+Everything version-specific lives here. Tasks use their context (`ti`, `run_id`), XCom and return
+values, and on Airflow 3 the Task SDK's calls to the API server (`get_first_reschedule_date`,
+`get_task_states`); the one read of the metadata database, on Airflow 2 only, is another task's state
+in the task's own run (`task_state_in_run`). Airflow 3 moved the authoring API to `airflow.sdk` and
 forbids tasks to query the metadata DB (apache/airflow "Upgrading to Airflow 3").
 """
 from __future__ import annotations
@@ -89,6 +90,7 @@ __all__ = [
     "running_try",
     "will_retry",
     "first_poke_at",
+    "task_state_in_run",
     "utc_now",
     "time_delta_trigger",
     "get_connection",
@@ -137,6 +139,21 @@ def first_poke_at(context: Mapping[str, Any]) -> datetime:
     if first is None:
         return utc_now()
     return first if first.tzinfo else first.replace(tzinfo=_utc.utc)
+
+
+def task_state_in_run(context: Mapping[str, Any], task_id: str) -> Optional[str]:
+    """The state of task `task_id` in the running task's own DAG run, as Airflow holds it now (None: not run since
+    the run began or a person cleared it, or not in the run). Airflow 3: the Task SDK's
+    `RuntimeTaskInstance.get_task_states` ({run_id: {task_id: state}}, from the API server); Airflow 2: the run's
+    task instance (`DagRun.get_task_instance`, a read of the metadata database)."""
+    if AIRFLOW_3:
+        task_instance, run_id = context["ti"], context["run_id"]
+        states = task_instance.get_task_states(dag_id=task_instance.dag_id, task_ids=[task_id], run_ids=[run_id])
+        state = (states.get(run_id) or {}).get(task_id)
+    else:
+        found = context["dag_run"].get_task_instance(task_id)
+        state = found.state if found is not None else None
+    return None if state is None else str(getattr(state, "value", state))
 
 
 def time_delta_trigger(delay: Any) -> Any:

@@ -1,8 +1,9 @@
 """What a step sees when its task runs: the plan entry, its services, and this run's XComs.
 
-Steps decide from DMS and SQL state (see `migration_stage`), never from the run's task states:
-XCom carries only this run's deadline and what its preflight found (the migration's stage, the source
-frozen by the DAG or not), and informational return values.
+Steps decide from DMS and SQL state (see `migration_stage`), never from the run's task states (but for whether
+preflight ran since the run was last cleared: `StepContext.preflight_ran`): XCom carries only this run's deadline
+and what its preflight found (the migration's stage, the source frozen by the DAG or not), and informational
+return values.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, List, Mapping, Optional
 
-from migration_orchestration_lib.airflow_compat import running_try
+from migration_orchestration_lib.airflow_compat import running_try, task_state_in_run
 from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer, TargetServer
@@ -45,6 +46,8 @@ ROLLBACK_BEGAN_KEY = "began"
 # Data Factory a freeze runs on after the try that submitted it stopped: the rollback awaits each one submitted
 # (`rollback._await_freezes_in_flight`). A run from before the list holds one prefix, a string.
 FREEZE_SUBMITTED_KEY = "freeze_submitted"
+# The states a task instance holds in its run until it starts (a clear resets it to None), or when it never will.
+NOT_STARTED_STATES = (None, "scheduled", "queued", "upstream_failed", "skipped", "removed")
 
 
 class StepFailure(Exception):
@@ -233,5 +236,10 @@ class StepContext:
         return found if isinstance(found, str) else ""
 
     def preflight_ran(self) -> bool:
-        """Whether this run's preflight started on this database (a held database's never does)."""
-        return bool(self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK), key="started"))
+        """Whether this run's preflight started on this database since the run was last cleared from it (a held
+        database's never does): its `started` XCom, and its state in the run one that only running it reaches. Airflow
+        clears a task's XComs only when it runs again: in a run cleared with downstream tasks whose preflight was
+        held back (upstream_failed) this time, the XCom of its earlier try is still there."""
+        if not self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK), key="started"):
+            return False
+        return task_state_in_run(self.airflow_context, self.task_id(PREFLIGHT_TASK)) not in NOT_STARTED_STATES

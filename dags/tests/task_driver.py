@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import time
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional
 
 from migration_orchestration_lib.airflow_compat import (
@@ -32,8 +33,10 @@ class WorkerCrashed(BaseException):  # like a killed worker: no handler of the t
 
 
 class _TaskInstance:
-    def __init__(self, xcom: Dict, task_id: str, try_number: int, max_tries: int):
-        self._xcom, self._task_id = xcom, task_id
+    def __init__(self, xcom: Dict, task_id: str, try_number: int, max_tries: int, driver: Optional["RunDriver"] = None):
+        """`driver`: the run whose task states `get_task_states` reads."""
+        self._xcom, self._task_id, self._driver = xcom, task_id, driver
+        self.dag_id = driver.dag.dag_id if driver else ""
         self.try_number, self.max_tries = try_number, max_tries
         self.start_date = datetime.now(timezone.utc)
 
@@ -46,6 +49,21 @@ class _TaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         self._xcom[(self._task_id, key)] = value
 
+    def get_task_states(self, dag_id: str, task_ids: List[str], run_ids: List[str]) -> Dict[str, Dict[str, Any]]:
+        """Airflow 3's Task SDK call: {run_id: {task_id: state}}, of the tasks with a task instance in the run."""
+        driver = self._driver
+        return {driver.run_id: {t: driver.states.get(t) for t in task_ids}} if driver and driver.run_id in run_ids else {}
+
+
+class _DagRun:
+    """Airflow 2's `context["dag_run"]`: its task instances' states."""
+
+    def __init__(self, driver: "RunDriver"):
+        self._driver = driver
+
+    def get_task_instance(self, task_id: str) -> Any:
+        return SimpleNamespace(task_id=task_id, state=self._driver.states.get(task_id))
+
 
 class RunDriver:
     def __init__(self, dag: Any, observe: Callable[[str], None] = lambda task_id: None, wait_between_pokes: bool = False):
@@ -55,7 +73,7 @@ class RunDriver:
         self.observe = observe
         self.run_id = "driver__%d" % next(_run_numbers)
         self.xcom: Dict = {}
-        self.states: Dict[str, str] = {}
+        self.states: Dict[str, Optional[str]] = {}  # task id -> its state in the run (None or absent: not run since a clear)
         self.errors: Dict[str, str] = {}  # task id -> the last exception it raised
         self.tries: Dict[str, int] = {}  # task id -> its last try
         self._first_try: Dict[str, int] = {}  # task id -> the try its next run begins with (after a clear)
@@ -99,8 +117,21 @@ class RunDriver:
             self._clear(task)
         return self.run_database(name)
 
+    def clear_held_back(self, name: str) -> Dict[str, str]:
+        """A person clears the database's whole chain of this run with downstream tasks (from a task of a database
+        it depends on, say), and the dependency fails again: the chain ends upstream_failed without running, its
+        XComs of the earlier try kept, and the rollback (`one_failed`) runs."""
+        rollback = self.dag.get_task("%s.rollback" % name)
+        for task in self.chain(name) + [rollback]:
+            self._clear(task)
+        for task in self.chain(name):
+            self.states[task.task_id] = "upstream_failed"
+        self._run_task(rollback)
+        return self.states
+
     def _clear(self, task: Any) -> None:
         self._first_try[task.task_id] = self.tries.get(task.task_id, 0) + 1
+        self.states[task.task_id] = None  # Airflow resets a cleared task instance's state
 
     def chain(self, name: str) -> List[Any]:
         tasks = [t for t in self.dag.tasks if t.task_id.startswith(name + ".") and not t.task_id.endswith(".rollback")]
@@ -117,16 +148,22 @@ class RunDriver:
         return self.xcom.get(("%s.done" % name, "outcome")) or self.xcom.get(("%s.rollback" % name, "outcome"))
 
     def _run_task(self, task: Any, first_try: int = 1) -> str:
-        """`first_try` > 1: the tries before it ran elsewhere (a test drove them, and their worker died)."""
+        """`first_try` > 1: the tries before it ran elsewhere (a test drove them, and their worker died). Records the
+        task's state in the run (`states`): running while it runs, then its final state."""
+        self.states[task.task_id] = "running"
+        self.states[task.task_id] = state = self._run_tries(task, first_try)
+        return state
+
+    def _run_tries(self, task: Any, first_try: int) -> str:
         cleared_from = self._first_try.pop(task.task_id, None)  # a cleared task's tries go on from its last one
         start, last = (cleared_from, cleared_from + task.retries) if cleared_from else (first_try, task.retries + 1)
         for try_number in range(start, last + 1):
             for key in [k for k in self.xcom if k[0] == task.task_id]:
                 del self.xcom[key]
             self.tries[task.task_id] = try_number
-            ti = _TaskInstance(self.xcom, task.task_id, try_number, last - 1)
+            ti = _TaskInstance(self.xcom, task.task_id, try_number, last - 1, self)
             # No logical date (ts, ts_nodash): Airflow 3 runs triggered without one have none.
-            context = {"ti": ti, "run_id": self.run_id, "task_reschedule_count": 0}
+            context = {"ti": ti, "dag_run": _DagRun(self), "run_id": self.run_id, "task_reschedule_count": 0}
             try:
                 value = self._poke_until_done(task, context)
             except AirflowSkipException:

@@ -56,6 +56,7 @@ def test_a_missed_window_never_sends_a_live_migration_back_to_replicating(rehear
         ("db.preflight", "return_value"): {DEADLINE_KEY: "2099-01-01T00:00:00+00:00", "stage": "succeeded"},
         ("db.final_backup", WINDOW_MISSED_KEY): "the window closed",
     })
+    later.states["db.preflight"] = "success"  # as it ran in that run
     FileRecords(str(rehearsal_world), RECORDS_FILE).put(current_run_key(plan.name, "db"), later.run_id)  # as its preflight would
     assert later._run_task(dag.get_task("db.rollback")) == "success", later.errors
     assert later.outcome("db") == "rolled_back"
@@ -167,4 +168,29 @@ def test_a_start_cleared_after_its_migration_failed_leaves_the_migrations_target
     assert world.target() is not None and world.target()["state"] == "RESTORING"
     assert driver.clear_task("db", "rollback") == "success", driver.errors
     assert world.target() is None, "the failed migration's own RESTORING target is left behind"
+    assert world.source_writable()
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # Airflow 2 reads the preflight's state through `dag_run`, Airflow 3 through the Task SDK
+def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication(rehearsal_world):
+    """db's preflight passed and start_migration started its replication (the run stopped right after); a person
+    clears a task of a database db depends on with its downstream tasks, and it fails again: db's preflight and
+    the rest of its chain end upstream_failed without running, their XComs of the earlier try still there (Airflow
+    clears a task's XComs only when it runs again), and db's rollback (`one_failed`) runs. Was: it read the stale
+    `started` XCom as this try's, canceled the replication and removed its RESTORING target. Now preflight counts as
+    run only from its state in the run: nothing to roll back, the migration replicates on into its target."""
+    plan = parse_plan(plan_with_databases([database_entry("base", "Base"), database_entry("db", "Sales", depends_on=["base"])]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    with pytest.raises(WorkerCrashed):
+        driver.run_database("db", crash_after="start_migration")
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"] and world.target()["state"] == "RESTORING"
+
+    states = driver.clear_held_back("db")
+
+    assert states["db.preflight"] == "upstream_failed" and ("db.preflight", "started") in driver.xcom, "the earlier try's XCom"
+    assert states["db.rollback"] == "skipped", driver.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
+    assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
     assert world.source_writable()
