@@ -57,7 +57,11 @@ describe('MigrationService', () => {
     expect(MigrationService.fromMigrationServiceId(id)).toEqual({ id, name: 'dms-x' });
     expect(() =>
       MigrationService.fromMigrationServiceId('/subscriptions/0000/resourceGroups/rg/providers/Microsoft.DataMigration/services/old'),
-    ).toThrow(/fromMigrationServiceId: .* is not the ARM id of a Microsoft.DataMigration\/sqlMigrationServices/);
+    ).toThrow(
+      'MigrationService.fromMigrationServiceId: id must be an ARM id like ' +
+        '/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.DataMigration/sqlMigrationServices/<name> ' +
+        '(got "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.DataMigration/services/old")',
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import { Fn, Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { DataFactoryEnvironment } from '../hosts/data-factory-host';
+import { armId } from '../plan/rules';
 import { checkProp } from './prop-checks';
 
 /** Reading the parts of ARM resource ids that the constructs need at synth. */
@@ -24,11 +25,14 @@ export function blobServiceId(storageAccountId: string): string {
   return `${storageAccountId}/blobServices/default`;
 }
 
-/** The name of a `Microsoft.DataMigration/sqlMigrationServices` resource from its ARM id. */
+const { example: MIGRATION_SERVICE_ID_EXAMPLE } = armId('Microsoft.DataMigration', 'sqlMigrationServices', '[^/]+');
+
+/** The name of a `Microsoft.DataMigration/sqlMigrationServices` resource from its ARM id (`what`'s argument `id`). */
 export function migrationServiceNameOf(migrationServiceId: string, what: string): string {
   const match = /\/providers\/Microsoft\.DataMigration\/sqlMigrationServices\/([^/]+)$/i.exec(migrationServiceId);
   if (!match) {
-    throw new Error(`${what}: "${migrationServiceId}" is not the ARM id of a Microsoft.DataMigration/sqlMigrationServices resource`);
+    // The form of checkProp's messages, which has no construct path here.
+    throw new Error(`${what}: id must be an ARM id like ${MIGRATION_SERVICE_ID_EXAMPLE} (got "${migrationServiceId}")`);
   }
   return match[1];
 }
