@@ -141,7 +141,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     const plan = isValidatedPlan(props.plan) ? props.plan : parseMigrationPlan(props.plan, 'props.plan');
     this.plan = plan;
     // Before the constructs that take it: the warning names the plan field, not the first of them.
-    warnUnknownRegion(this, `${planSource(plan) ?? 'props.plan'} location:`, plan.location);
+    warnUnknownRegion(this, `${planSource(plan)} location:`, plan.location);
     const preventDestroy = props.preventDestroy ?? true;
     const lock = props.lock;
     const stateBackend = props.stateBackend ?? { type: 'local' };
@@ -167,7 +167,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       const at = formatFieldPath(['databases', plan.databases.findIndex(({ name }) => name === database)]);
       const listed = windows.map(({ from, to, timeZone }) => `${from} to ${to} (${timeZone})`).join('; ');
       Annotations.of(this).addWarning(
-        `${showName(database)} (${at}): every cutover window is in the past at ${now.toISOString()}: ${listed}. ` +
+        `${planSource(plan)} ${showName(database)} (${at}): every cutover window is in the past at ${now.toISOString()}: ${listed}. ` +
           `The DAG's preflight fails for it unless it is already live or its source frozen: add a window to cut it over`,
       );
     }

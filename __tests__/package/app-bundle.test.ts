@@ -204,7 +204,7 @@ describe('the bundled app (dist/app.js)', () => {
 
   it('prints the synth warnings run by plain node, and leaves them to the cdktf CLI run by it (which prints the manifest\'s)', () => {
     const planFile = join(REPO, 'examples', 'three-databases.yaml');
-    const warning = /^Warning: airflow\.sqlAccess is direct /m;
+    const warning = /^Warning: .*\/examples\/three-databases\.yaml airflow\.sqlAccess is direct /m;
     const plain = runBundle(planFile, join(scratch, 'plain-out'));
     expect(plain.status).toBe(0);
     expect(plain.stderr).toMatch(warning);

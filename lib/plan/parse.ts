@@ -27,8 +27,11 @@ const validatedPlans = new WeakMap<MigrationPlan, string>();
 
 export const isValidatedPlan = (plan: MigrationPlan): boolean => validatedPlans.has(plan);
 
-/** The file (or name) a validated plan came from, for messages about it after loading. */
-export const planSource = (plan: MigrationPlan): string | undefined => validatedPlans.get(plan);
+/**
+ * The file (or name) a validated plan came from, for messages about it after loading (the stack
+ * validates a plan given otherwise as `props.plan`).
+ */
+export const planSource = (plan: MigrationPlan): string => validatedPlans.get(plan) ?? 'props.plan';
 
 /** @param locate maps field paths to file positions when the value came from a file */
 export function validatePlan(value: unknown, file: string, locate?: SourceLocator): MigrationPlan {

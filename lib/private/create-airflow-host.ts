@@ -11,6 +11,7 @@ import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { dagBundleFor } from '../orchestration-factory/dag-bundle';
 import { ensureProvider } from './ensure-provider';
 import { AirflowSettings } from '../plan/airflow-schema';
+import { planSource } from '../plan/parse';
 import { MigrationPlan } from '../plan/types';
 
 /** What the stack hands whichever host the plan picks. */
@@ -67,7 +68,7 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
       const settings = airflow.kubernetes;
       if (settings.subnetId === undefined && airflow.sqlAccess === 'direct') {
         Annotations.of(scope).addWarning(
-          'airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you ' +
+          `${planSource(plan)} airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you ` +
             'peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, ' +
             'or use sqlAccess: dataFactory',
         );
