@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadMigrationPlan, MigrationPlanError, renderMermaidDiagram, type MigrationPlan } from '../lib/plan';
+import { planErrorReport } from '../lib/plan/errors';
 
 /** The same default as `npm run synth`. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';
@@ -93,8 +94,7 @@ export function run(args: readonly string[], env: NodeJS.ProcessEnv, io: Streams
     plan = loadMigrationPlan(options.planFile);
   } catch (error) {
     if (!(error instanceof MigrationPlanError)) throw error;
-    const count = error.problems.length;
-    io.stderr.write(`Invalid migration plan ${error.file} (${count} problem${count === 1 ? '' : 's'}):\n${error.message}\n`);
+    io.stderr.write(`${planErrorReport(error)}\n`);
     return 1;
   }
 

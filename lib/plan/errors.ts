@@ -39,6 +39,11 @@ export class MigrationPlanError extends Error {
   }
 }
 
+/** What the app and the scripts print for an invalid plan: the file and how many problems, then one line per problem. */
+export function planErrorReport({ file, problems, message }: MigrationPlanError): string {
+  return `Invalid migration plan ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${message}`;
+}
+
 export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
