@@ -1,0 +1,28 @@
+/**
+ * `npm run rehearse` with a bad plan stops after the build, before Airflow, reported as the synth
+ * reports it. In the slow suite: it builds the library and the app (`npm run build`), as the
+ * app-bundle test does.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SCRIPT = join(__dirname, '..', '..', 'scripts', 'rehearse.sh');
+const rehearse = (...args: string[]) => spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8' });
+
+describe('npm run rehearse with a bad plan', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'rehearse-plan-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('prints the header and footer the synth prints around the problem lines, and no stack trace', () => {
+    const plan = join(scratch, 'bad.yaml');
+    const example = readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8');
+    writeFileSync(plan, example.replace(/emails:\n(\s+)- \S+/, 'emails:\n$1- not-an-email'));
+    const result = rehearse(plan);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      new RegExp(`^Invalid migration plan ${plan} \\(1 problem\\):\n${plan}:\\d+:\\d+ notifications\\.emails\\[0\\]: must be an email address[^\n]*\nNothing was rehearsed\\.\n$`),
+    );
+  }, 120_000);
+});
