@@ -43,6 +43,16 @@ describe('time zone names', () => {
   ])('refuses %j', (timeZone, message) => {
     expect(problemLines(planWithWindows([weekly(timeZone)]))).toEqual([`cutover.windows[0].timeZone: ${message}`]);
   });
+
+  test('a name of the wrong form does not hide the problems of other fields', () => {
+    const plan = planWithWindows([{ ...weekly('Europe Berlin'), durationMinutes: undefined }]);
+    plan.databases[0].dependsOn = ['nowhere'];
+    expect(problemLines(plan)).toEqual([
+      'databases[0].dependsOn[0]: unknown database "nowhere" (known: database_1)',
+      'cutover.windows[0].timeZone: must be an IANA time zone name such as Europe/Berlin',
+      'cutover.windows[0].durationMinutes: missing: a weekly window needs days, start, durationMinutes',
+    ]);
+  });
 });
 
 describe('local wall times to instants (zoneinfo, fold=0)', () => {

@@ -39,13 +39,12 @@ const EXPECTED_MINUTES = integerBetween(1, 1440);
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-const timeZoneName = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_+\/-]{0,63}$/, { error: 'must be an IANA time zone name such as Europe/Berlin', abort: true })
-  .superRefine((name, context) => {
-    const problem = timeZoneProblem(name);
-    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
-  });
+const TIME_ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+\/-]{0,63}$/;
+// Not `abort`: an aborting issue anywhere would skip every cross-field check of the plan.
+const timeZoneName = matching(TIME_ZONE_NAME, 'must be an IANA time zone name such as Europe/Berlin').refine(
+  (name) => !TIME_ZONE_NAME.test(name) || timeZoneProblem(name) === undefined,
+  { error: (issue) => timeZoneProblem(issue.input as string) },
+);
 
 const localDateTime = matching(LOCAL_DATE_TIME, 'must be a local date and time YYYY-MM-DDTHH:MM, such as 2026-12-24T20:00')
   // Date.UTC rolls 2026-02-30 over into March: only a real date comes back unchanged.
