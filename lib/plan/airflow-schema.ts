@@ -19,17 +19,7 @@ type SqlAccess = (typeof SQL_ACCESS)[number];
  * Capacity SKUs azurerm 4.55 accepts that can run an Apache Airflow job: a Small pool uses 5 CU,
  * so Microsoft recommends F8 at least (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`).
  */
-export const FABRIC_AIRFLOW_CAPACITY_SKUS = [
-  'F8',
-  'F16',
-  'F32',
-  'F64',
-  'F128',
-  'F256',
-  'F512',
-  'F1024',
-  'F2048',
-] as const;
+export const FABRIC_AIRFLOW_CAPACITY_SKUS = ['F8', 'F16', 'F32', 'F64', 'F128', 'F256', 'F512', 'F1024', 'F2048'] as const;
 
 const NAME = '[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*';
 const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';

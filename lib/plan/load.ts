@@ -6,11 +6,7 @@ import { validatePlan } from './parse';
 import { readJson, readYaml } from './source-text';
 import type { MigrationPlan } from './types';
 
-const READERS = new Map([
-  ['.yaml', readYaml],
-  ['.yml', readYaml],
-  ['.json', readJson],
-]);
+const READERS = new Map([['.yaml', readYaml], ['.yml', readYaml], ['.json', readJson]]);
 
 /** Plans are a few hundred kilobytes at most; refuse to read something that is clearly not one. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
