@@ -211,12 +211,6 @@ export function gatesCutovers(plan: {
   );
 }
 
-/** A database whose cutover windows have all passed, and those windows. */
-export interface WindowsInThePast {
-  readonly database: string;
-  readonly windows: readonly DatedCutoverWindow[];
-}
-
 /**
  * The databases whose cutover windows have all passed at `now`, as the DAG's preflight judges them: each a date
  * range in which a cutover of the database's `expectedMinutes` can no longer start (its `to` minus `expectedMinutes`
@@ -225,7 +219,7 @@ export interface WindowsInThePast {
 export function cutoverWindowsInThePast(
   plan: { readonly databases: readonly { readonly name: string; readonly cutover: CutoverSettings }[] },
   now: Date,
-): WindowsInThePast[] {
+): { database: string; windows: DatedCutoverWindow[] }[] {
   const passed = (window: CutoverWindow, expectedMinutes: number): window is DatedCutoverWindow =>
     'to' in window && zonedInstant(window.to, window.timeZone) - expectedMinutes * MINUTE < now.getTime();
   return plan.databases
