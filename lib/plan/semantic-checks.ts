@@ -159,22 +159,19 @@ function onePerServer(
 
 function namedEntries(plan: Loose, list: string, what: string, report: ReportProblem) {
   const byName = new Map<string, NamedEntry>();
-  const byCaselessName = new Map<string, NamedEntry>();
-  // Airflow Variables are keyed by a database's name, and MySQL's usual collations compare keys without case.
-  const caseAside = "letter case aside (the DAG's Airflow Variables are keyed by it, and may compare keys without case)";
+  // The first entry of each name letter case aside: Airflow Variables are keyed by a database's name, and
+  // MySQL's usual collations compare keys without case.
+  const earlier = firstSeen<{ index: number; name: string }>();
+  const caseAside = " letter case aside (the DAG's Airflow Variables are keyed by it, and may compare keys without case)";
   asArray(plan[list]).forEach((item, index) => {
     const entry = asRecord(item);
     const name = asString(entry?.name);
     if (entry === undefined || name === undefined) return;
-    const first = byName.get(name);
-    const caseless = byCaselessName.get(name.toLowerCase());
-    if (first !== undefined) {
-      report([list, index, 'name'], `duplicate ${what} name ${quote(name)} (also ${list}[${first.index}])`);
-    } else if (caseless !== undefined) {
-      report([list, index, 'name'], `duplicate ${what} name ${quote(name)} ${caseAside} (also ${list}[${caseless.index}])`);
-    } else {
-      byName.set(name, { index, entry });
-      byCaselessName.set(name.toLowerCase(), { index, entry });
+    const first = earlier(name.toLowerCase(), { index, name });
+    if (first === undefined) byName.set(name, { index, entry });
+    else {
+      const how = first.name === name ? '' : caseAside;
+      report([list, index, 'name'], `duplicate ${what} name ${quote(name)}${how} (also ${list}[${first.index}])`);
     }
   });
   const resolve = (reference: unknown, path: Path): NamedEntry | undefined => {
