@@ -227,7 +227,6 @@ const databaseSchema = z
       .describe(
         'Online (the source stays live, cutover at the end) or offline (one copy). Default: online for SqlMi and SqlVm, offline for SqlDb (which supports nothing else).',
       ),
-    // READ_ONLY lets readers go on; SINGLE_USER closes every other connection.
     sourceFreeze: z
       .enum(['readOnly', 'singleUser'])
       .default('readOnly')
