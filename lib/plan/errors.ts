@@ -29,13 +29,8 @@ export class MigrationPlanError extends Error {
   readonly file: string;
 
   constructor(file: string, problems: readonly PlanProblem[]) {
-    const seen = new Set<string>();
     const sorted = Object.freeze(
-      problems
-        .filter(({ path, message }) => !seen.has(`${path}\u0000${message}`) && seen.add(`${path}\u0000${message}`))
-        // Array.prototype.sort is stable, so problems without a position keep the order they were found in.
-        .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0))
-        .map((p) => Object.freeze({ ...p, message: oneLine(p.message) })),
+      sortByPosition(dedupe(problems)).map((p) => Object.freeze({ ...p, message: oneLine(p.message) })),
     );
     super(sorted.map((problem) => formatProblem(file, problem)).join('\n'));
     this.name = 'MigrationPlanError';
@@ -64,4 +59,19 @@ const oneLine = (message: string) =>
 function formatProblem(file: string, problem: PlanProblem): string {
   const location = problem.line === undefined ? file : `${file}:${problem.line}:${problem.column ?? 1}`;
   return problem.path === '' ? `${location}: ${problem.message}` : `${location} ${problem.path}: ${problem.message}`;
+}
+
+function sortByPosition(problems: readonly PlanProblem[]): PlanProblem[] {
+  // Array.prototype.sort is stable, so problems without a position keep the order they were found in.
+  return [...problems].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
+}
+
+function dedupe(problems: readonly PlanProblem[]): PlanProblem[] {
+  const seen = new Set<string>();
+  return problems.filter(({ path, message }) => {
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
