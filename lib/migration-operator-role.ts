@@ -42,7 +42,9 @@ export interface MigrationOperatorRoleProps {
 /**
  * Actions to run, watch, cut over (with SqlMi or SqlVm targets) and roll back DMS migrations, after
  * Microsoft's documented minimal custom roles for DMS ("Custom roles for SQL Server to Azure SQL
- * Managed Instance migrations"), less the service-management and storage-key actions the DAG never needs.
+ * Managed Instance migrations"), less the actions the DAG never needs: managing the service, its
+ * storage keys, and its runtime nodes' monitoring data (`listMonitoringData/action`,
+ * `MonitoringData/read`: the DAG reads the runtime's state from the service itself).
  */
 const MIGRATION_ACTIONS = [
   'Microsoft.DataMigration/databaseMigrations/read',
@@ -52,8 +54,6 @@ const MIGRATION_ACTIONS = [
   'Microsoft.DataMigration/databaseMigrations/cutover/action',
   'Microsoft.DataMigration/sqlMigrationServices/read',
   'Microsoft.DataMigration/sqlMigrationServices/listMigrations/read',
-  'Microsoft.DataMigration/sqlMigrationServices/listMonitoringData/action',
-  'Microsoft.DataMigration/sqlMigrationServices/MonitoringData/read',
 ] as const;
 
 /**

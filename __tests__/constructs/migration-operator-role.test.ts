@@ -87,6 +87,19 @@ describe('MigrationOperatorRole', () => {
     ]);
   });
 
+  it("takes of DMS only what the DAG calls: migrations, the service and its migration list, not its runtime nodes' monitoring data", () => {
+    const dataMigration = (synth({}).operator.permissions[0].actions as string[]).filter((action) => action.startsWith('Microsoft.DataMigration/'));
+    expect(dataMigration).toEqual([
+      'Microsoft.DataMigration/databaseMigrations/read',
+      'Microsoft.DataMigration/databaseMigrations/write',
+      'Microsoft.DataMigration/databaseMigrations/delete',
+      'Microsoft.DataMigration/databaseMigrations/cancel/action',
+      'Microsoft.DataMigration/databaseMigrations/cutover/action',
+      'Microsoft.DataMigration/sqlMigrationServices/read',
+      'Microsoft.DataMigration/sqlMigrationServices/listMigrations/read',
+    ]);
+  });
+
   it('cuts over only where a target kind migrates online: DMS has no cutover for SqlDb, whose migrations are offline only', () => {
     const cutsOver = (targets: MigrationOperatorRoleProps['targets']) =>
       (synth({ targets }).operator.permissions[0].actions as string[]).includes('Microsoft.DataMigration/databaseMigrations/cutover/action');
