@@ -40,9 +40,11 @@ export interface MigrationOperatorRoleProps {
 }
 
 /**
- * Actions to run, watch, cut over and roll back DMS migrations, after Microsoft's documented
- * minimal custom roles for DMS ("Custom roles for SQL Server to Azure SQL Managed Instance
- * migrations"), less the service-management and storage-key actions the DAG never needs.
+ * Actions to run, watch, cut over (with SqlMi or SqlVm targets) and roll back DMS migrations, after
+ * Microsoft's documented minimal custom roles for DMS ("Custom roles for SQL Server to Azure SQL
+ * Managed Instance migrations"), less the actions the DAG never needs: managing the service, its
+ * storage keys, and its runtime nodes' monitoring data (`listMonitoringData/action`,
+ * `MonitoringData/read`: the DAG reads the runtime's state from the service itself).
  */
 const MIGRATION_ACTIONS = [
   'Microsoft.DataMigration/databaseMigrations/read',
@@ -52,9 +54,15 @@ const MIGRATION_ACTIONS = [
   'Microsoft.DataMigration/databaseMigrations/cutover/action',
   'Microsoft.DataMigration/sqlMigrationServices/read',
   'Microsoft.DataMigration/sqlMigrationServices/listMigrations/read',
-  'Microsoft.DataMigration/sqlMigrationServices/listMonitoringData/action',
-  'Microsoft.DataMigration/sqlMigrationServices/MonitoringData/read',
 ] as const;
+
+/**
+ * Completing an online migration. Only SqlMi and SqlVm migrations may be online (the DAG's
+ * `ONLINE_CAPABLE_KINDS`): DMS migrates to SqlDb offline only, with no cutover, and Microsoft's custom
+ * role for SqlDb targets (`resource-custom-roles-sql-database-ads.md`) leaves this action out.
+ */
+const CUTOVER_ACTION = 'Microsoft.DataMigration/databaseMigrations/cutover/action';
+const CUTOVER_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
 
 /**
  * Polling DMS's long-running operations (`/subscriptions/<s>/providers/Microsoft.DataMigration/
@@ -157,7 +165,11 @@ export class MigrationOperatorRole extends Construct {
       description: `Runs, watches, cuts over and rolls back the database migrations of plan ${props.namePrefix}`,
       permissions: [
         {
-          actions: [...MIGRATION_ACTIONS, ...kinds.flatMap((k) => TARGET_ACTIONS[k]), ...(backup ? BACKUP_STORAGE_ACTIONS : [])],
+          actions: [
+            ...MIGRATION_ACTIONS.filter((action) => action !== CUTOVER_ACTION || kinds.some((kind) => CUTOVER_KINDS.includes(kind))),
+            ...kinds.flatMap((k) => TARGET_ACTIONS[k]),
+            ...(backup ? BACKUP_STORAGE_ACTIONS : []),
+          ],
         },
       ],
       assignableScopes: assignable([...this.resourceGroupScopes, ...backupGroup]),

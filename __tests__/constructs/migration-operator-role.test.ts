@@ -6,6 +6,7 @@ import { synthObject, testStack, warningsOf } from '../helpers/test-stack';
 const GROUP = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups';
 const MI = `${GROUP}/rg-data/providers/Microsoft.Sql/managedInstances/mi-prod`;
 const SQLDB = `${GROUP}/rg-data/providers/Microsoft.Sql/servers/sql-prod`;
+const VM = `${GROUP}/rg-data/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/vm-prod`;
 const BACKUPS = `${GROUP}/rg-backups/providers/Microsoft.Storage/storageAccounts/stbackups`;
 
 const AIRFLOW = { principalId: '66666666-7777-8888-9999-000000000000', principalType: 'ServicePrincipal' } as const;
@@ -84,6 +85,28 @@ describe('MigrationOperatorRole', () => {
       'Microsoft.Sql/managedInstances/databases/write',
       'Microsoft.Sql/managedInstances/databases/delete',
     ]);
+  });
+
+  it("takes of DMS only what the DAG calls: migrations, the service and its migration list, not its runtime nodes' monitoring data", () => {
+    const dataMigration = (synth({}).operator.permissions[0].actions as string[]).filter((action) => action.startsWith('Microsoft.DataMigration/'));
+    expect(dataMigration).toEqual([
+      'Microsoft.DataMigration/databaseMigrations/read',
+      'Microsoft.DataMigration/databaseMigrations/write',
+      'Microsoft.DataMigration/databaseMigrations/delete',
+      'Microsoft.DataMigration/databaseMigrations/cancel/action',
+      'Microsoft.DataMigration/databaseMigrations/cutover/action',
+      'Microsoft.DataMigration/sqlMigrationServices/read',
+      'Microsoft.DataMigration/sqlMigrationServices/listMigrations/read',
+    ]);
+  });
+
+  it('cuts over only where a target kind migrates online: DMS has no cutover for SqlDb, whose migrations are offline only', () => {
+    const cutsOver = (targets: MigrationOperatorRoleProps['targets']) =>
+      (synth({ targets }).operator.permissions[0].actions as string[]).includes('Microsoft.DataMigration/databaseMigrations/cutover/action');
+    expect(cutsOver([{ kind: 'SqlDb', resourceId: SQLDB }])).toBe(false);
+    expect(cutsOver([{ kind: 'SqlMi', resourceId: MI }])).toBe(true);
+    expect(cutsOver([{ kind: 'SqlVm', resourceId: VM }])).toBe(true);
+    expect(cutsOver([{ kind: 'SqlDb', resourceId: SQLDB }, { kind: 'SqlMi', resourceId: MI }])).toBe(true);
   });
 
   it('polls DMS operations through a reader role on the resource groups, which its assignable scopes allow', () => {
