@@ -50,7 +50,10 @@ nothing to it, and canceling would throw away days of replication; and so does a
 `await_cutover` failed because no cutover window could start its cutover any more (`NO_WINDOW_LEFT_KEY`):
 this run froze nothing, and a window added to the plan lets a new run cut it over. Both XComs count only as pushed
 since this run's preflight passed (`StepContext.pulled_for_this_run`): a run cleared from its preflight whose step
-fails before those tasks run again rolls back as after any failure. None of them goes back to replicating
+fails before those tasks run again rolls back as after any failure. In a run cleared from a later task (same
+preflight), an active migration that a rollback of this run already left replicating, undoing the DAG's freeze
+(`source_freeze.overtaken_by_rollback`: the record cleared, or marked undoing, since this run's preflight), keeps
+replicating: the freezing steps stand down then, changing nothing. None of them goes back to replicating
 where DMS finishes the migration by itself while the DAG's freeze holds its source (an offline
 restore, a SqlDb copy: `_finishes_on_its_own`): the source made writable beside it would lose the
 writes made since, so it is rolled back as above.
@@ -136,6 +139,13 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         return _back_to_replicating(
             ctx, now, "await_cutover failed, nothing frozen: %s" % no_window,
             "add a window to the plan (cutover.windows) and run again", status="RolledBack", outcome="rolled_back"
+        )
+    if now.is_active and source_freeze.overtaken_by_rollback(ctx, database) is not None and not _finishes_on_its_own(ctx, now):
+        return _back_to_replicating(
+            ctx, now, "a rollback of this run already undid %s since its preflight without canceling its migration: "
+            "nothing more is undone" % database.name,
+            "clear this run from %s with its downstream tasks (its preflight looks again), or trigger a new DAG run"
+            % ctx.task_id("preflight"), status="RolledBack", outcome="rolled_back"
         )
     if now.runs_in_dms:
         _withhold_from_a_doubtful_migration(ctx, now, "cancel it", actions)

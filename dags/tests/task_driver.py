@@ -78,11 +78,12 @@ class RunDriver:
         self.tries: Dict[str, int] = {}  # task id -> its last try
         self._first_try: Dict[str, int] = {}  # task id -> the try its next run begins with (after a clear)
 
-    def run_database(self, name: str, crash_after: Optional[str] = None) -> Dict[str, str]:
-        """Every task of the database's group in order; returns {task: final state}."""
+    def run_database(self, name: str, crash_after: Optional[str] = None, start: int = 0) -> Dict[str, str]:
+        """Every task of the database's group in order (`start`: from that task of the chain on, the ones before it
+        kept as they ended); returns {task: final state}."""
         chain = self.chain(name)
         failed = skipped = False
-        for task in chain:
+        for task in chain[start:]:
             if failed or skipped:  # all_success: a skipped upstream skips the rest of the chain
                 self.states[task.task_id] = "upstream_failed" if failed else "skipped"
                 continue
@@ -109,13 +110,15 @@ class RunDriver:
         self.states[task.task_id] = self._run_task(task)
         return self.states[task.task_id]
 
-    def clear_database(self, name: str) -> Dict[str, str]:
-        """A person clears the database's whole chain of this run, from preflight with its downstream tasks:
-        each runs again in a new try when the run reaches it (its own XComs cleared then, the others kept
-        until then)."""
-        for task in self.chain(name) + [self.dag.get_task("%s.rollback" % name)]:
+    def clear_database(self, name: str, from_task: str = "preflight") -> Dict[str, str]:
+        """A person clears the database's chain of this run from `from_task` (default: its whole chain, from
+        preflight) with its downstream tasks: each runs again in a new try when the run reaches it (its own XComs
+        cleared then, the others kept until then); the tasks before it keep their states and XComs."""
+        chain = self.chain(name)
+        start = [task.task_id for task in chain].index("%s.%s" % (name, from_task))
+        for task in chain[start:] + [self.dag.get_task("%s.rollback" % name)]:
             self._clear(task)
-        return self.run_database(name)
+        return self.run_database(name, start=start)
 
     def clear_held_back(self, name: str) -> Dict[str, str]:
         """A person clears the database's whole chain of this run with downstream tasks (from a task of a database

@@ -763,16 +763,10 @@ def test_await_cutover_failing_for_want_of_a_window_does_not_say_nothing_is_froz
 NEW_YORK_NEXT_SATURDAY = dict(NEW_YORK_SATURDAY, **{"from": "2026-12-12T20:00", "to": "2026-12-13T02:00"})
 
 
-@pytest.mark.parametrize("first_try", ["noWindowLeft", "windowMissed"])
-def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_try_went_back_to_replicating(
-        world, monkeypatch, first_try):
-    """The run's first try ends back to replicating: await_cutover found no window left (`no_window_left`), or the
-    window closed after the freeze (final_backup's `window_missed`). A person edits the plan (a window added; the mode
-    made offline) and clears the run from preflight. Now start_migration refuses the online migration it would adopt
-    ("rollback cancels it"), before await_cutover or final_backup run again: their XComs of the first try are still
-    there (Airflow clears a task's XComs when it runs). Was: the rollback read them as this try's and left the
-    migration replicating, against start_migration's word. Now only what was pushed since this run's preflight
-    counts: the ordinary rollback cancels the migration, removes its RESTORING target, the source stays writable."""
+def a_first_try_back_to_replicating(world, monkeypatch, first_try):
+    """A run whose first try ends back to replicating: await_cutover finds no window left (`noWindowLeft`), or the
+    window closes after the freeze (`windowMissed`: final_backup's WindowMissed). Returns the driver, the world's view,
+    the XCom that said so, and the windows and approval of a plan whose next window can take the cutover."""
     from migration_orchestration_lib.step_context import NO_WINDOW_LEFT_KEY, WINDOW_MISSED_KEY
 
     if first_try == "noWindowLeft":
@@ -794,6 +788,20 @@ def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_
         stale = ("db.final_backup", WINDOW_MISSED_KEY)
     assert states["db.rollback"] == "success" and stale in driver.xcom, (states, driver.errors)
     assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"] and view.source_writable()
+    return driver, view, stale, windows, approval
+
+
+@pytest.mark.parametrize("first_try", ["noWindowLeft", "windowMissed"])
+def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_try_went_back_to_replicating(
+        world, monkeypatch, first_try):
+    """The run's first try ends back to replicating: await_cutover found no window left (`no_window_left`), or the
+    window closed after the freeze (final_backup's `window_missed`). A person edits the plan (a window added; the mode
+    made offline) and clears the run from preflight. Now start_migration refuses the online migration it would adopt
+    ("rollback cancels it"), before await_cutover or final_backup run again: their XComs of the first try are still
+    there (Airflow clears a task's XComs when it runs). Was: the rollback read them as this try's and left the
+    migration replicating, against start_migration's word. Now only what was pushed since this run's preflight
+    counts: the ordinary rollback cancels the migration, removes its RESTORING target, the source stays writable."""
+    driver, view, stale, windows, approval = a_first_try_back_to_replicating(world, monkeypatch, first_try)
 
     driver.dag = build_dag(gated_plan(mode="offline", approval=approval, windows=windows), {"MIGRATION_DRY_RUN": "1"})
     driver.observe = view.observe
@@ -807,6 +815,30 @@ def test_a_run_cleared_from_preflight_rolls_back_as_usual_where_only_an_earlier_
     assert view.target() is None and not view.online_target_deleted, "its RESTORING target removed, never a live one"
     assert view.source_writable()
     assert "canceled migration" in events(world, "RolledBack")[-1]["Message"]
+
+
+@pytest.mark.parametrize("first_try", ["noWindowLeft", "windowMissed"])
+def test_a_run_cleared_from_await_cutover_after_its_rollback_kept_the_migration_replicating_keeps_it(
+        world, monkeypatch, first_try):
+    """The run's first try ends back to replicating, as in the test above. A person clears the run from await_cutover
+    with its downstream tasks (a window added first, or none needed: weekly windows come again), not from preflight.
+    await_cutover passes; freeze_source stands down (this run's rollback undid the freeze since its preflight: no
+    step freezes again before a preflight looks again) and the rollback runs again. Was, after noWindowLeft (that XCom
+    is await_cutover's, cleared when it ran again): it canceled the migration and removed its RESTORING target, days of
+    replication thrown away on a step that changed nothing. Now the rollback finds this run's rollback already undid the
+    database without canceling (the record of the source's access cleared since this run's preflight) and leaves the
+    migration replicating. After windowMissed final_backup's XCom of the first try (same preflight) said so already."""
+    driver, view, _, windows, approval = a_first_try_back_to_replicating(world, monkeypatch, first_try)
+    driver.dag = build_dag(gated_plan(approval=approval, windows=windows), {"MIGRATION_DRY_RUN": "1"})
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-20T00:00:00Z")  # past the next Saturday's window
+    driver.observe = view.observe
+    states = driver.clear_database("db", "await_cutover")
+
+    assert states["db.preflight"] == "success" and states["db.await_cutover"] == "success", driver.errors
+    assert states["db.freeze_source"] == "failed" and "stands down" in driver.errors["db.freeze_source"], driver.errors
+    assert states["db.rollback"] == "success", driver.errors
+    assert [op["migrationStatus"] for op in view.operations()] == ["InProgress"], "still replicating, never canceled"
+    assert view.target()["state"] == "RESTORING" and view.source_writable(), "its target kept, the source writable"
 
 
 def test_a_rollback_cleared_after_an_upgrade_still_reads_no_window_left_pushed_as_a_plain_string(world, monkeypatch):
