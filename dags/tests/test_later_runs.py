@@ -156,3 +156,30 @@ def test_done_declares_nothing_before_dms_finished(rehearsal_world):
     assert "cannot be declared migrated" in later.errors["db.done"]
     [operation] = world.operations()
     assert FileRecords(str(rehearsal_world), RECORDS_FILE).get(handoff_key(operation["migrationOperationId"])) is None
+
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_forgot_the_migration(rehearsal_world, target):
+    """A person cleans up DMS after the handoff: the finished migration's resource is deleted (the target database
+    stays; `DatabaseMigrationsSqlMi_Delete`, `..._SqlVm_Delete`). A later run (one retrying another database) then reads
+    the database as never started, and the handoff record, keyed by that migration, cannot be found: its preflight
+    refuses the live target, and its rollback, finding the source frozen by the DAG, handed it back to writers beside
+    the target in use (before: rollback `success`, the source writable)."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.rehearsal import rehearsal_services
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    assert world.operations() == []
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", second.errors
+    assert "kept frozen: target database Sales on %s is ONLINE and DMS holds no migration" % target in second.errors["db.rollback"]
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    assert world.target()["state"] == "ONLINE"
