@@ -64,7 +64,7 @@ from typing import Any, List
 from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.database_sql import DatabaseSql
-from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
+from migration_orchestration_lib.handoffs import declared_into_target, declared_migrated, handoff_key, target_handoff_key
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
@@ -336,7 +336,14 @@ def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any) -> s
     source the DAG froze is that migration gone live (no restore of this source into it is pending, and preflight
     starts none over an existing target), perhaps declared migrated and written to by applications."""
     database = ctx.database
-    if now.migration is not None or not database.restores_backups or target is None or target.state != target_removal.ONLINE:
+    if now.migration is not None:
+        return ""
+    declared = declared_into_target(ctx)
+    if declared:
+        return "a run declared migration %s into target database %s on %s migrated (the Airflow Variable %s) and DMS holds " \
+               "no migration of this plan into it now" % (declared, database.target_database, database.target_server,
+                                                           target_handoff_key(ctx.target))
+    if not database.restores_backups or target is None or target.state != target_removal.ONLINE:
         return ""
     return (
         "target database %s on %s is ONLINE and DMS holds no migration of this plan into it (its migration resource "
