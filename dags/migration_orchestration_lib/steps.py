@@ -388,6 +388,8 @@ def start_migration(ctx: StepContext) -> StepResult:
         last_backup_name=last_backup,
     )
     ctx.operation_id = started.migration_operation_id
+    if started.adopted or started.found_after_create:  # not this call's create: one DMS had by then, a person's too
+        _check_adoptable(ctx, standing(ctx))
     if freezes_for_copy:  # what validate compares, however the plan changes meanwhile
         validation.promise(ctx, started.migration_operation_id)
     source = ctx.source_server
