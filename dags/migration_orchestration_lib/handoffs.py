@@ -9,10 +9,11 @@ wrote (`migration_migrated__<plan>__<database>` = the operation id) still count.
 them in its world directory (`rehearsal_cutover.FileRecords`). `services.records` keeps them
 (`cutover_services.AirflowVariableRecords`), beside the cutover admissions.
 
-`done` also records the handoff by target database (`migration_target_migrated__<target server's ARM name>__<target
-database>` = the operation id: kept when the plan, its entry or its `targetServers` entry is renamed), read where DMS no longer shows that migration (its resource deleted after it ended,
-or run by a migration service replaced since): the record keyed by the migration cannot be found then, and a SqlDb
-target, which existed before, is not refused as an existing database is.
+`done` also records the handoff by target database (`migration_target_migrated__<target server's ARM
+name>__<target database>` = the operation id: kept when the plan, its entry or its `targetServers` entry
+is renamed), read where DMS no longer shows that migration (its resource deleted after it ended, or run
+by a migration service replaced since): the record keyed by the migration cannot be found then, and a
+SqlDb target, which existed before, is not refused as an existing database is.
 """
 from __future__ import annotations
 
