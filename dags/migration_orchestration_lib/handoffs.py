@@ -8,12 +8,19 @@ or the database's entry after deploy leaves the migration declared. Records that
 wrote (`migration_migrated__<plan>__<database>` = the operation id) still count. A rehearsal keeps
 them in its world directory (`rehearsal_cutover.FileRecords`). `services.records` keeps them
 (`cutover_services.AirflowVariableRecords`), beside the cutover admissions.
+
+`done` also records the handoff by target database (`migration_target_migrated__<target server's ARM
+name>__<target database>` = the operation id: kept when the plan, its entry or its `targetServers` entry
+is renamed), read where DMS no longer shows that migration (its resource deleted after it ended, or run
+by a migration service replaced since): the record keyed by the migration cannot be found then, and a
+SqlDb target, which existed before, is not refused as an existing database is.
 """
 from __future__ import annotations
 
 from typing import Optional
 
 HANDOFF_VARIABLE_PREFIX = "migration_migrated__"
+TARGET_HANDOFF_PREFIX = "migration_target_migrated__"
 
 
 def handoff_key(operation_id: str) -> str:
@@ -23,6 +30,16 @@ def handoff_key(operation_id: str) -> str:
 def legacy_handoff_key(plan_name: str, database_name: str) -> str:
     """Where versions before the operation-id key recorded a handoff (value: the operation id)."""
     return "%s%s__%s" % (HANDOFF_VARIABLE_PREFIX, plan_name, database_name)
+
+
+def target_handoff_key(target) -> str:
+    """Where `done` records the handoff by its target database (`dms_gateway.MigrationTarget`; value: the operation id)."""
+    return "%s%s__%s" % (TARGET_HANDOFF_PREFIX, target.server_name, target.database_name)
+
+
+def declared_into_target(ctx) -> Optional[str]:
+    """The operation id of a migration a run declared migrated into the database's target, or None."""
+    return ctx.services.records.get(target_handoff_key(ctx.target)) or None
 
 
 def declared_migrated(ctx, operation_id: Optional[str]) -> bool:
@@ -35,3 +52,4 @@ def declared_migrated(ctx, operation_id: Optional[str]) -> bool:
 
 def declare_migrated(ctx, operation_id: str) -> None:
     ctx.services.records.put(handoff_key(operation_id), "%s/%s" % (ctx.plan.name, ctx.database.name))
+    ctx.services.records.put(target_handoff_key(ctx.target), operation_id)

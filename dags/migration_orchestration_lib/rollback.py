@@ -18,7 +18,9 @@ Decided from DMS and SQL state, read again in this task:
    passed (then `done` succeeded and no rollback runs), or a run declared this migration migrated
    (`handoffs`), or this run validated it (only `done` failed, and an attempt of it whose worker
    lost its heartbeat may still be declaring it), or it had completed with its source frozen before
-   this run began (that record may be lost): applications may write to that target by now, and a
+   this run began (that record may be lost), or DMS holds no migration of this plan into a restore's target that is
+   ONLINE (`_live_without_a_migration`: the record, keyed by that migration, cannot be found): applications may write
+   to that target by now, and a
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
    (`source_freeze.unknown_freeze`);
@@ -65,7 +67,7 @@ from typing import Any, List
 from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.database_sql import DatabaseSql
-from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
+from migration_orchestration_lib.handoffs import declared_into_target, declared_migrated, handoff_key, target_handoff_key
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
@@ -164,8 +166,8 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         target_removal.note_gone(ctx, now.migration)
     source = ctx.sql.source_state(database)
     marker = _check_marker(ctx, source, actions)
-    if source_freeze.frozen_by_dag(ctx, database, source) and now.is_live:
-        why = _maybe_in_use(ctx, now)
+    if source_freeze.frozen_by_dag(ctx, database, source):
+        why = _maybe_in_use(ctx, now) if now.is_live else _live_without_a_migration(ctx, now, target)
         if why:
             cutover_steps.release(ctx)
             raise StepFailure(
@@ -333,6 +335,31 @@ def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
         "migration %s had already completed when this run began, its source frozen (DMS %s), and whether a run declared "
         "it migrated is known only from the Airflow Variable %s, which is missing (never written, or lost with "
         "Airflow's metadata)" % (now.operation_id, now.migration.migration_status, handoff_key(now.operation_id))
+    )
+
+
+def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any) -> str:
+    """Why a restore's target may be in use though DMS holds no migration of this plan into it (empty: it is not).
+    DMS forgets a migration whose resource was deleted after it ended (`DatabaseMigrationsSqlMi_Delete`, ..._SqlVm_,
+    ..._SqlDb_), and one run by another migration service (the plan's replaced since) reads as none of this plan's:
+    the handoff record, keyed by that migration, cannot be read then. A restore's target database ONLINE beside a
+    source the DAG froze is that migration gone live (no restore of this source into it is pending, and preflight
+    starts none over an existing target), perhaps declared migrated and written to by applications."""
+    database = ctx.database
+    if now.migration is not None:
+        return ""
+    declared = declared_into_target(ctx)
+    if declared:
+        return "a run declared migration %s into target database %s on %s migrated (the Airflow Variable %s) and DMS holds " \
+               "no migration of this plan into it now" % (declared, database.target_database, database.target_server,
+                                                           target_handoff_key(ctx.target))
+    if not database.restores_backups or target is None or target.state != target_removal.ONLINE:
+        return ""
+    return (
+        "target database %s on %s is ONLINE and DMS holds no migration of this plan into it (its migration resource "
+        "deleted, or run by another migration service), so whether a run declared it migrated cannot be read (the "
+        "Airflow Variables %s<operation id>)" % (
+            database.target_database, database.target_server, handoff_key(""))
     )
 
 

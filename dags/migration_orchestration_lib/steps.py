@@ -30,7 +30,7 @@ from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal, second_migration_refusal
-from migration_orchestration_lib.handoffs import declare_migrated, declared_migrated
+from migration_orchestration_lib.handoffs import declare_migrated, declared_into_target, declared_migrated, target_handoff_key
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
@@ -108,6 +108,7 @@ def preflight(ctx: StepContext) -> StepResult:
         )
     now = standing(ctx)
     _refuse_while_dms_still_works_on_it(ctx, now)
+    _refuse_a_declared_target_dms_no_longer_shows(ctx, now)
     found = ctx.sql.source_facts(database)
     source = found.state
     if source is None:
@@ -190,6 +191,26 @@ def _refuse_while_dms_still_works_on_it(ctx: StepContext, now: Standing) -> None
             "cleans up what it may; run again after that"
             % (database.source_database, database.target_database, database.target_server, now.operation_id, now.migration.describe())
         )
+
+
+def _refuse_a_declared_target_dms_no_longer_shows(ctx: StepContext, now: Standing) -> None:
+    """A target a run declared migrated (`handoffs.declared_into_target`) while DMS holds no migration of this plan
+    into it (its resource deleted after it ended, or run by a migration service replaced since): applications may
+    write to it. A SqlDb copy would overwrite their rows (its target existed before, so nothing else refuses it; the
+    source, frozen since, reads as one a crashed run froze before DMS's create)."""
+    declared = declared_into_target(ctx) if now.migration is None else None
+    if not declared:
+        return
+    database = ctx.database
+    raise StepFailure(
+        "target database %s on %s was declared migrated (migration %s, the Airflow Variable %s), but DMS holds no "
+        "migration of this plan into it now (its migration resource deleted, or run by another migration service): "
+        "applications may write to it, so nothing is copied or restored into it again and source %s is left as it is. "
+        "A person decides: if applications use the target, the migration is done; to migrate again, first make sure "
+        "nothing uses the target, then clear the record (airflow variables set %s '')"
+        % (database.target_database, database.target_server, declared, target_handoff_key(ctx.target),
+           database.source_database, target_handoff_key(ctx.target))
+    )
 
 
 def _restriction(source: Any, frozen_by_dag: bool) -> str:
@@ -367,6 +388,8 @@ def start_migration(ctx: StepContext) -> StepResult:
         last_backup_name=last_backup,
     )
     ctx.operation_id = started.migration_operation_id
+    if started.adopted or started.found_after_create:  # not this call's create: one DMS had by then, a person's too
+        _check_adoptable(ctx, standing(ctx))
     if freezes_for_copy:  # what validate compares, however the plan changes meanwhile
         validation.promise(ctx, started.migration_operation_id)
     source = ctx.source_server

@@ -24,7 +24,8 @@ A target database is removed only if this migration created it and it never went
 
 What remains: a SqlMi or SqlVm database left RESTORING (or otherwise not ONLINE) by a migration
 of our source that ended Failed or Canceled. SqlMi databases are deleted through ARM (the
-managed-database delete, awaited); SqlVm databases with `DROP DATABASE` on the VM.
+managed-database delete, awaited), only while ARM does not report them Online right before;
+SqlVm databases with `DROP DATABASE` on the VM, in a batch that drops no ONLINE database.
 """
 from __future__ import annotations
 
@@ -113,6 +114,12 @@ def remove(ctx: Any, database: DatabaseMigration) -> str:
                 "target database %s on SQL VM %s is still there after DROP DATABASE (which drops it only while it is not "
                 "ONLINE: it may have gone live since it was read): kept" % (database.target_database, database.target_server))
         return "dropped target database %s on SQL VM %s" % (database.target_database, database.target_server)
+    # ARM deletes a managed database whatever its state, and `decide` read it through SQL (through Data Factory,
+    # minutes ago): its ARM status, read right before, keeps one that went Online since.
+    if ctx.services.dms.target_database_status(ctx.target) == "Online":
+        raise StepFailure(
+            "managed database %s on %s reads Online in ARM right before its delete (it may have gone live since it was "
+            "read): kept" % (database.target_database, database.target_server))
     if ctx.services.dms.delete_target_database(ctx.target):  # ARM delete, awaited
         return "deleted managed database %s on %s" % (database.target_database, database.target_server)
     return "target database %s was already absent" % database.target_database

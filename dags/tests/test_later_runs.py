@@ -156,3 +156,66 @@ def test_done_declares_nothing_before_dms_finished(rehearsal_world):
     assert "cannot be declared migrated" in later.errors["db.done"]
     [operation] = world.operations()
     assert FileRecords(str(rehearsal_world), RECORDS_FILE).get(handoff_key(operation["migrationOperationId"])) is None
+
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_forgot_the_migration(rehearsal_world, target):
+    """A person cleans up DMS after the handoff: the finished migration's resource is deleted (the target database
+    stays; `DatabaseMigrationsSqlMi_Delete`, `..._SqlVm_Delete`). A later run (one retrying another database) then reads
+    the database as never started, and the handoff record, keyed by that migration, cannot be found: its preflight
+    refuses the live target, and its rollback, finding the source frozen by the DAG, handed it back to writers beside
+    the target in use (before: rollback `success`, the source writable). Without the handoff by target database too
+    (declared by a version before it, or the plan's target server entry renamed since), the target ONLINE says so."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import target_handoff_key
+    from migration_orchestration_lib.rehearsal import rehearsal_services
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    FileRecords(str(rehearsal_world), RECORDS_FILE).put(target_handoff_key(MigrationTarget.of(plan, plan.database("db"))), "")
+    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    assert world.operations() == []
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", second.errors
+    assert "kept frozen: target database Sales on %s is ONLINE and DMS holds no migration" % target in second.errors["db.rollback"]
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    assert world.target()["state"] == "ONLINE"
+
+
+def test_a_later_run_never_copies_again_into_a_declared_sqldb_target_dms_forgot(rehearsal_world):
+    """A SqlDb target existed before, so preflight does not refuse it: once DMS holds no migration into it (its
+    resource deleted after the handoff, `DatabaseMigrationsSqlDb_Delete`), a later run took the source, frozen since
+    the migration, for one whose copy a crashed run never created, copied it again over the target applications
+    write to (their rows lost) and declared it migrated anew. The handoff recorded by target database stops it."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import target_handoff_key
+    from migration_orchestration_lib.rehearsal import rehearsal_services
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
+    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    [operation] = world.operations()
+    records = FileRecords(str(rehearsal_world), RECORDS_FILE)
+    assert records.get(target_handoff_key(MigrationTarget.of(plan, plan.database("db")))) == operation["migrationOperationId"]
+    table = sorted(world.target()["tables"])[0]
+    written = world.target()["tables"][table]
+    used = written["rows"] + [list(written["rows"][0])]  # an application's write to the target
+    world.world.set_table(world.target_server, "Sales", table, written["columns"], used)
+    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", second.errors
+    assert "was declared migrated (migration %s" % operation["migrationOperationId"] in second.errors["db.preflight"]
+    assert "kept frozen: a run declared migration %s" % operation["migrationOperationId"] in second.errors["db.rollback"]
+    assert world.operations() == [], "no second copy"
+    assert world.target()["tables"][table]["rows"] == used, "the application's write is kept"
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"

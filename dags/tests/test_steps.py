@@ -294,3 +294,37 @@ def test_validate_refuses_a_source_login_denied_the_table_the_copy_lacks(rehears
     error = _validate_a_copy_lacking_a_table(rehearsal_world, denied)
     assert "the DAG's login on source server sql01 may not see every table of database [Sales]: DENY SELECT ON OBJECT::" in error, error
     assert "TO [%s] hides tables from it" % REHEARSAL_LOGIN in error and "REVOKE that DENY" in error, error
+
+
+def test_an_offline_migration_a_person_starts_while_start_migration_creates_is_not_taken_on(rehearsal_world, monkeypatch):
+    """A person starts the source's offline migration through the plan's service, naming a lastBackupName the DAG
+    did not choose, between start_migration's read of the target and its create: DMS refuses the create as busy and
+    the gateway goes on with the migration it then finds (as after its own lost create). Taken on unchecked, the
+    final backup was taken under that name (skipped where msdb already holds such a file) and DMS finished on it,
+    the writes made after it lost; the check a later run's adoption makes is made here too."""
+    from migration_orchestration_lib import rehearsal, steps
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="offline"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    database, started = plan.database("db"), []
+    build = steps.build_migration_request
+
+    def a_person_starts_first(*args, **kwargs):
+        if not started:
+            services = rehearsal.rehearsal_services(plan)
+            started.append(services.dms.start(
+                MigrationTarget.of(plan, database), database.source_database,
+                lambda: build(plan, database, services.dms.migration_service_id, services.connections),
+                last_backup_name="Sales_by_hand.trn").migration_operation_id)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "build_migration_request", a_person_starts_first)
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db")
+
+    assert started and [op["migrationOperationId"] for op in world.operations()] == started, "this run's create was refused"
+    assert states["db.start_migration"] == "failed", driver.errors
+    assert "was not started by this DAG (lastBackupName Sales_by_hand.trn)" in driver.errors["db.start_migration"]
+    assert states["db.freeze_source"] == "upstream_failed" and world.source_writable()
+    assert driver.outcome("db") != "migrated"

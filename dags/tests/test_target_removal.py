@@ -91,3 +91,21 @@ def test_a_sql_vm_target_still_there_after_its_drop_fails_the_removal(plan, rema
     else:
         with pytest.raises(StepFailure, match="target database Crm on SQL VM vm-prod is still there after DROP DATABASE"):
             remove(ctx, plan.database("vm"))
+
+
+@pytest.mark.parametrize("status, deleted", [("Restoring", True), ("Online", False)])
+def test_a_managed_instance_target_online_in_arm_right_before_its_delete_is_kept(plan, status, deleted):
+    """The rollback decides on a read of the target through SQL (through Data Factory minutes old); the ARM delete
+    removes a managed database whatever its state. So the database's ARM status, read right before the delete, keeps
+    one that went Online since (was: deleted; a SQL VM's DROP batch looks at the state itself)."""
+    calls = []
+    dms = SimpleNamespace(target_database_status=lambda target: status,
+                          delete_target_database=lambda target: calls.append(target.database_name) or True)
+    ctx = SimpleNamespace(services=SimpleNamespace(dms=dms), target=SimpleNamespace(database_name="Sales"))
+    if deleted:
+        assert remove(ctx, plan.database("mi")) == "deleted managed database Sales on mi-prod"
+        assert calls == ["Sales"]
+    else:
+        with pytest.raises(StepFailure, match="managed database Sales on mi-prod reads Online in ARM right before its delete"):
+            remove(ctx, plan.database("mi"))
+        assert calls == []
