@@ -109,6 +109,10 @@ describe('KubernetesAirflowHost', () => {
       expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
         /environment holds AZURE_CLIENT_SECRET: the Kubernetes host authenticates with workload identity/,
       );
+      // A certificate's password, or any other secret, would be written into the Helm values in the clear.
+      for (const name of ['AZURE_CLIENT_CERTIFICATE_PASSWORD', 'SQL_PASSWORD']) {
+        expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
+      }
     });
 
     it('leaves AZURE_CLIENT_ID and AZURE_TENANT_ID to the workload-identity webhook', () => {

@@ -27,6 +27,7 @@ import { AIRFLOW_VERSION } from '../../private/kubernetes/versions';
 import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-identity';
 import { namedOutput } from '../../private/outputs';
 import { secureDefault } from '../../private/secure-default';
+import { secretVariables } from '../../private/secret-variables';
 import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
@@ -137,8 +138,8 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
 
 /** Variables the workload-identity webhook sets from the service account; the host never passes them. */
 const WEBHOOK_VARIABLES = ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_AUTHORITY_HOST'];
-/** Present anywhere, this would defeat the point of workload identity. */
-const FORBIDDEN_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_PASSWORD'];
+/** Present anywhere, this would defeat the point of workload identity (the secrets of a credential are refused by name). */
+const CERTIFICATE_VARIABLE = 'AZURE_CLIENT_CERTIFICATE_PATH';
 
 /**
  * How long the first apply waits after granting the deployer its cluster-admin and Key Vault roles,
@@ -362,11 +363,11 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
 
 /** The given environment for the pods, without what the webhook sets; credentials are refused. */
 function podEnvironment(scope: Construct, environment: Readonly<Record<string, string>>): Record<string, string> {
-  const forbidden = FORBIDDEN_VARIABLES.filter((name) => name in environment);
+  const forbidden = [...(CERTIFICATE_VARIABLE in environment ? [CERTIFICATE_VARIABLE] : []), ...secretVariables(environment)];
   if (forbidden.length > 0) {
     throw new Error(
       `${scope.node.path}: environment holds ${forbidden.join(', ')}: the Kubernetes host authenticates with workload identity ` +
-        'and never passes a credential; remove it',
+        'and never passes a credential (the environment is written into the Helm values, in the clear in the synthesized JSON and the state); remove it',
     );
   }
   // The chart runs a triggerer, so the DAG's waits defer to it.
