@@ -669,6 +669,15 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     expect(() => kubernetesHostStack({ adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
   });
 
+  it('refuses a namespace Kubernetes refuses, before the first stack federates identities to it', () => {
+    for (const namespace of ['Airflow', 'airflow_prod', '-airflow', 'a'.repeat(64)]) {
+      expect(() => kubernetesHostStack({ namespace })).toThrow(
+        `test/airflow: namespace must be a Kubernetes namespace name: 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (got "${namespace}")`,
+      );
+    }
+    expect(() => kubernetesHostStack({ namespace: 'airflow-prod' })).not.toThrow();
+  });
+
   it('registers the Key Vault endpoint in an existing private DNS zone, refusing an id of anything else', () => {
     const { hostStack } = kubernetesHostStack({ keyVaultPrivateDnsZoneId: ZONE });
     expect(resourcesOfType(hostStack, 'azurerm_private_dns_zone')).toEqual({});

@@ -34,7 +34,7 @@ import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-s
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { checkArmId, checkGuid, checkGuids, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
+import { checkArmId, checkGuid, checkGuids, checkProp, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -136,6 +136,9 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
   readonly secretRotation?: number;
 }
 
+/** Kubernetes namespace names are RFC 1123 labels (Kubernetes docs, "Namespaces" and "Object Names and IDs"). */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 /** Variables the workload-identity webhook sets from the service account; the host never passes them. */
 const WEBHOOK_VARIABLES = ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_AUTHORITY_HOST'];
 /** Present anywhere, this would defeat the point of workload identity (the secrets of a credential are refused by name). */
@@ -190,6 +193,13 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
+    checkProp(
+      this,
+      'namespace',
+      props.namespace,
+      (name) => NAMESPACE_NAME.test(name),
+      'a Kubernetes namespace name: 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit',
+    );
     const { resourceGroup, location, tags, namePrefix } = props;
     const common = { resourceGroup, location, tags, namePrefix };
     const executor = props.executor ?? 'CeleryExecutor';
