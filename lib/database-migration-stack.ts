@@ -47,7 +47,10 @@ export interface DatabaseMigrationStackProps {
    */
   readonly resourceGroupName?: string;
   /**
-   * A Log Analytics workspace the team already has; nothing is created in its place.
+   * A Log Analytics workspace the team already has; nothing is created in its place. Give its
+   * `location` when it is in another region than the plan (a `LogAnalyticsWorkspace` or a Data lookup
+   * has one): the migration events' endpoint and rule, the log alerts and the Kubernetes host's
+   * Container Insights rule go there, as Azure requires.
    * @default - creates `log-<plan name>`
    */
   readonly workspace?: ILogAnalyticsWorkspace;
@@ -192,7 +195,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       namePrefix: plan.name,
       tags: plan.tags,
       workspace: props.workspace,
-      location: plan.location,
+      // Its ingestion endpoint and rule must be in the workspace's region.
+      location: props.workspace?.location ?? plan.location,
       emails: plan.notifications.emails,
       // The stack's own resource group holds one plan: the name it has always deployed.
       actionGroupName: 'migration-alerts',
@@ -237,7 +241,8 @@ export class DatabaseMigrationStack extends TerraformStack {
         dataFactory: sqlThroughFactory ? this.orchestration : undefined,
       }),
       keyVault: this.orchestration.keyVault,
-      logAnalyticsWorkspace: this.monitoring.workspace,
+      // Its region as the monitoring has it: literal, unless a given workspace's is a reference.
+      logAnalyticsWorkspace: { id: this.monitoring.workspaceId, name: this.monitoring.workspace.name, location: this.monitoring.location },
       actionGroup: this.monitoring.actionGroup,
       monitoring: this.monitoring,
       airflowAlerts: { taskFailures: alerts.airflowTaskFailuresAlert, dagImportErrors: alerts.airflowDagImportErrorsAlert },

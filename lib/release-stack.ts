@@ -2,8 +2,8 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkGuid } from './private/prop-checks';
-import { applyStateBackend, localStatePathFrom, releaseStateBackend } from './private/state-backend';
-import { StateBackend } from './state-backend';
+import { applyStateBackend, localStatePathFrom, RELEASE_STACK_SUFFIX, releaseStateBackend } from './private/state-backend';
+import { StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
 
 /** Props of {@link ReleaseStack}. */
@@ -32,7 +32,15 @@ export class ReleaseStack extends TerraformStack {
     requireTerraformVersion(this);
     checkGuid(this, 'subscriptionId', props.subscriptionId);
     new AzurermProvider(this, 'azurerm', { features: [{}], subscriptionId: props.subscriptionId });
-    applyStateBackend(this, releaseStateBackend(props.stateBackend));
+    const stateBackend = releaseStateBackend(props.stateBackend);
+    if (stateBackend.type === 'terraformCloud' && stateBackend.workspace.length > TERRAFORM_CLOUD_WORKSPACE_MAX) {
+      const room = TERRAFORM_CLOUD_WORKSPACE_MAX - RELEASE_STACK_SUFFIX.length;
+      throw new Error(
+        `${id}: its Terraform Cloud workspace would be "${stateBackend.workspace}", ${stateBackend.workspace.length} characters; ` +
+          `Terraform Cloud allows ${TERRAFORM_CLOUD_WORKSPACE_MAX}: give stateBackend.workspace at most ${room}`,
+      );
+    }
+    applyStateBackend(this, stateBackend);
     this.addDependency(props.after);
     const firstState = this.registerIncomingCrossStackReference(props.after);
     if (props.stateBackend.type === 'local') {

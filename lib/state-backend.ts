@@ -54,6 +54,9 @@ export class StateBackendConfigurationError extends Error {
   }
 }
 
+/** Terraform Cloud: "Workspace names need to be 90 characters or less" (letters, digits, `-` and `_`). */
+export const TERRAFORM_CLOUD_WORKSPACE_MAX = 90;
+
 const CLOUD_VARIABLES = ['TFC_ORGANIZATION', 'TFC_WORKSPACE'] as const;
 const AZURERM_VARIABLES = [
   'AZURERM_BACKEND_RESOURCE_GROUP',
@@ -82,9 +85,9 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
   if (cloudSet.length > 0) {
     requireAll(CLOUD_VARIABLES, value, 'Terraform Cloud');
     const workspace = value('TFC_WORKSPACE')!;
-    if (!/^[A-Za-z0-9_-]{1,90}$/.test(workspace)) {
+    if (!/^[A-Za-z0-9_-]+$/.test(workspace) || workspace.length > TERRAFORM_CLOUD_WORKSPACE_MAX) {
       throw new StateBackendConfigurationError(
-        `TFC_WORKSPACE "${workspace}" is not a Terraform Cloud workspace name (letters, digits, - and _, at most 90)`,
+        `TFC_WORKSPACE "${workspace}" is not a Terraform Cloud workspace name (letters, digits, - and _, at most ${TERRAFORM_CLOUD_WORKSPACE_MAX})`,
       );
     }
     return { type: 'terraformCloud', organization: value('TFC_ORGANIZATION')!, workspace, hostname: value('TFC_HOSTNAME') };

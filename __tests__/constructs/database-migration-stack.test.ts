@@ -251,6 +251,15 @@ describe('the release stack keeps its state beside the first stack', () => {
     expect(release!.terraform).toMatchObject(expected);
   });
 
+  it('refuses a Terraform Cloud workspace whose release workspace would be longer than Terraform Cloud allows', () => {
+    const workspace = 'w'.repeat(83);
+    expect(() => synthMigrationStack({ stateBackend: { type: 'terraformCloud', organization: 'contoso', workspace } })).toThrow(
+      `contoso-sql-airflow: its Terraform Cloud workspace would be "${workspace}-airflow", 91 characters; Terraform Cloud allows 90: ` +
+        'give stateBackend.workspace at most 82',
+    );
+    expect(() => synthMigrationStack({ stateBackend: { type: 'terraformCloud', organization: 'contoso', workspace: 'w'.repeat(82) } })).not.toThrow();
+  });
+
   it('a relative local path: beside the first stack, which the release reads from its own folder', () => {
     const { release } = synthMigrationStack({ stateBackend: { type: 'local', path: 'state/prod.tfstate' } });
     expect(release!.terraform).toMatchObject({ backend: { local: { path: 'state/prod-airflow.tfstate' } } });

@@ -107,6 +107,13 @@ describe('OrchestrationFactory props checked at construction', () => {
     expect(() => build({ keyVaultName: Token.asString(ref('var.vault_name')) })).not.toThrow();
   });
 
+  it('refuses keyVaultName beside keyVault: no vault is created to take the name', () => {
+    const keyVault = { id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-team', name: 'kv-team', vaultUri: 'https://kv-team.vault.azure.net/' };
+    expect(() => build({ keyVault, keyVaultName: 'kv-contoso-sql-7300' })).toThrow(
+      'test/orchestration: keyVaultName names the Key Vault this construct creates, and with keyVault (kv-team) it creates none: leave one of them out',
+    );
+  });
+
   it('refuses a name prefix with "--": kv-<prefix>-xxxx and adf-<prefix> would be refused at deploy', () => {
     expect(() => build({ namePrefix: 'q3--sql' })).toThrow(
       'test/orchestration: namePrefix must be free of "--" (Key Vault and Data Factory names refuse consecutive hyphens) (got "q3--sql")',

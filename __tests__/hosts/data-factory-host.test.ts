@@ -123,4 +123,10 @@ describe('DataFactoryAirflowHost props checked at construction', () => {
     const clientId = Token.asString(ref('azuread_application.airflow.client_id'));
     expect(adopted({ servicePrincipal: { ...SERVICE_PRINCIPAL, clientId } }).identity.clientId).toBe(clientId);
   });
+
+  it('refuses the service principal secret in the environment: airflow_environment_variables is a plain output', () => {
+    expect(() => adopted({ environment: { MIGRATION_DATA_FACTORY_ID: FACTORY_ID, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
+      'test/AirflowHost: environment.AZURE_CLIENT_SECRET: airflow_environment_variables never lists a secret',
+    );
+  });
 });

@@ -123,6 +123,29 @@ describe('FabricAirflowHost', () => {
       );
     });
 
+    it('keeps each member at its address when another is removed, and carries the numbered addresses of earlier versions', () => {
+      const first = { principalId: '0f0f0f0f-0000-0000-0000-000000000001', principalType: 'Group', role: 'Contributor' } as const;
+      const second = { principalId: '0f0f0f0f-0000-0000-0000-000000000002', principalType: 'User', role: 'Viewer' } as const;
+      const addressOf = (synth: ReturnType<typeof synthObject>, principalId: string) =>
+        Object.entries(resourcesOfType(synth, 'fabric_workspace_role_assignment')).find(([, a]) => (a.principal as { id: string }).id === principalId)![0];
+      const both = synthObject(fabricHostStack({ workspaceMembers: [first, second] }).stack);
+      const secondOnly = synthObject(fabricHostStack({ workspaceMembers: [second] }).stack);
+      // The principal cannot change in place: a shifted list would replace the second member's role with
+      // itself while the first's is deleted, and Fabric refuses a principal that already has a role.
+      expect(addressOf(secondOnly, second.principalId)).toBe(addressOf(both, second.principalId));
+      expect((both as any).moved).toEqual([
+        { from: expect.stringMatching(/^fabric_workspace_role_assignment\.AirflowHost_WorkspaceMember0_[0-9A-F]+$/), to: `fabric_workspace_role_assignment.${addressOf(both, first.principalId)}` },
+        { from: expect.stringMatching(/^fabric_workspace_role_assignment\.AirflowHost_WorkspaceMember1_[0-9A-F]+$/), to: `fabric_workspace_role_assignment.${addressOf(both, second.principalId)}` },
+      ]);
+    });
+
+    it('refuses a member listed twice', () => {
+      const member = { principalId: '0f0f0f0f-0000-0000-0000-000000000001', principalType: 'User', role: 'Viewer' } as const;
+      expect(() => fabricHostStack({ workspaceMembers: [member, { ...member, principalId: member.principalId.toUpperCase(), role: 'Contributor' }] })).toThrow(
+        'test/AirflowHost: workspaceMembers[1] is workspaceMembers[0] again (0F0F0F0F-0000-0000-0000-000000000001): a principal has one role in a workspace',
+      );
+    });
+
     it('assigns no role by default (the deployer is Admin as the creator)', () => {
       expect(resourcesOfType(synthObject(fabricHostStack().stack), 'fabric_workspace_role_assignment')).toEqual({});
     });

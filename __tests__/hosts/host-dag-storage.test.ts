@@ -61,8 +61,7 @@ describe('HostDagStorage', () => {
   });
 
   it('warns when a secure default is weakened', () => {
-    const warnings = warningsOf(build({ minTlsVersion: 'TLS1_1', versioningEnabled: false, sharedAccessKeyEnabled: true }).stack).join('\n');
-    expect(warnings).toMatch(/minTlsVersion is "TLS1_1"/);
+    const warnings = warningsOf(build({ versioningEnabled: false, sharedAccessKeyEnabled: true }).stack).join('\n');
     expect(warnings).toMatch(/versioningEnabled is false/);
     expect(warnings).toMatch(/sharedAccessKeyEnabled is true/);
   });
@@ -82,6 +81,12 @@ describe('HostDagStorage', () => {
 });
 
 describe('HostDagStorage props checked at construction', () => {
+  it.each(['TLS1_0', 'TLS1_1'])('refuses minTlsVersion %s: Azure Storage has taken only TLS 1.2 and later since 2026-02-03', (version) => {
+    expect(() => build({ minTlsVersion: version as never })).toThrow(
+      `test/Bundle/DagStorage: minTlsVersion "${version}" is not one Azure Storage still accepts: it refuses TLS 1.0 and 1.1 on every account since 2026-02-03, so TLS1_2 (the default) is the lowest minimum`,
+    );
+  });
+
   it('refuses a deployer that is not an object id, and takes a reference', () => {
     expect(() => build({}, 'uploader')).toThrow('test/Bundle: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "uploader")');
     expect(() => build({}, Token.asString(ref('var.deployer')))).not.toThrow();

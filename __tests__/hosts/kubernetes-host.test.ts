@@ -109,6 +109,10 @@ describe('KubernetesAirflowHost', () => {
       expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
         /environment holds AZURE_CLIENT_SECRET: the Kubernetes host authenticates with workload identity/,
       );
+      // A certificate's password, or any other secret, would be written into the Helm values in the clear.
+      for (const name of ['AZURE_CLIENT_CERTIFICATE_PASSWORD', 'SQL_PASSWORD']) {
+        expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
+      }
     });
 
     it('leaves AZURE_CLIENT_ID and AZURE_TENANT_ID to the workload-identity webhook', () => {
@@ -663,6 +667,15 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     );
     expect(() => kubernetesHostStack({ adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))] })).not.toThrow();
     expect(() => kubernetesHostStack({ adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
+  });
+
+  it('refuses a namespace Kubernetes refuses, before the first stack federates identities to it', () => {
+    for (const namespace of ['Airflow', 'airflow_prod', '-airflow', 'a'.repeat(64)]) {
+      expect(() => kubernetesHostStack({ namespace })).toThrow(
+        `test/airflow: namespace must be a Kubernetes namespace name: 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (got "${namespace}")`,
+      );
+    }
+    expect(() => kubernetesHostStack({ namespace: 'airflow-prod' })).not.toThrow();
   });
 
   it('registers the Key Vault endpoint in an existing private DNS zone, refusing an id of anything else', () => {

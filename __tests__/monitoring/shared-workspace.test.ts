@@ -28,6 +28,23 @@ describe('DatabaseMigrationStack in a workspace shared with other plans', () => 
     expect(queries.filter((query) => !query.includes('MigrationEvents_CL | where PlanName == "fabrikam-sql"'))).toEqual([]);
   });
 
+  it("puts the ingestion endpoint and rule, the log alerts and the cluster's Container Insights rule in the given workspace's region", () => {
+    // Azure Monitor: a logs ingestion endpoint and a rule must be in the region of their destination workspace.
+    const { synth, release } = synthMigrationStack({ workspace: { ...SHARED, location: 'swedencentral' } });
+    const regional = [
+      ...Object.values(resourcesOfType(synth, 'azurerm_monitor_data_collection_endpoint')),
+      ...Object.values(resourcesOfType(synth, 'azurerm_monitor_data_collection_rule')).filter((rule) =>
+        JSON.stringify(rule.destinations).includes(SHARED.id),
+      ),
+      ...Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')),
+    ].filter((resource) => !String(resource.name).includes('prometheus'));
+    expect(regional.length).toBeGreaterThan(3);
+    expect(regional.filter((resource) => resource.location !== 'swedencentral').map((resource) => resource.name)).toEqual([]);
+    // Everything else stays in the plan's region.
+    expect(onlyResource(synth, 'azurerm_kubernetes_cluster').location).toBe('westeurope');
+    expect(release).toBeDefined();
+  });
+
   it("refuses eventsTable 'existing' in the workspace the stack creates", () => {
     expect(() => synthMigrationStack({ eventsTable: 'existing' })).toThrow(/eventsTable 'existing' needs an existing workspace/);
   });

@@ -20,6 +20,12 @@ export interface ILogAnalyticsWorkspace {
   readonly id: string;
   /** Workspace name. */
   readonly name: string;
+  /**
+   * Azure region of the workspace: what sends to it through a data collection rule (the migration
+   * events' endpoint and rule, Container Insights) must be in it, and its log alerts go there too.
+   * @default - the region of whatever is created beside it (the plan's location)
+   */
+  readonly location?: string;
 }
 
 /** A Data Factory: `DataFactory` or `DataAzurermDataFactory` fits. */

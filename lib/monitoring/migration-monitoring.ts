@@ -28,8 +28,8 @@ export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, Ac
   readonly resourceGroup: IResourceGroup;
   /**
    * Region of the workspace, the ingestion endpoint and rule, and the log alerts. With an existing
-   * `workspace`, give the workspace's region: Azure requires the rule to be in it.
-   * @default - the resource group's location
+   * `workspace`, the workspace's region: Azure requires the rule to be in it.
+   * @default - the given `workspace`'s `location` (a `LogAnalyticsWorkspace` or a Data lookup has one), else the resource group's
    */
   readonly location?: string;
   /**
@@ -104,7 +104,7 @@ export class MigrationMonitoring extends Construct {
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     const { resourceGroup, namePrefix, tags } = props;
-    this.location = locationOrResourceGroup(this, props);
+    this.location = locationOrResourceGroup(this, { location: props.location ?? props.workspace?.location, resourceGroup });
     this.workspace = monitoringWorkspace(this, props, { resourceGroup, location: this.location, namePrefix, tags });
     this.workspaceGiven = props.workspace !== undefined;
     this.workspaceId = this.workspace.id;

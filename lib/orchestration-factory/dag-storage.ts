@@ -40,10 +40,11 @@ export interface DagStorageProps {
    */
   readonly replicationType?: 'LRS' | 'ZRS' | 'GRS' | 'RAGRS' | 'GZRS' | 'RAGZRS';
   /**
-   * Lowest TLS version the account accepts.
-   * @default "TLS1_2" (warns when lower)
+   * Lowest TLS version the account accepts. `TLS1_2` is the only choice left: Azure Storage refuses
+   * TLS 1.0 and 1.1 on every account since 2026-02-03, and cannot yet enforce 1.3 as a minimum.
+   * @default "TLS1_2"
    */
-  readonly minTlsVersion?: 'TLS1_0' | 'TLS1_1' | 'TLS1_2';
+  readonly minTlsVersion?: 'TLS1_2';
   /**
    * Refuse plain HTTP.
    * @default true (warns when false)
@@ -86,7 +87,13 @@ export class DagStorage extends Construct {
     if (!Number.isInteger(softDeleteDays) || softDeleteDays < 1 || softDeleteDays > 365) {
       throw new Error(`${this.node.path}: softDeleteRetentionInDays must be an integer from 1 to 365, got ${softDeleteDays}`);
     }
-    const tlsRank = { TLS1_0: 0, TLS1_1: 1, TLS1_2: 2 } as const;
+    const minTlsVersion: string = props.minTlsVersion ?? 'TLS1_2';
+    if (minTlsVersion !== 'TLS1_2') {
+      throw new Error(
+        `${this.node.path}: minTlsVersion "${minTlsVersion}" is not one Azure Storage still accepts: it refuses TLS 1.0 and 1.1 on every account ` +
+          'since 2026-02-03, so TLS1_2 (the default) is the lowest minimum',
+      );
+    }
 
     this.account = new StorageAccount(this, 'Account', {
       name: props.accountName,
@@ -95,7 +102,7 @@ export class DagStorage extends Construct {
       accountKind: 'StorageV2',
       accountTier: 'Standard',
       accountReplicationType: props.replicationType ?? 'GRS',
-      minTlsVersion: secureDefault<keyof typeof tlsRank>(this, 'minTlsVersion', props.minTlsVersion, 'TLS1_2', (v) => tlsRank[v] < tlsRank.TLS1_2),
+      minTlsVersion,
       httpsTrafficOnlyEnabled: secureDefault(this, 'httpsOnly', props.httpsOnly, true),
       allowNestedItemsToBePublic: secureDefault(this, 'publicBlobAccess', props.publicBlobAccess, false),
       sharedAccessKeyEnabled: secureDefault(this, 'sharedAccessKeyEnabled', props.sharedAccessKeyEnabled, false),

@@ -96,6 +96,11 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
     const prefix = props.namePrefix ?? plan.name;
     validateNamePrefix(this, prefix);
     checkKeyVaultName(this, 'keyVaultName', props.keyVaultName);
+    if (props.keyVault !== undefined && props.keyVaultName !== undefined) {
+      throw new Error(
+        `${this.node.path}: keyVaultName names the Key Vault this construct creates, and with keyVault (${props.keyVault.name}) it creates none: leave one of them out`,
+      );
+    }
     const location = props.location ?? plan.location;
     checkRegion(this, props.location === undefined ? 'plan.location' : 'location', location);
     const tags = props.tags ?? plan.tags;

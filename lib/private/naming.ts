@@ -45,8 +45,9 @@ export function resourceName(slug: string, prefix: string): string {
 }
 
 /**
- * A short, stable suffix that makes globally unique names unlikely to collide across plans
- * with the same name in different subscriptions or environments. The seed must be literal text:
+ * A short, stable suffix of globally unique names, from the plan name and region. The same plan
+ * name in the same region (another subscription or environment) gets the same suffix, so names
+ * Azure refuses as taken: one plan name is one deployment. The seed must be literal text:
  * a reference's token text changes whenever the construct tree does, and with it the name, which
  * would replace the resource (a protected Key Vault cannot be replaced at all).
  */

@@ -2,6 +2,7 @@ import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { AirflowPool } from '../hosts/airflow-host';
 import { withStableName } from './outputs';
+import { secretVariables } from './secret-variables';
 
 /**
  * Outputs for what a host cannot configure itself, with stable names (`terraform output -json <name>`):
@@ -18,6 +19,13 @@ export function poolsToCreateOutput(scope: Construct, pools: readonly AirflowPoo
 }
 
 export function environmentToSetOutput(scope: Construct, environment: Readonly<Record<string, string>>, where: string): TerraformOutput {
+  const [secret] = secretVariables(environment);
+  if (secret !== undefined) {
+    throw new Error(
+      `${scope.node.path}: environment.${secret}: airflow_environment_variables never lists a secret (an output is printed in the clear, ` +
+        `and kept in the Terraform state and the synthesized JSON); set it in ${where} yourself`,
+    );
+  }
   const output = new TerraformOutput(scope, 'AirflowEnvironmentVariables', {
     description: `Environment variables to set in ${where}: ids and endpoints only (the identity's secret, where it has one, is never here)`,
     value: { ...environment },

@@ -15,7 +15,8 @@ import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '
 import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capacity';
 import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
 import { stagedAsset } from '../../private/fabric/staged-asset';
-import { nameSeed, resourceName, validateNamePrefix } from '../../private/naming';
+import { nameSeed, resourceName, uniqueSuffix, validateNamePrefix } from '../../private/naming';
+import { moveFromFormerId } from '../../private/retired-addresses';
 import { checkBundleForHost } from '../../private/bundle-checks';
 import { checkGuid } from '../../private/prop-checks';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
@@ -152,15 +153,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       description: `Apache Airflow job that runs the database migrations of plan ${props.namePrefix}`,
       capacityId: fabricCapacity.id,
     });
-    const members = (props.workspaceMembers ?? []).map(
-      (member, index) =>
-        new FabricWorkspaceRoleAssignment(this, `WorkspaceMember${index}`, {
-          workspaceId: this.workspace.id,
-          principalId: member.principalId,
-          principalType: member.principalType,
-          role: member.role,
-        }),
-    );
+    const members = this.addWorkspaceMembers(props.workspaceMembers ?? []);
 
     const computeSize = props.computeSize ?? 'Small';
     const computePool = props.computePool ?? FABRIC_STARTER_POOL;
@@ -198,6 +191,36 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     this.uploadedDagFiles = dagUpload.uploadedPaths;
 
     poolsToCreateOutput(this, this.poolsToCreate, 'the Fabric Apache Airflow job');
+  }
+
+  /**
+   * One role assignment per member, at `WorkspaceMember-<8 hex digits of a hash of its principal id>`
+   * (a reference keeps its place in the list), so removing a member moves no other: a principal
+   * cannot change in place, and a shifted list would re-create a member's role while the old
+   * assignment of the same principal is still there (Fabric refuses the second) or deletes it after.
+   * Earlier versions numbered them by place: `moved` blocks carry those.
+   */
+  private addWorkspaceMembers(members: readonly FabricWorkspaceMember[]): FabricWorkspaceRoleAssignment[] {
+    const seen = new Map<string, number>();
+    return members.map((member, index) => {
+      const literal = !Token.isUnresolved(member.principalId);
+      const earlier = literal ? seen.get(member.principalId.toLowerCase()) : undefined;
+      if (earlier !== undefined) {
+        throw new Error(
+          `${this.node.path}: workspaceMembers[${index}] is workspaceMembers[${earlier}] again (${member.principalId}): a principal has one role in a workspace`,
+        );
+      }
+      if (literal) seen.set(member.principalId.toLowerCase(), index);
+      const key = literal ? uniqueSuffix(member.principalId.toLowerCase(), 8) : String(index);
+      const assignment = new FabricWorkspaceRoleAssignment(this, `WorkspaceMember-${key}`, {
+        workspaceId: this.workspace.id,
+        principalId: member.principalId,
+        principalType: member.principalType,
+        role: member.role,
+      });
+      moveFromFormerId(this, `WorkspaceMember${index}`, assignment);
+      return assignment;
+    });
   }
 
   /** Sizes Fabric would not honour, or that Microsoft calls too small (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`). */

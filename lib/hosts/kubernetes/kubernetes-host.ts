@@ -27,13 +27,14 @@ import { AIRFLOW_VERSION } from '../../private/kubernetes/versions';
 import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-identity';
 import { namedOutput } from '../../private/outputs';
 import { secureDefault } from '../../private/secure-default';
+import { secretVariables } from '../../private/secret-variables';
 import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { checkArmId, checkGuid, checkGuids, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
+import { checkArmId, checkGuid, checkGuids, checkProp, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -135,10 +136,13 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
   readonly secretRotation?: number;
 }
 
+/** Kubernetes namespace names are RFC 1123 labels (Kubernetes docs, "Namespaces" and "Object Names and IDs"). */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 /** Variables the workload-identity webhook sets from the service account; the host never passes them. */
 const WEBHOOK_VARIABLES = ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_AUTHORITY_HOST'];
-/** Present anywhere, this would defeat the point of workload identity. */
-const FORBIDDEN_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_PASSWORD'];
+/** Present anywhere, this would defeat the point of workload identity (the secrets of a credential are refused by name). */
+const CERTIFICATE_VARIABLE = 'AZURE_CLIENT_CERTIFICATE_PATH';
 
 /**
  * How long the first apply waits after granting the deployer its cluster-admin and Key Vault roles,
@@ -189,6 +193,13 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
+    checkProp(
+      this,
+      'namespace',
+      props.namespace,
+      (name) => NAMESPACE_NAME.test(name),
+      'a Kubernetes namespace name: 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit',
+    );
     const { resourceGroup, location, tags, namePrefix } = props;
     const common = { resourceGroup, location, tags, namePrefix };
     const executor = props.executor ?? 'CeleryExecutor';
@@ -362,11 +373,11 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
 
 /** The given environment for the pods, without what the webhook sets; credentials are refused. */
 function podEnvironment(scope: Construct, environment: Readonly<Record<string, string>>): Record<string, string> {
-  const forbidden = FORBIDDEN_VARIABLES.filter((name) => name in environment);
+  const forbidden = [...(CERTIFICATE_VARIABLE in environment ? [CERTIFICATE_VARIABLE] : []), ...secretVariables(environment)];
   if (forbidden.length > 0) {
     throw new Error(
       `${scope.node.path}: environment holds ${forbidden.join(', ')}: the Kubernetes host authenticates with workload identity ` +
-        'and never passes a credential; remove it',
+        'and never passes a credential (the environment is written into the Helm values, in the clear in the synthesized JSON and the state); remove it',
     );
   }
   // The chart runs a triggerer, so the DAG's waits defer to it.

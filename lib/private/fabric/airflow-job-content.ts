@@ -1,5 +1,6 @@
 import { FabricComputeSize } from '../../hosts/fabric/fabric-airflow-host';
 import { AIRFLOW_VERSION_OF_HOST } from '../airflow-versions';
+import { secretVariables } from '../secret-variables';
 
 /**
  * The `apacheairflowjob-content.json` definition part of a Fabric Apache Airflow job. Shape from
@@ -30,12 +31,6 @@ export interface AirflowJobContentOptions {
 }
 
 /**
- * Names an environment variable may not have in a job definition: the definition is stored in
- * Terraform state and shown to every workspace member.
- */
-const SECRET_VARIABLE_NAME = /(SECRET|PASSWORD|TOKEN|CONNECTION_STRING|ACCOUNT_KEY|ACCESS_KEY)$/i;
-
-/**
  * An Airflow setting in environment-variable form. Fabric takes these as *Airflow configuration
  * overrides*, keyed by that name: Microsoft's Key Vault guide for Apache Airflow jobs sets
  * `AIRFLOW__SECRETS__BACKEND` and `AIRFLOW__SECRETS__BACKEND_KWARGS` there and only `AZURE_*` as
@@ -45,13 +40,13 @@ const AIRFLOW_SETTING = /^AIRFLOW__[A-Z0-9_]+__[A-Z0-9_]+$/;
 
 /** The content object; `jsonencode`d by Terraform because values may be references. */
 export function airflowJobContent(options: AirflowJobContentOptions): Record<string, unknown> {
-  for (const name of Object.keys(options.environmentVariables)) {
-    if (SECRET_VARIABLE_NAME.test(name)) {
-      throw new Error(
-        `environment.${name}: the Fabric host never puts a secret into the Apache Airflow job definition, ` +
-          'which Terraform stores in its state; set it in the Fabric portal instead (docs/fabric-host.md, "The identity the DAG runs as")',
-      );
-    }
+  // The definition is stored in Terraform state and shown to every workspace member.
+  const [secret] = secretVariables(options.environmentVariables);
+  if (secret !== undefined) {
+    throw new Error(
+      `environment.${secret}: the Fabric host never puts a secret into the Apache Airflow job definition, ` +
+        'which Terraform stores in its state; set it in the Fabric portal instead (docs/fabric-host.md, "The identity the DAG runs as")',
+    );
   }
   const settings = Object.entries(options.environmentVariables);
   return {

@@ -158,6 +158,8 @@ export class AirflowMonitoring extends Construct {
 
     const containerInsights = new MonitorDataCollectionRule(this, 'ContainerInsightsRule', {
       ...common,
+      // A rule sending to a Log Analytics workspace must be in the workspace's region.
+      location: props.logAnalyticsWorkspace.location ?? props.location,
       name: resourceName('dcr', `${props.namePrefix}-aks-insights`),
       description: 'Container Insights of the Airflow cluster',
       destinations: { logAnalytics: [{ name: 'ciworkspace', workspaceResourceId: props.logAnalyticsWorkspace.id }] },
