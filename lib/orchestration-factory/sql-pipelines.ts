@@ -215,8 +215,9 @@ export class SqlPipelines extends Construct {
   }
 
   /**
-   * Lets `grantee` (the identity Airflow runs as) run these pipelines and read their runs, nothing
-   * more: the runner role on the factory. `options.id` defaults to `RunnerRunsPipelines`.
+   * Lets `grantee` (the identity Airflow runs as) start pipeline runs and read runs, nothing more:
+   * the runner role on the factory, so it covers every pipeline of the factory (these, and any other
+   * a team adds to it). `options.id` defaults to `RunnerRunsPipelines`.
    */
   public grantRunPipelines(grantee: IGrantee, options: GrantOptions = {}): RoleAssignment {
     return assignRole(this, options.id ?? 'RunnerRunsPipelines', grantee, {
