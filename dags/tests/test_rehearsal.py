@@ -4,7 +4,8 @@ reschedules and pools, on the simulated world (DMS contract server, fake SQL eng
 Few and chosen: the crash matrices prove nothing-lost at the task level (test_crash_matrix.py);
 these prove Airflow wires it as the task level assumes. Marked for the versions whose hosts need
 the proof: a rehearsal with a failure (rolled back, dependents held, others finished, run failed)
-on every version, deferral where a host has a triggerer, Data Factory SQL on its hosts' versions.
+and a run cleared with downstream tasks on every version, deferral where a host has a triggerer,
+Data Factory SQL on its hosts' versions.
 """
 from __future__ import annotations
 
@@ -160,6 +161,84 @@ def test_a_rejection_in_the_last_window_fails_await_cutover_and_the_rollback_rea
     assert world.target()["state"] == "RESTORING", "the target is kept"
     assert world.source_writable(), "never frozen"
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "never canceled"
+
+
+def clear_with_downstream(dag, run_id, task_id, session):
+    """What a person's "Clear" of `task_id` with "Downstream" does to a run: Airflow's own `clear_task_instances` on
+    the run's instances of the task and of every task downstream of it (as `DAG.clear` calls it)."""
+    from airflow.models.taskinstance import TaskInstance, clear_task_instances
+    from migration_orchestration_lib.airflow_compat import AIRFLOW_3
+
+    task_ids = {task_id} | dag.get_task(task_id).get_flat_relative_ids(upstream=False)
+    tis = session.query(TaskInstance).filter(
+        TaskInstance.dag_id == dag.dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id.in_(task_ids)).all()
+    assert {ti.task_id for ti in tis} == task_ids
+    clear_task_instances(tis, session, **({} if AIRFLOW_3 else {"dag": dag}))
+    session.commit()
+
+
+def xcom_keys(run_id, task_id):
+    """The keys of the XComs task `task_id` holds in the run, read from the metadata database."""
+    from airflow.models import xcom
+    from airflow.utils.session import create_session
+
+    model = getattr(xcom, "XComModel", None) or xcom.BaseXCom  # Airflow 3 / 2
+    with create_session() as session:
+        query = model.get_many(run_id=run_id, task_ids=task_id, dag_ids="database_migration_orchestration")
+        rows = query.with_session(session).all() if hasattr(query, "with_session") else session.scalars(query).all()
+        return {row.key for row in rows}
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication_in_real_airflow(rehearsal_world, monkeypatch):
+    """`test_rollback.py`'s held-database case through Airflow's own clear, trigger rules and task state. db depends
+    on base; once db's start_migration has started its replication, a person clears base's `validate` with its
+    downstream tasks (base's `done`, db's whole chain, the rollbacks, run_outcome), and base's validation fails this
+    time (a person made its source writable since, so its target may lack writes: a failure no retry fixes, which
+    Airflow 2.6.3's `dag.test()`, counting no tries, needs to end). db's preflight ends upstream_failed without
+    running, the XComs of its earlier try still there (Airflow clears a task's XComs only when it runs again), and
+    db's rollback (one_failed) runs, asking Airflow for preflight's state in the run: it never ran in this try, so
+    nothing is rolled back: the migration replicates on into its RESTORING target."""
+    import airflow.models.dag as airflow_2_dag
+    from airflow.utils.session import create_session
+    from migration_orchestration_lib.airflow_compat import AIRFLOW_3
+    from migration_rehearsal.world import World
+    from world_view import WorldView
+
+    document = plan_with_databases([database_entry("base", "Base", target="db-prod"), database_entry("db", "Sales", depends_on=["base"])])
+    plan = parse_plan(document)
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    dag_module = airflow_2_dag
+    if AIRFLOW_3:
+        import airflow.sdk.definitions.dag as dag_module
+    run_task, ran, cleared = dag_module._run_task, [], []
+
+    def then_a_person_clears_base_validate(*args, **kwargs):
+        result = run_task(*args, **kwargs)
+        ti = kwargs.get("ti") or args[0]
+        ran.append(ti.task_id)
+        if ti.task_id == "db.start_migration" and not cleared:
+            cleared.append((ti.run_id, [op["migrationStatus"] for op in world.operations()]))  # dag.test() hides an error here
+            World(str(rehearsal_world)).update_database("sql01", "Base", readOnly=False)
+            with create_session() as session:
+                clear_with_downstream(build_dag(plan, os.environ), ti.run_id, "base.validate", session)
+        return result
+
+    monkeypatch.setattr(dag_module, "_run_task", then_a_person_clears_base_validate)
+    state, states = run(document)
+
+    run_id, started = cleared[0]
+    assert started == ["InProgress"], "the earlier try started db's migration"
+    assert states["base.validate"] == "failed" and states["base.done"] == "upstream_failed", states
+    assert states["db.preflight"] == "upstream_failed" and "started" in xcom_keys(run_id, "db.preflight"), "the earlier try's XCom"
+    assert states["db.start_migration"] == "upstream_failed" and states["db.rollback"] == "skipped", states
+    assert ran.count("db.preflight") == 1 and ran.count("db.rollback") == 1, "it ran, and skipped itself: %s" % ran
+    assert state == "failed" and states["run_outcome"] == "failed", states
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
+    assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
+    assert world.source_writable()
 
 
 DATA_FACTORY_HOSTS = [
