@@ -33,7 +33,7 @@ import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-s
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { checkArmId, checkGuid, checkGuids, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
+import { checkArmId, checkGuid, checkGuids, checkProp, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -187,6 +187,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     checkBundleForHost(this, props);
     checkRegion(this, 'location', props.location);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
+    checkProp(this, 'kubeloginMode', props.kubeloginMode, (mode) => KUBELOGIN_MODES.some((known) => known === mode), `one of ${KUBELOGIN_MODES.join(', ')}`);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
     const { resourceGroup, location, tags, namePrefix } = props;
