@@ -31,6 +31,7 @@ import { applyStateBackend, RELEASE_STACK_SUFFIX } from './private/state-backend
 import { ReleaseStack } from './release-stack';
 import { StateBackend } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
+import { refuseHclOutput } from './private/json-output';
 
 /** Props of {@link DatabaseMigrationStack}. */
 export interface DatabaseMigrationStackProps {
@@ -129,6 +130,7 @@ export class DatabaseMigrationStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
     super(scope, id);
+    refuseHclOutput(this);
     requireTerraformVersion(this);
     checkGuid(this, 'subscriptionId', props.subscriptionId);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);

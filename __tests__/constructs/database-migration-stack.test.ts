@@ -360,3 +360,31 @@ describe('DatabaseMigrationStack props checked at construction', () => {
   });
 });
 
+
+describe('cdktf synth --hcl', () => {
+  // The CLI's --hcl sets SYNTH_HCL_OUTPUT for the app; each stack reads it to write cdk.tf instead of cdk.tf.json.
+  const previous = process.env.SYNTH_HCL_OUTPUT;
+  afterEach(() => {
+    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+    else process.env.SYNTH_HCL_OUTPUT = previous;
+  });
+
+  it.each(['true', '1'])('is refused with what to do instead (SYNTH_HCL_OUTPUT=%s): cdktf writes these stacks as HCL Terraform cannot read', (value) => {
+    process.env.SYNTH_HCL_OUTPUT = value;
+    expect(() => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan() })).toThrow(
+      /^contoso-sql: cdktf synth --hcl is not supported: .* Synthesize without --hcl/,
+    );
+    const app = Testing.app();
+    process.env.SYNTH_HCL_OUTPUT = 'false';
+    const first = new TerraformStack(app, 'first');
+    process.env.SYNTH_HCL_OUTPUT = value;
+    expect(() => new ReleaseStack(app, 'first-airflow', { after: first, stateBackend: { type: 'local' } })).toThrow(
+      /^first-airflow: cdktf synth --hcl is not supported/,
+    );
+  });
+
+  it('leaves JSON output alone (SYNTH_HCL_OUTPUT=false, as the CLI sets it without --hcl)', () => {
+    process.env.SYNTH_HCL_OUTPUT = 'false';
+    expect(() => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan() })).not.toThrow();
+  });
+});
