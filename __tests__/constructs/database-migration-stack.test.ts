@@ -338,6 +338,17 @@ describe('DatabaseMigrationStack props checked at construction', () => {
     expect(() => build({ stateBackend })).toThrow(`contoso-sql: stateBackend.resourceGroupName ${RESOURCE_GROUP_RULE} (got "rg-tf.")`);
   });
 
+  it.each([
+    [{ storageAccountName: 'St_Tf' }, 'stateBackend.storageAccountName must be a storage account name: 3-24 lowercase letters and digits (got "St_Tf")'],
+    [{ storageAccountName: 'st' }, 'stateBackend.storageAccountName must be a storage account name'],
+    [{ containerName: 'tf--state' }, 'stateBackend.containerName must be a blob container name: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit (got "tf--state")'],
+    [{ containerName: 'TFState' }, 'stateBackend.containerName must be a blob container name'],
+    [{ containerName: 'tfstate-' }, 'stateBackend.containerName must be a blob container name'],
+  ])("refuses an azurerm state backend's storage account or container name Azure refuses: %j", (names, message) => {
+    const stateBackend = { type: 'azurerm' as const, resourceGroupName: 'rg-tf', storageAccountName: 'sttf', containerName: 'tfstate', ...names };
+    expect(() => build({ stateBackend })).toThrow(`contoso-sql: ${message}`);
+  });
+
   it('takes what Azure takes, and references', () => {
     expect(build({ resourceGroupName: 'rg-Migración_(prod).1' }).resourceGroup.nameInput).toBe('rg-Migración_(prod).1');
     expect(build({ resourceGroupName: 'r'.repeat(90) }).resourceGroup.nameInput).toHaveLength(90);
