@@ -47,14 +47,22 @@ export class AlertRegistry {
 
   /** A log search alert on the workspace. */
   public log(definition: LogAlertDefinition, options: AlertOptions = {}): CreatedLogAlert {
-    this.claim(definition);
-    return this.remember(createLogAlert(this.target, this.workspaceId, definition, options));
+    return this.remember(
+      this.named(() => {
+        this.claim(definition);
+        return createLogAlert(this.target, this.workspaceId, definition, options);
+      }),
+    );
   }
 
   /** A metric alert on one resource. */
   public metric(resourceId: string, definition: MetricAlertDefinition, options: AlertOptions = {}): CreatedMetricAlert {
-    this.claim(definition);
-    return this.remember(createMetricAlert(this.target, resourceId, definition, options));
+    return this.remember(
+      this.named(() => {
+        this.claim(definition);
+        return createMetricAlert(this.target, resourceId, definition, options);
+      }),
+    );
   }
 
   /** Every alert made so far, in creation order (a copy). */
@@ -65,6 +73,19 @@ export class AlertRegistry {
   private claim(definition: { readonly name: string; readonly optionsProp: string }): void {
     if (this.created.some((alert) => alert.name === definition.name)) {
       throw new Error(`${definition.optionsProp}: an alert named "${definition.name}" exists already; give each alert its own name`);
+    }
+  }
+
+  /**
+   * An option the alert refuses (`migrationFailedAlert.severity must be ...`) names the facade it was
+   * given to, as the constructs' other prop checks do: a stack or app with several has one path per facade.
+   */
+  private named<T>(make: () => T): T {
+    try {
+      return make();
+    } catch (error) {
+      if (error instanceof Error && error.constructor === Error) throw new Error(`${this.target.scope.node.path}: ${error.message}`);
+      throw error;
     }
   }
 
