@@ -76,21 +76,29 @@ export class AlertRegistry {
     }
   }
 
-  /**
-   * An option the alert refuses (`migrationFailedAlert.severity must be ...`) names the facade it was
-   * given to, as the constructs' other prop checks do: a stack or app with several has one path per facade.
-   */
   private named<T>(make: () => T): T {
-    try {
-      return make();
-    } catch (error) {
-      if (error instanceof Error && error.constructor === Error) throw new Error(`${this.target.scope.node.path}: ${error.message}`);
-      throw error;
-    }
+    return namingFacade(this.target.scope, make);
   }
 
   private remember<T extends CreatedAlert>(alert: T): T {
     this.created.push(alert);
     return alert;
+  }
+}
+
+/**
+ * An option the facade refuses (`migrationFailedAlert.severity must be ...`) names the facade it was
+ * given to, as the constructs' other prop checks do: a stack or app with several has one path per
+ * facade. Plain Errors only (anything else is a bug), and only once.
+ */
+export function namingFacade<T>(facade: Construct, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    const path = facade.node.path;
+    if (error instanceof Error && error.constructor === Error && !error.message.startsWith(`${path}: `)) {
+      throw new Error(`${path}: ${error.message}`);
+    }
+    throw error;
   }
 }
