@@ -23,7 +23,7 @@ import { MigrationPlan } from './plan/types';
 import { warnUnknownRegion } from './private/azure-regions';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
-import { checkGuid, checkResourceGroupName } from './private/prop-checks';
+import { checkBlobContainerName, checkGuid, checkResourceGroupName, checkStorageAccountName } from './private/prop-checks';
 import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { BuiltInRole } from './private/role-names';
@@ -31,6 +31,7 @@ import { applyStateBackend, RELEASE_STACK_SUFFIX } from './private/state-backend
 import { ReleaseStack } from './release-stack';
 import { StateBackend } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
+import { refuseHclOutput } from './private/json-output';
 
 /** Props of {@link DatabaseMigrationStack}. */
 export interface DatabaseMigrationStackProps {
@@ -132,12 +133,15 @@ export class DatabaseMigrationStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
     super(scope, id);
+    refuseHclOutput(this);
     requireTerraformVersion(this);
     checkGuid(this, 'subscriptionId', props.subscriptionId);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkResourceGroupName(this, 'resourceGroupName', props.resourceGroupName);
     if (props.stateBackend?.type === 'azurerm') {
       checkResourceGroupName(this, 'stateBackend.resourceGroupName', props.stateBackend.resourceGroupName);
+      checkStorageAccountName(this, 'stateBackend.storageAccountName', props.stateBackend.storageAccountName);
+      checkBlobContainerName(this, 'stateBackend.containerName', props.stateBackend.containerName);
     }
     // A plan built or changed by hand is checked here, so a mistake in it is named by its field
     // path, not by whichever construct would trip over it first.

@@ -5,6 +5,7 @@ import { checkGuid } from './private/prop-checks';
 import { applyStateBackend, localStatePathFrom, RELEASE_STACK_SUFFIX, releaseStateBackend } from './private/state-backend';
 import { StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
+import { refuseHclOutput } from './private/json-output';
 
 /** Props of {@link ReleaseStack}. */
 export interface ReleaseStackProps {
@@ -29,6 +30,7 @@ export interface ReleaseStackProps {
 export class ReleaseStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: ReleaseStackProps) {
     super(scope, id);
+    refuseHclOutput(this);
     requireTerraformVersion(this);
     checkGuid(this, 'subscriptionId', props.subscriptionId);
     new AzurermProvider(this, 'azurerm', { features: [{}], subscriptionId: props.subscriptionId });

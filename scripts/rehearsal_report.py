@@ -191,8 +191,14 @@ def main(argv: List[str]) -> int:
     run_state = result["state"] if result else "killed (no result: the worker died)"
     print(f"\nRun: {run_state}")
     if args.summary:
-        with open(args.summary, "w", encoding="utf-8") as handle:
-            json.dump({"run": run_state, "databases": summary, "cutovers": cutovers}, handle, indent=2, sort_keys=True)
+        # The user's path: its folder is made like --world's; one that cannot be written is one line, not a traceback.
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
+            with open(args.summary, "w", encoding="utf-8") as handle:
+                json.dump({"run": run_state, "databases": summary, "cutovers": cutovers}, handle, indent=2, sort_keys=True)
+        except OSError as error:
+            print(f"--summary {args.summary}: cannot write it ({error.strerror or error})", file=sys.stderr)
+            return 2
     return 0 if result and result["state"] == "success" else 1
 
 

@@ -15,16 +15,22 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-plan="${MIGRATION_PLAN:-examples/three-databases.yaml}"
+# Paths the caller gives (arguments, MIGRATION_PLAN) are relative to where the command was typed:
+# INIT_CWD under npm, which runs scripts in the repository (npm --prefix <clone> run rehearse --
+# plans/q3.yaml from an app's folder), else the working directory; the default plan is the repository's.
+caller="${INIT_CWD:-$PWD}"
+from_caller() { if [[ "$1" == /* || "$caller" -ef "$repo_root" ]]; then printf '%s' "$1"; else printf '%s/%s' "$caller" "$1"; fi; }
+plan="examples/three-databases.yaml"
+if [[ -n "${MIGRATION_PLAN:-}" ]]; then plan="$(from_caller "$MIGRATION_PLAN")"; fi
 world="" summary=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --world | --summary)
       [[ $# -ge 2 && -n "$2" ]] || { echo "$1 needs a value (use --world DIR, --summary FILE)" >&2; exit 2; }
-      if [[ "$1" == --world ]]; then world="$2"; else summary="$2"; fi
+      if [[ "$1" == --world ]]; then world="$(from_caller "$2")"; else summary="$(from_caller "$2")"; fi
       shift 2 ;;
     -*) echo "unknown option $1 (use --world DIR, --summary FILE)" >&2; exit 2 ;;
-    *) plan="$1"; shift ;;
+    *) plan="$(from_caller "$1")"; shift ;;
   esac
 done
 work="$(mktemp -d)"

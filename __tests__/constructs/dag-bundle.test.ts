@@ -48,6 +48,21 @@ describe('DAG bundle', () => {
     expect(() => findPackageRoot(root)).toThrow(/cannot find dags\/migration_orchestration.py in any folder above/);
   });
 
+  it('says an installed copy without its DAG files is incomplete', () => {
+    const installed = join(root, 'app', 'node_modules', '@platform', 'azure-db-migration', 'dist', 'lib', 'private');
+    mkdirSync(installed, { recursive: true });
+    expect(() => findPackageRoot(installed)).toThrow(/the package is incomplete: install it again$/);
+  });
+
+  it('tells an app that bundled the library to keep it external', () => {
+    // esbuild inlines the library into the app's own dist/: __dirname is the app's folder.
+    const bundledApp = join(root, 'app', 'dist');
+    mkdirSync(bundledApp, { recursive: true });
+    expect(() => findPackageRoot(bundledApp)).toThrow(
+      /runs outside its package folder, as when a bundler .* inlines it .*keep @platform\/azure-db-migration external to the bundle \(esbuild --external:@platform\/azure-db-migration\)/,
+    );
+  });
+
   it('uploads the DAG file, its library and contracts, the plan, its schema, the deployed ignore file and requirements.txt, never tests or bytecode', () => {
     writeTree(root, '@platform/azure-db-migration');
     const bundle = loadDagBundle('{"name":"x"}\n', root);

@@ -347,6 +347,17 @@ describe('DatabaseMigrationStack props checked at construction', () => {
     expect(() => build({ stateBackend })).toThrow(`contoso-sql: stateBackend.resourceGroupName ${RESOURCE_GROUP_RULE} (got "rg-tf.")`);
   });
 
+  it.each([
+    [{ storageAccountName: 'St_Tf' }, 'stateBackend.storageAccountName must be a storage account name: 3-24 lowercase letters and digits (got "St_Tf")'],
+    [{ storageAccountName: 'st' }, 'stateBackend.storageAccountName must be a storage account name'],
+    [{ containerName: 'tf--state' }, 'stateBackend.containerName must be a blob container name: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit (got "tf--state")'],
+    [{ containerName: 'TFState' }, 'stateBackend.containerName must be a blob container name'],
+    [{ containerName: 'tfstate-' }, 'stateBackend.containerName must be a blob container name'],
+  ])("refuses an azurerm state backend's storage account or container name Azure refuses: %j", (names, message) => {
+    const stateBackend = { type: 'azurerm' as const, resourceGroupName: 'rg-tf', storageAccountName: 'sttf', containerName: 'tfstate', ...names };
+    expect(() => build({ stateBackend })).toThrow(`contoso-sql: ${message}`);
+  });
+
   it('takes what Azure takes, and references', () => {
     expect(build({ resourceGroupName: 'rg-Migración_(prod).1' }).resourceGroup.nameInput).toBe('rg-Migración_(prod).1');
     expect(build({ resourceGroupName: 'r'.repeat(90) }).resourceGroup.nameInput).toHaveLength(90);
@@ -369,3 +380,31 @@ describe('DatabaseMigrationStack props checked at construction', () => {
   });
 });
 
+
+describe('cdktf synth --hcl', () => {
+  // The CLI's --hcl sets SYNTH_HCL_OUTPUT for the app; each stack reads it to write cdk.tf instead of cdk.tf.json.
+  const previous = process.env.SYNTH_HCL_OUTPUT;
+  afterEach(() => {
+    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+    else process.env.SYNTH_HCL_OUTPUT = previous;
+  });
+
+  it.each(['true', '1'])('is refused with what to do instead (SYNTH_HCL_OUTPUT=%s): cdktf writes these stacks as HCL Terraform cannot read', (value) => {
+    process.env.SYNTH_HCL_OUTPUT = value;
+    expect(() => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan() })).toThrow(
+      /^contoso-sql: cdktf synth --hcl is not supported: .* Synthesize without --hcl/,
+    );
+    const app = Testing.app();
+    process.env.SYNTH_HCL_OUTPUT = 'false';
+    const first = new TerraformStack(app, 'first');
+    process.env.SYNTH_HCL_OUTPUT = value;
+    expect(() => new ReleaseStack(app, 'first-airflow', { after: first, stateBackend: { type: 'local' } })).toThrow(
+      /^first-airflow: cdktf synth --hcl is not supported/,
+    );
+  });
+
+  it('leaves JSON output alone (SYNTH_HCL_OUTPUT=false, as the CLI sets it without --hcl)', () => {
+    process.env.SYNTH_HCL_OUTPUT = 'false';
+    expect(() => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan() })).not.toThrow();
+  });
+});

@@ -289,6 +289,12 @@ describe('KubernetesAirflowHost', () => {
       expect(() => kubernetesHostStack(props)).toThrow(message);
     });
 
+    it('refuses a kubelogin mode kubelogin does not have (a value read from the environment, unchecked by the type)', () => {
+      expect(() => kubernetesHostStack({ kubeloginMode: 'SPN' as 'spn' })).toThrow(
+        /\/airflow: kubeloginMode must be one of azurecli, workloadidentity, spn, msi, azd \(got "SPN"\)/,
+      );
+    });
+
     it('refuses a name prefix Azure would refuse in the names it makes, before deploy', () => {
       expect(() => kubernetesHostStack({ namePrefix: 'Team_Q3' })).toThrow(
         'namePrefix must be 1 to 40 lowercase letters, digits and inner hyphens (got "Team_Q3")',

@@ -71,3 +71,19 @@ describe('DatabaseMigrationStackProps.monitoring', () => {
     expect(() => synthesize({ migrationFailedAlert: { windowMinutes: 7 } })).toThrow(/migrationFailedAlert\.windowMinutes must be one of/);
   });
 });
+
+describe('DatabaseMigrationStackProps.monitoring with a value an alert refuses', () => {
+  it.each<[DatabaseMigrationStackProps['monitoring'], string]>([
+    // A value from JavaScript or a configuration file, which the type would not let through.
+    [{ migrationFailedAlert: { severity: 7 } } as unknown as DatabaseMigrationStackProps['monitoring'], 'contoso-sql/Monitoring: migrationFailedAlert.severity must be an integer from 0 to 4 (got 7)'],
+    [{ rollbackFailedAlert: { windowMinutes: 7 } }, 'contoso-sql/Monitoring: rollbackFailedAlert.windowMinutes'],
+    [{ migrationStalledAlert: { silentMinutes: 0 } }, 'contoso-sql/Monitoring: migrationStalledAlert.silentMinutes must be a whole number of minutes'],
+    [{ sourceFrozenTooLongAlert: { graceMinutes: -1 } }, 'contoso-sql/Monitoring: sourceFrozenTooLongAlert.graceMinutes must be a whole number of minutes'],
+    [
+      { customAlerts: { 'migration-failed': { kind: 'log', severity: 3, description: 'd', query: 'MigrationEvents_CL' } } },
+      'contoso-sql/Monitoring: customAlerts.migration-failed: an alert named "alert-contoso-sql-migration-failed" exists already',
+    ],
+  ])('names the monitoring construct before the option, as the other prop checks do: %j', (monitoring, message) => {
+    expect(() => synthesize(monitoring)).toThrow(message);
+  });
+});

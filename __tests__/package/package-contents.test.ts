@@ -116,6 +116,14 @@ function runNpm(args: string[], cwd: string): string {
   });
 }
 
+/**
+ * The repository's documents a text sends its reader to: `docs/<page>.md` and `dags/README.md`
+ * (the README's links, an example plan's comment, a construct's error message, the DAG's docstrings).
+ */
+function documentsNamedIn(text: string): string[] {
+  return [...text.matchAll(/\b(?:docs\/[\w.-]+\.md|dags\/README\.md)\b/g)].map((match) => match[0]);
+}
+
 /** Every string target of an `exports` map (conditions and subpaths flattened). */
 function exportTargets(value: unknown): string[] {
   if (typeof value === 'string') return [value];
@@ -169,7 +177,7 @@ describe('npm package contents', () => {
     if (staging) rmSync(staging, { recursive: true, force: true });
   });
 
-  test('ships the compiled library, its deployment scripts, the DAG package, the plan schema, the examples and the README, nothing else', () => {
+  test('ships the compiled library, its deployment scripts, the DAG package, the plan schema, the examples, the README and the pages it links, nothing else', () => {
     const libraryModules = sources
       .filter((path) => path.startsWith('lib/') && path.endsWith('.ts') && !path.endsWith('.d.ts'))
       .map((path) => `dist/${path.slice(0, -'.ts'.length)}`);
@@ -189,6 +197,8 @@ describe('npm package contents', () => {
       ...libraryModules.flatMap((module) => [`${module}.js`, `${module}.d.ts`]),
       ...dagPackage,
       ...sources.filter((path) => path.startsWith('examples/')),
+      // The pages the README, the examples and the library's messages send a reader to.
+      ...sources.filter((path) => path === 'dags/README.md' || path === 'docs/fabric-host.md'),
       ...sources.filter((path) => path === SCHEMA),
       // Scripts a deployment step runs with plain Node (the Fabric DAG uploader), shipped as source.
       ...sources.filter((path) => path.startsWith('lib/') && path.endsWith('.mjs')),
@@ -228,6 +238,16 @@ describe('npm package contents', () => {
     for (const decoy of DECOYS) expect(existsSync(join(staging, decoy))).toBe(true);
     expect(existsSync(join(staging, 'dist', 'main.js'))).toBe(true);
     expect(existsSync(join(staging, 'dist', 'lib', 'index.js.map'))).toBe(true);
+  });
+
+  test('every page of the repository that a shipped file names is shipped (a consumer has only node_modules)', () => {
+    const missing = new Set<string>();
+    for (const file of shipped.filter((path) => /\.(md|ya?ml|json|js|mjs|py)$/.test(path))) {
+      for (const page of documentsNamedIn(readFileSync(join(staging, file), 'utf8'))) {
+        if (sources.includes(page) && !shipped.includes(page)) missing.add(`${page}, named in ${file}`);
+      }
+    }
+    expect([...missing].sort()).toEqual([]);
   });
 
   test('the plan JSON Schema is shipped as soon as it exists', () => {

@@ -91,6 +91,26 @@ describe('protection of stateful resources', () => {
     ]);
   });
 
+  it('puts a ReadOnly lock on after everything else in its stack, which it would refuse to create under its scope; CanNotDelete needs no order', () => {
+    const addresses = (stack: SynthesizedStack) =>
+      Object.entries(stack.resource).flatMap(([type, byName]) =>
+        type === 'azurerm_management_lock' ? [] : Object.keys(byName as object).map((name) => `${type}.${name}`),
+      );
+    const { synth, release } = build({ lock: { kind: 'ReadOnly' } });
+    for (const stack of [synth, release!]) {
+      for (const lock of locksOf(stack).filter((each) => each.lock_level === 'ReadOnly')) {
+        expect([...(lock.depends_on as string[])].sort()).toEqual(addresses(stack).sort());
+      }
+    }
+    // For instance the workspace's events table and the metadata server's database, children the lock would refuse.
+    const workspaceLock = locksOf(synth).find((lock) => lock.scope === idOf(synth, 'azurerm_log_analytics_workspace'))!;
+    expect(workspaceLock.depends_on).toContain(`azurerm_log_analytics_workspace_table_custom_log.${onlyLogicalId(synth, 'azurerm_log_analytics_workspace_table_custom_log')}`);
+    expect(locksOf(release!)[0].depends_on).toContain(
+      `azurerm_postgresql_flexible_server_database.${onlyLogicalId(release!, 'azurerm_postgresql_flexible_server_database')}`,
+    );
+    for (const lock of locksOf(build({ lock: { kind: 'CanNotDelete' } }).synth)) expect(lock).not.toHaveProperty('depends_on');
+  });
+
   it("gives the DAG storage its own lock when dagStorage.lock says so (the specific setting wins)", () => {
     const { synth } = build({ ...EXTERNAL_HOST, lock: { kind: 'CanNotDelete' }, dagStorage: { lock: { kind: 'ReadOnly', name: 'lock-dags' } } });
     const account = idOf(synth, 'azurerm_storage_account');

@@ -34,9 +34,9 @@ def test_a_crash_setting_naming_no_database_of_the_plan_is_refused_in_one_line(t
     assert not (tmp_path / "result.json").exists()
 
 
-def test_the_report_of_a_run_that_never_reached_a_task_says_where_each_database_stands(tmp_path):
-    summary = tmp_path / "summary.json"
-    done = run_script(
+def report_of_no_run(tmp_path, summary):
+    """The report of a run that never reached a task (no events, no result), with its summary written to `summary`."""
+    return run_script(
         "rehearsal_report.py",
         "--events", str(tmp_path / "no-events.jsonl"),
         "--result", str(tmp_path / "no-result.json"),
@@ -44,12 +44,31 @@ def test_the_report_of_a_run_that_never_reached_a_task_says_where_each_database_
         "--world", str(tmp_path / "empty-world"),
         "--summary", str(summary),
     )
+
+
+def test_the_report_of_a_run_that_never_reached_a_task_says_where_each_database_stands(tmp_path):
+    summary = tmp_path / "summary.json"
+    done = report_of_no_run(tmp_path, summary)
     assert "Traceback" not in done.stderr
     assert done.returncode == 1  # the run did not succeed
     databases = json.loads(summary.read_text())["databases"]
     assert databases and all(
         state == {"outcome": "not_started", "target": "absent", "source": "absent", "migration": "none"} for state in databases.values()
     )
+
+
+def test_the_summary_goes_into_a_folder_that_does_not_exist_yet_and_an_unwritable_one_is_one_line(tmp_path):
+    summary = tmp_path / "out" / "rehearsals" / "summary.json"
+    done = report_of_no_run(tmp_path, summary)
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 1  # the run did not succeed; the summary is written all the same
+    assert json.loads(summary.read_text())["run"].startswith("killed")
+
+    (tmp_path / "a-file").write_text("")
+    done = report_of_no_run(tmp_path, tmp_path / "a-file" / "summary.json")
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2
+    assert any(line.startswith(f"--summary {tmp_path / 'a-file' / 'summary.json'}: cannot write it (") for line in done.stderr.splitlines())
 
 
 def report_of_await_cutover_events(tmp_path, rows):

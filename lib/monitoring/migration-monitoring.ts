@@ -18,7 +18,7 @@ import { KeyVaultMonitoring, KeyVaultMonitoringProps } from './key-vault-monitor
 import { MigrationEventIngestion } from './migration-event-ingestion';
 import { MIGRATION_EVENTS_TABLE } from './migration-events';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
-import { AlertRegistry, MonitoringScope } from './monitoring-scope';
+import { AlertRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
 import { locationOrResourceGroup } from '../private/azure-regions';
 
@@ -151,7 +151,7 @@ export class MigrationMonitoring extends Construct {
     }
     // cdktf leaves the id `Default` out of logical ids: the table, endpoint and rule keep the
     // Terraform addresses they had when this facade created them, so an upgrade replaces nothing.
-    this.ingestion = new MigrationEventIngestion(this, 'Default', {
+    const ingestion = new MigrationEventIngestion(this, 'Default', {
       resourceGroup: this.monitoringScope.resourceGroup,
       location: this.location,
       namePrefix: this.monitoringScope.namePrefix,
@@ -159,7 +159,8 @@ export class MigrationMonitoring extends Construct {
       eventsTable: props.eventsTable,
       tags: this.monitoringScope.tags,
     });
-    new MigrationEventsMonitoring(this.monitoringScope, this.ingestion, props);
+    this.ingestion = ingestion;
+    namingFacade(this, () => new MigrationEventsMonitoring(this.monitoringScope, ingestion, props));
     return this;
   }
 

@@ -47,14 +47,22 @@ export class AlertRegistry {
 
   /** A log search alert on the workspace. */
   public log(definition: LogAlertDefinition, options: AlertOptions = {}): CreatedLogAlert {
-    this.claim(definition);
-    return this.remember(createLogAlert(this.target, this.workspaceId, definition, options));
+    return this.remember(
+      this.named(() => {
+        this.claim(definition);
+        return createLogAlert(this.target, this.workspaceId, definition, options);
+      }),
+    );
   }
 
   /** A metric alert on one resource. */
   public metric(resourceId: string, definition: MetricAlertDefinition, options: AlertOptions = {}): CreatedMetricAlert {
-    this.claim(definition);
-    return this.remember(createMetricAlert(this.target, resourceId, definition, options));
+    return this.remember(
+      this.named(() => {
+        this.claim(definition);
+        return createMetricAlert(this.target, resourceId, definition, options);
+      }),
+    );
   }
 
   /** Every alert made so far, in creation order (a copy). */
@@ -68,8 +76,29 @@ export class AlertRegistry {
     }
   }
 
+  private named<T>(make: () => T): T {
+    return namingFacade(this.target.scope, make);
+  }
+
   private remember<T extends CreatedAlert>(alert: T): T {
     this.created.push(alert);
     return alert;
+  }
+}
+
+/**
+ * An option the facade refuses (`migrationFailedAlert.severity must be ...`) names the facade it was
+ * given to, as the constructs' other prop checks do: a stack or app with several has one path per
+ * facade. Plain Errors only (anything else is a bug), and only once.
+ */
+export function namingFacade<T>(facade: Construct, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    const path = facade.node.path;
+    if (error instanceof Error && error.constructor === Error && !error.message.startsWith(`${path}: `)) {
+      throw new Error(`${path}: ${error.message}`);
+    }
+    throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 /** The DAG file whose folder marks the DAG package inside this library's install. */
 export const DAG_ENTRY = join('dags', 'migration_orchestration.py');
@@ -28,10 +28,24 @@ export function findPackageRoot(start: string = __dirname): string {
     }
     const parent = dirname(dir);
     if (parent === dir) {
-      throw new Error(`cannot find ${DAG_ENTRY} in any folder above ${start}: the package is incomplete`);
+      throw new Error(`cannot find ${DAG_ENTRY} in any folder above ${start}: ${whyNotFound(start)}`);
     }
     dir = parent;
   }
+}
+
+/**
+ * The library reads the DAG files it deploys from its own folder. Code of an installed copy runs
+ * under `node_modules/<name>/`, so not finding them there is an incomplete install; code running
+ * anywhere else was copied out of the package, by a bundler that inlined it into an app.
+ */
+function whyNotFound(start: string): string {
+  const installed = join('node_modules', ...PACKAGE_NAME.split('/'));
+  if (`${start}${sep}`.includes(`${sep}${installed}${sep}`)) return 'the package is incomplete: install it again';
+  return (
+    `${PACKAGE_NAME} runs outside its package folder, as when a bundler (esbuild, webpack, ncc) inlines it into an app, ` +
+    `and its DAG files stay behind: keep ${PACKAGE_NAME} external to the bundle (esbuild --external:${PACKAGE_NAME})`
+  );
 }
 
 /** Only our own package root counts: a consumer's project may hold a DAG of the same name. */

@@ -87,6 +87,25 @@ export function checkResourceGroupName(scope: IConstruct, prop: string, value: s
   );
 }
 
+/** Storage account names (Microsoft Learn, resource name rules, Microsoft.Storage): 3-24 lowercase letters and digits. */
+export function checkStorageAccountName(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkProp(scope, prop, value, (text) => /^[a-z0-9]{3,24}$/.test(text), 'a storage account name: 3-24 lowercase letters and digits');
+}
+
+/**
+ * Blob container names (Microsoft Learn, "Naming and Referencing Containers, Blobs, and Metadata"):
+ * 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit, no two hyphens in a row.
+ */
+export function checkBlobContainerName(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkProp(
+    scope,
+    prop,
+    value,
+    (text) => text.length >= 3 && text.length <= 63 && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(text),
+    'a blob container name: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit',
+  );
+}
+
 /**
  * Database Migration Service names: 2-62 letters, digits, hyphens, periods and underscores, starting
  * with a letter or digit (Microsoft's naming rules for Microsoft.DataMigration services; azurerm's

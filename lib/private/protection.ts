@@ -1,7 +1,8 @@
 import type { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
-import { Annotations, Token } from 'cdktf';
+import { Annotations, Lazy, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { LockKind, ResourceLock } from '../core/protection';
+import { resourceAddress } from './resource-address';
 
 const LOCK_KINDS: readonly LockKind[] = ['CanNotDelete', 'ReadOnly'];
 /** azurerm 4.55 `validate.ManagementLockName`: under 260 characters; Azure refuses these characters in a lock name. */
@@ -27,7 +28,24 @@ export function addLock(scope: Construct, id: string, resource: LockableResource
   }
   // Loaded only when a lock is asked for (most stacks have none).
   const { ManagementLock } = require('@cdktf/provider-azurerm/lib/management-lock') as typeof import('@cdktf/provider-azurerm/lib/management-lock');
-  return new ManagementLock(scope, id, { name, scope: resource.id, lockLevel: lock.kind, notes });
+  const managementLock = new ManagementLock(scope, id, { name, scope: resource.id, lockLevel: lock.kind, notes });
+  if (lock.kind === 'ReadOnly') {
+    // A ReadOnly lock refuses every Azure Resource Manager write under its scope, children and
+    // extension resources included (the workspace's table, the vault's diagnostic setting and
+    // private endpoint connection, the server's database): it goes on after everything else in the stack.
+    const stack = TerraformStack.of(scope);
+    managementLock.addOverride(
+      'depends_on',
+      Lazy.listValue({
+        produce: () =>
+          stack.node
+            .findAll()
+            .filter((each): each is TerraformResource => each instanceof TerraformResource && !(each instanceof ManagementLock))
+            .map(resourceAddress),
+      }),
+    );
+  }
+  return managementLock;
 }
 
 /**

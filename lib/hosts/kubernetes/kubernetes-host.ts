@@ -191,6 +191,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     checkBundleForHost(this, props);
     checkRegion(this, 'location', props.location);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
+    checkProp(this, 'kubeloginMode', props.kubeloginMode, (mode) => KUBELOGIN_MODES.some((known) => known === mode), `one of ${KUBELOGIN_MODES.join(', ')}`);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
     checkProp(
