@@ -13,7 +13,9 @@ them in its world directory (`rehearsal_cutover.FileRecords`). `services.records
 name>__<target database>` = the operation id: kept when the plan, its entry or its `targetServers` entry
 is renamed), read where DMS no longer shows that migration (its resource deleted after it ended, or run
 by a migration service replaced since): the record keyed by the migration cannot be found then, and a
-SqlDb target, which existed before, is not refused as an existing database is.
+SqlDb target, which existed before, is not refused as an existing database is. A handoff declared by a version
+before that record has only the record keyed by the migration: `preflight` and the rollback, finding DMS still showing
+that migration, write the record by target then (`record_declared_target`), so that it outlives DMS's memory of it.
 """
 from __future__ import annotations
 
@@ -48,6 +50,15 @@ def declared_migrated(ctx, operation_id: Optional[str]) -> bool:
         return False
     records = ctx.services.records
     return bool(records.get(handoff_key(operation_id))) or records.get(legacy_handoff_key(ctx.plan.name, ctx.database.name)) == operation_id
+
+
+def record_declared_target(ctx, operation_id: Optional[str]) -> None:
+    """The handoff by target database of `operation_id`, the migration DMS shows into the target now, where a run declared
+    it migrated (`declared_migrated`) before `done` recorded handoffs by target too: the value `done` writes. Never where
+    the target has a record already: another migration's, or "" (a person cleared it to migrate into the target again)."""
+    key = target_handoff_key(ctx.target)
+    if declared_migrated(ctx, operation_id) and ctx.services.records.get(key) is None:
+        ctx.services.records.put(key, operation_id)
 
 
 def declare_migrated(ctx, operation_id: str) -> None:

@@ -67,7 +67,7 @@ from typing import Any, List
 from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.database_sql import DatabaseSql
-from migration_orchestration_lib.handoffs import declared_into_target, declared_migrated, handoff_key, target_handoff_key
+from migration_orchestration_lib.handoffs import declared_into_target, declared_migrated, handoff_key, record_declared_target, target_handoff_key
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
@@ -127,6 +127,7 @@ def _await_freezes_in_flight(ctx: StepContext) -> None:
 def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     database, services = ctx.database, ctx.services
     now = standing(ctx)
+    record_declared_target(ctx, now.operation_id)  # as preflight does: this run's may have failed before reading DMS
     _wait_while_canceling(ctx, now)
     missed = _window_missed(ctx)
     if missed and not now.is_live and not now.has_ended and not _finishes_on_its_own(ctx, now):

@@ -30,7 +30,7 @@ from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal, second_migration_refusal
-from migration_orchestration_lib.handoffs import declare_migrated, declared_into_target, declared_migrated, target_handoff_key
+from migration_orchestration_lib.handoffs import declare_migrated, declared_into_target, declared_migrated, record_declared_target, target_handoff_key
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.database_sql import is_frozen
@@ -107,6 +107,7 @@ def preflight(ctx: StepContext) -> StepResult:
             "the DMS self-hosted integration runtime is %s, not Online: register or start it first" % runtime_state
         )
     now = standing(ctx)
+    record_declared_target(ctx, now.operation_id)  # a handoff an earlier version declared: kept once DMS forgets it
     _refuse_while_dms_still_works_on_it(ctx, now)
     _refuse_a_declared_target_dms_no_longer_shows(ctx, now)
     found = ctx.sql.source_facts(database)

@@ -188,6 +188,38 @@ def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_fo
     assert world.target()["state"] == "ONLINE"
 
 
+def sqldb_migrated_then_used(directory):
+    """A first run migrates `db` into a SqlDb target; then an application writes a row there. Returns the plan, the
+    DAG, the world, the migration's operation id, and the table written with its rows now."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
+    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(directory, plan.database("db"), plan)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    [operation] = world.operations()
+    table = sorted(world.target()["tables"])[0]
+    written = world.target()["tables"][table]
+    used = written["rows"] + [list(written["rows"][0])]  # an application's write to the target
+    world.world.set_table(world.target_server, "Sales", table, written["columns"], used)
+    return plan, dag, world, operation["migrationOperationId"], table, used
+
+
+def dms_forgets_then_a_run_is_refused(plan, dag, world, declared, table, used):
+    """DMS's migration resource is deleted (`DatabaseMigrationsSqlDb_Delete`); a later run changes nothing. Returns it."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.rehearsal import rehearsal_services
+
+    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    later = RunDriver(dag, world.observe)
+    states = later.run_database("db")
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", later.errors
+    assert "was declared migrated (migration %s" % declared in later.errors["db.preflight"]
+    assert world.operations() == [], "no second copy"
+    assert world.target()["tables"][table]["rows"] == used, "the application's write is kept"
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    return later
+
+
 def test_a_later_run_never_copies_again_into_a_declared_sqldb_target_dms_forgot(rehearsal_world):
     """A SqlDb target existed before, so preflight does not refuse it: once DMS holds no migration into it (its
     resource deleted after the handoff, `DatabaseMigrationsSqlDb_Delete`), a later run took the source, frozen since
@@ -195,27 +227,105 @@ def test_a_later_run_never_copies_again_into_a_declared_sqldb_target_dms_forgot(
     write to (their rows lost) and declared it migrated anew. The handoff recorded by target database stops it."""
     from migration_orchestration_lib.dms_gateway import MigrationTarget
     from migration_orchestration_lib.handoffs import target_handoff_key
-    from migration_orchestration_lib.rehearsal import rehearsal_services
 
-    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
-    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
-    first = RunDriver(dag, world.observe)
-    first.run_database("db")
-    assert first.outcome("db") == "migrated", first.errors
-    [operation] = world.operations()
+    plan, dag, world, declared, table, used = sqldb_migrated_then_used(rehearsal_world)
     records = FileRecords(str(rehearsal_world), RECORDS_FILE)
-    assert records.get(target_handoff_key(MigrationTarget.of(plan, plan.database("db")))) == operation["migrationOperationId"]
-    table = sorted(world.target()["tables"])[0]
-    written = world.target()["tables"][table]
-    used = written["rows"] + [list(written["rows"][0])]  # an application's write to the target
-    world.world.set_table(world.target_server, "Sales", table, written["columns"], used)
-    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
-    second = RunDriver(dag, world.observe)
-    states = second.run_database("db")
+    assert records.get(target_handoff_key(MigrationTarget.of(plan, plan.database("db")))) == declared
+    second = dms_forgets_then_a_run_is_refused(plan, dag, world, declared, table, used)
 
-    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", second.errors
-    assert "was declared migrated (migration %s" % operation["migrationOperationId"] in second.errors["db.preflight"]
-    assert "kept frozen: a run declared migration %s" % operation["migrationOperationId"] in second.errors["db.rollback"]
-    assert world.operations() == [], "no second copy"
-    assert world.target()["tables"][table]["rows"] == used, "the application's write is kept"
-    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    assert "kept frozen: a run declared migration %s" % declared in second.errors["db.rollback"]
+
+
+def _as_an_earlier_version_recorded_it(directory, plan, operation_id, form):
+    """The handoff records as a version before the record by target database left them: none by target; the one keyed
+    by the migration (`by_migration`), or the one under the plan's and entry's names (`legacy`)."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import target_handoff_key
+
+    path = os.path.join(str(directory), RECORDS_FILE)
+    with open(path) as file:
+        records = json.load(file)
+    del records[target_handoff_key(MigrationTarget.of(plan, plan.database("db")))]
+    if form == "legacy":
+        del records[handoff_key(operation_id)]
+        records[legacy_handoff_key(plan.name, "db")] = operation_id
+    with open(path, "w") as file:
+        json.dump(records, file)
+
+
+@pytest.mark.parametrize("later_run", ["crashed after preflight", "preflight failed, rollback"])
+@pytest.mark.parametrize("form", ["by_migration", "legacy"])
+def test_a_later_run_that_sees_an_earlier_versions_handoff_in_dms_records_it_by_target(rehearsal_world, form, later_run):
+    """A SqlDb handoff declared by a version before the record by target database has only the record keyed by the
+    migration (or the legacy one), which nothing finds once DMS forgets the migration: a run after that copied into the
+    target again over applications' writes. A run that still sees the migration in DMS records the handoff by target
+    (preflight; the rollback where preflight failed before reading DMS), so the run after DMS forgot is refused. A full
+    later run would record it anyway (`done` declares it again); these end before `done`."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import target_handoff_key
+
+    plan, dag, world, declared, table, used = sqldb_migrated_then_used(rehearsal_world)
+    _as_an_earlier_version_recorded_it(rehearsal_world, plan, declared, form)
+    if later_run == "crashed after preflight":
+        with pytest.raises(WorkerCrashed):
+            RunDriver(dag, world.observe).run_database("db", crash_after="preflight")
+    else:
+        world.world.set_integration_runtime_state(SERVICE_ID, "Offline")
+        states = RunDriver(dag, world.observe).run_database("db")
+        assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed"
+        world.world.set_integration_runtime_state(SERVICE_ID, "Online")
+    key = target_handoff_key(MigrationTarget.of(plan, plan.database("db")))
+    assert FileRecords(str(rehearsal_world), RECORDS_FILE).get(key) == declared
+
+    dms_forgets_then_a_run_is_refused(plan, dag, world, declared, table, used)
+
+
+class _Records:
+    def __init__(self, records):
+        self.records = dict(records)
+
+    def get(self, key):
+        return self.records.get(key)
+
+    def put(self, key, value):
+        self.records[key] = value
+
+
+class _Handoff:
+    """What `handoffs` reads of a step's context: the plan's and entry's names, the target, the records."""
+
+    def __init__(self, records):
+        self.plan = type("Plan", (), {"name": "contoso-sql"})()
+        self.database = type("Entry", (), {"name": "db"})()
+        self.target = type("Target", (), {"server_name": "db-prod", "database_name": "Sales"})()
+        self.services = type("Services", (), {"records": _Records(records)})()
+
+
+TARGET_KEY = "migration_target_migrated__db-prod__Sales"
+
+
+@pytest.mark.parametrize("records, why", [
+    ({}, "a migration no run declared migrated (a copy under way, or one validated only)"),
+    ({"migration_migrated__op-2": "contoso-sql/db"}, "another migration declared, not the one DMS shows"),
+    ({"migration_migrated__contoso-sql__db": "op-2"}, "a legacy record of another migration"),
+    ({"migration_migrated__op-1": "contoso-sql/db", TARGET_KEY: "op-2"}, "the target holds another migration's record"),
+    ({"migration_migrated__op-1": "contoso-sql/db", TARGET_KEY: ""}, "a person cleared the target's record to migrate again"),
+])
+def test_the_handoff_by_target_is_recorded_only_for_a_declared_migration_and_over_no_record(records, why):
+    from migration_orchestration_lib.handoffs import record_declared_target
+
+    ctx = _Handoff(records)
+    record_declared_target(ctx, "op-1")
+    record_declared_target(ctx, None)
+
+    assert ctx.services.records.records == records, why
+
+
+@pytest.mark.parametrize("records", [{"migration_migrated__op-1": "other-plan/sales"}, {"migration_migrated__contoso-sql__db": "op-1"}])
+def test_the_handoff_by_target_of_a_declared_migration_gets_the_value_done_writes(records):
+    from migration_orchestration_lib.handoffs import record_declared_target
+
+    ctx = _Handoff(records)
+    record_declared_target(ctx, "op-1")
+
+    assert ctx.services.records.records == dict(records, **{TARGET_KEY: "op-1"})
