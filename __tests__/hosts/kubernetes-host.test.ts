@@ -688,4 +688,19 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     );
     expect(() => kubernetesHostStack({ keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')) })).not.toThrow();
   });
+
+  it('refuses a subnet id that names no subnet, as the plan does, and takes references', () => {
+    const subnets = {
+      subnetId: `${EXISTING_VNET}/subnets/aks`,
+      databaseSubnetId: `${EXISTING_VNET}/subnets/airflow-db`,
+      privateEndpointSubnetId: `${EXISTING_VNET}/subnets/endpoints`,
+    };
+    for (const prop of Object.keys(subnets)) {
+      expect(() => kubernetesHostStack({ ...subnets, [prop]: EXISTING_VNET })).toThrow(
+        `test/airflow: ${prop} must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet> (got "${EXISTING_VNET}")`,
+      );
+    }
+    const references = Object.fromEntries(Object.keys(subnets).map((prop) => [prop, Token.asString(ref(`var.${prop}`))]));
+    expect(() => kubernetesHostStack(references)).not.toThrow();
+  });
 });

@@ -31,6 +31,7 @@ import { secretVariables } from '../../private/secret-variables';
 import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
+import { SUBNET_ID } from '../../plan/rules';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
@@ -193,6 +194,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
+    for (const prop of ['subnetId', 'databaseSubnetId', 'privateEndpointSubnetId'] as const) checkArmId(this, prop, props[prop], SUBNET_ID);
     checkProp(
       this,
       'namespace',
