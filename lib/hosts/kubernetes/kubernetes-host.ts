@@ -202,6 +202,11 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       (name) => NAMESPACE_NAME.test(name),
       'a Kubernetes namespace name: 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit',
     );
+    // Not `checkProp`: a reference is refused too, since the mode decides kubelogin's arguments at synth.
+    const kubeloginMode = props.kubeloginMode ?? 'azurecli';
+    if (!KUBELOGIN_MODES.includes(kubeloginMode)) {
+      throw new Error(`${this.node.path}: kubeloginMode must be one of ${KUBELOGIN_MODES.join(', ')} (got "${kubeloginMode}")`);
+    }
     const { resourceGroup, location, tags, namePrefix } = props;
     const common = { resourceGroup, location, tags, namePrefix };
     const executor = props.executor ?? 'CeleryExecutor';
@@ -310,7 +315,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       name: this.cluster.name,
       resourceGroupName: resourceGroup.name,
     });
-    const kube = kubeProviders(inCluster, clusterLookup, `${namePrefix}-airflow`, props.kubeloginMode ?? 'azurecli');
+    const kube = kubeProviders(inCluster, clusterLookup, `${namePrefix}-airflow`, kubeloginMode);
 
     const secrets = new GeneratedSecrets(inCluster, 'Secrets', {
       namespace: this.namespace,
