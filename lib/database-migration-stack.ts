@@ -23,7 +23,7 @@ import { MigrationPlan } from './plan/types';
 import { warnUnknownRegion } from './private/azure-regions';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
-import { checkBlobContainerName, checkGuid, checkResourceGroupName, checkStorageAccountName } from './private/prop-checks';
+import { checkGuid, checkResourceGroupName, checkStateBackend } from './private/prop-checks';
 import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { BuiltInRole } from './private/role-names';
@@ -138,11 +138,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     checkGuid(this, 'subscriptionId', props.subscriptionId);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkResourceGroupName(this, 'resourceGroupName', props.resourceGroupName);
-    if (props.stateBackend?.type === 'azurerm') {
-      checkResourceGroupName(this, 'stateBackend.resourceGroupName', props.stateBackend.resourceGroupName);
-      checkStorageAccountName(this, 'stateBackend.storageAccountName', props.stateBackend.storageAccountName);
-      checkBlobContainerName(this, 'stateBackend.containerName', props.stateBackend.containerName);
-    }
+    checkStateBackend(this, props.stateBackend);
     // A plan built or changed by hand is checked here, so a mistake in it is named by its field
     // path, not by whichever construct would trip over it first.
     const plan = isValidatedPlan(props.plan) ? props.plan : parseMigrationPlan(props.plan, 'props.plan');

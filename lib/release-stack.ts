@@ -1,7 +1,7 @@
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { checkGuid } from './private/prop-checks';
+import { checkGuid, checkStateBackend } from './private/prop-checks';
 import { applyStateBackend, localStatePathFrom, RELEASE_STACK_SUFFIX, releaseStateBackend } from './private/state-backend';
 import { StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
@@ -42,6 +42,8 @@ export class ReleaseStack extends TerraformStack {
           `Terraform Cloud allows ${TERRAFORM_CLOUD_WORKSPACE_MAX}: give stateBackend.workspace at most ${room}`,
       );
     }
+    // After the length of the name it derives, which tells how much room the suffix leaves.
+    checkStateBackend(this, props.stateBackend);
     applyStateBackend(this, stateBackend);
     this.addDependency(props.after);
     const firstState = this.registerIncomingCrossStackReference(props.after);

@@ -57,6 +57,11 @@ export class StateBackendConfigurationError extends Error {
 /** Terraform Cloud: "Workspace names need to be 90 characters or less" (letters, digits, `-` and `_`). */
 export const TERRAFORM_CLOUD_WORKSPACE_MAX = 90;
 
+/** Whether Terraform Cloud takes `name` as a workspace name: "can only include letters, numbers, -, and _", at most 90 characters. */
+export function isTerraformCloudWorkspaceName(name: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(name) && name.length <= TERRAFORM_CLOUD_WORKSPACE_MAX;
+}
+
 const CLOUD_VARIABLES = ['TFC_ORGANIZATION', 'TFC_WORKSPACE'] as const;
 const AZURERM_VARIABLES = [
   'AZURERM_BACKEND_RESOURCE_GROUP',
@@ -85,7 +90,7 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
   if (cloudSet.length > 0) {
     requireAll(CLOUD_VARIABLES, value, 'Terraform Cloud');
     const workspace = value('TFC_WORKSPACE')!;
-    if (!/^[A-Za-z0-9_-]+$/.test(workspace) || workspace.length > TERRAFORM_CLOUD_WORKSPACE_MAX) {
+    if (!isTerraformCloudWorkspaceName(workspace)) {
       throw new StateBackendConfigurationError(
         `TFC_WORKSPACE "${workspace}" is not a Terraform Cloud workspace name (letters, digits, - and _, at most ${TERRAFORM_CLOUD_WORKSPACE_MAX})`,
       );

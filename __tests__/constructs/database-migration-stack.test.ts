@@ -378,6 +378,19 @@ describe('DatabaseMigrationStack props checked at construction', () => {
     );
     expect(() => new ReleaseStack(app, 'second-airflow', { after: first, stateBackend: { type: 'local' }, subscriptionId: Token.asString(ref('var.s')) })).not.toThrow();
   });
+
+  it('refuses a release stack backend Terraform Cloud or Azure refuses: its workspace, its resource group', () => {
+    const app = Testing.app();
+    const first = new TerraformStack(app, 'first');
+    const cloud = { type: 'terraformCloud' as const, organization: 'contoso', workspace: 'prod env' };
+    expect(() => new ReleaseStack(app, 'first-airflow', { after: first, stateBackend: cloud })).toThrow(
+      'first-airflow: stateBackend.workspace must be a Terraform Cloud workspace name: letters, digits, - and _, at most 90 characters (got "prod env")',
+    );
+    const azurerm = { type: 'azurerm' as const, resourceGroupName: 'rg-tf.', storageAccountName: 'sttf', containerName: 'tfstate' };
+    expect(() => new ReleaseStack(app, 'second-airflow', { after: first, stateBackend: azurerm })).toThrow(
+      `second-airflow: stateBackend.resourceGroupName ${RESOURCE_GROUP_RULE} (got "rg-tf.")`,
+    );
+  });
 });
 
 

@@ -19,6 +19,12 @@ describe('state backends', () => {
     expect(terraform.backend).toBeUndefined();
   });
 
+  it.each(['prod env', 'prod.eu', '', 'w'.repeat(91)])('refuses the Terraform Cloud workspace %j, as it refuses TFC_WORKSPACE', (workspace) => {
+    expect(() => terraformBlock({ type: 'terraformCloud', organization: 'acme', workspace })).toThrow(
+      `contoso-sql: stateBackend.workspace must be a Terraform Cloud workspace name: letters, digits, - and _, at most 90 characters (got "${workspace}")`,
+    );
+  });
+
   it('keeps state in an Azure blob with Entra ID auth', () => {
     const terraform = terraformBlock({ type: 'azurerm', resourceGroupName: 'rg-tfstate', storageAccountName: 'sttfstate', containerName: 'tfstate' });
     expect(terraform.backend).toEqual({

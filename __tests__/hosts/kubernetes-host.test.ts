@@ -24,6 +24,7 @@ import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
+import { KUBELOGIN_MODES, KubeloginMode } from '../../lib/hosts/kubernetes/kubernetes-host';
 import { kubernetesHostStack } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
@@ -693,5 +694,30 @@ describe('KubernetesAirflowHost props checked at construction', () => {
       `test/airflow: keyVaultPrivateDnsZoneId must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<zone> (got "${vnet}")`,
     );
     expect(() => kubernetesHostStack({ keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')) })).not.toThrow();
+  });
+
+  it('refuses a subnet id that names no subnet, as the plan does, and takes references', () => {
+    const subnets = {
+      subnetId: `${EXISTING_VNET}/subnets/aks`,
+      databaseSubnetId: `${EXISTING_VNET}/subnets/airflow-db`,
+      privateEndpointSubnetId: `${EXISTING_VNET}/subnets/endpoints`,
+    };
+    for (const prop of Object.keys(subnets)) {
+      expect(() => kubernetesHostStack({ ...subnets, [prop]: EXISTING_VNET })).toThrow(
+        `test/airflow: ${prop} must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet> (got "${EXISTING_VNET}")`,
+      );
+    }
+    const references = Object.fromEntries(Object.keys(subnets).map((prop) => [prop, Token.asString(ref(`var.${prop}`))]));
+    expect(() => kubernetesHostStack(references)).not.toThrow();
+  });
+
+  it('refuses a kubelogin mode kubelogin does not have (a caller without the types), before Terraform runs it', () => {
+    expect(() => kubernetesHostStack({ kubeloginMode: 'azureCli' as KubeloginMode })).toThrow(
+      `test/airflow: kubeloginMode must be one of ${KUBELOGIN_MODES.join(', ')} (got "azureCli")`,
+    );
+    // A reference too: the mode decides kubelogin's arguments at synth (`spn` adds --use-azurerm-env-vars).
+    expect(() => kubernetesHostStack({ kubeloginMode: Token.asString(ref('var.kubelogin_mode')) as KubeloginMode })).toThrow(
+      /test\/airflow: kubeloginMode must be one of /,
+    );
   });
 });

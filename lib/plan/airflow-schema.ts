@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { quote } from './field-path';
-import { anyCase, armId, GUID_PATTERN, integerBetween, matching, ONE_DOCUMENT, type Named } from './rules';
+import { anyCase, armId, GUID_PATTERN, integerBetween, matching, ONE_DOCUMENT, SUBNET_ID, type Named } from './rules';
 import { asArray, asRecord, firstSeen, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
@@ -24,12 +24,6 @@ export const FABRIC_AIRFLOW_CAPACITY_SKUS = ['F8', 'F16', 'F32', 'F64', 'F128', 
 const NAME = '[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*';
 const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
 const IPV4_RANGE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}(?:/(?:3[0-2]|[12]?[0-9]))?$`);
-const SUBNET_ID = armId(
-  'Microsoft.Network',
-  'virtualNetworks',
-  `[-\\w.]{2,64}/${anyCase('subnets')}/[-\\w.]{1,80}`,
-  '<vnet>/subnets/<subnet>',
-);
 const ENVIRONMENT_ID = armId(
   'Microsoft.DataFactory',
   'factories',

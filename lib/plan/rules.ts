@@ -65,6 +65,14 @@ export function armId(provider: string, type: string, name: string, exampleName 
 /** A storage account (3-24 lowercase letters and digits): the plan's `backupStorage` and the constructs' backup storage. */
 export const STORAGE_ACCOUNT_ID = armId('Microsoft.Storage', 'storageAccounts', '[a-z0-9]{3,24}');
 
+/** A subnet of a virtual network: the plan's `airflow.kubernetes` subnets and the Kubernetes host's. */
+export const SUBNET_ID = armId(
+  'Microsoft.Network',
+  'virtualNetworks',
+  `[-\\w.]{2,64}/${anyCase('subnets')}/[-\\w.]{1,80}`,
+  '<vnet>/subnets/<subnet>',
+);
+
 const SQL_SERVER_NAME = '[a-z0-9][a-z0-9-]{0,61}[a-z0-9]';
 /** What each target kind's `resourceId` must look like. */
 export const TARGET_RESOURCE_ID: Readonly<Record<TargetKind, ReturnType<typeof armId>>> = {

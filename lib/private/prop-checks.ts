@@ -1,6 +1,7 @@
 import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { armId, GUID_PATTERN } from '../plan/rules';
+import { isTerraformCloudWorkspaceName, StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from '../state-backend';
 
 /** What `armId(...)` of `lib/plan/rules.ts` makes: an ARM id's pattern and an example of it. */
 type ArmIdPattern = ReturnType<typeof armId>;
@@ -122,4 +123,24 @@ export function checkMigrationServiceName(scope: IConstruct, prop: string, value
     (text) => MIGRATION_SERVICE_NAME.test(text),
     'a migration service name: 2-62 letters, digits, hyphens, periods and underscores, starting with a letter or digit',
   );
+}
+
+/**
+ * A state backend's names: an azurerm backend's `resourceGroupName`, a Terraform Cloud backend's
+ * `workspace` (by the rule `TFC_WORKSPACE` is held to in `stateBackendFromEnvironment`).
+ */
+export function checkStateBackend(scope: IConstruct, backend: StateBackend | undefined): void {
+  if (backend?.type === 'azurerm') {
+    checkResourceGroupName(scope, 'stateBackend.resourceGroupName', backend.resourceGroupName);
+    checkStorageAccountName(scope, 'stateBackend.storageAccountName', backend.storageAccountName);
+    checkBlobContainerName(scope, 'stateBackend.containerName', backend.containerName);
+  } else if (backend?.type === 'terraformCloud') {
+    checkProp(
+      scope,
+      'stateBackend.workspace',
+      backend.workspace,
+      isTerraformCloudWorkspaceName,
+      `a Terraform Cloud workspace name: letters, digits, - and _, at most ${TERRAFORM_CLOUD_WORKSPACE_MAX} characters`,
+    );
+  }
 }

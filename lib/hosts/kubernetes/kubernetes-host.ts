@@ -31,6 +31,7 @@ import { secretVariables } from '../../private/secret-variables';
 import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
+import { SUBNET_ID } from '../../plan/rules';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
@@ -191,9 +192,9 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     checkBundleForHost(this, props);
     checkRegion(this, 'location', props.location);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
-    checkProp(this, 'kubeloginMode', props.kubeloginMode, (mode) => KUBELOGIN_MODES.some((known) => known === mode), `one of ${KUBELOGIN_MODES.join(', ')}`);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
+    for (const prop of ['subnetId', 'databaseSubnetId', 'privateEndpointSubnetId'] as const) checkArmId(this, prop, props[prop], SUBNET_ID);
     checkProp(
       this,
       'namespace',
@@ -201,6 +202,11 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       (name) => NAMESPACE_NAME.test(name),
       'a Kubernetes namespace name: 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit',
     );
+    // Not `checkProp`: a reference is refused too, since the mode decides kubelogin's arguments at synth.
+    const kubeloginMode = props.kubeloginMode ?? 'azurecli';
+    if (!KUBELOGIN_MODES.includes(kubeloginMode)) {
+      throw new Error(`${this.node.path}: kubeloginMode must be one of ${KUBELOGIN_MODES.join(', ')} (got "${kubeloginMode}")`);
+    }
     const { resourceGroup, location, tags, namePrefix } = props;
     const common = { resourceGroup, location, tags, namePrefix };
     const executor = props.executor ?? 'CeleryExecutor';
@@ -309,7 +315,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       name: this.cluster.name,
       resourceGroupName: resourceGroup.name,
     });
-    const kube = kubeProviders(inCluster, clusterLookup, `${namePrefix}-airflow`, props.kubeloginMode ?? 'azurecli');
+    const kube = kubeProviders(inCluster, clusterLookup, `${namePrefix}-airflow`, kubeloginMode);
 
     const secrets = new GeneratedSecrets(inCluster, 'Secrets', {
       namespace: this.namespace,
