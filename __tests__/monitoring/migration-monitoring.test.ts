@@ -61,7 +61,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(onlyResource(synthObject(stack), 'azurerm_log_analytics_workspace').lifecycle).toBeUndefined();
     const warnings = warningsOf(stack);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/preventDestroy is false/);
+    expect(warnings[0]).toMatch(/^test\/monitoring: preventDestroy is false/);
   });
 
   it('warns when shared-key access is turned on', () => {
@@ -69,7 +69,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(Testing.synth(stack)).toHaveResourceWithProperties(LogAnalyticsWorkspace, {
       local_authentication_enabled: true,
     });
-    expect(warningsOf(stack)).toEqual([expect.stringMatching(/localAuthenticationEnabled is true/)]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/^test\/monitoring: localAuthenticationEnabled is true/)]);
   });
 
   it('locks the workspace when a lock is asked for', () => {
@@ -89,7 +89,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(resourcesOfType(synth, 'azurerm_management_lock')).toEqual({});
     expect(construct.workspaceId).toBe(EXISTING_WORKSPACE.id);
     expect(construct.workspace).toBe(EXISTING_WORKSPACE);
-    expect(warningsOf(stack)).toEqual([expect.stringMatching(/lock ignored: the workspace was passed in/)]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/^test\/monitoring: lock ignored: the workspace was passed in/)]);
   });
 
   it('refuses an existing workspace whose id is not a Log Analytics workspace ARM id, naming the construct and the value', () => {
@@ -158,7 +158,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
 
   it('warns when nobody would be notified', () => {
     const { stack } = monitoring({ emails: [] });
-    expect(warningsOf(stack)).toEqual([expect.stringMatching(/emails is empty/)]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/^test\/monitoring: emails is empty/)]);
   });
 
   it.each(['Contoso', 'contoso_sql', '-contoso', 'contoso-', 'c'.repeat(41)])(

@@ -66,7 +66,7 @@ export function migrationActionGroup(
     }
   });
   if (emails.length === 0) {
-    Annotations.of(scope).addWarning(`${scope.node.path}: emails is empty: alerts fire, but the action group notifies no one.`);
+    Annotations.of(scope).addWarning('emails is empty: alerts fire, but the action group notifies no one.');
   }
   return new MonitorActionGroup(scope, 'ActionGroup', {
     name: options.actionGroupName ?? resourceName('ag', namePrefix),
