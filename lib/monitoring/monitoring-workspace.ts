@@ -75,7 +75,7 @@ export function monitoringWorkspace(
     !Token.isUnresolved(retentionInDays) &&
     (!Number.isInteger(retentionInDays) || retentionInDays < RETENTION_DAYS_MIN || retentionInDays > RETENTION_DAYS_MAX)
   ) {
-    throw new Error(`retentionInDays must be an integer from ${RETENTION_DAYS_MIN} to ${RETENTION_DAYS_MAX} (got ${retentionInDays})`);
+    throw new Error(`${scope.node.path}: retentionInDays must be an integer from ${RETENTION_DAYS_MIN} to ${RETENTION_DAYS_MAX} (got ${retentionInDays})`);
   }
   const localAuthenticationEnabled = options.localAuthenticationEnabled ?? false;
   if (localAuthenticationEnabled) {
