@@ -6,6 +6,7 @@ import { KUBELOGIN_MODES, KubeloginMode } from './lib/hosts/kubernetes/kubernete
 import { MigrationPlanError, planErrorReport } from './lib/plan/errors';
 import { loadMigrationPlan } from './lib/plan/load';
 import type { MigrationPlan } from './lib/plan/types';
+import { synthWarnings } from './lib/private/synth-warnings';
 import { skipTokenCreationStacks } from './lib/private/token-creation-stacks';
 import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from './lib/state-backend';
 
@@ -72,13 +73,7 @@ function stackOrExit(build: () => DatabaseMigrationStack): DatabaseMigrationStac
  */
 function printWarnings(root: IConstruct): void {
   if (process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS !== undefined) return;
-  for (const construct of root.node.findAll()) {
-    for (const entry of construct.node.metadata) {
-      if (entry.type === '@cdktf/warn') {
-        process.stderr.write(`Warning: ${String(entry.data)}\n`);
-      }
-    }
-  }
+  for (const warning of synthWarnings(root)) process.stderr.write(`Warning: ${warning}\n`);
 }
 
 /** `npm run synth -- plans/q3.yaml` would otherwise synthesize the default plan, silently. */

@@ -149,7 +149,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     const lock = props.lock;
     const stateBackend = props.stateBackend ?? { type: 'local' };
     const alerts = props.monitoring ?? {};
-    refuseAlertOptionsOfOtherHosts(plan.airflow.host, alerts);
+    refuseAlertOptionsOfOtherHosts(this, plan.airflow.host, alerts);
 
     new AzurermProvider(this, 'azurerm', {
       features: [{}],

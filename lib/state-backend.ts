@@ -95,7 +95,7 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
         `TFC_WORKSPACE "${workspace}" is not a Terraform Cloud workspace name (letters, digits, - and _, at most ${TERRAFORM_CLOUD_WORKSPACE_MAX})`,
       );
     }
-    return { type: 'terraformCloud', organization: value('TFC_ORGANIZATION')!, workspace, hostname: value('TFC_HOSTNAME') };
+    return { type: 'terraformCloud', organization: value('TFC_ORGANIZATION')!, workspace, hostname: checkedHostname(value('TFC_HOSTNAME')) };
   }
   if (azurermSet.length > 0) {
     requireAll(AZURERM_VARIABLES, value, 'azurerm backend');
@@ -108,6 +108,20 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
     };
   }
   return { type: 'local' };
+}
+
+/**
+ * The cloud block's `hostname` is a host name, with a port at most: Terraform
+ * (hashicorp/terraform-svchost `ForComparison`) reads `https://app.terraform.io` as host `https`
+ * with a port that is not a number, and refuses it only at `terraform init`.
+ */
+function checkedHostname(hostname: string | undefined): string | undefined {
+  if (hostname === undefined || /^[^\s/:]+(:\d+)?$/.test(hostname)) return hostname;
+  const host = URL.canParse(hostname) ? new URL(hostname).host : '';
+  const instead = host && host !== hostname ? ` (here ${host})` : '';
+  throw new StateBackendConfigurationError(
+    `TFC_HOSTNAME "${hostname}" is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`,
+  );
 }
 
 function requireAll(names: readonly string[], value: (name: string) => string | undefined, what: string): void {

@@ -28,7 +28,7 @@ describe("the plan's location", () => {
 
   it('warns once, naming the plan file and field and the region meant, when misspelt (every construct given it stays quiet)', () => {
     const warnings = regionWarnings(warningsOf(stackOfPlanIn('westeurpoe')));
-    expect(warnings).toEqual([expect.stringMatching(/^\S+plan\.yaml location: "westeurpoe" is not an Azure region \(did you mean "westeurope"\?\): Azure refuses it only at apply/)]);
+    expect(warnings).toEqual([expect.stringMatching(/^contoso-sql: \S+plan\.yaml location: "westeurpoe" is not an Azure region \(did you mean "westeurope"\?\): Azure refuses it only at apply/)]);
   });
 
   it.each([

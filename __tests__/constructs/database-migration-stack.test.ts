@@ -220,7 +220,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
 
   it('warns only that the VNet it creates reaches no SQL Server until it is connected, naming the plan file', () => {
     const planFile = join(__dirname, '..', '..', 'examples', 'three-databases.yaml');
-    expect(warningsOf(stack)).toEqual([`${planFile} airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, or use sqlAccess: dataFactory`]);
+    expect(warningsOf(stack)).toEqual([`contoso-sql: ${planFile} airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, or use sqlAccess: dataFactory`]);
   });
 });
 
@@ -232,7 +232,7 @@ describe('a database whose cutover windows are all in the past', () => {
   it('gets a warning naming it and its windows, and the stack still synthesizes (a finished plan may be deployed again)', () => {
     expect(warningsOf(stack).filter((warning) => warning.includes('cutover window'))).toEqual([
       expect.stringMatching(
-        /^plans\/late\.yaml database_3 \(databases\[2\]\): every cutover window is in the past at \S+: 2020-12-24T20:00 to 2020-12-25T02:00 \(America\/New_York\)\. The DAG's preflight fails for it unless it is already live or its source frozen/,
+        /^contoso-sql: plans\/late\.yaml database_3 \(databases\[2\]\): every cutover window is in the past at \S+: 2020-12-24T20:00 to 2020-12-25T02:00 \(America\/New_York\)\. The DAG's preflight fails for it unless it is already live or its source frozen/,
       ),
     ]);
     expect(count(synth, 'azurerm_resource_group')).toBe(1);

@@ -46,8 +46,8 @@ describe('parts in a team stack', () => {
   it('refuses a name prefix Azure would refuse in the names it makes, naming the prop', () => {
     const { stack, resourceGroup } = testStack();
     const rule = 'namePrefix must be 1 to 40 lowercase letters, digits and inner hyphens (got "Team_Q3")';
-    expect(() => new MigrationService(stack, 'Dms', { resourceGroup, namePrefix: 'Team_Q3' })).toThrow(rule);
-    expect(() => new OrchestrationFactory(stack, 'Orchestration', { resourceGroup, plan, namePrefix: 'Team_Q3' })).toThrow(rule);
+    expect(() => new MigrationService(stack, 'Dms', { resourceGroup, namePrefix: 'Team_Q3' })).toThrow(`test/Dms: ${rule}`);
+    expect(() => new OrchestrationFactory(stack, 'Orchestration', { resourceGroup, plan, namePrefix: 'Team_Q3' })).toThrow(`test/Orchestration: ${rule}`);
   });
 
   it('gives two plans\' monitoring in one resource group action groups of their own', () => {

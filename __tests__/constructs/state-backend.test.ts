@@ -117,6 +117,24 @@ describe('stateBackendFromEnvironment', () => {
     });
   });
 
+  it('takes TFC_HOSTNAME as a host name, with a port or not', () => {
+    for (const hostname of ['tfe.acme.com', 'tfe.acme.com:8443']) {
+      expect(stateBackendFromEnvironment({ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', TFC_HOSTNAME: hostname })).toMatchObject({ hostname });
+    }
+  });
+
+  it.each([
+    ['https://app.terraform.io', ' (here app.terraform.io)'],
+    ['https://tfe.acme.com:8443/app', ' (here tfe.acme.com:8443)'],
+    ['tfe.acme.com/', ''],
+  ])('refuses TFC_HOSTNAME %s, which Terraform refuses only at init, naming the host it holds', (hostname, instead) => {
+    const env = { TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', TFC_HOSTNAME: hostname };
+    expect(() => stateBackendFromEnvironment(env)).toThrow(StateBackendConfigurationError);
+    expect(() => stateBackendFromEnvironment(env)).toThrow(
+      `TFC_HOSTNAME "${hostname}" is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`,
+    );
+  });
+
   it('selects the azurerm backend from its three variables', () => {
     expect(
       stateBackendFromEnvironment({

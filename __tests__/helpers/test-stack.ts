@@ -4,6 +4,7 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { App, TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { invokeAspects } from 'cdktf/lib/synthesize/synthesizer';
+import { synthWarnings } from '../../lib/private/synth-warnings';
 import { AzapiProvider } from '../../lib/azapi/provider';
 
 /** A stack with both providers and a resource group, for testing one construct at a time. */
@@ -96,13 +97,12 @@ export function onlyResource(synth: SynthesizedStack, type: string): Record<stri
   return all[0];
 }
 
-/** Warnings attached to constructs (Annotations.addWarning) anywhere under a scope. */
+/**
+ * Warnings attached to constructs (Annotations.addWarning) anywhere under a scope, as a user sees
+ * them: `<construct path>: <message>` (`npm run synth`; the cdktf CLI prints `WARN [<path>]: <message>`).
+ */
 export function warningsOf(stack: TerraformStack): string[] {
-  return stack.node
-    .findAll()
-    .flatMap((c) => c.node.metadata)
-    .filter((entry) => entry.type === '@cdktf/warn')
-    .map((entry) => String(entry.data));
+  return synthWarnings(stack);
 }
 
 /** Logical id of the only resource of a type (fails the test when there is not exactly one). */

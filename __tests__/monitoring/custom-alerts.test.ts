@@ -133,16 +133,16 @@ describe('MigrationMonitoring.addAlert', () => {
   });
 
   it.each<[string, string, CustomAlertProps, RegExp]>([
-    ['a name Azure names cannot carry', 'Slow Steps', SLOW_STEPS, /customAlerts\.Slow Steps: an alert name must be lowercase letters, digits and inner hyphens/],
-    ['a window Azure refuses', 'slow', { ...SLOW_STEPS, windowMinutes: 7 }, /customAlerts\.slow\.windowMinutes must be one of .* for a log alert \(got 7\)/],
-    ['an aggregation without its column', 'slow', { ...SLOW_STEPS, timeAggregationMethod: 'Average' }, /customAlerts\.slow\.metricMeasureColumn is required: timeAggregationMethod Average aggregates a column/],
-    ['a name a built-in alert has', 'migration-failed', SLOW_STEPS, /customAlerts\.migration-failed: an alert named "alert-contoso-sql-migration-failed" exists already/],
+    ['a name Azure names cannot carry', 'Slow Steps', SLOW_STEPS, /^test\/monitoring: customAlerts\.Slow Steps: an alert name must be lowercase letters, digits and inner hyphens/],
+    ['a window Azure refuses', 'slow', { ...SLOW_STEPS, windowMinutes: 7 }, /^test\/monitoring: customAlerts\.slow\.windowMinutes must be one of .* for a log alert \(got 7\)/],
+    ['an aggregation without its column', 'slow', { ...SLOW_STEPS, timeAggregationMethod: 'Average' }, /^test\/monitoring: customAlerts\.slow\.metricMeasureColumn is required: timeAggregationMethod Average aggregates a column/],
+    ['a name a built-in alert has', 'migration-failed', SLOW_STEPS, /^test\/monitoring: customAlerts\.migration-failed: an alert named "alert-contoso-sql-migration-failed" exists already/],
     // "Stateful alert rules with a frequency of more than 12 hours are not supported" (azure-monitor-docs, alerts-create-log-alert-rule.md).
     [
       'a log alert that resolves itself but runs once a day',
       'slow',
       { ...SLOW_STEPS, evaluationFrequencyMinutes: 1440, windowMinutes: 1440 },
-      /customAlerts\.slow\.autoMitigate must be false when customAlerts\.slow\.evaluationFrequencyMinutes is more than 720 \(got 1440\)/,
+      /^test\/monitoring: customAlerts\.slow\.autoMitigate must be false when customAlerts\.slow\.evaluationFrequencyMinutes is more than 720 \(got 1440\)/,
     ],
   ])('refuses %s', (_what, name, alert, message) => {
     const { monitoring: construct } = monitoring();

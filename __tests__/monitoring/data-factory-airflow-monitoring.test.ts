@@ -131,7 +131,7 @@ describe('Airflow alert overrides on a host without them', () => {
     expect(() =>
       synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), monitoring: { airflowTaskFailuresAlert: { severity: 1 }, airflowDagImportErrorsAlert: {} } }),
     ).toThrow(
-      `monitoring.airflowTaskFailuresAlert, monitoring.airflowDagImportErrorsAlert: the plan's Airflow host is ${host}, which has no such alert`,
+      `contoso-sql: monitoring.airflowTaskFailuresAlert, monitoring.airflowDagImportErrorsAlert: the plan's Airflow host is ${host}, which has no such alert`,
     );
   });
 

@@ -198,7 +198,7 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
 
     it('refuses Airflow alert options for a factory without a managed Airflow', () => {
       expect(() => withFactory({ airflowTaskFailuresAlert: { severity: 1 } })).toThrow(
-        /airflowTaskFailuresAlert given without airflowIntegrationRuntimeName: a factory without a managed Airflow gets no Airflow alerts/,
+        /^test\/monitoring: airflowTaskFailuresAlert given without airflowIntegrationRuntimeName: a factory without a managed Airflow gets no Airflow alerts/,
       );
     });
 

@@ -53,7 +53,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
   });
 
   it.each([7, 29, 731, 30.5])('rejects retentionInDays %d', (retentionInDays) => {
-    expect(() => monitoring({ retentionInDays })).toThrow(/retentionInDays must be an integer from 30 to 730/);
+    expect(() => monitoring({ retentionInDays })).toThrow(/^test\/monitoring: retentionInDays must be an integer from 30 to 730/);
   });
 
   it('warns when the workspace protection is turned off, and drops prevent_destroy', () => {
@@ -61,7 +61,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(onlyResource(synthObject(stack), 'azurerm_log_analytics_workspace').lifecycle).toBeUndefined();
     const warnings = warningsOf(stack);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/preventDestroy is false/);
+    expect(warnings[0]).toMatch(/^test\/monitoring: preventDestroy is false/);
   });
 
   it('warns when shared-key access is turned on', () => {
@@ -69,7 +69,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(Testing.synth(stack)).toHaveResourceWithProperties(LogAnalyticsWorkspace, {
       local_authentication_enabled: true,
     });
-    expect(warningsOf(stack)).toEqual([expect.stringMatching(/localAuthenticationEnabled is true/)]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/^test\/monitoring: localAuthenticationEnabled is true/)]);
   });
 
   it('locks the workspace when a lock is asked for', () => {
@@ -89,7 +89,7 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(resourcesOfType(synth, 'azurerm_management_lock')).toEqual({});
     expect(construct.workspaceId).toBe(EXISTING_WORKSPACE.id);
     expect(construct.workspace).toBe(EXISTING_WORKSPACE);
-    expect(warningsOf(stack)).toEqual([expect.stringMatching(/lock ignored: the workspace was passed in/)]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/^test\/monitoring: lock ignored: the workspace was passed in/)]);
   });
 
   it('refuses an existing workspace whose id is not a Log Analytics workspace ARM id, naming the construct and the value', () => {
@@ -139,32 +139,32 @@ describe('MigrationMonitoring: workspace and action group', () => {
 
   it('refuses emails beside an existing action group, whose receivers are its owner\'s', () => {
     expect(() => monitoring({ actionGroup: { id: '/ag', name: 'ag-oncall' } })).toThrow(
-      'emails: the existing actionGroup ag-oncall has its own receivers; add them there, or leave actionGroup out to create one',
+      'test/monitoring: emails: the existing actionGroup ag-oncall has its own receivers; add them there, or leave actionGroup out to create one',
     );
   });
 
   it('rejects an action group short name Azure would refuse', () => {
     expect(() => monitoring({ actionGroupShortName: 'migration-ops' })).toThrow(
-      /actionGroupShortName must be 1 to 12 characters \(got "migration-ops", 13\)/,
+      /^test\/monitoring: actionGroupShortName must be 1 to 12 characters \(got "migration-ops", 13\)/,
     );
-    expect(() => monitoring({ actionGroupShortName: '' })).toThrow(/actionGroupShortName must be 1 to 12 characters/);
+    expect(() => monitoring({ actionGroupShortName: '' })).toThrow(/^test\/monitoring: actionGroupShortName must be 1 to 12 characters/);
   });
 
   it('rejects something that is not an email address, as the plan rule does', () => {
     expect(() => monitoring({ emails: ['dba@contoso.example', 'oncall'] })).toThrow(
-      'emails[1] must be an email address like name@example.com (got "oncall")',
+      'test/monitoring: emails[1] must be an email address like name@example.com (got "oncall")',
     );
   });
 
   it('warns when nobody would be notified', () => {
     const { stack } = monitoring({ emails: [] });
-    expect(warningsOf(stack)).toEqual([expect.stringMatching(/emails is empty/)]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/^test\/monitoring: emails is empty/)]);
   });
 
   it.each(['Contoso', 'contoso_sql', '-contoso', 'contoso-', 'c'.repeat(41)])(
     'rejects namePrefix %s',
     (namePrefix) => {
-      expect(() => monitoring({ namePrefix })).toThrow(/namePrefix must be 1 to 40 lowercase letters/);
+      expect(() => monitoring({ namePrefix })).toThrow(/^test\/monitoring: namePrefix must be 1 to 40 lowercase letters/);
     },
   );
 

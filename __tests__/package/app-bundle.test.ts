@@ -7,7 +7,7 @@
  * folder upwards), so the repository's dist/ is never touched.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
@@ -202,9 +202,9 @@ describe('the bundled app (dist/app.js)', () => {
     expect(() => readdirSync(outdir)).toThrow();
   });
 
-  it('prints the synth warnings run by plain node, and leaves them to the cdktf CLI run by it (which prints the manifest\'s)', () => {
+  it('prints the synth warnings run by plain node, each after its construct path, and leaves them to the cdktf CLI run by it (which prints the manifest\'s)', () => {
     const planFile = join(REPO, 'examples', 'three-databases.yaml');
-    const warning = /^Warning: .*\/examples\/three-databases\.yaml airflow\.sqlAccess is direct /m;
+    const warning = /^Warning: contoso-sql: .*\/examples\/three-databases\.yaml airflow\.sqlAccess is direct /m;
     const plain = runBundle(planFile, join(scratch, 'plain-out'));
     expect(plain.status).toBe(0);
     expect(plain.stderr).toMatch(warning);
@@ -214,10 +214,30 @@ describe('the bundled app (dist/app.js)', () => {
     expect(underCli.status).toBe(0);
     expect(underCli.stderr).toBe('');
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
-    const annotations: { level: string; message: string }[] = manifest.stacks['contoso-sql'].annotations;
-    expect(annotations.filter((annotation) => annotation.level === '@cdktf/warn').map(({ message }) => `Warning: ${message}`)).toEqual([
-      expect.stringMatching(warning),
+    const annotations: { level: string; constructPath: string; message: string }[] = manifest.stacks['contoso-sql'].annotations;
+    // As cdktf-cli's synth.js prints them.
+    expect(annotations.filter((annotation) => annotation.level === '@cdktf/warn').map(({ constructPath, message }) => `WARN [${constructPath}]: ${message}`)).toEqual([
+      expect.stringMatching(/^WARN \[contoso-sql\]: .*\/examples\/three-databases\.yaml airflow\.sqlAccess is direct /),
     ]);
+  });
+
+  it('names the construct a warning is on once, run by plain node and by the cdktf CLI (was: "WARN [contoso-sql]: contoso-sql: its local state is ...")', () => {
+    const planFile = join(REPO, 'examples', 'three-databases.yaml');
+    // A local state left in the stack's folder by an earlier version draws a warning on the stack.
+    const stale = (outdir: string) => {
+      mkdirSync(join(outdir, 'stacks', 'contoso-sql'), { recursive: true });
+      writeFileSync(join(outdir, 'stacks', 'contoso-sql', 'terraform.contoso-sql.tfstate'), '{}');
+      return outdir;
+    };
+    const plain = runBundle(planFile, stale(join(scratch, 'stale-plain-out')));
+    expect(plain.status).toBe(0);
+    expect(plain.stderr).toMatch(/^Warning: contoso-sql: its local state is \S+, in the build output/m);
+    const outdir = stale(join(scratch, 'stale-cli-out'));
+    expect(runBundle(planFile, outdir, [], bundle, { CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true' }).status).toBe(0);
+    const annotations: { constructPath: string; message: string }[] = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')).stacks['contoso-sql'].annotations;
+    expect(annotations.map(({ constructPath, message }) => `WARN [${constructPath}]: ${message}`)).toContainEqual(
+      expect.stringMatching(/^WARN \[contoso-sql\]: its local state is \S+, in the build output/),
+    );
   });
 
   it('refuses a plan given as an argument (npm run synth -- plans/q3.yaml) instead of synthesizing the default plan', () => {

@@ -48,25 +48,25 @@ export function migrationActionGroup(
     );
     if (created.length > 0) {
       throw new Error(
-        `${created.join(', ')}: the existing actionGroup ${options.actionGroup.name} has its own receivers; add them there, or leave actionGroup out to create one`,
+        `${scope.node.path}: ${created.join(', ')}: the existing actionGroup ${options.actionGroup.name} has its own receivers; add them there, or leave actionGroup out to create one`,
       );
     }
     return options.actionGroup;
   }
   const shortName = options.actionGroupShortName ?? 'migration';
   if (!Token.isUnresolved(shortName) && (shortName.length === 0 || shortName.length > ACTION_GROUP_SHORT_NAME_MAX)) {
-    throw new Error(`actionGroupShortName must be 1 to ${ACTION_GROUP_SHORT_NAME_MAX} characters (got "${shortName}", ${shortName.length})`);
+    throw new Error(`${scope.node.path}: actionGroupShortName must be 1 to ${ACTION_GROUP_SHORT_NAME_MAX} characters (got "${shortName}", ${shortName.length})`);
   }
   // The plan's rule for notifications.emails, for callers that pass addresses without a plan.
   const emailRule = notificationsSchema.shape.emails.element;
   emails.forEach((email, index) => {
     const checked = Token.isUnresolved(email) ? undefined : emailRule.safeParse(email);
     if (checked && !checked.success) {
-      throw new Error(`emails[${index}] ${checked.error.issues[0].message} (got "${email}")`);
+      throw new Error(`${scope.node.path}: emails[${index}] ${checked.error.issues[0].message} (got "${email}")`);
     }
   });
   if (emails.length === 0) {
-    Annotations.of(scope).addWarning(`${scope.node.path}: emails is empty: alerts fire, but the action group notifies no one.`);
+    Annotations.of(scope).addWarning('emails is empty: alerts fire, but the action group notifies no one.');
   }
   return new MonitorActionGroup(scope, 'ActionGroup', {
     name: options.actionGroupName ?? resourceName('ag', namePrefix),

@@ -183,7 +183,7 @@ export class MigrationMonitoring extends Construct {
       throw new Error(`${this.node.path}: monitorDataFactory() may be called once; use another MigrationMonitoring for another factory`);
     }
     this.factoryMonitored = true;
-    new DataFactoryMonitoring(this.monitoringScope, factory, props);
+    namingFacade(this, () => new DataFactoryMonitoring(this.monitoringScope, factory, props));
     return this;
   }
 
@@ -218,9 +218,9 @@ export class MigrationMonitoring extends Construct {
   public addAlert(name: string, alert: CustomAlertProps): CreatedAlert {
     const { namePrefix, alerts } = this.monitoringScope;
     if (alert.kind === 'metric') {
-      return alerts.metric(alert.resource.id, customAlertDefinition(namePrefix, name, alert), alert);
+      return alerts.metric(alert.resource.id, namingFacade(this, () => customAlertDefinition(namePrefix, name, alert)), alert);
     }
-    return alerts.log(customAlertDefinition(namePrefix, name, alert, this.ingestion?.table), alert);
+    return alerts.log(namingFacade(this, () => customAlertDefinition(namePrefix, name, alert, this.ingestion?.table)), alert);
   }
 
   /** {@link addAlert} for each entry, keyed by name. */
@@ -242,11 +242,11 @@ export class MigrationMonitoring extends Construct {
  * Factory environment reports Airflow metrics to Azure Monitor (the Kubernetes host's Airflow alerts
  * are Prometheus rules; Fabric and an external Airflow report nothing).
  */
-export function refuseAlertOptionsOfOtherHosts(host: string, options: MigrationMonitoringOptions): void {
+export function refuseAlertOptionsOfOtherHosts(stack: Construct, host: string, options: MigrationMonitoringOptions): void {
   const foreign = host === 'dataFactory' ? [] : DATA_FACTORY_AIRFLOW_ALERT_OPTIONS.filter((option) => options[option] !== undefined);
   if (foreign.length > 0) {
     throw new Error(
-      `monitoring.${foreign.join(', monitoring.')}: the plan's Airflow host is ${host}, which has no such alert ` +
+      `${stack.node.path}: monitoring.${foreign.join(', monitoring.')}: the plan's Airflow host is ${host}, which has no such alert ` +
         '(only airflow.host dataFactory, an adopted Data Factory environment, reports Airflow metrics to Azure Monitor); remove the override',
     );
   }

@@ -65,7 +65,7 @@ export function monitoringWorkspace(
       (option) => options[option] !== undefined,
     );
     if (ignored.length > 0) {
-      warn(scope, `${ignored.join(', ')} ignored: the workspace was passed in, and this construct never changes what it was handed.`);
+      Annotations.of(scope).addWarning(`${ignored.join(', ')} ignored: the workspace was passed in, and this construct never changes what it was handed.`);
     }
     return options.workspace;
   }
@@ -75,15 +75,15 @@ export function monitoringWorkspace(
     !Token.isUnresolved(retentionInDays) &&
     (!Number.isInteger(retentionInDays) || retentionInDays < RETENTION_DAYS_MIN || retentionInDays > RETENTION_DAYS_MAX)
   ) {
-    throw new Error(`retentionInDays must be an integer from ${RETENTION_DAYS_MIN} to ${RETENTION_DAYS_MAX} (got ${retentionInDays})`);
+    throw new Error(`${scope.node.path}: retentionInDays must be an integer from ${RETENTION_DAYS_MIN} to ${RETENTION_DAYS_MAX} (got ${retentionInDays})`);
   }
   const localAuthenticationEnabled = options.localAuthenticationEnabled ?? false;
   if (localAuthenticationEnabled) {
-    warn(scope, 'localAuthenticationEnabled is true: the workspace accepts shared keys besides Entra ID tokens.');
+    Annotations.of(scope).addWarning('localAuthenticationEnabled is true: the workspace accepts shared keys besides Entra ID tokens.');
   }
   const preventDestroy = options.preventDestroy ?? true;
   if (!preventDestroy) {
-    warn(scope, 'preventDestroy is false: `terraform destroy` or a replacement deletes the workspace and the migration history in it.');
+    Annotations.of(scope).addWarning('preventDestroy is false: `terraform destroy` or a replacement deletes the workspace and the migration history in it.');
   }
 
   const workspace = new LogAnalyticsWorkspace(scope, 'Workspace', {
@@ -100,9 +100,4 @@ export function monitoringWorkspace(
     addLock(scope, 'WorkspaceLock', workspace, options.lock, 'Holds the migration history; remove this lock before deleting the workspace.');
   }
   return workspace;
-}
-
-/** A synth warning on `scope`, naming it. */
-function warn(scope: Construct, message: string): void {
-  Annotations.of(scope).addWarning(`${scope.node.path}: ${message}`);
 }

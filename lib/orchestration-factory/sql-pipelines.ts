@@ -190,7 +190,7 @@ export class SqlPipelines extends Construct {
       const group = PRIVATE_LINK_GROUP[target.kind];
       if (group === undefined) {
         Annotations.of(this).addInfo(
-          `${this.node.path}: SqlVm target ${target.name} is reached through the self-hosted integration runtime ` +
+          `SqlVm target ${target.name} is reached through the self-hosted integration runtime ` +
             `(its machines need line of sight to the VM; Key Vault secret ${target.name}-connection-string)`,
         );
         continue;

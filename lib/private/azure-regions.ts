@@ -49,7 +49,7 @@ const reported = new WeakMap<IConstruct, Set<string>>();
  * Warns `<subject> "<value>" is not an Azure region ... (did you mean "<closest>"?)` unless `value`
  * is absent, a reference (known only at apply), a known region (by name or display name), or
  * already reported in this stack. `subject` names where the value was written: a plan file and
- * field, or a construct path and prop.
+ * field, or a prop of `scope` (the cdktf CLI prints the path of `scope` before the warning).
  */
 export function warnUnknownRegion(scope: IConstruct, subject: string, value: string | undefined): void {
   if (value === undefined || Token.isUnresolved(value)) return;
@@ -68,9 +68,9 @@ export function warnUnknownRegion(scope: IConstruct, subject: string, value: str
   );
 }
 
-/** `<construct path>: <prop>` for {@link warnUnknownRegion}. */
+/** `<prop>` of `scope` for {@link warnUnknownRegion} (the warning is on `scope`, whose path the CLI prints before it). */
 export function checkRegion(scope: IConstruct, prop: string, value: string | undefined): void {
-  warnUnknownRegion(scope, `${scope.node.path}: ${prop}`, value);
+  warnUnknownRegion(scope, prop, value);
 }
 
 function stackOf(scope: IConstruct): IConstruct {

@@ -29,7 +29,7 @@ export function validateNamePrefix(scope: IConstruct, namePrefix: string): void 
     return;
   }
   if (namePrefix.length > NAME_PREFIX_MAX || !NAME_PREFIX_PATTERN.test(namePrefix)) {
-    throw new Error(`namePrefix must be 1 to ${NAME_PREFIX_MAX} lowercase letters, digits and inner hyphens (got "${namePrefix}")`);
+    throw new Error(`${scope.node.path}: namePrefix must be 1 to ${NAME_PREFIX_MAX} lowercase letters, digits and inner hyphens (got "${namePrefix}")`);
   }
   checkNoDoubleHyphen(scope, namePrefix);
 }

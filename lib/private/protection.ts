@@ -59,7 +59,7 @@ export function applyProtection(
   protection: { readonly preventDestroy: boolean; readonly lock?: ResourceLock },
 ): ManagementLock | undefined {
   if (!protection.preventDestroy) {
-    Annotations.of(scope).addWarning(`${scope.node.path}: ${what} is not protected by prevent_destroy; a destroy deletes it`);
+    Annotations.of(scope).addWarning(`${what} is not protected by prevent_destroy; a destroy deletes it`);
   }
   return protection.lock && addLock(scope, 'Lock', resource, protection.lock, `Protects the ${what} of a database migration from deletion`);
 }

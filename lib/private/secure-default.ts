@@ -17,7 +17,7 @@ export function secureDefault<T>(
   }
   if (isWeaker(given)) {
     Annotations.of(scope).addWarning(
-      `${scope.node.path}: ${propName} is ${JSON.stringify(given)}, weaker than the secure default ${JSON.stringify(secure)}`,
+      `${propName} is ${JSON.stringify(given)}, weaker than the secure default ${JSON.stringify(secure)}`,
     );
   }
   return given;

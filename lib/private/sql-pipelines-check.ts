@@ -44,7 +44,7 @@ export function checkSqlPipelinesAtSynth(host: IConstruct, factoryId: string, pi
       const elsewhere = deployed.some((pipeline) => missing.includes(pipeline.name as string) && !certainlyDiffer(pipeline.factory, factory));
       if (created && !elsewhere) return [problem];
       const unless = created ? 'the factory this app deploys them on by an id or a lookup is that one' : 'another deployment puts them in that existing factory';
-      Annotations.of(host).addWarning(`${host.node.path}: ${problem}, unless ${unless}`);
+      Annotations.of(host).addWarning(`${problem}, unless ${unless}`);
       return [];
     },
   });

@@ -51,7 +51,7 @@ export function localStatePath(stack: TerraformStack, given: string | undefined,
     const file = path.resolve(folder, given);
     if (warn && !path.isAbsolute(given) && inBuildOutput(file)) {
       Annotations.of(stack).addWarning(
-        `${stack.node.id}: stateBackend.path "${given}" is relative to the stack's folder, so the state is ${shown(file)}, ` +
+        `stateBackend.path "${given}" is relative to the stack's folder, so the state is ${shown(file)}, ` +
           `in the build output, which the cdktf CLI deletes (synth, diff and deploy remove the folders of stacks they did not synthesize; so does removing ${shown(outdir)}): ` +
           `give an absolute path or one outside ${shown(outdir)} (such as "${toPosix(path.relative(folder, path.resolve(path.basename(given))))}")`,
       );
@@ -65,7 +65,7 @@ export function localStatePath(stack: TerraformStack, given: string | undefined,
     if (!existsSync(inRoot)) {
       if (warn) {
         Annotations.of(stack).addWarning(
-          `${stack.node.id}: its local state is ${shown(inFolder)}, in the build output, which the cdktf CLI deletes ` +
+          `its local state is ${shown(inFolder)}, in the build output, which the cdktf CLI deletes ` +
             `(synth, diff and deploy remove the folders of stacks they did not synthesize; so does removing ${shown(outdir)}). ` +
             `This synth keeps it there. Move it to the project root ("mv ${shown(inFolder)}* ."), synthesize again, then run ` +
             `"terraform init -migrate-state" in ${shown(folder)} (or pass --migrate-state to cdktf deploy and diff)`,
@@ -75,7 +75,7 @@ export function localStatePath(stack: TerraformStack, given: string | undefined,
     }
     if (warn) {
       Annotations.of(stack).addWarning(
-        `${stack.node.id}: local state in both ${shown(inRoot)} (used) and ${shown(inFolder)} (not used, the default of earlier versions): ` +
+        `local state in both ${shown(inRoot)} (used) and ${shown(inFolder)} (not used, the default of earlier versions): ` +
           `if the second holds resources the first lacks, Terraform no longer tracks them; compare them, then remove the one not used`,
       );
     }

@@ -86,7 +86,7 @@ export class FabricDagUpload extends Construct {
         const secrets = SECRET_SIGN_IN_ARGUMENTS.filter((argument) => block[argument] !== undefined && block[argument] !== null);
         if (secrets.length > 0) {
           Annotations.of(this).addWarning(
-            `${this.node.path}: the fabric provider block sets ${secrets.join(', ')}: secrets are not copied into the DAG upload step's ` +
+            `the fabric provider block sets ${secrets.join(', ')}: secrets are not copied into the DAG upload step's ` +
               'environment (no secret in its local-exec configuration), so the step signs in as another identity than Terraform, or fails: ' +
               `set ${secrets.map((argument) => `FABRIC_${argument.toUpperCase()}`).join(', ')} in the environment instead, which the provider reads too`,
           );
