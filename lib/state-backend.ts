@@ -1,3 +1,5 @@
+import { BLOB_CONTAINER_NAME_RULE, NameRule, RESOURCE_GROUP_NAME_RULE, STORAGE_ACCOUNT_NAME_RULE } from './private/prop-checks';
+
 /** Terraform state on this machine (the default; fine for trying things out). */
 export interface LocalStateBackend {
   /** Selects this backend. */
@@ -99,6 +101,15 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
   }
   if (azurermSet.length > 0) {
     requireAll(AZURERM_VARIABLES, value, 'azurerm backend');
+    // The stack checks these names too, by prop: here the message names the variable the user set.
+    const names: [string, NameRule][] = [
+      ['AZURERM_BACKEND_RESOURCE_GROUP', RESOURCE_GROUP_NAME_RULE],
+      ['AZURERM_BACKEND_STORAGE_ACCOUNT', STORAGE_ACCOUNT_NAME_RULE],
+      ['AZURERM_BACKEND_CONTAINER', BLOB_CONTAINER_NAME_RULE],
+    ];
+    for (const [name, { accepts, rule }] of names) {
+      if (!accepts(value(name)!)) throw new StateBackendConfigurationError(`${name} "${value(name)}" is not ${rule}`);
+    }
     return {
       type: 'azurerm',
       resourceGroupName: value('AZURERM_BACKEND_RESOURCE_GROUP')!,

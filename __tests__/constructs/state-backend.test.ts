@@ -12,6 +12,8 @@ function terraformBlock(stateBackend?: StateBackend): Record<string, any> {
   return JSON.parse(Testing.synth(stack)).terraform;
 }
 
+
+const AZURERM = { AZURERM_BACKEND_RESOURCE_GROUP: 'rg-tfstate', AZURERM_BACKEND_STORAGE_ACCOUNT: 'sttfstate', AZURERM_BACKEND_CONTAINER: 'tfstate' };
 describe('state backends', () => {
   it('writes a cloud block with the named Terraform Cloud workspace', () => {
     const terraform = terraformBlock({ type: 'terraformCloud', organization: 'acme', workspace: 'prod' });
@@ -139,11 +141,11 @@ describe('stateBackendFromEnvironment', () => {
     expect(
       stateBackendFromEnvironment({
         AZURERM_BACKEND_RESOURCE_GROUP: 'rg',
-        AZURERM_BACKEND_STORAGE_ACCOUNT: 'st',
+        AZURERM_BACKEND_STORAGE_ACCOUNT: 'sttfstate',
         AZURERM_BACKEND_CONTAINER: 'tfstate',
         AZURERM_BACKEND_KEY: 'x.tfstate',
       }),
-    ).toEqual({ type: 'azurerm', resourceGroupName: 'rg', storageAccountName: 'st', containerName: 'tfstate', key: 'x.tfstate' });
+    ).toEqual({ type: 'azurerm', resourceGroupName: 'rg', storageAccountName: 'sttfstate', containerName: 'tfstate', key: 'x.tfstate' });
   });
 
   it('falls back to local state, ignoring blank values', () => {
@@ -160,6 +162,13 @@ describe('stateBackendFromEnvironment', () => {
     [{ TFC_HOSTNAME: 'tfe.acme.com' }, /Terraform Cloud: TFC_ORGANIZATION, TFC_WORKSPACE not set/],
     [{ AZURERM_BACKEND_KEY: 'prod.tfstate' }, /azurerm backend: AZURERM_BACKEND_RESOURCE_GROUP, AZURERM_BACKEND_STORAGE_ACCOUNT, AZURERM_BACKEND_CONTAINER not set/],
     [{ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', AZURERM_BACKEND_KEY: 'prod.tfstate' }, /choose one/],
+    // The variable the user set is named, as TFC_WORKSPACE is (not the stack prop it becomes).
+    [
+      { ...AZURERM, AZURERM_BACKEND_STORAGE_ACCOUNT: 'St_TfState' },
+      'AZURERM_BACKEND_STORAGE_ACCOUNT "St_TfState" is not a storage account name: 3-24 lowercase letters and digits',
+    ],
+    [{ ...AZURERM, AZURERM_BACKEND_CONTAINER: 'tf--state' }, 'AZURERM_BACKEND_CONTAINER "tf--state" is not a blob container name: 3-63'],
+    [{ ...AZURERM, AZURERM_BACKEND_RESOURCE_GROUP: 'rg-state.' }, 'AZURERM_BACKEND_RESOURCE_GROUP "rg-state." is not a resource group name: 1-90'],
   ])('rejects %j', (env, message) => {
     expect(() => stateBackendFromEnvironment(env)).toThrow(StateBackendConfigurationError);
     expect(() => stateBackendFromEnvironment(env)).toThrow(message);

@@ -116,6 +116,12 @@ describe('KubernetesAirflowHost', () => {
       }
     });
 
+    it("refuses Airflow's own keys in the environment: the host keeps them in write-only secrets, never in the Helm values", () => {
+      for (const name of ['AIRFLOW__CORE__FERNET_KEY', 'AIRFLOW__API__SECRET_KEY', 'AIRFLOW__WEBSERVER__SECRET_KEY']) {
+        expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
+      }
+    });
+
     it('leaves AZURE_CLIENT_ID and AZURE_TENANT_ID to the workload-identity webhook', () => {
       const names = values.env.map((variable) => variable.name);
       expect(names).not.toContain('AZURE_CLIENT_ID');

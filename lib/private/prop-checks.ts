@@ -78,33 +78,46 @@ export function checkKeyVaultName(scope: IConstruct, prop: string, value: string
  */
 const RESOURCE_GROUP_NAME = /^[-\p{L}\p{M}\p{Nd}\p{Pc}.()]{0,89}[-\p{L}\p{M}\p{Nd}\p{Pc}()]$/u;
 
-export function checkResourceGroupName(scope: IConstruct, prop: string, value: string | undefined): void {
-  checkProp(
-    scope,
-    prop,
-    value,
-    (text) => RESOURCE_GROUP_NAME.test(text),
-    'a resource group name: 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period',
-  );
+/** A kind of Azure name: what accepts it, and the rule as a message states it ("a storage account name: ..."). */
+export interface NameRule {
+  readonly accepts: (name: string) => boolean;
+  readonly rule: string;
 }
 
+export const RESOURCE_GROUP_NAME_RULE: NameRule = {
+  accepts: (text) => RESOURCE_GROUP_NAME.test(text),
+  rule: 'a resource group name: 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period',
+};
+
 /** Storage account names (Microsoft Learn, resource name rules, Microsoft.Storage): 3-24 lowercase letters and digits. */
-export function checkStorageAccountName(scope: IConstruct, prop: string, value: string | undefined): void {
-  checkProp(scope, prop, value, (text) => /^[a-z0-9]{3,24}$/.test(text), 'a storage account name: 3-24 lowercase letters and digits');
-}
+export const STORAGE_ACCOUNT_NAME_RULE: NameRule = {
+  accepts: (text) => /^[a-z0-9]{3,24}$/.test(text),
+  rule: 'a storage account name: 3-24 lowercase letters and digits',
+};
 
 /**
  * Blob container names (Microsoft Learn, "Naming and Referencing Containers, Blobs, and Metadata"):
  * 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit, no two hyphens in a row.
  */
+export const BLOB_CONTAINER_NAME_RULE: NameRule = {
+  accepts: (text) => text.length >= 3 && text.length <= 63 && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(text),
+  rule: 'a blob container name: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit',
+};
+
+function checkName(scope: IConstruct, prop: string, value: string | undefined, { accepts, rule }: NameRule): void {
+  checkProp(scope, prop, value, accepts, rule);
+}
+
+export function checkResourceGroupName(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkName(scope, prop, value, RESOURCE_GROUP_NAME_RULE);
+}
+
+export function checkStorageAccountName(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkName(scope, prop, value, STORAGE_ACCOUNT_NAME_RULE);
+}
+
 export function checkBlobContainerName(scope: IConstruct, prop: string, value: string | undefined): void {
-  checkProp(
-    scope,
-    prop,
-    value,
-    (text) => text.length >= 3 && text.length <= 63 && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(text),
-    'a blob container name: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit',
-  );
+  checkName(scope, prop, value, BLOB_CONTAINER_NAME_RULE);
 }
 
 /**
