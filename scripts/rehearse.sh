@@ -73,5 +73,5 @@ fi
 "$python" "$repo_root/scripts/rehearsal_report.py" --events "$work/events.jsonl" --result "$work/result.json" \
   --plan "$work/bundle/migration_plan.json" --world "$world" ${summary:+--summary "$summary"} || [[ $status -ne 0 ]] || status=1
 [[ $status -eq 137 ]] && echo "The worker was killed after ${MIGRATION_SIMULATE_CRASH:-?} (simulated crash); run again with --world $world to continue"
-if [[ -n "${REHEARSAL_LOG:-}" ]]; then cp "$work/run.log" "$REHEARSAL_LOG"; else echo "Full Airflow log: rerun with REHEARSAL_LOG=<file> to keep it"; fi
+if [[ -n "${REHEARSAL_LOG:-}" ]]; then cp "$work/run.log" "$(from_caller "$REHEARSAL_LOG")"; else echo "Full Airflow log: rerun with REHEARSAL_LOG=<file> to keep it"; fi
 exit "$status"
