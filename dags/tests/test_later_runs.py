@@ -407,3 +407,32 @@ def test_the_handoff_by_target_key_is_one_airflow_keeps_and_a_shell_takes_as_one
     assert re.fullmatch(r"[a-z0-9_.-]+", key), key
     other = parse_plan(plan_with_databases([database_entry("db", "Sales", target="vm-prod", target_database=database[:-1] + "y")]))
     assert key != target_handoff_key(MigrationTarget.of(other, other.database("db")))
+
+
+def test_a_declared_target_dms_forgot_is_left_behind_by_removing_its_entry_from_the_plan(rehearsal_world):
+    """Once DMS forgot a declared migration, every run with its entry in the plan fails on it (preflight refuses the
+    target, the rollback keeps the source frozen and fails: the rollback-failed alert). The refusal said only "if
+    applications use the target, the migration is done", leaving the runs failing; it names the way out that works:
+    the entry removed from the plan, a run's end reports nothing stranded, and the source stays frozen."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.rehearsal import rehearsal_services
+
+    document = plan_with_databases([database_entry("db", "Sales", target="db-prod"), database_entry("hr", "Hr")])
+    plan = parse_plan(document)
+    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    first.run_database("hr")
+    assert (first.outcome("db"), first.outcome("hr"), first.run_outcome()) == ("migrated", "migrated", "success"), first.errors
+    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    later = RunDriver(dag, world.observe)
+    later.run_database("db")
+    later.run_database("hr")
+    assert later.run_outcome() == "failed"
+
+    assert "the migration is done: remove db from the plan" in later.errors["db.preflight"], later.errors["db.preflight"]
+    document["databases"] = [entry for entry in document["databases"] if entry["name"] != "db"]
+    without = RunDriver(build_dag(parse_plan(document), {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    without.run_database("hr")
+    assert without.run_outcome() == "success", without.errors
+    assert not world.source_writable()
