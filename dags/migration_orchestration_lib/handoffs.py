@@ -23,6 +23,8 @@ import hashlib
 import re
 from typing import Optional
 
+from migration_orchestration_lib.resource_id import comparable_id
+
 HANDOFF_VARIABLE_PREFIX = "migration_migrated__"
 TARGET_HANDOFF_PREFIX = "migration_target_migrated__"
 _UNSAFE = re.compile(r"[^a-z0-9.-]")
@@ -44,14 +46,15 @@ def target_handoff_key(target) -> str:
 
 
 def target_key(server_id: str, database_name: str) -> str:
-    """The key of the handoff into database `database_name` of the target server of ARM id `server_id`. The server's ARM name and the database's name in lower case (ARM names, and the plan's rules for two targets, ignore
-    letter case), characters other than letters, digits, `.` and `-` written `_` (Airflow 3 reads a Variable at
+    """The key of the handoff into database `database_name` of the target server of ARM id `server_id`: the server's
+    ARM name and the database's name in lower case (ARM names, and the plan's rules for two targets, ignore letter
+    case), characters other than letters, digits, `.` and `-` written `_` (Airflow 3 reads a Variable at
     `variables/<key>` unescaped, and messages give the key in a shell command), the database's part cut at 100; then a
-    digest of the server's resource id and the database's name, which tells apart what that leaves alike: two SQL VMs of
-    one name in two resource groups, `a b` and `a_b`. At most 27 + 64 + 2 + 100 + 2 + 16 = 211 characters."""
-    server, database = server_id.lower(), database_name.lower()
+    digest of the server's ARM id and the database's name, which tells apart what that leaves alike: two SQL VMs of one
+    name in two resource groups, `a b` and `a_b`. At most 27 + 64 + 2 + 100 + 2 + 16 = 211 characters."""
+    server, database = comparable_id(server_id), database_name.lower()
     digest = hashlib.sha256(("%s\n%s" % (server, database)).encode("utf-8")).hexdigest()[:16]
-    return "%s%s__%s__%s" % (TARGET_HANDOFF_PREFIX, _UNSAFE.sub("_", server.rstrip("/").rsplit("/", 1)[-1]),
+    return "%s%s__%s__%s" % (TARGET_HANDOFF_PREFIX, _UNSAFE.sub("_", server.rsplit("/", 1)[-1]),
                              _UNSAFE.sub("_", database)[:MAX_DATABASE_PART], digest)
 
 
