@@ -10,8 +10,8 @@ them in its world directory (`rehearsal_cutover.FileRecords`). `services.records
 (`cutover_services.AirflowVariableRecords`), beside the cutover admissions.
 
 `done` also records the handoff by target database (`migration_target_migrated__<target server's ARM
-name>__<target database>` = the operation id: kept when the plan, its entry or its `targetServers` entry
-is renamed), read where DMS no longer shows that migration (its resource deleted after it ended, or run
+name>__<target database>__<digest>` = the operation id, `target_handoff_key`: kept when the plan, its entry or its
+`targetServers` entry is renamed), read where DMS no longer shows that migration (its resource deleted after it ended, or run
 by a migration service replaced since): the record keyed by the migration cannot be found then, and a
 SqlDb target, which existed before, is not refused as an existing database is. A handoff declared by a version
 before that record has only the record keyed by the migration: `preflight` and the rollback, finding DMS still showing
@@ -19,10 +19,16 @@ that migration, write the record by target then (`record_declared_target`), so t
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Optional
+
+from migration_orchestration_lib.resource_id import comparable_id
 
 HANDOFF_VARIABLE_PREFIX = "migration_migrated__"
 TARGET_HANDOFF_PREFIX = "migration_target_migrated__"
+_UNSAFE = re.compile(r"[^a-z0-9.-]")
+MAX_DATABASE_PART = 100  # Airflow keeps Variable keys up to 250 characters
 
 
 def handoff_key(operation_id: str) -> str:
@@ -36,7 +42,20 @@ def legacy_handoff_key(plan_name: str, database_name: str) -> str:
 
 def target_handoff_key(target) -> str:
     """Where `done` records the handoff by its target database (`dms_gateway.MigrationTarget`; value: the operation id)."""
-    return "%s%s__%s" % (TARGET_HANDOFF_PREFIX, target.server_name, target.database_name)
+    return target_key(target.scope, target.database_name)
+
+
+def target_key(server_id: str, database_name: str) -> str:
+    """The key of the handoff into database `database_name` of the target server of ARM id `server_id`: the server's
+    ARM name and the database's name in lower case (ARM names, and the plan's rules for two targets, ignore letter
+    case), characters other than letters, digits, `.` and `-` written `_` (Airflow 3 reads a Variable at
+    `variables/<key>` unescaped, and messages give the key in a shell command), the database's part cut at 100; then a
+    digest of the server's ARM id and the database's name, which tells apart what that leaves alike: two SQL VMs of one
+    name in two resource groups, `a b` and `a_b`. At most 27 + 64 + 2 + 100 + 2 + 16 = 211 characters."""
+    server, database = comparable_id(server_id), database_name.lower()
+    digest = hashlib.sha256(("%s\n%s" % (server, database)).encode("utf-8")).hexdigest()[:16]
+    return "%s%s__%s__%s" % (TARGET_HANDOFF_PREFIX, _UNSAFE.sub("_", server.rsplit("/", 1)[-1]),
+                             _UNSAFE.sub("_", database)[:MAX_DATABASE_PART], digest)
 
 
 def declared_into_target(ctx) -> Optional[str]:

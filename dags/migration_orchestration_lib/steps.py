@@ -207,10 +207,11 @@ def _refuse_a_declared_target_dms_no_longer_shows(ctx: StepContext, now: Standin
         "target database %s on %s was declared migrated (migration %s, the Airflow Variable %s), but DMS holds no "
         "migration of this plan into it now (its migration resource deleted, or run by another migration service): "
         "applications may write to it, so nothing is copied or restored into it again and source %s is left as it is. "
-        "A person decides: if applications use the target, the migration is done; to migrate again, first make sure "
-        "nothing uses the target, then clear the record (airflow variables set %s '')"
+        "A person decides: if applications use the target, the migration is done: remove %s from the plan (every run "
+        "with it fails here; its source stays frozen); to migrate again, first make sure nothing uses the target, then "
+        "clear the record (airflow variables set %s '')"
         % (database.target_database, database.target_server, declared, target_handoff_key(ctx.target),
-           database.source_database, target_handoff_key(ctx.target))
+           database.source_database, database.name, target_handoff_key(ctx.target))
     )
 
 

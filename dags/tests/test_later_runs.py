@@ -4,8 +4,10 @@ run neither judges the target against the frozen source nor makes the source wri
 migration started after a failed one never reuses the failed one's final backup."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 
 import pytest
 
@@ -297,11 +299,13 @@ class _Handoff:
     def __init__(self, records):
         self.plan = type("Plan", (), {"name": "contoso-sql"})()
         self.database = type("Entry", (), {"name": "db"})()
-        self.target = type("Target", (), {"server_name": "db-prod", "database_name": "Sales"})()
+        self.target = type("Target", (), {"server_name": "sqlprod", "database_name": "Sales", "scope": (
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Sql/servers/sqlprod")})()
         self.services = type("Services", (), {"records": _Records(records)})()
 
 
-TARGET_KEY = "migration_target_migrated__db-prod__Sales"
+TARGET_KEY = "migration_target_migrated__sqlprod__sales__" + hashlib.sha256(
+    b"/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg/providers/microsoft.sql/servers/sqlprod\nsales").hexdigest()[:16]
 
 
 @pytest.mark.parametrize("records, why", [
@@ -329,3 +333,106 @@ def test_the_handoff_by_target_of_a_declared_migration_gets_the_value_done_write
     record_declared_target(ctx, "op-1")
 
     assert ctx.services.records.records == dict(records, **{TARGET_KEY: "op-1"})
+
+
+def _two_sql_vms_named_alike():
+    """Two SQL VMs of one name in two resource groups (ARM names a VM uniquely only in its resource group), each the
+    target of a `Sales`: the plan accepts them, two target servers."""
+    vm = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/Microsoft.SqlVirtualMachine/sqlVirtualMachines/vm1"
+    document = plan_with_databases([
+        database_entry("east", "Sales", target="vm-prod"),
+        dict(database_entry("west", "Sales", target="vm-prod"), source={"server": "sql01", "database": "SalesWest"},
+             target={"server": "vm-west", "database": "Sales", "kind": "SqlVm"}),
+    ])
+    document["targetServers"].append({"name": "vm-west", "kind": "SqlVm", "connectionId": "mssql_target_vm_west", "resourceId": vm % "rg-west"})
+    return parse_plan(document)
+
+
+@pytest.mark.airflow26
+def test_a_handoff_into_one_sql_vm_never_refuses_the_same_named_database_on_a_same_named_vm_elsewhere():
+    """The record by target was keyed by the VM's name and the database's only: `east`'s handoff into vm1 (resource
+    group rg) refused `west`'s first preflight into vm1 of rg-west, a database nothing migrated into, saying it was
+    declared migrated; and the way out it gave (clearing the record) took `east`'s handoff record away."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import declared_into_target, target_handoff_key
+
+    plan = _two_sql_vms_named_alike()
+    east, west = (MigrationTarget.of(plan, plan.database(name)) for name in ("east", "west"))
+    ctx = _Handoff({target_handoff_key(east): "op-east"})
+    ctx.target = west
+
+    assert declared_into_target(ctx) is None
+    ctx.target = east
+    assert declared_into_target(ctx) == "op-east"
+
+
+@pytest.mark.airflow26
+@pytest.mark.parametrize("edit", ["target database", "resource id"])
+def test_the_handoff_by_target_holds_when_the_plan_writes_its_target_in_another_letter_case(edit):
+    """SQL Database, managed instance and SQL VM database names, and ARM names, ignore letter case (the plan's rules
+    compare target databases so): a plan whose target `Sales` is written `SALES` since, or whose server's resource id
+    is, names the same declared target, which a later run must not copy into again once DMS forgot the migration."""
+    from dataclasses import replace
+
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import declared_into_target, target_handoff_key
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
+    declared = MigrationTarget.of(plan, plan.database("db"))
+    ctx = _Handoff({target_handoff_key(declared): "op-1"})
+    ctx.target = replace(declared, database_name="SALES") if edit == "target database" else replace(
+        declared, scope=declared.scope.upper(), resource_group="RG", server_name=declared.server_name.upper())
+
+    assert declared_into_target(ctx) == "op-1"
+
+
+@pytest.mark.airflow26
+@pytest.mark.parametrize("database", ["Sales Archive", "a;b", "Sales?2024", "Q1#2", "50%20off", "x" * 128])
+def test_the_handoff_by_target_key_is_one_airflow_keeps_and_a_shell_takes_as_one_word(database):
+    """A target database may hold any character but `[`, `]`, quotes and control characters, and 128 of them. Airflow 3
+    reads a Variable at `variables/<key>` unescaped (`Sales?2024` was the Variable `...__Sales`, `50%20off` was
+    `50 off`), keeps keys of at most 250 characters, and the preflight's refusal gives the key in an `airflow variables
+    set` command, which a space or `;` split or ran as something else."""
+    import shlex
+
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import target_handoff_key
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="vm-prod", target_database=database)]))
+    target = MigrationTarget.of(plan, plan.database("db"))
+    key = target_handoff_key(target)
+
+    assert len(key) <= 250
+    assert shlex.split(key) == [key] and shlex.quote(key) == key
+    assert re.fullmatch(r"[a-z0-9_.-]+", key), key
+    other = parse_plan(plan_with_databases([database_entry("db", "Sales", target="vm-prod", target_database=database[:-1] + "y")]))
+    assert key != target_handoff_key(MigrationTarget.of(other, other.database("db")))
+
+
+def test_a_declared_target_dms_forgot_is_left_behind_by_removing_its_entry_from_the_plan(rehearsal_world):
+    """Once DMS forgot a declared migration, every run with its entry in the plan fails on it (preflight refuses the
+    target, the rollback keeps the source frozen and fails: the rollback-failed alert). The refusal said only "if
+    applications use the target, the migration is done", leaving the runs failing; it names the way out that works:
+    the entry removed from the plan, a run's end reports nothing stranded, and the source stays frozen."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.rehearsal import rehearsal_services
+
+    document = plan_with_databases([database_entry("db", "Sales", target="db-prod"), database_entry("hr", "Hr")])
+    plan = parse_plan(document)
+    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    first.run_database("hr")
+    assert (first.outcome("db"), first.outcome("hr"), first.run_outcome()) == ("migrated", "migrated", "success"), first.errors
+    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    later = RunDriver(dag, world.observe)
+    later.run_database("db")
+    later.run_database("hr")
+    assert later.run_outcome() == "failed"
+
+    assert "the migration is done: remove db from the plan" in later.errors["db.preflight"], later.errors["db.preflight"]
+    document["databases"] = [entry for entry in document["databases"] if entry["name"] != "db"]
+    without = RunDriver(build_dag(parse_plan(document), {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    without.run_database("hr")
+    assert without.run_outcome() == "success", without.errors
+    assert not world.source_writable()

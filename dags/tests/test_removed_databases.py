@@ -369,7 +369,7 @@ def only_b(rehearsal_world, monkeypatch, tmp_path):
         def events():
             return [json.loads(line) for line in events.read_text().splitlines()]
 
-    Edits.v0, Edits.v1 = v0, v1
+    Edits.v0, Edits.v1, Edits.plan = v0, v1, plan
     return Edits
 
 
@@ -394,12 +394,20 @@ def test_a_database_added_and_removed_before_any_run_ended_is_reported(only_b):
     assert only_b.started() == ["b"], "start_migration drops what a run's end took in"
 
 
-def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not_reported(only_b):
+@pytest.mark.parametrize("dms", ["shows it", "forgot it"])
+def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not_reported(only_b, dms):
     """`a` migrated (declared) in a run whose end never came (killed), then removed: its source stays frozen,
-    its record kept, as a migrated one's does; DMS and the handoff say it is done, not stranded."""
+    its record kept, as a migrated one's does; DMS and the handoff say it is done, not stranded. So does the handoff
+    by target where DMS forgot the migration (its resource deleted, `DatabaseMigrationsSqlMi_Delete`): before, the
+    run's end reported `a` stranded, saying to put it back in the plan (whose preflight then refuses the declared
+    target and says to remove it) or to give the source back its access beside the target applications use."""
     run = RunDriver(only_b.v1, only_b.world.observe)
     run.run_database("a")
     assert run.outcome("a") == "migrated", run.errors
+    if dms == "forgot it":
+        from migration_orchestration_lib.rehearsal import rehearsal_services
+
+        assert rehearsal_services(only_b.plan).dms.delete(MigrationTarget.of(only_b.plan, only_b.plan.database("a")))
 
     later = RunDriver(only_b.v0)
     later.run_database("b")
