@@ -57,6 +57,7 @@ from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import ResourceId, comparable_id
 from migration_orchestration_lib.source_freeze import record_key
+from migration_orchestration_lib.sql_statements import FREEZE_MARKER, quote_name
 
 PLAN_DATABASES_PREFIX = "migration_plan_databases__"
 STARTED_PREFIX = "migration_plan_started__"
@@ -235,8 +236,11 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
         database.name, database.source_database, database.source_server)
     put_back = ("Put it back in the plan and run again (each step starts from where DMS and SQL Server stand: it carries "
                 "on, or its rollback undoes it)")
-    clear = "give the source back the access recorded before the freeze, %s, and then clear the record: airflow variables set %s ''" % (
-        shlex.quote(record), key)
+    # The freeze marker stays on a source a person unfreezes: left there, the next run of this source stops on it.
+    marker = "drop the DAG's freeze marker where the source carries one (EXEC %s.sys.sp_dropextendedproperty @name = N'%s')" % (
+        quote_name(database.source_database), FREEZE_MARKER)
+    clear = "give the source back the access recorded before the freeze, %s, %s, and then clear the record: airflow variables set %s ''" % (
+        shlex.quote(record), marker, key)
     if stranded.unread and not record:
         return ("%s was removed from the plan after a run listed it, and whether DMS still migrates it could not be read "
                 "(%s): it stays listed, and this run fails rather than forget it. Clear this run's run_outcome task, or "
@@ -244,8 +248,8 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
     if stranded.none_in_dms:
         return ("%s, and the DAG's freeze may hold its source: its record of the access before a freeze is still there "
                 "(DMS runs no migration of it: none began, or it ended). %s; or, where the source is read-only, %s; "
-                "where it is writable, clear the record all the same: airflow variables set %s ''"
-                % (removed, put_back, clear, key))
+                "where it is writable, %s and clear the record all the same: airflow variables set %s ''"
+                % (removed, put_back, clear, marker, key))
     if migration is None:
         return ("%s, so its source may stay frozen and its DMS migration goes on. %s; or undo it yourself (cancel its DMS "
                 "migration, %s)" % (removed, put_back, clear))
@@ -264,7 +268,7 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
         leftover = ("then drop the target database it leaves RESTORING (only that: never one ONLINE, nor one that "
                     "existed before the migration)")
     give_back = ("; where the source is read-only (frozen by the DAG), give it back the access recorded before the freeze, %s; "
-                 "and clear the record (the run reports it until then): airflow variables set %s ''" % (shlex.quote(record), key)
+                 "%s; and clear the record (the run reports it until then): airflow variables set %s ''" % (shlex.quote(record), marker, key)
                  if record else "")
     if migration.is_canceling:
         return ("%s. %s is still being canceled (DMS may still restore into the target until it reports it Canceled).%s. "

@@ -678,8 +678,8 @@ def validate(ctx: StepContext) -> StepResult:
 def _check_source_still(ctx: StepContext, now: Standing, source: Any) -> None:
     """A completed (or completing) migration that freezes its source goes on only while its source is still
     read-only. One whose source is writable (a rollback of it handed the writes back to the source, by design,
-    and the kept target was not dropped; a person made it writable; or it completed without the DAG's freeze,
-    a migration the DAG did not start) may lack writes made there, which a row count does not see (an
+    keeping the target, which DMS reports completed even once dropped; a person made it writable; or it completed
+    without the DAG's freeze, a migration the DAG did not start) may lack writes made there, which a row count does not see (an
     update): a later run (whose freeze_source would freeze it again) or a cleared validate must not compare
     that target and declare it migrated. `source`: the source's state, read just now."""
     database = ctx.database
@@ -689,12 +689,15 @@ def _check_source_still(ctx: StepContext, now: Standing, source: Any) -> None:
         "migration %s into %s completed in DMS (%s), but source database %s is %s: made writable again after the "
         "migration completed (a rollback of it, or by hand), or the migration completed without the DAG's freeze, so "
         "the source may hold writes the target lacks; the target is neither compared nor declared migrated and the "
-        "source is left as it is. A person decides: if applications use the source, %s before migrating it again; if "
-        "they use the target, nothing is left to migrate" % (
+        "source is left as it is. A person decides: if applications use the source, %s, and name another target "
+        "database in the plan (databases[].target.database) to migrate it again: DMS keeps reporting this migration "
+        "completed, so no run migrates into %s again; if they use the target, nothing is left to migrate" % (
             now.operation_id, database.target_database, now.migration.migration_status,
             database.source_database, source_freeze.describe(source_freeze.access_of(source)),
-            "drop target database %s on %s" % (database.target_database, database.target_server) if database.restores_backups
-            else "clear what the copy wrote into target database %s on %s (it existed before)" % (database.target_database, database.target_server))
+            "drop target database %s on %s (if it is still there)" % (database.target_database, database.target_server)
+            if database.restores_backups
+            else "clear what the copy wrote into target database %s on %s (it existed before)" % (database.target_database, database.target_server),
+            database.target_database)
     )
 
 

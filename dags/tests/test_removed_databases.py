@@ -199,6 +199,31 @@ def replicating_mid_run(edits):
     return run
 
 
+def test_a_source_undone_by_hand_as_the_report_says_migrates_again_once_put_back(plan_edits):
+    """The 03:00 page (rollback-failed, "removed from the plan"): a person ends it as the report says: cancels
+    the migration, drops the RESTORING target, gives the source back its access, clears the record. The source
+    still carries the DAG's freeze marker (removed only when the DAG unfreezes it); left there, the run that
+    puts the database back stops at preflight for a person (another rollback-failed page, blaming a metadata
+    database restored from a backup). The report must name that step too: following it, the database migrates."""
+    run = frozen_mid_run(plan_edits)
+    run.run_outcome()
+    report = run.errors["run_outcome"]
+    cancel_as_told(plan_edits)
+    world, database = plan_edits.world.world, plan_edits.world.database
+    assert world.drop_database(plan_edits.world.target_server, database.target_database)
+    world.update_database("sql01", "Sales", readOnly=False)  # the access the report prints: '{"readOnly": false, ...}'
+    if "sp_dropextendedproperty @name = N'migration_freeze'" in report:
+        world.update_database("sql01", "Sales", extendedProperties={})
+    plan_edits.records.put(record_key(database), "")
+
+    again = RunDriver(plan_edits.v1, plan_edits.world.observe)
+    again.run_database("a")
+    again.run_database("b")
+
+    assert again.outcome("a") == "migrated", again.errors
+    assert again.run_outcome() == "success", again.errors
+
+
 def replicating(edits):
     [operation] = [op for op in edits.world.operations() if op["migrationStatus"] == "InProgress"]
     return operation["migrationOperationId"]

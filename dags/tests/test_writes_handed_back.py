@@ -170,6 +170,38 @@ def test_a_completed_migration_handed_back_to_its_source_is_never_declared_later
     assert world.source_writable() or second.outcome("db") == "migrated"
 
 
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_kept_target_dropped_as_its_failure_says_migrates_again_only_under_another_name(rehearsal_world, monkeypatch, target):
+    """Run 1's validation failed: the rollback kept the target (it went live in DMS) and made the source writable.
+    A person drops the kept target, as the failure says, and runs again: DMS still reports that migration
+    completed, so run 2 fails again for a person. Its message must name what lets the database migrate again (another
+    target database in the plan), not only the drop already done (the 03:00 loop the on-call was in before)."""
+    from migration_orchestration_lib import steps
+    from migration_orchestration_lib.step_context import StepFailure
+
+    def timing_out(ctx):
+        raise StepFailure("validation query timed out")
+
+    monkeypatch.setitem(steps.STEPS, "validate", timing_out)
+    plan, dag, world = setup(rehearsal_world, target=target)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "rolled_back" and world.target()["state"] == "ONLINE", first.errors
+    monkeypatch.setitem(steps.STEPS, "validate", steps.validate)
+    assert world.world.drop_database(world.target_server, "Sales")
+
+    second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    second.run_database("db")
+    assert second.outcome("db") != "migrated" and world.source_writable(), second.errors
+    [message] = [error for error in second.errors.values() if "completed in DMS" in error]
+    assert "databases[].target.database" in message, message
+
+    renamed, renamed_dag, renamed_world = setup(rehearsal_world, target=target, target_database="Sales2")
+    third = RunDriver(renamed_dag, renamed_world.observe)
+    third.run_database("db")
+    assert third.outcome("db") == "migrated", third.errors
+
+
 def test_an_offline_restore_is_not_handed_back_after_the_plan_was_edited_to_online(rehearsal_world):
     """The plan edited between runs (offline to online): the migration in DMS is still the offline one, which
     DMS finishes by itself after the final backup run 1 put in the share. Run 2's failed preflight must not

@@ -86,7 +86,7 @@ export function cutoverPostponedAlert(namePrefix: string, eventsTable: ITerrafor
       `A database of plan ${namePrefix} did not cut over in its window: an approver rejected it, or the window closed first. ` +
       'Nothing was rolled back: the database keeps replicating (a frozen source was made writable again) and waits for its next window. ' +
       'The notification names the Database, Status, Phase and Message. Phase await_cutover: this run waits for the next window itself. ' +
-      'Phase freeze_source, final_backup, cutover or rollback: the run ended for that database; trigger the DAG again before the next window (the new run waits for it). ' +
+      'Phase start_migration (a SqlDb copy), freeze_source, final_backup, cutover or rollback: the run ended for that database; trigger the DAG again before the next window (the new run waits for it). ' +
       'Phase wait_for_migration or wait_for_completion: an offline copy or a requested cutover finished after its window closed (once the source is frozen it is not stopped); tell the application owners.',
     query: cutoverPostponedQuery(namePrefix),
     timeAggregationMethod: 'Count',
