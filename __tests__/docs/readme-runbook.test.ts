@@ -123,4 +123,15 @@ describe("the README's runbook (When an alert fires)", () => {
     const drifted = README.replace('| `AirflowSchedulerHeartbeatMissing` (1) |', '| `AirflowSchedulerHeartbeatMissing` (1), `alert-<name>-dms-offline` (1) |');
     expect(runbookProblems(drifted, alerts, CONTRACT).unknownAlerts).toEqual(['dms-offline']);
   });
+
+  it("has the cutover-postponed alert tell what follows for every step the README's row names (a SqlDb copy: start_migration)", () => {
+    const plan = examplePlanWith(AIRFLOW_OF_HOST.kubernetes, { cutover: { maxConcurrent: 1 } });
+    const postponed = Object.values(resourcesOfType(synthMigrationStack({ plan }).synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find(
+      (alert) => alert.name === `alert-${plan.name}-cutover-postponed`,
+    );
+    const row = README.split('\n').find((line) => line.startsWith('| `alert-<name>-cutover-postponed` (3)'));
+    const phases = CONTRACT.phases.map((phase) => phase.name).filter((phase) => row?.includes(`\`${phase}\``));
+    expect(phases).toContain('start_migration');
+    for (const phase of phases) expect(String(postponed?.description)).toMatch(new RegExp(`\\b${phase}\\b`));
+  });
 });
