@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone as _utc
 from typing import Any, Mapping, Optional
+from urllib.parse import quote
 
 import airflow
 
@@ -176,12 +177,26 @@ def get_connection(connection_id: str) -> Any:
     return BaseHook.get_connection(connection_id)
 
 
+def sdk_variable_key(key: str) -> str:
+    """`key` as the Task SDK must be given it for the API server to read or write the Variable `key`.
+
+    The SDK puts the key into the Execution API's URL unescaped (`VariableOperations`: `variables/{key}`,
+    task-sdk 1.1 and 1.3) and the route decodes its path (`/{variable_key:path}`): a key holding `?` or `#`
+    loses what follows (a query, a fragment), one holding `%` is decoded (`50%20off` is `50 off`), and
+    httpx removes a `.` or `..` segment (`a/../b` is `b`). Such a key (SQL Server allows any of these in a
+    database name) goes percent-encoded, `/` and `.` too, so the API server decodes it back to itself;
+    every other key goes as it is: the same URL, the same records, as before."""
+    if not any(character in key for character in "?#%") and not {".", ".."} & set(key.split("/")):
+        return key
+    return quote(key, safe="").replace(".", "%2E")
+
+
 def get_variable(key: str) -> Optional[str]:
     """An Airflow Variable's text, or None (Task SDK on Airflow 3: through the API server)."""
     if AIRFLOW_3:
         from airflow.sdk import Variable
 
-        return Variable.get(key, default=None)
+        return Variable.get(sdk_variable_key(key), default=None)
     from airflow.models import Variable  # type: ignore[no-redef]
 
     return Variable.get(key, default_var=None)
@@ -190,8 +205,11 @@ def get_variable(key: str) -> Optional[str]:
 def set_variable(key: str, value: str) -> None:
     if AIRFLOW_3:
         from airflow.sdk import Variable
-    else:
-        from airflow.models import Variable  # type: ignore[no-redef]
+
+        Variable.set(sdk_variable_key(key), value)
+        return
+    from airflow.models import Variable  # type: ignore[no-redef]
+
     Variable.set(key, value)
 
 

@@ -77,3 +77,69 @@ def test_a_handoff_a_task_declares_is_kept_by_airflow_and_read_back():
     from airflow.models import Variable
 
     assert Variable.get("migration_migrated__3f0c5e4e-0000-4000-8000-000000000001") == "contoso-sql/database_1"
+
+
+# Record keys holding a database name SQL Server allows (any character in a delimited identifier): each
+# beside the key the Task SDK's URL `variables/{key}` would turn it into on Airflow 3 (a query, a fragment,
+# an escape decoded by the API server, a dot segment removed by httpx).
+KEYS_APART = (
+    "migration_current_run__p__Sales",
+    "migration_current_run__p__Sales?x",
+    "migration_current_run__p__Sales#x",
+    "migration_current_run__p__50 off",
+    "migration_current_run__p__50%20off",
+    "migration_current_run__p__50%2520off",
+    "migration_current_run__p__a/b",
+    "migration_current_run__p__a/../b",
+    "migration_current_run__p__b",
+    "migration_current_run__p__a/./b",
+    "migration_current_run__p__a//b",
+    "migration_current_run__p__a/",
+    "migration_current_run__p__a",
+)
+
+
+class WriteAndReadKeysApart(BaseOperator):
+    def execute(self, context):
+        from migration_orchestration_lib.airflow_compat import get_variable, set_variable
+
+        for number, key in enumerate(KEYS_APART):
+            set_variable(key, "value %d" % number)
+        READ["keys apart"] = [get_variable(key) for key in KEYS_APART]
+        READ["from the environment"] = get_variable("migration_current_run__p__Env")
+
+
+@pytest.mark.airflow31
+def test_records_whose_keys_a_url_would_misread_are_written_and_read_apart(monkeypatch):
+    # The Task SDK asks its secrets backends first: an ordinary key still finds its environment variable.
+    monkeypatch.setenv("AIRFLOW_VAR_MIGRATION_CURRENT_RUN__P__ENV", "from the environment")
+    with DAG("records_apart", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
+        WriteAndReadKeysApart(task_id="write_and_read")
+    register_for_dag_test(dag)
+    dag.test()
+
+    expected = {key: "value %d" % number for number, key in enumerate(KEYS_APART)}
+    read = dict(zip(KEYS_APART, READ["keys apart"]))
+    assert {key: value for key, value in read.items() if value != expected[key]} == {}, "read back through the task"
+    from airflow.models import Variable
+
+    held = {key: Variable.get(key, None) for key in KEYS_APART}
+    assert {key: value for key, value in held.items() if value != expected[key]} == {}, "each under its own key in the metadata database"
+    assert READ["from the environment"] == "from the environment"
+
+
+def test_every_ordinary_record_key_goes_to_the_task_sdk_as_it_is():
+    from migration_orchestration_lib.airflow_compat import sdk_variable_key
+
+    ordinary = [
+        handoff_key("3f0c5e4e-0000-4000-8000-000000000001"),
+        approval_variable("Sales DB (2024)"),
+        "migration_source_before_freeze__sql01.contoso.com,1433__Sales_v1.2",
+        "migration_plan_started__plan-1",
+        "migration_current_run__p__a/b",
+        "migration_current_run__p__Ünïcode [x] +;=@&$!'*",
+    ]
+    assert [sdk_variable_key(key) for key in ordinary] == ordinary
+    assert sdk_variable_key("migration_current_run__p__50%20off/../x?y#z") == (
+        "migration_current_run__p__50%2520off%2F%2E%2E%2Fx%3Fy%23z"
+    )
