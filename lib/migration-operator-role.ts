@@ -40,6 +40,14 @@ export interface MigrationOperatorRoleProps {
 }
 
 /**
+ * Completing an online migration. Only SqlMi and SqlVm migrations may be online (the DAG's
+ * `ONLINE_CAPABLE_KINDS`): DMS migrates to SqlDb offline only, with no cutover, and Microsoft's custom
+ * role for SqlDb targets (`resource-custom-roles-sql-database-ads.md`) leaves this action out.
+ */
+const CUTOVER_ACTION = 'Microsoft.DataMigration/databaseMigrations/cutover/action';
+const CUTOVER_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
+
+/**
  * Actions to run, watch, cut over (with SqlMi or SqlVm targets) and roll back DMS migrations, after
  * Microsoft's documented minimal custom roles for DMS ("Custom roles for SQL Server to Azure SQL
  * Managed Instance migrations"), less the actions the DAG never needs: managing the service, its
@@ -51,18 +59,10 @@ const MIGRATION_ACTIONS = [
   'Microsoft.DataMigration/databaseMigrations/write',
   'Microsoft.DataMigration/databaseMigrations/delete',
   'Microsoft.DataMigration/databaseMigrations/cancel/action',
-  'Microsoft.DataMigration/databaseMigrations/cutover/action',
+  CUTOVER_ACTION,
   'Microsoft.DataMigration/sqlMigrationServices/read',
   'Microsoft.DataMigration/sqlMigrationServices/listMigrations/read',
 ] as const;
-
-/**
- * Completing an online migration. Only SqlMi and SqlVm migrations may be online (the DAG's
- * `ONLINE_CAPABLE_KINDS`): DMS migrates to SqlDb offline only, with no cutover, and Microsoft's custom
- * role for SqlDb targets (`resource-custom-roles-sql-database-ads.md`) leaves this action out.
- */
-const CUTOVER_ACTION = 'Microsoft.DataMigration/databaseMigrations/cutover/action';
-const CUTOVER_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
 
 /**
  * Polling DMS's long-running operations (`/subscriptions/<s>/providers/Microsoft.DataMigration/

@@ -112,14 +112,6 @@ export function checkResourceGroupName(scope: IConstruct, prop: string, value: s
   checkName(scope, prop, value, RESOURCE_GROUP_NAME_RULE);
 }
 
-export function checkStorageAccountName(scope: IConstruct, prop: string, value: string | undefined): void {
-  checkName(scope, prop, value, STORAGE_ACCOUNT_NAME_RULE);
-}
-
-export function checkBlobContainerName(scope: IConstruct, prop: string, value: string | undefined): void {
-  checkName(scope, prop, value, BLOB_CONTAINER_NAME_RULE);
-}
-
 /**
  * Database Migration Service names: 2-62 letters, digits, hyphens, periods and underscores, starting
  * with a letter or digit (Microsoft's naming rules for Microsoft.DataMigration services; azurerm's
@@ -145,8 +137,8 @@ export function checkMigrationServiceName(scope: IConstruct, prop: string, value
 export function checkStateBackend(scope: IConstruct, backend: StateBackend | undefined): void {
   if (backend?.type === 'azurerm') {
     checkResourceGroupName(scope, 'stateBackend.resourceGroupName', backend.resourceGroupName);
-    checkStorageAccountName(scope, 'stateBackend.storageAccountName', backend.storageAccountName);
-    checkBlobContainerName(scope, 'stateBackend.containerName', backend.containerName);
+    checkName(scope, 'stateBackend.storageAccountName', backend.storageAccountName, STORAGE_ACCOUNT_NAME_RULE);
+    checkName(scope, 'stateBackend.containerName', backend.containerName, BLOB_CONTAINER_NAME_RULE);
   } else if (backend?.type === 'terraformCloud') {
     checkProp(
       scope,
