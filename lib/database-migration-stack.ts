@@ -294,6 +294,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       backupStorageAccountId: plan.targetServers.some((target) => target.kind !== 'SqlDb')
         ? plan.backupStorage?.storageAccountResourceId
         : undefined,
+      onlineMigrations: plan.databases.some((database) => database.mode === 'online'),
     });
     this.operatorRole.grantRunMigrations(airflow, { id: 'Airflow' });
     assignRole(this, 'AirflowReadsSecrets', airflow, {

@@ -37,12 +37,21 @@ export interface MigrationOperatorRoleProps {
    * @default - no storage right
    */
   readonly backupStorageAccountId?: string;
+  /**
+   * Whether some database migrates online (to a SqlMi or SqlVm target; the plan's
+   * `databases[].mode`): only an online migration is cut over, so only then does the role get
+   * `databaseMigrations/cutover/action`. `DatabaseMigrationStack` passes what its plan says.
+   * @default true (with a SqlMi or SqlVm target)
+   */
+  readonly onlineMigrations?: boolean;
 }
 
 /**
- * Completing an online migration. Only SqlMi and SqlVm migrations may be online (the DAG's
- * `ONLINE_CAPABLE_KINDS`): DMS migrates to SqlDb offline only, with no cutover, and Microsoft's custom
- * role for SqlDb targets (`resource-custom-roles-sql-database-ads.md`) leaves this action out.
+ * Completing an online migration: the DAG's `cutover` task, which only online migrations have (an
+ * offline one finishes by itself after the final backup DMS was told of). Only SqlMi and SqlVm
+ * migrations may be online (the DAG's `ONLINE_CAPABLE_KINDS`): DMS migrates to SqlDb offline only,
+ * with no cutover, and Microsoft's custom role for SqlDb targets (`resource-custom-roles-sql-database-ads.md`)
+ * leaves this action out.
  */
 const CUTOVER_ACTION = 'Microsoft.DataMigration/databaseMigrations/cutover/action';
 const CUTOVER_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
@@ -142,6 +151,7 @@ export class MigrationOperatorRole extends Construct {
     checkArmId(this, 'backupStorageAccountId', props.backupStorageAccountId, STORAGE_ACCOUNT_ID);
     this.roleName = `Database Migration Operator (${props.namePrefix})`;
     const kinds = [...new Set(props.targets.map((t) => t.kind))].sort();
+    const cutsOver = (props.onlineMigrations ?? true) && kinds.some((kind) => CUTOVER_KINDS.includes(kind));
     const backup = props.backupStorageAccountId;
     this.scopes = unique([props.migrationService.id, ...props.targets.map((t) => t.resourceId), ...(backup ? [backup] : [])]);
     const targetGroups = props.targets.map(({ resourceId }, index) => {
@@ -162,11 +172,11 @@ export class MigrationOperatorRole extends Construct {
     this.roleDefinition = new RoleDefinition(this, 'Definition', {
       name: this.roleName,
       scope: props.resourceGroup.id,
-      description: `Runs, watches, cuts over and rolls back the database migrations of plan ${props.namePrefix}`,
+      description: `Runs, watches, ${cutsOver ? 'cuts over ' : ''}and rolls back the database migrations of plan ${props.namePrefix}`,
       permissions: [
         {
           actions: [
-            ...MIGRATION_ACTIONS.filter((action) => action !== CUTOVER_ACTION || kinds.some((kind) => CUTOVER_KINDS.includes(kind))),
+            ...MIGRATION_ACTIONS.filter((action) => action !== CUTOVER_ACTION || cutsOver),
             ...kinds.flatMap((k) => TARGET_ACTIONS[k]),
             ...(backup ? BACKUP_STORAGE_ACTIONS : []),
           ],

@@ -109,6 +109,15 @@ describe('MigrationOperatorRole', () => {
     expect(cutsOver([{ kind: 'SqlDb', resourceId: SQLDB }, { kind: 'SqlMi', resourceId: MI }])).toBe(true);
   });
 
+  it('cuts over only with an online migration: an offline one finishes without a cutover', () => {
+    const cutsOver = (props: Partial<MigrationOperatorRoleProps>) =>
+      (synth(props).operator.permissions[0].actions as string[]).includes('Microsoft.DataMigration/databaseMigrations/cutover/action');
+    expect(cutsOver({ onlineMigrations: false })).toBe(false);
+    expect(cutsOver({ onlineMigrations: false, targets: [{ kind: 'SqlVm', resourceId: VM }] })).toBe(false);
+    expect(cutsOver({ onlineMigrations: true })).toBe(true);
+    expect(cutsOver({ onlineMigrations: true, targets: [{ kind: 'SqlDb', resourceId: SQLDB }] })).toBe(false);
+  });
+
   it('polls DMS operations through a reader role on the resource groups, which its assignable scopes allow', () => {
     const { operator, reader, assignments } = synth({ backupStorageAccountId: BACKUPS });
     expect(reader.permissions).toEqual([

@@ -151,6 +151,34 @@ describe('role assignments with targets in two resource groups', () => {
   });
 });
 
+describe('role assignments of a plan that migrates every database offline', () => {
+  const CUTOVER = 'Microsoft.DataMigration/databaseMigrations/cutover/action';
+  const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8'));
+  for (const database of document.databases) database.mode = 'offline';
+  const plan = parseMigrationPlan(document);
+  const operatorOf = (synth: SynthesizedStack) =>
+    Object.entries(synth.resource.azurerm_role_definition).find(([, d]) => String(d.name).startsWith('Database Migration Operator ('))!;
+  const actionsOf = (definition: Record<string, unknown>) => (definition.permissions as Array<{ actions: string[] }>)[0].actions;
+
+  it('give the operator no cutover, which only an online migration has (the DAG has no cutover task for an offline one)', () => {
+    const [, operator] = operatorOf(synthesize(plan));
+    const actions = actionsOf(operator);
+    expect(actions).not.toContain(CUTOVER);
+    expect(actions).toHaveLength(12);
+    expect(operator.description).toBe('Runs, watches, and rolls back the database migrations of plan contoso-sql');
+    const [, online] = operatorOf(synthesize(examplePlan()));
+    expect(actionsOf(online)).toContain(CUTOVER);
+  });
+
+  it('change the operator role in place when the modes change: same address and name, no role_definition_id (ForceNew)', () => {
+    const [offlineId, offline] = operatorOf(synthesize(plan));
+    const [onlineId, online] = operatorOf(synthesize(examplePlan()));
+    expect(offlineId).toBe(onlineId);
+    expect([offline.name, offline.scope, offline.assignable_scopes]).toEqual([online.name, online.scope, online.assignable_scopes]);
+    expect(offline.role_definition_id).toBeUndefined();
+  });
+});
+
 describe('the least-privilege check', () => {
   const plan = examplePlanWith(AIRFLOW_OF_HOST.external);
   const synth = synthesize(plan);
