@@ -104,8 +104,11 @@ const BACKUP_STORAGE_ACTIONS = ['Microsoft.Storage/storageAccounts/read'] as con
 
 /**
  * Target-side actions per kind (reading the target, creating and removing the migrated database),
- * as Microsoft's custom roles for DMS list them for SqlMi (`resource-custom-roles-sql-db-managed-instance-ads.md`)
- * and SqlDb (`resource-custom-roles-sql-database-ads.md`), write on the server or instance included.
+ * as Microsoft's custom roles for DMS list them for SqlMi (`resource-custom-roles-sql-db-managed-instance-ads.md`),
+ * SqlDb (`resource-custom-roles-sql-database-ads.md`) and SqlVm (`resource-custom-roles-sql-db-virtual-machine-ads.md`),
+ * write on the server, instance or VM included. The DAG itself only reads and deletes managed-instance
+ * databases (a rollback); the rest is what those roles give whoever starts DMS migrations, and no
+ * Microsoft document says DMS does without any of it, so none is left out.
  */
 const TARGET_ACTIONS: Record<TargetKind, readonly string[]> = {
   SqlMi: [
