@@ -194,4 +194,10 @@ describe("the README's runbook, run on each host", () => {
       if (verb !== 'get') expect({ command, target, container }).toEqual({ command, target: `deploy/${release.name}-scheduler`, container: CHART_SCHEDULER_CONTAINER });
     }
   });
+
+  it('tells, wherever it says to name another target database, that a SqlDb one must first exist with the source\'s schema', () => {
+    const rows = tableRows(README, HEADER, 'runbook table').filter((row) => row.includes('name another target database'));
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const row of rows) expect(row.split(' | ')[3]).toMatch(/SqlDb: [^|]*source's schema/);
+  });
 });

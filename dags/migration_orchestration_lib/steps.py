@@ -691,13 +691,16 @@ def _check_source_still(ctx: StepContext, now: Standing, source: Any) -> None:
         "migration completed (a rollback of it, or by hand), or the migration completed without the DAG's freeze, so "
         "the source may hold writes the target lacks; the target is neither compared nor declared migrated and the "
         "source is left as it is. A person decides: if applications use the source, %s, and name another target "
-        "database in the plan (databases[].target.database) to migrate it again: DMS keeps reporting this migration "
+        "database in the plan (databases[].target.database%s) to migrate it again: DMS keeps reporting this migration "
         "completed, so no run migrates into %s again; if they use the target, nothing is left to migrate" % (
             now.operation_id, database.target_database, now.migration.migration_status,
             database.source_database, source_freeze.describe(source_freeze.access_of(source)),
             "drop target database %s on %s (if it is still there)" % (database.target_database, database.target_server)
             if database.restores_backups
             else "clear what the copy wrote into target database %s on %s (it existed before)" % (database.target_database, database.target_server),
+            "" if database.restores_backups
+            else "; deploy that database with the source's schema on %s first, as this one was: DMS copies data only, and "
+                 "preflight refuses a SqlDb target that does not exist or lacks a table" % database.target_server,
             database.target_database)
     )
 
