@@ -200,4 +200,9 @@ describe("the README's runbook, run on each host", () => {
     expect(rows.length).toBeGreaterThanOrEqual(2);
     for (const row of rows) expect(row.split(' | ')[3]).toMatch(/SqlDb: [^|]*source's schema/);
   });
+
+  it('tells that a SqlDb target the rollback "kept" after a copy DMS ended Failed takes the next copy, without another name', () => {
+    const rolledBack = tableRows(README, HEADER, 'runbook table').find((row) => row.startsWith('| `alert-<name>-migration-failed` (1) | `rollback` / `RolledBack` |'));
+    expect(rolledBack?.split(' | ')[3]).toMatch(/A SqlDb target is "kept" every time \("existed before the migration"\): after a copy DMS ended `Failed` or `Canceled`[^|]*trigger the DAG again as it is/);
+  });
 });
