@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMigrationEventsContract, MigrationEventsContract } from '../../lib/monitoring/migration-events-contract';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { resourcesOfType } from '../helpers/test-stack';
+import { onlyResource, resourcesOfType } from '../helpers/test-stack';
 import { tableRows } from './readme-table';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -133,5 +133,76 @@ describe("the README's runbook (When an alert fires)", () => {
     const phases = CONTRACT.phases.map((phase) => phase.name).filter((phase) => row?.includes(`\`${phase}\``));
     expect(phases).toContain('start_migration');
     for (const phase of phases) expect(String(postponed?.description)).toMatch(new RegExp(`\\b${phase}\\b`));
+  });
+});
+
+const STEPS_HEADING = "### Running the runbook's Airflow steps";
+const STEPS_HEADER = '| host | commands | UI actions |';
+/**
+ * The main container of the chart's scheduler pod (apache/airflow `chart/templates/scheduler/scheduler-deployment.yaml`:
+ * `containers: - name: scheduler`; the deployment is `{{ include "airflow.fullname" . }}-scheduler`, the release's name
+ * where it holds the chart's, `airflow`).
+ */
+const CHART_SCHEDULER_CONTAINER = 'scheduler';
+
+/** GitHub's anchor of a heading: lower case, punctuation other than `-` dropped, spaces as `-`. */
+function anchorOf(heading: string): string {
+  return heading.replace(/^#+ /, '').toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+}
+
+/** The part of the README from `heading` to the next heading of any level. */
+function section(readme: string, heading: string): string {
+  const start = readme.indexOf(`\n${heading}\n`);
+  if (start < 0) return '';
+  const next = readme.slice(start + heading.length + 2).search(/^#{1,6} /m);
+  return next < 0 ? readme.slice(start) : readme.slice(start, start + heading.length + 2 + next);
+}
+
+/** The Kubernetes host's Helm release as synthesized: its name, the chart, and the namespace it is installed into. */
+function kubernetesRelease(): { name: string; chart: string; namespace: string } {
+  const release = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.kubernetes) }).release!;
+  const helm = onlyResource(release, 'helm_release') as { name: string; chart: string; namespace: string };
+  const namespaces = Object.values(resourcesOfType(release, 'kubernetes_namespace_v1')) as { metadata: { name: string } }[];
+  expect(namespaces).toHaveLength(1);
+  expect(helm.namespace).toMatch(/^\$\{kubernetes_namespace_v1\.[^}]+\.metadata\[0\]\.name\}$/);
+  return { name: helm.name, chart: helm.chart, namespace: namespaces[0].metadata.name };
+}
+
+describe("the README's runbook, run on each host", () => {
+  const steps = section(README, STEPS_HEADING);
+
+  it('points from the runbook to one part that says where its Airflow steps run, for every host', () => {
+    const intro = README.slice(README.indexOf('### When an alert fires'), README.indexOf(HEADER));
+    expect(intro).toContain(`(#${anchorOf(STEPS_HEADING)})`);
+    expect(steps).not.toBe('');
+    const hosts = tableRows(steps, STEPS_HEADER, "table of the runbook's Airflow steps per host").map((row) => row.split(' | ')[0].replace(/^\| `|`$/g, ''));
+    expect(hosts).toEqual(Object.keys(AIRFLOW_OF_HOST));
+  });
+
+  it("execs the Kubernetes host's commands in the scheduler container of the release the stack installs, in its namespace", () => {
+    const release = kubernetesRelease();
+    expect(release.chart).toBe('airflow');
+    expect(release.name).toContain(release.chart); // the chart's fullname is then the release name
+    const exec = `kubectl -n ${release.namespace} exec deploy/${release.name}-scheduler -c ${CHART_SCHEDULER_CONTAINER} -- `;
+    const kubernetesRow = tableRows(steps, STEPS_HEADER, "table of the runbook's Airflow steps per host").find((row) => row.startsWith('| `kubernetes` |'));
+    expect(kubernetesRow).toContain(exec);
+    // every kubectl command of the README names that namespace and, where it execs, that deployment and container
+    const kubectl = [...README.matchAll(/kubectl -n ([^\s`]+) (exec|logs|get) ([^\s`]+)(?: -c ([^\s`]+))?/g)];
+    expect(kubectl.length).toBeGreaterThanOrEqual(3);
+    for (const [command, namespace, verb, target, container] of kubectl) {
+      expect({ command, namespace }).toEqual({ command, namespace: release.namespace });
+      if (verb !== 'get') expect({ command, target, container }).toEqual({ command, target: `deploy/${release.name}-scheduler`, container: CHART_SCHEDULER_CONTAINER });
+    }
+  });
+
+  it('tells, wherever it says to name another target database, that a SqlDb one must first exist with the source\'s schema', () => {
+    const rows = tableRows(README, HEADER, 'runbook table').filter((row) => row.includes('name another target database'));
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const row of rows) expect(row.split(' | ')[3]).toMatch(/SqlDb: [^|]*source's schema/);
+  });
+
+  it('tells that a SqlDb target the rollback "kept" after a copy DMS ended Failed takes the next copy, without another name', () => {
+    const rolledBack = tableRows(README, HEADER, 'runbook table').find((row) => row.startsWith('| `alert-<name>-migration-failed` (1) | `rollback` / `RolledBack` |'));
+    expect(rolledBack?.split(' | ')[3]).toMatch(/A SqlDb target is "kept" every time \("existed before the migration"\): after a copy DMS ended `Failed` or `Canceled`[^|]*trigger the DAG again as it is/);
   });
 });

@@ -21,11 +21,11 @@ one of the approvers (case-insensitive). Without windows, `window` is `"any"`.
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional, Sequence, Tuple
 
+from migration_orchestration_lib import operator_commands
 from migration_orchestration_lib.cutover_windows import Opening, Window, fitting_at, iso_utc, next_fit, openings_around
 
 APPROVAL_VARIABLE_PREFIX = "migration_cutover_approval__"
@@ -82,7 +82,7 @@ def approval_command(database_name: str, window_key: str, approver: str) -> str:
     """The one command an operator runs to approve (channel airflowVariable)."""
     record = {"window": window_key, "decision": "approve", "by": approver}
     # Compact JSON, quoted for a POSIX shell (an approver's name may hold spaces or quotes).
-    return "airflow variables set %s %s" % (approval_variable(database_name), shlex.quote(json.dumps(record, separators=(",", ":"))))
+    return operator_commands.variables_set(approval_variable(database_name), json.dumps(record, separators=(",", ":")))
 
 
 def parse_record(raw: Any) -> Tuple[Optional[ApprovalRecord], Optional[str]]:

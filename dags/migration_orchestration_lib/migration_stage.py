@@ -170,6 +170,7 @@ def _check_not_of_an_earlier_source(ctx: Any, migration: Optional[MigrationStatu
     changed while its migration was under way. Taken for a foreign migration, it was left as it is and the
     message said to let it end or cancel it, which left the old source frozen with nobody told."""
     from migration_orchestration_lib import source_freeze
+    from migration_orchestration_lib.operator_commands import variables_set
     from migration_orchestration_lib.step_context import StepFailure
 
     database, server = ctx.database, ctx.source_server
@@ -195,13 +196,13 @@ def _check_not_of_an_earlier_source(ctx: Any, migration: Optional[MigrationStatu
         "(each step carries on from where DMS and SQL Server stand, or its rollback undoes it); or undo it "
         "yourself: %sgive %s back the access recorded before the freeze, drop its freeze marker "
         "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s', on the writable database) and clear the record "
-        "(airflow variables set %s ''); then run again"
+        "(%s); then run again"
         % (database.target_database, database.target_server, migration.migration_operation_id, migration.migration_status,
            migration.source_database_name, database.source_server, database.source_database, database.name,
            migration.source_database_name, key, recorded, migration.source_database_name, migration.source_database_name,
            _undo_the_migration(migration),
            migration.source_database_name, source_freeze.quote_name(migration.source_database_name),
-           source_freeze.FREEZE_MARKER, key)
+           source_freeze.FREEZE_MARKER, variables_set(key))
     )
 
 

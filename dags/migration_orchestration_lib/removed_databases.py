@@ -54,6 +54,7 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 from migration_orchestration_lib.handoffs import handoff_key, target_key
 from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import ResourceId, comparable_id
 from migration_orchestration_lib.source_freeze import record_key
@@ -239,8 +240,8 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
     # The freeze marker stays on a source a person unfreezes: left there, the next run of this source stops on it.
     marker = "drop the DAG's freeze marker where the source carries one (EXEC %s.sys.sp_dropextendedproperty @name = N'%s')" % (
         quote_name(database.source_database), FREEZE_MARKER)
-    clear = "give the source back the access recorded before the freeze, %s, %s, and then clear the record: airflow variables set %s ''" % (
-        shlex.quote(record), marker, key)
+    clear = "give the source back the access recorded before the freeze, %s, %s, and then clear the record: %s" % (
+        shlex.quote(record), marker, variables_set(key))
     if stranded.unread and not record:
         return ("%s was removed from the plan after a run listed it, and whether DMS still migrates it could not be read "
                 "(%s): it stays listed, and this run fails rather than forget it. Clear this run's run_outcome task, or "
@@ -248,8 +249,8 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
     if stranded.none_in_dms:
         return ("%s, and the DAG's freeze may hold its source: its record of the access before a freeze is still there "
                 "(DMS runs no migration of it: none began, or it ended). %s; or, where the source is read-only, %s; "
-                "where it is writable, %s and clear the record all the same: airflow variables set %s ''"
-                % (removed, put_back, clear, marker, key))
+                "where it is writable, %s and clear the record all the same: %s"
+                % (removed, put_back, clear, marker, variables_set(key)))
     if migration is None:
         return ("%s, so its source may stay frozen and its DMS migration goes on. %s; or undo it yourself (cancel its DMS "
                 "migration, %s)" % (removed, put_back, clear))
@@ -268,7 +269,7 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
         leftover = ("then drop the target database it leaves RESTORING (only that: never one ONLINE, nor one that "
                     "existed before the migration)")
     give_back = ("; where the source is read-only (frozen by the DAG), give it back the access recorded before the freeze, %s; "
-                 "%s; and clear the record (the run reports it until then): airflow variables set %s ''" % (shlex.quote(record), marker, key)
+                 "%s; and clear the record (the run reports it until then): %s" % (shlex.quote(record), marker, variables_set(key))
                  if record else "")
     if migration.is_canceling:
         return ("%s. %s is still being canceled (DMS may still restore into the target until it reports it Canceled).%s. "

@@ -45,6 +45,7 @@ import re
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
+from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.source_server_names import parse_address
 from migration_orchestration_lib.sql_statements import SourceIdentity
 from migration_orchestration_lib.step_context import PREFLIGHT_TASK, StepContext, StepFailure
@@ -190,9 +191,9 @@ def _refusal(ctx: StepContext, identity: SourceIdentity, key: str, held: str) ->
         return (
             "%s: the Airflow Variable %s, the claim on source database %s of SQL Server %s (database_guid %s), holds %r, "
             "which the DAG did not write: nothing of %s is checked, started or frozen. Find out who wrote it; where no "
-            "other entry of the plan migrates this database, clear it (airflow variables set %s '') and run again"
+            "other entry of the plan migrates this database, clear it (%s) and run again"
             % (database.name, key, database.source_database, identity.server_name, identity.database_guid, held,
-               database.name, key)
+               database.name, variables_set(key))
         )
     other = holder.database
     if holder.plan != ctx.plan.name:
@@ -200,11 +201,11 @@ def _refusal(ctx: StepContext, identity: SourceIdentity, key: str, held: str) ->
     elif other not in ctx.plan.database_names:
         other = "%s (no longer in the plan)" % holder.database
     if holder.plan == ctx.plan.name and holder.database in ctx.plan.database_names:
-        stale = ("If %s no longer names this database and its migration ended, clear the claim: airflow variables set %s ''"
-                 % (holder.database, key))
+        stale = ("If %s no longer names this database and its migration ended, clear the claim: %s"
+                 % (holder.database, variables_set(key)))
     else:
         stale = ("Once %s's migration has ended (run_outcome reports a database removed mid-migration), clear the claim: "
-                 "airflow variables set %s ''" % (holder.database, key))
+                 "%s" % (holder.database, variables_set(key)))
     return (
         "%s and %s name one source database: SQL Server answers as %s, database %s (database_guid %s), both to %s "
         "(source server %s, host %s) and to %s (source server %s, host %s, database %s). Two entries would migrate it "

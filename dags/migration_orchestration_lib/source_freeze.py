@@ -49,10 +49,10 @@ guess (`unknown_freeze`): preflight and rollback stop, the source left as it is,
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
+from migration_orchestration_lib import operator_commands
 from migration_orchestration_lib.connections import redacting_logger
 from migration_orchestration_lib.sql_statements import FREEZE_MARKER, USER_ACCESS_MODES, quote_name
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY
@@ -131,7 +131,7 @@ def _record_value(access: Access, undoing: bool = False) -> str:
 def _set_record_command(key: str, access: Access) -> str:
     """The command a person runs to write the record by hand."""
     value = json.dumps({"readOnly": access[0], "userAccess": access[1]}, sort_keys=True, separators=(",", ":"))
-    return "airflow variables set %s %s" % (key, shlex.quote(value))
+    return operator_commands.variables_set(key, value)
 
 
 def frozen_by_dag(ctx: Any, database: Any, state: Any) -> bool:

@@ -33,6 +33,7 @@ from migration_orchestration_lib.capacity import admission_refusal, second_migra
 from migration_orchestration_lib.handoffs import declare_migrated, declared_into_target, declared_migrated, record_declared_target, target_handoff_key
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
+from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
@@ -209,9 +210,9 @@ def _refuse_a_declared_target_dms_no_longer_shows(ctx: StepContext, now: Standin
         "applications may write to it, so nothing is copied or restored into it again and source %s is left as it is. "
         "A person decides: if applications use the target, the migration is done: remove %s from the plan (every run "
         "with it fails here; its source stays frozen); to migrate again, first make sure nothing uses the target, then "
-        "clear the record (airflow variables set %s '')"
+        "clear the record (%s)"
         % (database.target_database, database.target_server, declared, target_handoff_key(ctx.target),
-           database.source_database, database.name, target_handoff_key(ctx.target))
+           database.source_database, database.name, variables_set(target_handoff_key(ctx.target)))
     )
 
 
@@ -669,8 +670,8 @@ def validate(ctx: StepContext) -> StepResult:
     report = ctx.sql.compare(ctx.plan, database)
     said = "; " + stronger if stronger else ""
     if not report.passed:
-        then = (". If the target is right all the same, a person clears that record (airflow variables set %s '') and runs "
-                "again" % validation.validation_record_key(now.operation_id)) if stronger else ""
+        then = (". If the target is right all the same, a person clears that record (%s) and runs "
+                "again" % variables_set(validation.validation_record_key(now.operation_id))) if stronger else ""
         raise StepFailure("validation of %s failed: %s%s%s" % (ctx.database.name, report.summary(), said, then))
     return StepResult("validation passed: %s%s" % (report.summary(), said), return_value=VALIDATED)
 
@@ -690,13 +691,16 @@ def _check_source_still(ctx: StepContext, now: Standing, source: Any) -> None:
         "migration completed (a rollback of it, or by hand), or the migration completed without the DAG's freeze, so "
         "the source may hold writes the target lacks; the target is neither compared nor declared migrated and the "
         "source is left as it is. A person decides: if applications use the source, %s, and name another target "
-        "database in the plan (databases[].target.database) to migrate it again: DMS keeps reporting this migration "
+        "database in the plan (databases[].target.database%s) to migrate it again: DMS keeps reporting this migration "
         "completed, so no run migrates into %s again; if they use the target, nothing is left to migrate" % (
             now.operation_id, database.target_database, now.migration.migration_status,
             database.source_database, source_freeze.describe(source_freeze.access_of(source)),
             "drop target database %s on %s (if it is still there)" % (database.target_database, database.target_server)
             if database.restores_backups
             else "clear what the copy wrote into target database %s on %s (it existed before)" % (database.target_database, database.target_server),
+            "" if database.restores_backups
+            else "; deploy that database with the source's schema on %s first, as this one was: DMS copies data only, and "
+                 "preflight refuses a SqlDb target that does not exist or lacks a table" % database.target_server,
             database.target_database)
     )
 

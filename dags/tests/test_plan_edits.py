@@ -328,3 +328,54 @@ def test_a_copy_that_ran_with_writes_allowed_is_not_declared_once_the_plan_forbi
 
     assert states["db.validate"] == "failed" and "source may hold writes the target lacks" in later.errors["db.validate"]
     assert later.outcome("db") != "migrated" and world.source_writable()
+
+
+def test_a_copy_whose_validation_failed_migrates_again_into_another_target_database_deployed_with_its_schema(rehearsal_world, monkeypatch):
+    """The way on after a SqlDb copy failed validation and rolled back (the runbook's "name another target database"),
+    end to end: a new run refuses the completed copy and says what to do, including deploying the new target with the
+    source's schema (DMS copies data only); named but not deployed, preflight refuses it; deployed, it migrates there."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    dag, world = setup(rehearsal_world, target="db-prod")
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "rolled_back" and world.source_writable(), first.errors
+    monkeypatch.delenv("MIGRATION_SIMULATE_MISMATCH")
+
+    again = RunDriver(dag, world.observe)
+    again.run_database("db")
+    refusal = again.errors["db.validate"]
+    assert "name another target database in the plan (databases[].target.database; deploy that database with the " \
+           "source's schema on db-prod first" in refusal, refusal
+
+    plan, renamed = dag_of(target="db-prod", target_database="Sales2")
+    new_target = WorldView(rehearsal_world, plan.database("db"), plan)
+    named_only = RunDriver(renamed, new_target.observe)
+    named_only.run_database("db")
+    assert "SqlDb target database Sales2 must exist, with its schema" in named_only.errors["db.preflight"], named_only.errors
+    assert new_target.source_writable()
+
+    schema = {name: dict(table, rows=[]) for name, table in new_target.source()["tables"].items()}
+    new_target.world.put_database(new_target.target_server, "Sales2", tables=schema)  # the person deploys it
+    last = RunDriver(renamed, new_target.observe)
+    last.run_database("db")
+    assert last.outcome("db") == "migrated", last.errors
+    assert new_target.target()["state"] == "ONLINE" and not new_target.source_writable()
+    assert world.target() is not None, "the first target, which existed before, is kept"
+
+
+def test_the_next_rehearsal_deploys_a_sqldb_target_database_the_plan_names_anew_with_the_sources_schema(rehearsal_world):
+    """dags/README "Rehearsal": each rehearsal (a new process) seeds what the plan names and its kept world lacks, so
+    the step a person takes in Azure before renaming a SqlDb target (deploying it with the schema) is taken for them;
+    the old target is left as it was."""
+    from migration_orchestration_lib import rehearsal
+
+    _, world = setup(rehearsal_world, target="db-prod")
+    old = world.target()
+    rehearsal.stop_servers()  # what a new rehearsal process starts from
+    plan, _ = dag_of(target="db-prod", target_database="Sales2")
+    seed_world(world.world, plan)
+
+    new_target = WorldView(rehearsal_world, plan.database("db"), plan).target()
+    assert sorted(new_target["tables"]) == sorted(world.source()["tables"])
+    assert all(table["rows"] == [] for table in new_target["tables"].values())
+    assert world.target() == old
