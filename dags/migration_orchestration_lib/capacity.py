@@ -12,7 +12,7 @@ their preflights read it, `source_claims`) count together.
 """
 from __future__ import annotations
 
-from typing import AbstractSet, Dict, Iterable, Optional, Tuple
+from typing import AbstractSet, Dict, Iterable, Iterator, Optional, Tuple
 
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
@@ -79,20 +79,30 @@ def migration_into_an_unnamed_target(
     host: str, port: int, migration_service_id: Optional[str] = None,
 ) -> Optional[Tuple[str, str, MigrationStatus]]:
     """(scope, target database, status) of a migration DMS still runs (in flight, still copying after a failed ARM
-    operation, or still canceling: `MigrationStatus.still_runs_in_dms`) of `database`'s source database (of its source
-    server, or one DMS names none of) on this plan's service into a target that no database of the plan names;
-    None where DMS runs none. One still canceling or still copying may still restore into that target: a second
-    migration of the source is refused beside it as beside one in flight."""
+    operation, or still canceling: `MigrationStatus.still_runs_in_dms`) of `database`'s source database into a target
+    that no database of the plan names (`migrations_into_unnamed_targets`); None where DMS runs none. One still
+    canceling or still copying may still restore into that target: a second migration of the source is refused beside
+    it as beside one in flight."""
+    return next((found for found in migrations_into_unnamed_targets(plan, database, migrations, host, port, migration_service_id)
+                 if found[2].still_runs_in_dms), None)
+
+
+def migrations_into_unnamed_targets(
+    plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]],
+    host: str, port: int, migration_service_id: Optional[str] = None,
+) -> Iterator[Tuple[str, str, MigrationStatus]]:
+    """(scope, target database, status) of each latest migration DMS lists, whatever its status, of `database`'s source
+    database (of its source server, or one DMS names none of) on this plan's service into a target that no database of
+    the plan names (the entry's target server or database changed since)."""
     targets = {(comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()) for d in plan.databases}
     for scope, target_database, status in migrations:
-        if not status.still_runs_in_dms or (status.source_database_name or "").lower() != database.source_database.lower():
+        if (status.source_database_name or "").lower() != database.source_database.lower():
             continue
         if (comparable_id(scope), target_database.lower()) in targets or status.other_source_server(host, port):
             continue
         if migration_service_id is not None and status.runs_on_another_service(migration_service_id):
             continue
-        return scope, target_database, status
-    return None
+        yield scope, target_database, status
 
 
 def describe_unnamed_target_migration(database: DatabaseMigration, found: Tuple[str, str, MigrationStatus]) -> str:
