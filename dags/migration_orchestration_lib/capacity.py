@@ -12,11 +12,13 @@ their preflights read it, `source_claims`) count together.
 """
 from __future__ import annotations
 
-from typing import AbstractSet, Dict, Iterable, Iterator, Optional, Tuple
+from typing import AbstractSet, Any, Dict, Iterable, Iterator, Optional, Tuple
 
+from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import comparable_id
+from migration_orchestration_lib.source_freeze import record_key
 
 
 def admission_refusal(
@@ -146,3 +148,41 @@ def _plan_sources_by_target(plan: MigrationPlan) -> Dict[Tuple[str, str], str]:
     return {
         (comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()): d.source_server for d in plan.databases
     }
+
+
+def migrated_elsewhere(ctx: Any, now: Any) -> str:
+    """Why the DAG's freeze must hold though the entry's target needs it no more (empty: it need not), for `preflight`
+    (nothing starts then) and the rollback (nothing unfrozen); `now`: where the entry's target's migration stands
+    (`migration_stage.Standing`). DMS lists a
+    migration of the source on the plan's service into a target the plan no longer names (the entry's target server
+    or database changed since: its `resourceId` edited keeps the entry's name, which the freeze marker names, so the
+    marker does not tell) that a run declared migrated (applications may write there by now), or that DMS finishes by
+    itself (an offline restore after the final backup it was told of, a SqlDb copy, a cutover requested; one DMS lists
+    without saying whether it is offline counts so). A writable source beside either would lose the writes made since,
+    or split them."""
+    if now.migration is not None and not now.has_ended:
+        return ""
+    database, source = ctx.database, ctx.source_server
+    key = record_key(database)
+    for found in migrations_into_unnamed_targets(
+            ctx.plan, database, ctx.services.dms.migrations_on_service(), source.host, source.port, ctx.services.dms.migration_service_id):
+        scope, target_database, status = found
+        if declared_migrated(ctx, status.migration_operation_id):
+            held = (
+                "a run declared DMS migration %s (%s) of it into target database %s on %s migrated, a target the plan no "
+                "longer names (its target server or database changed since), so applications may write there by now and a "
+                "writable source would split them. A person must act: put the target of %s back to that one, or, while "
+                "applications use that target, keep the source frozen and remove %s from the plan; to migrate the source "
+                "again, first make sure nothing uses that target, then clear the record (airflow variables set %s '')" % (
+                    status.migration_operation_id, status.migration_status, target_database, scope.rstrip("/").rsplit("/", 1)[-1],
+                    database.name, database.name, handoff_key(status.migration_operation_id)))
+        elif status.still_runs_in_dms and not status.is_canceling and (status.offline is not False or status.cutover_requested):
+            # offline unknown counts as offline: the recorded listMigrations example carries no offlineConfiguration
+            held = "%s; DMS finishes it by itself, bringing that target online without the writes a writable source would take. %s" % (
+                describe_unnamed_target_migration(database, found),
+                unnamed_target_migration_remedy(database, key, ctx.services.records.get(key)))
+        else:
+            continue
+        ctx.operation_id = status.migration_operation_id  # the event's MigrationOperationId: the migration that holds it
+        return "source database %s kept frozen: %s" % (database.source_database, held)
+    return ""

@@ -21,7 +21,7 @@ Decided from DMS and SQL state, read again in this task:
    this run began (that record may be lost), or DMS holds no migration of this plan into a restore's target that is
    ONLINE (`_live_without_a_migration`: the record, keyed by that migration, cannot be found), or DMS lists a migration
    of the source into a target the plan no longer names that DMS finishes by itself or a run declared migrated
-   (`_migrated_elsewhere`: the entry's target server moved): applications may write to that target by now, and a
+   (`capacity.migrated_elsewhere`: the entry's target server moved): applications may write to that target by now, and a
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
    (`source_freeze.unknown_freeze`);
@@ -391,47 +391,11 @@ def _undo_freeze(ctx: StepContext, now: Standing, source, marker: source_freeze.
     if unknown:
         cutover_steps.release(ctx)
         raise StepFailure("; ".join(actions + [unknown]))
-    elsewhere = _migrated_elsewhere(ctx, now) if source_freeze.frozen_by_dag(ctx, ctx.database, source) else ""
+    elsewhere = capacity.migrated_elsewhere(ctx, now) if source_freeze.frozen_by_dag(ctx, ctx.database, source) else ""
     if elsewhere:
         cutover_steps.release(ctx)
         raise StepFailure("; ".join(actions + [elsewhere]))
     actions.extend(filter(None, [source_freeze.unfreeze(ctx, ctx.database, source)]))
-
-
-def _migrated_elsewhere(ctx: StepContext, now: Standing) -> str:
-    """Why the DAG's freeze must hold though the entry's target needs it no more (empty: it need not): DMS lists a
-    migration of the source on the plan's service into a target the plan no longer names (the entry's target server
-    or database changed since: its `resourceId` edited keeps the entry's name, which the freeze marker names, so the
-    marker does not tell) that a run declared migrated (applications may write there by now), or that DMS finishes by
-    itself (an offline restore after the final backup it was told of, a SqlDb copy, a cutover requested; one DMS lists
-    without saying whether it is offline counts so). A writable source beside either would lose the writes made since,
-    or split them."""
-    if now.migration is not None and not now.has_ended:
-        return ""
-    database, source = ctx.database, ctx.source_server
-    key = source_freeze.record_key(database)
-    for found in capacity.migrations_into_unnamed_targets(
-            ctx.plan, database, ctx.services.dms.migrations_on_service(), source.host, source.port, ctx.services.dms.migration_service_id):
-        scope, target_database, status = found
-        if declared_migrated(ctx, status.migration_operation_id):
-            held = (
-                "a run declared DMS migration %s (%s) of it into target database %s on %s migrated, a target the plan no "
-                "longer names (its target server or database changed since), so applications may write there by now and a "
-                "writable source would split them. A person must act: put the target of %s back to that one, or, while "
-                "applications use that target, keep the source frozen and remove %s from the plan; make the source "
-                "writable yourself only if nothing uses that target" % (
-                    status.migration_operation_id, status.migration_status, target_database, scope.rstrip("/").rsplit("/", 1)[-1],
-                    database.name, database.name))
-        elif status.still_runs_in_dms and not status.is_canceling and (status.offline is not False or status.cutover_requested):
-            # offline unknown counts as offline: the recorded listMigrations example carries no offlineConfiguration
-            held = "%s; DMS finishes it by itself, bringing that target online without the writes a writable source would take. %s" % (
-                capacity.describe_unnamed_target_migration(database, found),
-                capacity.unnamed_target_migration_remedy(database, key, ctx.services.records.get(key)))
-        else:
-            continue
-        ctx.operation_id = status.migration_operation_id  # the event's MigrationOperationId: the migration that holds it
-        return "source database %s kept frozen: %s" % (database.source_database, held)
-    return ""
 
 
 def _window_missed(ctx: StepContext) -> str:

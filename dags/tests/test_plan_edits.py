@@ -12,7 +12,7 @@ from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import seed_world
-from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from migration_orchestration_lib.source_freeze import RECORD_PREFIX
 import task_driver
 from task_driver import RunDriver, WorkerCrashed
@@ -385,12 +385,14 @@ def test_a_target_server_moved_while_dms_finishes_the_old_migration_keeps_the_so
     assert "put the target of db back" in said, said
 
 
-@pytest.mark.parametrize("target,mode", [("mi-prod", "offline"), ("mi-prod", "online"), ("vm-prod", "offline"), ("db-prod", "offline")])
-def test_a_target_server_moved_after_a_handoff_never_makes_the_declared_source_writable(rehearsal_world, target, mode):
+@pytest.mark.parametrize("target,mode", [("mi-prod", "offline"), ("mi-prod", "online"), ("vm-prod", "online"), ("db-prod", "offline")])
+def test_a_target_server_moved_after_a_handoff_never_makes_the_declared_source_writable_nor_migrates_it_again(rehearsal_world, target, mode):
     """A run migrated and declared db (applications use its target); then the target server's resourceId was edited
-    (the entry's name kept). The next run migrates the frozen source into the new server, which fails. Was: its
-    rollback made the source writable beside the declared target applications write to (split). Now it keeps the
-    source frozen for a person, naming the declared migration."""
+    (the entry's name kept). Was: the next run migrated the source, frozen since the handoff, into the new server and
+    declared that one migrated too (two declared targets: whoever moves applications to the second loses what they
+    wrote since); where that migration failed, its rollback made the source writable beside the declared target
+    applications write to (split). Now preflight refuses, nothing starts in the new server, and the rollback keeps
+    the source frozen for a person, both naming the declared migration."""
     dag, world = setup(rehearsal_world, mode=mode, target=target)
     first = RunDriver(dag, world.observe)
     first.run_database("db")
@@ -398,11 +400,19 @@ def test_a_target_server_moved_after_a_handoff_never_makes_the_declared_source_w
     [declared] = world.operations()
     plan, edited = moved(target, mode)
     add_moved_server(world, plan)
-    new_target = WorldView(rehearsal_world, plan.database("db"), plan)
-    run = RunDriver(edited, new_target.fault_after("db.start_migration", "migrate", "migrationFailed", database="Sales"))
+    run = RunDriver(edited, world.observe)
     states = run.run_database("db")
 
-    assert states["db.rollback"] == "failed", run.errors
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", run.errors
+    assert world.operations() == [declared], "a second migration of a declared source"
     assert not world.source_writable(), "the source of a declared migration made writable"
-    said = run.errors["db.rollback"]
-    assert "source database Sales kept frozen: a run declared DMS migration %s" % declared["migrationOperationId"] in said, said
+    for task in ("db.preflight", "db.rollback"):
+        said = run.errors[task]
+        assert "source database Sales kept frozen: a run declared DMS migration %s" % declared["migrationOperationId"] in said, said
+        assert "put the target of db back" in said and "airflow variables set migration_migrated__%s ''" % declared["migrationOperationId"] in said, said
+
+    # A person made sure nothing uses the first target and cleared its record, as the message says: the next run migrates.
+    FileRecords(str(rehearsal_world), RECORDS_FILE).put("migration_migrated__" + declared["migrationOperationId"], "")
+    again = RunDriver(edited, world.observe)
+    again.run_database("db")
+    assert again.outcome("db") == "migrated", again.errors
