@@ -12,11 +12,14 @@ their preflights read it, `source_claims`) count together.
 """
 from __future__ import annotations
 
-from typing import AbstractSet, Dict, Iterable, Optional, Tuple
+from typing import AbstractSet, Any, Dict, Iterable, Iterator, Optional, Tuple
 
+from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
 from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import comparable_id
+from migration_orchestration_lib.source_freeze import record_key
 
 
 def admission_refusal(
@@ -79,20 +82,30 @@ def migration_into_an_unnamed_target(
     host: str, port: int, migration_service_id: Optional[str] = None,
 ) -> Optional[Tuple[str, str, MigrationStatus]]:
     """(scope, target database, status) of a migration DMS still runs (in flight, still copying after a failed ARM
-    operation, or still canceling: `MigrationStatus.still_runs_in_dms`) of `database`'s source database (of its source
-    server, or one DMS names none of) on this plan's service into a target that no database of the plan names;
-    None where DMS runs none. One still canceling or still copying may still restore into that target: a second
-    migration of the source is refused beside it as beside one in flight."""
+    operation, or still canceling: `MigrationStatus.still_runs_in_dms`) of `database`'s source database into a target
+    that no database of the plan names (`migrations_into_unnamed_targets`); None where DMS runs none. One still
+    canceling or still copying may still restore into that target: a second migration of the source is refused beside
+    it as beside one in flight."""
+    return next((found for found in migrations_into_unnamed_targets(plan, database, migrations, host, port, migration_service_id)
+                 if found[2].still_runs_in_dms), None)
+
+
+def migrations_into_unnamed_targets(
+    plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]],
+    host: str, port: int, migration_service_id: Optional[str] = None,
+) -> Iterator[Tuple[str, str, MigrationStatus]]:
+    """(scope, target database, status) of each latest migration DMS lists, whatever its status, of `database`'s source
+    database (of its source server, or one DMS names none of) on this plan's service into a target that no database of
+    the plan names (the entry's target server or database changed since)."""
     targets = {(comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()) for d in plan.databases}
     for scope, target_database, status in migrations:
-        if not status.still_runs_in_dms or (status.source_database_name or "").lower() != database.source_database.lower():
+        if (status.source_database_name or "").lower() != database.source_database.lower():
             continue
         if (comparable_id(scope), target_database.lower()) in targets or status.other_source_server(host, port):
             continue
         if migration_service_id is not None and status.runs_on_another_service(migration_service_id):
             continue
-        return scope, target_database, status
-    return None
+        yield scope, target_database, status
 
 
 def describe_unnamed_target_migration(database: DatabaseMigration, found: Tuple[str, str, MigrationStatus]) -> str:
@@ -136,3 +149,41 @@ def _plan_sources_by_target(plan: MigrationPlan) -> Dict[Tuple[str, str], str]:
     return {
         (comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()): d.source_server for d in plan.databases
     }
+
+
+def migrated_elsewhere(ctx: Any, now: Any) -> str:
+    """Why the DAG's freeze must hold though the entry's target needs it no more (empty: it need not), for `preflight`
+    (nothing starts then) and the rollback (nothing unfrozen); `now`: where the entry's target's migration stands
+    (`migration_stage.Standing`). DMS lists a
+    migration of the source on the plan's service into a target the plan no longer names (the entry's target server
+    or database changed since: its `resourceId` edited keeps the entry's name, which the freeze marker names, so the
+    marker does not tell) that a run declared migrated (applications may write there by now), or that DMS finishes by
+    itself (an offline restore after the final backup it was told of, a SqlDb copy, a cutover requested; one DMS lists
+    without saying whether it is offline counts so). A writable source beside either would lose the writes made since,
+    or split them."""
+    if now.migration is not None and not now.has_ended:
+        return ""
+    database, source = ctx.database, ctx.source_server
+    key = record_key(database)
+    for found in migrations_into_unnamed_targets(
+            ctx.plan, database, ctx.services.dms.migrations_on_service(), source.host, source.port, ctx.services.dms.migration_service_id):
+        scope, target_database, status = found
+        if declared_migrated(ctx, status.migration_operation_id):
+            held = (
+                "a run declared DMS migration %s (%s) of it into target database %s on %s migrated, a target the plan no "
+                "longer names (its target server or database changed since), so applications may write there by now and a "
+                "writable source would split them. A person must act: put the target of %s back to that one, or, while "
+                "applications use that target, keep the source frozen and remove %s from the plan; to migrate the source "
+                "again, first make sure nothing uses that target, then clear the record (%s)" % (
+                    status.migration_operation_id, status.migration_status, target_database, scope.rstrip("/").rsplit("/", 1)[-1],
+                    database.name, database.name, variables_set(handoff_key(status.migration_operation_id))))
+        elif status.still_runs_in_dms and not status.is_canceling and (status.offline is not False or status.cutover_requested):
+            # offline unknown counts as offline: the recorded listMigrations example carries no offlineConfiguration
+            held = "%s; DMS finishes it by itself, bringing that target online without the writes a writable source would take. %s" % (
+                describe_unnamed_target_migration(database, found),
+                unnamed_target_migration_remedy(database, key, ctx.services.records.get(key)))
+        else:
+            continue
+        ctx.operation_id = status.migration_operation_id  # the event's MigrationOperationId: the migration that holds it
+        return "source database %s kept frozen: %s" % (database.source_database, held)
+    return ""

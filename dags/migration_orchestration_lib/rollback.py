@@ -19,8 +19,9 @@ Decided from DMS and SQL state, read again in this task:
    (`handoffs`), or this run validated it (only `done` failed, and an attempt of it whose worker
    lost its heartbeat may still be declaring it), or it had completed with its source frozen before
    this run began (that record may be lost), or DMS holds no migration of this plan into a restore's target that is
-   ONLINE (`_live_without_a_migration`: the record, keyed by that migration, cannot be found): applications may write
-   to that target by now, and a
+   ONLINE (`_live_without_a_migration`: the record, keyed by that migration, cannot be found), or DMS lists a migration
+   of the source into a target the plan no longer names that DMS finishes by itself or a run declared migrated
+   (`capacity.migrated_elsewhere`: the entry's target server moved): applications may write to that target by now, and a
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
    (`source_freeze.unknown_freeze`);
@@ -390,6 +391,10 @@ def _undo_freeze(ctx: StepContext, now: Standing, source, marker: source_freeze.
     if unknown:
         cutover_steps.release(ctx)
         raise StepFailure("; ".join(actions + [unknown]))
+    elsewhere = capacity.migrated_elsewhere(ctx, now) if source_freeze.frozen_by_dag(ctx, ctx.database, source) else ""
+    if elsewhere:
+        cutover_steps.release(ctx)
+        raise StepFailure("; ".join(actions + [elsewhere]))
     actions.extend(filter(None, [source_freeze.unfreeze(ctx, ctx.database, source)]))
 
 

@@ -29,7 +29,7 @@ from migration_orchestration_lib import removed_databases, source_claims, source
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
-from migration_orchestration_lib.capacity import admission_refusal, second_migration_refusal
+from migration_orchestration_lib.capacity import admission_refusal, migrated_elsewhere, second_migration_refusal
 from migration_orchestration_lib.handoffs import declare_migrated, declared_into_target, declared_migrated, record_declared_target, target_handoff_key
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
@@ -128,6 +128,9 @@ def preflight(ctx: StepContext) -> StepResult:
     unknown = None if now.is_live else source_freeze.unknown_freeze(ctx, database, source, now)
     if unknown:  # recording this access as the one before the freeze could keep the DAG's freeze for good
         raise StepFailure(unknown)
+    elsewhere = migrated_elsewhere(ctx, now) if source_freeze.frozen_by_dag(ctx, database, source) else ""
+    if elsewhere:  # a declared migration of the source into a moved target: a second would split it
+        raise StepFailure(elsewhere)
     if database.restores_backups and not now.is_live and source.recovery_model == "SIMPLE":
         raise StepFailure(
             "%s needs log backups (the DAG takes the final one), so the FULL recovery model; %s uses SIMPLE"

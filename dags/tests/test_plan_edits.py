@@ -12,7 +12,7 @@ from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import seed_world
-from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from migration_orchestration_lib.source_freeze import RECORD_PREFIX
 import task_driver
 from task_driver import RunDriver, WorkerCrashed
@@ -379,3 +379,91 @@ def test_the_next_rehearsal_deploys_a_sqldb_target_database_the_plan_names_anew_
     assert sorted(new_target["tables"]) == sorted(world.source()["tables"])
     assert all(table["rows"] == [] for table in new_target["tables"].values())
     assert world.target() == old
+
+
+# --- target server moved (its resourceId edited, the entry's name kept) ------------------------------------
+
+
+def moved(target, mode):
+    """The plan with the `targetServers` entry `target` pointing at another server of its kind (its resourceId edited,
+    its name kept: the freeze marker, which names the entry, reads as this plan's still)."""
+    document = plan_with_databases([database_entry("db", "Sales", mode=mode, target=target)])
+    document["targetServers"] = [dict(server) for server in document["targetServers"]]
+    for server in document["targetServers"]:
+        if server["name"] == target:
+            server["resourceId"] += "-moved"
+    plan = parse_plan(document)
+    return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+
+
+def add_moved_server(world, plan):
+    """The server the entry points at now exists, as the team built it (a SQL database with the source's schema)."""
+    database, server = plan.database("db"), plan.target_of(plan.database("db"))
+    world.world.add_server(server.resource_id.name, server.kind)
+    if server.kind == "SqlDb":
+        tables = {name: dict(table, rows=[]) for name, table in world.source()["tables"].items()}
+        world.world.put_database(server.resource_id.name, database.target_database, tables=tables)
+
+
+MOVED_WHILE_DMS_FINISHES = [("mi-prod", "offline", "final_backup"), ("vm-prod", "offline", "final_backup"),
+                            ("db-prod", "offline", "start_migration"), ("mi-prod", "online", "cutover")]
+
+
+@pytest.mark.parametrize("target,mode,crash", MOVED_WHILE_DMS_FINISHES, ids=["offline SqlMi", "offline SqlVm", "SqlDb copy", "online cutover requested"])
+@pytest.mark.parametrize("when", ["mid run", "next run"])
+def test_a_target_server_moved_while_dms_finishes_the_old_migration_keeps_the_source_frozen(rehearsal_world, target, mode, crash, when):
+    """The target server's resourceId was edited (the entry's name kept) once the source was frozen for a migration DMS
+    finishes by itself (an offline restore told of its final backup, a SqlDb copy, a cutover requested). The steps find
+    nothing in the new server. Was: the rollback made the source writable (the freeze marker names the entry, which
+    did not change), while DMS brought the old target online without the writes made since. Now it keeps the source
+    frozen for a person, naming that migration; nothing of it is canceled or removed."""
+    dag, world = setup(rehearsal_world, mode=mode, target=target)
+    run = crashed_after(dag, world, crash)
+    plan, edited = moved(target, mode)
+    add_moved_server(world, plan)
+    if when == "mid run":
+        states = go_on(run, edited)
+    else:
+        run = RunDriver(edited, world.observe)
+        states = run.run_database("db")
+
+    assert states["db.rollback"] == "failed", run.errors
+    [old] = world.operations()
+    assert old["migrationStatus"] in ("InProgress", "Completing"), old["migrationStatus"]
+    assert not world.source_writable(), "the source writable while DMS finishes the migration into the old server"
+    said = run.errors["db.rollback"]
+    assert "source database Sales kept frozen" in said and old["migrationOperationId"] in said, said
+    assert "put the target of db back" in said, said
+
+
+@pytest.mark.parametrize("target,mode", [("mi-prod", "offline"), ("mi-prod", "online"), ("vm-prod", "online"), ("db-prod", "offline")])
+def test_a_target_server_moved_after_a_handoff_never_makes_the_declared_source_writable_nor_migrates_it_again(rehearsal_world, target, mode):
+    """A run migrated and declared db (applications use its target); then the target server's resourceId was edited
+    (the entry's name kept). Was: the next run migrated the source, frozen since the handoff, into the new server and
+    declared that one migrated too (two declared targets: whoever moves applications to the second loses what they
+    wrote since); where that migration failed, its rollback made the source writable beside the declared target
+    applications write to (split). Now preflight refuses, nothing starts in the new server, and the rollback keeps
+    the source frozen for a person, both naming the declared migration."""
+    dag, world = setup(rehearsal_world, mode=mode, target=target)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    [declared] = world.operations()
+    plan, edited = moved(target, mode)
+    add_moved_server(world, plan)
+    run = RunDriver(edited, world.observe)
+    states = run.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", run.errors
+    assert world.operations() == [declared], "a second migration of a declared source"
+    assert not world.source_writable(), "the source of a declared migration made writable"
+    for task in ("db.preflight", "db.rollback"):
+        said = run.errors[task]
+        assert "source database Sales kept frozen: a run declared DMS migration %s" % declared["migrationOperationId"] in said, said
+        assert "put the target of db back" in said and "airflow variables set migration_migrated__%s ''" % declared["migrationOperationId"] in said, said
+
+    # A person made sure nothing uses the first target and cleared its record, as the message says: the next run migrates.
+    FileRecords(str(rehearsal_world), RECORDS_FILE).put("migration_migrated__" + declared["migrationOperationId"], "")
+    again = RunDriver(edited, world.observe)
+    again.run_database("db")
+    assert again.outcome("db") == "migrated", again.errors
