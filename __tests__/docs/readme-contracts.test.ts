@@ -138,6 +138,34 @@ function cells(row: string): string[] {
   return row.split(' | ').map((cell) => cell.replace(/^\| ?|\s?\|$/g, '').trim());
 }
 
+/**
+ * Settings of the plan's `airflow` section that no row of "Changing the plan after deploy" names in its
+ * first cell (by the setting, or an object above it within its host's section): each must say what
+ * Terraform does when it changes under a deployed stack.
+ */
+function airflowSettingsWithoutChangeRow(readme: string, schema: SchemaNode): string[] {
+  const rows = tableRows(readme, '| change | what Terraform does | the DAG |', 'table of changes after deploy');
+  const named = new Set(rows.flatMap((row) => backticked(cells(row)[0]).map((name) => name.split('.').pop()!)));
+  const hostSections = new Set(['kubernetes', 'dataFactory', 'fabric', 'external']);
+  return [...schemaFields(schema)]
+    .filter(([path, nodes]) => path.startsWith('airflow.') && nodes.every((node) => node.properties === undefined))
+    .map(([path]) => path)
+    .filter((path) => !path.split('.').slice(1).map((part) => part.replace(/\[\]$/, '')).some((part) => !hostSections.has(part) && named.has(part)));
+}
+
+describe("the README's table of changes after deploy", () => {
+  const schema = migrationPlanJsonSchema() as SchemaNode;
+
+  test('has a row for every setting of the Airflow hosts', () => {
+    expect(airflowSettingsWithoutChangeRow(README, schema)).toEqual([]);
+  });
+
+  test('a setting left out is seen', () => {
+    const drifted = README.replace(/^\| `airflow\.kubernetes\.executor` .*\n/m, '');
+    expect(airflowSettingsWithoutChangeRow(drifted, schema)).toEqual(['airflow.kubernetes.executor']);
+  });
+});
+
 /** `${azurerm_key_vault.X.name}` in a value, replaced by that resource's name in the stacks. */
 function resolvedName(stacks: SynthesizedStack, value: string): string {
   return value.replace(/\$\{(\w+)\.(\w+)\.name\}/g, (whole, type: string, id: string) => String(stacks.resource[type]?.[id]?.name ?? whole));
