@@ -36,6 +36,19 @@ describe('SqlPipelines', () => {
     ]);
   });
 
+  it('keeps each endpoint, and the approval given by hand on its target, when the plan renames the target entry', () => {
+    const type = DataFactoryManagedPrivateEndpoint.tfResourceType;
+    const renamed = sqlPipelinesStack({ targets: TARGETS.map((target) => ({ ...target, name: `${target.name}-new` })) });
+    const before = resourcesOfType(built.synth, type);
+    const after = resourcesOfType(renamed.synth, type);
+    // The same addresses (keyed by the target's ARM id) with only the ForceNew name changed, a change Terraform ignores.
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    for (const [address, endpoint] of Object.entries(after)) {
+      expect({ ...endpoint, name: before[address].name }).toEqual(before[address]);
+      expect(endpoint.lifecycle).toEqual({ ignore_changes: ['name'] });
+    }
+  });
+
   it('reaches a SqlVm target through the self-hosted runtime and says so', () => {
     const infos = built.stack.node.findAll().flatMap((c) => c.node.metadata).filter((m) => m.type === '@cdktf/info');
     expect(infos.map((m) => String(m.data))).toEqual([expect.stringContaining('SqlVm target vm-prod is reached through the self-hosted integration runtime')]);

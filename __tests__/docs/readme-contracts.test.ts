@@ -14,6 +14,8 @@ import { MIGRATION_EVENT_COLUMNS, MIGRATION_EVENTS_TABLE } from '../../lib/monit
 import { migrationPlanJsonSchema } from '../../lib/plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { mergedStacks, SynthesizedStack } from '../helpers/test-stack';
+import { stateBackendFromEnvironment } from '../../lib/state-backend';
+import { examplePlan } from '../helpers/example-plan';
 import { roleGrants } from '../security/role-inventory';
 import { tableRows } from './readme-table';
 
@@ -137,6 +139,58 @@ function backticked(cell: string): string[] {
 function cells(row: string): string[] {
   return row.split(' | ').map((cell) => cell.replace(/^\| ?|\s?\|$/g, '').trim());
 }
+
+/**
+ * Settings of the plan's `airflow` section that no row of "Changing the plan after deploy" names in its
+ * first cell (by the setting, or an object above it within its host's section): each must say what
+ * Terraform does when it changes under a deployed stack.
+ */
+function airflowSettingsWithoutChangeRow(readme: string, schema: SchemaNode): string[] {
+  const rows = tableRows(readme, '| change | what Terraform does | the DAG |', 'table of changes after deploy');
+  const named = new Set(rows.flatMap((row) => backticked(cells(row)[0]).map((name) => name.split('.').pop()!)));
+  const hostSections = new Set(['kubernetes', 'dataFactory', 'fabric', 'external']);
+  return [...schemaFields(schema)]
+    .filter(([path, nodes]) => path.startsWith('airflow.') && nodes.every((node) => node.properties === undefined))
+    .map(([path]) => path)
+    .filter((path) => !path.split('.').slice(1).map((part) => part.replace(/\[\]$/, '')).some((part) => !hostSections.has(part) && named.has(part)));
+}
+
+describe("the README's table of changes after deploy", () => {
+  const schema = migrationPlanJsonSchema() as SchemaNode;
+
+  test('has a row for every setting of the Airflow hosts', () => {
+    expect(airflowSettingsWithoutChangeRow(README, schema)).toEqual([]);
+  });
+
+  test('a setting left out is seen', () => {
+    const drifted = README.replace(/^\| `airflow\.kubernetes\.executor` .*\n/m, '');
+    expect(airflowSettingsWithoutChangeRow(drifted, schema)).toEqual(['airflow.kubernetes.executor']);
+  });
+});
+
+describe("the README's row of a new plan name", () => {
+  const AZURERM = { AZURERM_BACKEND_RESOURCE_GROUP: 'rg-tfstate', AZURERM_BACKEND_STORAGE_ACCOUNT: 'sttfstate', AZURERM_BACKEND_CONTAINER: 'tfstate' };
+  /** A backend setting and the variable that selects it. */
+  const SETTINGS: Array<[string, NodeJS.ProcessEnv]> = [
+    ['AZURERM_BACKEND_CONTAINER', AZURERM],
+    ['AZURERM_BACKEND_KEY', { ...AZURERM, AZURERM_BACKEND_KEY: 'prod.tfstate' }],
+    ['TFC_WORKSPACE', { TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod' }],
+  ];
+
+  /** Where the main stack of the default plan, under `name`, keeps its state. */
+  function stateOf(name: string, env: NodeJS.ProcessEnv): unknown {
+    const { synth } = synthMigrationStack({ plan: { ...examplePlan(), name }, stateBackend: stateBackendFromEnvironment(env) });
+    const { terraform } = synth as unknown as { terraform: { cloud?: unknown; backend?: unknown } };
+    return terraform.cloud ?? terraform.backend;
+  }
+
+  test('names every backend variable that keeps one state whatever the name (a rename then meets the old deployment)', () => {
+    const kept = SETTINGS.filter(([, env]) => JSON.stringify(stateOf('contoso-sql', env)) === JSON.stringify(stateOf('contoso-erp', env)));
+    expect(kept.map(([variable]) => variable)).toEqual(['AZURERM_BACKEND_KEY', 'TFC_WORKSPACE']);
+    const row = tableRows(README, '| change | what Terraform does | the DAG |', 'table of changes after deploy').find((line) => cells(line)[0] === '`name`');
+    expect(kept.map(([variable]) => variable).filter((variable) => !cells(row ?? '')[1]?.includes(`\`${variable}\``))).toEqual([]);
+  });
+});
 
 /** `${azurerm_key_vault.X.name}` in a value, replaced by that resource's name in the stacks. */
 function resolvedName(stacks: SynthesizedStack, value: string): string {

@@ -281,6 +281,17 @@ describe('KubernetesAirflowHost', () => {
       });
     });
 
+    it('names a temporary pool for each node pool, so a new VM size applies after deploy (azurerm refuses to change vm_size without one)', () => {
+      // azurerm 4.x cycles a pool through `temporary_name_for_rotation` to change vm_size, and fails the
+      // apply ("`temporary_name_for_rotation` must be specified when updating ...") when it is not set.
+      const system = (onlyResource(synth, KubernetesCluster.tfResourceType) as any).default_node_pool;
+      const airflow = onlyResource(synth, KubernetesClusterNodePool.tfResourceType) as any;
+      const names = [system.name, system.temporary_name_for_rotation, airflow.name, airflow.temporary_name_for_rotation];
+      expect(new Set(names).size).toBe(4);
+      // AKS: a Linux pool name is 1-12 lowercase letters and digits, starting with a letter.
+      for (const name of names) expect(name).toMatch(/^[a-z][a-z0-9]{0,11}$/);
+    });
+
     it('puts the system pool on ephemeral OS disks and writes the pods per node out', () => {
       const cluster = onlyResource(synth, KubernetesCluster.tfResourceType) as any;
       expect(cluster.default_node_pool).toMatchObject({ os_disk_type: 'Ephemeral', os_disk_size_gb: 64, max_pods: 110 });

@@ -5,12 +5,13 @@ import { DataFactoryManagedPrivateEndpoint } from '@cdktf/provider-azurerm/lib/d
 import { DataFactoryPipeline } from '@cdktf/provider-azurerm/lib/data-factory-pipeline';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
-import { Annotations } from 'cdktf';
+import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from '../core/grants';
 import { IDataFactory, IResourceGroup } from '../core/references';
 import { TargetKind } from '../plan/types';
-import { checkNoDoubleHyphen, resourceName } from '../private/naming';
+import { checkNoDoubleHyphen, resourceName, uniqueSuffix } from '../private/naming';
+import { moveFromFormerId } from '../private/retired-addresses';
 import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
 import { checkRegion } from '../private/azure-regions';
@@ -195,13 +196,20 @@ export class SqlPipelines extends Construct {
         );
         continue;
       }
-      endpoints[target.name] = new DataFactoryManagedPrivateEndpoint(this, `PrivateEndpoint-${target.name}`, {
+      // Keyed by the target's ARM id, not its plan name, and its name kept from creation (ForceNew):
+      // a renamed entry keeps its endpoint, and the approval given by hand on the target.
+      const key = Token.isUnresolved(target.resourceId) ? target.name : uniqueSuffix(target.resourceId.toLowerCase(), 8);
+      const endpoint = new DataFactoryManagedPrivateEndpoint(this, `PrivateEndpoint-${key}`, {
         name: `mpe-${target.name}`,
         dataFactoryId: props.factory.id,
         targetResourceId: target.resourceId,
         subresourceName: group,
         dependsOn: [this.managedRuntime],
+        lifecycle: { ignoreChanges: ['name'] },
       });
+      // Earlier versions keyed it by the target's plan name.
+      if (key !== target.name) moveFromFormerId(this, `PrivateEndpoint-${target.name}`, endpoint);
+      endpoints[target.name] = endpoint;
     }
     this.privateEndpoints = endpoints;
 

@@ -169,6 +169,8 @@ export class AirflowCluster extends Construct {
       osSku: 'AzureLinux',
       maxPods: MAX_PODS,
       nodeLabels: { workload: 'airflow' },
+      // A new nodeVmSize is applied by cycling the pool through this one: azurerm refuses the change without it.
+      temporaryNameForRotation: 'airflowtmp',
       upgradeSettings: { maxSurge: '33%' },
       tags: props.tags,
     });
