@@ -49,10 +49,13 @@ class _TaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         self._xcom[(self._task_id, key)] = value
 
-    def get_task_states(self, dag_id: str, task_ids: List[str], run_ids: List[str]) -> Dict[str, Dict[str, Any]]:
-        """Airflow 3's Task SDK call: {run_id: {task_id: state}}, of the tasks with a task instance in the run."""
+    def get_task_states(self, dag_id: str, run_ids: List[str], task_ids: Optional[List[str]] = None) -> Dict[str, Dict[str, Any]]:
+        """Airflow 3's Task SDK call: {run_id: {task_id: state}}, of the tasks with a task instance in the run (no
+        `task_ids`: every one of them)."""
         driver = self._driver
-        return {driver.run_id: {t: driver.states.get(t) for t in task_ids}} if driver and driver.run_id in run_ids else {}
+        if not driver or driver.run_id not in run_ids:
+            return {}
+        return {driver.run_id: {t: driver.states.get(t) for t in (driver.states if task_ids is None else task_ids)}}
 
 
 class _DagRun:
@@ -63,6 +66,9 @@ class _DagRun:
 
     def get_task_instance(self, task_id: str) -> Any:
         return SimpleNamespace(task_id=task_id, state=self._driver.states.get(task_id))
+
+    def get_task_instances(self) -> List[Any]:
+        return [self.get_task_instance(task_id) for task_id in self._driver.states]
 
 
 class RunDriver:
