@@ -148,7 +148,11 @@ class RunDriver:
         return sorted(tasks, key=lambda t: order[t.task_id])
 
     def run_outcome(self) -> str:
-        """The run's last task on this run's XComs (after a redeploy: of the DAG this driver now holds)."""
+        """The run's last task on this run's XComs (after a redeploy: of the DAG this driver now holds, the run's tasks
+        missing from it `removed`, as the scheduler marks them: `DagRun.verify_integrity`)."""
+        for task_id in self.states:
+            if task_id not in self.dag.task_dict:
+                self.states[task_id] = "removed"
         task = self.dag.get_task("run_outcome")
         self.states[task.task_id] = self._run_task(task)
         return self.states[task.task_id]
