@@ -158,7 +158,10 @@ class RunDriver:
         return self.states[task.task_id]
 
     def outcome(self, name: str) -> Optional[str]:
-        return self.xcom.get(("%s.done" % name, "outcome")) or self.xcom.get(("%s.rollback" % name, "outcome"))
+        """The database's outcome in its latest try: `done`'s where it succeeded, else the rollback's (Airflow keeps a
+        task's XComs of an earlier try until it runs again: `done` upstream_failed after a clear keeps its `migrated`)."""
+        task = "done" if self.states.get("%s.done" % name) == "success" else "rollback"
+        return self.xcom.get(("%s.%s" % (name, task), "outcome"))
 
     def _run_task(self, task: Any, first_try: int = 1) -> str:
         """`first_try` > 1: the tries before it ran elsewhere (a test drove them, and their worker died). Records the
