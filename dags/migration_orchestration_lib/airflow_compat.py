@@ -2,14 +2,14 @@
 
 Everything version-specific lives here. Tasks use their context (`ti`, `run_id`), XCom and return
 values, and on Airflow 3 the Task SDK's calls to the API server (`get_first_reschedule_date`,
-`get_task_states`); the one read of the metadata database, on Airflow 2 only, is another task's state
-in the task's own run (`task_state_in_run`). Airflow 3 moved the authoring API to `airflow.sdk` and
-forbids tasks to query the metadata DB (apache/airflow "Upgrading to Airflow 3").
+`get_task_states`); the one read of the metadata database, on Airflow 2 only, is the state of other
+tasks in the task's own run (`task_state_in_run`, `task_states_of_run`). Airflow 3 moved the authoring
+API to `airflow.sdk` and forbids tasks to query the metadata DB (apache/airflow "Upgrading to Airflow 3").
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone as _utc
-from typing import Any, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 from urllib.parse import quote
 
 import airflow
@@ -92,6 +92,7 @@ __all__ = [
     "will_retry",
     "first_poke_at",
     "task_state_in_run",
+    "task_states_of_run",
     "utc_now",
     "time_delta_trigger",
     "get_connection",
@@ -155,6 +156,19 @@ def task_state_in_run(context: Mapping[str, Any], task_id: str) -> Optional[str]
         found = context["dag_run"].get_task_instance(task_id)
         state = found.state if found is not None else None
     return None if state is None else str(getattr(state, "value", state))
+
+
+def task_states_of_run(context: Mapping[str, Any]) -> Dict[str, str]:
+    """The state of every task with a state in the running task's own DAG run, by task id (a task absent: not run
+    since the run began or a person cleared it). One read for the whole run: Airflow 3, the Task SDK's
+    `get_task_states` for the run alone (no task ids: a query string naming every task of a large plan would be too
+    long); Airflow 2, the run's task instances (`DagRun.get_task_instances`)."""
+    if AIRFLOW_3:
+        task_instance, run_id = context["ti"], context["run_id"]
+        states = task_instance.get_task_states(dag_id=task_instance.dag_id, run_ids=[run_id]).get(run_id) or {}
+    else:
+        states = {found.task_id: found.state for found in context["dag_run"].get_task_instances()}
+    return {task_id: str(getattr(state, "value", state)) for task_id, state in states.items() if state is not None}
 
 
 def time_delta_trigger(delay: Any) -> Any:

@@ -22,6 +22,7 @@ from migration_orchestration_lib.airflow_compat import (
     BaseOperator,
     BaseSensorOperator,
     first_poke_at,
+    task_states_of_run,
     time_delta_trigger,
     utc_now,
     will_retry,
@@ -52,6 +53,10 @@ OUTCOME_KEY = "outcome"
 # A database's outcome in this run: `done` pushes migrated; `rollback` rolled_back, not_started or
 # waiting (back to replicating after a missed window); `await_cutover` waiting (rehearsal horizon).
 WAITING = "waiting"
+# Which task pushed a database's outcome in its latest try, by the state of its `done` in the run: done succeeded
+# (migrated); the chain was skipped (waiting at a rehearsal's horizon: `await_cutover`; nothing failed, so the
+# rollback did not run); anything else (a task failed: the rollback ran, `one_failed`).
+OUTCOME_PUSHER = {"success": "done", "skipped": AWAIT_CUTOVER_TASK}
 
 
 # What azure-core's RetryPolicy itself retries (408, 429, 500, 502, 503, 504), once its own few
@@ -304,7 +309,8 @@ class RunOutcomeOperator(BaseOperator):
     """The run's only leaf: fails the run when any database did not finish, whatever rolled back.
 
     Reads each database's outcome from XCom (`done` pushes `migrated`, `rollback` pushes
-    `rolled_back` or `not_started`), never from the metadata database.
+    `rolled_back` or `not_started`), from the task that pushed it in the database's latest try:
+    `OUTCOME_PUSHER`, by the run's task states (`task_states_of_run`).
     """
 
     ui_color = "#e8e8e8"
@@ -325,17 +331,15 @@ class RunOutcomeOperator(BaseOperator):
 
     def execute(self, context: Any) -> Any:
         ti = context["ti"]
+        states = task_states_of_run(context)
 
         def outcome_of(name: str) -> Optional[str]:
-            return next(
-                (
-                    outcome
-                    for task in ("done", ROLLBACK_TASK, AWAIT_CUTOVER_TASK)
-                    for outcome in [ti.xcom_pull(task_ids="%s.%s" % (name, task), key=OUTCOME_KEY)]
-                    if outcome
-                ),
-                None,
-            )
+            """The outcome its latest try pushed, by the state of its `done` in the run: Airflow clears a task's XComs
+            only when it runs again, so in a run cleared from `validate` whose `validate` fails this time, `done`
+            (upstream_failed) keeps the `migrated` of the earlier try, and a rollback skipped by its trigger rule
+            keeps its own earlier outcome."""
+            task = OUTCOME_PUSHER.get(states.get("%s.done" % name), ROLLBACK_TASK)
+            return ti.xcom_pull(task_ids="%s.%s" % (name, task), key=OUTCOME_KEY) or None
 
         outcomes = {name: outcome_of(name) for name in self.database_names}
         stranded = self._report_stranded(context, outcome_of)

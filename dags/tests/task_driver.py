@@ -49,10 +49,13 @@ class _TaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         self._xcom[(self._task_id, key)] = value
 
-    def get_task_states(self, dag_id: str, task_ids: List[str], run_ids: List[str]) -> Dict[str, Dict[str, Any]]:
-        """Airflow 3's Task SDK call: {run_id: {task_id: state}}, of the tasks with a task instance in the run."""
+    def get_task_states(self, dag_id: str, run_ids: List[str], task_ids: Optional[List[str]] = None) -> Dict[str, Dict[str, Any]]:
+        """Airflow 3's Task SDK call: {run_id: {task_id: state}}, of the tasks with a task instance in the run (no
+        `task_ids`: every one of them)."""
         driver = self._driver
-        return {driver.run_id: {t: driver.states.get(t) for t in task_ids}} if driver and driver.run_id in run_ids else {}
+        if not driver or driver.run_id not in run_ids:
+            return {}
+        return {driver.run_id: {t: driver.states.get(t) for t in (driver.states if task_ids is None else task_ids)}}
 
 
 class _DagRun:
@@ -63,6 +66,9 @@ class _DagRun:
 
     def get_task_instance(self, task_id: str) -> Any:
         return SimpleNamespace(task_id=task_id, state=self._driver.states.get(task_id))
+
+    def get_task_instances(self) -> List[Any]:
+        return [self.get_task_instance(task_id) for task_id in self._driver.states]
 
 
 class RunDriver:
@@ -142,13 +148,20 @@ class RunDriver:
         return sorted(tasks, key=lambda t: order[t.task_id])
 
     def run_outcome(self) -> str:
-        """The run's last task on this run's XComs (after a redeploy: of the DAG this driver now holds)."""
+        """The run's last task on this run's XComs (after a redeploy: of the DAG this driver now holds, the run's tasks
+        missing from it `removed`, as the scheduler marks them: `DagRun.verify_integrity`)."""
+        for task_id in self.states:
+            if task_id not in self.dag.task_dict:
+                self.states[task_id] = "removed"
         task = self.dag.get_task("run_outcome")
         self.states[task.task_id] = self._run_task(task)
         return self.states[task.task_id]
 
     def outcome(self, name: str) -> Optional[str]:
-        return self.xcom.get(("%s.done" % name, "outcome")) or self.xcom.get(("%s.rollback" % name, "outcome"))
+        """The database's outcome in its latest try: `done`'s where it succeeded, else the rollback's (Airflow keeps a
+        task's XComs of an earlier try until it runs again: `done` upstream_failed after a clear keeps its `migrated`)."""
+        task = "done" if self.states.get("%s.done" % name) == "success" else "rollback"
+        return self.xcom.get(("%s.%s" % (name, task), "outcome"))
 
     def _run_task(self, task: Any, first_try: int = 1) -> str:
         """`first_try` > 1: the tries before it ran elsewhere (a test drove them, and their worker died). Records the

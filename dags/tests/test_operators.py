@@ -5,6 +5,7 @@ Marked airflow210 and airflow26: they also run on Airflow 2.10.5 and 2.6.3 (the 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 
@@ -32,11 +33,17 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 class FakeTaskInstance:
-    def __init__(self, try_number=1, max_tries=2, first_poke=None, xcom=None):
+    def __init__(self, try_number=1, max_tries=2, first_poke=None, xcom=None, states=None):
+        """`states`: the run's task states, by task id (Airflow 3's `get_task_states`, Airflow 2's run)."""
         self.try_number, self.max_tries = try_number, max_tries
         self.start_date = first_poke or NOW
         self.xcom = dict(xcom or {})
+        self.states = dict(states or {})
+        self.dag_id = "t"
         self.pushed = {}
+
+    def get_task_states(self, dag_id, run_ids, task_ids=None):
+        return {run_id: {t: s for t, s in self.states.items() if task_ids is None or t in task_ids} for run_id in run_ids}
 
     def get_first_reschedule_date(self, context):
         return self.start_date
@@ -62,6 +69,17 @@ def task(step, phase="wait_for_migration"):
 
 def context(ti):
     return {"ti": ti, "run_id": "manual__1", "task_reschedule_count": 1}
+
+
+def outcome_context(ti):
+    """run_outcome's context: its run's task states on Airflow 3 (the task instance) and 2 (the run)."""
+    instances = lambda: [SimpleNamespace(task_id=task_id, state=state) for task_id, state in ti.states.items()]  # noqa: E731
+    return {"ti": ti, "run_id": "manual__1", "dag_run": SimpleNamespace(get_task_instances=instances)}
+
+
+def done_states(**states):
+    """Each database's `done` state in the run: `done_states(a="success")` -> {"a.done": "success"}."""
+    return {"%s.done" % name: state for name, state in states.items()}
 
 
 def deadline_xcom(deadline):
@@ -208,26 +226,51 @@ def test_run_outcome_fails_the_run_naming_what_happened_to_each_database():
     with DAG("t", schedule=None, start_date=NOW):
         outcome = RunOutcomeOperator(task_id="run_outcome", database_names=["a", "b", "c", "d"])
     ti = FakeTaskInstance(xcom={("a.done", "outcome"): "migrated", ("b.rollback", "outcome"): "rolled_back",
-                                ("c.rollback", "outcome"): "not_started"})
+                                ("c.rollback", "outcome"): "not_started"},
+                          states=done_states(a="success", b="upstream_failed", c="upstream_failed", d="upstream_failed"))
     with pytest.raises(AirflowFailException) as failed:
-        outcome.execute({"ti": ti})
+        outcome.execute(outcome_context(ti))
     assert str(failed.value) == (
         "migration run failed: 3 of 4 database(s) not migrated. rolled back: b; not started (a dependency failed or "
         "waits): c; rollback failed or incomplete: d; migrated: a; waiting for the next cutover window (replicating): -"
     )
-    everything = FakeTaskInstance(xcom={("%s.done" % n, "outcome"): "migrated" for n in "abcd"})
-    assert outcome.execute({"ti": everything}) == ["a", "b", "c", "d"]
+    everything = FakeTaskInstance(xcom={("%s.done" % n, "outcome"): "migrated" for n in "abcd"},
+                                  states=done_states(**{n: "success" for n in "abcd"}))
+    assert outcome.execute(outcome_context(everything)) == ["a", "b", "c", "d"]
 
 
 def test_run_outcome_reports_databases_waiting_for_a_window_as_waiting_not_as_failures():
     with DAG("t", schedule=None, start_date=NOW):
         outcome = RunOutcomeOperator(task_id="run_outcome", database_names=["a", "b", "c"])
     ti = FakeTaskInstance(xcom={("a.done", "outcome"): "migrated", ("b.await_cutover", "outcome"): "waiting",
-                                ("c.rollback", "outcome"): "waiting"})
-    assert outcome.execute({"ti": ti}) == ["a"]
+                                ("c.rollback", "outcome"): "waiting"},
+                          states=done_states(a="success", b="skipped", c="upstream_failed"))
+    assert outcome.execute(outcome_context(ti)) == ["a"]
     ti.xcom[("c.rollback", "outcome")] = "rolled_back"
     with pytest.raises(AirflowFailException, match=r"rolled back: c; .* waiting for the next cutover window \(replicating\): b$"):
-        outcome.execute({"ti": ti})
+        outcome.execute(outcome_context(ti))
+
+
+def test_run_outcome_reads_each_databases_outcome_from_its_latest_try_never_an_earlier_tries_xcom():
+    """Airflow clears a task's XComs only when it runs again. a migrated in an earlier try, then a person cleared the
+    run from its `validate`, which failed this time: `done` ended upstream_failed, its `migrated` still there, and the
+    rollback rolled back. c likewise, but its rollback failed (for a person). b rolled back in an earlier try; cleared
+    from `await_cutover`, it waits at the rehearsal's horizon this time, its rollback skipped by its trigger rule and
+    its `rolled_back` still there. Was: a and c reported migrated (the run a success but for b), b rolled back."""
+    with DAG("t", schedule=None, start_date=NOW):
+        outcome = RunOutcomeOperator(task_id="run_outcome", database_names=["a", "b", "c"])
+    ti = FakeTaskInstance(
+        xcom={("a.done", "outcome"): "migrated", ("a.rollback", "outcome"): "rolled_back", ("c.done", "outcome"): "migrated",
+              ("b.rollback", "outcome"): "rolled_back", ("b.await_cutover", "outcome"): "waiting"},
+        states={"a.done": "upstream_failed", "a.rollback": "success", "b.done": "skipped", "b.rollback": "skipped",
+                "c.done": "upstream_failed", "c.rollback": "failed"},
+    )
+    with pytest.raises(AirflowFailException) as failed:
+        outcome.execute(outcome_context(ti))
+    assert str(failed.value) == (
+        "migration run failed: 3 of 3 database(s) not migrated. rolled back: a; not started (a dependency failed or "
+        "waits): -; rollback failed or incomplete: c; migrated: -; waiting for the next cutover window (replicating): b"
+    )
 
 
 def test_run_outcome_counts_a_database_held_behind_one_back_to_replicating_as_waiting():
@@ -239,12 +282,14 @@ def test_run_outcome_counts_a_database_held_behind_one_back_to_replicating_as_wa
             task_id="run_outcome", database_names=["a", "b", "c", "d"], depends_on={"b": ["a"], "c": ["a", "d"], "d": []}
         )
     ti = FakeTaskInstance(xcom={("a.rollback", "outcome"): "waiting", ("b.rollback", "outcome"): "not_started",
-                                ("c.rollback", "outcome"): "not_started", ("d.done", "outcome"): "migrated"})
-    assert outcome.execute({"ti": ti}) == ["d"]
+                                ("c.rollback", "outcome"): "not_started", ("d.done", "outcome"): "migrated"},
+                          states=done_states(a="upstream_failed", b="upstream_failed", c="upstream_failed", d="success"))
+    assert outcome.execute(outcome_context(ti)) == ["d"]
     ti.xcom[("d.rollback", "outcome")] = "rolled_back"
     del ti.xcom[("d.done", "outcome")]
+    ti.states["d.done"] = "failed"
     with pytest.raises(AirflowFailException, match=r"rolled back: d; not started \(a dependency failed or waits\): c; .* \(replicating\): a, b$"):
-        outcome.execute({"ti": ti})
+        outcome.execute(outcome_context(ti))
 
 
 def test_the_first_poke_comes_from_the_task_sdk_on_airflow_3_and_start_date_on_airflow_2():
@@ -267,8 +312,10 @@ def test_run_outcome_counts_a_database_held_behind_a_waiting_one_as_waiting_not_
             task_id="run_outcome", database_names=["a", "b", "c", "d"], depends_on={"b": ["a"], "c": ["b"], "d": []}
         )
     # a waits at the rehearsal's horizon; b and c behind it were skipped (no outcome); d has none either
-    ti = FakeTaskInstance(xcom={("a.await_cutover", "outcome"): "waiting"})
+    ti = FakeTaskInstance(xcom={("a.await_cutover", "outcome"): "waiting"},
+                          states=done_states(a="skipped", b="skipped", c="skipped", d="upstream_failed"))
     with pytest.raises(AirflowFailException, match=r"rollback failed or incomplete: d; migrated: -; waiting for the next cutover window \(replicating\): a, b, c$"):
-        outcome.execute({"ti": ti})
+        outcome.execute(outcome_context(ti))
     ti.xcom[("d.done", "outcome")] = "migrated"
-    assert outcome.execute({"ti": ti}) == ["d"]
+    ti.states["d.done"] = "success"
+    assert outcome.execute(outcome_context(ti)) == ["d"]

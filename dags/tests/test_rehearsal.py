@@ -200,7 +200,9 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     Airflow 2.6.3's `dag.test()`, counting no tries, needs to end). db's preflight ends upstream_failed without
     running, the XComs of its earlier try still there (Airflow clears a task's XComs only when it runs again), and
     db's rollback (one_failed) runs, asking Airflow for preflight's state in the run: it never ran in this try, so
-    nothing is rolled back: the migration replicates on into its RESTORING target."""
+    nothing is rolled back: the migration replicates on into its RESTORING target. base's `done` ends upstream_failed
+    with its earlier try's `migrated` still there, and base's rollback runs: `run_outcome` reports base rolled back,
+    from done's state in the run (was: migrated, from that stale XCom)."""
     import airflow.models.dag as airflow_2_dag
     from airflow.utils.session import create_session
     from migration_orchestration_lib.airflow_compat import AIRFLOW_3
@@ -227,6 +229,7 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
         return result
 
     monkeypatch.setattr(dag_module, "_run_task", then_a_person_clears_base_validate)
+    reports = outcome_reports(monkeypatch)
     state, states = run(document)
 
     run_id, started = cleared[0]
@@ -239,6 +242,29 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
     assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
     assert world.source_writable()
+    # base's `done` (upstream_failed) keeps its earlier try's `migrated`: the report says what this try did
+    assert states["base.rollback"] == "success" and "outcome" in xcom_keys(run_id, "base.done"), states
+    assert reports == [
+        "migration run failed: 2 of 2 database(s) not migrated. rolled back: base; not started (a dependency failed or "
+        "waits): db; rollback failed or incomplete: -; migrated: -; waiting for the next cutover window (replicating): -"
+    ], "was: migrated: base"
+
+
+def outcome_reports(monkeypatch):
+    """What `run_outcome` raises, each time it runs (dag.test() runs tasks in its own process and logs their errors)."""
+    from migration_orchestration_lib.operators import RunOutcomeOperator
+
+    reports, execute = [], RunOutcomeOperator.execute
+
+    def reporting(self, context):
+        try:
+            return execute(self, context)
+        except Exception as error:
+            reports.append(str(error))
+            raise
+
+    monkeypatch.setattr(RunOutcomeOperator, "execute", reporting)
+    return reports
 
 
 DATA_FACTORY_HOSTS = [

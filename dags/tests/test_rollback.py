@@ -194,3 +194,35 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
     assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
     assert world.source_writable()
+
+
+@pytest.mark.parametrize("this_try, reported", [
+    ("source made writable", "rolled back: db; not started (a dependency failed or waits): -; rollback failed or incomplete: -"),
+    ("DMS unreadable", "rolled back: -; not started (a dependency failed or waits): -; rollback failed or incomplete: db"),
+], ids=["source_made_writable", "dms_unreadable"])
+def test_run_outcome_reports_the_latest_try_of_a_run_cleared_from_validate_not_the_earlier_tries_migrated(
+        rehearsal_world, this_try, reported):
+    """db migrated (done pushed `migrated`); then a person clears the run from db's `validate` with its downstream
+    tasks, and `validate` fails this time: the source was made writable since (its target may lack writes), or DMS
+    refuses every read. `done` ends upstream_failed without running, its `migrated` of the earlier try still there
+    (Airflow clears a task's XComs only when it runs again), and the rollback runs: it rolls back, or fails for a
+    person. Was: `run_outcome` read done's earlier `migrated` first and the run succeeded, hiding the rollback."""
+    from migration_rehearsal.world import World
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    assert driver.run_database("db")["db.done"] == "success" and driver.run_outcome() == "success", driver.errors
+    if this_try == "source made writable":
+        World(str(rehearsal_world)).update_database("sql01", "Sales", readOnly=False)
+    else:
+        World(str(rehearsal_world)).add_fault("get", "error", count=100, status=400, code="BadRequest", message="refused")
+
+    states = driver.clear_database("db", "validate")
+
+    assert states["db.validate"] == "failed" and states["db.done"] == "upstream_failed", driver.errors
+    assert driver.xcom[("db.done", "outcome")] == "migrated", "the earlier try's XCom"
+    assert states["db.rollback"] == ("success" if this_try == "source made writable" else "failed"), driver.errors
+    assert driver.run_outcome() == "failed"
+    assert driver.errors["run_outcome"] == "migration run failed: 1 of 1 database(s) not migrated. %s; migrated: -; " \
+        "waiting for the next cutover window (replicating): -" % reported
