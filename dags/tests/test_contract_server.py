@@ -332,6 +332,15 @@ def test_a_slow_answer_comes_late(server):
     assert time.monotonic() - began >= 0.4
 
 
+def test_a_client_that_gave_up_on_a_slow_answer_prints_no_server_traceback(server, capfd):
+    server.world.add_fault("getService", "slow", delay_seconds=0.4)
+    with pytest.raises(requests.Timeout):
+        requests.get(server.base_url + SERVICE_ID, params=API, headers=AUTH, timeout=0.1)
+    time.sleep(0.6)  # the answer is written to the closed socket
+    assert call(server, "GET", SERVICE_ID).status_code == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
 # -- how migrations move ---------------------------------------------------------------------
 
 
