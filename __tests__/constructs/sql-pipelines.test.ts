@@ -31,8 +31,8 @@ describe('SqlPipelines', () => {
   it('reaches SqlMi and SqlDb targets through managed private endpoints of their private-link groups', () => {
     const endpoints = Object.values(resourcesOfType(built.synth, DataFactoryManagedPrivateEndpoint.tfResourceType));
     expect(endpoints.map((e) => [e.name, e.subresource_name, e.target_resource_id]).sort()).toEqual([
-      ['mpe-db-prod', 'sqlServer', TARGETS[1].resourceId],
-      ['mpe-mi-prod', 'managedInstance', TARGETS[0].resourceId],
+      ['mpe-db-prod-2df4a617', 'sqlServer', TARGETS[1].resourceId],
+      ['mpe-mi-prod-7476936f', 'managedInstance', TARGETS[0].resourceId],
     ]);
   });
 
@@ -47,6 +47,21 @@ describe('SqlPipelines', () => {
       expect({ ...endpoint, name: before[address].name }).toEqual(before[address]);
       expect(endpoint.lifecycle).toEqual({ ignore_changes: ['name'] });
     }
+  });
+
+  const [MI, DB] = TARGETS;
+  const OTHER_MI = MI.resourceId.replace('mi-contoso-prod', 'mi-contoso-prod-2');
+  it.each([
+    ['a renamed entry whose old name a new entry takes', [{ ...MI, name: 'mi-main' }, { ...MI, resourceId: OTHER_MI }, DB]],
+    ['an entry moved to another server, the old one still being destroyed', [{ ...MI, resourceId: OTHER_MI }, DB]],
+  ])('creates no endpoint under a name the factory still holds: %s', (_, targets) => {
+    const type = DataFactoryManagedPrivateEndpoint.tfResourceType;
+    const before = resourcesOfType(built.synth, type);
+    const created = Object.entries(resourcesOfType(sqlPipelinesStack({ targets }).synth, type)).filter(([address]) => !(address in before));
+    expect(created).toHaveLength(1);
+    // Azure keeps each endpoint's first name (ignore_changes): this version's, or an earlier one's `mpe-<entry name>`.
+    const held = [...Object.values(before).map((endpoint) => endpoint.name), ...TARGETS.map((target) => `mpe-${target.name}`)];
+    for (const [, endpoint] of created) expect(held).not.toContain(endpoint.name);
   });
 
   it('reaches a SqlVm target through the self-hosted runtime and says so', () => {

@@ -123,6 +123,17 @@ describe('the contract check can fail', () => {
     ]);
   });
 
+  it('not on a changed identity argument the resource ignores (lifecycle.ignore_changes: Terraform keeps the value it has)', () => {
+    const changed = (ignoreChanges?: string[]) =>
+      edited((stack) => {
+        const vault = stack.resource.azurerm_key_vault[VAULT];
+        vault.name = 'kv-contoso-sql-ffff';
+        if (ignoreChanges) vault.lifecycle = { ...vault.lifecycle, ignore_changes: ignoreChanges };
+      });
+    expect(upgradeProblems(PLAN, CONTRACT[PLAN], changed(['name']))).toEqual([]);
+    expect(upgradeProblems(PLAN, CONTRACT[PLAN], changed(['tags']))).toEqual([expect.stringContaining('changes name')]);
+  });
+
   it('on a protected resource the contract does not list', () => {
     const stacks = edited((stack) => {
       stack.resource.azurerm_user_assigned_identity.Extra_Identity_12345678 = { name: 'id-extra', location: 'westeurope', resource_group_name: 'rg' };

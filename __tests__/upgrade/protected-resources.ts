@@ -112,6 +112,13 @@ export function comparable(value: unknown, moved: readonly MovedBlock[]): string
   return text.replace(/data\.azurerm_client_config\.[A-Za-z0-9_-]+\./g, 'data.azurerm_client_config.*.');
 }
 
+/** The resource's `lifecycle.ignore_changes`: arguments whose changes in the configuration Terraform never applies. */
+function ignoredChanges(synth: SynthesizedStack, address: string): 'all' | readonly string[] {
+  const dot = address.indexOf('.');
+  const lifecycle = synth.resource?.[address.slice(0, dot)]?.[address.slice(dot + 1)]?.lifecycle as { ignore_changes?: 'all' | string[] } | undefined;
+  return lifecycle?.ignore_changes ?? [];
+}
+
 const ACCEPT = 'UPDATE_PROTECTED_ADDRESSES=1 npx jest --ci __tests__/upgrade';
 
 /**
@@ -144,7 +151,9 @@ export function upgradeProblems(plan: string, contract: ProtectedResources, stac
         continue;
       }
       reached.add(`${stackName} ${target}`);
+      const ignored = ignoredChanges(synth, target);
       for (const [argument, before] of Object.entries(identity)) {
+        if (ignored === 'all' || ignored.includes(argument)) continue; // Terraform keeps the state's value: no replacement
         const after = now[stackName][target][argument];
         if (comparable(before, moved) !== comparable(after, moved)) {
           problems.push(

@@ -158,9 +158,10 @@ class RunDriver:
         return self.states[task.task_id]
 
     def outcome(self, name: str) -> Optional[str]:
-        """The database's outcome in its latest try: `done`'s where it succeeded, else the rollback's (Airflow keeps a
-        task's XComs of an earlier try until it runs again: `done` upstream_failed after a clear keeps its `migrated`)."""
-        task = "done" if self.states.get("%s.done" % name) == "success" else "rollback"
+        """The database's outcome in its latest try: `done`'s where it succeeded, `await_cutover`'s where the chain was
+        skipped (waiting at a rehearsal's horizon), else the rollback's (Airflow keeps a task's XComs of an earlier try
+        until it runs again: `done` upstream_failed after a clear keeps its `migrated`)."""
+        task = {"success": "done", "skipped": "await_cutover"}.get(self.states.get("%s.done" % name), "rollback")
         return self.xcom.get(("%s.%s" % (name, task), "outcome"))
 
     def _run_task(self, task: Any, first_try: int = 1) -> str:

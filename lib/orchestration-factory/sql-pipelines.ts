@@ -197,10 +197,14 @@ export class SqlPipelines extends Construct {
         continue;
       }
       // Keyed by the target's ARM id, not its plan name, and its name kept from creation (ForceNew):
-      // a renamed entry keeps its endpoint, and the approval given by hand on the target.
-      const key = Token.isUnresolved(target.resourceId) ? target.name : uniqueSuffix(target.resourceId.toLowerCase(), 8);
+      // a renamed entry keeps its endpoint, and the approval given by hand on the target. The name
+      // carries the key too, so a new endpoint never takes the name of one the factory still holds
+      // (a renamed entry's `mpe-<old name>`, the endpoint of the server an entry named before):
+      // azurerm refuses to create one under a name that exists.
+      const idKey = Token.isUnresolved(target.resourceId) ? undefined : uniqueSuffix(target.resourceId.toLowerCase(), 8);
+      const key = idKey ?? target.name;
       const endpoint = new DataFactoryManagedPrivateEndpoint(this, `PrivateEndpoint-${key}`, {
-        name: `mpe-${target.name}`,
+        name: idKey === undefined ? `mpe-${target.name}` : `mpe-${target.name}-${idKey}`,
         dataFactoryId: props.factory.id,
         targetResourceId: target.resourceId,
         subresourceName: group,
