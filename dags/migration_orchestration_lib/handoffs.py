@@ -16,6 +16,8 @@ by a migration service replaced since): the record keyed by the migration cannot
 SqlDb target, which existed before, is not refused as an existing database is. A handoff declared by a version
 before that record has only the record keyed by the migration: `preflight` and the rollback, finding DMS still showing
 that migration, write the record by target then (`record_declared_target`), so that it outlives DMS's memory of it.
+It also tells a source's freeze marker written before the marker named the target server's ARM id, under a
+`targetServers` entry's name since renamed, for this plan's (`source_freeze`).
 """
 from __future__ import annotations
 

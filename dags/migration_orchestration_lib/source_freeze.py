@@ -25,17 +25,27 @@ freeze, or the attempt sees the mark (`test_overtaken_freezes.py`).
 
 The freeze marker keeps the same fact on the source database itself, where Airflow cannot lose it:
 the database-level extended property `migration_freeze` = `{"plan": <plan name, MIGRATION_PLAN_NAME>,
-"readOnly": ..., "target": "<target server>/<target database>", "userAccess": ...}` (`marker_value`).
+"readOnly": ..., "target": "<targetServers entry>/<target database>", "targetServerId": <that server's ARM id>,
+"userAccess": ...}` (`marker_value`; versions before wrote it without `targetServerId`, and such a marker still counts).
+A marker is this plan's where it names this plan and the database's target: the entry's name and target database
+as the plan says them, or (the entry renamed since, its resourceId kept) the target database on the server of that
+ARM id; a marker without the ARM id counts so only where this Airflow's handoff record by target
+(`handoffs.target_key`) says a run declared a migration into that database migrated (its source stays frozen for
+good, whoever's the marker). Nothing else proves a renamed entry's marker this plan's: a copy of the plan in another
+Airflow could have written it, and DMS's migration into the target says nothing of who froze the source. Such a
+marker is refused as another target's, the advice to put the entry's name back, never to make the source writable.
 The freeze batch writes it right before its SET READ_ONLY (a read-only database refuses metadata changes, error 3906), so a source read-only
 before the freeze never gets one and the record stays its only one; the unfreeze batch drops it
-right after SET READ_WRITE. Every source state comes with it (`sql_statements.source_state`;
+right after SET READ_WRITE (the marker found there where it is this plan's: `marker_to_drop`). A freeze batch that
+finds this plan's marker in another text (the entry renamed since) changes nothing: that freeze is in force already
+(`freeze_source` fails where the source is writable all the same). Every source state comes with it (`sql_statements.source_state`;
 unknown, never an error, where it cannot be read). The record stays primary (`check_marker`):
 - missing altogether, with this plan's marker: the DAG's freeze is in force (only its unfreeze
   removes the marker), so the record is restored from the marker, logged and said in the step's
   event, and the run goes on;
-- another plan's marker: this plan neither freezes (preflight and the freeze batch itself refuse)
-  nor unfreezes the source (rollback leaves it, or stops for a person where its own record says it
-  froze it too);
+- another plan's marker, or one of this plan's name to another target: this plan neither freezes (preflight
+  and the freeze batch itself refuse) nor unfreezes the source (rollback leaves it, or stops for a person
+  where its own record says it froze it too);
 - this plan's marker and the record disagree (a cleared or other record: Airflow's metadata restored
   from an older backup): a person decides, the source kept as it is; no writes are lost by waiting.
 
@@ -54,10 +64,13 @@ from typing import Any, Dict, Optional, Tuple
 
 from migration_orchestration_lib import operator_commands
 from migration_orchestration_lib.connections import redacting_logger
+from migration_orchestration_lib.handoffs import target_key
+from migration_orchestration_lib.resource_id import comparable_id
 from migration_orchestration_lib.sql_statements import FREEZE_MARKER, USER_ACCESS_MODES, quote_name
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY
 
 RECORD_PREFIX = "migration_source_before_freeze__"
+TARGET_SERVER_ID = "targetServerId"  # the freeze marker's target server ARM id (none in markers of versions before it)
 UNDOING = "undoing"  # in the record while a rollback undoes the DAG's freeze
 
 Access = Tuple[bool, str]  # (readOnly, userAccess)
@@ -177,7 +190,7 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
     ctx.services.records.put(record_key(database), _record_value(before, undoing=True))
     state = ctx.sql.source_state(database, "before-unfreeze") or state
     done = None
-    marker = marker_value(ctx, database, before)
+    marker = marker_to_drop(ctx, database, state, before)
     if access_of(state) != before or (state.freeze_marker_known and state.freeze_marker == marker):  # a marker left behind too
         ctx.sql.unfreeze_source(database, *before, marker=marker)
     if access_of(state) != before:
@@ -194,16 +207,33 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
 
 def marker_value(ctx: Any, database: Any, access: Access) -> str:
     """The freeze marker's value: this plan (`MIGRATION_PLAN_NAME`, the plan's name), the database's
-    target (`marker_target`) and the access before the freeze; one text for one plan, target and
-    access, so SQL compares it whole. The target tells apart two deployments of a plan of one name
-    (a copy of the plan in another Airflow) that name one source: the plan's name alone would let
-    one restore its lost record from the other's freeze and unfreeze the source under it."""
-    return json.dumps({"plan": ctx.plan.name, "readOnly": access[0], "target": marker_target(database), "userAccess": access[1]},
+    target (`marker_target`, and its server's ARM id, `targetServerId`) and the access before the freeze;
+    one text for one plan, target and access, so SQL compares it whole. The target tells apart two
+    deployments of a plan of one name (a copy of the plan in another Airflow) that name one source: the
+    plan's name alone would let one restore its lost record from the other's freeze and unfreeze the
+    source under it. The ARM id keeps the marker this plan's when its `targetServers` entry is renamed."""
+    return json.dumps({"plan": ctx.plan.name, "readOnly": access[0], "target": marker_target(database),
+                       TARGET_SERVER_ID: _target_server_id(ctx, database), "userAccess": access[1]},
                       sort_keys=True, separators=(",", ":"))
 
 
 def marker_target(database: Any) -> str:
     return "%s/%s" % (database.target_server, database.target_database)
+
+
+def _target_server_id(ctx: Any, database: Any) -> str:
+    return ctx.plan.target_of(database).resource_id.value
+
+
+def marker_to_drop(ctx: Any, database: Any, state: Any, access: Access) -> str:
+    """The marker an unfreeze back to `access` drops: the one on the source where it is this plan's for that access
+    (written under a `targetServers` entry's name since renamed, or before `targetServerId`: the unfreeze batch
+    drops only that exact text), else the one this plan's freeze writes."""
+    if state is not None and state.freeze_marker_known and state.freeze_marker:
+        plan, target, server_id, found = _parse_marker(state.freeze_marker)
+        if plan == ctx.plan.name and found == access and _names_this_target(ctx, database, target, server_id):
+            return state.freeze_marker
+    return marker_value(ctx, database, access)
 
 
 def freeze_marker(ctx: Any, database: Any) -> Optional[str]:
@@ -232,7 +262,7 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
     force: only the unfreeze removes the marker)."""
     if state is None or not state.freeze_marker_known or state.freeze_marker is None:  # an empty one is a marker too
         return MarkerFinding()
-    plan, target, access = _parse_marker(state.freeze_marker)
+    plan, target, server_id, access = _parse_marker(state.freeze_marker)
     where = "source database %s on %s" % (database.source_database, database.source_server)
     if plan is None:
         return MarkerFinding(other_plan=(
@@ -242,17 +272,18 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
             "source, a person makes it writable and drops the marker (EXEC %s.sys.sp_dropextendedproperty @name = "
             "N'%s'), then runs again"
             % (where, FREEZE_MARKER, state.freeze_marker, ctx.plan.name, quote_name(database.source_database), FREEZE_MARKER)))
-    if (plan, target) != (ctx.plan.name, marker_target(database)):
+    if plan != ctx.plan.name:
         return MarkerFinding(other_plan=(
             "%s carries the freeze marker of migration plan %s to target %s (its database-level extended property "
-            "%s = %s)%s: that plan froze it, or is migrating it, and this plan (%s, to target %s) neither freezes nor "
-            "unfreezes it, so that the two never split writes. Two plans must not name the same source database; once "
-            "plan %s no longer migrates it, a person makes it writable and drops the marker "
-            "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s'), then runs again"
-            % (where, plan, target, FREEZE_MARKER, state.freeze_marker,
-               ", a plan of this plan's name with another target (a copy of the plan in another Airflow, or this plan "
-               "before its target changed)" if plan == ctx.plan.name else "",
-               ctx.plan.name, marker_target(database), plan, quote_name(database.source_database), FREEZE_MARKER)))
+            "%s = %s): that plan froze it, or is migrating it, and this plan (%s, to target %s) neither freezes nor "
+            "unfreezes it, so that the two never split writes. Two plans must not name the same source database. Where "
+            "plan %s declared it migrated, the source stays frozen for good (applications may write to that plan's "
+            "target): remove it from this plan; only once plan %s rolled its migration back, a person makes it "
+            "writable and drops the marker (EXEC %s.sys.sp_dropextendedproperty @name = N'%s'), then runs again"
+            % (where, plan, target, FREEZE_MARKER, state.freeze_marker, ctx.plan.name, marker_target(database),
+               plan, plan, quote_name(database.source_database), FREEZE_MARKER)))
+    if not _names_this_target(ctx, database, target, server_id):
+        return MarkerFinding(other_plan=_marker_of_another_target(ctx, database, where, state.freeze_marker, target, server_id))
     key = record_key(database)
     value = ctx.services.records.get(key)
     if value is None:
@@ -276,18 +307,60 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
     return MarkerFinding()
 
 
-def _parse_marker(text: str) -> Tuple[Optional[str], Optional[str], Access]:
-    """(plan, target, access before the freeze); a value the DAG did not write gives plan None (not this plan):
-    only the exact text `marker_value` writes is one, since the freeze batch compares the text whole
-    (a marker of this plan's content in another spelling would make the batch skip its freeze while
-    this check let it pass), and a "false" or an unknown access must not be taken for an access."""
+def _names_this_target(ctx: Any, database: Any, target: str, server_id: Optional[str]) -> bool:
+    """Whether a marker of this plan's name was written for this database's target: its `targetServers` entry's
+    name and target database, or (the entry renamed since) the target database on the server of this ARM id, as the
+    marker says (`targetServerId`) or, in a marker without it (written before it), as this Airflow's handoff record
+    by target says (`handoffs.target_key`): a run of this Airflow declared a migration into that very database
+    migrated, so its source stays frozen for good, whoever's the marker. A copy of the plan in another Airflow has
+    neither; the DMS migration in flight into the target would not say who froze the source."""
+    if target == marker_target(database):
+        return True
+    if target.partition("/")[2] != database.target_database:
+        return False
+    server = _target_server_id(ctx, database)
+    if server_id is not None:
+        return comparable_id(server_id) == comparable_id(server)
+    return bool(ctx.services.records.get(target_key(server, database.target_database)))
+
+
+def _marker_of_another_target(ctx: Any, database: Any, where: str, text: str, target: str, server_id: Optional[str]) -> str:
+    """Why a marker of this plan's name for another target is refused, and what a person does: never make the source
+    writable, which that marker's migration may have handed to applications already."""
+    entry = target.partition("/")[0]
+    if server_id is None:
+        why, later = ("written before the DAG named the target server's ARM id in it, so a renamed entry cannot be told "
+                      "from a copy's", "; rename the entry once the database is migrated")
+    else:
+        why, later = "on server %s" % server_id, ""
+    return (
+        "%s carries the freeze marker of this plan's name (%s) to another target, %s (its database-level extended "
+        "property %s = %s, %s), not this entry's %s: it was frozen for a migration to that target, by this plan before "
+        "its targetServers entry %s or the database's target (databases[].target) changed, or by a copy of the plan in "
+        "another Airflow. This plan neither freezes nor unfreezes it, so that the two never split writes, and no person "
+        "may make it writable either: that migration may have gone live, and applications may write to its target. If "
+        "this plan's targetServers entry %s was renamed or edited, or the database's target changed, since the freeze, "
+        "put it back as it was and run again: the run carries on with that migration (or its rollback undoes it)%s. "
+        "Otherwise another deployment migrates the source: two plans must not name the same source database, so remove "
+        "it from this plan"
+        % (where, ctx.plan.name, target, FREEZE_MARKER, text, why, marker_target(database), entry, entry, later))
+
+
+def _parse_marker(text: str) -> Tuple[Optional[str], Optional[str], Optional[str], Access]:
+    """(plan, target, target server's ARM id, access before the freeze); the ARM id None in a marker written before
+    it; a value the DAG did not write gives plan None (not this plan): only the exact text `marker_value` writes, or
+    wrote without `targetServerId`, is one, since the freeze batch compares the text whole (a marker of this plan's
+    content in another spelling would make the batch skip its freeze while this check let it pass), and a "false"
+    or an unknown access must not be taken for an access."""
     try:
         value = json.loads(text)
         plan, target, read_only, user_access = value["plan"], value["target"], value["readOnly"], value["userAccess"]
+        server_id = value.get(TARGET_SERVER_ID)
     except (ValueError, KeyError, TypeError):
-        return None, None, WRITABLE
+        return None, None, None, WRITABLE
     if not (isinstance(plan, str) and plan and isinstance(target, str) and isinstance(read_only, bool)
-            and user_access in USER_ACCESS_MODES and len(value) == 4
+            and user_access in USER_ACCESS_MODES and len(value) == (4 if server_id is None else 5)
+            and (server_id is None or (isinstance(server_id, str) and server_id))
             and json.dumps(value, sort_keys=True, separators=(",", ":")) == text):
-        return None, None, WRITABLE
-    return plan, target, (read_only, user_access)
+        return None, None, None, WRITABLE
+    return plan, target, server_id, (read_only, user_access)

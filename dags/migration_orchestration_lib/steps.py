@@ -569,10 +569,9 @@ def _stand_down_if_overtaken(ctx: StepContext) -> None:
         return
     undone = ""
     if ctx.sql.freeze_submitted(database):
-        marker = source_freeze.marker_value(ctx, database, access)
-        found = ctx.sql.freeze_source(database, marker)  # its answer, by key: the batch may still be running
+        found = ctx.sql.freeze_source(database, source_freeze.marker_value(ctx, database, access))  # its answer, by key: the batch may still be running
         if found is not None and not source_freeze.check_marker(ctx, database, found).refusal:
-            ctx.sql.unfreeze_source(database, *access, marker=marker)
+            ctx.sql.unfreeze_source(database, *access, marker=source_freeze.marker_to_drop(ctx, database, found, access))
             undone = "; this attempt's freeze undone (%s)" % source_freeze.describe(access)
     raise StepFailure(
         "source %s not frozen: a rollback of %s has begun undoing the DAG's freeze (the Airflow Variable %s), so this "

@@ -1,5 +1,5 @@
 """The freeze marker: the DAG's freeze recorded on the source database itself, as a database-level
-extended property (`migration_freeze` = {plan, readOnly, userAccess}), so what Airflow loses or
+extended property (`migration_freeze` = {plan, readOnly, target, targetServerId, userAccess}), so what Airflow loses or
 brings back stale (its metadata database recreated or restored, a Variable deleted, the DAG moved)
 and a second plan naming the same source are seen (`source_freeze`, `sql_statements.freeze`).
 On the rehearsal world: the fake SQL Server refuses the marker on a read-only database (3906) and
@@ -34,15 +34,25 @@ FROZEN = {  # a path, and the task after which the DAG's freeze is in force and 
 }
 
 
-def marker(plan, read_only=False, user_access="MULTI_USER", target=None):
-    """A plan's freeze marker (`source_freeze.marker_value`); `target` by default the test plan's."""
-    return json.dumps({"plan": plan, "readOnly": read_only, "target": target or TARGET, "userAccess": user_access},
-                      sort_keys=True, separators=(",", ":"))
+TARGET_SERVER_ID = next(s["resourceId"] for s in load_plan_document()["targetServers"] if s["name"] == "mi-prod")
+
+
+def marker(plan, read_only=False, user_access="MULTI_USER", target=None, server_id=TARGET_SERVER_ID):
+    """A plan's freeze marker (`source_freeze.marker_value`); `target` by default the test plan's, on its server
+    (`server_id`; None: a marker as versions before `targetServerId` wrote it)."""
+    value = {"plan": plan, "readOnly": read_only, "target": target or TARGET, "userAccess": user_access}
+    if server_id is not None:
+        value["targetServerId"] = server_id
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def target_of(plan):
     database = plan.database("db")
     return "%s/%s" % (database.target_server, database.target_database)
+
+
+def server_of(plan):
+    return plan.target_of(plan.database("db")).resource_id.value
 
 
 def setup(directory, access="direct", **entry):
@@ -87,7 +97,7 @@ def test_a_lost_record_comes_back_from_this_plans_marker_and_the_rollback_puts_b
     with pytest.raises(WorkerCrashed):
         RunDriver(dag, world.observe).run_database("db", crash_after=frozen_after)
     assert world.source()["readOnly"]
-    assert properties(world) == {"migration_freeze": marker(plan.name, False, "RESTRICTED_USER", target_of(plan))}
+    assert properties(world) == {"migration_freeze": marker(plan.name, False, "RESTRICTED_USER", target_of(plan), server_of(plan))}
     write_records(rehearsal_world, {k: v for k, v in records(rehearsal_world).items() if k != KEY})  # Airflow lost it
     monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")  # the run that goes on rolls back
 
@@ -114,6 +124,8 @@ def test_another_plans_marker_makes_preflight_refuse_and_nothing_is_frozen_or_un
     assert states["db.preflight"] == "failed", run.errors
     message = run.errors["db.preflight"]
     assert OTHER_PLAN in message and "source database Sales on sql01" in message and plan.name in message, message
+    assert "Where plan %s declared it migrated, the source stays frozen for good" % OTHER_PLAN in message, message
+    assert "only once plan %s rolled its migration back, a person makes it writable" % OTHER_PLAN in message, message
     assert world.operations() == []
     assert world.source()["readOnly"] == frozen and world.source()["userAccess"] == "MULTI_USER", "nothing frozen or unfrozen"
     assert properties(world) == {"migration_freeze": theirs}
@@ -275,7 +287,10 @@ def test_a_marker_write_that_fails_leaves_the_source_writable_and_the_error_reac
     "", "frozen by the DBA team", '{"plan":"contoso-sql","readOnly":"false","userAccess":"MULTI_USER"}',
     '{"plan": "contoso-sql", "readOnly": false, "target": "mi-prod/Sales", "userAccess": "MULTI_USER"}', None,
     '{"plan":"contoso-sql","readOnly":false,"userAccess":"MULTI_USER"}',
-], ids=["empty", "not JSON", "readOnly not a boolean", "this plan's content spelt otherwise", "NULL", "without its target"])
+    marker("contoso-sql").replace('"targetServerId":', '"targetServerId": '),
+    '{"plan":"contoso-sql","readOnly":false,"target":"mi-prod/Sales","targetServerId":null,"userAccess":"MULTI_USER"}',
+], ids=["empty", "not JSON", "readOnly not a boolean", "this plan's content spelt otherwise", "NULL", "without its target",
+        "its server spelt otherwise", "its server null"])
 def test_a_marker_the_dag_did_not_write_is_refused_and_nothing_is_frozen(rehearsal_world, value):
     """A `migration_freeze` property a person or another tool wrote. Was: an empty one counted as no
     marker, the freeze batch then skipped its SET READ_ONLY (a marker there that is not this plan's)
@@ -403,14 +418,19 @@ def test_a_freeze_refused_after_its_marker_fails_the_step_and_the_rollback_remov
     assert records(rehearsal_world).get(KEY) == ""
 
 
+STAGING_SERVER_ID = TARGET_SERVER_ID.replace("mi-contoso-prod", "mi-contoso-staging")
+
+
 @pytest.mark.parametrize("access", ACCESSES)
-def test_a_marker_of_this_plans_name_to_another_target_is_another_plans(rehearsal_world, access):
+@pytest.mark.parametrize("server_id", [STAGING_SERVER_ID, None], ids=["its server named", "written before targetServerId"])
+def test_a_marker_of_this_plans_name_to_another_target_is_another_plans(rehearsal_world, access, server_id):
     """A copy of this plan in another Airflow (the same MIGRATION_PLAN_NAME) froze the source for its
     own migration to another target. Was: this plan's name alone matched, so a missing record was
     "restored" from that freeze, and this plan's rollback made the source writable under the other
     deployment's cutover."""
     dag, plan, world = setup(rehearsal_world, access, mode="online")
-    theirs = marker(plan.name, target="mi-staging/Sales")
+    assert STAGING_SERVER_ID != TARGET_SERVER_ID
+    theirs = marker(plan.name, target="mi-staging/Sales", server_id=server_id)
     world.world.update_database("sql01", "Sales", readOnly=True, extendedProperties={"migration_freeze": theirs})
     run = RunDriver(dag, world.observe)
     states = run.run_database("db")
@@ -418,3 +438,27 @@ def test_a_marker_of_this_plans_name_to_another_target_is_another_plans(rehearsa
     assert "mi-staging/Sales" in run.errors["db.preflight"] and "another target" in run.errors["db.preflight"], run.errors
     assert records(rehearsal_world).get(KEY) is None, "nothing restored from another deployment's marker"
     assert world.source()["readOnly"] and properties(world) == {"migration_freeze": theirs}, "nothing unfrozen"
+
+
+@pytest.mark.parametrize("outcome", ["migrated", "rolled_back"])
+def test_a_marker_written_before_targetServerId_still_counts_as_this_plans_and_its_unfreeze_drops_it(rehearsal_world, monkeypatch, outcome):
+    """A migration frozen by the version before `targetServerId` (its marker: plan, access and the entry's name only)
+    goes on after the upgrade: the marker is this plan's still, and a rollback's unfreeze drops that very text. (The
+    unfreeze batch drops only the exact text it is given: the marker this version writes would leave the old one on
+    a writable source, read at the next run as this plan's beside a cleared record, for a person.)"""
+    dag, plan, world = setup(rehearsal_world, mode="offline")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="freeze_source")
+    old = marker(plan.name, server_id=None)
+    assert properties(world) == {"migration_freeze": marker(plan.name)}
+    world.world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": old})
+    if outcome == "rolled_back":
+        monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    run = RunDriver(dag, world.observe)
+    run.run_database("db")
+
+    assert run.outcome("db") == outcome, run.errors
+    if outcome == "migrated":
+        assert world.source()["readOnly"] and properties(world) == {"migration_freeze": old}
+    else:
+        assert world.source_writable() and properties(world) == {}, "the old marker dropped with the freeze"

@@ -467,3 +467,135 @@ def test_a_target_server_moved_after_a_handoff_never_makes_the_declared_source_w
     again = RunDriver(edited, world.observe)
     again.run_database("db")
     assert again.outcome("db") == "migrated", again.errors
+
+
+# --- targetServers entry renamed (its resourceId kept: the same server) ---------------------------------------
+
+RENAMED = "mi-main"
+
+
+def renamed(target, mode, name=RENAMED):
+    """The plan with the `targetServers` entry `target` renamed `name` (the database naming it too), its resourceId
+    kept: the same Azure server, as a team tidying its names after deploy would do."""
+    document = plan_with_databases([database_entry("db", "Sales", mode=mode, target=target)])
+    document["targetServers"] = [dict(server, name=name) if server["name"] == target else server for server in document["targetServers"]]
+    document["databases"][0]["target"]["server"] = name
+    plan = parse_plan(document)
+    return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+
+
+def marker_on_source(world):
+    return (world.source().get("extendedProperties") or {}).get("migration_freeze")
+
+
+def as_written_before_the_server_id(world):
+    """The source's freeze marker as versions before `targetServerId` wrote it (a migration frozen, or migrated, before
+    the upgrade); returns it."""
+    value = json.loads(marker_on_source(world))
+    del value["targetServerId"]
+    old = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    world.world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": old})
+    return old
+
+
+@pytest.mark.parametrize("target,mode", [("mi-prod", "online"), ("db-prod", "offline")])
+@pytest.mark.parametrize("marker", ["with its server", "written before targetServerId"])
+def test_a_target_server_entry_renamed_after_a_handoff_lets_later_runs_carry_on_with_the_source_kept_frozen(rehearsal_world, target, mode, marker):
+    """A run migrated and declared db (applications write to its target); then its `targetServers` entry was renamed,
+    the resourceId kept. Was: every later run stopped at preflight on "another plan's" marker (the marker named the
+    entry), advising a person to make the source writable and drop the marker: two writable copies. Now the marker
+    counts as this plan's: by the server's ARM id it names, or, in a marker written before it, by this Airflow's
+    handoff record into that target (a copy of the plan in another Airflow has none). The run carries on as without
+    the rename: nothing migrated again, the source kept frozen with its marker."""
+    dag, world = setup(rehearsal_world, mode=mode, target=target)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    [declared] = world.operations()
+    frozen_by = as_written_before_the_server_id(world) if marker != "with its server" else marker_on_source(world)
+    plan, edited = renamed(target, mode)
+    run = RunDriver(edited, world.observe)
+    states = run.run_database("db")
+
+    assert states["db.preflight"] == "success" and run.outcome("db") == "migrated", run.errors
+    assert run.run_outcome() == "success", run.errors
+    assert world.operations() == [declared], "migrated again"
+    assert not world.source_writable() and marker_on_source(world) == frozen_by
+
+
+ENTRY_RENAMED_MID_MIGRATION = [("mi-prod", "online", "freeze_source"), ("mi-prod", "offline", "final_backup"),
+                               ("vm-prod", "offline", "freeze_source"), ("db-prod", "offline", "start_migration")]
+
+
+@pytest.mark.parametrize("target,mode,crash", ENTRY_RENAMED_MID_MIGRATION, ids=["online frozen", "offline backed up", "SqlVm offline frozen", "SqlDb copy"])
+@pytest.mark.parametrize("when", ["mid run", "next run"])
+def test_a_target_server_entry_renamed_mid_migration_carries_on_with_that_migration(rehearsal_world, target, mode, crash, when):
+    """The source frozen by this plan, not handed off yet; then the `targetServers` entry renamed (resourceId kept).
+    Was: preflight refused the marker as another plan's, advising to make the source writable once "plan contoso-sql"
+    (this very plan) no longer migrates it, while DMS finished the migration into the target (offline, SqlDb) or
+    it waited for its cutover. Now the marker names the server's ARM id: the same target, and the run carries on."""
+    dag, world = setup(rehearsal_world, mode=mode, target=target)
+    run = crashed_after(dag, world, crash)
+    frozen_by = marker_on_source(world)
+    plan, edited = renamed(target, mode)
+    if when == "mid run":
+        go_on(run, edited)
+    else:
+        run = RunDriver(edited, world.observe)
+        run.run_database("db")
+
+    assert run.outcome("db") == "migrated", run.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["Succeeded"]
+    assert not world.source_writable() and marker_on_source(world) == frozen_by
+
+
+@pytest.mark.parametrize("target,mode,crash", [("mi-prod", "offline", "freeze_source"), ("db-prod", "offline", "start_migration")],
+                         ids=["offline", "SqlDb copy"])
+def test_a_target_server_entry_renamed_mid_migration_rolls_back_dropping_the_marker_written_under_the_old_name(
+        rehearsal_world, monkeypatch, target, mode, crash):
+    """The run after the rename fails (validation) and rolls back. The unfreeze drops only the marker's exact text:
+    it drops the one on the source, written under the entry's old name, not one it would write now (left, it would
+    read as this plan's marker beside a cleared record at the next run: stale, a person's to decide)."""
+    dag, world = setup(rehearsal_world, mode=mode, target=target)
+    crashed_after(dag, world, crash)
+    plan, edited = renamed(target, mode)
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    run = RunDriver(edited, world.observe)
+    run.run_database("db")
+
+    assert run.outcome("db") == "rolled_back", run.errors
+    assert world.source_writable() and marker_on_source(world) is None
+    assert records(rehearsal_world)[KEY] == ""
+
+
+@pytest.mark.parametrize("mode,crash,status,rollback_says", [
+    ("online", "freeze_source", "InProgress", "put it back as it was and run again"),
+    ("offline", "final_backup", "Succeeded", "source database Sales kept frozen: migration"),  # it completed before this run
+])
+def test_a_target_server_entry_renamed_under_a_marker_written_before_targetServerId_stops_with_advice_that_keeps_the_source_frozen(
+        rehearsal_world, mode, crash, status, rollback_says):
+    """The source frozen, before the upgrade, under a marker naming only the entry; then the entry renamed. Nothing
+    proves that marker this plan's (a copy of the plan in another Airflow could have written it; DMS's migration into
+    the target says nothing of who froze the source), so the run stops, the source kept as it is. Was: the advice was
+    to make the source writable and drop the marker once "plan contoso-sql" no longer migrates it: beside a migration
+    that DMS completed, or would once cut over. Now it says to put the entry's name back, never to make the source
+    writable; with the name back, the run carries on."""
+    dag, world = setup(rehearsal_world, mode=mode)
+    crashed_after(dag, world, crash)
+    old = as_written_before_the_server_id(world)
+    plan, edited = renamed("mi-prod", mode)
+    run = RunDriver(edited, world.observe)
+    states = run.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", run.errors
+    said = run.errors["db.preflight"]
+    assert "targetServers entry mi-prod was renamed or edited" in said and "put it back as it was and run again" in said, said
+    assert "rename the entry once the database is migrated" in said, said
+    assert "no person may make it writable" in said and "makes it writable" not in said, said
+    assert rollback_says in run.errors["db.rollback"] and "makes it writable" not in run.errors["db.rollback"], run.errors
+    assert not world.source_writable() and marker_on_source(world) == old
+    assert [op["migrationStatus"] for op in world.operations()] == [status]
+
+    put_back = RunDriver(dag, world.observe)
+    put_back.run_database("db")
+    assert put_back.outcome("db") == "migrated", put_back.errors
