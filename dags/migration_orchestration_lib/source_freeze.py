@@ -268,9 +268,11 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
         return MarkerFinding(other_plan=(
             "%s carries a freeze marker this DAG did not write (its database-level extended property %s = %r, not "
             "the exact text a plan's freeze writes): the DAG cannot tell who froze it, or is migrating it, so this "
-            "plan (%s) neither freezes nor unfreezes it. A person finds out who wrote it; once nothing migrates the "
-            "source, a person makes it writable and drops the marker (EXEC %s.sys.sp_dropextendedproperty @name = "
-            "N'%s'), then runs again"
+            "plan (%s) neither freezes nor unfreezes it. A person finds out who wrote it. Where it froze the source for a "
+            "migration that went live, the source stays frozen for good (applications may write to that migration's "
+            "target): remove it from this plan. Otherwise, once nothing migrates the source, a person drops the marker "
+            "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s'; a read-only source refuses it until made writable), "
+            "then runs again"
             % (where, FREEZE_MARKER, state.freeze_marker, ctx.plan.name, quote_name(database.source_database), FREEZE_MARKER)))
     if plan != ctx.plan.name:
         return MarkerFinding(other_plan=(

@@ -302,6 +302,7 @@ def test_a_marker_the_dag_did_not_write_is_refused_and_nothing_is_frozen(rehears
     states = run.run_database("db")
     assert states["db.preflight"] == "failed", (states, run.errors)
     assert "did not write" in run.errors["db.preflight"], run.errors
+    assert "migration that went live, the source stays frozen for good" in run.errors["db.preflight"], "never: make it writable"
     assert world.operations() == [] and world.source_writable()
     assert properties(world) == {"migration_freeze": value}
 
