@@ -41,7 +41,9 @@ export interface MigrationServiceProps {
   readonly tags?: Readonly<Record<string, string>>;
   /**
    * Publish the integration-runtime auth keys as sensitive Terraform outputs
-   * (`<id>_auth_key_1`, `<id>_auth_key_2`) for registering the self-hosted runtime.
+   * (`<id>_auth_key_1`, `<id>_auth_key_2`) for registering the self-hosted runtime. Without them,
+   * the keys stay out of the Terraform state too, unless something reads `authKey1` or `authKey2`
+   * (fetch them when a node registers: `az datamigration sql-service list-auth-key`).
    * @default true
    */
   readonly exportAuthKeys?: boolean;
@@ -80,12 +82,9 @@ export class MigrationService extends Construct implements IMigrationService {
   public readonly id: string;
   /** Name of the migration service. */
   public readonly name: string;
-  /** First integration-runtime auth key (a sensitive Terraform value). */
-  public readonly authKey1: string;
-  /** Second integration-runtime auth key (a sensitive Terraform value). */
-  public readonly authKey2: string;
   /** The underlying `azapi_resource`. */
   public readonly resource: AzapiResource;
+  private authKeysAction?: AzapiResourceAction;
 
   constructor(scope: Construct, id: string, props: MigrationServiceProps) {
     super(scope, id);
@@ -112,20 +111,34 @@ export class MigrationService extends Construct implements IMigrationService {
     this.id = this.resource.id;
     applyProtection(this, 'migration service', this, { preventDestroy, lock: props.lock });
 
-    const keys = new AzapiResourceAction(this, 'AuthKeys', {
+    if (props.exportAuthKeys ?? true) {
+      const description = 'Registers the self-hosted integration runtime with the migration service';
+      namedOutput(this, 'auth-key-1', { value: this.authKey1, description, sensitive: true });
+      namedOutput(this, 'auth-key-2', { value: this.authKey2, description, sensitive: true });
+    }
+  }
+
+  /**
+   * First integration-runtime auth key (a sensitive Terraform value). Reading it, or exporting the
+   * keys, lists them (`listAuthKeys`) into the Terraform state; otherwise they stay out of it.
+   */
+  public get authKey1(): string {
+    return this.authKeys().sensitiveOutputValue('authKey1');
+  }
+
+  /** Second integration-runtime auth key (a sensitive Terraform value), read like `authKey1`. */
+  public get authKey2(): string {
+    return this.authKeys().sensitiveOutputValue('authKey2');
+  }
+
+  private authKeys(): AzapiResourceAction {
+    this.authKeysAction ??= new AzapiResourceAction(this, 'AuthKeys', {
       type: MigrationService.RESOURCE_TYPE,
       resourceId: this.resource.id,
       action: 'listAuthKeys',
       method: 'POST',
       sensitiveResponseExportValues: ['authKey1', 'authKey2'],
     });
-    this.authKey1 = keys.sensitiveOutputValue('authKey1');
-    this.authKey2 = keys.sensitiveOutputValue('authKey2');
-
-    if (props.exportAuthKeys ?? true) {
-      const description = 'Registers the self-hosted integration runtime with the migration service';
-      namedOutput(this, 'auth-key-1', { value: this.authKey1, description, sensitive: true });
-      namedOutput(this, 'auth-key-2', { value: this.authKey2, description, sensitive: true });
-    }
+    return this.authKeysAction;
   }
 }

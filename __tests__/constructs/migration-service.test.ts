@@ -47,9 +47,20 @@ describe('MigrationService', () => {
     }
   });
 
-  it('can leave the keys out of the outputs', () => {
+  it('can leave the keys out of the outputs, and then out of the state', () => {
     const { synth } = build({ exportAuthKeys: false });
     expect(synth.output).toBeUndefined();
+    // Was: listAuthKeys ran on every plan all the same, its sensitive_output kept in the state.
+    expect(synth.resource[AzapiResourceAction.tfResourceType]).toBeUndefined();
+  });
+
+  it('lists the keys once for whoever reads them, without outputs', () => {
+    const { stack, service } = build({ exportAuthKeys: false });
+    expect(rendered(stack, { first: service.authKey1, second: service.authKey2 })).toEqual({
+      first: expect.stringMatching(/^\$\{azapi_resource_action\.[^.]+\.sensitive_output\.authKey1\}$/),
+      second: expect.stringMatching(/^\$\{azapi_resource_action\.[^.]+\.sensitive_output\.authKey2\}$/),
+    });
+    expect(Object.keys(synthObject(stack).resource[AzapiResourceAction.tfResourceType])).toHaveLength(1);
   });
 
   it('imports an existing service by id and rejects other ids', () => {

@@ -98,7 +98,16 @@ describe('ExternalAirflowHost props checked at construction', () => {
 
   it('refuses a secret in the environment: airflow_environment_variables is a plain output, kept in the state and the synthesized JSON', () => {
     const { environment } = hostBaseProps(testStack().resourceGroup);
-    for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'SQL_PASSWORD', 'AIRFLOW__CORE__FERNET_KEY', 'OPENAI_API_KEY', 'SFTP_PRIVATE_KEY']) {
+    for (const name of [
+      'AZURE_CLIENT_SECRET',
+      'AZURE_CLIENT_CERTIFICATE_PASSWORD',
+      'SQL_PASSWORD',
+      'AIRFLOW__CORE__FERNET_KEY',
+      'OPENAI_API_KEY',
+      'SFTP_PRIVATE_KEY',
+      'AIRFLOW_CONN_MSSQL_SOURCE_SQL01',
+      'AIRFLOW__DATABASE__SQL_ALCHEMY_CONN',
+    ]) {
       expect(() => external({ servicePrincipal: SERVICE_PRINCIPAL, environment: { ...environment, [name]: 'x' } })).toThrow(
         `test/AirflowHost: environment.${name}: airflow_environment_variables never lists a secret`,
       );

@@ -1,17 +1,20 @@
 """Secrets from Airflow connections (backed by Azure Key Vault in the managed Airflow).
 
 Values returned here go into DMS request bodies or SQL logins only: never into logs or XCom.
-Every password a `ConnectionSecret` holds is remembered in this process (with its URL and base64
+Every password a `ConnectionSecret` holds is remembered in this process (with its URL, base64 and escaped
 encodings), so that `redact` can take it out of text a server sent back (an error that quotes the
-request it refused) before that text reaches an event, a log line or a task's error; `redact` also blanks the Password, Pwd and AccountKey values of
-connection strings (Data Factory's, read from Key Vault, the DAG never holds). Every module logs
-through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
+request it refused) before that text reaches an event, a log line or a task's error. `redact` also blanks
+the secrets text can carry that the DAG never held: the Password, Pwd, AccountKey and client secret values
+of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), JSON members
+named like a secret, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a
+JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
 form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
 (a task's log and the traceback of its failure, whoever logged the line).
 """
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import threading
@@ -24,16 +27,29 @@ _known_secrets: Set[str] = set()
 _known_lock = threading.Lock()
 MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
-_CONNECTION_STRING_SECRET = re.compile(
-    r"(?i)\b(password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)(\s*=\s*)([^;\s'\"]+)"
-)
+_SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_?secret"
+# What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
+_SECRET_PATTERNS = [
+    # A connection string's value: {braced, with }} inside}, "quoted", 'quoted', or bare up to the next ';'.
+    re.compile(r"(?i)\b(%s)(\s*=\s*)(\{(?:[^}]|\}\})*\}|\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*'|[^;\r\n'\"]+)" % _SECRET_KEY),
+    # A JSON or Python-repr member named like a secret (a request body, an SDK model), its quoted value.
+    re.compile(r"""(?i)(["'](?:%s|accesstoken|access_token|refresh_token|sastoken|sas_token)["']\s*:\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
+               % _SECRET_KEY),
+    # An HTTP header quoted back: Authorization: Bearer ..., 'Authorization': 'SharedKey ...'.
+    re.compile(r"""(?i)(\bauthorization["']?\s*[:=]\s*["']?)([^"'\r\n,}]+)"""),
+    re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9\-._~+/]+=*)"),
+    # A SAS token's signature in a URL or a query string.
+    re.compile(r"(?i)([?&;]sig=)([^&\s'\"]+)"),
+    # A JWT (an Entra ID access token, a federated token).
+    re.compile(r"()(\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)"),
+]
 
 
 def remember_secret(value: Optional[str]) -> None:
-    """`value` (and its URL and base64 encodings) is a secret: `redact` takes it out of any text from now on."""
+    """`value` (and its URL, base64 and escaped encodings) is a secret: `redact` takes it out of any text from now on."""
     if not value or len(value) < MIN_SECRET_LENGTH:
         return
-    forms = {value, quote(value, safe=""), quote_plus(value)} | _base64_cores(value)
+    forms = {value, quote(value, safe=""), quote_plus(value)} | _escaped(value) | _base64_cores(value)
     forms = {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
     with _known_lock:
         new_forms = forms - _known_secrets
@@ -49,6 +65,13 @@ def _mask_in_airflow(forms: Set[str]) -> None:
             mask_secret(form)
     except Exception as error:  # a custom logging config without Airflow's masker (2.x): `redact` still works
         logging.getLogger(__name__).warning("Airflow's secrets masker did not take a secret: %s", type(error).__name__)
+
+
+def _escaped(value: str) -> Set[str]:
+    """`value` as a server or a library quotes it back escaped: in JSON (a request body), a Python repr (an
+    SDK model), a connection string's braced or quoted value (`}}`, `""`, `''`)."""
+    return {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1],
+            value.replace("}", "}}"), value.replace('"', '""'), value.replace("'", "''")}
 
 
 def _base64_cores(value: str) -> Set[str]:
@@ -74,7 +97,16 @@ def redact(text: Any) -> Any:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return _CONNECTION_STRING_SECRET.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_redacted_value, text)
+    return text
+
+
+def _redacted_value(match: "re.Match[str]") -> str:
+    """The match with its last group (the secret value) redacted, a quoted value keeping its quotes."""
+    value = match.group(match.lastindex or 0)
+    quoted = value[:1] in ("'", '"') and len(value) > 1
+    return match.group(0)[: match.start(match.lastindex or 0) - match.start(0)] + (value[0] + REDACTED + value[0] if quoted else REDACTED)
 
 
 class _RedactingFilter(logging.Filter):

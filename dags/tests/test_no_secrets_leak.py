@@ -274,6 +274,64 @@ def test_redact_takes_secrets_out_and_keeps_the_rest():
     assert redact(text) == "refused: password *** (***); Server=sql01;Password=***;AccountKey = ***;User ID=svc"
 
 
+# (what a server, an SDK or a driver quoted back, holding a secret the DAG never held; what reaches an event)
+NEVER_HELD = [
+    ("a quoted connection-string value", 'Server=sql01;Password="pass word;42";User ID=sa', 'Server=sql01;Password="***";User ID=sa'),
+    ("a braced ODBC value", "Server=sql01;PWD={pa}}ss;wo rd};UID=sa", "Server=sql01;PWD=***;UID=sa"),
+    ("a value with spaces", "Server=sql01;Password=pass word 42;UID=sa", "Server=sql01;Password=***;UID=sa"),
+    ("a JSON request body", 'refused {"password": "pa\\"ss", "accountKey": "k3y==", "n": 1}',
+     'refused {"password": "***", "accountKey": "***", "n": 1}'),
+    ("an SDK model's repr", "request {'password': 'pa ss', 'user_name': 'sa'}", "request {'password': '***', 'user_name': 'sa'}"),
+    ("request headers", "headers {'Authorization': 'Bearer abc.def-ghi', 'Accept': 'application/json'}",
+     "headers {'Authorization': '***', 'Accept': 'application/json'}"),
+    ("an Authorization header line", "Authorization: SharedKey stbackups:c2lnbmF0dXJl\nx-ms-version: 2025-01-05",
+     "Authorization: ***\nx-ms-version: 2025-01-05"),
+    ("a bearer token", "token Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln was refused", "token Bearer *** was refused"),
+    ("a JWT alone", "federated token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln expired", "federated token *** expired"),
+    ("a SAS signature", "GET https://st.blob.core.windows.net/c/b?sv=2022-11-02&sig=AbC%2Fd%3D&se=2026 failed",
+     "GET https://st.blob.core.windows.net/c/b?sv=2022-11-02&sig=***&se=2026 failed"),
+]
+
+
+@on_every_airflow
+@pytest.mark.parametrize("text, redacted", [case[1:] for case in NEVER_HELD], ids=[case[0] for case in NEVER_HELD])
+def test_redact_takes_out_a_secret_the_dag_never_held(text, redacted):
+    """Was: a quoted, braced or spaced connection-string value kept all or part of the password, and a JSON
+    member, a header, a bearer token, a SAS signature or a JWT stayed as they came."""
+    from migration_orchestration_lib.connections import redact
+
+    assert redact(text) == redacted
+
+
+@on_every_airflow
+def test_redact_keeps_an_error_that_only_speaks_of_authorization_and_passwords():
+    from migration_orchestration_lib.connections import redact
+
+    text = ("(AuthorizationFailed) The client 'x' does not have authorization to perform action "
+            "'Microsoft.Sql/servers/write'; login failed: password expired")
+    assert redact(text) == text
+
+
+@on_every_airflow
+@pytest.mark.parametrize("escape", [
+    lambda s: json.dumps(s)[1:-1],
+    lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    lambda s: repr(s)[1:-1],
+    lambda s: s.replace("}", "}}"),
+    lambda s: s.replace('"', '""'),
+    lambda s: s.replace("'", "''"),
+], ids=["json", "json-unicode", "python-repr", "odbc-braces", "ado-double-quotes", "sql-single-quotes"])
+def test_redact_takes_out_a_remembered_secret_quoted_back_escaped(escape):
+    """Was: a password with a quote, a backslash, a brace or a non-ASCII letter, quoted back escaped (in a
+    request body, an SDK model's repr, a connection string), matched none of its remembered forms."""
+    from migration_orchestration_lib.connections import redact
+
+    secret = 'Pa"ss\\w}rd\'é-%s' % secrets.token_hex(4)
+    ConnectionSecret("mssql_source_sql01", "sql01", None, "svc", secret)  # remembered on creation
+    assert escape(secret) != secret
+    assert redact("refused: the value %s was not accepted" % escape(secret)) == "refused: the value *** was not accepted"
+
+
 @on_every_airflow
 @pytest.mark.parametrize("encode", [
     lambda s: base64.b64encode(s.encode()).decode(),

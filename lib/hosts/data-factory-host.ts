@@ -64,7 +64,7 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
    * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
    * to the workspace. Turn off when the factory already has its five diagnostic settings, or its
    * owners do not want one more.
-   * @default true
+   * @default true (warns when false)
    */
   readonly airflowLogs?: boolean;
   /** Settings of the DAG storage account. @default - secure defaults */

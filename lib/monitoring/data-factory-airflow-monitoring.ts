@@ -2,6 +2,7 @@ import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-di
 import { AlertOptions, CreatedMetricAlert } from './alerts';
 import { AIRFLOW_LOG_CATEGORIES, airflowDagImportErrorsAlert, airflowTaskFailuresAlert } from './data-factory-signals';
 import { MonitoringScope } from './monitoring-scope';
+import { secureDefault } from '../private/secure-default';
 
 /** A Data Factory Airflow environment (Workflow Orchestration Manager): its factory and its name. */
 export interface DataFactoryAirflowEnvironment {
@@ -17,7 +18,7 @@ export interface DataFactoryAirflowMonitoringProps {
    * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
    * to the workspace. Turn off when the factory already has its five diagnostic settings, or its
    * owners do not want one more.
-   * @default true
+   * @default true (warns when false)
    */
   readonly airflowLogs?: boolean;
   /**
@@ -66,15 +67,14 @@ export function monitorDataFactoryAirflow(
   environment: DataFactoryAirflowEnvironment,
   props: DataFactoryAirflowMonitoringProps,
 ): DataFactoryAirflowMonitoring {
-  const airflowLogs =
-    props.airflowLogs ?? true
-      ? new MonitorDiagnosticSetting(monitoring.scope, 'AirflowLogs', {
-          name: `diag-${monitoring.namePrefix}-airflow`,
-          targetResourceId: environment.factoryId,
-          logAnalyticsWorkspaceId: monitoring.workspace.id,
-          logAnalyticsDestinationType: 'Dedicated',
-          enabledLog: AIRFLOW_LOG_CATEGORIES.map((category) => ({ category })),
-        })
-      : undefined;
+  const airflowLogs = secureDefault(monitoring.scope, 'airflowLogs', props.airflowLogs, true)
+    ? new MonitorDiagnosticSetting(monitoring.scope, 'AirflowLogs', {
+        name: `diag-${monitoring.namePrefix}-airflow`,
+        targetResourceId: environment.factoryId,
+        logAnalyticsWorkspaceId: monitoring.workspace.id,
+        logAnalyticsDestinationType: 'Dedicated',
+        enabledLog: AIRFLOW_LOG_CATEGORIES.map((category) => ({ category })),
+      })
+    : undefined;
   return { alerts: airflowEnvironmentAlerts(monitoring, environment, props), airflowLogs };
 }

@@ -8,7 +8,31 @@
  */
 const SECRET_VARIABLE_NAME = /(SECRET|PASSWORD|TOKEN|CONNECTION_STRING|(ACCOUNT|ACCESS|SECRET|FERNET|API|PRIVATE)_KEY)$/i;
 
-/** The names of `environment` that hold a secret, in its order. */
+/**
+ * Airflow settings whose value is a URL with its password in it: a connection (`AIRFLOW_CONN_<ID>`,
+ * `scheme://login:password@host`), the metadata database (`AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`),
+ * Celery's broker and result backend.
+ */
+const CREDENTIAL_URL_VARIABLE = /^AIRFLOW_CONN_|(SQL_ALCHEMY_CONN|BROKER_URL|RESULT_BACKEND)$/i;
+
+/**
+ * A credential in a value, whatever its variable's name: a URL with a password, or a setting named
+ * like a secret with a value (`"client_secret": "..."` in `AIRFLOW__SECRETS__BACKEND_KWARGS`, which
+ * Key Vault's secrets backend accepts; `Password=...` in a connection string).
+ */
+const CREDENTIAL_IN_VALUE = [
+  /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i,
+  /["']?\b(?:client_secret|client_certificate_password|password|passwd|pwd|account_?key|shared_?access_?key|sas_?token)["']?\s*[:=]\s*(?!null\b)[^\s,;}]/i,
+];
+
+/** The names of `environment` whose name or value holds a secret, in its order. */
 export function secretVariables(environment: Readonly<Record<string, string>>): string[] {
-  return Object.keys(environment).filter((name) => SECRET_VARIABLE_NAME.test(name));
+  return Object.entries(environment)
+    .filter(
+      ([name, value]) =>
+        SECRET_VARIABLE_NAME.test(name) ||
+        CREDENTIAL_URL_VARIABLE.test(name) ||
+        CREDENTIAL_IN_VALUE.some((pattern) => pattern.test(String(value))),
+    )
+    .map(([name]) => name);
 }

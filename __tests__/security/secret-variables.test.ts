@@ -1,0 +1,46 @@
+/** Which environment variables no host passes on: each host writes its environment in the clear (Helm values, a Fabric job definition, a plain output). */
+import { ENVIRONMENT } from '../helpers/host-fixtures';
+import { secretVariables } from '../../lib/private/secret-variables';
+
+describe('secretVariables', () => {
+  it('passes the ids and endpoints a stack hands every host', () => {
+    expect(secretVariables(ENVIRONMENT)).toEqual([]);
+  });
+
+  it.each([
+    ['AZURE_CLIENT_SECRET', 'x'],
+    ['AIRFLOW__CORE__FERNET_KEY', 'x'],
+    // Airflow settings whose value is a URL holding its password (was: passed on, being named like none of the above)
+    ['AIRFLOW_CONN_MSSQL_SOURCE_SQL01', 'mssql://sa:Hunter2!@sql01.corp.contoso.com:1433'],
+    ['AIRFLOW_CONN_BACKUP_STORAGE_KEY', '{"conn_type": "wasb", "login": "stbackups"}'],
+    ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN', 'postgresql://airflow@psql:5432/airflow'],
+    ['AIRFLOW__CELERY__BROKER_URL', 'redis://redis:6379/0'],
+    ['AIRFLOW__CELERY__RESULT_BACKEND', 'db+postgresql://airflow@psql/airflow'],
+  ])('refuses %s by its name', (name, value) => {
+    expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([name]);
+  });
+
+  it.each([
+    ['a URL with a password', 'METADATA_URL', 'postgresql://airflow:Hunter2!@psql.example.com/airflow'],
+    ['a URL with a password taken from Terraform', 'SOURCE_URL', 'mssql://sa:${TfToken[TOKEN.12]}@sql01'],
+    [
+      "a client secret in Key Vault's secrets backend settings",
+      'AIRFLOW__SECRETS__BACKEND_KWARGS',
+      '{"connections_prefix": "airflow-connections", "vault_url": "https://kv.vault.azure.net/", "client_secret": "abc8Q~0123"}',
+    ],
+    ['a password in a connection string', 'MIGRATION_SOURCE', 'Server=sql01;User ID=sa;Password=Hunter2!;'],
+    ['an account key in a connection string', 'BACKUP_STORAGE', 'DefaultEndpointsProtocol=https;AccountName=st;AccountKey=c2VjcmV0;'],
+  ])('refuses %s, whatever its variable is named', (_, name, value) => {
+    expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([name]);
+  });
+
+  it('passes a URL without a password, and a secret setting left empty', () => {
+    expect(
+      secretVariables({
+        MIGRATION_EVENTS_ENDPOINT: 'https://dce-contoso-sql.westeurope-1.ingest.monitor.azure.com',
+        DAG_BUNDLE_URL: 'https://st.blob.core.windows.net/airflow-dags',
+        AIRFLOW__SECRETS__BACKEND_KWARGS: '{"connections_prefix": "airflow-connections", "variables_prefix": null, "client_secret": null}',
+      }),
+    ).toEqual([]);
+  });
+});
