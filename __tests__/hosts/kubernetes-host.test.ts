@@ -116,6 +116,14 @@ describe('KubernetesAirflowHost', () => {
       }
     });
 
+    it('refuses an Airflow connection in the environment and says where it goes instead', () => {
+      // A managed-identity connection holds no secret, yet a connection's URL or extras may: it belongs in Key Vault.
+      const connection = '{"conn_type": "azure", "extra": {"managed_identity_client_id": "00000000-0000-0000-0000-000000000001"}}';
+      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AIRFLOW_CONN_AZURE_DEFAULT: connection } })).toThrow(
+        /environment holds AIRFLOW_CONN_AZURE_DEFAULT: .*; remove it; put connection azure_default into Key Vault instead, as the secret airflow-connections-azure-default, which Airflow's secrets backend reads$/,
+      );
+    });
+
     it("refuses Airflow's own keys in the environment: the host keeps them in write-only secrets, never in the Helm values", () => {
       for (const name of ['AIRFLOW__CORE__FERNET_KEY', 'AIRFLOW__API__SECRET_KEY', 'AIRFLOW__WEBSERVER__SECRET_KEY']) {
         expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);

@@ -31,9 +31,13 @@ _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|cl
 # What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
 _SECRET_PATTERNS = [
     # A connection string's value: {braced, with }} inside}, "quoted", 'quoted', or bare up to the next ';'.
-    re.compile(r"(?i)\b(%s)(\s*=\s*)(\{(?:[^}]|\}\})*\}|\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*'|[^;\r\n'\"]+)" % _SECRET_KEY),
-    # A JSON or Python-repr member named like a secret (a request body, an SDK model), its quoted value.
-    re.compile(r"""(?i)(["'](?:%s|accesstoken|access_token|refresh_token|sastoken|sas_token)["']\s*:\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
+    # A braced or quoted value never closed (a text cut short) runs to the end: it may be all secret, and a
+    # value that must close before the end would be looked for again from every key, in time squared.
+    re.compile(r"(?i)\b(%s)(\s*=\s*)(\{(?:[^}]|\}\})*(?:\}|\Z)|\"(?:[^\"]|\"\")*(?:\"|\Z)|'(?:[^']|'')*(?:'|\Z)|[^;\r\n'\"]+)"
+               % _SECRET_KEY),
+    # A JSON or Python-repr member named like a secret (a request body, an SDK model), its quoted value (to the end
+    # where it never closes).
+    re.compile(r"""(?is)(["'](?:%s|accesstoken|access_token|refresh_token|sastoken|sas_token)["']\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\Z)|'(?:[^'\\]|\\.)*(?:'|\Z))"""
                % _SECRET_KEY),
     # An HTTP header quoted back: Authorization: Bearer ..., 'Authorization': 'SharedKey ...'.
     re.compile(r"""(?i)(\bauthorization["']?\s*[:=]\s*["']?)([^"'\r\n,}]+)"""),
@@ -103,10 +107,12 @@ def redact(text: Any) -> Any:
 
 
 def _redacted_value(match: "re.Match[str]") -> str:
-    """The match with its last group (the secret value) redacted, a quoted value keeping its quotes."""
+    """The match with its last group (the secret value) redacted, a quoted value keeping its quotes (a closing one
+    only where it had one)."""
     value = match.group(match.lastindex or 0)
     quoted = value[:1] in ("'", '"') and len(value) > 1
-    return match.group(0)[: match.start(match.lastindex or 0) - match.start(0)] + (value[0] + REDACTED + value[0] if quoted else REDACTED)
+    closing = value[0] if quoted and value.endswith(value[0]) else ""
+    return match.group(0)[: match.start(match.lastindex or 0) - match.start(0)] + (value[0] + REDACTED + closing if quoted else REDACTED)
 
 
 class _RedactingFilter(logging.Filter):

@@ -95,18 +95,20 @@ class DatabaseSql:
             sizes.update({r.name: found.get(r.source_database.lower()) for r in group})
         return sizes, statements.parse_restore_room(results[0])
 
-    def freeze_source(self, database: DatabaseMigration, marker: Optional[str] = None) -> statements.DatabaseState:
-        """`marker`: the freeze marker to write (`sql_statements.freeze`); the state comes back with the
-        marker found before the freeze."""
-        return statements.parse_database_state(self._run(*self._freeze(database, marker)))
+    def freeze_source(self, database: DatabaseMigration, marker: Optional[str] = None,
+                      earlier_markers: Sequence[str] = ()) -> statements.DatabaseState:
+        """`marker`: the freeze marker to write, `earlier_markers` the texts of it versions before wrote
+        (`sql_statements.freeze`); the state comes back with the marker found before the freeze."""
+        return statements.parse_database_state(self._run(*self._freeze(database, marker, earlier_markers)))
 
     def freeze_submitted(self, database: DatabaseMigration) -> bool:
         """Whether the freeze was submitted under this key prefix: by its task's try (it may still be running)."""
         endpoint, sql, purpose = self._freeze(database)
         return self._access.submitted(SqlOperation(key=self._key(purpose), endpoint=endpoint, sql=sql, returns_rows=True))
 
-    def _freeze(self, database: DatabaseMigration, marker: Optional[str] = None):
-        return _source(database, "master"), statements.freeze(database.source_database, database.source_freeze, marker), "freeze"
+    def _freeze(self, database: DatabaseMigration, marker: Optional[str] = None, earlier_markers: Sequence[str] = ()):
+        sql = statements.freeze(database.source_database, database.source_freeze, marker, earlier_markers)
+        return _source(database, "master"), sql, "freeze"
 
     def unfreeze_source(self, database: DatabaseMigration, read_only: bool = False, user_access: str = "MULTI_USER",
                         marker: Optional[str] = None) -> statements.DatabaseState:

@@ -37,8 +37,9 @@ marker is refused as another target's, the advice to put the entry's name back, 
 The freeze batch writes it right before its SET READ_ONLY (a read-only database refuses metadata changes, error 3906), so a source read-only
 before the freeze never gets one and the record stays its only one; the unfreeze batch drops it
 right after SET READ_WRITE (the marker found there where it is this plan's: `marker_to_drop`). A freeze batch that
-finds this plan's marker in another text (the entry renamed since) changes nothing: that freeze is in force already
-(`freeze_source` fails where the source is writable all the same). Every source state comes with it (`sql_statements.source_state`;
+finds this plan's marker as a version before `targetServerId` wrote it freezes under it (`earlier_freeze_markers`: a
+freeze such a version left half done is finished); in another text (the entry renamed since) it changes nothing: that
+freeze is in force already (`freeze_source` fails where the source is writable all the same). Every source state comes with it (`sql_statements.source_state`;
 unknown, never an error, where it cannot be read). The record stays primary (`check_marker`):
 - missing altogether, with this plan's marker: the DAG's freeze is in force (only its unfreeze
   removes the marker), so the record is restored from the marker, logged and said in the step's
@@ -212,9 +213,14 @@ def marker_value(ctx: Any, database: Any, access: Access) -> str:
     deployments of a plan of one name (a copy of the plan in another Airflow) that name one source: the
     plan's name alone would let one restore its lost record from the other's freeze and unfreeze the
     source under it. The ARM id keeps the marker this plan's when its `targetServers` entry is renamed."""
-    return json.dumps({"plan": ctx.plan.name, "readOnly": access[0], "target": marker_target(database),
-                       TARGET_SERVER_ID: _target_server_id(ctx, database), "userAccess": access[1]},
-                      sort_keys=True, separators=(",", ":"))
+    return _marker_text(ctx, database, access, _target_server_id(ctx, database))
+
+
+def _marker_text(ctx: Any, database: Any, access: Access, server_id: Optional[str]) -> str:
+    value: Dict[str, Any] = {"plan": ctx.plan.name, "readOnly": access[0], "target": marker_target(database), "userAccess": access[1]}
+    if server_id is not None:
+        value[TARGET_SERVER_ID] = server_id
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def marker_target(database: Any) -> str:
@@ -240,6 +246,14 @@ def freeze_marker(ctx: Any, database: Any) -> Optional[str]:
     """The marker the DAG's freeze writes (None: no record of the access before it, no marker)."""
     before = before_freeze(ctx, database)
     return None if before is None else marker_value(ctx, database, before)
+
+
+def earlier_freeze_markers(ctx: Any, database: Any) -> Tuple[str, ...]:
+    """The text versions before `targetServerId` wrote for the marker `freeze_marker` writes (this plan's still): the
+    freeze batch freezes under it too, so a freeze such a version left half done (its marker written, its
+    SET READ_ONLY refused) is finished after the upgrade, not refused on every try until a rollback."""
+    before = before_freeze(ctx, database)
+    return () if before is None else (_marker_text(ctx, database, before, None),)
 
 
 @dataclass(frozen=True)

@@ -645,7 +645,7 @@ def _pages_as_mb(pages: Any) -> int:
     return -(-int(pages) // PAGES_PER_MB)  # rounded up: a restore needs every page
 
 
-def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
+def freeze(database: str, mode: str, marker: Optional[str] = None, earlier_markers: Sequence[str] = ()) -> str:
     """Stop writes before the final backup (the plan's `sourceFreeze`): READ_ONLY (readers go on), or
     READ_ONLY and SINGLE_USER (every other connection closed too). SINGLE_USER alone would not stop
     writes: the one connection it allows may be an application's, not ours (we run from master).
@@ -661,6 +661,8 @@ def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
     reason singleUser sets SINGLE_USER only where the database is read-only by then: after a
     refused SET READ_ONLY it would close every other connection and leave the source writable by
     whichever one connection comes first (an application's, which then keeps the unfreeze out: 5064).
+    `earlier_markers`: the texts versions before wrote for the same freeze (`source_freeze.earlier_marker_values`);
+    one of them found there, the batch freezes as under `marker`, and keeps it (writes none over it).
     Returns the database state afterwards, with the marker found before the freeze.
     """
     if mode not in FREEZE_MODES:
@@ -678,8 +680,9 @@ def freeze(database: str, mode: str, marker: Optional[str] = None) -> str:
         )
     if marker is None:
         return "SET NOCOUNT ON;\n%s\n%s" % (change, database_state(database))
-    return "SET NOCOUNT ON;\n%s\nIF NOT EXISTS (SELECT 1 FROM #freeze_marker WHERE marker COLLATE %s <> %s)\nBEGIN\n%s\nEND;\n%s" % (
-        _read_freeze_marker(database), MARKER_COLLATION, quote_literal(marker), change, database_state(database, with_freeze_marker=True))
+    another = " AND ".join("marker COLLATE %s <> %s" % (MARKER_COLLATION, quote_literal(text)) for text in (marker, *earlier_markers))
+    return "SET NOCOUNT ON;\n%s\nIF NOT EXISTS (SELECT 1 FROM #freeze_marker WHERE %s)\nBEGIN\n%s\nEND;\n%s" % (
+        _read_freeze_marker(database), another, change, database_state(database, with_freeze_marker=True))
 
 
 USER_ACCESS_MODES = ("MULTI_USER", "SINGLE_USER", "RESTRICTED_USER")

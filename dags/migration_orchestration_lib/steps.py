@@ -549,7 +549,7 @@ def _freeze(ctx: StepContext) -> None:
     are in the task's XCom already (`_remember_freeze_keys`): it may outlive this task."""
     database = ctx.database
     ctx.freeze_not_begun = False  # submitted from here on: its waits are the freeze's own
-    found = ctx.sql.freeze_source(database, source_freeze.freeze_marker(ctx, database))
+    found = ctx.sql.freeze_source(database, source_freeze.freeze_marker(ctx, database), source_freeze.earlier_freeze_markers(ctx, database))
     refusal = source_freeze.check_marker(ctx, database, found).refusal
     if refusal:
         raise StepFailure("source %s not frozen: %s" % (database.source_database, refusal))

@@ -313,7 +313,7 @@ def test_freeze_source_fails_when_the_freeze_batch_left_the_source_writable(rehe
     backup followed."""
     from migration_orchestration_lib.database_sql import DatabaseSql
     dag, plan, world = setup(rehearsal_world, mode="offline")
-    monkeypatch.setattr(DatabaseSql, "freeze_source", lambda self, database, marker=None: self.source_state(database, "no-freeze"))
+    monkeypatch.setattr(DatabaseSql, "freeze_source", lambda self, database, *markers: self.source_state(database, "no-freeze"))
     run = RunDriver(dag, world.observe)
     states = run.run_database("db")
     assert states["db.freeze_source"] == "failed", states
@@ -463,3 +463,18 @@ def test_a_marker_written_before_targetServerId_still_counts_as_this_plans_and_i
         assert world.source()["readOnly"] and properties(world) == {"migration_freeze": old}
     else:
         assert world.source_writable() and properties(world) == {}, "the old marker dropped with the freeze"
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_a_freeze_the_version_before_targetServerId_left_half_done_freezes_after_the_upgrade(rehearsal_world, access):
+    """The version before `targetServerId` wrote its marker and SQL Server refused its SET READ_ONLY (5061, a lock
+    held): the source writable under that plan's marker, and the retry runs this version. Was: the freeze batch, which
+    compares the marker whole, found the old text and skipped its freeze, so every try failed "not frozen: after the
+    freeze it is READ_WRITE" (the lock long gone) until the rollback dropped the marker and the run was lost."""
+    dag, plan, world = setup(rehearsal_world, access, mode="offline")
+    old = marker(plan.name, server_id=None)
+    world.world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": old})
+    run = RunDriver(dag, world.observe)
+    run.run_database("db")
+    assert run.outcome("db") == "migrated", run.errors
+    assert world.source()["readOnly"] and properties(world) == {"migration_freeze": old}, "frozen under the marker it found"

@@ -98,11 +98,11 @@ def the_rollback_runs_before_the_attempts_freeze_batch(monkeypatch, run, dag, ta
     """The attempt read the record before the rollback ran; its freeze batch lands after the rollback."""
     freeze = DatabaseSql.freeze_source
 
-    def freeze_source(sql, database, marker=None):
+    def freeze_source(sql, database, *markers):
         if not run.states.get("db.rollback"):
             run.states["db.rollback"] = "success"
             roll_back(run, dag)
-        return freeze(sql, database, marker)
+        return freeze(sql, database, *markers)
 
     monkeypatch.setattr(DatabaseSql, "freeze_source", freeze_source)
 

@@ -144,6 +144,17 @@ const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const WEBHOOK_VARIABLES = ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_AUTHORITY_HOST'];
 /** Present anywhere, this would defeat the point of workload identity (the secrets of a credential are refused by name). */
 const CERTIFICATE_VARIABLE = 'AZURE_CLIENT_CERTIFICATE_PATH';
+/** An Airflow connection given as an environment variable: `AIRFLOW_CONN_<ID>`, Airflow reads the id lower-cased. */
+const AIRFLOW_CONNECTION_VARIABLE = /^AIRFLOW_CONN_(.+)$/i;
+
+function airflowConnectionId(variable: string): string {
+  return variable.replace(AIRFLOW_CONNECTION_VARIABLE, '$1').toLowerCase();
+}
+
+/** The Key Vault secret holding a connection (`AIRFLOW__SECRETS__BACKEND_KWARGS`: `airflow-connections-<id>`, `_` as `-`). */
+function connectionSecretName(variable: string): string {
+  return `airflow-connections-${airflowConnectionId(variable).replace(/_/g, '-')}`;
+}
 
 /**
  * How long the first apply waits after granting the deployer its cluster-admin and Key Vault roles,
@@ -384,7 +395,11 @@ function podEnvironment(scope: Construct, environment: Readonly<Record<string, s
   if (forbidden.length > 0) {
     throw new Error(
       `${scope.node.path}: environment holds ${forbidden.join(', ')}: the Kubernetes host authenticates with workload identity ` +
-        'and never passes a credential (the environment is written into the Helm values, in the clear in the synthesized JSON and the state); remove it',
+        'and never passes a credential (the environment is written into the Helm values, in the clear in the synthesized JSON and the state); remove it' +
+        forbidden
+          .filter((name) => AIRFLOW_CONNECTION_VARIABLE.test(name))
+          .map((name) => `; put connection ${airflowConnectionId(name)} into Key Vault instead, as the secret ${connectionSecretName(name)}, which Airflow's secrets backend reads`)
+          .join(''),
     );
   }
   // The chart runs a triggerer, so the DAG's waits defer to it.
