@@ -16,6 +16,12 @@ describe('secretVariables', () => {
     ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN', 'postgresql://airflow@psql:5432/airflow'],
     ['AIRFLOW__CELERY__BROKER_URL', 'redis://redis:6379/0'],
     ['AIRFLOW__CELERY__RESULT_BACKEND', 'db+postgresql://airflow@psql/airflow'],
+    // Airflow's option api_auth.jwt_secret itself, not a reference to it
+    ['AIRFLOW__API_AUTH__JWT_SECRET', 'x'],
+    // core.foo is no sensitive option: Airflow reads no reference for it, so this is just a name
+    ['AIRFLOW__CORE__FOO_SECRET', 'x'],
+    // Airflow reads only the upper-case name as a reference
+    ['airflow__core__fernet_key_secret', 'airflow-fernet-key'],
   ])('refuses %s by its name', (name, value) => {
     expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([name]);
   });
@@ -30,6 +36,7 @@ describe('secretVariables', () => {
     ],
     ['a password in a connection string', 'MIGRATION_SOURCE', 'Server=sql01;User ID=sa;Password=Hunter2!;'],
     ['an account key in a connection string', 'BACKUP_STORAGE', 'DefaultEndpointsProtocol=https;AccountName=st;AccountKey=c2VjcmV0;'],
+    ['a URL with a password given for a secret reference', 'AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET', 'postgresql://airflow:Hunter2!@psql/airflow'],
   ])('refuses %s, whatever its variable is named', (_, name, value) => {
     expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([name]);
   });
@@ -42,5 +49,18 @@ describe('secretVariables', () => {
         AIRFLOW__SECRETS__BACKEND_KWARGS: '{"connections_prefix": "airflow-connections", "variables_prefix": null, "client_secret": null}',
       }),
     ).toEqual([]);
+  });
+
+  it.each([
+    ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET', 'sql-alchemy-conn'],
+    ['AIRFLOW__CORE__FERNET_KEY_SECRET', 'fernet-key'],
+    ['AIRFLOW__API_AUTH__JWT_SECRET_SECRET', 'jwt-secret'],
+    ['AIRFLOW__API__SECRET_KEY_SECRET', 'api-secret-key'],
+    ['AIRFLOW__WEBSERVER__SECRET_KEY_SECRET', 'webserver-secret-key'],
+    ['AIRFLOW__CELERY__BROKER_URL_SECRET', 'celery-broker-url'],
+    ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD', 'cat /var/run/secrets/airflow/sql-alchemy-conn'],
+    ['AIRFLOW__CORE__FERNET_KEY_CMD', 'cat /var/run/secrets/airflow/fernet-key'],
+  ])("passes %s, which names where Airflow reads the sensitive option's value from", (name, value) => {
+    expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([]);
   });
 });

@@ -9,6 +9,41 @@
 const SECRET_VARIABLE_NAME = /(SECRET|PASSWORD|TOKEN|CONNECTION_STRING|(ACCOUNT|ACCESS|SECRET|FERNET|API|PRIVATE)_KEY)$/i;
 
 /**
+ * Airflow's sensitive options (`sensitive: true` in its config.yml, with their deprecated names): the
+ * union of `conf.sensitive_config_values` in Airflow 2.6.3, 2.10.5, 3.1.8 and 3.3.2. For these only,
+ * Airflow reads `AIRFLOW__<SECTION>__<OPTION>_SECRET` as the name of a secret in its secrets backend
+ * (and `..._CMD` as a command printing the value), so that variable holds no secret itself.
+ */
+const SENSITIVE_AIRFLOW_OPTIONS = [
+  'api.secret_key',
+  'api_auth.jwt_secret',
+  'atlas.password',
+  'celery.broker_url',
+  'celery.flower_basic_auth',
+  'celery.result_backend',
+  'core.asset_manager_kwargs',
+  'core.dataset_manager_kwargs',
+  'core.fernet_key',
+  'core.internal_api_secret_key',
+  'core.sql_alchemy_conn',
+  'database.sql_alchemy_conn',
+  'database.sql_alchemy_conn_async',
+  'database.sql_alchemy_engine_args',
+  'logging.remote_task_handler_kwargs',
+  'opensearch.password',
+  'secrets.backend_kwargs',
+  'sentry.sentry_dsn',
+  'smtp.smtp_password',
+  'webserver.secret_key',
+  'workers.secrets_backend_kwargs',
+];
+
+/** `AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET` and the like: named like a secret, holding a secret's name. */
+const SECRET_REFERENCE_VARIABLES = new Set(
+  SENSITIVE_AIRFLOW_OPTIONS.map((option) => `AIRFLOW__${option.toUpperCase().replace('.', '__')}_SECRET`),
+);
+
+/**
  * Airflow settings whose value is a URL with its password in it: a connection (`AIRFLOW_CONN_<ID>`,
  * `scheme://login:password@host`), the metadata database (`AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`),
  * Celery's broker and result backend.
@@ -30,7 +65,7 @@ export function secretVariables(environment: Readonly<Record<string, string>>): 
   return Object.entries(environment)
     .filter(
       ([name, value]) =>
-        SECRET_VARIABLE_NAME.test(name) ||
+        (SECRET_VARIABLE_NAME.test(name) && !SECRET_REFERENCE_VARIABLES.has(name)) ||
         CREDENTIAL_URL_VARIABLE.test(name) ||
         CREDENTIAL_IN_VALUE.some((pattern) => pattern.test(String(value))),
     )
