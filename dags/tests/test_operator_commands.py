@@ -8,8 +8,13 @@ from __future__ import annotations
 import shlex
 from types import SimpleNamespace
 
+import pytest
+
 from migration_orchestration_lib import source_freeze
 from migration_orchestration_lib.removed_databases import ListedDatabase, Stranded, stranded_message
+
+# Every Airflow a host runs reads the printed commands with its own CLI parser.
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26, pytest.mark.airflow31]
 
 HOSTILE = "Sales & Co; $(id) (EU)"
 WRITABLE = '{"readOnly":false,"userAccess":"MULTI_USER"}'
