@@ -196,11 +196,11 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
     expect(loadMigrationPlan(files.write('brackets.json', text)).tags).toEqual(tags);
   });
 
-  test('a JSON string ending in an escaped backslash ends at its quote: the keys after it still count', () => {
-    const text = '{\n  "tags": { "share": "\\\\\\\\files\\\\", "b": "x", "b": "y" }\n}';
+  test('a JSON string ending in an escaped backslash ends at its quote: the keys and colons after it count as written', () => {
+    const text = '{\n  "tags": { "share": "\\\\\\\\files\\\\", "b": "x:", "b": "y" }\n}';
     expect(JSON.parse(text).tags.share).toBe('\\\\files\\');
     expect(planError(() => loadMigrationPlan(files.write('backslash.json', text))).problems).toEqual([
-      { path: 'tags.b', message: 'duplicate key "b"', line: 2, column: 47 },
+      { path: 'tags.b', message: 'duplicate key "b"', line: 2, column: 48 },
     ]);
   });
 
