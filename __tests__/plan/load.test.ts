@@ -196,6 +196,27 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
     expect(loadMigrationPlan(files.write('brackets.json', text)).tags).toEqual(tags);
   });
 
+  test('a JSON string ending in an escaped backslash ends at its quote: the keys and colons after it count as written', () => {
+    const text = '{\n  "tags": { "share": "\\\\\\\\files\\\\", "b": "x:", "b": "y" }\n}';
+    expect(JSON.parse(text).tags.share).toBe('\\\\files\\');
+    expect(planError(() => loadMigrationPlan(files.write('backslash.json', text))).problems).toEqual([
+      { path: 'tags.b', message: 'duplicate key "b"', line: 2, column: 48 },
+    ]);
+  });
+
+  test('JSON duplicate keys are found with a key added to Object.prototype', () => {
+    // One object of two keys, one of them repeated: counted with the inherited key, it would look complete.
+    Object.defineProperty(Object.prototype, 'inherited', { value: 1, enumerable: true, configurable: true });
+    try {
+      const path = files.write('dup-inherited.json', '{"name": "a", "name": "b"}');
+      expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
+        { path: 'name', message: 'duplicate key "name"', line: 1, column: 15 },
+      ]);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).inherited;
+    }
+  });
+
   test('JSON nested absurdly deep is a problem, not a stack overflow', () => {
     const text = `{"tags": ${'['.repeat(10000)}${']'.repeat(10000)}}`;
     expect(planError(() => loadMigrationPlan(files.write('deep.json', text))).problems[0].message).toBe(

@@ -81,7 +81,7 @@ export function sourceFreezeLimits(databases: readonly SourceFreezeSettings[], g
  */
 function limitMinutesKql(limits: ReadonlyMap<string, number>): string {
   const databasesByLimit = new Map<number, string[]>();
-  for (const [database, minutes] of limits) databasesByLimit.set(minutes, [...(databasesByLimit.get(minutes) ?? []), database]);
+  for (const [database, minutes] of limits) (databasesByLimit.get(minutes) ?? databasesByLimit.set(minutes, []).get(minutes)!).push(database);
   const [common, ...others] = [...databasesByLimit].sort(([a, left], [b, right]) => right.length - left.length || a - b);
   if (others.length === 0) return String(common[0]);
   return `case(${others.map(([minutes, names]) => `Database in ${kqlList(names)}, ${minutes}`).join(', ')}, ${common[0]})`;

@@ -257,14 +257,9 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
 
   const withoutApprovers = new Map<string, { path: Path; names: string[] }>();
   const targetKinds = new Map(asArray(plan.targetServers).map((item) => [asRecord(item)?.name, asRecord(item)?.kind]));
+  const levels = (section: Loose | undefined, at: Path) => [{ section, at }, { section: planSection, at: ['cutover'] }];
   for (const { database, name, section, at } of databases) {
-    const given = (...field: string[]): Given | undefined => {
-      for (const [level, path] of [[section, at], [planSection, ['cutover']]] as const) {
-        const value = field.reduce<unknown>((parent, key) => asRecord(parent)?.[key], level);
-        if (value !== undefined) return { value, path: [...path, ...field] };
-      }
-      return undefined;
-    };
+    const given = givenIn(levels(section, at));
     const windows = given('windows');
     const expected = given('expectedMinutes');
     const required = given('approval', 'required');
@@ -295,8 +290,24 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
   }
 }
 
+/**
+ * A database's cutover field from the first level (its own section, then the plan's) that gives it,
+ * and where it was written.
+ */
+function givenIn(levels: readonly { section: Loose | undefined; at: Path }[]) {
+  return (...field: string[]): Given | undefined => {
+    for (const { section, at } of levels) {
+      let value: unknown = section;
+      for (const key of field) value = asRecord(value)?.[key];
+      if (value !== undefined) return { value, path: [...at, ...field] };
+    }
+    return undefined;
+  };
+}
+
 function checkWindowLengths(windows: Given | undefined, expected: Given | undefined, report: ReportProblem): void {
-  if (windows === undefined || !Array.isArray(windows.value)) return;
+  // (Most databases have none: nothing to measure, and no message to prepare.)
+  if (windows === undefined || !Array.isArray(windows.value) || windows.value.length === 0) return;
   // An expectedMinutes out of range is its own problem: no window is measured against it.
   if (expected !== undefined && !EXPECTED_MINUTES.safeParse(expected.value).success) return;
   const minutes = (expected?.value as number | undefined) ?? DEFAULT_EXPECTED_MINUTES;

@@ -235,19 +235,21 @@ function checkDatabases(
     const sourceDatabase = asString(source?.database);
     if (sourceServer !== undefined && sourceDatabase !== undefined) {
       const fromSame = bothMigrate(`source ${sourceServer.index}/${sameSqlName(sourceDatabase)}`, index, name);
-      // The DAG freezes a source for its migration and unfreezes it on rollback.
-      const why = "a rollback of one would make it writable beside the other's target: migrate it once";
-      const what = `source database ${quote(sourceDatabase)} of source server ${quote(String(source?.server))}`;
-      if (fromSame) report(at('source'), `${fromSame} ${what}; ${why}`);
+      if (fromSame) {
+        // The DAG freezes a source for its migration and unfreezes it on rollback.
+        const why = "a rollback of one would make it writable beside the other's target: migrate it once";
+        const what = `source database ${quote(sourceDatabase)} of source server ${quote(String(source?.server))}`;
+        report(at('source'), `${fromSame} ${what}; ${why}`);
+      }
     }
     const targetServer = targetServers.resolve(target?.server, at('target', 'server'));
     if (targetServer === undefined) return;
-    const server = quote(String(target?.server));
+    const server = () => quote(String(target?.server));
 
     const targetDatabase = asString(target?.database) ?? asString(source?.database);
     if (targetDatabase !== undefined) {
       const intoSame = bothMigrate(`target ${targetServer.index}/${sameSqlName(targetDatabase)}`, index, name);
-      if (intoSame) report(at('target'), `${intoSame} into ${quote(targetDatabase)} on target server ${server}`);
+      if (intoSame) report(at('target'), `${intoSame} into ${quote(targetDatabase)} on target server ${server()}`);
     }
 
     const kind = asTargetKind(targetServer.entry.kind);
@@ -256,7 +258,7 @@ function checkDatabases(
     if (givenKind !== undefined && givenKind !== kind) {
       report(
         at('target', 'kind'),
-        `is ${givenKind} but target server ${server} is ${kind}; leave kind out or make them match`,
+        `is ${givenKind} but target server ${server()} is ${kind}; leave kind out or make them match`,
       );
     }
     if (database.mode === 'online' && kind === 'SqlDb') {
