@@ -1,5 +1,4 @@
 import { loadMigrationPlan, parseMigrationPlan, renderMigrationPlan, type MigrationPlan } from '../../lib/plan';
-import { readRenderedPlan } from '../../lib/plan/rendered-plan';
 import { KNOWN_FIELDS } from '../properties/plan-paths';
 import { EXAMPLE_PLAN, managedInstancePlan, planError } from './plan-fixtures';
 
@@ -55,24 +54,6 @@ describe('renderMigrationPlan', () => {
     expect(planError(() => renderMigrationPlan(broken)).message).toBe(
       '<rendered plan> databases[0].dependsOn[0]: unknown database "nope" (known: database_1)',
     );
-  });
-});
-
-describe('readRenderedPlan', () => {
-  test('the last rendering reads back as the plan it came from, without parsing; other text is parsed', () => {
-    const plan = fullPlan();
-    const rendered = renderMigrationPlan(plan);
-    const parse = jest.spyOn(JSON, 'parse');
-    try {
-      expect(readRenderedPlan(rendered)).toBe(plan);
-      expect(parse).not.toHaveBeenCalled();
-      // A copy changed after rendering (a hand-made bundle) is read as written.
-      const changed = rendered.replace('"name": "contoso-sql"', '"name": "other-plan"');
-      expect(readRenderedPlan(changed)).toEqual({ ...JSON.parse(rendered), name: 'other-plan' });
-      expect(() => readRenderedPlan('not json')).toThrow(SyntaxError);
-    } finally {
-      parse.mockRestore();
-    }
   });
 });
 

@@ -2,7 +2,6 @@ import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { AirflowHostBaseProps, AirflowHostKind, AirflowPool, IAirflowHost } from '../hosts/airflow-host';
 import { DEFERRABLE_WAITS, HOST_RUNS_TRIGGERER } from '../hosts/dag-environment';
-import { readRenderedPlan } from '../plan/rendered-plan';
 import type { MigrationPlan } from '../plan/types';
 import {
   DAG_BLOB_NAME,
@@ -63,7 +62,7 @@ export function checkBundleForHost(
   checkBundleFiles(path, files);
   let plan: RenderedPlan;
   try {
-    plan = readRenderedPlan(files.get(PLAN_BLOB_NAME) as string) as RenderedPlan;
+    plan = JSON.parse(files.get(PLAN_BLOB_NAME) as string) as RenderedPlan;
   } catch {
     throw new Error(`${path}: bundle's ${PLAN_BLOB_NAME} is not JSON: pass dagBundleFor(plan)`);
   }
