@@ -661,7 +661,7 @@ def freeze(database: str, mode: str, marker: Optional[str] = None, earlier_marke
     reason singleUser sets SINGLE_USER only where the database is read-only by then: after a
     refused SET READ_ONLY it would close every other connection and leave the source writable by
     whichever one connection comes first (an application's, which then keeps the unfreeze out: 5064).
-    `earlier_markers`: the texts versions before wrote for the same freeze (`source_freeze.earlier_marker_values`);
+    `earlier_markers`: the texts versions before wrote for the same freeze (`source_freeze.earlier_freeze_markers`);
     one of them found there, the batch freezes as under `marker`, and keeps it (writes none over it).
     Returns the database state afterwards, with the marker found before the freeze.
     """
