@@ -195,6 +195,8 @@ describe('npm package contents', () => {
       'package.json',
       ...sources.filter((path) => /^(README|LICEN[CS]E)(\.[a-z]+)?$/i.test(path)),
       ...libraryModules.flatMap((module) => [`${module}.js`, `${module}.d.ts`]),
+      // The data the library imports, which the compiler writes beside its modules.
+      ...sources.filter((path) => path.startsWith('lib/') && path.endsWith('.json')).map((path) => `dist/${path}`),
       ...dagPackage,
       ...sources.filter((path) => path.startsWith('examples/')),
       // The pages the README, the examples and the library's messages send a reader to.

@@ -1,3 +1,5 @@
+import sensitiveAirflowOptions from './airflow-sensitive-options.json';
+
 /**
  * Names of environment variables that hold a secret: those of azure-identity's EnvironmentCredential
  * (`AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PASSWORD`, `AZURE_PASSWORD`), Airflow's own keys
@@ -10,33 +12,12 @@ const SECRET_VARIABLE_NAME = /(SECRET|PASSWORD|TOKEN|CONNECTION_STRING|(ACCOUNT|
 
 /**
  * Airflow's sensitive options (`sensitive: true` in its config.yml, with their deprecated names): the
- * union of `conf.sensitive_config_values` in Airflow 2.6.3, 2.10.5, 3.1.8 and 3.3.2. For these only,
+ * union of `conf.sensitive_config_values` in the Airflows the DAG is tested on, each option with those
+ * that have it (dags/tests/test_airflow_sensitive_options.py checks every Airflow's own). For these only,
  * Airflow reads `AIRFLOW__<SECTION>__<OPTION>_SECRET` as the name of a secret in its secrets backend
  * (and `..._CMD` as a command printing the value), so that variable holds no secret itself.
  */
-const SENSITIVE_AIRFLOW_OPTIONS = [
-  'api.secret_key',
-  'api_auth.jwt_secret',
-  'atlas.password',
-  'celery.broker_url',
-  'celery.flower_basic_auth',
-  'celery.result_backend',
-  'core.asset_manager_kwargs',
-  'core.dataset_manager_kwargs',
-  'core.fernet_key',
-  'core.internal_api_secret_key',
-  'core.sql_alchemy_conn',
-  'database.sql_alchemy_conn',
-  'database.sql_alchemy_conn_async',
-  'database.sql_alchemy_engine_args',
-  'logging.remote_task_handler_kwargs',
-  'opensearch.password',
-  'secrets.backend_kwargs',
-  'sentry.sentry_dsn',
-  'smtp.smtp_password',
-  'webserver.secret_key',
-  'workers.secrets_backend_kwargs',
-];
+const SENSITIVE_AIRFLOW_OPTIONS = Object.keys(sensitiveAirflowOptions.options);
 
 /** `AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET` and the like: named like a secret, holding a secret's name. */
 const SECRET_REFERENCE_VARIABLES = new Set(
