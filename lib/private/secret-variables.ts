@@ -68,6 +68,11 @@ const CREDENTIAL_IN_VALUE = [
   /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])/,
 ];
 
+/** Whether `text` holds a credential, whatever it is the value of. */
+export function holdsCredential(text: string): boolean {
+  return CREDENTIAL_IN_VALUE.some((pattern) => pattern.test(text));
+}
+
 /** The names of `environment` whose name or value holds a secret, in its order. */
 export function secretVariables(environment: Readonly<Record<string, string>>): string[] {
   return Object.entries(environment)
@@ -75,7 +80,7 @@ export function secretVariables(environment: Readonly<Record<string, string>>): 
       ([name, value]) =>
         (SECRET_VARIABLE_NAME.test(name) && !SECRET_REFERENCE_VARIABLES.has(name)) ||
         CREDENTIAL_URL_VARIABLE.test(name) ||
-        CREDENTIAL_IN_VALUE.some((pattern) => pattern.test(String(value))),
+        holdsCredential(String(value)),
     )
     .map(([name]) => name);
 }
