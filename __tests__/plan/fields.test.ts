@@ -232,6 +232,22 @@ describe('tags', () => {
     const fiftyOne = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`tag${i}`, 'v']));
     expect(problemsAfter((p) => (p.tags = fiftyOne))).toEqual(['tags: Azure allows at most 50 tags per resource']);
   });
+
+  // Azure keeps tags in plain text, readable with the resource, in cost reports and deployment histories (was: accepted).
+  test('no credential in a value: it would be on every resource, in the synthesized JSON and the state', () => {
+    const why =
+      'holds a credential: Azure keeps tags in plain text, shown with the resource, in cost reports and deployment histories, and the stack writes them into the synthesized JSON and the Terraform state; keep it in Key Vault and tag with its name';
+    expect(
+      problemsAfter((p) => {
+        p.tags = {
+          owner: 'platform-team',
+          dashboard: 'https://streports.blob.core.windows.net/runs?sv=2022-11-02&sp=r&sig=AbCdEfGhIjKlMnOpQrStUvWx%3D',
+          login: 'Server=sql01;User ID=sa;Password=Hunter2!;',
+          docs: 'https://contoso.sharepoint.com/sites/migration',
+        };
+      }),
+    ).toEqual([`tags.dashboard: ${why}`, `tags.login: ${why}`]);
+  });
 });
 
 describe('notifications', () => {

@@ -1,6 +1,7 @@
 /** Which environment variables no host passes on: each host writes its environment in the clear (Helm values, a Fabric job definition, a plain output). */
 import { ENVIRONMENT } from '../helpers/host-fixtures';
 import { secretVariables } from '../../lib/private/secret-variables';
+import { findSecrets } from './secret-scanner';
 
 describe('secretVariables', () => {
   it('passes the ids and endpoints a stack hands every host', () => {
@@ -22,6 +23,9 @@ describe('secretVariables', () => {
     ['AIRFLOW__CORE__FOO_SECRET', 'x'],
     // Airflow reads only the upper-case name as a reference
     ['airflow__core__fernet_key_secret', 'airflow-fernet-key'],
+    // Flower's logins, user:password (was: passed on, its value being no URL)
+    ['AIRFLOW__CELERY__FLOWER_BASIC_AUTH', 'admin:Hunter2!'],
+    ['FLOWER_BASIC_AUTH', 'admin:Hunter2!,ops:Hunter3!'],
   ])('refuses %s by its name', (name, value) => {
     expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([name]);
   });
@@ -38,6 +42,19 @@ describe('secretVariables', () => {
     ['an account key in a connection string', 'BACKUP_STORAGE', 'DefaultEndpointsProtocol=https;AccountName=st;AccountKey=c2VjcmV0;'],
     ['a URL with a password given for a secret reference', 'AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET', 'postgresql://airflow:Hunter2!@psql/airflow'],
   ])('refuses %s, whatever its variable is named', (_, name, value) => {
+    expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([name]);
+  });
+
+  // The shapes the scan of the synthesized JSON knows (secret-scanner.ts), under names that say nothing (were passed on).
+  it.each([
+    ['a SAS signature in a URL', 'BACKUP_CONTAINER_URL', 'https://stbackups.blob.core.windows.net/backups?sv=2022-11-02&sp=rl&sig=AbCdEfGhIjKlMnOpQrStUvWx%3D'],
+    ['a SAS in a connection string', 'BACKUP_STORAGE', 'BlobEndpoint=https://st.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&sig=AbCdEfGhIjKlMnOpQrStUvWx%3D'],
+    ['a private key', 'MIGRATION_SSH_IDENTITY', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----'],
+    ['a JWT', 'AIRFLOW_VAR_API_BEARER', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.c2lnbmF0dXJlLW5vdC1yZWFs'],
+    ['an Entra ID client secret', 'AZURE_CLIENT_CREDENTIAL', 'abc8Q~0123456789abcdefghijklmnopqrstuvwx'],
+    ['a storage account key', 'BACKUP_STORAGE_CREDENTIAL', `${'Zm9vYmFy'.repeat(10)}QUJDRE==`],
+  ])('refuses %s, which the scan of the synthesized JSON would find', (_, name, value) => {
+    expect(findSecrets({ [name]: value })).not.toEqual([]);
     expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([name]);
   });
 
@@ -58,6 +75,7 @@ describe('secretVariables', () => {
     ['AIRFLOW__API__SECRET_KEY_SECRET', 'api-secret-key'],
     ['AIRFLOW__WEBSERVER__SECRET_KEY_SECRET', 'webserver-secret-key'],
     ['AIRFLOW__CELERY__BROKER_URL_SECRET', 'celery-broker-url'],
+    ['AIRFLOW__CELERY__FLOWER_BASIC_AUTH_SECRET', 'flower-basic-auth'],
     ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD', 'cat /var/run/secrets/airflow/sql-alchemy-conn'],
     ['AIRFLOW__CORE__FERNET_KEY_CMD', 'cat /var/run/secrets/airflow/fernet-key'],
   ])("passes %s, which names where Airflow reads the sensitive option's value from", (name, value) => {

@@ -4,6 +4,7 @@
  * joins the two and fills the defaults derived from other fields.
  */
 import { z } from 'zod';
+import { holdsCredential } from '../private/secret-variables';
 import { airflowSchema } from './airflow-schema';
 import { databaseCutoverSchema, planCutoverSchema } from './cutover-schema';
 import {
@@ -263,7 +264,11 @@ const tagsSchema = z
       128,
       'tag key must be at most 128 bytes in UTF-8 (the limit on storage accounts, which the dataFactory and external hosts create)',
     ),
-    atMostBytes(z.string(), 256, 'must be at most 256 bytes in UTF-8'),
+    atMostBytes(z.string(), 256, 'must be at most 256 bytes in UTF-8').refine((value) => !holdsCredential(value), {
+      // Microsoft: "Tags are stored as plain text. Never add sensitive values to tags." (azure-resource-manager/management/tag-resources.md)
+      error:
+        'holds a credential: Azure keeps tags in plain text, shown with the resource, in cost reports and deployment histories, and the stack writes them into the synthesized JSON and the Terraform state; keep it in Key Vault and tag with its name',
+    }),
   )
   .refine((tags) => Object.keys(tags).length <= 50, { error: 'Azure allows at most 50 tags per resource' })
   .default({})
