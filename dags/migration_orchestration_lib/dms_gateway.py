@@ -223,6 +223,7 @@ class DmsGateway:
             target.subscription_id,
         )
         if resource is None:
+            self._check_none_listed(target)
             raise DmsOperationFailed("DMS has no migration %s for %s" % (migration_operation_id, target.describe()), "ResourceNotFound")
         return MigrationStatus.from_resource(_as_rest(resource))
 

@@ -283,6 +283,18 @@ def test_start_creates_nothing_where_a_404_is_contradicted_by_the_services_list(
     assert len(server.received("create")) == 1, "a create was sent over the migration DMS runs"
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_cancel_whose_read_after_answers_a_contradicted_404_is_not_failed_for_good(server, gateway, kind):
+    """The migration read by its operation id after a cancel (or a cutover) answers 404 while the service lists it.
+    Before: `DmsOperationFailed` "DMS has no migration", which no poke retries (the rollback failed for a person)."""
+    first = start(gateway, kind)
+    answer_404_for_the_migration(server)
+    with pytest.raises(MigrationAbsenceUnproven) as unproven:
+        gateway.cancel(target(kind), first.migration_operation_id)
+    assert unproven.value.retryable
+    assert gateway.status(target(kind), first.migration_operation_id).migration_status == "Canceled"
+
+
 def test_a_404_with_no_migration_listed_into_the_target_is_none(server, gateway):
     """The same 404, the service's list showing migrations into other targets only (another kind, another database)."""
     start(gateway, "SqlDb")
