@@ -11,6 +11,7 @@ logs request bodies: they carry SQL, file-share and storage-account secrets.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -18,7 +19,7 @@ from migration_orchestration_lib.connections import redacting_logger
 from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
-from migration_orchestration_lib.resource_id import ResourceId
+from migration_orchestration_lib.resource_id import ResourceId, comparable_id
 
 log = redacting_logger(__name__)
 
@@ -60,6 +61,14 @@ class DmsOperationTimeout(DmsError):
 
 class DmsUnavailable(DmsError):
     """ARM could not be reached or kept failing (throttled, 5xx) after the pipeline's retries."""
+
+    retryable = True
+
+
+class MigrationAbsenceUnproven(DmsError):
+    """ARM answered 404 for a target's migration resource, yet `listMigrations` of the migration service lists a
+    migration into that target: whether one runs there cannot be read. Retryable: the two agree again once a
+    create or delete has settled; one that lasts fails the step at its deadline, nothing acted on."""
 
     retryable = True
 
@@ -175,13 +184,37 @@ class DmsGateway:
         listed = []
         for resource in resources:
             body = _as_rest(resource)
-            listed.append(((body.get("properties") or {}).get("scope") or "", body.get("name") or "", MigrationStatus.from_resource(body)))
+            listed.append((_listed_scope(body), body.get("name") or "", MigrationStatus.from_resource(body)))
         return listed
 
     def current_migration(self, target: MigrationTarget) -> Optional[MigrationStatus]:
-        """The most recent migration into the target database, or None if there never was one."""
+        """The most recent migration into the target database, or None if there never was one: ARM answers 404
+        for its migration resource, and `listMigrations` of the migration service lists none into it either. A
+        404 alone is no proof (ARM's eventual consistency after a create, a routing glitch, a resource moved):
+        read as "never was one", a step would create a second migration over the one DMS runs, or a rollback
+        would leave it running and hand its frozen source back. Where the list shows one: `MigrationAbsenceUnproven`.
+        A migration another service runs is in no list of this one's: a restore's target database is the proof
+        there (preflight and start_migration refuse one that exists)."""
         resource = self._call("read the migration of %s" % target.describe(), lambda t: t.get_migration(target), target.subscription_id)
-        return None if resource is None else MigrationStatus.from_resource(_as_rest(resource))
+        if resource is not None:
+            return MigrationStatus.from_resource(_as_rest(resource))
+        self._check_none_listed(target)
+        return None
+
+    def _check_none_listed(self, target: MigrationTarget) -> None:
+        into = (comparable_id(target.scope), target.database_name.lower())
+        listed = [status for scope, name, status in self.migrations_on_service() if (comparable_id(scope), name.lower()) == into]
+        if not listed:
+            return
+        raise MigrationAbsenceUnproven(
+            "ARM answers 404 (no migration resource) for the migration into %s, yet listMigrations of migration service %s "
+            "lists migration %s (%s) into it: whether one runs there cannot be read, so nothing is started, canceled, "
+            "removed or handed back on the 404 alone; poking again until the two agree. Should it last, a person "
+            "compares the database migration resource %s/providers/Microsoft.DataMigration/databaseMigrations/%s with "
+            "the service's migrations in the Azure portal (moved? its target server renamed or in another subscription?)"
+            % (target.describe(), self.migration_service_id, listed[0].migration_operation_id, listed[0].migration_status,
+               target.scope, target.database_name)
+        )
 
     def status(self, target: MigrationTarget, migration_operation_id: str) -> MigrationStatus:
         resource = self._call(
@@ -190,6 +223,7 @@ class DmsGateway:
             target.subscription_id,
         )
         if resource is None:
+            self._check_none_listed(target)
             raise DmsOperationFailed("DMS has no migration %s for %s" % (migration_operation_id, target.describe()), "ResourceNotFound")
         return MigrationStatus.from_resource(_as_rest(resource))
 
@@ -413,6 +447,16 @@ def _same_operation(current: MigrationStatus, before: Optional[MigrationStatus])
 def _require_managed_instance(target: MigrationTarget) -> None:
     if target.kind != "SqlMi":
         raise ValueError("%s is a %s target: only SqlMi databases are ARM resources here" % (target.database_name, target.kind))
+
+
+def _listed_scope(body: Mapping[str, Any]) -> str:
+    """The target's id of a listed migration: `properties.scope`, which the specification does not require
+    (`DatabaseMigrationBaseProperties` requires only `kind`), else the head of the resource's own id."""
+    scope = (body.get("properties") or {}).get("scope")
+    if scope:
+        return scope
+    head = re.split(r"/providers/Microsoft\.DataMigration/databaseMigrations/", body.get("id") or "", flags=re.IGNORECASE)
+    return head[0] if len(head) == 2 else ""
 
 
 def _as_rest(resource: Any) -> Mapping[str, Any]:

@@ -148,7 +148,8 @@ def foreign_because(
 
 
 def standing(ctx: Any) -> Standing:
-    """Where a step's migration stands now (one DMS read); remembered on the context for the event.
+    """Where a step's migration stands now (one DMS read; with the service's list where it answers 404:
+    `DmsGateway.current_migration`); remembered on the context for the event.
     A foreign migration in flight fails the step (`step_context.ForeignMigration`); a doubtful one does not."""
     from migration_orchestration_lib.step_context import ForeignMigration
 

@@ -34,6 +34,7 @@ from migration_orchestration_lib.dms_gateway import (
     DmsOperationFailed,
     DmsOperationTimeout,
     DmsUnavailable,
+    MigrationAbsenceUnproven,
     MigrationConflictError,
     MigrationTarget,
     OperationTiming,
@@ -151,10 +152,11 @@ def test_integration_runtime_state_comes_from_the_migration_service(server, gate
 def test_the_migrations_of_the_service_come_in_one_call_with_their_scope_and_target_database(server, gateway):
     assert gateway.migrations_on_service() == []
     operation_ids = {kind: start(gateway, kind).migration_operation_id for kind in KINDS}
+    calls_before = len(server.received("listMigrations"))
 
     listed = gateway.migrations_on_service()
 
-    assert len(server.received("listMigrations")) == 2
+    assert len(server.received("listMigrations")) == calls_before + 1
     assert sorted((scope.strip("/").lower(), database, status.migration_operation_id) for scope, database, status in listed) == sorted(
         (scope(kind).strip("/").lower(), SOURCE_DATABASE, operation_ids[kind]) for kind in KINDS
     )
@@ -249,6 +251,75 @@ def test_start_adopts_a_same_named_database_whichever_source_server_dms_names(se
     again = gateway.start(target("SqlMi"), SOURCE_DATABASE, never_called)
     assert (again.adopted, again.migration_operation_id) == (True, theirs.migration_operation_id)
     assert gateway.current_migration(target("SqlMi")).source_server_name == "sql02"
+
+
+def answer_404_for_the_migration(server, count=1):
+    """ARM answers the target's migration GET 404 (ResourceNotFound) for the next `count` reads, though DMS has it
+    (eventual consistency after a create, a routing glitch); `listMigrations` still lists it."""
+    server.world.add_fault("get", "error", count=count, database=SOURCE_DATABASE, status=404, code="ResourceNotFound",
+                           message="The Resource was not found.")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_404_contradicted_by_the_services_list_is_no_proof_that_there_is_no_migration(server, gateway, kind):
+    """Before, one 404 read as "there never was a migration into this target" (None), whatever DMS runs there."""
+    first = start(gateway, kind)
+    answer_404_for_the_migration(server)
+    with pytest.raises(MigrationAbsenceUnproven, match="ARM answers 404 .* for the migration into Sales on %s %s, yet listMigrations of "
+                       "migration service %s lists migration %s \\(" % (kind, TARGET_SERVERS[kind][0], SERVICE_ID, first.migration_operation_id)) as unproven:
+        gateway.current_migration(target(kind))
+    assert unproven.value.retryable
+    assert gateway.current_migration(target(kind)).migration_operation_id == first.migration_operation_id
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_start_creates_nothing_where_a_404_is_contradicted_by_the_services_list(server, gateway, kind):
+    """Before, the 404 made start send a create (PUT) over the migration DMS runs; what DMS does with one is not
+    documented (the contract server refuses it 409 OperationInProgress)."""
+    start(gateway, kind)
+    answer_404_for_the_migration(server)
+    with pytest.raises(MigrationAbsenceUnproven):
+        gateway.start(target(kind), SOURCE_DATABASE, never_called)
+    assert len(server.received("create")) == 1, "a create was sent over the migration DMS runs"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_cancel_whose_read_after_answers_a_contradicted_404_is_not_failed_for_good(server, gateway, kind):
+    """The migration read by its operation id after a cancel (or a cutover) answers 404 while the service lists it.
+    Before: `DmsOperationFailed` "DMS has no migration", which no poke retries (the rollback failed for a person)."""
+    first = start(gateway, kind)
+    answer_404_for_the_migration(server)
+    with pytest.raises(MigrationAbsenceUnproven) as unproven:
+        gateway.cancel(target(kind), first.migration_operation_id)
+    assert unproven.value.retryable
+    assert gateway.status(target(kind), first.migration_operation_id).migration_status == "Canceled"
+
+
+def test_a_404_with_no_migration_listed_into_the_target_is_none(server, gateway):
+    """The same 404, the service's list showing migrations into other targets only (another kind, another database)."""
+    start(gateway, "SqlDb")
+    server.world.add_fault("get", "error", database="Other", status=404, code="ResourceNotFound")
+    assert gateway.current_migration(target("SqlMi")) is None
+    assert gateway.current_migration(target("SqlDb", "Other")) is None
+
+
+def test_a_listed_migration_without_its_optional_scope_is_placed_by_its_id():
+    """`scope` is optional in the 2025-06-30 specification (`DatabaseMigrationBaseProperties` requires only `kind`);
+    a migration listed without it is still one into its target (its id names it), for admission and proof alike."""
+
+    class ListWithoutScope:
+        def list_migrations(self, resource_group, name):
+            return [{"id": scope("SqlMi") + "/providers/Microsoft.DataMigration/databaseMigrations/Sales", "name": "Sales",
+                     "properties": {"kind": "SqlMi", "migrationStatus": "InProgress", "migrationOperationId": "op-1"}}]
+
+        def get_migration(self, target, migration_operation_id=None):
+            return None
+
+    gateway = DmsGateway(lambda subscription: ListWithoutScope(), ResourceId.parse(SERVICE_ID))
+    [(listed_scope, name, status)] = gateway.migrations_on_service()
+    assert (listed_scope, name, status.migration_operation_id) == (scope("SqlMi"), "Sales", "op-1")
+    with pytest.raises(MigrationAbsenceUnproven, match="lists migration op-1 \\(InProgress\\)"):
+        gateway.current_migration(target("SqlMi"))
 
 
 def still_canceling(server, gateway, kind, operation_id):

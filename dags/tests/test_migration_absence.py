@@ -1,0 +1,82 @@
+""""No migration into this target" is proven, never read off one 404: ARM may answer 404 for a migration DMS has
+(eventual consistency after a create, a routing glitch, a resource moved). The gateway reads it as none only where
+`listMigrations` of the migration service lists none into that target either (`DmsGateway.current_migration`);
+where the two disagree, the step pokes again, deciding nothing, until they agree or its deadline passes.
+
+Run task by task (`task_driver`) on the rehearsal world: the real gateway over HTTP against the DMS contract server,
+whose `get` fault answers the target's migration GET 404 while its list still shows the migration.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib import rehearsal
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from task_driver import RunDriver, WorkerCrashed
+from world_view import WorldView
+
+
+def answer_404_for_the_migration(world, count):
+    world.world.add_fault("get", "error", count=count, database=world.database.target_database, status=404,
+                          code="ResourceNotFound", message="The Resource was not found.")
+
+
+def dms_contract_server(directory):
+    return rehearsal._servers["dms:%s" % directory]
+
+
+def run_dead_after(directory, entry, task):
+    """A run of the one database `entry` whose worker died right after `task`'s side effects: (world, dag, run)."""
+    plan = parse_plan(plan_with_databases([entry]))
+    world = WorldView(directory, plan.database(entry["name"]), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    run = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database(entry["name"], crash_after=task)
+    return world, dag, run
+
+
+def test_a_rollback_told_404_for_the_migration_dms_runs_neither_leaves_it_running_nor_hands_the_source_back(rehearsal_world):
+    """A run dies after its final backup, the source frozen and the online migration replicating; its rollback's
+    reads of the migration answer 404 while the service's list shows it. Before, the rollback read "no migration":
+    nothing canceled, the restoring target kept, the frozen source made writable and the database reported rolled
+    back, while DMS still replicated into the target (and a cutover would bring it online beside a writable source)."""
+    world, dag, run = run_dead_after(rehearsal_world, database_entry("db", "Sales", mode="online"), "final_backup")
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"] and not world.source_writable()
+
+    answer_404_for_the_migration(world, count=3)
+    writable_beside_a_running_migration = []
+
+    def observe(task_id):
+        world.observe(task_id)
+        if world.source_writable() and world.operations()[-1]["migrationStatus"] != "Canceled":
+            writable_beside_a_running_migration.append(world.operations()[-1]["migrationStatus"])
+
+    run.observe = observe
+    assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
+
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"], "the migration DMS runs is left running"
+    assert world.target() is None, "the RESTORING target of the canceled migration is removed"
+    assert writable_beside_a_running_migration == [], "the source was handed back while DMS still ran the migration"
+    assert world.source_writable() and run.outcome("db") == "rolled_back"
+    assert not world.world.faults(), "the 404s were never met"
+
+
+def test_a_start_told_404_for_the_migration_dms_runs_creates_no_second_one(rehearsal_world):
+    """A SqlDb copy's start_migration dies after DMS created the migration; the task, run again, reads 404 for it
+    while the service's list shows it. Before, it froze nothing new but sent a create (PUT) over that migration:
+    into a target the first copy is writing (or has written) rows into. What DMS does with such a PUT is not
+    documented; the contract server refuses one in flight (409) and copies again over one that ended."""
+    world, _, run = run_dead_after(rehearsal_world, database_entry("db", "Sales", target="db-prod"), "start_migration")
+    [first] = world.operations()
+    creates = len(dms_contract_server(rehearsal_world).received("create"))
+
+    answer_404_for_the_migration(world, count=2)
+    assert run.clear_task("db", "start_migration") == "success", run.errors
+
+    assert len(dms_contract_server(rehearsal_world).received("create")) == creates, "a second create was sent"
+    assert [op["migrationOperationId"] for op in world.operations()] == [first["migrationOperationId"]]
+    assert run.xcom[("db.start_migration", "return_value")] == first["migrationOperationId"]
+    assert not world.world.faults(), "the 404s were never met"
