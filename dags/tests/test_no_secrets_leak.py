@@ -334,6 +334,26 @@ def test_redact_keeps_an_error_that_only_speaks_of_authorization_and_passwords()
 
 
 @on_every_airflow
+@pytest.mark.parametrize("field", ["migrationFailureError", "restoreBlockingReason"])
+def test_a_dms_error_cut_short_inside_a_secret_keeps_no_part_of_it(field):
+    """DMS's error text is shortened for a task's error (`MigrationStatus.describe`), a remembered secret quoted near
+    where it is cut. Was: the text was cut first, so the secret's first characters reached the error, which `redact`,
+    knowing only the whole secret, left as they were."""
+    from migration_orchestration_lib.connections import redact
+    from migration_orchestration_lib.migration_status import MigrationStatus
+
+    secret = "Pa55-%s" % secrets.token_hex(12)
+    ConnectionSecret("mssql_source_sql01", "sql01", None, "svc", secret)  # remembered on creation
+    cut = {"migrationFailureError": 500, "restoreBlockingReason": 200}[field]
+    text = "x" * (cut - 40) + " login refused for password '%s' " % secret + "y" * 500  # the cut 11 characters in
+    properties = {"migrationStatus": "Failed", "migrationStatusDetails": {"restoreBlockingReason": text}}
+    if field == "migrationFailureError":
+        properties = {"migrationStatus": "Failed", "migrationFailureError": {"message": text}}
+    said = redact(MigrationStatus.from_resource({"properties": properties}).describe())
+    assert secret[:8] not in said, said
+
+
+@on_every_airflow
 @pytest.mark.parametrize("escape", [
     lambda s: json.dumps(s)[1:-1],
     lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
