@@ -156,8 +156,8 @@ def migrated_elsewhere(ctx: Any, now: Any) -> str:
     (nothing starts then) and the rollback (nothing unfrozen); `now`: where the entry's target's migration stands
     (`migration_stage.Standing`). DMS lists a
     migration of the source on the plan's service into a target the plan no longer names (the entry's target server
-    or database changed since: its `resourceId` edited keeps the entry's name, which the freeze marker names, so the
-    marker does not tell) that a run declared migrated (applications may write there by now), or that DMS finishes by
+    or database changed since: its `resourceId` edited keeps the entry's name, all a freeze marker written before
+    `targetServerId` names, so such a marker does not tell) that a run declared migrated (applications may write there by now), or that DMS finishes by
     itself (an offline restore after the final backup it was told of, a SqlDb copy, a cutover requested; one DMS lists
     without saying whether it is offline counts so). A writable source beside either would lose the writes made since,
     or split them."""

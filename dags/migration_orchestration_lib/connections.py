@@ -29,12 +29,16 @@ MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
 _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_?secret"
 # What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
+_QUOTE_INSIDE = r"['\"](?![\s,:)}\]]|\Z)"  # a quote in a bare value; one before these closes the text holding it
 _SECRET_PATTERNS = [
-    # A connection string's value: {braced, with }} inside}, "quoted", 'quoted', or bare up to the next ';'.
-    # A braced or quoted value never closed (a text cut short) runs to the end: it may be all secret, and a
-    # value that must close before the end would be looked for again from every key, in time squared.
-    re.compile(r"(?i)\b(%s)(\s*=\s*)(\{(?:[^}]|\}\})*(?:\}|\Z)|\"(?:[^\"]|\"\")*(?:\"|\Z)|'(?:[^']|'')*(?:'|\Z)|[^;\r\n'\"]+)"
-               % _SECRET_KEY),
+    # A URL's query or a form body (an OAuth token request): its value ends at the next '&' ('&' in it is %26).
+    re.compile(r"(?i)([?&](?:%s)=)((?:[^&#\s'\"]|%s)+)" % (_SECRET_KEY, _QUOTE_INSIDE)),
+    # A connection string's value (not a query's, above): {braced, with }} inside}, "quoted", 'quoted', \"quoted\" in a
+    # JSON string, or bare up to the next ';', a quote inside it too. A braced or quoted value never closed (a text cut
+    # short) runs to the end: it may be all secret, and a value that must close before the end would be looked for
+    # again from every key, in time squared (the JSON one stops at the JSON string's end).
+    re.compile(r"(?i)(?<![?&])\b(%s)(\s*=\s*)(\{(?:[^}]|\}\})*(?:\}|\Z)|\"(?:[^\"]|\"\")*(?:\"|\Z)|'(?:[^']|'')*(?:'|\Z)"
+               r"|\\\"(?:\\\"\\\"|[^\\\"]|\\[^\"])*(?:\\\"|(?=\"|\Z))|(?:[^;\r\n'\"]|%s)+)" % (_SECRET_KEY, _QUOTE_INSIDE)),
     # A JSON or Python-repr member named like a secret (a request body, an SDK model), its quoted value (to the end
     # where it never closes).
     re.compile(r"""(?is)(["'](?:%s|accesstoken|access_token|refresh_token|sastoken|sas_token)["']\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\Z)|'(?:[^'\\]|\\.)*(?:'|\Z))"""

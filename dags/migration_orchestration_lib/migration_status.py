@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
+from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.resource_id import comparable_id
 from migration_orchestration_lib.source_server_names import names_same_server
 
@@ -214,7 +215,7 @@ class MigrationStatus:
         if self.last_restored_filename:
             parts.append("lastRestoredFilename=%s" % self.last_restored_filename)
         if self.restore_blocking_reason:
-            parts.append("restoreBlockingReason=%s" % self.restore_blocking_reason[:200])
+            parts.append("restoreBlockingReason=%s" % redact(self.restore_blocking_reason)[:200])
         if self.error_message:
             parts.append("error=%s" % self.error_message)
         return ", ".join(parts)
@@ -244,5 +245,5 @@ def _error_message(properties: Mapping[str, Any], details: Mapping[str, Any]) ->
         "; ".join(e for e in details.get("sqlDataCopyErrors") or [] if e),
     ):
         if message:
-            return str(message)[:500]
+            return redact(str(message))[:500]  # redacted before it is cut: a secret cut in two would not be known
     return None

@@ -27,13 +27,16 @@ The freeze marker keeps the same fact on the source database itself, where Airfl
 the database-level extended property `migration_freeze` = `{"plan": <plan name, MIGRATION_PLAN_NAME>,
 "readOnly": ..., "target": "<targetServers entry>/<target database>", "targetServerId": <that server's ARM id>,
 "userAccess": ...}` (`marker_value`; versions before wrote it without `targetServerId`, and such a marker still counts).
-A marker is this plan's where it names this plan and the database's target: the entry's name and target database
-as the plan says them, or (the entry renamed since, its resourceId kept) the target database on the server of that
-ARM id; a marker without the ARM id counts so only where this Airflow's handoff record by target
-(`handoffs.target_key`) says a run declared a migration into that database migrated (its source stays frozen for
-good, whoever's the marker). Nothing else proves a renamed entry's marker this plan's: a copy of the plan in another
-Airflow could have written it, and DMS's migration into the target says nothing of who froze the source. Such a
-marker is refused as another target's, the advice to put the entry's name back, never to make the source writable.
+A marker is this plan's where it names this plan and the database's target: the target database on the server of
+the ARM id it names, whatever the entry's name (renamed since, its resourceId kept), or, in a marker without the
+ARM id, the entry's name and target database as the plan says them. One with the entry's target database under
+another entry name (renamed since) and no ARM id, or with the entry's name and target database on another server
+(its resourceId edited since), counts so only where this Airflow's handoff record by target (`handoffs.target_key`)
+says a run declared a migration into the database the marker means migrated (its source stays frozen for good,
+whoever's the marker). Nothing else proves such a marker this plan's: a copy of the plan in another Airflow could
+have written it (its entry of the same name on its own server), and DMS's migration into the target says nothing of
+who froze the source. Such a marker is refused as another target's, the advice to put the entry back as it was,
+never to make the source writable.
 The freeze batch writes it right before its SET READ_ONLY (a read-only database refuses metadata changes, error 3906), so a source read-only
 before the freeze never gets one and the record stays its only one; the unfreeze batch drops it
 right after SET READ_WRITE (the marker found there where it is this plan's: `marker_to_drop`). A freeze batch that
@@ -324,31 +327,36 @@ def check_marker(ctx: Any, database: Any, state: Any) -> MarkerFinding:
 
 
 def _names_this_target(ctx: Any, database: Any, target: str, server_id: Optional[str]) -> bool:
-    """Whether a marker of this plan's name was written for this database's target: its `targetServers` entry's
-    name and target database, or (the entry renamed since) the target database on the server of this ARM id, as the
-    marker says (`targetServerId`) or, in a marker without it (written before it), as this Airflow's handoff record
-    by target says (`handoffs.target_key`): a run of this Airflow declared a migration into that very database
-    migrated, so its source stays frozen for good, whoever's the marker. A copy of the plan in another Airflow has
-    neither; the DMS migration in flight into the target would not say who froze the source."""
-    if target == marker_target(database):
-        return True
-    if target.partition("/")[2] != database.target_database:
+    """Whether a marker of this plan's name was written for this database's target: the target database on the server
+    of this ARM id (`targetServerId`, whatever the entry's name), or, in a marker without it (written before it), the
+    entry's name and target database. Else, for a marker without it naming the target database under another entry
+    name (renamed since), or one naming the entry's name and target database on another server (its resourceId
+    edited since), where this Airflow's handoff record by target into the database the marker means
+    (`handoffs.target_key`) says a run of this Airflow declared it migrated, so its source stays frozen for good,
+    whoever's the marker. A copy of the plan in another Airflow (its entry of the same name maybe on another server)
+    has neither; another entry's target is not this one's, whatever was declared there; the DMS migration in flight
+    into the target would not say who froze the source."""
+    named = target == marker_target(database)
+    if not named and target.partition("/")[2] != database.target_database:
         return False
     server = _target_server_id(ctx, database)
-    if server_id is not None:
-        return comparable_id(server_id) == comparable_id(server)
-    return bool(ctx.services.records.get(target_key(server, database.target_database)))
+    if server_id is None:
+        return named or bool(ctx.services.records.get(target_key(server, database.target_database)))
+    if comparable_id(server_id) == comparable_id(server):
+        return True
+    return named and bool(ctx.services.records.get(target_key(server_id, database.target_database)))
 
 
 def _marker_of_another_target(ctx: Any, database: Any, where: str, text: str, target: str, server_id: Optional[str]) -> str:
     """Why a marker of this plan's name for another target is refused, and what a person does: never make the source
     writable, which that marker's migration may have handed to applications already."""
     entry = target.partition("/")[0]
+    ours = marker_target(database)
     if server_id is None:
         why, later = ("written before the DAG named the target server's ARM id in it, so a renamed entry cannot be told "
                       "from a copy's", "; rename the entry once the database is migrated")
     else:
-        why, later = "on server %s" % server_id, ""
+        why, later, ours = "on server %s" % server_id, "", "%s on server %s" % (ours, _target_server_id(ctx, database))
     return (
         "%s carries the freeze marker of this plan's name (%s) to another target, %s (its database-level extended "
         "property %s = %s, %s), not this entry's %s: it was frozen for a migration to that target, by this plan before "
@@ -359,7 +367,7 @@ def _marker_of_another_target(ctx: Any, database: Any, where: str, text: str, ta
         "put it back as it was and run again: the run carries on with that migration (or its rollback undoes it)%s. "
         "Otherwise another deployment migrates the source: two plans must not name the same source database, so remove "
         "it from this plan"
-        % (where, ctx.plan.name, target, FREEZE_MARKER, text, why, marker_target(database), entry, entry, later))
+        % (where, ctx.plan.name, target, FREEZE_MARKER, text, why, ours, entry, entry, later))
 
 
 def _parse_marker(text: str) -> Tuple[Optional[str], Optional[str], Optional[str], Access]:

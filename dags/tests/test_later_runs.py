@@ -409,6 +409,23 @@ def test_the_handoff_by_target_key_is_one_airflow_keeps_and_a_shell_takes_as_one
     assert key != target_handoff_key(MigrationTarget.of(other, other.database("db")))
 
 
+@pytest.mark.parametrize("database", ["Sales Archive", "Q1#2", "50%20off"])
+def test_a_database_whose_name_its_arm_url_escapes_migrates_in_a_rehearsal(rehearsal_world, database):
+    """DMS's REST API names a migration by its target database in the URL's path, escaped. Was: the rehearsal's DMS
+    (the contract server) took the name as sent, restored `Sales Archive` as `Sales%20Archive`, and the validation
+    failed on the missing `Sales Archive` (4060): a rehearsal failing where Azure, which decodes the path, would not."""
+    from migration_orchestration_lib.rehearsal import seed_world
+
+    plan = parse_plan(plan_with_databases([database_entry("db", database, mode="offline")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    seed_world(world.world, plan)
+    run = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    run.run_database("db")
+
+    assert run.outcome("db") == "migrated", run.errors
+    assert world.target()["name"] == database
+
+
 def test_a_declared_target_dms_forgot_is_left_behind_by_removing_its_entry_from_the_plan(rehearsal_world):
     """Once DMS forgot a declared migration, every run with its entry in the plan fails on it (preflight refuses the
     target, the rollback keeps the source frozen and fails: the rollback-failed alert). The refusal said only "if

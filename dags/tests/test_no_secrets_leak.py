@@ -280,6 +280,14 @@ NEVER_HELD = [
     ("a quoted connection-string value", 'Server=sql01;Password="pass word;42";User ID=sa', 'Server=sql01;Password="***";User ID=sa'),
     ("a braced ODBC value", "Server=sql01;PWD={pa}}ss;wo rd};UID=sa", "Server=sql01;PWD=***;UID=sa"),
     ("a value with spaces", "Server=sql01;Password=pass word 42;UID=sa", "Server=sql01;Password=***;UID=sa"),
+    ("a value with quotes inside", "Server=sql01;Password=pa's\"s w'd;UID=sa", "Server=sql01;Password=***;UID=sa"),
+    ("a connection string quoted in a call", "connect('Server=sql01;PWD=pa\\'ss', timeout=30) and \"PWD=pass\"}",
+     "connect('Server=sql01;PWD=***', timeout=30) and \"PWD=***\"}"),
+    ("a quoted value in a JSON string", '{"cs": "Server=sql01;Password=\\"pa;ss\\"\\"w\\";UID=sa"}',
+     '{"cs": "Server=sql01;Password=***;UID=sa"}'),
+    ("a form body", "body grant_type=client_credentials&client_id=app&client_secret=s3c'r%26t&scope=https://x/.default",
+     "body grant_type=client_credentials&client_id=app&client_secret=***&scope=https://x/.default"),
+    ("a URL's query", "GET https://h/api?password=p%40ss&db=Sales failed", "GET https://h/api?password=***&db=Sales failed"),
     ("a JSON request body", 'refused {"password": "pa\\"ss", "accountKey": "k3y==", "n": 1}',
      'refused {"password": "***", "accountKey": "***", "n": 1}'),
     ("an SDK model's repr", "request {'password': 'pa ss', 'user_name': 'sa'}", "request {'password': '***', 'user_name': 'sa'}"),
@@ -326,6 +334,26 @@ def test_redact_keeps_an_error_that_only_speaks_of_authorization_and_passwords()
     text = ("(AuthorizationFailed) The client 'x' does not have authorization to perform action "
             "'Microsoft.Sql/servers/write'; login failed: password expired")
     assert redact(text) == text
+
+
+@on_every_airflow
+@pytest.mark.parametrize("field", ["migrationFailureError", "restoreBlockingReason"])
+def test_a_dms_error_cut_short_inside_a_secret_keeps_no_part_of_it(field):
+    """DMS's error text is shortened for a task's error (`MigrationStatus.describe`), a remembered secret quoted near
+    where it is cut. Was: the text was cut first, so the secret's first characters reached the error, which `redact`,
+    knowing only the whole secret, left as they were."""
+    from migration_orchestration_lib.connections import redact
+    from migration_orchestration_lib.migration_status import MigrationStatus
+
+    secret = "Pa55-%s" % secrets.token_hex(12)
+    ConnectionSecret("mssql_source_sql01", "sql01", None, "svc", secret)  # remembered on creation
+    cut = {"migrationFailureError": 500, "restoreBlockingReason": 200}[field]
+    text = "x" * (cut - 40) + " login refused for password '%s' " % secret + "y" * 500  # the cut 11 characters in
+    properties = {"migrationStatus": "Failed", "migrationStatusDetails": {"restoreBlockingReason": text}}
+    if field == "migrationFailureError":
+        properties = {"migrationStatus": "Failed", "migrationFailureError": {"message": text}}
+    said = redact(MigrationStatus.from_resource({"properties": properties}).describe())
+    assert secret[:8] not in said, said
 
 
 @on_every_airflow

@@ -386,7 +386,7 @@ def test_the_next_rehearsal_deploys_a_sqldb_target_database_the_plan_names_anew_
 
 def moved(target, mode):
     """The plan with the `targetServers` entry `target` pointing at another server of its kind (its resourceId edited,
-    its name kept: the freeze marker, which names the entry, reads as this plan's still)."""
+    its name kept: the freeze marker names the entry and the old server's ARM id)."""
     document = plan_with_databases([database_entry("db", "Sales", mode=mode, target=target)])
     document["targetServers"] = [dict(server) for server in document["targetServers"]]
     for server in document["targetServers"]:
@@ -414,9 +414,10 @@ MOVED_WHILE_DMS_FINISHES = [("mi-prod", "offline", "final_backup"), ("vm-prod", 
 def test_a_target_server_moved_while_dms_finishes_the_old_migration_keeps_the_source_frozen(rehearsal_world, target, mode, crash, when):
     """The target server's resourceId was edited (the entry's name kept) once the source was frozen for a migration DMS
     finishes by itself (an offline restore told of its final backup, a SqlDb copy, a cutover requested). The steps find
-    nothing in the new server. Was: the rollback made the source writable (the freeze marker names the entry, which
+    nothing in the new server. Was: the rollback made the source writable (the freeze marker named the entry alone, which
     did not change), while DMS brought the old target online without the writes made since. Now it keeps the source
-    frozen for a person, naming that migration; nothing of it is canceled or removed."""
+    frozen for a person: the marker names the old server's ARM id, not the entry's (a copy of the plan in another
+    Airflow could have written it), and the person is told to put the entry back; nothing is canceled or removed."""
     dag, world = setup(rehearsal_world, mode=mode, target=target)
     run = crashed_after(dag, world, crash)
     plan, edited = moved(target, mode)
@@ -432,8 +433,8 @@ def test_a_target_server_moved_while_dms_finishes_the_old_migration_keeps_the_so
     assert old["migrationStatus"] in ("InProgress", "Completing"), old["migrationStatus"]
     assert not world.source_writable(), "the source writable while DMS finishes the migration into the old server"
     said = run.errors["db.rollback"]
-    assert "source database Sales kept frozen" in said and old["migrationOperationId"] in said, said
-    assert "put the target of db back" in said, said
+    assert "source database Sales kept as it is" in said and "to another target, %s/Sales" % target in said, said
+    assert "put it back as it was and run again" in said and "makes it writable" not in said, said
 
 
 @pytest.mark.parametrize("target,mode", [("mi-prod", "offline"), ("mi-prod", "online"), ("vm-prod", "online"), ("db-prod", "offline")])
@@ -467,6 +468,37 @@ def test_a_target_server_moved_after_a_handoff_never_makes_the_declared_source_w
     again = RunDriver(edited, world.observe)
     again.run_database("db")
     assert again.outcome("db") == "migrated", again.errors
+
+
+@pytest.mark.parametrize("mode,crash", [("online", "freeze_source"), ("online", None), ("offline", None)],
+                         ids=["online frozen", "online handed off", "offline handed off"])
+def test_a_copy_of_the_plan_in_another_airflow_whose_entry_of_the_same_name_is_another_server_leaves_the_source_alone(
+        rehearsal_world, mode, crash):
+    """Another Airflow runs a copy of this plan (the same MIGRATION_PLAN_NAME and entry name, mi-prod, on another
+    server: a staging copy) naming the same source, frozen by this deployment. Was: the marker's plan and entry name
+    matched, so the copy restored its missing record from this deployment's freeze and went on: it migrated the frozen
+    source into its own server and declared it migrated (a second declared target), or, its migration refused, its
+    rollback made the source writable and dropped the marker under this deployment's migration. Now the marker's
+    `targetServerId` is not the copy's server: preflight refuses, nothing starts, nothing is unfrozen."""
+    dag, world = setup(rehearsal_world, mode=mode, target="mi-prod")
+    if crash:
+        crashed_after(dag, world, crash)
+    else:
+        RunDriver(dag, world.observe).run_database("db")
+    ours = world.source()["extendedProperties"]["migration_freeze"]
+    operations = world.operations()
+    os.remove(os.path.join(str(rehearsal_world), RECORDS_FILE))  # the other Airflow's records: none of this one's
+    plan, copy = moved("mi-prod", mode)
+    add_moved_server(world, plan)
+    run = RunDriver(copy, world.observe)
+    states = run.run_database("db")
+
+    assert states["db.preflight"] == "failed", run.errors
+    said = run.errors["db.preflight"]
+    assert "to another target, mi-prod/Sales" in said and plan.target_of(plan.database("db")).resource_id.value in said, said
+    assert "makes it writable" not in said, said
+    assert world.operations() == operations, "a migration started into the copy's server"
+    assert not world.source_writable() and world.source()["extendedProperties"] == {"migration_freeze": ours}
 
 
 # --- targetServers entry renamed (its resourceId kept: the same server) ---------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
+from urllib.parse import unquote
 
 from migration_rehearsal.dms_contract_server import managed_databases, migrations, operations, resources
 from migration_rehearsal.dms_contract_server.arm import Request, Response
@@ -88,5 +89,5 @@ def match(method: str, path: str) -> Tuple[Optional[Route], Dict[str, str]]:
     for route in ROUTES:
         found = route.pattern.match(path)
         if found and route.method == method:
-            return route, {k: v for k, v in found.groupdict().items() if v is not None}
+            return route, {k: unquote(v) for k, v in found.groupdict().items() if v is not None}  # ARM decodes the path
     return None, {}
