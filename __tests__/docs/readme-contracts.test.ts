@@ -5,7 +5,8 @@
  * and a documented default must be the schema's. So are the default stacks' counts, resource names
  * and diagnostic settings ("What gets deployed", "Performance"), the alerts' severities and timings
  * ("Monitoring"), the outputs of each host ("Outputs"), the roles assigned and the checks checkov
- * skips ("Security"), against what the stacks synthesize and the checkov settings.
+ * skips ("Security"), against what the stacks synthesize and the checkov settings; and the plan the
+ * README shows, against the example file it says it is.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { tableRows } from './readme-table';
 
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const FABRIC_HOST_PAGE = readFileSync(join(ROOT, 'docs', 'fabric-host.md'), 'utf8');
 
 type SchemaNode = { [key: string]: any };
 
@@ -351,6 +353,13 @@ function synthesizedOutputs(synth: SynthesizedStack): Map<string, boolean> {
   );
 }
 
+/** docs/fabric-host.md's alert table: each alert's short name with the source file its row names. */
+function fabricPageAlertRows(page: string): Array<[string, string]> {
+  return tableRows(page, '| alert | fires when | source |', 'Fabric host alert table')
+    .map(cells)
+    .flatMap(([names, , source]) => backticked(names).map((name) => [name, backticked(source)[0]] as [string, string]));
+}
+
 const sorted = <K, V>(map: Map<K, V>) => [...map].sort(([a], [b]) => String(a).localeCompare(String(b)));
 
 describe("the README's alerts and outputs of every host", () => {
@@ -366,6 +375,18 @@ describe("the README's alerts and outputs of every host", () => {
   test('a timing that differs is seen', () => {
     const drifted = README.replace('| count > 0, per run | 1 | 5 min / 1 day |', '| count > 0, per run | 1 | 15 min / 1 day |');
     expect(documentedAlertTimings(drifted).get('migration-stalled')).toBe('severity 1, PT15M / P1D');
+  });
+
+  test('docs/fabric-host.md lists every alert of the Fabric host, each with the file that defines it', () => {
+    const rows = fabricPageAlertRows(FABRIC_HOST_PAGE);
+    expect(rows.map(([name]) => name).sort()).toEqual([...synthesizedAlertTimings([synths.get('fabric')!], plans.get('fabric')!.name).keys()].sort());
+    expect(rows.filter(([name, source]) => !readFileSync(join(ROOT, source), 'utf8').includes(`-${name}\``))).toEqual([]);
+  });
+
+  test('an alert left out of docs/fabric-host.md is seen', () => {
+    const drifted = FABRIC_HOST_PAGE.replace(/^\| `rollback-failed` \|.*\n/m, '');
+    expect(fabricPageAlertRows(drifted).map(([name]) => name)).not.toContain('rollback-failed');
+    expect(fabricPageAlertRows(drifted)).toHaveLength(fabricPageAlertRows(FABRIC_HOST_PAGE).length - 1);
   });
 
   test.each(hosts)('name the outputs of the %s host and whether each is sensitive', (host) => {
@@ -408,5 +429,46 @@ describe("the README's checkov skips", () => {
     const { count, everyHost: documented } = documentedCheckovSkips(drifted);
     expect(count).toBe(9);
     expect(everyHost.filter((check) => !documented.includes(check))).toEqual(['CKV_AZURE_117']);
+  });
+});
+
+/** The YAML block of "The migration plan". */
+function readmePlanBlock(readme: string): string {
+  const section = readme.slice(readme.indexOf('\n## The migration plan\n'));
+  return /```yaml\n([\s\S]*?)\n```/.exec(section)![1];
+}
+
+/**
+ * Where the README's plan differs from the example file it says it is: `...` in an ARM id of the README
+ * stands for the segments it shortens; comments and YAML style are free.
+ */
+function planDifferences(shown: unknown, file: unknown, path = ''): string[] {
+  if (typeof shown === 'string' && shown.includes('...') && typeof file === 'string') {
+    const pattern = new RegExp(`^${shown.split('...').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`);
+    return pattern.test(file) ? [] : [`${path}: README ${shown}, file ${file}`];
+  }
+  if (shown !== null && file !== null && typeof shown === 'object' && typeof file === 'object' && Array.isArray(shown) === Array.isArray(file)) {
+    const keys = [...new Set([...Object.keys(shown), ...Object.keys(file)])];
+    return keys.flatMap((key) => planDifferences((shown as any)[key], (file as any)[key], path === '' ? key : `${path}.${key}`));
+  }
+  return JSON.stringify(shown) === JSON.stringify(file) ? [] : [`${path}: README ${JSON.stringify(shown)}, file ${JSON.stringify(file)}`];
+}
+
+describe("the README's plan", () => {
+  const file = parseYaml(readFileSync(join(ROOT, 'examples', 'three-databases.yaml'), 'utf8'));
+
+  test('is examples/three-databases.yaml, the default plan, with its ARM ids shortened', () => {
+    expect(README).toContain('That is `examples/three-databases.yaml` (with its ARM ids shortened here), the default plan');
+    expect(planDifferences(parseYaml(readmePlanBlock(README)), file)).toEqual([]);
+  });
+
+  test('a field that differs from the file, or an id shortened to another, is seen', () => {
+    const drifted = readmePlanBlock(README)
+      .replace('maxMigrationsPerSourceServer: 2', 'maxMigrationsPerSourceServer: 3')
+      .replace('managedInstances/mi-contoso-prod', 'managedInstances/mi-contoso');
+    expect(planDifferences(parseYaml(drifted), file)).toEqual([
+      'concurrency.maxMigrationsPerSourceServer: README 3, file 2',
+      'targetServers.0.resourceId: README /subscriptions/.../resourceGroups/rg-data-prod/providers/Microsoft.Sql/managedInstances/mi-contoso, file /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod/providers/Microsoft.Sql/managedInstances/mi-contoso-prod',
+    ]);
   });
 });
