@@ -210,16 +210,20 @@ function deployedClaims(readme: string, each: readonly SynthesizedStack[], planN
   const countOf = (block: 'resource' | 'data') =>
     each.flatMap((stack) => Object.values(stack[block] ?? {})).reduce((sum, ofType) => sum + Object.keys(ofType).length, 0);
   const stated = /two stacks, (\d+) resources and (\d+) data sources/.exec(readme.replace(/\s+/g, ' '));
+  // Every other mention of the count ("two stacks of 89 resources") must give the same.
+  const otherCounts = [...readme.replace(/\s+/g, ' ').matchAll(/two stacks of (\d+) resources/g)].map((match) => Number(match[1]));
   const rows = tableRows(readme, '| resource | name | why |', 'table of deployed resources').map(cells);
   const alertRow = rows.find(([what]) => /log alerts \+/.test(what));
   const alertCounts = alertRow && /^(\d+) log alerts \+ (\d+) metric alert/.exec(alertRow[0]);
   const diagnosticSettings = Object.values(stacks.resource.azurerm_monitor_diagnostic_setting ?? {});
   return {
     resourcesAndDataSources: stated && [Number(stated[1]), Number(stated[2])],
+    otherResourceCounts: otherCounts,
     alerts: alertCounts && [Number(alertCounts[1]), Number(alertCounts[2])],
     diagnosticSettings: rows.filter(([what]) => what.startsWith('diagnostic setting on')).flatMap(([, name]) => backticked(name)).sort(),
     actual: {
       resourcesAndDataSources: [countOf('resource'), countOf('data')],
+      otherResourceCounts: otherCounts.map(() => countOf('resource')),
       alerts: ['azurerm_monitor_scheduled_query_rules_alert_v2', 'azurerm_monitor_metric_alert'].map((type) => Object.keys(stacks.resource[type] ?? {}).length),
       diagnosticSettings: diagnosticSettings.map((setting) => placeholders(resolvedName(stacks, String(setting.name)), planName, hash)).sort(),
     },
@@ -290,10 +294,12 @@ describe("the README's account of the default stacks", () => {
 
   test('a count or a diagnostic setting that differs is seen', () => {
     const drifted = README.replace(/two stacks, \d+ resources/, 'two stacks, 1 resources')
+      .replace(/two stacks of \d+ resources/, 'two stacks of 2 resources')
       .replace('| 5 log alerts + 1 metric alert', '| 6 log alerts + 1 metric alert')
       .replace('`diag-aks-<name>`', '`diag-cluster-<name>`');
     const { actual, ...documented } = deployedClaims(drifted, stacks, plan.name, hash);
     expect(documented.resourcesAndDataSources![0]).toBe(1);
+    expect(documented.otherResourceCounts).toEqual([2]);
     expect(documented.alerts).toEqual([6, 1]);
     expect(documented.diagnosticSettings).toContain('diag-cluster-<name>');
     expect(documented).not.toEqual(actual);
