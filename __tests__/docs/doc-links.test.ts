@@ -1,6 +1,7 @@
 /**
- * The READMEs and docs/ point readers at files of this repository and at their own headings. A file
- * moved or renamed, or a heading reworded, leaves a link or a path that leads nowhere; these tests
+ * The READMEs and docs/ point readers at files of this repository and at their own headings, and the
+ * code's messages at parts of them by title (dags/README "What preflight refuses"). A file moved or
+ * renamed, or a heading reworded, leaves a link, a path or a title that leads nowhere; these tests
  * find each one.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -79,6 +80,48 @@ function missingPaths(document: string, text: string, folders: readonly string[]
 
 const readDocument = (path: string) => (existsSync(join(ROOT, path)) ? readFileSync(join(ROOT, path), 'utf8') : undefined);
 
+/** The documents a text may point into by a part's title, as the text names them. */
+const TITLED_DOCUMENTS: ReadonlyArray<[RegExp, string]> = [
+  [/docs\/fabric-host\.md/, 'docs/fabric-host.md'],
+  [/dags\/README(?:\.md)?/, 'dags/README.md'],
+  [/(?<![\w/])README(?:\.md)?/, 'README.md'],
+];
+
+/**
+ * Every `<document>, "<title>"` (also `<document> "<title>"`, `` `<document>`, "<title>" ``, `the README's "<title>"`)
+ * in `text` whose title is no heading, bold lead (`**title**`) or first table cell of that document.
+ */
+function missingTitles(text: string, read: (path: string) => string | undefined): string[] {
+  const missing: string[] = [];
+  for (const [pattern, document] of TITLED_DOCUMENTS) {
+    const reference = new RegExp(`${pattern.source}(?:\`|'s)?,? "([^"\\n]{3,80})"`, 'g');
+    const target = read(document) ?? '';
+    for (const [, title] of text.matchAll(reference)) {
+      const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const found = new RegExp(`^(?:#{1,6} ${escaped}$|.*\\*\\*${escaped}\\.?\\*\\*|\\| ${escaped} \\|)`, 'm').test(target);
+      if (!found) missing.push(`${document}, "${title}"`);
+    }
+  }
+  return missing;
+}
+
+/** The files whose text may point into the documents: the documents, the examples and the code whose messages do. */
+function pointingFiles(): string[] {
+  const under = (folder: string, pattern: RegExp): string[] =>
+    readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
+      .filter((path) => pattern.test(path) && !path.split('/').includes('node_modules'))
+      .map((path) => join(folder, path));
+  return [
+    ...Object.keys(DOCUMENTS),
+    'main.ts',
+    ...under('examples', /\.(ya?ml|json)$/),
+    ...under('lib', /\.(ts|mjs)$/),
+    ...under('scripts', /\.(ts|mjs|cjs|sh|py)$/),
+    ...under('dags/migration_orchestration_lib', /\.py$/),
+    'dags/migration_orchestration.py',
+  ];
+}
+
 describe('links and paths in the READMEs and docs/', () => {
   test.each(Object.keys(DOCUMENTS))('%s links only to files and headings that exist', (document) => {
     expect(brokenLinks(document, readDocument(document)!, readDocument, onDisk)).toEqual([]);
@@ -86,6 +129,20 @@ describe('links and paths in the READMEs and docs/', () => {
 
   test.each(Object.entries(DOCUMENTS))('%s names only repository paths that exist', (document, folders) => {
     expect(missingPaths(document, readDocument(document)!, folders, onDisk)).toEqual([]);
+  });
+
+  test('the documents, the examples and the code name only parts of the documents that exist ("What preflight refuses")', () => {
+    const files = pointingFiles();
+    expect(files.length).toBeGreaterThan(100);
+    const missing = files.flatMap((file) => missingTitles(readDocument(file)!, readDocument).map((reference) => `${file}: ${reference}`));
+    expect(missing).toEqual([]);
+  });
+
+  test('a part named by a title no heading, bold lead or table row has is seen', () => {
+    const text =
+      'see dags/README "What preflight refuses", `dags/README.md`, "What the DAG forgets", the README\'s "When an alert fires", ' +
+      'docs/fabric-host.md, "The identity the DAG runs as" and dags/README, "A task marked success by hand establishes nothing"';
+    expect(missingTitles(text, readDocument)).toEqual(['docs/fabric-host.md, "The identity the DAG runs as"', 'dags/README.md, "What the DAG forgets"']);
   });
 
   test('a link to a missing file or heading, and a path that moved, are seen', () => {
