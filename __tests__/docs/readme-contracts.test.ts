@@ -460,8 +460,40 @@ function planDifferences(shown: unknown, file: unknown, path = ''): string[] {
   return JSON.stringify(shown) === JSON.stringify(file) ? [] : [`${path}: README ${JSON.stringify(shown)}, file ${JSON.stringify(file)}`];
 }
 
+/** The sections of a YAML plan whose line says "these are the defaults", by path (`airflow.kubernetes`). */
+function sectionsSaidDefault(yaml: string): string[] {
+  const parents: Array<{ indent: number; key: string }> = [];
+  const paths: string[] = [];
+  for (const line of yaml.split('\n')) {
+    const key = /^( *)([A-Za-z]\w*):/.exec(line);
+    if (!key) continue;
+    const indent = key[1].length;
+    while (parents.length > 0 && parents[parents.length - 1].indent >= indent) parents.pop();
+    parents.push({ indent, key: key[2] });
+    if (line.includes('these are the defaults')) paths.push(parents.map((parent) => parent.key).join('.'));
+  }
+  return paths;
+}
+
+/** Where a section of `plan` differs from the schema's defaults of its fields. */
+function nonDefaults(plan: any, path: string, fields: Map<string, SchemaNode[]>): string[] {
+  const section = path.split('.').reduce((value, key) => value?.[key], plan) ?? {};
+  return Object.entries<unknown>(section)
+    .map(([key, value]) => [`${path}.${key}`, value, fields.get(`${path}.${key}`)?.find((node) => 'default' in node)?.default] as const)
+    .filter(([, value, fallback]) => JSON.stringify(value) !== JSON.stringify(fallback))
+    .map(([field, value, fallback]) => `${field}: ${JSON.stringify(value)}, default ${JSON.stringify(fallback)}`);
+}
+
 describe("the README's plan", () => {
   const file = parseYaml(readFileSync(join(ROOT, 'examples', 'three-databases.yaml'), 'utf8'));
+  const fields = schemaFields(migrationPlanJsonSchema() as SchemaNode);
+
+  test('gives the defaults where it says "these are the defaults"', () => {
+    const block = readmePlanBlock(README);
+    expect(sectionsSaidDefault(block)).toEqual(['airflow.kubernetes', 'concurrency']);
+    expect(sectionsSaidDefault(block).flatMap((path) => nonDefaults(parseYaml(block), path, fields))).toEqual([]);
+    expect(nonDefaults(parseYaml(block.replace('maxNodes: 4', 'maxNodes: 5')), 'airflow.kubernetes', fields)).toEqual(['airflow.kubernetes.maxNodes: 5, default 4']);
+  });
 
   test('is examples/three-databases.yaml, the default plan, with its ARM ids shortened', () => {
     expect(README).toContain('That is `examples/three-databases.yaml` (with its ARM ids shortened here), the default plan');
