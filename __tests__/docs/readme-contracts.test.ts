@@ -122,6 +122,40 @@ describe("the README's plan field table", () => {
   });
 });
 
+/** The rows of the field table for one numeric field whose notes begin with its range (`| ... | 5-2865 |`): field, range written, schema's range. */
+function documentedRanges(readme: string, schema: SchemaNode): Array<[string, string, string]> {
+  const fields = schemaFields(schema);
+  return tableRows(readme, '| field | default | notes |', 'plan field table').flatMap((line) => {
+    const [fieldCell, , notes] = line.split(' | ').map((cell) => cell.replace(/^\| ?|\s?\|$/g, '').trim());
+    const names = [...fieldCell.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
+    const range = /^(\d[\d,]*)-(\d[\d,]*)\b/.exec(notes);
+    if (names.length !== 1 || !range) return [];
+    const node = fields.get(names[0])?.find((candidate) => candidate.minimum !== undefined || candidate.maximum !== undefined);
+    return [[names[0], `${range[1]}-${range[2]}`.replace(/,/g, ''), `${node?.minimum}-${node?.maximum}`] as [string, string, string]];
+  });
+}
+
+describe("the README's field ranges", () => {
+  const schema = migrationPlanJsonSchema() as SchemaNode;
+
+  test("are the schema's, where a row of the field table begins its notes with one", () => {
+    const ranges = documentedRanges(README, schema);
+    expect(ranges.map(([field]) => field)).toEqual(
+      expect.arrayContaining(['notifications.longRunningMinutes', 'concurrency.maxMigrationsPerService', 'concurrency.maxSqlStepsPerRuntime']),
+    );
+    expect(ranges.filter(([, written, actual]) => written !== actual)).toEqual([]);
+  });
+
+  test('a range that differs is seen', () => {
+    const drifted = README.replace('| `60` | 5-2865 |', '| `60` | 5-2880 |');
+    expect(documentedRanges(drifted, schema).find(([field]) => field === 'notifications.longRunningMinutes')).toEqual([
+      'notifications.longRunningMinutes',
+      '5-2880',
+      '5-2865',
+    ]);
+  });
+});
+
 describe("the README's events table columns", () => {
   test('are the columns of the events contract, in its order', () => {
     expect(documentedEventColumns(README)).toEqual(MIGRATION_EVENT_COLUMNS.map((column) => column.name));
