@@ -156,6 +156,41 @@ describe("the README's field ranges", () => {
   });
 });
 
+/** A test command as the README writes it: without npm's `-s`, npx and jest's `--ci`. */
+function plainCommand(command: string): string {
+  return command.replace(/^npx /, '').replace(/ -s /, ' ').replace(/ --ci\b/, '').trim();
+}
+
+/** The commands `npm test` runs (scripts/test-all.sh): the build, the steps, the background step. */
+function testAllCommands(script: string): string[] {
+  const build = /^npm run -s build$/m.test(script) ? ['npm run -s build'] : [];
+  return [...build, ...[...script.matchAll(/^\s*(?:background_step=)?"[^"|]+\|([^"]+)"/gm)].map((match) => match[1])].map(plainCommand);
+}
+
+/** The README's `npm test` table: each row's command, and the step count its summary line gives. */
+function documentedTestSteps(readme: string): { commands: string[]; summaryCount: number | undefined } {
+  const commands = tableRows(readme, '| step | what it proves |', 'npm test step table').map((row) => backticked(cells(row)[0])[0]);
+  const summary = /`test steps: (\d+) passed, 0 failed`/.exec(readme);
+  return { commands, summaryCount: summary ? Number(summary[1]) : undefined };
+}
+
+describe("the README's npm test steps", () => {
+  const script = readFileSync(join(ROOT, 'scripts', 'test-all.sh'), 'utf8');
+
+  test('are the commands scripts/test-all.sh runs, one row each, and its summary counts them', () => {
+    const { commands, summaryCount } = documentedTestSteps(README);
+    expect([...commands].sort()).toEqual(testAllCommands(script).sort());
+    expect(summaryCount).toBe(testAllCommands(script).length);
+  });
+
+  test('a step the script no longer runs, or a count that differs, is seen', () => {
+    const drifted = README.replace('| `bash scripts/cdktn-test.sh` |', '| `bash scripts/cdktf-test.sh` |').replace('test steps: 12 passed', 'test steps: 11 passed');
+    const { commands, summaryCount } = documentedTestSteps(drifted);
+    expect(commands.filter((command) => !testAllCommands(script).includes(command))).toEqual(['bash scripts/cdktf-test.sh']);
+    expect(summaryCount).toBe(11);
+  });
+});
+
 describe("the README's events table columns", () => {
   test('are the columns of the events contract, in its order', () => {
     expect(documentedEventColumns(README)).toEqual(MIGRATION_EVENT_COLUMNS.map((column) => column.name));
