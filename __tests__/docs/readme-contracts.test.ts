@@ -579,3 +579,64 @@ describe("the README's plan", () => {
     ]);
   });
 });
+
+/** A version satisfies a constraint as Terraform reads the two forms the stacks use: exact, or `~> X.Y`. */
+function satisfies(version: string, constraint: string): boolean {
+  const pessimistic = /^~> (\d+)\.(\d+)$/.exec(constraint);
+  if (!pessimistic) return version === constraint;
+  const [major, minor] = version.split('.').map(Number);
+  return major === Number(pessimistic[1]) && minor >= Number(pessimistic[2]);
+}
+
+/** What the "Validated against" table gets wrong about each provider: its pin in the stacks, and the prebuilt package that binds it. */
+function providerTableProblems(readme: string, requiredProviders: Record<string, { version: string }>, requiredVersion: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  return tableRows(readme, '| provider | version | pinned by the stack |', 'provider table').flatMap((row) => {
+    const [provider, versionCell, pinnedCell] = cells(row);
+    const version = versionCell.split(' ')[0];
+    const pinned = backticked(pinnedCell)[0];
+    if (provider === 'Terraform CLI') {
+      const minimum = /^required_version = "(>= [\d.]+)"$/.exec(pinned)?.[1];
+      return minimum === requiredVersion ? [] : [`Terraform CLI: README ${pinned}, stacks required_version ${requiredVersion}`];
+    }
+    const name = provider.split('/')[1];
+    const problems: string[] = [];
+    const required = requiredProviders[name]?.version;
+    if (pinned !== required) problems.push(`${provider}: README pins ${pinned}, the stacks ${required}`);
+    if (required !== undefined && !satisfies(version, required)) problems.push(`${provider}: ${version} does not satisfy ${required}`);
+    const binding = /what `(@cdktf\/provider-[a-z]+)` ([\d.]+) binds/.exec(pinnedCell);
+    if (binding) {
+      const [, pkg, pkgVersion] = binding;
+      const bound = (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { cdktf: { provider: { version: string } } }).cdktf.provider.version;
+      if (manifest.devDependencies[pkg] !== pkgVersion) problems.push(`${provider}: README ${pkg} ${pkgVersion}, package.json ${manifest.devDependencies[pkg]}`);
+      if (bound !== version) problems.push(`${provider}: ${pkg} binds ${bound}, README ${version}`);
+    }
+    return problems;
+  });
+}
+
+describe("the README's provider versions (Validated against)", () => {
+  const kubernetes = synthMigrationStack({ plan: examplePlanWith({}) });
+  const fabric = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric) }).synth;
+  const stacks = [kubernetes.synth, kubernetes.release!, fabric];
+  const requiredProviders = Object.assign({}, ...stacks.map((stack) => stack.terraform?.required_providers)) as Record<string, { version: string }>;
+  const requiredVersions = [...new Set(stacks.map((stack) => String(stack.terraform?.required_version)))];
+
+  test('are what the stacks pin and the prebuilt provider packages bind', () => {
+    expect(requiredVersions).toHaveLength(1);
+    expect(Object.keys(requiredProviders).sort()).toEqual(['azapi', 'azurerm', 'fabric', 'helm', 'kubernetes', 'time']);
+    expect(providerTableProblems(README, requiredProviders, requiredVersions[0])).toEqual([]);
+  });
+
+  test('a pin, a binding or a version that differs is seen', () => {
+    const drifted = README.replace('| `~> 2.7`:', '| `~> 2.8`:')
+      .replace('| hashicorp/helm | 3.1.1 |', '| hashicorp/helm | 3.1.2 |')
+      .replace('`@cdktf/provider-kubernetes` 12.1.1 binds', '`@cdktf/provider-kubernetes` 12.2.0 binds');
+    expect(providerTableProblems(drifted, requiredProviders, requiredVersions[0])).toEqual([
+      'azure/azapi: README pins ~> 2.8, the stacks ~> 2.7',
+      'hashicorp/helm: 3.1.2 does not satisfy 3.1.1',
+      'hashicorp/helm: @cdktf/provider-helm binds 3.1.1, README 3.1.2',
+      'hashicorp/kubernetes: README @cdktf/provider-kubernetes 12.2.0, package.json 12.1.1',
+    ]);
+  });
+});
