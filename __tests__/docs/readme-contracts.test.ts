@@ -640,3 +640,36 @@ describe("the README's provider versions (Validated against)", () => {
     ]);
   });
 });
+
+/** Figures as both files write them, without thousands separators or a space before the unit (`1,261 tests` -> `1261tests`). */
+function normalizedFigures(text: string): string {
+  return text.replace(/(\d),(\d{3})/g, '$1$2').replace(/(\d) (s|MB|x|tests)\b/g, '$1$2');
+}
+
+/** The figures of the README's Performance table (its "measured" column) and run that bench/RESULTS.md's Targets table does not give. */
+function performanceFiguresNotInResults(readme: string, results: string): string[] {
+  const targets = normalizedFigures(results.slice(results.indexOf('## Targets'), results.indexOf('\n## ', results.indexOf('## Targets') + 1)));
+  const measured = tableRows(readme, '| target | measured | status |', 'Performance table').map((row) => normalizedFigures(cells(row)[1]));
+  const figures = measured.flatMap((cell) => cell.match(/\d+(?:\.\d+)?(?:s|MB|x)\b|\d+(?=tests)/g) ?? []);
+  const missing = figures.filter((figure) => !new RegExp(`(?<![\\d.])${figure.replace('.', '\\.')}`).test(targets));
+  const run = /The run `bench\/RESULTS\.md` holds \((\d{4}-\d\d-\d\d), ([0-9a-f]{7,})/.exec(readme);
+  const generated = /on (\d{4}-\d\d-\d\d)T/.exec(results)?.[1];
+  const commit = /^\| Commit \| ([0-9a-f]+) \|$/m.exec(results)?.[1];
+  if (!run || run[1] !== generated || run[2] !== commit) missing.push(`run: README ${run?.[1]}, ${run?.[2]}; RESULTS.md ${generated}, ${commit}`);
+  return missing;
+}
+
+describe("the README's Performance figures", () => {
+  const results = readFileSync(join(ROOT, 'bench', 'RESULTS.md'), 'utf8');
+
+  test('are those of the run bench/RESULTS.md holds (npm run bench rewrites it: then update the README)', () => {
+    expect(performanceFiguresNotInResults(README, results)).toEqual([]);
+    // The table holds figures to compare: against results without any, each one is missing.
+    expect(performanceFiguresNotInResults(README, '## Targets\n\n## Next\n').length).toBeGreaterThan(12);
+  });
+
+  test('a figure or a run that differs is seen', () => {
+    const drifted = README.replace('| 2.68 s vs 2.15 s (1.25x;', '| 2.71 s vs 2.15 s (1.26x;').replace('holds (2026-12-05, d0f5f4c,', 'holds (2026-12-04, d0f5f4c,');
+    expect(performanceFiguresNotInResults(drifted, results)).toEqual(['2.71s', '1.26x', expect.stringMatching(/^run: README 2026-12-04, d0f5f4c; RESULTS.md /)]);
+  });
+});
