@@ -80,6 +80,12 @@ function missingPaths(document: string, text: string, folders: readonly string[]
 
 const readDocument = (path: string) => (existsSync(join(ROOT, path)) ? readFileSync(join(ROOT, path), 'utf8') : undefined);
 
+/** The `npm run <script>` commands of a text (`npm run -s diagram`, `npm --prefix <clone> run rehearse`) whose script package.json lacks. */
+function unknownScripts(text: string, scripts: Record<string, string>): string[] {
+  const named = [...text.matchAll(/\bnpm (?:--prefix \S+ )?run (?:-s )?([\w:-]+)/g)].map((match) => match[1]);
+  return [...new Set(named.filter((name) => !(name in scripts)))];
+}
+
 /** The documents a text may point into by a part's title, as the text names them. */
 const TITLED_DOCUMENTS: ReadonlyArray<[RegExp, string]> = [
   [/docs\/fabric-host\.md/, 'docs/fabric-host.md'],
@@ -129,6 +135,12 @@ describe('links and paths in the READMEs and docs/', () => {
 
   test.each(Object.entries(DOCUMENTS))('%s names only repository paths that exist', (document, folders) => {
     expect(missingPaths(document, readDocument(document)!, folders, onDisk)).toEqual([]);
+  });
+
+  test.each(Object.keys(DOCUMENTS))('%s names only npm scripts package.json has', (document) => {
+    const { scripts } = JSON.parse(readDocument('package.json')!) as { scripts: Record<string, string> };
+    expect(unknownScripts(readDocument(document)!, scripts)).toEqual([]);
+    expect(unknownScripts('`npm run -s diagram`, `npm run synth`, `npm run deploy`, `npm --prefix <clone> run rehearse`', scripts)).toEqual(['deploy']);
   });
 
   test('the documents, the examples and the code name only parts of the documents that exist ("What preflight refuses")', () => {
