@@ -5,7 +5,8 @@
  * and a documented default must be the schema's. So are the default stacks' counts, resource names
  * and diagnostic settings ("What gets deployed", "Performance"), the alerts' severities and timings
  * ("Monitoring"), the outputs of each host ("Outputs"), the roles assigned and the checks checkov
- * skips ("Security"), against what the stacks synthesize and the checkov settings.
+ * skips ("Security"), against what the stacks synthesize and the checkov settings; and the plan the
+ * README shows, against the example file it says it is.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { tableRows } from './readme-table';
 
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const FABRIC_HOST_PAGE = readFileSync(join(ROOT, 'docs', 'fabric-host.md'), 'utf8');
 
 type SchemaNode = { [key: string]: any };
 
@@ -120,6 +122,75 @@ describe("the README's plan field table", () => {
   });
 });
 
+/** The rows of the field table for one numeric field whose notes begin with its range (`| ... | 5-2865 |`): field, range written, schema's range. */
+function documentedRanges(readme: string, schema: SchemaNode): Array<[string, string, string]> {
+  const fields = schemaFields(schema);
+  return tableRows(readme, '| field | default | notes |', 'plan field table').flatMap((line) => {
+    const [fieldCell, , notes] = line.split(' | ').map((cell) => cell.replace(/^\| ?|\s?\|$/g, '').trim());
+    const names = [...fieldCell.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
+    const range = /^(\d[\d,]*)-(\d[\d,]*)\b/.exec(notes);
+    if (names.length !== 1 || !range) return [];
+    const node = fields.get(names[0])?.find((candidate) => candidate.minimum !== undefined || candidate.maximum !== undefined);
+    return [[names[0], `${range[1]}-${range[2]}`.replace(/,/g, ''), `${node?.minimum}-${node?.maximum}`] as [string, string, string]];
+  });
+}
+
+describe("the README's field ranges", () => {
+  const schema = migrationPlanJsonSchema() as SchemaNode;
+
+  test("are the schema's, where a row of the field table begins its notes with one", () => {
+    const ranges = documentedRanges(README, schema);
+    expect(ranges.map(([field]) => field)).toEqual(
+      expect.arrayContaining(['notifications.longRunningMinutes', 'concurrency.maxMigrationsPerService', 'concurrency.maxSqlStepsPerRuntime']),
+    );
+    expect(ranges.filter(([, written, actual]) => written !== actual)).toEqual([]);
+  });
+
+  test('a range that differs is seen', () => {
+    const drifted = README.replace('| `60` | 5-2865 |', '| `60` | 5-2880 |');
+    expect(documentedRanges(drifted, schema).find(([field]) => field === 'notifications.longRunningMinutes')).toEqual([
+      'notifications.longRunningMinutes',
+      '5-2880',
+      '5-2865',
+    ]);
+  });
+});
+
+/** A test command as the README writes it: without npm's `-s`, npx and jest's `--ci`. */
+function plainCommand(command: string): string {
+  return command.replace(/^npx /, '').replace(/ -s /, ' ').replace(/ --ci\b/, '').trim();
+}
+
+/** The commands `npm test` runs (scripts/test-all.sh): the build, the steps, the background step. */
+function testAllCommands(script: string): string[] {
+  const build = /^npm run -s build$/m.test(script) ? ['npm run -s build'] : [];
+  return [...build, ...[...script.matchAll(/^\s*(?:background_step=)?"[^"|]+\|([^"]+)"/gm)].map((match) => match[1])].map(plainCommand);
+}
+
+/** The README's `npm test` table: each row's command, and the step count its summary line gives. */
+function documentedTestSteps(readme: string): { commands: string[]; summaryCount: number | undefined } {
+  const commands = tableRows(readme, '| step | what it proves |', 'npm test step table').map((row) => backticked(cells(row)[0])[0]);
+  const summary = /`test steps: (\d+) passed, 0 failed`/.exec(readme);
+  return { commands, summaryCount: summary ? Number(summary[1]) : undefined };
+}
+
+describe("the README's npm test steps", () => {
+  const script = readFileSync(join(ROOT, 'scripts', 'test-all.sh'), 'utf8');
+
+  test('are the commands scripts/test-all.sh runs, one row each, and its summary counts them', () => {
+    const { commands, summaryCount } = documentedTestSteps(README);
+    expect([...commands].sort()).toEqual(testAllCommands(script).sort());
+    expect(summaryCount).toBe(testAllCommands(script).length);
+  });
+
+  test('a step the script no longer runs, or a count that differs, is seen', () => {
+    const drifted = README.replace('| `bash scripts/cdktn-test.sh` |', '| `bash scripts/cdktf-test.sh` |').replace('test steps: 12 passed', 'test steps: 11 passed');
+    const { commands, summaryCount } = documentedTestSteps(drifted);
+    expect(commands.filter((command) => !testAllCommands(script).includes(command))).toEqual(['bash scripts/cdktf-test.sh']);
+    expect(summaryCount).toBe(11);
+  });
+});
+
 describe("the README's events table columns", () => {
   test('are the columns of the events contract, in its order', () => {
     expect(documentedEventColumns(README)).toEqual(MIGRATION_EVENT_COLUMNS.map((column) => column.name));
@@ -208,16 +279,20 @@ function deployedClaims(readme: string, each: readonly SynthesizedStack[], planN
   const countOf = (block: 'resource' | 'data') =>
     each.flatMap((stack) => Object.values(stack[block] ?? {})).reduce((sum, ofType) => sum + Object.keys(ofType).length, 0);
   const stated = /two stacks, (\d+) resources and (\d+) data sources/.exec(readme.replace(/\s+/g, ' '));
+  // Every other mention of the count ("two stacks of 89 resources") must give the same.
+  const otherCounts = [...readme.replace(/\s+/g, ' ').matchAll(/two stacks of (\d+) resources/g)].map((match) => Number(match[1]));
   const rows = tableRows(readme, '| resource | name | why |', 'table of deployed resources').map(cells);
   const alertRow = rows.find(([what]) => /log alerts \+/.test(what));
   const alertCounts = alertRow && /^(\d+) log alerts \+ (\d+) metric alert/.exec(alertRow[0]);
   const diagnosticSettings = Object.values(stacks.resource.azurerm_monitor_diagnostic_setting ?? {});
   return {
     resourcesAndDataSources: stated && [Number(stated[1]), Number(stated[2])],
+    otherResourceCounts: otherCounts,
     alerts: alertCounts && [Number(alertCounts[1]), Number(alertCounts[2])],
     diagnosticSettings: rows.filter(([what]) => what.startsWith('diagnostic setting on')).flatMap(([, name]) => backticked(name)).sort(),
     actual: {
       resourcesAndDataSources: [countOf('resource'), countOf('data')],
+      otherResourceCounts: otherCounts.map(() => countOf('resource')),
       alerts: ['azurerm_monitor_scheduled_query_rules_alert_v2', 'azurerm_monitor_metric_alert'].map((type) => Object.keys(stacks.resource[type] ?? {}).length),
       diagnosticSettings: diagnosticSettings.map((setting) => placeholders(resolvedName(stacks, String(setting.name)), planName, hash)).sort(),
     },
@@ -288,10 +363,12 @@ describe("the README's account of the default stacks", () => {
 
   test('a count or a diagnostic setting that differs is seen', () => {
     const drifted = README.replace(/two stacks, \d+ resources/, 'two stacks, 1 resources')
+      .replace(/two stacks of \d+ resources/, 'two stacks of 2 resources')
       .replace('| 5 log alerts + 1 metric alert', '| 6 log alerts + 1 metric alert')
       .replace('`diag-aks-<name>`', '`diag-cluster-<name>`');
     const { actual, ...documented } = deployedClaims(drifted, stacks, plan.name, hash);
     expect(documented.resourcesAndDataSources![0]).toBe(1);
+    expect(documented.otherResourceCounts).toEqual([2]);
     expect(documented.alerts).toEqual([6, 1]);
     expect(documented.diagnosticSettings).toContain('diag-cluster-<name>');
     expect(documented).not.toEqual(actual);
@@ -351,6 +428,13 @@ function synthesizedOutputs(synth: SynthesizedStack): Map<string, boolean> {
   );
 }
 
+/** docs/fabric-host.md's alert table: each alert's short name with the source file its row names. */
+function fabricPageAlertRows(page: string): Array<[string, string]> {
+  return tableRows(page, '| alert | fires when | source |', 'Fabric host alert table')
+    .map(cells)
+    .flatMap(([names, , source]) => backticked(names).map((name) => [name, backticked(source)[0]] as [string, string]));
+}
+
 const sorted = <K, V>(map: Map<K, V>) => [...map].sort(([a], [b]) => String(a).localeCompare(String(b)));
 
 describe("the README's alerts and outputs of every host", () => {
@@ -366,6 +450,18 @@ describe("the README's alerts and outputs of every host", () => {
   test('a timing that differs is seen', () => {
     const drifted = README.replace('| count > 0, per run | 1 | 5 min / 1 day |', '| count > 0, per run | 1 | 15 min / 1 day |');
     expect(documentedAlertTimings(drifted).get('migration-stalled')).toBe('severity 1, PT15M / P1D');
+  });
+
+  test('docs/fabric-host.md lists every alert of the Fabric host, each with the file that defines it', () => {
+    const rows = fabricPageAlertRows(FABRIC_HOST_PAGE);
+    expect(rows.map(([name]) => name).sort()).toEqual([...synthesizedAlertTimings([synths.get('fabric')!], plans.get('fabric')!.name).keys()].sort());
+    expect(rows.filter(([name, source]) => !readFileSync(join(ROOT, source), 'utf8').includes(`-${name}\``))).toEqual([]);
+  });
+
+  test('an alert left out of docs/fabric-host.md is seen', () => {
+    const drifted = FABRIC_HOST_PAGE.replace(/^\| `rollback-failed` \|.*\n/m, '');
+    expect(fabricPageAlertRows(drifted).map(([name]) => name)).not.toContain('rollback-failed');
+    expect(fabricPageAlertRows(drifted)).toHaveLength(fabricPageAlertRows(FABRIC_HOST_PAGE).length - 1);
   });
 
   test.each(hosts)('name the outputs of the %s host and whether each is sensitive', (host) => {
@@ -408,5 +504,172 @@ describe("the README's checkov skips", () => {
     const { count, everyHost: documented } = documentedCheckovSkips(drifted);
     expect(count).toBe(9);
     expect(everyHost.filter((check) => !documented.includes(check))).toEqual(['CKV_AZURE_117']);
+  });
+});
+
+/** The YAML block of "The migration plan". */
+function readmePlanBlock(readme: string): string {
+  const section = readme.slice(readme.indexOf('\n## The migration plan\n'));
+  return /```yaml\n([\s\S]*?)\n```/.exec(section)![1];
+}
+
+/**
+ * Where the README's plan differs from the example file it says it is: `...` in an ARM id of the README
+ * stands for the segments it shortens; comments and YAML style are free.
+ */
+function planDifferences(shown: unknown, file: unknown, path = ''): string[] {
+  if (typeof shown === 'string' && shown.includes('...') && typeof file === 'string') {
+    const pattern = new RegExp(`^${shown.split('...').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`);
+    return pattern.test(file) ? [] : [`${path}: README ${shown}, file ${file}`];
+  }
+  if (shown !== null && file !== null && typeof shown === 'object' && typeof file === 'object' && Array.isArray(shown) === Array.isArray(file)) {
+    const keys = [...new Set([...Object.keys(shown), ...Object.keys(file)])];
+    return keys.flatMap((key) => planDifferences((shown as any)[key], (file as any)[key], path === '' ? key : `${path}.${key}`));
+  }
+  return JSON.stringify(shown) === JSON.stringify(file) ? [] : [`${path}: README ${JSON.stringify(shown)}, file ${JSON.stringify(file)}`];
+}
+
+/** The sections of a YAML plan whose line says "these are the defaults", by path (`airflow.kubernetes`). */
+function sectionsSaidDefault(yaml: string): string[] {
+  const parents: Array<{ indent: number; key: string }> = [];
+  const paths: string[] = [];
+  for (const line of yaml.split('\n')) {
+    const key = /^( *)([A-Za-z]\w*):/.exec(line);
+    if (!key) continue;
+    const indent = key[1].length;
+    while (parents.length > 0 && parents[parents.length - 1].indent >= indent) parents.pop();
+    parents.push({ indent, key: key[2] });
+    if (line.includes('these are the defaults')) paths.push(parents.map((parent) => parent.key).join('.'));
+  }
+  return paths;
+}
+
+/** Where a section of `plan` differs from the schema's defaults of its fields. */
+function nonDefaults(plan: any, path: string, fields: Map<string, SchemaNode[]>): string[] {
+  const section = path.split('.').reduce((value, key) => value?.[key], plan) ?? {};
+  return Object.entries<unknown>(section)
+    .map(([key, value]) => [`${path}.${key}`, value, fields.get(`${path}.${key}`)?.find((node) => 'default' in node)?.default] as const)
+    .filter(([, value, fallback]) => JSON.stringify(value) !== JSON.stringify(fallback))
+    .map(([field, value, fallback]) => `${field}: ${JSON.stringify(value)}, default ${JSON.stringify(fallback)}`);
+}
+
+describe("the README's plan", () => {
+  const file = parseYaml(readFileSync(join(ROOT, 'examples', 'three-databases.yaml'), 'utf8'));
+  const fields = schemaFields(migrationPlanJsonSchema() as SchemaNode);
+
+  test('gives the defaults where it says "these are the defaults"', () => {
+    const block = readmePlanBlock(README);
+    expect(sectionsSaidDefault(block)).toEqual(['airflow.kubernetes', 'concurrency']);
+    expect(sectionsSaidDefault(block).flatMap((path) => nonDefaults(parseYaml(block), path, fields))).toEqual([]);
+    expect(nonDefaults(parseYaml(block.replace('maxNodes: 4', 'maxNodes: 5')), 'airflow.kubernetes', fields)).toEqual(['airflow.kubernetes.maxNodes: 5, default 4']);
+  });
+
+  test('is examples/three-databases.yaml, the default plan, with its ARM ids shortened', () => {
+    expect(README).toContain('That is `examples/three-databases.yaml` (with its ARM ids shortened here), the default plan');
+    expect(planDifferences(parseYaml(readmePlanBlock(README)), file)).toEqual([]);
+  });
+
+  test('a field that differs from the file, or an id shortened to another, is seen', () => {
+    const drifted = readmePlanBlock(README)
+      .replace('maxMigrationsPerSourceServer: 2', 'maxMigrationsPerSourceServer: 3')
+      .replace('managedInstances/mi-contoso-prod', 'managedInstances/mi-contoso');
+    expect(planDifferences(parseYaml(drifted), file)).toEqual([
+      'concurrency.maxMigrationsPerSourceServer: README 3, file 2',
+      'targetServers.0.resourceId: README /subscriptions/.../resourceGroups/rg-data-prod/providers/Microsoft.Sql/managedInstances/mi-contoso, file /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod/providers/Microsoft.Sql/managedInstances/mi-contoso-prod',
+    ]);
+  });
+});
+
+/** A version satisfies a constraint as Terraform reads the two forms the stacks use: exact, or `~> X.Y`. */
+function satisfies(version: string, constraint: string): boolean {
+  const pessimistic = /^~> (\d+)\.(\d+)$/.exec(constraint);
+  if (!pessimistic) return version === constraint;
+  const [major, minor] = version.split('.').map(Number);
+  return major === Number(pessimistic[1]) && minor >= Number(pessimistic[2]);
+}
+
+/** What the "Validated against" table gets wrong about each provider: its pin in the stacks, and the prebuilt package that binds it. */
+function providerTableProblems(readme: string, requiredProviders: Record<string, { version: string }>, requiredVersion: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  return tableRows(readme, '| provider | version | pinned by the stack |', 'provider table').flatMap((row) => {
+    const [provider, versionCell, pinnedCell] = cells(row);
+    const version = versionCell.split(' ')[0];
+    const pinned = backticked(pinnedCell)[0];
+    if (provider === 'Terraform CLI') {
+      const minimum = /^required_version = "(>= [\d.]+)"$/.exec(pinned)?.[1];
+      return minimum === requiredVersion ? [] : [`Terraform CLI: README ${pinned}, stacks required_version ${requiredVersion}`];
+    }
+    const name = provider.split('/')[1];
+    const problems: string[] = [];
+    const required = requiredProviders[name]?.version;
+    if (pinned !== required) problems.push(`${provider}: README pins ${pinned}, the stacks ${required}`);
+    if (required !== undefined && !satisfies(version, required)) problems.push(`${provider}: ${version} does not satisfy ${required}`);
+    const binding = /what `(@cdktf\/provider-[a-z]+)` ([\d.]+) binds/.exec(pinnedCell);
+    if (binding) {
+      const [, pkg, pkgVersion] = binding;
+      const bound = (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { cdktf: { provider: { version: string } } }).cdktf.provider.version;
+      if (manifest.devDependencies[pkg] !== pkgVersion) problems.push(`${provider}: README ${pkg} ${pkgVersion}, package.json ${manifest.devDependencies[pkg]}`);
+      if (bound !== version) problems.push(`${provider}: ${pkg} binds ${bound}, README ${version}`);
+    }
+    return problems;
+  });
+}
+
+describe("the README's provider versions (Validated against)", () => {
+  const kubernetes = synthMigrationStack({ plan: examplePlanWith({}) });
+  const fabric = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric) }).synth;
+  const stacks = [kubernetes.synth, kubernetes.release!, fabric];
+  const requiredProviders = Object.assign({}, ...stacks.map((stack) => stack.terraform?.required_providers)) as Record<string, { version: string }>;
+  const requiredVersions = [...new Set(stacks.map((stack) => String(stack.terraform?.required_version)))];
+
+  test('are what the stacks pin and the prebuilt provider packages bind', () => {
+    expect(requiredVersions).toHaveLength(1);
+    expect(Object.keys(requiredProviders).sort()).toEqual(['azapi', 'azurerm', 'fabric', 'helm', 'kubernetes', 'time']);
+    expect(providerTableProblems(README, requiredProviders, requiredVersions[0])).toEqual([]);
+  });
+
+  test('a pin, a binding or a version that differs is seen', () => {
+    const drifted = README.replace('| `~> 2.7`:', '| `~> 2.8`:')
+      .replace('| hashicorp/helm | 3.1.1 |', '| hashicorp/helm | 3.1.2 |')
+      .replace('`@cdktf/provider-kubernetes` 12.1.1 binds', '`@cdktf/provider-kubernetes` 12.2.0 binds');
+    expect(providerTableProblems(drifted, requiredProviders, requiredVersions[0])).toEqual([
+      'azure/azapi: README pins ~> 2.8, the stacks ~> 2.7',
+      'hashicorp/helm: 3.1.2 does not satisfy 3.1.1',
+      'hashicorp/helm: @cdktf/provider-helm binds 3.1.1, README 3.1.2',
+      'hashicorp/kubernetes: README @cdktf/provider-kubernetes 12.2.0, package.json 12.1.1',
+    ]);
+  });
+});
+
+/** Figures as both files write them, without thousands separators or a space before the unit (`1,261 tests` -> `1261tests`). */
+function normalizedFigures(text: string): string {
+  return text.replace(/(\d),(\d{3})/g, '$1$2').replace(/(\d) (s|MB|x|tests)\b/g, '$1$2');
+}
+
+/** The figures of the README's Performance table (its "measured" column) and run that bench/RESULTS.md's Targets table does not give. */
+function performanceFiguresNotInResults(readme: string, results: string): string[] {
+  const targets = normalizedFigures(results.slice(results.indexOf('## Targets'), results.indexOf('\n## ', results.indexOf('## Targets') + 1)));
+  const measured = tableRows(readme, '| target | measured | status |', 'Performance table').map((row) => normalizedFigures(cells(row)[1]));
+  const figures = measured.flatMap((cell) => cell.match(/\d+(?:\.\d+)?(?:s|MB|x)\b|\d+(?=tests)/g) ?? []);
+  const missing = figures.filter((figure) => !new RegExp(`(?<![\\d.])${figure.replace('.', '\\.')}`).test(targets));
+  const run = /The run `bench\/RESULTS\.md` holds \((\d{4}-\d\d-\d\d), ([0-9a-f]{7,})/.exec(readme);
+  const generated = /on (\d{4}-\d\d-\d\d)T/.exec(results)?.[1];
+  const commit = /^\| Commit \| ([0-9a-f]+) \|$/m.exec(results)?.[1];
+  if (!run || run[1] !== generated || run[2] !== commit) missing.push(`run: README ${run?.[1]}, ${run?.[2]}; RESULTS.md ${generated}, ${commit}`);
+  return missing;
+}
+
+describe("the README's Performance figures", () => {
+  const results = readFileSync(join(ROOT, 'bench', 'RESULTS.md'), 'utf8');
+
+  test('are those of the run bench/RESULTS.md holds (npm run bench rewrites it: then update the README)', () => {
+    expect(performanceFiguresNotInResults(README, results)).toEqual([]);
+    // The table holds figures to compare: against results without any, each one is missing.
+    expect(performanceFiguresNotInResults(README, '## Targets\n\n## Next\n').length).toBeGreaterThan(12);
+  });
+
+  test('a figure or a run that differs is seen', () => {
+    const drifted = README.replace('| 2.68 s vs 2.15 s (1.25x;', '| 2.71 s vs 2.15 s (1.26x;').replace('holds (2026-12-05, d0f5f4c,', 'holds (2026-12-04, d0f5f4c,');
+    expect(performanceFiguresNotInResults(drifted, results)).toEqual(['2.71s', '1.26x', expect.stringMatching(/^run: README 2026-12-04, d0f5f4c; RESULTS.md /)]);
   });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadMigrationEventsContract, MigrationEventsContract } from '../../lib/monitoring/migration-events-contract';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyResource, resourcesOfType } from '../helpers/test-stack';
-import { tableRows } from './readme-table';
+import { anchorOf, tableRows } from './readme-table';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 const CONTRACT = loadMigrationEventsContract();
@@ -144,11 +144,6 @@ const STEPS_HEADER = '| host | commands | UI actions |';
  * where it holds the chart's, `airflow`).
  */
 const CHART_SCHEDULER_CONTAINER = 'scheduler';
-
-/** GitHub's anchor of a heading: lower case, punctuation other than `-` dropped, spaces as `-`. */
-function anchorOf(heading: string): string {
-  return heading.replace(/^#+ /, '').toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
-}
 
 /** The part of the README from `heading` to the next heading of any level. */
 function section(readme: string, heading: string): string {

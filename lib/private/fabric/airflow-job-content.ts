@@ -45,7 +45,7 @@ export function airflowJobContent(options: AirflowJobContentOptions): Record<str
   if (secret !== undefined) {
     throw new Error(
       `environment.${secret}: the Fabric host never puts a secret into the Apache Airflow job definition, ` +
-        'which Terraform stores in its state; set it in the Fabric portal instead (docs/fabric-host.md, "The identity the DAG runs as")',
+        'which Terraform stores in its state; set it in the Fabric portal instead (docs/fabric-host.md, "Operator step: the client secret")',
     );
   }
   const settings = Object.entries(options.environmentVariables);

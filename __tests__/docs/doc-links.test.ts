@@ -1,0 +1,176 @@
+/**
+ * The READMEs and docs/ point readers at files of this repository and at their own headings, and the
+ * code's messages at parts of them by title (dags/README "What preflight refuses"). A file moved or
+ * renamed, or a heading reworded, leaves a link, a path or a title that leads nowhere; these tests
+ * find each one.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { anchorOf } from './readme-table';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The documents read, and the top folders whose backticked paths in each must exist (from the root or the document's folder). */
+const DOCUMENTS: Record<string, readonly string[]> = {
+  'README.md': ['lib', 'scripts', '__tests__', 'examples', 'schema', 'bench', 'dags', 'docs'],
+  'docs/api-overview.md': ['lib', 'scripts', 'examples', 'schema', 'dags'],
+  'docs/fabric-host.md': ['lib', 'scripts', 'examples', 'schema', 'dags'],
+  // `docs/...` there are Microsoft's documentation paths.
+  'dags/README.md': ['lib', 'scripts', '__tests__', 'examples', 'schema', 'bench', 'tests', 'migration_orchestration_lib', 'migration_rehearsal'],
+};
+
+/** Paths the documents name that no checkout holds: written at synth or build, or in the deployed Airflow. */
+const GENERATED = new Set([
+  'dags/migration_plan.json', // the rendered plan, in the DAG bundle
+  'dags/migration_plan.schema.json', // its schema beside it, in the bundle
+  'dags/fabric_upload_manifest.json', // the Fabric uploader's list, in the Fabric job
+  'docs/api/', // npm run docs
+  'docs/api/index.html',
+]);
+
+/** A document without its fenced code blocks (a `#` comment there is no heading). */
+function prose(markdown: string): string {
+  return markdown.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, '');
+}
+
+function headingAnchors(markdown: string): Set<string> {
+  return new Set([...prose(markdown).matchAll(/^#{1,6} (.+)$/gm)].map((match) => anchorOf(match[1])));
+}
+
+/** A path relative to the repository root, as `read` would find it, or undefined where it does not exist. */
+type Exists = (path: string) => boolean;
+
+const onDisk: Exists = (path) => {
+  if (!path.includes('*')) return existsSync(join(ROOT, path));
+  // A glob such as `lib/hosts/fabric/*.mjs`: some file of its folder matches.
+  const folder = dirname(path);
+  const pattern = new RegExp(`^${path.slice(folder.length + 1).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+  return existsSync(join(ROOT, folder)) && readdirSync(join(ROOT, folder)).some((name) => pattern.test(name));
+};
+
+/** Every link of `document` to a file or heading of the repository that leads nowhere. */
+function brokenLinks(document: string, text: string, read: (path: string) => string | undefined, exists: Exists): string[] {
+  const broken: string[] = [];
+  for (const [, target] of prose(text).matchAll(/\]\(([^)\s]+)\)/g)) {
+    if (/^[a-z]+:/i.test(target)) continue;
+    const [path, anchor] = target.split('#');
+    const file = path === '' ? document : normalize(join(dirname(document), path));
+    if (path !== '' && !exists(file)) {
+      broken.push(`${target}: no file ${file}`);
+      continue;
+    }
+    if (anchor !== undefined && file.endsWith('.md') && !headingAnchors(read(file) ?? '').has(anchor)) {
+      broken.push(`${target}: no heading #${anchor} in ${file}`);
+    }
+  }
+  return broken;
+}
+
+/** Every backticked path of `document` under one of `folders` that no checkout holds. */
+function missingPaths(document: string, text: string, folders: readonly string[], exists: Exists): string[] {
+  const paths = [...text.matchAll(/`([A-Za-z0-9_.][\w.*/-]*\/[\w.*/-]*)`/g)].map((match) => match[1]);
+  return [
+    ...new Set(
+      paths
+        .filter((path) => folders.includes(path.split('/')[0]))
+        .filter((path) => !GENERATED.has(path) && !exists(path) && !exists(normalize(join(dirname(document), path)))),
+    ),
+  ];
+}
+
+const readDocument = (path: string) => (existsSync(join(ROOT, path)) ? readFileSync(join(ROOT, path), 'utf8') : undefined);
+
+/** The `npm run <script>` commands of a text (`npm run -s diagram`, `npm --prefix <clone> run rehearse`) whose script package.json lacks. */
+function unknownScripts(text: string, scripts: Record<string, string>): string[] {
+  const named = [...text.matchAll(/\bnpm (?:--prefix \S+ )?run (?:-s )?([\w:-]+)/g)].map((match) => match[1]);
+  return [...new Set(named.filter((name) => !(name in scripts)))];
+}
+
+/** The documents a text may point into by a part's title, as the text names them. */
+const TITLED_DOCUMENTS: ReadonlyArray<[RegExp, string]> = [
+  [/docs\/fabric-host\.md/, 'docs/fabric-host.md'],
+  [/dags\/README(?:\.md)?/, 'dags/README.md'],
+  [/(?<![\w/])README(?:\.md)?/, 'README.md'],
+];
+
+/**
+ * Every `<document>, "<title>"` (also `<document> "<title>"`, `` `<document>`, "<title>" ``, `the README's "<title>"`)
+ * in `text` whose title is no heading, bold lead (`**title**`) or first table cell of that document.
+ */
+function missingTitles(text: string, read: (path: string) => string | undefined): string[] {
+  const missing: string[] = [];
+  for (const [pattern, document] of TITLED_DOCUMENTS) {
+    const reference = new RegExp(`${pattern.source}(?:\`|'s)?,? "([^"\\n]{3,80})"`, 'g');
+    const target = read(document) ?? '';
+    for (const [, title] of text.matchAll(reference)) {
+      const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const found = new RegExp(`^(?:#{1,6} ${escaped}$|.*\\*\\*${escaped}\\.?\\*\\*|\\| ${escaped} \\|)`, 'm').test(target);
+      if (!found) missing.push(`${document}, "${title}"`);
+    }
+  }
+  return missing;
+}
+
+/** The files whose text may point into the documents: the documents, the examples and the code whose messages do. */
+function pointingFiles(): string[] {
+  const under = (folder: string, pattern: RegExp): string[] =>
+    readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
+      .filter((path) => pattern.test(path) && !path.split('/').includes('node_modules'))
+      .map((path) => join(folder, path));
+  return [
+    ...Object.keys(DOCUMENTS),
+    'main.ts',
+    ...under('examples', /\.(ya?ml|json)$/),
+    ...under('lib', /\.(ts|mjs)$/),
+    ...under('scripts', /\.(ts|mjs|cjs|sh|py)$/),
+    ...under('dags/migration_orchestration_lib', /\.py$/),
+    'dags/migration_orchestration.py',
+  ];
+}
+
+describe('links and paths in the READMEs and docs/', () => {
+  test.each(Object.keys(DOCUMENTS))('%s links only to files and headings that exist', (document) => {
+    expect(brokenLinks(document, readDocument(document)!, readDocument, onDisk)).toEqual([]);
+  });
+
+  test.each(Object.entries(DOCUMENTS))('%s names only repository paths that exist', (document, folders) => {
+    expect(missingPaths(document, readDocument(document)!, folders, onDisk)).toEqual([]);
+  });
+
+  test.each(Object.keys(DOCUMENTS))('%s names only npm scripts package.json has', (document) => {
+    const { scripts } = JSON.parse(readDocument('package.json')!) as { scripts: Record<string, string> };
+    expect(unknownScripts(readDocument(document)!, scripts)).toEqual([]);
+    expect(unknownScripts('`npm run -s diagram`, `npm run synth`, `npm run deploy`, `npm --prefix <clone> run rehearse`', scripts)).toEqual(['deploy']);
+  });
+
+  test('the documents, the examples and the code name only parts of the documents that exist ("What preflight refuses")', () => {
+    const files = pointingFiles();
+    expect(files.length).toBeGreaterThan(100);
+    const missing = files.flatMap((file) => missingTitles(readDocument(file)!, readDocument).map((reference) => `${file}: ${reference}`));
+    expect(missing).toEqual([]);
+  });
+
+  test('a part named by a title no heading, bold lead or table row has is seen', () => {
+    const text =
+      'see dags/README "What preflight refuses", `dags/README.md`, "What the DAG forgets", the README\'s "When an alert fires", ' +
+      'docs/fabric-host.md, "The identity the DAG runs as" and dags/README, "A task marked success by hand establishes nothing"';
+    expect(missingTitles(text, readDocument)).toEqual(['docs/fabric-host.md, "The identity the DAG runs as"', 'dags/README.md, "What the DAG forgets"']);
+  });
+
+  test('a link to a missing file or heading, and a path that moved, are seen', () => {
+    const text = [
+      '# Title',
+      '## Where Airflow runs',
+      'See [hosts](#where-airflow-runs), [gone](#where-airflow-ran), [fabric](docs/fabric-host.md#limits),',
+      '[old](docs/fabric.md), [site](https://example.com/#x) and `lib/monitoring/alerts.ts`, `lib/monitoring/alarms.ts`, `lib/hosts/fabric/*.mjs`.',
+      '```bash',
+      '# [not a link](nowhere.md) in a code block',
+      '```',
+    ].join('\n');
+    expect(brokenLinks('README.md', text, (path) => (path === 'README.md' ? text : readDocument(path)), onDisk)).toEqual([
+      '#where-airflow-ran: no heading #where-airflow-ran in README.md',
+      'docs/fabric.md: no file docs/fabric.md',
+    ]);
+    expect(missingPaths('README.md', text, DOCUMENTS['README.md'], onDisk)).toEqual(['lib/monitoring/alarms.ts']);
+  });
+});
