@@ -40,7 +40,7 @@ describe('airflow defaults', () => {
     const rendered = JSON.parse(renderMigrationPlan(parseMigrationPlan(withAirflow({ host: 'external' }))));
     expect(rendered.airflow).toEqual({ host: 'external', sqlAccess: 'dataFactory', external: { federatedCredentials: [] } });
     const fabric = parseMigrationPlan(withAirflow({ host: 'fabric', fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP } }));
-    expect(fabric.airflow).toEqual({ host: 'fabric', sqlAccess: 'dataFactory', fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP, computeSize: 'Small' } });
+    expect(fabric.airflow).toEqual({ host: 'fabric', sqlAccess: 'dataFactory', fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP, computeSize: 'Small', computePool: 'StarterPool' } });
   });
 
   it('loads every example plan', () => {

@@ -13,6 +13,7 @@ import { SynthesizedStack, onlyResource, resourcesOfType, synthObject, testStack
 import { findSecrets } from '../security/secret-scanner';
 import { CAPACITY_ID, KEY_VAULT, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { fabricBundle, fabricHostStack } from './fabric-test-stack';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 
 const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
 const CONTENT_PART = 'apacheairflowjob-content.json';
@@ -207,6 +208,13 @@ describe('FabricAirflowHost', () => {
       const { stack } = fabricHostStack({ computeSize: 'Large', computePool: 'migration-pool' });
       const compute = renderedJobContent(synthObject(stack)).properties.typeProperties.computeProperties;
       expect(compute).toMatchObject({ computePool: 'migration-pool', computeSize: 'Large' });
+    });
+
+    it("runs on the plan's custom pool with Large nodes, without the Starter pool's warning", () => {
+      const fabric = { ...AIRFLOW_OF_HOST.fabric.fabric, computeSize: 'Large', computePool: 'migration-pool' };
+      const { stack, synth } = synthMigrationStack({ plan: examplePlanWith({ ...AIRFLOW_OF_HOST.fabric, fabric }) });
+      expect(renderedJobContent(synth).properties.typeProperties.computeProperties).toMatchObject({ computePool: 'migration-pool', computeSize: 'Large' });
+      expect(warningsOf(stack)).not.toContainEqual(expect.stringContaining('no effect on the Starter pool'));
     });
 
     it('warns when a size would not be honoured or is below what Microsoft recommends', () => {

@@ -122,7 +122,10 @@ const fabricSchema = z
     computeSize: z
       .enum(['Small', 'Large'])
       .default('Small')
-      .describe('Node size of the Airflow pool: Small (5 CU) or Large (10 CU).'),
+      .describe('Node size of the Airflow pool: Small (5 CU) or Large (10 CU); Large needs a custom computePool.'),
+    computePool: notEmpty()
+      .default('StarterPool')
+      .describe('StarterPool (on demand, stops when idle) or the name of a custom pool created in the workspace settings (always on).'),
   })
   .describe('An Apache Airflow job in Microsoft Fabric (host fabric): Airflow 2.10.5, Python 3.12.');
 

@@ -100,10 +100,10 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
     case 'fabric': {
       const { FabricProvider } = require('../fabric/provider') as typeof import('../fabric/provider');
       const { FabricAirflowHost } = require('../hosts/fabric/fabric-airflow-host') as typeof import('../hosts/fabric/fabric-airflow-host');
-      const { capacityId, capacity, servicePrincipal, computeSize } = airflow.fabric;
+      const { capacityId, capacity, servicePrincipal, computeSize, computePool } = airflow.fabric;
       // It reads its credentials from the environment.
       ensureProvider(scope, FabricProvider, (stack) => new FabricProvider(stack, 'fabric'));
-      return new FabricAirflowHost(scope, id, { ...base, capacityId, capacity, servicePrincipal, computeSize });
+      return new FabricAirflowHost(scope, id, { ...base, capacityId, capacity, servicePrincipal, computeSize, computePool });
     }
     case 'external': {
       const { ExternalAirflowHost } = require('../hosts/external-host') as typeof import('../hosts/external-host');

@@ -227,7 +227,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   private warnAboutSize(computeSize: FabricComputeSize, computePool: string, capacity?: FabricCapacitySettings): void {
     if (computeSize === 'Large' && computePool === FABRIC_STARTER_POOL) {
       Annotations.of(this).addWarning(
-        'computeSize Large has no effect on the Starter pool, which runs small nodes: create a custom pool with large nodes and name it in computePool',
+        'computeSize Large has no effect on the Starter pool, which runs small nodes: create a custom pool with large nodes and name it in computePool (the plan\'s airflow.fabric.computePool)',
       );
     }
     if (computeSize === 'Large' && capacity?.sku === 'F8') {
