@@ -97,3 +97,16 @@ def test_a_migration_dms_still_works_on_holds_its_place(rehearsal_world, still_w
         start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "run_id": run.run_id,
                        "task_reschedule_count": 0})
     assert b.operations() == [], "b was admitted beside a migration DMS still works on"
+
+
+def test_the_remedy_for_a_migration_into_an_unnamed_target_never_unfreezes_beside_a_succeeded_one():
+    """A person told to end a migration into a target the plan no longer names, and to give the frozen source its
+    access back, may find that migration Succeeded by then (an offline restore after its last backup, a SqlDb copy):
+    its target may be in use. Was: "give it back the access before the freeze", unconditionally."""
+    from migration_orchestration_lib.capacity import unnamed_target_migration_remedy
+
+    database = plan_with({}).databases[0]
+    said = unnamed_target_migration_remedy(database, "migration_source_access__db_0", '{"readOnly": false}')
+    assert "only once DMS shows that migration Canceled or Failed" in said and "Succeeded" in said, said
+    assert "the source stays frozen" in said, said
+    assert "only once" not in unnamed_target_migration_remedy(database, "migration_source_access__db_0", None)
