@@ -157,7 +157,7 @@ def standing(ctx: Any) -> Standing:
     try:
         dms = ctx.services.dms
         migration = dms.current_migration(ctx.target)
-        _check_not_forgotten(ctx, migration, dms.migration_service_id)
+        _check_not_forgotten(ctx, migration, dms)
         _check_not_of_an_earlier_source(ctx, migration, dms.migration_service_id)
         current = standing_of(ctx.database, migration, dms.migration_service_id, ctx.source_server)
     except ForeignMigrationError as error:
@@ -166,20 +166,23 @@ def standing(ctx: Any) -> Standing:
     return current
 
 
-def _check_not_forgotten(ctx: Any, migration: Optional[MigrationStatus], migration_service_id: str) -> None:
+def _check_not_forgotten(ctx: Any, migration: Optional[MigrationStatus], dms: Any) -> None:
     """Fail for a person where DMS shows no migration into the target (ARM's 404 and `listMigrations` agree:
-    `DmsGateway.current_migration`) while this run recorded one there (`StepContext.remembered_migration`). Right after
-    a create the list may lag like the GET: read as "there never was one", the rollback would leave that migration
-    running and hand its frozen source back, reporting it rolled back, and a step would start a new one over it."""
+    `DmsGateway.current_migration`) while this run recorded one (`StepContext.remembered_migration`) that the service
+    lists into no other target either (one it does: the entry's target was edited since, `capacity.migration_into_an_unnamed_target`).
+    Right after a create the list may lag like the GET: read as "there never was one", the rollback would leave that
+    migration running and hand its frozen source back, reporting it rolled back, and a step would start a new one over it."""
     from migration_orchestration_lib.step_context import StepFailure
 
     remembered = ctx.remembered_migration() if migration is None else None
-    if remembered is None:
+    if remembered is None or any((status.migration_operation_id or "").lower() == remembered[0].lower()
+                                 for _, _, status in dms.migrations_on_service()):
         return
-    database, target = ctx.database, ctx.target
+    database, target, migration_service_id = ctx.database, ctx.target, dms.migration_service_id
     raise StepFailure(
         "DMS shows no migration into %s (ARM answers 404 for %s/providers/Microsoft.DataMigration/databaseMigrations/%s "
-        "and listMigrations of migration service %s lists none into it), yet this run recorded migration %s there (%s): "
+        "and listMigrations of migration service %s lists none into it, nor that migration into another target), yet "
+        "this run recorded migration %s there (%s): "
         "ARM's answers may lag right after a create, so nothing is started, canceled, removed or handed back on them "
         "and source database %s's access is left as it is. A person checks in the Azure portal whether DMS still runs "
         "migration %s into %s (the migration service's migrations; the target server's activity log: was the migration "
