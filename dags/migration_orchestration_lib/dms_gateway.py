@@ -211,7 +211,9 @@ class DmsGateway:
             "lists migration %s (%s) into it: whether one runs there cannot be read, so nothing is started, canceled, "
             "removed or handed back on the 404 alone; poking again until the two agree. Should it last, a person "
             "compares the database migration resource %s/providers/Microsoft.DataMigration/databaseMigrations/%s with "
-            "the service's migrations in the Azure portal (moved? its target server renamed or in another subscription?)"
+            "the service's migrations in the Azure portal (moved? its target server renamed or in another subscription? "
+            "deleted and created again under its name, the list keeping the old server's migration? then naming another "
+            "target database in the plan gets past it)"
             % (target.describe(), self.migration_service_id, listed[0].migration_operation_id, listed[0].migration_status,
                target.scope, target.database_name)
         )

@@ -150,18 +150,48 @@ def foreign_because(
 def standing(ctx: Any) -> Standing:
     """Where a step's migration stands now (one DMS read; with the service's list where it answers 404:
     `DmsGateway.current_migration`); remembered on the context for the event.
-    A foreign migration in flight fails the step (`step_context.ForeignMigration`); a doubtful one does not."""
+    A foreign migration in flight fails the step (`step_context.ForeignMigration`); a doubtful one does not; so does
+    none in DMS where this run recorded one (`_check_not_forgotten`)."""
     from migration_orchestration_lib.step_context import ForeignMigration
 
     try:
         dms = ctx.services.dms
         migration = dms.current_migration(ctx.target)
+        _check_not_forgotten(ctx, migration, dms)
         _check_not_of_an_earlier_source(ctx, migration, dms.migration_service_id)
         current = standing_of(ctx.database, migration, dms.migration_service_id, ctx.source_server)
     except ForeignMigrationError as error:
         raise ForeignMigration(str(error)) from error
     ctx.operation_id = current.operation_id or ctx.operation_id
     return current
+
+
+def _check_not_forgotten(ctx: Any, migration: Optional[MigrationStatus], dms: Any) -> None:
+    """Fail for a person where DMS shows no migration into the target (ARM's 404 and `listMigrations` agree:
+    `DmsGateway.current_migration`) while this run recorded one (`StepContext.remembered_migration`) that the service
+    lists into no other target either (one it does: the entry's target was edited since, `capacity.migration_into_an_unnamed_target`).
+    Right after a create the list may lag like the GET: read as "there never was one", the rollback would leave that
+    migration running and hand its frozen source back, reporting it rolled back, and a step would start a new one over it."""
+    from migration_orchestration_lib.step_context import StepFailure
+
+    remembered = ctx.remembered_migration() if migration is None else None
+    if remembered is None or any((status.migration_operation_id or "").lower() == remembered[0].lower()
+                                 for _, _, status in dms.migrations_on_service()):
+        return
+    database, target, migration_service_id = ctx.database, ctx.target, dms.migration_service_id
+    raise StepFailure(
+        "DMS shows no migration into %s (ARM answers 404 for %s/providers/Microsoft.DataMigration/databaseMigrations/%s "
+        "and listMigrations of migration service %s lists none into it, nor that migration into another target), yet "
+        "this run recorded migration %s there (%s): "
+        "ARM's answers may lag right after a create, so nothing is started, canceled, removed or handed back on them "
+        "and source database %s's access is left as it is. A person checks in the Azure portal whether DMS still runs "
+        "migration %s into %s (the migration service's migrations; the target server's activity log: was the migration "
+        "resource deleted, or the server deleted and created again?): once DMS shows it, run this task again; if it is "
+        "gone for good and nothing restores or copies into %s any more, trigger a new DAG run (this run keeps its "
+        "record of %s): its steps go on from where DMS and SQL Server stand"
+        % (target.describe(), target.scope, target.database_name, migration_service_id, remembered[0], remembered[1],
+           database.source_database, remembered[0], database.target_database, database.target_database, remembered[0])
+    )
 
 
 def _check_not_of_an_earlier_source(ctx: Any, migration: Optional[MigrationStatus], migration_service_id: Optional[str]) -> None:

@@ -5,7 +5,9 @@ Decided from DMS and SQL state, read again in this task:
    hand: no step changes DMS or the source without preflight's XCom) is left alone, also where preflight ran in an
    earlier try of a run cleared since and was held back this time (its state, not its XCom: `StepContext.preflight_ran`);
    so is one a later run's
-   preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person;
+   preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person; and so is
+   one where DMS shows no migration into the target though this run recorded one there
+   (`migration_stage._check_not_forgotten`: ARM's reads may lag right after a create), failing for a person;
 2. an active migration (copying, ready for cutover) is canceled, and awaited until DMS reports it `Canceled`; so is
    one found `Canceling` (an earlier poke's cancel, or a person's): DMS may still restore into the target then; and so
    is one DMS still reports copying whose last ARM operation failed (`Standing.runs_in_dms`: its stage reads failed).

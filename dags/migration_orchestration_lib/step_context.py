@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.airflow_compat import running_try, task_state_in_run
 from migration_orchestration_lib.connections import redact
@@ -26,6 +26,7 @@ DEADLINE_KEY = "deadline"
 STAGE_KEY = "stage"  # preflight's return value: where the migration stood when this run began,
 SOURCE_FROZEN_KEY = "sourceFrozen"  # ... and whether the DAG's freeze held the source then
 ACCESS_BEFORE_FREEZE_KEY = "accessBeforeFreeze"  # ... and the access it recorded before any freeze, [readOnly, userAccess]
+MIGRATION_KEY = "migration"  # ... and the operation id of the migration it found not ended (`StepContext.remembered_migration`)
 CLOSES_KEY = "closes"  # await_cutover's return value: the window's close (ISO UTC), None without windows
 WINDOW_KEY = "window"  # ... and the window's opening (ISO UTC), None without windows
 WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database's run as "back to replicating"
@@ -34,6 +35,7 @@ WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database'
 # (`StepContext.push_for_this_run`): an earlier try's, before the run was cleared from its preflight, counts no more.
 NO_WINDOW_LEFT_KEY = "no_window_left"
 START_MIGRATION_TASK = "start_migration"
+CUTOVER_TASK = "cutover"
 FREEZE_SOURCE_TASK = "freeze_source"
 # start_migration's XCom: the operation id of the migration DMS created for this run's own request (not
 # one it adopted): the record that lets rollback cancel a doubtful migration (`migration_stage.Standing`).
@@ -213,6 +215,17 @@ class StepContext:
         """Whether this run's start_migration created DMS migration `operation_id` (not adopted it)."""
         created = self.task_instance.xcom_pull(task_ids=self.task_id(START_MIGRATION_TASK), key=CREATED_MIGRATION_KEY)
         return bool(operation_id) and created == operation_id
+
+    def remembered_migration(self) -> Optional[Tuple[str, str]]:
+        """(operation id, where) of a DMS migration into the target that this run recorded, an earlier try's included
+        (Airflow clears a task's XComs only when it runs again; None: none): the one its start_migration created or
+        adopted, its cutover requested, or its preflight found not ended."""
+        for task, key in ((START_MIGRATION_TASK, CREATED_MIGRATION_KEY), (START_MIGRATION_TASK, "return_value"), (CUTOVER_TASK, "return_value")):
+            found = self.task_instance.xcom_pull(task_ids=self.task_id(task), key=key)
+            if isinstance(found, str) and found:
+                return found, "the XCom %s of %s" % (key, self.task_id(task))
+        found = self.preflight_facts().get(MIGRATION_KEY)
+        return (found, "the XCom of %s" % self.task_id(PREFLIGHT_TASK)) if found else None
 
     def rollback_began(self) -> bool:
         """Whether this run's rollback began undoing the database after this run's preflight passed (its deadline,

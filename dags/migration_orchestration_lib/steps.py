@@ -35,7 +35,7 @@ from migration_orchestration_lib.migration_request import build_migration_reques
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
@@ -160,7 +160,7 @@ def preflight(ctx: StepContext) -> StepResult:
                 "the last migration into %s ended %s and left %s: %s"
                 % (database.target_database, now.stage, " and ".join(leftovers), then)
             )
-    facts = {}
+    facts = {MIGRATION_KEY: now.operation_id} if now.migration is not None and not now.has_ended else {}
     if not now.is_live:  # before any freeze of this migration (a record a crashed run left stays)
         source_freeze.remember_before_freeze(ctx, database, source)
         facts[ACCESS_BEFORE_FREEZE_KEY] = list(source_freeze.before_freeze(ctx, database) or ())

@@ -134,12 +134,13 @@ RECOVERY_MODELS = ("FULL", "BULK_LOGGED", "SIMPLE")
 BACKUP_TYPES = ("FULL", "LOG")
 
 # How a server misbehaves on request (see add_fault): HTTP-level faults, LROs that end Failed,
-# migrations that end Failed, cancels that leave a migration Canceling a while.
+# migrations that end Failed, cancels that leave a migration Canceling a while, lists that lag.
 HTTP_FAULT_KINDS = ("throttle", "error", "reset", "slow")
 LRO_FAULT_KIND = "lroFailed"
 MIGRATION_FAULT_KIND = "migrationFailed"
 STILL_CANCELING_FAULT_KIND = "stillCanceling"
-FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND, STILL_CANCELING_FAULT_KIND)
+UNLISTED_FAULT_KIND = "unlisted"
+FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND, STILL_CANCELING_FAULT_KIND, UNLISTED_FAULT_KIND)
 
 DATABASE_FIELDS = (
     "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
@@ -542,7 +543,9 @@ class World:
             operation ends Failed with code and message), migrationFailed (operation "migrate":
             the next progress step of a matching migration ends it Failed with code and message),
             stillCanceling (operation "cancel": the next cancel's operation ends Succeeded while the
-            migration stays Canceling for the next `count` reads of it; the read after finds it Canceled).
+            migration stays Canceling for the next `count` reads of it; the read after finds it Canceled),
+            unlisted (operation "listMigrations", with `database`: the next `count` lists leave out the migration
+            into that target database, as a list lagging like a GET right after a create would).
         database: only requests about this target database (case-insensitive).
         """
         if kind not in FAULT_KINDS:

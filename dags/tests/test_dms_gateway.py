@@ -295,6 +295,18 @@ def test_a_cancel_whose_read_after_answers_a_contradicted_404_is_not_failed_for_
     assert gateway.status(target(kind), first.migration_operation_id).migration_status == "Canceled"
 
 
+def test_a_404_whose_list_is_throttled_is_waited_out_never_read_as_none(server, transport):
+    """ARM throttles the list that would prove the 404 (429 past the pipeline's retries): an outage (`DmsUnavailable`,
+    retryable: the step pokes again), never "no migration there"."""
+    gateway = connect(server, transport, retry_total=0)
+    start(gateway, "SqlMi")
+    answer_404_for_the_migration(server)
+    server.world.add_fault("listMigrations", "throttle", retry_after_seconds=0)
+    with pytest.raises(DmsUnavailable, match="could not list the migrations of the migration service: ARM answered 429") as throttled:
+        gateway.current_migration(target("SqlMi"))
+    assert throttled.value.retryable and not server.world.faults()
+
+
 def test_a_404_with_no_migration_listed_into_the_target_is_none(server, gateway):
     """The same 404, the service's list showing migrations into other targets only (another kind, another database)."""
     start(gateway, "SqlDb")

@@ -80,3 +80,56 @@ def test_a_start_told_404_for_the_migration_dms_runs_creates_no_second_one(rehea
     assert [op["migrationOperationId"] for op in world.operations()] == [first["migrationOperationId"]]
     assert run.xcom[("db.start_migration", "return_value")] == first["migrationOperationId"]
     assert not world.world.faults(), "the 404s were never met"
+
+
+# A list as stale as the GET (right after a create, neither shows it yet) proves nothing where this run recorded the
+# migration: `migration_stage._check_not_forgotten`.
+
+def hide_the_migration(world, reads, lists):
+    """The target's migration GET answers 404 for the next `reads` reads and `listMigrations` leaves it out of the next
+    `lists` lists, though DMS runs it."""
+    answer_404_for_the_migration(world, count=reads)
+    world.world.add_fault("listMigrations", "unlisted", count=lists, database=world.database.target_database)
+
+
+def test_a_rollback_finding_no_trace_of_the_migration_this_run_started_neither_hands_the_source_back_nor_reports_it_rolled_back(rehearsal_world):
+    """A run dies after its final backup, the source frozen and the online migration replicating; its rollback's read
+    answers 404 and the service's list leaves the migration out too. Before, the two agreeing read as "there never was
+    a migration": nothing canceled, the frozen source made writable and the database reported rolled back while DMS
+    still replicated into the target. Once DMS shows it again, the rollback run again cancels it and hands back."""
+    world, dag, run = run_dead_after(rehearsal_world, database_entry("db", "Sales", mode="online"), "final_backup")
+    [started] = world.operations()
+    hide_the_migration(world, reads=1, lists=2)  # the list proving the 404, then the one looking for it elsewhere
+
+    assert run._run_task(dag.get_task("db.rollback")) == "failed"
+
+    error = run.errors["db.rollback"]
+    assert ("DMS shows no migration into Sales on SqlMi mi-contoso-prod (ARM answers 404 for " in error and "yet this run recorded "
+            "migration %s there (the XCom created_migration of db.start_migration)" % started["migrationOperationId"] in error)
+    assert "nothing is started, canceled, removed or handed back" in error and "trigger a new DAG run" in error
+    assert not world.source_writable(), "the source was handed back beside the migration DMS runs"
+    assert run.outcome("db") is None, "reported rolled back"
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"] and world.target() is not None
+    assert not world.world.faults(), "the hidden reads were never met"
+
+    assert run.clear_task("db", "rollback") == "success", run.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"]
+    assert world.source_writable() and run.outcome("db") == "rolled_back"
+
+
+def test_a_start_finding_no_trace_of_the_migration_its_preflight_found_creates_none_over_it(rehearsal_world):
+    """A SqlDb copy's run dies after start_migration; a new run's preflight finds the copy in flight, then its
+    start_migration reads 404 for it and the service's lists leave it out. Before, it froze nothing new but sent a
+    create (PUT) over the copy in flight (the contract server refuses it 409, as DMS may not)."""
+    world, dag, _ = run_dead_after(rehearsal_world, database_entry("db", "Sales", target="db-prod"), "start_migration")
+    [started] = world.operations()
+    later = RunDriver(dag, world.observe)
+    assert later._run_task(dag.get_task("db.preflight")) == "success", later.errors
+    creates = len(dms_contract_server(rehearsal_world).received("create"))
+    hide_the_migration(world, reads=2, lists=3)  # as many as the old code read before its create
+
+    assert later._run_task(dag.get_task("db.start_migration")) == "failed"
+
+    assert len(dms_contract_server(rehearsal_world).received("create")) == creates, "a create was sent over the copy in flight"
+    assert "yet this run recorded migration %s there (the XCom of db.preflight)" % started["migrationOperationId"] in later.errors["db.start_migration"]
+    assert [op["migrationOperationId"] for op in world.operations()] == [started["migrationOperationId"]]

@@ -21,7 +21,8 @@ Accepted operations answer with `Azure-AsyncOperation`, `Location` and `Retry-Af
 target database appears RESTORING and goes ONLINE when the migration succeeds. Faults come from
 the world (`World.add_fault`): 429 with Retry-After, 500/503, connection resets, slow answers,
 LROs and migrations that end Failed, cancels that leave a migration Canceling for some reads after
-their operation ended (`stillCanceling`). Requests need a bearer token (any non-empty one).
+their operation ended (`stillCanceling`), lists that leave a migration out (`unlisted`: as stale as a GET
+right after a create). Requests need a bearer token (any non-empty one).
 
 Where the recorded examples disagree with each other or with the specification, this server
 follows the specification and the examples' majority, and its tests say so:

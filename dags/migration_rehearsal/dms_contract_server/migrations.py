@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 
 from migration_rehearsal.dms_contract_server import operations, progress, resources
 from migration_rehearsal.dms_contract_server.arm import DATA_MIGRATION_API_VERSION, ApiError, Request, Response
-from migration_rehearsal.world import LRO_FAULT_KIND, STILL_CANCELING_FAULT_KIND, World, utc_now
+from migration_rehearsal.world import LRO_FAULT_KIND, STILL_CANCELING_FAULT_KIND, UNLISTED_FAULT_KIND, World, utc_now
 
 KIND_BY_PROVIDER = {
     "microsoft.sql/managedinstances": "SqlMi",
@@ -47,6 +47,7 @@ def list_migrations(world: World, request: Request) -> Response:
             resources.resource(world, record["operations"][-1], expand=True)
             for record in state["databaseMigrations"].values()
             if record["operations"][-1]["migrationService"].lower() == service_id.lower()
+            and world.take_fault("listMigrations", record["operations"][-1]["targetDbName"], kinds=(UNLISTED_FAULT_KIND,)) is None
         ]
         return Response(200, {"value": value})
 
