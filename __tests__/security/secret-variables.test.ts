@@ -1,6 +1,6 @@
 /** Which environment variables no host passes on: each host writes its environment in the clear (Helm values, a Fabric job definition, a plain output). */
 import { ENVIRONMENT } from '../helpers/host-fixtures';
-import { secretVariables } from '../../lib/private/secret-variables';
+import { holdsCredential, secretVariables } from '../../lib/private/secret-variables';
 import { findSecrets } from './secret-scanner';
 
 describe('secretVariables', () => {
@@ -81,4 +81,16 @@ describe('secretVariables', () => {
   ])("passes %s, which names where Airflow reads the sensitive option's value from", (name, value) => {
     expect(secretVariables({ ...ENVIRONMENT, [name]: value })).toEqual([]);
   });
+
+  // A hang detector, not a benchmark: in time squared the first shape took 0.7 s for 40,000 characters (minutes for
+  // these), and the plan loader runs the check on every tag value, whatever its length (the property tests found it).
+  it.each(['x', 'a+', 'a://x', 'a://:x', 'password=', 'sig=', 'QUJD', 'eyJ.', 'abc1Q~'])(
+    'checks a megabyte of %j repeated in linear time',
+    (shape) => {
+      const text = shape.repeat(Math.ceil(1_000_000 / shape.length));
+      const started = performance.now();
+      holdsCredential(text);
+      expect(performance.now() - started).toBeLessThan(2000);
+    },
+  );
 });

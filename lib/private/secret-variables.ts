@@ -40,7 +40,8 @@ const CREDENTIAL_URL_VARIABLE = /^AIRFLOW_CONN_|(SQL_ALCHEMY_CONN|BROKER_URL|RES
  * JWT, an Entra ID client secret (`<3 characters><digit>Q~...`), a storage account key (64 bytes in base64).
  */
 const CREDENTIAL_IN_VALUE = [
-  /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i,
+  // The scheme from its first letter only: tried from every letter of a long word, it would take time squared.
+  /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i,
   /["']?\b(?:client_secret|client_certificate_password|password|passwd|pwd|account_?key|shared_?access_?key|sas_?token)["']?\s*[:=]\s*(?!null\b)[^\s,;}]/i,
   /(?:^|[?&;=\s"'])sig=[^\s&;"']/i,
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/,
