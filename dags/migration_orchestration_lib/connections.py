@@ -29,7 +29,9 @@ MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
 _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_?secret"
 # What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
-_QUOTE_INSIDE = r"['\"](?![\s,:)}\]]|\Z)"  # a quote in a bare value; one before these closes the text holding it
+# A quote in a bare value; one followed by a space or the end, or by `,` `:` `)` `}` `]` (any of them) and then a space,
+# the end or a quote, closes the text holding the value (`'...', x`, `"...","`, `"..."}`).
+_QUOTE_INSIDE = r"['\"](?![,:)}\]]*(?:\s|\Z)|[,:)}\]]+['\"])"
 _SECRET_PATTERNS = [
     # A URL's query or a form body (an OAuth token request): its value ends at the next '&' ('&' in it is %26).
     re.compile(r"(?i)([?&](?:%s)=)((?:[^&#\s'\"]|%s)+)" % (_SECRET_KEY, _QUOTE_INSIDE)),

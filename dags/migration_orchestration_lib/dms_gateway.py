@@ -132,6 +132,7 @@ class DmsGateway:
         self._migration_service = migration_service
         self._timing = timing
         self._transports: Dict[str, Any] = {}
+        self._listed: Optional[List[Tuple[str, str, MigrationStatus]]] = None  # the last list, until an operation begins
 
     @staticmethod
     def connect(
@@ -172,9 +173,13 @@ class DmsGateway:
         )
         return (_as_rest(service).get("properties") or {}).get("integrationRuntimeState")
 
-    def migrations_on_service(self) -> List[Tuple[str, str, MigrationStatus]]:
+    def migrations_on_service(self, reuse: bool = False) -> List[Tuple[str, str, MigrationStatus]]:
         """(target scope, target database, status) of the latest migration into every target
-        database on the migration service: one ARM call (`listMigrations`), for admission."""
+        database on the migration service: one ARM call (`listMigrations`), for admission. `reuse`: the list this
+        gateway read last (a 404's proof, `current_migration`), where no operation began through it since; a step's
+        gateway lives one poke (`StepContext.services`)."""
+        if reuse and self._listed is not None:
+            return self._listed
         service = self._migration_service
         resources = self._call(
             "list the migrations of the migration service",
@@ -185,6 +190,7 @@ class DmsGateway:
         for resource in resources:
             body = _as_rest(resource)
             listed.append((_listed_scope(body), body.get("name") or "", MigrationStatus.from_resource(body)))
+        self._listed = listed
         return listed
 
     def current_migration(self, target: MigrationTarget) -> Optional[MigrationStatus]:
@@ -363,6 +369,7 @@ class DmsGateway:
             raise _translated(error, what) from error
 
     def _await(self, what: str, target: MigrationTarget, begin: Callable[[Any], Any]) -> Any:
+        self._listed = None  # what it changes is in no list read before
         poller = self._call(what, begin, target.subscription_id)
         try:
             result = poller.result(timeout=self._timing.timeout_seconds)

@@ -218,11 +218,14 @@ class StepContext:
 
     def remembered_migration(self) -> Optional[Tuple[str, str]]:
         """(operation id, where) of a DMS migration into the target that this run recorded, an earlier try's included
-        (Airflow clears a task's XComs only when it runs again; None: none): the one its start_migration created or
-        adopted, its cutover requested, or its preflight found not ended."""
+        (None: none): the one its start_migration created or adopted, its cutover requested, or its preflight found
+        not ended. Airflow clears a task's XComs only when it runs again: a task not run since the run was cleared
+        from it (from preflight, say) holds those of the pass before, whose rollback may have ended that migration
+        and a person deleted it since; they count no more."""
         for task, key in ((START_MIGRATION_TASK, CREATED_MIGRATION_KEY), (START_MIGRATION_TASK, "return_value"), (CUTOVER_TASK, "return_value")):
             found = self.task_instance.xcom_pull(task_ids=self.task_id(task), key=key)
-            if isinstance(found, str) and found:
+            if (isinstance(found, str) and found
+                    and task_state_in_run(self.airflow_context, self.task_id(task)) not in NOT_STARTED_STATES):
                 return found, "the XCom %s of %s" % (key, self.task_id(task))
         found = self.preflight_facts().get(MIGRATION_KEY)
         return (found, "the XCom of %s" % self.task_id(PREFLIGHT_TASK)) if found else None

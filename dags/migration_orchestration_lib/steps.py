@@ -362,7 +362,7 @@ def start_migration(ctx: StepContext) -> StepResult:
         source_freeze.remember_before_freeze(ctx, database)
         _stand_down_if_overtaken(ctx)
     _check_run_not_ended(ctx)
-    migrations = services.dms.migrations_on_service()
+    migrations = services.dms.migrations_on_service(reuse=True)  # the one `standing` read on a 404, if it did
     second = second_migration_refusal(ctx.plan, database, migrations, ctx.source_server.host, ctx.source_server.port,
                                       source_freeze.record_key(database), ctx.services.records.get(source_freeze.record_key(database)),
                                       services.dms.migration_service_id)

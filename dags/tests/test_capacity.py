@@ -110,3 +110,29 @@ def test_the_remedy_for_a_migration_into_an_unnamed_target_never_unfreezes_besid
     assert "only once DMS shows that migration Canceled or Failed" in said and "Succeeded" in said, said
     assert "the source stays frozen" in said, said
     assert "only once" not in unnamed_target_migration_remedy(database, "migration_source_access__db_0", None)
+
+
+def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
+    """`b` waits for the service's one place, which `a` holds: each poke of its start_migration reads DMS (404: no
+    migration into its target, proven by listMigrations), then admits on the service's migrations. Was: two
+    listMigrations calls a poke, the second a few milliseconds after the first, nothing begun between them."""
+    from migration_orchestration_lib import rehearsal
+
+    document = plan_with_databases([database_entry("a", "Sales"), database_entry("b", "Crm")])
+    document["concurrency"].update(maxMigrationsPerService=1)
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag).run_database("a", crash_after="start_migration")
+    run = RunDriver(dag)
+    assert run._run_task(dag.get_task("b.preflight")) == "success", run.errors
+    server = rehearsal._servers["dms:%s" % rehearsal_world]
+    start = dag.get_task("b.start_migration")
+    lists = len(server.received("listMigrations"))
+
+    with pytest.raises(AirflowRescheduleException) as waiting:
+        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "run_id": run.run_id,
+                       "task_reschedule_count": 0})
+
+    assert len(server.received("listMigrations")) == lists + 1
+    assert WorldView(rehearsal_world, plan.database("b"), plan).operations() == [], waiting.value

@@ -163,6 +163,21 @@ def test_the_migrations_of_the_service_come_in_one_call_with_their_scope_and_tar
     assert all(status.is_in_flight for _, _, status in listed)
 
 
+def test_a_list_is_reused_only_until_an_operation_begins(server, gateway):
+    """Admission reuses the list a 404's proof read in its poke (`reuse`); a create (as any operation) begun through
+    the gateway since makes that list stale: it is read again, showing the new migration."""
+    assert gateway.current_migration(target("SqlMi")) is None  # 404, proven by a list
+    calls = len(server.received("listMigrations"))
+    assert gateway.migrations_on_service(reuse=True) == [] and len(server.received("listMigrations")) == calls
+
+    started = start(gateway, "SqlMi")
+
+    calls = len(server.received("listMigrations"))
+    [(_, _, listed)] = gateway.migrations_on_service(reuse=True)
+    assert listed.migration_operation_id == started.migration_operation_id
+    assert len(server.received("listMigrations")) == calls + 1
+
+
 # -- migrations, per target kind ----------------------------------------------------------------
 
 

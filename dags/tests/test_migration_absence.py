@@ -133,3 +133,36 @@ def test_a_start_finding_no_trace_of_the_migration_its_preflight_found_creates_n
     assert len(dms_contract_server(rehearsal_world).received("create")) == creates, "a create was sent over the copy in flight"
     assert "yet this run recorded migration %s there (the XCom of db.preflight)" % started["migrationOperationId"] in later.errors["db.start_migration"]
     assert [op["migrationOperationId"] for op in world.operations()] == [started["migrationOperationId"]]
+
+
+def test_a_run_cleared_from_preflight_after_its_rolled_back_migration_was_deleted_migrates_again(rehearsal_world):
+    """A run's migration fails and its rollback cancels nothing more, removes the target and hands the source back; a
+    person deletes the failed migration's resource in DMS, then clears the run from preflight to try again. The
+    XComs of the earlier pass's start_migration stay until it runs again (Airflow 2 and 3 clear a task's XComs when
+    it starts, not when it is cleared). Before, the cleared preflight read them as a migration this run recorded that
+    DMS no longer shows and failed for a person: the run could never go on."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.rehearsal import rehearsal_services
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="offline")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+
+    failures = ["restore failed"]
+
+    def fail_the_migration(task_id):
+        world.observe(task_id)
+        if task_id == "db.start_migration" and failures:
+            world.world.add_fault("migrate", "migrationFailed", database="Sales", message=failures.pop())
+
+    run = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), fail_the_migration)
+    run.run_database("db")
+    assert run.outcome("db") == "rolled_back" and world.source_writable(), run.errors
+    [failed] = world.operations()
+    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    assert run.xcom[("db.start_migration", "created_migration")] == failed["migrationOperationId"]
+
+    states = run.clear_database("db")
+
+    assert states["db.preflight"] == "success", run.errors.get("db.preflight")
+    assert run.outcome("db") == "migrated", run.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["Succeeded"]

@@ -281,6 +281,12 @@ NEVER_HELD = [
     ("a braced ODBC value", "Server=sql01;PWD={pa}}ss;wo rd};UID=sa", "Server=sql01;PWD=***;UID=sa"),
     ("a value with spaces", "Server=sql01;Password=pass word 42;UID=sa", "Server=sql01;Password=***;UID=sa"),
     ("a value with quotes inside", "Server=sql01;Password=pa's\"s w'd;UID=sa", "Server=sql01;Password=***;UID=sa"),
+    # (a quote inside followed by `)`, `}`, `]`, `,` or `:` and more of the secret: before, the rest was kept)
+    ("a value with a quote before a closer inside", "Server=sql01;Password=M@g9\")aW;UID=sa", "Server=sql01;Password=***;UID=sa"),
+    ("a value with quotes before closers in a JSON string", '{"cs": "Server=sql01;PWD=aN\'}+aMY\",_gOb", "n": 1}',
+     '{"cs": "Server=sql01;PWD=***", "n": 1}'),
+    ("a value with a quote before a closer at the end", "login failed: Server=sql01;Pwd=Vo@L']A[F':zVM",
+     "login failed: Server=sql01;Pwd=***"),
     ("a connection string quoted in a call", "connect('Server=sql01;PWD=pa\\'ss', timeout=30) and \"PWD=pass\"}",
      "connect('Server=sql01;PWD=***', timeout=30) and \"PWD=***\"}"),
     ("a quoted value in a JSON string", '{"cs": "Server=sql01;Password=\\"pa;ss\\"\\"w\\";UID=sa"}',
