@@ -126,7 +126,7 @@ def unnamed_target_migration_remedy(database: DatabaseMigration, record_key: str
         "managed instance or SQL VM, or clear what it copied into a SQL Database, only if nothing uses it%s); then run again"
         % (database.name,
            "; where the DAG froze the source, give it back the access before the freeze, which the Airflow Variable %s = %s "
-           "holds, only once DMS shows that migration Canceled or Failed: one it shows Succeeded (or whose cutover was "
+           "holds, only once DMS shows that migration's migrationStatus Canceled or Failed (not only its provisioningState): one it shows Succeeded (or whose cutover was "
            "asked for) may have handed its target to applications, and a writable source beside it would split their "
            "writes, so the source stays frozen until whoever owns that target says it is unused" % (record_key, record)
            if record else "")

@@ -107,7 +107,7 @@ def test_the_remedy_for_a_migration_into_an_unnamed_target_never_unfreezes_besid
 
     database = plan_with({}).databases[0]
     said = unnamed_target_migration_remedy(database, "migration_source_access__db_0", '{"readOnly": false}')
-    assert "only once DMS shows that migration Canceled or Failed" in said and "Succeeded" in said, said
+    assert "only once DMS shows that migration's migrationStatus Canceled or Failed" in said and "Succeeded" in said, said
     assert "the source stays frozen" in said, said
     assert "only once" not in unnamed_target_migration_remedy(database, "migration_source_access__db_0", None)
 
