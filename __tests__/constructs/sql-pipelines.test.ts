@@ -147,6 +147,12 @@ describe('SqlPipelines', () => {
   it.each([
     [{ maxRunsPerPipeline: 0 }, 'maxRunsPerPipeline must be a whole number of at least 1, got 0'],
     [{ activityRetries: -1 }, 'activityRetries must be a whole number of at least 0, got -1'],
+    // A 72-character name gets mpe-<name>-<8 hex>: 85 characters, over azurerm's 80 (terraform validate refused it)
+    [
+      { targets: [{ ...TARGETS[0], name: 'x'.repeat(72) }] },
+      `target "${'x'.repeat(72)}" names its managed private endpoint "mpe-${'x'.repeat(72)}-`,
+    ],
+    [{ targets: [{ ...TARGETS[0], name: 'mi prod' }] }, 'target "mi prod" names its managed private endpoint "mpe-mi prod-'],
   ])('refuses %p', (props, message) => {
     expect(() => sqlPipelinesStack(props)).toThrow(`sql: ${message}`);
   });

@@ -29,6 +29,9 @@ export interface SqlPipelineDefinitions {
   readonly pipelines: Readonly<Record<string, FactoryResourceJson>>;
 }
 
+/** azurerm's rule for a Data Factory managed private endpoint's name (validate.DataFactoryManagedPrivateEndpointName). */
+const MANAGED_PRIVATE_ENDPOINT_NAME = /^[A-Za-z0-9][-._A-Za-z0-9]{0,78}[_A-Za-z0-9]$/;
+
 /** A migration target the pipelines must reach: the plan's `targetServers[]` fit. */
 export interface SqlPipelineTarget {
   /** The plan's name of the target server. */
@@ -203,8 +206,15 @@ export class SqlPipelines extends Construct {
       // azurerm refuses to create one under a name that exists.
       const idKey = Token.isUnresolved(target.resourceId) ? undefined : uniqueSuffix(target.resourceId.toLowerCase(), 8);
       const key = idKey ?? target.name;
+      const name = idKey === undefined ? `mpe-${target.name}` : `mpe-${target.name}-${idKey}`;
+      if (!MANAGED_PRIVATE_ENDPOINT_NAME.test(name)) {
+        throw new Error(
+          `${this.node.path}: target ${JSON.stringify(target.name)} names its managed private endpoint ${JSON.stringify(name)}, ` +
+            'which azurerm refuses: at most 80 letters, digits, -, . and _, ending with a letter, digit or _',
+        );
+      }
       const endpoint = new DataFactoryManagedPrivateEndpoint(this, `PrivateEndpoint-${key}`, {
-        name: idKey === undefined ? `mpe-${target.name}` : `mpe-${target.name}-${idKey}`,
+        name,
         dataFactoryId: props.factory.id,
         targetResourceId: target.resourceId,
         subresourceName: group,
