@@ -7,6 +7,7 @@ return values.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,9 @@ FREEZE_SOURCE_TASK = "freeze_source"
 # start_migration's XCom: the operation id of the migration DMS created for this run's own request (not
 # one it adopted): the record that lets rollback cancel a doubtful migration (`migration_stage.Standing`).
 CREATED_MIGRATION_KEY = "created_migration"
+# start_migration's durable record (`services.records`, an Airflow Variable) of the migration it created or adopted,
+# marked with the run and its pass (`StepContext.record_started_migration`).
+STARTED_MIGRATION_PREFIX = "migration_started__"
 # The rollback's XCom, pushed first on every poke: this run's preflight deadline, the run has begun undoing the
 # database since that preflight (`StepContext.rollback_began`).
 ROLLBACK_BEGAN_KEY = "began"
@@ -218,8 +222,9 @@ class StepContext:
 
     def remembered_migration(self) -> Optional[Tuple[str, str]]:
         """(operation id, where) of a DMS migration into the target that this run recorded, an earlier try's included
-        (None: none): the one its start_migration created or adopted, its cutover requested, or its preflight found
-        not ended. Airflow clears a task's XComs only when it runs again: a task not run since the run was cleared
+        (None: none): the one its start_migration created or adopted (its XComs, or, for a later try of it, whose start
+        cleared them, its record of this pass: `record_started_migration`), its cutover requested, or its preflight
+        found not ended. Airflow clears a task's XComs only when it runs again: a task not run since the run was cleared
         from it (from preflight, say) holds those of the pass before, whose rollback may have ended that migration
         and a person deleted it since; they count no more."""
         for task, key in ((START_MIGRATION_TASK, CREATED_MIGRATION_KEY), (START_MIGRATION_TASK, "return_value"), (CUTOVER_TASK, "return_value")):
@@ -227,8 +232,36 @@ class StepContext:
             if (isinstance(found, str) and found
                     and task_state_in_run(self.airflow_context, self.task_id(task)) not in NOT_STARTED_STATES):
                 return found, "the XCom %s of %s" % (key, self.task_id(task))
+        found = self._started_migration_of_this_pass()
+        if found:
+            return found, "the Airflow Variable %s" % self._started_migration_key()
         found = self.preflight_facts().get(MIGRATION_KEY)
         return (found, "the XCom of %s" % self.task_id(PREFLIGHT_TASK)) if found else None
+
+    def record_started_migration(self, operation_id: str) -> None:
+        """start_migration's record of the migration it created or adopted where its next try still reads it (Airflow
+        clears the task's XComs as that try starts, and right after a create ARM's GET and list may both miss it):
+        marked with this run and this pass (its preflight's deadline), it counts for them only, so one left behind
+        blocks no later run or pass. Preflight drops it as a pass begins (`drop_started_migration`)."""
+        value = {"run": self.run_id, PREFLIGHT_TASK: self.preflight_facts().get(DEADLINE_KEY, ""), "migration": operation_id}
+        self.services.records.put(self._started_migration_key(), json.dumps(value, separators=(",", ":"), sort_keys=True))
+
+    def drop_started_migration(self) -> None:
+        self.services.records.put(self._started_migration_key(), "")
+
+    def _started_migration_of_this_pass(self) -> Optional[str]:
+        try:
+            record = json.loads(self.services.records.get(self._started_migration_key()) or "{}")
+        except ValueError:
+            return None
+        deadline = self.preflight_facts().get(DEADLINE_KEY)
+        if not isinstance(record, Mapping) or not deadline or record.get("run") != self.run_id or record.get(PREFLIGHT_TASK) != deadline:
+            return None
+        found = record.get("migration")
+        return found if isinstance(found, str) and found else None
+
+    def _started_migration_key(self) -> str:
+        return "%s%s__%s" % (STARTED_MIGRATION_PREFIX, self.plan.name, self.database.name)
 
     def rollback_began(self) -> bool:
         """Whether this run's rollback began undoing the database after this run's preflight passed (its deadline,

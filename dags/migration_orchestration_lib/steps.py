@@ -100,6 +100,7 @@ def preflight(ctx: StepContext) -> StepResult:
     source database for this entry (`source_claims`): another entry naming it under another spelling of its
     server is refused."""
     current_run.record_current_run(ctx)  # first: from now on no older run's task may act on the database
+    ctx.drop_started_migration()  # a new pass: the record of the pass before counts no more
     ctx.task_instance.xcom_push(key="started", value=True)
     services, database = ctx.services, ctx.database
     runtime_state = services.dms.integration_runtime_state()
@@ -357,6 +358,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     _refuse_while_dms_still_works_on_it(ctx, now)
     if now.migration is not None and not now.has_ended:
         _check_adoptable(ctx, now)
+        ctx.record_started_migration(now.operation_id)
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
         source_freeze.remember_before_freeze(ctx, database)
@@ -396,6 +398,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     ctx.operation_id = started.migration_operation_id
     if started.adopted or started.found_after_create:  # not this call's create: one DMS had by then, a person's too
         _check_adoptable(ctx, standing(ctx))
+    ctx.record_started_migration(started.migration_operation_id)  # first after a create: its next try remembers it
     if freezes_for_copy:  # what validate compares, however the plan changes meanwhile
         validation.promise(ctx, started.migration_operation_id)
     source = ctx.source_server

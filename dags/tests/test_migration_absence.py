@@ -166,3 +166,23 @@ def test_a_run_cleared_from_preflight_after_its_rolled_back_migration_was_delete
     assert states["db.preflight"] == "success", run.errors.get("db.preflight")
     assert run.outcome("db") == "migrated", run.errors
     assert [op["migrationStatus"] for op in world.operations()] == ["Succeeded"]
+
+
+def test_a_later_try_of_start_migration_remembers_the_migration_an_earlier_try_created(rehearsal_world):
+    """A SqlDb copy's start_migration dies after DMS created the migration, before its XCom; Airflow clears the task's
+    XComs as its next try starts, whose read answers 404 while the service's list still lags (seconds after a create).
+    Before, nothing remembered the migration: the try read "there never was one" and sent a second create over the copy
+    DMS runs. start_migration records it in an Airflow Variable of this run and pass right after DMS's answer."""
+    world, _, run = run_dead_after(rehearsal_world, database_entry("db", "Sales", target="db-prod"), "start_migration")
+    [started] = world.operations()
+    creates = len(dms_contract_server(rehearsal_world).received("create"))
+    hide_the_migration(world, reads=2, lists=3)  # as many as the old code read before its create
+
+    state = run.clear_task("db", "start_migration")
+
+    assert len(dms_contract_server(rehearsal_world).received("create")) == creates, "a second create was sent over the copy"
+    assert state == "failed"
+    error = run.errors["db.start_migration"]
+    assert "yet this run recorded migration %s there (the Airflow Variable migration_started__" % started["migrationOperationId"] in error
+    assert "__db)" in error and "nothing is started, canceled, removed or handed back" in error
+    assert [op["migrationOperationId"] for op in world.operations()] == [started["migrationOperationId"]]
