@@ -169,14 +169,15 @@ def standing(ctx: Any) -> Standing:
 def _check_not_forgotten(ctx: Any, migration: Optional[MigrationStatus], dms: Any) -> None:
     """Fail for a person where DMS shows no migration into the target (ARM's 404 and `listMigrations` agree:
     `DmsGateway.current_migration`) while this run recorded one (`StepContext.remembered_migration`) that the service
-    lists into no other target either (one it does: the entry's target was edited since, `capacity.migration_into_an_unnamed_target`).
+    lists into no other target either (one it does: the entry's target was edited since, `capacity.migration_into_an_unnamed_target`),
+    in the very list that proved the 404: a second, fresher one could list it into this target, and the 404 would stand.
     Right after a create the list may lag like the GET: read as "there never was one", the rollback would leave that
     migration running and hand its frozen source back, reporting it rolled back, and a step would start a new one over it."""
     from migration_orchestration_lib.step_context import StepFailure
 
     remembered = ctx.remembered_migration() if migration is None else None
     if remembered is None or any((status.migration_operation_id or "").lower() == remembered[0].lower()
-                                 for _, _, status in dms.migrations_on_service()):
+                                 for _, _, status in dms.migrations_on_service(reuse=True)):  # the 404's proof read it
         return
     database, target, migration_service_id = ctx.database, ctx.target, dms.migration_service_id
     raise StepFailure(
