@@ -15,6 +15,7 @@ const DOCUMENTS: Record<string, readonly string[]> = {
   'README.md': ['lib', 'scripts', '__tests__', 'examples', 'schema', 'bench', 'dags', 'docs'],
   'docs/api-overview.md': ['lib', 'scripts', 'examples', 'schema', 'dags'],
   'docs/fabric-host.md': ['lib', 'scripts', 'examples', 'schema', 'dags'],
+  'docs/permissions.md': ['lib', '__tests__', 'examples', 'dags'],
   // `docs/...` there are Microsoft's documentation paths.
   'dags/README.md': ['lib', 'scripts', '__tests__', 'examples', 'schema', 'bench', 'tests', 'migration_orchestration_lib', 'migration_rehearsal'],
 };

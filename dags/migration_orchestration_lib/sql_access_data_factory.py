@@ -16,7 +16,8 @@ while Queued/InProgress/Canceling; the activity's rows when Succeeded
 `SqlOperationFailed` with Data Factory's message when Failed or Cancelled.
 
 The identity needs only: pipelines/createrun/action, pipelineruns/read, querypipelineruns/action,
-pipelineruns/queryactivityruns/action (the construct's custom role). azure-mgmt-datafactory is
+pipelineruns/queryactivityruns/action, and the read of each query's result (the construct's custom
+role; the repository's docs/permissions.md). azure-mgmt-datafactory is
 imported inside methods only (the DAG file is parsed without Azure SDKs).
 """
 from __future__ import annotations

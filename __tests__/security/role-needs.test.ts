@@ -1,0 +1,174 @@
+/**
+ * Every role action the stacks grant is one `docs/permissions.md` names with what needs it, every
+ * action named there is granted, and every DAG call named there is still in the DAG (and every
+ * Azure call of the DAG is named there). The expected values come from that file and the DAG's
+ * source only: the constructs are synthesized, never read for their action lists.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMigrationPlan } from '../../lib/plan';
+import { tableRows } from '../docs/readme-table';
+import { synthMigrationStack } from '../helpers/migration-stack';
+import { SynthesizedStack } from '../helpers/test-stack';
+
+const ROOT = join(__dirname, '..', '..');
+const DAG_LIB = join(ROOT, 'dags', 'migration_orchestration_lib');
+const PERMISSIONS = readFileSync(join(ROOT, 'docs', 'permissions.md'), 'utf8');
+
+/** The DAG modules that hold an Azure client; any other module importing one is a call the table does not know. */
+const AZURE_CLIENT_MODULES = ['dms_transport_rest.py', 'dms_transport_sdk.py', 'events.py', 'sql_access_data_factory.py'];
+
+interface DagCall {
+  readonly file: string;
+  readonly qualname: string;
+  readonly text: string;
+}
+
+interface Need {
+  readonly role: string;
+  /** A custom role's action, or the built-in role's name. */
+  readonly action: string;
+  readonly neededBy: string;
+  readonly calls: readonly DagCall[];
+  readonly row: string;
+}
+
+function cells(row: string): string[] {
+  return row.slice(1, -1).split('|').map((cell) => cell.trim());
+}
+
+function backticked(cell: string): string[] {
+  return [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
+}
+
+function dagCalls(cell: string, row: string): DagCall[] {
+  if (cell === '—') return [];
+  return backticked(cell).map((item) => {
+    const match = /^([\w/]+\.py)#([\w.]+): (.+)$/.exec(item);
+    if (!match) throw new Error(`docs/permissions.md: "${item}" is not <file>#<function>: <call> (row ${row})`);
+    return { file: match[1], qualname: match[2], text: match[3] };
+  });
+}
+
+const CUSTOM: Need[] = tableRows(PERMISSIONS, '| role | action | granted | needed by | DAG calls | source |', 'custom role table').map((row) => {
+  const [role, action, , neededBy, calls] = cells(row);
+  return { role, action: backticked(action)[0], neededBy, calls: dagCalls(calls, row), row };
+});
+
+const BUILT_IN: Need[] = tableRows(PERMISSIONS, '| role | principal | scope | needed by | DAG calls |', 'built-in role table').map((row) => {
+  const [role, , , neededBy, calls] = cells(row);
+  return { role: backticked(role)[0], action: backticked(role)[0], neededBy, calls: dagCalls(calls, row), row };
+});
+
+/** Plans that together hold every kind of target, every host and both SQL accesses. */
+const PLANS = ['three-databases.yaml', 'sql-database.json', 'external-host.yaml', 'data-factory-host.yaml', 'fabric-host.yaml'];
+
+const STACKS: ReadonlyArray<{ plan: string; synth: SynthesizedStack }> = PLANS.map((plan) => ({
+  plan,
+  synth: synthMigrationStack({ plan: loadMigrationPlan(join(ROOT, 'examples', plan)) }).synth,
+}));
+
+/** `<role name without the plan name> <action>` of every custom role of every stack. */
+function grantedActions(): Map<string, string[]> {
+  const granted = new Map<string, string[]>();
+  for (const { plan, synth } of STACKS) {
+    for (const definition of Object.values(synth.resource.azurerm_role_definition ?? {})) {
+      const role = String(definition.name).replace(/ \([^)]*\)$/, '');
+      for (const permission of definition.permissions as Array<Record<string, string[] | undefined>>) {
+        for (const action of [...(permission.actions ?? []), ...(permission.data_actions ?? [])]) {
+          const key = `${role} ${action}`;
+          granted.set(key, [...(granted.get(key) ?? []), plan]);
+        }
+      }
+    }
+  }
+  return granted;
+}
+
+/** The body of `qualname` (`Class.method` or `function`) in a DAG module: its lines up to the next at its indentation or less. */
+function functionBody(file: string, qualname: string): string | undefined {
+  const lines = readFileSync(join(DAG_LIB, file), 'utf8').split('\n');
+  let from = 0;
+  let indent = '';
+  const names = qualname.split('.');
+  for (const [index, name] of names.entries()) {
+    const last = index === names.length - 1;
+    const header = new RegExp(`^${indent}${last ? 'def' : 'class'} ${name}\\b`);
+    const at = lines.findIndex((line, n) => n >= from && header.test(line));
+    if (at < 0) return undefined;
+    from = at;
+    indent = `${indent}    `;
+  }
+  const depth = indent.length - 4;
+  const end = lines.findIndex((line, n) => n > from && line.trim() !== '' && line.search(/\S/) <= depth && !/^\s*\)/.test(line));
+  return lines.slice(from, end < 0 ? undefined : end).join('\n');
+}
+
+/** Functions of a module that call its Azure client (`self._client.`), or a transport's public methods. */
+function azureCallers(file: string): string[] {
+  const source = readFileSync(join(DAG_LIB, file), 'utf8');
+  const transport = /^class (\w+Transport):/m.exec(source)?.[1];
+  if (transport) {
+    return [...source.matchAll(/^ {4}def ([a-z]\w*)\(/gm)].map((m) => m[1]).filter((name) => name !== 'connect').map((name) => `${transport}.${name}`);
+  }
+  const callers: string[] = [];
+  let current: string | undefined;
+  let owner: string | undefined;
+  for (const line of source.split('\n')) {
+    owner = /^class (\w+)/.exec(line)?.[1] ?? (/^\S/.test(line) ? undefined : owner);
+    const def = /^( {4})?def (\w+)/.exec(line);
+    if (def) current = def[1] && owner ? `${owner}.${def[2]}` : def[2];
+    if (current && /self\._client\.\w/.test(line) && !callers.includes(current)) callers.push(current);
+  }
+  return callers;
+}
+
+describe('docs/permissions.md', () => {
+  it('names every action of every custom role the stacks create, and only those', () => {
+    const granted = grantedActions();
+    const named = new Set(CUSTOM.map((need) => `${need.role} ${need.action}`));
+    expect([...granted.keys()].filter((key) => !named.has(key))).toEqual([]);
+    expect([...named].filter((key) => !granted.has(key))).toEqual([]);
+    expect(CUSTOM).toHaveLength(named.size);
+  });
+
+  it('names every built-in role the stacks assign, and only those', () => {
+    const assigned = new Set(
+      STACKS.flatMap(({ synth }) => Object.values(synth.resource.azurerm_role_assignment ?? {}).map((a) => a.role_definition_name)).filter(
+        (name): name is string => typeof name === 'string',
+      ),
+    );
+    expect(new Set(BUILT_IN.map((need) => need.role))).toEqual(assigned);
+  });
+
+  it.each([...CUSTOM, ...BUILT_IN].map((need) => [`${need.role}: ${need.action}`, need] as const))('says what needs %s', (_, need) => {
+    const kind = /^(DAG|polling|DMS|deployment):/.exec(need.neededBy)?.[1];
+    expect([need.row, kind]).toEqual([need.row, expect.any(String)]);
+    if (kind === 'DAG' || kind === 'polling') {
+      expect([need.row, need.calls.length > 0]).toEqual([need.row, true]);
+    } else {
+      expect([need.row, need.calls]).toEqual([need.row, []]);
+    }
+  });
+
+  it.each(
+    [...CUSTOM, ...BUILT_IN].flatMap((need) => need.calls.map((call) => [`${call.file}#${call.qualname}: ${call.text}`, call] as const)),
+  )('names a DAG call that is still there: %s', (_, call) => {
+    const body = functionBody(call.file, call.qualname);
+    expect(body === undefined ? `no ${call.qualname} in ${call.file}` : body.includes(call.text) ? 'found' : `${call.qualname} no longer has ${call.text}`).toBe('found');
+  });
+
+  it('names every function of the DAG that calls Azure', () => {
+    const named = new Set([...CUSTOM, ...BUILT_IN].flatMap((need) => need.calls.map((call) => `${call.file}#${call.qualname}`)));
+    const callers = AZURE_CLIENT_MODULES.flatMap((file) => azureCallers(file).map((qualname) => `${file}#${qualname}`));
+    expect(callers.length).toBeGreaterThan(AZURE_CLIENT_MODULES.length);
+    expect(callers.filter((caller) => !named.has(caller))).toEqual([]);
+  });
+
+  it('knows every DAG module that holds an Azure client', () => {
+    const holders = readdirSync(DAG_LIB)
+      .filter((file) => file.endsWith('.py'))
+      .filter((file) => /^\s*from azure\.[\w.]+ import [^\n]*\b\w+Client\b/m.test(readFileSync(join(DAG_LIB, file), 'utf8')));
+    expect(holders.sort()).toEqual(AZURE_CLIENT_MODULES);
+  });
+});
