@@ -103,12 +103,14 @@ const MANAGED_DATABASE_POLLING_ACTIONS = ['Microsoft.Sql/locations/*/read'] as c
 const BACKUP_STORAGE_ACTIONS = ['Microsoft.Storage/storageAccounts/read'] as const;
 
 /**
- * Target-side actions per kind (reading the target, creating and removing the migrated database),
- * as Microsoft's custom roles for DMS list them for SqlMi (`resource-custom-roles-sql-db-managed-instance-ads.md`),
+ * Target-side actions per kind, as Microsoft's custom roles for DMS list them for SqlMi (`resource-custom-roles-sql-db-managed-instance-ads.md`),
  * SqlDb (`resource-custom-roles-sql-database-ads.md`) and SqlVm (`resource-custom-roles-sql-db-virtual-machine-ads.md`),
  * write on the server, instance or VM included. The DAG itself only reads and deletes managed-instance
  * databases (a rollback); the rest is what those roles give whoever starts DMS migrations, and no
- * Microsoft document says DMS does without any of it, so none is left out.
+ * Microsoft document says DMS does without it. Except deleting a SqlDb database: DMS copies into a
+ * database that existed before the migration (created and given its schema beforehand), which a
+ * rollback never removes, so that right could only delete data that was there before. What needs
+ * each action: `docs/permissions.md`.
  */
 const TARGET_ACTIONS: Record<TargetKind, readonly string[]> = {
   SqlMi: [
@@ -123,7 +125,6 @@ const TARGET_ACTIONS: Record<TargetKind, readonly string[]> = {
     'Microsoft.Sql/servers/write',
     'Microsoft.Sql/servers/databases/read',
     'Microsoft.Sql/servers/databases/write',
-    'Microsoft.Sql/servers/databases/delete',
   ],
   SqlVm: ['Microsoft.SqlVirtualMachine/sqlVirtualMachines/read', 'Microsoft.SqlVirtualMachine/sqlVirtualMachines/write'],
 };

@@ -68,7 +68,7 @@ describe('MigrationOperatorRole', () => {
     expect(assignments.some((a) => String(a.scope).includes('Microsoft.Storage'))).toBe(false);
   });
 
-  it("acts on each target kind as Microsoft's custom role for DMS to that kind does", () => {
+  it("acts on each target kind as Microsoft's custom role for DMS to that kind does, but deletes no SqlDb database (it existed before the migration)", () => {
     const targetActions = (kind: 'SqlMi' | 'SqlDb', resourceId: string) =>
       (synth({ targets: [{ kind, resourceId }] }).operator.permissions[0].actions as string[]).filter((action) => action.startsWith('Microsoft.Sql/'));
     expect(targetActions('SqlDb', SQLDB)).toEqual([
@@ -76,7 +76,6 @@ describe('MigrationOperatorRole', () => {
       'Microsoft.Sql/servers/write',
       'Microsoft.Sql/servers/databases/read',
       'Microsoft.Sql/servers/databases/write',
-      'Microsoft.Sql/servers/databases/delete',
     ]);
     expect(targetActions('SqlMi', MI)).toEqual([
       'Microsoft.Sql/managedInstances/read',
