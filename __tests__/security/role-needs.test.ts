@@ -26,6 +26,8 @@ interface DagCall {
 
 interface Need {
   readonly role: string;
+  /** Keys of the sources the row cites (`[dms-mi]`); none for a built-in role. */
+  readonly sources: readonly string[];
   /** A custom role's action, or the built-in role's name. */
   readonly action: string;
   readonly neededBy: string;
@@ -51,13 +53,13 @@ function dagCalls(cell: string, row: string): DagCall[] {
 }
 
 const CUSTOM: Need[] = tableRows(PERMISSIONS, '| role | action | granted | needed by | DAG calls | source |', 'custom role table').map((row) => {
-  const [role, action, , neededBy, calls] = cells(row);
-  return { role, action: backticked(action)[0], neededBy, calls: dagCalls(calls, row), row };
+  const [role, action, , neededBy, calls, sources] = cells(row);
+  return { role, action: backticked(action)[0], neededBy, calls: dagCalls(calls, row), sources: [...sources.matchAll(/\[([\w-]+)\]/g)].map((m) => m[1]), row };
 });
 
 const BUILT_IN: Need[] = tableRows(PERMISSIONS, '| role | principal | scope | needed by | DAG calls |', 'built-in role table').map((row) => {
   const [role, , , neededBy, calls] = cells(row);
-  return { role: backticked(role)[0], action: backticked(role)[0], neededBy, calls: dagCalls(calls, row), row };
+  return { role: backticked(role)[0], action: backticked(role)[0], neededBy, calls: dagCalls(calls, row), sources: [], row };
 });
 
 /** Plans that together hold every kind of target, every host and both SQL accesses. */
@@ -149,6 +151,14 @@ describe('docs/permissions.md', () => {
     } else {
       expect([need.row, need.calls]).toEqual([need.row, []]);
     }
+  });
+
+  it('cites for each custom action a listed source, for what DMS needs one of Microsoft\'s custom roles for DMS', () => {
+    const listed = new Set([...PERMISSIONS.matchAll(/^- \[([\w-]+)\]: /gm)].map((m) => m[1]));
+    const uncited = CUSTOM.filter(
+      (need) => need.sources.length === 0 || need.sources.some((key) => !listed.has(key)) || (need.neededBy.startsWith('DMS:') && !need.sources.some((key) => key.startsWith('dms-'))),
+    );
+    expect(uncited.map((need) => need.row)).toEqual([]);
   });
 
   it.each(
