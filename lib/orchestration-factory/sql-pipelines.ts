@@ -73,9 +73,10 @@ export interface SqlPipelinesProps {
 
 /**
  * Actions of the runner role, from Microsoft's resource provider operations list
- * (Microsoft.DataFactory): start runs of the factory's pipelines, read runs and their activity runs.
+ * (Microsoft.DataFactory): start runs of the factory's pipelines, read runs and their activity runs
+ * (the DAG call that needs each: `docs/permissions.md`).
  */
-export const SQL_PIPELINE_RUNNER_ACTIONS = [
+const SQL_PIPELINE_RUNNER_ACTIONS = [
   'Microsoft.DataFactory/factories/pipelines/createrun/action',
   'Microsoft.DataFactory/factories/pipelineruns/read',
   'Microsoft.DataFactory/factories/querypipelineruns/action',
