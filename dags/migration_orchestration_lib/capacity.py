@@ -154,7 +154,7 @@ def _plan_sources_by_target(plan: MigrationPlan) -> Dict[Tuple[str, str], str]:
     }
 
 
-def migrated_elsewhere(ctx: Any, now: Any) -> str:
+def migrated_elsewhere(ctx: Any, now: Any, reuse_list: bool = False) -> str:
     """Why the DAG's freeze must hold though the entry's target needs it no more (empty: it need not), for `preflight`
     (nothing starts then) and the rollback (nothing unfrozen); `now`: where the entry's target's migration stands
     (`migration_stage.Standing`). DMS lists a
@@ -163,13 +163,16 @@ def migrated_elsewhere(ctx: Any, now: Any) -> str:
     `targetServerId` names, so such a marker does not tell) that a run declared migrated (applications may write there by now), or that DMS finishes by
     itself (an offline restore after the final backup it was told of, a SqlDb copy, a cutover requested; one DMS lists
     without saying whether it is offline counts so). A writable source beside either would lose the writes made since,
-    or split them."""
+    or split them. `reuse_list`: read from the list that proved `now` a 404 in this poke, where it did and no operation
+    began since (`DmsGateway.migrations_on_service`): for `preflight`, which changes neither DMS nor the source (the DAG
+    creates no migration into a target the plan no longer names, and `start_migration` lists again before it creates)."""
     if now.migration is not None and not now.has_ended:
         return ""
     database, source = ctx.database, ctx.source_server
     key = record_key(database)
     for found in migrations_into_unnamed_targets(
-            ctx.plan, database, ctx.services.dms.migrations_on_service(), source.host, source.port, ctx.services.dms.migration_service_id):
+            ctx.plan, database, ctx.services.dms.migrations_on_service(reuse_list), source.host, source.port,
+            ctx.services.dms.migration_service_id):
         scope, target_database, status = found
         if declared_migrated(ctx, status.migration_operation_id):
             held = (

@@ -193,23 +193,24 @@ class DmsGateway:
         self._listed = listed
         return listed
 
-    def current_migration(self, target: MigrationTarget) -> Optional[MigrationStatus]:
+    def current_migration(self, target: MigrationTarget, reuse_list: bool = False) -> Optional[MigrationStatus]:
         """The most recent migration into the target database, or None if there never was one: ARM answers 404
         for its migration resource, and `listMigrations` of the migration service lists none into it either. A
         404 alone is no proof (ARM's eventual consistency after a create, a routing glitch, a resource moved):
         read as "never was one", a step would create a second migration over the one DMS runs, or a rollback
         would leave it running and hand its frozen source back. Where the list shows one: `MigrationAbsenceUnproven`.
         A migration another service runs is in no list of this one's: a restore's target database is the proof
-        there (preflight and start_migration refuse one that exists)."""
+        there (preflight and start_migration refuse one that exists). `reuse_list`: a 404 is checked against the list
+        this gateway read last where no operation began through it since (`migrations_on_service`), not a new one."""
         resource = self._call("read the migration of %s" % target.describe(), lambda t: t.get_migration(target), target.subscription_id)
         if resource is not None:
             return MigrationStatus.from_resource(_as_rest(resource))
-        self._check_none_listed(target)
+        self._check_none_listed(target, reuse_list)
         return None
 
-    def _check_none_listed(self, target: MigrationTarget) -> None:
+    def _check_none_listed(self, target: MigrationTarget, reuse_list: bool = False) -> None:
         into = (comparable_id(target.scope), target.database_name.lower())
-        listed = [status for scope, name, status in self.migrations_on_service() if (comparable_id(scope), name.lower()) == into]
+        listed = [status for scope, name, status in self.migrations_on_service(reuse_list) if (comparable_id(scope), name.lower()) == into]
         if not listed:
             return
         raise MigrationAbsenceUnproven(
@@ -254,8 +255,13 @@ class DmsGateway:
         `build_request` is only called when a migration is really created, so a re-run that adopts
         never fetches secrets. `last_backup_name` (offline SqlMi/SqlVm) names the backup file after
         which DMS completes the migration (`offlineConfiguration.lastBackupName`).
+
+        The target is read again right before the create; a 404 there is checked against the list the step read in
+        this poke, after its own read of the target (`current_migration`, `reuse_list`), with no operation begun
+        through this gateway since (before, it listed the service again milliseconds later: one more `listMigrations`
+        call, every page, per database started).
         """
-        existing = self.current_migration(target)
+        existing = self.current_migration(target, reuse_list=True)
         if existing is not None and existing.still_runs_in_dms:
             operation_id = _adoptable(target, source_database_name, existing, self.migration_service_id)
             if not existing.is_in_flight:

@@ -10,6 +10,7 @@ start plus the database's `timeoutMinutes`. Every poke that finds it still waiti
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence
 
@@ -64,6 +65,9 @@ OUTCOME_PUSHER = {"success": "done", "skipped": AWAIT_CUTOVER_TASK}
 # Retry-After, which it honours). ARM throttles per principal and subscription and asks to be
 # retried after Retry-After (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
 TRANSIENT_HTTP_STATUS = (408, 429, 500, 502, 503, 504)
+# run_outcome's reads of DMS for databases removed from the plan where Azure is briefly unavailable (throttled past the
+# pipeline's retries, 5xx): `poke_interval` apart. It has no later poke; its read failing fails the run.
+OUTCOME_DMS_READS = 4
 
 
 def is_transient_azure_error(error: BaseException) -> bool:
@@ -80,6 +84,19 @@ def is_transient_azure_error(error: BaseException) -> bool:
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         return True
     return isinstance(error, HttpResponseError) and getattr(error, "status_code", None) in TRANSIENT_HTTP_STATUS
+
+
+def read_while_transient(read: Callable[[], Any], attempts: int, pause: timedelta) -> Any:
+    """`read()`, again after `pause` where Azure is briefly unavailable (`is_transient_azure_error`), at most `attempts`
+    times: for a task that has no later poke to wait it out in."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return read()
+        except Exception as error:
+            if attempt == attempts or not is_transient_azure_error(error):
+                raise
+            log.warning("%s; reading again in %s", redact(azure_unavailable(error)), pause)
+            time.sleep(pause.total_seconds())
 
 
 def azure_unavailable(error: BaseException) -> str:
@@ -386,7 +403,8 @@ class RunOutcomeOperator(BaseOperator):
         def migrations_in_dms() -> Any:  # read only where a removed database may have left one running
             from migration_orchestration_lib.services import dms_for
 
-            return dms_for(plan, os.environ).migrations_on_service()
+            dms = dms_for(plan, os.environ)
+            return read_while_transient(dms.migrations_on_service, OUTCOME_DMS_READS, Timing.for_environment(os.environ).poke_interval)
 
         records = records_for(os.environ)
         messages = []

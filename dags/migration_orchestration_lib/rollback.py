@@ -211,12 +211,13 @@ def _left_in_a_target_the_plan_no_longer_names(ctx: StepContext, now: Standing) 
     longer names (the target changed while it was under way: `capacity.migration_into_an_unnamed_target`), said with
     what a person does (empty: none). It is left running, its target kept: only a person knows whether the plan
     means that target or the new one, and a target edited by mistake is put back to carry on (canceling would throw
-    away the replication)."""
+    away the replication). Read from the list this poke read last where no operation began since (`standing`'s proof of
+    a 404, or `capacity.migrated_elsewhere`'s): it changes nothing, and another entry's start_migration lists afresh."""
     if now.migration is not None and not now.has_ended:
         return ""
     database, source = ctx.database, ctx.source_server
     found = capacity.migration_into_an_unnamed_target(
-        ctx.plan, database, ctx.services.dms.migrations_on_service(), source.host, source.port,
+        ctx.plan, database, ctx.services.dms.migrations_on_service(reuse=True), source.host, source.port,
         ctx.services.dms.migration_service_id)
     if found is None:
         return ""

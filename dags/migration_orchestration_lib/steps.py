@@ -129,7 +129,7 @@ def preflight(ctx: StepContext) -> StepResult:
     unknown = None if now.is_live else source_freeze.unknown_freeze(ctx, database, source, now)
     if unknown:  # recording this access as the one before the freeze could keep the DAG's freeze for good
         raise StepFailure(unknown)
-    elsewhere = migrated_elsewhere(ctx, now) if source_freeze.frozen_by_dag(ctx, database, source) else ""
+    elsewhere = migrated_elsewhere(ctx, now, reuse_list=True) if source_freeze.frozen_by_dag(ctx, database, source) else ""
     if elsewhere:  # a declared migration of the source into a moved target: a second would split it
         raise StepFailure(elsewhere)
     if database.restores_backups and not now.is_live and source.recovery_model == "SIMPLE":

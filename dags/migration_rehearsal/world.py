@@ -517,6 +517,16 @@ class World:
                 raise WorldError("no migration service %s" % resource_id)
             service["integrationRuntimeState"] = integration_runtime_state
 
+    def set_list_page_size(self, resource_id: str, size: Optional[int]) -> None:
+        """How many migrations each page of the service's `listMigrations` holds (None: all on one page)."""
+        if size is not None and size < 1:
+            raise WorldError("a page holds at least 1 migration, got %r" % size)
+        with self.transaction() as state:
+            service = state["migrationServices"].get(resource_id.lower())
+            if service is None:
+                raise WorldError("no migration service %s" % resource_id)
+            service["listPageSize"] = size
+
     # -- faults -------------------------------------------------------------------------------
 
     def add_fault(

@@ -32,10 +32,14 @@ OUTAGE_REQUESTS = 6
 
 def run_with_outage(directory, plan, after_task, operation, kind, count=OUTAGE_REQUESTS, **fault):
     """One run of the database `db`; right after `after_task` pokes for the first time, the next
-    `count` requests of `operation` fail with `kind`. Asserts the outage was waited out."""
+    `count` requests of `operation` fail with `kind` (`after_task` None: from the run's first request on). Asserts the
+    outage was waited out."""
     dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
     world = WorldView(directory, plan.database("db"), plan)
-    driver = RunDriver(dag, world.fault_after(after_task, operation, kind, count=count, **fault))
+    if after_task is None:
+        world.world.add_fault(operation, kind, count=count, **fault)
+        world.injected = True
+    driver = RunDriver(dag, world.observe if after_task is None else world.fault_after(after_task, operation, kind, count=count, **fault))
     driver.run_database("db")
 
     assert world.injected, "the outage was never injected"
@@ -59,6 +63,22 @@ def test_an_arm_outage_while_the_migration_replicates_is_waited_out_not_rolled_b
     plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
     # wait_for_migration meets it
     run_with_outage(rehearsal_world, plan, "db.start_migration", "get", kind, **fault)
+
+
+@pytest.mark.parametrize("meets_it", ["preflight", "start_migration", "await_cutover"])
+def test_a_throttled_list_of_the_services_migrations_is_waited_out_wherever_a_step_reads_it(rehearsal_world, meets_it):
+    """ARM throttles `listMigrations` (429 with Retry-After, past the pipeline's retries, both tries) where a step
+    lists: the 404's proof (preflight, start_migration, whose admission counts on that list) and await_cutover's count
+    of the cutovers in progress (`cutover.maxConcurrent`). Each poke that meets it waits (`DmsUnavailable`), never
+    reads it as "no migration"; the run migrates."""
+    from migration_rehearsal.world import World
+
+    document = plan_with_databases([database_entry("db", "Sales", mode="online")])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    after = {"preflight": None, "start_migration": "db.preflight", "await_cutover": "db.wait_for_migration"}[meets_it]
+    run_with_outage(rehearsal_world, plan, after, "listMigrations", "throttle", retry_after_seconds=0.01)
+    assert not World(str(rehearsal_world)).faults(), "every throttled answer was read"
 
 
 def test_a_throttled_data_factory_while_a_sql_step_runs_is_waited_out(rehearsal_world):

@@ -330,6 +330,52 @@ def test_a_404_with_no_migration_listed_into_the_target_is_none(server, gateway)
     assert gateway.current_migration(target("SqlDb", "Other")) is None
 
 
+def test_a_create_checks_its_404_against_the_list_its_step_read_since_no_operation_began(server, gateway):
+    """A step reads the target (404, proven by the service's list), then starts the migration: the create reads the
+    target again, and its 404 is checked against that list (`current_migration`, `reuse_list`). Was: a second
+    `listMigrations` call, every page, milliseconds after the first, per database started."""
+    start(gateway, "SqlDb")
+    assert gateway.current_migration(target("SqlMi")) is None
+    lists, gets = len(server.received("listMigrations")), len(server.received("get"))
+
+    started = start(gateway, "SqlMi")
+
+    assert not started.adopted and started.migration_operation_id
+    assert len(server.received("listMigrations")) == lists, "listed again for the create"
+    assert len(server.received("get")) > gets, "the target is read again right before the create"
+
+
+def test_a_create_after_an_operation_lists_afresh(server, gateway):
+    """No list read before an operation (a create, a cancel) proves a later 404: what it began is in no such list."""
+    gateway.migrations_on_service()
+    started = start(gateway, "SqlDb")
+    gateway.cancel(target("SqlDb"), started.migration_operation_id)
+    lists = len(server.received("listMigrations"))
+    answer_404_for_the_migration(server)
+    with pytest.raises(MigrationAbsenceUnproven):
+        start(gateway, "SqlDb")
+    assert len(server.received("listMigrations")) == lists + 1
+
+
+def test_a_paged_list_is_read_to_its_last_page_each_page_once_a_throttled_one_after_its_retry_after(server, transport):
+    """`listMigrations` pages (`nextLink`); ARM throttles a page (429, Retry-After 1): the pipeline asks for that page
+    again after the time asked for, and no page twice otherwise."""
+    gateway = connect(server, transport)
+    server.world.set_list_page_size(SERVICE_ID, 1)
+    for kind in ("SqlDb", "SqlMi"):
+        start(gateway, kind)
+    lists = len(server.received("listMigrations"))
+    server.world.add_fault("listMigrations", "throttle", retry_after_seconds=1)
+    began = time.monotonic()
+
+    listed = gateway.migrations_on_service()
+
+    assert time.monotonic() - began >= 1
+    assert sorted(name for _, name, _ in listed) == [SOURCE_DATABASE, SOURCE_DATABASE] and len({s for s, _, _ in listed}) == 2
+    pages = [(e["status"], "skiptoken=1" in e["query"]) for e in server.received("listMigrations")[lists:]]
+    assert pages == [(429, False), (200, False), (200, True)], pages
+
+
 def test_a_listed_migration_without_its_optional_scope_is_placed_by_its_id():
     """`scope` is optional in the 2025-06-30 specification (`DatabaseMigrationBaseProperties` requires only `kind`);
     a migration listed without it is still one into its target (its id names it), for admission and proof alike."""

@@ -357,6 +357,22 @@ def test_a_removed_database_dms_could_not_be_asked_about_fails_the_run_and_stays
     assert later.run_outcome() == "failed" and replicating(plan_edits) in later.errors["run_outcome"]
 
 
+def test_a_removed_database_is_reported_though_arm_throttles_the_first_reads_of_dms(plan_edits):
+    """ARM throttles run_outcome's listMigrations past the pipeline's retries (3 requests, each answered 429 with
+    Retry-After): a throttle is waited out by reading again (`OUTCOME_DMS_READS`), as a step's poke would. Was: DMS
+    read as unreadable at once, the report and its alert did not name the migration DMS replicates for a database no
+    longer in the plan (the one to cancel)."""
+    run = replicating_mid_run(plan_edits)
+    operation = replicating(plan_edits)
+    plan_edits.world.world.add_fault("listMigrations", "throttle", count=3, retry_after_seconds=0)
+
+    assert run.run_outcome() == "failed"
+    assert "DMS migration %s (InProgress)" % operation in run.errors["run_outcome"], run.errors["run_outcome"]
+    assert not plan_edits.world.world.faults(), "every throttled answer was read"
+    [event] = [row for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
+    assert event["Status"] == "Failed" and event["MigrationOperationId"] == operation
+
+
 def test_a_removed_database_whose_cutover_was_requested_is_never_to_be_canceled():
     listed = ListedDatabase("a", "sql01", "Sales", "SqlMi", False, MI, "Sales")
     completing = MigrationStatus("op-1", "Completing", "Succeeded", "Sales")

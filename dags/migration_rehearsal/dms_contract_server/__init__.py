@@ -6,7 +6,7 @@ Written from Microsoft's REST specification (Azure/azure-rest-api-specs,
 copied to `dags/tests/fixtures`), for SqlMi, SqlDb and SqlVm targets:
 
     GET    .../sqlMigrationServices/{name}                 (integrationRuntimeState)
-    GET    .../sqlMigrationServices/{name}/listMigrations
+    GET    .../sqlMigrationServices/{name}/listMigrations        (paged by `nextLink` where the world sets a page size)
     PUT    {scope}/providers/Microsoft.DataMigration/databaseMigrations/{db}     201/200 + LRO
     GET    {scope}/providers/Microsoft.DataMigration/databaseMigrations/{db}
                [?migrationOperationId=...][&$expand=MigrationStatusDetails]

@@ -38,18 +38,28 @@ def get_service(world: World, request: Request) -> Response:
 
 
 def list_migrations(world: World, request: Request) -> Response:
-    request.api_version(DATA_MIGRATION_API_VERSION)
+    """Every page but the last carries `nextLink` (`$skiptoken`: where the next page begins) where the service has a
+    page size (`World.set_list_page_size`): ARM pages `listMigrations` (`DatabaseMigrationListResult` carries `nextLink`,
+    which azure-mgmt-datamigration's `list_migrations` pager follows)."""
+    api_version = request.api_version(DATA_MIGRATION_API_VERSION)
     service_id = request.path[: -len("/listMigrations")]
     with world.transaction() as state:
-        if service_id.lower() not in state["migrationServices"]:
+        service = state["migrationServices"].get(service_id.lower())
+        if service is None:
             raise ApiError(404, "ResourceNotFound", "The Resource '%s' was not found." % service_id)
+        latest = [record["operations"][-1] for record in state["databaseMigrations"].values()
+                  if record["operations"][-1]["migrationService"].lower() == service_id.lower()]
+        first = int(request.query.get("$skiptoken") or 0)
+        size = service.get("listPageSize") or max(len(latest), 1)
         value = [
-            resources.resource(world, record["operations"][-1], expand=True)
-            for record in state["databaseMigrations"].values()
-            if record["operations"][-1]["migrationService"].lower() == service_id.lower()
-            and world.take_fault("listMigrations", record["operations"][-1]["targetDbName"], kinds=(UNLISTED_FAULT_KIND,)) is None
+            resources.resource(world, migration, expand=True)
+            for migration in latest[first:first + size]
+            if world.take_fault("listMigrations", migration["targetDbName"], kinds=(UNLISTED_FAULT_KIND,)) is None
         ]
-        return Response(200, {"value": value})
+        page: Dict[str, Any] = {"value": value}
+        if first + size < len(latest):
+            page["nextLink"] = request.absolute("%s?api-version=%s&$skiptoken=%d" % (request.path, api_version, first + size))
+        return Response(200, page)
 
 
 def put_migration(world: World, request: Request, retry_after_seconds: int) -> Response:
