@@ -168,6 +168,22 @@ describe('"migration running long" and the cutover wait', () => {
     running.event(T0 + 2 * HOUR, 'wait_for_migration', 'Succeeded').step('validate', T0 + 2 * HOUR).event(T0 + 2 * HOUR + 2 * MINUTE, 'done', 'Succeeded');
     expect(alertRows('migration-running-long', running.events, T0 + 2 * HOUR + 5 * MINUTE)).toEqual([]);
   });
+
+  it('times a run cleared after it ended from its new start, not from the start of the try that ended', () => {
+    // Failed and rolled back after two hours; three hours later a person clears the run from preflight (README: When an alert fires).
+    const failedAt = T0 + 2 * HOUR;
+    const history = new History()
+      .step('start_migration', T0)
+      .waits('wait_for_migration', T0 + MINUTE, failedAt)
+      .event(failedAt, 'wait_for_migration', 'Failed', 7140, 'DMS migration of database_1 ended: migrationStatus=Failed')
+      .event(failedAt + 2 * MINUTE, 'rollback', 'RolledBack', 120, 'canceled migration op-1');
+    const clearedAt = failedAt + 3 * HOUR;
+    history.step('preflight', clearedAt).step('start_migration', clearedAt + 2 * MINUTE).waits('wait_for_migration', clearedAt + 3 * MINUTE, clearedAt + 2 * HOUR);
+    expect(alertRows('migration-running-long', history.events, clearedAt + 20 * MINUTE)).toEqual([]);
+    expect(alertRows('migration-running-long', history.events, clearedAt + 90 * MINUTE)).toEqual([
+      expect.objectContaining({ Database: 'database_1', StartedAt: clearedAt + 2 * MINUTE, RunningMinutes: 88 }),
+    ]);
+  });
 });
 
 describe('"migration run stalled" and the cutover wait', () => {

@@ -195,8 +195,9 @@ export function rollbackFailedQuery(planName: string): string {
 
 /**
  * Databases whose current stretch of work has run more than `longRunningMinutes` and whose latest
- * event in that run is not an end (`isEndEventKql`); a retry after a failure (a later non-end
- * event) counts as running.
+ * event in that run is not an end (`isEndEventKql`). A run cleared after an end (a person clears
+ * it from `preflight`, or clears a failed step) runs again: its stretch is timed from its events
+ * after that end only, not from the start of the try that ended.
  *
  * Time in `await_cutover` is not work: a database may wait days for its window or an approver.
  * While it waits (its latest events are `await_cutover` ones) it is not running; after its latest
@@ -216,20 +217,18 @@ export function migrationRunningLongQuery(planName: string, longRunningMinutes: 
     `let events = ${migrationEventsSource(planName)}`,
     `| extend IsEnd = ${isEndEventKql()};`,
     'events',
-    `| join kind=leftouter (events | where Phase == "${p.AWAIT_CUTOVER}" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database`,
-    '| where isnull(LastWaitAt) or TimeGenerated > LastWaitAt',
+    '| join kind=leftouter (events',
+    `    | summarize LastWaitAt = maxif(TimeGenerated, Phase == "${p.AWAIT_CUTOVER}"), LastEndAt = maxif(TimeGenerated, IsEnd) by RunId, Database`,
+    '    ) on RunId, Database',
+    // Only what came after the latest end (a database whose latest event is an end has none left) and the latest wait.
+    '| where (isnull(LastEndAt) or TimeGenerated > LastEndAt) and (isnull(LastWaitAt) or TimeGenerated > LastWaitAt)',
     '| extend RunningSince = case(',
-    '    isnotnull(LastWaitAt), TimeGenerated,',
+    '    isnotnull(LastWaitAt) and (isnull(LastEndAt) or LastWaitAt > LastEndAt), TimeGenerated,',
     `    Phase == "${p.START_MIGRATION}" and Status == "${s.STARTED}", TimeGenerated,`,
     `    Status == "${s.RUNNING}", TimeGenerated - DurationSeconds * 1s,`,
     '    datetime(null))',
-    '| summarize',
-    '    StartedAt = min(RunningSince),',
-    '    LastEventAt = max(TimeGenerated),',
-    '    LastEndAt = maxif(TimeGenerated, IsEnd)',
-    '    by RunId, Database',
+    '| summarize StartedAt = min(RunningSince), LastEventAt = max(TimeGenerated) by RunId, Database',
     `| where isnotnull(StartedAt) and StartedAt < ago(${longRunningMinutes}m)`,
-    '| where isnull(LastEndAt) or LastEndAt < LastEventAt',
     '| project Database, RunId, StartedAt, LastEventAt, RunningMinutes = datetime_diff("minute", now(), StartedAt)',
   ].join('\n');
 }
