@@ -202,6 +202,31 @@ describe('"migration run stalled" and the cutover wait', () => {
   });
 });
 
+describe('a run lost mid-migration and replaced by a new run (README: "If the run is lost, trigger the DAG again")', () => {
+  const lostAt = T0 + 2 * HOUR;
+  const NEXT_RUN = 'manual__2026-12-01T11:00:00+00:00';
+  const nextRunAt = T0 + 3 * HOUR;
+  const lost = () => new History().step('preflight', T0).step('start_migration', T0 + 2 * MINUTE).waits('wait_for_migration', T0 + 3 * MINUTE, lostAt);
+  /** The new run adopts the migration in flight and carries on. */
+  const adopted = (until: number) =>
+    new History('database_1', 'SqlMi', NEXT_RUN)
+      .step('preflight', nextRunAt)
+      .step('start_migration', nextRunAt + 2 * MINUTE)
+      .waits('wait_for_migration', nextRunAt + 3 * MINUTE, until);
+
+  it('the lost run stops being "stalled" once the new run works on its database', () => {
+    expect(alertRows('migration-stalled', lost().events, lostAt + 45 * MINUTE)).toEqual([expect.objectContaining({ RunId: RUN })]);
+    const now = nextRunAt + HOUR;
+    expect(alertRows('migration-stalled', [...lost().events, ...adopted(now).events], now)).toEqual([]);
+  });
+
+  it('the lost run keeps no database "running long" after the new run is done with it', () => {
+    const doneAt = nextRunAt + 2 * HOUR;
+    const next = adopted(doneAt).event(doneAt, 'wait_for_migration', 'Succeeded').step('validate', doneAt).event(doneAt + 2 * MINUTE, 'done', 'Succeeded');
+    expect(alertRows('migration-running-long', [...lost().events, ...next.events], doneAt + 10 * MINUTE)).toEqual([]);
+  });
+});
+
 describe('a run that ends "back to replicating" after its window closed mid-cutover', () => {
   /** Frozen in the window, the window closed before the cutover was requested: the rollback went back to replicating. */
   function windowMissedMidCutover(): { events: Event[]; endedAt: number } {

@@ -171,6 +171,29 @@ export function isEndEventKql(): string {
 }
 
 /**
+ * KQL `let` statements defining `events`: the events of plan `planName` (each with `IsEnd`,
+ * {@link isEndEventKql}) of its latest run only, the run whose first event is the latest. Airflow
+ * runs the DAG once at a time (`max_active_runs` 1), so a later run means the earlier one is over:
+ * a run lost mid-migration, which the runbook (README, When an alert fires) replaces by triggering
+ * the DAG again, leaves its last events behind; they say nothing any more about the databases the
+ * new run adopts or has migrated.
+ */
+export function latestRunEventsKql(planName: string): string {
+  return [
+    `let allRuns = ${migrationEventsSource(planName)}`,
+    `| extend IsEnd = ${isEndEventKql()};`,
+    'let events = allRuns',
+    '| join kind=leftouter (allRuns',
+    '    | summarize RunStartedAt = min(TimeGenerated) by PlanName, RunId',
+    '    | summarize arg_max(RunStartedAt, RunId) by PlanName',
+    '    | project PlanName, LatestRunId = RunId',
+    '    ) on PlanName',
+    '| where RunId == LatestRunId',
+    '| project TimeGenerated, RunId, Database, Phase, Status, DurationSeconds, IsEnd;',
+  ].join('\n');
+}
+
+/**
  * Every failed step of plan `planName` but the rollback's (that one raises "rollback failed"), and
  * every database rolled back (the rollback says what it undid and kept; after a step whose worker
  * died without writing its `Failed`, it is the only sign): one row each, the alert counts rows.
@@ -195,7 +218,7 @@ export function rollbackFailedQuery(planName: string): string {
 
 /**
  * Databases whose current stretch of work has run more than `longRunningMinutes` and whose latest
- * event in that run is not an end (`isEndEventKql`). A run cleared after an end (a person clears
+ * event in the plan's latest run ({@link latestRunEventsKql}) is not an end (`isEndEventKql`). A run cleared after an end (a person clears
  * it from `preflight`, or clears a failed step) runs again: its stretch is timed from its events
  * after that end only, not from the start of the try that ended.
  *
@@ -214,8 +237,7 @@ export function migrationRunningLongQuery(planName: string, longRunningMinutes: 
   const p = MigrationPhase;
   const s = MigrationStatus;
   return [
-    `let events = ${migrationEventsSource(planName)}`,
-    `| extend IsEnd = ${isEndEventKql()};`,
+    latestRunEventsKql(planName),
     'events',
     '| join kind=leftouter (events',
     `    | summarize LastWaitAt = maxif(TimeGenerated, Phase == "${p.AWAIT_CUTOVER}"), LastEndAt = maxif(TimeGenerated, IsEnd) by RunId, Database`,
