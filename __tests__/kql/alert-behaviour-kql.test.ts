@@ -220,6 +220,15 @@ describe('a run lost mid-migration and replaced by a new run (README: "If the ru
     expect(alertRows('migration-stalled', [...lost().events, ...adopted(now).events], now)).toEqual([]);
   });
 
+  it('a run cleared again after the new one ended (README: "clear that whole run from the database\'s preflight") is watched again', () => {
+    const doneAt = nextRunAt + 2 * HOUR;
+    const next = adopted(doneAt).event(doneAt, 'done', 'Succeeded');
+    const clearedAt = doneAt + HOUR;
+    const clearedAgain = new History().step('preflight', clearedAt).event(clearedAt + 2 * MINUTE, 'start_migration', 'Started');
+    const events = [...lost().events, ...next.events, ...clearedAgain.events];
+    expect(alertRows('migration-stalled', events, clearedAt + 45 * MINUTE)).toEqual([expect.objectContaining({ RunId: RUN })]);
+  });
+
   it('the lost run keeps no database "running long" after the new run is done with it', () => {
     const doneAt = nextRunAt + 2 * HOUR;
     const next = adopted(doneAt).event(doneAt, 'wait_for_migration', 'Succeeded').step('validate', doneAt).event(doneAt + 2 * MINUTE, 'done', 'Succeeded');

@@ -172,11 +172,11 @@ export function isEndEventKql(): string {
 
 /**
  * KQL `let` statements defining `events`: the events of plan `planName` (each with `IsEnd`,
- * {@link isEndEventKql}) of its latest run only, the run whose first event is the latest. Airflow
- * runs the DAG once at a time (`max_active_runs` 1), so a later run means the earlier one is over:
- * a run lost mid-migration, which the runbook (README, When an alert fires) replaces by triggering
- * the DAG again, leaves its last events behind; they say nothing any more about the databases the
- * new run adopts or has migrated.
+ * {@link isEndEventKql}) of its latest run only, the run that wrote its latest event. Airflow runs
+ * the DAG once at a time (`max_active_runs` 1), so that is the run in flight, or the last one: a
+ * run lost mid-migration, which the runbook (README, When an alert fires) replaces by triggering
+ * the DAG again, leaves its last events behind, which say nothing any more about the databases the
+ * new run adopts or has migrated; an old run a person clears again is the latest once it writes.
  */
 export function latestRunEventsKql(planName: string): string {
   return [
@@ -184,8 +184,7 @@ export function latestRunEventsKql(planName: string): string {
     `| extend IsEnd = ${isEndEventKql()};`,
     'let events = allRuns',
     '| join kind=leftouter (allRuns',
-    '    | summarize RunStartedAt = min(TimeGenerated) by PlanName, RunId',
-    '    | summarize arg_max(RunStartedAt, RunId) by PlanName',
+    '    | summarize arg_max(TimeGenerated, RunId) by PlanName',
     '    | project PlanName, LatestRunId = RunId',
     '    ) on PlanName',
     '| where RunId == LatestRunId',
