@@ -168,6 +168,22 @@ describe('"migration running long" and the cutover wait', () => {
     running.event(T0 + 2 * HOUR, 'wait_for_migration', 'Succeeded').step('validate', T0 + 2 * HOUR).event(T0 + 2 * HOUR + 2 * MINUTE, 'done', 'Succeeded');
     expect(alertRows('migration-running-long', running.events, T0 + 2 * HOUR + 5 * MINUTE)).toEqual([]);
   });
+
+  it('times a run cleared after it ended from its new start, not from the start of the try that ended', () => {
+    // Failed and rolled back after two hours; three hours later a person clears the run from preflight (README: When an alert fires).
+    const failedAt = T0 + 2 * HOUR;
+    const history = new History()
+      .step('start_migration', T0)
+      .waits('wait_for_migration', T0 + MINUTE, failedAt)
+      .event(failedAt, 'wait_for_migration', 'Failed', 7140, 'DMS migration of database_1 ended: migrationStatus=Failed')
+      .event(failedAt + 2 * MINUTE, 'rollback', 'RolledBack', 120, 'canceled migration op-1');
+    const clearedAt = failedAt + 3 * HOUR;
+    history.step('preflight', clearedAt).step('start_migration', clearedAt + 2 * MINUTE).waits('wait_for_migration', clearedAt + 3 * MINUTE, clearedAt + 2 * HOUR);
+    expect(alertRows('migration-running-long', history.events, clearedAt + 20 * MINUTE)).toEqual([]);
+    expect(alertRows('migration-running-long', history.events, clearedAt + 90 * MINUTE)).toEqual([
+      expect.objectContaining({ Database: 'database_1', StartedAt: clearedAt + 2 * MINUTE, RunningMinutes: 88 }),
+    ]);
+  });
 });
 
 describe('"migration run stalled" and the cutover wait', () => {
@@ -183,6 +199,40 @@ describe('"migration run stalled" and the cutover wait', () => {
     expect(alertRows('migration-stalled', readyThenWaiting(stoppedAt).events, now)).toEqual([
       expect.objectContaining({ RunId: RUN, DatabasesInFlight: 'database_1' }),
     ]);
+  });
+});
+
+describe('a run lost mid-migration and replaced by a new run (README: "If the run is lost, trigger the DAG again")', () => {
+  const lostAt = T0 + 2 * HOUR;
+  const NEXT_RUN = 'manual__2026-12-01T11:00:00+00:00';
+  const nextRunAt = T0 + 3 * HOUR;
+  const lost = () => new History().step('preflight', T0).step('start_migration', T0 + 2 * MINUTE).waits('wait_for_migration', T0 + 3 * MINUTE, lostAt);
+  /** The new run adopts the migration in flight and carries on. */
+  const adopted = (until: number) =>
+    new History('database_1', 'SqlMi', NEXT_RUN)
+      .step('preflight', nextRunAt)
+      .step('start_migration', nextRunAt + 2 * MINUTE)
+      .waits('wait_for_migration', nextRunAt + 3 * MINUTE, until);
+
+  it('the lost run stops being "stalled" once the new run works on its database', () => {
+    expect(alertRows('migration-stalled', lost().events, lostAt + 45 * MINUTE)).toEqual([expect.objectContaining({ RunId: RUN })]);
+    const now = nextRunAt + HOUR;
+    expect(alertRows('migration-stalled', [...lost().events, ...adopted(now).events], now)).toEqual([]);
+  });
+
+  it('a run cleared again after the new one ended (README: "clear that whole run from the database\'s preflight") is watched again', () => {
+    const doneAt = nextRunAt + 2 * HOUR;
+    const next = adopted(doneAt).event(doneAt, 'done', 'Succeeded');
+    const clearedAt = doneAt + HOUR;
+    const clearedAgain = new History().step('preflight', clearedAt).event(clearedAt + 2 * MINUTE, 'start_migration', 'Started');
+    const events = [...lost().events, ...next.events, ...clearedAgain.events];
+    expect(alertRows('migration-stalled', events, clearedAt + 45 * MINUTE)).toEqual([expect.objectContaining({ RunId: RUN })]);
+  });
+
+  it('the lost run keeps no database "running long" after the new run is done with it', () => {
+    const doneAt = nextRunAt + 2 * HOUR;
+    const next = adopted(doneAt).event(doneAt, 'wait_for_migration', 'Succeeded').step('validate', doneAt).event(doneAt + 2 * MINUTE, 'done', 'Succeeded');
+    expect(alertRows('migration-running-long', [...lost().events, ...next.events], doneAt + 10 * MINUTE)).toEqual([]);
   });
 });
 

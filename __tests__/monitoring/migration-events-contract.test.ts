@@ -98,7 +98,7 @@ describe('migration events contract, Terraform side', () => {
     const queries = [...logAlertQueries(monitoredEvents()), ...Object.values(WORKBOOK_QUERIES)];
     const source = 'MigrationEvents_CL | where PlanName == "contoso-sql"';
     expect(migrationEventsSource('contoso-sql')).toBe(source);
-    expect(queries.filter((query) => !query.replace(/^let events = /, '').startsWith(`${source}\n`) && !query.startsWith(`${source} |`))).toEqual([]);
+    expect(queries.filter((query) => !query.replace(/^let (events|allRuns) = /, '').startsWith(`${source}\n`) && !query.startsWith(`${source} |`))).toEqual([]);
     expect(queries.map((query) => query.split(MIGRATION_EVENTS_TABLE).length - 1)).toEqual(queries.map(() => 1));
   });
 

@@ -7,7 +7,7 @@ import { MigrationEventIngestion } from '../../lib/monitoring/migration-event-in
 import { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from '../../lib/monitoring/migration-events-monitoring';
 import { migrationStalledQuery } from '../../lib/monitoring/migration-stalled';
 import { logAlertQueries, onlyLogicalId, onlyResource, reference, rendered, resourceNamed, resourcesOfType, resourcesSnapshot, SynthesizedStack, synthObject, testStack } from '../helpers/test-stack';
-import { MonitoringTestProps, monitoring, PLAN_DATABASES } from './monitoring-test-stack';
+import { LATEST_RUN_EVENTS_OF_CONTOSO_SQL, MonitoringTestProps, monitoring, PLAN_DATABASES } from './monitoring-test-stack';
 
 const TABLE = 'azurerm_log_analytics_workspace_table_custom_log';
 const RULE = 'azurerm_monitor_data_collection_rule';
@@ -343,23 +343,19 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       expect(alert.criteria).toEqual([
         {
           query: [
-            'let events = MigrationEvents_CL | where PlanName == "contoso-sql"',
-            '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed");',
+            ...LATEST_RUN_EVENTS_OF_CONTOSO_SQL,
             'events',
-            '| join kind=leftouter (events | where Phase == "await_cutover" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database',
-            '| where isnull(LastWaitAt) or TimeGenerated > LastWaitAt',
+            '| join kind=leftouter (events',
+            '    | summarize LastWaitAt = maxif(TimeGenerated, Phase == "await_cutover"), LastEndAt = maxif(TimeGenerated, IsEnd) by RunId, Database',
+            '    ) on RunId, Database',
+            '| where (isnull(LastEndAt) or TimeGenerated > LastEndAt) and (isnull(LastWaitAt) or TimeGenerated > LastWaitAt)',
             '| extend RunningSince = case(',
-            '    isnotnull(LastWaitAt), TimeGenerated,',
+            '    isnotnull(LastWaitAt) and (isnull(LastEndAt) or LastWaitAt > LastEndAt), TimeGenerated,',
             '    Phase == "start_migration" and Status == "Started", TimeGenerated,',
             '    Status == "Running", TimeGenerated - DurationSeconds * 1s,',
             '    datetime(null))',
-            '| summarize',
-            '    StartedAt = min(RunningSince),',
-            '    LastEventAt = max(TimeGenerated),',
-            '    LastEndAt = maxif(TimeGenerated, IsEnd)',
-            '    by RunId, Database',
+            '| summarize StartedAt = min(RunningSince), LastEventAt = max(TimeGenerated) by RunId, Database',
             '| where isnotnull(StartedAt) and StartedAt < ago(60m)',
-            '| where isnull(LastEndAt) or LastEndAt < LastEventAt',
             '| project Database, RunId, StartedAt, LastEventAt, RunningMinutes = datetime_diff("minute", now(), StartedAt)',
           ].join('\n'),
           time_aggregation_method: 'Count',

@@ -9,6 +9,7 @@ import {
   migrationStalledQuery,
 } from '../../lib/monitoring/migration-stalled';
 import { testStack } from '../helpers/test-stack';
+import { LATEST_RUN_EVENTS_OF_CONTOSO_SQL } from './monitoring-test-stack';
 
 function eventsTable(stack: TerraformStack): LogAnalyticsWorkspaceTableCustomLog {
   return new LogAnalyticsWorkspaceTableCustomLog(stack, 'events', {
@@ -22,8 +23,8 @@ describe('migration stalled alert', () => {
   describe('query', () => {
     it('finds runs silent for the given minutes with a database whose latest event is not an end', () => {
       expect(migrationStalledQuery('contoso-sql', 30).split('\n')).toEqual([
-        'MigrationEvents_CL | where PlanName == "contoso-sql"',
-        '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed")',
+        ...LATEST_RUN_EVENTS_OF_CONTOSO_SQL,
+        'events',
         '| summarize arg_max(TimeGenerated, IsEnd) by RunId, Database',
         '| summarize LastEventAt = max(TimeGenerated), InFlight = make_set_if(Database, not(IsEnd)) by RunId',
         '| where array_length(InFlight) > 0 and LastEventAt < ago(30m)',

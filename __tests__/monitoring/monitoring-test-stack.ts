@@ -13,6 +13,19 @@ export const BASE_PROPS: MonitoringTestProps = {
   emails: ['dba@contoso.example', 'oncall@contoso.example'],
 };
 
+/** The `let` statements the stalled and running-long queries of plan contoso-sql begin with: the events of its latest run. */
+export const LATEST_RUN_EVENTS_OF_CONTOSO_SQL: readonly string[] = [
+  'let allRuns = MigrationEvents_CL | where PlanName == "contoso-sql"',
+  '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed");',
+  'let events = allRuns',
+  '| join kind=leftouter (allRuns',
+  '    | summarize arg_max(TimeGenerated, RunId) by PlanName',
+  '    | project PlanName, LatestRunId = RunId',
+  '    ) on PlanName',
+  '| where RunId == LatestRunId',
+  '| project TimeGenerated, RunId, Database, Phase, Status, DurationSeconds, IsEnd;',
+];
+
 /** A `MigrationMonitoring` alone in a test stack. */
 export function monitoring(props: Partial<MonitoringTestProps> = {}): { stack: TerraformStack; monitoring: MigrationMonitoring } {
   const { stack, resourceGroup } = testStack();

@@ -1,7 +1,8 @@
 """One row per step in the Log Analytics custom table (Logs Ingestion API); alerts query it.
 
 Column names are the contract with the Terraform table and the alert queries. Writing an event
-must never fail a migration: errors are logged as warnings and swallowed.
+must never fail a migration: errors are logged as warnings and swallowed (all but Airflow's
+execution_timeout, which must stop the attempt wherever it strikes).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from migration_orchestration_lib.airflow_compat import AirflowTaskTimeout
 from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.settings import EventSettings
 
@@ -103,6 +105,8 @@ class LogsIngestionEventWriter:
             if self._client is None:
                 self._client = self._client_factory()
             self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row])
+        except AirflowTaskTimeout:  # execution_timeout struck mid-upload (an Exception before Airflow 2.10): the attempt stops
+            raise
         except Exception as error:  # an event is never worth a failed migration
             log.warning(
                 "Could not write migration event %s/%s to Log Analytics: %s: %s",

@@ -318,6 +318,8 @@ def write_event(**fields: Any) -> None:
         from migration_orchestration_lib.services import event_writer_from_environment
 
         event_writer_from_environment(os.environ).write(build_event_row(**fields))
+    except AirflowTaskTimeout:  # execution_timeout struck while reporting (an Exception before Airflow 2.10)
+        raise
     except Exception as error:
         log.warning("Could not emit migration event %s/%s: %s", fields["database"], fields["phase"], error)
 

@@ -199,6 +199,37 @@ def test_an_attempt_stopped_by_execution_timeout_reports_retrying_and_the_last_o
     assert "ran longer than its execution_timeout (0:20:00)" in events[-1]["Message"]
 
 
+def test_an_execution_timeout_that_strikes_while_an_event_is_uploaded_still_stops_the_attempt(monkeypatch):
+    """Airflow raises AirflowTaskTimeout wherever the task is when execution_timeout strikes, an event's upload
+    included (a slow Logs Ingestion endpoint makes that likelier). Before 2.10 it is an Exception, which the
+    writer's best-effort catch swallowed: the attempt went on past its timeout with no timer left."""
+    from migration_orchestration_lib.events import LogsIngestionEventWriter
+    from migration_orchestration_lib.settings import EventSettings
+
+    uploads = []
+
+    class StruckMidUpload:
+        def upload(self, rule_id, stream_name, logs):
+            if not uploads:
+                uploads.append("struck")
+                raise AirflowTaskTimeout("Timeout, PID: 4242")
+            uploads.extend(row["Status"] for row in logs)
+
+    writer = LogsIngestionEventWriter(EventSettings("https://dce", "dcr-1", "Custom-MigrationEvents_CL"), StruckMidUpload)
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    went_on = []
+
+    def step(ctx):
+        ctx.on_started("freezing source Sales")
+        went_on.append("froze the source past the timeout")
+        return StepResult("frozen")
+
+    with pytest.raises(AirflowTaskTimeout):
+        task(step, "freeze_source").execute(context(FakeTaskInstance(try_number=1, max_tries=2)))
+    assert went_on == []
+    assert uploads == ["struck", "Retrying"]
+
+
 def test_a_permanent_failure_fails_at_once_without_retrying(events):
     def refused(ctx):
         raise StepFailure("source database Sales is OFFLINE")

@@ -171,6 +171,28 @@ export function isEndEventKql(): string {
 }
 
 /**
+ * KQL `let` statements defining `events`: the events of plan `planName` (each with `IsEnd`,
+ * {@link isEndEventKql}) of its latest run only, the run that wrote its latest event. Airflow runs
+ * the DAG once at a time (`max_active_runs` 1), so that is the run in flight, or the last one: a
+ * run lost mid-migration, which the runbook (README, When an alert fires) replaces by triggering
+ * the DAG again, leaves its last events behind, which say nothing any more about the databases the
+ * new run adopts or has migrated; an old run a person clears again is the latest once it writes.
+ */
+export function latestRunEventsKql(planName: string): string {
+  return [
+    `let allRuns = ${migrationEventsSource(planName)}`,
+    `| extend IsEnd = ${isEndEventKql()};`,
+    'let events = allRuns',
+    '| join kind=leftouter (allRuns',
+    '    | summarize arg_max(TimeGenerated, RunId) by PlanName',
+    '    | project PlanName, LatestRunId = RunId',
+    '    ) on PlanName',
+    '| where RunId == LatestRunId',
+    '| project TimeGenerated, RunId, Database, Phase, Status, DurationSeconds, IsEnd;',
+  ].join('\n');
+}
+
+/**
  * Every failed step of plan `planName` but the rollback's (that one raises "rollback failed"), and
  * every database rolled back (the rollback says what it undid and kept; after a step whose worker
  * died without writing its `Failed`, it is the only sign): one row each, the alert counts rows.
@@ -195,8 +217,9 @@ export function rollbackFailedQuery(planName: string): string {
 
 /**
  * Databases whose current stretch of work has run more than `longRunningMinutes` and whose latest
- * event in that run is not an end (`isEndEventKql`); a retry after a failure (a later non-end
- * event) counts as running.
+ * event in the plan's latest run ({@link latestRunEventsKql}) is not an end (`isEndEventKql`). A run cleared after an end (a person clears
+ * it from `preflight`, or clears a failed step) runs again: its stretch is timed from its events
+ * after that end only, not from the start of the try that ended.
  *
  * Time in `await_cutover` is not work: a database may wait days for its window or an approver.
  * While it waits (its latest events are `await_cutover` ones) it is not running; after its latest
@@ -213,23 +236,20 @@ export function migrationRunningLongQuery(planName: string, longRunningMinutes: 
   const p = MigrationPhase;
   const s = MigrationStatus;
   return [
-    `let events = ${migrationEventsSource(planName)}`,
-    `| extend IsEnd = ${isEndEventKql()};`,
+    latestRunEventsKql(planName),
     'events',
-    `| join kind=leftouter (events | where Phase == "${p.AWAIT_CUTOVER}" | summarize LastWaitAt = max(TimeGenerated) by RunId, Database) on RunId, Database`,
-    '| where isnull(LastWaitAt) or TimeGenerated > LastWaitAt',
+    '| join kind=leftouter (events',
+    `    | summarize LastWaitAt = maxif(TimeGenerated, Phase == "${p.AWAIT_CUTOVER}"), LastEndAt = maxif(TimeGenerated, IsEnd) by RunId, Database`,
+    '    ) on RunId, Database',
+    // Only what came after the latest end (a database whose latest event is an end has none left) and the latest wait.
+    '| where (isnull(LastEndAt) or TimeGenerated > LastEndAt) and (isnull(LastWaitAt) or TimeGenerated > LastWaitAt)',
     '| extend RunningSince = case(',
-    '    isnotnull(LastWaitAt), TimeGenerated,',
+    '    isnotnull(LastWaitAt) and (isnull(LastEndAt) or LastWaitAt > LastEndAt), TimeGenerated,',
     `    Phase == "${p.START_MIGRATION}" and Status == "${s.STARTED}", TimeGenerated,`,
     `    Status == "${s.RUNNING}", TimeGenerated - DurationSeconds * 1s,`,
     '    datetime(null))',
-    '| summarize',
-    '    StartedAt = min(RunningSince),',
-    '    LastEventAt = max(TimeGenerated),',
-    '    LastEndAt = maxif(TimeGenerated, IsEnd)',
-    '    by RunId, Database',
+    '| summarize StartedAt = min(RunningSince), LastEventAt = max(TimeGenerated) by RunId, Database',
     `| where isnotnull(StartedAt) and StartedAt < ago(${longRunningMinutes}m)`,
-    '| where isnull(LastEndAt) or LastEndAt < LastEventAt',
     '| project Database, RunId, StartedAt, LastEventAt, RunningMinutes = datetime_diff("minute", now(), StartedAt)',
   ].join('\n');
 }

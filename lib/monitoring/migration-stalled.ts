@@ -1,7 +1,7 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
 import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
-import { eventsTableDependency, isEndEventKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT, migrationEventsSource } from './migration-events';
+import { eventsTableDependency, latestRunEventsKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT } from './migration-events';
 
 /**
  * "A run stopped emitting events": the DAG's own events are the only signal on hosts that give
@@ -17,15 +17,16 @@ import { eventsTableDependency, isEndEventKql, MIGRATION_EVENTS_TABLE, MIGRATION
 export const DEFAULT_STALLED_AFTER_MINUTES = 30;
 
 /**
- * Runs whose latest event, of any database, is older than `silentMinutes` while at least one of
- * their databases is in flight: its latest event is not an end (`done`/`Succeeded`,
- * `rollback`/`Succeeded`, any `Failed` or `RolledBack`; the same ends as the running-long alert).
- * Databases that never started (held behind a dependency) have no events and are not in flight.
+ * The plan's latest run ({@link latestRunEventsKql}: the one that wrote its latest event), when its
+ * latest event, of any database, is older than `silentMinutes` while at least one of its databases
+ * is in flight: its latest event is not an end (`done`/`Succeeded`, `rollback`/`Succeeded`, any
+ * `Failed` or `RolledBack`; the same ends as the running-long alert). Databases that never started
+ * (held behind a dependency) have no events and are not in flight.
  */
 export function migrationStalledQuery(planName: string, silentMinutes: number): string {
   return [
-    migrationEventsSource(planName),
-    `| extend IsEnd = ${isEndEventKql()}`,
+    latestRunEventsKql(planName),
+    'events',
     '| summarize arg_max(TimeGenerated, IsEnd) by RunId, Database',
     '| summarize LastEventAt = max(TimeGenerated), InFlight = make_set_if(Database, not(IsEnd)) by RunId',
     `| where array_length(InFlight) > 0 and LastEventAt < ago(${silentMinutes}m)`,
