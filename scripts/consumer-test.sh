@@ -12,7 +12,10 @@
 #      upload files and uploader) equal to the files inside node_modules/<package>, the plan blob
 #      equal to the consumer's plan, the expected resources;
 #   5. one installed DAG file is changed and the app synthesized again from another working
-#      directory: the blobs must follow the installed package, wherever the app runs.
+#      directory: the blobs must follow the installed package, wherever the app runs;
+#   6. the README's new project, from the README inside the installed package (readme-project.js):
+#      its cdktf.json, tsconfig.json, .gitignore and main.ts written verbatim, its setup commands run
+#      but the installs, its app run as `cdktf synth` runs it, and what a user gets checked.
 # Exit status non-zero on any failure. KEEP_CONSUMER_DIR=1 keeps the temporary folder.
 # CONSUMER_PEERS replaces the peer dependency specs (space-separated `npm install` specs) and
 # CONSUMER_OVERRIDES (JSON) becomes the project's `overrides`: scripts/cdktn-test.sh installs
@@ -137,6 +140,11 @@ if ! grep -qF "$marker" "$work/elsewhere/out/stacks/$plan_name-airflow/cdk.tf.js
   exit 1
 fi
 node check-synth.js "$package_name" plan.yaml "$work/elsewhere/out"
+
+phase "the README's new project (its files and commands, verbatim)"
+mkdir "$work/readme-app"
+ln -s "$app/node_modules" "$work/readme-app/node_modules"
+node "$fixture/readme-project.js" "$package_name" "$work/readme-app"
 
 phase "clean up"
 cd /
