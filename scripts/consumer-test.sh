@@ -8,6 +8,8 @@
 #      (Node16 resolution through `exports` with every .d.ts checked; `cdktf init`'s CommonJS
 #      config through `types`; that config with every .d.ts checked and the strictest flags), compiled
 #      and run with the project as working directory;
+#      an ES module consumer (esm-consumer.mts) is type-checked with module nodenext and run: Node's
+#      ESM loader must find every export of the CommonJS package by name;
 #   4. check-synth.js checks the stacks: the DAG (config maps, blobs, the Fabric host's staged
 #      upload files and uploader) equal to the files inside node_modules/<package>, the plan blob
 #      equal to the consumer's plan, the expected resources;
@@ -92,7 +94,7 @@ echo "$(basename "$tarball"): $(wc -l <<< "$listing") files, $(du -k "$tarball" 
 phase "npm install"
 app="$work/app"
 mkdir "$app"
-cp "$fixture/main.ts" "$fixture/tsconfig.json" "$fixture/tsconfig.node16.json" "$fixture/tsconfig.strict.json" "$fixture/plan.yaml" "$fixture/check-synth.js" "$app/"
+cp "$fixture/main.ts" "$fixture/tsconfig.json" "$fixture/tsconfig.node16.json" "$fixture/tsconfig.strict.json" "$fixture/tsconfig.esm.json" "$fixture/esm-consumer.mts" "$fixture/plan.yaml" "$fixture/check-synth.js" "$app/"
 node -e '
   const manifest = { name: "consumer-app", version: "0.0.0", private: true, license: "UNLICENSED" };
   if (process.argv[2]) manifest.overrides = JSON.parse(process.argv[2]);
@@ -121,6 +123,10 @@ node_modules/.bin/tsc -p tsconfig.strict.json
 
 phase "compile (cdktf init tsconfig)"
 node_modules/.bin/tsc -p tsconfig.json
+
+phase "ES module consumer (module nodenext, every declaration checked; run)"
+node_modules/.bin/tsc -p tsconfig.esm.json
+node out/esm-consumer.mjs
 
 phase "synth from $app"
 node out/main.js
