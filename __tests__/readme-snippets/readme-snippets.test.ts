@@ -211,12 +211,14 @@ const BROKEN_MARKDOWN = [
 ].join('\n');
 
 const readme = classify(tsBlocks('README.md', readFileSync(join(REPO, 'README.md'), 'utf8')));
+/** The API reference's start page (TypeDoc's index), the other page a new user copies code from. */
+const apiOverview = classify(tsBlocks('docs/api-overview.md', readFileSync(join(REPO, 'docs', 'api-overview.md'), 'utf8')));
 const broken = classify(tsBlocks(BROKEN_FILE, BROKEN_MARKDOWN));
 
 // One program for the README's blocks and the broken example's: the second program would cost as much again.
 let problems: string[];
 beforeAll(() => {
-  problems = snippetDiagnostics([...readme.compiled, ...broken.compiled]);
+  problems = snippetDiagnostics([...readme.compiled, ...apiOverview.compiled, ...broken.compiled]);
 });
 
 describe('the README TypeScript blocks', () => {
@@ -226,6 +228,11 @@ describe('the README TypeScript blocks', () => {
 
   test('each says whether it compiles: no fence word other than `fragment`', () => {
     expect(readme.unmarked).toEqual([]);
+  });
+
+  test("docs/api-overview.md's blocks are checked with them", () => {
+    expect(apiOverview.compiled.length).toBeGreaterThanOrEqual(1);
+    expect(apiOverview.unmarked).toEqual([]);
   });
 
   test('compile against the public API', () => {
