@@ -8,11 +8,16 @@
 #      (Node16 resolution through `exports` with every .d.ts checked; `cdktf init`'s CommonJS
 #      config through `types`; that config with every .d.ts checked and the strictest flags), compiled
 #      and run with the project as working directory;
+#      an ES module consumer (esm-consumer.mts) is type-checked with module nodenext and run: Node's
+#      ESM loader must find every export of the CommonJS package by name;
 #   4. check-synth.js checks the stacks: the DAG (config maps, blobs, the Fabric host's staged
 #      upload files and uploader) equal to the files inside node_modules/<package>, the plan blob
 #      equal to the consumer's plan, the expected resources;
 #   5. one installed DAG file is changed and the app synthesized again from another working
-#      directory: the blobs must follow the installed package, wherever the app runs.
+#      directory: the blobs must follow the installed package, wherever the app runs;
+#   6. the README's new project, from the README inside the installed package (readme-project.js):
+#      its cdktf.json, tsconfig.json, .gitignore and main.ts written verbatim, its setup commands run
+#      but the installs, its app run as `cdktf synth` runs it, and what a user gets checked.
 # Exit status non-zero on any failure. KEEP_CONSUMER_DIR=1 keeps the temporary folder.
 # CONSUMER_PEERS replaces the peer dependency specs (space-separated `npm install` specs) and
 # CONSUMER_OVERRIDES (JSON) becomes the project's `overrides`: scripts/cdktn-test.sh installs
@@ -89,7 +94,7 @@ echo "$(basename "$tarball"): $(wc -l <<< "$listing") files, $(du -k "$tarball" 
 phase "npm install"
 app="$work/app"
 mkdir "$app"
-cp "$fixture/main.ts" "$fixture/tsconfig.json" "$fixture/tsconfig.node16.json" "$fixture/tsconfig.strict.json" "$fixture/plan.yaml" "$fixture/check-synth.js" "$app/"
+cp "$fixture/main.ts" "$fixture/tsconfig.json" "$fixture/tsconfig.node16.json" "$fixture/tsconfig.strict.json" "$fixture/tsconfig.esm.json" "$fixture/esm-consumer.mts" "$fixture/plan.yaml" "$fixture/check-synth.js" "$app/"
 node -e '
   const manifest = { name: "consumer-app", version: "0.0.0", private: true, license: "UNLICENSED" };
   if (process.argv[2]) manifest.overrides = JSON.parse(process.argv[2]);
@@ -119,6 +124,10 @@ node_modules/.bin/tsc -p tsconfig.strict.json
 phase "compile (cdktf init tsconfig)"
 node_modules/.bin/tsc -p tsconfig.json
 
+phase "ES module consumer (module nodenext, every declaration checked; run)"
+node_modules/.bin/tsc -p tsconfig.esm.json
+node out/esm-consumer.mjs
+
 phase "synth from $app"
 node out/main.js
 
@@ -137,6 +146,11 @@ if ! grep -qF "$marker" "$work/elsewhere/out/stacks/$plan_name-airflow/cdk.tf.js
   exit 1
 fi
 node check-synth.js "$package_name" plan.yaml "$work/elsewhere/out"
+
+phase "the README's new project (its files and commands, verbatim)"
+mkdir "$work/readme-app"
+ln -s "$app/node_modules" "$work/readme-app/node_modules"
+node "$fixture/readme-project.js" "$package_name" "$work/readme-app"
 
 phase "clean up"
 cd /

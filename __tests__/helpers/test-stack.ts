@@ -7,11 +7,14 @@ import { invokeAspects } from 'cdktf/lib/synthesize/synthesizer';
 import { synthWarnings } from '../../lib/private/synth-warnings';
 import { AzapiProvider } from '../../lib/azapi/provider';
 
-/** A stack with both providers and a resource group, for testing one construct at a time. */
+/**
+ * A stack with both providers and a resource group, for testing one construct at a time; azurerm
+ * writes blobs with Entra ID, as a team's stack must for the DAG storage (and DatabaseMigrationStack does).
+ */
 export function testStack(): { app: App; stack: TerraformStack; resourceGroup: ResourceGroup } {
   const app = Testing.app();
   const stack = new TerraformStack(app, 'test');
-  new AzurermProvider(stack, 'azurerm', { features: [{}] });
+  new AzurermProvider(stack, 'azurerm', { features: [{}], storageUseAzuread: true });
   new AzapiProvider(stack, 'azapi');
   const resourceGroup = new ResourceGroup(stack, 'rg', { name: 'rg-test', location: 'westeurope' });
   return { app, stack, resourceGroup };

@@ -2,7 +2,8 @@
 import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
-import { ref, Token } from 'cdktf';
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { ref, TerraformStack, Testing, Token } from 'cdktf';
 import { HostDagStorage, HostDagStorageProps } from '../../lib/hosts/host-dag-storage';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
@@ -77,6 +78,38 @@ describe('HostDagStorage', () => {
   it('does not warn for settings as strong as the defaults or stronger', () => {
     const settings = { minTlsVersion: 'TLS1_2', httpsOnly: true, publicBlobAccess: false, sharedAccessKeyEnabled: false, versioningEnabled: true, softDeleteRetentionInDays: 90 } as const;
     expect(warningsOf(build(settings).stack)).toEqual([]);
+  });
+});
+
+describe("HostDagStorage and the stack's azurerm provider", () => {
+  /** A bundle in a stack whose azurerm provider is set up by `provider`, synthesized as `cdktf synth` does: its warnings. */
+  function warningsWithProvider(provider: (azurerm: AzurermProvider) => void, settings: HostDagStorageProps['settings'] = {}): string[] {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'team');
+    provider(new AzurermProvider(stack, 'azurerm', { features: [{}] }));
+    const plan = examplePlan();
+    new HostDagStorage(stack, 'Bundle', {
+      resourceGroup: { id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-team', name: 'rg-team', location: 'westeurope' },
+      namePrefix: plan.name,
+      location: plan.location,
+      bundle: loadDagBundle(renderMigrationPlan(plan)),
+      deployerPrincipalId: '00000000-0000-0000-0000-00000000000d',
+      settings,
+    });
+    app.synth();
+    return warningsOf(stack);
+  }
+  const keysRefused = /^team\/Bundle\/DagStorage: the stack's azurerm provider does not set storageUseAzuread: true, .* 403 KeyBasedAuthenticationNotPermitted: .*ARM_STORAGE_USE_AZUREAD=true/;
+
+  it('warns when the provider would write the blobs with an account key, which the account refuses', () => {
+    expect(warningsWithProvider(() => undefined)).toEqual([expect.stringMatching(keysRefused)]);
+    expect(warningsWithProvider((azurerm) => (azurerm.storageUseAzuread = false))).toEqual([expect.stringMatching(keysRefused)]);
+  });
+
+  it('does not warn when the provider uploads with Entra ID (an argument or an override), or the account takes keys', () => {
+    expect(warningsWithProvider((azurerm) => (azurerm.storageUseAzuread = true))).toEqual([]);
+    expect(warningsWithProvider((azurerm) => azurerm.addOverride('storage_use_azuread', true))).toEqual([]);
+    expect(warningsWithProvider(() => undefined, { sharedAccessKeyEnabled: true })).toEqual([expect.stringMatching(/sharedAccessKeyEnabled is true, weaker/)]);
   });
 });
 

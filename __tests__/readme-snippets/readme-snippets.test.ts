@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { App } from 'cdktf';
 import * as ts from 'typescript';
 import * as library from '../../lib';
 import { synthObject, testStack, warningsOf } from '../helpers/test-stack';
@@ -210,12 +211,14 @@ const BROKEN_MARKDOWN = [
 ].join('\n');
 
 const readme = classify(tsBlocks('README.md', readFileSync(join(REPO, 'README.md'), 'utf8')));
+/** The API reference's start page (TypeDoc's index), the other page a new user copies code from. */
+const apiOverview = classify(tsBlocks('docs/api-overview.md', readFileSync(join(REPO, 'docs', 'api-overview.md'), 'utf8')));
 const broken = classify(tsBlocks(BROKEN_FILE, BROKEN_MARKDOWN));
 
 // One program for the README's blocks and the broken example's: the second program would cost as much again.
 let problems: string[];
 beforeAll(() => {
-  problems = snippetDiagnostics([...readme.compiled, ...broken.compiled]);
+  problems = snippetDiagnostics([...readme.compiled, ...apiOverview.compiled, ...broken.compiled]);
 });
 
 describe('the README TypeScript blocks', () => {
@@ -225,6 +228,11 @@ describe('the README TypeScript blocks', () => {
 
   test('each says whether it compiles: no fence word other than `fragment`', () => {
     expect(readme.unmarked).toEqual([]);
+  });
+
+  test("docs/api-overview.md's blocks are checked with them", () => {
+    expect(apiOverview.compiled.length).toBeGreaterThanOrEqual(1);
+    expect(apiOverview.unmarked).toEqual([]);
   });
 
   test('compile against the public API', () => {
@@ -265,6 +273,9 @@ describe('the README blocks a team copies whole', () => {
     loadMigrationPlan: (path: string) => library.loadMigrationPlan(path === 'plans/q3.yaml' ? example('external-host.yaml') : path),
   };
 
+  /** What every construct's synth-time checks say, as `app.synth()` runs them (`app.node.validate()` runs the app's own only). */
+  const validationErrors = (app: App) => app.node.findAll().flatMap((construct) => construct.node.validate());
+
   /** Runs the README block that contains `marker`, with PREAMBLE's free variables; returns its app and stack. */
   function runBlock(marker: string) {
     const blocks = readme.compiled.filter((candidate) => candidate.code.includes(marker));
@@ -298,7 +309,7 @@ describe('the README blocks a team copies whole', () => {
 
   test('"Using the constructs in your own stack" builds a stack that passes the synth-time checks, on the external host example plan', () => {
     const { app, stack } = runBlock('new ExternalAirflowHost(');
-    expect(app.node.validate()).toEqual([]);
+    expect(validationErrors(app)).toEqual([]);
     expect(warningsOf(stack)).toEqual([]);
     const synth = synthObject(stack);
     expect(Object.keys(synth.resource.azurerm_data_factory_pipeline ?? {}).length).toBeGreaterThan(0);
@@ -309,14 +320,14 @@ describe('the README blocks a team copies whole', () => {
 
   test('"Two plans in one workspace" builds both plans\' stacks on the shared workspace', () => {
     const { app } = runBlock("eventsTable: 'existing'");
-    expect(app.node.validate()).toEqual([]);
+    expect(validationErrors(app)).toEqual([]);
     const planStacks = app.node.children.map((child) => child.node.id).filter((id) => id !== 'test');
     expect(planStacks).toEqual(expect.arrayContaining(['contoso-sql', 'contoso-cutover']));
   });
 
   test('the monitoring options of DatabaseMigrationStackProps build the stack', () => {
     const { app } = runBlock('customAlerts: {');
-    expect(app.node.validate()).toEqual([]);
+    expect(validationErrors(app)).toEqual([]);
     expect(app.node.children.map((child) => child.node.id)).toContain('contoso-sql');
   });
 });

@@ -3,10 +3,11 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import type { Sleep } from '@cdktf/provider-time/lib/sleep';
-import { dependable } from 'cdktf';
+import { Annotations, dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IResourceGroup } from '../core/references';
+import { defaultProviderBlock } from '../private/ensure-provider';
 import { addLock } from '../private/protection';
 import { secureDefault } from '../private/secure-default';
 import { waitForRoles } from '../private/role-propagation';
@@ -95,6 +96,7 @@ export class DagStorage extends Construct {
       );
     }
 
+    const sharedAccessKeyEnabled = secureDefault(this, 'sharedAccessKeyEnabled', props.sharedAccessKeyEnabled, false);
     this.account = new StorageAccount(this, 'Account', {
       name: props.accountName,
       resourceGroupName: props.resourceGroup.name,
@@ -105,7 +107,7 @@ export class DagStorage extends Construct {
       minTlsVersion,
       httpsTrafficOnlyEnabled: secureDefault(this, 'httpsOnly', props.httpsOnly, true),
       allowNestedItemsToBePublic: secureDefault(this, 'publicBlobAccess', props.publicBlobAccess, false),
-      sharedAccessKeyEnabled: secureDefault(this, 'sharedAccessKeyEnabled', props.sharedAccessKeyEnabled, false),
+      sharedAccessKeyEnabled,
       defaultToOauthAuthentication: true,
       crossTenantReplicationEnabled: false,
       infrastructureEncryptionEnabled: true,
@@ -140,6 +142,7 @@ export class DagStorage extends Construct {
           contentType: file.contentType,
         }),
     );
+    if (!sharedAccessKeyEnabled) warnWithoutEntraIdUploads(this);
   }
 
   /**
@@ -158,4 +161,25 @@ export class DagStorage extends Construct {
     }
     return propagation;
   }
+}
+
+/**
+ * At synth, once the stack is built: azurerm writes blobs with the account key unless its provider
+ * says `storage_use_azuread` (or `ARM_STORAGE_USE_AZUREAD` is set where Terraform runs), and an
+ * account without shared keys refuses that, so every blob would fail at apply.
+ */
+function warnWithoutEntraIdUploads(storage: DagStorage): void {
+  storage.node.addValidation({
+    validate: () => {
+      const provider = defaultProviderBlock(storage, 'azurerm');
+      if (provider !== undefined && (provider.storage_use_azuread === undefined || provider.storage_use_azuread === false)) {
+        Annotations.of(storage).addWarning(
+          "the stack's azurerm provider does not set storageUseAzuread: true, and this storage account refuses account keys " +
+            '(sharedAccessKeyEnabled false), so terraform apply fails every DAG blob with 403 KeyBasedAuthenticationNotPermitted: ' +
+            'set storageUseAzuread: true on the AzurermProvider (DatabaseMigrationStack does), or ARM_STORAGE_USE_AZUREAD=true wherever Terraform runs',
+        );
+      }
+      return [];
+    },
+  });
 }

@@ -10,3 +10,14 @@ export function ensureProvider<T extends TerraformProvider>(
   const stack = TerraformStack.of(scope);
   return stack.node.children.find((child): child is T => child instanceof type) ?? create(stack);
 }
+
+/**
+ * The stack's default (unaliased) provider block of a type as it synthesizes, overrides included;
+ * undefined when the stack has none.
+ */
+export function defaultProviderBlock(scope: IConstruct, type: string): Record<string, unknown> | undefined {
+  const provider = TerraformStack.of(scope)
+    .node.findAll()
+    .find((node): node is TerraformProvider => TerraformProvider.isTerraformProvider(node) && node.terraformResourceType === type && node.alias === undefined);
+  return (provider?.toTerraform() as { provider: Record<string, Record<string, unknown>[]> } | undefined)?.provider[type][0];
+}

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Annotations, ITerraformDependable, Lazy, TerraformProvider, TerraformResource, TerraformStack } from 'cdktf';
+import { Annotations, ITerraformDependable, Lazy, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { DagBundle, DagBundleFile } from '../../orchestration-factory/dag-bundle';
 import { AIRFLOWIGNORE_BLOB_NAME } from '../dag-bundle-loader';
+import { defaultProviderBlock } from '../ensure-provider';
 import { findPackageRoot } from '../package-root';
 import { resourceAddress } from '../resource-address';
 import { TerraformData } from '../terraform-data';
@@ -82,7 +83,7 @@ export class FabricDagUpload extends Construct {
     this.upload.addOverride('triggers_replace', { apacheAirflowJobId: props.apacheAirflowJobId });
     this.node.addValidation({
       validate: () => {
-        const block = providerBlock(this);
+        const block = defaultProviderBlock(this, 'fabric') ?? {};
         const secrets = SECRET_SIGN_IN_ARGUMENTS.filter((argument) => block[argument] !== undefined && block[argument] !== null);
         if (secrets.length > 0) {
           Annotations.of(this).addWarning(
@@ -125,14 +126,6 @@ const SIGN_IN_ARGUMENTS = {
 /** The sign-in arguments the provider's schema marks sensitive: never put in the local-exec environment. */
 const SECRET_SIGN_IN_ARGUMENTS = ['client_secret', 'client_certificate', 'client_certificate_password', 'oidc_token', 'oidc_request_token'] as const;
 
-/** The stack's default `fabric` provider block as it synthesizes (overrides included); empty when there is none. */
-function providerBlock(scope: Construct): Record<string, unknown> {
-  const provider = TerraformStack.of(scope)
-    .node.findAll()
-    .find((node): node is TerraformProvider => TerraformProvider.isTerraformProvider(node) && node.terraformResourceType === 'fabric' && node.alias === undefined);
-  return (provider?.toTerraform() as { provider: Record<string, Record<string, unknown>[]> } | undefined)?.provider.fabric[0] ?? {};
-}
-
 /**
  * What the stack's default `fabric` provider block says about signing in, as the variables the
  * uploader reads: the block's arguments in {@link SIGN_IN_ARGUMENTS} (as it synthesizes them,
@@ -140,7 +133,7 @@ function providerBlock(scope: Construct): Record<string, unknown> {
  * otherwise. Undefined when the block sets none of them.
  */
 function providerSignIn(scope: Construct): Record<string, string> | undefined {
-  const block = providerBlock(scope);
+  const block = defaultProviderBlock(scope, 'fabric') ?? {};
   const environment = Object.entries(SIGN_IN_ARGUMENTS)
     .filter(([argument]) => block[argument] !== undefined && block[argument] !== null)
     .map(([argument, variable]) => [variable, String(block[argument])]);

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+/**
+ * A new user's project, made as the README's "Installing from your registry" says, from the README
+ * inside the installed package (what a registry user reads):
+ *   node readme-project.js <package name> <project folder>
+ * The folder must exist and reach the installed packages (`node_modules`). The script writes the
+ * section's cdktf.json, tsconfig.json, .gitignore and main.ts verbatim, runs every command of its
+ * setup block but those that install packages (`npm init`, `npm install`, the `.npmrc` line: the
+ * caller installed the tarball instead), then runs cdktf.json's `app` as the cdktf CLI does (a shell
+ * in the project folder) and checks what a user gets: the stacks of the copied plan with their state
+ * in the project root, that state ignored by git, Terraform Cloud's `cloud` blocks from TFC_*, an empty
+ * MIGRATION_PLAN taken as unset, and a bad plan refused with its file and field, no stack trace.
+ * Exits 1 on any failure.
+ */
+'use strict';
+const { execFileSync, spawnSync } = require('node:child_process');
+const { existsSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const [packageName, project] = process.argv.slice(2);
+if (!packageName || !project) {
+  process.stderr.write('usage: node readme-project.js <package name> <project folder>\n');
+  process.exit(2);
+}
+const SECTION = '## Installing from your registry';
+const failures = [];
+function check(condition, message) {
+  if (!condition) failures.push(message);
+  return Boolean(condition);
+}
+function fail(message) {
+  process.stderr.write(`README project: ${message}\n`);
+  process.exit(1);
+}
+
+const readmePath = join(project, 'node_modules', ...packageName.split('/'), 'README.md');
+const readme = readFileSync(readmePath, 'utf8');
+const start = readme.indexOf(`\n${SECTION}\n`);
+if (start < 0) fail(`${readmePath} has no section "${SECTION}"`);
+const end = readme.indexOf('\n## ', start + SECTION.length + 2);
+const section = readme.slice(start, end < 0 ? undefined : end);
+
+/** The fenced blocks of the section: language and text. */
+const blocks = [...section.matchAll(/^```(\w*)[^\n]*\n([\s\S]*?)^```\s*$/gm)].map(([, language, text]) => ({ language, text }));
+/** The one block that `matches`, or a failure naming what is missing. */
+function theBlock(what, matches) {
+  const found = blocks.filter(matches);
+  if (found.length !== 1) fail(`the section "${SECTION}" has ${found.length} blocks of ${what}, expected one`);
+  return found[0].text;
+}
+const jsonWith = (key) => (block) => block.language === 'json' && new RegExp(`^\\s*"${key}"\\s*:`, 'm').test(block.text);
+const files = {
+  'cdktf.json': theBlock('cdktf.json (```json with "app")', jsonWith('app')),
+  'tsconfig.json': theBlock('tsconfig.json (```json with "compilerOptions")', jsonWith('compilerOptions')),
+  '.gitignore': theBlock('.gitignore (```gitignore)', (block) => block.language === 'gitignore'),
+  'main.ts': theBlock('main.ts (```ts with new App()', (block) => block.language === 'ts' && block.text.includes('new App(')),
+};
+const setup = theBlock('the setup commands (```bash with npm install)', (block) => block.language === 'bash' && block.text.includes('npm install'));
+
+for (const [name, text] of Object.entries(files)) writeFileSync(join(project, name), text);
+const commands = setup.replace(/\\\n/g, ' ').split('\n').filter((line) => line.trim() !== '');
+const installs = (command) => /\bnpm (init|install|i)\b|\.npmrc/.test(command);
+for (const command of commands.filter((line) => !installs(line))) {
+  console.log(`$ ${command}`);
+  execFileSync('bash', ['-euo', 'pipefail', '-c', command], { cwd: project, stdio: 'inherit' });
+}
+
+/** Runs cdktf.json's app (or `command`) as `cdktf synth` does: a shell in the project folder. */
+const app = JSON.parse(files['cdktf.json']).app;
+// The variants after the first run skip the app's build step (`npx tsc && ...`), which the first run proved: seconds each.
+const rerun = app.includes('&&') ? app.slice(app.lastIndexOf('&&') + 2).trim() : app;
+function runApp(environment, command = rerun) {
+  const env = { ...process.env, ...environment };
+  for (const name of Object.keys(env)) if (/^(TFC_|AZURERM_BACKEND_|AIRFLOW_KUBELOGIN_MODE$|CDKTF_OUTDIR$)/.test(name) && !(name in environment)) delete env[name];
+  return spawnSync(command, { cwd: project, env, shell: true, encoding: 'utf8' });
+}
+const readStack = (outdir, name) => JSON.parse(readFileSync(join(project, outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
+
+const planName = require(require.resolve(packageName, { paths: [project] })).loadMigrationPlan(join(project, 'plans/q3.yaml')).name;
+const stacks = [planName, `${planName}-airflow`];
+
+console.log(`$ ${app}`);
+const local = runApp({}, app);
+if (!check(local.status === 0, `${app} exited ${local.status}: ${local.stderr}`)) {
+  process.stderr.write(`README project: ${failures.join('\n')}\n`);
+  process.exit(1);
+}
+for (const stack of stacks) {
+  const path = readStack('cdktf.out', stack).terraform?.backend?.local?.path;
+  check(path === `../../../terraform.${stack}.tfstate`, `stack ${stack}: local state at ${path}, not the project root's terraform.${stack}.tfstate`);
+}
+
+execFileSync('git', ['init', '-q'], { cwd: project });
+const ignored = (path) => spawnSync('git', ['check-ignore', '-q', path], { cwd: project }).status === 0;
+for (const path of [`terraform.${planName}.tfstate`, `terraform.${planName}.tfstate.backup`, `cdktf.out/stacks/${planName}/cdk.tf.json`, 'node_modules', 'main.js']) {
+  check(ignored(path), `.gitignore does not keep ${path} out of git`);
+}
+for (const path of ['main.ts', 'plans/q3.yaml', 'cdktf.json', 'tsconfig.json', 'package.json']) check(!ignored(path), `.gitignore keeps ${path} out of git`);
+
+const cloud = runApp({ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', CDKTF_OUTDIR: 'tfc.out' });
+if (check(cloud.status === 0, `TFC_ORGANIZATION=acme TFC_WORKSPACE=prod ${rerun} exited ${cloud.status}: ${cloud.stderr}`)) {
+  const [first, second] = stacks.map((stack) => readStack('tfc.out', stack));
+  check(
+    JSON.stringify(first.terraform.cloud) === JSON.stringify({ organization: 'acme', workspaces: { name: 'prod' } }),
+    `stack ${planName}: cloud block ${JSON.stringify(first.terraform.cloud)}`,
+  );
+  check(second.terraform.cloud?.workspaces?.name === 'prod-airflow', `stack ${planName}-airflow: cloud block ${JSON.stringify(second.terraform.cloud)}`);
+  const remote = Object.values(second.data?.terraform_remote_state ?? {});
+  check(
+    remote.length === 1 && remote[0].backend === 'remote' && remote[0].config?.workspaces?.name === 'prod',
+    `stack ${planName}-airflow: reads ${JSON.stringify(remote)}, not workspace prod's state`,
+  );
+}
+
+const unset = runApp({ MIGRATION_PLAN: '', CDKTF_OUTDIR: 'unset.out' });
+check(unset.status === 0 && existsSync(join(project, 'unset.out', 'stacks', planName)), `MIGRATION_PLAN= ${rerun} (empty, as unset) exited ${unset.status}: ${unset.stderr}`);
+
+writeFileSync(join(project, 'plans', 'broken.yaml'), 'name: Broken_Name\nlocation: westeurope\n');
+const broken = runApp({ MIGRATION_PLAN: 'plans/broken.yaml', CDKTF_OUTDIR: 'broken.out' });
+check(broken.status !== 0, `a bad plan: ${rerun} exited 0`);
+check(/^plans\/broken\.yaml:1:1 name: /m.test(broken.stderr), `a bad plan: no line naming plans/broken.yaml:1:1 name in ${JSON.stringify(broken.stderr)}`);
+check(!/^\s+at /m.test(broken.stderr), `a bad plan: a stack trace in ${JSON.stringify(broken.stderr)}`);
+// `new App()` makes the output folder's empty stacks/ before the plan is loaded: no stack may be in it.
+const brokenStacks = join(project, 'broken.out', 'stacks');
+check(!existsSync(brokenStacks) || readdirSync(brokenStacks).length === 0, 'a bad plan: a stack was synthesized');
+
+if (failures.length > 0) {
+  process.stderr.write(`README project: ${failures.length} failure(s):\n${failures.map((failure) => `  ${failure}`).join('\n')}\n`);
+  process.exit(1);
+}
+console.log(`README project: stacks ${stacks.join(', ')}; .gitignore, Terraform Cloud, unset plan and bad plan checked`);
