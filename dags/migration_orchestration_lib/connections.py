@@ -33,11 +33,11 @@ _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|cl
 # A secret's key: a URL's query or a form body (an OAuth token request), whose value ends at the next '&' ('&' in it is
 # %26); or a connection string's (not a query's), `=` spaced or not.
 _VALUE_KEY = re.compile(r"(?i)(?P<query>[?&](?:%s)=)|(?<![?&])\b(?:%s)\s*=\s*" % (_SECRET_KEY, _SECRET_KEY))
-# A connection string's value {braced, with }} inside}, "quoted" or 'quoted'; in a JSON string (a `"` open before its
-# key), \"quoted\" too. One never closed (a text cut short) runs to the end: it may be all secret, and a value that must
+# A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
+# backslash as a Python repr writes it); in a JSON string (a `"` open before its key), \"quoted\" too. One never closed (a text cut short) runs to the end: it may be all secret, and a value that must
 # close before the end would be looked for again from every key, in time squared (the JSON one stops at the JSON
 # string's end).
-_ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"]|"")*(?:"|\Z)|'(?:[^']|'')*(?:'|\Z)""")
+_ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"\\]|""|\\[\s\S])*(?:"|\Z)|'(?:[^'\\]|''|\\[\s\S])*(?:'|\Z)""")
 _JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|[^\\"]|\\[^"])*(?:\\"|(?="|\Z))""")
 # Where a bare value ends at the latest: a connection string's at ';' or the line's end, a query's at '&', '#' or a space.
 _BARE_VALUE_END = {False: re.compile(r"[;\r\n]|\Z"), True: re.compile(r"[&#\s]|\Z")}
