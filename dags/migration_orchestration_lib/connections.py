@@ -31,8 +31,8 @@ BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ord
 _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_?secret"
 # What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
 # A secret's key: a URL's query or a form body (an OAuth token request), whose value ends at the next '&' ('&' in it is
-# %26); or a connection string's (not a query's), `=` spaced or not.
-_VALUE_KEY = re.compile(r"(?i)(?P<query>[?&](?:%s)=)|(?<![?&])\b(?:%s)\s*=\s*" % (_SECRET_KEY, _SECRET_KEY))
+# %26); or a connection string's (not a query's), `=` spaced or not, or an environment variable's (`MSSQL_SA_PASSWORD=`).
+_VALUE_KEY = re.compile(r"(?i)(?P<query>[?&](?:%s)=)|(?<![?&])(?<![^\W_])(?:%s)\s*=\s*" % (_SECRET_KEY, _SECRET_KEY))
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
 # backslash as a Python repr writes it); in a JSON string (a `"` open before its key), \"quoted\" too. One never closed (a text cut short) runs to the end: it may be all secret, and a value that must
 # close before the end would be looked for again from every key, in time squared (the JSON one stops at the JSON

@@ -112,6 +112,13 @@ VALUES = [
     ("a quoted value, a quote escaped inside", "Connection(server='sql01', password='s3cr\\'et value', timeout=30)",
      "Connection(server='sql01', password='***', timeout=30)"),
     ("a double-quoted value, a quote escaped inside", 'Login(user="sa", password="pa\\"ss word")', 'Login(user="sa", password="***")'),
+    # (an environment variable's)
+    # (the quotes of a list quoted whole do not pair up: the words to the line's last quote go with the value)
+    ("an environment variable in a command's repr",
+     "Command '['docker', 'run', '-e', 'MSSQL_SA_PASSWORD=Str0ng!Pass', 'mssql']' returned non-zero exit status 125.",
+     "Command '['docker', 'run', '-e', 'MSSQL_SA_PASSWORD=***' returned non-zero exit status 125."),
+    ("an environment variable in a log line", "env: AZURE_CLIENT_SECRET=Qx8~abc.def AZURE_TENANT_ID=t1",
+     "env: AZURE_CLIENT_SECRET=***"),
     # (what the closing quote of the text quoting it keeps, as before)
     ("closed by a repr's quote", "connect('Server=sql01;PWD=pa\\'ss', timeout=30)", "connect('Server=sql01;PWD=***', timeout=30)"),
     ("closed by a JSON string's end", '{"error":{"message":"Server=a;Password=abc","code":"X"}}',
