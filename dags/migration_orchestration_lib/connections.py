@@ -48,9 +48,9 @@ _AFTER_CLOSING_QUOTE = {quote: re.compile(r"""[,:)}\]]*\.?(?:\s|\Z|%s)|[,:)}\]]+
                         for quote, other in (("'", '"'), ('"', "'"))}
 _QUOTE_OR_LINE_END = re.compile(r"""['"\r\n]""")
 _SECRET_PATTERNS = [
-    # A JSON or Python-repr member named like a secret (a request body, an SDK model), its quoted value (to the end
-    # where it never closes).
-    re.compile(r"""(?is)(["'](?:%s|accesstoken|access_token|refresh_token|sastoken|sas_token)["']\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\Z)|'(?:[^'\\]|\\.)*(?:'|\Z))"""
+    # A JSON or Python-repr member named like a secret, or ending so (a request body, an SDK model: ARM's
+    # administratorLoginPassword, storageAccountKey), its quoted value (to the end where it never closes).
+    re.compile(r"""(?is)(["'][\w-]*?(?:%s|accesstoken|access_token|refresh_token|sastoken|sas_token)["']\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\Z)|'(?:[^'\\]|\\.)*(?:'|\Z))"""
                % _SECRET_KEY),
     # An HTTP header quoted back: Authorization: Bearer ..., 'Authorization': 'SharedKey ...'.
     re.compile(r"""(?i)(\bauthorization["']?\s*[:=]\s*["']?)([^"'\r\n,}]+)"""),

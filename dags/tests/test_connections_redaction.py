@@ -119,6 +119,12 @@ VALUES = [
      "Command '['docker', 'run', '-e', 'MSSQL_SA_PASSWORD=***' returned non-zero exit status 125."),
     ("an environment variable in a log line", "env: AZURE_CLIENT_SECRET=Qx8~abc.def AZURE_TENANT_ID=t1",
      "env: AZURE_CLIENT_SECRET=***"),
+    # (a JSON member whose name ends with a secret's: a request body Azure Resource Manager quotes back)
+    ("a JSON member named ...Password",
+     '{"properties": {"administratorLogin": "sa", "administratorLoginPassword": "Pa55 w0rd!", "version": "12.0"}}',
+     '{"properties": {"administratorLogin": "sa", "administratorLoginPassword": "***", "version": "12.0"}}'),
+    ("a repr's member named ...AccountKey", "{'storageAccountKey': 'k3y+abc==', 'container': 'backups'}",
+     "{'storageAccountKey': '***', 'container': 'backups'}"),
     # (what the closing quote of the text quoting it keeps, as before)
     ("closed by a repr's quote", "connect('Server=sql01;PWD=pa\\'ss', timeout=30)", "connect('Server=sql01;PWD=***', timeout=30)"),
     ("closed by a JSON string's end", '{"error":{"message":"Server=a;Password=abc","code":"X"}}',
