@@ -31,8 +31,9 @@ BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ord
 _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_?secret"
 # What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
 # A secret's key: a URL's query or a form body (an OAuth token request), whose value ends at the next '&' ('&' in it is
-# %26); or a connection string's (not a query's), `=` spaced or not, or an environment variable's (`MSSQL_SA_PASSWORD=`).
-_VALUE_KEY = re.compile(r"(?i)(?P<query>[?&](?:%s)=)|(?<![?&])(?<![^\W_])(?:%s)\s*=\s*" % (_SECRET_KEY, _SECRET_KEY))
+# %26); or a connection string's (not a query's), `=` spaced or not, its name quoted or not (PowerShell's
+# hashtable), or an environment variable's (`MSSQL_SA_PASSWORD=`).
+_VALUE_KEY = re.compile(r"(?i)(?P<query>[?&](?:%s)=)|(?<![?&])(?<![^\W_])(?:%s)[\"']?\s*=\s*" % (_SECRET_KEY, _SECRET_KEY))
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
 # backslash as a Python repr writes it); in a JSON string (a `"` open before its key), \"quoted\" too. One never closed (a text cut short) runs to the end: it may be all secret, and a value that must
 # close before the end would be looked for again from every key, in time squared (the JSON one stops at the JSON
@@ -132,7 +133,7 @@ def _without_key_values(text: str) -> str:
             return "".join(kept) + text[copied:]
         start = position = key.end()
         query = key.group("query") is not None
-        open_quote = quotes.open_at(key.start())
+        open_quote = quotes.open_at(start)
         enclosed = None if query else (_ENCLOSED_VALUE.match(text, start)
                                        or (quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start)))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[query].after(start), open_quote)
@@ -256,7 +257,7 @@ class _Quotes:
         return at == 0 or self.text[at - 1].isspace() or self.text[at - 1] in "([{,:='\""
 
     def _may_close(self, at: int) -> bool:
-        return at + 1 == len(self.text) or self.text[at + 1].isspace() or self.text[at + 1] in ".,:;!?)]}'\""
+        return at + 1 == len(self.text) or self.text[at + 1].isspace() or self.text[at + 1] in ".,:;!?)]}='\""
 
     def _opened_by_code(self, at: int) -> bool:
         """Whether the quote at `at` follows a line's start, `(`, `[`, `{`, `,`, `:` or `=`, spaces aside."""

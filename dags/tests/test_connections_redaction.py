@@ -119,6 +119,10 @@ VALUES = [
      "Command '['docker', 'run', '-e', 'MSSQL_SA_PASSWORD=***' returned non-zero exit status 125."),
     ("an environment variable in a log line", "env: AZURE_CLIENT_SECRET=Qx8~abc.def AZURE_TENANT_ID=t1",
      "env: AZURE_CLIENT_SECRET=***"),
+    # (a quoted key's value: PowerShell's hashtable)
+    ("a quoted key's quoted value with ';' inside", '@{"Server"="sql01"; "Password"="pa;ss w0rd"; "User"="sa"}',
+     '@{"Server"="sql01"; "Password"="***"; "User"="sa"}'),
+    ("a quoted key's bare value", "'PWD' = s3cr3t, 'UID' = 'sa'", "'PWD' = ***"),
     # (a JSON member whose name ends with a secret's: a request body Azure Resource Manager quotes back)
     ("a JSON member named ...Password",
      '{"properties": {"administratorLogin": "sa", "administratorLoginPassword": "Pa55 w0rd!", "version": "12.0"}}',
