@@ -56,6 +56,9 @@ _SECRET_PATTERNS = [
     # An HTTP header quoted back: Authorization: Bearer ..., 'Authorization': 'SharedKey ...'.
     re.compile(r"""(?i)(\bauthorization["']?\s*[:=]\s*["']?)([^"'\r\n,}]+)"""),
     re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9\-._~+/]+=*)"),
+    # A URL's password (`mssql://svc:...@sql01/db`: an Airflow connection's URI, a SQLAlchemy URL), to the last '@'
+    # before its path, query or fragment (one the password holds unencoded too).
+    re.compile(r"(?i)((?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s/?#:@]*:)([^\s/?#]+)(?=@)"),
     # A SAS token's signature in a URL or a query string.
     re.compile(r"(?i)([?&;]sig=)([^&\s'\"]+)"),
     # A JWT (an Entra ID access token, a federated token).

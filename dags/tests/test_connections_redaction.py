@@ -123,6 +123,11 @@ VALUES = [
     ("a quoted key's quoted value with ';' inside", '@{"Server"="sql01"; "Password"="pa;ss w0rd"; "User"="sa"}',
      '@{"Server"="sql01"; "Password"="***"; "User"="sa"}'),
     ("a quoted key's bare value", "'PWD' = s3cr3t, 'UID' = 'sa'", "'PWD' = ***"),
+    # (a URL's password)
+    ("a connection's URI", "cannot parse AIRFLOW_CONN_MSSQL_SOURCE='mssql://svc:S3cr%40t@sql01:1433/Sales?encrypt=yes'",
+     "cannot parse AIRFLOW_CONN_MSSQL_SOURCE='mssql://svc:***@sql01:1433/Sales?encrypt=yes'"),
+    ("a URL's password holding '@' unencoded", "broker amqp://guest:p@ss@rabbit:5672/vhost down",
+     "broker amqp://guest:***@rabbit:5672/vhost down"),
     # (a JSON member whose name ends with a secret's: a request body Azure Resource Manager quotes back)
     ("a JSON member named ...Password",
      '{"properties": {"administratorLogin": "sa", "administratorLoginPassword": "Pa55 w0rd!", "version": "12.0"}}',
@@ -151,6 +156,8 @@ ADVERSARIAL_TEXTS = {
     "a key and its quote on each of many lines": "x 'PWD=a' b'\n" * 30000,
     "a JSON string of escaped quotes never closed": '{"a": "' + 'PWD=\\"x ' * 40000,
     "one value among many quotes": "using 'PWD=" + "a' " * 120000,
+    "a URL's password of many '@'": "x://u:" + "@" * 300000,
+    "a scheme's characters, no scheme": "a." * 200000,
 }
 
 
