@@ -5,9 +5,9 @@ Every password a `ConnectionSecret` holds is remembered in this process (with it
 encodings), so that `redact` can take it out of text a server sent back (an error that quotes the
 request it refused) before that text reaches an event, a log line or a task's error. `redact` also blanks
 the secrets text can carry that the DAG never held: the Password, Pwd, AccountKey and client secret values
-of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), JSON members
-named like a secret, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a
-JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
+of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), of queries and of
+environment variables, JSON members named like a secret, a URL's password, an Authorization header or bearer
+token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
 form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
 (a task's log and the traceback of its failure, whoever logged the line).
 """
@@ -35,9 +35,9 @@ _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|cl
 # hashtable), or an environment variable's (`MSSQL_SA_PASSWORD=`).
 _VALUE_KEY = re.compile(r"(?i)(?P<query>[?&](?:%s)=)|(?<![?&])(?<![^\W_])(?:%s)[\"']?\s*=\s*" % (_SECRET_KEY, _SECRET_KEY))
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
-# backslash as a Python repr writes it); in a JSON string (a `"` open before its key), \"quoted\" too. One never closed (a text cut short) runs to the end: it may be all secret, and a value that must
-# close before the end would be looked for again from every key, in time squared (the JSON one stops at the JSON
-# string's end).
+# backslash as a Python repr writes it); in a JSON string (a `"` open before its key), \"quoted\" too.
+# One never closed (a text cut short) runs to the end: it may be all secret, and a value that must close before the
+# end would be looked for again from every key, in time squared (the JSON one stops at the JSON string's end).
 _ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"\\]|""|\\[\s\S])*(?:"|\Z)|'(?:[^'\\]|''|\\[\s\S])*(?:'|\Z)""")
 _JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|[^\\"]|\\[^"])*(?:\\"|(?="|\Z))""")
 # Where a bare value ends at the latest: a connection string's at ';' or the line's end, a query's at '&', '#' or a space.
@@ -238,13 +238,15 @@ class _Quotes:
                 at = mark.start()
                 if mark.group() in "\r\n":
                     lines.append([])
-                elif mark.group() == quote and not (code and self._backslashed(at)) and (self._may_open(at) or self._may_close(at)):
-                    lines[-1].append(at)
+                elif mark.group() == quote and not (code and self._backslashed(at)):
+                    if self._may_open(at) or self._may_close(at):
+                        lines[-1].append(at)
             closing = []
             for line in lines:
                 pairs_from = [False] * len(line) + [True]  # whether line[index:] is pairs
                 for index in range(len(line) - 2, -1, -1):
-                    pairs_from[index] = self._may_open(line[index]) and self._may_close(line[index + 1]) and pairs_from[index + 2]
+                    pairs_from[index] = (self._may_open(line[index]) and self._may_close(line[index + 1])
+                                         and pairs_from[index + 2])
                 closing += [at for index, at in enumerate(line)
                             if pairs_from[index + 1] and _AFTER_CLOSING_QUOTE[quote].match(self.text, at + 1)]
             self.closing[open_quote] = closing
