@@ -265,10 +265,18 @@ class _Quotes:
         return at + 1 == len(self.text) or self.text[at + 1].isspace() or self.text[at + 1] in ".,:;!?)]}='\""
 
     def _opened_by_code(self, at: int) -> bool:
-        """Whether the quote at `at` follows a line's start, `(`, `[`, `{`, `,`, `:` or `=`, spaces aside."""
+        """Whether the quote at `at` follows a line's start, `(`, `[`, `{` or `,`, or a quoted name's `:` or `=` (JSON's
+        `"name": "`, a repr's `'name': '`), spaces aside; not `name: '` nor `name='`, which prose writes too."""
+        at = self._before_spaces(at)
+        if at > 0 and self.text[at - 1] in ":=":
+            at = self._before_spaces(at - 1)
+            return at > 0 and self.text[at - 1] in "'\""
+        return at == 0 or self.text[at - 1] in "([{,\r\n"
+
+    def _before_spaces(self, at: int) -> int:
         while at > 0 and self.text[at - 1] in " \t":
             at -= 1
-        return at == 0 or self.text[at - 1] in "([{,:=\r\n"
+        return at
 
 
 class _RedactingFilter(logging.Filter):
