@@ -5,9 +5,9 @@ Every password a `ConnectionSecret` holds is remembered in this process (with it
 encodings), so that `redact` can take it out of text a server sent back (an error that quotes the
 request it refused) before that text reaches an event, a log line or a task's error. `redact` also blanks
 the secrets text can carry that the DAG never held: the Password, Pwd, AccountKey and client secret values
-of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), JSON members
-named like a secret, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a
-JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
+of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), of queries and of
+environment variables, JSON members named like a secret, a URL's password, an Authorization header or bearer
+token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
 form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
 (a task's log and the traceback of its failure, whoever logged the line).
 """
@@ -18,8 +18,9 @@ import json
 import logging
 import re
 import threading
+from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Any, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 from urllib.parse import quote, quote_plus
 
 REDACTED = "***"
@@ -29,25 +30,35 @@ MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
 _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_?secret"
 # What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
-# A quote in a bare value; one followed by a space or the end, or by `,` `:` `)` `}` `]` (any of them) and then a space,
-# the end or a quote, closes the text holding the value (`'...', x`, `"...","`, `"..."}`).
-_QUOTE_INSIDE = r"['\"](?![,:)}\]]*(?:\s|\Z)|[,:)}\]]+['\"])"
+# A secret's key: a URL's query or a form body (an OAuth token request), whose value ends at the next '&' ('&' in it is
+# %26); or a connection string's (not a query's), `=` spaced or not, its name quoted or not (PowerShell's
+# hashtable), or an environment variable's (`MSSQL_SA_PASSWORD=`).
+_VALUE_KEY = re.compile(r"(?i)(?P<query>[?&](?:%s)=)|(?<![?&])(?<![^\W_])(?:%s)[\"']?\s*=\s*" % (_SECRET_KEY, _SECRET_KEY))
+# A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
+# backslash as a Python repr writes it); in a JSON string (a `"` open before its key), \"quoted\" too.
+# One never closed (a text cut short) runs to the end: it may be all secret, and a value that must close before the
+# end would be looked for again from every key, in time squared (the JSON one stops at the JSON string's end).
+_ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"\\]|""|\\[\s\S])*(?:"|\Z)|'(?:[^'\\]|''|\\[\s\S])*(?:'|\Z)""")
+_JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|[^\\"]|\\[^"])*(?:\\"|(?="|\Z))""")
+# Where a bare value ends at the latest: a connection string's at ';' or the line's end, a query's at '&', '#' or a space.
+_BARE_VALUE_END = {False: re.compile(r"[;\r\n]|\Z"), True: re.compile(r"[&#\s]|\Z")}
+# What may follow a quote that closes the text quoting a value: a space or the end, or `,` `:` `)` `}` `]` and then a
+# space, the end or a quote (`'...', x`, `"...","`, `"..."}`), a full stop before a space or the end, or the other quote
+# (`"...'...'"`). Not the same quote: `''` is a quote inside a value quoted so.
+_AFTER_CLOSING_QUOTE = {quote: re.compile(r"""[,:)}\]]*\.?(?:\s|\Z|%s)|[,:)}\]]+['"]""" % other)
+                        for quote, other in (("'", '"'), ('"', "'"))}
+_QUOTE_OR_LINE_END = re.compile(r"""['"\r\n]""")
 _SECRET_PATTERNS = [
-    # A URL's query or a form body (an OAuth token request): its value ends at the next '&' ('&' in it is %26).
-    re.compile(r"(?i)([?&](?:%s)=)((?:[^&#\s'\"]|%s)+)" % (_SECRET_KEY, _QUOTE_INSIDE)),
-    # A connection string's value (not a query's, above): {braced, with }} inside}, "quoted", 'quoted', \"quoted\" in a
-    # JSON string, or bare up to the next ';', a quote inside it too. A braced or quoted value never closed (a text cut
-    # short) runs to the end: it may be all secret, and a value that must close before the end would be looked for
-    # again from every key, in time squared (the JSON one stops at the JSON string's end).
-    re.compile(r"(?i)(?<![?&])\b(%s)(\s*=\s*)(\{(?:[^}]|\}\})*(?:\}|\Z)|\"(?:[^\"]|\"\")*(?:\"|\Z)|'(?:[^']|'')*(?:'|\Z)"
-               r"|\\\"(?:\\\"\\\"|[^\\\"]|\\[^\"])*(?:\\\"|(?=\"|\Z))|(?:[^;\r\n'\"]|%s)+)" % (_SECRET_KEY, _QUOTE_INSIDE)),
-    # A JSON or Python-repr member named like a secret (a request body, an SDK model), its quoted value (to the end
-    # where it never closes).
-    re.compile(r"""(?is)(["'](?:%s|accesstoken|access_token|refresh_token|sastoken|sas_token)["']\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\Z)|'(?:[^'\\]|\\.)*(?:'|\Z))"""
+    # A JSON or Python-repr member named like a secret, or ending so (a request body, an SDK model: ARM's
+    # administratorLoginPassword, storageAccountKey), its quoted value (to the end where it never closes).
+    re.compile(r"""(?is)(["'][\w-]*?(?:%s|accesstoken|access_token|refresh_token|sastoken|sas_token)["']\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\Z)|'(?:[^'\\]|\\.)*(?:'|\Z))"""
                % _SECRET_KEY),
     # An HTTP header quoted back: Authorization: Bearer ..., 'Authorization': 'SharedKey ...'.
     re.compile(r"""(?i)(\bauthorization["']?\s*[:=]\s*["']?)([^"'\r\n,}]+)"""),
     re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9\-._~+/]+=*)"),
+    # A URL's password (`mssql://svc:...@sql01/db`: an Airflow connection's URI, a SQLAlchemy URL), to the last '@'
+    # before its path, query or fragment (one the password holds unencoded too).
+    re.compile(r"(?i)((?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s/?#:@]*:)([^\s/?#]+)(?=@)"),
     # A SAS token's signature in a URL or a query string.
     re.compile(r"(?i)([?&;]sig=)([^&\s'\"]+)"),
     # A JWT (an Entra ID access token, a federated token).
@@ -107,18 +118,165 @@ def redact(text: Any) -> Any:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    text = _without_key_values(text)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(_redacted_value, text)
     return text
 
 
+def _without_key_values(text: str) -> str:
+    """`text` without the value of any secret key of a connection string, a URL's query or a form body."""
+    quotes = _Quotes(text)
+    bare_ends = {False: _BareEnds(text, _BARE_VALUE_END[False]), True: _BareEnds(text, _BARE_VALUE_END[True])}
+    kept = []
+    copied = position = 0
+    while True:
+        key = _VALUE_KEY.search(text, position)
+        if key is None:
+            return "".join(kept) + text[copied:]
+        start = position = key.end()
+        query = key.group("query") is not None
+        open_quote = quotes.open_at(start)
+        enclosed = None if query else (_ENCLOSED_VALUE.match(text, start)
+                                       or (quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start)))
+        end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[query].after(start), open_quote)
+        if end > start:
+            kept += [text[copied:start], _masked(text[start:end])]
+            copied = position = end
+            quotes.skip_to(end)
+
+
+class _BareEnds:
+    """Where a bare value from a position ends at the latest, each ';' or line end (a query's '&', '#' or space) looked
+    for once: the keys between two of them share it."""
+
+    def __init__(self, text: str, pattern: "re.Pattern[str]") -> None:
+        self.text, self.pattern, self.last = text, pattern, -1
+
+    def after(self, start: int) -> int:
+        if self.last < start:
+            self.last = self.pattern.search(self.text, start).start()
+        return self.last
+
+
 def _redacted_value(match: "re.Match[str]") -> str:
-    """The match with its last group (the secret value) redacted, a quoted value keeping its quotes (a closing one
-    only where it had one)."""
-    value = match.group(match.lastindex or 0)
+    """The match with its last group (the secret value) redacted."""
+    return match.group(0)[: match.start(match.lastindex or 0) - match.start(0)] + _masked(match.group(match.lastindex or 0))
+
+
+def _masked(value: str) -> str:
+    """`value` redacted, a quoted one keeping its quotes (a closing one only where it had one)."""
     quoted = value[:1] in ("'", '"') and len(value) > 1
     closing = value[0] if quoted and value.endswith(value[0]) else ""
-    return match.group(0)[: match.start(match.lastindex or 0) - match.start(0)] + (value[0] + REDACTED + closing if quoted else REDACTED)
+    return value[0] + REDACTED + closing if quoted else REDACTED
+
+
+class _Quotes:
+    """The quotes of a text, read forward once (each lookup in logarithmic time), for where a bare value ends (one
+    neither braced nor quoted): at ';' (a query's at '&'), or at a quote closing the quote the text opened before its key
+    (a call's `connect('<connection string>', ...)`, a JSON string) where the quotes of that kind after it on its line
+    pair up. A quote that no quote before the key opened is the secret's: the value runs on (was: cut at a quote before
+    a space)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0
+        self.open: List[str] = []  # the quotes open at `position` on its line, the innermost last; prose's doubled
+        self.open_count = dict.fromkeys(("'", '"', "''", '""'), 0)
+        self.closing: Dict[str, List[int]] = {}  # an open quote (as `open_at` gives it) -> where it may close
+
+    def open_at(self, position: int) -> str:
+        """The innermost quote open at `position` (the values `skip_to` passed over aside), doubled where prose opened
+        it (`using '...`: not escaping the quote inside) rather than code (`('...`, `: "...`); "" where none is."""
+        for mark in _QUOTE_OR_LINE_END.finditer(self.text, self.position, position):
+            at, quote = mark.start(), mark.group()
+            if quote in "\r\n":
+                self.open.clear()
+                self.open_count = dict.fromkeys(self.open_count, 0)
+            elif self._backslashed(at):
+                continue
+            elif (self.open_count[quote] or self.open_count[quote * 2]) and self._may_close(at):
+                while True:
+                    closed = self.open.pop()
+                    self.open_count[closed] -= 1
+                    if closed[0] == quote:
+                        break
+            elif self._may_open(at):
+                self.open.append(quote if self._opened_by_code(at) else quote * 2)
+                self.open_count[self.open[-1]] += 1
+        self.position = max(self.position, position)
+        return self.open[-1] if self.open else ""
+
+    def in_code_string(self) -> bool:
+        """Whether code opened a `"` (a JSON string, a repr) still open where `open_at` was: `\"` in it is a quote."""
+        return self.open_count['"'] > 0
+
+    def skip_to(self, position: int) -> None:
+        """A value ends at `position`: its quotes are the secret's, not the text's."""
+        self.position = max(self.position, position)
+
+    def bare_value_end(self, start: int, end: int, open_quote: str) -> int:
+        """Where the bare value from `start` ends, `end` at the latest, `open_quote` (`open_at`) open before its key:
+        at the first quote that may close it; where prose opened it (`using '<connection string>' failed`: prose does
+        not escape that quote in the secret), at the last, and at `end` where that is a connection string's next ';'."""
+        if not open_quote or (len(open_quote) == 2 and self.text.startswith(";", end)):
+            return end
+        closing = self._closing(open_quote)
+        first, after_last = bisect_left(closing, start), bisect_left(closing, end)
+        if first == after_last:
+            return end
+        return closing[first] if len(open_quote) == 1 else closing[after_last - 1]
+
+    def _closing(self, open_quote: str) -> List[int]:
+        """Where the open quote may close: one a backslash does not escape (in code; prose does not escape), followed
+        by what follows a closing quote, and after it on its line its kind paired up (one that may open, then one that
+        may close) or none. A quote inside a word is none of them."""
+        if open_quote not in self.closing:
+            quote, code = open_quote[0], len(open_quote) == 1
+            lines: List[List[int]] = [[]]
+            for mark in _QUOTE_OR_LINE_END.finditer(self.text):
+                at = mark.start()
+                if mark.group() in "\r\n":
+                    lines.append([])
+                elif mark.group() == quote and not (code and self._backslashed(at)):
+                    if self._may_open(at) or self._may_close(at):
+                        lines[-1].append(at)
+            closing = []
+            for line in lines:
+                pairs_from = [False] * len(line) + [True]  # whether line[index:] is pairs
+                for index in range(len(line) - 2, -1, -1):
+                    pairs_from[index] = (self._may_open(line[index]) and self._may_close(line[index + 1])
+                                         and pairs_from[index + 2])
+                closing += [at for index, at in enumerate(line)
+                            if pairs_from[index + 1] and _AFTER_CLOSING_QUOTE[quote].match(self.text, at + 1)]
+            self.closing[open_quote] = closing
+        return self.closing[open_quote]
+
+    def _backslashed(self, at: int) -> bool:
+        backslashes = 0
+        while at > backslashes and self.text[at - backslashes - 1] == "\\":
+            backslashes += 1
+        return backslashes % 2 == 1
+
+    def _may_open(self, at: int) -> bool:
+        return at == 0 or self.text[at - 1].isspace() or self.text[at - 1] in "([{,:='\""
+
+    def _may_close(self, at: int) -> bool:
+        return at + 1 == len(self.text) or self.text[at + 1].isspace() or self.text[at + 1] in ".,:;!?)]}='\""
+
+    def _opened_by_code(self, at: int) -> bool:
+        """Whether the quote at `at` follows a line's start, `(`, `[`, `{` or `,`, or a quoted name's `:` or `=` (JSON's
+        `"name": "`, a repr's `'name': '`), spaces aside; not `name: '` nor `name='`, which prose writes too."""
+        at = self._before_spaces(at)
+        if at > 0 and self.text[at - 1] in ":=":
+            at = self._before_spaces(at - 1)
+            return at > 0 and self.text[at - 1] in "'\""
+        return at == 0 or self.text[at - 1] in "([{,\r\n"
+
+    def _before_spaces(self, at: int) -> int:
+        while at > 0 and self.text[at - 1] in " \t":
+            at -= 1
+        return at
 
 
 class _RedactingFilter(logging.Filter):
