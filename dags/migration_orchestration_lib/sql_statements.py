@@ -35,13 +35,14 @@ a message saying so (row counts alone work everywhere).
 
 Per-table time: `SET LOCK_TIMEOUT` bounds how long one table waits for locks (a blocked table is
 reported with its error and the batch goes on); the scans themselves are bounded by the operation
-timeout (`fingerprint_timeout_seconds`), because T-SQL cannot cancel one statement of a batch on a
-timer. Each row reports its table's elapsed milliseconds.
+timeout (`fingerprint_timeout_seconds`: until the database's deadline), because T-SQL cannot cancel one
+statement of a batch on a timer. Each row reports its table's elapsed milliseconds.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.sql_access import SqlOperationFailed
@@ -51,7 +52,7 @@ MAX_IDENTIFIER_LENGTH = 128  # sysname, in UTF-16 code units; QUOTENAME returns 
 FREEZE_MODES = ("readOnly", "singleUser")
 ROWS_PER_VALUES_CLAUSE = 1000  # SQL Server's limit for a table value constructor
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60
-DEFAULT_SECONDS_PER_TABLE = 600
+MIN_FINGERPRINT_SECONDS = 60
 
 
 class StatementError(ValueError):
@@ -1024,9 +1025,10 @@ def _table_pair(table: Tuple[str, str]) -> Tuple[str, str]:
     return table
 
 
-def fingerprint_timeout_seconds(table_count: int, seconds_per_table: int = DEFAULT_SECONDS_PER_TABLE) -> int:
-    """The operation timeout of a fingerprint batch: a budget per table (at least one table)."""
-    return max(1, table_count) * seconds_per_table
+def fingerprint_timeout_seconds(deadline: datetime, now: datetime) -> int:
+    """The operation timeout of a fingerprint batch submitted at `now`: until the database's deadline (`timeoutMinutes`,
+    the bound of all its work), at least a minute. Not a budget per table: one table of terabytes takes hours."""
+    return max(MIN_FINGERPRINT_SECONDS, int((deadline - now).total_seconds()))
 
 
 class IncompleteResult(ValueError):

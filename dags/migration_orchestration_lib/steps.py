@@ -672,7 +672,7 @@ def validate(ctx: StepContext) -> StepResult:
             return_value=VALIDATED,
         )
     database, stronger = validation.to_meet(ctx, now.operation_id)  # never less than promised at the freeze
-    report = ctx.sql.compare(ctx.plan, database)
+    report = ctx.sql.compare(ctx.plan, database, ctx.deadline() or utc_now() + timedelta(minutes=database.timeout_minutes))
     said = "; " + stronger if stronger else ""
     if not report.passed:
         then = (". If the target is right all the same, a person clears that record (%s) and runs "

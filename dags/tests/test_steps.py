@@ -3,6 +3,7 @@ on the fake SQL engine), run task by task with `task_driver`."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -294,6 +295,36 @@ def test_validate_refuses_a_source_login_denied_the_table_the_copy_lacks(rehears
     error = _validate_a_copy_lacking_a_table(rehearsal_world, denied)
     assert "the DAG's login on source server sql01 may not see every table of database [Sales]: DENY SELECT ON OBJECT::" in error, error
     assert "TO [%s] hides tables from it" % REHEARSAL_LOGIN in error and "REVOKE that DENY" in error, error
+
+
+def test_a_validation_may_run_until_the_deadline_inside_its_direct_poke(rehearsal_world, monkeypatch):
+    """One table of terabytes takes hours to count and hash. Before: each fingerprint batch got 600 s per listed table
+    (one table: 10 minutes) and, with sqlAccess direct, ran inside one poke of validate, whose execution_timeout (20
+    minutes) stopped it: the validation of a correct target failed on every try and its rollback handed the writes
+    back to the source beside a target gone live. Now each batch may run until the database's deadline
+    (`timeoutMinutes`, the bound of all its work), the target's from when the source's ended, and a direct validate's
+    poke lasts that long."""
+    from datetime import timedelta
+
+    from migration_orchestration_lib.airflow_compat import utc_now
+    from migration_orchestration_lib.sql_access_direct import DirectSqlAccess
+
+    plan, dag = setup(rehearsal_world, database_entry(
+        "db", "Sales", mode="offline", validation={"rowCounts": True, "checksums": True, "tables": ["dbo.Orders"]}))
+    submitted, submit = [], DirectSqlAccess.submit
+    monkeypatch.setattr(DirectSqlAccess, "submit", lambda self, operation: submitted.append((operation, utc_now())) or submit(self, operation))
+
+    driver = RunDriver(dag)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    deadline = datetime.fromisoformat(driver.xcom[("db.preflight", "return_value")]["deadline"])
+    batches = [(operation, at) for operation, at in submitted if ":validate/" in operation.key]
+    assert [operation.key.rsplit("/", 1)[1] for operation, _ in batches] == ["source", "target"]
+    for operation, at in batches:
+        assert abs(operation.timeout_seconds - (deadline - at).total_seconds()) < 5, (operation.timeout_seconds, deadline, at)
+    assert dag.get_task("db.validate").execution_timeout >= timedelta(minutes=720)
+    assert dag.get_task("db.freeze_source").execution_timeout == timedelta(minutes=2)  # the rehearsal's step_timeout
 
 
 def test_an_offline_migration_a_person_starts_while_start_migration_creates_is_not_taken_on(rehearsal_world, monkeypatch):
