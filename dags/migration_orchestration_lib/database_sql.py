@@ -30,6 +30,11 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.source_state(database.source_database), purpose)
         return statements.parse_database_state(rows)
 
+    def source_held(self, database: DatabaseMigration, purpose: str) -> bool:
+        """Whether another connection holds the SINGLE_USER source, so no batch may enter it (error 924)."""
+        rows = self._run(_source(database, "master"), statements.held_by_another_connection(database.source_database), purpose)
+        return statements.parse_held(rows)
+
     def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> Optional[statements.DatabaseState]:
         rows = self._run(_target(database, "master"), statements.database_state(database.target_database), purpose)
         return statements.parse_database_state(rows)
@@ -137,7 +142,7 @@ class DatabaseSql:
         settings = database.validation
         if not settings.row_counts and not settings.checksums:
             return ValidationReport()
-        operations = validation_operations(plan, database, "%s:validate" % self._key_prefix)
+        operations = validation_operations(plan, database, self._key("validate"))
         handles = [
             self._access.submit(dataclasses.replace(operation, timeout_seconds=statements.fingerprint_timeout_seconds(deadline, utc_now())))
             for operation in operations
@@ -147,6 +152,12 @@ class DatabaseSql:
             raise StepPending("validation of %s is running" % database.name)
         source, target = (statements.parse_fingerprints(list(result.rows)) for result in results)
         return compare_fingerprints(source, target, settings.row_counts, settings.checksums)
+
+    def compare_submitted(self, plan: Any, database: DatabaseMigration) -> bool:
+        """Whether `compare` submitted its batches under this key prefix (through Data Factory: in an earlier poke)."""
+        from migration_orchestration_lib.validation import validation_operations
+
+        return self._access.submitted(validation_operations(plan, database, self._key("validate"))[0])
 
     def _run(self, endpoint: SqlEndpoint, sql: str, purpose: str, own_key: bool = False) -> List[Mapping[str, Any]]:
         key = purpose if own_key else self._key(purpose)

@@ -170,6 +170,30 @@ def source_state(database: str) -> str:
     return "SET NOCOUNT ON;\n%s\n%s" % (_read_freeze_marker(database), database_state(database, with_freeze_marker=True))
 
 
+def held_by_another_connection(database: str) -> str:
+    """One row: `held` 1 where entering `database` fails with error 924 (SINGLE_USER, and another connection holds its
+    one connection), so a batch that reads its tables cannot; 0 where it may be entered, or is not ONLINE and
+    SINGLE_USER, or the login has no access to it. Run from master."""
+    literal = quote_literal(database)
+    return (
+        "SET NOCOUNT ON;\nCREATE TABLE #held (held int NOT NULL);\n"
+        "BEGIN TRY\n"
+        "    IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND state_desc = N'ONLINE' AND user_access_desc = N'SINGLE_USER') "
+        "AND HAS_DBACCESS(%s) = 1\n"
+        "        %s N'SET NOCOUNT ON;';\n"
+        "END TRY\n"
+        "BEGIN CATCH\n"
+        "    IF ERROR_NUMBER() = 924\n"
+        "        INSERT INTO #held (held) VALUES (1);\n"
+        "END CATCH;\n"
+        "SELECT COUNT(*) AS held FROM #held;" % (literal, literal, _executesql(database, "master"))
+    )
+
+
+def parse_held(rows: Sequence[Mapping[str, Any]]) -> bool:
+    return bool(rows) and _as_bool(rows[0]["held"])
+
+
 def _read_freeze_marker(database: str) -> str:
     """Into #freeze_marker (readable, marker): one row when read (readable 1 only where the login
     sees the database's metadata), none when it could not be. A property of NULL value (a marker

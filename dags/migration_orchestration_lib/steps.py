@@ -663,8 +663,8 @@ def validate(ctx: StepContext) -> StepResult:
         # The wait before was marked success by hand: failing here would hand a completing migration back.
         _check_finish_asked_for(ctx, WAIT_SUCCEEDED, now)
         raise StepPending("validating once DMS finished (was the wait before marked success?): %s" % now.describe())
-    if ctx.database.freezes_source:
-        _check_source_still(ctx, now, ctx.sql.source_state(ctx.database, "still-source"))
+    source = ctx.sql.source_state(ctx.database, "still-source") if ctx.database.freezes_source else None
+    _check_source_still(ctx, now, source)
     if declared_migrated(ctx, now.operation_id):
         return StepResult(
             "migration %s was declared migrated by an earlier run: not compared with the source again "
@@ -672,6 +672,7 @@ def validate(ctx: StepContext) -> StepResult:
             return_value=VALIDATED,
         )
     database, stronger = validation.to_meet(ctx, now.operation_id)  # never less than promised at the freeze
+    _wait_while_another_connection_holds_the_source(ctx, database, source)
     report = ctx.sql.compare(ctx.plan, database, ctx.deadline() or utc_now() + timedelta(minutes=database.timeout_minutes))
     said = "; " + stronger if stronger else ""
     if not report.passed:
@@ -679,6 +680,26 @@ def validate(ctx: StepContext) -> StepResult:
                 "again" % variables_set(validation.validation_record_key(now.operation_id))) if stronger else ""
         raise StepFailure("validation of %s failed: %s%s%s" % (ctx.database.name, report.summary(), said, then))
     return StepResult("validation passed: %s%s" % (report.summary(), said), return_value=VALIDATED)
+
+
+def _wait_while_another_connection_holds_the_source(ctx: StepContext, database: Any, source: Any) -> None:
+    """A singleUser freeze closes every other connection, but the one connection SINGLE_USER then allows goes to
+    whoever connects first (an application reconnecting, a monitoring agent), and no batch may enter the source while
+    it holds it (error 924): validation would fail on a correct target, and its rollback make the source writable
+    beside it. So before its batches are submitted validation waits for the source, until the deadline (read
+    afresh at each poke). `source`: its state (read-only here: `_check_source_still`), None where not read."""
+    if source is None or source.user_access != "SINGLE_USER" or ctx.sql.compare_submitted(ctx.plan, database):
+        return
+    if not ctx.sql.source_held(database, ctx.afresh("source-held")):
+        return
+    name, server = database.source_database, ctx.source_server.name
+    raise StepPending(
+        "another connection holds source database %s (SINGLE_USER) on %s, so validation cannot enter it to read its "
+        "tables (error 924): it waits until the deadline. The source is read-only, so ending that session loses no "
+        "write: find it (SELECT session_id, login_name, host_name, program_name FROM sys.dm_exec_sessions WHERE "
+        "database_id = DB_ID(%s)), end it (KILL <session_id>) and keep what reconnects away until validate has read "
+        "the source" % (name, server, statements.quote_literal(name))
+    )
 
 
 def _check_source_still(ctx: StepContext, now: Standing, source: Any) -> None:

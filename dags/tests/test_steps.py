@@ -327,6 +327,40 @@ def test_a_validation_may_run_until_the_deadline_inside_its_direct_poke(rehearsa
     assert dag.get_task("db.freeze_source").execution_timeout == timedelta(minutes=2)  # the rehearsal's step_timeout
 
 
+@pytest.mark.parametrize("plan_file", ["three_databases.json", "data_factory_host.json"], ids=["direct", "dataFactory"])
+def test_validate_waits_while_another_connection_holds_a_single_user_source(rehearsal_world, monkeypatch, tmp_path, plan_file):
+    """A singleUser freeze closes every other connection, and the one connection SINGLE_USER then allows is taken by
+    whoever connects first: an application reconnecting, a monitoring agent. Validation enters the source to read
+    its tables and cannot (error 924). Before: its batch failed, and the rollback made the source writable beside a
+    correct target gone live, which no run migrates into again. Now validate waits, naming the source and how to
+    free it (the source is read-only meanwhile: ending that session loses no write), and validates once it is free."""
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events_file))
+    document = plan_with_databases([database_entry("db", "Sales", mode="offline", sourceFreeze="singleUser")], load_plan_document(plan_file))
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+
+    def waits():
+        events = [json.loads(line) for line in events_file.read_text().splitlines()] if events_file.exists() else []
+        return [event["Message"] for event in events if event["Phase"] == "validate" and "another connection holds" in event["Message"]]
+
+    def an_application_holds_the_connection_until_validate_waited_twice(task_id):
+        world.observe(task_id)
+        if task_id == "db.freeze_source":
+            world.world.update_database("sql01", "Sales", singleUserHolder="an application")
+        elif task_id == "db.validate" and len(waits()) == 2:
+            world.world.update_database("sql01", "Sales", singleUserHolder=None)
+
+    driver = RunDriver(dag, an_application_holds_the_connection_until_validate_waited_twice)
+    states = driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", (states, driver.errors)
+    assert driver.tries["db.validate"] == 1 and len(waits()) >= 2  # through Data Factory a read is adopted for 2 s
+    assert "another connection holds source database Sales (SINGLE_USER) on sql01" in waits()[0], waits()
+    assert "sys.dm_exec_sessions" in waits()[0] and "KILL <session_id>" in waits()[0], waits()[0]
+
+
 def test_an_offline_migration_a_person_starts_while_start_migration_creates_is_not_taken_on(rehearsal_world, monkeypatch):
     """A person starts the source's offline migration through the plan's service, naming a lastBackupName the DAG
     did not choose, between start_migration's read of the target and its create: DMS refuses the create as busy and
