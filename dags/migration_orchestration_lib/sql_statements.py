@@ -428,8 +428,9 @@ DATA_PAGES, LOG_PAGES = "data_pages", "log_pages"  # amount: the database's file
 ENCRYPTOR_FACT = "encryptor_thumbprint"  # name: 0x hex (NULL: not visible); no row: no database encryption key
 VERSION_FACT = "product_major_version"  # amount
 TABLE_FACT = "table"  # name: its schema; detail: its name
+TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restore's)
 UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
-PREREQUISITE_PARTS = ("login", "full_backups", "tables")  # the parts that can fail; the others give NULL
+PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count")  # the parts that can fail; the others give NULL
 _PREREQUISITE_FACTS = "#prerequisites"
 _PREREQUISITE_COLUMNS = "fact, ordinal, name, detail, amount"
 
@@ -441,7 +442,7 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     history refused, the database refusing the login) leaves its error (`UNREAD_FACT`), the others read.
 
     A restore (SqlMi, SqlVm): whether the session's login holds CONTROL SERVER (sysadmin holds every
-    permission); with `full_backups`, the newest full backups in msdb's history (file, and whether taken
+    permission); how many user tables the database has; with `full_backups`, the newest full backups in msdb's history (file, and whether taken
     WITH CHECKSUM: DMS restores no full backup without); the database's data and log files
     (`database_file_sizes`). A SQL VM's also: the thumbprint (0x hex) of the server certificate or
     asymmetric key protecting the database encryption key (TDE; the view needs VIEW SERVER STATE):
@@ -472,6 +473,8 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
                 facts + "SELECT TOP (%d) N'full_backup', b.backup_set_id, m.physical_device_name, NULL, "
                 "CONVERT(int, b.has_backup_checksums) %s WHERE b.database_name = %s AND b.type = 'D' ORDER BY b.backup_set_id DESC;"
                 % (RECENT_FULL_BACKUPS, _BACKUP_SOURCE, literal))))
+        counted = facts + "SELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) %s;" % (TABLE_COUNT_FACT, _USER_TABLES_SOURCE)
+        lines.append(_unless_failing("table_count", "%s %s;" % (inside, quote_literal(counted))))
         for fact, kind in ((DATA_PAGES, "<>"), (LOG_PAGES, "=")):
             lines.append(facts + "SELECT %s, NULL, NULL, NULL, %s FROM sys.databases AS d WHERE d.name = %s;"
                          % (quote_literal(fact), _FILE_PAGES % kind, literal))
@@ -501,6 +504,7 @@ class SourcePrerequisites:
     encryption_thumbprint: Optional[str] = None  # None: no database encryption key, or not visible
     product_major_version: Optional[int] = None
     tables: Tuple[TableName, ...] = ()
+    table_count: Optional[int] = None  # a restore's user tables (None: not read)
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
 
     def read(self, part: str) -> Any:
@@ -529,6 +533,7 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         encryption_thumbprint=None if first(ENCRYPTOR_FACT, "name") is None else str(first(ENCRYPTOR_FACT, "name")),
         product_major_version=None if version is None else int(version),
         tables=tuple(TableName(str(row["name"]), str(row["detail"])) for row in facts.get(TABLE_FACT, ())),
+        table_count=None if first(TABLE_COUNT_FACT, "amount") is None else int(first(TABLE_COUNT_FACT, "amount")),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 

@@ -34,6 +34,7 @@ from migration_orchestration_lib.handoffs import declare_migrated, declared_into
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.operator_commands import variables_set
+from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
 from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
@@ -283,6 +284,7 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
         )
     source = prerequisites.read_source(ctx)
     prerequisites.check_logins(ctx, source)
+    _check_validation_fits_a_lookup(ctx, source)
     _check_full_backup(ctx, source)
     prerequisites.check_encryption_key(ctx, source)
     prerequisites.check_restore_room(ctx, source=source)
@@ -309,6 +311,26 @@ def _check_schema_deployed(ctx: StepContext, source: statements.SourcePrerequisi
             % (database.target_database, database.target_server, len(missing), database.source_database,
                ", ".join(missing[:SHOWN_TABLES]), " (and %d more)" % more if more > 0 else "")
         )
+
+
+def _check_validation_fits_a_lookup(ctx: StepContext, source: statements.SourcePrerequisites) -> None:
+    """Through Data Factory each side's fingerprints come back in one Lookup, one row a table, and a Lookup returns at
+    most LOOKUP_ROW_LIMIT rows (one that returns that many may be cut off: refused). A restore validated over more
+    tables would go live and then fail validation on every try, its rollback making the source writable beside it.
+    A copy's (SqlDb) source tables are read in one Lookup before it starts, which meets the same limit."""
+    database = ctx.database
+    settings = database.validation
+    if ctx.plan.sql_access != "dataFactory" or not (settings.row_counts or settings.checksums):
+        return
+    count = len(settings.tables) if settings.tables else source.table_count  # None: not read (not judged)
+    if count is None or count < LOOKUP_ROW_LIMIT:
+        return
+    raise StepFailure(
+        "%s: validation compares %d tables of %s, and through Data Factory each side's fingerprints come back in one "
+        "Lookup, which returns at most %d rows (one a table): validate would fail after the migration went live. "
+        "Nothing is started: migrate it from a host with sqlAccess: direct, or list at most %d tables in "
+        "validation.tables" % (database.name, count, database.source_database, LOOKUP_ROW_LIMIT - 1, LOOKUP_ROW_LIMIT - 1)
+    )
 
 
 def _check_full_backup(ctx: StepContext, source: statements.SourcePrerequisites) -> None:

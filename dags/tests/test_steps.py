@@ -361,6 +361,36 @@ def test_validate_waits_while_another_connection_holds_a_single_user_source(rehe
     assert "sys.dm_exec_sessions" in waits()[0] and "KILL <session_id>" in waits()[0], waits()[0]
 
 
+@pytest.mark.parametrize("listed", [False, True], ids=["every-table", "listed"])
+def test_a_restore_validation_through_data_factory_cannot_read_is_refused_before_anything_starts(rehearsal_world, listed):
+    """Through Data Factory each side's fingerprints come back in one Lookup, which returns at most 5,000 rows (one
+    that returns that many may be cut off: refused). Before: a restore of a source of 5,000 tables started, froze its
+    source and went live, then validate failed on every try, and the rollback made the source writable beside a
+    correct target no run migrates into again. Now preflight refuses it, nothing started, naming the count and the
+    ways on (a host with direct access, or fewer tables listed)."""
+    from migration_orchestration_lib.rehearsal import COLUMNS, rehearsal_services
+
+    validation = {"rowCounts": True, "checksums": False}
+    if listed:
+        validation["tables"] = ["dbo.T%04d" % n for n in range(5000)]
+    document = plan_with_databases([database_entry("db", "Sales", mode="online", validation=validation)],
+                                   load_plan_document("data_factory_host.json"))
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    rehearsal_services(plan)  # seeds the world
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    world.world.update_database("sql01", "Sales", tables={"dbo.T%04d" % n: {"columns": COLUMNS, "rows": []} for n in range(5000)})
+
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db", crash_after="preflight")  # a preflight that passes ends the test there
+
+    assert states["db.preflight"] == "failed" and states["db.start_migration"] == "upstream_failed", (states, driver.errors)
+    assert world.operations() == [] and world.source_writable()
+    error = driver.errors["db.preflight"]
+    assert "validation compares 5000 tables of Sales" in error and "at most 4999" in error, error
+    assert "sqlAccess: direct" in error and "validation.tables" in error, error
+
+
 def test_an_offline_migration_a_person_starts_while_start_migration_creates_is_not_taken_on(rehearsal_world, monkeypatch):
     """A person starts the source's offline migration through the plan's service, naming a lastBackupName the DAG
     did not choose, between start_migration's read of the target and its create: DMS refuses the create as busy and
