@@ -173,20 +173,20 @@ def source_state(database: str) -> str:
 def held_by_another_connection(database: str) -> str:
     """One row: `held` 1 where entering `database` fails with error 924 (SINGLE_USER, and another connection holds its
     one connection), so a batch that reads its tables cannot; 0 where it may be entered, or is not ONLINE and
-    SINGLE_USER, or the login has no access to it. Run from master."""
-    literal = quote_literal(database)
+    SINGLE_USER, or entering it fails otherwise (a login without access: 916). Run from master. Not asked of
+    HAS_DBACCESS, which "returns 0 if the database is in single-user mode and the database is in use by another
+    user" (Microsoft) as for a login without access."""
     return (
         "SET NOCOUNT ON;\nCREATE TABLE #held (held int NOT NULL);\n"
         "BEGIN TRY\n"
-        "    IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND state_desc = N'ONLINE' AND user_access_desc = N'SINGLE_USER') "
-        "AND HAS_DBACCESS(%s) = 1\n"
+        "    IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND state_desc = N'ONLINE' AND user_access_desc = N'SINGLE_USER')\n"
         "        %s N'SET NOCOUNT ON;';\n"
         "END TRY\n"
         "BEGIN CATCH\n"
         "    IF ERROR_NUMBER() = 924\n"
         "        INSERT INTO #held (held) VALUES (1);\n"
         "END CATCH;\n"
-        "SELECT COUNT(*) AS held FROM #held;" % (literal, literal, _executesql(database, "master"))
+        "SELECT COUNT(*) AS held FROM #held;" % (quote_literal(database), _executesql(database, "master"))
     )
 
 
@@ -461,9 +461,11 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     ]
     if target_kind == "SqlDb":
         held = facts + "SELECT N'login', NULL, SUSER_SNAME(), NULL, %s;" % _database_permission_held("SELECT")
+        # HAS_DBACCESS is 0 also for a SINGLE_USER database another connection holds: entered, that fails (924, unread).
         lines.append(_unless_failing("login", (
-            "IF HAS_DBACCESS(%s) = 1\n        %s %s;\n    ELSE\n        %sVALUES (N'login', NULL, SUSER_SNAME(), NULL, 0);"
-            % (literal, inside, quote_literal(held), facts))))
+            "IF HAS_DBACCESS(%s) = 1 OR EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND user_access_desc = N'SINGLE_USER')\n"
+            "        %s %s;\n    ELSE\n        %sVALUES (N'login', NULL, SUSER_SNAME(), NULL, 0);"
+            % (literal, literal, inside, quote_literal(held), facts))))
         tables = facts + "SELECT N'table', NULL, s.name, t.name, NULL %s;" % _USER_TABLES_SOURCE
         lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
     else:

@@ -32,7 +32,7 @@ What it knows:
   (message 300), and master's keys are visible only to one with VIEW ANY DEFINITION (metadata
   visibility: the world's keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
-  permissions, from the server's `logins`; VIEW ANY DEFINITION implies VIEW DEFINITION on every database), `HAS_DBACCESS`,
+  permissions, from the server's `logins`; VIEW ANY DEFINITION implies VIEW DEFINITION on every database), `HAS_DBACCESS` (0 for a SINGLE_USER database another connection holds, as SQL Server documents),
   `DATABASE_PRINCIPAL_ID()` (dbo, 1, for a sysadmin), `IS_ROLEMEMBER(role)`, `OBJECT_NAME(id)` (NULL for a table it
   may not see), `SCHEMA_NAME(id)`, `QUOTENAME(name)`, `DB_NAME()`, `ERROR_MESSAGE()` and `ERROR_NUMBER()` (in a CATCH block: the error it handles, its number the one its message ends with; NULL elsewhere); `SERVERPROPERTY` of
   `EngineEdition`, `ProductMajorVersion`, `ServerName`, and on SQL Server `InstanceDefaultDataPath` and
@@ -766,8 +766,13 @@ class _Session:
         raise NotUnderstood("HAS_PERMS_BY_NAME on a securable of class %s" % securable_class)
 
     def has_database_access(self, database: str) -> Optional[int]:
+        """Microsoft: "HAS_DBACCESS returns 0 if the database is in single-user mode and the database is in use by
+        another user" (a SINGLE_USER database another connection holds, its `singleUserHolder`)."""
         if self.database_id(database) is None:
             return None
+        found = self.world.database(self.server, database)
+        if found is not None and found["userAccess"] == "SINGLE_USER" and found.get("singleUserHolder"):
+            return 0
         held = self.world.login(self.server, self.login)
         if held is None or "CONTROL SERVER" in held["serverPermissions"] or _is_system_database(database):
             return 1
