@@ -203,15 +203,13 @@ def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
     """Other databases of the plan whose cutover is in progress in the world: DMS completing, or a
     source frozen while DMS still works on its migration (a SqlDb copy that froze its source, too)."""
     statuses = migrations_by_database(ctx.plan, ctx.services.dms.migrations_on_service())
-    # SQL reads through Data Factory are adopted by key: a key per poke interval reads afresh.
-    bucket = int(utc_now().timestamp() // max(ctx.timing.max_poke_wait.total_seconds(), 2.0))
     count = 0
     for other in ctx.plan.databases:
         if other.name == ctx.database.name:
             continue
         stage = _stage_in_flight(other, statuses.get(other.name))
         if stage == stages.COMPLETING or (
-            stage is not None and other.freezes_source and _frozen(ctx, other, "in-progress:%s:%d" % (other.name, bucket))
+            stage is not None and other.freezes_source and _frozen(ctx, other, ctx.afresh("in-progress:%s" % other.name))
         ):
             count += 1
         elif _admitted_lately(ctx, other, now):

@@ -7,7 +7,8 @@ dependency's `done` to the dependent's `preflight`, so a failed database holds i
 (upstream_failed) and nothing else. `run_outcome` (all_done) is the only leaf: it fails the run
 when any database was not migrated, even if its rollback succeeded.
 
-Every task has an `execution_timeout`; waiting tasks give their slot back between pokes; tasks
+Every task has an `execution_timeout` (one poke; with direct SQL access `validate`'s lasts until the deadline, as its
+fingerprint batches do); waiting tasks give their slot back between pokes; tasks
 run in the pools of `contracts/airflow_pools.json`. Parsing does no I/O besides reading the plan,
 its schema, the pools and events contracts and the environment; its cost is linear in tasks plus edges
 (tasks are wired with `_wire`, not `>>`: see there why).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Dict, List, Mapping
 
 from migration_orchestration_lib import rollback, steps
@@ -93,6 +95,9 @@ def _database_group(
             kwargs["pool"] = pools[task_id]
         if task_id == steps.AWAIT_CUTOVER and asks_through_hitl(database, environ):  # channel hitl: Airflow asks
             return cutover_approval_task(plan, database, timing, task_id=task_id, **kwargs)
+        if task_id == "validate" and plan.sql_access == "direct":
+            # Its fingerprint batches run inside the poke, each until the deadline: one table may take hours.
+            kwargs["execution_timeout"] = timedelta(minutes=database.timeout_minutes) + timing.step_timeout
         if task_id == "freeze_source" and plan.max_concurrent_cutovers is not None:
             # counts the cutovers in progress again right before freezing: one admission at a time
             kwargs["pool"] = pools["start_migration"]

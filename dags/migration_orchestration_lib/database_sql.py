@@ -7,9 +7,12 @@ submitted; the final backup's key is its migration's and file's, so a later run 
 """
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib import sql_statements as statements
+from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
 from migration_orchestration_lib.step_context import StepPending
@@ -26,6 +29,11 @@ class DatabaseSql:
         """The source's state with its freeze marker (`source_freeze`)."""
         rows = self._run(_source(database, "master"), statements.source_state(database.source_database), purpose)
         return statements.parse_database_state(rows)
+
+    def source_held(self, database: DatabaseMigration, purpose: str) -> bool:
+        """Whether another connection holds the SINGLE_USER source, so no batch may enter it (error 924)."""
+        rows = self._run(_source(database, "master"), statements.held_by_another_connection(database.source_database), purpose)
+        return statements.parse_held(rows)
 
     def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> Optional[statements.DatabaseState]:
         rows = self._run(_target(database, "master"), statements.database_state(database.target_database), purpose)
@@ -126,20 +134,30 @@ class DatabaseSql:
         rows = self._run(_target(database, "master"), statements.drop_database(database.target_database), "drop-target")
         return int(rows[0]["remaining"]) if rows else 1
 
-    def compare(self, plan: Any, database: DatabaseMigration) -> Any:
-        """Fingerprints of both sides (one batch each, submitted together), compared by table."""
+    def compare(self, plan: Any, database: DatabaseMigration, deadline: datetime) -> Any:
+        """Fingerprints of both sides (one batch each, submitted together), compared by table. Each batch may run
+        until `deadline` from when it is submitted: with direct access the target's starts once the source's ended."""
         from migration_orchestration_lib.validation import ValidationReport, compare_fingerprints, validation_operations
 
         settings = database.validation
         if not settings.row_counts and not settings.checksums:
             return ValidationReport()
-        operations = validation_operations(plan, database, "%s:validate" % self._key_prefix)
-        handles = [self._access.submit(operation) for operation in operations]
+        operations = validation_operations(plan, database, self._key("validate"))
+        handles = [
+            self._access.submit(dataclasses.replace(operation, timeout_seconds=statements.fingerprint_timeout_seconds(deadline, utc_now())))
+            for operation in operations
+        ]
         results = [self._access.result(handle) for handle in handles]
         if any(result is None for result in results):
             raise StepPending("validation of %s is running" % database.name)
         source, target = (statements.parse_fingerprints(list(result.rows)) for result in results)
         return compare_fingerprints(source, target, settings.row_counts, settings.checksums)
+
+    def compare_submitted(self, plan: Any, database: DatabaseMigration) -> bool:
+        """Whether `compare` submitted its batches under this key prefix (through Data Factory: in an earlier poke)."""
+        from migration_orchestration_lib.validation import validation_operations
+
+        return self._access.submitted(validation_operations(plan, database, self._key("validate"))[0])
 
     def _run(self, endpoint: SqlEndpoint, sql: str, purpose: str, own_key: bool = False) -> List[Mapping[str, Any]]:
         key = purpose if own_key else self._key(purpose)

@@ -35,13 +35,14 @@ a message saying so (row counts alone work everywhere).
 
 Per-table time: `SET LOCK_TIMEOUT` bounds how long one table waits for locks (a blocked table is
 reported with its error and the batch goes on); the scans themselves are bounded by the operation
-timeout (`fingerprint_timeout_seconds`), because T-SQL cannot cancel one statement of a batch on a
-timer. Each row reports its table's elapsed milliseconds.
+timeout (`fingerprint_timeout_seconds`: until the database's deadline), because T-SQL cannot cancel one
+statement of a batch on a timer. Each row reports its table's elapsed milliseconds.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.sql_access import SqlOperationFailed
@@ -51,7 +52,7 @@ MAX_IDENTIFIER_LENGTH = 128  # sysname, in UTF-16 code units; QUOTENAME returns 
 FREEZE_MODES = ("readOnly", "singleUser")
 ROWS_PER_VALUES_CLAUSE = 1000  # SQL Server's limit for a table value constructor
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60
-DEFAULT_SECONDS_PER_TABLE = 600
+MIN_FINGERPRINT_SECONDS = 60
 
 
 class StatementError(ValueError):
@@ -167,6 +168,30 @@ def source_state(database: str) -> str:
     never fails the batch: not ONLINE, no access, held by another SINGLE_USER connection, or not
     visible to the login, it comes back unknown (`freeze_marker_known` false)."""
     return "SET NOCOUNT ON;\n%s\n%s" % (_read_freeze_marker(database), database_state(database, with_freeze_marker=True))
+
+
+def held_by_another_connection(database: str) -> str:
+    """One row: `held` 1 where entering `database` fails with error 924 (SINGLE_USER, and another connection holds its
+    one connection), so a batch that reads its tables cannot; 0 where it may be entered, or is not ONLINE and
+    SINGLE_USER, or entering it fails otherwise (a login without access: 916). Run from master. Not asked of
+    HAS_DBACCESS, which "returns 0 if the database is in single-user mode and the database is in use by another
+    user" (Microsoft) as for a login without access."""
+    return (
+        "SET NOCOUNT ON;\nCREATE TABLE #held (held int NOT NULL);\n"
+        "BEGIN TRY\n"
+        "    IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND state_desc = N'ONLINE' AND user_access_desc = N'SINGLE_USER')\n"
+        "        %s N'SET NOCOUNT ON;';\n"
+        "END TRY\n"
+        "BEGIN CATCH\n"
+        "    IF ERROR_NUMBER() = 924\n"
+        "        INSERT INTO #held (held) VALUES (1);\n"
+        "END CATCH;\n"
+        "SELECT COUNT(*) AS held FROM #held;" % (quote_literal(database), _executesql(database, "master"))
+    )
+
+
+def parse_held(rows: Sequence[Mapping[str, Any]]) -> bool:
+    return bool(rows) and _as_bool(rows[0]["held"])
 
 
 def _read_freeze_marker(database: str) -> str:
@@ -403,8 +428,9 @@ DATA_PAGES, LOG_PAGES = "data_pages", "log_pages"  # amount: the database's file
 ENCRYPTOR_FACT = "encryptor_thumbprint"  # name: 0x hex (NULL: not visible); no row: no database encryption key
 VERSION_FACT = "product_major_version"  # amount
 TABLE_FACT = "table"  # name: its schema; detail: its name
+TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restore's)
 UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
-PREREQUISITE_PARTS = ("login", "full_backups", "tables")  # the parts that can fail; the others give NULL
+PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count")  # the parts that can fail; the others give NULL
 _PREREQUISITE_FACTS = "#prerequisites"
 _PREREQUISITE_COLUMNS = "fact, ordinal, name, detail, amount"
 
@@ -416,7 +442,7 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     history refused, the database refusing the login) leaves its error (`UNREAD_FACT`), the others read.
 
     A restore (SqlMi, SqlVm): whether the session's login holds CONTROL SERVER (sysadmin holds every
-    permission); with `full_backups`, the newest full backups in msdb's history (file, and whether taken
+    permission); how many user tables the database has; with `full_backups`, the newest full backups in msdb's history (file, and whether taken
     WITH CHECKSUM: DMS restores no full backup without); the database's data and log files
     (`database_file_sizes`). A SQL VM's also: the thumbprint (0x hex) of the server certificate or
     asymmetric key protecting the database encryption key (TDE; the view needs VIEW SERVER STATE):
@@ -435,9 +461,11 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     ]
     if target_kind == "SqlDb":
         held = facts + "SELECT N'login', NULL, SUSER_SNAME(), NULL, %s;" % _database_permission_held("SELECT")
+        # HAS_DBACCESS is 0 also for a SINGLE_USER database another connection holds: entered, that fails (924, unread).
         lines.append(_unless_failing("login", (
-            "IF HAS_DBACCESS(%s) = 1\n        %s %s;\n    ELSE\n        %sVALUES (N'login', NULL, SUSER_SNAME(), NULL, 0);"
-            % (literal, inside, quote_literal(held), facts))))
+            "IF HAS_DBACCESS(%s) = 1 OR EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND user_access_desc = N'SINGLE_USER')\n"
+            "        %s %s;\n    ELSE\n        %sVALUES (N'login', NULL, SUSER_SNAME(), NULL, 0);"
+            % (literal, literal, inside, quote_literal(held), facts))))
         tables = facts + "SELECT N'table', NULL, s.name, t.name, NULL %s;" % _USER_TABLES_SOURCE
         lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
     else:
@@ -447,6 +475,8 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
                 facts + "SELECT TOP (%d) N'full_backup', b.backup_set_id, m.physical_device_name, NULL, "
                 "CONVERT(int, b.has_backup_checksums) %s WHERE b.database_name = %s AND b.type = 'D' ORDER BY b.backup_set_id DESC;"
                 % (RECENT_FULL_BACKUPS, _BACKUP_SOURCE, literal))))
+        counted = facts + "SELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) %s;" % (TABLE_COUNT_FACT, _USER_TABLES_SOURCE)
+        lines.append(_unless_failing("table_count", "%s %s;" % (inside, quote_literal(counted))))
         for fact, kind in ((DATA_PAGES, "<>"), (LOG_PAGES, "=")):
             lines.append(facts + "SELECT %s, NULL, NULL, NULL, %s FROM sys.databases AS d WHERE d.name = %s;"
                          % (quote_literal(fact), _FILE_PAGES % kind, literal))
@@ -476,6 +506,7 @@ class SourcePrerequisites:
     encryption_thumbprint: Optional[str] = None  # None: no database encryption key, or not visible
     product_major_version: Optional[int] = None
     tables: Tuple[TableName, ...] = ()
+    table_count: Optional[int] = None  # a restore's user tables (None: not read)
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
 
     def read(self, part: str) -> Any:
@@ -504,6 +535,7 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         encryption_thumbprint=None if first(ENCRYPTOR_FACT, "name") is None else str(first(ENCRYPTOR_FACT, "name")),
         product_major_version=None if version is None else int(version),
         tables=tuple(TableName(str(row["name"]), str(row["detail"])) for row in facts.get(TABLE_FACT, ())),
+        table_count=None if first(TABLE_COUNT_FACT, "amount") is None else int(first(TABLE_COUNT_FACT, "amount")),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 
@@ -1024,9 +1056,10 @@ def _table_pair(table: Tuple[str, str]) -> Tuple[str, str]:
     return table
 
 
-def fingerprint_timeout_seconds(table_count: int, seconds_per_table: int = DEFAULT_SECONDS_PER_TABLE) -> int:
-    """The operation timeout of a fingerprint batch: a budget per table (at least one table)."""
-    return max(1, table_count) * seconds_per_table
+def fingerprint_timeout_seconds(deadline: datetime, now: datetime) -> int:
+    """The operation timeout of a fingerprint batch submitted at `now`: until the database's deadline (`timeoutMinutes`,
+    the bound of all its work), at least a minute. Not a budget per table: one table of terabytes takes hours."""
+    return max(MIN_FINGERPRINT_SECONDS, int((deadline - now).total_seconds()))
 
 
 class IncompleteResult(ValueError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, List, Mapping, Optional, Tuple
 
-from migration_orchestration_lib.airflow_compat import running_try, task_state_in_run
+from migration_orchestration_lib.airflow_compat import running_try, task_state_in_run, utc_now
 from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer, TargetServer
@@ -139,6 +139,11 @@ class StepContext:
 
             self._sql = DatabaseSql(self.services.sql_access, self._sql_key_prefix(running_try(self.task_instance)))
         return self._sql
+
+    def afresh(self, purpose: str) -> str:
+        """`purpose` for a SQL read that a later poke of this try must make again: Data Factory adopts an operation
+        by key, so the key changes once per longest wait between two pokes."""
+        return "%s:%d" % (purpose, int(utc_now().timestamp() // max(self.timing.max_poke_wait.total_seconds(), 2.0)))
 
     def sql_key_prefixes_of_every_try(self) -> List[str]:
         """The key prefix `sql` has in each try of this task in this run, from the first through the running one

@@ -34,6 +34,7 @@ from migration_orchestration_lib.handoffs import declare_migrated, declared_into
 from migration_orchestration_lib.migration_request import build_migration_request
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.operator_commands import variables_set
+from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
 from migration_orchestration_lib.database_sql import is_frozen
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
@@ -283,6 +284,7 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
         )
     source = prerequisites.read_source(ctx)
     prerequisites.check_logins(ctx, source)
+    _check_validation_fits_a_lookup(ctx, source)
     _check_full_backup(ctx, source)
     prerequisites.check_encryption_key(ctx, source)
     prerequisites.check_restore_room(ctx, source=source)
@@ -309,6 +311,26 @@ def _check_schema_deployed(ctx: StepContext, source: statements.SourcePrerequisi
             % (database.target_database, database.target_server, len(missing), database.source_database,
                ", ".join(missing[:SHOWN_TABLES]), " (and %d more)" % more if more > 0 else "")
         )
+
+
+def _check_validation_fits_a_lookup(ctx: StepContext, source: statements.SourcePrerequisites) -> None:
+    """Through Data Factory each side's fingerprints come back in one Lookup, one row a table, and a Lookup returns at
+    most LOOKUP_ROW_LIMIT rows (one that returns that many may be cut off: refused). A restore validated over more
+    tables would go live and then fail validation on every try, its rollback making the source writable beside it.
+    A copy's (SqlDb) source tables are read in one Lookup before it starts, which meets the same limit."""
+    database = ctx.database
+    settings = database.validation
+    if ctx.plan.sql_access != "dataFactory" or not (settings.row_counts or settings.checksums):
+        return
+    count = len(settings.tables) if settings.tables else source.table_count  # None: not read (not judged)
+    if count is None or count < LOOKUP_ROW_LIMIT:
+        return
+    raise StepFailure(
+        "%s: validation compares %d tables of %s, and through Data Factory each side's fingerprints come back in one "
+        "Lookup, which returns at most %d rows (one a table): validate would fail after the migration went live. "
+        "Nothing is started: migrate it from a host with sqlAccess: direct, or list at most %d tables in "
+        "validation.tables" % (database.name, count, database.source_database, LOOKUP_ROW_LIMIT - 1, LOOKUP_ROW_LIMIT - 1)
+    )
 
 
 def _check_full_backup(ctx: StepContext, source: statements.SourcePrerequisites) -> None:
@@ -663,8 +685,8 @@ def validate(ctx: StepContext) -> StepResult:
         # The wait before was marked success by hand: failing here would hand a completing migration back.
         _check_finish_asked_for(ctx, WAIT_SUCCEEDED, now)
         raise StepPending("validating once DMS finished (was the wait before marked success?): %s" % now.describe())
-    if ctx.database.freezes_source:
-        _check_source_still(ctx, now, ctx.sql.source_state(ctx.database, "still-source"))
+    source = ctx.sql.source_state(ctx.database, "still-source") if ctx.database.freezes_source else None
+    _check_source_still(ctx, now, source)
     if declared_migrated(ctx, now.operation_id):
         return StepResult(
             "migration %s was declared migrated by an earlier run: not compared with the source again "
@@ -672,13 +694,34 @@ def validate(ctx: StepContext) -> StepResult:
             return_value=VALIDATED,
         )
     database, stronger = validation.to_meet(ctx, now.operation_id)  # never less than promised at the freeze
-    report = ctx.sql.compare(ctx.plan, database)
+    _wait_while_another_connection_holds_the_source(ctx, database, source)
+    report = ctx.sql.compare(ctx.plan, database, ctx.deadline() or utc_now() + timedelta(minutes=database.timeout_minutes))
     said = "; " + stronger if stronger else ""
     if not report.passed:
         then = (". If the target is right all the same, a person clears that record (%s) and runs "
                 "again" % variables_set(validation.validation_record_key(now.operation_id))) if stronger else ""
         raise StepFailure("validation of %s failed: %s%s%s" % (ctx.database.name, report.summary(), said, then))
     return StepResult("validation passed: %s%s" % (report.summary(), said), return_value=VALIDATED)
+
+
+def _wait_while_another_connection_holds_the_source(ctx: StepContext, database: Any, source: Any) -> None:
+    """A singleUser freeze closes every other connection, but the one connection SINGLE_USER then allows goes to
+    whoever connects first (an application reconnecting, a monitoring agent), and no batch may enter the source while
+    it holds it (error 924): validation would fail on a correct target, and its rollback make the source writable
+    beside it. So before its batches are submitted validation waits for the source, until the deadline (read
+    afresh at each poke). `source`: its state (read-only here: `_check_source_still`), None where not read."""
+    if source is None or source.user_access != "SINGLE_USER" or ctx.sql.compare_submitted(ctx.plan, database):
+        return
+    if not ctx.sql.source_held(database, ctx.afresh("source-held")):
+        return
+    name, server = database.source_database, ctx.source_server.name
+    raise StepPending(
+        "another connection holds source database %s (SINGLE_USER) on %s, so validation cannot enter it to read its "
+        "tables (error 924): it waits until the deadline. The source is read-only, so ending that session loses no "
+        "write: find it (SELECT session_id, login_name, host_name, program_name FROM sys.dm_exec_sessions WHERE "
+        "database_id = DB_ID(%s)), end it (KILL <session_id>) and keep what reconnects away until validate has read "
+        "the source" % (name, server, statements.quote_literal(name))
+    )
 
 
 def _check_source_still(ctx: StepContext, now: Standing, source: Any) -> None:

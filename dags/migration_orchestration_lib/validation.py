@@ -40,10 +40,10 @@ class ValidationReport:
 
 
 def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key: str) -> Tuple[SqlOperation, SqlOperation]:
-    """The source and target fingerprint batches of a database (`key` names this validation)."""
+    """The source and target fingerprint batches of a database (`key` names this validation); each one's timeout is
+    set as it is submitted (`DatabaseSql.compare`: until the database's deadline)."""
     settings = database.validation
     tables = list(settings.tables) if settings.tables else None
-    timeout = sql_statements.fingerprint_timeout_seconds(len(tables) if tables else _UNKNOWN_TABLE_COUNT)
     # A copy (SqlDb) gets new rowversion values; a restore keeps them.
     exclude_rowversion = database.target_kind == "SqlDb"
     target_connects_to = sql_statements.connect_database(database.target_kind, database.target_database)
@@ -61,14 +61,9 @@ def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key:
                     name, tables=tables, with_checksum=settings.checksums, exclude_rowversion=exclude_rowversion,
                     connected_database=connected, login="the DAG's login on %s server %s" % (role, server)),
                 returns_rows=True,
-                timeout_seconds=timeout,
             )
         )
     return operations[0], operations[1]
-
-
-# Without the plan's list the table count is unknown when the operation starts: budget for this many.
-_UNKNOWN_TABLE_COUNT = 50
 
 
 def compare_fingerprints(

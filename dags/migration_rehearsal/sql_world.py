@@ -32,9 +32,9 @@ What it knows:
   (message 300), and master's keys are visible only to one with VIEW ANY DEFINITION (metadata
   visibility: the world's keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
-  permissions, from the server's `logins`; VIEW ANY DEFINITION implies VIEW DEFINITION on every database), `HAS_DBACCESS`,
+  permissions, from the server's `logins`; VIEW ANY DEFINITION implies VIEW DEFINITION on every database), `HAS_DBACCESS` (0 for a SINGLE_USER database another connection holds, as SQL Server documents),
   `DATABASE_PRINCIPAL_ID()` (dbo, 1, for a sysadmin), `IS_ROLEMEMBER(role)`, `OBJECT_NAME(id)` (NULL for a table it
-  may not see), `SCHEMA_NAME(id)`, `QUOTENAME(name)`, `DB_NAME()`, `ERROR_MESSAGE()` (in a CATCH block: the error it handles; NULL elsewhere); `SERVERPROPERTY` of
+  may not see), `SCHEMA_NAME(id)`, `QUOTENAME(name)`, `DB_NAME()`, `ERROR_MESSAGE()` and `ERROR_NUMBER()` (in a CATCH block: the error it handles, its number the one its message ends with; NULL elsewhere); `SERVERPROPERTY` of
   `EngineEdition`, `ProductMajorVersion`, `ServerName`, and on SQL Server `InstanceDefaultDataPath` and
   `InstanceDefaultLogPath` (the world's default paths); `@@SERVERNAME`. The server's name (`ServerName`,
   `@@SERVERNAME`) is its own (`name` in the world: the machine, or machine\\instance), never the host a
@@ -528,6 +528,11 @@ class _Session:
     def error_message(self) -> Optional[str]:
         return str(self._caught[-1]) if self._caught else None
 
+    def error_number(self) -> Optional[int]:
+        """The number this fake's messages end with, `(924)`; NULL outside a CATCH block."""
+        number = re.search(r"\((\d+)\)\s*$", self.error_message() or "")
+        return int(number.group(1)) if number else None
+
     def _temp_table(self, name: str) -> Dict[str, Any]:
         table = self.temp_tables.get(name.lower())
         if table is None:
@@ -761,8 +766,13 @@ class _Session:
         raise NotUnderstood("HAS_PERMS_BY_NAME on a securable of class %s" % securable_class)
 
     def has_database_access(self, database: str) -> Optional[int]:
+        """Microsoft: "HAS_DBACCESS returns 0 if the database is in single-user mode and the database is in use by
+        another user" (a SINGLE_USER database another connection holds, its `singleUserHolder`)."""
         if self.database_id(database) is None:
             return None
+        found = self.world.database(self.server, database)
+        if found is not None and found["userAccess"] == "SINGLE_USER" and found.get("singleUserHolder"):
+            return 0
         held = self.world.login(self.server, self.login)
         if held is None or "CONTROL SERVER" in held["serverPermissions"] or _is_system_database(database):
             return 1
@@ -1195,6 +1205,8 @@ class _Context:
             return None if arguments[0] is None else "[" + str(arguments[0]).replace("]", "]]") + "]"
         if name == "ERROR_MESSAGE" and not arguments:  # the error a CATCH block handles; NULL outside one
             return self.session.error_message()
+        if name == "ERROR_NUMBER" and not arguments:
+            return self.session.error_number()
         raise NotUnderstood("the function %s" % name)
 
 

@@ -177,6 +177,7 @@ def test_a_new_migrations_prerequisites_come_in_one_operation_each_part_read_as_
     assert vm.login == sql_statements.LoginPermission("migrator", True) and not vm.unread
     assert vm.read("full_backups") == ((SHARE + "\\Sales_full_2.bak", False), (SHARE + "\\Sales_full.bak", True))
     assert vm.file_sizes is not None and vm.encryption_thumbprint == "0xAB12" and vm.product_major_version == 16
+    assert vm.table_count == len(TABLES)
     copy = prerequisites("copy", "SqlDb")
     assert copy.read("login").granted and copy.read("tables") == tuple(pairs(TABLES)) and copy.full_backups == ()
 
@@ -193,6 +194,7 @@ def test_a_new_migrations_prerequisites_come_in_one_operation_each_part_read_as_
     for part in ("login", "tables"):
         with pytest.raises(SqlOperationFailed, match="can only have one user at a time"):
             held.read(part)
+    assert prerequisites("vm-held", "SqlVm").table_count is None  # not read, so not judged
     assert prerequisites("vm-missing", "SqlVm", "Payroll").file_sizes is None
 
 

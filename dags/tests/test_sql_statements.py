@@ -1,6 +1,8 @@
 """The T-SQL builders: safe quoting, refusals, and the parts of each statement that carry its meaning."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from migration_orchestration_lib import sql_statements as s
@@ -224,7 +226,13 @@ def test_states_and_backups_parse_from_either_implementations_rows():
                                "physical_device_name": "\\\\share\\dir/Sales_tail.trn", "first_lsn": "1", "last_lsn": "2",
                                "finished": "2026-01-01T00:00:00"}])[0]
     assert backup.file_name == "Sales_tail.trn"
-    assert s.fingerprint_timeout_seconds(0) == 600 and s.fingerprint_timeout_seconds(3, 10) == 30
+
+
+def test_a_fingerprint_batch_may_run_until_the_deadline_at_least_a_minute():
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    assert s.fingerprint_timeout_seconds(now + timedelta(hours=11, seconds=30), now) == 11 * 3600 + 30
+    assert s.fingerprint_timeout_seconds(now + timedelta(seconds=5), now) == 60
+    assert s.fingerprint_timeout_seconds(now - timedelta(hours=1), now) == 60
 
 
 def test_a_backup_file_is_in_the_share_whatever_its_slashes_and_case():

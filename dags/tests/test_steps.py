@@ -3,6 +3,7 @@ on the fake SQL engine), run task by task with `task_driver`."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -294,6 +295,100 @@ def test_validate_refuses_a_source_login_denied_the_table_the_copy_lacks(rehears
     error = _validate_a_copy_lacking_a_table(rehearsal_world, denied)
     assert "the DAG's login on source server sql01 may not see every table of database [Sales]: DENY SELECT ON OBJECT::" in error, error
     assert "TO [%s] hides tables from it" % REHEARSAL_LOGIN in error and "REVOKE that DENY" in error, error
+
+
+def test_a_validation_may_run_until_the_deadline_inside_its_direct_poke(rehearsal_world, monkeypatch):
+    """One table of terabytes takes hours to count and hash. Before: each fingerprint batch got 600 s per listed table
+    (one table: 10 minutes) and, with sqlAccess direct, ran inside one poke of validate, whose execution_timeout (20
+    minutes) stopped it: the validation of a correct target failed on every try and its rollback handed the writes
+    back to the source beside a target gone live. Now each batch may run until the database's deadline
+    (`timeoutMinutes`, the bound of all its work), the target's from when the source's ended, and a direct validate's
+    poke lasts that long."""
+    from datetime import timedelta
+
+    from migration_orchestration_lib.airflow_compat import utc_now
+    from migration_orchestration_lib.sql_access_direct import DirectSqlAccess
+
+    plan, dag = setup(rehearsal_world, database_entry(
+        "db", "Sales", mode="offline", validation={"rowCounts": True, "checksums": True, "tables": ["dbo.Orders"]}))
+    submitted, submit = [], DirectSqlAccess.submit
+    monkeypatch.setattr(DirectSqlAccess, "submit", lambda self, operation: submitted.append((operation, utc_now())) or submit(self, operation))
+
+    driver = RunDriver(dag)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    deadline = datetime.fromisoformat(driver.xcom[("db.preflight", "return_value")]["deadline"])
+    batches = [(operation, at) for operation, at in submitted if ":validate/" in operation.key]
+    assert [operation.key.rsplit("/", 1)[1] for operation, _ in batches] == ["source", "target"]
+    for operation, at in batches:
+        assert abs(operation.timeout_seconds - (deadline - at).total_seconds()) < 5, (operation.timeout_seconds, deadline, at)
+    assert dag.get_task("db.validate").execution_timeout >= timedelta(minutes=720)
+    assert dag.get_task("db.freeze_source").execution_timeout == timedelta(minutes=2)  # the rehearsal's step_timeout
+
+
+@pytest.mark.parametrize("plan_file", ["three_databases.json", "data_factory_host.json"], ids=["direct", "dataFactory"])
+def test_validate_waits_while_another_connection_holds_a_single_user_source(rehearsal_world, monkeypatch, tmp_path, plan_file):
+    """A singleUser freeze closes every other connection, and the one connection SINGLE_USER then allows is taken by
+    whoever connects first: an application reconnecting, a monitoring agent. Validation enters the source to read
+    its tables and cannot (error 924). Before: its batch failed, and the rollback made the source writable beside a
+    correct target gone live, which no run migrates into again. Now validate waits, naming the source and how to
+    free it (the source is read-only meanwhile: ending that session loses no write), and validates once it is free."""
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events_file))
+    document = plan_with_databases([database_entry("db", "Sales", mode="offline", sourceFreeze="singleUser")], load_plan_document(plan_file))
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+
+    def waits():
+        events = [json.loads(line) for line in events_file.read_text().splitlines()] if events_file.exists() else []
+        return [event["Message"] for event in events if event["Phase"] == "validate" and "another connection holds" in event["Message"]]
+
+    def an_application_holds_the_connection_until_validate_waited_twice(task_id):
+        world.observe(task_id)
+        if task_id == "db.freeze_source":
+            world.world.update_database("sql01", "Sales", singleUserHolder="an application")
+        elif task_id == "db.validate" and len(waits()) == 2:
+            world.world.update_database("sql01", "Sales", singleUserHolder=None)
+
+    driver = RunDriver(dag, an_application_holds_the_connection_until_validate_waited_twice)
+    states = driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", (states, driver.errors)
+    assert driver.tries["db.validate"] == 1 and len(waits()) >= 2  # through Data Factory a read is adopted for 2 s
+    assert "another connection holds source database Sales (SINGLE_USER) on sql01" in waits()[0], waits()
+    assert "sys.dm_exec_sessions" in waits()[0] and "KILL <session_id>" in waits()[0], waits()[0]
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["every-table", "listed"])
+def test_a_restore_validation_through_data_factory_cannot_read_is_refused_before_anything_starts(rehearsal_world, listed):
+    """Through Data Factory each side's fingerprints come back in one Lookup, which returns at most 5,000 rows (one
+    that returns that many may be cut off: refused). Before: a restore of a source of 5,000 tables started, froze its
+    source and went live, then validate failed on every try, and the rollback made the source writable beside a
+    correct target no run migrates into again. Now preflight refuses it, nothing started, naming the count and the
+    ways on (a host with direct access, or fewer tables listed)."""
+    from migration_orchestration_lib.rehearsal import COLUMNS, rehearsal_services
+
+    validation = {"rowCounts": True, "checksums": False}
+    if listed:
+        validation["tables"] = ["dbo.T%04d" % n for n in range(5000)]
+    document = plan_with_databases([database_entry("db", "Sales", mode="online", validation=validation)],
+                                   load_plan_document("data_factory_host.json"))
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    rehearsal_services(plan)  # seeds the world
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    world.world.update_database("sql01", "Sales", tables={"dbo.T%04d" % n: {"columns": COLUMNS, "rows": []} for n in range(5000)})
+
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db", crash_after="preflight")  # a preflight that passes ends the test there
+
+    assert states["db.preflight"] == "failed" and states["db.start_migration"] == "upstream_failed", (states, driver.errors)
+    assert world.operations() == [] and world.source_writable()
+    error = driver.errors["db.preflight"]
+    assert "validation compares 5000 tables of Sales" in error and "at most 4999" in error, error
+    assert "sqlAccess: direct" in error and "validation.tables" in error, error
 
 
 def test_an_offline_migration_a_person_starts_while_start_migration_creates_is_not_taken_on(rehearsal_world, monkeypatch):
