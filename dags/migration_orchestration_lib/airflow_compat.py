@@ -126,12 +126,16 @@ def will_retry(task_instance: Any, error: BaseException) -> bool:
     return isinstance(max_tries, int) and running_try(task_instance) <= max_tries
 
 
-def first_poke_at(context: Mapping[str, Any]) -> datetime:
-    """When a rescheduled task first ran in this try: its first reschedule's start, else now.
+def first_poke_at(context: Mapping[str, Any], carried: Optional[str] = None) -> datetime:
+    """When a rescheduled task first ran in this try: `carried` (ISO), the first poke a deferral took along in
+    its kwargs, else its first reschedule's start, else now.
 
     Airflow 2.x restores `ti.start_date` from the first reschedule when a rescheduled task starts
-    again (TaskInstance.check_and_change_state_before_execution); Airflow 3 asks the API server.
+    again (TaskInstance.check_and_change_state_before_execution); Airflow 3 asks the API server,
+    which keeps no record of a deferral (nor of a task parked awaiting input): hence `carried`.
     """
+    if carried:
+        return datetime.fromisoformat(carried)
     task_instance = context["ti"]
     first: Optional[datetime] = None
     if AIRFLOW_3:

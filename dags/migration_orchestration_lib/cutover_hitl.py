@@ -126,8 +126,8 @@ class StepGate:
     def now(self) -> datetime:
         return self.services.clock.now()
 
-    def decide(self, context: Any) -> "Turn":
-        ctx = self._context(context)
+    def decide(self, context: Any, first_poke: datetime) -> "Turn":
+        ctx = self._context(context, first_poke)
         try:
             result = cutover_steps.await_cutover(ctx)
         except CutoverWait as waiting:
@@ -145,13 +145,13 @@ class StepGate:
     def record(self, context: Any, window: str, decision: str, by: str) -> None:
         self.services.approvals.put(self.database_name, ApprovalRecord(window=window, decision=decision, by=by))
 
-    def emit(self, context: Any, status: str, message: str) -> None:
-        ctx = self._context(context)
-        self._emit(ctx, status, message, ctx.first_poke)
+    def emit(self, context: Any, status: str, message: str, first_poke: datetime) -> None:
+        ctx = self._context(context, first_poke)
+        self._emit(ctx, status, message, first_poke)
 
-    def _context(self, context: Any) -> StepContext:
+    def _context(self, context: Any, first_poke: datetime) -> StepContext:
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase, _services=self.services)
-        ctx.first_poke = first_poke_at(context)
+        ctx.first_poke = first_poke
         return ctx
 
     def _asked_window(self, ctx: StepContext, waiting: CutoverWait) -> Optional[str]:
@@ -195,8 +195,12 @@ if HITL_AVAILABLE:
 
     class CutoverApprovalOperator(ApprovalOperator):
         """`await_cutover` of one database on channel hitl. `gate` decides, records and reports:
-        `decide(context) -> Turn`, `record(context, window, decision, by)`,
-        `emit(context, status, message)`, `now() -> datetime` (the gate's clock)."""
+        `decide(context, first_poke) -> Turn`, `record(context, window, decision, by)`,
+        `emit(context, status, message, first_poke)`, `now() -> datetime` (the gate's clock).
+
+        `first_poke` (when this try began waiting: events' DurationSeconds, windows missed meanwhile) goes
+        along in every deferral's and park's kwargs, as MigrationTask's does: on Airflow 3 neither leaves
+        the reschedule record `first_poke_at` reads, so a resumed task would take its resume for the start."""
 
         ui_color = "#fbe3b8"
 
@@ -229,17 +233,20 @@ if HITL_AVAILABLE:
             self.deferrable = deferrable
             self.heartbeat = heartbeat
 
-        def execute(self, context: Any) -> Any:
-            return self._act(context, self.gate.decide(context))
+        def execute(self, context: Any, first_poke: str = "") -> Any:
+            return self._look(context, first_poke_at(context, first_poke))
 
-        def look_again(self, context: Any, event: Any = None) -> Any:
+        def look_again(self, context: Any, event: Any = None, first_poke: str = "") -> Any:
             """Where a deferred wait for the next window comes back."""
-            return self.execute(context)
+            return self.execute(context, first_poke)
 
-        def execute_complete(self, context: Any, event: Dict[str, Any], window: str = "", deadline: str = "") -> Any:
+        def execute_complete(
+            self, context: Any, event: Dict[str, Any], window: str = "", deadline: str = "", first_poke: str = ""
+        ) -> Any:
             """An answer, or the response timeout (a heartbeat, or the window stopped fitting)."""
+            first = first_poke_at(context, first_poke)
             if event.get("error_type") == "timeout":
-                return self._unanswered(context, window, datetime.fromisoformat(deadline) if deadline else None)
+                return self._unanswered(context, window, datetime.fromisoformat(deadline) if deadline else None, first)
             if "error" in event:
                 self.process_trigger_event_error(event)
             chosen = list(event["chosen_options"])
@@ -249,46 +256,51 @@ if HITL_AVAILABLE:
             if by is None:
                 self.gate.emit(context, "AwaitingApproval", "answer by %s ignored: not an approver of %s (%s)"
                                % (responder.get("name") or responder.get("id") or "an unknown user", self.database_name,
-                                  ", ".join(self.approvers)))
-                return self.execute(context)
+                                  ", ".join(self.approvers)), first)
+                return self._look(context, first)
             # The gate, deciding again from the record, says Approved (go) or Rejected (wait).
             self.gate.record(context, window, "approve" if chosen == [self.APPROVE] else "reject", by)
-            return self.execute(context)
+            return self._look(context, first)
 
-        def _unanswered(self, context: Any, window: str, deadline: Optional[datetime]) -> Any:
+        def _look(self, context: Any, first: datetime) -> Any:
+            return self._act(context, self.gate.decide(context, first), first)
+
+        def _unanswered(self, context: Any, window: str, deadline: Optional[datetime], first: datetime) -> Any:
             """`deadline`: the window's last fitting start (None: approval without windows)."""
-            decision = self.gate.decide(context)
+            decision = self.gate.decide(context, first)
             if decision.action == ASK and decision.window == window:
-                return self._act(context, decision)  # a heartbeat: still asking for this window
+                return self._act(context, decision, first)  # a heartbeat: still asking for this window
             missed = deadline is not None and self.gate.now() >= deadline
             if missed and decision.status != "WindowMissed":
-                self.gate.emit(context, "WindowMissed", "no answer while the window opening %s could fit the cutover" % window)
-            return self._act(context, decision)
+                self.gate.emit(context, "WindowMissed", "no answer while the window opening %s could fit the cutover" % window, first)
+            return self._act(context, decision, first)
 
-        def _act(self, context: Any, decision: Turn) -> Any:
+        def _act(self, context: Any, decision: Turn, first: datetime) -> Any:
             if decision.status:
-                self.gate.emit(context, decision.status, decision.message)
+                self.gate.emit(context, decision.status, decision.message, first)
             if decision.action == GO:
                 return decision.return_value
             if decision.action == ASK:
-                return self._ask(context, decision)
-            return self._wait(decision)
+                return self._ask(context, decision, first)
+            return self._wait(decision, first)
 
-        def _ask(self, context: Any, decision: Turn) -> Any:
+        def _ask(self, context: Any, decision: Turn, first: datetime) -> Any:
             self.response_timeout = self._capped(decision.until)
             self.log.info("%s: asking %s (%s)", self.database_name, ", ".join(self.approvers), decision.message)
             try:
                 return super().execute(context)  # writes the request, then parks or defers
             except PARKED as parked:
                 deadline = decision.until.isoformat() if decision.until else ""
-                parked.kwargs = {**(parked.kwargs or {}), "window": decision.window or "", "deadline": deadline}
+                parked.kwargs = {
+                    **(parked.kwargs or {}), "window": decision.window or "", "deadline": deadline, "first_poke": first.isoformat()
+                }
                 raise
 
-        def _wait(self, decision: Turn) -> Any:
+        def _wait(self, decision: Turn, first: datetime) -> Any:
             delay = self._capped(decision.until)
             self.log.info("%s: %s; looking again in %s", self.database_name, decision.message, delay)
             if self.deferrable:
-                self.defer(trigger=time_delta_trigger(delay), method_name="look_again")
+                self.defer(trigger=time_delta_trigger(delay), method_name="look_again", kwargs={"first_poke": first.isoformat()})
             raise AirflowRescheduleException(utc_now() + delay)
 
         def _capped(self, until: Optional[datetime]) -> timedelta:

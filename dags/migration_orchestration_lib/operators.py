@@ -178,7 +178,7 @@ class MigrationTask(BaseSensorOperator):
         raise NotImplementedError("MigrationTask runs its step from execute()")
 
     def execute(self, context: Any, first_poke: Optional[str] = None) -> Any:
-        first = datetime.fromisoformat(first_poke) if first_poke else first_poke_at(context)
+        first = first_poke_at(context, first_poke)
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
         ctx.on_started = lambda message: self._emit(ctx, "Started", message, first)
         ctx.first_poke = first

@@ -194,6 +194,7 @@ def test_the_hitl_gate_waits_out_an_outage_and_fails_on_anything_else(monkeypatc
     from types import SimpleNamespace
 
     from migration_orchestration_lib import cutover_steps
+    from migration_orchestration_lib.airflow_compat import utc_now
     from migration_orchestration_lib.cutover_gate import WAIT
     from migration_orchestration_lib.cutover_hitl import StepGate
     from migration_orchestration_lib.settings import Timing
@@ -208,14 +209,14 @@ def test_the_hitl_gate_waits_out_an_outage_and_fails_on_anything_else(monkeypatc
     gate._services = SimpleNamespace()  # the step fails before it needs any
     reported = []
     monkeypatch.setattr(gate, "_report_failure", lambda ctx, failure, first: reported.append(failure), raising=False)
-    context = {"ti": SimpleNamespace(start_date=None, get_first_reschedule_date=lambda context: None)}
+    context = {"ti": SimpleNamespace()}
     if waits:
-        turn = gate.decide(context)
+        turn = gate.decide(context, utc_now())
         assert (turn.action, turn.status) == (WAIT, "Running")
         assert turn.message.startswith("Azure unavailable, poking again: ") and reported == []
     else:
         with pytest.raises(DmsError):
-            gate.decide(context)
+            gate.decide(context, utc_now())
         assert reported == [error]
 
 

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import List, Optional
 from uuid import uuid4
@@ -23,6 +23,7 @@ from uuid import uuid4
 import pytest
 
 from conftest import database_entry, plan_with_databases, register_for_dag_test
+from task_driver import RunDriver, WorkerCrashed
 from test_rehearsal import events  # noqa: F401 (the fixture)
 from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION, utc_now
 from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
@@ -49,6 +50,7 @@ class WindowsGate:
         self.expected = expected
         self.records = {}
         self.events: List[tuple] = []
+        self.first_pokes: List = []  # the first poke given with each decision and event
 
     def now(self):
         return utc_now()
@@ -58,7 +60,8 @@ class WindowsGate:
             now = utc_now()
             self.openings = [(now + timedelta(seconds=start), now + timedelta(seconds=end)) for start, end in self.spans]
 
-    def decide(self, context) -> Turn:
+    def decide(self, context, first_poke) -> Turn:
+        self.first_pokes.append(first_poke)
         self.anchor()
         now = self.now()
         for opens, closes in self.openings:
@@ -78,11 +81,18 @@ class WindowsGate:
     def record(self, context, window, decision, by):
         self.records[window] = (decision, by)
 
-    def emit(self, context, status, message):
+    def emit(self, context, status, message, first_poke):
+        self.first_pokes.append(first_poke)
         self.events.append((status, message))
 
     def statuses(self):
         return [status for status, _ in self.events]
+
+
+def resumed_context() -> dict:
+    """A task's context on Airflow 3 where it was never rescheduled (deferred, parked or new): no first reschedule."""
+    ti = SimpleNamespace(id=uuid4(), get_first_reschedule_date=lambda context: None)
+    return {"ti": ti, "task_instance": ti}
 
 
 def test_approvers_are_assigned_by_id_and_matched_without_case():
@@ -161,7 +171,7 @@ def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
     event = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": MALLORY, "name": MALLORY}}
 
     with pytest.raises(AirflowRescheduleException):
-        operator.execute_complete({}, event, window=gate.openings[0][0].isoformat(), deadline=utc_now().isoformat())
+        operator.execute_complete(resumed_context(), event, window=gate.openings[0][0].isoformat(), deadline=utc_now().isoformat())
     assert gate.records == {}
     assert gate.events[0] == ("AwaitingApproval", "answer by %s ignored: not an approver of database_1 (%s)" % (MALLORY, ALICE))
     assert gate.statuses()[1:] == ["WaitingForWindow"]
@@ -170,7 +180,7 @@ def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
 class AnyTimeGate(WindowsGate):
     """Approval required, no windows: always asks for window "any" until a record says otherwise."""
 
-    def decide(self, context) -> Turn:
+    def decide(self, context, first_poke) -> Turn:
         if self.records.get("any", (None,))[0] == "approve":
             return Turn(GO, "approved", "Approved")
         return Turn(ASK, "awaiting approval at any time", "AwaitingApproval", None, "any")
@@ -184,7 +194,7 @@ def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(m
     from migration_orchestration_lib.cutover_hitl import PARKED, CutoverApprovalOperator
 
     monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
-    context = {"task_instance": SimpleNamespace(id=uuid4())}
+    context = resumed_context()
     gate = AnyTimeGate([])
     operator = CutoverApprovalOperator(
         task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, heartbeat=timedelta(minutes=5)
@@ -193,7 +203,8 @@ def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(m
     with pytest.raises(PARKED) as asked:
         operator.execute(context)
     assert timedelta(minutes=5) <= answer_deadline(asked.value) - asked_at < timedelta(minutes=5, seconds=10)
-    assert asked.value.kwargs == {"window": "any", "deadline": ""}
+    assert {key: value for key, value in asked.value.kwargs.items() if key != "first_poke"} == {"window": "any", "deadline": ""}
+    assert asked_at <= datetime.fromisoformat(asked.value.kwargs["first_poke"]) <= utc_now()
 
     timeout = {"error": "The Human-in-the-loop response timeout has passed without a response.", "error_type": "timeout"}
     with pytest.raises(PARKED):
@@ -203,6 +214,72 @@ def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(m
     approval = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": ALICE, "name": ALICE}}
     operator.execute_complete(context, approval, **asked.value.kwargs)
     assert gate.records == {"any": ("approve", ALICE)} and gate.statuses()[-1] == "Approved"
+
+
+@pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
+@needs_hitl
+def test_a_wait_resumed_after_a_deferral_counts_from_its_first_poke_and_reports_the_window_it_missed(
+        rehearsal_world, events, monkeypatch):
+    """The DAG's own gate on the rehearsal world, on the real clock shifted: the task first looks an hour before the
+    first of two date windows opens and waits deferred; the triggerer, down meanwhile, resumes it 3 hours later,
+    after that window's last fitting start; in the next window it asks (parked, or deferred to HITLTrigger) and is
+    approved. Airflow 3 keeps no reschedule record of a deferral or of a task parked awaiting input
+    (`get_first_reschedule_date` is None), so the first poke goes along in the kwargs. Was: each resume took itself
+    for the first poke: the missed window was reported as WaitingForWindow (no cutover-postponed alert) and every
+    event's DurationSeconds counted from the last resume."""
+    from airflow.providers.standard.operators import hitl as provider
+
+    from migration_orchestration_lib import airflow_compat, cutover_hitl, cutover_services, cutover_steps, operators, rehearsal_cutover
+    from migration_orchestration_lib.airflow_compat import TaskDeferred
+    from migration_orchestration_lib.cutover_hitl import PARKED
+    from migration_orchestration_lib.cutover_services import SystemClock
+    from migration_orchestration_lib.cutover_windows import iso_utc
+    from task_driver import _DagRun, _TaskInstance
+
+    real_now = utc_now().replace(second=0, microsecond=0)
+    shift = [timedelta(hours=-3)]  # where the task's clock stands from the real one
+    for module in (airflow_compat, cutover_hitl, cutover_services, cutover_steps, operators):
+        monkeypatch.setattr(module, "utc_now", lambda: utc_now() + shift[0])
+
+    def window(starts, hours=1):
+        return {"timeZone": "UTC", "from": (real_now + starts).strftime("%Y-%m-%dT%H:%M"),
+                "to": (real_now + starts + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")}
+
+    document = gated_document()
+    document["databases"][0]["cutover"]["windows"] = [window(timedelta(hours=-2)), window(timedelta(days=1))]
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", iso_utc(real_now - timedelta(hours=4)))
+    driver = RunDriver(build(document, {"MIGRATION_DRY_RUN": "1"}))
+    with pytest.raises(WorkerCrashed):
+        driver.run_database("database_1", crash_after="wait_for_migration")  # replicating, ready for cutover
+    monkeypatch.setattr(cutover_hitl, "is_dry_run", lambda environ: False)  # the operator that asks, as in production
+    monkeypatch.setattr(rehearsal_cutover, "SimulatedClock", lambda directory, gated, environ: SystemClock())
+    monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
+    operator = build(document, {"MIGRATION_DRY_RUN": "1", "MIGRATION_WAIT_MODE": "deferrable"}).get_task("database_1.await_cutover")
+    ti = _TaskInstance(driver.xcom, operator.task_id, 1, 0, driver)
+    ti.id, ti.get_first_reschedule_date = uuid4(), lambda context: None  # Airflow 3: no reschedule record
+    context = {"ti": ti, "task_instance": ti, "dag_run": _DagRun(driver), "run_id": driver.run_id, "task_reschedule_count": 0}
+    first = utc_now() + shift[0]
+
+    def stopped(call, *args, **kwargs):
+        with pytest.raises(PARKED) as stop:
+            call(*args, **kwargs)
+        return stop.value
+
+    waiting = stopped(operator.execute, context)
+    shift[0] = timedelta(0)  # the triggerer, down, resumes it 3 hours later: the first window passed meanwhile
+    waiting = stopped(operator.look_again, context, None, **(waiting.kwargs or {}))
+    shift[0] = timedelta(days=1, minutes=5)  # in the next window
+    asked = stopped(operator.look_again, context, None, **(waiting.kwargs or {}))
+    approval = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": ALICE, "name": ALICE}}
+    operator.execute_complete(context, approval, **asked.kwargs)
+
+    rows = [row for row in events if (row["Database"], row["Phase"]) == ("database_1", "await_cutover")]
+    assert [row["Status"] for row in rows] == ["WaitingForWindow", "WindowMissed", "AwaitingApproval", "Approved"]
+    assert "no approval came in time" in rows[1]["Message"]
+    waited = [row["DurationSeconds"] for row in rows]
+    expected = [0, 3 * 3600, 27 * 3600 + 300, 27 * 3600 + 300]
+    assert all(abs(seconds - want) < 60 for seconds, want in zip(waited, expected)), waited
+    assert isinstance(waiting, TaskDeferred) and abs(datetime.fromisoformat(asked.kwargs["first_poke"]) - first) < timedelta(seconds=60)
 
 
 def answer_deadline(asked):
@@ -432,6 +509,7 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
     window = gate.openings[0][0].isoformat()
     assert gate.records == {window: ("approve", ALICE)}
     assert gate.statuses() == ["AwaitingApproval", "Approved"]
+    assert len(set(gate.first_pokes)) == 1, "the answer's resume (a deferral or park) kept the first poke"
 
 
 # Not marked airflow31: where Airflow defers (a 5-second trigger poll, seconds per resume in dag.test()) their

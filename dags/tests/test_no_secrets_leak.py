@@ -489,6 +489,7 @@ def test_hitl_await_cutover_shows_and_raises_no_secret(rehearsal_world, canaries
     own logger, and its failure. Was: an Azure error waited out was logged as it came, and a failure
     was raised as it came."""
     from migration_orchestration_lib import cutover_steps
+    from migration_orchestration_lib.airflow_compat import utc_now
     from migration_orchestration_lib.cutover_hitl import StepGate
     from migration_orchestration_lib.dms_gateway import DmsOperationFailed, DmsUnavailable
     from migration_orchestration_lib.settings import Timing
@@ -507,7 +508,7 @@ def test_hitl_await_cutover_shows_and_raises_no_secret(rehearsal_world, canaries
 
         monkeypatch.setattr(cutover_steps, "await_cutover", fail)
         try:
-            shown = gate.decide(context).message
+            shown = gate.decide(context, utc_now()).message
         except BaseException as raised:
             shown = traceback_text(raised)
         assert "ARM answered 503: retry ***" in shown or "refused" in shown, shown
