@@ -101,8 +101,9 @@ def ingestion(monkeypatch):
     api.server.shutdown()
 
 
-def setup(directory, entry=None):
-    plan = parse_plan(plan_with_databases([entry or database_entry("db", "Sales", mode="offline")]))
+def setup(directory):
+    """An offline migration to a managed instance: its source is frozen before the final backup."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="offline")]))
     dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
     world = WorldView(directory, plan.database("db"), plan)
     seed_world(world.world, plan)
