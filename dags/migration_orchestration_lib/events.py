@@ -2,7 +2,8 @@
 
 Column names are the contract with the Terraform table and the alert queries. Writing an event
 must never fail a migration: errors are logged as warnings and swallowed (all but Airflow's
-execution_timeout, which must stop the attempt wherever it strikes).
+execution_timeout, which must stop the attempt wherever it strikes). Before a migration begins,
+preflight proves its first event arrives (`prove`): without events no alert can fire.
 """
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from typing import Any, Callable, Dict, List, Optional
 
 from migration_orchestration_lib.airflow_compat import AirflowTaskTimeout
 from migration_orchestration_lib.connections import redact, redacting_logger
-from migration_orchestration_lib.settings import EventSettings
+from migration_orchestration_lib.settings import (
+    EVENTS_ENDPOINT_VARIABLE,
+    EVENTS_RULE_ID_VARIABLE,
+    EVENTS_STREAM_VARIABLE,
+    ConfigurationError,
+    EventSettings,
+)
 
 log = redacting_logger(__name__)
 
@@ -26,6 +33,8 @@ EVENT_COLUMNS = tuple(column["name"] for column in _CONTRACT["columns"])
 CONTRACT_HEARTBEAT_MINUTES = _CONTRACT["heartbeat"]["maxIntervalMinutes"]
 _STATUS_ALERTS = {status["name"]: status for status in _CONTRACT["statuses"]}
 MAX_MESSAGE_LENGTH = 2000
+# Answers a later try may not get again (timeout, throttled): like 5xx, waited out, never a refusal.
+RETRYABLE_CLIENT_ERRORS = (408, 429)
 
 
 def alert_of(phase: str, status: str) -> Optional[str]:
@@ -74,6 +83,9 @@ class LoggingEventWriter:
         self.rows: List[Dict[str, Any]] = []
         self._events_file = events_file
 
+    def prove(self, row: Dict[str, Any]) -> None:
+        """Nothing to prove: these events reach no alert."""
+
     def write(self, row: Dict[str, Any]) -> None:
         self.rows.append(row)
         log.info("migration event %s", json.dumps(row, sort_keys=True))
@@ -102,9 +114,7 @@ class LogsIngestionEventWriter:
     def write(self, row: Dict[str, Any]) -> None:
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         try:
-            if self._client is None:
-                self._client = self._client_factory()
-            self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row])
+            self._upload(row)
         except AirflowTaskTimeout:  # execution_timeout struck mid-upload (an Exception before Airflow 2.10): the attempt stops
             raise
         except Exception as error:  # an event is never worth a failed migration
@@ -115,6 +125,53 @@ class LogsIngestionEventWriter:
                 type(error).__name__,
                 error,
             )
+
+    def prove(self, row: Dict[str, Any]) -> None:
+        """Upload `row` or raise: preflight's proof that the alerts will see this run, before anything is started or
+        frozen. A refusal no later poke changes (no role on the rule, no such rule or stream, a row the stream
+        rejects) raises ConfigurationError saying what to fix; anything else as it came, for the task to wait out
+        (throttled, 5xx, no answer) or retry."""
+        log.info("migration event %s", json.dumps(row, sort_keys=True))
+        try:
+            self._upload(row)
+        except Exception as error:
+            refusal = self._refusal(error)
+            if refusal is None:
+                raise
+            raise ConfigurationError(refusal) from error
+
+    def _upload(self, row: Dict[str, Any]) -> None:
+        if self._client is None:
+            self._client = self._client_factory()
+        self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row])
+
+    def _refusal(self, error: Exception) -> Optional[str]:
+        """What to fix where the Logs Ingestion API answered with a 4xx no retry changes; None otherwise."""
+        status = getattr(error, "status_code", None)
+        if not isinstance(status, int) or not 400 <= status < 500 or status in RETRYABLE_CLIENT_ERRORS:
+            return None
+        settings = self._settings
+        rule = "data collection rule %s (stream %s, endpoint %s)" % (settings.rule_id, settings.stream_name, settings.endpoint)
+        answer = "HTTP %d: %s" % (status, str(getattr(error, "message", None) or error).splitlines()[0])
+        role = "the built-in role Monitoring Metrics Publisher on that rule (the stack assigns it on dcr-<plan name>)"
+        then = "; then clear this preflight or trigger the DAG again. Without its events no alert of this run could fire"
+        if status == 401:
+            return (
+                "%s did not accept the token of the DAG's identity (%s) (%s): the identity signs in to the rule's tenant "
+                "(AZURE_TENANT_ID) and holds %s%s" % (rule, settings.identity, answer, role, then)
+            )
+        if status == 403:
+            return (
+                "the DAG's identity (%s) may not send events to %s (%s): grant it %s; a new role assignment can take "
+                "minutes to apply%s" % (settings.identity, rule, answer, role, then)
+            )
+        if status == 404:
+            return (
+                "the Logs Ingestion API knows no %s (%s): %s is the rule's immutable id (dcr-...), %s one of its streams, "
+                "%s its data collection endpoint's logs ingestion URL (the stack's outputs)%s"
+                % (rule, answer, EVENTS_RULE_ID_VARIABLE, EVENTS_STREAM_VARIABLE, EVENTS_ENDPOINT_VARIABLE, then)
+            )
+        return "%s refused this run's first event (%s): its stream must declare the events contract's columns%s" % (rule, answer, then)
 
 
 def event_writer_for(settings: EventSettings, dry_run: bool, credential_factory: Callable[[], Any]) -> Any:

@@ -180,7 +180,7 @@ class MigrationTask(BaseSensorOperator):
     def execute(self, context: Any, first_poke: Optional[str] = None) -> Any:
         first = first_poke_at(context, first_poke)
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
-        ctx.on_started = lambda message: self._emit(ctx, "Started", message, first)
+        ctx.on_started = lambda message, must_arrive=False: self._emit(ctx, "Started", message, first, must_arrive)
         ctx.first_poke = first
         try:
             result = self.step(ctx)
@@ -298,8 +298,9 @@ class MigrationTask(BaseSensorOperator):
             kept = secret_free(error)
             raise AirflowFailException(redact(str(error))) from (error if kept is error else None)
 
-    def _emit(self, ctx: StepContext, status: str, message: str, first: datetime) -> None:
+    def _emit(self, ctx: StepContext, status: str, message: str, first: datetime, must_arrive: bool = False) -> None:
         write_event(
+            must_arrive,
             run_id=ctx.run_id,
             plan_name=self.plan.name,
             database=self.database_name,
@@ -312,11 +313,16 @@ class MigrationTask(BaseSensorOperator):
         )
 
 
-def write_event(**fields: Any) -> None:
-    """One row of the events table (`build_event_row`'s fields); reporting never fails a migration."""
-    try:
-        from migration_orchestration_lib.services import event_writer_from_environment
+def write_event(must_arrive: bool = False, **fields: Any) -> None:
+    """One row of the events table (`build_event_row`'s fields); reporting never fails a migration. But a row that
+    `must_arrive` (preflight's first, before anything is started or frozen) is proven: an upload that fails raises
+    (`LogsIngestionEventWriter.prove`), for without events no alert can fire."""
+    from migration_orchestration_lib.services import event_writer_from_environment
 
+    if must_arrive:
+        event_writer_from_environment(os.environ).prove(build_event_row(**fields))
+        return
+    try:
         event_writer_from_environment(os.environ).write(build_event_row(**fields))
     except AirflowTaskTimeout:  # execution_timeout struck while reporting (an Exception before Airflow 2.10)
         raise

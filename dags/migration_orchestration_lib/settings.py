@@ -33,6 +33,7 @@ EVENTS_ENDPOINT_VARIABLE = "MIGRATION_EVENTS_ENDPOINT"
 EVENTS_RULE_ID_VARIABLE = "MIGRATION_EVENTS_RULE_ID"
 EVENTS_STREAM_VARIABLE = "MIGRATION_EVENTS_STREAM"
 DEFAULT_EVENTS_STREAM = "Custom-MigrationEvents_CL"
+CLIENT_ID_VARIABLE = "AZURE_CLIENT_ID"  # azure-identity's: the workload identity or service principal signing in
 PLAN_FILE_NAME = "migration_plan.json"
 MIGRATION_SERVICE_TYPE = "Microsoft.DataMigration/sqlMigrationServices"
 
@@ -247,6 +248,7 @@ class EventSettings:
     rule_id: Optional[str]
     stream_name: str
     rehearsal_events_file: Optional[str] = None  # rehearsals: events also go here, one JSON per line
+    client_id: Optional[str] = None  # the identity that writes them (a workload identity's or service principal's)
 
     @staticmethod
     def from_environment(environ: Mapping[str, str] = os.environ) -> "EventSettings":
@@ -255,7 +257,15 @@ class EventSettings:
             rule_id=environ.get(EVENTS_RULE_ID_VARIABLE) or None,
             stream_name=environ.get(EVENTS_STREAM_VARIABLE) or DEFAULT_EVENTS_STREAM,
             rehearsal_events_file=environ.get(REHEARSAL_EVENTS_FILE_VARIABLE) or None,
+            client_id=environ.get(CLIENT_ID_VARIABLE) or None,
         )
+
+    @property
+    def identity(self) -> str:
+        """The writer's identity as a person finds it in Entra ID (an id, no secret)."""
+        if self.client_id:
+            return "client id %s" % self.client_id
+        return "the host's managed identity: %s is not set" % CLIENT_ID_VARIABLE
 
     @property
     def can_upload(self) -> bool:

@@ -112,7 +112,8 @@ class StepContext:
     timing: Timing
     task_name: str  # keys this task's SQL operations apart from every other task's (see `sql`)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    on_started: Callable[[str], None] = lambda message: None  # start_migration's `Started` event
+    # A step's `Started` event: start_migration's; preflight's with must_arrive (the alerts' proof, before anything is done)
+    on_started: Callable[..., None] = lambda message, must_arrive=False: None
     _services: Any = None
     _sql: Any = None
     operation_id: Optional[str] = None  # the DMS migration this step saw, for its event

@@ -99,10 +99,12 @@ def online_final_backup_name(ctx: StepContext, now: Standing) -> str:
 def preflight(ctx: StepContext) -> StepResult:
     """Refuse to start what cannot work, before anything changes; say where the migration stands. Claims the
     source database for this entry (`source_claims`): another entry naming it under another spelling of its
-    server is refused."""
+    server is refused. Its `Started` event must reach Log Analytics (`events.LogsIngestionEventWriter.prove`)."""
     current_run.record_current_run(ctx)  # first: from now on no older run's task may act on the database
     ctx.drop_started_migration()  # a new pass: the record of the pass before counts no more
     ctx.task_instance.xcom_push(key="started", value=True)
+    # Every alert reads the events: one that cannot arrive stops the run here, before anything is started or frozen.
+    ctx.on_started("preflight began; this event proves the alerts can see the run", must_arrive=True)
     services, database = ctx.services, ctx.database
     runtime_state = services.dms.integration_runtime_state()
     if runtime_state != INTEGRATION_RUNTIME_ONLINE:

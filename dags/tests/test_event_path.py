@@ -1,0 +1,169 @@
+"""A run whose events cannot reach Log Analytics must not begin: every alert (a failure, a rollback that failed, a
+source frozen too long, a stalled run) reads those events, and a failed upload is otherwise only a warning in the
+task log. So preflight's `Started` event must arrive before anything is started or frozen: a refusal no retry
+changes fails preflight saying what to fix, a transient one is waited out. Once the run began, an event never fails
+it.
+
+The real `azure-monitor-ingestion` client talks HTTP to a loopback stand-in of the Logs Ingestion API
+(`POST /dataCollectionRules/{rule}/streams/{stream}`, gzip JSON rows, 204 when stored, Azure's error envelope
+otherwise); the rest is the rehearsal world, task by task (`task_driver`).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.events import LoggingEventWriter, LogsIngestionEventWriter
+from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal import seed_world
+from migration_orchestration_lib.settings import EventSettings
+from task_driver import RunDriver
+from world_view import WorldView
+
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+
+RULE_ID = "dcr-00000000000000000000000000000001"
+STREAM = "Custom-MigrationEvents_CL"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+
+# Answers of the Logs Ingestion API (error envelope {"error": {"code", "message"}}).
+REFUSALS = {
+    401: ("InvalidToken", "The provided token is invalid or has expired."),
+    403: ("OperationFailed", "The authentication token provided does not have access to ingest data for the data "
+                             "collection rule with immutable Id '%s'." % RULE_ID),
+    404: ("NotFound", "Data collection rule with immutable Id '%s' not found." % RULE_ID),
+    400: ("InvalidStream", "Stream '%s' is not declared in the data collection rule." % STREAM),
+}
+UNAVAILABLE = {429: ("TooManyRequests", "Too many requests."), 503: ("ServiceUnavailable", "The service is unavailable.")}
+
+
+class LogsIngestionApi:
+    """Answers each upload with the next status of `answers` (204 once they run out) and keeps the rows it stored."""
+
+    def __init__(self, answers=()):
+        self.answers = list(answers)
+        self.stored = []
+        self.requests = 0
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                rows = json.loads(gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body)
+                assert self.path.startswith("/dataCollectionRules/%s/streams/%s?" % (RULE_ID, STREAM)), self.path
+                api.requests += 1
+                status = api.answers.pop(0) if api.answers else 204
+                if status == 204:
+                    api.stored.extend(rows)
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                code, message = {**REFUSALS, **UNAVAILABLE}[status]
+                payload = json.dumps({"error": {"code": code, "message": message}}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.endpoint = "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def writer(self) -> LogsIngestionEventWriter:
+        """The DAG's writer on the real client, one request a call (no retries of its own, no sign-in over plain HTTP)."""
+        from azure.core.pipeline.policies import SansIOHTTPPolicy
+        from azure.monitor.ingestion import LogsIngestionClient
+
+        settings = EventSettings(self.endpoint, RULE_ID, STREAM, client_id=CLIENT_ID)
+        return LogsIngestionEventWriter(
+            settings,
+            lambda: LogsIngestionClient(endpoint=self.endpoint, credential=object(), authentication_policy=SansIOHTTPPolicy(), retry_total=0),
+        )
+
+
+@pytest.fixture
+def ingestion(monkeypatch):
+    """The Logs Ingestion API every event of the test goes to (set `answers` before the run)."""
+    api = LogsIngestionApi()
+    writer = api.writer()
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    yield api
+    api.server.shutdown()
+
+
+def setup(directory):
+    """An offline migration to a managed instance: its source is frozen before the final backup."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="offline")]))
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world = WorldView(directory, plan.database("db"), plan)
+    seed_world(world.world, plan)
+    return plan, dag, world
+
+
+@pytest.mark.parametrize("status, names", [
+    pytest.param(403, ["Monitoring Metrics Publisher", "client id " + CLIENT_ID, RULE_ID, STREAM, "HTTP 403"], id="no-role"),
+    pytest.param(401, ["Monitoring Metrics Publisher", "client id " + CLIENT_ID, RULE_ID, "HTTP 401"], id="token-refused"),
+    pytest.param(404, ["MIGRATION_EVENTS_RULE_ID", "immutable id", RULE_ID, STREAM, "HTTP 404"], id="no-such-rule"),
+    pytest.param(400, ["events contract's columns", RULE_ID, STREAM, "HTTP 400", "InvalidStream"], id="stream-refused"),
+])
+def test_preflight_refuses_to_begin_a_run_whose_events_the_rule_refuses(rehearsal_world, ingestion, status, names):
+    """Before, every upload failed with a warning in the task log and the run went on: sources frozen, migrations
+    started, and no alert could fire, not even for a rollback that failed."""
+    plan, dag, world = setup(rehearsal_world)
+    ingestion.answers = [status] * 50
+    driver = RunDriver(dag)
+
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed", driver.errors
+    assert driver.tries["db.preflight"] == 1  # no retry can grant a role: it fails at once
+    assert world.operations() == [] and world.source_writable()  # nothing started or frozen
+    message = driver.errors["db.preflight"]
+    for name in names:
+        assert name in message, message
+    assert "Traceback" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_preflight_waits_out_an_ingestion_api_briefly_unavailable_and_the_run_goes_on(rehearsal_world, ingestion, status):
+    plan, dag, world = setup(rehearsal_world)
+    ingestion.answers = [status] * 3  # the first proof, the Running event of its wait, the second proof
+    pokes = []
+    driver = RunDriver(dag, observe=pokes.append)
+
+    driver.run_database("db")
+
+    assert pokes.count("db.preflight") >= 3, pokes
+    assert driver.outcome("db") == "migrated", driver.errors
+    preflight = [(row["Status"], row["Message"]) for row in ingestion.stored if row["Phase"] == "preflight"]
+    assert [status for status, _ in preflight][-2:] == ["Started", "Succeeded"], preflight
+    assert all("Azure unavailable, poking again" in message for status, message in preflight if status == "Running")
+
+
+def test_once_its_events_were_proven_the_run_never_fails_on_one(rehearsal_world, ingestion):
+    """The role removed mid-run: its events stop (the stalled alert's case), the migration does not."""
+    plan, dag, world = setup(rehearsal_world)
+    ingestion.answers = [204] + [403] * 500
+    driver = RunDriver(dag)
+
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    assert [(row["Phase"], row["Status"]) for row in ingestion.stored] == [("preflight", "Started")]
+
+
+def test_where_events_go_to_the_task_log_there_is_nothing_to_prove():
+    """Rehearsals and hosts without an ingestion rule: preflight writes no extra event."""
+    writer = LoggingEventWriter()
+    writer.prove({"Phase": "preflight", "Status": "Started"})
+    assert writer.rows == []
