@@ -200,7 +200,7 @@ describe('npm package contents', () => {
       ...dagPackage,
       ...sources.filter((path) => path.startsWith('examples/')),
       // The pages the README, the examples and the library's messages send a reader to.
-      ...sources.filter((path) => path === 'dags/README.md' || path === 'docs/fabric-host.md'),
+      ...sources.filter((path) => ['dags/README.md', 'docs/fabric-host.md', 'docs/permissions.md'].includes(path)),
       ...sources.filter((path) => path === SCHEMA),
       // Scripts a deployment step runs with plain Node (the Fabric DAG uploader), shipped as source.
       ...sources.filter((path) => path.startsWith('lib/') && path.endsWith('.mjs')),

@@ -217,7 +217,7 @@ export function rollbackFailedQuery(planName: string): string {
 
 /**
  * Databases whose current stretch of work has run more than `longRunningMinutes` and whose latest
- * event in the plan's latest run ({@link latestRunEventsKql}) is not an end (`isEndEventKql`). A run cleared after an end (a person clears
+ * event in the plan's latest run (`latestRunEventsKql`) is not an end (`isEndEventKql`). A run cleared after an end (a person clears
  * it from `preflight`, or clears a failed step) runs again: its stretch is timed from its events
  * after that end only, not from the start of the try that ended.
  *

@@ -17,7 +17,7 @@ import { eventsTableDependency, latestRunEventsKql, MIGRATION_EVENTS_TABLE, MIGR
 export const DEFAULT_STALLED_AFTER_MINUTES = 30;
 
 /**
- * The plan's latest run ({@link latestRunEventsKql}: the one that wrote its latest event), when its
+ * The plan's latest run (`latestRunEventsKql`: the one that wrote its latest event), when its
  * latest event, of any database, is older than `silentMinutes` while at least one of its databases
  * is in flight: its latest event is not an end (`done`/`Succeeded`, `rollback`/`Succeeded`, any
  * `Failed` or `RolledBack`; the same ends as the running-long alert). Databases that never started
