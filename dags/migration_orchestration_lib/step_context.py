@@ -113,6 +113,7 @@ class StepContext:
     task_name: str  # keys this task's SQL operations apart from every other task's (see `sql`)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     on_started: Callable[[str], None] = lambda message: None  # start_migration's `Started` event
+    on_running: Callable[[str], None] = lambda message: None  # a `Running` heartbeat of work inside this poke
     _services: Any = None
     _sql: Any = None
     operation_id: Optional[str] = None  # the DMS migration this step saw, for its event
