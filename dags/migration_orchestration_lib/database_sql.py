@@ -8,8 +8,10 @@ submitted; the final backup's key is its migration's and file's, so a later run 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib.airflow_compat import utc_now
@@ -17,6 +19,8 @@ from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
 from migration_orchestration_lib.step_context import StepPending
 from migration_orchestration_lib.table_names import TableName
+
+T = TypeVar("T")
 
 
 class DatabaseSql:
@@ -134,19 +138,33 @@ class DatabaseSql:
         rows = self._run(_target(database, "master"), statements.drop_database(database.target_database), "drop-target")
         return int(rows[0]["remaining"]) if rows else 1
 
-    def compare(self, plan: Any, database: DatabaseMigration, deadline: datetime) -> Any:
+    def compare(self, plan: Any, database: DatabaseMigration, deadline: datetime,
+                still_running: Callable[[str], None], every: timedelta) -> Any:
         """Fingerprints of both sides (one batch each, submitted together), compared by table. Each batch may run
-        until `deadline` from when it is submitted: with direct access the target's starts once the source's ended."""
+        until `deadline` from when it is submitted: with direct access the target's starts once the source's ended.
+        A submit may block that long (direct access runs the batch in it): the submits run in a worker thread, and
+        `still_running(what runs)` is called every `every` meanwhile (the events contract's heartbeat)."""
         from migration_orchestration_lib.validation import ValidationReport, compare_fingerprints, validation_operations
 
         settings = database.validation
         if not settings.row_counts and not settings.checksums:
             return ValidationReport()
         operations = validation_operations(plan, database, self._key("validate"))
-        handles = [
-            self._access.submit(dataclasses.replace(operation, timeout_seconds=statements.fingerprint_timeout_seconds(deadline, utc_now())))
-            for operation in operations
-        ]
+        running: List[Tuple[SqlOperation, float]] = []  # the batch being submitted, since when (time.monotonic)
+
+        def submit_each() -> List[Any]:
+            handles = []
+            for operation in operations:
+                running.append((operation, time.monotonic()))
+                timeout = statements.fingerprint_timeout_seconds(deadline, utc_now())
+                handles.append(self._access.submit(dataclasses.replace(operation, timeout_seconds=timeout)))
+            return handles
+
+        def say_what_runs() -> None:
+            operation, since = running[-1]
+            still_running(_validating(database, operation, timedelta(seconds=time.monotonic() - since), deadline))
+
+        handles = _while_beating(submit_each, every, say_what_runs)
         results = [self._access.result(handle) for handle in handles]
         if any(result is None for result in results):
             raise StepPending("validation of %s is running" % database.name)
@@ -181,6 +199,45 @@ class DatabaseSql:
 
     def _key(self, purpose: str) -> str:
         return "%s:%s" % (self._key_prefix, purpose)
+
+
+def _while_beating(work: Callable[[], T], every: timedelta, beat: Callable[[], None]) -> T:
+    """`work()`'s result (or its exception), `beat()` called every `every` while it runs. It runs in a daemon thread:
+    pymssql blocks in C, where neither a heartbeat nor Airflow's execution_timeout (AirflowTaskTimeout, raised by a
+    signal in this thread) could run; this thread's wait lets the latter through, and the task ends without waiting
+    for `work`, whose SQL batch is bounded by its own timeout."""
+    outcome: List[Tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as error:  # raised in the task's thread below
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=run, name="validation-batches", daemon=True)
+    next_beat = time.monotonic() + every.total_seconds()
+    worker.start()
+    while True:
+        worker.join(max(0.0, next_beat - time.monotonic()))
+        if not worker.is_alive():
+            break
+        beat()
+        next_beat += every.total_seconds()
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return value
+
+
+def _validating(database: DatabaseMigration, operation: SqlOperation, ran: timedelta, deadline: datetime) -> str:
+    """A `Running` heartbeat's message while `operation`, a fingerprint batch of `database`, runs."""
+    settings = database.validation
+    tables = "%d listed table(s)" % len(settings.tables) if settings.tables else "every user table"
+    reads = "row counts and checksums" if settings.row_counts and settings.checksums else (
+        "row counts" if settings.row_counts else "checksums")
+    return "validating: the %s's fingerprint batch (%s of %s) on %s has run for %d min; it may run until %s" % (
+        operation.endpoint.role, reads, tables, operation.endpoint.server_name, ran.total_seconds() // 60,
+        deadline.isoformat())
 
 
 def is_frozen(state: statements.DatabaseState) -> bool:

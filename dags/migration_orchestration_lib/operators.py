@@ -5,7 +5,8 @@ back and pokes again later: rescheduled (every host) or deferred to a timer in t
 (hosts with one, `MIGRATION_WAIT_MODE=deferrable`). The wait between pokes grows with the time
 waited since the first poke, and every wait of a database stops at one deadline: preflight's
 start plus the database's `timeoutMinutes`. Every poke that finds it still waiting writes a
-`Running` event (the events contract's heartbeat, at least every `max_poke_wait`).
+`Running` event (the events contract's heartbeat, at least every `max_poke_wait`); a step at work inside
+its poke writes it through `StepContext.on_running` (a direct validation's batches: `DatabaseSql.compare`).
 """
 from __future__ import annotations
 
@@ -181,6 +182,7 @@ class MigrationTask(BaseSensorOperator):
         first = first_poke_at(context, first_poke)
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
         ctx.on_started = lambda message, must_arrive=False: self._emit(ctx, "Started", message, first, must_arrive)
+        ctx.on_running = lambda message: self._emit(ctx, "Running", message, first)
         ctx.first_poke = first
         try:
             result = self.step(ctx)

@@ -185,6 +185,9 @@ class Timing:
     operation_timeout: timedelta  # how long a step awaits one Azure long-running operation
     operation_poll_interval: timedelta  # between two reads of its status (when Azure sends no Retry-After)
     deferrable: bool  # wait in the triggerer (hosts with one) instead of rescheduling
+    # Longest silence of a step at work inside one poke (a direct validation's batches, `DatabaseSql.compare`): its
+    # `Running` heartbeat, like the longest wait between pokes the contract's 15 minutes less POKE_START_ALLOWANCE.
+    heartbeat: timedelta = timedelta(minutes=12)
 
     @staticmethod
     def for_environment(environ: Mapping[str, str] = os.environ) -> "Timing":

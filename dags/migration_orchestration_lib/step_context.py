@@ -114,6 +114,7 @@ class StepContext:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     # A step's `Started` event: start_migration's; preflight's with must_arrive (the alerts' proof, before anything is done)
     on_started: Callable[..., None] = lambda message, must_arrive=False: None
+    on_running: Callable[[str], None] = lambda message: None  # a `Running` heartbeat of work inside this poke
     _services: Any = None
     _sql: Any = None
     operation_id: Optional[str] = None  # the DMS migration this step saw, for its event

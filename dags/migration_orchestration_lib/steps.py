@@ -697,7 +697,8 @@ def validate(ctx: StepContext) -> StepResult:
         )
     database, stronger = validation.to_meet(ctx, now.operation_id)  # never less than promised at the freeze
     _wait_while_another_connection_holds_the_source(ctx, database, source)
-    report = ctx.sql.compare(ctx.plan, database, ctx.deadline() or utc_now() + timedelta(minutes=database.timeout_minutes))
+    deadline = ctx.deadline() or utc_now() + timedelta(minutes=database.timeout_minutes)
+    report = ctx.sql.compare(ctx.plan, database, deadline, ctx.on_running, ctx.timing.heartbeat)
     said = "; " + stronger if stronger else ""
     if not report.passed:
         then = (". If the target is right all the same, a person clears that record (%s) and runs "

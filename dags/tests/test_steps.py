@@ -327,6 +327,53 @@ def test_a_validation_may_run_until_the_deadline_inside_its_direct_poke(rehearsa
     assert dag.get_task("db.freeze_source").execution_timeout == timedelta(minutes=2)  # the rehearsal's step_timeout
 
 
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+def test_a_long_direct_validation_writes_the_running_heartbeat_while_its_batches_run(rehearsal_world, monkeypatch, tmp_path):
+    """With sqlAccess direct the fingerprint batches run inside one poke of validate, for hours where a table is
+    large. Before: validate wrote no event until they ended, so after `silentMinutes` (30) `migration-stalled`
+    (severity 1) fired on a healthy run. Now the batches run in a worker thread and validate writes its `Running`
+    heartbeat meanwhile, saying which side's batch has run how long: no gap between two events of the run longer
+    than the contract's `maxIntervalMinutes`. Timing shrunk: the heartbeat's 12 minutes are 1.2 s, so the contract's
+    15 are 1.5 s, and each side's batch (3 s) runs for 30 minutes."""
+    import time
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from migration_orchestration_lib.events import CONTRACT_HEARTBEAT_MINUTES
+    from migration_orchestration_lib.sql_access_direct import DirectSqlAccess
+
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events_file))
+    plan, dag = setup(rehearsal_world, database_entry(
+        "db", "Sales", mode="offline", validation={"rowCounts": True, "checksums": True, "tables": ["dbo.Orders"]}))
+    validate = dag.get_task("db.validate")
+    validate.timing = replace(validate.timing, heartbeat=timedelta(seconds=1.2))
+    contract_interval = validate.timing.heartbeat * CONTRACT_HEARTBEAT_MINUTES / 12
+    submit = DirectSqlAccess.submit
+
+    def counting_and_hashing_for_a_while(self, operation):
+        if ":validate/" in operation.key and not self.submitted(operation):
+            time.sleep(3)
+        return submit(self, operation)
+
+    monkeypatch.setattr(DirectSqlAccess, "submit", counting_and_hashing_for_a_while)
+    driver = RunDriver(dag)
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    at = [datetime.fromisoformat(event["TimeGenerated"]) for event in events]
+    beats = [event["Message"] for event in events if (event["Phase"], event["Status"]) == ("validate", "Running")]
+    assert len(beats) >= 4, [(event["Phase"], event["Status"]) for event in events]
+    assert beats[0].startswith("validating: the source's fingerprint batch (row counts and checksums of 1 listed "
+                               "table(s)) on sql01 has run for 0 min; it may run until "), beats[0]
+    assert "the target's fingerprint batch" in beats[-1], beats
+    into_validate = [later - earlier for earlier, later, event in zip(at, at[1:], events[1:]) if event["Phase"] == "validate"]
+    assert max(into_validate) <= contract_interval, (into_validate, contract_interval)
+
+
 @pytest.mark.parametrize("plan_file", ["three_databases.json", "data_factory_host.json"], ids=["direct", "dataFactory"])
 def test_validate_waits_while_another_connection_holds_a_single_user_source(rehearsal_world, monkeypatch, tmp_path, plan_file):
     """A singleUser freeze closes every other connection, and the one connection SINGLE_USER then allows is taken by

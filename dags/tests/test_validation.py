@@ -215,3 +215,44 @@ def test_a_validation_narrowed_to_one_of_two_tables_differing_only_in_case_does_
     assert not covers(now, promised_then)
     assert stronger(promised_then, now).tables == promised_then.tables
     assert covers(promised_then, now) and covers(promised_then, promised_then)
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow31
+def test_execution_timeout_stops_a_validation_whose_batch_blocks_and_heartbeats_came_before_it():
+    """With direct access a fingerprint batch blocks inside pymssql, in C with the GIL released: a signal's handler
+    (Airflow's execution_timeout raises AirflowTaskTimeout from SIGALRM in the task's thread) runs only once the call
+    returns, hours later. The batches run in a worker thread, and the task's thread, waiting for it between
+    heartbeats, takes the signal at once; the batch is left to its own timeout (until the deadline)."""
+    import threading
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    from migration_orchestration_lib.airflow_compat import AirflowTaskTimeout
+    from migration_orchestration_lib.database_sql import DatabaseSql
+
+    try:
+        from airflow.sdk.execution_time.timeout import timeout
+    except ImportError:  # Airflow 2
+        from airflow.utils.timeout import timeout
+
+    released = threading.Event()
+
+    class BatchBlockingInC:
+        def submit(self, operation):
+            released.wait(30)  # no signal handler runs in this thread
+            raise AssertionError("the batch ran to its end")
+
+    plan, database = plan_with(rowCounts=True, checksums=True)
+    beats = []
+    began = time.monotonic()
+    try:
+        with pytest.raises(AirflowTaskTimeout):
+            with timeout(1):
+                DatabaseSql(BatchBlockingInC(), "run:db:validate:1").compare(
+                    plan, database, datetime.now(timezone.utc) + timedelta(hours=2), beats.append, timedelta(seconds=0.3))
+    finally:
+        released.set()
+    assert time.monotonic() - began < 2.5
+    assert len(beats) >= 2 and beats[0].startswith("validating: the source's fingerprint batch (row counts and checksums "
+                                                   "of every user table) on "), beats
