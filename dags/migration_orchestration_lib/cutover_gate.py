@@ -1,8 +1,9 @@
 """Whether a database may start its cutover now: one pure decision, shared by both approval channels.
 
 `decide_cutover(...)` is given the database's cutover settings, the time, its approval record (or
-None), how many other cutovers are in progress in the world, and since when this wait runs; it
-says one of:
+None), how many other cutovers are in progress in the world (or how to count them: counted only
+where the count decides, a window fitting now and the approval given or not needed), and since when
+this wait runs; it says one of:
 - `wait` until a time (or the next poke), with why: no window fits (`WaitingForWindow`, or
   `WindowMissed` when one passed while this database waited), this window was rejected
   (`Rejected`), or `cutover.maxConcurrent` cutovers are in progress (`WaitingForWindow`);
@@ -23,7 +24,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 from migration_orchestration_lib import operator_commands
 from migration_orchestration_lib.cutover_windows import Opening, Window, fitting_at, iso_utc, next_fit, openings_around
@@ -104,12 +105,14 @@ def decide_cutover(
     cutover: CutoverSettings,
     now: datetime,
     record: Any = None,
-    in_progress: int = 0,
+    in_progress: Union[int, Callable[[], int]] = 0,
     max_concurrent: Optional[int] = None,
     waiting_since: Optional[datetime] = None,
 ) -> GateDecision:
     """The gate (see the module's docstring). `record`: the stored approval record (raw text,
-    mapping or ApprovalRecord); `in_progress`: other databases' cutovers in progress now."""
+    mapping or ApprovalRecord); `in_progress`: other databases' cutovers in progress now, or a
+    function counting them, called only under `max_concurrent` once window and approval let it go
+    (the count reads DMS's list: no read while it cannot change the answer)."""
     windows, expected = cutover.windows, cutover.expected_minutes
     opening: Optional[Opening] = None
     if windows:
@@ -153,14 +156,16 @@ def decide_cutover(
                 opening=opening,
                 closes_at=closes,
             )
-    if max_concurrent is not None and in_progress >= max_concurrent:
-        return GateDecision(
-            WAIT,
-            "WaitingForWindow",
-            "%d cutover(s) in progress (cutover.maxConcurrent %d): %s waits in window %s"
-            % (in_progress, max_concurrent, database_name, where),
-            opening=opening,
-        )
+    if max_concurrent is not None:
+        count = in_progress() if callable(in_progress) else in_progress
+        if count >= max_concurrent:
+            return GateDecision(
+                WAIT,
+                "WaitingForWindow",
+                "%d cutover(s) in progress (cutover.maxConcurrent %d): %s waits in window %s"
+                % (count, max_concurrent, database_name, where),
+                opening=opening,
+            )
     approved = cutover.approval.required
     return GateDecision(
         GO,

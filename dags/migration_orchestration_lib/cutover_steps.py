@@ -2,10 +2,11 @@
 
 `await_cutover` (gated databases only, right before the first task that freezes the source) asks
 `cutover_gate.decide_cutover` on every poke, from the clock, the approval record and the cutovers
-in progress in the world, and waits (`CutoverWait`: its event says WaitingForWindow,
-AwaitingApproval, Rejected or WindowMissed) until it may go; it never fails on a rejection or a
-missed window, but fails (`StepFailure`, naming the windows and `expectedMinutes`) as soon as no window
-of the plan can start the cutover any more (date windows all past, or what is left of them too short),
+in progress in the world (DMS's list read only where the window fits and the approval is given), and
+waits (`CutoverWait`: its event says WaitingForWindow, AwaitingApproval, Rejected or WindowMissed)
+until it may go; it never fails on a rejection or a missed window, but fails (`StepFailure`, naming
+the windows and `expectedMinutes`) as soon as no window of the plan can start the cutover any more
+(date windows all past, or what is left of them too short),
 unless the database's own cutover is in progress or live: the rollback then leaves an active migration
 replicating (`rollback`). Its return value carries the window's close for the steps after it:
 - online: freeze_source does not freeze once the window no longer fits, and a freeze seen landed
@@ -127,13 +128,12 @@ def await_cutover(ctx: StepContext) -> StepResult:
             "it keeps replicating" % (database.name, iso_utc(horizon))
         )
     record = services.approvals.get(database.name) if database.cutover.approval.required else None
-    in_progress = cutovers_in_progress(ctx, now) if plan.max_concurrent_cutovers is not None else 0
     decision = decide_cutover(
         database.name,
         database.cutover,
         now,
         record,
-        in_progress,
+        lambda: cutovers_in_progress(ctx, now),
         plan.max_concurrent_cutovers,
         clock.waiting_since(database.name, ctx.first_poke or now),
     )

@@ -119,6 +119,29 @@ def test_max_concurrent_holds_a_fitting_window_until_a_place_is_free():
     assert (free.action, free.status) == (GO, "Succeeded")
 
 
+@pytest.mark.parametrize(
+    "now, stored, status",
+    [
+        (utc(2026, 12, 3, 12), record("approve"), "WaitingForWindow"),  # no window fits
+        (utc(2026, 12, 6, 2, 31), None, "WindowMissed"),
+        (utc(2026, 12, 5, 22), None, "AwaitingApproval"),
+        (utc(2026, 12, 5, 22), record("reject"), "Rejected"),
+    ],
+)
+def test_the_cutovers_in_progress_are_counted_only_where_the_count_decides(now, stored, status):
+    """Counting them reads DMS's list (`cutover_steps.cutovers_in_progress`): not while a window or an approval holds
+    the database anyway, whatever the count; the decision and its words are those of a count of 0."""
+    def not_to_be_counted():
+        raise AssertionError("counted the cutovers in progress for a decision they cannot change")
+
+    since = utc(2026, 12, 5, 12)
+    counted = decide_cutover("db", WITH_APPROVAL, now, stored, not_to_be_counted, 1, since)
+    assert counted == decide_cutover("db", WITH_APPROVAL, now, stored, 0, 1, since) and counted.status == status
+    assert decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 5, 22), record("approve"), lambda: 1, 1).message.startswith(
+        "1 cutover(s) in progress (cutover.maxConcurrent 1): db waits in window"
+    )
+
+
 def test_without_windows_approval_names_any_time_and_a_rejection_waits_for_a_new_record():
     settings = CutoverSettings(approval=ApprovalSettings(True, APPROVERS, "airflowVariable"))
     asked = decide_cutover("db", settings, utc(2026, 12, 1))

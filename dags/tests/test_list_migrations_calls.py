@@ -9,11 +9,14 @@ reused only within one poke, where no operation began since, never across tasks 
 
 Figures (per database and run): not started, 2 calls (`preflight` 1, `start_migration` 1; was 3, the create reading
 the list again milliseconds after the step's own read); running or done, none (ARM's GET finds the migration). A
-database waiting for a place costs one call per poke of `start_migration`. Each call reads every page once.
+database waiting for a place costs one call per poke of `start_migration`. Under `cutover.maxConcurrent` a gated
+database costs one call per poke of `await_cutover` whose window fits and whose approval is given (or not needed),
+none while it waits for either, and one in its freezing step. Each call reads every page once.
 """
 from __future__ import annotations
 
 import collections
+import json
 from typing import Dict, List
 from urllib.parse import parse_qs
 
@@ -144,9 +147,9 @@ def test_a_rollback_names_what_runs_into_an_unnamed_target_from_a_list_it_read(r
 
 
 def test_cutover_max_concurrent_costs_a_call_at_each_count_of_the_cutovers_in_progress(rehearsal_world):
-    """`cutover.maxConcurrent` counts the plan's cutovers in progress from the service's list: in every poke of
-    `await_cutover` (a database waiting days for its window pokes at most `max_poke_wait` apart) and once more in the
-    freezing step, right before its freeze. Here the gate lets it go at its first poke."""
+    """`cutover.maxConcurrent` counts the plan's cutovers in progress from the service's list: in the poke of
+    `await_cutover` that finds a place (here, without a window or an approval, its first) and once more in the
+    freezing step, right before its freeze."""
     document = plan_with_databases([database_entry("db", "Sales", mode="online")])
     document["cutover"] = {"maxConcurrent": 1}
     plan = parse_plan(document)
@@ -155,3 +158,89 @@ def test_cutover_max_concurrent_costs_a_call_at_each_count_of_the_cutovers_in_pr
     run = RunDriver(dag, observe=counter.observe)
     assert run.run_database("db")["db.done"] == "success", run.errors
     assert counter.of("db") == {"preflight": 1, "start_migration": 1, "await_cutover": 1, "freeze_source": 1}, dict(counter.calls)
+
+
+SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
+
+
+def cutover(approvers):
+    """A database's `cutover`: Saturday nights, approval required where there are `approvers`."""
+    return {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30,
+            "approval": {"required": bool(approvers), "approvers": approvers, "channel": "airflowVariable"}}
+
+
+def gate_pokes(counter: ListCounter, events_file, task_id: str):
+    """An observer of `counter`'s too: each poke of `task_id` as (the status of its event, its listMigrations calls)."""
+    pokes = []
+
+    def observe(observed: str) -> None:
+        before = counter.calls[observed]
+        counter.observe(observed)
+        if observed == task_id:
+            rows = [json.loads(line) for line in events_file.read_text().splitlines()]
+            status = [r["Status"] for r in rows if r["Phase"] == task_id.split(".", 1)[1]][-1]
+            pokes.append((status, counter.calls[observed] - before))
+
+    return pokes, observe
+
+
+def test_await_cutover_lists_only_at_the_pokes_whose_decision_the_count_of_cutovers_in_progress_can_change(
+    rehearsal_world, monkeypatch, tmp_path
+):
+    """Under `cutover.maxConcurrent`, a database waiting for its window or for an approval pokes for days (at most
+    `max_poke_wait` apart) and the count of the cutovers in progress cannot change what it waits for: none of those
+    pokes lists; the poke that finds the window open and the approval given counts them (and the freezing step again,
+    right before its freeze). Was: a call at every poke of `await_cutover` (1,000 databases waiting: ~5,000 an hour)."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")  # a Thursday: the window opens on Saturday
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events_file))
+    gate = cutover(approvers=["alice@contoso.com"])
+    document = plan_with_databases([database_entry("db", "Sales", mode="online", cutover=gate)])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    counter = ListCounter(paged_world(rehearsal_world, plan))
+    pokes, observe = gate_pokes(counter, events_file, "db.await_cutover")
+    run = RunDriver(dag, observe=observe)
+    assert run.run_database("db")["db.done"] == "success", run.errors
+    assert pokes == [("WaitingForWindow", 0), ("AwaitingApproval", 0), ("Approved", 1)], pokes
+    assert counter.of("db") == {"preflight": 1, "start_migration": 1, "await_cutover": 1, "freeze_source": 1}, dict(counter.calls)
+
+
+def test_await_cutover_held_for_a_place_lists_at_every_poke_and_says_so_and_waiting_for_its_window_does_not(
+    rehearsal_world, monkeypatch, tmp_path
+):
+    """`a`'s source frozen (its worker died right after), `b` waits: while its window is closed it says it waits for
+    the window and lists nothing; in the next window every poke counts the cutovers in progress (a place may free up
+    at any moment) and says it waits for one."""
+    import task_driver
+    from world_view import set_rehearsal_clock
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-05T22:00:00Z")  # inside the window
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events_file))
+    gate = cutover(approvers=[])
+    document = plan_with_databases([database_entry(name, source, mode="online", cutover=gate) for name, source in (("a", "Sales"), ("b", "Hr"))])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    counter = ListCounter(paged_world(rehearsal_world, plan))
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag).run_database("a", crash_after="freeze_source")
+    set_rehearsal_clock(rehearsal_world, "2026-12-06T04:00:00Z")  # the window closed at 03:00
+    pokes, observe = gate_pokes(counter, events_file, "b.await_cutover")
+
+    def open_the_next_window_after_the_first_poke(task_id):
+        observe(task_id)
+        if task_id == "b.await_cutover" and len(pokes) == 1:
+            set_rehearsal_clock(rehearsal_world, "2026-12-12T21:30:00Z")
+
+    monkeypatch.setattr(task_driver, "MAX_POKES", 3)
+    held = RunDriver(dag, observe=open_the_next_window_after_the_first_poke)
+    assert held.run_database("b")["b.await_cutover"] == "failed", "the driver gives up after 3 pokes (a scheduler would not)"
+    assert pokes == [("WaitingForWindow", 0), ("WaitingForWindow", 1), ("WaitingForWindow", 1)], pokes
+    messages = [r["Message"] for r in (json.loads(line) for line in events_file.read_text().splitlines())
+                if r["Database"] == "b" and r["Phase"] == "await_cutover"]
+    assert messages[0].startswith("b is ready for cutover and keeps replicating; next window"), messages
+    assert all(m.startswith("1 cutover(s) in progress (cutover.maxConcurrent 1): b waits in window") for m in messages[1:]), messages
