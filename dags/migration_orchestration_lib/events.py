@@ -8,7 +8,8 @@ preflight proves its first event arrives (`prove`): without events no alert can 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+import math
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -35,6 +36,20 @@ _STATUS_ALERTS = {status["name"]: status for status in _CONTRACT["statuses"]}
 MAX_MESSAGE_LENGTH = 2000
 # Answers a later try may not get again (timeout, throttled): like 5xx, waited out, never a refusal.
 RETRYABLE_CLIENT_ERRORS = (408, 429)
+# A 401/403 on preflight's proof right after `terraform apply`: the role assignment (or the identity's federated
+# credential) it just made may not apply yet. Microsoft ("Troubleshoot Azure RBAC", learn.microsoft.com/azure/
+# role-based-access-control/troubleshooting, "Role assignment changes are not being detected"): Azure Resource Manager
+# caches, so a new role assignment can take up to 10 minutes to take effect (sometimes longer). Waited out that long
+# from preflight's first poke of its try, with a margin; then it fails as a refusal.
+ROLE_ASSIGNMENT_SPREAD = timedelta(minutes=15)
+AUTHORIZATION_REFUSALS = (401, 403)
+# How a refusal's message ends once preflight fails on it.
+_THEN_FIX = "; then clear this preflight or trigger the DAG again. Without its events no alert of this run could fire"
+
+
+class RoleAssignmentSpreading(Exception):
+    """A 401/403 on preflight's proof within ROLE_ASSIGNMENT_SPREAD of its first poke: waited out like Azure
+    unavailable (a later poke may well succeed), never a failure yet."""
 
 
 def alert_of(phase: str, status: str) -> Optional[str]:
@@ -83,7 +98,7 @@ class LoggingEventWriter:
         self.rows: List[Dict[str, Any]] = []
         self._events_file = events_file
 
-    def prove(self, row: Dict[str, Any]) -> None:
+    def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0)) -> None:
         """Nothing to prove: these events reach no alert."""
 
     def write(self, row: Dict[str, Any]) -> None:
@@ -126,27 +141,41 @@ class LogsIngestionEventWriter:
                 error,
             )
 
-    def prove(self, row: Dict[str, Any]) -> None:
+    def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0)) -> None:
         """Upload `row` or raise: preflight's proof that the alerts will see this run, before anything is started or
         frozen. A refusal no later poke changes (no role on the rule, no such rule or stream, a row the stream
         rejects) raises ConfigurationError saying what to fix; anything else as it came, for the task to wait out
-        (throttled, 5xx, no answer) or retry."""
+        (throttled, 5xx, no answer) or retry. `waited`: since preflight's first poke of this try; a 401/403 before
+        ROLE_ASSIGNMENT_SPREAD raises RoleAssignmentSpreading, to be waited out too."""
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         try:
             self._upload(row)
         except Exception as error:
-            refusal = self._refusal(error)
+            status = getattr(error, "status_code", None)
+            spreading = status in AUTHORIZATION_REFUSALS and waited < ROLE_ASSIGNMENT_SPREAD
+            refusal = self._refusal(error, self._spreading_then(waited) if spreading else _THEN_FIX)
             if refusal is None:
                 raise
+            if spreading:
+                raise RoleAssignmentSpreading(refusal) from error
             raise ConfigurationError(refusal) from error
+
+    @staticmethod
+    def _spreading_then(waited: timedelta) -> str:
+        return (
+            "; preflight pokes again for up to %d more minutes (%d from its first poke) in case the role assignment or "
+            "federated credential was just made, then fails"
+            % (math.ceil((ROLE_ASSIGNMENT_SPREAD - waited).total_seconds() / 60), ROLE_ASSIGNMENT_SPREAD.total_seconds() // 60)
+        )
 
     def _upload(self, row: Dict[str, Any]) -> None:
         if self._client is None:
             self._client = self._client_factory()
         self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row])
 
-    def _refusal(self, error: Exception) -> Optional[str]:
-        """What to fix where the Logs Ingestion API answered with a 4xx no retry changes; None otherwise."""
+    def _refusal(self, error: Exception, then: str) -> Optional[str]:
+        """What to fix where the Logs Ingestion API answered with a 4xx no retry changes, ending with `then`; None
+        otherwise."""
         status = getattr(error, "status_code", None)
         if not isinstance(status, int) or not 400 <= status < 500 or status in RETRYABLE_CLIENT_ERRORS:
             return None
@@ -154,7 +183,6 @@ class LogsIngestionEventWriter:
         rule = "data collection rule %s (stream %s, endpoint %s)" % (settings.rule_id, settings.stream_name, settings.endpoint)
         answer = "HTTP %d: %s" % (status, str(getattr(error, "message", None) or error).splitlines()[0])
         role = "the built-in role Monitoring Metrics Publisher on that rule (the stack assigns it on dcr-<plan name>)"
-        then = "; then clear this preflight or trigger the DAG again. Without its events no alert of this run could fire"
         if status == 401:
             return (
                 "%s did not accept the token of the DAG's identity (%s) (%s): the identity signs in to the rule's tenant "

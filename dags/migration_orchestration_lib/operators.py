@@ -31,7 +31,7 @@ from migration_orchestration_lib.airflow_compat import (
 )
 from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.dms_gateway import DmsError
-from migration_orchestration_lib.events import build_event_row
+from migration_orchestration_lib.events import RoleAssignmentSpreading, build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
 from migration_orchestration_lib.rollback import ROLLBACK_TASK, NothingToRollBack
 from migration_orchestration_lib.settings import ConfigurationError, Timing
@@ -75,9 +75,12 @@ def is_transient_azure_error(error: BaseException) -> bool:
     """Whether a later poke may well succeed where this one met Azure unavailable: the DMS gateway's
     retryable errors (unreachable, throttled, 5xx, an operation still running at its deadline,
     `OperationInProgress`), and azure-core's from other clients (Data Factory): no connection, no
-    answer, or a throttled / 5xx answer. azure-core is imported only here (parsing loads no Azure SDK)."""
+    answer, or a throttled / 5xx answer; and a role assignment that preflight's proof still waits for. azure-core is
+    imported only here (parsing loads no Azure SDK)."""
     if isinstance(error, DmsError):
         return bool(error.retryable)
+    if isinstance(error, RoleAssignmentSpreading):
+        return True
     try:
         from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
     except ImportError:
@@ -321,8 +324,9 @@ def write_event(must_arrive: bool = False, **fields: Any) -> None:
     (`LogsIngestionEventWriter.prove`), for without events no alert can fire."""
     from migration_orchestration_lib.services import event_writer_from_environment
 
-    if must_arrive:
-        event_writer_from_environment(os.environ).prove(build_event_row(**fields))
+    if must_arrive:  # its duration: since the first poke of this try, the time a role assignment had to apply
+        waited = timedelta(seconds=fields["duration_seconds"])
+        event_writer_from_environment(os.environ).prove(build_event_row(**fields), waited)
         return
     try:
         event_writer_from_environment(os.environ).write(build_event_row(**fields))

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
-from migration_orchestration_lib.events import LoggingEventWriter, LogsIngestionEventWriter
+from migration_orchestration_lib.airflow_compat import utc_now
+from migration_orchestration_lib.events import ROLE_ASSIGNMENT_SPREAD, LoggingEventWriter, LogsIngestionEventWriter
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import seed_world
 from migration_orchestration_lib.settings import EventSettings
@@ -110,28 +113,87 @@ def setup(directory):
     return plan, dag, world
 
 
-@pytest.mark.parametrize("status, names", [
-    pytest.param(403, ["Monitoring Metrics Publisher", "client id " + CLIENT_ID, RULE_ID, STREAM, "HTTP 403"], id="no-role"),
-    pytest.param(401, ["Monitoring Metrics Publisher", "client id " + CLIENT_ID, RULE_ID, "HTTP 401"], id="token-refused"),
-    pytest.param(404, ["MIGRATION_EVENTS_RULE_ID", "immutable id", RULE_ID, STREAM, "HTTP 404"], id="no-such-rule"),
-    pytest.param(400, ["events contract's columns", RULE_ID, STREAM, "HTTP 400", "InvalidStream"], id="stream-refused"),
-])
-def test_preflight_refuses_to_begin_a_run_whose_events_the_rule_refuses(rehearsal_world, ingestion, status, names):
+@pytest.fixture
+def preflight_clock(monkeypatch):
+    """The tasks' clock, `minutes_per_poke` later after every poke of `db.preflight` (its waits, without waiting)."""
+    clock = type("Clock", (), {"shift": timedelta(0), "minutes_per_poke": 4})()
+    monkeypatch.setattr("migration_orchestration_lib.operators.utc_now", lambda: utc_now() + clock.shift)
+
+    def observe(task_id):
+        if task_id == "db.preflight":
+            clock.shift += timedelta(minutes=clock.minutes_per_poke)
+
+    clock.observe = observe
+    return clock
+
+
+REFUSAL_NAMES = {
+    403: ["Monitoring Metrics Publisher", "client id " + CLIENT_ID, RULE_ID, STREAM, "HTTP 403"],
+    401: ["Monitoring Metrics Publisher", "client id " + CLIENT_ID, RULE_ID, "HTTP 401"],
+    404: ["MIGRATION_EVENTS_RULE_ID", "immutable id", RULE_ID, STREAM, "HTTP 404"],
+    400: ["events contract's columns", RULE_ID, STREAM, "HTTP 400", "InvalidStream"],
+}
+
+
+def assert_refused_before_anything(driver, world, status):
+    assert driver.tries["db.preflight"] == 1  # no retry can fix it: it fails in its first try
+    assert world.operations() == [] and world.source_writable()  # nothing started or frozen
+    message = driver.errors["db.preflight"]
+    for name in REFUSAL_NAMES[status] + ["clear this preflight or trigger the DAG again"]:
+        assert name in message, message
+    assert "Traceback" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("status", [pytest.param(404, id="no-such-rule"), pytest.param(400, id="stream-refused")])
+def test_preflight_refuses_at_once_to_begin_a_run_whose_events_the_rule_refuses(rehearsal_world, ingestion, status):
     """Before, every upload failed with a warning in the task log and the run went on: sources frozen, migrations
-    started, and no alert could fire, not even for a rollback that failed."""
+    started, and no alert could fire, not even for a rollback that failed. No wait fixes a wrong rule or stream."""
     plan, dag, world = setup(rehearsal_world)
     ingestion.answers = [status] * 50
-    driver = RunDriver(dag)
+    pokes = []
+    driver = RunDriver(dag, observe=pokes.append)
 
     states = driver.run_database("db")
 
     assert states["db.preflight"] == "failed", driver.errors
-    assert driver.tries["db.preflight"] == 1  # no retry can grant a role: it fails at once
-    assert world.operations() == [] and world.source_writable()  # nothing started or frozen
-    message = driver.errors["db.preflight"]
-    for name in names:
-        assert name in message, message
-    assert "Traceback" not in message and "\n" not in message
+    assert pokes.count("db.preflight") == 1
+    assert_refused_before_anything(driver, world, status)
+
+
+@pytest.mark.parametrize("status", [pytest.param(403, id="no-role"), pytest.param(401, id="token-refused")])
+def test_preflight_refuses_a_run_whose_identity_the_rule_still_refuses_once_a_role_assignment_had_time_to_apply(
+    rehearsal_world, ingestion, preflight_clock, status
+):
+    """A role assignment the apply just made may take minutes to apply: preflight waits for it, then says what to fix."""
+    plan, dag, world = setup(rehearsal_world)
+    ingestion.answers = [status] * 50
+    driver = RunDriver(dag, observe=preflight_clock.observe)
+
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed", driver.errors
+    failed_at = preflight_clock.shift - timedelta(minutes=preflight_clock.minutes_per_poke)  # the clock of its last poke
+    assert ROLE_ASSIGNMENT_SPREAD <= failed_at < ROLE_ASSIGNMENT_SPREAD + timedelta(minutes=preflight_clock.minutes_per_poke), failed_at
+    assert_refused_before_anything(driver, world, status)
+
+
+@pytest.mark.parametrize("status", [403, 401])
+def test_preflight_waits_for_a_role_assignment_still_applying_and_the_run_goes_on(rehearsal_world, ingestion, preflight_clock, caplog, status):
+    """Before, the first run right after `terraform apply` failed for good while the stack's role assignment applied,
+    and a person had to clear it."""
+    plan, dag, world = setup(rehearsal_world)
+    ingestion.answers = [status] * 6  # per poke the proof and its wait's Running event: pokes at 0, 4 and 8 minutes wait
+    driver = RunDriver(dag, observe=preflight_clock.observe)
+
+    with caplog.at_level(logging.INFO, logger="migration_orchestration_lib.operators"):
+        driver.run_database("db")
+
+    assert driver.outcome("db") == "migrated", driver.errors
+    assert [(row["Phase"], row["Status"]) for row in ingestion.stored][:2] == [("preflight", "Started"), ("preflight", "Succeeded")]
+    waits = [record.getMessage() for record in caplog.records if "db preflight: waiting" in record.getMessage()]
+    assert len(waits) == 3, waits
+    for wait in waits:
+        assert "Azure unavailable, poking again" in wait and "Monitoring Metrics Publisher" in wait and "HTTP %d" % status in wait, wait
 
 
 @pytest.mark.parametrize("status", [429, 503])
