@@ -40,13 +40,12 @@ from migration_orchestration_lib.cutover_gate import ANY_TIME, ASK, GO, WAIT, Ap
 from migration_orchestration_lib.cutover_windows import fitting_at
 from migration_orchestration_lib.operators import MigrationTask, azure_unavailable, is_transient_azure_error, raise_secret_free
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
-from migration_orchestration_lib.settings import ConfigurationError, Timing, is_dry_run
+from migration_orchestration_lib.settings import LONGEST_SILENCE, ConfigurationError, Timing, is_dry_run
 from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, CutoverWait, StepContext, WindowMissed
 
 HITL_MINIMUM_AIRFLOW = (3, 1)
 HITL_AVAILABLE = AIRFLOW_VERSION >= HITL_MINIMUM_AIRFLOW
-# The stalled-run heartbeat (events contract: at most every 15 minutes), with room to start a poke.
-DEFAULT_HEARTBEAT = timedelta(minutes=12)
+DEFAULT_HEARTBEAT = LONGEST_SILENCE  # the stalled-run heartbeat, with room to start a poke
 SHORTEST_WAIT = timedelta(seconds=1)
 
 

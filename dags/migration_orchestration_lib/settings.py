@@ -171,6 +171,9 @@ def require_rehearsal(variable: str, raw: str, environ: Mapping[str, str]) -> No
 # wait between pokes leaves this much of the events contract's heartbeat interval (15 minutes,
 # contracts/migration_events.json) so that a waiting database writes an event at least that often.
 POKE_START_ALLOWANCE = timedelta(minutes=3)
+# The longest a waiting or working step stays silent: the contract's 15 minutes less POKE_START_ALLOWANCE (the longest
+# wait between pokes, a direct validation's heartbeat, a parked or deferred HITL wait's).
+LONGEST_SILENCE = timedelta(minutes=12)
 
 
 @dataclass(frozen=True)
@@ -185,9 +188,9 @@ class Timing:
     operation_timeout: timedelta  # how long a step awaits one Azure long-running operation
     operation_poll_interval: timedelta  # between two reads of its status (when Azure sends no Retry-After)
     deferrable: bool  # wait in the triggerer (hosts with one) instead of rescheduling
-    # Longest silence of a step at work inside one poke (a direct validation's batches, `DatabaseSql.compare`): its
-    # `Running` heartbeat, like the longest wait between pokes the contract's 15 minutes less POKE_START_ALLOWANCE.
-    heartbeat: timedelta = timedelta(minutes=12)
+    # A step at work inside one poke (a direct validation's batches, `DatabaseSql.compare`) writes its `Running`
+    # heartbeat this often.
+    heartbeat: timedelta = LONGEST_SILENCE
 
     @staticmethod
     def for_environment(environ: Mapping[str, str] = os.environ) -> "Timing":
@@ -207,7 +210,7 @@ class Timing:
             )
         return Timing(
             poke_interval=timedelta(seconds=60),
-            max_poke_wait=timedelta(minutes=12),  # + POKE_START_ALLOWANCE: the 15-minute heartbeat
+            max_poke_wait=LONGEST_SILENCE,
             retries=2,
             retry_delay=timedelta(minutes=2),
             step_timeout=timedelta(minutes=20),
