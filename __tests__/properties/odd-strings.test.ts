@@ -29,6 +29,27 @@ function landsOnAnother(document: any, index: number): boolean {
   return document.databases.some((db: any, i: number) => i !== index && landing(db) === mine);
 }
 
+/**
+ * Each server keeps its own Airflow connection and connection string secret, and the storage key
+ * stays out of every backup share's connection (letter case aside): a clash is refused at the
+ * later of the two fields, which need not be the one this test changed.
+ */
+function connectionsStayApart(document: any): boolean {
+  const lower = (ids: string[]) => ids.map((id) => id.toLowerCase());
+  const apart = (ids: string[]) => new Set(lower(ids)).size === ids.length;
+  const backup = document.backupStorage?.connectionId as string | undefined;
+  const shares = document.sourceServers.map((server: any) => server.backupFileShare?.connectionId).filter(Boolean);
+  return (
+    apart([
+      ...document.sourceServers.map((server: any) => server.connectionId ?? `mssql_source_${server.name.replace(/-/g, '_')}`),
+      ...document.targetServers.map((server: any) => server.connectionId ?? `mssql_target_${server.name.replace(/-/g, '_')}`),
+      ...(backup === undefined ? [] : [backup]),
+    ]) &&
+    apart(document.sourceServers.map((server: any) => server.connectionStringSecretName ?? `${server.name}-connection-string`)) &&
+    (backup === undefined || !lower(shares).includes(backup.toLowerCase()))
+  );
+}
+
 type Verdict = 'valid' | 'invalid' | 'either';
 
 /**
@@ -78,6 +99,7 @@ describe('odd strings in valid plans', () => {
           fc.pre(!takenNames(document, shape).includes(value));
           const copy = withString(document, path, value);
           if (shape.startsWith('databases[].')) fc.pre(!landsOnAnother(copy, path[1] as number));
+          fc.pre(connectionsStayApart(copy));
           check(copy, path, verdict(path, value), (plan) => getAt(plan, path) === value);
         },
       ),
