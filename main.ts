@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 // Deep imports, not './lib': the package root loads every construct and host, and the app pays for each module it loads.
 import { DatabaseMigrationStack } from './lib/database-migration-stack';
 import { KUBELOGIN_MODES, KubeloginMode } from './lib/hosts/kubernetes/kubernetes-host';
-import { MigrationPlanError, planErrorReport } from './lib/plan/errors';
+import { MigrationPlanError } from './lib/plan/errors';
 import { loadMigrationPlan } from './lib/plan/load';
 import type { MigrationPlan } from './lib/plan/types';
 import { synthWarnings } from './lib/private/synth-warnings';
@@ -19,7 +19,7 @@ function loadPlanOrExit(path: string): MigrationPlan {
   } catch (error) {
     if (error instanceof MigrationPlanError) {
       // A user mistake: the message names file, field and problem; a stack trace would only hide it.
-      process.stderr.write(`${planErrorReport(error)}\nNothing was synthesized.\n`);
+      process.stderr.write(`${error.report()}\nNothing was synthesized.\n`);
       process.exit(1);
     }
     throw error;

@@ -9,7 +9,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadMigrationPlan, MigrationPlanError, renderMermaidDiagram, type MigrationPlan } from '../lib/plan';
-import { planErrorReport } from '../lib/plan/errors';
 
 /** The same default as `npm run synth`. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';
@@ -94,7 +93,7 @@ export function run(args: readonly string[], env: NodeJS.ProcessEnv, io: Streams
     plan = loadMigrationPlan(options.planFile);
   } catch (error) {
     if (!(error instanceof MigrationPlanError)) throw error;
-    io.stderr.write(`${planErrorReport(error)}\n`);
+    io.stderr.write(`${error.report()}\n`);
     return 1;
   }
 

@@ -42,9 +42,8 @@ npm run --silent build
 # The DAG reads the plan as the stack uploads it: rendered (defaults filled), its schema beside it.
 node -e '
 const { loadMigrationPlan, renderMigrationPlan, MigrationPlanError } = require("./dist/lib");
-const { planErrorReport } = require("./dist/lib/plan/errors");
 try { process.stdout.write(renderMigrationPlan(loadMigrationPlan(process.argv[1]))); }
-catch (e) { if (!(e instanceof MigrationPlanError)) throw e; process.stderr.write(planErrorReport(e) + "\nNothing was rehearsed.\n"); process.exit(2); }
+catch (e) { if (!(e instanceof MigrationPlanError)) throw e; process.stderr.write(e.report() + "\nNothing was rehearsed.\n"); process.exit(2); }
 ' "$plan" > "$work/bundle/migration_plan.json"
 cp schema/migration-plan.schema.json "$work/bundle/migration_plan.schema.json"
 host="$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).airflow.host' "$work/bundle/migration_plan.json")"

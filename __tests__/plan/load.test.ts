@@ -283,6 +283,14 @@ describe('loadMigrationPlan: problems after parsing point at the line of the fie
     ]);
   });
 
+  test('report(): the file and how many problems, then the message (what the app prints; one problem says "problem")', () => {
+    const path = files.write('report.yaml', yaml);
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error.report()).toBe(`Invalid migration plan ${path} (4 problems):\n${error.message}`);
+    const one = planError(() => loadMigrationPlan(files.write('one-problem.yaml', toYaml({ ...minimalPlan(), name: 'X' }))));
+    expect(one.report().split('\n')[0]).toBe(`Invalid migration plan ${one.file} (1 problem):`);
+  });
+
   test('JSON: the same problems point at the JSON lines', () => {
     const value = require('yaml').parse(yaml);
     const path = files.write('positions.json', JSON.stringify(value, null, 2));

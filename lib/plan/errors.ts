@@ -20,7 +20,8 @@ export interface PlanProblem {
 
 /**
  * Thrown by {@link loadMigrationPlan} and {@link parseMigrationPlan} for an invalid plan. Its
- * message has one `file:line:column field.path: message` line per problem.
+ * message has one `file:line:column field.path: message` line per problem; {@link MigrationPlanError.report}
+ * puts the file and the count of problems before them.
  */
 export class MigrationPlanError extends Error {
   /** Every problem found, sorted by position in the file (problems without one come last). */
@@ -37,11 +38,15 @@ export class MigrationPlanError extends Error {
     this.file = file;
     this.problems = sorted;
   }
-}
 
-/** What the app and the scripts print for an invalid plan: the file and how many problems, then one line per problem. */
-export function planErrorReport({ file, problems, message }: MigrationPlanError): string {
-  return `Invalid migration plan ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${message}`;
+  /**
+   * What to print for the user: a header naming the file and how many problems, then the message's
+   * line per problem. The package's own app (`npm run synth`) prints it so.
+   */
+  report(): string {
+    const count = this.problems.length;
+    return `Invalid migration plan ${this.file} (${count} problem${count === 1 ? '' : 's'}):\n${this.message}`;
+  }
 }
 
 export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
