@@ -2,7 +2,7 @@ import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
 // Deep imports, not './lib': the package root loads every construct and host, and the app pays for each module it loads.
 import { DatabaseMigrationStack } from './lib/database-migration-stack';
-import { KUBELOGIN_MODES, KubeloginMode } from './lib/hosts/kubernetes/kubernetes-host';
+import { KubeloginMode, kubeloginModeFromEnvironment } from './lib/hosts/kubernetes/kubernetes-host';
 import { MigrationPlanError } from './lib/plan/errors';
 import { loadMigrationPlan } from './lib/plan/load';
 import type { MigrationPlan } from './lib/plan/types';
@@ -38,14 +38,16 @@ function stateBackendOrExit(): StateBackend {
   }
 }
 
-function kubeloginModeOrExit(value: string | undefined): KubeloginMode | undefined {
-  if (!value) return undefined;
-  const mode = KUBELOGIN_MODES.find((known) => known === value);
-  if (mode === undefined) {
-    process.stderr.write(`Invalid AIRFLOW_KUBELOGIN_MODE "${value}": one of ${KUBELOGIN_MODES.join(', ')}\nNothing was synthesized.\n`);
-    process.exit(1);
+function kubeloginModeOrExit(): KubeloginMode | undefined {
+  try {
+    return kubeloginModeFromEnvironment(process.env);
+  } catch (error) {
+    if (error instanceof Error && error.constructor === Error) {
+      process.stderr.write(`${error.message}\nNothing was synthesized.\n`);
+      process.exit(1);
+    }
+    throw error;
   }
-  return mode;
 }
 
 /**
@@ -91,7 +93,7 @@ function main(): void {
   skipTokenCreationStacks();
   const plan = loadPlanOrExit(process.env.MIGRATION_PLAN || DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
-  const kubeloginMode = kubeloginModeOrExit(process.env.AIRFLOW_KUBELOGIN_MODE?.trim());
+  const kubeloginMode = kubeloginModeOrExit();
   const app = new App();
   const stack = stackOrExit(() => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }));
   app.synth();

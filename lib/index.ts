@@ -80,7 +80,7 @@ export { dagEnvironment } from './hosts/dag-environment';
 export type { DagEnvironmentProps } from './hosts/dag-environment';
 export { HostDagStorage } from './hosts/host-dag-storage';
 export type { DagStorageSettings, HostDagStorageProps } from './hosts/host-dag-storage';
-export { KUBELOGIN_MODES, KubernetesAirflowHost } from './hosts/kubernetes/kubernetes-host';
+export { KUBELOGIN_MODES, kubeloginModeFromEnvironment, KubernetesAirflowHost } from './hosts/kubernetes/kubernetes-host';
 export type { AirflowExecutor, KubeloginMode, KubernetesAirflowHostProps } from './hosts/kubernetes/kubernetes-host';
 export { DataFactoryAirflowHost } from './hosts/data-factory-host';
 export type { AirflowAlertOptions, DataFactoryAirflowHostProps, DataFactoryEnvironment } from './hosts/data-factory-host';

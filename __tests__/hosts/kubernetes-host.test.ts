@@ -24,7 +24,7 @@ import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
-import { KUBELOGIN_MODES, KubeloginMode } from '../../lib/hosts/kubernetes/kubernetes-host';
+import { KUBELOGIN_MODES, KubeloginMode, kubeloginModeFromEnvironment } from '../../lib/hosts/kubernetes/kubernetes-host';
 import { kubernetesHostStack } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
@@ -743,6 +743,15 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     // A reference too: the mode decides kubelogin's arguments at synth (`spn` adds --use-azurerm-env-vars).
     expect(() => kubernetesHostStack({ kubeloginMode: Token.asString(ref('var.kubelogin_mode')) as KubeloginMode })).toThrow(
       /test\/airflow: kubeloginMode must be one of /,
+    );
+  });
+
+  it('reads the kubelogin mode from AIRFLOW_KUBELOGIN_MODE, and refuses a wrong one under that name, not the prop the user never set', () => {
+    expect(kubeloginModeFromEnvironment({})).toBeUndefined();
+    expect(kubeloginModeFromEnvironment({ AIRFLOW_KUBELOGIN_MODE: ' ' })).toBeUndefined();
+    expect(kubeloginModeFromEnvironment({ AIRFLOW_KUBELOGIN_MODE: ' spn\n' })).toBe('spn');
+    expect(() => kubeloginModeFromEnvironment({ AIRFLOW_KUBELOGIN_MODE: 'SPN' })).toThrow(
+      new Error(`Invalid AIRFLOW_KUBELOGIN_MODE "SPN": one of ${KUBELOGIN_MODES.join(', ')}`),
     );
   });
 });

@@ -263,4 +263,12 @@ describe('the bundled app (dist/app.js)', () => {
     // new App() makes the empty stacks folder; no file is written.
     expect(readdirSync(outdir, { recursive: true })).toEqual(['stacks']);
   });
+
+  it('stops on an AIRFLOW_KUBELOGIN_MODE not among kubelogin\'s modes, naming the variable, and writes nothing', () => {
+    const outdir = join(scratch, 'kubelogin-out');
+    const result = runBundle(join(REPO, 'examples', 'three-databases.yaml'), outdir, [], bundle, { AIRFLOW_KUBELOGIN_MODE: ' SPN ' });
+    expect(result.stderr).toBe('Invalid AIRFLOW_KUBELOGIN_MODE "SPN": one of azurecli, workloadidentity, spn, msi, azd\nNothing was synthesized.\n');
+    expect(result.status).toBe(1);
+    expect(() => readdirSync(outdir)).toThrow();
+  });
 });

@@ -48,6 +48,19 @@ export const KUBELOGIN_MODES = ['azurecli', 'workloadidentity', 'spn', 'msi', 'a
 export type KubeloginMode = (typeof KUBELOGIN_MODES)[number];
 
 /**
+ * kubelogin's login mode from `AIRFLOW_KUBELOGIN_MODE` (blank or unset: `undefined`, the host's
+ * `azurecli`), as the package's own app reads it. A value not in {@link KUBELOGIN_MODES} throws an
+ * Error naming the variable (the host would name its prop, `kubeloginMode`, which the user never set).
+ */
+export function kubeloginModeFromEnvironment(env: NodeJS.ProcessEnv = process.env): KubeloginMode | undefined {
+  const value = env.AIRFLOW_KUBELOGIN_MODE?.trim();
+  if (!value) return undefined;
+  const mode = KUBELOGIN_MODES.find((known) => known === value);
+  if (mode === undefined) throw new Error(`Invalid AIRFLOW_KUBELOGIN_MODE "${value}": one of ${KUBELOGIN_MODES.join(', ')}`);
+  return mode;
+}
+
+/**
  * Props of {@link KubernetesAirflowHost}. The first five mirror the plan's `airflow.kubernetes`
  * section one to one; the rest are what a stack wires in.
  */
