@@ -1,4 +1,6 @@
-import { App } from 'cdktf';
+import { existsSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Manifest } from 'cdktf';
 import { IConstruct } from 'constructs';
 // Deep imports, not './lib': the package root loads every construct and host, and the app pays for each module it loads.
 import { DatabaseMigrationStack } from './lib/database-migration-stack';
@@ -51,16 +53,22 @@ function kubeloginModeOrExit(): KubeloginMode | undefined {
 }
 
 /**
- * The constructs refuse what a valid plan cannot deploy (a plan too large for a host's config maps)
- * with a plain Error naming the construct: a message for the user, before anything is written. A
+ * The app with the stack `build` adds to it. The constructs refuse what a valid plan cannot deploy
+ * (a plan too large for a host's config maps) with a plain Error naming the construct: a message
+ * for the user, and nothing left written: `new App()` makes the output folder and its stacks/, so
+ * those it made are removed again (still empty, as nothing is synthesized before `app.synth()`). A
  * TypeError and the like is a bug, and keeps its stack trace.
  */
-function stackOrExit(build: () => DatabaseMigrationStack): DatabaseMigrationStack {
+function stackOrExit(build: (app: App) => DatabaseMigrationStack): { app: App; stack: DatabaseMigrationStack } {
+  const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
+  const made = [join(outdir, Manifest.stacksFolder), outdir].filter((folder) => !existsSync(folder));
+  const app = new App({ outdir });
   try {
-    return build();
+    return { app, stack: build(app) };
   } catch (error) {
     if (error instanceof Error && error.constructor === Error) {
       process.stderr.write(`Cannot synthesize the migration plan: ${error.message}\nNothing was synthesized.\n`);
+      for (const folder of made) rmdirSync(folder);
       process.exit(1);
     }
     throw error;
@@ -94,8 +102,7 @@ function main(): void {
   const plan = loadPlanOrExit(process.env.MIGRATION_PLAN || DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
   const kubeloginMode = kubeloginModeOrExit();
-  const app = new App();
-  const stack = stackOrExit(() => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }));
+  const { app, stack } = stackOrExit((app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }));
   app.synth();
   printWarnings(app);
   const where = stateBackend.type === 'terraformCloud' ? `Terraform Cloud ${stateBackend.organization}/${stateBackend.workspace}` : stateBackend.type;

@@ -260,8 +260,18 @@ describe('the bundled app (dist/app.js)', () => {
     expect(result.stderr).toMatch(/^Cannot synthesize the migration plan: .*Dags: DAG file migration_plan\.json is \d+ bytes; a config map holds at most/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.status).toBe(1);
-    // new App() makes the empty stacks folder; no file is written.
-    expect(readdirSync(outdir, { recursive: true })).toEqual(['stacks']);
+    // new App() makes the output folder and its stacks/: the app removes them again (was: an empty stacks/ left).
+    expect(() => readdirSync(outdir)).toThrow();
+    // An output folder there before keeps what it holds, the stacks/ it had and the one it lacked alike.
+    const earlier = join(scratch, 'earlier-out');
+    mkdirSync(join(earlier, 'stacks', 'contoso-sql'), { recursive: true });
+    writeFileSync(join(earlier, 'manifest.json'), '{}');
+    expect(runBundle(planFile, earlier).status).toBe(1);
+    expect(readdirSync(earlier, { recursive: true }).sort()).toEqual(['manifest.json', 'stacks', join('stacks', 'contoso-sql')]);
+    const withoutStacks = join(scratch, 'without-stacks-out');
+    mkdirSync(withoutStacks);
+    expect(runBundle(planFile, withoutStacks).status).toBe(1);
+    expect(readdirSync(withoutStacks)).toEqual([]);
   });
 
   it('stops on an AIRFLOW_KUBELOGIN_MODE not among kubelogin\'s modes, naming the variable, and writes nothing', () => {
