@@ -9,7 +9,8 @@
  * caller installed the tarball instead), then runs cdktf.json's `app` as the cdktf CLI does (a shell
  * in the project folder) and checks what a user gets: the stacks of the copied plan with their state
  * in the project root, that state ignored by git, Terraform Cloud's `cloud` blocks from TFC_*, an empty
- * MIGRATION_PLAN taken as unset, and a bad plan refused with its file and field, no stack trace.
+ * MIGRATION_PLAN taken as unset, a bad plan refused with the app's report (file, count, field), and a
+ * bad AIRFLOW_KUBELOGIN_MODE under that name, no stack trace and nothing written for either.
  * Exits 1 on any failure.
  */
 'use strict';
@@ -118,14 +119,20 @@ check(unset.status === 0 && existsSync(join(project, 'unset.out', 'stacks', plan
 writeFileSync(join(project, 'plans', 'broken.yaml'), 'name: Broken_Name\nlocation: westeurope\n');
 const broken = runApp({ MIGRATION_PLAN: 'plans/broken.yaml', CDKTF_OUTDIR: 'broken.out' });
 check(broken.status !== 0, `a bad plan: ${rerun} exited 0`);
+// The report `npm run synth` prints: the file and how many problems, then a line per problem.
+check(/^Invalid migration plan plans\/broken\.yaml \(\d+ problems?\):\n/.test(broken.stderr), `a bad plan: no header "Invalid migration plan plans/broken.yaml (N problems):" first in ${JSON.stringify(broken.stderr)}`);
 check(/^plans\/broken\.yaml:1:1 name: /m.test(broken.stderr), `a bad plan: no line naming plans/broken.yaml:1:1 name in ${JSON.stringify(broken.stderr)}`);
 check(!/^\s+at /m.test(broken.stderr), `a bad plan: a stack trace in ${JSON.stringify(broken.stderr)}`);
-// `new App()` makes the output folder's empty stacks/ before the plan is loaded: no stack may be in it.
-const brokenStacks = join(project, 'broken.out', 'stacks');
-check(!existsSync(brokenStacks) || readdirSync(brokenStacks).length === 0, 'a bad plan: a stack was synthesized');
+check(!existsSync(join(project, 'broken.out')), `a bad plan: wrote broken.out/ (${existsSync(join(project, 'broken.out')) && readdirSync(join(project, 'broken.out')).join(', ')})`);
+
+const kubelogin = runApp({ AIRFLOW_KUBELOGIN_MODE: 'SPN', CDKTF_OUTDIR: 'kubelogin.out' });
+check(kubelogin.status !== 0, `AIRFLOW_KUBELOGIN_MODE=SPN: ${rerun} exited 0`);
+check(/AIRFLOW_KUBELOGIN_MODE "SPN"/.test(kubelogin.stderr) && !/kubeloginMode/.test(kubelogin.stderr), `AIRFLOW_KUBELOGIN_MODE=SPN: not named as the variable in ${JSON.stringify(kubelogin.stderr)}`);
+check(!/^\s+at /m.test(kubelogin.stderr), `AIRFLOW_KUBELOGIN_MODE=SPN: a stack trace in ${JSON.stringify(kubelogin.stderr)}`);
+check(!existsSync(join(project, 'kubelogin.out')), 'AIRFLOW_KUBELOGIN_MODE=SPN: wrote kubelogin.out/');
 
 if (failures.length > 0) {
   process.stderr.write(`README project: ${failures.length} failure(s):\n${failures.map((failure) => `  ${failure}`).join('\n')}\n`);
   process.exit(1);
 }
-console.log(`README project: stacks ${stacks.join(', ')}; .gitignore, Terraform Cloud, unset plan and bad plan checked`);
+console.log(`README project: stacks ${stacks.join(', ')}; .gitignore, Terraform Cloud, unset plan, bad plan and bad kubelogin mode checked`);
