@@ -15,13 +15,17 @@ const SECTION = '## Installing from your registry';
 /** What the new project needs beside the peer dependencies: the compiler, Node's types, the cdktf CLI. */
 const TOOLS = ['typescript', '@types/node', 'cdktf-cli'];
 
-/** The fenced blocks (language, text) of the README's install section. */
-function sectionBlocks(readme: string): { language: string; text: string }[] {
+/** The README's install section. */
+function sectionOf(readme: string): string {
   const start = readme.indexOf(`\n${SECTION}\n`);
   if (start < 0) throw new Error(`README has no section "${SECTION}"`);
   const end = readme.indexOf('\n## ', start + SECTION.length + 2);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/^```(\w*)[^\n]*\n([\s\S]*?)^```\s*$/gm)].map(([, language, text]) => ({ language, text }));
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+/** The fenced blocks (language, text) of the README's install section. */
+function sectionBlocks(readme: string): { language: string; text: string }[] {
+  return [...sectionOf(readme).matchAll(/^```(\w*)[^\n]*\n([\s\S]*?)^```\s*$/gm)].map(([, language, text]) => ({ language, text }));
 }
 
 /** What the section's `npm install` commands install: package name to its spec ('' when none), and which with -D. */
@@ -75,6 +79,25 @@ function missingPrograms(readme: string): string[] {
   return [...app.matchAll(/\bnpx\s+(?:-\S+\s+)*([^\s&|;]+)/g)].map((match) => match[1]).filter((program) => !programs.has(program));
 }
 
+/**
+ * Problems of the section's registry token for `npm publish`: a bash line appending
+ * `//<registry>/:_authToken=${VARIABLE}` to `.npmrc` in single quotes (npm, not the shell, replaces the
+ * variable: the token never lands in the file), and no token written out anywhere in the section.
+ */
+function publishTokenProblems(readme: string): string[] {
+  const lines = sectionBlocks(readme)
+    .filter((block) => block.language === 'bash')
+    .flatMap((block) => block.text.split('\n'));
+  const problems: string[] = [];
+  if (!lines.some((line) => /^echo '\/\/\S+\/:_authToken=\$\{[A-Z_]+\}' >> \.npmrc$/.test(line.trim()))) {
+    problems.push("no echo '//<registry>/:_authToken=${VARIABLE}' >> .npmrc");
+  }
+  if (!lines.some((line) => /^npm publish\b/.test(line.trim()))) problems.push('no npm publish');
+  const written = [...sectionOf(readme).matchAll(/_authToken=(?!\$\{[A-Z_]+\})[^\s'"`]*/g)].map((match) => match[0]);
+  if (written.length > 0) problems.push(`a token written out: ${written.join(', ')}`);
+  return problems;
+}
+
 describe("the README's new project", () => {
   test('installs the package, its peer dependencies and the tools at the versions this repository tests with', () => {
     expect(installProblems(README)).toEqual([]);
@@ -87,6 +110,22 @@ describe("the README's new project", () => {
 
   test("has a cdktf.json whose app runs only what the installs provide", () => {
     expect(missingPrograms(README)).toEqual([]);
+  });
+
+  test("shows npm publish's registry token as a variable in .npmrc, never the token", () => {
+    expect(publishTokenProblems(README)).toEqual([]);
+  });
+
+  test('a token line the shell would fill in, or a token written out, is seen', () => {
+    const line = "echo '//<your-registry>/:_authToken=${NPM_TOKEN}' >> .npmrc";
+    expect(README).toContain(line);
+    expect(publishTokenProblems(README.replace(line, 'echo "//<your-registry>/:_authToken=${NPM_TOKEN}" >> .npmrc'))).toEqual([
+      "no echo '//<registry>/:_authToken=${VARIABLE}' >> .npmrc",
+    ]);
+    expect(publishTokenProblems(README.replace(line, "echo '//<your-registry>/:_authToken=npm_abc123' >> .npmrc"))).toEqual([
+      "no echo '//<registry>/:_authToken=${VARIABLE}' >> .npmrc",
+      'a token written out: _authToken=npm_abc123',
+    ]);
   });
 
   test("an app that runs ts-node, which nothing installs, or no cdktf.json at all, is seen", () => {
