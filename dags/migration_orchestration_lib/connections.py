@@ -51,6 +51,10 @@ _JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|\\\\(?:\\[\s\S]|[^\\"])
 # Where a bare value ends at the latest, by its key's separator: a connection string's at ';' or the line's end, a
 # query's at '&', '#' or a space, a `key: value`'s at the line's end (YAML's value may hold ';').
 _BARE_VALUE_END = {"=": re.compile(r"[;\r\n]|\Z"), "&": re.compile(r"[&#\s]|\Z"), ":": re.compile(r"[\r\n]|\Z")}
+# A YAML block scalar's header (`password: |`, `>-`), its value on the lines below indented more than its key's line.
+_BLOCK_SCALAR_HEADER = re.compile(r"[|>][1-9+-]{0,2}[ \t]*(?:#[^\r\n]*)?")
+_INDENT = re.compile(r"[ \t]*")
+_NEXT_LINE = re.compile(r"(?:\r\n|\r|\n)([ \t]*)([^\r\n]*)")
 # What may follow a quote that closes the text quoting a value: a space or the end, or `,` `:` `)` `}` `]` and then a
 # space, the end or a quote (`'...', x`, `"...","`, `"..."}`), a full stop before a space or the end, or the other quote
 # (`"...'...'"`). Not the same quote: `''` is a quote inside a value quoted so.
@@ -134,7 +138,7 @@ def redact(text: Any) -> Any:
 
 
 def _without_key_values(text: str) -> str:
-    """`text` without the value of any secret key of a connection string, a URL's query or a form body."""
+    """`text` without the value of any secret key of a connection string, a URL's query, a form body or `key: value`."""
     quotes = _Quotes(text)
     bare_ends = {separator: _BareEnds(text, pattern) for separator, pattern in _BARE_VALUE_END.items()}
     kept = []
@@ -150,10 +154,27 @@ def _without_key_values(text: str) -> str:
         enclosed = None if query else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
                                        or _ENCLOSED_VALUE.match(text, start))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
+        if separator == ":" and end == bare_ends[":"].after(start) and _BLOCK_SCALAR_HEADER.fullmatch(text, start, end):
+            end = _block_scalar_end(text, end)
         if end > start:
             kept += [text[copied:start], _masked(text[start:end])]
             copied = position = end
             quotes.skip_to(end)
+
+
+def _block_scalar_end(text: str, header_end: int) -> int:
+    """Where the YAML block scalar whose header ends its line at `header_end` ends: with the last of the lines below
+    indented more than its key's line (blank lines among them too)."""
+    line_start = max(text.rfind("\n", 0, header_end), text.rfind("\r", 0, header_end)) + 1
+    indent = _INDENT.match(text, line_start).end() - line_start
+    end = position = header_end
+    while True:
+        line = _NEXT_LINE.match(text, position)
+        if line is None or (line.group(2) and len(line.group(1)) <= indent):
+            return end
+        position = line.end()
+        if line.group(2):
+            end = position
 
 
 class _BareEnds:

@@ -69,6 +69,8 @@ KEYED_TEXTS = {
     "YAML, a bare value": lambda s: "database:\n  server: sql01\n  password: %s\n  user: sa" % s,
     "YAML, a double-quoted value": lambda s: "Password:  %s\nUser: sa" % json.dumps(s),
     "YAML, a single-quoted value": lambda s: "client_secret: '%s'\nclient_id: app" % s.replace("'", "''"),
+    "YAML, a block scalar": lambda s: "database:\n  password: |-\n    %s\n    %s\n\n  user: sa" % (s[:6], s[6:]),
+    "YAML, a folded block scalar in a list": lambda s: "- name: sql01\n  adminPassword: >  # rotated\n\n      %s\n- name: x" % s,
     "a printed mapping": lambda s: "Name: stbackups\nAccountKey: %s\nContainer: backups" % s,
     "a log line": lambda s: "INFO settings loaded, adminPassword: %s" % s,
     "a JSON body": lambda s: "refused %s" % json.dumps({"user": "sa", "password": s, "n": 1}),
@@ -82,8 +84,9 @@ KEYED_TEXTS = {
     "an environment variable": lambda s: "DB_ADMIN_PASSWORD=%s\nDB_USER=sa" % s,
     "a query's camelCase key": lambda s: "GET https://h/api?adminPassword=%s&db=Sales failed" % quote_plus(s),
 }
-# The keyed texts whose bare value runs to its line's end: a ';' in it is the secret's.
-TO_THE_LINE_END = {"YAML, a bare value", "a printed mapping", "a log line", "key: value in a JSON string"}
+# The keyed texts whose bare value runs to its line's end (a block scalar's, to its block's): a ';' in it is the secret's.
+TO_THE_LINE_END = {"YAML, a bare value", "YAML, a block scalar", "YAML, a folded block scalar in a list", "a printed mapping",
+                   "a log line", "key: value in a JSON string"}
 
 
 def leaked(secret, text_without_it, redacted):
@@ -129,7 +132,8 @@ def test_no_run_of_a_secret_survives_a_key_named_like_a_secret():
     mapping, JSON, a repr, an environment variable, a query). Was: `key: value` was no key (YAML, a printed mapping, a
     JSON member inside a JSON string), nor a key ending with a secret's name after a letter (`adminPassword=`): 17,851
     of the 28,000 texts leaked; a quoted value in a JSON string kept its rest after a quote it escaped (`\\\"`, 1,213),
-    a single-quoted one after a backslash before a doubled quote (YAML's `'a\\''b'`, 9)."""
+    a single-quoted one after a backslash before a doubled quote (YAML's `'a\\''b'`, 9); a YAML block scalar's lines
+    were kept (`password: |`: only its header was a value; 4,000)."""
     rng = random.Random(46)
     leaks = []
     for _ in range(2000):
@@ -197,6 +201,9 @@ VALUES = [
     ("YAML's bare value", "database:\n  password: hunter2\n  user: sa", "database:\n  password: ***\n  user: sa"),
     ("YAML's quoted value", 'Password:  "x y"\nUser: sa', 'Password:  "***"\nUser: sa'),
     ("YAML's client_secret", "client_secret: abc~def.ghi\nclient_id: app", "client_secret: ***\nclient_id: app"),
+    ("YAML's block scalar", "db:\n  password: |\n    hunter2\n    more\n\n  user: sa", "db:\n  password: ***\n\n  user: sa"),
+    ("YAML's folded block scalar in a list", "- adminPassword: >-  # the admin's\r\n    hunter 2\r\n- next: 1",
+     "- adminPassword: ***\r\n- next: 1"),
     ("a printed mapping's AccountKey", "  Name: stbackups\n  AccountKey: k3y+ab;c==\n  Container: backups",
      "  Name: stbackups\n  AccountKey: ***\n  Container: backups"),
     ("a flow mapping's value, to the line's end", "settings {password: hunter2, user: sa}\nnext", "settings {password: ***\nnext"),
@@ -253,6 +260,8 @@ ADVERSARIAL_TEXTS = {
     "a long word after a query's '&'": "&" + "a" * 400000,
     "a quoted value of backslashed doubled quotes, cut short at a backslash": "PWD='" + "\\''" * 100000 + "\\",
     "the same in a JSON string": '{"a": "password: \'' + "\\\\''" * 80000 + "\\\\",
+    "YAML block scalars' headers": "password: |\n" * 25000,
+    "a YAML block scalar of many lines": "password: |\n" + "  x\n" * 100000,
     "keys with colons and quotes in a JSON string": '{"a": "' + 'password: x\\" ' * 30000,
 }
 
