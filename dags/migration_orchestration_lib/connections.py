@@ -39,7 +39,9 @@ _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|cl
 _VALUE_KEY = re.compile(r"(?i)(?P<query>[?&]\w*?(?:%s)=)|(?<![?&])(?:%s)(?:\\?[\"'])?\s*(?:=|(?P<colon>:))\s*"
                         % (_SECRET_KEY, _SECRET_KEY))
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
-# backslash as a Python repr writes it); in a JSON string (a `"` open before its key), \"quoted\" too.
+# backslash as a Python repr writes it; a backslash before a doubled quote, YAML's or SQL's `'a\''b'`, does not close
+# it: a leak is worse than a repr's `'a\''` blanked on to its next quote); in a JSON string (a `"` open before its
+# key), \"quoted\" too.
 # One never closed (a text cut short) runs to the end: it may be all secret, and a value that must close before the
 # end would be looked for again from every key, in time squared (the JSON one stops at the JSON string's end).
 _ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"\\]|""|\\""|\\[\s\S])*(?:"|\\?\Z)"""
@@ -155,17 +157,19 @@ def _without_key_values(text: str) -> str:
                                        or _ENCLOSED_VALUE.match(text, start))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
         if separator == ":" and end == bare_ends[":"].after(start) and _BLOCK_SCALAR_HEADER.fullmatch(text, start, end):
-            end = _block_scalar_end(text, end)
+            end = _block_scalar_end(text, key.start(), end)
         if end > start:
             kept += [text[copied:start], _masked(text[start:end])]
             copied = position = end
             quotes.skip_to(end)
 
 
-def _block_scalar_end(text: str, header_end: int) -> int:
+def _block_scalar_end(text: str, key_start: int, header_end: int) -> int:
     """Where the YAML block scalar whose header ends its line at `header_end` ends: with the last of the lines below
     indented more than its key's line (blank lines among them too)."""
-    line_start = max(text.rfind("\n", 0, header_end), text.rfind("\r", 0, header_end)) + 1
+    line_start = key_start  # looked for from the key back (not from the text's start: once per line, not per key)
+    while line_start > 0 and text[line_start - 1] not in "\r\n":
+        line_start -= 1
     indent = _INDENT.match(text, line_start).end() - line_start
     end = position = header_end
     while True:
