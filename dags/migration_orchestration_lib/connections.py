@@ -5,9 +5,10 @@ Every password a `ConnectionSecret` holds is remembered in this process (with it
 encodings), so that `redact` can take it out of text a server sent back (an error that quotes the
 request it refused) before that text reaches an event, a log line or a task's error. `redact` also blanks
 the secrets text can carry that the DAG never held: the Password, Pwd, AccountKey and client secret values
-of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), of queries and of
-environment variables, JSON members named like a secret, a URL's password, an Authorization header or bearer
-token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
+of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), of queries, of
+environment variables and of `key: value` lines (YAML, a printed mapping), under a key so named or ending so
+(`adminPassword`), JSON members named like a secret (in a JSON string too), a URL's password, an Authorization
+header or bearer token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
 form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
 (a task's log and the traceback of its failure, whoever logged the line).
 """
@@ -30,18 +31,32 @@ MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
 _SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_?secret"
 # What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
-# A secret's key: a URL's query or a form body (an OAuth token request), whose value ends at the next '&' ('&' in it is
-# %26); or a connection string's (not a query's), `=` spaced or not, its name quoted or not (PowerShell's
-# hashtable), or an environment variable's (`MSSQL_SA_PASSWORD=`).
-_VALUE_KEY = re.compile(r"(?i)(?P<query>[?&](?:%s)=)|(?<![?&])(?<![^\W_])(?:%s)[\"']?\s*=\s*" % (_SECRET_KEY, _SECRET_KEY))
+# A secret's key, named like a secret or ending so (`adminPassword`, `MSSQL_SA_PASSWORD`; not `PasswordExpiry`): a URL's
+# query or a form body (an OAuth token request), whose value ends at the next '&' ('&' in it is %26); or not a query's:
+# `=` (a connection string, an environment variable) or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a
+# JSON string too), spaced or not, its name quoted or not (PowerShell's hashtable). Prose's "Password did not match" is
+# not a key.
+_VALUE_KEY = re.compile(r"(?i)(?P<query>[?&]\w*?(?:%s)=)|(?<![?&])(?:%s)(?:\\?[\"'])?\s*(?:=|(?P<colon>:))\s*"
+                        % (_SECRET_KEY, _SECRET_KEY))
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
-# backslash as a Python repr writes it); in a JSON string (a `"` open before its key), \"quoted\" too.
+# backslash as a Python repr writes it; a backslash before a doubled quote, YAML's or SQL's `'a\''b'`, does not close
+# it: a leak is worse than a repr's `'a\''` blanked on to its next quote); in a JSON string (a `"` open before its
+# key), \"quoted\" too.
 # One never closed (a text cut short) runs to the end: it may be all secret, and a value that must close before the
 # end would be looked for again from every key, in time squared (the JSON one stops at the JSON string's end).
-_ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"\\]|""|\\[\s\S])*(?:"|\Z)|'(?:[^'\\]|''|\\[\s\S])*(?:'|\Z)""")
-_JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|[^\\"]|\\[^"])*(?:\\"|(?="|\Z))""")
-# Where a bare value ends at the latest: a connection string's at ';' or the line's end, a query's at '&', '#' or a space.
-_BARE_VALUE_END = {False: re.compile(r"[;\r\n]|\Z"), True: re.compile(r"[&#\s]|\Z")}
+_ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"\\]|""|\\""|\\[\s\S])*(?:"|\\?\Z)"""
+                             r"""|'(?:[^'\\]|''|\\''|\\[\s\S])*(?:'|\\?\Z)""")
+# In a JSON string each of the value's characters is escaped once more: `\"` is a quote, `\\` a backslash that escapes
+# what follows it (a JSON body or a repr quoted in an error's message).
+_JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|\\\\(?:\\[\s\S]|[^\\"])?|\\[^\\"]|[^\\"])*(?:\\"|(?="|\\?\Z))"""
+                                        r"""|'(?:''|\\\\''|\\\\(?:\\[\s\S]|[^\\"])?|\\[^\\]|[^\\'"])*(?:'|(?="|\\?\Z))""")
+# Where a bare value ends at the latest, by its key's separator: a connection string's at ';' or the line's end, a
+# query's at '&', '#' or a space, a `key: value`'s at the line's end (YAML's value may hold ';').
+_BARE_VALUE_END = {"=": re.compile(r"[;\r\n]|\Z"), "&": re.compile(r"[&#\s]|\Z"), ":": re.compile(r"[\r\n]|\Z")}
+# A YAML block scalar's header (`password: |`, `>-`), its value on the lines below indented more than its key's line.
+_BLOCK_SCALAR_HEADER = re.compile(r"[|>][1-9+-]{0,2}[ \t]*(?:#[^\r\n]*)?")
+_INDENT = re.compile(r"[ \t]*")
+_NEXT_LINE = re.compile(r"(?:\r\n|\r|\n)([ \t]*)([^\r\n]*)")
 # What may follow a quote that closes the text quoting a value: a space or the end, or `,` `:` `)` `}` `]` and then a
 # space, the end or a quote (`'...', x`, `"...","`, `"..."}`), a full stop before a space or the end, or the other quote
 # (`"...'...'"`). Not the same quote: `''` is a quote inside a value quoted so.
@@ -125,9 +140,9 @@ def redact(text: Any) -> Any:
 
 
 def _without_key_values(text: str) -> str:
-    """`text` without the value of any secret key of a connection string, a URL's query or a form body."""
+    """`text` without the value of any secret key of a connection string, a URL's query, a form body or `key: value`."""
     quotes = _Quotes(text)
-    bare_ends = {False: _BareEnds(text, _BARE_VALUE_END[False]), True: _BareEnds(text, _BARE_VALUE_END[True])}
+    bare_ends = {separator: _BareEnds(text, pattern) for separator, pattern in _BARE_VALUE_END.items()}
     kept = []
     copied = position = 0
     while True:
@@ -136,14 +151,34 @@ def _without_key_values(text: str) -> str:
             return "".join(kept) + text[copied:]
         start = position = key.end()
         query = key.group("query") is not None
+        separator = "&" if query else ":" if key.group("colon") else "="
         open_quote = quotes.open_at(start)
-        enclosed = None if query else (_ENCLOSED_VALUE.match(text, start)
-                                       or (quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start)))
-        end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[query].after(start), open_quote)
+        enclosed = None if query else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
+                                       or _ENCLOSED_VALUE.match(text, start))
+        end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
+        if separator == ":" and end == bare_ends[":"].after(start) and _BLOCK_SCALAR_HEADER.fullmatch(text, start, end):
+            end = _block_scalar_end(text, key.start(), end)
         if end > start:
             kept += [text[copied:start], _masked(text[start:end])]
             copied = position = end
             quotes.skip_to(end)
+
+
+def _block_scalar_end(text: str, key_start: int, header_end: int) -> int:
+    """Where the YAML block scalar whose header ends its line at `header_end` ends: with the last of the lines below
+    indented more than its key's line (blank lines among them too)."""
+    line_start = key_start  # looked for from the key back (not from the text's start: once per line, not per key)
+    while line_start > 0 and text[line_start - 1] not in "\r\n":
+        line_start -= 1
+    indent = _INDENT.match(text, line_start).end() - line_start
+    end = position = header_end
+    while True:
+        line = _NEXT_LINE.match(text, position)
+        if line is None or (line.group(2) and len(line.group(1)) <= indent):
+            return end
+        position = line.end()
+        if line.group(2):
+            end = position
 
 
 class _BareEnds:
