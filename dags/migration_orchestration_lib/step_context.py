@@ -119,6 +119,7 @@ class StepContext:
     _sql: Any = None
     operation_id: Optional[str] = None  # the DMS migration this step saw, for its event
     first_poke: Optional[datetime] = None  # when this try of the task first poked (real time)
+    attempt_ends: Optional[datetime] = None  # when execution_timeout stops this poke: its event writes wait no longer
     # A gated freezing step saw, in this poke, no freeze submitted by this try and the source not frozen by the DAG:
     # until it submits one, its waits end with WindowMissed once the cutover no longer fits (`cutover_steps`).
     freeze_not_begun: bool = False

@@ -14,6 +14,7 @@ import gzip
 import json
 import logging
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,7 +23,7 @@ import pytest
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.airflow_compat import utc_now
-from migration_orchestration_lib.events import ROLE_ASSIGNMENT_SPREAD, LoggingEventWriter, LogsIngestionEventWriter
+from migration_orchestration_lib.events import ROLE_ASSIGNMENT_SPREAD, LoggingEventWriter, LogsIngestionEventWriter, build_event_row
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import seed_world
 from migration_orchestration_lib.settings import EventSettings
@@ -47,7 +48,8 @@ UNAVAILABLE = {429: ("TooManyRequests", "Too many requests."), 503: ("ServiceUna
 
 
 class LogsIngestionApi:
-    """Answers each upload with the next status of `answers` (204 once they run out) and keeps the rows it stored."""
+    """Answers each upload with the next status of `answers` (204 once they run out; a (status, seconds) pair: with
+    Retry-After) and keeps the rows it stored."""
 
     def __init__(self, answers=()):
         self.answers = list(answers)
@@ -62,6 +64,7 @@ class LogsIngestionApi:
                 assert self.path.startswith("/dataCollectionRules/%s/streams/%s?" % (RULE_ID, STREAM)), self.path
                 api.requests += 1
                 status = api.answers.pop(0) if api.answers else 204
+                status, retry_after = status if isinstance(status, tuple) else (status, None)
                 if status == 204:
                     api.stored.extend(rows)
                     self.send_response(204)
@@ -70,6 +73,8 @@ class LogsIngestionApi:
                 code, message = {**REFUSALS, **UNAVAILABLE}[status]
                 payload = json.dumps({"error": {"code": code, "message": message}}).encode()
                 self.send_response(status)
+                if retry_after is not None:
+                    self.send_header("Retry-After", str(retry_after))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -92,6 +97,14 @@ class LogsIngestionApi:
             settings,
             lambda: LogsIngestionClient(endpoint=self.endpoint, credential=object(), authentication_policy=SansIOHTTPPolicy(), retry_total=0),
         )
+
+    def dag_writer(self, endpoint=None, authentication_policy=None) -> LogsIngestionEventWriter:
+        """The DAG's writer as the DAG connects it (its retries and timeouts), but signing nothing in (plain HTTP), or
+        with `authentication_policy`."""
+        from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+        settings = EventSettings(endpoint or self.endpoint, RULE_ID, STREAM, client_id=CLIENT_ID)
+        return LogsIngestionEventWriter.connect(settings, object, authentication_policy=authentication_policy or SansIOHTTPPolicy())
 
 
 @pytest.fixture
@@ -229,3 +242,65 @@ def test_where_events_go_to_the_task_log_there_is_nothing_to_prove():
     writer = LoggingEventWriter()
     writer.prove({"Phase": "preflight", "Status": "Started"})
     assert writer.rows == []
+
+
+# --- how long an event may hold its task -------------------------------------------------------------------------
+
+
+def event_row(status="Running"):
+    return build_event_row(run_id="run-1", plan_name="p", database="db", phase="wait_for_migration", status=status,
+                           duration_seconds=60.0, message="waiting", target_kind="SqlMi", migration_operation_id=None)
+
+
+def seconds_taken(call, at_most=30.0):
+    """How long `call()` took, failing the test where it takes longer than `at_most` (it goes on in a daemon thread)."""
+    began = time.monotonic()
+    done = threading.Event()
+    threading.Thread(target=lambda: (call(), done.set()), daemon=True).start()
+    assert done.wait(at_most), "still waiting after %s s" % at_most
+    return time.monotonic() - began
+
+
+def test_an_event_write_waits_on_a_retry_after_no_longer_than_the_cap(monkeypatch):
+    """A 429 or 503 asking to come back in a day (Retry-After: 86400): azure-core slept all of it, the task a day, past
+    its execution_timeout, without the event. Each wait now lasts at most RETRY_AFTER_CAP, and the event arrives."""
+    monkeypatch.setattr("migration_orchestration_lib.events.RETRY_AFTER_CAP", timedelta(seconds=0.5))
+    api = LogsIngestionApi([(429, 86400), (503, 86400)])
+    try:
+        assert seconds_taken(lambda: api.dag_writer().write(event_row())) < 10
+        assert api.requests == 3 and [row["Status"] for row in api.stored] == ["Running"]
+    finally:
+        api.server.shutdown()
+
+
+def test_an_event_write_ends_within_the_time_its_task_has_left(caplog):
+    """However long and often the API asks to wait, a write ends within its budget (what its task has left before its
+    execution_timeout) with a warning; the task goes on."""
+    api = LogsIngestionApi([(429, 86400)] * 50)
+    try:
+        with caplog.at_level(logging.WARNING, logger="migration_orchestration_lib.events"):
+            taken = seconds_taken(lambda: api.dag_writer().write(event_row(), timedelta(seconds=2)))
+        assert 2 <= taken < 8, taken
+        assert api.stored == [] and "Could not write migration event db/wait_for_migration" in caplog.text
+    finally:
+        api.server.shutdown()
+
+
+def test_a_step_writes_its_events_within_the_attempts_execution_timeout(monkeypatch):
+    """The budget of a step's event is what its poke has left of its execution_timeout."""
+    from migration_orchestration_lib import operators
+
+    budgets = []
+
+    class Writer:
+        def write(self, row, budget=None):
+            budgets.append(budget)
+
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: Writer())
+    event = dict(run_id="run-1", plan_name="p", database="db", phase="validate", status="Running", duration_seconds=1.0,
+                 message="m", target_kind="SqlMi", migration_operation_id=None)
+    operators.write_event(False, operators.utc_now() + timedelta(minutes=20), **event)
+    [budget] = budgets
+    assert timedelta(minutes=19) < budget <= timedelta(minutes=20)
+    operators.write_event(False, operators.utc_now() - timedelta(minutes=1), **dict(event, status="Failed"))
+    assert budgets[-1] == operators.LAST_EVENT_BUDGET, "an attempt stopped by its timeout still writes its Failed"
