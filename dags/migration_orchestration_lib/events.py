@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import urlsplit
 
 from migration_orchestration_lib.airflow_compat import AirflowTaskTimeout
 from migration_orchestration_lib.connections import redact, redacting_logger
@@ -155,15 +157,17 @@ class LogsIngestionEventWriter:
     def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0), budget: Optional[timedelta] = None) -> None:
         """Upload `row` or raise: preflight's proof that the alerts will see this run, before anything is started or
         frozen. A refusal no later poke changes (no role on the rule, no such rule or stream, a row the stream
-        rejects) raises ConfigurationError saying what to fix; anything else as it came, for the task to wait out
-        (throttled, 5xx, no answer) or retry. `waited`: since preflight's first poke of this try; a 401/403 before
-        ROLE_ASSIGNMENT_SPREAD raises RoleAssignmentSpreading, to be waited out too."""
+        rejects, an endpoint host DNS does not know) raises ConfigurationError saying what to fix; anything else as it
+        came, for the task to wait out (throttled, 5xx, no answer) or retry. `waited`: since preflight's first poke of
+        this try; a 401/403, or no token for the identity at all, before ROLE_ASSIGNMENT_SPREAD raises
+        RoleAssignmentSpreading, to be waited out too."""
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         try:
             self._upload(row, budget)
         except Exception as error:
             status = getattr(error, "status_code", None)
-            spreading = status in AUTHORIZATION_REFUSALS and waited < ROLE_ASSIGNMENT_SPREAD
+            identity_refused = status in AUTHORIZATION_REFUSALS or _no_token(error)
+            spreading = identity_refused and waited < ROLE_ASSIGNMENT_SPREAD
             refusal = self._refusal(error, self._spreading_then(waited) if spreading else _THEN_FIX)
             if refusal is None:
                 raise
@@ -186,12 +190,25 @@ class LogsIngestionEventWriter:
         self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row], **within)
 
     def _refusal(self, error: Exception, then: str) -> Optional[str]:
-        """What to fix where the Logs Ingestion API answered with a 4xx no retry changes, ending with `then`; None
-        otherwise."""
+        """What to fix where the Logs Ingestion API answered with a 4xx no retry changes, where the identity got no
+        token, or where DNS does not know the endpoint's host, ending with `then`; None otherwise."""
+        settings = self._settings
+        if _no_token(error):
+            said = " ".join(line.strip() for line in str(error).splitlines() if line.strip() and not line.startswith("To mitigate"))
+            return (
+                "the DAG's identity (%s) got no token to send events to %s (%s): the identity must exist and sign in to "
+                "the rule's tenant (AZURE_TENANT_ID), with a federated credential for the host's service account where it "
+                "is a workload identity%s" % (settings.identity, settings.endpoint, said[:MAX_MESSAGE_LENGTH // 2], then)
+            )
+        if _unknown_host(error):
+            return (
+                "DNS knows no host %s (%s is %s): it must be the logs ingestion URL of the data collection endpoint "
+                "(the stack's outputs); where the endpoint is private, the host must resolve through its private DNS zone%s"
+                % (urlsplit(settings.endpoint or "").hostname, EVENTS_ENDPOINT_VARIABLE, settings.endpoint, then)
+            )
         status = getattr(error, "status_code", None)
         if not isinstance(status, int) or not 400 <= status < 500 or status in RETRYABLE_CLIENT_ERRORS:
             return None
-        settings = self._settings
         rule = "data collection rule %s (stream %s, endpoint %s)" % (settings.rule_id, settings.stream_name, settings.endpoint)
         answer = "HTTP %d: %s" % (status, str(getattr(error, "message", None) or error).splitlines()[0])
         role = "the built-in role Monitoring Metrics Publisher on that rule (the stack assigns it on dcr-<plan name>)"
@@ -212,6 +229,35 @@ class LogsIngestionEventWriter:
                 % (rule, answer, EVENTS_RULE_ID_VARIABLE, EVENTS_STREAM_VARIABLE, EVENTS_ENDPOINT_VARIABLE, then)
             )
         return "%s refused this run's first event (%s): its stream must declare the events contract's columns%s" % (rule, answer, then)
+
+
+def _no_token(error: BaseException) -> bool:
+    """The identity got no token at all (azure-identity: DefaultAzureCredential tried every credential; an unknown
+    client id, no federated credential for the service account, no managed identity): an answer of no Logs Ingestion
+    API carries it, so it has no status."""
+    from azure.core.exceptions import ClientAuthenticationError
+
+    return isinstance(error, ClientAuthenticationError) and getattr(error, "status_code", None) is None
+
+
+def _unknown_host(error: BaseException) -> bool:
+    """DNS answered that the host does not exist (NXDOMAIN: getaddrinfo's EAI_NONAME), which waiting does not change;
+    a resolver that did not answer (EAI_AGAIN) is an outage, waited out."""
+    return any(isinstance(cause, socket.gaierror) and cause.errno == socket.EAI_NONAME for cause in _causes(error))
+
+
+def _causes(error: BaseException) -> List[BaseException]:
+    """`error` and what it was raised from, however deep: azure-core's `inner_exception`, urllib3's `reason`, requests'
+    wrapped error (its first argument), and Python's own chain."""
+    found: List[BaseException] = []
+    pending: List[Any] = [error]
+    while pending:
+        cause = pending.pop()
+        if isinstance(cause, BaseException) and all(cause is not seen for seen in found):
+            found.append(cause)
+            pending += [cause.__cause__, cause.__context__, getattr(cause, "inner_exception", None),
+                        getattr(cause, "reason", None), *cause.args[:1]]
+    return found
 
 
 def budget_options(budget: timedelta) -> Dict[str, float]:

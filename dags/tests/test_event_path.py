@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -304,3 +305,112 @@ def test_a_step_writes_its_events_within_the_attempts_execution_timeout(monkeypa
     assert timedelta(minutes=19) < budget <= timedelta(minutes=20)
     operators.write_event(False, operators.utc_now() - timedelta(minutes=1), **dict(event, status="Failed"))
     assert budgets[-1] == operators.LAST_EVENT_BUDGET, "an attempt stopped by its timeout still writes its Failed"
+
+
+# --- what waiting cannot fix: no such endpoint host, no token for the identity ---------------------------------------
+
+UNKNOWN_HOST = "dce-typo.westeurope-1.ingest.monitor.azure.com"
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """DNS as the test says: `UNKNOWN_HOST` does not exist (NXDOMAIN), `flaky` hosts fail to resolve (EAI_AGAIN) for
+    their first `answers_missed` lookups, then resolve to the loopback API."""
+    real = socket.getaddrinfo
+    state = type("Dns", (), {"answers_missed": 0, "lookups": 0})()
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == UNKNOWN_HOST:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        if host == "flaky.invalid":
+            state.lookups += 1
+            if state.lookups <= state.answers_missed:
+                raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return state
+
+
+def test_preflight_fails_at_once_where_dns_knows_no_host_of_the_events_endpoint(rehearsal_world, ingestion, dns, preflight_clock, monkeypatch):
+    """A mistyped MIGRATION_EVENTS_ENDPOINT: DNS answers NXDOMAIN, which no wait changes. Before, preflight waited it
+    out like an outage until its timeout, and said only that Azure was unavailable."""
+    plan, dag, world = setup(rehearsal_world)
+    writer = ingestion.dag_writer("https://%s" % UNKNOWN_HOST)
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    pokes = []
+    driver = RunDriver(dag, observe=lambda task_id: (pokes.append(task_id), preflight_clock.observe(task_id)))
+
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed" and pokes.count("db.preflight") == 1, (pokes, driver.errors)
+    assert driver.tries["db.preflight"] == 1 and world.operations() == [] and world.source_writable()
+    message = driver.errors["db.preflight"]
+    for name in ["DNS knows no host " + UNKNOWN_HOST, "MIGRATION_EVENTS_ENDPOINT", "clear this preflight or trigger the DAG again"]:
+        assert name in message, message
+    assert "Traceback" not in message and "\n" not in message
+
+
+def test_preflight_waits_out_a_resolver_that_does_not_answer(rehearsal_world, ingestion, dns, monkeypatch):
+    """EAI_AGAIN (the resolver did not answer) is an outage: waited out, and the run goes on."""
+    plan, dag, world = setup(rehearsal_world)
+    port = ingestion.endpoint.rsplit(":", 1)[1]
+    writer = ingestion.dag_writer("http://flaky.invalid:%s" % port)
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    dns.answers_missed = 8  # the first proof (its client retries too), then one poke later
+    pokes = []
+    driver = RunDriver(dag, observe=pokes.append)
+
+    driver.run_database("db")
+
+    assert pokes.count("db.preflight") >= 2 and driver.outcome("db") == "migrated", (pokes, driver.errors)
+
+
+NO_TOKEN = (
+    "DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted credentials:\n"
+    "\tEnvironmentCredential: EnvironmentCredential authentication unavailable.\n"
+    "\tWorkloadIdentityCredential: AADSTS700213: No matching federated identity record found for presented assertion "
+    "subject 'system:serviceaccount:airflow:airflow-worker'.\n"
+    "To mitigate this issue, please refer to the troubleshooting guidelines here at https://aka.ms/azsdk/python/identity/defaultazurecredential/troubleshoot."
+)
+
+
+class NoTokenForTheIdentity:
+    """What azure-identity's DefaultAzureCredential raises where every credential failed (its message as it words it):
+    an authentication policy that asks it for a token before every request (plain HTTP: azure-core's own refuses to
+    sign in over it)."""
+
+    def __new__(cls):
+        from azure.core.exceptions import ClientAuthenticationError
+        from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+        class AsksForAToken(SansIOHTTPPolicy):
+            def on_request(self, request):
+                raise ClientAuthenticationError(message=NO_TOKEN)
+
+        return AsksForAToken()
+
+
+def test_preflight_waits_for_an_identity_that_gets_no_token_as_long_as_a_federated_credential_may_spread_then_fails(
+    rehearsal_world, ingestion, preflight_clock, monkeypatch
+):
+    """No federated credential for the service account, a wrong client id: the identity gets no token at all. Before,
+    it failed as an unknown error (retried, then failed, its message a multi-line traceback-like text); a credential
+    the apply just made may take a moment to apply, so it waits like a role assignment, then fails naming the
+    identity and the endpoint."""
+    plan, dag, world = setup(rehearsal_world)
+    writer = ingestion.dag_writer(authentication_policy=NoTokenForTheIdentity())
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    driver = RunDriver(dag, observe=preflight_clock.observe)
+
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed", driver.errors
+    failed_at = preflight_clock.shift - timedelta(minutes=preflight_clock.minutes_per_poke)
+    assert ROLE_ASSIGNMENT_SPREAD <= failed_at < ROLE_ASSIGNMENT_SPREAD + timedelta(minutes=preflight_clock.minutes_per_poke), failed_at
+    assert driver.tries["db.preflight"] == 1 and world.operations() == [] and world.source_writable()
+    message = driver.errors["db.preflight"]
+    for name in ["client id " + CLIENT_ID, ingestion.endpoint, "AADSTS700213", "federated credential", "clear this preflight"]:
+        assert name in message, message
+    assert "\n" not in message and "To mitigate" not in message
