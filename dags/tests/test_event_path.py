@@ -414,3 +414,32 @@ def test_preflight_waits_for_an_identity_that_gets_no_token_as_long_as_a_federat
     for name in ["client id " + CLIENT_ID, ingestion.endpoint, "AADSTS700213", "federated credential", "clear this preflight"]:
         assert name in message, message
     assert "\n" not in message and "To mitigate" not in message
+
+
+# --- one Started per try ------------------------------------------------------------------------------------------------
+
+
+def test_preflight_writes_its_started_event_once_per_try_however_often_it_pokes(rehearsal_world, ingestion):
+    """ARM throttles preflight's reads after its Started event arrived: it pokes again, from its first check. Before,
+    each poke wrote Started again, each with the time since the first poke, which the workbook's minutes add up."""
+    plan, dag, world = setup(rehearsal_world)
+    world.world.add_fault("listMigrations", "throttle", count=4, retry_after_seconds=0)
+    pokes = []
+    driver = RunDriver(dag, observe=pokes.append)
+
+    driver.run_database("db")
+
+    assert pokes.count("db.preflight") >= 2 and driver.outcome("db") == "migrated", (pokes, driver.errors)
+    preflight = [row["Status"] for row in ingestion.stored if row["Phase"] == "preflight"]
+    assert preflight.count("Started") == 1 and preflight[-1] == "Succeeded", preflight
+
+
+def test_a_new_try_of_preflight_proves_its_events_again(rehearsal_world, ingestion):
+    """A retried or cleared preflight is a new try: its Started event is proven again."""
+    plan, dag, world = setup(rehearsal_world)
+    driver = RunDriver(dag)
+    driver.run_database("db")
+    driver.clear_database("db")
+
+    preflight = [row["Status"] for row in ingestion.stored if row["Phase"] == "preflight"]
+    assert preflight.count("Started") == 2, preflight
