@@ -233,8 +233,8 @@ class LogsIngestionEventWriter:
 
 def _no_token(error: BaseException) -> bool:
     """The identity got no token at all (azure-identity: DefaultAzureCredential tried every credential; an unknown
-    client id, no federated credential for the service account, no managed identity): an answer of no Logs Ingestion
-    API carries it, so it has no status."""
+    client id, no federated credential for the service account, no managed identity). It comes from the credential,
+    not from an answer of the Logs Ingestion API, so it has no status."""
     from azure.core.exceptions import ClientAuthenticationError
 
     return isinstance(error, ClientAuthenticationError) and getattr(error, "status_code", None) is None
