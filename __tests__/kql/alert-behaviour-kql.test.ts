@@ -424,6 +424,12 @@ describe('"cutover postponed" and the workbook', () => {
     const stepMinutes = events.filter((e) => ['Succeeded', 'Failed', 'RolledBack'].includes(e.Status)).reduce((total, e) => total + e.DurationSeconds / 60, 0);
     expect(row.Minutes).toBeCloseTo(stepMinutes, 0);
   });
+
+  it('counts a step once though its Started arrived minutes after its first poke (preflight waiting for its event proof)', () => {
+    const proofWaited = new History().event(T0 + 8 * MINUTE, 'preflight', 'Started', 480).event(T0 + 10 * MINUTE, 'preflight', 'Succeeded', 600);
+    const [row] = workbookRows('statusByDatabase', proofWaited.events, T0 + HOUR);
+    expect(row.Minutes).toBeCloseTo(10, 1);
+  });
 });
 
 describe('"migration failed" and "rollback failed": what the person on call is told', () => {

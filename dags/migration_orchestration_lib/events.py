@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import socket
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import urlsplit
 
 from migration_orchestration_lib.airflow_compat import AirflowTaskTimeout
 from migration_orchestration_lib.connections import redact, redacting_logger
@@ -43,6 +46,11 @@ RETRYABLE_CLIENT_ERRORS = (408, 429)
 # from preflight's first poke of its try, with a margin; then it fails as a refusal.
 ROLE_ASSIGNMENT_SPREAD = timedelta(minutes=15)
 AUTHORIZATION_REFUSALS = (401, 403)
+# The longest one wait of an event write for the Logs Ingestion API's Retry-After (or backoff): azure-core sleeps any
+# Retry-After in full, so a 429/503 asking for a day held a task a day, past its execution_timeout, with no event. Its
+# limits count per minute and rule (Azure Monitor service limits, Logs Ingestion API), so a minute outlasts a throttle;
+# an event still not stored is a warning, and preflight's proof is waited out by its next poke.
+RETRY_AFTER_CAP = timedelta(minutes=1)
 # How a refusal's message ends once preflight fails on it.
 _THEN_FIX = "; then clear this preflight or trigger the DAG again. Without its events no alert of this run could fire"
 
@@ -98,10 +106,10 @@ class LoggingEventWriter:
         self.rows: List[Dict[str, Any]] = []
         self._events_file = events_file
 
-    def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0)) -> None:
+    def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0), budget: Optional[timedelta] = None) -> None:
         """Nothing to prove: these events reach no alert."""
 
-    def write(self, row: Dict[str, Any]) -> None:
+    def write(self, row: Dict[str, Any], budget: Optional[timedelta] = None) -> None:
         self.rows.append(row)
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         if self._events_file:
@@ -116,20 +124,25 @@ class LogsIngestionEventWriter:
         self._client: Any = None
 
     @staticmethod
-    def connect(settings: EventSettings, credential_factory: Callable[[], Any]) -> "LogsIngestionEventWriter":
+    def connect(settings: EventSettings, credential_factory: Callable[[], Any], **options: Any) -> "LogsIngestionEventWriter":
+        """`options`: more of the client's (a test's authentication policy)."""
         def client_factory() -> Any:
             from azure.monitor.ingestion import LogsIngestionClient
 
-            from migration_orchestration_lib.dms_transport import CLIENT_TIMEOUTS
+            from migration_orchestration_lib.dms_transport import with_client_timeouts
 
-            return LogsIngestionClient(endpoint=settings.endpoint, credential=credential_factory(), **CLIENT_TIMEOUTS)
+            return LogsIngestionClient(
+                endpoint=settings.endpoint, credential=credential_factory(),
+                **with_client_timeouts(dict(options, retry_policy=bounded_retry_policy())),
+            )
 
         return LogsIngestionEventWriter(settings, client_factory)
 
-    def write(self, row: Dict[str, Any]) -> None:
+    def write(self, row: Dict[str, Any], budget: Optional[timedelta] = None) -> None:
+        """`budget`: how long the upload may take, its retries' waits included (None: as long as the client's retries)."""
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         try:
-            self._upload(row)
+            self._upload(row, budget)
         except AirflowTaskTimeout:  # execution_timeout struck mid-upload (an Exception before Airflow 2.10): the attempt stops
             raise
         except Exception as error:  # an event is never worth a failed migration
@@ -141,18 +154,20 @@ class LogsIngestionEventWriter:
                 error,
             )
 
-    def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0)) -> None:
+    def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0), budget: Optional[timedelta] = None) -> None:
         """Upload `row` or raise: preflight's proof that the alerts will see this run, before anything is started or
         frozen. A refusal no later poke changes (no role on the rule, no such rule or stream, a row the stream
-        rejects) raises ConfigurationError saying what to fix; anything else as it came, for the task to wait out
-        (throttled, 5xx, no answer) or retry. `waited`: since preflight's first poke of this try; a 401/403 before
-        ROLE_ASSIGNMENT_SPREAD raises RoleAssignmentSpreading, to be waited out too."""
+        rejects, an endpoint host DNS does not know) raises ConfigurationError saying what to fix; anything else as it
+        came, for the task to wait out (throttled, 5xx, no answer) or retry. `waited`: since preflight's first poke of
+        this try; a 401/403, or no token for the identity at all, before ROLE_ASSIGNMENT_SPREAD raises
+        RoleAssignmentSpreading, to be waited out too."""
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         try:
-            self._upload(row)
+            self._upload(row, budget)
         except Exception as error:
             status = getattr(error, "status_code", None)
-            spreading = status in AUTHORIZATION_REFUSALS and waited < ROLE_ASSIGNMENT_SPREAD
+            identity_refused = status in AUTHORIZATION_REFUSALS or _no_token(error)
+            spreading = identity_refused and waited < ROLE_ASSIGNMENT_SPREAD
             refusal = self._refusal(error, self._spreading_then(waited) if spreading else _THEN_FIX)
             if refusal is None:
                 raise
@@ -168,18 +183,32 @@ class LogsIngestionEventWriter:
             % (math.ceil((ROLE_ASSIGNMENT_SPREAD - waited).total_seconds() / 60), ROLE_ASSIGNMENT_SPREAD.total_seconds() // 60)
         )
 
-    def _upload(self, row: Dict[str, Any]) -> None:
+    def _upload(self, row: Dict[str, Any], budget: Optional[timedelta]) -> None:
         if self._client is None:
             self._client = self._client_factory()
-        self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row])
+        within = {} if budget is None else budget_options(budget)
+        self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row], **within)
 
     def _refusal(self, error: Exception, then: str) -> Optional[str]:
-        """What to fix where the Logs Ingestion API answered with a 4xx no retry changes, ending with `then`; None
-        otherwise."""
+        """What to fix where the Logs Ingestion API answered with a 4xx no retry changes, where the identity got no
+        token, or where DNS does not know the endpoint's host, ending with `then`; None otherwise."""
+        settings = self._settings
+        if _no_token(error):
+            said = " ".join(line.strip() for line in str(error).splitlines() if line.strip() and not line.startswith("To mitigate"))
+            return (
+                "the DAG's identity (%s) got no token to send events to %s (%s): the identity must exist and sign in to "
+                "the rule's tenant (AZURE_TENANT_ID), with a federated credential for the host's service account where it "
+                "is a workload identity%s" % (settings.identity, settings.endpoint, said[:MAX_MESSAGE_LENGTH // 2], then)
+            )
+        if _unknown_host(error):
+            return (
+                "DNS knows no host %s (%s is %s): it must be the logs ingestion URL of the data collection endpoint "
+                "(the stack's outputs); where the endpoint is private, the host must resolve through its private DNS zone%s"
+                % (urlsplit(settings.endpoint or "").hostname, EVENTS_ENDPOINT_VARIABLE, settings.endpoint, then)
+            )
         status = getattr(error, "status_code", None)
         if not isinstance(status, int) or not 400 <= status < 500 or status in RETRYABLE_CLIENT_ERRORS:
             return None
-        settings = self._settings
         rule = "data collection rule %s (stream %s, endpoint %s)" % (settings.rule_id, settings.stream_name, settings.endpoint)
         answer = "HTTP %d: %s" % (status, str(getattr(error, "message", None) or error).splitlines()[0])
         role = "the built-in role Monitoring Metrics Publisher on that rule (the stack assigns it on dcr-<plan name>)"
@@ -200,6 +229,64 @@ class LogsIngestionEventWriter:
                 % (rule, answer, EVENTS_RULE_ID_VARIABLE, EVENTS_STREAM_VARIABLE, EVENTS_ENDPOINT_VARIABLE, then)
             )
         return "%s refused this run's first event (%s): its stream must declare the events contract's columns%s" % (rule, answer, then)
+
+
+def _no_token(error: BaseException) -> bool:
+    """The identity got no token at all (azure-identity: DefaultAzureCredential tried every credential; an unknown
+    client id, no federated credential for the service account, no managed identity). It comes from the credential,
+    not from an answer of the Logs Ingestion API, so it has no status."""
+    from azure.core.exceptions import ClientAuthenticationError
+
+    return isinstance(error, ClientAuthenticationError) and getattr(error, "status_code", None) is None
+
+
+def _unknown_host(error: BaseException) -> bool:
+    """DNS answered that the host does not exist (NXDOMAIN: getaddrinfo's EAI_NONAME), which waiting does not change;
+    a resolver that did not answer (EAI_AGAIN) is an outage, waited out."""
+    return any(isinstance(cause, socket.gaierror) and cause.errno == socket.EAI_NONAME for cause in _causes(error))
+
+
+def _causes(error: BaseException) -> List[BaseException]:
+    """`error` and what it was raised from, however deep: azure-core's `inner_exception`, urllib3's `reason`, requests'
+    wrapped error (its first argument), and Python's own chain."""
+    found: List[BaseException] = []
+    pending: List[Any] = [error]
+    while pending:
+        cause = pending.pop()
+        if isinstance(cause, BaseException) and all(cause is not seen for seen in found):
+            found.append(cause)
+            pending += [cause.__cause__, cause.__context__, getattr(cause, "inner_exception", None),
+                        getattr(cause, "reason", None), *cause.args[:1]]
+    return found
+
+
+def budget_options(budget: timedelta) -> Dict[str, float]:
+    """An azure-core call's options that end it within `budget`: its retries' `timeout` (`bounded_retry_policy`) and its
+    socket timeouts."""
+    from migration_orchestration_lib.dms_transport import CLIENT_TIMEOUTS
+
+    seconds = max(budget.total_seconds(), 1.0)
+    return {"timeout": seconds, **{name: min(value, seconds) for name, value in CLIENT_TIMEOUTS.items()}}
+
+
+def bounded_retry_policy() -> Any:
+    """azure-core's RetryPolicy whose every wait (Retry-After, backoff) lasts at most RETRY_AFTER_CAP and ends by the
+    call's `timeout`: azure-core's own sleeps the whole Retry-After, and looks at the timeout only after it."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class BoundedRetryPolicy(RetryPolicy):
+        def configure_retries(self, options: Dict[str, Any]) -> Dict[str, Any]:
+            settings = super().configure_retries(options)
+            settings["ends"] = time.monotonic() + settings["timeout"]
+            return settings
+
+        def sleep(self, settings: Dict[str, Any], transport: Any, response: Any = None) -> None:
+            wanted = (self.get_retry_after(response) if response is not None else None) or self.get_backoff_time(settings)
+            seconds = min(wanted, RETRY_AFTER_CAP.total_seconds(), settings["ends"] - time.monotonic())
+            if seconds > 0:
+                transport.sleep(seconds)
+
+    return BoundedRetryPolicy()
 
 
 def event_writer_for(settings: EventSettings, dry_run: bool, credential_factory: Callable[[], Any]) -> Any:

@@ -11,6 +11,7 @@ its poke writes it through `StepContext.on_running` (a direct validation's batch
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence
@@ -69,6 +70,13 @@ TRANSIENT_HTTP_STATUS = (408, 429, 500, 502, 503, 504)
 # run_outcome's reads of DMS for databases removed from the plan where Azure is briefly unavailable (throttled past the
 # pipeline's retries, 5xx): `poke_interval` apart. It has no later poke; its read failing fails the run.
 OUTCOME_DMS_READS = 4
+# The share of run_outcome's execution_timeout it keeps to report after its reads of DMS (its events, its list of
+# databases, its failure; 5 of its 20 minutes): reads still unanswered then count as DMS unreadable, rather than the
+# timeout killing the task with no report.
+OUTCOME_REPORT_SHARE = 0.25
+# The least an event write gets once its task's time is spent (the Failed event of an attempt its execution_timeout
+# stopped): one short try.
+LAST_EVENT_BUDGET = timedelta(seconds=30)
 
 
 def is_transient_azure_error(error: BaseException) -> bool:
@@ -90,17 +98,45 @@ def is_transient_azure_error(error: BaseException) -> bool:
     return isinstance(error, HttpResponseError) and getattr(error, "status_code", None) in TRANSIENT_HTTP_STATUS
 
 
-def read_while_transient(read: Callable[[], Any], attempts: int, pause: timedelta) -> Any:
+def read_while_transient(read: Callable[[], Any], attempts: int, pause: timedelta, not_after: Optional[datetime] = None) -> Any:
     """`read()`, again after `pause` where Azure is briefly unavailable (`is_transient_azure_error`), at most `attempts`
-    times: for a task that has no later poke to wait it out in."""
+    times: for a task that has no later poke to wait it out in. Every read and pause ends by `not_after` (None: no
+    bound): a read still unanswered then raises NoAnswerInTime, and none begins that could not end by it."""
     for attempt in range(1, attempts + 1):
         try:
-            return read()
+            return read() if not_after is None else _answer_by(read, not_after)
         except Exception as error:
-            if attempt == attempts or not is_transient_azure_error(error):
+            if (attempt == attempts or not is_transient_azure_error(error)
+                    or (not_after is not None and utc_now() + pause >= not_after)):
                 raise
             log.warning("%s; reading again in %s", redact(azure_unavailable(error)), pause)
             time.sleep(pause.total_seconds())
+
+
+class NoAnswerInTime(Exception):
+    """A read that had not answered when its task had to go on to report (`read_while_transient`)."""
+
+
+def _answer_by(read: Callable[[], Any], not_after: datetime) -> Any:
+    """`read()` in a thread of its own, waited for until `not_after`: azure-core's retries sleep any Retry-After in full
+    (ARM's throttling asks for one), which no timeout of the call cuts short. A read given up on runs on in its daemon
+    thread until the task's process ends, and changes nothing."""
+    outcome: Dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = read()
+        except BaseException as error:  # handed to the caller, whatever it is
+            outcome["error"] = error
+
+    reader = threading.Thread(target=run, name="read-by-deadline", daemon=True)
+    reader.start()
+    reader.join(max(0.0, (not_after - utc_now()).total_seconds()))
+    if reader.is_alive():
+        raise NoAnswerInTime("no answer by %s, when the task had to go on to report" % not_after.isoformat(timespec="seconds"))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def azure_unavailable(error: BaseException) -> str:
@@ -184,6 +220,7 @@ class MigrationTask(BaseSensorOperator):
     def execute(self, context: Any, first_poke: Optional[str] = None) -> Any:
         first = first_poke_at(context, first_poke)
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
+        ctx.attempt_ends = utc_now() + self.execution_timeout if self.execution_timeout else None
         ctx.on_started = lambda message, must_arrive=False: self._emit(ctx, "Started", message, first, must_arrive)
         ctx.on_running = lambda message: self._emit(ctx, "Running", message, first)
         ctx.first_poke = first
@@ -306,6 +343,7 @@ class MigrationTask(BaseSensorOperator):
     def _emit(self, ctx: StepContext, status: str, message: str, first: datetime, must_arrive: bool = False) -> None:
         write_event(
             must_arrive,
+            ctx.attempt_ends,
             run_id=ctx.run_id,
             plan_name=self.plan.name,
             database=self.database_name,
@@ -318,18 +356,20 @@ class MigrationTask(BaseSensorOperator):
         )
 
 
-def write_event(must_arrive: bool = False, **fields: Any) -> None:
+def write_event(must_arrive: bool = False, not_after: Optional[datetime] = None, **fields: Any) -> None:
     """One row of the events table (`build_event_row`'s fields); reporting never fails a migration. But a row that
     `must_arrive` (preflight's first, before anything is started or frozen) is proven: an upload that fails raises
-    (`LogsIngestionEventWriter.prove`), for without events no alert can fire."""
+    (`LogsIngestionEventWriter.prove`), for without events no alert can fire. `not_after`: when the task's
+    execution_timeout stops it; the upload waits no longer (but for LAST_EVENT_BUDGET)."""
     from migration_orchestration_lib.services import event_writer_from_environment
 
+    budget = None if not_after is None else max(LAST_EVENT_BUDGET, not_after - utc_now())
     if must_arrive:  # its duration: since the first poke of this try, the time a role assignment had to apply
         waited = timedelta(seconds=fields["duration_seconds"])
-        event_writer_from_environment(os.environ).prove(build_event_row(**fields), waited)
+        event_writer_from_environment(os.environ).prove(build_event_row(**fields), waited, budget)
         return
     try:
-        event_writer_from_environment(os.environ).write(build_event_row(**fields))
+        event_writer_from_environment(os.environ).write(build_event_row(**fields), budget)
     except AirflowTaskTimeout:  # execution_timeout struck while reporting (an Exception before Airflow 2.10)
         raise
     except Exception as error:
@@ -362,6 +402,7 @@ class RunOutcomeOperator(BaseOperator):
 
     def execute(self, context: Any) -> Any:
         ti = context["ti"]
+        ends = utc_now() + self.execution_timeout if self.execution_timeout else None
         states = task_states_of_run(context)
 
         def outcome_of(name: str) -> Optional[str]:
@@ -373,7 +414,7 @@ class RunOutcomeOperator(BaseOperator):
             return ti.xcom_pull(task_ids="%s.%s" % (name, task), key=OUTCOME_KEY) or None
 
         outcomes = {name: outcome_of(name) for name in self.database_names}
-        stranded = self._report_stranded(context, outcome_of)
+        stranded = self._report_stranded(context, outcome_of, ends)
         self._hold_behind_waiting(outcomes)
         migrated = [n for n in self.database_names if outcomes[n] == "migrated"]
         waiting = [n for n in self.database_names if outcomes[n] == WAITING]
@@ -406,8 +447,9 @@ class RunOutcomeOperator(BaseOperator):
             + removed
         )
 
-    def _report_stranded(self, context: Any, outcome_of: Callable[[str], Optional[str]]) -> List[str]:
-        """What to do about each database removed from the plan mid-migration, each also written as an event."""
+    def _report_stranded(self, context: Any, outcome_of: Callable[[str], Optional[str]], ends: Optional[datetime]) -> List[str]:
+        """What to do about each database removed from the plan mid-migration, each also written as an event. `ends`:
+        when the task's execution_timeout stops it (its reads of DMS leave OUTCOME_REPORT_SHARE of it for the report)."""
         if self.plan is None:
             return []
         from migration_orchestration_lib.services import records_for
@@ -418,7 +460,8 @@ class RunOutcomeOperator(BaseOperator):
             from migration_orchestration_lib.services import dms_for
 
             dms = dms_for(plan, os.environ)
-            return read_while_transient(dms.migrations_on_service, OUTCOME_DMS_READS, Timing.for_environment(os.environ).poke_interval)
+            reads_end = None if ends is None else ends - self.execution_timeout * OUTCOME_REPORT_SHARE
+            return read_while_transient(dms.migrations_on_service, OUTCOME_DMS_READS, Timing.for_environment(os.environ).poke_interval, reads_end)
 
         records = records_for(os.environ)
         messages = []
@@ -429,7 +472,7 @@ class RunOutcomeOperator(BaseOperator):
             if stranded.unread and not stranded.record:
                 continue  # not known to be stranded: the run fails, no alert is raised
             write_event(
-                run_id=context["run_id"], plan_name=plan.name, database=stranded.database.name, phase=ROLLBACK_TASK,
+                not_after=ends, run_id=context["run_id"], plan_name=plan.name, database=stranded.database.name, phase=ROLLBACK_TASK,
                 status="Failed", duration_seconds=0.0, message=message, target_kind=stranded.database.target_kind,
                 migration_operation_id=stranded.migration.migration_operation_id if stranded.migration else None,
             )

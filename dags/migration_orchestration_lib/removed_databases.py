@@ -252,8 +252,9 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
                 "where it is writable, %s and clear the record all the same: %s"
                 % (removed, put_back, clear, marker, variables_set(key)))
     if migration is None:
-        return ("%s, so its source may stay frozen and its DMS migration goes on. %s; or undo it yourself (cancel its DMS "
-                "migration, %s)" % (removed, put_back, clear))
+        unread = " (whether DMS still migrates it could not be read: %s)" % stranded.unread if stranded.unread else ""
+        return ("%s, so its source may stay frozen and its DMS migration goes on%s. %s; or undo it yourself (cancel its DMS "
+                "migration, %s)" % (removed, unread, put_back, clear))
     target = "target database %s on %s %s" % (
         database.target_database, database.target_kind, _server_name(database.target_server_id))
     dms = "DMS migration %s (%s) of it into %s" % (migration.migration_operation_id, migration.migration_status, target)

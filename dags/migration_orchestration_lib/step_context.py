@@ -52,6 +52,8 @@ ROLLBACK_BEGAN_KEY = "began"
 # Data Factory a freeze runs on after the try that submitted it stopped: the rollback awaits each one submitted
 # (`rollback._await_freezes_in_flight`). A run from before the list holds one prefix, a string.
 FREEZE_SUBMITTED_KEY = "freeze_submitted"
+# preflight's durable record (`services.records`) of the try whose `Started` event arrived (`StepContext.record_started_event`).
+STARTED_EVENT_PREFIX = "migration_started_event__"
 # The states a task instance holds in its run until it starts (a clear resets it to None), or when it never will.
 NOT_STARTED_STATES = (None, "scheduled", "queued", "upstream_failed", "skipped", "removed")
 
@@ -119,6 +121,7 @@ class StepContext:
     _sql: Any = None
     operation_id: Optional[str] = None  # the DMS migration this step saw, for its event
     first_poke: Optional[datetime] = None  # when this try of the task first poked (real time)
+    attempt_ends: Optional[datetime] = None  # when execution_timeout stops this poke: its event writes wait no longer
     # A gated freezing step saw, in this poke, no freeze submitted by this try and the source not frozen by the DAG:
     # until it submits one, its waits end with WindowMissed once the cutover no longer fits (`cutover_steps`).
     freeze_not_begun: bool = False
@@ -271,6 +274,22 @@ class StepContext:
 
     def _started_migration_key(self) -> str:
         return "%s%s__%s" % (STARTED_MIGRATION_PREFIX, self.plan.name, self.database.name)
+
+    def started_event_arrived(self) -> bool:
+        """Whether an earlier poke of this try of the task stored its `Started` event (`record_started_event`). Airflow
+        clears a task's XComs at every poke of a rescheduled try: the record is an Airflow Variable, marked with the run
+        and the try's first poke."""
+        return self.first_poke is not None and self.services.records.get(self._started_event_key()) == self._this_try()
+
+    def record_started_event(self) -> None:
+        self.services.records.put(self._started_event_key(), self._this_try())
+
+    def _started_event_key(self) -> str:
+        return "%s%s__%s__%s" % (STARTED_EVENT_PREFIX, self.plan.name, self.database.name, self.task_name)
+
+    def _this_try(self) -> str:
+        return json.dumps({"run": self.run_id, "firstPoke": self.first_poke.isoformat() if self.first_poke else ""},
+                          separators=(",", ":"), sort_keys=True)
 
     def rollback_began(self) -> bool:
         """Whether this run's rollback began undoing the database after this run's preflight passed (its deadline,

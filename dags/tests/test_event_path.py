@@ -13,7 +13,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import socket
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,7 +24,7 @@ import pytest
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.airflow_compat import utc_now
-from migration_orchestration_lib.events import ROLE_ASSIGNMENT_SPREAD, LoggingEventWriter, LogsIngestionEventWriter
+from migration_orchestration_lib.events import ROLE_ASSIGNMENT_SPREAD, LoggingEventWriter, LogsIngestionEventWriter, build_event_row
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import seed_world
 from migration_orchestration_lib.settings import EventSettings
@@ -47,7 +49,8 @@ UNAVAILABLE = {429: ("TooManyRequests", "Too many requests."), 503: ("ServiceUna
 
 
 class LogsIngestionApi:
-    """Answers each upload with the next status of `answers` (204 once they run out) and keeps the rows it stored."""
+    """Answers each upload with the next status of `answers` (204 once they run out; a (status, seconds) pair: with
+    Retry-After) and keeps the rows it stored."""
 
     def __init__(self, answers=()):
         self.answers = list(answers)
@@ -62,6 +65,7 @@ class LogsIngestionApi:
                 assert self.path.startswith("/dataCollectionRules/%s/streams/%s?" % (RULE_ID, STREAM)), self.path
                 api.requests += 1
                 status = api.answers.pop(0) if api.answers else 204
+                status, retry_after = status if isinstance(status, tuple) else (status, None)
                 if status == 204:
                     api.stored.extend(rows)
                     self.send_response(204)
@@ -70,6 +74,8 @@ class LogsIngestionApi:
                 code, message = {**REFUSALS, **UNAVAILABLE}[status]
                 payload = json.dumps({"error": {"code": code, "message": message}}).encode()
                 self.send_response(status)
+                if retry_after is not None:
+                    self.send_header("Retry-After", str(retry_after))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -92,6 +98,14 @@ class LogsIngestionApi:
             settings,
             lambda: LogsIngestionClient(endpoint=self.endpoint, credential=object(), authentication_policy=SansIOHTTPPolicy(), retry_total=0),
         )
+
+    def dag_writer(self, endpoint=None, authentication_policy=None) -> LogsIngestionEventWriter:
+        """The DAG's writer as the DAG connects it (its retries and timeouts), but signing nothing in (plain HTTP), or
+        with `authentication_policy`."""
+        from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+        settings = EventSettings(endpoint or self.endpoint, RULE_ID, STREAM, client_id=CLIENT_ID)
+        return LogsIngestionEventWriter.connect(settings, object, authentication_policy=authentication_policy or SansIOHTTPPolicy())
 
 
 @pytest.fixture
@@ -229,3 +243,203 @@ def test_where_events_go_to_the_task_log_there_is_nothing_to_prove():
     writer = LoggingEventWriter()
     writer.prove({"Phase": "preflight", "Status": "Started"})
     assert writer.rows == []
+
+
+# --- how long an event may hold its task -------------------------------------------------------------------------
+
+
+def event_row(status="Running"):
+    return build_event_row(run_id="run-1", plan_name="p", database="db", phase="wait_for_migration", status=status,
+                           duration_seconds=60.0, message="waiting", target_kind="SqlMi", migration_operation_id=None)
+
+
+def seconds_taken(call, at_most=30.0):
+    """How long `call()` took, failing the test where it takes longer than `at_most` (it goes on in a daemon thread)."""
+    began = time.monotonic()
+    done = threading.Event()
+    threading.Thread(target=lambda: (call(), done.set()), daemon=True).start()
+    assert done.wait(at_most), "still waiting after %s s" % at_most
+    return time.monotonic() - began
+
+
+def test_an_event_write_waits_on_a_retry_after_no_longer_than_the_cap(monkeypatch):
+    """A 429 or 503 asking to come back in a day (Retry-After: 86400): azure-core slept all of it, the task a day, past
+    its execution_timeout, without the event. Each wait now lasts at most RETRY_AFTER_CAP, and the event arrives."""
+    monkeypatch.setattr("migration_orchestration_lib.events.RETRY_AFTER_CAP", timedelta(seconds=0.5))
+    api = LogsIngestionApi([(429, 86400), (503, 86400)])
+    try:
+        assert seconds_taken(lambda: api.dag_writer().write(event_row())) < 10
+        assert api.requests == 3 and [row["Status"] for row in api.stored] == ["Running"]
+    finally:
+        api.server.shutdown()
+
+
+def test_an_event_write_ends_within_the_time_its_task_has_left(caplog):
+    """However long and often the API asks to wait, a write ends within its budget (what its task has left before its
+    execution_timeout) with a warning; the task goes on."""
+    api = LogsIngestionApi([(429, 86400)] * 50)
+    try:
+        with caplog.at_level(logging.WARNING, logger="migration_orchestration_lib.events"):
+            taken = seconds_taken(lambda: api.dag_writer().write(event_row(), timedelta(seconds=2)))
+        assert 2 <= taken < 8, taken
+        assert api.stored == [] and "Could not write migration event db/wait_for_migration" in caplog.text
+    finally:
+        api.server.shutdown()
+
+
+def test_a_step_writes_its_events_within_the_attempts_execution_timeout(monkeypatch):
+    """The budget of a step's event is what its poke has left of its execution_timeout."""
+    from migration_orchestration_lib import operators
+
+    budgets = []
+
+    class Writer:
+        def write(self, row, budget=None):
+            budgets.append(budget)
+
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: Writer())
+    event = dict(run_id="run-1", plan_name="p", database="db", phase="validate", status="Running", duration_seconds=1.0,
+                 message="m", target_kind="SqlMi", migration_operation_id=None)
+    operators.write_event(False, operators.utc_now() + timedelta(minutes=20), **event)
+    [budget] = budgets
+    assert timedelta(minutes=19) < budget <= timedelta(minutes=20)
+    operators.write_event(False, operators.utc_now() - timedelta(minutes=1), **dict(event, status="Failed"))
+    assert budgets[-1] == operators.LAST_EVENT_BUDGET, "an attempt stopped by its timeout still writes its Failed"
+
+
+# --- what waiting cannot fix: no such endpoint host, no token for the identity ---------------------------------------
+
+UNKNOWN_HOST = "dce-typo.westeurope-1.ingest.monitor.azure.com"
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """DNS as the test says: `UNKNOWN_HOST` does not exist (NXDOMAIN), `flaky` hosts fail to resolve (EAI_AGAIN) for
+    their first `answers_missed` lookups, then resolve to the loopback API."""
+    real = socket.getaddrinfo
+    state = type("Dns", (), {"answers_missed": 0, "lookups": 0})()
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == UNKNOWN_HOST:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        if host == "flaky.invalid":
+            state.lookups += 1
+            if state.lookups <= state.answers_missed:
+                raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return state
+
+
+def test_preflight_fails_at_once_where_dns_knows_no_host_of_the_events_endpoint(rehearsal_world, ingestion, dns, preflight_clock, monkeypatch):
+    """A mistyped MIGRATION_EVENTS_ENDPOINT: DNS answers NXDOMAIN, which no wait changes. Before, preflight waited it
+    out like an outage until its timeout, and said only that Azure was unavailable."""
+    plan, dag, world = setup(rehearsal_world)
+    writer = ingestion.dag_writer("https://%s" % UNKNOWN_HOST)
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    pokes = []
+    driver = RunDriver(dag, observe=lambda task_id: (pokes.append(task_id), preflight_clock.observe(task_id)))
+
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed" and pokes.count("db.preflight") == 1, (pokes, driver.errors)
+    assert driver.tries["db.preflight"] == 1 and world.operations() == [] and world.source_writable()
+    message = driver.errors["db.preflight"]
+    for name in ["DNS knows no host " + UNKNOWN_HOST, "MIGRATION_EVENTS_ENDPOINT", "clear this preflight or trigger the DAG again"]:
+        assert name in message, message
+    assert "Traceback" not in message and "\n" not in message
+
+
+def test_preflight_waits_out_a_resolver_that_does_not_answer(rehearsal_world, ingestion, dns, monkeypatch):
+    """EAI_AGAIN (the resolver did not answer) is an outage: waited out, and the run goes on."""
+    plan, dag, world = setup(rehearsal_world)
+    port = ingestion.endpoint.rsplit(":", 1)[1]
+    writer = ingestion.dag_writer("http://flaky.invalid:%s" % port)
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    dns.answers_missed = 8  # the first proof (its client retries too), then one poke later
+    pokes = []
+    driver = RunDriver(dag, observe=pokes.append)
+
+    driver.run_database("db")
+
+    assert pokes.count("db.preflight") >= 2 and driver.outcome("db") == "migrated", (pokes, driver.errors)
+
+
+NO_TOKEN = (
+    "DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted credentials:\n"
+    "\tEnvironmentCredential: EnvironmentCredential authentication unavailable.\n"
+    "\tWorkloadIdentityCredential: AADSTS700213: No matching federated identity record found for presented assertion "
+    "subject 'system:serviceaccount:airflow:airflow-worker'.\n"
+    "To mitigate this issue, please refer to the troubleshooting guidelines here at https://aka.ms/azsdk/python/identity/defaultazurecredential/troubleshoot."
+)
+
+
+class NoTokenForTheIdentity:
+    """What azure-identity's DefaultAzureCredential raises where every credential failed (its message as it words it):
+    an authentication policy that asks it for a token before every request (plain HTTP: azure-core's own refuses to
+    sign in over it)."""
+
+    def __new__(cls):
+        from azure.core.exceptions import ClientAuthenticationError
+        from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+        class AsksForAToken(SansIOHTTPPolicy):
+            def on_request(self, request):
+                raise ClientAuthenticationError(message=NO_TOKEN)
+
+        return AsksForAToken()
+
+
+def test_preflight_waits_for_an_identity_that_gets_no_token_as_long_as_a_federated_credential_may_spread_then_fails(
+    rehearsal_world, ingestion, preflight_clock, monkeypatch
+):
+    """No federated credential for the service account, a wrong client id: the identity gets no token at all. Before,
+    it failed as an unknown error (retried, then failed, its message a multi-line traceback-like text); a credential
+    the apply just made may take a moment to apply, so it waits like a role assignment, then fails naming the
+    identity and the endpoint."""
+    plan, dag, world = setup(rehearsal_world)
+    writer = ingestion.dag_writer(authentication_policy=NoTokenForTheIdentity())
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    driver = RunDriver(dag, observe=preflight_clock.observe)
+
+    states = driver.run_database("db")
+
+    assert states["db.preflight"] == "failed", driver.errors
+    failed_at = preflight_clock.shift - timedelta(minutes=preflight_clock.minutes_per_poke)
+    assert ROLE_ASSIGNMENT_SPREAD <= failed_at < ROLE_ASSIGNMENT_SPREAD + timedelta(minutes=preflight_clock.minutes_per_poke), failed_at
+    assert driver.tries["db.preflight"] == 1 and world.operations() == [] and world.source_writable()
+    message = driver.errors["db.preflight"]
+    for name in ["client id " + CLIENT_ID, ingestion.endpoint, "AADSTS700213", "federated credential", "clear this preflight"]:
+        assert name in message, message
+    assert "\n" not in message and "To mitigate" not in message
+
+
+# --- one Started per try ------------------------------------------------------------------------------------------------
+
+
+def test_preflight_writes_its_started_event_once_per_try_however_often_it_pokes(rehearsal_world, ingestion):
+    """ARM throttles preflight's reads after its Started event arrived: it pokes again, from its first check. Before,
+    each poke wrote Started again, each with the time since the first poke, which the workbook's minutes add up."""
+    plan, dag, world = setup(rehearsal_world)
+    world.world.add_fault("listMigrations", "throttle", count=4, retry_after_seconds=0)
+    pokes = []
+    driver = RunDriver(dag, observe=pokes.append)
+
+    driver.run_database("db")
+
+    assert pokes.count("db.preflight") >= 2 and driver.outcome("db") == "migrated", (pokes, driver.errors)
+    preflight = [row["Status"] for row in ingestion.stored if row["Phase"] == "preflight"]
+    assert preflight.count("Started") == 1 and preflight[-1] == "Succeeded", preflight
+
+
+def test_a_new_try_of_preflight_proves_its_events_again(rehearsal_world, ingestion):
+    """A retried or cleared preflight is a new try: its Started event is proven again."""
+    plan, dag, world = setup(rehearsal_world)
+    driver = RunDriver(dag)
+    driver.run_database("db")
+    driver.clear_database("db")
+
+    preflight = [row["Status"] for row in ingestion.stored if row["Phase"] == "preflight"]
+    assert preflight.count("Started") == 2, preflight

@@ -32,7 +32,7 @@ class FakeIngestionClient:
         self.error = error
         self.uploads = []
 
-    def upload(self, rule_id, stream_name, logs):
+    def upload(self, rule_id, stream_name, logs, **within):
         if self.error:
             raise self.error
         self.uploads.append((rule_id, stream_name, logs))

@@ -40,9 +40,9 @@ class Events:
         self.rows = []
         original = LoggingEventWriter.write
 
-        def write(writer, row):
+        def write(writer, row, budget=None):
             self.rows.append((row["Phase"], row["Status"], row["Message"]))
-            original(writer, row)
+            original(writer, row, budget)
 
         monkeypatch.setattr(LoggingEventWriter, "write", write)
 

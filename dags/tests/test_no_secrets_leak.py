@@ -531,7 +531,7 @@ def test_the_log_analytics_writer_uploads_and_logs_no_secret(monkeypatch, caplog
         def __init__(self, **settings):
             pass
 
-        def upload(self, rule_id, stream_name, logs):
+        def upload(self, rule_id, stream_name, logs, **within):
             uploaded.extend(logs)
             raise ValueError("rejected rows %s" % json.dumps(logs))
 

@@ -58,7 +58,7 @@ class FakeTaskInstance:
 @pytest.fixture
 def events(monkeypatch):
     rows = []
-    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: type("W", (), {"write": staticmethod(rows.append)})())
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: type("W", (), {"write": staticmethod(lambda row, budget=None: rows.append(row))})())
     return rows
 
 
@@ -209,7 +209,7 @@ def test_an_execution_timeout_that_strikes_while_an_event_is_uploaded_still_stop
     uploads = []
 
     class StruckMidUpload:
-        def upload(self, rule_id, stream_name, logs):
+        def upload(self, rule_id, stream_name, logs, **within):
             if not uploads:
                 uploads.append("struck")
                 raise AirflowTaskTimeout("Timeout, PID: 4242")

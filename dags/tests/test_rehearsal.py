@@ -34,9 +34,9 @@ def events(monkeypatch):
     rows = []
     original = LoggingEventWriter.write
 
-    def collect(self, row):
+    def collect(self, row, budget=None):
         rows.append(row)
-        original(self, row)
+        original(self, row, budget)
 
     monkeypatch.setattr(LoggingEventWriter, "write", collect)
     return rows

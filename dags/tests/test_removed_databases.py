@@ -5,6 +5,9 @@ a redeploy is the driver's run going on with the DAG of the edited plan)."""
 from __future__ import annotations
 
 import json
+import signal
+import time
+from datetime import timedelta
 
 import pytest
 
@@ -371,6 +374,36 @@ def test_a_removed_database_is_reported_though_arm_throttles_the_first_reads_of_
     assert not plan_edits.world.world.faults(), "every throttled answer was read"
     [event] = [row for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
     assert event["Status"] == "Failed" and event["MigrationOperationId"] == operation
+
+
+@pytest.mark.parametrize("frozen", [False, True], ids=["replicating", "source-frozen"])
+def test_run_outcome_reports_dms_unreadable_before_its_execution_timeout_where_arm_asks_to_wait_a_day(plan_edits, frozen):
+    """ARM throttles listMigrations asking to come back in a day (Retry-After: 86400): azure-core sleeps all of it, so
+    run_outcome's read outlasted its execution_timeout, which killed the task: no report, no event for a source the
+    DAG's freeze may hold, its list of databases not written. Its reads now end with a share of the timeout left: the
+    run fails saying DMS could not be read, the database stays listed, and one known stranded raises its alert."""
+    run = frozen_mid_run(plan_edits) if frozen else replicating_mid_run(plan_edits)
+    if not frozen:
+        plan_edits.records.put(record_key(plan_edits.world.database), "")  # as after going back to replicating
+    plan_edits.world.world.add_fault("listMigrations", "throttle", count=50, retry_after_seconds=86400)
+    run.dag.get_task("run_outcome").execution_timeout = timedelta(seconds=4)
+    def still_reading(signum, frame):
+        raise AssertionError("run_outcome still reading DMS after 30 s (its execution_timeout: 4 s)")
+
+    previous = signal.signal(signal.SIGALRM, still_reading)  # the task runs on this thread, as Airflow 2.10 requires
+    signal.alarm(30)
+    began = time.monotonic()
+    try:
+        assert run.run_outcome() == "failed"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - began < 20, "run_outcome read DMS past its execution_timeout (4 s)"
+    error = run.errors["run_outcome"]
+    assert "could not be read" in error and "NoAnswerInTime: no answer by" in error, error
+    alerts = [row["Status"] for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
+    assert alerts == (["Failed"] if frozen else []), alerts
+    assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"]
 
 
 def test_a_removed_database_whose_cutover_was_requested_is_never_to_be_canceled():

@@ -42,9 +42,9 @@ class FreezeRecorder:
         self.rows = []
         original = LoggingEventWriter.write
 
-        def write(writer, row):
+        def write(writer, row, budget=None):
             self.rows.append((row, not view.source_writable()))
-            original(writer, row)
+            original(writer, row, budget)
 
         monkeypatch.setattr(LoggingEventWriter, "write", write)
 

@@ -111,9 +111,11 @@ export const MigrationStatus = {
 
 /**
  * Statuses written while a step is still under way, whose `DurationSeconds` is its time so far:
- * the heartbeat and the cutover gate's reports. A step's end event counts its time again.
+ * its start (`preflight`'s, whose event proof may arrive only after minutes of waiting), the heartbeat
+ * and the cutover gate's reports. A step's end event counts its time again.
  */
 export const IN_PROGRESS_STATUSES: readonly string[] = [
+  MigrationStatus.STARTED,
   MigrationStatus.RUNNING,
   MigrationStatus.WAITING_FOR_WINDOW,
   MigrationStatus.AWAITING_APPROVAL,
