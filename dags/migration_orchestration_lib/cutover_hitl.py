@@ -8,7 +8,9 @@ only inside a window that fits, and never lets an answer end the database's run:
 - a window fits and no record decides it: it asks the approvers (`assigned_users`) and parks the
   task in `awaiting_input` (Airflow 3.3; a `HITLTrigger` deferral before) with a
   `response_timeout` of at most `heartbeat`, re-parking with a heartbeat event until the window
-  stops fitting;
+  stops fitting. Rescheduled, a try's first poke reschedules once before its first ask: Airflow
+  keeps the first poke only as that reschedule's record (a park or deferral leaves none), and
+  the waits after the ask count from it;
 - Approve or Reject: the approval record is written and the gate decides again from it: Approved
   (the task succeeds) or Rejected (it waits for the next window, where it asks again);
 - the window stops fitting unanswered: WindowMissed, and it waits for the next window. Downstream is never skipped and the task never fails for it
@@ -275,6 +277,11 @@ if HITL_AVAILABLE:
             return self._act(context, decision, first)
 
         def _act(self, context: Any, decision: Turn, first: datetime) -> Any:
+            if decision.action == ASK and not self.deferrable and not context.get("task_reschedule_count"):
+                # Rescheduled, a later poke learns the try's first poke only from its first reschedule record
+                # (`first_poke_at`), and a poke that parks or defers leaves none: record one, ask at the next poke.
+                self.log.info("%s: rescheduling once before asking, so that later pokes count from this first one", self.database_name)
+                raise AirflowRescheduleException(utc_now() + SHORTEST_WAIT)
             if decision.status:
                 self.gate.emit(context, decision.status, decision.message, first)
             if decision.action == GO:

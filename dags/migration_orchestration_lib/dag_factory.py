@@ -24,7 +24,7 @@ from migration_orchestration_lib import rollback, steps
 from migration_orchestration_lib.crash_points import check_crash_point
 from migration_orchestration_lib.airflow_compat import DAG, AirflowException, BaseOperator, TaskGroup, TriggerRule, timezone
 from migration_orchestration_lib.cutover_hitl import asks_through_hitl, cutover_approval_task
-from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator
+from migration_orchestration_lib.operators import MigrationTask, RunOutcomeOperator, report_a_lost_rollback
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, load_plan
 from migration_orchestration_lib.pools import pool_by_task
 from migration_orchestration_lib.settings import Timing, check_deployed_plan, check_rehearsal_settings
@@ -112,7 +112,7 @@ def _database_group(
         ]
         for upstream, downstream in zip(chain, chain[1:]):
             _wire(upstream, downstream)
-        undo = task(rollback.ROLLBACK_TASK, rollback.roll_back, trigger_rule=TriggerRule.ONE_FAILED)
+        undo = task(rollback.ROLLBACK_TASK, rollback.roll_back, trigger_rule=TriggerRule.ONE_FAILED, on_failure_callback=report_a_lost_rollback)
         for step_task in chain:
             _wire(step_task, undo)
     return DatabaseTasks(first=chain[0], last=chain[-1], rollback=undo)

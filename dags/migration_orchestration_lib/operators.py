@@ -25,6 +25,7 @@ from migration_orchestration_lib.airflow_compat import (
     BaseOperator,
     BaseSensorOperator,
     first_poke_at,
+    running_try,
     task_states_of_run,
     time_delta_trigger,
     utc_now,
@@ -341,6 +342,8 @@ class MigrationTask(BaseSensorOperator):
             raise AirflowFailException(redact(str(error))) from (error if kept is error else None)
 
     def _emit(self, ctx: StepContext, status: str, message: str, first: datetime, must_arrive: bool = False) -> None:
+        if status == "Failed":
+            self.failure_reported = True  # read by `report_a_lost_rollback` in this process
         write_event(
             must_arrive,
             ctx.attempt_ends,
@@ -354,6 +357,45 @@ class MigrationTask(BaseSensorOperator):
             target_kind=ctx.database.target_kind,
             migration_operation_id=ctx.operation_id,
         )
+
+
+LOST_ROLLBACK = (
+    "the rollback's worker was lost on its last try before it ended (killed: out of memory, a node or pod gone, or "
+    "no heartbeat), or it failed without writing its event (%s): whether it finished is unknown. The source database "
+    "%s may still be frozen, a DMS migration of it into %s on %s may still run and the target may be left RESTORING. "
+    "Clear the failed rollback task of %s: it reads DMS and SQL Server again and does only what is still missing"
+)
+
+
+def report_a_lost_rollback(context: Mapping[str, Any]) -> None:
+    """`on_failure_callback` of every rollback task: a rollback that failed for good without writing its `Failed`
+    event writes one (`rollback-failed` fires). Airflow runs it in the task's process after a failure there, and in
+    the DAG processor for a task whose worker died (2.x: a zombie, with `exception` the scheduler's message; 3.x: no
+    heartbeat, apache/airflow#53058, where 3.1 calls it on a try that will be retried too). It writes one event and
+    reads this try's XCom: it never rolls back again nor touches a database. Not called on 3.x where the task's
+    process alone was killed and its supervisor reported it failed (apache/airflow#60858)."""
+    task, ti, cause = context["task"], context["ti"], context.get("exception")
+    if getattr(task, "failure_reported", False):
+        return  # the task wrote its Failed itself
+    in_its_process = isinstance(cause, BaseException)  # there Airflow calls it only on a failure for good
+    if not in_its_process and running_try(ti) <= (getattr(ti, "max_tries", 0) or 0):
+        return  # Airflow runs it again
+    try:
+        ended = ti.xcom_pull(task_ids=task.task_id, key=OUTCOME_KEY)
+    except Exception as error:  # the event matters more than the read
+        log.warning("Could not read the outcome of %s: %s", task.task_id, redact(str(error)))
+        ended = None
+    if ended:
+        return  # the try wrote its end event (RolledBack, WindowMissed) and its outcome, then its worker died
+    cause = "%s: %s" % (type(cause).__name__, cause) if in_its_process else cause or "no heartbeat"
+    database = task.plan.database(task.database_name)
+    write_event(
+        run_id=context["run_id"], plan_name=task.plan.name, database=task.database_name, phase=task.phase, status="Failed",
+        duration_seconds=0.0, target_kind=database.target_kind, migration_operation_id=None,
+        message=redact(LOST_ROLLBACK % (
+            cause, database.source_database, database.target_database,
+            database.target_server, task.database_name)),
+    )
 
 
 def write_event(must_arrive: bool = False, not_after: Optional[datetime] = None, **fields: Any) -> None:

@@ -199,10 +199,13 @@ def _wait_while_canceling(ctx: StepContext, now: Standing, after_cancel: bool = 
     database = ctx.database
     raise StepPending(
         "DMS is still %s migration %s of %s into %s on %s: target database %s is not removed and source %s's access "
-        "is left as it is until DMS reports it Canceled (should it stay Canceling, a person looks at it in DMS and runs "
-        "the rollback again once it is Canceled)" % (
+        "is left as it is (frozen, where the DAG froze it) until DMS reports it Canceled. Should it stay so, do not make "
+        "the source writable yourself while DMS may still restore into the target (a cancel that does not take lets it "
+        "finish, and a writable source beside a target gone live splits the writes): look at the migration in DMS, and "
+        "once it reads Canceled or Failed, clear this rollback task: it removes a target left RESTORING and gives the source back its "
+        "access before the freeze (the Airflow Variable %s)" % (
             "canceling" if now.is_canceling else "copying (%s) after the cancel of" % now.migration.describe(), now.operation_id, database.source_database, database.target_database, database.target_server,
-            database.target_database, database.source_database)
+            database.target_database, database.source_database, source_freeze.record_key(database))
     )
 
 

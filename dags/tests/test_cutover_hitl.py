@@ -88,6 +88,11 @@ class WindowsGate:
     def statuses(self):
         return [status for status, _ in self.events]
 
+    def first_pokes_spread(self) -> timedelta:
+        """How far apart the first pokes given are: rescheduled, the first one is when the first poke ran, the others
+        its reschedule's record, written as it ended (a few milliseconds later)."""
+        return max(self.first_pokes) - min(self.first_pokes)
+
 
 def resumed_context() -> dict:
     """A task's context on Airflow 3 where it was never rescheduled (deferred, parked or new): no first reschedule."""
@@ -188,13 +193,38 @@ class AnyTimeGate(WindowsGate):
 
 @pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
 @needs_hitl
+def test_a_rescheduled_try_reschedules_once_before_its_first_ask_and_asks_at_once_deferred(monkeypatch):
+    """Rescheduled, the try's first poke leaves a reschedule record before it asks: a park or deferral leaves none, and
+    the pokes after the answer would count from their own first reschedule. Deferred, the kwargs carry it."""
+    from airflow.providers.standard.operators import hitl as provider
+
+    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
+    from migration_orchestration_lib.cutover_hitl import PARKED, CutoverApprovalOperator
+
+    monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
+    gate = AnyTimeGate([])
+    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
+    with pytest.raises(AirflowRescheduleException) as rescheduled:
+        operator.execute(resumed_context())
+    assert rescheduled.value.reschedule_date - utc_now() <= timedelta(seconds=1) and gate.events == []
+    with pytest.raises(PARKED):
+        operator.execute(dict(resumed_context(), task_reschedule_count=1))
+    assert gate.statuses() == ["AwaitingApproval"]
+
+    deferred = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, deferrable=True)
+    with pytest.raises(PARKED):
+        deferred.execute(resumed_context())
+
+
+@pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
+@needs_hitl
 def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(monkeypatch):
     from airflow.providers.standard.operators import hitl as provider
 
     from migration_orchestration_lib.cutover_hitl import PARKED, CutoverApprovalOperator
 
     monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
-    context = resumed_context()
+    context = dict(resumed_context(), task_reschedule_count=1)  # rescheduled once before its first ask
     gate = AnyTimeGate([])
     operator = CutoverApprovalOperator(
         task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, heartbeat=timedelta(minutes=5)
@@ -312,30 +342,31 @@ def triggerer(monkeypatch) -> threading.Event:
     - resume the task with the deferral's kwargs and the event (airflow/models/trigger.py,
       `handle_event_submit`); `dag.test()` passes the event alone, and the operator needs the
       window it asked about. Resumed here as the triggerer does.
+    Every deferral resumes so (a deferred wait for the next window too: its kwargs carry the first poke).
     The event returned is set while a HITLTrigger waits for an answer (on 3.3, which parks the task
     instead, it is never set)."""
     waiting = threading.Event()
-    if PARKS_TASKS:
-        return waiting
-    from airflow.jobs.triggerer_job_runner import HITLDetailResponseResult
     from airflow.providers.standard.triggers.hitl import HITLTrigger
     from airflow.sdk.definitions import dag as dag_module
     from airflow.sdk.execution_time import supervisor
-    from airflow.sdk.execution_time.comms import GetHITLDetailResponse
     try:
         from airflow.sdk.serde import serialize
     except ImportError:  # Airflow 3.1
         from airflow.serialization.serde import serialize
 
-    handle_request = supervisor.InProcessTestSupervisor._handle_request
+    if not PARKS_TASKS:
+        from airflow.jobs.triggerer_job_runner import HITLDetailResponseResult
+        from airflow.sdk.execution_time.comms import GetHITLDetailResponse
 
-    def handle_as_the_triggerer(self, msg, log, req_id):
-        if not isinstance(msg, GetHITLDetailResponse):
-            return handle_request(self, msg, log, req_id)
-        response = self.client.hitl.get_detail_response(ti_id=msg.ti_id)
-        self.send_msg(HITLDetailResponseResult.from_api_response(response=response), request_id=req_id, error=None)
+        handle_request = supervisor.InProcessTestSupervisor._handle_request
 
-    monkeypatch.setattr(supervisor.InProcessTestSupervisor, "_handle_request", handle_as_the_triggerer)
+        def handle_as_the_triggerer(self, msg, log, req_id):
+            if not isinstance(msg, GetHITLDetailResponse):
+                return handle_request(self, msg, log, req_id)
+            response = self.client.hitl.get_detail_response(ti_id=msg.ti_id)
+            self.send_msg(HITLDetailResponseResult.from_api_response(response=response), request_id=req_id, error=None)
+
+        monkeypatch.setattr(supervisor.InProcessTestSupervisor, "_handle_request", handle_as_the_triggerer)
     deferrals = {}
     run_in_process, run_inline = supervisor.run_task_in_process, dag_module._run_inline_trigger
 
@@ -494,6 +525,16 @@ def always():
     return True
 
 
+def after_asked_for(seconds: float):
+    """Ready once the request has been waiting `seconds` (an approver who takes a while)."""
+    asked = []
+
+    def ready():
+        asked[:] = asked or [time.monotonic()]
+        return time.monotonic() - asked[0] >= seconds
+    return ready
+
+
 @pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
@@ -509,7 +550,7 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
     window = gate.openings[0][0].isoformat()
     assert gate.records == {window: ("approve", ALICE)}
     assert gate.statuses() == ["AwaitingApproval", "Approved"]
-    assert len(set(gate.first_pokes)) == 1, "the answer's resume (a deferral or park) kept the first poke"
+    assert gate.first_pokes_spread() < timedelta(seconds=2), "the answer's resume (a deferral or park) kept the first poke"
 
 
 # Not marked airflow31: where Airflow defers (a 5-second trigger poll, seconds per resume in dag.test()) their
@@ -518,16 +559,20 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
 @pytest.mark.usefixtures("airflow_db")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["rescheduled", "deferred"])
 def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, triggerer, deferrable):
+    """Every decision and event counts from the try's first poke, which was an ask. Rescheduled, Airflow 3 keeps no
+    record of a poke that parked (or deferred) instead of rescheduling: the wait after the rejection lost the first
+    poke and counted from itself (the rejection comes 4 s after the ask here). Deferred, the kwargs carry it."""
     # A first window of seconds: on a loaded machine the rejection must still land inside it (a deferred
     # task resumes seconds late), or the test sees the window's end instead.
     gate = WindowsGate([(-1, 20), (22, 82)])
+    rejected = always if deferrable else after_asked_for(4)
     second_window = lambda: gate.statuses().count("AwaitingApproval") == 2  # noqa: E731
     state, states, responder = run_cutover(
         "cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"),
         gate,
         core_api,
         triggerer,
-        [(ALICE, "Reject", always), (ALICE, "Approve", second_window)],
+        [(ALICE, "Reject", rejected), (ALICE, "Approve", second_window)],
         deferrable=deferrable,
     )
 
@@ -541,6 +586,7 @@ def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, tr
     details = hitl_details("cutover_hitl_reject_%s" % ("deferred" if deferrable else "rescheduled"))
     assert [(d.chosen_options, d.responded_by_user_id) for d in details] == [(["Approve"], ALICE)]
     assert set(statuses[2:-2]) <= {"Rejected", "WaitingForWindow"}
+    assert gate.first_pokes_spread() < timedelta(seconds=2), "every poke counts from the first: %s" % sorted(set(gate.first_pokes))
 
 
 @needs_hitl

@@ -17,6 +17,7 @@ from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.plan import parse_plan
 from task_driver import RunDriver, WorkerCrashed
+from test_rehearsal import events  # noqa: F401 (the fixture)
 from world_view import WorldView
 
 
@@ -101,9 +102,11 @@ def test_a_canceling_migration_whose_last_arm_operation_failed_is_still_waited_f
 
 
 def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removing_and_unfreezing_nothing(
-        rehearsal_world, monkeypatch):
+        rehearsal_world, monkeypatch, events):
     """DMS stays Canceling: past the rollback's timeoutMinutes it fails, saying so, the target kept and the source
-    kept frozen (a person looks at the migration in DMS). Before: the target was removed at once."""
+    kept frozen (a person looks at the migration in DMS). Before: the target was removed at once. Its rollback-failed
+    event says the source stays frozen and how to unfreeze it without losing a write (was: "access is left as it is",
+    and nothing against making it writable while DMS may still finish the migration)."""
     watch, driver = refused_cutover_run(rehearsal_world, "mi-prod", canceling_reads=300)
     later = [timedelta(0)]
     monkeypatch.setattr(operators, "utc_now", lambda: utc_now() + later[0])
@@ -120,7 +123,12 @@ def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removi
     assert states["db.rollback"] == "failed", driver.errors
     error = driver.errors["db.rollback"]
     assert "timeoutMinutes (720) passed while waiting: DMS is still canceling migration" in error, error
-    assert "target database Sales is not removed" in error and "access is left as it is" in error, error
+    assert "target database Sales is not removed" in error and "access is left as it is (frozen, where the DAG froze it)" in error, error
+    # how to unfreeze without losing a write: only once DMS's migration has ended, through the rollback
+    assert "do not make the source writable yourself while DMS may still restore into the target" in error, error
+    assert "once it reads Canceled or Failed, clear this rollback task" in error, error
+    failed = [row for row in events if (row["Phase"], row["Status"]) == ("rollback", "Failed")]
+    assert [row["Message"] for row in failed] == [error.split(": ", 1)[1]], "the rollback-failed event says it all"
     assert [op["migrationStatus"] for op in watch.operations()] == ["Canceling"]
     assert watch.target() is not None and watch.target()["state"] == "RESTORING"
     assert not watch.source_writable(), "the source is kept frozen while DMS may still restore into the target"

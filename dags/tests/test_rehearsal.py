@@ -9,6 +9,7 @@ Data Factory SQL on its hosts' versions.
 """
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DAGS_DIR, dag_test, database_entry, load_plan_document, plan_with_databases, renamed_targets_document, write_bundle
-from migration_orchestration_lib.airflow_compat import timezone
+from migration_orchestration_lib.airflow_compat import AIRFLOW_3, timezone
 from migration_orchestration_lib.crash_points import CRASH_EXIT_CODE
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.events import LoggingEventWriter
@@ -305,13 +306,22 @@ CRASHING_RUN = textwrap.dedent(
     sys.path[:0] = [%(dags)r, %(tests)r]
     import conftest
     os.environ.update(%(environ)r)  # the parent's Airflow home and metadata database
+    %(prepare)s
     from migration_orchestration_lib.airflow_compat import timezone
     from migration_orchestration_lib.dag_factory import build_dag_from_plan_file
     dag = build_dag_from_plan_file(%(plan)r)
-    when = timezone.datetime(2025, 1, 1)
+    when = timezone.datetime(*%(when)r)
     conftest.dag_test(dag, when)
     """
 )
+
+
+def crashing_run(plan_file, environ, when=(2025, 1, 1), prepare=""):
+    """Runs the DAG of `plan_file` through `dag.test()` in a process of its own, which the crash kills; `prepare`: one
+    line of Python run before the DAG is built."""
+    script = CRASHING_RUN % {"dags": str(DAGS_DIR), "tests": str(DAGS_DIR / "tests"), "environ": environ, "plan": str(plan_file),
+                             "when": when, "prepare": prepare}
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
 
 
 def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal_world, tmp_path, events):
@@ -321,8 +331,7 @@ def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal_world, t
     environ = {name: os.environ[name] for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")}
     environ.update(MIGRATION_DRY_RUN="1", MIGRATION_SIMULATION_DIR=str(rehearsal_world), MIGRATION_SIMULATE_CRASH="database_1:cutover",
                    MIGRATION_PLAN_PATH=str(plan_file))
-    script = CRASHING_RUN % {"dags": str(DAGS_DIR), "tests": str(DAGS_DIR / "tests"), "environ": environ, "plan": str(plan_file)}
-    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    killed = crashing_run(plan_file, environ)
     assert killed.returncode == CRASH_EXIT_CODE, killed.stderr[-3000:]
 
     state, states = run(load_plan_document(), timezone.datetime(2025, 1, 2))
@@ -337,3 +346,136 @@ def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal_world, t
 
     operations = {key: len(record["operations"]) for key, record in World(str(rehearsal_world)).snapshot()["databaseMigrations"].items()}
     assert sorted(operations.values()) == [1, 1, 1], operations
+
+
+LOST_ROLLBACK_DATES = {"mid_rollback": (2025, 3, 1), "after_its_end": (2025, 3, 2)}  # a run each: none deleted
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+@pytest.mark.parametrize("killed", ["mid_rollback", pytest.param("after_its_end", marks=pytest.mark.skipif(
+    AIRFLOW_3, reason="Airflow 3's DAG processor answers the callback's XCom read through its supervisor, not run here"))])
+def test_a_rollback_whose_worker_dies_on_its_last_try_is_reported_rollback_failed_by_airflows_own_callback(
+        rehearsal_world, tmp_path, events, monkeypatch, killed):
+    """The rollback's worker dies (the process running the DAG killed): mid-rollback, no event written; or right after
+    its side effects, its RolledBack written (`MIGRATION_SIMULATE_CRASH`). Airflow finds the task without a heartbeat
+    and runs its failure handling as its scheduler and DAG processor do (`airflows_callback_for_a_lost_worker`). On a
+    try Airflow will run again nothing is written (2.x and 3.3 call the retry callback; 3.1 calls on_failure_callback,
+    which sees the retry left); on the last one, mid-rollback, a `rollback` / `Failed` event says the rollback's end is
+    unknown and what to do (`rollback-failed` fires); after its end (its outcome in XCom) nothing more. Nothing in the
+    world changes: no second rollback. Was: no event at all, no alert, the source possibly frozen."""
+    from migration_rehearsal.world import World
+
+    document = plan_with_databases([database_entry("database_1", "Sales", mode="online")])
+    plan_file = write_bundle(tmp_path / "bundle", document)
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))  # for the DAG file Airflow's callback parses
+    environ = {name: os.environ[name] for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")}
+    environ.update(MIGRATION_DRY_RUN="1", MIGRATION_SIMULATION_DIR=str(rehearsal_world), MIGRATION_SIMULATE_FAILURE="database_1",
+                   MIGRATION_PLAN_PATH=str(plan_file))
+    prepare = "from migration_orchestration_lib import rollback; rollback.roll_back = lambda ctx: os._exit(%d)" % CRASH_EXIT_CODE
+    if killed == "after_its_end":
+        environ["MIGRATION_SIMULATE_CRASH"], prepare = "database_1:rollback", ""
+    when = LOST_ROLLBACK_DATES[killed]
+    crashed = crashing_run(plan_file, environ, when, prepare=prepare)
+    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr[-3000:]
+    world = World(str(rehearsal_world)).snapshot()
+
+    airflows_callback_for_a_lost_worker("database_1.rollback", when, last_try=False)
+    assert events == []
+    airflows_callback_for_a_lost_worker("database_1.rollback", when, last_try=True)
+
+    assert World(str(rehearsal_world)).snapshot() == world, "the callback only reports"
+    if killed == "after_its_end":
+        assert events == []  # its RolledBack stands
+        return
+    assert [(row["Database"], row["Phase"], row["Status"]) for row in events] == [("database_1", "rollback", "Failed")]
+    message = events[0]["Message"]
+    assert "the rollback's worker was lost on its last try" in message and "source database Sales may still be frozen" in message
+    assert "Clear the failed rollback task of database_1" in message
+
+
+def airflows_callback_for_a_lost_worker(task_id, logical_date, last_try):
+    """What Airflow does for a task instance of the DAG whose worker died (left running, no heartbeat), on its last try
+    or not: Airflow 2, the scheduler's zombie request (`SchedulerJobRunner._find_zombies`) run by the DAG file processor
+    (`DagFileProcessor._execute_task_callbacks`: `handle_failure`, which runs on_failure_callback on the last try, the
+    retry callback before); Airflow 3, the request `SchedulerJobRunner._purge_task_instances_without_heartbeats`
+    builds, run by the DAG processor (`_execute_task_callbacks`)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    from migration_orchestration_lib.airflow_compat import AIRFLOW_3, AIRFLOW_VERSION
+    from migration_orchestration_lib.dag_factory import DAG_ID
+
+    dag_file = str(DAGS_DIR / "migration_orchestration.py")
+    when = timezone.datetime(*logical_date)
+    with create_session() as session:
+        date_column = DagRun.logical_date if AIRFLOW_3 else DagRun.execution_date
+        run_id = session.query(DagRun.run_id).filter(DagRun.dag_id == DAG_ID, date_column == when).scalar()
+        ti = session.query(TaskInstance).filter_by(dag_id=DAG_ID, run_id=run_id, task_id=task_id).one()
+        ti.state, ti.max_tries = TaskInstanceState.RUNNING, 1
+        ti.try_number = 2 if last_try else 1
+        session.flush()
+        if not AIRFLOW_3:
+            from airflow.callbacks.callback_requests import TaskCallbackRequest
+            from airflow.dag_processing.processor import DagFileProcessor
+            from airflow.models.dagbag import DagBag
+            from airflow.models.taskinstance import SimpleTaskInstance
+
+            request = TaskCallbackRequest(full_filepath=dag_file, simple_task_instance=SimpleTaskInstance.from_ti(ti),
+                                          msg="Detected %s as zombie" % ti)
+            bag = DagBag(dag_folder=dag_file, include_examples=False)
+            if AIRFLOW_VERSION >= (2, 10):
+                DagFileProcessor._execute_task_callbacks(bag, request, False, session)
+            else:
+                DagFileProcessor(dag_ids=None, dag_directory=str(DAGS_DIR), log=logging.getLogger("processor"))._execute_task_callbacks(bag, request, session)
+            return
+        from airflow.api_fastapi.execution_api.datamodels.taskinstance import DagRun as DRDataModel, TIRunContext
+        from airflow.callbacks.callback_requests import TaskCallbackRequest
+        from airflow.dag_processing import processor
+        try:
+            from airflow.dag_processing.dagbag import DagBag
+        except ImportError:  # Airflow 3.1
+            from airflow.models.dagbag import DagBag
+
+        fields = {}
+        if AIRFLOW_VERSION >= (3, 3):  # 3.1 sends no callback type: the DAG processor runs on_failure_callback
+            retried = ti.max_tries > 0 and ti.is_eligible_to_retry()
+            fields["task_callback_type"] = TaskInstanceState.UP_FOR_RETRY if retried else TaskInstanceState.FAILED
+        request = TaskCallbackRequest(
+            filepath=ti.dag_model.relative_fileloc or "", bundle_name=ti.dag_version.bundle_name,
+            bundle_version=ti.dag_run.bundle_version, ti=ti, msg="Task instance without heartbeat: %s" % task_id,
+            context_from_server=TIRunContext(dag_run=DRDataModel.model_validate(ti.dag_run, from_attributes=True),
+                                             max_tries=ti.max_tries, variables=[], connections=[], xcom_keys_to_clear=[]),
+            **fields
+        )
+        processor._execute_task_callbacks(DagBag(dag_folder=dag_file), request, structlog_logger())
+
+
+def structlog_logger():
+    import structlog
+
+    return structlog.get_logger("dag_processor")
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+def test_a_rollback_that_fails_in_its_process_writes_one_failed_event_not_a_second_from_its_callback(rehearsal_world, events, monkeypatch):
+    """Airflow runs the rollback's on_failure_callback in the task's own process after its step failed for a person:
+    the task wrote its `Failed` then, and the callback (the same task object) writes none."""
+    from migration_orchestration_lib import rollback
+    from migration_orchestration_lib.step_context import StepFailure
+
+    def stops_for_a_person(ctx):
+        raise StepFailure("a person must decide")
+
+    monkeypatch.setattr(rollback, "roll_back", stops_for_a_person)
+    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "database_1")
+    state, states = run(plan_with_databases([database_entry("database_1", "Sales", mode="online")]))
+
+    assert state == "failed" and states["database_1.rollback"] == "failed"
+    rollback_events = [(row["Status"], row["Message"]) for row in events if (row["Database"], row["Phase"]) == ("database_1", "rollback")]
+    assert rollback_events == [("Failed", "StepFailure: a person must decide")]
