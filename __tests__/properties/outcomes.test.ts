@@ -1,9 +1,10 @@
 /**
  * The harness of every property (outcomes.ts): all cases run however slow the machine, a failure
- * replays from what its log prints.
+ * replays from what its log prints, a hang is CPU time spent, not time waited.
  */
 import fc from 'fast-check';
-import { runs } from './outcomes';
+import type { MigrationPlan } from '../../lib/plan';
+import { HANG_MS, outcomeOf, runs } from './outcomes';
 
 /** fast-check reads the clock it finds when it loads: load it, and the harness, under jest's fake one. */
 function underFakeClock() {
@@ -63,5 +64,24 @@ describe('runs()', () => {
     expect(() => runs(1, { FC_SEED: 'abc' })).toThrow('FC_SEED must be the integer a failure printed as "seed", got "abc"');
     expect(() => runs(1, { FC_SEED: '1', FC_PATH: '3,1' })).toThrow('FC_PATH must be the numbers a failure printed as "path"');
     expect(() => runs(1, { FC_PATH: '3:1' })).toThrow('FC_PATH replays a failure of the seed FC_SEED');
+  });
+});
+
+describe('outcomeOf()', () => {
+  const plan = {} as MigrationPlan;
+
+  test('a load that waits (for a busy machine) is no hang', () => {
+    const waited = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, HANG_MS + 200);
+    expect(outcomeOf(() => (waited(), plan))).toEqual({ plan });
+  });
+
+  test('a load that computes for longer is a hang', () => {
+    const spentSince = (previous?: NodeJS.CpuUsage) => (previous ? { user: HANG_MS * 1000, system: 1000 } : { user: 0, system: 0 });
+    jest.spyOn(process, 'cpuUsage').mockImplementation(spentSince);
+    try {
+      expect(() => outcomeOf(() => plan)).toThrow(/^the loader took 2001 ms of CPU time$/);
+    } finally {
+      jest.restoreAllMocks();
+    }
   });
 });
