@@ -22,11 +22,18 @@ function takenNames(document: any, shape: string): string[] {
   return [];
 }
 
-/** Another database already lands in this target database (names compare case-insensitively). */
-function landsOnAnother(document: any, index: number): boolean {
-  const landing = (db: any) => `${db.target.server}/${(db.target.database ?? db.source.database).toLowerCase()}`;
-  const mine = landing(document.databases[index]);
-  return document.databases.some((db: any, i: number) => i !== index && landing(db) === mine);
+/**
+ * Another database already migrates this source database or lands in this target database (SQL
+ * names compare without letter case and trailing spaces): refused at the later of the two.
+ */
+function clashesWithAnother(document: any, index: number): boolean {
+  const sqlName = (name: string) => name.toLowerCase().trimEnd();
+  const source = (db: any) => `${db.source.server}/${sqlName(db.source.database)}`;
+  const landing = (db: any) => `${db.target.server}/${sqlName(db.target.database ?? db.source.database)}`;
+  const mine = document.databases[index];
+  return document.databases.some(
+    (db: any, i: number) => i !== index && (source(db) === source(mine) || landing(db) === landing(mine)),
+  );
 }
 
 /**
@@ -98,7 +105,7 @@ describe('odd strings in valid plans', () => {
           const shape = shapeOf(path);
           fc.pre(!takenNames(document, shape).includes(value));
           const copy = withString(document, path, value);
-          if (shape.startsWith('databases[].')) fc.pre(!landsOnAnother(copy, path[1] as number));
+          if (shape.startsWith('databases[].')) fc.pre(!clashesWithAnother(copy, path[1] as number));
           fc.pre(connectionsStayApart(copy));
           check(copy, path, verdict(path, value), (plan) => getAt(plan, path) === value);
         },
