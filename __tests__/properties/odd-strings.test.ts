@@ -8,45 +8,56 @@ import { isValidSqlDatabaseName, oddString, validPlanDocument } from './arbitrar
 import { expectProblemAt, expectWellFormed, outcomeOf, runs } from './outcomes';
 import { clone, getAt, printedPath, setAt, shapeOf, stringFields, withString, type FieldPath } from './plan-paths';
 
-/** Which names a field's value must not take, so that only the field itself can be wrong. */
-function takenNames(document: any, shape: string): string[] {
-  if (shape.startsWith('databases[].dependsOn') || shape === 'databases[].name') {
-    return document.databases.map((db: any) => db.name);
+/**
+ * The value names another entry: a reference to an existing one makes a valid plan whose other
+ * rules (cycles, landings) may then fail elsewhere, and names are unique letter case aside, a clash
+ * refused at the later of the two entries.
+ */
+function namesAnother(document: any, path: FieldPath, value: string): boolean {
+  const shape = shapeOf(path);
+  const names = (list: string): string[] => document[list].map((entry: any) => entry.name);
+  if (shape.startsWith('databases[].dependsOn')) return names('databases').includes(value);
+  if (shape === 'databases[].source.server') return names('sourceServers').includes(value);
+  if (shape === 'databases[].target.server') return names('targetServers').includes(value);
+  if (['databases[].name', 'sourceServers[].name', 'targetServers[].name'].includes(shape)) {
+    return names(path[0] as string).some((name, i) => i !== path[1] && name.toLowerCase() === value.toLowerCase());
   }
-  if (shape === 'databases[].source.server' || shape === 'sourceServers[].name') {
-    return document.sourceServers.map((server: any) => server.name);
-  }
-  if (shape === 'databases[].target.server' || shape === 'targetServers[].name') {
-    return document.targetServers.map((server: any) => server.name);
-  }
-  return [];
-}
-
-/** Another database already lands in this target database (names compare case-insensitively). */
-function landsOnAnother(document: any, index: number): boolean {
-  const landing = (db: any) => `${db.target.server}/${(db.target.database ?? db.source.database).toLowerCase()}`;
-  const mine = landing(document.databases[index]);
-  return document.databases.some((db: any, i: number) => i !== index && landing(db) === mine);
+  return false;
 }
 
 /**
- * Each server keeps its own Airflow connection and connection string secret, and the storage key
- * stays out of every backup share's connection (letter case aside): a clash is refused at the
- * later of the two fields, which need not be the one this test changed.
+ * Another database already migrates this source database or lands in this target database (SQL
+ * names compare without letter case and trailing spaces): refused at the later of the two.
  */
-function connectionsStayApart(document: any): boolean {
-  const lower = (ids: string[]) => ids.map((id) => id.toLowerCase());
-  const apart = (ids: string[]) => new Set(lower(ids)).size === ids.length;
+function clashesWithAnother(document: any, index: number): boolean {
+  const sqlName = (name: string) => name.toLowerCase().trimEnd();
+  const source = (db: any) => `${db.source.server}/${sqlName(db.source.database)}`;
+  const landing = (db: any) => `${db.target.server}/${sqlName(db.target.database ?? db.source.database)}`;
+  const mine = document.databases[index];
+  return document.databases.some(
+    (db: any, i: number) => i !== index && (source(db) === source(mine) || landing(db) === landing(mine)),
+  );
+}
+
+const apartWithoutCase = (ids: string[]) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length;
+
+/**
+ * One entry per SQL Server (host and port, letter case aside), each with its own Airflow connection
+ * and connection string secret, and the storage key out of every backup share's connection: a
+ * clash is refused at the later of the two fields, which need not be the one this test changed.
+ */
+function serversStayApart(document: any): boolean {
   const backup = document.backupStorage?.connectionId as string | undefined;
   const shares = document.sourceServers.map((server: any) => server.backupFileShare?.connectionId).filter(Boolean);
   return (
-    apart([
+    apartWithoutCase(document.sourceServers.map((server: any) => `${server.host.replace(/\\mssqlserver$/i, '')},${server.port ?? 1433}`)) &&
+    apartWithoutCase([
       ...document.sourceServers.map((server: any) => server.connectionId ?? `mssql_source_${server.name.replace(/-/g, '_')}`),
       ...document.targetServers.map((server: any) => server.connectionId ?? `mssql_target_${server.name.replace(/-/g, '_')}`),
       ...(backup === undefined ? [] : [backup]),
     ]) &&
-    apart(document.sourceServers.map((server: any) => server.connectionStringSecretName ?? `${server.name}-connection-string`)) &&
-    (backup === undefined || !lower(shares).includes(backup.toLowerCase()))
+    apartWithoutCase(document.sourceServers.map((server: any) => server.connectionStringSecretName ?? `${server.name}-connection-string`)) &&
+    (backup === undefined || !shares.some((share: string) => share.toLowerCase() === backup.toLowerCase()))
   );
 }
 
@@ -95,11 +106,10 @@ describe('odd strings in valid plans', () => {
           }),
         ),
         ({ document, path, value }) => {
-          const shape = shapeOf(path);
-          fc.pre(!takenNames(document, shape).includes(value));
+          fc.pre(!namesAnother(document, path, value));
           const copy = withString(document, path, value);
-          if (shape.startsWith('databases[].')) fc.pre(!landsOnAnother(copy, path[1] as number));
-          fc.pre(connectionsStayApart(copy));
+          if (path[0] === 'databases') fc.pre(!clashesWithAnother(copy, path[1] as number));
+          fc.pre(serversStayApart(copy));
           check(copy, path, verdict(path, value), (plan) => getAt(plan, path) === value);
         },
       ),

@@ -6,12 +6,16 @@ import { isSelfOrParent } from './plan-paths';
 
 export type Outcome = { readonly plan: MigrationPlan } | { readonly error: MigrationPlanError };
 
-/** A single load taking this long counts as a hang (generated plans, 100 KB strings included, take milliseconds). */
+/**
+ * A single load taking this much CPU time counts as a hang (generated plans, 100 KB strings
+ * included, take milliseconds). CPU time, not the clock: on a busy machine a load may wait seconds
+ * for a core.
+ */
 export const HANG_MS = 2000;
 
 /** Runs the loader: a plan or a MigrationPlanError, anything else (TypeError, RangeError, ...) fails the property. */
 export function outcomeOf(load: () => MigrationPlan): Outcome {
-  const started = performance.now();
+  const started = process.cpuUsage();
   let outcome: Outcome;
   try {
     outcome = { plan: load() };
@@ -22,8 +26,9 @@ export function outcomeOf(load: () => MigrationPlan): Outcome {
     }
     outcome = { error };
   }
-  const elapsed = performance.now() - started;
-  if (elapsed > HANG_MS) throw new Error(`the loader took ${Math.round(elapsed)} ms`);
+  const { user, system } = process.cpuUsage(started);
+  const elapsed = (user + system) / 1000;
+  if (elapsed > HANG_MS) throw new Error(`the loader took ${Math.round(elapsed)} ms of CPU time`);
   return outcome;
 }
 
@@ -66,10 +71,55 @@ export function expectDeepEqual(actual: unknown, expected: unknown): void {
   if (!isDeepStrictEqual(actual, expected)) expect(actual).toStrictEqual(expected);
 }
 
+/** How long shrinking a failure may take before the smallest case found so far is reported. */
+export const SHRINK_TIME_LIMIT_MS = 30_000;
+
 /**
- * fc.assert parameters: `numRuns` cases, and a time box so that shrinking a failure found in a
- * big plan cannot stall the suite (it then reports the smallest case found so far, with its seed).
+ * fc.assert parameters: all `numRuns` cases, however slow the machine (a time box on the cases
+ * would pass a property on fewer of them, silently), and a time box on shrinking only, so that
+ * shrinking a failure found in a big plan cannot stall the suite (it then reports the smallest
+ * case found so far). A failure prints `{ seed: S, path: "P", endOnFailure: true }`:
+ * `FC_SEED=S FC_PATH=P npx jest -c jest.slow.config.js <test file> -t '<test name>'` replays that
+ * case, `FC_SEED=S` alone runs the same cases again.
  */
-export function runs(numRuns: number): fc.Parameters<unknown> {
-  return { numRuns, plugins: [fc.interruptAfterTimeLimit(30_000)] };
+export function runs(numRuns: number, environment: NodeJS.ProcessEnv = process.env): fc.Parameters<unknown> {
+  return { numRuns, ...replayOf(environment), plugins: [timeBoxOnShrinking(SHRINK_TIME_LIMIT_MS)] };
+}
+
+function replayOf({ FC_SEED: seed, FC_PATH: path }: NodeJS.ProcessEnv): fc.Parameters<unknown> {
+  if (seed === undefined) {
+    if (path !== undefined) throw new Error('FC_PATH replays a failure of the seed FC_SEED: set both, as the failure printed them');
+    return {};
+  }
+  if (!/^-?\d+$/.test(seed) || !Number.isSafeInteger(Number(seed))) {
+    throw new Error(`FC_SEED must be the integer a failure printed as "seed", got ${JSON.stringify(seed)}`);
+  }
+  if (path === undefined) return { seed: Number(seed) };
+  if (!/^\d+(:\d+)*$/.test(path)) {
+    throw new Error(`FC_PATH must be the numbers a failure printed as "path" (such as 12:0:3), got ${JSON.stringify(path)}`);
+  }
+  return { seed: Number(seed), path, endOnFailure: true };
+}
+
+/**
+ * Interrupts a property `limitMs` after its first failure: shrinking stops and fast-check reports
+ * the smallest failing case found so far, still as a failure.
+ */
+export function timeBoxOnShrinking(limitMs: number): fc.Plugin<unknown> {
+  return () => {
+    let deadline: number | undefined;
+    const note = <Result>(result: Result): Result => {
+      if (deadline === undefined && result !== null && !fc.PreconditionFailure.isFailure(result)) {
+        deadline = performance.now() + limitMs;
+      }
+      return result;
+    };
+    return {
+      decorateRun: (nestedRun) => (value) => {
+        if (deadline !== undefined && performance.now() >= deadline) return new fc.PreconditionFailure(true);
+        const result = nestedRun(value);
+        return result instanceof Promise ? result.then(note) : note(result);
+      },
+    };
+  };
 }
