@@ -328,9 +328,9 @@ def test_redact_takes_linear_time_over_a_long_text_of_values_never_closed():
     from migration_orchestration_lib.connections import redact
 
     text = "Server=sql01;PWD={" + "Server=sql01;PWD={pa ss;" * 8000
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: on a busy machine the clock also counts waiting for a core
     assert redact(text) == "Server=sql01;PWD=***"
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
 
 
 @on_every_airflow

@@ -102,10 +102,10 @@ def test_parsing_a_large_plan_stays_cheap():
     document = load_plan_document()
     template = document["databases"][0]
     document["databases"] = [dict(template, name="db_%d" % i, source={"server": "sql01", "database": "Db%d" % i}) for i in range(1000)]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: on a busy machine the clock also counts waiting for a core
     plan = parse_plan(document)
     assert len(plan.databases) == 1000
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
 
 
 @pytest.mark.parametrize("name", ["Sales ", " Sales", "Sales\u00a0", "\u3000Sales", "\ufeffSales", " ", "\u2003"])
