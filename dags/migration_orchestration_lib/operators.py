@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Seque
 
 from migration_orchestration_lib import crash_points, cutover_steps, removed_databases
 from migration_orchestration_lib.airflow_compat import (
+    AIRFLOW_3,
     AirflowFailException,
     AirflowRescheduleException,
     AirflowSkipException,
@@ -54,6 +55,9 @@ log = redacting_logger(__name__)
 # Failures that retrying cannot fix: fail the task at once (AirflowFailException skips retries).
 PERMANENT_FAILURES = (StepFailure, ConfigurationError)
 OUTCOME_KEY = "outcome"
+# A rollback's try pushes it once its `Failed` event was written (the task, or its failure callback where that can push
+# XCom): `run_outcome` writes one for a rollback that failed for good with neither it nor an outcome.
+FAILED_EVENT_KEY = "failed_event_written"
 # A database's outcome in this run: `done` pushes migrated; `rollback` rolled_back, not_started or
 # waiting (back to replicating after a missed window); `await_cutover` waiting (rehearsal horizon).
 WAITING = "waiting"
@@ -344,7 +348,7 @@ class MigrationTask(BaseSensorOperator):
     def _emit(self, ctx: StepContext, status: str, message: str, first: datetime, must_arrive: bool = False) -> None:
         if status == "Failed":
             self.failure_reported = True  # read by `report_a_lost_rollback` in this process
-        write_event(
+        written = write_event(
             must_arrive,
             ctx.attempt_ends,
             run_id=ctx.run_id,
@@ -357,6 +361,16 @@ class MigrationTask(BaseSensorOperator):
             target_kind=ctx.database.target_kind,
             migration_operation_id=ctx.operation_id,
         )
+        if status == "Failed" and written and self.phase == ROLLBACK_TASK:
+            _mark_failed_event_written(ctx.task_instance)
+
+
+def _mark_failed_event_written(ti: Any) -> None:
+    """FAILED_EVENT_KEY, pushed after the event: a worker lost between the two leaves a second `Failed`, not none."""
+    try:
+        ti.xcom_push(key=FAILED_EVENT_KEY, value=True)
+    except Exception as error:  # run_outcome then writes a second Failed: better than failing over the mark
+        log.warning("Could not mark the Failed event of %s written: %s", ti.task_id, redact(str(error)))
 
 
 LOST_ROLLBACK = (
@@ -372,8 +386,9 @@ def report_a_lost_rollback(context: Mapping[str, Any]) -> None:
     event writes one (`rollback-failed` fires). Airflow runs it in the task's process after a failure there, and in
     the DAG processor for a task whose worker died (2.x: a zombie, with `exception` the scheduler's message; 3.x: no
     heartbeat, apache/airflow#53058, where 3.1 calls it on a try that will be retried too). It writes one event and
-    reads this try's XCom: it never rolls back again nor touches a database. Not called on 3.x where the task's
-    process alone was killed and its supervisor reported it failed (apache/airflow#60858)."""
+    reads and marks this try's XCom: it never rolls back again nor touches a database. Prompt where it works; where it
+    cannot write (a DAG processor without Azure identity) or is not called (3.x: the task's process alone killed, its
+    supervisor reporting it failed, apache/airflow#60858), `run_outcome` writes the event once the run's tasks ended."""
     task, ti, cause = context["task"], context["ti"], context.get("exception")
     if getattr(task, "failure_reported", False):
         return  # the task wrote its Failed itself
@@ -381,41 +396,49 @@ def report_a_lost_rollback(context: Mapping[str, Any]) -> None:
     if not in_its_process and running_try(ti) <= (getattr(ti, "max_tries", 0) or 0):
         return  # Airflow runs it again
     try:
-        ended = ti.xcom_pull(task_ids=task.task_id, key=OUTCOME_KEY)
+        ended = ti.xcom_pull(task_ids=task.task_id, key=OUTCOME_KEY) or ti.xcom_pull(task_ids=task.task_id, key=FAILED_EVENT_KEY)
     except Exception as error:  # the event matters more than the read
         log.warning("Could not read the outcome of %s: %s", task.task_id, redact(str(error)))
         ended = None
     if ended:
-        return  # the try wrote its end event (RolledBack, WindowMissed) and its outcome, then its worker died
+        return  # the try wrote its Failed, or its end event (RolledBack, WindowMissed) and its outcome, then its worker died
     cause = "%s: %s" % (type(cause).__name__, cause) if in_its_process else cause or "no heartbeat"
-    database = task.plan.database(task.database_name)
-    write_event(
-        run_id=context["run_id"], plan_name=task.plan.name, database=task.database_name, phase=task.phase, status="Failed",
+    written = write_lost_rollback(context["run_id"], task.plan, task.database_name, cause)
+    if written and (in_its_process or not AIRFLOW_3):  # Airflow 3's DAG processor cannot push XCom
+        _mark_failed_event_written(ti)
+
+
+def write_lost_rollback(run_id: str, plan: MigrationPlan, database_name: str, cause: str, not_after: Optional[datetime] = None) -> bool:
+    """The `rollback` / `Failed` event of a rollback whose end is unknown (LOST_ROLLBACK); whether it was written."""
+    database = plan.database(database_name)
+    return write_event(
+        not_after=not_after, run_id=run_id, plan_name=plan.name, database=database_name, phase=ROLLBACK_TASK, status="Failed",
         duration_seconds=0.0, target_kind=database.target_kind, migration_operation_id=None,
         message=redact(LOST_ROLLBACK % (
-            cause, database.source_database, database.target_database,
-            database.target_server, task.database_name)),
+            cause, database.source_database, database.target_database, database.target_server, database_name)),
     )
 
 
-def write_event(must_arrive: bool = False, not_after: Optional[datetime] = None, **fields: Any) -> None:
-    """One row of the events table (`build_event_row`'s fields); reporting never fails a migration. But a row that
-    `must_arrive` (preflight's first, before anything is started or frozen) is proven: an upload that fails raises
-    (`LogsIngestionEventWriter.prove`), for without events no alert can fire. `not_after`: when the task's
-    execution_timeout stops it; the upload waits no longer (but for LAST_EVENT_BUDGET)."""
+def write_event(must_arrive: bool = False, not_after: Optional[datetime] = None, **fields: Any) -> bool:
+    """One row of the events table (`build_event_row`'s fields); whether it was written: reporting never fails a
+    migration. But a row that `must_arrive` (preflight's first, before anything is started or frozen) is proven: an
+    upload that fails raises (`LogsIngestionEventWriter.prove`), for without events no alert can fire. `not_after`: when
+    the task's execution_timeout stops it; the upload waits no longer (but for LAST_EVENT_BUDGET)."""
     from migration_orchestration_lib.services import event_writer_from_environment
 
     budget = None if not_after is None else max(LAST_EVENT_BUDGET, not_after - utc_now())
     if must_arrive:  # its duration: since the first poke of this try, the time a role assignment had to apply
         waited = timedelta(seconds=fields["duration_seconds"])
         event_writer_from_environment(os.environ).prove(build_event_row(**fields), waited, budget)
-        return
+        return True
     try:
         event_writer_from_environment(os.environ).write(build_event_row(**fields), budget)
     except AirflowTaskTimeout:  # execution_timeout struck while reporting (an Exception before Airflow 2.10)
         raise
     except Exception as error:
         log.warning("Could not emit migration event %s/%s: %s", fields["database"], fields["phase"], error)
+        return False
+    return True
 
 
 class RunOutcomeOperator(BaseOperator):
@@ -456,6 +479,7 @@ class RunOutcomeOperator(BaseOperator):
             return ti.xcom_pull(task_ids="%s.%s" % (name, task), key=OUTCOME_KEY) or None
 
         outcomes = {name: outcome_of(name) for name in self.database_names}
+        self._report_lost_rollbacks(context, states, ends)
         stranded = self._report_stranded(context, outcome_of, ends)
         self._hold_behind_waiting(outcomes)
         migrated = [n for n in self.database_names if outcomes[n] == "migrated"]
@@ -488,6 +512,23 @@ class RunOutcomeOperator(BaseOperator):
             )
             + removed
         )
+
+    def _report_lost_rollbacks(self, context: Any, states: Mapping[str, str], ends: Optional[datetime]) -> None:
+        """The `Failed` event of each rollback that failed for good in this run with neither its own `Failed` (nor its
+        callback's, where that could mark it: FAILED_EVENT_KEY) nor an outcome: its worker lost where the callback
+        wrote nothing (a DAG processor without Azure identity) or was not called (apache/airflow#60858). Here, on a
+        worker with the DAG's identity, every host and version."""
+        if self.plan is None:
+            return
+        ti = context["ti"]
+        for name in self.database_names:
+            task_id = "%s.%s" % (name, ROLLBACK_TASK)
+            if states.get(task_id) != "failed":
+                continue
+            if ti.xcom_pull(task_ids=task_id, key=FAILED_EVENT_KEY) or ti.xcom_pull(task_ids=task_id, key=OUTCOME_KEY):
+                continue
+            log.error("%s failed with no Failed event: reporting its end unknown", task_id)
+            write_lost_rollback(context["run_id"], self.plan, name, "run_outcome found it failed with no event", ends)
 
     def _report_stranded(self, context: Any, outcome_of: Callable[[str], Optional[str]], ends: Optional[datetime]) -> List[str]:
         """What to do about each database removed from the plan mid-migration, each also written as an event. `ends`:

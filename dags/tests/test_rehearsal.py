@@ -9,6 +9,7 @@ Data Factory SQL on its hosts' versions.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -316,9 +317,10 @@ CRASHING_RUN = textwrap.dedent(
 )
 
 
-def crashing_run(plan_file, environ, when=(2025, 1, 1), prepare=""):
-    """Runs the DAG of `plan_file` through `dag.test()` in a process of its own, which the crash kills; `prepare`: one
-    line of Python run before the DAG is built."""
+def crashing_run(plan_file, environ, when=(2025, 2, 1), prepare=""):
+    """Runs the DAG of `plan_file` through `dag.test()` in a process of its own, which the crash kills; `prepare`:
+    Python run before the DAG is built. `when`: a date no other test's run has (Airflow 2.10's `dag.test()` deletes a
+    run of that date first, which fails in that process: `dag_run_note` refers to the FAB `ab_user` it never loads)."""
     script = CRASHING_RUN % {"dags": str(DAGS_DIR), "tests": str(DAGS_DIR / "tests"), "environ": environ, "plan": str(plan_file),
                              "when": when, "prepare": prepare}
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
@@ -367,18 +369,8 @@ def test_a_rollback_whose_worker_dies_on_its_last_try_is_reported_rollback_faile
     world changes: no second rollback. Was: no event at all, no alert, the source possibly frozen."""
     from migration_rehearsal.world import World
 
-    document = plan_with_databases([database_entry("database_1", "Sales", mode="online")])
-    plan_file = write_bundle(tmp_path / "bundle", document)
-    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))  # for the DAG file Airflow's callback parses
-    environ = {name: os.environ[name] for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")}
-    environ.update(MIGRATION_DRY_RUN="1", MIGRATION_SIMULATION_DIR=str(rehearsal_world), MIGRATION_SIMULATE_FAILURE="database_1",
-                   MIGRATION_PLAN_PATH=str(plan_file))
-    prepare = "from migration_orchestration_lib import rollback; rollback.roll_back = lambda ctx: os._exit(%d)" % CRASH_EXIT_CODE
-    if killed == "after_its_end":
-        environ["MIGRATION_SIMULATE_CRASH"], prepare = "database_1:rollback", ""
     when = LOST_ROLLBACK_DATES[killed]
-    crashed = crashing_run(plan_file, environ, when, prepare=prepare)
-    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr[-3000:]
+    a_rollback_killed(killed, when, rehearsal_world, tmp_path, monkeypatch)
     world = World(str(rehearsal_world)).snapshot()
 
     airflows_callback_for_a_lost_worker("database_1.rollback", when, last_try=False)
@@ -393,6 +385,27 @@ def test_a_rollback_whose_worker_dies_on_its_last_try_is_reported_rollback_faile
     message = events[0]["Message"]
     assert "the rollback's worker was lost on its last try" in message and "source database Sales may still be frozen" in message
     assert "Clear the failed rollback task of database_1" in message
+
+
+def a_rollback_killed(killed, logical_date, rehearsal_world, tmp_path, monkeypatch):
+    """A one-database run whose migration fails, by `dag.test()` in a process of its own (`crashing_run`), killed in
+    its rollback: right after its `RolledBack` and outcome (`after_its_end`: MIGRATION_SIMULATE_CRASH), right after its
+    own `Failed` (`after_its_failed`), else mid-rollback, before any event of it. The events the killed run wrote."""
+    document = plan_with_databases([database_entry("database_1", "Sales", mode="online")])
+    plan_file = write_bundle(tmp_path / "bundle", document)
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))  # for the DAG file Airflow's callback parses
+    written = tmp_path / "killed-run-events.jsonl"
+    environ = {name: os.environ[name] for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")}
+    environ.update(MIGRATION_DRY_RUN="1", MIGRATION_SIMULATION_DIR=str(rehearsal_world), MIGRATION_SIMULATE_FAILURE="database_1",
+                   MIGRATION_PLAN_PATH=str(plan_file), MIGRATION_REHEARSAL_EVENTS_FILE=str(written))
+    prepare = "from migration_orchestration_lib import rollback; rollback.roll_back = lambda ctx: os._exit(%d)" % CRASH_EXIT_CODE
+    if killed == "after_its_end":
+        environ["MIGRATION_SIMULATE_CRASH"], prepare = "database_1:rollback", ""
+    if killed == "after_its_failed":
+        prepare = DIES_RIGHT_AFTER_ITS_FAILED
+    crashed = crashing_run(plan_file, environ, logical_date, prepare=prepare)
+    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr[-3000:]
+    return [json.loads(line) for line in written.read_text().splitlines()]
 
 
 def airflows_callback_for_a_lost_worker(task_id, logical_date, last_try):
@@ -465,7 +478,7 @@ def structlog_logger():
 @pytest.mark.airflow31
 def test_a_rollback_that_fails_in_its_process_writes_one_failed_event_not_a_second_from_its_callback(rehearsal_world, events, monkeypatch):
     """Airflow runs the rollback's on_failure_callback in the task's own process after its step failed for a person:
-    the task wrote its `Failed` then, and the callback (the same task object) writes none."""
+    the task wrote its `Failed` then, and the callback (the same task object) writes none, nor `run_outcome` (its mark)."""
     from migration_orchestration_lib import rollback
     from migration_orchestration_lib.step_context import StepFailure
 
@@ -479,3 +492,132 @@ def test_a_rollback_that_fails_in_its_process_writes_one_failed_event_not_a_seco
     assert state == "failed" and states["database_1.rollback"] == "failed"
     rollback_events = [(row["Status"], row["Message"]) for row in events if (row["Database"], row["Phase"]) == ("database_1", "rollback")]
     assert rollback_events == [("Failed", "StepFailure: a person must decide")]
+
+
+LOST_ROLLBACK_BACKSTOP_DATES = {"no_callback": (2025, 4, 1), "callback_without_identity": (2025, 4, 2),
+                                "after_its_end": (2025, 4, 3), "after_its_failed": (2025, 4, 4),
+                                "callback_with_identity": (2025, 4, 5)}  # a run each
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+@pytest.mark.parametrize("killed", list(LOST_ROLLBACK_BACKSTOP_DATES))
+def test_run_outcome_reports_a_rollback_that_failed_for_good_with_no_event_on_a_worker(
+        rehearsal_world, tmp_path, events, monkeypatch, killed):
+    """The rollback's worker dies (the process running the DAG killed) and Airflow marks it failed, on its last try,
+    where its callback writes nothing: not called (3.x, only the task's process killed, its supervisor reporting it
+    failed: apache/airflow#60858), or run where it cannot sign in (the Kubernetes host's DAG processor, no Azure
+    identity: the event writer fails there). `run_outcome` (all_done), run then as Airflow runs it on a worker, writes
+    the `rollback` / `Failed` event (`rollback-failed` fires); was: none. Not where the try wrote its end event and
+    outcome (`after_its_end`) or its own `Failed` (`after_its_failed`) before dying, its callback reading the same
+    mark on 2.x: nothing more then; nor after the callback wrote and marked its own (2.x; on 3.x a second, the DAG
+    processor pushing no XCom: `callback_with_identity`). Nothing in the world changes."""
+    from migration_orchestration_lib import services
+    from migration_rehearsal.world import World
+
+    when = LOST_ROLLBACK_BACKSTOP_DATES[killed]
+    last = a_rollback_killed(killed, when, rehearsal_world, tmp_path, monkeypatch)[-1]
+    assert (last["Database"], last["Phase"], last["Status"]) == {
+        "after_its_end": ("database_1", "rollback", "RolledBack"), "after_its_failed": ("database_1", "rollback", "Failed")
+    }.get(killed, ("database_1", "wait_for_migration", "Failed")), last  # mid-rollback: no event of the rollback
+    world = World(str(rehearsal_world)).snapshot()
+
+    if killed.startswith("callback_") or (killed.startswith("after_") and not AIRFLOW_3):
+        with monkeypatch.context() as without_identity:
+            if killed == "callback_without_identity":
+                without_identity.setattr(services, "event_writer_from_environment", lambda environ: WriterWithoutIdentity())
+            airflows_callback_for_a_lost_worker("database_1.rollback", when, last_try=True)
+        assert len(events) == (killed == "callback_with_identity")
+    rollback_marked_failed(when)
+    run_outcome_of(when)
+
+    assert World(str(rehearsal_world)).snapshot() == world, "run_outcome only reports"
+    if killed == "callback_with_identity":  # 2.x: the callback's mark; Airflow 3's DAG processor cannot push one
+        assert [(row["Phase"], row["Status"]) for row in events] == [("rollback", "Failed")] * (2 if AIRFLOW_3 else 1)
+        return
+    if killed.startswith("after_"):
+        assert [(row["Phase"], row["Status"]) for row in events if row["Database"] == "database_1"] == [], "its own event stands"
+        return
+    assert [(row["Database"], row["Phase"], row["Status"]) for row in events] == [("database_1", "rollback", "Failed")]
+    message = events[0]["Message"]
+    assert "run_outcome found it failed with no event" in message and "source database Sales may still be frozen" in message
+    assert "Clear the failed rollback task of database_1" in message
+
+
+DIES_RIGHT_AFTER_ITS_FAILED = textwrap.dedent(
+    """
+    from migration_orchestration_lib import operators, rollback
+    from migration_orchestration_lib.step_context import StepFailure
+    def stops_for_a_person(ctx):
+        raise StepFailure("a person must decide")
+    rollback.roll_back, emit = stops_for_a_person, operators.MigrationTask._emit
+    def emit_then_die(self, ctx, status, *args, **kwargs):
+        emit(self, ctx, status, *args, **kwargs)
+        if (self.phase, status) == ("rollback", "Failed"):
+            os._exit(%d)
+    operators.MigrationTask._emit = emit_then_die
+    """ % CRASH_EXIT_CODE
+)
+
+
+class WriterWithoutIdentity:
+    """The event writer of a process without Azure identity: every upload fails to sign in."""
+
+    def write(self, row, budget=None):
+        raise RuntimeError("DefaultAzureCredential failed to retrieve a token from the included credentials")
+
+
+def the_runs_task(logical_date, task_id, session):
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+
+    from migration_orchestration_lib.dag_factory import DAG_ID
+
+    date_column = DagRun.logical_date if AIRFLOW_3 else DagRun.execution_date
+    run_id = session.query(DagRun.run_id).filter(DagRun.dag_id == DAG_ID, date_column == timezone.datetime(*logical_date)).scalar()
+    return session.query(TaskInstance).filter_by(dag_id=DAG_ID, run_id=run_id, task_id=task_id).one()
+
+
+def rollback_marked_failed(logical_date):
+    """What Airflow records of the rollback's lost worker on its last try: failed (the zombie handling already did on
+    2.x, where the callback ran)."""
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    with create_session() as session:
+        the_runs_task(logical_date, "database_1.rollback", session).state = TaskInstanceState.FAILED
+
+
+def run_outcome_of(logical_date):
+    """`run_outcome` of the run the kill left (its trigger rule all_done: every rollback ended), run as `dag.test()`
+    runs a task (`_run_task`): a try of its own, in real Airflow (3.x: the Task SDK's in-process supervisor)."""
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION
+    from migration_orchestration_lib.dag_factory import RUN_OUTCOME_TASK_ID, build_dag_from_plan_file
+
+    task = build_dag_from_plan_file(os.environ["MIGRATION_PLAN_PATH"]).get_task(RUN_OUTCOME_TASK_ID)
+    with create_session() as session:
+        ti = the_runs_task(logical_date, RUN_OUTCOME_TASK_ID, session)
+        if AIRFLOW_3:
+            import airflow.sdk.definitions.dag as dag_module
+
+            ti.try_number += 1
+            ti.state = TaskInstanceState.SCHEDULED
+            session.commit()
+            dag_module._run_task(ti=ti, task=task)
+            return
+        import airflow.models.dag as dag_module
+
+        ti.task = task
+        try:
+            if AIRFLOW_VERSION >= (2, 10):
+                dag_module._run_task(ti=ti, session=session)
+            else:
+                dag_module._run_task(ti, session)
+        except Exception:  # the run fails: a database not migrated
+            pass
+    with create_session() as session:
+        assert the_runs_task(logical_date, RUN_OUTCOME_TASK_ID, session).state == TaskInstanceState.FAILED
