@@ -51,11 +51,9 @@ _ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"\\]|""|\\""|\\
 _JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|\\\\(?:\\[\s\S]|[^\\"])?|\\[^\\"]|[^\\"])*(?:\\"|(?="|\\?\Z))"""
                                         r"""|'(?:''|\\\\''|\\\\(?:\\[\s\S]|[^\\"])?|\\[^\\]|[^\\'"])*(?:'|(?="|\\?\Z))""")
 # Where a bare value ends at the latest, by its key's separator: a connection string's at ';' or the line's end, a
-# query's at '&', '#' or a space, a `key: value`'s at the line's end (YAML's value may hold ';').
+# query's at '&', '#' or a space, a `key: value`'s at the line's end (YAML's value may hold ';'; and may go on below it:
+# `_yaml_value_end`).
 _BARE_VALUE_END = {"=": re.compile(r"[;\r\n]|\Z"), "&": re.compile(r"[&#\s]|\Z"), ":": re.compile(r"[\r\n]|\Z")}
-# What leaves a YAML value to the lines below indented more than its key's line: a block scalar's header (`password: |`,
-# `>-`), a tag or an anchor (`!!str`, `&admin`) before it or alone, or only a comment (`password:  # rotated`).
-_VALUE_ON_LINES_BELOW = re.compile(r"(?:[!&]\S*(?:[ \t]+|\Z))*(?:[|>][1-9+-]{0,2}[ \t]*)?(?:#[^\r\n]*)?")
 _INDENT = re.compile(r"[ \t]*")
 _NEXT_LINE = re.compile(r"(?:\r\n|\r|\n)([ \t]*)([^\r\n]*)")
 # What may follow a quote that closes the text quoting a value: a space or the end, or `,` `:` `)` `}` `]` and then a
@@ -157,23 +155,24 @@ def _without_key_values(text: str) -> str:
         enclosed = None if query else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
                                        or _ENCLOSED_VALUE.match(text, start))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
-        if separator == ":" and end == bare_ends[":"].after(start) and _VALUE_ON_LINES_BELOW.fullmatch(text, start, end):
-            end = _block_scalar_end(text, key.start(), end)
+        if separator == ":" and end == bare_ends[":"].after(start):
+            end = _yaml_value_end(text, key.start(), end)
         if end > start:
             kept += [text[copied:start], _masked(text[start:end])]
             copied = position = end
             quotes.skip_to(end)
 
 
-def _block_scalar_end(text: str, key_start: int, header_end: int) -> int:
-    """Where the YAML value whose key's line ends at `header_end` with no value yet (a block scalar's header, a tag, an
-    anchor, a comment) ends: with the last of the lines below indented more than its key's line (blank lines among them
-    too)."""
+def _yaml_value_end(text: str, key_start: int, line_end: int) -> int:
+    """Where a `key: value` whose bare value runs to its line's end (`line_end`) ends, as YAML reads it: with the last
+    of the lines below indented more than its key's line (blank lines among them too). There go a block scalar's lines
+    (`password: |`), a value below its key's tag, anchor or comment (`password: !!str |`, `password:  # rotated`) and
+    a plain value folded onto more lines (PyYAML folds one with spaces at 80 characters)."""
     line_start = key_start  # looked for from the key back (not from the text's start: once per line, not per key)
     while line_start > 0 and text[line_start - 1] not in "\r\n":
         line_start -= 1
     indent = _INDENT.match(text, line_start).end() - line_start
-    end = position = header_end
+    end = position = line_end
     while True:
         line = _NEXT_LINE.match(text, position)
         if line is None or (line.group(2) and len(line.group(1)) <= indent):

@@ -9,6 +9,7 @@ import time
 from urllib.parse import quote_plus
 
 import pytest
+import yaml
 
 from migration_orchestration_lib.connections import redact
 
@@ -74,6 +75,7 @@ KEYED_TEXTS = {
     "YAML, a single-quoted value": lambda s: "client_secret: '%s'\nclient_id: app" % s.replace("'", "''"),
     "YAML, a block scalar": lambda s: "database:\n  password: |-\n    %s\n    %s\n\n  user: sa" % (s[:6], s[6:]),
     "YAML, a folded block scalar in a list": lambda s: "- name: sql01\n  adminPassword: >  # rotated\n\n      %s\n- name: x" % s,
+    "YAML, a plain value folded onto more lines": lambda s: "db:\n  password: %s\n    %s\n  user: sa" % (s[:6], s[6:]),
     "YAML, a tagged block scalar": lambda s: "password: !!str |\n  %s\nuser: sa" % s,
     "YAML, a value below its key's comment": lambda s: "db:\n  adminPassword:  # rotated monthly\n    %s\n  user: sa" % s,
     "YAML, an anchored value below its key": lambda s: "client_secret: &secret\n  %s\nclient_id: app" % s,
@@ -93,7 +95,7 @@ KEYED_TEXTS = {
 # The keyed texts whose bare value runs to its line's end (a block scalar's, to its block's): a ';' in it is the secret's.
 TO_THE_LINE_END = {"YAML, a bare value", "YAML, a block scalar", "YAML, a folded block scalar in a list", "a printed mapping",
                    "a log line", "key: value in a JSON string", "YAML, a tagged block scalar",
-                   "YAML, a value below its key's comment", "YAML, an anchored value below its key"}
+                   "YAML, a plain value folded onto more lines", "YAML, a value below its key's comment", "YAML, an anchored value below its key"}
 
 
 def leaked(secret, text_without_it, redacted):
@@ -211,6 +213,9 @@ VALUES = [
     ("YAML's block scalar", "db:\n  password: |\n    hunter2\n    more\n\n  user: sa", "db:\n  password: ***\n\n  user: sa"),
     ("YAML's folded block scalar in a list", "- adminPassword: >-  # the admin's\r\n    hunter 2\r\n- next: 1",
      "- adminPassword: ***\r\n- next: 1"),
+    ("YAML's plain value folded onto more lines (PyYAML's safe_dump of a passphrase)",
+     yaml.safe_dump({"db": {"password": "correct horse battery staple " * 3 + "end", "user": "sa"}}),
+     "db:\n  password: ***\n  user: sa\n"),
     ("YAML's value below its key's comment", "password: # rotated\n  hunter2\nuser: sa", "password: ***\nuser: sa"),
     ("YAML's tagged block scalar", "password: !!str |-\n  hunter2\nuser: sa", "password: ***\nuser: sa"),
     ("YAML's anchored value below its key", "db:\n  password: &pw\n    hunter2\n  user: sa", "db:\n  password: ***\n  user: sa"),
