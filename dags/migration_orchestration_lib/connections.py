@@ -142,12 +142,16 @@ def _without_key_values(text: str) -> str:
     """`text` without the value of any secret key of a connection string, a URL's query, a form body or `key: value`."""
     quotes = _Quotes(text)
     bare_ends = {separator: _BareEnds(text, pattern) for separator, pattern in _BARE_VALUE_END.items()}
-    kept = []
+    kept: List[str] = []
     copied = position = 0
+    # Where the lines below a bare `key: value` that YAML reads as its value end (`_yaml_value_end`): blanked whole, the
+    # keys in them read as ever (a quoted value never closed there still runs on to the text's end).
+    blanked_to = 0
     while True:
         key = _VALUE_KEY.search(text, position)
         if key is None:
-            return "".join(kept) + text[copied:]
+            _keep(kept, text, copied, len(text), blanked_to)
+            return "".join(kept)
         start = position = key.end()
         query = key.group("query") is not None
         separator = "&" if query else ":" if key.group("colon") else "="
@@ -155,12 +159,23 @@ def _without_key_values(text: str) -> str:
         enclosed = None if query else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
                                        or _ENCLOSED_VALUE.match(text, start))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
-        if separator == ":" and end == bare_ends[":"].after(start):
-            end = _yaml_value_end(text, key.start(), end)
         if end > start:
-            kept += [text[copied:start], _masked(text[start:end])]
+            _keep(kept, text, copied, start, blanked_to)
+            if not (kept and kept[-1] == REDACTED and _masked(text[start:end]) == REDACTED):
+                kept.append(_masked(text[start:end]))
             copied = position = end
             quotes.skip_to(end)
+        if separator == ":" and not enclosed and end == bare_ends[":"].after(start) and key.start() >= blanked_to:
+            blanked_to = _yaml_value_end(text, key.start(), end)  # one within those lines ends no later
+
+
+def _keep(kept: List[str], text: str, copied: int, start: int, blanked_to: int) -> None:
+    """Appends to `kept` the text from `copied` to `start`, but for the part before `blanked_to`: *** (one already at
+    its end covers it)."""
+    if copied < min(start, blanked_to) and not (kept and kept[-1] == REDACTED):
+        kept.append(REDACTED)
+    if max(copied, blanked_to) < start:
+        kept.append(text[max(copied, blanked_to):start])
 
 
 def _yaml_value_end(text: str, key_start: int, line_end: int) -> int:

@@ -216,6 +216,8 @@ VALUES = [
     ("YAML's plain value folded onto more lines (PyYAML's safe_dump of a passphrase)",
      yaml.safe_dump({"db": {"password": "correct horse battery staple " * 3 + "end", "user": "sa"}}),
      "db:\n  password: ***\n  user: sa\n"),
+    ("a quoted value cut short in a YAML value's lines, to the end as ever", "password: |\n  PWD='ab\ncd ef",
+     "password: ***'***"),
     ("YAML's value below its key's comment", "password: # rotated\n  hunter2\nuser: sa", "password: ***\nuser: sa"),
     ("YAML's tagged block scalar", "password: !!str |-\n  hunter2\nuser: sa", "password: ***\nuser: sa"),
     ("YAML's anchored value below its key", "db:\n  password: &pw\n    hunter2\n  user: sa", "db:\n  password: ***\n  user: sa"),
