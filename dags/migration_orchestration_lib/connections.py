@@ -51,10 +51,9 @@ _ENCLOSED_VALUE = re.compile(r"""\{(?:[^}]|\}\})*(?:\}|\Z)|"(?:[^"\\]|""|\\""|\\
 _JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|\\\\(?:\\[\s\S]|[^\\"])?|\\[^\\"]|[^\\"])*(?:\\"|(?="|\\?\Z))"""
                                         r"""|'(?:''|\\\\''|\\\\(?:\\[\s\S]|[^\\"])?|\\[^\\]|[^\\'"])*(?:'|(?="|\\?\Z))""")
 # Where a bare value ends at the latest, by its key's separator: a connection string's at ';' or the line's end, a
-# query's at '&', '#' or a space, a `key: value`'s at the line's end (YAML's value may hold ';').
+# query's at '&', '#' or a space, a `key: value`'s at the line's end (YAML's value may hold ';'; and may go on below it:
+# `_yaml_value_end`).
 _BARE_VALUE_END = {"=": re.compile(r"[;\r\n]|\Z"), "&": re.compile(r"[&#\s]|\Z"), ":": re.compile(r"[\r\n]|\Z")}
-# A YAML block scalar's header (`password: |`, `>-`), its value on the lines below indented more than its key's line.
-_BLOCK_SCALAR_HEADER = re.compile(r"[|>][1-9+-]{0,2}[ \t]*(?:#[^\r\n]*)?")
 _INDENT = re.compile(r"[ \t]*")
 _NEXT_LINE = re.compile(r"(?:\r\n|\r|\n)([ \t]*)([^\r\n]*)")
 # What may follow a quote that closes the text quoting a value: a space or the end, or `,` `:` `)` `}` `]` and then a
@@ -143,12 +142,16 @@ def _without_key_values(text: str) -> str:
     """`text` without the value of any secret key of a connection string, a URL's query, a form body or `key: value`."""
     quotes = _Quotes(text)
     bare_ends = {separator: _BareEnds(text, pattern) for separator, pattern in _BARE_VALUE_END.items()}
-    kept = []
+    kept: List[str] = []
     copied = position = 0
+    # Where the lines below a bare `key: value` that YAML reads as its value end (`_yaml_value_end`): blanked whole, the
+    # keys in them read as ever (a quoted value never closed there still runs on to the text's end).
+    blanked_to = 0
     while True:
         key = _VALUE_KEY.search(text, position)
         if key is None:
-            return "".join(kept) + text[copied:]
+            _keep(kept, text, copied, len(text), blanked_to)
+            return "".join(kept)
         start = position = key.end()
         query = key.group("query") is not None
         separator = "&" if query else ":" if key.group("colon") else "="
@@ -156,22 +159,35 @@ def _without_key_values(text: str) -> str:
         enclosed = None if query else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
                                        or _ENCLOSED_VALUE.match(text, start))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
-        if separator == ":" and end == bare_ends[":"].after(start) and _BLOCK_SCALAR_HEADER.fullmatch(text, start, end):
-            end = _block_scalar_end(text, key.start(), end)
         if end > start:
-            kept += [text[copied:start], _masked(text[start:end])]
+            _keep(kept, text, copied, start, blanked_to)
+            if not (kept and kept[-1] == REDACTED and _masked(text[start:end]) == REDACTED):
+                kept.append(_masked(text[start:end]))
             copied = position = end
             quotes.skip_to(end)
+        if separator == ":" and not enclosed and end == bare_ends[":"].after(start) and key.start() >= blanked_to:
+            blanked_to = _yaml_value_end(text, key.start(), end)  # one within those lines ends no later
 
 
-def _block_scalar_end(text: str, key_start: int, header_end: int) -> int:
-    """Where the YAML block scalar whose header ends its line at `header_end` ends: with the last of the lines below
-    indented more than its key's line (blank lines among them too)."""
+def _keep(kept: List[str], text: str, copied: int, start: int, blanked_to: int) -> None:
+    """Appends to `kept` the text from `copied` to `start`, but for the part before `blanked_to`: *** (one already at
+    its end covers it)."""
+    if copied < min(start, blanked_to) and not (kept and kept[-1] == REDACTED):
+        kept.append(REDACTED)
+    if max(copied, blanked_to) < start:
+        kept.append(text[max(copied, blanked_to):start])
+
+
+def _yaml_value_end(text: str, key_start: int, line_end: int) -> int:
+    """Where a `key: value` whose bare value runs to its line's end (`line_end`) ends, as YAML reads it: with the last
+    of the lines below indented more than its key's line (blank lines among them too). There go a block scalar's lines
+    (`password: |`), a value below its key's tag, anchor or comment (`password: !!str |`, `password:  # rotated`) and
+    a plain value folded onto more lines (PyYAML folds one with spaces at 80 characters)."""
     line_start = key_start  # looked for from the key back (not from the text's start: once per line, not per key)
     while line_start > 0 and text[line_start - 1] not in "\r\n":
         line_start -= 1
     indent = _INDENT.match(text, line_start).end() - line_start
-    end = position = header_end
+    end = position = line_end
     while True:
         line = _NEXT_LINE.match(text, position)
         if line is None or (line.group(2) and len(line.group(1)) <= indent):

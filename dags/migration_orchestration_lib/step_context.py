@@ -278,8 +278,9 @@ class StepContext:
     def started_event_arrived(self) -> bool:
         """Whether an earlier poke of this try of the task stored its `Started` event (`record_started_event`). Airflow
         clears a task's XComs at every poke of a rescheduled try: the record is an Airflow Variable, marked with the run
-        and the try's first poke."""
-        return self.first_poke is not None and self.services.records.get(self._started_event_key()) == self._this_try()
+        and the try's number, which reschedules keep (not its first poke: Airflow 3 has no record of it on the first
+        poke, and then gives the time of the first reschedule)."""
+        return self.services.records.get(self._started_event_key()) == self._this_try()
 
     def record_started_event(self) -> None:
         self.services.records.put(self._started_event_key(), self._this_try())
@@ -288,8 +289,7 @@ class StepContext:
         return "%s%s__%s__%s" % (STARTED_EVENT_PREFIX, self.plan.name, self.database.name, self.task_name)
 
     def _this_try(self) -> str:
-        return json.dumps({"run": self.run_id, "firstPoke": self.first_poke.isoformat() if self.first_poke else ""},
-                          separators=(",", ":"), sort_keys=True)
+        return json.dumps({"run": self.run_id, "try": running_try(self.task_instance)}, separators=(",", ":"), sort_keys=True)
 
     def rollback_began(self) -> bool:
         """Whether this run's rollback began undoing the database after this run's preflight passed (its deadline,

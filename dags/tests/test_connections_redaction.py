@@ -9,6 +9,7 @@ import time
 from urllib.parse import quote_plus
 
 import pytest
+import yaml
 
 from migration_orchestration_lib.connections import redact
 
@@ -74,6 +75,10 @@ KEYED_TEXTS = {
     "YAML, a single-quoted value": lambda s: "client_secret: '%s'\nclient_id: app" % s.replace("'", "''"),
     "YAML, a block scalar": lambda s: "database:\n  password: |-\n    %s\n    %s\n\n  user: sa" % (s[:6], s[6:]),
     "YAML, a folded block scalar in a list": lambda s: "- name: sql01\n  adminPassword: >  # rotated\n\n      %s\n- name: x" % s,
+    "YAML, a plain value folded onto more lines": lambda s: "db:\n  password: %s\n    %s\n  user: sa" % (s[:6], s[6:]),
+    "YAML, a tagged block scalar": lambda s: "password: !!str |\n  %s\nuser: sa" % s,
+    "YAML, a value below its key's comment": lambda s: "db:\n  adminPassword:  # rotated monthly\n    %s\n  user: sa" % s,
+    "YAML, an anchored value below its key": lambda s: "client_secret: &secret\n  %s\nclient_id: app" % s,
     "a printed mapping": lambda s: "Name: stbackups\nAccountKey: %s\nContainer: backups" % s,
     "a log line": lambda s: "INFO settings loaded, adminPassword: %s" % s,
     "a JSON body": lambda s: "refused %s" % json.dumps({"user": "sa", "password": s, "n": 1}),
@@ -89,7 +94,8 @@ KEYED_TEXTS = {
 }
 # The keyed texts whose bare value runs to its line's end (a block scalar's, to its block's): a ';' in it is the secret's.
 TO_THE_LINE_END = {"YAML, a bare value", "YAML, a block scalar", "YAML, a folded block scalar in a list", "a printed mapping",
-                   "a log line", "key: value in a JSON string"}
+                   "a log line", "key: value in a JSON string", "YAML, a tagged block scalar",
+                   "YAML, a plain value folded onto more lines", "YAML, a value below its key's comment", "YAML, an anchored value below its key"}
 
 
 def leaked(secret, text_without_it, redacted):
@@ -207,6 +213,14 @@ VALUES = [
     ("YAML's block scalar", "db:\n  password: |\n    hunter2\n    more\n\n  user: sa", "db:\n  password: ***\n\n  user: sa"),
     ("YAML's folded block scalar in a list", "- adminPassword: >-  # the admin's\r\n    hunter 2\r\n- next: 1",
      "- adminPassword: ***\r\n- next: 1"),
+    ("YAML's plain value folded onto more lines (PyYAML's safe_dump of a passphrase)",
+     yaml.safe_dump({"db": {"password": "correct horse battery staple " * 3 + "end", "user": "sa"}}),
+     "db:\n  password: ***\n  user: sa\n"),
+    ("a quoted value cut short in a YAML value's lines, to the end as ever", "password: |\n  PWD='ab\ncd ef",
+     "password: ***'***"),
+    ("YAML's value below its key's comment", "password: # rotated\n  hunter2\nuser: sa", "password: ***\nuser: sa"),
+    ("YAML's tagged block scalar", "password: !!str |-\n  hunter2\nuser: sa", "password: ***\nuser: sa"),
+    ("YAML's anchored value below its key", "db:\n  password: &pw\n    hunter2\n  user: sa", "db:\n  password: ***\n  user: sa"),
     ("a printed mapping's AccountKey", "  Name: stbackups\n  AccountKey: k3y+ab;c==\n  Container: backups",
      "  Name: stbackups\n  AccountKey: ***\n  Container: backups"),
     ("a flow mapping's value, to the line's end", "settings {password: hunter2, user: sa}\nnext", "settings {password: ***\nnext"),
@@ -265,6 +279,8 @@ ADVERSARIAL_TEXTS = {
     "the same in a JSON string": '{"a": "password: \'' + "\\\\''" * 80000 + "\\\\",
     "YAML block scalars' headers": "password: |\n" * 25000,
     "a YAML block scalar of many lines": "password: |\n" + "  x\n" * 100000,
+    "YAML tags before a value": "password: " + "!a " * 100000 + "x",
+    "YAML keys, a comment each": "password: # c\n" * 25000,
     "keys with colons and quotes in a JSON string": '{"a": "' + 'password: x\\" ' * 30000,
 }
 

@@ -16,18 +16,19 @@ import logging
 import socket
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
-from migration_orchestration_lib.airflow_compat import utc_now
+from migration_orchestration_lib.airflow_compat import AIRFLOW_3, utc_now
 from migration_orchestration_lib.events import ROLE_ASSIGNMENT_SPREAD, LoggingEventWriter, LogsIngestionEventWriter, build_event_row
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import seed_world
 from migration_orchestration_lib.settings import EventSettings
+import task_driver
 from task_driver import RunDriver
 from world_view import WorldView
 
@@ -422,6 +423,28 @@ def test_preflight_waits_for_an_identity_that_gets_no_token_as_long_as_a_federat
 def test_preflight_writes_its_started_event_once_per_try_however_often_it_pokes(rehearsal_world, ingestion):
     """ARM throttles preflight's reads after its Started event arrived: it pokes again, from its first check. Before,
     each poke wrote Started again, each with the time since the first poke, which the workbook's minutes add up."""
+    assert_one_started_event_while_preflight_pokes_again(rehearsal_world, ingestion)
+
+
+@pytest.mark.skipif(not AIRFLOW_3, reason="Airflow 2 restores the try's start at every poke (its first poke throughout)")
+def test_preflight_writes_its_started_event_once_per_try_as_airflow_3_reads_the_first_poke(
+    rehearsal_world, ingestion, monkeypatch
+):
+    """Airflow 3's `get_first_reschedule_date` is None before the try's first reschedule (its first poke takes the
+    time it began) and then the start Airflow recorded with that reschedule: the time it rescheduled
+    (execution API `ti_update_state`: `actual_start_date = timezone.utcnow()`), not the first poke's. Before, the try
+    was told by its first poke, which so reads differently on its first and second pokes: Started twice."""
+
+    def as_airflow_3(task_instance, context):
+        if not context.get("task_reschedule_count"):
+            return None
+        return task_instance.__dict__.setdefault("first_reschedule_recorded", datetime.now(timezone.utc))
+
+    monkeypatch.setattr(task_driver._TaskInstance, "get_first_reschedule_date", as_airflow_3)
+    assert_one_started_event_while_preflight_pokes_again(rehearsal_world, ingestion)
+
+
+def assert_one_started_event_while_preflight_pokes_again(rehearsal_world, ingestion):
     plan, dag, world = setup(rehearsal_world)
     world.world.add_fault("listMigrations", "throttle", count=4, retry_after_seconds=0)
     pokes = []
