@@ -317,6 +317,21 @@ CRASHING_RUN = textwrap.dedent(
 )
 
 
+@pytest.fixture(autouse=True)
+def killed_runs_ended():
+    """A run whose process a test killed stays `running` in the metadata database; a later test's DAG run (the HITL
+    rehearsal of test_cutover_hitl, in the same process) then waited behind it for ever. Ended after each test."""
+    yield
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from migration_orchestration_lib.dag_factory import DAG_ID
+
+    with create_session() as session:
+        for stranded in session.query(DagRun).filter(DagRun.dag_id == DAG_ID, DagRun.state == DagRunState.RUNNING):
+            stranded.state = DagRunState.FAILED
+
+
 def crashing_run(plan_file, environ, when=(2025, 2, 1), prepare=""):
     """Runs the DAG of `plan_file` through `dag.test()` in a process of its own, which the crash kills; `prepare`:
     Python run before the DAG is built. `when`: a date no other test's run has (Airflow 2.10's `dag.test()` deletes a
