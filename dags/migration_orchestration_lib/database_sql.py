@@ -8,13 +8,13 @@ submitted; the final backup's key is its migration's and file's, so a later run 
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib.airflow_compat import utc_now
+from migration_orchestration_lib.daemon_work import DaemonWork
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
 from migration_orchestration_lib.step_context import StepPending
@@ -206,27 +206,12 @@ def _while_beating(work: Callable[[], T], every: timedelta, beat: Callable[[], N
     pymssql blocks in C, where neither a heartbeat nor Airflow's execution_timeout (AirflowTaskTimeout, raised by a
     signal in this thread) could run; this thread's wait lets the latter through, and the task ends without waiting
     for `work`, whose SQL batch is bounded by its own timeout."""
-    outcome: List[Tuple[bool, Any]] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, work()))
-        except BaseException as error:  # raised in the task's thread below
-            outcome.append((False, error))
-
-    worker = threading.Thread(target=run, name="validation-batches", daemon=True)
+    worker = DaemonWork(work, "validation-batches")
     next_beat = time.monotonic() + every.total_seconds()
-    worker.start()
-    while True:
-        worker.join(max(0.0, next_beat - time.monotonic()))
-        if not worker.is_alive():
-            break
+    while not worker.wait(next_beat - time.monotonic()):
         beat()
         next_beat += every.total_seconds()
-    done, value = outcome[0]
-    if not done:
-        raise value
-    return value
+    return worker.result()
 
 
 def _validating(database: DatabaseMigration, operation: SqlOperation, ran: timedelta, deadline: datetime) -> str:

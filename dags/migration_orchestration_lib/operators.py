@@ -11,7 +11,6 @@ its poke writes it through `StepContext.on_running` (a direct validation's batch
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence
@@ -32,6 +31,7 @@ from migration_orchestration_lib.airflow_compat import (
     utc_now,
     will_retry,
 )
+from migration_orchestration_lib.daemon_work import DaemonWork
 from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.dms_gateway import DmsError
 from migration_orchestration_lib.events import RoleAssignmentSpreading, build_event_row
@@ -126,22 +126,10 @@ def _answer_by(read: Callable[[], Any], not_after: datetime) -> Any:
     """`read()` in a thread of its own, waited for until `not_after`: azure-core's retries sleep any Retry-After in full
     (ARM's throttling asks for one), which no timeout of the call cuts short. A read given up on runs on in its daemon
     thread until the task's process ends, and changes nothing."""
-    outcome: Dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = read()
-        except BaseException as error:  # handed to the caller, whatever it is
-            outcome["error"] = error
-
-    reader = threading.Thread(target=run, name="read-by-deadline", daemon=True)
-    reader.start()
-    reader.join(max(0.0, (not_after - utc_now()).total_seconds()))
-    if reader.is_alive():
+    reader = DaemonWork(read, "read-by-deadline")
+    if not reader.wait((not_after - utc_now()).total_seconds()):
         raise NoAnswerInTime("no answer by %s, when the task had to go on to report" % not_after.isoformat(timespec="seconds"))
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
+    return reader.result()
 
 
 def azure_unavailable(error: BaseException) -> str:
