@@ -370,8 +370,11 @@ def test_a_long_direct_validation_writes_the_running_heartbeat_while_its_batches
     assert beats[0].startswith("validating: the source's fingerprint batch (row counts and checksums of 1 listed "
                                "table(s)) on sql01 has run for 0 min; it may run until "), beats[0]
     assert "the target's fingerprint batch" in beats[-1], beats
-    into_validate = [later - earlier for earlier, later, event in zip(at, at[1:], events[1:]) if event["Phase"] == "validate"]
-    assert max(into_validate) <= contract_interval, (into_validate, contract_interval)
+    # Between validate's own events only: the gap into validate is the scheduler starting the task (seconds against
+    # the contract's 15 minutes in production, but as long as the heartbeat here on a loaded CI machine: 2.6 s once).
+    within_validate = [later - earlier for earlier, later, before, event in zip(at, at[1:], events, events[1:])
+                       if before["Phase"] == event["Phase"] == "validate"]
+    assert max(within_validate) <= contract_interval, (within_validate, contract_interval)
 
 
 @pytest.mark.parametrize("plan_file", ["three_databases.json", "data_factory_host.json"], ids=["direct", "dataFactory"])
