@@ -9,8 +9,9 @@
  * caller installed the tarball instead), then runs cdktf.json's `app` as the cdktf CLI does (a shell
  * in the project folder) and checks what a user gets: the stacks of the copied plan with their state
  * in the project root, that state ignored by git, Terraform Cloud's `cloud` blocks from TFC_*, an empty
- * MIGRATION_PLAN taken as unset, a bad plan refused with the app's report (file, count, field), and a
- * bad AIRFLOW_KUBELOGIN_MODE under that name, no stack trace and nothing written for either.
+ * MIGRATION_PLAN taken as unset, a bad plan refused with the app's report (file, count, field), a
+ * bad AIRFLOW_KUBELOGIN_MODE under that name, and a valid plan the constructs refuse (too large for the
+ * config maps) with their message: no stack trace and nothing written for any of them.
  * Exits 1 on any failure.
  */
 'use strict';
@@ -116,23 +117,34 @@ if (check(cloud.status === 0, `TFC_ORGANIZATION=acme TFC_WORKSPACE=prod ${rerun}
 const unset = runApp({ MIGRATION_PLAN: '', CDKTF_OUTDIR: 'unset.out' });
 check(unset.status === 0 && existsSync(join(project, 'unset.out', 'stacks', planName)), `MIGRATION_PLAN= ${rerun} (empty, as unset) exited ${unset.status}: ${unset.stderr}`);
 
+/** A mistake the app refuses: exit status non-zero, no stack trace, no output folder; `what` names the case. */
+function refused(what, result, outdir) {
+  check(result.status !== 0, `${what}: ${rerun} exited 0`);
+  check(!/^\s+at /m.test(result.stderr), `${what}: a stack trace in ${JSON.stringify(result.stderr)}`);
+  check(!existsSync(join(project, outdir)), `${what}: wrote ${outdir}/ (${existsSync(join(project, outdir)) && readdirSync(join(project, outdir), { recursive: true }).join(', ')})`);
+}
+
 writeFileSync(join(project, 'plans', 'broken.yaml'), 'name: Broken_Name\nlocation: westeurope\n');
 const broken = runApp({ MIGRATION_PLAN: 'plans/broken.yaml', CDKTF_OUTDIR: 'broken.out' });
-check(broken.status !== 0, `a bad plan: ${rerun} exited 0`);
+refused('a bad plan', broken, 'broken.out');
 // The report `npm run synth` prints: the file and how many problems, then a line per problem.
 check(/^Invalid migration plan plans\/broken\.yaml \(\d+ problems?\):\n/.test(broken.stderr), `a bad plan: no header "Invalid migration plan plans/broken.yaml (N problems):" first in ${JSON.stringify(broken.stderr)}`);
 check(/^plans\/broken\.yaml:1:1 name: /m.test(broken.stderr), `a bad plan: no line naming plans/broken.yaml:1:1 name in ${JSON.stringify(broken.stderr)}`);
-check(!/^\s+at /m.test(broken.stderr), `a bad plan: a stack trace in ${JSON.stringify(broken.stderr)}`);
-check(!existsSync(join(project, 'broken.out')), `a bad plan: wrote broken.out/ (${existsSync(join(project, 'broken.out')) && readdirSync(join(project, 'broken.out')).join(', ')})`);
 
 const kubelogin = runApp({ AIRFLOW_KUBELOGIN_MODE: 'SPN', CDKTF_OUTDIR: 'kubelogin.out' });
-check(kubelogin.status !== 0, `AIRFLOW_KUBELOGIN_MODE=SPN: ${rerun} exited 0`);
+refused('AIRFLOW_KUBELOGIN_MODE=SPN', kubelogin, 'kubelogin.out');
 check(/AIRFLOW_KUBELOGIN_MODE "SPN"/.test(kubelogin.stderr) && !/kubeloginMode/.test(kubelogin.stderr), `AIRFLOW_KUBELOGIN_MODE=SPN: not named as the variable in ${JSON.stringify(kubelogin.stderr)}`);
-check(!/^\s+at /m.test(kubelogin.stderr), `AIRFLOW_KUBELOGIN_MODE=SPN: a stack trace in ${JSON.stringify(kubelogin.stderr)}`);
-check(!existsSync(join(project, 'kubelogin.out')), 'AIRFLOW_KUBELOGIN_MODE=SPN: wrote kubelogin.out/');
+
+// A valid plan the constructs refuse once `new App()` has made the output folder: too large for the config maps.
+const large = JSON.parse(readFileSync(join(project, 'node_modules', ...packageName.split('/'), 'examples', 'sql-database.json'), 'utf8'));
+large.databases = Array.from({ length: 1500 }, (_, i) => ({ name: `db_${i}`, source: { server: 'sql02', database: `Db${i}` }, target: { server: 'sqldb-crm' } }));
+writeFileSync(join(project, 'plans', 'large.json'), JSON.stringify(large));
+const tooLarge = runApp({ MIGRATION_PLAN: 'plans/large.json', CDKTF_OUTDIR: 'large.out' });
+refused('a plan too large for the config maps', tooLarge, 'large.out');
+check(/DAG file migration_plan\.json is \d+ bytes; a config map holds at most/.test(tooLarge.stderr), `a plan too large for the config maps: no message naming migration_plan.json in ${JSON.stringify(tooLarge.stderr)}`);
 
 if (failures.length > 0) {
   process.stderr.write(`README project: ${failures.length} failure(s):\n${failures.map((failure) => `  ${failure}`).join('\n')}\n`);
   process.exit(1);
 }
-console.log(`README project: stacks ${stacks.join(', ')}; .gitignore, Terraform Cloud, unset plan, bad plan and bad kubelogin mode checked`);
+console.log(`README project: stacks ${stacks.join(', ')}; .gitignore, Terraform Cloud, unset plan, bad plan, bad kubelogin mode and a plan too large checked`);
