@@ -5,8 +5,9 @@
  * and a documented default must be the schema's. So are the default stacks' counts, resource names
  * and diagnostic settings ("What gets deployed", "Performance"), the alerts' severities and timings
  * ("Monitoring"), the outputs of each host ("Outputs"), the roles assigned and the checks checkov
- * skips ("Security"), against what the stacks synthesize and the checkov settings; and the plan the
- * README shows, against the example file it says it is.
+ * skips ("Security"), against what the stacks synthesize and the checkov settings; the plan the
+ * README shows, against the example file it says it is; and what the machine needs, against the
+ * Pythons the test scripts look for and the Terraform the validate step asks for.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -188,6 +189,35 @@ describe("the README's npm test steps", () => {
     const { commands, summaryCount } = documentedTestSteps(drifted);
     expect(commands.filter((command) => !testAllCommands(script).includes(command))).toEqual(['bash scripts/cdktf-test.sh']);
     expect(summaryCount).toBe(11);
+  });
+});
+
+/** The Python versions and the Terraform version the README's "What the machine needs" names. */
+function documentedPrerequisites(readme: string): { pythons: string[]; terraform: string | undefined } {
+  const paragraph = /^What the machine needs: [\s\S]*?\n\n/m.exec(readme)?.[0] ?? '';
+  return {
+    pythons: [...new Set([...paragraph.matchAll(/\b3\.\d+\b/g)].map((match) => match[0]))].sort(),
+    terraform: /Terraform (\d+\.\d+) or later/.exec(paragraph)?.[1],
+  };
+}
+
+describe("the README's account of what the machine needs", () => {
+  const environments = readFileSync(join(ROOT, 'dags', 'airflow-environments.txt'), 'utf8');
+  const pythonEnv = readFileSync(join(ROOT, 'scripts', 'python-env.sh'), 'utf8');
+  // Each DAG test environment's Python (the third column), and those the scripts look for by version (checkov's).
+  const pythons = [
+    ...environments.split('\n').filter((line) => !/^\s*(#|$)/.test(line)).map((line) => line.trim().split(/\s+/)[2]),
+    ...[...pythonEnv.matchAll(/find_python (\d+\.\d+)\)/g)].map((match) => match[1]),
+  ];
+  const terraform = /(\d+\.\d+) or later must be on PATH/.exec(readFileSync(join(ROOT, 'scripts', 'validate-terraform.ts'), 'utf8'))?.[1];
+
+  test('names every Python the test scripts run and the Terraform validate asks for', () => {
+    expect(documentedPrerequisites(README)).toEqual({ pythons: [...new Set(pythons)].sort(), terraform });
+  });
+
+  test('a Python left out, or another Terraform, is seen', () => {
+    const drifted = README.replace('Python 3.12 and 3.8 (the DAG', 'Python 3.12 (the DAG').replace('(3.12; 3.8 for', '(3.12; for').replace('Terraform 1.11 or later on PATH', 'Terraform 1.5 or later on PATH');
+    expect(documentedPrerequisites(drifted)).toEqual({ pythons: ['3.11', '3.12'], terraform: '1.5' });
   });
 });
 
