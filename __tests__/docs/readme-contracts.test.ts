@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { MIGRATION_EVENT_COLUMNS, MIGRATION_EVENTS_TABLE } from '../../lib/monitoring/migration-events';
-import { migrationPlanJsonSchema } from '../../lib/plan';
+import { loadMigrationPlan, migrationPlanJsonSchema, MigrationPlanError } from '../../lib/plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { mergedStacks, SynthesizedStack } from '../helpers/test-stack';
 import { stateBackendFromEnvironment } from '../../lib/state-backend';
@@ -218,6 +218,29 @@ describe("the README's account of what the machine needs", () => {
   test('a Python left out, or another Terraform, is seen', () => {
     const drifted = README.replace('Python 3.12 and 3.8 (the DAG', 'Python 3.12 (the DAG').replace('(3.12; 3.8 for', '(3.12; for').replace('Terraform 1.11 or later on PATH', 'Terraform 1.5 or later on PATH');
     expect(documentedPrerequisites(drifted)).toEqual({ pythons: ['3.11', '3.12'], terraform: '1.5' });
+  });
+});
+
+/** The report the app prints for the plan file `plans/q3.yaml` under `folder`, as the README's reader runs it there. */
+function appReport(folder: string): string {
+  const cwd = process.cwd();
+  process.chdir(folder);
+  try {
+    loadMigrationPlan('plans/q3.yaml');
+  } catch (error) {
+    if (error instanceof MigrationPlanError) return `${error.report()}\nNothing was synthesized.\n`;
+    throw error;
+  } finally {
+    process.chdir(cwd);
+  }
+  throw new Error(`${folder}/plans/q3.yaml is a valid plan`);
+}
+
+describe("the README's example of a bad plan", () => {
+  test('is what the app prints for one (__tests__/docs/fixtures/plans/q3.yaml), line and column included', () => {
+    const example = /^A bad plan stops the synth [\s\S]*?^```text\n([\s\S]*?)^```$/m.exec(README)?.[1];
+    expect(readFileSync(join(ROOT, 'main.ts'), 'utf8')).toContain('`${error.report()}\\nNothing was synthesized.\\n`');
+    expect(example).toBe(appReport(join(__dirname, 'fixtures')));
   });
 });
 
