@@ -126,16 +126,15 @@ def will_retry(task_instance: Any, error: BaseException) -> bool:
     return isinstance(max_tries, int) and running_try(task_instance) <= max_tries
 
 
-def first_poke_at(context: Mapping[str, Any], carried: Optional[str] = None) -> datetime:
-    """When a rescheduled task first ran in this try: `carried` (ISO), the first poke a deferral took along in
-    its kwargs, else its first reschedule's start, else now.
+def first_poke_at(context: Mapping[str, Any]) -> datetime:
+    """When Airflow says a rescheduled task first ran in this try: its first reschedule's start, else now.
 
-    Airflow 2.x restores `ti.start_date` from the first reschedule when a rescheduled task starts
-    again (TaskInstance.check_and_change_state_before_execution); Airflow 3 asks the API server,
-    which keeps no record of a deferral (nor of a task parked awaiting input): hence `carried`.
+    Airflow 2.x restores `ti.start_date` from the first reschedule when a rescheduled task starts again
+    (TaskInstance.check_and_change_state_before_execution, which its `dag.test()` skips): the first poke's start.
+    Airflow 3 asks the API server, which records a reschedule's start as the reschedule happens (the first poke's
+    end), and keeps no record of a deferral (nor of a task parked awaiting input): the DAG keeps its own
+    (`step_context.first_poke_of_try`).
     """
-    if carried:
-        return datetime.fromisoformat(carried)
     task_instance = context["ti"]
     first: Optional[datetime] = None
     if AIRFLOW_3:

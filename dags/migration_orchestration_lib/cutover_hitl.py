@@ -8,9 +8,7 @@ only inside a window that fits, and never lets an answer end the database's run:
 - a window fits and no record decides it: it asks the approvers (`assigned_users`) and parks the
   task in `awaiting_input` (Airflow 3.3; a `HITLTrigger` deferral before) with a
   `response_timeout` of at most `heartbeat`, re-parking with a heartbeat event until the window
-  stops fitting. Rescheduled, a try's first poke reschedules once before its first ask: Airflow
-  keeps the first poke only as that reschedule's record (a park or deferral leaves none), and
-  the waits after the ask count from it;
+  stops fitting;
 - Approve or Reject: the approval record is written and the gate decides again from it: Approved
   (the task succeeds) or Rejected (it waits for the next window, where it asks again);
 - the window stops fitting unanswered: WindowMissed, and it waits for the next window. Downstream is never skipped and the task never fails for it
@@ -34,7 +32,6 @@ from migration_orchestration_lib import cutover_steps
 from migration_orchestration_lib.airflow_compat import (
     AIRFLOW_VERSION,
     AirflowRescheduleException,
-    first_poke_at,
     utc_now,
 )
 from migration_orchestration_lib.connections import redact
@@ -43,7 +40,14 @@ from migration_orchestration_lib.cutover_windows import fitting_at
 from migration_orchestration_lib.operators import MigrationTask, azure_unavailable, is_transient_azure_error, raise_secret_free
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.settings import LONGEST_SILENCE, ConfigurationError, Timing, is_dry_run
-from migration_orchestration_lib.step_context import AWAIT_CUTOVER_TASK, CutoverWait, StepContext, WindowMissed
+from migration_orchestration_lib.step_context import (
+    AWAIT_CUTOVER_TASK,
+    CutoverWait,
+    StepContext,
+    WindowMissed,
+    first_poke_key,
+    first_poke_of_try,
+)
 
 HITL_MINIMUM_AIRFLOW = (3, 1)
 HITL_AVAILABLE = AIRFLOW_VERSION >= HITL_MINIMUM_AIRFLOW
@@ -127,6 +131,11 @@ class StepGate:
     def now(self) -> datetime:
         return self.services.clock.now()
 
+    def first_poke(self, context: Any, carried: str = "") -> datetime:
+        """When this try first poked, as MigrationTask's (`first_poke_of_try`)."""
+        key = first_poke_key(self.plan.name, self.database_name, self.phase)
+        return first_poke_of_try(lambda: self.services.records, key, context, carried)
+
     def decide(self, context: Any, first_poke: datetime) -> "Turn":
         ctx = self._context(context, first_poke)
         try:
@@ -196,12 +205,13 @@ if HITL_AVAILABLE:
 
     class CutoverApprovalOperator(ApprovalOperator):
         """`await_cutover` of one database on channel hitl. `gate` decides, records and reports:
-        `decide(context, first_poke) -> Turn`, `record(context, window, decision, by)`,
-        `emit(context, status, message, first_poke)`, `now() -> datetime` (the gate's clock).
+        `first_poke(context, carried) -> datetime`, `decide(context, first_poke) -> Turn`,
+        `record(context, window, decision, by)`, `emit(context, status, message, first_poke)`,
+        `now() -> datetime` (the gate's clock).
 
         `first_poke` (when this try began waiting: events' DurationSeconds, windows missed meanwhile) goes
-        along in every deferral's and park's kwargs, as MigrationTask's does: on Airflow 3 neither leaves
-        the reschedule record `first_poke_at` reads, so a resumed task would take its resume for the start."""
+        along in every deferral's and park's kwargs, as MigrationTask's does (the resumed task goes on
+        without a new poke); a rescheduled poke reads the gate's record of it."""
 
         ui_color = "#fbe3b8"
 
@@ -235,7 +245,7 @@ if HITL_AVAILABLE:
             self.heartbeat = heartbeat
 
         def execute(self, context: Any, first_poke: str = "") -> Any:
-            return self._look(context, first_poke_at(context, first_poke))
+            return self._look(context, self.gate.first_poke(context, first_poke))
 
         def look_again(self, context: Any, event: Any = None, first_poke: str = "") -> Any:
             """Where a deferred wait for the next window comes back."""
@@ -245,7 +255,7 @@ if HITL_AVAILABLE:
             self, context: Any, event: Dict[str, Any], window: str = "", deadline: str = "", first_poke: str = ""
         ) -> Any:
             """An answer, or the response timeout (a heartbeat, or the window stopped fitting)."""
-            first = first_poke_at(context, first_poke)
+            first = self.gate.first_poke(context, first_poke)
             if event.get("error_type") == "timeout":
                 return self._unanswered(context, window, datetime.fromisoformat(deadline) if deadline else None, first)
             if "error" in event:
@@ -277,11 +287,6 @@ if HITL_AVAILABLE:
             return self._act(context, decision, first)
 
         def _act(self, context: Any, decision: Turn, first: datetime) -> Any:
-            if decision.action == ASK and not self.deferrable and not context.get("task_reschedule_count"):
-                # Rescheduled, a later poke learns the try's first poke only from its first reschedule record
-                # (`first_poke_at`), and a poke that parks or defers leaves none: record one, ask at the next poke.
-                self.log.info("%s: rescheduling once before asking, so that later pokes count from this first one", self.database_name)
-                raise AirflowRescheduleException(utc_now() + SHORTEST_WAIT)
             if decision.status:
                 self.gate.emit(context, decision.status, decision.message, first)
             if decision.action == GO:

@@ -24,7 +24,6 @@ from migration_orchestration_lib.airflow_compat import (
     AirflowTaskTimeout,
     BaseOperator,
     BaseSensorOperator,
-    first_poke_at,
     running_try,
     task_states_of_run,
     time_delta_trigger,
@@ -211,12 +210,11 @@ class MigrationTask(BaseSensorOperator):
         raise NotImplementedError("MigrationTask runs its step from execute()")
 
     def execute(self, context: Any, first_poke: Optional[str] = None) -> Any:
-        first = first_poke_at(context, first_poke)
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
+        first = ctx.first_poke_of_this_try(first_poke)
         ctx.attempt_ends = utc_now() + self.execution_timeout if self.execution_timeout else None
         ctx.on_started = lambda message, must_arrive=False: self._emit(ctx, "Started", message, first, must_arrive)
         ctx.on_running = lambda message: self._emit(ctx, "Running", message, first)
-        ctx.first_poke = first
         try:
             result = self.step(ctx)
         except CutoverWait as waiting:

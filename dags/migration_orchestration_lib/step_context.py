@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, List, Mapping, Optional, Tuple
 
-from migration_orchestration_lib.airflow_compat import running_try, task_state_in_run, utc_now
-from migration_orchestration_lib.connections import redact
+from migration_orchestration_lib.airflow_compat import first_poke_at, running_try, task_state_in_run, utc_now
+from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer, TargetServer
 from migration_orchestration_lib.settings import Timing
@@ -54,8 +54,42 @@ ROLLBACK_BEGAN_KEY = "began"
 FREEZE_SUBMITTED_KEY = "freeze_submitted"
 # preflight's durable record (`services.records`) of the try whose `Started` event arrived (`StepContext.record_started_event`).
 STARTED_EVENT_PREFIX = "migration_started_event__"
+# Every step's record (`services.records`) of when its running try first poked (`first_poke_of_try`).
+FIRST_POKE_PREFIX = "migration_first_poke__"
 # The states a task instance holds in its run until it starts (a clear resets it to None), or when it never will.
 NOT_STARTED_STATES = (None, "scheduled", "queued", "upstream_failed", "skipped", "removed")
+
+
+log = redacting_logger(__name__)
+
+
+def first_poke_key(plan_name: str, database: str, task_name: str) -> str:
+    return "%s%s__%s__%s" % (FIRST_POKE_PREFIX, plan_name, database, task_name)
+
+
+def first_poke_of_try(records: Callable[[], Any], key: str, context: Mapping[str, Any], carried: Optional[str] = None) -> datetime:
+    """When the running try of a task first poked: `carried` (ISO), the first poke a deferral or park took along in its
+    kwargs; else the record the try's first poke wrote under `key` in `records()`, marked with the run and the try's
+    number, which reschedules keep; else Airflow's account (`first_poke_at`), recorded so. Airflow 3 records a
+    reschedule as it happens (execution API `ti_update_state`: `timezone.utcnow()`), at the first poke's end: counted
+    from it, every duration, timeout and grace was short by the first poke's length (a DMS create, a batch). Without a
+    readable record (a try begun before it, the records unreachable) Airflow's account, as before; `records` is called
+    here so that services that cannot be built fail the step itself, which reports it."""
+    if carried:
+        return datetime.fromisoformat(carried)
+    this_try = {"run": context.get("run_id"), "try": running_try(context["ti"])}
+    try:
+        store = records()
+        recorded = json.loads(store.get(key) or "{}")
+        if isinstance(recorded, Mapping) and recorded.get("firstPoke") and all(recorded.get(k) == v for k, v in this_try.items()):
+            return datetime.fromisoformat(recorded["firstPoke"])
+        first = first_poke_at(context)
+        store.put(key, json.dumps(dict(this_try, firstPoke=first.isoformat()), separators=(",", ":"), sort_keys=True))
+        return first
+    except Exception as error:  # Airflow's account counts short; failing the poke for it would spend a retry
+        log.warning("Could not read or write the record %s of this try's first poke (%s: %s); counting from Airflow's",
+                    key, type(error).__name__, error)
+        return first_poke_at(context)
 
 
 class StepFailure(Exception):
@@ -134,6 +168,12 @@ class StepContext:
 
             self._services = services_for(self.plan, self.environ)
         return self._services
+
+    def first_poke_of_this_try(self, carried: Optional[str] = None) -> datetime:
+        """`first_poke_of_try`, recorded in `services.records`; it is `first_poke` from now on."""
+        key = first_poke_key(self.plan.name, self.database.name, self.task_name)
+        self.first_poke = first_poke_of_try(lambda: self.services.records, key, self.airflow_context, carried)
+        return self.first_poke
 
     @property
     def sql(self) -> Any:

@@ -29,6 +29,7 @@ from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION, utc_now
 from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
 from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_of, approver_users
 from migration_orchestration_lib.settings import ConfigurationError
+from migration_orchestration_lib.step_context import first_poke_of_try
 
 needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
 ALICE, MALLORY = "alice@contoso.com", "mallory@contoso.com"
@@ -38,10 +39,16 @@ RUN_TIMEOUT = 300  # seconds the run may go on after the last answer before the 
 PARKS_TASKS = AIRFLOW_VERSION >= (3, 3)
 
 
+class MemoryRecords(dict):
+    def put(self, key, value):
+        self[key] = value
+
+
 class WindowsGate:
     """Openings as (opens, closes) instants; a record per opening; every event kept. Decides as
     `cutover_gate` does: ask in a fitting window without a record; go (Approved) or wait (Rejected)
-    on the record for it; otherwise wait for the next opening (WaitingForWindow)."""
+    on the record for it; otherwise wait for the next opening (WaitingForWindow). Keeps the try's first
+    poke as the DAG's gate does (`first_poke_of_try`), in memory."""
 
     def __init__(self, spans, expected=timedelta(seconds=1)):
         """`spans`: (start, end) seconds from the first decision (a loaded machine may take seconds to start the task)."""
@@ -51,6 +58,7 @@ class WindowsGate:
         self.records = {}
         self.events: List[tuple] = []
         self.first_pokes: List = []  # the first poke given with each decision and event
+        self.first_poke_records = MemoryRecords()
 
     def now(self):
         return utc_now()
@@ -59,6 +67,9 @@ class WindowsGate:
         if not self.openings:
             now = utc_now()
             self.openings = [(now + timedelta(seconds=start), now + timedelta(seconds=end)) for start, end in self.spans]
+
+    def first_poke(self, context, carried=""):
+        return first_poke_of_try(lambda: self.first_poke_records, "first_poke", context, carried)
 
     def decide(self, context, first_poke) -> Turn:
         self.first_pokes.append(first_poke)
@@ -89,15 +100,14 @@ class WindowsGate:
         return [status for status, _ in self.events]
 
     def first_pokes_spread(self) -> timedelta:
-        """How far apart the first pokes given are: rescheduled, the first one is when the first poke ran, the others
-        its reschedule's record, written as it ended (a few milliseconds later)."""
+        """How far apart the first pokes given are."""
         return max(self.first_pokes) - min(self.first_pokes)
 
 
 def resumed_context() -> dict:
     """A task's context on Airflow 3 where it was never rescheduled (deferred, parked or new): no first reschedule."""
-    ti = SimpleNamespace(id=uuid4(), get_first_reschedule_date=lambda context: None)
-    return {"ti": ti, "task_instance": ti}
+    ti = SimpleNamespace(id=uuid4(), try_number=1, get_first_reschedule_date=lambda context: None)
+    return {"ti": ti, "task_instance": ti, "run_id": "manual__1"}
 
 
 def test_approvers_are_assigned_by_id_and_matched_without_case():
@@ -193,22 +203,18 @@ class AnyTimeGate(WindowsGate):
 
 @pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
 @needs_hitl
-def test_a_rescheduled_try_reschedules_once_before_its_first_ask_and_asks_at_once_deferred(monkeypatch):
-    """Rescheduled, the try's first poke leaves a reschedule record before it asks: a park or deferral leaves none, and
-    the pokes after the answer would count from their own first reschedule. Deferred, the kwargs carry it."""
+def test_a_try_asks_at_its_first_poke_rescheduled_or_deferred(monkeypatch):
+    """The gate keeps the try's first poke (`first_poke_of_try`), which a park or deferral, leaving no reschedule record
+    on Airflow 3, would otherwise lose. Was: rescheduled, the first poke rescheduled once (1 s) before asking."""
     from airflow.providers.standard.operators import hitl as provider
 
-    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
     from migration_orchestration_lib.cutover_hitl import PARKED, CutoverApprovalOperator
 
     monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
     gate = AnyTimeGate([])
     operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
-    with pytest.raises(AirflowRescheduleException) as rescheduled:
-        operator.execute(resumed_context())
-    assert rescheduled.value.reschedule_date - utc_now() <= timedelta(seconds=1) and gate.events == []
     with pytest.raises(PARKED):
-        operator.execute(dict(resumed_context(), task_reschedule_count=1))
+        operator.execute(resumed_context())
     assert gate.statuses() == ["AwaitingApproval"]
 
     deferred = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, deferrable=True)
@@ -224,7 +230,7 @@ def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(m
     from migration_orchestration_lib.cutover_hitl import PARKED, CutoverApprovalOperator
 
     monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
-    context = dict(resumed_context(), task_reschedule_count=1)  # rescheduled once before its first ask
+    context = resumed_context()
     gate = AnyTimeGate([])
     operator = CutoverApprovalOperator(
         task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, heartbeat=timedelta(minutes=5)
@@ -560,8 +566,9 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
 @pytest.mark.parametrize("deferrable", [False, True], ids=["rescheduled", "deferred"])
 def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, triggerer, deferrable):
     """Every decision and event counts from the try's first poke, which was an ask. Rescheduled, Airflow 3 keeps no
-    record of a poke that parked (or deferred) instead of rescheduling: the wait after the rejection lost the first
-    poke and counted from itself (the rejection comes 4 s after the ask here). Deferred, the kwargs carry it."""
+    record of a poke that parked (or deferred) instead of rescheduling: without the gate's own record the wait after
+    the rejection lost the first poke and counted from itself (the rejection comes 4 s after the ask here). Deferred,
+    the kwargs carry it."""
     # A first window of seconds: on a loaded machine the rejection must still land inside it (a deferred
     # task resumes seconds late), or the test sees the window's end instead.
     gate = WindowsGate([(-1, 20), (22, 82)])

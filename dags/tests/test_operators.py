@@ -331,6 +331,28 @@ def test_the_first_poke_comes_from_the_task_sdk_on_airflow_3_and_start_date_on_a
     assert AIRFLOW_3 == hasattr(__import__("airflow"), "sdk")
 
 
+def test_a_try_counts_from_the_first_poke_it_recorded_and_without_a_readable_record_from_airflows(caplog):
+    """Airflow 3 gives a later poke the first reschedule's record, written at the first poke's end: the try's own
+    record of its first poke wins (`test_rehearsal.py` runs it in real Airflow)."""
+    from migration_orchestration_lib.step_context import first_poke_of_try
+
+    class Records(dict):
+        def put(self, key, value):
+            self[key] = value
+
+    def unreadable():
+        raise RuntimeError("the API server did not answer")
+
+    records, ti = Records(), FakeTaskInstance(first_poke=NOW)
+    assert first_poke_of_try(lambda: records, "k", context(ti)) == NOW
+    ti.start_date = NOW + timedelta(minutes=5)  # Airflow's account after a first poke of 5 minutes
+    assert first_poke_of_try(lambda: records, "k", context(ti)) == NOW
+    retried = FakeTaskInstance(try_number=2, first_poke=NOW + timedelta(hours=1))
+    assert first_poke_of_try(lambda: records, "k", context(retried)) == NOW + timedelta(hours=1)  # a new try: its own
+    assert first_poke_of_try(unreadable, "k", context(ti)) == NOW + timedelta(minutes=5)  # Airflow's, as before the record
+    assert "Could not read or write the record k of this try's first poke (RuntimeError" in caplog.text
+
+
 def test_every_poke_of_a_try_has_its_try_number_even_where_dag_test_does_not_count_tries():
     from migration_orchestration_lib.airflow_compat import running_try
 

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,31 @@ def test_where_a_triggerer_exists_waits_are_deferred_and_the_run_completes(rehea
 
     assert state == "success", states
     assert ("wait_for_migration", "Running") in events_of(events, "db")  # it waited, deferred, and resumed
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+def test_every_event_of_a_rescheduled_try_counts_from_the_start_of_its_first_poke(rehearsal_world, events):
+    """preflight's first poke takes 3 s (DMS answers its read of the migration service slowly) and ends waiting out ARM
+    throttling the list; the next poke passes. Each of its events' DurationSeconds counts from that first poke's start
+    (its TimeGenerated less its DurationSeconds is one instant), as do its timeout and the role assignments' grace.
+    Was, on Airflow 3: the pokes after the first counted from the try's first reschedule, which Airflow records as it
+    happens (execution API `ti_update_state`: `timezone.utcnow()`), the first poke's end: 3 s short; so on Airflow 2's
+    `dag.test()`, which does not restore the try's start from the first reschedule as its scheduler does."""
+    from migration_rehearsal.world import World
+
+    world = World(str(rehearsal_world))
+    world.add_fault("getService", "slow", delay_seconds=3)
+    world.add_fault("listMigrations", "throttle", count=4, retry_after_seconds=0)
+    state, states = run(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
+
+    assert state == "success", states
+    rows = [row for row in events if (row["Database"], row["Phase"]) == ("db", "preflight")]
+    assert [row["Status"] for row in rows] == ["Running", "Succeeded"], rows  # Started goes to `prove`, not `write`
+    began = [datetime.fromisoformat(row["TimeGenerated"]) - timedelta(seconds=row["DurationSeconds"]) for row in rows]
+    assert max(began) - min(began) < timedelta(seconds=1), [(row["Status"], row["TimeGenerated"], row["DurationSeconds"]) for row in rows]
+    assert rows[-1]["DurationSeconds"] >= 3
 
 
 @pytest.mark.airflow210
