@@ -33,8 +33,8 @@ BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ord
 _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-]?access[_-]?signature|secret|api[_-]?key"
 # What text a server, an SDK, a driver or a command line sends back can carry without the DAG having handed the secret
 # out. A secret's key, named like a secret or ending so (`adminPassword`, `MSSQL_SA_PASSWORD`, `client-secret`,
-# `x-api-key`; not `PasswordExpiry`): a URL's query or a form body (an OAuth token request), whose value ends at the
-# next '&' ('&' in it is %26); or not a query's: `=` (a connection string, an environment variable, an XML attribute)
+# `x-api-key`; not `PasswordExpiry`): a URL's query or a form body (an OAuth token request; ARM's `$skiptoken`), whose
+# value ends at the next '&' ('&' in it is %26); or not a query's: `=` (a connection string, an environment variable, an XML attribute)
 # or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or
 # not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, in a list's
 # repr `'--password', 'x'`; sqlcmd's and bcp's `-P x`: `_CommandLines`); an XML element (`<Password>x<`). The
@@ -42,7 +42,7 @@ _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-
 # `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, as a flag or an element, but before `:` only where it
 # starts a line, follows `{` `,` `;` or is quoted: prose writes `Unable to obtain access token: <the reason>`. Prose's
 # "Password did not match" is not a key.
-_VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&]\w*?(?:%(key)s|token)=)"""
+_VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&](?:\$|%%24)?\w*?(?:%(key)s|token)=)"""
                         r"""|(?<![?&])(?:%(key)s|(?P<token>token))(?:\\?["'])?\s*(?:=|(?P<colon>:))[ \t]*"""
                         r"""|(?<![\w-])(?:--[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)))"""
                         r"""(?P<flag>[ \t]+|\\?["'],[ \t]*(?=\\?["']))"""

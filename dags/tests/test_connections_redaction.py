@@ -289,6 +289,9 @@ VALUES = [
     ("a repr's token", "{'token': 'hunter2', 'user': 'sa'}", "{'token': '***', 'user': 'sa'}"),
     ("a token in a JSON string's YAML", '{"message": "bad config:\\n  token: hunter2"}', '{"message": "bad config:\\n  token: ***"}'),
     ("a token=", "GITHUB_TOKEN=hunter2\nnext", "GITHUB_TOKEN=***\nnext"),
+    ("ARM's skiptoken, a query's key to its '&' (not the line's end: the reason after the URL stays)",
+     "GET https://management.azure.com/x?api-version=1&$skiptoken=abc&top=5 failed: (500) Internal error",
+     "GET https://management.azure.com/x?api-version=1&$skiptoken=***&top=5 failed: (500) Internal error"),
     # (XML)
     ("an XML element", "<login><user>sa</user><password>hunter2</password></login>",
      "<login><user>sa</user><password>***</password></login>"),
