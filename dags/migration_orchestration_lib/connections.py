@@ -6,9 +6,10 @@ encodings), so that `redact` can take it out of text a server sent back (an erro
 request it refused) before that text reaches an event, a log line or a task's error. `redact` also blanks
 the secrets text can carry that the DAG never held: the Password, Pwd, AccountKey and client secret values
 of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), of queries, of
-environment variables and of `key: value` lines (YAML, a printed mapping), under a key so named or ending so
-(`adminPassword`), JSON members named like a secret (in a JSON string too), a URL's password, an Authorization
-header or bearer token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
+environment variables and of `key: value` lines (YAML, a printed mapping, an HTTP header), under a key so named or
+ending so (`adminPassword`, `client-secret`, `x-api-key`, `token` where it is a key), a command line's flag's argument
+(`--password x`, sqlcmd's `-P x`), an XML element's text, JSON members named like a secret (in a JSON string too), a
+URL's password, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
 form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
 (a task's log and the traceback of its failure, whoever logged the line).
 """
@@ -29,15 +30,26 @@ _known_secrets: Set[str] = set()
 _known_lock = threading.Lock()
 MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
-_SECRET_KEY = r"password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_?secret"
-# What text a server, an SDK or a driver sends back can carry without the DAG having handed the secret out.
-# A secret's key, named like a secret or ending so (`adminPassword`, `MSSQL_SA_PASSWORD`; not `PasswordExpiry`): a URL's
-# query or a form body (an OAuth token request), whose value ends at the next '&' ('&' in it is %26); or not a query's:
-# `=` (a connection string, an environment variable) or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a
-# JSON string too), spaced or not, its name quoted or not (PowerShell's hashtable). Prose's "Password did not match" is
-# not a key.
-_VALUE_KEY = re.compile(r"(?i)(?P<query>[?&]\w*?(?:%s)=)|(?<![?&])(?:%s)(?:\\?[\"'])?\s*(?:=|(?P<colon>:))\s*"
-                        % (_SECRET_KEY, _SECRET_KEY))
+_SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-]?access[_-]?signature|secret|api[_-]?key"
+# What text a server, an SDK, a driver or a command line sends back can carry without the DAG having handed the secret
+# out. A secret's key, named like a secret or ending so (`adminPassword`, `MSSQL_SA_PASSWORD`, `client-secret`,
+# `x-api-key`; not `PasswordExpiry`): a URL's query or a form body (an OAuth token request; ARM's `$skiptoken`), whose
+# value ends at the next '&' ('&' in it is %26); or not a query's: `=` (a connection string, an environment variable, an XML attribute)
+# or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or
+# not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, in a list's
+# repr `'--password', 'x'`; sqlcmd's and bcp's `-P x`: `_CommandLines`); an XML element (`<Password>x<`). The
+# value after its key's separator is on the key's line (`password:` alone leaves the next line to YAML's rule).
+# `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, as a flag or an element, but before `:` only where it
+# starts a line, follows `{` `,` `;` or is quoted: prose writes `Unable to obtain access token: <the reason>`. Prose's
+# "Password did not match" is not a key.
+_VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&](?:\$|%%24)?\w*?(?:%(key)s|token)=)"""
+                        r"""|(?<![?&])(?:%(key)s|(?P<token>token))(?:\\?["'])?\s*(?:=|(?P<colon>:))[ \t]*"""
+                        r"""|(?<![\w-])(?:--[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)))"""
+                        r"""(?P<flag>[ \t]+|\\?["'],[ \t]*(?=\\?["']))"""
+                        r"""|(?P<element><(?:[\w.-]+:)?[\w.-]*?(?:%(key)s|token)>)"""
+                        % {"key": _SECRET_KEY})
+_COMMAND_WITH_SHORT_PASSWORD_FLAG = re.compile(r"(?i)\b(?:sqlcmd|bcp)\b")
+_LINE_BREAK = re.compile(r"[\r\n]")
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
 # backslash as a Python repr writes it; a backslash before a doubled quote, YAML's or SQL's `'a\''b'`, does not close
 # it: a leak is worse than a repr's `'a\''` blanked on to its next quote); in a JSON string (a `"` open before its
@@ -53,7 +65,8 @@ _JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|\\\\(?:\\[\s\S]|[^\\"])
 # Where a bare value ends at the latest, by its key's separator: a connection string's at ';' or the line's end, a
 # query's at '&', '#' or a space, a `key: value`'s at the line's end (YAML's value may hold ';'; and may go on below it:
 # `_yaml_value_end`).
-_BARE_VALUE_END = {"=": re.compile(r"[;\r\n]|\Z"), "&": re.compile(r"[&#\s]|\Z"), ":": re.compile(r"[\r\n]|\Z")}
+_BARE_VALUE_END = {"=": re.compile(r"[;\r\n]|\Z"), "&": re.compile(r"[&#\s]|\Z"), ":": re.compile(r"[\r\n]|\Z"),
+                   " ": re.compile(r"\s|\Z"), "<": re.compile(r"<|\Z")}
 _INDENT = re.compile(r"[ \t]*")
 _NEXT_LINE = re.compile(r"(?:\r\n|\r|\n)([ \t]*)([^\r\n]*)")
 # What may follow a quote that closes the text quoting a value: a space or the end, or `,` `:` `)` `}` `]` and then a
@@ -141,6 +154,7 @@ def redact(text: Any) -> Any:
 def _without_key_values(text: str) -> str:
     """`text` without the value of any secret key of a connection string, a URL's query, a form body or `key: value`."""
     quotes = _Quotes(text)
+    command_lines = _CommandLines(text)
     bare_ends = {separator: _BareEnds(text, pattern) for separator, pattern in _BARE_VALUE_END.items()}
     kept: List[str] = []
     copied = position = 0
@@ -153,20 +167,84 @@ def _without_key_values(text: str) -> str:
             _keep(kept, text, copied, len(text), blanked_to)
             return "".join(kept)
         start = position = key.end()
-        query = key.group("query") is not None
-        separator = "&" if query else ":" if key.group("colon") else "="
+        if key.group("short_flag") and not command_lines.holds(key.start()):
+            continue
+        if key.group("token") and key.group("colon") and not _starts_a_key(text, key.start()):
+            continue
+        separator = _separator(key)
         open_quote = quotes.open_at(start)
-        enclosed = None if query else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
-                                       or _ENCLOSED_VALUE.match(text, start))
+        enclosed = None if separator in "&<" else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
+                                                   or _ENCLOSED_VALUE.match(text, start))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
-        if end > start:
-            _keep(kept, text, copied, start, blanked_to)
-            if not (kept and kept[-1] == REDACTED and _masked(text[start:end]) == REDACTED):
-                kept.append(_masked(text[start:end]))
-            copied = position = end
+        if start < end <= copied:  # a key in a value blanked already, hers within it
+            continue
+        if end > max(start, copied):  # (a value a key in an earlier value began was blanked to `copied`)
+            masked = _masked(text[start:end]) if start >= copied else REDACTED
+            _keep(kept, text, copied, max(start, copied), blanked_to)
+            if not (kept and kept[-1] == REDACTED and masked == REDACTED):
+                kept.append(masked)
+            copied = end
+            # a flag's, an element's or a query's value ends before a key in it (`--password password: x`) ends hers
+            position = start if separator in " &<" and not enclosed else end
             quotes.skip_to(end)
         if separator == ":" and not enclosed and end == bare_ends[":"].after(start) and key.start() >= blanked_to:
-            blanked_to = _yaml_value_end(text, key.start(), end)  # one within those lines ends no later
+            value_end = _yaml_value_end(text, key.start(), end)  # one within those lines ends no later
+            if value_end > end:
+                if end == start:  # all of the value is below its key: from its first line's text
+                    below = max(_first_text_below(text, end), copied)
+                    _keep(kept, text, copied, below, blanked_to)
+                    copied = position = below
+                blanked_to = value_end
+
+
+def _separator(key: "re.Match[str]") -> str:
+    """What ends the bare value after `key`: a query's `&`, a flag's space, an element's `<`, a `key: value`'s line end,
+    a connection string's `;` (as `_BARE_VALUE_END` keys them)."""
+    for group, separator in (("query", "&"), ("flag", " "), ("element", "<"), ("colon", ":")):
+        if key.group(group) is not None:
+            return separator
+    return "="
+
+
+def _starts_a_key(text: str, at: int) -> bool:
+    """Whether the word holding `at` (a `token` before `:`) is a key, not prose: quoted, or starting a line (indented,
+    after a YAML list's `- `; in a JSON string after `\\n` too) or a quoted text, or after `{` `,` `;` (a flow mapping,
+    a repr). Read back over that word and its line's indent only."""
+    while at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_-"):
+        at -= 1
+    if at > 0 and text[at - 1] in "'\"":
+        return True
+    at = _before_blanks(text, at)
+    if text[at - 1:at] == "-" and text[at:at + 1] in (" ", "\t"):
+        at = _before_blanks(text, at - 1)
+    return at == 0 or text[at - 1] in "\r\n{,;'\"" or text[at - 2:at] in ("\\n", "\\r")
+
+
+def _before_blanks(text: str, at: int) -> int:
+    while at > 0 and text[at - 1] in " \t":
+        at -= 1
+    return at
+
+
+class _CommandLines:
+    """Whether a position is on a line that runs sqlcmd or bcp, where `-P` is the password's flag (elsewhere it may be a
+    port's: scp's), found in logarithmic time."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.commands: Optional[List[int]] = None
+        self.line_breaks: List[int] = []
+
+    def holds(self, at: int) -> bool:
+        if self.commands is None:
+            self.commands = [command.start() for command in _COMMAND_WITH_SHORT_PASSWORD_FLAG.finditer(self.text)]
+            self.line_breaks = [line_break.start() for line_break in _LINE_BREAK.finditer(self.text)]
+        before = bisect_left(self.commands, at)
+        if before == 0:
+            return False
+        command = self.commands[before - 1]
+        next_break = bisect_left(self.line_breaks, command)
+        return next_break == len(self.line_breaks) or self.line_breaks[next_break] > at
 
 
 def _keep(kept: List[str], text: str, copied: int, start: int, blanked_to: int) -> None:
@@ -195,6 +273,15 @@ def _yaml_value_end(text: str, key_start: int, line_end: int) -> int:
         position = line.end()
         if line.group(2):
             end = position
+
+
+def _first_text_below(text: str, line_end: int) -> int:
+    """Where the text of the first line below `line_end` that holds any (a blank line's spaces aside) begins."""
+    while True:
+        line = _NEXT_LINE.match(text, line_end)
+        if line.group(2):
+            return line.start(2)
+        line_end = line.end()
 
 
 class _BareEnds:
@@ -318,16 +405,12 @@ class _Quotes:
     def _opened_by_code(self, at: int) -> bool:
         """Whether the quote at `at` follows a line's start, `(`, `[`, `{` or `,`, or a quoted name's `:` or `=` (JSON's
         `"name": "`, a repr's `'name': '`), spaces aside; not `name: '` nor `name='`, which prose writes too."""
-        at = self._before_spaces(at)
+        at = _before_blanks(self.text, at)
         if at > 0 and self.text[at - 1] in ":=":
-            at = self._before_spaces(at - 1)
+            at = _before_blanks(self.text, at - 1)
             return at > 0 and self.text[at - 1] in "'\""
         return at == 0 or self.text[at - 1] in "([{,\r\n"
 
-    def _before_spaces(self, at: int) -> int:
-        while at > 0 and self.text[at - 1] in " \t":
-            at -= 1
-        return at
 
 
 class _RedactingFilter(logging.Filter):

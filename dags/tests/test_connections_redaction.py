@@ -7,6 +7,7 @@ import random
 import string
 import time
 from urllib.parse import quote_plus
+from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 import yaml
@@ -91,11 +92,27 @@ KEYED_TEXTS = {
     "key: value in prose quotes": lambda s: "Setting 'adminPassword: %s' is invalid for user 'svc'." % s,
     "an environment variable": lambda s: "DB_ADMIN_PASSWORD=%s\nDB_USER=sa" % s,
     "a query's camelCase key": lambda s: "GET https://h/api?adminPassword=%s&db=Sales failed" % quote_plus(s),
+    # (a command line: a flag's argument, bare to the next space, or quoted in a list's repr, as subprocess's
+    # CalledProcessError writes the command)
+    "a command line's flag": lambda s: "az login --service-principal -u app --client-secret %s --tenant t1" % "".join(s.split()),
+    "sqlcmd's -P": lambda s: "sqlcmd -S sql01 -U sa -P %s -d Sales -Q \"SELECT 1\"" % "".join(s.split()),
+    "a command's repr": lambda s: "Command %r returned non-zero exit status 1." % (["sqlcmd", "-S", "sql01", "-P", s, "-d", "Sales"],),
+    # (hyphenated keys, an HTTP header, a bare `secret`, `apiKey`, `api_key`, a YAML `token`)
+    "a hyphenated key": lambda s: "auth:\n  client-secret: %s\n  client-id: app" % s,
+    "an HTTP header": lambda s: "GET /v1/items HTTP/1.1\nx-api-key: %s\nHost: h" % s,
+    "YAML's bare secret": lambda s: "webhook:\n  secret: %s\n  url: https://h" % s,
+    "YAML's apiKey": lambda s: "- name: monitor\n  apiKey: %s\n  site: eu" % s,
+    "an environment variable's api_key": lambda s: "API_KEY=%s\nREGION=eu" % s,
+    "YAML's token": lambda s: "registry:\n  token: %s\n  user: sa" % s,
+    # (XML: an element's text, escaped as XML escapes it; an attribute)
+    "an XML element": lambda s: "<connection><user>sa</user><Password>%s</Password></connection>" % escape(s),
+    "an XML attribute": lambda s: "<add name=\"src\" password=%s user=\"sa\"/>" % quoteattr(s),
 }
 # The keyed texts whose bare value runs to its line's end (a block scalar's, to its block's): a ';' in it is the secret's.
 TO_THE_LINE_END = {"YAML, a bare value", "YAML, a block scalar", "YAML, a folded block scalar in a list", "a printed mapping",
                    "a log line", "key: value in a JSON string", "YAML, a tagged block scalar",
-                   "YAML, a plain value folded onto more lines", "YAML, a value below its key's comment", "YAML, an anchored value below its key"}
+                   "YAML, a plain value folded onto more lines", "YAML, a value below its key's comment", "YAML, an anchored value below its key",
+                   "a hyphenated key", "an HTTP header", "YAML's bare secret", "YAML's apiKey", "YAML's token"}
 
 
 def leaked(secret, text_without_it, redacted):
@@ -142,7 +159,10 @@ def test_no_run_of_a_secret_survives_a_key_named_like_a_secret():
     was no key (YAML, a printed mapping, a JSON member inside a JSON string), nor a key ending with a secret's name
     after a letter (`adminPassword=`); a quoted value in a JSON string kept its rest after a quote it escaped, a
     single-quoted one after a backslash before a doubled quote (YAML's `'a\\''b'`); a YAML block scalar's lines were
-    kept (`password: |`: only its header was a value)."""
+    kept (`password: |`: only its header was a value). Was (19,965 of the 22,000 texts of the shapes below `a query's
+    camelCase key` leaked): a flag's argument (`--client-secret x`, sqlcmd's `-P x`, a command's repr), a hyphenated
+    key (`client-secret:`, `x-api-key:`), a bare `secret:`, `apiKey:`, `API_KEY=` or YAML's `token:`, an XML element
+    were no keys."""
     rng = random.Random(46)
     leaks = []
     for _ in range(2000):
@@ -240,6 +260,52 @@ VALUES = [
     ("a camelCase key, colon", "adminPassword: hunter2", "adminPassword: ***"),
     ("a query's camelCase key", "GET https://h/api?adminPassword=p%40ss&db=Sales failed",
      "GET https://h/api?adminPassword=***&db=Sales failed"),
+    # (a command line: a flag's argument to the next space, quoted whole; sqlcmd's and bcp's -P)
+    ("a flag's argument", "run.sh --password hunter2 --user sa", "run.sh --password *** --user sa"),
+    ("a flag's argument after =", "run.sh --password=hunter2 --user sa", "run.sh --password=***"),
+    ("a flag's quoted argument", "run.sh --admin-password 'pa ss' --user sa", "run.sh --admin-password '***' --user sa"),
+    ("a hyphenated flag", "az login --service-principal -u app --client-secret Qx8~abc --tenant t1",
+     "az login --service-principal -u app --client-secret *** --tenant t1"),
+    ("a SAS token's flag", "azcopy copy x y --sas-token sv=2022&sig=abc --recursive", "azcopy copy x y --sas-token *** --recursive"),
+    ("sqlcmd's -P", "sqlcmd -S sql01 -U sa -P hunter2 -d Sales", "sqlcmd -S sql01 -U sa -P *** -d Sales"),
+    ("bcp's -P", "bcp Sales.dbo.T out t.dat -S sql01 -U sa -P hunter2 -n", "bcp Sales.dbo.T out t.dat -S sql01 -U sa -P *** -n"),
+    ("a flag in a command's repr", "Command '['sqlcmd', '-S', 'sql01', '-P', 'pa ss', '-d', 'Sales']' returned non-zero exit status 1.",
+     "Command '['sqlcmd', '-S', 'sql01', '-P', '***', '-d', 'Sales']' returned non-zero exit status 1."),
+    ("a long flag in a JSON string's list", '{"message": "args [\\"--password\\", \\"pa ss\\"] refused"}',
+     '{"message": "args [\\"--password\\", ***] refused"}'),
+    # (hyphenated keys, an HTTP header)
+    ("a hyphenated key, colon", "client-secret: hunter2\nclient-id: app", "client-secret: ***\nclient-id: app"),
+    ("a hyphenated key, =", "client-secret=hunter2;client-id=app", "client-secret=***;client-id=app"),
+    ("an API key's header", "x-api-key: hunter2\nHost: h", "x-api-key: ***\nHost: h"),
+    # (bare keys: secret, apiKey, api_key; token where it is a key: at a line's start, quoted, after { , ; or as a flag)
+    ("a bare secret", "secret: hunter2\nuser: sa", "secret: ***\nuser: sa"),
+    ("an apiKey", "  apiKey: hunter2\n  site: eu", "  apiKey: ***\n  site: eu"),
+    ("an api_key=", "API_KEY=hunter2\nREGION=eu", "API_KEY=***\nREGION=eu"),
+    ("a query's api_key", "GET https://h/v1?api_key=hunter2&q=1 failed", "GET https://h/v1?api_key=***&q=1 failed"),
+    ("YAML's token", "registry:\n  token: hunter2\n  user: sa", "registry:\n  token: ***\n  user: sa"),
+    ("a YAML list's token", "- token: hunter2\n- user: sa", "- token: ***\n- user: sa"),
+    ("a token header", "GET / HTTP/1.1\r\nX-Auth-Token: hunter2\r\nHost: h", "GET / HTTP/1.1\r\nX-Auth-Token: ***\r\nHost: h"),
+    ("a flow mapping's token", "{user: sa, token: hunter2}", "{user: sa, token: ***"),
+    ("a repr's token", "{'token': 'hunter2', 'user': 'sa'}", "{'token': '***', 'user': 'sa'}"),
+    ("a token in a JSON string's YAML", '{"message": "bad config:\\n  token: hunter2"}', '{"message": "bad config:\\n  token: ***"}'),
+    ("a token=", "GITHUB_TOKEN=hunter2\nnext", "GITHUB_TOKEN=***\nnext"),
+    ("ARM's skiptoken, a query's key to its '&' (not the line's end: the reason after the URL stays)",
+     "GET https://management.azure.com/x?api-version=1&$skiptoken=abc&top=5 failed: (500) Internal error",
+     "GET https://management.azure.com/x?api-version=1&$skiptoken=***&top=5 failed: (500) Internal error"),
+    # (XML)
+    ("an XML element", "<login><user>sa</user><password>hunter2</password></login>",
+     "<login><user>sa</user><password>***</password></login>"),
+    ("an XML element, capitalized", "<Password>hunter2</Password>", "<Password>***</Password>"),
+    ("an XML element with a namespace prefix", "<d:AdminPassword>pa ss</d:AdminPassword>", "<d:AdminPassword>***</d:AdminPassword>"),
+    ("an XML attribute", '<add name="src" password="hunter2" user="sa"/>', '<add name="src" password="***" user="sa"/>'),
+    # (a quoted value, prose after it)
+    ("a quoted value, prose after it", 'password: "a b" was refused', 'password: "***" was refused'),
+    # (a key with no value on its line: the next line is not its value, unless YAML reads it so)
+    ("an empty PWD= at a line's end, then a key: value above", "password: a b\nPWD=\nuser: sa", "password: ***\nPWD=\nuser: sa"),
+    ("an empty PWD= at a line's end, a value on the next line", "PWD=\npassword: hunter2", "PWD=\npassword: ***"),
+    ("an empty PWD= at a block scalar line's end, then a block scalar", "password: |\n  abc PWD=\npassword: |\n  hunter2\nuser: sa",
+     "password: ***\npassword: ***\nuser: sa"),
+    ("a key: alone, its value on the lines below", "password:\n  hunter2\nuser: sa", "password:\n  ***\nuser: sa"),
 ]
 
 
@@ -256,6 +322,19 @@ KEPT = [
     "the password is wrong",
     "Key Vault secret 'sql-admin-password' was not found",
     "DB_PASSWORD_FILE=/run/secrets/db",
+    "PasswordExpiry=2026-01-01",
+    # (a key with no value on its line: the next line is not its value)
+    "password:\nuser: sa",
+    "PWD=\nServer=sql01",
+    "password:",
+    # (token in prose: azure-identity's, Airflow's and the SMTP provider's messages; names that do not end with it)
+    "Unable to obtain access token: AADSTS7000215: Invalid client secret provided.",
+    "silent authentication failed due to malformed refresh token: invalid_grant",
+    "Invalid auth token: Signature has expired",
+    "token_type: Bearer",
+    # (-P is a port's flag where no sqlcmd or bcp runs on the line)
+    "scp -P 2222 backup.bak host:/x",
+    "sqlcmd -S sql01 -i x.sql\nscp -P 2222 backup.bak host:/x",
 ]
 
 
@@ -282,6 +361,14 @@ ADVERSARIAL_TEXTS = {
     "YAML tags before a value": "password: " + "!a " * 100000 + "x",
     "YAML keys, a comment each": "password: # c\n" * 25000,
     "keys with colons and quotes in a JSON string": '{"a": "' + 'password: x\\" ' * 30000,
+    "flags, each the argument of the one before": "--password " * 40000,
+    "keys in one flag's argument": "--password " + "password:" * 40000,
+    "flags in a list's repr": "'--password', " * 40000,
+    "sqlcmd's -P many times": "sqlcmd " + "-P x " * 100000,
+    "-P many times, no sqlcmd": "-P x " * 100000,
+    "XML elements never closed": "<password>" * 50000,
+    "token in prose many times": "a token: " * 50000,
+    "one long word before token": "-" * 400000 + "token:",
 }
 
 
