@@ -540,11 +540,12 @@ class RunOutcomeOperator(BaseOperator):
             message = redact(removed_databases.stranded_message(records, stranded))
             log.error(message)
             messages.append(message)
-            if stranded.unread and not stranded.record:
-                continue  # not known to be stranded: the run fails, no alert is raised
+            # Not known to be stranded (no record, DMS unreadable): the run fails, and its event warns without an alert.
+            unchecked = bool(stranded.unread) and not stranded.record
             write_event(
                 not_after=ends, run_id=context["run_id"], plan_name=plan.name, database=stranded.database.name, phase=ROLLBACK_TASK,
-                status="Failed", duration_seconds=0.0, message=message, target_kind=stranded.database.target_kind,
+                status="Retrying" if unchecked else "Failed", duration_seconds=0.0, message=message,
+                target_kind=stranded.database.target_kind,
                 migration_operation_id=stranded.migration.migration_operation_id if stranded.migration else None,
             )
         return messages

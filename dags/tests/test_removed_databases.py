@@ -339,9 +339,10 @@ def test_a_database_removed_while_dms_still_cancels_or_still_copies_it_is_report
     assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"], "listed until DMS is done with it"
 
 
-def test_a_removed_database_dms_could_not_be_asked_about_fails_the_run_and_stays_listed(plan_edits, monkeypatch):
+def test_a_removed_database_dms_could_not_be_asked_about_fails_the_run_warns_and_stays_listed(plan_edits, monkeypatch):
     """DMS unreachable at run_outcome: a database back to replicating (no record) is not known stranded,
-    nor known not to be. The run fails saying so, raising no alert; the next run looks again."""
+    nor known not to be. The run fails saying so, raising no alert but writing a warning (`Retrying`) naming the
+    database and why it could not be checked (was: no event at all, nothing in the workbook); the next run looks again."""
     run = replicating_mid_run(plan_edits)
     plan_edits.records.put(record_key(plan_edits.world.database), "")  # as after going back to replicating
 
@@ -352,7 +353,9 @@ def test_a_removed_database_dms_could_not_be_asked_about_fails_the_run_and_stays
         patched.setattr(DmsGateway, "migrations_on_service", unreachable)
         assert run.run_outcome() == "failed"
     assert "whether DMS still migrates it could not be read" in run.errors["run_outcome"]
-    assert not [row for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
+    [warning] = [row for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
+    assert warning["Status"] == "Retrying", "a warning, no alert: whether it is stranded is not known"
+    assert warning["Message"].startswith("a was removed from the plan") and "ARM did not answer" in warning["Message"], warning
     assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"]
 
     later = RunDriver(plan_edits.without_a())
@@ -402,7 +405,7 @@ def test_run_outcome_reports_dms_unreadable_before_its_execution_timeout_where_a
     error = run.errors["run_outcome"]
     assert "could not be read" in error and "NoAnswerInTime: no answer by" in error, error
     alerts = [row["Status"] for row in plan_edits.events() if row["Database"] == "a" and row["Phase"] == "rollback"]
-    assert alerts == (["Failed"] if frozen else []), alerts
+    assert alerts == (["Failed"] if frozen else ["Retrying"]), alerts
     assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"]
 
 
