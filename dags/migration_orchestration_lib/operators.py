@@ -139,7 +139,7 @@ def azure_unavailable(error: BaseException) -> str:
     return "Azure unavailable, poking again: %s: %s" % (type(error).__name__, error)
 
 
-def _calls_left(execution_timeout: Optional[timedelta]) -> Optional[float]:
+def calls_left_of(execution_timeout: Optional[timedelta]) -> Optional[float]:
     """How long an attempt's Azure calls may wait: its execution_timeout but REPORT_SHARE (None: no bound)."""
     return None if not execution_timeout else execution_timeout.total_seconds() * (1 - REPORT_SHARE)
 
@@ -218,7 +218,7 @@ class MigrationTask(BaseSensorOperator):
         raise NotImplementedError("MigrationTask runs its step from execute()")
 
     def execute(self, context: Any, first_poke: Optional[str] = None) -> Any:
-        with calls_end_by(_calls_left(self.execution_timeout)):
+        with calls_end_by(calls_left_of(self.execution_timeout)):
             return self._run_step(context, first_poke)
 
     def _run_step(self, context: Any, first_poke: Optional[str]) -> Any:
@@ -465,7 +465,7 @@ class RunOutcomeOperator(BaseOperator):
         self.plan = plan
 
     def execute(self, context: Any) -> Any:
-        with calls_end_by(_calls_left(self.execution_timeout)):
+        with calls_end_by(calls_left_of(self.execution_timeout)):
             return self._report(context)
 
     def _report(self, context: Any) -> Any:
