@@ -34,10 +34,17 @@ from migration_orchestration_lib.airflow_compat import (
     AirflowRescheduleException,
     utc_now,
 )
+from migration_orchestration_lib.azure_waits import calls_end_by
 from migration_orchestration_lib.connections import redact
 from migration_orchestration_lib.cutover_gate import ANY_TIME, ASK, GO, WAIT, ApprovalRecord
 from migration_orchestration_lib.cutover_windows import fitting_at
-from migration_orchestration_lib.operators import MigrationTask, azure_unavailable, is_transient_azure_error, raise_secret_free
+from migration_orchestration_lib.operators import (
+    MigrationTask,
+    azure_unavailable,
+    calls_left_of,
+    is_transient_azure_error,
+    raise_secret_free,
+)
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.settings import LONGEST_SILENCE, ConfigurationError, Timing, is_dry_run
 from migration_orchestration_lib.step_context import (
@@ -139,7 +146,8 @@ class StepGate:
     def decide(self, context: Any, first_poke: datetime) -> "Turn":
         ctx = self._context(context, first_poke)
         try:
-            result = cutover_steps.await_cutover(ctx)
+            with calls_end_by(calls_left_of(self.timing.step_timeout)):  # the operator's execution_timeout (default_args)
+                result = cutover_steps.await_cutover(ctx)
         except CutoverWait as waiting:
             window = self._asked_window(ctx, waiting)
             return Turn(ASK if window else WAIT, str(waiting), waiting.status, waiting.until, window)

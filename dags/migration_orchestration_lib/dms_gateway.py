@@ -405,8 +405,12 @@ def _translated(error: Exception, what: str) -> Exception:
         return error
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
+    from migration_orchestration_lib.azure_waits import NoTimeToWait
+
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         return DmsUnavailable("could not %s: ARM did not answer (%s)" % (what, error))
+    if isinstance(error, NoTimeToWait):
+        return DmsUnavailable("could not %s: %s" % (what, error))
     status_code = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
     code, message = _arm_error(error)
     if code is not None and status_code == 200:

@@ -31,16 +31,6 @@ DATA_MIGRATION_API_VERSION = "2025-06-30"
 # specification/sql/resource-manager/Microsoft.Sql/stable/2023-08-01/examples/ManagedDatabaseGet.json).
 SQL_API_VERSION = "2023-08-01"
 STATUS_DETAILS = "MigrationStatusDetails"
-# Every Azure client of the DAG (DMS, Data Factory, Logs Ingestion). azure-core's defaults are 300 s
-# to connect and 300 s for an answer, a read retried 3 times: a silent connection held a poke past
-# its execution_timeout (20 min) with no event. 4 x (30 + 90) s fits the longest wait between two
-# pokes (12 min); the poke then waits the outage out (operators.is_transient_azure_error).
-CLIENT_TIMEOUTS = {"connection_timeout": 30, "read_timeout": 90}
-
-
-def with_client_timeouts(options: Mapping[str, Any]) -> dict:
-    """`options` for an azure-core client, with `CLIENT_TIMEOUTS` where they set none."""
-    return dict(CLIENT_TIMEOUTS, **options)
 
 
 class DmsTransport(Protocol):
@@ -96,8 +86,11 @@ def connect_transport(
     **client_options: Any,
 ) -> DmsTransport:
     """A transport for one subscription. `client_options` go to the azure-core pipeline
-    (`read_timeout`, `connection_timeout`, `retry_total`, `retry_backoff_factor`, ...)."""
-    options = with_client_timeouts(client_options)
+    (`read_timeout`, `connection_timeout`, `retry_total`, `retry_backoff_factor`, ...); its waits are bounded
+    (`azure_waits.client_options`)."""
+    from migration_orchestration_lib import azure_waits
+
+    options = azure_waits.client_options("Azure Resource Manager (DMS)", client_options)
     if base_url and base_url.lower().startswith("http://"):
         require_loopback(base_url)
         options["authentication_policy"] = loopback_bearer_token_policy(credential)

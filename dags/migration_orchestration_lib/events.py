@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import math
 import socket
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from migration_orchestration_lib.airflow_compat import AirflowTaskTimeout
+from migration_orchestration_lib.azure_waits import budget_options, calls_end_by, client_options
 from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.settings import (
     EVENTS_ENDPOINT_VARIABLE,
@@ -46,11 +46,6 @@ RETRYABLE_CLIENT_ERRORS = (408, 429)
 # from preflight's first poke of its try, with a margin; then it fails as a refusal.
 ROLE_ASSIGNMENT_SPREAD = timedelta(minutes=15)
 AUTHORIZATION_REFUSALS = (401, 403)
-# The longest one wait of an event write for the Logs Ingestion API's Retry-After (or backoff): azure-core sleeps any
-# Retry-After in full, so a 429/503 asking for a day held a task a day, past its execution_timeout, with no event. Its
-# limits count per minute and rule (Azure Monitor service limits, Logs Ingestion API), so a minute outlasts a throttle;
-# an event still not stored is a warning, and preflight's proof is waited out by its next poke.
-RETRY_AFTER_CAP = timedelta(minutes=1)
 # How a refusal's message ends once preflight fails on it.
 _THEN_FIX = "; then clear this preflight or trigger the DAG again. Without its events no alert of this run could fire"
 
@@ -129,17 +124,15 @@ class LogsIngestionEventWriter:
         def client_factory() -> Any:
             from azure.monitor.ingestion import LogsIngestionClient
 
-            from migration_orchestration_lib.dms_transport import with_client_timeouts
-
             return LogsIngestionClient(
-                endpoint=settings.endpoint, credential=credential_factory(),
-                **with_client_timeouts(dict(options, retry_policy=bounded_retry_policy())),
+                endpoint=settings.endpoint, credential=credential_factory(), **client_options("the Logs Ingestion API", options),
             )
 
         return LogsIngestionEventWriter(settings, client_factory)
 
     def write(self, row: Dict[str, Any], budget: Optional[timedelta] = None) -> None:
-        """`budget`: how long the upload may take, its retries' waits included (None: as long as the client's retries)."""
+        """`budget`: how long the upload may take, its retries' waits included (None: within the calls' end,
+        `azure_waits.calls_end_by`)."""
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         try:
             self._upload(row, budget)
@@ -186,8 +179,12 @@ class LogsIngestionEventWriter:
     def _upload(self, row: Dict[str, Any], budget: Optional[timedelta]) -> None:
         if self._client is None:
             self._client = self._client_factory()
-        within = {} if budget is None else budget_options(budget)
-        self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row], **within)
+        if budget is None:
+            self._client.upload(rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row])
+            return
+        with calls_end_by(max(budget.total_seconds(), 1.0)):  # an event's budget outlasts its step's calls
+            self._client.upload(
+                rule_id=self._settings.rule_id, stream_name=self._settings.stream_name, logs=[row], **budget_options(budget))
 
     def _refusal(self, error: Exception, then: str) -> Optional[str]:
         """What to fix where the Logs Ingestion API answered with a 4xx no retry changes, where the identity got no
@@ -258,35 +255,6 @@ def _causes(error: BaseException) -> List[BaseException]:
             pending += [cause.__cause__, cause.__context__, getattr(cause, "inner_exception", None),
                         getattr(cause, "reason", None), *cause.args[:1]]
     return found
-
-
-def budget_options(budget: timedelta) -> Dict[str, float]:
-    """An azure-core call's options that end it within `budget`: its retries' `timeout` (`bounded_retry_policy`) and its
-    socket timeouts."""
-    from migration_orchestration_lib.dms_transport import CLIENT_TIMEOUTS
-
-    seconds = max(budget.total_seconds(), 1.0)
-    return {"timeout": seconds, **{name: min(value, seconds) for name, value in CLIENT_TIMEOUTS.items()}}
-
-
-def bounded_retry_policy() -> Any:
-    """azure-core's RetryPolicy whose every wait (Retry-After, backoff) lasts at most RETRY_AFTER_CAP and ends by the
-    call's `timeout`: azure-core's own sleeps the whole Retry-After, and looks at the timeout only after it."""
-    from azure.core.pipeline.policies import RetryPolicy
-
-    class BoundedRetryPolicy(RetryPolicy):
-        def configure_retries(self, options: Dict[str, Any]) -> Dict[str, Any]:
-            settings = super().configure_retries(options)
-            settings["ends"] = time.monotonic() + settings["timeout"]
-            return settings
-
-        def sleep(self, settings: Dict[str, Any], transport: Any, response: Any = None) -> None:
-            wanted = (self.get_retry_after(response) if response is not None else None) or self.get_backoff_time(settings)
-            seconds = min(wanted, RETRY_AFTER_CAP.total_seconds(), settings["ends"] - time.monotonic())
-            if seconds > 0:
-                transport.sleep(seconds)
-
-    return BoundedRetryPolicy()
 
 
 def event_writer_for(settings: EventSettings, dry_run: bool, credential_factory: Callable[[], Any]) -> Any:

@@ -30,6 +30,7 @@ from migration_orchestration_lib.airflow_compat import (
     utc_now,
     will_retry,
 )
+from migration_orchestration_lib.azure_waits import NoTimeToWait, calls_end_by
 from migration_orchestration_lib.daemon_work import DaemonWork
 from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.dms_gateway import DmsError
@@ -74,10 +75,10 @@ TRANSIENT_HTTP_STATUS = (408, 429, 500, 502, 503, 504)
 # run_outcome's reads of DMS for databases removed from the plan where Azure is briefly unavailable (throttled past the
 # pipeline's retries, 5xx): `poke_interval` apart. It has no later poke; its read failing fails the run.
 OUTCOME_DMS_READS = 4
-# The share of run_outcome's execution_timeout it keeps to report after its reads of DMS (its events, its list of
-# databases, its failure; 5 of its 20 minutes): reads still unanswered then count as DMS unreadable, rather than the
-# timeout killing the task with no report.
-OUTCOME_REPORT_SHARE = 0.25
+# The share of a task's execution_timeout its Azure calls leave it to report (its events, its failure; 5 of 20 minutes):
+# a wait that would end past it is not begun (`azure_waits.NoTimeToWait`), and run_outcome's reads of DMS still
+# unanswered then count as DMS unreadable, rather than the timeout killing the task with no report.
+REPORT_SHARE = 0.25
 # The least an event write gets once its task's time is spent (the Failed event of an attempt its execution_timeout
 # stopped): one short try.
 LAST_EVENT_BUDGET = timedelta(seconds=30)
@@ -87,11 +88,12 @@ def is_transient_azure_error(error: BaseException) -> bool:
     """Whether a later poke may well succeed where this one met Azure unavailable: the DMS gateway's
     retryable errors (unreachable, throttled, 5xx, an operation still running at its deadline,
     `OperationInProgress`), and azure-core's from other clients (Data Factory): no connection, no
-    answer, or a throttled / 5xx answer; and a role assignment that preflight's proof still waits for. azure-core is
+    answer, a throttled / 5xx answer, or a wait longer than the task had left (`NoTimeToWait`); and a role assignment
+    that preflight's proof still waits for. azure-core is
     imported only here (parsing loads no Azure SDK)."""
     if isinstance(error, DmsError):
         return bool(error.retryable)
-    if isinstance(error, RoleAssignmentSpreading):
+    if isinstance(error, (RoleAssignmentSpreading, NoTimeToWait)):
         return True
     try:
         from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
@@ -122,8 +124,8 @@ class NoAnswerInTime(Exception):
 
 
 def _answer_by(read: Callable[[], Any], not_after: datetime) -> Any:
-    """`read()` in a thread of its own, waited for until `not_after`: azure-core's retries sleep any Retry-After in full
-    (ARM's throttling asks for one), which no timeout of the call cuts short. A read given up on runs on in its daemon
+    """`read()` in a thread of its own, waited for until `not_after`: its waits end by then (`azure_waits`), but a
+    silent connection holds each try up to `azure_waits.CLIENT_TIMEOUTS`. A read given up on runs on in its daemon
     thread until the task's process ends, and changes nothing."""
     reader = DaemonWork(read, "read-by-deadline")
     if not reader.wait((not_after - utc_now()).total_seconds()):
@@ -134,6 +136,11 @@ def _answer_by(read: Callable[[], Any], not_after: datetime) -> Any:
 def azure_unavailable(error: BaseException) -> str:
     """The `Running` event's message for a poke that waits out a transient Azure error."""
     return "Azure unavailable, poking again: %s: %s" % (type(error).__name__, error)
+
+
+def calls_left_of(execution_timeout: Optional[timedelta]) -> Optional[float]:
+    """How long an attempt's Azure calls may wait: its execution_timeout but REPORT_SHARE (None: no bound)."""
+    return None if not execution_timeout else execution_timeout.total_seconds() * (1 - REPORT_SHARE)
 
 
 def next_poke_in(waited: timedelta, timing: Timing) -> timedelta:
@@ -210,6 +217,10 @@ class MigrationTask(BaseSensorOperator):
         raise NotImplementedError("MigrationTask runs its step from execute()")
 
     def execute(self, context: Any, first_poke: Optional[str] = None) -> Any:
+        with calls_end_by(calls_left_of(self.execution_timeout)):
+            return self._run_step(context, first_poke)
+
+    def _run_step(self, context: Any, first_poke: Optional[str]) -> Any:
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
         first = ctx.first_poke_of_this_try(first_poke)
         ctx.attempt_ends = utc_now() + self.execution_timeout if self.execution_timeout else None
@@ -452,6 +463,10 @@ class RunOutcomeOperator(BaseOperator):
         self.plan = plan
 
     def execute(self, context: Any) -> Any:
+        with calls_end_by(calls_left_of(self.execution_timeout)):
+            return self._report(context)
+
+    def _report(self, context: Any) -> Any:
         ti = context["ti"]
         ends = utc_now() + self.execution_timeout if self.execution_timeout else None
         states = task_states_of_run(context)
@@ -518,7 +533,7 @@ class RunOutcomeOperator(BaseOperator):
 
     def _report_stranded(self, context: Any, outcome_of: Callable[[str], Optional[str]], ends: Optional[datetime]) -> List[str]:
         """What to do about each database removed from the plan mid-migration, each also written as an event. `ends`:
-        when the task's execution_timeout stops it (its reads of DMS leave OUTCOME_REPORT_SHARE of it for the report)."""
+        when the task's execution_timeout stops it (its reads of DMS leave REPORT_SHARE of it for the report)."""
         if self.plan is None:
             return []
         from migration_orchestration_lib.services import records_for
@@ -529,7 +544,7 @@ class RunOutcomeOperator(BaseOperator):
             from migration_orchestration_lib.services import dms_for
 
             dms = dms_for(plan, os.environ)
-            reads_end = None if ends is None else ends - self.execution_timeout * OUTCOME_REPORT_SHARE
+            reads_end = None if ends is None else ends - self.execution_timeout * REPORT_SHARE
             return read_while_transient(dms.migrations_on_service, OUTCOME_DMS_READS, Timing.for_environment(os.environ).poke_interval, reads_end)
 
         records = records_for(os.environ)
@@ -538,11 +553,12 @@ class RunOutcomeOperator(BaseOperator):
             message = redact(removed_databases.stranded_message(records, stranded))
             log.error(message)
             messages.append(message)
-            if stranded.unread and not stranded.record:
-                continue  # not known to be stranded: the run fails, no alert is raised
+            # Not known to be stranded (no record, DMS unreadable): the run fails, and its event warns without an alert.
+            unchecked = bool(stranded.unread) and not stranded.record
             write_event(
                 not_after=ends, run_id=context["run_id"], plan_name=plan.name, database=stranded.database.name, phase=ROLLBACK_TASK,
-                status="Failed", duration_seconds=0.0, message=message, target_kind=stranded.database.target_kind,
+                status="Retrying" if unchecked else "Failed", duration_seconds=0.0, message=message,
+                target_kind=stranded.database.target_kind,
                 migration_operation_id=stranded.migration.migration_operation_id if stranded.migration else None,
             )
         return messages

@@ -36,7 +36,8 @@ leaves RESTORING (a managed instance's or SQL VM's; never an ONLINE one, nor a S
 before), give back the source's recorded access where the DAG froze it, and clear the record. A migration
 whose cutover was requested (`Completing`) is going live: never to be canceled; the report says to put it
 back. Where DMS cannot be read at `run_outcome`, a removed database without a record is neither reported
-nor forgotten: the run fails saying so (no alert), and it stays listed for the next look.
+nor forgotten: the run fails saying so, its event is a warning (`Retrying`, no alert), and it stays listed for the
+next look.
 
 A listed database that a run declared migrated (DMS's latest migration into its target `Succeeded`, its
 handoff recorded, `handoffs`; or, DMS holding no migration into its target any more, the handoff by target)

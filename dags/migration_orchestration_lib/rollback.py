@@ -203,9 +203,13 @@ def _wait_while_canceling(ctx: StepContext, now: Standing, after_cancel: bool = 
         "the source writable yourself while DMS may still restore into the target (a cancel that does not take lets it "
         "finish, and a writable source beside a target gone live splits the writes): look at the migration in DMS, and "
         "once it reads Canceled or Failed, clear this rollback task: it removes a target left RESTORING and gives the source back its "
-        "access before the freeze (the Airflow Variable %s)" % (
+        "access before the freeze (the Airflow Variable %s). Once it reads Succeeded (the cancel did not take: DMS completed the "
+        "migration, target database %s is ONLINE and may be taken into use), keep the source frozen and do not clear this "
+        "rollback task (it would give the source back its access beside that target): trigger a new DAG run, which finds the "
+        "migration completed with its source frozen, validates the target against the source and declares it migrated (then "
+        "move the applications to the target), or, where validation fails, keeps the source frozen for a person to decide" % (
             "canceling" if now.is_canceling else "copying (%s) after the cancel of" % now.migration.describe(), now.operation_id, database.source_database, database.target_database, database.target_server,
-            database.target_database, database.source_database, source_freeze.record_key(database))
+            database.target_database, database.source_database, source_freeze.record_key(database), database.target_database)
     )
 
 

@@ -118,10 +118,13 @@ def event_writer_from_environment(environ: Mapping[str, str] = os.environ) -> An
 
 def _default_credential() -> Any:
     # Workload identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE), a managed
-    # identity, or a service principal where the host has one.
+    # identity, or a service principal where the host has one. Its token requests retry too (a managed identity's on
+    # 429 and 5xx, azure-identity's ImdsRetryPolicy), and wait as long as the DAG's other calls.
     from azure.identity import DefaultAzureCredential
 
-    return DefaultAzureCredential()
+    from migration_orchestration_lib.azure_waits import bounded_credential
+
+    return bounded_credential("the token request of the DAG's identity", DefaultAzureCredential)
 
 
 def _cached(factory: Callable[[], Any]) -> Callable[[], Any]:

@@ -282,9 +282,10 @@ def data_factory_client(subscription_id: str, credential: Any = None, base_url: 
     """
     from azure.mgmt.datafactory import DataFactoryManagementClient
 
-    from migration_orchestration_lib.dms_transport import loopback_bearer_token_policy, require_loopback, with_client_timeouts
+    from migration_orchestration_lib.azure_waits import client_options
+    from migration_orchestration_lib.dms_transport import loopback_bearer_token_policy, require_loopback
 
-    options = with_client_timeouts(options)
+    options = client_options("Data Factory", options)
     if credential is None:
         from azure.identity import DefaultAzureCredential
 

@@ -138,6 +138,11 @@ class RunDriver:
         self._run_task(rollback)
         return self.states
 
+    def poke(self, task_id: str) -> Any:
+        """One poke of a task in its first try, as Airflow calls it: what `execute` returns or raises (a reschedule)."""
+        ti = _TaskInstance(self.xcom, task_id, 1, self.dag.get_task(task_id).retries, self)
+        return self.dag.get_task(task_id).execute({"ti": ti, "dag_run": _DagRun(self), "run_id": self.run_id, "task_reschedule_count": 0})
+
     def _clear(self, task: Any) -> None:
         self._first_try[task.task_id] = self.tries.get(task.task_id, 0) + 1
         self.states[task.task_id] = None  # Airflow resets a cleared task instance's state

@@ -220,6 +220,38 @@ def test_the_hitl_gate_waits_out_an_outage_and_fails_on_anything_else(monkeypatc
         assert reported == [error]
 
 
+def test_the_hitl_gates_azure_calls_wait_no_longer_than_its_execution_timeout_leaves(monkeypatch):
+    """Channel hitl reads DMS through `StepGate`, not MigrationTask.execute: its waits end by its execution_timeout too
+    (`azure_waits.calls_end_by`; before, only the minute's cap bounded each one)."""
+    import time
+    from types import SimpleNamespace
+
+    from migration_orchestration_lib import azure_waits, cutover_steps
+    from migration_orchestration_lib.airflow_compat import utc_now
+    from migration_orchestration_lib.cutover_hitl import StepGate
+    from migration_orchestration_lib.operators import REPORT_SHARE
+    from migration_orchestration_lib.settings import Timing
+    from migration_orchestration_lib.step_context import StepResult
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    timing = Timing.for_environment({})
+    calls_end = []
+
+    def await_cutover(ctx):
+        calls_end.append(azure_waits._calls_end)
+        return StepResult("go")
+
+    monkeypatch.setattr(cutover_steps, "await_cutover", await_cutover)
+    gate = StepGate(plan, "db", timing)
+    gate._services = SimpleNamespace()
+    gate.decide({"ti": SimpleNamespace()}, utc_now())
+
+    [ends] = calls_end
+    assert ends is not None, "no bound while the gate reads Azure"
+    assert ends - time.monotonic() <= timing.step_timeout.total_seconds() * (1 - REPORT_SHARE)
+    assert azure_waits._calls_end is None, "the bound ends with the gate's decision"
+
+
 def test_a_data_factory_refusal_is_not_waited_out_it_fails_the_step_and_rolls_back(rehearsal_world):
     """Only throttling, timeouts and 5xx are an outage: a 403 from Data Factory (a role missing, say)
     fails the step after its retries, and its rollback runs, instead of holding the source frozen

@@ -101,12 +101,8 @@ def test_a_canceling_migration_whose_last_arm_operation_failed_is_still_waited_f
     assert watch.target() is None and watch.source_writable() and driver.outcome("db") == "rolled_back"
 
 
-def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removing_and_unfreezing_nothing(
-        rehearsal_world, monkeypatch, events):
-    """DMS stays Canceling: past the rollback's timeoutMinutes it fails, saying so, the target kept and the source
-    kept frozen (a person looks at the migration in DMS). Before: the target was removed at once. Its rollback-failed
-    event says the source stays frozen and how to unfreeze it without losing a write (was: "access is left as it is",
-    and nothing against making it writable while DMS may still finish the migration)."""
+def rollback_past_timeout_minutes_while_canceling(rehearsal_world, monkeypatch):
+    """`refused_cutover_run` whose DMS stays Canceling while an hour passes with every poke of the rollback."""
     watch, driver = refused_cutover_run(rehearsal_world, "mi-prod", canceling_reads=300)
     later = [timedelta(0)]
     monkeypatch.setattr(operators, "utc_now", lambda: utc_now() + later[0])
@@ -118,7 +114,16 @@ def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removi
             later[0] += timedelta(hours=1)
 
     driver.observe = an_hour_passes_with_every_rollback_poke
-    states = driver.run_database("db")
+    return watch, driver, driver.run_database("db")
+
+
+def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removing_and_unfreezing_nothing(
+        rehearsal_world, monkeypatch, events):
+    """DMS stays Canceling: past the rollback's timeoutMinutes it fails, saying so, the target kept and the source
+    kept frozen (a person looks at the migration in DMS). Before: the target was removed at once. Its rollback-failed
+    event says the source stays frozen and how to unfreeze it without losing a write (was: "access is left as it is",
+    and nothing against making it writable while DMS may still finish the migration)."""
+    watch, driver, states = rollback_past_timeout_minutes_while_canceling(rehearsal_world, monkeypatch)
 
     assert states["db.rollback"] == "failed", driver.errors
     error = driver.errors["db.rollback"]
@@ -132,6 +137,41 @@ def test_a_rollback_dms_never_finishes_canceling_fails_at_timeout_minutes_removi
     assert [op["migrationStatus"] for op in watch.operations()] == ["Canceling"]
     assert watch.target() is not None and watch.target()["state"] == "RESTORING"
     assert not watch.source_writable(), "the source is kept frozen while DMS may still restore into the target"
+
+
+def test_a_cancel_that_did_not_take_is_declared_by_a_new_run_as_the_timed_out_rollback_says_the_source_kept_frozen(
+        rehearsal_world, monkeypatch, events):
+    """The rollback timed out while DMS was canceling; the cancel did not take and DMS completed the migration
+    (Succeeded, the target ONLINE). The rollback-failed message said what to do for Canceled or Failed only: clearing
+    the rollback gives the source back its access beside a complete target that may be taken into use (split writes).
+    It now says, for Succeeded: keep the source frozen, do not clear the rollback, trigger a new run; done so, the new
+    run validates and declares the target migrated, the source frozen throughout."""
+    watch, driver, states = rollback_past_timeout_minutes_while_canceling(rehearsal_world, monkeypatch)
+    assert states["db.rollback"] == "failed", driver.errors
+    error = driver.errors["db.rollback"]
+    succeeded = error[error.index("Once it reads Succeeded"):]
+    assert "keep the source frozen and do not clear this rollback task" in succeeded, error
+    assert "trigger a new DAG run" in succeeded and "declares it migrated" in succeeded, error
+    failed = [row for row in events if (row["Phase"], row["Status"]) == ("rollback", "Failed")]
+    assert failed[-1]["Message"].endswith(succeeded), "the rollback-failed event carries the advice whole"
+
+    with watch.world.transaction() as state:  # the cancel did not take: DMS completes the migration
+        [migration] = [record["operations"][-1] for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+        migration.pop("stillCanceling", None)
+        migration.update(migrationStatus="Completing", cutoverSequence=state["sequence"])
+    monkeypatch.setattr(operators, "utc_now", utc_now)
+    writable = []
+
+    def source_watched(task_id):
+        watch.observe(task_id)
+        writable.append((task_id, watch.source_writable()))
+
+    new_run = RunDriver(driver.dag, source_watched)
+    new_run.run_database("db")
+
+    assert new_run.outcome("db") == "migrated", new_run.errors
+    assert watch.target()["state"] == "ONLINE"
+    assert not [task for task, was_writable in writable if was_writable], "the source was writable beside the complete target: %s" % writable
 
 
 def cancel_as_a_person(plan, watch, operation_id, canceling_reads):
