@@ -215,6 +215,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       sourceFrozenTooLongAlert: alerts.sourceFrozenTooLongAlert,
       cutoverAwaitingApprovalAlert: alerts.cutoverAwaitingApprovalAlert,
       cutoverPostponedAlert: alerts.cutoverPostponedAlert,
+      eventIngestionErrorsAlert: alerts.eventIngestionErrorsAlert,
       cutoverAlerts:
         gatesCutovers(plan) || alerts.cutoverAwaitingApprovalAlert !== undefined || alerts.cutoverPostponedAlert !== undefined,
     });

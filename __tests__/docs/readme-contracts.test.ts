@@ -417,21 +417,22 @@ describe("the README's account of the default stacks", () => {
   test('a count or a diagnostic setting that differs is seen', () => {
     const drifted = README.replace(/two stacks, \d+ resources/, 'two stacks, 1 resources')
       .replace(/two stacks of \d+ resources/, 'two stacks of 2 resources')
-      .replace('| 5 log alerts + 1 metric alert', '| 6 log alerts + 1 metric alert')
+      .replace('| 6 log alerts + 1 metric alert', '| 7 log alerts + 1 metric alert')
       .replace('`diag-aks-<name>`', '`diag-cluster-<name>`');
     const { actual, ...documented } = deployedClaims(drifted, stacks, plan.name, hash);
     expect(documented.resourcesAndDataSources![0]).toBe(1);
     expect(documented.otherResourceCounts).toEqual([2]);
-    expect(documented.alerts).toEqual([6, 1]);
+    expect(documented.alerts).toEqual([7, 1]);
     expect(documented.diagnosticSettings).toContain('diag-cluster-<name>');
     expect(documented).not.toEqual(actual);
   });
 });
 
-/** An ISO 8601 duration as the README writes it ("5 min", "1 day", "2 days"). */
+/** An ISO 8601 duration as the README writes it ("5 min", "2 hours", "1 day", "2 days"). */
 function readmeDuration(text: string): string | undefined {
-  const match = /^(\d+) (min|day|days)\b/.exec(text.trim());
+  const match = /^(\d+) (min|hours|day|days)\b/.exec(text.trim());
   if (!match) return undefined;
+  if (match[2] === 'hours') return `PT${match[1]}H`;
   return match[2] === 'min' ? `PT${match[1]}M` : `P${match[1]}D`;
 }
 

@@ -151,6 +151,19 @@ export function logAlertQueries(stack: TerraformStack): string[] {
 }
 
 /**
+ * The log alert queries that read neither plan `planName`'s events nor the errors Azure logged of
+ * the plan's events rule (`DCRLogErrors` of `dcr-<planName>`): none, for a plan
+ * that shares its workspace.
+ */
+export function queriesNotOfPlan(stack: TerraformStack, planName: string): string[] {
+  const rules = Object.entries(resourcesOfType(synthObject(stack), 'azurerm_monitor_data_collection_rule'));
+  const rule = reference('azurerm_monitor_data_collection_rule', rules.find(([, config]) => config.name === `dcr-${planName}`)![0]);
+  return logAlertQueries(stack).filter(
+    (query) => !query.includes(`MigrationEvents_CL | where PlanName == "${planName}"`) && !query.startsWith(`DCRLogErrors\n| where _ResourceId =~ "${rule}"\n`),
+  );
+}
+
+/**
  * Only the resources of the given types, by type and logical id: a snapshot of what matters that
  * changes neither with provider versions (no `terraform` or `provider` block) nor with the rest of the stack.
  */

@@ -20,6 +20,7 @@ const STACK_OF_HOST = Object.fromEntries(
 const KUBERNETES_RELEASE = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.kubernetes) }).release!;
 
 const EVENT_ALERTS = [
+  'alert-contoso-sql-event-ingestion-errors',
   'alert-contoso-sql-migration-failed',
   'alert-contoso-sql-migration-running-long',
   'alert-contoso-sql-migration-stalled',
@@ -120,15 +121,17 @@ describe('diagnostic settings per host', () => {
         'diag-<key vault>': ['AuditEvent'],
         'diag-acrcontososql09e6': ['group audit'],
         'diag-aks-contoso-sql': ['kube-audit-admin', 'guard'],
+        'diag-dcr-contoso-sql': ['LogErrors'],
       },
     ],
-    ['fabric', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'], 'diag-<key vault>': ['AuditEvent'] }],
+    ['fabric', { 'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'], 'diag-<key vault>': ['AuditEvent'], 'diag-dcr-contoso-sql': ['LogErrors'] }],
     [
       'external',
       {
         'diag-<factory>': ['ActivityRuns', 'PipelineRuns', 'TriggerRuns'],
         'diag-<key vault>': ['AuditEvent'],
         'diag-dag-blobs': ['StorageRead', 'StorageWrite', 'StorageDelete'],
+        'diag-dcr-contoso-sql': ['LogErrors'],
       },
     ],
     [
@@ -138,6 +141,7 @@ describe('diagnostic settings per host', () => {
         'diag-<key vault>': ['AuditEvent'],
         'diag-contoso-sql-airflow': [...AIRFLOW_LOG_CATEGORIES],
         'diag-dag-blobs': ['StorageRead', 'StorageWrite', 'StorageDelete'],
+        'diag-dcr-contoso-sql': ['LogErrors'],
       },
     ],
   ] as const)('on %s: the Key Vault audited everywhere, the cluster where there is one, Airflow* logs only from the adopted environment, DAG blob logs only where the DAG is in storage', (host, expected) => {

@@ -9,6 +9,7 @@ import { MIGRATION_EVENT_COLUMNS } from '../../lib/monitoring/migration-events';
 import { migrationWorkbookContent, workbookQueries } from '../../lib/monitoring/migration-workbook';
 import { resourcesOfType, synthObject } from '../helpers/test-stack';
 import { monitoring, PLAN_DATABASES } from '../monitoring/monitoring-test-stack';
+import { DCR_LOG_ERRORS_COLUMNS } from './kql';
 import { runKql } from './kql-engine';
 import { formatDropdown, workbookParameter } from './workbook-parameters';
 
@@ -500,6 +501,47 @@ describe('a workspace shared with another plan', () => {
   });
 });
 
+describe("the event ingestion errors alert, on Azure's DCRLogErrors rows", () => {
+  const RULE_ID = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.Insights/dataCollectionRules/dcr-contoso-sql';
+  const OTHER_RULE_ID = RULE_ID.replace('dcr-contoso-sql', 'dcr-fabrikam-sql');
+  const STREAM = 'Custom-MigrationEvents_CL';
+  type Logged = { TimeGenerated: number; _ResourceId: string; OperationName: string; InputStreamId: string; Message: string };
+
+  /** The alert's rows at `now`: the deployed query with its rule reference as Terraform resolves it, over the rows in its window. */
+  function refusals(rows: Logged[], now: number) {
+    const { query, windowMs } = ALERTS['event-ingestion-errors'];
+    const resolved = query.replace(/\$\{azurerm_monitor_data_collection_rule\.[^}]+\.id\}/, RULE_ID);
+    const inWindow = rows.filter((row) => row.TimeGenerated <= now && row.TimeGenerated > now - windowMs);
+    return runKql(resolved, { tables: { DCRLogErrors: { columns: Object.keys(DCR_LOG_ERRORS_COLUMNS), rows: inWindow } }, now });
+  }
+
+  /** A row as Azure writes it: `_ResourceId` in lowercase. */
+  const logged = (at: number, message: string, ruleId = RULE_ID, operation = 'Ingestion'): Logged => ({
+    TimeGenerated: at,
+    _ResourceId: ruleId.toLowerCase(),
+    OperationName: operation,
+    InputStreamId: STREAM,
+    Message: message,
+  });
+
+  it('reports the role removed mid-run: per operation and stream, how many, the latest message', () => {
+    const rows = [logged(T0, 'Forbidden (403) first'), logged(T0 + 5 * MINUTE, 'Forbidden (403) latest')];
+    expect(refusals(rows, T0 + 10 * MINUTE)).toEqual([
+      { OperationName: 'Ingestion', InputStreamId: STREAM, Errors: 2, LastErrorAt: T0 + 5 * MINUTE, LastMessage: 'Forbidden (403) latest' },
+    ]);
+  });
+
+  it("still reports an error Azure muted for the rest of its hour, until the next hour logs it again", () => {
+    const rows = [logged(T0 + 5 * MINUTE, 'Forbidden (403)')];
+    expect(refusals(rows, T0 + HOUR + 10 * MINUTE)).toHaveLength(1);
+    expect(refusals(rows, T0 + 2 * HOUR + 6 * MINUTE)).toEqual([]);
+  });
+
+  it("ignores another plan's rule sharing the workspace", () => {
+    expect(refusals([logged(T0, 'Forbidden (403)', OTHER_RULE_ID)], T0 + MINUTE)).toEqual([]);
+  });
+});
+
 describe('the KQL engine the tests above run on', () => {
   const world = (rows: Record<string, any>[]) => ({ tables: { T: { columns: Object.keys(rows[0] ?? {}), rows } }, now: 0 });
 
@@ -514,6 +556,10 @@ describe('the KQL engine the tests above run on', () => {
   it('skips nulls in aggregates and keeps the row of the largest value in arg_max', () => {
     const rows = runKql('T | summarize arg_max(t, s), lo = min(v), n = countif(isnull(v)) by g', world([{ g: 1, t: 1, s: 'a', v: null }, { g: 1, t: 3, s: 'b', v: 5 }, { g: 1, t: 2, s: 'c', v: 4 }]));
     expect(rows).toEqual([{ g: 1, t: 3, s: 'b', lo: 4, n: 1 }]);
+  });
+
+  it('compares strings with =~ whatever their case', () => {
+    expect(runKql('T | where s =~ "/A/b"', world([{ s: '/a/B' }, { s: '/a/c' }]))).toEqual([{ s: '/a/B' }]);
   });
 
   it('refuses KQL outside the subset it knows instead of guessing', () => {

@@ -104,6 +104,8 @@ function scalar(node: any, row: Row, world: KqlWorld): Value {
   const right = scalar(node.Right, row, world);
   if (kind === 'EqualExpression') return left === right;
   if (kind === 'NotEqualExpression') return left !== right;
+  // `=~`: strings equal but for case.
+  if (kind === 'EqualTildeExpression') return String(left ?? '').toLowerCase() === String(right ?? '').toLowerCase();
   if (isNull(left) || isNull(right)) return null;
   switch (kind) {
     case 'LessThanExpression':

@@ -28,9 +28,33 @@ const table = new TableSymbol.$ctor4(
   MIGRATION_EVENTS_TABLE,
   MIGRATION_EVENT_COLUMNS.map((column) => new ColumnSymbol(column.name, SCALAR_TYPE[column.tableType])),
 );
-const workspace = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table]));
 
-/** The analyzer's messages about `query` (empty when it is valid against the events table). */
+/**
+ * The columns of the data collection rules' error table, as Microsoft's table reference gives them
+ * (MicrosoftDocs/azure-monitor-docs `reference/tables/dcrlogerrors.md`).
+ */
+export const DCR_LOG_ERRORS_COLUMNS: Readonly<Record<string, string>> = {
+  _BilledSize: 'real',
+  ClientRequestId: 'string',
+  CorrelationId: 'string',
+  InputStreamId: 'string',
+  _IsBillable: 'string',
+  Message: 'string',
+  OperationName: 'string',
+  _ResourceId: 'string',
+  SourceSystem: 'string',
+  _SubscriptionId: 'string',
+  TenantId: 'string',
+  TimeGenerated: 'dateTime',
+  Type: 'string',
+};
+const dcrLogErrors = new TableSymbol.$ctor4(
+  'DCRLogErrors',
+  Object.entries(DCR_LOG_ERRORS_COLUMNS).map(([name, type]) => new ColumnSymbol(name, SCALAR_TYPE[type])),
+);
+const workspace = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table, dcrLogErrors]));
+
+/** The analyzer's messages about `query` (empty when it is valid against the events table and `DCRLogErrors`). */
 export function kqlDiagnostics(query: string): string[] {
   const diagnostics = Kusto.KustoCode.ParseAndAnalyze(query, workspace).GetDiagnostics();
   const messages: string[] = [];

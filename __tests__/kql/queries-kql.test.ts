@@ -14,7 +14,7 @@ function asWorkbookRunsIt(query: string): string {
   return query.replace(/\{TimeRange\}/g, '> ago(1d)').replace(/\{RunId\}/g, runIds);
 }
 
-/** The queries of every alert on the events: failed, rollback failed, running long, stalled, source frozen too long, awaiting approval and postponed. */
+/** The queries of every alert on the events (failed, rollback failed, running long, stalled, source frozen too long, awaiting approval, postponed) and on the rule's errors. */
 function alertQueries(longRunningMinutes: number): string[] {
   const { stack, monitoring: construct } = monitoring();
   construct.monitorMigrationEvents({ longRunningMinutes, migrationStalledAlert: {}, databases: PLAN_DATABASES });
@@ -24,7 +24,7 @@ function alertQueries(longRunningMinutes: number): string[] {
 describe('KQL of the alerts and the workbook', () => {
   it.each([60, 2865])('the log alerts analyze cleanly (longRunningMinutes %i)', (longRunningMinutes) => {
     const queries = alertQueries(longRunningMinutes);
-    expect(queries).toHaveLength(7);
+    expect(queries).toHaveLength(8);
     expect(queries.map((query) => kqlDiagnostics(query))).toEqual(queries.map(() => []));
   });
 
@@ -45,5 +45,8 @@ describe('KQL of the alerts and the workbook', () => {
       expect.stringMatching(/aggregate function 'minif' is not allowed in this context/),
     ]);
     expect(kqlDiagnostics('MigrationEvents_CL | where TimeGenerated - DurationSeconds < ago(1h)').length).toBeGreaterThan(0);
+    expect(kqlDiagnostics('DCRLogErrors | where InputStream == "Custom-MigrationEvents_CL"')).toEqual([
+      expect.stringMatching(/'InputStream' does not refer to any known column/),
+    ]);
   });
 });

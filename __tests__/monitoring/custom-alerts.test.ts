@@ -106,6 +106,7 @@ describe('MigrationMonitoring.addAlert', () => {
       'alert-contoso-sql-migration-stalled',
       'alert-contoso-sql-cutover-awaiting-approval',
       'alert-contoso-sql-cutover-postponed',
+      'alert-contoso-sql-event-ingestion-errors',
       'alert-contoso-sql-migration-failed-many',
     ]);
   });

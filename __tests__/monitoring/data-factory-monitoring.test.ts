@@ -269,6 +269,7 @@ describe('MigrationMonitoring facade', () => {
       { name: 'alert-contoso-sql-migration-stalled', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-cutover-awaiting-approval', kind: 'log', severity: 3 },
       { name: 'alert-contoso-sql-cutover-postponed', kind: 'log', severity: 3 },
+      { name: 'alert-contoso-sql-event-ingestion-errors', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-airflow-task-failures', kind: 'metric', severity: 2 },
       { name: 'alert-contoso-sql-airflow-dag-import-errors', kind: 'metric', severity: 2 },
       { name: 'alert-contoso-sql-shir-offline', kind: 'metric', severity: 1 },
@@ -290,7 +291,7 @@ describe('MigrationMonitoring facade', () => {
     const actionGroup = actionGroupReference(synth);
     const metricAlerts = Object.values(resourcesOfType(synth, METRIC_ALERT));
     const logAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')) as Array<Record<string, any>>;
-    expect(metricAlerts.length + logAlerts.length).toBe(9);
+    expect(metricAlerts.length + logAlerts.length).toBe(10);
     for (const config of metricAlerts) {
       expect(config.action).toEqual([{ action_group_id: actionGroup }]);
     }
@@ -304,6 +305,6 @@ describe('MigrationMonitoring facade', () => {
     construct.monitorMigrationEvents();
     const first = construct.createdAlerts() as unknown[];
     first.pop();
-    expect(construct.createdAlerts()).toHaveLength(6);
+    expect(construct.createdAlerts()).toHaveLength(7);
   });
 });

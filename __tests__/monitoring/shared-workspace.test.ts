@@ -1,7 +1,7 @@
 /** Two plans in one Log Analytics workspace: the first creates MigrationEvents_CL, later ones use it; each reads its own events. */
 import { synthMigrationStack } from '../helpers/migration-stack';
 import { examplePlan } from '../helpers/example-plan';
-import { logAlertQueries, onlyResource, resourceNamed, resourcesOfType } from '../helpers/test-stack';
+import { logAlertQueries, onlyResource, queriesNotOfPlan, resourceNamed, resourcesOfType } from '../helpers/test-stack';
 
 const SHARED = {
   id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-shared',
@@ -25,7 +25,7 @@ describe('DatabaseMigrationStack in a workspace shared with other plans', () => 
     });
     const queries = logAlertQueries(stack);
     expect(queries.length).toBeGreaterThan(0);
-    expect(queries.filter((query) => !query.includes('MigrationEvents_CL | where PlanName == "fabrikam-sql"'))).toEqual([]);
+    expect(queriesNotOfPlan(stack, 'fabrikam-sql')).toEqual([]);
   });
 
   it("puts the ingestion endpoint and rule, the log alerts and the cluster's Container Insights rule in the given workspace's region", () => {

@@ -58,6 +58,8 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
   public readonly endpointUrl: string;
   /** ARM id of the data collection rule (the scope of the publisher role). */
   public readonly dataCollectionRuleId: string;
+  /** Name of the data collection rule, `dcr-<namePrefix>`. */
+  public readonly dataCollectionRuleName: string;
   /** Immutable id (`dcr-...`) the Logs Ingestion client takes as `rule_id`. */
   public readonly dataCollectionRuleImmutableId: string;
   /** `Custom-MigrationEvents_CL`. */
@@ -97,8 +99,9 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
 
     const destination = 'migrationWorkspace';
     // No `kind`: a rule used through a data collection endpoint by the Logs Ingestion API needs none.
+    this.dataCollectionRuleName = resourceName('dcr', props.namePrefix);
     const rule = new MonitorDataCollectionRule(this, 'EventsRule', {
-      name: resourceName('dcr', props.namePrefix),
+      name: this.dataCollectionRuleName,
       resourceGroupName: props.resourceGroup.name,
       location,
       description: `Routes ${MIGRATION_EVENTS_STREAM} from the migration DAG to ${MIGRATION_EVENTS_TABLE}.`,

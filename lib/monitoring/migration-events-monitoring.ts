@@ -3,6 +3,7 @@ import { notificationsSchema, planDocumentSchema } from '../plan/document-schema
 import { LONGEST_LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
 import { AlertOptions, CreatedLogAlert } from './alerts';
 import { cutoverAwaitingApprovalAlert, cutoverPostponedAlert } from './cutover-alerts';
+import { eventIngestionDiagnostics, eventIngestionErrorsAlert } from './event-ingestion-errors';
 import { MigrationEventIngestion, MigrationEventsTable } from './migration-event-ingestion';
 import {
   checkSeesHeartbeat,
@@ -110,6 +111,13 @@ export interface MigrationEventsMonitoringProps {
    */
   readonly cutoverPostponedAlert?: AlertOptions;
   /**
+   * Overrides of the "event ingestion errors" alert: Azure logged errors of the DAG's uploads to the
+   * rule (`DCRLogErrors`, from the rule's diagnostic setting): the events, and every alert on them,
+   * are lost while the run goes on.
+   * @default - severity 1, every 5 minutes over 2 hours, count > 0, per operation and input stream
+   */
+  readonly eventIngestionErrorsAlert?: AlertOptions;
+  /**
    * Create the two cutover alerts above. A stack turns them off for a plan that gates no cutover
    * (no window, no approval, no `cutover.maxConcurrent`): its DAG never writes those events.
    * @default true
@@ -129,7 +137,10 @@ export interface MigrationEventsMonitoringProps {
   readonly workbook?: boolean;
 }
 
-/** The alerts and the workbook on the migration events (what `monitorMigrationEvents` dispatches to). */
+/**
+ * The alerts and the workbook on the migration events, and the rule's error log with its alert
+ * (what `monitorMigrationEvents` dispatches to).
+ */
 export class MigrationEventsMonitoring {
   /** The log alerts made, in creation order. */
   public readonly alerts: readonly CreatedLogAlert[];
@@ -175,6 +186,8 @@ export class MigrationEventsMonitoring {
         monitoring.alerts.log(cutoverPostponedAlert(namePrefix, events.table), props.cutoverPostponedAlert),
       );
     }
+    eventIngestionDiagnostics(monitoring, events);
+    alerts.push(monitoring.alerts.log(eventIngestionErrorsAlert(namePrefix, events), props.eventIngestionErrorsAlert));
     this.alerts = alerts;
 
     if (props.workbook ?? true) {

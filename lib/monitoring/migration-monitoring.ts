@@ -66,6 +66,7 @@ export interface MigrationMonitoringOptions
       | 'sourceFrozenTooLongAlert'
       | 'cutoverAwaitingApprovalAlert'
       | 'cutoverPostponedAlert'
+      | 'eventIngestionErrorsAlert'
     >,
     Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'> {
   /**
@@ -137,7 +138,8 @@ export class MigrationMonitoring extends Construct {
    * The migration-events table with its Logs Ingestion endpoint and rule ({@link eventIngestion}),
    * the "migration failed" and "migration running long" alerts on it (and "migration run stalled"
    * when asked), "source frozen too long" (given the plan's `databases`), the "cutover awaiting
-   * approval" and "cutover postponed" alerts, and the workbook.
+   * approval" and "cutover postponed" alerts, the rule's error log (`LogErrors`, to `DCRLogErrors`)
+   * with the "event ingestion errors" alert on it, and the workbook.
    */
   public monitorMigrationEvents(props: MigrationEventsMonitoringProps = {}): this {
     if (this.ingestion) {
