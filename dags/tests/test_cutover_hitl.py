@@ -544,7 +544,7 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
         "cutover_hitl_approve", gate, core_api, triggerer, [(MALLORY, "Approve", always), (ALICE, "Approve", always)]
     )
 
-    assert responder.problem is None
+    assert responder.problem is None, (responder.problem, responder.replies, gate.events)
     assert [(user, code) for user, _, code in responder.replies] == [(MALLORY, 403), (ALICE, 200)]  # only approvers answer
     assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
     window = gate.openings[0][0].isoformat()
@@ -576,7 +576,7 @@ def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, tr
         deferrable=deferrable,
     )
 
-    assert responder.problem is None and [code for _, _, code in responder.replies] == [200, 200]
+    assert responder.problem is None and [code for _, _, code in responder.replies] == [200, 200], (responder.problem, responder.replies, gate.events)
     assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}  # never skipped
     first, second = (opens.isoformat() for opens, _ in gate.openings)
     assert gate.records == {first: ("reject", ALICE), second: ("approve", ALICE)}
@@ -603,7 +603,7 @@ def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_a
         "cutover_hitl_timeout", gate, core_api, triggerer, [(ALICE, "Approve", missed)], heartbeat=timedelta(seconds=2)
     )
 
-    assert responder.problem is None
+    assert responder.problem is None, (responder.problem, responder.replies, gate.events)
     assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
     first, second = (opens.isoformat() for opens, _ in gate.openings)
     assert gate.records == {second: ("approve", ALICE)}  # nothing recorded for the unanswered window
