@@ -22,6 +22,7 @@ import { escapeLabel } from '../../lib/plan/diagram';
 import { BEGIN_MARKER, END_MARKER, markdownBlock, run } from '../../scripts/diagram';
 import { EXAMPLE_PLAN, managedInstancePlan, planWithDatabases } from '../plan/plan-fixtures';
 import { anyCodePoint } from '../properties/code-points';
+import { runs } from '../properties/outcomes';
 
 const ID = '[A-Za-z][A-Za-z0-9_]*';
 /** What a label may contain: no quote, `#` only in entity codes, `<` only in line breaks. */
@@ -265,7 +266,7 @@ describe('renderMermaidDiagram', () => {
           ]);
         }
       }),
-      { numRuns: 100 },
+      runs(100),
     );
   });
 });
@@ -287,7 +288,7 @@ describe('escapeLabel', () => {
         expect(escaped).not.toContain('<');
         expect(decodeEntities(escaped)).toBe(text);
       }),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 });

@@ -550,7 +550,7 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
         "cutover_hitl_approve", gate, core_api, triggerer, [(MALLORY, "Approve", always), (ALICE, "Approve", always)]
     )
 
-    assert responder.problem is None
+    assert responder.problem is None, (responder.problem, responder.replies, gate.events)
     assert [(user, code) for user, _, code in responder.replies] == [(MALLORY, 403), (ALICE, 200)]  # only approvers answer
     assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
     window = gate.openings[0][0].isoformat()
@@ -583,7 +583,7 @@ def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, tr
         deferrable=deferrable,
     )
 
-    assert responder.problem is None and [code for _, _, code in responder.replies] == [200, 200]
+    assert responder.problem is None and [code for _, _, code in responder.replies] == [200, 200], (responder.problem, responder.replies, gate.events)
     assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}  # never skipped
     first, second = (opens.isoformat() for opens, _ in gate.openings)
     assert gate.records == {first: ("reject", ALICE), second: ("approve", ALICE)}
@@ -599,16 +599,18 @@ def test_a_rejection_waits_for_the_next_window_and_asks_again_there(core_api, tr
 @needs_hitl
 @pytest.mark.usefixtures("airflow_db")
 def test_no_answer_heartbeats_then_misses_the_window_and_asks_in_the_next(core_api, triggerer):
-    # HITLTrigger (3.1, 3.2) looks at its deadline every 5 seconds, and dag.test() takes seconds more
-    # to resume the task: a longer window holds a heartbeat, a longer gap a wait for the next one.
-    first_closes, gap = (7, 2) if PARKS_TASKS else (14, 12)
+    # The first window holds the ask and a heartbeat 2 s on: a parked task resumes after its response timeout, the
+    # responder's sweep (0.3 s) and dag.test()'s loop (1 s), on a loaded machine 3.3 s after the ask, the first ask a
+    # second or two into the window (a window of 7 s left 0.6 s to spare). HITLTrigger (3.1, 3.2) looks at its
+    # deadline every 5 seconds, and dag.test() takes seconds more to resume the task: a longer gap there too.
+    first_closes, gap = (12, 2) if PARKS_TASKS else (14, 12)
     gate = WindowsGate([(-1, first_closes), (first_closes + gap, 90)])
     missed = lambda: "WindowMissed" in gate.statuses() and "WaitingForWindow" in gate.statuses()  # noqa: E731
     state, states, responder = run_cutover(
         "cutover_hitl_timeout", gate, core_api, triggerer, [(ALICE, "Approve", missed)], heartbeat=timedelta(seconds=2)
     )
 
-    assert responder.problem is None
+    assert responder.problem is None, (responder.problem, responder.replies, gate.events)
     assert state == "success" and states == {"await_cutover": "success", "freeze_source": "success"}
     first, second = (opens.isoformat() for opens, _ in gate.openings)
     assert gate.records == {second: ("approve", ALICE)}  # nothing recorded for the unanswered window

@@ -334,12 +334,12 @@ def test_a_long_direct_validation_writes_the_running_heartbeat_while_its_batches
     """With sqlAccess direct the fingerprint batches run inside one poke of validate, for hours where a table is
     large. Before: validate wrote no event until they ended, so after `silentMinutes` (30) `migration-stalled`
     (severity 1) fired on a healthy run. Now the batches run in a worker thread and validate writes its `Running`
-    heartbeat meanwhile, saying which side's batch has run how long: no gap between two events of the run longer
-    than the contract's `maxIntervalMinutes`. Timing shrunk: the heartbeat's 12 minutes are 1.2 s, so the contract's
-    15 are 1.5 s, and each side's batch (3 s) runs for 30 minutes."""
+    heartbeat meanwhile, saying which side's batch has run how long: from the first batch's start, through each
+    heartbeat, to the last batch's end, no gap longer than the contract's `maxIntervalMinutes`. Timing shrunk: the
+    heartbeat's 12 minutes are 1.2 s, so the contract's 15 are 1.5 s, and each side's batch (3 s) runs for 30 minutes."""
     import time
     from dataclasses import replace
-    from datetime import timedelta
+    from datetime import timedelta, timezone
 
     from migration_orchestration_lib.events import CONTRACT_HEARTBEAT_MINUTES
     from migration_orchestration_lib.sql_access_direct import DirectSqlAccess
@@ -352,11 +352,16 @@ def test_a_long_direct_validation_writes_the_running_heartbeat_while_its_batches
     validate.timing = replace(validate.timing, heartbeat=timedelta(seconds=1.2))
     contract_interval = validate.timing.heartbeat * CONTRACT_HEARTBEAT_MINUTES / 12
     submit = DirectSqlAccess.submit
+    batches_ran = []  # (began, ended) of each fingerprint batch
 
     def counting_and_hashing_for_a_while(self, operation):
-        if ":validate/" in operation.key and not self.submitted(operation):
-            time.sleep(3)
-        return submit(self, operation)
+        if ":validate/" not in operation.key or self.submitted(operation):
+            return submit(self, operation)
+        began = datetime.now(timezone.utc)
+        time.sleep(3)
+        handle = submit(self, operation)
+        batches_ran.append((began, datetime.now(timezone.utc)))
+        return handle
 
     monkeypatch.setattr(DirectSqlAccess, "submit", counting_and_hashing_for_a_while)
     driver = RunDriver(dag)
@@ -364,17 +369,20 @@ def test_a_long_direct_validation_writes_the_running_heartbeat_while_its_batches
 
     assert driver.outcome("db") == "migrated", driver.errors
     events = [json.loads(line) for line in events_file.read_text().splitlines()]
-    at = [datetime.fromisoformat(event["TimeGenerated"]) for event in events]
     beats = [event["Message"] for event in events if (event["Phase"], event["Status"]) == ("validate", "Running")]
     assert len(beats) >= 4, [(event["Phase"], event["Status"]) for event in events]
     assert beats[0].startswith("validating: the source's fingerprint batch (row counts and checksums of 1 listed "
                                "table(s)) on sql01 has run for 0 min; it may run until "), beats[0]
     assert "the target's fingerprint batch" in beats[-1], beats
-    # Between validate's own events only: the gap into validate is the scheduler starting the task (seconds against
-    # the contract's 15 minutes in production, but as long as the heartbeat here on a loaded CI machine: 2.6 s once).
-    within_validate = [later - earlier for earlier, later, before, event in zip(at, at[1:], events, events[1:])
-                       if before["Phase"] == event["Phase"] == "validate"]
-    assert max(within_validate) <= contract_interval, (within_validate, contract_interval)
+    # The gaps while the batches run, the time the heartbeat is for: the task's start and its work around the batches
+    # take as long as on any machine (seconds against the contract's 15 minutes in production) but against the shrunk
+    # contract's 1.5 s here they depend on the machine's load (2.65 s into validate once on a loaded CI machine).
+    (first_began, _), (_, last_ended) = batches_ran[0], batches_ran[-1]
+    beaten = [datetime.fromisoformat(event["TimeGenerated"]) for event in events
+              if (event["Phase"], event["Status"]) == ("validate", "Running")]
+    moments = [first_began, *beaten, last_ended]
+    while_running = [later - earlier for earlier, later in zip(moments, moments[1:])]
+    assert len(batches_ran) == 2 and max(while_running) <= contract_interval, (while_running, contract_interval)
 
 
 @pytest.mark.parametrize("plan_file", ["three_databases.json", "data_factory_host.json"], ids=["direct", "dataFactory"])

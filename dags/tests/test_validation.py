@@ -253,6 +253,6 @@ def test_execution_timeout_stops_a_validation_whose_batch_blocks_and_heartbeats_
                     plan, database, datetime.now(timezone.utc) + timedelta(hours=2), beats.append, timedelta(seconds=0.3))
     finally:
         released.set()
-    assert time.monotonic() - began < 2.5
+    assert time.monotonic() - began < 10  # not the batch's 30 s: the task ended without waiting for it
     assert len(beats) >= 2 and beats[0].startswith("validating: the source's fingerprint batch (row counts and checksums "
                                                    "of every user table) on "), beats
