@@ -430,12 +430,23 @@ class Responder(threading.Thread):
             time.sleep(0.3)
         if self.answers and not self.run_ended.is_set():
             self.problem = "still to answer after %d s: %s" % (ANSWER_TIMEOUT, self.answers)
-        elif not self.run_ended.wait(RUN_TIMEOUT):
+        elif not self._ended_within(RUN_TIMEOUT):
             self.problem = "the run still going %d s after the last answer" % RUN_TIMEOUT
         # dag.test() may resume a task failed here (a deferred one, its trigger run in line): until the run ends
         while self.problem is not None and not self.run_ended.is_set():
             self._fail_unfinished_tasks()
             self.run_ended.wait(1)
+
+    def _ended_within(self, seconds: float) -> bool:
+        """Waits for the run's end, sweeping timeouts as the scheduler goes on doing after the last answer: a task that
+        parks again (an approval for a window that stopped fitting meanwhile) times out only so."""
+        ends = time.monotonic() + seconds
+        while not self.run_ended.wait(0.3):
+            if time.monotonic() >= ends:
+                return False
+            if PARKS_TASKS:
+                _sweep_awaiting_input_timeouts()
+        return True
 
     def _answer(self, user: str, option: str) -> int:
         from airflow.api_fastapi.app import get_auth_manager
