@@ -36,16 +36,17 @@ _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-
 # `x-api-key`; not `PasswordExpiry`): a URL's query or a form body (an OAuth token request; ARM's `$skiptoken`), whose
 # value ends at the next '&' ('&' in it is %26); or not a query's: `=` (a connection string, an environment variable, an XML attribute)
 # or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or
-# not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, in a list's
-# repr `'--password', 'x'`; sqlcmd's and bcp's `-P x`: `_CommandLines`); an XML element (`<Password>x<`). The
+# not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, PowerShell's
+# `-Password x`, in a list's repr `'--password', 'x'`; sqlcmd's and bcp's `-P x` or `-Px`, which they read alike:
+# `_CommandLines`); an XML element (`<Password>x<`). The
 # value after its key's separator is on the key's line (`password:` alone leaves the next line to YAML's rule).
 # `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, as a flag or an element, but before `:` only where it
 # starts a line, follows `{` `,` `;` or is quoted: prose writes `Unable to obtain access token: <the reason>`. Prose's
 # "Password did not match" is not a key.
 _VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&](?:\$|%%24)?\w*?(?:%(key)s|token)=)"""
                         r"""|(?<![?&])(?:%(key)s|(?P<token>token))(?:\\?["'])?\s*(?:=|(?P<colon>:))[ \t]*"""
-                        r"""|(?<![\w-])(?:--[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)))"""
-                        r"""(?P<flag>[ \t]+|\\?["'],[ \t]*(?=\\?["']))"""
+                        r"""|(?<![\w-])(?:--?[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)))"""
+                        r"""(?P<flag>[ \t]+|\\?["'],[ \t]*(?=\\?["'])|(?(short_flag)(?=\S)|(?!)))"""
                         r"""|(?P<element><(?:[\w.-]+:)?[\w.-]*?(?:%(key)s|token)>)"""
                         % {"key": _SECRET_KEY})
 _COMMAND_WITH_SHORT_PASSWORD_FLAG = re.compile(r"(?i)\b(?:sqlcmd|bcp)\b")
