@@ -393,3 +393,23 @@ def test_redact_finds_where_bare_values_end_in_linear_time(text):
     started = time.process_time()  # CPU time: on a busy machine the clock also counts waiting for a core
     redact(text)
     assert time.process_time() - started < 5
+
+
+def test_the_dags_own_message_about_a_database_named_like_a_secrets_key_keeps_its_text():
+    """The DAG's messages begin `<database>: ` (35 of them: `%s: no window can start its cutover ...`, `%s: asking ...`).
+    A database of the plan whose name ends like a secret's key (`PaymentToken`, `AppSecret`, `PartnerApiKey`: 4211596
+    made `token`, `secret` and `apiKey` keys) kept its name only, the operator's next step blanked. A name no plan holds
+    stays a key, and so does a database named as a key word alone (`token`)."""
+    from conftest import database_entry, plan_with_databases
+    from migration_orchestration_lib.plan import parse_plan
+
+    names = ["PaymentToken", "AppSecret", "PartnerApiKey", "token"]
+    parse_plan(plan_with_databases([database_entry(name, name) for name in names]))
+    advice = ("%s: no window can start its cutover, so await_cutover stops waiting and fails. It froze nothing; add a "
+              "window to the plan (cutover.windows) and deploy it, then run again")
+    for name in names[:3]:
+        assert redact(advice % name) == advice % name
+        assert redact("%s: asking alice@contoso.com (awaiting approval)" % name.lower()) == "%s: asking alice@contoso.com (awaiting approval)" % name.lower()
+    assert redact(advice % "token") == "token: ***"
+    assert redact("LedgerToken: hunter2\nAppSecret=hunter2") == "LedgerToken: ***\nAppSecret=***"
+    assert redact("registry:\n  token: hunter2") == "registry:\n  token: ***"
