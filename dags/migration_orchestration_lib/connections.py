@@ -22,11 +22,13 @@ import re
 import threading
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 from urllib.parse import quote, quote_plus
 
 REDACTED = "***"
 _known_secrets: Set[str] = set()
+# Names the DAG writes before a `:` in its own messages (`<database>: no window can start its cutover ...`), lower case.
+_known_names: Set[str] = set()
 _known_lock = threading.Lock()
 MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
@@ -36,20 +38,22 @@ _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-
 # `x-api-key`; not `PasswordExpiry`): a URL's query or a form body (an OAuth token request; ARM's `$skiptoken`), whose
 # value ends at the next '&' ('&' in it is %26); or not a query's: `=` (a connection string, an environment variable, an XML attribute)
 # or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or
-# not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, in a list's
-# repr `'--password', 'x'`; sqlcmd's and bcp's `-P x`: `_CommandLines`); an XML element (`<Password>x<`). The
+# not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, PowerShell's
+# `-Password x`, in a list's repr `'--password', 'x'`; sqlcmd's and bcp's `-P x` or `-Px`, which they read alike:
+# `_CommandLines`); an XML element (`<Password>x<`). The
 # value after its key's separator is on the key's line (`password:` alone leaves the next line to YAML's rule).
 # `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, as a flag or an element, but before `:` only where it
 # starts a line, follows `{` `,` `;` or is quoted: prose writes `Unable to obtain access token: <the reason>`. Prose's
 # "Password did not match" is not a key.
 _VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&](?:\$|%%24)?\w*?(?:%(key)s|token)=)"""
                         r"""|(?<![?&])(?:%(key)s|(?P<token>token))(?:\\?["'])?\s*(?:=|(?P<colon>:))[ \t]*"""
-                        r"""|(?<![\w-])(?:--[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)))"""
-                        r"""(?P<flag>[ \t]+|\\?["'],[ \t]*(?=\\?["']))"""
+                        r"""|(?<![\w-])(?:--?[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)))"""
+                        r"""(?P<flag>[ \t]+|\\?["'],[ \t]*(?=\\?["'])|(?(short_flag)(?=\S)|(?!)))"""
                         r"""|(?P<element><(?:[\w.-]+:)?[\w.-]*?(?:%(key)s|token)>)"""
                         % {"key": _SECRET_KEY})
 _COMMAND_WITH_SHORT_PASSWORD_FLAG = re.compile(r"(?i)\b(?:sqlcmd|bcp)\b")
 _LINE_BREAK = re.compile(r"[\r\n]")
+_NAME = re.compile(r"[\w.$-]*")
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
 # backslash as a Python repr writes it; a backslash before a doubled quote, YAML's or SQL's `'a\''b'`, does not close
 # it: a leak is worse than a repr's `'a\''` blanked on to its next quote); in a JSON string (a `"` open before its
@@ -103,6 +107,25 @@ def remember_secret(value: Optional[str]) -> None:
         new_forms = forms - _known_secrets
         _known_secrets.update(forms)
     _mask_in_airflow(new_forms)  # once per process: on Airflow 3 each call is also a message to the supervisor
+
+
+def remember_names(names: Iterable[str]) -> None:
+    """The plan's, its databases' and servers' names: never a secret's key before `:`, though one may end like one
+    (`PaymentToken`, `AppSecret`, `PartnerApiKey`), so the DAG's `<name>: <what to do>` keeps its text. A name that is
+    a key word alone (`secret`, `token`) stays a key."""
+    with _known_lock:
+        _known_names.update(name.lower() for name in names if name)
+
+
+def _a_known_name(text: str, key: "re.Match[str]") -> bool:
+    """Whether the key `key` found before `:` ends a longer name the DAG knows (`remember_names`)."""
+    if not _known_names:
+        return False
+    start = key.start()
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-$"):
+        start -= 1
+    word = _NAME.match(text, start).group(0)
+    return start < key.start() and word.lower() in _known_names
 
 
 def _mask_in_airflow(forms: Set[str]) -> None:
@@ -169,9 +192,11 @@ def _without_key_values(text: str) -> str:
         start = position = key.end()
         if key.group("short_flag") and not command_lines.holds(key.start()):
             continue
+        separator = _separator(key)
         if key.group("token") and key.group("colon") and not _starts_a_key(text, key.start()):
             continue
-        separator = _separator(key)
+        if separator == ":" and _a_known_name(text, key):
+            continue
         open_quote = quotes.open_at(start)
         enclosed = None if separator in "&<" else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
                                                    or _ENCLOSED_VALUE.match(text, start))

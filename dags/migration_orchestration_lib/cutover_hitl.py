@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from migration_orchestration_lib import cutover_steps
 from migration_orchestration_lib.airflow_compat import (
@@ -54,6 +54,7 @@ from migration_orchestration_lib.step_context import (
     WindowMissed,
     first_poke_key,
     first_poke_of_try,
+    forget_first_poke_of_try,
 )
 
 HITL_MINIMUM_AIRFLOW = (3, 1)
@@ -143,6 +144,10 @@ class StepGate:
         key = first_poke_key(self.plan.name, self.database_name, self.phase)
         return first_poke_of_try(lambda: self.services.records, key, context, carried)
 
+    def forget_first_poke(self) -> None:
+        """The try ended: its record of its first poke is not a later try's (`forget_first_poke_of_try`)."""
+        forget_first_poke_of_try(lambda: self.services.records, first_poke_key(self.plan.name, self.database_name, self.phase))
+
     def decide(self, context: Any, first_poke: datetime) -> "Turn":
         ctx = self._context(context, first_poke)
         try:
@@ -213,7 +218,7 @@ if HITL_AVAILABLE:
 
     class CutoverApprovalOperator(ApprovalOperator):
         """`await_cutover` of one database on channel hitl. `gate` decides, records and reports:
-        `first_poke(context, carried) -> datetime`, `decide(context, first_poke) -> Turn`,
+        `first_poke(context, carried) -> datetime`, `forget_first_poke()` (the try ended), `decide(context, first_poke) -> Turn`,
         `record(context, window, decision, by)`, `emit(context, status, message, first_poke)`,
         `now() -> datetime` (the gate's clock).
 
@@ -253,7 +258,7 @@ if HITL_AVAILABLE:
             self.heartbeat = heartbeat
 
         def execute(self, context: Any, first_poke: str = "") -> Any:
-            return self._look(context, self.gate.first_poke(context, first_poke))
+            return self._until_the_try_ends(lambda: self._look(context, self.gate.first_poke(context, first_poke)))
 
         def look_again(self, context: Any, event: Any = None, first_poke: str = "") -> Any:
             """Where a deferred wait for the next window comes back."""
@@ -263,6 +268,21 @@ if HITL_AVAILABLE:
             self, context: Any, event: Dict[str, Any], window: str = "", deadline: str = "", first_poke: str = ""
         ) -> Any:
             """An answer, or the response timeout (a heartbeat, or the window stopped fitting)."""
+            return self._until_the_try_ends(lambda: self._answered(context, event, window, deadline, first_poke))
+
+        def _until_the_try_ends(self, look: Callable[[], Any]) -> Any:
+            """`look()`; where it neither parks, defers nor reschedules, the try ended: the gate forgets its first poke."""
+            try_ended = True
+            try:
+                return look()
+            except PARKED + (AirflowRescheduleException,):
+                try_ended = False
+                raise
+            finally:
+                if try_ended:
+                    self.gate.forget_first_poke()
+
+        def _answered(self, context: Any, event: Dict[str, Any], window: str, deadline: str, first_poke: str) -> Any:
             first = self.gate.first_poke(context, first_poke)
             if event.get("error_type") == "timeout":
                 return self._unanswered(context, window, datetime.fromisoformat(deadline) if deadline else None, first)

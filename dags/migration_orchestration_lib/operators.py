@@ -24,6 +24,7 @@ from migration_orchestration_lib.airflow_compat import (
     AirflowTaskTimeout,
     BaseOperator,
     BaseSensorOperator,
+    TaskDeferred,
     running_try,
     task_states_of_run,
     time_delta_trigger,
@@ -223,6 +224,17 @@ class MigrationTask(BaseSensorOperator):
     def _run_step(self, context: Any, first_poke: Optional[str]) -> Any:
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
         first = ctx.first_poke_of_this_try(first_poke)
+        try_ended = True
+        try:
+            return self._poke(ctx, first)
+        except (AirflowRescheduleException, TaskDeferred):
+            try_ended = False
+            raise
+        finally:
+            if try_ended:
+                ctx.forget_first_poke_of_this_try()
+
+    def _poke(self, ctx: StepContext, first: datetime) -> Any:
         ctx.attempt_ends = utc_now() + self.execution_timeout if self.execution_timeout else None
         ctx.on_started = lambda message, must_arrive=False: self._emit(ctx, "Started", message, first, must_arrive)
         ctx.on_running = lambda message: self._emit(ctx, "Running", message, first)

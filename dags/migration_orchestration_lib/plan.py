@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from migration_orchestration_lib.connections import remember_names
 from migration_orchestration_lib.cutover_gate import ApprovalSettings, CutoverSettings
 from migration_orchestration_lib.cutover_windows import window_from_plan
 from migration_orchestration_lib.resource_id import ResourceId
@@ -189,6 +190,7 @@ def parse_plan(document: Any, source: str = "<plan>", schema_path: Optional[str]
         ) from missing
     if unreadable:
         raise PlanError(source, unreadable)
+    remember_names([plan.name] + [named.name for named in plan.databases + plan.source_servers + plan.target_servers])
     return plan
 
 

@@ -92,6 +92,16 @@ def first_poke_of_try(records: Callable[[], Any], key: str, context: Mapping[str
         return first_poke_at(context)
 
 
+def forget_first_poke_of_try(records: Callable[[], Any], key: str) -> None:
+    """The try ended (succeeded, failed, skipped): its record of its first poke must not become a later try's, which
+    Airflow may give the same run and try number (2.6.3's `dag.test()` counts no tries; a run deleted and triggered
+    again under its run id starts at try 1 again). Failing to forget fails nothing: it is logged."""
+    try:
+        records().put(key, "")
+    except Exception as error:
+        log.warning("Could not clear the record %s of this try's first poke (%s: %s)", key, type(error).__name__, error)
+
+
 class StepFailure(Exception):
     """A failure that retrying cannot fix (wrong configuration, bad data, DMS gave up): fail fast.
     Its text is redacted when it is made: it is often built from a server's error text."""
@@ -174,6 +184,9 @@ class StepContext:
         key = first_poke_key(self.plan.name, self.database.name, self.task_name)
         self.first_poke = first_poke_of_try(lambda: self.services.records, key, self.airflow_context, carried)
         return self.first_poke
+
+    def forget_first_poke_of_this_try(self) -> None:
+        forget_first_poke_of_try(lambda: self.services.records, first_poke_key(self.plan.name, self.database.name, self.task_name))
 
     @property
     def sql(self) -> Any:

@@ -97,6 +97,8 @@ KEYED_TEXTS = {
     "a command line's flag": lambda s: "az login --service-principal -u app --client-secret %s --tenant t1" % "".join(s.split()),
     "sqlcmd's -P": lambda s: "sqlcmd -S sql01 -U sa -P %s -d Sales -Q \"SELECT 1\"" % "".join(s.split()),
     "a command's repr": lambda s: "Command %r returned non-zero exit status 1." % (["sqlcmd", "-S", "sql01", "-P", s, "-d", "Sales"],),
+    "sqlcmd's -P, its value attached": lambda s: "sqlcmd -S sql01 -U sa -P%s -d Sales" % "".join(s.split()),
+    "a PowerShell parameter": lambda s: "Invoke-Sqlcmd -ServerInstance sql01 -Password %s -Query 'SELECT 1'" % "".join(s.split()),
     # (hyphenated keys, an HTTP header, a bare `secret`, `apiKey`, `api_key`, a YAML `token`)
     "a hyphenated key": lambda s: "auth:\n  client-secret: %s\n  client-id: app" % s,
     "an HTTP header": lambda s: "GET /v1/items HTTP/1.1\nx-api-key: %s\nHost: h" % s,
@@ -162,7 +164,7 @@ def test_no_run_of_a_secret_survives_a_key_named_like_a_secret():
     kept (`password: |`: only its header was a value). Was (19,965 of the 22,000 texts of the shapes below `a query's
     camelCase key` leaked): a flag's argument (`--client-secret x`, sqlcmd's `-P x`, a command's repr), a hyphenated
     key (`client-secret:`, `x-api-key:`), a bare `secret:`, `apiKey:`, `API_KEY=` or YAML's `token:`, an XML element
-    were no keys."""
+    were no keys. Was (3,913 of 4,000 texts leaked): sqlcmd's `-Px`, its value attached, and PowerShell's `-Password x` were no keys."""
     rng = random.Random(46)
     leaks = []
     for _ in range(2000):
@@ -269,6 +271,15 @@ VALUES = [
     ("a SAS token's flag", "azcopy copy x y --sas-token sv=2022&sig=abc --recursive", "azcopy copy x y --sas-token *** --recursive"),
     ("sqlcmd's -P", "sqlcmd -S sql01 -U sa -P hunter2 -d Sales", "sqlcmd -S sql01 -U sa -P *** -d Sales"),
     ("bcp's -P", "bcp Sales.dbo.T out t.dat -S sql01 -U sa -P hunter2 -n", "bcp Sales.dbo.T out t.dat -S sql01 -U sa -P *** -n"),
+    # (sqlcmd and bcp need no space between an option and its value: "Currently, sqlcmd does not require a space between
+    # the command line option and the value"; PowerShell's parameters have one dash)
+    ("sqlcmd's -P, its value attached", "sqlcmd -S sql01 -U sa -Phunter2 -d Sales", "sqlcmd -S sql01 -U sa -P*** -d Sales"),
+    ("bcp's -P, its quoted value attached", 'bcp Sales.dbo.T out t.dat -S sql01 -U sa -P"pa ss" -n',
+     'bcp Sales.dbo.T out t.dat -S sql01 -U sa -P"***" -n'),
+    ("a PowerShell parameter", "Invoke-Sqlcmd -ServerInstance sql01 -Username sa -Password 'pa ss' -Query 'SELECT 1'",
+     "Invoke-Sqlcmd -ServerInstance sql01 -Username sa -Password '***' -Query 'SELECT 1'"),
+    ("a PowerShell parameter ending like a secret", "Connect-Thing -Server sql01 -ClientSecret hunter2 -Tenant t1",
+     "Connect-Thing -Server sql01 -ClientSecret *** -Tenant t1"),
     ("a flag in a command's repr", "Command '['sqlcmd', '-S', 'sql01', '-P', 'pa ss', '-d', 'Sales']' returned non-zero exit status 1.",
      "Command '['sqlcmd', '-S', 'sql01', '-P', '***', '-d', 'Sales']' returned non-zero exit status 1."),
     ("a long flag in a JSON string's list", '{"message": "args [\\"--password\\", \\"pa ss\\"] refused"}',
@@ -334,6 +345,9 @@ KEPT = [
     "token_type: Bearer",
     # (-P is a port's flag where no sqlcmd or bcp runs on the line)
     "scp -P 2222 backup.bak host:/x",
+    "scp -P2222 backup.bak host:/x",
+    "az keyvault secret show --vault-name kv-prod --name sql-admin-password",
+    "az sql db show -n Sales -s sql-prod -g rg-prod",
     "sqlcmd -S sql01 -i x.sql\nscp -P 2222 backup.bak host:/x",
 ]
 
@@ -379,3 +393,23 @@ def test_redact_finds_where_bare_values_end_in_linear_time(text):
     started = time.process_time()  # CPU time: on a busy machine the clock also counts waiting for a core
     redact(text)
     assert time.process_time() - started < 5
+
+
+def test_the_dags_own_message_about_a_database_named_like_a_secrets_key_keeps_its_text():
+    """The DAG's messages begin `<database>: ` (35 of them: `%s: no window can start its cutover ...`, `%s: asking ...`).
+    A database of the plan whose name ends like a secret's key (`PaymentToken`, `AppSecret`, `PartnerApiKey`: 4211596
+    made `token`, `secret` and `apiKey` keys) kept its name only, the operator's next step blanked. A name no plan holds
+    stays a key, and so does a database named as a key word alone (`token`)."""
+    from conftest import database_entry, plan_with_databases
+    from migration_orchestration_lib.plan import parse_plan
+
+    names = ["PaymentToken", "AppSecret", "PartnerApiKey", "token"]
+    parse_plan(plan_with_databases([database_entry(name, name) for name in names]))
+    advice = ("%s: no window can start its cutover, so await_cutover stops waiting and fails. It froze nothing; add a "
+              "window to the plan (cutover.windows) and deploy it, then run again")
+    for name in names[:3]:
+        assert redact(advice % name) == advice % name
+        assert redact("%s: asking alice@contoso.com (awaiting approval)" % name.lower()) == "%s: asking alice@contoso.com (awaiting approval)" % name.lower()
+    assert redact(advice % "token") == "token: ***"
+    assert redact("LedgerToken: hunter2\nAppSecret=hunter2") == "LedgerToken: ***\nAppSecret=***"
+    assert redact("registry:\n  token: hunter2") == "registry:\n  token: ***"

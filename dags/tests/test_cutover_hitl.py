@@ -29,7 +29,7 @@ from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION, utc_now
 from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
 from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_of, approver_users
 from migration_orchestration_lib.settings import ConfigurationError
-from migration_orchestration_lib.step_context import first_poke_of_try
+from migration_orchestration_lib.step_context import first_poke_of_try, forget_first_poke_of_try
 
 needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
 ALICE, MALLORY = "alice@contoso.com", "mallory@contoso.com"
@@ -70,6 +70,9 @@ class WindowsGate:
 
     def first_poke(self, context, carried=""):
         return first_poke_of_try(lambda: self.first_poke_records, "first_poke", context, carried)
+
+    def forget_first_poke(self):
+        forget_first_poke_of_try(lambda: self.first_poke_records, "first_poke")
 
     def decide(self, context, first_poke) -> Turn:
         self.first_pokes.append(first_poke)
@@ -250,6 +253,29 @@ def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(m
     approval = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": ALICE, "name": ALICE}}
     operator.execute_complete(context, approval, **asked.value.kwargs)
     assert gate.records == {"any": ("approve", ALICE)} and gate.statuses()[-1] == "Approved"
+
+
+@pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger
+@needs_hitl
+def test_a_try_after_one_that_ended_counts_from_its_own_first_poke_under_the_same_run_and_try_number(monkeypatch):
+    """A run deleted and triggered again under its run id starts at try 1 again: the first poke the gate recorded in a
+    try that ended (approved) is not the next try's, whose waits would count from it (windows missed, durations)."""
+    from airflow.providers.standard.operators import hitl as provider
+
+    from migration_orchestration_lib.cutover_hitl import PARKED, CutoverApprovalOperator
+
+    monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
+    gate = AnyTimeGate([])
+    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
+    with pytest.raises(PARKED) as asked:
+        operator.execute(resumed_context())
+    approval = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": ALICE, "name": ALICE}}
+    operator.execute_complete(resumed_context(), approval, **asked.value.kwargs)
+    ended = utc_now()
+    time.sleep(0.01)
+
+    operator.execute(resumed_context())
+    assert gate.statuses()[-1] == "Approved" and gate.first_pokes[-1] > ended, (gate.first_pokes, ended)
 
 
 @pytest.mark.airflow31  # 3.1 and 3.2 defer the request to HITLTrigger

@@ -372,3 +372,34 @@ def test_run_outcome_counts_a_database_held_behind_a_waiting_one_as_waiting_not_
     ti.xcom[("d.done", "outcome")] = "migrated"
     ti.states["d.done"] = "success"
     assert outcome.execute(outcome_context(ti)) == ["d"]
+
+
+@pytest.mark.parametrize("second_try_number", [1, 2], ids=["same_try_number", "next_try_number"])
+def test_a_try_after_one_that_ended_counts_from_its_own_first_poke_even_under_the_same_run_and_try_number(events, monkeypatch, second_try_number):
+    """Airflow 2.6.3's `dag.test()` (the rehearsal) gives every try of a task the same try number, and a run deleted and
+    triggered again under its run id starts again at try 1: the record of an ended try's first poke must not be the next
+    try's. preflight waits from NOW, fails after 700 minutes; the next try's first poke (725 minutes on) waits again,
+    within its own timeoutMinutes (720): it must not fail at once for a wait that began in the try before."""
+    from migration_orchestration_lib.step_context import StepContext
+
+    class Records(dict):
+        def put(self, key, value):
+            self[key] = value
+
+    records, clock = Records(), [NOW]
+    monkeypatch.setattr(StepContext, "services", property(lambda self: SimpleNamespace(records=records)))
+    monkeypatch.setattr(operators, "utc_now", lambda: clock[0])
+    outcomes = iter([StepPending("InProgress"), ConnectionResetError("ARM reset the connection"), StepPending("InProgress")])
+
+    def preflight(ctx):
+        raise next(outcomes)
+
+    def poke(minutes, try_number, raises):
+        clock[0] = NOW + timedelta(minutes=minutes)
+        with pytest.raises(raises):  # Airflow's account: each poke's own start (dag.test restores none)
+            task(preflight, "preflight").execute(context(FakeTaskInstance(try_number=try_number, first_poke=clock[0])))
+
+    poke(0, 1, AirflowRescheduleException)
+    poke(700, 1, ConnectionResetError)
+    poke(725, second_try_number, AirflowRescheduleException)
+    assert [(e["Status"], e["DurationSeconds"]) for e in events] == [("Running", 0.0), ("Retrying", 42000.0), ("Running", 0.0)]
