@@ -30,9 +30,12 @@ describe('the events rule error log and its alert', () => {
       name: 'diag-dcr-contoso-sql',
       target_resource_id: ruleId,
       log_analytics_workspace_id: reference('azurerm_log_analytics_workspace', onlyLogicalId(synth, 'azurerm_log_analytics_workspace')),
-      log_analytics_destination_type: 'Dedicated',
       enabled_log: [{ category: 'LogErrors' }],
     });
+  });
+
+  it('sets no destination type, which a rule (resource-specific table only) does not keep: no change on every plan', () => {
+    expect(resourceNamed(synth, 'azurerm_monitor_diagnostic_setting', 'diag-dcr-contoso-sql')).not.toHaveProperty('log_analytics_destination_type');
   });
 
   it("fires on any error Azure logged of this rule, every 5 minutes over 2 hours, severity 1, per operation and stream, through the action group", () => {

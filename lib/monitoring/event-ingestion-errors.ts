@@ -71,13 +71,16 @@ export function eventIngestionErrorsAlert(namePrefix: string, ingestion: Pick<Mi
   };
 }
 
-/** The rule's error log to the workspace: `diag-<rule name>`, in the resource-specific table. */
+/**
+ * The rule's error log to the workspace: `diag-<rule name>`. No `logAnalyticsDestinationType`: the
+ * rule's logs have only their resource-specific table, no choice of mode, and Azure answers such a
+ * setting's destination type with null, so a `Dedicated` here would show as a change on every plan.
+ */
 export function eventIngestionDiagnostics(monitoring: MonitoringScope, ingestion: MigrationEventIngestion): MonitorDiagnosticSetting {
   return new MonitorDiagnosticSetting(monitoring.scope, 'EventsRuleDiagnostics', {
     name: `diag-${ingestion.dataCollectionRuleName}`,
     targetResourceId: ingestion.dataCollectionRuleId,
     logAnalyticsWorkspaceId: monitoring.workspace.id,
-    logAnalyticsDestinationType: 'Dedicated',
     enabledLog: [{ category: DATA_COLLECTION_RULE_ERROR_LOG_CATEGORY }],
   });
 }
