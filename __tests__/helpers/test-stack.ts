@@ -4,6 +4,7 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { App, TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { invokeAspects } from 'cdktf/lib/synthesize/synthesizer';
+import { eventIngestionErrorsQuery } from '../../lib/monitoring/event-ingestion-errors';
 import { synthWarnings } from '../../lib/private/synth-warnings';
 import { AzapiProvider } from '../../lib/azapi/provider';
 
@@ -159,7 +160,7 @@ export function queriesNotOfPlan(stack: TerraformStack, planName: string): strin
   const rules = Object.entries(resourcesOfType(synthObject(stack), 'azurerm_monitor_data_collection_rule'));
   const rule = reference('azurerm_monitor_data_collection_rule', rules.find(([, config]) => config.name === `dcr-${planName}`)![0]);
   return logAlertQueries(stack).filter(
-    (query) => !query.includes(`MigrationEvents_CL | where PlanName == "${planName}"`) && !query.startsWith(`DCRLogErrors\n| where _ResourceId =~ "${rule}"\n`),
+    (query) => !query.includes(`MigrationEvents_CL | where PlanName == "${planName}"`) && query !== eventIngestionErrorsQuery(rule),
   );
 }
 

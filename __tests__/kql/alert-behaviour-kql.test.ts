@@ -507,12 +507,14 @@ describe("the event ingestion errors alert, on Azure's DCRLogErrors rows", () =>
   const STREAM = 'Custom-MigrationEvents_CL';
   type Logged = { TimeGenerated: number; _ResourceId: string; OperationName: string; InputStreamId: string; Message: string };
 
-  /** The alert's rows at `now`: the deployed query with its rule reference as Terraform resolves it, over the rows in its window. */
+  /** The deployed query with its rule reference as Terraform resolves it. */
+  const resolvedQuery = ALERTS['event-ingestion-errors'].query.replace(/\$\{azurerm_monitor_data_collection_rule\.[^}]+\.id\}/, RULE_ID);
+
+  /** The alert's rows at `now`, over the rows in its window. */
   function refusals(rows: Logged[], now: number) {
-    const { query, windowMs } = ALERTS['event-ingestion-errors'];
-    const resolved = query.replace(/\$\{azurerm_monitor_data_collection_rule\.[^}]+\.id\}/, RULE_ID);
+    const { windowMs } = ALERTS['event-ingestion-errors'];
     const inWindow = rows.filter((row) => row.TimeGenerated <= now && row.TimeGenerated > now - windowMs);
-    return runKql(resolved, { tables: { DCRLogErrors: { columns: Object.keys(DCR_LOG_ERRORS_COLUMNS), rows: inWindow } }, now });
+    return runKql(resolvedQuery, { tables: { DCRLogErrors: { columns: Object.keys(DCR_LOG_ERRORS_COLUMNS), rows: inWindow } }, now });
   }
 
   /** A row as Azure writes it: `_ResourceId` in lowercase. */
@@ -540,6 +542,10 @@ describe("the event ingestion errors alert, on Azure's DCRLogErrors rows", () =>
   it("ignores another plan's rule sharing the workspace", () => {
     expect(refusals([logged(T0, 'Forbidden (403)', OTHER_RULE_ID)], T0 + MINUTE)).toEqual([]);
   });
+
+  it('reports nothing, and runs, in a workspace Azure never logged a rule error into (no DCRLogErrors table)', () => {
+    expect(runKql(resolvedQuery, { tables: {}, now: T0 })).toEqual([]);
+  });
 });
 
 describe('the KQL engine the tests above run on', () => {
@@ -560,6 +566,12 @@ describe('the KQL engine the tests above run on', () => {
 
   it('compares strings with =~ whatever their case', () => {
     expect(runKql('T | where s =~ "/A/b"', world([{ s: '/a/B' }, { s: '/a/c' }]))).toEqual([{ s: '/a/B' }]);
+  });
+
+  it('unions the legs with the columns of all, a fuzzy union skipping a table that does not exist', () => {
+    const tables = { T: { columns: ['s', 'n'], rows: [{ s: 'a', n: 1 }] } };
+    expect(runKql('union isfuzzy=true Missing, T, (datatable(s: string, x: long)[])', { tables, now: 0 })).toEqual([{ s: 'a', n: 1, x: null }]);
+    expect(() => runKql('union Missing, T', { tables, now: 0 })).toThrow(/no table Missing/);
   });
 
   it('refuses KQL outside the subset it knows instead of guessing', () => {

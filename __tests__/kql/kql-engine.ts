@@ -314,6 +314,17 @@ function pipe(op: any, table: KqlTable, world: KqlWorld, lets: Map<string, KqlTa
   throw new Error(`kql-engine: unsupported operator ${kindName(op)}`);
 }
 
+/** `union [isfuzzy=true] A, B`: every leg's rows, the columns of all legs; a fuzzy union skips a table that does not exist. */
+function union(op: any, world: KqlWorld, lets: Map<string, KqlTable>): KqlTable {
+  const fuzzy = items(op.Parameters).some((parameter) => parameter.Name.SimpleName === 'isfuzzy' && literal(parameter.Expression) === true);
+  const legs = items(op.Expressions)
+    .filter((leg) => !(fuzzy && kindName(leg) === 'NameReference' && !lets.has(leg.SimpleName) && !world.tables[leg.SimpleName]))
+    .map((leg) => tabular(leg, world, lets));
+  const columns = [...new Set(legs.flatMap((leg) => leg.columns))];
+  const rows = legs.flatMap((leg) => leg.rows.map((row) => Object.fromEntries(columns.map((column) => [column, row[column] ?? null]))));
+  return { columns, rows };
+}
+
 function tabular(node: any, world: KqlWorld, lets: Map<string, KqlTable>): KqlTable {
   switch (kindName(node)) {
     case 'NameReference': {
@@ -324,6 +335,11 @@ function tabular(node: any, world: KqlWorld, lets: Map<string, KqlTable>): KqlTa
     }
     case 'ParenthesizedExpression':
       return tabular(node.Expression, world, lets);
+    case 'UnionOperator':
+      return union(node, world, lets);
+    case 'DataTableExpression':
+      if (node.Values.ChildCount > 0) throw new Error('kql-engine: unsupported datatable with values');
+      return { columns: items(node.Schema.Columns).map((column) => column.Name.SimpleName), rows: [] };
     case 'PipeExpression':
       return pipe(node.Operator, tabular(node.Expression, world, lets), world, lets);
   }

@@ -53,13 +53,28 @@ const dcrLogErrors = new TableSymbol.$ctor4(
   Object.entries(DCR_LOG_ERRORS_COLUMNS).map(([name, type]) => new ColumnSymbol(name, SCALAR_TYPE[type])),
 );
 const workspace = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table, dcrLogErrors]));
+/** A workspace Azure never logged a rule error into: it has no `DCRLogErrors` table yet. */
+const workspaceWithoutRuleErrors = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table]));
+
+function diagnosticsOf(query: string, state: unknown, severity?: string): string[] {
+  const diagnostics = Kusto.KustoCode.ParseAndAnalyze(query, state).GetDiagnostics();
+  const messages: string[] = [];
+  for (let index = 0; index < diagnostics.Count; index++) {
+    const diagnostic = diagnostics.getItem(index);
+    if (severity === undefined || diagnostic.Severity === severity) messages.push(diagnostic.Message);
+  }
+  return messages;
+}
 
 /** The analyzer's messages about `query` (empty when it is valid against the events table and `DCRLogErrors`). */
 export function kqlDiagnostics(query: string): string[] {
-  const diagnostics = Kusto.KustoCode.ParseAndAnalyze(query, workspace).GetDiagnostics();
-  const messages: string[] = [];
-  for (let index = 0; index < diagnostics.Count; index++) {
-    messages.push(diagnostics.getItem(index).Message);
-  }
-  return messages;
+  return diagnosticsOf(query, workspace);
+}
+
+/**
+ * The analyzer's errors about `query` in a workspace without `DCRLogErrors` (one no rule error was
+ * logged into yet), where Azure refuses an alert whose query does not resolve.
+ */
+export function kqlErrorsWithoutRuleErrorsTable(query: string): string[] {
+  return diagnosticsOf(query, workspaceWithoutRuleErrors, 'Error');
 }

@@ -1,7 +1,7 @@
 /** Every query the stack deploys is valid KQL against the contract's events table. */
 import { migrationWorkbookContent, workbookQueries } from '../../lib/monitoring/migration-workbook';
 import { migrationEventsSource } from '../../lib/monitoring/migration-events';
-import { kqlDiagnostics } from './kql';
+import { kqlDiagnostics, kqlErrorsWithoutRuleErrorsTable } from './kql';
 import { formatDropdown, workbookParameter } from './workbook-parameters';
 import { logAlertQueries } from '../helpers/test-stack';
 import { monitoring, PLAN_DATABASES } from '../monitoring/monitoring-test-stack';
@@ -28,6 +28,11 @@ describe('KQL of the alerts and the workbook', () => {
     expect(queries.map((query) => kqlDiagnostics(query))).toEqual(queries.map(() => []));
   });
 
+  it('the log alerts resolve in a workspace Azure never logged a rule error into (no DCRLogErrors table yet), so Azure creates them', () => {
+    const queries = alertQueries(60);
+    expect(queries.map((query) => kqlErrorsWithoutRuleErrorsTable(query))).toEqual(queries.map(() => []));
+  });
+
   it.each(Object.entries(WORKBOOK_QUERIES))('the workbook panel "%s" analyzes cleanly', (_name, query) => {
     expect(kqlDiagnostics(asWorkbookRunsIt(query))).toEqual([]);
   });
@@ -47,6 +52,9 @@ describe('KQL of the alerts and the workbook', () => {
     expect(kqlDiagnostics('MigrationEvents_CL | where TimeGenerated - DurationSeconds < ago(1h)').length).toBeGreaterThan(0);
     expect(kqlDiagnostics('DCRLogErrors | where InputStream == "Custom-MigrationEvents_CL"')).toEqual([
       expect.stringMatching(/'InputStream' does not refer to any known column/),
+    ]);
+    expect(kqlErrorsWithoutRuleErrorsTable('DCRLogErrors | count')).toEqual([
+      expect.stringMatching(/'DCRLogErrors' does not refer to any known table/),
     ]);
   });
 });

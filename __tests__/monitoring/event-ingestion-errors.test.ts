@@ -49,7 +49,8 @@ describe('the events rule error log and its alert', () => {
         dimension: ['OperationName', 'InputStreamId'].map((name) => ({ name, operator: 'Include', values: ['*'] })),
       },
     ]);
-    expect(alert.criteria[0].query).toContain(`DCRLogErrors\n| where _ResourceId =~ "${ruleId}"`);
+    expect(alert.criteria[0].query).toMatch(/^union isfuzzy=true DCRLogErrors, \(datatable\(.*\)\[\]\)\n/);
+    expect(alert.criteria[0].query).toContain(`\n| where _ResourceId =~ "${ruleId}"`);
     expect(alert).toMatchObject({
       severity: 1,
       evaluation_frequency: 'PT5M',

@@ -66,7 +66,7 @@ function unraisedStatuses(statuses: StatusAlerts[], queryOfAlert: Map<string, st
 /** The log alerts' queries on the events: all but the one on the rule's errors, which reads Azure's DCRLogErrors. */
 function eventAlertQueries(): string[] {
   const queries = logAlertQueries(monitoredEvents());
-  const onRuleErrors = queries.filter((query) => query.startsWith(`${DATA_COLLECTION_RULE_ERRORS_TABLE}\n`));
+  const onRuleErrors = queries.filter((query) => query.includes(DATA_COLLECTION_RULE_ERRORS_TABLE));
   expect(onRuleErrors).toHaveLength(1);
   return queries.filter((query) => !onRuleErrors.includes(query));
 }

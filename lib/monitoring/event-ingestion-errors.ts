@@ -30,13 +30,19 @@ export const DATA_COLLECTION_RULE_ERRORS_TABLE = 'DCRLogErrors';
  */
 const EVENT_INGESTION_ERRORS_WINDOW_MINUTES = 120;
 
+/** The columns of {@link DATA_COLLECTION_RULE_ERRORS_TABLE} the alert reads, with their types. */
+const READ_COLUMNS = 'TimeGenerated: datetime, _ResourceId: string, OperationName: string, InputStreamId: string, Message: string';
+
 /**
  * The errors Azure logged of the rule `dataCollectionRuleId` (any stream, any operation): per
  * operation (`Ingestion`, `Transformation`) and input stream, how many, the latest and its message.
  */
 export function eventIngestionErrorsQuery(dataCollectionRuleId: string): string {
   return [
-    DATA_COLLECTION_RULE_ERRORS_TABLE,
+    // A workspace has the table only once Azure logged a first rule error into it; until then a query
+    // naming it does not resolve and Azure refuses to create the alert. The fuzzy union with an empty
+    // table of the columns read stands in for it meanwhile.
+    `union isfuzzy=true ${DATA_COLLECTION_RULE_ERRORS_TABLE}, (datatable(${READ_COLUMNS})[])`,
     // _ResourceId holds the rule's id in lowercase.
     `| where _ResourceId =~ ${kqlString(dataCollectionRuleId)}`,
     '| summarize arg_max(TimeGenerated, Message), Errors = count() by OperationName, InputStreamId',
