@@ -51,7 +51,7 @@ export function eventIngestionErrorsQuery(dataCollectionRuleId: string): string 
 }
 
 /** "Migration events refused": Azure logged errors of the DAG's uploads to `dcr-<namePrefix>`. */
-export function eventIngestionErrorsAlert(namePrefix: string, ingestion: Pick<MigrationEventIngestion, 'dataCollectionRuleId' | 'dataCollectionRuleName' | 'streamName' | 'endpointUrl'>): LogAlertDefinition {
+export function eventIngestionErrorsAlert(namePrefix: string, ingestion: Pick<MigrationEventIngestion, 'dataCollectionRuleId' | 'dataCollectionRuleName' | 'streamName'>): LogAlertDefinition {
   return {
     id: 'EventIngestionErrorsAlert',
     name: `alert-${namePrefix}-event-ingestion-errors`,
