@@ -50,7 +50,7 @@ _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-
 # "Password did not match" is not a key.
 _VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&](?:\$|%%24)?\w*?(?:%(key)s|token)=)"""
                         r"""|(?<![?&])(?:%(key)s|(?P<token>token))(?:\\?["'])?\s*(?:=|(?P<colon>:))[ \t]*"""
-                        r"""|(?<![\w-])(?:--?[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-[Pp]))|(?P<line_flag>--value|-string))"""
+                        r"""|(?<![\w-])(?:--?[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)|(?![\w-]*?(?:%(key)s|token)(?:\\?["'])?\s*[=:])(?-i:-p))|(?P<line_flag>--value|-string))"""
                         r"""(?P<flag>(?![ \t]*\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b)"""
                         r"""(?:[ \t]+|\\?["'],[ \t]*(?=\\?["'])|(?(short_flag)(?=\S)|(?!))|(?(line_flag)=|(?!))))"""
                         r"""|(?<![\w-])ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force)\b)*(?P<positional>[ \t]+)(?![\s|;#)-])"""
@@ -204,6 +204,7 @@ def _without_key_values(text: str) -> str:
         start = position = key.end()
         line_flag = key.group("short_flag") or (key.group("line_flag") or "").lower()
         if line_flag and not command_lines[line_flag].holds(key.start()):
+            position = key.start() + 1  # a key may begin within it: `-PWD=`
             continue
         separator = _separator(key)
         if key.group("token") and key.group("colon") and not _starts_a_key(text, key.start()):

@@ -337,6 +337,9 @@ VALUES = [
      "Set-AzSqlServer -ServerName sql01 -SqlAdministratorPassword (ConvertTo-SecureString '***' -AsPlainText -Force)"),
     ("a PowerShell parameter's ConvertTo-SecureString -String", "-Password (ConvertTo-SecureString -String hunter2 -AsPlainText)",
      "-Password (ConvertTo-SecureString -String *** -AsPlainText)"),
+    # (a key that begins with -P or -p is a key where neither flag is one: was, `-PWD=x` kept where no sqlcmd runs)
+    ("a key after a dash where no sqlcmd runs", "x -PWD=hunter2;UID=sa", "x -PWD=***;UID=sa"),
+    ("a key after a dash on an az line", "az vm run-command invoke --scripts 'x -password: hunter2'", "az vm run-command invoke --scripts 'x -password: ***'"),
     ("a string piped to ConvertTo-SecureString", "$pw = 'it''s a secret' | ConvertTo-SecureString -AsPlainText -Force",
      "$pw = '***' | ConvertTo-SecureString -AsPlainText -Force"),
     ("a double-quoted string piped, quotes escaped inside", '$pw = "a""b `"c" |ConvertTo-SecureString -AsPlainText',
