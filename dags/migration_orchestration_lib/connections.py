@@ -8,7 +8,8 @@ the secrets text can carry that the DAG never held: the Password, Pwd, AccountKe
 of connection strings (Data Factory's, read from Key Vault; braced or quoted values whole), of queries, of
 environment variables and of `key: value` lines (YAML, a printed mapping, an HTTP header), under a key so named or
 ending so (`adminPassword`, `client-secret`, `x-api-key`, `token` where it is a key), a command line's flag's argument
-(`--password x`, sqlcmd's `-P x`), an XML element's text, JSON members named like a secret (in a JSON string too), a
+(`--password x`, sqlcmd's `-P x`, az's `-p x`, `az keyvault secret set --value x`, PowerShell's
+`ConvertTo-SecureString 'x'`, piped too), an XML element's text, JSON members named like a secret (in a JSON string too), a
 URL's password, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
 form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
 (a task's log and the traceback of its failure, whoever logged the line).
@@ -39,20 +40,31 @@ _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-
 # value ends at the next '&' ('&' in it is %26); or not a query's: `=` (a connection string, an environment variable, an XML attribute)
 # or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or
 # not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, PowerShell's
-# `-Password x`, in a list's repr `'--password', 'x'`; sqlcmd's and bcp's `-P x` or `-Px`, which they read alike:
-# `_CommandLines`); an XML element (`<Password>x<`). The
+# `-Password x`, in a list's repr `'--password', 'x'`; sqlcmd's and bcp's `-P x` or `-Px`, which they read alike, az's
+# `-p x`, an az secret command's `--value x`, ConvertTo-SecureString's `-String x` on their lines only: `_LINES_OF_FLAG`;
+# not a parameter's `(ConvertTo-SecureString 'x' ...)`, whose string is the cmdlet's); ConvertTo-SecureString's string
+# (`'x'`, after its switches too); an XML element (`<Password>x<`). The
 # value after its key's separator is on the key's line (`password:` alone leaves the next line to YAML's rule).
 # `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, as a flag or an element, but before `:` only where it
 # starts a line, follows `{` `,` `;` or is quoted: prose writes `Unable to obtain access token: <the reason>`. Prose's
 # "Password did not match" is not a key.
 _VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&](?:\$|%%24)?\w*?(?:%(key)s|token)=)"""
                         r"""|(?<![?&])(?:%(key)s|(?P<token>token))(?:\\?["'])?\s*(?:=|(?P<colon>:))[ \t]*"""
-                        r"""|(?<![\w-])(?:--?[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)))"""
-                        r"""(?P<flag>[ \t]+|\\?["'],[ \t]*(?=\\?["'])|(?(short_flag)(?=\S)|(?!)))"""
+                        r"""|(?<![\w-])(?:--?[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)|(?![\w-]*?(?:%(key)s|token)(?:\\?["'])?\s*[=:])(?-i:-p))|(?P<line_flag>--value|-string))"""
+                        r"""(?P<flag>(?![ \t]*\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b)"""
+                        r"""(?:[ \t]+|\\?["'],[ \t]*(?=\\?["'])|(?(short_flag)(?=\S)|(?!))|(?(line_flag)=|(?!))))"""
+                        r"""|(?<![\w-])ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force)\b)*(?P<positional>[ \t]+)(?![\s|;#)-])"""
                         r"""|(?P<element><(?:[\w.-]+:)?[\w.-]*?(?:%(key)s|token)>)"""
                         % {"key": _SECRET_KEY})
-_COMMAND_WITH_SHORT_PASSWORD_FLAG = re.compile(r"(?i)\b(?:sqlcmd|bcp)\b")
+# The flags that hold a secret only on a command's line: sqlcmd's and bcp's `-P` (elsewhere a port's: scp's), az's `-p`
+# (`az login -p`; elsewhere `scp -p` keeps times), the `--value` of an az command about a secret (`az keyvault secret set`;
+# `--value` elsewhere is a setting's), ConvertTo-SecureString's `-String`: (command, a word its line must also hold).
+_AZ = re.compile(r"(?i)\baz\b")
+_LINES_OF_FLAG = {"-P": (re.compile(r"(?i)\b(?:sqlcmd|bcp)\b"), None), "-p": (_AZ, None),
+                  "--value": (_AZ, re.compile(r"(?i)\bsecret\b")),
+                  "-string": (re.compile(r"(?i)\bConvertTo-SecureString\b"), None)}
 _LINE_BREAK = re.compile(r"[\r\n]")
+_PIPED_TO_SECURE_STRING = re.compile(r"(?i)\|[ \t]*ConvertTo-SecureString\b")
 _NAME = re.compile(r"[\w.$-]*")
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
 # backslash as a Python repr writes it; a backslash before a doubled quote, YAML's or SQL's `'a\''b'`, does not close
@@ -168,7 +180,7 @@ def redact(text: Any) -> Any:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = _without_key_values(text)
+    text = _without_piped_secure_strings(_without_key_values(text))
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(_redacted_value, text)
     return text
@@ -177,7 +189,7 @@ def redact(text: Any) -> Any:
 def _without_key_values(text: str) -> str:
     """`text` without the value of any secret key of a connection string, a URL's query, a form body or `key: value`."""
     quotes = _Quotes(text)
-    command_lines = _CommandLines(text)
+    command_lines = {flag: _CommandLines(text, *patterns) for flag, patterns in _LINES_OF_FLAG.items()}
     bare_ends = {separator: _BareEnds(text, pattern) for separator, pattern in _BARE_VALUE_END.items()}
     kept: List[str] = []
     copied = position = 0
@@ -190,7 +202,9 @@ def _without_key_values(text: str) -> str:
             _keep(kept, text, copied, len(text), blanked_to)
             return "".join(kept)
         start = position = key.end()
-        if key.group("short_flag") and not command_lines.holds(key.start()):
+        line_flag = key.group("short_flag") or (key.group("line_flag") or "").lower()
+        if line_flag and not command_lines[line_flag].holds(key.start()):
+            position = key.start() + 1  # a key may begin within it: `-PWD=`
             continue
         separator = _separator(key)
         if key.group("token") and key.group("colon") and not _starts_a_key(text, key.start()):
@@ -225,7 +239,7 @@ def _without_key_values(text: str) -> str:
 def _separator(key: "re.Match[str]") -> str:
     """What ends the bare value after `key`: a query's `&`, a flag's space, an element's `<`, a `key: value`'s line end,
     a connection string's `;` (as `_BARE_VALUE_END` keys them)."""
-    for group, separator in (("query", "&"), ("flag", " "), ("element", "<"), ("colon", ":")):
+    for group, separator in (("query", "&"), ("flag", " "), ("positional", " "), ("element", "<"), ("colon", ":")):
         if key.group(group) is not None:
             return separator
     return "="
@@ -245,6 +259,42 @@ def _starts_a_key(text: str, at: int) -> bool:
     return at == 0 or text[at - 1] in "\r\n{,;'\"" or text[at - 2:at] in ("\\n", "\\r")
 
 
+def _without_piped_secure_strings(text: str) -> str:
+    """`text` without the string a pipeline hands ConvertTo-SecureString (`'x' | ConvertTo-SecureString -AsPlainText`),
+    read back from the pipe no further than its line's start or the pipe before it."""
+    kept: List[str] = []
+    copied = floor = 0
+    for pipe in _PIPED_TO_SECURE_STRING.finditer(text):
+        end = _before_blanks(text, pipe.start())
+        floor = max(floor, text.rfind("\n", floor, end) + 1, text.rfind("\r", floor, end) + 1)
+        start = _piped_value_start(text, floor, end)
+        if start < end and text[start:end] != REDACTED:
+            kept += [text[copied:start], _masked(text[start:end])]
+            copied = end
+        floor = pipe.end()
+    return "".join(kept) + text[copied:]
+
+
+def _piped_value_start(text: str, floor: int, end: int) -> int:
+    """Where the value that ends at `end` begins, `floor` at the earliest: a quoted one's opening quote (one doubled
+    inside is the value's, in double quotes one after a backtick too; none opened it: all from `floor` may be secret),
+    a bare one's first character after a space or `(` `=` `;` `{` `,`."""
+    quote = text[end - 1:end]
+    if quote not in ("'", '"') or end - 1 <= floor:
+        start = end
+        while start > floor and not text[start - 1].isspace() and text[start - 1] not in "(=;{,":
+            start -= 1
+        return start
+    at = end - 1
+    while True:
+        at = text.rfind(quote, floor, at)
+        if at < 0:
+            return floor
+        if not (at > floor and (text[at - 1] == quote or (quote == '"' and text[at - 1] == "`"))):
+            return at
+        at -= 1
+
+
 def _before_blanks(text: str, at: int) -> int:
     while at > 0 and text[at - 1] in " \t":
         at -= 1
@@ -252,24 +302,30 @@ def _before_blanks(text: str, at: int) -> int:
 
 
 class _CommandLines:
-    """Whether a position is on a line that runs sqlcmd or bcp, where `-P` is the password's flag (elsewhere it may be a
-    port's: scp's), found in logarithmic time."""
+    """Whether a position is on a line that runs `command` before it (and holds `word` after the command: `secret`),
+    where a flag of `_LINES_OF_FLAG` holds a secret, found in logarithmic time."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, text: str, command: "re.Pattern[str]", word: "Optional[re.Pattern[str]]") -> None:
+        self.text, self.command, self.word = text, command, word
         self.commands: Optional[List[int]] = None
+        self.words: List[int] = []
         self.line_breaks: List[int] = []
 
     def holds(self, at: int) -> bool:
         if self.commands is None:
-            self.commands = [command.start() for command in _COMMAND_WITH_SHORT_PASSWORD_FLAG.finditer(self.text)]
+            self.commands = [command.start() for command in self.command.finditer(self.text)]
+            self.words = [word.start() for word in self.word.finditer(self.text)] if self.word else []
             self.line_breaks = [line_break.start() for line_break in _LINE_BREAK.finditer(self.text)]
         before = bisect_left(self.commands, at)
         if before == 0:
             return False
         command = self.commands[before - 1]
         next_break = bisect_left(self.line_breaks, command)
-        return next_break == len(self.line_breaks) or self.line_breaks[next_break] > at
+        line_end = self.line_breaks[next_break] if next_break < len(self.line_breaks) else len(self.text)
+        if line_end < at:
+            return False
+        word = bisect_left(self.words, command)
+        return self.word is None or (word < len(self.words) and self.words[word] < line_end)
 
 
 def _keep(kept: List[str], text: str, copied: int, start: int, blanked_to: int) -> None:
