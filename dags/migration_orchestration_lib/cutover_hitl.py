@@ -55,6 +55,7 @@ from migration_orchestration_lib.step_context import (
     first_poke_key,
     first_poke_of_try,
     forget_first_poke_of_try,
+    forgetting_the_first_poke_as_the_try_ends,
 )
 
 HITL_MINIMUM_AIRFLOW = (3, 1)
@@ -272,15 +273,8 @@ if HITL_AVAILABLE:
 
         def _until_the_try_ends(self, look: Callable[[], Any]) -> Any:
             """`look()`; where it neither parks, defers nor reschedules, the try ended: the gate forgets its first poke."""
-            try_ended = True
-            try:
+            with forgetting_the_first_poke_as_the_try_ends(self.gate.forget_first_poke, PARKED + (AirflowRescheduleException,)):
                 return look()
-            except PARKED + (AirflowRescheduleException,):
-                try_ended = False
-                raise
-            finally:
-                if try_ended:
-                    self.gate.forget_first_poke()
 
         def _answered(self, context: Any, event: Dict[str, Any], window: str, deadline: str, first_poke: str) -> Any:
             first = self.gate.first_poke(context, first_poke)

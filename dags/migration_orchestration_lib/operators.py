@@ -49,6 +49,7 @@ from migration_orchestration_lib.step_context import (
     StepResult,
     StillWaiting,
     WindowMissed,
+    forgetting_the_first_poke_as_the_try_ends,
 )
 
 log = redacting_logger(__name__)
@@ -224,15 +225,8 @@ class MigrationTask(BaseSensorOperator):
     def _run_step(self, context: Any, first_poke: Optional[str]) -> Any:
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase)
         first = ctx.first_poke_of_this_try(first_poke)
-        try_ended = True
-        try:
+        with forgetting_the_first_poke_as_the_try_ends(ctx.forget_first_poke_of_this_try, (AirflowRescheduleException, TaskDeferred)):
             return self._poke(ctx, first)
-        except (AirflowRescheduleException, TaskDeferred):
-            try_ended = False
-            raise
-        finally:
-            if try_ended:
-                ctx.forget_first_poke_of_this_try()
 
     def _poke(self, ctx: StepContext, first: datetime) -> Any:
         ctx.attempt_ends = utc_now() + self.execution_timeout if self.execution_timeout else None

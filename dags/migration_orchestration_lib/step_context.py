@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.airflow_compat import first_poke_at, running_try, task_state_in_run, utc_now
 from migration_orchestration_lib.connections import redact, redacting_logger
@@ -100,6 +101,20 @@ def forget_first_poke_of_try(records: Callable[[], Any], key: str) -> None:
         records().put(key, "")
     except Exception as error:
         log.warning("Could not clear the record %s of this try's first poke (%s: %s)", key, type(error).__name__, error)
+
+
+@contextmanager
+def forgetting_the_first_poke_as_the_try_ends(forget: Callable[[], None], going_on: Tuple[type, ...]) -> Iterator[None]:
+    """Runs a poke; unless it ends in one of `going_on` (a reschedule, a deferral, a park: the try goes on), the try
+    ended (succeeded, failed, skipped) and `forget()` clears its record of its first poke."""
+    try:
+        yield
+    except going_on:
+        raise
+    except BaseException:
+        forget()
+        raise
+    forget()
 
 
 class StepFailure(Exception):
