@@ -230,6 +230,19 @@ def set_variable(key: str, value: str) -> None:
     Variable.set(key, value)
 
 
+def delete_variable(key: str) -> None:
+    """Deletes an Airflow Variable; one that does not exist is no error (Task SDK on Airflow 3: `Variable.delete`,
+    task-sdk 1.1 and 1.3; 2.x: `airflow.models.Variable.delete`, 2.6 and 2.10)."""
+    if AIRFLOW_3:
+        from airflow.sdk import Variable
+
+        Variable.delete(sdk_variable_key(key))
+        return
+    from airflow.models import Variable  # type: ignore[no-redef]
+
+    Variable.delete(key)
+
+
 def mask_secret(value: str) -> None:
     """Airflow's secrets masker masks `value` from now on in what Airflow writes itself: task logs with
     their tracebacks, rendered fields. On Airflow 3 the Task SDK's call also tells the supervisor, which

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Optional
 
-from migration_orchestration_lib.airflow_compat import get_variable, set_variable, utc_now
+from migration_orchestration_lib.airflow_compat import delete_variable, get_variable, set_variable, utc_now
 from migration_orchestration_lib.cutover_gate import ApprovalRecord, approval_variable
 
 
@@ -50,6 +50,10 @@ class AirflowVariableRecords:
     def put(self, key: str, value: str) -> None:
         set_variable(key, value)
 
+    def delete(self, key: str) -> None:
+        """No Variable left behind (read as None from then on): for scratch records, whose empty value means none."""
+        delete_variable(key)
+
 
 class AirflowVariableApprovals:
     def get(self, database: str) -> Optional[str]:
@@ -59,4 +63,4 @@ class AirflowVariableApprovals:
         set_variable(approval_variable(database), record.to_json())
 
     def clear(self, database: str) -> None:
-        set_variable(approval_variable(database), "")
+        delete_variable(approval_variable(database))  # read as "" (`parse_record`): no Variable left per database

@@ -56,6 +56,7 @@ from migration_orchestration_lib.step_context import (
     StillWaiting,
     WINDOW_KEY,
     WindowMissed,
+    delete_scratch_record,
 )
 
 
@@ -250,7 +251,7 @@ def release(ctx: StepContext, consume_approval: bool = True) -> None:
         return
     ctx.services.clock.release(database.name)
     if ctx.plan.max_concurrent_cutovers is not None:
-        ctx.services.records.put(_admission_key(ctx, database), "")
+        delete_scratch_record(lambda: ctx.services.records, _admission_key(ctx, database), "the cutover's admission")
     if consume_approval and database.cutover.approval.required:
         ctx.services.approvals.clear(database.name)
 

@@ -169,6 +169,10 @@ class FileRecords:
         with _locked_json(self.directory, self.file_name) as records:
             records[key] = value
 
+    def delete(self, key: str) -> None:
+        with _locked_json(self.directory, self.file_name) as records:
+            records.pop(key, None)
+
 
 class FileApprovals(FileRecords):
     """The approval records of a rehearsal world."""
@@ -180,4 +184,4 @@ class FileApprovals(FileRecords):
         super().put(key, value.to_json())
 
     def clear(self, key: str) -> None:
-        super().put(key, "")
+        self.delete(key)

@@ -16,7 +16,8 @@ A claim another entry holds refuses the preflight before it records or changes a
 entries, the Variable, and what to write instead. An entry holds a claim that names it, and one that
 names its source as written (the same `source.server` entry, or the same host, `\\MSSQLSERVER` or not,
 and port; and the same database, letter case aside): the plan rules let no other entry write that, so
-it is this entry renamed (`a` to `b`), or its source server renamed. Released (`""`) when the entry's
+it is this entry renamed (`a` to `b`), or its source server renamed. Released (deleted: no Variable is left per source
+database; an earlier version's `""` reads the same) when the entry's
 migration ends: its rollback ends `RolledBack` (the migration canceled or never started, the DAG's freeze
 undone), or `done` declares it migrated; not when it goes back to replicating (the migration goes on),
 nor when the rollback fails for a person. An entry removed from the plan mid-migration keeps its claim
@@ -48,7 +49,7 @@ from typing import FrozenSet, Optional
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.source_server_names import parse_address
 from migration_orchestration_lib.sql_statements import SourceIdentity
-from migration_orchestration_lib.step_context import PREFLIGHT_TASK, StepContext, StepFailure
+from migration_orchestration_lib.step_context import PREFLIGHT_TASK, StepContext, StepFailure, delete_scratch_record
 
 CLAIM_PREFIX = "migration_source_claim__"
 CLAIM_XCOM_KEY = "source_claim"  # preflight's XCom: the key of the claim it took
@@ -139,7 +140,7 @@ def release(ctx: StepContext) -> None:
     records = ctx.services.records
     held = records.get(key)
     if held and _is_ours(ctx, _parse(held)):
-        records.put(key, "")
+        delete_scratch_record(lambda: records, key, "the claim on its source database")
 
 
 def _claim_taken(ctx: StepContext) -> Optional[str]:

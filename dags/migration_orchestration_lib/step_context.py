@@ -12,7 +12,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.airflow_compat import first_poke_at, running_try, task_state_in_run, utc_now
 from migration_orchestration_lib.connections import redact, redacting_logger
@@ -53,9 +53,8 @@ ROLLBACK_BEGAN_KEY = "began"
 # Data Factory a freeze runs on after the try that submitted it stopped: the rollback awaits each one submitted
 # (`rollback._await_freezes_in_flight`). A run from before the list holds one prefix, a string.
 FREEZE_SUBMITTED_KEY = "freeze_submitted"
-# preflight's durable record (`services.records`) of the try whose `Started` event arrived (`StepContext.record_started_event`).
-STARTED_EVENT_PREFIX = "migration_started_event__"
-# Every step's record (`services.records`) of when its running try first poked (`first_poke_of_try`).
+# Every step's record (`services.records`) of when its running try first poked (`first_poke_of_try`); preflight's also
+# says that its `Started` event arrived (`StepContext.record_started_event`). Deleted as the try ends.
 FIRST_POKE_PREFIX = "migration_first_poke__"
 # The states a task instance holds in its run until it starts (a clear resets it to None), or when it never will.
 NOT_STARTED_STATES = (None, "scheduled", "queued", "upstream_failed", "skipped", "removed")
@@ -96,11 +95,18 @@ def first_poke_of_try(records: Callable[[], Any], key: str, context: Mapping[str
 def forget_first_poke_of_try(records: Callable[[], Any], key: str) -> None:
     """The try ended (succeeded, failed, skipped): its record of its first poke must not become a later try's, which
     Airflow may give the same run and try number (2.6.3's `dag.test()` counts no tries; a run deleted and triggered
-    again under its run id starts at try 1 again). Failing to forget fails nothing: it is logged."""
+    again under its run id starts at try 1 again)."""
+    delete_scratch_record(records, key, "this try's first poke")
+
+
+def delete_scratch_record(records: Callable[[], Any], key: str, what: str) -> None:
+    """A record whose absence reads as its empty value ends: deleted, not emptied, so that no Variable is left per
+    database and task for good. Failing to delete fails nothing: it is logged (the record counts only where it was
+    written: its try, its run and pass)."""
     try:
-        records().put(key, "")
+        records().delete(key)
     except Exception as error:
-        log.warning("Could not clear the record %s of this try's first poke (%s: %s)", key, type(error).__name__, error)
+        log.warning("Could not delete the record %s of %s (%s: %s)", key, what, type(error).__name__, error)
 
 
 @contextmanager
@@ -196,12 +202,11 @@ class StepContext:
 
     def first_poke_of_this_try(self, carried: Optional[str] = None) -> datetime:
         """`first_poke_of_try`, recorded in `services.records`; it is `first_poke` from now on."""
-        key = first_poke_key(self.plan.name, self.database.name, self.task_name)
-        self.first_poke = first_poke_of_try(lambda: self.services.records, key, self.airflow_context, carried)
+        self.first_poke = first_poke_of_try(lambda: self.services.records, self._first_poke_key(), self.airflow_context, carried)
         return self.first_poke
 
     def forget_first_poke_of_this_try(self) -> None:
-        forget_first_poke_of_try(lambda: self.services.records, first_poke_key(self.plan.name, self.database.name, self.task_name))
+        forget_first_poke_of_try(lambda: self.services.records, self._first_poke_key())
 
     @property
     def sql(self) -> Any:
@@ -327,7 +332,7 @@ class StepContext:
         self.services.records.put(self._started_migration_key(), json.dumps(value, separators=(",", ":"), sort_keys=True))
 
     def drop_started_migration(self) -> None:
-        self.services.records.put(self._started_migration_key(), "")
+        delete_scratch_record(lambda: self.services.records, self._started_migration_key(), "the migration the pass before started")
 
     def _started_migration_of_this_pass(self) -> Optional[str]:
         try:
@@ -345,19 +350,27 @@ class StepContext:
 
     def started_event_arrived(self) -> bool:
         """Whether an earlier poke of this try of the task stored its `Started` event (`record_started_event`). Airflow
-        clears a task's XComs at every poke of a rescheduled try: the record is an Airflow Variable, marked with the run
-        and the try's number, which reschedules keep (not its first poke: Airflow 3 has no record of it on the first
-        poke, and then gives the time of the first reschedule)."""
-        return self.services.records.get(self._started_event_key()) == self._this_try()
+        clears a task's XComs at every poke of a rescheduled try: the mark is in the try's record of its first poke (an
+        Airflow Variable marked with the run and the try's number, which reschedules keep; not Airflow's account of the
+        first poke: Airflow 3 has none on the first poke, and then gives the time of the first reschedule)."""
+        try:
+            record = json.loads(self.services.records.get(self._first_poke_key()) or "{}")
+        except ValueError:
+            return False
+        return isinstance(record, Mapping) and record.get("startedEvent") is True and all(
+            record.get(key) == value for key, value in self._this_try().items())
 
     def record_started_event(self) -> None:
-        self.services.records.put(self._started_event_key(), self._this_try())
+        value = dict(self._this_try(), startedEvent=True)
+        if self.first_poke is not None:
+            value["firstPoke"] = self.first_poke.isoformat()
+        self.services.records.put(self._first_poke_key(), json.dumps(value, separators=(",", ":"), sort_keys=True))
 
-    def _started_event_key(self) -> str:
-        return "%s%s__%s__%s" % (STARTED_EVENT_PREFIX, self.plan.name, self.database.name, self.task_name)
+    def _first_poke_key(self) -> str:
+        return first_poke_key(self.plan.name, self.database.name, self.task_name)
 
-    def _this_try(self) -> str:
-        return json.dumps({"run": self.run_id, "try": running_try(self.task_instance)}, separators=(",", ":"), sort_keys=True)
+    def _this_try(self) -> Dict[str, Any]:
+        return {"run": self.run_id, "try": running_try(self.task_instance)}
 
     def rollback_began(self) -> bool:
         """Whether this run's rollback began undoing the database after this run's preflight passed (its deadline,

@@ -78,6 +78,9 @@ class Clock:
     def now(self):
         return NOW
 
+    def release(self, database):
+        pass
+
 
 class Records(dict):
     def __init__(self):
@@ -87,6 +90,10 @@ class Records(dict):
     def put(self, key, value):
         self.writes.append(key)
         self[key] = value
+
+    def delete(self, key):
+        self.writes.append(key)
+        self.pop(key, None)
 
 
 class Services:
@@ -210,6 +217,24 @@ def test_a_frozen_source_whose_migration_dms_still_copies_after_a_failed_arm_ope
     services.records.put(source_freeze.record_key(plan.database("b")), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
     ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
     assert counted_once_read(ctx) == 1
+
+
+def test_a_cutover_that_ended_leaves_no_admission_record_and_counts_no_more():
+    """The admission is a cutover's scratch record (its absence reads as none): released, it is deleted, not emptied,
+    so no Variable is left per gated database for good (was: `""`)."""
+    from migration_orchestration_lib.cutover_steps import cutovers_in_progress, release
+
+    plan = two_gated_databases()
+    # DMS's migration into b's target is not this plan's: only the admission counts b's cutover
+    services = Services(plan, PipelineRunSql({"Sales": False, "Hr": False}), listed=lambda source: replicating("HrByHand" if source == "Hr" else source))
+    services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:55:00Z")  # b admitted 5 minutes ago
+    a = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+    assert cutovers_in_progress(a, NOW) == 1
+    b = StepContext(plan, plan.database("b"), {"run_id": "r1", "ti": TaskInstance("b")}, Timing.for_environment({}), "cutover", _services=services)
+    release(b)
+
+    assert dict(services.records) == {}
+    assert cutovers_in_progress(a, NOW) == 0
 
 
 def test_a_foreign_migration_in_another_databases_target_is_no_cutover_of_this_plan():

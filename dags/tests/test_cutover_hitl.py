@@ -43,6 +43,9 @@ class MemoryRecords(dict):
     def put(self, key, value):
         self[key] = value
 
+    def delete(self, key):
+        self.pop(key, None)
+
 
 class WindowsGate:
     """Openings as (opens, closes) instants; a record per opening; every event kept. Decides as
@@ -686,8 +689,8 @@ def test_the_dag_asks_through_hitl_and_its_approval_lets_the_database_cut_over(c
 
     assert responder.problem is None and [(user, code) for user, _, code in responder.replies] == [(MALLORY, 403), (ALICE, 200)]
     assert state == "success" and states["database_1.await_cutover"] == "success" and states["database_1.done"] == "success"
-    # The approval was for this cutover: done consumed it, so a later attempt asks again.
-    assert rehearsal_cutover.FileApprovals(str(rehearsal_world)).get("database_1") == ""
+    # The approval was for this cutover: done consumed it (no record left), so a later attempt asks again.
+    assert rehearsal_cutover.FileApprovals(str(rehearsal_world)).get("database_1") is None
     gate_events = [(row["Status"], row["Message"]) for row in events if (row["Database"], row["Phase"]) == ("database_1", "await_cutover")]
     assert [status for status, _ in gate_events] == ["AwaitingApproval", "Approved"]
     assert "approved by %s" % ALICE in gate_events[-1][1]

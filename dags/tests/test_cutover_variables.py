@@ -143,3 +143,37 @@ def test_every_ordinary_record_key_goes_to_the_task_sdk_as_it_is():
     assert sdk_variable_key("migration_current_run__p__50%20off/../x?y#z") == (
         "migration_current_run__p__50%2520off%2F%2E%2E%2Fx%3Fy%23z"
     )
+
+
+# A scratch record beside a key its URL would be misread as (`sdk_variable_key`): deleting one must leave the other.
+SCRATCH, NEIGHBOUR = "migration_first_poke__p__50%20off__preflight", "migration_first_poke__p__50 off__preflight"
+
+
+class DeleteScratchRecords(BaseOperator):
+    def execute(self, context):
+        records = AirflowVariableRecords()
+        for key in (SCRATCH, NEIGHBOUR, "migration_started__p__Sales"):
+            records.put(key, '{"run":"r"}')
+        AirflowVariableApprovals().put("Sales", ApprovalRecord(window=WINDOW, decision="approve", by=APPROVER))
+        records.delete(SCRATCH)
+        records.delete("migration_started__p__Sales")
+        records.delete("migration_started__p__never_written")  # no error: nothing to delete
+        AirflowVariableApprovals().clear("Sales")  # consumed
+        READ["deleted"] = [records.get(SCRATCH), records.get("migration_started__p__Sales"), AirflowVariableApprovals().get("Sales")]
+
+
+@pytest.mark.airflow31
+def test_a_scratch_record_a_task_deletes_leaves_no_variable_and_reads_as_none():
+    """A finished run leaves no Variable per database and task for its scratch records (the first poke of a try, the
+    migration a pass started, a cutover's admission, a consumed approval): the Task SDK's `Variable.delete` on Airflow 3,
+    the metadata database's on 2.x; a missing key is no error, and a key sent percent-encoded deletes only itself."""
+    with DAG("scratch_records", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
+        DeleteScratchRecords(task_id="delete")
+    register_for_dag_test(dag)
+    dag.test()
+
+    assert READ["deleted"] == [None, None, None]
+    from airflow.models import Variable
+
+    held = {key: Variable.get(key, None) for key in (SCRATCH, NEIGHBOUR, "migration_started__p__Sales", approval_variable("Sales"))}
+    assert held == {SCRATCH: None, NEIGHBOUR: '{"run":"r"}', "migration_started__p__Sales": None, approval_variable("Sales"): None}

@@ -323,6 +323,16 @@ def test_run_outcome_counts_a_database_held_behind_one_back_to_replicating_as_wa
         outcome.execute(outcome_context(ti))
 
 
+class MemoryRecords(dict):
+    """`services.records` in memory."""
+
+    def put(self, key, value):
+        self[key] = value
+
+    def delete(self, key):
+        self.pop(key, None)
+
+
 def test_the_first_poke_comes_from_the_task_sdk_on_airflow_3_and_start_date_on_airflow_2():
     from migration_orchestration_lib.airflow_compat import first_poke_at
 
@@ -336,14 +346,11 @@ def test_a_try_counts_from_the_first_poke_it_recorded_and_without_a_readable_rec
     record of its first poke wins (`test_rehearsal.py` runs it in real Airflow)."""
     from migration_orchestration_lib.step_context import first_poke_of_try
 
-    class Records(dict):
-        def put(self, key, value):
-            self[key] = value
 
     def unreadable():
         raise RuntimeError("the API server did not answer")
 
-    records, ti = Records(), FakeTaskInstance(first_poke=NOW)
+    records, ti = MemoryRecords(), FakeTaskInstance(first_poke=NOW)
     assert first_poke_of_try(lambda: records, "k", context(ti)) == NOW
     ti.start_date = NOW + timedelta(minutes=5)  # Airflow's account after a first poke of 5 minutes
     assert first_poke_of_try(lambda: records, "k", context(ti)) == NOW
@@ -351,6 +358,22 @@ def test_a_try_counts_from_the_first_poke_it_recorded_and_without_a_readable_rec
     assert first_poke_of_try(lambda: records, "k", context(retried)) == NOW + timedelta(hours=1)  # a new try: its own
     assert first_poke_of_try(unreadable, "k", context(ti)) == NOW + timedelta(minutes=5)  # Airflow's, as before the record
     assert "Could not read or write the record k of this try's first poke (RuntimeError" in caplog.text
+
+
+def test_a_try_that_ended_deletes_its_record_of_its_first_poke_and_a_failed_delete_fails_nothing(caplog):
+    """No Variable is left per database and task once the try ended (was: one emptied, `""`, for good)."""
+    from migration_orchestration_lib.step_context import first_poke_of_try, forget_first_poke_of_try
+
+    class Unreachable(MemoryRecords):
+        def delete(self, key):
+            raise RuntimeError("the API server did not answer")
+
+    records = MemoryRecords()
+    first_poke_of_try(lambda: records, "k", context(FakeTaskInstance(first_poke=NOW)))
+    forget_first_poke_of_try(lambda: records, "k")
+    assert records == {}
+    forget_first_poke_of_try(lambda: Unreachable(k="{}"), "k")
+    assert "Could not delete the record k of this try's first poke (RuntimeError: the API server did not answer)" in caplog.text
 
 
 def test_every_poke_of_a_try_has_its_try_number_even_where_dag_test_does_not_count_tries():
@@ -382,11 +405,8 @@ def test_a_try_after_one_that_ended_counts_from_its_own_first_poke_even_under_th
     within its own timeoutMinutes (720): it must not fail at once for a wait that began in the try before."""
     from migration_orchestration_lib.step_context import StepContext
 
-    class Records(dict):
-        def put(self, key, value):
-            self[key] = value
 
-    records, clock = Records(), [NOW]
+    records, clock = MemoryRecords(), [NOW]
     monkeypatch.setattr(StepContext, "services", property(lambda self: SimpleNamespace(records=records)))
     monkeypatch.setattr(operators, "utc_now", lambda: clock[0])
     outcomes = iter([StepPending("InProgress"), ConnectionResetError("ARM reset the connection"), StepPending("InProgress")])

@@ -26,6 +26,7 @@ from migration_orchestration_lib.crash_points import CRASH_EXIT_CODE
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.events import LoggingEventWriter
 from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -81,6 +82,22 @@ def world_database(world_dir, server, database):
     return World(str(world_dir)).database(server, database)
 
 
+SCRATCH_KINDS = {"migration_first_poke", "migration_started_event"}
+
+
+def records_left(world_dir):
+    """The records (the Airflow Variables' stand-ins) a run left, by kind (`migration_<kind>__...`): how many, and how
+    many of them empty."""
+    with open(os.path.join(str(world_dir), RECORDS_FILE), encoding="utf-8") as file:
+        records = json.load(file)
+    left = {}
+    for key, value in records.items():
+        kind = key.split("__")[0]
+        count, empty = left.get(kind, (0, 0))
+        left[kind] = (count + 1, empty + (value == ""))
+    return left
+
+
 @pytest.mark.airflow210
 @pytest.mark.airflow26
 @pytest.mark.airflow31
@@ -119,6 +136,12 @@ def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_
     assert sorted(row["Database"] for row in events if row["Status"] == "Failed") == ["archive", "to_mi"]
     assert world_database(rehearsal_world, "sql01", "Archive")["readOnly"] is False  # the source is authoritative again
     assert world_database(rehearsal_world, "mi-contoso-prod", "Archive")["state"] == "ONLINE"  # DMS completed it: kept
+    # Of the run's scratch records (a try's first poke, preflight's Started event, a released claim) no Variable is left:
+    # before, 17 emptied first pokes, 3 Started marks and 3 released claims for these 3 databases, for good. What stays is
+    # at most one a database of each kind, only empty where that says something ("What the DAG remembers").
+    left = records_left(rehearsal_world)
+    assert {kind: left[kind] for kind in left if kind in SCRATCH_KINDS or left[kind][0] > 3} == {}, left
+    assert {kind for kind, (_, empty) in left.items() if empty} <= {"migration_source_before_freeze"}, left
 
 
 @pytest.mark.airflow210  # Fabric runs a triggerer too

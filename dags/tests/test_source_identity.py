@@ -60,8 +60,10 @@ def claims(directory):
 
 
 def holder(directory):
-    [value] = claims(directory).values()
-    return json.loads(value)["database"] if value else ""
+    """The entry holding the one claim; "" where none is (released: no record left)."""
+    values = list(claims(directory).values())
+    assert len(values) <= 1 and "" not in values, values
+    return json.loads(values[0])["database"] if values else ""
 
 
 # --- the fake SQL Server: what real SQL Server answers ------------------------------------------
@@ -309,7 +311,7 @@ def claim_and_release_task():
             READ["before"] = store.get(CLAIM)
             store.put(CLAIM, HOLDER)
             READ["claimed"] = store.get(CLAIM)
-            store.put(CLAIM, "")
+            store.delete(CLAIM)  # released (`source_claims.release`)
             READ["released"] = store.get(CLAIM)
 
     return ClaimAndRelease(task_id="claim")
@@ -327,7 +329,7 @@ def test_a_claim_a_task_takes_and_releases_is_kept_by_airflow_under_its_key():
     register_for_dag_test(dag)
     dag.test()
 
-    assert READ == {"before": None, "claimed": HOLDER, "released": ""}
+    assert READ == {"before": None, "claimed": HOLDER, "released": None}
     from airflow.models import Variable
 
-    assert Variable.get(CLAIM) == ""
+    assert Variable.get(CLAIM, None) is None
