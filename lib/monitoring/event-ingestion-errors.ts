@@ -63,12 +63,13 @@ export function eventIngestionErrorsAlert(namePrefix: string, ingestion: Pick<Mi
     threshold: 0,
     description:
       `Azure logged errors (${DATA_COLLECTION_RULE_ERRORS_TABLE}) of the migration DAG's event uploads to the data collection rule ` +
-      `${ingestion.dataCollectionRuleName}: its events are lost, and with them every migration alert of plan ${namePrefix} (the run goes on). ` +
+      `${ingestion.dataCollectionRuleName}: an event refused for good is lost, and with it the migration alerts of plan ${namePrefix} it would raise (the run goes on). ` +
       'LastMessage in the results says why. Check: 403, the Airflow identity lost Monitoring Metrics Publisher on the rule; ' +
       `401, its token (federated credential, client id); 400, the stream ${ingestion.streamName} or a column the rule no longer declares ` +
       '(deploy the stack again); Transformation, the rule\'s transformation and the table MigrationEvents_CL. ' +
       'A malformed URL\'s 404 is not logged: a wrong MIGRATION_EVENTS_RULE_ID, MIGRATION_EVENTS_STREAM or MIGRATION_EVENTS_ENDPOINT ' +
-      'in the DAG\'s settings shows only in the task logs (Could not write migration event). The client retries 429 and 5xx. ' +
+      'in the DAG\'s settings shows only in the task logs (Could not write migration event). The DAG retries 408, 429 and 5xx: ' +
+      'where only those were logged, events may have got through (the task logs say Could not write migration event where one did not). ' +
       'Resolves two hours after the last logged error.',
     query: eventIngestionErrorsQuery(ingestion.dataCollectionRuleId),
     timeAggregationMethod: 'Count',
