@@ -23,7 +23,7 @@ import re
 import threading
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set
 from urllib.parse import quote, quote_plus
 
 REDACTED = "***"
@@ -491,7 +491,6 @@ class _Quotes:
             at = _before_blanks(self.text, at - 1)
             return at > 0 and self.text[at - 1] in "'\""
         return at == 0 or self.text[at - 1] in "([{,\r\n"
-
 
 
 class _RedactingFilter(logging.Filter):

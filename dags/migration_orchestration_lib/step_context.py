@@ -77,19 +77,31 @@ def first_poke_of_try(records: Callable[[], Any], key: str, context: Mapping[str
     here so that services that cannot be built fail the step itself, which reports it."""
     if carried:
         return datetime.fromisoformat(carried)
-    this_try = {"run": context.get("run_id"), "try": running_try(context["ti"])}
     try:
         store = records()
-        recorded = json.loads(store.get(key) or "{}")
-        if isinstance(recorded, Mapping) and recorded.get("firstPoke") and all(recorded.get(k) == v for k, v in this_try.items()):
+        recorded = record_of_this_try(store.get(key), context)
+        if recorded.get("firstPoke"):
             return datetime.fromisoformat(recorded["firstPoke"])
         first = first_poke_at(context)
-        store.put(key, json.dumps(dict(this_try, firstPoke=first.isoformat()), separators=(",", ":"), sort_keys=True))
+        store.put(key, json.dumps(dict(this_try(context), firstPoke=first.isoformat()), separators=(",", ":"), sort_keys=True))
         return first
     except Exception as error:  # Airflow's account counts short; failing the poke for it would spend a retry
         log.warning("Could not read or write the record %s of this try's first poke (%s: %s); counting from Airflow's",
                     key, type(error).__name__, error)
         return first_poke_at(context)
+
+
+def this_try(context: Mapping[str, Any]) -> Dict[str, Any]:
+    """What marks a record as this try's: the run and the try's number."""
+    return {"run": context.get("run_id"), "try": running_try(context["ti"])}
+
+
+def record_of_this_try(stored: Optional[str], context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The record `stored` (JSON; ValueError where it is not) where it is marked as this try's (`this_try`); else {}."""
+    recorded = json.loads(stored or "{}")
+    if isinstance(recorded, Mapping) and all(recorded.get(key) == value for key, value in this_try(context).items()):
+        return recorded
+    return {}
 
 
 def forget_first_poke_of_try(records: Callable[[], Any], key: str) -> None:
@@ -354,23 +366,18 @@ class StepContext:
         Airflow Variable marked with the run and the try's number, which reschedules keep; not Airflow's account of the
         first poke: Airflow 3 has none on the first poke, and then gives the time of the first reschedule)."""
         try:
-            record = json.loads(self.services.records.get(self._first_poke_key()) or "{}")
+            return record_of_this_try(self.services.records.get(self._first_poke_key()), self.airflow_context).get("startedEvent") is True
         except ValueError:
             return False
-        return isinstance(record, Mapping) and record.get("startedEvent") is True and all(
-            record.get(key) == value for key, value in self._this_try().items())
 
     def record_started_event(self) -> None:
-        value = dict(self._this_try(), startedEvent=True)
+        value = dict(this_try(self.airflow_context), startedEvent=True)
         if self.first_poke is not None:
             value["firstPoke"] = self.first_poke.isoformat()
         self.services.records.put(self._first_poke_key(), json.dumps(value, separators=(",", ":"), sort_keys=True))
 
     def _first_poke_key(self) -> str:
         return first_poke_key(self.plan.name, self.database.name, self.task_name)
-
-    def _this_try(self) -> Dict[str, Any]:
-        return {"run": self.run_id, "try": running_try(self.task_instance)}
 
     def rollback_began(self) -> bool:
         """Whether this run's rollback began undoing the database after this run's preflight passed (its deadline,
