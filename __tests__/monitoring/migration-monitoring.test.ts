@@ -5,7 +5,7 @@ import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
 import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { onlyLogicalId, onlyResource, reference, rendered, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
-import { BASE_PROPS, monitoring } from './monitoring-test-stack';
+import { BASE_PROPS, DAG_STORAGE_ACCOUNT_ID, FACTORY, monitoring } from './monitoring-test-stack';
 
 const EXISTING_WORKSPACE = {
   id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-shared/providers/Microsoft.OperationalInsights/workspaces/log-shared',
@@ -193,5 +193,51 @@ describe('MigrationMonitoring: workspace and action group', () => {
     const { resourceGroup, stack } = testStack();
     const construct = new MigrationMonitoring(stack, 'monitoring', { ...BASE_PROPS, resourceGroup });
     expect(construct.createdAlerts()).toEqual([]);
+  });
+});
+
+describe('MigrationMonitoring: what it created, for dependencies and escape hatches', () => {
+  const VAULT = { id: FACTORY.id.replace('Microsoft.DataFactory/factories/adf-contoso-sql', 'Microsoft.KeyVault/vaults/kv-contoso-sql'), name: 'kv-contoso-sql' };
+  const ENVIRONMENT = { factoryId: FACTORY.id, environmentName: 'airflow-prod' };
+
+  function monitoringEverything() {
+    const built = monitoring();
+    built.monitoring.monitorMigrationEvents().monitorDataFactory(FACTORY, { dagStorageAccountId: DAG_STORAGE_ACCOUNT_ID }).monitorKeyVault(VAULT);
+    built.monitoring.monitorDataFactoryAirflow(ENVIRONMENT);
+    return built;
+  }
+
+  it('lists every diagnostic setting it created, in creation order, the events rule\'s included', () => {
+    const { stack, monitoring: construct } = monitoringEverything();
+    const names = construct.createdDiagnosticSettings().map((setting) => setting.nameInput);
+    expect(names).toEqual(['diag-dcr-contoso-sql', 'diag-adf-contoso-sql', 'diag-dag-blobs', 'diag-kv-contoso-sql', 'diag-contoso-sql-airflow']);
+    const synthesized = Object.values(resourcesOfType(synthObject(stack), 'azurerm_monitor_diagnostic_setting')).map((setting) => setting.name);
+    expect([...synthesized].sort()).toEqual([...names].sort());
+  });
+
+  it('hands out the resources themselves: an override on one shows in the synthesized stack', () => {
+    const { stack, monitoring: construct } = monitoringEverything();
+    const eventsRule = construct.createdDiagnosticSettings().find((setting) => setting.nameInput === 'diag-dcr-contoso-sql');
+    eventsRule?.addOverride('lifecycle.ignore_changes', ['log_analytics_destination_type']);
+    construct.createdWorkbook()?.addOverride('lifecycle.prevent_destroy', true);
+    const synth = synthObject(stack);
+    expect(Object.values(resourcesOfType(synth, 'azurerm_monitor_diagnostic_setting')).find((setting) => setting.name === 'diag-dcr-contoso-sql')).toMatchObject({
+      lifecycle: { ignore_changes: ['log_analytics_destination_type'] },
+    });
+    expect(onlyResource(synth, 'azurerm_application_insights_workbook')).toMatchObject({ lifecycle: { prevent_destroy: true } });
+  });
+
+  it('has no diagnostic setting and no workbook before a monitor method, nor a workbook when it is turned off', () => {
+    const { monitoring: construct } = monitoring();
+    expect(construct.createdDiagnosticSettings()).toEqual([]);
+    expect(construct.createdWorkbook()).toBeUndefined();
+    construct.monitorMigrationEvents({ workbook: false });
+    expect(construct.createdWorkbook()).toBeUndefined();
+  });
+
+  it('returns a copy from createdDiagnosticSettings(), so callers cannot change the record', () => {
+    const { monitoring: construct } = monitoringEverything();
+    (construct.createdDiagnosticSettings() as unknown[]).length = 0;
+    expect(construct.createdDiagnosticSettings()).toHaveLength(5);
   });
 });

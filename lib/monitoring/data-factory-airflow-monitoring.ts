@@ -68,10 +68,9 @@ export function monitorDataFactoryAirflow(
   props: DataFactoryAirflowMonitoringProps,
 ): DataFactoryAirflowMonitoring {
   const airflowLogs = secureDefault(monitoring.scope, 'airflowLogs', props.airflowLogs, true)
-    ? new MonitorDiagnosticSetting(monitoring.scope, 'AirflowLogs', {
+    ? monitoring.diagnosticSettings.add('AirflowLogs', {
         name: `diag-${monitoring.namePrefix}-airflow`,
         targetResourceId: environment.factoryId,
-        logAnalyticsWorkspaceId: monitoring.workspace.id,
         logAnalyticsDestinationType: 'Dedicated',
         enabledLog: AIRFLOW_LOG_CATEGORIES.map((category) => ({ category })),
       })

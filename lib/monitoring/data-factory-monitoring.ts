@@ -1,4 +1,3 @@
-import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { IDataFactory } from '../core/references';
 import { blobServiceId } from '../private/arm-ids';
 import { AlertOptions, CreatedMetricAlert } from './alerts';
@@ -82,10 +81,9 @@ export class DataFactoryMonitoring {
       }
     }
 
-    new MonitorDiagnosticSetting(monitoring.scope, 'FactoryDiagnostics', {
+    monitoring.diagnosticSettings.add('FactoryDiagnostics', {
       name: props.diagnosticSettingName ?? `diag-${factory.name}`,
       targetResourceId: factory.id,
-      logAnalyticsWorkspaceId: monitoring.workspace.id,
       logAnalyticsDestinationType: 'Dedicated',
       enabledLog: props.allLogs
         ? [{ categoryGroup: ALL_LOGS_CATEGORY_GROUP }]
@@ -95,10 +93,9 @@ export class DataFactoryMonitoring {
 
     const dagStorageAccountId = props.dagStorageAccountId ?? factory.dagStorageAccountId;
     if (dagStorageAccountId !== undefined) {
-      new MonitorDiagnosticSetting(monitoring.scope, 'DagStorageDiagnostics', {
+      monitoring.diagnosticSettings.add('DagStorageDiagnostics', {
         name: 'diag-dag-blobs',
         targetResourceId: blobServiceId(dagStorageAccountId),
-        logAnalyticsWorkspaceId: monitoring.workspace.id,
         enabledLog: STORAGE_BLOB_LOG_CATEGORIES.map((category) => ({ category })),
         enabledMetric: [{ category: STORAGE_TRANSACTION_METRIC_CATEGORY }],
       });

@@ -84,10 +84,9 @@ export function eventIngestionErrorsAlert(namePrefix: string, ingestion: Pick<Mi
  * setting's destination type with null, so a `Dedicated` here would show as a change on every plan.
  */
 export function eventIngestionDiagnostics(monitoring: MonitoringScope, ingestion: MigrationEventIngestion): MonitorDiagnosticSetting {
-  return new MonitorDiagnosticSetting(monitoring.scope, 'EventsRuleDiagnostics', {
+  return monitoring.diagnosticSettings.add('EventsRuleDiagnostics', {
     name: `diag-${ingestion.dataCollectionRuleName}`,
     targetResourceId: ingestion.dataCollectionRuleId,
-    logAnalyticsWorkspaceId: monitoring.workspace.id,
     enabledLog: [{ category: DATA_COLLECTION_RULE_ERROR_LOG_CATEGORY }],
   });
 }

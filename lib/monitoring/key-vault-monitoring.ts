@@ -25,10 +25,9 @@ export class KeyVaultMonitoring {
 
   /** @param id construct id of the setting, unique in the facade */
   constructor(monitoring: MonitoringScope, id: string, vault: Pick<IKeyVault, 'id' | 'name'>, props: KeyVaultMonitoringProps = {}) {
-    this.diagnosticSetting = new MonitorDiagnosticSetting(monitoring.scope, id, {
+    this.diagnosticSetting = monitoring.diagnosticSettings.add(id, {
       name: props.diagnosticSettingName ?? `diag-${vault.name}`,
       targetResourceId: vault.id,
-      logAnalyticsWorkspaceId: monitoring.workspace.id,
       logAnalyticsDestinationType: 'Dedicated',
       enabledLog: [{ category: KEY_VAULT_AUDIT_LOG_CATEGORY }],
     });

@@ -1,4 +1,6 @@
 import { Construct } from 'constructs';
+import { ApplicationInsightsWorkbook } from '@cdktf/provider-azurerm/lib/application-insights-workbook';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { GrantOptions, IGrantee } from '../core/grants';
 import { IActionGroup, IDataFactory, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
@@ -18,7 +20,7 @@ import { KeyVaultMonitoring, KeyVaultMonitoringProps } from './key-vault-monitor
 import { MigrationEventIngestion } from './migration-event-ingestion';
 import { MIGRATION_EVENTS_TABLE } from './migration-events';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
-import { AlertRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
+import { AlertRegistry, DiagnosticSettingRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
 import { locationOrResourceGroup } from '../private/azure-regions';
 
@@ -81,7 +83,8 @@ export interface MigrationMonitoringOptions
  * Monitoring of a migration plan: a Log Analytics workspace (or an existing one), an action group,
  * and chainable `monitorXxx()` methods, each dispatching to a small class that adds the
  * diagnostics and alerts of one kind of thing watched (cdk-monitoring-constructs' facade).
- * `addAlert` adds any alert with the same defaults; `createdAlerts()` lists what was made.
+ * `addAlert` adds any alert with the same defaults; `createdAlerts()`, `createdDiagnosticSettings()`
+ * and `createdWorkbook()` give what was made.
  */
 export class MigrationMonitoring extends Construct {
   /** The workspace every signal goes to. */
@@ -98,6 +101,7 @@ export class MigrationMonitoring extends Construct {
   private readonly monitoringScope: MonitoringScope;
   private readonly workspaceGiven: boolean;
   private ingestion?: MigrationEventIngestion;
+  private workbook?: ApplicationInsightsWorkbook;
   private factoryMonitored = false;
   private keyVaultsMonitored = 0;
 
@@ -123,7 +127,8 @@ export class MigrationMonitoring extends Construct {
       },
       this.workspaceId,
     );
-    this.monitoringScope = { scope: this, resourceGroup, location: this.location, namePrefix, workspace: this.workspace, tags, alerts };
+    const diagnosticSettings = new DiagnosticSettingRegistry(this, this.workspace);
+    this.monitoringScope = { scope: this, resourceGroup, location: this.location, namePrefix, workspace: this.workspace, tags, alerts, diagnosticSettings };
   }
 
   /** Where the DAG sends its events. Available after {@link monitorMigrationEvents}. */
@@ -162,7 +167,7 @@ export class MigrationMonitoring extends Construct {
       tags: this.monitoringScope.tags,
     });
     this.ingestion = ingestion;
-    namingFacade(this, () => new MigrationEventsMonitoring(this.monitoringScope, ingestion, props));
+    this.workbook = namingFacade(this, () => new MigrationEventsMonitoring(this.monitoringScope, ingestion, props)).workbook?.workbook;
     return this;
   }
 
@@ -236,6 +241,19 @@ export class MigrationMonitoring extends Construct {
   /** Every alert this facade has created so far, in creation order. */
   public createdAlerts(): readonly CreatedAlert[] {
     return this.monitoringScope.alerts.list();
+  }
+
+  /**
+   * Every diagnostic setting this facade has created so far, in creation order: the factory's and its
+   * DAG storage's, the events rule's (`diag-<rule name>`), each vault's, an Airflow environment's.
+   */
+  public createdDiagnosticSettings(): readonly MonitorDiagnosticSetting[] {
+    return this.monitoringScope.diagnosticSettings.list();
+  }
+
+  /** The workbook {@link monitorMigrationEvents} created; none before it, or with `workbook: false`. */
+  public createdWorkbook(): ApplicationInsightsWorkbook | undefined {
+    return this.workbook;
   }
 }
 

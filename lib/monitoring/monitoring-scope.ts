@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { MonitorDiagnosticSetting, MonitorDiagnosticSettingConfig } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import {
   AlertOptions,
@@ -31,6 +32,30 @@ export interface MonitoringScope {
   readonly tags?: { [key: string]: string };
   /** Makes the alerts, with the facade's defaults and action group. */
   readonly alerts: AlertRegistry;
+  /** Makes the diagnostic settings, each sending to the workspace. */
+  readonly diagnosticSettings: DiagnosticSettingRegistry;
+}
+
+/** Makes every diagnostic setting of one facade, to its workspace, and remembers it for `createdDiagnosticSettings()`. */
+export class DiagnosticSettingRegistry {
+  private readonly created: MonitorDiagnosticSetting[] = [];
+
+  constructor(
+    private readonly scope: Construct,
+    private readonly workspace: ILogAnalyticsWorkspace,
+  ) {}
+
+  /** A diagnostic setting sending to the workspace, with construct id `id` in the facade. */
+  public add(id: string, config: Omit<MonitorDiagnosticSettingConfig, 'logAnalyticsWorkspaceId'>): MonitorDiagnosticSetting {
+    const setting = new MonitorDiagnosticSetting(this.scope, id, { ...config, logAnalyticsWorkspaceId: this.workspace.id });
+    this.created.push(setting);
+    return setting;
+  }
+
+  /** Every diagnostic setting made so far, in creation order (a copy). */
+  public list(): readonly MonitorDiagnosticSetting[] {
+    return [...this.created];
+  }
 }
 
 /**
