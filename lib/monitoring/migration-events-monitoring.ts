@@ -70,7 +70,7 @@ export interface MigrationEventsMonitoringProps {
    * heartbeat interval (15 minutes) plus its frequency, so every evaluation sees an event of each
    * running migration.
    * @default - severity 2, every 15 minutes, over the shortest allowed window of at least one day
-   * and twice `longRunningMinutes`, more than 0 databases
+   * and twice `longRunningMinutes`, count > 0, per database
    */
   readonly migrationRunningLongAlert?: AlertOptions;
   /**
@@ -78,7 +78,7 @@ export interface MigrationEventsMonitoringProps {
    * are in flight (the only sign of a stopped Airflow on hosts without Azure Monitor signals, such
    * as Fabric). `false` leaves it out.
    * @default - severity 1, every 5 minutes over the shortest allowed window of at least one day and
-   * twice `silentMinutes`, per run
+   * twice `silentMinutes`, per run and its databases in flight
    */
   readonly migrationStalledAlert?: MigrationStalledAlertOptions | false;
   /**
@@ -107,7 +107,7 @@ export interface MigrationEventsMonitoringProps {
   /**
    * Overrides of the "cutover postponed" alert: an approver rejected a cutover, or its window closed
    * first; the database keeps replicating and waits for its next window.
-   * @default - severity 3, every 5 minutes over 15 minutes, per database, status and message
+   * @default - severity 3, every 5 minutes over 15 minutes, per database, status, step and message
    */
   readonly cutoverPostponedAlert?: AlertOptions;
   /**
