@@ -39,7 +39,7 @@ export interface DatabaseMigrationStackProps {
   readonly plan: MigrationPlan;
   /**
    * Subscription to deploy into.
-   * @default - from the environment (`ARM_SUBSCRIPTION_ID`, or the Azure CLI's current subscription)
+   * @default - `ARM_SUBSCRIPTION_ID` where Terraform runs: azurerm 4.x takes no subscription from the Azure CLI
    */
   readonly subscriptionId?: string;
   /**
@@ -81,7 +81,7 @@ export interface DatabaseMigrationStackProps {
    * Where Terraform keeps the state: local, Terraform Cloud (`cloud` block with a named
    * workspace) or an Azure blob. `stateBackendFromEnvironment()` reads it from TFC_* variables.
    * The Kubernetes host's release stack keeps its state beside it (`<workspace>-airflow`, ...).
-   * @default { type: 'local' } (`terraform.<plan name>.tfstate` in the folder the app runs in)
+   * @default { type: 'local' }: `terraform.<stack id>.tfstate` in the folder the app runs in
    */
   readonly stateBackend?: StateBackend;
   /**
@@ -91,9 +91,17 @@ export interface DatabaseMigrationStackProps {
    * @default - the built-in alerts with their defaults
    */
   readonly monitoring?: MigrationMonitoringOptions;
-  /** Fine-tuning of the orchestration side. @default - secure defaults */
+  /**
+   * The Data Factory's public network access, and the Key Vault: your own (`keyVault`; its monitoring
+   * is then yours), or the name an earlier version gave the one the stack creates (`keyVaultName`).
+   * @default - public network access on; creates the Key Vault `kv-<plan name>-<hash>`
+   */
   readonly orchestration?: Pick<OrchestrationFactoryProps, 'publicNetworkEnabled' | 'keyVault' | 'keyVaultName'>;
-  /** Settings of the DAG storage, created for the hosts that read the DAG from storage (dataFactory, external). @default - secure defaults */
+  /**
+   * Settings of the DAG storage account, created for the hosts that read the DAG from storage
+   * (dataFactory, external); the other hosts ignore them.
+   * @default - GRS, HTTPS only, TLS 1.2, no public blobs, no shared keys, versioning, 30 days of soft delete; the stack's `lock`
+   */
   readonly dagStorage?: DagStorageSettings;
   /**
    * Principal that deploys: uploads DAG blobs, administers the Kubernetes host's cluster.
