@@ -81,7 +81,7 @@ export interface DatabaseMigrationStackProps {
    * Where Terraform keeps the state: local, Terraform Cloud (`cloud` block with a named
    * workspace) or an Azure blob. `stateBackendFromEnvironment()` reads it from TFC_* variables.
    * The Kubernetes host's release stack keeps its state beside it (`<workspace>-airflow`, ...).
-   * @default { type: 'local' }: `terraform.<stack id>.tfstate` in the folder the app runs in
+   * @default { type: 'local' }: `terraform.<stack name>.tfstate` in the folder the app runs in
    */
   readonly stateBackend?: StateBackend;
   /**
