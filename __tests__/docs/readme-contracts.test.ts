@@ -4,7 +4,7 @@
  * drift: a field added to the schema with a default must be documented, a documented field must exist,
  * and a documented default must be the schema's. So are the default stacks' counts, resource names
  * and diagnostic settings ("What gets deployed", "Performance"), the alerts' severities and timings
- * ("Monitoring"), the outputs of each host ("Outputs"), the roles assigned and the checks checkov
+ * and each host's diagnostic settings ("Monitoring"), the outputs of each host ("Outputs"), the roles assigned and the checks checkov
  * skips ("Security"), against what the stacks synthesize and the checkov settings; the plan the
  * README shows, against the example file it says it is; and what the machine needs, against the
  * Pythons the test scripts look for and the Terraform the validate step asks for.
@@ -491,11 +491,64 @@ function fabricPageAlertRows(page: string): Array<[string, string]> {
 
 const sorted = <K, V>(map: Map<K, V>) => [...map].sort(([a], [b]) => String(a).localeCompare(String(b)));
 
-describe("the README's alerts and outputs of every host", () => {
+/** A diagnostic setting as `name: log categories / metrics`, each list sorted; a category group as `group <name>`. */
+function diagnosticSetting(name: string, logs: readonly string[], metrics: readonly string[]): string {
+  return `${name}: ${[...logs].sort().join(', ')} / ${[...metrics].sort().join(', ')}`;
+}
+
+/** The README's diagnostic settings table: the settings of one host. */
+function documentedDiagnosticSettings(readme: string, host: string): string[] {
+  return tableRows(readme, '| setting | on | logs | metrics | hosts | why |', 'diagnostic settings table')
+    .map((row) => row.split('|').slice(1, -1).map((cell) => cell.trim()))
+    .filter(([, , , , hosts]) => hosts === 'all' || hosts.split(/,\s*/).includes(host))
+    .map(([name, , logs, metrics]) =>
+      diagnosticSetting(
+        backticked(name)[0],
+        [...logs.matchAll(/(group )?`([^`]+)`/g)].map(([, group, category]) => `${group ?? ''}${category}`),
+        backticked(metrics),
+      ),
+    )
+    .sort();
+}
+
+/** The diagnostic settings of a host's stacks, named as the README names them. */
+function synthesizedDiagnosticSettings(each: readonly SynthesizedStack[], planName: string): string[] {
+  const stacks = mergedStacks(...each);
+  const hash = /-([0-9a-f]{4})$/.exec(String(Object.values(stacks.resource.azurerm_key_vault)[0].name))![1];
+  return Object.values(stacks.resource.azurerm_monitor_diagnostic_setting ?? {})
+    .map((setting) =>
+      diagnosticSetting(
+        placeholders(resolvedName(stacks, String(setting.name)), planName, hash),
+        ((setting.enabled_log ?? []) as { category?: string; category_group?: string }[]).map((log) => log.category ?? `group ${log.category_group}`),
+        ((setting.enabled_metric ?? []) as { category: string }[]).map((metric) => metric.category),
+      ),
+    )
+    .sort();
+}
+
+describe("the README's alerts, diagnostic settings and outputs of every host", () => {
   const hosts = Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[];
   // Cutover gates on, so the stacks hold the cutover alerts too.
   const plans = new Map(hosts.map((host) => [host, examplePlanWith(AIRFLOW_OF_HOST[host], { cutover: { maxConcurrent: 1 } })]));
-  const synths = new Map(hosts.map((host) => [host, synthMigrationStack({ plan: plans.get(host) }).synth]));
+  const built = new Map(hosts.map((host) => [host, synthMigrationStack({ plan: plans.get(host) })]));
+  const synths = new Map(hosts.map((host) => [host, built.get(host)!.synth]));
+
+  test.each(hosts)('list the diagnostic settings of the %s host with their log categories and metrics', (host) => {
+    const { synth, release } = built.get(host)!;
+    expect(documentedDiagnosticSettings(README, host)).toEqual(synthesizedDiagnosticSettings(release ? [synth, release] : [synth], plans.get(host)!.name));
+  });
+
+  test('a diagnostic setting left out, or a category or host that differs, is seen', () => {
+    const drifted = README.replace(/^\| `diag-dcr-<name>` \|.*\n/m, '')
+      .replace('| `kube-audit-admin`, `guard` |', '| `kube-audit`, `guard` |')
+      .replace('| `Transaction` | dataFactory, external |', '| `Transaction` | dataFactory |');
+    const { synth, release } = built.get('kubernetes')!;
+    const kubernetes = synthesizedDiagnosticSettings([synth, release!], plans.get('kubernetes')!.name);
+    expect(documentedDiagnosticSettings(drifted, 'kubernetes')).toEqual(
+      kubernetes.filter((setting) => !setting.startsWith('diag-dcr-')).map((setting) => setting.replace('guard, kube-audit-admin', 'guard, kube-audit')),
+    );
+    expect(documentedDiagnosticSettings(drifted, 'external').filter((setting) => setting.startsWith('diag-dag-blobs'))).toEqual([]);
+  });
 
   test("give each Azure Monitor alert's default severity, frequency and window", () => {
     expect(sorted(documentedAlertTimings(README))).toEqual(sorted(synthesizedAlertTimings([...synths.values()], plans.get('kubernetes')!.name)));
