@@ -7,7 +7,8 @@
  * and each host's diagnostic settings ("Monitoring"), the outputs of each host ("Outputs"), the roles assigned and the checks checkov
  * skips ("Security"), against what the stacks synthesize and the checkov settings; the plan the
  * README shows, against the example file it says it is; and what the machine needs, against the
- * Pythons the test scripts look for and the Terraform the validate step asks for.
+ * Pythons the test scripts look for and the Terraform the validate step asks for; and the deploy
+ * prerequisites, against the Terraform the stacks require and the kubelogin modes.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import { stateBackendFromEnvironment } from '../../lib/state-backend';
 import { examplePlan } from '../helpers/example-plan';
 import { roleGrants } from '../security/role-inventory';
 import { tableRows } from './readme-table';
+import { REQUIRED_TERRAFORM_VERSION } from '../../lib/private/terraform-version';
+import { KUBELOGIN_MODES } from '../../lib/hosts/kubernetes/kubernetes-host';
 
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -218,6 +221,37 @@ describe("the README's account of what the machine needs", () => {
   test('a Python left out, or another Terraform, is seen', () => {
     const drifted = README.replace('Python 3.12 and 3.8 (the DAG', 'Python 3.12 (the DAG').replace('(3.12; 3.8 for', '(3.12; for').replace('Terraform 1.11 or later on PATH', 'Terraform 1.5 or later on PATH');
     expect(documentedPrerequisites(drifted)).toEqual({ pythons: ['3.11', '3.12'], terraform: '1.5' });
+  });
+});
+
+/** What the README's table of deploy prerequisites asks for: the Terraform, and the kubelogin modes it names with the default. */
+function documentedDeployPrerequisites(readme: string): { terraform?: string; kubeloginModes: string[]; kubeloginDefault?: string } {
+  const what = tableRows(readme, '| what | hosts | why |', 'table of deploy prerequisites').map((row) => cells(row)[0]);
+  const kubelogin = what.find((cell) => cell.includes('`AIRFLOW_KUBELOGIN_MODE`')) ?? '';
+  const modes = kubelogin.slice(kubelogin.indexOf('`AIRFLOW_KUBELOGIN_MODE`') + '`AIRFLOW_KUBELOGIN_MODE`'.length);
+  return {
+    terraform: what.map((cell) => /^Terraform \*\*(\d+\.\d+) or later\*\*/.exec(cell)?.[1]).find(Boolean),
+    kubeloginModes: backticked(modes),
+    kubeloginDefault: /`([^`]+)` \(the default\)/.exec(modes)?.[1],
+  };
+}
+
+describe("the README's deploy prerequisites", () => {
+  const { release } = synthMigrationStack({ plan: examplePlanWith({}) });
+  /** The login the release stack's kubernetes provider runs kubelogin with. */
+  const login = (() => {
+    const args: string[] = (release!.provider as any).kubernetes[0].exec[0].args;
+    return args[args.indexOf('--login') + 1];
+  })();
+  const actual = { terraform: /^>= (\d+\.\d+)\.0$/.exec(REQUIRED_TERRAFORM_VERSION)?.[1], kubeloginModes: [...KUBELOGIN_MODES], kubeloginDefault: login };
+
+  test('ask for the Terraform the stacks require, and name every kubelogin mode with the one used by default', () => {
+    expect(documentedDeployPrerequisites(README)).toEqual(actual);
+  });
+
+  test('another Terraform, a mode left out or another default is seen', () => {
+    const drifted = README.replace('| Terraform **1.11 or later** |', '| Terraform **1.10 or later** |').replace(', `msi` or `azd` |', ' or `msi` |').replace('`azurecli` (the default)', '`azurecli`');
+    expect(documentedDeployPrerequisites(drifted)).toEqual({ terraform: '1.10', kubeloginModes: ['azurecli', 'workloadidentity', 'spn', 'msi'], kubeloginDefault: undefined });
   });
 });
 
