@@ -226,3 +226,34 @@ def test_run_outcome_reports_the_latest_try_of_a_run_cleared_from_validate_not_t
     assert driver.run_outcome() == "failed"
     assert driver.errors["run_outcome"] == "migration run failed: 1 of 1 database(s) not migrated. %s; migrated: -; " \
         "waiting for the next cutover window (replicating): -" % reported
+
+
+@pytest.mark.parametrize("latest", ["the declared migration reads Failed", "a later migration of the source failed"])
+def test_a_target_declared_migrated_keeps_its_source_frozen_whatever_dms_reports_of_it_after(rehearsal_world, latest):
+    """A run declared the migration migrated (applications write to the target, the source stays frozen). Then DMS's
+    latest migration into the target reads ended: that very migration reported Failed (DMS's statuses in any order),
+    or a person started the source's migration again through the plan's service and DMS failed it over the ONLINE
+    database. Was: the next run's rollback took the target for one no migration of this plan had gone live into and
+    made the source writable beside it, splitting the writes. Now the handoff by target keeps the source frozen, for
+    a person."""
+    import uuid
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated" and not world.source_writable(), first.errors
+    with world.world.transaction() as state:
+        [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+        if latest == "a later migration of the source failed":
+            record["operations"].append(dict(record["operations"][-1], migrationOperationId=str(uuid.uuid4())))
+        record["operations"][-1]["migrationStatus"] = "Failed"
+
+    later = RunDriver(dag, world.observe)
+    states = later.run_database("db")
+
+    assert states["db.rollback"] == "failed", later.errors
+    assert "declared migration %s" % first.xcom[("db.start_migration", "return_value")] in later.errors["db.rollback"], later.errors
+    assert not world.source_writable(), "a writable source beside the target declared migrated splits the writes"
+    assert world.target()["state"] == "ONLINE" and not world.online_target_deleted
