@@ -161,7 +161,7 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         now = standing(ctx)
         _wait_while_canceling(ctx, now, after_cancel=True)
     target = ctx.sql.target_state(database, "target-state-after-cancel")
-    decision = target_removal.decide(database, now.migration, target, target_removal.noted_gone(ctx, now.migration))
+    decision = target_removal.decide(database, now.migration, target, target_removal.noted_gone(ctx, now.migration), declared_into_target(ctx))
     if decision.remove:
         _withhold_from_a_doubtful_migration(ctx, now, "remove target database %s" % database.target_database, actions)
         actions.append(target_removal.remove(ctx, database))
