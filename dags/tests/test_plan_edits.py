@@ -499,6 +499,30 @@ def test_a_target_server_moved_after_a_handoff_never_makes_the_declared_source_w
     assert again.outcome("db") == "migrated", again.errors
 
 
+def test_a_target_server_moved_after_a_handoff_and_a_failed_migration_into_the_old_server_keeps_the_source_frozen(rehearsal_world):
+    """As above, and then a person started the source's migration again into the old server through the plan's service,
+    which DMS failed over the live database: DMS's latest migration into the declared target is that failed one. Was:
+    the handoff was looked for only by that migration, found none, and preflight went on to migrate the source, frozen
+    since the handoff, into the new server (a second declared target). Now the handoff by target counts too."""
+    import uuid
+
+    dag, world = setup(rehearsal_world, mode="online", target="mi-prod")
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    with world.world.transaction() as state:
+        [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+        record["operations"].append(dict(record["operations"][-1], migrationOperationId=str(uuid.uuid4()), migrationStatus="Failed"))
+    plan, edited = moved("mi-prod", "online")
+    add_moved_server(world, plan)
+    run = RunDriver(edited, world.observe)
+    states = run.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", run.errors
+    assert len(world.operations()) == 2, "a second migration of a declared source"
+    assert not world.source_writable(), "the source of a declared migration made writable"
+
+
 @pytest.mark.parametrize("mode,crash", [("online", "freeze_source"), ("online", None), ("offline", None)],
                          ids=["online frozen", "online handed off", "offline handed off"])
 def test_a_copy_of_the_plan_in_another_airflow_whose_entry_of_the_same_name_is_another_server_leaves_the_source_alone(
