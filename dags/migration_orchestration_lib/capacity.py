@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import AbstractSet, Any, Dict, Iterable, Iterator, Optional, Tuple
 
-from migration_orchestration_lib.handoffs import declared_migrated, handoff_key
+from migration_orchestration_lib.handoffs import declared_migrated, handoff_key, target_key
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
@@ -148,6 +148,19 @@ def migrations_by_database(
     return found
 
 
+def _declared_into(ctx: Any, scope: str, target_database: str, status: MigrationStatus) -> Optional[Tuple[str, str]]:
+    """(the migration a run declared migrated into that target, with DMS's status where it is the latest; the record a
+    person clears to migrate again), or None: that latest migration itself, or, where DMS's latest into it is another
+    (the declared one was followed by one that ended: a person's, failed over the live database), the handoff by target."""
+    if declared_migrated(ctx, status.migration_operation_id):
+        return "%s (%s)" % (status.migration_operation_id, status.migration_status), handoff_key(status.migration_operation_id or "")
+    key = target_key(scope, target_database)
+    recorded = ctx.services.records.get(key)
+    if recorded and recorded != status.migration_operation_id:
+        return "%s (DMS's latest migration into it since, %s, %s)" % (recorded, status.migration_operation_id, status.migration_status), key
+    return None
+
+
 def _plan_sources_by_target(plan: MigrationPlan) -> Dict[Tuple[str, str], str]:
     return {
         (comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()): d.source_server for d in plan.databases
@@ -174,15 +187,16 @@ def migrated_elsewhere(ctx: Any, now: Any, reuse_list: bool = False) -> str:
             ctx.plan, database, ctx.services.dms.migrations_on_service(reuse_list), source.host, source.port,
             ctx.services.dms.migration_service_id):
         scope, target_database, status = found
-        if declared_migrated(ctx, status.migration_operation_id):
+        declared = _declared_into(ctx, scope, target_database, status)
+        if declared:
             held = (
-                "a run declared DMS migration %s (%s) of it into target database %s on %s migrated, a target the plan no "
+                "a run declared DMS migration %s of it into target database %s on %s migrated, a target the plan no "
                 "longer names (its target server or database changed since), so applications may write there by now and a "
                 "writable source would split them. A person must act: put the target of %s back to that one, or, while "
                 "applications use that target, keep the source frozen and remove %s from the plan; to migrate the source "
                 "again, first make sure nothing uses that target, then clear the record (%s)" % (
-                    status.migration_operation_id, status.migration_status, target_database, scope.rstrip("/").rsplit("/", 1)[-1],
-                    database.name, database.name, variables_set(handoff_key(status.migration_operation_id))))
+                    declared[0], target_database, scope.rstrip("/").rsplit("/", 1)[-1], database.name, database.name,
+                    variables_set(declared[1])))
         elif status.still_runs_in_dms and not status.is_canceling and (status.offline is not False or status.cutover_requested):
             # offline unknown counts as offline: the recorded listMigrations example carries no offlineConfiguration
             held = "%s; DMS finishes it by itself, bringing that target online without the writes a writable source would take. %s" % (

@@ -202,7 +202,6 @@ def _check_not_of_an_earlier_source(ctx: Any, migration: Optional[MigrationStatu
     changed while its migration was under way. Taken for a foreign migration, it was left as it is and the
     message said to let it end or cancel it, which left the old source frozen with nobody told."""
     from migration_orchestration_lib import source_freeze
-    from migration_orchestration_lib.operator_commands import variables_set
     from migration_orchestration_lib.step_context import StepFailure
 
     database, server = ctx.database, ctx.source_server
@@ -225,17 +224,32 @@ def _check_not_of_an_earlier_source(ctx: Any, migration: Optional[MigrationStatu
         "a migration the DAG had under way, from before the entry's source.database was changed (or of an entry "
         "since removed), and source database %s may still be frozen by the DAG. Nothing is started, canceled, "
         "removed, frozen or unfrozen. A person must act: put the entry's source.database back to %s and run again "
-        "(each step carries on from where DMS and SQL Server stand, or its rollback undoes it); or undo it "
-        "yourself: %sgive %s back the access recorded before the freeze, drop its freeze marker "
-        "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s', on the writable database) and clear the record "
-        "(%s); then run again"
+        "(each step carries on from where DMS and SQL Server stand, or its rollback undoes it); %s"
         % (database.target_database, database.target_server, migration.migration_operation_id, migration.migration_status,
            migration.source_database_name, database.source_server, database.source_database, database.name,
            migration.source_database_name, key, recorded, migration.source_database_name, migration.source_database_name,
-           _undo_the_migration(migration),
-           migration.source_database_name, source_freeze.quote_name(migration.source_database_name),
-           source_freeze.FREEZE_MARKER, variables_set(key))
+           _or_undo_it_yourself(migration, database.source_database, key))
     )
+
+
+def _or_undo_it_yourself(migration: MigrationStatus, new_source: str, key: str) -> str:
+    """The other way a person may take; none where DMS completed the migration or is completing it (its cutover asked
+    for): its target is live or going live, a run may have declared it migrated, and a writable source beside it would
+    split the writes."""
+    from migration_orchestration_lib import source_freeze
+    from migration_orchestration_lib.operator_commands import variables_set
+
+    source = migration.source_database_name
+    if migration.cutover_requested:
+        return ("DMS completed that migration, or is completing it (its cutover asked for): its target is live or goes "
+                "live, and a run may have handed it to applications, so never cancel migration %s or drop its target, "
+                "and keep source database %s frozen until whoever owns that target says nothing uses it (a writable "
+                "source beside it would split their writes). To migrate %s, name another target database for it"
+                % (migration.migration_operation_id, source, new_source))
+    return ("or undo it yourself: %sgive %s back the access recorded before the freeze, drop its freeze marker "
+            "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s', on the writable database) and clear the record "
+            "(%s); then run again" % (_undo_the_migration(migration), source, source_freeze.quote_name(source),
+                                      source_freeze.FREEZE_MARKER, variables_set(key)))
 
 
 def _undo_the_migration(migration: MigrationStatus) -> str:

@@ -40,7 +40,7 @@ nor forgotten: the run fails saying so, its event is a warning (`Retrying`, no a
 next look.
 
 A listed database that a run declared migrated (DMS's latest migration into its target `Succeeded`, its
-handoff recorded, `handoffs`; or, DMS holding no migration into its target any more, the handoff by target)
+handoff recorded, `handoffs`; or, DMS running no migration into its target any more, the handoff by target)
 is not stranded, though its end never listed it (its run killed) and its source keeps its record. A removed database whose name another entry took since (`b` renamed `a`) is
 judged by its source, never by that entry's outcome. Limits: a database listed by a version before the
 target fields is judged by its record alone; an admission pool given more than one slot may lose an entry
@@ -201,9 +201,9 @@ def find_stranded(
         latest = _latest(entry, in_dms)
         if latest is not None and latest.is_succeeded and records.get(handoff_key(latest.migration_operation_id or "")):
             continue  # a run declared it migrated (one whose end never listed it: killed, say)
-        if latest is None and entry.target_server_id and entry.target_database and records.get(
+        if (latest is None or not latest.still_runs_in_dms) and entry.target_server_id and entry.target_database and records.get(
                 target_key(entry.target_server_id, entry.target_database)):
-            continue  # so did one into its target, a migration DMS forgot since (its resource deleted)
+            continue  # so did one into its target: DMS forgot it since (its resource deleted), or reads it, or a later one, ended
         # In flight, still copying though its last ARM operation failed, or still canceling: DMS still works on it.
         migration = latest if latest is not None and latest.still_runs_in_dms else None
         if record or migration is not None:

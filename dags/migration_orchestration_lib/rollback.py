@@ -18,7 +18,8 @@ Decided from DMS and SQL state, read again in this task:
 4. the DAG's own freeze of the source is undone, back to the access recorded before it
    (`source_freeze`: writable, or the restriction the team had chosen, which stays), unless DMS completed the migration and validation
    passed (then `done` succeeded and no rollback runs), or a run declared this migration migrated
-   (`handoffs`), or this run validated it (only `done` failed, and an attempt of it whose worker
+   (`handoffs`), or one into its target whatever DMS reports of it since (it read Failed, or a later migration failed
+   over the live database: `_live_without_a_migration`), or this run validated it (only `done` failed, and an attempt of it whose worker
    lost its heartbeat may still be declaring it), or it had completed with its source frozen before
    this run began (that record may be lost), or DMS holds no migration of this plan into a restore's target that is
    ONLINE (`_live_without_a_migration`: the record, keyed by that migration, cannot be found), or DMS lists a migration
@@ -160,7 +161,7 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         now = standing(ctx)
         _wait_while_canceling(ctx, now, after_cancel=True)
     target = ctx.sql.target_state(database, "target-state-after-cancel")
-    decision = target_removal.decide(database, now.migration, target, target_removal.noted_gone(ctx, now.migration))
+    decision = target_removal.decide(database, now.migration, target, target_removal.noted_gone(ctx, now.migration), declared_into_target(ctx))
     if decision.remove:
         _withhold_from_a_doubtful_migration(ctx, now, "remove target database %s" % database.target_database, actions)
         actions.append(target_removal.remove(ctx, database))
@@ -351,20 +352,24 @@ def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
 
 
 def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any) -> str:
-    """Why a restore's target may be in use though DMS holds no migration of this plan into it (empty: it is not).
+    """Why a target may be in use though DMS holds no live migration of this plan into it (empty: it is not). A run
+    declared a migration into it migrated (the handoff by target), whatever DMS reports since: that migration read
+    Failed, or a later one of the source (a person's, through this plan's service) failed over the live database.
     DMS forgets a migration whose resource was deleted after it ended (`DatabaseMigrationsSqlMi_Delete`, ..._SqlVm_,
     ..._SqlDb_), and one run by another migration service (the plan's replaced since) reads as none of this plan's:
     the handoff record, keyed by that migration, cannot be read then. A restore's target database ONLINE beside a
-    source the DAG froze is that migration gone live (no restore of this source into it is pending, and preflight
-    starts none over an existing target), perhaps declared migrated and written to by applications."""
+    source the DAG froze, DMS holding no migration of this plan into it, is that migration gone live (no restore of
+    this source into it is pending, and preflight starts none over an existing target), perhaps declared migrated
+    and written to by applications."""
     database = ctx.database
-    if now.migration is not None:
-        return ""
     declared = declared_into_target(ctx)
     if declared:
         return "a run declared migration %s into target database %s on %s migrated (the Airflow Variable %s) and DMS holds " \
-               "no migration of this plan into it now" % (declared, database.target_database, database.target_server,
-                                                           target_handoff_key(ctx.target))
+               "%s" % (declared, database.target_database, database.target_server, target_handoff_key(ctx.target),
+                       "no migration of this plan into it now" if now.migration is None else "no live migration into it "
+                       "now (migration %s: %s)" % (now.operation_id, now.migration.migration_status))
+    if now.migration is not None:
+        return ""
     if not database.restores_backups or target is None or target.state != target_removal.ONLINE:
         return ""
     return (

@@ -6,6 +6,9 @@ A target database is removed only if this migration created it and it never went
   the migration; the DAG did not create it.
 - Nothing is removed unless DMS holds a migration of this database's source into it (otherwise
   this migration did not create it: preflight refuses to start over an existing target).
+- Nothing is removed where a run declared a migration into it migrated (`handoffs.declared_into_target`),
+  whatever DMS reports since (that migration read Failed, or a later one failed over the live database)
+  and whatever its state (a live database taken OFFLINE is still the one applications write to).
 - Nothing is removed once cutover was requested or the migration completed (`Completing`,
   `Succeeded`): the database is live or going live.
 - Nothing is removed while the target is ONLINE (open for writes: it went live).
@@ -48,17 +51,21 @@ class RemovalDecision:
 
 
 def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], target_state: Optional[Any],
-           gone_after_it_ended: bool = False) -> RemovalDecision:
+           gone_after_it_ended: bool = False, declared_into: Optional[str] = None) -> RemovalDecision:
     """`migration`: the latest DMS migration into the target (read just now) where it is this plan's
     (`migration_stage.standing_of`: None where another service or source database runs it; a doubtful
     one, whose source server DMS names otherwise, the rollback removes only where this run created it);
     `target_state`: the target database's `sys.databases` state (None when absent), read just now;
-    `gone_after_it_ended`: that migration's target was seen gone after it ended (`noted_gone`)."""
+    `gone_after_it_ended`: that migration's target was seen gone after it ended (`noted_gone`); `declared_into`: the
+    migration a run declared migrated into the target (`handoffs.declared_into_target`; None: none)."""
     name = database.target_database
     if database.target_kind == "SqlDb":
         return RemovalDecision(False, "SqlDb target %s existed before the migration: kept (its data may be partial)" % name)
     if target_state is None:
         return RemovalDecision(False, "target %s is absent: nothing to remove" % name)
+    if declared_into:
+        return RemovalDecision(False, "target %s (%s): a run declared migration %s into it migrated, so applications may "
+                                      "write to it: kept" % (name, target_state.state, declared_into))
     if migration is None or (migration.source_database_name or "").lower() != database.source_database.lower():
         return RemovalDecision(False, "target %s was not created by a migration of %s: kept" % (name, database.source_database))
     if gone_after_it_ended:

@@ -57,7 +57,7 @@ Schema of `world.json` (schemaVersion 1):
         collation: the server's collation (`set_server_collation`; absent: SQL_Latin1_General_CP1_CI_AS,
               `DEFAULT_COLLATION`): master's, tempdb's (so temporary tables'), and a new database's
     Database:
-        name, state: ONLINE | RESTORING        (absent: no entry)
+        name, state: ONLINE | RESTORING | OFFLINE   (absent: no entry; OFFLINE: taken offline by a person)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
         recoveryModel: FULL | BULK_LOGGED | SIMPLE
         lsn: int                 the end of its transaction log; every write (and backup) adds one
@@ -128,7 +128,7 @@ STATE_FILE = "world.json"
 LOCK_FILE = "world.lock"
 
 SERVER_KINDS = ("SqlServer", "SqlMi", "SqlDb", "SqlVm")
-DATABASE_STATES = ("ONLINE", "RESTORING")
+DATABASE_STATES = ("ONLINE", "RESTORING", "OFFLINE")
 USER_ACCESS = ("MULTI_USER", "SINGLE_USER", "RESTRICTED_USER")
 RECOVERY_MODELS = ("FULL", "BULK_LOGGED", "SIMPLE")
 BACKUP_TYPES = ("FULL", "LOG")

@@ -167,6 +167,35 @@ def test_a_source_changed_while_dms_still_works_on_its_migration_tells_the_perso
         assert "cancel DMS migration %s, drop the target database" % operation in told, told
 
 
+@pytest.mark.parametrize("completed", ["declared migrated", "cutover requested"])
+def test_a_source_changed_after_its_migration_completed_never_tells_the_person_to_make_the_old_source_writable(
+        rehearsal_world, completed):
+    """The entry's source.database was edited (Sales to Hr, the target database kept) once DMS had completed the
+    migration of Sales (a run declared it migrated: applications write to the target), or was completing it (its
+    cutover requested: the target goes live). Was: the step's advice said to undo the migration yourself: cancel a
+    Completing one, and give Sales back its access before the freeze, which splits the writes between the target and
+    a writable Sales. Now it says to keep Sales frozen and never to cancel that migration or drop its target."""
+    dag, world = setup(rehearsal_world, mode="online")
+    if completed == "declared migrated":
+        first = RunDriver(dag, world.observe)
+        first.run_database("db")
+        assert first.outcome("db") == "migrated", first.errors
+    else:
+        crashed_after(dag, world, "final_backup")
+        with world.world.transaction() as state:  # the cutover asked for, DMS still completing it
+            for key, record in state["databaseMigrations"].items():
+                if key.endswith("/sales"):
+                    record["operations"][-1]["migrationStatus"] = "Completing"
+    edited = RunDriver(dag_of(mode="online", source_database="Hr", target_database="Sales")[1], world.observe)
+    edited.run_database("db")
+
+    told = edited.errors["db.preflight"]
+    assert "put the entry's source.database back to Sales" in told, told
+    assert "give Sales back the access" not in told and "cancel DMS migration" not in told, told
+    assert "keep source database Sales frozen until whoever owns that target says nothing uses it" in told, told
+    assert not world.source_writable()
+
+
 def test_a_source_changed_mid_run_after_the_freeze_fails_the_rollback_for_a_person(rehearsal_world):
     dag, world = setup(rehearsal_world, mode="offline")
     run = crashed_after(dag, world, "freeze_source")
@@ -468,6 +497,30 @@ def test_a_target_server_moved_after_a_handoff_never_makes_the_declared_source_w
     again = RunDriver(edited, world.observe)
     again.run_database("db")
     assert again.outcome("db") == "migrated", again.errors
+
+
+def test_a_target_server_moved_after_a_handoff_and_a_failed_migration_into_the_old_server_keeps_the_source_frozen(rehearsal_world):
+    """As above, and then a person started the source's migration again into the old server through the plan's service,
+    which DMS failed over the live database: DMS's latest migration into the declared target is that failed one. Was:
+    the handoff was looked for only by that migration, found none, and preflight went on to migrate the source, frozen
+    since the handoff, into the new server (a second declared target). Now the handoff by target counts too."""
+    import uuid
+
+    dag, world = setup(rehearsal_world, mode="online", target="mi-prod")
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    with world.world.transaction() as state:
+        [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+        record["operations"].append(dict(record["operations"][-1], migrationOperationId=str(uuid.uuid4()), migrationStatus="Failed"))
+    plan, edited = moved("mi-prod", "online")
+    add_moved_server(world, plan)
+    run = RunDriver(edited, world.observe)
+    states = run.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", run.errors
+    assert len(world.operations()) == 2, "a second migration of a declared source"
+    assert not world.source_writable(), "the source of a declared migration made writable"
 
 
 @pytest.mark.parametrize("mode,crash", [("online", "freeze_source"), ("online", None), ("offline", None)],

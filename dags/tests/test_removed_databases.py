@@ -480,13 +480,16 @@ def test_a_database_added_and_removed_before_any_run_ended_is_reported(only_b):
     assert only_b.started() == ["b"], "start_migration drops what a run's end took in"
 
 
-@pytest.mark.parametrize("dms", ["shows it", "forgot it"])
+@pytest.mark.parametrize("dms", ["shows it", "forgot it", "reads it failed"])
 def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not_reported(only_b, dms):
     """`a` migrated (declared) in a run whose end never came (killed), then removed: its source stays frozen,
     its record kept, as a migrated one's does; DMS and the handoff say it is done, not stranded. So does the handoff
     by target where DMS forgot the migration (its resource deleted, `DatabaseMigrationsSqlMi_Delete`): before, the
     run's end reported `a` stranded, saying to put it back in the plan (whose preflight then refuses the declared
-    target and says to remove it) or to give the source back its access beside the target applications use."""
+    target and says to remove it) or to give the source back its access beside the target applications use. And so
+    does it where DMS's latest migration into the target reads Failed since (DMS's statuses in any order, or a later
+    migration failed over the live database): before, `a` was reported stranded, "DMS runs no migration of it", with
+    the advice to give the read-only source back its access."""
     run = RunDriver(only_b.v1, only_b.world.observe)
     run.run_database("a")
     assert run.outcome("a") == "migrated", run.errors
@@ -494,6 +497,10 @@ def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not
         from migration_orchestration_lib.rehearsal import rehearsal_services
 
         assert rehearsal_services(only_b.plan).dms.delete(MigrationTarget.of(only_b.plan, only_b.plan.database("a")))
+    elif dms == "reads it failed":
+        with only_b.world.world.transaction() as state:
+            [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+            record["operations"][-1]["migrationStatus"] = "Failed"
 
     later = RunDriver(only_b.v0)
     later.run_database("b")

@@ -226,3 +226,59 @@ def test_run_outcome_reports_the_latest_try_of_a_run_cleared_from_validate_not_t
     assert driver.run_outcome() == "failed"
     assert driver.errors["run_outcome"] == "migration run failed: 1 of 1 database(s) not migrated. %s; migrated: -; " \
         "waiting for the next cutover window (replicating): -" % reported
+
+
+def migrated_then_dms_reads_it_ended(rehearsal_world, target, later_migration):
+    """A first run migrates Sales (declared); then DMS's latest migration into the target reads Failed: that very
+    one, or (`later_migration`) a later one of the source. The world, the DAG and the first run's operation id."""
+    import uuid
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated" and not world.source_writable(), first.errors
+    with world.world.transaction() as state:
+        [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+        if later_migration:
+            record["operations"].append(dict(record["operations"][-1], migrationOperationId=str(uuid.uuid4())))
+        record["operations"][-1]["migrationStatus"] = "Failed"
+    return world, dag, first.xcom[("db.start_migration", "return_value")]
+
+
+@pytest.mark.parametrize("latest", ["the declared migration reads Failed", "a later migration of the source failed"])
+def test_a_target_declared_migrated_keeps_its_source_frozen_whatever_dms_reports_of_it_after(rehearsal_world, latest):
+    """A run declared the migration migrated (applications write to the target, the source stays frozen). Then DMS's
+    latest migration into the target reads ended: that very migration reported Failed (DMS's statuses in any order),
+    or a person started the source's migration again through the plan's service and DMS failed it over the ONLINE
+    database. Was: the next run's rollback took the target for one no migration of this plan had gone live into and
+    made the source writable beside it, splitting the writes. Now the handoff by target keeps the source frozen, for
+    a person."""
+    world, dag, declared = migrated_then_dms_reads_it_ended(rehearsal_world, "mi-prod", latest == "a later migration of the source failed")
+
+    later = RunDriver(dag, world.observe)
+    states = later.run_database("db")
+
+    assert states["db.rollback"] == "failed", later.errors
+    assert "declared migration %s" % declared in later.errors["db.rollback"], later.errors
+    assert not world.source_writable(), "a writable source beside the target declared migrated splits the writes"
+    assert world.target()["state"] == "ONLINE" and not world.online_target_deleted
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_target_declared_migrated_is_never_removed_while_it_is_not_online(rehearsal_world, target):
+    """A run declared the migration migrated; later a person started the source's migration again through the plan's
+    service, which DMS failed over the live database, while that database was not ONLINE (a DBA took it OFFLINE; a
+    managed instance's reads it Offline, or Inaccessible with its TDE key out of reach). Was: the next run's rollback
+    took it for what the failed migration left, not ONLINE, and deleted it, with the writes applications made there.
+    Now the handoff by target keeps it, and the source frozen."""
+    world, dag, _ = migrated_then_dms_reads_it_ended(rehearsal_world, target, later_migration=True)
+    world.world.update_database(world.target_server, "Sales", state="OFFLINE")
+
+    later = RunDriver(dag, world.observe)
+    states = later.run_database("db")
+
+    assert world.target() is not None, "the target declared migrated was removed: %s" % later.errors
+    assert states["db.rollback"] == "failed" and not world.source_writable(), later.errors
+    assert "was declared migrated" in later.errors["db.preflight"], "not: the rollback cleans up (%s)" % later.errors

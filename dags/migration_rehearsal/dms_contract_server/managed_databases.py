@@ -15,7 +15,7 @@ from migration_rehearsal.dms_contract_server.arm import SQL_API_VERSIONS, ApiErr
 from migration_rehearsal.world import LRO_FAULT_KIND, World
 
 PROVIDER = "Microsoft.Sql"
-STATUS_BY_STATE = {"ONLINE": "Online", "RESTORING": "Restoring"}
+STATUS_BY_STATE = {"ONLINE": "Online", "RESTORING": "Restoring", "OFFLINE": "Offline"}
 LOCATION = "westeurope"
 
 
