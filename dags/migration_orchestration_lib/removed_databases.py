@@ -35,7 +35,8 @@ rollback undoes it), or cancel it (the `az datamigration ... cancel` command, na
 leaves RESTORING (a managed instance's or SQL VM's; never an ONLINE one, nor a SqlDb target, which existed
 before), give back the source's recorded access where the DAG froze it, and clear the record. A migration
 whose cutover was requested (`Completing`) is going live: never to be canceled; the report says to put it
-back. Where DMS cannot be read at `run_outcome`, a removed database without a record is neither reported
+back; so does one DMS completed that no run declared (its run died before `done`): its target is live, and the
+source goes back to its access only once whoever owns that target says nothing uses it. Where DMS cannot be read at `run_outcome`, a removed database without a record is neither reported
 nor forgotten: the run fails saying so, its event is a warning (`Retrying`, no alert), and it stays listed for the
 next look.
 
@@ -99,6 +100,7 @@ class Stranded:
     migration: Optional[MigrationStatus]
     unread: Optional[str] = None  # DMS could not be read (why): whether a migration of it goes on is not known
     none_in_dms: bool = False  # DMS was read: no migration of it is in flight
+    completed: Optional[MigrationStatus] = None  # DMS completed it, and no run declared it: its target is live
 
 
 def plan_databases_key(plan_name: str) -> str:
@@ -208,7 +210,8 @@ def find_stranded(
         migration = latest if latest is not None and latest.still_runs_in_dms else None
         if record or migration is not None:
             stranded.append(Stranded(entry, record, migration, unread if entry.target_server_id else None,
-                                     none_in_dms=in_dms is not None and bool(entry.target_server_id) and migration is None))
+                                     none_in_dms=in_dms is not None and bool(entry.target_server_id) and migration is None,
+                                     completed=latest if latest is not None and latest.is_succeeded else None))
         elif unread and entry.target_server_id:
             stranded.append(Stranded(entry, record, None, unread))
     kept = [found.database for found in stranded]
@@ -247,6 +250,14 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
         return ("%s was removed from the plan after a run listed it, and whether DMS still migrates it could not be read "
                 "(%s): it stays listed, and this run fails rather than forget it. Clear this run's run_outcome task, or "
                 "run again, to look again" % (database.name, stranded.unread))
+    if stranded.none_in_dms and stranded.completed is not None:
+        return ("%s, and the DAG's freeze may hold its source: its record of the access before a freeze is still there. "
+                "DMS completed migration %s of it into target database %s, which is live, and no run validated it or "
+                "declared it migrated (its run ended before done). %s; or, once whoever owns that target says no "
+                "application uses it, where the source is read-only, %s (a writable source beside a target in use "
+                "splits the writes); where it is writable, %s and clear the record all the same: %s"
+                % (removed, stranded.completed.migration_operation_id, database.target_database, put_back, clear, marker,
+                   variables_set(key)))
     if stranded.none_in_dms:
         return ("%s, and the DAG's freeze may hold its source: its record of the access before a freeze is still there "
                 "(DMS runs no migration of it: none began, or it ended). %s; or, where the source is read-only, %s; "

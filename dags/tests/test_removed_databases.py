@@ -410,6 +410,29 @@ def test_run_outcome_reports_dms_unreadable_before_its_execution_timeout_where_a
     assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"]
 
 
+def test_a_database_removed_after_dms_completed_it_undeclared_is_handed_back_only_once_nobody_uses_its_target(plan_edits):
+    """DMS completed `a`'s migration (cut over, its target live) and the worker died before validate and done, then `a`
+    was removed from the plan: its source is frozen, no run declared the target. Was: "DMS runs no migration of it:
+    none began, or it ended", and to give the read-only source back its access, beside a live target a person may have
+    moved the applications to already (a writable source beside it splits their writes)."""
+    run = RunDriver(plan_edits.v1, plan_edits.world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database("a", crash_after="wait_for_completion")
+    run.run_database("b")
+    run.dag = plan_edits.without_a()
+
+    assert run.run_outcome() == "failed"
+    error = run.errors["run_outcome"]
+    assert REMOVED in error and "DMS completed migration" in error and "which is live" in error, error
+    assert "once whoever owns that target says no application uses it" in error, error
+    assert not plan_edits.world.source_writable()
+
+    put_back = RunDriver(plan_edits.v1)  # as the message says first: it validates the live target and declares it
+    put_back.run_database("a")
+    assert put_back.outcome("a") == "migrated", put_back.errors
+    assert not plan_edits.world.source_writable()
+
+
 def test_a_removed_database_whose_cutover_was_requested_is_never_to_be_canceled():
     listed = ListedDatabase("a", "sql01", "Sales", "SqlMi", False, MI, "Sales")
     completing = MigrationStatus("op-1", "Completing", "Succeeded", "Sales")
