@@ -14,6 +14,7 @@ Azure packages are imported inside functions only (the DAG file is parsed withou
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -30,6 +31,11 @@ CLIENT_TIMEOUTS = {"connection_timeout": 30, "read_timeout": 90}
 # and rule (Azure Monitor service limits); a resource provider's, counted per hour, may ask for longer: the step's
 # later pokes wait that out, each with a Running event, rather than one sleep past its execution_timeout.
 RETRY_AFTER_CAP = timedelta(minutes=1)
+# azure-identity's connection timeout for a managed identity's IMDS token requests (_credentials/imds.py
+# PIPELINE_SETTINGS, 1.19 to 1.27; its probe asks 1 s of its own). It gives it only to a transport it builds itself:
+# through the identity's `bounded_transport` those requests take it from their address, not CLIENT_TIMEOUTS' 30 s.
+IMDS_CONNECTION_TIMEOUT = 2
+IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token"
 
 _calls_end: Optional[float] = None  # time.monotonic() by which this process's Azure calls end; None: no bound but the cap
 
@@ -69,11 +75,12 @@ def budget_options(budget: timedelta) -> Dict[str, float]:
     return {"timeout": seconds, **{name: min(value, seconds) for name, value in CLIENT_TIMEOUTS.items()}}
 
 
-def bounded_transport(service: str, **options: Any) -> Any:
+def bounded_transport(service: str, request_timeouts: Callable[[Any], Mapping[str, float]] = lambda request: {}, **options: Any) -> Any:
     """azure-core's RequestsTransport whose every wait lasts at most RETRY_AFTER_CAP and ends by the calls' end
     (`calls_end_by`), else raises NoTimeToWait naming `service`, the request and what its answer asked.
-    `options`: RequestsTransport's (connection_timeout, read_timeout, ...). It may serve several pipelines (the
-    identity's credentials share one): what each thread last sent is its own."""
+    `options`: RequestsTransport's (connection_timeout, read_timeout, ...); `request_timeouts(request)`: a request's own
+    where its sender asks none. It may serve several pipelines (the identity's credentials share one): what each
+    thread last sent is its own."""
     from azure.core.pipeline.transport import RequestsTransport
 
     class BoundedWaitTransport(RequestsTransport):
@@ -84,7 +91,7 @@ def bounded_transport(service: str, **options: Any) -> Any:
         def send(self, request: Any, **kwargs: Any) -> Any:
             self._last.request, self._last.answer = request, None
             try:
-                self._last.answer = super().send(request, **kwargs)
+                self._last.answer = super().send(request, **dict(request_timeouts(request), **kwargs))
             except Exception as error:
                 self._last.answer = error
                 raise
@@ -128,7 +135,7 @@ def bounded_credential(service: str, make: Callable[..., Any]) -> Any:
     any error of its endpoint for "no response from the IMDS endpoint" and lets DefaultAzureCredential try the next."""
     from azure.core.exceptions import ClientAuthenticationError
 
-    transport = bounded_transport(service, **CLIENT_TIMEOUTS)
+    transport = bounded_transport(service, _identity_endpoint_timeouts, **CLIENT_TIMEOUTS)
     credential = make(transport=transport)
 
     class WaitsReported:
@@ -150,3 +157,13 @@ def bounded_credential(service: str, make: Callable[..., Any]) -> Any:
             return request
 
     return WaitsReported()
+
+
+def _identity_endpoint_timeouts(request: Any) -> Mapping[str, float]:
+    """azure-identity's own timeouts for `request`: IMDS_CONNECTION_TIMEOUT for the IMDS token endpoint (where
+    azure-identity and MSAL send it, AZURE_POD_IDENTITY_AUTHORITY_HOST standing in for IMDS's address)."""
+    imds = os.environ.get("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://169.254.169.254").strip("/") + IMDS_TOKEN_PATH
+    sent = urlsplit(request.url)
+    if "%s://%s%s" % (sent.scheme, sent.netloc, sent.path) == imds:
+        return {"connection_timeout": IMDS_CONNECTION_TIMEOUT}
+    return {}

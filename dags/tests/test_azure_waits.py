@@ -7,6 +7,7 @@ Data Factory fake, a token endpoint), task by task (`task_driver`) on the rehear
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -123,6 +124,16 @@ class ThrottlingTokenEndpoint(BaseHTTPRequestHandler):
         pass
 
 
+def identity_environment(monkeypatch, **variables):
+    """The host's identity as `variables` describe it, and no other (DefaultAzureCredential looks for each in turn)."""
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_SECRET",
+                 "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "IDENTITY_ENDPOINT", "MSI_ENDPOINT",
+                 "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_a_token_request_throttled_for_an_hour_ends_within_the_tasks_bound(monkeypatch):
     """azure-identity's managed identity credential retries a 429 after its Retry-After (ImdsRetryPolicy): the DAG's
     credential waits no longer than its other calls, and says which endpoint asked for what (azure-identity alone
@@ -133,10 +144,7 @@ def test_a_token_request_throttled_for_an_hour_ends_within_the_tasks_bound(monke
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), ThrottlingTokenEndpoint)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_SECRET",
-                 "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:%d" % server.server_address[1])
+    identity_environment(monkeypatch, AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:%d" % server.server_address[1])
     try:
         began = time.monotonic()
         with at_most(60), calls_end_by(3), pytest.raises(NoTimeToWait) as refused:
@@ -147,3 +155,55 @@ def test_a_token_request_throttled_for_an_hour_ends_within_the_tasks_bound(monke
     said = str(refused.value)
     assert "the token request of the DAG's identity: GET 127.0.0.1/metadata/identity/oauth2/token" in said, said
     assert ASKED_AN_HOUR in said and is_transient_azure_error(refused.value), said
+
+
+@contextmanager
+def black_holed_endpoint():
+    """A base URL whose connections are never accepted (a listener whose backlog is full): a connect waits its timeout
+    out, as to an IMDS black-holed on a host."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    waiting = []
+    try:
+        for _ in range(16):  # Linux queues up to backlog + 1 before it drops new connections' SYNs
+            client = socket.socket()
+            client.settimeout(0.2)
+            waiting.append(client)
+            try:
+                client.connect(listener.getsockname())
+            except socket.timeout:
+                break
+        else:
+            raise AssertionError("the listener's backlog never filled")
+        yield "http://127.0.0.1:%d" % listener.getsockname()[1]
+    finally:
+        for opened in waiting + [listener]:
+            opened.close()
+
+
+def test_a_token_request_to_a_silent_imds_waits_to_connect_no_longer_than_azure_identity_would(monkeypatch):
+    """azure-identity gives IMDS token requests 2 s to connect (after its 1 s probe), but only to a transport it builds
+    itself: through the DAG's they had its other calls' 30 s, and an IMDS black-holed after the probe held a poke 30 s
+    a try (5 retries). Now 2 s a try, and its retries' waits end with the task's calls."""
+    from migration_orchestration_lib.azure_waits import NoTimeToWait, calls_end_by
+    from migration_orchestration_lib.services import _default_credential
+
+    with black_holed_endpoint() as imds:
+        identity_environment(monkeypatch, AZURE_POD_IDENTITY_AUTHORITY_HOST=imds)
+        began = time.monotonic()
+        with at_most(20), calls_end_by(5), pytest.raises(NoTimeToWait) as refused:
+            _default_credential().get_token(dms_transport.ARM_SCOPE)
+        taken = time.monotonic() - began
+    said = str(refused.value)
+    assert "GET 127.0.0.1/metadata/identity/oauth2/token failed (ServiceRequest" in said, said
+    assert "(connect timeout=2)" in said, said
+    assert 2 <= taken < 5, taken  # two tries of 2 s, the wait before a third not begun
+
+
+def test_the_imds_connection_timeout_is_azure_identitys():
+    from azure.identity._credentials.imds import PIPELINE_SETTINGS
+
+    from migration_orchestration_lib.azure_waits import IMDS_CONNECTION_TIMEOUT
+
+    assert IMDS_CONNECTION_TIMEOUT == PIPELINE_SETTINGS["connection_timeout"]
