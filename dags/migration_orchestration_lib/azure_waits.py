@@ -8,7 +8,8 @@ its transport's `sleep` (azure-core: "You should always ask the transport to sle
 (`bounded_transport`) whose waits last at most RETRY_AFTER_CAP and end by the calls' end (`calls_end_by`: what the
 task's attempt has left before its report). A wait that does not fit there is not begun: `NoTimeToWait` says which
 service asked for what, and the step goes its way for an Azure outage (waited out by a later poke, within its
-deadline); an event write logs it as a warning.
+deadline); an event write logs it as a warning. A long-running operation's poller polls in a thread of its own: one
+its attempt gave up on stops (`stop_polling`).
 
 Azure packages are imported inside functions only (the DAG file is parsed without them).
 """
@@ -98,14 +99,19 @@ def bounded_transport(service: str, request_timeouts: Callable[[Any], Mapping[st
             return self._last.answer
 
         def sleep(self, duration: float) -> None:
+            seconds = self.wait_allowed(duration)
+            if seconds > 0:
+                super().sleep(seconds)
+
+        def wait_allowed(self, duration: float) -> float:
+            """How long of `duration` to wait: at most RETRY_AFTER_CAP; NoTimeToWait where that ends past the calls'."""
             seconds = min(duration, RETRY_AFTER_CAP.total_seconds())
             left = None if _calls_end is None else _calls_end - time.monotonic()
             if left is not None and seconds > left:
                 self._last.refusal = "%s: %s; the task's Azure calls must end within %.0f s (by its execution_timeout): not waited" % (
                     service, self._asked(duration), max(left, 0.0))
                 raise NoTimeToWait(self._last.refusal)
-            if seconds > 0:
-                super().sleep(seconds)
+            return seconds
 
         def take_refusal(self) -> Optional[str]:
             """What the last NoTimeToWait of this thread said since the last take (None: none)."""
@@ -127,6 +133,35 @@ def bounded_transport(service: str, request_timeouts: Callable[[Any], Mapping[st
             return "%s answered HTTP %s, to be asked again in %.0f s" % (sent, status, duration)
 
     return BoundedWaitTransport()
+
+
+class PollingStopped(Exception):
+    """A long-running operation's poller stopped by `stop_polling`: no attempt awaits the operation any more."""
+
+
+def stoppable_polling(interval: float) -> Any:
+    """azure-mgmt-core's ARMPolling (every `interval` s where the answer asks no `Retry-After`), its waits those of its
+    client's `bounded_transport`, for an LROPoller whose thread `stop_polling` ends at its next wait."""
+    from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+    class StoppablePolling(ARMPolling):
+        def __init__(self) -> None:
+            super().__init__(interval)
+            self.stopped = threading.Event()
+
+        def _sleep(self, delay: float) -> None:
+            if self.stopped.wait(self._transport.wait_allowed(delay)):
+                raise PollingStopped("stopped polling: the attempt awaiting the operation gave up on it")
+
+    return StoppablePolling()
+
+
+def stop_polling(poller: Any) -> None:
+    """`poller` (an LROPoller polling in a thread of its own) polls no more where its polling is `stoppable_polling`'s:
+    for an operation its attempt gave up on (a request under way still ends, by its client's timeouts)."""
+    stopped = getattr(getattr(poller, "polling_method", lambda: None)(), "stopped", None)
+    if stopped is not None:
+        stopped.set()
 
 
 def bounded_credential(service: str, make: Callable[..., Any]) -> Any:
