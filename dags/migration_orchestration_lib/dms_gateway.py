@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from migration_orchestration_lib.azure_waits import stop_polling
 from migration_orchestration_lib.connections import redacting_logger
 from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
@@ -379,9 +380,12 @@ class DmsGateway:
         poller = self._call(what, begin, target.subscription_id)
         try:
             result = poller.result(timeout=self._timing.timeout_seconds)
+            running = not getattr(poller, "done", lambda: True)()  # (a stand-in's poller may be done by definition)
         except Exception as error:
             raise _translated(error, what) from error
-        if not getattr(poller, "done", lambda: True)():  # (a stand-in's poller may be done by definition)
+        finally:
+            stop_polling(poller)  # done, failed or given up on: no attempt awaits it any more
+        if running:
             raise DmsOperationTimeout(
                 "could not %s within %s s: DMS still reports it running (%s)"
                 % (what, self._timing.timeout_seconds, getattr(poller, "status", lambda: "?")())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, List, Mapping, Optional
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from migration_orchestration_lib.azure_waits import stoppable_polling
 from migration_orchestration_lib.dms_transport import ARM_SCOPE, DATA_MIGRATION_API_VERSION, SQL_API_VERSION, STATUS_DETAILS
 
 ARM_ENDPOINT = "https://management.azure.com"
@@ -138,14 +139,13 @@ class RestTransport:
 
     def _begin(self, method: str, path: str, api_version: str, expected: Iterable[int], body: Any = None, **params: str) -> Any:
         from azure.core.polling import LROPoller
-        from azure.mgmt.core.polling.arm_polling import ARMPolling
 
         initial = self._send(method, path, api_version, expected, params=params, body=body)
         return LROPoller(
             self._client,
             initial,
             lambda final: _json(final.http_response),
-            ARMPolling(self._polling_interval_seconds),
+            stoppable_polling(self._polling_interval_seconds),
         )
 
     def _send(self, method: str, path: str, api_version: str, expected: Iterable[int], params: Mapping[str, str], body: Any = None) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
 
+from migration_orchestration_lib.azure_waits import stoppable_polling
 from migration_orchestration_lib.dms_transport import STATUS_DETAILS
 
 # target kind -> (operation group on DataMigrationManagementClient, name of the server argument)
@@ -22,7 +23,7 @@ class SdkTransport:
     def __init__(self, client: Any, rest: Any = None, polling_interval_seconds: Optional[float] = None):
         self._client = client
         self._rest = rest
-        self._polling: Dict[str, Any] = {} if polling_interval_seconds is None else {"polling_interval": polling_interval_seconds}
+        self._polling_interval_seconds = polling_interval_seconds
 
     @staticmethod
     def connect(
@@ -51,27 +52,31 @@ class SdkTransport:
             raise
 
     def begin_create(self, target: Any, body: Mapping[str, Any]) -> Any:
-        return self._group(target).begin_create_or_update(parameters=dict(body), **self._polling, **_address(target))
+        return self._group(target).begin_create_or_update(parameters=dict(body), **self._polling(), **_address(target))
 
     def begin_cutover(self, target: Any, migration_operation_id: str) -> Any:
         return self._group(target).begin_cutover(
-            parameters={"migrationOperationId": migration_operation_id}, **self._polling, **_address(target)
+            parameters={"migrationOperationId": migration_operation_id}, **self._polling(), **_address(target)
         )
 
     def begin_cancel(self, target: Any, migration_operation_id: str) -> Any:
         return self._group(target).begin_cancel(
-            parameters={"migrationOperationId": migration_operation_id}, **self._polling, **_address(target)
+            parameters={"migrationOperationId": migration_operation_id}, **self._polling(), **_address(target)
         )
 
     def begin_delete(self, target: Any, force: bool = False) -> Any:
         options = {"force": True} if force else {}
-        return self._group(target).begin_delete(**options, **self._polling, **_address(target))
+        return self._group(target).begin_delete(**options, **self._polling(), **_address(target))
 
     def get_managed_database(self, target: Any) -> Any:
         return self._require_rest().get_managed_database(target)
 
     def begin_delete_managed_database(self, target: Any) -> Any:
         return self._require_rest().begin_delete_managed_database(target)
+
+    def _polling(self) -> Dict[str, Any]:
+        """Each operation's own poller, which the gateway stops when it gives up on it (`azure_waits.stop_polling`)."""
+        return {} if self._polling_interval_seconds is None else {"polling": stoppable_polling(self._polling_interval_seconds)}
 
     def _group(self, target: Any) -> Any:
         group, _ = OPERATIONS_BY_KIND[target.kind]

@@ -6,7 +6,12 @@ Data Factory fake, a token endpoint), task by task (`task_driver`) on the rehear
 """
 from __future__ import annotations
 
+import datetime
+import functools
+import ipaddress
 import signal
+import socket
+import ssl
 import threading
 import time
 from contextlib import contextmanager
@@ -110,8 +115,8 @@ def test_a_sql_step_data_factory_throttles_for_an_hour_ends_its_poke_within_its_
 
 
 class ThrottlingTokenEndpoint(BaseHTTPRequestHandler):
-    """A managed identity's token endpoint (IMDS, as AZURE_POD_IDENTITY_AUTHORITY_HOST names it) asking to come back
-    in an hour."""
+    """A token endpoint asking to come back in an hour: a managed identity's (GET; IMDS, as
+    AZURE_POD_IDENTITY_AUTHORITY_HOST names it) or Microsoft Entra ID's (POST `{authority}/{tenant}/oauth2/v2.0/token`)."""
 
     def do_GET(self):
         self.send_response(429)
@@ -119,8 +124,22 @@ class ThrottlingTokenEndpoint(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.do_GET()
+
     def log_message(self, *args):
         pass
+
+
+def identity_environment(monkeypatch, **variables):
+    """The host's identity as `variables` describe it, and no other (DefaultAzureCredential looks for each in turn)."""
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_SECRET",
+                 "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "IDENTITY_ENDPOINT", "MSI_ENDPOINT",
+                 "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
 
 
 def test_a_token_request_throttled_for_an_hour_ends_within_the_tasks_bound(monkeypatch):
@@ -133,10 +152,7 @@ def test_a_token_request_throttled_for_an_hour_ends_within_the_tasks_bound(monke
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), ThrottlingTokenEndpoint)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_SECRET",
-                 "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:%d" % server.server_address[1])
+    identity_environment(monkeypatch, AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:%d" % server.server_address[1])
     try:
         began = time.monotonic()
         with at_most(60), calls_end_by(3), pytest.raises(NoTimeToWait) as refused:
@@ -146,4 +162,120 @@ def test_a_token_request_throttled_for_an_hour_ends_within_the_tasks_bound(monke
         server.shutdown()
     said = str(refused.value)
     assert "the token request of the DAG's identity: GET 127.0.0.1/metadata/identity/oauth2/token" in said, said
+    assert ASKED_AN_HOUR in said and is_transient_azure_error(refused.value), said
+
+
+@contextmanager
+def black_holed_endpoint():
+    """A base URL whose connections are never accepted (a listener whose backlog is full): a connect waits its timeout
+    out, as to an IMDS black-holed on a host."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    waiting = []
+    try:
+        for _ in range(16):  # Linux queues up to backlog + 1 before it drops new connections' SYNs
+            client = socket.socket()
+            client.settimeout(0.2)
+            waiting.append(client)
+            try:
+                client.connect(listener.getsockname())
+            except socket.timeout:
+                break
+        else:
+            raise AssertionError("the listener's backlog never filled")
+        yield "http://127.0.0.1:%d" % listener.getsockname()[1]
+    finally:
+        for opened in waiting + [listener]:
+            opened.close()
+
+
+def test_a_token_request_to_a_silent_imds_waits_to_connect_no_longer_than_azure_identity_would(monkeypatch):
+    """azure-identity gives IMDS token requests 2 s to connect (after its 1 s probe), but only to a transport it builds
+    itself: through the DAG's they had its other calls' 30 s, and an IMDS black-holed after the probe held a poke 30 s
+    a try (5 retries). Now 2 s a try, and its retries' waits end with the task's calls."""
+    from migration_orchestration_lib.azure_waits import NoTimeToWait, calls_end_by
+    from migration_orchestration_lib.services import _default_credential
+
+    with black_holed_endpoint() as imds:
+        identity_environment(monkeypatch, AZURE_POD_IDENTITY_AUTHORITY_HOST=imds)
+        began = time.monotonic()
+        with at_most(20), calls_end_by(5), pytest.raises(NoTimeToWait) as refused:
+            _default_credential().get_token(dms_transport.ARM_SCOPE)
+        taken = time.monotonic() - began
+    said = str(refused.value)
+    assert "GET 127.0.0.1/metadata/identity/oauth2/token failed (ServiceRequest" in said, said
+    assert "(connect timeout=2)" in said, said
+    assert 2 <= taken < 5, taken  # two tries of 2 s, the wait before a third not begun
+
+
+def test_the_imds_connection_timeout_is_azure_identitys():
+    from azure.identity._credentials.imds import PIPELINE_SETTINGS
+
+    from migration_orchestration_lib.azure_waits import IMDS_CONNECTION_TIMEOUT
+
+    assert IMDS_CONNECTION_TIMEOUT == PIPELINE_SETTINGS["connection_timeout"]
+
+
+@contextmanager
+def served_over_tls(handler, directory):
+    """`handler` served over HTTPS at 127.0.0.1 (MSAL takes only an https authority), its self-signed certificate the
+    one requests trusts (REQUESTS_CA_BUNDLE, set by the caller): (base URL, certificate file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_file, key_file = directory / "endpoint.pem", directory / "endpoint-key.pem"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(str(certificate_file), str(key_file))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield "https://127.0.0.1:%d" % server.server_address[1], str(certificate_file)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_workload_identity_token_request_throttled_for_an_hour_ends_within_the_tasks_bound(monkeypatch, tmp_path):
+    """Workload identity (AKS): azure-identity's WorkloadIdentityCredential has MSAL post the pod's federated token to
+    Entra ID through the DAG's transport, whose RetryPolicy would sleep a 429's `Retry-After` in full: the same bound
+    as for IMDS, and the same report."""
+    import azure.identity
+
+    from migration_orchestration_lib.azure_waits import NoTimeToWait, calls_end_by
+    from migration_orchestration_lib.operators import is_transient_azure_error
+    from migration_orchestration_lib.services import _default_credential
+
+    federated_token = tmp_path / "azure-identity-token"
+    federated_token.write_text("header.payload.signature")
+    # MSAL asks login.microsoftonline.com to vouch for an authority host it does not know (AKS's is one it knows).
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", functools.partial(
+        azure.identity.DefaultAzureCredential, disable_instance_discovery=True))
+    with served_over_tls(ThrottlingTokenEndpoint, tmp_path) as (authority, certificate):
+        identity_environment(
+            monkeypatch, AZURE_AUTHORITY_HOST=authority, AZURE_TENANT_ID="tenant", REQUESTS_CA_BUNDLE=certificate,
+            AZURE_CLIENT_ID="00000000-0000-0000-0000-000000000001", AZURE_FEDERATED_TOKEN_FILE=str(federated_token))
+        began = time.monotonic()
+        with at_most(60), calls_end_by(3), pytest.raises(NoTimeToWait) as refused:
+            _default_credential().get_token(dms_transport.ARM_SCOPE)
+        assert time.monotonic() - began < 3
+    said = str(refused.value)
+    assert "the token request of the DAG's identity: POST 127.0.0.1/tenant/oauth2/v2.0/token " in said, said
     assert ASKED_AN_HOUR in said and is_transient_azure_error(refused.value), said

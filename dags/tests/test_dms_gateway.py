@@ -640,6 +640,18 @@ def test_an_operation_past_its_deadline_times_out_and_a_retry_adopts_it(server, 
     assert start(connect(server, transport), kind).adopted is True
 
 
+def test_an_operation_given_up_on_is_polled_no_more(server, transport):
+    """azure-core polls a long-running operation in a thread of its own: given up on at the deadline, it polled on
+    (each wait up to a minute) for an attempt that had moved on, until the operation ended or the process did."""
+    server.retry_after_seconds = 1
+    impatient = connect(server, transport, timing=OperationTiming(timeout_seconds=0.3, polling_interval_seconds=0.02))
+    with pytest.raises(DmsOperationTimeout):
+        start(impatient, "SqlMi")
+    given_up = len(server.received())
+    time.sleep(2.5)  # past two more polls of the operation, a second apart
+    assert server.received()[given_up:] == []
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_migration_failing_in_dms_is_reported_by_status(server, gateway, kind):
     result = start(gateway, kind)
