@@ -35,27 +35,38 @@ MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
 _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-]?access[_-]?signature|secret|api[_-]?key"
 # What text a server, an SDK, a driver or a command line sends back can carry without the DAG having handed the secret
-# out. A secret's key, named like a secret or ending so (`adminPassword`, `MSSQL_SA_PASSWORD`, `client-secret`,
-# `x-api-key`; not `PasswordExpiry`): a URL's query or a form body (an OAuth token request; ARM's `$skiptoken`), whose
-# value ends at the next '&' ('&' in it is %26); or not a query's: `=` (a connection string, an environment variable, an XML attribute)
-# or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or
-# not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, PowerShell's
-# `-Password x`, in a list's repr `'--password', 'x'`; sqlcmd's and bcp's `-P x` or `-Px`, which they read alike, az's
-# `-p x`, an az secret command's `--value x`, ConvertTo-SecureString's `-String x` on their lines only: `_LINES_OF_FLAG`;
-# not a parameter's `(ConvertTo-SecureString 'x' ...)`, whose string is the cmdlet's); ConvertTo-SecureString's string
-# (`'x'`, after its switches too); an XML element (`<Password>x<`). The
+# out: a secret's key, named like a secret or ending so (`adminPassword`, `MSSQL_SA_PASSWORD`, `client-secret`,
+# `x-api-key`; not `PasswordExpiry`), in one of the shapes below, each a named group that `_separator` reads. The
 # value after its key's separator is on the key's line (`password:` alone leaves the next line to YAML's rule).
-# `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, as a flag or an element, but before `:` only where it
-# starts a line, follows `{` `,` `;` or is quoted: prose writes `Unable to obtain access token: <the reason>`. Prose's
-# "Password did not match" is not a key.
-_VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&](?:\$|%%24)?\w*?(?:%(key)s|token)=)"""
-                        r"""|(?<![?&])(?:%(key)s|(?P<token>token))(?:\\?["'])?\s*(?:=|(?P<colon>:))[ \t]*"""
-                        r"""|(?<![\w-])(?:--?[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)|(?![\w-]*?(?:%(key)s|token)(?:\\?["'])?\s*[=:])(?-i:-p))|(?P<line_flag>--value|-string))"""
-                        r"""(?P<flag>(?![ \t]*\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b)"""
-                        r"""(?:[ \t]+|\\?["'],[ \t]*(?=\\?["'])|(?(short_flag)(?=\S)|(?!))|(?(line_flag)=|(?!))))"""
-                        r"""|(?<![\w-])ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force)\b)*(?P<positional>[ \t]+)(?![\s|;#)-])"""
-                        r"""|(?P<element><(?:[\w.-]+:)?[\w.-]*?(?:%(key)s|token)>)"""
-                        % {"key": _SECRET_KEY})
+_SECRET_OR_TOKEN = r"(?:%s|token)" % _SECRET_KEY
+_QUOTE = r"""\\?["']"""  # a quote, escaped too (in a JSON string)
+# A parameter's `(ConvertTo-SecureString 'x' ...)` or `('x' | ConvertTo-SecureString ...)`: the string is the cmdlet's.
+_SECURE_STRING_PARAMETER = r"[ \t]*\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b"
+_KEY_SHAPES = {
+    # A URL's query or a form body (an OAuth token request; ARM's `$skiptoken`): its value ends at the next '&' ('&' in
+    # it is %26).
+    "query": r"(?P<query>[?&](?:\$|%24)?\w*?" + _SECRET_OR_TOKEN + "=)",
+    # `key=` (a connection string, an environment variable, an XML attribute) or `key:` (YAML, a printed mapping, JSON
+    # or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or not (PowerShell's hashtable).
+    # `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, but before `:` only where it starts a line, follows
+    # `{` `,` `;` or is quoted (`_starts_a_key`): prose writes `Unable to obtain access token: <the reason>`. Prose's
+    # "Password did not match" is not a key.
+    "key": r"(?<![?&])(?:%s|(?P<token>token))(?:%s)?\s*(?:=|(?P<colon>:))[ \t]*" % (_SECRET_KEY, _QUOTE),
+    # A command line's flag and its argument (`--password x`, `--sas-token x`, PowerShell's `-Password x`, in a list's
+    # repr `'--password', 'x'`); on their lines only (`_LINES_OF_FLAG`): sqlcmd's and bcp's `-P x` or `-Px`, which
+    # they read alike, az's `-p x` (not a `-p` that begins a key: `-password:`), an az secret command's `--value x`,
+    # ConvertTo-SecureString's `-String x`.
+    "flag": (r"(?<![\w-])(?:--?[\w-]*?" + _SECRET_OR_TOKEN
+             + r"|(?P<short_flag>(?-i:-P)|(?![\w-]*?" + _SECRET_OR_TOKEN + "(?:" + _QUOTE + r")?\s*[=:])(?-i:-p))"
+             + r"|(?P<line_flag>--value|-string))"
+             + r"(?P<flag>(?!" + _SECURE_STRING_PARAMETER + r")(?:[ \t]+|" + _QUOTE + r",[ \t]*(?=" + _QUOTE + ")"
+             + r"|(?(short_flag)(?=\S)|(?!))|(?(line_flag)=|(?!))))"),
+    # ConvertTo-SecureString's string (`'x'`, after its switches too).
+    "positional": r"(?<![\w-])ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force)\b)*(?P<positional>[ \t]+)(?![\s|;#)-])",
+    # An XML element (`<Password>x<`).
+    "element": r"(?P<element><(?:[\w.-]+:)?[\w.-]*?" + _SECRET_OR_TOKEN + ">)",
+}
+_VALUE_KEY = re.compile("|".join(_KEY_SHAPES.values()), re.IGNORECASE)  # in this order: the first shape that matches
 # The flags that hold a secret only on a command's line: sqlcmd's and bcp's `-P` (elsewhere a port's: scp's), az's `-p`
 # (`az login -p`; elsewhere `scp -p` keeps times), the `--value` of an az command about a secret (`az keyvault secret set`;
 # `--value` elsewhere is a setting's), ConvertTo-SecureString's `-String`: (command, a word its line must also hold).
