@@ -40,8 +40,12 @@ _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-
 # value after its key's separator is on the key's line (`password:` alone leaves the next line to YAML's rule).
 _SECRET_OR_TOKEN = r"(?:%s|token)" % _SECRET_KEY
 _QUOTE = r"""\\?["']"""  # a quote, escaped too (in a JSON string)
+# Blanks between a flag and its argument, on the lines a command goes on to too: bash's and sqlcmd's `\`, cmd's `^`
+# and PowerShell's backtick at a line's end continue it.
+_CONTINUATION = r"[\\`^](?:\r\n|\r|\n)"
+_BLANKS = r"[ \t]+(?:" + _CONTINUATION + r"[ \t]*)*"
 # A parameter's `(ConvertTo-SecureString 'x' ...)` or `('x' | ConvertTo-SecureString ...)`: the string is the cmdlet's.
-_SECURE_STRING_PARAMETER = r"[ \t]*\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b"
+_SECURE_STRING_PARAMETER = r"[ \t]*(?:" + _CONTINUATION + r"[ \t]*)*\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b"
 _KEY_SHAPES = {
     # A URL's query or a form body (an OAuth token request; ARM's `$skiptoken`): its value ends at the next '&' ('&' in
     # it is %26).
@@ -59,10 +63,11 @@ _KEY_SHAPES = {
     "flag": (r"(?<![\w-])(?:--?[\w-]*?" + _SECRET_OR_TOKEN
              + r"|(?P<short_flag>(?-i:-P)|(?![\w-]*?" + _SECRET_OR_TOKEN + "(?:" + _QUOTE + r")?\s*[=:])(?-i:-p))"
              + r"|(?P<line_flag>--value|-string))"
-             + r"(?P<flag>(?!" + _SECURE_STRING_PARAMETER + r")(?:[ \t]+|" + _QUOTE + r",[ \t]*(?=" + _QUOTE + ")"
+             + r"(?P<flag>(?!" + _SECURE_STRING_PARAMETER + ")(?:" + _BLANKS + "|" + _QUOTE + r",[ \t]*(?=" + _QUOTE + ")"
              + r"|(?(short_flag)(?=\S)|(?!))|(?(line_flag)=|(?!))))"),
     # ConvertTo-SecureString's string (`'x'`, after its switches too).
-    "positional": r"(?<![\w-])ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force)\b)*(?P<positional>[ \t]+)(?![\s|;#)-])",
+    "positional": (r"(?<![\w-])ConvertTo-SecureString(?:" + _BLANKS + r"-(?:AsPlainText|Force)\b)*(?P<positional>"
+                   + _BLANKS + r")(?![\s|;#)-]|" + _CONTINUATION + ")"),
     # An XML element (`<Password>x<`).
     "element": r"(?P<element><(?:[\w.-]+:)?[\w.-]*?" + _SECRET_OR_TOKEN + ">)",
 }
@@ -74,7 +79,8 @@ _AZ = re.compile(r"(?i)\baz\b")
 _LINES_OF_FLAG = {"-P": (re.compile(r"(?i)\b(?:sqlcmd|bcp)\b"), None), "-p": (_AZ, None),
                   "--value": (_AZ, re.compile(r"(?i)\bsecret\b")),
                   "-string": (re.compile(r"(?i)\bConvertTo-SecureString\b"), None)}
-_LINE_BREAK = re.compile(r"[\r\n]")
+_LINE_BREAK = re.compile(r"(?<![\\`^\r])\n|(?<![\\`^])\r")  # not one that continues a command's line
+_CONTINUATION_MARK = re.compile(_CONTINUATION)
 _PIPED_TO_SECURE_STRING = re.compile(r"(?i)\|[ \t]*ConvertTo-SecureString\b")
 _NAME = re.compile(r"[\w.$-]*")
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
@@ -94,6 +100,8 @@ _JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|\\\\(?:\\[\s\S]|[^\\"])
 # `_yaml_value_end`).
 _BARE_VALUE_END = {"=": re.compile(r"[;\r\n]|\Z"), "&": re.compile(r"[&#\s]|\Z"), ":": re.compile(r"[\r\n]|\Z"),
                    " ": re.compile(r"\s|\Z"), "<": re.compile(r"<|\Z")}
+# A piece of a shell word after its first (`'a'"'"'b'`, `'a'\''b'`): quoted as a shell quotes, on one line.
+_SHELL_PIECE = re.compile(r"""'[^'\r\n]*'|"(?:[^"\\\r\n]|\\[^\r\n])*"|\\'""")
 _INDENT = re.compile(r"[ \t]*")
 _NEXT_LINE = re.compile(r"(?:\r\n|\r|\n)([ \t]*)([^\r\n]*)")
 # What may follow a quote that closes the text quoting a value: a space or the end, or `,` `:` `)` `}` `]` and then a
@@ -218,14 +226,26 @@ def _without_key_values(text: str) -> str:
             position = key.start() + 1  # a key may begin within it: `-PWD=`
             continue
         separator = _separator(key)
+        # an argument on a line a command went on to (`sqlcmd \<newline> -P x`, `-p \<newline> x`) ends on its line,
+        # closed or not, and the keys in and after it read as they did before continued lines were read
+        continued = separator == " " and ("\n" in key.group() or "\r" in key.group()
+                                          or (line_flag and command_lines[line_flag].continued_before(key.start())))
         if key.group("token") and key.group("colon") and not _starts_a_key(text, key.start()):
             continue
         if separator == ":" and _a_known_name(text, key):
             continue
         open_quote = quotes.open_at(start)
-        enclosed = None if separator in "&<" else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
-                                                   or _ENCLOSED_VALUE.match(text, start))
+        enclosed_end = bare_ends[":"].after(start) if continued else len(text)
+        enclosed = None if separator in "&<" else (
+            (quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start, enclosed_end))
+            or _ENCLOSED_VALUE.match(text, start, enclosed_end))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
+        # a command line's argument: quoted pieces on (a key in those read too, as in a bare argument; one whose first
+        # piece a value blanked already holds is skipped as ever: each piece is read once)
+        shell_word = enclosed and end > copied and (separator == " " or _a_flags_key(text, key.start()))
+        if shell_word:  # (its first piece read as a repr reads it, or as a shell does: `'a\'` closes in a shell)
+            end = max(_shell_word_end(text, end, open_quote), _shell_word_end(text, start, open_quote))
+            shell_word = end > enclosed.end()
         if start < end <= copied:  # a key in a value blanked already, hers within it
             continue
         if end > max(start, copied):  # (a value a key in an earlier value began was blanked to `copied`)
@@ -235,8 +255,9 @@ def _without_key_values(text: str) -> str:
                 kept.append(masked)
             copied = end
             # a flag's, an element's or a query's value ends before a key in it (`--password password: x`) ends hers
-            position = start if separator in " &<" and not enclosed else end
-            quotes.skip_to(end)
+            position = start if (separator in " &<" and not enclosed) or shell_word or continued else end
+            if not continued:
+                quotes.skip_to(end)
         if separator == ":" and not enclosed and end == bare_ends[":"].after(start) and key.start() >= blanked_to:
             value_end = _yaml_value_end(text, key.start(), end)  # one within those lines ends no later
             if value_end > end:
@@ -245,6 +266,24 @@ def _without_key_values(text: str) -> str:
                     _keep(kept, text, copied, below, blanked_to)
                     copied = position = below
                 blanked_to = value_end
+
+
+def _a_flags_key(text: str, at: int) -> bool:
+    """Whether the key at `at` ends a command line's flag (`--password=`, `--admin-password=`)."""
+    while at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_-"):
+        at -= 1
+    return text.startswith("-", at)
+
+
+def _shell_word_end(text: str, end: int, open_quote: str) -> int:
+    """Where a shell word whose quoted pieces from `end` on end: quoted pieces follow one another with no space between
+    (`'a'"'"'b'`, `'a'\\''b'`; each closed on its line), but for a quote of the kind the text opened before the key
+    (`open_quote`): that one closes the text (`"run.sh --password 'x'" failed`)."""
+    while True:
+        piece = _SHELL_PIECE.match(text, end)
+        if piece is None or text[end] == open_quote[:1]:
+            return end
+        end = piece.end()
 
 
 def _separator(key: "re.Match[str]") -> str:
@@ -321,6 +360,7 @@ class _CommandLines:
         self.commands: Optional[List[int]] = None
         self.words: List[int] = []
         self.line_breaks: List[int] = []
+        self.continuations: Optional[List[int]] = None
 
     def holds(self, at: int) -> bool:
         if self.commands is None:
@@ -337,6 +377,14 @@ class _CommandLines:
             return False
         word = bisect_left(self.words, command)
         return self.word is None or (word < len(self.words) and self.words[word] < line_end)
+
+    def continued_before(self, at: int) -> bool:
+        """Whether the command's line that holds `at` (`holds`) went on to another line before it (`sqlcmd \\`)."""
+        if self.continuations is None:
+            self.continuations = [mark.start() for mark in _CONTINUATION_MARK.finditer(self.text)]
+        command = self.commands[bisect_left(self.commands, at) - 1]
+        continuation = bisect_left(self.continuations, command)
+        return continuation < len(self.continuations) and self.continuations[continuation] < at
 
 
 def _keep(kept: List[str], text: str, copied: int, start: int, blanked_to: int) -> None:
