@@ -71,7 +71,9 @@ _KEY_SHAPES = {
     # An XML element (`<Password>x<`).
     "element": r"(?P<element><(?:[\w.-]+:)?[\w.-]*?" + _SECRET_OR_TOKEN + ">)",
 }
-_VALUE_KEY = re.compile("|".join(_KEY_SHAPES.values()), re.IGNORECASE)  # in this order: the first shape that matches
+# In this order: the first shape that matches. Each begins with one of the characters looked ahead for first (what a
+# position that holds none is passed over for, at the cost of one test).
+_VALUE_KEY = re.compile(r"(?=[?&<\-pastc])(?:%s)" % "|".join(_KEY_SHAPES.values()), re.IGNORECASE)
 # The flags that hold a secret only on a command's line: sqlcmd's and bcp's `-P` (elsewhere a port's: scp's), az's `-p`
 # (`az login -p`; elsewhere `scp -p` keeps times), the `--value` of an az command about a secret (`az keyvault secret set`;
 # `--value` elsewhere is a setting's), ConvertTo-SecureString's `-String`: (command, a word its line must also hold).
