@@ -133,12 +133,37 @@ def _quoted(rng, secret):
 
 
 NOT_SECRETS = {"PasswordExpiry", "user", "Server", "--user", "-u"}
+KEY_SHAPES = {0, 1, 2, 3, 10, 11, 12, 13}
+FLAG_SHAPES = {4, 5, 7, 15}
+
+
+def _a_secret_there(shape, key, flag, command):
+    """Whether `redact` is meant to blank the secret of a piece (as dags/README.md says), the piece alone read: under a
+    key or flag named like a secret; a flag that holds one on its command's line only there (sqlcmd's -P, az's -p but
+    on `az webapp create`, an az secret command's --value, ConvertTo-SecureString's -String)."""
+    if shape in KEY_SHAPES:
+        return key not in NOT_SECRETS
+    if shape == 6:
+        return command.startswith(("sqlcmd", "bcp"))
+    if shape in FLAG_SHAPES:
+        if shape == 7:
+            command = command.split()[0]
+        line_flags = {"-P": command.startswith(("sqlcmd", "bcp")),
+                      "-p": command.startswith("az ") and not command.startswith("az webapp create"),
+                      "--value": command.startswith("az ") and "secret" in command,
+                      "-String": "ConvertTo-SecureString" in command}
+        return line_flags.get(flag, flag not in NOT_SECRETS)
+    return shape in (8, 9)
 
 
 def _piece(rng, secret, key, flag, command):
-    """One shape holding `secret` (or prose, holding none), under `key` or `flag`."""
-    value = _quoted(rng, secret)
+    """(one shape holding `secret` (or prose, holding none) under `key` or `flag`, whether it is a secret there)."""
     shape = rng.randrange(16)
+    return _shaped(rng, shape, secret, key, flag, command), _a_secret_there(shape, key, flag, command)
+
+
+def _shaped(rng, shape, secret, key, flag, command):
+    value = _quoted(rng, secret)
     if shape == 0:
         return "GET https://h/api?%s=%s&db=Sales failed" % (key, secret.replace("&", "%26").replace(" ", "+"))
     if shape == 1:
@@ -177,8 +202,9 @@ def fuzz_text(rng):
     secrets, pieces = [], []
     for _ in range(rng.randint(1, 4)):
         secret, key, flag, command = a_secret(rng), rng.choice(KEYS), rng.choice(FLAGS), rng.choice(COMMANDS)
-        pieces.append(_piece(rng, secret, key, flag, command))
-        if key not in NOT_SECRETS and flag not in NOT_SECRETS:
+        piece, a_secret_there = _piece(rng, secret, key, flag, command)
+        pieces.append(piece)
+        if a_secret_there:
             secrets.append(secret)
     return rng.choice(("\n", " ", "; ", "\n  ")).join(pieces), secrets
 

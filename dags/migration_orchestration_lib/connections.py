@@ -77,12 +77,28 @@ _VALUE_KEY = re.compile(r"(?=[?&<\-pastc])(?:%s)" % "|".join(_KEY_SHAPES.values(
 # The flags that hold a secret only on a command's line: sqlcmd's and bcp's `-P` (elsewhere a port's: scp's), az's `-p`
 # (`az login -p`; elsewhere `scp -p` keeps times), the `--value` of an az command about a secret (`az keyvault secret set`;
 # `--value` elsewhere is a setting's), ConvertTo-SecureString's `-String`: (command, a word its line must also hold).
+# az's `-p` is a password's in most of its commands (`az login`, `az sql server create`, `az mysql flexible-server
+# create`, `az functionapp config container set`, ...; azure-cli's _params.py): all of them but those where it is the
+# App Service plan's (`az webapp create`, `az functionapp create`, `az logicapp create`).
 _AZ = re.compile(r"(?i)\baz\b")
-_LINES_OF_FLAG = {"-P": (re.compile(r"(?i)\b(?:sqlcmd|bcp)\b"), None), "-p": (_AZ, None),
+_AZ_BUT_AN_APP_S_CREATE = re.compile(r"(?i)\baz\b(?![ \t]+(?:webapp|functionapp|logicapp)[ \t]+create\b)")
+_LINES_OF_FLAG = {"-P": (re.compile(r"(?i)\b(?:sqlcmd|bcp)\b"), None), "-p": (_AZ_BUT_AN_APP_S_CREATE, None),
                   "--value": (_AZ, re.compile(r"(?i)\bsecret\b")),
                   "-string": (re.compile(r"(?i)\bConvertTo-SecureString\b"), None)}
 _LINE_BREAK = re.compile(r"(?<![\\`^\r])\n|(?<![\\`^])\r")  # not one that continues a command's line
 _CONTINUATION_MARK = re.compile(_CONTINUATION)
+# A flag's argument or ConvertTo-SecureString's string that prose writes, followed by a word: `Use --password to set
+# it`, `ConvertTo-SecureString : Cannot bind ...` (PowerShell's error). Each shorter than MIN_SECRET_LENGTH: no secret.
+_PROSE_ARGUMENTS = {"to", "is", "as", "or", "and", "for", "the", "in", "on", "of", "if", "was", "not", "are", "be", "it",
+                    "by", "at", "an", "a", "can", "may", "has", ":"}
+_A_WORD_FOLLOWS = re.compile(r"[ \t][^\W\d_]{2,}(?=[\s.,;:!?]|\Z)")  # one space, then a word of letters only
+# What prose writes after a `token:` that starts a line (`token: refreshed at 10:00`): one of these words, then words
+# only (letters and digits, `10:00`, `v1.2`, a full stop or comma after one) to the line's end: no token, nor anything
+# else a line holds (a flag, a quote, a key: the line is blanked as ever).
+_PROSE_AFTER_TOKEN = {"refreshed", "renewed", "expired", "expires", "revoked", "missing", "invalid", "acquired",
+                      "obtained", "cached", "requested", "received", "is", "was", "has", "not", "will"}
+_WORD = re.compile(r"[^\W\d_]+")
+_WORDS_TO_THE_LINE_END = re.compile(r"(?:[ \t]+[^\W_]+(?:[:.][^\W_]+)*[.,;!?]?)+[ \t]*(?=[\r\n]|\Z)")
 _PIPED_TO_SECURE_STRING = re.compile(r"(?i)\|[ \t]*ConvertTo-SecureString\b")
 _NAME = re.compile(r"[\w.$-]*")
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
@@ -232,7 +248,8 @@ def _without_key_values(text: str) -> str:
         # closed or not, and the keys in and after it read as they did before continued lines were read
         continued = separator == " " and ("\n" in key.group() or "\r" in key.group()
                                           or (line_flag and command_lines[line_flag].continued_before(key.start())))
-        if key.group("token") and key.group("colon") and not _starts_a_key(text, key.start()):
+        if key.group("token") and key.group("colon") and (not _starts_a_key(text, key.start())
+                                                          or _prose_after_token(text, key.start(), start)):
             continue
         if separator == ":" and _a_known_name(text, key):
             continue
@@ -242,6 +259,9 @@ def _without_key_values(text: str) -> str:
             (quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start, enclosed_end))
             or _ENCLOSED_VALUE.match(text, start, enclosed_end))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
+        if (separator == " " and not enclosed and text[start - 1] in " \t" and text[start:end].lower() in _PROSE_ARGUMENTS
+                and _A_WORD_FOLLOWS.match(text, end)):
+            continue
         # a command line's argument: quoted pieces on (a key in those read too, as in a bare argument; one whose first
         # piece a value blanked already holds is skipped as ever: each piece is read once)
         shell_word = enclosed and end > copied and (separator == " " or _a_flags_key(text, key.start()))
@@ -268,6 +288,14 @@ def _without_key_values(text: str) -> str:
                     _keep(kept, text, copied, below, blanked_to)
                     copied = position = below
                 blanked_to = value_end
+
+
+def _prose_after_token(text: str, key_start: int, start: int) -> bool:
+    """Whether the value of a `token:` from `start` is prose: a word `_PROSE_AFTER_TOKEN` holds, words to the line's end,
+    and no line below that YAML would read as more of it (`_yaml_value_end`)."""
+    word = _WORD.match(text, start)
+    line_end = word and word.group().lower() in _PROSE_AFTER_TOKEN and _WORDS_TO_THE_LINE_END.match(text, word.end())
+    return bool(line_end) and _yaml_value_end(text, key_start, line_end.end()) == line_end.end()
 
 
 def _a_flags_key(text: str, at: int) -> bool:

@@ -355,6 +355,17 @@ VALUES = [
     ("ConvertTo-SecureString continued before its string", "ConvertTo-SecureString `\n  'hunter2' -AsPlainText",
      "ConvertTo-SecureString `\n  '***' -AsPlainText"),
     ("-Password continued before its argument", "New-Thing -Password `\n  hunter2 -User sa", "New-Thing -Password `\n  *** -User sa"),
+    # (what stays a secret by what follows it: a word no prose writes, a value at its line's end, a line below YAML reads
+    # as more of it; az's -p where it is a password's)
+    ("a flag's word at the line's end", "run.sh --password to", "run.sh --password ***"),
+    ("a flag's word, a secret's word after it", "run.sh --password to h4ck3r", "run.sh --password *** h4ck3r"),
+    ("token: prose, then a flag", "token: refreshed at 10:00 --password x", "token: ***"),
+    ("token: prose, a line below YAML reads as more of it", "token: refreshed at\n  hunter2", "token: ***"),
+    ("token: a word prose does not write", "token: hunter2 at 10:00", "token: ***"),
+    ("az's -p, a container registry's password", "az functionapp config container set -n fn -g rg -p hunter2",
+     "az functionapp config container set -n fn -g rg -p ***"),
+    ("az's -p, an SQL server's admin password", "az sql server create -n s -g rg -u sa -p hunter2",
+     "az sql server create -n s -g rg -u sa -p ***"),
     ("a string piped in a PowerShell parameter", "New-Thing -Password ('pa ss' | ConvertTo-SecureString -AsPlainText -Force) -User sa",
      "New-Thing -Password ('***' | ConvertTo-SecureString -AsPlainText -Force) -User sa"),
 ]
@@ -395,6 +406,16 @@ KEPT = [
     "az account show\nscp -p backup.bak host:/x",
     "az appconfig kv set --name cfg --key color --value blue",
     "Select-Object -Property Name\nGet-Thing -String abc",
+    # (prose: a flag's or ConvertTo-SecureString's word a word follows, one no secret is (shorter than 4 characters);
+    # PowerShell's error record; `token:` then prose words only, to the line's end)
+    "Use --password to set it, or --client-secret for an app.",
+    "Use ConvertTo-SecureString to build the credential",
+    "ConvertTo-SecureString : Cannot bind argument to parameter 'String' because it is an empty string.",
+    "token: refreshed at 10:00",
+    "token: expired 2 minutes ago, renewing",
+    # (az's -p is the App Service plan's in `az webapp create`, `az functionapp create`, `az logicapp create`)
+    "az webapp create -n app-prod -g rg-prod -p plan-prod",
+    "az functionapp create -n fn-prod -g rg-prod \\\n  -p plan-prod -s stprod",
 ]
 
 
