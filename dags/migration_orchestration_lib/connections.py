@@ -99,7 +99,8 @@ _PROSE_AFTER_TOKEN = {"refreshed", "renewed", "expired", "expires", "revoked", "
                       "obtained", "cached", "requested", "received", "is", "was", "has", "not", "will"}
 _WORD = re.compile(r"[^\W\d_]+")
 _WORDS_TO_THE_LINE_END = re.compile(r"(?:[ \t]+[^\W_]+(?:[:.][^\W_]+)*[.,;!?]?)+[ \t]*(?=[\r\n]|\Z)")
-_PIPED_TO_SECURE_STRING = re.compile(r"(?i)\|[ \t]*ConvertTo-SecureString\b")
+_LINE_BREAK_BEFORE = re.compile(r"`?(?:\r\n|\r|\n)\Z")  # (searched with an end: \Z is there)
+_PIPED_TO_SECURE_STRING = re.compile(r"(?i)\|\s*ConvertTo-SecureString\b")  # a pipe at a line's end goes on below
 _NAME = re.compile(r"[\w.$-]*")
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
 # backslash as a Python repr writes it; a backslash before a doubled quote, YAML's or SQL's `'a\''b'`, does not close
@@ -341,11 +342,15 @@ def _starts_a_key(text: str, at: int) -> bool:
 
 def _without_piped_secure_strings(text: str) -> str:
     """`text` without the string a pipeline hands ConvertTo-SecureString (`'x' | ConvertTo-SecureString -AsPlainText`),
-    read back from the pipe no further than its line's start or the pipe before it."""
+    read back from the pipe no further than its line's start or the pipe before it; from a pipe that begins a line, on
+    the line above (PowerShell's backtick before it, or PowerShell 7.4's pipe that begins a line)."""
     kept: List[str] = []
     copied = floor = 0
     for pipe in _PIPED_TO_SECURE_STRING.finditer(text):
         end = _before_blanks(text, pipe.start())
+        line_break = _LINE_BREAK_BEFORE.search(text, max(end - 3, 0), end)
+        if line_break:
+            end = _before_blanks(text, line_break.start())
         floor = max(floor, text.rfind("\n", floor, end) + 1, text.rfind("\r", floor, end) + 1)
         start = _piped_value_start(text, floor, end)
         if start < end and text[start:end] != REDACTED:

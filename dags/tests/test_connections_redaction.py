@@ -355,6 +355,9 @@ VALUES = [
     ("ConvertTo-SecureString continued before its string", "ConvertTo-SecureString `\n  'hunter2' -AsPlainText",
      "ConvertTo-SecureString `\n  '***' -AsPlainText"),
     ("-Password continued before its argument", "New-Thing -Password `\n  hunter2 -User sa", "New-Thing -Password `\n  *** -User sa"),
+    ("a string piped at a line's end", "$pw = 'hunter2' |\n  ConvertTo-SecureString -AsPlainText",
+     "$pw = '***' |\n  ConvertTo-SecureString -AsPlainText"),
+    ("a string piped from the line above", "$pw = 'hunter2' `\r\n| ConvertTo-SecureString", "$pw = '***' `\r\n| ConvertTo-SecureString"),
     # (what stays a secret by what follows it: a word no prose writes, a value at its line's end, a line below YAML reads
     # as more of it; az's -p where it is a password's)
     ("a flag's word at the line's end", "run.sh --password to", "run.sh --password ***"),
@@ -503,15 +506,18 @@ SHELL_TEXTS = {
     "ConvertTo-SecureString continued before its string": lambda s: (
         "$pw = ConvertTo-SecureString -AsPlainText `\n  -Force `\n  '%s'" % s.replace("'", "''")),
     "-Password continued before its argument": lambda s: "New-Thing -Name x -Password `\n  \"%s\" -User sa" % s.replace('"', '""'),
+    "a string piped at a line's end": lambda s: "$pw = '%s' |\n  ConvertTo-SecureString -AsPlainText -Force" % s.replace("'", "''"),
+    "a string piped after a backtick": lambda s: "$pw = '%s' `\n  | ConvertTo-SecureString -AsPlainText" % s.replace("'", "''"),
 }
 
 
 def test_no_run_of_a_secret_survives_shell_quoting_or_a_continued_line():
     """2,000 random values (those of `test_no_run_of_a_bare_secret_survives_the_texts_that_quote_it`) as a flag's
     argument a shell quotes in pieces (`'a'"'"'b'`, `'a'\\''b'`), or after a line continued (bash's `\\`, PowerShell's
-    backtick) before the flag or its argument. Was (18,507 of the 22,000 texts leaked): the argument's first piece was
-    its value, the rest kept; a flag that holds a secret on its command's line only (`-P`, `-p`, `-String`) was none on
-    the line the command went on to, and a flag's argument on the next line was the continuation's `\\` or backtick."""
+    backtick) before the flag or its argument, or piped to ConvertTo-SecureString from the line above. Was (22,507 of
+    the 26,000 texts leaked): the argument's first piece was its value, the rest kept; a flag that holds a secret on its
+    command's line only (`-P`, `-p`, `-String`) was none on the line the command went on to, a flag's argument on the
+    next line was the continuation's `\\` or backtick, and a pipe to ConvertTo-SecureString was one on its line only."""
     leaks = leaks_of_random_bare_secrets(SHELL_TEXTS, random.Random(49))
     assert not leaks, "%d leaks, the first: %r" % (len(leaks), leaks[:5])
 
@@ -560,6 +566,8 @@ ADVERSARIAL_TEXTS = {
     "sqlcmd continued, then -P many times": "sqlcmd \\\n" + "-P x " * 100000,
     "continued flags many times": "az login \\\n" + "-p \\\n'a'' " * 40000,
     "continued ConvertTo-SecureString many times": "ConvertTo-SecureString `\n" * 50000,
+    "pipes to ConvertTo-SecureString beginning lines many times": "'a' `\n| ConvertTo-SecureString " * 30000,
+    "pipes at lines' ends many times": "|\n" * 200000 + "ConvertTo-SecureString",
 }
 
 
