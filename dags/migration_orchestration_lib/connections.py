@@ -9,8 +9,8 @@ of connection strings (Data Factory's, read from Key Vault; braced or quoted val
 environment variables and of `key: value` lines (YAML, a printed mapping, an HTTP header), under a key so named or
 ending so (`adminPassword`, `client-secret`, `x-api-key`, `token` where it is a key), a command line's flag's argument
 (`--password x`, sqlcmd's `-P x`, az's `-p x`, `az keyvault secret set --value x`, PowerShell's
-`ConvertTo-SecureString 'x'`, piped too), an XML element's text, JSON members named like a secret (in a JSON string too), a
-URL's password, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
+`ConvertTo-SecureString 'x'`, piped too; quoted in a shell's pieces, on a line continued by `\\` or a backtick), an
+XML element's text, JSON members named like a secret (in a JSON string too), a URL's password, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
 form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
 (a task's log and the traceback of its failure, whoever logged the line).
 """
@@ -45,7 +45,8 @@ _QUOTE = r"""\\?["']"""  # a quote, escaped too (in a JSON string)
 _CONTINUATION = r"[\\`^](?:\r\n|\r|\n)"
 _BLANKS = r"[ \t]+(?:" + _CONTINUATION + r"[ \t]*)*"
 # A parameter's `(ConvertTo-SecureString 'x' ...)` or `('x' | ConvertTo-SecureString ...)`: the string is the cmdlet's.
-_SECURE_STRING_PARAMETER = r"[ \t]*(?:" + _CONTINUATION + r"[ \t]*)*\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b"
+_SECURE_STRING_PARAMETER = (r"[ \t]*(?:" + _CONTINUATION + r"[ \t]*)*"
+                            r"\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b")
 _KEY_SHAPES = {
     # A URL's query or a form body (an OAuth token request; ARM's `$skiptoken`): its value ends at the next '&' ('&' in
     # it is %26).
@@ -63,7 +64,8 @@ _KEY_SHAPES = {
     "flag": (r"(?<![\w-])(?:--?[\w-]*?" + _SECRET_OR_TOKEN
              + r"|(?P<short_flag>(?-i:-P)|(?![\w-]*?" + _SECRET_OR_TOKEN + "(?:" + _QUOTE + r")?\s*[=:])(?-i:-p))"
              + r"|(?P<line_flag>--value|-string))"
-             + r"(?P<flag>(?!" + _SECURE_STRING_PARAMETER + ")(?:" + _BLANKS + "|" + _QUOTE + r",[ \t]*(?=" + _QUOTE + ")"
+             + r"(?P<flag>(?!" + _SECURE_STRING_PARAMETER + ")"
+             + "(?:" + _BLANKS + "|" + _QUOTE + r",[ \t]*(?=" + _QUOTE + ")"
              + r"|(?(short_flag)(?=\S)|(?!))|(?(line_flag)=|(?!))))"),
     # ConvertTo-SecureString's string (`'x'`, after its switches too).
     "positional": (r"(?<![\w-])ConvertTo-SecureString(?:" + _BLANKS + r"-(?:AsPlainText|Force)\b)*(?P<positional>"
@@ -89,8 +91,8 @@ _LINE_BREAK = re.compile(r"(?<![\\`^\r])\n|(?<![\\`^])\r")  # not one that conti
 _CONTINUATION_MARK = re.compile(_CONTINUATION)
 # A flag's argument or ConvertTo-SecureString's string that prose writes, followed by a word: `Use --password to set
 # it`, `ConvertTo-SecureString : Cannot bind ...` (PowerShell's error). Each shorter than MIN_SECRET_LENGTH: no secret.
-_PROSE_ARGUMENTS = {"to", "is", "as", "or", "and", "for", "the", "in", "on", "of", "if", "was", "not", "are", "be", "it",
-                    "by", "at", "an", "a", "can", "may", "has", ":"}
+_PROSE_ARGUMENTS = {"to", "is", "as", "or", "and", "for", "the", "in", "on", "of", "if", "was", "not", "are", "be",
+                    "it", "by", "at", "an", "a", "can", "may", "has", ":"}
 _A_WORD_FOLLOWS = re.compile(r"[ \t][^\W\d_]{2,}(?=[\s.,;:!?]|\Z)")  # one space, then a word of letters only
 # What prose writes after a `token:` that starts a line (`token: refreshed at 10:00`): one of these words, then words
 # only (letters and digits, `10:00`, `v1.2`, a full stop or comma after one) to the line's end: no token, nor anything
@@ -260,8 +262,8 @@ def _without_key_values(text: str) -> str:
             (quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start, enclosed_end))
             or _ENCLOSED_VALUE.match(text, start, enclosed_end))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
-        if (separator == " " and not enclosed and text[start - 1] in " \t" and text[start:end].lower() in _PROSE_ARGUMENTS
-                and _A_WORD_FOLLOWS.match(text, end)):
+        if (separator == " " and not enclosed and text[start - 1] in " \t"
+                and text[start:end].lower() in _PROSE_ARGUMENTS and _A_WORD_FOLLOWS.match(text, end)):
             continue
         # a command line's argument: quoted pieces on (a key in those read too, as in a bare argument; one whose first
         # piece a value blanked already holds is skipped as ever: each piece is read once)
@@ -292,8 +294,8 @@ def _without_key_values(text: str) -> str:
 
 
 def _prose_after_token(text: str, key_start: int, start: int) -> bool:
-    """Whether the value of a `token:` from `start` is prose: a word `_PROSE_AFTER_TOKEN` holds, words to the line's end,
-    and no line below that YAML would read as more of it (`_yaml_value_end`)."""
+    """Whether the value of a `token:` from `start` is prose: a word `_PROSE_AFTER_TOKEN` holds, words to the line's
+    end, and no line below that YAML would read as more of it (`_yaml_value_end`)."""
     word = _WORD.match(text, start)
     line_end = word and word.group().lower() in _PROSE_AFTER_TOKEN and _WORDS_TO_THE_LINE_END.match(text, word.end())
     return bool(line_end) and _yaml_value_end(text, key_start, line_end.end()) == line_end.end()
