@@ -9,8 +9,8 @@ of connection strings (Data Factory's, read from Key Vault; braced or quoted val
 environment variables and of `key: value` lines (YAML, a printed mapping, an HTTP header), under a key so named or
 ending so (`adminPassword`, `client-secret`, `x-api-key`, `token` where it is a key), a command line's flag's argument
 (`--password x`, sqlcmd's `-P x`, az's `-p x`, `az keyvault secret set --value x`, PowerShell's
-`ConvertTo-SecureString 'x'`, piped too), an XML element's text, JSON members named like a secret (in a JSON string too), a
-URL's password, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
+`ConvertTo-SecureString 'x'`, piped too; quoted in a shell's pieces, on a line continued by `\\` or a backtick), an
+XML element's text, JSON members named like a secret (in a JSON string too), a URL's password, an Authorization header or bearer token an HTTP error quotes, a SAS signature and a JWT. Every module logs through `redacting_logger`, so no log line of the package needs to remember to redact. Each remembered
 form is also given to Airflow's own secrets masker, so that Airflow masks it in what it writes itself
 (a task's log and the traceback of its failure, whoever logged the line).
 """
@@ -35,36 +35,74 @@ MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words
 BASE64_CORE_MIN_LENGTH = 8  # a shorter run of base64 characters could be an ordinary word
 _SECRET_KEY = r"password|pwd|account[_-]?key|shared[_-]?access[_-]?key|shared[_-]?access[_-]?signature|secret|api[_-]?key"
 # What text a server, an SDK, a driver or a command line sends back can carry without the DAG having handed the secret
-# out. A secret's key, named like a secret or ending so (`adminPassword`, `MSSQL_SA_PASSWORD`, `client-secret`,
-# `x-api-key`; not `PasswordExpiry`): a URL's query or a form body (an OAuth token request; ARM's `$skiptoken`), whose
-# value ends at the next '&' ('&' in it is %26); or not a query's: `=` (a connection string, an environment variable, an XML attribute)
-# or `:` (YAML, a printed mapping, JSON or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or
-# not (PowerShell's hashtable); a command line's flag and its argument (`--password x`, `--sas-token x`, PowerShell's
-# `-Password x`, in a list's repr `'--password', 'x'`; sqlcmd's and bcp's `-P x` or `-Px`, which they read alike, az's
-# `-p x`, an az secret command's `--value x`, ConvertTo-SecureString's `-String x` on their lines only: `_LINES_OF_FLAG`;
-# not a parameter's `(ConvertTo-SecureString 'x' ...)`, whose string is the cmdlet's); ConvertTo-SecureString's string
-# (`'x'`, after its switches too); an XML element (`<Password>x<`). The
+# out: a secret's key, named like a secret or ending so (`adminPassword`, `MSSQL_SA_PASSWORD`, `client-secret`,
+# `x-api-key`; not `PasswordExpiry`), in one of the shapes below, each a named group that `_separator` reads. The
 # value after its key's separator is on the key's line (`password:` alone leaves the next line to YAML's rule).
-# `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, as a flag or an element, but before `:` only where it
-# starts a line, follows `{` `,` `;` or is quoted: prose writes `Unable to obtain access token: <the reason>`. Prose's
-# "Password did not match" is not a key.
-_VALUE_KEY = re.compile(r"""(?i)(?P<query>[?&](?:\$|%%24)?\w*?(?:%(key)s|token)=)"""
-                        r"""|(?<![?&])(?:%(key)s|(?P<token>token))(?:\\?["'])?\s*(?:=|(?P<colon>:))[ \t]*"""
-                        r"""|(?<![\w-])(?:--?[\w-]*?(?:%(key)s|token)|(?P<short_flag>(?-i:-P)|(?![\w-]*?(?:%(key)s|token)(?:\\?["'])?\s*[=:])(?-i:-p))|(?P<line_flag>--value|-string))"""
-                        r"""(?P<flag>(?![ \t]*\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b)"""
-                        r"""(?:[ \t]+|\\?["'],[ \t]*(?=\\?["'])|(?(short_flag)(?=\S)|(?!))|(?(line_flag)=|(?!))))"""
-                        r"""|(?<![\w-])ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force)\b)*(?P<positional>[ \t]+)(?![\s|;#)-])"""
-                        r"""|(?P<element><(?:[\w.-]+:)?[\w.-]*?(?:%(key)s|token)>)"""
-                        % {"key": _SECRET_KEY})
+_SECRET_OR_TOKEN = r"(?:%s|token)" % _SECRET_KEY
+_QUOTE = r"""\\?["']"""  # a quote, escaped too (in a JSON string)
+# Blanks between a flag and its argument, on the lines a command goes on to too: bash's and sqlcmd's `\`, cmd's `^`
+# and PowerShell's backtick at a line's end continue it.
+_CONTINUATION = r"[\\`^](?:\r\n|\r|\n)"
+_BLANKS = r"[ \t]+(?:" + _CONTINUATION + r"[ \t]*)*"
+# A parameter's `(ConvertTo-SecureString 'x' ...)` or `('x' | ConvertTo-SecureString ...)`: the string is the cmdlet's.
+_SECURE_STRING_PARAMETER = (r"[ \t]*(?:" + _CONTINUATION + r"[ \t]*)*"
+                            r"\((?:[^)\r\n]{0,256}?\|[ \t]*)?ConvertTo-SecureString\b")
+_KEY_SHAPES = {
+    # A URL's query or a form body (an OAuth token request; ARM's `$skiptoken`): its value ends at the next '&' ('&' in
+    # it is %26).
+    "query": r"(?P<query>[?&](?:\$|%24)?\w*?" + _SECRET_OR_TOKEN + "=)",
+    # `key=` (a connection string, an environment variable, an XML attribute) or `key:` (YAML, a printed mapping, JSON
+    # or a repr, `\"` escaped in a JSON string too), spaced or not, its name quoted or not (PowerShell's hashtable).
+    # `token` (`sas_token`, `X-Auth-Token`) is a key before `=`, but before `:` only where it starts a line, follows
+    # `{` `,` `;` or is quoted (`_starts_a_key`): prose writes `Unable to obtain access token: <the reason>`. Prose's
+    # "Password did not match" is not a key.
+    "key": r"(?<![?&])(?:%s|(?P<token>token))(?:%s)?\s*(?:=|(?P<colon>:))[ \t]*" % (_SECRET_KEY, _QUOTE),
+    # A command line's flag and its argument (`--password x`, `--sas-token x`, PowerShell's `-Password x`, in a list's
+    # repr `'--password', 'x'`); on their lines only (`_LINES_OF_FLAG`): sqlcmd's and bcp's `-P x` or `-Px`, which
+    # they read alike, az's `-p x` (not a `-p` that begins a key: `-password:`), an az secret command's `--value x`,
+    # ConvertTo-SecureString's `-String x`.
+    "flag": (r"(?<![\w-])(?:--?[\w-]*?" + _SECRET_OR_TOKEN
+             + r"|(?P<short_flag>(?-i:-P)|(?![\w-]*?" + _SECRET_OR_TOKEN + "(?:" + _QUOTE + r")?\s*[=:])(?-i:-p))"
+             + r"|(?P<line_flag>--value|-string))"
+             + r"(?P<flag>(?!" + _SECURE_STRING_PARAMETER + ")"
+             + "(?:" + _BLANKS + "|" + _QUOTE + r",[ \t]*(?=" + _QUOTE + ")"
+             + r"|(?(short_flag)(?=\S)|(?!))|(?(line_flag)=|(?!))))"),
+    # ConvertTo-SecureString's string (`'x'`, after its switches too).
+    "positional": (r"(?<![\w-])ConvertTo-SecureString(?:" + _BLANKS + r"-(?:AsPlainText|Force)\b)*(?P<positional>"
+                   + _BLANKS + r")(?![\s|;#)-]|" + _CONTINUATION + ")"),
+    # An XML element (`<Password>x<`).
+    "element": r"(?P<element><(?:[\w.-]+:)?[\w.-]*?" + _SECRET_OR_TOKEN + ">)",
+}
+# In this order: the first shape that matches. Each begins with one of the characters looked ahead for first (what a
+# position that holds none is passed over for, at the cost of one test).
+_VALUE_KEY = re.compile(r"(?=[?&<\-pastc])(?:%s)" % "|".join(_KEY_SHAPES.values()), re.IGNORECASE)
 # The flags that hold a secret only on a command's line: sqlcmd's and bcp's `-P` (elsewhere a port's: scp's), az's `-p`
 # (`az login -p`; elsewhere `scp -p` keeps times), the `--value` of an az command about a secret (`az keyvault secret set`;
 # `--value` elsewhere is a setting's), ConvertTo-SecureString's `-String`: (command, a word its line must also hold).
+# az's `-p` is a password's in most of its commands (`az login`, `az sql server create`, `az mysql flexible-server
+# create`, `az functionapp config container set`, ...; azure-cli's _params.py): all of them but those where it is the
+# App Service plan's (`az webapp create`, `az functionapp create`, `az logicapp create`).
 _AZ = re.compile(r"(?i)\baz\b")
-_LINES_OF_FLAG = {"-P": (re.compile(r"(?i)\b(?:sqlcmd|bcp)\b"), None), "-p": (_AZ, None),
+_AZ_BUT_AN_APP_S_CREATE = re.compile(r"(?i)\baz\b(?![ \t]+(?:webapp|functionapp|logicapp)[ \t]+create\b)")
+_LINES_OF_FLAG = {"-P": (re.compile(r"(?i)\b(?:sqlcmd|bcp)\b"), None), "-p": (_AZ_BUT_AN_APP_S_CREATE, None),
                   "--value": (_AZ, re.compile(r"(?i)\bsecret\b")),
                   "-string": (re.compile(r"(?i)\bConvertTo-SecureString\b"), None)}
-_LINE_BREAK = re.compile(r"[\r\n]")
-_PIPED_TO_SECURE_STRING = re.compile(r"(?i)\|[ \t]*ConvertTo-SecureString\b")
+_LINE_BREAK = re.compile(r"(?<![\\`^\r])\n|(?<![\\`^])\r")  # not one that continues a command's line
+_CONTINUATION_MARK = re.compile(_CONTINUATION)
+# A flag's argument or ConvertTo-SecureString's string that prose writes, followed by a word: `Use --password to set
+# it`, `ConvertTo-SecureString : Cannot bind ...` (PowerShell's error). Each shorter than MIN_SECRET_LENGTH: no secret.
+_PROSE_ARGUMENTS = {"to", "is", "as", "or", "and", "for", "the", "in", "on", "of", "if", "was", "not", "are", "be",
+                    "it", "by", "at", "an", "a", "can", "may", "has", ":"}
+_A_WORD_FOLLOWS = re.compile(r"[ \t][^\W\d_]{2,}(?=[\s.,;:!?]|\Z)")  # one space, then a word of letters only
+# What prose writes after a `token:` that starts a line (`token: refreshed at 10:00`): one of these words, then words
+# only (letters and digits, `10:00`, `v1.2`, a full stop or comma after one) to the line's end: no token, nor anything
+# else a line holds (a flag, a quote, a key: the line is blanked as ever).
+_PROSE_AFTER_TOKEN = {"refreshed", "renewed", "expired", "expires", "revoked", "missing", "invalid", "acquired",
+                      "obtained", "cached", "requested", "received", "is", "was", "has", "not", "will"}
+_WORD = re.compile(r"[^\W\d_]+")
+_WORDS_TO_THE_LINE_END = re.compile(r"(?:[ \t]+[^\W_]+(?:[:.][^\W_]+)*[.,;!?]?)+[ \t]*(?=[\r\n]|\Z)")
+_LINE_BREAK_BEFORE = re.compile(r"`?(?:\r\n|\r|\n)\Z")  # (searched with an end: \Z is there)
+_PIPED_TO_SECURE_STRING = re.compile(r"(?i)\|\s*ConvertTo-SecureString\b")  # a pipe at a line's end goes on below
 _NAME = re.compile(r"[\w.$-]*")
 # A connection string's value {braced, with }} inside}, "quoted" or 'quoted' (a quote inside doubled, or escaped by a
 # backslash as a Python repr writes it; a backslash before a doubled quote, YAML's or SQL's `'a\''b'`, does not close
@@ -83,6 +121,8 @@ _JSON_ESCAPED_QUOTED_VALUE = re.compile(r"""\\"(?:\\"\\"|\\\\(?:\\[\s\S]|[^\\"])
 # `_yaml_value_end`).
 _BARE_VALUE_END = {"=": re.compile(r"[;\r\n]|\Z"), "&": re.compile(r"[&#\s]|\Z"), ":": re.compile(r"[\r\n]|\Z"),
                    " ": re.compile(r"\s|\Z"), "<": re.compile(r"<|\Z")}
+# A piece of a shell word after its first (`'a'"'"'b'`, `'a'\''b'`): quoted as a shell quotes, on one line.
+_SHELL_PIECE = re.compile(r"""'[^'\r\n]*'|"(?:[^"\\\r\n]|\\[^\r\n])*"|\\'""")
 _INDENT = re.compile(r"[ \t]*")
 _NEXT_LINE = re.compile(r"(?:\r\n|\r|\n)([ \t]*)([^\r\n]*)")
 # What may follow a quote that closes the text quoting a value: a space or the end, or `,` `:` `)` `}` `]` and then a
@@ -207,14 +247,30 @@ def _without_key_values(text: str) -> str:
             position = key.start() + 1  # a key may begin within it: `-PWD=`
             continue
         separator = _separator(key)
-        if key.group("token") and key.group("colon") and not _starts_a_key(text, key.start()):
+        # an argument on a line a command went on to (`sqlcmd \<newline> -P x`, `-p \<newline> x`) ends on its line,
+        # closed or not, and the keys in and after it read as they did before continued lines were read
+        continued = separator == " " and ("\n" in key.group() or "\r" in key.group()
+                                          or (line_flag and command_lines[line_flag].continued_before(key.start())))
+        if key.group("token") and key.group("colon") and (not _starts_a_key(text, key.start())
+                                                          or _prose_after_token(text, key.start(), start)):
             continue
         if separator == ":" and _a_known_name(text, key):
             continue
         open_quote = quotes.open_at(start)
-        enclosed = None if separator in "&<" else ((quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start))
-                                                   or _ENCLOSED_VALUE.match(text, start))
+        enclosed_end = bare_ends[":"].after(start) if continued else len(text)
+        enclosed = None if separator in "&<" else (
+            (quotes.in_code_string() and _JSON_ESCAPED_QUOTED_VALUE.match(text, start, enclosed_end))
+            or _ENCLOSED_VALUE.match(text, start, enclosed_end))
         end = enclosed.end() if enclosed else quotes.bare_value_end(start, bare_ends[separator].after(start), open_quote)
+        if (separator == " " and not enclosed and text[start - 1] in " \t"
+                and text[start:end].lower() in _PROSE_ARGUMENTS and _A_WORD_FOLLOWS.match(text, end)):
+            continue
+        # a command line's argument: quoted pieces on (a key in those read too, as in a bare argument; one whose first
+        # piece a value blanked already holds is skipped as ever: each piece is read once)
+        shell_word = enclosed and end > copied and (separator == " " or _a_flags_key(text, key.start()))
+        if shell_word:  # (its first piece read as a repr reads it, or as a shell does: `'a\'` closes in a shell)
+            end = max(_shell_word_end(text, end, open_quote), _shell_word_end(text, start, open_quote))
+            shell_word = end > enclosed.end()
         if start < end <= copied:  # a key in a value blanked already, hers within it
             continue
         if end > max(start, copied):  # (a value a key in an earlier value began was blanked to `copied`)
@@ -224,8 +280,9 @@ def _without_key_values(text: str) -> str:
                 kept.append(masked)
             copied = end
             # a flag's, an element's or a query's value ends before a key in it (`--password password: x`) ends hers
-            position = start if separator in " &<" and not enclosed else end
-            quotes.skip_to(end)
+            position = start if (separator in " &<" and not enclosed) or shell_word or continued else end
+            if not continued:
+                quotes.skip_to(end)
         if separator == ":" and not enclosed and end == bare_ends[":"].after(start) and key.start() >= blanked_to:
             value_end = _yaml_value_end(text, key.start(), end)  # one within those lines ends no later
             if value_end > end:
@@ -234,6 +291,32 @@ def _without_key_values(text: str) -> str:
                     _keep(kept, text, copied, below, blanked_to)
                     copied = position = below
                 blanked_to = value_end
+
+
+def _prose_after_token(text: str, key_start: int, start: int) -> bool:
+    """Whether the value of a `token:` from `start` is prose: a word `_PROSE_AFTER_TOKEN` holds, words to the line's
+    end, and no line below that YAML would read as more of it (`_yaml_value_end`)."""
+    word = _WORD.match(text, start)
+    line_end = word and word.group().lower() in _PROSE_AFTER_TOKEN and _WORDS_TO_THE_LINE_END.match(text, word.end())
+    return bool(line_end) and _yaml_value_end(text, key_start, line_end.end()) == line_end.end()
+
+
+def _a_flags_key(text: str, at: int) -> bool:
+    """Whether the key at `at` ends a command line's flag (`--password=`, `--admin-password=`)."""
+    while at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_-"):
+        at -= 1
+    return text.startswith("-", at)
+
+
+def _shell_word_end(text: str, end: int, open_quote: str) -> int:
+    """Where a shell word whose quoted pieces from `end` on end: quoted pieces follow one another with no space between
+    (`'a'"'"'b'`, `'a'\\''b'`; each closed on its line), but for a quote of the kind the text opened before the key
+    (`open_quote`): that one closes the text (`"run.sh --password 'x'" failed`)."""
+    while True:
+        piece = _SHELL_PIECE.match(text, end)
+        if piece is None or text[end] == open_quote[:1]:
+            return end
+        end = piece.end()
 
 
 def _separator(key: "re.Match[str]") -> str:
@@ -261,11 +344,15 @@ def _starts_a_key(text: str, at: int) -> bool:
 
 def _without_piped_secure_strings(text: str) -> str:
     """`text` without the string a pipeline hands ConvertTo-SecureString (`'x' | ConvertTo-SecureString -AsPlainText`),
-    read back from the pipe no further than its line's start or the pipe before it."""
+    read back from the pipe no further than its line's start or the pipe before it; from a pipe that begins a line, on
+    the line above (PowerShell's backtick before it, or PowerShell 7.4's pipe that begins a line)."""
     kept: List[str] = []
     copied = floor = 0
     for pipe in _PIPED_TO_SECURE_STRING.finditer(text):
         end = _before_blanks(text, pipe.start())
+        line_break = _LINE_BREAK_BEFORE.search(text, max(end - 3, 0), end)
+        if line_break:
+            end = _before_blanks(text, line_break.start())
         floor = max(floor, text.rfind("\n", floor, end) + 1, text.rfind("\r", floor, end) + 1)
         start = _piped_value_start(text, floor, end)
         if start < end and text[start:end] != REDACTED:
@@ -310,6 +397,7 @@ class _CommandLines:
         self.commands: Optional[List[int]] = None
         self.words: List[int] = []
         self.line_breaks: List[int] = []
+        self.continuations: Optional[List[int]] = None
 
     def holds(self, at: int) -> bool:
         if self.commands is None:
@@ -326,6 +414,14 @@ class _CommandLines:
             return False
         word = bisect_left(self.words, command)
         return self.word is None or (word < len(self.words) and self.words[word] < line_end)
+
+    def continued_before(self, at: int) -> bool:
+        """Whether the command's line that holds `at` (`holds`) went on to another line before it (`sqlcmd \\`)."""
+        if self.continuations is None:
+            self.continuations = [mark.start() for mark in _CONTINUATION_MARK.finditer(self.text)]
+        command = self.commands[bisect_left(self.commands, at) - 1]
+        continuation = bisect_left(self.continuations, command)
+        return continuation < len(self.continuations) and self.continuations[continuation] < at
 
 
 def _keep(kept: List[str], text: str, copied: int, start: int, blanked_to: int) -> None:

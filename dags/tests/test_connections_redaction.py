@@ -345,6 +345,30 @@ VALUES = [
     ("a double-quoted string piped, quotes escaped inside", '$pw = "a""b `"c" |ConvertTo-SecureString -AsPlainText',
      '$pw = "***" |ConvertTo-SecureString -AsPlainText'),
     ("a bare word piped", "hunter2 | ConvertTo-SecureString -AsPlainText -Force", "*** | ConvertTo-SecureString -AsPlainText -Force"),
+    # (a shell's quoted pieces; a line continued before a flag or its argument)
+    ("a flag's argument quoted in pieces", """run.sh --password 'a'"'"'b c' --user sa""", "run.sh --password '***' --user sa"),
+    ("sqlcmd's -P quoted in pieces", "sqlcmd -S sql01 -P 'it'\\''s' -d Sales", "sqlcmd -S sql01 -P '***' -d Sales"),
+    ("a command quoted whole keeps its closing quote", """Command "run.sh --password 'x'" failed""",
+     """Command "run.sh --password '***'" failed"""),
+    ("az login continued before -p", "az login -u app \\\n  -p hunter2 --tenant t1", "az login -u app \\\n  -p *** --tenant t1"),
+    ("sqlcmd continued before -P", "sqlcmd -S sql01 -U sa \\\r\n-P hunter2 -d Sales", "sqlcmd -S sql01 -U sa \\\r\n-P *** -d Sales"),
+    ("ConvertTo-SecureString continued before its string", "ConvertTo-SecureString `\n  'hunter2' -AsPlainText",
+     "ConvertTo-SecureString `\n  '***' -AsPlainText"),
+    ("-Password continued before its argument", "New-Thing -Password `\n  hunter2 -User sa", "New-Thing -Password `\n  *** -User sa"),
+    ("a string piped at a line's end", "$pw = 'hunter2' |\n  ConvertTo-SecureString -AsPlainText",
+     "$pw = '***' |\n  ConvertTo-SecureString -AsPlainText"),
+    ("a string piped from the line above", "$pw = 'hunter2' `\r\n| ConvertTo-SecureString", "$pw = '***' `\r\n| ConvertTo-SecureString"),
+    # (what stays a secret by what follows it: a word no prose writes, a value at its line's end, a line below YAML reads
+    # as more of it; az's -p where it is a password's)
+    ("a flag's word at the line's end", "run.sh --password to", "run.sh --password ***"),
+    ("a flag's word, a secret's word after it", "run.sh --password to h4ck3r", "run.sh --password *** h4ck3r"),
+    ("token: prose, then a flag", "token: refreshed at 10:00 --password x", "token: ***"),
+    ("token: prose, a line below YAML reads as more of it", "token: refreshed at\n  hunter2", "token: ***"),
+    ("token: a word prose does not write", "token: hunter2 at 10:00", "token: ***"),
+    ("az's -p, a container registry's password", "az functionapp config container set -n fn -g rg -p hunter2",
+     "az functionapp config container set -n fn -g rg -p ***"),
+    ("az's -p, an SQL server's admin password", "az sql server create -n s -g rg -u sa -p hunter2",
+     "az sql server create -n s -g rg -u sa -p ***"),
     ("a string piped in a PowerShell parameter", "New-Thing -Password ('pa ss' | ConvertTo-SecureString -AsPlainText -Force) -User sa",
      "New-Thing -Password ('***' | ConvertTo-SecureString -AsPlainText -Force) -User sa"),
 ]
@@ -385,6 +409,16 @@ KEPT = [
     "az account show\nscp -p backup.bak host:/x",
     "az appconfig kv set --name cfg --key color --value blue",
     "Select-Object -Property Name\nGet-Thing -String abc",
+    # (prose: a flag's or ConvertTo-SecureString's word a word follows, one no secret is (shorter than 4 characters);
+    # PowerShell's error record; `token:` then prose words only, to the line's end)
+    "Use --password to set it, or --client-secret for an app.",
+    "Use ConvertTo-SecureString to build the credential",
+    "ConvertTo-SecureString : Cannot bind argument to parameter 'String' because it is an empty string.",
+    "token: refreshed at 10:00",
+    "token: expired 2 minutes ago, renewing",
+    # (az's -p is the App Service plan's in `az webapp create`, `az functionapp create`, `az logicapp create`)
+    "az webapp create -n app-prod -g rg-prod -p plan-prod",
+    "az functionapp create -n fn-prod -g rg-prod \\\n  -p plan-prod -s stprod",
 ]
 
 
@@ -428,6 +462,18 @@ COMMAND_TEXTS = {
 }
 
 
+def leaks_of_random_bare_secrets(writers, rng):
+    """(what writes it, the secret, its runs left) for 2,000 random bare values each writer writes."""
+    leaks = []
+    for _ in range(2000):
+        secret = a_bare_secret(rng)
+        for name, write in writers.items():
+            runs = leaked(secret, write("***"), redact(write(secret)))
+            if runs:
+                leaks.append((name, secret, runs))
+    return leaks
+
+
 def test_no_run_of_a_secret_survives_an_az_or_powershell_command():
     """2,000 random values (those of `test_no_run_of_a_bare_secret_survives_the_texts_that_quote_it`) as az's `-p` (on an
     az line: `az login -p x`, `-px`, a failed command's repr), the `--value` of `az keyvault secret set` or the string
@@ -435,14 +481,44 @@ def test_no_run_of_a_secret_survives_an_az_or_powershell_command():
     `'x' | ConvertTo-SecureString`). Was: none was a key (`-p` was one on sqlcmd's and bcp's lines only, as `-P`; a
     parameter's `(ConvertTo-SecureString` was its value, blanked, and the secret after it kept): 19,973 of the 20,000
     texts leaked."""
-    rng = random.Random(48)
-    leaks = []
-    for _ in range(2000):
-        secret = a_bare_secret(rng)
-        for name, write in COMMAND_TEXTS.items():
-            runs = leaked(secret, write("***"), redact(write(secret)))
-            if runs:
-                leaks.append((name, secret, runs))
+    leaks = leaks_of_random_bare_secrets(COMMAND_TEXTS, random.Random(48))
+    assert not leaks, "%d leaks, the first: %r" % (len(leaks), leaks[:5])
+
+
+def shell_quoted(secret, quote_inside):
+    """`secret` as a shell quotes it in single quotes: a quote inside as `'"'"'` or `'\\''`."""
+    return "'%s'" % secret.replace("'", quote_inside)
+
+
+# Command lines whose secret argument a shell quotes in pieces, or that go on to the next line before it: (what writes
+# it, the text).
+SHELL_TEXTS = {
+    "a flag's argument, a quote inside as '\"'\"'": lambda s: "run.sh --password %s --user sa" % shell_quoted(s, "'\"'\"'"),
+    "sqlcmd's -P, a quote inside as '\\''": lambda s: "sqlcmd -S sql01 -U sa -P %s -d Sales" % shell_quoted(s, "'\\''"),
+    "az login's -p, quoted in pieces": lambda s: "az login -u app -p %s --tenant t1" % shell_quoted(s + "'" + s[:3], "'\\''"),
+    "--password=, quoted in pieces": lambda s: "run.sh --password=%s --user sa" % shell_quoted("'" + s, "'\"'\"'"),
+    "az login continued before -p": lambda s: "az login -u app \\\n  -p %s --tenant t1" % "".join(s.split()),
+    "sqlcmd continued before -P": lambda s: "sqlcmd -S sql01 -U sa \\\n-P %s -d Sales" % "".join(s.split()),
+    "sqlcmd continued before -P, CRLF": lambda s: "sqlcmd -S sql01 -U sa \\\r\n  -P %s -d Sales" % "".join(s.split()),
+    "a flag continued before its argument": lambda s: "run.sh --client-secret \\\n  %s --user sa" % shell_quoted(s, "'\\''"),
+    "ConvertTo-SecureString continued before -String": lambda s: (
+        "$pw = ConvertTo-SecureString `\n  -String '%s' -AsPlainText -Force" % s.replace("'", "''")),
+    "ConvertTo-SecureString continued before its string": lambda s: (
+        "$pw = ConvertTo-SecureString -AsPlainText `\n  -Force `\n  '%s'" % s.replace("'", "''")),
+    "-Password continued before its argument": lambda s: "New-Thing -Name x -Password `\n  \"%s\" -User sa" % s.replace('"', '""'),
+    "a string piped at a line's end": lambda s: "$pw = '%s' |\n  ConvertTo-SecureString -AsPlainText -Force" % s.replace("'", "''"),
+    "a string piped after a backtick": lambda s: "$pw = '%s' `\n  | ConvertTo-SecureString -AsPlainText" % s.replace("'", "''"),
+}
+
+
+def test_no_run_of_a_secret_survives_shell_quoting_or_a_continued_line():
+    """2,000 random values (those of `test_no_run_of_a_bare_secret_survives_the_texts_that_quote_it`) as a flag's
+    argument a shell quotes in pieces (`'a'"'"'b'`, `'a'\\''b'`), or after a line continued (bash's `\\`, PowerShell's
+    backtick) before the flag or its argument, or piped to ConvertTo-SecureString from the line above. Was (22,507 of
+    the 26,000 texts leaked): the argument's first piece was its value, the rest kept; a flag that holds a secret on its
+    command's line only (`-P`, `-p`, `-String`) was none on the line the command went on to, a flag's argument on the
+    next line was the continuation's `\\` or backtick, and a pipe to ConvertTo-SecureString was one on its line only."""
+    leaks = leaks_of_random_bare_secrets(SHELL_TEXTS, random.Random(49))
     assert not leaks, "%d leaks, the first: %r" % (len(leaks), leaks[:5])
 
 
@@ -485,6 +561,13 @@ ADVERSARIAL_TEXTS = {
     "doubled quotes piped to ConvertTo-SecureString": "''" * 200000 + "' | ConvertTo-SecureString",
     "a quote never opened before each pipe": "' | ConvertTo-SecureString " * 20000,
     "a long word piped": "a" * 400000 + "|ConvertTo-SecureString",
+    "a flag's argument of many quoted pieces holding flags": "--password " + "'--password '" * 30000,
+    "flags' arguments of pieces never closed": "--password 'a'\"" * 60000,
+    "sqlcmd continued, then -P many times": "sqlcmd \\\n" + "-P x " * 100000,
+    "continued flags many times": "az login \\\n" + "-p \\\n'a'' " * 40000,
+    "continued ConvertTo-SecureString many times": "ConvertTo-SecureString `\n" * 50000,
+    "pipes to ConvertTo-SecureString beginning lines many times": "'a' `\n| ConvertTo-SecureString " * 30000,
+    "pipes at lines' ends many times": "|\n" * 200000 + "ConvertTo-SecureString",
 }
 
 
