@@ -432,8 +432,9 @@ ENCRYPTOR_FACT = "encryptor_thumbprint"  # name: 0x hex (NULL: not visible); no 
 VERSION_FACT = "product_major_version"  # amount
 TABLE_FACT = "table"  # name: its schema; detail: its name
 TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restore's)
+MASKED_FACT = "masked_columns"  # amount: the columns under dynamic data masking the login reads as masks (a copy's)
 UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
-PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count")  # the parts that can fail; the others give NULL
+PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count", "masked_columns")  # the parts that can fail; the others give NULL
 _PREREQUISITE_FACTS = "#prerequisites"
 _PREREQUISITE_COLUMNS = "fact, ordinal, name, detail, amount"
 
@@ -452,7 +453,8 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     backups taken while it has one restore only where that certificate, with its private key, or that
     asymmetric key is; and the server's major version (`product_major_version`).
     A copy (SqlDb): whether the login holds SELECT on the database (evaluated inside it, where its
-    user lives; a login without access to it holds none), and the database's user tables."""
+    user lives; a login without access to it holds none), the database's user tables, and how many of
+    its columns under dynamic data masking the login reads as their masks (none where it holds UNMASK)."""
     if target_kind not in ("SqlMi", "SqlVm", "SqlDb"):
         raise StatementError("a target is SqlMi, SqlVm or SqlDb, not %r" % (target_kind,))
     literal, inside = quote_literal(database), _executesql(database, "master")
@@ -471,6 +473,11 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
             % (literal, literal, inside, quote_literal(held), facts))))
         tables = facts + "SELECT N'table', NULL, s.name, t.name, NULL %s;" % _USER_TABLES_SOURCE
         lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
+        # Before SQL Server 2016 there is no sys.masked_columns (208: unread, not judged), and no masking.
+        masked = facts + (
+            "SELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) FROM sys.masked_columns AS m "
+            "WHERE m.is_masked = 1 AND ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'UNMASK'), 0) = 0;" % MASKED_FACT)
+        lines.append(_unless_failing("masked_columns", "%s %s;" % (inside, quote_literal(masked))))
     else:
         lines.append(facts + "VALUES (N'login', NULL, SUSER_SNAME(), NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'CONTROL SERVER'));")
         if full_backups:
@@ -510,6 +517,7 @@ class SourcePrerequisites:
     product_major_version: Optional[int] = None
     tables: Tuple[TableName, ...] = ()
     table_count: Optional[int] = None  # a restore's user tables (None: not read)
+    masked_columns: Optional[int] = None  # a copy's masked columns the login reads as masks (None: not read)
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
 
     def read(self, part: str) -> Any:
@@ -539,6 +547,7 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         product_major_version=None if version is None else int(version),
         tables=tuple(TableName(str(row["name"]), str(row["detail"])) for row in facts.get(TABLE_FACT, ())),
         table_count=None if first(TABLE_COUNT_FACT, "amount") is None else int(first(TABLE_COUNT_FACT, "amount")),
+        masked_columns=None if first(MASKED_FACT, "amount") is None else int(first(MASKED_FACT, "amount")),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 

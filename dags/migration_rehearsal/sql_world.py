@@ -577,6 +577,8 @@ class _Session:
             return self._backup_history(media=parts[-1] == "backupmediafamily")
         if parts in (("sys", "tables"), ("sys", "schemas")):
             return self._tables(database, schemas=parts[-1] == "schemas")
+        if parts == ("sys", "masked_columns"):
+            return self._masked_columns(database)
         if parts == ("sys", "database_principals"):
             return [{"principal_id": number, "name": name} for name, number in self._principals(database, visible=True).items()]
         if parts == ("sys", "database_permissions"):
@@ -799,6 +801,19 @@ class _Session:
             {"object_id": object_ids[(schema, table)], "name": table, "schema_id": schema_ids[schema], "is_ms_shipped": False}
             for schema, table in names
         ]
+
+    def _masked_columns(self, database: str) -> List[Dict[str, Any]]:
+        """sys.masked_columns: the columns with `"masked": true` of the tables the login may see (from SQL Server 2016,
+        major version 13, on; earlier: "Invalid object name", message 208; Azure SQL has it whatever version it reports)."""
+        if self.kind in SQL_SERVER_KINDS and int(self.server_property("ProductMajorVersion")) < 13:
+            raise DatabaseError("Invalid object name 'sys.masked_columns'. (208)")
+        if _is_system_database(database):
+            return []
+        object_ids, _ = self._object_ids(database)
+        tables = self.world.database(self.server, database)["tables"]
+        return [{"object_id": object_ids[table_key_parts(key)], "name": column["name"], "is_masked": 1}
+                for key in sorted(tables) if self._sees_table(database, key)
+                for column in tables[key]["columns"] if column.get("masked")]
 
     def _object_ids(self, database: str) -> Tuple[Dict[Tuple[str, str], int], Dict[str, int]]:
         """The object_id of each table and the schema_id of each schema of the database, whoever asks."""
@@ -1250,7 +1265,7 @@ _CATALOG_TEXT_COLUMNS = frozenset({
     "volume_mount_point", "fixed_drive_path", "drive_type_desc", "pvt_key_encryption_type", "permission_name", "state",
 })
 # Catalog views of the current database (the others here are the server's: master's, msdb's, DMVs).
-_DATABASE_CATALOG_VIEWS = frozenset({("sys", "tables"), ("sys", "schemas"), ("sys", "extended_properties"),
+_DATABASE_CATALOG_VIEWS = frozenset({("sys", "tables"), ("sys", "schemas"), ("sys", "extended_properties"), ("sys", "masked_columns"),
                                      ("sys", "database_principals"), ("sys", "database_permissions")})
 _OPERATION_NAMES = {"=": "equal to", "<>": "not equal to", "<": "less than", ">": "greater than",
                     "<=": "less than or equal to", ">=": "greater than or equal to"}
