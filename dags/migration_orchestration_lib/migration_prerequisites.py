@@ -4,8 +4,9 @@ migration starts (Microsoft's prerequisites in the DMS tutorials, MicrosoftDocs/
 
 - Logins. DMS connects to the source with the plan's source login. A restore (SqlMi, SqlVm) needs it
   in sysadmin or holding CONTROL SERVER; a copy (SqlDb) needs it in db_datareader of the source
-  database (SELECT on it), and the target login in db_owner of the target database (CONTROL on
-  it). HAS_PERMS_BY_NAME judges the session's own login, effective through roles and groups, so a
+  database (SELECT on it), and UNMASK there where columns are under dynamic data masking (it reads
+  rows: without UNMASK it would copy the masks), and the target login in db_owner of the target
+  database (CONTROL on it). HAS_PERMS_BY_NAME judges the session's own login, effective through roles and groups, so a
   side is judged only where the DAG's session runs as DMS's login: always with `sqlAccess: direct`
   (the same Airflow connection); through Data Factory where the linked service's connection string
   names the same login (never for SqlDb targets: the factory's managed identity logs in there).
@@ -103,6 +104,14 @@ def check_logins(ctx: StepContext, source: SourcePrerequisites, on_target: Optio
             "%s: DMS reads source database %s on %s as %s, which cannot read it (db_datareader, SELECT on the "
             "database): in %s, ALTER ROLE db_datareader ADD MEMBER <its user>, then run again"
             % (database.name, database.source_database, database.source_server, on_source.login_name, database.source_database)
+        )
+    masked = source.masked_columns if "masked_columns" not in source.unread else None  # unread: before 2016, none
+    if masked and _judged(on_source, source_login):
+        raise StepFailure(
+            "%s: DMS reads source database %s on %s as %s, which lacks UNMASK there, so it reads %d column(s) under "
+            "dynamic data masking (sys.masked_columns) as their masks and would copy the masks into the target in place "
+            "of the data: in %s, GRANT UNMASK TO <its user> (or ALTER ROLE db_owner ADD MEMBER <its user>), then run again"
+            % (database.name, database.source_database, database.source_server, on_source.login_name, masked, database.source_database)
         )
     if on_target is not None and _judged(on_target, _dms_login(ctx, ctx.target_server.connection_id)) and not on_target.granted:
         raise StepFailure(

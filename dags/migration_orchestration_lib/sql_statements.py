@@ -27,6 +27,9 @@ VIEW DEFINITION nor SELECT on the database, rather than compare the tables it se
   `rowversion` columns are left out (the copy assigns new values); computed columns are left out
   (derived from the compared ones). A source left writable during the copy
   (`allowSourceWritesDuringCopy`) can differ legitimately.
+A login without UNMASK reads a masked column (dynamic data masking) as its mask, on either side alike, so where
+checksums are compared the batch refuses a table with masked columns to such a login (naming them and the GRANT)
+rather than compare masks: a SqlDb copy whose DMS read the source through such a login copied the masks too.
 Every column type is covered: CLR types (geometry, geography, hierarchyid, CLR UDTs) are hashed by
 their binary serialisation and float/real by their IEEE bytes (no text formatting that could
 differ between engine versions); everything else through FOR JSON. Checksums need SQL Server 2016
@@ -429,8 +432,9 @@ ENCRYPTOR_FACT = "encryptor_thumbprint"  # name: 0x hex (NULL: not visible); no 
 VERSION_FACT = "product_major_version"  # amount
 TABLE_FACT = "table"  # name: its schema; detail: its name
 TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restore's)
+MASKED_FACT = "masked_columns"  # amount: the columns under dynamic data masking the login reads as masks (a copy's)
 UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
-PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count")  # the parts that can fail; the others give NULL
+PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count", "masked_columns")  # the parts that can fail; the others give NULL
 _PREREQUISITE_FACTS = "#prerequisites"
 _PREREQUISITE_COLUMNS = "fact, ordinal, name, detail, amount"
 
@@ -449,7 +453,8 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     backups taken while it has one restore only where that certificate, with its private key, or that
     asymmetric key is; and the server's major version (`product_major_version`).
     A copy (SqlDb): whether the login holds SELECT on the database (evaluated inside it, where its
-    user lives; a login without access to it holds none), and the database's user tables."""
+    user lives; a login without access to it holds none), the database's user tables, and how many of
+    its columns under dynamic data masking the login reads as their masks (none where it holds UNMASK)."""
     if target_kind not in ("SqlMi", "SqlVm", "SqlDb"):
         raise StatementError("a target is SqlMi, SqlVm or SqlDb, not %r" % (target_kind,))
     literal, inside = quote_literal(database), _executesql(database, "master")
@@ -468,6 +473,11 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
             % (literal, literal, inside, quote_literal(held), facts))))
         tables = facts + "SELECT N'table', NULL, s.name, t.name, NULL %s;" % _USER_TABLES_SOURCE
         lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
+        # Before SQL Server 2016 there is no sys.masked_columns (208: unread, not judged), and no masking.
+        masked = facts + (
+            "SELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) FROM sys.masked_columns AS m "
+            "WHERE m.is_masked = 1 AND ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'UNMASK'), 0) = 0;" % MASKED_FACT)
+        lines.append(_unless_failing("masked_columns", "%s %s;" % (inside, quote_literal(masked))))
     else:
         lines.append(facts + "VALUES (N'login', NULL, SUSER_SNAME(), NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'CONTROL SERVER'));")
         if full_backups:
@@ -507,6 +517,7 @@ class SourcePrerequisites:
     product_major_version: Optional[int] = None
     tables: Tuple[TableName, ...] = ()
     table_count: Optional[int] = None  # a restore's user tables (None: not read)
+    masked_columns: Optional[int] = None  # a copy's masked columns the login reads as masks (None: not read)
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
 
     def read(self, part: str) -> Any:
@@ -536,6 +547,7 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         product_major_version=None if version is None else int(version),
         tables=tuple(TableName(str(row["name"]), str(row["detail"])) for row in facts.get(TABLE_FACT, ())),
         table_count=None if first(TABLE_COUNT_FACT, "amount") is None else int(first(TABLE_COUNT_FACT, "amount")),
+        masked_columns=None if first(MASKED_FACT, "amount") is None else int(first(MASKED_FACT, "amount")),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 
@@ -922,7 +934,7 @@ INSERT INTO #fingerprints (schema_name, table_name, error)
 SELECT r.schema_name, r.table_name, N'table does not exist' FROM #requested AS r
 WHERE NOT EXISTS (SELECT 1 FROM @tables AS x
     WHERE x.schema_name = r.schema_name COLLATE DATABASE_DEFAULT AND x.table_name = r.table_name COLLATE DATABASE_DEFAULT);
-DECLARE @object_id int, @schema sysname, @table sysname, @columns nvarchar(max), @query nvarchar(max), @rows bigint, @sum decimal(38, 0), @started datetime2;
+DECLARE @object_id int, @schema sysname, @table sysname, @columns nvarchar(max), @query nvarchar(max), @rows bigint, @sum decimal(38, 0), @started datetime2, @masked nvarchar(2047);
 DECLARE table_cursor CURSOR LOCAL FAST_FORWARD FOR SELECT object_id, schema_name, table_name FROM @tables ORDER BY schema_name, table_name;
 OPEN table_cursor;
 FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;
@@ -948,7 +960,15 @@ BEGIN
             + ISNULL(@columns, N'1 AS [c0]') + N' FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES)) AS h) AS x;';
     ELSE
         SET @query = N'SELECT @rows = COUNT_BIG(*) FROM ' + QUOTENAME(@schema) + N'.' + QUOTENAME(@table) + N';';
+    SET @masked = NULL;
+    IF @with_checksum = 1 AND ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'UNMASK'), 0) = 0
+        EXEC sys.sp_executesql N'SET @masked = STUFF((SELECT N'', '' + QUOTENAME(m.name) FROM sys.masked_columns AS m
+            WHERE m.object_id = @object_id AND m.is_masked = 1 ORDER BY m.name
+            FOR XML PATH(''''), TYPE).value(''.'', ''nvarchar(max)''), 1, 2, N'''');',
+            N'@object_id int, @masked nvarchar(2047) OUTPUT', @object_id = @object_id, @masked = @masked OUTPUT;
     BEGIN TRY
+        IF @masked IS NOT NULL
+            RAISERROR(@masked_columns, 16, 1, @masked);
         EXEC sys.sp_executesql @query, N'@rows bigint OUTPUT, @sum decimal(38, 0) OUTPUT', @rows = @rows OUTPUT, @sum = @sum OUTPUT;
         INSERT INTO #fingerprints (schema_name, table_name, row_count, checksum, elapsed_ms)
         VALUES (@schema, @table, @rows, CASE WHEN @with_checksum = 1 THEN CONVERT(varchar(40), ISNULL(@sum, 0)) END, DATEDIFF(millisecond, @started, SYSDATETIME()));
@@ -979,6 +999,14 @@ _DENIED_TABLES = (
     "validation.tables"
 )
 
+# What @masked_columns says (%s: the table's masked columns). A login without UNMASK reads a masked column
+# (dynamic data masking, SQL Server 2016 on) as its mask on either side; CONTROL (db_owner, sysadmin) implies UNMASK.
+_MASKED_COLUMNS = (
+    "validation refused: %(login)s lacks UNMASK in database %(database)s, so it reads this table's masked column(s) "
+    "%%s (dynamic data masking) as their masks, and a difference in them would pass the checksum. GRANT UNMASK TO "
+    "[<its user>] in %(database)s (or ALTER ROLE db_owner ADD MEMBER [<its user>])"
+)
+
 _CHECKSUMS_NEED_2016 = (
     "IF %d = 1 AND CONVERT(int, SERVERPROPERTY('EngineEdition')) NOT IN (5, 8)\n"
     "    AND ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) < 13\n"
@@ -1006,7 +1034,8 @@ def table_fingerprints(
     GRANT) unless the login sees every table: VIEW DEFINITION or SELECT on the database, effective
     (HAS_PERMS_BY_NAME: roles such as db_datareader and db_owner, CONTROL SERVER count), and no DENY of its own
     (its user's, its roles', public's) of SELECT, VIEW DEFINITION or CONTROL on a schema or on an object it does
-    not see (else it fails naming that DENY to revoke).
+    not see (else it fails naming that DENY to revoke). With `with_checksum`, a table with masked columns gets an
+    error naming them unless the login holds UNMASK on the database (effective: CONTROL, db_owner, sysadmin count).
     `exclude_rowversion` for copies (SqlDb), where rowversions are new.
     Rows: schema_name, table_name, row_count, checksum, error, elapsed_ms, table_count.
     """
@@ -1029,8 +1058,8 @@ def table_fingerprints(
         "CREATE TABLE #fingerprints (schema_name sysname NOT NULL, table_name sysname NOT NULL, row_count bigint NULL, "
         "checksum varchar(40) NULL, error nvarchar(2048) NULL, elapsed_ms int NULL);",
         "%s %s, N'@all_tables bit, @with_checksum bit, @exclude_rowversion bit, @unseen_tables nvarchar(2047), "
-        "@denied_tables nvarchar(2047)', @all_tables = %d, @with_checksum = %d, @exclude_rowversion = %d, "
-        "@unseen_tables = %s, @denied_tables = %s;"
+        "@denied_tables nvarchar(2047), @masked_columns nvarchar(2047)', @all_tables = %d, @with_checksum = %d, "
+        "@exclude_rowversion = %d, @unseen_tables = %s, @denied_tables = %s, @masked_columns = %s;"
         % (
             _executesql(database, connected_database),
             quote_literal(_FINGERPRINT_TABLES),
@@ -1040,6 +1069,7 @@ def table_fingerprints(
             quote_literal((_UNSEEN_TABLES % {"login": login, "database": quote_name(database)}).replace("%", "%%")),
             quote_literal(_DENIED_TABLES % {"login": login.replace("%", "%%"), "database": quote_name(database).replace("%", "%%"),
                                             "deny": "%s"}),
+            quote_literal(_MASKED_COLUMNS % {"login": login.replace("%", "%%"), "database": quote_name(database).replace("%", "%%")}),
         ),
         "SELECT schema_name, table_name, row_count, checksum, error, elapsed_ms, "
         "(SELECT COUNT(*) FROM #fingerprints) AS table_count FROM #fingerprints ORDER BY schema_name, table_name;",

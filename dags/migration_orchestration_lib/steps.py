@@ -390,6 +390,8 @@ def start_migration(ctx: StepContext) -> StepResult:
     if now.migration is not None and not now.has_ended:
         _check_adoptable(ctx, now)
         ctx.record_started_migration(now.operation_id)
+        if freezes_for_copy:  # an earlier try's worker may have died between its create and its promise
+            validation.promise(ctx, now.operation_id)
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
         source_freeze.remember_before_freeze(ctx, database)

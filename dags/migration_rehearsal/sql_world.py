@@ -82,7 +82,10 @@ What it knows:
   table, a cursor over a table variable of the chosen tables). Its statements before the cursor's
   DECLARE (choosing the tables into that table variable, reporting missing ones) run as T-SQL, in
   the database; the cursor's loop is simulated. Its checksums are this fake's own (equal rows give
-  equal checksums), not SQL Server's.
+  equal checksums), not SQL Server's. A column with `"masked": true` (dynamic data masking) reads as its
+  default() mask (text xxxx, numbers 0, NULL as NULL) to a login without UNMASK on the database (CONTROL implies
+  it); where the loop asks HAS_PERMS_BY_NAME for UNMASK, reads sys.masked_columns and raises its @masked_columns,
+  such a table gets that error instead of a checksum.
 
 Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; a database
 with `"refusesAlter": [<option>, ...]` refuses ALTER DATABASE ... SET of those options (5061); a server
@@ -378,9 +381,7 @@ class _Session:
         elif kind == "raiserror":
             _, message, severity, _state, arguments = statement
             if severity > 10:
-                values = iter([context.evaluate(argument, {}) for argument in arguments])
-                text = str(context.evaluate(message, {}))  # %% prints one %, %s the next argument
-                raise DatabaseError(re.sub(r"%%|%s", lambda m: "%" if m.group() == "%%" else _printed(next(values, None)), text))
+                raise DatabaseError(_raiserror_text(str(context.evaluate(message, {})), [context.evaluate(argument, {}) for argument in arguments]))
         elif kind == "return":
             raise _Return()
         elif kind == "alter_database":
@@ -481,7 +482,7 @@ class _Session:
             if cursor_table not in inner.table_variables:
                 raise NotUnderstood("a fingerprint loop whose cursor reads %s, which it does not fill first" % cursor_table)
             chosen = [(row["schema_name"], row["table_name"]) for row in inner.table_variables[cursor_table]["rows"]]
-            self._fingerprint_tables(target, values, chosen)
+            self._fingerprint_tables(target, values, chosen, refuses_masks=bool(re.search(_REFUSES_MASKS, re.sub(r"\s+", " ", text.lower()))))
             return
         results.extend(self.run(text, target, values))
 
@@ -541,19 +542,26 @@ class _Session:
 
     # -- the fingerprint loop -------------------------------------------------------------------
 
-    def _fingerprint_tables(self, database: str, values: Dict[str, Any], chosen: List[Tuple[str, str]]) -> None:
+    def _fingerprint_tables(self, database: str, values: Dict[str, Any], chosen: List[Tuple[str, str]], refuses_masks: bool) -> None:
         """The cursor's loop: a row in #fingerprints for each (schema, table) the batch chose (names as
-        its catalog has them)."""
+        its catalog has them). A login without UNMASK reads masked columns as their masks; `refuses_masks`:
+        the loop raises its @masked_columns for such a table instead, where it hashes rows."""
         output = self._temp_table("#fingerprints")
         tables = {table_key_parts(key): content for key, content in self.world.database(self.server, database)["tables"].items()}
+        unmasked = bool(self.has_permission(database, "DATABASE", "UNMASK"))
         for schema, table in sorted(set(chosen)):
             content = tables[(schema, table)]
             if content.get("locked") and self.lock_timeout_ms >= 0:
                 output["rows"].append(_fingerprint_row(schema, table, error="Lock request time out period exceeded.", elapsed_ms=self.lock_timeout_ms))
                 continue
+            masked = [] if unmasked else sorted(column["name"] for column in content["columns"] if column.get("masked"))
+            if masked and refuses_masks and _truth(values["@with_checksum"]):
+                names = ", ".join("[%s]" % name.replace("]", "]]") for name in masked)  # QUOTENAME's
+                output["rows"].append(_fingerprint_row(schema, table, error=_raiserror_text(str(values["@masked_columns"]), [names]), elapsed_ms=0))
+                continue
             checksum = None
             if _truth(values["@with_checksum"]):
-                checksum = str(_table_checksum(content, exclude_rowversion=_truth(values["@exclude_rowversion"])))
+                checksum = str(_table_checksum(_as_read(content, masked), exclude_rowversion=_truth(values["@exclude_rowversion"])))
             output["rows"].append(_fingerprint_row(schema, table, row_count=len(content["rows"]), checksum=checksum, elapsed_ms=0))
 
     # -- catalog views ----------------------------------------------------------------------------
@@ -569,6 +577,8 @@ class _Session:
             return self._backup_history(media=parts[-1] == "backupmediafamily")
         if parts in (("sys", "tables"), ("sys", "schemas")):
             return self._tables(database, schemas=parts[-1] == "schemas")
+        if parts == ("sys", "masked_columns"):
+            return self._masked_columns(database)
         if parts == ("sys", "database_principals"):
             return [{"principal_id": number, "name": name} for name, number in self._principals(database, visible=True).items()]
         if parts == ("sys", "database_permissions"):
@@ -791,6 +801,19 @@ class _Session:
             {"object_id": object_ids[(schema, table)], "name": table, "schema_id": schema_ids[schema], "is_ms_shipped": False}
             for schema, table in names
         ]
+
+    def _masked_columns(self, database: str) -> List[Dict[str, Any]]:
+        """sys.masked_columns: the columns with `"masked": true` of the tables the login may see (from SQL Server 2016,
+        major version 13, on; earlier: "Invalid object name", message 208; Azure SQL has it whatever version it reports)."""
+        if self.kind in SQL_SERVER_KINDS and int(self.server_property("ProductMajorVersion")) < 13:
+            raise DatabaseError("Invalid object name 'sys.masked_columns'. (208)")
+        if _is_system_database(database):
+            return []
+        object_ids, _ = self._object_ids(database)
+        tables = self.world.database(self.server, database)["tables"]
+        return [{"object_id": object_ids[table_key_parts(key)], "name": column["name"], "is_masked": 1}
+                for key in sorted(tables) if self._sees_table(database, key)
+                for column in tables[key]["columns"] if column.get("masked")]
 
     def _object_ids(self, database: str) -> Tuple[Dict[Tuple[str, str], int], Dict[str, int]]:
         """The object_id of each table and the schema_id of each schema of the database, whoever asks."""
@@ -1231,6 +1254,10 @@ _FINGERPRINT_INGREDIENTS = (
     ("a cursor over a table variable of the chosen tables", _CURSOR_TABLE),
 )
 
+# A fingerprint loop that refuses a table with masked columns to a login without UNMASK (optional: without it, SQL
+# Server hashes the masks such a login reads).
+_REFUSES_MASKS = r"has_perms_by_name\(db_name\(\), n'+database'+, n'+unmask'+\).*sys\.masked_columns.*raiserror\(@masked_columns"
+
 TEXT_TYPES = frozenset({"char", "varchar", "nchar", "nvarchar", "text", "ntext", "sysname"})
 # The text columns of the catalog views this fake shows (their other columns are numbers, dates, ...).
 _CATALOG_TEXT_COLUMNS = frozenset({
@@ -1238,7 +1265,7 @@ _CATALOG_TEXT_COLUMNS = frozenset({
     "volume_mount_point", "fixed_drive_path", "drive_type_desc", "pvt_key_encryption_type", "permission_name", "state",
 })
 # Catalog views of the current database (the others here are the server's: master's, msdb's, DMVs).
-_DATABASE_CATALOG_VIEWS = frozenset({("sys", "tables"), ("sys", "schemas"), ("sys", "extended_properties"),
+_DATABASE_CATALOG_VIEWS = frozenset({("sys", "tables"), ("sys", "schemas"), ("sys", "extended_properties"), ("sys", "masked_columns"),
                                      ("sys", "database_principals"), ("sys", "database_permissions")})
 _OPERATION_NAMES = {"=": "equal to", "<>": "not equal to", "<": "less than", ">": "greater than",
                     "<=": "less than or equal to", ">=": "greater than or equal to"}
@@ -1273,6 +1300,20 @@ def _fingerprint_row(schema: str, table: str, row_count: Optional[int] = None, c
             "error": error, "elapsed_ms": elapsed_ms}
 
 
+def _as_read(content: Dict[str, Any], masked: List[str]) -> Dict[str, Any]:
+    """The table as a login without UNMASK reads it: each of its `masked` columns as its default() mask (text
+    xxxx, numbers 0; NULL stays NULL), whatever was stored."""
+    indexes = [index for index, column in enumerate(content["columns"]) if column["name"] in masked]
+    if not indexes:
+        return content
+
+    def mask(value: Any) -> Any:
+        return None if value is None else 0 if isinstance(value, (int, float)) else "xxxx"
+
+    rows = [[mask(value) if index in indexes else value for index, value in enumerate(row)] for row in content["rows"]]
+    return dict(content, rows=rows)
+
+
 def _table_checksum(content: Dict[str, Any], exclude_rowversion: bool) -> int:
     """Sum over rows of the first 8 bytes (signed) of SHA-256 over the row's values in column-name order."""
     columns = content["columns"]
@@ -1285,6 +1326,12 @@ def _table_checksum(content: Dict[str, Any], exclude_rowversion: bool) -> int:
         canonical = json.dumps([row[index] for index in kept], sort_keys=True, separators=(",", ":"))
         total += int.from_bytes(hashlib.sha256(canonical.encode("utf-8")).digest()[:8], "big", signed=True)
     return total
+
+
+def _raiserror_text(message: str, arguments: List[Any]) -> str:
+    """What RAISERROR prints: %% one %, %s the next argument."""
+    values = iter(arguments)
+    return re.sub(r"%%|%s", lambda m: "%" if m.group() == "%%" else _printed(next(values, None)), message)
 
 
 def _printed(value: Any) -> str:

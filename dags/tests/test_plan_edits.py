@@ -119,6 +119,34 @@ def test_a_validation_weakened_between_runs_is_applied_only_to_what_it_promised(
     assert "rows on source" in later.errors["db.validate"]
 
 
+def test_a_copy_adopted_after_its_worker_died_at_the_create_keeps_the_validation_promised_at_its_freeze(rehearsal_world, monkeypatch):
+    """start_migration froze the source for a SqlDb copy and its worker died once DMS had created the copy, before it
+    recorded the validation the plan promised at the freeze; Airflow's next try adopted the copy, and the plan was
+    redeployed without validation while it ran. Was: the adopting try recorded no promise and `done` declared a
+    target lacking a row. Now adopting a copy that freezes its source records the promise as its freeze would have."""
+    dag, world = setup(rehearsal_world, target="db-prod")
+    from migration_orchestration_lib import validation
+
+    def worker_dies(ctx, operation_id):
+        raise WorkerCrashed("start_migration, after DMS created the copy")
+
+    run = RunDriver(dag, world.observe)
+    with monkeypatch.context() as crash:
+        crash.setattr(validation, "promise", worker_dies)
+        with pytest.raises(WorkerCrashed):
+            run.run_database("db")
+    assert len(world.operations()) == 1 and not world.source_writable()
+    start = dag.get_task("db.start_migration")
+    assert run._run_task(start, first_try=2) == "success", run.errors
+    assert len(world.operations()) == 1, "adopted, not created again"
+
+    monkeypatch.setenv("MIGRATION_SIMULATE_MISMATCH", "db")
+    states = go_on(run, dag_of(validation=OFF, target="db-prod")[1])
+
+    assert run.outcome("db") != "migrated", "declared a copy the validation promised at its freeze would have found lacking"
+    assert states["db.validate"] == "failed" and "rows on source" in run.errors["db.validate"], run.errors
+
+
 # --- source.database changed ------------------------------------------------------------------------------
 
 

@@ -337,6 +337,34 @@ def test_preflight_refuses_a_sqldb_copy_whose_source_login_cannot_read_the_sourc
         assert "db_datareader" in message and "Sales" in message
 
 
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_sqldb_copy_whose_source_login_would_read_masked_columns_as_their_masks(rehearsal_world, access):
+    """dbo.Customers.Name is under dynamic data masking: DMS reads rows through the source login, which without UNMASK
+    reads (and would copy) the masks in place of the names. Was: the copy started, froze the source and wrote the
+    masks into the target. Now preflight refuses it, nothing started or frozen; with UNMASK it passes."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    with world.world.transaction() as state:
+        state["servers"]["sql01"]["databases"]["sales"]["tables"]["dbo.Customers"]["columns"][1]["masked"] = True
+    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT"]})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "lacks UNMASK" in message and "1 column(s) under dynamic data masking" in message and "GRANT UNMASK" in message
+
+    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT", "UNMASK"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+def test_preflight_of_a_sqldb_copy_from_a_source_before_2016_does_not_judge_masking(rehearsal_world):
+    """SQL Server 2014 has no dynamic data masking, nor sys.masked_columns: that part reads unread, and is not judged."""
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", target="db-prod"))
+    with world.world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 12
+    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
 @pytest.mark.parametrize("access, judged", [("direct", True), ("dataFactory", False)])
 def test_a_sqldb_target_login_that_is_not_db_owner_is_refused_where_the_dag_logs_in_as_it(rehearsal_world, access, judged):
     """DMS's target login must be in db_owner of the target database. Through Data Factory the

@@ -140,8 +140,8 @@ def test_a_new_migrations_prerequisites_are_one_result_set_with_the_parts_that_c
     mi = s.source_prerequisites("Sales", "SqlMi", full_backups=False)
     assert "msdb" not in mi and "dm_database_encryption_keys" not in mi and "ProductMajorVersion" not in mi
     copy = s.source_prerequisites("O'Brien]", "SqlDb", full_backups=True)
-    assert copy.count("EXEC [O'Brien]]].sys.sp_executesql") == 2 and "HAS_DBACCESS(N'O''Brien]') = 1" in copy
-    assert "N'login', ERROR_MESSAGE()" in copy and "N'tables', ERROR_MESSAGE()" in copy
+    assert copy.count("EXEC [O'Brien]]].sys.sp_executesql") == 3 and "HAS_DBACCESS(N'O''Brien]') = 1" in copy
+    assert "N'login', ERROR_MESSAGE()" in copy and "N'tables', ERROR_MESSAGE()" in copy and "N'masked_columns', ERROR_MESSAGE()" in copy
     assert "msdb" not in copy and "CONTROL SERVER" not in copy and "HAS_PERMS_BY_NAME(DB_NAME(), N''DATABASE'', N''SELECT'')" in copy
     with pytest.raises(s.StatementError, match="SqlMi, SqlVm or SqlDb"):
         s.source_prerequisites("Sales", "Sql", full_backups=True)

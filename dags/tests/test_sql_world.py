@@ -1,6 +1,7 @@
 """The fake SQL engine refuses what it does not understand and what SQL Server refuses."""
 from __future__ import annotations
 
+import copy
 import os
 
 import pytest
@@ -9,7 +10,8 @@ from migration_orchestration_lib import sql_statements
 from migration_rehearsal import sql_world
 from migration_rehearsal.sql_world import SqlEngine, rows_as_dicts
 from migration_rehearsal.world import WorldError, table_key_parts
-from sql_access_setup import estate
+from migration_orchestration_lib.validation import compare_fingerprints
+from sql_access_setup import TABLES, estate
 
 pytestmark = pytest.mark.airflow26
 
@@ -111,6 +113,37 @@ def test_equal_rows_give_equal_checksums_and_rowversion_only_counts_when_kept(wo
 
     assert checksum("sql01", "master", True) == checksum("db-prod", "Sales", True)
     assert checksum("sql01", "master", False) != checksum("db-prod", "Sales", False)
+
+
+@pytest.mark.parametrize("unmask", [[], ["UNMASK"], ["CONTROL"]], ids=["SELECT only", "UNMASK", "db_owner"])
+def test_a_login_that_reads_masked_columns_as_their_masks_never_passes_a_difference_in_them(world, unmask):
+    """dbo.Customers.Name is masked (dynamic data masking), and the target lacks the source's last change to it. Was: a
+    login without UNMASK read both sides' names as xxxx, the checksums matched and validation passed. Now the batch
+    refuses that table to such a login, naming the column and the GRANT; with UNMASK (or CONTROL) it compares."""
+    tables = copy.deepcopy(TABLES)
+    customers = tables["dbo.Customers"]
+    customers["columns"][1]["masked"] = True
+    world.put_database("sql01", "Shop", tables=tables)
+    customers["rows"][0][1] = "Adam"
+    world.put_database("db-prod", "Shop", tables=tables)
+    for server in ("sql01", "db-prod"):
+        world.set_login(server, "u", [], {"Shop": ["SELECT"] + unmask})
+
+    def fingerprints(server, connected):
+        cursor = cursor_on(world, server=server, database=connected)
+        cursor.execute(sql_statements.table_fingerprints("Shop", connected_database=connected, login="the login u"))
+        return sql_statements.parse_fingerprints(rows_as_dicts(cursor))
+
+    report = compare_fingerprints(fingerprints("sql01", "master"), fingerprints("db-prod", "Shop"), row_counts=True, checksums=True)
+
+    assert not report.passed
+    [mismatch] = report.mismatches
+    if unmask:
+        assert mismatch == "dbo.Customers: checksums differ"
+    else:
+        assert mismatch.startswith("dbo.Customers: unreadable on source (validation refused: the login u lacks UNMASK in "
+                                   "database [Shop], so it reads this table's masked column(s) [Name] (dynamic data masking)")
+        assert "GRANT UNMASK TO [<its user>] in [Shop]" in mismatch
 
 
 def test_module_connect_uses_the_world_directory(world, monkeypatch):
