@@ -285,6 +285,7 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
         source, target_tables, on_target = prerequisites.read_copy(ctx)
         _check_schema_deployed(ctx, source, target_tables)
         prerequisites.check_logins(ctx, source, on_target)
+        prerequisites.check_validation_unmasks(ctx, source)
         return
     if target is not None:
         raise StepFailure(
@@ -296,7 +297,8 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
     _check_validation_fits_a_lookup(ctx, source)
     _check_full_backup(ctx, source)
     prerequisites.check_encryption_key(ctx, source)
-    prerequisites.check_restore_room(ctx, source=source)
+    room = prerequisites.check_restore_room(ctx, source=source)
+    prerequisites.check_validation_unmasks(ctx, source, room)
     if database.target_kind == "SqlVm":
         _check_target_version(ctx, source)
 
