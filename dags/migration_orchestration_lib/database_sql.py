@@ -144,12 +144,15 @@ class DatabaseSql:
         until `deadline` from when it is submitted: with direct access the target's starts once the source's ended.
         A submit may block that long (direct access runs the batch in it): the submits run in a worker thread, and
         `still_running(what runs)` is called every `every` meanwhile (the events contract's heartbeat)."""
-        from migration_orchestration_lib.validation import ValidationReport, compare_fingerprints, validation_operations
+        from migration_orchestration_lib.validation import (
+            ValidationReport, compare_fingerprints, compare_sequences, sequence_operations, validation_operations)
 
         settings = database.validation
         if not settings.row_counts and not settings.checksums:
             return ValidationReport()
-        operations = validation_operations(plan, database, self._key("validate"))
+        operations = list(validation_operations(plan, database, self._key("validate")))
+        if database.target_kind == "SqlDb":
+            operations += sequence_operations(database, self._key("validate"))
         running: List[Tuple[SqlOperation, float]] = []  # the batch being submitted, since when (time.monotonic)
 
         def submit_each() -> List[Any]:
@@ -168,8 +171,14 @@ class DatabaseSql:
         results = [self._access.result(handle) for handle in handles]
         if any(result is None for result in results):
             raise StepPending("validation of %s is running" % database.name)
-        source, target = (statements.parse_fingerprints(list(result.rows)) for result in results)
-        return compare_fingerprints(source, target, settings.row_counts, settings.checksums)
+        source, target = (statements.parse_fingerprints(list(result.rows)) for result in results[:2])
+        report = compare_fingerprints(source, target, settings.row_counts, settings.checksums)
+        if len(results) > 2:
+            source_sequences = statements.parse_sequence_values(list(results[2].rows))
+            report.sequences_compared = len(source_sequences)
+            target_sequences = statements.parse_sequence_values(list(results[3].rows))
+            report.mismatches += compare_sequences(source_sequences, target_sequences)
+        return report
 
     def compare_submitted(self, plan: Any, database: DatabaseMigration) -> bool:
         """Whether `compare` submitted its batches under this key prefix (through Data Factory: in an earlier poke)."""
@@ -215,7 +224,10 @@ def _while_beating(work: Callable[[], T], every: timedelta, beat: Callable[[], N
 
 
 def _validating(database: DatabaseMigration, operation: SqlOperation, ran: timedelta, deadline: datetime) -> str:
-    """A `Running` heartbeat's message while `operation`, a fingerprint batch of `database`, runs."""
+    """A `Running` heartbeat's message while `operation`, a fingerprint (or sequence) batch of `database`, runs."""
+    if "/sequences/" in operation.key:
+        return "validating: the %s's sequence batch on %s has run for %d min; it may run until %s" % (
+            operation.endpoint.role, operation.endpoint.server_name, ran.total_seconds() // 60, deadline.isoformat())
     settings = database.validation
     tables = "%d listed table(s)" % len(settings.tables) if settings.tables else "every user table"
     reads = "row counts and checksums" if settings.row_counts and settings.checksums else (

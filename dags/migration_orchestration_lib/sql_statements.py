@@ -26,7 +26,8 @@ VIEW DEFINITION nor SELECT on the database, rather than compare the tables it se
   same rows with the same values, compared column by column in name order through their JSON form.
   `rowversion` columns are left out (the copy assigns new values); computed columns are left out
   (derived from the compared ones). A source left writable during the copy
-  (`allowSourceWritesDuringCopy`) can differ legitimately.
+  (`allowSourceWritesDuringCopy`) can differ legitimately. DMS copies rows only, so each side's
+  sequences are read too (`sequence_values`): a target's behind the source's fails.
 A login without UNMASK reads a masked column (dynamic data masking) as its mask, on either side alike, so where
 checksums are compared the batch refuses a table with masked columns to such a login (naming them and the GRANT)
 rather than compare masks: a SqlDb copy whose DMS read the source through such a login copied the masks too.
@@ -1094,6 +1095,42 @@ def table_fingerprints(
         "(SELECT COUNT(*) FROM #fingerprints) AS table_count FROM #fingerprints ORDER BY schema_name, table_name;",
     ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SequenceValue:
+    sequence: TableName  # its schema and name
+    current_value: int  # sys.sequences.current_value: the last value handed out (START WITH where never used)
+    increment: int  # negative: a descending sequence
+
+
+def sequence_values(database: str, connected_database: str = "master") -> str:
+    """The current value and increment of every sequence of `database` (`sys.sequences`, SQL Server 2012 on: a
+    server before it, ProductMajorVersion NULL, has none). A SqlDb copy copies rows only: the target's sequences
+    keep what its schema's deployment gave them. Shown are the sequences the login holds a permission on, or all
+    with VIEW DEFINITION on the database (metadata visibility). Rows: schema_name, sequence_name, current_value,
+    increment (decimal text), sequence_count."""
+    inside = ("INSERT INTO #sequences (schema_name, sequence_name, current_value, increment) "
+              "SELECT SCHEMA_NAME(q.schema_id), q.name, CONVERT(varchar(40), q.current_value), "
+              "CONVERT(varchar(40), q.increment) FROM sys.sequences AS q;")
+    return "\n".join([
+        "SET NOCOUNT ON;",
+        "CREATE TABLE #sequences (schema_name sysname NOT NULL, sequence_name sysname NOT NULL, "
+        "current_value varchar(40) NULL, increment varchar(40) NULL);",
+        "IF CONVERT(int, SERVERPROPERTY('EngineEdition')) IN (5, 8)",
+        "    OR ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 11",
+        "    %s %s;" % (_executesql(database, connected_database), quote_literal(inside)),
+        "SELECT schema_name, sequence_name, current_value, increment, "
+        "(SELECT COUNT(*) FROM #sequences) AS sequence_count FROM #sequences ORDER BY schema_name, sequence_name;",
+    ])
+
+
+def parse_sequence_values(rows: Sequence[Mapping[str, Any]]) -> List[SequenceValue]:
+    if rows and int(rows[0]["sequence_count"]) != len(rows):
+        raise IncompleteResult(
+            "the sequence batch produced %s rows but %d arrived" % (rows[0]["sequence_count"], len(rows)))
+    return [SequenceValue(TableName(str(row["schema_name"]), str(row["sequence_name"])), int(str(row["current_value"])),
+                          int(str(row["increment"]))) for row in rows]
 
 
 def _table_pair(table: Tuple[str, str]) -> Tuple[str, str]:
