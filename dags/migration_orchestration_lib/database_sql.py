@@ -54,20 +54,22 @@ class DatabaseSql:
         (`sql_statements.source_prerequisites`); `full_backups`: msdb's history of them too."""
         return statements.parse_source_prerequisites(self._run(*self._source_prerequisites(database, full_backups)))
 
-    def copy_prerequisites(
-        self, database: DatabaseMigration, on_target: str
-    ) -> Tuple[statements.SourcePrerequisites, List[TableName], statements.LoginPermission]:
+    def copy_prerequisites(self, database: DatabaseMigration, on_target: str) -> Tuple[
+            statements.SourcePrerequisites, List[TableName], statements.LoginPermission,
+            List[statements.SequenceValue]]:
         """A SqlDb copy's prerequisites: the source's (`source_prerequisites`), the target database's user
-        tables and whether the target session's login holds `on_target` on it, run together."""
+        tables, whether the target session's login holds `on_target` on it, and its sequences, run together."""
         connects_to = statements.connect_database(database.target_kind, database.target_database)
-        source, tables, permission = self._run_together(
+        source, tables, permission, sequences = self._run_together(
             self._source_prerequisites(database, full_backups=False),
             (_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables"),
             (_target(database, connects_to), statements.database_permission(database.target_database, on_target, connects_to),
              "target-permission"),
+            (_target(database, connects_to), statements.sequence_values(database.target_database, connects_to),
+             "target-sequences"),
         )
         return (statements.parse_source_prerequisites(source), statements.parse_user_tables(tables),
-                statements.parse_login_permission(permission))
+                statements.parse_login_permission(permission), statements.parse_sequence_values(sequences))
 
     def _source_prerequisites(self, database: DatabaseMigration, full_backups: bool):
         sql = statements.source_prerequisites(database.source_database, database.target_kind, full_backups)

@@ -69,9 +69,11 @@ from migration_orchestration_lib.capacity import migrations_by_database
 from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration
-from migration_orchestration_lib.sql_statements import FileSizes, LoginPermission, RestoreRoom, SourcePrerequisites, Volume, quote_name
+from migration_orchestration_lib.sql_statements import (
+    FileSizes, LoginPermission, RestoreRoom, SequenceValue, SourcePrerequisites, Volume, quote_name)
 from migration_orchestration_lib.step_context import StepContext, StepFailure
 from migration_orchestration_lib.table_names import TableName
+from migration_orchestration_lib.validation import SHOWN_MISMATCHES, compare_sequences
 
 
 def read_source(ctx: StepContext) -> SourcePrerequisites:
@@ -80,9 +82,10 @@ def read_source(ctx: StepContext) -> SourcePrerequisites:
     return ctx.sql.source_prerequisites(ctx.database, full_backups=ctx.source_server.backup_file_share is not None)
 
 
-def read_copy(ctx: StepContext) -> Tuple[SourcePrerequisites, List[TableName], LoginPermission]:
-    """What the checks of a new SqlDb copy read: `read_source`'s, with the target database's tables and
-    whether the target's login owns it (CONTROL), read at the same time (through Data Factory in parallel)."""
+def read_copy(ctx: StepContext) -> Tuple[SourcePrerequisites, List[TableName], LoginPermission, List[SequenceValue]]:
+    """What the checks of a new SqlDb copy read: `read_source`'s, with the target database's tables, whether
+    the target's login owns it (CONTROL), and its sequences, read at the same time (through Data Factory in
+    parallel)."""
     return ctx.sql.copy_prerequisites(ctx.database, "CONTROL")
 
 
@@ -150,6 +153,27 @@ def check_validation_unmasks(ctx: StepContext, source: SourcePrerequisites, room
                database.target_server, room.login.login_name, database.target_database,
                quote_name(room.login.login_name), quote_name(room.login.login_name), database.target_server)
         )
+
+
+def check_sequences_ahead(ctx: StepContext, source: SourcePrerequisites, target: Sequence[SequenceValue]) -> None:
+    """A SqlDb copy's target sequences must be ahead of the source's already: DMS copies rows only, the source's
+    only advance until the freeze, and validation compares them after the copy (`validation.compare_sequences`)."""
+    database = ctx.database
+    settings = database.validation
+    if "sequences" in source.unread or not (settings.row_counts or settings.checksums):
+        return
+    behind = compare_sequences(source.sequences, target)
+    if not behind:
+        return
+    more = len(behind) - SHOWN_MISMATCHES
+    raise StepFailure(
+        "%s: SqlDb target database %s on %s has %d sequence(s) not ahead of the source's already (%s%s). DMS "
+        "copies rows only, and the source's sequences advance until the freeze, so validate would fail after the "
+        "copy. Nothing is started: deploy the missing ones, and on the target RESTART each with a value beyond what "
+        "the source's will have reached by the freeze (the one named is the source's now), then run again"
+        % (database.name, database.target_database, database.target_server, len(behind),
+           "; ".join(behind[:SHOWN_MISMATCHES]), " (and %d more)" % more if more > 0 else "")
+    )
 
 
 def check_encryption_key(ctx: StepContext, source: SourcePrerequisites) -> None:

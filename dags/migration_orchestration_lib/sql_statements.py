@@ -435,8 +435,9 @@ TABLE_FACT = "table"  # name: its schema; detail: its name
 TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restore's)
 MASKED_FACT = "masked_columns"  # amount: the database's columns under dynamic data masking (that the login sees)
 UNMASK_FACT = "unmask"  # amount: whether the login holds UNMASK in the database (it reads masked columns unmasked)
+SEQUENCE_FACT = "sequence"  # name: its schema; detail: its name; amount: current_value; ordinal: increment (a copy's)
 UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
-PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count", "masked_columns")  # the parts that can fail; the others give NULL
+PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count", "masked_columns", "sequences")  # the parts that can fail; the others give NULL
 _PREREQUISITE_FACTS = "#prerequisites"
 _PREREQUISITE_COLUMNS = "fact, ordinal, name, detail, amount"
 
@@ -455,7 +456,8 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     backups taken while it has one restore only where that certificate, with its private key, or that
     asymmetric key is; and the server's major version (`product_major_version`).
     A copy (SqlDb): whether the login holds SELECT on the database (evaluated inside it, where its
-    user lives; a login without access to it holds none), and the database's user tables.
+    user lives; a login without access to it holds none), the database's user tables, and its sequences
+    (those the login may see: VIEW DEFINITION on the database shows them all).
     Either: how many of its columns are under dynamic data masking, and whether the login holds UNMASK
     there (without, it reads them as their masks: DMS's copy, validation's checksums)."""
     if target_kind not in ("SqlMi", "SqlVm", "SqlDb"):
@@ -476,6 +478,10 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
             % (literal, literal, inside, quote_literal(held), facts))))
         tables = facts + "SELECT N'table', NULL, s.name, t.name, NULL %s;" % _USER_TABLES_SOURCE
         lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
+        # Before SQL Server 2012 there is no sys.sequences (208: unread), nor sequences; one beyond bigint: unread.
+        sequences = facts + ("SELECT N'%s', CONVERT(bigint, q.increment), SCHEMA_NAME(q.schema_id), q.name, "
+                             "CONVERT(bigint, q.current_value) FROM sys.sequences AS q;" % SEQUENCE_FACT)
+        lines.append(_unless_failing("sequences", "%s %s;" % (inside, quote_literal(sequences))))
     else:
         lines.append(facts + "VALUES (N'login', NULL, SUSER_SNAME(), NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'CONTROL SERVER'));")
         if full_backups:
@@ -523,6 +529,7 @@ class SourcePrerequisites:
     table_count: Optional[int] = None  # a restore's user tables (None: not read)
     masked_columns: Optional[int] = None  # the database's columns under dynamic data masking (None: not read)
     unmask: Optional[bool] = None  # whether the login holds UNMASK in the database (None: not read)
+    sequences: Tuple[SequenceValue, ...] = ()  # a copy's
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
 
     def read(self, part: str) -> Any:
@@ -561,6 +568,8 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         table_count=None if first(TABLE_COUNT_FACT, "amount") is None else int(first(TABLE_COUNT_FACT, "amount")),
         masked_columns=None if first(MASKED_FACT, "amount") is None else int(first(MASKED_FACT, "amount")),
         unmask=None if first(UNMASK_FACT, "amount") is None else _as_bool(first(UNMASK_FACT, "amount")),
+        sequences=tuple(SequenceValue(TableName(str(row["name"]), str(row["detail"])), int(row["amount"]),
+                                      int(row["ordinal"])) for row in facts.get(SEQUENCE_FACT, ())),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 

@@ -87,9 +87,11 @@ def sequence_operations(database: DatabaseMigration, key: str) -> Tuple[SqlOpera
 
 
 def compare_sequences(source: Sequence[SequenceValue], target: Sequence[SequenceValue]) -> List[str]:
-    """Each source sequence must be on the target (its name matched as a table's is), not behind the source's: an
-    ascending sequence's current value at least the source's, a descending one's at most. Behind, NEXT VALUE FOR there
-    would hand out values the source handed out already (duplicate keys, or rows mixed up where nothing is unique)."""
+    """Each source sequence must be on the target (its name matched as a table's is), ahead of the source's: an
+    ascending sequence's current value above the source's, a descending one's below. Else NEXT VALUE FOR there could
+    hand out a value the source handed out already (duplicate keys, or rows mixed up where nothing is unique).
+    current_value is the last value handed out, or START WITH where none was: the two read alike, so an equal one is
+    taken as handed out on the source and not on the target (a sequence never used on either side fails too)."""
     by_name = {value.sequence: value for value in target}
     paired = counterparts([value.sequence for value in source], by_name)
     mismatches = []
@@ -101,9 +103,9 @@ def compare_sequences(source: Sequence[SequenceValue], target: Sequence[Sequence
                               "on the database shows every sequence)" % (mine.sequence,))
             continue
         if mine.increment > 0:
-            behind = theirs.current_value < mine.current_value
+            behind = theirs.current_value <= mine.current_value
         else:
-            behind = theirs.current_value > mine.current_value
+            behind = theirs.current_value >= mine.current_value
         if behind:
             name_there = "%s.%s" % (sql_statements.quote_name(theirs.sequence.schema),
                                     sql_statements.quote_name(theirs.sequence.table))

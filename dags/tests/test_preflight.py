@@ -430,6 +430,25 @@ def test_preflight_refuses_a_restore_whose_validation_would_read_the_restored_ma
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_sqldb_copy_whose_target_sequences_are_behind_the_sources_already(rehearsal_world, access):
+    """DMS copies rows only, and the source's sequences only advance until the freeze: a target sequence behind the
+    source's at preflight is behind after the copy, and validation fails it then, the rollback handing the writes back
+    to the source after hours of copying. Was: the copy started (and froze the source). Now preflight refuses it,
+    naming the sequence; a target sequence beyond the source's passes."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 100, "increment": 1}})
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1, "increment": 1}})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "has 1 sequence(s) not ahead of the source's already" in message and "sequence dbo.OrderNumbers: at 100 on source, 1" in message
+    assert "RESTART each with a value beyond what the source's will have reached by the freeze" in message
+
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1000000, "increment": 1}})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
 @pytest.mark.parametrize("access, judged", [("direct", True), ("dataFactory", False)])
 def test_a_sqldb_target_login_that_is_not_db_owner_is_refused_where_the_dag_logs_in_as_it(rehearsal_world, access, judged):
     """DMS's target login must be in db_owner of the target database. Through Data Factory the

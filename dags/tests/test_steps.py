@@ -300,17 +300,26 @@ def test_validate_refuses_a_source_login_denied_the_table_the_copy_lacks(rehears
 
 
 def _copy_with_sequences(directory, access, target_sequences):
-    """A SqlDb copy of Sales, whose source has an ascending and a descending sequence, handed out to 100 and -50,
-    and whose target has them at `target_sequences` (the schema's deployment); returns the world, driver and states."""
+    """A SqlDb copy of Sales, whose source has an ascending and a descending sequence, handed out to 100 and -50 once
+    preflight passed (at 1 and 0 before), and whose target has them at `target_sequences` (the schema's deployment,
+    ahead of the source's at preflight); returns the world, driver and states."""
     plan, dag = setup(directory, database_entry("db", "Sales", target="db-prod"), access=access)
     world = WorldView(directory, plan.database("db"), plan)
     seed_world(world.world, plan)
-    world.world.update_database("sql01", "Sales", sequences={
-        "dbo.OrderNumbers": {"currentValue": 100, "increment": 1}, "dbo.Countdown": {"currentValue": -50, "increment": -1}})
-    ascending, descending = target_sequences
-    world.world.update_database(world.target_server, "Sales", sequences={
-        "dbo.OrderNumbers": {"currentValue": ascending, "increment": 1}, "dbo.Countdown": {"currentValue": descending, "increment": -1}})
-    driver = RunDriver(dag, world.observe)
+
+    def sequences(ascending, descending):
+        return {"dbo.OrderNumbers": {"currentValue": ascending, "increment": 1},
+                "dbo.Countdown": {"currentValue": descending, "increment": -1}}
+
+    world.world.update_database("sql01", "Sales", sequences=sequences(1, 0))
+    world.world.update_database(world.target_server, "Sales", sequences=sequences(*target_sequences))
+
+    def used_after_preflight(task_id):
+        world.observe(task_id)
+        if task_id == "db.start_migration":
+            world.world.update_database("sql01", "Sales", sequences=sequences(100, -50))
+
+    driver = RunDriver(dag, used_after_preflight)
     return world, driver, driver.run_database("db")
 
 
@@ -320,16 +329,16 @@ def test_a_sqldb_copy_whose_target_sequences_are_behind_the_sources_fails_valida
     NEXT VALUE FOR on the live target would hand out keys the source handed out already. Before: validation compared
     the tables only and declared the copy migrated. Now it fails naming each sequence and the ALTER SEQUENCE a person
     runs on the target; the copy is never declared, and rolls back as after any mismatch."""
-    world, driver, states = _copy_with_sequences(rehearsal_world, access, (1, 0))
+    world, driver, states = _copy_with_sequences(rehearsal_world, access, (2, -1))
     assert states["db.validate"] == "failed" and driver.outcome("db") != "migrated", (states, driver.errors)
     error = driver.errors["db.validate"]
-    assert "sequence dbo.OrderNumbers: at 100 on source, 1 on target" in error, error
+    assert "sequence dbo.OrderNumbers: at 100 on source, 2 on target" in error, error
     assert "ALTER SEQUENCE [dbo].[OrderNumbers] RESTART WITH 101" in error and "ALTER SEQUENCE [dbo].[Countdown] RESTART WITH -51" in error
 
 
 @pytest.mark.parametrize("access", ["direct", "dataFactory"])
 def test_a_sqldb_copy_whose_target_sequences_are_not_behind_the_sources_is_migrated(rehearsal_world, access):
-    world, driver, states = _copy_with_sequences(rehearsal_world, access, (100, -51))
+    world, driver, states = _copy_with_sequences(rehearsal_world, access, (101, -51))
     assert driver.outcome("db") == "migrated", driver.errors
 
 

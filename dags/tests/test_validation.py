@@ -267,17 +267,18 @@ def sequence(name, current_value, increment=1):
 def test_a_target_sequence_behind_the_sources_fails_naming_the_restart():
     """DMS copies a SqlDb copy's rows only: the target's sequences stay where the schema's deployment left them, and
     NEXT VALUE FOR there would hand out keys the source handed out already. Ascending: behind is lower; descending:
-    higher. Equal or beyond passes."""
+    higher. Equal is behind too: current_value is the last value handed out, or START WITH where none was (the target's
+    next value may be the source's last). Beyond passes."""
     source = [sequence("dbo.OrderNumbers", 100), sequence("dbo.Countdown", -50, -1), sequence("sales.Tickets", 7, 5)]
-    target = [sequence("dbo.ordernumbers", 1), sequence("dbo.Countdown", 0, -1), sequence("sales.Tickets", 12, 5)]
+    target = [sequence("dbo.ordernumbers", 1), sequence("dbo.Countdown", -50, -1), sequence("sales.Tickets", 12, 5)]
     assert compare_sequences(source, target) == [
-        "sequence dbo.Countdown: at -50 on source, 0 on target, which would hand out values the source did: on the target, "
-        "ALTER SEQUENCE [dbo].[Countdown] RESTART WITH -51",
+        "sequence dbo.Countdown: at -50 on source, -50 on target, which would hand out values the source did: on the "
+        "target, ALTER SEQUENCE [dbo].[Countdown] RESTART WITH -51",
         "sequence dbo.OrderNumbers: at 100 on source, 1 on target, which would hand out values the source did: on the "
         "target, ALTER SEQUENCE [dbo].[ordernumbers] RESTART WITH 101",
     ]
-    assert compare_sequences(source, [sequence("dbo.OrderNumbers", 100), sequence("dbo.Countdown", -60, -1),
-                                      sequence("sales.Tickets", 7, 5)]) == []
+    assert compare_sequences(source, [sequence("dbo.OrderNumbers", 101), sequence("dbo.Countdown", -60, -1),
+                                      sequence("sales.Tickets", 8, 5)]) == []
     assert compare_sequences(source[:1], []) == [
         "sequence dbo.OrderNumbers: missing on target (or hidden from the DAG's login there: VIEW DEFINITION on the "
         "database shows every sequence)"]
