@@ -54,20 +54,22 @@ class DatabaseSql:
         (`sql_statements.source_prerequisites`); `full_backups`: msdb's history of them too."""
         return statements.parse_source_prerequisites(self._run(*self._source_prerequisites(database, full_backups)))
 
-    def copy_prerequisites(
-        self, database: DatabaseMigration, on_target: str
-    ) -> Tuple[statements.SourcePrerequisites, List[TableName], statements.LoginPermission]:
+    def copy_prerequisites(self, database: DatabaseMigration, on_target: str) -> Tuple[
+            statements.SourcePrerequisites, List[TableName], statements.LoginPermission,
+            List[statements.SequenceValue]]:
         """A SqlDb copy's prerequisites: the source's (`source_prerequisites`), the target database's user
-        tables and whether the target session's login holds `on_target` on it, run together."""
+        tables, whether the target session's login holds `on_target` on it, and its sequences, run together."""
         connects_to = statements.connect_database(database.target_kind, database.target_database)
-        source, tables, permission = self._run_together(
+        source, tables, permission, sequences = self._run_together(
             self._source_prerequisites(database, full_backups=False),
             (_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables"),
             (_target(database, connects_to), statements.database_permission(database.target_database, on_target, connects_to),
              "target-permission"),
+            (_target(database, connects_to), statements.sequence_values(database.target_database, connects_to),
+             "target-sequences"),
         )
         return (statements.parse_source_prerequisites(source), statements.parse_user_tables(tables),
-                statements.parse_login_permission(permission))
+                statements.parse_login_permission(permission), statements.parse_sequence_values(sequences))
 
     def _source_prerequisites(self, database: DatabaseMigration, full_backups: bool):
         sql = statements.source_prerequisites(database.source_database, database.target_kind, full_backups)
@@ -144,12 +146,15 @@ class DatabaseSql:
         until `deadline` from when it is submitted: with direct access the target's starts once the source's ended.
         A submit may block that long (direct access runs the batch in it): the submits run in a worker thread, and
         `still_running(what runs)` is called every `every` meanwhile (the events contract's heartbeat)."""
-        from migration_orchestration_lib.validation import ValidationReport, compare_fingerprints, validation_operations
+        from migration_orchestration_lib.validation import (
+            ValidationReport, compare_fingerprints, compare_sequences, sequence_operations, validation_operations)
 
         settings = database.validation
         if not settings.row_counts and not settings.checksums:
             return ValidationReport()
-        operations = validation_operations(plan, database, self._key("validate"))
+        operations = list(validation_operations(plan, database, self._key("validate")))
+        if database.target_kind == "SqlDb":
+            operations += sequence_operations(database, self._key("validate"))
         running: List[Tuple[SqlOperation, float]] = []  # the batch being submitted, since when (time.monotonic)
 
         def submit_each() -> List[Any]:
@@ -168,8 +173,14 @@ class DatabaseSql:
         results = [self._access.result(handle) for handle in handles]
         if any(result is None for result in results):
             raise StepPending("validation of %s is running" % database.name)
-        source, target = (statements.parse_fingerprints(list(result.rows)) for result in results)
-        return compare_fingerprints(source, target, settings.row_counts, settings.checksums)
+        source, target = (statements.parse_fingerprints(list(result.rows)) for result in results[:2])
+        report = compare_fingerprints(source, target, settings.row_counts, settings.checksums)
+        if len(results) > 2:
+            source_sequences = statements.parse_sequence_values(list(results[2].rows))
+            report.sequences_compared = len(source_sequences)
+            target_sequences = statements.parse_sequence_values(list(results[3].rows))
+            report.mismatches += compare_sequences(source_sequences, target_sequences)
+        return report
 
     def compare_submitted(self, plan: Any, database: DatabaseMigration) -> bool:
         """Whether `compare` submitted its batches under this key prefix (through Data Factory: in an earlier poke)."""
@@ -215,7 +226,10 @@ def _while_beating(work: Callable[[], T], every: timedelta, beat: Callable[[], N
 
 
 def _validating(database: DatabaseMigration, operation: SqlOperation, ran: timedelta, deadline: datetime) -> str:
-    """A `Running` heartbeat's message while `operation`, a fingerprint batch of `database`, runs."""
+    """A `Running` heartbeat's message while `operation`, a fingerprint (or sequence) batch of `database`, runs."""
+    if "/sequences/" in operation.key:
+        return "validating: the %s's sequence batch on %s has run for %d min; it may run until %s" % (
+            operation.endpoint.role, operation.endpoint.server_name, ran.total_seconds() // 60, deadline.isoformat())
     settings = database.validation
     tables = "%d listed table(s)" % len(settings.tables) if settings.tables else "every user table"
     reads = "row counts and checksums" if settings.row_counts and settings.checksums else (

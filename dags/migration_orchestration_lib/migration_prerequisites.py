@@ -18,6 +18,7 @@ migration starts (Microsoft's prerequisites in the DMS tutorials, MicrosoftDocs/
   `azure-sql/managed-instance/tde-certificate-migrate.md`) and ARM's `tdeCertificates` is
   create-only, so there it is not judged. A SqlDb copy reads rows through queries, which TDE
   does not affect: nothing to check.
+- Validation's logins (`check_validation_unmasks`), where it compares checksums of masked columns.
 - Room for the restore (SqlMi, SqlVm): `check_restore_room`, below.
 What the checks of a new migration read of its source comes in one batch (`read_source`: through
 Data Factory one pipeline run), each part read as it would be alone; the target is read apart.
@@ -68,9 +69,11 @@ from migration_orchestration_lib.capacity import migrations_by_database
 from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration
-from migration_orchestration_lib.sql_statements import FileSizes, LoginPermission, RestoreRoom, SourcePrerequisites, Volume, quote_name
+from migration_orchestration_lib.sql_statements import (
+    FileSizes, LoginPermission, RestoreRoom, SequenceValue, SourcePrerequisites, Volume, quote_name)
 from migration_orchestration_lib.step_context import StepContext, StepFailure
 from migration_orchestration_lib.table_names import TableName
+from migration_orchestration_lib.validation import SHOWN_MISMATCHES, compare_sequences
 
 
 def read_source(ctx: StepContext) -> SourcePrerequisites:
@@ -79,9 +82,10 @@ def read_source(ctx: StepContext) -> SourcePrerequisites:
     return ctx.sql.source_prerequisites(ctx.database, full_backups=ctx.source_server.backup_file_share is not None)
 
 
-def read_copy(ctx: StepContext) -> Tuple[SourcePrerequisites, List[TableName], LoginPermission]:
-    """What the checks of a new SqlDb copy read: `read_source`'s, with the target database's tables and
-    whether the target's login owns it (CONTROL), read at the same time (through Data Factory in parallel)."""
+def read_copy(ctx: StepContext) -> Tuple[SourcePrerequisites, List[TableName], LoginPermission, List[SequenceValue]]:
+    """What the checks of a new SqlDb copy read: `read_source`'s, with the target database's tables, whether
+    the target's login owns it (CONTROL), and its sequences, read at the same time (through Data Factory in
+    parallel)."""
     return ctx.sql.copy_prerequisites(ctx.database, "CONTROL")
 
 
@@ -105,7 +109,7 @@ def check_logins(ctx: StepContext, source: SourcePrerequisites, on_target: Optio
             "database): in %s, ALTER ROLE db_datareader ADD MEMBER <its user>, then run again"
             % (database.name, database.source_database, database.source_server, on_source.login_name, database.source_database)
         )
-    masked = source.masked_columns if "masked_columns" not in source.unread else None  # unread: before 2016, none
+    masked = source.read_as_masks
     if masked and _judged(on_source, source_login):
         raise StepFailure(
             "%s: DMS reads source database %s on %s as %s, which lacks UNMASK there, so it reads %d column(s) under "
@@ -119,6 +123,57 @@ def check_logins(ctx: StepContext, source: SourcePrerequisites, on_target: Optio
             "database): in %s, ALTER ROLE db_owner ADD MEMBER <its user>, then run again"
             % (database.name, database.target_database, database.target_server, on_target.login_name, database.target_database)
         )
+
+
+def check_validation_unmasks(ctx: StepContext, source: SourcePrerequisites, room: Optional[RestoreRoom] = None) -> None:
+    """Where validation compares checksums of a source with columns under dynamic data masking, the DAG's logins
+    must read them unmasked, or validation fails every table holding them, after the cutover (`validate`'s batch
+    refuses to compare masks). The source's session is the DAG's own. A restore's target database does not exist
+    yet: the one thing that gives the DAG's target login UNMASK in it, judged before, is CONTROL SERVER (`room`)."""
+    database = ctx.database
+    if not database.validation.checksums or not source.masked_columns or "masked_columns" in source.unread:
+        return
+    if source.read_as_masks and source.login is not None:
+        raise StepFailure(
+            "%s: validation compares checksums, and reads source database %s on %s as %s, which lacks UNMASK "
+            "there, so it would read its %d column(s) under dynamic data masking (sys.masked_columns) as their masks "
+            "and fail the tables holding them after the cutover: in %s, GRANT UNMASK TO <its user> (or ALTER ROLE "
+            "db_owner ADD MEMBER <its user>), then run again"
+            % (database.name, database.source_database, database.source_server, source.login.login_name,
+               source.masked_columns, database.source_database)
+        )
+    if room is not None and room.login is not None and not room.login.granted:
+        raise StepFailure(
+            "%s: validation compares checksums of %d column(s) under dynamic data masking in source database %s, and "
+            "reads the restored %s on %s as %s, which lacks CONTROL SERVER there: it would read them as their masks "
+            "(no UNMASK) and fail the tables holding them after the cutover. %s does not exist before the "
+            "restore, so UNMASK cannot be granted in it: GRANT CONTROL SERVER TO %s (or ALTER SERVER ROLE sysadmin "
+            "ADD MEMBER %s) on %s, then run again"
+            % (database.name, source.masked_columns, database.source_database, database.target_database,
+               database.target_server, room.login.login_name, database.target_database,
+               quote_name(room.login.login_name), quote_name(room.login.login_name), database.target_server)
+        )
+
+
+def check_sequences_ahead(ctx: StepContext, source: SourcePrerequisites, target: Sequence[SequenceValue]) -> None:
+    """A SqlDb copy's target sequences must be ahead of the source's already: DMS copies rows only, the source's
+    only advance until the freeze, and validation compares them after the copy (`validation.compare_sequences`)."""
+    database = ctx.database
+    settings = database.validation
+    if "sequences" in source.unread or not (settings.row_counts or settings.checksums):
+        return
+    behind = compare_sequences(source.sequences, target)
+    if not behind:
+        return
+    more = len(behind) - SHOWN_MISMATCHES
+    raise StepFailure(
+        "%s: SqlDb target database %s on %s has %d sequence(s) not ahead of the source's already (%s%s). DMS "
+        "copies rows only, and the source's sequences advance until the freeze, so validate would fail after the "
+        "copy. Nothing is started: deploy the missing ones, and on the target RESTART each with a value beyond what "
+        "the source's will have reached by the freeze (the one named is the source's now), then run again"
+        % (database.name, database.target_database, database.target_server, len(behind),
+           "; ".join(behind[:SHOWN_MISMATCHES]), " (and %d more)" % more if more > 0 else "")
+    )
 
 
 def check_encryption_key(ctx: StepContext, source: SourcePrerequisites) -> None:
@@ -141,23 +196,25 @@ def check_encryption_key(ctx: StepContext, source: SourcePrerequisites) -> None:
 
 
 def check_restore_room(ctx: StepContext, admitted: Sequence[DatabaseMigration] = (), purpose: str = "restore-room",
-                       source: Optional[SourcePrerequisites] = None) -> None:
+                       source: Optional[SourcePrerequisites] = None) -> Optional[RestoreRoom]:
     """SqlMi and SqlVm: the room on the target must hold this database's files and those of
     `admitted` (the plan's restores into the same target that DMS runs already) whose target
-    database is not there yet (the module's doc). `source`: this database's files read already."""
+    database is not there yet (the module's doc). `source`: this database's files read already.
+    Returns what it read of the target (None: not a restore)."""
     database = ctx.database
     if not database.restores_backups:
-        return
+        return None
     restores = [database] + list(admitted)
     sizes, room = ctx.sql.restore_room(restores, purpose, None if source is None else {database.name: source.file_sizes})
     own = sizes.get(database.name)
     if own is None or room.present is None or database.target_database.lower() in room.present:
-        return
+        return room
     others = [(r, sizes[r.name]) for r in admitted if sizes.get(r.name) is not None and r.target_database.lower() not in room.present]
     if database.target_kind == "SqlMi":
         _check_instance_room(ctx, own, others, room)
     else:
         _check_volume_room(ctx, own, others, room)
+    return room
 
 
 def check_room_at_admission(ctx: StepContext, migrations: Iterable[Tuple[str, str, MigrationStatus]]) -> None:

@@ -26,7 +26,8 @@ VIEW DEFINITION nor SELECT on the database, rather than compare the tables it se
   same rows with the same values, compared column by column in name order through their JSON form.
   `rowversion` columns are left out (the copy assigns new values); computed columns are left out
   (derived from the compared ones). A source left writable during the copy
-  (`allowSourceWritesDuringCopy`) can differ legitimately.
+  (`allowSourceWritesDuringCopy`) can differ legitimately. DMS copies rows only, so each side's
+  sequences are read too (`sequence_values`): a target's behind the source's fails.
 A login without UNMASK reads a masked column (dynamic data masking) as its mask, on either side alike, so where
 checksums are compared the batch refuses a table with masked columns to such a login (naming them and the GRANT)
 rather than compare masks: a SqlDb copy whose DMS read the source through such a login copied the masks too.
@@ -432,9 +433,11 @@ ENCRYPTOR_FACT = "encryptor_thumbprint"  # name: 0x hex (NULL: not visible); no 
 VERSION_FACT = "product_major_version"  # amount
 TABLE_FACT = "table"  # name: its schema; detail: its name
 TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restore's)
-MASKED_FACT = "masked_columns"  # amount: the columns under dynamic data masking the login reads as masks (a copy's)
+MASKED_FACT = "masked_columns"  # amount: the database's columns under dynamic data masking (that the login sees)
+UNMASK_FACT = "unmask"  # amount: whether the login holds UNMASK in the database (it reads masked columns unmasked)
+SEQUENCE_FACT = "sequence"  # name: its schema; detail: its name; amount: current_value; ordinal: increment (a copy's)
 UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
-PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count", "masked_columns")  # the parts that can fail; the others give NULL
+PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count", "masked_columns", "sequences")  # the parts that can fail; the others give NULL
 _PREREQUISITE_FACTS = "#prerequisites"
 _PREREQUISITE_COLUMNS = "fact, ordinal, name, detail, amount"
 
@@ -453,8 +456,10 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     backups taken while it has one restore only where that certificate, with its private key, or that
     asymmetric key is; and the server's major version (`product_major_version`).
     A copy (SqlDb): whether the login holds SELECT on the database (evaluated inside it, where its
-    user lives; a login without access to it holds none), the database's user tables, and how many of
-    its columns under dynamic data masking the login reads as their masks (none where it holds UNMASK)."""
+    user lives; a login without access to it holds none), the database's user tables, and its sequences
+    (those the login may see: VIEW DEFINITION on the database shows them all).
+    Either: how many of its columns are under dynamic data masking, and whether the login holds UNMASK
+    there (without, it reads them as their masks: DMS's copy, validation's checksums)."""
     if target_kind not in ("SqlMi", "SqlVm", "SqlDb"):
         raise StatementError("a target is SqlMi, SqlVm or SqlDb, not %r" % (target_kind,))
     literal, inside = quote_literal(database), _executesql(database, "master")
@@ -473,11 +478,10 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
             % (literal, literal, inside, quote_literal(held), facts))))
         tables = facts + "SELECT N'table', NULL, s.name, t.name, NULL %s;" % _USER_TABLES_SOURCE
         lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
-        # Before SQL Server 2016 there is no sys.masked_columns (208: unread, not judged), and no masking.
-        masked = facts + (
-            "SELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) FROM sys.masked_columns AS m "
-            "WHERE m.is_masked = 1 AND ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'UNMASK'), 0) = 0;" % MASKED_FACT)
-        lines.append(_unless_failing("masked_columns", "%s %s;" % (inside, quote_literal(masked))))
+        # Before SQL Server 2012 there is no sys.sequences (208: unread), nor sequences; one beyond bigint: unread.
+        sequences = facts + ("SELECT N'%s', CONVERT(bigint, q.increment), SCHEMA_NAME(q.schema_id), q.name, "
+                             "CONVERT(bigint, q.current_value) FROM sys.sequences AS q;" % SEQUENCE_FACT)
+        lines.append(_unless_failing("sequences", "%s %s;" % (inside, quote_literal(sequences))))
     else:
         lines.append(facts + "VALUES (N'login', NULL, SUSER_SNAME(), NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'CONTROL SERVER'));")
         if full_backups:
@@ -496,6 +500,12 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
                 "FROM sys.dm_database_encryption_keys AS k WHERE k.database_id = DB_ID(%s);" % literal
             ), facts + "VALUES (N'encryptor_thumbprint', NULL, NULL, NULL, NULL);"))
             lines.append(facts + "VALUES (N'product_major_version', NULL, NULL, NULL, CONVERT(int, SERVERPROPERTY('ProductMajorVersion')));")
+    # Before SQL Server 2016 there is no sys.masked_columns (208: unread, not judged), and no masking.
+    masked = facts + (
+        "SELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) FROM sys.masked_columns AS m WHERE m.is_masked = 1; "
+        "%sVALUES (N'%s', NULL, NULL, NULL, ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'UNMASK'), 0));"
+        % (MASKED_FACT, facts, UNMASK_FACT))
+    lines.append(_unless_failing("masked_columns", "%s %s;" % (inside, quote_literal(masked))))
     lines.append("SELECT %s FROM %s ORDER BY fact, ordinal DESC, name, detail;" % (_PREREQUISITE_COLUMNS, _PREREQUISITE_FACTS))
     return "\n".join(lines)
 
@@ -517,7 +527,9 @@ class SourcePrerequisites:
     product_major_version: Optional[int] = None
     tables: Tuple[TableName, ...] = ()
     table_count: Optional[int] = None  # a restore's user tables (None: not read)
-    masked_columns: Optional[int] = None  # a copy's masked columns the login reads as masks (None: not read)
+    masked_columns: Optional[int] = None  # the database's columns under dynamic data masking (None: not read)
+    unmask: Optional[bool] = None  # whether the login holds UNMASK in the database (None: not read)
+    sequences: Tuple[SequenceValue, ...] = ()  # a copy's
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
 
     def read(self, part: str) -> Any:
@@ -525,6 +537,13 @@ class SourcePrerequisites:
         if part in self.unread:
             raise SqlOperationFailed("the source's %s could not be read: %s" % (part.replace("_", " "), self.unread[part]))
         return getattr(self, part)
+
+    @property
+    def read_as_masks(self) -> int:
+        """The masked columns the login reads as their masks (0 where that part is unread: before SQL Server 2016)."""
+        if "masked_columns" in self.unread or self.unmask:
+            return 0
+        return self.masked_columns or 0
 
 
 def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrerequisites:
@@ -548,6 +567,9 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         tables=tuple(TableName(str(row["name"]), str(row["detail"])) for row in facts.get(TABLE_FACT, ())),
         table_count=None if first(TABLE_COUNT_FACT, "amount") is None else int(first(TABLE_COUNT_FACT, "amount")),
         masked_columns=None if first(MASKED_FACT, "amount") is None else int(first(MASKED_FACT, "amount")),
+        unmask=None if first(UNMASK_FACT, "amount") is None else _as_bool(first(UNMASK_FACT, "amount")),
+        sequences=tuple(SequenceValue(TableName(str(row["name"]), str(row["detail"])), int(row["amount"]),
+                                      int(row["ordinal"])) for row in facts.get(SEQUENCE_FACT, ())),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 
@@ -557,6 +579,7 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
 # the two is counted twice, never missed).
 DATABASE_FACT = "database"  # name: a database of the restores that exists on the target
 SEES_EVERY_DATABASE = "sees_every_database"  # amount 1: the login sees every database (VIEW ANY DATABASE)
+CONTROLS_SERVER = "controls_server"  # name: the session's login; amount 1: it holds CONTROL SERVER (sysadmin holds all)
 RESERVED_MB, REPORTED_USED_MB, FILES_PAGES = "reserved_mb", "reported_used_mb", "files_pages"  # a managed instance's
 DATA_PATH, LOG_PATH, VOLUME = "data_path", "log_path", "volume"  # a SQL Server's; volume: name its root, amount free bytes
 BYTES_PER_MB = 1024 * 1024
@@ -566,7 +589,8 @@ _ROOM_FACTS = "#restore_room"
 def restore_room(target_kind: str, databases: Sequence[str]) -> str:
     """What a SqlMi or SqlVm target has room for, and which of `databases` (the restores' target
     databases) it has already: their files are in that room's use. Facts a login may not read are
-    left out (`RestoreRoom`).
+    left out (`RestoreRoom`). And whether the session's login holds CONTROL SERVER there: what gives it
+    UNMASK in a database restored there that can be judged before the restore (validation's checksums).
 
     Managed instance: its latest storage report (`sys.server_resource_stats`: reserved storage and
     what all database files use; collected every 5 to 10 minutes) and its files now
@@ -588,6 +612,8 @@ def restore_room(target_kind: str, databases: Sequence[str]) -> str:
         facts + "SELECT %s, name, database_id FROM sys.databases WHERE name IN (%s);"
         % (quote_literal(DATABASE_FACT), ", ".join(quote_literal(database) for database in databases)),
         facts + "VALUES (%s, NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW ANY DATABASE'));" % quote_literal(SEES_EVERY_DATABASE),
+        facts + "VALUES (%s, SUSER_SNAME(), HAS_PERMS_BY_NAME(NULL, NULL, N'CONTROL SERVER'));"
+        % quote_literal(CONTROLS_SERVER),
         "IF HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW SERVER STATE') = 1",
         "BEGIN",
     ]
@@ -639,6 +665,7 @@ class RestoreRoom:
     data_path: Optional[str] = None  # SQL Server
     log_path: Optional[str] = None
     volumes: Tuple[Volume, ...] = ()
+    login: Optional[LoginPermission] = None  # whether the session's login holds CONTROL SERVER there
 
     def volume_of(self, path: Optional[str]) -> Optional[Volume]:
         """The volume holding `path`: the one of the longest root the path begins with (Windows
@@ -678,6 +705,8 @@ def parse_restore_room(rows: Sequence[Mapping[str, Any]]) -> RestoreRoom:
         data_path=name(DATA_PATH),
         log_path=name(LOG_PATH),
         volumes=tuple(volumes[root] for root in sorted(volumes)),
+        login=parse_login_permission([{"login_name": name(CONTROLS_SERVER), "has_permission": amount(CONTROLS_SERVER)}])
+        if name(CONTROLS_SERVER) else None,
     )
 
 
@@ -1075,6 +1104,42 @@ def table_fingerprints(
         "(SELECT COUNT(*) FROM #fingerprints) AS table_count FROM #fingerprints ORDER BY schema_name, table_name;",
     ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SequenceValue:
+    sequence: TableName  # its schema and name
+    current_value: int  # sys.sequences.current_value: the last value handed out (START WITH where never used)
+    increment: int  # negative: a descending sequence
+
+
+def sequence_values(database: str, connected_database: str = "master") -> str:
+    """The current value and increment of every sequence of `database` (`sys.sequences`, SQL Server 2012 on: a
+    server before it, ProductMajorVersion NULL, has none). A SqlDb copy copies rows only: the target's sequences
+    keep what its schema's deployment gave them. Shown are the sequences the login holds a permission on, or all
+    with VIEW DEFINITION on the database (metadata visibility). Rows: schema_name, sequence_name, current_value,
+    increment (decimal text), sequence_count."""
+    inside = ("INSERT INTO #sequences (schema_name, sequence_name, current_value, increment) "
+              "SELECT SCHEMA_NAME(q.schema_id), q.name, CONVERT(varchar(40), q.current_value), "
+              "CONVERT(varchar(40), q.increment) FROM sys.sequences AS q;")
+    return "\n".join([
+        "SET NOCOUNT ON;",
+        "CREATE TABLE #sequences (schema_name sysname NOT NULL, sequence_name sysname NOT NULL, "
+        "current_value varchar(40) NULL, increment varchar(40) NULL);",
+        "IF CONVERT(int, SERVERPROPERTY('EngineEdition')) IN (5, 8)",
+        "    OR ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 11",
+        "    %s %s;" % (_executesql(database, connected_database), quote_literal(inside)),
+        "SELECT schema_name, sequence_name, current_value, increment, "
+        "(SELECT COUNT(*) FROM #sequences) AS sequence_count FROM #sequences ORDER BY schema_name, sequence_name;",
+    ])
+
+
+def parse_sequence_values(rows: Sequence[Mapping[str, Any]]) -> List[SequenceValue]:
+    if rows and int(rows[0]["sequence_count"]) != len(rows):
+        raise IncompleteResult(
+            "the sequence batch produced %s rows but %d arrived" % (rows[0]["sequence_count"], len(rows)))
+    return [SequenceValue(TableName(str(row["schema_name"]), str(row["sequence_name"])), int(str(row["current_value"])),
+                          int(str(row["increment"]))) for row in rows]
 
 
 def _table_pair(table: Tuple[str, str]) -> Tuple[str, str]:

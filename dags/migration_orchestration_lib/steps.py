@@ -282,9 +282,11 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
             raise StepFailure(
                 "SqlDb target database %s must exist, with its schema, before the migration" % database.target_database
             )
-        source, target_tables, on_target = prerequisites.read_copy(ctx)
+        source, target_tables, on_target, target_sequences = prerequisites.read_copy(ctx)
         _check_schema_deployed(ctx, source, target_tables)
         prerequisites.check_logins(ctx, source, on_target)
+        prerequisites.check_validation_unmasks(ctx, source)
+        prerequisites.check_sequences_ahead(ctx, source, target_sequences)
         return
     if target is not None:
         raise StepFailure(
@@ -296,7 +298,8 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
     _check_validation_fits_a_lookup(ctx, source)
     _check_full_backup(ctx, source)
     prerequisites.check_encryption_key(ctx, source)
-    prerequisites.check_restore_room(ctx, source=source)
+    room = prerequisites.check_restore_room(ctx, source=source)
+    prerequisites.check_validation_unmasks(ctx, source, room)
     if database.target_kind == "SqlVm":
         _check_target_version(ctx, source)
 

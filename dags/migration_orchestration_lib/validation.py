@@ -1,7 +1,8 @@
 """Is the copy complete? One fingerprint batch per side (row counts, checksums), compared by table.
 
 `validation_operations` builds the two SQL operations (one per side, each ONE batch over every
-table: `sql_statements.table_fingerprints`) and `compare_fingerprints` compares what they return.
+table: `sql_statements.table_fingerprints`) and `compare_fingerprints` compares what they return;
+a SqlDb copy's sequences are read and compared too (`sequence_operations`, `compare_sequences`).
 What a match proves for restores (SqlMi, SqlVm) and for copies (SqlDb) is written down in
 `sql_statements`. Only names and counts reach the report (never row data).
 """
@@ -15,7 +16,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 from migration_orchestration_lib import sql_statements
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, ValidationSettings
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
-from migration_orchestration_lib.sql_statements import TableFingerprint
+from migration_orchestration_lib.sql_statements import SequenceValue, TableFingerprint
 from migration_orchestration_lib.table_names import counterparts, folded, parse_table_name
 
 SHOWN_MISMATCHES = 10
@@ -25,18 +26,23 @@ SHOWN_MISMATCHES = 10
 class ValidationReport:
     tables_compared: int = 0
     mismatches: List[str] = field(default_factory=list)
+    sequences_compared: int = 0  # a SqlDb copy's (`compare_sequences`)
 
     @property
     def passed(self) -> bool:
         return not self.mismatches
 
     def summary(self) -> str:
+        compared = "table(s)" if not self.sequences_compared else "table(s) and sequence(s)"
         if self.passed:
+            if self.sequences_compared:
+                return "%d table(s) and %d sequence(s) match" % (self.tables_compared, self.sequences_compared)
             return "%d table(s) match" % self.tables_compared
         shown = "; ".join(self.mismatches[:SHOWN_MISMATCHES])
         more = len(self.mismatches) - SHOWN_MISMATCHES
-        return "%d of %d table(s) differ: %s%s" % (
-            len(self.mismatches), self.tables_compared, shown, " (and %d more)" % more if more > 0 else "")
+        return "%d of %d %s differ: %s%s" % (
+            len(self.mismatches), self.tables_compared + self.sequences_compared, compared, shown,
+            " (and %d more)" % more if more > 0 else "")
 
 
 def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key: str) -> Tuple[SqlOperation, SqlOperation]:
@@ -64,6 +70,51 @@ def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key:
             )
         )
     return operations[0], operations[1]
+
+
+def sequence_operations(database: DatabaseMigration, key: str) -> Tuple[SqlOperation, SqlOperation]:
+    """A SqlDb copy's source and target sequence batches (`sql_statements.sequence_values`): DMS copies rows only, so
+    the target's sequences are where its schema's deployment left them."""
+    target_connects_to = sql_statements.connect_database(database.target_kind, database.target_database)
+    sides = ((SOURCE, database.source_server, database.source_database, "master"),
+             (TARGET, database.target_server, database.target_database, target_connects_to))
+    source, target = (
+        SqlOperation(key="%s/sequences/%s" % (key, role),
+                     endpoint=SqlEndpoint(role=role, server_name=server, database=connected),
+                     sql=sql_statements.sequence_values(name, connected), returns_rows=True)
+        for role, server, name, connected in sides)
+    return source, target
+
+
+def compare_sequences(source: Sequence[SequenceValue], target: Sequence[SequenceValue]) -> List[str]:
+    """Each source sequence must be on the target (its name matched as a table's is), ahead of the source's: an
+    ascending sequence's current value above the source's, a descending one's below. Else NEXT VALUE FOR there could
+    hand out a value the source handed out already (duplicate keys, or rows mixed up where nothing is unique).
+    current_value is the last value handed out, or START WITH where none was: the two read alike, so an equal one is
+    taken as handed out on the source and not on the target (a sequence never used on either side fails too)."""
+    by_name = {value.sequence: value for value in target}
+    paired = counterparts([value.sequence for value in source], by_name)
+    mismatches = []
+    for mine in sorted(source, key=lambda value: (folded(value.sequence), value.sequence)):
+        name = paired[mine.sequence]
+        theirs = None if name is None else by_name[name]
+        if theirs is None:
+            mismatches.append("sequence %s: missing on target (or hidden from the DAG's login there: VIEW DEFINITION "
+                              "on the database shows every sequence)" % (mine.sequence,))
+            continue
+        if mine.increment > 0:
+            behind = theirs.current_value <= mine.current_value
+        else:
+            behind = theirs.current_value >= mine.current_value
+        if behind:
+            name_there = "%s.%s" % (sql_statements.quote_name(theirs.sequence.schema),
+                                    sql_statements.quote_name(theirs.sequence.table))
+            mismatches.append(
+                "sequence %s: at %d on source, %d on target, which would hand out values the source did: on the "
+                "target, ALTER SEQUENCE %s RESTART WITH %d"
+                % (mine.sequence, mine.current_value, theirs.current_value, name_there,
+                   mine.current_value + mine.increment))
+    return mismatches
 
 
 def compare_fingerprints(

@@ -86,6 +86,8 @@ What it knows:
   default() mask (text xxxx, numbers 0, NULL as NULL) to a login without UNMASK on the database (CONTROL implies
   it); where the loop asks HAS_PERMS_BY_NAME for UNMASK, reads sys.masked_columns and raises its @masked_columns,
   such a table gets that error instead of a checksum.
+- `sys.sequences` (SQL Server 2012 on): the database's `sequences` (current_value, increment), to a login with
+  VIEW DEFINITION on the database or a permission implying one on each sequence (metadata visibility).
 
 Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; a database
 with `"refusesAlter": [<option>, ...]` refuses ALTER DATABASE ... SET of those options (5061); a server
@@ -579,6 +581,8 @@ class _Session:
             return self._tables(database, schemas=parts[-1] == "schemas")
         if parts == ("sys", "masked_columns"):
             return self._masked_columns(database)
+        if parts == ("sys", "sequences"):
+            return self._sequences(database)
         if parts == ("sys", "database_principals"):
             return [{"principal_id": number, "name": name} for name, number in self._principals(database, visible=True).items()]
         if parts == ("sys", "database_permissions"):
@@ -815,12 +819,34 @@ class _Session:
                 for key in sorted(tables) if self._sees_table(database, key)
                 for column in tables[key]["columns"] if column.get("masked")]
 
+    def _sequences(self, database: str) -> List[Dict[str, Any]]:
+        """sys.sequences (SQL Server 2012 on): the database's `sequences`, shown (metadata visibility) to a login
+        holding VIEW DEFINITION on the database or a database permission implying one on each (CONTROL, ALTER,
+        UPDATE, REFERENCES), to a sysadmin; a login holding only SELECT there sees none."""
+        if self.kind in SQL_SERVER_KINDS and int(self.server_property("ProductMajorVersion") or 0) < 11:
+            raise DatabaseError("Invalid object name 'sys.sequences'. (208)")
+        if _is_system_database(database):
+            return []
+        held = self.world.login(self.server, self.login)
+        granted = set() if held is None else set(held["databasePermissions"].get(sql_name_key(database), []))
+        if held is not None and not self.has_permission(database, "DATABASE", "VIEW DEFINITION") and not (
+                granted & {"CONTROL", "ALTER", "UPDATE", "REFERENCES"}):
+            return []
+        _, schema_ids = self._object_ids(database)
+        sequences = self.world.database(self.server, database).get("sequences") or {}
+        return [{"schema_id": schema_ids[table_key_parts(key)[0]], "name": table_key_parts(key)[1],
+                 "current_value": found["currentValue"], "increment": found["increment"]}
+                for key, found in sorted(sequences.items())]
+
     def _object_ids(self, database: str) -> Tuple[Dict[Tuple[str, str], int], Dict[str, int]]:
-        """The object_id of each table and the schema_id of each schema of the database, whoever asks."""
+        """The object_id of each table and the schema_id of each schema (of its tables and sequences) of the
+        database, whoever asks."""
         if _is_system_database(database):
             return {}, {}
-        names = sorted(table_key_parts(key) for key in self.world.database(self.server, database)["tables"])
-        schemas = sorted({schema for schema, _ in names})
+        found = self.world.database(self.server, database)
+        names = sorted(table_key_parts(key) for key in found["tables"])
+        sequences = found.get("sequences") or {}
+        schemas = sorted({schema for schema, _ in names} | {table_key_parts(key)[0] for key in sequences})
         return ({name: index + 1000 for index, name in enumerate(names)},
                 {schema: index + 1 for index, schema in enumerate(schemas)})
 
@@ -1266,6 +1292,7 @@ _CATALOG_TEXT_COLUMNS = frozenset({
 })
 # Catalog views of the current database (the others here are the server's: master's, msdb's, DMVs).
 _DATABASE_CATALOG_VIEWS = frozenset({("sys", "tables"), ("sys", "schemas"), ("sys", "extended_properties"), ("sys", "masked_columns"),
+                                     ("sys", "sequences"),
                                      ("sys", "database_principals"), ("sys", "database_permissions")})
 _OPERATION_NAMES = {"=": "equal to", "<>": "not equal to", "<": "less than", ">": "greater than",
                     "<=": "less than or equal to", ">=": "greater than or equal to"}

@@ -68,6 +68,8 @@ Schema of `world.json` (schemaVersion 1):
                  bracket (`[a.b].[c]`, `dbo.[x]]y]`)
                  values are JSON (str, int, float, bool, null); other SQL types are stored as
                  strings (datetime ISO 8601, binary as hex)
+        sequences: {<schema.sequence>: {currentValue, increment}}   (absent: none) its sequences, keyed as
+                 tables are: a SqlDb copy leaves the target's as they are (DMS copies rows only)
         restoredFrom: null | {server, database, backupFile?, migrationOperationId?}
                  for a target: the source database it is a copy of
         createdBy: null | "dms:<migrationOperationId>"   who created a target database
@@ -144,7 +146,7 @@ FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND, STILL_CA
 
 DATABASE_FIELDS = (
     "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
-    "logSizeMb", "extendedProperties", "singleUserHolder", "collation",
+    "logSizeMb", "extendedProperties", "singleUserHolder", "collation", "sequences",
 )
 KEY_KINDS = ("certificate", "asymmetricKey", "uploaded")
 DEFAULT_DATABASE_SIZE_MB = 16
@@ -333,7 +335,7 @@ class World:
     def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
         """Change stored fields (camelCase names, as in the schema): state, readOnly, userAccess,
         recoveryModel, tables, restoredFrom, createdBy, encryptorThumbprint, sizeMb, extendedProperties,
-        singleUserHolder, collation. Changing
+        singleUserHolder, collation, sequences. Changing
         `tables` is a write (lsn + 1)."""
         unknown = sorted(set(changes) - set(DATABASE_FIELDS))
         if unknown:

@@ -10,7 +10,7 @@ from conftest import database_entry, load_plan_document, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN, seed_world
-from migration_rehearsal.data_factory_server import RUNS
+from migration_rehearsal.data_factory_server import RUNS, SECRETS
 from migration_rehearsal.sql_world import SqlEngine
 from task_driver import RunDriver
 from world_view import WorldView
@@ -361,6 +361,90 @@ def test_preflight_of_a_sqldb_copy_from_a_source_before_2016_does_not_judge_mask
     with world.world.transaction() as state:
         state["servers"]["sql01"]["productMajorVersion"] = 12
     world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+def mask_customer_names(world):
+    with world.world.transaction() as state:
+        state["servers"]["sql01"]["databases"]["sales"]["tables"]["dbo.Customers"]["columns"][1]["masked"] = True
+
+
+def log_the_factory_in_to_the_source_as(plan, world, login):
+    """The source's linked service connection string names `login`, not DMS's (the Airflow connection's)."""
+    secret = plan.source_of(plan.database("db")).connection_string_secret_name
+    with world.world.transaction() as state:
+        state[SECRETS][secret] = state[SECRETS][secret].replace("User ID=" + REHEARSAL_LOGIN, "User ID=" + login)
+
+
+@pytest.mark.parametrize("entry", [
+    database_entry("db", "Sales", mode="offline", checksums=True),
+    database_entry("db", "Sales", target="db-prod", checksums=True),
+], ids=["restoreToSqlMi", "sqlDbCopy"])
+def test_preflight_refuses_a_migration_whose_validation_would_read_the_sources_masked_columns_as_their_masks(rehearsal_world, entry):
+    """Through Data Factory validation reads the source as the linked service's login, which may not be DMS's. Without
+    UNMASK it reads dbo.Customers.Name, under dynamic data masking, as its mask, and validation's checksums fail that
+    table, after the cutover. Was: preflight passed (DMS's login was judged only). Now it refuses, nothing started or
+    frozen; with UNMASK, or without checksums, it passes."""
+    plan, dag, world = setup(rehearsal_world, "dataFactory", entry)
+    mask_customer_names(world)
+    log_the_factory_in_to_the_source_as(plan, world, "validator")
+    world.world.set_login("sql01", "validator", [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "validation compares checksums" in message and "as validator, which lacks UNMASK" in message
+    assert "1 column(s) under dynamic data masking" in message and "in Sales, GRANT UNMASK" in message
+
+    world.world.set_login("sql01", "validator", [], {"Sales": ["SELECT", "VIEW DEFINITION", "UNMASK"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+def test_preflight_does_not_judge_masking_where_validation_compares_no_checksums(rehearsal_world):
+    plan, dag, world = setup(rehearsal_world, "dataFactory", database_entry("db", "Sales", mode="offline"))
+    mask_customer_names(world)
+    log_the_factory_in_to_the_source_as(plan, world, "validator")
+    world.world.set_login("sql01", "validator", [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access, target_login", [("direct", REHEARSAL_LOGIN), ("dataFactory", "factory-managed-identity")])
+def test_preflight_refuses_a_restore_whose_validation_would_read_the_restored_masked_columns_as_their_masks(
+        rehearsal_world, access, target_login):
+    """The restored database keeps the source's masks; validation reads it as the DAG's target login (direct: the
+    plan's target connection; Data Factory: the factory's managed identity). The database does not exist before the
+    restore, so no UNMASK can be granted in it: CONTROL SERVER on the target is what gives it one. Was: preflight
+    passed, and validation failed the masked table after the cutover. Now it refuses, naming the login and the grant;
+    with CONTROL SERVER it passes."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline", checksums=True))
+    mask_customer_names(world)
+    world.world.set_login("mi-contoso-prod", target_login, ["VIEW SERVER STATE", "VIEW ANY DATABASE"])
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "1 column(s) under dynamic data masking" in message and "as %s, which lacks CONTROL SERVER" % target_login in message
+    assert "GRANT CONTROL SERVER TO [%s]" % target_login in message and "does not exist before the restore" in message
+
+    world.world.set_login("mi-contoso-prod", target_login, ["CONTROL SERVER"])
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_sqldb_copy_whose_target_sequences_are_behind_the_sources_already(rehearsal_world, access):
+    """DMS copies rows only, and the source's sequences only advance until the freeze: a target sequence behind the
+    source's at preflight is behind after the copy, and validation fails it then, the rollback handing the writes back
+    to the source after hours of copying. Was: the copy started (and froze the source). Now preflight refuses it,
+    naming the sequence; a target sequence beyond the source's passes."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 100, "increment": 1}})
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1, "increment": 1}})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "has 1 sequence(s) not ahead of the source's already" in message and "sequence dbo.OrderNumbers: at 100 on source, 1" in message
+    assert "RESTART each with a value beyond what the source's will have reached by the freeze" in message
+
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1000000, "increment": 1}})
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 

@@ -7,6 +7,7 @@ import pytest
 
 from migration_orchestration_lib import sql_statements as s
 from migration_orchestration_lib.sql_access import SqlOperationFailed
+from migration_orchestration_lib.table_names import TableName
 
 pytestmark = pytest.mark.airflow26
 
@@ -139,9 +140,11 @@ def test_a_new_migrations_prerequisites_are_one_result_set_with_the_parts_that_c
     assert "SERVERPROPERTY('ProductMajorVersion')" in vm and vm.count("sys.master_files") == 2
     mi = s.source_prerequisites("Sales", "SqlMi", full_backups=False)
     assert "msdb" not in mi and "dm_database_encryption_keys" not in mi and "ProductMajorVersion" not in mi
+    assert "N'masked_columns', ERROR_MESSAGE()" in mi and "N''unmask''" in mi  # validation's login reads masks or not
     copy = s.source_prerequisites("O'Brien]", "SqlDb", full_backups=True)
-    assert copy.count("EXEC [O'Brien]]].sys.sp_executesql") == 3 and "HAS_DBACCESS(N'O''Brien]') = 1" in copy
+    assert copy.count("EXEC [O'Brien]]].sys.sp_executesql") == 4 and "HAS_DBACCESS(N'O''Brien]') = 1" in copy
     assert "N'login', ERROR_MESSAGE()" in copy and "N'tables', ERROR_MESSAGE()" in copy and "N'masked_columns', ERROR_MESSAGE()" in copy
+    assert "N'sequences', ERROR_MESSAGE()" in copy and "sys.sequences" not in mi
     assert "msdb" not in copy and "CONTROL SERVER" not in copy and "HAS_PERMS_BY_NAME(DB_NAME(), N''DATABASE'', N''SELECT'')" in copy
     with pytest.raises(s.StatementError, match="SqlMi, SqlVm or SqlDb"):
         s.source_prerequisites("Sales", "Sql", full_backups=True)
@@ -170,6 +173,13 @@ def test_a_new_migrations_prerequisites_parse_each_part_as_read_alone():
     copy = s.parse_source_prerequisites([prerequisite("table", name="dbo", detail="A"), prerequisite("table", name="sales", detail="B"),
                                          prerequisite("unread", name="login", detail="in use")])
     assert copy.read("tables") == (("dbo", "A"), ("sales", "B")) and copy.login is None and copy.unread == {"login": "in use"}
+    masked = s.parse_source_prerequisites([prerequisite("masked_columns", amount=2), prerequisite("unmask", amount=0)])
+    assert (masked.masked_columns, masked.unmask, masked.read_as_masks) == (2, False, 2)
+    assert s.parse_source_prerequisites([prerequisite("masked_columns", amount=2), prerequisite("unmask", amount=1)]).read_as_masks == 0
+    sequences = s.parse_source_prerequisites([prerequisite("sequence", -1, "dbo", "Countdown", -50)]).sequences
+    assert sequences == (s.SequenceValue(TableName("dbo", "Countdown"), -50, -1),)
+    before_2016 = s.parse_source_prerequisites([prerequisite("unread", name="masked_columns", detail="Invalid object name (208)")])
+    assert before_2016.read_as_masks == 0
 
 
 def test_unfreeze_goes_back_to_the_access_recorded_before_the_freeze():
@@ -275,6 +285,7 @@ def test_sizes_and_storage_parse_from_either_implementations_rows():
     assert room == s.RestoreRoom(present=frozenset({"sales"}), reserved_mb=32768, used_mb=2048)  # the report lags the files
     assert s.parse_restore_room([fact("sees_every_database", amount=0), fact("reserved_mb", amount=32768)]).present is None
     assert s.parse_restore_room([fact("sees_every_database", amount=1)]) == s.RestoreRoom(present=frozenset())
+    assert s.parse_restore_room([fact("controls_server", "adf-x", 0)]).login == s.LoginPermission("adf-x", False)
     assert s.parse_login_permission([{"login_name": "dms", "has_permission": None}]) == s.LoginPermission("dms", False)
 
 
@@ -298,4 +309,5 @@ def test_a_restore_room_batch_reads_which_databases_are_there_before_the_room_th
     assert "sys.dm_os_enumerate_fixed_drives" in volume_reads[2].split("END TRY")[0]  # compiled apart
     with pytest.raises(s.StatementError):
         s.restore_room("SqlDb", ["Sales"])
+    assert s.parse_restore_room([fact("controls_server", "adf-x", 0)]).login == s.LoginPermission("adf-x", False)
     assert s.parse_login_permission([{"login_name": "dms", "has_permission": None}]) == s.LoginPermission("dms", False)

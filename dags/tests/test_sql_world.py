@@ -146,6 +146,32 @@ def test_a_login_that_reads_masked_columns_as_their_masks_never_passes_a_differe
         assert "GRANT UNMASK TO [<its user>] in [Shop]" in mismatch
 
 
+def test_sequences_are_read_where_the_login_may_see_them_from_sql_server_2012_on(world):
+    """sys.sequences shows a login the sequences it holds a permission on, all with VIEW DEFINITION on the database
+    (metadata visibility); SELECT on the database is none on a sequence. Before SQL Server 2012 there are none: the
+    batch reads nothing rather than fail on the missing view."""
+    world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 100, "increment": 1},
+                                                       "billing.Countdown": {"currentValue": -5, "increment": -1}})
+
+    def sequences(server="sql01", connected="master"):
+        cursor = cursor_on(world, server=server, database=connected)
+        cursor.execute(sql_statements.sequence_values("Sales", connected))
+        return sql_statements.parse_sequence_values(rows_as_dicts(cursor))
+
+    assert [(str(s.sequence), s.current_value, s.increment) for s in sequences()] == [
+        ("billing.Countdown", -5, -1), ("dbo.OrderNumbers", 100, 1)]
+    world.set_login("sql01", "u", [], {"Sales": ["SELECT"]})
+    assert sequences() == []
+    world.set_login("sql01", "u", [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+    assert len(sequences()) == 2
+    with world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 10
+    assert sequences() == []
+    world.put_database("db-prod", "Sales", tables=TABLES)
+    world.update_database("db-prod", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1, "increment": 1}})
+    assert [s.current_value for s in sequences("db-prod", "Sales")] == [1]  # a SqlDb target, connected to the database
+
+
 def test_module_connect_uses_the_world_directory(world, monkeypatch):
     monkeypatch.setenv(sql_world.WORLD_VARIABLE, world.directory)
     cursor = sql_world.connect(server="sql01", user="u", password="p", autocommit=True).cursor()

@@ -19,9 +19,11 @@ from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
 
-def setup(directory, *databases, **concurrency):
+def setup(directory, *databases, access="direct", **concurrency):
     document = plan_with_databases(list(databases))
     document["concurrency"].update(concurrency)
+    if access == "dataFactory":
+        document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
     plan = parse_plan(document)
     return plan, build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
 
@@ -295,6 +297,49 @@ def test_validate_refuses_a_source_login_denied_the_table_the_copy_lacks(rehears
     error = _validate_a_copy_lacking_a_table(rehearsal_world, denied)
     assert "the DAG's login on source server sql01 may not see every table of database [Sales]: DENY SELECT ON OBJECT::" in error, error
     assert "TO [%s] hides tables from it" % REHEARSAL_LOGIN in error and "REVOKE that DENY" in error, error
+
+
+def _copy_with_sequences(directory, access, target_sequences):
+    """A SqlDb copy of Sales, whose source has an ascending and a descending sequence, handed out to 100 and -50 once
+    preflight passed (at 1 and 0 before), and whose target has them at `target_sequences` (the schema's deployment,
+    ahead of the source's at preflight); returns the world, driver and states."""
+    plan, dag = setup(directory, database_entry("db", "Sales", target="db-prod"), access=access)
+    world = WorldView(directory, plan.database("db"), plan)
+    seed_world(world.world, plan)
+
+    def sequences(ascending, descending):
+        return {"dbo.OrderNumbers": {"currentValue": ascending, "increment": 1},
+                "dbo.Countdown": {"currentValue": descending, "increment": -1}}
+
+    world.world.update_database("sql01", "Sales", sequences=sequences(1, 0))
+    world.world.update_database(world.target_server, "Sales", sequences=sequences(*target_sequences))
+
+    def used_after_preflight(task_id):
+        world.observe(task_id)
+        if task_id == "db.start_migration":
+            world.world.update_database("sql01", "Sales", sequences=sequences(100, -50))
+
+    driver = RunDriver(dag, used_after_preflight)
+    return world, driver, driver.run_database("db")
+
+
+@pytest.mark.parametrize("access", ["direct", "dataFactory"])
+def test_a_sqldb_copy_whose_target_sequences_are_behind_the_sources_fails_validation(rehearsal_world, access):
+    """DMS copies rows only: the target's sequences stay where its schema's deployment left them (START WITH), and
+    NEXT VALUE FOR on the live target would hand out keys the source handed out already. Before: validation compared
+    the tables only and declared the copy migrated. Now it fails naming each sequence and the ALTER SEQUENCE a person
+    runs on the target; the copy is never declared, and rolls back as after any mismatch."""
+    world, driver, states = _copy_with_sequences(rehearsal_world, access, (2, -1))
+    assert states["db.validate"] == "failed" and driver.outcome("db") != "migrated", (states, driver.errors)
+    error = driver.errors["db.validate"]
+    assert "sequence dbo.OrderNumbers: at 100 on source, 2 on target" in error, error
+    assert "ALTER SEQUENCE [dbo].[OrderNumbers] RESTART WITH 101" in error and "ALTER SEQUENCE [dbo].[Countdown] RESTART WITH -51" in error
+
+
+@pytest.mark.parametrize("access", ["direct", "dataFactory"])
+def test_a_sqldb_copy_whose_target_sequences_are_not_behind_the_sources_is_migrated(rehearsal_world, access):
+    world, driver, states = _copy_with_sequences(rehearsal_world, access, (101, -51))
+    assert driver.outcome("db") == "migrated", driver.errors
 
 
 def test_a_validation_may_run_until_the_deadline_inside_its_direct_poke(rehearsal_world, monkeypatch):

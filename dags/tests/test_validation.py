@@ -7,10 +7,12 @@ import pytest
 
 from conftest import load_plan_document
 from migration_orchestration_lib.plan import ValidationSettings, parse_plan
-from migration_orchestration_lib.sql_statements import TableFingerprint, parse_fingerprints
+from migration_orchestration_lib.sql_statements import SequenceValue, TableFingerprint, parse_fingerprints
 from migration_orchestration_lib.table_names import TableName, parse_table_name
 from migration_orchestration_lib.validation import (
+    ValidationReport,
     compare_fingerprints,
+    compare_sequences,
     covers,
     describe_settings,
     promise,
@@ -256,3 +258,33 @@ def test_execution_timeout_stops_a_validation_whose_batch_blocks_and_heartbeats_
     assert time.monotonic() - began < 10  # not the batch's 30 s: the task ended without waiting for it
     assert len(beats) >= 2 and beats[0].startswith("validating: the source's fingerprint batch (row counts and checksums "
                                                    "of every user table) on "), beats
+
+
+def sequence(name, current_value, increment=1):
+    return SequenceValue(parse_table_name(name), current_value, increment)
+
+
+def test_a_target_sequence_behind_the_sources_fails_naming_the_restart():
+    """DMS copies a SqlDb copy's rows only: the target's sequences stay where the schema's deployment left them, and
+    NEXT VALUE FOR there would hand out keys the source handed out already. Ascending: behind is lower; descending:
+    higher. Equal is behind too: current_value is the last value handed out, or START WITH where none was (the target's
+    next value may be the source's last). Beyond passes."""
+    source = [sequence("dbo.OrderNumbers", 100), sequence("dbo.Countdown", -50, -1), sequence("sales.Tickets", 7, 5)]
+    target = [sequence("dbo.ordernumbers", 1), sequence("dbo.Countdown", -50, -1), sequence("sales.Tickets", 12, 5)]
+    assert compare_sequences(source, target) == [
+        "sequence dbo.Countdown: at -50 on source, -50 on target, which would hand out values the source did: on the "
+        "target, ALTER SEQUENCE [dbo].[Countdown] RESTART WITH -51",
+        "sequence dbo.OrderNumbers: at 100 on source, 1 on target, which would hand out values the source did: on the "
+        "target, ALTER SEQUENCE [dbo].[ordernumbers] RESTART WITH 101",
+    ]
+    assert compare_sequences(source, [sequence("dbo.OrderNumbers", 101), sequence("dbo.Countdown", -60, -1),
+                                      sequence("sales.Tickets", 8, 5)]) == []
+    assert compare_sequences(source[:1], []) == [
+        "sequence dbo.OrderNumbers: missing on target (or hidden from the DAG's login there: VIEW DEFINITION on the "
+        "database shows every sequence)"]
+
+
+def test_a_report_with_sequences_counts_them():
+    assert ValidationReport(tables_compared=2, sequences_compared=3).summary() == "2 table(s) and 3 sequence(s) match"
+    failed = ValidationReport(tables_compared=2, sequences_compared=1, mismatches=["sequence dbo.S: missing on target"])
+    assert failed.summary() == "1 of 3 table(s) and sequence(s) differ: sequence dbo.S: missing on target"
