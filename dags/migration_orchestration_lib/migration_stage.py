@@ -228,24 +228,36 @@ def _check_not_of_an_earlier_source(ctx: Any, migration: Optional[MigrationStatu
         % (database.target_database, database.target_server, migration.migration_operation_id, migration.migration_status,
            migration.source_database_name, database.source_server, database.source_database, database.name,
            migration.source_database_name, key, recorded, migration.source_database_name, migration.source_database_name,
-           _or_undo_it_yourself(migration, database.source_database, key))
+           _or_undo_it_yourself(migration, database.source_database, key, _declared_into_its_target(ctx, migration)))
     )
 
 
-def _or_undo_it_yourself(migration: MigrationStatus, new_source: str, key: str) -> str:
+def _declared_into_its_target(ctx: Any, migration: MigrationStatus) -> Optional[str]:
+    """The migration a run declared migrated into the target (this one, or one before it: the handoff by target), or
+    None; whatever DMS reports of it since (it may read Failed, or a later migration failed over the live database)."""
+    from migration_orchestration_lib.handoffs import declared_into_target, declared_migrated
+
+    if declared_migrated(ctx, migration.migration_operation_id):
+        return migration.migration_operation_id
+    return declared_into_target(ctx)
+
+
+def _or_undo_it_yourself(migration: MigrationStatus, new_source: str, key: str, declared: Optional[str]) -> str:
     """The other way a person may take; none where DMS completed the migration or is completing it (its cutover asked
-    for): its target is live or going live, a run may have declared it migrated, and a writable source beside it would
-    split the writes."""
+    for), or a run declared a migration into its target migrated (`declared`, whatever DMS reports since): its target
+    is live or going live, and a writable source beside it would split the writes."""
     from migration_orchestration_lib import source_freeze
     from migration_orchestration_lib.operator_commands import variables_set
 
     source = migration.source_database_name
-    if migration.cutover_requested:
-        return ("DMS completed that migration, or is completing it (its cutover asked for): its target is live or goes "
-                "live, and a run may have handed it to applications, so never cancel migration %s or drop its target, "
+    if migration.cutover_requested or declared:
+        return ("%s, so never cancel migration %s or drop its target, "
                 "and keep source database %s frozen until whoever owns that target says nothing uses it (a writable "
                 "source beside it would split their writes). To migrate %s, name another target database for it"
-                % (migration.migration_operation_id, source, new_source))
+                % ("a run declared migration %s into that target migrated: applications may write to it" % declared
+                   if declared else "DMS completed that migration, or is completing it (its cutover asked for): its "
+                   "target is live or goes live, and a run may have handed it to applications",
+                   migration.migration_operation_id, source, new_source))
     return ("or undo it yourself: %sgive %s back the access recorded before the freeze, drop its freeze marker "
             "(EXEC %s.sys.sp_dropextendedproperty @name = N'%s', on the writable database) and clear the record "
             "(%s); then run again" % (_undo_the_migration(migration), source, source_freeze.quote_name(source),

@@ -101,6 +101,7 @@ class Stranded:
     unread: Optional[str] = None  # DMS could not be read (why): whether a migration of it goes on is not known
     none_in_dms: bool = False  # DMS was read: no migration of it is in flight
     completed: Optional[MigrationStatus] = None  # DMS completed it, and no run declared it: its target is live
+    declared_into: Optional[str] = None  # the migration a run declared migrated into its target (the handoff by target)
 
 
 def plan_databases_key(plan_name: str) -> str:
@@ -203,15 +204,17 @@ def find_stranded(
         latest = _latest(entry, in_dms)
         if latest is not None and latest.is_succeeded and records.get(handoff_key(latest.migration_operation_id or "")):
             continue  # a run declared it migrated (one whose end never listed it: killed, say)
-        if (latest is None or not latest.still_runs_in_dms) and entry.target_server_id and entry.target_database and records.get(
-                target_key(entry.target_server_id, entry.target_database)):
+        declared_into = (records.get(target_key(entry.target_server_id, entry.target_database)) or None
+                         if entry.target_server_id and entry.target_database else None)
+        if (latest is None or not latest.still_runs_in_dms) and declared_into:
             continue  # so did one into its target: DMS forgot it since (its resource deleted), or reads it, or a later one, ended
         # In flight, still copying though its last ARM operation failed, or still canceling: DMS still works on it.
         migration = latest if latest is not None and latest.still_runs_in_dms else None
         if record or migration is not None:
             stranded.append(Stranded(entry, record, migration, unread if entry.target_server_id else None,
                                      none_in_dms=in_dms is not None and bool(entry.target_server_id) and migration is None,
-                                     completed=latest if latest is not None and latest.is_succeeded else None))
+                                     completed=latest if latest is not None and latest.is_succeeded else None,
+                                     declared_into=declared_into))
         elif unread and entry.target_server_id:
             stranded.append(Stranded(entry, record, None, unread))
     kept = [found.database for found in stranded]
@@ -272,6 +275,13 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
     dms = "DMS migration %s (%s) of it into %s" % (migration.migration_operation_id, migration.migration_status, target)
     frozen = (" The DAG's freeze may hold the source (its record of the access before a freeze is still there, %s: "
               "read-only now means frozen by the DAG)" % shlex.quote(record)) if record else " The DAG's freeze does not hold the source (no record of one)"
+    if stranded.declared_into:  # a later migration (a person's, through the plan's service) runs into a declared target
+        handoff = target_key(database.target_server_id or "", database.target_database or "")
+        return ("%s. %s runs into a target a run declared migrated (migration %s, the Airflow Variable %s), so "
+                "applications may write to it.%s. Never drop that target, and keep the source frozen until whoever "
+                "owns that target says nothing uses it (a writable source beside it would split their writes); end "
+                "that migration yourself, so that it copies or restores nothing into the target: %s"
+                % (removed, dms, stranded.declared_into, handoff, frozen, _cancel_command(database, migration)))
     if migration.cutover_requested:
         return ("%s. %s was asked to cut over: the target goes live, and no run validates or declares it.%s. Never "
                 "cancel it or drop that target: %s (it validates the target and declares it migrated, or its rollback "

@@ -173,19 +173,24 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     marker = _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source):
         why = _maybe_in_use(ctx, now) if now.is_live else _live_without_a_migration(ctx, now, target)
-        if why:
-            cutover_steps.release(ctx)
-            raise StepFailure(
-                "%s; source database %s kept frozen: %s, so applications may write to the target by now and a "
-                "writable source would split them. A person must decide: make the source writable yourself only if "
-                "nothing uses the target" % ("; ".join(actions), database.source_database, why)
-            )
+        _keep_frozen_where_in_use(ctx, actions, why)
     _undo_freeze(ctx, now, source, marker, actions)
     left = _left_in_a_target_the_plan_no_longer_names(ctx, now)
     if not left:  # the migration ended: another entry may name the source now
         source_claims.release(ctx)
     cutover_steps.release(ctx)
     return StepResult("; ".join(actions) + left, status="RolledBack", return_value="rolled_back")
+
+
+def _keep_frozen_where_in_use(ctx: StepContext, actions: List[str], why: str) -> None:
+    """Fail for a person, the DAG's freeze of the source kept, where its target may be in use (`why`; empty: not)."""
+    if why:
+        cutover_steps.release(ctx)
+        raise StepFailure(
+            "%s; source database %s kept frozen: %s, so applications may write to the target by now and a "
+            "writable source would split them. A person must decide: make the source writable yourself only if "
+            "nothing uses the target" % ("; ".join(actions), ctx.database.source_database, why)
+        )
 
 
 def _wait_while_canceling(ctx: StepContext, now: Standing, after_cancel: bool = False) -> None:
@@ -364,10 +369,10 @@ def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any) -> s
     database = ctx.database
     declared = declared_into_target(ctx)
     if declared:
-        return "a run declared migration %s into target database %s on %s migrated (the Airflow Variable %s) and DMS holds " \
-               "%s" % (declared, database.target_database, database.target_server, target_handoff_key(ctx.target),
-                       "no migration of this plan into it now" if now.migration is None else "no live migration into it "
-                       "now (migration %s: %s)" % (now.operation_id, now.migration.migration_status))
+        return "a run declared migration %s into target database %s on %s migrated (the Airflow Variable %s) and %s" % (
+            declared, database.target_database, database.target_server, target_handoff_key(ctx.target),
+            "DMS holds no migration of this plan into it now" if now.migration is None else "DMS's latest migration "
+            "into it now is %s (%s)" % (now.operation_id, now.migration.migration_status))
     if now.migration is not None:
         return ""
     if not database.restores_backups or target is None or target.state != target_removal.ONLINE:
@@ -427,7 +432,10 @@ def _back_to_replicating(
     database = ctx.database
     actions = [why]
     source = ctx.sql.source_state(database)
-    _undo_freeze(ctx, now, source, _check_marker(ctx, source, actions), actions)
+    marker = _check_marker(ctx, source, actions)
+    if source_freeze.frozen_by_dag(ctx, database, source):  # a later migration in flight into a declared target
+        _keep_frozen_where_in_use(ctx, actions, _live_without_a_migration(ctx, now, None))
+    _undo_freeze(ctx, now, source, marker, actions)
     if now.is_active:
         actions.append("migration %s keeps replicating and its target is kept (never deleted)" % now.operation_id)
     actions.append(next_step)

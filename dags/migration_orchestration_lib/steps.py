@@ -211,21 +211,27 @@ def _refuse_a_declared_target_dms_no_longer_shows(ctx: StepContext, now: Standin
     (the declared one read Failed since, or a later one failed over the live database): applications may write to
     it. A SqlDb copy would overwrite their rows (its target existed before, so nothing else refuses it; the source,
     frozen since, reads as one a crashed run froze before DMS's create); an ended one's refusal below would promise
-    a cleanup ("rollback cleans up") that the rollback refuses there, keeping the target and the source frozen."""
-    declared = declared_into_target(ctx) if now.migration is None or now.has_ended else None
-    if not declared:
+    a cleanup ("rollback cleans up") that the rollback refuses there, keeping the target and the source frozen. So is
+    one whose latest migration is another, not ended (a person's, through the plan's service): adopted, it would be
+    copied or restored into over the applications' writes and declared."""
+    declared = declared_into_target(ctx)
+    another = (now.operation_id or "").lower() != (declared or "").lower()
+    if not declared or not (now.migration is None or now.has_ended or another):
         return
     database = ctx.database
     raise StepFailure(
-        "target database %s on %s was declared migrated (migration %s, the Airflow Variable %s), but DMS holds no "
-        "live migration of this plan into it now (%s): "
+        "target database %s on %s was declared migrated (migration %s, the Airflow Variable %s), but DMS holds %s: "
         "applications may write to it, so nothing is copied or restored into it again and source %s is left as it is. "
         "A person decides: if applications use the target, the migration is done: remove %s from the plan (every run "
         "with it fails here; its source stays frozen); to migrate again, first make sure nothing uses the target, then "
         "clear the record (%s)"
         % (database.target_database, database.target_server, declared, target_handoff_key(ctx.target),
-           "its migration resource deleted, or run by another migration service" if now.migration is None
-           else "its latest migration, %s, reads %s" % (now.operation_id, now.migration.migration_status),
+           "no migration of this plan into it now (its migration resource deleted, or run by another migration service)"
+           if now.migration is None else
+           "no live migration of this plan into it now (its latest migration, %s, reads %s)"
+           % (now.operation_id, now.migration.migration_status) if now.has_ended else
+           "another migration into it since, %s (%s), which no run declared: it is not adopted"
+           % (now.operation_id, now.migration.migration_status),
            database.source_database, database.name, variables_set(target_handoff_key(ctx.target)))
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 
 import pytest
 
@@ -195,19 +196,29 @@ def test_a_source_changed_while_dms_still_works_on_its_migration_tells_the_perso
         assert "cancel DMS migration %s, drop the target database" % operation in told, told
 
 
-@pytest.mark.parametrize("completed", ["declared migrated", "cutover requested"])
+@pytest.mark.parametrize("completed", ["declared migrated", "cutover requested",
+                                       "declared migrated, DMS reads it Failed since",
+                                       "declared migrated, a later migration failed over it"])
 def test_a_source_changed_after_its_migration_completed_never_tells_the_person_to_make_the_old_source_writable(
         rehearsal_world, completed):
     """The entry's source.database was edited (Sales to Hr, the target database kept) once DMS had completed the
     migration of Sales (a run declared it migrated: applications write to the target), or was completing it (its
-    cutover requested: the target goes live). Was: the step's advice said to undo the migration yourself: cancel a
-    Completing one, and give Sales back its access before the freeze, which splits the writes between the target and
-    a writable Sales. Now it says to keep Sales frozen and never to cancel that migration or drop its target."""
+    cutover requested: the target goes live); or DMS reads that declared migration Failed since, or a later one of
+    Sales that failed over it (a person's, through the plan's service). Was: the step's advice said to undo the
+    migration yourself: cancel a Completing one, and give Sales back its access before the freeze, which splits the
+    writes between the target and a writable Sales (also where DMS reads a declared one ended). Now it says to keep
+    Sales frozen and never to cancel that migration or drop its target."""
     dag, world = setup(rehearsal_world, mode="online")
-    if completed == "declared migrated":
+    if completed.startswith("declared migrated"):
         first = RunDriver(dag, world.observe)
         first.run_database("db")
         assert first.outcome("db") == "migrated", first.errors
+        if completed != "declared migrated":  # (DMS's statuses in any order; a person's later one through the service)
+            with world.world.transaction() as state:
+                [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+                if completed.endswith("failed over it"):
+                    record["operations"].append(dict(record["operations"][-1], migrationOperationId=str(uuid.uuid4())))
+                record["operations"][-1]["migrationStatus"] = "Failed"
     else:
         crashed_after(dag, world, "final_backup")
         with world.world.transaction() as state:  # the cutover asked for, DMS still completing it

@@ -529,3 +529,29 @@ def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not
     later.run_database("b")
     assert later.run_outcome() == "success", later.errors
     assert not only_b.world.source_writable()
+
+
+def test_a_removed_database_whose_declared_target_a_later_migration_runs_into_keeps_its_source_frozen(only_b):
+    """`a` migrated (declared: applications write to its target), its run's end never came, then removed; meanwhile a
+    person started the source's migration again through the plan's service, into that same target, and DMS still
+    runs it. The run's end reports it (DMS works on it), but its advice never gives the source back its access beside
+    the declared target, nor says the source is what applications use. Was: "cancel it, which loses nothing ... (the
+    source stays the database applications use)" and "give it back the access recorded before the freeze"."""
+    import uuid
+
+    run = RunDriver(only_b.v1, only_b.world.observe)
+    run.run_database("a")
+    assert run.outcome("a") == "migrated", run.errors
+    with only_b.world.world.transaction() as state:
+        [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+        record["operations"].append(dict(record["operations"][-1], migrationOperationId=str(uuid.uuid4()),
+                                         migrationStatus="InProgress"))
+
+    later = RunDriver(only_b.v0)
+    later.run_database("b")
+    assert later.run_outcome() == "failed", "DMS still runs a migration of it: reported"
+    told = later.errors["run_outcome"]
+    assert "a (source database Sales on sql01)" in told, told
+    assert "give it back the access" not in told and "the source stays the database applications use" not in told, told
+    assert "a run declared migrated" in told and "keep the source frozen" in told and "Put it back" not in told, told
+    assert not only_b.world.source_writable()

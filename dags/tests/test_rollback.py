@@ -228,12 +228,13 @@ def test_run_outcome_reports_the_latest_try_of_a_run_cleared_from_validate_not_t
         "waiting for the next cutover window (replicating): -" % reported
 
 
-def migrated_then_dms_reads_it_ended(rehearsal_world, target, later_migration):
-    """A first run migrates Sales (declared); then DMS's latest migration into the target reads Failed: that very
-    one, or (`later_migration`) a later one of the source. The world, the DAG and the first run's operation id."""
+def migrated_then_dms_reads_it_ended(rehearsal_world, target, later_migration, status="Failed", mode="online"):
+    """A first run migrates Sales (declared); then DMS's latest migration into the target reads Failed (`status`):
+    that very one, or (`later_migration`) a later one of the source. The world, the DAG and the first run's operation
+    id."""
     import uuid
 
-    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode=mode, target=target)]))
     world = WorldView(rehearsal_world, plan.database("db"), plan)
     dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
     first = RunDriver(dag, world.observe)
@@ -243,7 +244,7 @@ def migrated_then_dms_reads_it_ended(rehearsal_world, target, later_migration):
         [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
         if later_migration:
             record["operations"].append(dict(record["operations"][-1], migrationOperationId=str(uuid.uuid4())))
-        record["operations"][-1]["migrationStatus"] = "Failed"
+        record["operations"][-1]["migrationStatus"] = status
     return world, dag, first.xcom[("db.start_migration", "return_value")]
 
 
@@ -282,3 +283,21 @@ def test_a_target_declared_migrated_is_never_removed_while_it_is_not_online(rehe
     assert world.target() is not None, "the target declared migrated was removed: %s" % later.errors
     assert states["db.rollback"] == "failed" and not world.source_writable(), later.errors
     assert "was declared migrated" in later.errors["db.preflight"], "not: the rollback cleans up (%s)" % later.errors
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "db-prod"])
+def test_a_later_migration_in_flight_into_a_target_declared_migrated_is_never_adopted(rehearsal_world, target):
+    """A run declared the migration migrated (applications write to the target); then a person started the source's
+    migration again through the plan's service, into that same target, and DMS still runs it. Was: the next run's
+    preflight passed, start_migration adopted that migration and the run cut it over, validated and declared it (a
+    SqlDb copy over the rows applications wrote). Now preflight refuses the declared target, and the rollback keeps
+    it and the source frozen."""
+    mode = "offline" if target == "db-prod" else "online"
+    world, dag, _ = migrated_then_dms_reads_it_ended(rehearsal_world, target, True, status="InProgress", mode=mode)
+
+    later = RunDriver(dag, world.observe)
+    states = later.run_database("db")
+
+    assert states["db.preflight"] == "failed" and "was declared migrated" in later.errors["db.preflight"], later.errors
+    assert states["db.rollback"] == "failed" and not world.source_writable(), later.errors
+    assert world.target() is not None and not world.online_target_deleted
