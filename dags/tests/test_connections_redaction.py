@@ -365,6 +365,8 @@ VALUES = [
     ("token: prose, then a flag", "token: refreshed at 10:00 --password x", "token: ***"),
     ("token: prose, a line below YAML reads as more of it", "token: refreshed at\n  hunter2", "token: ***"),
     ("token: a word prose does not write", "token: hunter2 at 10:00", "token: ***"),
+    ("token: prose's word, then a token's letters and digits", "- token: expired abc123def456ghi789", "- token: ***"),
+    ("token: prose's word, then a dotted token", "token: expired eyJhbGci.eyJzdWIi.SflKxwRJ", "token: ***"),
     ("az's -p, a container registry's password", "az functionapp config container set -n fn -g rg -p hunter2",
      "az functionapp config container set -n fn -g rg -p ***"),
     ("az's -p, an SQL server's admin password", "az sql server create -n s -g rg -u sa -p hunter2",
