@@ -14,7 +14,8 @@ Statements that change something are idempotent: they look before they act (`IF 
 `BACKUP LOG` first looks in msdb for a log backup of that database to that very file.
 
 What validation proves (`table_fingerprints`), for the tables it compares: the plan's `validation.tables`, else
-every user table of the source, as far as the DAG's login may see them (sys.tables shows a login only the tables
+every user table of the source (not its external tables, sys.tables' type ET: their rows live in another system,
+which a target may not reach), as far as the DAG's login may see them (sys.tables shows a login only the tables
 it holds a permission on: metadata visibility), so without the list the batch refuses a login holding neither
 VIEW DEFINITION nor SELECT on the database, rather than compare the tables it sees:
 - SqlMi / SqlVm (DMS restores the source's backups): the target is a physical copy, so a match
@@ -957,7 +958,7 @@ IF @all_tables = 1 AND @denied IS NOT NULL AND SEES_EVERY_TABLE
 DECLARE @tables TABLE (object_id int NOT NULL, schema_name sysname NOT NULL, table_name sysname NOT NULL);
 INSERT INTO @tables (object_id, schema_name, table_name)
 SELECT t.object_id, s.name, t.name FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id
-WHERE t.is_ms_shipped = 0 AND ((@all_tables = 1 AND SEES_EVERY_TABLE AND @denied IS NULL) OR EXISTS (SELECT 1 FROM #requested AS r
+WHERE t.is_ms_shipped = 0 AND ((@all_tables = 1 AND t.type = 'U' AND SEES_EVERY_TABLE AND @denied IS NULL) OR EXISTS (SELECT 1 FROM #requested AS r
     WHERE r.schema_name COLLATE DATABASE_DEFAULT = s.name AND r.table_name COLLATE DATABASE_DEFAULT = t.name));
 INSERT INTO #fingerprints (schema_name, table_name, error)
 SELECT r.schema_name, r.table_name, N'table does not exist' FROM #requested AS r
@@ -1059,7 +1060,7 @@ def table_fingerprints(
     """Row count (COUNT_BIG) and checksum of every table of `database` in ONE batch.
 
     `tables` ((schema, table) pairs) limits the batch to those tables and reports the missing ones (a table the
-    login may not see among them); None takes every user table, and fails (naming `login`, the database and the
+    login may not see among them); None takes every user table but external ones, and fails (naming `login`, the database and the
     GRANT) unless the login sees every table: VIEW DEFINITION or SELECT on the database, effective
     (HAS_PERMS_BY_NAME: roles such as db_datareader and db_owner, CONTROL SERVER count), and no DENY of its own
     (its user's, its roles', public's) of SELECT, VIEW DEFINITION or CONTROL on a schema or on an object it does

@@ -89,7 +89,9 @@ What it knows:
 - `sys.sequences` (SQL Server 2012 on): the database's `sequences` (current_value, increment), to a login with
   VIEW DEFINITION on the database or a permission implying one on each sequence (metadata visibility).
 
-Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; a database
+Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; one with `"external"`
+is an external table (PolyBase, elastic query: sys.tables shows it with type ET), its rows what its external data
+source returns, and `"external": "unreachable"` fails its reads as a data source this server cannot reach; a database
 with `"refusesAlter": [<option>, ...]` refuses ALTER DATABASE ... SET of those options (5061); a server
 with `"productMajorVersion"` reports that version (default 16; SqlMi and SqlDb report 12 as Azure
 does). A varbinary value (a thumbprint) is `bytes`: CONVERT to varchar with style 1 gives `0x` and
@@ -121,6 +123,8 @@ DEFAULT_PRODUCT_MAJOR_VERSION = 16
 BACKUP_OPTIONS = frozenset({"CHECKSUM", "INIT", "NOINIT", "COMPRESSION", "FORMAT"})
 ACCESS_OPTIONS = {"SINGLE_USER", "MULTI_USER", "RESTRICTED_USER"}
 ROWVERSION_TYPES = frozenset({"rowversion", "timestamp"})
+EXTERNAL_SOURCE_UNREACHABLE = ('Cannot execute the query "Remote Query" against OLE DB provider "MSOLEDBSQL" for '
+                               'linked server "(null)". (7320)')
 PAGES_PER_MB = 128  # sys.master_files.size counts 8-KB pages
 BYTES_PER_MB = 1024 * 1024
 SYSTEM_DATABASES_MB = 64  # what master, msdb, model and tempdb take on a managed instance here
@@ -556,6 +560,9 @@ class _Session:
             if content.get("locked") and self.lock_timeout_ms >= 0:
                 output["rows"].append(_fingerprint_row(schema, table, error="Lock request time out period exceeded.", elapsed_ms=self.lock_timeout_ms))
                 continue
+            if content.get("external") == "unreachable":
+                output["rows"].append(_fingerprint_row(schema, table, error=EXTERNAL_SOURCE_UNREACHABLE, elapsed_ms=0))
+                continue
             masked = [] if unmasked else sorted(column["name"] for column in content["columns"] if column.get("masked"))
             if masked and refuses_masks and _truth(values["@with_checksum"]):
                 names = ", ".join("[%s]" % name.replace("]", "]]") for name in masked)  # QUOTENAME's
@@ -797,13 +804,14 @@ class _Session:
         if _is_system_database(database):
             return []
         object_ids, schema_ids = self._object_ids(database)
-        keys = self.world.database(self.server, database)["tables"]
-        names = sorted(table_key_parts(key) for key in keys if self._sees_table(database, key))
+        contents = self.world.database(self.server, database)["tables"]
+        names = sorted((table_key_parts(key), key) for key in contents if self._sees_table(database, key))
         if schemas:
-            return [{"schema_id": schema_ids[schema], "name": schema} for schema in sorted({schema for schema, _ in names})]
+            return [{"schema_id": schema_ids[schema], "name": schema} for schema in sorted({schema for (schema, _), _ in names})]
         return [
-            {"object_id": object_ids[(schema, table)], "name": table, "schema_id": schema_ids[schema], "is_ms_shipped": False}
-            for schema, table in names
+            {"object_id": object_ids[(schema, table)], "name": table, "schema_id": schema_ids[schema], "is_ms_shipped": False,
+             "type": "ET" if contents[key].get("external") else "U"}
+            for (schema, table), key in names
         ]
 
     def _masked_columns(self, database: str) -> List[Dict[str, Any]]:

@@ -146,6 +146,30 @@ def test_a_login_that_reads_masked_columns_as_their_masks_never_passes_a_differe
         assert "GRANT UNMASK TO [<its user>] in [Shop]" in mismatch
 
 
+def test_external_tables_hold_no_data_of_the_database_and_are_not_compared_unless_listed(world):
+    """dbo.Rates is an external table (PolyBase: its rows live in another system): a restore brings its definition,
+    not data, and the managed instance cannot reach its data source. Was: every user table of sys.tables, external
+    ones too, so the target read failed ("unreadable on target") and a complete restore was rolled back. Now the
+    batch compares the database's own tables (type U), and an external table only where validation.tables lists it."""
+    tables = copy.deepcopy(TABLES)
+    tables["dbo.Rates"] = {"columns": [{"name": "Currency", "type": "nchar"}], "rows": [["EUR"]], "external": True}
+    world.put_database("sql01", "Shop", tables=tables)
+    tables["dbo.Rates"]["external"] = "unreachable"
+    world.put_database("mi-prod", "Shop", tables=tables)
+
+    def fingerprints(server, chosen=None):
+        cursor = cursor_on(world, server=server)
+        cursor.execute(sql_statements.table_fingerprints("Shop", tables=chosen))
+        return sql_statements.parse_fingerprints(rows_as_dicts(cursor))
+
+    source, target = fingerprints("sql01"), fingerprints("mi-prod")
+    assert [str(fingerprint.table) for fingerprint in source] == ["dbo.Customers", "dbo.Orders", "sales.[Order Lines]"]
+    assert compare_fingerprints(source, target, row_counts=True, checksums=True).passed
+    listed = [("dbo", "Rates")]
+    report = compare_fingerprints(fingerprints("sql01", listed), fingerprints("mi-prod", listed), row_counts=True, checksums=True)
+    assert report.mismatches == ["dbo.Rates: unreadable on target (%s)" % sql_world.EXTERNAL_SOURCE_UNREACHABLE]
+
+
 def test_sequences_are_read_where_the_login_may_see_them_from_sql_server_2012_on(world):
     """sys.sequences shows a login the sequences it holds a permission on, all with VIEW DEFINITION on the database
     (metadata visibility); SELECT on the database is none on a sequence. Before SQL Server 2012 there are none: the
