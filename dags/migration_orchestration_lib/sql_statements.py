@@ -34,7 +34,10 @@ checksums are compared the batch refuses a table with masked columns to such a l
 rather than compare masks: a SqlDb copy whose DMS read the source through such a login copied the masks too.
 Every column type is covered: CLR types (geometry, geography, hierarchyid, CLR UDTs) are hashed by
 their binary serialisation and float/real by their IEEE bytes (no text formatting that could
-differ between engine versions); everything else through FOR JSON. Checksums need SQL Server 2016
+differ between engine versions); everything else through FOR JSON. A graph table's internal columns
+(sys.columns.graph_type 1, 3, 4, 6, 7: graph_id_, from_obj_id_, from_id_, to_obj_id_, to_id_), which no query
+may read (error 13908), are left out and its $node_id, $edge_id, $from_id and $to_id pseudo-columns (the same ids,
+as JSON) hashed instead (graph_type exists from SQL Server 2017 on, in Azure SQL). Checksums need SQL Server 2016
 or later on both sides (FOR JSON; HASHBYTES beyond 8,000 bytes): older sources fail the batch with
 a message saying so (row counts alone work everywhere).
 
@@ -966,6 +969,27 @@ WHERE NOT EXISTS (SELECT 1 FROM @tables AS x
     WHERE x.schema_name = r.schema_name COLLATE DATABASE_DEFAULT AND x.table_name = r.table_name COLLATE DATABASE_DEFAULT);
 DECLARE @object_id int, @schema sysname, @table sysname, @columns nvarchar(max), @query nvarchar(max), @rows bigint, @sum decimal(38, 0), @started datetime2, @masked nvarchar(2047);
 DECLARE table_cursor CURSOR LOCAL FAST_FORWARD FOR SELECT object_id, schema_name, table_name FROM @tables ORDER BY schema_name, table_name;
+DECLARE @graph_columns bit = CASE WHEN CONVERT(int, SERVERPROPERTY('EngineEdition')) IN (5, 8)
+    OR ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 14 THEN 1 ELSE 0 END;
+DECLARE @column_list nvarchar(max) = N'SET @columns = STUFF((
+        SELECT N'', '' + CASE'
+    + CASE WHEN @graph_columns = 1 THEN N'
+            WHEN c.graph_type IN (2, 5, 8) THEN N''t.'' + CASE WHEN c.graph_type = 5 THEN N''$from_id''
+                WHEN c.graph_type = 8 THEN N''$to_id'' WHEN c.name LIKE N''$node[_]id[_]%'' THEN N''$node_id'' ELSE N''$edge_id'' END'
+      ELSE N'' END + N'
+            WHEN c.system_type_id = 240 THEN N''CONVERT(varbinary(max), t.'' + QUOTENAME(c.name) + N'')''
+            WHEN c.system_type_id IN (59, 62) THEN N''CONVERT(varbinary(8), t.'' + QUOTENAME(c.name) + N'')''
+            ELSE N''t.'' + QUOTENAME(c.name) END
+            + N'' AS [c'' + CONVERT(nvarchar(10), ROW_NUMBER() OVER (ORDER BY c.name COLLATE Latin1_General_BIN2)) + N'']''
+        FROM sys.columns AS c
+        WHERE c.object_id = @object_id AND c.is_column_set = 0
+          AND NOT (@exclude_rowversion = 1 AND c.system_type_id = 189)'
+    + CASE WHEN @graph_columns = 1 THEN N'
+          AND (c.is_computed = 0 OR c.graph_type IN (2, 5, 8)) AND ISNULL(c.graph_type, 0) NOT IN (1, 3, 4, 6, 7)'
+      ELSE N'
+          AND c.is_computed = 0' END + N'
+        ORDER BY c.name COLLATE Latin1_General_BIN2
+        FOR XML PATH(''''), TYPE).value(''.'', ''nvarchar(max)''), 1, 2, N'''');';
 OPEN table_cursor;
 FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;
 WHILE @@FETCH_STATUS = 0
@@ -973,17 +997,10 @@ BEGIN
     SET @started = SYSDATETIME();
     SET @rows = NULL;
     SET @sum = NULL;
-    SET @columns = STUFF((
-        SELECT N', ' + CASE
-            WHEN c.system_type_id = 240 THEN N'CONVERT(varbinary(max), t.' + QUOTENAME(c.name) + N')'
-            WHEN c.system_type_id IN (59, 62) THEN N'CONVERT(varbinary(8), t.' + QUOTENAME(c.name) + N')'
-            ELSE N't.' + QUOTENAME(c.name) END
-            + N' AS [c' + CONVERT(nvarchar(10), ROW_NUMBER() OVER (ORDER BY c.name COLLATE Latin1_General_BIN2)) + N']'
-        FROM sys.columns AS c
-        WHERE c.object_id = @object_id AND c.is_computed = 0 AND c.is_column_set = 0
-          AND NOT (@exclude_rowversion = 1 AND c.system_type_id = 189)
-        ORDER BY c.name COLLATE Latin1_General_BIN2
-        FOR XML PATH(''), TYPE).value('.', 'nvarchar(max)'), 1, 2, N'');
+    SET @columns = NULL;
+    IF @with_checksum = 1
+        EXEC sys.sp_executesql @column_list, N'@object_id int, @exclude_rowversion bit, @columns nvarchar(max) OUTPUT',
+            @object_id = @object_id, @exclude_rowversion = @exclude_rowversion, @columns = @columns OUTPUT;
     IF @with_checksum = 1
         SET @query = N'SELECT @rows = COUNT_BIG(*), @sum = SUM(CONVERT(decimal(38, 0), CONVERT(bigint, SUBSTRING(x.h, 1, 8)))) FROM '
             + QUOTENAME(@schema) + N'.' + QUOTENAME(@table) + N' AS t CROSS APPLY (SELECT HASHBYTES(''SHA2_256'', (SELECT '

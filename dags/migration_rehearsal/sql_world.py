@@ -91,7 +91,8 @@ What it knows:
 
 Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; one with `"external"`
 is an external table (PolyBase, elastic query: sys.tables shows it with type ET), its rows what its external data
-source returns, and `"external": "unreachable"` fails its reads as a data source this server cannot reach; a database
+source returns, and `"external": "unreachable"` fails its reads as a data source this server cannot reach; a column
+with `"graph": "internal"` is a graph table's internal column (graph_id_..., from_id_...: no query may read it); a database
 with `"refusesAlter": [<option>, ...]` refuses ALTER DATABASE ... SET of those options (5061); a server
 with `"productMajorVersion"` reports that version (default 16; SqlMi and SqlDb report 12 as Azure
 does). A varbinary value (a thumbprint) is `bytes`: CONVERT to varchar with style 1 gives `0x` and
@@ -488,7 +489,9 @@ class _Session:
             if cursor_table not in inner.table_variables:
                 raise NotUnderstood("a fingerprint loop whose cursor reads %s, which it does not fill first" % cursor_table)
             chosen = [(row["schema_name"], row["table_name"]) for row in inner.table_variables[cursor_table]["rows"]]
-            self._fingerprint_tables(target, values, chosen, refuses_masks=bool(re.search(_REFUSES_MASKS, re.sub(r"\s+", " ", text.lower()))))
+            normalised = re.sub(r"\s+", " ", text.lower())
+            self._fingerprint_tables(target, values, chosen, refuses_masks=bool(re.search(_REFUSES_MASKS, normalised)),
+                                     skips_internal_graph_columns=bool(re.search(_SKIPS_INTERNAL_GRAPH_COLUMNS, normalised)))
             return
         results.extend(self.run(text, target, values))
 
@@ -548,10 +551,12 @@ class _Session:
 
     # -- the fingerprint loop -------------------------------------------------------------------
 
-    def _fingerprint_tables(self, database: str, values: Dict[str, Any], chosen: List[Tuple[str, str]], refuses_masks: bool) -> None:
+    def _fingerprint_tables(self, database: str, values: Dict[str, Any], chosen: List[Tuple[str, str]], refuses_masks: bool,
+                            skips_internal_graph_columns: bool) -> None:
         """The cursor's loop: a row in #fingerprints for each (schema, table) the batch chose (names as
         its catalog has them). A login without UNMASK reads masked columns as their masks; `refuses_masks`:
-        the loop raises its @masked_columns for such a table instead, where it hashes rows."""
+        the loop raises its @masked_columns for such a table instead, where it hashes rows. A graph table's internal
+        columns cannot be read (13908) unless the loop leaves them out (`skips_internal_graph_columns`)."""
         output = self._temp_table("#fingerprints")
         tables = {table_key_parts(key): content for key, content in self.world.database(self.server, database)["tables"].items()}
         unmasked = bool(self.has_permission(database, "DATABASE", "UNMASK"))
@@ -562,6 +567,11 @@ class _Session:
                 continue
             if content.get("external") == "unreachable":
                 output["rows"].append(_fingerprint_row(schema, table, error=EXTERNAL_SOURCE_UNREACHABLE, elapsed_ms=0))
+                continue
+            internal = [column["name"] for column in content["columns"] if column.get("graph") == "internal"]
+            if internal and not skips_internal_graph_columns and _truth(values["@with_checksum"]):
+                output["rows"].append(_fingerprint_row(schema, table, error="Cannot access internal graph column '%s'. (13908)" % internal[0],
+                                                       elapsed_ms=0))
                 continue
             masked = [] if unmasked else sorted(column["name"] for column in content["columns"] if column.get("masked"))
             if masked and refuses_masks and _truth(values["@with_checksum"]):
@@ -1292,6 +1302,11 @@ _FINGERPRINT_INGREDIENTS = (
 # Server hashes the masks such a login reads).
 _REFUSES_MASKS = r"has_perms_by_name\(db_name\(\), n'+database'+, n'+unmask'+\).*sys\.masked_columns.*raiserror\(@masked_columns"
 
+# A fingerprint loop that leaves out a graph table's internal columns (sys.columns.graph_type 1, 3, 4, 6, 7: graph_id_,
+# from_obj_id_, from_id_, to_obj_id_, to_id_), which no query may read; their $node_id, $edge_id, $from_id, $to_id
+# pseudo-columns show the same ids.
+_SKIPS_INTERNAL_GRAPH_COLUMNS = r"isnull\(c\.graph_type, 0\) not in \(1, 3, 4, 6, 7\)"
+
 TEXT_TYPES = frozenset({"char", "varchar", "nchar", "nvarchar", "text", "ntext", "sysname"})
 # The text columns of the catalog views this fake shows (their other columns are numbers, dates, ...).
 _CATALOG_TEXT_COLUMNS = frozenset({
@@ -1354,7 +1369,8 @@ def _table_checksum(content: Dict[str, Any], exclude_rowversion: bool) -> int:
     columns = content["columns"]
     kept = [
         index for index, column in sorted(enumerate(columns), key=lambda item: item[1]["name"])
-        if not column.get("computed") and not (exclude_rowversion and column.get("type", "").lower() in ROWVERSION_TYPES)
+        if not column.get("computed") and column.get("graph") != "internal"
+        and not (exclude_rowversion and column.get("type", "").lower() in ROWVERSION_TYPES)
     ]
     total = 0
     for row in content["rows"]:
