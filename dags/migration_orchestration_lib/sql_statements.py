@@ -24,7 +24,8 @@ VIEW DEFINITION nor SELECT on the database, rather than compare the tables it se
   restore that stopped early. Page-level integrity is proved by `BACKUP ... WITH CHECKSUM` and the
   restore, not by this.
 - SqlDb (DMS copies rows into a schema deployed beforehand): a match proves every table holds the
-  same rows with the same values, compared column by column in name order through their JSON form.
+  same rows with the same values, compared column by column in name order through their JSON form (names
+  upper-cased first, so a schema deployed with column names in another letter case hashes in the same order).
   `rowversion` columns are left out (the copy assigns new values); computed columns are left out
   (derived from the compared ones). A source left writable during the copy
   (`allowSourceWritesDuringCopy`) can differ legitimately. DMS copies rows only, so each side's
@@ -980,7 +981,7 @@ DECLARE @column_list nvarchar(max) = N'SET @columns = STUFF((
             WHEN c.system_type_id = 240 THEN N''CONVERT(varbinary(max), t.'' + QUOTENAME(c.name) + N'')''
             WHEN c.system_type_id IN (59, 62) THEN N''CONVERT(varbinary(8), t.'' + QUOTENAME(c.name) + N'')''
             ELSE N''t.'' + QUOTENAME(c.name) END
-            + N'' AS [c'' + CONVERT(nvarchar(10), ROW_NUMBER() OVER (ORDER BY c.name COLLATE Latin1_General_BIN2)) + N'']''
+            + N'' AS [c'' + CONVERT(nvarchar(10), ROW_NUMBER() OVER (ORDER BY UPPER(c.name COLLATE Latin1_General_BIN2), c.name COLLATE Latin1_General_BIN2)) + N'']''
         FROM sys.columns AS c
         WHERE c.object_id = @object_id AND c.is_column_set = 0
           AND NOT (@exclude_rowversion = 1 AND c.system_type_id = 189)'
@@ -988,7 +989,7 @@ DECLARE @column_list nvarchar(max) = N'SET @columns = STUFF((
           AND (c.is_computed = 0 OR c.graph_type IN (2, 5, 8)) AND ISNULL(c.graph_type, 0) NOT IN (1, 3, 4, 6, 7)'
       ELSE N'
           AND c.is_computed = 0' END + N'
-        ORDER BY c.name COLLATE Latin1_General_BIN2
+        ORDER BY UPPER(c.name COLLATE Latin1_General_BIN2), c.name COLLATE Latin1_General_BIN2
         FOR XML PATH(''''), TYPE).value(''.'', ''nvarchar(max)''), 1, 2, N'''');';
 OPEN table_cursor;
 FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;

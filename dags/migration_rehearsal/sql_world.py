@@ -491,7 +491,8 @@ class _Session:
             chosen = [(row["schema_name"], row["table_name"]) for row in inner.table_variables[cursor_table]["rows"]]
             normalised = re.sub(r"\s+", " ", text.lower())
             self._fingerprint_tables(target, values, chosen, refuses_masks=bool(re.search(_REFUSES_MASKS, normalised)),
-                                     skips_internal_graph_columns=bool(re.search(_SKIPS_INTERNAL_GRAPH_COLUMNS, normalised)))
+                                     skips_internal_graph_columns=bool(re.search(_SKIPS_INTERNAL_GRAPH_COLUMNS, normalised)),
+                                     case_folded_order=bool(re.search(_ORDERS_COLUMNS_CASE_FOLDED, normalised)))
             return
         results.extend(self.run(text, target, values))
 
@@ -552,11 +553,12 @@ class _Session:
     # -- the fingerprint loop -------------------------------------------------------------------
 
     def _fingerprint_tables(self, database: str, values: Dict[str, Any], chosen: List[Tuple[str, str]], refuses_masks: bool,
-                            skips_internal_graph_columns: bool) -> None:
+                            skips_internal_graph_columns: bool, case_folded_order: bool) -> None:
         """The cursor's loop: a row in #fingerprints for each (schema, table) the batch chose (names as
         its catalog has them). A login without UNMASK reads masked columns as their masks; `refuses_masks`:
         the loop raises its @masked_columns for such a table instead, where it hashes rows. A graph table's internal
-        columns cannot be read (13908) unless the loop leaves them out (`skips_internal_graph_columns`)."""
+        columns cannot be read (13908) unless the loop leaves them out (`skips_internal_graph_columns`). Columns are
+        hashed in binary name order, or (`case_folded_order`) by their upper-cased names first."""
         output = self._temp_table("#fingerprints")
         tables = {table_key_parts(key): content for key, content in self.world.database(self.server, database)["tables"].items()}
         unmasked = bool(self.has_permission(database, "DATABASE", "UNMASK"))
@@ -580,7 +582,8 @@ class _Session:
                 continue
             checksum = None
             if _truth(values["@with_checksum"]):
-                checksum = str(_table_checksum(_as_read(content, masked), exclude_rowversion=_truth(values["@exclude_rowversion"])))
+                checksum = str(_table_checksum(_as_read(content, masked), exclude_rowversion=_truth(values["@exclude_rowversion"]),
+                                               case_folded_order=case_folded_order))
             output["rows"].append(_fingerprint_row(schema, table, row_count=len(content["rows"]), checksum=checksum, elapsed_ms=0))
 
     # -- catalog views ----------------------------------------------------------------------------
@@ -1307,6 +1310,10 @@ _REFUSES_MASKS = r"has_perms_by_name\(db_name\(\), n'+database'+, n'+unmask'+\).
 # pseudo-columns show the same ids.
 _SKIPS_INTERNAL_GRAPH_COLUMNS = r"isnull\(c\.graph_type, 0\) not in \(1, 3, 4, 6, 7\)"
 
+# A fingerprint loop that orders each table's columns by their upper-cased names first (a copy's schema deployed with
+# column names in another letter case hashes its columns in the same order).
+_ORDERS_COLUMNS_CASE_FOLDED = r"order by upper\(c\.name collate latin1_general_bin2\), c\.name collate latin1_general_bin2"
+
 TEXT_TYPES = frozenset({"char", "varchar", "nchar", "nvarchar", "text", "ntext", "sysname"})
 # The text columns of the catalog views this fake shows (their other columns are numbers, dates, ...).
 _CATALOG_TEXT_COLUMNS = frozenset({
@@ -1364,11 +1371,17 @@ def _as_read(content: Dict[str, Any], masked: List[str]) -> Dict[str, Any]:
     return dict(content, rows=rows)
 
 
-def _table_checksum(content: Dict[str, Any], exclude_rowversion: bool) -> int:
-    """Sum over rows of the first 8 bytes (signed) of SHA-256 over the row's values in column-name order."""
+def _table_checksum(content: Dict[str, Any], exclude_rowversion: bool, case_folded_order: bool) -> int:
+    """Sum over rows of the first 8 bytes (signed) of SHA-256 over the row's values in column-name order (binary, or
+    upper-cased names first where `case_folded_order`)."""
     columns = content["columns"]
+
+    def order(item: Tuple[int, Dict[str, Any]]) -> Tuple[str, str]:
+        name = item[1]["name"]
+        return (name.upper() if case_folded_order else "", name)
+
     kept = [
-        index for index, column in sorted(enumerate(columns), key=lambda item: item[1]["name"])
+        index for index, column in sorted(enumerate(columns), key=order)
         if not column.get("computed") and column.get("graph") != "internal"
         and not (exclude_rowversion and column.get("type", "").lower() in ROWVERSION_TYPES)
     ]

@@ -209,6 +209,30 @@ def test_graph_tables_are_compared_through_their_pseudo_columns_not_their_intern
     assert report.mismatches == ["dbo.Knows: checksums differ"]
 
 
+def test_a_copys_columns_named_in_another_letter_case_are_hashed_in_the_same_order(world):
+    """A SqlDb copy's schema deployed with column names in another letter case (as a table's name may be: validation
+    pairs tables so). Was: columns were hashed in binary name order (upper case before lower), so the source's
+    [Batch, Id, amount] and the target's [Amount, Batch, ID] hashed their values in different orders, the checksums
+    differed and a complete copy was rolled back. Now upper-cased names order them first; a changed value still
+    differs."""
+    def table(names, amount):
+        return {"dbo.Orders": {"columns": [{"name": name, "type": "int"} for name in names], "rows": [[1, amount, 7]]}}
+
+    world.put_database("sql01", "Shop", tables=table(["Id", "amount", "Batch"], 250))
+    world.put_database("db-prod", "Shop", tables=table(["ID", "Amount", "Batch"], 250))
+    world.put_database("db-prod", "Changed", tables=table(["ID", "Amount", "Batch"], 251))
+
+    def fingerprints(server, database, connected="master"):
+        cursor = cursor_on(world, server=server, database=connected)
+        cursor.execute(sql_statements.table_fingerprints(database, exclude_rowversion=True, connected_database=connected))
+        return sql_statements.parse_fingerprints(rows_as_dicts(cursor))
+
+    source = fingerprints("sql01", "Shop")
+    assert compare_fingerprints(source, fingerprints("db-prod", "Shop", "Shop"), row_counts=True, checksums=True).passed
+    report = compare_fingerprints(source, fingerprints("db-prod", "Changed", "Changed"), row_counts=True, checksums=True)
+    assert report.mismatches == ["dbo.Orders: checksums differ"]
+
+
 def test_sequences_are_read_where_the_login_may_see_them_from_sql_server_2012_on(world):
     """sys.sequences shows a login the sequences it holds a permission on, all with VIEW DEFINITION on the database
     (metadata visibility); SELECT on the database is none on a sequence. Before SQL Server 2012 there are none: the
