@@ -449,6 +449,24 @@ def test_preflight_refuses_a_sqldb_copy_whose_target_sequences_are_behind_the_so
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_passes_a_sqldb_copy_whose_sequences_never_handed_out_a_value_from_2017_on(rehearsal_world, access):
+    """A sequence never used reads current_value START WITH on both sides, alike: from SQL Server 2017 (and on Azure
+    SQL) last_used_value NULL tells it, and such a source sequence needs nothing. Was: refused, every SqlDb plan with
+    an unused sequence RESTARTed by hand. A SQL Server 2016 source cannot tell: still refused there."""
+    unused = {"dbo.OrderNumbers": {"currentValue": 1, "increment": 1, "lastUsedValue": None}}
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.update_database("sql01", "Sales", sequences=unused)
+    world.world.update_database(world.target_server, "Sales", sequences=unused)
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+    with world.world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 13
+    driver = RunDriver(dag)
+    assert "sequence dbo.OrderNumbers: at 1 on source, 1 on target" in refused(driver, world, driver.run_database("db"))
+
+
 @pytest.mark.parametrize("access, judged", [("direct", True), ("dataFactory", False)])
 def test_a_sqldb_target_login_that_is_not_db_owner_is_refused_where_the_dag_logs_in_as_it(rehearsal_world, access, judged):
     """DMS's target login must be in db_owner of the target database. Through Data Factory the
