@@ -333,14 +333,19 @@ PAGES_PER_MB = 128  # sys.master_files.size counts 8-KB pages
 class LoginPermission:
     login_name: str  # SUSER_SNAME(): the login the session runs as
     granted: bool  # HAS_PERMS_BY_NAME, effective (roles, groups and higher permissions count)
+    read_as_masks: Optional[int] = None  # the database's masked columns it reads as their masks (None: not read)
 
 
-def database_permission(database: str, permission: str, connected_database: str = "master") -> str:
+def database_permission(database: str, permission: str, connected_database: str = "master", masking: bool = False) -> str:
     """Whether this session's login holds a permission on `database` (evaluated inside it, where
-    its user lives); a login without access to the database holds none."""
+    its user lives); a login without access to the database holds none. With `masking` (SQL Server
+    2016 on, Azure SQL: sys.masked_columns) also how many columns it sees under dynamic data masking
+    there, and whether it holds UNMASK (columns masked_columns, unmask)."""
     if permission not in DATABASE_PERMISSIONS:
         raise StatementError("database permission must be one of %s, got %r" % (", ".join(DATABASE_PERMISSIONS), permission))
-    inside = "SELECT SUSER_SNAME() AS login_name, %s AS has_permission;" % _database_permission_held(permission)
+    masks = (", (SELECT COUNT_BIG(*) FROM sys.masked_columns AS m WHERE m.is_masked = 1) AS masked_columns, "
+             "%s AS unmask" % _database_permission_held("UNMASK")) if masking else ""
+    inside = "SELECT SUSER_SNAME() AS login_name, %s AS has_permission%s;" % (_database_permission_held(permission), masks)
     if database == connected_database:
         return inside
     return (
@@ -348,8 +353,9 @@ def database_permission(database: str, permission: str, connected_database: str 
         "IF HAS_DBACCESS(%s) = 1\n"
         "    %s %s;\n"
         "ELSE\n"
-        "    SELECT SUSER_SNAME() AS login_name, 0 AS has_permission;"
-        % (quote_literal(database), _executesql(database, connected_database), quote_literal(inside))
+        "    SELECT SUSER_SNAME() AS login_name, 0 AS has_permission%s;"
+        % (quote_literal(database), _executesql(database, connected_database), quote_literal(inside),
+           ", NULL AS masked_columns, NULL AS unmask" if masking else "")
     )
 
 
@@ -359,7 +365,10 @@ def _database_permission_held(permission: str) -> str:
 
 def parse_login_permission(rows: Sequence[Mapping[str, Any]]) -> LoginPermission:
     row = rows[0]
-    return LoginPermission(login_name=str(row["login_name"]), granted=row["has_permission"] is not None and _as_bool(row["has_permission"]))
+    masked = row.get("masked_columns")
+    return LoginPermission(
+        login_name=str(row["login_name"]), granted=row["has_permission"] is not None and _as_bool(row["has_permission"]),
+        read_as_masks=None if masked is None else 0 if _as_bool(row.get("unmask")) else int(masked))
 
 
 def _if_permitted(server_permission: str, query: str, unknown: str) -> str:

@@ -400,6 +400,28 @@ def test_preflight_refuses_a_migration_whose_validation_would_read_the_sources_m
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+def test_preflight_refuses_a_sqldb_copy_whose_validation_would_read_the_targets_masked_columns_as_their_masks(
+        rehearsal_world):
+    """A SqlDb copy's target schema, deployed before, has its own masks; through Data Factory validation reads the
+    target as the factory's managed identity, not DMS's login (which owns the database, so holds UNMASK), and without
+    UNMASK there its checksums fail the masked table after the cutover. Was: only the source's logins were judged,
+    preflight passed. Now it refuses, naming the login and the GRANT in the target database; with UNMASK it passes."""
+    target_login = "factory-managed-identity"
+    plan, dag, world = setup(rehearsal_world, "dataFactory", database_entry("db", "Sales", target="db-prod", checksums=True))
+    with world.world.transaction() as state:
+        target = state["servers"][world.target_server]["databases"]["sales"]
+        target["tables"]["dbo.Customers"]["columns"][1]["masked"] = True
+    world.world.set_login(world.target_server, target_login, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "reads SqlDb target database Sales on db-prod as %s, which lacks UNMASK" % target_login in message
+    assert "1 column(s) under dynamic data masking" in message and "in Sales, GRANT UNMASK" in message
+
+    world.world.set_login(world.target_server, target_login, [], {"Sales": ["SELECT", "VIEW DEFINITION", "UNMASK"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
 def test_preflight_does_not_judge_masking_where_validation_compares_no_checksums(rehearsal_world):
     plan, dag, world = setup(rehearsal_world, "dataFactory", database_entry("db", "Sales", mode="offline"))
     mask_customer_names(world)
