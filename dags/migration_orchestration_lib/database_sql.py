@@ -58,12 +58,14 @@ class DatabaseSql:
             statements.SourcePrerequisites, List[TableName], statements.LoginPermission,
             List[statements.SequenceValue]]:
         """A SqlDb copy's prerequisites: the source's (`source_prerequisites`), the target database's user
-        tables, whether the target session's login holds `on_target` on it, and its sequences, run together."""
+        tables, whether the target session's login holds `on_target` on it (and reads its masked columns as masks),
+        and its sequences, run together."""
         connects_to = statements.connect_database(database.target_kind, database.target_database)
         source, tables, permission, sequences = self._run_together(
             self._source_prerequisites(database, full_backups=False),
             (_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables"),
-            (_target(database, connects_to), statements.database_permission(database.target_database, on_target, connects_to),
+            (_target(database, connects_to), statements.database_permission(database.target_database, on_target, connects_to,
+                                                                              masking=True),
              "target-permission"),
             (_target(database, connects_to), statements.sequence_values(database.target_database, connects_to),
              "target-sequences"),

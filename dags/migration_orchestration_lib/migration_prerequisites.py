@@ -125,23 +125,24 @@ def check_logins(ctx: StepContext, source: SourcePrerequisites, on_target: Optio
         )
 
 
-def check_validation_unmasks(ctx: StepContext, source: SourcePrerequisites, room: Optional[RestoreRoom] = None) -> None:
+def check_validation_unmasks(ctx: StepContext, source: SourcePrerequisites, room: Optional[RestoreRoom] = None,
+                             on_target: Optional[LoginPermission] = None) -> None:
     """Where validation compares checksums of a source with columns under dynamic data masking, the DAG's logins
     must read them unmasked, or validation fails every table holding them, after the cutover (`validate`'s batch
     refuses to compare masks). The source's session is the DAG's own. A restore's target database does not exist
-    yet: the one thing that gives the DAG's target login UNMASK in it, judged before, is CONTROL SERVER (`room`)."""
+    yet: the one thing that gives the DAG's target login UNMASK in it, judged before, is CONTROL SERVER (`room`).
+    A SqlDb copy's target exists with its schema, its own masks (`on_target`: the DAG's target login there)."""
     database = ctx.database
-    if not database.validation.checksums or not source.masked_columns or "masked_columns" in source.unread:
+    if not database.validation.checksums:
+        return
+    if on_target is not None and on_target.read_as_masks:
+        raise _reads_masks(ctx, "SqlDb target database %s on %s" % (database.target_database, database.target_server),
+                           on_target.login_name, on_target.read_as_masks, database.target_database)
+    if not source.masked_columns or "masked_columns" in source.unread:
         return
     if source.read_as_masks and source.login is not None:
-        raise StepFailure(
-            "%s: validation compares checksums, and reads source database %s on %s as %s, which lacks UNMASK "
-            "there, so it would read its %d column(s) under dynamic data masking (sys.masked_columns) as their masks "
-            "and fail the tables holding them after the cutover: in %s, GRANT UNMASK TO <its user> (or ALTER ROLE "
-            "db_owner ADD MEMBER <its user>), then run again"
-            % (database.name, database.source_database, database.source_server, source.login.login_name,
-               source.masked_columns, database.source_database)
-        )
+        raise _reads_masks(ctx, "source database %s on %s" % (database.source_database, database.source_server),
+                           source.login.login_name, source.masked_columns, database.source_database)
     if room is not None and room.login is not None and not room.login.granted:
         raise StepFailure(
             "%s: validation compares checksums of %d column(s) under dynamic data masking in source database %s, and "
@@ -174,6 +175,14 @@ def check_sequences_ahead(ctx: StepContext, source: SourcePrerequisites, target:
         % (database.name, database.target_database, database.target_server, len(behind),
            "; ".join(behind[:SHOWN_MISMATCHES]), " (and %d more)" % more if more > 0 else "")
     )
+
+
+def _reads_masks(ctx: StepContext, where: str, login: str, masked: int, database: str) -> StepFailure:
+    return StepFailure(
+        "%s: validation compares checksums, and reads %s as %s, which lacks UNMASK there, so it would read its %d "
+        "column(s) under dynamic data masking (sys.masked_columns) as their masks and fail the tables holding them "
+        "after the cutover: in %s, GRANT UNMASK TO <its user> (or ALTER ROLE db_owner ADD MEMBER <its user>), then "
+        "run again" % (ctx.database.name, where, login, masked, database))
 
 
 def check_encryption_key(ctx: StepContext, source: SourcePrerequisites) -> None:

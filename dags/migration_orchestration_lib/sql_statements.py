@@ -338,14 +338,19 @@ PAGES_PER_MB = 128  # sys.master_files.size counts 8-KB pages
 class LoginPermission:
     login_name: str  # SUSER_SNAME(): the login the session runs as
     granted: bool  # HAS_PERMS_BY_NAME, effective (roles, groups and higher permissions count)
+    read_as_masks: Optional[int] = None  # the database's masked columns it reads as their masks (None: not read)
 
 
-def database_permission(database: str, permission: str, connected_database: str = "master") -> str:
+def database_permission(database: str, permission: str, connected_database: str = "master", masking: bool = False) -> str:
     """Whether this session's login holds a permission on `database` (evaluated inside it, where
-    its user lives); a login without access to the database holds none."""
+    its user lives); a login without access to the database holds none. With `masking` (SQL Server
+    2016 on, Azure SQL: sys.masked_columns) also how many columns it sees under dynamic data masking
+    there, and whether it holds UNMASK (columns masked_columns, unmask)."""
     if permission not in DATABASE_PERMISSIONS:
         raise StatementError("database permission must be one of %s, got %r" % (", ".join(DATABASE_PERMISSIONS), permission))
-    inside = "SELECT SUSER_SNAME() AS login_name, %s AS has_permission;" % _database_permission_held(permission)
+    masks = (", (SELECT COUNT_BIG(*) FROM sys.masked_columns AS m WHERE m.is_masked = 1) AS masked_columns, "
+             "%s AS unmask" % _database_permission_held("UNMASK")) if masking else ""
+    inside = "SELECT SUSER_SNAME() AS login_name, %s AS has_permission%s;" % (_database_permission_held(permission), masks)
     if database == connected_database:
         return inside
     return (
@@ -353,8 +358,9 @@ def database_permission(database: str, permission: str, connected_database: str 
         "IF HAS_DBACCESS(%s) = 1\n"
         "    %s %s;\n"
         "ELSE\n"
-        "    SELECT SUSER_SNAME() AS login_name, 0 AS has_permission;"
-        % (quote_literal(database), _executesql(database, connected_database), quote_literal(inside))
+        "    SELECT SUSER_SNAME() AS login_name, 0 AS has_permission%s;"
+        % (quote_literal(database), _executesql(database, connected_database), quote_literal(inside),
+           ", NULL AS masked_columns, NULL AS unmask" if masking else "")
     )
 
 
@@ -364,7 +370,10 @@ def _database_permission_held(permission: str) -> str:
 
 def parse_login_permission(rows: Sequence[Mapping[str, Any]]) -> LoginPermission:
     row = rows[0]
-    return LoginPermission(login_name=str(row["login_name"]), granted=row["has_permission"] is not None and _as_bool(row["has_permission"]))
+    masked = row.get("masked_columns")
+    return LoginPermission(
+        login_name=str(row["login_name"]), granted=row["has_permission"] is not None and _as_bool(row["has_permission"]),
+        read_as_masks=None if masked is None else 0 if _as_bool(row.get("unmask")) else int(masked))
 
 
 def _if_permitted(server_permission: str, query: str, unknown: str) -> str:
@@ -441,6 +450,8 @@ TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restor
 MASKED_FACT = "masked_columns"  # amount: the database's columns under dynamic data masking (that the login sees)
 UNMASK_FACT = "unmask"  # amount: whether the login holds UNMASK in the database (it reads masked columns unmasked)
 SEQUENCE_FACT = "sequence"  # name: its schema; detail: its name; amount: current_value; ordinal: increment (a copy's)
+# From SQL Server 2017 (and on Azure SQL) a sequence's fact tells whether it handed out a value (last_used_value).
+SEQUENCE_USED_FACT, SEQUENCE_UNUSED_FACT = "sequence_used", "sequence_unused"
 UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
 PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count", "masked_columns", "sequences")  # the parts that can fail; the others give NULL
 _PREREQUISITE_FACTS = "#prerequisites"
@@ -484,9 +495,13 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
         tables = facts + "SELECT N'table', NULL, s.name, t.name, NULL %s;" % _USER_TABLES_SOURCE
         lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
         # Before SQL Server 2012 there is no sys.sequences (208: unread), nor sequences; one beyond bigint: unread.
-        sequences = facts + ("SELECT N'%s', CONVERT(bigint, q.increment), SCHEMA_NAME(q.schema_id), q.name, "
-                             "CONVERT(bigint, q.current_value) FROM sys.sequences AS q;" % SEQUENCE_FACT)
-        lines.append(_unless_failing("sequences", "%s %s;" % (inside, quote_literal(sequences))))
+        read = facts + ("SELECT %s, CONVERT(bigint, q.increment), SCHEMA_NAME(q.schema_id), q.name, "
+                        "CONVERT(bigint, q.current_value) FROM sys.sequences AS q;")
+        by_use = "CASE WHEN q.last_used_value IS NULL THEN N'%s' ELSE N'%s' END" % (
+            SEQUENCE_UNUSED_FACT, SEQUENCE_USED_FACT)
+        lines.append(_unless_failing("sequences", "IF %s\n        %s %s;\n    ELSE\n        %s %s;" % (
+            _HAS_LAST_USED_VALUE, inside, quote_literal(read % by_use), inside,
+            quote_literal(read % ("N'%s'" % SEQUENCE_FACT)))))
     else:
         lines.append(facts + "VALUES (N'login', NULL, SUSER_SNAME(), NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'CONTROL SERVER'));")
         if full_backups:
@@ -574,7 +589,10 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         masked_columns=None if first(MASKED_FACT, "amount") is None else int(first(MASKED_FACT, "amount")),
         unmask=None if first(UNMASK_FACT, "amount") is None else _as_bool(first(UNMASK_FACT, "amount")),
         sequences=tuple(SequenceValue(TableName(str(row["name"]), str(row["detail"])), int(row["amount"]),
-                                      int(row["ordinal"])) for row in facts.get(SEQUENCE_FACT, ())),
+                                      int(row["ordinal"]), used)
+                        for fact, used in ((SEQUENCE_FACT, None), (SEQUENCE_USED_FACT, True),
+                                           (SEQUENCE_UNUSED_FACT, False))
+                        for row in facts.get(fact, ())),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 
@@ -1130,25 +1148,47 @@ class SequenceValue:
     sequence: TableName  # its schema and name
     current_value: int  # sys.sequences.current_value: the last value handed out (START WITH where never used)
     increment: int  # negative: a descending sequence
+    used: Optional[bool] = None  # whether it handed out a value (last_used_value not NULL); None: not known
+
+    @property
+    def last_handed_out(self) -> Optional[int]:
+        """The last value it handed out, None where it handed out none; current_value where that is not known."""
+        return None if self.used is False else self.current_value
+
+    @property
+    def next_value(self) -> int:
+        """The value NEXT VALUE FOR hands out next (current_value where not known whether it handed out one: the
+        nearer one, so a comparison with it never passes what the other would fail). A cycling sequence at its end
+        wraps instead: compared as if it did not."""
+        return self.current_value + self.increment if self.used else self.current_value
+
+
+# sys.sequences.last_used_value came with SQL Server 2017 (14; Azure SQL Database and Managed Instance report 12 and
+# have it). A column that does not exist fails the whole batch naming it: it is named only in a batch run behind this.
+_HAS_LAST_USED_VALUE = ("(CONVERT(int, SERVERPROPERTY('EngineEdition')) IN (5, 8) "
+                        "OR ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 14)")
 
 
 def sequence_values(database: str, connected_database: str = "master") -> str:
     """The current value and increment of every sequence of `database` (`sys.sequences`, SQL Server 2012 on: a
-    server before it, ProductMajorVersion NULL, has none). A SqlDb copy copies rows only: the target's sequences
-    keep what its schema's deployment gave them. Shown are the sequences the login holds a permission on, or all
-    with VIEW DEFINITION on the database (metadata visibility). Rows: schema_name, sequence_name, current_value,
-    increment (decimal text), sequence_count."""
-    inside = ("INSERT INTO #sequences (schema_name, sequence_name, current_value, increment) "
+    server before it, ProductMajorVersion NULL, has none), and from SQL Server 2017 whether it handed out a value
+    (last_used_value). A SqlDb copy copies rows only: the target's sequences keep what its schema's deployment gave
+    them. Shown are the sequences the login holds a permission on, or all with VIEW DEFINITION on the database
+    (metadata visibility). Rows: schema_name, sequence_name, current_value, increment (decimal text), used (1, 0;
+    NULL: not known), sequence_count."""
+    inside = ("INSERT INTO #sequences (schema_name, sequence_name, current_value, increment, used) "
               "SELECT SCHEMA_NAME(q.schema_id), q.name, CONVERT(varchar(40), q.current_value), "
-              "CONVERT(varchar(40), q.increment) FROM sys.sequences AS q;")
+              "CONVERT(varchar(40), q.increment), %s FROM sys.sequences AS q;")
+    executesql = _executesql(database, connected_database)
     return "\n".join([
         "SET NOCOUNT ON;",
         "CREATE TABLE #sequences (schema_name sysname NOT NULL, sequence_name sysname NOT NULL, "
-        "current_value varchar(40) NULL, increment varchar(40) NULL);",
-        "IF CONVERT(int, SERVERPROPERTY('EngineEdition')) IN (5, 8)",
-        "    OR ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 11",
-        "    %s %s;" % (_executesql(database, connected_database), quote_literal(inside)),
-        "SELECT schema_name, sequence_name, current_value, increment, "
+        "current_value varchar(40) NULL, increment varchar(40) NULL, used int NULL);",
+        "IF %s" % _HAS_LAST_USED_VALUE,
+        "    %s %s;" % (executesql, quote_literal(inside % "CASE WHEN q.last_used_value IS NULL THEN 0 ELSE 1 END")),
+        "ELSE IF ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 11",
+        "    %s %s;" % (executesql, quote_literal(inside % "NULL")),
+        "SELECT schema_name, sequence_name, current_value, increment, used, "
         "(SELECT COUNT(*) FROM #sequences) AS sequence_count FROM #sequences ORDER BY schema_name, sequence_name;",
     ])
 
@@ -1158,7 +1198,8 @@ def parse_sequence_values(rows: Sequence[Mapping[str, Any]]) -> List[SequenceVal
         raise IncompleteResult(
             "the sequence batch produced %s rows but %d arrived" % (rows[0]["sequence_count"], len(rows)))
     return [SequenceValue(TableName(str(row["schema_name"]), str(row["sequence_name"])), int(str(row["current_value"])),
-                          int(str(row["increment"]))) for row in rows]
+                          int(str(row["increment"])), None if row.get("used") is None else _as_bool(row["used"]))
+            for row in rows]
 
 
 def _table_pair(table: Tuple[str, str]) -> Tuple[str, str]:

@@ -291,7 +291,7 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
         source, target_tables, on_target, target_sequences = prerequisites.read_copy(ctx)
         _check_schema_deployed(ctx, source, target_tables)
         prerequisites.check_logins(ctx, source, on_target)
-        prerequisites.check_validation_unmasks(ctx, source)
+        prerequisites.check_validation_unmasks(ctx, source, on_target=on_target)
         prerequisites.check_sequences_ahead(ctx, source, target_sequences)
         return
     if target is not None:

@@ -87,11 +87,14 @@ def sequence_operations(database: DatabaseMigration, key: str) -> Tuple[SqlOpera
 
 
 def compare_sequences(source: Sequence[SequenceValue], target: Sequence[SequenceValue]) -> List[str]:
-    """Each source sequence must be on the target (its name matched as a table's is), ahead of the source's: an
-    ascending sequence's current value above the source's, a descending one's below. Else NEXT VALUE FOR there could
-    hand out a value the source handed out already (duplicate keys, or rows mixed up where nothing is unique).
-    current_value is the last value handed out, or START WITH where none was: the two read alike, so an equal one is
-    taken as handed out on the source and not on the target (a sequence never used on either side fails too)."""
+    """Each source sequence must be on the target (its name matched as a table's is), ahead of the source's: the
+    target's next value beyond the last value the source handed out (above it ascending, below it descending), in the
+    source's direction. Else NEXT VALUE FOR there could hand out a value the source handed out already (duplicate keys,
+    or rows mixed up where nothing is unique). A source sequence that never handed out a value needs nothing.
+    Whether one did is known from SQL Server 2017 (last_used_value); before, current_value is the last value handed
+    out or START WITH where none was, the two read alike, so the source's is taken as handed out and the target's as
+    not (an equal one fails). A cycling sequence is compared as one that does not cycle (a target behind the source's
+    would repeat its newest values first)."""
     by_name = {value.sequence: value for value in target}
     paired = counterparts([value.sequence for value in source], by_name)
     mismatches = []
@@ -102,18 +105,22 @@ def compare_sequences(source: Sequence[SequenceValue], target: Sequence[Sequence
             mismatches.append("sequence %s: missing on target (or hidden from the DAG's login there: VIEW DEFINITION "
                               "on the database shows every sequence)" % (mine.sequence,))
             continue
-        if mine.increment > 0:
-            behind = theirs.current_value <= mine.current_value
-        else:
-            behind = theirs.current_value >= mine.current_value
-        if behind:
-            name_there = "%s.%s" % (sql_statements.quote_name(theirs.sequence.schema),
-                                    sql_statements.quote_name(theirs.sequence.table))
+        name_there = "%s.%s" % (sql_statements.quote_name(theirs.sequence.schema),
+                                sql_statements.quote_name(theirs.sequence.table))
+        if (mine.increment > 0) != (theirs.increment > 0):
+            mismatches.append(
+                "sequence %s: increment %d on source, %d on target, which would hand out values the source did: on "
+                "the target, ALTER SEQUENCE %s INCREMENT BY %d" % (mine.sequence, mine.increment, theirs.increment,
+                                                                   name_there, mine.increment))
+            continue
+        last = mine.last_handed_out
+        if last is None:
+            continue
+        if theirs.next_value <= last if mine.increment > 0 else theirs.next_value >= last:
             mismatches.append(
                 "sequence %s: at %d on source, %d on target, which would hand out values the source did: on the "
                 "target, ALTER SEQUENCE %s RESTART WITH %d"
-                % (mine.sequence, mine.current_value, theirs.current_value, name_there,
-                   mine.current_value + mine.increment))
+                % (mine.sequence, mine.current_value, theirs.current_value, name_there, last + mine.increment))
     return mismatches
 
 

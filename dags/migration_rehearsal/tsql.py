@@ -14,8 +14,8 @@ sp_dropextendedproperty (named arguments), SELECT [DISTINCT] [TOP (n)] ... FROM 
 #temp or @table variable). `parse_until_cursor` parses the statements of a batch before its first
 DECLARE of a cursor (what follows is for `sql_world` to recognise whole).
 Expressions: literals, column names, comparisons, AND/OR/NOT, [NOT] IN, IS [NOT] NULL, EXISTS,
-scalar subqueries, + and -, `expression COLLATE name`, and function calls by name (which ones
-`sql_world` evaluates: CONVERT, ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME,
+scalar subqueries, + and -, `expression COLLATE name`, CASE WHEN ... THEN ... [ELSE ...] END, and function calls
+by name (which ones `sql_world` evaluates: CONVERT, ISNULL, SERVERPROPERTY, DB_ID, DB_NAME, SUSER_SNAME,
 HAS_PERMS_BY_NAME, HAS_DBACCESS, DATABASE_PRINCIPAL_ID, IS_ROLEMEMBER, SCHEMA_NAME, OBJECT_NAME, QUOTENAME, COUNT(*), COUNT_BIG(*), MAX, MIN, SUM).
 """
 from __future__ import annotations
@@ -59,7 +59,7 @@ _TOKEN = re.compile(
 KEYWORDS = frozenset(
     """SELECT FROM WHERE JOIN INNER ON AS ORDER BY ASC DESC TOP AND OR NOT IN IS NULL EXISTS IF ELSE
     BEGIN END SET ALTER DATABASE BACKUP LOG TO DISK WITH DROP CREATE TABLE INSERT INTO VALUES EXEC
-    EXECUTE RAISERROR RETURN THROW COLLATE CROSS APPLY DISTINCT DECLARE""".split()
+    EXECUTE RAISERROR RETURN THROW COLLATE CROSS APPLY DISTINCT DECLARE CASE WHEN THEN""".split()
 )
 
 
@@ -564,6 +564,17 @@ class Parser:
             return inner
         if token.is_word("NULL"):
             return ("lit", None)
+        if token.is_word("CASE"):  # the searched form
+            branches = []
+            while self.accept_word("WHEN"):
+                condition = self.expression()
+                self.expect_word("THEN")
+                branches.append((condition, self.expression()))
+            if not branches:
+                raise NotUnderstood("CASE without WHEN (the simple form)")
+            otherwise = self.expression() if self.accept_word("ELSE") else ("lit", None)
+            self.expect_word("END")
+            return ("case", branches, otherwise)
         if token.kind in ("word", "ident"):
             if token.kind == "word" and self.peek() is not None and self.peek().is_op("("):
                 return self._call(token.value.upper())

@@ -68,7 +68,8 @@ Schema of `world.json` (schemaVersion 1):
                  bracket (`[a.b].[c]`, `dbo.[x]]y]`)
                  values are JSON (str, int, float, bool, null); other SQL types are stored as
                  strings (datetime ISO 8601, binary as hex)
-        sequences: {<schema.sequence>: {currentValue, increment}}   (absent: none) its sequences, keyed as
+        sequences: {<schema.sequence>: {currentValue, increment, lastUsedValue?}}   (absent: none) its sequences,
+                 lastUsedValue null: never used (absent: currentValue), keyed as
                  tables are: a SqlDb copy leaves the target's as they are (DMS copies rows only)
         restoredFrom: null | {server, database, backupFile?, migrationOperationId?}
                  for a target: the source database it is a copy of

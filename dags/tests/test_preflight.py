@@ -400,6 +400,28 @@ def test_preflight_refuses_a_migration_whose_validation_would_read_the_sources_m
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+def test_preflight_refuses_a_sqldb_copy_whose_validation_would_read_the_targets_masked_columns_as_their_masks(
+        rehearsal_world):
+    """A SqlDb copy's target schema, deployed before, has its own masks; through Data Factory validation reads the
+    target as the factory's managed identity, not DMS's login (which owns the database, so holds UNMASK), and without
+    UNMASK there its checksums fail the masked table after the cutover. Was: only the source's logins were judged,
+    preflight passed. Now it refuses, naming the login and the GRANT in the target database; with UNMASK it passes."""
+    target_login = "factory-managed-identity"
+    plan, dag, world = setup(rehearsal_world, "dataFactory", database_entry("db", "Sales", target="db-prod", checksums=True))
+    with world.world.transaction() as state:
+        target = state["servers"][world.target_server]["databases"]["sales"]
+        target["tables"]["dbo.Customers"]["columns"][1]["masked"] = True
+    world.world.set_login(world.target_server, target_login, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "reads SqlDb target database Sales on db-prod as %s, which lacks UNMASK" % target_login in message
+    assert "1 column(s) under dynamic data masking" in message and "in Sales, GRANT UNMASK" in message
+
+    world.world.set_login(world.target_server, target_login, [], {"Sales": ["SELECT", "VIEW DEFINITION", "UNMASK"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
 def test_preflight_does_not_judge_masking_where_validation_compares_no_checksums(rehearsal_world):
     plan, dag, world = setup(rehearsal_world, "dataFactory", database_entry("db", "Sales", mode="offline"))
     mask_customer_names(world)
@@ -447,6 +469,24 @@ def test_preflight_refuses_a_sqldb_copy_whose_target_sequences_are_behind_the_so
     world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1000000, "increment": 1}})
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_passes_a_sqldb_copy_whose_sequences_never_handed_out_a_value_from_2017_on(rehearsal_world, access):
+    """A sequence never used reads current_value START WITH on both sides, alike: from SQL Server 2017 (and on Azure
+    SQL) last_used_value NULL tells it, and such a source sequence needs nothing. Was: refused, every SqlDb plan with
+    an unused sequence RESTARTed by hand. A SQL Server 2016 source cannot tell: still refused there."""
+    unused = {"dbo.OrderNumbers": {"currentValue": 1, "increment": 1, "lastUsedValue": None}}
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.update_database("sql01", "Sales", sequences=unused)
+    world.world.update_database(world.target_server, "Sales", sequences=unused)
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+    with world.world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 13
+    driver = RunDriver(dag)
+    assert "sequence dbo.OrderNumbers: at 1 on source, 1 on target" in refused(driver, world, driver.run_database("db"))
 
 
 @pytest.mark.parametrize("access, judged", [("direct", True), ("dataFactory", False)])

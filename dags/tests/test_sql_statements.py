@@ -142,7 +142,7 @@ def test_a_new_migrations_prerequisites_are_one_result_set_with_the_parts_that_c
     assert "msdb" not in mi and "dm_database_encryption_keys" not in mi and "ProductMajorVersion" not in mi
     assert "N'masked_columns', ERROR_MESSAGE()" in mi and "N''unmask''" in mi  # validation's login reads masks or not
     copy = s.source_prerequisites("O'Brien]", "SqlDb", full_backups=True)
-    assert copy.count("EXEC [O'Brien]]].sys.sp_executesql") == 4 and "HAS_DBACCESS(N'O''Brien]') = 1" in copy
+    assert copy.count("EXEC [O'Brien]]].sys.sp_executesql") == 5 and "HAS_DBACCESS(N'O''Brien]') = 1" in copy
     assert "N'login', ERROR_MESSAGE()" in copy and "N'tables', ERROR_MESSAGE()" in copy and "N'masked_columns', ERROR_MESSAGE()" in copy
     assert "N'sequences', ERROR_MESSAGE()" in copy and "sys.sequences" not in mi
     assert "msdb" not in copy and "CONTROL SERVER" not in copy and "HAS_PERMS_BY_NAME(DB_NAME(), N''DATABASE'', N''SELECT'')" in copy
@@ -178,6 +178,9 @@ def test_a_new_migrations_prerequisites_parse_each_part_as_read_alone():
     assert s.parse_source_prerequisites([prerequisite("masked_columns", amount=2), prerequisite("unmask", amount=1)]).read_as_masks == 0
     sequences = s.parse_source_prerequisites([prerequisite("sequence", -1, "dbo", "Countdown", -50)]).sequences
     assert sequences == (s.SequenceValue(TableName("dbo", "Countdown"), -50, -1),)
+    by_use = s.parse_source_prerequisites([prerequisite("sequence_used", 1, "dbo", "A", 7),
+                                           prerequisite("sequence_unused", 1, "dbo", "B", 1)]).sequences
+    assert [(str(value.sequence), value.used) for value in by_use] == [("dbo.A", True), ("dbo.B", False)]
     before_2016 = s.parse_source_prerequisites([prerequisite("unread", name="masked_columns", detail="Invalid object name (208)")])
     assert before_2016.read_as_masks == 0
 

@@ -259,6 +259,28 @@ def test_sequences_are_read_where_the_login_may_see_them_from_sql_server_2012_on
     assert [s.current_value for s in sequences("db-prod", "Sales")] == [1]  # a SqlDb target, connected to the database
 
 
+@pytest.mark.parametrize("version, used", [(13, (None, None)), (14, (False, True))])
+def test_sequences_tell_whether_they_handed_out_a_value_from_sql_server_2017_on(world, version, used):
+    """last_used_value (NULL: never used) came with SQL Server 2017: both batches read it there and compile before
+    it, where naming it is error 207 even in a batch that reads no row (as SQL Server compiles the batch)."""
+    world.update_database("sql01", "Sales", sequences={
+        "dbo.Fresh": {"currentValue": 1, "increment": 1, "lastUsedValue": None},
+        "dbo.Used": {"currentValue": 9, "increment": 1}})
+    with world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = version
+    cursor = cursor_on(world)
+    cursor.execute(sql_statements.sequence_values("Sales"))
+    assert tuple(value.used for value in sql_statements.parse_sequence_values(rows_as_dicts(cursor))) == used
+    cursor.execute(sql_statements.source_prerequisites("Sales", "SqlDb", full_backups=False))
+    prerequisites = sql_statements.parse_source_prerequisites(rows_as_dicts(cursor))
+    assert "sequences" not in prerequisites.unread
+    assert tuple(value.used for value in sorted(prerequisites.sequences, key=lambda value: value.sequence)) == used
+    world.update_database("sql01", "Sales", sequences={})
+    if version < 14:
+        with pytest.raises(sql_world.DatabaseError, match=r"Invalid column name 'last_used_value'. \(207\)"):
+            cursor.execute("SELECT q.name FROM sys.sequences AS q WHERE q.last_used_value IS NULL;")
+
+
 def test_module_connect_uses_the_world_directory(world, monkeypatch):
     monkeypatch.setenv(sql_world.WORLD_VARIABLE, world.directory)
     cursor = sql_world.connect(server="sql01", user="u", password="p", autocommit=True).cursor()

@@ -342,6 +342,21 @@ def test_a_sqldb_copy_whose_target_sequences_are_not_behind_the_sources_is_migra
     assert driver.outcome("db") == "migrated", driver.errors
 
 
+@pytest.mark.parametrize("access", ["direct", "dataFactory"])
+def test_a_sqldb_copy_whose_sequences_never_handed_out_a_value_is_migrated(rehearsal_world, access):
+    """last_used_value NULL on both sides (Azure SQL; SQL Server 2017 on): nothing the target could repeat. Was:
+    refused at preflight and failed at validation, current_value START WITH reading alike on both."""
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", target="db-prod"), access=access)
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    seed_world(world.world, plan)
+    unused = {"dbo.OrderNumbers": {"currentValue": 1, "increment": 1, "lastUsedValue": None}}
+    world.world.update_database("sql01", "Sales", sequences=unused)
+    world.world.update_database(world.target_server, "Sales", sequences=unused)
+    driver = RunDriver(dag, world.observe)
+    driver.run_database("db")
+    assert driver.outcome("db") == "migrated", driver.errors
+
+
 def test_a_validation_may_run_until_the_deadline_inside_its_direct_poke(rehearsal_world, monkeypatch):
     """One table of terabytes takes hours to count and hash. Before: each fingerprint batch got 600 s per listed table
     (one table: 10 minutes) and, with sqlAccess direct, ran inside one poke of validate, whose execution_timeout (20

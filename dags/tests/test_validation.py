@@ -260,8 +260,8 @@ def test_execution_timeout_stops_a_validation_whose_batch_blocks_and_heartbeats_
                                                    "of every user table) on "), beats
 
 
-def sequence(name, current_value, increment=1):
-    return SequenceValue(parse_table_name(name), current_value, increment)
+def sequence(name, current_value, increment=1, used=None):
+    return SequenceValue(parse_table_name(name), current_value, increment, used)
 
 
 def test_a_target_sequence_behind_the_sources_fails_naming_the_restart():
@@ -282,6 +282,38 @@ def test_a_target_sequence_behind_the_sources_fails_naming_the_restart():
     assert compare_sequences(source[:1], []) == [
         "sequence dbo.OrderNumbers: missing on target (or hidden from the DAG's login there: VIEW DEFINITION on the "
         "database shows every sequence)"]
+
+
+def test_where_last_used_value_tells_whether_a_sequence_handed_out_a_value_the_comparison_is_exact():
+    """From SQL Server 2017 (and on Azure SQL) last_used_value is NULL where a sequence never handed out a value, so
+    current_value (START WITH then) no longer reads alike. A source never used needs nothing; else the target's next
+    value (its current_value where it never handed one out, else one increment on) must be beyond the source's last.
+    Was: equal current values failed, so every SqlDb copy with a sequence unused on both sides had to be RESTARTed by
+    hand. Where either side's is not known (before 2017) the old rule holds: source used, target not."""
+    unused_source = [sequence("dbo.OrderNumbers", 1, used=False), sequence("dbo.Countdown", 0, -1, used=False)]
+    assert compare_sequences(unused_source, [sequence("dbo.OrderNumbers", 1, used=False),
+                                             sequence("dbo.Countdown", 0, -1, used=True)]) == []
+    source = [sequence("dbo.OrderNumbers", 100, used=True), sequence("dbo.Countdown", -50, -1, used=True)]
+    assert compare_sequences(source, [sequence("dbo.OrderNumbers", 101, used=False),
+                                      sequence("dbo.Countdown", -51, -1, used=False)]) == []
+    assert compare_sequences(source, [sequence("dbo.OrderNumbers", 100, used=True),
+                                      sequence("dbo.Countdown", -50, -1, used=True)]) == []
+    assert [m.split(":")[0] for m in compare_sequences(source, [sequence("dbo.OrderNumbers", 100, used=False),
+                                                                 sequence("dbo.Countdown", -50, -1, used=False)])] == [
+        "sequence dbo.Countdown", "sequence dbo.OrderNumbers"]
+    assert len(compare_sequences(source, [sequence("dbo.OrderNumbers", 100), sequence("dbo.Countdown", -50, -1)])) == 2
+    assert len(compare_sequences([sequence("dbo.OrderNumbers", 1)], [sequence("dbo.OrderNumbers", 1, used=False)])) == 1
+
+
+def test_a_target_sequence_counting_the_other_way_fails_naming_its_increment():
+    """A target deployed descending where the source ascends hands out, from any start, the values below, which the
+    source handed out: whatever the values read, it fails naming the INCREMENT BY (a differing step the same way
+    passes when ahead)."""
+    source = [sequence("dbo.OrderNumbers", 100, used=True)]
+    assert compare_sequences(source, [sequence("dbo.OrderNumbers", 1000, -1)]) == [
+        "sequence dbo.OrderNumbers: increment 1 on source, -1 on target, which would hand out values the source did: "
+        "on the target, ALTER SEQUENCE [dbo].[OrderNumbers] INCREMENT BY 1"]
+    assert compare_sequences(source, [sequence("dbo.OrderNumbers", 1000, 10)]) == []
 
 
 def test_a_report_with_sequences_counts_them():
