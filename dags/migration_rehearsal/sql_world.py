@@ -333,7 +333,10 @@ class _Session:
             self._errors = []
         self._depth += 1
         try:
-            for statement in parse_batch(sql):
+            statements = parse_batch(sql)
+            if not self.has_last_used_value() and _reads_sequence_column(statements, "last_used_value"):
+                raise DatabaseError("Invalid column name 'last_used_value'. (207)")  # compiling the batch: no statement runs
+            for statement in statements:
                 self._statement(statement, context, results)
         except _Return:
             pass
@@ -1057,9 +1060,6 @@ class _Context:
             records = None
             if arguments is None:
                 records = [dict(r) for r in self.table(name[0])["rows"]] if name[0].startswith("@") else self.session.relation(name, self.database)
-                if (tuple(part.lower() for part in name) == ("sys", "sequences")
-                        and not self.session.has_last_used_value() and _names_column(query, "last_used_value")):  # a compile error: even where no row is read
-                    raise DatabaseError("Invalid column name 'last_used_value'. (207)")
             joined = []
             for row in rows:
                 if arguments is not None:  # CROSS APPLY: the function of this row
@@ -1357,6 +1357,16 @@ def _insert(table: Dict[str, Any], columns: List[str], values: Any) -> None:
     row = dict.fromkeys(table["columns"])
     row.update({column.lower(): str(value) if isinstance(value, _Collated) else value for column, value in zip(columns, values)})
     table["rows"].append(row)
+
+
+def _reads_sequence_column(node: Any, column: str) -> bool:
+    """Whether a query anywhere in `node` (a batch's statements, whatever branch) reads sys.sequences and names `column`."""
+    if isinstance(node, Select) and any(tuple(part.lower() for part in source[0]) == ("sys", "sequences")
+                                        for source in node.sources) and _names_column(node, column):
+        return True
+    if isinstance(node, Select):
+        node = [node.items, node.where, node.order, [source[2:] for source in node.sources]]
+    return isinstance(node, (tuple, list)) and any(_reads_sequence_column(part, column) for part in node)
 
 
 def _names_column(node: Any, column: str) -> bool:
