@@ -87,8 +87,9 @@ What it knows:
   it); where the loop asks HAS_PERMS_BY_NAME for UNMASK, reads sys.masked_columns and raises its @masked_columns,
   such a table gets that error instead of a checksum.
 - `sys.sequences` (SQL Server 2012 on): the database's `sequences` (current_value, increment, and from SQL Server
-  2017 last_used_value: naming it before is error 207, as compiling the batch is), to a login with
-  VIEW DEFINITION on the database or a permission implying one on each sequence (metadata visibility).
+  2017 last_used_value: naming it before is error 207, as compiling the batch is, whatever branch), to a login
+  with VIEW DEFINITION on the database or a permission implying one on each sequence (metadata visibility).
+  Likewise a fingerprint loop naming sys.columns.graph_type in its own text (not in a string it builds) before 2017.
 
 Test hooks in the world's raw state: a table with `"locked": true` times out on its lock; one with `"external"`
 is an external table (PolyBase, elastic query: sys.tables shows it with type ET), its rows what its external data
@@ -114,7 +115,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch, parse_until_cursor
+from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch, parse_until_cursor, tokenize
 from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError, database_guid, log_size_mb, sql_name_key, table_key_parts
 
 WORLD_VARIABLE = "MIGRATION_WORLD_DIR"
@@ -334,7 +335,7 @@ class _Session:
         self._depth += 1
         try:
             statements = parse_batch(sql)
-            if not self.has_last_used_value() and _reads_sequence_column(statements, "last_used_value"):
+            if not self.has_2017_catalog() and _reads_sequence_column(statements, "last_used_value"):
                 raise DatabaseError("Invalid column name 'last_used_value'. (207)")  # compiling the batch: no statement runs
             for statement in statements:
                 self._statement(statement, context, results)
@@ -484,6 +485,9 @@ class _Session:
             missing = [p for p in ("@all_tables", "@with_checksum", "@exclude_rowversion") if p not in declared.lower() or p not in values]
             if missing:
                 raise NotUnderstood("the fingerprint loop without its parameter(s) %s" % ", ".join(missing))
+            if not self.has_2017_catalog() and any(token.kind in ("word", "ident") and token.value.lower() == "graph_type"
+                                                   for token in tokenize(text)):  # its own text, not a string it builds
+                raise DatabaseError("Invalid column name 'graph_type'. (207)")
             # What precedes the cursor (the tables to fingerprint, the rows of missing ones) runs as
             # T-SQL in `target`; the cursor's loop over its table variable is simulated.
             inner = _Context(self, target, values)
@@ -863,13 +867,14 @@ class _Session:
                  "current_value": found["currentValue"], "increment": found["increment"],
                  "last_used_value": found.get("lastUsedValue", found["currentValue"])}
                 for key, found in sorted(sequences.items())]
-        if not self.has_last_used_value():
+        if not self.has_2017_catalog():
             for row in rows:
                 del row["last_used_value"]
         return rows
 
-    def has_last_used_value(self) -> bool:
-        """sys.sequences.last_used_value came with SQL Server 2017 (major version 14); Azure SQL has it."""
+    def has_2017_catalog(self) -> bool:
+        """sys.sequences.last_used_value and sys.columns.graph_type came with SQL Server 2017 (major version 14);
+        Azure SQL has them."""
         return self.kind not in SQL_SERVER_KINDS or int(self.server_property("ProductMajorVersion") or 0) >= 14
 
     def _object_ids(self, database: str) -> Tuple[Dict[Tuple[str, str], int], Dict[str, int]]:

@@ -209,6 +209,20 @@ def test_graph_tables_are_compared_through_their_pseudo_columns_not_their_intern
     assert report.mismatches == ["dbo.Knows: checksums differ"]
 
 
+def test_a_fingerprint_loop_naming_graph_type_outside_its_dynamic_sql_fails_before_sql_server_2017(world):
+    """sys.columns.graph_type came with SQL Server 2017: the loop names it only in the column list it builds as dynamic
+    SQL there. Named in the loop's own text, a 2016 server refuses to compile the whole batch (207), whatever branch."""
+    with world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 13
+    cursor = cursor_on(world)
+    cursor.execute(sql_statements.table_fingerprints("Sales"))
+    assert all(fingerprint.error is None for fingerprint in sql_statements.parse_fingerprints(rows_as_dicts(cursor)))
+    static = sql_statements.table_fingerprints("Sales").replace(
+        "OPEN table_cursor;", "IF 1 = 0 SELECT c.graph_type FROM sys.columns AS c;\nOPEN table_cursor;")
+    with pytest.raises(sql_world.DatabaseError, match=r"Invalid column name 'graph_type'. \(207\)"):
+        cursor.execute(static)
+
+
 def test_a_copys_columns_named_in_another_letter_case_are_hashed_in_the_same_order(world):
     """A SqlDb copy's schema deployed with column names in another letter case (as a table's name may be: validation
     pairs tables so). Was: columns were hashed in binary name order (upper case before lower), so the source's
