@@ -95,13 +95,14 @@ _PROSE_ARGUMENTS = {"to", "is", "as", "or", "and", "for", "the", "in", "on", "of
                     "it", "by", "at", "an", "a", "can", "may", "has", ":"}
 _A_WORD_FOLLOWS = re.compile(r"[ \t][^\W\d_]{2,}(?=[\s.,;:!?]|\Z)")  # one space, then a word of letters only
 # What prose writes after a `token:` that starts a line (`token: refreshed at 10:00`): one of these words, then words
-# only (of letters, or of digits: `10:00`, `1.2`; a full stop or comma after one; never both in one word, as a token
-# mixes them: `expired abc123`) to the line's end: no token, nor anything else a line holds (a flag, a quote, a key:
-# the line is blanked as ever).
+# only (of letters as prose writes them: lower case, Capitalised, or a short upper-case one (`UTC`); or of digits:
+# `10:00`, `1.2`; a full stop or comma after one; never both in one word, nor letters in mixed case, as a token mixes
+# them: `expired abc123`, `expired AbCdEf`) to the line's end: no token, nor anything else a line holds (a flag, a
+# quote, a key: the line is blanked as ever).
 _PROSE_AFTER_TOKEN = {"refreshed", "renewed", "expired", "expires", "revoked", "missing", "invalid", "acquired",
                       "obtained", "cached", "requested", "received", "is", "was", "has", "not", "will"}
 _WORD = re.compile(r"[^\W\d_]+")
-_WORDS_TO_THE_LINE_END = re.compile(r"(?:[ \t]+(?:[^\W\d_]+|\d+(?:[:.]\d+)*)[.,;!?]?)+[ \t]*(?=[\r\n]|\Z)")
+_WORDS_TO_THE_LINE_END = re.compile(r"(?:[ \t]+(?:[A-Z]?[a-z]{1,20}|[A-Z]{1,6}|\d+(?:[:.]\d+)*)[.,;!?]?)+[ \t]*(?=[\r\n]|\Z)")
 _LINE_BREAK_BEFORE = re.compile(r"`?(?:\r\n|\r|\n)\Z")  # (searched with an end: \Z is there)
 _PIPED_TO_SECURE_STRING = re.compile(r"(?i)\|\s*ConvertTo-SecureString\b")  # a pipe at a line's end goes on below
 _NAME = re.compile(r"[\w.$-]*")

@@ -367,6 +367,7 @@ VALUES = [
     ("token: a word prose does not write", "token: hunter2 at 10:00", "token: ***"),
     ("token: prose's word, then a token's letters and digits", "- token: expired abc123def456ghi789", "- token: ***"),
     ("token: prose's word, then a dotted token", "token: expired eyJhbGci.eyJzdWIi.SflKxwRJ", "token: ***"),
+    ("token: prose's word, then a token of letters only", "token: expired AbCdEfGhIjKlMnOpQrSt", "token: ***"),
     ("az's -p, a container registry's password", "az functionapp config container set -n fn -g rg -p hunter2",
      "az functionapp config container set -n fn -g rg -p ***"),
     ("az's -p, an SQL server's admin password", "az sql server create -n s -g rg -u sa -p hunter2",
