@@ -65,7 +65,7 @@ class DatabaseSql:
             self._source_prerequisites(database, full_backups=False),
             (_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables"),
             (_target(database, connects_to), statements.database_permission(database.target_database, on_target, connects_to,
-                                                                              masking=True, masked_in=database.validation.tables),
+                                                                              masking=True),
              "target-permission"),
             (_target(database, connects_to), statements.sequence_values(database.target_database, connects_to),
              "target-sequences"),
@@ -74,8 +74,7 @@ class DatabaseSql:
                 statements.parse_login_permission(permission), statements.parse_sequence_values(sequences))
 
     def _source_prerequisites(self, database: DatabaseMigration, full_backups: bool):
-        sql = statements.source_prerequisites(database.source_database, database.target_kind, full_backups,
-                                              compared_tables=database.validation.tables)
+        sql = statements.source_prerequisites(database.source_database, database.target_kind, full_backups)
         return _source(database, "master"), sql, "source-prerequisites"
 
     def target_product_major_version(self, database: DatabaseMigration) -> Optional[int]:

@@ -138,12 +138,11 @@ def check_validation_unmasks(ctx: StepContext, source: SourcePrerequisites, room
     if on_target is not None and on_target.read_as_masks:
         raise _reads_masks(ctx, "SqlDb target database %s on %s" % (database.target_database, database.target_server),
                            on_target.login_name, on_target.read_as_masks, database.target_database)
-    masked = source.masked_columns if source.masked_compared is None else source.masked_compared
-    if not masked or "masked_columns" in source.unread:
+    if not source.masked_columns or "masked_columns" in source.unread:
         return
-    if not source.unmask and source.login is not None:
+    if source.read_as_masks and source.login is not None:
         raise _reads_masks(ctx, "source database %s on %s" % (database.source_database, database.source_server),
-                           source.login.login_name, masked, database.source_database)
+                           source.login.login_name, source.masked_columns, database.source_database)
     if room is not None and room.login is not None and not room.login.granted:
         raise StepFailure(
             "%s: validation compares checksums of %d column(s) under dynamic data masking in source database %s, and "
@@ -151,7 +150,7 @@ def check_validation_unmasks(ctx: StepContext, source: SourcePrerequisites, room
             "(no UNMASK) and fail the tables holding them after the cutover. %s does not exist before the "
             "restore, so UNMASK cannot be granted in it: GRANT CONTROL SERVER TO %s (or ALTER SERVER ROLE sysadmin "
             "ADD MEMBER %s) on %s, then run again"
-            % (database.name, masked, database.source_database, database.target_database,
+            % (database.name, source.masked_columns, database.source_database, database.target_database,
                database.target_server, room.login.login_name, database.target_database,
                quote_name(room.login.login_name), quote_name(room.login.login_name), database.target_server)
         )

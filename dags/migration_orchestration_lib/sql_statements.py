@@ -341,16 +341,15 @@ class LoginPermission:
     read_as_masks: Optional[int] = None  # the database's masked columns it reads as their masks (None: not read)
 
 
-def database_permission(database: str, permission: str, connected_database: str = "master", masking: bool = False,
-                        masked_in: Optional[Sequence[Tuple[str, str]]] = None) -> str:
+def database_permission(database: str, permission: str, connected_database: str = "master", masking: bool = False) -> str:
     """Whether this session's login holds a permission on `database` (evaluated inside it, where
     its user lives); a login without access to the database holds none. With `masking` (SQL Server
     2016 on, Azure SQL: sys.masked_columns) also how many columns it sees under dynamic data masking
-    there (`masked_in`: in those tables only), and whether it holds UNMASK (columns masked_columns, unmask)."""
+    there, and whether it holds UNMASK (columns masked_columns, unmask)."""
     if permission not in DATABASE_PERMISSIONS:
         raise StatementError("database permission must be one of %s, got %r" % (", ".join(DATABASE_PERMISSIONS), permission))
-    masks = (", (SELECT COUNT_BIG(*) FROM sys.masked_columns AS m WHERE m.is_masked = 1%s) AS masked_columns, "
-             "%s AS unmask" % (_in_tables("m", masked_in), _database_permission_held("UNMASK"))) if masking else ""
+    masks = (", (SELECT COUNT_BIG(*) FROM sys.masked_columns AS m WHERE m.is_masked = 1) AS masked_columns, "
+             "%s AS unmask" % _database_permission_held("UNMASK")) if masking else ""
     inside = "SELECT SUSER_SNAME() AS login_name, %s AS has_permission%s;" % (_database_permission_held(permission), masks)
     if database == connected_database:
         return inside
@@ -363,17 +362,6 @@ def database_permission(database: str, permission: str, connected_database: str 
         % (quote_literal(database), _executesql(database, connected_database), quote_literal(inside),
            ", NULL AS masked_columns, NULL AS unmask" if masking else "")
     )
-
-
-def _in_tables(alias: str, tables: Optional[Sequence[Tuple[str, str]]]) -> str:
-    """A condition (with its leading AND) that `alias`.object_id is one of `tables`, its names compared in the
-    database's collation, as validation's batch matches validation.tables; none where `tables` is None (all)."""
-    if tables is None:
-        return ""
-    named = " OR ".join("(s.name = %s AND t.name = %s)" % (quote_literal(schema), quote_literal(table))
-                        for schema, table in map(_table_pair, tables))
-    return (" AND EXISTS (SELECT 1 FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id "
-            "WHERE t.object_id = %s.object_id AND (%s))" % (alias, named or "1 = 0"))
 
 
 def _database_permission_held(permission: str) -> str:
@@ -460,7 +448,6 @@ VERSION_FACT = "product_major_version"  # amount
 TABLE_FACT = "table"  # name: its schema; detail: its name
 TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restore's)
 MASKED_FACT = "masked_columns"  # amount: the database's columns under dynamic data masking (that the login sees)
-MASKED_COMPARED_FACT = "masked_compared"  # amount: those in the tables validation compares (where it lists them)
 UNMASK_FACT = "unmask"  # amount: whether the login holds UNMASK in the database (it reads masked columns unmasked)
 SEQUENCE_FACT = "sequence"  # name: its schema; detail: its name; amount: current_value; ordinal: increment (a copy's)
 # From SQL Server 2017 (and on Azure SQL) a sequence's fact tells whether it handed out a value (last_used_value).
@@ -471,8 +458,7 @@ _PREREQUISITE_FACTS = "#prerequisites"
 _PREREQUISITE_COLUMNS = "fact, ordinal, name, detail, amount"
 
 
-def source_prerequisites(database: str, target_kind: str, full_backups: bool,
-                         compared_tables: Optional[Sequence[Tuple[str, str]]] = None) -> str:
+def source_prerequisites(database: str, target_kind: str, full_backups: bool) -> str:
     """What the prerequisite checks of a new migration (`migration_prerequisites`) read of its source
     database, in one batch run from master (through Data Factory one pipeline run). Each part reads as
     it would alone: what the login may not see comes back NULL or left out, and a part that fails (msdb's
@@ -489,8 +475,7 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool,
     user lives; a login without access to it holds none), the database's user tables, and its sequences
     (those the login may see: VIEW DEFINITION on the database shows them all).
     Either: how many of its columns are under dynamic data masking, and whether the login holds UNMASK
-    there (without, it reads them as their masks: DMS's copy, validation's checksums); with `compared_tables`
-    (validation.tables), also how many are in those tables."""
+    there (without, it reads them as their masks: DMS's copy, validation's checksums)."""
     if target_kind not in ("SqlMi", "SqlVm", "SqlDb"):
         raise StatementError("a target is SqlMi, SqlVm or SqlDb, not %r" % (target_kind,))
     literal, inside = quote_literal(database), _executesql(database, "master")
@@ -540,9 +525,6 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool,
         "SELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) FROM sys.masked_columns AS m WHERE m.is_masked = 1; "
         "%sVALUES (N'%s', NULL, NULL, NULL, ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'UNMASK'), 0));"
         % (MASKED_FACT, facts, UNMASK_FACT))
-    if compared_tables is not None:
-        masked += (" %sSELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) FROM sys.masked_columns AS m WHERE m.is_masked = 1%s;"
-                   % (facts, MASKED_COMPARED_FACT, _in_tables("m", compared_tables)))
     lines.append(_unless_failing("masked_columns", "%s %s;" % (inside, quote_literal(masked))))
     lines.append("SELECT %s FROM %s ORDER BY fact, ordinal DESC, name, detail;" % (_PREREQUISITE_COLUMNS, _PREREQUISITE_FACTS))
     return "\n".join(lines)
@@ -566,7 +548,6 @@ class SourcePrerequisites:
     tables: Tuple[TableName, ...] = ()
     table_count: Optional[int] = None  # a restore's user tables (None: not read)
     masked_columns: Optional[int] = None  # the database's columns under dynamic data masking (None: not read)
-    masked_compared: Optional[int] = None  # those in the tables validation compares (None: not read, or it compares all)
     unmask: Optional[bool] = None  # whether the login holds UNMASK in the database (None: not read)
     sequences: Tuple[SequenceValue, ...] = ()  # a copy's
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
@@ -606,7 +587,6 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         tables=tuple(TableName(str(row["name"]), str(row["detail"])) for row in facts.get(TABLE_FACT, ())),
         table_count=None if first(TABLE_COUNT_FACT, "amount") is None else int(first(TABLE_COUNT_FACT, "amount")),
         masked_columns=None if first(MASKED_FACT, "amount") is None else int(first(MASKED_FACT, "amount")),
-        masked_compared=None if first(MASKED_COMPARED_FACT, "amount") is None else int(first(MASKED_COMPARED_FACT, "amount")),
         unmask=None if first(UNMASK_FACT, "amount") is None else _as_bool(first(UNMASK_FACT, "amount")),
         sequences=tuple(SequenceValue(TableName(str(row["name"]), str(row["detail"])), int(row["amount"]),
                                       int(row["ordinal"]), used)

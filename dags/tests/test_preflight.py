@@ -422,34 +422,6 @@ def test_preflight_refuses_a_sqldb_copy_whose_validation_would_read_the_targets_
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
-@pytest.mark.parametrize("entry, masked_on", [
-    (database_entry("db", "Sales", mode="offline", checksums=True), "source"),
-    (database_entry("db", "Sales", target="db-prod", checksums=True), "source"),
-    (database_entry("db", "Sales", target="db-prod", checksums=True), "target"),
-], ids=["restoreToSqlMi", "sqlDbCopy", "sqlDbCopyTarget"])
-def test_preflight_judges_masking_only_in_the_tables_validation_compares(rehearsal_world, entry, masked_on):
-    """validation.tables lists dbo.Orders: validation reads no other table, so masks on dbo.Customers (the source's, or
-    a SqlDb target's) read as masks fail nothing. Was: preflight counted every masked column of the database and
-    refused a migration validation would pass; with dbo.Customers listed it still refuses."""
-    entry["validation"]["tables"] = ["dbo.Orders"]
-    plan, dag, world = setup(rehearsal_world, "dataFactory", entry)
-    server = "sql01" if masked_on == "source" else world.target_server
-    with world.world.transaction() as state:
-        state["servers"][server]["databases"]["sales"]["tables"]["dbo.Customers"]["columns"][1]["masked"] = True
-    login = "validator" if masked_on == "source" else "factory-managed-identity"
-    if masked_on == "source":
-        log_the_factory_in_to_the_source_as(plan, world, login)
-    world.world.set_login(server, login, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
-    driver = RunDriver(dag)
-    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
-
-    entry["validation"]["tables"] = ["dbo.Orders", "dbo.Customers"]
-    document = plan_with_databases([entry])
-    document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
-    driver = RunDriver(build_dag(parse_plan(document), {"MIGRATION_DRY_RUN": "1"}))
-    assert "which lacks UNMASK" in refused(driver, world, driver.run_database("db"))
-
-
 def test_preflight_does_not_judge_masking_where_validation_compares_no_checksums(rehearsal_world):
     plan, dag, world = setup(rehearsal_world, "dataFactory", database_entry("db", "Sales", mode="offline"))
     mask_customer_names(world)

@@ -270,19 +270,6 @@ def test_permissions_are_named_from_a_known_list_and_checked_inside_the_database
     assert "HAS_DBACCESS" not in s.database_permission("Sales", "CONTROL", connected_database="Sales")
 
 
-def test_masked_columns_are_counted_in_the_tables_validation_compares_where_it_lists_them():
-    """Each name a literal one level down (sp_executesql's): O'Brien's quote doubled twice in the batch sent."""
-    listed = s.database_permission("Sales", "CONTROL", masking=True, masked_in=[("dbo", "O'Brien")])
-    assert "WHERE t.object_id = m.object_id AND ((s.name = N''dbo'' AND t.name = N''O''''Brien'')))) AS masked_columns" in listed
-    assert "EXISTS" not in s.database_permission("Sales", "CONTROL", masking=True)
-    prerequisites = s.source_prerequisites("Sales", "SqlMi", full_backups=False, compared_tables=[("dbo", "Orders")])
-    assert "SELECT N''masked_compared''" in prerequisites and "(s.name = N''dbo'' AND t.name = N''Orders'')" in prerequisites
-    assert "masked_compared" not in s.source_prerequisites("Sales", "SqlMi", full_backups=False)
-    read = s.parse_source_prerequisites([{"fact": "masked_columns", "ordinal": None, "name": None, "detail": None, "amount": 3},
-                                         {"fact": "masked_compared", "ordinal": None, "name": None, "detail": None, "amount": 0}])
-    assert (read.masked_columns, read.masked_compared) == (3, 0)
-
-
 MB = 1024 * 1024
 
 
