@@ -98,6 +98,12 @@ describe('DatabaseMigrationStackProps.monitoring.eventIngestionErrorsAlert', () 
     expect(alert).toMatchObject({ severity: 2, enabled: false, criteria: [expect.objectContaining({ threshold: 3 })] });
   });
 
+  it('refuses a one-minute frequency at synth, naming the prop: Azure cannot evaluate its union every minute', () => {
+    expect(() => synthesize({ evaluationFrequencyMinutes: 1, windowMinutes: 5 })).toThrow(
+      /eventIngestionErrorsAlert\.evaluationFrequencyMinutes must be more than 1 for its query: .* does not support union \("One-minute frequency isn't supported for this query"\)/,
+    );
+  });
+
   it('takes the facade defaults like every other alert', () => {
     const alert = resourceNamed(synthesize(undefined, { runbookUrl: 'https://wiki.contoso.example/events' }), LOG_ALERT, `alert-${examplePlan().name}-event-ingestion-errors`);
     expect(alert.description).toMatch(/Runbook: https:\/\/wiki\.contoso\.example\/events$/);

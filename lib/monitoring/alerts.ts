@@ -2,7 +2,7 @@ import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
-import { alertTiming, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
+import { alertTiming, checkOneMinuteQuery, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
 
 /** Azure Monitor alert severities: 0 is the most severe. */
 export const AlertSeverity = {
@@ -30,7 +30,8 @@ export interface AlertOptions {
   readonly severity?: AlertSeverity;
   /**
    * How often Azure evaluates the alert. Metric alerts: 1, 5, 15, 30, 60. Log alerts: 1, 5, 10,
-   * 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440.
+   * 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440 (1 not for a query with `search`, `union`,
+   * `take`, `limit`, `ingestion_time()` or `adx()`, such as the event ingestion errors alert's).
    * @default - set per alert
    */
   readonly evaluationFrequencyMinutes?: number;
@@ -322,6 +323,7 @@ export function createLogAlert(
   options: AlertOptions = {},
 ): CreatedLogAlert {
   const settings = resolve('log', definition, options, target.defaults);
+  checkOneMinuteQuery(definition.optionsProp, options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes, definition.query);
   if (definition.timeAggregationMethod === 'Count' && settings.threshold < 0) {
     throw new Error(
       `${definition.optionsProp}.threshold must be at least 0 (got ${settings.threshold}): the alert compares a count of rows, which is never negative`,
