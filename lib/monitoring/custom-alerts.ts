@@ -19,7 +19,7 @@ interface CustomAlertBaseProps extends AlertOptions {
 
 /**
  * A log search alert on the monitoring workspace. A second threshold on a built-in signal reuses its
- * query: `{ kind: 'log', query: migrationFailedQuery(), severity: 0, threshold: 5, description: '...' }`.
+ * query: `{ kind: 'log', query: migrationFailedQuery(plan.name), severity: 0, threshold: 5, description: '...' }`.
  */
 export interface CustomLogAlertProps extends CustomAlertBaseProps {
   /** Tells log and metric alerts apart. */
