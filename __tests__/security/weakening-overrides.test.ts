@@ -45,6 +45,12 @@ const OVERRIDES: ReadonlyArray<readonly [string, string, () => string[], RegExp]
   ['localAuthenticationEnabled', 'MigrationMonitoring localAuthenticationEnabled: true', () => warningsOf(monitoring({ localAuthenticationEnabled: true }).stack), /monitoring: localAuthenticationEnabled is true/],
   ['runCommandEnabled', 'KubernetesAirflowHost runCommandEnabled: true', () => warningsOf(kubernetesHostStack({ runCommandEnabled: true }).stack), /airflow: runCommandEnabled is true, weaker/],
   [
+    'networkPoliciesEnabled',
+    'KubernetesAirflowHost networkPoliciesEnabled: false',
+    () => warningsOf(kubernetesHostStack({ networkPoliciesEnabled: false }).stack),
+    /airflow: networkPoliciesEnabled is false, weaker/,
+  ],
+  [
     'airflowLogs',
     'MigrationMonitoring.monitorDataFactoryAirflow (and DataFactoryAirflowHost) airflowLogs: false',
     () => {

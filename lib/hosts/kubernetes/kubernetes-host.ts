@@ -133,6 +133,15 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
    * @default false (warns when true)
    */
   readonly runCommandEnabled?: boolean;
+  /**
+   * Whether the release's namespace gets least-privilege ingress policies: each part of the chart
+   * admits only the Airflow connections it serves (and the statsd exporter managed Prometheus's
+   * scraper), every other pod nothing; egress stays open. Off, any pod in the cluster reaches
+   * PgBouncer, Redis, statsd and the API server. To admit more (an ingress controller in front of
+   * the API server, say), add your own policy: Kubernetes network policies add up.
+   * @default true (warns when false)
+   */
+  readonly networkPoliciesEnabled?: boolean;
   /** Kubernetes version (`major.minor`). @default - AKS's default */
   readonly kubernetesVersion?: string;
   /** Zone-redundant standby for the metadata database. @default false */
@@ -387,6 +396,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       celeryWorkers: props.celeryWorkers ?? 2,
       poolsImport,
       dependsOn: [database.database],
+      networkPoliciesEnabled: secureDefault(this, 'networkPoliciesEnabled', props.networkPoliciesEnabled, true),
     });
     this.helmRelease = release.release;
 

@@ -6,9 +6,10 @@ import { ITerraformDependable, TerraformProvider, TerraformResourceLifecycle } f
 import { Construct } from 'constructs';
 import { DagBundle } from '../../orchestration-factory/dag-bundle';
 import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
-import { AirflowChartValues, airflowChartValues, ChartSecretNames, PGBOUNCER_SERVER_CA_FILE, RELEASE_NAME } from './chart-values';
+import { AirflowChartValues, airflowChartValues, CHART_PORTS, ChartSecretNames, PGBOUNCER_SERVER_CA_FILE, RELEASE_NAME } from './chart-values';
 import { DagConfigMaps } from './dag-config-maps';
 import { GeneratedSecrets } from './generated-secrets';
+import { AirflowNetworkPolicies } from './network-policies';
 import { AirflowPoolsImport } from './pools-import';
 import { AIRFLOW_CHART } from './versions';
 import { requireTerraformVersion } from '../terraform-version';
@@ -47,12 +48,14 @@ export interface AirflowReleaseProps {
   readonly poolsImport: AirflowPoolsImport;
   /** What must exist before the chart installs (in this stack; what the host's own stack creates exists already). */
   readonly dependsOn: readonly ITerraformDependable[];
+  /** Whether the namespace gets the least-privilege ingress policies ({@link AirflowNetworkPolicies}). */
+  readonly networkPoliciesEnabled: boolean;
 }
 
-/** PgBouncer's port in the chart (`ports.pgbouncer`) and the database alias its config declares. */
-const PGBOUNCER_PORT = 6543;
+/** The database alias PgBouncer's config declares. */
 const PGBOUNCER_DATABASE = `${RELEASE_NAME}-metadata`;
-const REDIS_PORT = 6379;
+const PGBOUNCER_PORT = CHART_PORTS.pgbouncer;
+const REDIS_PORT = CHART_PORTS.redisDB;
 
 /**
  * The official Apache Airflow chart on the cluster: its namespace, the secrets it reads (written
@@ -68,6 +71,8 @@ export class AirflowRelease extends Construct {
   public readonly secretNames: ChartSecretNames;
   /** The DAG folder's config maps. */
   public readonly dagConfigMaps: DagConfigMaps;
+  /** The namespace's ingress policies, unless turned off. */
+  public readonly networkPolicies?: AirflowNetworkPolicies;
 
   constructor(scope: Construct, id: string, props: AirflowReleaseProps) {
     super(scope, id);
@@ -150,6 +155,9 @@ export class AirflowRelease extends Construct {
       celeryWorkers: props.celeryWorkers,
       poolsImport: props.poolsImport.jobValues,
     });
+    if (props.networkPoliciesEnabled) {
+      this.networkPolicies = new AirflowNetworkPolicies(this, 'NetworkPolicies', { provider, namespace: namespaceName, values: this.values });
+    }
     this.release = new Release(this, 'Release', {
       provider: props.helmProvider,
       name: RELEASE_NAME,

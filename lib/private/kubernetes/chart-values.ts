@@ -91,6 +91,21 @@ export interface AirflowChartValues {
 
 /** Release name: the chart names its objects `<release>-<component>` after it. */
 export const RELEASE_NAME = 'airflow';
+/**
+ * The chart's `ports` the host relies on, at the chart's defaults (the values set none):
+ * `apiServer` the API server's container port (UI, REST and Execution API), `workerLogs` and
+ * `triggererLogs` the log servers the API server reads task and trigger logs from, `redisDB` the
+ * Celery broker, `statsdIngest` (UDP) and `statsdScrape` the statsd exporter, `pgbouncer` PgBouncer.
+ */
+export const CHART_PORTS = {
+  apiServer: 8080,
+  workerLogs: 8793,
+  triggererLogs: 8794,
+  redisDB: 6379,
+  statsdIngest: 9125,
+  statsdScrape: 9102,
+  pgbouncer: 6543,
+} as const;
 /** Where the chart mounts DAGs (`dags.mountPath` default: `<airflowHome>/dags`). */
 export const DAGS_MOUNT_PATH = '/opt/airflow/dags';
 /** Pod label that makes the workload-identity webhook inject the token and AZURE_* variables. */
