@@ -19,7 +19,7 @@
 #      resources, as objects, so neither the azurerm version a provider package binds nor the
 #      layout of `Testing.synth`'s JSON is in them;
 #   5. runs scripts/consumer-test.sh with the packed library installed beside the fork through
-#      aliases, the way the README tells users to switch (skip with CDKTN_SKIP_CONSUMER=1).
+#      aliases, the way docs/cdk-terrain.md tells users to switch (skip with CDKTN_SKIP_CONSUMER=1).
 # Versions can be overridden: CDKTN_VERSION, CDKTN_PROVIDER_AZURERM_VERSION, CDKTN_CONSTRUCTS_VERSION.
 # KEEP_CDKTN_DIR=1 keeps the scratch folder. Exit status non-zero on any failure.
 set -euo pipefail

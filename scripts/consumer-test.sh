@@ -15,7 +15,7 @@
 #      equal to the consumer's plan, the expected resources;
 #   5. one installed DAG file is changed and the app synthesized again from another working
 #      directory: the blobs must follow the installed package, wherever the app runs;
-#   6. the README's new project, from the README inside the installed package (readme-project.js):
+#   6. the new project of docs/installing-from-your-registry.md, from that page inside the installed package (readme-project.js):
 #      its cdktf.json, tsconfig.json, .gitignore and main.ts written verbatim, its setup commands run
 #      but the installs, its app run as `cdktf synth` runs it, and what a user gets checked.
 # Exit status non-zero on any failure. KEEP_CONSUMER_DIR=1 keeps the temporary folder.
@@ -147,7 +147,7 @@ if ! grep -qF "$marker" "$work/elsewhere/out/stacks/$plan_name-airflow/cdk.tf.js
 fi
 node check-synth.js "$package_name" plan.yaml "$work/elsewhere/out"
 
-phase "the README's new project (its files and commands, verbatim)"
+phase "the new project of docs/installing-from-your-registry.md (its files and commands, verbatim)"
 mkdir "$work/readme-app"
 ln -s "$app/node_modules" "$work/readme-app/node_modules"
 node "$fixture/readme-project.js" "$package_name" "$work/readme-app"

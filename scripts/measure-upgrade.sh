@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Measures what upgrading from earlier versions to this tree changes, as the README's "Upgrading the
-# library" reports it: usage `bash scripts/measure-upgrade.sh <commit>...`.
+# Measures what upgrading from earlier versions to this tree changes, as docs/upgrading.md reports
+# it: usage `bash scripts/measure-upgrade.sh <commit>...`.
 # Each commit is checked out in a git worktree beside this tree (removed at the end) that shares its
 # node_modules (synthesis loads only the runtime dependencies; say so if a commit's package-lock.json
 # differs in one of them). Its app (main.ts, bundled with esbuild) synthesizes each of its example

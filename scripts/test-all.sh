@@ -17,7 +17,7 @@ steps=(
   "typecheck|npm run -s typecheck"
   "API reference (TypeDoc, warnings as errors)|npm run -s docs"
   "jest (unit suite)|npx jest --ci"
-  "jest (property-based plan tests, KQL, package contents, README TypeScript blocks, Fabric uploader)|npx jest --ci -c jest.slow.config.js"
+  "jest (property-based plan tests, KQL, package contents, README and docs/ TypeScript blocks, Fabric uploader)|npx jest --ci -c jest.slow.config.js"
   "diagram in README is current|node dist/scripts/diagram.js --out README.md --check"
   "terraform validate with the real providers|node dist/scripts/validate.js"
   "checkov|bash scripts/checkov.sh --built"

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadMigrationPlan } from '../../lib/plan';
 import { resourceNames, synthObject, testStack } from '../helpers/test-stack';
 
-/** The constructs used one by one in a team's own stack, as the README's "Using the constructs in your own stack" shows. */
+/** The constructs used one by one in a team's own stack, as docs/constructs.md shows. */
 describe('parts in a team stack', () => {
   const plan = loadMigrationPlan(join(__dirname, '..', '..', 'examples', 'external-host.yaml'));
 

@@ -10,15 +10,33 @@ import { anchorOf } from './readme-table';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** The documents read, and the top folders whose backticked paths in each must exist (from the root or the document's folder). */
+/** The top folders of the repository whose backticked paths in a document must exist (from the root or the document's folder). */
+const REPOSITORY_FOLDERS = ['lib', 'scripts', '__tests__', 'examples', 'schema', 'bench', 'dags', 'docs'] as const;
+
+/** The pages of docs/, every one read: a page added there is checked without being listed. */
+const DOCS_PAGES = readdirSync(join(ROOT, 'docs'))
+  .filter((name) => name.endsWith('.md'))
+  .map((name) => `docs/${name}`);
+
+/** The documents read, and the top folders whose backticked paths in each must exist. */
 const DOCUMENTS: Record<string, readonly string[]> = {
-  'README.md': ['lib', 'scripts', '__tests__', 'examples', 'schema', 'bench', 'dags', 'docs'],
-  'docs/api-overview.md': ['lib', 'scripts', 'examples', 'schema', 'dags'],
-  'docs/fabric-host.md': ['lib', 'scripts', 'examples', 'schema', 'dags'],
-  'docs/permissions.md': ['lib', '__tests__', 'examples', 'dags'],
+  'README.md': REPOSITORY_FOLDERS,
+  ...Object.fromEntries(DOCS_PAGES.map((page) => [page, REPOSITORY_FOLDERS])),
   // `docs/...` there are Microsoft's documentation paths.
   'dags/README.md': ['lib', 'scripts', '__tests__', 'examples', 'schema', 'bench', 'tests', 'migration_orchestration_lib', 'migration_rehearsal'],
 };
+
+/**
+ * The README's headings before its reference parts moved to docs/ (each kept as a short part that links
+ * to its page), so that links people saved still land on something meaningful.
+ */
+const FORMER_README_ANCHORS = [
+  'the-two-commands', 'the-migration-plan', 'what-gets-deployed', 'deploying', 'changing-the-plan-after-deploy', 'upgrading-the-library',
+  'outputs', 'terraform-state', 'running-in-terraform-cloud', 'where-airflow-runs', 'monitoring', 'when-an-alert-fires',
+  'running-the-runbooks-airflow-steps', 'security', 'two-plans-in-one-workspace', 'using-the-constructs-in-your-own-stack', 'the-dag',
+  'where-this-departs-from-the-original-recipe', 'validated-against', 'installing-from-your-registry', 'switching-to-cdk-terrain',
+  'api-reference', 'performance', 'development',
+];
 
 /** Paths the documents name that no checkout holds: written at synth or build, or in the deployed Airflow. */
 const GENERATED = new Set([
@@ -89,7 +107,7 @@ function unknownScripts(text: string, scripts: Record<string, string>): string[]
 
 /** The documents a text may point into by a part's title, as the text names them. */
 const TITLED_DOCUMENTS: ReadonlyArray<[RegExp, string]> = [
-  [/docs\/fabric-host\.md/, 'docs/fabric-host.md'],
+  ...DOCS_PAGES.map((page): [RegExp, string] => [new RegExp(page.replace(/[./]/g, '\\$&')), page]),
   [/dags\/README(?:\.md)?/, 'dags/README.md'],
   [/(?<![\w/])README(?:\.md)?/, 'README.md'],
 ];
@@ -156,6 +174,28 @@ describe('links and paths in the READMEs and docs/', () => {
       'see dags/README "What preflight refuses", `dags/README.md`, "What the DAG forgets", the README\'s "When an alert fires", ' +
       'docs/fabric-host.md, "The identity the DAG runs as" and dags/README, "A task marked success by hand establishes nothing"';
     expect(missingTitles(text, readDocument)).toEqual(['docs/fabric-host.md, "The identity the DAG runs as"', 'dags/README.md, "What the DAG forgets"']);
+  });
+
+  test('every page of docs/ is linked from the README, which keeps the headings its parts had before they moved there', () => {
+    const readme = readDocument('README.md')!;
+    const linked = new Set([...prose(readme).matchAll(/\]\((docs\/[\w.-]+\.md)(?:#[^)]*)?\)/g)].map((match) => match[1]));
+    expect(DOCS_PAGES.filter((page) => !linked.has(page))).toEqual([]);
+    expect(FORMER_README_ANCHORS.filter((anchor) => !headingAnchors(readme).has(anchor))).toEqual([]);
+  });
+
+  test("a link of a docs/ page is read from docs/: the README's and the page's own headings, a sibling page", () => {
+    const text = [
+      '# Security',
+      '## Two plans in one workspace',
+      'See [deploying](../README.md#deploying), [gone](../README.md#policy-scan), [plans](#two-plans-in-one-workspace),',
+      '[roles](permissions.md), [root path](docs/permissions.md), [limits](monitoring.md#known-limits-of-source-frozen-too-long)',
+      'and [nothing](monitoring.md#nope).',
+    ].join('\n');
+    expect(brokenLinks('docs/security.md', text, (path) => (path === 'docs/security.md' ? text : readDocument(path)), onDisk)).toEqual([
+      '../README.md#policy-scan: no heading #policy-scan in README.md',
+      'docs/permissions.md: no file docs/docs/permissions.md',
+      'monitoring.md#nope: no heading #nope in docs/monitoring.md',
+    ]);
   });
 
   test('a link to a missing file or heading, and a path that moved, are seen', () => {

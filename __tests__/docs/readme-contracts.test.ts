@@ -1,5 +1,5 @@
 /**
- * The README's lists of plan fields and event columns are read from the README and checked against
+ * The README's and docs/'s lists of plan fields and event columns are read where they are written and checked against
  * their one source (the plan's JSON Schema, the events contract), so neither is a hand copy that can
  * drift: a field added to the schema with a default must be documented, a documented field must exist,
  * and a documented default must be the schema's. So are the default stacks' counts, resource names
@@ -27,6 +27,16 @@ import { KUBELOGIN_MODES } from '../../lib/hosts/kubernetes/kubernetes-host';
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const FABRIC_HOST_PAGE = readFileSync(join(ROOT, 'docs', 'fabric-host.md'), 'utf8');
+/** The pages of docs/ the README's reference parts moved to. */
+const page = (name: string) => readFileSync(join(ROOT, 'docs', name), 'utf8');
+const PLAN_FIELDS_PAGE = page('migration-plan.md');
+const CHANGES_PAGE = page('changing-the-plan.md');
+const MONITORING_PAGE = page('monitoring.md');
+const SECURITY_PAGE = page('security.md');
+const VALIDATED_PAGE = page('validated-against.md');
+const PERFORMANCE_PAGE = page('performance.md');
+/** What the README and docs/performance.md say of the default stacks: the resource table, and their counts. */
+const DEPLOYED_TEXT = `${README}\n${PERFORMANCE_PAGE}`;
 
 type SchemaNode = { [key: string]: any };
 
@@ -99,17 +109,17 @@ function documentedEventColumns(readme: string): string[] | undefined {
   return listed?.[1].split(/,\s*/);
 }
 
-describe("the README's plan field table", () => {
+describe("docs/migration-plan.md's plan field table", () => {
   const schema = migrationPlanJsonSchema() as SchemaNode;
 
   test("names only fields the schema has, documents every field with a default, and gives the schema's defaults", () => {
-    const problems = fieldTableProblems(README, schema);
+    const problems = fieldTableProblems(PLAN_FIELDS_PAGE, schema);
     expect(problems.compared).toBeGreaterThan(10);
     expect({ ...problems, compared: undefined }).toEqual({ unknown: [], undocumented: [], wrongDefaults: [] });
   });
 
   test('reports a field the schema lacks, a field left out and a default that differs', () => {
-    const drifted = README.replace('| `databases[].timeoutMinutes` |', '| `databases[].timeoutSeconds` |')
+    const drifted = PLAN_FIELDS_PAGE.replace('| `databases[].timeoutMinutes` |', '| `databases[].timeoutSeconds` |')
       .replace('| `concurrency.maxSqlStepsPerRuntime` | `4` |', '| `concurrency.maxSqlStepsPerRuntime` | `8` |')
       .replace(/^\| `databases\[\]\.sourceFreeze` .*\n/m, '');
     expect({ ...fieldTableProblems(drifted, schema), compared: undefined }).toEqual({
@@ -139,11 +149,11 @@ function documentedRanges(readme: string, schema: SchemaNode): Array<[string, st
   });
 }
 
-describe("the README's field ranges", () => {
+describe("docs/migration-plan.md's field ranges", () => {
   const schema = migrationPlanJsonSchema() as SchemaNode;
 
   test("are the schema's, where a row of the field table begins its notes with one", () => {
-    const ranges = documentedRanges(README, schema);
+    const ranges = documentedRanges(PLAN_FIELDS_PAGE, schema);
     expect(ranges.map(([field]) => field)).toEqual(
       expect.arrayContaining(['notifications.longRunningMinutes', 'concurrency.maxMigrationsPerService', 'concurrency.maxSqlStepsPerRuntime']),
     );
@@ -151,7 +161,7 @@ describe("the README's field ranges", () => {
   });
 
   test('a range that differs is seen', () => {
-    const drifted = README.replace('| `60` | 5-2865 |', '| `60` | 5-2880 |');
+    const drifted = PLAN_FIELDS_PAGE.replace('| `60` | 5-2865 |', '| `60` | 5-2880 |');
     expect(documentedRanges(drifted, schema).find(([field]) => field === 'notifications.longRunningMinutes')).toEqual([
       'notifications.longRunningMinutes',
       '5-2880',
@@ -313,20 +323,20 @@ function airflowSettingsWithoutChangeRow(readme: string, schema: SchemaNode): st
     .filter((path) => !path.split('.').slice(1).map((part) => part.replace(/\[\]$/, '')).some((part) => !hostSections.has(part) && named.has(part)));
 }
 
-describe("the README's table of changes after deploy", () => {
+describe("docs/changing-the-plan.md's table of changes after deploy", () => {
   const schema = migrationPlanJsonSchema() as SchemaNode;
 
   test('has a row for every setting of the Airflow hosts', () => {
-    expect(airflowSettingsWithoutChangeRow(README, schema)).toEqual([]);
+    expect(airflowSettingsWithoutChangeRow(CHANGES_PAGE, schema)).toEqual([]);
   });
 
   test('a setting left out is seen', () => {
-    const drifted = README.replace(/^\| `airflow\.kubernetes\.executor` .*\n/m, '');
+    const drifted = CHANGES_PAGE.replace(/^\| `airflow\.kubernetes\.executor` .*\n/m, '');
     expect(airflowSettingsWithoutChangeRow(drifted, schema)).toEqual(['airflow.kubernetes.executor']);
   });
 });
 
-describe("the README's row of a new plan name", () => {
+describe("docs/changing-the-plan.md's row of a new plan name", () => {
   const AZURERM = { AZURERM_BACKEND_RESOURCE_GROUP: 'rg-tfstate', AZURERM_BACKEND_STORAGE_ACCOUNT: 'sttfstate', AZURERM_BACKEND_CONTAINER: 'tfstate' };
   /** A backend setting and the variable that selects it. */
   const SETTINGS: Array<[string, NodeJS.ProcessEnv]> = [
@@ -345,7 +355,7 @@ describe("the README's row of a new plan name", () => {
   test('names every backend variable that keeps one state whatever the name (a rename then meets the old deployment)', () => {
     const kept = SETTINGS.filter(([, env]) => JSON.stringify(stateOf('contoso-sql', env)) === JSON.stringify(stateOf('contoso-erp', env)));
     expect(kept.map(([variable]) => variable)).toEqual(['AZURERM_BACKEND_KEY', 'TFC_WORKSPACE']);
-    const row = tableRows(README, '| change | what Terraform does | the DAG |', 'table of changes after deploy').find((line) => cells(line)[0] === '`name`');
+    const row = tableRows(CHANGES_PAGE, '| change | what Terraform does | the DAG |', 'table of changes after deploy').find((line) => cells(line)[0] === '`name`');
     expect(kept.map(([variable]) => variable).filter((variable) => !cells(row ?? '')[1]?.includes(`\`${variable}\``))).toEqual([]);
   });
 });
@@ -421,14 +431,14 @@ function unknownDeployedNames(readme: string, names: Set<string>, planName: stri
   return documented.filter((name) => ![...names].some((synthesized) => namePattern(name, planName).test(synthesized)));
 }
 
-describe("the README's account of the default stacks", () => {
+describe("the README's account of the default stacks (and docs/performance.md's counts)", () => {
   const plan = examplePlanWith({});
   const { synth, release } = synthMigrationStack({ plan });
   const stacks = [synth, release!];
   const hash = /-([0-9a-f]{4})$/.exec(String(Object.values(synth.resource.azurerm_key_vault)[0].name))![1];
 
   test('gives their resource and data source counts, alert counts and every diagnostic setting by name', () => {
-    const { actual, ...documented } = deployedClaims(README, stacks, plan.name, hash);
+    const { actual, ...documented } = deployedClaims(DEPLOYED_TEXT, stacks, plan.name, hash);
     expect(documented).toEqual(actual);
   });
 
@@ -439,7 +449,7 @@ describe("the README's account of the default stacks", () => {
   });
 
   test("names every role the default stack assigns, custom ones with their number of actions (the default plan's SqlMi target)", () => {
-    const documented = tableRows(README, '| principal | role | scope |', 'least-privilege table').map((row) => {
+    const documented = tableRows(SECURITY_PAGE, '| principal | role | scope |', 'least-privilege table').map((row) => {
       const [, role] = cells(row);
       const actions = /\(custom, (\d+) actions/.exec(role);
       return `${backticked(role)[0].replace('<name>', plan.name)}${actions ? ` (${actions[1]} actions)` : ''}`;
@@ -449,7 +459,7 @@ describe("the README's account of the default stacks", () => {
   });
 
   test('a count or a diagnostic setting that differs is seen', () => {
-    const drifted = README.replace(/two stacks, \d+ resources/, 'two stacks, 1 resources')
+    const drifted = DEPLOYED_TEXT.replace(/two stacks, \d+ resources/, 'two stacks, 1 resources')
       .replace(/two stacks of \d+ resources/, 'two stacks of 2 resources')
       .replace('| 6 log alerts + 1 metric alert', '| 7 log alerts + 1 metric alert')
       .replace('`diag-aks-<name>`', '`diag-cluster-<name>`');
@@ -560,7 +570,7 @@ function synthesizedDiagnosticSettings(each: readonly SynthesizedStack[], planNa
     .sort();
 }
 
-describe("the README's alerts, diagnostic settings and outputs of every host", () => {
+describe("the README's alerts and outputs, and docs/monitoring.md's diagnostic settings, of every host", () => {
   const hosts = Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[];
   // Cutover gates on, so the stacks hold the cutover alerts too.
   const plans = new Map(hosts.map((host) => [host, examplePlanWith(AIRFLOW_OF_HOST[host], { cutover: { maxConcurrent: 1 } })]));
@@ -569,11 +579,11 @@ describe("the README's alerts, diagnostic settings and outputs of every host", (
 
   test.each(hosts)('list the diagnostic settings of the %s host with their log categories and metrics', (host) => {
     const { synth, release } = built.get(host)!;
-    expect(documentedDiagnosticSettings(README, host)).toEqual(synthesizedDiagnosticSettings(release ? [synth, release] : [synth], plans.get(host)!.name));
+    expect(documentedDiagnosticSettings(MONITORING_PAGE, host)).toEqual(synthesizedDiagnosticSettings(release ? [synth, release] : [synth], plans.get(host)!.name));
   });
 
   test('a diagnostic setting left out, or a category or host that differs, is seen', () => {
-    const drifted = README.replace(/^\| `diag-dcr-<name>` \|.*\n/m, '')
+    const drifted = MONITORING_PAGE.replace(/^\| `diag-dcr-<name>` \|.*\n/m, '')
       .replace('| `kube-audit-admin`, `guard` |', '| `kube-audit`, `guard` |')
       .replace('| `Transaction` | dataFactory, external |', '| `Transaction` | dataFactory |');
     const { synth, release } = built.get('kubernetes')!;
@@ -630,18 +640,18 @@ function documentedCheckovSkips(readme: string): { count: number | undefined; ev
   };
 }
 
-describe("the README's checkov skips", () => {
+describe("docs/security.md's checkov skips", () => {
   const everyHost = (parseYaml(readFileSync(join(ROOT, '.checkov.yaml'), 'utf8'))['skip-check'] as string[]).sort();
   const perHost = Object.fromEntries(
     Object.entries(parseYaml(readFileSync(join(ROOT, '.checkov-hosts.yaml'), 'utf8')) as Record<string, string[]>).map(([host, checks]) => [host, [...checks].sort()]),
   );
 
   test('are the checks .checkov.yaml and .checkov-hosts.yaml turn off, with their count', () => {
-    expect(documentedCheckovSkips(README)).toEqual({ count: everyHost.length, everyHost, perHost });
+    expect(documentedCheckovSkips(SECURITY_PAGE)).toEqual({ count: everyHost.length, everyHost, perHost });
   });
 
   test('a check missing from a table, or a count that differs, is seen', () => {
-    const drifted = README.replace(/\n\| CKV_AZURE_117 \|.*/, '').replace(/\d+ checks are turned off for every host/, '9 checks are turned off for every host');
+    const drifted = SECURITY_PAGE.replace(/\n\| CKV_AZURE_117 \|.*/, '').replace(/\d+ checks are turned off for every host/, '9 checks are turned off for every host');
     const { count, everyHost: documented } = documentedCheckovSkips(drifted);
     expect(count).toBe(9);
     expect(everyHost.filter((check) => !documented.includes(check))).toEqual(['CKV_AZURE_117']);
@@ -756,7 +766,7 @@ function providerTableProblems(readme: string, requiredProviders: Record<string,
   });
 }
 
-describe("the README's provider versions (Validated against)", () => {
+describe("docs/validated-against.md's provider versions", () => {
   const kubernetes = synthMigrationStack({ plan: examplePlanWith({}) });
   const fabric = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric) }).synth;
   const stacks = [kubernetes.synth, kubernetes.release!, fabric];
@@ -766,11 +776,11 @@ describe("the README's provider versions (Validated against)", () => {
   test('are what the stacks pin and the prebuilt provider packages bind', () => {
     expect(requiredVersions).toHaveLength(1);
     expect(Object.keys(requiredProviders).sort()).toEqual(['azapi', 'azurerm', 'fabric', 'helm', 'kubernetes', 'time']);
-    expect(providerTableProblems(README, requiredProviders, requiredVersions[0])).toEqual([]);
+    expect(providerTableProblems(VALIDATED_PAGE, requiredProviders, requiredVersions[0])).toEqual([]);
   });
 
   test('a pin, a binding or a version that differs is seen', () => {
-    const drifted = README.replace('| `~> 2.7`:', '| `~> 2.8`:')
+    const drifted = VALIDATED_PAGE.replace('| `~> 2.7`:', '| `~> 2.8`:')
       .replace('| hashicorp/helm | 3.1.1 |', '| hashicorp/helm | 3.1.2 |')
       .replace('`@cdktf/provider-kubernetes` 12.1.1 binds', '`@cdktf/provider-kubernetes` 12.2.0 binds');
     expect(providerTableProblems(drifted, requiredProviders, requiredVersions[0])).toEqual([
@@ -800,17 +810,17 @@ function performanceFiguresNotInResults(readme: string, results: string): string
   return missing;
 }
 
-describe("the README's Performance figures", () => {
+describe("docs/performance.md's figures", () => {
   const results = readFileSync(join(ROOT, 'bench', 'RESULTS.md'), 'utf8');
 
-  test('are those of the run bench/RESULTS.md holds (npm run bench rewrites it: then update the README)', () => {
-    expect(performanceFiguresNotInResults(README, results)).toEqual([]);
+  test('are those of the run bench/RESULTS.md holds (npm run bench rewrites it: then update docs/performance.md)', () => {
+    expect(performanceFiguresNotInResults(PERFORMANCE_PAGE, results)).toEqual([]);
     // The table holds figures to compare: against results without any, each one is missing.
-    expect(performanceFiguresNotInResults(README, '## Targets\n\n## Next\n').length).toBeGreaterThan(12);
+    expect(performanceFiguresNotInResults(PERFORMANCE_PAGE, '## Targets\n\n## Next\n').length).toBeGreaterThan(12);
   });
 
   test('a figure or a run that differs is seen', () => {
-    const drifted = README.replace('| 2.68 s vs 2.15 s (1.25x;', '| 2.71 s vs 2.15 s (1.26x;').replace('holds (2026-12-05, d0f5f4c,', 'holds (2026-12-04, d0f5f4c,');
+    const drifted = PERFORMANCE_PAGE.replace('| 2.68 s vs 2.15 s (1.25x;', '| 2.71 s vs 2.15 s (1.26x;').replace('holds (2026-12-05, d0f5f4c,', 'holds (2026-12-04, d0f5f4c,');
     expect(performanceFiguresNotInResults(drifted, results)).toEqual(['2.71s', '1.26x', expect.stringMatching(/^run: README 2026-12-04, d0f5f4c; RESULTS.md /)]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The README's new project ("Installing from your registry") against the package it installs: its
+ * The new project of docs/installing-from-your-registry.md against the package it installs: its
  * `npm install` commands name every peer dependency and the tools at the versions this repository
  * tests with (its devDependencies), and cdktf.json's `app` runs only programs those installs provide
  * (no `npx ts-node` in a project that never installed it). `scripts/consumer-test.sh` builds the
@@ -9,21 +9,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const PAGE_PATH = 'docs/installing-from-your-registry.md';
+const INSTALL_PAGE = readFileSync(join(ROOT, PAGE_PATH), 'utf8');
 const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-const SECTION = '## Installing from your registry';
+const TITLE = '# Installing from your registry';
 /** What the new project needs beside the peer dependencies: the compiler, Node's types, the cdktf CLI. */
 const TOOLS = ['typescript', '@types/node', 'cdktf-cli'];
 
-/** The README's install section. */
-function sectionOf(readme: string): string {
-  const start = readme.indexOf(`\n${SECTION}\n`);
-  if (start < 0) throw new Error(`README has no section "${SECTION}"`);
-  const end = readme.indexOf('\n## ', start + SECTION.length + 2);
-  return readme.slice(start, end < 0 ? undefined : end);
+/** The install page, which is the install section (its title first). */
+function sectionOf(page: string): string {
+  if (!page.startsWith(`${TITLE}\n`)) throw new Error(`${PAGE_PATH} does not start with "${TITLE}"`);
+  return page;
 }
 
-/** The fenced blocks (language, text) of the README's install section. */
+/** The fenced blocks (language, text) of the install page. */
 function sectionBlocks(readme: string): { language: string; text: string }[] {
   return [...sectionOf(readme).matchAll(/^```(\w*)[^\n]*\n([\s\S]*?)^```\s*$/gm)].map(([, language, text]) => ({ language, text }));
 }
@@ -98,38 +97,38 @@ function publishTokenProblems(readme: string): string[] {
   return problems;
 }
 
-describe("the README's new project", () => {
+describe("docs/installing-from-your-registry.md's new project", () => {
   test('installs the package, its peer dependencies and the tools at the versions this repository tests with', () => {
-    expect(installProblems(README)).toEqual([]);
+    expect(installProblems(INSTALL_PAGE)).toEqual([]);
   });
 
   test('a peer at another version, or a tool left out, is seen', () => {
-    const drifted = README.replace('@cdktf/provider-time@11.0.1', '@cdktf/provider-time@11.0.0').replace(' @types/node@^20.19.0', '');
+    const drifted = INSTALL_PAGE.replace('@cdktf/provider-time@11.0.1', '@cdktf/provider-time@11.0.0').replace(' @types/node@^20.19.0', '');
     expect(installProblems(drifted)).toEqual(['@cdktf/provider-time@11.0.0, tested: 11.0.1', '@types/node is not installed (tested: ^20.19.0)']);
   });
 
   test("has a cdktf.json whose app runs only what the installs provide", () => {
-    expect(missingPrograms(README)).toEqual([]);
+    expect(missingPrograms(INSTALL_PAGE)).toEqual([]);
   });
 
   test("shows npm publish's registry token as a variable in .npmrc, never the token", () => {
-    expect(publishTokenProblems(README)).toEqual([]);
+    expect(publishTokenProblems(INSTALL_PAGE)).toEqual([]);
   });
 
   test('a token line the shell would fill in, or a token written out, is seen', () => {
     const line = "echo '//<your-registry>/:_authToken=${NPM_TOKEN}' >> .npmrc";
-    expect(README).toContain(line);
-    expect(publishTokenProblems(README.replace(line, 'echo "//<your-registry>/:_authToken=${NPM_TOKEN}" >> .npmrc'))).toEqual([
+    expect(INSTALL_PAGE).toContain(line);
+    expect(publishTokenProblems(INSTALL_PAGE.replace(line, 'echo "//<your-registry>/:_authToken=${NPM_TOKEN}" >> .npmrc'))).toEqual([
       "no echo '//<registry>/:_authToken=${VARIABLE}' >> .npmrc",
     ]);
-    expect(publishTokenProblems(README.replace(line, "echo '//<your-registry>/:_authToken=npm_abc123' >> .npmrc"))).toEqual([
+    expect(publishTokenProblems(INSTALL_PAGE.replace(line, "echo '//<your-registry>/:_authToken=npm_abc123' >> .npmrc"))).toEqual([
       "no echo '//<registry>/:_authToken=${VARIABLE}' >> .npmrc",
       'a token written out: _authToken=npm_abc123',
     ]);
   });
 
   test("an app that runs ts-node, which nothing installs, or no cdktf.json at all, is seen", () => {
-    expect(missingPrograms(README.replace('"app": "npx tsc && node main.js"', '"app": "npx ts-node main.ts"'))).toEqual(['ts-node']);
-    expect(missingPrograms(README.replace('"app": "npx tsc', '"run": "npx tsc'))).toEqual(['0 cdktf.json blocks (```json with "app"), expected one']);
+    expect(missingPrograms(INSTALL_PAGE.replace('"app": "npx tsc && node main.js"', '"app": "npx ts-node main.ts"'))).toEqual(['ts-node']);
+    expect(missingPrograms(INSTALL_PAGE.replace('"app": "npx tsc', '"run": "npx tsc'))).toEqual(['0 cdktf.json blocks (```json with "app"), expected one']);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The README's table of `DatabaseMigrationStackProps` is read against the interface as declared in
+ * docs/constructs.md's table of `DatabaseMigrationStackProps` is read against the interface as declared in
  * lib/database-migration-stack.ts (the TypeScript parser): a prop added, removed or renamed without
  * its row, a type renamed, or a default other than the prop's `@default` is seen.
  */
@@ -9,7 +9,7 @@ import * as ts from 'typescript';
 import { tableRows } from './readme-table';
 
 const ROOT = join(__dirname, '..', '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const CONSTRUCTS_PAGE = readFileSync(join(ROOT, 'docs', 'constructs.md'), 'utf8');
 const PROPS_FILE = join(ROOT, 'lib', 'database-migration-stack.ts');
 const PROPS_SOURCE = readFileSync(PROPS_FILE, 'utf8');
 const HEADER = '| prop | type | default | what it does | more |';
@@ -61,39 +61,39 @@ function stackPropsTableProblems(readme: string, source: string): string[] {
       continue;
     }
     if (prop.default === undefined) problems.push(`${row.name}: optional without a @default`);
-    else if (row.default !== prop.default) problems.push(`${row.name}: default "${row.default}" in the README, "${prop.default}" declared`);
-    if (prop.type !== undefined && row.type !== prop.type) problems.push(`${row.name}: type ${row.type} in the README, ${prop.type} declared`);
+    else if (row.default !== prop.default) problems.push(`${row.name}: default "${row.default}" in docs/constructs.md, "${prop.default}" declared`);
+    if (prop.type !== undefined && row.type !== prop.type) problems.push(`${row.name}: type ${row.type} in docs/constructs.md, ${prop.type} declared`);
   }
   const rowNames = documented.map((row) => row.name);
   problems.push(...rowNames.filter((name, index) => rowNames.indexOf(name) !== index).map((name) => `${name}: more than one row`));
-  problems.push(...[...declared.keys()].filter((name) => !rowNames.includes(name)).map((name) => `${name}: no row in the README`));
+  problems.push(...[...declared.keys()].filter((name) => !rowNames.includes(name)).map((name) => `${name}: no row in docs/constructs.md`));
   return problems;
 }
 
-describe("the README's table of DatabaseMigrationStackProps", () => {
+describe("docs/constructs.md's table of DatabaseMigrationStackProps", () => {
   test('has a row for every prop, each with its declared type and its @default', () => {
     expect(declaredProps(PROPS_SOURCE).length).toBeGreaterThan(10);
-    expect(stackPropsTableProblems(README, PROPS_SOURCE)).toEqual([]);
+    expect(stackPropsTableProblems(CONSTRUCTS_PAGE, PROPS_SOURCE)).toEqual([]);
   });
 
   test('a prop added or a row left out, renamed, of another type or with another default is seen', () => {
-    const drifted = README.replace(/^\| `kubeloginMode` \|.*\n/m, '')
+    const drifted = CONSTRUCTS_PAGE.replace(/^\| `kubeloginMode` \|.*\n/m, '')
       .replace('| `resourceGroupName` | `string` | `rg-<plan name>` |', '| `resourceGroupName` | `string` | `rg-<name>` |')
       .replace('| `lock` | `ResourceLock`', '| `locks` | `ResourceLock`')
       .replace('| `eventsTable` | `MigrationEventsTable`', '| `eventsTable` | `string`');
     const added = PROPS_SOURCE.replace('  readonly kubeloginMode?: KubeloginMode;', '  readonly kubeloginMode?: KubeloginMode;\n  /** New. @default 1 */\n  readonly replicas?: number;');
     expect(stackPropsTableProblems(drifted, added)).toEqual([
-      'resourceGroupName: default "rg-<name>" in the README, "rg-<plan name>" declared',
-      'eventsTable: type string in the README, MigrationEventsTable declared',
+      'resourceGroupName: default "rg-<name>" in docs/constructs.md, "rg-<plan name>" declared',
+      'eventsTable: type string in docs/constructs.md, MigrationEventsTable declared',
       'row locks: DatabaseMigrationStackProps has no such prop',
-      'lock: no row in the README',
-      'kubeloginMode: no row in the README',
-      'replicas: no row in the README',
+      'lock: no row in docs/constructs.md',
+      'kubeloginMode: no row in docs/constructs.md',
+      'replicas: no row in docs/constructs.md',
     ]);
   });
 
   test('a default changed in the declaration alone is seen', () => {
     const changed = PROPS_SOURCE.replace('@default `rg-<plan name>`', '@default `rg-<plan name>-migration`');
-    expect(stackPropsTableProblems(README, changed)).toEqual(['resourceGroupName: default "rg-<plan name>" in the README, "rg-<plan name>-migration" declared']);
+    expect(stackPropsTableProblems(CONSTRUCTS_PAGE, changed)).toEqual(['resourceGroupName: default "rg-<plan name>" in docs/constructs.md, "rg-<plan name>-migration" declared']);
   });
 });

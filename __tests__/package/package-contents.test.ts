@@ -199,8 +199,8 @@ describe('npm package contents', () => {
       ...sources.filter((path) => path.startsWith('lib/') && path.endsWith('.json')).map((path) => `dist/${path}`),
       ...dagPackage,
       ...sources.filter((path) => path.startsWith('examples/')),
-      // The pages the README, the examples and the library's messages send a reader to.
-      ...sources.filter((path) => ['dags/README.md', 'docs/fabric-host.md', 'docs/permissions.md'].includes(path)),
+      // The pages the README, the examples and the library's messages send a reader to: the DAG's README and every page of docs/.
+      ...sources.filter((path) => path === 'dags/README.md' || /^docs\/[^/]+\.md$/.test(path)),
       ...sources.filter((path) => path === SCHEMA),
       // Scripts a deployment step runs with plain Node (the Fabric DAG uploader), shipped as source.
       ...sources.filter((path) => path.startsWith('lib/') && path.endsWith('.mjs')),

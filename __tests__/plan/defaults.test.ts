@@ -1,4 +1,4 @@
-/** Every default the schema documents (lib/plan/document-schema.ts, the README field table), filled in by parsing. */
+/** Every default the schema documents (lib/plan/document-schema.ts, docs/migration-plan.md's field table), filled in by parsing. */
 import { parseMigrationPlan } from '../../lib/plan';
 import { managedInstancePlan, minimalPlan } from './plan-fixtures';
 

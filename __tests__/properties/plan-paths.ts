@@ -1,6 +1,6 @@
 /**
  * Field paths inside plan documents for the property tests: walk, read, write and name them the
- * way problems do. The field tables are the plan's documented shape (the README's plan section),
+ * way problems do. The field tables are the plan's documented shape (docs/migration-plan.md),
  * written out again so the tests do not take the schema's word for what a field is.
  */
 

@@ -5,7 +5,7 @@ import { validPlanDocument } from './arbitraries';
 import { expectDeepEqual, runs } from './outcomes';
 import { clone } from './plan-paths';
 
-/** The documented defaults (the README's field table), applied to a valid document by hand. */
+/** The documented defaults (docs/migration-plan.md's field table), applied to a valid document by hand. */
 function withDefaults(document: any): unknown {
   const kindOf = new Map<string, string>(document.targetServers.map((server: any) => [server.name, server.kind]));
   return {

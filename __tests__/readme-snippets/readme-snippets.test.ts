@@ -1,5 +1,5 @@
 /**
- * Every ```ts block of the README compiles against the public API, as a consumer gets it: the
+ * Every ```ts block of the README and of the pages in docs/ compiles against the public API, as a consumer gets it: the
  * package name maps to `lib/index.ts` (nothing under `lib/private/` is reachable by name), and all
  * blocks are type-checked in one TypeScript program with the project's compiler options. A block
  * that imports from the package keeps its own import; one that does not gets an import of the
@@ -7,7 +7,7 @@
  * `plan`, ...) are declared once, with their real types, in `PREAMBLE`. A block that is not meant to
  * compile says so in its fence (```ts fragment); any other word after `ts` fails the test.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from 'cdktf';
 import * as ts from 'typescript';
@@ -210,7 +210,9 @@ const BROKEN_MARKDOWN = [
   '   ```',
 ].join('\n');
 
-const readme = classify(tsBlocks('README.md', readFileSync(join(REPO, 'README.md'), 'utf8')));
+/** The README and the pages of docs/ its reference parts moved to (the API reference's start page apart, below). */
+const DOCUMENTS = ['README.md', ...readdirSync(join(REPO, 'docs')).filter((name) => name.endsWith('.md') && name !== 'api-overview.md').map((name) => `docs/${name}`)];
+const readme = classify(DOCUMENTS.flatMap((path) => tsBlocks(path, readFileSync(join(REPO, path), 'utf8'))));
 /** The API reference's start page (TypeDoc's index), the other page a new user copies code from. */
 const apiOverview = classify(tsBlocks('docs/api-overview.md', readFileSync(join(REPO, 'docs', 'api-overview.md'), 'utf8')));
 const broken = classify(tsBlocks(BROKEN_FILE, BROKEN_MARKDOWN));
@@ -221,7 +223,7 @@ beforeAll(() => {
   problems = snippetDiagnostics([...readme.compiled, ...apiOverview.compiled, ...broken.compiled]);
 });
 
-describe('the README TypeScript blocks', () => {
+describe('the README and docs/ TypeScript blocks', () => {
   test('are found (the stack props, two plans in one workspace, the constructs in your own stack)', () => {
     expect(readme.compiled.length + readme.fragments.length + readme.unmarked.length).toBeGreaterThanOrEqual(3);
   });
@@ -265,7 +267,7 @@ describe('the Markdown block check', () => {
  * plans of different names). Each must build and pass the checks the constructs run at synth, with
  * no warning but those the plans' own settings draw.
  */
-describe('the README blocks a team copies whole', () => {
+describe('the README and docs/ blocks a team copies whole', () => {
   const guid = '00000000-0000-0000-0000-000000000000';
   const example = (file: string) => join(REPO, 'examples', file);
   const packageAsInstalled = {

@@ -29,7 +29,7 @@ function twoTargetPlan(): MigrationPlan {
   return parseMigrationPlan(document);
 }
 
-/** The table in README "Security" (the default plan: the Kubernetes host). */
+/** The table in docs/security.md, "Least privilege" (the default plan: the Kubernetes host). */
 const README_TABLE = `| principal | role | scope |
 |---|---|---|
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 4 actions) | resource group \`rg-contoso-sql\` |
@@ -46,7 +46,7 @@ const README_TABLE = `| principal | role | scope |
 | deploying identity (runs Terraform) | \`Azure Kubernetes Service RBAC Cluster Admin\` | AKS cluster \`aks-contoso-sql\` |
 | deploying identity (runs Terraform) | \`Key Vault Secrets Officer\` | Key Vault \`kv-contoso-sql-09e6\` |`;
 
-/** What other hosts add to, or take from, that table (README, "Security"). */
+/** What other hosts add to, or take from, that table (docs/security.md, "Least privilege"). */
 const OTHER_HOSTS: Record<'dataFactory' | 'fabric' | 'external', string[]> = {
   dataFactory: [
     'Airflow service principal (`airflow.dataFactory.servicePrincipal`) | `Migration SQL Pipeline Runner (contoso-sql)` (custom, 6 actions) | Data Factory `adf-contoso-sql`',
@@ -66,7 +66,7 @@ describe('role assignments of the default stack', () => {
   const { synth, release } = synthMigrationStack({ plan });
   const grants = roleGrants(synth, plan);
 
-  it('are the ones in the README table', () => {
+  it('are the ones in the table of docs/security.md', () => {
     expect(markdownTable(grants)).toBe(README_TABLE);
   });
 

@@ -105,7 +105,7 @@ export function leastPrivilegeViolations(synth: SynthesizedStack, plan: Migratio
   return problems;
 }
 
-/** The README table: one row per principal, role and kind of scope. */
+/** The table of docs/security.md: one row per principal, role and kind of scope. */
 export function markdownTable(grants: readonly RoleGrant[]): string {
   const rows = grants
     .map((g) => [g.principal, g.customActions ? `\`${g.role}\` (custom, ${g.customActions.length} actions)` : `\`${g.role}\``, g.scope])

@@ -1,7 +1,7 @@
 /**
  * Every override that weakens a secure default warns at synth (override is allowed, silence is not):
  * one row per override, as a user writes it, with the warning it gives; the default stack of every
- * host gives none of them, and the README's security section names each.
+ * host gives none of them, and docs/security.md names each.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,9 +71,9 @@ describe('an override that weakens a secure default', () => {
     expect(stackWarnings({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) }).filter((warning) => WEAKENED.test(warning))).toEqual([]);
   });
 
-  it("is named in the README's security section", () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('**Secure defaults, overridable with a warning.**'), readme.indexOf('**Least privilege.**'));
+  it('is named in docs/security.md', () => {
+    const page = readFileSync(join(__dirname, '..', '..', 'docs', 'security.md'), 'utf8');
+    const section = page.slice(page.indexOf('**Secure defaults, overridable with a warning.**'), page.indexOf('**Least privilege.**'));
     for (const [prop] of OVERRIDES) expect(section).toContain(`\`${prop}\``);
   });
 });

@@ -94,7 +94,7 @@ describe('the contract check can fail', () => {
       `${PLAN} [contoso-sql]: azurerm_key_vault.${VAULT} (the SQL credentials put there by hand) is gone and no moved block leads from it: ` +
         'terraform plan destroys it and creates azurerm_key_vault.Orchestration_Vault_0A1B2C3D. Add a moved block (moveFromFormerId, ' +
         'lib/private/retired-addresses.ts) or accept the replacement on purpose (UPDATE_PROTECTED_ADDRESSES=1 npx jest --ci __tests__/upgrade) ' +
-        `and say so in the README's "Upgrading the library"`,
+        `and say so in docs/upgrading.md`,
     ]);
   });
 

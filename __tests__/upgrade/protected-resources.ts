@@ -146,7 +146,7 @@ export function upgradeProblems(plan: string, contract: ProtectedResources, stac
         problems.push(
           `${plan} [${stackName}]: ${address} (${PROTECTED_TYPES[type].why}) is gone and no moved block leads from it: ` +
             `terraform plan destroys it${sameType.length > 0 ? ` and creates ${sameType.join(', ')}` : ''}. ` +
-            `Add a moved block (moveFromFormerId, lib/private/retired-addresses.ts) or accept the replacement on purpose (${ACCEPT}) and say so in the README's "Upgrading the library"`,
+            `Add a moved block (moveFromFormerId, lib/private/retired-addresses.ts) or accept the replacement on purpose (${ACCEPT}) and say so in docs/upgrading.md`,
         );
         continue;
       }
@@ -158,7 +158,7 @@ export function upgradeProblems(plan: string, contract: ProtectedResources, stac
         if (comparable(before, moved) !== comparable(after, moved)) {
           problems.push(
             `${plan} [${stackName}]: ${target} (${PROTECTED_TYPES[type].why}) changes ${argument} from ${JSON.stringify(before)} to ${JSON.stringify(after)}, ` +
-              `which Azure cannot change in place: terraform plan replaces it. Keep the argument or accept the replacement on purpose (${ACCEPT}) and say so in the README's "Upgrading the library"`,
+              `which Azure cannot change in place: terraform plan replaces it. Keep the argument or accept the replacement on purpose (${ACCEPT}) and say so in docs/upgrading.md`,
           );
         }
       }

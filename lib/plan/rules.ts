@@ -28,7 +28,7 @@ export const defaultConnectionStringSecretName = (server: string) => `${server}-
  */
 export const ONE_DOCUMENT = { jitless: true } as const;
 
-/** A mapped copy of T: a zod-derived shape with a name TypeDoc shows (JSON Schema and README describe its fields). */
+/** A mapped copy of T: a zod-derived shape with a name TypeDoc shows (JSON Schema and docs/migration-plan.md describe its fields). */
 export type Named<T> = { [K in keyof T]: T[K] };
 
 /** A string matching `pattern`, or the problem `rule`. */

@@ -1,7 +1,7 @@
 /**
  * The plan's TypeScript types, derived from the zod schema, so the schema is the one place that
  * describes each field (its `.meta` descriptions reach editors through the JSON Schema, and
- * readers through the README's field table).
+ * readers through docs/migration-plan.md's field table).
  */
 import type { z } from 'zod';
 import type { migrationPlanSchema } from './schema';
@@ -13,7 +13,7 @@ type PlanOutput = z.output<typeof migrationPlanSchema>;
 /**
  * A whole migration (what moves, from where, to where, in which order) as `loadMigrationPlan` and
  * `parseMigrationPlan` return it: every default filled in, deeply frozen (changing it throws). Its
- * fields are described in `schema/migration-plan.schema.json` and the README.
+ * fields are described in `schema/migration-plan.schema.json` and `docs/migration-plan.md`.
  *
  * @displayType z.output<typeof migrationPlanSchema>
  */

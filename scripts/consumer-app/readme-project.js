@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * A new user's project, made as the README's "Installing from your registry" says, from the README
- * inside the installed package (what a registry user reads):
+ * A new user's project, made as docs/installing-from-your-registry.md says, from that page inside
+ * the installed package (what a registry user reads):
  *   node readme-project.js <package name> <project folder>
  * The folder must exist and reach the installed packages (`node_modules`). The script writes the
  * section's cdktf.json, tsconfig.json, .gitignore and main.ts verbatim, runs every command of its
@@ -24,7 +24,8 @@ if (!packageName || !project) {
   process.stderr.write('usage: node readme-project.js <package name> <project folder>\n');
   process.exit(2);
 }
-const SECTION = '## Installing from your registry';
+const PAGE = join('docs', 'installing-from-your-registry.md');
+const TITLE = '# Installing from your registry';
 const failures = [];
 function check(condition, message) {
   if (!condition) failures.push(message);
@@ -35,19 +36,17 @@ function fail(message) {
   process.exit(1);
 }
 
-const readmePath = join(project, 'node_modules', ...packageName.split('/'), 'README.md');
-const readme = readFileSync(readmePath, 'utf8');
-const start = readme.indexOf(`\n${SECTION}\n`);
-if (start < 0) fail(`${readmePath} has no section "${SECTION}"`);
-const end = readme.indexOf('\n## ', start + SECTION.length + 2);
-const section = readme.slice(start, end < 0 ? undefined : end);
+const pagePath = join(project, 'node_modules', ...packageName.split('/'), PAGE);
+if (!existsSync(pagePath)) fail(`the package ships no ${PAGE}`);
+const section = readFileSync(pagePath, 'utf8');
+if (!section.startsWith(`${TITLE}\n`)) fail(`${pagePath} does not start with "${TITLE}"`);
 
 /** The fenced blocks of the section: language and text. */
 const blocks = [...section.matchAll(/^```(\w*)[^\n]*\n([\s\S]*?)^```\s*$/gm)].map(([, language, text]) => ({ language, text }));
 /** The one block that `matches`, or a failure naming what is missing. */
 function theBlock(what, matches) {
   const found = blocks.filter(matches);
-  if (found.length !== 1) fail(`the section "${SECTION}" has ${found.length} blocks of ${what}, expected one`);
+  if (found.length !== 1) fail(`${PAGE} has ${found.length} blocks of ${what}, expected one`);
   return found[0].text;
 }
 const jsonWith = (key) => (block) => block.language === 'json' && new RegExp(`^\\s*"${key}"\\s*:`, 'm').test(block.text);
