@@ -5,7 +5,7 @@
 import { describeDiagnostic, Diagnostic, ValidateOutput } from './validate-terraform';
 import type { StackJson } from './validate-variants';
 
-/** A warning the providers print that is understood and left as is; the README lists each. */
+/** A warning the providers print that is understood and left as is; docs/validated-against.md lists each. */
 export interface AcceptedWarning {
   readonly summary: RegExp;
   readonly reason: string;
