@@ -144,7 +144,9 @@ describe('SqlPipelines', () => {
   });
 
   it.each([
-    [{ maxRunsPerPipeline: 0 }, 'maxRunsPerPipeline must be a whole number of at least 1, got 0'],
+    [{ maxRunsPerPipeline: 0 }, 'maxRunsPerPipeline must be a whole number from 1 to 50, got 0'],
+    // azurerm_data_factory_pipeline's concurrency: IntBetween(1, 50) (terraform validate refused 51)
+    [{ maxRunsPerPipeline: 51 }, 'maxRunsPerPipeline must be a whole number from 1 to 50, got 51'],
     [{ activityRetries: -1 }, 'activityRetries must be a whole number of at least 0, got -1'],
     // A 72-character name gets mpe-<name>-<8 hex>: 85 characters, over azurerm's 80 (terraform validate refused it)
     [

@@ -82,6 +82,18 @@ describe('plans that ask for something impossible', () => {
     ]);
   });
 
+  it('refuses more than 50 SQL steps at once where they run as Data Factory pipeline runs (azurerm caps a pipeline\'s concurrency at 50)', () => {
+    const plan = (airflow: unknown, steps: number) => ({ ...withAirflow(airflow), concurrency: { maxSqlStepsPerRuntime: steps } });
+    const refused = (airflow: unknown, steps: number) =>
+      problemsOf(() => parseMigrationPlan(plan(airflow, steps))).map((p: PlanProblem) => `${p.path}: ${p.message}`);
+    const message =
+      'concurrency.maxSqlStepsPerRuntime: must be at most 50 with airflow.sqlAccess dataFactory, got 51: it is the concurrency of each SQL pipeline, which azurerm_data_factory_pipeline accepts from 1 to 50';
+    expect(refused({ host: 'external' }, 51)).toEqual([message]);
+    expect(refused({ sqlAccess: 'dataFactory' }, 51)).toEqual([message]);
+    expect(parseMigrationPlan(plan({ host: 'external' }, 50)).concurrency.maxSqlStepsPerRuntime).toBe(50);
+    expect(parseMigrationPlan(plan(undefined, 100)).concurrency.maxSqlStepsPerRuntime).toBe(100); // direct: the pool's slots only
+  });
+
   it('refuses a host section that does not match the host, naming the default host', () => {
     expect(problems({ fabric: { capacityId: CAPACITY_ID, servicePrincipal: SP } })).toEqual([
       'airflow.fabric: applies to host fabric only, but host is kubernetes (the default): set host: fabric or remove this section',

@@ -346,7 +346,11 @@ export function validPlanDocument({ minDatabases = 1, maxDatabases = 60 }: PlanS
           sqlAccess: draft.sqlAccess,
           kubernetes: draft.maxNodes === undefined ? undefined : { minNodes: 1, maxNodes: draft.maxNodes },
         }),
-        concurrency: draft.concurrency,
+        // Through Data Factory the SQL steps at once are each SQL pipeline's concurrency, at most 50.
+        concurrency:
+          draft.sqlAccess === 'dataFactory' && draft.concurrency?.maxSqlStepsPerRuntime !== undefined
+            ? { ...draft.concurrency, maxSqlStepsPerRuntime: Math.min(draft.concurrency.maxSqlStepsPerRuntime, 50) }
+            : draft.concurrency,
         sourceServers: draft.sourceServers.map(([name, { backupFileShare, shareEvenIfUnneeded, ...server }], index) =>
           withoutUndefined({
             name,

@@ -24,10 +24,13 @@ T = TypeVar("T")
 
 
 class DatabaseSql:
-    def __init__(self, access: Any, key_prefix: str):
-        """`key_prefix`: this run, task and try (see `operation_key_prefix`)."""
+    def __init__(self, access: Any, key_prefix: str, not_before: Optional[datetime] = None):
+        """`key_prefix`: this run, task and try (see `operation_key_prefix`); `not_before`: when that try first
+        poked, before which no operation under the prefix began (`SqlOperation.not_before`; None: not known, an
+        earlier try's prefix). Operations under their own key (`backup_log`) may have begun in an earlier run."""
         self._access = access
         self._key_prefix = key_prefix
+        self._not_before = not_before
 
     def source_state(self, database: DatabaseMigration, purpose: str = "source-state") -> Optional[statements.DatabaseState]:
         """The source's state with its freeze marker (`source_freeze`)."""
@@ -120,7 +123,7 @@ class DatabaseSql:
     def freeze_submitted(self, database: DatabaseMigration) -> bool:
         """Whether the freeze was submitted under this key prefix: by its task's try (it may still be running)."""
         endpoint, sql, purpose = self._freeze(database)
-        return self._access.submitted(SqlOperation(key=self._key(purpose), endpoint=endpoint, sql=sql, returns_rows=True))
+        return self._access.submitted(self._operation(self._key(purpose), endpoint, sql))
 
     def _freeze(self, database: DatabaseMigration, marker: Optional[str] = None, earlier_markers: Sequence[str] = ()):
         sql = statements.freeze(database.source_database, database.source_freeze, marker, earlier_markers)
@@ -164,7 +167,8 @@ class DatabaseSql:
             for operation in operations:
                 running.append((operation, time.monotonic()))
                 timeout = statements.fingerprint_timeout_seconds(deadline, utc_now())
-                handles.append(self._access.submit(dataclasses.replace(operation, timeout_seconds=timeout)))
+                submitted = dataclasses.replace(operation, timeout_seconds=timeout, not_before=self._not_before)
+                handles.append(self._access.submit(submitted))
             return handles
 
         def say_what_runs() -> None:
@@ -188,20 +192,22 @@ class DatabaseSql:
         """Whether `compare` submitted its batches under this key prefix (through Data Factory: in an earlier poke)."""
         from migration_orchestration_lib.validation import validation_operations
 
-        return self._access.submitted(validation_operations(plan, database, self._key("validate"))[0])
+        first = validation_operations(plan, database, self._key("validate"))[0]
+        return self._access.submitted(dataclasses.replace(first, not_before=self._not_before))
 
     def _run(self, endpoint: SqlEndpoint, sql: str, purpose: str, own_key: bool = False) -> List[Mapping[str, Any]]:
-        key = purpose if own_key else self._key(purpose)
-        handle = self._access.submit(SqlOperation(key=key, endpoint=endpoint, sql=sql, returns_rows=True))
+        operation = SqlOperation(key=purpose, endpoint=endpoint, sql=sql, returns_rows=True) if own_key else (
+            self._operation(self._key(purpose), endpoint, sql))
+        handle = self._access.submit(operation)
         result = self._access.result(handle)
         if result is None:
-            raise StepPending("SQL operation %s is running on %s" % (key, endpoint.server_name))
+            raise StepPending("SQL operation %s is running on %s" % (operation.key, endpoint.server_name))
         return list(result.rows)
 
     def _run_together(self, *operations: Any) -> List[List[Mapping[str, Any]]]:
         """Several (endpoint, sql, purpose) submitted at once (pipeline runs in parallel), then read."""
         handles = [
-            self._access.submit(SqlOperation(key=self._key(purpose), endpoint=endpoint, sql=sql, returns_rows=True))
+            self._access.submit(self._operation(self._key(purpose), endpoint, sql))
             for endpoint, sql, purpose in operations
         ]
         results = [self._access.result(handle) for handle in handles]
@@ -212,6 +218,9 @@ class DatabaseSql:
 
     def _key(self, purpose: str) -> str:
         return "%s:%s" % (self._key_prefix, purpose)
+
+    def _operation(self, key: str, endpoint: SqlEndpoint, sql: str) -> SqlOperation:
+        return SqlOperation(key=key, endpoint=endpoint, sql=sql, returns_rows=True, not_before=self._not_before)
 
 
 def _while_beating(work: Callable[[], T], every: timedelta, beat: Callable[[], None]) -> T:

@@ -13,13 +13,15 @@ themselves are idempotent where they change anything (see `sql_statements`).
 How a step uses it: on every poke `handle = access.submit(operation)` then `access.result(handle)`
 (None: poke again later). Keep the key stable for one DAG run's step (run id, database, step):
 pokes, retries and a crashed worker's successor then find the same operation, and a failed one
-keeps failing (Data Factory already retried its activity). Put the try number in the key only if
-an Airflow retry should run the SQL again. The direct implementation runs the batch inside
+keeps failing (Data Factory already retried its activity). `not_before` (the try's first poke) keeps
+the runs of a deleted DAG run that had the same run id from being taken for this one's. Put the try
+number in the key only if an Airflow retry should run the SQL again. The direct implementation runs the batch inside
 `submit` (its `result` is ready at once); the Data Factory one returns while the run is Queued.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, List, Mapping, Optional, Protocol, Sequence
 
 
@@ -45,6 +47,10 @@ class SqlOperation:
     sql: str
     returns_rows: bool  # a query (rows back) or a statement
     timeout_seconds: int = 3600
+    # No run of the key begun before this is this operation's: a run deleted and triggered again under its
+    # run id numbers its tries from 1 again, so its keys recur, and an earlier run's result would be taken
+    # for this one's (a freeze the rollback undid since, read as in force). None: any within the adoption window.
+    not_before: Optional[datetime] = None
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ are reached through the self-hosted integration runtime, SqlMi and SqlDb targets
 private endpoints of the factory's managed virtual network (the route, `routes_from_plan`).
 
 `submit` is idempotent per key: it first looks for a run of the pipeline whose `operationKey`
-parameter is the key (`pipeline_runs.query_by_factory`, newest first) and adopts it, whatever its
-status, so a worker that died with a run in flight is followed by one that waits for that run, and
-a failed run is reported (not silently repeated) on every poke. Put the try number in the key only
+parameter is the key (`pipeline_runs.query_by_factory`, newest first; begun at or after the
+operation's `not_before`, five minutes of clock skew aside, and only runs updated since then are
+listed) and adopts it, whatever its status, so a worker that died with a run in flight is followed
+by one that waits for that run, and a failed run is reported (not silently repeated) on every poke. Put the try number in the key only
 if an Airflow retry should run the SQL again. `result` reads the run (`pipeline_runs.get`): None
 while Queued/InProgress/Canceling; the activity's rows when Succeeded
 (`activity_runs.query_by_pipeline_run`, Lookup `output.value`, Script `output.resultSets`);
@@ -44,6 +45,7 @@ ENDED_BADLY = ("Failed", "Cancelled")
 LOOKUP_ROW_LIMIT = 5000
 LOOKUP_TIMEOUT_SECONDS = 24 * 3600  # Data Factory ends a Lookup after 24 hours
 DEFAULT_ADOPTION_WINDOW = timedelta(days=30)
+CLOCK_SKEW = timedelta(minutes=5)  # between the Airflow worker's clock (`not_before`) and Data Factory's (runStart)
 FACTORY_TYPE = "Microsoft.DataFactory/factories"
 
 
@@ -120,12 +122,12 @@ class DataFactorySqlAccess:
         route = self._route_of(operation.endpoint)
         self._contract.check_parameters(route.name, route.parameters)
         step = self._contract.step(route.name, statement=not operation.returns_rows)
-        run_id = self._find_run(step.pipeline, operation.key) or self._start_run(step, operation, route)
+        run_id = self._find_run(step.pipeline, operation) or self._start_run(step, operation, route)
         return SqlOperationHandle(key=operation.key, reference=run_id)
 
     def submitted(self, operation: SqlOperation) -> bool:
         step = self._contract.step(self._route_of(operation.endpoint).name, statement=not operation.returns_rows)
-        return self._find_run(step.pipeline, operation.key) is not None
+        return self._find_run(step.pipeline, operation) is not None
 
     def _start_run(self, step: PipelineStep, operation: SqlOperation, route: SqlRoute) -> str:
         from azure.core.exceptions import AzureError
@@ -139,7 +141,7 @@ class DataFactorySqlAccess:
             ).run_id
         except AzureError:
             # createRun is not idempotent: when its answer is lost the run may exist all the same.
-            started = self._find_run(step.pipeline, operation.key)
+            started = self._find_run(step.pipeline, operation)
             if started is None:
                 raise
             return started
@@ -163,17 +165,22 @@ class DataFactorySqlAccess:
             raise SqlOperationFailed("%s: run %s succeeded but has no %s activity run" % (handle.key, run.run_id, step.activity))
         return SqlResult(rows=_rows(activity.output or {}, step, handle.key))
 
-    def _find_run(self, pipeline: str, key: str) -> Optional[str]:
+    def _find_run(self, pipeline: str, operation: SqlOperation) -> Optional[str]:
         now = self._clock()
+        after = now - self._adoption_window
+        if operation.not_before is not None:
+            after = max(after, operation.not_before - CLOCK_SKEW)
         token = None
         while True:
             page = self._client.pipeline_runs.query_by_factory(
                 self._factory.resource_group,
                 self._factory.name,
-                _run_filter(now - self._adoption_window, now + timedelta(days=1), "PipelineName", pipeline, token, newest_first=True),
+                _run_filter(after, now + timedelta(days=1), "PipelineName", pipeline, token, newest_first=True),
             )
             for run in page.value or []:
-                if (run.parameters or {}).get(OPERATION_KEY) == key:
+                # Listed by lastUpdated: a run begun before `after` may still be updated after it.
+                begun_in_time = run.run_start is None or run.run_start >= after
+                if (run.parameters or {}).get(OPERATION_KEY) == operation.key and begun_in_time:
                     return run.run_id
             token = page.continuation_token
             if not token:

@@ -227,7 +227,7 @@ class StepContext:
         if self._sql is None:
             from migration_orchestration_lib.database_sql import DatabaseSql
 
-            self._sql = DatabaseSql(self.services.sql_access, self._sql_key_prefix(running_try(self.task_instance)))
+            self._sql = DatabaseSql(self.services.sql_access, self._sql_key_prefix(running_try(self.task_instance)), self.first_poke)
         return self._sql
 
     def afresh(self, purpose: str) -> str:

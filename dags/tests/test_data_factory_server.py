@@ -3,8 +3,10 @@ Data Factory SQL access on the paths the shared behavioural tests do not reach."
 from __future__ import annotations
 
 import copy
+import dataclasses
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -109,6 +111,27 @@ def test_a_run_that_ended_while_no_worker_watched_is_adopted(adf):
     assert successor.submit(backup) == handle
     assert sql_statements.parse_backups(successor.result(handle).rows)[0].file_name == "Sales_tail.trn"
     assert adf.operations_started() == 1
+
+
+def test_a_run_begun_before_the_operations_not_before_is_not_taken_for_it(adf):
+    """A DAG run deleted and triggered again under its run id numbers its tries from 1 again: its keys recur. The
+    earlier run's freeze, which its rollback undid since, must not be read as this run's (before, it was adopted:
+    the source reported frozen, writable)."""
+    earlier = query("run:sales:freeze_source:1:freeze", source(), state_sql())
+    first = finish(adf.access(), earlier)
+    old = next(iter(adf.world.snapshot()["dataFactoryRuns"]))
+    an_hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with adf.world.transaction() as state:  # the deleted DAG run's, an hour before this try began
+        state["dataFactoryRuns"][old].update(runStart=an_hour_ago, runEnd=an_hour_ago, lastUpdated=an_hour_ago)
+    again = dataclasses.replace(earlier, not_before=datetime.now(timezone.utc))
+    access = adf.access()
+    assert not access.submitted(again)
+    handle = access.submit(again)
+    assert handle.reference != old and adf.operations_started() == 2
+    assert access.submit(again) == handle  # its own run is found again on the next poke
+    assert finish(access, again, handle=handle).rows == first.rows
+    # Without a not_before (an earlier try's key), the newest run of the key within the adoption window
+    assert adf.access().submit(earlier) == handle
 
 
 def test_a_cancelled_run_fails_the_operation(adf):

@@ -9,6 +9,7 @@ import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from '../core/grants';
 import { IDataFactory, IResourceGroup } from '../core/references';
+import { MAX_PIPELINE_CONCURRENCY } from '../plan/rules';
 import { TargetKind } from '../plan/types';
 import { checkNoDoubleHyphen, resourceName, uniqueSuffix } from '../private/naming';
 import { moveFromFormerId } from '../private/retired-addresses';
@@ -59,8 +60,8 @@ export interface SqlPipelinesProps {
   /** Prefix of the names created here (the plan name); makes the role name unique in the tenant. */
   readonly namePrefix: string;
   /**
-   * Most runs of one pipeline at once (the plan's `concurrency.maxSqlStepsPerRuntime`); more wait
-   * as Queued. Airflow's pools bound the DAG's side.
+   * Most runs of one pipeline at once, 1 to 50 (the plan's `concurrency.maxSqlStepsPerRuntime`); more
+   * wait as Queued. Airflow's pools bound the DAG's side.
    * @default 4
    */
   readonly maxRunsPerPipeline?: number;
@@ -121,8 +122,8 @@ export class SqlPipelines extends Construct {
     checkRegion(this, 'location', props.location);
     const concurrency = props.maxRunsPerPipeline ?? 4;
     const activityRetries = props.activityRetries ?? 2;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new Error(`${this.node.path}: maxRunsPerPipeline must be a whole number of at least 1, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_PIPELINE_CONCURRENCY) {
+      throw new Error(`${this.node.path}: maxRunsPerPipeline must be a whole number from 1 to ${MAX_PIPELINE_CONCURRENCY}, got ${concurrency}`);
     }
     if (!Number.isInteger(activityRetries) || activityRetries < 0) {
       throw new Error(`${this.node.path}: activityRetries must be a whole number of at least 0, got ${activityRetries}`);

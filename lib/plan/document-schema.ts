@@ -101,7 +101,7 @@ const concurrencySchema = z
     maxSqlStepsPerRuntime: integerBetween(1, 100)
       .default(4)
       .describe(
-        "SQL steps (preflight, freeze, final backup, validation, rollback) at once through Data Factory's self-hosted integration runtime. Default 4: each is a pipeline run taking one of the runtime's concurrent jobs, whose limit Data Factory sets from the machine's size; steps beyond it queue and delay freezes and cutovers.",
+        "SQL steps (preflight, freeze, final backup, validation, rollback) at once through Data Factory's self-hosted integration runtime. Default 4: each is a pipeline run taking one of the runtime's concurrent jobs, whose limit Data Factory sets from the machine's size; steps beyond it queue and delay freezes and cutovers. At most 50 with airflow.sqlAccess dataFactory (each SQL pipeline's concurrency, which azurerm caps at 50).",
       ),
   })
   .describe('How much runs at once: per migration service, per source server, per self-hosted runtime.');

@@ -39,6 +39,12 @@ export function integerBetween(min: number, max: number): z.ZodNumber {
   return z.number().int({ error }).min(min, { error }).max(max, { error });
 }
 
+/**
+ * Most runs of one Data Factory pipeline at once: azurerm_data_factory_pipeline's `concurrency` is
+ * `validation.IntBetween(1, 50)` (azurerm 4.55; `terraform validate` refuses 51).
+ */
+export const MAX_PIPELINE_CONCURRENCY = 50;
+
 /** How long a database's steps may wait, in minutes; after `await_cutover`, counted from its end. */
 export const TIMEOUT_MINUTES = integerBetween(10, 10080);
 export const DEFAULT_TIMEOUT_MINUTES = 720;

@@ -7,7 +7,14 @@
 import type { z } from 'zod';
 import { formatFieldPath, quote, showName } from './field-path';
 import { findDependencyCycles, formatCycle } from './graph';
-import { BACKUP_RESTORE_KINDS, defaultConnectionId, defaultConnectionStringSecretName, TARGET_KINDS, TARGET_RESOURCE_ID } from './rules';
+import {
+  BACKUP_RESTORE_KINDS,
+  defaultConnectionId,
+  defaultConnectionStringSecretName,
+  MAX_PIPELINE_CONCURRENCY,
+  TARGET_KINDS,
+  TARGET_RESOURCE_ID,
+} from './rules';
 import { closestMatch, listBriefly } from './suggest';
 
 type Path = readonly (string | number)[];
@@ -58,6 +65,7 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
   }, report);
 
   checkOwnConnections(plan, report);
+  checkSqlPipelineConcurrency(plan, report);
 
   const earlierEmail = firstSeen<number>();
   asArray(asRecord(plan.notifications)?.emails).forEach((item, index) => {
@@ -80,6 +88,17 @@ export function checkPlanSemantics(value: unknown, report: ReportProblem): void 
   }
 
   checkDatabases(plan, sourceServers, targetServers, databases, report);
+}
+
+/** Through Data Factory, the SQL steps at once become each SQL pipeline's `concurrency`, which azurerm caps. */
+function checkSqlPipelineConcurrency(plan: Loose, report: ReportProblem): void {
+  const steps = asRecord(plan.concurrency)?.maxSqlStepsPerRuntime;
+  if (asRecord(plan.airflow)?.sqlAccess !== 'dataFactory' || typeof steps !== 'number' || steps <= MAX_PIPELINE_CONCURRENCY) return;
+  report(
+    ['concurrency', 'maxSqlStepsPerRuntime'],
+    `must be at most ${MAX_PIPELINE_CONCURRENCY} with airflow.sqlAccess dataFactory, got ${steps}: it is the concurrency of each SQL pipeline, ` +
+      `which azurerm_data_factory_pipeline accepts from 1 to ${MAX_PIPELINE_CONCURRENCY}`,
+  );
 }
 
 /** `host\\instance,port` letter case aside, the default instance named or not; undefined where unreadable. */
