@@ -23,6 +23,17 @@ from migration_orchestration_lib.table_names import TableName
 T = TypeVar("T")
 
 
+@dataclasses.dataclass(frozen=True)
+class CopyPrerequisites:
+    """What the checks of a new SqlDb copy read, at the same time (through Data Factory in parallel)."""
+
+    source: statements.SourcePrerequisites  # `DatabaseSql.source_prerequisites`
+    target_tables: List[TableName]  # the target database's user tables
+    target_masked: Optional[Tuple[statements.MaskedTable, ...]]  # those holding masked columns (None: cut off)
+    on_target: statements.LoginPermission  # whether the target session's login holds the permission asked for on it
+    target_sequences: List[statements.SequenceValue]
+
+
 class DatabaseSql:
     def __init__(self, access: Any, key_prefix: str):
         """`key_prefix`: this run, task and try (see `operation_key_prefix`)."""
@@ -54,14 +65,10 @@ class DatabaseSql:
         (`sql_statements.source_prerequisites`); `full_backups`: msdb's history of them too."""
         return statements.parse_source_prerequisites(self._run(*self._source_prerequisites(database, full_backups)))
 
-    def copy_prerequisites(self, database: DatabaseMigration, on_target: str) -> Tuple[
-            statements.SourcePrerequisites, List[TableName], statements.LoginPermission,
-            List[statements.SequenceValue]]:
-        """A SqlDb copy's prerequisites: the source's (`source_prerequisites`), the target database's user
-        tables, whether the target session's login holds `on_target` on it (and reads its masked columns as masks),
-        and its sequences, run together."""
+    def copy_prerequisites(self, database: DatabaseMigration, on_target: str) -> CopyPrerequisites:
+        """A SqlDb copy's prerequisites (`CopyPrerequisites`), run together."""
         connects_to = statements.connect_database(database.target_kind, database.target_database)
-        source, tables, permission, sequences = self._run_together(
+        source, tables, permission, sequences, masked = self._run_together(
             self._source_prerequisites(database, full_backups=False),
             (_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables"),
             (_target(database, connects_to), statements.database_permission(database.target_database, on_target, connects_to,
@@ -69,9 +76,13 @@ class DatabaseSql:
              "target-permission"),
             (_target(database, connects_to), statements.sequence_values(database.target_database, connects_to),
              "target-sequences"),
+            (_target(database, connects_to), statements.masked_tables(database.target_database, connects_to),
+             "target-masked-tables"),
         )
-        return (statements.parse_source_prerequisites(source), statements.parse_user_tables(tables),
-                statements.parse_login_permission(permission), statements.parse_sequence_values(sequences))
+        return CopyPrerequisites(
+            source=statements.parse_source_prerequisites(source), target_tables=statements.parse_user_tables(tables),
+            target_masked=statements.parse_masked_tables(masked), on_target=statements.parse_login_permission(permission),
+            target_sequences=statements.parse_sequence_values(sequences))
 
     def _source_prerequisites(self, database: DatabaseMigration, full_backups: bool):
         sql = statements.source_prerequisites(database.source_database, database.target_kind, full_backups)
