@@ -165,9 +165,9 @@ class DatabaseSql:
         settings = database.validation
         if not settings.row_counts and not settings.checksums:
             return ValidationReport()
-        operations = list(validation_operations(plan, database, self._key("validate")))
-        if database.target_kind == "SqlDb":
-            operations += sequence_operations(database, self._key("validate"))
+        fingerprints = validation_operations(plan, database, self._key("validate"))
+        sequences = sequence_operations(database, self._key("validate")) if database.target_kind == "SqlDb" else ()
+        operations = list(fingerprints) + list(sequences)
         running: List[Tuple[SqlOperation, float]] = []  # the batch being submitted, since when (time.monotonic)
 
         def submit_each() -> List[Any]:
@@ -180,19 +180,24 @@ class DatabaseSql:
 
         def say_what_runs() -> None:
             operation, since = running[-1]
-            still_running(_validating(database, operation, timedelta(seconds=time.monotonic() - since), deadline))
+            still_running(_validating(database, operation, operation in sequences,
+                                      timedelta(seconds=time.monotonic() - since), deadline))
 
         handles = _while_beating(submit_each, every, say_what_runs)
         results = [self._access.result(handle) for handle in handles]
         if any(result is None for result in results):
             raise StepPending("validation of %s is running" % database.name)
-        source, target = (statements.parse_fingerprints(list(result.rows)) for result in results[:2])
-        report = compare_fingerprints(source, target, settings.row_counts, settings.checksums)
-        if len(results) > 2:
-            source_sequences = statements.parse_sequence_values(list(results[2].rows))
-            report.sequences_compared = len(source_sequences)
-            target_sequences = statements.parse_sequence_values(list(results[3].rows))
-            report.mismatches += compare_sequences(source_sequences, target_sequences)
+        rows = {operation.key: list(result.rows) for operation, result in zip(operations, results)}
+
+        def by_role(pair: Sequence[SqlOperation], parse: Callable[[List[Mapping[str, Any]]], Any]) -> Dict[str, Any]:
+            return {operation.endpoint.role: parse(rows[operation.key]) for operation in pair}
+
+        tables = by_role(fingerprints, statements.parse_fingerprints)
+        report = compare_fingerprints(tables[SOURCE], tables[TARGET], settings.row_counts, settings.checksums)
+        if sequences:
+            values = by_role(sequences, statements.parse_sequence_values)
+            report.sequences_compared = len(values[SOURCE])
+            report.mismatches += compare_sequences(values[SOURCE], values[TARGET])
         return report
 
     def compare_submitted(self, plan: Any, database: DatabaseMigration) -> bool:
@@ -238,9 +243,10 @@ def _while_beating(work: Callable[[], T], every: timedelta, beat: Callable[[], N
     return worker.result()
 
 
-def _validating(database: DatabaseMigration, operation: SqlOperation, ran: timedelta, deadline: datetime) -> str:
-    """A `Running` heartbeat's message while `operation`, a fingerprint (or sequence) batch of `database`, runs."""
-    if "/sequences/" in operation.key:
+def _validating(database: DatabaseMigration, operation: SqlOperation, sequence_batch: bool, ran: timedelta,
+                deadline: datetime) -> str:
+    """A `Running` heartbeat's message while `operation`, a fingerprint (or `sequence_batch`) batch of `database`, runs."""
+    if sequence_batch:
         return "validating: the %s's sequence batch on %s has run for %d min; it may run until %s" % (
             operation.endpoint.role, operation.endpoint.server_name, ran.total_seconds() // 60, deadline.isoformat())
     settings = database.validation
