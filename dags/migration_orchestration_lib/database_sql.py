@@ -23,6 +23,17 @@ from migration_orchestration_lib.table_names import TableName
 T = TypeVar("T")
 
 
+@dataclasses.dataclass(frozen=True)
+class CopyPrerequisites:
+    """What the checks of a new SqlDb copy read, at the same time (through Data Factory in parallel)."""
+
+    source: statements.SourcePrerequisites  # `DatabaseSql.source_prerequisites`
+    target_tables: List[TableName]  # the target database's user tables
+    target_masked: Optional[Tuple[statements.MaskedTable, ...]]  # those holding masked columns (None: cut off)
+    on_target: statements.LoginPermission  # whether the target session's login holds the permission asked for on it
+    target_sequences: List[statements.SequenceValue]
+
+
 class DatabaseSql:
     def __init__(self, access: Any, key_prefix: str, not_before: Optional[datetime] = None):
         """`key_prefix`: this run, task and try (see `operation_key_prefix`); `not_before`: when that try first
@@ -57,14 +68,10 @@ class DatabaseSql:
         (`sql_statements.source_prerequisites`); `full_backups`: msdb's history of them too."""
         return statements.parse_source_prerequisites(self._run(*self._source_prerequisites(database, full_backups)))
 
-    def copy_prerequisites(self, database: DatabaseMigration, on_target: str) -> Tuple[
-            statements.SourcePrerequisites, List[TableName], statements.LoginPermission,
-            List[statements.SequenceValue]]:
-        """A SqlDb copy's prerequisites: the source's (`source_prerequisites`), the target database's user
-        tables, whether the target session's login holds `on_target` on it (and reads its masked columns as masks),
-        and its sequences, run together."""
+    def copy_prerequisites(self, database: DatabaseMigration, on_target: str) -> CopyPrerequisites:
+        """A SqlDb copy's prerequisites (`CopyPrerequisites`), run together."""
         connects_to = statements.connect_database(database.target_kind, database.target_database)
-        source, tables, permission, sequences = self._run_together(
+        source, tables, permission, sequences, masked = self._run_together(
             self._source_prerequisites(database, full_backups=False),
             (_target(database, connects_to), statements.user_tables(database.target_database, connects_to), "target-tables"),
             (_target(database, connects_to), statements.database_permission(database.target_database, on_target, connects_to,
@@ -72,9 +79,13 @@ class DatabaseSql:
              "target-permission"),
             (_target(database, connects_to), statements.sequence_values(database.target_database, connects_to),
              "target-sequences"),
+            (_target(database, connects_to), statements.masked_tables(database.target_database, connects_to),
+             "target-masked-tables"),
         )
-        return (statements.parse_source_prerequisites(source), statements.parse_user_tables(tables),
-                statements.parse_login_permission(permission), statements.parse_sequence_values(sequences))
+        return CopyPrerequisites(
+            source=statements.parse_source_prerequisites(source), target_tables=statements.parse_user_tables(tables),
+            target_masked=statements.parse_masked_tables(masked), on_target=statements.parse_login_permission(permission),
+            target_sequences=statements.parse_sequence_values(sequences))
 
     def _source_prerequisites(self, database: DatabaseMigration, full_backups: bool):
         sql = statements.source_prerequisites(database.source_database, database.target_kind, full_backups)
@@ -157,9 +168,9 @@ class DatabaseSql:
         settings = database.validation
         if not settings.row_counts and not settings.checksums:
             return ValidationReport()
-        operations = list(validation_operations(plan, database, self._key("validate")))
-        if database.target_kind == "SqlDb":
-            operations += sequence_operations(database, self._key("validate"))
+        fingerprints = validation_operations(plan, database, self._key("validate"))
+        sequences = sequence_operations(database, self._key("validate")) if database.target_kind == "SqlDb" else ()
+        operations = list(fingerprints) + list(sequences)
         running: List[Tuple[SqlOperation, float]] = []  # the batch being submitted, since when (time.monotonic)
 
         def submit_each() -> List[Any]:
@@ -173,19 +184,24 @@ class DatabaseSql:
 
         def say_what_runs() -> None:
             operation, since = running[-1]
-            still_running(_validating(database, operation, timedelta(seconds=time.monotonic() - since), deadline))
+            still_running(_validating(database, operation, operation in sequences,
+                                      timedelta(seconds=time.monotonic() - since), deadline))
 
         handles = _while_beating(submit_each, every, say_what_runs)
         results = [self._access.result(handle) for handle in handles]
         if any(result is None for result in results):
             raise StepPending("validation of %s is running" % database.name)
-        source, target = (statements.parse_fingerprints(list(result.rows)) for result in results[:2])
-        report = compare_fingerprints(source, target, settings.row_counts, settings.checksums)
-        if len(results) > 2:
-            source_sequences = statements.parse_sequence_values(list(results[2].rows))
-            report.sequences_compared = len(source_sequences)
-            target_sequences = statements.parse_sequence_values(list(results[3].rows))
-            report.mismatches += compare_sequences(source_sequences, target_sequences)
+        rows = {operation.key: list(result.rows) for operation, result in zip(operations, results)}
+
+        def by_role(pair: Sequence[SqlOperation], parse: Callable[[List[Mapping[str, Any]]], Any]) -> Dict[str, Any]:
+            return {operation.endpoint.role: parse(rows[operation.key]) for operation in pair}
+
+        tables = by_role(fingerprints, statements.parse_fingerprints)
+        report = compare_fingerprints(tables[SOURCE], tables[TARGET], settings.row_counts, settings.checksums)
+        if sequences:
+            values = by_role(sequences, statements.parse_sequence_values)
+            report.sequences_compared = len(values[SOURCE])
+            report.mismatches += compare_sequences(values[SOURCE], values[TARGET])
         return report
 
     def compare_submitted(self, plan: Any, database: DatabaseMigration) -> bool:
@@ -236,9 +252,10 @@ def _while_beating(work: Callable[[], T], every: timedelta, beat: Callable[[], N
     return worker.result()
 
 
-def _validating(database: DatabaseMigration, operation: SqlOperation, ran: timedelta, deadline: datetime) -> str:
-    """A `Running` heartbeat's message while `operation`, a fingerprint (or sequence) batch of `database`, runs."""
-    if "/sequences/" in operation.key:
+def _validating(database: DatabaseMigration, operation: SqlOperation, sequence_batch: bool, ran: timedelta,
+                deadline: datetime) -> str:
+    """A `Running` heartbeat's message while `operation`, a fingerprint (or `sequence_batch`) batch of `database`, runs."""
+    if sequence_batch:
         return "validating: the %s's sequence batch on %s has run for %d min; it may run until %s" % (
             operation.endpoint.role, operation.endpoint.server_name, ran.total_seconds() // 60, deadline.isoformat())
     settings = database.validation

@@ -63,14 +63,16 @@ Evidence: MicrosoftDocs/sql-docs `docs/relational-databases/system-catalog-views
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+import unicodedata
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.capacity import migrations_by_database
+from migration_orchestration_lib.database_sql import CopyPrerequisites
 from migration_orchestration_lib.migration_stage import foreign_because
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_statements import (
-    FileSizes, LoginPermission, RestoreRoom, SequenceValue, SourcePrerequisites, Volume, quote_name)
+    FileSizes, LoginPermission, MaskedTable, RestoreRoom, SequenceValue, SourcePrerequisites, Volume, quote_name)
 from migration_orchestration_lib.step_context import StepContext, StepFailure
 from migration_orchestration_lib.table_names import TableName
 from migration_orchestration_lib.validation import SHOWN_MISMATCHES, compare_sequences
@@ -82,10 +84,10 @@ def read_source(ctx: StepContext) -> SourcePrerequisites:
     return ctx.sql.source_prerequisites(ctx.database, full_backups=ctx.source_server.backup_file_share is not None)
 
 
-def read_copy(ctx: StepContext) -> Tuple[SourcePrerequisites, List[TableName], LoginPermission, List[SequenceValue]]:
-    """What the checks of a new SqlDb copy read: `read_source`'s, with the target database's tables, whether
-    the target's login owns it (CONTROL), and its sequences, read at the same time (through Data Factory in
-    parallel)."""
+def read_copy(ctx: StepContext) -> CopyPrerequisites:
+    """What the checks of a new SqlDb copy read: `read_source`'s, with the target database's tables (and those
+    holding masked columns), whether the target's login owns it (CONTROL), and its sequences, read at the same time
+    (through Data Factory in parallel)."""
     return ctx.sql.copy_prerequisites(ctx.database, "CONTROL")
 
 
@@ -114,8 +116,9 @@ def check_logins(ctx: StepContext, source: SourcePrerequisites, on_target: Optio
         raise StepFailure(
             "%s: DMS reads source database %s on %s as %s, which lacks UNMASK there, so it reads %d column(s) under "
             "dynamic data masking (sys.masked_columns) as their masks and would copy the masks into the target in place "
-            "of the data: in %s, GRANT UNMASK TO <its user> (or ALTER ROLE db_owner ADD MEMBER <its user>), then run again"
-            % (database.name, database.source_database, database.source_server, on_source.login_name, masked, database.source_database)
+            "of the data: %s"
+            % (database.name, database.source_database, database.source_server, on_source.login_name, masked,
+               _grant_unmask(database.source_database))
         )
     if on_target is not None and _judged(on_target, _dms_login(ctx, ctx.target_server.connection_id)) and not on_target.granted:
         raise StepFailure(
@@ -126,34 +129,75 @@ def check_logins(ctx: StepContext, source: SourcePrerequisites, on_target: Optio
 
 
 def check_validation_unmasks(ctx: StepContext, source: SourcePrerequisites, room: Optional[RestoreRoom] = None,
-                             on_target: Optional[LoginPermission] = None) -> None:
-    """Where validation compares checksums of a source with columns under dynamic data masking, the DAG's logins
-    must read them unmasked, or validation fails every table holding them, after the cutover (`validate`'s batch
-    refuses to compare masks). The source's session is the DAG's own. A restore's target database does not exist
-    yet: the one thing that gives the DAG's target login UNMASK in it, judged before, is CONTROL SERVER (`room`).
-    A SqlDb copy's target exists with its schema, its own masks (`on_target`: the DAG's target login there)."""
+                             on_target: Optional[LoginPermission] = None,
+                             target_masked: Optional[Sequence[MaskedTable]] = None) -> None:
+    """Where validation compares checksums of tables with columns under dynamic data masking, the DAG's logins must
+    read them unmasked, or validation fails each such table after the cutover (`validate`'s batch refuses to compare
+    masks); masks in tables it does not compare (`_compared_masks`) fail nothing. The source's session is the DAG's
+    own. A restore's target database does not exist yet: the one thing that gives the DAG's target login UNMASK in it,
+    judged before, is CONTROL SERVER (`room`). A SqlDb copy's target exists with its schema, its own masks
+    (`on_target`: the DAG's target login there; `target_masked`: its tables holding them)."""
     database = ctx.database
     if not database.validation.checksums:
         return
     if on_target is not None and on_target.read_as_masks:
-        raise _reads_masks(ctx, "SqlDb target database %s on %s" % (database.target_database, database.target_server),
-                           on_target.login_name, on_target.read_as_masks, database.target_database)
+        compared = _compared_masks(database, on_target.read_as_masks, target_masked)
+        if compared.columns:
+            raise _reads_masks(ctx, "SqlDb target database %s on %s" % (database.target_database, database.target_server),
+                               on_target.login_name, compared, database.target_database)
     if not source.masked_columns or "masked_columns" in source.unread:
+        return
+    compared = _compared_masks(database, source.masked_columns, source.masked_tables)
+    if not compared.columns:
         return
     if source.read_as_masks and source.login is not None:
         raise _reads_masks(ctx, "source database %s on %s" % (database.source_database, database.source_server),
-                           source.login.login_name, source.masked_columns, database.source_database)
+                           source.login.login_name, compared, database.source_database)
     if room is not None and room.login is not None and not room.login.granted:
         raise StepFailure(
-            "%s: validation compares checksums of %d column(s) under dynamic data masking in source database %s, and "
+            "%s: validation compares checksums of %s in source database %s, and "
             "reads the restored %s on %s as %s, which lacks CONTROL SERVER there: it would read them as their masks "
             "(no UNMASK) and fail the tables holding them after the cutover. %s does not exist before the "
             "restore, so UNMASK cannot be granted in it: GRANT CONTROL SERVER TO %s (or ALTER SERVER ROLE sysadmin "
             "ADD MEMBER %s) on %s, then run again"
-            % (database.name, source.masked_columns, database.source_database, database.target_database,
+            % (database.name, compared, database.source_database, database.target_database,
                database.target_server, room.login.login_name, database.target_database,
                quote_name(room.login.login_name), quote_name(room.login.login_name), database.target_server)
         )
+
+
+class _ComparedMasks(NamedTuple):
+    columns: int  # the masked columns validation reads
+    tables: Optional[List[TableName]]  # the tables holding them (None: not told apart)
+
+    def __str__(self) -> str:
+        counted = "%d column(s) under dynamic data masking (sys.masked_columns)" % self.columns
+        if self.tables is None:
+            return counted
+        more = len(self.tables) - SHOWN_MISMATCHES
+        return "%s in %d of the tables validation compares (%s%s)" % (
+            counted, len(self.tables), ", ".join(str(table) for table in self.tables[:SHOWN_MISMATCHES]),
+            " and %d more" % more if more > 0 else "")
+
+
+def _compared_masks(database: DatabaseMigration, masked_columns: int, masked: Optional[Sequence[MaskedTable]]) -> _ComparedMasks:
+    """What of a database's `masked_columns` validation reads: those in the tables of `masked` (its tables holding
+    them) that it compares, every one where validation.tables is not listed. Where `masked` is not known (cut off:
+    more than MASKED_COLUMNS_READ), the tables are not told apart: all of the database's count."""
+    if masked is None:
+        return _ComparedMasks(masked_columns, None)
+    listed = database.validation.tables
+    keys = None if listed is None else {_loosely(table) for table in listed}
+    compared = [m for m in masked if keys is None or _loosely(m.table) in keys]
+    return _ComparedMasks(sum(m.masked_columns for m in compared), [m.table for m in compared])
+
+
+def _loosely(name: TableName) -> Tuple[str, str]:
+    """A listed name as the loosest collation compares it to a table's (validation's batch matches them in the
+    database's): letter case, accents, widths and trailing spaces aside. Too loose a match can only refuse more."""
+    def part(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)).rstrip(" ")
+    return part(name.schema), part(name.table)
 
 
 def check_sequences_ahead(ctx: StepContext, source: SourcePrerequisites, target: Sequence[SequenceValue]) -> None:
@@ -177,12 +221,16 @@ def check_sequences_ahead(ctx: StepContext, source: SourcePrerequisites, target:
     )
 
 
-def _reads_masks(ctx: StepContext, where: str, login: str, masked: int, database: str) -> StepFailure:
+def _reads_masks(ctx: StepContext, where: str, login: str, masked: _ComparedMasks, database: str) -> StepFailure:
     return StepFailure(
-        "%s: validation compares checksums, and reads %s as %s, which lacks UNMASK there, so it would read its %d "
-        "column(s) under dynamic data masking (sys.masked_columns) as their masks and fail the tables holding them "
-        "after the cutover: in %s, GRANT UNMASK TO <its user> (or ALTER ROLE db_owner ADD MEMBER <its user>), then "
-        "run again" % (ctx.database.name, where, login, masked, database))
+        "%s: validation compares checksums, and reads %s as %s, which lacks UNMASK there, so it would read %s as "
+        "their masks and fail the tables holding them after the cutover: %s"
+        % (ctx.database.name, where, login, masked, _grant_unmask(database)))
+
+
+def _grant_unmask(database: str) -> str:
+    """The advice to a login reading masks (DMS's copy, validation's checksums) in `database`."""
+    return "in %s, GRANT UNMASK TO <its user> (or ALTER ROLE db_owner ADD MEMBER <its user>), then run again" % database
 
 
 def check_encryption_key(ctx: StepContext, source: SourcePrerequisites) -> None:

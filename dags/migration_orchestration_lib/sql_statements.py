@@ -50,6 +50,7 @@ statement of a batch on a timer. Each row reports its table's elapsed millisecon
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
@@ -448,6 +449,7 @@ VERSION_FACT = "product_major_version"  # amount
 TABLE_FACT = "table"  # name: its schema; detail: its name
 TABLE_COUNT_FACT = "table_count"  # amount: the database's user tables (a restore's)
 MASKED_FACT = "masked_columns"  # amount: the database's columns under dynamic data masking (that the login sees)
+MASKED_COLUMN_FACT = "masked_column"  # name: its table's schema; detail: its table (`_MASKED_COLUMNS_SOURCE`)
 UNMASK_FACT = "unmask"  # amount: whether the login holds UNMASK in the database (it reads masked columns unmasked)
 SEQUENCE_FACT = "sequence"  # name: its schema; detail: its name; amount: current_value; ordinal: increment (a copy's)
 # From SQL Server 2017 (and on Azure SQL) a sequence's fact tells whether it handed out a value (last_used_value).
@@ -474,8 +476,9 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     A copy (SqlDb): whether the login holds SELECT on the database (evaluated inside it, where its
     user lives; a login without access to it holds none), the database's user tables, and its sequences
     (those the login may see: VIEW DEFINITION on the database shows them all).
-    Either: how many of its columns are under dynamic data masking, and whether the login holds UNMASK
-    there (without, it reads them as their masks: DMS's copy, validation's checksums)."""
+    Either: how many of its columns are under dynamic data masking, and the tables holding them
+    (`_MASKED_COLUMNS_SOURCE`), and whether the login holds UNMASK there (without, it reads them as their
+    masks: DMS's copy, validation's checksums)."""
     if target_kind not in ("SqlMi", "SqlVm", "SqlDb"):
         raise StatementError("a target is SqlMi, SqlVm or SqlDb, not %r" % (target_kind,))
     literal, inside = quote_literal(database), _executesql(database, "master")
@@ -523,8 +526,9 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     # Before SQL Server 2016 there is no sys.masked_columns (208: unread, not judged), and no masking.
     masked = facts + (
         "SELECT N'%s', NULL, NULL, NULL, COUNT_BIG(*) FROM sys.masked_columns AS m WHERE m.is_masked = 1; "
+        "%sSELECT TOP (%d) N'%s', NULL, s.name, t.name, NULL %s; "
         "%sVALUES (N'%s', NULL, NULL, NULL, ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'UNMASK'), 0));"
-        % (MASKED_FACT, facts, UNMASK_FACT))
+        % (MASKED_FACT, facts, MASKED_COLUMNS_READ + 1, MASKED_COLUMN_FACT, _MASKED_COLUMNS_SOURCE, facts, UNMASK_FACT))
     lines.append(_unless_failing("masked_columns", "%s %s;" % (inside, quote_literal(masked))))
     lines.append("SELECT %s FROM %s ORDER BY fact, ordinal DESC, name, detail;" % (_PREREQUISITE_COLUMNS, _PREREQUISITE_FACTS))
     return "\n".join(lines)
@@ -548,6 +552,7 @@ class SourcePrerequisites:
     tables: Tuple[TableName, ...] = ()
     table_count: Optional[int] = None  # a restore's user tables (None: not read)
     masked_columns: Optional[int] = None  # the database's columns under dynamic data masking (None: not read)
+    masked_tables: Optional[Tuple[MaskedTable, ...]] = None  # the user tables holding them (None: not read, cut off)
     unmask: Optional[bool] = None  # whether the login holds UNMASK in the database (None: not read)
     sequences: Tuple[SequenceValue, ...] = ()  # a copy's
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
@@ -587,6 +592,8 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
         tables=tuple(TableName(str(row["name"]), str(row["detail"])) for row in facts.get(TABLE_FACT, ())),
         table_count=None if first(TABLE_COUNT_FACT, "amount") is None else int(first(TABLE_COUNT_FACT, "amount")),
         masked_columns=None if first(MASKED_FACT, "amount") is None else int(first(MASKED_FACT, "amount")),
+        masked_tables=None if MASKED_FACT not in facts else parse_masked_tables(
+            [{"schema_name": row["name"], "table_name": row["detail"]} for row in facts.get(MASKED_COLUMN_FACT, ())]),
         unmask=None if first(UNMASK_FACT, "amount") is None else _as_bool(first(UNMASK_FACT, "amount")),
         sequences=tuple(SequenceValue(TableName(str(row["name"]), str(row["detail"])), int(row["amount"]),
                                       int(row["ordinal"]), used)
@@ -926,10 +933,40 @@ def user_tables(database: str, connected_database: str = "master") -> str:
 
 
 _USER_TABLES_SOURCE = "FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE t.is_ms_shipped = 0"
+# A row per column under dynamic data masking (SQL Server 2016 on, Azure SQL: sys.masked_columns) of a user table,
+# with its table (s.name, t.name); the first MASKED_COLUMNS_READ + 1 by table: a Lookup keeps at most 5,000 rows, and
+# more than MASKED_COLUMNS_READ say the list is cut off (`parse_masked_tables`: not told apart).
+_MASKED_COLUMNS_SOURCE = ("FROM sys.masked_columns AS m JOIN sys.tables AS t ON t.object_id = m.object_id "
+                          "JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE m.is_masked = 1 AND t.is_ms_shipped = 0 "
+                          "ORDER BY s.name, t.name")
+MASKED_COLUMNS_READ = 100
 
 
 def parse_user_tables(rows: Sequence[Mapping[str, Any]]) -> List[TableName]:
     return [TableName(str(row["schema_name"]), str(row["table_name"])) for row in rows]
+
+
+@dataclass(frozen=True)
+class MaskedTable:
+    table: TableName
+    masked_columns: int  # its columns under dynamic data masking
+
+
+def masked_tables(database: str, connected_database: str = "master") -> str:
+    """The user tables of `database` holding columns under dynamic data masking, a row per such column
+    (schema_name, table_name; `_MASKED_COLUMNS_SOURCE`)."""
+    return "SET NOCOUNT ON;\n%s %s;" % (
+        _executesql(database, connected_database),
+        quote_literal("SELECT TOP (%d) s.name AS schema_name, t.name AS table_name %s;"
+                      % (MASKED_COLUMNS_READ + 1, _MASKED_COLUMNS_SOURCE)))
+
+
+def parse_masked_tables(rows: Sequence[Mapping[str, Any]]) -> Optional[Tuple[MaskedTable, ...]]:
+    """`masked_tables`' rows (or the source prerequisites' masked_column facts) by table; None where cut off."""
+    if len(rows) > MASKED_COLUMNS_READ:
+        return None
+    columns = Counter(TableName(str(row["schema_name"]), str(row["table_name"])) for row in rows)
+    return tuple(MaskedTable(table, count) for table, count in columns.items())
 
 
 @dataclass(frozen=True)

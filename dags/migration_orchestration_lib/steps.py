@@ -288,11 +288,11 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
             raise StepFailure(
                 "SqlDb target database %s must exist, with its schema, before the migration" % database.target_database
             )
-        source, target_tables, on_target, target_sequences = prerequisites.read_copy(ctx)
-        _check_schema_deployed(ctx, source, target_tables)
-        prerequisites.check_logins(ctx, source, on_target)
-        prerequisites.check_validation_unmasks(ctx, source, on_target=on_target)
-        prerequisites.check_sequences_ahead(ctx, source, target_sequences)
+        copy = prerequisites.read_copy(ctx)
+        _check_schema_deployed(ctx, copy.source, copy.target_tables)
+        prerequisites.check_logins(ctx, copy.source, copy.on_target)
+        prerequisites.check_validation_unmasks(ctx, copy.source, on_target=copy.on_target, target_masked=copy.target_masked)
+        prerequisites.check_sequences_ahead(ctx, copy.source, copy.target_sequences)
         return
     if target is not None:
         raise StepFailure(

@@ -4,6 +4,8 @@ on the rehearsal world presenting the bad state. Valid plans passing is proved b
 rehearsal (`test_steps.py`, `test_rehearsal.py`, the crash matrices)."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from conftest import database_entry, load_plan_document, plan_with_databases
@@ -420,6 +422,67 @@ def test_preflight_refuses_a_sqldb_copy_whose_validation_would_read_the_targets_
     world.world.set_login(world.target_server, target_login, [], {"Sales": ["SELECT", "VIEW DEFINITION", "UNMASK"]})
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("entry, masked_on, access", [
+    (database_entry("db", "Sales", mode="offline", checksums=True), "source", "dataFactory"),
+    (database_entry("db", "Sales", mode="offline", checksums=True), "restored", "direct"),
+    (database_entry("db", "Sales", target="db-prod", checksums=True), "source", "dataFactory"),
+    (database_entry("db", "Sales", target="db-prod", checksums=True), "target", "dataFactory"),
+], ids=["restoreToSqlMi", "restoreToSqlMiTargetLogin", "sqlDbCopy", "sqlDbCopyTarget"])
+def test_preflight_judges_masking_only_in_the_tables_validation_compares(rehearsal_world, entry, masked_on, access):
+    """validation.tables lists dbo.Orders: validation reads no other table, so masks on dbo.Customers (the source's,
+    the restored copy of them, or a SqlDb target's) read as masks fail nothing. Was: preflight counted every masked
+    column of the database and refused a migration validation would pass; with dbo.Customers listed (in another
+    letter case) it still refuses, naming it."""
+    entry["validation"]["tables"] = ["dbo.Orders"]
+    plan, dag, world = setup(rehearsal_world, access, entry)
+    server = world.target_server if masked_on == "target" else "sql01"
+    with world.world.transaction() as state:
+        state["servers"][server]["databases"]["sales"]["tables"]["dbo.Customers"]["columns"][1]["masked"] = True
+    if masked_on == "restored":
+        world.world.set_login("mi-contoso-prod", REHEARSAL_LOGIN, ["VIEW SERVER STATE", "VIEW ANY DATABASE"])
+    else:
+        login = "validator" if masked_on == "source" else "factory-managed-identity"
+        if masked_on == "source":
+            log_the_factory_in_to_the_source_as(plan, world, login)
+        world.world.set_login(server, login, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+    entry["validation"]["tables"] = ["dbo.Orders", "DBO.customers"]
+    document = plan_with_databases([entry])
+    if access == "dataFactory":
+        document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    driver = RunDriver(build_dag(parse_plan(document), {"MIGRATION_DRY_RUN": "1"}))
+    message = refused(driver, world, driver.run_database("db"))
+    assert "1 column(s) under dynamic data masking (sys.masked_columns) in 1 of the tables validation compares (dbo.Customers)" in message
+    assert ("which lacks CONTROL SERVER" if masked_on == "restored" else "which lacks UNMASK") in message
+
+
+def test_masks_in_tables_not_told_apart_are_all_judged_and_listed_names_match_as_loosely_as_a_collation_may():
+    """More masked columns than the prerequisites batch lists (`MASKED_COLUMNS_READ`): which tables hold them is not
+    known, so all of the database's count, as before. A listed name matches a masked table's in any collation's way
+    (case, accents, trailing spaces aside): validation's batch matches them in the database's, which Python does not
+    know; a match too loose can only refuse."""
+    from types import SimpleNamespace
+
+    from migration_orchestration_lib.migration_prerequisites import check_validation_unmasks
+    from migration_orchestration_lib.sql_statements import LoginPermission, MaskedTable, SourcePrerequisites
+    from migration_orchestration_lib.step_context import StepFailure
+    from migration_orchestration_lib.table_names import TableName
+
+    entry = database_entry("db", "Sales", mode="offline", checksums=True)
+    entry["validation"]["tables"] = ["dbo.Orders", "DBO.cafe"]
+    ctx = SimpleNamespace(database=parse_plan(plan_with_databases([entry])).database("db"))
+    cut_off = SourcePrerequisites(login=LoginPermission("validator", True), masked_columns=150, unmask=False)
+    with pytest.raises(StepFailure, match=r"so it would read 150 column\(s\) under dynamic data masking \(sys.masked_columns\) as their masks"):
+        check_validation_unmasks(ctx, cut_off)
+    elsewhere = dataclasses.replace(cut_off, masked_tables=(MaskedTable(TableName("dbo", "Customers"), 150),))
+    check_validation_unmasks(ctx, elsewhere)
+    accented = dataclasses.replace(cut_off, masked_tables=(MaskedTable(TableName("dbo", "Café "), 2),))
+    with pytest.raises(StepFailure, match=r"2 column\(s\) .* in 1 of the tables validation compares \(dbo.\[Café \]\)"):
+        check_validation_unmasks(ctx, accented)
 
 
 def test_preflight_does_not_judge_masking_where_validation_compares_no_checksums(rehearsal_world):

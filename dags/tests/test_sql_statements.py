@@ -185,6 +185,28 @@ def test_a_new_migrations_prerequisites_parse_each_part_as_read_alone():
     assert before_2016.read_as_masks == 0
 
 
+def test_the_tables_holding_masked_columns_are_read_bounded_a_row_a_column_and_told_apart_by_table():
+    """Preflight judges masks only in the tables validation compares, matching them in Python: nothing of the plan's
+    list goes into the batch (an OR of 5,000 names hung the fake and risks SQL Server's error 8623). At most
+    MASKED_COLUMNS_READ + 1 rows (a Lookup keeps 5,000): more say the list is cut off, no table told apart."""
+    bound = s.MASKED_COLUMNS_READ + 1
+    prerequisites = s.source_prerequisites("Sales", "SqlMi", full_backups=False)
+    assert ("SELECT TOP (%d) N''masked_column'', NULL, s.name, t.name, NULL FROM sys.masked_columns AS m JOIN sys.tables AS t "
+            "ON t.object_id = m.object_id" % bound) in prerequisites
+    assert prerequisites.index("BEGIN TRY") < prerequisites.index("masked_column''") < prerequisites.index(
+        "N'masked_columns', ERROR_MESSAGE()"), "before SQL Server 2016 the view is missing: unread, not judged"
+    assert ("EXEC sys.sp_executesql N'SELECT TOP (%d) s.name AS schema_name, t.name AS table_name FROM sys.masked_columns"
+            % bound) in s.masked_tables("Sales", "Sales")
+    read = s.parse_source_prerequisites([prerequisite("masked_column", name="dbo", detail="A"), prerequisite("masked_column", name="dbo", detail="A"),
+                                         prerequisite("masked_column", name="sales", detail="B"), prerequisite("masked_columns", amount=3)])
+    assert read.masked_tables == (s.MaskedTable(TableName("dbo", "A"), 2), s.MaskedTable(TableName("sales", "B"), 1))
+    assert s.parse_source_prerequisites([prerequisite("masked_columns", amount=0)]).masked_tables == ()
+    cut = [prerequisite("masked_column", name="dbo", detail="T%d" % n) for n in range(bound)]
+    assert s.parse_source_prerequisites(cut + [prerequisite("masked_columns", amount=900)]).masked_tables is None
+    assert s.parse_masked_tables([{"schema_name": "dbo", "table_name": "T"}] * bound) is None
+    assert s.parse_source_prerequisites([prerequisite("unread", name="masked_columns", detail="(208)")]).masked_tables is None
+
+
 def test_unfreeze_goes_back_to_the_access_recorded_before_the_freeze():
     writable = s.unfreeze("Sales")
     assert "SET MULTI_USER WITH ROLLBACK IMMEDIATE" in writable and "SET READ_WRITE WITH ROLLBACK IMMEDIATE" in writable

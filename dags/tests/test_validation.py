@@ -320,3 +320,46 @@ def test_a_report_with_sequences_counts_them():
     assert ValidationReport(tables_compared=2, sequences_compared=3).summary() == "2 table(s) and 3 sequence(s) match"
     failed = ValidationReport(tables_compared=2, sequences_compared=1, mismatches=["sequence dbo.S: missing on target"])
     assert failed.summary() == "1 of 3 table(s) and sequence(s) differ: sequence dbo.S: missing on target"
+
+
+def test_compare_reads_each_batch_by_its_side_and_names_a_running_sequence_batch_in_its_heartbeat():
+    """A SqlDb copy's validation runs four batches: each side's fingerprints and sequences. Their results are read by
+    what each batch is (a target sequence behind the source's fails, never one compared the other way round), and the
+    heartbeat while a sequence batch runs says so."""
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    from migration_orchestration_lib.database_sql import DatabaseSql
+    from migration_orchestration_lib.sql_access import SOURCE, SqlOperationHandle, SqlResult
+
+    plan, database = plan_with(rowCounts=True, checksums=False)
+    database = dataclasses.replace(database, target_kind="SqlDb")
+    tables = [{"schema_name": "dbo", "table_name": "Orders", "row_count": 10, "checksum": None, "error": None,
+               "elapsed_ms": 1, "table_count": 1}]
+
+    def sequence_rows(current_value):
+        return [{"schema_name": "dbo", "sequence_name": "OrderNumbers", "current_value": str(current_value),
+                 "increment": "1", "used": 1, "sequence_count": 1}]
+
+    class Batches:
+        def __init__(self):
+            self.rows = {}
+
+        def submit(self, operation):
+            is_sequence_batch = "sequence_name" in operation.sql
+            if is_sequence_batch and operation.endpoint.role == SOURCE:
+                time.sleep(0.5)  # a heartbeat falls while it runs
+            on_source = operation.endpoint.role == SOURCE
+            self.rows[operation.key] = sequence_rows(100 if on_source else 2) if is_sequence_batch else tables
+            return SqlOperationHandle(key=operation.key, reference="ran")
+
+        def result(self, handle):
+            return SqlResult(self.rows[handle.key])
+
+    beats = []
+    report = DatabaseSql(Batches(), "run:db:validate:1").compare(
+        plan, database, datetime.now(timezone.utc) + timedelta(hours=2), beats.append, timedelta(seconds=0.1))
+    assert report.tables_compared == 1 and report.sequences_compared == 1
+    assert report.mismatches == ["sequence dbo.OrderNumbers: at 100 on source, 2 on target, which would hand out values "
+                                 "the source did: on the target, ALTER SEQUENCE [dbo].[OrderNumbers] RESTART WITH 101"]
+    assert any(beat.startswith("validating: the source's sequence batch on ") for beat in beats), beats
