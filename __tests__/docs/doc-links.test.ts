@@ -237,6 +237,13 @@ describe('links and paths in the READMEs and docs/', () => {
     expect(FORMER_README_ANCHORS.filter((anchor) => !headingAnchors(readme).has(anchor))).toEqual([]);
   });
 
+  test("every page of docs/ is linked from the README's first screen, the bullets under The two commands", () => {
+    const section = /^## The two commands\n([\s\S]*?)^## /m.exec(prose(readDocument('README.md')!))?.[1] ?? '';
+    const bullets = (/^- \*\*[\s\S]*?(?=\n\n)/m.exec(section)?.[0] ?? '');
+    const linked = new Set([...bullets.matchAll(/\]\((docs\/[\w.-]+\.md)(?:#[^)]*)?\)/g)].map((match) => match[1]));
+    expect(DOCS_PAGES.filter((page) => !linked.has(page))).toEqual([]);
+  });
+
   test("a link of a docs/ page is read from docs/: the README's and the page's own headings, a sibling page", () => {
     const text = [
       '# Security',
