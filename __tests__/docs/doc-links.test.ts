@@ -38,6 +38,24 @@ const FORMER_README_ANCHORS = [
   'api-reference', 'performance', 'development',
 ];
 
+/**
+ * The README's parts that are now a short stub whose text lives on a docs/ page: a reference by title
+ * (`README, Security`) would send a reader, during an incident too, to a stub instead of the text.
+ */
+const MOVED_README_PARTS: Readonly<Record<string, string>> = {
+  Security: 'docs/security.md',
+  'Two plans in one workspace': 'docs/security.md',
+  'Changing the plan after deploy': 'docs/changing-the-plan.md',
+  'Upgrading the library': 'docs/upgrading.md',
+  'Running in Terraform Cloud': 'docs/terraform-cloud.md',
+  'Using the constructs in your own stack': 'docs/constructs.md',
+  'Validated against': 'docs/validated-against.md',
+  'Installing from your registry': 'docs/installing-from-your-registry.md',
+  'Switching to CDK Terrain': 'docs/cdk-terrain.md',
+  'API reference': 'docs/api-reference.md',
+  Performance: 'docs/performance.md',
+};
+
 /** Paths the documents name that no checkout holds: written at synth or build, or in the deployed Airflow. */
 const GENERATED = new Set([
   'dags/migration_plan.json', // the rendered plan, in the DAG bundle
@@ -119,15 +137,24 @@ const TITLED_DOCUMENTS: ReadonlyArray<[RegExp, string]> = [
 function missingTitles(text: string, read: (path: string) => string | undefined): string[] {
   const missing: string[] = [];
   for (const [pattern, document] of TITLED_DOCUMENTS) {
-    const reference = new RegExp(`${pattern.source}(?:\`|'s)?,? "([^"\\n]{3,80})"`, 'g');
+    // A comment or docstring may wrap the title onto the next line.
+    const reference = new RegExp(`${pattern.source}(?:\`|'s)?,?\\s"([^"]{3,80})"`, 'g');
     const target = read(document) ?? '';
-    for (const [, title] of text.matchAll(reference)) {
+    for (const [, wrapped] of text.matchAll(reference)) {
+      const title = wrapped.replace(/\s+/g, ' ');
       const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       const found = new RegExp(`^(?:#{1,6} ${escaped}$|.*\\*\\*${escaped}\\.?\\*\\*|\\| ${escaped} \\|)`, 'm').test(target);
       if (!found) missing.push(`${document}, "${title}"`);
     }
   }
   return missing;
+}
+
+/** Every reference of `text` to a README part by its title (`README, Security`, `the README's "Performance"`) whose text moved to a docs/ page. */
+function movedPartReferences(text: string): string[] {
+  const titles = Object.keys(MOVED_README_PARTS).map((title) => title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  const reference = new RegExp(`(?<![\\w/])README(?:\\.md)?(?:\`|'s)?,?\\s+"?(${titles})\\b`, 'g');
+  return [...text.matchAll(reference)].map(([, title]) => `README, "${title}": name ${MOVED_README_PARTS[title]}`);
 }
 
 /** The files whose text may point into the documents: the documents, the examples and the code whose messages do. */
@@ -172,8 +199,35 @@ describe('links and paths in the READMEs and docs/', () => {
   test('a part named by a title no heading, bold lead or table row has is seen', () => {
     const text =
       'see dags/README "What preflight refuses", `dags/README.md`, "What the DAG forgets", the README\'s "When an alert fires", ' +
-      'docs/fabric-host.md, "The identity the DAG runs as" and dags/README, "A task marked success by hand establishes nothing"';
-    expect(missingTitles(text, readDocument)).toEqual(['docs/fabric-host.md, "The identity the DAG runs as"', 'dags/README.md, "What the DAG forgets"']);
+      'docs/fabric-host.md, "The identity the DAG runs as" and dags/README, "A task marked success by hand establishes nothing"; ' +
+      'README, "Running the\nrunbook\'s commands" and README, "Running the\nrunbook\'s Airflow steps" wrapped in a docstring';
+    expect(missingTitles(text, readDocument)).toEqual([
+      'docs/fabric-host.md, "The identity the DAG runs as"',
+      'dags/README.md, "What the DAG forgets"',
+      'README.md, "Running the runbook\'s commands"',
+    ]);
+  });
+
+  test('the documents, the examples and the code name the page a moved README part lives on, not its stub', () => {
+    const references = pointingFiles().flatMap((file) => movedPartReferences(readDocument(file)!).map((reference) => `${file}: ${reference}`));
+    expect(references).toEqual([]);
+    const readme = prose(readDocument('README.md')!);
+    for (const [title, page] of Object.entries(MOVED_README_PARTS)) {
+      const part = new RegExp(`^#{2,3} ${title}\\n([\\s\\S]*?)(?=^#{2,3} |(?![\\s\\S]))`, 'm').exec(readme);
+      expect([title, part?.[1].includes(`](${page}`)]).toEqual([title, true]);
+    }
+  });
+
+  test('a reference by title to a README part that moved is seen', () => {
+    const text =
+      'a known trade-off: README, Security; see the README\'s Security section, README "Performance" and README.md, "Upgrading the library"; ' +
+      'not dags/README "Events", README, "When an alert fires", the README\'s runbook nor [Security](security.md)';
+    expect(movedPartReferences(text)).toEqual([
+      'README, "Security": name docs/security.md',
+      'README, "Security": name docs/security.md',
+      'README, "Performance": name docs/performance.md',
+      'README, "Upgrading the library": name docs/upgrading.md',
+    ]);
   });
 
   test('every page of docs/ is linked from the README, which keeps the headings its parts had before they moved there', () => {
@@ -181,6 +235,13 @@ describe('links and paths in the READMEs and docs/', () => {
     const linked = new Set([...prose(readme).matchAll(/\]\((docs\/[\w.-]+\.md)(?:#[^)]*)?\)/g)].map((match) => match[1]));
     expect(DOCS_PAGES.filter((page) => !linked.has(page))).toEqual([]);
     expect(FORMER_README_ANCHORS.filter((anchor) => !headingAnchors(readme).has(anchor))).toEqual([]);
+  });
+
+  test("every page of docs/ is linked from the README's first screen, the bullets under The two commands", () => {
+    const section = /^## The two commands\n([\s\S]*?)^## /m.exec(prose(readDocument('README.md')!))?.[1] ?? '';
+    const bullets = (/^- \*\*[\s\S]*?(?=\n\n)/m.exec(section)?.[0] ?? '');
+    const linked = new Set([...bullets.matchAll(/\]\((docs\/[\w.-]+\.md)(?:#[^)]*)?\)/g)].map((match) => match[1]));
+    expect(DOCS_PAGES.filter((page) => !linked.has(page))).toEqual([]);
   });
 
   test("a link of a docs/ page is read from docs/: the README's and the page's own headings, a sibling page", () => {

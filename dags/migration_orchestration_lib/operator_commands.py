@@ -2,7 +2,7 @@
 shell: a record's key may hold the source database's name, which SQL Server lets hold spaces, `$`, `;`,
 `&` or `(` (the plan refuses only brackets, quotes and control characters). Unquoted, the shell would
 split such a key, or run what follows a `;`. Where the command runs on each host: README, "Running the
-runbook's commands"."""
+runbook's Airflow steps"."""
 from __future__ import annotations
 
 import shlex
