@@ -63,6 +63,7 @@ describe('objects given in code that look like what is expected', () => {
     ['a Map', new Map([['owner', 'dba']]), 'expected a mapping, got a Map object'],
     ['a Date', new Date(0), 'expected a mapping, got a Date object'],
     ['an Error', new Error('x'), 'expected a mapping, got an Error object'],
+    ['a class instance', new (class Tags {})(), 'expected a mapping, got a Tags object'],
   ])('%s as tags is not "expected a mapping, got a mapping"', (_, tags, message) => {
     expect(listed({ ...minimalPlan(), tags })).toEqual([`tags: ${message}`]);
   });

@@ -92,9 +92,11 @@ function describeValue(value: unknown): string {
   if (typeof value === 'string') return `a string (${quote(value)})`;
   if (typeof value === 'number') return Number.isFinite(value) ? `a number (${value})` : `${value}`;
   if (typeof value !== 'object') return `a ${typeof value}`;
-  // A Map, Date or String object given in code is not the mapping (or text) it may look like.
-  const kind = Object.prototype.toString.call(value).slice('[object '.length, -1);
-  if (kind === 'Object' || !/^[A-Z]\w*$/.test(kind)) return 'a mapping';
+  // A Map, Date, String or class instance given in code is not the mapping (or text) it may look like.
+  const prototype: unknown = Object.getPrototypeOf(value);
+  const tag = Object.prototype.toString.call(value).slice('[object '.length, -1);
+  const kind = tag !== 'Object' || prototype === null || prototype === Object.prototype ? tag : (prototype as object).constructor?.name;
+  if (kind === 'Object' || !/^[A-Z]\w*$/.test(kind ?? '')) return 'a mapping';
   return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind} object`;
 }
 
