@@ -110,4 +110,12 @@ describe('YAML mistakes the reader finds late', () => {
     const [problem] = problemsOf(() => loadMigrationPlan(files.write('too-deep.yaml', text)));
     expect(problem).toEqual(expect.objectContaining({ path: '', message: 'YAML syntax error: nested too deeply: a plan is a few levels deep', line: 1 }));
   });
+
+  test('a null key (~) is an unknown field with its line', () => {
+    const text = readFileSync(EXAMPLE_PLAN, 'utf8').replace('location: westeurope', 'location: westeurope\n~: x');
+    const line = text.split('\n').indexOf('~: x') + 1;
+    expect(problemsOf(() => loadMigrationPlan(files.write('null-key.yaml', text)))).toEqual([
+      expect.objectContaining({ path: '[""]', message: expect.stringMatching(/^unknown field/), line, column: 1 }),
+    ]);
+  });
 });

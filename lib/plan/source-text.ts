@@ -259,7 +259,8 @@ function countKeys(value: unknown, inheritsKeys = Object.keys(Object.prototype).
   return keys;
 }
 
-const keyText = (key: unknown) => (yaml().isScalar(key) ? String(key.value) : String(key));
+/** A key as `toJS` writes it: a null key (`~:`, `? `) is "". */
+const keyText = (key: unknown) => (yaml().isScalar(key) ? String(key.value ?? '') : String(key));
 const rangeStart = (node: unknown) => (node as Node | null | undefined)?.range?.[0];
 
 function position(lines: LineCounter, offset: number) {
