@@ -119,3 +119,14 @@ describe('YAML mistakes the reader finds late', () => {
     ]);
   });
 });
+
+describe('an airflow host left empty (host: with nothing after it)', () => {
+  test('is one problem, not also "applies to host dataFactory only, but host is kubernetes"', () => {
+    const text = readFileSync(join(__dirname, '..', '..', 'examples', 'data-factory-host.yaml'), 'utf8');
+    expect(text).toMatch(/^ {2}host: dataFactory\b.*$/m);
+    const file = files.write('empty-host.yaml', text.replace(/^ {2}host: dataFactory\b.*$/m, '  host:'));
+    expect(problemsOf(() => loadMigrationPlan(file)).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'airflow.host: must be one of kubernetes, dataFactory, fabric, external (got null)',
+    ]);
+  });
+});
