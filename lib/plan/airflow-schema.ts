@@ -335,7 +335,8 @@ export const RETIRED_FIELDS: ReadonlyMap<string, string> = new Map([
 export const supportedSqlAccess = (host: HostKind): readonly SqlAccess[] => HOSTS[host].sqlAccess;
 
 function checkAirflowSection(value: Loose, report: ReportProblem): void {
-  const host = value.host ?? 'kubernetes';
+  // `host:` left empty (null) is reported as not a host; it is not the default kubernetes.
+  const host = value.host === undefined ? 'kubernetes' : value.host;
   if (!isHost(host)) return;
   const { sqlAccess, noNetwork, missing, check } = HOSTS[host];
   const hostText = value.host === undefined ? 'host is kubernetes (the default)' : `host is ${host}`;

@@ -49,7 +49,11 @@ export class MigrationPlanError extends Error {
   }
 }
 
-export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** What was thrown, in words: a getter in a plan given in code may throw anything (undefined, `{}`). */
+export function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+  return message !== '' ? message : `${error instanceof Error ? error.name : 'something other than an Error'} was thrown, without a message`;
+}
 
 /**
  * One problem, one line: a library's message may quote the text after the error, line breaks and

@@ -33,6 +33,12 @@ const MAX_JSON_DEPTH = 64;
  */
 const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: true, version: '1.2', logLevel: 'error' } as const;
 
+/** The library's words for these advise its API (parseAllDocuments) or name a JavaScript limit, not the plan's author's mistake. */
+const OWN_WORDS = new Map([
+  ['MULTIPLE_DOCS', 'a second document starts here (---): a plan is one document; remove the rest or split it into files'],
+  ['RESOURCE_EXHAUSTION', 'nested too deeply: a plan is a few levels deep'],
+]);
+
 function parseYaml(text: string): YamlSource {
   const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
@@ -49,8 +55,7 @@ export function readYaml(text: string): ParsedSource {
   const { document, lines } = source;
   if (document.errors.length > 0) {
     const problems = document.errors.map(({ code, message, pos: [offset] }) => {
-      // The library's own words for this one advise its API (parseAllDocuments), not the plan's author.
-      const what = code === 'MULTIPLE_DOCS' ? 'a second document starts here (---): a plan is one document; remove the rest or split it into files' : message;
+      const what = OWN_WORDS.get(code) ?? message;
       const syntaxError = { path: '', message: `YAML syntax error: ${what}`, ...position(lines, offset) };
       return duplicateKeyProblem(source, code, offset) ?? syntaxError;
     });
@@ -61,8 +66,22 @@ export function readYaml(text: string): ParsedSource {
     // maxAliasCount bounds alias expansion ("billion laughs").
     return { ok: true, value: document.toJS({ maxAliasCount: 100 }), locate: locator(() => source) };
   } catch (error) {
-    return failed(`cannot read YAML: ${errorMessage(error)}`);
+    return failed(`cannot read YAML: ${errorMessage(error)}`, danglingAlias(source));
   }
+}
+
+/** Where the first alias without an anchor before it is: `toJS` throws for it without a position. */
+function danglingAlias({ document, lines }: YamlSource): { line: number; column: number } | undefined {
+  const { visit } = yaml();
+  let offset: number | undefined;
+  visit(document, {
+    Alias: (_, alias) => {
+      if (alias.resolve(document) !== undefined) return undefined;
+      offset = alias.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset === undefined ? undefined : position(lines, offset);
 }
 
 export function readJson(text: string): ParsedSource {
@@ -240,7 +259,8 @@ function countKeys(value: unknown, inheritsKeys = Object.keys(Object.prototype).
   return keys;
 }
 
-const keyText = (key: unknown) => (yaml().isScalar(key) ? String(key.value) : String(key));
+/** A key as `toJS` writes it: a null key (`~:`, `? `) is "". */
+const keyText = (key: unknown) => (yaml().isScalar(key) ? String(key.value ?? '') : String(key));
 const rangeStart = (node: unknown) => (node as Node | null | undefined)?.range?.[0];
 
 function position(lines: LineCounter, offset: number) {

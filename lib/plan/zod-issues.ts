@@ -22,6 +22,7 @@ const EXPECTED = new Map([
 
 /** Per-parse error map: words the generic issues; messages set in the schema take precedence. */
 export const describeIssue: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code === 'too_big' || issue.code === 'too_small') return describeSize(issue);
   if (issue.code !== 'invalid_type' && issue.code !== 'invalid_value') return undefined;
   if (issue.input === undefined) return 'missing required field';
   if (issue.code === 'invalid_type') {
@@ -38,8 +39,27 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
   return `must be one of ${allowed} (got ${quote(issue.input)}${suggestion ? `; did you mean ${suggestion}?` : ''})`;
 };
 
+/** A limit without a message of its own: `must list at most 20 items (got 21)`. */
+function describeSize(issue: z.core.$ZodRawIssue<z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall>): string {
+  const [limit, bound] =
+    issue.code === 'too_big'
+      ? [issue.maximum, issue.inclusive === false ? 'less than' : 'at most']
+      : [issue.minimum, issue.inclusive === false ? 'more than' : 'at least'];
+  const { input } = issue;
+  const counted = typeof input === 'string' || Array.isArray(input);
+  const size = counted ? `${limit} ${typeof input === 'string' ? 'characters' : 'items'} (got ${input.length})` : `${limit}`;
+  return `must ${counted && typeof input !== 'string' ? 'list' : 'be'} ${issue.exact ? 'exactly' : bound} ${size}`;
+}
+
+/**
+ * Issues as plan problems. zod checks the length of a string or list even where the other was
+ * expected (`databases: ""`): only the wrong type is reported there, not "needs at least one database".
+ */
 export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.ZodType): IssueProblem[] {
-  return issues.flatMap(({ path, ...issue }): IssueProblem[] => {
+  const wrongType = new Set(issues.filter(({ code }) => code === 'invalid_type').map(({ path }) => formatFieldPath(path)));
+  const lengthOfWrongType = (issue: z.core.$ZodIssue) =>
+    (issue.code === 'too_big' || issue.code === 'too_small') && wrongType.has(formatFieldPath(issue.path));
+  return issues.filter((issue) => !lengthOfWrongType(issue)).flatMap(({ path, ...issue }): IssueProblem[] => {
     if (issue.code === 'unrecognized_keys') {
       const known = fieldsAt(schema, path);
       return issue.keys.map((key) => ({
@@ -71,7 +91,13 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return `a string (${quote(value)})`;
   if (typeof value === 'number') return Number.isFinite(value) ? `a number (${value})` : `${value}`;
-  return typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  // A Map, Date, String or class instance given in code is not the mapping (or text) it may look like.
+  const prototype: unknown = Object.getPrototypeOf(value);
+  const tag = Object.prototype.toString.call(value).slice('[object '.length, -1);
+  const kind = tag !== 'Object' || prototype === null || prototype === Object.prototype ? tag : (prototype as object).constructor?.name;
+  if (kind === 'Object' || !/^[A-Z]\w*$/.test(kind ?? '')) return 'a mapping';
+  return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind} object`;
 }
 
 /** Field names of the object at `path`, in schema order (none when it is not an object). */

@@ -1,0 +1,132 @@
+/**
+ * Counterexamples found by fuzzing the example plans (__tests__/properties/example-mutations.test.ts):
+ * each problem in the plan author's words, where the file has a position, one problem per mistake.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { loadMigrationPlan, parseMigrationPlan } from '../../lib/plan';
+import { EXAMPLE_PLAN, minimalPlan, planFiles, problemsOf } from './plan-fixtures';
+
+const files = planFiles();
+const example = (name: string): any => parseYaml(readFileSync(join(__dirname, '..', '..', 'examples', name), 'utf8'));
+const listed = (value: unknown) => problemsOf(() => parseMigrationPlan(value)).map((p) => `${p.path}: ${p.message}`);
+
+describe('limits without a message of their own', () => {
+  test('more than 20 federated credentials: the limit in words, not zod\'s "Too big: expected array to have <=20 items"', () => {
+    const plan = example('external-host.yaml');
+    const [credential] = plan.airflow.external.federatedCredentials;
+    plan.airflow.external.federatedCredentials = Array.from({ length: 21 }, (_, i) => ({ ...credential, name: `workers-${i}`, subject: `s${i}` }));
+    expect(listed(plan)).toEqual(['airflow.external.federatedCredentials: must list at most 20 items (got 21)']);
+  });
+
+  test('a subject longer than 600 characters', () => {
+    const plan = example('external-host.yaml');
+    plan.airflow.external.federatedCredentials[0].subject = 's'.repeat(601);
+    expect(listed(plan)).toEqual(['airflow.external.federatedCredentials[0].subject: must be at most 600 characters (got 601)']);
+  });
+
+  test('more than 200 authorized IP ranges', () => {
+    const plan = parseYaml(readFileSync(EXAMPLE_PLAN, 'utf8'));
+    plan.airflow.kubernetes.authorizedIpRanges = Array.from({ length: 201 }, (_, i) => `10.${i}.0.0/16`);
+    expect(listed(plan)).toEqual(['airflow.kubernetes.authorizedIpRanges: must list at most 200 items (got 201)']);
+  });
+});
+
+describe('a string where a list is expected, or a list where a string is', () => {
+  test.each([
+    ['databases', ''],
+    ['sourceServers', ''],
+    ['notifications.emails', 'x'.repeat(1001)],
+  ])('%s: only the wrong type, not also a length zod measured on the wrong type ("needs at least one ...")', (field, value) => {
+    const plan = minimalPlan();
+    const [parent, key] = field.includes('.') ? [plan.notifications, 'emails'] : [plan, field];
+    parent[key] = value;
+    expect(listed(plan)).toEqual([`${field}: expected a list, got a string (${JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value)})`]);
+  });
+
+  test('a long string for federatedCredentials is not also "Too big: expected string to have <=20 characters"', () => {
+    const plan = example('external-host.yaml');
+    plan.airflow.external.federatedCredentials = 'x'.repeat(30);
+    expect(listed(plan)).toEqual([`airflow.external.federatedCredentials: expected a list, got a string ("${'x'.repeat(30)}")`]);
+  });
+
+  test('an empty list for a credential\'s subject is not also "must not be empty"', () => {
+    const plan = example('external-host.yaml');
+    plan.airflow.external.federatedCredentials[0].subject = [];
+    expect(listed(plan)).toEqual(['airflow.external.federatedCredentials[0].subject: expected a string, got a list']);
+  });
+});
+
+describe('objects given in code that look like what is expected', () => {
+  test.each([
+    ['a Map', new Map([['owner', 'dba']]), 'expected a mapping, got a Map object'],
+    ['a Date', new Date(0), 'expected a mapping, got a Date object'],
+    ['an Error', new Error('x'), 'expected a mapping, got an Error object'],
+    ['a class instance', new (class Tags {})(), 'expected a mapping, got a Tags object'],
+  ])('%s as tags is not "expected a mapping, got a mapping"', (_, tags, message) => {
+    expect(listed({ ...minimalPlan(), tags })).toEqual([`tags: ${message}`]);
+  });
+
+  test('a String object as the location, a Set as the emails', () => {
+    const plan = minimalPlan();
+    plan.location = new String('westeurope');
+    plan.notifications.emails = new Set(plan.notifications.emails);
+    expect(listed(plan)).toEqual(['location: expected a string, got a String object', 'notifications.emails: expected a list, got a Set object']);
+  });
+});
+
+describe('a getter that throws something other than an Error', () => {
+  test.each([
+    ['undefined', undefined],
+    ['an object', { code: 7 }],
+    ['an Error without a message', new TypeError()],
+  ])('throwing %s: the message says so, not "undefined" or "[object Object]"', (_, thrown) => {
+    const plan = minimalPlan();
+    Object.defineProperty(plan, 'location', {
+      enumerable: true,
+      get: () => {
+        throw thrown;
+      },
+    });
+    const [problem] = problemsOf(() => parseMigrationPlan(plan));
+    expect(problem.message).toBe(
+      `cannot read the plan: ${thrown instanceof Error ? 'TypeError' : 'something other than an Error'} was thrown, without a message`,
+    );
+  });
+});
+
+describe('YAML mistakes the reader finds late', () => {
+  test('an alias without its anchor has the line and column of the alias', () => {
+    const text = readFileSync(EXAMPLE_PLAN, 'utf8').replace('location: westeurope', 'location: *region');
+    const line = text.split('\n').indexOf('location: *region') + 1;
+    expect(problemsOf(() => loadMigrationPlan(files.write('dangling-alias.yaml', text)))).toEqual([
+      { path: '', message: 'cannot read YAML: Unresolved alias (the anchor must be set before the alias): region', line, column: 11 },
+    ]);
+  });
+
+  test('nesting too deep for the reader is named so, not "Maximum call stack size exceeded"', () => {
+    const text = `tags: ${'{a: '.repeat(2000)}1${'}'.repeat(2000)}\n`;
+    const [problem] = problemsOf(() => loadMigrationPlan(files.write('too-deep.yaml', text)));
+    expect(problem).toEqual(expect.objectContaining({ path: '', message: 'YAML syntax error: nested too deeply: a plan is a few levels deep', line: 1 }));
+  });
+
+  test('a null key (~) is an unknown field with its line', () => {
+    const text = readFileSync(EXAMPLE_PLAN, 'utf8').replace('location: westeurope', 'location: westeurope\n~: x');
+    const line = text.split('\n').indexOf('~: x') + 1;
+    expect(problemsOf(() => loadMigrationPlan(files.write('null-key.yaml', text)))).toEqual([
+      expect.objectContaining({ path: '[""]', message: expect.stringMatching(/^unknown field/), line, column: 1 }),
+    ]);
+  });
+});
+
+describe('an airflow host left empty (host: with nothing after it)', () => {
+  test('is one problem, not also "applies to host dataFactory only, but host is kubernetes"', () => {
+    const text = readFileSync(join(__dirname, '..', '..', 'examples', 'data-factory-host.yaml'), 'utf8');
+    expect(text).toMatch(/^ {2}host: dataFactory\b.*$/m);
+    const file = files.write('empty-host.yaml', text.replace(/^ {2}host: dataFactory\b.*$/m, '  host:'));
+    expect(problemsOf(() => loadMigrationPlan(file)).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'airflow.host: must be one of kubernetes, dataFactory, fabric, external (got null)',
+    ]);
+  });
+});
