@@ -14,7 +14,8 @@ by one that waits for that run, and a failed run is reported (not silently repea
 if an Airflow retry should run the SQL again. `result` reads the run (`pipeline_runs.get`): None
 while Queued/InProgress/Canceling; the activity's rows when Succeeded
 (`activity_runs.query_by_pipeline_run`, Lookup `output.value`, Script `output.resultSets`);
-`SqlOperationFailed` with Data Factory's message when Failed or Cancelled.
+`SqlOperationFailed` with Data Factory's message when Failed or Cancelled. A createRun refused because the
+pipeline's queue is full (`QUEUE_FULL_MESSAGE`) is `StepPending`: the step pokes again, within its deadline.
 
 The identity needs only: pipelines/createrun/action, pipelineruns/read, querypipelineruns/action,
 pipelineruns/queryactivityruns/action, and the read of each query's result (the construct's custom
@@ -37,6 +38,7 @@ from migration_orchestration_lib.sql_access import (
     SqlOperationHandle,
     SqlResult,
 )
+from migration_orchestration_lib.step_context import StepPending
 
 CONTRACT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "contracts", "sql_pipelines.json")
 OPERATION_KEY, SQL, TIMEOUT = "operationKey", "sql", "timeout"
@@ -47,6 +49,12 @@ LOOKUP_TIMEOUT_SECONDS = 24 * 3600  # Data Factory ends a Lookup after 24 hours
 DEFAULT_ADOPTION_WINDOW = timedelta(days=30)
 CLOCK_SKEW = timedelta(minutes=5)  # between the Airflow worker's clock (`not_before`) and Data Factory's (runStart)
 FACTORY_TYPE = "Microsoft.DataFactory/factories"
+# How Data Factory refuses a createRun while the pipeline (its `concurrency` set) has 100 runs queued ("Maximum queued
+# runs per pipeline 100", Azure subscription limits), as its users quote it (MicrosoftDocs/azure-docs#85538: "Pipeline
+# execution throttled. If the concurrency value is set for a pipeline, a maximum of 100 runs will be queued for
+# execution."). Its HTTP status and error code are not documented: any 4xx answer saying this is the refusal.
+QUEUE_FULL_MESSAGE = "Pipeline execution throttled"
+MAX_QUEUED_RUNS = 100
 
 
 @dataclass(frozen=True)
@@ -139,12 +147,18 @@ class DataFactorySqlAccess:
             return self._client.pipelines.create_run(
                 self._factory.resource_group, self._factory.name, step.pipeline, parameters=parameters
             ).run_id
-        except AzureError:
+        except AzureError as error:
             # createRun is not idempotent: when its answer is lost the run may exist all the same.
             started = self._find_run(step.pipeline, operation)
-            if started is None:
-                raise
-            return started
+            if started is not None:
+                return started
+            if _queue_full(error):
+                raise StepPending(
+                    "SQL operation %s not started: the queue of Data Factory pipeline %s is full (%d runs waiting beyond "
+                    "its concurrency, Data Factory's most); poking again until a place frees. Data Factory said: %s"
+                    % (operation.key, step.pipeline, MAX_QUEUED_RUNS, _error_message(error))
+                ) from None
+            raise
 
     def result(self, handle: SqlOperationHandle) -> Optional[SqlResult]:
         run = self._client.pipeline_runs.get(self._factory.resource_group, self._factory.name, handle.reference)
@@ -204,6 +218,16 @@ class DataFactorySqlAccess:
         # Data Factory retries an activity as new activity runs: the last one decides.
         runs.sort(key=lambda item: item.activity_run_start or datetime.min.replace(tzinfo=timezone.utc))
         return runs[-1] if runs else None
+
+
+def _queue_full(error: Exception) -> bool:
+    status = getattr(error, "status_code", None)
+    return status is not None and 400 <= status < 500 and QUEUE_FULL_MESSAGE.lower() in _error_message(error).lower()
+
+
+def _error_message(error: Exception) -> str:
+    """The service's own message where azure-core parsed one (ARM's `error.message`), else the exception's text."""
+    return getattr(getattr(error, "error", None), "message", None) or str(error)
 
 
 def _run_filter(after: datetime, before: datetime, operand: str, value: str, token: Optional[str],

@@ -24,7 +24,9 @@ Faults (`World.add_fault`): operations createRun, getPipelineRun, queryPipelineR
 queryActivityRuns, cancelPipelineRun with the HTTP kinds (throttle, error, slow, and reset: the
 server acts, then the connection drops before the answer, so a createRun may have started a run
 its caller never heard of); operation
-`pipelineRun` with kind `lroFailed` makes the next run end Failed with the fault's message. Key
+`pipelineRun` with kind `lroFailed` makes the next run end Failed with the fault's message. A pipeline
+whose `concurrency` is set refuses a createRun while `max_queued_runs` (Data Factory's 100) of its runs wait beyond
+it, with the message Data Factory's users quote (its HTTP status is not documented: 400 BadRequest here). Key
 Vault secrets the linked services read live in the world too (`put_secret`).
 
 Run it alone: `python -m migration_rehearsal.data_factory_server --world DIR [--port N]`.
@@ -55,6 +57,8 @@ LOOKUP_ROW_LIMIT = 5000
 SOURCE_FOR_DATASET = {"SqlServerTable": "SqlServerSource", "AzureSqlMITable": "SqlMISource", "AzureSqlTable": "AzureSqlSource"}
 SERVER_KIND_FOR_LINKED_SERVICE = {"AzureSqlMI": "SqlMi", "AzureSqlDatabase": "SqlDb"}
 TERMINAL = ("Succeeded", "Failed", "Cancelled")
+QUEUE_FULL = ("Pipeline execution throttled. If the concurrency value is set for a pipeline, a maximum of 100 runs "
+              "will be queued for execution.")
 FACTORY = (
     r"^/subscriptions/(?P<subscription>[^/]+)/resourcegroups/(?P<group>[^/]+)"
     r"/providers/microsoft\.datafactory/factories/(?P<factory>[^/]+)"
@@ -93,8 +97,10 @@ def load_definitions(path: str = DEFINITIONS_PATH) -> Dict[str, Any]:
 
 class DataFactoryServer:
     def __init__(self, world: World, definitions: Optional[Dict[str, Any]] = None, subscription_id: str = "00000000-0000-0000-0000-000000000000",
-                 resource_group: str = "rg-migration", factory_name: str = "adf-migration", page_size: int = 50):
+                 resource_group: str = "rg-migration", factory_name: str = "adf-migration", page_size: int = 50,
+                 max_queued_runs: int = 100):
         self.world = world
+        self.max_queued_runs = max_queued_runs
         self.definitions = definitions or load_definitions()
         self.subscription_id = subscription_id
         self.resource_group = resource_group
@@ -157,7 +163,12 @@ class DataFactoryServer:
             "activityRuns": [], "injectedFailure": fault and (fault.get("message") or "Simulated failure"),
         }
         with self.world.transaction() as state:
-            state.setdefault(RUNS, {})[run_id] = run
+            runs = state.setdefault(RUNS, {})
+            if pipeline.get("concurrency"):
+                in_flight = sum(1 for other in runs.values() if other["pipelineName"] == pipeline_name and other["status"] not in TERMINAL)
+                if in_flight >= pipeline["concurrency"] + self.max_queued_runs:
+                    raise ApiError(400, "BadRequest", QUEUE_FULL)
+            runs[run_id] = run
         return {"runId": run_id}
 
     def get_run(self, run_id: str) -> Dict[str, Any]:

@@ -93,6 +93,25 @@ def test_a_throttled_data_factory_while_a_sql_step_runs_is_waited_out(rehearsal_
     )
 
 
+def test_a_sql_step_whose_data_factory_pipeline_queue_is_full_waits_for_a_place(rehearsal_world, tmp_path, monkeypatch):
+    """Data Factory refuses a run beyond the 100 queued on a pipeline with a concurrency (a large plan's preflights or
+    freezes, waiting without a slot, outnumber them): the step that meets it waits (`Running`: the queue of the pipeline is full) and
+    runs once a place frees. Before, the refusal failed the freeze and the rollback undid the migration."""
+    import json
+
+    from migration_rehearsal.data_factory_server import QUEUE_FULL
+    from test_crash_matrix import plan_of
+
+    events = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events))
+    run_with_outage(
+        rehearsal_world, plan_of("offline_sqlmi_data_factory"), "db.start_migration", "createRun", "error",
+        count=3, status=400, code="BadRequest", message=QUEUE_FULL,
+    )
+    waits = [row for row in map(json.loads, events.read_text().splitlines()) if "pipeline migration_sql_query_self_hosted is full" in row["Message"]]
+    assert len(waits) == 3 and {row["Status"] for row in waits} == {"Running"}, waits
+
+
 def test_an_arm_outage_while_waiting_days_for_the_cutover_window_is_waited_out(rehearsal_world, monkeypatch):
     """await_cutover has no deadline while it waits (a plan may wait days for Saturday night): an
     outage there must not meet preflight's deadline either."""

@@ -17,6 +17,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 from migration_orchestration_lib import sql_statements  # noqa: E402
 from migration_orchestration_lib.dms_transport import StaticTokenCredential  # noqa: E402
 from migration_orchestration_lib.sql_access import SqlOperationFailed  # noqa: E402
+from migration_orchestration_lib.step_context import StepPending  # noqa: E402
 from migration_orchestration_lib.settings import ConfigurationError, resource_id_from  # noqa: E402
 from migration_orchestration_lib.sql_access_data_factory import (  # noqa: E402
     DataFactorySqlAccess,
@@ -25,7 +26,7 @@ from migration_orchestration_lib.sql_access_data_factory import (  # noqa: E402
     data_factory_client,
     timespan,
 )
-from migration_rehearsal.data_factory_server import DataFactoryServer, load_definitions  # noqa: E402
+from migration_rehearsal.data_factory_server import QUEUE_FULL, DataFactoryServer, load_definitions  # noqa: E402
 from sql_access_setup import DataFactoryImplementation, estate, finish, query, route_of, source, statement  # noqa: E402
 
 pytestmark = pytest.mark.airflow26
@@ -165,6 +166,51 @@ def test_transient_http_faults_cost_at_most_a_poke_and_never_a_second_run(adf, f
     assert adf.world.faults() == []
     runs = adf.world.snapshot()["dataFactoryRuns"].values()
     assert [run["parameters"]["operationKey"] for run in runs] == ["retried"]
+
+
+def runs_of(adf):
+    return [run["parameters"]["operationKey"] for run in adf.world.snapshot().get("dataFactoryRuns", {}).values()]
+
+
+def test_a_run_refused_while_the_pipelines_queue_is_full_waits_and_starts_once_a_place_frees(adf):
+    """Data Factory queues at most 100 runs of a pipeline beyond its concurrency and refuses more. Before, the refusal
+    failed the step (a freeze or final backup failing so rolled its migration back); now the step pokes again."""
+    adf.server.max_queued_runs = 1  # 100 on Data Factory
+    access = adf.access()
+    for n in range(5):  # the pipeline's concurrency (4) and one queued
+        access.submit(query("earlier-%d" % n, source(), state_sql()))
+    wanted = query("wanted", source(), state_sql())
+    for _poke in range(2):
+        with pytest.raises(StepPending, match="SQL operation wanted not started: the queue of Data Factory pipeline %s is full "
+                           r"\(100 runs .*poking again until a place frees.*Pipeline execution throttled" % PIPELINE):
+            access.submit(wanted)
+    assert "wanted" not in runs_of(adf)
+    adf.server.advance_all()  # the earlier runs end: their places free
+    assert finish(access, wanted).rows[0]["database_name"] == "Sales"
+    assert runs_of(adf).count("wanted") == 1
+
+
+@pytest.mark.parametrize("status, code, message", [
+    (429, "TooManyRequests", QUEUE_FULL),  # the same refusal, were it a 429 (azure-core retries no 429 of a POST)
+    (409, "Conflict", QUEUE_FULL),
+])
+def test_the_queue_full_refusal_waits_whatever_its_4xx_status(adf, status, code, message):
+    adf.world.add_fault("createRun", "error", count=1, status=status, code=code, message=message)
+    with pytest.raises(StepPending, match="the queue of Data Factory pipeline %s is full" % PIPELINE):
+        adf.access().submit(query("wanted", source(), state_sql()))
+    assert adf.world.faults() == []
+
+
+@pytest.mark.parametrize("status, code, message", [
+    (400, "BadRequest", "The pipeline migration_sql_query_self_hosted is disabled"),
+    (403, "AuthorizationFailed", "does not have authorization to perform action 'Microsoft.DataFactory/factories/pipelines/createrun/action'"),
+    (500, "InternalServerError", QUEUE_FULL),  # a 5xx is an outage, waited out as every other (operators)
+])
+def test_another_refusal_of_a_run_still_fails_the_operation(adf, status, code, message):
+    adf.world.add_fault("createRun", "error", count=4 if status == 500 else 1, status=status, code=code, message=message)
+    with pytest.raises(HttpResponseError, match=code):
+        adf.access().submit(query("refused", source(), state_sql()))
+    assert runs_of(adf) == [] and adf.world.faults() == []
 
 
 def test_a_lookup_at_data_factorys_row_limit_is_not_taken_as_complete(adf):
