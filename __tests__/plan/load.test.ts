@@ -22,6 +22,21 @@ describe('loadMigrationPlan: reading the file', () => {
     expect(planError(() => loadMigrationPlan(directory)).message).toBe(`${directory}: is a directory, not a plan file`);
   });
 
+  // A device or a pipe reports size 0, so the size check above cannot bound what it gives.
+  (fs.existsSync('/dev/zero') ? test : test.skip)('a device that never ends is refused after the size limit, not read forever', () => {
+    const endless = join(files.dir(), 'endless.yaml');
+    fs.symlinkSync('/dev/zero', endless);
+    expect(planError(() => loadMigrationPlan(endless)).message).toBe(
+      `${endless}: is not a regular file and gave more than 16777216 bytes; a plan must be at most 16777216`,
+    );
+  });
+
+  (fs.existsSync('/dev/null') ? test : test.skip)('a device that gives nothing reads as an empty plan', () => {
+    const empty = join(files.dir(), 'empty.yaml');
+    fs.symlinkSync('/dev/null', empty);
+    expect(planError(() => loadMigrationPlan(empty)).problems[0].message).toMatch(/empty/);
+  });
+
   test('an unreadable file', () => {
     const path = files.write('secret.yaml', 'name: x\n');
     const denied = Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: 'EACCES' });

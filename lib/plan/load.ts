@@ -1,5 +1,5 @@
 /** Reads a plan file (YAML or JSON, by extension) and validates it. */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { errorMessage, MigrationPlanError } from './errors';
 import { validatePlan } from './parse';
@@ -43,11 +43,30 @@ function readPlanText(path: string): string {
     if (stats.isDirectory()) fail(path, 'is a directory, not a plan file');
     if (stats.size > MAX_FILE_BYTES)
       fail(path, `file is ${stats.size} bytes; a plan must be at most ${MAX_FILE_BYTES}`);
-    return decodeUtf8(path, readFileSync(path));
+    return decodeUtf8(path, stats.isFile() ? readFileSync(path) : readAtMostLimit(path));
   } catch (error) {
     if (error instanceof MigrationPlanError) throw error;
     const reason = READ_ERRORS.get(String((error as NodeJS.ErrnoException | undefined)?.code));
     fail(path, reason ?? `cannot read file: ${errorMessage(error)}`);
+  }
+}
+
+/** A device or pipe (its size reads 0): what it gives, refused past the limit (`/dev/zero` never ends). */
+function readAtMostLimit(path: string): Buffer {
+  const descriptor = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (let read = -1; read !== 0; total += read) {
+      const chunk = Buffer.alloc(Math.min(1 << 20, MAX_FILE_BYTES + 1 - total));
+      read = readSync(descriptor, chunk, 0, chunk.length, null);
+      chunks.push(chunk.subarray(0, read));
+      if (total + read > MAX_FILE_BYTES)
+        fail(path, `is not a regular file and gave more than ${MAX_FILE_BYTES} bytes; a plan must be at most ${MAX_FILE_BYTES}`);
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    closeSync(descriptor);
   }
 }
 
