@@ -44,6 +44,9 @@ describe('checkOneMinuteQuery', () => {
     ['T | limit 5', 'limit'],
     ['search "error"', 'search'],
     ['let a = T;\nunion a, U', 'union'],
+    ['let errors = union A, B;\nerrors | count', 'union'],
+    ['let hits = search "error";\nhits | count', 'search'],
+    ['let v = view() { union A, B };\nv | count', 'union'],
     ['T | where ingestion_time() > ago(5m)', 'ingestion_time()'],
     ['adx("https://help.kusto.windows.net/Samples").StormEvents', 'adx()'],
   ])('refuses a one-minute alert on %j, which Azure cannot rewrite (%s)', (query, operation) => {
@@ -58,6 +61,14 @@ describe('checkOneMinuteQuery', () => {
 
   it('reads no string literal or comment as an operation', () => {
     const query = 'T | where PlanName == "union-take" and Message != \'search \\\' limit\' // take 1\n| summarize Limits = count() by limitless';
+    expect(() => checkOneMinuteQuery('someAlert', 1, query)).not.toThrow();
+  });
+
+  it.each([
+    ['T | where Path == @"C:\\dumps\\" | where Message has "| take 1"'],
+    ["T | where Path == @'C:\\dumps\\' | where Message has '| take 1'"],
+    ['T | where Message == ```line one\n| take 1```'],
+  ])('reads no verbatim or multi-line string literal as an operation: %j', (query) => {
     expect(() => checkOneMinuteQuery('someAlert', 1, query)).not.toThrow();
   });
 });

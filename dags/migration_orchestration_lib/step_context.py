@@ -11,7 +11,7 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.airflow_compat import first_poke_at, running_try, task_state_in_run, utc_now
@@ -56,6 +56,7 @@ FREEZE_SUBMITTED_KEY = "freeze_submitted"
 # Every step's record (`services.records`) of when its running try first poked (`first_poke_of_try`); preflight's also
 # says that its `Started` event arrived (`StepContext.record_started_event`). Deleted as the try ends.
 FIRST_POKE_PREFIX = "migration_first_poke__"
+SCHEDULER_CLOCK_SKEW = timedelta(minutes=5)  # between the scheduler's clock (a DAG run's start) and a worker's
 # The states a task instance holds in its run until it starts (a clear resets it to None), or when it never will.
 NOT_STARTED_STATES = (None, "scheduled", "queued", "upstream_failed", "skipped", "removed")
 
@@ -97,11 +98,28 @@ def this_try(context: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def record_of_this_try(stored: Optional[str], context: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The record `stored` (JSON; ValueError where it is not) where it is marked as this try's (`this_try`); else {}."""
+    """The record `stored` (JSON; ValueError where it is not) where it is marked as this try's (`this_try`) and
+    its first poke is not from before this DAG run began; else {}. A run deleted and triggered again under its run id
+    numbers its tries from 1 again, and a try of the deleted run that never ended in its code (marked failed or
+    success by hand while it waited, the run deleted meanwhile) left its record, marked as this try's."""
     recorded = json.loads(stored or "{}")
     if isinstance(recorded, Mapping) and all(recorded.get(key) == value for key, value in this_try(context).items()):
-        return recorded
+        if not _first_poke_before_run_began(recorded.get("firstPoke"), context):
+            return recorded
     return {}
+
+
+def _first_poke_before_run_began(first_poke: Any, context: Mapping[str, Any]) -> bool:
+    """Before the DAG run's start (Airflow restarts only a finished run's clock when it is cleared, and a cleared
+    task runs in a new try), beyond the clock skew between the scheduler and the workers."""
+    run_began = getattr(context.get("dag_run"), "start_date", None)
+    if not isinstance(first_poke, str) or not isinstance(run_began, datetime):
+        return False
+    return _in_utc(datetime.fromisoformat(first_poke)) < _in_utc(run_began) - SCHEDULER_CLOCK_SKEW
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def forget_first_poke_of_try(records: Callable[[], Any], key: str) -> None:

@@ -59,10 +59,11 @@ class _TaskInstance:
 
 
 class _DagRun:
-    """Airflow 2's `context["dag_run"]`: its task instances' states."""
+    """Airflow 2's `context["dag_run"]`: its start and its task instances' states."""
 
     def __init__(self, driver: "RunDriver"):
         self._driver = driver
+        self.start_date = driver.start_date
 
     def get_task_instance(self, task_id: str) -> Any:
         return SimpleNamespace(task_id=task_id, state=self._driver.states.get(task_id))
@@ -78,6 +79,7 @@ class RunDriver:
         self.wait_between_pokes = wait_between_pokes
         self.observe = observe
         self.run_id = "driver__%d" % next(_run_numbers)
+        self.start_date = datetime.now(timezone.utc)  # the DAG run's
         self.xcom: Dict = {}
         self.states: Dict[str, Optional[str]] = {}  # task id -> its state in the run (None or absent: not run since a clear)
         self.errors: Dict[str, str] = {}  # task id -> the last exception it raised

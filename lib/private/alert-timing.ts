@@ -100,10 +100,12 @@ export function alertTiming(
  * What Azure cannot evaluate every minute: a one-minute log alert runs a rewritten query, which
  * fails on `search`, `union`, `take` (`limit`), `ingestion_time()` and `adx()` ("One-minute frequency
  * isn't supported for this query": MicrosoftDocs/azure-monitor-docs `alerts/alerts-create-log-alert-rule.md`
- * and `alerts/alerts-troubleshoot-log.md`). Matched outside string literals and comments.
+ * and `alerts/alerts-troubleshoot-log.md`). Matched where an operator starts a query, a pipe, a statement,
+ * a `let` value or a (sub)query, outside string literals and comments.
  */
-const UNSUPPORTED_AT_ONE_MINUTE = /(?:^|[|;(])\s*(search|union|take|limit)\b|\b(ingestion_time|adx)\s*\(/m;
-const KQL_LITERALS_AND_COMMENTS = /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|\/\/[^\n]*/g;
+const UNSUPPORTED_AT_ONE_MINUTE = /(?:^|[|;({]|\blet\s+\w+\s*=)\s*(search|union|take|limit)\b|\b(ingestion_time|adx)\s*\(/m;
+// Multi-line (```) and verbatim (@"...", no escapes) strings before the others.
+const KQL_LITERALS_AND_COMMENTS = /```[\s\S]*?```|@"[^"\n]*"|@'[^'\n]*'|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|\/\/[^\n]*/g;
 
 /** Refuses a one-minute frequency for a log alert whose query Azure cannot evaluate every minute. */
 export function checkOneMinuteQuery(propPath: string, evaluationFrequencyMinutes: number, query: string): void {
