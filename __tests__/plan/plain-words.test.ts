@@ -97,6 +97,29 @@ describe('a getter that throws something other than an Error', () => {
   });
 });
 
+const throwing = (): never => {
+  throw new Error('not loaded yet');
+};
+
+describe('a value given in code that throws when asked what it is', () => {
+  test.each([
+    ['a Proxy whose traps throw', () => new Proxy({}, { getPrototypeOf: throwing, get: throwing })],
+    ['an object whose constructor getter throws', () => Object.create({ get constructor() { return throwing(); } })],
+  ])('%s, where text is expected: a mapping', (_, make) => {
+    const plan: any = minimalPlan();
+    plan.location = make();
+    expect(listed(plan)).toEqual(['location: expected a string, got a mapping']);
+  });
+
+  test('a revoked Proxy: a plan problem, not a TypeError', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const plan: any = minimalPlan();
+    plan.location = proxy;
+    expect(listed(plan)).toEqual([expect.stringMatching(/^: cannot read the plan: Cannot perform 'IsArray' on a proxy that has been revoked$/)]);
+  });
+});
+
 describe('what was thrown, in its own words', () => {
   test.each([
     ['a number', 42, '42'],
