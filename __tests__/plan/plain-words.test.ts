@@ -2,8 +2,9 @@
  * Counterexamples found by fuzzing the example plans (__tests__/properties/example-mutations.test.ts):
  * each problem in the plan author's words, where the file has a position, one problem per mistake.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { parse as parseYaml } from 'yaml';
 import { loadMigrationPlan, parseMigrationPlan } from '../../lib/plan';
 import { EXAMPLE_PLAN, minimalPlan, planFiles, problemsOf } from './plan-fixtures';
@@ -93,6 +94,51 @@ describe('a getter that throws something other than an Error', () => {
     expect(problem.message).toBe(
       `cannot read the plan: ${thrown instanceof Error ? 'TypeError' : 'something other than an Error'} was thrown, without a message`,
     );
+  });
+});
+
+const throwing = (): never => {
+  throw new Error('not loaded yet');
+};
+
+describe('a value given in code that throws when asked what it is', () => {
+  test.each([
+    ['a Proxy whose traps throw', () => new Proxy({}, { getPrototypeOf: throwing, get: throwing })],
+    ['an object whose constructor getter throws', () => Object.create({ get constructor() { return throwing(); } })],
+  ])('%s, where text is expected: a mapping', (_, make) => {
+    const plan: any = minimalPlan();
+    plan.location = make();
+    expect(listed(plan)).toEqual(['location: expected a string, got a mapping']);
+  });
+
+  test('a revoked Proxy: a plan problem, not a TypeError', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const plan: any = minimalPlan();
+    plan.location = proxy;
+    expect(listed(plan)).toEqual([expect.stringMatching(/^: cannot read the plan: Cannot perform 'IsArray' on a proxy that has been revoked$/)]);
+  });
+});
+
+describe('what was thrown, in its own words', () => {
+  test.each([
+    ['a number', 42, '42'],
+    ['an Error of another realm (a vm context)', runInNewContext('new RangeError("settings not loaded")'), 'settings not loaded'],
+  ])('a getter throwing %s: its words', (_, thrown, words) => {
+    const plan = minimalPlan();
+    Object.defineProperty(plan, 'location', {
+      enumerable: true,
+      get: () => {
+        throw thrown;
+      },
+    });
+    expect(problemsOf(() => parseMigrationPlan(plan))[0].message).toBe(`cannot read the plan: ${words}`);
+  });
+
+  test("a file Node cannot read: Node's words (its fs errors are of another realm in Jest's sandbox)", () => {
+    const loop = join(files.dir(), 'loop.yaml');
+    symlinkSync(loop, loop);
+    expect(problemsOf(() => loadMigrationPlan(loop))[0].message).toMatch(/^cannot read file: ELOOP: too many symbolic links/);
   });
 });
 

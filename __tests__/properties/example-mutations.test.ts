@@ -143,6 +143,27 @@ describe('example plans changed by hand, given as a value', () => {
   });
 });
 
+/**
+ * repeatedList and otherValue sample a few fields, and with this seed miss the limits without a message of their own:
+ * 20 federated credentials and a 600-character subject are one field each of one example (200 IP ranges are in none:
+ * plain-words.test.ts). So every list and every text of every example, past them, once.
+ */
+describe('every list and text of every example past its limits', () => {
+  const fields = EXAMPLES.flatMap(({ document }) => allPaths(document).map(({ path, value }) => ({ document, path, value })));
+  // 201 copies of a list of mappings (databases) make a plan of hundreds of databases, seconds of work: only 21.
+  const pastLimits = (value: unknown): unknown[] => {
+    if (Array.isArray(value) && value.length > 0)
+      return (value.some((item) => typeof item === 'object') ? [21] : [21, 201]).map((times) => Array(times).fill(value).flat());
+    return typeof value === 'string' && value !== '' ? [value.repeat(Math.ceil(601 / value.length))] : [];
+  };
+
+  test('a plan or a MigrationPlanError in plain words', () => {
+    for (const { document, path, value } of fields)
+      for (const longer of pastLimits(value))
+        expectPlanOrPlainError(() => parseMigrationPlan(changed(document, (copy) => setAt(copy, path, longer))), '<plan>');
+  });
+});
+
 /** What only a plan built in code can be: getters, frozen objects, class instances, Maps. */
 const throwingGetter = (): never => {
   throw new Error('not loaded yet');

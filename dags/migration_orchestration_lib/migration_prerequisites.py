@@ -194,10 +194,19 @@ def _compared_masks(database: DatabaseMigration, masked_columns: int, masked: Op
 
 def _loosely(name: TableName) -> Tuple[str, str]:
     """A listed name as the loosest collation compares it to a table's (validation's batch matches them in the
-    database's): letter case, accents, widths and trailing spaces aside. Too loose a match can only refuse more."""
+    database's): letter case, accents, widths, letters a Windows collation expands (N'œ' = N'oe', as N'ß' = N'ss'),
+    letters of no decomposition an accent-insensitive one may take for their base (ø, ł), characters of no weight
+    (a soft hyphen) and trailing spaces aside. The plan lists names in ASCII only, so a table named with such letters
+    is listed in their plain spelling. Too loose a match can only refuse more."""
     def part(text: str) -> str:
-        return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)).rstrip(" ")
+        return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                       if not unicodedata.combining(c) and unicodedata.category(c) != "Cf").translate(_SPELLED_OUT).rstrip(" ")
     return part(name.schema), part(name.table)
+
+
+# Letters NFKD leaves whole, as plain letters (after casefold: lower case).
+_SPELLED_OUT = str.maketrans({"æ": "ae", "œ": "oe", "þ": "th", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h",
+                              "ŧ": "t", "ı": "i", "ƀ": "b", "ɨ": "i", "ʉ": "u"})
 
 
 def check_sequences_ahead(ctx: StepContext, source: SourcePrerequisites, target: Sequence[SequenceValue]) -> None:

@@ -484,6 +484,16 @@ def test_masks_in_tables_not_told_apart_are_all_judged_and_listed_names_match_as
     with pytest.raises(StepFailure, match=r"2 column\(s\) .* in 1 of the tables validation compares \(dbo.\[Café \]\)"):
         check_validation_unmasks(ctx, accented)
 
+    # The plan lists names in ASCII: a table named Œuvres is listed as Oeuvres, which N'Œuvres' = N'Oeuvres' in a
+    # Windows collation's comparison (the default ones' for nvarchar: sysname) matches; Øresund as Oresund (accents
+    # aside); Ord<soft hyphen>ers as Orders (a character of no weight).
+    entry["validation"]["tables"] = ["dbo.Oeuvres", "dbo.Oresund", "dbo.Orders"]
+    ctx = SimpleNamespace(database=parse_plan(plan_with_databases([entry])).database("db"))
+    for table in ("Œuvres", "Øresund", "Ord\u00aders"):
+        spelled = dataclasses.replace(cut_off, masked_tables=(MaskedTable(TableName("dbo", table), 3),))
+        with pytest.raises(StepFailure, match=r"3 column\(s\) .* in 1 of the tables validation compares"):
+            check_validation_unmasks(ctx, spelled)
+
 
 def test_preflight_does_not_judge_masking_where_validation_compares_no_checksums(rehearsal_world):
     plan, dag, world = setup(rehearsal_world, "dataFactory", database_entry("db", "Sales", mode="offline"))

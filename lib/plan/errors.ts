@@ -1,4 +1,5 @@
 /** The one error type for every mistake in a plan, listing all problems at once. */
+import { types } from 'node:util';
 
 /** One thing wrong with a plan. */
 export interface PlanProblem {
@@ -49,10 +50,16 @@ export class MigrationPlanError extends Error {
   }
 }
 
-/** What was thrown, in words: a getter in a plan given in code may throw anything (undefined, `{}`). */
+const PRIMITIVES = new Set(['string', 'number', 'boolean', 'bigint', 'symbol']);
+
+/**
+ * What was thrown, in words: a getter in a plan given in code may throw anything (undefined, `{}`, 42).
+ * An Error of another realm (Node's fs errors inside Jest's sandbox, a vm context) is no `instanceof Error`.
+ */
 export function errorMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
-  return message !== '' ? message : `${error instanceof Error ? error.name : 'something other than an Error'} was thrown, without a message`;
+  const isError = error instanceof Error || types.isNativeError(error);
+  const message = isError ? error.message : PRIMITIVES.has(typeof error) ? String(error) : '';
+  return message !== '' ? message : `${isError ? error.name : 'something other than an Error'} was thrown, without a message`;
 }
 
 /**

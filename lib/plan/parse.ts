@@ -39,6 +39,8 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
   let dropped: IssueProblem[];
   try {
     result = migrationPlanSchema.safeParse(value, { ...ONE_DOCUMENT, error: describeIssue });
+    // zod words its issues (describeIssue, reading the values) when `error` is first read.
+    if (!result.success) void result.error.issues;
     dropped = protoTagKey(value);
   } catch (error) {
     // Only exotic inputs get here (getters that throw, revoked proxies): still a plan problem.

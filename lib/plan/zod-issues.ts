@@ -92,12 +92,24 @@ function describeValue(value: unknown): string {
   if (typeof value === 'string') return `a string (${quote(value)})`;
   if (typeof value === 'number') return Number.isFinite(value) ? `a number (${value})` : `${value}`;
   if (typeof value !== 'object') return `a ${typeof value}`;
-  // A Map, Date, String or class instance given in code is not the mapping (or text) it may look like.
-  const prototype: unknown = Object.getPrototypeOf(value);
-  const tag = Object.prototype.toString.call(value).slice('[object '.length, -1);
-  const kind = tag !== 'Object' || prototype === null || prototype === Object.prototype ? tag : (prototype as object).constructor?.name;
+  const kind = objectKind(value);
   if (kind === 'Object' || !/^[A-Z]\w*$/.test(kind ?? '')) return 'a mapping';
-  return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind} object`;
+  return `${/^[AEIOU]/.test(kind!) ? 'an' : 'a'} ${kind} object`;
+}
+
+/**
+ * A Map, Date, String or class instance given in code is not the mapping (or text) it may look like.
+ * Reading what it is may throw (a Proxy's trap, a `constructor` getter): such a value is just a
+ * mapping, its problem worded as any other's.
+ */
+function objectKind(value: object): string | undefined {
+  try {
+    const prototype: unknown = Object.getPrototypeOf(value);
+    const tag = Object.prototype.toString.call(value).slice('[object '.length, -1);
+    return tag !== 'Object' || prototype === null || prototype === Object.prototype ? tag : (prototype as object).constructor?.name;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Field names of the object at `path`, in schema order (none when it is not an object). */
