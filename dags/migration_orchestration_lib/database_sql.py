@@ -193,8 +193,11 @@ class DatabaseSql:
             raise StepPending("validation of %s is running" % database.name)
         rows = {operation.key: list(result.rows) for operation, result in zip(operations, results)}
 
-        def by_role(pair: Sequence[SqlOperation], parse: Callable[[List[Mapping[str, Any]]], Any]) -> Dict[str, Any]:
-            return {operation.endpoint.role: parse(rows[operation.key]) for operation in pair}
+        def by_role(group: Sequence[SqlOperation], parse: Callable[[List[Mapping[str, Any]]], List[Any]]) -> Dict[str, List[Any]]:
+            parsed: Dict[str, List[Any]] = {SOURCE: [], TARGET: []}
+            for operation in group:  # a side's batches in parts: their rows together
+                parsed[operation.endpoint.role].extend(parse(rows[operation.key]))
+            return parsed
 
         tables = by_role(fingerprints, statements.parse_fingerprints)
         report = compare_fingerprints(tables[SOURCE], tables[TARGET], settings.row_counts, settings.checksums)

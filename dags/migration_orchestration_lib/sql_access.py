@@ -20,6 +20,7 @@ number in the key only if an Airflow retry should run the SQL again. The direct 
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, List, Mapping, Optional, Protocol, Sequence
@@ -27,6 +28,17 @@ from typing import Any, List, Mapping, Optional, Protocol, Sequence
 
 SOURCE = "source"
 TARGET = "target"
+# Data Factory fails an activity run whose payload (its configuration with the batch in it, its dataset and linked
+# service) is over 896 KB ("Bytes per payload for each activity run", Data Factory limits; error 2002 "The payload
+# including configurations on activity/dataSet/linked service is too large"). A batch may take this much of it, as
+# `batch_payload_bytes` measures it; the rest is left for the configuration around it.
+BATCH_PAYLOAD_BUDGET_BYTES = 768 * 1024
+
+
+def batch_payload_bytes(sql: str) -> int:
+    """The batch's size as a JSON string with every character past ASCII escaped (`\\uXXXX`): at least its size as
+    UTF-8 JSON, the payload's form on the wire."""
+    return len(json.dumps(sql))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Is the copy complete? One fingerprint batch per side (row counts, checksums), compared by table.
 
-`validation_operations` builds the two SQL operations (one per side, each ONE batch over every
-table: `sql_statements.table_fingerprints`) and `compare_fingerprints` compares what they return;
+`validation_operations` builds the SQL operations (one per side, each ONE batch over every
+table: `sql_statements.table_fingerprints`, or parts of a long `validation.tables`) and `compare_fingerprints`
+compares what they return;
 a SqlDb copy's sequences are read and compared too (`sequence_operations`, `compare_sequences`).
 What a match proves for restores (SqlMi, SqlVm) and for copies (SqlDb) is written down in
 `sql_statements`. Only names and counts reach the report (never row data).
@@ -11,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from migration_orchestration_lib import sql_statements
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, ValidationSettings
-from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
+from migration_orchestration_lib.sql_access import (
+    BATCH_PAYLOAD_BUDGET_BYTES, SOURCE, TARGET, SqlEndpoint, SqlOperation, batch_payload_bytes)
 from migration_orchestration_lib.sql_statements import SequenceValue, TableFingerprint
 from migration_orchestration_lib.table_names import counterparts, folded, parse_table_name
 
@@ -45,9 +47,12 @@ class ValidationReport:
             " (and %d more)" % more if more > 0 else "")
 
 
-def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key: str) -> Tuple[SqlOperation, SqlOperation]:
-    """The source and target fingerprint batches of a database (`key` names this validation); each one's timeout is
-    set as it is submitted (`DatabaseSql.compare`: until the database's deadline)."""
+def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key: str) -> List[SqlOperation]:
+    """The source's and then the target's fingerprint batches of a database (`key` names this validation); each one's
+    timeout is set as it is submitted (`DatabaseSql.compare`: until the database's deadline). A side's batch lists
+    the plan's `validation.tables`: where one batch listing them all would be over `BATCH_PAYLOAD_BUDGET_BYTES`
+    (Data Factory fails a run whose payload is over 896 KB), the side gets several, each over a part of the tables
+    (keys `<key>/<side>/part-<n>`), whose rows together are the one batch's."""
     settings = database.validation
     tables = list(settings.tables) if settings.tables else None
     # A copy (SqlDb) gets new rowversion values; a restore keeps them.
@@ -59,17 +64,28 @@ def validation_operations(plan: MigrationPlan, database: DatabaseMigration, key:
     )
     operations = []
     for role, server, name, connected in sides:
-        operations.append(
-            SqlOperation(
-                key="%s/%s" % (key, role),
-                endpoint=SqlEndpoint(role=role, server_name=server, database=connected),
-                sql=sql_statements.table_fingerprints(
-                    name, tables=tables, with_checksum=settings.checksums, exclude_rowversion=exclude_rowversion,
-                    connected_database=connected, login="the DAG's login on %s server %s" % (role, server)),
-                returns_rows=True,
-            )
-        )
-    return operations[0], operations[1]
+        def batch(part: Optional[List[Tuple[str, str]]], name: str = name, connected: str = connected,
+                  login: str = "the DAG's login on %s server %s" % (role, server)) -> str:
+            return sql_statements.table_fingerprints(
+                name, tables=part, with_checksum=settings.checksums, exclude_rowversion=exclude_rowversion,
+                connected_database=connected, login=login)
+
+        parts = _batches_within_budget(tables, batch)
+        for number, sql in enumerate(parts, 1):
+            operations.append(SqlOperation(
+                key="%s/%s" % (key, role) if len(parts) == 1 else "%s/%s/part-%d" % (key, role, number),
+                endpoint=SqlEndpoint(role=role, server_name=server, database=connected), sql=sql, returns_rows=True))
+    return operations
+
+
+def _batches_within_budget(tables: Optional[List[Tuple[str, str]]],
+                           batch: Callable[[Optional[List[Tuple[str, str]]]], str]) -> List[str]:
+    """`batch(tables)`, or the batches of its halves (and so on) where it is over the budget."""
+    sql = batch(tables)
+    if tables is None or len(tables) == 1 or batch_payload_bytes(sql) <= BATCH_PAYLOAD_BUDGET_BYTES:
+        return [sql]
+    half = len(tables) // 2
+    return _batches_within_budget(tables[:half], batch) + _batches_within_budget(tables[half:], batch)
 
 
 def sequence_operations(database: DatabaseMigration, key: str) -> Tuple[SqlOperation, SqlOperation]:

@@ -27,7 +27,10 @@ its caller never heard of); operation
 `pipelineRun` with kind `lroFailed` makes the next run end Failed with the fault's message. A pipeline
 whose `concurrency` is set refuses a createRun while `max_queued_runs` (Data Factory's 100) of its runs wait beyond
 it, with the message Data Factory's users quote (its HTTP status is not documented: 400 BadRequest here). Key
-Vault secrets the linked services read live in the world too (`put_secret`).
+Vault secrets the linked services read live in the world too (`put_secret`). Data Factory's limits (Azure
+subscription limits, "Data Factory limits"): an activity run whose payload (its configuration, the SQL in it) is over
+896 KB fails with error 2002; one whose `policy.timeout` is below the 10-minute "Minimum timeout for pipeline activity
+runs" fails too (what Data Factory itself does with one is not documented: failing is the strict reading).
 
 Run it alone: `python -m migration_rehearsal.data_factory_server --world DIR [--port N]`.
 """
@@ -54,6 +57,11 @@ DEFINITIONS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fix
 RUNS = "dataFactoryRuns"
 SECRETS = "keyVaultSecrets"
 LOOKUP_ROW_LIMIT = 5000
+MAX_ACTIVITY_PAYLOAD_BYTES = 896 * 1024
+PAYLOAD_TOO_LARGE = ("The payload including configurations on activity/dataSet/linked service is too large. Please check "
+                     "if you have settings with very large value and try to reduce its size.")
+MIN_ACTIVITY_TIMEOUT = timedelta(minutes=10)
+TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<hours>\d\d):(?P<minutes>\d\d):(?P<seconds>\d\d)$")
 SOURCE_FOR_DATASET = {"SqlServerTable": "SqlServerSource", "AzureSqlMITable": "SqlMISource", "AzureSqlTable": "AzureSqlSource"}
 SERVER_KIND_FOR_LINKED_SERVICE = {"AzureSqlMI": "SqlMi", "AzureSqlDatabase": "SqlDb"}
 TERMINAL = ("Succeeded", "Failed", "Cancelled")
@@ -81,7 +89,11 @@ class ApiError(Exception):
 
 
 class RunFailure(Exception):
-    """The activity failed; the message is what Data Factory reports."""
+    """The activity failed; the message is what Data Factory reports, `code` its error code."""
+
+    def __init__(self, message: str, code: str = "2011"):
+        super().__init__(message)
+        self.code = code
 
 
 def put_secret(world: World, name: str, value: str) -> None:
@@ -239,7 +251,7 @@ class DataFactoryServer:
             activity_run.update(status="Succeeded", output=output)
             run["status"] = "Succeeded"
         except RunFailure as failure:
-            activity_run.update(status="Failed", error={"errorCode": "2011", "message": str(failure), "failureType": "UserError", "target": activity["name"]})
+            activity_run.update(status="Failed", error={"errorCode": failure.code, "message": str(failure), "failureType": "UserError", "target": activity["name"]})
             run["status"] = "Failed"
             run["message"] = "Operation on target %s failed: %s" % (activity["name"], failure)
         activity_run["activityRunEnd"] = _now()
@@ -265,6 +277,7 @@ class DataFactoryServer:
             link_scope = pipeline_scope
         else:
             raise RunFailure("activity type %s is not supported by this fake" % activity["type"])
+        _check_limits(activity, [text for text, _ in scripts], pipeline_scope)
         linked_service = self._definition("linkedServices", link["referenceName"])
         arguments = self._arguments(linked_service, link, link_scope)
         activity_run["linkedServiceName"] = link["referenceName"]
@@ -464,6 +477,20 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # --- helpers ------------------------------------------------------------------------------------------
+
+
+def _check_limits(activity: Mapping[str, Any], texts: List[str], scope: Mapping[str, Mapping[str, Any]]) -> None:
+    payload = len(json.dumps(activity, ensure_ascii=False).encode("utf-8")) + sum(
+        len(json.dumps(text, ensure_ascii=False).encode("utf-8")) for text in texts)
+    if payload > MAX_ACTIVITY_PAYLOAD_BYTES:
+        raise RunFailure(PAYLOAD_TOO_LARGE, code="2002")
+    timeout = _evaluate((activity.get("policy") or {}).get("timeout", "0.12:00:00"), scope)
+    match = TIMESPAN.match(str(timeout))
+    if match is None:
+        raise RunFailure("The activity timeout %r is not a timespan d.hh:mm:ss" % (timeout,))
+    parts = {name: int(value or 0) for name, value in match.groupdict().items()}
+    if timedelta(**parts) < MIN_ACTIVITY_TIMEOUT:
+        raise RunFailure("The activity timeout %s is below Data Factory's minimum of 10 minutes" % timeout)
 
 
 def _evaluate(value: Any, scope: Mapping[str, Mapping[str, Any]]) -> Any:

@@ -16,7 +16,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 
 from migration_orchestration_lib import sql_statements  # noqa: E402
 from migration_orchestration_lib.dms_transport import StaticTokenCredential  # noqa: E402
-from migration_orchestration_lib.sql_access import SqlOperationFailed  # noqa: E402
+from migration_orchestration_lib.sql_access import BATCH_PAYLOAD_BUDGET_BYTES, SqlOperationFailed  # noqa: E402
 from migration_orchestration_lib.step_context import StepPending  # noqa: E402
 from migration_orchestration_lib.settings import ConfigurationError, resource_id_from  # noqa: E402
 from migration_orchestration_lib.sql_access_data_factory import (  # noqa: E402
@@ -289,3 +289,58 @@ def test_the_access_refuses_a_handle_of_another_operation(adf):
     with pytest.raises(ValueError, match="not the run of operation two"):
         access.result(SqlOperationHandle(key="two", reference=handle.reference))
     assert isinstance(access, DataFactorySqlAccess) and route_of(source()).name == "selfHosted"
+
+
+def test_data_factory_fails_a_run_over_its_payload_limit_or_below_its_minimum_timeout(adf):
+    """Data Factory limits: 'Bytes per payload for each activity run 896 KB' (error 2002) and 'Minimum timeout for
+    pipeline activity runs 10 min'."""
+    client, server = client_of(adf.server), adf.server
+    too_large = state_sql() + "\n-- " + "x" * (896 * 1024)
+    for parameters, message in ((run_parameters(sql=too_large), "The payload including configurations on activity"),
+                                (dict(run_parameters(), timeout="0.00:01:00"), "below Data Factory's minimum of 10 minutes")):
+        run_id = client.pipelines.create_run(server.resource_group, server.factory_name, PIPELINE, parameters=parameters).run_id
+        for _ in range(2):
+            run = client.pipeline_runs.get(server.resource_group, server.factory_name, run_id)
+        assert run.status == "Failed" and message in run.message
+    assert client.pipeline_runs.get(server.resource_group, server.factory_name, client.pipelines.create_run(
+        server.resource_group, server.factory_name, PIPELINE, parameters=dict(run_parameters(), timeout="0.00:10:00")).run_id)
+
+
+def test_a_batch_over_the_payload_budget_is_refused_before_a_run_starts(adf):
+    """Started, its run would fail (error 2002) after Data Factory queued it; refused, the message names the limit."""
+    too_large = state_sql() + "\n-- " + "x" * BATCH_PAYLOAD_BUDGET_BYTES
+    with pytest.raises(SqlOperationFailed, match=r"over the \d+ a batch may take of Data Factory's 896 KB limit"):
+        adf.access().submit(query("too-large", source(), too_large))
+    assert runs_of(adf) == []
+
+
+def test_an_operation_timeout_below_data_factorys_minimum_runs_with_the_minimum(adf):
+    """A fingerprint batch submitted near its deadline asks for 60 s; Data Factory's activity timeout is at least 10
+    minutes, so it gets that (the DAG's own deadline still ends the step)."""
+    operation = dataclasses.replace(query("near-deadline", source(), state_sql()), timeout_seconds=60)
+    assert finish(adf.access(), operation).rows[0]["state_desc"] == "ONLINE"
+    assert [run["parameters"]["timeout"] for run in adf.world.snapshot()["dataFactoryRuns"].values()] == ["0.00:10:00"]
+
+
+def test_a_long_table_list_is_fingerprinted_through_data_factory_in_batches_within_its_payload_limit(adf, monkeypatch):
+    """One batch listing 4,999 tables of long names is about 1.3 MB, over Data Factory's 896 KB: its run failed
+    (error 2002) at validate, after the migration went live. In parts within the budget, every table is
+    fingerprinted. Scaled down (the fake SQL engine takes minutes over thousands of tables): a 64 KB limit, a 48 KB
+    budget, 400 tables (about 100 KB in one batch)."""
+    from test_validation import long_names, plan_with
+    from migration_orchestration_lib import validation
+    from migration_rehearsal import data_factory_server
+
+    monkeypatch.setattr(data_factory_server, "MAX_ACTIVITY_PAYLOAD_BYTES", 64 * 1024)
+    monkeypatch.setattr(validation, "BATCH_PAYLOAD_BUDGET_BYTES", 48 * 1024)
+    tables = long_names(400)
+    adf.world.put_database("sql01", "Wide", tables={"%s.%s" % table: {"columns": [], "rows": []} for table in tables})
+    plan, database = plan_with(0, rowCounts=True, checksums=False, tables=tables)
+    database = dataclasses.replace(database, source_server="sql01", source_database="Wide")
+    access = adf.access()
+    fingerprints = []
+    for operation in validation.validation_operations(plan, database, "validate"):
+        if operation.endpoint.role == "source":
+            fingerprints += sql_statements.parse_fingerprints(finish(access, operation).rows)
+    assert sorted((f.table.schema, f.table.table) for f in fingerprints) == sorted(tables)
+    assert all(f.error is None and f.row_count == 0 for f in fingerprints)

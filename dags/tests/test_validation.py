@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
 from conftest import load_plan_document
 from migration_orchestration_lib.plan import ValidationSettings, parse_plan
+from migration_orchestration_lib.sql_access import BATCH_PAYLOAD_BUDGET_BYTES, batch_payload_bytes
 from migration_orchestration_lib.sql_statements import SequenceValue, TableFingerprint, parse_fingerprints
 from migration_orchestration_lib.table_names import TableName, parse_table_name
 from migration_orchestration_lib.validation import (
@@ -363,3 +365,25 @@ def test_compare_reads_each_batch_by_its_side_and_names_a_running_sequence_batch
     assert report.mismatches == ["sequence dbo.OrderNumbers: at 100 on source, 2 on target, which would hand out values "
                                  "the source did: on the target, ALTER SEQUENCE [dbo].[OrderNumbers] RESTART WITH 101"]
     assert any(beat.startswith("validating: the source's sequence batch on ") for beat in beats), beats
+
+
+def long_names(count):
+    """`count` tables whose (schema, table) names are long, as a plan's `validation.tables` may list them."""
+    return [("s%03d_%s" % (n % 7, "x" * 100), "t%05d_%s" % (n, "y" * 115)) for n in range(count)]
+
+
+def test_a_long_table_list_is_fingerprinted_in_batches_each_within_data_factorys_payload_limit():
+    """4,999 tables of long names (the most a Lookup may return) in one batch are about 1.3 MB, and Data Factory fails
+    an activity run whose payload is over 896 KB: only after the migration went live, at validate. Each side's tables
+    are split into batches within the budget, which list every table once, in order."""
+    tables = long_names(4999)
+    plan, database = plan_with(2, rowCounts=True, checksums=True, tables=tables)
+    operations = validation_operations(plan, database, "run-1/database_3/validate")
+    for role in ("source", "target"):
+        side = [operation for operation in operations if operation.endpoint.role == role]
+        assert len(side) > 1, role
+        assert [operation.key for operation in side] == ["run-1/database_3/validate/%s/part-%d" % (role, n) for n in range(1, len(side) + 1)]
+        assert all(batch_payload_bytes(operation.sql) <= BATCH_PAYLOAD_BUDGET_BYTES for operation in side)
+        listed = [table for operation in side for table in re.findall(r"\(N'([^']*)', N'([^']*)'\)", operation.sql)]
+        assert listed == tables
+    assert [operation.endpoint.role for operation in operations] == sorted(operation.endpoint.role for operation in operations)
