@@ -158,12 +158,14 @@ class DatabaseSql:
 
     def compare(self, plan: Any, database: DatabaseMigration, deadline: datetime,
                 still_running: Callable[[str], None], every: timedelta) -> Any:
-        """Fingerprints of both sides (one batch each, submitted together), compared by table. Each batch may run
-        until `deadline` from when it is submitted: with direct access the target's starts once the source's ended.
+        """Fingerprints of both sides (one batch each, or a side's parts), compared by table. The two sides run
+        together, a side's batches one after another (a SINGLE_USER source admits one connection: a second batch
+        entering it beside the first fails with 924). Each batch may run until `deadline` from when it is submitted:
+        with direct access the target's starts once the source's ended.
         A submit may block that long (direct access runs the batch in it): the submits run in a worker thread, and
         `still_running(what runs)` is called every `every` meanwhile (the events contract's heartbeat)."""
         from migration_orchestration_lib.validation import (
-            ValidationReport, compare_fingerprints, compare_sequences, sequence_operations, validation_operations)
+            ValidationReport, compare_fingerprints, compare_sequences, once_each, sequence_operations, validation_operations)
 
         settings = database.validation
         if not settings.row_counts and not settings.checksums:
@@ -174,24 +176,34 @@ class DatabaseSql:
         running: List[Tuple[SqlOperation, float]] = []  # the batch being submitted, since when (time.monotonic)
 
         def submit_each() -> List[Any]:
-            handles = []
+            results: List[Any] = []
+            busy = set()  # the sides with a batch still running: a side's next batch waits for it
             for operation in operations:
+                if operation.endpoint.role in busy:
+                    results.append(None)
+                    continue
                 running.append((operation, time.monotonic()))
                 timeout = statements.fingerprint_timeout_seconds(deadline, utc_now())
                 submitted = dataclasses.replace(operation, timeout_seconds=timeout, not_before=self._not_before)
-                handles.append(self._access.submit(submitted))
-            return handles
+                handle = self._access.submit(submitted)
+                results.append(self._access.result(handle))
+                if results[-1] is None:
+                    busy.add(operation.endpoint.role)
+            return results
 
         def say_what_runs() -> None:
             operation, since = running[-1]
             still_running(_validating(database, operation, operation in sequences,
                                       timedelta(seconds=time.monotonic() - since), deadline))
 
-        handles = _while_beating(submit_each, every, say_what_runs)
-        results = [self._access.result(handle) for handle in handles]
+        results = _while_beating(submit_each, every, say_what_runs)
         if any(result is None for result in results):
             raise StepPending("validation of %s is running" % database.name)
         rows = {operation.key: list(result.rows) for operation, result in zip(operations, results)}
+        for operation in fingerprints:
+            if settings.tables and not rows[operation.key]:  # a listed table, even a missing one, has its row
+                raise statements.IncompleteResult(
+                    "%s returned no row, though it lists tables to fingerprint: its tables were not read" % operation.key)
 
         def by_role(group: Sequence[SqlOperation], parse: Callable[[List[Mapping[str, Any]]], List[Any]]) -> Dict[str, List[Any]]:
             parsed: Dict[str, List[Any]] = {SOURCE: [], TARGET: []}
@@ -199,7 +211,7 @@ class DatabaseSql:
                 parsed[operation.endpoint.role].extend(parse(rows[operation.key]))
             return parsed
 
-        tables = by_role(fingerprints, statements.parse_fingerprints)
+        tables = {role: once_each(found) for role, found in by_role(fingerprints, statements.parse_fingerprints).items()}
         report = compare_fingerprints(tables[SOURCE], tables[TARGET], settings.row_counts, settings.checksums)
         if sequences:
             values = by_role(sequences, statements.parse_sequence_values)

@@ -88,6 +88,20 @@ def _batches_within_budget(tables: Optional[List[Tuple[str, str]]],
     return _batches_within_budget(tables[:half], batch) + _batches_within_budget(tables[half:], batch)
 
 
+def once_each(fingerprints: Sequence[TableFingerprint]) -> List[TableFingerprint]:
+    """A side's fingerprints from its parts, a table that several parts read alike once: two names listed in
+    different parts that the database matches to one table (`dbo.Orders`, `dbo.ORDERS` where names ignore case) are
+    one row in one batch. Where the reads differ, both stay."""
+    seen = set()
+    kept = []
+    for fingerprint in fingerprints:
+        read = (fingerprint.table, fingerprint.row_count, fingerprint.checksum, fingerprint.error)
+        if read not in seen:
+            seen.add(read)
+            kept.append(fingerprint)
+    return kept
+
+
 def sequence_operations(database: DatabaseMigration, key: str) -> Tuple[SqlOperation, SqlOperation]:
     """A SqlDb copy's source and target sequence batches (`sql_statements.sequence_values`): DMS copies rows only, so
     the target's sequences are where its schema's deployment left them."""

@@ -387,3 +387,108 @@ def test_a_long_table_list_is_fingerprinted_in_batches_each_within_data_factorys
         listed = [table for operation in side for table in re.findall(r"\(N'([^']*)', N'([^']*)'\)", operation.sql)]
         assert listed == tables
     assert [operation.endpoint.role for operation in operations] == sorted(operation.endpoint.role for operation in operations)
+
+
+class CaseInsensitiveSides:
+    """Each side's batches as SQL Server runs them on a case-insensitive database: a listed name is matched to the
+    side's table of that name in any letter case and reported as the table is named there, once a batch; a listed name
+    of no table is reported missing. `actual`: each side's table names; `lost`: keys of batches that return no row."""
+
+    def __init__(self, actual, lost=()):
+        self.actual, self.lost, self.rows = actual, set(lost), {}
+
+    def submit(self, operation):
+        from migration_orchestration_lib.sql_access import SqlOperationHandle
+
+        tables = {(schema.lower(), table.lower()): (schema, table) for schema, table in self.actual[operation.endpoint.role]}
+        found, missing = {}, []
+        for requested in re.findall(r"\(N'([^']*)', N'([^']*)'\)", operation.sql):
+            there = tables.get((requested[0].lower(), requested[1].lower()))
+            if there:
+                found[there] = {"row_count": 10, "checksum": None, "error": None}
+            else:
+                missing.append((requested, {"row_count": None, "checksum": None, "error": "table does not exist"}))
+        rows = [dict(schema_name=schema, table_name=table, elapsed_ms=1, **values)
+                for (schema, table), values in list(found.items()) + missing]
+        self.rows[operation.key] = [] if operation.key in self.lost else [dict(row, table_count=len(rows)) for row in rows]
+        return SqlOperationHandle(key=operation.key, reference="ran")
+
+    def result(self, handle):
+        from migration_orchestration_lib.sql_access import SqlResult
+
+        return SqlResult(self.rows[handle.key])
+
+
+def compare_in_parts(tables, batches):
+    from datetime import datetime, timedelta, timezone
+
+    from migration_orchestration_lib.database_sql import DatabaseSql
+
+    plan, database = plan_with(2, rowCounts=True, checksums=False, tables=tables)
+    return DatabaseSql(batches, "run:db:validate:1").compare(
+        plan, database, datetime.now(timezone.utc) + timedelta(hours=2), lambda beat: None, timedelta(seconds=30))
+
+
+def test_one_table_listed_in_two_spellings_in_different_parts_is_compared_as_one_batch_compares_it():
+    """On a case-insensitive database `dbo.Orders` and `dbo.ORDERS` listed are one table, which one batch reports once.
+    In parts, each part reports it: read as two source tables of one name, neither was matched with the target's
+    `dbo.orders` (a copy's schema deployed in another spelling), and a correct migration failed validation."""
+    tables = [("dbo", "Orders")] + long_names(4997) + [("dbo", "ORDERS")]
+    actual = {"source": [("dbo", "Orders")] + long_names(4997), "target": [("dbo", "orders")] + long_names(4997)}
+    report = compare_in_parts(tables, CaseInsensitiveSides(actual))
+    assert report.passed, report.mismatches
+    assert report.tables_compared == 4998
+
+
+def test_a_part_that_returns_no_row_never_passes_validation():
+    """A batch listing tables returns a row for each (a missing one too): one that returned none was not read, and its
+    tables were never compared (before, a source part lost, validation passed with the target lacking one of its tables)."""
+    from migration_orchestration_lib.sql_statements import IncompleteResult
+
+    tables = long_names(4999)
+    batches = CaseInsensitiveSides({"source": tables, "target": tables[:-1]}, lost={"run:db:validate:1:validate/source/part-2"})
+    with pytest.raises(IncompleteResult, match="validate/source/part-2.*no row"):
+        compare_in_parts(tables, batches)
+
+
+def test_a_sides_parts_run_one_after_another_as_a_single_user_source_admits_one_connection():
+    """Through Data Factory each batch is a pipeline run of its own connection, and a SINGLE_USER source (a singleUser
+    freeze) admits one: a second part entering it while the first runs fails with 924, and the failed validation
+    rolled a correct migration back. Each side's parts run one after another, the two sides together."""
+    from migration_orchestration_lib.sql_access import SqlOperationHandle, SqlResult
+    from migration_orchestration_lib.step_context import StepPending
+
+    tables = long_names(4999)
+
+    class OneConnectionEach(CaseInsensitiveSides):
+        """A run ends at the poke after the one that started it; a side's second batch beside a running one fails."""
+
+        def __init__(self):
+            super().__init__({"source": tables, "target": tables})
+            self.running, self.ended, self.refused = {}, set(), []
+
+        def submit(self, operation):
+            if operation.key not in self.rows:
+                role = operation.endpoint.role
+                if any(other == role for key, other in self.running.items() if key not in self.ended):
+                    self.refused.append(operation.key)
+                super().submit(operation)
+                self.running[operation.key] = role
+            return SqlOperationHandle(key=operation.key, reference="run")
+
+        def result(self, handle):
+            return SqlResult(self.rows[handle.key]) if handle.key in self.ended else None
+
+        def poke(self):
+            self.ended.update(self.running)
+
+    batches = OneConnectionEach()
+    for _ in range(10):
+        try:
+            report = compare_in_parts(tables, batches)
+            break
+        except StepPending:
+            batches.poke()
+    assert batches.refused == []
+    assert report.passed and report.tables_compared == 4999
+    assert len(batches.running) == 4
