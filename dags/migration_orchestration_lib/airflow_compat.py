@@ -117,6 +117,18 @@ def running_try(task_instance: Any) -> int:
     return max(1, try_number) if isinstance(try_number, int) else 1
 
 
+def task_instance_row(context: Mapping[str, Any]) -> Optional[str]:
+    """What tells the running try from a try of a DAG run deleted and triggered again under its run id (which numbers
+    its tries from 1 again), as text: Airflow 3's task instance id (a new one for every try and every run,
+    `TaskInstance.prepare_db_for_next_try`), Airflow 2's DAG run id (its row, a new one for every run). Neither
+    changes while the run is queued again (its `start_date` does). None where the context has neither."""
+    if AIRFLOW_3:
+        row = getattr(context["ti"], "id", None)
+    else:
+        row = getattr(context.get("dag_run"), "id", None)
+    return None if row is None else str(row)
+
+
 def will_retry(task_instance: Any, error: BaseException) -> bool:
     """Whether Airflow will run this task again after `error` (its `retries` are not used up:
     `max_tries` is its `retries`, more after a clear)."""

@@ -11,10 +11,10 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from migration_orchestration_lib.airflow_compat import first_poke_at, running_try, task_state_in_run, utc_now
+from migration_orchestration_lib.airflow_compat import first_poke_at, running_try, task_instance_row, task_state_in_run, utc_now
 from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer, TargetServer
@@ -56,7 +56,6 @@ FREEZE_SUBMITTED_KEY = "freeze_submitted"
 # Every step's record (`services.records`) of when its running try first poked (`first_poke_of_try`); preflight's also
 # says that its `Started` event arrived (`StepContext.record_started_event`). Deleted as the try ends.
 FIRST_POKE_PREFIX = "migration_first_poke__"
-SCHEDULER_CLOCK_SKEW = timedelta(minutes=5)  # between the scheduler's clock (a DAG run's start) and a worker's
 # The states a task instance holds in its run until it starts (a clear resets it to None), or when it never will.
 NOT_STARTED_STATES = (None, "scheduled", "queued", "upstream_failed", "skipped", "removed")
 
@@ -93,33 +92,23 @@ def first_poke_of_try(records: Callable[[], Any], key: str, context: Mapping[str
 
 
 def this_try(context: Mapping[str, Any]) -> Dict[str, Any]:
-    """What marks a record as this try's: the run and the try's number."""
-    return {"run": context.get("run_id"), "try": running_try(context["ti"])}
+    """What marks a record as this try's: the run, the try's number and, where Airflow gives one, the row of the
+    task instance or run (`task_instance_row`). A run deleted and triggered again under its run id numbers its tries
+    from 1 again, and a try of the deleted run that never ended in its code (marked failed or success by hand while
+    it waited) left its record, marked with the same run and try number."""
+    marks: Dict[str, Any] = {"run": context.get("run_id"), "try": running_try(context["ti"])}
+    row = task_instance_row(context)
+    if row is not None:
+        marks["row"] = row
+    return marks
 
 
 def record_of_this_try(stored: Optional[str], context: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The record `stored` (JSON; ValueError where it is not) where it is marked as this try's (`this_try`) and
-    its first poke is not from before this DAG run began; else {}. A run deleted and triggered again under its run id
-    numbers its tries from 1 again, and a try of the deleted run that never ended in its code (marked failed or
-    success by hand while it waited, the run deleted meanwhile) left its record, marked as this try's."""
+    """The record `stored` (JSON; ValueError where it is not) where it is marked as this try's (`this_try`); else {}."""
     recorded = json.loads(stored or "{}")
     if isinstance(recorded, Mapping) and all(recorded.get(key) == value for key, value in this_try(context).items()):
-        if not _first_poke_before_run_began(recorded.get("firstPoke"), context):
-            return recorded
+        return recorded
     return {}
-
-
-def _first_poke_before_run_began(first_poke: Any, context: Mapping[str, Any]) -> bool:
-    """Before the DAG run's start (Airflow restarts only a finished run's clock when it is cleared, and a cleared
-    task runs in a new try), beyond the clock skew between the scheduler and the workers."""
-    run_began = getattr(context.get("dag_run"), "start_date", None)
-    if not isinstance(first_poke, str) or not isinstance(run_began, datetime):
-        return False
-    return _in_utc(datetime.fromisoformat(first_poke)) < _in_utc(run_began) - SCHEDULER_CLOCK_SKEW
-
-
-def _in_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def forget_first_poke_of_try(records: Callable[[], Any], key: str) -> None:

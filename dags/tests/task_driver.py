@@ -39,6 +39,7 @@ class _TaskInstance:
         self.dag_id = driver.dag.dag_id if driver else ""
         self.try_number, self.max_tries = try_number, max_tries
         self.start_date = datetime.now(timezone.utc)
+        self.id = "%s/%s/%d" % (driver.row if driver else 0, task_id, try_number)  # Airflow 3's: one per try of a run's row
 
     def get_first_reschedule_date(self, context: Any) -> datetime:
         return self.start_date
@@ -59,11 +60,11 @@ class _TaskInstance:
 
 
 class _DagRun:
-    """Airflow 2's `context["dag_run"]`: its start and its task instances' states."""
+    """Airflow 2's `context["dag_run"]`: its row and its task instances' states."""
 
     def __init__(self, driver: "RunDriver"):
         self._driver = driver
-        self.start_date = driver.start_date
+        self.id = driver.row
 
     def get_task_instance(self, task_id: str) -> Any:
         return SimpleNamespace(task_id=task_id, state=self._driver.states.get(task_id))
@@ -78,8 +79,8 @@ class RunDriver:
         self.dag = dag
         self.wait_between_pokes = wait_between_pokes
         self.observe = observe
-        self.run_id = "driver__%d" % next(_run_numbers)
-        self.start_date = datetime.now(timezone.utc)  # the DAG run's
+        self.row = next(_run_numbers)  # the DAG run's row: a run deleted and triggered again under its id has a new one
+        self.run_id = "driver__%d" % self.row
         self.xcom: Dict = {}
         self.states: Dict[str, Optional[str]] = {}  # task id -> its state in the run (None or absent: not run since a clear)
         self.errors: Dict[str, str] = {}  # task id -> the last exception it raised

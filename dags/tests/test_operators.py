@@ -33,9 +33,10 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 class FakeTaskInstance:
-    def __init__(self, try_number=1, max_tries=2, first_poke=None, xcom=None, states=None):
-        """`states`: the run's task states, by task id (Airflow 3's `get_task_states`, Airflow 2's run)."""
-        self.try_number, self.max_tries = try_number, max_tries
+    def __init__(self, try_number=1, max_tries=2, first_poke=None, xcom=None, states=None, row=None):
+        """`states`: the run's task states, by task id (Airflow 3's `get_task_states`, Airflow 2's run); `row`: Airflow
+        3's task instance id."""
+        self.try_number, self.max_tries, self.id = try_number, max_tries, row
         self.start_date = first_poke or NOW
         self.xcom = dict(xcom or {})
         self.states = dict(states or {})
@@ -358,6 +359,25 @@ def test_a_try_counts_from_the_first_poke_it_recorded_and_without_a_readable_rec
     assert first_poke_of_try(lambda: records, "k", context(retried)) == NOW + timedelta(hours=1)  # a new try: its own
     assert first_poke_of_try(unreadable, "k", context(ti)) == NOW + timedelta(minutes=5)  # Airflow's, as before the record
     assert "Could not read or write the record k of this try's first poke (RuntimeError" in caplog.text
+
+
+def test_a_try_keeps_its_record_of_its_first_poke_while_its_run_is_queued_again_but_a_deleted_runs_try_does_not():
+    """A run queued again while a try waits (2.6.3's grid "Queue up new tasks", a PATCH of its state to queued)
+    starts again (the scheduler sets its `start_date`) and its waiting tries go on: the record is still theirs (was:
+    one from before the run's new start was dropped, the try counted from Airflow's account, and preflight's
+    `Started` event written again). A run deleted and triggered again under its run id is a new row: the deleted
+    run's try 1's record is not its try 1's."""
+    from migration_orchestration_lib.step_context import first_poke_of_try
+
+    def poke(ti, run_row, run_began):
+        return first_poke_of_try(lambda: records, "k", dict(context(ti), dag_run=SimpleNamespace(id=run_row, start_date=run_began)))
+
+    records, waiting = MemoryRecords(), FakeTaskInstance(first_poke=NOW, row="ti-1")
+    assert poke(waiting, 1, NOW) == NOW
+    waiting.start_date = NOW + timedelta(minutes=20)  # Airflow 3's account: the first poke's end
+    assert poke(waiting, 1, NOW + timedelta(hours=1)) == NOW  # queued again, running again an hour later
+    again = FakeTaskInstance(first_poke=NOW + timedelta(hours=2), row="ti-2")
+    assert poke(again, 2, NOW + timedelta(hours=2)) == NOW + timedelta(hours=2)
 
 
 def test_a_try_that_ended_deletes_its_record_of_its_first_poke_and_a_failed_delete_fails_nothing(caplog):
