@@ -290,12 +290,39 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stderr).toContain('does not exist (yet)');
     });
 
-    it('fails at once on 500, without retrying', async () => {
-      fake.failures.set('dags/a.py', { status: 500, times: 1, errorCode: 'InternalServerError' });
+    it('fails at once on a status the Fabric provider does not retry (501), without retrying', async () => {
+      fake.failures.set('dags/a.py', { status: 501, times: 1, errorCode: 'NotImplemented' });
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain('HTTP 500 Internal Server Error: InternalServerError');
+      expect(result.stderr).toContain('HTTP 501 Not Implemented: NotImplemented');
       expect(putsOf(fake, 'dags/a.py')).toHaveLength(1);
+    });
+
+    // The provider's SDK client retries 408, 429, 500, 502, 503 and 504 (azcore's retry policy), so a
+    // transient one in the middle of the bundle must not leave the job's DAG folder half old, half new.
+    it.each([408, 500])('retries %d, as the Fabric provider does, and then succeeds', async (status) => {
+      fake.failures.set('dags/b.py', { status, times: 1, retryAfterSeconds: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n', 'dags/c.py': 'c\n' }), fake, withCli);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(putsOf(fake, 'dags/b.py')).toHaveLength(2);
+      expect(fake.files.get('dags/c.py')?.toString()).toBe('c\n');
+    });
+
+    it('keeps retrying past five attempts while within the provider\'s timeout (FABRIC_TIMEOUT), as the provider does', async () => {
+      fake.failures.set('dags/a.py', { status: 503, times: 6, retryAfterSeconds: 1, errorCode: 'ServiceUnavailable' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(7);
+    });
+
+    it('never asks again before the Retry-After Fabric gave, and fails at once, naming FABRIC_TIMEOUT, when that wait would end past it', async () => {
+      fake.failures.set('dags/a.py', { status: 429, times: 1, retryAfterSeconds: 3, errorCode: 'RequestBlocked' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_TIMEOUT: '2s' });
+      expect(result.code).toBe(1);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(1);
+      expect(result.stderr).toContain('PUT dags/a.py failed: HTTP 429 Too Many Requests: RequestBlocked');
+      expect(result.stderr).toContain("retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (2s)");
     });
 
     it('retries 429 after Retry-After and then succeeds', async () => {
@@ -314,12 +341,15 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(retried.at - refused.at).toBeGreaterThanOrEqual(1_500);
     });
 
-    it('gives up on a 503 that lasts, after five attempts', async () => {
-      fake.failures.set('dags/a.py', { status: 503, times: 99, retryAfterSeconds: 0, errorCode: 'ServiceUnavailable' });
-      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+    it('gives up on a 503 that lasts past the provider\'s timeout (FABRIC_TIMEOUT)', async () => {
+      fake.failures.set('dags/a.py', { status: 503, times: 99, retryAfterSeconds: 1, errorCode: 'ServiceUnavailable' });
+      const started = Date.now();
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_TIMEOUT: '3s' });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('PUT dags/a.py failed: HTTP 503 Service Unavailable: ServiceUnavailable');
-      expect(putsOf(fake, 'dags/a.py')).toHaveLength(5);
+      expect(result.stderr).toContain("retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (3s)");
+      expect(putsOf(fake, 'dags/a.py').length).toBeGreaterThanOrEqual(3);
+      expect(Date.now() - started).toBeLessThan(15_000);
     });
 
     it('retries a request whose connection dropped', async () => {

@@ -90,8 +90,11 @@ const MAX_FILE_BYTES = 2_000_000;
 const ALLOWED_FOLDERS = ['dags/', 'plugins/'];
 /** The job's record of the files this uploader wrote there: the only files it may delete. */
 const MANIFEST_PATH = 'dags/fabric_upload_manifest.json';
-/** Statuses worth another try: throttling and transient gateway errors. */
-const RETRIABLE = new Set([429, 502, 503, 504]);
+/**
+ * Statuses worth another try, those the provider's Fabric SDK client tries again (the defaults of azcore's
+ * retry policy, policy_retry.go setDefaults): a timeout, throttling, and transient server and gateway errors.
+ */
+const RETRIABLE = new Set([408, 429, 500, 502, 503, 504]);
 /**
  * Connection failures worth another try: the connection dropped or timed out midway. A refused
  * connection or an unknown host is a wrong endpoint or no network, and fails at once.
@@ -135,6 +138,7 @@ async function main() {
   /** @type {FilesApi} */
   const api = {
     base: `${fabricEndpoint(process.env, workspaceId)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
+    timeout: providerTimeout(process.env),
     token: await accessToken(process.env),
   };
   const previous = await readManifest(api);
@@ -161,7 +165,7 @@ async function main() {
   );
 }
 
-/** @typedef {{ base: string, token: string }} FilesApi */
+/** @typedef {{ base: string, token: string, timeout: { ms: number, text: string } }} FilesApi */
 
 /**
  * The Fabric API endpoint the provider calls for the workspace: its `endpoint`, FABRIC_ENDPOINT when set
@@ -271,7 +275,7 @@ async function bundleFiles(folder) {
 }
 
 /**
- * One call of the files API on one file, retried on throttling and gateway errors.
+ * One call of the files API on one file, tried again as the provider tries its calls again (see {@link waitsWithin}).
  * @param {FilesApi} api
  * @param {'GET' | 'PUT' | 'DELETE'} method
  * @param {string} path the file's path in the job
@@ -283,6 +287,7 @@ async function send(api, method, path, bytes, answers = []) {
   // Slashes kept, each segment escaped, as Microsoft's semantic-link-labs sends the path (sempy_labs
   // `create_or_update_apache_airflow_job_file`: .../files/{file_path}); fabric-sdk-go escapes them as %2F.
   const url = `${api.base}/${path.split('/').map(encodeURIComponent).join('/')}?beta=true`;
+  const outlasted = `retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (${api.timeout.text})`;
   let response;
   try {
     response = await fetchRetrying(
@@ -294,48 +299,82 @@ async function send(api, method, path, bytes, answers = []) {
       },
       RETRIABLE,
       true,
+      waitsWithin(Date.now() + api.timeout.ms),
     );
   } catch (error) {
-    throw new UploadError(`${method} ${path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})`);
+    const retried = RETRIABLE_NETWORK.has(/** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? '') ? `; ${outlasted}` : '';
+    throw new UploadError(`${method} ${path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})${retried}`);
   }
   if (response.ok || answers.includes(response.status)) {
     return response;
   }
-  throw new UploadError(`${method} ${path} failed: ${await describeFailure(response)}`);
+  throw new UploadError(`${method} ${path} failed: ${await describeFailure(response)}${RETRIABLE.has(response.status) ? `; ${outlasted}` : ''}`);
 }
 
 /**
- * fetch, tried again (at most MAX_ATTEMPTS times in all) on the given statuses and, when asked, on a
- * dropped connection; the last answer otherwise, or fetch's error. For the Instance Metadata Service,
- * a 410 (IMDS updating) is tried again for IMDS_UPDATING_ATTEMPTS in all, every IMDS_UPDATING_WAIT_SECONDS.
+ * The waits of the files API's calls, as the provider's Fabric SDK client waits (azcore's retry policy,
+ * which the provider sets to retry without a limit of attempts and with no cap on a wait: provider.go
+ * createDefaultClient): the whole Retry-After Fabric gives, else a backoff of 2, 4, 8 ... (at most 60)
+ * seconds; while the wait ends before the deadline, the provider's timeout after the first try, which
+ * bounds the provider's own calls.
+ * @param {number} deadline epoch milliseconds
+ * @returns {(attempt: number, response?: Response) => number | undefined}
+ */
+function waitsWithin(deadline) {
+  return (attempt, response) => {
+    // azcore takes a Retry-After of 0 (or none) as no advice, and backs off.
+    const asked = response && retryAfterSeconds(response);
+    const wait = asked ? asked : Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS);
+    return Date.now() + wait * 1000 <= deadline ? wait : undefined;
+  };
+}
+
+/**
+ * The waits of a managed identity endpoint's calls: at most MAX_ATTEMPTS tries, after Retry-After or a
+ * backoff (at most 60 seconds); for the Instance Metadata Service, a 410 (IMDS updating) is tried again
+ * for IMDS_UPDATING_ATTEMPTS in all, every IMDS_UPDATING_WAIT_SECONDS.
+ * @param {boolean} imds
+ * @returns {(attempt: number, response?: Response) => number | undefined}
+ */
+function identityEndpointWaits(imds) {
+  return (attempt, response) => {
+    const imdsUpdating = imds && response?.status === 410;
+    if (attempt >= (imdsUpdating ? IMDS_UPDATING_ATTEMPTS : MAX_ATTEMPTS)) {
+      return undefined;
+    }
+    const asked = response && retryAfterSeconds(response);
+    return Math.min(asked ?? (imdsUpdating ? IMDS_UPDATING_WAIT_SECONDS : 2 ** attempt), MAX_RETRY_WAIT_SECONDS);
+  };
+}
+
+/**
+ * fetch, tried again on the given statuses and, when asked, on a dropped connection, after the wait
+ * `waits` gives for the attempt and the answer (none after a dropped connection); the answer, or
+ * fetch's error, once it gives none.
  * @param {string} url @param {RequestInit} init @param {Set<number>} statuses @param {boolean} retryNetwork
- * @param {boolean} [imds]
+ * @param {(attempt: number, response?: Response) => number | undefined} waits seconds, or undefined: no more tries
  * @returns {Promise<Response>}
  */
-async function fetchRetrying(url, init, statuses, retryNetwork, imds = false) {
+async function fetchRetrying(url, init, statuses, retryNetwork, waits) {
   for (let attempt = 1; ; attempt++) {
     let response;
     try {
       response = await fetch(url, init);
     } catch (error) {
       const code = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code;
-      if (retryNetwork && code && RETRIABLE_NETWORK.has(code) && attempt < MAX_ATTEMPTS) {
-        await sleep(Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS));
-        continue;
+      const wait = retryNetwork && code && RETRIABLE_NETWORK.has(code) ? waits(attempt) : undefined;
+      if (wait === undefined) {
+        throw error;
       }
-      throw error;
+      await sleep(wait);
+      continue;
     }
-    const imdsUpdating = imds && response.status === 410;
-    if (!statuses.has(response.status) || attempt >= (imdsUpdating ? IMDS_UPDATING_ATTEMPTS : MAX_ATTEMPTS)) {
+    const wait = statuses.has(response.status) ? waits(attempt, response) : undefined;
+    if (wait === undefined) {
       return response;
     }
-    await sleep(imdsUpdating ? retryAfterSeconds(response) ?? IMDS_UPDATING_WAIT_SECONDS : retryDelaySeconds(response, attempt));
+    await sleep(wait);
   }
-}
-
-/** Retry-After when the service sends it (seconds), else exponential backoff; capped. @param {Response} response @param {number} attempt */
-function retryDelaySeconds(response, attempt) {
-  return Math.min(retryAfterSeconds(response) ?? 2 ** attempt, MAX_RETRY_WAIT_SECONDS);
 }
 
 /** The Retry-After header in seconds, or undefined when there is none that is a number. @param {Response} response */
@@ -343,7 +382,7 @@ function retryAfterSeconds(response) {
   // No header must not read as "retry now": Number(null) is 0.
   const header = response.headers.get('retry-after')?.trim();
   const given = header ? Number(header) : NaN;
-  return Number.isFinite(given) && given >= 0 ? Math.min(given, MAX_RETRY_WAIT_SECONDS) : undefined;
+  return Number.isFinite(given) && given >= 0 ? given : undefined;
 }
 
 /** @param {number} seconds */
@@ -673,7 +712,7 @@ async function managedIdentityToken(env, clientId) {
   const endpoint = `${url.origin}${url.pathname}`;
   let response;
   try {
-    response = await fetchRetrying(url.href, { headers }, appService ? RETRIABLE : IMDS_RETRIABLE, false, !appService);
+    response = await fetchRetrying(url.href, { headers }, appService ? RETRIABLE : IMDS_RETRIABLE, false, identityEndpointWaits(!appService));
   } catch (error) {
     throw new UploadError(
       `cannot reach the managed identity endpoint ${endpoint} (${/** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
@@ -730,12 +769,12 @@ function managedIdentitySource(env) {
  * A token from the Azure CLI (az, which prints the token alone) or the Azure Developer CLI (azd
  * auth token, which prints JSON with the token in "token", as azidentity's AzureDeveloperCLICredential reads it).
  * The CLI is killed (as azidentity kills it: SIGKILL) when it has not answered within the provider's
- * timeout (see {@link cliTimeout}), so a CLI waiting on a prompt or a dead network cannot hang `terraform apply`.
+ * timeout (see {@link providerTimeout}), so a CLI waiting on a prompt or a dead network cannot hang `terraform apply`.
  * @param {'az' | 'azd'} cli @param {string[]} args @param {NodeJS.ProcessEnv} env
  */
 async function cliToken(cli, args, env) {
   const name = cli === 'az' ? 'the Azure CLI' : 'the Azure Developer CLI';
-  const timeout = cliTimeout(env);
+  const timeout = providerTimeout(env);
   try {
     // On Windows through cmd.exe, as azidentity runs them ("cmd.exe /c az ..."): it finds az.cmd and azd.exe
     // by their bare names (the arguments are fixed words and a checked tenant id, nothing to quote).
@@ -764,14 +803,15 @@ async function cliToken(cli, args, env) {
 }
 
 /**
- * How long a CLI may take to give a token: the Fabric provider's `timeout` (FABRIC_TIMEOUT, a Go
- * duration, 10m by default; internal/provider/config/constants.go DefaultTimeout), which bounds every
- * call the provider makes, its own call of the CLI included (azidentity's 10-second CLI limit applies
- * only to a caller that set no deadline, and the provider's calls carry that timeout).
+ * The Fabric provider's `timeout` (FABRIC_TIMEOUT, a Go duration, 10m by default;
+ * internal/provider/config/constants.go DefaultTimeout), which bounds every call the provider makes,
+ * its retries and its own call of a CLI included (azidentity's 10-second CLI limit applies only to a
+ * caller that set no deadline, and the provider's calls carry that timeout): how long a CLI may take
+ * to give a token, and a files API call may be tried again.
  * @param {NodeJS.ProcessEnv} env
  * @returns {{ ms: number, text: string }}
  */
-function cliTimeout(env) {
+function providerTimeout(env) {
   const text = env.FABRIC_TIMEOUT === undefined ? DEFAULT_TIMEOUT : env.FABRIC_TIMEOUT.trim();
   const ms = goDurationMilliseconds(text);
   if (ms === undefined || ms <= 0) {
