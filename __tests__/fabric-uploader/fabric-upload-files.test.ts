@@ -281,6 +281,18 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stderr).toContain('PUT dags/b.py failed: HTTP 403 Forbidden: InsufficientPrivileges: injected failure (request id req-1)');
       expect(result.stderr).toContain('Contributor (or higher) on the workspace');
       expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST]);
+      expect(result.stderr).toContain(
+        "1 of the bundle's 3 files were written before it: the job's DAG folder mixes them with the earlier bundle's, " +
+          'and a task that starts now may load modules of both. Run terraform apply again, which uploads every file again',
+      );
+    });
+
+    it('says nothing of a mix when the first file fails, before any was written', async () => {
+      fake.failures.set('dags/a.py', { status: 403, times: 1, errorCode: 'InsufficientPrivileges' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n' }), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('PUT dags/a.py failed: HTTP 403 Forbidden');
+      expect(result.stderr).not.toContain('were written before it');
     });
 
     it('fails on 404 when the job does not exist', async () => {

@@ -148,8 +148,16 @@ async function main() {
     recorded = [...previous, ...current.filter((path) => !previous.includes(path))];
     await writeManifest(api, recorded);
   }
-  for (const file of files) {
-    await send(api, 'PUT', file.path, file.bytes);
+  for (const [written, file] of files.entries()) {
+    await send(api, 'PUT', file.path, file.bytes).catch((error) => {
+      if (written === 0 || !(error instanceof UploadError)) {
+        throw error;
+      }
+      throw new UploadError(
+        `${error.message}\n  ${written} of the bundle's ${files.length} files were written before it: the job's DAG folder mixes them with ` +
+          "the earlier bundle's, and a task that starts now may load modules of both. Run terraform apply again, which uploads every file again",
+      );
+    });
     console.log(`fabric-upload: ${file.path} (${file.bytes.length} bytes)`);
   }
   const stale = previous.filter((path) => !current.includes(path));
