@@ -292,6 +292,8 @@ export class DatabaseMigrationStack extends TerraformStack {
         maxRunsPerPipeline: plan.concurrency.maxSqlStepsPerRuntime,
       });
       this.sqlPipelines.grantRunPipelines(airflow);
+      // The DAG starts runs with the parameters of this version's pipelines: they change first.
+      host.deployDagAfter(...Object.values(this.sqlPipelines.pipelines));
     }
 
     this.operatorRole = new MigrationOperatorRole(this, 'OperatorRole', {

@@ -104,14 +104,22 @@ describe('SqlPipelines', () => {
     expect(pipelines.map((p) => p.name).sort()).toEqual(named.sort());
     expect(pipelines.every((p) => p.concurrency === 4)).toBe(true);
     const selfHostedQuery = pipelines.find((p) => p.name === 'migration_sql_query_self_hosted')!;
-    expect(selfHostedQuery.parameters).toEqual({ operationKey: '', sql: '', timeout: '0.12:00:00', connectionStringSecretName: '' });
+    // A DAG older than activityTimeout does not pass it: its runs get the default.
+    expect(selfHostedQuery.parameters).toEqual({
+      operationKey: '',
+      sql: '',
+      timeout: '0.12:00:00',
+      activityTimeout: '0.12:00:00',
+      connectionStringSecretName: '',
+    });
   });
 
-  it('ends every SQL batch at the timeout its run asks for, the statement blocks included', () => {
+  it("ends every SQL batch at the timeout its run asks for, the statement blocks included, and the activity at the run's activityTimeout", () => {
     const timeout = { value: '@pipeline().parameters.timeout', type: 'Expression' };
     for (const pipeline of Object.values(resourcesOfType(built.synth, DataFactoryPipeline.tfResourceType))) {
       const [activity] = JSON.parse(pipeline.activities_json as string);
-      expect(activity.policy.timeout).toEqual(timeout);
+      // Data Factory's 10-minute minimum is the activity's, not the SQL command's: they are separate parameters.
+      expect([pipeline.name, activity.policy.timeout]).toEqual([pipeline.name, { value: '@pipeline().parameters.activityTimeout', type: 'Expression' }]);
       const own = activity.type === 'Script' ? activity.typeProperties.scriptBlockExecutionTimeout : activity.typeProperties.source.queryTimeout;
       expect([pipeline.name, own]).toEqual([pipeline.name, timeout]);
     }

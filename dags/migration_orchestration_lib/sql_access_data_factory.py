@@ -17,7 +17,10 @@ while Queued/InProgress/Canceling; the activity's rows when Succeeded
 `SqlOperationFailed` with Data Factory's message when Failed or Cancelled. A createRun refused because the
 pipeline's queue is full (`QUEUE_FULL_MESSAGE`) is `StepPending`: the step pokes again, within its deadline.
 Data Factory's activity limits: a batch over `sql_access.BATCH_PAYLOAD_BUDGET_BYTES` (of the 896 KB an activity run's
-payload may hold) is refused before its run starts, and a timeout under `MIN_ACTIVITY_TIMEOUT_SECONDS` is passed as that.
+payload may hold) is refused before its run starts. A run's SQL command ends at the operation's timeout (`timeout`: the
+Lookup's queryTimeout, the Script's scriptBlockExecutionTimeout), its activity at that or `MIN_ACTIVITY_TIMEOUT_SECONDS`,
+whichever is longer (`activityTimeout`, the activity's policy timeout): a batch submitted near its deadline holds no
+connection past it.
 
 The identity needs only: pipelines/createrun/action, pipelineruns/read, querypipelineruns/action,
 pipelineruns/queryactivityruns/action, and the read of each query's result (the construct's custom
@@ -45,13 +48,13 @@ from migration_orchestration_lib.sql_access import (
 from migration_orchestration_lib.step_context import StepPending
 
 CONTRACT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "contracts", "sql_pipelines.json")
-OPERATION_KEY, SQL, TIMEOUT = "operationKey", "sql", "timeout"
+OPERATION_KEY, SQL, TIMEOUT, ACTIVITY_TIMEOUT = "operationKey", "sql", "timeout", "activityTimeout"
 RUNNING = ("Queued", "InProgress", "Canceling")
 ENDED_BADLY = ("Failed", "Cancelled")
 LOOKUP_ROW_LIMIT = 5000
 LOOKUP_TIMEOUT_SECONDS = 24 * 3600  # Data Factory ends a Lookup after 24 hours
-# "Minimum timeout for pipeline activity runs: 10 min" (Data Factory limits): a shorter one is not passed to it. The
-# DAG keeps its own deadline: a step past it fails on the DAG's side whatever the run still does.
+# "Minimum timeout for pipeline activity runs: 10 min" (Data Factory limits): the activity's policy timeout is never
+# shorter. It bounds the activity only: the SQL command keeps the DAG's timeout (no minimum is documented for it).
 MIN_ACTIVITY_TIMEOUT_SECONDS = 10 * 60
 DEFAULT_ADOPTION_WINDOW = timedelta(days=30)
 CLOCK_SKEW = timedelta(minutes=5)  # between the Airflow worker's clock (`not_before`) and Data Factory's (runStart)
@@ -148,14 +151,14 @@ class DataFactorySqlAccess:
         from azure.core.exceptions import AzureError
 
         timeout = operation.timeout_seconds if step.activity_type == "Script" else min(operation.timeout_seconds, LOOKUP_TIMEOUT_SECONDS)
-        timeout = max(timeout, MIN_ACTIVITY_TIMEOUT_SECONDS)
         size = batch_payload_bytes(operation.sql)
         if size > BATCH_PAYLOAD_BUDGET_BYTES:
             raise SqlOperationFailed(
                 "%s: not started: its SQL batch is %d bytes, over the %d a batch may take of Data Factory's 896 KB limit "
                 "on an activity run's payload ('Bytes per payload for each activity run'), which would fail the run"
                 % (operation.key, size, BATCH_PAYLOAD_BUDGET_BYTES))
-        parameters = {OPERATION_KEY: operation.key, SQL: operation.sql, TIMEOUT: timespan(timeout)}
+        parameters = {OPERATION_KEY: operation.key, SQL: operation.sql, TIMEOUT: timespan(timeout),
+                      ACTIVITY_TIMEOUT: timespan(max(timeout, MIN_ACTIVITY_TIMEOUT_SECONDS))}
         parameters.update(route.parameters)
         try:
             return self._client.pipelines.create_run(

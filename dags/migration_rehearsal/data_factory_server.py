@@ -30,7 +30,11 @@ it, with the message Data Factory's users quote (its HTTP status is not document
 Vault secrets the linked services read live in the world too (`put_secret`). Data Factory's limits (Azure
 subscription limits, "Data Factory limits"): an activity run whose payload (its configuration, the SQL in it) is over
 896 KB fails with error 2002; one whose `policy.timeout` is below the 10-minute "Minimum timeout for pipeline activity
-runs" fails too (what Data Factory itself does with one is not documented: failing is the strict reading).
+runs" fails too (what Data Factory itself does with one is not documented: failing is the strict reading). The SQL
+command ends at its own timeout (the Lookup source's `queryTimeout`, the Script's `scriptBlockExecutionTimeout`): a
+`sqlExecute` fault of kind `slow` makes the next batch take `delay_seconds` (simulated, not slept), and one longer
+than its timeout fails the activity with SqlClient's timeout message, the batch not run. The activity run's `input` holds
+the activity's evaluated `typeProperties`, as Data Factory shows them.
 
 Run it alone: `python -m migration_rehearsal.data_factory_server --world DIR [--port N]`.
 """
@@ -61,6 +65,8 @@ MAX_ACTIVITY_PAYLOAD_BYTES = 896 * 1024
 PAYLOAD_TOO_LARGE = ("The payload including configurations on activity/dataSet/linked service is too large. Please check "
                      "if you have settings with very large value and try to reduce its size.")
 MIN_ACTIVITY_TIMEOUT = timedelta(minutes=10)
+SQL_TIMEOUT_EXPIRED = ("Execution Timeout Expired.  The timeout period elapsed prior to completion of the operation or the "
+                       "server is not responding.")
 TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<hours>\d\d):(?P<minutes>\d\d):(?P<seconds>\d\d)$")
 SOURCE_FOR_DATASET = {"SqlServerTable": "SqlServerSource", "AzureSqlMITable": "SqlMISource", "AzureSqlTable": "AzureSqlSource"}
 SERVER_KIND_FOR_LINKED_SERVICE = {"AzureSqlMI": "SqlMi", "AzureSqlDatabase": "SqlDb"}
@@ -270,14 +276,20 @@ class DataFactoryServer:
             if properties["source"].get("type") != expected_source:
                 raise RunFailure("a %s dataset needs a %s source, not %s" % (dataset["type"], expected_source, properties["source"].get("type")))
             scripts = [(_evaluate(properties["source"]["sqlReaderQuery"], pipeline_scope), "Query")]
+            sql_timeout = properties["source"].get("queryTimeout", "02:00:00")
             link_scope = dataset_scope
         elif activity["type"] == "Script":
             link = activity["linkedServiceName"]
             scripts = [(_evaluate(block["text"], pipeline_scope), block.get("type", "Query")) for block in properties["scripts"]]
+            sql_timeout = properties.get("scriptBlockExecutionTimeout", "02:00:00")
             link_scope = pipeline_scope
         else:
             raise RunFailure("activity type %s is not supported by this fake" % activity["type"])
+        activity_run["input"] = _evaluate_all(properties, pipeline_scope)
         _check_limits(activity, [text for text, _ in scripts], pipeline_scope)
+        slow = self.world.take_fault("sqlExecute", kinds=("slow",))
+        if slow is not None and timedelta(seconds=slow.get("delaySeconds", 2)) > _timespan(_evaluate(sql_timeout, pipeline_scope)):
+            raise RunFailure(SQL_TIMEOUT_EXPIRED)
         linked_service = self._definition("linkedServices", link["referenceName"])
         arguments = self._arguments(linked_service, link, link_scope)
         activity_run["linkedServiceName"] = link["referenceName"]
@@ -485,12 +497,24 @@ def _check_limits(activity: Mapping[str, Any], texts: List[str], scope: Mapping[
     if payload > MAX_ACTIVITY_PAYLOAD_BYTES:
         raise RunFailure(PAYLOAD_TOO_LARGE, code="2002")
     timeout = _evaluate((activity.get("policy") or {}).get("timeout", "0.12:00:00"), scope)
-    match = TIMESPAN.match(str(timeout))
-    if match is None:
-        raise RunFailure("The activity timeout %r is not a timespan d.hh:mm:ss" % (timeout,))
-    parts = {name: int(value or 0) for name, value in match.groupdict().items()}
-    if timedelta(**parts) < MIN_ACTIVITY_TIMEOUT:
+    if _timespan(timeout) < MIN_ACTIVITY_TIMEOUT:
         raise RunFailure("The activity timeout %s is below Data Factory's minimum of 10 minutes" % timeout)
+
+
+def _timespan(value: Any) -> timedelta:
+    match = TIMESPAN.match(str(value))
+    if match is None:
+        raise RunFailure("The timeout %r is not a timespan d.hh:mm:ss" % (value,))
+    return timedelta(**{name: int(number or 0) for name, number in match.groupdict().items()})
+
+
+def _evaluate_all(value: Any, scope: Mapping[str, Mapping[str, Any]]) -> Any:
+    """A definition with every expression in it evaluated (a plain object's values one by one)."""
+    if isinstance(value, dict) and value.get("type") != "Expression":
+        return {name: _evaluate_all(item, scope) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_evaluate_all(item, scope) for item in value]
+    return _evaluate(value, scope)
 
 
 def _evaluate(value: Any, scope: Mapping[str, Mapping[str, Any]]) -> Any:

@@ -552,7 +552,8 @@ class World:
             getManagedDatabase, deleteManagedDatabase), or "any".
         kind: throttle (429 with Retry-After: retry_after_seconds, default 1), error (status,
             default 500), reset (the connection closes before any response), slow (answers after
-            delay_seconds, default 2), lroFailed (the request is accepted and its long-running
+            delay_seconds, default 2; operation "sqlExecute": the fake Data Factory's next batch takes
+            that long, not slept, and fails if its query timeout is shorter), lroFailed (the request is accepted and its long-running
             operation ends Failed with code and message), migrationFailed (operation "migrate":
             the next progress step of a matching migration ends it Failed with code and message),
             stillCanceling (operation "cancel": the next cancel's operation ends Succeeded while the

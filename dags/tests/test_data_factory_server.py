@@ -49,7 +49,7 @@ def state_sql():
 
 
 def run_parameters(key="k", sql=None):
-    return {"operationKey": key, "sql": sql or state_sql(), "timeout": "0.01:00:00",
+    return {"operationKey": key, "sql": sql or state_sql(), "timeout": "0.01:00:00", "activityTimeout": "0.01:00:00",
             "connectionStringSecretName": "sql01-connection-string"}
 
 
@@ -261,7 +261,7 @@ def test_the_definitions_follow_the_shared_contract():
             assert [(a["name"], a["type"]) for a in pipeline["activities"]] == [
                 (entry[kind]["activity"], "Script" if kind == "statement" else "Lookup")]
     for pipeline in definitions["pipelines"].values():
-        assert pipeline["activities"][0]["policy"]["timeout"] == {"value": "@pipeline().parameters.timeout", "type": "Expression"}
+        assert pipeline["activities"][0]["policy"]["timeout"] == {"value": "@pipeline().parameters.activityTimeout", "type": "Expression"}
 
 
 def test_factory_ids_and_timespans():
@@ -297,13 +297,13 @@ def test_data_factory_fails_a_run_over_its_payload_limit_or_below_its_minimum_ti
     client, server = client_of(adf.server), adf.server
     too_large = state_sql() + "\n-- " + "x" * (896 * 1024)
     for parameters, message in ((run_parameters(sql=too_large), "The payload including configurations on activity"),
-                                (dict(run_parameters(), timeout="0.00:01:00"), "below Data Factory's minimum of 10 minutes")):
+                                (dict(run_parameters(), activityTimeout="0.00:01:00"), "below Data Factory's minimum of 10 minutes")):
         run_id = client.pipelines.create_run(server.resource_group, server.factory_name, PIPELINE, parameters=parameters).run_id
         for _ in range(2):
             run = client.pipeline_runs.get(server.resource_group, server.factory_name, run_id)
         assert run.status == "Failed" and message in run.message
     assert client.pipeline_runs.get(server.resource_group, server.factory_name, client.pipelines.create_run(
-        server.resource_group, server.factory_name, PIPELINE, parameters=dict(run_parameters(), timeout="0.00:10:00")).run_id)
+        server.resource_group, server.factory_name, PIPELINE, parameters=dict(run_parameters(), activityTimeout="0.00:10:00")).run_id)
 
 
 def test_a_batch_over_the_payload_budget_is_refused_before_a_run_starts(adf):
@@ -314,12 +314,30 @@ def test_a_batch_over_the_payload_budget_is_refused_before_a_run_starts(adf):
     assert runs_of(adf) == []
 
 
-def test_an_operation_timeout_below_data_factorys_minimum_runs_with_the_minimum(adf):
-    """A fingerprint batch submitted near its deadline asks for 60 s; Data Factory's activity timeout is at least 10
-    minutes, so it gets that (the DAG's own deadline still ends the step)."""
+def test_a_batch_submitted_near_its_deadline_ends_its_sql_there_its_activity_at_data_factorys_minimum(adf):
+    """A fingerprint batch submitted 60 s before its deadline: its SQL command (the Lookup's queryTimeout) ends after
+    60 s, and only the activity's policy timeout gets Data Factory's 10-minute minimum. Before, the one `timeout`
+    parameter fed both, so the SQL could hold a SINGLE_USER source's one connection 10 minutes, past the deadline."""
     operation = dataclasses.replace(query("near-deadline", source(), state_sql()), timeout_seconds=60)
     assert finish(adf.access(), operation).rows[0]["state_desc"] == "ONLINE"
-    assert [run["parameters"]["timeout"] for run in adf.world.snapshot()["dataFactoryRuns"].values()] == ["0.00:10:00"]
+    [run] = adf.world.snapshot()["dataFactoryRuns"].values()
+    assert (run["parameters"]["timeout"], run["parameters"]["activityTimeout"]) == ("0.00:01:00", "0.00:10:00")
+    assert run["activityRuns"][-1]["input"]["source"]["queryTimeout"] == "0.00:01:00"
+
+    adf.world.add_fault("sqlExecute", "slow", delay_seconds=120)
+    with pytest.raises(SqlOperationFailed, match="Execution Timeout Expired"):
+        finish(adf.access(), dataclasses.replace(operation, key="near-deadline-slow"))
+
+
+def test_a_statement_ends_at_its_own_timeout_not_data_factorys_activity_minimum(adf):
+    """The Script's scriptBlockExecutionTimeout takes the operation's timeout as the Lookup's queryTimeout does."""
+    operation = dataclasses.replace(statement("near-deadline", source(), "SELECT 1 AS done;"), timeout_seconds=90)
+    adf.world.add_fault("sqlExecute", "slow", delay_seconds=120)
+    with pytest.raises(SqlOperationFailed, match="Execution Timeout Expired"):
+        finish(adf.access(), operation)
+    [run] = adf.world.snapshot()["dataFactoryRuns"].values()
+    assert run["activityRuns"][-1]["input"]["scriptBlockExecutionTimeout"] == "0.00:01:30"
+    assert run["parameters"]["activityTimeout"] == "0.00:10:00"
 
 
 def test_a_long_table_list_is_fingerprinted_through_data_factory_in_batches_within_its_payload_limit(adf, monkeypatch):

@@ -1,3 +1,4 @@
+import type { ITerraformDependable } from 'cdktf';
 import { IGrantee } from '../core/grants';
 import { IKeyVault, IResourceGroup } from '../core/references';
 import { DagBundle } from '../orchestration-factory/dag-bundle';
@@ -78,4 +79,12 @@ export interface IAirflowHost {
    * @default - none: the host receives the DAG another way
    */
   readonly dagStorageAccountId?: string;
+
+  /**
+   * Makes the step that puts a new DAG in front of Airflow in this stack wait for `dependables`
+   * (the stack passes the SQL pipelines the DAG starts runs of), so Terraform changes them first:
+   * the Data Factory DAG import, the Fabric upload, the external host's blobs. The Kubernetes
+   * host's DAG is in its second stack, applied after the first: nothing to add there.
+   */
+  deployDagAfter(...dependables: ITerraformDependable[]): void;
 }

@@ -1,7 +1,9 @@
 import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactoryLinkedServiceAzureBlobStorage } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-azure-blob-storage';
+import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiResourceAction } from '../azapi/resource-action';
+import { waitFor } from '../private/wait-for';
 import { AlertOptions, CreatedAlert } from '../monitoring/alerts';
 import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-factory/dag-storage';
@@ -162,6 +164,14 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
     this.alerts = this.monitor(props);
     environmentToSetOutput(this, { ...props.environment, AZURE_CLIENT_ID: this.identity.clientId }, `the Data Factory Airflow environment ${environmentName}`);
     poolsToCreateOutput(this, props.pools, `the Data Factory Airflow environment ${environmentName}`);
+  }
+
+  /**
+   * Makes the DAG import wait for `dependables`. The blobs alone change nothing the environment
+   * runs: it runs what `airflow/sync` copied in.
+   */
+  public deployDagAfter(...dependables: ITerraformDependable[]): void {
+    waitFor([this.dagImport], dependables);
   }
 
   /**

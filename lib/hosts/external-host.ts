@@ -1,8 +1,9 @@
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
-import { TerraformOutput } from 'cdktf';
+import { ITerraformDependable, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { federatedManagedIdentity, servicePrincipalIdentity } from '../private/airflow-identity';
 import { withStableName } from '../private/outputs';
+import { waitFor } from '../private/wait-for';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { AirflowServicePrincipal, FederatedCredential, supportedSqlAccess } from '../plan/airflow-schema';
 import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
@@ -106,5 +107,13 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
     withStableName(identityOutput, 'airflow_identity', this);
     environmentToSetOutput(this, { ...props.environment, AZURE_CLIENT_ID: this.identity.clientId }, where);
     poolsToCreateOutput(this, props.pools, 'your Airflow');
+  }
+
+  /**
+   * Makes the bundle's blobs wait for `dependables`: an Airflow that syncs the container would
+   * otherwise run the new DAG before them. One copied by hand is copied after the apply.
+   */
+  public deployDagAfter(...dependables: ITerraformDependable[]): void {
+    waitFor(this.dagStorage.storage.blobs, dependables);
   }
 }

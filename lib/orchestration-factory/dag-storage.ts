@@ -3,7 +3,7 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import type { Sleep } from '@cdktf/provider-time/lib/sleep';
-import { Annotations, dependable } from 'cdktf';
+import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IResourceGroup } from '../core/references';
@@ -11,6 +11,7 @@ import { defaultProviderBlock } from '../private/ensure-provider';
 import { addLock } from '../private/protection';
 import { secureDefault } from '../private/secure-default';
 import { waitForRoles } from '../private/role-propagation';
+import { waitFor } from '../private/wait-for';
 import { DagBundle } from './dag-bundle';
 import { checkRegion } from '../private/azure-regions';
 
@@ -155,10 +156,7 @@ export class DagStorage extends Construct {
     const propagation = waitForRoles(this, 'UploaderRolePropagation', UPLOADER_ROLE_PROPAGATION, {
       role_assignment_id: uploaderRole,
     });
-    // `node.addDependency` would not reach the JSON: cdktf writes depends_on from `dependsOn` only.
-    for (const blob of this.blobs) {
-      blob.dependsOn = [...(blob.dependsOn ?? []), dependable(propagation)];
-    }
+    waitFor(this.blobs, [propagation]);
     return propagation;
   }
 }

@@ -60,8 +60,10 @@ const DATASET_TYPE: Record<SqlRouteName, { dataset: string; source: string }> = 
   managedInstance: { dataset: 'AzureSqlMITable', source: 'SqlMISource' },
   sqlDatabase: { dataset: 'AzureSqlTable', source: 'AzureSqlSource' },
 };
-/** A run asks for its own timeout; this is only what a run that names none gets. */
+/** A run asks for its own timeouts; this is only what a run that names none gets (a DAG older than `activityTimeout`). */
 const DEFAULT_TIMEOUT = '0.12:00:00';
+/** The SQL command's timeout (the DAG's, down to its deadline) and the activity's (at least Data Factory's 10-minute minimum). */
+const TIMEOUT_PARAMETERS = ['timeout', 'activityTimeout'] as const;
 const RETRY_INTERVAL_SECONDS = 60;
 
 /** Reads the contract shipped with the DAG, refusing a file that lacks what the construct needs. */
@@ -75,8 +77,9 @@ export function loadSqlPipelinesContract(packageRoot?: string): SqlPipelinesCont
       problems.push(`routes.${route}: needs linkedService, linkedServiceParameters, dataset and query`);
     }
   }
-  if (!document.runParameters || Object.keys(document.runParameters).length === 0) {
-    problems.push('runParameters: missing');
+  const missingParameters = TIMEOUT_PARAMETERS.filter((name) => !document.runParameters?.[name]);
+  if (missingParameters.length > 0) {
+    problems.push(`runParameters: needs ${missingParameters.join(' and ')}`);
   }
   if (problems.length > 0) {
     throw new Error(`${path}: ${problems.join('; ')}`);
@@ -110,7 +113,9 @@ export function sqlPipelineDefinitions(contract: SqlPipelinesContract, options: 
       typeProperties: {},
     };
     const parameters = { ...stringParameters(Object.keys(contract.runParameters)), ...stringParameters(names) };
-    (parameters.timeout as Record<string, unknown>).defaultValue = DEFAULT_TIMEOUT;
+    for (const name of TIMEOUT_PARAMETERS) {
+      (parameters[name] as Record<string, unknown>).defaultValue = DEFAULT_TIMEOUT;
+    }
     const fromPipeline = mapNames(names, (n) => expression(`@pipeline().parameters.${n}`));
     pipelines[entry.query.pipeline] = pipeline(contract, entry.query, parameters, options, {
       type: 'Lookup',
@@ -156,7 +161,7 @@ function pipeline(
         name: step.activity,
         ...activity,
         policy: {
-          timeout: expression('@pipeline().parameters.timeout'),
+          timeout: expression('@pipeline().parameters.activityTimeout'),
           retry: options.activityRetries,
           retryIntervalInSeconds: RETRY_INTERVAL_SECONDS,
           secureInput: false,

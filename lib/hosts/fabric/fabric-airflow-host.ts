@@ -1,4 +1,4 @@
-import { Annotations, Token } from 'cdktf';
+import { Annotations, ITerraformDependable, TerraformResource, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { APACHE_AIRFLOW_JOB_CONTENT_PART, FabricApacheAirflowJob } from '../../fabric/apache-airflow-job';
@@ -14,6 +14,7 @@ import { capacityNameFromId } from '../../private/arm-ids';
 import { FABRIC_AIRFLOW_VERSION, FABRIC_STARTER_POOL, airflowJobContent } from '../../private/fabric/airflow-job-content';
 import { fabricCapacityName, newFabricCapacity } from '../../private/fabric/capacity';
 import { FabricDagUpload } from '../../private/fabric/dag-files-upload';
+import { waitFor } from '../../private/wait-for';
 import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName, uniqueSuffix, validateNamePrefix } from '../../private/naming';
 import { moveFromFormerId } from '../../private/retired-addresses';
@@ -119,6 +120,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   public readonly jobContent: Record<string, unknown>;
   /** Pools the DAG needs and Fabric cannot be told to create: an operator creates them. */
   public readonly poolsToCreate: readonly AirflowPool[];
+  private readonly dagUpload: TerraformResource;
 
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
     super(scope, id);
@@ -189,8 +191,14 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       dependsOn: [this.airflowJob, ...members],
     });
     this.uploadedDagFiles = dagUpload.uploadedPaths;
+    this.dagUpload = dagUpload.upload;
 
     poolsToCreateOutput(this, this.poolsToCreate, 'the Fabric Apache Airflow job');
+  }
+
+  /** Makes the step that uploads the DAG files to the job wait for `dependables`. */
+  public deployDagAfter(...dependables: ITerraformDependable[]): void {
+    waitFor([this.dagUpload], dependables);
   }
 
   /**

@@ -7,7 +7,7 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { assignRole } from '../../private/role-assignment';
 import { BuiltInRole } from '../../private/role-names';
 import { Release } from '@cdktf/provider-helm/lib/release';
-import { TerraformStack } from 'cdktf';
+import { ITerraformDependable, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
 import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
@@ -410,6 +410,12 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     });
     namedOutput(this, 'image', { value: this.image, description: 'Airflow image with the DAG requirements' });
   }
+
+  /**
+   * Nothing to add: the DAG's config maps are in `releaseStack`, applied after the host's own stack,
+   * where the stack creates what the DAG depends on.
+   */
+  public deployDagAfter(..._dependables: ITerraformDependable[]): void {}
 }
 
 /** The given environment for the pods, without what the webhook sets; credentials are refused. */
