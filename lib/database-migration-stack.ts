@@ -293,7 +293,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       });
       this.sqlPipelines.grantRunPipelines(airflow);
       // The DAG starts runs with the parameters of this version's pipelines: they change first.
-      host.deployDagAfter(...Object.values(this.sqlPipelines.pipelines));
+      host.deployDagAfter?.(...Object.values(this.sqlPipelines.pipelines));
     }
 
     this.operatorRole = new MigrationOperatorRole(this, 'OperatorRole', {

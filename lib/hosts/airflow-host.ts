@@ -84,7 +84,8 @@ export interface IAirflowHost {
    * Makes the step that puts a new DAG in front of Airflow in this stack wait for `dependables`
    * (the stack passes the SQL pipelines the DAG starts runs of), so Terraform changes them first:
    * the Data Factory DAG import, the Fabric upload, the external host's blobs. The Kubernetes
-   * host's DAG is in its second stack, applied after the first: nothing to add there.
+   * host's DAG is in its second stack, applied after the first: nothing to add there. Optional, so
+   * that a host of your own written before it still compiles; without it nothing waits.
    */
-  deployDagAfter(...dependables: ITerraformDependable[]): void;
+  deployDagAfter?(...dependables: ITerraformDependable[]): void;
 }
