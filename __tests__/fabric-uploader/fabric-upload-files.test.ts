@@ -353,6 +353,20 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(retried.at - refused.at).toBeGreaterThanOrEqual(1_500);
     });
 
+    // A wait per call would let a bundle of hundreds of files each throttled near FABRIC_TIMEOUT hold the apply for hours.
+    it('bounds the waits of the whole upload, not of each call, by the provider\'s timeout (FABRIC_TIMEOUT)', async () => {
+      for (const path of ['dags/a.py', 'dags/b.py', 'dags/c.py']) {
+        fake.failures.set(path, { status: 429, times: 1, retryAfterSeconds: 2, errorCode: 'RequestBlocked' });
+      }
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n', 'dags/c.py': 'c\n' }), fake, { ...withCli, FABRIC_TIMEOUT: '3s' });
+      expect(result.code).toBe(1);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
+      expect(putsOf(fake, 'dags/b.py')).toHaveLength(1);
+      expect(putsOf(fake, 'dags/c.py')).toHaveLength(0);
+      expect(result.stderr).toContain('PUT dags/b.py failed: HTTP 429 Too Many Requests: RequestBlocked');
+      expect(result.stderr).toContain("retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (3s), which bounds the waits of the whole upload");
+    });
+
     it('gives up on a 503 that lasts past the provider\'s timeout (FABRIC_TIMEOUT)', async () => {
       fake.failures.set('dags/a.py', { status: 503, times: 99, retryAfterSeconds: 1, errorCode: 'ServiceUnavailable' });
       const started = Date.now();

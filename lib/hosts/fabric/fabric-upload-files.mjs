@@ -138,7 +138,7 @@ async function main() {
   /** @type {FilesApi} */
   const api = {
     base: `${fabricEndpoint(process.env, workspaceId)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
-    timeout: providerTimeout(process.env),
+    retryWaits: retryWaitBudget(providerTimeout(process.env)),
     token: await accessToken(process.env),
   };
   const previous = await readManifest(api);
@@ -173,7 +173,13 @@ async function main() {
   );
 }
 
-/** @typedef {{ base: string, token: string, timeout: { ms: number, text: string } }} FilesApi */
+/** @typedef {{ base: string, token: string, retryWaits: RetryWaitBudget }} FilesApi */
+/** @typedef {{ text: string, leftMs: number }} RetryWaitBudget what the upload's calls may still wait, in all, before trying again */
+
+/** The provider's timeout as what all of the upload's retries may wait together. @param {{ ms: number, text: string }} timeout @returns {RetryWaitBudget} */
+function retryWaitBudget(timeout) {
+  return { text: timeout.text, leftMs: timeout.ms };
+}
 
 /**
  * The Fabric API endpoint the provider calls for the workspace: its `endpoint`, FABRIC_ENDPOINT when set
@@ -295,7 +301,9 @@ async function send(api, method, path, bytes, answers = []) {
   // Slashes kept, each segment escaped, as Microsoft's semantic-link-labs sends the path (sempy_labs
   // `create_or_update_apache_airflow_job_file`: .../files/{file_path}); fabric-sdk-go escapes them as %2F.
   const url = `${api.base}/${path.split('/').map(encodeURIComponent).join('/')}?beta=true`;
-  const outlasted = `retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (${api.timeout.text})`;
+  const outlasted =
+    `retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (${api.retryWaits.text}), ` +
+    "which bounds the waits of the whole upload, its other files' included";
   let response;
   try {
     response = await fetchRetrying(
@@ -307,7 +315,7 @@ async function send(api, method, path, bytes, answers = []) {
       },
       RETRIABLE,
       true,
-      waitsWithin(Date.now() + api.timeout.ms),
+      waitsWithin(api.retryWaits),
     );
   } catch (error) {
     const retried = RETRIABLE_NETWORK.has(/** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? '') ? `; ${outlasted}` : '';
@@ -323,17 +331,22 @@ async function send(api, method, path, bytes, answers = []) {
  * The waits of the files API's calls, as the provider's Fabric SDK client waits (azcore's retry policy,
  * which the provider sets to retry without a limit of attempts and with no cap on a wait: provider.go
  * createDefaultClient): the whole Retry-After Fabric gives, else a backoff of 2, 4, 8 ... (at most 60)
- * seconds; while the wait ends before the deadline, the provider's timeout after the first try, which
- * bounds the provider's own calls.
- * @param {number} deadline epoch milliseconds
+ * seconds; while the budget, the provider's timeout, which bounds one operation of the provider, holds
+ * the wait. One budget for the whole upload, not one per call: a bundle of hundreds of files, each
+ * throttled almost that long, would otherwise hold the apply for hours.
+ * @param {RetryWaitBudget} budget spent by each wait
  * @returns {(attempt: number, response?: Response) => number | undefined}
  */
-function waitsWithin(deadline) {
+function waitsWithin(budget) {
   return (attempt, response) => {
     // azcore takes a Retry-After of 0 (or none) as no advice, and backs off.
     const asked = response && retryAfterSeconds(response);
     const wait = asked ? asked : Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS);
-    return Date.now() + wait * 1000 <= deadline ? wait : undefined;
+    if (wait * 1000 > budget.leftMs) {
+      return undefined;
+    }
+    budget.leftMs -= wait * 1000;
+    return wait;
   };
 }
 
@@ -815,7 +828,7 @@ async function cliToken(cli, args, env) {
  * internal/provider/config/constants.go DefaultTimeout), which bounds every call the provider makes,
  * its retries and its own call of a CLI included (azidentity's 10-second CLI limit applies only to a
  * caller that set no deadline, and the provider's calls carry that timeout): how long a CLI may take
- * to give a token, and a files API call may be tried again.
+ * to give a token, and how long the upload's retries may wait in all.
  * @param {NodeJS.ProcessEnv} env
  * @returns {{ ms: number, text: string }}
  */
