@@ -104,12 +104,13 @@ describe('SqlPipelines', () => {
     expect(pipelines.map((p) => p.name).sort()).toEqual(named.sort());
     expect(pipelines.every((p) => p.concurrency === 4)).toBe(true);
     const selfHostedQuery = pipelines.find((p) => p.name === 'migration_sql_query_self_hosted')!;
-    // A DAG older than activityTimeout does not pass it: its runs get the default.
+    // A DAG older than activityTimeout does not pass it: its runs get the default, which must not end the
+    // activity before the SQL command's own timeout, which such a DAG sets up to timeoutMinutes' maximum, 7 days.
     expect(selfHostedQuery.parameters).toEqual({
       operationKey: '',
       sql: '',
       timeout: '0.12:00:00',
-      activityTimeout: '0.12:00:00',
+      activityTimeout: '7.00:00:00',
       connectionStringSecretName: '',
     });
   });

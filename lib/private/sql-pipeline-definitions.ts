@@ -60,10 +60,14 @@ const DATASET_TYPE: Record<SqlRouteName, { dataset: string; source: string }> = 
   managedInstance: { dataset: 'AzureSqlMITable', source: 'SqlMISource' },
   sqlDatabase: { dataset: 'AzureSqlTable', source: 'AzureSqlSource' },
 };
-/** A run asks for its own timeouts; this is only what a run that names none gets (a DAG older than `activityTimeout`). */
-const DEFAULT_TIMEOUT = '0.12:00:00';
-/** The SQL command's timeout (the DAG's, down to its deadline) and the activity's (at least Data Factory's 10-minute minimum). */
-const TIMEOUT_PARAMETERS = ['timeout', 'activityTimeout'] as const;
+/**
+ * The SQL command's timeout (the DAG's, down to its deadline) and the activity's (at least Data Factory's
+ * 10-minute minimum), with what a run that names none gets. A run asks for its own; a DAG older than
+ * `activityTimeout` names only `timeout`, up to the 7 days of `timeoutMinutes`' maximum: the activity's
+ * default is that, Data Factory's documented default for an activity, so it never ends the activity first.
+ */
+const TIMEOUT_DEFAULTS = { timeout: '0.12:00:00', activityTimeout: '7.00:00:00' } as const;
+const TIMEOUT_PARAMETERS = Object.keys(TIMEOUT_DEFAULTS) as (keyof typeof TIMEOUT_DEFAULTS)[];
 const RETRY_INTERVAL_SECONDS = 60;
 
 /** Reads the contract shipped with the DAG, refusing a file that lacks what the construct needs. */
@@ -114,7 +118,7 @@ export function sqlPipelineDefinitions(contract: SqlPipelinesContract, options: 
     };
     const parameters = { ...stringParameters(Object.keys(contract.runParameters)), ...stringParameters(names) };
     for (const name of TIMEOUT_PARAMETERS) {
-      (parameters[name] as Record<string, unknown>).defaultValue = DEFAULT_TIMEOUT;
+      (parameters[name] as Record<string, unknown>).defaultValue = TIMEOUT_DEFAULTS[name];
     }
     const fromPipeline = mapNames(names, (n) => expression(`@pipeline().parameters.${n}`));
     pipelines[entry.query.pipeline] = pipeline(contract, entry.query, parameters, options, {
