@@ -63,7 +63,6 @@ Evidence: MicrosoftDocs/sql-docs `docs/relational-databases/system-catalog-views
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.capacity import migrations_by_database
@@ -74,7 +73,7 @@ from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_statements import (
     FileSizes, LoginPermission, MaskedTable, RestoreRoom, SequenceValue, SourcePrerequisites, Volume, quote_name)
 from migration_orchestration_lib.step_context import StepContext, StepFailure
-from migration_orchestration_lib.table_names import TableName
+from migration_orchestration_lib.table_names import TableName, loosely_folded
 from migration_orchestration_lib.validation import SHOWN_MISMATCHES, compare_sequences
 
 
@@ -187,26 +186,9 @@ def _compared_masks(database: DatabaseMigration, masked_columns: int, masked: Op
     if masked is None:
         return _ComparedMasks(masked_columns, None)
     listed = database.validation.tables
-    keys = None if listed is None else {_loosely(table) for table in listed}
-    compared = [m for m in masked if keys is None or _loosely(m.table) in keys]
+    keys = None if listed is None else {loosely_folded(table) for table in listed}
+    compared = [m for m in masked if keys is None or loosely_folded(m.table) in keys]
     return _ComparedMasks(sum(m.masked_columns for m in compared), [m.table for m in compared])
-
-
-def _loosely(name: TableName) -> Tuple[str, str]:
-    """A listed name as the loosest collation compares it to a table's (validation's batch matches them in the
-    database's): letter case, accents, widths, letters a Windows collation expands (N'œ' = N'oe', as N'ß' = N'ss'),
-    letters of no decomposition an accent-insensitive one may take for their base (ø, ł), characters of no weight
-    (a soft hyphen) and trailing spaces aside. The plan lists names in ASCII only, so a table named with such letters
-    is listed in their plain spelling. Too loose a match can only refuse more."""
-    def part(text: str) -> str:
-        return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
-                       if not unicodedata.combining(c) and unicodedata.category(c) != "Cf").translate(_SPELLED_OUT).rstrip(" ")
-    return part(name.schema), part(name.table)
-
-
-# Letters NFKD leaves whole, as plain letters (after casefold: lower case).
-_SPELLED_OUT = str.maketrans({"æ": "ae", "œ": "oe", "þ": "th", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h",
-                              "ŧ": "t", "ı": "i", "ƀ": "b", "ɨ": "i", "ʉ": "u"})
 
 
 def check_sequences_ahead(ctx: StepContext, source: SourcePrerequisites, target: Sequence[SequenceValue]) -> None:

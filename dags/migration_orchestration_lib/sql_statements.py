@@ -503,7 +503,7 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
         by_use = "CASE WHEN q.last_used_value IS NULL THEN N'%s' ELSE N'%s' END" % (
             SEQUENCE_UNUSED_FACT, SEQUENCE_USED_FACT)
         lines.append(_unless_failing("sequences", "IF %s\n        %s %s;\n    ELSE\n        %s %s;" % (
-            _HAS_LAST_USED_VALUE, inside, quote_literal(read % by_use), inside,
+            _SQL_SERVER_2017_OR_AZURE, inside, quote_literal(read % by_use), inside,
             quote_literal(read % ("N'%s'" % SEQUENCE_FACT)))))
     else:
         lines.append(facts + "VALUES (N'login', NULL, SUSER_SNAME(), NULL, HAS_PERMS_BY_NAME(NULL, NULL, N'CONTROL SERVER'));")
@@ -978,6 +978,11 @@ class TableFingerprint:
     elapsed_ms: Optional[int]
 
 
+# SQL Server 2017 (14) or Azure SQL (Database and Managed Instance report 12 and have what 2017 brought):
+# sys.sequences.last_used_value and sys.columns.graph_type came with it. A column that does not exist fails the whole
+# batch naming it: each is named only in SQL run behind this.
+_SQL_SERVER_2017_OR_AZURE = ("(CONVERT(int, SERVERPROPERTY('EngineEdition')) IN (5, 8) "
+                             "OR ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 14)")
 # Runs inside the database (sp_executesql): fingerprints each table into #fingerprints, one TRY per
 # table so a table that cannot be read is reported and the others still are. Column expressions:
 # 240 = CLR types (binary serialisation), 62/59 = float/real (IEEE bytes), 189 = rowversion.
@@ -1025,8 +1030,7 @@ WHERE NOT EXISTS (SELECT 1 FROM @tables AS x
     WHERE x.schema_name = r.schema_name COLLATE DATABASE_DEFAULT AND x.table_name = r.table_name COLLATE DATABASE_DEFAULT);
 DECLARE @object_id int, @schema sysname, @table sysname, @columns nvarchar(max), @query nvarchar(max), @rows bigint, @sum decimal(38, 0), @started datetime2, @masked nvarchar(2047);
 DECLARE table_cursor CURSOR LOCAL FAST_FORWARD FOR SELECT object_id, schema_name, table_name FROM @tables ORDER BY schema_name, table_name;
-DECLARE @graph_columns bit = CASE WHEN CONVERT(int, SERVERPROPERTY('EngineEdition')) IN (5, 8)
-    OR ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 14 THEN 1 ELSE 0 END;
+DECLARE @graph_columns bit = CASE WHEN SQL_SERVER_2017_OR_AZURE THEN 1 ELSE 0 END;
 DECLARE @column_list nvarchar(max) = N'SET @columns = STUFF((
         SELECT N'', '' + CASE'
     + CASE WHEN @graph_columns = 1 THEN N'
@@ -1083,7 +1087,8 @@ BEGIN
     FETCH NEXT FROM table_cursor INTO @object_id, @schema, @table;
 END;
 CLOSE table_cursor;
-DEALLOCATE table_cursor;""".replace("SEES_EVERY_TABLE", _SEES_EVERY_TABLE).replace("HIDING_DENY", _HIDING_DENY)
+DEALLOCATE table_cursor;""".replace("SEES_EVERY_TABLE", _SEES_EVERY_TABLE).replace("HIDING_DENY", _HIDING_DENY).replace(
+    "SQL_SERVER_2017_OR_AZURE", _SQL_SERVER_2017_OR_AZURE)
 
 # What @unseen_tables says (RAISERROR's message: a % doubled).
 _UNSEEN_TABLES = (
@@ -1200,12 +1205,6 @@ class SequenceValue:
         return self.current_value + self.increment if self.used else self.current_value
 
 
-# sys.sequences.last_used_value came with SQL Server 2017 (14; Azure SQL Database and Managed Instance report 12 and
-# have it). A column that does not exist fails the whole batch naming it: it is named only in a batch run behind this.
-_HAS_LAST_USED_VALUE = ("(CONVERT(int, SERVERPROPERTY('EngineEdition')) IN (5, 8) "
-                        "OR ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 14)")
-
-
 def sequence_values(database: str, connected_database: str = "master") -> str:
     """The current value and increment of every sequence of `database` (`sys.sequences`, SQL Server 2012 on: a
     server before it, ProductMajorVersion NULL, has none), and from SQL Server 2017 whether it handed out a value
@@ -1221,7 +1220,7 @@ def sequence_values(database: str, connected_database: str = "master") -> str:
         "SET NOCOUNT ON;",
         "CREATE TABLE #sequences (schema_name sysname NOT NULL, sequence_name sysname NOT NULL, "
         "current_value varchar(40) NULL, increment varchar(40) NULL, used int NULL);",
-        "IF %s" % _HAS_LAST_USED_VALUE,
+        "IF %s" % _SQL_SERVER_2017_OR_AZURE,
         "    %s %s;" % (executesql, quote_literal(inside % "CASE WHEN q.last_used_value IS NULL THEN 0 ELSE 1 END")),
         "ELSE IF ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 11",
         "    %s %s;" % (executesql, quote_literal(inside % "NULL")),

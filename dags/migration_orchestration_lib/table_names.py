@@ -14,6 +14,7 @@ name, each its own.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
@@ -75,6 +76,23 @@ def folded(name: Tuple[str, str]) -> Tuple[str, str]:
 
 def _fold(part: str) -> str:
     return part.rstrip(" ").lower()
+
+
+def loosely_folded(name: TableName) -> Tuple[str, str]:
+    """A listed name as the loosest collation compares it to a table's (validation's batch matches them in the
+    database's): letter case, accents, widths, letters a Windows collation expands (N'œ' = N'oe', as N'ß' = N'ss'),
+    letters of no decomposition an accent-insensitive one may take for their base (ø, ł), characters of no weight
+    (a soft hyphen) and trailing spaces aside. The plan lists names in ASCII only, so a table named with such letters
+    is listed in their plain spelling. Looser than `folded`: where a match only refuses more (preflight's masks)."""
+    def part(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                       if not unicodedata.combining(c) and unicodedata.category(c) != "Cf").translate(_SPELLED_OUT).rstrip(" ")
+    return part(name.schema), part(name.table)
+
+
+# Letters NFKD leaves whole, as plain letters (after casefold: lower case).
+_SPELLED_OUT = str.maketrans({"æ": "ae", "œ": "oe", "þ": "th", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h",
+                              "ŧ": "t", "ı": "i", "ƀ": "b", "ɨ": "i", "ʉ": "u"})
 
 
 def counterparts(mine: Iterable[TableName], theirs: Iterable[TableName]) -> Dict[TableName, Optional[TableName]]:
