@@ -1,4 +1,4 @@
-import { alertTiming, checkOneMinuteQuery, isoDuration, shortestWindowOfAtLeast, LOG_ALERT_WINDOW_MINUTES } from '../../lib/private/alert-timing';
+import { alertTiming, isoDuration, shortestWindowOfAtLeast, LOG_ALERT_WINDOW_MINUTES } from '../../lib/private/alert-timing';
 
 describe('isoDuration', () => {
   it.each([
@@ -34,42 +34,6 @@ describe('alertTiming', () => {
     ['log', 1, 1440, /someAlert\.windowMinutes must be at most 360 when someAlert\.evaluationFrequencyMinutes is 1/],
   ] as const)('rejects a %s alert every %i minutes over %i minutes', (kind, frequency, window, message) => {
     expect(() => alertTiming(kind, 'someAlert', frequency, window)).toThrow(message);
-  });
-});
-
-describe('checkOneMinuteQuery', () => {
-  it.each([
-    ['union isfuzzy=true DCRLogErrors, (datatable(s: string)[])', 'union'],
-    ['T\n| where x > 1\n| take 10', 'take'],
-    ['T | limit 5', 'limit'],
-    ['search "error"', 'search'],
-    ['let a = T;\nunion a, U', 'union'],
-    ['let errors = union A, B;\nerrors | count', 'union'],
-    ['let hits = search "error";\nhits | count', 'search'],
-    ['let v = view() { union A, B };\nv | count', 'union'],
-    ['T | where ingestion_time() > ago(5m)', 'ingestion_time()'],
-    ['adx("https://help.kusto.windows.net/Samples").StormEvents', 'adx()'],
-  ])('refuses a one-minute alert on %j, which Azure cannot rewrite (%s)', (query, operation) => {
-    expect(() => checkOneMinuteQuery('someAlert', 1, query)).toThrow(
-      `someAlert.evaluationFrequencyMinutes must be more than 1 for its query: Azure runs a one-minute log alert through a rewritten query that does not support ${operation}`,
-    );
-  });
-
-  it('takes such a query at any other frequency', () => {
-    expect(() => checkOneMinuteQuery('someAlert', 5, 'union A, B | take 1')).not.toThrow();
-  });
-
-  it('reads no string literal or comment as an operation', () => {
-    const query = 'T | where PlanName == "union-take" and Message != \'search \\\' limit\' // take 1\n| summarize Limits = count() by limitless';
-    expect(() => checkOneMinuteQuery('someAlert', 1, query)).not.toThrow();
-  });
-
-  it.each([
-    ['T | where Path == @"C:\\dumps\\" | where Message has "| take 1"'],
-    ["T | where Path == @'C:\\dumps\\' | where Message has '| take 1'"],
-    ['T | where Message == ```line one\n| take 1```'],
-  ])('reads no verbatim or multi-line string literal as an operation: %j', (query) => {
-    expect(() => checkOneMinuteQuery('someAlert', 1, query)).not.toThrow();
   });
 });
 

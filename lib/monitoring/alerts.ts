@@ -2,7 +2,8 @@ import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
-import { alertTiming, checkOneMinuteQuery, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
+import { alertTiming, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
+import { checkLogAlertQuery, checkLogAlertRuleSize, checkOneMinuteQuery } from '../private/log-alert-query';
 
 /** Azure Monitor alert severities: 0 is the most severe. */
 export const AlertSeverity = {
@@ -324,11 +325,20 @@ export function createLogAlert(
 ): CreatedLogAlert {
   const settings = resolve('log', definition, options, target.defaults);
   checkOneMinuteQuery(definition.optionsProp, options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes, definition.query);
+  checkLogAlertQuery(definition.optionsProp, definition.query);
   if (definition.timeAggregationMethod === 'Count' && settings.threshold < 0) {
     throw new Error(
       `${definition.optionsProp}.threshold must be at least 0 (got ${settings.threshold}): the alert compares a count of rows, which is never negative`,
     );
   }
+  const customProperties = settings.runbookUrl ? { runbookUrl: settings.runbookUrl } : undefined;
+  checkLogAlertRuleSize(definition.optionsProp, {
+    displayName: definition.displayName,
+    description: settings.description,
+    query: definition.query,
+    dimensions: definition.dimensions,
+    customProperties,
+  });
   const resource = new MonitorScheduledQueryRulesAlertV2(target.scope, definition.id, {
     name: definition.name,
     displayName: definition.displayName,
@@ -360,7 +370,7 @@ export function createLogAlert(
     ],
     action: {
       actionGroups: [target.actionGroupId],
-      customProperties: settings.runbookUrl ? { runbookUrl: settings.runbookUrl } : undefined,
+      customProperties,
     },
     dependsOn: definition.dependsOn ? [...definition.dependsOn] : undefined,
     tags: target.tags,

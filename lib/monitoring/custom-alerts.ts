@@ -24,7 +24,13 @@ interface CustomAlertBaseProps extends AlertOptions {
 export interface CustomLogAlertProps extends CustomAlertBaseProps {
   /** Tells log and metric alerts apart. */
   readonly kind: 'log';
-  /** KQL query on the workspace (for example on `MigrationEvents_CL`). */
+  /**
+   * KQL query on the workspace (for example on `MigrationEvents_CL`). Refused at synth, as Azure
+   * refuses them in a log search alert: `search`, `union *`, `evaluate` `bag_unpack()`, `pivot()` or
+   * `narrow()`, `ago()` of anything but a timespan literal, the reserved word `AggregatedValue`, a
+   * `workspace()`/`app()`/`resource()` not named by a string literal, more than 100 workspaces or
+   * apps, and a rule over 64 KB.
+   */
   readonly query: string;
   /**
    * Display name of the alert rule.

@@ -96,30 +96,6 @@ export function alertTiming(
   return { evaluationFrequency: isoDuration(evaluationFrequencyMinutes), window: isoDuration(windowMinutes) };
 }
 
-/**
- * What Azure cannot evaluate every minute: a one-minute log alert runs a rewritten query, which
- * fails on `search`, `union`, `take` (`limit`), `ingestion_time()` and `adx()` ("One-minute frequency
- * isn't supported for this query": MicrosoftDocs/azure-monitor-docs `alerts/alerts-create-log-alert-rule.md`
- * and `alerts/alerts-troubleshoot-log.md`). Matched where an operator starts a query, a pipe, a statement,
- * a `let` value or a (sub)query, outside string literals and comments.
- */
-const UNSUPPORTED_AT_ONE_MINUTE = /(?:^|[|;({]|\blet\s+\w+\s*=)\s*(search|union|take|limit)\b|\b(ingestion_time|adx)\s*\(/m;
-// Multi-line (```) and verbatim (@"...", no escapes) strings before the others.
-const KQL_LITERALS_AND_COMMENTS = /```[\s\S]*?```|@"[^"\n]*"|@'[^'\n]*'|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|\/\/[^\n]*/g;
-
-/** Refuses a one-minute frequency for a log alert whose query Azure cannot evaluate every minute. */
-export function checkOneMinuteQuery(propPath: string, evaluationFrequencyMinutes: number, query: string): void {
-  if (evaluationFrequencyMinutes !== 1) return;
-  const unsupported = UNSUPPORTED_AT_ONE_MINUTE.exec(query.replace(KQL_LITERALS_AND_COMMENTS, '""'));
-  if (unsupported) {
-    const operation = unsupported[1] ?? `${unsupported[2]}()`;
-    throw new Error(
-      `${propPath}.evaluationFrequencyMinutes must be more than 1 for its query: Azure runs a one-minute log alert through a rewritten query that does not support ${operation} ` +
-        `("One-minute frequency isn't supported for this query")`,
-    );
-  }
-}
-
 /** The shortest window in `allowed` that is at least `minimumMinutes`, or undefined if none is. */
 export function shortestWindowOfAtLeast(allowed: readonly number[], minimumMinutes: number): number | undefined {
   return allowed.find((minutes) => minutes >= minimumMinutes);
