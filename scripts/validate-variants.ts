@@ -6,7 +6,11 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { App } from 'cdktf';
 import type { DatabaseMigrationStackProps } from '../lib/database-migration-stack';
+import type { FabricAirflowHostProps } from '../lib/hosts/fabric/fabric-airflow-host';
+import type { KubernetesAirflowHostProps } from '../lib/hosts/kubernetes/kubernetes-host';
+import type { MigrationPlan } from '../lib/plan/types';
 
 /** A plan document as read from YAML or JSON, before validation (edits work on this). */
 export type PlanDocument = { [key: string]: any };
@@ -24,6 +28,11 @@ export interface ValidationVariant {
   readonly editPlan?: (plan: PlanDocument) => void;
   /** `DatabaseMigrationStack` options besides the plan. */
   readonly stack?: Partial<Omit<DatabaseMigrationStackProps, 'plan'>>;
+  /**
+   * Builds the variant's stacks in place of a `DatabaseMigrationStack` of the plan: for host options
+   * a plan cannot set (a host's construct props), the host alone in a stack of its own.
+   */
+  readonly buildStacks?: (app: App, plan: MigrationPlan) => void;
   /** Breaks the synthesized JSON on purpose: only for canaries. */
   readonly editJson?: (json: StackJson) => void;
   /**
@@ -90,6 +99,74 @@ function airflow(section: PlanDocument) {
   };
 }
 
+const HOST_GROUP = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-migration-host';
+
+/**
+ * A stack holding only a host, built from `plan` as `DatabaseMigrationStack` builds it, beside what
+ * the stack would hand it (a Key Vault, a workspace and an action group, by id). The host modules
+ * load only when a variant is synthesized, as `createAirflowHost` loads them.
+ */
+function hostAlone(app: App, plan: MigrationPlan) {
+  const { TerraformStack } = require('cdktf') as typeof import('cdktf');
+  const { AzurermProvider } = require('@cdktf/provider-azurerm/lib/provider') as typeof import('@cdktf/provider-azurerm/lib/provider');
+  const { ResourceGroup } = require('@cdktf/provider-azurerm/lib/resource-group') as typeof import('@cdktf/provider-azurerm/lib/resource-group');
+  const { airflowPools } = require('../lib/hosts/airflow-pools') as typeof import('../lib/hosts/airflow-pools');
+  const { dagBundleFor } = require('../lib/orchestration-factory/dag-bundle') as typeof import('../lib/orchestration-factory/dag-bundle');
+  const { AzapiProvider } = require('../lib/azapi/provider') as typeof import('../lib/azapi/provider');
+  const stack = new TerraformStack(app, plan.name);
+  new AzurermProvider(stack, 'azurerm', { features: [{}], storageUseAzuread: true });
+  // Unused by a host alone, but the stack has it: so the host's stack joins the stack's provider set (no init or validate of its own).
+  new AzapiProvider(stack, 'azapi');
+  const resourceGroup = new ResourceGroup(stack, 'ResourceGroup', { name: `rg-${plan.name}`, location: plan.location });
+  const vaultName = 'kv-contoso-host';
+  return {
+    app,
+    stack,
+    base: {
+      resourceGroup,
+      namePrefix: plan.name,
+      location: plan.location,
+      tags: plan.tags,
+      bundle: dagBundleFor(plan),
+      environment: {
+        AZURE_TENANT_ID: '00000000-0000-0000-0000-000000000000',
+        ...(plan.airflow.sqlAccess === 'dataFactory'
+          ? { MIGRATION_DATA_FACTORY_ID: `${HOST_GROUP}/providers/Microsoft.DataFactory/factories/adf-${plan.name}` }
+          : {}),
+      },
+      keyVault: { id: `${HOST_GROUP}/providers/Microsoft.KeyVault/vaults/${vaultName}`, name: vaultName, vaultUri: `https://${vaultName}.vault.azure.net/` },
+      pools: airflowPools(plan.concurrency),
+    },
+  };
+}
+
+/** The Kubernetes host alone (and its release stack), with construct props no plan sets. */
+function kubernetesHostAlone(props: Partial<Omit<KubernetesAirflowHostProps, 'releaseStack'>>) {
+  return (app: App, plan: MigrationPlan) => {
+    const { TerraformStack } = require('cdktf') as typeof import('cdktf');
+    const { KubernetesAirflowHost } = require('../lib/hosts/kubernetes/kubernetes-host') as typeof import('../lib/hosts/kubernetes/kubernetes-host');
+    const { stack, base } = hostAlone(app, plan);
+    new KubernetesAirflowHost(stack, 'AirflowHost', {
+      ...base,
+      releaseStack: new TerraformStack(app, `${plan.name}-airflow`),
+      logAnalyticsWorkspace: { id: `${HOST_GROUP}/providers/Microsoft.OperationalInsights/workspaces/log-contoso`, name: 'log-contoso' },
+      actionGroup: { id: `${HOST_GROUP}/providers/Microsoft.Insights/actionGroups/ag-contoso`, name: 'ag-contoso' },
+      ...props,
+    });
+  };
+}
+
+/** The Fabric host alone, with construct props no plan sets. */
+function fabricHostAlone(props: Partial<FabricAirflowHostProps>) {
+  return (app: App, plan: MigrationPlan) => {
+    const { FabricProvider } = require('../lib/fabric/provider') as typeof import('../lib/fabric/provider');
+    const { FabricAirflowHost } = require('../lib/hosts/fabric/fabric-airflow-host') as typeof import('../lib/hosts/fabric/fabric-airflow-host');
+    const { stack, base } = hostAlone(app, plan);
+    new FabricProvider(stack, 'fabric');
+    new FabricAirflowHost(stack, 'AirflowHost', { ...base, servicePrincipal: SERVICE_PRINCIPAL, ...props });
+  };
+}
+
 export function validationVariants(repoRoot: string): ValidationVariant[] {
   return [
     { name: 'default plan (Kubernetes host, SQL direct; SqlMi online and offline; local state)', plan: DEFAULT_PLAN },
@@ -126,6 +203,60 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
       name: 'external host with the plan service principal, SQL direct',
       plan: DEFAULT_PLAN,
       editPlan: airflow({ host: 'external', sqlAccess: 'direct', external: { servicePrincipal: SERVICE_PRINCIPAL } }),
+    },
+    {
+      name: 'Kubernetes host props no plan sets: zone-redundant metadata database under a ReadOnly lock, central Key Vault DNS zone, own namespace and sizes, no network policies, kubelogin spn, a named deployer',
+      plan: DEFAULT_PLAN,
+      buildStacks: kubernetesHostAlone({
+        databaseHighAvailability: true,
+        lock: { kind: 'ReadOnly' },
+        keyVaultPrivateDnsZoneId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net',
+        namespace: 'migration',
+        addressSpace: '10.70.0.0/20',
+        kubernetesVersion: '1.33',
+        nodeVmSize: 'Standard_D8ds_v5',
+        replicas: 3,
+        celeryWorkers: 4,
+        networkPoliciesEnabled: false,
+        runCommandEnabled: true,
+        kubeloginMode: 'spn',
+        deployerPrincipalId: '2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809',
+        secretRotation: 3,
+      }),
+    },
+    {
+      name: 'Fabric host props no plan sets: workspace members of every principal type, a custom pool on a new F16 capacity',
+      plan: 'examples/fabric-host.yaml',
+      buildStacks: fabricHostAlone({
+        capacity: { sku: 'F16', administrators: ['platform-admin@contoso.com', SERVICE_PRINCIPAL.objectId] },
+        computeSize: 'Large',
+        computePool: 'airflow-large',
+        workspaceMembers: [
+          { principalId: '3c4d5e6f-7081-4a92-83b4-c5d6e7f8091a', principalType: 'User', role: 'Viewer' },
+          { principalId: '4d5e6f70-8192-4aa3-94c5-d6e7f8091a2b', principalType: 'Group', role: 'Contributor' },
+          { principalId: '5e6f7081-92a3-4bb4-a5d6-e7f8091a2b3c', principalType: 'ServicePrincipal', role: 'Member' },
+          { principalId: '6f708192-a3b4-4cc5-b6e7-f8091a2b3c4d', principalType: 'ServicePrincipalProfile', role: 'Admin' },
+        ],
+      }),
+    },
+    {
+      name: 'Data Factory host with DAG storage settings (ZRS, prevent_destroy, a ReadOnly lock) and its Airflow alert overrides',
+      plan: 'examples/data-factory-host.yaml',
+      stack: {
+        dagStorage: { replicationType: 'ZRS', preventDestroy: true, lock: { kind: 'ReadOnly', name: 'lock-dag-bundle' } },
+        monitoring: {
+          airflowTaskFailuresAlert: { severity: 1, evaluationFrequencyMinutes: 15, windowMinutes: 60, threshold: 2 },
+          airflowDagImportErrorsAlert: { severity: 3, description: 'The migration DAG does not import.' },
+        },
+      },
+    },
+    {
+      name: 'external host with a managed identity and SQL direct, a named deployer, DAG storage kept 90 days',
+      plan: 'examples/external-host.yaml',
+      editPlan: (plan) => {
+        plan.airflow.sqlAccess = 'direct';
+      },
+      stack: { deployerPrincipalId: '2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809', dagStorage: { softDeleteRetentionInDays: 90, replicationType: 'RAGZRS' } },
     },
     { name: 'SqlMi targets, offline only', plan: DEFAULT_PLAN, editPlan: retarget('SqlMi', 'offline') },
     { name: 'SqlDb targets (offline)', plan: DEFAULT_PLAN, editPlan: retarget('SqlDb', 'offline') },

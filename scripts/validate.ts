@@ -32,7 +32,7 @@ function readPlanDocument(path: string): PlanDocument {
   return (path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as PlanDocument;
 }
 
-/** Every stack the variant's app synthesizes, the DatabaseMigrationStack first (`editJson` applies to it). */
+/** Every stack the variant's app synthesizes, the DatabaseMigrationStack (or the variant's first own stack) first (`editJson` applies to it). */
 function synthesize(root: string, variant: ValidationVariant, outdir: string): Synthesized[] {
   const path = join(root, variant.plan);
   let plan;
@@ -44,7 +44,8 @@ function synthesize(root: string, variant: ValidationVariant, outdir: string): S
     plan = loadMigrationPlan(path);
   }
   const app = new App({ outdir });
-  new DatabaseMigrationStack(app, plan.name, { ...variant.stack, plan });
+  if (variant.buildStacks) variant.buildStacks(app, plan);
+  else new DatabaseMigrationStack(app, plan.name, { ...variant.stack, plan });
   app.synth();
   const all = app.node.children.filter((child): child is TerraformStack => child instanceof TerraformStack);
   // A canary proves the check on the stack it breaks; its other stacks are the default plan's again.

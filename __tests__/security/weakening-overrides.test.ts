@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing, TerraformStack } from 'cdktf';
 import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
-import { ENVIRONMENT_ID } from '../helpers/host-fixtures';
+import { ENVIRONMENT_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith } from '../helpers/migration-stack';
 import { warningsOf } from '../helpers/test-stack';
 import { kubernetesHostStack } from '../hosts/kubernetes-test-stack';
@@ -43,6 +43,12 @@ const OVERRIDES: ReadonlyArray<readonly [string, string, () => string[], RegExp]
   ],
   ['preventDestroy', 'DatabaseMigrationStack preventDestroy: false', () => stackWarnings({ preventDestroy: false }), /MigrationService: migration service is not protected by prevent_destroy/],
   ['localAuthenticationEnabled', 'MigrationMonitoring localAuthenticationEnabled: true', () => warningsOf(monitoring({ localAuthenticationEnabled: true }).stack), /monitoring: localAuthenticationEnabled is true/],
+  [
+    'servicePrincipal',
+    'the plan\'s airflow.external.servicePrincipal (ExternalAirflowHost servicePrincipal)',
+    () => stackWarnings({ plan: examplePlanWith({ host: 'external', external: { servicePrincipal: SERVICE_PRINCIPAL } }) }),
+    /AirflowHost: servicePrincipal is set \(the plan's airflow\.external\.servicePrincipal\), weaker than the secure default, a managed identity the host creates/,
+  ],
   ['runCommandEnabled', 'KubernetesAirflowHost runCommandEnabled: true', () => warningsOf(kubernetesHostStack({ runCommandEnabled: true }).stack), /airflow: runCommandEnabled is true, weaker/],
   [
     'networkPoliciesEnabled',

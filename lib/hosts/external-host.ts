@@ -1,5 +1,5 @@
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
-import { ITerraformDependable, TerraformOutput } from 'cdktf';
+import { Annotations, ITerraformDependable, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { federatedManagedIdentity, servicePrincipalIdentity } from '../private/airflow-identity';
 import { withStableName } from '../private/outputs';
@@ -66,6 +66,11 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
         throw new Error(`${this.node.path}: federatedCredentials apply to the managed identity this host creates, not to servicePrincipal`);
       }
       this.identity = servicePrincipalIdentity(this, props.servicePrincipal);
+      Annotations.of(this).addWarning(
+        'servicePrincipal is set (the plan\'s airflow.external.servicePrincipal), weaker than the secure default, a managed identity the host creates: ' +
+          'the DAG signs in with that application\'s client secret or certificate, which your Airflow keeps (AZURE_CLIENT_SECRET), unless you federate ' +
+          'the application in Entra ID yourself; without servicePrincipal, federatedCredentials let your Airflow use the created identity with no secret',
+      );
     } else {
       const federations = credentials.map((credential) => ({ ...credential, id: credential.name }));
       ({ managedIdentity: this.managedIdentity, identity: this.identity } = federatedManagedIdentity(this, props, federations));
