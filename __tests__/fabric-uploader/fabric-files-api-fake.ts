@@ -28,8 +28,11 @@ export interface ReceivedRequest {
 
 /** A response the fake gives instead of the normal one, `times` times, for requests on one file path or on an identity endpoint's path. */
 export interface InjectedFailure {
-  /** The HTTP status; `'reset'`: the connection is dropped without a response; `'hang'`: no response ever comes. */
-  readonly status: number | 'reset' | 'hang';
+  /**
+   * The HTTP status; `'reset'`: the connection is dropped without a response; `'hang'`: no response ever comes;
+   * `'cut'`: a 200 whose body is cut off midway.
+   */
+  readonly status: number | 'reset' | 'hang' | 'cut';
   readonly times: number;
   readonly retryAfterSeconds?: number;
   /** The Retry-After header as given (an HTTP-date, say), instead of `retryAfterSeconds`. */
@@ -278,6 +281,11 @@ export class FakeFabric {
       }
       if (failure.status === 'reset') {
         return void request.socket.destroy();
+      }
+      if (failure.status === 'cut') {
+        response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': '1000' });
+        response.write('{"files": [');
+        return void setTimeout(() => request.socket.destroy(), 50);
       }
       const retryAfter = failure.retryAfter ?? (failure.retryAfterSeconds === undefined ? undefined : String(failure.retryAfterSeconds));
       const headers: Record<string, string> = retryAfter === undefined ? {} : { 'Retry-After': retryAfter };

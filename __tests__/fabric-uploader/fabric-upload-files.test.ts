@@ -192,6 +192,18 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.deletes.map((request) => request.path.split('/files/')[1])).toEqual(['dags/old.py']);
     });
 
+    it('fails, forgetting nothing, when the manifest\'s answer is cut off midway', async () => {
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/old.py': 'old\n' }), fake, withCli)).code).toBe(0);
+      const listed = fake.files.get(MANIFEST);
+      fake.failures.set(MANIFEST, { status: 'cut', times: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`fabric-upload: GET ${MANIFEST} failed: `);
+      expect(fake.files.get(MANIFEST)).toEqual(listed);
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli)).code).toBe(0);
+      expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST]);
+    });
+
     it('deletes nothing when the manifest is not a list of files', async () => {
       fake.files.set(MANIFEST, Buffer.from('not json'));
       fake.files.set('dags/old.py', Buffer.from('old\n'));
