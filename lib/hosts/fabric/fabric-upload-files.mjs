@@ -379,8 +379,7 @@ async function send(api, method, path, bytes, answers = []) {
     return response;
   }
   const again = signedInAgain ? '; it was signed in anew after a first 401, and Fabric refused the new token too' : '';
-  const failure = await describeFailure(response).catch((error) => `HTTP ${response.status} ${response.statusText} (${describeCallError(error, api.budget)})`);
-  throw new UploadError(`${method} ${path} failed: ${failure}${again}${RETRIABLE.has(response.status) ? `; ${outlasted}` : ''}`);
+  throw new UploadError(`${method} ${path} failed: ${await describeFailure(response)}${again}${RETRIABLE.has(response.status) ? `; ${outlasted}` : ''}`);
 }
 
 /**
