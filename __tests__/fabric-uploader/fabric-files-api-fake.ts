@@ -26,7 +26,10 @@ export interface ReceivedRequest {
   readonly at: number;
 }
 
-/** A response the fake gives instead of the normal one, `times` times, for requests on one file path or on an identity endpoint's path. */
+/**
+ * A response the fake gives instead of the normal one, `times` times, for requests on one file path or on an
+ * identity endpoint's path (a token endpoint's path too, for `'hang'`).
+ */
 export interface InjectedFailure {
   /**
    * The HTTP status; `'reset'`: the connection is dropped without a response; `'hang'`: no response ever comes;
@@ -150,6 +153,12 @@ export class FakeFabric {
         : {}),
       at: Date.now(),
     });
+    // An identity or token endpoint that never answers.
+    const hanging = this.failures.get(url.pathname);
+    if (hanging?.status === 'hang' && hanging.times > 0) {
+      this.failures.set(url.pathname, { ...hanging, times: hanging.times - 1 });
+      return;
+    }
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (request.method === 'POST' && token) {
       return this.issueToken(new URLSearchParams(body.toString('utf8')), response);

@@ -625,6 +625,21 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
     });
 
+    it.each<[string, Record<string, string>, string, string]>([
+      ['Entra ID', { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET }, `/${TENANT}/oauth2/v2.0/token`, 'cannot reach Entra ID at https://login.microsoftonline.com/'],
+      ['the Instance Metadata Service', { FABRIC_USE_MSI: 'true' }, IMDS_TOKEN_PATH, 'cannot reach the managed identity endpoint http://169.254.169.254/metadata/identity/oauth2/token'],
+    ])('stops waiting for %s after FABRIC_TIMEOUT, as the provider\'s deadline stops its sign-in, failing clearly', async (_name, signIn, path, named) => {
+      fake.failures.set(path, { status: 'hang', times: 1 });
+      const started = Date.now();
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...signIn, FABRIC_TIMEOUT: '2s' });
+      expect(result.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(result.stderr).toContain(`${named}`);
+      expect(result.stderr).toContain("(no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (2s))");
+      expect(result.stderr).not.toContain(CLIENT_SECRET);
+      expect(fake.puts).toEqual([]);
+    });
+
     it('fails clearly when Entra ID refuses the secret', async () => {
       const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);

@@ -63,7 +63,8 @@
  *      Both CLIs are asked for a token in FABRIC_TENANT_ID/ARM_TENANT_ID when it is set, as the
  *      provider asks them (azidentity's AzureCLICredential --tenant, AzureDeveloperCLICredential --tenant-id).
  *      Either CLI is stopped, failing the step, when it has given no token within the provider's timeout,
- *      FABRIC_TIMEOUT (a Go duration, 10m by default), which bounds the provider's own call of it.
+ *      FABRIC_TIMEOUT (a Go duration, 10m by default), which bounds the provider's own call of it; so
+ *      is a call to Entra ID, a managed identity endpoint or an OIDC token endpoint not answered by then.
  * The service principal of 2 and 5 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
  * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
  * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
@@ -612,7 +613,7 @@ async function tokenFromSource(env) {
     return clientCredentialsToken(serviceConnectionId ? env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY : authority, tenantId, clientId, {
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: serviceConnectionId ? await azurePipelinesToken(env, serviceConnectionId) : await federatedToken(env),
-    });
+    }, env);
   }
   if (providerSwitch(env, 'FABRIC_USE_DEV_CLI', 'ARM_USE_DEV_CLI')) {
     return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE], env);
@@ -628,7 +629,7 @@ async function tokenFromSource(env) {
   );
   if (clientSecret) {
     requireServicePrincipal(clientId, tenantId);
-    return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret });
+    return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret }, env);
   }
   return cliToken('az', azureCliArguments(tenantId), env);
 }
@@ -762,9 +763,10 @@ async function federatedToken(env) {
     if (!url.searchParams.get('audience')) {
       url.searchParams.set('audience', 'api://AzureADTokenExchange');
     }
-    const response = await fetch(url, { headers: { Accept: 'application/json', Authorization: `Bearer ${requestToken}` } }).catch((error) => {
+    const headers = { Accept: 'application/json', Authorization: `Bearer ${requestToken}` };
+    const response = await fetch(url, { headers, signal: signInDeadline(env) }).catch((error) => {
       // The origin only: the provider keeps the whole request URL out of its logs.
-      throw new UploadError(`cannot reach the OIDC request URL at ${url.origin} (${error.cause?.code ?? error.message})`);
+      throw new UploadError(`cannot reach the OIDC request URL at ${url.origin} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
     });
     if (!response.ok) {
       throw new UploadError(`the OIDC request URL refused an ID token: ${await describeFailure(response)}`);
@@ -821,8 +823,9 @@ async function azurePipelinesToken(env, serviceConnectionId) {
       // Asks Azure DevOps for a status rather than a redirect to its sign-in page.
       'X-TFS-FedAuthRedirect': 'Suppress',
     },
+    signal: signInDeadline(env),
   }).catch((error) => {
-    throw new UploadError(`cannot reach Azure DevOps' OIDC endpoint ${url.origin}${url.pathname} (${error.cause?.code ?? error.message})`);
+    throw new UploadError(`cannot reach Azure DevOps' OIDC endpoint ${url.origin}${url.pathname} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok || typeof body.oidcToken !== 'string' || body.oidcToken === '') {
@@ -845,15 +848,17 @@ async function azurePipelinesToken(env, serviceConnectionId) {
  * @param {string} tenantId
  * @param {string} clientId
  * @param {Record<string, string>} credential
+ * @param {NodeJS.ProcessEnv} env
  */
-async function clientCredentialsToken(authority, tenantId, clientId, credential) {
+async function clientCredentialsToken(authority, tenantId, clientId, credential, env) {
   const url = `${authority.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: FABRIC_SCOPE, ...credential }),
+    signal: signInDeadline(env),
   }).catch((error) => {
-    throw new UploadError(`cannot reach Entra ID at ${url} (${error.cause?.code ?? error.message})`);
+    throw new UploadError(`cannot reach Entra ID at ${url} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
   });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
@@ -888,10 +893,11 @@ async function managedIdentityToken(env, clientId) {
   const endpoint = `${url.origin}${url.pathname}`;
   let response;
   try {
-    response = await fetchRetrying(url.href, { headers }, appService ? RETRIABLE : IMDS_RETRIABLE, false, identityEndpointWaits(!appService));
+    const init = { headers, signal: signInDeadline(env) };
+    response = await fetchRetrying(url.href, init, appService ? RETRIABLE : IMDS_RETRIABLE, false, identityEndpointWaits(!appService));
   } catch (error) {
     throw new UploadError(
-      `cannot reach the managed identity endpoint ${endpoint} (${/** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
+      `cannot reach the managed identity endpoint ${endpoint} (${timedOut(error, env) ?? /** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
         'FABRIC_USE_MSI/ARM_USE_MSI needs an Azure VM or scale set (IMDS) or App Service/Functions (IDENTITY_ENDPOINT and IDENTITY_HEADER)',
     );
   }
@@ -911,6 +917,24 @@ async function managedIdentityToken(env, clientId) {
   // Seconds since the epoch, a number or a string (IMDS and App Service 2019-08-01 alike).
   const expiresOn = Number(body.expires_on);
   return { value: body.access_token, expiresOnMs: body.expires_on !== undefined && expiresOn > 0 ? expiresOn * 1000 : undefined };
+}
+
+/**
+ * What ends a sign-in call (its tries and waits included) after the provider's timeout, FABRIC_TIMEOUT, which
+ * bounds azidentity's calls as it bounds every call the provider makes: a token endpoint that does not answer
+ * cannot hang `terraform apply`.
+ * @param {NodeJS.ProcessEnv} env
+ */
+function signInDeadline(env) {
+  return AbortSignal.timeout(providerTimeout(env).ms);
+}
+
+/**
+ * "no answer within ... FABRIC_TIMEOUT" when a sign-in call ran out of time, else undefined.
+ * @param {unknown} error @param {NodeJS.ProcessEnv} env
+ */
+function timedOut(error, env) {
+  return error instanceof Error && error.name === 'TimeoutError' ? `no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (${providerTimeout(env).text})` : undefined;
 }
 
 /**
