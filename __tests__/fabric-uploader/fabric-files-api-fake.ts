@@ -26,12 +26,22 @@ export interface ReceivedRequest {
   readonly at: number;
 }
 
-/** A response the fake gives instead of the normal one, `times` times, for requests on one file path or on an identity endpoint's path. */
+/**
+ * A response the fake gives instead of the normal one, `times` times, for requests on one file path or on an
+ * identity endpoint's path (a token endpoint's path too, for `'hang'`).
+ */
 export interface InjectedFailure {
-  /** The HTTP status, or `'reset'`: the connection is dropped without a response. */
-  readonly status: number | 'reset';
+  /**
+   * The HTTP status; `'reset'`: the connection is dropped without a response; `'hang'`: no response ever comes;
+   * `'cut'`: a 200 whose body is cut off midway.
+   */
+  readonly status: number | 'reset' | 'hang' | 'cut';
   readonly times: number;
   readonly retryAfterSeconds?: number;
+  /** The Retry-After header as given (an HTTP-date, say), instead of `retryAfterSeconds`. */
+  readonly retryAfter?: string;
+  /** How long the response takes to come. */
+  readonly delayMs?: number;
   readonly errorCode?: string;
 }
 
@@ -51,6 +61,12 @@ export interface FakeFabricOptions {
   readonly azurePipelines?: FakeAzurePipelines;
   /** The managed identities of the host the identity endpoints serve; without it they know none. */
   readonly managedIdentity?: FakeManagedIdentities;
+  /**
+   * With it, the token endpoint issues a new token each time (`<accessToken>-<n>`), valid this long, and the
+   * files API accepts only those tokens, until they expire; without it, the token endpoint gives `accessToken`,
+   * which never expires.
+   */
+  readonly tokenLifetimeSeconds?: number;
 }
 
 /** What Azure Pipelines' OIDC token endpoint knows of the running job. */
@@ -86,6 +102,8 @@ export class FakeFabric {
   public readonly files = new Map<string, Buffer>();
   public readonly requests: ReceivedRequest[] = [];
   public readonly failures = new Map<string, InjectedFailure>();
+  /** The tokens the token endpoint issued, with when each expires (`Date.now()`), when they have a lifetime. */
+  public readonly issuedTokens = new Map<string, number>();
   private readonly server: Server;
 
   private constructor(private readonly options: FakeFabricOptions) {
@@ -113,7 +131,10 @@ export class FakeFabric {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    // A request left hanging would keep the server open.
+    this.server.closeAllConnections();
+    await closed;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -132,6 +153,12 @@ export class FakeFabric {
         : {}),
       at: Date.now(),
     });
+    // An identity or token endpoint that never answers.
+    const hanging = this.failures.get(url.pathname);
+    if (hanging?.status === 'hang' && hanging.times > 0) {
+      this.failures.set(url.pathname, { ...hanging, times: hanging.times - 1 });
+      return;
+    }
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (request.method === 'POST' && token) {
       return this.issueToken(new URLSearchParams(body.toString('utf8')), response);
@@ -168,7 +195,22 @@ export class FakeFabric {
     if (!secretOk && !assertionOk) {
       return reply(response, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
     }
-    reply(response, 200, { token_type: 'Bearer', expires_in: 3599, access_token: this.options.accessToken });
+    const lifetime = this.options.tokenLifetimeSeconds;
+    if (lifetime === undefined) {
+      return reply(response, 200, { token_type: 'Bearer', expires_in: 3599, access_token: this.options.accessToken });
+    }
+    const token = `${this.options.accessToken}-${this.issuedTokens.size + 1}`;
+    this.issuedTokens.set(token, Date.now() + lifetime * 1000);
+    reply(response, 200, { token_type: 'Bearer', expires_in: lifetime, access_token: token });
+  }
+
+  /** Whether the files API takes the request's bearer token. */
+  private authorized(authorization: string | undefined): boolean {
+    if (this.options.tokenLifetimeSeconds === undefined) {
+      return authorization === `Bearer ${this.options.accessToken}`;
+    }
+    const expiresAt = this.issuedTokens.get(authorization?.replace(/^Bearer /, '') ?? '');
+    return expiresAt !== undefined && Date.now() < expiresAt;
   }
 
   /** An ID token of a service connection, for the job whose `System.AccessToken` is the bearer. */
@@ -189,7 +231,7 @@ export class FakeFabric {
   /** IMDS (api-version 2018-02-01, header `Metadata: true`) or App Service (2019-08-01, `X-IDENTITY-HEADER`). */
   private issueManagedIdentityToken(url: URL, request: IncomingMessage, response: ServerResponse): void {
     const failure = this.failures.get(url.pathname);
-    if (failure && failure.times > 0 && failure.status !== 'reset') {
+    if (failure && failure.times > 0 && typeof failure.status === 'number') {
       this.failures.set(url.pathname, { ...failure, times: failure.times - 1 });
       const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) };
       return reply(response, failure.status, { error: 'temporarily_unavailable', error_description: 'injected failure' }, headers);
@@ -231,7 +273,7 @@ export class FakeFabric {
     body: Buffer,
     response: ServerResponse,
   ): void {
-    if (request.headers.authorization !== `Bearer ${this.options.accessToken}`) {
+    if (!this.authorized(request.headers.authorization)) {
       return reply(response, 401, { errorCode: 'TokenNotValid', message: 'Access token is invalid' });
     }
     if (url.searchParams.get('beta') !== 'true') {
@@ -243,12 +285,22 @@ export class FakeFabric {
     const failure = this.failures.get(filePath);
     if (failure && failure.times > 0) {
       this.failures.set(filePath, { ...failure, times: failure.times - 1 });
+      if (failure.status === 'hang') {
+        return;
+      }
       if (failure.status === 'reset') {
         return void request.socket.destroy();
       }
-      const headers: Record<string, string> =
-        failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) };
-      return reply(response, failure.status, { errorCode: failure.errorCode ?? 'Injected', message: 'injected failure', requestId: 'req-1' }, headers);
+      if (failure.status === 'cut') {
+        response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': '1000' });
+        response.write('{"files": [');
+        return void setTimeout(() => request.socket.destroy(), 50);
+      }
+      const retryAfter = failure.retryAfter ?? (failure.retryAfterSeconds === undefined ? undefined : String(failure.retryAfterSeconds));
+      const headers: Record<string, string> = retryAfter === undefined ? {} : { 'Retry-After': retryAfter };
+      const status = failure.status;
+      const answer = () => reply(response, status, { errorCode: failure.errorCode ?? 'Injected', message: 'injected failure', requestId: 'req-1' }, headers);
+      return void (failure.delayMs === undefined ? answer() : setTimeout(answer, failure.delayMs));
     }
     if (!filePath.startsWith('dags/') && !filePath.startsWith('plugins/')) {
       return reply(response, 400, { errorCode: 'InvalidFilePath', message: 'Files must be located within the dags/ or plugins/ folders' });

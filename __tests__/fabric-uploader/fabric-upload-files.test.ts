@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
+import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOKEN_PATH, InjectedFailure } from './fabric-files-api-fake';
 
 /** The uploader runs as the deployment step would run it: a separate node process. */
 // One or two such processes per test: seconds each when npm test runs the DAG's tests beside jest on two cores.
@@ -59,6 +59,15 @@ function fakeAzureCli(output: string, cli = 'az', delaySeconds = 0): { folder: s
   return { folder, argsFile };
 }
 
+/**
+ * What `az account get-access-token --output json` prints (Azure CLI 2.54 and later): the token, and when
+ * it expires, as local time (expiresOn) and as seconds since the epoch (expires_on).
+ */
+function azureCliAnswer(token: string, expiresOn = new Date(Date.now() + 3_600_000)): string {
+  const local = new Date(expiresOn.getTime() - expiresOn.getTimezoneOffset() * 60_000).toISOString().replace('T', ' ').replace('Z', '000');
+  return JSON.stringify({ accessToken: token, expiresOn: local, expires_on: Math.floor(expiresOn.getTime() / 1000), tenant: TENANT, tokenType: 'Bearer' });
+}
+
 function putsOf(fake: FakeFabric, path: string) {
   return fake.puts.filter((request) => request.path.endsWith(`/files/${path}`));
 }
@@ -105,7 +114,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       managedIdentity: { systemAssigned: true, userAssignedClientIds: [CLIENT], identityHeader: IDENTITY_HEADER },
       azurePipelines: { systemAccessToken: SYSTEM_ACCESS_TOKEN, serviceConnectionId: SERVICE_CONNECTION },
     });
-    az = fakeAzureCli(ACCESS_TOKEN);
+    az = fakeAzureCli(azureCliAnswer(ACCESS_TOKEN));
     withCli = { PATH: `${az.folder}:${process.env.PATH}` };
   });
 
@@ -183,6 +192,18 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.deletes.map((request) => request.path.split('/files/')[1])).toEqual(['dags/old.py']);
     });
 
+    it('fails, forgetting nothing, when the manifest\'s answer is cut off midway', async () => {
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/old.py': 'old\n' }), fake, withCli)).code).toBe(0);
+      const listed = fake.files.get(MANIFEST);
+      fake.failures.set(MANIFEST, { status: 'cut', times: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`fabric-upload: GET ${MANIFEST} failed: `);
+      expect(fake.files.get(MANIFEST)).toEqual(listed);
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli)).code).toBe(0);
+      expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST]);
+    });
+
     it('deletes nothing when the manifest is not a list of files', async () => {
       fake.files.set(MANIFEST, Buffer.from('not json'));
       fake.files.set('dags/old.py', Buffer.from('old\n'));
@@ -199,6 +220,28 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(failed.code).toBe(1);
       expect(fake.files.has('dags/b.py')).toBe(true);
       expect((await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli)).code).toBe(0);
+      expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST]);
+    });
+
+    // A module left in the DAG folder can still be imported by the new DAG: the step must not pass.
+    it('tries every stale file and, when one cannot be deleted, fails naming it, keeps it on its list and deletes it on the next run', async () => {
+      expect((await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/lib/old_a.py': 'old\n', 'dags/lib/old_b.py': 'old\n' }), fake, withCli)).code).toBe(0);
+      fake.failures.set('dags/lib/old_a.py', { status: 403, times: 1, errorCode: 'InsufficientPrivileges' });
+      const failed = await run(bundleFolder({ 'dags/a.py': 'a = 2\n' }), fake, withCli);
+      expect(failed.code).toBe(1);
+      expect(fake.files.get('dags/a.py')?.toString()).toBe('a = 2\n');
+      expect(fake.files.has('dags/lib/old_b.py')).toBe(false);
+      expect(fake.files.has('dags/lib/old_a.py')).toBe(true);
+      expect(failed.stderr).toContain(
+        "the bundle's 1 file(s) were all uploaded, but 1 of the 2 file(s) an earlier bundle uploaded and this one no longer has could not be deleted:\n" +
+          '  DELETE dags/lib/old_a.py failed: HTTP 403 Forbidden: InsufficientPrivileges',
+      );
+      expect(failed.stderr).toContain("The job's DAG folder still holds them beside the new bundle, and the DAG may import them");
+      expect(failed.stderr).toContain(`Run terraform apply again, which deletes them (they stay on the list in ${MANIFEST})`);
+      expect(failed.stderr).not.toMatch(/\n\s+at /);
+      expect(JSON.parse(fake.files.get(MANIFEST)?.toString() ?? '').files).toEqual(['dags/a.py', 'dags/lib/old_a.py']);
+      const again = await run(bundleFolder({ 'dags/a.py': 'a = 2\n' }), fake, withCli);
+      expect(again.code).toBe(0);
       expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST]);
     });
 
@@ -364,7 +407,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(putsOf(fake, 'dags/b.py')).toHaveLength(1);
       expect(putsOf(fake, 'dags/c.py')).toHaveLength(0);
       expect(result.stderr).toContain('PUT dags/b.py failed: HTTP 429 Too Many Requests: RequestBlocked');
-      expect(result.stderr).toContain("retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (3s), which bounds the waits of the whole upload");
+      expect(result.stderr).toContain("retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (3s), which bounds the whole upload, its calls and their retries' waits");
     });
 
     it('gives up on a 503 that lasts past the provider\'s timeout (FABRIC_TIMEOUT)', async () => {
@@ -376,6 +419,42 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stderr).toContain("retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (3s)");
       expect(putsOf(fake, 'dags/a.py').length).toBeGreaterThanOrEqual(3);
       expect(Date.now() - started).toBeLessThan(15_000);
+    });
+
+    // RFC 9110: Retry-After is delay-seconds or an HTTP-date; azcore's retry policy reads both.
+    it('waits until the HTTP-date a Retry-After gives before asking again', async () => {
+      const until = new Date(Date.now() + 8_000);
+      fake.failures.set('dags/a.py', { status: 503, times: 1, retryAfter: until.toUTCString(), errorCode: 'ServiceUnavailable' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      const [, retried] = putsOf(fake, 'dags/a.py');
+      // The date has whole seconds.
+      expect(retried.at).toBeGreaterThanOrEqual(Math.floor(until.getTime() / 1000) * 1000);
+    });
+
+    // An HTTP-date is RFC 9110's other Retry-After; the time a call takes counts, as the provider's deadline counts it.
+    it.each<[string, InjectedFailure, string]>([
+      ['the HTTP-date a Retry-After gives is', { status: 429, times: 1, retryAfter: new Date(Date.now() + 600_000).toUTCString(), errorCode: 'RequestBlocked' }, 'HTTP 429 Too Many Requests: RequestBlocked'],
+      ['a slow answer leaves too little for the Retry-After, the time calls take counting too: it is', { status: 503, times: 1, delayMs: 2_500, retryAfterSeconds: 1, errorCode: 'ServiceUnavailable' }, 'HTTP 503 Service Unavailable: ServiceUnavailable'],
+    ])('fails at once, naming FABRIC_TIMEOUT, when %s past it', async (_case, failure, status) => {
+      fake.failures.set('dags/a.py', failure);
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_TIMEOUT: '3s' });
+      expect(result.code).toBe(1);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(1);
+      expect(result.stderr).toContain(`PUT dags/a.py failed: ${status}: injected failure (request id req-1); retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (3s)`);
+    });
+
+    it('ends a call that hangs when FABRIC_TIMEOUT runs out, failing clearly', async () => {
+      fake.failures.set('dags/b.py', { status: 'hang', times: 1 });
+      const started = Date.now();
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n' }), fake, { ...withCli, FABRIC_TIMEOUT: '3s' });
+      expect(result.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(result.stderr).toContain(
+        "PUT dags/b.py failed: no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (3s), which bounds the whole upload, its calls and their retries' waits",
+      );
+      expect(result.stderr).toContain("1 of the bundle's 2 files were written before it");
+      expect(result.stderr).not.toMatch(/\n\s+at /);
     });
 
     it('retries a request whose connection dropped', async () => {
@@ -396,6 +475,68 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
   });
 
+  describe('keeping the token fresh through a long upload, as the provider\'s bearer token policy does', () => {
+    const tokenRequests = (on: FakeFabric) => on.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'));
+
+    it('signs in anew before a call when the token expired during a wait, so Fabric never sees it expired', async () => {
+      const expiring = await FakeFabric.start({ workspaceId: WORKSPACE, jobId: JOB, accessToken: ACCESS_TOKEN, clientSecret: CLIENT_SECRET, tokenLifetimeSeconds: 3 });
+      try {
+        expiring.failures.set('dags/a.py', { status: 429, times: 1, retryAfterSeconds: 4, errorCode: 'RequestBlocked' });
+        const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n' }), expiring, withSecret());
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        expect(tokenRequests(expiring).length).toBeGreaterThanOrEqual(2);
+        // The manifest's GET and PUT, a.py refused and retried, b.py: no call was refused for its token.
+        expect(expiring.requests.filter((request) => request.path.includes('/files/'))).toHaveLength(5);
+        const [refused, retried] = putsOf(expiring, 'dags/a.py').map((request) => request.authorization);
+        expect(retried).not.toBe(refused);
+        expect(expiring.files.get('dags/b.py')?.toString()).toBe('b\n');
+      } finally {
+        await expiring.stop();
+      }
+    });
+
+    it("asks the Azure CLI again once the expiry it gave (expires_on) has passed", async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'fake-az-expiring-'));
+      const callsFile = join(folder, 'calls.txt');
+      // A token that expires in a second, as a CLI whose cached token is about to expire gives it.
+      writeFileSync(
+        join(folder, 'az'),
+        `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(callsFile)}, 'call\\n');\n` +
+          `console.log(JSON.stringify({ accessToken: ${JSON.stringify(ACCESS_TOKEN)}, expires_on: Math.floor(Date.now() / 1000) + 1 }));\n`,
+      );
+      chmodSync(join(folder, 'az'), 0o755);
+      fake.failures.set('dags/a.py', { status: 503, times: 1, retryAfterSeconds: 3, errorCode: 'ServiceUnavailable' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${folder}:${process.env.PATH}` });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(readFileSync(callsFile, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('on a 401, signs in anew once and tries the call again', async () => {
+      fake.failures.set('dags/a.py', { status: 401, times: 1, errorCode: 'TokenExpired' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withSecret());
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(tokenRequests(fake)).toHaveLength(2);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
+      expect(fake.files.get('dags/a.py')?.toString()).toBe('a\n');
+    });
+
+    it('fails clearly when Fabric refuses the new token too, signing in only once more', async () => {
+      fake.failures.set('dags/a.py', { status: 401, times: 5, errorCode: 'TokenExpired' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withSecret());
+      expect(result.code).toBe(1);
+      expect(tokenRequests(fake)).toHaveLength(2);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
+      expect(result.stderr).toContain(
+        'PUT dags/a.py failed: HTTP 401 Unauthorized: TokenExpired: injected failure (request id req-1) - the token was refused: check the Azure login or the FABRIC_*/ARM_* variables; ' +
+          'it was signed in anew after a first 401, and Fabric refused the new token too',
+      );
+      expect(result.stderr).not.toContain(CLIENT_SECRET);
+    });
+  });
+
   describe('signing in without a secret on the command line', () => {
     it('uses the Azure CLI login by default, for the Fabric scope', async () => {
       expect((await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli)).code).toBe(0);
@@ -404,10 +545,8 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         'get-access-token',
         '--scope',
         'https://api.fabric.microsoft.com/.default',
-        '--query',
-        'accessToken',
         '--output',
-        'tsv',
+        'json',
       ]);
     });
 
@@ -484,6 +623,21 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it.each<[string, Record<string, string>, string, string]>([
+      ['Entra ID', { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: CLIENT_SECRET }, `/${TENANT}/oauth2/v2.0/token`, 'cannot reach Entra ID at https://login.microsoftonline.com/'],
+      ['the Instance Metadata Service', { FABRIC_USE_MSI: 'true' }, IMDS_TOKEN_PATH, 'cannot reach the managed identity endpoint http://169.254.169.254/metadata/identity/oauth2/token'],
+    ])('stops waiting for %s after FABRIC_TIMEOUT, as the provider\'s deadline stops its sign-in, failing clearly', async (_name, signIn, path, named) => {
+      fake.failures.set(path, { status: 'hang', times: 1 });
+      const started = Date.now();
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...signIn, FABRIC_TIMEOUT: '2s' });
+      expect(result.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(result.stderr).toContain(`${named}`);
+      expect(result.stderr).toContain("(no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (2s))");
+      expect(result.stderr).not.toContain(CLIENT_SECRET);
+      expect(fake.puts).toEqual([]);
     });
 
     it('fails clearly when Entra ID refuses the secret', async () => {
@@ -668,10 +822,8 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
         'https://api.fabric.microsoft.com/.default',
         '--tenant',
         TENANT,
-        '--query',
-        'accessToken',
         '--output',
-        'tsv',
+        'json',
       ]);
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
     });
@@ -697,7 +849,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     });
 
     it.each([
-      ['az', {}, ACCESS_TOKEN],
+      ['az', {}, azureCliAnswer(ACCESS_TOKEN)],
       ['azd', { FABRIC_USE_DEV_CLI: 'true' }, JSON.stringify({ token: ACCESS_TOKEN, expiresOn: '2030-01-01T00:00:00Z' })],
     ])('on Windows, asks cmd.exe for %s by the name it resolves (az.cmd, azd.exe), as azidentity runs "cmd.exe /c az ..."', async (cli, switches, output) => {
       // Node taken for Windows: child_process then runs the shell named by comspec, here a fake cmd.exe.
@@ -732,7 +884,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     const SLOW_SECONDS = 20;
 
     it.each([
-      ['az', {}, ACCESS_TOKEN, 'the Azure CLI (az account get-access-token)'],
+      ['az', {}, azureCliAnswer(ACCESS_TOKEN), 'the Azure CLI (az account get-access-token)'],
       ['azd', { FABRIC_USE_DEV_CLI: 'true' }, JSON.stringify({ token: ACCESS_TOKEN }), 'the Azure Developer CLI (azd auth token)'],
     ])('stops %s after FABRIC_TIMEOUT, failing clearly and uploading nothing', async (cli, switches, output, named) => {
       const slow = fakeAzureCli(output, cli, SLOW_SECONDS);
@@ -749,7 +901,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
 
     // "+1m" is 1m to Go's time.ParseDuration, and so to the provider; 700h is longer than Node's timers take (2^31 - 1 ms).
     it.each(['1m', '+1m', '700h'])('waits for a slow CLI within FABRIC_TIMEOUT=%s', async (timeout) => {
-      const slow = fakeAzureCli(ACCESS_TOKEN, 'az', 1);
+      const slow = fakeAzureCli(azureCliAnswer(ACCESS_TOKEN), 'az', 1);
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${slow.folder}:${dirname(process.execPath)}`, FABRIC_TIMEOUT: timeout });
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);

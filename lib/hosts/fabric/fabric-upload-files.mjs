@@ -13,7 +13,13 @@
  * so a module removed from the DAG's library does not stay in the DAG folder. Only files this uploader
  * wrote are ever deleted: it keeps their list in the job, in `dags/fabric_upload_manifest.json`, and
  * records each path there before it writes the file, so a run that fails halfway leaves nothing a later
- * run does not know it owns. Files someone else put in the job are never touched.
+ * run does not know it owns. Files someone else put in the job are never touched. A file it cannot delete
+ * stays on that list and fails the step, naming it: the new DAG may still import a module left in its folder.
+ *
+ * Its calls are tried again as the provider's Fabric SDK client tries them (see {@link waitsWithin}), within
+ * the provider's timeout, FABRIC_TIMEOUT, for the whole upload, calls and waits alike; a call still
+ * unanswered when it runs out is ended. Its token is refreshed as the client's bearer token policy refreshes
+ * it: within five minutes of the expiry its source gave, and after a 401, once per call.
  *
  *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder>
  *
@@ -53,11 +59,12 @@
  *   4. the Azure CLI login, when FABRIC_USE_CLI/ARM_USE_CLI is true (see 6);
  *   5. a client secret, FABRIC_CLIENT_SECRET/ARM_CLIENT_SECRET or the content of the file
  *      FABRIC_CLIENT_SECRET_FILE_PATH/ARM_CLIENT_SECRET_FILE_PATH names;
- *   6. the Azure CLI login (`az account get-access-token`), which also covers `az login --identity`.
+ *   6. the Azure CLI login (`az account get-access-token --output json`), which also covers `az login --identity`.
  *      Both CLIs are asked for a token in FABRIC_TENANT_ID/ARM_TENANT_ID when it is set, as the
  *      provider asks them (azidentity's AzureCLICredential --tenant, AzureDeveloperCLICredential --tenant-id).
  *      Either CLI is stopped, failing the step, when it has given no token within the provider's timeout,
- *      FABRIC_TIMEOUT (a Go duration, 10m by default), which bounds the provider's own call of it.
+ *      FABRIC_TIMEOUT (a Go duration, 10m by default), which bounds the provider's own call of it; so
+ *      is a call to Entra ID, a managed identity endpoint or an OIDC token endpoint not answered by then.
  * The service principal of 2 and 5 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
  * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
  * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
@@ -115,6 +122,9 @@ const MAX_ATTEMPTS = 5;
 /** The bearer of an OIDC request, in the provider's order (internal/provider/config/envvars.go). */
 const OIDC_REQUEST_TOKEN_VARIABLES = ['FABRIC_OIDC_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'SYSTEM_ACCESSTOKEN', 'ARM_OIDC_REQUEST_TOKEN'];
 const MAX_RETRY_WAIT_SECONDS = 60;
+/** azcore refreshes a token when it expires within 5 minutes, at most every 30 seconds (sdk/internal/temporal/resource.go). */
+const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
+const TOKEN_REFRESH_INTERVAL_MS = 30_000;
 
 class UploadError extends Error {}
 
@@ -135,12 +145,11 @@ async function main() {
   if (files.length === 0) {
     throw new UploadError(`no files under ${folder}: nothing to upload`);
   }
+  const base = `${fabricEndpoint(process.env, workspaceId)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`;
+  const timeout = providerTimeout(process.env);
+  const token = await accessToken(process.env);
   /** @type {FilesApi} */
-  const api = {
-    base: `${fabricEndpoint(process.env, workspaceId)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`,
-    retryWaits: retryWaitBudget(providerTimeout(process.env)),
-    token: await accessToken(process.env),
-  };
+  const api = { base, budget: uploadBudget(timeout), token, signIn: () => accessToken(process.env) };
   const previous = await readManifest(api);
   const current = files.map((file) => file.path);
   let recorded = previous;
@@ -161,24 +170,57 @@ async function main() {
     console.log(`fabric-upload: ${file.path} (${file.bytes.length} bytes)`);
   }
   const stale = previous.filter((path) => !current.includes(path));
+  /** @type {{ path: string, reason: string }[]} */
+  const kept = [];
   for (const path of stale) {
-    await send(api, 'DELETE', path, undefined, [404]);
-    console.log(`fabric-upload: ${path} deleted (an earlier bundle uploaded it, this one has it no more)`);
+    try {
+      await send(api, 'DELETE', path, undefined, [404]);
+      console.log(`fabric-upload: ${path} deleted (an earlier bundle uploaded it, this one has it no more)`);
+    } catch (error) {
+      if (!(error instanceof UploadError)) {
+        throw error;
+      }
+      kept.push({ path, reason: error.message });
+    }
   }
-  if (recorded.length !== current.length) {
-    await writeManifest(api, current);
+  // The files not deleted stay on the list, so the next run deletes them.
+  const listed = [...current, ...kept.map((file) => file.path)];
+  if (recorded.length !== listed.length) {
+    await writeManifest(api, listed);
+  }
+  if (kept.length > 0) {
+    // A stale module left in the DAG folder can still be imported by the new DAG: the step must fail.
+    throw new UploadError(
+      `the bundle's ${files.length} file(s) were all uploaded, but ${kept.length} of the ${stale.length} file(s) an earlier bundle uploaded ` +
+        `and this one no longer has could not be deleted:\n  ${kept.map((file) => file.reason).join('\n  ')}\n` +
+        "  The job's DAG folder still holds them beside the new bundle, and the DAG may import them (a module removed from its library, " +
+        'an old version of a file that moved). Run terraform apply again, which deletes them (they stay on the list in ' +
+        `${MANIFEST_PATH}), or delete them in the Apache Airflow job's files in Fabric`,
+    );
   }
   console.log(
     `fabric-upload: ${files.length} file(s) uploaded, ${stale.length} deleted, in Apache Airflow job ${jobId} of workspace ${workspaceId}`,
   );
 }
 
-/** @typedef {{ base: string, token: string, retryWaits: RetryWaitBudget }} FilesApi */
-/** @typedef {{ text: string, leftMs: number }} RetryWaitBudget what the upload's calls may still wait, in all, before trying again */
+/**
+ * @typedef {object} FilesApi
+ * @property {string} base the files API's URL for the job
+ * @property {UploadBudget} budget
+ * @property {BearerToken} token the token the calls carry, replaced when it is refreshed
+ * @property {() => Promise<BearerToken>} signIn a new token, from the source the first came from
+ */
+/** @typedef {{ text: string, endsAtMs: number }} UploadBudget when the upload's calls and their retries' waits must be over */
+/** @typedef {{ value: string, expiresOnMs?: number, acquiredAtMs: number }} BearerToken expiresOnMs: when the source says it expires */
 
-/** The provider's timeout as what all of the upload's retries may wait together. @param {{ ms: number, text: string }} timeout @returns {RetryWaitBudget} */
-function retryWaitBudget(timeout) {
-  return { text: timeout.text, leftMs: timeout.ms };
+/**
+ * The provider's timeout as the time the whole upload may take at the files API, its calls and the waits
+ * before their retries together, as the provider's timeout bounds one of its operations (its calls run
+ * under a context with that deadline, which ends a call that hangs and the retries' waits).
+ * @param {{ ms: number, text: string }} timeout @returns {UploadBudget}
+ */
+function uploadBudget(timeout) {
+  return { text: timeout.text, endsAtMs: Date.now() + timeout.ms };
 }
 
 /**
@@ -217,9 +259,13 @@ async function readManifest(api) {
   if (response.status === 404) {
     return [];
   }
+  // A body that cannot be read fails the step: read as no list, the list's earlier files would be forgotten.
+  const text = await response.text().catch((error) => {
+    throw new UploadError(`GET ${MANIFEST_PATH} failed: ${describeCallError(error, api.budget)}`);
+  });
   let listed;
   try {
-    listed = JSON.parse(await response.text()).files;
+    listed = JSON.parse(text).files;
   } catch {
     listed = undefined;
   }
@@ -289,7 +335,9 @@ async function bundleFiles(folder) {
 }
 
 /**
- * One call of the files API on one file, tried again as the provider tries its calls again (see {@link waitsWithin}).
+ * One call of the files API on one file, tried again as the provider tries its calls again (see {@link waitsWithin}),
+ * with a fresh token (see {@link freshToken}); on a 401, signed in anew and tried once more, as the provider's
+ * bearer token policy expires its token on a 401.
  * @param {FilesApi} api
  * @param {'GET' | 'PUT' | 'DELETE'} method
  * @param {string} path the file's path in the job
@@ -302,50 +350,106 @@ async function send(api, method, path, bytes, answers = []) {
   // `create_or_update_apache_airflow_job_file`: .../files/{file_path}); fabric-sdk-go escapes them as %2F.
   const url = `${api.base}/${path.split('/').map(encodeURIComponent).join('/')}?beta=true`;
   const outlasted =
-    `retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (${api.retryWaits.text}), ` +
-    "which bounds the waits of the whole upload, its other files' included";
+    `retrying would outlast the Fabric provider's timeout, FABRIC_TIMEOUT (${api.budget.text}), ` +
+    "which bounds the whole upload, its calls and their retries' waits, its other files' included";
+  const request = async () => ({
+    method,
+    headers: { Authorization: `Bearer ${(await freshToken(api)).value}`, ...(bytes ? { 'Content-Type': 'application/octet-stream' } : {}) },
+    body: bytes ? new Uint8Array(bytes) : undefined,
+    // Each try ends when the budget does: a call that hangs cannot hold the apply past it.
+    signal: AbortSignal.timeout(Math.max(1, api.budget.endsAtMs - Date.now())),
+  });
   let response;
+  let signedInAgain = false;
   try {
-    response = await fetchRetrying(
-      url,
-      {
-        method,
-        headers: { Authorization: `Bearer ${api.token}`, ...(bytes ? { 'Content-Type': 'application/octet-stream' } : {}) },
-        body: bytes ? new Uint8Array(bytes) : undefined,
-      },
-      RETRIABLE,
-      true,
-      waitsWithin(api.retryWaits),
-    );
+    response = await fetchRetrying(url, request, RETRIABLE, true, waitsWithin(api.budget));
+    if (response.status === 401) {
+      await response.body?.cancel();
+      api.token = await signInAgain(api, `${method} ${path}`);
+      signedInAgain = true;
+      response = await fetchRetrying(url, request, RETRIABLE, true, waitsWithin(api.budget));
+    }
   } catch (error) {
+    if (error instanceof UploadError) {
+      throw error;
+    }
     const retried = RETRIABLE_NETWORK.has(/** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? '') ? `; ${outlasted}` : '';
-    throw new UploadError(`${method} ${path} failed: ${error instanceof Error ? error.message : error} (${url.split('?')[0]})${retried}`);
+    throw new UploadError(`${method} ${path} failed: ${describeCallError(error, api.budget)} (${url.split('?')[0]})${retried}`);
   }
   if (response.ok || answers.includes(response.status)) {
     return response;
   }
-  throw new UploadError(`${method} ${path} failed: ${await describeFailure(response)}${RETRIABLE.has(response.status) ? `; ${outlasted}` : ''}`);
+  const again = signedInAgain ? '; it was signed in anew after a first 401, and Fabric refused the new token too' : '';
+  throw new UploadError(`${method} ${path} failed: ${await describeFailure(response)}${again}${RETRIABLE.has(response.status) ? `; ${outlasted}` : ''}`);
+}
+
+/**
+ * Why a call got no answer: the budget ran out during it (the call's timeout), or fetch's own error.
+ * @param {unknown} error @param {UploadBudget} budget
+ */
+function describeCallError(error, budget) {
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return (
+      `no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (${budget.text}), which bounds the whole upload, ` +
+      "its calls and their retries' waits, its other files' included: Fabric or the network may be slow; raise FABRIC_TIMEOUT, or run terraform apply again later"
+    );
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The token, refreshed first when its source said when it expires and that is less than five minutes
+ * away, as azcore's bearer token policy refreshes it (temporal.Resource: within 5 minutes of expiry,
+ * at most every 30 seconds; a failed refresh of a token that has not expired keeps it).
+ * @param {FilesApi} api
+ */
+async function freshToken(api) {
+  const { expiresOnMs, acquiredAtMs } = api.token;
+  const now = Date.now();
+  if (expiresOnMs === undefined || now < expiresOnMs - TOKEN_REFRESH_MARGIN_MS) {
+    return api.token;
+  }
+  if (now < expiresOnMs) {
+    if (now - acquiredAtMs < TOKEN_REFRESH_INTERVAL_MS) {
+      return api.token;
+    }
+    api.token = await api.signIn().catch(() => api.token);
+    return api.token;
+  }
+  api.token = await api.signIn().catch((error) => {
+    throw new UploadError(`the Fabric token expired during the upload and could not be refreshed: ${error instanceof Error ? error.message : error}`);
+  });
+  return api.token;
+}
+
+/**
+ * A new token after Fabric refused one (401): the token may have expired or been revoked midway.
+ * @param {FilesApi} api @param {string} call
+ */
+async function signInAgain(api, call) {
+  return api.signIn().catch((error) => {
+    throw new UploadError(`${call} failed: HTTP 401, and signing in again failed: ${error instanceof Error ? error.message : error}`);
+  });
 }
 
 /**
  * The waits of the files API's calls, as the provider's Fabric SDK client waits (azcore's retry policy,
  * which the provider sets to retry without a limit of attempts and with no cap on a wait: provider.go
  * createDefaultClient): the whole Retry-After Fabric gives, else a backoff of 2, 4, 8 ... (at most 60)
- * seconds; while the budget, the provider's timeout, which bounds one operation of the provider, holds
- * the wait. One budget for the whole upload, not one per call: a bundle of hundreds of files, each
- * throttled almost that long, would otherwise hold the apply for hours.
- * @param {RetryWaitBudget} budget spent by each wait
+ * seconds; while the wait ends within the budget, the provider's timeout, which bounds one operation of
+ * the provider, its calls included. One budget for the whole upload, not one per call: a bundle of
+ * hundreds of files, each throttled almost that long, would otherwise hold the apply for hours.
+ * @param {UploadBudget} budget
  * @returns {(attempt: number, response?: Response) => number | undefined}
  */
 function waitsWithin(budget) {
   return (attempt, response) => {
-    // azcore takes a Retry-After of 0 (or none) as no advice, and backs off.
+    // azcore takes a Retry-After of 0 (or none, or a date that has passed) as no advice, and backs off.
     const asked = response && retryAfterSeconds(response);
     const wait = asked ? asked : Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS);
-    if (wait * 1000 > budget.leftMs) {
+    if (Date.now() + wait * 1000 > budget.endsAtMs) {
       return undefined;
     }
-    budget.leftMs -= wait * 1000;
     return wait;
   };
 }
@@ -372,7 +476,8 @@ function identityEndpointWaits(imds) {
  * fetch, tried again on the given statuses and, when asked, on a dropped connection, after the wait
  * `waits` gives for the attempt and the answer (none after a dropped connection); the answer, or
  * fetch's error, once it gives none.
- * @param {string} url @param {RequestInit} init @param {Set<number>} statuses @param {boolean} retryNetwork
+ * @param {string} url @param {RequestInit | (() => Promise<RequestInit>)} init the request, or what makes each try's
+ * @param {Set<number>} statuses @param {boolean} retryNetwork
  * @param {(attempt: number, response?: Response) => number | undefined} waits seconds, or undefined: no more tries
  * @returns {Promise<Response>}
  */
@@ -380,7 +485,7 @@ async function fetchRetrying(url, init, statuses, retryNetwork, waits) {
   for (let attempt = 1; ; attempt++) {
     let response;
     try {
-      response = await fetch(url, init);
+      response = await fetch(url, typeof init === 'function' ? await init() : init);
     } catch (error) {
       const code = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code;
       const wait = retryNetwork && code && RETRIABLE_NETWORK.has(code) ? waits(attempt) : undefined;
@@ -398,12 +503,51 @@ async function fetchRetrying(url, init, statuses, retryNetwork, waits) {
   }
 }
 
-/** The Retry-After header in seconds, or undefined when there is none that is a number. @param {Response} response */
+/**
+ * The Retry-After header in seconds, in either of its forms (RFC 9110 section 10.2.3): delay-seconds, or an
+ * HTTP-date, as the seconds until then (0 once it has passed); undefined when there is none that is either.
+ * @param {Response} response
+ */
 function retryAfterSeconds(response) {
   // No header must not read as "retry now": Number(null) is 0.
   const header = response.headers.get('retry-after')?.trim();
   const given = header ? Number(header) : NaN;
-  return Number.isFinite(given) && given >= 0 ? given : undefined;
+  if (Number.isFinite(given) && given >= 0) {
+    return given;
+  }
+  const date = header ? httpDateMs(header) : undefined;
+  return date === undefined ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * An HTTP-date (RFC 9110 section 5.6.7) in milliseconds since the epoch: the IMF-fixdate
+ * "Sun, 06 Nov 1994 08:49:37 GMT", or one of the obsolete forms a recipient must also accept,
+ * "Sunday, 06-Nov-94 08:49:37 GMT" and asctime's "Sun Nov  6 08:49:37 1994", all in UTC; undefined otherwise.
+ * @param {string} text
+ */
+function httpDateMs(text) {
+  const time = '(\\d{2}):(\\d{2}):(\\d{2})';
+  const fixdate = new RegExp(`^[A-Z][a-z]{2}, (\\d{2}) ([A-Z][a-z]{2}) (\\d{4}) ${time} GMT$`).exec(text);
+  const rfc850 = new RegExp(`^[A-Z][a-z]+, (\\d{2})-([A-Z][a-z]{2})-(\\d{2}) ${time} GMT$`).exec(text);
+  const asctime = new RegExp(`^[A-Z][a-z]{2} ([A-Z][a-z]{2}) ([ \\d]\\d) ${time} (\\d{4})$`).exec(text);
+  let parts;
+  if (fixdate) {
+    parts = { day: fixdate[1], month: fixdate[2], year: Number(fixdate[3]), clock: fixdate.slice(4, 7) };
+  } else if (rfc850) {
+    // A two-digit year more than 50 years ahead is the last past year ending in those digits (RFC 9110).
+    const year = 2000 + Number(rfc850[3]);
+    parts = { day: rfc850[1], month: rfc850[2], year: year > new Date().getUTCFullYear() + 50 ? year - 100 : year, clock: rfc850.slice(4, 7) };
+  } else if (asctime) {
+    parts = { day: asctime[2], month: asctime[1], year: Number(asctime[6]), clock: asctime.slice(3, 6) };
+  } else {
+    return undefined;
+  }
+  const month = MONTHS.indexOf(parts.month);
+  const [hours, minutes, seconds] = parts.clock.map(Number);
+  const ms = Date.UTC(parts.year, month, Number(parts.day), hours, minutes, seconds);
+  return month < 0 || Number.isNaN(ms) ? undefined : ms;
 }
 
 /** @param {number} seconds */
@@ -438,9 +582,21 @@ async function describeFailure(response) {
 /**
  * A bearer token for the Fabric API, from the deployer's environment; see the file comment.
  * @param {NodeJS.ProcessEnv} env
- * @returns {Promise<string>}
+ * @returns {Promise<BearerToken>}
  */
 async function accessToken(env) {
+  const acquiredAtMs = Date.now();
+  return { ...(await tokenFromSource(env)), acquiredAtMs };
+}
+
+/** @typedef {{ value: string, expiresOnMs?: number }} SourceToken a token, and when its source says it expires */
+
+/**
+ * The token of the first source the provider would sign in with.
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<SourceToken>}
+ */
+async function tokenFromSource(env) {
   const clientId = await valueOrFile(env, ['FABRIC_CLIENT_ID', 'ARM_CLIENT_ID'], ['FABRIC_CLIENT_ID_FILE_PATH', 'ARM_CLIENT_ID_FILE_PATH']);
   const tenantId = providerString(env, 'FABRIC_TENANT_ID', 'ARM_TENANT_ID');
   if (tenantId && !/^[0-9a-zA-Z.-]+$/.test(tenantId)) {
@@ -457,7 +613,7 @@ async function accessToken(env) {
     return clientCredentialsToken(serviceConnectionId ? env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY : authority, tenantId, clientId, {
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: serviceConnectionId ? await azurePipelinesToken(env, serviceConnectionId) : await federatedToken(env),
-    });
+    }, env);
   }
   if (providerSwitch(env, 'FABRIC_USE_DEV_CLI', 'ARM_USE_DEV_CLI')) {
     return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE], env);
@@ -473,7 +629,7 @@ async function accessToken(env) {
   );
   if (clientSecret) {
     requireServicePrincipal(clientId, tenantId);
-    return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret });
+    return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret }, env);
   }
   return cliToken('az', azureCliArguments(tenantId), env);
 }
@@ -538,10 +694,8 @@ function azureCliArguments(tenantId) {
     '--scope',
     FABRIC_SCOPE,
     ...(tenantId ? ['--tenant', tenantId] : []),
-    '--query',
-    'accessToken',
     '--output',
-    'tsv',
+    'json',
   ];
 }
 
@@ -609,9 +763,10 @@ async function federatedToken(env) {
     if (!url.searchParams.get('audience')) {
       url.searchParams.set('audience', 'api://AzureADTokenExchange');
     }
-    const response = await fetch(url, { headers: { Accept: 'application/json', Authorization: `Bearer ${requestToken}` } }).catch((error) => {
+    const headers = { Accept: 'application/json', Authorization: `Bearer ${requestToken}` };
+    const response = await fetch(url, { headers, signal: signInDeadline(env) }).catch((error) => {
       // The origin only: the provider keeps the whole request URL out of its logs.
-      throw new UploadError(`cannot reach the OIDC request URL at ${url.origin} (${error.cause?.code ?? error.message})`);
+      throw new UploadError(`cannot reach the OIDC request URL at ${url.origin} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
     });
     if (!response.ok) {
       throw new UploadError(`the OIDC request URL refused an ID token: ${await describeFailure(response)}`);
@@ -668,8 +823,9 @@ async function azurePipelinesToken(env, serviceConnectionId) {
       // Asks Azure DevOps for a status rather than a redirect to its sign-in page.
       'X-TFS-FedAuthRedirect': 'Suppress',
     },
+    signal: signInDeadline(env),
   }).catch((error) => {
-    throw new UploadError(`cannot reach Azure DevOps' OIDC endpoint ${url.origin}${url.pathname} (${error.cause?.code ?? error.message})`);
+    throw new UploadError(`cannot reach Azure DevOps' OIDC endpoint ${url.origin}${url.pathname} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok || typeof body.oidcToken !== 'string' || body.oidcToken === '') {
@@ -692,15 +848,17 @@ async function azurePipelinesToken(env, serviceConnectionId) {
  * @param {string} tenantId
  * @param {string} clientId
  * @param {Record<string, string>} credential
+ * @param {NodeJS.ProcessEnv} env
  */
-async function clientCredentialsToken(authority, tenantId, clientId, credential) {
+async function clientCredentialsToken(authority, tenantId, clientId, credential, env) {
   const url = `${authority.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: FABRIC_SCOPE, ...credential }),
+    signal: signInDeadline(env),
   }).catch((error) => {
-    throw new UploadError(`cannot reach Entra ID at ${url} (${error.cause?.code ?? error.message})`);
+    throw new UploadError(`cannot reach Entra ID at ${url} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
   });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
@@ -709,7 +867,9 @@ async function clientCredentialsToken(authority, tenantId, clientId, credential)
         ` (${new URL(url).origin})`,
     );
   }
-  return /** @type {{ access_token: string }} */ (await response.json()).access_token;
+  const body = /** @type {{ access_token: string, expires_in?: number | string }} */ (await response.json());
+  const lifetime = Number(body.expires_in);
+  return { value: body.access_token, expiresOnMs: body.expires_in !== undefined && Number.isFinite(lifetime) ? Date.now() + lifetime * 1000 : undefined };
 }
 
 /**
@@ -733,10 +893,11 @@ async function managedIdentityToken(env, clientId) {
   const endpoint = `${url.origin}${url.pathname}`;
   let response;
   try {
-    response = await fetchRetrying(url.href, { headers }, appService ? RETRIABLE : IMDS_RETRIABLE, false, identityEndpointWaits(!appService));
+    const init = { headers, signal: signInDeadline(env) };
+    response = await fetchRetrying(url.href, init, appService ? RETRIABLE : IMDS_RETRIABLE, false, identityEndpointWaits(!appService));
   } catch (error) {
     throw new UploadError(
-      `cannot reach the managed identity endpoint ${endpoint} (${/** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
+      `cannot reach the managed identity endpoint ${endpoint} (${timedOut(error, env) ?? /** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
         'FABRIC_USE_MSI/ARM_USE_MSI needs an Azure VM or scale set (IMDS) or App Service/Functions (IDENTITY_ENDPOINT and IDENTITY_HEADER)',
     );
   }
@@ -753,7 +914,27 @@ async function managedIdentityToken(env, clientId) {
     }
     throw new UploadError(`${endpoint} gave no Fabric token for ${identity}: HTTP ${response.status}${reason ? ` ${reason}` : ''}${hint}`);
   }
-  return body.access_token;
+  // Seconds since the epoch, a number or a string (IMDS and App Service 2019-08-01 alike).
+  const expiresOn = Number(body.expires_on);
+  return { value: body.access_token, expiresOnMs: body.expires_on !== undefined && expiresOn > 0 ? expiresOn * 1000 : undefined };
+}
+
+/**
+ * What ends a sign-in call (its tries and waits included) after the provider's timeout, FABRIC_TIMEOUT, which
+ * bounds azidentity's calls as it bounds every call the provider makes: a token endpoint that does not answer
+ * cannot hang `terraform apply`.
+ * @param {NodeJS.ProcessEnv} env
+ */
+function signInDeadline(env) {
+  return AbortSignal.timeout(providerTimeout(env).ms);
+}
+
+/**
+ * "no answer within ... FABRIC_TIMEOUT" when a sign-in call ran out of time, else undefined.
+ * @param {unknown} error @param {NodeJS.ProcessEnv} env
+ */
+function timedOut(error, env) {
+  return error instanceof Error && error.name === 'TimeoutError' ? `no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (${providerTimeout(env).text})` : undefined;
 }
 
 /**
@@ -787,8 +968,11 @@ function managedIdentitySource(env) {
 }
 
 /**
- * A token from the Azure CLI (az, which prints the token alone) or the Azure Developer CLI (azd
- * auth token, which prints JSON with the token in "token", as azidentity's AzureDeveloperCLICredential reads it).
+ * A token from the Azure CLI (az account get-access-token, which prints JSON with the token in "accessToken")
+ * or the Azure Developer CLI (azd auth token, which prints JSON with the token in "token"), and when it expires,
+ * as azidentity's AzureCLICredential and AzureDeveloperCLICredential read them: az's "expires_on" (seconds since
+ * the epoch, Azure CLI 2.54 and later), else its "expiresOn" (the local time, "2025-01-31 13:45:07.123456");
+ * azd's "expiresOn" (RFC 3339).
  * The CLI is killed (as azidentity kills it: SIGKILL) when it has not answered within the provider's
  * timeout (see {@link providerTimeout}), so a CLI waiting on a prompt or a dead network cannot hang `terraform apply`.
  * @param {'az' | 'azd'} cli @param {string[]} args @param {NodeJS.ProcessEnv} env
@@ -800,11 +984,12 @@ async function cliToken(cli, args, env) {
     // On Windows through cmd.exe, as azidentity runs them ("cmd.exe /c az ..."): it finds az.cmd and azd.exe
     // by their bare names (the arguments are fixed words and a checked tenant id, nothing to quote).
     const { stdout } = await promisify(execFile)(cli, args, { shell: process.platform === 'win32', timeout: timeout.ms, killSignal: 'SIGKILL' });
-    const token = cli === 'az' ? stdout.trim() : JSON.parse(stdout).token;
+    const answer = JSON.parse(stdout);
+    const token = cli === 'az' ? answer.accessToken : answer.token;
     if (typeof token !== 'string' || !token) {
       throw new Error('empty token');
     }
-    return token;
+    return { value: token, expiresOnMs: cliTokenExpiry(answer) };
   } catch (error) {
     const reason = /** @type {{ code?: string, killed?: boolean, signal?: string, stderr?: string, message?: string }} */ (error);
     if (reason.killed && reason.signal === 'SIGKILL') {
@@ -821,6 +1006,23 @@ async function cliToken(cli, args, env) {
         : `cannot get a Fabric token from the Azure Developer CLI (${detail}): run "azd auth login", or unset FABRIC_USE_DEV_CLI/ARM_USE_DEV_CLI`,
     );
   }
+}
+
+/**
+ * When a CLI's token expires, in milliseconds since the epoch; undefined when it does not say.
+ * @param {{ expires_on?: unknown, expiresOn?: unknown }} answer
+ */
+function cliTokenExpiry(answer) {
+  const epochSeconds = Number(answer.expires_on);
+  if (answer.expires_on !== undefined && answer.expires_on !== null && epochSeconds > 0) {
+    return epochSeconds * 1000;
+  }
+  if (typeof answer.expiresOn !== 'string') {
+    return undefined;
+  }
+  // az's "2025-01-31 13:45:07.123456" is local time: Date reads a date-time without an offset as local.
+  const ms = Date.parse(answer.expiresOn.replace(' ', 'T').replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /**
