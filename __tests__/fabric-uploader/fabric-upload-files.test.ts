@@ -828,6 +828,15 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
     });
 
+    it('never shows a token the Azure CLI printed in another form than JSON', async () => {
+      const bare = fakeAzureCli('eyJ0eXAiOiJKV1QiLCJhbGciOi.bare-token-not-json');
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${bare.folder}:${process.env.PATH}` });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('its output is not the JSON it prints with --output json');
+      expect(result.stdout + result.stderr).not.toMatch(/eyJ0|bare-token/);
+      expect(fake.puts).toEqual([]);
+    });
+
     it('uses the Azure Developer CLI (azd auth token) when ARM_USE_DEV_CLI is true', async () => {
       const azd = fakeAzureCli(JSON.stringify({ token: ACCESS_TOKEN, expiresOn: '2030-01-01T00:00:00Z' }), 'azd');
       const env = { PATH: `${azd.folder}:${withCli.PATH}`, ...withSecret(), ARM_USE_DEV_CLI: 'true' };

@@ -999,7 +999,13 @@ async function cliToken(cli, args, env) {
           "(the Fabric provider's timeout, which also bounds its own call of the CLI)",
       );
     }
-    const detail = reason.code === 'ENOENT' ? `${name} (${cli}) is not installed` : (reason.stderr || reason.message || '').trim();
+    // JSON.parse's message quotes the start of what it read, which may be a token: never shown.
+    const detail =
+      reason.code === 'ENOENT'
+        ? `${name} (${cli}) is not installed`
+        : error instanceof SyntaxError
+          ? 'its output is not the JSON it prints with --output json'
+          : (reason.stderr || reason.message || '').trim();
     throw new UploadError(
       cli === 'az'
         ? `cannot get a Fabric token from the Azure CLI (${detail}): run "az login", set FABRIC_USE_MSI for a managed identity, or set FABRIC_CLIENT_ID/FABRIC_TENANT_ID with FABRIC_USE_OIDC or FABRIC_CLIENT_SECRET (ARM_* work too)`
