@@ -149,3 +149,30 @@ export function checkStateBackend(scope: IConstruct, backend: StateBackend | und
     );
   }
 }
+
+/** The fields of `Props` a caller must give. */
+type RequiredField<Props> = { [Field in keyof Props]-?: undefined extends Props[Field] ? never : Field }[keyof Props];
+
+/**
+ * Props as plain JavaScript may pass them, with no type checker to stop `new X(scope, id)` or a
+ * missing field: named here, before the constructor reads them, not by a TypeError from inside it.
+ * `required` lists every required field (the type checker sees that none is left out).
+ */
+export function requireProps<Props extends object>(
+  scope: IConstruct,
+  id: string,
+  construct: string,
+  props: Props | undefined,
+  required: { readonly [Field in RequiredField<Props>]: true },
+  smallestCall = `new ${construct}(scope, id, { ${Object.keys(required).join(', ')} })`,
+): Props {
+  const path = scope.node.path === '' ? id : `${scope.node.path}/${id}`;
+  if (typeof props !== 'object' || props === null) {
+    throw new Error(`${path}: ${construct} needs props (got ${props === null ? 'null' : typeof props}); the smallest call is ${smallestCall}`);
+  }
+  const missing = Object.keys(required).filter((field) => (props as Record<string, unknown>)[field] == null);
+  if (missing.length > 0) {
+    throw new Error(`${path}: ${construct} is missing props.${missing.join(', props.')}; the smallest call is ${smallestCall}`);
+  }
+  return props;
+}
