@@ -387,6 +387,14 @@ describe('loadMigrationPlan: YAML that only the library can read', () => {
     expect(planError(() => loadMigrationPlan(file)).problems).toEqual([{ path, message: `a key must be a name, not a ${what}`, line, column }]);
   });
 
+  test('YAML nested too deeply: at the bracket past 64 levels, not where the stack ran out (which moves with its depth)', () => {
+    const path = files.write('deep.yaml', `name: x\ntags: ${'['.repeat(5000)}${']'.repeat(5000)}\n`);
+    const fromDepth = (frames: number): readonly object[] => (frames === 0 ? planError(() => loadMigrationPlan(path)).problems : fromDepth(frames - 1));
+    const expected = [{ path: '', message: 'YAML syntax error: nested too deeply: a plan is a few levels deep', line: 2, column: 'tags: '.length + 65 }];
+    expect(fromDepth(0)).toEqual(expected);
+    expect(fromDepth(500)).toEqual(expected);
+  });
+
   test('aliases that expand too far ("billion laughs") are refused at the alias that passed the limit, in plain words', () => {
     const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', `b: &b [${'*a, '.repeat(9)}*a]`, `c: [${'*b, '.repeat(9)}*b]`, ''].join('\n');
     const error = planError(() => loadMigrationPlan(files.write('laughs.yaml', laughs)));

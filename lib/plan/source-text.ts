@@ -66,7 +66,8 @@ export function readYaml(text: string): ParsedSource {
   if (document.errors.length > 0) {
     const problems = document.errors.map(({ code, message, pos: [offset] }) => {
       const what = OWN_WORDS.get(code) ?? message;
-      const syntaxError = { path: '', message: `YAML syntax error: ${what}`, ...position(lines, offset) };
+      const at = code === 'RESOURCE_EXHAUSTION' ? tooDeepOnLine(withLineFeeds(text), offset) : offset;
+      const syntaxError = { path: '', message: `YAML syntax error: ${what}`, ...position(lines, at) };
       return duplicateKeyProblem(source, code, offset) ?? syntaxError;
     });
     return { ok: false, problems };
@@ -82,6 +83,21 @@ export function readYaml(text: string): ParsedSource {
     const what = `here the copies of an anchored value (&name ... *name) pass ${MAX_ALIAS_COPIES}, the limit that guards against "billion laughs" files`;
     return failed(`YAML aliases expand too far: ${what}; write the values out, or use fewer aliases`, aliasPastLimit(source));
   }
+}
+
+/**
+ * Where brackets on the line of `offset` first nest past MAX_JSON_DEPTH: `yaml` reports nesting too
+ * deep where its stack ran out, a column that moves with the stack's state (and the line breaks).
+ */
+function tooDeepOnLine(text: string, offset: number): number {
+  let depth = 0;
+  for (let at = text.lastIndexOf('\n', offset - 1) + 1; at < offset; at++) {
+    const code = text.charCodeAt(at);
+    if (code === OPEN_BRACKET || code === OPEN_BRACE) {
+      if (++depth > MAX_JSON_DEPTH) return at;
+    } else if (code === CLOSE_BRACKET || code === CLOSE_BRACE) depth--;
+  }
+  return offset;
 }
 
 /**
