@@ -16,6 +16,12 @@ describe('loadMigrationPlan: reading the file', () => {
     expect(error.message).not.toMatch(/\n\s+at /);
   });
 
+  test.each([undefined, null, 42])('called from plain JavaScript with %p for the path: what it needs', (path) => {
+    expect(() => loadMigrationPlan(path as unknown as string)).toThrow(
+      new TypeError(`loadMigrationPlan needs the plan file's path, such as 'plan.yaml' (got ${path === null ? 'null' : typeof path})`),
+    );
+  });
+
   test('a directory is not a plan', () => {
     const directory = join(files.dir(), 'plans.yaml');
     fs.mkdirSync(directory);

@@ -26,6 +26,9 @@ const READ_ERRORS = new Map([
  * @throws MigrationPlanError naming the file and listing every problem with its line
  */
 export function loadMigrationPlan(path: string): MigrationPlan {
+  // Plain JavaScript may call it with no path: Node's TypeError would come from inside `extname`.
+  if (typeof path !== 'string')
+    throw new TypeError(`loadMigrationPlan needs the plan file's path, such as 'plan.yaml' (got ${path === null ? 'null' : typeof path})`);
   const extension = extname(path).toLowerCase();
   const read = READERS.get(extension);
   if (read === undefined) {
