@@ -104,17 +104,17 @@ function tooDeepOnLine(text: string, offset: number): number {
  * Keys that are lists or mappings (`? [a, b]`, `{a: 1}: 2`): `toJS` turns them into text such as
  * "[ a, b ]", which named no field and had no line. The path is the mapping's.
  */
-function collectionKeys({ document, lines }: YamlSource, node: unknown, path: PropertyKey[] = []): PlanProblem[] {
+function collectionKeys(source: YamlSource, node: unknown, path: PropertyKey[] = []): PlanProblem[] {
   const { isAlias, isMap, isSeq } = yaml();
-  if (isSeq(node)) return node.items.flatMap((item, index) => collectionKeys({ document, lines }, item, [...path, index]));
+  if (isSeq(node)) return node.items.flatMap((item, index) => collectionKeys(source, item, [...path, index]));
   if (!isMap(node)) return [];
   return node.items.flatMap(({ key, value }) => {
-    const resolved = isAlias(key) ? key.resolve(document) : key;
+    const resolved = isAlias(key) ? key.resolve(source.document) : key;
     if (isMap(resolved) || isSeq(resolved)) {
       const what = isSeq(resolved) ? 'list' : 'mapping';
-      return [{ path: formatFieldPath(path), message: `a key must be a name, not a ${what}`, ...position(lines, rangeStart(key) ?? 0) }];
+      return [{ path: formatFieldPath(path), message: `a key must be a name, not a ${what}`, ...position(source.lines, rangeStart(key) ?? 0) }];
     }
-    return collectionKeys({ document, lines }, value, [...path, keyText(key)]);
+    return collectionKeys(source, value, [...path, keyText(key)]);
   });
 }
 

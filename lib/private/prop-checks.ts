@@ -130,12 +130,28 @@ export function checkMigrationServiceName(scope: IConstruct, prop: string, value
   );
 }
 
+/** The fields each kind of state backend requires besides its `type` (plain JavaScript may leave them out). */
+const STATE_BACKEND_FIELDS: { readonly [Type in StateBackend['type']]: { readonly [Field in Exclude<RequiredField<Extract<StateBackend, { type: Type }>>, 'type'>]: true } } = {
+  local: {},
+  terraformCloud: { organization: true, workspace: true },
+  azurerm: { resourceGroupName: true, storageAccountName: true, containerName: true },
+};
+
 /**
- * A state backend's names: an azurerm backend's `resourceGroupName`, a Terraform Cloud backend's
+ * A state backend's `type` and the fields its type requires (plain JavaScript may leave them out),
+ * then its names: an azurerm backend's `resourceGroupName`, a Terraform Cloud backend's
  * `workspace` (by the rule `TFC_WORKSPACE` is held to in `stateBackendFromEnvironment`).
  */
 export function checkStateBackend(scope: IConstruct, backend: StateBackend | undefined): void {
-  if (backend?.type === 'azurerm') {
+  if (backend === undefined || backend === null) return;
+  const type: unknown = typeof backend === 'object' ? backend.type : undefined;
+  if (typeof type !== 'string' || !Object.hasOwn(STATE_BACKEND_FIELDS, type)) {
+    const got = typeof backend === 'object' ? String(JSON.stringify(type)) : `a ${typeof backend}`;
+    throw new Error(`${scope.node.path}: stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got ${got})`);
+  }
+  const missing = Object.keys(STATE_BACKEND_FIELDS[backend.type]).filter((field) => (backend as unknown as Record<string, unknown>)[field] == null);
+  if (missing.length > 0) throw new Error(`${scope.node.path}: a stateBackend of type '${backend.type}' is missing stateBackend.${missing.join(', stateBackend.')}`);
+  if (backend.type === 'azurerm') {
     checkResourceGroupName(scope, 'stateBackend.resourceGroupName', backend.resourceGroupName);
     checkName(scope, 'stateBackend.storageAccountName', backend.storageAccountName, STORAGE_ACCOUNT_NAME_RULE);
     checkName(scope, 'stateBackend.containerName', backend.containerName, BLOB_CONTAINER_NAME_RULE);
