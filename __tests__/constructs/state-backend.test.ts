@@ -27,6 +27,17 @@ describe('state backends', () => {
     );
   });
 
+  it.each([
+    [{}, "stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got undefined)"],
+    [{ type: 'blob' }, `stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got "blob")`],
+    [{ type: 'toString' }, `stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got "toString")`],
+    ['local', "stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got a string)"],
+    [{ type: 'terraformCloud', workspace: 'prod' }, "a stateBackend of type 'terraformCloud' is missing stateBackend.organization"],
+    [{ type: 'azurerm' }, "a stateBackend of type 'azurerm' is missing stateBackend.resourceGroupName, stateBackend.storageAccountName, stateBackend.containerName"],
+  ])('from plain JavaScript, %j is refused naming what is wrong, not a TypeError or a backend without its names', (stateBackend, message) => {
+    expect(() => terraformBlock(stateBackend as unknown as StateBackend)).toThrow(new Error(`contoso-sql: ${message}`));
+  });
+
   it('keeps state in an Azure blob with Entra ID auth', () => {
     const terraform = terraformBlock({ type: 'azurerm', resourceGroupName: 'rg-tfstate', storageAccountName: 'sttfstate', containerName: 'tfstate' });
     expect(terraform.backend).toEqual({

@@ -16,6 +16,12 @@ describe('loadMigrationPlan: reading the file', () => {
     expect(error.message).not.toMatch(/\n\s+at /);
   });
 
+  test.each([undefined, null, 42])('called from plain JavaScript with %p for the path: what it needs', (path) => {
+    expect(() => loadMigrationPlan(path as unknown as string)).toThrow(
+      new TypeError(`loadMigrationPlan needs the plan file's path, such as 'plan.yaml' (got ${path === null ? 'null' : typeof path})`),
+    );
+  });
+
   test('a directory is not a plan', () => {
     const directory = join(files.dir(), 'plans.yaml');
     fs.mkdirSync(directory);
@@ -335,6 +341,78 @@ describe('loadMigrationPlan: problems after parsing point at the line of the fie
     expect(error.name).toBe('MigrationPlanError');
     expect(error.file).toBe(path);
     expect(error.problems).toEqual([expect.objectContaining({ path: 'name', line: 1, column: 1 })]);
+  });
+});
+
+describe('loadMigrationPlan: CR, LF and CRLF line endings read alike', () => {
+  // YAML 1.2 and JSON both break lines at CR, LF and CRLF; classic Mac editors save CR alone.
+  const endings = [
+    ['LF', '\n'],
+    ['CRLF', '\r\n'],
+    ['CR', '\r'],
+  ] as const;
+  const broken = (plan: object) => `# the plan\n${toYaml({ ...plan, location: 42 })}`;
+  const lineOf = (text: string, found: string) => text.split('\n').findIndex((line) => line.includes(found)) + 1;
+
+  test.each(endings)('YAML with %s: the plan loads, and a problem has its line and column', (_, lineBreak) => {
+    const plan = minimalPlan();
+    const text = `# the plan\n${toYaml(plan)}`;
+    expect(loadMigrationPlan(files.write('endings.yaml', text.replace(/\n/g, lineBreak)))).toEqual(loadMigrationPlan(files.write('lf.yaml', text)));
+    const error = planError(() => loadMigrationPlan(files.write('endings.yaml', broken(plan).replace(/\n/g, lineBreak))));
+    expect(error.problems).toEqual([expect.objectContaining({ path: 'location', line: lineOf(broken(plan), 'location'), column: 1 })]);
+  });
+
+  test.each(endings)('JSON with %s: a problem has its line and column', (_, lineBreak) => {
+    const text = JSON.stringify({ ...minimalPlan(), location: 42 }, null, 2);
+    const error = planError(() => loadMigrationPlan(files.write('endings.json', text.replace(/\n/g, lineBreak))));
+    expect(error.problems).toEqual([expect.objectContaining({ path: 'location', line: lineOf(text, '"location"'), column: 3 })]);
+  });
+
+  test.each(endings)('syntax errors with %s: the line and column of the mistake', (_, lineBreak) => {
+    const yamlText = 'name: contoso\nlocation: westeurope\ntags: [a, b\nnotifications: {}\n'.replace(/\n/g, lineBreak);
+    expect(planError(() => loadMigrationPlan(files.write('broken.yaml', yamlText))).problems[0]).toMatchObject({ line: 4 });
+    const jsonText = '{\n  "name": "contoso"\n  "location": "westeurope"\n}'.replace(/\n/g, lineBreak);
+    expect(planError(() => loadMigrationPlan(files.write('broken.json', jsonText))).problems).toEqual([
+      { path: '', message: "JSON syntax error: expected ',' or '}' after property value", line: 3, column: 3 },
+    ]);
+    const latin1 = join(files.dir(), 'latin1-endings.yaml');
+    fs.writeFileSync(latin1, Buffer.from('name: contoso\ntags: { owner: Salés }\n'.replace(/\n/g, lineBreak), 'latin1'));
+    expect(planError(() => loadMigrationPlan(latin1)).problems).toEqual([expect.objectContaining({ line: 2, column: 19 })]);
+  });
+});
+
+describe('loadMigrationPlan: YAML that only the library can read', () => {
+  test.each([
+    ['a list', 'name: x\n? [a, b]\n: 1\n', '', 'list', 2, 3],
+    ['a mapping', 'name: x\n{a: 1}: 2\n', '', 'mapping', 2, 1],
+    ['a list, in tags', 'tags:\n  owner: dba\n  ? [a, b]\n  : x\n', 'tags', 'list', 3, 5],
+    ['an alias of a mapping, in a database', 'x: &key {a: 1}\ndatabases:\n  - *key : 1\n', 'databases[0]', 'mapping', 3, 5],
+  ])('a key that is %s is refused at its line, not read as text such as "[ a, b ]"', (_, text, path, what, line, column) => {
+    const { name, databases, ...rest } = minimalPlan();
+    const file = files.write('collection-key.yaml', `${text}${toYaml(rest)}`);
+    expect(planError(() => loadMigrationPlan(file)).problems).toEqual([{ path, message: `a key must be a name, not a ${what}`, line, column }]);
+  });
+
+  test('YAML nested too deeply: at the bracket past 64 levels, not where the stack ran out (which moves with its depth)', () => {
+    const path = files.write('deep.yaml', `name: x\ntags: ${'['.repeat(5000)}${']'.repeat(5000)}\n`);
+    const fromDepth = (frames: number): readonly object[] => (frames === 0 ? planError(() => loadMigrationPlan(path)).problems : fromDepth(frames - 1));
+    const expected = [{ path: '', message: 'YAML syntax error: nested too deeply: a plan is a few levels deep', line: 2, column: 'tags: '.length + 65 }];
+    expect(fromDepth(0)).toEqual(expected);
+    expect(fromDepth(500)).toEqual(expected);
+  });
+
+  test('aliases that expand too far ("billion laughs") are refused at the alias that passed the limit, in plain words', () => {
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', `b: &b [${'*a, '.repeat(9)}*a]`, `c: [${'*b, '.repeat(9)}*b]`, ''].join('\n');
+    const error = planError(() => loadMigrationPlan(files.write('laughs.yaml', laughs)));
+    expect(error.problems).toEqual([
+      {
+        path: '',
+        message:
+          'YAML aliases expand too far: here the copies of an anchored value (&name ... *name) pass 100, the limit that guards against "billion laughs" files; write the values out, or use fewer aliases',
+        line: 3,
+        column: 5 + 4 * 8, // the ninth *b: each copies the 11 of a (its anchor and ten aliases)
+      },
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The example plans (examples/), changed the ways people get a plan wrong: a value of another type
  * at any field, a field left out or added, odd text and numbers, repeated and colliding names,
- * self-dependencies and loops, YAML anchors, merge keys, second documents, tabs, a BOM, JSON
+ * self-dependencies and loops, YAML anchors, merge keys, second documents, tabs, a BOM, CRLF and CR line endings, JSON
  * comments and trailing commas, and, for a plan given in code, undefined fields, throwing getters,
  * frozen objects and class instances. Every outcome is a plan or a MigrationPlanError whose problems
  * say what is wrong in the plan author's words: never zod's own phrasing ("Too big: expected array to
@@ -17,7 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { loadMigrationPlan, MigrationPlanError, parseMigrationPlan, type MigrationPlan } from '../../lib/plan';
 import { anyCodePoint } from './code-points';
-import { expectWellFormed, outcomeOf, runs } from './outcomes';
+import { expectDeepEqual, expectWellFormed, outcomeOf, runs } from './outcomes';
 import { allPaths, clone, getAt, setAt, type FieldPath } from './plan-paths';
 
 const EXAMPLES_DIR = join(__dirname, '..', '..', 'examples');
@@ -295,6 +295,33 @@ describe('example plan files changed by hand', () => {
         (text) => loadText('.yaml', text),
       ),
       seeded(25),
+    );
+  });
+
+  test('YAML, any edit, with CRLF or CR line endings (classic Mac): the outcome with LF, problems at the same lines', () => {
+    const outcomeIn = (text: string) => {
+      const file = join(directory, `plan-${files++}.yaml`);
+      writeFileSync(file, text);
+      try {
+        const outcome = outcomeOf(() => loadMigrationPlan(file));
+        return 'plan' in outcome ? outcome.plan : outcome.error.problems.map(({ path, line, column }) => ({ path, line, column }));
+      } finally {
+        unlinkSync(file);
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...yamlExamples),
+        fc.constantFrom(...Object.keys(YAML_EDITS).filter((name) => name !== 'crlf')),
+        fc.nat(),
+        fc.constantFrom('\r\n', '\r'),
+        ({ text }, name, at, lineBreak) => {
+          const lines = text.split('\n');
+          const edited = YAML_EDITS[name](lines, at % lines.length).join('\n');
+          expectDeepEqual(outcomeIn(edited.replace(/\n/g, lineBreak)), outcomeIn(edited));
+        },
+      ),
+      seeded(40),
     );
   });
 

@@ -2,6 +2,7 @@ import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { azapiResourceConfig } from './meta-arguments';
 import { AzapiBody } from './resource';
+import { requireProps } from '../private/prop-checks';
 
 /** Arguments of `azapi_resource_action` (AzAPI 2.x) that this library uses. */
 export interface AzapiResourceActionConfig extends TerraformMetaArguments {
@@ -37,6 +38,7 @@ export class AzapiResourceAction extends TerraformResource {
   private readonly config: AzapiResourceActionConfig;
 
   constructor(scope: Construct, id: string, config: AzapiResourceActionConfig) {
+    requireProps(scope, id, 'AzapiResourceAction', config, { type: true, resourceId: true, action: true });
     super(scope, id, azapiResourceConfig(AzapiResourceAction.tfResourceType, config));
     this.config = config;
   }

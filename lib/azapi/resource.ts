@@ -1,6 +1,7 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { azapiResourceConfig } from './meta-arguments';
+import { requireProps } from '../private/prop-checks';
 
 /** A JSON-like request body; strings may hold Terraform references. */
 export type AzapiBody = { readonly [key: string]: unknown };
@@ -66,6 +67,7 @@ export class AzapiResource extends TerraformResource {
   private readonly config: AzapiResourceConfig;
 
   constructor(scope: Construct, id: string, config: AzapiResourceConfig) {
+    requireProps(scope, id, 'AzapiResource', config, { type: true, name: true, parentId: true });
     super(scope, id, azapiResourceConfig(AzapiResource.tfResourceType, config));
     this.config = config;
   }

@@ -1,6 +1,7 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { fabricElementConfig } from './generator-metadata';
+import { requireProps } from '../private/prop-checks';
 
 /** The only definition part an Apache Airflow job accepts (format `Default`). */
 export const APACHE_AIRFLOW_JOB_CONTENT_PART = 'apacheairflowjob-content.json';
@@ -56,6 +57,7 @@ export class FabricApacheAirflowJob extends TerraformResource {
   private readonly config: FabricApacheAirflowJobConfig;
 
   constructor(scope: Construct, id: string, config: FabricApacheAirflowJobConfig) {
+    requireProps(scope, id, 'FabricApacheAirflowJob', config, { workspaceId: true, displayName: true });
     super(scope, id, fabricElementConfig(FabricApacheAirflowJob.tfResourceType, config));
     this.config = config;
   }

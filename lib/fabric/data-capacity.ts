@@ -1,6 +1,7 @@
 import { TerraformDataSource, TerraformMetaArguments } from 'cdktf';
 import { Construct } from 'constructs';
 import { fabricElementConfig } from './generator-metadata';
+import { requireProps } from '../private/prop-checks';
 
 /** Arguments of the `fabric_capacity` data source (microsoft/fabric 1.13). */
 export interface DataFabricCapacityConfig extends TerraformMetaArguments {
@@ -19,6 +20,7 @@ export class DataFabricCapacity extends TerraformDataSource {
   private readonly config: DataFabricCapacityConfig;
 
   constructor(scope: Construct, id: string, config: DataFabricCapacityConfig) {
+    requireProps(scope, id, 'DataFabricCapacity', config, { displayName: true });
     super(scope, id, fabricElementConfig(DataFabricCapacity.tfResourceType, config));
     this.config = config;
   }

@@ -1,6 +1,7 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { fabricElementConfig } from './generator-metadata';
+import { requireProps } from '../private/prop-checks';
 
 /** Fabric workspace roles, least to most privileged. */
 export type FabricWorkspaceRole = 'Viewer' | 'Contributor' | 'Member' | 'Admin';
@@ -28,6 +29,7 @@ export class FabricWorkspaceRoleAssignment extends TerraformResource {
   private readonly config: FabricWorkspaceRoleAssignmentConfig;
 
   constructor(scope: Construct, id: string, config: FabricWorkspaceRoleAssignmentConfig) {
+    requireProps(scope, id, 'FabricWorkspaceRoleAssignment', config, { workspaceId: true, principalId: true, principalType: true, role: true });
     super(scope, id, fabricElementConfig(FabricWorkspaceRoleAssignment.tfResourceType, config));
     this.config = config;
   }

@@ -60,6 +60,17 @@ export interface AirflowHostBaseProps {
   readonly pools: readonly AirflowPool[];
 }
 
+/** The fields of {@link AirflowHostBaseProps} every host requires, for its `requireProps`. */
+export const AIRFLOW_HOST_REQUIRED_PROPS = {
+  resourceGroup: true,
+  namePrefix: true,
+  location: true,
+  bundle: true,
+  environment: true,
+  keyVault: true,
+  pools: true,
+} as const;
+
 /**
  * An Airflow that runs the migration DAG. The rest of the stack knows a host only through this
  * interface: it grants roles to `identity`, and asks the host what SQL access works there.

@@ -6,11 +6,11 @@ import { withStableName } from '../private/outputs';
 import { waitFor } from '../private/wait-for';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { AirflowServicePrincipal, FederatedCredential, supportedSqlAccess } from '../plan/airflow-schema';
-import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
+import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
-import { checkGuid } from '../private/prop-checks';
+import { checkGuid, requireProps } from '../private/prop-checks';
 import { checkRegion } from '../private/azure-regions';
 
 /** Props of {@link ExternalAirflowHost}. */
@@ -55,6 +55,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
   public readonly dagStorage: HostDagStorage;
 
   constructor(scope: Construct, id: string, props: ExternalAirflowHostProps) {
+    requireProps(scope, id, 'ExternalAirflowHost', props, AIRFLOW_HOST_REQUIRED_PROPS);
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);

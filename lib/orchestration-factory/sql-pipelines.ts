@@ -16,6 +16,7 @@ import { moveFromFormerId } from '../private/retired-addresses';
 import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
 import { checkRegion } from '../private/azure-regions';
+import { requireProps } from '../private/prop-checks';
 
 /** A linked service, dataset or pipeline as Data Factory's REST API has it (`properties` of the resource). */
 export type FactoryResourceJson = Record<string, unknown>;
@@ -118,6 +119,15 @@ export class SqlPipelines extends Construct {
   private readonly namePrefix: string;
 
   constructor(scope: Construct, id: string, props: SqlPipelinesProps) {
+    requireProps(scope, id, 'SqlPipelines', props, {
+      resourceGroup: true,
+      factory: true,
+      location: true,
+      selfHostedRuntimeName: true,
+      keyVaultLinkedServiceName: true,
+      targets: true,
+      namePrefix: true,
+    });
     super(scope, id);
     checkRegion(this, 'location', props.location);
     const concurrency = props.maxRunsPerPipeline ?? 4;

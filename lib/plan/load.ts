@@ -3,7 +3,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { errorMessage, MigrationPlanError } from './errors';
 import { validatePlan } from './parse';
-import { readJson, readYaml } from './source-text';
+import { readJson, readYaml, withLineFeeds } from './source-text';
 import type { MigrationPlan } from './types';
 
 const READERS = new Map([['.yaml', readYaml], ['.yml', readYaml], ['.json', readJson]]);
@@ -26,6 +26,9 @@ const READ_ERRORS = new Map([
  * @throws MigrationPlanError naming the file and listing every problem with its line
  */
 export function loadMigrationPlan(path: string): MigrationPlan {
+  // Plain JavaScript may call it with no path: Node's TypeError would come from inside `extname`.
+  if (typeof path !== 'string')
+    throw new TypeError(`loadMigrationPlan needs the plan file's path, such as 'plan.yaml' (got ${path === null ? 'null' : typeof path})`);
   const extension = extname(path).toLowerCase();
   const read = READERS.get(extension);
   if (read === undefined) {
@@ -90,7 +93,7 @@ function decodeUtf8(path: string, bytes: Buffer): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const text = new TextDecoder('utf-8').decode(bytes);
-    const lines = text.slice(0, text.indexOf('\uFFFD')).split('\n');
+    const lines = withLineFeeds(text.slice(0, text.indexOf('\uFFFD'))).split('\n');
     throw new MigrationPlanError(path, [
       {
         path: '',

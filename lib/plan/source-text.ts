@@ -4,7 +4,7 @@
  * 1,000-database plan in a few milliseconds (a YAML parser takes hundreds); `yaml` reads the same
  * text again only when it repeats a key (which `JSON.parse` lets through) or a problem needs a position.
  */
-import type { Document, LineCounter, Node } from 'yaml';
+import type { Alias, Document, LineCounter, Node } from 'yaml';
 import { errorMessage, type PlanProblem } from './errors';
 import { formatFieldPath, quote } from './field-path';
 
@@ -39,11 +39,21 @@ const OWN_WORDS = new Map([
   ['RESOURCE_EXHAUSTION', 'nested too deeply: a plan is a few levels deep'],
 ]);
 
+/** How many copies aliases may make of one anchored value, counting the aliases inside it ("billion laughs": a few lines of aliases expand to gigabytes). */
+const MAX_ALIAS_COPIES = 100;
+
 function parseYaml(text: string): YamlSource {
   const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
-  return { document: parseDocument(text, { ...YAML_OPTIONS, lineCounter: lines }), lines };
+  return { document: parseDocument(withLineFeeds(text), { ...YAML_OPTIONS, lineCounter: lines }), lines };
 }
+
+/**
+ * YAML 1.2 (5.4) and JSON break lines at CR, LF and CRLF; `yaml` knows only LF and CRLF (eemeli/yaml#595,
+ * declined), so an old Mac file read as one line: one comment, an empty file. A lone CR becomes LF,
+ * which keeps every offset.
+ */
+export const withLineFeeds = (text: string): string => text.replace(/\r(?!\n)/g, '\n');
 
 export function readYaml(text: string): ParsedSource {
   let source: YamlSource;
@@ -56,18 +66,85 @@ export function readYaml(text: string): ParsedSource {
   if (document.errors.length > 0) {
     const problems = document.errors.map(({ code, message, pos: [offset] }) => {
       const what = OWN_WORDS.get(code) ?? message;
-      const syntaxError = { path: '', message: `YAML syntax error: ${what}`, ...position(lines, offset) };
+      const at = code === 'RESOURCE_EXHAUSTION' ? tooDeepOnLine(withLineFeeds(text), offset) : offset;
+      const syntaxError = { path: '', message: `YAML syntax error: ${what}`, ...position(lines, at) };
       return duplicateKeyProblem(source, code, offset) ?? syntaxError;
     });
     return { ok: false, problems };
   }
   if (document.contents === null) return failed('the file is empty; expected a migration plan', { line: 1, column: 1 });
+  const keyProblems = collectionKeys(source, document.contents);
+  if (keyProblems.length > 0) return { ok: false, problems: keyProblems };
   try {
-    // maxAliasCount bounds alias expansion ("billion laughs").
-    return { ok: true, value: document.toJS({ maxAliasCount: 100 }), locate: locator(() => source) };
+    return { ok: true, value: document.toJS({ maxAliasCount: MAX_ALIAS_COPIES }), locate: locator(() => source) };
   } catch (error) {
-    return failed(`cannot read YAML: ${errorMessage(error)}`, danglingAlias(source));
+    const message = errorMessage(error);
+    if (!/^Excessive alias count/.test(message)) return failed(`cannot read YAML: ${message}`, danglingAlias(source));
+    const what = `here the copies of an anchored value (&name ... *name) pass ${MAX_ALIAS_COPIES}, the limit that guards against "billion laughs" files`;
+    return failed(`YAML aliases expand too far: ${what}; write the values out, or use fewer aliases`, aliasPastLimit(source));
   }
+}
+
+/**
+ * Where brackets on the line of `offset` first nest past MAX_JSON_DEPTH: `yaml` reports nesting too
+ * deep where its stack ran out, a column that moves with the stack's state (and the line breaks).
+ */
+function tooDeepOnLine(text: string, offset: number): number {
+  let depth = 0;
+  for (let at = text.lastIndexOf('\n', offset - 1) + 1; at < offset; at++) {
+    const code = text.charCodeAt(at);
+    if (code === OPEN_BRACKET || code === OPEN_BRACE) {
+      if (++depth > MAX_JSON_DEPTH) return at;
+    } else if (code === CLOSE_BRACKET || code === CLOSE_BRACE) depth--;
+  }
+  return offset;
+}
+
+/**
+ * Keys that are lists or mappings (`? [a, b]`, `{a: 1}: 2`): `toJS` turns them into text such as
+ * "[ a, b ]", which named no field and had no line. The path is the mapping's.
+ */
+function collectionKeys(source: YamlSource, node: unknown, path: PropertyKey[] = []): PlanProblem[] {
+  const { isAlias, isMap, isSeq } = yaml();
+  if (isSeq(node)) return node.items.flatMap((item, index) => collectionKeys(source, item, [...path, index]));
+  if (!isMap(node)) return [];
+  return node.items.flatMap(({ key, value }) => {
+    const resolved = isAlias(key) ? key.resolve(source.document) : key;
+    if (isMap(resolved) || isSeq(resolved)) {
+      const what = isSeq(resolved) ? 'list' : 'mapping';
+      return [{ path: formatFieldPath(path), message: `a key must be a name, not a ${what}`, ...position(source.lines, rangeStart(key) ?? 0) }];
+    }
+    return collectionKeys(source, value, [...path, keyText(key)]);
+  });
+}
+
+/**
+ * Where the alias is whose copy passed the limit: `toJS` throws without a position, so it runs
+ * again, each alias noting itself when its count throws (the first to note it is where it began).
+ */
+function aliasPastLimit({ document, lines }: YamlSource): { line: number; column: number } | undefined {
+  const { visit } = yaml();
+  let pastLimit: Alias | undefined;
+  visit(document, {
+    Alias: (_, alias) => {
+      const resolve = alias.resolve.bind(alias);
+      alias.resolve = (...args) => {
+        try {
+          return resolve(...args);
+        } catch (error) {
+          pastLimit ??= alias;
+          throw error;
+        }
+      };
+    },
+  });
+  try {
+    document.toJS({ maxAliasCount: MAX_ALIAS_COPIES });
+  } catch {
+    // the error readYaml reports
+  }
+  const offset = rangeStart(pastLimit);
+  return offset === undefined ? undefined : position(lines, offset);
 }
 
 /** Where the first alias without an anchor before it is: `toJS` throws for it without a position. */
@@ -194,7 +271,8 @@ function unexpectedAt(text: string, what: string): number {
   return high - 1;
 }
 
-function jsonSyntaxError(text: string, offset: number, message: string): ParsedSource {
+function jsonSyntaxError(jsonText: string, offset: number, message: string): ParsedSource {
+  const text = withLineFeeds(jsonText);
   const lineStart = offset === 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
   const line = text.slice(0, lineStart).split('\n').length;
   return failed(`JSON syntax error: ${message}`, { line, column: offset - lineStart + 1 });

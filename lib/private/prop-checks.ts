@@ -130,12 +130,28 @@ export function checkMigrationServiceName(scope: IConstruct, prop: string, value
   );
 }
 
+/** The fields each kind of state backend requires besides its `type` (plain JavaScript may leave them out). */
+const STATE_BACKEND_FIELDS: { readonly [Type in StateBackend['type']]: { readonly [Field in Exclude<RequiredField<Extract<StateBackend, { type: Type }>>, 'type'>]: true } } = {
+  local: {},
+  terraformCloud: { organization: true, workspace: true },
+  azurerm: { resourceGroupName: true, storageAccountName: true, containerName: true },
+};
+
 /**
- * A state backend's names: an azurerm backend's `resourceGroupName`, a Terraform Cloud backend's
+ * A state backend's `type` and the fields its type requires (plain JavaScript may leave them out),
+ * then its names: an azurerm backend's `resourceGroupName`, a Terraform Cloud backend's
  * `workspace` (by the rule `TFC_WORKSPACE` is held to in `stateBackendFromEnvironment`).
  */
 export function checkStateBackend(scope: IConstruct, backend: StateBackend | undefined): void {
-  if (backend?.type === 'azurerm') {
+  if (backend === undefined || backend === null) return;
+  const type: unknown = typeof backend === 'object' ? backend.type : undefined;
+  if (typeof type !== 'string' || !Object.hasOwn(STATE_BACKEND_FIELDS, type)) {
+    const got = typeof backend === 'object' ? String(JSON.stringify(type)) : `a ${typeof backend}`;
+    throw new Error(`${scope.node.path}: stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got ${got})`);
+  }
+  const missing = Object.keys(STATE_BACKEND_FIELDS[backend.type]).filter((field) => (backend as unknown as Record<string, unknown>)[field] == null);
+  if (missing.length > 0) throw new Error(`${scope.node.path}: a stateBackend of type '${backend.type}' is missing stateBackend.${missing.join(', stateBackend.')}`);
+  if (backend.type === 'azurerm') {
     checkResourceGroupName(scope, 'stateBackend.resourceGroupName', backend.resourceGroupName);
     checkName(scope, 'stateBackend.storageAccountName', backend.storageAccountName, STORAGE_ACCOUNT_NAME_RULE);
     checkName(scope, 'stateBackend.containerName', backend.containerName, BLOB_CONTAINER_NAME_RULE);
@@ -148,4 +164,31 @@ export function checkStateBackend(scope: IConstruct, backend: StateBackend | und
       `a Terraform Cloud workspace name: letters, digits, - and _, at most ${TERRAFORM_CLOUD_WORKSPACE_MAX} characters`,
     );
   }
+}
+
+/** The fields of `Props` a caller must give. */
+type RequiredField<Props> = { [Field in keyof Props]-?: undefined extends Props[Field] ? never : Field }[keyof Props];
+
+/**
+ * Props as plain JavaScript may pass them, with no type checker to stop `new X(scope, id)` or a
+ * missing field: named here, before the constructor reads them, not by a TypeError from inside it.
+ * `required` lists every required field (the type checker sees that none is left out).
+ */
+export function requireProps<Props extends object>(
+  scope: IConstruct,
+  id: string,
+  construct: string,
+  props: Props | undefined,
+  required: { readonly [Field in RequiredField<Props>]: true },
+  smallestCall = `new ${construct}(scope, id, { ${Object.keys(required).join(', ')} })`,
+): Props {
+  const path = scope.node.path === '' ? id : `${scope.node.path}/${id}`;
+  if (typeof props !== 'object' || props === null) {
+    throw new Error(`${path}: ${construct} needs props (got ${props === null ? 'null' : typeof props}); the smallest call is ${smallestCall}`);
+  }
+  const missing = Object.keys(required).filter((field) => (props as Record<string, unknown>)[field] == null);
+  if (missing.length > 0) {
+    throw new Error(`${path}: ${construct} is missing props.${missing.join(', props.')}; the smallest call is ${smallestCall}`);
+  }
+  return props;
 }

@@ -19,10 +19,10 @@ import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName, uniqueSuffix, validateNamePrefix } from '../../private/naming';
 import { moveFromFormerId } from '../../private/retired-addresses';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { checkGuid } from '../../private/prop-checks';
+import { checkGuid, requireProps } from '../../private/prop-checks';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
-import { AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
+import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 import { checkRegion } from '../../private/azure-regions';
 
@@ -123,6 +123,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   private readonly dagUpload: TerraformResource;
 
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
+    requireProps(scope, id, 'FabricAirflowHost', props, { ...AIRFLOW_HOST_REQUIRED_PROPS, servicePrincipal: true });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);

@@ -32,10 +32,10 @@ import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { SUBNET_ID } from '../../plan/rules';
-import { AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
+import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { checkArmId, checkGuid, checkGuids, checkProp, PRIVATE_DNS_ZONE_ID } from '../../private/prop-checks';
+import { checkArmId, checkGuid, checkGuids, checkProp, PRIVATE_DNS_ZONE_ID, requireProps } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -220,6 +220,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   public readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: KubernetesAirflowHostProps) {
+    requireProps(scope, id, 'KubernetesAirflowHost', props, { ...AIRFLOW_HOST_REQUIRED_PROPS, releaseStack: true, logAnalyticsWorkspace: true, actionGroup: true });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);
