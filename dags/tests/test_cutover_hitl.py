@@ -33,7 +33,7 @@ from migration_orchestration_lib.step_context import first_poke_of_try, forget_f
 
 needs_hitl = pytest.mark.skipif(not HITL_AVAILABLE, reason="human-in-the-loop operators need Airflow 3.1+")
 ALICE, MALLORY = "alice@contoso.com", "mallory@contoso.com"
-ANSWER_TIMEOUT = 90  # seconds a scenario may take before the responder gives up and fails its run
+ANSWER_TIMEOUT = 300  # seconds a scenario may take to reach each ask before the responder gives up and fails its run (a loaded machine took over 90)
 RUN_TIMEOUT = 300  # seconds the run may go on after the last answer before the responder fails it (never hang)
 # Airflow 3.3 parks a waiting request's task in `awaiting_input`; 3.1 and 3.2 defer it to HITLTrigger.
 PARKS_TASKS = AIRFLOW_VERSION >= (3, 3)
