@@ -8,6 +8,19 @@ from __future__ import annotations
 
 import os
 
+try:
+    # Checks that the DAG folder holds one bundle, whole, before anything else of the library loads.
+    import migration_orchestration_lib.bundle_manifest  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name != "migration_orchestration_lib.bundle_manifest":
+        raise
+    raise ImportError(
+        "the DAG folder %s mixes files of two bundles (an apply or upload that stopped midway): this DAG file is newer "
+        "than its migration_orchestration_lib, which lacks bundle_manifest.py. No migration task runs from this folder. "
+        "Run terraform apply again, which writes the whole bundle (where you copy the bundle yourself, copy its whole "
+        "dags/ folder again)" % os.path.dirname(os.path.abspath(__file__))
+    ) from None
+
 from migration_orchestration_lib.dag_factory import build_dag_from_plan_file
 from migration_orchestration_lib.settings import PLAN_FILE_NAME, plan_path
 

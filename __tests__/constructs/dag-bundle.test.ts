@@ -1,8 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AIRFLOWIGNORE_BLOB_NAME,
+  BUNDLE_MANIFEST_BLOB_NAME,
+  DAG_BLOB_NAME,
   loadDagBundle,
   parseRequirements,
   PLAN_BLOB_NAME,
@@ -73,6 +76,7 @@ describe('DAG bundle', () => {
       'dags/migration_orchestration_lib/plan.py',
       PLAN_BLOB_NAME,
       PLAN_SCHEMA_BLOB_NAME,
+      BUNDLE_MANIFEST_BLOB_NAME,
       AIRFLOWIGNORE_BLOB_NAME,
       'requirements.txt',
     ]);
@@ -96,6 +100,50 @@ describe('DAG bundle', () => {
     expect(afterCode).not.toBe(before);
     writeFileSync(join(root, 'schema', 'migration-plan.schema.json'), '{"type":"array"}\n');
     expect(loadDagBundle('{"name":"x"}\n', root).contentHash).not.toBe(afterCode);
+  });
+
+  /** The manifest's `files`: path below `dags/` -> SHA-256. */
+  const manifestOf = (bundle: ReturnType<typeof loadDagBundle>): Record<string, string> =>
+    JSON.parse(bundle.files.find((f) => f.blobName === BUNDLE_MANIFEST_BLOB_NAME)?.content ?? '{}').files;
+
+  it("stamps the DAG folder: a manifest of the SHA-256 of each file it puts there, not .airflowignore (Fabric's upload leaves it out) nor requirements.txt", () => {
+    const bundle = loadDagBundle('{"name":"x"}\n', findPackageRoot());
+    const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    const stamped = bundle.files.filter(
+      (f) => f.blobName.startsWith('dags/') && f.blobName !== AIRFLOWIGNORE_BLOB_NAME && f.blobName !== BUNDLE_MANIFEST_BLOB_NAME,
+    );
+    expect(manifestOf(bundle)).toEqual(Object.fromEntries(stamped.map((f) => [f.blobName.slice('dags/'.length), sha256(f.content)])));
+    expect(Object.keys(manifestOf(bundle))).toEqual(
+      expect.arrayContaining(['migration_orchestration.py', 'migration_orchestration_lib/bundle_manifest.py', 'migration_plan.json', 'migration_plan.schema.json']),
+    );
+    expect(bundle.files.find((f) => f.blobName === DAG_BLOB_NAME)).toBeDefined();
+  });
+
+  it('changes the manifest when a library file or the plan changes', () => {
+    writeTree(root, '@platform/azure-db-migration');
+    const before = manifestOf(loadDagBundle('{"name":"x"}\n', root));
+    const otherPlan = manifestOf(loadDagBundle('{"name":"y"}\n', root));
+    expect(otherPlan['migration_plan.json']).not.toBe(before['migration_plan.json']);
+    expect({ ...otherPlan, 'migration_plan.json': before['migration_plan.json'] }).toEqual(before);
+    writeFileSync(join(root, 'dags', 'migration_orchestration_lib', 'plan.py'), 'PLAN = 2\n');
+    const after = manifestOf(loadDagBundle('{"name":"x"}\n', root));
+    expect(after['migration_orchestration_lib/plan.py']).not.toBe(before['migration_orchestration_lib/plan.py']);
+    expect({ ...after, 'migration_orchestration_lib/plan.py': before['migration_orchestration_lib/plan.py'] }).toEqual(before);
+  });
+
+  it("writes the manifest the DAG's check reads: the one in __tests__/constructs/fixtures/stamped-bundle, which dags/tests/test_bundle_manifest.py checks", () => {
+    // The fixture is a DAG folder as a host writes it; its plan has a non-ASCII name (hashes are of the UTF-8 bytes).
+    const fixture = join(__dirname, 'fixtures', 'stamped-bundle');
+    cpSync(join(fixture, 'migration_orchestration.py'), join(root, 'dags', 'migration_orchestration.py'));
+    cpSync(join(fixture, 'migration_orchestration_lib'), join(root, 'dags', 'migration_orchestration_lib'), { recursive: true });
+    mkdirSync(join(root, 'schema'));
+    cpSync(join(fixture, 'migration_plan.schema.json'), join(root, 'schema', 'migration-plan.schema.json'));
+    writeFileSync(join(root, 'dags', 'deployed.airflowignore'), 'migration_orchestration_lib/\n');
+    writeFileSync(join(root, 'dags', 'requirements.txt'), 'pymssql==2.3.1\n');
+    const bundle = loadDagBundle(readFileSync(join(fixture, 'migration_plan.json'), 'utf8'), root, 'dags/requirements.txt');
+    expect(bundle.files.find((f) => f.blobName === BUNDLE_MANIFEST_BLOB_NAME)?.content).toBe(
+      readFileSync(join(fixture, 'migration_bundle_manifest.json'), 'utf8'),
+    );
   });
 
   it('parses pinned requirements without comments, blanks and pip options', () => {

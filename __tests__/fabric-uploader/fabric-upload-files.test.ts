@@ -151,6 +151,25 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.stdout).toContain('4 file(s) uploaded, 0 deleted');
     });
 
+    it("PUTs in path order: a bundle's manifest, its DAG file and its library's __init__.py before the other modules", async () => {
+      // The DAG refuses a folder mixing two bundles only where its DAG file or __init__.py is new (dags/README.md, Files).
+      const folder = bundleFolder({
+        'dags/migration_plan.json': '{}',
+        'dags/migration_orchestration_lib/airflow_compat.py': '# compat\n',
+        'dags/migration_orchestration_lib/__init__.py': '# lib\n',
+        'dags/migration_orchestration.py': '# dag\n',
+        'dags/migration_bundle_manifest.json': '{"files": {}}',
+      });
+      expect((await run(folder, fake, withCli)).code).toBe(0);
+      expect(fake.puts.map((request) => request.path.split('/files/')[1]).filter((path) => path !== MANIFEST)).toEqual([
+        'dags/migration_bundle_manifest.json',
+        'dags/migration_orchestration.py',
+        'dags/migration_orchestration_lib/__init__.py',
+        'dags/migration_orchestration_lib/airflow_compat.py',
+        'dags/migration_plan.json',
+      ]);
+    });
+
     it('is idempotent: a second run leaves the same files', async () => {
       const folder = bundleFolder({ 'dags/a.py': 'a = 1\n', 'dags/lib/b.py': 'b = 2\n' });
       expect((await run(folder, fake, withCli)).code).toBe(0);
@@ -326,7 +345,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect([...fake.files.keys()].sort()).toEqual(['dags/a.py', MANIFEST]);
       expect(result.stderr).toContain(
         "1 of the bundle's 3 files were written before it: the job's DAG folder mixes them with the earlier bundle's, " +
-          'and a task that starts now may load modules of both. Run terraform apply again, which uploads every file again',
+          'and the DAG refuses to import until they are one bundle again. Run terraform apply again, which uploads every file again',
       );
     });
 

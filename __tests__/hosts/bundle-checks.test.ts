@@ -2,6 +2,7 @@
  * A host composed by hand gets a bundle and an environment that must agree (the plan, its SQL access,
  * its host): a disagreement stops the synth instead of failing only in Airflow after deploy.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, ref, TerraformStack, Token } from 'cdktf';
@@ -22,7 +23,7 @@ import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { DagBundle, dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { loadMigrationPlan, MigrationPlan } from '../../lib/plan';
-import { PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
+import { BUNDLE_MANIFEST_BLOB_NAME, PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
 import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, KEY_VAULT, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
@@ -165,11 +166,54 @@ describe("a host's bundle and environment", () => {
         new RegExp(`^test/TeamAirflow: bundle lacks (dags/migration_orchestration_lib/[a-z_/]+\\.(py|json), ){2}` +
           `dags/migration_orchestration_lib/[a-z_/]+\\.(py|json) and ${library.length - 3} more \\(the DAG's library`),
       );
-      // A module patched in place is still the module.
-      const patched = directBundle.files.map((file) =>
+      // A module patched in place is still the module, once the manifest says so.
+      const patched = patchedEvents(directBundle);
+      expect(() => externalWith({ ...directBundle, files: restamped(patched) })).not.toThrow();
+    });
+
+    /** The bundle's files with events.py patched, the manifest left as it was. */
+    function patchedEvents(bundle: DagBundle) {
+      return bundle.files.map((file) =>
         file.blobName === 'dags/migration_orchestration_lib/events.py' ? { ...file, content: `${file.content}\n# patched\n` } : file,
       );
-      expect(() => externalWith({ ...directBundle, files: patched })).not.toThrow();
+    }
+
+    /** `files` with the manifest listing their SHA-256 as they are. */
+    function restamped(files: DagBundle['files']) {
+      return files.map((file) => {
+        if (file.blobName !== BUNDLE_MANIFEST_BLOB_NAME) return file;
+        const manifest = JSON.parse(file.content);
+        for (const name of Object.keys(manifest.files)) {
+          const content = files.find((other) => other.blobName === `dags/${name}`)?.content ?? '';
+          manifest.files[name] = createHash('sha256').update(content, 'utf8').digest('hex');
+        }
+        return { ...file, content: JSON.stringify(manifest) };
+      });
+    }
+
+    it('the manifest, or one that does not list the files as they are: the DAG would refuse to import the folder', () => {
+      expect(() => externalWith(without((name) => name === BUNDLE_MANIFEST_BLOB_NAME))).toThrow(
+        'test/TeamAirflow: bundle lacks dags/migration_bundle_manifest.json (the manifest the DAG checks its folder against, which it refuses ' +
+          'to import without): the DAG cannot import without them; pass dagBundleFor(plan)',
+      );
+      const refusal =
+        "test/TeamAirflow: bundle's dags/migration_orchestration_lib/events.py differs from its dags/migration_bundle_manifest.json (missing or " +
+        'another content): the DAG refuses to import a folder whose files differ from its manifest; pass dagBundleFor(plan) unchanged, ' +
+        'or change the SHA-256 of a file you change in the manifest too';
+      expect(() => externalWith({ ...directBundle, files: patchedEvents(directBundle) })).toThrow(refusal);
+      const adoptedPlan = examplePlanWith(AIRFLOW_OF_HOST.dataFactory);
+      const adoptedBundle = dagBundleFor(adoptedPlan);
+      expect(() => adopted(adoptedPlan, { MIGRATION_DATA_FACTORY_ID: FACTORY_ID }, { ...adoptedBundle, files: patchedEvents(adoptedBundle) })).toThrow(
+        refusal.replace('TeamAirflow', 'AirflowHost'),
+      );
+      const stepless = without((name) => name === 'dags/migration_orchestration_lib/steps.py');
+      expect(() => externalWith(stepless)).toThrow(/^test\/TeamAirflow: bundle lacks dags\/migration_orchestration_lib\/steps\.py /);
+      for (const manifest of ['{"files": [', '{"files": {}}']) {
+        const files = directBundle.files.map((file) => (file.blobName === BUNDLE_MANIFEST_BLOB_NAME ? { ...file, content: manifest } : file));
+        expect(() => externalWith({ ...directBundle, files })).toThrow(
+          "test/TeamAirflow: bundle's dags/migration_bundle_manifest.json lists no files: the DAG refuses to import without it; pass dagBundleFor(plan)",
+        );
+      }
     });
   });
 

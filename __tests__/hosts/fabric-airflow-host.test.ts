@@ -286,6 +286,7 @@ describe('FabricAirflowHost', () => {
       const { host, bundle } = fabricHostStack();
       expect(host.uploadedDagFiles).toContain('dags/migration_orchestration.py');
       expect(host.uploadedDagFiles).toContain('dags/migration_plan.json');
+      expect(host.uploadedDagFiles).toContain('dags/migration_bundle_manifest.json');
       expect(host.uploadedDagFiles).not.toContain('requirements.txt');
       expect(host.uploadedDagFiles).toEqual(
         bundle.files.map((file) => file.blobName).filter((name) => name.startsWith('dags/') && name !== AIRFLOWIGNORE_BLOB_NAME),

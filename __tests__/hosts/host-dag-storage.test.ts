@@ -44,7 +44,9 @@ describe('HostDagStorage', () => {
   it('uploads the DAG, its library, the requirements and the rendered plan, each with a content hash', () => {
     const blobs = Object.values(resourcesOfType(synth, StorageBlob.tfResourceType));
     const names = blobs.map((b) => String(b.name));
-    expect(names).toEqual(expect.arrayContaining(['dags/migration_orchestration.py', 'dags/migration_plan.json', 'dags/migration_plan.schema.json', 'requirements.txt']));
+    expect(names).toEqual(
+      expect.arrayContaining(['dags/migration_orchestration.py', 'dags/migration_plan.json', 'dags/migration_plan.schema.json', 'dags/migration_bundle_manifest.json', 'requirements.txt']),
+    );
     expect(names.some((n) => n.startsWith('dags/migration_orchestration_lib/contracts/airflow_pools.json'))).toBe(true);
     expect(names.filter((n) => /tests|__pycache__|requirements-/.test(n))).toEqual([]);
     expect(blobs.find((b) => b.name === 'dags/migration_plan.json')?.source_content).toBe(renderMigrationPlan(plan));

@@ -569,7 +569,9 @@ describe('KubernetesAirflowHost', () => {
     it('mounts every DAG file, the rendered plan and the ignore file as the DAGs folder, keeping the package layout', () => {
       const expected = bundle.files.filter((file) => file.blobName.startsWith('dags/')).map((file) => file.blobName.slice('dags/'.length));
       expect(items.map((item) => item.path).sort()).toEqual(expected.sort());
-      expect(items.map((item) => item.path)).toEqual(expect.arrayContaining(['migration_orchestration.py', 'migration_plan.json', 'migration_orchestration_lib/dag_factory.py', '.airflowignore']));
+      expect(items.map((item) => item.path)).toEqual(
+        expect.arrayContaining(['migration_orchestration.py', 'migration_plan.json', 'migration_orchestration_lib/dag_factory.py', 'migration_bundle_manifest.json', '.airflowignore']),
+      );
       expect(values.volumeMounts).toEqual([{ name: volume.name, mountPath: '/opt/airflow/dags', readOnly: true }]);
       expect(values.dags).toEqual({ persistence: { enabled: false }, gitSync: { enabled: false } });
     });

@@ -17,7 +17,11 @@ export interface DagBundleFile {
 
 /** What a host receives: DAG code, the rendered plan, its schema and the requirements for that host's Airflow. */
 export interface DagBundle {
-  /** Every file to upload: the DAG, its library, the rendered plan, its JSON Schema and `requirements.txt`. */
+  /**
+   * Every file to upload: the DAG, its library, the rendered plan, its JSON Schema, the manifest of these
+   * (`dags/migration_bundle_manifest.json`, their SHA-256: the DAG refuses to import a folder whose files
+   * differ from it), `.airflowignore` and `requirements.txt`.
+   */
   readonly files: readonly DagBundleFile[];
   /** Pinned pip requirements of the DAG for the host's Airflow. */
   readonly requirements: readonly string[];

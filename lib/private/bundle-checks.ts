@@ -3,8 +3,11 @@ import { IConstruct } from 'constructs';
 import type { AirflowHostBaseProps, AirflowHostKind, AirflowPool, IAirflowHost } from '../hosts/airflow-host';
 import { DEFERRABLE_WAITS, HOST_RUNS_TRIGGERER } from '../hosts/dag-environment';
 import type { MigrationPlan } from '../plan/types';
+import { createHash } from 'node:crypto';
 import {
+  BUNDLE_MANIFEST_BLOB_NAME,
   DAG_BLOB_NAME,
+  DAG_FOLDER_PREFIX,
   dagLibraryBlobNames,
   parseRequirements,
   PLAN_BLOB_NAME,
@@ -34,10 +37,11 @@ const REQUIRED_FILES: Readonly<Record<string, string>> = {
   [PLAN_BLOB_NAME]: 'the rendered plan the DAG reads',
   [PLAN_SCHEMA_BLOB_NAME]: "the plan's schema, which the DAG checks the plan against",
   [REQUIREMENTS_BLOB_NAME]: "the DAG's requirements for the host's Airflow",
+  [BUNDLE_MANIFEST_BLOB_NAME]: "the manifest the DAG checks its folder against, which it refuses to import without",
 };
 
-/** How many missing library files an error names before it counts the rest. */
-const NAMED_LIBRARY_FILES = 3;
+/** How many files an error names before it counts the rest. */
+const NAMED_FILES = 3;
 
 /**
  * What a host is given in code must be what the DAG can run with, or it fails only in Airflow:
@@ -49,7 +53,8 @@ const NAMED_LIBRARY_FILES = 3;
  *   looks for the pipelines the DAG runs there), both event variables or neither, a secrets
  *   backend on the host's `keyVault`, and no deferred waits where the host runs no triggerer;
  * - the pools hold each pool of the bundle's contract, with the slots it or the plan gives;
- * - the bundle was made for a host that installs this host's requirements (and Airflow).
+ * - the bundle was made for a host that installs this host's requirements (and Airflow);
+ * - its manifest lists its files as they are, or the DAG refuses to import them.
  * Checks only what the rendered plan states. A reference (a token) passes where only its value at
  * apply could tell; the vault and the factory are compared by what they refer to.
  */
@@ -102,6 +107,7 @@ export function checkBundleForHost(
     );
   }
   checkInstalledRequirements(host, props.bundle.requirements, files.get(REQUIREMENTS_BLOB_NAME) as string);
+  checkBundleManifest(path, files);
 }
 
 /**
@@ -133,12 +139,44 @@ function checkBundleFiles(path: string, files: ReadonlyMap<string, string>): voi
     .map(([name, what]) => `${name} (${what})`);
   const missingLibrary = dagLibraryBlobNames().filter((name) => !files.has(name));
   if (missingLibrary.length > 0) {
-    const named = missingLibrary.slice(0, NAMED_LIBRARY_FILES).join(', ');
-    const more = missingLibrary.length > NAMED_LIBRARY_FILES ? ` and ${missingLibrary.length - NAMED_LIBRARY_FILES} more` : '';
+    const named = missingLibrary.slice(0, NAMED_FILES).join(', ');
+    const more = missingLibrary.length > NAMED_FILES ? ` and ${missingLibrary.length - NAMED_FILES} more` : '';
     missing.push(`${named}${more} (the DAG's library, which the DAG file imports)`);
   }
   if (missing.length > 0) {
     throw new Error(`${path}: bundle lacks ${missing.join(', ')}: the DAG cannot import without them; pass dagBundleFor(plan)`);
+  }
+}
+
+/**
+ * The bundle's manifest lists its files as they are (a SHA-256 each): the DAG refuses to import a
+ * folder where a listed file is missing or differs, so a bundle changed after `dagBundleFor` made
+ * it would never import.
+ */
+function checkBundleManifest(path: string, files: ReadonlyMap<string, string>): void {
+  let listed: unknown;
+  try {
+    listed = (JSON.parse(files.get(BUNDLE_MANIFEST_BLOB_NAME) as string) as { files?: unknown }).files;
+  } catch {
+    listed = undefined;
+  }
+  if (typeof listed !== 'object' || listed === null || Array.isArray(listed) || Object.keys(listed).length === 0) {
+    throw new Error(`${path}: bundle's ${BUNDLE_MANIFEST_BLOB_NAME} lists no files: the DAG refuses to import without it; pass dagBundleFor(plan)`);
+  }
+  const differing = Object.entries(listed as Record<string, unknown>)
+    .filter(([name, hash]) => {
+      const content = files.get(`${DAG_FOLDER_PREFIX}${name}`);
+      return content === undefined || createHash('sha256').update(content, 'utf8').digest('hex') !== hash;
+    })
+    .map(([name]) => `${DAG_FOLDER_PREFIX}${name}`);
+  if (differing.length > 0) {
+    const named = differing.slice(0, NAMED_FILES).join(', ');
+    const more = differing.length > NAMED_FILES ? ` and ${differing.length - NAMED_FILES} more` : '';
+    throw new Error(
+      `${path}: bundle's ${named}${more} ${differing.length === 1 ? 'differs' : 'differ'} from its ${BUNDLE_MANIFEST_BLOB_NAME} (missing or another content): ` +
+        'the DAG refuses to import a folder whose files differ from its manifest; pass dagBundleFor(plan) unchanged, or change the SHA-256 ' +
+        'of a file you change in the manifest too',
+    );
   }
 }
 

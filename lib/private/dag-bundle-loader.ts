@@ -19,6 +19,17 @@ export const PLAN_BLOB_NAME = 'dags/migration_plan.json';
 /** Blob name of the plan's JSON Schema, beside the plan: the DAG validates the plan against it. */
 export const PLAN_SCHEMA_BLOB_NAME = 'dags/migration_plan.schema.json';
 
+/**
+ * Blob name of the bundle's manifest, beside the DAG file: the SHA-256 of the DAG file, its library, the
+ * plan and its schema, which the DAG checks the folder against when it is imported
+ * (`migration_orchestration_lib/bundle_manifest.py`), so that a folder mixing two bundles' files
+ * (an upload that stopped midway) refuses to import.
+ */
+export const BUNDLE_MANIFEST_BLOB_NAME = 'dags/migration_bundle_manifest.json';
+
+/** The bundle's DAG folder: every host puts the files under it there, by their path below it. */
+export const DAG_FOLDER_PREFIX = 'dags/';
+
 /** Blob name of the DAG file, which the host's DAG processor imports. */
 export const DAG_BLOB_NAME = DAG_ENTRY.split(sep).join('/');
 
@@ -39,10 +50,15 @@ export function loadDagBundle(
 ): DagBundle {
   const libraryFiles = [join(packageRoot, DAG_ENTRY), ...listLibraryFiles(join(packageRoot, DAG_LIBRARY_FOLDER))];
   const requirementsText = readRequirementsFile(requirementsFile, packageRoot);
-  const files = [
+  const dagFolderFiles = [
     ...libraryFiles.map((path) => bundleFile(toBlobName(packageRoot, path), readFileSync(path, 'utf8'), contentTypeOf(path))),
     bundleFile(PLAN_BLOB_NAME, renderedPlan, 'application/json'),
     bundleFile(PLAN_SCHEMA_BLOB_NAME, readFileSync(join(packageRoot, PLAN_SCHEMA), 'utf8'), 'application/json'),
+  ];
+  const files = [
+    ...dagFolderFiles,
+    bundleFile(BUNDLE_MANIFEST_BLOB_NAME, bundleManifest(dagFolderFiles), 'application/json'),
+    // Not in the manifest: the Fabric host does not upload it, and it only spares the DAG processor work.
     bundleFile(AIRFLOWIGNORE_BLOB_NAME, readFileSync(join(packageRoot, DEPLOYED_AIRFLOWIGNORE), 'utf8'), 'text/plain'),
     // Data Factory's import reads requirements.txt at the root of the imported folder.
     bundleFile(REQUIREMENTS_BLOB_NAME, requirementsText, 'text/plain'),
@@ -52,6 +68,27 @@ export function loadDagBundle(
     hash.update(file.blobName).update('\0').update(file.content).update('\0');
   }
   return { files, requirements: parseRequirements(requirementsText), contentHash: hash.digest('hex') };
+}
+
+/**
+ * The manifest of the files every host puts in the DAG folder: their paths below it (`migration_plan.json`,
+ * `migration_orchestration_lib/steps.py`) and the SHA-256 of their UTF-8 bytes, as the DAG reads them.
+ * Not `.airflowignore` (the Fabric host leaves it out) nor `requirements.txt` (outside the DAG folder).
+ */
+function bundleManifest(dagFolderFiles: readonly DagBundleFile[]): string {
+  const hashes = Object.fromEntries(
+    dagFolderFiles.map((file) => {
+      if (!file.blobName.startsWith(DAG_FOLDER_PREFIX)) throw new Error(`${file.blobName} is not under ${DAG_FOLDER_PREFIX}`);
+      return [file.blobName.slice(DAG_FOLDER_PREFIX.length), createHash('sha256').update(file.content, 'utf8').digest('hex')];
+    }),
+  );
+  const manifest = {
+    description:
+      'The files of this DAG bundle and their SHA-256. The DAG refuses to import while a file listed here differs or is missing: ' +
+      'the folder then mixes two bundles (an upload that stopped midway). Files not listed are not checked.',
+    files: hashes,
+  };
+  return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 /** Blob names of the DAG's library as this package ships it: the modules the DAG file imports, and their contracts. */

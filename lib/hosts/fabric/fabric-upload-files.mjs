@@ -164,7 +164,7 @@ async function main() {
       }
       throw new UploadError(
         `${error.message}\n  ${written} of the bundle's ${files.length} files were written before it: the job's DAG folder mixes them with ` +
-          "the earlier bundle's, and a task that starts now may load modules of both. Run terraform apply again, which uploads every file again",
+          "the earlier bundle's, and the DAG refuses to import until they are one bundle again. Run terraform apply again, which uploads every file again",
       );
     });
     console.log(`fabric-upload: ${file.path} (${file.bytes.length} bytes)`);
