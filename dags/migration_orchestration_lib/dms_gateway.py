@@ -25,8 +25,14 @@ from migration_orchestration_lib.resource_id import ResourceId, comparable_id
 log = redacting_logger(__name__)
 
 ONLINE_CAPABLE_KINDS = ("SqlMi", "SqlVm")
-# ARM answers these while another operation runs on the resource: waiting helps.
-BUSY_CODES = ("OperationInProgress", "MigrationStillValidating", "DeleteMigrationNotAllowedCancelInProgress", "DeleteMigrationNotAllowedCutoverInProgress")
+# ARM answers these while another operation runs on the resource: waiting helps. DMS's from sqlmigration.json
+# (2025-06-30, the error list of every databaseMigrations operation); the last two from Microsoft.Sql's
+# ManagedDatabases.json (2023-08-01, ManagedDatabases_Delete).
+BUSY_CODES = (
+    "OperationInProgress", "MigrationStillValidating", "DeleteMigrationNotAllowedCancelInProgress",
+    "DeleteMigrationNotAllowedCutoverInProgress", "DeleteMigrationNotAllowedDeleteInProgress", "SubscriptionOperationInProgress",
+    "ConflictingServerOperation", "ManagedInstanceUpdateSloInProgress",
+)
 
 
 class MigrationConflictError(RuntimeError):

@@ -40,6 +40,8 @@ from migration_rehearsal.world import World
 API = {"api-version": "2025-06-30"}
 AUTH = {"Authorization": "Bearer test-token"}
 EXPAND = dict(API, **{"$expand": "MigrationStatusDetails"})
+# The values sqlmigration.json (2025-06-30) documents for a backup file's status (SqlBackupFileInfo).
+BACKUP_FILE_STATUSES = {"Initial", "Uploading", "Uploaded", "Restoring", "Restored", "Skipped"}
 MONITOR = re.compile(r"^http://[^/]+/subscriptions/%s/providers/Microsoft\.DataMigration/locations/northeurope/operation(Statuses|Results)/[0-9a-f-]{36}\?api-version=2025-06-30$" % SUBSCRIPTION)
 
 
@@ -368,7 +370,10 @@ def test_an_online_restore_waits_for_the_full_backup_then_follows_the_log_chain(
     back_up(world, "LOG", "Sales_1.trn")
     write(world)
     back_up(world, "LOG", "Sales_2.trn")
-    assert details(server, "SqlMi")["pendingLogBackupsCount"] == 2
+    pending = details(server, "SqlMi")
+    assert pending["pendingLogBackupsCount"] == 2
+    # SqlBackupFileInfo.status: "Status of the file. (Initial, Uploading, Uploaded, Restoring, Restored or Skipped)"
+    assert {f["status"] for s in pending["activeBackupSets"] for f in s["listOfBackupFiles"]} <= BACKUP_FILE_STATUSES
     for _ in range(3):
         get(server, "SqlMi")
     done = details(server, "SqlMi")

@@ -483,6 +483,34 @@ def test_delete_removes_the_migration_resource_once_it_no_longer_runs(server, ga
     assert gateway.delete(target(kind)) is False
 
 
+# Answers that Azure's specifications document as "wait until the operation in progress is done": retried by a later
+# poke, never a failure for good. sqlmigration.json (2025-06-30, every databaseMigrations operation's error list):
+# 400 DeleteMigrationNotAllowedDeleteInProgress, 409 SubscriptionOperationInProgress; ManagedDatabases.json
+# (Microsoft.Sql 2023-08-01, ManagedDatabases_Delete): 409 ConflictingServerOperation, 400 ManagedInstanceUpdateSloInProgress.
+BUSY_ANSWERS = [
+    ("delete", 400, "DeleteMigrationNotAllowedDeleteInProgress"),
+    ("cancel", 409, "SubscriptionOperationInProgress"),
+    ("deleteManagedDatabase", 409, "ConflictingServerOperation"),
+    ("deleteManagedDatabase", 400, "ManagedInstanceUpdateSloInProgress"),
+]
+
+
+@pytest.mark.parametrize("operation, status, code", BUSY_ANSWERS)
+def test_a_refusal_azure_documents_as_busy_with_another_operation_is_retryable(server, gateway, operation, status, code):
+    result = start(gateway, "SqlMi")
+    server.world.put_database("mi1", SOURCE_DATABASE, state="RESTORING")
+    server.world.add_fault(operation, "error", status=status, code=code, message="another operation is in progress")
+    call = {
+        "delete": lambda: gateway.delete(target("SqlMi"), force=True),
+        "cancel": lambda: gateway.cancel(target("SqlMi"), result.migration_operation_id),
+        "deleteManagedDatabase": lambda: gateway.delete_target_database(target("SqlMi")),
+    }[operation]
+    with pytest.raises(DmsOperationFailed) as busy:
+        call()
+    assert busy.value.code == code and busy.value.retryable
+    assert [e["status"] for e in server.received(operation)] == [status]  # not retried at once: a later poke does
+
+
 def test_delete_target_database_removes_a_managed_instance_database(server, gateway):
     back_up(server.world, "FULL", "Sales_full.bak")
     result = start(gateway, "SqlMi")

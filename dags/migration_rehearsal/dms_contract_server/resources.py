@@ -56,7 +56,7 @@ def _restore_details(world: World, migration: Dict[str, Any]) -> Dict[str, Any]:
     def status_of(name: str) -> str:
         if name in restore["restored"]:
             return "Restored"
-        return "Restoring" if name == restore["current"] else "Arrived"
+        return "Restoring" if name == restore["current"] else "Uploaded"  # a documented SqlBackupFileInfo status
 
     chain: List[str] = ([restore["full"]] if restore["full"] else []) + [n for n in restore["restored"] if n != restore["full"]]
     chain += [n for n in [restore["current"]] + [b["fileName"] for b in pending] if n and n not in chain]
