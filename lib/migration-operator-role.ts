@@ -60,13 +60,13 @@ const CUTOVER_KINDS: readonly TargetKind[] = ['SqlMi', 'SqlVm'];
  * Actions to run, watch, cut over (with SqlMi or SqlVm targets) and roll back DMS migrations, after
  * Microsoft's documented minimal custom roles for DMS ("Custom roles for SQL Server to Azure SQL
  * Managed Instance migrations"), less the actions the DAG never needs: managing the service, its
- * storage keys, and its runtime nodes' monitoring data (`listMonitoringData/action`,
- * `MonitoringData/read`: the DAG reads the runtime's state from the service itself).
+ * storage keys, its runtime nodes' monitoring data (`listMonitoringData/action`,
+ * `MonitoringData/read`: the DAG reads the runtime's state from the service itself), and deleting a
+ * migration resource (`databaseMigrations/delete`: a new start sends its create over an ended migration).
  */
 const MIGRATION_ACTIONS = [
   'Microsoft.DataMigration/databaseMigrations/read',
   'Microsoft.DataMigration/databaseMigrations/write',
-  'Microsoft.DataMigration/databaseMigrations/delete',
   'Microsoft.DataMigration/databaseMigrations/cancel/action',
   CUTOVER_ACTION,
   'Microsoft.DataMigration/sqlMigrationServices/read',

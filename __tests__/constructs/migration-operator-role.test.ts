@@ -86,12 +86,11 @@ describe('MigrationOperatorRole', () => {
     ]);
   });
 
-  it("takes of DMS only what the DAG calls: migrations, the service and its migration list, not its runtime nodes' monitoring data", () => {
+  it("takes of DMS only what the DAG calls: migrations, the service and its migration list, not its runtime nodes' monitoring data nor a migration's delete", () => {
     const dataMigration = (synth({}).operator.permissions[0].actions as string[]).filter((action) => action.startsWith('Microsoft.DataMigration/'));
     expect(dataMigration).toEqual([
       'Microsoft.DataMigration/databaseMigrations/read',
       'Microsoft.DataMigration/databaseMigrations/write',
-      'Microsoft.DataMigration/databaseMigrations/delete',
       'Microsoft.DataMigration/databaseMigrations/cancel/action',
       'Microsoft.DataMigration/databaseMigrations/cutover/action',
       'Microsoft.DataMigration/sqlMigrationServices/read',

@@ -34,9 +34,9 @@ const README_TABLE = `| principal | role | scope |
 |---|---|---|
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 4 actions) | resource group \`rg-contoso-sql\` |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operation Reader (contoso-sql)\` (custom, 4 actions) | targets' resource group \`rg-data-prod\` |
-| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 13 actions) | backup storage account \`stcontosobackups\` |
-| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 13 actions) | Database Migration Service \`dms-contoso-sql\` |
-| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 13 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 12 actions) | backup storage account \`stcontosobackups\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 12 actions) | Database Migration Service \`dms-contoso-sql\` |
+| Airflow managed identity \`id-contoso-sql-airflow\` | \`Database Migration Operator (contoso-sql)\` (custom, 12 actions) | target \`mi-prod\` (SqlMi \`mi-contoso-prod\`) |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Monitoring Metrics Publisher\` | data collection rule \`dcr-contoso-sql\` |
 | Airflow secrets reader identity \`id-contoso-sql-airflow-secrets\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
@@ -95,7 +95,7 @@ describe('role assignments of the default stack', () => {
     const [operator, reader] = Object.values(synth.resource.azurerm_role_definition);
     const actionsOf = (definition: Record<string, unknown>): string[] =>
       (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]);
-    expect(actionsOf(operator)).toHaveLength(13);
+    expect(actionsOf(operator)).toHaveLength(12);
     expect(actionsOf(reader)).toEqual([
       'Microsoft.DataMigration/locations/operationResults/read',
       'Microsoft.DataMigration/locations/operationStatuses/read',
@@ -164,7 +164,7 @@ describe('role assignments of a plan that migrates every database offline', () =
     const [, operator] = operatorOf(synthesize(plan));
     const actions = actionsOf(operator);
     expect(actions).not.toContain(CUTOVER);
-    expect(actions).toHaveLength(12);
+    expect(actions).toHaveLength(11);
     expect(operator.description).toBe('Runs, watches, and rolls back the database migrations of plan contoso-sql');
     const [, online] = operatorOf(synthesize(examplePlan()));
     expect(actionsOf(online)).toContain(CUTOVER);

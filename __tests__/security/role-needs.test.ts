@@ -106,6 +106,64 @@ function functionBody(file: string, qualname: string): string | undefined {
   return lines.slice(from, end < 0 ? undefined : end).join('\n');
 }
 
+/** The DMS transports: the DAG reaches them only through the gateway (`dms_gateway.py`, class `DmsGateway`). */
+const GATEWAY_FILE = 'dms_gateway.py';
+const TRANSPORT_FILES = ['dms_transport_rest.py', 'dms_transport_sdk.py'];
+
+/** `def <name>` at the first level of `className` in `source`, with each one's body. */
+function methodBodies(source: string, className: string): Map<string, string> {
+  const lines = source.split('\n');
+  const start = lines.findIndex((line) => new RegExp(`^class ${className}\\b`).test(line));
+  const bodies = new Map<string, string>();
+  if (start < 0) return bodies;
+  let current: string | undefined;
+  for (const line of lines.slice(start + 1)) {
+    if (/^\S/.test(line)) break;
+    const def = /^ {4}def (\w+)/.exec(line);
+    if (def) current = def[1];
+    if (current) bodies.set(current, `${bodies.get(current) ?? ''}${line}\n`);
+  }
+  return bodies;
+}
+
+/** `names` and every method of `bodies` they call through `self.` (directly or via a helper returning another transport, `self._require_rest().`), transitively. */
+function closure(names: Iterable<string>, bodies: Map<string, string>, called: (body: string) => string[]): Set<string> {
+  const reached = new Set<string>();
+  const pending = [...names];
+  while (pending.length > 0) {
+    const name = pending.pop() as string;
+    if (reached.has(name) || !bodies.has(name)) continue;
+    reached.add(name);
+    pending.push(...called(bodies.get(name) as string));
+  }
+  return reached;
+}
+
+function selfCalls(body: string): string[] {
+  return [...body.matchAll(/\bself\.(\w+)\(/g)].map((m) => m[1]);
+}
+
+/**
+ * Methods of a transport class that a DAG step reaches: the DAG holds its gateway as `dms` (`Services.dms`,
+ * `dms_for`), so the gateway methods reached are those the DAG's modules call as `dms.<method>(` (and what those
+ * call on `self`); the transport methods reached are those these call on their transport (`lambda t: t.<method>(`),
+ * and what those call on `self`. A gateway method only tests call reaches nothing.
+ */
+function reachedTransportMethods(gatewaySource: string, dagModules: readonly string[], transportSource: string, transportClass: string): Set<string> {
+  const gateway = methodBodies(gatewaySource, 'DmsGateway');
+  const roots = dagModules.flatMap((source) => [...source.matchAll(/\bdms\.(\w+)\(/g)].map((m) => m[1]));
+  const gatewayReached = closure(roots, gateway, selfCalls);
+  const transportRoots = [...gatewayReached].flatMap((name) => [...(gateway.get(name) as string).matchAll(/\bt\.(\w+)\(/g)].map((m) => m[1]));
+  const transport = methodBodies(transportSource, transportClass);
+  return closure(transportRoots, transport, (body) => [...selfCalls(body), ...[...body.matchAll(/\bself\.\w+\(\)\.(\w+)\(/g)].map((m) => m[1])]);
+}
+
+/** The DAG's own modules (not the gateway, which is reached through them, and not the tests). */
+function dagSources(): string[] {
+  const modules = readdirSync(DAG_LIB).filter((file) => file.endsWith('.py') && file !== GATEWAY_FILE).map((file) => join(DAG_LIB, file));
+  return [...modules, join(ROOT, 'dags', 'migration_orchestration.py')].map((path) => readFileSync(path, 'utf8'));
+}
+
 /** Functions of a module that call its Azure client (`self._client.`), or a transport's public methods. */
 function azureCallers(file: string): string[] {
   const source = readFileSync(join(DAG_LIB, file), 'utf8');
@@ -168,6 +226,19 @@ describe('docs/permissions.md', () => {
     expect(body === undefined ? `no ${call.qualname} in ${call.file}` : body.includes(call.text) ? 'found' : `${call.qualname} no longer has ${call.text}`).toBe('found');
   });
 
+  it('names as evidence only transport calls a DAG step reaches through the gateway, not ones only tests call', () => {
+    const gateway = readFileSync(join(DAG_LIB, GATEWAY_FILE), 'utf8');
+    const sources = dagSources();
+    const unreached = [...CUSTOM, ...BUILT_IN]
+      .flatMap((need) => need.calls)
+      .filter((call) => TRANSPORT_FILES.includes(call.file))
+      .filter((call) => {
+        const [transportClass, method] = call.qualname.split('.');
+        return !reachedTransportMethods(gateway, sources, readFileSync(join(DAG_LIB, call.file), 'utf8'), transportClass).has(method);
+      });
+    expect(unreached.map((call) => `${call.file}#${call.qualname}`)).toEqual([]);
+  });
+
   it('names every function of the DAG that calls Azure', () => {
     const named = new Set([...CUSTOM, ...BUILT_IN].flatMap((need) => need.calls.map((call) => `${call.file}#${call.qualname}`)));
     const callers = AZURE_CLIENT_MODULES.flatMap((file) => azureCallers(file).map((qualname) => `${file}#${qualname}`));
@@ -180,5 +251,39 @@ describe('docs/permissions.md', () => {
       .filter((file) => file.endsWith('.py'))
       .filter((file) => /^\s*from azure\.[\w.]+ import [^\n]*\b\w+Client\b/m.test(readFileSync(join(DAG_LIB, file), 'utf8')));
     expect(holders.sort()).toEqual(AZURE_CLIENT_MODULES);
+  });
+});
+
+describe('reachedTransportMethods', () => {
+  const gateway = [
+    'class DmsGateway:',
+    '    def cancel(self, target, operation_id):',
+    '        self._await(target, lambda t: t.begin_cancel(target, operation_id))',
+    '    def delete(self, target, force=False):',
+    '        self._await(target, lambda t: t.begin_delete(target, force))',
+    '    def _await(self, target, begin):',
+    '        return begin(self._transport(target))',
+    '',
+  ].join('\n');
+  const transport = [
+    'class RestTransport:',
+    '    def begin_cancel(self, target, operation_id):',
+    '        return self._begin("POST", target)',
+    '    def begin_delete(self, target, force=False):',
+    '        return self._begin("DELETE", target)',
+    '    def _begin(self, method, target):',
+    '        return stoppable_polling(1)',
+    '',
+  ].join('\n');
+
+  it("does not take a gateway method only tests call as a step's: the operator role's old `databaseMigrations/delete` evidence", () => {
+    // Only tests called `dms.delete(` (dags/tests, which `dagSources` leaves out); a `delete` of something else is no gateway call.
+    const dag = ['def rollback(ctx):', '    ctx.services.dms.cancel(target, operation_id)', '    records.delete(key)', ''].join('\n');
+    expect([...reachedTransportMethods(gateway, [dag], transport, 'RestTransport')].sort()).toEqual(['_begin', 'begin_cancel']);
+  });
+
+  it('reaches through the gateway once a step calls it as `dms.<method>(`', () => {
+    const dag = 'dms = ctx.services.dms\nif dms.delete(target):\n    pass\n';
+    expect([...reachedTransportMethods(gateway, [dag], transport, 'RestTransport')].sort()).toEqual(['_begin', 'begin_delete']);
   });
 });

@@ -2,11 +2,13 @@
 
 The gateway speaks in plan terms (a target database, a source database, an operation id) and hides
 the transport (`dms_transport`: the azure-mgmt-datamigration SDK, or ARM REST on Python 3.8).
-Every long-running operation (create, cutover, cancel, delete) is awaited, at most
+Every long-running operation (create, cutover, cancel, a managed database's delete) is awaited, at most
 `OperationTiming.timeout_seconds`, and its outcome surfaces here: an operation that ends Failed or
 Canceled raises `DmsOperationFailed`, one still running at the deadline `DmsOperationTimeout`,
 an unreachable or overloaded ARM (after the pipeline's own retries) `DmsUnavailable`. It never
-logs request bodies: they carry SQL, file-share and storage-account secrets.
+logs request bodies: they carry SQL, file-share and storage-account secrets. It never deletes a
+migration resource (a new start sends its create over an ended migration), so the operator role
+holds no `databaseMigrations/delete`.
 """
 from __future__ import annotations
 
@@ -340,14 +342,6 @@ class DmsGateway:
             log.info("Cancel of %s: %s; the migration is %s", target.describe(), error, status.describe())
             return status
         return self.status(target, migration_operation_id)
-
-    def delete(self, target: MigrationTarget, force: bool = False) -> bool:
-        """Delete the DMS migration resource of the target database (not the database) and await
-        it; False when there was none. DMS refuses while a migration runs unless `force`."""
-        if self.current_migration(target) is None:
-            return False
-        self._await("delete the migration resource of %s" % target.describe(), target, lambda t: t.begin_delete(target, force))
-        return True
 
     def target_database_status(self, target: MigrationTarget) -> Optional[str]:
         """A managed instance database's ARM status (Online, Restoring, Creating, ...), None when

@@ -2,7 +2,8 @@
 
 Paths, bodies and status codes from the 2025-06-30 specification (Azure/azure-rest-api-specs
 `specification/datamigration/.../stable/2025-06-30/sqlmigration.json`): GET 200; PUT 200/201;
-POST cutover and cancel 200/202; DELETE 200/202/204; every one but GET long-running. The
+POST cutover and cancel 200/202; every one but GET long-running; and Microsoft.Sql's managed
+database DELETE 200/202/204, long-running. No DELETE of a migration resource: the DAG never removes one. The
 pipeline is the one the generated SDK clients build (retries with Retry-After, ARM challenge
 authentication, resource-provider registration, logging without secrets).
 """
@@ -96,10 +97,6 @@ class RestTransport:
     def begin_cancel(self, target: Any, migration_operation_id: str) -> Any:
         path = self._migration_path(target) + "/cancel"
         return self._begin("POST", path, DATA_MIGRATION_API_VERSION, (200, 202), body={"migrationOperationId": migration_operation_id})
-
-    def begin_delete(self, target: Any, force: bool = False) -> Any:
-        params = {"force": "true"} if force else {}
-        return self._begin("DELETE", self._migration_path(target), DATA_MIGRATION_API_VERSION, (200, 202, 204), **params)
 
     def get_managed_database(self, target: Any) -> Optional[Mapping[str, Any]]:
         return self._get(self._managed_database_path(target), SQL_API_VERSION)

@@ -64,10 +64,6 @@ class SdkTransport:
             parameters={"migrationOperationId": migration_operation_id}, **self._polling(), **_address(target)
         )
 
-    def begin_delete(self, target: Any, force: bool = False) -> Any:
-        options = {"force": True} if force else {}
-        return self._group(target).begin_delete(**options, **self._polling(), **_address(target))
-
     def get_managed_database(self, target: Any) -> Any:
         return self._require_rest().get_managed_database(target)
 

@@ -471,24 +471,13 @@ def test_cancel_of_a_finished_migration_returns_its_status(server, gateway, kind
     assert gateway.cancel(target(kind), result.migration_operation_id).migration_status == "Succeeded"
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_delete_removes_the_migration_resource_once_it_no_longer_runs(server, gateway, kind):
-    result = start(gateway, kind)
-    with pytest.raises(DmsOperationFailed) as refused:
-        gateway.delete(target(kind))
-    assert refused.value.code == "DeleteMigrationNotAllowedMigrationInProgress" and not refused.value.retryable
-    gateway.cancel(target(kind), result.migration_operation_id)
-    assert gateway.delete(target(kind)) is True
-    assert gateway.current_migration(target(kind)) is None
-    assert gateway.delete(target(kind)) is False
-
-
 # Answers that Azure's specifications document as "wait until the operation in progress is done": retried by a later
 # poke, never a failure for good. sqlmigration.json (2025-06-30, every databaseMigrations operation's error list):
-# 400 DeleteMigrationNotAllowedDeleteInProgress, 409 SubscriptionOperationInProgress; ManagedDatabases.json
+# 400 DeleteMigrationNotAllowedDeleteInProgress (a person deleting the migration resource: the DAG never does),
+# 409 SubscriptionOperationInProgress; ManagedDatabases.json
 # (Microsoft.Sql 2023-08-01, ManagedDatabases_Delete): 409 ConflictingServerOperation, 400 ManagedInstanceUpdateSloInProgress.
 BUSY_ANSWERS = [
-    ("delete", 400, "DeleteMigrationNotAllowedDeleteInProgress"),
+    ("cancel", 400, "DeleteMigrationNotAllowedDeleteInProgress"),
     ("cancel", 409, "SubscriptionOperationInProgress"),
     ("deleteManagedDatabase", 409, "ConflictingServerOperation"),
     ("deleteManagedDatabase", 400, "ManagedInstanceUpdateSloInProgress"),
@@ -501,7 +490,6 @@ def test_a_refusal_azure_documents_as_busy_with_another_operation_is_retryable(s
     server.world.put_database("mi1", SOURCE_DATABASE, state="RESTORING")
     server.world.add_fault(operation, "error", status=status, code=code, message="another operation is in progress")
     call = {
-        "delete": lambda: gateway.delete(target("SqlMi"), force=True),
         "cancel": lambda: gateway.cancel(target("SqlMi"), result.migration_operation_id),
         "deleteManagedDatabase": lambda: gateway.delete_target_database(target("SqlMi")),
     }[operation]
@@ -638,15 +626,6 @@ def test_a_cancel_whose_operation_fails_raises(server, gateway, kind):
     with pytest.raises(DmsOperationFailed, match="cancel migration"):
         gateway.cancel(target(kind), operation_id)
     assert gateway.status(target(kind), operation_id).is_in_flight
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_delete_whose_operation_fails_raises(server, gateway, kind):
-    start(gateway, kind)
-    server.world.add_fault("delete", "lroFailed")
-    with pytest.raises(DmsOperationFailed, match="delete the migration resource"):
-        gateway.delete(target(kind), force=True)
-    assert gateway.current_migration(target(kind)) is not None
 
 
 def test_a_managed_database_delete_whose_operation_fails_raises(server, gateway):

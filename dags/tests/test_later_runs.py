@@ -171,7 +171,6 @@ def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_fo
     (declared by a version before it, or the plan's target server entry renamed since), the target ONLINE says so."""
     from migration_orchestration_lib.dms_gateway import MigrationTarget
     from migration_orchestration_lib.handoffs import target_handoff_key
-    from migration_orchestration_lib.rehearsal import rehearsal_services
 
     plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
     dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
@@ -179,7 +178,7 @@ def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_fo
     first.run_database("db")
     assert first.outcome("db") == "migrated", first.errors
     FileRecords(str(rehearsal_world), RECORDS_FILE).put(target_handoff_key(MigrationTarget.of(plan, plan.database("db"))), "")
-    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    world.delete_migration_resource()
     assert world.operations() == []
     second = RunDriver(dag, world.observe)
     states = second.run_database("db")
@@ -208,10 +207,7 @@ def sqldb_migrated_then_used(directory):
 
 def dms_forgets_then_a_run_is_refused(plan, dag, world, declared, table, used):
     """DMS's migration resource is deleted (`DatabaseMigrationsSqlDb_Delete`); a later run changes nothing. Returns it."""
-    from migration_orchestration_lib.dms_gateway import MigrationTarget
-    from migration_orchestration_lib.rehearsal import rehearsal_services
-
-    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    world.delete_migration_resource()
     later = RunDriver(dag, world.observe)
     states = later.run_database("db")
     assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", later.errors
@@ -295,7 +291,6 @@ class _Records:
 
 class _Handoff:
     """What `handoffs` reads of a step's context: the plan's and entry's names, the target, the records."""
-
     def __init__(self, records):
         self.plan = type("Plan", (), {"name": "contoso-sql"})()
         self.database = type("Entry", (), {"name": "db"})()
@@ -431,9 +426,6 @@ def test_a_declared_target_dms_forgot_is_left_behind_by_removing_its_entry_from_
     target, the rollback keeps the source frozen and fails: the rollback-failed alert). The refusal said only "if
     applications use the target, the migration is done", leaving the runs failing; it names the way out that works:
     the entry removed from the plan, a run's end reports nothing stranded, and the source stays frozen."""
-    from migration_orchestration_lib.dms_gateway import MigrationTarget
-    from migration_orchestration_lib.rehearsal import rehearsal_services
-
     document = plan_with_databases([database_entry("db", "Sales", target="db-prod"), database_entry("hr", "Hr")])
     plan = parse_plan(document)
     dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
@@ -441,7 +433,7 @@ def test_a_declared_target_dms_forgot_is_left_behind_by_removing_its_entry_from_
     first.run_database("db")
     first.run_database("hr")
     assert (first.outcome("db"), first.outcome("hr"), first.run_outcome()) == ("migrated", "migrated", "success"), first.errors
-    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    world.delete_migration_resource()
     later = RunDriver(dag, world.observe)
     later.run_database("db")
     later.run_database("hr")

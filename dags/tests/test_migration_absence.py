@@ -141,9 +141,6 @@ def test_a_run_cleared_from_preflight_after_its_rolled_back_migration_was_delete
     XComs of the earlier pass's start_migration stay until it runs again (Airflow 2 and 3 clear a task's XComs when
     it starts, not when it is cleared). Before, the cleared preflight read them as a migration this run recorded that
     DMS no longer shows and failed for a person: the run could never go on."""
-    from migration_orchestration_lib.dms_gateway import MigrationTarget
-    from migration_orchestration_lib.rehearsal import rehearsal_services
-
     plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="offline")]))
     world = WorldView(rehearsal_world, plan.database("db"), plan)
 
@@ -158,7 +155,7 @@ def test_a_run_cleared_from_preflight_after_its_rolled_back_migration_was_delete
     run.run_database("db")
     assert run.outcome("db") == "rolled_back" and world.source_writable(), run.errors
     [failed] = world.operations()
-    assert rehearsal_services(plan).dms.delete(MigrationTarget.of(plan, plan.database("db")))
+    world.delete_migration_resource()
     assert run.xcom[("db.start_migration", "created_migration")] == failed["migrationOperationId"]
 
     states = run.clear_database("db")

@@ -517,9 +517,7 @@ def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not
     run.run_database("a")
     assert run.outcome("a") == "migrated", run.errors
     if dms == "forgot it":
-        from migration_orchestration_lib.rehearsal import rehearsal_services
-
-        assert rehearsal_services(only_b.plan).dms.delete(MigrationTarget.of(only_b.plan, only_b.plan.database("a")))
+        only_b.world.delete_migration_resource()
     elif dms == "reads it failed":
         with only_b.world.world.transaction() as state:
             [record] = [record for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]

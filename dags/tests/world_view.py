@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+from urllib.parse import quote
+
+# What a person's client sends (the DMS contract server takes any bearer token).
+DATA_MIGRATION_API_VERSION = "2025-06-30"
+PERSON_AUTHORIZATION = {"Authorization": "Bearer a-person-with-their-own-rights"}
 
 
 def set_rehearsal_clock(directory, now: str) -> None:
@@ -23,7 +28,9 @@ class WorldView:
     def __init__(self, directory, database, plan):
         from migration_rehearsal.world import World
 
-        self.world = World(str(directory))
+        self.directory = str(directory)
+        self.world = World(self.directory)
+        self.plan = plan
         self.database = database
         self.target_server = plan.target_of(self.database).resource_id.name
         self.was_online = False
@@ -77,6 +84,27 @@ class WorldView:
         operation = self.operations()[-1]
         self.world.add_fault("cancel", "stillCanceling", count=50, database=self.database.target_database)
         rehearsal_services(plan).dms.cancel(MigrationTarget.of(plan, self.database), operation["migrationOperationId"])
+
+    def delete_migration_resource(self):
+        """A person deletes the DMS migration resource of the database's target after its migration ended
+        (`DatabaseMigrationsSqlMi_Delete`, ..._SqlDb_, ..._SqlVm_: the portal, `az datamigration`), and DMS forgets
+        the migration. The DAG never deletes one (its role may not), so this is the person's own ARM request to the
+        DMS contract server the run used, awaited through its `Azure-AsyncOperation` monitor."""
+        import requests
+
+        from migration_orchestration_lib import rehearsal
+
+        base_url = rehearsal._server_url(self.directory, "dms", os.environ)
+        path = "%s/providers/Microsoft.DataMigration/databaseMigrations/%s" % (
+            self.plan.target_of(self.database).resource_id.value, quote(self.database.target_database, safe=""))
+        response = requests.delete(base_url + path, params={"api-version": DATA_MIGRATION_API_VERSION}, headers=PERSON_AUTHORIZATION, timeout=30)
+        assert response.status_code == 202, "DMS did not accept the delete: %s %s" % (response.status_code, response.text)
+        for _ in range(50):
+            status = requests.get(response.headers["Azure-AsyncOperation"], headers=PERSON_AUTHORIZATION, timeout=30).json()
+            if status["status"] != "InProgress":
+                assert status["status"] == "Succeeded", status
+                return
+        raise AssertionError("the delete never ended: %s" % status)
 
     def fail_the_last_arm_operation(self):
         """The database's latest migration still copies (InProgress) while its last ARM operation reads Failed."""
