@@ -92,6 +92,12 @@ describe('log alert queries Azure refuses at any frequency', () => {
     expect(createdRule(`union ${[...workspaces(99), 'app("app-1").requests', 'workspace("ws-0").Perf'].join(', ')}`).criteria[0].query).toContain('app("app-1")');
   });
 
+  it('counts a workspace once however its name is quoted or cased', () => {
+    const spellings = Array.from({ length: 100 }, (_, index) => [`workspace("WS-${index}").Perf`, `workspace('ws-${index}').Heartbeat`, `workspace(@"Ws-${index}").Event`]);
+    const query = `union ${spellings.flat().join(', ')}`;
+    expect(createdRule(query).criteria[0].query).toBe(query);
+  });
+
   it.each([
     ['T | where TimeGenerated > ago(15m) and TimeGenerated < ago(time(1m)) and x > ago(2days)'],
     ['T | where Message has "search" and Kind != "union *" // evaluate pivot(x), AggregatedValue, ago(window)'],

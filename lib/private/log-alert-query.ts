@@ -223,6 +223,14 @@ export function checkOneMinuteQuery(propPath: string, evaluationFrequencyMinutes
 /** Azure takes at most this many workspaces or apps in one query. */
 const MAX_CROSS_RESOURCE_REFERENCES = 100;
 
+/**
+ * The resource a string literal names, however it is quoted: `"ws"`, `'WS'` and `@"ws"` are one workspace
+ * (an Azure resource's id and name, and a GUID, are case-insensitive).
+ */
+function resourceIdentifier(literal: string): string {
+  return literal.replace(/^[hH]?@?(```|~~~|["'])([\s\S]*)\1$/, '$2').toLowerCase();
+}
+
 /** Refuses a query that Azure does not take in a log search alert rule at any frequency. */
 export function checkLogAlertQuery(propPath: string, query: string): void {
   const all = findings(query);
@@ -257,7 +265,7 @@ export function checkLogAlertQuery(propPath: string, query: string): void {
   const resources = new Set(
     all
       .filter((finding) => finding.resourceFunction === 'workspace' || finding.resourceFunction === 'app')
-      .map((finding) => `${finding.resourceFunction}(${finding.argument})`),
+      .map((finding) => `${finding.resourceFunction}(${resourceIdentifier(finding.argument ?? '')})`),
   );
   if (resources.size > MAX_CROSS_RESOURCE_REFERENCES) {
     problem(`names ${resources.size} workspaces or apps: a query may include at most ${MAX_CROSS_RESOURCE_REFERENCES}`);
