@@ -532,6 +532,28 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(readFileSync(callsFile, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
     });
 
+    it('after a refresh that failed, keeps the token and asks its source again only 30 seconds later, not before every call', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'fake-az-refresh-fails-'));
+      const callsFile = join(folder, 'calls.txt');
+      // The first call gives a token that expires in 4 minutes (inside the 5-minute refresh margin); every later call fails.
+      writeFileSync(
+        join(folder, 'az'),
+        `#!${process.execPath}\nconst fs = require('fs');\nconst first = !fs.existsSync(${JSON.stringify(callsFile)});\n` +
+          `fs.appendFileSync(${JSON.stringify(callsFile)}, 'call\\n');\n` +
+          `if (!first) { console.error('ERROR: AADSTS50173: the grant has expired'); process.exit(1); }\n` +
+          `console.log(JSON.stringify({ accessToken: ${JSON.stringify(ACCESS_TOKEN)}, expires_on: Math.floor(Date.now() / 1000) + 240 }));\n`,
+      );
+      chmodSync(join(folder, 'az'), 0o755);
+      // The wait past the 30 seconds after sign-in, then a.py again and three more files: four calls a refresh is due before.
+      fake.failures.set('dags/a.py', { status: 429, times: 1, retryAfterSeconds: 31, errorCode: 'RequestBlocked' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n', 'dags/c.py': 'c\n', 'dags/d.py': 'd\n' }), fake, { PATH: `${folder}:${process.env.PATH}` });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      // The sign-in, and one refresh that failed: the still valid token served the other calls.
+      expect(readFileSync(callsFile, 'utf8').trim().split('\n')).toHaveLength(2);
+      expect(fake.files.get('dags/d.py')?.toString()).toBe('d\n');
+    }, 90_000);
+
     it('on a 401, signs in anew once and tries the call again', async () => {
       fake.failures.set('dags/a.py', { status: 401, times: 1, errorCode: 'TokenExpired' });
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withSecret());

@@ -62,6 +62,8 @@ describe('log alert queries Azure refuses at any frequency', () => {
     ],
     ['T | where TimeGenerated > ago(2 * 1h)', /\(got ago\(2 \* 1h\)\)/],
     ['T | where TimeGenerated > ago(totimespan("1h"))', /\(got ago\(totimespan\("1h"\)\)\)/],
+    ['T | where TimeGenerated > ago(0x1d)', /\(got ago\(0x1d\)\)/],
+    ['T | where TimeGenerated > ago(1e3ms)', /\(got ago\(1e3ms\)\)/],
     ['T | summarize AggregatedValue = count() by x', /customAlerts\.steps\.query must not use AggregatedValue: it is a reserved word in log search alert rule queries/],
     ["T | extend ['AggregatedValue'] = 1", /must not use AggregatedValue/],
     ['search "error" | count', /customAlerts\.steps\.query must not use search: Azure does not support log search alert rules that use search or union \*/],
@@ -90,12 +92,22 @@ describe('log alert queries Azure refuses at any frequency', () => {
     expect(createdRule(`union ${[...workspaces(99), 'app("app-1").requests', 'workspace("ws-0").Perf'].join(', ')}`).criteria[0].query).toContain('app("app-1")');
   });
 
+  it('counts a workspace once however its name is quoted or cased', () => {
+    const spellings = Array.from({ length: 100 }, (_, index) => [`workspace("WS-${index}").Perf`, `workspace('ws-${index}').Heartbeat`, `workspace(@"Ws-${index}").Event`]);
+    const query = `union ${spellings.flat().join(', ')}`;
+    expect(createdRule(query).criteria[0].query).toBe(query);
+  });
+
   it.each([
     ['T | where TimeGenerated > ago(15m) and TimeGenerated < ago(time(1m)) and x > ago(2days)'],
     ['T | where Message has "search" and Kind != "union *" // evaluate pivot(x), AggregatedValue, ago(window)'],
     ['T | extend Pivot = pivot, Narrow = 1 | project d = Properties["AggregatedValue"], e = Properties.AggregatedValue'],
     ['union isfuzzy=true T, (datatable(x: long)[])'],
     ['union Sec*, Perf | where x > 1'],
+    ['T | where t > ago(2millisec) and t > ago(5microsec) and t > ago(1micro) and t > ago(3micros) and t > ago(9nanosec) and t > ago(1nanoseconds)'],
+    ["let Hits = datatable(search: string, n: long)['a', 1];\nHits | where n > 0"],
+    ["let Recent = view(search: string) { T | where Message has ['search'] };\nRecent('x') | count"],
+    ["declare query_parameters(search: string = 'x');\nT | where Message has ['search']"],
     ['union workspace("ws-1").Perf, workspace("ws-1").Heartbeat, resource("/subscriptions/x/resourceGroups/rg").Heartbeat'],
   ])('takes %j', (query) => {
     expect(createdRule(query).criteria[0].query).toBe(query);

@@ -30,9 +30,11 @@ interface Token {
   readonly end: number;
 }
 
+// The suffixes Microsoft's parser (Kusto.Language) reads as a timespan literal, some of them undocumented.
 const TIMESPAN_UNITS = new Set([
   'd', 'day', 'days', 'h', 'hr', 'hrs', 'hour', 'hours', 'm', 'min', 'minute', 'minutes', 's', 'sec', 'second', 'seconds',
-  'ms', 'milli', 'millis', 'millisecond', 'milliseconds', 'microsecond', 'microseconds', 'tick', 'ticks',
+  'ms', 'milli', 'millis', 'millisec', 'millisecond', 'milliseconds', 'micro', 'micros', 'microsec', 'microsecond', 'microseconds',
+  'nanosec', 'nanosecond', 'nanoseconds', 'tick', 'ticks',
 ]);
 
 // One alternative per token kind, tried in this order at each position (a sticky match).
@@ -58,7 +60,8 @@ function tokenize(query: string): Token[] {
       if (!match) continue;
       const text = match[0];
       if (kind !== 'skip') {
-        const unit = kind === 'number' ? /[A-Za-z]+$/.exec(text)?.[0] : undefined;
+        // A hex number (0x1d) or an exponent (1e3ms) is no timespan literal.
+        const unit = kind === 'number' ? /^\d+(?:\.\d+)?([A-Za-z]+)$/.exec(text)?.[1] : undefined;
         tokens.push({ kind: unit && TIMESPAN_UNITS.has(unit) ? 'timespan' : kind, text, start: position, end: position + text.length });
       }
       position += text.length;
@@ -176,7 +179,9 @@ export function findings(query: string): Finding[] {
 
     const name = token.text;
     const tabular = position === 'afterPipe' || position === 'tabularStart' || position === 'operatorFirstSubquery';
-    if ((name === 'search' || name === 'union') && tabular) {
+    // `search:string` declares a column (datatable, externaldata, a function's or view's parameters).
+    const declared = tokens[index + 1]?.text === ':';
+    if ((name === 'search' || name === 'union') && tabular && !declared) {
       found.push({ rule: 'oneMinute', text: name });
       if (name === 'search') found.push({ rule: 'search', text: name });
     } else if ((name === 'take' || name === 'limit') && (position === 'afterPipe' || position === 'operatorFirstSubquery')) {
@@ -218,6 +223,14 @@ export function checkOneMinuteQuery(propPath: string, evaluationFrequencyMinutes
 /** Azure takes at most this many workspaces or apps in one query. */
 const MAX_CROSS_RESOURCE_REFERENCES = 100;
 
+/**
+ * The resource a string literal names, however it is quoted: `"ws"`, `'WS'` and `@"ws"` are one workspace
+ * (an Azure resource's id and name, and a GUID, are case-insensitive).
+ */
+function resourceIdentifier(literal: string): string {
+  return literal.replace(/^[hH]?@?(```|~~~|["'])([\s\S]*)\1$/, '$2').toLowerCase();
+}
+
 /** Refuses a query that Azure does not take in a log search alert rule at any frequency. */
 export function checkLogAlertQuery(propPath: string, query: string): void {
   const all = findings(query);
@@ -252,7 +265,7 @@ export function checkLogAlertQuery(propPath: string, query: string): void {
   const resources = new Set(
     all
       .filter((finding) => finding.resourceFunction === 'workspace' || finding.resourceFunction === 'app')
-      .map((finding) => `${finding.resourceFunction}(${finding.argument})`),
+      .map((finding) => `${finding.resourceFunction}(${resourceIdentifier(finding.argument ?? '')})`),
   );
   if (resources.size > MAX_CROSS_RESOURCE_REFERENCES) {
     problem(`names ${resources.size} workspaces or apps: a query may include at most ${MAX_CROSS_RESOURCE_REFERENCES}`);

@@ -211,7 +211,10 @@ async function main() {
  * @property {() => Promise<BearerToken>} signIn a new token, from the source the first came from
  */
 /** @typedef {{ text: string, endsAtMs: number }} UploadBudget when the upload's calls and their retries' waits must be over */
-/** @typedef {{ value: string, expiresOnMs?: number, acquiredAtMs: number }} BearerToken expiresOnMs: when the source says it expires */
+/**
+ * @typedef {{ value: string, expiresOnMs?: number, acquiredAtMs: number, refreshTriedAtMs?: number }} BearerToken expiresOnMs: when the
+ * source says it expires; refreshTriedAtMs: when a refresh that failed began
+ */
 
 /**
  * The provider's timeout as the time the whole upload may take at the files API, its calls and the waits
@@ -404,16 +407,17 @@ function describeCallError(error, budget) {
  * @param {FilesApi} api
  */
 async function freshToken(api) {
-  const { expiresOnMs, acquiredAtMs } = api.token;
+  const { expiresOnMs, acquiredAtMs, refreshTriedAtMs } = api.token;
   const now = Date.now();
   if (expiresOnMs === undefined || now < expiresOnMs - TOKEN_REFRESH_MARGIN_MS) {
     return api.token;
   }
   if (now < expiresOnMs) {
-    if (now - acquiredAtMs < TOKEN_REFRESH_INTERVAL_MS) {
+    // At most every 30 seconds, a failed try included: else a source that fails is asked again before every call.
+    if (now - Math.max(acquiredAtMs, refreshTriedAtMs ?? 0) < TOKEN_REFRESH_INTERVAL_MS) {
       return api.token;
     }
-    api.token = await api.signIn().catch(() => api.token);
+    api.token = await api.signIn().catch(() => ({ ...api.token, refreshTriedAtMs: now }));
     return api.token;
   }
   api.token = await api.signIn().catch((error) => {
