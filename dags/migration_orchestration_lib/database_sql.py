@@ -151,6 +151,12 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.backup_log(database.source_database, file_path), key, own_key=True)
         return statements.parse_backups(rows)
 
+    def log_after_backup(self, database: DatabaseMigration, file_paths: Sequence[str], purpose: str) -> statements.LogAfterBackup:
+        """Whether the source's log holds records after the newest of its log backups to `file_paths`
+        (`sql_statements.log_after_backup`)."""
+        rows = self._run(_source(database, "master"), statements.log_after_backup(database.source_database, file_paths), purpose)
+        return statements.parse_log_after_backup(rows)
+
     def drop_target(self, database: DatabaseMigration) -> int:
         """Drop the SqlVm target; returns how many databases of its name remain (0 once dropped)."""
         rows = self._run(_target(database, "master"), statements.drop_database(database.target_database), "drop-target")

@@ -883,6 +883,93 @@ def backup_log(database: str, file_path: str) -> str:
     )
 
 
+_LOG_END = "#log_end"
+
+
+def log_after_backup(database: str, file_paths: Sequence[str]) -> str:
+    """What `LogAfterBackup` reads: whether `database`'s transaction log holds records after the newest of the log
+    backups msdb records to `file_paths` (the final backup DMS went or goes live on, and a later one it restored),
+    from the source's own records.
+
+    - msdb: that backup's `last_lsn` ("the next log record after the backup set"; the backup holds the
+      records "up to but not including this LSN", Microsoft's "Log Sequence Numbers and Restore Planning")
+      and the greatest `last_lsn` of any log backup of the database: a later one reaching past it holds
+      records written after it;
+    - `sys.database_recovery_status.last_log_backup_lsn`: where the next log backup starts (a later log
+      backup msdb's history no longer holds moves it too);
+    - `sys.dm_db_log_stats(database_id).log_end_lsn`: "the LSN of the last log record in the transaction
+      log", in the log's own text form (hex `VLF:block:slot`). SQL Server 2016 SP2 and later, Azure SQL
+      Managed Instance; it needs a server permission (VIEW SERVER STATE). In a TRY, through sp_executesql:
+      where it is missing (error 208) or refused (300) the log's end stays NULL, unread."""
+    if not file_paths:
+        raise StatementError("name at least one backup file")
+    literal, paths = quote_literal(database), ", ".join(quote_literal(path) for path in file_paths)
+    stats = ("INSERT INTO %s (log_end_lsn) SELECT s.log_end_lsn FROM sys.databases AS d "
+             "CROSS APPLY sys.dm_db_log_stats(d.database_id) AS s WHERE d.name = %s;" % (_LOG_END, literal))
+    return "\n".join([
+        "SET NOCOUNT ON;",
+        "CREATE TABLE %s (log_end_lsn nvarchar(24) NULL);" % _LOG_END,
+        "BEGIN TRY",
+        "    EXEC sys.sp_executesql %s;" % quote_literal(stats),
+        "END TRY",
+        "BEGIN CATCH",
+        "END CATCH;",
+        "SELECT (SELECT TOP (1) CONVERT(varchar(40), b.last_lsn) %s WHERE b.database_name = %s AND b.type = 'L' "
+        "AND m.physical_device_name IN (%s) ORDER BY b.last_lsn DESC) AS final_last_lsn, "
+        "(SELECT TOP (1) CONVERT(varchar(40), b.last_lsn) FROM msdb.dbo.backupset AS b WHERE b.database_name = %s "
+        "AND b.type = 'L' ORDER BY b.last_lsn DESC) AS newest_log_backup_lsn, "
+        "(SELECT CONVERT(varchar(40), r.last_log_backup_lsn) FROM sys.database_recovery_status AS r "
+        "WHERE r.database_id = DB_ID(%s)) AS last_log_backup_lsn, "
+        "(SELECT TOP (1) log_end_lsn FROM %s) AS log_end_lsn;"
+        % (_BACKUP_SOURCE, literal, paths, literal, literal, _LOG_END),
+    ])
+
+
+@dataclass(frozen=True)
+class LogAfterBackup:
+    """What `log_after_backup` read, LSNs in msdb's numeric form; None where not read or not found."""
+
+    final_last_lsn: Optional[int]  # None: msdb records no log backup of the database to those files
+    backed_up_to: Optional[int]  # where the newest log backup ends (msdb, or the database's recovery status)
+    log_end_lsn: Optional[int]  # the last log record's (None: sys.dm_db_log_stats missing or refused)
+
+    @property
+    def written_after(self) -> Optional[str]:
+        """What shows log records after the final backup (None: nothing does). SQL Server logs every change in
+        a transaction of several records (begin, the change, commit), so the last record's LSN passes the
+        backup's `last_lsn` whether the view reports the last record or the log's end."""
+        if self.final_last_lsn is None:
+            return None
+        found = []
+        if self.backed_up_to is not None and self.backed_up_to > self.final_last_lsn:
+            found.append("a later log backup reaches LSN %d" % self.backed_up_to)
+        if self.log_end_lsn is not None and self.log_end_lsn > self.final_last_lsn:
+            found.append("its transaction log ends at LSN %d (sys.dm_db_log_stats)" % self.log_end_lsn)
+        return "; ".join(found) or None
+
+
+def numeric_lsn(text: Any) -> Optional[int]:
+    """An LSN as msdb stores it (numeric(25,0)) from either form: decimal digits, or the log's hex
+    `VLF:block:slot`, which is VLF * 10^15 + block * 10^5 + slot. None where it is neither."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    if re.match(r"^[0-9]+$", value):
+        return int(value)
+    parts = re.match(r"^([0-9A-Fa-f]{1,8}):([0-9A-Fa-f]{1,8}):([0-9A-Fa-f]{1,4})$", value)
+    if not parts:
+        return None
+    return int(parts.group(1), 16) * 10 ** 15 + int(parts.group(2), 16) * 10 ** 5 + int(parts.group(3), 16)
+
+
+def parse_log_after_backup(rows: Sequence[Mapping[str, Any]]) -> LogAfterBackup:
+    row = rows[0] if rows else {}
+    backed_up = [lsn for lsn in (numeric_lsn(row.get("newest_log_backup_lsn")), numeric_lsn(row.get("last_log_backup_lsn")))
+                 if lsn is not None]
+    return LogAfterBackup(final_last_lsn=numeric_lsn(row.get("final_last_lsn")), backed_up_to=max(backed_up) if backed_up else None,
+                          log_end_lsn=numeric_lsn(row.get("log_end_lsn")))
+
+
 def last_backup(database: str) -> str:
     """The newest backup (full, differential or log; not copy-only) of `database`: which file is last.
 

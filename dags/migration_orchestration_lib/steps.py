@@ -692,9 +692,41 @@ def cutover(ctx: StepContext) -> StepResult:
     if not now.migration.is_backup_restored(file_name):
         raise StepFailure("final backup %s is not restored yet: %s" % (file_name, now.describe()))
     cutover_steps.check_window_open(ctx, now)
+    unread = _check_nothing_logged_after(ctx, [file_name, now.migration.last_restored_filename], "log-after-final-backup", (
+        "DMS would go live without them: the cutover is not requested. The rollback undoes the migration as after any "
+        "failure (the source back to its access before the freeze, holding those writes); run again to migrate them"))
     ctx.services.dms.cutover(ctx.target, now.operation_id)
-    return StepResult("cutover of migration %s requested (final backup %s restored)" % (now.operation_id, file_name),
+    return StepResult("cutover of migration %s requested (final backup %s restored%s)" % (now.operation_id, file_name, unread),
                       return_value=now.operation_id)
+
+
+def _check_nothing_logged_after(ctx: StepContext, file_names: List[Optional[str]], purpose: str, then: str) -> str:
+    """Refuse where the source's own records show log records after the newest of the log backups `file_names` (the
+    final backup, and the last file DMS restored: a routine log backup in the share after the final one, restored
+    too, loses nothing): a person made the source writable after it, wrote, and froze it again; the target lacks
+    those writes and a row count does not see an update. Returns a note for the step's result where the log's end
+    could not be read (`sql_statements.log_after_backup`), else ""."""
+    database = ctx.database
+    share = ctx.source_server.backup_file_share
+    names = list(dict.fromkeys(re.split(r"[\\/]", name)[-1] for name in file_names if name))
+    if share is None or not names:
+        return "; the source's log after the final backup not checked: %s" % ("no backupFileShare" if names else "DMS names no final backup")
+    paths = [share.path.rstrip("\\/") + "\\" + name for name in names]
+    found = ctx.sql.log_after_backup(database, paths, purpose)
+    if found.final_last_lsn is None:
+        return "; the source's log after the final backup not checked: msdb records no log backup of %s to %s" % (
+            database.source_database, " or ".join(paths))
+    written = found.written_after
+    if written:
+        raise StepFailure(
+            "source database %s was written after the final log backup %s (the newest restored ends before LSN %d): %s. "
+            "Made writable after the final backup and frozen again (or backed up since: a backup may log records too), "
+            "it may hold writes the target lacks, which a row count would not see (an update); %s"
+            % (database.source_database, " or ".join(names), found.final_last_lsn, written, then))
+    if found.log_end_lsn is None:
+        return ("; only later log backups looked for: the source's log end is unread (sys.dm_db_log_stats: SQL Server "
+                "2016 SP2 or later, and VIEW SERVER STATE)")
+    return ""
 
 
 def validate(ctx: StepContext) -> StepResult:
@@ -713,16 +745,37 @@ def validate(ctx: StepContext) -> StepResult:
             "(applications may write to the target by now)" % now.operation_id,
             return_value=VALIDATED,
         )
+    logged = _check_nothing_logged_after_restore(ctx, now)
     database, stronger = validation.to_meet(ctx, now.operation_id)  # never less than promised at the freeze
     _wait_while_another_connection_holds_the_source(ctx, database, source)
     deadline = ctx.deadline() or utc_now() + timedelta(minutes=database.timeout_minutes)
     report = ctx.sql.compare(ctx.plan, database, deadline, ctx.on_running, ctx.timing.heartbeat)
-    said = "; " + stronger if stronger else ""
+    said = ("; " + stronger if stronger else "") + logged
     if not report.passed:
         then = (". If the target is right all the same, a person clears that record (%s) and runs "
                 "again" % variables_set(validation.validation_record_key(now.operation_id))) if stronger else ""
         raise StepFailure("validation of %s failed: %s%s%s" % (ctx.database.name, report.summary(), said, then))
     return StepResult("validation passed: %s%s" % (report.summary(), said), return_value=VALIDATED)
+
+
+def _check_nothing_logged_after_restore(ctx: StepContext, now: Standing) -> str:
+    """Validate: a restore that froze its source went live on a final backup; nothing may have been logged on the
+    source after it (`_check_nothing_logged_after`). Offline: the backup DMS finished at (`lastBackupName`); online:
+    this run's final backup and the last file DMS restored."""
+    database = ctx.database
+    if not database.restores_backups or not database.freezes_source:
+        return ""
+    if database.is_online:
+        taken = ctx.task_instance.xcom_pull(task_ids=ctx.task_id("final_backup"))
+        file_names = [taken if isinstance(taken, str) else None, now.migration.last_restored_filename]
+    else:
+        file_names = [now.migration.last_backup_name]
+    return _check_nothing_logged_after(ctx, file_names, "log-after-final-backup", (
+        "the target is neither compared nor declared migrated. The rollback hands the database back to the source (its "
+        "access before the freeze) and keeps the target, as after a failed validation. DMS keeps reporting this "
+        "migration completed, so to migrate the source again name another target database in the plan "
+        "(databases[].target.database); drop target database %s on %s once it is of no use"
+        % (database.target_database, database.target_server)))
 
 
 def _wait_while_another_connection_holds_the_source(ctx: StepContext, database: Any, source: Any) -> None:

@@ -28,7 +28,8 @@ What it knows:
   `sys.dm_os_volume_stats(database_id, file_id)` (CROSS APPLY: the volume holding that file, its
   free space net of the world's database files) and, from SQL Server 2017 (major version 14) on,
   `sys.dm_os_enumerate_fixed_drives` (the volumes of a drive letter; earlier: "Invalid object
-  name", message 208); the dynamic management views refuse a login without VIEW SERVER STATE
+  name", message 208), `sys.dm_db_log_stats(database_id)` (CROSS APPLY; `log_end_lsn`: the world's `lsn`, in the
+  log's hex form; from SQL Server 2016, major version 13: earlier "Invalid object name", message 208); the dynamic management views refuse a login without VIEW SERVER STATE
   (message 300), and master's keys are visible only to one with VIEW ANY DEFINITION (metadata
   visibility: the world's keys have no owner or grants), as SQL Server does;
 - functions of the session's login: `SUSER_SNAME()`, `HAS_PERMS_BY_NAME` (server and database
@@ -133,6 +134,7 @@ BYTES_PER_MB = 1024 * 1024
 SYSTEM_DATABASES_MB = 64  # what master, msdb, model and tempdb take on a managed instance here
 SQL_SERVER_KINDS = ("SqlServer", "SqlVm")  # where files live on the server's own volumes
 FIXED_DRIVES_SINCE_MAJOR_VERSION = 14  # sys.dm_os_enumerate_fixed_drives came with SQL Server 2017
+LOG_STATS_SINCE_MAJOR_VERSION = 13  # sys.dm_db_log_stats came with SQL Server 2016 SP2
 DEFAULT_PATHS_SINCE_MAJOR_VERSION = 11  # SERVERPROPERTY('InstanceDefaultDataPath'): SQL Server 2012
 # A database permission a server permission implies (the permission hierarchy; CONTROL SERVER implies all).
 DATABASE_PERMISSIONS_FROM_SERVER = {"VIEW DEFINITION": "VIEW ANY DEFINITION"}
@@ -711,7 +713,23 @@ class _Session:
         if parts == ("sys", "dm_os_volume_stats") and len(arguments) == 2:
             self._require_server_state()
             return self._volume_stats(*arguments)
+        if parts == ("sys", "dm_db_log_stats") and len(arguments) == 1:
+            return self._log_stats(arguments[0])
         raise NotUnderstood("the table-valued function %s" % ".".join(name))
+
+    def _log_stats(self, database_id: Any) -> List[Dict[str, Any]]:
+        """sys.dm_db_log_stats: from SQL Server 2016 (major version 13; its SP2 is not modelled) and on a managed
+        instance; VIEW SERVER STATE. `log_end_lsn` is the world's `lsn` (the end of the database's log), in the
+        log's hex form VLF:block:slot for the numeric msdb form VLF * 10^15 + block * 10^5 + slot."""
+        if self.kind in SQL_SERVER_KINDS and int(self.server_property("ProductMajorVersion") or 0) < LOG_STATS_SINCE_MAJOR_VERSION:
+            raise DatabaseError("Invalid object name 'sys.dm_db_log_stats'. (208)")
+        self._require_server_state()
+        for database in self.world.databases(self.server, tables=False):
+            if self.database_id(database["name"]) == database_id:
+                lsn = int(database["lsn"])
+                text = "%08X:%08X:%04X" % (lsn // 10 ** 15, lsn // 10 ** 5 % 10 ** 10, lsn % 10 ** 5)
+                return [{"database_id": database_id, "recovery_model": database["recoveryModel"], "log_end_lsn": text}]
+        return []
 
     def _master_files(self) -> List[Dict[str, Any]]:
         """A data file (file_id 1) and a log file (file_id 2) per database, in the default paths."""

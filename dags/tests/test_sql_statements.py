@@ -336,3 +336,25 @@ def test_a_restore_room_batch_reads_which_databases_are_there_before_the_room_th
         s.restore_room("SqlDb", ["Sales"])
     assert s.parse_restore_room([fact("controls_server", "adf-x", 0)]).login == s.LoginPermission("adf-x", False)
     assert s.parse_login_permission([{"login_name": "dms", "has_permission": None}]) == s.LoginPermission("dms", False)
+
+
+@pytest.mark.parametrize("text, number", [
+    ("0000002A:000000D0:0003", 42 * 10 ** 15 + 208 * 10 ** 5 + 3), ("42000000020800003", 42000000020800003),
+    ("00000000:00000000:0007", 7), (None, None), ("", None), ("x:y:z", None), ("1:2", None)])
+def test_lsns_read_in_either_form_as_msdb_numbers(text, number):
+    """sys.dm_db_log_stats writes VLF:block:slot in hex; msdb's numeric(25,0) is VLF * 10^15 + block * 10^5 + slot."""
+    assert s.numeric_lsn(text) == number
+
+
+def test_log_after_a_backup_counts_only_records_past_its_last_lsn():
+    """last_lsn is the next record after the backup: a log end or a later backup at it holds nothing new."""
+    assert s.LogAfterBackup(final_last_lsn=100, backed_up_to=100, log_end_lsn=100).written_after is None
+    assert s.LogAfterBackup(final_last_lsn=None, backed_up_to=500, log_end_lsn=500).written_after is None
+    assert "LSN 103 (sys.dm_db_log_stats)" in s.LogAfterBackup(100, 100, 103).written_after
+    assert s.LogAfterBackup(100, 104, None).written_after == "a later log backup reaches LSN 104"
+    batch = s.log_after_backup("O'Brien", [r"\\fs\b\x.trn", "y.trn"])
+    assert "BEGIN TRY\n    EXEC sys.sp_executesql N'INSERT INTO #log_end" in batch, "a name older servers refuse to compile"
+    assert "sys.dm_db_log_stats(d.database_id) AS s WHERE d.name = N''O''''Brien'';'" in batch
+    assert r"m.physical_device_name IN (N'\\fs\b\x.trn', N'y.trn') ORDER BY b.last_lsn DESC" in batch
+    with pytest.raises(s.StatementError):
+        s.log_after_backup("Sales", [])

@@ -670,3 +670,43 @@ def test_a_database_with_its_own_collation_meets_temporary_tables_as_sql_server_
     cursor.execute(setup + "SELECT (SELECT COUNT(*) FROM #wanted AS w WHERE w.name = N'orders') AS ci, "
                            "(SELECT COUNT(*) FROM sys.databases AS d JOIN #wanted AS w ON d.name = w.name) AS joined;")
     assert rows_as_dicts(cursor) == [{"ci": 1, "joined": 0}], "in master, the server's collation on both sides"
+
+
+def _log_after(world, path):
+    cursor = cursor_on(world)
+    cursor.execute(sql_statements.log_after_backup("Sales", [path]))
+    return sql_statements.parse_log_after_backup(rows_as_dicts(cursor))
+
+
+def test_log_after_a_backup_reads_msdb_the_recovery_status_and_the_log_end(world):
+    """The final backup's last_lsn (the next record after it), where the newest log backup ends, and the log's end
+    (sys.dm_db_log_stats, hex VLF:block:slot) in msdb's numeric form; a write after the backup passes its last_lsn."""
+    world.take_backup("sql01", "Sales", "FULL", "full.bak")
+    final = world.take_backup("sql01", "Sales", "LOG", "final.trn")
+    found = _log_after(world, "final.trn")
+    assert (found.final_last_lsn, found.backed_up_to, found.log_end_lsn) == (final["lastLsn"],) * 3
+    assert found.written_after is None
+    tables = world.database("sql01", "Sales")["tables"]
+    world.set_table("sql01", "Sales", "dbo.Customers", tables["dbo.Customers"]["columns"], [])
+    found = _log_after(world, "final.trn")
+    assert found.log_end_lsn == final["lastLsn"] + 1 and "sys.dm_db_log_stats" in found.written_after
+    assert _log_after(world, "other.trn").final_last_lsn is None
+
+
+def test_log_after_a_backup_leaves_the_log_end_unread_where_sys_dm_db_log_stats_is_missing_or_refused(world):
+    """Before SQL Server 2016 the function is an invalid object name (208), without VIEW SERVER STATE refused (300):
+    caught, the log's end NULL; a later log backup still shows the write."""
+    world.take_backup("sql01", "Sales", "FULL", "full.bak")
+    final = world.take_backup("sql01", "Sales", "LOG", "final.trn")
+    with world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 12
+    assert _log_after(world, "final.trn").log_end_lsn is None
+    tables = world.database("sql01", "Sales")["tables"]
+    world.set_table("sql01", "Sales", "dbo.Customers", tables["dbo.Customers"]["columns"], [])
+    assert _log_after(world, "final.trn").written_after is None, "unseen without the log's end or a later backup"
+    world.take_backup("sql01", "Sales", "LOG", "later.trn")
+    assert _log_after(world, "final.trn").written_after == "a later log backup reaches LSN %d" % (final["lastLsn"] + 2)
+    with world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 16
+    world.set_login("sql01", "u", [], {"sales": ["ALTER"]})
+    assert _log_after(world, "final.trn").log_end_lsn is None

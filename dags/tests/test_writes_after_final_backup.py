@@ -1,0 +1,136 @@
+"""Writes made on the source after the final log backup are never lost without a step noticing (`task_driver` on the
+rehearsal world). A person makes the frozen source writable between final_backup and the cutover (online) or the
+end of DMS's restore (offline), writes, and freezes it again before validate: validate and done see a read-only
+source, and a row count does not see an update. The source's own records (msdb's log backups, the recovery status,
+`sys.dm_db_log_stats`) show log after the final backup: the migration is not declared migrated, and no target that
+may hold writes, nor the source, is removed."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import database_entry, load_plan_document, plan_with_databases
+from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.plan import parse_plan
+from task_driver import RunDriver
+from world_view import WorldView
+
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]  # the Data Factory SQL path, and Python 3.8
+
+
+def setup(directory, mode, target, airflow_of=None):
+    document = plan_with_databases([database_entry("db", "Sales", mode=mode, target=target)])
+    if airflow_of:
+        document["airflow"] = load_plan_document(airflow_of)["airflow"]
+    plan = parse_plan(document)
+    return build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(directory, plan.database("db"), plan)
+
+
+class WritesBefore(RunDriver):
+    """A run in which, right before `task` first runs, a person makes the source writable, updates a row (its count
+    unchanged) and makes it read-only again, as the DAG's freeze left it."""
+
+    def __init__(self, dag, world, task):
+        super().__init__(dag, world.observe)
+        self.world, self.task, self.table = world, "db." + task, None
+
+    def _run_task(self, task, first_try=1):
+        if task.task_id == self.task and self.table is None:
+            self.table = unfreeze_write_refreeze(self.world)
+        return super()._run_task(task, first_try)
+
+
+def unfreeze_write_refreeze(world):
+    source = world.source()
+    assert source["readOnly"], "frozen by the DAG before the person's write"
+    world.world.update_database("sql01", "Sales", readOnly=False)
+    table = sorted(source["tables"])[0]
+    rows = [list(row) for row in source["tables"][table]["rows"]]
+    rows[0][1] = "written after the final backup"
+    world.world.set_table("sql01", "Sales", table, source["tables"][table]["columns"], rows)
+    world.world.update_database("sql01", "Sales", readOnly=True)
+    return table
+
+
+CASES = [
+    ("online", "mi-prod", "cutover", None),
+    ("online", "mi-prod", "cutover", "fabric_host.json"),
+    ("online", "mi-prod", "wait_for_completion", None),
+    ("offline", "mi-prod", "wait_for_migration", None),
+    ("offline", "vm-prod", "wait_for_migration", None),
+    ("offline", "mi-prod", "wait_for_migration", "fabric_host.json"),
+]
+
+
+@pytest.mark.parametrize("mode, target, before, airflow_of", CASES,
+                         ids=["online-before-cutover", "online-before-cutover-dataFactory", "online-after-cutover",
+                              "offline-SqlMi", "offline-SqlVm", "offline-SqlMi-dataFactory"])
+def test_a_write_between_the_final_backup_and_the_cutover_is_never_declared_migrated(rehearsal_world, mode, target, before, airflow_of):
+    dag, world = setup(rehearsal_world, mode, target, airflow_of)
+    run = WritesBefore(dag, world, before)
+    states = run.run_database("db")
+
+    assert run.table is not None, "the person wrote"
+    assert run.outcome("db") != "migrated", "declared migrated without the write made after the final backup"
+    failed = [task for task, state in states.items() if state == "failed"]
+    assert failed, states
+    step = failed[0]
+    assert step == ("db.cutover" if before == "cutover" else "db.validate"), (states, run.errors)
+    assert "written after the final log backup" in run.errors[step], run.errors[step]
+    assert "LSN" in run.errors[step]
+    assert states["db.rollback"] == "success", run.errors
+    assert world.source() is not None, "the source is never removed"
+    assert world.source_writable(), "handed back to the applications, with the write"
+    assert world.source()["tables"][run.table]["rows"][0][1] == "written after the final backup"
+    if before != "cutover":  # DMS restored the final backup and brought the target online: it stays
+        assert world.target() is not None and world.target()["state"] == "ONLINE", "a target that went live is kept"
+
+
+@pytest.mark.parametrize("mode, target", [("online", "mi-prod"), ("offline", "vm-prod")], ids=["online", "offline-SqlVm"])
+def test_a_person_who_only_unfreezes_and_refreezes_without_writing_does_not_stop_the_migration(rehearsal_world, mode, target):
+    """The check reads the log, not the freeze's history: a source made writable and frozen again with nothing
+    written (the world logs no record for ALTER DATABASE) still migrates."""
+    dag, world = setup(rehearsal_world, mode, target)
+
+    class Toggle(RunDriver):
+        def _run_task(self, task, first_try=1):
+            if task.task_id == "db.validate":
+                world.world.update_database("sql01", "Sales", readOnly=False)
+                world.world.update_database("sql01", "Sales", readOnly=True)
+            return super()._run_task(task, first_try)
+
+    run = Toggle(dag, world.observe)
+    run.run_database("db")
+    assert run.outcome("db") == "migrated", run.errors
+
+
+def _source_version(world, version):
+    with world.world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = version
+
+
+@pytest.mark.parametrize("log_backup", [True, False], ids=["log-backed-up-after", "not-backed-up"])
+def test_a_source_without_sys_dm_db_log_stats_is_judged_by_its_later_log_backups(rehearsal_world, log_backup):
+    """SQL Server 2014 (major version 12) has no sys.dm_db_log_stats (error 208, caught): the log's end is unread, so
+    only a log backup taken after the final one shows the write (msdb, and where the next log backup starts). Without
+    one the write goes unseen there, as before: the check only adds refusals, it never stops a migration it cannot judge."""
+    dag, world = setup(rehearsal_world, "offline", "vm-prod")
+
+    class OldSource(RunDriver):
+        table = None
+
+        def _run_task(self, task, first_try=1):
+            if task.task_id == "db.validate" and self.table is None:
+                _source_version(world, 12)
+                self.table = unfreeze_write_refreeze(world)
+                if log_backup:  # a person's log backup job, outside the share
+                    world.world.take_backup("sql01", "Sales", "LOG", "D:\\Backup\\Sales_job.trn")
+            return super()._run_task(task, first_try)
+
+    run = OldSource(dag, world.observe)
+    run.run_database("db")
+    if log_backup:
+        assert run.outcome("db") != "migrated"
+        assert "a later log backup reaches LSN" in run.errors["db.validate"], run.errors
+    else:
+        assert run.outcome("db") == "migrated", run.errors
+
