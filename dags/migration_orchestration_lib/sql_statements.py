@@ -893,8 +893,10 @@ def log_after_backup(database: str, file_paths: Sequence[str]) -> str:
 
     - msdb: that backup's `last_lsn` ("the next log record after the backup set"; the backup holds the
       records "up to but not including this LSN", Microsoft's "Log Sequence Numbers and Restore Planning")
-      and the greatest `last_lsn` of any log backup of the database: a later one reaching past it holds
-      records written after it;
+      and the greatest `last_lsn` of any log backup of the same database, by the `database_guid` that backup
+      has (msdb's backupset: "When the database is restored, a new value is assigned"): a later one reaching
+      past it holds records written after it. msdb keeps the history of every database of that name (one
+      dropped, or restored to an earlier point, whose LSNs ran further), which says nothing of this one;
     - `sys.database_recovery_status.last_log_backup_lsn`: where the next log backup starts (a later log
       backup msdb's history no longer holds moves it too);
     - `sys.dm_db_log_stats(database_id).log_end_lsn`: "the LSN of the last log record in the transaction
@@ -917,11 +919,14 @@ def log_after_backup(database: str, file_paths: Sequence[str]) -> str:
         "SELECT (SELECT TOP (1) CONVERT(varchar(40), b.last_lsn) %s WHERE b.database_name = %s AND b.type = 'L' "
         "AND m.physical_device_name IN (%s) ORDER BY b.last_lsn DESC) AS final_last_lsn, "
         "(SELECT TOP (1) CONVERT(varchar(40), b.last_lsn) FROM msdb.dbo.backupset AS b WHERE b.database_name = %s "
-        "AND b.type = 'L' ORDER BY b.last_lsn DESC) AS newest_log_backup_lsn, "
+        "AND b.type = 'L' AND b.database_guid = (SELECT TOP (1) f.database_guid FROM msdb.dbo.backupset AS f "
+        "JOIN msdb.dbo.backupmediafamily AS fm ON fm.media_set_id = f.media_set_id WHERE f.database_name = %s "
+        "AND f.type = 'L' AND fm.physical_device_name IN (%s) ORDER BY f.last_lsn DESC) "
+        "ORDER BY b.last_lsn DESC) AS newest_log_backup_lsn, "
         "(SELECT CONVERT(varchar(40), r.last_log_backup_lsn) FROM sys.database_recovery_status AS r "
         "WHERE r.database_id = DB_ID(%s)) AS last_log_backup_lsn, "
         "(SELECT TOP (1) log_end_lsn FROM %s) AS log_end_lsn;"
-        % (_BACKUP_SOURCE, literal, paths, literal, literal, _LOG_END),
+        % (_BACKUP_SOURCE, literal, paths, literal, literal, paths, literal, _LOG_END),
     ])
 
 

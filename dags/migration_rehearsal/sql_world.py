@@ -684,6 +684,7 @@ class _Session:
                     {"backup_set_id": backup["sequence"], "media_set_id": backup["sequence"],
                      "backup_set_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "%s/%s/%d" % (self.world.directory, backup["path"], backup["sequence"]))).upper(),
                      "database_name": backup["database"], "type": "L" if backup["type"] == "LOG" else "D",
+                     "database_guid": backup.get("databaseGuid") or database_guid(self.server, {"name": backup["database"]}),
                      "first_lsn": backup["firstLsn"], "last_lsn": backup["lastLsn"], "is_copy_only": False,
                      "has_backup_checksums": backup.get("checksum", True),
                      "backup_finish_date": datetime.strptime(backup["createdAt"], "%Y-%m-%dT%H:%M:%S.%fZ")}

@@ -94,6 +94,8 @@ Schema of `world.json` (schemaVersion 1):
     backups: {<source server>: [Backup, ...]}        the backup file share, in creation order
     Backup:
         fileName, path, server, database, type: FULL | LOG, firstLsn, lastLsn,
+        databaseGuid (the database's database_guid when the backup was taken, msdb's backupset.database_guid;
+        absent in older worlds: `database_guid` derives one from its server's and database's names),
         sequence (creation order across the world), createdAt (ISO 8601 UTC),
         checksum (taken WITH CHECKSUM; absent in older worlds: true),
         encryptorThumbprint (the database's, when the backup was taken: TDE encrypts backups),
@@ -482,6 +484,7 @@ class World:
                 "type": backup_type,
                 "firstLsn": first_lsn,
                 "lastLsn": source["lsn"],
+                "databaseGuid": database_guid(server, source),
                 "sequence": self.next_sequence(),
                 "createdAt": utc_now(),
                 "checksum": checksum,

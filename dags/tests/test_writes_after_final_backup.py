@@ -134,3 +134,33 @@ def test_a_source_without_sys_dm_db_log_stats_is_judged_by_its_later_log_backups
     else:
         assert run.outcome("db") == "migrated", run.errors
 
+
+
+@pytest.mark.parametrize("mode, target", [("online", "mi-prod"), ("offline", "vm-prod")], ids=["online", "offline-SqlVm"])
+def test_the_log_backups_of_an_earlier_database_of_that_name_do_not_stop_the_migration(rehearsal_world, mode, target):
+    """msdb keeps the backup history of every database a server had under a name: one dropped, or this one before it
+    was restored to an earlier point, whose LSNs ran further than this database's have. Such a log backup, outside
+    the share (DMS never sees it), says nothing about writes to this database after its final backup: only log
+    backups with the final backup's database_guid count."""
+    dag, world = setup(rehearsal_world, mode, target)
+
+    class EarlierHistory(RunDriver):
+        added = False
+
+        def _run_task(self, task, first_try=1):
+            if task.task_id == "db.freeze_source" and not self.added:
+                self.added = True
+                earlier = world.world.take_backup("sql01", "Sales", "FULL", "D:\\Backup\\Sales_before_restore.bak")
+                with world.world.transaction() as state:
+                    for share in state["backups"].values():
+                        for backup in share:
+                            if backup["path"] == earlier["path"]:
+                                backup.update(type="LOG", firstLsn=earlier["lastLsn"] + 10 ** 9,
+                                              lastLsn=earlier["lastLsn"] + 2 * 10 ** 9,
+                                              databaseGuid="0E0E0E0E-0000-4000-8000-000000000001")
+            return super()._run_task(task, first_try)
+
+    run = EarlierHistory(dag, world.observe)
+    run.run_database("db")
+    assert run.added, "the earlier database's history was added"
+    assert run.outcome("db") == "migrated", run.errors
