@@ -23,7 +23,7 @@ import { MigrationPlan } from './plan/types';
 import { warnUnknownRegion } from './private/azure-regions';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
-import { checkGuid, checkResourceGroupName, checkStateBackend, requireProps } from './private/prop-checks';
+import { KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps } from './private/prop-checks';
 import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { BuiltInRole } from './private/role-names';
@@ -140,7 +140,7 @@ export class DatabaseMigrationStack extends TerraformStack {
   public readonly releaseStacks: readonly TerraformStack[];
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
-    requireProps(scope, id, 'DatabaseMigrationStack', props, { plan: true }, "new DatabaseMigrationStack(app, 'contoso-sql', { plan: loadMigrationPlan('plan.yaml') })");
+    requireProps(scope, id, 'DatabaseMigrationStack', props, { plan: true, workspace: { ifGiven: LOG_ANALYTICS_WORKSPACE }, orchestration: { ifGiven: { keyVault: { ifGiven: KEY_VAULT } } }, lock: LOCK }, "new DatabaseMigrationStack(app, 'contoso-sql', { plan: loadMigrationPlan('plan.yaml') })");
     super(scope, id);
     refuseHclOutput(this);
     requireTerraformVersion(this);

@@ -9,7 +9,7 @@ import { STORAGE_ACCOUNT_ID, TARGET_RESOURCE_ID } from './plan/rules';
 import { TargetKind } from './plan/types';
 import { resourceGroupIdOf } from './private/arm-ids';
 import { uniqueSuffix } from './private/naming';
-import { checkArmId, requireProps } from './private/prop-checks';
+import { MIGRATION_SERVICE, RESOURCE_GROUP, checkArmId, requireProps } from './private/prop-checks';
 import { moveFromFormerId } from './private/retired-addresses';
 import { assignRole } from './private/role-assignment';
 
@@ -145,7 +145,7 @@ export class MigrationOperatorRole extends Construct {
   private readonly resourceGroupScopes: readonly string[];
 
   constructor(scope: Construct, id: string, props: MigrationOperatorRoleProps) {
-    requireProps(scope, id, 'MigrationOperatorRole', props, { resourceGroup: true, namePrefix: true, migrationService: true, targets: true });
+    requireProps(scope, id, 'MigrationOperatorRole', props, { resourceGroup: RESOURCE_GROUP, namePrefix: true, migrationService: MIGRATION_SERVICE, targets: true });
     super(scope, id);
     props.targets.forEach(({ kind, resourceId }, index) => {
       const expected = TARGET_RESOURCE_ID[kind];

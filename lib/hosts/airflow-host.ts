@@ -3,6 +3,7 @@ import { IGrantee } from '../core/grants';
 import { IKeyVault, IResourceGroup } from '../core/references';
 import { DagBundle } from '../orchestration-factory/dag-bundle';
 import type { AirflowSettings } from '../plan/airflow-schema';
+import { DAG_BUNDLE, KEY_VAULT, RESOURCE_GROUP } from '../private/prop-checks';
 
 /**
  * Where the migration DAG runs. Data Factory's managed Airflow can no longer be created (since
@@ -62,12 +63,12 @@ export interface AirflowHostBaseProps {
 
 /** The fields of {@link AirflowHostBaseProps} every host requires, for its `requireProps`. */
 export const AIRFLOW_HOST_REQUIRED_PROPS = {
-  resourceGroup: true,
+  resourceGroup: RESOURCE_GROUP,
   namePrefix: true,
   location: true,
-  bundle: true,
+  bundle: DAG_BUNDLE,
   environment: true,
-  keyVault: true,
+  keyVault: KEY_VAULT,
   pools: true,
 } as const;
 

@@ -1,5 +1,6 @@
 import { MigrationPlan } from '../plan/types';
 import { loadPoolsContract, poolsOfContract } from '../private/pools-contract';
+import { requireArgument } from '../private/required-fields';
 import { AirflowPool } from './airflow-host';
 
 /**
@@ -8,5 +9,6 @@ import { AirflowPool } from './airflow-host';
  * `concurrency`.
  */
 export function airflowPools(concurrency: MigrationPlan['concurrency']): AirflowPool[] {
+  requireArgument('airflowPools', concurrency, (value) => typeof value === 'object' && value !== null, "the plan's concurrency", 'airflowPools(plan.concurrency)');
   return poolsOfContract(concurrency, loadPoolsContract());
 }

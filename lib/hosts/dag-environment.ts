@@ -1,6 +1,8 @@
 import { IDataFactory, IEventIngestion, IKeyVault } from '../core/references';
 import type { AirflowHostKind } from './airflow-host';
 import { IMigrationService } from '../migration-service';
+import { DATA_FACTORY, EVENT_INGESTION, KEY_VAULT, MIGRATION_SERVICE } from '../private/prop-checks';
+import { requireFunctionProps } from '../private/required-fields';
 
 /** Props of {@link dagEnvironment}: where the DAG finds what it drives and where it reports. */
 export interface DagEnvironmentProps {
@@ -57,6 +59,15 @@ const KEY_VAULT_BACKEND = 'airflow.providers.microsoft.azure.secrets.key_vault.A
  * secret. `AZURE_CLIENT_ID` is not among them: each host sets its own identity's.
  */
 export function dagEnvironment(props: DagEnvironmentProps): Record<string, string> {
+  requireFunctionProps('dagEnvironment', props, {
+    planName: true,
+    tenantId: true,
+    subscriptionId: true,
+    migrationService: MIGRATION_SERVICE,
+    eventIngestion: { ifGiven: EVENT_INGESTION },
+    keyVault: KEY_VAULT,
+    dataFactory: { ifGiven: DATA_FACTORY },
+  });
   const ingestion = props.eventIngestion;
   return {
     AZURE_TENANT_ID: props.tenantId,

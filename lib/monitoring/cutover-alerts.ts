@@ -1,4 +1,5 @@
 import { ITerraformDependable } from 'cdktf';
+import { requirePlanName } from '../private/required-fields';
 import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 import { eventsTableDependency, kqlList, migrationEventsSource, MigrationPhase, MigrationStatus } from './migration-events';
 
@@ -17,6 +18,7 @@ export const CUTOVER_POSTPONED_STATUSES: readonly string[] = [MigrationStatus.RE
  * events of the step say nothing about approval); rows where it asks for an approver.
  */
 export function cutoverAwaitingApprovalQuery(planName: string): string {
+  requirePlanName('cutoverAwaitingApprovalQuery', planName, "cutoverAwaitingApprovalQuery('contoso-sql')");
   const s = MigrationStatus;
   return [
     migrationEventsSource(planName),
@@ -29,6 +31,7 @@ export function cutoverAwaitingApprovalQuery(planName: string): string {
 
 /** Every rejected cutover and every missed window, one row each, whichever step reported it. */
 export function cutoverPostponedQuery(planName: string): string {
+  requirePlanName('cutoverPostponedQuery', planName, "cutoverPostponedQuery('contoso-sql')");
   return [
     migrationEventsSource(planName),
     `| where Status in ${kqlList(CUTOVER_POSTPONED_STATUSES)}`,

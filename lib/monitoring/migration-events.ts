@@ -1,5 +1,6 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, LONGEST_LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
+import { isMinutes, requireArgument, requirePlanName } from '../private/required-fields';
 import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 
 import { loadMigrationEventsContract, MigrationEventColumn } from './migration-events-contract';
@@ -200,6 +201,7 @@ export function latestRunEventsKql(planName: string): string {
  * died without writing its `Failed`, it is the only sign): one row each, the alert counts rows.
  */
 export function migrationFailedQuery(planName: string): string {
+  requirePlanName('migrationFailedQuery', planName, "migrationFailedQuery('contoso-sql')");
   const s = MigrationStatus;
   return [
     migrationEventsSource(planName),
@@ -210,6 +212,7 @@ export function migrationFailedQuery(planName: string): string {
 
 /** Every rollback of plan `planName` that failed for good: what it left is for a person to put right. */
 export function rollbackFailedQuery(planName: string): string {
+  requirePlanName('rollbackFailedQuery', planName, "rollbackFailedQuery('contoso-sql')");
   return [
     migrationEventsSource(planName),
     `| where Phase == "${MigrationPhase.ROLLBACK}" and Status == "${MigrationStatus.FAILED}"`,
@@ -235,6 +238,9 @@ export function rollbackFailedQuery(planName: string): string {
  * seven (`timeoutMinutes` up to 10080).
  */
 export function migrationRunningLongQuery(planName: string, longRunningMinutes: number): string {
+  const smallestCall = "migrationRunningLongQuery('contoso-sql', 720)";
+  requirePlanName('migrationRunningLongQuery', planName, smallestCall);
+  requireArgument('migrationRunningLongQuery', longRunningMinutes, isMinutes, 'longRunningMinutes, a number of minutes', smallestCall);
   const p = MigrationPhase;
   const s = MigrationStatus;
   return [

@@ -23,7 +23,7 @@ import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './mig
 import { AlertRegistry, DiagnosticSettingRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
 import { locationOrResourceGroup } from '../private/azure-regions';
-import { requireProps } from '../private/prop-checks';
+import { RESOURCE_GROUP, requireProps } from '../private/prop-checks';
 
 /** Props of {@link MigrationMonitoring}. */
 export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, ActionGroupOptions {
@@ -107,7 +107,7 @@ export class MigrationMonitoring extends Construct {
   private keyVaultsMonitored = 0;
 
   constructor(scope: Construct, id: string, props: MigrationMonitoringProps) {
-    requireProps(scope, id, 'MigrationMonitoring', props, { resourceGroup: true, namePrefix: true });
+    requireProps(scope, id, 'MigrationMonitoring', props, { resourceGroup: RESOURCE_GROUP, namePrefix: true });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     const { resourceGroup, namePrefix, tags } = props;

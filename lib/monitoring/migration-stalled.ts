@@ -1,5 +1,6 @@
 import { ITerraformDependable } from 'cdktf';
 import { LOG_ALERT_WINDOW_MINUTES, shortestWindowOfAtLeast } from '../private/alert-timing';
+import { isMinutes, requireArgument, requirePlanName } from '../private/required-fields';
 import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 import { eventsTableDependency, latestRunEventsKql, MIGRATION_EVENTS_TABLE, MIGRATION_HEARTBEAT } from './migration-events';
 
@@ -24,6 +25,9 @@ export const DEFAULT_STALLED_AFTER_MINUTES = 30;
  * (held behind a dependency) have no events and are not in flight.
  */
 export function migrationStalledQuery(planName: string, silentMinutes: number): string {
+  const smallestCall = "migrationStalledQuery('contoso-sql', 30)";
+  requirePlanName('migrationStalledQuery', planName, smallestCall);
+  requireArgument('migrationStalledQuery', silentMinutes, isMinutes, 'silentMinutes, a number of minutes', smallestCall);
   return [
     latestRunEventsKql(planName),
     'events',

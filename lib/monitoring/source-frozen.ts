@@ -1,5 +1,6 @@
 import { ITerraformDependable } from 'cdktf';
 import { LONGEST_LOG_ALERT_WINDOW_MINUTES } from '../private/alert-timing';
+import { isFreezeLimits, requireArgument, requirePlanName } from '../private/required-fields';
 import { AlertSeverity, LogAlertDefinition, splitOn } from './alerts';
 import {
   eventsTableDependency,
@@ -93,6 +94,9 @@ function limitMinutesKql(limits: ReadonlyMap<string, number>): string {
  * frozen), the first freeze start after its latest end, older than the limit.
  */
 export function sourceFrozenTooLongQuery(planName: string, limits: SourceFreezeLimits): string {
+  const smallestCall = "sourceFrozenTooLongQuery('contoso-sql', { limitMinutes: new Map([['Sales', 60]]), writableDatabases: [] })";
+  requirePlanName('sourceFrozenTooLongQuery', planName, smallestCall);
+  requireArgument('sourceFrozenTooLongQuery', limits, isFreezeLimits, 'limits with limitMinutes (a Map) and writableDatabases (an array)', smallestCall);
   const writable = limits.writableDatabases.length > 0 ? ` and Database !in ${kqlList(limits.writableDatabases)}` : '';
   return [
     `let events = ${migrationEventsSource(planName)}`,

@@ -2,7 +2,7 @@ import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IKeyVault, IResourceGroup } from '../core/references';
-import { checkGuid, checkKeyVaultName, requireProps } from '../private/prop-checks';
+import { LOCK, RESOURCE_GROUP, checkGuid, checkKeyVaultName, requireProps } from '../private/prop-checks';
 import { applyProtection } from '../private/protection';
 import { checkRegion } from '../private/azure-regions';
 
@@ -57,7 +57,7 @@ export class CredentialVault extends Construct implements IKeyVault {
   public readonly vaultUri: string;
 
   constructor(scope: Construct, id: string, props: CredentialVaultProps) {
-    requireProps(scope, id, 'CredentialVault', props, { resourceGroup: true, vaultName: true, location: true, tenantId: true });
+    requireProps(scope, id, 'CredentialVault', props, { resourceGroup: RESOURCE_GROUP, vaultName: true, location: true, tenantId: true, lock: LOCK });
     super(scope, id);
     checkKeyVaultName(this, 'vaultName', props.vaultName);
     checkGuid(this, 'tenantId', props.tenantId);

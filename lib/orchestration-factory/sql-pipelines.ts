@@ -16,7 +16,7 @@ import { moveFromFormerId } from '../private/retired-addresses';
 import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
 import { checkRegion } from '../private/azure-regions';
-import { requireProps } from '../private/prop-checks';
+import { DATA_FACTORY, requireProps, RESOURCE_GROUP } from '../private/prop-checks';
 
 /** A linked service, dataset or pipeline as Data Factory's REST API has it (`properties` of the resource). */
 export type FactoryResourceJson = Record<string, unknown>;
@@ -120,8 +120,8 @@ export class SqlPipelines extends Construct {
 
   constructor(scope: Construct, id: string, props: SqlPipelinesProps) {
     requireProps(scope, id, 'SqlPipelines', props, {
-      resourceGroup: true,
-      factory: true,
+      resourceGroup: RESOURCE_GROUP,
+      factory: DATA_FACTORY,
       location: true,
       selfHostedRuntimeName: true,
       keyVaultLinkedServiceName: true,

@@ -1,4 +1,5 @@
 /** The plan as a Mermaid flowchart, a box per wave (databases that can run together): see renderMermaidDiagram. */
+import { requirePlanDatabases } from '../private/required-fields';
 import { migrationWaves } from './graph';
 import type { DatabaseMigration, MigrationMode, MigrationPlan, TargetKind } from './types';
 
@@ -32,6 +33,7 @@ const PLAIN_LABEL_CHARACTER = /^[\p{L}\p{N} _.,/()+=@!$*?~'-]$/u;
  * @throws MigrationPlanError if a dependency is unknown or circular (which a validated plan never has)
  */
 export function renderMermaidDiagram(plan: Pick<MigrationPlan, 'databases'>): string {
+  requirePlanDatabases('renderMermaidDiagram', plan);
   const byName = new Map(plan.databases.map((database) => [database.name, database]));
   const lines = ['flowchart LR'];
 

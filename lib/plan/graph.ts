@@ -3,6 +3,7 @@
  * DAG runs them, both from one depth-first search (Tarjan's strongly connected components). Linear
  * in databases plus dependencies and iterative, so long chains cannot overflow the stack.
  */
+import { requirePlanDatabases } from '../private/required-fields';
 import { MigrationPlanError, type PlanProblem } from './errors';
 import { formatFieldPath, quote, showName } from './field-path';
 import type { MigrationPlan } from './types';
@@ -37,6 +38,7 @@ export function findDependencyCycles(nodes: DependencyNodes, { edges, component 
  * dependencies or cycles (which `parseMigrationPlan` never returns).
  */
 export function migrationWaves(plan: Pick<MigrationPlan, 'databases'>): string[][] {
+  requirePlanDatabases('migrationWaves', plan);
   const nodes = plan.databases;
   const known = new Set(nodes.map(({ name }) => name));
   const problems: PlanProblem[] = [];
@@ -63,6 +65,7 @@ export function migrationWaves(plan: Pick<MigrationPlan, 'databases'>): string[]
 
 /** Every database once, each after all of its dependencies (wave by wave, plan order within a wave). */
 export function topologicalOrder(plan: Pick<MigrationPlan, 'databases'>): string[] {
+  requirePlanDatabases('topologicalOrder', plan);
   return migrationWaves(plan).flat();
 }
 

@@ -1,6 +1,12 @@
 import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
+import type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
+import type { ResourceLock } from '../core/protection';
+import type { IMigrationService } from '../migration-service';
+import type { DagBundle } from '../orchestration-factory/dag-bundle';
+import type { AirflowServicePrincipal } from '../plan';
 import { armId, GUID_PATTERN } from '../plan/rules';
+import { IfGiven, missingFields, RequiredField, RequiredFields, requiredNames } from './required-fields';
 import { isTerraformCloudWorkspaceName, StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from '../state-backend';
 
 /** What `armId(...)` of `lib/plan/rules.ts` makes: an ARM id's pattern and an example of it. */
@@ -166,29 +172,38 @@ export function checkStateBackend(scope: IConstruct, backend: StateBackend | und
   }
 }
 
-/** The fields of `Props` a caller must give. */
-type RequiredField<Props> = { [Field in keyof Props]-?: undefined extends Props[Field] ? never : Field }[keyof Props];
-
 /**
  * Props as plain JavaScript may pass them, with no type checker to stop `new X(scope, id)` or a
- * missing field: named here, before the constructor reads them, not by a TypeError from inside it.
- * `required` lists every required field (the type checker sees that none is left out).
+ * missing field, nested ones too: named here, before the constructor reads them, not by a TypeError
+ * from inside it. `required` lists every required field (the type checker sees that none is left out).
  */
 export function requireProps<Props extends object>(
   scope: IConstruct,
   id: string,
   construct: string,
   props: Props | undefined,
-  required: { readonly [Field in RequiredField<Props>]: true },
-  smallestCall = `new ${construct}(scope, id, { ${Object.keys(required).join(', ')} })`,
+  required: RequiredFields<Props>,
+  smallestCall = `new ${construct}(scope, id, { ${requiredNames(required)} })`,
 ): Props {
   const path = scope.node.path === '' ? id : `${scope.node.path}/${id}`;
   if (typeof props !== 'object' || props === null) {
     throw new Error(`${path}: ${construct} needs props (got ${props === null ? 'null' : typeof props}); the smallest call is ${smallestCall}`);
   }
-  const missing = Object.keys(required).filter((field) => (props as Record<string, unknown>)[field] == null);
+  const missing = missingFields(props, required, 'props');
   if (missing.length > 0) {
-    throw new Error(`${path}: ${construct} is missing props.${missing.join(', props.')}; the smallest call is ${smallestCall}`);
+    throw new Error(`${path}: ${construct} is missing ${missing.join(', ')}; the smallest call is ${smallestCall}`);
   }
   return props;
 }
+
+// The required fields of the references constructs are given (a construct's own, or an existing resource's).
+export const RESOURCE_GROUP: RequiredFields<IResourceGroup> = { id: true, name: true, location: true };
+export const KEY_VAULT: RequiredFields<IKeyVault> = { id: true, name: true, vaultUri: true };
+export const LOG_ANALYTICS_WORKSPACE: RequiredFields<ILogAnalyticsWorkspace> = { id: true, name: true };
+export const ACTION_GROUP: RequiredFields<IActionGroup> = { id: true, name: true };
+export const DATA_FACTORY: RequiredFields<IDataFactory> = { id: true, name: true };
+export const EVENT_INGESTION: RequiredFields<IEventIngestion> = { endpointUrl: true, dataCollectionRuleImmutableId: true, streamName: true };
+export const MIGRATION_SERVICE: RequiredFields<IMigrationService> = { id: true, name: true };
+export const DAG_BUNDLE: RequiredFields<DagBundle> = { files: true, requirements: true, contentHash: true };
+export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: true, objectId: true };
+export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: true } };

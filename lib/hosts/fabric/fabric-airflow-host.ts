@@ -19,7 +19,7 @@ import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName, uniqueSuffix, validateNamePrefix } from '../../private/naming';
 import { moveFromFormerId } from '../../private/retired-addresses';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { checkGuid, requireProps } from '../../private/prop-checks';
+import { SERVICE_PRINCIPAL, checkGuid, requireProps } from '../../private/prop-checks';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
@@ -123,7 +123,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   private readonly dagUpload: TerraformResource;
 
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
-    requireProps(scope, id, 'FabricAirflowHost', props, { ...AIRFLOW_HOST_REQUIRED_PROPS, servicePrincipal: true });
+    requireProps(scope, id, 'FabricAirflowHost', props, { ...AIRFLOW_HOST_REQUIRED_PROPS, servicePrincipal: SERVICE_PRINCIPAL });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);

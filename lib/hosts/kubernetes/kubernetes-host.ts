@@ -35,7 +35,7 @@ import { SUBNET_ID } from '../../plan/rules';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { checkArmId, checkGuid, checkGuids, checkProp, PRIVATE_DNS_ZONE_ID, requireProps } from '../../private/prop-checks';
+import { ACTION_GROUP, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, requireProps } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -220,7 +220,13 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   public readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: KubernetesAirflowHostProps) {
-    requireProps(scope, id, 'KubernetesAirflowHost', props, { ...AIRFLOW_HOST_REQUIRED_PROPS, releaseStack: true, logAnalyticsWorkspace: true, actionGroup: true });
+    requireProps(scope, id, 'KubernetesAirflowHost', props, {
+      ...AIRFLOW_HOST_REQUIRED_PROPS,
+      releaseStack: true,
+      logAnalyticsWorkspace: LOG_ANALYTICS_WORKSPACE,
+      actionGroup: ACTION_GROUP,
+      lock: LOCK,
+    });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);
