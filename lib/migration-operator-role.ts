@@ -145,7 +145,7 @@ export class MigrationOperatorRole extends Construct {
   private readonly resourceGroupScopes: readonly string[];
 
   constructor(scope: Construct, id: string, props: MigrationOperatorRoleProps) {
-    requireProps(scope, id, 'MigrationOperatorRole', props, { resourceGroup: RESOURCE_GROUP, namePrefix: true, migrationService: MIGRATION_SERVICE, targets: true });
+    requireProps(scope, id, 'MigrationOperatorRole', props, { resourceGroup: RESOURCE_GROUP, namePrefix: true, migrationService: MIGRATION_SERVICE, targets: { each: { kind: true, resourceId: true } } });
     super(scope, id);
     props.targets.forEach(({ kind, resourceId }, index) => {
       const expected = TARGET_RESOURCE_ID[kind];

@@ -99,38 +99,48 @@ const BUNDLE = ['files', 'requirements', 'contentHash'];
 const ID_AND_NAME = ['id', 'name'];
 const SERVICE_PRINCIPAL = ['clientId', 'objectId'];
 const LOCK = ['kind'];
+const POOL = ['name', 'slots', 'description'];
 
-/** Each construct's nested props (a `.`-path) with required fields of their own, and those fields. */
+/** Each construct's nested props (a `.`-path; `[0]`: a list's element) with required fields of their own, and those fields. */
 const NESTED: Record<string, Record<string, readonly string[]>> = {
   DatabaseMigrationStack: { workspace: ID_AND_NAME, 'orchestration.keyVault': KEY_VAULT, lock: LOCK },
   MigrationService: { resourceGroup: RESOURCE_GROUP, lock: LOCK },
-  MigrationOperatorRole: { resourceGroup: RESOURCE_GROUP, migrationService: ID_AND_NAME },
+  MigrationOperatorRole: { resourceGroup: RESOURCE_GROUP, migrationService: ID_AND_NAME, 'targets[0]': ['kind', 'resourceId'] },
   OrchestrationFactory: { resourceGroup: RESOURCE_GROUP, keyVault: KEY_VAULT, lock: LOCK },
   CredentialVault: { resourceGroup: RESOURCE_GROUP, lock: LOCK },
-  SqlPipelines: { resourceGroup: RESOURCE_GROUP, factory: ID_AND_NAME },
+  SqlPipelines: { resourceGroup: RESOURCE_GROUP, factory: ID_AND_NAME, 'targets[0]': ['name', 'kind', 'resourceId'] },
   DagStorage: { resourceGroup: RESOURCE_GROUP, bundle: BUNDLE, lock: LOCK },
   HostDagStorage: { resourceGroup: RESOURCE_GROUP, bundle: BUNDLE },
   KubernetesAirflowHost: {
     resourceGroup: RESOURCE_GROUP,
     bundle: BUNDLE,
     keyVault: KEY_VAULT,
+    'pools[0]': POOL,
     logAnalyticsWorkspace: ID_AND_NAME,
     actionGroup: ID_AND_NAME,
     lock: LOCK,
   },
-  DataFactoryAirflowHost: { resourceGroup: RESOURCE_GROUP, bundle: BUNDLE, keyVault: KEY_VAULT, servicePrincipal: SERVICE_PRINCIPAL },
-  FabricAirflowHost: { resourceGroup: RESOURCE_GROUP, bundle: BUNDLE, keyVault: KEY_VAULT, servicePrincipal: SERVICE_PRINCIPAL },
-  ExternalAirflowHost: { resourceGroup: RESOURCE_GROUP, bundle: BUNDLE, keyVault: KEY_VAULT },
+  DataFactoryAirflowHost: { resourceGroup: RESOURCE_GROUP, bundle: BUNDLE, keyVault: KEY_VAULT, 'pools[0]': POOL, servicePrincipal: SERVICE_PRINCIPAL },
+  FabricAirflowHost: {
+    resourceGroup: RESOURCE_GROUP,
+    bundle: BUNDLE,
+    keyVault: KEY_VAULT,
+    'pools[0]': POOL,
+    servicePrincipal: SERVICE_PRINCIPAL,
+    'workspaceMembers[0]': ['principalId', 'principalType', 'role'],
+  },
+  ExternalAirflowHost: { resourceGroup: RESOURCE_GROUP, bundle: BUNDLE, keyVault: KEY_VAULT, 'pools[0]': POOL },
   MigrationMonitoring: { resourceGroup: RESOURCE_GROUP },
   MigrationEventIngestion: { resourceGroup: RESOURCE_GROUP, workspace: ID_AND_NAME },
 };
 
-/** Required props that hold a reference or a bundle: each has its own required fields, so NESTED must name it. */
-const REFERENCE_PROPS = ['resourceGroup', 'keyVault', 'bundle', 'migrationService', 'factory', 'servicePrincipal', 'logAnalyticsWorkspace', 'actionGroup', 'workspace'];
+/** Required props that hold a reference, a bundle or a list of objects: each has its own required fields, so NESTED must name it. */
+const REFERENCE_PROPS = ['resourceGroup', 'keyVault', 'bundle', 'migrationService', 'factory', 'servicePrincipal', 'logAnalyticsWorkspace', 'actionGroup', 'workspace', 'targets', 'pools'];
 
 test('NESTED names every required reference prop of every construct', () => {
   for (const [name, fields] of Object.entries(REQUIRED)) {
-    for (const field of fields.filter((required) => REFERENCE_PROPS.includes(required))) expect([name, Object.keys(NESTED[name] ?? {})]).toEqual([name, expect.arrayContaining([field])]);
+    const nested = Object.keys(NESTED[name] ?? {}).map((path) => path.replace(/\[0\]$/, ''));
+    for (const field of fields.filter((required) => REFERENCE_PROPS.includes(required))) expect([name, nested]).toEqual([name, expect.arrayContaining([field])]);
   }
 });
 
@@ -141,8 +151,10 @@ test.each(Object.entries(NESTED).flatMap(([name, nested]) => Object.entries(nest
     const keys = path.split('.');
     let parent = props;
     for (const key of keys.slice(0, -1)) parent = parent[key] = {};
-    parent[keys[keys.length - 1]] = {};
-    const missing = fields.map((field) => `props\\.${path.replace(/\./g, '\\.')}\\.${field}`).join(', ');
+    const last = keys[keys.length - 1];
+    if (last.endsWith('[0]')) parent[last.slice(0, -3)] = [{}];
+    else parent[last] = {};
+    const missing = fields.map((field) => `props.${path}.${field}`.replace(/[.[\]]/g, '\\$&')).join(', ');
     expect(build(name, props)).toEqual({
       thrown: 'Error',
       message: expect.stringMatching(new RegExp(`^${pathOf(name)}: ${name} is missing ${missing}; the smallest call is new ${name}\\(`)),

@@ -69,7 +69,7 @@ export const AIRFLOW_HOST_REQUIRED_PROPS = {
   bundle: DAG_BUNDLE,
   environment: true,
   keyVault: KEY_VAULT,
-  pools: true,
+  pools: { each: { name: true, slots: true, description: true } },
 } as const;
 
 /**

@@ -125,7 +125,7 @@ export class SqlPipelines extends Construct {
       location: true,
       selfHostedRuntimeName: true,
       keyVaultLinkedServiceName: true,
-      targets: true,
+      targets: { each: { name: true, kind: true, resourceId: true } },
       namePrefix: true,
     });
     super(scope, id);

@@ -17,9 +17,16 @@ export interface IfGiven<Fields> {
  * fields the same way; an optional field may name its object's required fields, checked when it is
  * given. The type checker sees that no required field is left out.
  */
-export type RequiredFields<Props> = { readonly [Field in RequiredField<Props>]: true | RequiredFields<Props[Field]> } & {
-  readonly [Field in Exclude<keyof Props, RequiredField<Props>>]?: IfGiven<RequiredFields<NonNullable<Props[Field]>>>;
+export type RequiredFields<Props> = { readonly [Field in RequiredField<Props>]: true | FieldsOf<Props[Field]> } & {
+  readonly [Field in Exclude<keyof Props, RequiredField<Props>>]?: IfGiven<FieldsOf<NonNullable<Props[Field]>>>;
 };
+
+/** A list's elements, each checked when the list is given as one (`<path>[<index>].<field>`). */
+export interface EachElement<Fields> {
+  readonly each: Fields;
+}
+
+type FieldsOf<Value> = Value extends readonly (infer Element)[] ? EachElement<RequiredFields<Element>> : RequiredFields<Value>;
 
 export const isIfGiven = (rule: unknown): rule is IfGiven<object> => typeof rule === 'object' && rule !== null && 'ifGiven' in rule;
 
@@ -32,8 +39,12 @@ export function missingFields(value: unknown, required: object, path: string): s
     const given = (value as Record<string, unknown>)[field];
     const optional = isIfGiven(rule);
     if (given == null) return optional ? [] : [`${path}.${field}`];
-    const nested = optional ? rule.ifGiven : rule;
-    return typeof nested === 'object' && nested !== null ? missingFields(given, nested, `${path}.${field}`) : [];
+    const nested: unknown = optional ? rule.ifGiven : rule;
+    if (typeof nested !== 'object' || nested === null) return [];
+    if (!('each' in nested)) return missingFields(given, nested, `${path}.${field}`);
+    if (!Array.isArray(given)) return [];
+    const { each } = nested as EachElement<object>;
+    return given.flatMap((element, index) => (element == null ? [`${path}.${field}[${index}]`] : missingFields(element, each, `${path}.${field}[${index}]`)));
   });
 }
 

@@ -123,7 +123,11 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   private readonly dagUpload: TerraformResource;
 
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
-    requireProps(scope, id, 'FabricAirflowHost', props, { ...AIRFLOW_HOST_REQUIRED_PROPS, servicePrincipal: SERVICE_PRINCIPAL });
+    requireProps(scope, id, 'FabricAirflowHost', props, {
+      ...AIRFLOW_HOST_REQUIRED_PROPS,
+      servicePrincipal: SERVICE_PRINCIPAL,
+      workspaceMembers: { ifGiven: { each: { principalId: true, principalType: true, role: true } } },
+    });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);
