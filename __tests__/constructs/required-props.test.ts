@@ -127,6 +127,7 @@ const NESTED: Record<string, Record<string, readonly string[]>> = {
     keyVault: KEY_VAULT,
     'pools[0]': POOL,
     servicePrincipal: SERVICE_PRINCIPAL,
+    capacity: ['sku', 'administrators'],
     'workspaceMembers[0]': ['principalId', 'principalType', 'role'],
   },
   ExternalAirflowHost: { resourceGroup: RESOURCE_GROUP, bundle: BUNDLE, keyVault: KEY_VAULT, 'pools[0]': POOL },

@@ -126,6 +126,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     requireProps(scope, id, 'FabricAirflowHost', props, {
       ...AIRFLOW_HOST_REQUIRED_PROPS,
       servicePrincipal: SERVICE_PRINCIPAL,
+      capacity: { ifGiven: { sku: true, administrators: true } },
       workspaceMembers: { ifGiven: { each: { principalId: true, principalType: true, role: true } } },
     });
     super(scope, id);
