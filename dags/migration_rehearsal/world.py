@@ -60,7 +60,7 @@ Schema of `world.json` (schemaVersion 1):
         name, state: ONLINE | RESTORING | OFFLINE   (absent: no entry; OFFLINE: taken offline by a person)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
         recoveryModel: FULL | BULK_LOGGED | SIMPLE
-        lsn: int                 the end of its transaction log; every write (and backup) adds one
+        lsn: int                 the end of its transaction log; every write (and backup of a writable database) adds one
         logBackupLsn: int|null   where the next log backup starts (set by the first full backup)
         tables: {<schema.table>: {columns: [{name, type}], rows: [[value, ...], ...]}}
                  the key names the schema and the table (`table_key_parts`): each part as it is
@@ -107,10 +107,11 @@ Schema of `world.json` (schemaVersion 1):
     faults: [Fault, ...]     consumed in order by the servers, see `add_fault`
     sequence: int            the last number handed out by `next_sequence`
 
-Backups chain like SQL Server's: each backup writes a log record (lsn + 1); a full backup covers
-[lsn before, lsn after]; a log backup covers [logBackupLsn, lsn after] and moves logBackupLsn
-there; full backups do not break the log chain. A restore applies a log backup when
-firstLsn <= restored LSN < lastLsn. A log backup needs a full backup first and a FULL or
+Backups chain like SQL Server's: each backup of a writable database writes a log record (lsn + 1); a
+read-only database's log takes no record, so its backups leave lsn where it is (a log backup with nothing
+new to hold has firstLsn = lastLsn = lsn). A full backup covers [lsn before, lsn after]; a log backup covers
+[logBackupLsn, lsn after] and moves logBackupLsn there; full backups do not break the log chain. A restore applies a log backup when
+firstLsn <= restored LSN < lastLsn (one ending at the restored LSN holds nothing new: restoring it changes nothing). A log backup needs a full backup first and a FULL or
 BULK_LOGGED recovery model; switching to SIMPLE breaks the log chain (logBackupLsn null), so after
 switching back a log backup needs a full backup again, as in SQL Server (error 4214).
 """
@@ -473,7 +474,8 @@ class World:
                 first_lsn = source["lsn"]
                 if source["logBackupLsn"] is None:
                     source["logBackupLsn"] = first_lsn
-            source["lsn"] += 1
+            if not source["readOnly"]:  # the backup's own log record; SQL Server writes none into a read-only database
+                source["lsn"] += 1
             if backup_type == "LOG":
                 source["logBackupLsn"] = source["lsn"]
             backup = {

@@ -110,6 +110,30 @@ def test_log_backups_chain_from_the_full_backup_and_carry_the_rows(world):
         world.take_backup("sql01", "Sales", "LOG", r"\\SHARE\sql01\sales_2.TRN")
 
 
+def test_backups_of_a_read_only_database_write_no_log_record(world):
+    """SQL Server writes no log record into a read-only database: its backups leave the log's end where it is, a log
+    backup with nothing new holds nothing (firstLsn = lastLsn); one after a write holds just that write. Backups of
+    a writable database still write one (lsn + 1)."""
+    first = world.take_backup("sql01", "Sales", "FULL", r"\\share\sql01\Sales.bak")
+    end = world.database("sql01", "Sales")["lsn"]
+    world.update_database("sql01", "Sales", readOnly=True)
+    full = world.take_backup("sql01", "Sales", "FULL", r"\\share\sql01\Sales_frozen.bak")
+    log = world.take_backup("sql01", "Sales", "LOG", r"\\share\sql01\Sales_1.trn")
+    empty = world.take_backup("sql01", "Sales", "LOG", r"\\team\Sales_job.trn")
+    assert (full["firstLsn"], full["lastLsn"]) == (end, end)
+    assert (log["firstLsn"], log["lastLsn"]) == (first["firstLsn"], end), "the log since the chain began, up to its end"
+    assert (empty["firstLsn"], empty["lastLsn"]) == (end, end)
+    assert world.database("sql01", "Sales")["lsn"] == end
+    world.update_database("sql01", "Sales", readOnly=False)
+    world.set_table("sql01", "Sales", "dbo.Customers", CUSTOMERS, [[1, "Ada"], [2, "Grace"]])
+    world.update_database("sql01", "Sales", readOnly=True)
+    written = world.take_backup("sql01", "Sales", "LOG", r"\\team\Sales_job_2.trn")
+    assert (written["firstLsn"], written["lastLsn"]) == (end, end + 1), "the write, and no record of the backup"
+    world.update_database("sql01", "Sales", readOnly=False)
+    writable = world.take_backup("sql01", "Sales", "LOG", r"\\team\Sales_job_3.trn")
+    assert (writable["firstLsn"], writable["lastLsn"]) == (end + 1, end + 2), "a writable database's backup logs a record"
+
+
 def test_simple_recovery_has_no_log_backups(world):
     world.update_database("sql01", "Sales", recoveryModel="SIMPLE")
     world.take_backup("sql01", "Sales", "FULL", "/share/Sales.bak")

@@ -693,6 +693,19 @@ def test_log_after_a_backup_reads_msdb_the_recovery_status_and_the_log_end(world
     assert _log_after(world, "other.trn").final_last_lsn is None
 
 
+def test_log_backups_of_a_read_only_database_show_no_log_after_the_final_backup(world):
+    """BACKUP LOG of a read-only database writes no log record: a routine log backup after the final one (another
+    file) holds nothing, so neither msdb, the recovery status nor the log's end passes the final backup's last_lsn."""
+    cursor = cursor_on(world)
+    cursor.execute("BACKUP DATABASE [Sales] TO DISK = N'full.bak' WITH CHECKSUM;")
+    cursor.execute("ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;")
+    cursor.execute("BACKUP LOG [Sales] TO DISK = N'final.trn' WITH CHECKSUM;")
+    cursor.execute("BACKUP LOG [Sales] TO DISK = N'\\\\team\\Sales_job.trn' WITH CHECKSUM;")
+    found = _log_after(world, "final.trn")
+    assert found.final_last_lsn == found.backed_up_to == found.log_end_lsn
+    assert found.written_after is None
+
+
 def test_log_after_a_backup_leaves_the_log_end_unread_where_sys_dm_db_log_stats_is_missing_or_refused(world):
     """Before SQL Server 2016 the function is an invalid object name (208), without VIEW SERVER STATE refused (300):
     caught, the log's end NULL; a later log backup still shows the write."""

@@ -164,3 +164,63 @@ def test_the_log_backups_of_an_earlier_database_of_that_name_do_not_stop_the_mig
     run.run_database("db")
     assert run.added, "the earlier database's history was added"
     assert run.outcome("db") == "migrated", run.errors
+
+
+ROUTINE_JOB_FILES = ("\\\\backup01\\team\\Sales\\Sales_routine_1.trn", "D:\\Backup\\Sales_routine_2.trn")
+
+
+class RoutineLogBackups(RunDriver):
+    """A run in which, right before `task` first runs, the team's own log backup job (not the migration's share: DMS
+    never sees it) backs the source up twice; with `write`, a person first unfreezes, writes and refreezes it."""
+
+    def __init__(self, dag, world, task, write, version):
+        super().__init__(dag, world.observe)
+        self.world, self.task, self.write, self.version = world, "db." + task, write, version
+        self.log_end_before = None
+
+    def _run_task(self, task, first_try=1):
+        if task.task_id == self.task and self.log_end_before is None:
+            _source_version(self.world, self.version)
+            self.log_end_before = self.world.source()["lsn"]
+            if self.write:
+                unfreeze_write_refreeze(self.world)
+            for path in ROUTINE_JOB_FILES:
+                self.world.world.take_backup("sql01", "Sales", "LOG", path)
+        return super()._run_task(task, first_try)
+
+
+ROUTINE_CASES = [("online", "mi-prod", "cutover", 16), ("offline", "vm-prod", "validate", 16), ("offline", "vm-prod", "validate", 12)]
+ROUTINE_IDS = ["online", "offline-SqlVm", "offline-SqlVm-2014"]
+
+
+@pytest.mark.parametrize("mode, target, before, version", ROUTINE_CASES, ids=ROUTINE_IDS)
+def test_a_routine_log_backup_job_after_the_final_backup_of_a_frozen_source_does_not_stop_the_migration(
+        rehearsal_world, mode, target, before, version):
+    """SQL Server writes no log record into a read-only database: a log backup of the frozen source holds nothing
+    (first_lsn = last_lsn = the final backup's last_lsn) and its log's end stays there, so the team's routine log
+    backups after the final backup show no write (on SQL Server 2014 msdb is the only signal)."""
+    dag, world = setup(rehearsal_world, mode, target)
+    run = RoutineLogBackups(dag, world, before, write=False, version=version)
+    run.run_database("db")
+
+    assert run.log_end_before is not None, "the routine job ran"
+    assert run.outcome("db") == "migrated", run.errors
+    routine = [b for b in world.world.backups("sql01", "Sales") if b["path"] in ROUTINE_JOB_FILES]
+    assert [(b["firstLsn"], b["lastLsn"]) for b in routine] == [(run.log_end_before, run.log_end_before)] * 2
+    assert world.source()["lsn"] == run.log_end_before
+
+
+@pytest.mark.parametrize("mode, target, before, version", ROUTINE_CASES, ids=ROUTINE_IDS)
+def test_a_routine_log_backup_after_an_unfreeze_write_refreeze_still_stops_the_migration(
+        rehearsal_world, mode, target, before, version):
+    """The person's write is one log record past the final backup's last_lsn: the routine log backup that holds it
+    ends right after it (last_lsn = that LSN + 1), and the step names it; the read-only source's backups add none."""
+    dag, world = setup(rehearsal_world, mode, target)
+    run = RoutineLogBackups(dag, world, before, write=True, version=version)
+    run.run_database("db")
+
+    step = "db." + before
+    assert run.outcome("db") != "migrated", "declared migrated without the write made after the final backup"
+    assert "written after the final log backup" in run.errors[step], run.errors
+    assert "a later log backup reaches LSN %d" % (run.log_end_before + 1) in run.errors[step], run.errors[step]
+    assert world.source()["tables"] and world.source_writable(), "handed back to the applications, with the write"

@@ -7,7 +7,8 @@ database under `backupConfiguration.sourceLocation.fileShare.path` count):
   the next one: first the newest full backup (the target database appears RESTORING; one taken
   without CHECKSUM fails the migration, as DMS does; so does a backup of a TDE-encrypted database
   where the target has no key of its thumbprint, as SQL Server's restore does: message 33111), then the
-  log backups whose LSN range continues the restored one (firstLsn <= restored < lastLsn), in LSN
+  log backups whose LSN range continues the restored one (firstLsn <= restored <= lastLsn; one ending at it
+  holds nothing new, a read-only database's, and is restored as a no-op), in LSN
   order; log backups that end before it are ignored; one that starts after it blocks the restore
   (`restoreBlockingReason`) until the missing backup appears;
 - online: after cutover (`Completing`) it restores the files that were in the share when cutover
@@ -84,7 +85,8 @@ def pending_logs(migration: Dict[str, Any], backups: List[Dict[str, Any]]) -> Li
     logs = [
         b
         for b in backups
-        if b["type"] == "LOG" and b["fileName"] not in restore["restored"] and b["lastLsn"] > restored_lsn
+        if b["type"] == "LOG" and b["fileName"] not in restore["restored"]
+        and b["lastLsn"] >= restored_lsn  # one ending at it holds nothing new: a read-only database's, restored as a no-op
     ]
     return sorted(logs, key=lambda b: (b["firstLsn"], b["sequence"]))
 
