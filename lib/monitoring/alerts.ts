@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { alertTiming, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
-import { checkLogAlertQuery, checkLogAlertRuleSize, checkOneMinuteQuery } from '../private/log-alert-query';
+import { checkLogAlertQuery, checkLogAlertRuleSize, checkOneMinuteQuery, findings } from '../private/log-alert-query';
 
 /** Azure Monitor alert severities: 0 is the most severe. */
 export const AlertSeverity = {
@@ -324,8 +324,9 @@ export function createLogAlert(
   options: AlertOptions = {},
 ): CreatedLogAlert {
   const settings = resolve('log', definition, options, target.defaults);
-  checkOneMinuteQuery(definition.optionsProp, options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes, definition.query);
-  checkLogAlertQuery(definition.optionsProp, definition.query);
+  const found = findings(definition.query); // read once for both checks
+  checkOneMinuteQuery(definition.optionsProp, options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes, definition.query, found);
+  checkLogAlertQuery(definition.optionsProp, definition.query, found);
   if (definition.timeAggregationMethod === 'Count' && settings.threshold < 0) {
     throw new Error(
       `${definition.optionsProp}.threshold must be at least 0 (got ${settings.threshold}): the alert compares a count of rows, which is never negative`,
