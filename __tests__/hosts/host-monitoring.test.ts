@@ -177,8 +177,8 @@ describe('diagnostic settings per host', () => {
       target_resource_id: expect.stringMatching(/^\$\{azurerm_postgresql_flexible_server\.[^.]+\.id\}$/),
       enabled_log: [{ category: 'PostgreSQLLogs' }],
     });
-    // The server's logs exist in AzureDiagnostics only: no resource-specific table to ask for.
-    expect(settings[0].log_analytics_destination_type).toBeUndefined();
+    // In their own table, PGSQLServerLogs, as Microsoft recommends for this type (not the shared AzureDiagnostics).
+    expect(settings[0].log_analytics_destination_type).toBe('Dedicated');
     expect(settings[0].log_analytics_workspace_id).toMatch(/cross-stack-output-azurerm_log_analytics_workspace/);
   });
 });

@@ -121,10 +121,9 @@ export class MetadataDatabase extends Construct {
       },
     });
     this.host = this.server.fqdn;
-    // AzureDiagnostics only: the type has no resource-specific table.
     this.serverLogs = auditLogSetting(this, 'ServerLogs', { id: this.server.id, name: serverName }, props.logAnalyticsWorkspace, {
       categories: METADATA_SERVER_LOG_CATEGORIES,
-      dedicatedTables: false,
+      dedicatedTables: true,
     });
     applyProtection(this, 'Airflow metadata database', this.server, { preventDestroy, lock: props.lock });
 

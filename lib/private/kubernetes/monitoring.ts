@@ -51,11 +51,12 @@ export const REGISTRY_AUDIT_LOG_CATEGORY_GROUP = 'audit';
 
 /**
  * The metadata server's logs: `PostgreSQLLogs`, the server log (connections, failed sign-ins,
- * errors, and pgaudit's statements once enabled). Not the `audit` group, whose members Microsoft does
- * not list for this type, nor the `PostgreSQLFlex*` categories (sessions, query store, autovacuum:
- * performance data). MicrosoftDocs/azure-reference-other
- * `azure-monitor-ref/supported-logs/includes/microsoft-dbforpostgresql-flexibleservers-logs-include.md`;
- * the type has no resource-specific table (AzureDiagnostics only).
+ * errors, and pgaudit's statements once enabled), into its resource-specific table `PGSQLServerLogs`,
+ * which Microsoft recommends over AzureDiagnostics. Not the `audit` or `allLogs` group, either of
+ * which selects every category of this type, nor the `PostgreSQLFlex*` and query store categories
+ * (sessions, query store, autovacuum: performance data). MicrosoftDocs/azure-databases-docs
+ * `articles/postgresql/monitor/how-to-configure-and-access-logs.md`; Azure Monitor's table reference
+ * `tables/pgsqlserverlogs`.
  */
 export const METADATA_SERVER_LOG_CATEGORIES = ['PostgreSQLLogs'] as const;
 
