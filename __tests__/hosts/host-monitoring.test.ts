@@ -164,10 +164,14 @@ describe('diagnostic settings per host', () => {
     const setting = Object.values(resourcesOfType(STACK_OF_HOST.kubernetes, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-acrcontososql09e6')!;
     expect(setting).toMatchObject({
       target_resource_id: expect.stringMatching(/^\$\{azurerm_container_registry\.[^.]+\.id\}$/),
-      log_analytics_destination_type: 'Dedicated',
       enabled_log: [{ category_group: 'audit' }],
     });
     expect(setting.log_analytics_workspace_id).toMatch(/azurerm_log_analytics_workspace\./);
+  });
+
+  it('sets no destination type on the registry setting, which a registry (its own tables only) does not keep: no change on every plan', () => {
+    const setting = Object.values(resourcesOfType(STACK_OF_HOST.kubernetes, 'azurerm_monitor_diagnostic_setting')).find((s) => s.name === 'diag-acrcontososql09e6')!;
+    expect(setting).not.toHaveProperty('log_analytics_destination_type');
   });
 
   it("sends the Kubernetes host's metadata server log (connections, failed sign-ins) to the workspace, from the release stack", () => {

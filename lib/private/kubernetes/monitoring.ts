@@ -67,8 +67,9 @@ export interface AuditedResource {
 }
 
 /**
- * The diagnostic setting `diag-<resource name>` that sends a resource's audit logs to the workspace,
- * into resource-specific tables where the resource has them (`dedicatedTables`).
+ * The diagnostic setting `diag-<resource name>` that sends a resource's audit logs to the workspace.
+ * `dedicatedTables` asks for resource-specific mode, for a type that offers both modes; a type with
+ * one mode only gets no destination type: Azure answers one with null, a change on every plan.
  */
 export function auditLogSetting(
   scope: Construct,
@@ -189,9 +190,10 @@ export class AirflowMonitoring extends Construct {
       categories: CLUSTER_AUDIT_LOG_CATEGORIES,
       dedicatedTables: true,
     });
+    // A registry writes its own tables only (ContainerRegistryLoginEvents, ...RepositoryEvents): no mode to ask for.
     this.registryAuditLogs = auditLogSetting(this, 'RegistryAuditLogs', props.registry, props.logAnalyticsWorkspace, {
       categoryGroup: REGISTRY_AUDIT_LOG_CATEGORY_GROUP,
-      dedicatedTables: true,
+      dedicatedTables: false,
     });
 
     this.monitorWorkspace = new MonitorWorkspace(this, 'PrometheusWorkspace', {
