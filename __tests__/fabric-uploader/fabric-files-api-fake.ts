@@ -40,6 +40,8 @@ export interface InjectedFailure {
   readonly retryAfterSeconds?: number;
   /** The Retry-After header as given (an HTTP-date, say), instead of `retryAfterSeconds`. */
   readonly retryAfter?: string;
+  /** Other response headers, as given (`retry-after-ms`, say). */
+  readonly headers?: Record<string, string>;
   /** How long the response takes to come. */
   readonly delayMs?: number;
   readonly errorCode?: string;
@@ -233,7 +235,7 @@ export class FakeFabric {
     const failure = this.failures.get(url.pathname);
     if (failure && failure.times > 0 && typeof failure.status === 'number') {
       this.failures.set(url.pathname, { ...failure, times: failure.times - 1 });
-      const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) };
+      const headers: Record<string, string> = { ...failure.headers, ...(failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) }) };
       return reply(response, failure.status, { error: 'temporarily_unavailable', error_description: 'injected failure' }, headers);
     }
     const imds = url.pathname === IMDS_TOKEN_PATH;
@@ -297,7 +299,7 @@ export class FakeFabric {
         return void setTimeout(() => request.socket.destroy(), 50);
       }
       const retryAfter = failure.retryAfter ?? (failure.retryAfterSeconds === undefined ? undefined : String(failure.retryAfterSeconds));
-      const headers: Record<string, string> = retryAfter === undefined ? {} : { 'Retry-After': retryAfter };
+      const headers: Record<string, string> = { ...failure.headers, ...(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }) };
       const status = failure.status;
       const answer = () => reply(response, status, { errorCode: failure.errorCode ?? 'Injected', message: 'injected failure', requestId: 'req-1' }, headers);
       return void (failure.delayMs === undefined ? answer() : setTimeout(answer, failure.delayMs));

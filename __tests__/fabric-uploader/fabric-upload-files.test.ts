@@ -469,6 +469,29 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(retried.at).toBeGreaterThanOrEqual(Math.floor(until.getTime() / 1000) * 1000);
     });
 
+    // azcore's retry policy (sdk/azcore/internal/shared/shared.go RetryAfter), the provider's, reads retry-after-ms, then
+    // x-ms-retry-after-ms, then Retry-After: the first one present decides. A Retry-After of 30 s would outlast FABRIC_TIMEOUT.
+    it.each<[string, Record<string, string>]>([
+      ['retry-after-ms before Retry-After', { 'retry-after-ms': '300', 'Retry-After': '30' }],
+      ['x-ms-retry-after-ms before Retry-After', { 'x-ms-retry-after-ms': '300', 'Retry-After': '30' }],
+      ['retry-after-ms before x-ms-retry-after-ms', { 'retry-after-ms': '300', 'x-ms-retry-after-ms': '30000' }],
+      ['a retry-after-ms of 0 as no advice (a backoff), not falling back to Retry-After', { 'retry-after-ms': '0', 'Retry-After': '30' }],
+    ])('reads %s, as the provider\'s client (azcore) does', async (_case, headers) => {
+      fake.failures.set('dags/a.py', { status: 429, times: 1, headers, errorCode: 'RequestBlocked' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_TIMEOUT: '20s' });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
+    });
+
+    it('never asks again before the retry-after-ms Fabric gave, even beside a shorter Retry-After', async () => {
+      fake.failures.set('dags/a.py', { status: 503, times: 1, retryAfterSeconds: 1, headers: { 'retry-after-ms': '2500' }, errorCode: 'ServiceUnavailable' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      const [refused, retried] = putsOf(fake, 'dags/a.py');
+      expect(retried.at - refused.at).toBeGreaterThanOrEqual(2_400);
+    });
+
     // An HTTP-date is RFC 9110's other Retry-After; the time a call takes counts, as the provider's deadline counts it.
     it.each<[string, InjectedFailure, string]>([
       ['the HTTP-date a Retry-After gives is', { status: 429, times: 1, retryAfter: new Date(Date.now() + 600_000).toUTCString(), errorCode: 'RequestBlocked' }, 'HTTP 429 Too Many Requests: RequestBlocked'],

@@ -442,7 +442,7 @@ async function signInAgain(api, call) {
 /**
  * The waits of the files API's calls, as the provider's Fabric SDK client waits (azcore's retry policy,
  * which the provider sets to retry without a limit of attempts and with no cap on a wait: provider.go
- * createDefaultClient): the whole Retry-After Fabric gives, else a backoff of 2, 4, 8 ... (at most 60)
+ * createDefaultClient): the whole wait Fabric asks for (see {@link retryAfterSeconds}), else a backoff of 2, 4, 8 ... (at most 60)
  * seconds; while the wait ends within the budget, the provider's timeout, which bounds one operation of
  * the provider, its calls included. One budget for the whole upload, not one per call: a bundle of
  * hundreds of files, each throttled almost that long, would otherwise hold the apply for hours.
@@ -511,11 +511,23 @@ async function fetchRetrying(url, init, statuses, retryNetwork, waits) {
 }
 
 /**
- * The Retry-After header in seconds, in either of its forms (RFC 9110 section 10.2.3): delay-seconds, or an
- * HTTP-date, as the seconds until then (0 once it has passed); undefined when there is none that is either.
+ * The wait a response asks for, in seconds, read as azcore's retry policy, which the provider's clients use, reads it
+ * (sdk/azcore/internal/shared/shared.go RetryAfter): from the first of retry-after-ms, x-ms-retry-after-ms and
+ * Retry-After that it has. Fabric and Entra ID document only Retry-After; the milliseconds headers are Azure's
+ * finer form, which azcore (and @azure/core-rest-pipeline) prefer when present. One that is not a whole number
+ * of milliseconds above 0 is no advice (0), as in azcore. Retry-After in either of its forms (RFC 9110 section
+ * 10.2.3): delay-seconds, or an HTTP-date, as the seconds until then (0 once it has passed); undefined when
+ * there is none that is either.
  * @param {Response} response
  */
 function retryAfterSeconds(response) {
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const milliseconds = response.headers.get(name)?.trim();
+    if (milliseconds) {
+      // Go's strconv.Atoi: an optional sign, then decimal digits.
+      return /^[+-]?\d+$/.test(milliseconds) && Number(milliseconds) > 0 ? Number(milliseconds) / 1000 : 0;
+    }
+  }
   // No header must not read as "retry now": Number(null) is 0.
   const header = response.headers.get('retry-after')?.trim();
   const given = header ? Number(header) : NaN;
