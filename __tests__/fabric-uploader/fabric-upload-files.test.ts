@@ -730,6 +730,28 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.puts).toEqual([]);
     });
 
+    // Entra ID throttles a client_credentials grant with 429 and Retry-After; azidentity's pipeline (azcore's retry policy) asks again.
+    it('asks Entra ID again after a 429, once the Retry-After it gave has passed, as azidentity does', async () => {
+      fake.failures.set(`/${TENANT}/oauth2/v2.0/token`, { status: 429, times: 2, retryAfterSeconds: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withSecret());
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const tokenRequests = fake.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'));
+      expect(tokenRequests).toHaveLength(3);
+      expect(tokenRequests[1].at - tokenRequests[0].at).toBeGreaterThanOrEqual(950);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('fails with Entra ID\'s answer, never the secret, when it still throttles after four tries', async () => {
+      fake.failures.set(`/${TENANT}/oauth2/v2.0/token`, { status: 429, times: 9, headers: { 'retry-after-ms': '100' } });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withSecret());
+      expect(result.code).toBe(1);
+      expect(fake.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'))).toHaveLength(4);
+      expect(result.stderr).toContain(`Entra ID refused a token for ${CLIENT}: HTTP 429 temporarily_unavailable AADSTS50196: injected failure`);
+      expect(result.stderr).not.toContain(CLIENT_SECRET);
+      expect(fake.puts).toEqual([]);
+    });
+
     it('fails clearly when Entra ID refuses the secret', async () => {
       const env = { FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_CLIENT_SECRET: 'wrong' };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);

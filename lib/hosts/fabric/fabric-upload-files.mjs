@@ -66,7 +66,8 @@
  *      FABRIC_TIMEOUT (a Go duration, 10m by default), which bounds the provider's own call of it; so
  *      is a call to Entra ID, a managed identity endpoint or an OIDC token endpoint not answered by then,
  *      its waits between tries included. A sign-in midway through the upload (a refresh, or after a 401)
- *      has what is left of the upload's FABRIC_TIMEOUT instead.
+ *      has what is left of the upload's FABRIC_TIMEOUT instead. Entra ID is asked again on 408, 429 and
+ *      5xx as azidentity asks it (see {@link entraWaits}).
  * The service principal of 2 and 5 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
  * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
  * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
@@ -121,6 +122,11 @@ const IMDS_RETRIABLE = new Set([404, 410, 429, 500, 502, 503, 504]);
 const IMDS_UPDATING_WAIT_SECONDS = 10;
 const IMDS_UPDATING_ATTEMPTS = 8;
 const MAX_ATTEMPTS = 5;
+/**
+ * Tries of a call to Entra ID's token endpoint: azidentity sends it through an azcore pipeline with the default
+ * retry policy (azidentity.go newPipelineAdapter; runtime/policy_retry.go setDefaults: 3 retries, waits of at most 60 s).
+ */
+const ENTRA_ATTEMPTS = 4;
 /** The bearer of an OIDC request, in the provider's order (internal/provider/config/envvars.go). */
 const OIDC_REQUEST_TOKEN_VARIABLES = ['FABRIC_OIDC_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'SYSTEM_ACCESSTOKEN', 'ARM_OIDC_REQUEST_TOKEN'];
 const MAX_RETRY_WAIT_SECONDS = 60;
@@ -476,6 +482,22 @@ function identityEndpointWaits(imds) {
     }
     const asked = response && retryAfterSeconds(response);
     return Math.min(asked ?? (imdsUpdating ? IMDS_UPDATING_WAIT_SECONDS : 2 ** attempt), MAX_RETRY_WAIT_SECONDS);
+  };
+}
+
+/**
+ * The waits of Entra ID's token endpoint's calls, as azcore's default retry policy waits: at most ENTRA_ATTEMPTS
+ * tries, after the wait it asks for, none when that is over 60 s (its MaxRetryDelay), else a backoff of 2, 4, 8 s;
+ * none that would end past the sign-in's deadline, so Entra ID's answer, not a timeout, fails the step.
+ * @param {SignInLimit} limit
+ * @returns {(attempt: number, response?: Response) => number | undefined}
+ */
+function entraWaits(limit) {
+  return (attempt, response) => {
+    const asked = response && retryAfterSeconds(response);
+    const wait = asked ? asked : Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS);
+    const allowed = attempt < ENTRA_ATTEMPTS && wait <= MAX_RETRY_WAIT_SECONDS && Date.now() + wait * 1000 <= limit.endsAtMs;
+    return allowed ? wait : undefined;
   };
 }
 
@@ -888,12 +910,14 @@ async function azurePipelinesToken(env, serviceConnectionId, limit) {
  */
 async function clientCredentialsToken(authority, tenantId, clientId, credential, limit) {
   const url = `${authority.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
-  const response = await fetch(url, {
+  const init = {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: FABRIC_SCOPE, ...credential }),
     signal: signInDeadline(limit),
-  }).catch((error) => {
+  };
+  // Entra ID throttles a client_credentials grant with 429 and Retry-After (MSAL's "Client throttling"), and its 5xx pass.
+  const response = await fetchRetrying(url, init, RETRIABLE, true, entraWaits(limit)).catch((error) => {
     throw new UploadError(`cannot reach Entra ID at ${url} (${timedOut(error, limit) ?? error.cause?.code ?? error.message})`);
   });
   if (!response.ok) {
