@@ -198,6 +198,20 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(putsOf(fake, 'dags/lib/b.py')).toHaveLength(2);
     });
 
+    // The path is the URL's last segments: each escaped, so a space, a non-ASCII letter, '#', '?', '+' or '%' reaches Fabric as part of the name.
+    it('escapes each segment of a path with spaces, non-ASCII letters and URL delimiters, keeping its slashes', async () => {
+      const names = ['dags/my lib/café ü.py', 'dags/a+b#c?d%e.py', 'plugins/日本/x.py'];
+      const result = await run(bundleFolder(Object.fromEntries(names.map((name) => [name, `# ${name}\n`]))), fake, withCli);
+      expect(result.code).toBe(0);
+      for (const name of names) {
+        expect(fake.files.get(name)?.toString()).toBe(`# ${name}\n`);
+      }
+      expect(fake.puts.map((request) => request.path.split('/files/')[1])).toEqual(
+        expect.arrayContaining(['dags/my%20lib/caf%C3%A9%20%C3%BC.py', 'dags/a%2Bb%23c%3Fd%25e.py', 'plugins/%E6%97%A5%E6%9C%AC/x.py']),
+      );
+      expect(fake.puts.every((request) => request.query.beta === 'true' && Object.keys(request.query).length === 1)).toBe(true);
+    });
+
     it('accepts a file of exactly 2 MB', async () => {
       const folder = bundleFolder({ 'dags/migration_plan.json': Buffer.alloc(TWO_MB, 0x20) });
       expect((await run(folder, fake, withCli)).code).toBe(0);
