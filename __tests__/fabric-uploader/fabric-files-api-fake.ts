@@ -27,8 +27,8 @@ export interface ReceivedRequest {
 }
 
 /**
- * A response the fake gives instead of the normal one, `times` times, for requests on one file path or on an
- * identity endpoint's path (a token endpoint's path too, for `'hang'`).
+ * A response the fake gives instead of the normal one, `times` times, for requests on one file path, on an
+ * identity endpoint's path or on Entra ID's token endpoint's path (`/{tenant}/oauth2/v2.0/token`; any token endpoint's, for `'hang'`).
  */
 export interface InjectedFailure {
   /**
@@ -40,6 +40,8 @@ export interface InjectedFailure {
   readonly retryAfterSeconds?: number;
   /** The Retry-After header as given (an HTTP-date, say), instead of `retryAfterSeconds`. */
   readonly retryAfter?: string;
+  /** Other response headers, as given (`retry-after-ms`, say). */
+  readonly headers?: Record<string, string>;
   /** How long the response takes to come. */
   readonly delayMs?: number;
   readonly errorCode?: string;
@@ -161,6 +163,11 @@ export class FakeFabric {
     }
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (request.method === 'POST' && token) {
+      const failure = this.failures.get(url.pathname);
+      if (failure && failure.times > 0 && typeof failure.status === 'number') {
+        this.failures.set(url.pathname, { ...failure, times: failure.times - 1 });
+        return reply(response, failure.status, { error: 'temporarily_unavailable', error_description: 'AADSTS50196: injected failure' }, injectedHeaders(failure));
+      }
       return this.issueToken(new URLSearchParams(body.toString('utf8')), response);
     }
     if (request.method === 'GET' && url.pathname === '/github/idtoken') {
@@ -233,8 +240,7 @@ export class FakeFabric {
     const failure = this.failures.get(url.pathname);
     if (failure && failure.times > 0 && typeof failure.status === 'number') {
       this.failures.set(url.pathname, { ...failure, times: failure.times - 1 });
-      const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) };
-      return reply(response, failure.status, { error: 'temporarily_unavailable', error_description: 'injected failure' }, headers);
+      return reply(response, failure.status, { error: 'temporarily_unavailable', error_description: 'injected failure' }, injectedHeaders(failure));
     }
     const imds = url.pathname === IMDS_TOKEN_PATH;
     const identities = this.options.managedIdentity;
@@ -296,10 +302,8 @@ export class FakeFabric {
         response.write('{"files": [');
         return void setTimeout(() => request.socket.destroy(), 50);
       }
-      const retryAfter = failure.retryAfter ?? (failure.retryAfterSeconds === undefined ? undefined : String(failure.retryAfterSeconds));
-      const headers: Record<string, string> = retryAfter === undefined ? {} : { 'Retry-After': retryAfter };
       const status = failure.status;
-      const answer = () => reply(response, status, { errorCode: failure.errorCode ?? 'Injected', message: 'injected failure', requestId: 'req-1' }, headers);
+      const answer = () => reply(response, status, { errorCode: failure.errorCode ?? 'Injected', message: 'injected failure', requestId: 'req-1' }, injectedHeaders(failure));
       return void (failure.delayMs === undefined ? answer() : setTimeout(answer, failure.delayMs));
     }
     if (!filePath.startsWith('dags/') && !filePath.startsWith('plugins/')) {
@@ -325,6 +329,12 @@ export class FakeFabric {
     this.files.set(filePath, body);
     reply(response, 200, undefined);
   }
+}
+
+/** The headers of an injected failure's response: its own, and Retry-After as given or in seconds. */
+function injectedHeaders(failure: InjectedFailure): Record<string, string> {
+  const retryAfter = failure.retryAfter ?? (failure.retryAfterSeconds === undefined ? undefined : String(failure.retryAfterSeconds));
+  return { ...failure.headers, ...(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }) };
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {

@@ -68,6 +68,24 @@ function azureCliAnswer(token: string, expiresOn = new Date(Date.now() + 3_600_0
   return JSON.stringify({ accessToken: token, expiresOn: local, expires_on: Math.floor(expiresOn.getTime() / 1000), tenant: TENANT, tokenType: 'Bearer' });
 }
 
+/**
+ * A folder holding a fake `az` that counts its calls in `callsFile`: the first prints a token that expires in
+ * `expiresInSeconds`; a later one runs `later` (JavaScript, with that answer in `answer`): a login gone bad midway.
+ */
+function fakeAzureCliChangingMidway(expiresInSeconds: number, later: string): { folder: string; callsFile: string } {
+  const folder = mkdtempSync(join(tmpdir(), 'fake-az-midway-'));
+  const callsFile = join(folder, 'calls.txt');
+  writeFileSync(
+    join(folder, 'az'),
+    `#!${process.execPath}\nconst fs = require('fs');\nconst first = !fs.existsSync(${JSON.stringify(callsFile)});\n` +
+      `fs.appendFileSync(${JSON.stringify(callsFile)}, 'call\\n');\n` +
+      `const answer = JSON.stringify({ accessToken: ${JSON.stringify(ACCESS_TOKEN)}, expires_on: Math.floor(Date.now() / 1000) + ${expiresInSeconds} });\n` +
+      `if (first) { console.log(answer); } else { ${later} }\n`,
+  );
+  chmodSync(join(folder, 'az'), 0o755);
+  return { folder, callsFile };
+}
+
 function putsOf(fake: FakeFabric, path: string) {
   return fake.puts.filter((request) => request.path.endsWith(`/files/${path}`));
 }
@@ -178,6 +196,20 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(fake.files).toEqual(first);
       expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
       expect(putsOf(fake, 'dags/lib/b.py')).toHaveLength(2);
+    });
+
+    // The path is the URL's last segments: each escaped, so a space, a non-ASCII letter, '#', '?', '+' or '%' reaches Fabric as part of the name.
+    it('escapes each segment of a path with spaces, non-ASCII letters and URL delimiters, keeping its slashes', async () => {
+      const names = ['dags/my lib/café ü.py', 'dags/a+b#c?d%e.py', 'plugins/日本/x.py'];
+      const result = await run(bundleFolder(Object.fromEntries(names.map((name) => [name, `# ${name}\n`]))), fake, withCli);
+      expect(result.code).toBe(0);
+      for (const name of names) {
+        expect(fake.files.get(name)?.toString()).toBe(`# ${name}\n`);
+      }
+      expect(fake.puts.map((request) => request.path.split('/files/')[1])).toEqual(
+        expect.arrayContaining(['dags/my%20lib/caf%C3%A9%20%C3%BC.py', 'dags/a%2Bb%23c%3Fd%25e.py', 'plugins/%E6%97%A5%E6%9C%AC/x.py']),
+      );
+      expect(fake.puts.every((request) => request.query.beta === 'true' && Object.keys(request.query).length === 1)).toBe(true);
     });
 
     it('accepts a file of exactly 2 MB', async () => {
@@ -451,6 +483,29 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(retried.at).toBeGreaterThanOrEqual(Math.floor(until.getTime() / 1000) * 1000);
     });
 
+    // azcore's retry policy (sdk/azcore/internal/shared/shared.go RetryAfter), the provider's, reads retry-after-ms, then
+    // x-ms-retry-after-ms, then Retry-After: the first one present decides. A Retry-After of 30 s would outlast FABRIC_TIMEOUT.
+    it.each<[string, Record<string, string>]>([
+      ['retry-after-ms before Retry-After', { 'retry-after-ms': '300', 'Retry-After': '30' }],
+      ['x-ms-retry-after-ms before Retry-After', { 'x-ms-retry-after-ms': '300', 'Retry-After': '30' }],
+      ['retry-after-ms before x-ms-retry-after-ms', { 'retry-after-ms': '300', 'x-ms-retry-after-ms': '30000' }],
+      ['a retry-after-ms of 0 as no advice (a backoff), not falling back to Retry-After', { 'retry-after-ms': '0', 'Retry-After': '30' }],
+    ])('reads %s, as the provider\'s client (azcore) does', async (_case, headers) => {
+      fake.failures.set('dags/a.py', { status: 429, times: 1, headers, errorCode: 'RequestBlocked' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withCli, FABRIC_TIMEOUT: '20s' });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(putsOf(fake, 'dags/a.py')).toHaveLength(2);
+    });
+
+    it('never asks again before the retry-after-ms Fabric gave, even beside a shorter Retry-After', async () => {
+      fake.failures.set('dags/a.py', { status: 503, times: 1, retryAfterSeconds: 1, headers: { 'retry-after-ms': '2500' }, errorCode: 'ServiceUnavailable' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withCli);
+      expect(result.code).toBe(0);
+      const [refused, retried] = putsOf(fake, 'dags/a.py');
+      expect(retried.at - refused.at).toBeGreaterThanOrEqual(2_400);
+    });
+
     // An HTTP-date is RFC 9110's other Retry-After; the time a call takes counts, as the provider's deadline counts it.
     it.each<[string, InjectedFailure, string]>([
       ['the HTTP-date a Retry-After gives is', { status: 429, times: 1, retryAfter: new Date(Date.now() + 600_000).toUTCString(), errorCode: 'RequestBlocked' }, 'HTTP 429 Too Many Requests: RequestBlocked'],
@@ -532,18 +587,26 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(readFileSync(callsFile, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
     });
 
-    it('after a refresh that failed, keeps the token and asks its source again only 30 seconds later, not before every call', async () => {
-      const folder = mkdtempSync(join(tmpdir(), 'fake-az-refresh-fails-'));
-      const callsFile = join(folder, 'calls.txt');
-      // The first call gives a token that expires in 4 minutes (inside the 5-minute refresh margin); every later call fails.
-      writeFileSync(
-        join(folder, 'az'),
-        `#!${process.execPath}\nconst fs = require('fs');\nconst first = !fs.existsSync(${JSON.stringify(callsFile)});\n` +
-          `fs.appendFileSync(${JSON.stringify(callsFile)}, 'call\\n');\n` +
-          `if (!first) { console.error('ERROR: AADSTS50173: the grant has expired'); process.exit(1); }\n` +
-          `console.log(JSON.stringify({ accessToken: ${JSON.stringify(ACCESS_TOKEN)}, expires_on: Math.floor(Date.now() / 1000) + 240 }));\n`,
+    it("ends a refresh that hangs midway when the whole upload's FABRIC_TIMEOUT runs out, not a FABRIC_TIMEOUT later", async () => {
+      // The first call gives a token that expires in a second; a later call hangs (a prompt nobody answers).
+      const { folder, callsFile } = fakeAzureCliChangingMidway(1, 'setTimeout(() => console.log(answer), 60_000);');
+      // The token expires during the 4 s wait; the refresh has the 2 s left of the upload's 6 s, not 6 s more.
+      fake.failures.set('dags/a.py', { status: 503, times: 1, retryAfterSeconds: 4, errorCode: 'ServiceUnavailable' });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${folder}:${process.env.PATH}`, FABRIC_TIMEOUT: '6s' });
+      const ended = Date.now();
+      expect(result.code).toBe(1);
+      expect(readFileSync(callsFile, 'utf8').trim().split('\n')).toHaveLength(2);
+      expect(result.stderr).toMatch(
+        /the Fabric token expired during the upload and could not be refreshed: the Azure CLI \(az account get-access-token\) gave no Fabric token within the \d\.\ds left of the whole upload's FABRIC_TIMEOUT \(6s\) and was stopped/,
       );
-      chmodSync(join(folder, 'az'), 0o755);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      // The upload's budget began before its first call: 6 s from then, where a refresh of its own 6 s would end after 10.
+      expect(ended - fake.requests[0].at).toBeLessThan(8_500);
+    });
+
+    it('after a refresh that failed, keeps the token and asks its source again only 30 seconds later, not before every call', async () => {
+      // The first call gives a token that expires in 4 minutes (inside the 5-minute refresh margin); every later call fails.
+      const { folder, callsFile } = fakeAzureCliChangingMidway(240, "console.error('ERROR: AADSTS50173: the grant has expired'); process.exit(1);");
       // The wait past the 30 seconds after sign-in, then a.py again and three more files: four calls a refresh is due before.
       fake.failures.set('dags/a.py', { status: 429, times: 1, retryAfterSeconds: 31, errorCode: 'RequestBlocked' });
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n', 'dags/b.py': 'b\n', 'dags/c.py': 'c\n', 'dags/d.py': 'd\n' }), fake, { PATH: `${folder}:${process.env.PATH}` });
@@ -677,6 +740,28 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(result.stderr).toContain(`${named}`);
       expect(result.stderr).toContain("(no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (2s))");
+      expect(result.stderr).not.toContain(CLIENT_SECRET);
+      expect(fake.puts).toEqual([]);
+    });
+
+    // Entra ID throttles a client_credentials grant with 429 and Retry-After; azidentity's pipeline (azcore's retry policy) asks again.
+    it('asks Entra ID again after a 429, once the Retry-After it gave has passed, as azidentity does', async () => {
+      fake.failures.set(`/${TENANT}/oauth2/v2.0/token`, { status: 429, times: 2, retryAfterSeconds: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withSecret());
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const tokenRequests = fake.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'));
+      expect(tokenRequests).toHaveLength(3);
+      expect(tokenRequests[1].at - tokenRequests[0].at).toBeGreaterThanOrEqual(950);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
+    });
+
+    it('fails with Entra ID\'s answer, never the secret, when it still throttles after four tries', async () => {
+      fake.failures.set(`/${TENANT}/oauth2/v2.0/token`, { status: 429, times: 9, headers: { 'retry-after-ms': '100' } });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, withSecret());
+      expect(result.code).toBe(1);
+      expect(fake.requests.filter((request) => request.path.endsWith('/oauth2/v2.0/token'))).toHaveLength(4);
+      expect(result.stderr).toContain(`Entra ID refused a token for ${CLIENT}: HTTP 429 temporarily_unavailable AADSTS50196: injected failure`);
       expect(result.stderr).not.toContain(CLIENT_SECRET);
       expect(fake.puts).toEqual([]);
     });
@@ -1143,6 +1228,20 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(result.code).toBe(0);
       const [updating, answered] = identityRequests();
       expect(answered.at - updating.at).toBeGreaterThanOrEqual(9_500);
+    });
+
+    it("ends the wait for an updating Instance Metadata Service (410) when FABRIC_TIMEOUT runs out, not after it", async () => {
+      fake.failures.set(IMDS_TOKEN_PATH, { status: 410, times: 8 });
+      const started = Date.now();
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { ...withoutCli, FABRIC_USE_MSI: 'true', FABRIC_TIMEOUT: '3s' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `cannot reach the managed identity endpoint http://169.254.169.254${IMDS_TOKEN_PATH} (no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (3s))`,
+      );
+      // IMDS asks for 10 s between tries: the first wait would end past the 3 s.
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expect(identityRequests()).toHaveLength(1);
+      expect(fake.puts).toEqual([]);
     });
 
     it('fails clearly when no managed identity endpoint answers', async () => {

@@ -17,9 +17,9 @@
  * stays on that list and fails the step, naming it: the new DAG may still import a module left in its folder.
  *
  * Its calls are tried again as the provider's Fabric SDK client tries them (see {@link waitsWithin}), within
- * the provider's timeout, FABRIC_TIMEOUT, for the whole upload, calls and waits alike; a call still
- * unanswered when it runs out is ended. Its token is refreshed as the client's bearer token policy refreshes
- * it: within five minutes of the expiry its source gave, and after a 401, once per call.
+ * the provider's timeout, FABRIC_TIMEOUT, for the whole upload, calls, waits and sign-ins midway alike; a call
+ * or sign-in still unanswered when it runs out is ended. Its token is refreshed as the client's bearer token
+ * policy refreshes it: within five minutes of the expiry its source gave, and after a 401, once per call.
  *
  *   node fabric-upload-files.mjs --workspace-id <guid> --job-id <guid> --files <folder>
  *
@@ -64,7 +64,10 @@
  *      provider asks them (azidentity's AzureCLICredential --tenant, AzureDeveloperCLICredential --tenant-id).
  *      Either CLI is stopped, failing the step, when it has given no token within the provider's timeout,
  *      FABRIC_TIMEOUT (a Go duration, 10m by default), which bounds the provider's own call of it; so
- *      is a call to Entra ID, a managed identity endpoint or an OIDC token endpoint not answered by then.
+ *      is a call to Entra ID, a managed identity endpoint or an OIDC token endpoint not answered by then,
+ *      its waits between tries included. A sign-in midway through the upload (a refresh, or after a 401)
+ *      has what is left of the upload's FABRIC_TIMEOUT instead. Entra ID is asked again on 408, 429 and
+ *      5xx as azidentity asks it (see {@link entraWaits}).
  * The service principal of 2 and 5 is FABRIC_CLIENT_ID/ARM_CLIENT_ID or the content of the file
  * FABRIC_CLIENT_ID_FILE_PATH/ARM_CLIENT_ID_FILE_PATH names, in FABRIC_TENANT_ID/ARM_TENANT_ID.
  * Every list of names is read as the provider reads it (internal/provider/config/envvars.go,
@@ -119,6 +122,11 @@ const IMDS_RETRIABLE = new Set([404, 410, 429, 500, 502, 503, 504]);
 const IMDS_UPDATING_WAIT_SECONDS = 10;
 const IMDS_UPDATING_ATTEMPTS = 8;
 const MAX_ATTEMPTS = 5;
+/**
+ * Tries of a call to Entra ID's token endpoint: azidentity sends it through an azcore pipeline with the default
+ * retry policy (azidentity.go newPipelineAdapter; runtime/policy_retry.go setDefaults: 3 retries, waits of at most 60 s).
+ */
+const ENTRA_ATTEMPTS = 4;
 /** The bearer of an OIDC request, in the provider's order (internal/provider/config/envvars.go). */
 const OIDC_REQUEST_TOKEN_VARIABLES = ['FABRIC_OIDC_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'SYSTEM_ACCESSTOKEN', 'ARM_OIDC_REQUEST_TOKEN'];
 const MAX_RETRY_WAIT_SECONDS = 60;
@@ -147,9 +155,10 @@ async function main() {
   }
   const base = `${fabricEndpoint(process.env, workspaceId)}/v1/workspaces/${encodeURIComponent(workspaceId)}/apacheAirflowJobs/${encodeURIComponent(jobId)}/files`;
   const timeout = providerTimeout(process.env);
-  const token = await accessToken(process.env);
+  const token = await accessToken(process.env, firstSignInLimit(process.env));
+  const budget = uploadBudget(timeout);
   /** @type {FilesApi} */
-  const api = { base, budget: uploadBudget(timeout), token, signIn: () => accessToken(process.env) };
+  const api = { base, budget, token, signIn: () => accessToken(process.env, signInLimitWithin(budget)) };
   const previous = await readManifest(api);
   const current = files.map((file) => file.path);
   let recorded = previous;
@@ -439,7 +448,7 @@ async function signInAgain(api, call) {
 /**
  * The waits of the files API's calls, as the provider's Fabric SDK client waits (azcore's retry policy,
  * which the provider sets to retry without a limit of attempts and with no cap on a wait: provider.go
- * createDefaultClient): the whole Retry-After Fabric gives, else a backoff of 2, 4, 8 ... (at most 60)
+ * createDefaultClient): the whole wait Fabric asks for (see {@link retryAfterSeconds}), else a backoff of 2, 4, 8 ... (at most 60)
  * seconds; while the wait ends within the budget, the provider's timeout, which bounds one operation of
  * the provider, its calls included. One budget for the whole upload, not one per call: a bundle of
  * hundreds of files, each throttled almost that long, would otherwise hold the apply for hours.
@@ -477,6 +486,22 @@ function identityEndpointWaits(imds) {
 }
 
 /**
+ * The waits of Entra ID's token endpoint's calls, as azcore's default retry policy waits: at most ENTRA_ATTEMPTS
+ * tries, after the wait it asks for, none when that is over 60 s (its MaxRetryDelay), else a backoff of 2, 4, 8 s;
+ * none that would end past the sign-in's deadline, so Entra ID's answer, not a timeout, fails the step.
+ * @param {SignInLimit} limit
+ * @returns {(attempt: number, response?: Response) => number | undefined}
+ */
+function entraWaits(limit) {
+  return (attempt, response) => {
+    const asked = response && retryAfterSeconds(response);
+    const wait = asked ? asked : Math.min(2 ** attempt, MAX_RETRY_WAIT_SECONDS);
+    const allowed = attempt < ENTRA_ATTEMPTS && wait <= MAX_RETRY_WAIT_SECONDS && Date.now() + wait * 1000 <= limit.endsAtMs;
+    return allowed ? wait : undefined;
+  };
+}
+
+/**
  * fetch, tried again on the given statuses and, when asked, on a dropped connection, after the wait
  * `waits` gives for the attempt and the answer (none after a dropped connection); the answer, or
  * fetch's error, once it gives none.
@@ -496,23 +521,35 @@ async function fetchRetrying(url, init, statuses, retryNetwork, waits) {
       if (wait === undefined) {
         throw error;
       }
-      await sleep(wait);
+      await sleep(wait, typeof init === 'function' ? undefined : init.signal);
       continue;
     }
     const wait = statuses.has(response.status) ? waits(attempt, response) : undefined;
     if (wait === undefined) {
       return response;
     }
-    await sleep(wait);
+    await sleep(wait, typeof init === 'function' ? undefined : init.signal);
   }
 }
 
 /**
- * The Retry-After header in seconds, in either of its forms (RFC 9110 section 10.2.3): delay-seconds, or an
- * HTTP-date, as the seconds until then (0 once it has passed); undefined when there is none that is either.
+ * The wait a response asks for, in seconds, read as azcore's retry policy, which the provider's clients use, reads it
+ * (sdk/azcore/internal/shared/shared.go RetryAfter): from the first of retry-after-ms, x-ms-retry-after-ms and
+ * Retry-After that it has. Fabric and Entra ID document only Retry-After; the milliseconds headers are Azure's
+ * finer form, which azcore (and @azure/core-rest-pipeline) prefer when present. One that is not a whole number
+ * of milliseconds above 0 is no advice (0), as in azcore. Retry-After in either of its forms (RFC 9110 section
+ * 10.2.3): delay-seconds, or an HTTP-date, as the seconds until then (0 once it has passed); undefined when
+ * there is none that is either.
  * @param {Response} response
  */
 function retryAfterSeconds(response) {
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const milliseconds = response.headers.get(name)?.trim();
+    if (milliseconds) {
+      // Go's strconv.Atoi: an optional sign, then decimal digits.
+      return /^[+-]?\d+$/.test(milliseconds) && Number(milliseconds) > 0 ? Number(milliseconds) / 1000 : 0;
+    }
+  }
   // No header must not read as "retry now": Number(null) is 0.
   const header = response.headers.get('retry-after')?.trim();
   const given = header ? Number(header) : NaN;
@@ -554,9 +591,26 @@ function httpDateMs(text) {
   return month < 0 || Number.isNaN(ms) ? undefined : ms;
 }
 
-/** @param {number} seconds */
-function sleep(seconds) {
-  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+/**
+ * A wait that ends early, failing with the signal's reason, when the signal aborts: a call's deadline bounds the
+ * waits between its tries too, as azcore's retry policy ends its wait when the call's context is done.
+ * @param {number} seconds @param {AbortSignal | null} [signal]
+ */
+function sleep(seconds, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      return reject(signal.reason);
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(undefined);
+    }, seconds * 1000);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
@@ -585,22 +639,22 @@ async function describeFailure(response) {
 
 /**
  * A bearer token for the Fabric API, from the deployer's environment; see the file comment.
- * @param {NodeJS.ProcessEnv} env
+ * @param {NodeJS.ProcessEnv} env @param {SignInLimit} limit
  * @returns {Promise<BearerToken>}
  */
-async function accessToken(env) {
+async function accessToken(env, limit) {
   const acquiredAtMs = Date.now();
-  return { ...(await tokenFromSource(env)), acquiredAtMs };
+  return { ...(await tokenFromSource(env, limit)), acquiredAtMs };
 }
 
 /** @typedef {{ value: string, expiresOnMs?: number }} SourceToken a token, and when its source says it expires */
 
 /**
  * The token of the first source the provider would sign in with.
- * @param {NodeJS.ProcessEnv} env
+ * @param {NodeJS.ProcessEnv} env @param {SignInLimit} limit
  * @returns {Promise<SourceToken>}
  */
-async function tokenFromSource(env) {
+async function tokenFromSource(env, limit) {
   const clientId = await valueOrFile(env, ['FABRIC_CLIENT_ID', 'ARM_CLIENT_ID'], ['FABRIC_CLIENT_ID_FILE_PATH', 'ARM_CLIENT_ID_FILE_PATH']);
   const tenantId = providerString(env, 'FABRIC_TENANT_ID', 'ARM_TENANT_ID');
   if (tenantId && !/^[0-9a-zA-Z.-]+$/.test(tenantId)) {
@@ -608,7 +662,7 @@ async function tokenFromSource(env) {
   }
   const authority = entraAuthority(env);
   if (providerSwitch(env, 'FABRIC_USE_MSI', 'ARM_USE_MSI')) {
-    return managedIdentityToken(env, clientId);
+    return managedIdentityToken(env, clientId, limit);
   }
   if (providerSwitch(env, 'FABRIC_USE_OIDC', 'ARM_USE_OIDC')) {
     requireServicePrincipal(clientId, tenantId);
@@ -616,14 +670,14 @@ async function tokenFromSource(env) {
     // azidentity's AzurePipelinesCredential, which the provider gives no cloud, reads AZURE_AUTHORITY_HOST.
     return clientCredentialsToken(serviceConnectionId ? env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY : authority, tenantId, clientId, {
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: serviceConnectionId ? await azurePipelinesToken(env, serviceConnectionId) : await federatedToken(env),
-    }, env);
+      client_assertion: serviceConnectionId ? await azurePipelinesToken(env, serviceConnectionId, limit) : await federatedToken(env, limit),
+    }, limit);
   }
   if (providerSwitch(env, 'FABRIC_USE_DEV_CLI', 'ARM_USE_DEV_CLI')) {
-    return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE], env);
+    return cliToken('azd', ['auth', 'token', '--output', 'json', ...(tenantId ? ['--tenant-id', tenantId] : []), '--scope', FABRIC_SCOPE], limit);
   }
   if (providerSwitch(env, 'FABRIC_USE_CLI', 'ARM_USE_CLI')) {
-    return cliToken('az', azureCliArguments(tenantId), env);
+    return cliToken('az', azureCliArguments(tenantId), limit);
   }
   refuseClientCertificate(env);
   const clientSecret = await valueOrFile(
@@ -633,9 +687,9 @@ async function tokenFromSource(env) {
   );
   if (clientSecret) {
     requireServicePrincipal(clientId, tenantId);
-    return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret }, env);
+    return clientCredentialsToken(authority, tenantId, clientId, { client_secret: clientSecret }, limit);
   }
-  return cliToken('az', azureCliArguments(tenantId), env);
+  return cliToken('az', azureCliArguments(tenantId), limit);
 }
 
 /**
@@ -753,9 +807,9 @@ async function valueOrFile(env, valueNames, fileNames) {
  * The assertion for workload identity federation, as the provider's OIDC config gets it
  * (internal/auth/oidc.go getAssertion): the token (or its file) when there is one, else an ID token
  * from the request URL with the request token as bearer.
- * @param {NodeJS.ProcessEnv} env
+ * @param {NodeJS.ProcessEnv} env @param {SignInLimit} limit
  */
-async function federatedToken(env) {
+async function federatedToken(env, limit) {
   const token = await valueOrFile(env, ['FABRIC_OIDC_TOKEN', 'ARM_OIDC_TOKEN'], ['FABRIC_OIDC_TOKEN_FILE_PATH', 'ARM_OIDC_TOKEN_FILE_PATH']);
   if (token) {
     return token;
@@ -768,9 +822,9 @@ async function federatedToken(env) {
       url.searchParams.set('audience', 'api://AzureADTokenExchange');
     }
     const headers = { Accept: 'application/json', Authorization: `Bearer ${requestToken}` };
-    const response = await fetch(url, { headers, signal: signInDeadline(env) }).catch((error) => {
+    const response = await fetch(url, { headers, signal: signInDeadline(limit) }).catch((error) => {
       // The origin only: the provider keeps the whole request URL out of its logs.
-      throw new UploadError(`cannot reach the OIDC request URL at ${url.origin} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
+      throw new UploadError(`cannot reach the OIDC request URL at ${url.origin} (${timedOut(error, limit) ?? error.cause?.code ?? error.message})`);
     });
     if (!response.ok) {
       throw new UploadError(`the OIDC request URL refused an ID token: ${await describeFailure(response)}`);
@@ -803,9 +857,9 @@ function urlOf(value, variable) {
  * azidentity's AzurePipelinesCredential (which the provider uses when FABRIC_AZURE_DEVOPS_SERVICE_CONNECTION_ID
  * is set) asks for it: POST {SYSTEM_OIDCREQUESTURI}?api-version=7.1&serviceConnectionId=..., the
  * request token (SYSTEM_ACCESSTOKEN, mapped from $(System.AccessToken)) as bearer; the answer's oidcToken.
- * @param {NodeJS.ProcessEnv} env @param {string} serviceConnectionId
+ * @param {NodeJS.ProcessEnv} env @param {string} serviceConnectionId @param {SignInLimit} limit
  */
-async function azurePipelinesToken(env, serviceConnectionId) {
+async function azurePipelinesToken(env, serviceConnectionId, limit) {
   const requestToken = providerString(env, ...OIDC_REQUEST_TOKEN_VARIABLES);
   if (!requestToken) {
     throw new UploadError(
@@ -827,9 +881,9 @@ async function azurePipelinesToken(env, serviceConnectionId) {
       // Asks Azure DevOps for a status rather than a redirect to its sign-in page.
       'X-TFS-FedAuthRedirect': 'Suppress',
     },
-    signal: signInDeadline(env),
+    signal: signInDeadline(limit),
   }).catch((error) => {
-    throw new UploadError(`cannot reach Azure DevOps' OIDC endpoint ${url.origin}${url.pathname} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
+    throw new UploadError(`cannot reach Azure DevOps' OIDC endpoint ${url.origin}${url.pathname} (${timedOut(error, limit) ?? error.cause?.code ?? error.message})`);
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok || typeof body.oidcToken !== 'string' || body.oidcToken === '') {
@@ -852,17 +906,19 @@ async function azurePipelinesToken(env, serviceConnectionId) {
  * @param {string} tenantId
  * @param {string} clientId
  * @param {Record<string, string>} credential
- * @param {NodeJS.ProcessEnv} env
+ * @param {SignInLimit} limit
  */
-async function clientCredentialsToken(authority, tenantId, clientId, credential, env) {
+async function clientCredentialsToken(authority, tenantId, clientId, credential, limit) {
   const url = `${authority.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
-  const response = await fetch(url, {
+  const init = {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: FABRIC_SCOPE, ...credential }),
-    signal: signInDeadline(env),
-  }).catch((error) => {
-    throw new UploadError(`cannot reach Entra ID at ${url} (${timedOut(error, env) ?? error.cause?.code ?? error.message})`);
+    signal: signInDeadline(limit),
+  };
+  // Entra ID throttles a client_credentials grant with 429 and Retry-After (MSAL's "Client throttling"), and its 5xx pass.
+  const response = await fetchRetrying(url, init, RETRIABLE, true, entraWaits(limit)).catch((error) => {
+    throw new UploadError(`cannot reach Entra ID at ${url} (${timedOut(error, limit) ?? error.cause?.code ?? error.message})`);
   });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
@@ -880,8 +936,9 @@ async function clientCredentialsToken(authority, tenantId, clientId, credential,
  * A token of the host's managed identity, from the endpoint the host offers (see the file comment).
  * @param {NodeJS.ProcessEnv} env
  * @param {string | undefined} clientId the user-assigned identity's client id; none for the system-assigned one
+ * @param {SignInLimit} limit
  */
-async function managedIdentityToken(env, clientId) {
+async function managedIdentityToken(env, clientId, limit) {
   const appService = managedIdentitySource(env) === 'App Service';
   const url = appService
     ? urlOf(/** @type {string} */ (env.IDENTITY_ENDPOINT), 'IDENTITY_ENDPOINT')
@@ -897,11 +954,11 @@ async function managedIdentityToken(env, clientId) {
   const endpoint = `${url.origin}${url.pathname}`;
   let response;
   try {
-    const init = { headers, signal: signInDeadline(env) };
+    const init = { headers, signal: signInDeadline(limit) };
     response = await fetchRetrying(url.href, init, appService ? RETRIABLE : IMDS_RETRIABLE, false, identityEndpointWaits(!appService));
   } catch (error) {
     throw new UploadError(
-      `cannot reach the managed identity endpoint ${endpoint} (${timedOut(error, env) ?? /** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
+      `cannot reach the managed identity endpoint ${endpoint} (${timedOut(error, limit) ?? /** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? error}): ` +
         'FABRIC_USE_MSI/ARM_USE_MSI needs an Azure VM or scale set (IMDS) or App Service/Functions (IDENTITY_ENDPOINT and IDENTITY_HEADER)',
     );
   }
@@ -924,21 +981,37 @@ async function managedIdentityToken(env, clientId) {
 }
 
 /**
- * What ends a sign-in call (its tries and waits included) after the provider's timeout, FABRIC_TIMEOUT, which
- * bounds azidentity's calls as it bounds every call the provider makes: a token endpoint that does not answer
- * cannot hang `terraform apply`.
- * @param {NodeJS.ProcessEnv} env
+ * When a sign-in must be over, its calls, tries and waits together: the provider's timeout, FABRIC_TIMEOUT, after
+ * the first sign-in began, as that timeout bounds azidentity's calls as it bounds every call the provider makes; for
+ * a sign-in midway through the upload (a refresh, or after a 401), the end of the upload's budget, which the same
+ * timeout bounds as a whole. A token source that does not answer cannot hang `terraform apply`.
+ * @typedef {{ endsAtMs: number, text: string, within: string }} SignInLimit text: how long, as errors name it;
+ * within: what ran out, as "no answer within ..." names it
  */
-function signInDeadline(env) {
-  return AbortSignal.timeout(providerTimeout(env).ms);
+
+/** @param {NodeJS.ProcessEnv} env @returns {SignInLimit} */
+function firstSignInLimit(env) {
+  const timeout = providerTimeout(env);
+  return { endsAtMs: Date.now() + timeout.ms, text: timeout.text, within: `the Fabric provider's timeout, FABRIC_TIMEOUT (${timeout.text})` };
+}
+
+/** @param {UploadBudget} budget @returns {SignInLimit} */
+function signInLimitWithin(budget) {
+  const left = `the ${(Math.max(0, budget.endsAtMs - Date.now()) / 1000).toFixed(1)}s left of the whole upload's FABRIC_TIMEOUT (${budget.text})`;
+  return { endsAtMs: budget.endsAtMs, text: left, within: `${left}, the Fabric provider's timeout` };
+}
+
+/** @param {SignInLimit} limit */
+function signInDeadline(limit) {
+  return AbortSignal.timeout(Math.max(1, limit.endsAtMs - Date.now()));
 }
 
 /**
  * "no answer within ... FABRIC_TIMEOUT" when a sign-in call ran out of time, else undefined.
- * @param {unknown} error @param {NodeJS.ProcessEnv} env
+ * @param {unknown} error @param {SignInLimit} limit
  */
-function timedOut(error, env) {
-  return error instanceof Error && error.name === 'TimeoutError' ? `no answer within the Fabric provider's timeout, FABRIC_TIMEOUT (${providerTimeout(env).text})` : undefined;
+function timedOut(error, limit) {
+  return error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${limit.within}` : undefined;
 }
 
 /**
@@ -979,15 +1052,14 @@ function managedIdentitySource(env) {
  * azd's "expiresOn" (RFC 3339).
  * The CLI is killed (as azidentity kills it: SIGKILL) when it has not answered within the provider's
  * timeout (see {@link providerTimeout}), so a CLI waiting on a prompt or a dead network cannot hang `terraform apply`.
- * @param {'az' | 'azd'} cli @param {string[]} args @param {NodeJS.ProcessEnv} env
+ * @param {'az' | 'azd'} cli @param {string[]} args @param {SignInLimit} limit
  */
-async function cliToken(cli, args, env) {
+async function cliToken(cli, args, limit) {
   const name = cli === 'az' ? 'the Azure CLI' : 'the Azure Developer CLI';
-  const timeout = providerTimeout(env);
   try {
     // On Windows through cmd.exe, as azidentity runs them ("cmd.exe /c az ..."): it finds az.cmd and azd.exe
     // by their bare names (the arguments are fixed words and a checked tenant id, nothing to quote).
-    const { stdout } = await promisify(execFile)(cli, args, { shell: process.platform === 'win32', timeout: timeout.ms, killSignal: 'SIGKILL' });
+    const { stdout } = await promisify(execFile)(cli, args, { shell: process.platform === 'win32', timeout: Math.max(1, limit.endsAtMs - Date.now()), killSignal: 'SIGKILL' });
     const answer = JSON.parse(stdout);
     const token = cli === 'az' ? answer.accessToken : answer.token;
     if (typeof token !== 'string' || !token) {
@@ -998,7 +1070,7 @@ async function cliToken(cli, args, env) {
     const reason = /** @type {{ code?: string, killed?: boolean, signal?: string, stderr?: string, message?: string }} */ (error);
     if (reason.killed && reason.signal === 'SIGKILL') {
       throw new UploadError(
-        `${name} (${cli} ${args.slice(0, 2).join(' ')}) gave no Fabric token within ${timeout.text} and was stopped: it may be waiting for a prompt ` +
+        `${name} (${cli} ${args.slice(0, 2).join(' ')}) gave no Fabric token within ${limit.text} and was stopped: it may be waiting for a prompt ` +
           `or for the network. Run "${cli} ${args.join(' ')}" where Terraform runs to see why, or raise FABRIC_TIMEOUT ` +
           "(the Fabric provider's timeout, which also bounds its own call of the CLI)",
       );
