@@ -148,9 +148,6 @@ function checkRule(value: unknown, rule: unknown, path: string, problems: FieldP
   });
 }
 
-/** Paths (`<path>.<field>.<field>`) of the required fields `value` lacks. */
-export const missingFields = (value: unknown, required: object, path: string): string[] => fieldProblems(value, required, path).missing;
-
 const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
 
 /**
