@@ -296,6 +296,9 @@ test.each([
   ['FabricAirflowHost', { capacity: { sku: 'F2', administrators: 'a@b.c' } }, 'props.capacity.administrators must be a list (got the string "a@b.c")'],
   ['DatabaseMigrationStack', { orchestration: { publicNetworkEnabled: 'false' } }, 'props.orchestration.publicNetworkEnabled must be true or false (got the string "false")'],
   ['ReleaseStack', { stateBackend: 'local' }, 'props.stateBackend must be an object (got the string "local")'],
+  ['KubernetesAirflowHost', { authorizedIpRanges: ['10.0.0.0/8', 42] }, 'props.authorizedIpRanges[1] must be a string (got the number 42)'],
+  ['MigrationMonitoring', { emails: [['dba@contoso.example']] }, 'props.emails[0] must be a string (got a list)'],
+  ['ExternalAirflowHost', { bundle: { files: [{ blobName: 'dags/a.py', content: 42, contentMd5: 'm', contentType: 't' }], requirements: ['x'], contentHash: 'h' } }, 'props.bundle.files[0].content must be a string (got the number 42)'],
   // A resolvable is no boolean: the construct reads `preventDestroy` at synth, where any object is true.
   ['MigrationMonitoring', { preventDestroy: Lazy.anyValue({ produce: () => false }) }, 'props.preventDestroy must be true or false (got an object)'],
 ] as const)('%s with %j names the nested field of the wrong kind', (name, given, message) => {
@@ -316,8 +319,11 @@ test('tokens pass where the type allows one: string, number and list tokens, and
         actionGroupName: Lazy.anyValue({ produce: () => 'ag-contoso' }) as unknown as string,
       }),
   ).not.toThrow();
-  const tokens = { text: Token.asString(ref('var.a')), count: Token.asNumber(ref('var.b')), list: Token.asList(ref('var.c')), resolvable: Lazy.anyValue({ produce: () => 'x' }) as unknown as string };
-  expect(() => requireProps(stack, 'x', 'Test', tokens, { text: 'string', count: 'number', list: 'array', resolvable: 'string' })).not.toThrow();
+  const resolvable = Lazy.anyValue({ produce: () => 'x' });
+  const tokens = { text: Token.asString(ref('var.a')), count: Token.asNumber(ref('var.b')), list: Token.asList(ref('var.c')), resolvable: resolvable as unknown as string, strings: resolvable as unknown as string[] };
+  expect(() =>
+    requireProps(stack, 'x', 'Test', tokens, { text: 'string', count: 'number', list: { each: 'string' }, resolvable: 'string', strings: { each: 'string' } }),
+  ).not.toThrow();
 });
 
 type AnyFunction = (...args: unknown[]) => unknown;

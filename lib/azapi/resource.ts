@@ -1,7 +1,7 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { azapiResourceConfig } from './meta-arguments';
-import { requireProps, IF_GIVEN } from '../private/prop-checks';
+import { IF_GIVEN, requireProps, STRINGS } from '../private/prop-checks';
 
 /** A JSON-like request body; strings may hold Terraform references. */
 export type AzapiBody = { readonly [key: string]: unknown };
@@ -75,7 +75,7 @@ export class AzapiResource extends TerraformResource {
       body: IF_GIVEN.object,
       sensitiveBody: IF_GIVEN.object,
       sensitiveBodyVersion: IF_GIVEN.object,
-      identity: { ifGiven: { type: 'string', identityIds: IF_GIVEN.array } },
+      identity: { ifGiven: { type: 'string', identityIds: STRINGS } },
       tags: IF_GIVEN.object,
       schemaValidationEnabled: IF_GIVEN.boolean,
     });

@@ -2,7 +2,7 @@ import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IKeyVault, IResourceGroup } from '../core/references';
-import { LOCK, RESOURCE_GROUP, checkGuid, checkKeyVaultName, requireProps, IF_GIVEN } from '../private/prop-checks';
+import { LOCK, RESOURCE_GROUP, checkGuid, checkKeyVaultName, IF_GIVEN, requireProps, STRINGS } from '../private/prop-checks';
 import { applyProtection } from '../private/protection';
 import { checkRegion } from '../private/azure-regions';
 
@@ -66,7 +66,7 @@ export class CredentialVault extends Construct implements IKeyVault {
       preventDestroy: IF_GIVEN.boolean,
       lock: LOCK,
       networkDefaultAction: IF_GIVEN.string,
-      allowedIpRanges: IF_GIVEN.array,
+      allowedIpRanges: STRINGS,
     });
     super(scope, id);
     checkKeyVaultName(this, 'vaultName', props.vaultName);

@@ -211,7 +211,13 @@ export const ACTION_GROUP: RequiredFields<IActionGroup> = { id: 'string', name: 
 export const DATA_FACTORY: RequiredFields<IDataFactory> = { id: 'string', name: 'string' };
 export const EVENT_INGESTION: RequiredFields<IEventIngestion> = { endpointUrl: 'string', dataCollectionRuleImmutableId: 'string', streamName: 'string' };
 export const MIGRATION_SERVICE: RequiredFields<IMigrationService> = { id: 'string', name: 'string' };
-export const DAG_BUNDLE: RequiredFields<DagBundle> = { files: 'array', requirements: 'array', contentHash: 'string' };
+export const DAG_BUNDLE: RequiredFields<DagBundle> = {
+  files: { each: { blobName: 'string', content: 'string', contentMd5: 'string', contentType: 'string' } },
+  requirements: { each: 'string' },
+  contentHash: 'string',
+};
+/** A list of strings, each checked when given: `props.<field>[<index>] must be a string`. */
+export const STRINGS = { ifGiven: { each: 'string' } } as const;
 export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: 'string', objectId: 'string' };
 export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: 'string' } };
 /** A host's or the stack's settings of the DAG storage account. */

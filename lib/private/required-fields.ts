@@ -9,7 +9,7 @@
  * What a field holds, as JavaScript sees it at run time. `construct`: a construct (a stack, a
  * host's monitoring). Tokens pass where their type allows one: cdktf encodes string, number and
  * list tokens as strings, numbers and arrays, and an `IResolvable` (`Lazy.anyValue`, ...) passes
- * as a string, number, list or object.
+ * as a string, number, list (of strings or numbers, not of objects) or object.
  */
 export type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'function' | 'construct';
 
@@ -44,21 +44,20 @@ export type RequiredFields<Props> = { readonly [Field in RequiredField<Props>]: 
   readonly [Field in Exclude<keyof Props, RequiredField<Props>>]?: IfGiven<RuleOf<NonNullable<Props[Field]>>>;
 };
 
-/** A list's elements, each checked when the list is given as one (`<path>[<index>].<field>`). */
+/** A list's elements, each checked (its kind, or its fields) when the list is given as one (`<path>[<index>].<field>`). */
 export interface EachElement<Fields> {
   readonly each: Fields;
 }
 
 type RuleOf<Value> = KindOf<Value> | FieldsOf<Value>;
 
-type FieldsOf<Value> = Value extends readonly (infer Element)[] ? EachElement<RequiredFields<Element>> : Value extends object ? RequiredFields<Value> : never;
+type FieldsOf<Value> = Value extends readonly (infer Element)[] ? EachElement<RuleOf<Element>> : Value extends object ? RequiredFields<Value> : never;
 
 /** An optional field of one kind: `preventDestroy: IF_GIVEN.boolean`. */
 export const IF_GIVEN = {
   string: { ifGiven: 'string' },
   number: { ifGiven: 'number' },
   boolean: { ifGiven: 'boolean' },
-  array: { ifGiven: 'array' },
   object: { ifGiven: 'object' },
 } as const;
 
@@ -137,11 +136,12 @@ function checkRule(value: unknown, rule: unknown, path: string, problems: FieldP
     else fieldProblems(value, rule, path, problems);
     return;
   }
+  const { each } = rule as EachElement<unknown>;
   if (!Array.isArray(value)) {
-    problems.wrongKind.push(`${path} must be a list (got ${given(value)})`);
+    // An IResolvable stands for a list of strings or numbers (as the kind `array` takes it), never of objects.
+    if (!(typeof each === 'string' && isResolvable(value))) problems.wrongKind.push(`${path} must be a list (got ${given(value)})`);
     return;
   }
-  const { each } = rule as EachElement<object>;
   value.forEach((element, index) => {
     if (element == null) problems.missing.push(`${path}[${index}]`);
     else checkRule(element, each, `${path}[${index}]`, problems);
