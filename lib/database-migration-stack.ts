@@ -23,7 +23,7 @@ import { MigrationPlan } from './plan/types';
 import { warnUnknownRegion } from './private/azure-regions';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
-import { KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps } from './private/prop-checks';
+import { KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from './private/prop-checks';
 import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { BuiltInRole } from './private/role-names';
@@ -140,7 +140,20 @@ export class DatabaseMigrationStack extends TerraformStack {
   public readonly releaseStacks: readonly TerraformStack[];
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationStackProps) {
-    requireProps(scope, id, 'DatabaseMigrationStack', props, { plan: true, workspace: { ifGiven: LOG_ANALYTICS_WORKSPACE }, orchestration: { ifGiven: { keyVault: { ifGiven: KEY_VAULT } } }, lock: LOCK }, "new DatabaseMigrationStack(app, 'contoso-sql', { plan: loadMigrationPlan('plan.yaml') })");
+    requireProps(scope, id, 'DatabaseMigrationStack', props, {
+        plan: 'object',
+        subscriptionId: IF_GIVEN.string,
+        resourceGroupName: IF_GIVEN.string,
+        workspace: { ifGiven: LOG_ANALYTICS_WORKSPACE },
+        eventsTable: IF_GIVEN.string,
+        preventDestroy: IF_GIVEN.boolean,
+        lock: LOCK,
+        monitoring: IF_GIVEN.object,
+        orchestration: { ifGiven: { keyVault: { ifGiven: KEY_VAULT }, keyVaultName: IF_GIVEN.string, publicNetworkEnabled: IF_GIVEN.boolean } },
+        dagStorage: DAG_STORAGE_SETTINGS,
+        deployerPrincipalId: IF_GIVEN.string,
+        kubeloginMode: IF_GIVEN.string,
+      }, "new DatabaseMigrationStack(app, 'contoso-sql', { plan: loadMigrationPlan('plan.yaml') })");
     super(scope, id);
     refuseHclOutput(this);
     requireTerraformVersion(this);

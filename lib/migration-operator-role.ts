@@ -9,7 +9,7 @@ import { STORAGE_ACCOUNT_ID, TARGET_RESOURCE_ID } from './plan/rules';
 import { TargetKind } from './plan/types';
 import { resourceGroupIdOf } from './private/arm-ids';
 import { uniqueSuffix } from './private/naming';
-import { MIGRATION_SERVICE, RESOURCE_GROUP, checkArmId, requireProps } from './private/prop-checks';
+import { MIGRATION_SERVICE, RESOURCE_GROUP, checkArmId, requireProps, IF_GIVEN } from './private/prop-checks';
 import { moveFromFormerId } from './private/retired-addresses';
 import { assignRole } from './private/role-assignment';
 
@@ -145,7 +145,14 @@ export class MigrationOperatorRole extends Construct {
   private readonly resourceGroupScopes: readonly string[];
 
   constructor(scope: Construct, id: string, props: MigrationOperatorRoleProps) {
-    requireProps(scope, id, 'MigrationOperatorRole', props, { resourceGroup: RESOURCE_GROUP, namePrefix: true, migrationService: MIGRATION_SERVICE, targets: { each: { kind: true, resourceId: true } } });
+    requireProps(scope, id, 'MigrationOperatorRole', props, {
+      resourceGroup: RESOURCE_GROUP,
+      namePrefix: 'string',
+      migrationService: MIGRATION_SERVICE,
+      targets: { each: { kind: 'string', resourceId: 'string' } },
+      backupStorageAccountId: IF_GIVEN.string,
+      onlineMigrations: IF_GIVEN.boolean,
+    });
     super(scope, id);
     props.targets.forEach(({ kind, resourceId }, index) => {
       const expected = TARGET_RESOURCE_ID[kind];

@@ -6,7 +6,7 @@ import { IResourceGroup } from './core/references';
 import { migrationServiceNameOf } from './private/arm-ids';
 import { resourceName, validateNamePrefix } from './private/naming';
 import { namedOutput } from './private/outputs';
-import { LOCK, RESOURCE_GROUP, checkMigrationServiceName, requireProps } from './private/prop-checks';
+import { LOCK, RESOURCE_GROUP, checkMigrationServiceName, requireProps, IF_GIVEN } from './private/prop-checks';
 import { applyProtection } from './private/protection';
 import { locationOrResourceGroup } from './private/azure-regions';
 
@@ -87,7 +87,16 @@ export class MigrationService extends Construct implements IMigrationService {
   private authKeysAction?: AzapiResourceAction;
 
   constructor(scope: Construct, id: string, props: MigrationServiceProps) {
-    requireProps(scope, id, 'MigrationService', props, { resourceGroup: RESOURCE_GROUP, namePrefix: true, lock: LOCK });
+    requireProps(scope, id, 'MigrationService', props, {
+      resourceGroup: RESOURCE_GROUP,
+      namePrefix: 'string',
+      serviceName: IF_GIVEN.string,
+      location: IF_GIVEN.string,
+      tags: IF_GIVEN.object,
+      exportAuthKeys: IF_GIVEN.boolean,
+      preventDestroy: IF_GIVEN.boolean,
+      lock: LOCK,
+    });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkMigrationServiceName(this, 'serviceName', props.serviceName);

@@ -1,7 +1,7 @@
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { checkGuid, checkStateBackend, requireProps } from './private/prop-checks';
+import { checkGuid, checkStateBackend, requireProps, IF_GIVEN } from './private/prop-checks';
 import { applyStateBackend, localStatePathFrom, RELEASE_STACK_SUFFIX, releaseStateBackend } from './private/state-backend';
 import { StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
@@ -29,7 +29,7 @@ export interface ReleaseStackProps {
  */
 export class ReleaseStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: ReleaseStackProps) {
-    requireProps(scope, id, 'ReleaseStack', props, { after: true, stateBackend: true });
+    requireProps(scope, id, 'ReleaseStack', props, { after: 'construct', stateBackend: 'object', subscriptionId: IF_GIVEN.string });
     super(scope, id);
     refuseHclOutput(this);
     requireTerraformVersion(this);

@@ -3,36 +3,54 @@
  * props or without a required field: a clear error naming the construct's path, what is missing and
  * the smallest call, never a TypeError from inside the library.
  */
-import { TerraformStack, Testing } from 'cdktf';
+import { Lazy, ref, TerraformStack, Testing, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import * as api from '../../lib';
+import { requireProps } from '../../lib/private/prop-checks';
+
+/** What a field holds (lib/private/required-fields.ts), with a value of another kind and how a message names that value. */
+const WRONG: Record<string, readonly [wrong: unknown, expected: string, got: string]> = {
+  string: [42, 'a string', 'the number 42'],
+  number: ['30', 'a number', 'the string "30"'],
+  boolean: ['false', 'true or false', 'the string "false"'],
+  array: ['a@b.c', 'a list', 'the string "a@b.c"'],
+  object: ['plan.yaml', 'an object', 'the string "plan.yaml"'],
+  construct: [{}, 'a construct', 'an object'],
+};
+type Kind = keyof typeof WRONG;
+
+/** What every Airflow host requires (AirflowHostBaseProps). */
+const HOST_BASE: Readonly<Record<string, Kind>> = { resourceGroup: 'object', namePrefix: 'string', location: 'string', bundle: 'object', environment: 'object', keyVault: 'object', pools: 'array' };
+
+/** Each public construct, and the fields its props require with their kind (none: the props may be left out). */
+const REQUIRED_KINDS: Record<string, Readonly<Record<string, Kind>>> = {
+  DatabaseMigrationStack: { plan: 'object' },
+  ReleaseStack: { after: 'construct', stateBackend: 'object' },
+  MigrationService: { resourceGroup: 'object', namePrefix: 'string' },
+  MigrationOperatorRole: { resourceGroup: 'object', namePrefix: 'string', migrationService: 'object', targets: 'array' },
+  OrchestrationFactory: { resourceGroup: 'object', plan: 'object' },
+  CredentialVault: { resourceGroup: 'object', vaultName: 'string', location: 'string', tenantId: 'string' },
+  SqlPipelines: { resourceGroup: 'object', factory: 'object', location: 'string', selfHostedRuntimeName: 'string', keyVaultLinkedServiceName: 'string', targets: 'array', namePrefix: 'string' },
+  DagStorage: { resourceGroup: 'object', accountName: 'string', location: 'string', bundle: 'object' },
+  HostDagStorage: { bundle: 'object', resourceGroup: 'object', location: 'string', namePrefix: 'string' },
+  KubernetesAirflowHost: { ...HOST_BASE, releaseStack: 'construct', logAnalyticsWorkspace: 'object', actionGroup: 'object' },
+  DataFactoryAirflowHost: { ...HOST_BASE, environmentId: 'string', servicePrincipal: 'object', monitoring: 'construct' },
+  FabricAirflowHost: { ...HOST_BASE, servicePrincipal: 'object' },
+  ExternalAirflowHost: HOST_BASE,
+  MigrationMonitoring: { resourceGroup: 'object', namePrefix: 'string' },
+  MigrationEventIngestion: { resourceGroup: 'object', namePrefix: 'string', workspace: 'object' },
+  AzapiProvider: {},
+  AzapiResource: { type: 'string', name: 'string', parentId: 'string' },
+  AzapiResourceAction: { type: 'string', resourceId: 'string', action: 'string' },
+  FabricProvider: {},
+  FabricWorkspace: { displayName: 'string' },
+  FabricApacheAirflowJob: { workspaceId: 'string', displayName: 'string' },
+  FabricWorkspaceRoleAssignment: { workspaceId: 'string', principalId: 'string', principalType: 'string', role: 'string' },
+  DataFabricCapacity: { displayName: 'string' },
+};
 
 /** Each public construct, and the fields its props require (none: the props may be left out). */
-const REQUIRED: Record<string, readonly string[]> = {
-  DatabaseMigrationStack: ['plan'],
-  ReleaseStack: ['after', 'stateBackend'],
-  MigrationService: ['resourceGroup', 'namePrefix'],
-  MigrationOperatorRole: ['resourceGroup', 'namePrefix', 'migrationService', 'targets'],
-  OrchestrationFactory: ['resourceGroup', 'plan'],
-  CredentialVault: ['resourceGroup', 'vaultName', 'location', 'tenantId'],
-  SqlPipelines: ['resourceGroup', 'factory', 'location', 'selfHostedRuntimeName', 'keyVaultLinkedServiceName', 'targets', 'namePrefix'],
-  DagStorage: ['resourceGroup', 'accountName', 'location', 'bundle'],
-  HostDagStorage: ['bundle', 'resourceGroup', 'location', 'namePrefix'],
-  KubernetesAirflowHost: ['resourceGroup', 'namePrefix', 'location', 'bundle', 'environment', 'keyVault', 'pools', 'releaseStack', 'logAnalyticsWorkspace', 'actionGroup'],
-  DataFactoryAirflowHost: ['resourceGroup', 'namePrefix', 'location', 'bundle', 'environment', 'keyVault', 'pools', 'environmentId', 'servicePrincipal', 'monitoring'],
-  FabricAirflowHost: ['resourceGroup', 'namePrefix', 'location', 'bundle', 'environment', 'keyVault', 'pools', 'servicePrincipal'],
-  ExternalAirflowHost: ['resourceGroup', 'namePrefix', 'location', 'bundle', 'environment', 'keyVault', 'pools'],
-  MigrationMonitoring: ['resourceGroup', 'namePrefix'],
-  MigrationEventIngestion: ['resourceGroup', 'namePrefix', 'workspace'],
-  AzapiProvider: [],
-  AzapiResource: ['type', 'name', 'parentId'],
-  AzapiResourceAction: ['type', 'resourceId', 'action'],
-  FabricProvider: [],
-  FabricWorkspace: ['displayName'],
-  FabricApacheAirflowJob: ['workspaceId', 'displayName'],
-  FabricWorkspaceRoleAssignment: ['workspaceId', 'principalId', 'principalType', 'role'],
-  DataFabricCapacity: ['displayName'],
-};
+const REQUIRED: Record<string, readonly string[]> = Object.fromEntries(Object.entries(REQUIRED_KINDS).map(([name, fields]) => [name, Object.keys(fields)]));
 
 type AnyConstruct = new (scope: Construct, id: string, props?: unknown) => Construct;
 
@@ -163,6 +181,151 @@ test.each(Object.entries(NESTED).flatMap(([name, nested]) => Object.entries(nest
   },
 );
 
+/** The optional fields each construct checks the kind of when they are given. */
+const OPTIONAL_KINDS: Record<string, Readonly<Record<string, Kind>>> = {
+  DatabaseMigrationStack: {
+    subscriptionId: 'string',
+    resourceGroupName: 'string',
+    workspace: 'object',
+    eventsTable: 'string',
+    preventDestroy: 'boolean',
+    lock: 'object',
+    monitoring: 'object',
+    orchestration: 'object',
+    dagStorage: 'object',
+    deployerPrincipalId: 'string',
+    kubeloginMode: 'string',
+  },
+  ReleaseStack: { subscriptionId: 'string' },
+  MigrationService: { serviceName: 'string', location: 'string', tags: 'object', exportAuthKeys: 'boolean', preventDestroy: 'boolean', lock: 'object' },
+  MigrationOperatorRole: { backupStorageAccountId: 'string', onlineMigrations: 'boolean' },
+  OrchestrationFactory: { namePrefix: 'string', location: 'string', tags: 'object', keyVault: 'object', keyVaultName: 'string', preventDestroy: 'boolean', lock: 'object', publicNetworkEnabled: 'boolean' },
+  CredentialVault: { tags: 'object', preventDestroy: 'boolean', lock: 'object', networkDefaultAction: 'string', allowedIpRanges: 'array' },
+  SqlPipelines: { maxRunsPerPipeline: 'number', activityRetries: 'number' },
+  DagStorage: {
+    tags: 'object',
+    replicationType: 'string',
+    minTlsVersion: 'string',
+    httpsOnly: 'boolean',
+    publicBlobAccess: 'boolean',
+    sharedAccessKeyEnabled: 'boolean',
+    versioningEnabled: 'boolean',
+    softDeleteRetentionInDays: 'number',
+    preventDestroy: 'boolean',
+    lock: 'object',
+  },
+  HostDagStorage: { deployerPrincipalId: 'string', settings: 'object', tags: 'object' },
+  KubernetesAirflowHost: {
+    tags: 'object',
+    lock: 'object',
+    subnetId: 'string',
+    nodeVmSize: 'string',
+    minNodes: 'number',
+    maxNodes: 'number',
+    executor: 'string',
+    databaseSubnetId: 'string',
+    privateEndpointSubnetId: 'string',
+    addressSpace: 'string',
+    keyVaultPrivateDnsZoneId: 'string',
+    namespace: 'string',
+    replicas: 'number',
+    celeryWorkers: 'number',
+    kubeloginMode: 'string',
+    deployerPrincipalId: 'string',
+    adminGroupObjectIds: 'array',
+    authorizedIpRanges: 'array',
+    runCommandEnabled: 'boolean',
+    networkPoliciesEnabled: 'boolean',
+    kubernetesVersion: 'string',
+    databaseHighAvailability: 'boolean',
+    preventDestroy: 'boolean',
+    secretRotation: 'number',
+  },
+  DataFactoryAirflowHost: { tags: 'object', airflowAlerts: 'object', airflowLogs: 'boolean', dagStorage: 'object', deployerPrincipalId: 'string' },
+  FabricAirflowHost: { tags: 'object', capacityId: 'string', capacity: 'object', computeSize: 'string', computePool: 'string', workspaceMembers: 'array' },
+  ExternalAirflowHost: { tags: 'object', servicePrincipal: 'object', federatedCredentials: 'array', dagStorage: 'object', deployerPrincipalId: 'string' },
+  MigrationMonitoring: {
+    location: 'string',
+    tags: 'object',
+    alertDefaults: 'object',
+    workspace: 'object',
+    retentionInDays: 'number',
+    localAuthenticationEnabled: 'boolean',
+    preventDestroy: 'boolean',
+    lock: 'object',
+    actionGroup: 'object',
+    emails: 'array',
+    actionGroupName: 'string',
+    actionGroupShortName: 'string',
+  },
+  MigrationEventIngestion: { location: 'string', eventsTable: 'string', tags: 'object' },
+  AzapiProvider: { alias: 'string', subscriptionId: 'string' },
+  AzapiResource: { location: 'string', body: 'object', sensitiveBody: 'object', sensitiveBodyVersion: 'object', identity: 'object', tags: 'object', schemaValidationEnabled: 'boolean' },
+  AzapiResourceAction: { method: 'string', body: 'object', when: 'string' },
+  FabricProvider: { alias: 'string', tenantId: 'string', useCli: 'boolean', useOidc: 'boolean', useMsi: 'boolean' },
+  FabricWorkspace: { description: 'string', capacityId: 'string' },
+  FabricApacheAirflowJob: { description: 'string', definition: 'object', definitionUpdateEnabled: 'boolean' },
+};
+
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The construct's props: every required field a placeholder (of the wrong kind too: every wrong field is named), then `given`. */
+const propsWith = (name: string, given: object) => ({ ...Object.fromEntries(REQUIRED[name].map((other) => [other, ANYTHING])), ...given });
+
+/** `<path>: <Construct>: ` and, among the wrong fields it names, `named`. */
+const namesAmongWrongFields = (name: string, named: string) => new RegExp(`^${pathOf(name)}: ${name}: (.*; )?${escaped(named)}(; |$)`);
+
+test.each([...Object.entries(REQUIRED_KINDS), ...Object.entries(OPTIONAL_KINDS)].flatMap(([name, fields]) => Object.entries(fields).map(([field, kind]) => [name, field, kind] as const)))(
+  '%s with props.%s not %s names the kind, not a TypeError from inside or a stack from a wrong value',
+  (name, field, kind) => {
+    const [wrong, expected, got] = WRONG[kind];
+    expect(build(name, propsWith(name, { [field]: wrong }))).toEqual({ thrown: 'Error', message: expect.stringMatching(namesAmongWrongFields(name, `props.${field} must be ${expected} (got ${got})`)) });
+  },
+);
+
+test.each([
+  ['MigrationService', { lock: true }, 'props.lock must be an object (got the boolean true)'],
+  ['MigrationService', { resourceGroup: 'rg-contoso' }, 'props.resourceGroup must be an object (got the string "rg-contoso")'],
+  ['MigrationService', { resourceGroup: { id: 42, name: 'rg', location: 'westeurope' } }, 'props.resourceGroup.id must be a string (got the number 42)'],
+  ['MigrationService', { preventDestroy: null, lock: { kind: ['CanNotDelete'] } }, 'props.lock.kind must be a string (got a list)'],
+  ['MigrationOperatorRole', { targets: ['mi-prod'] }, 'props.targets[0] must be an object (got the string "mi-prod")'],
+  ['ExternalAirflowHost', { pools: [{ name: 'p', slots: '4', description: 'd' }] }, 'props.pools[0].slots must be a number (got the string "4")'],
+  ['ExternalAirflowHost', { bundle: { files: 'dags.zip', requirements: [], contentHash: 'h' } }, 'props.bundle.files must be a list (got the string "dags.zip")'],
+  ['ExternalAirflowHost', { dagStorage: { preventDestroy: 'false' } }, 'props.dagStorage.preventDestroy must be true or false (got the string "false")'],
+  ['FabricAirflowHost', { workspaceMembers: 'alice' }, 'props.workspaceMembers must be a list (got the string "alice")'],
+  ['FabricAirflowHost', { capacity: { sku: 'F2', administrators: 'a@b.c' } }, 'props.capacity.administrators must be a list (got the string "a@b.c")'],
+  ['DatabaseMigrationStack', { orchestration: { publicNetworkEnabled: 'false' } }, 'props.orchestration.publicNetworkEnabled must be true or false (got the string "false")'],
+  ['ReleaseStack', { stateBackend: 'local' }, 'props.stateBackend must be an object (got the string "local")'],
+  ['KubernetesAirflowHost', { authorizedIpRanges: ['10.0.0.0/8', 42] }, 'props.authorizedIpRanges[1] must be a string (got the number 42)'],
+  ['MigrationMonitoring', { emails: [['dba@contoso.example']] }, 'props.emails[0] must be a string (got a list)'],
+  ['ExternalAirflowHost', { bundle: { files: [{ blobName: 'dags/a.py', content: 42, contentMd5: 'm', contentType: 't' }], requirements: ['x'], contentHash: 'h' } }, 'props.bundle.files[0].content must be a string (got the number 42)'],
+  // A resolvable is no boolean: the construct reads `preventDestroy` at synth, where any object is true.
+  ['MigrationMonitoring', { preventDestroy: Lazy.anyValue({ produce: () => false }) }, 'props.preventDestroy must be true or false (got an object)'],
+] as const)('%s with %j names the nested field of the wrong kind', (name, given, message) => {
+  expect(build(name, propsWith(name, given))?.message).toMatch(namesAmongWrongFields(name, message));
+});
+
+test('tokens pass where the type allows one: string, number and list tokens, and an IResolvable for a string', () => {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, 'stack');
+  const resourceGroup = { id: Token.asString(ref('var.rg_id')), name: Token.asString(ref('var.rg_name')), location: 'westeurope' };
+  expect(
+    () =>
+      new api.MigrationMonitoring(stack, 'monitoring', {
+        resourceGroup,
+        namePrefix: 'contoso-sql',
+        retentionInDays: Token.asNumber(ref('var.retention')),
+        emails: ['dba@contoso.example'],
+        actionGroupName: Lazy.anyValue({ produce: () => 'ag-contoso' }) as unknown as string,
+      }),
+  ).not.toThrow();
+  const resolvable = Lazy.anyValue({ produce: () => 'x' });
+  const tokens = { text: Token.asString(ref('var.a')), count: Token.asNumber(ref('var.b')), list: Token.asList(ref('var.c')), resolvable: resolvable as unknown as string, strings: resolvable as unknown as string[] };
+  expect(() =>
+    requireProps(stack, 'x', 'Test', tokens, { text: 'string', count: 'number', list: { each: 'string' }, resolvable: 'string', strings: { each: 'string' } }),
+  ).not.toThrow();
+});
+
 type AnyFunction = (...args: unknown[]) => unknown;
 const functions = Object.entries(api as Record<string, unknown>).flatMap(([name, value]) =>
   typeof value === 'function' && !/^[A-Z]/.test(name) ? [[name, value as AnyFunction] as const] : [],
@@ -195,6 +358,8 @@ const FUNCTIONS: Record<string, readonly (readonly [args: readonly unknown[], me
     [[{ ...DAG_ENVIRONMENT, keyVault: {} }], 'dagEnvironment is missing props.keyVault.id, props.keyVault.name, props.keyVault.vaultUri; '],
     [[{ ...DAG_ENVIRONMENT, migrationService: {} }], 'dagEnvironment is missing props.migrationService.id, props.migrationService.name; '],
     [[{ ...DAG_ENVIRONMENT, eventIngestion: {}, dataFactory: {} }], 'dagEnvironment is missing props.eventIngestion.endpointUrl, props.eventIngestion.dataCollectionRuleImmutableId, props.eventIngestion.streamName, props.dataFactory.id, props.dataFactory.name; '],
+    [[{ ...DAG_ENVIRONMENT, planName: 42 }], 'dagEnvironment: props.planName must be a string (got the number 42)'],
+    [[{ ...DAG_ENVIRONMENT, keyVault: 'kv-contoso' }], 'dagEnvironment: props.keyVault must be an object (got the string "kv-contoso")'],
   ],
   ...Object.fromEntries(
     ['migrationFailedQuery', 'rollbackFailedQuery', 'cutoverAwaitingApprovalQuery', 'cutoverPostponedQuery'].map((name) => [

@@ -34,6 +34,9 @@ describe('state backends', () => {
     ['local', "stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got a string)"],
     [{ type: 'terraformCloud', workspace: 'prod' }, "a stateBackend of type 'terraformCloud' is missing stateBackend.organization"],
     [{ type: 'azurerm' }, "a stateBackend of type 'azurerm' is missing stateBackend.resourceGroupName, stateBackend.storageAccountName, stateBackend.containerName"],
+    [{ type: 'terraformCloud', organization: 42, workspace: 'prod' }, 'stateBackend.organization must be a string (got the number 42)'],
+    [{ type: 'azurerm', resourceGroupName: 42, storageAccountName: 'sttfstate', containerName: 'tfstate', key: ['a.tfstate'] }, 'stateBackend.resourceGroupName must be a string (got the number 42); stateBackend.key must be a string (got a list)'],
+    [{ type: 'local', path: true }, 'stateBackend.path must be a string (got the boolean true)'],
   ])('from plain JavaScript, %j is refused naming what is wrong, not a TypeError or a backend without its names', (stateBackend, message) => {
     expect(() => terraformBlock(stateBackend as unknown as StateBackend)).toThrow(new Error(`contoso-sql: ${message}`));
   });

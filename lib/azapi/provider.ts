@@ -1,5 +1,6 @@
 import { TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
+import { IF_GIVEN, requireProps } from '../private/prop-checks';
 import { AZAPI_GENERATOR_METADATA } from './generator-metadata';
 
 /** Arguments of the `azapi` provider block that this library sets. */
@@ -19,6 +20,7 @@ export class AzapiProvider extends TerraformProvider {
   private readonly subscriptionId?: string;
 
   constructor(scope: Construct, id: string, config: AzapiProviderConfig = {}) {
+    requireProps(scope, id, 'AzapiProvider', config, { alias: IF_GIVEN.string, subscriptionId: IF_GIVEN.string }, 'new AzapiProvider(scope, id)');
     super(scope, id, {
       terraformResourceType: 'azapi',
       terraformGeneratorMetadata: AZAPI_GENERATOR_METADATA,

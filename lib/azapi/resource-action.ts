@@ -2,7 +2,7 @@ import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { azapiResourceConfig } from './meta-arguments';
 import { AzapiBody } from './resource';
-import { requireProps } from '../private/prop-checks';
+import { requireProps, IF_GIVEN } from '../private/prop-checks';
 
 /** Arguments of `azapi_resource_action` (AzAPI 2.x) that this library uses. */
 export interface AzapiResourceActionConfig extends TerraformMetaArguments {
@@ -38,7 +38,7 @@ export class AzapiResourceAction extends TerraformResource {
   private readonly config: AzapiResourceActionConfig;
 
   constructor(scope: Construct, id: string, config: AzapiResourceActionConfig) {
-    requireProps(scope, id, 'AzapiResourceAction', config, { type: true, resourceId: true, action: true });
+    requireProps(scope, id, 'AzapiResourceAction', config, { type: 'string', resourceId: 'string', action: 'string', method: IF_GIVEN.string, body: IF_GIVEN.object, when: IF_GIVEN.string });
     super(scope, id, azapiResourceConfig(AzapiResourceAction.tfResourceType, config));
     this.config = config;
   }

@@ -1,7 +1,7 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { azapiResourceConfig } from './meta-arguments';
-import { requireProps } from '../private/prop-checks';
+import { IF_GIVEN, requireProps, STRINGS } from '../private/prop-checks';
 
 /** A JSON-like request body; strings may hold Terraform references. */
 export type AzapiBody = { readonly [key: string]: unknown };
@@ -67,7 +67,18 @@ export class AzapiResource extends TerraformResource {
   private readonly config: AzapiResourceConfig;
 
   constructor(scope: Construct, id: string, config: AzapiResourceConfig) {
-    requireProps(scope, id, 'AzapiResource', config, { type: true, name: true, parentId: true });
+    requireProps(scope, id, 'AzapiResource', config, {
+      type: 'string',
+      name: 'string',
+      parentId: 'string',
+      location: IF_GIVEN.string,
+      body: IF_GIVEN.object,
+      sensitiveBody: IF_GIVEN.object,
+      sensitiveBodyVersion: IF_GIVEN.object,
+      identity: { ifGiven: { type: 'string', identityIds: STRINGS } },
+      tags: IF_GIVEN.object,
+      schemaValidationEnabled: IF_GIVEN.boolean,
+    });
     super(scope, id, azapiResourceConfig(AzapiResource.tfResourceType, config));
     this.config = config;
   }

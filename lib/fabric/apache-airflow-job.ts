@@ -1,7 +1,7 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { fabricElementConfig } from './generator-metadata';
-import { requireProps } from '../private/prop-checks';
+import { requireProps, IF_GIVEN } from '../private/prop-checks';
 
 /** The only definition part an Apache Airflow job accepts (format `Default`). */
 export const APACHE_AIRFLOW_JOB_CONTENT_PART = 'apacheairflowjob-content.json';
@@ -57,7 +57,7 @@ export class FabricApacheAirflowJob extends TerraformResource {
   private readonly config: FabricApacheAirflowJobConfig;
 
   constructor(scope: Construct, id: string, config: FabricApacheAirflowJobConfig) {
-    requireProps(scope, id, 'FabricApacheAirflowJob', config, { workspaceId: true, displayName: true });
+    requireProps(scope, id, 'FabricApacheAirflowJob', config, { workspaceId: 'string', displayName: 'string', description: IF_GIVEN.string, definition: IF_GIVEN.object, definitionUpdateEnabled: IF_GIVEN.boolean });
     super(scope, id, fabricElementConfig(FabricApacheAirflowJob.tfResourceType, config));
     this.config = config;
   }

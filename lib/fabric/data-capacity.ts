@@ -20,7 +20,7 @@ export class DataFabricCapacity extends TerraformDataSource {
   private readonly config: DataFabricCapacityConfig;
 
   constructor(scope: Construct, id: string, config: DataFabricCapacityConfig) {
-    requireProps(scope, id, 'DataFabricCapacity', config, { displayName: true });
+    requireProps(scope, id, 'DataFabricCapacity', config, { displayName: 'string' });
     super(scope, id, fabricElementConfig(DataFabricCapacity.tfResourceType, config));
     this.config = config;
   }

@@ -1,5 +1,6 @@
 import { TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
+import { IF_GIVEN, requireProps } from '../private/prop-checks';
 import { FABRIC_GENERATOR_METADATA } from './generator-metadata';
 
 /**
@@ -29,6 +30,14 @@ export class FabricProvider extends TerraformProvider {
   private readonly config: FabricProviderConfig;
 
   constructor(scope: Construct, id: string, config: FabricProviderConfig = {}) {
+    requireProps(
+      scope,
+      id,
+      'FabricProvider',
+      config,
+      { alias: IF_GIVEN.string, tenantId: IF_GIVEN.string, useCli: IF_GIVEN.boolean, useOidc: IF_GIVEN.boolean, useMsi: IF_GIVEN.boolean },
+      'new FabricProvider(scope, id)',
+    );
     super(scope, id, {
       terraformResourceType: FabricProvider.tfResourceType,
       terraformGeneratorMetadata: FABRIC_GENERATOR_METADATA,

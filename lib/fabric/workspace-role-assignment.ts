@@ -29,7 +29,7 @@ export class FabricWorkspaceRoleAssignment extends TerraformResource {
   private readonly config: FabricWorkspaceRoleAssignmentConfig;
 
   constructor(scope: Construct, id: string, config: FabricWorkspaceRoleAssignmentConfig) {
-    requireProps(scope, id, 'FabricWorkspaceRoleAssignment', config, { workspaceId: true, principalId: true, principalType: true, role: true });
+    requireProps(scope, id, 'FabricWorkspaceRoleAssignment', config, { workspaceId: 'string', principalId: 'string', principalType: 'string', role: 'string' });
     super(scope, id, fabricElementConfig(FabricWorkspaceRoleAssignment.tfResourceType, config));
     this.config = config;
   }

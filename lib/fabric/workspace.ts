@@ -1,7 +1,7 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { fabricElementConfig } from './generator-metadata';
-import { requireProps } from '../private/prop-checks';
+import { requireProps, IF_GIVEN } from '../private/prop-checks';
 
 /** Arguments of `fabric_workspace` (microsoft/fabric 1.13) that this library uses. */
 export interface FabricWorkspaceConfig extends TerraformMetaArguments {
@@ -27,7 +27,7 @@ export class FabricWorkspace extends TerraformResource {
   private readonly config: FabricWorkspaceConfig;
 
   constructor(scope: Construct, id: string, config: FabricWorkspaceConfig) {
-    requireProps(scope, id, 'FabricWorkspace', config, { displayName: true });
+    requireProps(scope, id, 'FabricWorkspace', config, { displayName: 'string', description: IF_GIVEN.string, capacityId: IF_GIVEN.string });
     super(scope, id, fabricElementConfig(FabricWorkspace.tfResourceType, config));
     this.config = config;
   }

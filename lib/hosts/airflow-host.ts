@@ -3,7 +3,7 @@ import { IGrantee } from '../core/grants';
 import { IKeyVault, IResourceGroup } from '../core/references';
 import { DagBundle } from '../orchestration-factory/dag-bundle';
 import type { AirflowSettings } from '../plan/airflow-schema';
-import { DAG_BUNDLE, KEY_VAULT, RESOURCE_GROUP } from '../private/prop-checks';
+import { DAG_BUNDLE, KEY_VAULT, RESOURCE_GROUP, IF_GIVEN } from '../private/prop-checks';
 
 /**
  * Where the migration DAG runs. Data Factory's managed Airflow can no longer be created (since
@@ -64,12 +64,13 @@ export interface AirflowHostBaseProps {
 /** The fields of {@link AirflowHostBaseProps} every host requires, for its `requireProps`. */
 export const AIRFLOW_HOST_REQUIRED_PROPS = {
   resourceGroup: RESOURCE_GROUP,
-  namePrefix: true,
-  location: true,
+  namePrefix: 'string',
+  location: 'string',
+  tags: IF_GIVEN.object,
   bundle: DAG_BUNDLE,
-  environment: true,
+  environment: 'object',
   keyVault: KEY_VAULT,
-  pools: { each: { name: true, slots: true, description: true } },
+  pools: { each: { name: 'string', slots: 'number', description: 'string' } },
 } as const;
 
 /**

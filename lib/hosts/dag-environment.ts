@@ -60,9 +60,9 @@ const KEY_VAULT_BACKEND = 'airflow.providers.microsoft.azure.secrets.key_vault.A
  */
 export function dagEnvironment(props: DagEnvironmentProps): Record<string, string> {
   requireFunctionProps('dagEnvironment', props, {
-    planName: true,
-    tenantId: true,
-    subscriptionId: true,
+    planName: 'string',
+    tenantId: 'string',
+    subscriptionId: 'string',
     migrationService: MIGRATION_SERVICE,
     eventIngestion: { ifGiven: EVENT_INGESTION },
     keyVault: KEY_VAULT,

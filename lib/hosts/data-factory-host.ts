@@ -20,7 +20,7 @@ import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAi
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
-import { SERVICE_PRINCIPAL, checkGuid, requireProps } from '../private/prop-checks';
+import { SERVICE_PRINCIPAL, checkGuid, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from '../private/prop-checks';
 import { checkRegion } from '../private/azure-regions';
 
 /** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
@@ -105,7 +105,16 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
   public readonly alerts: readonly CreatedAlert[];
 
   constructor(scope: Construct, id: string, props: DataFactoryAirflowHostProps) {
-    requireProps(scope, id, 'DataFactoryAirflowHost', props, { ...AIRFLOW_HOST_REQUIRED_PROPS, environmentId: true, servicePrincipal: SERVICE_PRINCIPAL, monitoring: true });
+    requireProps(scope, id, 'DataFactoryAirflowHost', props, {
+      ...AIRFLOW_HOST_REQUIRED_PROPS,
+      environmentId: 'string',
+      servicePrincipal: SERVICE_PRINCIPAL,
+      monitoring: 'construct',
+      airflowAlerts: { ifGiven: { taskFailures: IF_GIVEN.object, dagImportErrors: IF_GIVEN.object } },
+      airflowLogs: IF_GIVEN.boolean,
+      dagStorage: DAG_STORAGE_SETTINGS,
+      deployerPrincipalId: IF_GIVEN.string,
+    });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);

@@ -10,7 +10,7 @@ import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAi
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
-import { checkGuid, requireProps } from '../private/prop-checks';
+import { checkGuid, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS, SERVICE_PRINCIPAL } from '../private/prop-checks';
 import { checkRegion } from '../private/azure-regions';
 
 /** Props of {@link ExternalAirflowHost}. */
@@ -55,7 +55,13 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
   public readonly dagStorage: HostDagStorage;
 
   constructor(scope: Construct, id: string, props: ExternalAirflowHostProps) {
-    requireProps(scope, id, 'ExternalAirflowHost', props, AIRFLOW_HOST_REQUIRED_PROPS);
+    requireProps(scope, id, 'ExternalAirflowHost', props, {
+      ...AIRFLOW_HOST_REQUIRED_PROPS,
+      servicePrincipal: { ifGiven: SERVICE_PRINCIPAL },
+      federatedCredentials: { ifGiven: { each: { name: 'string', issuer: 'string', subject: 'string' } } },
+      dagStorage: DAG_STORAGE_SETTINGS,
+      deployerPrincipalId: IF_GIVEN.string,
+    });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     checkBundleForHost(this, props);

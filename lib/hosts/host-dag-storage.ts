@@ -6,7 +6,7 @@ import { DagBundle } from '../orchestration-factory/dag-bundle';
 import { DAG_CONTAINER_NAME, DagStorage, DagStorageProps } from '../orchestration-factory/dag-storage';
 import { HostPlacement } from '../private/host-placement';
 import { nameSeed, storageAccountName } from '../private/naming';
-import { DAG_BUNDLE, RESOURCE_GROUP, checkGuid, requireProps } from '../private/prop-checks';
+import { DAG_BUNDLE, RESOURCE_GROUP, checkGuid, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from '../private/prop-checks';
 import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
 import { checkRegion } from '../private/azure-regions';
@@ -38,7 +38,15 @@ export class HostDagStorage extends Construct {
   public readonly containerUrl: string;
 
   constructor(scope: Construct, id: string, props: HostDagStorageProps) {
-    requireProps(scope, id, 'HostDagStorage', props, { bundle: DAG_BUNDLE, resourceGroup: RESOURCE_GROUP, location: true, namePrefix: true });
+    requireProps(scope, id, 'HostDagStorage', props, {
+      bundle: DAG_BUNDLE,
+      resourceGroup: RESOURCE_GROUP,
+      location: 'string',
+      namePrefix: 'string',
+      deployerPrincipalId: IF_GIVEN.string,
+      settings: DAG_STORAGE_SETTINGS,
+      tags: IF_GIVEN.object,
+    });
     super(scope, id);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkRegion(this, 'location', props.location);

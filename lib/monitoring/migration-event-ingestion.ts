@@ -10,7 +10,7 @@ import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
 import { eventsTableDependency, MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_EVENT_COLUMNS } from './migration-events';
 import { locationOrResourceGroup } from '../private/azure-regions';
-import { LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps } from '../private/prop-checks';
+import { LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, IF_GIVEN } from '../private/prop-checks';
 
 /**
  * Who creates the `MigrationEvents_CL` table of a workspace: `create`, the first plan in it (its
@@ -69,7 +69,14 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
   public readonly tableName: string = MIGRATION_EVENTS_TABLE;
 
   constructor(scope: Construct, id: string, props: MigrationEventIngestionProps) {
-    requireProps(scope, id, 'MigrationEventIngestion', props, { resourceGroup: RESOURCE_GROUP, namePrefix: true, workspace: LOG_ANALYTICS_WORKSPACE });
+    requireProps(scope, id, 'MigrationEventIngestion', props, {
+      resourceGroup: RESOURCE_GROUP,
+      location: IF_GIVEN.string,
+      namePrefix: 'string',
+      workspace: LOG_ANALYTICS_WORKSPACE,
+      eventsTable: IF_GIVEN.string,
+      tags: IF_GIVEN.object,
+    });
     super(scope, id);
     const location = locationOrResourceGroup(this, props);
 

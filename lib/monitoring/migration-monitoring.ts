@@ -23,7 +23,7 @@ import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './mig
 import { AlertRegistry, DiagnosticSettingRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
 import { locationOrResourceGroup } from '../private/azure-regions';
-import { RESOURCE_GROUP, requireProps } from '../private/prop-checks';
+import { ACTION_GROUP, IF_GIVEN, LOCK, LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, STRINGS } from '../private/prop-checks';
 
 /** Props of {@link MigrationMonitoring}. */
 export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, ActionGroupOptions {
@@ -107,7 +107,22 @@ export class MigrationMonitoring extends Construct {
   private keyVaultsMonitored = 0;
 
   constructor(scope: Construct, id: string, props: MigrationMonitoringProps) {
-    requireProps(scope, id, 'MigrationMonitoring', props, { resourceGroup: RESOURCE_GROUP, namePrefix: true });
+    requireProps(scope, id, 'MigrationMonitoring', props, {
+      resourceGroup: RESOURCE_GROUP,
+      location: IF_GIVEN.string,
+      namePrefix: 'string',
+      tags: IF_GIVEN.object,
+      alertDefaults: IF_GIVEN.object,
+      workspace: { ifGiven: LOG_ANALYTICS_WORKSPACE },
+      retentionInDays: IF_GIVEN.number,
+      localAuthenticationEnabled: IF_GIVEN.boolean,
+      preventDestroy: IF_GIVEN.boolean,
+      lock: LOCK,
+      actionGroup: { ifGiven: ACTION_GROUP },
+      emails: STRINGS,
+      actionGroupName: IF_GIVEN.string,
+      actionGroupShortName: IF_GIVEN.string,
+    });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
     const { resourceGroup, namePrefix, tags } = props;

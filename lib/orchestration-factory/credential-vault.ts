@@ -2,7 +2,7 @@ import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IKeyVault, IResourceGroup } from '../core/references';
-import { LOCK, RESOURCE_GROUP, checkGuid, checkKeyVaultName, requireProps } from '../private/prop-checks';
+import { LOCK, RESOURCE_GROUP, checkGuid, checkKeyVaultName, IF_GIVEN, requireProps, STRINGS } from '../private/prop-checks';
 import { applyProtection } from '../private/protection';
 import { checkRegion } from '../private/azure-regions';
 
@@ -57,7 +57,17 @@ export class CredentialVault extends Construct implements IKeyVault {
   public readonly vaultUri: string;
 
   constructor(scope: Construct, id: string, props: CredentialVaultProps) {
-    requireProps(scope, id, 'CredentialVault', props, { resourceGroup: RESOURCE_GROUP, vaultName: true, location: true, tenantId: true, lock: LOCK });
+    requireProps(scope, id, 'CredentialVault', props, {
+      resourceGroup: RESOURCE_GROUP,
+      vaultName: 'string',
+      location: 'string',
+      tenantId: 'string',
+      tags: IF_GIVEN.object,
+      preventDestroy: IF_GIVEN.boolean,
+      lock: LOCK,
+      networkDefaultAction: IF_GIVEN.string,
+      allowedIpRanges: STRINGS,
+    });
     super(scope, id);
     checkKeyVaultName(this, 'vaultName', props.vaultName);
     checkGuid(this, 'tenantId', props.tenantId);

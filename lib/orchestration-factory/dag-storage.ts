@@ -14,7 +14,7 @@ import { waitForRoles } from '../private/role-propagation';
 import { waitFor } from '../private/wait-for';
 import { DagBundle } from './dag-bundle';
 import { checkRegion } from '../private/azure-regions';
-import { DAG_BUNDLE, LOCK, RESOURCE_GROUP, requireProps } from '../private/prop-checks';
+import { DAG_BUNDLE, RESOURCE_GROUP, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from '../private/prop-checks';
 
 /** How long the first apply waits after granting a data-plane role on storage: most arrive within two minutes. */
 export const UPLOADER_ROLE_PROPAGATION = '120s';
@@ -84,7 +84,14 @@ export class DagStorage extends Construct {
   public readonly blobs: readonly StorageBlob[];
 
   constructor(scope: Construct, id: string, props: DagStorageProps) {
-    requireProps(scope, id, 'DagStorage', props, { resourceGroup: RESOURCE_GROUP, accountName: true, location: true, bundle: DAG_BUNDLE, lock: LOCK });
+    requireProps(scope, id, 'DagStorage', props, {
+      resourceGroup: RESOURCE_GROUP,
+      accountName: 'string',
+      location: 'string',
+      tags: IF_GIVEN.object,
+      bundle: DAG_BUNDLE,
+      ...DAG_STORAGE_SETTINGS.ifGiven,
+    });
     super(scope, id);
     checkRegion(this, 'location', props.location);
     const softDeleteDays = secureDefault(this, 'softDeleteRetentionInDays', props.softDeleteRetentionInDays, 30, (d) => d < 30);

@@ -10,7 +10,7 @@ import { IDataFactory, IKeyVault, IResourceGroup } from '../core/references';
 import { MigrationPlan } from '../plan/types';
 import { keyVaultName, nameSeed, resourceName, validateNamePrefix } from '../private/naming';
 import { namedOutput } from '../private/outputs';
-import { KEY_VAULT, LOCK, RESOURCE_GROUP, checkKeyVaultName, requireProps } from '../private/prop-checks';
+import { KEY_VAULT, LOCK, RESOURCE_GROUP, checkKeyVaultName, requireProps, IF_GIVEN } from '../private/prop-checks';
 import { BuiltInRole } from '../private/role-names';
 import { CredentialVault } from './credential-vault';
 import { checkRegion } from '../private/azure-regions';
@@ -91,7 +91,18 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
   /** SQL Server linked service name per source server name. */
   public readonly sqlLinkedServiceNames: Readonly<Record<string, string>>;
   constructor(scope: Construct, id: string, props: OrchestrationFactoryProps) {
-    requireProps(scope, id, 'OrchestrationFactory', props, { resourceGroup: RESOURCE_GROUP, plan: true, keyVault: { ifGiven: KEY_VAULT }, lock: LOCK });
+    requireProps(scope, id, 'OrchestrationFactory', props, {
+      resourceGroup: RESOURCE_GROUP,
+      plan: 'object',
+      namePrefix: IF_GIVEN.string,
+      location: IF_GIVEN.string,
+      tags: IF_GIVEN.object,
+      keyVault: { ifGiven: KEY_VAULT },
+      keyVaultName: IF_GIVEN.string,
+      preventDestroy: IF_GIVEN.boolean,
+      lock: LOCK,
+      publicNetworkEnabled: IF_GIVEN.boolean,
+    });
     super(scope, id);
     const { plan } = props;
     const prefix = props.namePrefix ?? plan.name;

@@ -16,7 +16,7 @@ import { moveFromFormerId } from '../private/retired-addresses';
 import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
 import { checkRegion } from '../private/azure-regions';
-import { DATA_FACTORY, requireProps, RESOURCE_GROUP } from '../private/prop-checks';
+import { DATA_FACTORY, requireProps, RESOURCE_GROUP, IF_GIVEN } from '../private/prop-checks';
 
 /** A linked service, dataset or pipeline as Data Factory's REST API has it (`properties` of the resource). */
 export type FactoryResourceJson = Record<string, unknown>;
@@ -122,11 +122,13 @@ export class SqlPipelines extends Construct {
     requireProps(scope, id, 'SqlPipelines', props, {
       resourceGroup: RESOURCE_GROUP,
       factory: DATA_FACTORY,
-      location: true,
-      selfHostedRuntimeName: true,
-      keyVaultLinkedServiceName: true,
-      targets: { each: { name: true, kind: true, resourceId: true } },
-      namePrefix: true,
+      location: 'string',
+      selfHostedRuntimeName: 'string',
+      keyVaultLinkedServiceName: 'string',
+      targets: { each: { name: 'string', kind: 'string', resourceId: 'string' } },
+      namePrefix: 'string',
+      maxRunsPerPipeline: IF_GIVEN.number,
+      activityRetries: IF_GIVEN.number,
     });
     super(scope, id);
     checkRegion(this, 'location', props.location);

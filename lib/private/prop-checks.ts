@@ -4,10 +4,13 @@ import type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyt
 import type { ResourceLock } from '../core/protection';
 import type { IMigrationService } from '../migration-service';
 import type { DagBundle } from '../orchestration-factory/dag-bundle';
+import type { DagStorageSettings } from '../hosts/host-dag-storage';
 import type { AirflowServicePrincipal } from '../plan';
 import { armId, GUID_PATTERN } from '../plan/rules';
-import { IfGiven, missingFields, RequiredField, RequiredFields, requiredNames } from './required-fields';
+import { fieldProblems, IF_GIVEN, IfGiven, RequiredFields, requiredNames } from './required-fields';
 import { isTerraformCloudWorkspaceName, StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from '../state-backend';
+
+export { IF_GIVEN } from './required-fields';
 
 /** What `armId(...)` of `lib/plan/rules.ts` makes: an ARM id's pattern and an example of it. */
 type ArmIdPattern = ReturnType<typeof armId>;
@@ -136,11 +139,11 @@ export function checkMigrationServiceName(scope: IConstruct, prop: string, value
   );
 }
 
-/** The fields each kind of state backend requires besides its `type` (plain JavaScript may leave them out). */
-const STATE_BACKEND_FIELDS: { readonly [Type in StateBackend['type']]: { readonly [Field in Exclude<RequiredField<Extract<StateBackend, { type: Type }>>, 'type'>]: true } } = {
-  local: {},
-  terraformCloud: { organization: true, workspace: true },
-  azurerm: { resourceGroupName: true, storageAccountName: true, containerName: true },
+/** The fields of each kind of state backend besides its `type` (plain JavaScript may leave them out or give another kind). */
+const STATE_BACKEND_FIELDS: { readonly [Type in StateBackend['type']]: RequiredFields<Omit<Extract<StateBackend, { type: Type }>, 'type'>> } = {
+  local: { path: IF_GIVEN.string },
+  terraformCloud: { organization: 'string', workspace: 'string', hostname: IF_GIVEN.string },
+  azurerm: { resourceGroupName: 'string', storageAccountName: 'string', containerName: 'string', key: IF_GIVEN.string },
 };
 
 /**
@@ -155,8 +158,9 @@ export function checkStateBackend(scope: IConstruct, backend: StateBackend | und
     const got = typeof backend === 'object' ? String(JSON.stringify(type)) : `a ${typeof backend}`;
     throw new Error(`${scope.node.path}: stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got ${got})`);
   }
-  const missing = Object.keys(STATE_BACKEND_FIELDS[backend.type]).filter((field) => (backend as unknown as Record<string, unknown>)[field] == null);
-  if (missing.length > 0) throw new Error(`${scope.node.path}: a stateBackend of type '${backend.type}' is missing stateBackend.${missing.join(', stateBackend.')}`);
+  const { missing, wrongKind } = fieldProblems(backend, STATE_BACKEND_FIELDS[backend.type], 'stateBackend');
+  if (missing.length > 0) throw new Error(`${scope.node.path}: a stateBackend of type '${backend.type}' is missing ${missing.join(', ')}`);
+  if (wrongKind.length > 0) throw new Error(`${scope.node.path}: ${wrongKind.join('; ')}`);
   if (backend.type === 'azurerm') {
     checkResourceGroupName(scope, 'stateBackend.resourceGroupName', backend.resourceGroupName);
     checkName(scope, 'stateBackend.storageAccountName', backend.storageAccountName, STORAGE_ACCOUNT_NAME_RULE);
@@ -174,8 +178,10 @@ export function checkStateBackend(scope: IConstruct, backend: StateBackend | und
 
 /**
  * Props as plain JavaScript may pass them, with no type checker to stop `new X(scope, id)` or a
- * missing field, nested ones too: named here, before the constructor reads them, not by a TypeError
- * from inside it. `required` lists every required field (the type checker sees that none is left out).
+ * missing field or one of the wrong kind, nested ones too: named here, before the constructor reads
+ * them, not by a TypeError from inside it or a stack synthesized from a string read as a list.
+ * `required` lists every required field and its kind (the type checker sees that none is left out),
+ * and optional ones whose kind is checked when they are given.
  */
 export function requireProps<Props extends object>(
   scope: IConstruct,
@@ -189,21 +195,42 @@ export function requireProps<Props extends object>(
   if (typeof props !== 'object' || props === null) {
     throw new Error(`${path}: ${construct} needs props (got ${props === null ? 'null' : typeof props}); the smallest call is ${smallestCall}`);
   }
-  const missing = missingFields(props, required, 'props');
+  const { missing, wrongKind } = fieldProblems(props, required, 'props');
   if (missing.length > 0) {
     throw new Error(`${path}: ${construct} is missing ${missing.join(', ')}; the smallest call is ${smallestCall}`);
   }
+  if (wrongKind.length > 0) throw new Error(`${path}: ${construct}: ${wrongKind.join('; ')}`);
   return props;
 }
 
 // The required fields of the references constructs are given (a construct's own, or an existing resource's).
-export const RESOURCE_GROUP: RequiredFields<IResourceGroup> = { id: true, name: true, location: true };
-export const KEY_VAULT: RequiredFields<IKeyVault> = { id: true, name: true, vaultUri: true };
-export const LOG_ANALYTICS_WORKSPACE: RequiredFields<ILogAnalyticsWorkspace> = { id: true, name: true };
-export const ACTION_GROUP: RequiredFields<IActionGroup> = { id: true, name: true };
-export const DATA_FACTORY: RequiredFields<IDataFactory> = { id: true, name: true };
-export const EVENT_INGESTION: RequiredFields<IEventIngestion> = { endpointUrl: true, dataCollectionRuleImmutableId: true, streamName: true };
-export const MIGRATION_SERVICE: RequiredFields<IMigrationService> = { id: true, name: true };
-export const DAG_BUNDLE: RequiredFields<DagBundle> = { files: true, requirements: true, contentHash: true };
-export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: true, objectId: true };
-export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: true } };
+export const RESOURCE_GROUP: RequiredFields<IResourceGroup> = { id: 'string', name: 'string', location: 'string' };
+export const KEY_VAULT: RequiredFields<IKeyVault> = { id: 'string', name: 'string', vaultUri: 'string' };
+export const LOG_ANALYTICS_WORKSPACE: RequiredFields<ILogAnalyticsWorkspace> = { id: 'string', name: 'string' };
+export const ACTION_GROUP: RequiredFields<IActionGroup> = { id: 'string', name: 'string' };
+export const DATA_FACTORY: RequiredFields<IDataFactory> = { id: 'string', name: 'string' };
+export const EVENT_INGESTION: RequiredFields<IEventIngestion> = { endpointUrl: 'string', dataCollectionRuleImmutableId: 'string', streamName: 'string' };
+export const MIGRATION_SERVICE: RequiredFields<IMigrationService> = { id: 'string', name: 'string' };
+export const DAG_BUNDLE: RequiredFields<DagBundle> = {
+  files: { each: { blobName: 'string', content: 'string', contentMd5: 'string', contentType: 'string' } },
+  requirements: { each: 'string' },
+  contentHash: 'string',
+};
+/** A list of strings, each checked when given: `props.<field>[<index>] must be a string`. */
+export const STRINGS = { ifGiven: { each: 'string' } } as const;
+export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: 'string', objectId: 'string' };
+export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: 'string' } };
+/** A host's or the stack's settings of the DAG storage account. */
+export const DAG_STORAGE_SETTINGS: IfGiven<RequiredFields<DagStorageSettings>> = {
+  ifGiven: {
+    replicationType: IF_GIVEN.string,
+    minTlsVersion: IF_GIVEN.string,
+    httpsOnly: IF_GIVEN.boolean,
+    publicBlobAccess: IF_GIVEN.boolean,
+    sharedAccessKeyEnabled: IF_GIVEN.boolean,
+    versioningEnabled: IF_GIVEN.boolean,
+    softDeleteRetentionInDays: IF_GIVEN.number,
+    preventDestroy: IF_GIVEN.boolean,
+    lock: LOCK,
+  },
+};

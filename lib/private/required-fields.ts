@@ -1,50 +1,150 @@
 /**
  * Props and arguments as plain JavaScript may pass them, with no type checker to stop a missing
- * one: named before they are read, not by a TypeError from inside the library. No imports, so
- * that `lib/plan` can use it too.
+ * one or one of the wrong kind: named before they are read, not by a TypeError from inside the
+ * library or a stack synthesized from a string read as a list. No imports, so that `lib/plan` can
+ * use it too.
  */
+
+/**
+ * What a field holds, as JavaScript sees it at run time. `construct`: a construct (a stack, a
+ * host's monitoring). Tokens pass where their type allows one: cdktf encodes string, number and
+ * list tokens as strings, numbers and arrays, and an `IResolvable` (`Lazy.anyValue`, ...) passes
+ * as a string, number, list (of strings or numbers, not of objects) or object.
+ */
+export type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'function' | 'construct';
+
+/** The kinds a TypeScript type allows (a union allows each of its members' kinds). */
+export type KindOf<Value> = Value extends string
+  ? 'string'
+  : Value extends number
+    ? 'number'
+    : Value extends boolean
+      ? 'boolean'
+      : Value extends readonly unknown[]
+        ? 'array'
+        : Value extends (...args: never[]) => unknown
+          ? 'function'
+          : 'object' | 'construct';
 
 /** The fields of `Props` a caller must give. */
 export type RequiredField<Props> = { [Field in keyof Props]-?: undefined extends Props[Field] ? never : Field }[keyof Props];
 
-/** An optional field whose object, when given, has required fields of its own. */
-export interface IfGiven<Fields> {
-  readonly ifGiven: Fields;
+/** An optional field, checked when it is given: its kind, or its object's own fields. */
+export interface IfGiven<Rule> {
+  readonly ifGiven: Rule;
 }
 
 /**
- * What is checked of `Props`: every required field, `true` or (for an object) its own required
- * fields the same way; an optional field may name its object's required fields, checked when it is
- * given. The type checker sees that no required field is left out.
+ * What is checked of `Props`: every required field, by its kind or (for an object or a list of
+ * objects) by its own fields the same way; an optional field may be listed too, checked when it is
+ * given. The type checker sees that no required field is left out and that each kind is one the
+ * field's type allows.
  */
-export type RequiredFields<Props> = { readonly [Field in RequiredField<Props>]: true | FieldsOf<Props[Field]> } & {
-  readonly [Field in Exclude<keyof Props, RequiredField<Props>>]?: IfGiven<FieldsOf<NonNullable<Props[Field]>>>;
+export type RequiredFields<Props> = { readonly [Field in RequiredField<Props>]: RuleOf<Props[Field]> } & {
+  readonly [Field in Exclude<keyof Props, RequiredField<Props>>]?: IfGiven<RuleOf<NonNullable<Props[Field]>>>;
 };
 
-/** A list's elements, each checked when the list is given as one (`<path>[<index>].<field>`). */
+/** A list's elements, each checked (its kind, or its fields) when the list is given as one (`<path>[<index>].<field>`). */
 export interface EachElement<Fields> {
   readonly each: Fields;
 }
 
-type FieldsOf<Value> = Value extends readonly (infer Element)[] ? EachElement<RequiredFields<Element>> : RequiredFields<Value>;
+type RuleOf<Value> = KindOf<Value> | FieldsOf<Value>;
 
-export const isIfGiven = (rule: unknown): rule is IfGiven<object> => typeof rule === 'object' && rule !== null && 'ifGiven' in rule;
+type FieldsOf<Value> = Value extends readonly (infer Element)[] ? EachElement<RuleOf<Element>> : Value extends object ? RequiredFields<Value> : never;
+
+/** An optional field of one kind: `preventDestroy: IF_GIVEN.boolean`. */
+export const IF_GIVEN = {
+  string: { ifGiven: 'string' },
+  number: { ifGiven: 'number' },
+  boolean: { ifGiven: 'boolean' },
+  object: { ifGiven: 'object' },
+} as const;
+
+export const isIfGiven = (rule: unknown): rule is IfGiven<unknown> => typeof rule === 'object' && rule !== null && 'ifGiven' in rule;
 
 /** The smallest call's fields: the required ones. */
 export const requiredNames = (required: object): string => Object.keys(required).filter((field) => !isIfGiven((required as Record<string, unknown>)[field])).join(', ');
 
-/** Paths (`<path>.<field>.<field>`) of the required fields `value` lacks. */
-export function missingFields(value: unknown, required: object, path: string): string[] {
-  return Object.entries(required).flatMap(([field, rule]: [string, unknown]) => {
-    const given = (value as Record<string, unknown>)[field];
-    const optional = isIfGiven(rule);
-    if (given == null) return optional ? [] : [`${path}.${field}`];
-    const nested: unknown = optional ? rule.ifGiven : rule;
-    if (typeof nested !== 'object' || nested === null) return [];
-    if (!('each' in nested)) return missingFields(given, nested, `${path}.${field}`);
-    if (!Array.isArray(given)) return [];
-    const { each } = nested as EachElement<object>;
-    return given.flatMap((element, index) => (element == null ? [`${path}.${field}[${index}]`] : missingFields(element, each, `${path}.${field}[${index}]`)));
+/** cdktf's `Tokenization.isResolvable`, without importing cdktf. */
+const isResolvable = (value: unknown): boolean => typeof value === 'object' && value !== null && typeof (value as { resolve?: unknown }).resolve === 'function';
+
+/** `Construct.isConstruct` of the constructs library, without importing it. */
+const isConstruct = (value: unknown): boolean => typeof value === 'object' && value !== null && Symbol.for('constructs.Construct') in value;
+
+const isPlainObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const ACCEPTS: { readonly [Of in Kind]: (value: unknown) => boolean } = {
+  string: (value) => typeof value === 'string' || isResolvable(value),
+  number: (value) => typeof value === 'number' || isResolvable(value),
+  boolean: (value) => typeof value === 'boolean',
+  array: (value) => Array.isArray(value) || isResolvable(value),
+  object: isPlainObject,
+  function: (value) => typeof value === 'function',
+  construct: isConstruct,
+};
+
+const A_KIND: { readonly [Of in Kind]: string } = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+  function: 'a function',
+  construct: 'a construct',
+};
+
+/** What was given instead, as a message names it: `the string "30"`, `a list`, `null`. */
+function given(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `the ${typeof value} ${String(value)}`;
+  if (typeof value === 'object' && isConstruct(value)) return 'a construct';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** What a field's value is wrong in: the fields it lacks (`<path>.<field>`) and the fields of the wrong kind (`<path>.<field> must be ...`). */
+export interface FieldProblems {
+  readonly missing: string[];
+  readonly wrongKind: string[];
+}
+
+/** The required fields `value` lacks, and the given fields (listed ones, nested ones too) of the wrong kind. */
+export function fieldProblems(value: unknown, required: object, path: string, problems: FieldProblems = { missing: [], wrongKind: [] }): FieldProblems {
+  for (const [field, listed] of Object.entries(required) as [string, unknown][]) {
+    const fieldValue = (value as Record<string, unknown>)[field];
+    const fieldPath = `${path}.${field}`;
+    const optional = isIfGiven(listed);
+    if (fieldValue == null) {
+      if (!optional) problems.missing.push(fieldPath);
+      continue;
+    }
+    checkRule(fieldValue, optional ? listed.ifGiven : listed, fieldPath, problems);
+  }
+  return problems;
+}
+
+function checkRule(value: unknown, rule: unknown, path: string, problems: FieldProblems): void {
+  if (typeof rule === 'string') {
+    if (!ACCEPTS[rule as Kind](value)) problems.wrongKind.push(`${path} must be ${A_KIND[rule as Kind]} (got ${given(value)})`);
+    return;
+  }
+  if (typeof rule !== 'object' || rule === null) return;
+  if (!('each' in rule)) {
+    if (!isPlainObject(value)) problems.wrongKind.push(`${path} must be an object (got ${given(value)})`);
+    else fieldProblems(value, rule, path, problems);
+    return;
+  }
+  const { each } = rule as EachElement<unknown>;
+  if (!Array.isArray(value)) {
+    // An IResolvable stands for a list of strings or numbers (as the kind `array` takes it), never of objects.
+    if (!(typeof each === 'string' && isResolvable(value))) problems.wrongKind.push(`${path} must be a list (got ${given(value)})`);
+    return;
+  }
+  value.forEach((element, index) => {
+    if (element == null) problems.missing.push(`${path}[${index}]`);
+    else checkRule(element, each, `${path}[${index}]`, problems);
   });
 }
 
@@ -52,7 +152,8 @@ const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(valu
 
 /**
  * The props object of an exported function: `<function> needs props (got <kind>)` or
- * `<function> is missing props.<a>.<b>`, each with the smallest call.
+ * `<function> is missing props.<a>.<b>`, each with the smallest call, or
+ * `<function>: props.<a> must be <kind> (got <what>)`.
  */
 export function requireFunctionProps<Props extends object>(
   name: string,
@@ -61,8 +162,9 @@ export function requireFunctionProps<Props extends object>(
   smallestCall = `${name}({ ${requiredNames(required)} })`,
 ): Props {
   if (typeof props !== 'object' || props === null) throw new TypeError(`${name} needs props (got ${kindOf(props)}); the smallest call is ${smallestCall}`);
-  const missing = missingFields(props, required, 'props');
+  const { missing, wrongKind } = fieldProblems(props, required, 'props');
   if (missing.length > 0) throw new TypeError(`${name} is missing ${missing.join(', ')}; the smallest call is ${smallestCall}`);
+  if (wrongKind.length > 0) throw new TypeError(`${name}: ${wrongKind.join('; ')}`);
   return props;
 }
 

@@ -19,7 +19,7 @@ import { stagedAsset } from '../../private/fabric/staged-asset';
 import { nameSeed, resourceName, uniqueSuffix, validateNamePrefix } from '../../private/naming';
 import { moveFromFormerId } from '../../private/retired-addresses';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { SERVICE_PRINCIPAL, checkGuid, requireProps } from '../../private/prop-checks';
+import { SERVICE_PRINCIPAL, checkGuid, requireProps, IF_GIVEN } from '../../private/prop-checks';
 import { poolsToCreateOutput } from '../../private/setup-outputs';
 import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
@@ -126,8 +126,11 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
     requireProps(scope, id, 'FabricAirflowHost', props, {
       ...AIRFLOW_HOST_REQUIRED_PROPS,
       servicePrincipal: SERVICE_PRINCIPAL,
-      capacity: { ifGiven: { sku: true, administrators: true } },
-      workspaceMembers: { ifGiven: { each: { principalId: true, principalType: true, role: true } } },
+      capacityId: IF_GIVEN.string,
+      capacity: { ifGiven: { sku: 'string', administrators: { each: 'string' } } },
+      computeSize: IF_GIVEN.string,
+      computePool: IF_GIVEN.string,
+      workspaceMembers: { ifGiven: { each: { principalId: 'string', principalType: 'string', role: 'string' } } },
     });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);

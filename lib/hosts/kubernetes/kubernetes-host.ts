@@ -35,7 +35,7 @@ import { SUBNET_ID } from '../../plan/rules';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { ACTION_GROUP, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, requireProps } from '../../private/prop-checks';
+import { ACTION_GROUP, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, requireProps, STRINGS } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -222,10 +222,32 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   constructor(scope: Construct, id: string, props: KubernetesAirflowHostProps) {
     requireProps(scope, id, 'KubernetesAirflowHost', props, {
       ...AIRFLOW_HOST_REQUIRED_PROPS,
-      releaseStack: true,
+      releaseStack: 'construct',
       logAnalyticsWorkspace: LOG_ANALYTICS_WORKSPACE,
       actionGroup: ACTION_GROUP,
       lock: LOCK,
+      subnetId: IF_GIVEN.string,
+      nodeVmSize: IF_GIVEN.string,
+      minNodes: IF_GIVEN.number,
+      maxNodes: IF_GIVEN.number,
+      executor: IF_GIVEN.string,
+      databaseSubnetId: IF_GIVEN.string,
+      privateEndpointSubnetId: IF_GIVEN.string,
+      addressSpace: IF_GIVEN.string,
+      keyVaultPrivateDnsZoneId: IF_GIVEN.string,
+      namespace: IF_GIVEN.string,
+      replicas: IF_GIVEN.number,
+      celeryWorkers: IF_GIVEN.number,
+      kubeloginMode: IF_GIVEN.string,
+      deployerPrincipalId: IF_GIVEN.string,
+      adminGroupObjectIds: STRINGS,
+      authorizedIpRanges: STRINGS,
+      runCommandEnabled: IF_GIVEN.boolean,
+      networkPoliciesEnabled: IF_GIVEN.boolean,
+      kubernetesVersion: IF_GIVEN.string,
+      databaseHighAvailability: IF_GIVEN.boolean,
+      preventDestroy: IF_GIVEN.boolean,
+      secretRotation: IF_GIVEN.number,
     });
     super(scope, id);
     validateNamePrefix(this, props.namePrefix);
