@@ -67,7 +67,7 @@ export function leastPrivilegeViolations(synth: SynthesizedStack, plan: Migratio
   const problems: string[] = [];
   for (const grant of roleGrants(synth, plan)) {
     const what = `${grant.assignment} (${grant.role} for ${grant.principal} on ${grant.rawScope})`;
-    if (BROAD_ROLE.test(grant.role) && !isDagUploadGrant(synth, grant) && !isControlPlaneNetworkGrant(grant)) {
+    if (BROAD_ROLE.test(grant.role) && !isDagUploadGrant(synth, grant)) {
       problems.push(`${what}: broad role`);
     }
     if (isSubscriptionOrWider(grant.rawScope)) {
@@ -123,16 +123,6 @@ function isDagUploadGrant(synth: SynthesizedStack, grant: RoleGrant): boolean {
     .filter((container) => container.name === 'airflow-dags')
     .map((container) => String(container.storage_account_id));
   return grant.role === 'Storage Blob Data Contributor' && grant.principalKind === 'deployer' && dagAccounts.includes(grant.rawScope);
-}
-
-/**
- * The AKS control plane manages the node subnet (load balancers, routes): a user-assigned control
- * plane identity needs `Network Contributor` there, on the node subnet the stack created or the named
- * one (MicrosoftDocs/azure-docs `aks/use-managed-identity.md`), and nothing else (not the VNet, which
- * also holds the database's and the private endpoints' subnets).
- */
-function isControlPlaneNetworkGrant(grant: RoleGrant): boolean {
-  return grant.role === 'Network Contributor' && grant.principalKind === 'cluster' && grant.scopeType === 'azurerm_subnet';
 }
 
 function resolvePrincipal(synth: SynthesizedStack, plan: MigrationPlan, principalId: string): Pick<RoleGrant, 'principalKind' | 'principal'> {
