@@ -156,6 +156,23 @@ describe('role assignments with targets in two resource groups', () => {
   });
 });
 
+describe('role assignments with the Kubernetes host in named subnets of another resource group', () => {
+  const NETWORK = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
+  const plan = examplePlanWith({ kubernetes: { subnetId: `${NETWORK}/subnets/aks`, databaseSubnetId: `${NETWORK}/subnets/db` } });
+  const synth = synthesize(plan);
+
+  it("make the control plane's subnet role assignable there too, and grant it on the named subnet only", () => {
+    const [subnetUser] = Object.values(synth.resource.azurerm_role_definition).filter((d) => String(d.name).startsWith('AKS Node Subnet User ('));
+    expect(subnetUser.assignable_scopes).toBe(
+      '${distinct([azurerm_resource_group.ResourceGroup.id, "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net"])}',
+    );
+    expect(roleGrants(synth, plan).filter((g) => g.role.startsWith('AKS Node Subnet User')).map((g) => [g.principal, g.rawScope])).toEqual([
+      ['AKS control plane identity `id-contoso-sql-aks`', `${NETWORK}/subnets/aks`],
+    ]);
+    expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
+  });
+});
+
 describe('role assignments of a plan that migrates every database offline', () => {
   const CUTOVER = 'Microsoft.DataMigration/databaseMigrations/cutover/action';
   const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8'));
