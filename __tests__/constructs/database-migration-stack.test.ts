@@ -56,7 +56,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
       azurerm_monitor_scheduled_query_rules_alert_v2: 6, // failed, rollback failed, running long, stalled, source frozen too long, event ingestion errors (no cutover alerts: the plan gates no cutover)
       azurerm_monitor_metric_alert: 1, // the self-hosted runtime offline
       azurerm_monitor_alert_prometheus_rule_group: 1,
-      azurerm_role_definition: 2, // the operator, and the reader of DMS operation statuses
+      azurerm_role_definition: 3, // the operator, the reader of DMS operation statuses, and the AKS control plane's node subnet user
       azurerm_data_factory_pipeline: 0, // sqlAccess direct
       time_sleep: 1, // the deployer's roles propagate before the release stack uses them
     };

@@ -396,15 +396,32 @@ describe('KubernetesAirflowHost', () => {
       expect(onlyResource(named, PostgresqlFlexibleServer.tfResourceType).delegated_subnet_id).toBe(`${EXISTING_VNET}/subnets/db`);
     });
 
-    it("grants the AKS control plane Network Contributor on the node subnet only, not on the VNet holding the database's and endpoints' subnets", () => {
-      const controlPlaneRole = (stack: SynthesizedStack) =>
-        Object.values(resourcesOfType(stack, RoleAssignment.tfResourceType)).filter((grant) => grant.role_definition_name === 'Network Contributor');
+    it("grants the AKS control plane only reading and joining its node subnet (not Network Contributor), on the node subnet only, not on the VNet holding the database's and endpoints' subnets", () => {
+      const subnetRoles = (stack: SynthesizedStack) =>
+        Object.entries(resourcesOfType(stack, 'azurerm_role_definition')).filter(([, role]) => String(role.name).startsWith('AKS Node Subnet User'));
+      const controlPlaneRole = (stack: SynthesizedStack) => {
+        const [[roleId]] = subnetRoles(stack);
+        return Object.values(resourcesOfType(stack, RoleAssignment.tfResourceType)).filter(
+          (grant) => grant.role_definition_id === `\${azurerm_role_definition.${roleId}.role_definition_resource_id}`,
+        );
+      };
+      const [[, role]] = subnetRoles(synth);
+      expect(role).toMatchObject({
+        name: expect.stringMatching(/^AKS Node Subnet User \(.+\)$/),
+        permissions: [{ actions: ['Microsoft.Network/virtualNetworks/subnets/read', 'Microsoft.Network/virtualNetworks/subnets/join/action'] }],
+        assignable_scopes: ['${azurerm_resource_group.rg.id}'],
+      });
+      const builtIn = Object.values(resourcesOfType(synth, RoleAssignment.tfResourceType)).map((grant) => grant.role_definition_name);
+      expect(builtIn).not.toContain('Network Contributor');
       const [nodeSubnetId] = Object.entries(resourcesOfType(synth, 'azurerm_subnet')).find(([, subnet]) => subnet.name === 'snet-aks-nodes')!;
       expect(controlPlaneRole(synth)).toEqual([expect.objectContaining({ scope: `\${azurerm_subnet.${nodeSubnetId}.id}` })]);
-      // Upgrades from the VNet-wide grant replace it: the new grant must exist before the old one goes.
+      // Upgrades from the VNet-wide grant, and from Network Contributor, replace it: the new grant must exist before the old one goes.
       expect(controlPlaneRole(synth)[0].lifecycle).toEqual({ create_before_destroy: true });
       const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
       expect(controlPlaneRole(named)).toEqual([expect.objectContaining({ scope: `${EXISTING_VNET}/subnets/aks` })]);
+      // A named subnet's resource group is where the role must be assignable too.
+      const [[, namedRole]] = subnetRoles(named);
+      expect(namedRole.assignable_scopes).toBe(`\${distinct([azurerm_resource_group.rg.id, "${EXISTING_VNET.split('/providers/')[0]}"])}`);
     });
 
     it('refuses a named node subnet without a delegated database subnet, saying why', () => {

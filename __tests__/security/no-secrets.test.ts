@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { validationVariants } from '../../scripts/validate-variants';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { SynthesizedStack } from '../helpers/test-stack';
+import { variantStacks } from '../helpers/validate-variants';
 import { findSecrets } from './secret-scanner';
 
 /** The first stack, and the release stack where the host has one. */
@@ -73,6 +76,49 @@ describe('the synthesized default stack holds no secret', () => {
       'orchestration_self_hosted_runtime_auth_key',
     ]);
     expect(secretOutputs.filter(([, output]) => output.sensitive !== true).map(([name]) => name)).toEqual([]);
+  });
+});
+
+/** The Terraform references (`${...}`) in every string of a value, however deep (an object output's members too). */
+function referencesIn(value: unknown): string[] {
+  if (typeof value === 'string') return value.match(/\$\{[^}]*\}/g) ?? [];
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(referencesIn);
+  return [];
+}
+
+/**
+ * Outputs of a stack that show a key or a secret without being sensitive: cross-stack outputs and
+ * outputs whose value is an object too (literal secrets are the scanner's: `findSecrets`).
+ */
+function unsensitiveSecretOutputs(synth: SynthesizedStack): string[] {
+  return Object.entries(synth.output ?? {})
+    .filter(([, output]) => referencesIn(output.value).some((reference) => SECRET_REFERENCE.test(reference)) && output.sensitive !== true)
+    .map(([name]) => name);
+}
+
+describe('the stacks of every validate variant (every example plan, and each option that changes what is synthesized)', () => {
+  // Canaries break a stack on purpose, for the providers to refuse: not what a user deploys.
+  const variants = validationVariants(join(__dirname, '..', '..')).filter((variant) => !variant.mustFailWith);
+  const stacksOfVariant = new Map(variants.map((variant) => [variant.name, variantStacks(variant)]));
+
+  it('are many: more than the hosts and options above', () => {
+    expect(variants.length).toBeGreaterThan(20);
+  });
+
+  it.each(variants.map((variant) => variant.name))('%s: hold no secret in any stack', (name) => {
+    for (const synth of stacksOfVariant.get(name)!) expect(findSecrets(synth)).toEqual([]);
+  });
+
+  it.each(variants.map((variant) => variant.name))('%s: mark every output that shows a key or a secret as sensitive', (name) => {
+    for (const synth of stacksOfVariant.get(name)!) expect(unsensitiveSecretOutputs(synth)).toEqual([]);
+  });
+
+  it('would report an output that shows a key without being sensitive', () => {
+    const [synth] = stacksOfVariant.get(variants[0].name)!;
+    const doc = copyOf(synth);
+    doc.output.migration_service_auth_key_1.sensitive = false;
+    doc.output.airflow_keys = { value: { runtime: { primary: '${azurerm_data_factory_integration_runtime_self_hosted.r.primary_authorization_key}' } } };
+    expect(unsensitiveSecretOutputs(doc).sort()).toEqual(['airflow_keys', 'migration_service_auth_key_1']);
   });
 });
 

@@ -40,7 +40,7 @@ const README_TABLE = `| principal | role | scope |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
 | Airflow managed identity \`id-contoso-sql-airflow\` | \`Monitoring Metrics Publisher\` | data collection rule \`dcr-contoso-sql\` |
 | Airflow secrets reader identity \`id-contoso-sql-airflow-secrets\` | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
-| AKS control plane identity \`id-contoso-sql-aks\` | \`Network Contributor\` | subnet \`snet-aks-nodes\` |
+| AKS control plane identity \`id-contoso-sql-aks\` | \`AKS Node Subnet User (contoso-sql)\` (custom, 2 actions) | subnet \`snet-aks-nodes\` |
 | AKS kubelet identity | \`AcrPull\` | container registry \`acrcontososql09e6\` |
 | Data Factory \`adf-contoso-sql\` managed identity | \`Key Vault Secrets User\` | Key Vault \`kv-contoso-sql-09e6\` |
 | deploying identity (runs Terraform) | \`Azure Kubernetes Service RBAC Cluster Admin\` | AKS cluster \`aks-contoso-sql\` |
@@ -92,7 +92,8 @@ describe('role assignments of the default stack', () => {
   });
 
   it('give the custom roles no wildcard but location-level reads, no authorization action, and only the stack and target resource groups', () => {
-    const [operator, reader] = Object.values(synth.resource.azurerm_role_definition);
+    const definitionNamed = (prefix: string) => Object.values(synth.resource.azurerm_role_definition).find((definition) => String(definition.name).startsWith(prefix))!;
+    const [operator, reader] = [definitionNamed('Database Migration Operator ('), definitionNamed('Database Migration Operation Reader (')];
     const actionsOf = (definition: Record<string, unknown>): string[] =>
       (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]);
     expect(actionsOf(operator)).toHaveLength(12);
@@ -109,6 +110,10 @@ describe('role assignments of the default stack', () => {
         '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod',
       ]);
     }
+    // The AKS control plane's: reading and joining its node subnet, in the stack's own resource group.
+    const subnetUser = definitionNamed('AKS Node Subnet User (');
+    expect(actionsOf(subnetUser)).toEqual(['Microsoft.Network/virtualNetworks/subnets/read', 'Microsoft.Network/virtualNetworks/subnets/join/action']);
+    expect(subnetUser.assignable_scopes).toEqual(['${azurerm_resource_group.ResourceGroup.id}']);
   });
 });
 
@@ -138,7 +143,7 @@ describe('role assignments with targets in two resource groups', () => {
       'target `mi-prod` (SqlMi `mi-contoso-prod`)',
       'target `sqldb-dr` (SqlDb `sql-contoso-dr`)',
     ]);
-    for (const definition of Object.values(synth.resource.azurerm_role_definition)) {
+    for (const definition of Object.values(synth.resource.azurerm_role_definition).filter((d) => String(d.name).startsWith('Database Migration'))) {
       expect(definition.assignable_scopes).toContain('/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-dr');
     }
     const polling = roleGrants(synth, plan).filter((g) => g.role.startsWith('Database Migration Operation Reader'));
@@ -146,6 +151,23 @@ describe('role assignments with targets in two resource groups', () => {
       'resource group `rg-contoso-sql`',
       "targets' resource group `rg-data-dr`",
       "targets' resource group `rg-data-prod`",
+    ]);
+    expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
+  });
+});
+
+describe('role assignments with the Kubernetes host in named subnets of another resource group', () => {
+  const NETWORK = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
+  const plan = examplePlanWith({ kubernetes: { subnetId: `${NETWORK}/subnets/aks`, databaseSubnetId: `${NETWORK}/subnets/db` } });
+  const synth = synthesize(plan);
+
+  it("make the control plane's subnet role assignable there too, and grant it on the named subnet only", () => {
+    const [subnetUser] = Object.values(synth.resource.azurerm_role_definition).filter((d) => String(d.name).startsWith('AKS Node Subnet User ('));
+    expect(subnetUser.assignable_scopes).toBe(
+      '${distinct([azurerm_resource_group.ResourceGroup.id, "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net"])}',
+    );
+    expect(roleGrants(synth, plan).filter((g) => g.role.startsWith('AKS Node Subnet User')).map((g) => [g.principal, g.rawScope])).toEqual([
+      ['AKS control plane identity `id-contoso-sql-aks`', `${NETWORK}/subnets/aks`],
     ]);
     expect(leastPrivilegeViolations(synth, plan)).toEqual([]);
   });
@@ -208,7 +230,7 @@ describe('the least-privilege check', () => {
       /broad role/,
     ],
     [
-      'Network Contributor for anyone but the AKS control plane',
+      'Network Contributor on the resource group',
       (doc) => assign(doc, 'Network Contributor', '${azurerm_resource_group.ResourceGroup.id}'),
       /planted .*broad role/,
     ],

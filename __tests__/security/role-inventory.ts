@@ -67,7 +67,7 @@ export function leastPrivilegeViolations(synth: SynthesizedStack, plan: Migratio
   const problems: string[] = [];
   for (const grant of roleGrants(synth, plan)) {
     const what = `${grant.assignment} (${grant.role} for ${grant.principal} on ${grant.rawScope})`;
-    if (BROAD_ROLE.test(grant.role) && !isDagUploadGrant(synth, grant) && !isControlPlaneNetworkGrant(grant)) {
+    if (BROAD_ROLE.test(grant.role) && !isDagUploadGrant(synth, grant)) {
       problems.push(`${what}: broad role`);
     }
     if (isSubscriptionOrWider(grant.rawScope)) {
@@ -83,10 +83,13 @@ export function leastPrivilegeViolations(synth: SynthesizedStack, plan: Migratio
       problems.push(`${what}: role cannot be resolved`);
     }
   }
+  const namedNodeSubnet = plan.airflow.host === 'kubernetes' ? plan.airflow.kubernetes.subnetId : undefined;
   const allowedAssignableScopes = new Set([
     resourceGroupReference(synth),
     ...plan.targetServers.map((t) => resourceGroupIdOf(t.resourceId)),
     ...(plan.backupStorage ? [resourceGroupIdOf(plan.backupStorage.storageAccountResourceId)] : []),
+    // The AKS control plane's subnet role, where the plan names a node subnet.
+    ...(namedNodeSubnet ? [resourceGroupIdOf(namedNodeSubnet)] : []),
   ]);
   for (const [id, definition] of Object.entries(synth.resource.azurerm_role_definition ?? {})) {
     const actions = (definition.permissions as any[]).flatMap((p) => [...(p.actions ?? []), ...(p.data_actions ?? [])]) as string[];
@@ -96,7 +99,7 @@ export function leastPrivilegeViolations(synth: SynthesizedStack, plan: Migratio
     if (BROAD_ROLE.test(String(definition.name))) {
       problems.push(`${id}: custom role named like a broad role (${definition.name})`);
     }
-    for (const scope of [...(definition.assignable_scopes as string[]), String(definition.scope)]) {
+    for (const scope of [...assignableScopes(definition.assignable_scopes), String(definition.scope)]) {
       if (!allowedAssignableScopes.has(scope)) {
         problems.push(`${id}: assignable at ${scope}, outside the stack's and the targets' resource groups`);
       }
@@ -123,16 +126,6 @@ function isDagUploadGrant(synth: SynthesizedStack, grant: RoleGrant): boolean {
     .filter((container) => container.name === 'airflow-dags')
     .map((container) => String(container.storage_account_id));
   return grant.role === 'Storage Blob Data Contributor' && grant.principalKind === 'deployer' && dagAccounts.includes(grant.rawScope);
-}
-
-/**
- * The AKS control plane manages the node subnet (load balancers, routes): a user-assigned control
- * plane identity needs `Network Contributor` there, on the node subnet the stack created or the named
- * one (MicrosoftDocs/azure-docs `aks/use-managed-identity.md`), and nothing else (not the VNet, which
- * also holds the database's and the private endpoints' subnets).
- */
-function isControlPlaneNetworkGrant(grant: RoleGrant): boolean {
-  return grant.role === 'Network Contributor' && grant.principalKind === 'cluster' && grant.scopeType === 'azurerm_subnet';
 }
 
 function resolvePrincipal(synth: SynthesizedStack, plan: MigrationPlan, principalId: string): Pick<RoleGrant, 'principalKind' | 'principal'> {
@@ -183,6 +176,9 @@ function resolveScope(synth: SynthesizedStack, plan: MigrationPlan, scope: strin
   if (plan.backupStorage?.storageAccountResourceId === scope) {
     return { scopeKind: 'plan target', scopeType: 'backup storage', scope: `backup storage account \`${lastSegment(scope)}\`` };
   }
+  if (plan.airflow.host === 'kubernetes' && plan.airflow.kubernetes.subnetId === scope) {
+    return { scopeKind: 'plan target', scopeType: 'azurerm_subnet', scope: `subnet \`${lastSegment(scope)}\` (the plan's airflow.kubernetes.subnetId)` };
+  }
   if (plan.targetServers.some((t) => resourceGroupIdOf(t.resourceId) === scope)) {
     return { scopeKind: 'resource group', scopeType: 'target resource group', scope: `targets' resource group \`${lastSegment(scope)}\`` };
   }
@@ -207,6 +203,14 @@ function isDagAccount(synth: SynthesizedStack, accountReference: string): boolea
   return Object.values(synth.resource.azurerm_storage_container ?? {}).some(
     (container) => container.name === 'airflow-dags' && container.storage_account_id === accountReference,
   );
+}
+
+/** A role definition's assignable scopes: a list, or Terraform's `${distinct([...])}` of references and literals. */
+function assignableScopes(scopes: unknown): string[] {
+  if (Array.isArray(scopes)) return scopes.map(String);
+  const distinct = /^\$\{distinct\(\[(.*)\]\)\}$/.exec(String(scopes));
+  if (!distinct) return [String(scopes)];
+  return distinct[1].split(/,\s*/).map((item) => (item.startsWith('"') ? JSON.parse(item) : `\${${item}}`));
 }
 
 function resourceGroupReference(synth: SynthesizedStack): string {

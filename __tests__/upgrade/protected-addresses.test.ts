@@ -6,12 +6,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { Testing } from 'cdktf';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
-import { loadMigrationPlan, MigrationPlan, parseMigrationPlan } from '../../lib/plan';
 import { ValidationVariant, validationVariants } from '../../scripts/validate-variants';
 import { synthStacks, SynthesizedStack } from '../helpers/test-stack';
+import { variantPlan, variantPlanSource } from '../helpers/validate-variants';
 import { protectedResources, ProtectedResources, upgradeProblems } from './protected-resources';
 
 const ROOT = join(__dirname, '..', '..');
@@ -22,21 +21,11 @@ const CASES = validationVariants(ROOT).filter(
   (variant) => (!variant.editPlan && !variant.stack && !variant.editJson && !variant.buildStacks) || variant.name === 'every target kind in one plan',
 );
 
-function caseName(variant: ValidationVariant): string {
-  return variant.editPlan ? `${variant.plan} (${variant.name})` : variant.plan;
-}
-
-function planOf(variant: ValidationVariant): MigrationPlan {
-  const path = join(ROOT, variant.plan);
-  if (!variant.editPlan) return loadMigrationPlan(path);
-  const document = parseYaml(readFileSync(path, 'utf8'));
-  variant.editPlan(document);
-  return parseMigrationPlan(document, caseName(variant));
-}
+const caseName = variantPlanSource;
 
 /** The stacks the app writes for the variant, by stack name. */
 function synthesize(variant: ValidationVariant): Record<string, SynthesizedStack> {
-  const plan = planOf(variant);
+  const plan = variantPlan(variant);
   const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { ...variant.stack, plan });
   const all = [stack, ...stack.releaseStacks];
   const synths = synthStacks(...all);

@@ -288,6 +288,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       ...common,
       tenantId: client.tenantId,
       nodeSubnetId: network.nodeSubnetId,
+      nodeSubnetResourceGroupId: network.nodeSubnetResourceGroupId,
       nodeVmSize: props.nodeVmSize ?? 'Standard_D4ds_v5',
       minNodes: props.minNodes ?? 1,
       maxNodes: props.maxNodes ?? 4,

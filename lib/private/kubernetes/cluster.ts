@@ -1,7 +1,9 @@
 import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluster';
 import { KubernetesClusterNodePool } from '@cdktf/provider-azurerm/lib/kubernetes-cluster-node-pool';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
+import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { resourceName } from '../naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
@@ -13,6 +15,11 @@ export interface AirflowClusterProps extends HostPlacement {
   readonly tenantId: string;
   /** Subnet of the nodes (Azure CNI overlay: pods take overlay addresses, nodes this subnet's). */
   readonly nodeSubnetId: string;
+  /**
+   * ARM id of the node subnet's resource group, where the control plane's subnet role must be assignable too.
+   * @default - the cluster's own (the subnet of the VNet the host created)
+   */
+  readonly nodeSubnetResourceGroupId?: string;
   /** VM size of the user (Airflow) node pool. */
   readonly nodeVmSize: string;
   /** Fewest nodes of the user pool (the autoscaler never goes below). */
@@ -58,6 +65,14 @@ const MAX_PODS = 110;
 const SYSTEM_OS_DISK_GB = 64;
 
 /**
+ * What the control plane identity of a cluster in a custom VNet needs on its node subnet: Microsoft
+ * names these two as the custom role to use instead of Network Contributor, which would also let it
+ * change or delete the subnet (MicrosoftDocs/azure-aks-docs `articles/aks/use-managed-identity.md`,
+ * "Add role assignment"; `aks-service-permissions.md`, "Additional AKS cluster identity permissions").
+ */
+export const NODE_SUBNET_ACTIONS = ['Microsoft.Network/virtualNetworks/subnets/read', 'Microsoft.Network/virtualNetworks/subnets/join/action'] as const;
+
+/**
  * An AKS cluster for Airflow: Entra ID sign-in with Azure RBAC, no local accounts and no run command, OIDC issuer
  * and workload identity, Azure CNI overlay with Cilium in the given subnet, a small system pool
  * for critical add-ons and an autoscaling user pool for Airflow, Container Insights and the
@@ -87,15 +102,24 @@ export class AirflowCluster extends Construct {
       location: props.location,
       tags: props.tags,
     });
-    // On the node subnet, where Microsoft documents it, not its VNet: the created VNet also holds the
-    // metadata database's delegated subnet and the private endpoints, which AKS never manages.
+    // Assignable in the node subnet's resource group (a custom role cannot be assignable to one
+    // resource), assigned on the node subnet only: the created VNet also holds the metadata
+    // database's delegated subnet and the private endpoints, which AKS never manages.
+    const otherGroup = props.nodeSubnetResourceGroupId;
+    const subnetRole = new RoleDefinition(this, 'NodeSubnetRole', {
+      name: `AKS Node Subnet User (${props.namePrefix})`,
+      scope: props.resourceGroup.id,
+      description: `Lets the AKS control plane of plan ${props.namePrefix} read and join its node subnet, and nothing more`,
+      permissions: [{ actions: [...NODE_SUBNET_ACTIONS] }],
+      assignableScopes: otherGroup === undefined ? [props.resourceGroup.id] : Token.asList(Fn.distinct([props.resourceGroup.id, otherGroup])),
+    });
     const networkRole = new RoleAssignment(this, 'ControlPlaneJoinsSubnet', {
       scope: props.nodeSubnetId,
-      roleDefinitionName: 'Network Contributor',
+      roleDefinitionId: subnetRole.roleDefinitionResourceId,
       principalId: controlPlane.principalId,
       principalType: 'ServicePrincipal',
-      description: 'AKS control plane manages the node subnet (Airflow host)',
-      // A new scope replaces the assignment: the new one first, so AKS is never without it (Azure names each anew).
+      description: 'AKS control plane joins the node subnet (Airflow host)',
+      // A new scope or role replaces the assignment: the new one first, so AKS is never without it (Azure names each anew).
       lifecycle: { createBeforeDestroy: true },
     });
 

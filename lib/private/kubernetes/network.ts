@@ -6,6 +6,7 @@ import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { resourceName } from '../naming';
 import { HostPlacement } from '../host-placement';
+import { resourceGroupIdOf } from '../arm-ids';
 
 /** Where the host's network pieces live: subnets the team names, or a VNet this construct creates. */
 export interface AirflowNetworkProps extends HostPlacement {
@@ -48,6 +49,8 @@ export class AirflowNetwork extends Construct {
   public readonly virtualNetworkId: string;
   /** Subnet of the AKS nodes. */
   public readonly nodeSubnetId: string;
+  /** ARM id of the resource group of a named node subnet (`subnetId`); undefined for the created one, in the host's own. */
+  public readonly nodeSubnetResourceGroupId?: string;
   /** Subnet delegated to the PostgreSQL Flexible Server. */
   public readonly databaseSubnetId: string;
   /** Subnet of the private endpoints. */
@@ -65,6 +68,7 @@ export class AirflowNetwork extends Construct {
         );
       }
       this.nodeSubnetId = props.subnetId;
+      this.nodeSubnetResourceGroupId = resourceGroupIdOf(this, 'subnetId', props.subnetId);
       this.databaseSubnetId = props.databaseSubnetId;
       this.privateEndpointSubnetId = props.privateEndpointSubnetId ?? props.subnetId;
       // A subnet id is its VNet's id followed by /subnets/<name>.
