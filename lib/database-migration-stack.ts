@@ -196,6 +196,16 @@ export class DatabaseMigrationStack extends TerraformStack {
           `The DAG's preflight fails for it unless it is already live or its source frozen: add a window to cut it over`,
       );
     }
+    // The plan's own choice, so a warning: the writes it lets through are not migrated.
+    plan.databases.forEach((database, index) => {
+      if (database.allowSourceWritesDuringCopy) {
+        Annotations.of(this).addWarning(
+          `${planSource(plan)} ${showName(database.name)} (${formatFieldPath(['databases', index, 'allowSourceWritesDuringCopy'])}): ` +
+            'the source stays writable while DMS copies it, and what is written there meanwhile is not migrated: validate fails ' +
+            'on the rows it counts or compares, an update it does not compare is lost. Leave it out (false) to freeze the source for the copy',
+        );
+      }
+    });
 
     this.resourceGroup = new ResourceGroup(this, 'ResourceGroup', {
       name: props.resourceGroupName ?? resourceName('rg', plan.name),

@@ -239,6 +239,25 @@ describe('a database whose cutover windows are all in the past', () => {
   });
 });
 
+describe('a database whose source stays writable during its copy', () => {
+  const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'sql-database.json'), 'utf8'));
+
+  it('gets a warning naming the field: the writes it lets through are not migrated', () => {
+    const { stack } = synthMigrationStack({ plan: parseMigrationPlan(document, 'plans/crm.json') });
+    expect(warningsOf(stack).filter((warning) => warning.includes('allowSourceWritesDuringCopy'))).toEqual([
+      'contoso-crm: plans/crm.json crm_audit (databases[1].allowSourceWritesDuringCopy): the source stays writable while DMS copies it, ' +
+        'and what is written there meanwhile is not migrated: validate fails on the rows it counts or compares, an update it does not ' +
+        'compare is lost. Leave it out (false) to freeze the source for the copy',
+    ]);
+  });
+
+  it('gets none when the plan freezes the source (the default)', () => {
+    const frozen = { ...document, databases: document.databases.map(({ allowSourceWritesDuringCopy: _, ...database }: Record<string, unknown>) => database) };
+    const { stack } = synthMigrationStack({ plan: parseMigrationPlan(frozen, 'plans/crm.json') });
+    expect(warningsOf(stack).filter((warning) => warning.includes('allowSourceWritesDuringCopy'))).toEqual([]);
+  });
+});
+
 describe('the release stack keeps its state beside the first stack', () => {
   it.each([
     [{ type: 'terraformCloud' as const, organization: 'contoso', workspace: 'prod' }, { cloud: { organization: 'contoso', workspaces: { name: 'prod-airflow' } } }],
