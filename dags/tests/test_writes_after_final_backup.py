@@ -85,22 +85,29 @@ def test_a_write_between_the_final_backup_and_the_cutover_is_never_declared_migr
         assert world.target() is not None and world.target()["state"] == "ONLINE", "a target that went live is kept"
 
 
-@pytest.mark.parametrize("mode, target", [("online", "mi-prod"), ("offline", "vm-prod")], ids=["online", "offline-SqlVm"])
-def test_a_person_who_only_unfreezes_and_refreezes_without_writing_does_not_stop_the_migration(rehearsal_world, mode, target):
-    """The check reads the log, not the freeze's history: a source made writable and frozen again with nothing
-    written (the world logs no record for ALTER DATABASE) still migrates."""
+@pytest.mark.parametrize("mode, target, before", [("online", "mi-prod", "validate"), ("offline", "vm-prod", "validate")],
+                         ids=["online", "offline-SqlVm"])
+def test_a_person_who_only_unfreezes_and_refreezes_without_writing_stops_the_migration(rehearsal_world, mode, target, before):
+    """SQL Server logs SET READ_WRITE and SET READ_ONLY (the world does: `logged_option_changes`), so a source made
+    writable and frozen again after the final backup shows log after it, written or not, and nothing tells the two
+    apart: the migration is refused and handed back, as after a write."""
     dag, world = setup(rehearsal_world, mode, target)
 
     class Toggle(RunDriver):
+        toggled = False
+
         def _run_task(self, task, first_try=1):
-            if task.task_id == "db.validate":
+            if task.task_id == "db." + before and not self.toggled:
+                self.toggled = True
                 world.world.update_database("sql01", "Sales", readOnly=False)
                 world.world.update_database("sql01", "Sales", readOnly=True)
             return super()._run_task(task, first_try)
 
     run = Toggle(dag, world.observe)
-    run.run_database("db")
-    assert run.outcome("db") == "migrated", run.errors
+    states = run.run_database("db")
+    assert run.outcome("db") != "migrated", "the thaw is log after the final backup"
+    assert "written after the final log backup" in run.errors["db." + before], run.errors
+    assert states["db.rollback"] == "success" and world.source_writable(), run.errors
 
 
 def _source_version(world, version):
@@ -213,8 +220,9 @@ def test_a_routine_log_backup_job_after_the_final_backup_of_a_frozen_source_does
 @pytest.mark.parametrize("mode, target, before, version", ROUTINE_CASES, ids=ROUTINE_IDS)
 def test_a_routine_log_backup_after_an_unfreeze_write_refreeze_still_stops_the_migration(
         rehearsal_world, mode, target, before, version):
-    """The person's write is one log record past the final backup's last_lsn: the routine log backup that holds it
-    ends right after it (last_lsn = that LSN + 1), and the step names it; the read-only source's backups add none."""
+    """The person's SET READ_WRITE, write and SET READ_ONLY are three log records past the final backup's last_lsn: the
+    routine log backup that holds them ends right after them (last_lsn = that LSN + 3), and the step names it; the
+    read-only source's backups add none."""
     dag, world = setup(rehearsal_world, mode, target)
     run = RoutineLogBackups(dag, world, before, write=True, version=version)
     run.run_database("db")
@@ -222,5 +230,5 @@ def test_a_routine_log_backup_after_an_unfreeze_write_refreeze_still_stops_the_m
     step = "db." + before
     assert run.outcome("db") != "migrated", "declared migrated without the write made after the final backup"
     assert "written after the final log backup" in run.errors[step], run.errors
-    assert "a later log backup reaches LSN %d" % (run.log_end_before + 1) in run.errors[step], run.errors[step]
+    assert "a later log backup reaches LSN %d" % (run.log_end_before + 3) in run.errors[step], run.errors[step]
     assert world.source()["tables"] and world.source_writable(), "handed back to the applications, with the write"
