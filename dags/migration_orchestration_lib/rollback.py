@@ -75,7 +75,7 @@ from migration_orchestration_lib.handoffs import declared_into_target, declared_
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
-    AWAIT_CUTOVER_TASK, DEADLINE_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
+    AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
     StepFailure, StepPending, StepResult,
 )
 from migration_orchestration_lib.steps import standing
@@ -345,6 +345,10 @@ def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
     if declared_migrated(ctx, now.operation_id):
         return "an earlier run declared migration %s migrated" % now.operation_id
     if ctx.validated():  # only `done` failed: an attempt of it whose worker lost its heartbeat may still declare it
+        if ctx.pulled_for_this_run(DONE_TASK, LOGGED_AFTER_VALIDATE_KEY):  # a run again would refuse it as well
+            return ("this run validated migration %s, then its done refused to declare it: the source was logged after the "
+                    "final backup (see done's error), and an attempt of done whose worker was lost could still declare "
+                    "it" % now.operation_id)
         return "this run validated migration %s and its done task may still declare it migrated; run again to declare it" % now.operation_id
     found = ctx.preflight_facts()
     if found and (found.get(STAGE_KEY) != stages.SUCCEEDED or not found.get(SOURCE_FROZEN_KEY)):

@@ -36,7 +36,7 @@ from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
 from migration_orchestration_lib.database_sql import is_frozen
-from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, LOGGED_AFTER_VALIDATE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
@@ -758,10 +758,10 @@ def validate(ctx: StepContext) -> StepResult:
     return StepResult("validation passed: %s%s" % (report.summary(), said), return_value=VALIDATED)
 
 
-def _check_nothing_logged_after_restore(ctx: StepContext, now: Standing) -> str:
-    """Validate: a restore that froze its source went live on a final backup; nothing may have been logged on the
-    source after it (`_check_nothing_logged_after`). Offline: the backup DMS finished at (`lastBackupName`); online:
-    this run's final backup and the last file DMS restored."""
+def _check_nothing_logged_after_restore(ctx: StepContext, now: Standing, then: Optional[str] = None) -> str:
+    """Validate, and done: a restore that froze its source went live on a final backup; nothing may have been logged
+    on the source after it (`_check_nothing_logged_after`). Offline: the backup DMS finished at (`lastBackupName`);
+    online: this run's final backup and the last file DMS restored. `then`: what follows a refusal (validate's)."""
     database = ctx.database
     if not database.restores_backups or not database.freezes_source:
         return ""
@@ -770,7 +770,7 @@ def _check_nothing_logged_after_restore(ctx: StepContext, now: Standing) -> str:
         file_names = [taken if isinstance(taken, str) else None, now.migration.last_restored_filename]
     else:
         file_names = [now.migration.last_backup_name]
-    return _check_nothing_logged_after(ctx, file_names, "log-after-final-backup", (
+    return _check_nothing_logged_after(ctx, file_names, "log-after-final-backup", then or (
         "the target is neither compared nor declared migrated. The rollback hands the database back to the source (its "
         "access before the freeze) and keeps the target, as after a failed validation. DMS keeps reporting this "
         "migration completed, so to migrate the source again name another target database in the plan "
@@ -841,10 +841,31 @@ def done(ctx: StepContext) -> StepResult:
         )
     if ctx.database.freezes_source:  # a rollback may have handed it back since validate passed (validate marked failed)
         _check_source_still(ctx, now, ctx.sql.source_state(ctx.database, "still-source"))
+    # Once declared, applications may write to the target: a retry of done never refuses it then.
+    unread = "" if declared_migrated(ctx, now.operation_id) else _check_nothing_logged_since_validate(ctx, now)
     declare_migrated(ctx, now.operation_id)
     source_claims.release(ctx)  # its migration ended: another entry may name the source now
     cutover_steps.release(ctx)
-    return StepResult("%s migrated and validated (migration %s)" % (ctx.database.name, now.operation_id), return_value="migrated")
+    return StepResult("%s migrated and validated (migration %s)%s" % (ctx.database.name, now.operation_id, unread), return_value="migrated")
+
+
+def _check_nothing_logged_since_validate(ctx: StepContext, now: Standing) -> str:
+    """Made writable after validate passed, written and frozen again, the source looks as validate left it: read its
+    log as validate did. The rollback keeps a validated migration's source frozen (`rollback._maybe_in_use`), so the
+    refusal says so, and is pushed for the rollback to name."""
+    database = ctx.database
+    then = (
+        "validate compared the target before them: it is not declared migrated. The rollback keeps the source frozen, "
+        "holding them, and the target (this run validated it, and an attempt of done whose worker was lost could still "
+        "declare it), and fails for a person, who decides: if no application uses target database %s on %s, make source "
+        "database %s writable again (its access before the freeze) and migrate it into another target database "
+        "(databases[].target.database: DMS keeps reporting this migration completed); drop the target once it is of no use"
+        % (database.target_database, database.target_server, database.source_database))
+    try:
+        return _check_nothing_logged_after_restore(ctx, now, then=then)
+    except StepFailure as refusal:
+        ctx.push_for_this_run(LOGGED_AFTER_VALIDATE_KEY, str(refusal))
+        raise
 
 
 def _no_active_migration(database: Any, now: Standing) -> str:

@@ -42,8 +42,9 @@ What it knows:
   connection named: a DNS alias, a listener or an IP address of it (the server's `aliases`) reaches the
   same server, its same databases;
 - `SELECT DISTINCT`, and constants beside an aggregate;
-- `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER`,
-  `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`,
+- `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER` (each change a log
+  record in the database where SQL Server logs one: `world.logged_option_changes`), `sp_addextendedproperty` and
+  `sp_dropextendedproperty` (a write: a log record), `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`,
   all refused inside a transaction as SQL Server does (messages 226 and 3021): connect with
   autocommit;
 - session temporary tables (`INSERT ... VALUES` and `INSERT ... SELECT`), `EXEC [db].sys.sp_executesql`

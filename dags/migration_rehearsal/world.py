@@ -60,7 +60,8 @@ Schema of `world.json` (schemaVersion 1):
         name, state: ONLINE | RESTORING | OFFLINE   (absent: no entry; OFFLINE: taken offline by a person)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
         recoveryModel: FULL | BULK_LOGGED | SIMPLE
-        lsn: int                 the end of its transaction log; every write (and backup of a writable database) adds one
+        lsn: int                 the end of its transaction log; every write, backup of a writable database and
+                 logged option change (`logged_option_changes`: READ_ONLY, READ_WRITE) adds one
         logBackupLsn: int|null   where the next log backup starts (set by the first full backup)
         tables: {<schema.table>: {columns: [{name, type}], rows: [[value, ...], ...]}}
                  the key names the schema and the table (`table_key_parts`): each part as it is
@@ -107,7 +108,8 @@ Schema of `world.json` (schemaVersion 1):
     faults: [Fault, ...]     consumed in order by the servers, see `add_fault`
     sequence: int            the last number handed out by `next_sequence`
 
-Backups chain like SQL Server's: each backup of a writable database writes a log record (lsn + 1); a
+Backups chain like SQL Server's: each backup of a writable database writes a log record (lsn + 1), and so
+do SET READ_ONLY and SET READ_WRITE (so a final log backup taken after the freeze holds the freeze's record); a
 read-only database's log takes no record, so its backups leave lsn where it is (a log backup with nothing
 new to hold has firstLsn = lastLsn = lsn). A full backup covers [lsn before, lsn after]; a log backup covers
 [logBackupLsn, lsn after] and moves logBackupLsn there; full backups do not break the log chain. A restore applies a log backup when
@@ -339,16 +341,17 @@ class World:
     def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
         """Change stored fields (camelCase names, as in the schema): state, readOnly, userAccess,
         recoveryModel, tables, restoredFrom, createdBy, encryptorThumbprint, sizeMb, extendedProperties,
-        singleUserHolder, collation, sequences. Changing
-        `tables` is a write (lsn + 1)."""
+        singleUserHolder, collation, sequences. Changing `tables`, or a writable database's
+        `extendedProperties`, is a write (lsn + 1), and so is an option change its log records (`logged_option_changes`)."""
         unknown = sorted(set(changes) - set(DATABASE_FIELDS))
         if unknown:
             raise WorldError("unknown database field(s) %s; known: %s" % (", ".join(unknown), ", ".join(DATABASE_FIELDS)))
         with self.transaction() as state:
             database = _require_database(state, server, name)
             changed = {**database, **copy.deepcopy(changes)}
-            if "tables" in changes:
-                changed["lsn"] += 1
+            changed["lsn"] += ("tables" in changes) + logged_option_changes(database, changed)
+            if changed.get("extendedProperties") != database.get("extendedProperties") and not database["readOnly"]:
+                changed["lsn"] += 1  # a write; a read-only database refuses one (3906): here a past state is set up
             if changes.get("recoveryModel") == "SIMPLE":
                 changed["logBackupLsn"] = None  # the log chain is broken
             _check_database(changed)  # before the change: a batch keeps what ran before its error
@@ -707,6 +710,20 @@ def _check_database(database: Dict[str, Any]) -> None:
     log_mb = database.get("logSizeMb")
     if log_mb is not None and (not isinstance(log_mb, int) or not 0 <= log_mb < size_mb):
         raise WorldError("database %s: logSizeMb must be a whole number below sizeMb (%d), got %r" % (database["name"], size_mb, log_mb))
+
+
+def logged_option_changes(before: Dict[str, Any], after: Dict[str, Any]) -> int:
+    """How many log records ALTER DATABASE ... SET writes into the database's own log for the change from `before` to
+    `after`: one for READ_ONLY or READ_WRITE (logged while the database is writable: before SET READ_ONLY holds, once
+    SET READ_WRITE does; Microsoft's "Database checkpoints": an option change that restarts the database checkpoints
+    it, and a checkpoint writes log records; that these two restart it is unverified beyond their "in transition",
+    error 952), one for a user access change on a database writable afterwards (unverified: modelled as any change to
+    a writable database). A read-only database's log takes none: SQL Server changes nothing in its files, as its
+    backups write none."""
+    records = int(bool(before["readOnly"]) != bool(after["readOnly"]))
+    if before["userAccess"] != after["userAccess"] and not after["readOnly"]:
+        records += 1
+    return records
 
 
 def database_guid(server: str, database: Dict[str, Any]) -> str:

@@ -112,11 +112,11 @@ def test_log_backups_chain_from_the_full_backup_and_carry_the_rows(world):
 
 def test_backups_of_a_read_only_database_write_no_log_record(world):
     """SQL Server writes no log record into a read-only database: its backups leave the log's end where it is, a log
-    backup with nothing new holds nothing (firstLsn = lastLsn); one after a write holds just that write. Backups of
-    a writable database still write one (lsn + 1)."""
+    backup with nothing new holds nothing (firstLsn = lastLsn); one after a write holds just that write, and the
+    option changes around it. Backups of a writable database still write one (lsn + 1)."""
     first = world.take_backup("sql01", "Sales", "FULL", r"\\share\sql01\Sales.bak")
-    end = world.database("sql01", "Sales")["lsn"]
     world.update_database("sql01", "Sales", readOnly=True)
+    end = world.database("sql01", "Sales")["lsn"]
     full = world.take_backup("sql01", "Sales", "FULL", r"\\share\sql01\Sales_frozen.bak")
     log = world.take_backup("sql01", "Sales", "LOG", r"\\share\sql01\Sales_1.trn")
     empty = world.take_backup("sql01", "Sales", "LOG", r"\\team\Sales_job.trn")
@@ -128,10 +128,33 @@ def test_backups_of_a_read_only_database_write_no_log_record(world):
     world.set_table("sql01", "Sales", "dbo.Customers", CUSTOMERS, [[1, "Ada"], [2, "Grace"]])
     world.update_database("sql01", "Sales", readOnly=True)
     written = world.take_backup("sql01", "Sales", "LOG", r"\\team\Sales_job_2.trn")
-    assert (written["firstLsn"], written["lastLsn"]) == (end, end + 1), "the write, and no record of the backup"
+    assert (written["firstLsn"], written["lastLsn"]) == (end, end + 3), "READ_WRITE, the write, READ_ONLY; no record of the backup"
     world.update_database("sql01", "Sales", readOnly=False)
     writable = world.take_backup("sql01", "Sales", "LOG", r"\\team\Sales_job_3.trn")
-    assert (writable["firstLsn"], writable["lastLsn"]) == (end + 1, end + 2), "a writable database's backup logs a record"
+    assert (writable["firstLsn"], writable["lastLsn"]) == (end + 3, end + 5), "READ_WRITE, and a writable database's backup"
+
+
+def test_option_changes_are_logged_where_sql_server_logs_them(world):
+    """SET READ_ONLY and SET READ_WRITE each write a log record (while the database is writable), as does a user
+    access change of a writable database and a change of its extended properties (a write); a user access change
+    of a read-only database writes none, nor does setting an option to what it is."""
+    def lsn():
+        return world.database("sql01", "Sales")["lsn"]
+
+    start = lsn()
+    world.update_database("sql01", "Sales", userAccess="RESTRICTED_USER")
+    assert lsn() == start + 1, "a writable database's user access change"
+    world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": "ours"})
+    assert lsn() == start + 2, "an extended property added: a write"
+    world.update_database("sql01", "Sales", readOnly=True)
+    assert lsn() == start + 3, "SET READ_ONLY"
+    world.update_database("sql01", "Sales", readOnly=True, userAccess="SINGLE_USER")
+    world.update_database("sql01", "Sales", userAccess="MULTI_USER")
+    assert lsn() == start + 3, "read-only: nothing set READ_ONLY again, no user access change logged"
+    world.update_database("sql01", "Sales", readOnly=False)
+    assert lsn() == start + 4, "SET READ_WRITE"
+    world.update_database("sql01", "Sales", extendedProperties={})
+    assert lsn() == start + 5, "the extended property dropped"
 
 
 def test_simple_recovery_has_no_log_backups(world):

@@ -706,6 +706,28 @@ def test_log_backups_of_a_read_only_database_show_no_log_after_the_final_backup(
     assert found.written_after is None
 
 
+def test_the_freeze_is_logged_before_the_final_backup_and_a_thaw_after_it(world):
+    """SET READ_ONLY writes a log record while the database is still writable (the freeze marker before it, a write,
+    too), so a log backup taken after the freeze holds them; SET READ_WRITE writes one once writable, so an unfreeze
+    after the final backup shows as log after it, written or not. SINGLE_USER of the read-only database logs nothing."""
+    cursor = cursor_on(world)
+    cursor.execute("BACKUP DATABASE [Sales] TO DISK = N'full.bak' WITH CHECKSUM;")
+    before = world.database("sql01", "Sales")["lsn"]
+    cursor.execute(sql_statements.freeze("Sales", "singleUser", marker="ours"))
+    frozen = world.database("sql01", "Sales")
+    assert frozen["readOnly"] and frozen["userAccess"] == "SINGLE_USER"
+    assert frozen["lsn"] == before + 2, "the marker's write and SET READ_ONLY; nothing for SINGLE_USER of a read-only database"
+    cursor.execute("BACKUP LOG [Sales] TO DISK = N'final.trn' WITH CHECKSUM;")
+    assert _log_after(world, "final.trn").written_after is None, "the final backup holds the freeze"
+    cursor.execute(sql_statements.unfreeze("Sales", marker="ours"))
+    thawed = world.database("sql01", "Sales")
+    assert not thawed["readOnly"] and thawed["userAccess"] == "MULTI_USER" and not thawed.get("extendedProperties")
+    assert thawed["lsn"] == frozen["lsn"] + 2, "SET READ_WRITE and the marker's drop; MULTI_USER while read-only: none"
+    assert "sys.dm_db_log_stats" in _log_after(world, "final.trn").written_after
+    cursor.execute("ALTER DATABASE [Sales] SET RESTRICTED_USER WITH ROLLBACK IMMEDIATE;")
+    assert world.database("sql01", "Sales")["lsn"] == thawed["lsn"] + 1, "a writable database's user access change"
+
+
 def test_log_after_a_backup_leaves_the_log_end_unread_where_sys_dm_db_log_stats_is_missing_or_refused(world):
     """Before SQL Server 2016 the function is an invalid object name (208), without VIEW SERVER STATE refused (300):
     caught, the log's end NULL; a later log backup still shows the write."""

@@ -1,7 +1,7 @@
 """Writes made on the source after the final log backup are never lost without a step noticing (`task_driver` on the
-rehearsal world). A person makes the frozen source writable between final_backup and the cutover (online) or the
-end of DMS's restore (offline), writes, and freezes it again before validate: validate and done see a read-only
-source, and a row count does not see an update. The source's own records (msdb's log backups, the recovery status,
+rehearsal world). A person makes the frozen source writable between final_backup and the cutover (online), the
+end of DMS's restore (offline) or done (after validate passed), writes, and freezes it again: validate and done see
+a read-only source, and a row count does not see an update. The source's own records (msdb's log backups, the recovery status,
 `sys.dm_db_log_stats`) show log after the final backup: the migration is not declared migrated, and no target that
 may hold writes, nor the source, is removed."""
 from __future__ import annotations
@@ -51,6 +51,17 @@ def unfreeze_write_refreeze(world):
     return table
 
 
+def assert_kept_frozen_for_a_person(run, states, world):
+    """done refused after validate passed: the rollback keeps the source frozen, holding the write, and the target,
+    and fails saying why (not "run again to declare it": a run again refuses too)."""
+    assert "keeps the source frozen" in run.errors["db.done"], run.errors["db.done"]
+    assert states["db.rollback"] == "failed", states
+    assert "its done refused to declare it" in run.errors["db.rollback"], run.errors["db.rollback"]
+    assert "run again to declare it" not in run.errors["db.rollback"]
+    assert world.source()["readOnly"], "kept frozen for a person"
+    assert world.target() is not None and world.target()["state"] == "ONLINE"
+
+
 CASES = [
     ("online", "mi-prod", "cutover", None),
     ("online", "mi-prod", "cutover", "fabric_host.json"),
@@ -58,12 +69,16 @@ CASES = [
     ("offline", "mi-prod", "wait_for_migration", None),
     ("offline", "vm-prod", "wait_for_migration", None),
     ("offline", "mi-prod", "wait_for_migration", "fabric_host.json"),
+    ("online", "mi-prod", "done", None),
+    ("offline", "vm-prod", "done", None),
+    ("offline", "mi-prod", "done", "fabric_host.json"),
 ]
 
 
 @pytest.mark.parametrize("mode, target, before, airflow_of", CASES,
                          ids=["online-before-cutover", "online-before-cutover-dataFactory", "online-after-cutover",
-                              "offline-SqlMi", "offline-SqlVm", "offline-SqlMi-dataFactory"])
+                              "offline-SqlMi", "offline-SqlVm", "offline-SqlMi-dataFactory",
+                              "online-after-validate", "offline-SqlVm-after-validate", "offline-SqlMi-after-validate-dataFactory"])
 def test_a_write_between_the_final_backup_and_the_cutover_is_never_declared_migrated(rehearsal_world, mode, target, before, airflow_of):
     dag, world = setup(rehearsal_world, mode, target, airflow_of)
     run = WritesBefore(dag, world, before)
@@ -74,33 +89,49 @@ def test_a_write_between_the_final_backup_and_the_cutover_is_never_declared_migr
     failed = [task for task, state in states.items() if state == "failed"]
     assert failed, states
     step = failed[0]
-    assert step == ("db.cutover" if before == "cutover" else "db.validate"), (states, run.errors)
+    assert step == ("db." + before if before in ("cutover", "done") else "db.validate"), (states, run.errors)
+    if before == "done":
+        assert states["db.validate"] == "success", "compared before the write"
     assert "written after the final log backup" in run.errors[step], run.errors[step]
     assert "LSN" in run.errors[step]
-    assert states["db.rollback"] == "success", run.errors
     assert world.source() is not None, "the source is never removed"
-    assert world.source_writable(), "handed back to the applications, with the write"
     assert world.source()["tables"][run.table]["rows"][0][1] == "written after the final backup"
+    if before == "done":  # validated in this run: a lost attempt of done could still declare it, so a person decides
+        assert_kept_frozen_for_a_person(run, states, world)
+    else:
+        assert states["db.rollback"] == "success", run.errors
+        assert world.source_writable(), "handed back to the applications, with the write"
     if before != "cutover":  # DMS restored the final backup and brought the target online: it stays
         assert world.target() is not None and world.target()["state"] == "ONLINE", "a target that went live is kept"
 
 
-@pytest.mark.parametrize("mode, target", [("online", "mi-prod"), ("offline", "vm-prod")], ids=["online", "offline-SqlVm"])
-def test_a_person_who_only_unfreezes_and_refreezes_without_writing_does_not_stop_the_migration(rehearsal_world, mode, target):
-    """The check reads the log, not the freeze's history: a source made writable and frozen again with nothing
-    written (the world logs no record for ALTER DATABASE) still migrates."""
+@pytest.mark.parametrize("mode, target, before", [("online", "mi-prod", "validate"), ("offline", "vm-prod", "validate"),
+                                                   ("offline", "vm-prod", "done")],
+                         ids=["online", "offline-SqlVm", "offline-SqlVm-after-validate"])
+def test_a_person_who_only_unfreezes_and_refreezes_without_writing_stops_the_migration(rehearsal_world, mode, target, before):
+    """SQL Server logs SET READ_WRITE and SET READ_ONLY (the world does: `logged_option_changes`), so a source made
+    writable and frozen again after the final backup shows log after it, written or not, and nothing tells the two
+    apart: the migration is refused and handed back, as after a write."""
     dag, world = setup(rehearsal_world, mode, target)
 
     class Toggle(RunDriver):
+        toggled = False
+
         def _run_task(self, task, first_try=1):
-            if task.task_id == "db.validate":
+            if task.task_id == "db." + before and not self.toggled:
+                self.toggled = True
                 world.world.update_database("sql01", "Sales", readOnly=False)
                 world.world.update_database("sql01", "Sales", readOnly=True)
             return super()._run_task(task, first_try)
 
     run = Toggle(dag, world.observe)
-    run.run_database("db")
-    assert run.outcome("db") == "migrated", run.errors
+    states = run.run_database("db")
+    assert run.outcome("db") != "migrated", "the thaw is log after the final backup"
+    assert "written after the final log backup" in run.errors["db." + before], run.errors
+    if before == "done":
+        assert_kept_frozen_for_a_person(run, states, world)
+    else:
+        assert states["db.rollback"] == "success" and world.source_writable(), run.errors
 
 
 def _source_version(world, version):
@@ -213,8 +244,9 @@ def test_a_routine_log_backup_job_after_the_final_backup_of_a_frozen_source_does
 @pytest.mark.parametrize("mode, target, before, version", ROUTINE_CASES, ids=ROUTINE_IDS)
 def test_a_routine_log_backup_after_an_unfreeze_write_refreeze_still_stops_the_migration(
         rehearsal_world, mode, target, before, version):
-    """The person's write is one log record past the final backup's last_lsn: the routine log backup that holds it
-    ends right after it (last_lsn = that LSN + 1), and the step names it; the read-only source's backups add none."""
+    """The person's SET READ_WRITE, write and SET READ_ONLY are three log records past the final backup's last_lsn: the
+    routine log backup that holds them ends right after them (last_lsn = that LSN + 3), and the step names it; the
+    read-only source's backups add none."""
     dag, world = setup(rehearsal_world, mode, target)
     run = RoutineLogBackups(dag, world, before, write=True, version=version)
     run.run_database("db")
@@ -222,5 +254,5 @@ def test_a_routine_log_backup_after_an_unfreeze_write_refreeze_still_stops_the_m
     step = "db." + before
     assert run.outcome("db") != "migrated", "declared migrated without the write made after the final backup"
     assert "written after the final log backup" in run.errors[step], run.errors
-    assert "a later log backup reaches LSN %d" % (run.log_end_before + 1) in run.errors[step], run.errors[step]
+    assert "a later log backup reaches LSN %d" % (run.log_end_before + 3) in run.errors[step], run.errors[step]
     assert world.source()["tables"] and world.source_writable(), "handed back to the applications, with the write"
