@@ -111,8 +111,24 @@ describe('SqlPipelines', () => {
       sql: '',
       timeout: '0.12:00:00',
       activityTimeout: '7.00:00:00',
+      activityRetries: '2',
       connectionStringSecretName: '',
     });
+  });
+
+  it('retries a failed activity as often as its run asks, activityRetries where it names none', () => {
+    // A retry runs the batch again for its whole timeout: the DAG names 0 for a batch whose timeout is what is left
+    // until its deadline (validation's), which a fixed retry count ran again past that deadline.
+    const retry = { value: '@int(pipeline().parameters.activityRetries)', type: 'Expression' };
+    const once = sqlPipelinesStack({ activityRetries: 1 });
+    for (const pipeline of Object.values(resourcesOfType(once.synth, DataFactoryPipeline.tfResourceType))) {
+      const [activity] = JSON.parse(pipeline.activities_json as string);
+      expect([pipeline.name, activity.policy.retry, (pipeline.parameters as Record<string, string>).activityRetries]).toEqual([
+        pipeline.name,
+        retry,
+        '1',
+      ]);
+    }
   });
 
   it("ends every SQL batch at the timeout its run asks for, the statement blocks included, and the activity at the run's activityTimeout", () => {

@@ -190,7 +190,9 @@ class DatabaseSql:
                     continue
                 running.append((operation, time.monotonic()))
                 timeout = statements.fingerprint_timeout_seconds(deadline, utc_now())
-                submitted = dataclasses.replace(operation, timeout_seconds=timeout, not_before=self._not_before)
+                # Not run again after a failure: a retry would take the whole timeout again, past the deadline.
+                submitted = dataclasses.replace(operation, timeout_seconds=timeout, not_before=self._not_before,
+                                                rerun_after_failure=False)
                 handle = self._access.submit(submitted)
                 results.append(self._access.result(handle))
                 if results[-1] is None:

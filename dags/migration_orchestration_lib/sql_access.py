@@ -63,6 +63,9 @@ class SqlOperation:
     # run id numbers its tries from 1 again, so its keys recur, and an earlier run's result would be taken
     # for this one's (a freeze the rollback undid since, read as in force). None: any within the adoption window.
     not_before: Optional[datetime] = None
+    # Whether the batch may run again after it failed (Data Factory's retries of its activity, each for the whole
+    # timeout): False for one whose timeout is what is left until a deadline, which a retry would run past.
+    rerun_after_failure: bool = True
 
 
 @dataclass(frozen=True)

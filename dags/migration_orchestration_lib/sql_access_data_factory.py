@@ -20,7 +20,9 @@ Data Factory's activity limits: a batch over `sql_access.BATCH_PAYLOAD_BUDGET_BY
 payload may hold) is refused before its run starts. A run's SQL command ends at the operation's timeout (`timeout`: the
 Lookup's queryTimeout, the Script's scriptBlockExecutionTimeout), its activity at that or `MIN_ACTIVITY_TIMEOUT_SECONDS`,
 whichever is longer (`activityTimeout`, the activity's policy timeout): a batch submitted near its deadline holds no
-connection past it.
+connection past it. Data Factory retries a failed activity (`activityRetries`, SqlPipelines' default 2), each try for
+the whole timeout: an operation that may not run again (`rerun_after_failure` false: a timeout that is what is left
+until a deadline) is started with 0.
 
 The identity needs only: pipelines/createrun/action, pipelineruns/read, querypipelineruns/action,
 pipelineruns/queryactivityruns/action, and the read of each query's result (the construct's custom
@@ -49,6 +51,7 @@ from migration_orchestration_lib.step_context import StepPending
 
 CONTRACT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "contracts", "sql_pipelines.json")
 OPERATION_KEY, SQL, TIMEOUT, ACTIVITY_TIMEOUT = "operationKey", "sql", "timeout", "activityTimeout"
+ACTIVITY_RETRIES = "activityRetries"
 RUNNING = ("Queued", "InProgress", "Canceling")
 ENDED_BADLY = ("Failed", "Cancelled")
 LOOKUP_ROW_LIMIT = 5000
@@ -159,6 +162,8 @@ class DataFactorySqlAccess:
                 % (operation.key, size, BATCH_PAYLOAD_BUDGET_BYTES))
         parameters = {OPERATION_KEY: operation.key, SQL: operation.sql, TIMEOUT: timespan(timeout),
                       ACTIVITY_TIMEOUT: timespan(max(timeout, MIN_ACTIVITY_TIMEOUT_SECONDS))}
+        if not operation.rerun_after_failure:  # else the pipeline's own (SqlPipelines' activityRetries)
+            parameters[ACTIVITY_RETRIES] = "0"
         parameters.update(route.parameters)
         try:
             return self._client.pipelines.create_run(

@@ -33,7 +33,9 @@ subscription limits, "Data Factory limits"): an activity run whose payload (its 
 runs" fails too (what Data Factory itself does with one is not documented: failing is the strict reading). The SQL
 command ends at its own timeout (the Lookup source's `queryTimeout`, the Script's `scriptBlockExecutionTimeout`): a
 `sqlExecute` fault of kind `slow` makes the next batch take `delay_seconds` (simulated, not slept), and one longer
-than its timeout fails the activity with SqlClient's timeout message, the batch not run. The activity run's `input` holds
+than its timeout fails the activity with SqlClient's timeout message, the batch not run. Such a try is retried as
+the activity's policy says (`retry`, a number or `@int(...)` of a parameter): a new activity run, the batch run again
+for its whole timeout; other failures end the run at once, as though they recurred on every try. The activity run's `input` holds
 the activity's evaluated `typeProperties`, as Data Factory shows them.
 
 Run it alone: `python -m migration_rehearsal.data_factory_server --world DIR [--port N]`.
@@ -85,6 +87,7 @@ ROUTES = [
     ("POST", re.compile(FACTORY + r"/pipelineruns/(?P<run>[^/]+)/cancel$", re.IGNORECASE), "cancelPipelineRun"),
 ]
 ISO_TIME = re.compile(r"^(?P<seconds>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|z|[+-]\d\d:?\d\d)?$")
+INT_CALL = re.compile(r"^int\((.*)\)$")
 EXPRESSION = re.compile(r"^(pipeline\(\)\.parameters|dataset\(\)|linkedService\(\))\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -250,6 +253,7 @@ class DataFactoryServer:
     def _execute(self, run: Dict[str, Any]) -> None:
         activity_run = run["activityRuns"][-1]
         activity = self._pipeline(run["pipelineName"])["activities"][0]
+        retry = False
         try:
             if run["injectedFailure"]:
                 raise RunFailure(run["injectedFailure"])
@@ -258,11 +262,28 @@ class DataFactoryServer:
             run["status"] = "Succeeded"
         except RunFailure as failure:
             activity_run.update(status="Failed", error={"errorCode": failure.code, "message": str(failure), "failureType": "UserError", "target": activity["name"]})
-            run["status"] = "Failed"
-            run["message"] = "Operation on target %s failed: %s" % (activity["name"], failure)
+            retry = str(failure) == SQL_TIMEOUT_EXPIRED and len(run["activityRuns"]) <= self._retries(activity, run["parameters"])
+            if not retry:
+                run["status"] = "Failed"
+                run["message"] = "Operation on target %s failed: %s" % (activity["name"], failure)
         activity_run["activityRunEnd"] = _now()
         activity_run["durationInMs"] = _duration_ms(activity_run["activityRunStart"], activity_run["activityRunEnd"])
-        _end(run)
+        if retry:  # the next try, a new activity run (its retryIntervalInSeconds not waited)
+            run["activityRuns"].append(dict(activity_run, activityRunId=str(uuid.uuid4()), status="InProgress",
+                                            activityRunStart=_now(), activityRunEnd=None, durationInMs=None, output={},
+                                            error={"errorCode": "", "message": "", "failureType": "", "target": activity["name"]}))
+            run["lastUpdated"] = _now()
+        else:
+            _end(run)
+
+    @staticmethod
+    def _retries(activity: Mapping[str, Any], parameters: Dict[str, Any]) -> int:
+        """The activity policy's `retry`: a number, or an integer expression (`@int(pipeline().parameters.x)`)."""
+        value = _evaluate((activity.get("policy") or {}).get("retry", 0), {"pipeline().parameters": parameters})
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise RunFailure("The activity's retry %r is not a whole number" % (value,)) from None
 
     def _run_activity(self, activity: Dict[str, Any], parameters: Dict[str, Any], activity_run: Dict[str, Any]) -> Dict[str, Any]:
         pipeline_scope = {"pipeline().parameters": parameters}
@@ -536,6 +557,13 @@ def _evaluate_expression(text: str, scope: Mapping[str, Mapping[str, Any]]) -> A
         raise RunFailure("an expression must start with @: %r" % text)
     if text.startswith("@{"):
         return _evaluate(text, scope)
+    call = INT_CALL.match(text[1:].strip())
+    if call is not None:
+        value = _reference(call.group(1), scope)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise RunFailure("The function 'int' was invoked with a parameter that is not valid: %r" % (value,)) from None
     return _reference(text[1:], scope)
 
 

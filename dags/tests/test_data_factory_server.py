@@ -318,7 +318,7 @@ def test_a_batch_submitted_near_its_deadline_ends_its_sql_there_its_activity_at_
     """A fingerprint batch submitted 60 s before its deadline: its SQL command (the Lookup's queryTimeout) ends after
     60 s, and only the activity's policy timeout gets Data Factory's 10-minute minimum. Before, the one `timeout`
     parameter fed both, so the SQL could hold a SINGLE_USER source's one connection 10 minutes, past the deadline."""
-    operation = dataclasses.replace(query("near-deadline", source(), state_sql()), timeout_seconds=60)
+    operation = dataclasses.replace(query("near-deadline", source(), state_sql()), timeout_seconds=60, rerun_after_failure=False)
     assert finish(adf.access(), operation).rows[0]["state_desc"] == "ONLINE"
     [run] = adf.world.snapshot()["dataFactoryRuns"].values()
     assert (run["parameters"]["timeout"], run["parameters"]["activityTimeout"]) == ("0.00:01:00", "0.00:10:00")
@@ -329,9 +329,29 @@ def test_a_batch_submitted_near_its_deadline_ends_its_sql_there_its_activity_at_
         finish(adf.access(), dataclasses.replace(operation, key="near-deadline-slow"))
 
 
+def test_a_batch_that_may_not_run_again_is_not_retried_after_its_timeout(adf):
+    """Data Factory retries a failed activity as its policy says (SqlPipelines' activityRetries, 2 by default), each try
+    for the whole timeout: a fingerprint batch whose timeout is what is left until its deadline ran again after it, up
+    to twice, holding the source's connection (a SINGLE_USER source's only one) past the deadline. Started with
+    `activityRetries` 0, its run fails at the deadline; any other batch keeps the pipeline's retries."""
+    access = adf.access()
+    adf.world.add_fault("sqlExecute", "slow", delay_seconds=120)
+    retried = dataclasses.replace(query("may-run-again", source(), state_sql()), timeout_seconds=60)
+    assert finish(access, retried).rows[0]["state_desc"] == "ONLINE"
+    adf.world.add_fault("sqlExecute", "slow", delay_seconds=120)
+    with pytest.raises(SqlOperationFailed, match="Execution Timeout Expired"):
+        finish(access, dataclasses.replace(retried, key="may-not-run-again", rerun_after_failure=False))
+    runs = {run["parameters"]["operationKey"]: run for run in adf.world.snapshot()["dataFactoryRuns"].values()}
+    assert [a["status"] for a in runs["may-run-again"]["activityRuns"]] == ["Failed", "Succeeded"]
+    assert runs["may-run-again"]["parameters"]["activityRetries"] == "2"  # the pipeline's default: the DAG named none
+    assert [a["status"] for a in runs["may-not-run-again"]["activityRuns"]] == ["Failed"]
+    assert runs["may-not-run-again"]["parameters"]["activityRetries"] == "0"
+
+
 def test_a_statement_ends_at_its_own_timeout_not_data_factorys_activity_minimum(adf):
     """The Script's scriptBlockExecutionTimeout takes the operation's timeout as the Lookup's queryTimeout does."""
-    operation = dataclasses.replace(statement("near-deadline", source(), "SELECT 1 AS done;"), timeout_seconds=90)
+    operation = dataclasses.replace(statement("near-deadline", source(), "SELECT 1 AS done;"), timeout_seconds=90,
+                                    rerun_after_failure=False)
     adf.world.add_fault("sqlExecute", "slow", delay_seconds=120)
     with pytest.raises(SqlOperationFailed, match="Execution Timeout Expired"):
         finish(adf.access(), operation)

@@ -492,3 +492,22 @@ def test_a_sides_parts_run_one_after_another_as_a_single_user_source_admits_one_
     assert batches.refused == []
     assert report.passed and report.tables_compared == 4999
     assert len(batches.running) == 4
+
+
+def test_validation_batches_are_not_run_again_after_a_failure():
+    """Each fingerprint and sequence batch may run until the deadline; a retry inside Data Factory (the activity's
+    policy) would run it again for as long, past the deadline, holding the source's connection. So validation's
+    operations say they may not run again (`rerun_after_failure`): Data Factory starts them with 0 retries."""
+    class Recorded(CaseInsensitiveSides):
+        def __init__(self, actual):
+            super().__init__(actual)
+            self.submitted = []
+
+        def submit(self, operation):
+            self.submitted.append(operation)
+            return super().submit(operation)
+
+    batches = Recorded({"source": [("dbo", "Orders")], "target": [("dbo", "Orders")]})
+    assert compare_in_parts([("dbo", "Orders")], batches).passed
+    assert [operation.endpoint.role for operation in batches.submitted] == ["source", "target"]
+    assert all(operation.rerun_after_failure is False for operation in batches.submitted)

@@ -67,7 +67,9 @@ export interface SqlPipelinesProps {
    */
   readonly maxRunsPerPipeline?: number;
   /**
-   * Retries of a failed activity inside Data Factory, 60 s apart (the statements are idempotent).
+   * Retries of a failed activity inside Data Factory, 60 s apart (the statements are idempotent): the
+   * default of each run's `activityRetries`. The DAG starts a batch whose timeout is what is left until
+   * its deadline (validation's) with 0: a retry would run it again past that deadline.
    * @default 2
    */
   readonly activityRetries?: number;

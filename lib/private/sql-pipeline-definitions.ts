@@ -50,7 +50,7 @@ export interface SqlPipelineDefinitionOptions {
   readonly keyVaultLinkedServiceName: string;
   /** Most runs of one pipeline at once; more wait as Queued. */
   readonly concurrency: number;
-  /** Retries of a failed activity inside Data Factory (the statements are idempotent). */
+  /** Retries of a failed activity inside Data Factory (the statements are idempotent), unless a run names its own. */
   readonly activityRetries: number;
 }
 
@@ -68,6 +68,12 @@ const DATASET_TYPE: Record<SqlRouteName, { dataset: string; source: string }> = 
  */
 const TIMEOUT_DEFAULTS = { timeout: '0.12:00:00', activityTimeout: '7.00:00:00' } as const;
 const TIMEOUT_PARAMETERS = Object.keys(TIMEOUT_DEFAULTS) as (keyof typeof TIMEOUT_DEFAULTS)[];
+/**
+ * The activity's retries (its policy's `retry`): `activityRetries` unless the run names its own. Each retry runs the
+ * batch again for its whole `timeout`, so a batch whose timeout is what is left until its deadline is started with 0.
+ */
+const RETRIES_PARAMETER = 'activityRetries';
+const RUN_PARAMETERS_NEEDED = [...TIMEOUT_PARAMETERS, RETRIES_PARAMETER];
 const RETRY_INTERVAL_SECONDS = 60;
 
 /** Reads the contract shipped with the DAG, refusing a file that lacks what the construct needs. */
@@ -81,7 +87,7 @@ export function loadSqlPipelinesContract(packageRoot?: string): SqlPipelinesCont
       problems.push(`routes.${route}: needs linkedService, linkedServiceParameters, dataset and query`);
     }
   }
-  const missingParameters = TIMEOUT_PARAMETERS.filter((name) => !document.runParameters?.[name]);
+  const missingParameters = RUN_PARAMETERS_NEEDED.filter((name) => !document.runParameters?.[name]);
   if (missingParameters.length > 0) {
     problems.push(`runParameters: needs ${missingParameters.join(' and ')}`);
   }
@@ -120,6 +126,7 @@ export function sqlPipelineDefinitions(contract: SqlPipelinesContract, options: 
     for (const name of TIMEOUT_PARAMETERS) {
       (parameters[name] as Record<string, unknown>).defaultValue = TIMEOUT_DEFAULTS[name];
     }
+    (parameters[RETRIES_PARAMETER] as Record<string, unknown>).defaultValue = String(options.activityRetries);
     const fromPipeline = mapNames(names, (n) => expression(`@pipeline().parameters.${n}`));
     pipelines[entry.query.pipeline] = pipeline(contract, entry.query, parameters, options, {
       type: 'Lookup',
@@ -166,7 +173,8 @@ function pipeline(
         ...activity,
         policy: {
           timeout: expression('@pipeline().parameters.activityTimeout'),
-          retry: options.activityRetries,
+          // Pipeline parameters are strings (azurerm's `parameters` map); `retry` takes an integer expression.
+          retry: expression(`@int(pipeline().parameters.${RETRIES_PARAMETER})`),
           retryIntervalInSeconds: RETRY_INTERVAL_SECONDS,
           secureInput: false,
           secureOutput: false,
