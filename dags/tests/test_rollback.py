@@ -147,6 +147,12 @@ def test_a_restoring_target_a_person_took_offline_is_never_removed(rehearsal_wor
     assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"]
     assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
 
+    later = RunDriver(driver.dag, world.observe)
+    assert later.run_database("db")["db.preflight"] == "failed", later.errors
+    refusal = later.errors["db.preflight"]
+    assert "left the target OFFLINE: rollback cleans up the rest but keeps the target, not RESTORING" in refusal, refusal
+    assert world.target() is not None and world.target()["state"] == "OFFLINE", later.errors
+
 
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_a_database_put_into_the_target_between_preflight_and_the_start_is_never_removed(rehearsal_world, target):
