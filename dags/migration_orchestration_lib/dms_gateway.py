@@ -83,6 +83,15 @@ class MigrationAbsenceUnproven(DmsError):
 
 
 @dataclass(frozen=True)
+class ManagedDatabase:
+    """A managed instance database read through ARM. `status`: its `properties.status` (the
+    ManagedDatabaseStatus enum of Microsoft.Sql's ManagedDatabases.json, extensible: Online, Restoring,
+    Offline, Inaccessible, ...), None where ARM reports none."""
+
+    status: Optional[str]
+
+
+@dataclass(frozen=True)
 class OperationTiming:
     """How long an operation is awaited, and how often its status is polled when ARM sends no
     Retry-After."""
@@ -343,18 +352,20 @@ class DmsGateway:
             return status
         return self.status(target, migration_operation_id)
 
-    def target_database_status(self, target: MigrationTarget) -> Optional[str]:
-        """A managed instance database's ARM status (Online, Restoring, Creating, ...), None when
-        it does not exist. SqlMi only: other targets have no ARM database to read here."""
+    def managed_database(self, target: MigrationTarget) -> Optional[ManagedDatabase]:
+        """A managed instance database as ARM reports it, None when it does not exist. SqlMi only:
+        other targets have no ARM database to read here."""
         _require_managed_instance(target)
         database = self._call("read database %s" % target.describe(), lambda t: t.get_managed_database(target), target.subscription_id)
-        return None if database is None else (_as_rest(database).get("properties") or {}).get("status")
+        if database is None:
+            return None
+        return ManagedDatabase((_as_rest(database).get("properties") or {}).get("status"))
 
     def delete_target_database(self, target: MigrationTarget) -> bool:
         """Delete a managed instance database through ARM and await it; False when it was absent.
         The caller decides whether it may be deleted (never a live one)."""
         _require_managed_instance(target)
-        if self.target_database_status(target) is None:
+        if self.managed_database(target) is None:
             return False
         self._await("delete database %s" % target.describe(), target, lambda t: t.begin_delete_managed_database(target))
         return True

@@ -823,12 +823,13 @@ def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_U
 
 def drop_database(database: str) -> str:
     """Remove a database (rollback of a SqlVm target, after its checks); returns how many remain (0).
-    Never an ONLINE one, whatever the checks read before: the batch itself looks again (through Data
-    Factory the rollback's read of the target may be minutes old, and a person may have recovered it)."""
+    Only a RESTORING one, whatever the checks read before: the batch itself looks again (through Data
+    Factory the rollback's read of the target may be minutes old, and a person may have recovered it or
+    taken it OFFLINE since: a DROP of an OFFLINE database removes it too)."""
     literal = quote_literal(database)
     return (
         "SET NOCOUNT ON;\n"
-        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND state_desc <> N'ONLINE')\n"
+        "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND state_desc = N'RESTORING')\n"
         "    DROP DATABASE %s;\n"
         "SELECT COUNT(*) AS remaining FROM sys.databases WHERE name = %s;"
         % (literal, quote_name(database), literal)

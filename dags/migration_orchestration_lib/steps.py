@@ -153,13 +153,19 @@ def preflight(ctx: StepContext) -> StepResult:
     target = ctx.sql.target_state(database)
     if now.has_ended:
         leftovers = ["the source frozen"] if source_freeze.frozen_by_dag(ctx, database, source) else []
+        target_kept = False
         if target is None:  # a database of its name found later is not this migration's
             target_removal.note_gone(ctx, now.migration)
         elif (database.restores_backups and not target_removal.noted_gone(ctx, now.migration)
               and not now.migration.create_canceled):  # it restored nothing: another's, refused below
             leftovers.append("the target %s" % target.state)
+            target_kept = target.state not in target_removal.REMOVABLE_STATES
         if leftovers:
             then = "rollback cleans up; run again to retry"
+            if target_kept:  # `target_removal.decide` removes only a RESTORING one
+                then = ("rollback cleans up the rest but keeps the target, not RESTORING (a person may have taken it offline "
+                        "or brought it online since): drop it yourself only once you know it is what that migration left "
+                        "and nothing wrote to it, then run again")
             if now.is_doubtful:  # the rollback undoes only a doubtful migration this run created: never one found ended
                 then = ("DMS names its source server %r, not this plan's, so rollback leaves migration %s and what it left "
                         "for a person to judge" % (now.unmatched_source_server, now.operation_id))

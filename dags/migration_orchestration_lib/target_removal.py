@@ -11,7 +11,9 @@ A target database is removed only if this migration created it and it never went
   and whatever its state (a live database taken OFFLINE is still the one applications write to).
 - Nothing is removed once cutover was requested or the migration completed (`Completing`,
   `Succeeded`): the database is live or going live.
-- Nothing is removed while the target is ONLINE (open for writes: it went live).
+- Nothing is removed while the target is ONLINE (open for writes: it went live), nor in any `sys.databases`
+  state but RESTORING, what a restore WITH NORECOVERY that never went live is left in (OFFLINE: a person took
+  it offline; RECOVERING, RECOVERY_PENDING, SUSPECT, EMERGENCY: it was being brought online, or repaired).
 - Nothing is removed while the migration is still active, copying (whatever ARM's `provisioningState` says
   of its last operation) or `Canceling` (DMS may still restore into the target then): rollback cancels it first, waits until DMS reports it `Canceled`, then reads DMS
   state again right before deciding (`decide` is called with fresh state).
@@ -25,10 +27,10 @@ A target database is removed only if this migration created it and it never went
   restore, a standby), and existed before the next migration. The Airflow Variable
   `migration_target_gone__<operation id>` = `<target server>/<target database>` keeps that fact.
 
-What remains: a SqlMi or SqlVm database left RESTORING (or otherwise not ONLINE) by a migration
-of our source that ended Failed or Canceled. SqlMi databases are deleted through ARM (the
-managed-database delete, awaited), only while ARM does not report them Online right before;
-SqlVm databases with `DROP DATABASE` on the VM, in a batch that drops no ONLINE database.
+What remains: a SqlMi or SqlVm database left RESTORING by a migration of our source that ended
+Failed or Canceled. SqlMi databases are deleted through ARM (the managed-database delete, awaited),
+only while ARM reports them Restoring right before; SqlVm databases with `DROP DATABASE` on the VM,
+in a batch that drops the database only while it is RESTORING.
 """
 from __future__ import annotations
 
@@ -40,6 +42,14 @@ from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.step_context import StepFailure
 
 ONLINE = "ONLINE"
+RESTORING = "RESTORING"
+# An allowlist, not a denylist of ONLINE: `sys.databases.state_desc` has ONLINE, RESTORING, RECOVERING,
+# RECOVERY_PENDING, SUSPECT, EMERGENCY, OFFLINE, COPYING, OFFLINE_SECONDARY, and only RESTORING is what a
+# restore that never went live leaves.
+REMOVABLE_STATES = (RESTORING,)
+# ARM's ManagedDatabaseStatus (an extensible enum: Online, Offline, Shutdown, Creating, Inaccessible, Restoring,
+# Updating, Stopping, Stopped, Starting, DbMoving, DbCopying in 2023-08-01) of a DMS restore that never went live.
+DELETABLE_ARM_STATUSES = ("Restoring",)
 GONE_RECORD_PREFIX = "migration_target_gone__"
 ENDED_STATUSES = ("Failed", "Canceled")  # not Canceling: DMS may still be restoring then
 
@@ -86,6 +96,11 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
     if migration.create_canceled:
         return RemovalDecision(False, "target %s (%s) was not created by migration %s, whose create was canceled before DMS "
                                       "started it (provisioningState Canceled): kept" % (name, target_state.state, migration.migration_operation_id))
+    if target_state.state not in REMOVABLE_STATES:
+        return RemovalDecision(False, (
+            "target %s is %s, not RESTORING as a restore that never went live is left: kept (a person may have taken it "
+            "offline, or brought it online, since). Drop it yourself only once you know it is what migration %s (%s) "
+            "left and nothing wrote to it" % (name, target_state.state, migration.migration_operation_id, migration.migration_status)))
     return RemovalDecision(
         True,
         "target %s (%s) was created by migration %s, which ended %s and never went live"
@@ -118,15 +133,24 @@ def remove(ctx: Any, database: DatabaseMigration) -> str:
         # The batch's own answer, not only its error: a DROP that did not happen must not read as done.
         if ctx.sql.drop_target(database):
             raise StepFailure(
-                "target database %s on SQL VM %s is still there after DROP DATABASE (which drops it only while it is not "
-                "ONLINE: it may have gone live since it was read): kept" % (database.target_database, database.target_server))
+                "target database %s on SQL VM %s is still there after DROP DATABASE (which drops it only while it is "
+                "RESTORING: it may have gone live or been taken offline since it was read): kept"
+                % (database.target_database, database.target_server))
         return "dropped target database %s on SQL VM %s" % (database.target_database, database.target_server)
     # ARM deletes a managed database whatever its state, and `decide` read it through SQL (through Data Factory,
-    # minutes ago): its ARM status, read right before, keeps one that went Online since.
-    if ctx.services.dms.target_database_status(ctx.target) == "Online":
+    # minutes ago): its ARM status, read right before, keeps one that is no longer (or not known to be) Restoring.
+    managed = ctx.services.dms.managed_database(ctx.target)
+    if managed is None:
+        return "target database %s was already absent" % database.target_database
+    if managed.status not in DELETABLE_ARM_STATUSES:
         raise StepFailure(
-            "managed database %s on %s reads Online in ARM right before its delete (it may have gone live since it was "
-            "read): kept" % (database.target_database, database.target_server))
+            "managed database %s on %s reads %s in ARM right before its delete (%s): kept. Only a database still "
+            "Restoring, the DMS restore that never went live, is deleted; delete it yourself (az sql midb delete) only "
+            "once you know it is that restore and holds nothing written since, then clear this rollback task" % (
+                database.target_database, database.target_server,
+                "no status" if managed.status is None else managed.status,
+                "it may have gone live since it was read" if managed.status == "Online"
+                else "it may have been taken offline, or be changing, since it was read"))
     if ctx.services.dms.delete_target_database(ctx.target):  # ARM delete, awaited
         return "deleted managed database %s on %s" % (database.target_database, database.target_server)
     return "target database %s was already absent" % database.target_database

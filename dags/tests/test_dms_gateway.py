@@ -188,7 +188,7 @@ def test_an_online_migration_runs_from_start_through_cutover(server, gateway, ki
     ready = gateway.status(target(kind), operation_id)
     assert ready.is_backup_restored("Sales_tail.trn") and ready.is_backup_restored(SHARE + "\\Sales_full.bak")
     if kind == "SqlMi":
-        assert gateway.target_database_status(target(kind)) == "Restoring"
+        assert gateway.managed_database(target(kind)).status == "Restoring"
 
     after = gateway.cutover(target(kind), operation_id)
 
@@ -196,7 +196,7 @@ def test_an_online_migration_runs_from_start_through_cutover(server, gateway, ki
     poll(gateway, kind, operation_id, SUCCEEDED)
     assert server.world.database(TARGET_SERVERS[kind][0], SOURCE_DATABASE)["state"] == "ONLINE"
     if kind == "SqlMi":
-        assert gateway.target_database_status(target(kind)) == "Online"
+        assert gateway.managed_database(target(kind)).status == "Online"
 
 
 def test_a_sqldb_migration_copies_and_succeeds_without_cutover(server, gateway):
@@ -499,13 +499,29 @@ def test_a_refusal_azure_documents_as_busy_with_another_operation_is_retryable(s
     assert [e["status"] for e in server.received(operation)] == [status]  # not retried at once: a later poke does
 
 
+def test_a_managed_database_arm_reports_without_a_status_reads_present():
+    """`properties.status` is read-only and optional in ManagedDatabases.json: a database ARM returns without one is
+    there, its status unknown (was: None, as for one absent, so the rollback took it for gone or not Online)."""
+
+    class NoStatus:
+        def get_migration(self, target, migration_operation_id=None):
+            return None
+
+        def get_managed_database(self, target):
+            return {"id": "x", "name": "Sales", "properties": {"collation": "SQL_Latin1_General_CP1_CI_AS"}}
+
+    gateway = DmsGateway(lambda subscription: NoStatus(), ResourceId.parse(SERVICE_ID))
+    database = gateway.managed_database(target("SqlMi"))
+    assert database is not None and database.status is None
+
+
 def test_delete_target_database_removes_a_managed_instance_database(server, gateway):
     back_up(server.world, "FULL", "Sales_full.bak")
     result = start(gateway, "SqlMi")
     poll(gateway, "SqlMi", result.migration_operation_id, READY_FOR_CUTOVER)
     assert gateway.delete_target_database(target("SqlMi")) is True
     assert server.world.database("mi1", SOURCE_DATABASE) is None
-    assert gateway.target_database_status(target("SqlMi")) is None
+    assert gateway.managed_database(target("SqlMi")) is None
     assert gateway.delete_target_database(target("SqlMi")) is False
 
 

@@ -123,6 +123,38 @@ def test_a_database_put_into_the_target_after_a_failed_migration_was_cleaned_up_
 
 
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_restoring_target_a_person_took_offline_is_never_removed(rehearsal_world, target):
+    """DMS refuses the cutover for good, its target RESTORING; before the rollback, a person took that database OFFLINE
+    (restored it WITH RECOVERY and took it offline, say). Was: the rollback removed it, not being ONLINE (a managed
+    instance's through ARM, reading Offline; a SQL VM's with DROP DATABASE). Now only a RESTORING target is removed:
+    it is kept, and the canceled migration's rollback otherwise goes on."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    refuse_the_cutover = world.fault_after(
+        "db.final_backup", "cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
+
+    def take_it_offline_once_the_cutover_failed(task_id):
+        refuse_the_cutover(task_id)
+        if task_id == "db.cutover" and world.target() is not None and world.target()["state"] == "RESTORING":
+            world.world.update_database(world.target_server, "Sales", state="OFFLINE")
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), take_it_offline_once_the_cutover_failed)
+    states = driver.run_database("db")
+
+    assert world.injected and states["db.cutover"] == "failed", driver.errors
+    assert world.target() is not None and world.target()["state"] == "OFFLINE", (
+        "a target taken offline before the rollback was removed: %s" % driver.errors)
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"]
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+
+    later = RunDriver(driver.dag, world.observe)
+    assert later.run_database("db")["db.preflight"] == "failed", later.errors
+    refusal = later.errors["db.preflight"]
+    assert "left the target OFFLINE: rollback cleans up the rest but keeps the target, not RESTORING" in refusal, refusal
+    assert world.target() is not None and world.target()["state"] == "OFFLINE", later.errors
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_a_database_put_into_the_target_between_preflight_and_the_start_is_never_removed(rehearsal_world, target):
     """Preflight found the target absent; before start_migration created the migration (it may wait hours for a
     place), a database of that name was put there (RESTORING: a person's own restore). DMS does not overwrite a

@@ -427,10 +427,12 @@ def test_dropping_a_sqlvm_target_database(implementation):
     assert implementation.world.database("vm-prod", "Sales") is None
 
 
-def test_the_drop_batch_never_drops_an_online_sqlvm_target(implementation):
-    """Was: dropped whatever its state (the rollback's checks read it before, through Data Factory minutes before)."""
-    implementation.world.put_database("vm-prod", "Sales", state="ONLINE")
+@pytest.mark.parametrize("state", ["ONLINE", "OFFLINE"])
+def test_the_drop_batch_never_drops_an_online_sqlvm_target(implementation, state):
+    """Was: dropped whatever its state (the rollback's checks read it before, through Data Factory minutes before);
+    then anything but ONLINE, so one a person took OFFLINE since (its DROP removes it too). Now only RESTORING."""
+    implementation.world.put_database("vm-prod", "Sales", state=state)
     access = implementation.access()
     remaining = finish(access, statement("drop", target("vm-prod"), sql_statements.drop_database("Sales")))
     assert first_row(remaining) == {"remaining": 1}
-    assert implementation.world.database("vm-prod", "Sales")["state"] == "ONLINE"
+    assert implementation.world.database("vm-prod", "Sales")["state"] == state

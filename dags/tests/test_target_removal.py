@@ -93,15 +93,57 @@ def test_a_sql_vm_target_still_there_after_its_drop_fails_the_removal(plan, rema
             remove(ctx, plan.database("vm"))
 
 
+@pytest.mark.parametrize("name", ["mi", "vm"])
+@pytest.mark.parametrize("status", ["Failed", "Canceled"])
+@pytest.mark.parametrize("state", ["OFFLINE", "RECOVERING", "RECOVERY_PENDING", "SUSPECT", "EMERGENCY", "COPYING", "SOMETHING_NEW"])
+def test_a_target_of_our_ended_migration_in_any_state_but_restoring_is_kept(plan, name, status, state):
+    """Only RESTORING is what a restore that never went live leaves; `sys.databases.state_desc` has more values than
+    ONLINE and RESTORING (a person took it OFFLINE, it was being brought online or repaired). Was: anything but ONLINE
+    was removed."""
+    decision = decide(plan.database(name), migration(status, SOURCES[name]), TargetState(state))
+    assert not decision.remove
+    assert "target %s is %s, not RESTORING" % (SOURCES[name], state) in decision.reason
+    assert "Drop it yourself only once you know it is what migration op-1 (%s) left" % status in decision.reason
+
+
+def managed_instance_removal(status, present=True):
+    """A removal context whose ARM read of the managed database gives `status` (absent: `present` False), and the
+    databases it deletes. It answers the earlier gateway call (`target_database_status`) too, so the test runs against
+    the code before the allowlist."""
+    deleted = []
+    dms = SimpleNamespace(
+        managed_database=lambda target: SimpleNamespace(status=status) if present else None,
+        target_database_status=lambda target: status if present else None,
+        delete_target_database=lambda target: present and (deleted.append(target.database_name) or True))
+    return SimpleNamespace(services=SimpleNamespace(dms=dms), target=SimpleNamespace(database_name="Sales")), deleted
+
+
+@pytest.mark.parametrize("status", [
+    "Offline", "Shutdown", "Creating", "Inaccessible", "Updating", "Stopping", "Stopped", "Starting", "DbMoving",
+    "DbCopying", "SomeFutureStatus", "restoring", None])
+def test_a_managed_instance_target_not_restoring_in_arm_right_before_its_delete_is_kept(plan, status):
+    """ARM's ManagedDatabaseStatus has many values (Microsoft.Sql ManagedDatabases.json 2023-08-01), and is extensible;
+    only Restoring is the DMS restore that never went live. A database a person took Offline, one being updated or
+    copied, one with an unknown or no status is kept, the status named (was: deleted, anything but Online)."""
+    ctx, deleted = managed_instance_removal(status)
+    named = "no status" if status is None else status
+    with pytest.raises(StepFailure, match="managed database Sales on mi-prod reads %s in ARM right before its delete" % named):
+        remove(ctx, plan.database("mi"))
+    assert deleted == []
+
+
+def test_a_managed_instance_target_already_gone_is_fine(plan):
+    ctx, deleted = managed_instance_removal(None, present=False)
+    assert remove(ctx, plan.database("mi")) == "target database Sales was already absent"
+    assert deleted == []
+
+
 @pytest.mark.parametrize("status, deleted", [("Restoring", True), ("Online", False)])
 def test_a_managed_instance_target_online_in_arm_right_before_its_delete_is_kept(plan, status, deleted):
     """The rollback decides on a read of the target through SQL (through Data Factory minutes old); the ARM delete
     removes a managed database whatever its state. So the database's ARM status, read right before the delete, keeps
     one that went Online since (was: deleted; a SQL VM's DROP batch looks at the state itself)."""
-    calls = []
-    dms = SimpleNamespace(target_database_status=lambda target: status,
-                          delete_target_database=lambda target: calls.append(target.database_name) or True)
-    ctx = SimpleNamespace(services=SimpleNamespace(dms=dms), target=SimpleNamespace(database_name="Sales"))
+    ctx, calls = managed_instance_removal(status)
     if deleted:
         assert remove(ctx, plan.database("mi")) == "deleted managed database Sales on mi-prod"
         assert calls == ["Sales"]
