@@ -700,6 +700,15 @@ describe('KubernetesAirflowHost', () => {
       }
       expect(group.scopes).toEqual([expect.stringMatching(/azurerm_monitor_workspace\./), expect.stringMatching(/azurerm_kubernetes_cluster\./)]);
     });
+
+    it('reads each counter under its scraped name and with `_total`, the name the workspace may store it under', () => {
+      const expressions = (onlyResource(synth, 'azurerm_monitor_alert_prometheus_rule_group') as any).rule.map((rule: any) => rule.expression);
+      expect(expressions).toEqual([
+        '(sum(increase(airflow_ti_failures[15m])) or sum(increase(airflow_ti_failures_total[15m]))) > 0',
+        'max(airflow_dag_processing_import_errors) > 0',
+        '((sum(rate(airflow_scheduler_heartbeat[5m])) or sum(rate(airflow_scheduler_heartbeat_total[5m]))) or vector(0)) == 0',
+      ]);
+    });
   });
 });
 

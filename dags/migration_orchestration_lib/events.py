@@ -11,7 +11,6 @@ import json
 import math
 import socket
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from migration_orchestration_lib.airflow_compat import AirflowTaskTimeout
 from migration_orchestration_lib.azure_waits import budget_options, calls_end_by, client_options
 from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.settings import (
+    EVENTS_CONTRACT,
     EVENTS_ENDPOINT_VARIABLE,
     EVENTS_RULE_ID_VARIABLE,
     EVENTS_STREAM_VARIABLE,
@@ -28,14 +28,11 @@ from migration_orchestration_lib.settings import (
 
 log = redacting_logger(__name__)
 
-# One definition of the columns, phases and statuses, shared with the Terraform table, the data
-# collection rule and the alerts (read once at import; the file ships beside this package).
-_CONTRACT = json.loads((Path(__file__).parent / "contracts" / "migration_events.json").read_text(encoding="utf-8"))
-PHASES = tuple(phase["name"] for phase in _CONTRACT["phases"])
-STATUSES = tuple(status["name"] for status in _CONTRACT["statuses"])
-EVENT_COLUMNS = tuple(column["name"] for column in _CONTRACT["columns"])
-CONTRACT_HEARTBEAT_MINUTES = _CONTRACT["heartbeat"]["maxIntervalMinutes"]
-_STATUS_ALERTS = {status["name"]: status for status in _CONTRACT["statuses"]}
+PHASES = tuple(phase["name"] for phase in EVENTS_CONTRACT["phases"])
+STATUSES = tuple(status["name"] for status in EVENTS_CONTRACT["statuses"])
+EVENT_COLUMNS = tuple(column["name"] for column in EVENTS_CONTRACT["columns"])
+CONTRACT_HEARTBEAT_MINUTES = EVENTS_CONTRACT["heartbeat"]["maxIntervalMinutes"]
+_STATUS_ALERTS = {status["name"]: status for status in EVENTS_CONTRACT["statuses"]}
 MAX_MESSAGE_LENGTH = 2000
 # Answers a later try may not get again (timeout, throttled): like 5xx, waited out, never a refusal.
 RETRYABLE_CLIENT_ERRORS = (408, 429)

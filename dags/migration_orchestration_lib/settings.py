@@ -6,9 +6,11 @@ Azure settings are read when a task runs.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.resource_id import ResourceId
@@ -32,7 +34,12 @@ DMS_RESOURCE_ID_VARIABLE = "MIGRATION_DMS_RESOURCE_ID"
 EVENTS_ENDPOINT_VARIABLE = "MIGRATION_EVENTS_ENDPOINT"
 EVENTS_RULE_ID_VARIABLE = "MIGRATION_EVENTS_RULE_ID"
 EVENTS_STREAM_VARIABLE = "MIGRATION_EVENTS_STREAM"
-DEFAULT_EVENTS_STREAM = "Custom-MigrationEvents_CL"
+# The events contract: columns, phases, statuses and the stream, shared with the Terraform table, the data
+# collection rule and the alerts (read once at import; the file ships beside this package).
+EVENTS_CONTRACT: Dict[str, Any] = json.loads(
+    (Path(__file__).parent / "contracts" / "migration_events.json").read_text(encoding="utf-8")
+)
+DEFAULT_EVENTS_STREAM: str = EVENTS_CONTRACT["stream"]
 CLIENT_ID_VARIABLE = "AZURE_CLIENT_ID"  # azure-identity's: the workload identity or service principal signing in
 PLAN_FILE_NAME = "migration_plan.json"
 MIGRATION_SERVICE_TYPE = "Microsoft.DataMigration/sqlMigrationServices"

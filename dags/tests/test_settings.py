@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
+from migration_orchestration_lib import settings as settings_module
 from migration_orchestration_lib.settings import (
+    DEFAULT_EVENTS_STREAM,
     AzureSettings,
+    EventSettings,
     ConfigurationError,
     Timing,
     plan_path,
@@ -13,6 +21,8 @@ from migration_orchestration_lib.settings import (
 )
 
 NAMES = ("database_1", "database_2", "database_3")
+SETTINGS_FILE = Path(settings_module.__file__)
+EVENTS_CONTRACT_FILE = SETTINGS_FILE.parent / "contracts" / "migration_events.json"
 DMS_ID = "/subscriptions/sub-1/resourceGroups/rg-migration/providers/Microsoft.DataMigration/sqlMigrationServices/dms-contoso"
 
 
@@ -119,3 +129,24 @@ def test_a_rehearsal_where_the_simulated_world_is_not_shipped_is_an_import_error
     with pytest.raises(ConfigurationError, match="MIGRATION_DRY_RUN=1 needs the simulated world .* rehearse with npm run rehearse"):
         build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
     assert build_dag(plan, {})
+
+
+def test_the_default_events_stream_is_the_one_the_events_contract_names():
+    assert DEFAULT_EVENTS_STREAM == json.loads(EVENTS_CONTRACT_FILE.read_text(encoding="utf-8"))["stream"]
+    assert EventSettings.from_environment({}).stream_name == DEFAULT_EVENTS_STREAM
+
+
+def test_the_default_events_stream_follows_a_changed_contract(tmp_path, monkeypatch):
+    # A copy of settings.py beside a contract naming another stream: the default must follow the file,
+    # which the data collection rule's stream is made from too, not a name written twice.
+    contract = json.loads(EVENTS_CONTRACT_FILE.read_text(encoding="utf-8"))
+    contract["stream"] = "Custom-RenamedEvents_CL"
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "migration_events.json").write_text(json.dumps(contract), encoding="utf-8")
+    shutil.copy(SETTINGS_FILE, tmp_path / "settings.py")
+    spec = importlib.util.spec_from_file_location("settings_beside_a_changed_contract", tmp_path / "settings.py")
+    copy = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, copy)  # its dataclasses look their module up there
+    spec.loader.exec_module(copy)
+    assert copy.DEFAULT_EVENTS_STREAM == "Custom-RenamedEvents_CL"
+    assert copy.EventSettings.from_environment({}).stream_name == "Custom-RenamedEvents_CL"

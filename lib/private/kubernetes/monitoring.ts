@@ -102,6 +102,19 @@ export const AIRFLOW_METRICS = {
   schedulerHeartbeat: 'airflow_scheduler_heartbeat',
 } as const;
 
+/**
+ * `sum(<fn>(<counter>[<window>]))` over the counter's name as scraped and the same name with `_total`,
+ * whichever holds data. The exporter serves its counters without `_total` (statsd_exporter names a
+ * counter as mapped and serves the classic text format, never OpenMetrics), and the metrics add-on's
+ * OpenTelemetry receiver keeps that name; whether Azure's metrics extension, which writes the
+ * add-on's OTLP to the workspace, appends `_total` to a counter lacking it (as OpenTelemetry's
+ * Prometheus compatibility rules ask of an exporter) is not documented. `or`, not a `__name__` regex:
+ * both names in one window would make the function's result hold two series with one label set.
+ */
+export function sumOfCounter(fn: 'increase' | 'rate', counter: string, window: string): string {
+  return `(sum(${fn}(${counter}[${window}])) or sum(${fn}(${counter}_total[${window}])))`;
+}
+
 /** Name of the config map the metrics add-on reads custom scrape jobs from, in kube-system. */
 export const PROMETHEUS_SCRAPE_CONFIG_MAP = 'ama-metrics-prometheus-config';
 
@@ -226,7 +239,7 @@ export class AirflowMonitoring extends Construct {
     this.alertRules = [
       {
         alert: 'AirflowTaskFailures',
-        expression: `sum(increase(${AIRFLOW_METRICS.taskFailures}[15m])) > 0`,
+        expression: `${sumOfCounter('increase', AIRFLOW_METRICS.taskFailures, '15m')} > 0`,
         for: 'PT1M',
         severity: 2,
         annotations: { description: 'Airflow task instances failed in the last 15 minutes (migration DAG on the Kubernetes host)' },
@@ -236,6 +249,7 @@ export class AirflowMonitoring extends Construct {
       },
       {
         alert: 'AirflowDagImportErrors',
+        // A gauge: no name of it carries `_total`.
         expression: `max(${AIRFLOW_METRICS.importErrors}) > 0`,
         for: 'PT10M',
         severity: 1,
@@ -247,7 +261,7 @@ export class AirflowMonitoring extends Construct {
       {
         alert: 'AirflowSchedulerHeartbeatMissing',
         // `or vector(0)`: a scheduler that never reported, or whose series vanished, also alerts.
-        expression: `(sum(rate(${AIRFLOW_METRICS.schedulerHeartbeat}[5m])) or vector(0)) == 0`,
+        expression: `(${sumOfCounter('rate', AIRFLOW_METRICS.schedulerHeartbeat, '5m')} or vector(0)) == 0`,
         for: 'PT5M',
         severity: 1,
         annotations: { description: 'No Airflow scheduler heartbeat for 5 minutes: no task of the migration is being scheduled' },
