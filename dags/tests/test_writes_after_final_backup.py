@@ -224,7 +224,12 @@ ROUTINE_CASES = [("online", "mi-prod", "cutover", 16), ("offline", "vm-prod", "v
 ROUTINE_IDS = ["online", "offline-SqlVm", "offline-SqlVm-2014"]
 
 
-@pytest.mark.parametrize("mode, target, before, version", ROUTINE_CASES, ids=ROUTINE_IDS)
+# done reads the log again after validate passed: the job may run between the two as well.
+QUIET_ROUTINE_CASES = ROUTINE_CASES + [("online", "mi-prod", "done", 16), ("offline", "vm-prod", "done", 12)]
+QUIET_ROUTINE_IDS = ROUTINE_IDS + ["online-after-validate", "offline-SqlVm-2014-after-validate"]
+
+
+@pytest.mark.parametrize("mode, target, before, version", QUIET_ROUTINE_CASES, ids=QUIET_ROUTINE_IDS)
 def test_a_routine_log_backup_job_after_the_final_backup_of_a_frozen_source_does_not_stop_the_migration(
         rehearsal_world, mode, target, before, version):
     """SQL Server writes no log record into a read-only database: a log backup of the frozen source holds nothing
@@ -256,3 +261,57 @@ def test_a_routine_log_backup_after_an_unfreeze_write_refreeze_still_stops_the_m
     assert "written after the final log backup" in run.errors[step], run.errors
     assert "a later log backup reaches LSN %d" % (run.log_end_before + 3) in run.errors[step], run.errors[step]
     assert world.source()["tables"] and world.source_writable(), "handed back to the applications, with the write"
+
+
+@pytest.mark.parametrize("mode, target, airflow_of", [("online", "mi-prod", None), ("offline", "vm-prod", None),
+                                                      ("offline", "mi-prod", "fabric_host.json")],
+                         ids=["online", "offline-SqlVm", "offline-SqlMi-dataFactory"])
+def test_a_run_again_after_dones_worker_was_lost_declares_the_validated_migration(rehearsal_world, mode, target, airflow_of):
+    """The rollback of a run whose done was lost after validate passed keeps the source frozen and says "run again to
+    declare it": the next run's freeze, final backup and done log nothing new into the read-only source, so its done's
+    read of the log does not refuse the migration."""
+    from task_driver import WorkerCrashed
+
+    dag, world = setup(rehearsal_world, mode, target, airflow_of)
+    first = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        first.run_database("db", crash_after="validate")
+    assert first._run_task(dag.get_task("db.rollback")) == "failed"
+    assert "run again to declare it" in first.errors["db.rollback"], first.errors
+    assert not world.source_writable()
+
+    again = RunDriver(dag, world.observe)
+    again.run_database("db")
+    assert again.outcome("db") == "migrated", again.errors
+
+
+@pytest.mark.parametrize("mode, target, airflow_of", [("online", "mi-prod", None), ("offline", "mi-prod", "fabric_host.json")],
+                         ids=["online", "offline-SqlMi-dataFactory"])
+def test_done_declares_with_a_note_where_the_sources_log_end_is_refused(rehearsal_world, mode, target, airflow_of, monkeypatch):
+    """VIEW SERVER STATE taken from the DAG's source login after validate passed: done cannot read the log's end
+    (sys.dm_db_log_stats refused, caught), finds no later log backup, and declares the migration, saying what it did
+    not read, as validate does."""
+    from migration_orchestration_lib import steps
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    said = []
+    declare = steps.STEPS["done"]
+
+    def done_said(ctx):
+        result = declare(ctx)
+        said.append(str(result.message))
+        return result
+
+    monkeypatch.setitem(steps.STEPS, "done", done_said)
+    dag, world = setup(rehearsal_world, mode, target, airflow_of)
+
+    class Refused(RunDriver):
+        def _run_task(self, task, first_try=1):
+            if task.task_id == "db.done":
+                world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["CONTROL"], "msdb": ["SELECT"]})
+            return super()._run_task(task, first_try)
+
+    run = Refused(dag, world.observe)
+    run.run_database("db")
+    assert run.outcome("db") == "migrated", run.errors
+    assert len(said) == 1 and "the source's log end is unread" in said[0], said
