@@ -3,7 +3,7 @@
  * props or without a required field: a clear error naming the construct's path, what is missing and
  * the smallest call, never a TypeError from inside the library.
  */
-import { Lazy, ref, TerraformStack, Testing, Token } from 'cdktf';
+import { Fn, Lazy, ref, TerraformStack, Testing, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import * as api from '../../lib';
 import { requireProps } from '../../lib/private/prop-checks';
@@ -324,6 +324,21 @@ test('tokens pass where the type allows one: string, number and list tokens, and
   expect(() =>
     requireProps(stack, 'x', 'Test', tokens, { text: 'string', count: 'number', list: { each: 'string' }, resolvable: 'string', strings: { each: 'string' } }),
   ).not.toThrow();
+});
+
+test("tags may be what cdktf's map functions return, a string token (Fn.merge), where the construct hands them to Terraform as they are", () => {
+  const stack = new TerraformStack(Testing.app(), 'stack');
+  const resourceGroup = { id: Token.asString(ref('var.rg_id')), name: 'rg-contoso', location: 'westeurope' };
+  const tags = Fn.merge([{ owner: 'dba' }, Token.asStringMap(ref('var.common_tags'))]);
+  expect(typeof tags).toBe('string');
+  expect(() => new api.MigrationService(stack, 'service', { resourceGroup, namePrefix: 'contoso-sql', tags })).not.toThrow();
+  expect(() => new api.MigrationMonitoring(stack, 'monitoring', { resourceGroup, namePrefix: 'contoso-sql', tags })).not.toThrow();
+  const synthesized = JSON.parse(Testing.synth(stack));
+  expect(synthesized.resource.azapi_resource[Object.keys(synthesized.resource.azapi_resource)[0]].tags).toMatch(/^\$\{merge\(/);
+  // A plain string is still no tags.
+  expect(() => new api.MigrationService(new TerraformStack(Testing.app(), 'other'), 'service', { resourceGroup, namePrefix: 'contoso-sql', tags: 'owner=dba' as never })).toThrow(
+    'props.tags must be an object (got the string "owner=dba")',
+  );
 });
 
 type AnyFunction = (...args: unknown[]) => unknown;

@@ -76,7 +76,7 @@ export class AzapiResource extends TerraformResource {
       sensitiveBody: IF_GIVEN.object,
       sensitiveBodyVersion: IF_GIVEN.object,
       identity: { ifGiven: { type: 'string', identityIds: STRINGS } },
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
       schemaValidationEnabled: IF_GIVEN.boolean,
     });
     super(scope, id, azapiResourceConfig(AzapiResource.tfResourceType, config));
