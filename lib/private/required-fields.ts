@@ -10,7 +10,7 @@
  * host's monitoring). Tokens pass where their type allows one: cdktf encodes string, number and
  * list tokens as strings, numbers and arrays, and an `IResolvable` (`Lazy.anyValue`, ...) passes
  * as a string, number, list (of strings or numbers, not of objects) or object. `map`: an object the
- * construct hands to Terraform as it is (tags), or a cdktf string token standing for one: cdktf returns
+ * construct hands to Terraform as it is (tags, a request body), or a cdktf string token standing for one: cdktf returns
  * the `any` of `Fn.merge`, `Fn.tomap`, `Fn.lookup` ... as a string token.
  */
 export type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'map' | 'function' | 'construct';
@@ -26,7 +26,7 @@ export type KindOf<Value> = Value extends string
         ? 'array'
         : Value extends (...args: never[]) => unknown
           ? 'function'
-          : Value extends Readonly<Record<string, string>>
+          : Value extends Readonly<Record<string, unknown>>
             ? 'object' | 'map' | 'construct'
             : 'object' | 'construct';
 
