@@ -92,7 +92,7 @@ export class MigrationService extends Construct implements IMigrationService {
       namePrefix: 'string',
       serviceName: IF_GIVEN.string,
       location: IF_GIVEN.string,
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
       exportAuthKeys: IF_GIVEN.boolean,
       preventDestroy: IF_GIVEN.boolean,
       lock: LOCK,

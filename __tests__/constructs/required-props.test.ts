@@ -3,7 +3,7 @@
  * props or without a required field: a clear error naming the construct's path, what is missing and
  * the smallest call, never a TypeError from inside the library.
  */
-import { Lazy, ref, TerraformStack, Testing, Token } from 'cdktf';
+import { Fn, Lazy, ref, TerraformStack, Testing, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import * as api from '../../lib';
 import { requireProps } from '../../lib/private/prop-checks';
@@ -324,6 +324,25 @@ test('tokens pass where the type allows one: string, number and list tokens, and
   expect(() =>
     requireProps(stack, 'x', 'Test', tokens, { text: 'string', count: 'number', list: { each: 'string' }, resolvable: 'string', strings: { each: 'string' } }),
   ).not.toThrow();
+});
+
+test("tags and request bodies may be what cdktf's map functions return, a string token (Fn.merge, Fn.jsondecode), where the construct hands them to Terraform as they are", () => {
+  const stack = new TerraformStack(Testing.app(), 'stack');
+  const resourceGroup = { id: Token.asString(ref('var.rg_id')), name: 'rg-contoso', location: 'westeurope' };
+  const tags = Fn.merge([{ owner: 'dba' }, Token.asStringMap(ref('var.common_tags'))]);
+  expect(typeof tags).toBe('string');
+  expect(() => new api.MigrationService(stack, 'service', { resourceGroup, namePrefix: 'contoso-sql', tags })).not.toThrow();
+  expect(() => new api.MigrationMonitoring(stack, 'monitoring', { resourceGroup, namePrefix: 'contoso-sql', tags })).not.toThrow();
+  const synthesized = JSON.parse(Testing.synth(stack));
+  expect(synthesized.resource.azapi_resource[Object.keys(synthesized.resource.azapi_resource)[0]].tags).toMatch(/^\$\{merge\(/);
+  // So may a request body (Fn.jsondecode), which AzapiResource and AzapiResourceAction hand on as it is.
+  const body = Fn.jsondecode(Token.asString(ref('var.body_json')));
+  expect(() => new api.AzapiResource(stack, 'resource', { type: 'Microsoft.Example/things@2024-01-01', name: 'thing', parentId: resourceGroup.id, body, sensitiveBody: body })).not.toThrow();
+  expect(() => new api.AzapiResourceAction(stack, 'action', { type: 'Microsoft.Example/things@2024-01-01', resourceId: resourceGroup.id, action: 'start', body })).not.toThrow();
+  // A plain string is still no tags.
+  expect(() => new api.MigrationService(new TerraformStack(Testing.app(), 'other'), 'service', { resourceGroup, namePrefix: 'contoso-sql', tags: 'owner=dba' as never })).toThrow(
+    'props.tags must be an object (got the string "owner=dba")',
+  );
 });
 
 type AnyFunction = (...args: unknown[]) => unknown;

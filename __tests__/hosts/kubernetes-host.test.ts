@@ -402,7 +402,9 @@ describe('KubernetesAirflowHost', () => {
       const controlPlaneRole = (stack: SynthesizedStack) => {
         const [[roleId]] = subnetRoles(stack);
         return Object.values(resourcesOfType(stack, RoleAssignment.tfResourceType)).filter(
-          (grant) => grant.role_definition_id === `\${azurerm_role_definition.${roleId}.role_definition_resource_id}`,
+          (grant) =>
+            grant.role_definition_id === `\${azurerm_role_definition.${roleId}.role_definition_resource_id}` ||
+            String(grant.role_definition_id).endsWith(`/providers/Microsoft.Authorization/roleDefinitions/\${azurerm_role_definition.${roleId}.role_definition_id}`),
         );
       };
       const [[, role]] = subnetRoles(synth);
@@ -422,6 +424,17 @@ describe('KubernetesAirflowHost', () => {
       // A named subnet's resource group is where the role must be assignable too.
       const [[, namedRole]] = subnetRoles(named);
       expect(namedRole.assignable_scopes).toBe(`\${distinct([azurerm_resource_group.rg.id, "${EXISTING_VNET.split('/providers/')[0]}"])}`);
+    });
+
+    it("names the control plane's subnet role in the named subnet's subscription, as Azure answers it (else azurerm replaces the assignment on every apply)", () => {
+      const OTHER_SUBSCRIPTION = '/subscriptions/11111111-1111-1111-1111-111111111111';
+      const vnet = `${OTHER_SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub`;
+      const { synth: named } = kubernetesHostStack({ subnetId: `${vnet}/subnets/aks`, databaseSubnetId: `${vnet}/subnets/db` });
+      const [roleId] = Object.entries(resourcesOfType(named, 'azurerm_role_definition')).find(([, role]) => String(role.name).startsWith('AKS Node Subnet User'))!;
+      const grants = Object.values(resourcesOfType(named, RoleAssignment.tfResourceType)).filter((grant) => grant.scope === `${vnet}/subnets/aks`);
+      expect(grants.map((grant) => grant.role_definition_id)).toEqual([
+        `${OTHER_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/\${azurerm_role_definition.${roleId}.role_definition_id}`,
+      ]);
     });
 
     it('refuses a named node subnet without a delegated database subnet, saying why', () => {

@@ -159,7 +159,9 @@ function resolveRole(synth: SynthesizedStack, assignment: Record<string, unknown
   if (typeof assignment.role_definition_name === 'string') {
     return { role: assignment.role_definition_name };
   }
-  const ref = REFERENCE.exec(String(assignment.role_definition_id));
+  // A custom role named in another subscription's form: `/subscriptions/<s>/providers/Microsoft.Authorization/roleDefinitions/${<definition>.role_definition_id}`.
+  const inSubscription = /\/roleDefinitions\/(\$\{azurerm_role_definition\.[^.}]+\.role_definition_id\})$/.exec(String(assignment.role_definition_id));
+  const ref = REFERENCE.exec(inSubscription ? inSubscription[1] : String(assignment.role_definition_id));
   const definition = ref?.[1] === 'azurerm_role_definition' ? synth.resource.azurerm_role_definition?.[ref[2]] : undefined;
   if (!definition) {
     return { role: `<unresolved ${String(assignment.role_definition_id)}>` };

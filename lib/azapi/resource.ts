@@ -72,11 +72,11 @@ export class AzapiResource extends TerraformResource {
       name: 'string',
       parentId: 'string',
       location: IF_GIVEN.string,
-      body: IF_GIVEN.object,
-      sensitiveBody: IF_GIVEN.object,
-      sensitiveBodyVersion: IF_GIVEN.object,
+      body: IF_GIVEN.map,
+      sensitiveBody: IF_GIVEN.map,
+      sensitiveBodyVersion: IF_GIVEN.map,
       identity: { ifGiven: { type: 'string', identityIds: STRINGS } },
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
       schemaValidationEnabled: IF_GIVEN.boolean,
     });
     super(scope, id, azapiResourceConfig(AzapiResource.tfResourceType, config));

@@ -66,7 +66,7 @@ export const AIRFLOW_HOST_REQUIRED_PROPS = {
   resourceGroup: RESOURCE_GROUP,
   namePrefix: 'string',
   location: 'string',
-  tags: IF_GIVEN.object,
+  tags: IF_GIVEN.map,
   bundle: DAG_BUNDLE,
   environment: 'object',
   keyVault: KEY_VAULT,

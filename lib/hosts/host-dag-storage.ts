@@ -45,7 +45,7 @@ export class HostDagStorage extends Construct {
       namePrefix: 'string',
       deployerPrincipalId: IF_GIVEN.string,
       settings: DAG_STORAGE_SETTINGS,
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
     });
     super(scope, id);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);

@@ -75,7 +75,7 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
       namePrefix: 'string',
       workspace: LOG_ANALYTICS_WORKSPACE,
       eventsTable: IF_GIVEN.string,
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
     });
     super(scope, id);
     const location = locationOrResourceGroup(this, props);

@@ -111,7 +111,7 @@ export class MigrationMonitoring extends Construct {
       resourceGroup: RESOURCE_GROUP,
       location: IF_GIVEN.string,
       namePrefix: 'string',
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
       alertDefaults: IF_GIVEN.object,
       workspace: { ifGiven: LOG_ANALYTICS_WORKSPACE },
       retentionInDays: IF_GIVEN.number,

@@ -62,7 +62,7 @@ export class CredentialVault extends Construct implements IKeyVault {
       vaultName: 'string',
       location: 'string',
       tenantId: 'string',
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
       preventDestroy: IF_GIVEN.boolean,
       lock: LOCK,
       networkDefaultAction: IF_GIVEN.string,

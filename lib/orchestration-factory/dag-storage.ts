@@ -88,7 +88,7 @@ export class DagStorage extends Construct {
       resourceGroup: RESOURCE_GROUP,
       accountName: 'string',
       location: 'string',
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
       bundle: DAG_BUNDLE,
       ...DAG_STORAGE_SETTINGS.ifGiven,
     });

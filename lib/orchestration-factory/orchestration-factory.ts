@@ -96,7 +96,7 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
       plan: 'object',
       namePrefix: IF_GIVEN.string,
       location: IF_GIVEN.string,
-      tags: IF_GIVEN.object,
+      tags: IF_GIVEN.map,
       keyVault: { ifGiven: KEY_VAULT },
       keyVaultName: IF_GIVEN.string,
       preventDestroy: IF_GIVEN.boolean,

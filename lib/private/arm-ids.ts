@@ -20,6 +20,15 @@ export function resourceGroupIdOf(scope: IConstruct, prop: string, resourceId: s
   return (IN_RESOURCE_GROUP.exec(resourceId) as RegExpExecArray)[1];
 }
 
+/**
+ * `/subscriptions/<s>` of an ARM id that starts with it (a resource group's, a resource's); a
+ * reference's is left to Terraform: the id's first three `/`-separated parts, joined again.
+ */
+export function subscriptionScopeOf(resourceId: string): string {
+  if (Token.isUnresolved(resourceId)) return Fn.join('/', Token.asList(Fn.slice(Fn.split('/', resourceId), 0, 3)));
+  return resourceId.split('/').slice(0, 3).join('/');
+}
+
 /** Diagnostic settings for blobs target the account's blob service, not the account. */
 export function blobServiceId(storageAccountId: string): string {
   return `${storageAccountId}/blobServices/default`;

@@ -9,9 +9,11 @@
  * What a field holds, as JavaScript sees it at run time. `construct`: a construct (a stack, a
  * host's monitoring). Tokens pass where their type allows one: cdktf encodes string, number and
  * list tokens as strings, numbers and arrays, and an `IResolvable` (`Lazy.anyValue`, ...) passes
- * as a string, number, list (of strings or numbers, not of objects) or object.
+ * as a string, number, list (of strings or numbers, not of objects) or object. `map`: an object the
+ * construct hands to Terraform as it is (tags, a request body), or a cdktf string token standing for one: cdktf returns
+ * the `any` of `Fn.merge`, `Fn.tomap`, `Fn.lookup` ... as a string token.
  */
-export type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'function' | 'construct';
+export type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'map' | 'function' | 'construct';
 
 /** The kinds a TypeScript type allows (a union allows each of its members' kinds). */
 export type KindOf<Value> = Value extends string
@@ -24,7 +26,9 @@ export type KindOf<Value> = Value extends string
         ? 'array'
         : Value extends (...args: never[]) => unknown
           ? 'function'
-          : 'object' | 'construct';
+          : Value extends Readonly<Record<string, unknown>>
+            ? 'object' | 'map' | 'construct'
+            : 'object' | 'construct';
 
 /** The fields of `Props` a caller must give. */
 export type RequiredField<Props> = { [Field in keyof Props]-?: undefined extends Props[Field] ? never : Field }[keyof Props];
@@ -59,6 +63,7 @@ export const IF_GIVEN = {
   number: { ifGiven: 'number' },
   boolean: { ifGiven: 'boolean' },
   object: { ifGiven: 'object' },
+  map: { ifGiven: 'map' },
 } as const;
 
 export const isIfGiven = (rule: unknown): rule is IfGiven<unknown> => typeof rule === 'object' && rule !== null && 'ifGiven' in rule;
@@ -74,12 +79,16 @@ const isConstruct = (value: unknown): boolean => typeof value === 'object' && va
 
 const isPlainObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** A string holding a cdktf string token (`${TfToken[TOKEN.<n>]}`, cdktf's encoding), without importing cdktf. */
+const isTokenString = (value: unknown): boolean => typeof value === 'string' && value.includes('${TfToken[');
+
 const ACCEPTS: { readonly [Of in Kind]: (value: unknown) => boolean } = {
   string: (value) => typeof value === 'string' || isResolvable(value),
   number: (value) => typeof value === 'number' || isResolvable(value),
   boolean: (value) => typeof value === 'boolean',
   array: (value) => Array.isArray(value) || isResolvable(value),
   object: isPlainObject,
+  map: (value) => isPlainObject(value) || isTokenString(value),
   function: (value) => typeof value === 'function',
   construct: isConstruct,
 };
@@ -90,6 +99,7 @@ const A_KIND: { readonly [Of in Kind]: string } = {
   boolean: 'true or false',
   array: 'a list',
   object: 'an object',
+  map: 'an object',
   function: 'a function',
   construct: 'a construct',
 };
