@@ -156,6 +156,16 @@ describe('MigrationOperatorRole', () => {
     }
   });
 
+  it("names each assignment's role in its scope's subscription, as Azure answers it (else azurerm replaces one in another subscription on every apply)", () => {
+    const elsewhere = '/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-data/providers/Microsoft.Sql/managedInstances/mi-other';
+    const { assignments } = synth({ targets: [{ kind: 'SqlMi', resourceId: MI }, { kind: 'SqlMi', resourceId: elsewhere }] });
+    const roleOn = (scope: string) => assignments.filter((assignment) => assignment.scope === scope).map((assignment) => assignment.role_definition_id);
+    expect(roleOn(elsewhere)).toEqual([
+      '/subscriptions/11111111-2222-3333-4444-555555555555/providers/Microsoft.Authorization/roleDefinitions/${azurerm_role_definition.Role_Definition_AC28234C.role_definition_id}',
+    ]);
+    expect(roleOn(MI)).toEqual([expect.stringMatching(/^\/subscriptions\/00000000-0000-0000-0000-000000000000\/providers\/Microsoft\.Authorization\/roleDefinitions\/\$\{azurerm_role_definition\.Role_Definition_[0-9A-F]{8}\.role_definition_id\}$/)]);
+  });
+
   it('moves assignments from the positional addresses earlier versions gave them, so an upgrade replaces none', () => {
     const { granted, moved } = synth({ backupStorageAccountId: BACKUPS });
     const ids = granted.map((assignment) => assignment.node.id);
