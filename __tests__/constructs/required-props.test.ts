@@ -345,6 +345,70 @@ test("tags and request bodies may be what cdktf's map functions return, a string
   );
 });
 
+/** What cdktf's list functions return (their `any`, a string token), and `Token.asList`'s list of one encoded string. */
+const LIST_TOKENS = [
+  ['Fn.concat', () => Fn.concat([Token.asList(ref('var.ids')), ['/subscriptions/s/extra']]), /^\$\{concat\(var\.ids, \["\/subscriptions\/s\/extra"\]\)\}$/],
+  ['Fn.flatten', () => Fn.flatten([Token.asList(ref('var.ids'))]), /^\$\{flatten\(\[var\.ids\]\)\}$/],
+  ['Fn.slice', () => Fn.slice(Token.asList(ref('var.ids')), 0, 1), /^\$\{slice\(var\.ids, 0, 1\)\}$/],
+  ['Fn.distinct', () => Fn.distinct(Token.asList(ref('var.ids'))), /^\$\{distinct\(var\.ids\)\}$/],
+  ['Fn.tolist', () => Fn.tolist(Token.asList(ref('var.ids'))), /^\$\{tolist\(var\.ids\)\}$/],
+  ['Token.asList', () => Token.asList(ref('var.ids')), /^\$\{var\.ids\}$/],
+] as const;
+
+test.each(LIST_TOKENS)('a list the construct hands to Terraform as it is takes %s: AzapiResource identity.identityIds, CredentialVault allowedIpRanges', (_name, listToken, expression) => {
+  const stack = new TerraformStack(Testing.app(), 'stack');
+  const resourceGroup = { id: Token.asString(ref('var.rg_id')), name: 'rg-contoso', location: 'westeurope' };
+  const identityIds: string[] = listToken();
+  expect(
+    () => new api.AzapiResource(stack, 'resource', { type: 'Microsoft.Example/things@2024-01-01', name: 'thing', parentId: resourceGroup.id, identity: { type: 'UserAssigned', identityIds } }),
+  ).not.toThrow();
+  expect(
+    () =>
+      new api.CredentialVault(stack, 'vault', {
+        resourceGroup,
+        vaultName: 'kv-contoso-sql',
+        location: 'westeurope',
+        tenantId: '00000000-0000-0000-0000-000000000000',
+        networkDefaultAction: 'Deny',
+        allowedIpRanges: listToken(),
+      }),
+  ).not.toThrow();
+  const synthesized = JSON.parse(Testing.synth(stack));
+  expect(Object.values<{ identity: { identity_ids: unknown } }>(synthesized.resource.azapi_resource)[0].identity.identity_ids).toMatch(expression);
+  expect(Object.values<{ network_acls: { ip_rules: unknown } }>(synthesized.resource.azurerm_key_vault)[0].network_acls.ip_rules).toMatch(expression);
+});
+
+test('a list handed on as it is still refuses a plain string, and names a wrong element', () => {
+  const stack = new TerraformStack(Testing.app(), 'stack');
+  const azapi = (identityIds: unknown) => () =>
+    new api.AzapiResource(stack, `resource${String(identityIds).length}`, { type: 'Microsoft.Example/things@2024-01-01', name: 'thing', parentId: 'p', identity: { type: 'UserAssigned', identityIds: identityIds as string[] } });
+  expect(azapi('/subscriptions/s/id')).toThrow('props.identity.identityIds must be a list (got the string "/subscriptions/s/id")');
+  expect(azapi(['/subscriptions/s/id', 42])).toThrow('props.identity.identityIds[1] must be a string (got the number 42)');
+});
+
+test.each([
+  ['KubernetesAirflowHost', 'adminGroupObjectIds', 'Fn.concat'],
+  ['KubernetesAirflowHost', 'authorizedIpRanges', 'Fn.concat'],
+] as const)('%s %s, whose elements are read at synth, still refuses %s', (name, field, _fn) => {
+  const listToken = Fn.concat([Token.asList(ref('var.list')), ['x']]);
+  expect(build(name, propsWith(name, { [field]: listToken }))?.message).toContain(`props.${field} must be a list (got the string "\${TfToken[`);
+});
+
+test.each(LIST_TOKENS)('MigrationMonitoring emails (one email receiver each, made at synth) names %s as a list token, not as a bad address', (_name, listToken) => {
+  const emails: string[] = listToken();
+  const got = Array.isArray(emails) ? 'a list of one list token, as Token.asList returns' : 'a string token, as Fn.concat returns';
+  expect(build('MigrationMonitoring', propsWith('MigrationMonitoring', { emails }))?.message).toMatch(
+    namesAmongWrongFields('MigrationMonitoring', `props.emails must be a list of its elements, which are read at synth, not a list token (got ${got})`),
+  );
+});
+
+test('MigrationMonitoring emails names an IResolvable too, which it cannot loop over', () => {
+  const emails = Lazy.anyValue({ produce: () => ['dba@contoso.example'] }) as unknown as string[];
+  expect(build('MigrationMonitoring', propsWith('MigrationMonitoring', { emails }))?.message).toMatch(
+    namesAmongWrongFields('MigrationMonitoring', 'props.emails must be a list of its elements, which are read at synth, not a list token (got an IResolvable)'),
+  );
+});
+
 type AnyFunction = (...args: unknown[]) => unknown;
 const functions = Object.entries(api as Record<string, unknown>).flatMap(([name, value]) =>
   typeof value === 'function' && !/^[A-Z]/.test(name) ? [[name, value as AnyFunction] as const] : [],

@@ -1,7 +1,7 @@
 import { TerraformMetaArguments, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { azapiResourceConfig } from './meta-arguments';
-import { IF_GIVEN, requireProps, STRINGS } from '../private/prop-checks';
+import { IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../private/prop-checks';
 
 /** A JSON-like request body; strings may hold Terraform references. */
 export type AzapiBody = { readonly [key: string]: unknown };
@@ -75,7 +75,7 @@ export class AzapiResource extends TerraformResource {
       body: IF_GIVEN.map,
       sensitiveBody: IF_GIVEN.map,
       sensitiveBodyVersion: IF_GIVEN.map,
-      identity: { ifGiven: { type: 'string', identityIds: STRINGS } },
+      identity: { ifGiven: { type: 'string', identityIds: PASSED_ON_STRINGS } },
       tags: IF_GIVEN.map,
       schemaValidationEnabled: IF_GIVEN.boolean,
     });

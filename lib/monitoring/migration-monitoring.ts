@@ -23,7 +23,7 @@ import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './mig
 import { AlertRegistry, DiagnosticSettingRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
 import { locationOrResourceGroup } from '../private/azure-regions';
-import { ACTION_GROUP, IF_GIVEN, LOCK, LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, STRINGS } from '../private/prop-checks';
+import { ACTION_GROUP, IF_GIVEN, LOCK, LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, SYNTH_READ_STRINGS } from '../private/prop-checks';
 
 /** Props of {@link MigrationMonitoring}. */
 export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, ActionGroupOptions {
@@ -119,7 +119,7 @@ export class MigrationMonitoring extends Construct {
       preventDestroy: IF_GIVEN.boolean,
       lock: LOCK,
       actionGroup: { ifGiven: ACTION_GROUP },
-      emails: STRINGS,
+      emails: SYNTH_READ_STRINGS,
       actionGroupName: IF_GIVEN.string,
       actionGroupShortName: IF_GIVEN.string,
     });

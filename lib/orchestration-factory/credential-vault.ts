@@ -2,7 +2,7 @@ import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IKeyVault, IResourceGroup } from '../core/references';
-import { LOCK, RESOURCE_GROUP, checkGuid, checkKeyVaultName, IF_GIVEN, requireProps, STRINGS } from '../private/prop-checks';
+import { LOCK, RESOURCE_GROUP, checkGuid, checkKeyVaultName, IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../private/prop-checks';
 import { applyProtection } from '../private/protection';
 import { checkRegion } from '../private/azure-regions';
 
@@ -66,7 +66,7 @@ export class CredentialVault extends Construct implements IKeyVault {
       preventDestroy: IF_GIVEN.boolean,
       lock: LOCK,
       networkDefaultAction: IF_GIVEN.string,
-      allowedIpRanges: STRINGS,
+      allowedIpRanges: PASSED_ON_STRINGS,
     });
     super(scope, id);
     checkKeyVaultName(this, 'vaultName', props.vaultName);
@@ -91,7 +91,8 @@ export class CredentialVault extends Construct implements IKeyVault {
       networkAcls: {
         defaultAction: props.networkDefaultAction ?? 'Allow',
         bypass: 'AzureServices',
-        ipRules: props.allowedIpRanges ? [...props.allowedIpRanges] : undefined,
+        // Handed on as it is: a list token (Fn.concat's string) would be spread into its characters.
+        ipRules: props.allowedIpRanges as string[] | undefined,
       },
       tags: props.tags,
       lifecycle: preventDestroy ? { preventDestroy: true } : undefined,

@@ -218,6 +218,10 @@ export const DAG_BUNDLE: RequiredFields<DagBundle> = {
 };
 /** A list of strings, each checked when given: `props.<field>[<index>] must be a string`. */
 export const STRINGS = { ifGiven: { each: 'string' } } as const;
+/** A list of strings the construct hands to Terraform as it is: a list token (`Fn.concat`, `Token.asList`) passes too. */
+export const PASSED_ON_STRINGS = { ifGiven: { each: 'string', listToken: 'passedOn' } } as const;
+/** A list of strings whose elements the construct reads at synth: a list token is refused by name. */
+export const SYNTH_READ_STRINGS = { ifGiven: { each: 'string', listToken: 'readAtSynth' } } as const;
 export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: 'string', objectId: 'string' };
 export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: 'string' } };
 /** A host's or the stack's settings of the DAG storage account. */

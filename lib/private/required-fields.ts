@@ -48,9 +48,20 @@ export type RequiredFields<Props> = { readonly [Field in RequiredField<Props>]: 
   readonly [Field in Exclude<keyof Props, RequiredField<Props>>]?: IfGiven<RuleOf<NonNullable<Props[Field]>>>;
 };
 
+/**
+ * What a list prop may be besides a list of its elements: cdktf's list functions (`Fn.concat`,
+ * `Fn.flatten`, ...) return a string token, `Token.asList` a list of one encoded string.
+ * `passedOn`: the construct hands the list to Terraform as it is, so either token is accepted.
+ * `readAtSynth`: the construct reads the elements at synth (one resource each, ...), which a token
+ * does not have, so both are refused by name. Left out: a string token is refused, `Token.asList`'s
+ * element is checked as an element.
+ */
+export type ListToken = 'passedOn' | 'readAtSynth';
+
 /** A list's elements, each checked (its kind, or its fields) when the list is given as one (`<path>[<index>].<field>`). */
 export interface EachElement<Fields> {
   readonly each: Fields;
+  readonly listToken?: ListToken;
 }
 
 type RuleOf<Value> = KindOf<Value> | FieldsOf<Value>;
@@ -81,6 +92,9 @@ const isPlainObject = (value: unknown): boolean => typeof value === 'object' && 
 
 /** A string holding a cdktf string token (`${TfToken[TOKEN.<n>]}`, cdktf's encoding), without importing cdktf. */
 const isTokenString = (value: unknown): boolean => typeof value === 'string' && value.includes('${TfToken[');
+
+/** What `Token.asList` returns: a list of one string holding cdktf's list token (`#{TfToken[TOKEN.<n>]}`). */
+const isEncodedList = (value: unknown): boolean => Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' && value[0].includes('#{TfToken[');
 
 const ACCEPTS: { readonly [Of in Kind]: (value: unknown) => boolean } = {
   string: (value) => typeof value === 'string' || isResolvable(value),
@@ -146,7 +160,13 @@ function checkRule(value: unknown, rule: unknown, path: string, problems: FieldP
     else fieldProblems(value, rule, path, problems);
     return;
   }
-  const { each } = rule as EachElement<unknown>;
+  const { each, listToken } = rule as EachElement<unknown>;
+  if (listToken === 'passedOn' && (isTokenString(value) || isEncodedList(value))) return;
+  const token = isEncodedList(value) ? 'a list of one list token, as Token.asList returns' : isTokenString(value) ? 'a string token, as Fn.concat returns' : isResolvable(value) ? 'an IResolvable' : undefined;
+  if (listToken === 'readAtSynth' && token) {
+    problems.wrongKind.push(`${path} must be a list of its elements, which are read at synth, not a list token (got ${token})`);
+    return;
+  }
   if (!Array.isArray(value)) {
     // An IResolvable stands for a list of strings or numbers (as the kind `array` takes it), never of objects.
     if (!(typeof each === 'string' && isResolvable(value))) problems.wrongKind.push(`${path} must be a list (got ${given(value)})`);
