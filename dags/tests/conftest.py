@@ -115,12 +115,14 @@ def dag_test(dag, logical_date):
     """`dag.test()` at `logical_date`. Airflow 3.1's registers the DAG's file only while the DAG has no
     version yet, so a DAG built from another plan under the same id is registered first."""
     from migration_orchestration_lib.airflow_compat import AIRFLOW_3, AIRFLOW_VERSION
+    from orm_blocked import blocked_in_tasks
 
     if not AIRFLOW_3:
         return dag.test(execution_date=logical_date)
     if AIRFLOW_VERSION < (3, 2):
         register_for_dag_test(dag)
-    return dag.test(logical_date=logical_date)
+    with blocked_in_tasks():  # tasks without the metadata database, as on a worker
+        return dag.test(logical_date=logical_date)
 
 
 ENVIRONMENT_COLUMNS = ("hosts", "airflow", "python", "venv", "requirements", "runtime", "marker", "db_command")

@@ -23,6 +23,7 @@ from uuid import uuid4
 import pytest
 
 from conftest import database_entry, plan_with_databases, register_for_dag_test
+from orm_blocked import blocked_in_tasks
 from task_driver import RunDriver, WorkerCrashed
 from test_rehearsal import events  # noqa: F401 (the fixture)
 from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION, utc_now
@@ -550,7 +551,8 @@ def run_cutover(dag_id: str, gate: WindowsGate, client, triggerer, answers: List
     register_for_dag_test(dag)
     responder = Responder(client, dag_id, answers, triggerer)
     responder.start()
-    dag_run = dag.test()
+    with blocked_in_tasks():  # the responder's own thread keeps the database
+        dag_run = dag.test()
     responder.finish()
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     return str(dag_run.state), states, responder

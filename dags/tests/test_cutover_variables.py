@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import register_for_dag_test
+from orm_blocked import blocked_in_tasks
 from migration_orchestration_lib.airflow_compat import DAG, BaseOperator, timezone
 from migration_orchestration_lib.cutover_gate import ApprovalRecord, approval_command, approval_variable, parse_record
 from migration_orchestration_lib.cutover_services import AirflowVariableApprovals, AirflowVariableRecords
@@ -45,7 +46,8 @@ def test_the_printed_command_is_the_record_a_task_reads_and_a_task_writes_a_reco
     with DAG("approval_records", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
         ReadAndWriteApprovals(task_id="read_and_write")
     register_for_dag_test(dag)
-    dag.test()
+    with blocked_in_tasks():
+        dag.test()
 
     assert parse_record(READ["database_1"]) == (ApprovalRecord(window=WINDOW, decision="approve", by=APPROVER), None)
     assert READ["missing"] is None
@@ -69,7 +71,8 @@ def test_a_handoff_a_task_declares_is_kept_by_airflow_and_read_back():
     with DAG("handoff_records", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
         DeclareAndReadHandoff(task_id="declare")
     register_for_dag_test(dag)
-    dag.test()
+    with blocked_in_tasks():
+        dag.test()
 
     assert READ["handoff before"] is None
     assert READ["handoff after"] == "contoso-sql/database_1"
@@ -116,7 +119,8 @@ def test_records_whose_keys_a_url_would_misread_are_written_and_read_apart(monke
     with DAG("records_apart", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
         WriteAndReadKeysApart(task_id="write_and_read")
     register_for_dag_test(dag)
-    dag.test()
+    with blocked_in_tasks():
+        dag.test()
 
     expected = {key: "value %d" % number for number, key in enumerate(KEYS_APART)}
     read = dict(zip(KEYS_APART, READ["keys apart"]))
@@ -170,7 +174,8 @@ def test_a_scratch_record_a_task_deletes_leaves_no_variable_and_reads_as_none():
     with DAG("scratch_records", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
         DeleteScratchRecords(task_id="delete")
     register_for_dag_test(dag)
-    dag.test()
+    with blocked_in_tasks():
+        dag.test()
 
     assert READ["deleted"] == [None, None, None]
     from airflow.models import Variable
