@@ -101,12 +101,13 @@ class LoggingEventWriter:
     def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0), budget: Optional[timedelta] = None) -> None:
         """Nothing to prove: these events reach no alert."""
 
-    def write(self, row: Dict[str, Any], budget: Optional[timedelta] = None) -> None:
+    def write(self, row: Dict[str, Any], budget: Optional[timedelta] = None) -> bool:
         self.rows.append(row)
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         if self._events_file:
             with open(self._events_file, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row, sort_keys=True) + "\n")
+        return True
 
 
 class LogsIngestionEventWriter:
@@ -127,9 +128,9 @@ class LogsIngestionEventWriter:
 
         return LogsIngestionEventWriter(settings, client_factory)
 
-    def write(self, row: Dict[str, Any], budget: Optional[timedelta] = None) -> None:
-        """`budget`: how long the upload may take, its retries' waits included (None: within the calls' end,
-        `azure_waits.calls_end_by`)."""
+    def write(self, row: Dict[str, Any], budget: Optional[timedelta] = None) -> bool:
+        """Whether Log Analytics took `row`. `budget`: how long the upload may take, its retries' waits included (None:
+        within the calls' end, `azure_waits.calls_end_by`)."""
         log.info("migration event %s", json.dumps(row, sort_keys=True))
         try:
             self._upload(row, budget)
@@ -143,6 +144,8 @@ class LogsIngestionEventWriter:
                 type(error).__name__,
                 error,
             )
+            return False
+        return True
 
     def prove(self, row: Dict[str, Any], waited: timedelta = timedelta(0), budget: Optional[timedelta] = None) -> None:
         """Upload `row` or raise: preflight's proof that the alerts will see this run, before anything is started or

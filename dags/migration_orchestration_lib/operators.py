@@ -434,14 +434,13 @@ def write_event(must_arrive: bool = False, not_after: Optional[datetime] = None,
         waited = timedelta(seconds=fields["duration_seconds"])
         event_writer_from_environment(os.environ).prove(build_event_row(**fields), waited, budget)
         return True
-    try:
-        event_writer_from_environment(os.environ).write(build_event_row(**fields), budget)
+    try:  # a writer swallows an upload that failed (False): a rollback's `Failed` is then not marked written
+        return bool(event_writer_from_environment(os.environ).write(build_event_row(**fields), budget))
     except AirflowTaskTimeout:  # execution_timeout struck while reporting (an Exception before Airflow 2.10)
         raise
     except Exception as error:
         log.warning("Could not emit migration event %s/%s: %s", fields["database"], fields["phase"], error)
         return False
-    return True
 
 
 class RunOutcomeOperator(BaseOperator):

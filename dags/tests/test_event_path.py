@@ -239,6 +239,35 @@ def test_once_its_events_were_proven_the_run_never_fails_on_one(rehearsal_world,
     assert [(row["Phase"], row["Status"]) for row in ingestion.stored] == [("preflight", "Started")]
 
 
+def test_a_rollbacks_failed_event_the_ingestion_api_did_not_take_is_written_by_run_outcome(rehearsal_world, ingestion, monkeypatch):
+    """The rollback fails for good while the Logs Ingestion API answers 503: its `Failed`, the rollback-failed alert's
+    only sign, is not stored (a warning in the task log). `run_outcome`, the API back, writes it. Was: the writer
+    swallowed the failed upload, so the rollback marked its `Failed` written and run_outcome wrote none: no alert."""
+    from migration_orchestration_lib import rollback
+    from migration_orchestration_lib.step_context import StepFailure
+
+    def stops_for_a_person(ctx):
+        raise StepFailure("a person must decide")
+
+    monkeypatch.setattr(rollback, "roll_back", stops_for_a_person)
+    monkeypatch.setenv("MIGRATION_SIMULATE_FAILURE", "db")
+    plan, dag, world = setup(rehearsal_world)
+
+    def ingestion_down_once_the_migration_failed(task_id):
+        if not ingestion.answers and any(row["Status"] == "Failed" for row in ingestion.stored):
+            ingestion.answers = [503] * 100
+
+    driver = RunDriver(dag, observe=ingestion_down_once_the_migration_failed)
+    assert driver.run_database("db")["db.rollback"] == "failed", driver.errors
+    assert ("rollback", "Failed") not in [(row["Phase"], row["Status"]) for row in ingestion.stored]
+    ingestion.answers = []
+
+    driver.run_outcome()
+
+    rollback_failed = [row["Message"] for row in ingestion.stored if (row["Phase"], row["Status"]) == ("rollback", "Failed")]
+    assert len(rollback_failed) == 1 and "run_outcome found it failed with no event" in rollback_failed[0], rollback_failed
+
+
 def test_where_events_go_to_the_task_log_there_is_nothing_to_prove():
     """Rehearsals and hosts without an ingestion rule: preflight writes no extra event."""
     writer = LoggingEventWriter()

@@ -42,7 +42,7 @@ class Events:
 
         def write(writer, row, budget=None):
             self.rows.append((row["Phase"], row["Status"], row["Message"]))
-            original(writer, row, budget)
+            return original(writer, row, budget)
 
         monkeypatch.setattr(LoggingEventWriter, "write", write)
 

@@ -59,7 +59,7 @@ class FakeTaskInstance:
 @pytest.fixture
 def events(monkeypatch):
     rows = []
-    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: type("W", (), {"write": staticmethod(lambda row, budget=None: rows.append(row))})())
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: type("W", (), {"write": staticmethod(lambda row, budget=None: rows.append(row) or True)})())
     return rows
 
 

@@ -40,7 +40,7 @@ def events(monkeypatch):
 
     def collect(self, row, budget=None):
         rows.append(row)
-        original(self, row, budget)
+        return original(self, row, budget)
 
     monkeypatch.setattr(LoggingEventWriter, "write", collect)
     return rows

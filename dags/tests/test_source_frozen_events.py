@@ -44,7 +44,7 @@ class FreezeRecorder:
 
         def write(writer, row, budget=None):
             self.rows.append((row, not view.source_writable()))
-            original(writer, row, budget)
+            return original(writer, row, budget)
 
         monkeypatch.setattr(LoggingEventWriter, "write", write)
 
