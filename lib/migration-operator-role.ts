@@ -7,7 +7,7 @@ import { IResourceGroup } from './core/references';
 import { IMigrationService } from './migration-service';
 import { STORAGE_ACCOUNT_ID, TARGET_RESOURCE_ID } from './plan/rules';
 import { TargetKind } from './plan/types';
-import { resourceGroupIdOf, subscriptionScopeOf } from './private/arm-ids';
+import { resourceGroupIdOf, roleDefinitionIdIn } from './private/arm-ids';
 import { uniqueSuffix } from './private/naming';
 import { MIGRATION_SERVICE, RESOURCE_GROUP, checkArmId, requireProps, IF_GIVEN } from './private/prop-checks';
 import { moveFromFormerId } from './private/retired-addresses';
@@ -218,10 +218,8 @@ export class MigrationOperatorRole extends Construct {
     const assign = (assignmentId: string, definition: RoleDefinition, scope: string) =>
       assignRole(this, assignmentId, grantee, {
         resourceId: scope,
-        // In the scope's subscription, as Azure answers it and azurerm stores it: named in the stack's, an assignment on a
-        // target in another subscription was replaced on every apply (terraform-provider-azurerm#8558; ForceNew). In the
-        // stack's own subscription the value is the one it was, so nothing is replaced.
-        roleDefinitionId: `${subscriptionScopeOf(scope)}/providers/Microsoft.Authorization/roleDefinitions/${definition.roleDefinitionId}`,
+        // In the stack's own subscription the value is the one it was (its role_definition_resource_id): nothing is replaced.
+        roleDefinitionId: roleDefinitionIdIn(scope, definition),
         description: options.description ?? `${definition.nameInput} for ${id}`,
       });
     const assignAll = (prefix: string, definition: RoleDefinition, scopes: readonly string[]) =>

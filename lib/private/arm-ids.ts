@@ -24,9 +24,18 @@ export function resourceGroupIdOf(scope: IConstruct, prop: string, resourceId: s
  * `/subscriptions/<s>` of an ARM id that starts with it (a resource group's, a resource's); a
  * reference's is left to Terraform: the id's first three `/`-separated parts, joined again.
  */
-export function subscriptionScopeOf(resourceId: string): string {
+function subscriptionScopeOf(resourceId: string): string {
   if (Token.isUnresolved(resourceId)) return Fn.join('/', Token.asList(Fn.slice(Fn.split('/', resourceId), 0, 3)));
   return resourceId.split('/').slice(0, 3).join('/');
+}
+
+/**
+ * A custom role's id as Azure answers it in an assignment on `scope`: in the scope's subscription. azurerm stores that
+ * answer in the ForceNew `role_definition_id`, so an id named in another subscription (the role definition's
+ * `role_definition_resource_id`) replaces the assignment on every apply (terraform-provider-azurerm#8558).
+ */
+export function roleDefinitionIdIn(scope: string, definition: { readonly roleDefinitionId: string }): string {
+  return `${subscriptionScopeOf(scope)}/providers/Microsoft.Authorization/roleDefinitions/${definition.roleDefinitionId}`;
 }
 
 /** Diagnostic settings for blobs target the account's blob service, not the account. */

@@ -6,7 +6,7 @@ import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-
 import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { resourceName } from '../naming';
-import { subscriptionScopeOf } from '../arm-ids';
+import { roleDefinitionIdIn } from '../arm-ids';
 import { ILogAnalyticsWorkspace } from '../../core/references';
 import { HostPlacement } from '../host-placement';
 
@@ -116,12 +116,8 @@ export class AirflowCluster extends Construct {
     });
     const networkRole = new RoleAssignment(this, 'ControlPlaneJoinsSubnet', {
       scope: props.nodeSubnetId,
-      // In the subnet's subscription: Azure answers a custom role's id in the assignment scope's subscription,
-      // and azurerm would replace an assignment named with another's on every apply (terraform-provider-azurerm#8558).
-      roleDefinitionId:
-        otherGroup === undefined
-          ? subnetRole.roleDefinitionResourceId
-          : `${subscriptionScopeOf(otherGroup)}/providers/Microsoft.Authorization/roleDefinitions/${subnetRole.roleDefinitionId}`,
+      // A named subnet may be in another subscription (roleDefinitionIdIn); the created one is in the stack's.
+      roleDefinitionId: otherGroup === undefined ? subnetRole.roleDefinitionResourceId : roleDefinitionIdIn(otherGroup, subnetRole),
       principalId: controlPlane.principalId,
       principalType: 'ServicePrincipal',
       description: 'AKS control plane joins the node subnet (Airflow host)',
