@@ -28,7 +28,7 @@ export interface ReceivedRequest {
 
 /**
  * A response the fake gives instead of the normal one, `times` times, for requests on one file path, on an
- * identity endpoint's path or on Entra ID's token endpoint's path (`/{tenant}/oauth2/v2.0/token`; any token endpoint's, for `'hang'`).
+ * identity endpoint's path, on an OIDC request URL's path or on Entra ID's token endpoint's path (`/{tenant}/oauth2/v2.0/token`; any token endpoint's, for `'hang'`).
  */
 export interface InjectedFailure {
   /**
@@ -91,6 +91,9 @@ export interface FakeManagedIdentities {
 
 /** Where the fake serves the job's OIDC token endpoint (Azure Pipelines gives its URL in `SYSTEM_OIDCREQUESTURI`). */
 export const AZURE_PIPELINES_OIDC_PATH = '/project/_apis/distributedtask/hubs/build/plans/plan/jobs/job/oidctoken';
+/** Where the fake answers GitHub Actions' ID token request (ACTIONS_ID_TOKEN_REQUEST_URL). */
+export const GITHUB_OIDC_PATH = '/github/idtoken';
+const OIDC_REQUEST_PATHS = [GITHUB_OIDC_PATH, AZURE_PIPELINES_OIDC_PATH];
 /** Where the fake serves the Instance Metadata Service's token endpoint (the path IMDS has at 169.254.169.254). */
 export const IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
 /** Where the fake serves an App Service identity endpoint (App Service gives its URL in `IDENTITY_ENDPOINT`). */
@@ -170,7 +173,12 @@ export class FakeFabric {
       }
       return this.issueToken(new URLSearchParams(body.toString('utf8')), response);
     }
-    if (request.method === 'GET' && url.pathname === '/github/idtoken') {
+    const oidcFailure = OIDC_REQUEST_PATHS.includes(url.pathname) ? this.failures.get(url.pathname) : undefined;
+    if (oidcFailure && oidcFailure.times > 0 && typeof oidcFailure.status === 'number') {
+      this.failures.set(url.pathname, { ...oidcFailure, times: oidcFailure.times - 1 });
+      return reply(response, oidcFailure.status, { message: 'injected failure' }, injectedHeaders(oidcFailure));
+    }
+    if (request.method === 'GET' && url.pathname === GITHUB_OIDC_PATH) {
       const allowed = request.headers.authorization === `Bearer ${this.options.githubRequestToken}`;
       const audience = url.searchParams.get('audience') === 'api://AzureADTokenExchange';
       return allowed && audience ? reply(response, 200, { value: this.options.clientAssertion }) : reply(response, 401, {});

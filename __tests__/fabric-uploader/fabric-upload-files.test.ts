@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, IMDS_TOKEN_PATH, InjectedFailure } from './fabric-files-api-fake';
+import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, GITHUB_OIDC_PATH, IMDS_TOKEN_PATH, InjectedFailure } from './fabric-files-api-fake';
 
 /** The uploader runs as the deployment step would run it: a separate node process. */
 // One or two such processes per test: seconds each when npm test runs the DAG's tests beside jest on two cores.
@@ -797,6 +797,37 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       ]);
     });
 
+    /** What a GitHub Actions job with `id-token: write` has in its environment. */
+    const githubActionsStep = () => ({
+      ARM_USE_OIDC: 'true',
+      ARM_CLIENT_ID: CLIENT,
+      ARM_TENANT_ID: TENANT,
+      ACTIONS_ID_TOKEN_REQUEST_URL: `${fake.origin}${GITHUB_OIDC_PATH}`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'github-request-token',
+    });
+    it.each([
+      ['a 503', { status: 503, times: 2, retryAfterSeconds: 1 }],
+      ['a 429 with retry-after-ms', { status: 429, times: 1, headers: { 'retry-after-ms': '200' } }],
+    ])('asks GitHub for the ID token again after %s, as @actions/core does, and signs in', async (_, failure) => {
+      fake.failures.set(GITHUB_OIDC_PATH, failure);
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, githubActionsStep());
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(fake.requests.filter((request) => request.path === GITHUB_OIDC_PATH)).toHaveLength(failure.times + 1);
+      const tokenRequests = fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
+      expect(tokenRequests.map((request) => request.form?.client_assertion)).toEqual([ASSERTION]);
+    });
+
+    it('fails with GitHub\'s answer, never the request token, when the ID token request still fails after four tries', async () => {
+      fake.failures.set(GITHUB_OIDC_PATH, { status: 502, times: 9, headers: { 'retry-after-ms': '100' } });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, githubActionsStep());
+      expect(result.code).toBe(1);
+      expect(fake.requests.filter((request) => request.path === GITHUB_OIDC_PATH)).toHaveLength(4);
+      expect(result.stderr).toContain('the OIDC request URL refused an ID token: HTTP 502');
+      expect(result.stderr).not.toContain('github-request-token');
+      expect(fake.puts).toEqual([]);
+    });
+
     it('reads the OIDC switch as the Fabric provider does: 1 is on', async () => {
       const env = { FABRIC_USE_OIDC: '1', FABRIC_CLIENT_ID: CLIENT, FABRIC_TENANT_ID: TENANT, FABRIC_OIDC_TOKEN: ASSERTION };
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, env);
@@ -1078,6 +1109,15 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
       expect(tokenRequest?.form).toMatchObject({ client_id: CLIENT, client_assertion: ASSERTION });
       expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
       expect(result.stdout + result.stderr).not.toContain(SYSTEM_ACCESS_TOKEN);
+    });
+
+    it('asks Azure DevOps again after a 503, as azidentity\'s pipeline does, and signs in', async () => {
+      fake.failures.set(AZURE_PIPELINES_OIDC_PATH, { status: 503, times: 2, retryAfterSeconds: 1 });
+      const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, pipelineStep());
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(pipelineRequests()).toHaveLength(3);
+      expect(fake.puts[0].authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
     });
 
     it('signs the service connection in at AZURE_AUTHORITY_HOST whatever FABRIC_ENVIRONMENT says, as the provider (which gives its credential no cloud) does', async () => {

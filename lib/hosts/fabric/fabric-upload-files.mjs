@@ -486,9 +486,10 @@ function identityEndpointWaits(imds) {
 }
 
 /**
- * The waits of Entra ID's token endpoint's calls, as azcore's default retry policy waits: at most ENTRA_ATTEMPTS
- * tries, after the wait it asks for, none when that is over 60 s (its MaxRetryDelay), else a backoff of 2, 4, 8 s;
- * none that would end past the sign-in's deadline, so Entra ID's answer, not a timeout, fails the step.
+ * The waits of a sign-in's calls (Entra ID's token endpoint, the OIDC request URLs), as azcore's default retry policy
+ * waits: at most ENTRA_ATTEMPTS tries, after the wait it asks for, none when that is over 60 s (its MaxRetryDelay),
+ * else a backoff of 2, 4, 8 s; none that would end past the sign-in's deadline, so the endpoint's answer, not a
+ * timeout, fails the step.
  * @param {SignInLimit} limit
  * @returns {(attempt: number, response?: Response) => number | undefined}
  */
@@ -822,7 +823,10 @@ async function federatedToken(env, limit) {
       url.searchParams.set('audience', 'api://AzureADTokenExchange');
     }
     const headers = { Accept: 'application/json', Authorization: `Bearer ${requestToken}` };
-    const response = await fetch(url, { headers, signal: signInDeadline(limit) }).catch((error) => {
+    // Asked again on a dropped connection, 408, 429 and 5xx within the sign-in's limit, as @actions/core's getIDToken
+    // (actions/toolkit oidc-utils.ts: an HttpClient with allowRetries) asks GitHub again.
+    const init = { headers, signal: signInDeadline(limit) };
+    const response = await fetchRetrying(url.href, init, RETRIABLE, true, entraWaits(limit)).catch((error) => {
       // The origin only: the provider keeps the whole request URL out of its logs.
       throw new UploadError(`cannot reach the OIDC request URL at ${url.origin} (${timedOut(error, limit) ?? error.cause?.code ?? error.message})`);
     });
@@ -873,7 +877,7 @@ async function azurePipelinesToken(env, serviceConnectionId, limit) {
   const url = urlOf(env.SYSTEM_OIDCREQUESTURI, 'SYSTEM_OIDCREQUESTURI');
   url.searchParams.set('api-version', '7.1');
   url.searchParams.set('serviceConnectionId', serviceConnectionId);
-  const response = await fetch(url, {
+  const init = {
     method: 'POST',
     headers: {
       Authorization: `Bearer ${requestToken}`,
@@ -882,7 +886,10 @@ async function azurePipelinesToken(env, serviceConnectionId, limit) {
       'X-TFS-FedAuthRedirect': 'Suppress',
     },
     signal: signInDeadline(limit),
-  }).catch((error) => {
+  };
+  // azidentity sends this request through its client's pipeline (doForClient), whose retry policy asks again on a
+  // dropped connection, 408, 429 and 5xx: so does this, within the sign-in's limit.
+  const response = await fetchRetrying(url.href, init, RETRIABLE, true, entraWaits(limit)).catch((error) => {
     throw new UploadError(`cannot reach Azure DevOps' OIDC endpoint ${url.origin}${url.pathname} (${timedOut(error, limit) ?? error.cause?.code ?? error.message})`);
   });
   const body = await response.json().catch(() => ({}));
