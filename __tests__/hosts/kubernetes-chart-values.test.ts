@@ -72,6 +72,16 @@ describe('the Helm values against the pinned chart schema', () => {
     expect(budgets(synthesizedValues('KubernetesExecutor'))).toEqual(expected);
   });
 
+  it('sets the Celery worker count as workers.celery.replicas too: where the chart gives it a default, workers.replicas alone is ignored', () => {
+    // apache/airflow#59730 deprecates workers.replicas for workers.celery.replicas, and the worker
+    // deployment takes `workers.celery.replicas | default workers.replicas`; upstream's
+    // helm-tests test_workers_replicas has a chart line where {replicas: 2} alone renders 1 replica.
+    const workerCounts = (of: AirflowChartValues) => ({ replicas: of.workers.replicas, celery: of.workers.celery });
+    expect(workerCounts(values)).toEqual({ replicas: 2, celery: { replicas: 2 } });
+    expect(workerCounts(synthesizedValues('CeleryExecutor', 5))).toEqual({ replicas: 5, celery: { replicas: 5 } });
+    expect(workerCounts(synthesizedValues('KubernetesExecutor'))).toEqual({ replicas: 0, celery: { replicas: 0 } });
+  });
+
   it('fails on a disruption budget key the chart does not have (planted: scheduler.podDisruptionBudget.maxUnavailable)', () => {
     const bad = clone(values);
     bad.scheduler.podDisruptionBudget.maxUnavailable = 1;

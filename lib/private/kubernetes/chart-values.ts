@@ -78,8 +78,15 @@ export interface AirflowChartValues {
   readonly redis: { readonly enabled: boolean; readonly passwordSecretName?: string; readonly podAnnotations?: Readonly<Record<string, string>> };
   readonly statsd: { readonly enabled: true };
   readonly scheduler: ReplicatedComponentValues & { readonly podDisruptionBudget: PodDisruptionBudgetValues };
-  /** With one service account for Celery workers and KubernetesExecutor pods alike. */
-  readonly workers: ReplicatedComponentValues & { readonly useWorkerDedicatedServiceAccounts: false };
+  /**
+   * With one service account for Celery workers and KubernetesExecutor pods alike. `replicas` is
+   * deprecated for `celery.replicas` (apache/airflow#59730), which wins whenever it is not null: the
+   * host sets both to the Celery worker count, so no chart default of `celery.replicas` replaces it.
+   */
+  readonly workers: ReplicatedComponentValues & {
+    readonly useWorkerDedicatedServiceAccounts: false;
+    readonly celery: { readonly replicas: number };
+  };
   readonly triggerer: ReplicatedComponentValues & { readonly enabled: true };
   /** Parses DAG files only (no task code, no secrets backend): no Azure identity. */
   readonly dagProcessor: { readonly enabled: true; readonly replicas: number };
@@ -207,6 +214,7 @@ export interface AirflowChartValuesInput {
 /** The chart values of the Kubernetes host. */
 export function airflowChartValues(input: AirflowChartValuesInput): AirflowChartValues {
   const celery = input.executor === 'CeleryExecutor';
+  const celeryWorkers = celery ? input.celeryWorkers : 0;
   const secretsGeneration = { [SECRETS_GENERATION_ANNOTATION]: input.secretsGeneration };
   // AKS drains nodes for upgrades, node-image updates and autoscaler scale-down, several at a time with
   // maxSurge, and evicts through the eviction API: without a budget both replicas can go at once.
@@ -249,8 +257,9 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
     statsd: { enabled: true },
     scheduler: { ...component(AIRFLOW_SERVICE_ACCOUNTS.scheduler, input.replicas), podDisruptionBudget },
     workers: {
-      ...component(AIRFLOW_SERVICE_ACCOUNTS.workers, celery ? input.celeryWorkers : 0),
+      ...component(AIRFLOW_SERVICE_ACCOUNTS.workers, celeryWorkers),
       useWorkerDedicatedServiceAccounts: false,
+      celery: { replicas: celeryWorkers },
     },
     triggerer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.triggerer, input.replicas), enabled: true },
     dagProcessor: { enabled: true, replicas: 1 },
