@@ -26,8 +26,8 @@ function describeError(error: ErrorObject): string {
 }
 
 /** The values the synthesized helm_release carries (its `values` is the JSON of the typed values). */
-function synthesizedValues(executor?: 'CeleryExecutor' | 'KubernetesExecutor'): AirflowChartValues {
-  const { synth } = kubernetesHostStack(executor ? { executor } : {});
+function synthesizedValues(executor?: 'CeleryExecutor' | 'KubernetesExecutor', celeryWorkers?: number): AirflowChartValues {
+  const { synth } = kubernetesHostStack({ ...(executor ? { executor } : {}), ...(celeryWorkers === undefined ? {} : { celeryWorkers }) });
   const release = Object.values(synth.resource.helm_release)[0] as { values: string[] };
   return JSON.parse(release.values[0]) as AirflowChartValues;
 }
@@ -57,6 +57,35 @@ describe('the Helm values against the pinned chart schema', () => {
 
   it('accepts the values the host synthesizes with KubernetesExecutor', () => {
     expect(problems(synthesizedValues('KubernetesExecutor'))).toEqual([]);
+  });
+
+  it('gives the scheduler, API server and PgBouncer a disruption budget: an AKS drain (several nodes at once with maxSurge) evicts one replica at a time', () => {
+    const budgets = (of: AirflowChartValues) => ({
+      scheduler: of.scheduler.podDisruptionBudget,
+      apiServer: of.apiServer.podDisruptionBudget,
+      pgbouncer: of.pgbouncer.podDisruptionBudget,
+    });
+    // maxUnavailable alone: the chart renders `config` as it is, and a budget with minAvailable too is refused.
+    const oneAtATime = { enabled: true, config: { maxUnavailable: 1 } };
+    const expected = { scheduler: oneAtATime, apiServer: oneAtATime, pgbouncer: oneAtATime };
+    expect(budgets(values)).toEqual(expected);
+    expect(budgets(synthesizedValues('KubernetesExecutor'))).toEqual(expected);
+  });
+
+  it('sets the Celery worker count as workers.celery.replicas too: where the chart gives it a default, workers.replicas alone is ignored', () => {
+    // apache/airflow#59730 deprecates workers.replicas for workers.celery.replicas, and the worker
+    // deployment takes `workers.celery.replicas | default workers.replicas`; upstream's
+    // helm-tests test_workers_replicas has a chart line where {replicas: 2} alone renders 1 replica.
+    const workerCounts = (of: AirflowChartValues) => ({ replicas: of.workers.replicas, celery: of.workers.celery });
+    expect(workerCounts(values)).toEqual({ replicas: 2, celery: { replicas: 2 } });
+    expect(workerCounts(synthesizedValues('CeleryExecutor', 5))).toEqual({ replicas: 5, celery: { replicas: 5 } });
+    expect(workerCounts(synthesizedValues('KubernetesExecutor'))).toEqual({ replicas: 0, celery: { replicas: 0 } });
+  });
+
+  it('fails on a disruption budget key the chart does not have (planted: scheduler.podDisruptionBudget.maxUnavailable)', () => {
+    const bad = clone(values);
+    bad.scheduler.podDisruptionBudget.maxUnavailable = 1;
+    expect(problems(bad)).toContain('/scheduler/podDisruptionBudget: must NOT have additional properties (maxUnavailable)');
   });
 
   it('fails on a renamed nested key (planted: pgbouncer.configSecret)', () => {

@@ -29,6 +29,13 @@ export interface ReplicatedComponentValues extends ComponentValues {
   readonly replicas: number;
 }
 
+/** `<component>.podDisruptionBudget`: the chart renders a `PodDisruptionBudget` for the component's pods. */
+export interface PodDisruptionBudgetValues {
+  readonly enabled: true;
+  /** The chart's default; `minAvailable` is the alternative, never both. */
+  readonly config: { readonly maxUnavailable: 1 };
+}
+
 /** A Kubernetes `Volume` (projected config maps only: the DAG folder). */
 export interface ProjectedVolume {
   readonly name: string;
@@ -66,16 +73,27 @@ export interface AirflowChartValues {
     readonly ssl: { readonly ca: string };
     readonly metricsExporterSidecar: { readonly statsSecretName: string; readonly statsSecretKey: string };
     readonly podAnnotations: Readonly<Record<string, string>>;
+    readonly podDisruptionBudget: PodDisruptionBudgetValues;
   };
   readonly redis: { readonly enabled: boolean; readonly passwordSecretName?: string; readonly podAnnotations?: Readonly<Record<string, string>> };
   readonly statsd: { readonly enabled: true };
-  readonly scheduler: ReplicatedComponentValues;
-  /** With one service account for Celery workers and KubernetesExecutor pods alike. */
-  readonly workers: ReplicatedComponentValues & { readonly useWorkerDedicatedServiceAccounts: false };
+  readonly scheduler: ReplicatedComponentValues & { readonly podDisruptionBudget: PodDisruptionBudgetValues };
+  /**
+   * With one service account for Celery workers and KubernetesExecutor pods alike. `replicas` is
+   * deprecated for `celery.replicas` (apache/airflow#59730), which wins whenever it is not null: the
+   * host sets both to the Celery worker count, so no chart default of `celery.replicas` replaces it.
+   */
+  readonly workers: ReplicatedComponentValues & {
+    readonly useWorkerDedicatedServiceAccounts: false;
+    readonly celery: { readonly replicas: number };
+  };
   readonly triggerer: ReplicatedComponentValues & { readonly enabled: true };
   /** Parses DAG files only (no task code, no secrets backend): no Azure identity. */
   readonly dagProcessor: { readonly enabled: true; readonly replicas: number };
-  readonly apiServer: ReplicatedComponentValues & { readonly defaultUser: { readonly enabled: false } };
+  readonly apiServer: ReplicatedComponentValues & {
+    readonly defaultUser: { readonly enabled: false };
+    readonly podDisruptionBudget: PodDisruptionBudgetValues;
+  };
   /** Airflow 2's webserver section; its default user is switched off too, whatever the chart reads. */
   readonly webserver: { readonly defaultUser: { readonly enabled: false } };
   readonly dags: { readonly persistence: { readonly enabled: false }; readonly gitSync: { readonly enabled: false } };
@@ -182,7 +200,10 @@ export interface AirflowChartValuesInput {
   readonly secretsGeneration: string;
   /** Environment of every Airflow container (ids and endpoints only). */
   readonly environment: Readonly<Record<string, string>>;
-  /** Replicas of the scheduler, API server, triggerer and PgBouncer (2 survives a node drain). */
+  /**
+   * Replicas of the scheduler, API server, triggerer and PgBouncer (2 survives a node drain: the
+   * scheduler's, API server's and PgBouncer's disruption budgets let a drain evict one pod at a time).
+   */
   readonly replicas: number;
   /** Celery workers (CeleryExecutor only). */
   readonly celeryWorkers: number;
@@ -193,7 +214,11 @@ export interface AirflowChartValuesInput {
 /** The chart values of the Kubernetes host. */
 export function airflowChartValues(input: AirflowChartValuesInput): AirflowChartValues {
   const celery = input.executor === 'CeleryExecutor';
+  const celeryWorkers = celery ? input.celeryWorkers : 0;
   const secretsGeneration = { [SECRETS_GENERATION_ANNOTATION]: input.secretsGeneration };
+  // AKS drains nodes for upgrades, node-image updates and autoscaler scale-down, several at a time with
+  // maxSurge, and evicts through the eviction API: without a budget both replicas can go at once.
+  const podDisruptionBudget: PodDisruptionBudgetValues = { enabled: true, config: { maxUnavailable: 1 } };
   const component = (serviceAccount: string, replicas: number): ReplicatedComponentValues => ({
     replicas,
     labels: { [WORKLOAD_IDENTITY_LABEL]: 'true' },
@@ -226,18 +251,20 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
       ssl: { ca: POSTGRES_ROOT_CA_BUNDLE },
       metricsExporterSidecar: { statsSecretName: input.secrets.database, statsSecretKey: 'stats-connection' },
       podAnnotations: secretsGeneration,
+      podDisruptionBudget,
     },
     redis: celery ? { enabled: true, passwordSecretName: input.secrets.redis, podAnnotations: secretsGeneration } : { enabled: false },
     statsd: { enabled: true },
-    scheduler: component(AIRFLOW_SERVICE_ACCOUNTS.scheduler, input.replicas),
+    scheduler: { ...component(AIRFLOW_SERVICE_ACCOUNTS.scheduler, input.replicas), podDisruptionBudget },
     workers: {
-      ...component(AIRFLOW_SERVICE_ACCOUNTS.workers, celery ? input.celeryWorkers : 0),
+      ...component(AIRFLOW_SERVICE_ACCOUNTS.workers, celeryWorkers),
       useWorkerDedicatedServiceAccounts: false,
+      celery: { replicas: celeryWorkers },
     },
     triggerer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.triggerer, input.replicas), enabled: true },
     dagProcessor: { enabled: true, replicas: 1 },
     // No admin/admin user: people sign in through whatever auth the platform team configures.
-    apiServer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.apiServer, input.replicas), defaultUser: { enabled: false } },
+    apiServer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.apiServer, input.replicas), defaultUser: { enabled: false }, podDisruptionBudget },
     webserver: { defaultUser: { enabled: false } },
     dags: { persistence: { enabled: false }, gitSync: { enabled: false } },
     volumes: [input.dagVolume],

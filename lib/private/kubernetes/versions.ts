@@ -8,7 +8,11 @@ import { AIRFLOW_VERSION_OF_HOST } from '../airflow-versions';
 export const AIRFLOW_CHART = {
   repository: 'https://airflow.apache.org',
   name: 'airflow',
-  // 1.22.0 (2026-06-13) is the newest release; it defaults to Airflow 3.2.2 and runs 3.3.x images.
+  // 1.22.0 (in the repository's index since 2026-06-04, apache/airflow-site#1554) is the newest 1.x
+  // release; it defaults to Airflow 3.2.2 and runs 3.3.x images. The host's `workers.replicas`,
+  // `workers.labels` and `workers.serviceAccount` are deprecated for `workers.celery.*` and
+  // `workers.kubernetes.*` (chart newsfragments 59730, 65030, 64730), and chart 2.0 removes them
+  // (66671): a move to 2.x moves them.
   version: '1.22.0',
 } as const;
 
