@@ -213,11 +213,9 @@ export const EVENT_INGESTION: RequiredFields<IEventIngestion> = { endpointUrl: '
 export const MIGRATION_SERVICE: RequiredFields<IMigrationService> = { id: 'string', name: 'string' };
 export const DAG_BUNDLE: RequiredFields<DagBundle> = {
   files: { each: { blobName: 'string', content: 'string', contentMd5: 'string', contentType: 'string' } },
-  requirements: { each: 'string' },
+  requirements: { each: 'string', listToken: 'readAtSynth' },
   contentHash: 'string',
 };
-/** A list of strings, each checked when given: `props.<field>[<index>] must be a string`. */
-export const STRINGS = { ifGiven: { each: 'string' } } as const;
 /** A list of strings the construct hands to Terraform as it is: a list token (`Fn.concat`, `Token.asList`) passes too. */
 export const PASSED_ON_STRINGS = { ifGiven: { each: 'string', listToken: 'passedOn' } } as const;
 /** A list of strings whose elements the construct reads at synth: a list token is refused by name. */
