@@ -309,6 +309,11 @@ test.each([
   ['KubernetesAirflowHost', { authorizedIpRanges: ['10.0.0.0/8', 42] }, 'props.authorizedIpRanges[1] must be a string (got the number 42)'],
   ['MigrationMonitoring', { emails: [['dba@contoso.example']] }, 'props.emails[0] must be a string (got a list)'],
   ['ExternalAirflowHost', { bundle: { files: [{ blobName: 'dags/a.py', content: 42, contentMd5: 'm', contentType: 't' }], requirements: ['x'], contentHash: 'h' } }, 'props.bundle.files[0].content must be a string (got the number 42)'],
+  // An alert's options and defaults, read at synth (autoMitigate decides whether a log alert's frequency is allowed).
+  ['MigrationMonitoring', { alertDefaults: { enabled: 'false' } }, 'props.alertDefaults.enabled must be true or false (got the string "false")'],
+  ['DatabaseMigrationStack', { monitoring: { migrationFailedAlert: { autoMitigate: 'false' } } }, 'props.monitoring.migrationFailedAlert.autoMitigate must be true or false (got the string "false")'],
+  ['DatabaseMigrationStack', { monitoring: { alertDefaults: { runbookUrl: 42 } } }, 'props.monitoring.alertDefaults.runbookUrl must be a string (got the number 42)'],
+  ['DataFactoryAirflowHost', { airflowAlerts: { taskFailures: { windowMinutes: '15' } } }, 'props.airflowAlerts.taskFailures.windowMinutes must be a number (got the string "15")'],
   // A resolvable is no boolean: the construct reads `preventDestroy` at synth, where any object is true.
   ['MigrationMonitoring', { preventDestroy: Lazy.anyValue({ produce: () => false }) }, 'props.preventDestroy must be true or false (got an IResolvable)'],
 ] as const)('%s with %j names the nested field of the wrong kind', (name, given, message) => {
