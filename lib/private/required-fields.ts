@@ -15,9 +15,9 @@
  * returns the `any` of `Fn.merge`, `Fn.tomap`, `Fn.lookup` ... as a string token. `listOrMap`: a
  * list or an object handed to Terraform as it is (AzAPI's `responseExportValues`), or a token.
  */
-export type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'map' | 'listOrMap' | 'function' | 'construct';
+export type Kind = 'string' | 'number' | 'boolean' | 'object' | 'map' | 'listOrMap' | 'function' | 'construct';
 
-/** The kinds a TypeScript type allows (a union allows each of its members' kinds). */
+/** The kinds a TypeScript type allows (a union allows each of its members' kinds); a list has none: its rule is `EachElement`. */
 export type KindOf<Value> = Value extends string
   ? 'string'
   : Value extends number
@@ -25,7 +25,7 @@ export type KindOf<Value> = Value extends string
     : Value extends boolean
       ? 'boolean'
       : Value extends readonly unknown[]
-        ? 'array'
+        ? never
         : Value extends (...args: never[]) => unknown
           ? 'function'
           : Value extends Readonly<Record<string, unknown>>
@@ -139,7 +139,6 @@ const ACCEPTS: { readonly [Of in Kind]: (value: unknown) => boolean } = {
   string: (value) => typeof value === 'string' || isResolvable(value),
   number: (value) => typeof value === 'number' || isResolvable(value),
   boolean: (value) => typeof value === 'boolean',
-  array: (value) => Array.isArray(value) || isResolvable(value),
   object: isPlainObject,
   map: (value) => isPlainObject(value) || isTokenString(value),
   listOrMap: (value) => Array.isArray(value) || isPlainObject(value) || isTokenString(value),
@@ -151,7 +150,6 @@ const A_KIND: { readonly [Of in Kind]: string } = {
   string: 'a string',
   number: 'a number',
   boolean: 'true or false',
-  array: 'a list',
   object: 'an object',
   map: 'an object',
   listOrMap: 'a list or an object',
