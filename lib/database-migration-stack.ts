@@ -23,7 +23,7 @@ import { MigrationPlan } from './plan/types';
 import { warnUnknownRegion } from './private/azure-regions';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
-import { KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from './private/prop-checks';
+import { ALERT_DEFAULTS, ALERT_OPTIONS, KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from './private/prop-checks';
 import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { BuiltInRole } from './private/role-names';
@@ -148,7 +148,22 @@ export class DatabaseMigrationStack extends TerraformStack {
         eventsTable: IF_GIVEN.string,
         preventDestroy: IF_GIVEN.boolean,
         lock: LOCK,
-        monitoring: IF_GIVEN.object,
+        // Not listed: migrationStalledAlert and sourceFrozenTooLongAlert, which may also be false (no kind of the table says "an object or false").
+        monitoring: {
+          ifGiven: {
+            alertDefaults: ALERT_DEFAULTS,
+            migrationFailedAlert: ALERT_OPTIONS,
+            rollbackFailedAlert: ALERT_OPTIONS,
+            migrationRunningLongAlert: ALERT_OPTIONS,
+            cutoverAwaitingApprovalAlert: ALERT_OPTIONS,
+            cutoverPostponedAlert: ALERT_OPTIONS,
+            eventIngestionErrorsAlert: ALERT_OPTIONS,
+            selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
+            airflowTaskFailuresAlert: ALERT_OPTIONS,
+            airflowDagImportErrorsAlert: ALERT_OPTIONS,
+            customAlerts: IF_GIVEN.object,
+          },
+        },
         orchestration: { ifGiven: { keyVault: { ifGiven: KEY_VAULT }, keyVaultName: IF_GIVEN.string, publicNetworkEnabled: IF_GIVEN.boolean } },
         dagStorage: DAG_STORAGE_SETTINGS,
         deployerPrincipalId: IF_GIVEN.string,

@@ -15,6 +15,7 @@ const WRONG: Record<string, readonly [wrong: unknown, expected: string, got: str
   boolean: ['false', 'true or false', 'the string "false"'],
   array: ['a@b.c', 'a list', 'the string "a@b.c"'],
   object: ['plan.yaml', 'an object', 'the string "plan.yaml"'],
+  listOrMap: ['properties.id', 'a list or an object', 'the string "properties.id"'],
   construct: [{}, 'a construct', 'an object'],
 };
 type Kind = keyof typeof WRONG;
@@ -260,8 +261,17 @@ const OPTIONAL_KINDS: Record<string, Readonly<Record<string, Kind>>> = {
   },
   MigrationEventIngestion: { location: 'string', eventsTable: 'string', tags: 'object' },
   AzapiProvider: { alias: 'string', subscriptionId: 'string' },
-  AzapiResource: { location: 'string', body: 'object', sensitiveBody: 'object', sensitiveBodyVersion: 'object', identity: 'object', tags: 'object', schemaValidationEnabled: 'boolean' },
-  AzapiResourceAction: { method: 'string', body: 'object', when: 'string' },
+  AzapiResource: {
+    location: 'string',
+    body: 'object',
+    sensitiveBody: 'object',
+    sensitiveBodyVersion: 'object',
+    identity: 'object',
+    tags: 'object',
+    schemaValidationEnabled: 'boolean',
+    responseExportValues: 'listOrMap',
+  },
+  AzapiResourceAction: { method: 'string', body: 'object', when: 'string', responseExportValues: 'listOrMap', sensitiveResponseExportValues: 'listOrMap' },
   FabricProvider: { alias: 'string', tenantId: 'string', useCli: 'boolean', useOidc: 'boolean', useMsi: 'boolean' },
   FabricWorkspace: { description: 'string', capacityId: 'string' },
   FabricApacheAirflowJob: { description: 'string', definition: 'object', definitionUpdateEnabled: 'boolean' },
@@ -299,8 +309,13 @@ test.each([
   ['KubernetesAirflowHost', { authorizedIpRanges: ['10.0.0.0/8', 42] }, 'props.authorizedIpRanges[1] must be a string (got the number 42)'],
   ['MigrationMonitoring', { emails: [['dba@contoso.example']] }, 'props.emails[0] must be a string (got a list)'],
   ['ExternalAirflowHost', { bundle: { files: [{ blobName: 'dags/a.py', content: 42, contentMd5: 'm', contentType: 't' }], requirements: ['x'], contentHash: 'h' } }, 'props.bundle.files[0].content must be a string (got the number 42)'],
+  // An alert's options and defaults, read at synth (autoMitigate decides whether a log alert's frequency is allowed).
+  ['MigrationMonitoring', { alertDefaults: { enabled: 'false' } }, 'props.alertDefaults.enabled must be true or false (got the string "false")'],
+  ['DatabaseMigrationStack', { monitoring: { migrationFailedAlert: { autoMitigate: 'false' } } }, 'props.monitoring.migrationFailedAlert.autoMitigate must be true or false (got the string "false")'],
+  ['DatabaseMigrationStack', { monitoring: { alertDefaults: { runbookUrl: 42 } } }, 'props.monitoring.alertDefaults.runbookUrl must be a string (got the number 42)'],
+  ['DataFactoryAirflowHost', { airflowAlerts: { taskFailures: { windowMinutes: '15' } } }, 'props.airflowAlerts.taskFailures.windowMinutes must be a number (got the string "15")'],
   // A resolvable is no boolean: the construct reads `preventDestroy` at synth, where any object is true.
-  ['MigrationMonitoring', { preventDestroy: Lazy.anyValue({ produce: () => false }) }, 'props.preventDestroy must be true or false (got an object)'],
+  ['MigrationMonitoring', { preventDestroy: Lazy.anyValue({ produce: () => false }) }, 'props.preventDestroy must be true or false (got an IResolvable)'],
 ] as const)('%s with %j names the nested field of the wrong kind', (name, given, message) => {
   expect(build(name, propsWith(name, given))?.message).toMatch(namesAmongWrongFields(name, message));
 });
@@ -322,7 +337,7 @@ test('tokens pass where the type allows one: string, number and list tokens, and
   const resolvable = Lazy.anyValue({ produce: () => 'x' });
   const tokens = { text: Token.asString(ref('var.a')), count: Token.asNumber(ref('var.b')), list: Token.asList(ref('var.c')), resolvable: resolvable as unknown as string, strings: resolvable as unknown as string[] };
   expect(() =>
-    requireProps(stack, 'x', 'Test', tokens, { text: 'string', count: 'number', list: { each: 'string' }, resolvable: 'string', strings: { each: 'string' } }),
+    requireProps(stack, 'x', 'Test', tokens, { text: 'string', count: 'number', list: { each: 'string', listToken: 'passedOn' }, resolvable: 'string', strings: { each: 'string', listToken: 'passedOn' } }),
   ).not.toThrow();
 });
 
@@ -386,19 +401,109 @@ test('a list handed on as it is still refuses a plain string, and names a wrong 
   expect(azapi(['/subscriptions/s/id', 42])).toThrow('props.identity.identityIds[1] must be a string (got the number 42)');
 });
 
+test.each(LIST_TOKENS)('KubernetesAirflowHost authorizedIpRanges and adminGroupObjectIds, handed to the cluster as they are, take %s', (_name, listToken) => {
+  const given = { authorizedIpRanges: listToken(), adminGroupObjectIds: listToken() };
+  // The other props are placeholders: only that neither list is named is asserted here (kubernetes-host.test.ts synthesizes them).
+  expect(build('KubernetesAirflowHost', propsWith('KubernetesAirflowHost', given))?.message).not.toMatch(/authorizedIpRanges|adminGroupObjectIds/);
+});
+
+/** How a message names what cdktf's list functions, `Token.asList` and `Lazy.anyValue` return. */
+const NAMED_LIST_TOKEN = {
+  string: "a string token (Token.asString, or cdktf's functions: Fn.concat, Fn.merge ...)",
+  list: 'a list token (Token.asList)',
+  resolvable: 'an IResolvable',
+} as const;
+const listTokenNamed = (listToken: unknown) => (Array.isArray(listToken) ? NAMED_LIST_TOKEN.list : typeof listToken === 'string' ? NAMED_LIST_TOKEN.string : NAMED_LIST_TOKEN.resolvable);
+
+/** Lists whose elements the construct reads at synth (objects' fields; requirements written to a file; capacity administrators checked), and where each sits in the props. */
+const READ_AT_SYNTH_LISTS = [
+  ['ExternalAirflowHost', 'pools'],
+  ['MigrationOperatorRole', 'targets'],
+  ['SqlPipelines', 'targets'],
+  ['FabricAirflowHost', 'workspaceMembers'],
+  ['ExternalAirflowHost', 'federatedCredentials'],
+  ['ExternalAirflowHost', 'bundle.files'],
+  ['ExternalAirflowHost', 'bundle.requirements'],
+  ['FabricAirflowHost', 'capacity.administrators'],
+] as const;
+
+test.each(READ_AT_SYNTH_LISTS.flatMap(([name, path]) => [...LIST_TOKENS.map(([fn, make]) => [name, path, fn, make] as const), [name, path, 'Lazy.anyValue', () => Lazy.anyValue({ produce: () => [] })] as const]))(
+  '%s %s, whose elements are read at synth, names %s as a list token',
+  (name, path, _fn, make) => {
+    const listToken = make();
+    const [first, second] = path.split('.');
+    const given = second === undefined ? { [first]: listToken } : { [first]: { ...(first === 'bundle' ? { files: [], requirements: [], contentHash: 'h' } : { sku: 'F2', administrators: [] }), [second]: listToken } };
+    expect(build(name, propsWith(name, given))?.message).toMatch(
+      namesAmongWrongFields(name, `props.${path} must be a list of its elements, which are read at synth, not a list token (got ${listTokenNamed(listToken)})`),
+    );
+  },
+);
+
 test.each([
-  ['KubernetesAirflowHost', 'adminGroupObjectIds', 'Fn.concat'],
-  ['KubernetesAirflowHost', 'authorizedIpRanges', 'Fn.concat'],
-] as const)('%s %s, whose elements are read at synth, still refuses %s', (name, field, _fn) => {
-  const listToken = Fn.concat([Token.asList(ref('var.list')), ['x']]);
-  expect(build(name, propsWith(name, { [field]: listToken }))?.message).toContain(`props.${field} must be a list (got the string "\${TfToken[`);
+  // Read at synth (the construct reads its keys or fields), so a token standing for it is named.
+  ['ExternalAirflowHost', { environment: Token.asStringMap(ref('var.environment')) }, 'props.environment must be an object, which is read at synth, not a token (got a map token (Token.asStringMap ...))'],
+  ['FabricAirflowHost', { tags: Token.asStringMap(ref('var.tags')) }, 'props.tags must be an object, which is read at synth, not a token (got a map token (Token.asStringMap ...))'],
+  ['ExternalAirflowHost', { dagStorage: Lazy.anyValue({ produce: () => ({ httpsOnly: true }) }) }, 'props.dagStorage must be an object, which is read at synth, not a token (got an IResolvable)'],
+  ['MigrationService', { resourceGroup: Lazy.anyValue({ produce: () => ({}) }) }, 'props.resourceGroup must be an object, which is read at synth, not a token (got an IResolvable)'],
+  ['MigrationService', { resourceGroup: Fn.lookup(Token.asAnyMap(ref('var.groups')), 'sql') }, `props.resourceGroup must be an object, which is read at synth, not a token (got ${NAMED_LIST_TOKEN.string})`],
+  ['MigrationMonitoring', { alertDefaults: Token.asAnyMap(ref('var.alerts')) }, 'props.alertDefaults must be an object, which is read at synth, not a token (got a map token (Token.asStringMap ...))'],
+  // A number token is named as one, not as the huge number cdktf encodes it as.
+  ['MigrationService', { namePrefix: Token.asNumber(ref('var.n')) }, 'props.namePrefix must be a string (got a number token (Token.asNumber))'],
+  ['ExternalAirflowHost', { pools: Token.asNumber(ref('var.n')) }, 'props.pools must be a list (got a number token (Token.asNumber))'],
+  // A list token where an object is expected.
+  ['MigrationService', { tags: Token.asList(ref('var.tags')) }, 'props.tags must be an object (got a list token (Token.asList))'],
+] as const)('%s with %j names the token', (name, given, message) => {
+  expect(build(name, propsWith(name, given))?.message).toMatch(namesAmongWrongFields(name, message));
+});
+
+test('AzAPI responseExportValues, handed to Terraform as they are, take a list, an object or a token, and name another kind', () => {
+  const stack = new TerraformStack(Testing.app(), 'stack');
+  const resource = (id: string, responseExportValues: unknown) =>
+    new api.AzapiResource(stack, id, { type: 'Microsoft.Example/things@2024-01-01', name: 'thing', parentId: 'p', responseExportValues: responseExportValues as string[] });
+  resource('list', ['properties.id']);
+  resource('map', { id: 'properties.id' });
+  resource('token', Fn.concat([Token.asList(ref('var.paths')), ['properties.id']]));
+  new api.AzapiResourceAction(stack, 'action', {
+    type: 'Microsoft.Example/things@2024-01-01',
+    resourceId: 'r',
+    action: 'listKeys',
+    responseExportValues: ['keys'],
+    sensitiveResponseExportValues: { key: 'keys[0].value' },
+  });
+  const synthesized = JSON.parse(Testing.synth(stack));
+  expect(Object.values<{ response_export_values: unknown }>(synthesized.resource.azapi_resource).map((resource) => resource.response_export_values)).toEqual([
+    ['properties.id'],
+    { id: 'properties.id' },
+    '${concat(var.paths, ["properties.id"])}',
+  ]);
+  expect(() => resource('string', 'properties.id')).toThrow('stack/string: AzapiResource: props.responseExportValues must be a list or an object (got the string "properties.id")');
+  expect(
+    () => new api.AzapiResourceAction(stack, 'wrong', { type: 't@1', resourceId: 'r', action: 'a', sensitiveResponseExportValues: 42 as never }),
+  ).toThrow('stack/wrong: AzapiResourceAction: props.sensitiveResponseExportValues must be a list or an object (got the number 42)');
+});
+
+test('the table states, for a list of strings or numbers, what a list token does, and for a list of objects, that it is refused', () => {
+  const stack = new TerraformStack(Testing.app(), 'types');
+  const props = { names: ['a'], pools: [{ name: 'p' }], exports: ['x'] as readonly string[] | { readonly [name: string]: string } };
+  // Tables the type checker refuses (`npm run typecheck`); never called.
+  const refusedTables = () => {
+    // @ts-expect-error a list of strings says whether its elements are read at synth or handed on as they are
+    requireProps(stack, 'a', 'Test', props, { names: { each: 'string' }, pools: { each: { name: 'string' } }, exports: 'listOrMap' });
+    // @ts-expect-error a list of objects is read at synth: no list token stands for it
+    requireProps(stack, 'b', 'Test', props, { names: { each: 'string', listToken: 'passedOn' }, pools: { each: { name: 'string' }, listToken: 'passedOn' }, exports: 'listOrMap' });
+    // @ts-expect-error listOrMap is for a type that is a list or an object, not for a list alone
+    requireProps(stack, 'c', 'Test', props, { names: 'listOrMap', pools: { each: { name: 'string' } }, exports: 'listOrMap' });
+    // @ts-expect-error a list's rule is its elements' (each), not a kind that takes any list
+    requireProps(stack, 'e', 'Test', props, { names: 'array', pools: { each: { name: 'string' } }, exports: 'listOrMap' });
+  };
+  expect(typeof refusedTables).toBe('function');
+  expect(() => requireProps(stack, 'd', 'Test', props, { names: { each: 'string', listToken: 'readAtSynth' }, pools: { each: { name: 'string' } }, exports: 'listOrMap' })).not.toThrow();
 });
 
 test.each(LIST_TOKENS)('MigrationMonitoring emails (one email receiver each, made at synth) names %s as a list token, not as a bad address', (_name, listToken) => {
   const emails: string[] = listToken();
-  const got = Array.isArray(emails) ? 'a list of one list token, as Token.asList returns' : 'a string token, as Fn.concat returns';
   expect(build('MigrationMonitoring', propsWith('MigrationMonitoring', { emails }))?.message).toMatch(
-    namesAmongWrongFields('MigrationMonitoring', `props.emails must be a list of its elements, which are read at synth, not a list token (got ${got})`),
+    namesAmongWrongFields('MigrationMonitoring', `props.emails must be a list of its elements, which are read at synth, not a list token (got ${listTokenNamed(emails)})`),
   );
 });
 

@@ -5,7 +5,7 @@ import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Release } from '@cdktf/provider-helm/lib/release';
-import { ref, Testing, Token } from 'cdktf';
+import { Fn, ref, Testing, Token } from 'cdktf';
 import { X509Certificate } from 'node:crypto';
 import {
   AIRFLOW_SERVICE_ACCOUNTS,
@@ -740,6 +740,19 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     );
     expect(() => kubernetesHostStack({ adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))] })).not.toThrow();
     expect(() => kubernetesHostStack({ adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
+  });
+
+  it("hands authorizedIpRanges and adminGroupObjectIds to the cluster as they are: what cdktf's list functions return is taken, not spread into characters", () => {
+    const { hostStack } = kubernetesHostStack({
+      authorizedIpRanges: Fn.concat([Token.asList(ref('var.office_ranges')), ['203.0.113.0/24']]),
+      adminGroupObjectIds: Fn.distinct(Token.asList(ref('var.admin_groups'))),
+    });
+    const cluster = onlyResource(hostStack, KubernetesCluster.tfResourceType) as {
+      api_server_access_profile: { authorized_ip_ranges: unknown };
+      azure_active_directory_role_based_access_control: { admin_group_object_ids: unknown };
+    };
+    expect(cluster.api_server_access_profile.authorized_ip_ranges).toBe('${concat(var.office_ranges, ["203.0.113.0/24"])}');
+    expect(cluster.azure_active_directory_role_based_access_control.admin_group_object_ids).toBe('${distinct(var.admin_groups)}');
   });
 
   it('refuses a namespace Kubernetes refuses, before the first stack federates identities to it', () => {

@@ -38,7 +38,16 @@ export class AzapiResourceAction extends TerraformResource {
   private readonly config: AzapiResourceActionConfig;
 
   constructor(scope: Construct, id: string, config: AzapiResourceActionConfig) {
-    requireProps(scope, id, 'AzapiResourceAction', config, { type: 'string', resourceId: 'string', action: 'string', method: IF_GIVEN.string, body: IF_GIVEN.map, when: IF_GIVEN.string });
+    requireProps(scope, id, 'AzapiResourceAction', config, {
+      type: 'string',
+      resourceId: 'string',
+      action: 'string',
+      method: IF_GIVEN.string,
+      body: IF_GIVEN.map,
+      when: IF_GIVEN.string,
+      responseExportValues: IF_GIVEN.listOrMap,
+      sensitiveResponseExportValues: IF_GIVEN.listOrMap,
+    });
     super(scope, id, azapiResourceConfig(AzapiResourceAction.tfResourceType, config));
     this.config = config;
   }

@@ -78,6 +78,7 @@ export class AzapiResource extends TerraformResource {
       identity: { ifGiven: { type: 'string', identityIds: PASSED_ON_STRINGS } },
       tags: IF_GIVEN.map,
       schemaValidationEnabled: IF_GIVEN.boolean,
+      responseExportValues: IF_GIVEN.listOrMap,
     });
     super(scope, id, azapiResourceConfig(AzapiResource.tfResourceType, config));
     this.config = config;

@@ -20,7 +20,7 @@ import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAi
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
-import { SERVICE_PRINCIPAL, checkGuid, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from '../private/prop-checks';
+import { ALERT_OPTIONS, SERVICE_PRINCIPAL, checkGuid, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from '../private/prop-checks';
 import { checkRegion } from '../private/azure-regions';
 
 /** The only Airflow Data Factory's Workflow Orchestration Manager offers (MicrosoftDocs/azure-docs `concepts-workflow-orchestration-manager.md`). */
@@ -110,7 +110,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
       environmentId: 'string',
       servicePrincipal: SERVICE_PRINCIPAL,
       monitoring: 'construct',
-      airflowAlerts: { ifGiven: { taskFailures: IF_GIVEN.object, dagImportErrors: IF_GIVEN.object } },
+      airflowAlerts: { ifGiven: { taskFailures: ALERT_OPTIONS, dagImportErrors: ALERT_OPTIONS } },
       airflowLogs: IF_GIVEN.boolean,
       dagStorage: DAG_STORAGE_SETTINGS,
       deployerPrincipalId: IF_GIVEN.string,

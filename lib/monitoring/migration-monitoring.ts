@@ -23,7 +23,7 @@ import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './mig
 import { AlertRegistry, DiagnosticSettingRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
 import { locationOrResourceGroup } from '../private/azure-regions';
-import { ACTION_GROUP, IF_GIVEN, LOCK, LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, SYNTH_READ_STRINGS } from '../private/prop-checks';
+import { ACTION_GROUP, ALERT_DEFAULTS, IF_GIVEN, LOCK, LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, SYNTH_READ_STRINGS } from '../private/prop-checks';
 
 /** Props of {@link MigrationMonitoring}. */
 export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, ActionGroupOptions {
@@ -112,7 +112,7 @@ export class MigrationMonitoring extends Construct {
       location: IF_GIVEN.string,
       namePrefix: 'string',
       tags: IF_GIVEN.map,
-      alertDefaults: IF_GIVEN.object,
+      alertDefaults: ALERT_DEFAULTS,
       workspace: { ifGiven: LOG_ANALYTICS_WORKSPACE },
       retentionInDays: IF_GIVEN.number,
       localAuthenticationEnabled: IF_GIVEN.boolean,

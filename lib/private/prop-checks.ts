@@ -2,6 +2,7 @@ import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import type { ResourceLock } from '../core/protection';
+import type { AlertDefaults, AlertOptions } from '../monitoring/alerts';
 import type { IMigrationService } from '../migration-service';
 import type { DagBundle } from '../orchestration-factory/dag-bundle';
 import type { DagStorageSettings } from '../hosts/host-dag-storage';
@@ -213,17 +214,30 @@ export const EVENT_INGESTION: RequiredFields<IEventIngestion> = { endpointUrl: '
 export const MIGRATION_SERVICE: RequiredFields<IMigrationService> = { id: 'string', name: 'string' };
 export const DAG_BUNDLE: RequiredFields<DagBundle> = {
   files: { each: { blobName: 'string', content: 'string', contentMd5: 'string', contentType: 'string' } },
-  requirements: { each: 'string' },
+  requirements: { each: 'string', listToken: 'readAtSynth' },
   contentHash: 'string',
 };
-/** A list of strings, each checked when given: `props.<field>[<index>] must be a string`. */
-export const STRINGS = { ifGiven: { each: 'string' } } as const;
 /** A list of strings the construct hands to Terraform as it is: a list token (`Fn.concat`, `Token.asList`) passes too. */
 export const PASSED_ON_STRINGS = { ifGiven: { each: 'string', listToken: 'passedOn' } } as const;
 /** A list of strings whose elements the construct reads at synth: a list token is refused by name. */
 export const SYNTH_READ_STRINGS = { ifGiven: { each: 'string', listToken: 'readAtSynth' } } as const;
 export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: 'string', objectId: 'string' };
 export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: 'string' } };
+/** An alert's overrides, read at synth (a severity's range, a log alert's autoMitigate and frequency are checked there). */
+export const ALERT_OPTIONS: IfGiven<RequiredFields<AlertOptions>> = {
+  ifGiven: {
+    severity: IF_GIVEN.number,
+    evaluationFrequencyMinutes: IF_GIVEN.number,
+    windowMinutes: IF_GIVEN.number,
+    threshold: IF_GIVEN.number,
+    description: IF_GIVEN.string,
+    runbookUrl: IF_GIVEN.string,
+    enabled: IF_GIVEN.boolean,
+    autoMitigate: IF_GIVEN.boolean,
+  },
+};
+/** A monitoring facade's defaults for every alert it creates. */
+export const ALERT_DEFAULTS: IfGiven<RequiredFields<AlertDefaults>> = { ifGiven: { enabled: IF_GIVEN.boolean, autoMitigate: IF_GIVEN.boolean, runbookUrl: IF_GIVEN.string } };
 /** A host's or the stack's settings of the DAG storage account. */
 export const DAG_STORAGE_SETTINGS: IfGiven<RequiredFields<DagStorageSettings>> = {
   ifGiven: {

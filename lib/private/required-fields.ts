@@ -9,13 +9,15 @@
  * What a field holds, as JavaScript sees it at run time. `construct`: a construct (a stack, a
  * host's monitoring). Tokens pass where their type allows one: cdktf encodes string, number and
  * list tokens as strings, numbers and arrays, and an `IResolvable` (`Lazy.anyValue`, ...) passes
- * as a string, number, list (of strings or numbers, not of objects) or object. `map`: an object the
- * construct hands to Terraform as it is (tags, a request body), or a cdktf string token standing for one: cdktf returns
- * the `any` of `Fn.merge`, `Fn.tomap`, `Fn.lookup` ... as a string token.
+ * as a string, a number or a list handed on as it is (`ListToken`). `object`: an object the construct reads at synth (its
+ * keys, its fields), so a token standing for one is refused by name. `map`: an object the
+ * construct hands to Terraform as it is (tags, a request body), or a token standing for one: cdktf
+ * returns the `any` of `Fn.merge`, `Fn.tomap`, `Fn.lookup` ... as a string token. `listOrMap`: a
+ * list or an object handed to Terraform as it is (AzAPI's `responseExportValues`), or a token.
  */
-export type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'map' | 'function' | 'construct';
+export type Kind = 'string' | 'number' | 'boolean' | 'object' | 'map' | 'listOrMap' | 'function' | 'construct';
 
-/** The kinds a TypeScript type allows (a union allows each of its members' kinds). */
+/** The kinds a TypeScript type allows (a union allows each of its members' kinds); a list has none: its rule is `EachElement`. */
 export type KindOf<Value> = Value extends string
   ? 'string'
   : Value extends number
@@ -23,12 +25,21 @@ export type KindOf<Value> = Value extends string
     : Value extends boolean
       ? 'boolean'
       : Value extends readonly unknown[]
-        ? 'array'
+        ? never
         : Value extends (...args: never[]) => unknown
           ? 'function'
           : Value extends Readonly<Record<string, unknown>>
             ? 'object' | 'map' | 'construct'
             : 'object' | 'construct';
+
+/** `listOrMap` for a type that is a list or an object and neither alone (`string[] | Record<string, string>`). */
+type ListOrMapOf<Value> = [Value] extends [readonly unknown[] | Readonly<Record<string, unknown>>]
+  ? [Value] extends [readonly unknown[]]
+    ? never
+    : [Value] extends [Readonly<Record<string, unknown>>]
+      ? never
+      : 'listOrMap'
+  : never;
 
 /** The fields of `Props` a caller must give. */
 export type RequiredField<Props> = { [Field in keyof Props]-?: undefined extends Props[Field] ? never : Field }[keyof Props];
@@ -49,22 +60,26 @@ export type RequiredFields<Props> = { readonly [Field in RequiredField<Props>]: 
 };
 
 /**
- * What a list prop may be besides a list of its elements: cdktf's list functions (`Fn.concat`,
- * `Fn.flatten`, ...) return a string token, `Token.asList` a list of one encoded string.
- * `passedOn`: the construct hands the list to Terraform as it is, so either token is accepted.
- * `readAtSynth`: the construct reads the elements at synth (one resource each, ...), which a token
- * does not have, so both are refused by name. Left out: a string token is refused, `Token.asList`'s
- * element is checked as an element.
+ * What a list of strings or numbers may be besides a list of its elements: cdktf's list functions
+ * (`Fn.concat`, `Fn.flatten`, ...) return a string token, `Token.asList` a list of one encoded
+ * string, `Lazy.anyValue` an `IResolvable`. `passedOn`: the construct hands the list to Terraform as
+ * it is, so each of them is accepted. `readAtSynth`: the construct reads the elements at synth (one
+ * resource each, a check of each, ...), which a token does not have, so each is refused by name.
  */
 export type ListToken = 'passedOn' | 'readAtSynth';
 
-/** A list's elements, each checked (its kind, or its fields) when the list is given as one (`<path>[<index>].<field>`). */
-export interface EachElement<Fields> {
-  readonly each: Fields;
-  readonly listToken?: ListToken;
-}
+type ScalarKind = 'string' | 'number' | 'boolean';
 
-type RuleOf<Value> = KindOf<Value> | FieldsOf<Value>;
+/**
+ * A list's elements, each checked (its kind, or its fields) when the list is given as one
+ * (`<path>[<index>].<field>`). A list of strings or numbers states what a list token does; a list
+ * of objects is always read at synth (its elements' fields), so a list token is refused by name.
+ */
+export type EachElement<Rule> =
+  | { readonly each: Extract<Rule, ScalarKind>; readonly listToken: ListToken }
+  | { readonly each: Exclude<Rule, ScalarKind>; readonly listToken?: never };
+
+type RuleOf<Value> = KindOf<Value> | ListOrMapOf<Value> | FieldsOf<Value>;
 
 type FieldsOf<Value> = Value extends readonly (infer Element)[] ? EachElement<RuleOf<Element>> : Value extends object ? RequiredFields<Value> : never;
 
@@ -75,6 +90,7 @@ export const IF_GIVEN = {
   boolean: { ifGiven: 'boolean' },
   object: { ifGiven: 'object' },
   map: { ifGiven: 'map' },
+  listOrMap: { ifGiven: 'listOrMap' },
 } as const;
 
 export const isIfGiven = (rule: unknown): rule is IfGiven<unknown> => typeof rule === 'object' && rule !== null && 'ifGiven' in rule;
@@ -96,13 +112,36 @@ const isTokenString = (value: unknown): boolean => typeof value === 'string' && 
 /** What `Token.asList` returns: a list of one string holding cdktf's list token (`#{TfToken[TOKEN.<n>]}`). */
 const isEncodedList = (value: unknown): boolean => Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' && value[0].includes('#{TfToken[');
 
+/** What `Token.asNumber` returns: a double whose top 16 bits are cdktf's marker 0xfdff (its `extractTokenDouble`). */
+function isNumberToken(value: unknown): boolean {
+  if (typeof value !== 'number') return false;
+  const words = new Uint32Array(new Float64Array([value]).buffer);
+  return words[1] >>> 16 === 0xfdff;
+}
+
+/** What `Token.asStringMap` (`asAnyMap`, `asNumberMap` ...) returns: an object whose key holds cdktf's map token (`&{TfToken[TOKEN.<n>]}`). */
+const isMapToken = (value: unknown): boolean => isPlainObject(value) && Object.keys(value as object).some((key) => key.includes('&{TfToken['));
+
+/** An `IResolvable` that is no construct (a construct may stand for a reference by its fields). */
+const isResolvableValue = (value: unknown): boolean => isResolvable(value) && !isConstruct(value);
+
+/** How a message names a cdktf token (`a list token (Token.asList)`), or undefined for a value that is none. */
+function tokenNamed(value: unknown): string | undefined {
+  if (isTokenString(value)) return "a string token (Token.asString, or cdktf's functions: Fn.concat, Fn.merge ...)";
+  if (isNumberToken(value)) return 'a number token (Token.asNumber)';
+  if (isEncodedList(value)) return 'a list token (Token.asList)';
+  if (isMapToken(value)) return 'a map token (Token.asStringMap ...)';
+  if (isResolvableValue(value)) return 'an IResolvable';
+  return undefined;
+}
+
 const ACCEPTS: { readonly [Of in Kind]: (value: unknown) => boolean } = {
   string: (value) => typeof value === 'string' || isResolvable(value),
   number: (value) => typeof value === 'number' || isResolvable(value),
   boolean: (value) => typeof value === 'boolean',
-  array: (value) => Array.isArray(value) || isResolvable(value),
   object: isPlainObject,
   map: (value) => isPlainObject(value) || isTokenString(value),
+  listOrMap: (value) => Array.isArray(value) || isPlainObject(value) || isTokenString(value),
   function: (value) => typeof value === 'function',
   construct: isConstruct,
 };
@@ -111,9 +150,9 @@ const A_KIND: { readonly [Of in Kind]: string } = {
   string: 'a string',
   number: 'a number',
   boolean: 'true or false',
-  array: 'a list',
   object: 'an object',
   map: 'an object',
+  listOrMap: 'a list or an object',
   function: 'a function',
   construct: 'a construct',
 };
@@ -121,6 +160,8 @@ const A_KIND: { readonly [Of in Kind]: string } = {
 /** What was given instead, as a message names it: `the string "30"`, `a list`, `null`. */
 function given(value: unknown): string {
   if (value === null) return 'null';
+  const token = tokenNamed(value);
+  if (token) return token;
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value)}`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `the ${typeof value} ${String(value)}`;
@@ -149,27 +190,30 @@ export function fieldProblems(value: unknown, required: object, path: string, pr
   return problems;
 }
 
+/** A token where the construct reads an object's keys or fields at synth, which a token does not have. */
+const objectReadAtSynth = (path: string, value: unknown): string => `${path} must be an object, which is read at synth, not a token (got ${given(value)})`;
+
 function checkRule(value: unknown, rule: unknown, path: string, problems: FieldProblems): void {
   if (typeof rule === 'string') {
-    if (!ACCEPTS[rule as Kind](value)) problems.wrongKind.push(`${path} must be ${A_KIND[rule as Kind]} (got ${given(value)})`);
+    if (rule === 'object' && tokenNamed(value)) problems.wrongKind.push(objectReadAtSynth(path, value));
+    else if (!ACCEPTS[rule as Kind](value)) problems.wrongKind.push(`${path} must be ${A_KIND[rule as Kind]} (got ${given(value)})`);
     return;
   }
   if (typeof rule !== 'object' || rule === null) return;
   if (!('each' in rule)) {
-    if (!isPlainObject(value)) problems.wrongKind.push(`${path} must be an object (got ${given(value)})`);
+    // A token has none of the fields the construct reads: named as a token, not as each field missing.
+    if (tokenNamed(value)) problems.wrongKind.push(objectReadAtSynth(path, value));
+    else if (!isPlainObject(value)) problems.wrongKind.push(`${path} must be an object (got ${given(value)})`);
     else fieldProblems(value, rule, path, problems);
     return;
   }
-  const { each, listToken } = rule as EachElement<unknown>;
-  if (listToken === 'passedOn' && (isTokenString(value) || isEncodedList(value))) return;
-  const token = isEncodedList(value) ? 'a list of one list token, as Token.asList returns' : isTokenString(value) ? 'a string token, as Fn.concat returns' : isResolvable(value) ? 'an IResolvable' : undefined;
-  if (listToken === 'readAtSynth' && token) {
-    problems.wrongKind.push(`${path} must be a list of its elements, which are read at synth, not a list token (got ${token})`);
+  const { each, listToken } = rule as { each: unknown; listToken?: ListToken };
+  if (isTokenString(value) || isEncodedList(value) || isResolvableValue(value)) {
+    if (listToken !== 'passedOn') problems.wrongKind.push(`${path} must be a list of its elements, which are read at synth, not a list token (got ${given(value)})`);
     return;
   }
   if (!Array.isArray(value)) {
-    // An IResolvable stands for a list of strings or numbers (as the kind `array` takes it), never of objects.
-    if (!(typeof each === 'string' && isResolvable(value))) problems.wrongKind.push(`${path} must be a list (got ${given(value)})`);
+    problems.wrongKind.push(`${path} must be a list (got ${given(value)})`);
     return;
   }
   value.forEach((element, index) => {

@@ -129,7 +129,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       tags: IF_GIVEN.object,
       servicePrincipal: SERVICE_PRINCIPAL,
       capacityId: IF_GIVEN.string,
-      capacity: { ifGiven: { sku: 'string', administrators: { each: 'string' } } },
+      capacity: { ifGiven: { sku: 'string', administrators: { each: 'string', listToken: 'readAtSynth' } } },
       computeSize: IF_GIVEN.string,
       computePool: IF_GIVEN.string,
       workspaceMembers: { ifGiven: { each: { principalId: 'string', principalType: 'string', role: 'string' } } },

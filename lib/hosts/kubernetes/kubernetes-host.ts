@@ -35,7 +35,7 @@ import { SUBNET_ID } from '../../plan/rules';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { ACTION_GROUP, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, requireProps, STRINGS } from '../../private/prop-checks';
+import { ACTION_GROUP, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -240,8 +240,8 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       celeryWorkers: IF_GIVEN.number,
       kubeloginMode: IF_GIVEN.string,
       deployerPrincipalId: IF_GIVEN.string,
-      adminGroupObjectIds: STRINGS,
-      authorizedIpRanges: STRINGS,
+      adminGroupObjectIds: PASSED_ON_STRINGS,
+      authorizedIpRanges: PASSED_ON_STRINGS,
       runCommandEnabled: IF_GIVEN.boolean,
       networkPoliciesEnabled: IF_GIVEN.boolean,
       kubernetesVersion: IF_GIVEN.string,

@@ -140,7 +140,8 @@ export class AirflowCluster extends Construct {
       azureActiveDirectoryRoleBasedAccessControl: {
         azureRbacEnabled: true,
         tenantId: props.tenantId,
-        adminGroupObjectIds: props.adminGroupObjectIds ? [...props.adminGroupObjectIds] : undefined,
+        // Handed on as they are, as is authorizedIpRanges: a list token (Fn.concat's string) would be spread into its characters.
+        adminGroupObjectIds: props.adminGroupObjectIds as string[] | undefined,
       },
       oidcIssuerEnabled: true,
       workloadIdentityEnabled: true,
@@ -175,7 +176,7 @@ export class AirflowCluster extends Construct {
         loadBalancerSku: 'standard',
         outboundType: 'loadBalancer',
       },
-      apiServerAccessProfile: props.authorizedIpRanges ? { authorizedIpRanges: [...props.authorizedIpRanges] } : undefined,
+      apiServerAccessProfile: props.authorizedIpRanges ? { authorizedIpRanges: props.authorizedIpRanges as string[] } : undefined,
       omsAgent: { logAnalyticsWorkspaceId: props.logAnalyticsWorkspace.id, msiAuthForMonitoringEnabled: true },
       // The managed Prometheus add-on (ama-metrics); its data collection rule is in AirflowMonitoring.
       monitorMetrics: {},
