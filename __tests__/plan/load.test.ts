@@ -28,6 +28,12 @@ describe('loadMigrationPlan: reading the file', () => {
     expect(planError(() => loadMigrationPlan(directory)).message).toBe(`${directory}: is a directory, not a plan file`);
   });
 
+  test('a symbolic link that leads back to itself is named as such (was: "ELOOP: too many symbolic links encountered, stat ...")', () => {
+    const looped = join(files.dir(), 'looped.yaml');
+    fs.symlinkSync('looped.yaml', looped);
+    expect(planError(() => loadMigrationPlan(looped)).message).toBe(`${looped}: cannot read file: its symbolic links lead round in a loop`);
+  });
+
   // A device or a pipe reports size 0, so the size check above cannot bound what it gives.
   (fs.existsSync('/dev/zero') ? test : test.skip)('a device that never ends is refused after the size limit, not read forever', () => {
     const endless = join(files.dir(), 'endless.yaml');

@@ -16,6 +16,7 @@ const READ_ERRORS = new Map([
   ['EACCES', 'cannot read file: permission denied'],
   ['EPERM', 'cannot read file: permission denied'],
   ['ENOTDIR', 'file not found (a parent is not a directory)'],
+  ['ELOOP', 'cannot read file: its symbolic links lead round in a loop'],
 ]);
 
 /**
