@@ -136,8 +136,21 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
     expect(error.message.split('\n')).toHaveLength(error.problems.length);
     expect(error.problems[0]).toMatchObject({
       line: 1,
-      message: 'YAML syntax error: Invalid escape sequence \\U\\n    x"',
+      message: expect.stringMatching(/^YAML syntax error: Invalid escape sequence \\U\\n    x" \(/),
     });
+  });
+
+  test('a Windows path in double quotes, whose backslashes start escapes, is told to go in single quotes', () => {
+    const path = files.write('share.yaml', 'name: contoso\nsourceServers:\n  - backupFileShare: { path: "\\\\files01\\sqlbackups" }\n');
+    expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
+      {
+        path: '',
+        message:
+          "YAML syntax error: Invalid escape sequence \\s (in double quotes a backslash starts an escape: write a Windows path or host\\instance in single quotes, such as '\\\\fileserver01\\sqlbackups')",
+        line: 3,
+        column: 40,
+      },
+    ]);
   });
 
   test('YAML with a tab as indentation', () => {
