@@ -16,6 +16,13 @@ describe('loadMigrationPlan: reading the file', () => {
     expect(error.message).not.toMatch(/\n\s+at /);
   });
 
+  test('a relative path not found names where it was looked for: npm runs scripts in the package folder, not the one it was typed in', () => {
+    const relative = join('plans', 'no-such-plan.yaml');
+    expect(planError(() => loadMigrationPlan(relative)).message).toBe(
+      `${relative}: file not found (looked for ${join(process.cwd(), relative)})`,
+    );
+  });
+
   test.each([undefined, null, 42])('called from plain JavaScript with %p for the path: what it needs', (path) => {
     expect(() => loadMigrationPlan(path as unknown as string)).toThrow(
       new TypeError(`loadMigrationPlan needs the plan file's path, such as 'plan.yaml' (got ${path === null ? 'null' : typeof path})`),

@@ -1,6 +1,6 @@
 /** Reads a plan file (YAML or JSON, by extension) and validates it. */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, isAbsolute, resolve } from 'node:path';
 import { errorMessage, MigrationPlanError } from './errors';
 import { validatePlan } from './parse';
 import { readJson, readYaml, withLineFeeds } from './source-text';
@@ -50,8 +50,11 @@ function readPlanText(path: string): string {
     return decodeUtf8(path, stats.isFile() ? readFileSync(path) : readAtMostLimit(path));
   } catch (error) {
     if (error instanceof MigrationPlanError) throw error;
-    const reason = READ_ERRORS.get(String((error as NodeJS.ErrnoException | undefined)?.code));
-    fail(path, reason ?? `cannot read file: ${errorMessage(error)}`);
+    const code = String((error as NodeJS.ErrnoException | undefined)?.code);
+    const reason = READ_ERRORS.get(code);
+    // A relative path is read from the working directory, which npm sets to the package's folder whatever folder npm was typed in.
+    const where = code === 'ENOENT' && !isAbsolute(path) ? ` (looked for ${resolve(path)})` : '';
+    fail(path, reason === undefined ? `cannot read file: ${errorMessage(error)}` : `${reason}${where}`);
   }
 }
 
