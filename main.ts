@@ -62,7 +62,13 @@ function kubeloginModeOrExit(): KubeloginMode | undefined {
 function stackOrExit(build: (app: App) => DatabaseMigrationStack): { app: App; stack: DatabaseMigrationStack } {
   const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
   const made = [join(outdir, Manifest.stacksFolder), outdir].filter((folder) => !existsSync(folder));
-  const app = new App({ outdir });
+  let app: App;
+  try {
+    app = new App({ outdir });
+  } catch (error) {
+    exitIfUnwritable(outdir, error, 'Nothing was synthesized.');
+    throw error;
+  }
   try {
     return { app, stack: build(app) };
   } catch (error) {
@@ -71,6 +77,28 @@ function stackOrExit(build: (app: App) => DatabaseMigrationStack): { app: App; s
       for (const folder of made) rmdirSync(folder);
       process.exit(1);
     }
+    throw error;
+  }
+}
+
+/**
+ * An output folder that cannot be written (a file of that name, a folder another user made, as a
+ * container run as root does) is the machine's state, not a bug: Node's error names the path and
+ * what failed, and the stack trace under it would only hide it.
+ */
+function exitIfUnwritable(outdir: string, error: unknown, outcome: string): void {
+  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  if (!(error instanceof Error) || typeof code !== 'string' || typeof syscall !== 'string') return;
+  process.stderr.write(`Cannot write the output folder ${outdir}: ${error.message}\n${outcome}\n`);
+  process.exit(1);
+}
+
+/** `app.synth()`, which writes the stacks one after another; a folder it cannot write stops it part way. */
+function synthOrExit(app: App): void {
+  try {
+    app.synth();
+  } catch (error) {
+    exitIfUnwritable(app.outdir, error, 'What it holds may be part of this synth: synthesize again once it can be written.');
     throw error;
   }
 }
@@ -99,11 +127,12 @@ function refuseArguments(args: readonly string[]): void {
 function main(): void {
   refuseArguments(process.argv.slice(2));
   skipTokenCreationStacks();
-  const plan = loadPlanOrExit(process.env.MIGRATION_PLAN || DEFAULT_PLAN);
+  // Blank is unset, and the ends are trimmed, as for every variable the app reads (a CI variable's trailing space or line break).
+  const plan = loadPlanOrExit(process.env.MIGRATION_PLAN?.trim() || DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
   const kubeloginMode = kubeloginModeOrExit();
   const { app, stack } = stackOrExit((app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }));
-  app.synth();
+  synthOrExit(app);
   printWarnings(app);
   const where = stateBackend.type === 'terraformCloud' ? `Terraform Cloud ${stateBackend.organization}/${stateBackend.workspace}` : stateBackend.type;
   process.stdout.write(

@@ -47,7 +47,8 @@ export function parseArguments(args: readonly string[], env: NodeJS.ProcessEnv):
     }
   }
   if (check && out === undefined) throw new UsageError('--check compares with the file given by --out');
-  return { planFile: planFile ?? (env.MIGRATION_PLAN || DEFAULT_PLAN), out, check };
+  // As npm run synth reads it: ends trimmed, blank as unset.
+  return { planFile: planFile ?? (env.MIGRATION_PLAN?.trim() || DEFAULT_PLAN), out, check };
 }
 
 /** The diagram in a fenced Markdown block, as GitHub, GitLab and Azure DevOps render it. */

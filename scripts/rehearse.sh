@@ -21,7 +21,12 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 caller="${INIT_CWD:-$PWD}"
 from_caller() { if [[ "$1" == /* || "$caller" -ef "$repo_root" ]]; then printf '%s' "$1"; else printf '%s/%s' "$caller" "$1"; fi; }
 plan="examples/three-databases.yaml"
-if [[ -n "${MIGRATION_PLAN:-}" ]]; then plan="$(from_caller "$MIGRATION_PLAN")"; fi
+# MIGRATION_PLAN as npm run synth reads it: ends trimmed (a CI variable's line break), blank as unset.
+shopt -s extglob
+plan_variable="${MIGRATION_PLAN:-}"
+plan_variable="${plan_variable##+([[:space:]])}"
+plan_variable="${plan_variable%%+([[:space:]])}"
+if [[ -n "$plan_variable" ]]; then plan="$(from_caller "$plan_variable")"; fi
 world="" summary=""
 while [[ $# -gt 0 ]]; do
   case "$1" in

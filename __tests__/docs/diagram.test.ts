@@ -19,7 +19,7 @@ import {
   type TargetKind,
 } from '../../lib/plan';
 import { escapeLabel } from '../../lib/plan/diagram';
-import { BEGIN_MARKER, END_MARKER, markdownBlock, run } from '../../scripts/diagram';
+import { BEGIN_MARKER, END_MARKER, markdownBlock, parseArguments, run } from '../../scripts/diagram';
 import { EXAMPLE_PLAN, managedInstancePlan, planWithDatabases } from '../plan/plan-fixtures';
 import { anyCodePoint } from '../properties/code-points';
 import { runs } from '../properties/outcomes';
@@ -316,6 +316,11 @@ describe('npm run diagram (scripts/diagram.ts)', () => {
     expect(exampleBlock).toBe(`\`\`\`mermaid\n${renderMermaidDiagram(loadMigrationPlan(EXAMPLE_PLAN))}\`\`\`\n`);
     expect(runDiagram([], { MIGRATION_PLAN: EXAMPLE_PLAN })).toEqual({ code: 0, stdout: exampleBlock, stderr: '' });
     expect(runDiagram([EXAMPLE_PLAN])).toEqual({ code: 0, stdout: exampleBlock, stderr: '' });
+  });
+
+  test('reads MIGRATION_PLAN as npm run synth does: ends trimmed (a CI variable\'s line break), blank as unset', () => {
+    expect(runDiagram([], { MIGRATION_PLAN: ` ${EXAMPLE_PLAN}\n` })).toEqual({ code: 0, stdout: exampleBlock, stderr: '' });
+    expect(parseArguments([], { MIGRATION_PLAN: ' ' }).planFile).toBe(parseArguments([], {}).planFile);
   });
 
   test('--out writes a marked section, replaces only that section later, and --check tells whether it is current', () => {

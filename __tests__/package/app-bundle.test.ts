@@ -275,6 +275,35 @@ describe('the bundled app (dist/app.js)', () => {
     expect(readdirSync(withoutStacks)).toEqual([]);
   });
 
+  it('reads MIGRATION_PLAN as it reads every variable: ends trimmed, blank as unset (was: "Invalid migration plan <path> " ... "file not found" for a trailing line break)', () => {
+    const planFile = join(REPO, 'examples', 'sql-database.json');
+    const trailing = runBundle(`${planFile}\n`, join(scratch, 'trailing-out'));
+    expect(trailing.stderr).not.toMatch(/Invalid migration plan/);
+    expect(trailing.status).toBe(0);
+    expect(trailing.stdout).toMatch(/^Synthesized stack contoso-crm /);
+    const blank = runBundle(' ', join(scratch, 'blank-out'));
+    expect(blank.status).toBe(0);
+    expect(blank.stdout).toMatch(/^Synthesized stack contoso-sql /);
+  });
+
+  it('stops on an output folder it cannot write with Node\'s words for it and no stack trace (was: the trace of mkdirSync)', () => {
+    const planFile = join(REPO, 'examples', 'sql-database.json');
+    const file = join(scratch, 'a-file-out');
+    writeFileSync(file, '');
+    const result = runBundle(planFile, file);
+    expect(result.stderr).toBe(`Cannot write the output folder ${file}: ENOTDIR: not a directory, mkdir '${join(file, 'stacks')}'\nNothing was synthesized.\n`);
+    expect(result.status).toBe(1);
+    // Stopped part way through app.synth(), which writes the stacks one after another: it says what the folder may hold.
+    const blocked = join(scratch, 'blocked-out');
+    mkdirSync(join(blocked, 'stacks'), { recursive: true });
+    writeFileSync(join(blocked, 'stacks', 'contoso-crm'), '');
+    const partWay = runBundle(planFile, blocked);
+    expect(partWay.stderr).toBe(
+      `Cannot write the output folder ${blocked}: ENOTDIR: not a directory, open '${join(blocked, 'stacks', 'contoso-crm', 'cdk.tf.json')}'\nWhat it holds may be part of this synth: synthesize again once it can be written.\n`,
+    );
+    expect(partWay.status).toBe(1);
+  });
+
   it('stops on an AIRFLOW_KUBELOGIN_MODE not among kubelogin\'s modes, naming the variable, and writes nothing', () => {
     const outdir = join(scratch, 'kubelogin-out');
     const result = runBundle(join(REPO, 'examples', 'three-databases.yaml'), outdir, [], bundle, { AIRFLOW_KUBELOGIN_MODE: ' SPN ' });

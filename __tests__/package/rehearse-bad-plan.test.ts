@@ -29,6 +29,15 @@ describe('npm run rehearse with a bad plan', () => {
     );
   }, 120_000);
 
+  it('reads MIGRATION_PLAN as npm run synth does, its ends trimmed (was: "file not found" for a trailing line break)', () => {
+    const plan = join(scratch, 'bad-by-variable.yaml');
+    const example = readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8');
+    writeFileSync(plan, example.replace(/emails:\n(\s+)- \S+/, 'emails:\n$1- not-an-email'));
+    const result = spawnSync('bash', [SCRIPT], { encoding: 'utf8', env: { ...process.env, MIGRATION_PLAN: ` ${plan}\n` } });
+    expect(result.stderr).toMatch(new RegExp(`^Invalid migration plan ${plan} \\(1 problem\\):\n${plan}:\\d+:\\d+ notifications\\.emails\\[0\\]`));
+    expect(result.status).toBe(2);
+  }, 120_000);
+
   it("reads a relative plan path from the caller's folder, not the repository's (a plan of an app, rehearsed with a clone)", () => {
     const example = readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8');
     mkdirSync(join(scratch, 'plans'), { recursive: true });

@@ -16,6 +16,13 @@ describe('loadMigrationPlan: reading the file', () => {
     expect(error.message).not.toMatch(/\n\s+at /);
   });
 
+  test('a relative path not found names where it was looked for: npm runs scripts in the package folder, not the one it was typed in', () => {
+    const relative = join('plans', 'no-such-plan.yaml');
+    expect(planError(() => loadMigrationPlan(relative)).message).toBe(
+      `${relative}: file not found (looked for ${join(process.cwd(), relative)})`,
+    );
+  });
+
   test.each([undefined, null, 42])('called from plain JavaScript with %p for the path: what it needs', (path) => {
     expect(() => loadMigrationPlan(path as unknown as string)).toThrow(
       new TypeError(`loadMigrationPlan needs the plan file's path, such as 'plan.yaml' (got ${path === null ? 'null' : typeof path})`),
@@ -26,6 +33,12 @@ describe('loadMigrationPlan: reading the file', () => {
     const directory = join(files.dir(), 'plans.yaml');
     fs.mkdirSync(directory);
     expect(planError(() => loadMigrationPlan(directory)).message).toBe(`${directory}: is a directory, not a plan file`);
+  });
+
+  test('a symbolic link that leads back to itself is named as such (was: "ELOOP: too many symbolic links encountered, stat ...")', () => {
+    const looped = join(files.dir(), 'looped.yaml');
+    fs.symlinkSync('looped.yaml', looped);
+    expect(planError(() => loadMigrationPlan(looped)).message).toBe(`${looped}: cannot read file: its symbolic links lead round in a loop`);
   });
 
   // A device or a pipe reports size 0, so the size check above cannot bound what it gives.
@@ -130,8 +143,21 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
     expect(error.message.split('\n')).toHaveLength(error.problems.length);
     expect(error.problems[0]).toMatchObject({
       line: 1,
-      message: 'YAML syntax error: Invalid escape sequence \\U\\n    x"',
+      message: expect.stringMatching(/^YAML syntax error: Invalid escape sequence \\U\\n    x" \(/),
     });
+  });
+
+  test('a Windows path in double quotes, whose backslashes start escapes, is told to go in single quotes', () => {
+    const path = files.write('share.yaml', 'name: contoso\nsourceServers:\n  - backupFileShare: { path: "\\\\files01\\sqlbackups" }\n');
+    expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
+      {
+        path: '',
+        message:
+          "YAML syntax error: Invalid escape sequence \\s (in double quotes a backslash starts an escape: write a Windows path or host\\instance in single quotes, such as '\\\\fileserver01\\sqlbackups')",
+        line: 3,
+        column: 40,
+      },
+    ]);
   });
 
   test('YAML with a tab as indentation', () => {

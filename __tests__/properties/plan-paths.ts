@@ -122,7 +122,7 @@ export function clone<T>(value: T): T {
 
 /**
  * The path as problems print it (documented in PlanProblem): `databases[2].dependsOn[0]`,
- * `tags["cost-center"]`, keys over 60 characters cut with an ellipsis.
+ * `tags["cost-center"]`, keys over 60 characters cut with an ellipsis, characters that do not show escaped.
  */
 export function printedPath(path: FieldPath): string {
   return path
@@ -130,7 +130,12 @@ export function printedPath(path: FieldPath): string {
       if (typeof segment === 'number') return `[${segment}]`;
       if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment) && segment.length <= 60) return i === 0 ? segment : `.${segment}`;
       const shown = segment.length > 60 ? `${segment.slice(0, 59)}…` : segment;
-      return `[${JSON.stringify(shown)}]`;
+      // Characters that do not show (no-break and zero-width spaces, controls JSON leaves as they are) as \uXXXX.
+      const escaped = JSON.stringify(shown).replace(/(?! )[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/gu, (char) => {
+        const code = char.codePointAt(0)!;
+        return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+      });
+      return `[${escaped}]`;
     })
     .join('');
 }

@@ -1,6 +1,6 @@
 /** Reads a plan file (YAML or JSON, by extension) and validates it. */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, isAbsolute, resolve } from 'node:path';
 import { errorMessage, MigrationPlanError } from './errors';
 import { validatePlan } from './parse';
 import { readJson, readYaml, withLineFeeds } from './source-text';
@@ -16,6 +16,7 @@ const READ_ERRORS = new Map([
   ['EACCES', 'cannot read file: permission denied'],
   ['EPERM', 'cannot read file: permission denied'],
   ['ENOTDIR', 'file not found (a parent is not a directory)'],
+  ['ELOOP', 'cannot read file: its symbolic links lead round in a loop'],
 ]);
 
 /**
@@ -49,8 +50,11 @@ function readPlanText(path: string): string {
     return decodeUtf8(path, stats.isFile() ? readFileSync(path) : readAtMostLimit(path));
   } catch (error) {
     if (error instanceof MigrationPlanError) throw error;
-    const reason = READ_ERRORS.get(String((error as NodeJS.ErrnoException | undefined)?.code));
-    fail(path, reason ?? `cannot read file: ${errorMessage(error)}`);
+    const code = String((error as NodeJS.ErrnoException | undefined)?.code);
+    const reason = READ_ERRORS.get(code);
+    // A relative path is read from the working directory, which npm sets to the package's folder whatever folder npm was typed in.
+    const where = code === 'ENOENT' && !isAbsolute(path) ? ` (looked for ${resolve(path)})` : '';
+    fail(path, reason === undefined ? `cannot read file: ${errorMessage(error)}` : `${reason}${where}`);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Validates an already-parsed plan value and returns it typed, with every default filled. */
 import { errorMessage, MigrationPlanError, type PlanProblem } from './errors';
-import { formatFieldPath } from './field-path';
+import { formatFieldPath, holdsInvisible, quote } from './field-path';
 import { ONE_DOCUMENT } from './rules';
 import { migrationPlanSchema } from './schema';
 import type { SourceLocator } from './source-text';
@@ -55,9 +55,28 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
   // From a file, MigrationPlanError sorts by line; without one, the value's own order is the next best.
   const ordered = locate === undefined ? sortByDocumentOrder(value, issues) : issues;
   const problems = ordered.map(
-    ({ path, message }): PlanProblem => ({ path: formatFieldPath(path), message, ...locate?.(path) }),
+    ({ path, message }): PlanProblem => ({ path: formatFieldPath(path), message: showInvisible(message, value, path), ...locate?.(path) }),
   );
   throw new MigrationPlanError(file, problems);
+}
+
+/**
+ * A rule's message does not repeat the value, so "must be an Azure region short name such as
+ * westeurope" for `westeurope` and a no-break space pasted after it would leave the user staring at
+ * a value that looks right: such a value is shown, escaped, unless the message quotes it already or
+ * is about such characters (a SQL database name's whitespace and control characters).
+ */
+const SPEAKS_OF_INVISIBLE = /whitespace|control character/;
+
+function showInvisible(message: string, root: unknown, path: readonly PropertyKey[]): string {
+  let value = root;
+  try {
+    for (const segment of path) value = (value as Record<PropertyKey, unknown> | null | undefined)?.[segment];
+  } catch {
+    return message; // a getter that throws (a plan given in code): its problem is worded already
+  }
+  if (typeof value !== 'string' || !holdsInvisible(value) || message.includes(quote(value)) || SPEAKS_OF_INVISIBLE.test(message)) return message;
+  return `${message} (got ${quote(value)}, which holds a character that does not show)`;
 }
 
 /** zod skips a `__proto__` record key without a word, so such a tag would vanish (whatever its value). */

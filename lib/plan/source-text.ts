@@ -39,6 +39,14 @@ const OWN_WORDS = new Map([
   ['RESOURCE_EXHAUSTION', 'nested too deeply: a plan is a few levels deep'],
 ]);
 
+/**
+ * What the library's words for these leave out: a plan's backslashes are Windows paths and
+ * host\instance names, and in double quotes the `\s` of `"\\files01\sqlbackups"` is an escape.
+ */
+const HINTS = new Map([
+  ['BAD_DQ_ESCAPE', "in double quotes a backslash starts an escape: write a Windows path or host\\instance in single quotes, such as '\\\\fileserver01\\sqlbackups'"],
+]);
+
 /** How many copies aliases may make of one anchored value, counting the aliases inside it ("billion laughs": a few lines of aliases expand to gigabytes). */
 const MAX_ALIAS_COPIES = 100;
 
@@ -65,7 +73,8 @@ export function readYaml(text: string): ParsedSource {
   const { document, lines } = source;
   if (document.errors.length > 0) {
     const problems = document.errors.map(({ code, message, pos: [offset] }) => {
-      const what = OWN_WORDS.get(code) ?? message;
+      const hint = HINTS.get(code);
+      const what = OWN_WORDS.get(code) ?? (hint === undefined ? message : `${message} (${hint})`);
       const at = code === 'RESOURCE_EXHAUSTION' ? tooDeepOnLine(withLineFeeds(text), offset) : offset;
       const syntaxError = { path: '', message: `YAML syntax error: ${what}`, ...position(lines, at) };
       return duplicateKeyProblem(source, code, offset) ?? syntaxError;
