@@ -140,6 +140,11 @@ def azure_unavailable(error: BaseException) -> str:
     return "Azure unavailable, poking again: %s: %s" % (type(error).__name__, error)
 
 
+def attempt_end_of(execution_timeout: Optional[timedelta]) -> Optional[datetime]:
+    """When `execution_timeout` stops an attempt begun now (None: no bound): its event writes wait no longer."""
+    return utc_now() + execution_timeout if execution_timeout else None
+
+
 def calls_left_of(execution_timeout: Optional[timedelta]) -> Optional[float]:
     """How long an attempt's Azure calls may wait: its execution_timeout but REPORT_SHARE (None: no bound)."""
     return None if not execution_timeout else execution_timeout.total_seconds() * (1 - REPORT_SHARE)
@@ -229,7 +234,7 @@ class MigrationTask(BaseSensorOperator):
             return self._poke(ctx, first)
 
     def _poke(self, ctx: StepContext, first: datetime) -> Any:
-        ctx.attempt_ends = utc_now() + self.execution_timeout if self.execution_timeout else None
+        ctx.attempt_ends = attempt_end_of(self.execution_timeout)
         ctx.on_started = lambda message, must_arrive=False: self._emit(ctx, "Started", message, first, must_arrive)
         ctx.on_running = lambda message: self._emit(ctx, "Running", message, first)
         try:
@@ -473,7 +478,7 @@ class RunOutcomeOperator(BaseOperator):
 
     def _report(self, context: Any) -> Any:
         ti = context["ti"]
-        ends = utc_now() + self.execution_timeout if self.execution_timeout else None
+        ends = attempt_end_of(self.execution_timeout)
         states = task_states_of_run(context)
 
         def outcome_of(name: str) -> Optional[str]:
