@@ -40,6 +40,7 @@ from migration_orchestration_lib.cutover_gate import ANY_TIME, ASK, GO, WAIT, Ap
 from migration_orchestration_lib.cutover_windows import fitting_at
 from migration_orchestration_lib.operators import (
     MigrationTask,
+    attempt_end_of,
     azure_unavailable,
     calls_left_of,
     is_transient_azure_error,
@@ -128,6 +129,7 @@ class StepGate:
     def __init__(self, plan: MigrationPlan, database_name: str, timing: Timing) -> None:
         self.plan, self.database_name, self.timing = plan, database_name, timing
         self._services: Any = None
+        self._attempt_ends: Optional[datetime] = None
 
     @property
     def services(self) -> Any:
@@ -139,6 +141,11 @@ class StepGate:
 
     def now(self) -> datetime:
         return self.services.clock.now()
+
+    def begin_attempt(self, ends: Optional[datetime]) -> None:
+        """The operator's run (an execute, or a resume after a deferral or park) is stopped at `ends` by its
+        execution_timeout (None: no bound): the events it writes wait no longer, as a MigrationTask's poke's."""
+        self._attempt_ends = ends
 
     def first_poke(self, context: Any, carried: str = "") -> datetime:
         """When this try first poked, as MigrationTask's (`first_poke_of_try`)."""
@@ -176,6 +183,7 @@ class StepGate:
     def _context(self, context: Any, first_poke: datetime) -> StepContext:
         ctx = StepContext(self.plan, self.plan.database(self.database_name), context, self.timing, self.phase, _services=self.services)
         ctx.first_poke = first_poke
+        ctx.attempt_ends = self._attempt_ends
         return ctx
 
     def _asked_window(self, ctx: StepContext, waiting: CutoverWait) -> Optional[str]:
@@ -219,7 +227,8 @@ if HITL_AVAILABLE:
 
     class CutoverApprovalOperator(ApprovalOperator):
         """`await_cutover` of one database on channel hitl. `gate` decides, records and reports:
-        `first_poke(context, carried) -> datetime`, `forget_first_poke()` (the try ended), `decide(context, first_poke) -> Turn`,
+        `begin_attempt(ends)` (this run's execution_timeout stops it at `ends`, None: no bound; its events wait no
+        longer), `first_poke(context, carried) -> datetime`, `forget_first_poke()` (the try ended), `decide(context, first_poke) -> Turn`,
         `record(context, window, decision, by)`, `emit(context, status, message, first_poke)`,
         `now() -> datetime` (the gate's clock).
 
@@ -272,7 +281,9 @@ if HITL_AVAILABLE:
             return self._until_the_try_ends(lambda: self._answered(context, event, window, deadline, first_poke))
 
         def _until_the_try_ends(self, look: Callable[[], Any]) -> Any:
-            """`look()`; where it neither parks, defers nor reschedules, the try ended: the gate forgets its first poke."""
+            """`look()`, within this run's execution_timeout (Airflow counts it anew at each resume); where it neither
+            parks, defers nor reschedules, the try ended: the gate forgets its first poke."""
+            self.gate.begin_attempt(attempt_end_of(self.execution_timeout))
             with forgetting_the_first_poke_as_the_try_ends(self.gate.forget_first_poke, PARKED + (AirflowRescheduleException,)):
                 return look()
 

@@ -79,7 +79,9 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
             depends_on={database.name: database.depends_on for database in plan.databases},
             plan=plan,
             trigger_rule=TriggerRule.ALL_DONE,
-            retries=0,
+            # The run's failures fail it for good (AirflowFailException); an event of its report that did not reach Log
+            # Analytics (`EventsNotWritten`) is retried: it only reads and reports.
+            retries=timing.retries,
         )
         for tasks in groups.values():
             _wire(tasks.last, outcome)

@@ -140,6 +140,11 @@ def azure_unavailable(error: BaseException) -> str:
     return "Azure unavailable, poking again: %s: %s" % (type(error).__name__, error)
 
 
+def attempt_end_of(execution_timeout: Optional[timedelta]) -> Optional[datetime]:
+    """When `execution_timeout` stops an attempt begun now (None: no bound): its event writes wait no longer."""
+    return utc_now() + execution_timeout if execution_timeout else None
+
+
 def calls_left_of(execution_timeout: Optional[timedelta]) -> Optional[float]:
     """How long an attempt's Azure calls may wait: its execution_timeout but REPORT_SHARE (None: no bound)."""
     return None if not execution_timeout else execution_timeout.total_seconds() * (1 - REPORT_SHARE)
@@ -229,7 +234,7 @@ class MigrationTask(BaseSensorOperator):
             return self._poke(ctx, first)
 
     def _poke(self, ctx: StepContext, first: datetime) -> Any:
-        ctx.attempt_ends = utc_now() + self.execution_timeout if self.execution_timeout else None
+        ctx.attempt_ends = attempt_end_of(self.execution_timeout)
         ctx.on_started = lambda message, must_arrive=False: self._emit(ctx, "Started", message, first, must_arrive)
         ctx.on_running = lambda message: self._emit(ctx, "Running", message, first)
         try:
@@ -422,6 +427,10 @@ def write_lost_rollback(run_id: str, plan: MigrationPlan, database_name: str, ca
     )
 
 
+def _event_name(database: str, phase: str, status: str) -> str:
+    return "%s %s / %s" % (database, phase, status)
+
+
 def write_event(must_arrive: bool = False, not_after: Optional[datetime] = None, **fields: Any) -> bool:
     """One row of the events table (`build_event_row`'s fields); whether it was written: reporting never fails a
     migration. But a row that `must_arrive` (preflight's first, before anything is started or frozen) is proven: an
@@ -443,12 +452,18 @@ def write_event(must_arrive: bool = False, not_after: Optional[datetime] = None,
         return False
 
 
+class EventsNotWritten(Exception):
+    """run_outcome's report whose events the Logs Ingestion API did not take: not an AirflowFailException, so that
+    Airflow retries run_outcome, whose retry writes them again."""
+
+
 class RunOutcomeOperator(BaseOperator):
     """The run's only leaf: fails the run when any database did not finish, whatever rolled back.
 
     Reads each database's outcome from XCom (`done` pushes `migrated`, `rollback` pushes
     `rolled_back` or `not_started`), from the task that pushed it in the database's latest try:
-    `OUTCOME_PUSHER`, by the run's task states (`task_states_of_run`).
+    `OUTCOME_PUSHER`, by the run's task states (`task_states_of_run`). It fails for good, but for an event it could
+    not write (`EventsNotWritten`): a retry reads the run again and writes its events again, changing nothing else.
     """
 
     ui_color = "#e8e8e8"
@@ -473,7 +488,7 @@ class RunOutcomeOperator(BaseOperator):
 
     def _report(self, context: Any) -> Any:
         ti = context["ti"]
-        ends = utc_now() + self.execution_timeout if self.execution_timeout else None
+        ends = attempt_end_of(self.execution_timeout)
         states = task_states_of_run(context)
 
         def outcome_of(name: str) -> Optional[str]:
@@ -485,8 +500,9 @@ class RunOutcomeOperator(BaseOperator):
             return ti.xcom_pull(task_ids="%s.%s" % (name, task), key=OUTCOME_KEY) or None
 
         outcomes = {name: outcome_of(name) for name in self.database_names}
-        self._report_lost_rollbacks(context, states, ends)
-        stranded = self._report_stranded(context, outcome_of, ends)
+        unwritten: List[str] = []  # the events the Logs Ingestion API did not take
+        self._report_lost_rollbacks(context, states, ends, unwritten)
+        stranded = self._report_stranded(context, outcome_of, ends, unwritten)
         self._hold_behind_waiting(outcomes)
         migrated = [n for n in self.database_names if outcomes[n] == "migrated"]
         waiting = [n for n in self.database_names if outcomes[n] == WAITING]
@@ -494,7 +510,7 @@ class RunOutcomeOperator(BaseOperator):
             len(stranded), " ".join(stranded))
         if len(migrated) + len(waiting) == len(self.database_names):
             if removed:
-                raise AirflowFailException("migration run failed:" + removed)
+                self._fail("migration run failed:" + removed, unwritten)
             log.info(
                 "%d database(s) migrated: %s; %d waiting for the next cutover window (replicating): %s",
                 len(migrated), ", ".join(migrated) or "-", len(waiting), ", ".join(waiting) or "-",
@@ -503,7 +519,7 @@ class RunOutcomeOperator(BaseOperator):
         rolled_back = [n for n in self.database_names if outcomes[n] == "rolled_back"]
         held = [n for n in self.database_names if outcomes[n] == "not_started"]
         rollback_failed = [n for n in self.database_names if outcomes[n] is None]
-        raise AirflowFailException(
+        self._fail(
             "migration run failed: %d of %d database(s) not migrated. rolled back: %s; not started "
             "(a dependency failed or waits): %s; rollback failed or incomplete: %s; migrated: %s; waiting for the next "
             "cutover window (replicating): %s"
@@ -516,14 +532,27 @@ class RunOutcomeOperator(BaseOperator):
                 ", ".join(migrated) or "-",
                 ", ".join(waiting) or "-",
             )
-            + removed
+            + removed,
+            unwritten,
         )
 
-    def _report_lost_rollbacks(self, context: Any, states: Mapping[str, str], ends: Optional[datetime]) -> None:
+    @staticmethod
+    def _fail(message: str, unwritten: Sequence[str]) -> NoReturn:
+        """The run failed: for good, unless an event of this report did not reach Log Analytics (its alert would not
+        fire): then for Airflow to retry run_outcome, which writes the events again (one it did write, twice)."""
+        if unwritten:
+            raise EventsNotWritten(
+                "%s. %d event(s) of this report did not reach Log Analytics (see the warnings above): %s. run_outcome "
+                "fails so that Airflow retries it: a retry reads the run again and writes them (it changes nothing "
+                "else); once its retries are spent, clear run_outcome when the Logs Ingestion API takes events again"
+                % (message, len(unwritten), "; ".join(unwritten)))
+        raise AirflowFailException(message)
+
+    def _report_lost_rollbacks(self, context: Any, states: Mapping[str, str], ends: Optional[datetime], unwritten: List[str]) -> None:
         """The `Failed` event of each rollback that failed for good in this run with neither its own `Failed` (nor its
         callback's, where that could mark it: FAILED_EVENT_KEY) nor an outcome: its worker lost where the callback
         wrote nothing (a DAG processor without Azure identity) or was not called (apache/airflow#60858). Here, on a
-        worker with the DAG's identity, every host and version."""
+        worker with the DAG's identity, every host and version. Each event not written is added to `unwritten`."""
         if self.plan is None:
             return
         ti = context["ti"]
@@ -534,11 +563,15 @@ class RunOutcomeOperator(BaseOperator):
             if ti.xcom_pull(task_ids=task_id, key=FAILED_EVENT_KEY) or ti.xcom_pull(task_ids=task_id, key=OUTCOME_KEY):
                 continue
             log.error("%s failed with no Failed event: reporting its end unknown", task_id)
-            write_lost_rollback(context["run_id"], self.plan, name, "run_outcome found it failed with no event", ends)
+            if not write_lost_rollback(context["run_id"], self.plan, name, "run_outcome found it failed with no event", ends):
+                unwritten.append(_event_name(name, ROLLBACK_TASK, "Failed"))
 
-    def _report_stranded(self, context: Any, outcome_of: Callable[[str], Optional[str]], ends: Optional[datetime]) -> List[str]:
-        """What to do about each database removed from the plan mid-migration, each also written as an event. `ends`:
-        when the task's execution_timeout stops it (its reads of DMS leave REPORT_SHARE of it for the report)."""
+    def _report_stranded(
+        self, context: Any, outcome_of: Callable[[str], Optional[str]], ends: Optional[datetime], unwritten: List[str]
+    ) -> List[str]:
+        """What to do about each database removed from the plan mid-migration, each also written as an event (added to
+        `unwritten` where it was not). `ends`: when the task's execution_timeout stops it (its reads of DMS leave
+        REPORT_SHARE of it for the report)."""
         if self.plan is None:
             return []
         from migration_orchestration_lib.services import records_for
@@ -560,12 +593,15 @@ class RunOutcomeOperator(BaseOperator):
             messages.append(message)
             # Not known to be stranded (no record, DMS unreadable): the run fails, and its event warns without an alert.
             unchecked = bool(stranded.unread) and not stranded.record
-            write_event(
+            status = "Retrying" if unchecked else "Failed"
+            written = write_event(
                 not_after=ends, run_id=context["run_id"], plan_name=plan.name, database=stranded.database.name, phase=ROLLBACK_TASK,
-                status="Retrying" if unchecked else "Failed", duration_seconds=0.0, message=message,
+                status=status, duration_seconds=0.0, message=message,
                 target_kind=stranded.database.target_kind,
                 migration_operation_id=stranded.migration.migration_operation_id if stranded.migration else None,
             )
+            if not written:
+                unwritten.append(_event_name(stranded.database.name, ROLLBACK_TASK, status))
         return messages
 
     def _hold_behind_waiting(self, outcomes: Dict[str, Optional[str]]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from conftest import database_entry, plan_with_databases, register_for_dag_test
 from orm_blocked import blocked_in_tasks
 from task_driver import RunDriver, WorkerCrashed
 from test_rehearsal import events  # noqa: F401 (the fixture)
+from test_event_path import seconds_taken
 from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION, utc_now
 from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
 from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_of, approver_users
@@ -63,6 +65,10 @@ class WindowsGate:
         self.events: List[tuple] = []
         self.first_pokes: List = []  # the first poke given with each decision and event
         self.first_poke_records = MemoryRecords()
+        self.attempt_ends: List[Optional[datetime]] = []  # each run's, as the operator gives it
+
+    def begin_attempt(self, ends):
+        self.attempt_ends.append(ends)
 
     def now(self):
         return utc_now()
@@ -197,6 +203,49 @@ def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
     assert gate.records == {}
     assert gate.events[0] == ("AwaitingApproval", "answer by %s ignored: not an approver of database_1 (%s)" % (MALLORY, ALICE))
     assert gate.statuses()[1:] == ["WaitingForWindow"]
+
+
+@pytest.mark.airflow31
+@needs_hitl
+def test_the_approval_steps_events_wait_no_longer_than_its_execution_timeout(monkeypatch):
+    """The Logs Ingestion API takes the upload and never answers (a silent outage). A MigrationTask's events wait no
+    longer than its poke's execution_timeout (`StepContext.attempt_ends`); the approval step's had no such bound: each
+    of its events waited 90 s for an answer, 4 times (about 6 min), several a run (the ask, a heartbeat, an answer
+    ignored), past the 20 min execution_timeout, which then stopped the try with no event and spent it."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    from migration_orchestration_lib import cutover_steps, operators
+    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
+    from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator, StepGate
+    from migration_orchestration_lib.events import LogsIngestionEventWriter
+    from migration_orchestration_lib.plan import parse_plan
+    from migration_orchestration_lib.settings import EventSettings, Timing
+    from migration_orchestration_lib.step_context import CutoverWait
+
+    silent = socket.create_server(("127.0.0.1", 0))  # takes connections, never reads nor answers
+    endpoint = "http://127.0.0.1:%d" % silent.getsockname()[1]
+    settings = EventSettings(endpoint, "dcr-00000000000000000000000000000001", "Custom-MigrationEvents_CL", client_id="c")
+    writer = LogsIngestionEventWriter.connect(settings, object, authentication_policy=SansIOHTTPPolicy())
+    monkeypatch.setattr("migration_orchestration_lib.services.event_writer_from_environment", lambda environ: writer)
+    monkeypatch.setattr(operators, "LAST_EVENT_BUDGET", timedelta(seconds=1))
+
+    def no_window_fits(ctx):
+        raise CutoverWait("WaitingForWindow", "waiting for the next window")
+
+    monkeypatch.setattr(cutover_steps, "await_cutover", no_window_fits)
+    gate = StepGate(parse_plan(gated_document()), "database_1", Timing.for_environment({}))
+    gate._services = SimpleNamespace(records=MemoryRecords(), clock=SimpleNamespace(now=utc_now), simulated_approvals={})
+    operator = CutoverApprovalOperator(
+        task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, execution_timeout=timedelta(seconds=3))
+
+    def look():
+        with pytest.raises(AirflowRescheduleException):
+            operator.execute(resumed_context())
+
+    try:
+        assert seconds_taken(look, at_most=60) < 10
+    finally:
+        silent.close()
 
 
 class AnyTimeGate(WindowsGate):

@@ -243,6 +243,41 @@ def test_a_rollbacks_failed_event_the_ingestion_api_did_not_take_is_written_by_r
     """The rollback fails for good while the Logs Ingestion API answers 503: its `Failed`, the rollback-failed alert's
     only sign, is not stored (a warning in the task log). `run_outcome`, the API back, writes it. Was: the writer
     swallowed the failed upload, so the rollback marked its `Failed` written and run_outcome wrote none: no alert."""
+    driver = a_rollback_failed_while_ingestion_was_down(rehearsal_world, ingestion, monkeypatch)
+    ingestion.answers = []
+
+    driver.run_outcome()
+
+    assert len(rollbacks_failed(ingestion)) == 1 and "run_outcome found it failed with no event" in rollbacks_failed(ingestion)[0]
+
+
+def test_an_event_run_outcome_could_not_write_is_written_by_its_retry(rehearsal_world, ingestion, monkeypatch):
+    """The API still down when run_outcome writes that `Failed`: run_outcome fails so that Airflow retries it (not
+    AirflowFailException), and its retry, the API back, writes it. Was: run_outcome (retries 0) failed for good, its
+    event only a warning in its log: the rollback-failed alert never fired."""
+    driver = a_rollback_failed_while_ingestion_was_down(rehearsal_world, ingestion, monkeypatch)
+    ingestion.answers = [503]  # run_outcome's first try (this writer sends each row once)
+
+    assert driver.run_outcome() == "failed" and driver.tries["run_outcome"] == 2, driver.errors
+    assert len(rollbacks_failed(ingestion)) == 1, rollbacks_failed(ingestion)
+    assert driver.errors["run_outcome"].startswith("migration run failed: 1 of 1 database(s) not migrated")
+
+
+def test_where_the_api_stays_down_through_run_outcomes_retries_its_failure_names_the_event_and_says_to_clear_it(
+        rehearsal_world, ingestion, monkeypatch):
+    driver = a_rollback_failed_while_ingestion_was_down(rehearsal_world, ingestion, monkeypatch)
+    ingestion.answers = [503] * 100
+    assert driver.run_outcome() == "failed" and driver.tries["run_outcome"] == 2
+    message = driver.errors["run_outcome"]
+    assert message.startswith("EventsNotWritten: migration run failed: 1 of 1 database(s) not migrated"), message
+    for said in ["1 event(s) of this report did not reach Log Analytics", "db rollback / Failed",
+                 "clear run_outcome when the Logs Ingestion API takes events again"]:
+        assert said in message, message
+
+
+def a_rollback_failed_while_ingestion_was_down(rehearsal_world, ingestion, monkeypatch) -> RunDriver:
+    """A run of `db` whose migration failed and whose rollback then failed for good while the Logs Ingestion API
+    answered 503: its `Failed` not stored; run_outcome not run yet."""
     from migration_orchestration_lib import rollback
     from migration_orchestration_lib.step_context import StepFailure
 
@@ -254,18 +289,17 @@ def test_a_rollbacks_failed_event_the_ingestion_api_did_not_take_is_written_by_r
     plan, dag, world = setup(rehearsal_world)
 
     def ingestion_down_once_the_migration_failed(task_id):
-        if not ingestion.answers and any(row["Status"] == "Failed" for row in ingestion.stored):
+        if task_id != "run_outcome" and not ingestion.answers and any(row["Status"] == "Failed" for row in ingestion.stored):
             ingestion.answers = [503] * 100
 
     driver = RunDriver(dag, observe=ingestion_down_once_the_migration_failed)
     assert driver.run_database("db")["db.rollback"] == "failed", driver.errors
-    assert ("rollback", "Failed") not in [(row["Phase"], row["Status"]) for row in ingestion.stored]
-    ingestion.answers = []
+    assert rollbacks_failed(ingestion) == []
+    return driver
 
-    driver.run_outcome()
 
-    rollback_failed = [row["Message"] for row in ingestion.stored if (row["Phase"], row["Status"]) == ("rollback", "Failed")]
-    assert len(rollback_failed) == 1 and "run_outcome found it failed with no event" in rollback_failed[0], rollback_failed
+def rollbacks_failed(ingestion) -> list:
+    return [row["Message"] for row in ingestion.stored if (row["Phase"], row["Status"]) == ("rollback", "Failed")]
 
 
 def test_where_events_go_to_the_task_log_there_is_nothing_to_prove():
