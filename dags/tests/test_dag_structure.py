@@ -13,7 +13,7 @@ import pytest
 
 from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases, write_bundle
 from migration_orchestration_lib import dag_factory
-from migration_orchestration_lib.airflow_compat import AirflowException, BaseSensorOperator, DAG
+from migration_orchestration_lib.airflow_compat import AIRFLOW_3, AirflowException, BaseSensorOperator, DAG
 from migration_orchestration_lib.dag_factory import DAG_ID, build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.pools import pool_by_task
@@ -161,6 +161,51 @@ def test_every_task_waits_without_a_slot_within_bounded_time_in_its_pool(plan_an
         assert task.timeout == plan.database(database).timeout_minutes * 60
         assert task.pool == pools.get(name, "default_pool"), task.task_id
     assert {t.pool for t in dag.tasks} >= {"database_migration_admission", "database_migration_sql"}
+
+
+FREEZING_STEP = {"SqlDb": "start_migration"}  # a SqlDb copy's start_migration freezes the source first
+
+
+def tasks_while_frozen(database):
+    """The tasks from the one that freezes the source on: each minute one of them waits is the applications' downtime."""
+    work = work_tasks(database)
+    return set(work[work.index(FREEZING_STEP.get(database.target_kind, "freeze_source")):])
+
+
+def scheduler_priorities(dag):
+    """Each task's priority as the scheduler stores it on the task instance and orders queued ones by it, from the DAG
+    as serialized for the scheduler: Airflow 2's `priority_weight_total`; Airflow 3's weight rule's `get_weight` of a
+    task instance, as `TaskInstance.insert_mapping` computes it."""
+    from airflow.models.taskinstance import TaskInstance
+
+    def priority(task):
+        if not AIRFLOW_3:
+            return task.priority_weight_total
+        return task.weight_rule.get_weight(TaskInstance(task=task, run_id="r", map_index=-1, dag_version_id=None))
+
+    restored = serializer().from_dict(serializer().to_dict(dag))
+    return {task.task_id: priority(task) for task in restored.tasks}
+
+
+@pytest.mark.parametrize("plan_name", ["mixed_kinds", "chain", "diamond"])
+def test_a_rollback_then_a_frozen_sources_tasks_go_first_when_the_pools_are_full(plan_name):
+    """Where tasks wait for a slot (a pool or the DAG's max_active_tasks), Airflow queues the highest priority first.
+    Every rollback outranks every other task, and every task of a frozen source outranks every task of a database not
+    frozen yet, whatever the dependencies. Was: Airflow's default rule weighed a task by all tasks after it, so another
+    database's preflight (mixed_kinds: 17) went before to_vm's final backup (6) and validation (4), the rollbacks (2)
+    last of all."""
+    plan = parse_plan(PLANS[plan_name]())
+    priorities = scheduler_priorities(build_dag(plan, environ={}))
+    rollbacks, frozen, before = set(), set(), set()
+    for database in plan.databases:
+        rollbacks.add("%s.rollback" % database.name)
+        for step in work_tasks(database):
+            (frozen if step in tasks_while_frozen(database) else before).add("%s.%s" % (database.name, step))
+    assert frozen and before
+    lowest = {group: min(priorities[task] for task in tasks) for group, tasks in (("rollback", rollbacks), ("frozen", frozen))}
+    highest = {group: max(priorities[task] for task in tasks) for group, tasks in (("frozen", frozen), ("before", before))}
+    assert lowest["rollback"] > highest["frozen"] and lowest["frozen"] > highest["before"], priorities
+    assert priorities["run_outcome"] <= highest["before"], priorities
 
 
 def test_run_outcome_is_the_only_leaf_and_sees_every_database(plan_and_dag):
