@@ -440,3 +440,36 @@ def test_a_dependency_on_a_database_no_longer_in_the_plan_is_a_clear_import_erro
     [message] = dag_bag().import_errors.values()
     assert "invalid migration plan %s" % plan_file in message
     assert "databases[0].dependsOn[0]: 'gone' names no database of the plan" in message
+
+
+def task_settings(dag):
+    """What the scheduler keeps per task id: pool, trigger rule, priority, upstream tasks."""
+    priorities = scheduler_priorities(dag)
+    return {task.task_id: (task.pool, str(task.trigger_rule), priorities[task.task_id], frozenset(task.upstream_task_ids))
+            for task in dag.tasks}
+
+
+def test_reordering_the_plans_databases_changes_no_task_id_nor_any_tasks_settings():
+    """A running run's task instances are matched to the DAG by task id: databases listed in another order keep every id,
+    pool, trigger rule, priority and edge, so a migration under way carries on as it was."""
+    document = diamond_plan()
+    reordered = dict(document, databases=list(reversed(document["databases"])))
+    assert task_settings(build_dag(parse_plan(reordered), environ={})) == task_settings(build_dag(parse_plan(document), environ={}))
+
+
+def test_a_dependency_added_or_removed_changes_only_the_dependents_preflight_edges():
+    """An edit of dependsOn mid-run keeps every task id: a dependent not started yet waits for (or stops waiting for)
+    its new dependency's `done`; its tasks that ran stay as they ran (Airflow evaluates a task's trigger rule before it
+    runs, never after), so a dependency added once the dependent's preflight ran orders nothing in that run."""
+    document = diamond_plan()
+    before = task_settings(build_dag(parse_plan(document), environ={}))
+    for entry in document["databases"]:
+        if entry["name"] == "right":
+            entry["dependsOn"] = []
+        if entry["name"] == "left":
+            entry["dependsOn"] = ["base", "right"]
+    after = task_settings(build_dag(parse_plan(document), environ={}))
+    assert set(after) == set(before)
+    changed = {task_id for task_id in after if after[task_id] != before[task_id]}
+    assert changed == {"left.preflight", "right.preflight"}, changed
+    assert after["left.preflight"][3] == {"base.done", "right.done"} and after["right.preflight"][3] == set()
