@@ -12,6 +12,11 @@ fingerprint batches do); waiting tasks give their slot back between pokes; tasks
 run in the pools of `contracts/airflow_pools.json`. Parsing does no I/O besides reading the plan,
 its schema, the pools and events contracts and the environment; its cost is linear in tasks plus edges
 (tasks are wired with `_wire`, not `>>`: see there why).
+
+Priorities are absolute, by what a task's wait costs: a rollback first (it gives a frozen source its writes back), then
+every task from the one that freezes the source on (each minute it waits in a pool is downtime for the source's
+applications), then the rest. Airflow's default rule ("downstream": a task weighs as much as all tasks after it) did
+the reverse: any database's `preflight` went before a frozen source's final backup and validation, a rollback last.
 """
 from __future__ import annotations
 
@@ -32,6 +37,9 @@ from migration_orchestration_lib.settings import Timing, check_deployed_plan, ch
 DAG_ID = "database_migration_orchestration"
 RUN_OUTCOME_TASK_ID = "run_outcome"
 START_DATE = timezone.datetime(2024, 1, 1)
+PRIORITY_BEFORE_FREEZE = 1  # Airflow's default priority_weight
+PRIORITY_WHILE_FROZEN = 2
+PRIORITY_ROLLBACK = 3
 
 
 @dataclass
@@ -64,6 +72,7 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
             "retries": timing.retries,
             "retry_delay": timing.retry_delay,
             "execution_timeout": timing.step_timeout,
+            "weight_rule": "absolute",  # each task's own priority_weight: see the module's docstring
         },
         doc_md=__doc__,
     ) as dag:
@@ -107,17 +116,25 @@ def _database_group(
             task_id=task_id, phase=task_id, step=step, plan=plan, database_name=database.name, timing=timing, **kwargs
         )
 
+    described = steps.describe_chain(database, plan.is_gated(database))
+    frozen_from = list(described).index(_first_freezing_step(database)) if database.freezes_source else len(described)
     with TaskGroup(group_id=database.name, tooltip="%s -> %s" % (database.source_database, database.target_kind)):
         chain: List[BaseOperator] = [
-            task(task_id, steps.step_for(task_id, goal))
-            for task_id, goal in steps.describe_chain(database, plan.is_gated(database)).items()
+            task(task_id, steps.step_for(task_id, goal), **({"priority_weight": PRIORITY_WHILE_FROZEN} if index >= frozen_from else {}))
+            for index, (task_id, goal) in enumerate(described.items())
         ]
         for upstream, downstream in zip(chain, chain[1:]):
             _wire(upstream, downstream)
-        undo = task(rollback.ROLLBACK_TASK, rollback.roll_back, trigger_rule=TriggerRule.ONE_FAILED, on_failure_callback=report_a_lost_rollback)
+        undo = task(rollback.ROLLBACK_TASK, rollback.roll_back, trigger_rule=TriggerRule.ONE_FAILED,
+                    on_failure_callback=report_a_lost_rollback, priority_weight=PRIORITY_ROLLBACK)
         for step_task in chain:
             _wire(step_task, undo)
     return DatabaseTasks(first=chain[0], last=chain[-1], rollback=undo)
+
+
+def _first_freezing_step(database: DatabaseMigration) -> str:
+    """The task that freezes the source (`steps.freeze_source`; a SqlDb copy's `start_migration` freezes it first)."""
+    return "freeze_source" if database.restores_backups else "start_migration"
 
 
 def _wire(upstream: BaseOperator, downstream: BaseOperator) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases, write_bundle
 from migration_orchestration_lib import dag_factory
-from migration_orchestration_lib.airflow_compat import AirflowException, BaseSensorOperator, DAG
+from migration_orchestration_lib.airflow_compat import AIRFLOW_3, AirflowException, BaseSensorOperator, DAG
 from migration_orchestration_lib.dag_factory import DAG_ID, build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.pools import pool_by_task
@@ -161,6 +161,51 @@ def test_every_task_waits_without_a_slot_within_bounded_time_in_its_pool(plan_an
         assert task.timeout == plan.database(database).timeout_minutes * 60
         assert task.pool == pools.get(name, "default_pool"), task.task_id
     assert {t.pool for t in dag.tasks} >= {"database_migration_admission", "database_migration_sql"}
+
+
+FREEZING_STEP = {"SqlDb": "start_migration"}  # a SqlDb copy's start_migration freezes the source first
+
+
+def tasks_while_frozen(database):
+    """The tasks from the one that freezes the source on: each minute one of them waits is the applications' downtime."""
+    work = work_tasks(database)
+    return set(work[work.index(FREEZING_STEP.get(database.target_kind, "freeze_source")):])
+
+
+def scheduler_priorities(dag):
+    """Each task's priority as the scheduler stores it on the task instance and orders queued ones by it, from the DAG
+    as serialized for the scheduler: Airflow 2's `priority_weight_total`; Airflow 3's weight rule's `get_weight` of a
+    task instance, as `TaskInstance.insert_mapping` computes it."""
+    from airflow.models.taskinstance import TaskInstance
+
+    def priority(task):
+        if not AIRFLOW_3:
+            return task.priority_weight_total
+        return task.weight_rule.get_weight(TaskInstance(task=task, run_id="r", map_index=-1, dag_version_id=None))
+
+    restored = serializer().from_dict(serializer().to_dict(dag))
+    return {task.task_id: priority(task) for task in restored.tasks}
+
+
+@pytest.mark.parametrize("plan_name", ["mixed_kinds", "chain", "diamond"])
+def test_a_rollback_then_a_frozen_sources_tasks_go_first_when_the_pools_are_full(plan_name):
+    """Where tasks wait for a slot (a pool or the DAG's max_active_tasks), Airflow queues the highest priority first.
+    Every rollback outranks every other task, and every task of a frozen source outranks every task of a database not
+    frozen yet, whatever the dependencies. Was: Airflow's default rule weighed a task by all tasks after it, so another
+    database's preflight (mixed_kinds: 17) went before to_vm's final backup (6) and validation (4), the rollbacks (2)
+    last of all."""
+    plan = parse_plan(PLANS[plan_name]())
+    priorities = scheduler_priorities(build_dag(plan, environ={}))
+    rollbacks, frozen, before = set(), set(), set()
+    for database in plan.databases:
+        rollbacks.add("%s.rollback" % database.name)
+        for step in work_tasks(database):
+            (frozen if step in tasks_while_frozen(database) else before).add("%s.%s" % (database.name, step))
+    assert frozen and before
+    lowest = {group: min(priorities[task] for task in tasks) for group, tasks in (("rollback", rollbacks), ("frozen", frozen))}
+    highest = {group: max(priorities[task] for task in tasks) for group, tasks in (("frozen", frozen), ("before", before))}
+    assert lowest["rollback"] > highest["frozen"] and lowest["frozen"] > highest["before"], priorities
+    assert priorities["run_outcome"] <= highest["before"], priorities
 
 
 def test_run_outcome_is_the_only_leaf_and_sees_every_database(plan_and_dag):
@@ -385,3 +430,46 @@ def test_parsing_imports_no_azure_sdk_or_sql_driver(tmp_path):
     ) % (str(DAGS_DIR), str(write_bundle(tmp_path, load_plan_document())))
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert output.stdout.strip() == ""
+
+
+def test_a_dependency_on_a_database_no_longer_in_the_plan_is_a_clear_import_error(monkeypatch, tmp_path):
+    """A plan file edited by hand: was `KeyError: 'gone'` from the DAG's build, naming neither the file nor the field."""
+    document = plan_with_databases([database_entry("a", "Sales", depends_on=["gone"])])
+    plan_file = write_bundle(tmp_path, document)
+    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))
+    [message] = dag_bag().import_errors.values()
+    assert "invalid migration plan %s" % plan_file in message
+    assert "databases[0].dependsOn[0]: 'gone' names no database of the plan" in message
+
+
+def task_settings(dag):
+    """What the scheduler keeps per task id: pool, trigger rule, priority, upstream tasks."""
+    priorities = scheduler_priorities(dag)
+    return {task.task_id: (task.pool, str(task.trigger_rule), priorities[task.task_id], frozenset(task.upstream_task_ids))
+            for task in dag.tasks}
+
+
+def test_reordering_the_plans_databases_changes_no_task_id_nor_any_tasks_settings():
+    """A running run's task instances are matched to the DAG by task id: databases listed in another order keep every id,
+    pool, trigger rule, priority and edge, so a migration under way carries on as it was."""
+    document = diamond_plan()
+    reordered = dict(document, databases=list(reversed(document["databases"])))
+    assert task_settings(build_dag(parse_plan(reordered), environ={})) == task_settings(build_dag(parse_plan(document), environ={}))
+
+
+def test_a_dependency_added_or_removed_changes_only_the_dependents_preflight_edges():
+    """An edit of dependsOn mid-run keeps every task id: a dependent not started yet waits for (or stops waiting for)
+    its new dependency's `done`; its tasks that ran stay as they ran (Airflow evaluates a task's trigger rule before it
+    runs, never after), so a dependency added once the dependent's preflight ran orders nothing in that run."""
+    document = diamond_plan()
+    before = task_settings(build_dag(parse_plan(document), environ={}))
+    for entry in document["databases"]:
+        if entry["name"] == "right":
+            entry["dependsOn"] = []
+        if entry["name"] == "left":
+            entry["dependsOn"] = ["base", "right"]
+    after = task_settings(build_dag(parse_plan(document), environ={}))
+    assert set(after) == set(before)
+    changed = {task_id for task_id in after if after[task_id] != before[task_id]}
+    assert changed == {"left.preflight", "right.preflight"}, changed
+    assert after["left.preflight"][3] == {"base.done", "right.done"} and after["right.preflight"][3] == set()

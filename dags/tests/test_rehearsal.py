@@ -214,6 +214,51 @@ def test_a_rejection_in_the_last_window_fails_await_cutover_and_the_rollback_rea
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "never canceled"
 
 
+SATURDAY_NIGHT = {"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+def test_a_dependent_of_a_database_waiting_for_its_window_never_starts_and_an_independent_one_migrates(
+        rehearsal_world, events, monkeypatch):
+    """Skipped upstreams through Airflow's own trigger rules: `gate` is rejected in every Saturday window up to the
+    rehearsal's horizon, so its `await_cutover` ends skipped (waiting, replicating) and its `done` with it; `held`
+    depends on `gate` and `after_held` on `held`: their `preflight` (all_success) are skipped, nothing of them runs,
+    no event, no migration, their rollbacks (one_failed) skipped. `free` depends on nothing and migrates. The run
+    succeeds: a database waiting for its window, and those held only behind it, are no failure."""
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "gate:reject")
+    cutover = {"windows": [SATURDAY_NIGHT], "expectedMinutes": 30,
+               "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"}}
+    document = plan_with_databases([
+        database_entry("gate", "Sales", cutover=cutover),
+        database_entry("held", "Crm", target="vm-prod", depends_on=["gate"]),
+        database_entry("after_held", "Hr", target="db-prod", depends_on=["held"]),
+        database_entry("free", "Archive", mode="offline"),
+    ])
+    reports = outcome_reports(monkeypatch)
+    state, states = run(document)
+
+    assert states["gate.await_cutover"] == "skipped" and states["gate.done"] == "skipped", states
+    assert states["gate.rollback"] == "skipped", states
+    for database in ("held", "after_held"):
+        assert {task: value for task, value in states.items() if task.startswith(database + ".")} == {
+            task: "skipped" for task in states if task.startswith(database + ".")}, states
+        assert events_of(events, database) == [], "never started"
+    plan = parse_plan(document)
+    from world_view import WorldView
+
+    for database in ("held", "after_held"):
+        view = WorldView(rehearsal_world, plan.database(database), plan)
+        assert view.operations() == [] and view.source_writable(), "no migration started, the source untouched"
+    gate = WorldView(rehearsal_world, plan.database("gate"), plan)
+    assert [op["migrationStatus"] for op in gate.operations()] == ["InProgress"] and gate.source_writable()
+    assert states["free.done"] == "success" and states["free.rollback"] == "skipped", states
+    assert state == "success" and states["run_outcome"] == "success" and reports == [], (state, states, reports)
+
+
 def clear_with_downstream(dag, run_id, task_id, session):
     """What a person's "Clear" of `task_id` with "Downstream" does to a run: Airflow's own `clear_task_instances` on
     the run's instances of the task and of every task downstream of it (as `DAG.clear` calls it)."""
