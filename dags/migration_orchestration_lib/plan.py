@@ -5,8 +5,7 @@ needs) and renders `migration_plan.json` with every default filled in; the bundl
 JSON Schema beside it (`migration_plan.schema.json`). This module checks the file against that
 schema, so a hand-edited or truncated upload is a clear DAG import error naming the field, and
 keeps only what the DAG needs to build and run its tasks. It fills no defaults and re-checks no
-cross-field rule (one plan model per language) but the one its graph needs: each `dependsOn` names a database of the
-plan, and no cycle.
+cross-field rule: one plan model per language.
 """
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.connections import remember_names
 from migration_orchestration_lib.cutover_gate import ApprovalSettings, CutoverSettings
@@ -189,7 +188,6 @@ def parse_plan(document: Any, source: str = "<plan>", schema_path: Optional[str]
             source,
             ["%s is missing: the DAG reads plans rendered by renderMigrationPlan, which fills every default" % missing],
         ) from missing
-    unreadable += _unwirable_dependencies(plan.databases)
     if unreadable:
         raise PlanError(source, unreadable)
     remember_names([plan.name] + [named.name for named in plan.databases + plan.source_servers + plan.target_servers])
@@ -247,46 +245,6 @@ def _build(document: Mapping[str, Any], unreadable: List[str]) -> MigrationPlan:
         databases=tuple(_database(item, "databases[%d]" % index, unreadable) for index, item in enumerate(document["databases"])),
         max_concurrent_cutovers=(document.get("cutover") or {}).get("maxConcurrent"),
     )
-
-
-def _unwirable_dependencies(databases: Sequence[DatabaseMigration]) -> List[str]:
-    """`dependsOn` the DAG cannot wire: a name no database has (building the DAG failed on a bare KeyError), or a cycle
-    (none of its databases would ever start). lib/plan refuses both; a plan file edited by hand has not been through it."""
-    index_of = {database.name: index for index, database in enumerate(databases)}
-    edited = "the plan renderer refuses it, so the file was edited by hand: render the plan again"
-    problems = [
-        "databases[%d].dependsOn[%d]: %r names no database of the plan; %s" % (index, position, dependency, edited)
-        for index, database in enumerate(databases)
-        for position, dependency in enumerate(database.depends_on)
-        if dependency not in index_of
-    ]
-    cycle = _dependency_cycle({database.name: [d for d in database.depends_on if d in index_of] for database in databases})
-    if cycle:
-        problems.append("databases[%d].dependsOn: a cycle, %s: none of them would ever start; %s"
-                        % (index_of[cycle[0]], " -> ".join(cycle), edited))
-    return problems
-
-
-def _dependency_cycle(depends_on: Mapping[str, Sequence[str]]) -> Optional[List[str]]:
-    """The first cycle found, as the names along it and its first name again, or None (a depth-first walk)."""
-    finished: Set[str] = set()
-    for start in depends_on:
-        if start in finished:
-            continue
-        path, on_path, branches = [start], {start}, [iter(depends_on[start])]
-        while branches:
-            following = next((name for name in branches[-1] if name not in finished), None)
-            if following is None:
-                branches.pop()
-                on_path.discard(path[-1])
-                finished.add(path.pop())
-            elif following in on_path:
-                return path[path.index(following):] + [following]
-            else:
-                path.append(following)
-                on_path.add(following)
-                branches.append(iter(depends_on[following]))
-    return None
 
 
 def _resource_id(value: str) -> ResourceId:

@@ -432,16 +432,6 @@ def test_parsing_imports_no_azure_sdk_or_sql_driver(tmp_path):
     assert output.stdout.strip() == ""
 
 
-def test_a_dependency_on_a_database_no_longer_in_the_plan_is_a_clear_import_error(monkeypatch, tmp_path):
-    """A plan file edited by hand: was `KeyError: 'gone'` from the DAG's build, naming neither the file nor the field."""
-    document = plan_with_databases([database_entry("a", "Sales", depends_on=["gone"])])
-    plan_file = write_bundle(tmp_path, document)
-    monkeypatch.setenv("MIGRATION_PLAN_PATH", str(plan_file))
-    [message] = dag_bag().import_errors.values()
-    assert "invalid migration plan %s" % plan_file in message
-    assert "databases[0].dependsOn[0]: 'gone' names no database of the plan" in message
-
-
 def task_settings(dag):
     """What the scheduler keeps per task id: pool, trigger rule, priority, upstream tasks."""
     priorities = scheduler_priorities(dag)

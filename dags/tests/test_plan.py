@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import database_entry, load_plan_document, plan_with_databases
+from conftest import load_plan_document
 from migration_orchestration_lib.plan import PlanError, load_plan, parse_plan
 
 pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
@@ -121,34 +121,3 @@ def test_the_schema_refuses_a_database_name_with_whitespace_at_either_end(exampl
 def test_the_schema_takes_database_names_with_inner_spaces(example_document, name):
     example_document["databases"][0]["target"]["database"] = name
     assert parse_plan(example_document).database("database_1").target_database == name
-
-
-@pytest.mark.parametrize(
-    "depends_on, expected",
-    [
-        ({"b": ["a", "gone"]}, ["databases[1].dependsOn[1]: 'gone' names no database of the plan; the plan renderer refuses it"]),
-        ({"a": ["a"]}, ["databases[0].dependsOn: a cycle, a -> a: none of them would ever start"]),
-        ({"a": ["c"], "b": ["a"], "c": ["b"]}, ["databases[0].dependsOn: a cycle, a -> c -> b -> a: none of them would ever start"]),
-        ({"b": ["gone"], "c": ["c"]}, ["databases[1].dependsOn[0]: 'gone' names no database", "databases[2].dependsOn: a cycle, c -> c"]),
-    ],
-    ids=["unknown", "itself", "three", "both"],
-)
-def test_a_dependency_the_dag_cannot_wire_is_an_error_naming_the_field(depends_on, expected):
-    """A plan file edited by hand (the renderer refuses both): a dependency on a database no longer in the plan failed
-    the DAG's build on a bare `KeyError: 'gone'`; a cycle built a DAG none of whose databases would start, refused by
-    Airflow's own cycle check naming a task (`Faulty task: a.done`), not the plan's field."""
-    document = plan_with_databases([database_entry(name, name.upper(), depends_on=depends_on.get(name, [])) for name in "abc"])
-    with pytest.raises(PlanError) as error:
-        parse_plan(document, source="plan.json")
-    assert "invalid migration plan plan.json" in str(error.value)
-    assert len(error.value.problems) == len(expected)
-    for problem, start in zip(error.value.problems, expected):
-        assert problem.startswith(start), problem
-        assert problem.endswith("the file was edited by hand: render the plan again"), problem
-
-
-def test_a_diamond_of_dependencies_is_no_cycle():
-    document = plan_with_databases([database_entry("base", "Base"), database_entry("left", "Left", depends_on=["base"]),
-                                    database_entry("right", "Right", depends_on=["base"]),
-                                    database_entry("top", "Top", depends_on=["left", "right", "base"])])
-    assert parse_plan(document).database("top").depends_on == ("left", "right", "base")
