@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { AzapiResource } from './azapi/resource';
-import { AzapiResourceAction } from './azapi/resource-action';
+import { DataAzapiResourceAction } from './azapi/resource-action-data-source';
 import { ResourceLock } from './core/protection';
 import { IResourceGroup } from './core/references';
 import { migrationServiceNameOf } from './private/arm-ids';
@@ -84,7 +84,7 @@ export class MigrationService extends Construct implements IMigrationService {
   public readonly name: string;
   /** The underlying `azapi_resource`. */
   public readonly resource: AzapiResource;
-  private authKeysAction?: AzapiResourceAction;
+  private authKeysAction?: DataAzapiResourceAction;
 
   constructor(scope: Construct, id: string, props: MigrationServiceProps) {
     requireProps(scope, id, 'MigrationService', props, {
@@ -130,7 +130,8 @@ export class MigrationService extends Construct implements IMigrationService {
 
   /**
    * First integration-runtime auth key (a sensitive Terraform value). Reading it, or exporting the
-   * keys, lists them (`listAuthKeys`) into the Terraform state; otherwise they stay out of it.
+   * keys, lists them (`listAuthKeys`) on every plan into the Terraform state, so a key regenerated in
+   * DMS reaches the outputs with the next plan; otherwise they stay out of the state.
    */
   public get authKey1(): string {
     return this.authKeys().sensitiveOutputValue('authKey1');
@@ -141,8 +142,11 @@ export class MigrationService extends Construct implements IMigrationService {
     return this.authKeys().sensitiveOutputValue('authKey2');
   }
 
-  private authKeys(): AzapiResourceAction {
-    this.authKeysAction ??= new AzapiResourceAction(this, 'AuthKeys', {
+  // A data source, read on every plan: the resource form lists the keys only when it is created, and
+  // its outputs would go on handing out a key that was regenerated since (azapi_resource_action's Read
+  // keeps the state; azurerm's self-hosted runtime, by contrast, lists its keys on every refresh).
+  private authKeys(): DataAzapiResourceAction {
+    this.authKeysAction ??= new DataAzapiResourceAction(this, 'AuthKeys', {
       type: MigrationService.RESOURCE_TYPE,
       resourceId: this.resource.id,
       action: 'listAuthKeys',

@@ -1,8 +1,9 @@
 import { ref, Token } from 'cdktf';
 import { AzapiResource } from '../../lib/azapi/resource';
 import { AzapiResourceAction } from '../../lib/azapi/resource-action';
+import { DataAzapiResourceAction } from '../../lib/azapi/resource-action-data-source';
 import { MigrationService } from '../../lib/migration-service';
-import { onlyLogicalId, onlyResource, reference, rendered, synthObject, testStack } from '../helpers/test-stack';
+import { onlyDataSource, onlyLogicalId, onlyResource, reference, rendered, synthObject, testStack } from '../helpers/test-stack';
 
 describe('MigrationService', () => {
   function build(props: Partial<ConstructorParameters<typeof MigrationService>[2]> = {}) {
@@ -29,38 +30,48 @@ describe('MigrationService', () => {
     expect(rendered(stack, { id: service.id })).toEqual({ id: reference(AzapiResource.tfResourceType, onlyLogicalId(synthObject(stack), AzapiResource.tfResourceType)) });
   });
 
-  it('lists the auth keys into the sensitive output only', () => {
+  it('lists the auth keys on every plan into the sensitive output only', () => {
     const { synth } = build();
-    const action = onlyResource(synth, AzapiResourceAction.tfResourceType);
+    const action = onlyDataSource(synth, DataAzapiResourceAction.tfResourceType);
     expect(action).toMatchObject({
       type: 'Microsoft.DataMigration/sqlMigrationServices@2025-06-30',
       action: 'listAuthKeys',
       method: 'POST',
       sensitive_response_export_values: ['authKey1', 'authKey2'],
-      response_export_values: [],
     });
+    expect(action.response_export_values).toEqual([]);
     const outputs = synth.output ?? {};
     expect(Object.keys(outputs).sort()).toEqual(['migration_service_auth_key_1', 'migration_service_auth_key_2']);
     for (const output of Object.values(outputs)) {
       expect(output.sensitive).toBe(true);
-      expect(output.value).toMatch(/^\$\{azapi_resource_action\.[^.]+\.sensitive_output\.authKey[12]\}$/);
+      expect(output.value).toMatch(/^\$\{data\.azapi_resource_action\.[^.]+\.sensitive_output\.authKey[12]\}$/);
     }
+  });
+
+  it('reads the keys as they are now, not as they were when first listed: a regenerated key replaces the old in the outputs', () => {
+    // Was: the azapi_resource_action resource, which calls its action only when it is created (its
+    // Read keeps the state), so after `az datamigration sql-service regenerate-auth-key` the outputs
+    // handed out a key DMS no longer takes, and a new runtime node failed to register with it.
+    const { synth } = build();
+    expect(synth.resource[AzapiResourceAction.tfResourceType]).toBeUndefined();
+    expect(Object.keys(synth.data?.[DataAzapiResourceAction.tfResourceType] ?? {})).toHaveLength(1);
   });
 
   it('can leave the keys out of the outputs, and then out of the state', () => {
     const { synth } = build({ exportAuthKeys: false });
     expect(synth.output).toBeUndefined();
     // Was: listAuthKeys ran on every plan all the same, its sensitive_output kept in the state.
+    expect(synth.data?.[DataAzapiResourceAction.tfResourceType]).toBeUndefined();
     expect(synth.resource[AzapiResourceAction.tfResourceType]).toBeUndefined();
   });
 
   it('lists the keys once for whoever reads them, without outputs', () => {
     const { stack, service } = build({ exportAuthKeys: false });
     expect(rendered(stack, { first: service.authKey1, second: service.authKey2 })).toEqual({
-      first: expect.stringMatching(/^\$\{azapi_resource_action\.[^.]+\.sensitive_output\.authKey1\}$/),
-      second: expect.stringMatching(/^\$\{azapi_resource_action\.[^.]+\.sensitive_output\.authKey2\}$/),
+      first: expect.stringMatching(/^\$\{data\.azapi_resource_action\.[^.]+\.sensitive_output\.authKey1\}$/),
+      second: expect.stringMatching(/^\$\{data\.azapi_resource_action\.[^.]+\.sensitive_output\.authKey2\}$/),
     });
-    expect(Object.keys(synthObject(stack).resource[AzapiResourceAction.tfResourceType])).toHaveLength(1);
+    expect(Object.keys(synthObject(stack).data?.[DataAzapiResourceAction.tfResourceType] ?? {})).toHaveLength(1);
   });
 
   it('imports an existing service by id and rejects other ids', () => {

@@ -824,3 +824,18 @@ describe("docs/performance.md's figures", () => {
     expect(performanceFiguresNotInResults(drifted, results)).toEqual(['2.71s', '1.26x', expect.stringMatching(/^run: README 2026-12-04, d0f5f4c; RESULTS.md /)]);
   });
 });
+
+describe("the README's after-deploy step for the self-hosted runtimes", () => {
+  const step = (/^2\. \*\*Self-hosted runtimes\*\*:[\s\S]*?(?=^3\. )/m.exec(README)?.[0] ?? '').replace(/\s+/g, ' ');
+
+  test('registers each runtime on machines of its own: one runtime per machine, and DMS takes no Data Factory runtime', () => {
+    // Microsoft: "You can install only one instance of a self-hosted integration runtime on any single
+    // machine" (Data Factory) and "You can't use an existing self-hosted integration runtime created
+    // from Azure Data Factory for database migrations with DMS" (DMS known limitations).
+    expect(step).toContain('orchestration_self_hosted_runtime_auth_key');
+    expect(step).toContain('migration_service_auth_key_1');
+    expect(step).toMatch(/machines of its own/);
+    expect(step).toMatch(/one self-hosted integration runtime/);
+    expect(step).toMatch(/DMS cannot use a runtime registered to Data Factory/);
+  });
+});

@@ -101,6 +101,15 @@ export function onlyResource(synth: SynthesizedStack, type: string): Record<stri
   return all[0];
 }
 
+/** The only data source of a type (fails the test when there is not exactly one). */
+export function onlyDataSource(synth: SynthesizedStack, type: string): Record<string, unknown> {
+  const all = Object.values(synth.data?.[type] ?? {});
+  if (all.length !== 1) {
+    throw new Error(`expected exactly one data source ${type}, found ${all.length}`);
+  }
+  return all[0];
+}
+
 /**
  * Warnings attached to constructs (Annotations.addWarning) anywhere under a scope, as a user sees
  * them: `<construct path>: <message>` (`npm run synth`; the cdktf CLI prints `WARN [<path>]: <message>`).
