@@ -32,6 +32,8 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const T0 = Date.parse('2026-12-01T08:00:00Z');
+/** A rollback's message that kept a target its ended migration left (`RolledBackTargetKept`). */
+const TARGET_KEPT = 'rolled back, target kept: target Sales is OFFLINE, not RESTORING as a restore that never went live is left: kept';
 const RUN = 'scheduled__2026-12-01T08:00:00+00:00';
 
 /** The deployed alerts: each one's query and window, by name. */
@@ -305,7 +307,10 @@ describe('"source frozen too long": the downtime of a cutover', () => {
     const backToReplicating = cutover(60)
       .event(FROZEN_AT + 61 * MINUTE, 'final_backup', 'WindowMissed', 3600, 'the window closed before the cutover was requested')
       .event(after - MINUTE, 'rollback', 'WindowMissed', 60, 'window missed; source database Sales writable again');
-    for (const { events } of [migrated, rolledBack, backToReplicating]) {
+    const rolledBackTargetKept = cutover(60)
+      .event(FROZEN_AT + 61 * MINUTE, 'cutover', 'Failed', 3600, 'cutover refused')
+      .event(after - MINUTE, 'rollback', 'RolledBackTargetKept', 60, `${TARGET_KEPT}; source database Sales writable again`);
+    for (const { events } of [migrated, rolledBack, backToReplicating, rolledBackTargetKept]) {
       expect(alertRows('source-frozen-too-long', events, FROZEN_AT + 60 * MINUTE)).toHaveLength(1);
       expect(alertRows('source-frozen-too-long', events, after)).toEqual([]);
     }
@@ -449,6 +454,19 @@ describe('"migration failed" and "rollback failed": what the person on call is t
     expect(alertRows('migration-failed', killed.events, T0 + HOUR + 3 * MINUTE)).toEqual([
       expect.objectContaining({ Database: 'database_1', Phase: 'rollback', Status: 'RolledBack', Message: ROLLED_BACK }),
     ]);
+  });
+
+  it('fires for a rollback that kept a target its ended migration left, and counts it as an end, not a migration running on', () => {
+    const kept = copying()
+      .event(T0 + HOUR, 'wait_for_migration', 'Failed', 3420, 'DMS migration of database_1 ended: migrationStatus=Failed')
+      .event(T0 + HOUR + 2 * MINUTE, 'rollback', 'RolledBackTargetKept', 120, TARGET_KEPT);
+    expect(alertRows('migration-failed', kept.events, T0 + HOUR + 3 * MINUTE)).toEqual([
+      expect.objectContaining({ Phase: 'wait_for_migration', Status: 'Failed' }),
+      expect.objectContaining({ Database: 'database_1', Phase: 'rollback', Status: 'RolledBackTargetKept', Message: TARGET_KEPT }),
+    ]);
+    expect(alertRows('rollback-failed', kept.events, T0 + HOUR + 3 * MINUTE)).toEqual([]);
+    expect(alertRows('migration-running-long', kept.events, T0 + 3 * HOUR)).toEqual([]);
+    expect(alertRows('migration-stalled', kept.events, T0 + 3 * HOUR)).toEqual([]);
   });
 
   it('tells a failed rollback (a person must act) apart from a failed step the DAG rolled back', () => {

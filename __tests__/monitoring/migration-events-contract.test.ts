@@ -119,7 +119,7 @@ describe('migration events contract, Terraform side', () => {
   it("raises each status's alert (the one the rehearsal report names) on that very status", () => {
     const alerts = Object.values(synthObject(monitoredEvents()).resource.azurerm_monitor_scheduled_query_rules_alert_v2 ?? {}) as any[];
     const queryOfAlert = new Map(alerts.map((alert) => [String(alert.name), String(alert.criteria[0].query)]));
-    expect(CONTRACT.statuses.filter((status: StatusAlerts) => status.alert)).toHaveLength(5);
+    expect(CONTRACT.statuses.filter((status: StatusAlerts) => status.alert)).toHaveLength(6);
     expect(CONTRACT.statuses.find((status: StatusAlerts) => status.name === 'Failed').alertInPhase).toEqual({ rollback: 'rollback-failed' });
     expect(unraisedStatuses(CONTRACT.statuses, queryOfAlert)).toEqual([]);
     const wrong = [

@@ -234,7 +234,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
         {
           query: [
             'MigrationEvents_CL | where PlanName == "contoso-sql"',
-            '| where (Status == "Failed" and Phase != "rollback") or Status == "RolledBack"',
+            '| where (Status == "Failed" and Phase != "rollback") or Status in ("RolledBack", "RolledBackTargetKept")',
             '| project TimeGenerated, Database, Phase, Status, Message, RunId, MigrationOperationId',
           ].join('\n'),
           time_aggregation_method: 'Count',

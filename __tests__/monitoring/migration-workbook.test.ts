@@ -38,7 +38,7 @@ describe('MigrationWorkbook', () => {
       expect(panel.content.resourceType).toBe('microsoft.operationalinsights/workspaces');
     }
     expect(WORKBOOK_QUERIES.statusByDatabase).toMatch(/arg_max\(TimeGenerated, Phase, Status, Message\).+by RunId, Database/);
-    expect(WORKBOOK_QUERIES.failures).toMatch(/Status in \("Failed", "RolledBack"\)/);
+    expect(WORKBOOK_QUERIES.failures).toMatch(/Status in \("Failed", "RolledBack", "RolledBackTargetKept"\)/);
     expect(WORKBOOK_QUERIES.waitingForCutover).toMatch(/where Phase == "await_cutover" and Status in \("WaitingForWindow", "AwaitingApproval", "Rejected", "WindowMissed"\)/);
     expect(WORKBOOK_QUERIES.cutoversPostponed).toMatch(/where Status in \("Rejected", "WindowMissed"\)/);
     const parameters = content.items.find((item) => item.type === 9)!.content.parameters.map((p: { name: string }) => p.name);

@@ -16,7 +16,7 @@ export const BASE_PROPS: MonitoringTestProps = {
 /** The `let` statements the stalled and running-long queries of plan contoso-sql begin with: the events of its latest run. */
 export const LATEST_RUN_EVENTS_OF_CONTOSO_SQL: readonly string[] = [
   'let allRuns = MigrationEvents_CL | where PlanName == "contoso-sql"',
-  '| extend IsEnd = Status in ("Failed", "RolledBack") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed");',
+  '| extend IsEnd = Status in ("Failed", "RolledBack", "RolledBackTargetKept") or (Phase in ("done", "rollback") and Status == "Succeeded") or (Phase == "rollback" and Status == "WindowMissed");',
   'let events = allRuns',
   '| join kind=leftouter (allRuns',
   '    | summarize arg_max(TimeGenerated, RunId) by PlanName',

@@ -29,7 +29,7 @@ describe('"source frozen too long" alert', () => {
       expect(sourceFrozenTooLongQuery('contoso-sql', sourceFreezeLimits(PLAN_DATABASES, 15)).split('\n')).toEqual([
         'let events = MigrationEvents_CL | where PlanName == "contoso-sql"',
         '| extend IsStart = ((Phase == "freeze_source" and Status == "Succeeded") or (Phase == "start_migration" and Status == "Started" and TargetKind == "SqlDb")) and Database !in ("crm_audit"), ' +
-          'IsEnd = (Phase == "done" and Status == "Succeeded") or (Phase == "rollback" and Status == "RolledBack") or (Phase == "rollback" and Status == "WindowMissed")',
+          'IsEnd = (Phase == "done" and Status == "Succeeded") or (Phase == "rollback" and Status == "RolledBack") or (Phase == "rollback" and Status == "RolledBackTargetKept") or (Phase == "rollback" and Status == "WindowMissed")',
         '| where IsStart or IsEnd;',
         'events',
         '| where IsStart',

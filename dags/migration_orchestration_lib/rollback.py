@@ -14,7 +14,9 @@ Decided from DMS and SQL state, read again in this task:
    The task pokes again meanwhile, within timeoutMinutes; past that it fails, nothing removed and the source's access
    left as it is. A cancel DMS refuses while it still copies fails the rollback, before anything is removed or unfrozen;
 3. the target is removed only where `target_removal.decide` allows it, with DMS and the target's
-   state read again right before (a live or pre-existing target is never removed);
+   state read again right before (a live or pre-existing target is never removed); one our ended migration left
+   that is not RESTORING any more is kept for a person, and the rollback then ends `RolledBackTargetKept`
+   (`KEPT_TARGET_STATUS`), the kept target said first: the next run's preflight refuses the database until it is gone;
 4. the DAG's own freeze of the source is undone, back to the access recorded before it
    (`source_freeze`: writable, or the restriction the team had chosen, which stays), unless DMS completed the migration and validation
    passed (then `done` succeeded and no rollback runs), or a run declared this migration migrated
@@ -28,7 +30,7 @@ Decided from DMS and SQL state, read again in this task:
    writable source beside it would split them. The rollback then fails, source frozen, for a person
    to decide; so it does where the record of the source's access before the freeze is lost
    (`source_freeze.unknown_freeze`);
-5. ending `RolledBack` (the migration canceled or never started, the DAG's freeze undone), it releases the
+5. ending `RolledBack` or `RolledBackTargetKept` (the migration canceled or never started, the DAG's freeze undone), it releases the
    entry's claim on its source database (`source_claims`): another entry may name that database now. Going
    back to replicating, or failing for a person, keeps it; so does a migration of its source left running
    into a target the plan no longer names (below).
@@ -82,6 +84,7 @@ from migration_orchestration_lib.steps import standing
 
 
 ROLLBACK_TASK = "rollback"
+KEPT_TARGET_STATUS, KEPT_TARGET_OUTCOME = target_removal.KEPT_TARGET_STATUS, target_removal.KEPT_TARGET_OUTCOME
 # The steps that may end a database's run as "back to replicating" (see cutover_steps).
 WINDOW_CHECKED_TASKS = (AWAIT_CUTOVER_TASK, START_MIGRATION_TASK, "freeze_source", "final_backup", "cutover")
 
@@ -179,6 +182,13 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     if not left:  # the migration ended: another entry may name the source now
         source_claims.release(ctx)
     cutover_steps.release(ctx)
+    if decision.left_for_a_person:  # said first, and in the status: the target is not gone, and blocks the next run
+        done = [action for action in actions if action is not decision.reason]
+        return StepResult(
+            "rolled back, target kept: %s; the next run's preflight refuses %s until a person drops it (or names another "
+            "target database in the plan). %s" % (
+                decision.reason, database.name, "; ".join(done) or "nothing else to undo") + left,
+            status=KEPT_TARGET_STATUS, return_value=KEPT_TARGET_OUTCOME)
     return StepResult("; ".join(actions) + left, status="RolledBack", return_value="rolled_back")
 
 

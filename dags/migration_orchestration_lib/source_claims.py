@@ -18,7 +18,7 @@ names its source as written (the same `source.server` entry, or the same host, `
 and port; and the same database, letter case aside): the plan rules let no other entry write that, so
 it is this entry renamed (`a` to `b`), or its source server renamed. Released (deleted: no Variable is left per source
 database; an earlier version's `""` reads the same) when the entry's
-migration ends: its rollback ends `RolledBack` (the migration canceled or never started, the DAG's freeze
+migration ends: its rollback ends `RolledBack` or `RolledBackTargetKept` (the migration canceled or never started, the DAG's freeze
 undone), or `done` declares it migrated; not when it goes back to replicating (the migration goes on),
 nor when the rollback fails for a person. An entry removed from the plan mid-migration keeps its claim
 (`removed_databases`): the refusal says to clear it once that migration ended.

@@ -154,18 +154,26 @@ def preflight(ctx: StepContext) -> StepResult:
     if now.has_ended:
         leftovers = ["the source frozen"] if source_freeze.frozen_by_dag(ctx, database, source) else []
         target_kept = False
+        arm_status = None  # a managed instance's, where it would keep a RESTORING target (`target_removal.remove`)
         if target is None:  # a database of its name found later is not this migration's
             target_removal.note_gone(ctx, now.migration)
         elif (database.restores_backups and not target_removal.noted_gone(ctx, now.migration)
               and not now.migration.create_canceled):  # it restored nothing: another's, refused below
             leftovers.append("the target %s" % target.state)
             target_kept = target.state not in target_removal.REMOVABLE_STATES
+            if not target_kept and not now.is_doubtful:  # a doubtful one is left to a person whatever ARM says
+                arm_status = target_removal.arm_status_keeping(ctx, database)
         if leftovers:
             then = "rollback cleans up; run again to retry"
             if target_kept:  # `target_removal.decide` removes only a RESTORING one
                 then = ("rollback cleans up the rest but keeps the target, not RESTORING (a person may have taken it offline "
-                        "or brought it online since): drop it yourself only once you know it is what that migration left "
-                        "and nothing wrote to it, then run again")
+                        "or brought it online since; it ends %s): drop it yourself only once you know it is what that "
+                        "migration left and nothing wrote to it, then run again" % target_removal.KEPT_TARGET_STATUS)
+            elif arm_status:  # the rollback's ARM read right before the delete keeps it, and fails before the rest
+                then = ("the rollback keeps the target, which ARM reads %s, not Restoring (it may have been taken offline, "
+                        "or be changing, since), and fails for a person before it cleans up the rest: delete it yourself "
+                        "(az sql midb delete) only once you know it is what that migration left and nothing wrote to it, "
+                        "then run again" % arm_status)
             if now.is_doubtful:  # the rollback undoes only a doubtful migration this run created: never one found ended
                 then = ("DMS names its source server %r, not this plan's, so rollback leaves migration %s and what it left "
                         "for a person to judge" % (now.unmatched_source_server, now.operation_id))

@@ -50,6 +50,10 @@ REMOVABLE_STATES = (RESTORING,)
 # ARM's ManagedDatabaseStatus (an extensible enum: Online, Offline, Shutdown, Creating, Inaccessible, Restoring,
 # Updating, Stopping, Stopped, Starting, DbMoving, DbCopying in 2023-08-01) of a DMS restore that never went live.
 DELETABLE_ARM_STATUSES = ("Restoring",)
+# A rollback that undid the rest but kept a target our ended migration left, not RESTORING (`RemovalDecision.
+# left_for_a_person`): its event status and its outcome, so that neither reads as a clean rollback.
+KEPT_TARGET_STATUS = "RolledBackTargetKept"
+KEPT_TARGET_OUTCOME = "rolled_back_target_kept"
 GONE_RECORD_PREFIX = "migration_target_gone__"
 ENDED_STATUSES = ("Failed", "Canceled")  # not Canceling: DMS may still be restoring then
 
@@ -58,6 +62,9 @@ ENDED_STATUSES = ("Failed", "Canceled")  # not Canceling: DMS may still be resto
 class RemovalDecision:
     remove: bool
     reason: str
+    # Kept though it is what our ended migration left (not RESTORING any more): a leftover that the next run's
+    # preflight refuses until a person drops it, so the rollback says so in its status (`KEPT_TARGET_STATUS`).
+    left_for_a_person: bool = False
 
 
 def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], target_state: Optional[Any],
@@ -87,7 +94,12 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
     if migration.migration_status in ("Completing", "Succeeded"):
         return RemovalDecision(False, "target %s is live (DMS migration %s): kept" % (name, migration.migration_status))
     if target_state.state == ONLINE:
-        return RemovalDecision(False, "target %s is ONLINE (open for writes): kept" % name)
+        if not _ended_and_restored(migration):
+            return RemovalDecision(False, "target %s is ONLINE (open for writes): kept" % name)
+        return RemovalDecision(False, (
+            "target %s is ONLINE (open for writes): kept. Drop it yourself only once you know it is what migration %s (%s) "
+            "left and nothing wrote to it" % (name, migration.migration_operation_id, migration.migration_status)),
+            left_for_a_person=True)
     if migration.is_canceling:
         return RemovalDecision(False, "migration into %s is still Canceling (DMS may still restore into it): kept until DMS "
                                       "reports it Canceled" % name)
@@ -100,12 +112,19 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
         return RemovalDecision(False, (
             "target %s is %s, not RESTORING as a restore that never went live is left: kept (a person may have taken it "
             "offline, or brought it online, since). Drop it yourself only once you know it is what migration %s (%s) "
-            "left and nothing wrote to it" % (name, target_state.state, migration.migration_operation_id, migration.migration_status)))
+            "left and nothing wrote to it" % (name, target_state.state, migration.migration_operation_id, migration.migration_status)),
+            left_for_a_person=True)
     return RemovalDecision(
         True,
         "target %s (%s) was created by migration %s, which ended %s and never went live"
         % (name, target_state.state, migration.migration_operation_id, migration.migration_status),
     )
+
+
+def _ended_and_restored(migration: MigrationStatus) -> bool:
+    """Whether `migration` ended for good after DMS began restoring (what preflight then names a leftover)."""
+    return (migration.is_terminal_failure and not migration.still_copies and not migration.is_canceling
+            and not migration.create_canceled)
 
 
 def gone_key(operation_id: Optional[str]) -> str:
@@ -127,6 +146,21 @@ def note_gone(ctx: Any, migration: Optional[MigrationStatus]) -> None:
     ctx.services.records.put(gone_key(migration.migration_operation_id), "%s/%s" % (database.target_server, database.target_database))
 
 
+def arm_status_keeping(ctx: Any, database: DatabaseMigration) -> Optional[str]:
+    """What ARM reads of a managed instance target that `remove` would keep though SQL read it RESTORING (its status,
+    "no status"), read as `remove` reads it; None: another kind of target, one absent, or one still Restoring."""
+    if database.target_kind != "SqlMi":
+        return None
+    return _status_keeping(ctx.services.dms.managed_database(ctx.target))
+
+
+def _status_keeping(managed: Any) -> Optional[str]:
+    """The ARM status of a present managed database that is not deleted (None: absent, or Restoring)."""
+    if managed is None or managed.status in DELETABLE_ARM_STATUSES:
+        return None
+    return "no status" if managed.status is None else managed.status
+
+
 def remove(ctx: Any, database: DatabaseMigration) -> str:
     """Remove a target database `decide` allowed; idempotent (an absent database is fine)."""
     if database.target_kind == "SqlVm":
@@ -142,13 +176,13 @@ def remove(ctx: Any, database: DatabaseMigration) -> str:
     managed = ctx.services.dms.managed_database(ctx.target)
     if managed is None:
         return "target database %s was already absent" % database.target_database
-    if managed.status not in DELETABLE_ARM_STATUSES:
+    kept_as = _status_keeping(managed)
+    if kept_as:
         raise StepFailure(
             "managed database %s on %s reads %s in ARM right before its delete (%s): kept. Only a database still "
             "Restoring, the DMS restore that never went live, is deleted; delete it yourself (az sql midb delete) only "
             "once you know it is that restore and holds nothing written since, then clear this rollback task" % (
-                database.target_database, database.target_server,
-                "no status" if managed.status is None else managed.status,
+                database.target_database, database.target_server, kept_as,
                 "it may have gone live since it was read" if managed.status == "Online"
                 else "it may have been taken offline, or be changing, since it was read"))
     if ctx.services.dms.delete_target_database(ctx.target):  # ARM delete, awaited

@@ -50,6 +50,15 @@ def test_the_heartbeat_is_a_status_the_writer_accepts():
     assert event_row(status=heartbeat["status"], duration_seconds=7200)["DurationSeconds"] == 7200.0
 
 
+def test_a_rollback_that_keeps_a_target_writes_a_status_of_the_contract_that_ends_the_freeze():
+    """`rollback.KEPT_TARGET_STATUS`: the rollback undid the DAG's freeze, as for RolledBack (`sourceFrozen`'s ends)."""
+    from migration_orchestration_lib.rollback import KEPT_TARGET_STATUS
+
+    assert KEPT_TARGET_STATUS in events.STATUSES
+    assert {"phase": "rollback", "status": KEPT_TARGET_STATUS} in [
+        {"phase": end["phase"], "status": end["status"]} for end in CONTRACT["sourceFrozen"]["ends"]]
+
+
 def test_table_and_stream_types_name_the_same_kind_of_value():
     # The table says dateTime and guid where a stream says datetime and string; nothing else differs.
     table_to_stream = {"dateTime": "datetime", "guid": "string"}
@@ -61,6 +70,7 @@ def test_each_event_names_the_alert_the_contract_gives_its_status_or_its_phase()
     assert events.alert_of("validate", "Failed") == "migration-failed"
     assert events.alert_of("rollback", "Failed") == "rollback-failed"
     assert events.alert_of("rollback", "RolledBack") == "migration-failed"
+    assert events.alert_of("rollback", "RolledBackTargetKept") == "migration-failed"  # a target kept for a person
     assert events.alert_of("await_cutover", "WindowMissed") == "cutover-postponed"
     assert events.alert_of("wait_for_migration", "Running") is None
     phases_with_an_alert_of_their_own = [phase for status in CONTRACT["statuses"] for phase in status.get("alertInPhase", {})]

@@ -4,13 +4,23 @@ RESTORING target the canceled migration created, and makes the frozen source wri
 The DMS contract server's faults stand in for a step that fails for good."""
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from conftest import database_entry, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.dms_gateway import DmsGateway, ManagedDatabase
 from migration_orchestration_lib.plan import parse_plan
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
+
+
+def rollback_events(directory):
+    """The rollback's events the rehearsal wrote (MIGRATION_REHEARSAL_EVENTS_FILE in `directory`)."""
+    rows = [json.loads(line) for line in (directory / "events.jsonl").read_text().splitlines()]
+    return [row for row in rows if row["Phase"] == "rollback"]
 
 
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
@@ -123,35 +133,68 @@ def test_a_database_put_into_the_target_after_a_failed_migration_was_cleaned_up_
 
 
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
-def test_a_restoring_target_a_person_took_offline_is_never_removed(rehearsal_world, target):
+def test_a_restoring_target_a_person_took_offline_is_never_removed(rehearsal_world, target, monkeypatch, tmp_path):
     """DMS refuses the cutover for good, its target RESTORING; before the rollback, a person took that database OFFLINE
     (restored it WITH RECOVERY and took it offline, say). Was: the rollback removed it, not being ONLINE (a managed
     instance's through ARM, reading Offline; a SQL VM's with DROP DATABASE). Now only a RESTORING target is removed:
-    it is kept, and the canceled migration's rollback otherwise goes on."""
+    it is kept, and the canceled migration's rollback otherwise goes on. It ends RolledBackTargetKept, not RolledBack
+    (was: read as a clean rollback, the target gone), saying so first, and the run's outcome names the kept target."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
     plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
     world = WorldView(rehearsal_world, plan.database("db"), plan)
-    refuse_the_cutover = world.fault_after(
-        "db.final_backup", "cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
-
-    def take_it_offline_once_the_cutover_failed(task_id):
-        refuse_the_cutover(task_id)
-        if task_id == "db.cutover" and world.target() is not None and world.target()["state"] == "RESTORING":
-            world.world.update_database(world.target_server, "Sales", state="OFFLINE")
-
-    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), take_it_offline_once_the_cutover_failed)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.refusing_the_cutover_then_taking_the_target_offline())
     states = driver.run_database("db")
 
     assert world.injected and states["db.cutover"] == "failed", driver.errors
     assert world.target() is not None and world.target()["state"] == "OFFLINE", (
         "a target taken offline before the rollback was removed: %s" % driver.errors)
     assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"]
-    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back_target_kept", driver.errors
+    ended = [row for row in rollback_events(tmp_path) if row["Status"] not in ("Started", "Running")]
+    assert [row["Status"] for row in ended] == ["RolledBackTargetKept"], ended
+    assert ended[0]["Message"].startswith("rolled back, target kept: target Sales is OFFLINE, not RESTORING"), ended
+    assert "the next run's preflight refuses db until a person drops it (or names another target database" in ended[0]["Message"], ended
+    assert world.source_writable(), "the rest is rolled back: the DAG's freeze undone"
+    assert driver.run_outcome() == "failed"
+    assert re.search(r"rolled back: -; rolled back, target kept \(a person drops it before the next run: see the "
+                     r"rollback's RolledBackTargetKept event\): db; not started", driver.errors["run_outcome"]), driver.errors
 
     later = RunDriver(driver.dag, world.observe)
     assert later.run_database("db")["db.preflight"] == "failed", later.errors
     refusal = later.errors["db.preflight"]
     assert "left the target OFFLINE: rollback cleans up the rest but keeps the target, not RESTORING" in refusal, refusal
     assert world.target() is not None and world.target()["state"] == "OFFLINE", later.errors
+
+
+def test_preflight_says_the_rollback_keeps_a_target_sql_reads_restoring_but_arm_does_not(rehearsal_world, monkeypatch):
+    """A managed instance target that SQL reads RESTORING but ARM another status (Updating: a person's change, say) is
+    kept by the rollback, which reads ARM right before its delete and fails for a person before it undoes the rest.
+    Was: the next run's preflight, reading SQL alone, promised "rollback cleans up; run again to retry", and every run
+    stopped on the same promise. Now it reads ARM as the rollback does and says what happens and what a person does."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    refuse_the_cutover = world.fault_after(
+        "db.final_backup", "cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
+    read_arm = DmsGateway.managed_database
+
+    def updating_in_arm(gateway, target):  # ARM's own status, apart from what SQL reads
+        found = read_arm(gateway, target)
+        return found if found is None else ManagedDatabase("Updating")
+
+    monkeypatch.setattr(DmsGateway, "managed_database", updating_in_arm)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), refuse_the_cutover)
+    states = driver.run_database("db")
+    assert states["db.rollback"] == "failed" and world.target()["state"] == "RESTORING", driver.errors
+    assert "reads Updating in ARM right before its delete" in driver.errors["db.rollback"], driver.errors
+
+    later = RunDriver(driver.dag, world.observe)
+    states = later.run_database("db")
+    refusal = later.errors["db.preflight"]
+    assert "left the source frozen and the target RESTORING: the rollback keeps the target, which ARM reads Updating, " \
+           "not Restoring" in refusal, refusal
+    assert "rollback cleans up" not in refusal and "az sql midb delete" in refusal, refusal
+    assert states["db.rollback"] == "failed" and "reads Updating in ARM" in later.errors["db.rollback"], later.errors
+    assert world.target() is not None and not world.source_writable(), "as preflight said: kept, the rest not undone"
 
 
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])

@@ -115,6 +115,19 @@ def test_a_freeze_that_a_run_left_is_one_freeze_until_the_next_run_ends_it(rehea
     assert_agrees(recorder, plan)
 
 
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_rollback_that_keeps_a_target_a_person_took_offline_ends_the_freeze(rehearsal_world, monkeypatch, target):
+    """Its `RolledBackTargetKept` undoes the DAG's freeze as `RolledBack` does (the contract's `sourceFrozen` ends)."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    dag, view, recorder = driven(monkeypatch, rehearsal_world, plan)
+    driver = RunDriver(dag, view.refusing_the_cutover_then_taking_the_target_offline())
+    driver.run_database("db")
+
+    assert driver.outcome("db") == "rolled_back_target_kept", driver.errors
+    assert recorder.rows[-1][0]["Status"] == "RolledBackTargetKept" and view.source_writable()
+    assert_agrees(recorder, plan)
+
+
 def test_a_copy_that_keeps_its_source_writable_is_never_frozen(rehearsal_world, monkeypatch):
     plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="db-prod", allowSourceWritesDuringCopy=True)]))
     dag, view, recorder = driven(monkeypatch, rehearsal_world, plan)

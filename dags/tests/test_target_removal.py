@@ -151,3 +151,20 @@ def test_a_managed_instance_target_online_in_arm_right_before_its_delete_is_kept
         with pytest.raises(StepFailure, match="managed database Sales on mi-prod reads Online in ARM right before its delete"):
             remove(ctx, plan.database("mi"))
         assert calls == []
+
+
+@pytest.mark.parametrize("name", ["mi", "vm", "db"])
+@pytest.mark.parametrize("status, target, left", [
+    ("Failed", TargetState("OFFLINE"), True),
+    ("Canceled", TargetState("RECOVERY_PENDING"), True),
+    ("Failed", ONLINE, True),  # preflight names it a leftover too (`steps.preflight`)
+    ("Failed", RESTORING, False),  # removed
+    ("Succeeded", ONLINE, False),  # live: kept by design
+    ("InProgress", RESTORING, False),
+    ("Failed", None, False),
+])
+def test_only_a_target_our_ended_migration_left_and_the_rollback_keeps_is_left_for_a_person(plan, name, status, target, left):
+    """What the rollback keeps though it is its ended migration's leftover, which the next preflight refuses: it then
+    ends RolledBackTargetKept, not RolledBack (`rollback.KEPT_TARGET_STATUS`). A SqlDb target existed before: never."""
+    decision = decide(plan.database(name), migration(status, SOURCES[name]), target)
+    assert decision.left_for_a_person == (left and name != "db"), decision.reason

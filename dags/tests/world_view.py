@@ -61,6 +61,20 @@ class WorldView:
 
         return observe
 
+    def refusing_the_cutover_then_taking_the_target_offline(self):
+        """An observer for RunDriver: DMS refuses the cutover for good (after `final_backup`), and once `cutover` failed
+        with the target still RESTORING, a person takes it OFFLINE (the rollback keeps it: not RESTORING)."""
+        refuse_the_cutover = self.fault_after(
+            "%s.final_backup" % self.database.name, "cutover", "error", count=20, status=400, code="BadRequest",
+            message="cutover refused")
+
+        def observe(task_id):
+            refuse_the_cutover(task_id)
+            if task_id == "%s.cutover" % self.database.name and self.target() is not None and self.target()["state"] == "RESTORING":
+                self.world.update_database(self.target_server, self.database.target_database, state="OFFLINE")
+
+        return observe
+
     def target(self):
         return self.world.database(self.target_server, self.database.target_database)
 

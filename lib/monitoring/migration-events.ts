@@ -98,6 +98,8 @@ export const MigrationStatus = {
   FAILED: status('Failed'),
   /** The database was rolled back after a failure. */
   ROLLED_BACK: status('RolledBack'),
+  /** Rolled back, but a target its ended migration left is kept for a person to drop (the next run refuses it until then). */
+  ROLLED_BACK_TARGET_KEPT: status('RolledBackTargetKept'),
   /** Ready for cutover, waiting for the next window (a heartbeat of `await_cutover`). */
   WAITING_FOR_WINDOW: status('WaitingForWindow'),
   /** A window is open and the cutover waits for an approver (a heartbeat of `await_cutover`). */
@@ -159,16 +161,19 @@ function contractValue(name: string, known: readonly string[], what: string): st
   return name;
 }
 
+/** The statuses of a rollback that finished: `RolledBack`, and `RolledBackTargetKept` (a target kept for a person). */
+export const ROLLED_BACK_STATUSES: readonly string[] = [MigrationStatus.ROLLED_BACK, MigrationStatus.ROLLED_BACK_TARGET_KEPT];
+
 /**
  * KQL: whether an event ends its database's run: `done`/`Succeeded`, `rollback`/`Succeeded`, any
- * `Failed` or `RolledBack`, and `rollback`/`WindowMissed` (a window closed mid-cutover: back to
+ * `Failed`, `RolledBack` or `RolledBackTargetKept`, and `rollback`/`WindowMissed` (a window closed mid-cutover: back to
  * replicating, the run is over for that database; the next run waits for the next window).
  */
 export function isEndEventKql(): string {
   const p = MigrationPhase;
   const s = MigrationStatus;
   return (
-    `Status in ("${s.FAILED}", "${s.ROLLED_BACK}") or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}")` +
+    `Status in ${kqlList([s.FAILED, ...ROLLED_BACK_STATUSES])} or (Phase in ("${p.DONE}", "${p.ROLLBACK}") and Status == "${s.SUCCEEDED}")` +
     ` or (Phase == "${p.ROLLBACK}" and Status == "${s.WINDOW_MISSED}")`
   );
 }
@@ -205,7 +210,7 @@ export function migrationFailedQuery(planName: string): string {
   const s = MigrationStatus;
   return [
     migrationEventsSource(planName),
-    `| where (Status == "${s.FAILED}" and Phase != "${MigrationPhase.ROLLBACK}") or Status == "${s.ROLLED_BACK}"`,
+    `| where (Status == "${s.FAILED}" and Phase != "${MigrationPhase.ROLLBACK}") or Status in ${kqlList(ROLLED_BACK_STATUSES)}`,
     '| project TimeGenerated, Database, Phase, Status, Message, RunId, MigrationOperationId',
   ].join('\n');
 }
@@ -285,7 +290,8 @@ export function migrationFailedAlert(
     windowMinutes: 5,
     threshold: 0,
     description:
-      `A migration step of plan ${namePrefix} failed for good ("Failed" in ${MIGRATION_EVENTS_TABLE}), or the DAG rolled a database back ("RolledBack"). ` +
+      `A migration step of plan ${namePrefix} failed for good ("Failed" in ${MIGRATION_EVENTS_TABLE}), or the DAG rolled a database back ("RolledBack"; ` +
+        '"RolledBackTargetKept": a target its failed migration left is kept, and a person drops it before the next run). ' +
       'The notification names the Database, the Phase (the step), the Status and the Message: why it failed, or what the rollback undid and kept. ' +
       'The rollback leaves the source authoritative (a rollback that fails raises "rollback failed" instead). ' +
       'Read the Message and the Airflow task log, fix the cause, then re-run the DAG (README: When an alert fires).',

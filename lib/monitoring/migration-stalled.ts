@@ -21,7 +21,7 @@ export const DEFAULT_STALLED_AFTER_MINUTES = 30;
  * The plan's latest run (`latestRunEventsKql`: the one that wrote its latest event), when its
  * latest event, of any database, is older than `silentMinutes` while at least one of its databases
  * is in flight: its latest event is not an end (`done`/`Succeeded`, `rollback`/`Succeeded`, any
- * `Failed` or `RolledBack`; the same ends as the running-long alert). Databases that never started
+ * `Failed`, `RolledBack` or `RolledBackTargetKept`; the same ends as the running-long alert). Databases that never started
  * (held behind a dependency) have no events and are not in flight.
  */
 export function migrationStalledQuery(planName: string, silentMinutes: number): string {

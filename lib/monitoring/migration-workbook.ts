@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { stableGuid } from '../private/stable-guid';
 import { CUTOVER_POSTPONED_STATUSES } from './cutover-alerts';
-import { IN_PROGRESS_STATUSES, kqlList, MIGRATION_EVENTS_TABLE, migrationEventsSource, MigrationPhase, MigrationStatus } from './migration-events';
+import { IN_PROGRESS_STATUSES, kqlList, MIGRATION_EVENTS_TABLE, migrationEventsSource, MigrationPhase, MigrationStatus, ROLLED_BACK_STATUSES } from './migration-events';
 
 /** Props of {@link MigrationWorkbook}. */
 export interface MigrationWorkbookProps {
@@ -56,14 +56,14 @@ export function workbookQueries(planName: string) {
     durationByPhase: [
       events,
       RUN_FILTER,
-      '| where Status in ("Succeeded", "Failed", "RolledBack")',
+      `| where Status in ${kqlList([MigrationStatus.SUCCEEDED, MigrationStatus.FAILED, ...ROLLED_BACK_STATUSES])}`,
       '| summarize Minutes = round(sum(DurationSeconds) / 60.0, 1) by Database, Phase',
     ].join('\n'),
     /** Every failed or rolled-back step with its message, newest first. */
     failures: [
       events,
       RUN_FILTER,
-      '| where Status in ("Failed", "RolledBack")',
+      `| where Status in ${kqlList([MigrationStatus.FAILED, ...ROLLED_BACK_STATUSES])}`,
       '| project TimeGenerated, Database, Phase, Status, Message, MigrationOperationId, RunId',
       '| order by TimeGenerated desc',
     ].join('\n'),
