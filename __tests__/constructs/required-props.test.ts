@@ -442,7 +442,6 @@ test.each(READ_AT_SYNTH_LISTS.flatMap(([name, path]) => [...LIST_TOKENS.map(([fn
 test.each([
   // Read at synth (the construct reads its keys or fields), so a token standing for it is named.
   ['ExternalAirflowHost', { environment: Token.asStringMap(ref('var.environment')) }, 'props.environment must be an object, which is read at synth, not a token (got a map token (Token.asStringMap ...))'],
-  ['FabricAirflowHost', { tags: Token.asStringMap(ref('var.tags')) }, 'props.tags must be an object, which is read at synth, not a token (got a map token (Token.asStringMap ...))'],
   ['ExternalAirflowHost', { dagStorage: Lazy.anyValue({ produce: () => ({ httpsOnly: true }) }) }, 'props.dagStorage must be an object, which is read at synth, not a token (got an IResolvable)'],
   ['MigrationService', { resourceGroup: Lazy.anyValue({ produce: () => ({}) }) }, 'props.resourceGroup must be an object, which is read at synth, not a token (got an IResolvable)'],
   ['MigrationService', { resourceGroup: Fn.lookup(Token.asAnyMap(ref('var.groups')), 'sql') }, `props.resourceGroup must be an object, which is read at synth, not a token (got ${NAMED_LIST_TOKEN.string})`],

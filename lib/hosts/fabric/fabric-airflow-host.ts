@@ -125,8 +125,6 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
     requireProps(scope, id, 'FabricAirflowHost', props, {
       ...AIRFLOW_HOST_REQUIRED_PROPS,
-      // The capacity copies the tags key by key: a token standing for them would not do.
-      tags: IF_GIVEN.object,
       servicePrincipal: SERVICE_PRINCIPAL,
       capacityId: IF_GIVEN.string,
       capacity: { ifGiven: { sku: 'string', administrators: { each: 'string', listToken: 'readAtSynth' } } },

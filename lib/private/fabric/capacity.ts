@@ -40,6 +40,7 @@ export function newFabricCapacity(
     location: props.location,
     sku: { name: settings.sku, tier: 'Fabric' },
     administrationMembers: [...settings.administrators],
-    tags: props.tags && { ...props.tags },
+    // Handed on as they are, as every host's tags: a map token (a resource's tags, Token.asStringMap) or Fn.merge's string token too.
+    tags: props.tags as Record<string, string> | undefined,
   });
 }
