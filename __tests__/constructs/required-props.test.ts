@@ -415,7 +415,7 @@ const NAMED_LIST_TOKEN = {
 } as const;
 const listTokenNamed = (listToken: unknown) => (Array.isArray(listToken) ? NAMED_LIST_TOKEN.list : typeof listToken === 'string' ? NAMED_LIST_TOKEN.string : NAMED_LIST_TOKEN.resolvable);
 
-/** Lists whose elements the construct reads at synth (objects' fields; requirements written to a file; capacity administrators checked), and where each sits in the props. */
+/** Lists whose elements the construct reads at synth (objects' fields; requirements written to a file), and where each sits in the props. */
 const READ_AT_SYNTH_LISTS = [
   ['ExternalAirflowHost', 'pools'],
   ['MigrationOperatorRole', 'targets'],
@@ -424,7 +424,6 @@ const READ_AT_SYNTH_LISTS = [
   ['ExternalAirflowHost', 'federatedCredentials'],
   ['ExternalAirflowHost', 'bundle.files'],
   ['ExternalAirflowHost', 'bundle.requirements'],
-  ['FabricAirflowHost', 'capacity.administrators'],
 ] as const;
 
 test.each(READ_AT_SYNTH_LISTS.flatMap(([name, path]) => [...LIST_TOKENS.map(([fn, make]) => [name, path, fn, make] as const), [name, path, 'Lazy.anyValue', () => Lazy.anyValue({ produce: () => [] })] as const]))(

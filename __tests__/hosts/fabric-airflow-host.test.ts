@@ -88,6 +88,15 @@ describe('FabricAirflowHost', () => {
       expect(onlyResource(synthObject(stack), 'azurerm_fabric_capacity').tags).toBe(expression);
     });
 
+    it.each([
+      ['Token.asList (a variable’s list)', () => Token.asList(ref('var.admins')), '${var.admins}'],
+      ['Fn.concat', () => Fn.concat([Token.asList(ref('var.admins')), ['admin@contoso.com']]), '${concat(var.admins, ["admin@contoso.com"])}'],
+      ['an IResolvable', () => ref('var.admins') as unknown as string[], '${var.admins}'],
+    ])('hands the capacity administrators given as %s as they are: their elements are known only at apply', (_given, administrators, expression) => {
+      const { stack } = fabricHostStack({ capacity: { sku: 'F8', administrators: administrators() }, capacityId: undefined });
+      expect(onlyResource(synthObject(stack), 'azurerm_fabric_capacity').administration_members).toBe(expression);
+    });
+
     it('keeps the capacity name when the stack changes around it', () => {
       const name = (stack: ReturnType<typeof fabricHostStack>['stack']) =>
         Object.values(resourcesOfType(synthObject(stack), 'azurerm_fabric_capacity'))[0].name;

@@ -127,7 +127,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       ...AIRFLOW_HOST_REQUIRED_PROPS,
       servicePrincipal: SERVICE_PRINCIPAL,
       capacityId: IF_GIVEN.string,
-      capacity: { ifGiven: { sku: 'string', administrators: { each: 'string', listToken: 'readAtSynth' } } },
+      capacity: { ifGiven: { sku: 'string', administrators: { each: 'string', listToken: 'passedOn' } } },
       computeSize: IF_GIVEN.string,
       computePool: IF_GIVEN.string,
       workspaceMembers: { ifGiven: { each: { principalId: 'string', principalType: 'string', role: 'string' } } },
