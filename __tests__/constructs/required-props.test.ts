@@ -448,6 +448,16 @@ test.each([
   // A number token is named as one, not as the huge number cdktf encodes it as.
   ['MigrationService', { namePrefix: Token.asNumber(ref('var.n')) }, 'props.namePrefix must be a string (got a number token (Token.asNumber))'],
   ['ExternalAirflowHost', { pools: Token.asNumber(ref('var.n')) }, 'props.pools must be a list (got a number token (Token.asNumber))'],
+  // A number the construct checks or computes with at synth (a range, an alert's timing) takes no token.
+  ['SqlPipelines', { maxRunsPerPipeline: Token.asNumber(ref('var.n')) }, 'props.maxRunsPerPipeline must be a number, which is read at synth, not a token (got a number token (Token.asNumber))'],
+  ['SqlPipelines', { activityRetries: Token.asNumber(ref('var.n')) }, 'props.activityRetries must be a number, which is read at synth, not a token (got a number token (Token.asNumber))'],
+  ['DagStorage', { softDeleteRetentionInDays: Token.asNumber(ref('var.n')) }, 'props.softDeleteRetentionInDays must be a number, which is read at synth, not a token (got a number token (Token.asNumber))'],
+  ['ExternalAirflowHost', { dagStorage: { softDeleteRetentionInDays: Token.asNumber(ref('var.n')) } }, 'props.dagStorage.softDeleteRetentionInDays must be a number, which is read at synth, not a token (got a number token (Token.asNumber))'],
+  ['KubernetesAirflowHost', { pools: [{ name: 'p', slots: Token.asNumber(ref('var.n')), description: 'd' }] }, 'props.pools[0].slots must be a number, which is read at synth, not a token (got a number token (Token.asNumber))'],
+  ['KubernetesAirflowHost', { minNodes: Token.asNumber(ref('var.n')) }, 'props.minNodes must be a number, which is read at synth, not a token (got a number token (Token.asNumber))'],
+  ['KubernetesAirflowHost', { maxNodes: Lazy.numberValue({ produce: () => 4 }) }, 'props.maxNodes must be a number, which is read at synth, not a token (got a number token (Token.asNumber))'],
+  ['DatabaseMigrationStack', { monitoring: { migrationFailedAlert: { severity: Token.asNumber(ref('var.n')) } } }, 'props.monitoring.migrationFailedAlert.severity must be a number, which is read at synth, not a token (got a number token (Token.asNumber))'],
+  ['DataFactoryAirflowHost', { airflowAlerts: { taskFailures: { windowMinutes: Lazy.anyValue({ produce: () => 15 }) } } }, 'props.airflowAlerts.taskFailures.windowMinutes must be a number, which is read at synth, not a token (got an IResolvable)'],
   // A list token where an object is expected.
   ['MigrationService', { tags: Token.asList(ref('var.tags')) }, 'props.tags must be an object (got a list token (Token.asList))'],
 ] as const)('%s with %j names the token', (name, given, message) => {

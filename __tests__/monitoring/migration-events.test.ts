@@ -1,4 +1,4 @@
-import { Testing } from 'cdktf';
+import { Testing, Token, ref } from 'cdktf';
 import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
@@ -306,6 +306,12 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       [{ threshold: -1 }, /migrationFailedAlert\.threshold must be at least 0 \(got -1\): the alert compares a count of rows/],
     ])('rejects %j with an error naming the option', (migrationFailedAlert, message) => {
       expect(() => withEvents({ migrationFailedAlert })).toThrow(message);
+    });
+
+    it.each(['severity', 'evaluationFrequencyMinutes', 'windowMinutes', 'threshold'])('names a number token given as %s as a token, not as the huge number cdktf encodes it as', (option) => {
+      expect(() => withEvents({ migrationFailedAlert: { [option]: Token.asNumber(ref('var.minutes')) } })).toThrow(
+        `migrationFailedAlert.${option} must be a number, which is read at synth, not a token (got a number token (Token.asNumber))`,
+      );
     });
   });
 

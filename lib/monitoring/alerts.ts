@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { alertTiming, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
+import { tokenNamed } from '../private/required-fields';
 import { checkLogAlertQuery, checkLogAlertRuleSize, checkOneMinuteQuery, findings } from '../private/log-alert-query';
 
 /** Azure Monitor alert severities: 0 is the most severe. */
@@ -240,6 +241,11 @@ function resolve(
   options: AlertOptions,
   defaults: AlertDefaults,
 ): ResolvedSettings {
+  // Checked and computed with here (a range, the timing): a token's value is known only at apply.
+  for (const field of ['severity', 'evaluationFrequencyMinutes', 'windowMinutes', 'threshold'] as const) {
+    const token = tokenNamed(options[field]);
+    if (token) throw new Error(`${definition.optionsProp}.${field} must be a number, which is read at synth, not a token (got ${token})`);
+  }
   const severity = options.severity ?? definition.severity;
   if (!Number.isInteger(severity) || severity < 0 || severity > 4) {
     throw new Error(`${definition.optionsProp}.severity must be an integer from 0 to 4 (got ${severity})`);

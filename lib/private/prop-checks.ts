@@ -226,10 +226,10 @@ export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: 's
 /** An alert's overrides, read at synth (a severity's range, a log alert's autoMitigate and frequency are checked there). */
 export const ALERT_OPTIONS: IfGiven<RequiredFields<AlertOptions>> = {
   ifGiven: {
-    severity: IF_GIVEN.number,
-    evaluationFrequencyMinutes: IF_GIVEN.number,
-    windowMinutes: IF_GIVEN.number,
-    threshold: IF_GIVEN.number,
+    severity: IF_GIVEN.numberReadAtSynth,
+    evaluationFrequencyMinutes: IF_GIVEN.numberReadAtSynth,
+    windowMinutes: IF_GIVEN.numberReadAtSynth,
+    threshold: IF_GIVEN.numberReadAtSynth,
     description: IF_GIVEN.string,
     runbookUrl: IF_GIVEN.string,
     enabled: IF_GIVEN.boolean,
@@ -247,7 +247,7 @@ export const DAG_STORAGE_SETTINGS: IfGiven<RequiredFields<DagStorageSettings>> =
     publicBlobAccess: IF_GIVEN.boolean,
     sharedAccessKeyEnabled: IF_GIVEN.boolean,
     versioningEnabled: IF_GIVEN.boolean,
-    softDeleteRetentionInDays: IF_GIVEN.number,
+    softDeleteRetentionInDays: IF_GIVEN.numberReadAtSynth,
     preventDestroy: IF_GIVEN.boolean,
     lock: LOCK,
   },
