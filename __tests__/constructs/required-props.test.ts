@@ -407,6 +407,12 @@ test.each(LIST_TOKENS)('KubernetesAirflowHost authorizedIpRanges and adminGroupO
   expect(build('KubernetesAirflowHost', propsWith('KubernetesAirflowHost', given))?.message).not.toMatch(/authorizedIpRanges|adminGroupObjectIds/);
 });
 
+test("an alert's threshold, handed to Terraform as it is, takes a number token", () => {
+  const given = { monitoring: { selfHostedRuntimeOfflineAlert: { threshold: Token.asNumber(ref('var.threshold')) } } };
+  // The plan is a placeholder: only that the threshold is not named is asserted here (migration-events.test.ts synthesizes one).
+  expect(build('DatabaseMigrationStack', propsWith('DatabaseMigrationStack', given))?.message).not.toMatch(/threshold/);
+});
+
 /** How a message names what cdktf's list functions, `Token.asList` and `Lazy.anyValue` return. */
 const NAMED_LIST_TOKEN = {
   string: "a string token (Token.asString, or cdktf's functions: Fn.concat, Fn.merge ...)",

@@ -308,10 +308,19 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       expect(() => withEvents({ migrationFailedAlert })).toThrow(message);
     });
 
-    it.each(['severity', 'evaluationFrequencyMinutes', 'windowMinutes', 'threshold'])('names a number token given as %s as a token, not as the huge number cdktf encodes it as', (option) => {
+    it.each(['severity', 'evaluationFrequencyMinutes', 'windowMinutes'])('names a number token given as %s as a token, not as the huge number cdktf encodes it as', (option) => {
       expect(() => withEvents({ migrationFailedAlert: { [option]: Token.asNumber(ref('var.minutes')) } })).toThrow(
         `migrationFailedAlert.${option} must be a number, which is read at synth, not a token (got a number token (Token.asNumber))`,
       );
+    });
+
+    it.each([
+      ['a number token', Token.asNumber(ref('var.threshold'))],
+      ['an IResolvable', ref('var.threshold') as unknown as number],
+    ])('hands a threshold given as %s to the alert as it is (was: "must be at least 0 (got -8.1e+298)", "must be a finite number")', (_given, threshold) => {
+      const { stack } = withEvents({ migrationFailedAlert: { threshold } });
+      const failed = resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-migration-failed');
+      expect(failed.criteria).toEqual([expect.objectContaining({ threshold: '${var.threshold}' })]);
     });
   });
 
