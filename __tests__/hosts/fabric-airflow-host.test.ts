@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TerraformVariable, Testing, Token, ref } from 'cdktf';
+import { Fn, TerraformVariable, Testing, Token, ref } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { FabricApacheAirflowJob } from '../../lib/fabric/apache-airflow-job';
@@ -77,6 +77,24 @@ describe('FabricAirflowHost', () => {
       expect(Object.values(synth.data?.fabric_capacity ?? {})).toEqual([
         { display_name: `\${azurerm_fabric_capacity.${capacityId}.name}` },
       ]);
+    });
+
+    it.each([
+      ['a map token (Token.asStringMap, a resource’s tags attribute)', () => Token.asStringMap(ref('var.tags')), '${var.tags}'],
+      ['a string token (Fn.merge)', () => Fn.merge([ref('var.tags'), { owner: 'dba' }]) as unknown as Record<string, string>, '${merge(var.tags, {"owner" = "dba"})}'],
+      ['an IResolvable (a variable’s value)', () => ref('var.tags') as unknown as Record<string, string>, '${var.tags}'],
+    ])('hands the capacity tags given as %s as they are, as every host takes them', (_given, tags, expression) => {
+      const { stack } = fabricHostStack({ capacity: NEW_CAPACITY, capacityId: undefined, tags: tags() });
+      expect(onlyResource(synthObject(stack), 'azurerm_fabric_capacity').tags).toBe(expression);
+    });
+
+    it.each([
+      ['Token.asList (a variable’s list)', () => Token.asList(ref('var.admins')), '${var.admins}'],
+      ['Fn.concat', () => Fn.concat([Token.asList(ref('var.admins')), ['admin@contoso.com']]), '${concat(var.admins, ["admin@contoso.com"])}'],
+      ['an IResolvable', () => ref('var.admins') as unknown as string[], '${var.admins}'],
+    ])('hands the capacity administrators given as %s as they are: their elements are known only at apply', (_given, administrators, expression) => {
+      const { stack } = fabricHostStack({ capacity: { sku: 'F8', administrators: administrators() }, capacityId: undefined });
+      expect(onlyResource(synthObject(stack), 'azurerm_fabric_capacity').administration_members).toBe(expression);
     });
 
     it('keeps the capacity name when the stack changes around it', () => {

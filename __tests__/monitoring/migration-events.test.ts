@@ -1,4 +1,4 @@
-import { Testing } from 'cdktf';
+import { Testing, Token, ref } from 'cdktf';
 import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
@@ -306,6 +306,21 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       [{ threshold: -1 }, /migrationFailedAlert\.threshold must be at least 0 \(got -1\): the alert compares a count of rows/],
     ])('rejects %j with an error naming the option', (migrationFailedAlert, message) => {
       expect(() => withEvents({ migrationFailedAlert })).toThrow(message);
+    });
+
+    it.each(['severity', 'evaluationFrequencyMinutes', 'windowMinutes'])('names a number token given as %s as a token, not as the huge number cdktf encodes it as', (option) => {
+      expect(() => withEvents({ migrationFailedAlert: { [option]: Token.asNumber(ref('var.minutes')) } })).toThrow(
+        `migrationFailedAlert.${option} must be a number, which is read at synth, not a token (got a number token (Token.asNumber))`,
+      );
+    });
+
+    it.each([
+      ['a number token', Token.asNumber(ref('var.threshold'))],
+      ['an IResolvable', ref('var.threshold') as unknown as number],
+    ])('hands a threshold given as %s to the alert as it is (was: "must be at least 0 (got -8.1e+298)", "must be a finite number")', (_given, threshold) => {
+      const { stack } = withEvents({ migrationFailedAlert: { threshold } });
+      const failed = resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-migration-failed');
+      expect(failed.criteria).toEqual([expect.objectContaining({ threshold: '${var.threshold}' })]);
     });
   });
 

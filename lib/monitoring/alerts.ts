@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { alertTiming, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
+import { tokenNamed } from '../private/required-fields';
 import { checkLogAlertQuery, checkLogAlertRuleSize, checkOneMinuteQuery, findings } from '../private/log-alert-query';
 
 /** Azure Monitor alert severities: 0 is the most severe. */
@@ -240,12 +241,18 @@ function resolve(
   options: AlertOptions,
   defaults: AlertDefaults,
 ): ResolvedSettings {
+  // Checked and computed with here (a range, the timing): a token's value is known only at apply. The threshold is
+  // handed to Terraform as it is, so a token passes (a count's threshold is checked only when literal).
+  for (const field of ['severity', 'evaluationFrequencyMinutes', 'windowMinutes'] as const) {
+    const token = tokenNamed(options[field]);
+    if (token) throw new Error(`${definition.optionsProp}.${field} must be a number, which is read at synth, not a token (got ${token})`);
+  }
   const severity = options.severity ?? definition.severity;
   if (!Number.isInteger(severity) || severity < 0 || severity > 4) {
     throw new Error(`${definition.optionsProp}.severity must be an integer from 0 to 4 (got ${severity})`);
   }
   const threshold = options.threshold ?? definition.threshold;
-  if (!Number.isFinite(threshold)) {
+  if (!tokenNamed(threshold) && !Number.isFinite(threshold)) {
     throw new Error(`${definition.optionsProp}.threshold must be a finite number (got ${threshold})`);
   }
   const frequencyMinutes = options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes;
@@ -327,7 +334,7 @@ export function createLogAlert(
   const found = findings(definition.query); // read once for both checks
   checkOneMinuteQuery(definition.optionsProp, options.evaluationFrequencyMinutes ?? definition.evaluationFrequencyMinutes, definition.query, found);
   checkLogAlertQuery(definition.optionsProp, definition.query, found);
-  if (definition.timeAggregationMethod === 'Count' && settings.threshold < 0) {
+  if (definition.timeAggregationMethod === 'Count' && !tokenNamed(settings.threshold) && settings.threshold < 0) {
     throw new Error(
       `${definition.optionsProp}.threshold must be at least 0 (got ${settings.threshold}): the alert compares a count of rows, which is never negative`,
     );

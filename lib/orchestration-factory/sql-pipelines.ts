@@ -129,8 +129,8 @@ export class SqlPipelines extends Construct {
       keyVaultLinkedServiceName: 'string',
       targets: { each: { name: 'string', kind: 'string', resourceId: 'string' } },
       namePrefix: 'string',
-      maxRunsPerPipeline: IF_GIVEN.number,
-      activityRetries: IF_GIVEN.number,
+      maxRunsPerPipeline: IF_GIVEN.numberReadAtSynth,
+      activityRetries: IF_GIVEN.numberReadAtSynth,
     });
     super(scope, id);
     checkRegion(this, 'location', props.location);

@@ -223,12 +223,12 @@ export const PASSED_ON_STRINGS = { ifGiven: { each: 'string', listToken: 'passed
 export const SYNTH_READ_STRINGS = { ifGiven: { each: 'string', listToken: 'readAtSynth' } } as const;
 export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: 'string', objectId: 'string' };
 export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: 'string' } };
-/** An alert's overrides, read at synth (a severity's range, a log alert's autoMitigate and frequency are checked there). */
+/** An alert's overrides, read at synth (a severity's range, a log alert's autoMitigate and frequency are checked there) but for its threshold, handed on. */
 export const ALERT_OPTIONS: IfGiven<RequiredFields<AlertOptions>> = {
   ifGiven: {
-    severity: IF_GIVEN.number,
-    evaluationFrequencyMinutes: IF_GIVEN.number,
-    windowMinutes: IF_GIVEN.number,
+    severity: IF_GIVEN.numberReadAtSynth,
+    evaluationFrequencyMinutes: IF_GIVEN.numberReadAtSynth,
+    windowMinutes: IF_GIVEN.numberReadAtSynth,
     threshold: IF_GIVEN.number,
     description: IF_GIVEN.string,
     runbookUrl: IF_GIVEN.string,
@@ -247,7 +247,7 @@ export const DAG_STORAGE_SETTINGS: IfGiven<RequiredFields<DagStorageSettings>> =
     publicBlobAccess: IF_GIVEN.boolean,
     sharedAccessKeyEnabled: IF_GIVEN.boolean,
     versioningEnabled: IF_GIVEN.boolean,
-    softDeleteRetentionInDays: IF_GIVEN.number,
+    softDeleteRetentionInDays: IF_GIVEN.numberReadAtSynth,
     preventDestroy: IF_GIVEN.boolean,
     lock: LOCK,
   },

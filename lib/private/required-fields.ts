@@ -13,15 +13,17 @@
  * keys, its fields), so a token standing for one is refused by name. `map`: an object the
  * construct hands to Terraform as it is (tags, a request body), or a token standing for one: cdktf
  * returns the `any` of `Fn.merge`, `Fn.tomap`, `Fn.lookup` ... as a string token. `listOrMap`: a
- * list or an object handed to Terraform as it is (AzAPI's `responseExportValues`), or a token.
+ * list or an object handed to Terraform as it is (AzAPI's `responseExportValues`), or a token. `numberReadAtSynth`:
+ * a number the construct checks or computes with at synth (a range, an alert's timing), so a number token, which
+ * stands for a value known only at apply, is refused by name.
  */
-export type Kind = 'string' | 'number' | 'boolean' | 'object' | 'map' | 'listOrMap' | 'function' | 'construct';
+export type Kind = 'string' | 'number' | 'numberReadAtSynth' | 'boolean' | 'object' | 'map' | 'listOrMap' | 'function' | 'construct';
 
 /** The kinds a TypeScript type allows (a union allows each of its members' kinds); a list has none: its rule is `EachElement`. */
 export type KindOf<Value> = Value extends string
   ? 'string'
   : Value extends number
-    ? 'number'
+    ? 'number' | 'numberReadAtSynth'
     : Value extends boolean
       ? 'boolean'
       : Value extends readonly unknown[]
@@ -68,7 +70,7 @@ export type RequiredFields<Props> = { readonly [Field in RequiredField<Props>]: 
  */
 export type ListToken = 'passedOn' | 'readAtSynth';
 
-type ScalarKind = 'string' | 'number' | 'boolean';
+type ScalarKind = 'string' | 'number' | 'numberReadAtSynth' | 'boolean';
 
 /**
  * A list's elements, each checked (its kind, or its fields) when the list is given as one
@@ -87,6 +89,7 @@ type FieldsOf<Value> = Value extends readonly (infer Element)[] ? EachElement<Ru
 export const IF_GIVEN = {
   string: { ifGiven: 'string' },
   number: { ifGiven: 'number' },
+  numberReadAtSynth: { ifGiven: 'numberReadAtSynth' },
   boolean: { ifGiven: 'boolean' },
   object: { ifGiven: 'object' },
   map: { ifGiven: 'map' },
@@ -126,7 +129,7 @@ const isMapToken = (value: unknown): boolean => isPlainObject(value) && Object.k
 const isResolvableValue = (value: unknown): boolean => isResolvable(value) && !isConstruct(value);
 
 /** How a message names a cdktf token (`a list token (Token.asList)`), or undefined for a value that is none. */
-function tokenNamed(value: unknown): string | undefined {
+export function tokenNamed(value: unknown): string | undefined {
   if (isTokenString(value)) return "a string token (Token.asString, or cdktf's functions: Fn.concat, Fn.merge ...)";
   if (isNumberToken(value)) return 'a number token (Token.asNumber)';
   if (isEncodedList(value)) return 'a list token (Token.asList)';
@@ -138,6 +141,7 @@ function tokenNamed(value: unknown): string | undefined {
 const ACCEPTS: { readonly [Of in Kind]: (value: unknown) => boolean } = {
   string: (value) => typeof value === 'string' || isResolvable(value),
   number: (value) => typeof value === 'number' || isResolvable(value),
+  numberReadAtSynth: (value) => typeof value === 'number',
   boolean: (value) => typeof value === 'boolean',
   object: isPlainObject,
   map: (value) => isPlainObject(value) || isTokenString(value),
@@ -149,6 +153,7 @@ const ACCEPTS: { readonly [Of in Kind]: (value: unknown) => boolean } = {
 const A_KIND: { readonly [Of in Kind]: string } = {
   string: 'a string',
   number: 'a number',
+  numberReadAtSynth: 'a number',
   boolean: 'true or false',
   object: 'an object',
   map: 'an object',
@@ -190,19 +195,22 @@ export function fieldProblems(value: unknown, required: object, path: string, pr
   return problems;
 }
 
-/** A token where the construct reads an object's keys or fields at synth, which a token does not have. */
-const objectReadAtSynth = (path: string, value: unknown): string => `${path} must be an object, which is read at synth, not a token (got ${given(value)})`;
+/** A token where the construct reads the value at synth (an object's keys or fields, a number's range), which a token does not have. */
+const tokenReadAtSynth = (path: string, what: string, value: unknown): string => `${path} must be ${what}, which is read at synth, not a token (got ${given(value)})`;
+
+/** Kinds whose value the construct reads at synth: a token is named as one. */
+const READ_AT_SYNTH: ReadonlySet<Kind> = new Set<Kind>(['object', 'numberReadAtSynth']);
 
 function checkRule(value: unknown, rule: unknown, path: string, problems: FieldProblems): void {
   if (typeof rule === 'string') {
-    if (rule === 'object' && tokenNamed(value)) problems.wrongKind.push(objectReadAtSynth(path, value));
+    if (READ_AT_SYNTH.has(rule as Kind) && tokenNamed(value)) problems.wrongKind.push(tokenReadAtSynth(path, A_KIND[rule as Kind], value));
     else if (!ACCEPTS[rule as Kind](value)) problems.wrongKind.push(`${path} must be ${A_KIND[rule as Kind]} (got ${given(value)})`);
     return;
   }
   if (typeof rule !== 'object' || rule === null) return;
   if (!('each' in rule)) {
     // A token has none of the fields the construct reads: named as a token, not as each field missing.
-    if (tokenNamed(value)) problems.wrongKind.push(objectReadAtSynth(path, value));
+    if (tokenNamed(value)) problems.wrongKind.push(tokenReadAtSynth(path, 'an object', value));
     else if (!isPlainObject(value)) problems.wrongKind.push(`${path} must be an object (got ${given(value)})`);
     else fieldProblems(value, rule, path, problems);
     return;

@@ -125,11 +125,9 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   constructor(scope: Construct, id: string, props: FabricAirflowHostProps) {
     requireProps(scope, id, 'FabricAirflowHost', props, {
       ...AIRFLOW_HOST_REQUIRED_PROPS,
-      // The capacity copies the tags key by key: a token standing for them would not do.
-      tags: IF_GIVEN.object,
       servicePrincipal: SERVICE_PRINCIPAL,
       capacityId: IF_GIVEN.string,
-      capacity: { ifGiven: { sku: 'string', administrators: { each: 'string', listToken: 'readAtSynth' } } },
+      capacity: { ifGiven: { sku: 'string', administrators: { each: 'string', listToken: 'passedOn' } } },
       computeSize: IF_GIVEN.string,
       computePool: IF_GIVEN.string,
       workspaceMembers: { ifGiven: { each: { principalId: 'string', principalType: 'string', role: 'string' } } },

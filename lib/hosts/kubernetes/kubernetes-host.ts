@@ -222,14 +222,16 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
   constructor(scope: Construct, id: string, props: KubernetesAirflowHostProps) {
     requireProps(scope, id, 'KubernetesAirflowHost', props, {
       ...AIRFLOW_HOST_REQUIRED_PROPS,
+      // Written into the pools file the chart's job imports, and checked, at synth.
+      pools: { each: { name: 'string', slots: 'numberReadAtSynth', description: 'string' } },
       releaseStack: 'construct',
       logAnalyticsWorkspace: LOG_ANALYTICS_WORKSPACE,
       actionGroup: ACTION_GROUP,
       lock: LOCK,
       subnetId: IF_GIVEN.string,
       nodeVmSize: IF_GIVEN.string,
-      minNodes: IF_GIVEN.number,
-      maxNodes: IF_GIVEN.number,
+      minNodes: IF_GIVEN.numberReadAtSynth,
+      maxNodes: IF_GIVEN.numberReadAtSynth,
       executor: IF_GIVEN.string,
       databaseSubnetId: IF_GIVEN.string,
       privateEndpointSubnetId: IF_GIVEN.string,

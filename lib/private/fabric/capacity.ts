@@ -1,3 +1,4 @@
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { IResourceGroup } from '../../core/references';
@@ -31,7 +32,9 @@ export function newFabricCapacity(
         'an Apache Airflow job needs 5 CU (Small) or 10 CU (Large) besides everything else the capacity runs',
     );
   }
-  if (settings.administrators.length === 0 || settings.administrators.some((member) => member.trim() === '')) {
+  // A list token (a variable's list, Fn.concat) is handed on as it is: only its value at apply has elements.
+  const administrators = settings.administrators;
+  if (!Token.isUnresolved(administrators) && (administrators.length === 0 || administrators.some((member) => member.trim() === ''))) {
     throw new Error('capacity.administrators must list at least one administrator, none empty: Azure refuses a capacity without one');
   }
   return new FabricCapacity(scope, 'Capacity', {
@@ -39,7 +42,8 @@ export function newFabricCapacity(
     resourceGroupName: props.resourceGroup.name,
     location: props.location,
     sku: { name: settings.sku, tier: 'Fabric' },
-    administrationMembers: [...settings.administrators],
-    tags: props.tags && { ...props.tags },
+    administrationMembers: administrators as string[],
+    // Handed on as they are, as every host's tags: a map token (a resource's tags, Token.asStringMap) or Fn.merge's string token too.
+    tags: props.tags as Record<string, string> | undefined,
   });
 }
