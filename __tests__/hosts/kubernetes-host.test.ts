@@ -660,7 +660,59 @@ describe('KubernetesAirflowHost', () => {
       expect(helm).toMatchObject({ wait: true, wait_for_jobs: true });
       expect(job.useHelmHooks).toBe(false);
       expect(helm.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^kubernetes_config_map_v1\.airflow_Pools_/)]));
-      expect(resourcesOfType(withPlanPools, 'kubernetes_job_v1')).toEqual({});
+      // The one Kubernetes job Terraform runs is the reset below, which imports nothing.
+      const jobs = Object.values(resourcesOfType(withPlanPools, 'kubernetes_job_v1')) as any[];
+      expect(jobs.map((job) => job.spec.template.spec.container[0].command.slice(0, 2))).toEqual([['python', '-c']]);
+      expect(jobs[0].spec.template.spec.container[0].command[2]).not.toMatch(/pools/);
+    });
+
+    it("keeps the finished migration job for the release's whole wait: a job gone before Helm checks it fails the apply", () => {
+      // Helm checks jobs after the Deployments and StatefulSets, and a Get that finds no job ends its wait with
+      // that error; the chart's default (300 s) can end while Celery workers still drain.
+      const helm = onlyResource(withPlanPools, 'helm_release') as any;
+      expect(job.ttlSecondsAfterFinished).toBe(helm.timeout);
+      expect(job.ttlSecondsAfterFinished).toBeGreaterThan(300);
+    });
+
+    describe('a second apply within minutes that changes the release', () => {
+      const helm = onlyResource(withPlanPools, 'helm_release') as any;
+      /** The one Kubernetes job Terraform runs, and its address's name. */
+      const resetJob = (): { resetId: string; reset: any; container: any } => {
+        const jobs = Object.entries(resourcesOfType(withPlanPools, 'kubernetes_job_v1')) as Array<[string, any]>;
+        expect(jobs).toHaveLength(1);
+        const [[resetId, reset]] = jobs;
+        return { resetId, reset, container: reset.spec.template.spec.container[0] };
+      };
+
+      it('first deletes the finished migration job, so Helm creates it afresh instead of patching its immutable pod template', () => {
+        const { resetId, reset, container } = resetJob();
+        expect(helm.depends_on).toContain(`kubernetes_job_v1.${resetId}`);
+        expect(container.command.slice(3)).toEqual(['airflow-run-airflow-migrations', '600']);
+        expect(reset).toMatchObject({ wait_for_completion: true, spec: { backoff_limit: 0, template: { spec: { restart_policy: 'Never' } } } });
+        expect(reset.timeouts.create).toBe('25m');
+      });
+
+      it('runs exactly when the release changes: a change of its values or chart replaces the reset', () => {
+        const { reset } = resetJob();
+        const [trigger] = reset.lifecycle.replace_triggered_by as string[];
+        const [, inputsId] = trigger.split('.');
+        const inputs = resourcesOfType(withPlanPools, 'terraform_data')[inputsId] as any;
+        expect(trigger).toBe(`terraform_data.${inputsId}`);
+        expect(inputs.triggers_replace).toEqual({ values: helm.values[0], chart: `airflow-${AIRFLOW_CHART.version}` });
+        expect(reset.metadata.generate_name).toBe('airflow-migration-job-reset-');
+      });
+
+      it("runs the release's own Airflow image, as a service account that may only get and delete that one job", () => {
+        const { reset, container } = resetJob();
+        const values = chartValues(withPlanPools);
+        expect(container.image).toBe(`${values.defaultAirflowRepository}:${values.defaultAirflowTag}`);
+        expect(reset.spec.template.spec.service_account_name).toBe('airflow-migration-job-reset');
+        const [role] = Object.values(resourcesOfType(withPlanPools, 'kubernetes_role_v1')) as any[];
+        expect(role.rule).toEqual([{ api_groups: ['batch'], resources: ['jobs'], resource_names: ['airflow-run-airflow-migrations'], verbs: ['get', 'delete'] }]);
+        const [binding] = Object.values(resourcesOfType(withPlanPools, 'kubernetes_role_binding_v1')) as any[];
+        expect(binding.role_ref).toEqual({ api_group: 'rbac.authorization.k8s.io', kind: 'Role', name: 'airflow-migration-job-reset' });
+        expect(binding.subject).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: 'airflow-migration-job-reset' })]);
+      });
     });
 
     it('gives the job the metadata connection every Airflow pod reads (the PgBouncer connection in the database secret)', () => {

@@ -6,9 +6,18 @@ import { ITerraformDependable, TerraformProvider, TerraformResourceLifecycle } f
 import { Construct } from 'constructs';
 import { DagBundle } from '../../orchestration-factory/dag-bundle';
 import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
-import { AirflowChartValues, airflowChartValues, CHART_PORTS, ChartSecretNames, PGBOUNCER_SERVER_CA_FILE, RELEASE_NAME } from './chart-values';
+import {
+  AirflowChartValues,
+  airflowChartValues,
+  CHART_PORTS,
+  ChartSecretNames,
+  PGBOUNCER_SERVER_CA_FILE,
+  RELEASE_NAME,
+  RELEASE_TIMEOUT_SECONDS,
+} from './chart-values';
 import { DagConfigMaps } from './dag-config-maps';
 import { GeneratedSecrets } from './generated-secrets';
+import { MigrationJobReset } from './migration-job-reset';
 import { AirflowNetworkPolicies } from './network-policies';
 import { AirflowPoolsImport } from './pools-import';
 import { AIRFLOW_CHART } from './versions';
@@ -73,6 +82,8 @@ export class AirflowRelease extends Construct {
   public readonly dagConfigMaps: DagConfigMaps;
   /** The namespace's ingress policies, unless turned off. */
   public readonly networkPolicies?: AirflowNetworkPolicies;
+  /** Deletes the finished migration job before an apply that changes the release. */
+  public readonly migrationJobReset: MigrationJobReset;
 
   constructor(scope: Construct, id: string, props: AirflowReleaseProps) {
     super(scope, id);
@@ -158,6 +169,15 @@ export class AirflowRelease extends Construct {
     if (props.networkPoliciesEnabled) {
       this.networkPolicies = new AirflowNetworkPolicies(this, 'NetworkPolicies', { provider, namespace: namespaceName, values: this.values });
     }
+    // JSON is YAML: the typed values go to the chart as they are.
+    const values = JSON.stringify(this.values);
+    this.migrationJobReset = new MigrationJobReset(this, 'MigrationJobReset', {
+      provider,
+      namespace: namespaceName,
+      image: `${props.imageRepository}:${props.imageTag}`,
+      releaseInputs: { chart: `${AIRFLOW_CHART.name}-${AIRFLOW_CHART.version}`, values },
+      dependsOn: props.dependsOn,
+    });
     this.release = new Release(this, 'Release', {
       provider: props.helmProvider,
       name: RELEASE_NAME,
@@ -165,14 +185,13 @@ export class AirflowRelease extends Construct {
       repository: AIRFLOW_CHART.repository,
       chart: AIRFLOW_CHART.name,
       version: AIRFLOW_CHART.version,
-      // JSON is YAML: the typed values go to the chart as they are.
-      values: [JSON.stringify(this.values)],
+      values: [values],
       wait: true,
       waitForJobs: true,
       atomic: false,
-      timeout: 1200,
+      timeout: RELEASE_TIMEOUT_SECONDS,
       maxHistory: 10,
-      dependsOn: [...chartSecrets, ...this.dagConfigMaps.configMaps, props.poolsImport.configMap, ...props.dependsOn],
+      dependsOn: [...chartSecrets, ...this.dagConfigMaps.configMaps, props.poolsImport.configMap, this.migrationJobReset.job, ...props.dependsOn],
     });
   }
 }

@@ -102,13 +102,15 @@ export interface AirflowChartValues {
   readonly airflowPodAnnotations: Readonly<Record<string, string>>;
   readonly env: ReadonlyArray<{ readonly name: string; readonly value: string }>;
   /** The chart's database-migration job, which also imports the DAG's pools. */
-  readonly migrateDatabaseJob: PoolsImportJobValues & { readonly useHelmHooks: false };
+  readonly migrateDatabaseJob: PoolsImportJobValues & { readonly useHelmHooks: false; readonly ttlSecondsAfterFinished: number };
   readonly createUserJob: { readonly useHelmHooks: false };
   readonly config: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** Release name: the chart names its objects `<release>-<component>` after it. */
 export const RELEASE_NAME = 'airflow';
+/** How long one `helm upgrade` may take, its wait for the pods and jobs included (`timeout` of the release). */
+export const RELEASE_TIMEOUT_SECONDS = 1200;
 /**
  * The chart's `ports` the host relies on, at the chart's defaults (the values set none):
  * `apiServer` the API server's container port (UI, REST and Execution API), `workerLogs` and
@@ -271,8 +273,13 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
     volumeMounts: [{ name: input.dagVolume.name, mountPath: DAGS_MOUNT_PATH, readOnly: true }],
     airflowPodAnnotations: { [DAG_BUNDLE_HASH_ANNOTATION]: input.dagBundleHash, ...secretsGeneration },
     env: Object.entries(input.environment).map(([name, value]) => ({ name, value })),
-    // Helm hooks would run after `wait` gives up; the production guide says to turn them off with --wait.
-    migrateDatabaseJob: { useHelmHooks: false, ...input.poolsImport },
+    // Helm hooks would run after `wait` gives up; the chart's install guide (docs/helm-chart/index.rst)
+    // says to turn them off with --wait.
+    // The release waits for the job after the Deployments and StatefulSets, and fails if it is gone by
+    // then ("not found"): it must outlive the wait, which ends within the release's timeout after the
+    // job starts (the chart's 300 s can end first, while Celery workers drain). MigrationJobReset
+    // deletes it before the next apply that changes the release.
+    migrateDatabaseJob: { useHelmHooks: false, ttlSecondsAfterFinished: RELEASE_TIMEOUT_SECONDS, ...input.poolsImport },
     createUserJob: { useHelmHooks: false },
     config: { core: { load_examples: 'False' } },
   };

@@ -1,0 +1,145 @@
+import { JobV1 } from '@cdktf/provider-kubernetes/lib/job-v1';
+import { RoleBindingV1 } from '@cdktf/provider-kubernetes/lib/role-binding-v1';
+import { RoleV1 } from '@cdktf/provider-kubernetes/lib/role-v1';
+import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
+import { ITerraformDependable, TerraformProvider } from 'cdktf';
+import { Construct } from 'constructs';
+import { resourceAddress } from '../resource-address';
+import { TerraformData } from '../terraform-data';
+import { RELEASE_NAME } from './chart-values';
+
+/** The chart's database-migration job (`templates/jobs/migrate-database-job.yaml`: `<release>-run-airflow-migrations`). */
+export const MIGRATION_JOB_NAME = `${RELEASE_NAME}-run-airflow-migrations`;
+/** Name of the reset job's service account, role and role binding; the job's own name prefix. */
+export const MIGRATION_JOB_RESET_NAME = `${RELEASE_NAME}-migration-job-reset`;
+/** How long the reset waits for a migration job still running (a previous apply's) to finish. */
+export const RUNNING_MIGRATION_WAIT_SECONDS = 600;
+
+/**
+ * Deletes the migration job once it has finished, and waits until it is gone (Python's standard
+ * library only: the Airflow image has nothing else the reset could rely on). A job still running is
+ * waited for, never cut short: `airflow db migrate` is not stopped halfway. Arguments: the job's
+ * name, then how many seconds to wait for it to finish.
+ */
+export const MIGRATION_JOB_RESET_SCRIPT = `
+import json, ssl, sys, time, urllib.error, urllib.request
+ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+name, wait_seconds = sys.argv[1], int(sys.argv[2])
+namespace = open(ACCOUNT + "/namespace").read().strip()
+url = "https://kubernetes.default.svc/apis/batch/v1/namespaces/%s/jobs/%s" % (namespace, name)
+context = ssl.create_default_context(cafile=ACCOUNT + "/ca.crt")
+
+def call(method, body=None):
+    token = open(ACCOUNT + "/token").read().strip()
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+def finished(job):
+    conditions = (job.get("status") or {}).get("conditions") or []
+    return any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True" for c in conditions)
+
+deadline = time.monotonic() + wait_seconds
+job = call("GET")
+while job is not None and not finished(job):
+    if time.monotonic() > deadline:
+        sys.exit("job %s is still running after %d s: let it finish, then apply again" % (name, wait_seconds))
+    print("job %s is running; waiting for it to finish" % name, flush=True)
+    time.sleep(10)
+    job = call("GET")
+if job is None:
+    print("no job %s: nothing to delete" % name)
+    sys.exit(0)
+uid = job["metadata"]["uid"]
+call("DELETE", {"propagationPolicy": "Foreground", "preconditions": {"uid": uid}})
+while call("GET") is not None:
+    if time.monotonic() > deadline:
+        sys.exit("job %s is still being deleted after %d s" % (name, wait_seconds))
+    time.sleep(2)
+print("deleted the finished job %s" % name)
+`.trimStart();
+
+/** Props of {@link MigrationJobReset}. */
+export interface MigrationJobResetProps {
+  readonly provider: TerraformProvider;
+  /** The release's namespace (a reference, so the reset follows its creation). */
+  readonly namespace: string;
+  /** The Airflow image (`repository:tag`): the reset runs its Python. */
+  readonly image: string;
+  /**
+   * What the release installs (its values, the chart version): a change replaces the reset job, so
+   * it runs before exactly the applies that upgrade the release.
+   */
+  readonly releaseInputs: Readonly<Record<string, string>>;
+  /** What must exist before the reset runs (the image's build among them). */
+  readonly dependsOn: readonly ITerraformDependable[];
+}
+
+/**
+ * Deletes the chart's finished database-migration job before each apply that changes the release,
+ * so Helm creates it afresh instead of patching it. The job runs as a plain resource (not a hook:
+ * `helm --wait` would deadlock on it) under a fixed name, and a job's pod template is immutable: a
+ * second apply that changes it (the DAG bundle, the secrets' generation, the image, the pools) while
+ * the finished job is still there fails with "field is immutable" (apache/airflow#27561). Helm
+ * creates a resource of the release that is missing from the cluster (`kube.Client.Update`), and the
+ * release still waits for the new job (`wait_for_jobs`), so the apply still ends only once the pools
+ * are imported. The reset can only `get` and `delete` that one job.
+ */
+export class MigrationJobReset extends Construct {
+  /** The reset's Kubernetes job; the release depends on it. */
+  public readonly job: JobV1;
+
+  constructor(scope: Construct, id: string, props: MigrationJobResetProps) {
+    super(scope, id);
+    const { provider, namespace } = props;
+    const metadata = { name: MIGRATION_JOB_RESET_NAME, namespace };
+    const account = new ServiceAccountV1(this, 'ServiceAccount', { provider, metadata });
+    const role = new RoleV1(this, 'Role', {
+      provider,
+      metadata,
+      rule: [{ apiGroups: ['batch'], resources: ['jobs'], resourceNames: [MIGRATION_JOB_NAME], verbs: ['get', 'delete'] }],
+    });
+    const binding = new RoleBindingV1(this, 'RoleBinding', {
+      provider,
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: MIGRATION_JOB_RESET_NAME },
+      subject: [{ kind: 'ServiceAccount', name: MIGRATION_JOB_RESET_NAME, namespace }],
+      dependsOn: [role, account],
+    });
+    const releaseInputs = new TerraformData(this, 'ReleaseInputs', props.releaseInputs);
+    this.job = new JobV1(this, 'Job', {
+      provider,
+      // A new name for each run: the replaced job may still be on its way out.
+      metadata: { generateName: `${MIGRATION_JOB_RESET_NAME}-`, namespace },
+      spec: {
+        // What fails here (a migration job still running, the API refusing) fails again at once.
+        backoffLimit: 0,
+        template: {
+          metadata: {},
+          spec: {
+            serviceAccountName: MIGRATION_JOB_RESET_NAME,
+            restartPolicy: 'Never',
+            container: [
+              {
+                name: 'reset',
+                image: props.image,
+                command: ['python', '-c', MIGRATION_JOB_RESET_SCRIPT, MIGRATION_JOB_NAME, String(RUNNING_MIGRATION_WAIT_SECONDS)],
+              },
+            ],
+          },
+        },
+      },
+      waitForCompletion: true,
+      timeouts: { create: '25m', update: '25m' },
+      lifecycle: { replaceTriggeredBy: [resourceAddress(releaseInputs)] },
+      dependsOn: [binding, ...props.dependsOn],
+    });
+  }
+}
