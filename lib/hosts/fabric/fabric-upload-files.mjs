@@ -823,8 +823,9 @@ async function federatedToken(env, limit) {
       url.searchParams.set('audience', 'api://AzureADTokenExchange');
     }
     const headers = { Accept: 'application/json', Authorization: `Bearer ${requestToken}` };
-    // Asked again on a dropped connection, 408, 429 and 5xx within the sign-in's limit, as @actions/core's getIDToken
-    // (actions/toolkit oidc-utils.ts: an HttpClient with allowRetries) asks GitHub again.
+    // Asked again on a dropped connection, 408, 429 and 5xx within the sign-in's limit, as the sign-in's other calls are:
+    // @actions/core's getIDToken asks GitHub again too (actions/toolkit oidc-utils.ts: an HttpClient with allowRetries,
+    // which retries 502, 503 and 504).
     const init = { headers, signal: signInDeadline(limit) };
     const response = await fetchRetrying(url.href, init, RETRIABLE, true, entraWaits(limit)).catch((error) => {
       // The origin only: the provider keeps the whole request URL out of its logs.
