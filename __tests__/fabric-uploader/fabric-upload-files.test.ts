@@ -808,7 +808,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs against a fake Fabric files A
     it.each([
       ['a 503', { status: 503, times: 2, retryAfterSeconds: 1 }],
       ['a 429 with retry-after-ms', { status: 429, times: 1, headers: { 'retry-after-ms': '200' } }],
-    ])('asks GitHub for the ID token again after %s, as @actions/core does, and signs in', async (_, failure) => {
+    ])('asks GitHub for the ID token again after %s, as the sign-in asks Entra ID again, and signs in', async (_, failure) => {
       fake.failures.set(GITHUB_OIDC_PATH, failure);
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, githubActionsStep());
       expect(result.stderr).toBe('');
