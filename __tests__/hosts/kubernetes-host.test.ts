@@ -702,6 +702,13 @@ describe('KubernetesAirflowHost', () => {
         expect(reset.metadata.generate_name).toBe('airflow-migration-job-reset-');
       });
 
+      it('still resets at the next apply after one cut short once the inputs were replaced: the reset names their id in its pod template', () => {
+        // replace_triggered_by fires only in the plan that replaces the inputs; a reference to their id stays unequal until the reset is replaced.
+        const { reset, container } = resetJob();
+        const [, inputsId] = (reset.lifecycle.replace_triggered_by as string[])[0].split('.');
+        expect(container.env).toEqual([{ name: 'RELEASE_INPUTS_ID', value: `\${terraform_data.${inputsId}.id}` }]);
+      });
+
       it("runs the release's own Airflow image, as a service account that may only get and delete that one job", () => {
         const { reset, container } = resetJob();
         const values = chartValues(withPlanPools);

@@ -12,6 +12,8 @@ import { RELEASE_NAME } from './chart-values';
 export const MIGRATION_JOB_NAME = `${RELEASE_NAME}-run-airflow-migrations`;
 /** Name of the reset job's service account, role and role binding; the job's own name prefix. */
 export const MIGRATION_JOB_RESET_NAME = `${RELEASE_NAME}-migration-job-reset`;
+/** The reset container's variable holding the id of the release inputs it ran for. */
+export const RELEASE_INPUTS_ID_VARIABLE = 'RELEASE_INPUTS_ID';
 /** How long the reset waits for a migration job still running (a previous apply's) to finish. */
 export const RUNNING_MIGRATION_WAIT_SECONDS = 600;
 
@@ -78,7 +80,7 @@ export interface MigrationJobResetProps {
    * it runs before exactly the applies that upgrade the release.
    */
   readonly releaseInputs: Readonly<Record<string, string>>;
-  /** What must exist before the reset runs (the image's build among them). */
+  /** What must exist before the reset runs (the host's metadata database; the image comes from the cluster stack, applied first). */
   readonly dependsOn: readonly ITerraformDependable[];
 }
 
@@ -131,6 +133,10 @@ export class MigrationJobReset extends Construct {
                 name: 'reset',
                 image: props.image,
                 command: ['python', '-c', MIGRATION_JOB_RESET_SCRIPT, MIGRATION_JOB_NAME, String(RUNNING_MIGRATION_WAIT_SECONDS)],
+                // The inputs' id in the pod template, which a new id replaces: an apply cut short after
+                // the inputs were replaced, before the reset ran, still resets at the next apply
+                // (replace_triggered_by fires only in the apply that replaces the inputs).
+                env: [{ name: RELEASE_INPUTS_ID_VARIABLE, value: releaseInputs.getStringAttribute('id') }],
               },
             ],
           },
