@@ -35,6 +35,9 @@ def urlopen(request, context=None, timeout=None):
     job = gets.pop(0) if len(gets) > 1 else gets[0]
     if job is None:
         raise urllib.error.HTTPError(request.full_url, 404, "Not Found", {}, None)
+    if "refused" in job:
+        body = io.BytesIO(json.dumps({"kind": "Status", "message": job["refused"]}).encode())
+        raise urllib.error.HTTPError(request.full_url, 403, "Forbidden", {}, body)
     return Response(json.dumps(job).encode())
 urllib.request.urlopen = urlopen
 sys.argv = ["-c", os.environ["JOB"], os.environ["WAIT"]]
@@ -92,6 +95,14 @@ describe('the migration job reset script', () => {
     expect(exit).toBe(0);
     expect(calls.map((call) => call.method)).toEqual(['GET', 'GET', 'GET', 'DELETE', 'GET']);
     expect(calls[3].body).toEqual({ propagationPolicy: 'Foreground', preconditions: { uid: 'uid-2' } });
+  });
+
+  it("says what the API refused, with the API's own message, instead of a traceback", () => {
+    const refused = 'jobs.batch "airflow-run-airflow-migrations" is forbidden: User "system:serviceaccount:airflow-ns:x" cannot get resource "jobs"';
+    const { exit, message, calls } = reset([{ refused }]);
+    expect(exit).not.toBe(0);
+    expect(message).toBe(`GET of job ${MIGRATION_JOB_NAME} refused: HTTP 403 Forbidden ${refused}`);
+    expect(calls.map((call) => call.method)).toEqual(['GET']);
   });
 
   it('never deletes a migration still running: it fails, saying what to do, once the wait is over', () => {

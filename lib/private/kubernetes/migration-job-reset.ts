@@ -42,7 +42,11 @@ def call(method, body=None):
     except urllib.error.HTTPError as error:
         if error.code == 404:
             return None
-        raise
+        try:
+            detail = json.load(error).get("message") or ""
+        except Exception:
+            detail = ""
+        sys.exit("%s of job %s refused: HTTP %d %s %s" % (method, name, error.code, error.reason, detail))
 
 def finished(job):
     conditions = (job.get("status") or {}).get("conditions") or []
