@@ -65,10 +65,10 @@ class WindowsGate:
         self.events: List[tuple] = []
         self.first_pokes: List = []  # the first poke given with each decision and event
         self.first_poke_records = MemoryRecords()
-        self.attempt_ends: List[Optional[datetime]] = []  # each run's, as the operator gives it
+        self.attempt_ends: List[tuple] = []  # (when, ends) of each run, as the operator gives it
 
     def begin_attempt(self, ends):
-        self.attempt_ends.append(ends)
+        self.attempt_ends.append((utc_now(), ends))
 
     def now(self):
         return utc_now()
@@ -648,6 +648,25 @@ def test_approve_inside_the_window_records_it_and_lets_the_cutover_go_on(core_ap
     assert gate.records == {window: ("approve", ALICE)}
     assert gate.statuses() == ["AwaitingApproval", "Approved"]
     assert gate.first_pokes_spread() < timedelta(seconds=2), "the answer's resume (a deferral or park) kept the first poke"
+
+
+@pytest.mark.airflow31
+@needs_hitl
+@pytest.mark.usefixtures("airflow_db")
+def test_each_run_of_the_approval_step_bounds_its_events_by_its_own_execution_timeout(core_api, triggerer):
+    """Airflow 3 counts execution_timeout anew at each run of a task (the Task SDK's `_execute_task`: the ask, and the
+    resume after the answer, parked on 3.3, deferred on 3.1): the gate is told each run's end as that run begins, so the
+    events of a resume a day after the ask still have their budget."""
+    gate = WindowsGate([(-1, 60)])
+    timeout = timedelta(minutes=7)
+    state, _, responder = run_cutover(
+        "cutover_hitl_attempt_ends", gate, core_api, triggerer, [(ALICE, "Approve", after_asked_for(1))], execution_timeout=timeout)
+
+    assert responder.problem is None and state == "success", (responder.problem, responder.replies, gate.events)
+    assert len(gate.attempt_ends) == 2, gate.attempt_ends  # the ask, then the resume with the answer
+    for begun, ends in gate.attempt_ends:
+        assert ends is not None and abs((ends - begun) - timeout) < timedelta(seconds=1), gate.attempt_ends
+    assert gate.attempt_ends[1][1] - gate.attempt_ends[0][1] >= timedelta(seconds=1), "the resume's own end, not the ask's"
 
 
 # Not marked airflow31: where Airflow defers (a 5-second trigger poll, seconds per resume in dag.test()) their

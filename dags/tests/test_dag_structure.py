@@ -208,6 +208,32 @@ def test_a_rollback_then_a_frozen_sources_tasks_go_first_when_the_pools_are_full
     assert priorities["run_outcome"] <= highest["before"], priorities
 
 
+def test_a_gated_chain_waits_for_its_cutover_at_the_lowest_priority_and_freezes_at_the_next():
+    """With `cutover.maxConcurrent` every chain is gated: `await_cutover` goes in right before the task that freezes the
+    source (a SqlDb copy's `start_migration` too), which moves the freezing step's place in the chain; the wait stays
+    at 1 (the source is live while it waits), the freezing step and all after it 2, whatever the mode or kind. A copy
+    that leaves its source writable freezes nothing (nor is it gated): all 1 but its rollback."""
+    document = plan_with_databases([
+        database_entry("online_mi", "Sales"),
+        database_entry("offline_vm", "Crm", target="vm-prod", mode="offline"),
+        database_entry("frozen_copy", "Hr", target="db-prod"),
+        database_entry("live_copy", "Ops", target="db-prod", allowSourceWritesDuringCopy=True),
+    ])
+    document["cutover"] = {"maxConcurrent": 1}
+    plan = parse_plan(document)
+    priorities = scheduler_priorities(build_dag(plan, environ={}))
+    expected = {}
+    for database in plan.databases:
+        chain = list(work_tasks(database))
+        freezing = FREEZING_STEP.get(database.target_kind, "freeze_source") if database.freezes_source else None
+        if freezing:  # maxConcurrent gates the cutovers that freeze
+            chain.insert(chain.index(freezing), "await_cutover")
+        frozen_from = chain.index(freezing) if freezing else len(chain)
+        expected.update({"%s.%s" % (database.name, task): 2 if index >= frozen_from else 1 for index, task in enumerate(chain)})
+        expected["%s.rollback" % database.name] = 3
+    assert {task: priorities[task] for task in expected} == expected
+
+
 def test_run_outcome_is_the_only_leaf_and_sees_every_database(plan_and_dag):
     plan, dag = plan_and_dag
     assert [t.task_id for t in dag.leaves] == ["run_outcome"]

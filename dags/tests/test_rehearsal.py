@@ -654,6 +654,35 @@ def test_run_outcome_reports_a_rollback_that_failed_for_good_with_no_event_on_a_
     assert "Clear the failed rollback task of database_1" in message
 
 
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+def test_run_outcome_whose_event_did_not_reach_log_analytics_is_retried_by_airflow_and_its_retry_writes_it(
+        rehearsal_world, tmp_path, events, monkeypatch):
+    """As above (its worker killed mid-rollback, no callback), but the Logs Ingestion API does not take run_outcome's
+    `rollback` / `Failed` on its first try: real Airflow sets it up for retry (`EventsNotWritten`, not a failure for
+    good), and the retry writes the event and fails the run. Nothing in the world changes. Was: run_outcome (retries 0)
+    failed for good on its first try, the event only a warning in its log: the rollback-failed alert never fired."""
+    from airflow.utils.state import TaskInstanceState
+
+    from migration_orchestration_lib import services
+    from migration_rehearsal.world import World
+
+    when = (2025, 4, 6)
+    a_rollback_killed("mid_rollback", when, rehearsal_world, tmp_path, monkeypatch)
+    world = World(str(rehearsal_world)).snapshot()
+    rollback_marked_failed(when)
+    with monkeypatch.context() as ingestion_down:
+        ingestion_down.setattr(services, "event_writer_from_environment", lambda environ: WriterWithoutIdentity())
+        run_outcome_of(when, ends=TaskInstanceState.UP_FOR_RETRY)
+    assert events == []
+    run_outcome_of(when)
+
+    assert World(str(rehearsal_world)).snapshot() == world, "run_outcome only reports"
+    assert [(row["Database"], row["Phase"], row["Status"]) for row in events] == [("database_1", "rollback", "Failed")]
+    assert "run_outcome found it failed with no event" in events[0]["Message"]
+
+
 DIES_RIGHT_AFTER_ITS_FAILED = textwrap.dedent(
     """
     from migration_orchestration_lib import operators, rollback
@@ -698,13 +727,13 @@ def rollback_marked_failed(logical_date):
         the_runs_task(logical_date, "database_1.rollback", session).state = TaskInstanceState.FAILED
 
 
-def run_outcome_of(logical_date):
+def run_outcome_of(logical_date, ends=None):
     """`run_outcome` of the run the kill left (its trigger rule all_done: every rollback ended), run as `dag.test()`
-    runs a task (`_run_task`): a try of its own, in real Airflow (3.x: the Task SDK's in-process supervisor)."""
+    runs a task (`_run_task`): a try of its own, in real Airflow (3.x: the Task SDK's in-process supervisor), which
+    `ends` in the state Airflow gives it (failed unless said)."""
     from airflow.utils.session import create_session
     from airflow.utils.state import TaskInstanceState
 
-    from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION
     from migration_orchestration_lib.dag_factory import RUN_OUTCOME_TASK_ID, build_dag_from_plan_file
 
     task = build_dag_from_plan_file(os.environ["MIGRATION_PLAN_PATH"]).get_task(RUN_OUTCOME_TASK_ID)
@@ -717,16 +746,23 @@ def run_outcome_of(logical_date):
             ti.state = TaskInstanceState.SCHEDULED
             session.commit()
             dag_module._run_task(ti=ti, task=task)
-            return
-        import airflow.models.dag as dag_module
-
-        ti.task = task
-        try:
-            if AIRFLOW_VERSION >= (2, 10):
-                dag_module._run_task(ti=ti, session=session)
-            else:
-                dag_module._run_task(ti, session)
-        except Exception:  # the run fails: a database not migrated
-            pass
+        else:
+            run_on_airflow_2(ti, task, session)
     with create_session() as session:
-        assert the_runs_task(logical_date, RUN_OUTCOME_TASK_ID, session).state == TaskInstanceState.FAILED
+        assert the_runs_task(logical_date, RUN_OUTCOME_TASK_ID, session).state == (ends or TaskInstanceState.FAILED)
+
+
+def run_on_airflow_2(ti, task, session):
+    """Airflow 2's `dag.test()` running one task instance."""
+    import airflow.models.dag as dag_module
+
+    from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION
+
+    ti.task = task
+    try:
+        if AIRFLOW_VERSION >= (2, 10):
+            dag_module._run_task(ti=ti, session=session)
+        else:
+            dag_module._run_task(ti, session)
+    except Exception:  # the run fails: a database not migrated
+        pass

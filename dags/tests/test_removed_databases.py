@@ -553,3 +553,44 @@ def test_a_removed_database_whose_declared_target_a_later_migration_runs_into_ke
     assert "give it back the access" not in told and "the source stays the database applications use" not in told, told
     assert "a run declared migrated" in told and "keep the source frozen" in told and "Put it back" not in told, told
     assert not only_b.world.source_writable()
+
+
+def test_a_stranded_database_whose_event_run_outcome_could_not_write_is_reported_by_its_retry(only_b, monkeypatch):
+    """`a` added, started and removed within one run (only the started record has it). run_outcome's first try takes
+    it in (`startedThrough`) and lists it, but the Logs Ingestion API does not take its `Failed`: the retry (Airflow's,
+    `EventsNotWritten`) finds it in the list that first try wrote, writes its event once and fails the run; the next
+    run reports it again. Was: run_outcome (retries 0) failed with the event only a warning in its log."""
+    from migration_orchestration_lib import services
+
+    writer_of = services.event_writer_from_environment
+    refused = []
+
+    class RefusesTheFirstRollbackEvent:
+        def __init__(self, writer):
+            self.writer = writer
+
+        def write(self, row, budget=None):
+            if row["Phase"] == "rollback" and not refused:
+                refused.append(row)
+                return False
+            return self.writer.write(row, budget)
+
+        def prove(self, *args, **kwargs):
+            return self.writer.prove(*args, **kwargs)
+
+    monkeypatch.setattr(services, "event_writer_from_environment", lambda environ: RefusesTheFirstRollbackEvent(writer_of(environ)))
+    run = RunDriver(only_b.v1, only_b.world.observe)
+    with pytest.raises(WorkerCrashed):
+        run.run_database("a", crash_after="wait_for_migration")
+    run.run_database("b")
+    run.dag = only_b.v0
+
+    assert run.run_outcome() == "failed" and run.tries["run_outcome"] == 2, run.errors
+    assert [(row["Database"], row["Status"]) for row in refused] == [("a", "Failed")]
+    error = run.errors["run_outcome"]
+    assert error.startswith("migration run failed") and REMOVED in error and replicating(only_b) in error, error
+    assert [row["Status"] for row in only_b.events() if row["Database"] == "a" and row["Phase"] == "rollback"] == ["Failed"]
+
+    later = RunDriver(only_b.v0)
+    later.run_database("b")
+    assert later.run_outcome() == "failed" and REMOVED in later.errors["run_outcome"], "still listed"
