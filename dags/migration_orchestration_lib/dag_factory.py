@@ -120,7 +120,8 @@ def _database_group(
     frozen_from = list(described).index(_first_freezing_step(database)) if database.freezes_source else len(described)
     with TaskGroup(group_id=database.name, tooltip="%s -> %s" % (database.source_database, database.target_kind)):
         chain: List[BaseOperator] = [
-            task(task_id, steps.step_for(task_id, goal), **({"priority_weight": PRIORITY_WHILE_FROZEN} if index >= frozen_from else {}))
+            task(task_id, steps.step_for(task_id, goal),
+                 priority_weight=PRIORITY_WHILE_FROZEN if index >= frozen_from else PRIORITY_BEFORE_FREEZE)
             for index, (task_id, goal) in enumerate(described.items())
         ]
         for upstream, downstream in zip(chain, chain[1:]):

@@ -462,8 +462,9 @@ class RunOutcomeOperator(BaseOperator):
 
     Reads each database's outcome from XCom (`done` pushes `migrated`, `rollback` pushes
     `rolled_back` or `not_started`), from the task that pushed it in the database's latest try:
-    `OUTCOME_PUSHER`, by the run's task states (`task_states_of_run`). It fails for good, but for an event it could
-    not write (`EventsNotWritten`): a retry reads the run again and writes its events again, changing nothing else.
+    `OUTCOME_PUSHER`, by the run's task states (`task_states_of_run`). Its verdict fails the run for good
+    (AirflowFailException), but for an event it could not write (`EventsNotWritten`); that, and any other error (a timeout,
+    a metadata read), Airflow retries: a retry reads the run again and writes its events again, changing nothing else.
     """
 
     ui_color = "#e8e8e8"
