@@ -445,6 +445,13 @@ describe('FabricAirflowHost', () => {
       expect(changedVersion.triggers_replace).not.toEqual(version.triggers_replace);
     });
 
+    it("uploads again after every update of the job, whose definition (its dags/ folder included) Fabric's updateDefinition overrides", () => {
+      const synth = synthObject(fabricHostStack().stack);
+      const jobId = Object.keys(resourcesOfType(synth, 'fabric_apache_airflow_job'))[0];
+      // A bare address: replace_triggered_by fires on any planned update or replacement of the job.
+      expect(uploadStep(synth).step.lifecycle.replace_triggered_by).toContain(`fabric_apache_airflow_job.${jobId}`);
+    });
+
     it('stages the bundle byte for byte beside the Terraform JSON, with the shipped uploader', () => {
       const { stack, bundle } = fabricHostStack();
       const command: string = uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].command;

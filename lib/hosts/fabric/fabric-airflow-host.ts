@@ -198,6 +198,7 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       workspaceId: this.workspace.id,
       apacheAirflowJobId: this.airflowJob.id,
       dependsOn: [this.airflowJob, ...members],
+      uploadAgainAfterChangeOf: [this.airflowJob],
     });
     this.uploadedDagFiles = dagUpload.uploadedPaths;
     this.dagUpload = dagUpload.upload;

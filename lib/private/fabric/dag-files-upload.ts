@@ -32,11 +32,20 @@ export interface FabricDagUploadProps {
   readonly apacheAirflowJobId: string;
   /** What must exist before the upload (the job, the deployer's workspace role). */
   readonly dependsOn: readonly ITerraformDependable[];
+  /**
+   * Resources whose every update or replacement runs the upload again: the job, whose definition Fabric
+   * overrides as a whole on each update (see {@link FabricDagUpload}).
+   * @default - none
+   */
+  readonly uploadAgainAfterChangeOf?: readonly TerraformResource[];
 }
 
 /**
  * Uploads the DAG files through the Fabric files API from a `local-exec` step, again whenever the
- * bundle's content hash changes (or the job is replaced). The step authenticates as the deployer
+ * bundle's content hash changes, the job is replaced, or a resource in `uploadAgainAfterChangeOf` (the
+ * job) is updated: Fabric's updateDefinition "overrides the definition" of the job, and the job's
+ * definition in Git form holds its `dags/` folder too, so an update that sends only
+ * `apacheairflowjob-content.json` may leave the job without the DAG's files. The step authenticates as the deployer
  * (Azure CLI login, or `ARM_*`/`FABRIC_*` environment), so no secret is on its command line or in
  * Terraform state. Sign-in switches, ids and file paths set in the stack's `fabric` provider block
  * (which the provider prefers to its environment) reach the step as `FABRIC_*` variables, so it signs
@@ -69,7 +78,9 @@ export class FabricDagUpload extends Construct {
       terraformResourceType: 'terraform_data',
       terraformGeneratorMetadata: { providerName: 'terraform' },
       dependsOn: [...props.dependsOn],
-      lifecycle: { replaceTriggeredBy: [resourceAddress(dagVersion)] },
+      lifecycle: {
+        replaceTriggeredBy: [resourceAddress(dagVersion), ...(props.uploadAgainAfterChangeOf ?? []).map(resourceAddress)],
+      },
       provisioners: [
         {
           type: 'local-exec',
