@@ -59,8 +59,17 @@ describe('FabricAirflowHost', () => {
       const synth = synthObject(fabricHostStack().stack);
       expect(resourcesOfType(synth, 'azurerm_fabric_capacity')).toEqual({});
       const lookups = synth.data?.fabric_capacity ?? {};
-      expect(Object.values(lookups)).toEqual([{ display_name: 'fccontoso' }]);
+      expect(Object.values(lookups)).toEqual([expect.objectContaining({ display_name: 'fccontoso' })]);
       expect(onlyResource(synth, 'fabric_workspace').capacity_id).toBe(`\${data.fabric_capacity.${Object.keys(lookups)[0]}.id}`);
+    });
+
+    it('stops the plan, saying to resume it, when the capacity is paused', () => {
+      const existing = Object.values(synthObject(fabricHostStack().stack).data?.fabric_capacity ?? {})[0] as any;
+      expect(existing.lifecycle.postcondition).toEqual([
+        { condition: '${self.state == "Active"}', error_message: expect.stringMatching(/^Fabric capacity fccontoso is not Active \(paused\): resume it before terraform plan or apply/) },
+      ]);
+      const created = Object.values(synthObject(fabricHostStack({ capacity: NEW_CAPACITY }).stack).data?.fabric_capacity ?? {})[0] as any;
+      expect(created.lifecycle.postcondition[0].error_message).toMatch(/^the Fabric capacity is not Active/);
     });
 
     it('creates a Fabric-tier capacity with its administrators, and looks it up once created', () => {
@@ -75,7 +84,7 @@ describe('FabricAirflowHost', () => {
       const [capacityId, capacity] = Object.entries(resourcesOfType(synth, 'azurerm_fabric_capacity'))[0];
       expect(capacity.name).toMatch(/^[a-z][a-z0-9]{2,62}$/);
       expect(Object.values(synth.data?.fabric_capacity ?? {})).toEqual([
-        { display_name: `\${azurerm_fabric_capacity.${capacityId}.name}` },
+        expect.objectContaining({ display_name: `\${azurerm_fabric_capacity.${capacityId}.name}` }),
       ]);
     });
 

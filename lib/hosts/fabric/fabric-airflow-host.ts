@@ -1,4 +1,4 @@
-import { Annotations, ITerraformDependable, TerraformResource, Token } from 'cdktf';
+import { Annotations, ITerraformDependable, Postcondition, TerraformResource, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { APACHE_AIRFLOW_JOB_CONTENT_PART, FabricApacheAirflowJob } from '../../fabric/apache-airflow-job';
@@ -25,6 +25,22 @@ import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from 
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 import { checkRegion } from '../../private/azure-regions';
+
+/**
+ * The plan stops, saying what to do, when the capacity is paused: the fabric provider then refuses the
+ * workspace ("Fabric Capacity is NOT in Active state", microsoft/terraform-provider-fabric#838), and Fabric
+ * answers 404 for the items of a paused capacity, which an older provider took for deleted items to create
+ * again (#141). The docs suggest pausing the capacity between migration waves.
+ */
+function activeCapacity(capacityName: string): Postcondition {
+  const named = Token.isUnresolved(capacityName) ? 'the Fabric capacity' : `Fabric capacity ${capacityName}`;
+  return {
+    condition: '${self.state == "Active"}',
+    errorMessage:
+      `${named} is not Active (paused): resume it before terraform plan or apply, which read the workspace and the ` +
+      'Apache Airflow job from it (docs/fabric-host.md, "Capacity sizing and cost drivers")',
+  };
+}
 
 /** The token that carries the whole job definition (see {@link FabricAirflowHost}). */
 const CONTENT_TOKEN = 'apacheAirflowJobContent';
@@ -157,7 +173,10 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
       capacityName = capacityNameFromId(props.capacityId as string, 'airflow.fabric.capacityId');
     }
     // fabric_workspace wants the capacity's Fabric id (a GUID), which only Fabric knows.
-    const fabricCapacity = new DataFabricCapacity(this, 'FabricCapacity', { displayName: capacityName });
+    const fabricCapacity = new DataFabricCapacity(this, 'FabricCapacity', {
+      displayName: capacityName,
+      lifecycle: { postcondition: [activeCapacity(capacityName)] },
+    });
 
     this.workspace = new FabricWorkspace(this, 'Workspace', {
       displayName: resourceName('ws', props.namePrefix),
