@@ -148,6 +148,21 @@ describe('MigrationMonitoring methods, field by field', () => {
     expect(facadeError(call)).toBe(message);
   });
 
+  test.each([
+    // Metric alerts: frequency 1 to 60, window 1 to 1440; log alerts: frequency 1 to 1440, window 1 to 2880 (alert-timing.ts).
+    ['metric', 1, 1],
+    ['metric', 60, 60],
+    ['metric', 60, 1440],
+    ['log', 1, 1],
+    ['log', 1440, 1440],
+    ['log', 1440, 2880],
+  ] as const)('a custom %s alert every %d minutes over %d passes', (kind, evaluationFrequencyMinutes, windowMinutes) => {
+    const alert = kind === 'metric' ? PIPELINE_FAILURES_ALERT : LOG_ALERT;
+    // Azure supports no auto-resolving log alert evaluated less often than every 12 hours.
+    const timing = { evaluationFrequencyMinutes, windowMinutes, autoMitigate: evaluationFrequencyMinutes <= 720 };
+    expect(facadeError((facade) => facade.addAlert('edge', { ...alert, ...timing }))).toBeUndefined();
+  });
+
   test('a custom alert with a query token and operator token passes them to Terraform', () => {
     const { stack, monitoring: facade } = monitoring();
     facade.addAlert('from-file', { ...LOG_ALERT, query: Token.asString(ref('var.query')), operator: Token.asString(ref('var.operator')) as 'GreaterThan' });
