@@ -23,7 +23,8 @@ import { MigrationPlan } from './plan/types';
 import { warnUnknownRegion } from './private/azure-regions';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
-import { ALERT_DEFAULTS, ALERT_OPTIONS, KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from './private/prop-checks';
+import { onlyListed } from './private/required-fields';
+import { ALERT_DEFAULTS, ALERT_OPTIONS, CUSTOM_ALERTS, MIGRATION_STALLED_ALERT, SOURCE_FROZEN_TOO_LONG_ALERT, KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from './private/prop-checks';
 import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { BuiltInRole } from './private/role-names';
@@ -148,9 +149,8 @@ export class DatabaseMigrationStack extends TerraformStack {
         eventsTable: IF_GIVEN.string,
         preventDestroy: IF_GIVEN.boolean,
         lock: LOCK,
-        // Not listed: migrationStalledAlert and sourceFrozenTooLongAlert, which may also be false (no kind of the table says "an object or false").
         monitoring: {
-          ifGiven: {
+          ifGiven: onlyListed({
             alertDefaults: ALERT_DEFAULTS,
             migrationFailedAlert: ALERT_OPTIONS,
             rollbackFailedAlert: ALERT_OPTIONS,
@@ -161,8 +161,10 @@ export class DatabaseMigrationStack extends TerraformStack {
             selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
             airflowTaskFailuresAlert: ALERT_OPTIONS,
             airflowDagImportErrorsAlert: ALERT_OPTIONS,
-            customAlerts: IF_GIVEN.object,
-          },
+            migrationStalledAlert: MIGRATION_STALLED_ALERT,
+            sourceFrozenTooLongAlert: SOURCE_FROZEN_TOO_LONG_ALERT,
+            customAlerts: CUSTOM_ALERTS,
+          }),
         },
         orchestration: { ifGiven: { keyVault: { ifGiven: KEY_VAULT }, keyVaultName: IF_GIVEN.string, publicNetworkEnabled: IF_GIVEN.boolean } },
         dagStorage: DAG_STORAGE_SETTINGS,

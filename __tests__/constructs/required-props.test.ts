@@ -316,6 +316,10 @@ test.each([
   ['DatabaseMigrationStack', { monitoring: { migrationFailedAlert: { autoMitigate: 'false' } } }, 'props.monitoring.migrationFailedAlert.autoMitigate must be true or false (got the string "false")'],
   ['DatabaseMigrationStack', { monitoring: { alertDefaults: { runbookUrl: 42 } } }, 'props.monitoring.alertDefaults.runbookUrl must be a string (got the number 42)'],
   ['DataFactoryAirflowHost', { airflowAlerts: { taskFailures: { windowMinutes: '15' } } }, 'props.airflowAlerts.taskFailures.windowMinutes must be a number (got the string "15")'],
+  // A field the options do not have is a typo, not a default left in place.
+  ['DataFactoryAirflowHost', { airflowAlerts: { taskFailures: { windowMinute: 15 } } }, 'props.airflowAlerts.taskFailures.windowMinute is an unknown field (did you mean windowMinutes?)'],
+  ['DataFactoryAirflowHost', { airflowAlerts: { taskFailure: { severity: 1 } } }, 'props.airflowAlerts.taskFailure is an unknown field (did you mean taskFailures?)'],
+  ['MigrationMonitoring', { alertDefaults: { runbook: 'https://wiki.contoso.example' } }, 'props.alertDefaults.runbook is an unknown field (allowed: enabled, autoMitigate, runbookUrl)'],
   // A resolvable is no boolean: the construct reads `preventDestroy` at synth, where any object is true.
   ['MigrationMonitoring', { preventDestroy: Lazy.anyValue({ produce: () => false }) }, 'props.preventDestroy must be true or false (got an IResolvable)'],
 ] as const)('%s with %j names the nested field of the wrong kind', (name, given, message) => {

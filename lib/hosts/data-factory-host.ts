@@ -20,6 +20,7 @@ import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAi
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
 import { validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
+import { onlyListed } from '../private/required-fields';
 import { ALERT_OPTIONS, SERVICE_PRINCIPAL, checkGuid, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from '../private/prop-checks';
 import { checkRegion } from '../private/azure-regions';
 
@@ -110,7 +111,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
       environmentId: 'string',
       servicePrincipal: SERVICE_PRINCIPAL,
       monitoring: 'construct',
-      airflowAlerts: { ifGiven: { taskFailures: ALERT_OPTIONS, dagImportErrors: ALERT_OPTIONS } },
+      airflowAlerts: { ifGiven: onlyListed({ taskFailures: ALERT_OPTIONS, dagImportErrors: ALERT_OPTIONS }) },
       airflowLogs: IF_GIVEN.boolean,
       dagStorage: DAG_STORAGE_SETTINGS,
       deployerPrincipalId: IF_GIVEN.string,

@@ -23,7 +23,22 @@ import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './mig
 import { AlertRegistry, DiagnosticSettingRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
 import { MonitoringWorkspaceOptions, monitoringWorkspace } from './monitoring-workspace';
 import { locationOrResourceGroup } from '../private/azure-regions';
-import { ACTION_GROUP, ALERT_DEFAULTS, IF_GIVEN, LOCK, LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, SYNTH_READ_STRINGS } from '../private/prop-checks';
+import {
+  ACTION_GROUP,
+  ALERT_DEFAULTS,
+  ALERT_OPTIONS,
+  IF_GIVEN,
+  LOCK,
+  LOG_ANALYTICS_WORKSPACE,
+  MIGRATION_STALLED_ALERT,
+  RESOURCE_GROUP,
+  requireCustomAlerts,
+  requireMethodProps,
+  requireProps,
+  SOURCE_FROZEN_TOO_LONG_ALERT,
+  SYNTH_READ_STRINGS,
+} from '../private/prop-checks';
+import { onlyListed } from '../private/required-fields';
 
 /** Props of {@link MigrationMonitoring}. */
 export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, ActionGroupOptions {
@@ -164,6 +179,21 @@ export class MigrationMonitoring extends Construct {
    * with the "event ingestion errors" alert on it, and the workbook.
    */
   public monitorMigrationEvents(props: MigrationEventsMonitoringProps = {}): this {
+    requireMethodProps(this, 'monitorMigrationEvents', 'props', props, onlyListed({
+      longRunningMinutes: IF_GIVEN.numberReadAtSynth,
+      migrationFailedAlert: ALERT_OPTIONS,
+      rollbackFailedAlert: ALERT_OPTIONS,
+      migrationRunningLongAlert: ALERT_OPTIONS,
+      migrationStalledAlert: MIGRATION_STALLED_ALERT,
+      databases: { ifGiven: { each: 'object' } },
+      sourceFrozenTooLongAlert: SOURCE_FROZEN_TOO_LONG_ALERT,
+      cutoverAwaitingApprovalAlert: ALERT_OPTIONS,
+      cutoverPostponedAlert: ALERT_OPTIONS,
+      eventIngestionErrorsAlert: ALERT_OPTIONS,
+      cutoverAlerts: IF_GIVEN.boolean,
+      eventsTable: IF_GIVEN.string,
+      workbook: IF_GIVEN.boolean,
+    }));
     if (this.ingestion) {
       throw new Error(`${this.node.path}: monitorMigrationEvents() may be called once`);
     }
@@ -203,6 +233,16 @@ export class MigrationMonitoring extends Construct {
    * integration runtime going offline, each when the factory has that runtime (given by name).
    */
   public monitorDataFactory(factory: IDataFactory, props: DataFactoryMonitoringProps = {}): this {
+    requireMethodProps(this, 'monitorDataFactory', 'props', props, onlyListed({
+      selfHostedIntegrationRuntimeName: IF_GIVEN.string,
+      airflowIntegrationRuntimeName: IF_GIVEN.string,
+      allLogs: IF_GIVEN.boolean,
+      diagnosticSettingName: IF_GIVEN.string,
+      dagStorageAccountId: IF_GIVEN.string,
+      airflowTaskFailuresAlert: ALERT_OPTIONS,
+      airflowDagImportErrorsAlert: ALERT_OPTIONS,
+      selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
+    }));
     if (this.factoryMonitored) {
       throw new Error(`${this.node.path}: monitorDataFactory() may be called once; use another MigrationMonitoring for another factory`);
     }
@@ -231,6 +271,11 @@ export class MigrationMonitoring extends Construct {
    * calls this for its environment.
    */
   public monitorDataFactoryAirflow(environment: DataFactoryAirflowEnvironment, props: DataFactoryAirflowMonitoringProps = {}): DataFactoryAirflowMonitoring {
+    requireMethodProps(this, 'monitorDataFactoryAirflow', 'props', props, onlyListed({
+      airflowLogs: IF_GIVEN.boolean,
+      airflowTaskFailuresAlert: ALERT_OPTIONS,
+      airflowDagImportErrorsAlert: ALERT_OPTIONS,
+    }));
     return monitorDataFactoryAirflow(this.monitoringScope, environment, props);
   }
 
@@ -240,6 +285,7 @@ export class MigrationMonitoring extends Construct {
    * a critical threshold on one signal are two alerts.
    */
   public addAlert(name: string, alert: CustomAlertProps): CreatedAlert {
+    requireCustomAlerts(this, 'addAlert', { [name]: alert });
     const { namePrefix, alerts } = this.monitoringScope;
     if (alert.kind === 'metric') {
       return alerts.metric(alert.resource.id, namingFacade(this, () => customAlertDefinition(namePrefix, name, alert)), alert);
@@ -249,6 +295,7 @@ export class MigrationMonitoring extends Construct {
 
   /** {@link addAlert} for each entry, keyed by name. */
   public monitorCustom(alerts: Readonly<Record<string, CustomAlertProps>>): this {
+    requireCustomAlerts(this, 'monitorCustom', alerts);
     for (const [name, alert] of Object.entries(alerts)) {
       this.addAlert(name, alert);
     }

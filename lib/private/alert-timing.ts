@@ -2,7 +2,9 @@
  * Evaluation frequencies and windows that Azure Monitor accepts, in minutes, and their ISO 8601
  * form. The lists are the azurerm 4.55 provider's own validation (`monitor_metric_alert_resource.go`,
  * `monitor_scheduled_query_rules_alert_v2_resource.go`), so a bad value fails at synth, naming the
- * prop, instead of at `terraform apply`.
+ * prop, instead of at `terraform apply`. They sit inside what Microsoft documents for a log search
+ * alert: a frequency "from one minute to one day", a time range of at most two days
+ * (MicrosoftDocs/azure-monitor-docs `articles/azure-monitor/alerts/alerts-create-log-alert-rule.md`).
  */
 
 /** Minutes that `azurerm_monitor_metric_alert.frequency` accepts. */

@@ -2,13 +2,15 @@ import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import type { ResourceLock } from '../core/protection';
-import type { AlertDefaults, AlertOptions } from '../monitoring/alerts';
+import type { AlertDefaults, AlertDimension, AlertOptions, LogAlertDefinition, MetricAlertDefinition } from '../monitoring/alerts';
+import type { CustomAlertProps } from '../monitoring/custom-alerts';
+import type { MigrationStalledAlertOptions, SourceFrozenTooLongAlertOptions } from '../monitoring/migration-events-monitoring';
 import type { IMigrationService } from '../migration-service';
 import type { DagBundle } from '../orchestration-factory/dag-bundle';
 import type { DagStorageSettings } from '../hosts/host-dag-storage';
 import type { AirflowServicePrincipal } from '../plan';
 import { armId, GUID_PATTERN } from '../plan/rules';
-import { fieldProblems, IF_GIVEN, IfGiven, RequiredFields, requiredNames } from './required-fields';
+import { checkRule, FieldProblems, fieldProblems, IF_GIVEN, IfGiven, onlyListed, OrFalse, RequiredFields, requiredNames } from './required-fields';
 import { isTerraformCloudWorkspaceName, StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from '../state-backend';
 
 export { IF_GIVEN } from './required-fields';
@@ -223,21 +225,124 @@ export const PASSED_ON_STRINGS = { ifGiven: { each: 'string', listToken: 'passed
 export const SYNTH_READ_STRINGS = { ifGiven: { each: 'string', listToken: 'readAtSynth' } } as const;
 export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: 'string', objectId: 'string' };
 export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: 'string' } };
-/** An alert's overrides, read at synth (a severity's range, a log alert's autoMitigate and frequency are checked there) but for its threshold, handed on. */
-export const ALERT_OPTIONS: IfGiven<RequiredFields<AlertOptions>> = {
-  ifGiven: {
-    severity: IF_GIVEN.numberReadAtSynth,
-    evaluationFrequencyMinutes: IF_GIVEN.numberReadAtSynth,
-    windowMinutes: IF_GIVEN.numberReadAtSynth,
-    threshold: IF_GIVEN.number,
-    description: IF_GIVEN.string,
-    runbookUrl: IF_GIVEN.string,
-    enabled: IF_GIVEN.boolean,
-    autoMitigate: IF_GIVEN.boolean,
-  },
+/** An alert's overrides' fields, read at synth (a severity's range, a log alert's autoMitigate and frequency are checked there) but for its threshold, handed on. */
+const ALERT_OPTION_FIELDS: RequiredFields<AlertOptions> = {
+  severity: IF_GIVEN.numberReadAtSynth,
+  evaluationFrequencyMinutes: IF_GIVEN.numberReadAtSynth,
+  windowMinutes: IF_GIVEN.numberReadAtSynth,
+  threshold: IF_GIVEN.number,
+  description: IF_GIVEN.string,
+  runbookUrl: IF_GIVEN.string,
+  enabled: IF_GIVEN.boolean,
+  autoMitigate: IF_GIVEN.boolean,
+};
+/** An alert's overrides; a field of another name is a typo, named rather than left to its default. */
+export const ALERT_OPTIONS: IfGiven<RequiredFields<AlertOptions>> = { ifGiven: onlyListed(ALERT_OPTION_FIELDS) };
+/** The "migration run stalled" alert's overrides, or false to leave it out. */
+export const MIGRATION_STALLED_ALERT: IfGiven<OrFalse<RequiredFields<MigrationStalledAlertOptions>>> = {
+  ifGiven: { orFalse: onlyListed({ ...ALERT_OPTION_FIELDS, silentMinutes: IF_GIVEN.numberReadAtSynth }) },
+};
+/** The "source frozen too long" alert's overrides, or false to leave it out. */
+export const SOURCE_FROZEN_TOO_LONG_ALERT: IfGiven<OrFalse<RequiredFields<SourceFrozenTooLongAlertOptions>>> = {
+  ifGiven: { orFalse: onlyListed({ ...ALERT_OPTION_FIELDS, graceMinutes: IF_GIVEN.numberReadAtSynth }) },
 };
 /** A monitoring facade's defaults for every alert it creates. */
-export const ALERT_DEFAULTS: IfGiven<RequiredFields<AlertDefaults>> = { ifGiven: { enabled: IF_GIVEN.boolean, autoMitigate: IF_GIVEN.boolean, runbookUrl: IF_GIVEN.string } };
+export const ALERT_DEFAULTS: IfGiven<RequiredFields<AlertDefaults>> = { ifGiven: onlyListed({ enabled: IF_GIVEN.boolean, autoMitigate: IF_GIVEN.boolean, runbookUrl: IF_GIVEN.string }) };
+
+/** Dimensions of an alert; their values are copied at synth, so a list token is named. */
+const ALERT_DIMENSIONS: IfGiven<RequiredFields<{ list: readonly AlertDimension[] }>['list']> = {
+  ifGiven: { each: { name: 'string', operator: { oneOf: ['Include', 'Exclude'] }, values: { each: 'string', listToken: 'readAtSynth' } } },
+};
+// The values the types of LogAlertDefinition and MetricAlertDefinition allow (azurerm validates the same ones at plan).
+const LOG_ALERT_OPERATORS: readonly LogAlertDefinition['operator'][] = ['Equal', 'GreaterThan', 'GreaterThanOrEqual', 'LessThan', 'LessThanOrEqual'];
+const METRIC_ALERT_OPERATORS: readonly MetricAlertDefinition['operator'][] = ['Equals', 'GreaterThan', 'GreaterThanOrEqual', 'LessThan', 'LessThanOrEqual'];
+const TIME_AGGREGATIONS: readonly LogAlertDefinition['timeAggregationMethod'][] = ['Count', 'Average', 'Minimum', 'Maximum', 'Total'];
+const METRIC_AGGREGATIONS: readonly MetricAlertDefinition['aggregation'][] = ['Average', 'Count', 'Minimum', 'Maximum', 'Total'];
+
+/**
+ * What a built-in alert's definition brings when spread into a custom one (`{ kind: 'log', ...migrationFailedAlert(...), threshold: 5 }`)
+ * and the custom alert ignores: its name is its key.
+ */
+type SpreadDefinitionFields = Partial<Pick<LogAlertDefinition, 'id' | 'name' | 'optionsProp'>>;
+const SPREAD_DEFINITION_FIELDS: RequiredFields<SpreadDefinitionFields> = { id: IF_GIVEN.string, name: IF_GIVEN.string, optionsProp: IF_GIVEN.string };
+
+/** What every custom alert has: its options, its kind, and the severity and description it must state. */
+const CUSTOM_ALERT_COMMON_FIELDS = {
+  ...SPREAD_DEFINITION_FIELDS,
+  ...ALERT_OPTION_FIELDS,
+  kind: 'string',
+  severity: 'numberReadAtSynth',
+  description: 'string',
+  dimensions: ALERT_DIMENSIONS,
+} as const;
+
+/** The fields of each kind of custom alert (`addAlert`, `customAlerts`): its options, and what it watches. */
+const CUSTOM_ALERT_FIELDS: { readonly [Kind in CustomAlertProps['kind']]: RequiredFields<Extract<CustomAlertProps, { kind: Kind }> & SpreadDefinitionFields> } = {
+  log: onlyListed({
+    ...CUSTOM_ALERT_COMMON_FIELDS,
+    query: 'string',
+    displayName: IF_GIVEN.string,
+    timeAggregationMethod: { ifGiven: { oneOf: TIME_AGGREGATIONS } },
+    metricMeasureColumn: IF_GIVEN.string,
+    operator: { ifGiven: { oneOf: LOG_ALERT_OPERATORS } },
+    dependsOn: { ifGiven: { each: 'object' } },
+  }),
+  metric: onlyListed({
+    ...CUSTOM_ALERT_COMMON_FIELDS,
+    resource: { id: 'string' },
+    metricNamespace: 'string',
+    metricName: 'string',
+    aggregation: { oneOf: METRIC_AGGREGATIONS },
+    operator: { oneOf: METRIC_ALERT_OPERATORS },
+    threshold: 'number',
+  }),
+};
+
+/** Custom alerts keyed by name (`customAlerts`), each checked by the fields of its `kind`. */
+function customAlertsProblems(alerts: unknown, path: string, problems: FieldProblems): void {
+  checkRule(alerts, 'object', path, problems);
+  if (problems.wrongKind.length > 0) return;
+  for (const [name, alert] of Object.entries(alerts as object)) {
+    const alertPath = `${path}.${name}`;
+    if (alert == null) {
+      problems.missing.push(alertPath);
+      continue;
+    }
+    const before = problems.wrongKind.length;
+    checkRule(alert, 'object', alertPath, problems);
+    if (problems.wrongKind.length > before) continue;
+    const kind: unknown = (alert as { kind?: unknown }).kind;
+    if (kind === 'log' || kind === 'metric') fieldProblems(alert, CUSTOM_ALERT_FIELDS[kind], alertPath, problems);
+    else if (kind == null) problems.missing.push(`${alertPath}.kind`);
+    else checkRule(kind, { oneOf: ['log', 'metric'] }, `${alertPath}.kind`, problems);
+  }
+}
+
+/** `customAlerts`: the alerts of one's own a facade or stack adds. */
+export const CUSTOM_ALERTS = { ifGiven: { checkedBy: customAlertsProblems } } as const;
+
+/**
+ * The props of a facade method (`monitorMigrationEvents`, `addAlert` ...), as plain JavaScript may
+ * pass them: `<facade path>: <method> is missing <path>` or `<facade path>: <method>: <path> must be ...`.
+ */
+export function requireMethodProps<Props extends object>(facade: IConstruct, method: string, path: string, props: Props | undefined, fields: RequiredFields<Props>): void {
+  const problems: FieldProblems = { missing: [], wrongKind: [] };
+  if (props !== undefined) checkRule(props, fields, path, problems);
+  throwMethodProblems(facade, method, problems);
+}
+
+/** `<facade path>: <method> is missing <paths>`, else `<facade path>: <method>: <problems>`, if there are any. */
+export function throwMethodProblems(facade: IConstruct, method: string, { missing, wrongKind }: FieldProblems): void {
+  if (missing.length > 0) throw new Error(`${facade.node.path}: ${method} is missing ${missing.join(', ')}`);
+  if (wrongKind.length > 0) throw new Error(`${facade.node.path}: ${method}: ${wrongKind.join('; ')}`);
+}
+
+/** The custom alerts of `addAlert` and `monitorCustom`, each named `customAlerts.<name>` as its other errors are. */
+export function requireCustomAlerts(facade: IConstruct, method: string, alerts: unknown): void {
+  const problems: FieldProblems = { missing: [], wrongKind: [] };
+  customAlertsProblems(alerts, 'customAlerts', problems);
+  throwMethodProblems(facade, method, problems);
+}
 /** A host's or the stack's settings of the DAG storage account. */
 export const DAG_STORAGE_SETTINGS: IfGiven<RequiredFields<DagStorageSettings>> = {
   ifGiven: {

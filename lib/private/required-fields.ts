@@ -1,9 +1,10 @@
 /**
  * Props and arguments as plain JavaScript may pass them, with no type checker to stop a missing
  * one or one of the wrong kind: named before they are read, not by a TypeError from inside the
- * library or a stack synthesized from a string read as a list. No imports, so that `lib/plan` can
- * use it too.
+ * library or a stack synthesized from a string read as a list. Its one import (`lib/plan/suggest`)
+ * imports nothing, so that `lib/plan` can use it too.
  */
+import { closestMatch, listBriefly } from '../plan/suggest';
 
 /**
  * What a field holds, as JavaScript sees it at run time. `construct`: a construct (a stack, a
@@ -81,7 +82,37 @@ export type EachElement<Rule> =
   | { readonly each: Extract<Rule, ScalarKind>; readonly listToken: ListToken }
   | { readonly each: Exclude<Rule, ScalarKind>; readonly listToken?: never };
 
-type RuleOf<Value> = KindOf<Value> | ListOrMapOf<Value> | FieldsOf<Value>;
+type RuleOf<Value> = KindOf<Value> | ListOrMapOf<Value> | FieldsOf<Value> | OneOfOf<Value> | OrFalseOf<Value> | CheckedBy;
+
+/** A field checked by a function of its own (a union told apart by a field, as custom alerts by `kind`), into the same problems. */
+export interface CheckedBy {
+  readonly checkedBy: (value: unknown, path: string, problems: FieldProblems) => void;
+}
+
+/** A string of a few values (`'Include' | 'Exclude'`): one of them, or a token, which the construct hands to Terraform as it is. */
+export interface OneOf<Value extends string> {
+  readonly oneOf: readonly Value[];
+}
+
+type OneOfOf<Value> = [Value] extends [string] ? (string extends Value ? never : OneOf<Value>) : never;
+
+/** A field that is an object or `false` (an alert left out): `false` passes, anything else is checked by `orFalse`. */
+export interface OrFalse<Rule> {
+  readonly orFalse: Rule;
+}
+
+type OrFalseOf<Value> = [false] extends [Value] ? ([Exclude<Value, false>] extends [object] ? OrFalse<FieldsOf<Exclude<Value, false>>> : never) : never;
+
+/** The key `onlyListed` marks a rule with: the object's fields are the listed ones and no others. */
+const ONLY_LISTED: unique symbol = Symbol('onlyListed');
+
+/**
+ * `rule`, with a field it does not list named as unknown (`<path>.severty is an unknown field (did you
+ * mean severity?)`) instead of ignored: for options objects, where a typo would silently leave the default.
+ */
+export function onlyListed<Rule extends object>(rule: Rule): Rule {
+  return { ...rule, [ONLY_LISTED]: true };
+}
 
 type FieldsOf<Value> = Value extends readonly (infer Element)[] ? EachElement<RuleOf<Element>> : Value extends object ? RequiredFields<Value> : never;
 
@@ -192,6 +223,14 @@ export function fieldProblems(value: unknown, required: object, path: string, pr
     }
     checkRule(fieldValue, optional ? listed.ifGiven : listed, fieldPath, problems);
   }
+  if (ONLY_LISTED in required) {
+    const known = Object.keys(required);
+    for (const [field, fieldValue] of Object.entries(value as object)) {
+      if (fieldValue === undefined || Object.hasOwn(required, field)) continue;
+      const suggestion = closestMatch(field, known);
+      problems.wrongKind.push(`${path}.${field} is an unknown field (${suggestion === undefined ? `allowed: ${listBriefly(known, 12)}` : `did you mean ${suggestion}?`})`);
+    }
+  }
   return problems;
 }
 
@@ -201,13 +240,31 @@ const tokenReadAtSynth = (path: string, what: string, value: unknown): string =>
 /** Kinds whose value the construct reads at synth: a token is named as one. */
 const READ_AT_SYNTH: ReadonlySet<Kind> = new Set<Kind>(['object', 'numberReadAtSynth']);
 
-function checkRule(value: unknown, rule: unknown, path: string, problems: FieldProblems): void {
+/** `value` checked by `rule` (a kind, or an object rule), its problems added to `problems`. */
+export function checkRule(value: unknown, rule: unknown, path: string, problems: FieldProblems): void {
   if (typeof rule === 'string') {
     if (READ_AT_SYNTH.has(rule as Kind) && tokenNamed(value)) problems.wrongKind.push(tokenReadAtSynth(path, A_KIND[rule as Kind], value));
     else if (!ACCEPTS[rule as Kind](value)) problems.wrongKind.push(`${path} must be ${A_KIND[rule as Kind]} (got ${given(value)})`);
     return;
   }
   if (typeof rule !== 'object' || rule === null) return;
+  if ('checkedBy' in rule) {
+    (rule as CheckedBy).checkedBy(value, path, problems);
+    return;
+  }
+  if ('oneOf' in rule) {
+    const values = (rule as OneOf<string>).oneOf;
+    if (!isResolvable(value) && !isTokenString(value) && !values.includes(value as string)) {
+      problems.wrongKind.push(`${path} must be one of ${values.map((one) => `'${one}'`).join(', ')} (got ${given(value)})`);
+    }
+    return;
+  }
+  if ('orFalse' in rule) {
+    if (value === false) return;
+    if (typeof value === 'object') checkRule(value, (rule as OrFalse<unknown>).orFalse, path, problems);
+    else problems.wrongKind.push(`${path} must be an object or false (got ${given(value)})`);
+    return;
+  }
   if (!('each' in rule)) {
     // A token has none of the fields the construct reads: named as a token, not as each field missing.
     if (tokenNamed(value)) problems.wrongKind.push(tokenReadAtSynth(path, 'an object', value));
