@@ -130,9 +130,9 @@ function dagTestNames(): Set<string> {
   return new Set(sources.flatMap((path) => [...readFileSync(join(folder, path), 'utf8').matchAll(/^\s*(?:async )?def (test_\w+)\(/gm)].map((match) => match[1])));
 }
 
-/** The backticked DAG test names (`test_...`) of a text that no function of `dags/tests` has. */
+/** The backticked DAG test names (`test_...`, `<file>.py::test_...`) of a text that no function of `dags/tests` has. */
 function missingDagTests(text: string, tests: ReadonlySet<string>): string[] {
-  return [...new Set([...text.matchAll(/`(test_\w+)`/g)].map((match) => match[1]))].filter((name) => !tests.has(name));
+  return [...new Set([...text.matchAll(/`(?:[\w/.-]+\.py::)?(test_\w+)`/g)].map((match) => match[1]))].filter((name) => !tests.has(name));
 }
 
 /** The documents a text may point into by a part's title, as the text names them. */
@@ -206,8 +206,10 @@ describe('links and paths in the READMEs and docs/', () => {
   });
 
   test('a DAG test named but renamed is seen', () => {
-    const text = '`test_a_step_failing_on_a_migration_dms_still_copies_after_a_failed_arm_operation_does_not_say_it_ended`, `test_a_waiting_step_that_never_was`';
-    expect(missingDagTests(text, dagTestNames())).toEqual(['test_a_waiting_step_that_never_was']);
+    const text =
+      '`test_a_step_failing_on_a_migration_dms_still_copies_after_a_failed_arm_operation_does_not_say_it_ended`, `test_a_waiting_step_that_never_was`, ' +
+      '`dags/tests/test_dag_structure.py::test_a_dependency_added_or_removed_changes_only_the_dependents_preflight_edges`, `test_steps.py::test_renamed_since`';
+    expect(missingDagTests(text, dagTestNames())).toEqual(['test_a_waiting_step_that_never_was', 'test_renamed_since']);
   });
 
   test('the documents, the examples and the code name only parts of the documents that exist ("What preflight refuses")', () => {
