@@ -123,6 +123,18 @@ function unknownScripts(text: string, scripts: Record<string, string>): string[]
   return [...new Set(named.filter((name) => !(name in scripts)))];
 }
 
+/** The pytest functions of `dags/tests`, by name. */
+function dagTestNames(): Set<string> {
+  const folder = join(ROOT, 'dags', 'tests');
+  const sources = readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.py'));
+  return new Set(sources.flatMap((path) => [...readFileSync(join(folder, path), 'utf8').matchAll(/^\s*(?:async )?def (test_\w+)\(/gm)].map((match) => match[1])));
+}
+
+/** The backticked DAG test names (`test_...`, `<file>.py::test_...`) of a text that no function of `dags/tests` has. */
+function missingDagTests(text: string, tests: ReadonlySet<string>): string[] {
+  return [...new Set([...text.matchAll(/`(?:[\w/.-]+\.py::)?(test_\w+)`/g)].map((match) => match[1]))].filter((name) => !tests.has(name));
+}
+
 /** The documents a text may point into by a part's title, as the text names them. */
 const TITLED_DOCUMENTS: ReadonlyArray<[RegExp, string]> = [
   ...DOCS_PAGES.map((page): [RegExp, string] => [new RegExp(page.replace(/[./]/g, '\\$&')), page]),
@@ -187,6 +199,17 @@ describe('links and paths in the READMEs and docs/', () => {
     const { scripts } = JSON.parse(readDocument('package.json')!) as { scripts: Record<string, string> };
     expect(unknownScripts(readDocument(document)!, scripts)).toEqual([]);
     expect(unknownScripts('`npm run -s diagram`, `npm run synth`, `npm run deploy`, `npm --prefix <clone> run rehearse`', scripts)).toEqual(['deploy']);
+  });
+
+  test.each(Object.keys(DOCUMENTS))('%s names only DAG tests that exist', (document) => {
+    expect(missingDagTests(readDocument(document)!, dagTestNames())).toEqual([]);
+  });
+
+  test('a DAG test named but renamed is seen', () => {
+    const text =
+      '`test_a_step_failing_on_a_migration_dms_still_copies_after_a_failed_arm_operation_does_not_say_it_ended`, `test_a_waiting_step_that_never_was`, ' +
+      '`dags/tests/test_dag_structure.py::test_a_dependency_added_or_removed_changes_only_the_dependents_preflight_edges`, `test_steps.py::test_renamed_since`';
+    expect(missingDagTests(text, dagTestNames())).toEqual(['test_a_waiting_step_that_never_was', 'test_renamed_since']);
   });
 
   test('the documents, the examples and the code name only parts of the documents that exist ("What preflight refuses")', () => {

@@ -287,3 +287,37 @@ describe('reachedTransportMethods', () => {
     expect([...reachedTransportMethods(gateway, [dag], transport, 'RestTransport')].sort()).toEqual(['_begin', 'begin_delete']);
   });
 });
+
+/**
+ * docs/security.md sums up the operator role's rights on DMS migrations in words ("start, read and cancel
+ * migrations, and cut them over ..."): each verb there stands for one `databaseMigrations` action, which
+ * docs/permissions.md (held to the role above) must grant.
+ */
+const MIGRATION_VERB_ACTIONS: Readonly<Record<string, string>> = {
+  start: 'Microsoft.DataMigration/databaseMigrations/write',
+  read: 'Microsoft.DataMigration/databaseMigrations/read',
+  cancel: 'Microsoft.DataMigration/databaseMigrations/cancel/action',
+  delete: 'Microsoft.DataMigration/databaseMigrations/delete',
+  'cut them over': 'Microsoft.DataMigration/databaseMigrations/cutover/action',
+};
+
+/** The actions the summary's verbs stand for that the operator role is not granted. */
+function summarizedButNotGranted(securityPage: string, granted: ReadonlySet<string>): string[] {
+  const summary = /minimal DMS actions \(([^;]*?)migrations, and (cut them over)/.exec(securityPage.replace(/\s+/g, ' '));
+  if (!summary) throw new Error('docs/security.md: no summary "minimal DMS actions (... migrations, and cut them over"');
+  const verbs = [...summary[1].split(/,|\band\b/).map((verb) => verb.trim()).filter(Boolean), summary[2]];
+  return verbs.filter((verb) => !granted.has(MIGRATION_VERB_ACTIONS[verb] ?? `an unknown verb "${verb}"`));
+}
+
+describe("docs/security.md's summary of the operator role", () => {
+  const operatorActions = new Set(CUSTOM.filter((need) => need.role === 'Database Migration Operator').map((need) => need.action));
+
+  it('names only migration rights docs/permissions.md grants', () => {
+    expect(summarizedButNotGranted(readFileSync(join(ROOT, 'docs', 'security.md'), 'utf8'), operatorActions)).toEqual([]);
+  });
+
+  it('a right the role no longer holds is seen (databaseMigrations/delete, removed from the role)', () => {
+    const page = 'The operator role holds Microsoft\'s documented minimal DMS actions (start, read, cancel and delete\nmigrations, and cut them over when ...)';
+    expect(summarizedButNotGranted(page, operatorActions)).toEqual(['delete']);
+  });
+});

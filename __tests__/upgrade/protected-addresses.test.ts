@@ -11,7 +11,7 @@ import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { ValidationVariant, validationVariants } from '../../scripts/validate-variants';
 import { synthStacks, SynthesizedStack } from '../helpers/test-stack';
 import { variantPlan, variantPlanSource } from '../helpers/validate-variants';
-import { protectedResources, ProtectedResources, upgradeProblems } from './protected-resources';
+import { PROTECTED_TYPES, protectedResources, ProtectedResources, upgradeProblems } from './protected-resources';
 
 const ROOT = join(__dirname, '..', '..');
 const CONTRACT_FILE = join(__dirname, 'protected-addresses.json');
@@ -109,6 +109,18 @@ describe('the contract check can fail', () => {
     });
     expect(upgradeProblems(PLAN, CONTRACT[PLAN], stacks)).toEqual([
       expect.stringContaining(`azurerm_key_vault.${VAULT} (the SQL credentials put there by hand) changes name from "kv-contoso-sql-09e6" to "kv-contoso-sql-ffff"`),
+    ]);
+  });
+
+  it('on an identity argument the resource no longer sets (a built-in role by name given way to a custom role by id)', () => {
+    const assignment = 'AirflowHost_Cluster_DeployerAdministersCluster_9E5FD415';
+    const stacks = edited((stack) => {
+      const body = stack.resource.azurerm_role_assignment[assignment];
+      delete body.role_definition_name;
+      body.role_definition_id = '${azurerm_role_definition.Custom_Role_12345678.role_definition_resource_id}';
+    });
+    expect(upgradeProblems(PLAN, CONTRACT[PLAN], stacks)).toEqual([
+      expect.stringContaining(`azurerm_role_assignment.${assignment} (${PROTECTED_TYPES.azurerm_role_assignment.why}) changes role_definition_name from "Azure Kubernetes Service RBAC Cluster Admin" to nothing (the argument is gone)`),
     ]);
   });
 

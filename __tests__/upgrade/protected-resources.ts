@@ -107,7 +107,8 @@ function movedBlocks(synth: SynthesizedStack): MovedBlock[] {
  * address, and every `azurerm_client_config` of a stack reads the same client.
  */
 export function comparable(value: unknown, moved: readonly MovedBlock[]): string {
-  let text = JSON.stringify(value);
+  // An argument the configuration no longer sets (JSON.stringify gives undefined) differs from every value it had.
+  let text = JSON.stringify(value) ?? 'absent';
   for (const { from, to } of moved) text = text.split(`${from}.`).join(`${to}.`);
   return text.replace(/data\.azurerm_client_config\.[A-Za-z0-9_-]+\./g, 'data.azurerm_client_config.*.');
 }
@@ -157,7 +158,7 @@ export function upgradeProblems(plan: string, contract: ProtectedResources, stac
         const after = now[stackName][target][argument];
         if (comparable(before, moved) !== comparable(after, moved)) {
           problems.push(
-            `${plan} [${stackName}]: ${target} (${PROTECTED_TYPES[type].why}) changes ${argument} from ${JSON.stringify(before)} to ${JSON.stringify(after)}, ` +
+            `${plan} [${stackName}]: ${target} (${PROTECTED_TYPES[type].why}) changes ${argument} from ${JSON.stringify(before)} to ${after === undefined ? 'nothing (the argument is gone)' : JSON.stringify(after)}, ` +
               `which Azure cannot change in place: terraform plan replaces it. Keep the argument or accept the replacement on purpose (${ACCEPT}) and say so in docs/upgrading.md`,
           );
         }
