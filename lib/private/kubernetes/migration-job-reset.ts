@@ -17,6 +17,8 @@ export const RELEASE_INPUTS_ID_VARIABLE = 'RELEASE_INPUTS_ID';
 /** How long the reset waits for a migration job still running (a previous apply's) to finish. */
 export const RUNNING_MIGRATION_WAIT_SECONDS = 600;
 
+/** The user the Airflow image runs as (its Dockerfile's `AIRFLOW_UID`, the chart's `uid`). */
+export const AIRFLOW_IMAGE_UID = 50000;
 /** How long the reset waits for the deleted migration job to be gone (its pods deleted first). */
 export const DELETION_WAIT_SECONDS = 120;
 /** How often the reset tries one API call that failed on the way (a timeout, a 5xx, a 429) before it gives up. */
@@ -158,16 +160,33 @@ export class MigrationJobReset extends Construct {
       spec: {
         // What fails here (a migration job still running, the API refusing) fails again at once.
         backoffLimit: 0,
+        // No TTL: the provider forgets a job that is gone and would create it again at the next plan.
+        // It deletes the job it replaces in the foreground, so one finished reset pod is left at most.
         template: {
           metadata: {},
           spec: {
             serviceAccountName: MIGRATION_JOB_RESET_NAME,
+            // Its token is what the reset calls the API with.
+            automountServiceAccountToken: true,
             restartPolicy: 'Never',
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: String(AIRFLOW_IMAGE_UID),
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
             container: [
               {
                 name: 'reset',
                 image: props.image,
+                // `command`, not `args`: the image's entrypoint (dumb-init, /entrypoint) would first check
+                // the metadata database connection, which the reset neither has nor needs.
                 command: ['python', '-c', MIGRATION_JOB_RESET_SCRIPT, MIGRATION_JOB_NAME, String(RUNNING_MIGRATION_WAIT_SECONDS)],
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ['ALL'] },
+                },
+                resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
                 // The inputs' id in the pod template, which a new id replaces: an apply cut short after
                 // the inputs were replaced, before the reset ran, still resets at the next apply
                 // (replace_triggered_by fires only in the apply that replaces the inputs).
