@@ -70,9 +70,19 @@ interface Call {
   context: unknown[];
 }
 
-function reset(gets: unknown[], deletes: unknown[] = [{}]): { exit: number; message: string | null; calls: Call[]; output: string } {
+/** The environment of a pod, without the API server's service variables unless `service` gives them. */
+function podEnvironment(service: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('KUBERNETES_'));
+  return { ...Object.fromEntries(inherited), ...service };
+}
+
+function reset(
+  gets: unknown[],
+  deletes: unknown[] = [{}],
+  service: Record<string, string> = {},
+): { exit: number; message: string | null; calls: Call[]; output: string } {
   const output = execFileSync('python3', ['-c', HARNESS], {
-    env: { ...process.env, GETS: JSON.stringify(gets), DELETES: JSON.stringify(deletes), SCRIPT: MIGRATION_JOB_RESET_SCRIPT, JOB: MIGRATION_JOB_NAME, WAIT: String(RUNNING_MIGRATION_WAIT_SECONDS) },
+    env: { ...podEnvironment(service), GETS: JSON.stringify(gets), DELETES: JSON.stringify(deletes), SCRIPT: MIGRATION_JOB_RESET_SCRIPT, JOB: MIGRATION_JOB_NAME, WAIT: String(RUNNING_MIGRATION_WAIT_SECONDS) },
     encoding: 'utf8',
   });
   const line = output.split('\n').find((text) => text.startsWith('RESULT '))!;
@@ -83,7 +93,7 @@ const job = (uid: string, condition?: 'Complete' | 'Failed') => ({
   metadata: { name: MIGRATION_JOB_NAME, uid },
   status: condition ? { conditions: [{ type: 'SuccessCriteriaMet', status: 'True' }, { type: condition, status: 'True' }] } : { active: 1 },
 });
-const JOB_URL = `https://kubernetes.default.svc/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`;
+const JOB_URL = `https://kubernetes.default.svc:443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`;
 
 describe('the migration job reset script', () => {
   it('does nothing when there is no migration job (a first install, or one its TTL removed)', () => {
@@ -161,5 +171,12 @@ describe('the migration job reset script', () => {
     const { exit, message } = reset([job('uid-8', 'Complete')]);
     expect(exit).not.toBe(0);
     expect(message).toBe(`job ${MIGRATION_JOB_NAME} is still being deleted after ${DELETION_WAIT_SECONDS} s`);
+  });
+
+  it("calls the API server the kubelet names in KUBERNETES_SERVICE_HOST (Kubernetes promises a certificate for it, not for kubernetes.default.svc)", () => {
+    const aks = reset([null], [{}], { KUBERNETES_SERVICE_HOST: 'contoso-abc123.hcp.westeurope.azmk8s.io', KUBERNETES_SERVICE_PORT: '443', KUBERNETES_SERVICE_PORT_HTTPS: '443' });
+    expect(aks.calls[0].url).toBe(`https://contoso-abc123.hcp.westeurope.azmk8s.io:443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`);
+    const ipv6 = reset([null], [{}], { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' });
+    expect(ipv6.calls[0].url).toBe(`https://[fd00::1]:6443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`);
   });
 });

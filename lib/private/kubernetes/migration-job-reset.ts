@@ -31,11 +31,16 @@ export const API_CALL_ATTEMPTS = 5;
  * name, then how many seconds to wait for it to finish. The deletion is in the foreground: the API
  * server keeps the job until the garbage collector has deleted its pods (a batch/v1 job deleted
  * through the API without a policy orphans them), so no pod of the old job is left when Helm
- * creates the new one under the same name. A call that fails on the way is tried again; a DELETE
- * refused because another job now has the name (409: its uid precondition failed) reads the job again.
+ * creates the new one under the same name. The API server is the one the kubelet names in
+ * `KUBERNETES_SERVICE_HOST` and its port, as client-go's and the Python client's in-cluster
+ * configuration find it: Kubernetes does not promise a certificate valid for
+ * `kubernetes.default.svc`, only for that host (kubernetes.io, "Accessing the Kubernetes API from a
+ * Pod"); it is the path Airflow's own Kubernetes client takes. A call that fails on the way is
+ * tried again; a DELETE refused because another job now has the name (409: its uid precondition
+ * failed) reads the job again.
  */
 export const MIGRATION_JOB_RESET_SCRIPT = `
-import http.client, json, ssl, sys, time, urllib.error, urllib.request
+import http.client, json, os, ssl, sys, time, urllib.error, urllib.request
 ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 ATTEMPTS = ${API_CALL_ATTEMPTS}
 DELETION_WAIT_SECONDS = ${DELETION_WAIT_SECONDS}
@@ -43,7 +48,10 @@ TRANSIENT = (429, 500, 502, 503, 504)
 REPLACED = object()
 name, wait_seconds = sys.argv[1], int(sys.argv[2])
 namespace = open(ACCOUNT + "/namespace").read().strip()
-url = "https://kubernetes.default.svc/apis/batch/v1/namespaces/%s/jobs/%s" % (namespace, name)
+host = os.environ.get("KUBERNETES_SERVICE_HOST") or "kubernetes.default.svc"
+port = os.environ.get("KUBERNETES_SERVICE_PORT_HTTPS") or os.environ.get("KUBERNETES_SERVICE_PORT") or "443"
+server = "[%s]:%s" % (host, port) if ":" in host else "%s:%s" % (host, port)
+url = "https://%s/apis/batch/v1/namespaces/%s/jobs/%s" % (server, namespace, name)
 context = ssl.create_default_context(cafile=ACCOUNT + "/ca.crt")
 
 def call(method, body=None):
