@@ -723,6 +723,11 @@ describe('KubernetesAirflowHost', () => {
         expect(reset.spec.ttl_seconds_after_finished).toBeUndefined();
       });
 
+      it("runs again after a node drain evicts it, instead of failing the apply (backoff_limit 0 counts every other failure)", () => {
+        const { reset } = resetJob();
+        expect(reset.spec.pod_failure_policy).toEqual({ rule: [{ action: 'Ignore', on_pod_condition: [{ type: 'DisruptionTarget', status: 'True' }] }] });
+      });
+
       it("runs the release's own Airflow image, as a service account that may only get and delete that one job", () => {
         const { reset, container } = resetJob();
         const values = chartValues(withPlanPools);

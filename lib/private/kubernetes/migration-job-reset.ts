@@ -168,6 +168,9 @@ export class MigrationJobReset extends Construct {
       spec: {
         // What fails here (a migration job still running, the API refusing) fails again at once.
         backoffLimit: 0,
+        // A pod evicted or preempted (an AKS node drain) is run again, not counted: the reset starts over
+        // safely, and an apply no longer fails on a drain (kubernetes.io, "Pod failure policy").
+        podFailurePolicy: { rule: [{ action: 'Ignore', onPodCondition: [{ type: 'DisruptionTarget', status: 'True' }] }] },
         // No TTL: the provider forgets a job that is gone and would create it again at the next plan.
         // It deletes the job it replaces in the foreground, so one finished reset pod is left at most.
         template: {
