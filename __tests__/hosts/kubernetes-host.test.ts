@@ -709,6 +709,25 @@ describe('KubernetesAirflowHost', () => {
         expect(container.env).toEqual([{ name: 'RELEASE_INPUTS_ID', value: `\${terraform_data.${inputsId}.id}` }]);
       });
 
+      it("runs hardened as the image's own user, its entrypoint skipped, with small resources and no TTL", () => {
+        const { reset, container } = resetJob();
+        const pod = reset.spec.template.spec;
+        // The Airflow image is USER 50000 with python on PATH; its entrypoint would first wait for the metadata database.
+        expect(container.command[0]).toBe('python');
+        expect(container.args).toBeUndefined();
+        expect(pod.automount_service_account_token).toBe(true);
+        expect(pod.security_context).toEqual({ run_as_non_root: true, run_as_user: '50000', seccomp_profile: { type: 'RuntimeDefault' } });
+        expect(container.security_context).toEqual({ allow_privilege_escalation: false, read_only_root_filesystem: true, capabilities: { drop: ['ALL'] } });
+        expect(container.resources).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } });
+        // A TTL would remove the job the provider keeps in state, and the next plan would create it again.
+        expect(reset.spec.ttl_seconds_after_finished).toBeUndefined();
+      });
+
+      it("runs again after a node drain evicts it, instead of failing the apply (backoff_limit 0 counts every other failure)", () => {
+        const { reset } = resetJob();
+        expect(reset.spec.pod_failure_policy).toEqual({ rule: [{ action: 'Ignore', on_pod_condition: [{ type: 'DisruptionTarget', status: 'True' }] }] });
+      });
+
       it("runs the release's own Airflow image, as a service account that may only get and delete that one job", () => {
         const { reset, container } = resetJob();
         const values = chartValues(withPlanPools);

@@ -1,14 +1,24 @@
 import { execFileSync } from 'node:child_process';
-import { MIGRATION_JOB_NAME, MIGRATION_JOB_RESET_SCRIPT, RUNNING_MIGRATION_WAIT_SECONDS } from '../../lib/private/kubernetes/migration-job-reset';
+import {
+  API_CALL_ATTEMPTS,
+  DELETION_WAIT_SECONDS,
+  MIGRATION_JOB_NAME,
+  MIGRATION_JOB_RESET_SCRIPT,
+  RUNNING_MIGRATION_WAIT_SECONDS,
+} from '../../lib/private/kubernetes/migration-job-reset';
 
 /**
  * Runs the reset script under Python against a fake Kubernetes API: `gets` are the job the API
- * returns to each GET in turn (null: 404), the last one for every GET after. Time is simulated
- * (`time.sleep` advances `time.monotonic`).
+ * returns to each GET in turn (null: 404; `refused`: an API error with `code`, 403 unless given;
+ * `unreachable`: no answer within the timeout), the last one for every GET after; `deletes` likewise
+ * for each DELETE (`{}` accepted, `conflict`: 409). Time is simulated (`time.sleep` advances
+ * `time.monotonic`).
  */
 const HARNESS = String.raw`
 import builtins, io, json, os, ssl, sys, time, urllib.error, urllib.request
 gets = json.loads(os.environ["GETS"])
+deletes = json.loads(os.environ["DELETES"])
+REASONS = {403: "Forbidden", 409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
 calls = []
 real_open = builtins.open
 def fake_open(path, *args, **kwargs):
@@ -30,15 +40,17 @@ class Response(io.BytesIO):
 def urlopen(request, context=None, timeout=None):
     calls.append({"method": request.get_method(), "url": request.full_url, "auth": request.get_header("Authorization"),
                   "body": json.loads(request.data) if request.data else None, "context": list(context)})
-    if request.get_method() == "DELETE":
-        return Response(b"{}")
-    job = gets.pop(0) if len(gets) > 1 else gets[0]
-    if job is None:
+    answers = deletes if request.get_method() == "DELETE" else gets
+    answer = answers.pop(0) if len(answers) > 1 else answers[0]
+    if answer is None:
         raise urllib.error.HTTPError(request.full_url, 404, "Not Found", {}, None)
-    if "refused" in job:
-        body = io.BytesIO(json.dumps({"kind": "Status", "message": job["refused"]}).encode())
-        raise urllib.error.HTTPError(request.full_url, 403, "Forbidden", {}, body)
-    return Response(json.dumps(job).encode())
+    if "unreachable" in answer:
+        raise TimeoutError(answer["unreachable"])
+    if "refused" in answer or "conflict" in answer:
+        code = 409 if "conflict" in answer else answer.get("code", 403)
+        body = io.BytesIO(json.dumps({"kind": "Status", "message": answer.get("refused") or answer.get("conflict")}).encode())
+        raise urllib.error.HTTPError(request.full_url, code, REASONS[code], {}, body)
+    return Response(json.dumps(answer).encode())
 urllib.request.urlopen = urlopen
 sys.argv = ["-c", os.environ["JOB"], os.environ["WAIT"]]
 outcome = {"exit": 0, "message": None}
@@ -58,9 +70,19 @@ interface Call {
   context: unknown[];
 }
 
-function reset(gets: unknown[]): { exit: number; message: string | null; calls: Call[]; output: string } {
+/** The environment of a pod, without the API server's service variables unless `service` gives them. */
+function podEnvironment(service: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('KUBERNETES_'));
+  return { ...Object.fromEntries(inherited), ...service };
+}
+
+function reset(
+  gets: unknown[],
+  deletes: unknown[] = [{}],
+  service: Record<string, string> = {},
+): { exit: number; message: string | null; calls: Call[]; output: string } {
   const output = execFileSync('python3', ['-c', HARNESS], {
-    env: { ...process.env, GETS: JSON.stringify(gets), SCRIPT: MIGRATION_JOB_RESET_SCRIPT, JOB: MIGRATION_JOB_NAME, WAIT: String(RUNNING_MIGRATION_WAIT_SECONDS) },
+    env: { ...podEnvironment(service), GETS: JSON.stringify(gets), DELETES: JSON.stringify(deletes), SCRIPT: MIGRATION_JOB_RESET_SCRIPT, JOB: MIGRATION_JOB_NAME, WAIT: String(RUNNING_MIGRATION_WAIT_SECONDS) },
     encoding: 'utf8',
   });
   const line = output.split('\n').find((text) => text.startsWith('RESULT '))!;
@@ -71,7 +93,7 @@ const job = (uid: string, condition?: 'Complete' | 'Failed') => ({
   metadata: { name: MIGRATION_JOB_NAME, uid },
   status: condition ? { conditions: [{ type: 'SuccessCriteriaMet', status: 'True' }, { type: condition, status: 'True' }] } : { active: 1 },
 });
-const JOB_URL = `https://kubernetes.default.svc/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`;
+const JOB_URL = `https://kubernetes.default.svc:443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`;
 
 describe('the migration job reset script', () => {
   it('does nothing when there is no migration job (a first install, or one its TTL removed)', () => {
@@ -110,5 +132,51 @@ describe('the migration job reset script', () => {
     expect(exit).not.toBe(0);
     expect(message).toBe(`job ${MIGRATION_JOB_NAME} is still running after ${RUNNING_MIGRATION_WAIT_SECONDS} s: let it finish, then apply again`);
     expect(calls.some((call) => call.method === 'DELETE')).toBe(false);
+  });
+
+  it('tries a call again after an answer on the way (a 503 from an API server restarting, a timeout), then goes on', () => {
+    const unavailable = { refused: 'etcdserver: request timed out', code: 503 };
+    const { exit, calls, output } = reset([unavailable, { unreachable: 'The read operation timed out' }, job('uid-4', 'Complete'), null]);
+    expect(exit).toBe(0);
+    expect(calls.map((call) => call.method)).toEqual(['GET', 'GET', 'GET', 'DELETE', 'GET']);
+    expect(output).toContain(`GET of job ${MIGRATION_JOB_NAME} failed (HTTP 503 Service Unavailable etcdserver: request timed out); trying again`);
+    expect(output).toContain(`deleted the finished job ${MIGRATION_JOB_NAME}`);
+  });
+
+  it('gives up after a few attempts with one line naming the call, the job and the last answer', () => {
+    const { exit, message, calls } = reset([{ unreachable: 'The read operation timed out' }]);
+    expect(exit).not.toBe(0);
+    expect(message).toBe(`GET of job ${MIGRATION_JOB_NAME} failed ${API_CALL_ATTEMPTS} times, the last: TimeoutError: The read operation timed out`);
+    expect(calls).toHaveLength(API_CALL_ATTEMPTS);
+  });
+
+  it('reads the job again when its DELETE finds another job under the name (409: the uid precondition failed), and deletes that one', () => {
+    const conflict = { conflict: 'Precondition failed: UID in precondition: uid-5, UID in object meta: uid-6' };
+    const { exit, calls } = reset([job('uid-5', 'Complete'), job('uid-6', 'Complete'), null], [conflict, {}]);
+    expect(exit).toBe(0);
+    expect(calls.map((call) => call.method)).toEqual(['GET', 'DELETE', 'GET', 'DELETE', 'GET']);
+    expect(calls[3].body).toEqual({ propagationPolicy: 'Foreground', preconditions: { uid: 'uid-6' } });
+  });
+
+  it('gives the deletion its own wait, whatever the wait for a running migration left of its own', () => {
+    // Finished after 590 s of the 600; its pods then take 20 s to go.
+    const running = Array.from({ length: 59 }, () => job('uid-7'));
+    const deleting = Array.from({ length: 10 }, () => job('uid-7', 'Complete'));
+    const { exit, calls } = reset([...running, job('uid-7', 'Complete'), ...deleting, null]);
+    expect(exit).toBe(0);
+    expect(calls.filter((call) => call.method === 'DELETE')).toHaveLength(1);
+  });
+
+  it('fails with one line when the job is not gone within the deletion wait', () => {
+    const { exit, message } = reset([job('uid-8', 'Complete')]);
+    expect(exit).not.toBe(0);
+    expect(message).toBe(`job ${MIGRATION_JOB_NAME} is still being deleted after ${DELETION_WAIT_SECONDS} s`);
+  });
+
+  it("calls the API server the kubelet names in KUBERNETES_SERVICE_HOST (Kubernetes promises a certificate for it, not for kubernetes.default.svc)", () => {
+    const aks = reset([null], [{}], { KUBERNETES_SERVICE_HOST: 'contoso-abc123.hcp.westeurope.azmk8s.io', KUBERNETES_SERVICE_PORT: '443', KUBERNETES_SERVICE_PORT_HTTPS: '443' });
+    expect(aks.calls[0].url).toBe(`https://contoso-abc123.hcp.westeurope.azmk8s.io:443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`);
+    const ipv6 = reset([null], [{}], { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' });
+    expect(ipv6.calls[0].url).toBe(`https://[fd00::1]:6443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`);
   });
 });

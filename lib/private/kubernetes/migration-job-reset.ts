@@ -17,57 +17,98 @@ export const RELEASE_INPUTS_ID_VARIABLE = 'RELEASE_INPUTS_ID';
 /** How long the reset waits for a migration job still running (a previous apply's) to finish. */
 export const RUNNING_MIGRATION_WAIT_SECONDS = 600;
 
+/** The user the Airflow image runs as (its Dockerfile's `AIRFLOW_UID`, the chart's `uid`). */
+export const AIRFLOW_IMAGE_UID = 50000;
+/** How long the reset waits for the deleted migration job to be gone (its pods deleted first). */
+export const DELETION_WAIT_SECONDS = 120;
+/** How often the reset tries one API call that failed on the way (a timeout, a 5xx, a 429) before it gives up. */
+export const API_CALL_ATTEMPTS = 5;
+
 /**
  * Deletes the migration job once it has finished, and waits until it is gone (Python's standard
  * library only: the Airflow image has nothing else the reset could rely on). A job still running is
  * waited for, never cut short: `airflow db migrate` is not stopped halfway. Arguments: the job's
- * name, then how many seconds to wait for it to finish.
+ * name, then how many seconds to wait for it to finish. The deletion is in the foreground: the API
+ * server keeps the job until the garbage collector has deleted its pods (a batch/v1 job deleted
+ * through the API without a policy orphans them), so no pod of the old job is left when Helm
+ * creates the new one under the same name. The API server is the one the kubelet names in
+ * `KUBERNETES_SERVICE_HOST` and its port, as client-go's and the Python client's in-cluster
+ * configuration find it: Kubernetes does not promise a certificate valid for
+ * `kubernetes.default.svc`, only for that host (kubernetes.io, "Accessing the Kubernetes API from a
+ * Pod"); it is the path Airflow's own Kubernetes client takes. A call that fails on the way is
+ * tried again; a DELETE refused because another job now has the name (409: its uid precondition
+ * failed) reads the job again.
  */
 export const MIGRATION_JOB_RESET_SCRIPT = `
-import json, ssl, sys, time, urllib.error, urllib.request
+import http.client, json, os, ssl, sys, time, urllib.error, urllib.request
 ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+ATTEMPTS = ${API_CALL_ATTEMPTS}
+DELETION_WAIT_SECONDS = ${DELETION_WAIT_SECONDS}
+TRANSIENT = (429, 500, 502, 503, 504)
+REPLACED = object()
 name, wait_seconds = sys.argv[1], int(sys.argv[2])
 namespace = open(ACCOUNT + "/namespace").read().strip()
-url = "https://kubernetes.default.svc/apis/batch/v1/namespaces/%s/jobs/%s" % (namespace, name)
+host = os.environ.get("KUBERNETES_SERVICE_HOST") or "kubernetes.default.svc"
+port = os.environ.get("KUBERNETES_SERVICE_PORT_HTTPS") or os.environ.get("KUBERNETES_SERVICE_PORT") or "443"
+server = "[%s]:%s" % (host, port) if ":" in host else "%s:%s" % (host, port)
+url = "https://%s/apis/batch/v1/namespaces/%s/jobs/%s" % (server, namespace, name)
 context = ssl.create_default_context(cafile=ACCOUNT + "/ca.crt")
 
 def call(method, body=None):
-    token = open(ACCOUNT + "/token").read().strip()
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=30) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        if error.code == 404:
-            return None
+    for attempt in range(1, ATTEMPTS + 1):
+        token = open(ACCOUNT + "/token").read().strip()
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            detail = json.load(error).get("message") or ""
-        except Exception:
-            detail = ""
-        sys.exit("%s of job %s refused: HTTP %d %s %s" % (method, name, error.code, error.reason, detail))
+            with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            if error.code == 409 and method == "DELETE":
+                return REPLACED
+            try:
+                detail = json.load(error).get("message") or ""
+            except Exception:
+                detail = ""
+            problem = "HTTP %d %s %s" % (error.code, error.reason, detail)
+            if error.code not in TRANSIENT:
+                sys.exit("%s of job %s refused: %s" % (method, name, problem))
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            problem = "%s: %s" % (type(error).__name__, error)
+        problem = " ".join(problem.split())
+        if attempt == ATTEMPTS:
+            sys.exit("%s of job %s failed %d times, the last: %s" % (method, name, ATTEMPTS, problem))
+        print("%s of job %s failed (%s); trying again" % (method, name, problem), flush=True)
+        time.sleep(2 ** attempt)
 
 def finished(job):
     conditions = (job.get("status") or {}).get("conditions") or []
     return any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True" for c in conditions)
 
 deadline = time.monotonic() + wait_seconds
-job = call("GET")
-while job is not None and not finished(job):
-    if time.monotonic() > deadline:
-        sys.exit("job %s is still running after %d s: let it finish, then apply again" % (name, wait_seconds))
-    print("job %s is running; waiting for it to finish" % name, flush=True)
-    time.sleep(10)
+for reading in range(ATTEMPTS):
     job = call("GET")
-if job is None:
-    print("no job %s: nothing to delete" % name)
-    sys.exit(0)
-uid = job["metadata"]["uid"]
-call("DELETE", {"propagationPolicy": "Foreground", "preconditions": {"uid": uid}})
+    while job is not None and not finished(job):
+        if time.monotonic() > deadline:
+            sys.exit("job %s is still running after %d s: let it finish, then apply again" % (name, wait_seconds))
+        print("job %s is running; waiting for it to finish" % name, flush=True)
+        time.sleep(10)
+        job = call("GET")
+    if job is None:
+        print("no job %s: nothing to delete" % name)
+        sys.exit(0)
+    uid = job["metadata"]["uid"]
+    if call("DELETE", {"propagationPolicy": "Foreground", "preconditions": {"uid": uid}}) is not REPLACED:
+        break
+    print("job %s was replaced before its deletion; reading it again" % name, flush=True)
+else:
+    sys.exit("job %s was replaced %d times while the reset deleted it: apply again" % (name, ATTEMPTS))
+gone_by = time.monotonic() + DELETION_WAIT_SECONDS
 while call("GET") is not None:
-    if time.monotonic() > deadline:
-        sys.exit("job %s is still being deleted after %d s" % (name, wait_seconds))
+    if time.monotonic() > gone_by:
+        sys.exit("job %s is still being deleted after %d s" % (name, DELETION_WAIT_SECONDS))
     time.sleep(2)
 print("deleted the finished job %s" % name)
 `.trimStart();
@@ -127,16 +168,36 @@ export class MigrationJobReset extends Construct {
       spec: {
         // What fails here (a migration job still running, the API refusing) fails again at once.
         backoffLimit: 0,
+        // A pod evicted or preempted (an AKS node drain) is run again, not counted: the reset starts over
+        // safely, and an apply no longer fails on a drain (kubernetes.io, "Pod failure policy").
+        podFailurePolicy: { rule: [{ action: 'Ignore', onPodCondition: [{ type: 'DisruptionTarget', status: 'True' }] }] },
+        // No TTL: the provider forgets a job that is gone and would create it again at the next plan.
+        // It deletes the job it replaces in the foreground, so one finished reset pod is left at most.
         template: {
           metadata: {},
           spec: {
             serviceAccountName: MIGRATION_JOB_RESET_NAME,
+            // Its token is what the reset calls the API with.
+            automountServiceAccountToken: true,
             restartPolicy: 'Never',
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: String(AIRFLOW_IMAGE_UID),
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
             container: [
               {
                 name: 'reset',
                 image: props.image,
+                // `command`, not `args`: the image's entrypoint (dumb-init, /entrypoint) would first check
+                // the metadata database connection, which the reset neither has nor needs.
                 command: ['python', '-c', MIGRATION_JOB_RESET_SCRIPT, MIGRATION_JOB_NAME, String(RUNNING_MIGRATION_WAIT_SECONDS)],
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ['ALL'] },
+                },
+                resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
                 // The inputs' id in the pod template, which a new id replaces: an apply cut short after
                 // the inputs were replaced, before the reset ran, still resets at the next apply
                 // (replace_triggered_by fires only in the apply that replaces the inputs).
