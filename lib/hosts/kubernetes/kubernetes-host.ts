@@ -142,7 +142,7 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
    * @default true (warns when false)
    */
   readonly networkPoliciesEnabled?: boolean;
-  /** Kubernetes version (`major.minor`). @default - AKS's default */
+  /** Kubernetes version: `major.minor` (AKS picks its latest patch) or `major.minor.patch`. @default - AKS's default */
   readonly kubernetesVersion?: string;
   /** Zone-redundant standby for the metadata database. @default false */
   readonly databaseHighAvailability?: boolean;
