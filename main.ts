@@ -1,6 +1,4 @@
-import { existsSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { App, Manifest } from 'cdktf';
+import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
 // Deep imports, not './lib': the package root loads every construct and host, and the app pays for each module it loads.
 import { DatabaseMigrationStack } from './lib/database-migration-stack';
@@ -8,6 +6,7 @@ import { KubeloginMode, kubeloginModeFromEnvironment } from './lib/hosts/kuberne
 import { MigrationPlanError } from './lib/plan/errors';
 import { loadMigrationPlan } from './lib/plan/load';
 import type { MigrationPlan } from './lib/plan/types';
+import { OUTPUT_FOLDER_CONTEXT, OutputObstacle, StagedOutput } from './lib/private/staged-output';
 import { synthWarnings } from './lib/private/synth-warnings';
 import { skipTokenCreationStacks } from './lib/private/token-creation-stacks';
 import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from './lib/state-backend';
@@ -53,31 +52,44 @@ function kubeloginModeOrExit(): KubeloginMode | undefined {
 }
 
 /**
- * The app with the stack `build` adds to it. The constructs refuse what a valid plan cannot deploy
- * (a plan too large for a host's config maps) with a plain Error naming the construct: a message
- * for the user, and nothing left written: `new App()` makes the output folder and its stacks/, so
- * those it made are removed again (still empty, as nothing is synthesized before `app.synth()`). A
- * TypeError and the like is a bug, and keeps its stack trace.
+ * The staging folder the app synthesizes into (lib/private/staged-output.ts): the output folder is
+ * written only once the synth completed, so a synth stopped part way leaves it as it was. The staging
+ * folder goes whatever ends the process (an exit, an uncaught error, Ctrl-C, the cdktf CLI's abort).
  */
-function stackOrExit(build: (app: App) => DatabaseMigrationStack): { app: App; stack: DatabaseMigrationStack } {
-  const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
-  const made = [join(outdir, Manifest.stacksFolder), outdir].filter((folder) => !existsSync(folder));
-  let app: App;
+function stageOrExit(outdir: string): StagedOutput {
+  let output: StagedOutput;
   try {
-    app = new App({ outdir });
+    output = StagedOutput.begin(outdir);
   } catch (error) {
     exitIfUnwritable(outdir, error, 'Nothing was synthesized.');
     throw error;
   }
+  process.on('exit', () => output.discard());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
+  return output;
+}
+
+/**
+ * The app with the stack `build` adds to it, writing into the staging folder; the constructs name
+ * paths from the output folder. The constructs refuse what a valid plan cannot deploy (a plan too
+ * large for a host's config maps) with a plain Error naming the construct: a message for the user.
+ * A TypeError and the like is a bug, and keeps its stack trace.
+ */
+function stackOrExit(output: StagedOutput, build: (app: App) => DatabaseMigrationStack): { app: App; stack: DatabaseMigrationStack } {
+  const app = new App({ outdir: output.staging, context: { [OUTPUT_FOLDER_CONTEXT]: output.outputFolder } });
   try {
     return { app, stack: build(app) };
   } catch (error) {
-    if (error instanceof Error && error.constructor === Error) {
-      process.stderr.write(`Cannot synthesize the migration plan: ${error.message}\nNothing was synthesized.\n`);
-      for (const folder of made) rmdirSync(folder);
-      process.exit(1);
-    }
+    exitIfMistake(error);
     throw error;
+  }
+}
+
+/** A plain Error is a construct's or cdktf's message for the user (a validation, an error annotation); the stack trace would only hide it. */
+function exitIfMistake(error: unknown): void {
+  if (error instanceof Error && error.constructor === Error) {
+    process.stderr.write(`Cannot synthesize the migration plan: ${error.message}\nNothing was synthesized.\n`);
+    process.exit(1);
   }
 }
 
@@ -93,12 +105,27 @@ function exitIfUnwritable(outdir: string, error: unknown, outcome: string): void
   process.exit(1);
 }
 
-/** `app.synth()`, which writes the stacks one after another; a folder it cannot write stops it part way. */
-function synthOrExit(app: App): void {
+/**
+ * `app.synth()` into the staging folder, which it writes stack by stack, then the move into the
+ * output folder, checked first: any failure before the move leaves the output folder as it was.
+ */
+function synthOrExit(app: App, output: StagedOutput): void {
   try {
     app.synth();
   } catch (error) {
-    exitIfUnwritable(app.outdir, error, 'What it holds may be part of this synth: synthesize again once it can be written.');
+    exitIfUnwritable(output.outputFolder, error, 'Nothing was synthesized.');
+    exitIfMistake(error);
+    throw error;
+  }
+  try {
+    output.publish();
+  } catch (error) {
+    if (error instanceof OutputObstacle) {
+      process.stderr.write(`Cannot write the output folder ${output.outputFolder}: ${error.message}\nNothing was synthesized.\n`);
+      process.exit(1);
+    }
+    // Checked, then refused (another process in between): what moved is part of this synth.
+    exitIfUnwritable(output.outputFolder, error, 'What it holds may be part of this synth: synthesize again once it can be written.');
     throw error;
   }
 }
@@ -131,15 +158,17 @@ function main(): void {
   const plan = loadPlanOrExit(process.env.MIGRATION_PLAN?.trim() || DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
   const kubeloginMode = kubeloginModeOrExit();
-  const { app, stack } = stackOrExit((app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }));
-  synthOrExit(app);
+  const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
+  const output = stageOrExit(outdir);
+  const { app, stack } = stackOrExit(output, (app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }));
+  synthOrExit(app, output);
   printWarnings(app);
   const where = stateBackend.type === 'terraformCloud' ? `Terraform Cloud ${stateBackend.organization}/${stateBackend.workspace}` : stateBackend.type;
   process.stdout.write(
-    `Synthesized stack ${plan.name} (${plan.databases.length} database${plan.databases.length === 1 ? '' : 's'}, Airflow host ${plan.airflow.host}, state: ${where}) into ${app.outdir}/stacks/${plan.name}\n`,
+    `Synthesized stack ${plan.name} (${plan.databases.length} database${plan.databases.length === 1 ? '' : 's'}, Airflow host ${plan.airflow.host}, state: ${where}) into ${outdir}/stacks/${plan.name}\n`,
   );
   for (const release of stack.releaseStacks) {
-    process.stdout.write(`Synthesized stack ${release.node.id}, to apply after ${plan.name}, into ${app.outdir}/stacks/${release.node.id}\n`);
+    process.stdout.write(`Synthesized stack ${release.node.id}, to apply after ${plan.name}, into ${outdir}/stacks/${release.node.id}\n`);
   }
 }
 

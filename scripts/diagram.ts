@@ -7,7 +7,7 @@
  *                                                     its markers if it already has them
  *   npm run diagram -- --out README.md --check        exit 1 if the file's diagram is stale (for CI)
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadMigrationPlan, MigrationPlanError, renderMermaidDiagram, type MigrationPlan } from '../lib/plan';
 
 /** The same default as `npm run synth`. */
@@ -78,6 +78,22 @@ export interface Streams {
   readonly stderr: { write(text: string): unknown };
 }
 
+/**
+ * Writes `text` to `file` whole or not at all: into a file beside it, renamed over it once written (a
+ * full disk cut the README short). A link is followed; an existing file keeps its permissions.
+ */
+function replaceFile(file: string, text: string): void {
+  const target = existsSync(file) ? realpathSync(file) : file;
+  const temporary = `${target}.diagram-${process.pid}`;
+  try {
+    writeFileSync(temporary, text, { mode: existsSync(target) ? statSync(target).mode & 0o7777 : 0o666 });
+    renameSync(temporary, target);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
 /** Runs the command; returns the exit code. */
 export function run(args: readonly string[], env: NodeJS.ProcessEnv, io: Streams = process): number {
   let options: DiagramOptions;
@@ -118,7 +134,16 @@ export function run(args: readonly string[], env: NodeJS.ProcessEnv, io: Streams
     io.stderr.write(`The diagram in ${options.out} is out of date: run npm run diagram -- ${options.planFile} --out ${options.out}\n`);
     return 1;
   }
-  if (updated !== existing) writeFileSync(options.out, updated);
+  if (updated !== existing) {
+    try {
+      replaceFile(options.out, updated);
+    } catch (error) {
+      const { code, syscall } = error as NodeJS.ErrnoException;
+      if (!(error instanceof Error) || typeof code !== 'string' || typeof syscall !== 'string') throw error;
+      io.stderr.write(`Cannot write ${options.out}: ${error.message}\n${existing === undefined ? 'Nothing was written' : 'It is as it was'}.\n`);
+      return 1;
+    }
+  }
   io.stdout.write(`${updated === existing ? 'Unchanged' : 'Wrote'} the diagram of ${options.planFile} in ${options.out}\n`);
   return 0;
 }

@@ -192,10 +192,18 @@ def main(argv: List[str]) -> int:
     print(f"\nRun: {run_state}")
     if args.summary:
         # The user's path: its folder is made like --world's; one that cannot be written is one line, not a traceback.
+        text = json.dumps({"run": run_state, "databases": summary, "cutovers": cutovers}, indent=2, sort_keys=True)
+        # Written beside it, then renamed over it: a write cut short (a full disk) leaves an earlier summary as it was.
+        partial = f"{args.summary}.{os.getpid()}.partial"
         try:
             os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
-            with open(args.summary, "w", encoding="utf-8") as handle:
-                json.dump({"run": run_state, "databases": summary, "cutovers": cutovers}, handle, indent=2, sort_keys=True)
+            try:
+                with open(partial, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(partial, args.summary)
+            finally:
+                if os.path.exists(partial):
+                    os.remove(partial)
         except OSError as error:
             print(f"--summary {args.summary}: cannot write it ({error.strerror or error})", file=sys.stderr)
             return 2

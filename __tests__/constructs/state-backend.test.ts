@@ -111,6 +111,18 @@ describe('local state', () => {
     expect(stateWarnings).toEqual([expect.stringMatching(/^contoso-sql-airflow: local state in both terraform.contoso-sql-airflow.tfstate \(used\) and cdktf.out\/stacks\/contoso-sql-airflow\/terraform.contoso-sql-airflow.tfstate \(not used/)]);
   });
 
+  it('synthesized into a staging folder (as main.ts does), is named from the output folder its context names: a state still in a stack folder there is kept', () => {
+    mkdirSync(path.dirname(stateFile('contoso-sql')), { recursive: true });
+    writeFileSync(stateFile('contoso-sql'), '{}');
+    // A staging folder one level deeper than the output folder: a path named from it would gain a "../".
+    const app = Testing.app({ outdir: path.join('cdktf.out', '.synth-test'), context: { '@platform/azure-db-migration:outputFolder': 'cdktf.out' } });
+    const stack = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan() });
+    const [release] = stack.releaseStacks;
+    expect(JSON.parse(Testing.synth(stack)).terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
+    expect(JSON.parse(Testing.synth(release)).terraform.backend).toEqual({ local: { path: '../../../terraform.contoso-sql-airflow.tfstate' } });
+    expect(warningsOf(stack)).toContainEqual(expect.stringContaining('its local state is cdktf.out/stacks/contoso-sql/terraform.contoso-sql.tfstate, in the build output'));
+  });
+
   it('a path given is kept; one that stays in the build output draws a warning', () => {
     expect(synth({ type: 'local', path: '../../../state/prod.tfstate' }).stateWarnings).toEqual([]);
     expect(synth({ type: 'local', path: path.join(project, 'prod.tfstate') }).stateWarnings).toEqual([]);

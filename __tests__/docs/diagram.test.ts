@@ -3,7 +3,9 @@
  * output with a strict parser of the few statements the renderer may emit: any other line, an
  * unescaped character in a label or a node outside a wave fails.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The module object itself (an ES namespace's bindings cannot be spied on): a test fills the disk through it.
+import fs = require('node:fs');
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -344,6 +346,25 @@ describe('npm run diagram (scripts/diagram.ts)', () => {
     writeFileSync(out, '# Hand-written\n');
     expect(runDiagram([EXAMPLE_PLAN, '--out', out])).toMatchObject({ code: 1, stderr: expect.stringContaining(BEGIN_MARKER) });
     expect(readFileSync(out, 'utf8')).toBe('# Hand-written\n');
+  });
+
+  test('--out stopped by a full disk leaves the file as it was, says so, and leaves nothing beside it (was: the file cut short)', () => {
+    const out = join(dir, 'README.md');
+    const before = `# Title\n\n${BEGIN_MARKER}\nold diagram\n${END_MARKER}\n\n${'More text.\n'.repeat(100)}`;
+    writeFileSync(out, before);
+    const write = fs.writeFileSync;
+    // The disk fills after half of what is written.
+    const full = jest.spyOn(fs, 'writeFileSync').mockImplementation((file, data, options) => {
+      write(file, String(data).slice(0, String(data).length / 2), options);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    });
+    try {
+      expect(runDiagram([EXAMPLE_PLAN, '--out', out])).toEqual({ code: 1, stdout: '', stderr: `Cannot write ${out}: ENOSPC: no space left on device, write\nIt is as it was.\n` });
+    } finally {
+      full.mockRestore();
+    }
+    expect(readFileSync(out, 'utf8')).toBe(before);
+    expect(readdirSync(dir)).toEqual(['README.md']);
   });
 
   test('an invalid plan is reported by file and field, without a stack trace', () => {

@@ -5,6 +5,7 @@ import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container'
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ref, TerraformStack, Testing, Token } from 'cdktf';
 import { HostDagStorage, HostDagStorageProps } from '../../lib/hosts/host-dag-storage';
+import { DagStorage } from '../../lib/orchestration-factory/dag-storage';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
@@ -80,6 +81,21 @@ describe('HostDagStorage', () => {
   it('does not warn for settings as strong as the defaults or stronger', () => {
     const settings = { minTlsVersion: 'TLS1_2', httpsOnly: true, publicBlobAccess: false, sharedAccessKeyEnabled: false, versioningEnabled: true, softDeleteRetentionInDays: 90 } as const;
     expect(warningsOf(build(settings).stack)).toEqual([]);
+  });
+});
+
+describe('DagStorage', () => {
+  it('refuses an accountName Azure Storage refuses, naming the prop (was: refused by Azure at apply)', () => {
+    const props = (accountName: string) => {
+      const { stack, resourceGroup } = testStack();
+      const plan = examplePlan();
+      return () => new DagStorage(stack, 'Dags', { resourceGroup, accountName, location: plan.location, bundle: loadDagBundle(renderMigrationPlan(plan)) });
+    };
+    for (const accountName of ['st', 'StDags01', 'st-dags', 'a'.repeat(25)]) {
+      expect(props(accountName)).toThrow(`test/Dags: accountName must be a storage account name: 3-24 lowercase letters and digits (got "${accountName}")`);
+    }
+    expect(props('stdags01')).not.toThrow();
+    expect(props(Token.asString(ref('var.account')))).not.toThrow();
   });
 });
 

@@ -842,6 +842,21 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     expect(() => kubernetesHostStack({ namespace: 'airflow-prod' })).not.toThrow();
   });
 
+  it("refuses a nodeVmSize outside Microsoft's VM size naming and a kubernetesVersion AKS does not take, naming the prop (was: refused by Azure at apply)", () => {
+    for (const nodeVmSize of ['D4ds_v5', 'Standard D4ds_v5', 'standard_d4ds_v5']) {
+      expect(() => kubernetesHostStack({ nodeVmSize })).toThrow(`test/airflow: nodeVmSize must be an Azure VM size such as Standard_D4ds_v5 (got "${nodeVmSize}")`);
+    }
+    for (const kubernetesVersion of ['v1.30', '1', '1.30.x', 'latest']) {
+      expect(() => kubernetesHostStack({ kubernetesVersion })).toThrow(
+        `test/airflow: kubernetesVersion must be a Kubernetes version AKS takes: major.minor (1.30) or major.minor.patch (1.30.5) (got "${kubernetesVersion}")`,
+      );
+    }
+    // A constrained vCPU size, a version as a minor alias and as a patch, and references pass.
+    for (const props of [{ nodeVmSize: 'Standard_E4-2ds_v5' }, { kubernetesVersion: '1.30' }, { kubernetesVersion: '1.30.5' }, { nodeVmSize: Token.asString(ref('var.size')) }]) {
+      expect(() => kubernetesHostStack(props)).not.toThrow();
+    }
+  });
+
   it('registers the Key Vault endpoint in an existing private DNS zone, refusing an id of anything else', () => {
     const { hostStack } = kubernetesHostStack({ keyVaultPrivateDnsZoneId: ZONE });
     expect(resourcesOfType(hostStack, 'azurerm_private_dns_zone')).toEqual({});

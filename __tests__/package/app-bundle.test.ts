@@ -291,17 +291,84 @@ describe('the bundled app (dist/app.js)', () => {
     const file = join(scratch, 'a-file-out');
     writeFileSync(file, '');
     const result = runBundle(planFile, file);
-    expect(result.stderr).toBe(`Cannot write the output folder ${file}: ENOTDIR: not a directory, mkdir '${join(file, 'stacks')}'\nNothing was synthesized.\n`);
+    expect(result.stderr).toMatch(new RegExp(`^Cannot write the output folder ${file}: ENOTDIR: not a directory, mkdtemp '${join(file, '.synth-')}XXXXXX'\nNothing was synthesized.\n$`));
     expect(result.status).toBe(1);
-    // Stopped part way through app.synth(), which writes the stacks one after another: it says what the folder may hold.
+    // A file where the synth writes a stack's folder: found before anything moved, so the folder is as it was
+    // (was: "What it holds may be part of this synth", the stacks before it written).
     const blocked = join(scratch, 'blocked-out');
     mkdirSync(join(blocked, 'stacks'), { recursive: true });
     writeFileSync(join(blocked, 'stacks', 'contoso-crm'), '');
     const partWay = runBundle(planFile, blocked);
     expect(partWay.stderr).toBe(
-      `Cannot write the output folder ${blocked}: ENOTDIR: not a directory, open '${join(blocked, 'stacks', 'contoso-crm', 'cdk.tf.json')}'\nWhat it holds may be part of this synth: synthesize again once it can be written.\n`,
+      `Cannot write the output folder ${blocked}: ${join(blocked, 'stacks', 'contoso-crm')} is a file where the synth writes a folder\nNothing was synthesized.\n`,
     );
     expect(partWay.status).toBe(1);
+    expect(readdirSync(blocked, { recursive: true })).toEqual(['stacks', join('stacks', 'contoso-crm')]);
+  });
+
+  describe('a synth stopped part way, after an earlier one wrote the output folder', () => {
+    /** Every file under `folder` with its bytes, by path. */
+    const snapshot = (folder: string) =>
+      Object.fromEntries(
+        readdirSync(folder, { recursive: true, encoding: 'utf8' })
+          .filter((file) => statSync(join(folder, file)).isFile())
+          .sort()
+          .map((file) => [file, readFileSync(join(folder, file)).toString('base64')]),
+      );
+    /** A preload that makes the second stack's write throw `error` (source text), as a full disk or a failing validation of the second stack would. */
+    const failSecondStack = (name: string, error: string) => {
+      const hook = join(folder, `${name}.js`);
+      writeFileSync(
+        hook,
+        "const fs = require('node:fs'); const write = fs.writeFileSync; let stacks = 0;\n" +
+          `fs.writeFileSync = function (file, ...rest) { if (String(file).endsWith('cdk.tf.json') && ++stacks === 2) throw ${error}; return write.call(this, file, ...rest); };\n`,
+      );
+      return hook;
+    };
+    const earlierSynth = (name: string) => {
+      const outdir = join(scratch, name);
+      expect(runBundle(join(REPO, 'examples', 'three-databases.yaml'), outdir).status).toBe(0);
+      // What Terraform and an earlier version leave there.
+      writeFileSync(join(outdir, 'stacks', 'contoso-sql', '.terraform.lock.hcl'), 'lock');
+      return outdir;
+    };
+    // Another plan of the same name and host, so both of its stacks are written differently.
+    const changedPlan = () => {
+      const planFile = join(scratch, 'changed.yaml');
+      writeFileSync(planFile, readFileSync(join(REPO, 'examples', 'three-databases.yaml'), 'utf8').replace('cost-center: "4711"', 'cost-center: "4712"'));
+      return planFile;
+    };
+    const runFailing = (planFile: string, outdir: string, hook: string) =>
+      spawnSync(process.execPath, ['-r', hook, '--max-semi-space-size=2', bundle], {
+        cwd: REPO,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, MIGRATION_PLAN: planFile, CDKTF_OUTDIR: outdir },
+      });
+
+    it('by a write the system refuses leaves it byte for byte as it was, with Node\'s words, and no staging folder (was: the first stack of the new synth beside the second of the old)', () => {
+      const outdir = earlierSynth('part-way-disk-out');
+      const before = snapshot(outdir);
+      const planFile = changedPlan();
+      const result = runFailing(planFile, outdir, failSecondStack('disk-full', "Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' })"));
+      expect(result.stderr).toBe(`Cannot write the output folder ${outdir}: ENOSPC: no space left on device, write\nNothing was synthesized.\n`);
+      expect(result.status).toBe(1);
+      expect(snapshot(outdir)).toEqual(before);
+      expect(readdirSync(outdir).sort()).toEqual(['manifest.json', 'stacks']);
+      // The plan itself synthesizes: the test's change reached both stacks.
+      expect(runBundle(planFile, outdir).status).toBe(0);
+      expect(snapshot(outdir)['stacks/contoso-sql/cdk.tf.json']).not.toBe(before['stacks/contoso-sql/cdk.tf.json']);
+      expect(snapshot(outdir)['stacks/contoso-sql/.terraform.lock.hcl']).toBe(before['stacks/contoso-sql/.terraform.lock.hcl']);
+    });
+
+    it('by an error of cdktf or a construct (a validation) leaves it as it was, with the message and no stack trace, and no staging folder', () => {
+      const outdir = earlierSynth('part-way-validation-out');
+      const before = snapshot(outdir);
+      const result = runFailing(changedPlan(), outdir, failSecondStack('validation', "new Error('Validation failed with the following errors: planted')"));
+      expect(result.stderr).toBe('Cannot synthesize the migration plan: Validation failed with the following errors: planted\nNothing was synthesized.\n');
+      expect(result.status).toBe(1);
+      expect(snapshot(outdir)).toEqual(before);
+      expect(readdirSync(outdir).sort()).toEqual(['manifest.json', 'stacks']);
+    });
   });
 
   it('stops on an AIRFLOW_KUBELOGIN_MODE not among kubelogin\'s modes, naming the variable, and writes nothing', () => {

@@ -71,6 +71,41 @@ def test_the_summary_goes_into_a_folder_that_does_not_exist_yet_and_an_unwritabl
     assert any(line.startswith(f"--summary {tmp_path / 'a-file' / 'summary.json'}: cannot write it (") for line in done.stderr.splitlines())
 
 
+def test_a_summary_write_cut_short_by_a_full_disk_leaves_the_earlier_summary_as_it_was(tmp_path):
+    """Was: the summary opened for writing (emptied) first, so a full disk left it cut short."""
+    summary = tmp_path / "summary.json"
+    summary.write_text('{"run": "success"}')
+    # The report run with every write of a summary file failing half way, as on a full disk.
+    full_disk = (
+        "import builtins, errno, runpy, sys\n"
+        "real_open = builtins.open\n"
+        "class HalfWritten:\n"
+        "    def __init__(self, handle): self.handle = handle\n"
+        "    def __enter__(self): return self\n"
+        "    def __exit__(self, *exc): self.handle.close()\n"
+        "    def write(self, text):\n"
+        "        self.handle.write(text[: len(text) // 2])\n"
+        "        raise OSError(errno.ENOSPC, 'No space left on device')\n"
+        "def failing_open(file, mode='r', *args, **kwargs):\n"
+        "    handle = real_open(file, mode, *args, **kwargs)\n"
+        "    return HalfWritten(handle) if 'summary.json' in str(file) and 'w' in mode else handle\n"
+        "builtins.open = failing_open\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", full_disk, str(SCRIPTS_DIR / "rehearsal_report.py"),
+         "--events", str(tmp_path / "no-events.jsonl"), "--result", str(tmp_path / "no-result.json"),
+         "--plan", str(PLANS_DIR / "fabric_host.json"), "--world", str(tmp_path / "empty-world"), "--summary", str(summary)],
+        env={**os.environ, "MIGRATION_DRY_RUN": "1"}, capture_output=True, text=True, timeout=300,
+    )
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2
+    assert f"--summary {summary}: cannot write it (No space left on device)" in done.stderr.splitlines()
+    assert summary.read_text() == '{"run": "success"}'
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith("summary")) == ["summary.json"]
+
+
 def report_of_await_cutover_events(tmp_path, rows):
     """The report of a run that wrote these (database, status, message) await_cutover events."""
     events = tmp_path / "events.jsonl"

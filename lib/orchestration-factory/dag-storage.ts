@@ -14,7 +14,7 @@ import { waitForRoles } from '../private/role-propagation';
 import { waitFor } from '../private/wait-for';
 import { DagBundle } from './dag-bundle';
 import { checkRegion } from '../private/azure-regions';
-import { DAG_BUNDLE, RESOURCE_GROUP, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from '../private/prop-checks';
+import { DAG_BUNDLE, RESOURCE_GROUP, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS, checkStorageAccountName } from '../private/prop-checks';
 
 /** How long the first apply waits after granting a data-plane role on storage: most arrive within two minutes. */
 export const UPLOADER_ROLE_PROPAGATION = '120s';
@@ -94,6 +94,7 @@ export class DagStorage extends Construct {
     });
     super(scope, id);
     checkRegion(this, 'location', props.location);
+    checkStorageAccountName(this, 'accountName', props.accountName);
     const softDeleteDays = secureDefault(this, 'softDeleteRetentionInDays', props.softDeleteRetentionInDays, 30, (d) => d < 30);
     if (!Number.isInteger(softDeleteDays) || softDeleteDays < 1 || softDeleteDays > 365) {
       throw new Error(`${this.node.path}: softDeleteRetentionInDays must be an integer from 1 to 365, got ${softDeleteDays}`);

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { quote } from './field-path';
-import { anyCase, armId, GUID_PATTERN, integerBetween, matching, ONE_DOCUMENT, SUBNET_ID, type Named } from './rules';
+import { anyCase, armId, GUID_PATTERN, integerBetween, matching, ONE_DOCUMENT, SUBNET_ID, VM_SIZE, type Named } from './rules';
 import { asArray, asRecord, firstSeen, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 
 const AIRFLOW_HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
@@ -61,7 +61,7 @@ const kubernetesSchema = z
     privateEndpointSubnetId: armIdLike(SUBNET_ID)
       .optional()
       .describe('Existing subnet in the same VNet for the Key Vault private endpoint. Default: subnetId.'),
-    nodeVmSize: matching(/^Standard_[A-Za-z0-9_]{2,40}$/, 'must be an Azure VM size such as Standard_D4ds_v5')
+    nodeVmSize: matching(VM_SIZE.pattern, `must be ${VM_SIZE.rule}`)
       .default('Standard_D4ds_v5')
       .describe('VM size of the autoscaling node pool Airflow runs on.'),
     minNodes: integerBetween(0, 1000).default(1).describe('Fewest nodes of the Airflow node pool.'),

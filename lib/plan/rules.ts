@@ -68,6 +68,13 @@ export function armId(provider: string, type: string, name: string, exampleName 
   };
 }
 
+/**
+ * An Azure VM size by Microsoft's naming convention ("Azure virtual machine sizes naming conventions"):
+ * `Standard_` then family, vCPUs, constrained vCPUs after a hyphen (Standard_E4-2ds_v5), features and
+ * version joined by `_`. A pattern, not a list: a size released later passes.
+ */
+export const VM_SIZE = { pattern: /^Standard_[A-Za-z0-9][A-Za-z0-9_-]{1,39}$/, rule: 'an Azure VM size such as Standard_D4ds_v5' } as const;
+
 /** A storage account (3-24 lowercase letters and digits): the plan's `backupStorage` and the constructs' backup storage. */
 export const STORAGE_ACCOUNT_ID = armId('Microsoft.Storage', 'storageAccounts', '[a-z0-9]{3,24}');
 

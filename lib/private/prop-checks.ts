@@ -124,6 +124,10 @@ export function checkResourceGroupName(scope: IConstruct, prop: string, value: s
   checkName(scope, prop, value, RESOURCE_GROUP_NAME_RULE);
 }
 
+export function checkStorageAccountName(scope: IConstruct, prop: string, value: string | undefined): void {
+  checkName(scope, prop, value, STORAGE_ACCOUNT_NAME_RULE);
+}
+
 /**
  * Database Migration Service names: 2-62 letters, digits, hyphens, periods and underscores, starting
  * with a letter or digit (Microsoft's naming rules for Microsoft.DataMigration services; azurerm's
@@ -166,7 +170,7 @@ export function checkStateBackend(scope: IConstruct, backend: StateBackend | und
   if (wrongKind.length > 0) throw new Error(`${scope.node.path}: ${wrongKind.join('; ')}`);
   if (backend.type === 'azurerm') {
     checkResourceGroupName(scope, 'stateBackend.resourceGroupName', backend.resourceGroupName);
-    checkName(scope, 'stateBackend.storageAccountName', backend.storageAccountName, STORAGE_ACCOUNT_NAME_RULE);
+    checkStorageAccountName(scope, 'stateBackend.storageAccountName', backend.storageAccountName);
     checkName(scope, 'stateBackend.containerName', backend.containerName, BLOB_CONTAINER_NAME_RULE);
   } else if (backend?.type === 'terraformCloud') {
     checkProp(

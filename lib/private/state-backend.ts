@@ -2,6 +2,7 @@ import { existsSync } from 'fs';
 import * as path from 'path';
 import { Annotations, App, AzurermBackend, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from 'cdktf';
 import { StateBackend } from '../state-backend';
+import { OUTPUT_FOLDER_CONTEXT } from './staged-output';
 
 /** Configures the stack's backend. */
 export function applyStateBackend(stack: TerraformStack, backend: StateBackend): void {
@@ -29,9 +30,19 @@ export function applyStateBackend(stack: TerraformStack, backend: StateBackend):
   }
 }
 
+/**
+ * The output folder Terraform runs in: the app's `outdir`, or the folder an app synthesizing into a
+ * staging folder names in its context (`main.ts`), where the stacks are moved once the synth completed.
+ */
+function outputFolder(stack: TerraformStack): string {
+  const app = App.of(stack);
+  const named: unknown = app.node.tryGetContext(OUTPUT_FOLDER_CONTEXT);
+  return path.resolve(typeof named === 'string' ? named : app.outdir);
+}
+
 /** The folder cdktf writes the stack into, where Terraform runs and resolves a relative backend path. */
 function stackFolder(stack: TerraformStack): string {
-  return path.resolve(App.of(stack).outdir, 'stacks', stack.node.id);
+  return path.join(outputFolder(stack), 'stacks', stack.node.id);
 }
 
 /**
@@ -44,7 +55,7 @@ function stackFolder(stack: TerraformStack): string {
  */
 export function localStatePath(stack: TerraformStack, given: string | undefined, warn = false): string {
   const folder = stackFolder(stack);
-  const outdir = path.resolve(App.of(stack).outdir);
+  const outdir = outputFolder(stack);
   const shown = (file: string) => path.relative(process.cwd(), file) || '.';
   const inBuildOutput = (file: string) => !path.relative(outdir, file).startsWith('..');
   if (given !== undefined) {

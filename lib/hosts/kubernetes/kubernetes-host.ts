@@ -31,7 +31,7 @@ import { secretVariables } from '../../private/secret-variables';
 import { ensureProvider } from '../../private/ensure-provider';
 import { waitForRoles } from '../../private/role-propagation';
 import { KubernetesHostSettings, supportedSqlAccess } from '../../plan/airflow-schema';
-import { SUBNET_ID } from '../../plan/rules';
+import { SUBNET_ID, VM_SIZE } from '../../plan/rules';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
@@ -142,7 +142,7 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
    * @default true (warns when false)
    */
   readonly networkPoliciesEnabled?: boolean;
-  /** Kubernetes version (`major.minor`). @default - AKS's default */
+  /** Kubernetes version: `major.minor` (AKS picks its latest patch) or `major.minor.patch`. @default - AKS's default */
   readonly kubernetesVersion?: string;
   /** Zone-redundant standby for the metadata database. @default false */
   readonly databaseHighAvailability?: boolean;
@@ -161,6 +161,12 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
 
 /** Kubernetes namespace names are RFC 1123 labels (Kubernetes docs, "Namespaces" and "Object Names and IDs"). */
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * An AKS cluster's Kubernetes version: major.minor.patch (1.30.5) or major.minor (1.30, the latest GA
+ * patch), as the managed cluster API's `kubernetesVersion` takes them.
+ */
+const KUBERNETES_VERSION = /^\d+\.\d+(\.\d+)?$/;
 
 /** Variables the workload-identity webhook sets from the service account; the host never passes them. */
 const WEBHOOK_VARIABLES = ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_AUTHORITY_HOST'];
@@ -259,6 +265,14 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
     for (const prop of ['subnetId', 'databaseSubnetId', 'privateEndpointSubnetId'] as const) checkArmId(this, prop, props[prop], SUBNET_ID);
+    checkProp(this, 'nodeVmSize', props.nodeVmSize, (size) => VM_SIZE.pattern.test(size), VM_SIZE.rule);
+    checkProp(
+      this,
+      'kubernetesVersion',
+      props.kubernetesVersion,
+      (version) => KUBERNETES_VERSION.test(version),
+      'a Kubernetes version AKS takes: major.minor (1.30) or major.minor.patch (1.30.5)',
+    );
     checkProp(
       this,
       'namespace',

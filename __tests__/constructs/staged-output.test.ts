@@ -1,0 +1,127 @@
+/**
+ * The app synthesizes into a staging folder and moves what it wrote into the output folder only once
+ * the synth completed (lib/private/staged-output.ts): a synth stopped part way leaves the output
+ * folder as it was, and a completed one changes what cdktf's own writes change, nothing more.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { OutputObstacle, STAGING_PREFIX, StagedOutput } from '../../lib/private/staged-output';
+
+/** Every file under `folder` with its content, by path. */
+function snapshot(folder: string): Record<string, string> {
+  const files = readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((file) => statSync(join(folder, file)).isFile());
+  return Object.fromEntries(files.sort().map((file) => [file, readFileSync(join(folder, file), 'utf8')]));
+}
+
+function write(folder: string, files: Record<string, string>): void {
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(folder, file)), { recursive: true });
+    writeFileSync(join(folder, file), content);
+  }
+}
+
+describe('a staged synth output', () => {
+  let root: string;
+  let outdir: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'staged-output-'));
+    outdir = join(root, 'cdktf.out');
+  });
+  afterEach(() => {
+    chmodSync(root, 0o755);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const earlier = {
+    'manifest.json': '{"stacks":{"a":{},"b":{}}}',
+    'stacks/a/cdk.tf.json': '{"a":1}',
+    'stacks/a/.terraform/providers/azurerm': 'binary',
+    'stacks/a/.terraform.lock.hcl': 'lock',
+    'stacks/a/terraform.a.tfstate': '{"serial":7}',
+    'stacks/a/assets/uploader/OLDHASH/upload.mjs': 'old',
+    'stacks/b/cdk.tf.json': '{"b":1}',
+    'stacks/other-plan/cdk.tf.json': '{"other":1}',
+  };
+
+  it('discarded (a synth stopped part way), leaves the output folder byte for byte as it was, without the staging folder', () => {
+    write(outdir, earlier);
+    const output = StagedOutput.begin(outdir);
+    expect(dirname(output.staging)).toBe(outdir);
+    expect(output.staging.startsWith(join(outdir, STAGING_PREFIX))).toBe(true);
+    write(output.staging, { 'stacks/a/cdk.tf.json': '{"a":2}' });
+    output.discard();
+    expect(snapshot(outdir)).toEqual(earlier);
+    expect(readdirSync(outdir).sort()).toEqual(['manifest.json', 'stacks']);
+  });
+
+  it('discarded, removes the output folder it made (still empty), and keeps it made by another', () => {
+    StagedOutput.begin(outdir).discard();
+    expect(existsSync(outdir)).toBe(false);
+    const output = StagedOutput.begin(outdir);
+    writeFileSync(join(outdir, 'written-meanwhile'), '');
+    output.discard();
+    expect(readdirSync(outdir)).toEqual(['written-meanwhile']);
+  });
+
+  it('published, writes what the synth wrote, replaces an asset\'s earlier versions as cdktf does, and keeps everything else', () => {
+    write(outdir, earlier);
+    const output = StagedOutput.begin(outdir);
+    write(output.staging, {
+      'manifest.json': '{"stacks":{"a":{},"c":{}}}',
+      'stacks/a/cdk.tf.json': '{"a":2}',
+      'stacks/a/assets/uploader/NEWHASH/upload.mjs': 'new',
+      'stacks/c/cdk.tf.json': '{"c":1}',
+    });
+    output.publish();
+    const { 'stacks/a/assets/uploader/OLDHASH/upload.mjs': replaced, ...kept } = earlier;
+    expect(replaced).toBe('old');
+    expect(snapshot(outdir)).toEqual({
+      ...kept,
+      'manifest.json': '{"stacks":{"a":{},"c":{}}}',
+      'stacks/a/cdk.tf.json': '{"a":2}',
+      'stacks/a/assets/uploader/NEWHASH/upload.mjs': 'new',
+      'stacks/c/cdk.tf.json': '{"c":1}',
+    });
+    expect(readdirSync(outdir).filter((name) => name.startsWith(STAGING_PREFIX))).toEqual([]);
+  });
+
+  it('published into an output folder it made, keeps it', () => {
+    const output = StagedOutput.begin(outdir);
+    write(output.staging, { 'manifest.json': '{}', 'stacks/a/cdk.tf.json': '{}' });
+    output.publish();
+    expect(snapshot(outdir)).toEqual({ 'manifest.json': '{}', 'stacks/a/cdk.tf.json': '{}' });
+  });
+
+  it.each([
+    ['a file where the synth writes a folder', { 'stacks/a': 'a file' }, 'stacks/a is a file where the synth writes a folder'],
+    ['a folder where the synth writes a file', { 'manifest.json/x': 'a file in a folder' }, 'manifest.json is a folder where the synth writes a file'],
+  ])('meeting %s, moves nothing and names it', (_, obstacle, message) => {
+    write(outdir, obstacle);
+    const before = snapshot(outdir);
+    const output = StagedOutput.begin(outdir);
+    // The manifest comes first in the folder's listing: an obstacle found later still moves nothing.
+    write(output.staging, { 'manifest.json': '{}', 'stacks/a/cdk.tf.json': '{}' });
+    const publishing = () => output.publish();
+    expect(publishing).toThrow(OutputObstacle);
+    expect(publishing).toThrow(`${join(outdir, message)}`);
+    output.discard();
+    expect(snapshot(outdir)).toEqual(before);
+    expect(readdirSync(outdir).filter((name) => name.startsWith(STAGING_PREFIX))).toEqual([]);
+  });
+
+  // root may write any folder.
+  (process.getuid?.() === 0 ? it.skip : it)('meeting a folder it may not write, moves nothing and throws Node\'s error', () => {
+    write(outdir, earlier);
+    const output = StagedOutput.begin(outdir);
+    write(output.staging, { 'manifest.json': '{}', 'stacks/b/cdk.tf.json': '{"b":2}' });
+    chmodSync(join(outdir, 'stacks', 'b'), 0o555);
+    try {
+      expect(() => output.publish()).toThrow(/^EACCES: permission denied, access '.*stacks\/b'$/);
+    } finally {
+      chmodSync(join(outdir, 'stacks', 'b'), 0o755);
+    }
+    output.discard();
+    expect(snapshot(outdir)).toEqual(earlier);
+  });
+});
