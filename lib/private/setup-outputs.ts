@@ -24,12 +24,16 @@ export function poolsToCreateOutput(scope: Construct, pools: readonly AirflowPoo
  * list, on which it fails (`'list' object has no attribute 'items'`). No `include_deferred`: 2.6.3's
  * import takes a pool only with exactly these two keys (`len(v) == 2`), and later ones default it to false.
  */
+export function poolsImportValue(pools: readonly AirflowPool[]): Record<string, { slots: number; description: string }> {
+  return Object.fromEntries(pools.map((pool) => [pool.name, { slots: pool.slots, description: pool.description }]));
+}
+
 function poolsImportOutput(scope: Construct, pools: readonly AirflowPool[]): TerraformOutput {
   const output = new TerraformOutput(scope, 'AirflowPoolsImport', {
     description:
       'The pools of airflow_pools as `airflow pools import` reads them: `terraform output -json airflow_pools_import > pools.json`, ' +
       'then `airflow pools import pools.json` where your Airflow CLI reaches its metadata database (it creates or updates each pool)',
-    value: Object.fromEntries(pools.map((pool) => [pool.name, { slots: pool.slots, description: pool.description }])),
+    value: poolsImportValue(pools),
   });
   return withStableName(output, 'airflow_pools_import', scope);
 }
