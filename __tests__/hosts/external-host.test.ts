@@ -5,7 +5,7 @@ import { ref, Token } from 'cdktf';
 import { ExternalAirflowHost, ExternalAirflowHostProps } from '../../lib/hosts/external-host';
 import { hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { resourcesOfType, testStack } from '../helpers/test-stack';
+import { resourcesOfType, testStack, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 
 const CREDENTIAL = { name: 'astro-workers', issuer: 'https://oidc.example.com/org/123/', subject: 'system:serviceaccount:airflow:worker' };
@@ -44,6 +44,33 @@ describe('ExternalAirflowHost with a managed identity the stack creates', () => 
     expect(outputs.airflow_pools.value).toHaveLength(2);
   });
 
+  it('outputs the pools as `airflow pools import` reads them: a map of name to slots and description, not airflow_pools\' list', () => {
+    // Airflow's pool_import_helper (2.6.3 to 3.3.2) runs `pools_json.items()`: airflow_pools' list fails there with
+    // AttributeError, and 2.6.3 takes a pool only with exactly these two keys (`len(v) == 2`).
+    const outputs = synth.output as Record<string, any>;
+    const pools = outputs.airflow_pools.value as { name: string; slots: number; description: string }[];
+    expect(outputs.airflow_pools_import.value).toEqual(
+      Object.fromEntries(pools.map(({ name, slots, description }) => [name, { slots, description }])),
+    );
+    expect(Object.keys(outputs.airflow_pools_import.value)).toEqual(['database_migration_admission', 'database_migration_sql']);
+    expect(outputs.airflow_pools.description).toContain('`airflow pools import` of the output airflow_pools_import');
+    expect(outputs.airflow_pools_import.description).toContain('terraform output -json airflow_pools_import > pools.json');
+  });
+
+  it('tells to set the environment in the DAG processor too, which parses the DAG (MIGRATION_PLAN_NAME, MIGRATION_WAIT_MODE)', () => {
+    expect((synth.output as Record<string, any>).airflow_environment_variables.description).toMatch(
+      /every process of it: scheduler, DAG processor, workers, triggerer, API server or webserver/,
+    );
+  });
+
+  it('tells the audience of the tokens the federated credentials take', () => {
+    expect((synth.output as Record<string, any>).airflow_identity.description).toContain('audience api://AzureADTokenExchange');
+  });
+
+  it('does not warn that nothing can sign in as the identity: the credential lets the team Airflow in', () => {
+    expect(warningsOf(stack).filter((warning) => warning.includes('no federatedCredentials'))).toEqual([]);
+  });
+
   it('names the oldest Airflow 3 the DAG is tested on as the oldest it runs on, and each tested Airflow 2', () => {
     // The DAG's test environments; dags/tests/test_airflow_versions.py holds the DAG's refusal to the same table.
     const tested = readFileSync(join(__dirname, '..', '..', 'dags', 'airflow-environments.txt'), 'utf8')
@@ -53,6 +80,18 @@ describe('ExternalAirflowHost with a managed identity the stack creates', () => 
     const minors = tested.filter((version) => version.startsWith('3.')).map((version) => Number(version.split('.')[1]));
     expect(host.airflowVersion.startsWith(`3.${Math.min(...minors)}+`)).toBe(true);
     for (const version of tested.filter((candidate) => candidate.startsWith('2.'))) expect(host.airflowVersion).toContain(version);
+  });
+});
+
+describe('ExternalAirflowHost with a created identity and no federated credential', () => {
+  const { stack } = synthMigrationStack({ plan: examplePlanWith({ host: 'external' }) });
+
+  it('warns that nothing signs in as it until it is assigned to Azure compute or federated', () => {
+    expect(warningsOf(stack)).toContainEqual(
+      expect.stringMatching(
+        /AirflowHost: no federatedCredentials \(the plan's airflow\.external\.federatedCredentials\): nothing signs in as the identity this host creates \(id-[a-z0-9-]+-airflow\) until you assign it to the Azure VMs or scale sets that run your Airflow/,
+      ),
+    );
   });
 });
 

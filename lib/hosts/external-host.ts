@@ -1,14 +1,14 @@
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Annotations, ITerraformDependable, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
-import { federatedManagedIdentity, servicePrincipalIdentity } from '../private/airflow-identity';
+import { federatedManagedIdentity, servicePrincipalIdentity, TOKEN_EXCHANGE_AUDIENCE } from '../private/airflow-identity';
 import { withStableName } from '../private/outputs';
 import { waitFor } from '../private/wait-for';
 import { environmentToSetOutput, poolsToCreateOutput } from '../private/setup-outputs';
 import { AirflowServicePrincipal, FederatedCredential, supportedSqlAccess } from '../plan/airflow-schema';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from './airflow-host';
 import { DagStorageSettings, HostDagStorage } from './host-dag-storage';
-import { validateNamePrefix } from '../private/naming';
+import { resourceName, validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
 import { checkGuid, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS, SERVICE_PRINCIPAL } from '../private/prop-checks';
 import { checkRegion } from '../private/azure-regions';
@@ -79,6 +79,13 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
           'the application in Entra ID yourself; without servicePrincipal, federatedCredentials let your Airflow use the created identity with no secret',
       );
     } else {
+      if (credentials.length === 0) {
+        Annotations.of(this).addWarning(
+          `no federatedCredentials (the plan's airflow.external.federatedCredentials): nothing signs in as the identity this host creates ` +
+            `(${resourceName('id', `${props.namePrefix}-airflow`)}) until you assign it to the Azure VMs or scale sets that run your Airflow (AZURE_CLIENT_ID then selects it ` +
+            'through their managed identity endpoint), or add a federated credential for the issuer and subject of your Airflow\'s tokens',
+        );
+      }
       const federations = credentials.map((credential) => ({ ...credential, id: credential.name }));
       ({ managedIdentity: this.managedIdentity, identity: this.identity } = federatedManagedIdentity(this, props, federations));
     }
@@ -90,7 +97,8 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
       description: `The team's Airflow syncs the migration DAG (${props.namePrefix})`,
     });
 
-    const where = "your Airflow (every scheduler, worker and triggerer)";
+    // The DAG processor too: it parses the DAG, which reads MIGRATION_PLAN_NAME and MIGRATION_WAIT_MODE then.
+    const where = 'your Airflow (every process of it: scheduler, DAG processor, workers, triggerer, API server or webserver)';
     const bundleOutput = new TerraformOutput(this, 'DagBundle', {
       description:
         'Where the DAG bundle is: copy the container\'s dags/ folder into your DAGs folder (for example `az storage blob download-batch ' +
@@ -108,8 +116,10 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
     withStableName(bundleOutput, 'airflow_dag_bundle', this);
     const identityOutput = new TerraformOutput(this, 'IdentityOutput', {
       description:
-        'The identity the DAG acts as: set AZURE_CLIENT_ID to client_id. A created managed identity signs in through the federated ' +
-        'credentials (AZURE_FEDERATED_TOKEN_FILE); a service principal needs its secret in AZURE_CLIENT_SECRET, set by you, never by the stack',
+        'The identity the DAG acts as: set AZURE_CLIENT_ID to client_id. A created managed identity signs in through its federated ' +
+        `credentials (each process presents a token of a credential's issuer and subject, audience ${TOKEN_EXCHANGE_AUDIENCE}, in the file ` +
+        'AZURE_FEDERATED_TOKEN_FILE names; AKS workload identity\'s webhook sets it), or on the Azure VMs or scale sets it is assigned to; ' +
+        'a service principal needs its secret in AZURE_CLIENT_SECRET, set by you, never by the stack',
       value: {
         kind: this.managedIdentity ? 'managedIdentity' : 'servicePrincipal',
         client_id: this.identity.clientId,
@@ -118,7 +128,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
     });
     withStableName(identityOutput, 'airflow_identity', this);
     environmentToSetOutput(this, { ...props.environment, AZURE_CLIENT_ID: this.identity.clientId }, where);
-    poolsToCreateOutput(this, props.pools, 'your Airflow');
+    poolsToCreateOutput(this, props.pools, 'your Airflow', { importFile: true });
   }
 
   /**

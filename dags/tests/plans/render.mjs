@@ -8,8 +8,8 @@
  *
  * Sources: the examples the tests rehearse, and bench/gen-plan.mjs's 300-database plan (the
  * structure and parse tests' large estate). Beside them, the pools file the Kubernetes host mounts
- * into the chart's database-migration job for the default plan (`airflow pools import` reads it;
- * test_pools_import.py imports it into Airflow 3.3).
+ * into the chart's database-migration job for the default plan, and the external host's output
+ * airflow_pools_import for it (`airflow pools import` reads both; test_pools_import.py imports them).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,6 +23,7 @@ const require = createRequire(import.meta.url);
 const { loadMigrationPlan, parseMigrationPlan, renderMigrationPlan } = require(join(root, 'dist', 'lib'));
 const { airflowPools } = require(join(root, 'dist', 'lib', 'hosts', 'airflow-pools'));
 const { poolsImportFile } = require(join(root, 'dist', 'lib', 'private', 'kubernetes', 'pools-import'));
+const { poolsImportValue } = require(join(root, 'dist', 'lib', 'private', 'setup-outputs'));
 
 const PLANS = {
   'three_databases.json': () => loadMigrationPlan(join(root, 'examples', 'three-databases.yaml')),
@@ -35,6 +36,8 @@ const PLANS = {
 /** Files written from a plan, beside the rendered plans. */
 const FROM_PLANS = {
   'three_databases.pools.json': () => poolsImportFile(airflowPools(PLANS['three_databases.json']().concurrency)),
+  // As `terraform output -json airflow_pools_import` prints it (its formatting aside).
+  'external_host.pools_import.json': () => `${JSON.stringify(poolsImportValue(airflowPools(PLANS['three_databases.json']().concurrency)), null, 2)}\n`,
 };
 
 const check = process.argv.includes('--check');
