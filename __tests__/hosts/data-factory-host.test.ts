@@ -1,7 +1,7 @@
 /** An existing Data Factory Airflow environment, adopted: DAG imported, nothing created in its place. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ref, Token } from 'cdktf';
+import { ref, TerraformStack, Testing, Token } from 'cdktf';
 import { DataFactoryAirflowHost, DataFactoryAirflowHostProps } from '../../lib/hosts/data-factory-host';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
@@ -122,6 +122,18 @@ describe('DataFactoryAirflowHost props checked at construction', () => {
     );
     const clientId = Token.asString(ref('azuread_application.airflow.client_id'));
     expect(adopted({ servicePrincipal: { ...SERVICE_PRINCIPAL, clientId } }).identity.clientId).toBe(clientId);
+  });
+
+  it("takes the environment id in any case, and gives the linked service the factory id as azurerm's case-sensitive parser wants it", () => {
+    // The case of Microsoft's REST page (`resourcegroups`, `integrationruntimes`), which the plan accepts.
+    const spelledAsRest = ENVIRONMENT_ID.replace('/resourceGroups/', '/resourcegroups/').replace('/integrationRuntimes/', '/integrationruntimes/');
+    expect(parseEnvironmentId(spelledAsRest.replace('Microsoft.DataFactory', 'microsoft.datafactory')).factoryId).toBe(FACTORY_ID);
+    const host = adopted({ environmentId: spelledAsRest });
+    const synth = JSON.parse(Testing.synth(TerraformStack.of(host)));
+    expect(onlyResource(synth, 'azurerm_data_factory_linked_service_azure_blob_storage').data_factory_id).toBe(FACTORY_ID);
+    const sync = Object.values(resourcesOfType(synth, 'azapi_resource_action')).find((action) => action.action === 'airflow/sync')!;
+    expect(sync.resource_id).toBe(FACTORY_ID);
+    expect(host.adoptedEnvironment).toMatchObject({ factoryName: 'adf-data-platform', resourceGroupName: 'rg-data-platform', environmentName: 'airflow-prod' });
   });
 
   it('refuses the service principal secret in the environment: airflow_environment_variables is a plain output', () => {
