@@ -194,3 +194,18 @@ describe('docs/data-factory-host.md, moving off an environment an earlier versio
     expect(adoptionStep).toMatch(/remove/);
   });
 });
+
+describe('docs/data-factory-host.md, what the import writes into an environment it shares', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'data-factory-host.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('**What the import writes into the environment.**'), doc.indexOf('**Moving off'));
+
+  it("names every file the bundle puts at the root of the DAG folder, where an import overwrites the environment's own", () => {
+    const { files } = dagBundleFor(examplePlanWith(AIRFLOW_OF_HOST.dataFactory));
+    const atRoot = new Set(
+      files.map(({ blobName }) => blobName).filter((name) => name.startsWith('dags/')).map((name) => name.slice('dags/'.length).replace(/\/.*$/, '/')),
+    );
+    expect(atRoot).toContain('.airflowignore');
+    for (const name of atRoot) expect(section).toContain(`\`${name}\``);
+    expect(section).toContain('`requirements.txt`');
+  });
+});
