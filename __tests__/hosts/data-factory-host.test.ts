@@ -209,3 +209,16 @@ describe('docs/data-factory-host.md, what the import writes into an environment 
     expect(section).toContain('`requirements.txt`');
   });
 });
+
+describe('docs/data-factory-host.md, leaving the environment for another host', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'data-factory-host.md'), 'utf8');
+  const leavingStep = doc.slice(doc.indexOf('\n4. When the new host is ready'));
+
+  it("says to move between migrations or take the DAG's Variables along, and to retire the DAG left in the environment", () => {
+    expect(leavingStep.length).toBeGreaterThan(50);
+    expect(leavingStep).toContain('(../dags/README.md#what-the-dag-remembers)');
+    expect(readFileSync(join(__dirname, '..', '..', 'dags', 'README.md'), 'utf8')).toMatch(/^### What the DAG remembers$/m);
+    expect(leavingStep).toMatch(/between migrations/);
+    expect(leavingStep).toMatch(/pause\s+the DAG/);
+  });
+});
