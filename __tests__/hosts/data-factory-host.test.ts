@@ -62,6 +62,17 @@ describe('DataFactoryAirflowHost', () => {
     expect(lookup).toMatchObject({ name: 'adf-data-platform', resource_group_name: 'rg-data-platform' });
   });
 
+  it("stops the plan with a clear message, before reading the factory, when the environment is not in the stack's subscription", () => {
+    // azurerm builds the data source's and the linked service's ids from its provider's subscription
+    // (internal/services/datafactory): another subscription's factory would be "not found".
+    const lookup = Object.values(synth.data?.azurerm_data_factory ?? {})[0] as any;
+    const [precondition] = lookup.lifecycle.precondition;
+    expect(precondition.condition).toMatch(/^\$\{\(?lower\(data\.azurerm_client_config\.AirflowHost_Client_[0-9A-F]+\.subscription_id\) == "00000000-0000-0000-0000-000000000000"\)?\}$/);
+    expect(precondition.error_message).toMatch(
+      /^airflow\.dataFactory\.environmentId is in subscription 00000000-0000-0000-0000-000000000000, and the stack's azurerm provider deploys into \$\{data\.azurerm_client_config\.AirflowHost_Client_[0-9A-F]+\.subscription_id\}: /,
+    );
+  });
+
   it('uploads the requirements for Airflow 2.6.3 on Python 3.8 as the requirements.txt the import installs', () => {
     const blob = Object.values(resourcesOfType(synth, 'azurerm_storage_blob')).find((b) => b.name === 'requirements.txt')!;
     const expected = readFileSync(join(__dirname, '..', '..', 'dags', 'requirements-data-factory.txt'), 'utf8');
