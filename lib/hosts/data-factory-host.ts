@@ -1,6 +1,7 @@
 import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactoryLinkedServiceAzureBlobStorage } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-azure-blob-storage';
-import { ITerraformDependable } from 'cdktf';
+import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
+import { Fn, ITerraformDependable, Op, Precondition } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiResourceAction } from '../azapi/resource-action';
 import { waitFor } from '../private/wait-for';
@@ -77,6 +78,24 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
 }
 
 /**
+ * Before the factory is read: azurerm reads it and creates the DAG's linked service in its provider's
+ * subscription (`data.azurerm_data_factory` and the linked services build their ids from the
+ * provider's subscription), so an environment of another subscription would fail the plan as "not
+ * found" instead of saying why.
+ */
+function inStackSubscription(host: Construct, factoryId: string): Precondition {
+  const environmentSubscription = factoryId.split('/')[2];
+  const deployedInto = new DataAzurermClientConfig(host, 'Client', {}).subscriptionId;
+  return {
+    condition: Op.eq(Fn.lower(deployedInto), environmentSubscription.toLowerCase()),
+    errorMessage:
+      `airflow.dataFactory.environmentId is in subscription ${environmentSubscription}, and the stack's azurerm provider deploys into ${deployedInto}: ` +
+      "azurerm reads the environment's factory and creates the DAG's linked service in its provider's subscription. " +
+      'Deploy the plan into the subscription of the environment (subscriptionId, or ARM_SUBSCRIPTION_ID)',
+  };
+}
+
+/**
  * An existing Data Factory Airflow environment (Workflow Orchestration Manager) as the DAG's host.
  * Microsoft stopped the creation of new environments on 2026-01-01, so this host never creates
  * one: it uploads the DAG bundle (with the requirements for Airflow 2.6.3 on Python 3.8) to the DAG
@@ -133,6 +152,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
     const factory = new DataAzurermDataFactory(this, 'Factory', {
       name: this.adoptedEnvironment.factoryName,
       resourceGroupName: this.adoptedEnvironment.resourceGroupName,
+      lifecycle: { precondition: [inStackSubscription(this, factoryId)] },
     });
     const factoryReads = this.dagStorage.grantRead(
       { principalId: factory.identity.get(0).principalId, principalType: 'ServicePrincipal' },

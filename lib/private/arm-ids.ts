@@ -56,7 +56,7 @@ export function migrationServiceNameOf(migrationServiceId: string, what: string)
 }
 
 /** `/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<f>/integrationRuntimes/<ir>` */
-const ENVIRONMENT_ID = /^(\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DataFactory\/factories\/([^/]+))\/integrationRuntimes\/([^/]+)$/i;
+const ENVIRONMENT_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DataFactory\/factories\/([^/]+)\/integrationRuntimes\/([^/]+)$/i;
 
 /** Splits a Data Factory Airflow environment's ARM id; refuses references (the lookups need the names at synth). */
 export function parseEnvironmentId(environmentId: string): DataFactoryEnvironment {
@@ -67,7 +67,11 @@ export function parseEnvironmentId(environmentId: string): DataFactoryEnvironmen
         `(/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.DataFactory/factories/<f>/integrationRuntimes/<name>), got "${environmentId}"`,
     );
   }
-  return { factoryId: match[1], resourceGroupName: match[2], factoryName: match[3], environmentName: match[4] };
+  const [, subscriptionId, resourceGroupName, factoryName, environmentName] = match;
+  // Spelled as azurerm's parser wants it: the plan takes any case (Microsoft's REST pages write
+  // `resourcegroups`), and the linked service's data_factory_id is parsed case-sensitively.
+  const factoryId = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.DataFactory/factories/${factoryName}`;
+  return { factoryId, resourceGroupName, factoryName, environmentName };
 }
 
 /** `/subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Fabric/capacities/<name>` */
