@@ -127,12 +127,17 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
  * with a port that is not a number, and refuses it only at `terraform init`.
  */
 function checkedHostname(hostname: string | undefined): string | undefined {
-  if (hostname === undefined || /^[^\s/:]+(:\d+)?$/.test(hostname)) return hostname;
+  const problem = hostname === undefined ? undefined : terraformCloudHostnameProblem(hostname);
+  if (problem) throw new StateBackendConfigurationError(`TFC_HOSTNAME "${hostname}" ${problem}`);
+  return hostname;
+}
+
+/** What is wrong with `hostname` as the cloud block's `hostname` (see {@link checkedHostname}); undefined when nothing is. */
+export function terraformCloudHostnameProblem(hostname: string): string | undefined {
+  if (/^[^\s/:]+(:\d+)?$/.test(hostname)) return undefined;
   const host = URL.canParse(hostname) ? new URL(hostname).host : '';
   const instead = host && host !== hostname ? ` (here ${host})` : '';
-  throw new StateBackendConfigurationError(
-    `TFC_HOSTNAME "${hostname}" is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`,
-  );
+  return `is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`;
 }
 
 function requireAll(names: readonly string[], value: (name: string) => string | undefined, what: string): void {

@@ -28,6 +28,20 @@ describe('state backends', () => {
   });
 
   it.each([
+    ['https://tfe.acme.com', ' (here tfe.acme.com)'],
+    ['tfe.acme.com/', ''],
+  ])('refuses the Terraform Cloud hostname %j, as it refuses TFC_HOSTNAME (Terraform would refuse it only at init)', (hostname, instead) => {
+    expect(() => terraformBlock({ type: 'terraformCloud', organization: 'acme', workspace: 'prod', hostname })).toThrow(
+      `contoso-sql: stateBackend.hostname "${hostname}" is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`,
+    );
+  });
+
+  it('writes a Terraform Enterprise host name, with its port, into the cloud block', () => {
+    const terraform = terraformBlock({ type: 'terraformCloud', organization: 'acme', workspace: 'prod', hostname: 'tfe.acme.com:8443' });
+    expect(terraform.cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod' }, hostname: 'tfe.acme.com:8443' });
+  });
+
+  it.each([
     [{}, "stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got undefined)"],
     [{ type: 'blob' }, `stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got "blob")`],
     [{ type: 'toString' }, `stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got "toString")`],
