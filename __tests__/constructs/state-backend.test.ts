@@ -165,6 +165,19 @@ describe('stateBackendFromEnvironment', () => {
     );
   });
 
+  it('refuses a TF_WORKSPACE naming another workspace, which terraform init refuses beside a named cloud workspace', () => {
+    const env = { TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', TF_WORKSPACE: 'staging' };
+    expect(() => stateBackendFromEnvironment(env)).toThrow(StateBackendConfigurationError);
+    expect(() => stateBackendFromEnvironment(env)).toThrow(
+      'TF_WORKSPACE "staging" is not TFC_WORKSPACE "prod": terraform init refuses a cloud block that names another workspace than TF_WORKSPACE; unset TF_WORKSPACE',
+    );
+  });
+
+  it('takes a TF_WORKSPACE equal to TFC_WORKSPACE, and ignores it for the other backends', () => {
+    expect(stateBackendFromEnvironment({ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', TF_WORKSPACE: 'prod' })).toMatchObject({ workspace: 'prod' });
+    expect(stateBackendFromEnvironment({ TF_WORKSPACE: 'staging' })).toEqual({ type: 'local' });
+  });
+
   it('selects the azurerm backend from its three variables', () => {
     expect(
       stateBackendFromEnvironment({

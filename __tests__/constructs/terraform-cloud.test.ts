@@ -72,7 +72,7 @@ describe("the second stack reads the first's outputs from its Terraform Cloud wo
     ['tfe.acme.com', { hostname: 'tfe.acme.com' }],
   ])('hostname %s', (hostname, expected) => {
     const { release } = synthMigrationStack({ stateBackend: { ...cloud, hostname } });
-    expect(release!.terraform.cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod-airflow' }, ...expected });
+    expect((release!.terraform as Record<string, unknown>).cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod-airflow' }, ...expected });
     const remoteStates = Object.values((release!.data as Record<string, Record<string, any>>).terraform_remote_state);
     expect(remoteStates).toEqual([{ backend: 'remote', config: { organization: 'acme', workspaces: { name: 'prod' }, ...expected } }]);
   });
