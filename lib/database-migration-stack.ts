@@ -28,9 +28,9 @@ import { ALERT_DEFAULTS, ALERT_OPTIONS, CUSTOM_ALERTS, MIGRATION_STALLED_ALERT, 
 import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { BuiltInRole } from './private/role-names';
-import { applyStateBackend, RELEASE_STACK_SUFFIX } from './private/state-backend';
+import { applyStateBackend, RELEASE_STACK_SUFFIX, releaseStateBackend } from './private/state-backend';
 import { ReleaseStack } from './release-stack';
-import { StateBackend } from './state-backend';
+import { StateBackend, TerraformCloudStateBackend } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
 import { refuseHclOutput } from './private/json-output';
 
@@ -315,6 +315,16 @@ export class DatabaseMigrationStack extends TerraformStack {
       Annotations.of(this).addWarning(
         `the Fabric host uploads the DAG in a local-exec step that runs Node.js 20 (and the Azure CLI when no FABRIC_*/ARM_* ` +
           `credentials are set): give Terraform Cloud workspace ${stateBackend.workspace} execution mode Local or an agent whose image has them`,
+      );
+    }
+    if (host.kind === 'kubernetes' && stateBackend.type === 'terraformCloud') {
+      // The kubernetes and helm providers get the cluster's token from kubelogin, an exec plugin: a binary, as Node.js above.
+      const login = props.kubeloginMode ?? 'azurecli';
+      const releaseWorkspace = (releaseStateBackend(stateBackend) as TerraformCloudStateBackend).workspace;
+      Annotations.of(this).addWarning(
+        `the Kubernetes host's second stack signs in to the cluster through kubelogin (login mode ${login}` +
+          `${login === 'azurecli' ? ', which needs the Azure CLI logged in' : ''}), which Terraform Cloud's remote runners do not have: ` +
+          `give Terraform Cloud workspace ${releaseWorkspace} execution mode Local or an agent whose image has it (docs/terraform-cloud.md)`,
       );
     }
     const airflow = host.identity;

@@ -76,7 +76,7 @@ const AZURERM_SELECTORS = [...AZURERM_VARIABLES, 'AZURERM_BACKEND_KEY'];
 
 /**
  * The backend selected by environment variables: `TFC_ORGANIZATION` + `TFC_WORKSPACE` (and
- * optionally `TFC_HOSTNAME`) for Terraform Cloud; `AZURERM_BACKEND_RESOURCE_GROUP`,
+ * optionally `TFC_HOSTNAME`; a `TF_WORKSPACE` naming another workspace is refused) for Terraform Cloud; `AZURERM_BACKEND_RESOURCE_GROUP`,
  * `AZURERM_BACKEND_STORAGE_ACCOUNT`, `AZURERM_BACKEND_CONTAINER` (and optionally
  * `AZURERM_BACKEND_KEY`) for an Azure blob; otherwise local state.
  */
@@ -95,6 +95,14 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
     if (!isTerraformCloudWorkspaceName(workspace)) {
       throw new StateBackendConfigurationError(
         `TFC_WORKSPACE "${workspace}" is not a Terraform Cloud workspace name (letters, digits, - and _, at most ${TERRAFORM_CLOUD_WORKSPACE_MAX})`,
+      );
+    }
+    const selected = value('TF_WORKSPACE');
+    if (selected !== undefined && selected !== workspace) {
+      // Terraform 1.11 `init`: 'Specified workspace "name" conflicts with TF_WORKSPACE environment variable'.
+      throw new StateBackendConfigurationError(
+        `TF_WORKSPACE "${selected}" is not TFC_WORKSPACE "${workspace}": terraform init refuses a cloud block that names ` +
+          `another workspace than TF_WORKSPACE; unset TF_WORKSPACE (the cloud blocks name their workspaces)`,
       );
     }
     return { type: 'terraformCloud', organization: value('TFC_ORGANIZATION')!, workspace, hostname: checkedHostname(value('TFC_HOSTNAME')) };
@@ -127,12 +135,17 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
  * with a port that is not a number, and refuses it only at `terraform init`.
  */
 function checkedHostname(hostname: string | undefined): string | undefined {
-  if (hostname === undefined || /^[^\s/:]+(:\d+)?$/.test(hostname)) return hostname;
+  const problem = hostname === undefined ? undefined : terraformCloudHostnameProblem(hostname);
+  if (problem) throw new StateBackendConfigurationError(`TFC_HOSTNAME "${hostname}" ${problem}`);
+  return hostname;
+}
+
+/** What is wrong with `hostname` as the cloud block's `hostname` (see {@link checkedHostname}); undefined when nothing is. */
+export function terraformCloudHostnameProblem(hostname: string): string | undefined {
+  if (/^[^\s/:]+(:\d+)?$/.test(hostname)) return undefined;
   const host = URL.canParse(hostname) ? new URL(hostname).host : '';
   const instead = host && host !== hostname ? ` (here ${host})` : '';
-  throw new StateBackendConfigurationError(
-    `TFC_HOSTNAME "${hostname}" is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`,
-  );
+  return `is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`;
 }
 
 function requireAll(names: readonly string[], value: (name: string) => string | undefined, what: string): void {

@@ -28,6 +28,20 @@ describe('state backends', () => {
   });
 
   it.each([
+    ['https://tfe.acme.com', ' (here tfe.acme.com)'],
+    ['tfe.acme.com/', ''],
+  ])('refuses the Terraform Cloud hostname %j, as it refuses TFC_HOSTNAME (Terraform would refuse it only at init)', (hostname, instead) => {
+    expect(() => terraformBlock({ type: 'terraformCloud', organization: 'acme', workspace: 'prod', hostname })).toThrow(
+      `contoso-sql: stateBackend.hostname "${hostname}" is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`,
+    );
+  });
+
+  it('writes a Terraform Enterprise host name, with its port, into the cloud block', () => {
+    const terraform = terraformBlock({ type: 'terraformCloud', organization: 'acme', workspace: 'prod', hostname: 'tfe.acme.com:8443' });
+    expect(terraform.cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod' }, hostname: 'tfe.acme.com:8443' });
+  });
+
+  it.each([
     [{}, "stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got undefined)"],
     [{ type: 'blob' }, `stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got "blob")`],
     [{ type: 'toString' }, `stateBackend.type must be 'local', 'terraformCloud' or 'azurerm' (got "toString")`],
@@ -161,6 +175,19 @@ describe('stateBackendFromEnvironment', () => {
     expect(() => stateBackendFromEnvironment(env)).toThrow(
       `TFC_HOSTNAME "${hostname}" is not a host name: Terraform wants the host of Terraform Enterprise alone, without scheme or path${instead}`,
     );
+  });
+
+  it('refuses a TF_WORKSPACE naming another workspace, which terraform init refuses beside a named cloud workspace', () => {
+    const env = { TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', TF_WORKSPACE: 'staging' };
+    expect(() => stateBackendFromEnvironment(env)).toThrow(StateBackendConfigurationError);
+    expect(() => stateBackendFromEnvironment(env)).toThrow(
+      'TF_WORKSPACE "staging" is not TFC_WORKSPACE "prod": terraform init refuses a cloud block that names another workspace than TF_WORKSPACE; unset TF_WORKSPACE',
+    );
+  });
+
+  it('takes a TF_WORKSPACE equal to TFC_WORKSPACE, and ignores it for the other backends', () => {
+    expect(stateBackendFromEnvironment({ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', TF_WORKSPACE: 'prod' })).toMatchObject({ workspace: 'prod' });
+    expect(stateBackendFromEnvironment({ TF_WORKSPACE: 'staging' })).toEqual({ type: 'local' });
   });
 
   it('selects the azurerm backend from its three variables', () => {

@@ -38,14 +38,43 @@ describe('stacks run by Terraform Cloud', () => {
     );
   });
 
-  it.each(['kubernetes', 'dataFactory', 'external'] as const)('%s: no such warning (nothing runs outside Terraform)', (host) => {
+  it('kubernetes: warns that the second workspace must run where kubelogin is (the kubernetes and helm providers run it)', () => {
+    const { stack } = cloudStack('kubernetes');
+    expect(warningsOf(stack)).toContainEqual(
+      expect.stringMatching(
+        /kubelogin \(login mode azurecli, which needs the Azure CLI logged in\).*Terraform Cloud workspace prod-airflow execution mode Local or an agent whose image has it/,
+      ),
+    );
+  });
+
+  it('kubernetes with kubelogin mode spn: the warning names the mode, and no Azure CLI', () => {
+    const { stack } = synthMigrationStack({ stateBackend: cloud, kubeloginMode: 'spn' });
+    const warnings = warningsOf(stack).filter((warning) => /kubelogin/.test(warning));
+    expect(warnings).toEqual([expect.stringContaining('kubelogin (login mode spn), which')]);
+  });
+
+  it.each(['dataFactory', 'external'] as const)('%s: no such warning (nothing runs outside Terraform)', (host) => {
     const { stack } = cloudStack(host);
     expect(warningsOf(stack).filter((warning) => /Terraform Cloud/.test(warning))).toEqual([]);
   });
 
-  it('fabric on local state: no Terraform Cloud warning', () => {
-    const { stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric) });
+  it.each(['fabric', 'kubernetes'] as const)('%s on local state: no Terraform Cloud warning', (host) => {
+    const { stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
     expect(warningsOf(stack).filter((warning) => /Terraform Cloud/.test(warning))).toEqual([]);
+  });
+});
+
+describe("the second stack reads the first's outputs from its Terraform Cloud workspace", () => {
+  // terraform_remote_state of backend "remote" (cdktf's CloudBackend.getRemoteStateDataSource): it works
+  // in a remote run only when the first workspace shares its state with the second (docs/terraform-cloud.md).
+  it.each([
+    [undefined, {}],
+    ['tfe.acme.com', { hostname: 'tfe.acme.com' }],
+  ])('hostname %s', (hostname, expected) => {
+    const { release } = synthMigrationStack({ stateBackend: { ...cloud, hostname } });
+    expect((release!.terraform as Record<string, unknown>).cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod-airflow' }, ...expected });
+    const remoteStates = Object.values((release!.data as Record<string, Record<string, any>>).terraform_remote_state);
+    expect(remoteStates).toEqual([{ backend: 'remote', config: { organization: 'acme', workspaces: { name: 'prod' }, ...expected } }]);
   });
 });
 

@@ -11,7 +11,7 @@ import type { DagStorageSettings } from '../hosts/host-dag-storage';
 import type { AirflowServicePrincipal } from '../plan';
 import { armId, GUID_PATTERN } from '../plan/rules';
 import { checkRule, FieldProblems, fieldProblems, IF_GIVEN, IfGiven, onlyListed, OrFalse, RequiredFields, requiredNames } from './required-fields';
-import { isTerraformCloudWorkspaceName, StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX } from '../state-backend';
+import { isTerraformCloudWorkspaceName, StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX, terraformCloudHostnameProblem } from '../state-backend';
 
 export { IF_GIVEN } from './required-fields';
 
@@ -156,7 +156,7 @@ const STATE_BACKEND_FIELDS: { readonly [Type in StateBackend['type']]: RequiredF
 /**
  * A state backend's `type` and the fields its type requires (plain JavaScript may leave them out),
  * then its names: an azurerm backend's `resourceGroupName`, a Terraform Cloud backend's
- * `workspace` (by the rule `TFC_WORKSPACE` is held to in `stateBackendFromEnvironment`).
+ * `workspace` and `hostname` (by the rules `TFC_WORKSPACE` and `TFC_HOSTNAME` are held to in `stateBackendFromEnvironment`).
  */
 export function checkStateBackend(scope: IConstruct, backend: StateBackend | undefined): void {
   if (backend === undefined || backend === null) return;
@@ -180,6 +180,9 @@ export function checkStateBackend(scope: IConstruct, backend: StateBackend | und
       isTerraformCloudWorkspaceName,
       `a Terraform Cloud workspace name: letters, digits, - and _, at most ${TERRAFORM_CLOUD_WORKSPACE_MAX} characters`,
     );
+    const hostnameProblem =
+      backend.hostname === undefined || Token.isUnresolved(backend.hostname) ? undefined : terraformCloudHostnameProblem(backend.hostname);
+    if (hostnameProblem) throw new Error(`${scope.node.path}: stateBackend.hostname "${backend.hostname}" ${hostnameProblem}`);
   }
 }
 
