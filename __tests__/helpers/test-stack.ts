@@ -5,6 +5,7 @@ import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { App, TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { invokeAspects } from 'cdktf/lib/synthesize/synthesizer';
 import { eventIngestionErrorsQuery } from '../../lib/monitoring/event-ingestion-errors';
+import { missingPoolQuery } from '../../lib/monitoring/missing-pool';
 import { synthWarnings } from '../../lib/private/synth-warnings';
 import { AzapiProvider } from '../../lib/azapi/provider';
 
@@ -168,8 +169,12 @@ export function logAlertQueries(stack: TerraformStack): string[] {
 export function queriesNotOfPlan(stack: TerraformStack, planName: string): string[] {
   const rules = Object.entries(resourcesOfType(synthObject(stack), 'azurerm_monitor_data_collection_rule'));
   const rule = reference('azurerm_monitor_data_collection_rule', rules.find(([, config]) => config.name === `dcr-${planName}`)![0]);
+  // The Kubernetes host's missing pool alert reads its own cluster's records only.
+  const clusters = Object.entries(resourcesOfType(synthObject(stack), 'azurerm_kubernetes_cluster'));
+  const cluster = clusters.find(([, config]) => config.name === `aks-${planName}`);
+  const missingPool = cluster ? missingPoolQuery(reference('azurerm_kubernetes_cluster', cluster[0]), 'airflow') : undefined;
   return logAlertQueries(stack).filter(
-    (query) => !query.includes(`MigrationEvents_CL | where PlanName == "${planName}"`) && query !== eventIngestionErrorsQuery(rule),
+    (query) => !query.includes(`MigrationEvents_CL | where PlanName == "${planName}"`) && query !== eventIngestionErrorsQuery(rule) && query !== missingPool,
   );
 }
 

@@ -51,18 +51,32 @@ function diagnosticCategories(synth: SynthesizedStack): Record<string, string[]>
   );
 }
 
+/** The log alert on the scheduler's "non-existent pool" line: only where the scheduler's log reaches the workspace. */
+const MISSING_POOL_ALERT = 'alert-contoso-sql-airflow-missing-pool';
+
 describe('alerts per host', () => {
   it.each([
-    ['kubernetes', [], ['AirflowTaskFailures', 'AirflowDagImportErrors', 'AirflowSchedulerHeartbeatMissing']],
-    ['dataFactory', ['alert-contoso-sql-airflow-dag-import-errors', 'alert-contoso-sql-airflow-task-failures'], []],
-    ['fabric', [], []],
-    ['external', [], []],
-  ] as const)('on %s: the event alerts and the runtime alert everywhere, Airflow alerts only where Airflow reports', (host, airflowMetricAlerts, prometheus) => {
+    ['kubernetes', [MISSING_POOL_ALERT], [], ['AirflowTaskFailures', 'AirflowDagImportErrors', 'AirflowSchedulerHeartbeatMissing']],
+    ['dataFactory', [], ['alert-contoso-sql-airflow-dag-import-errors', 'alert-contoso-sql-airflow-task-failures'], []],
+    ['fabric', [], [], []],
+    ['external', [], [], []],
+  ] as const)('on %s: the event alerts and the runtime alert everywhere, Airflow alerts only where Airflow reports', (host, airflowLogAlerts, airflowMetricAlerts, prometheus) => {
     expect(alertNames(STACK_OF_HOST[host])).toEqual({
-      log: EVENT_ALERTS,
+      log: [...airflowLogAlerts, ...EVENT_ALERTS].sort(),
       metric: [...airflowMetricAlerts, 'alert-contoso-sql-shir-offline'].sort(),
       prometheus,
     });
+  });
+
+  it("watches the Kubernetes host's scheduler log for a missing pool, in the release's namespace, per pool, through the action group", () => {
+    const alert = Object.values(resourcesOfType(STACK_OF_HOST.kubernetes, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find(
+      (resource: any) => resource.name === MISSING_POOL_ALERT,
+    ) as any;
+    expect(alert).toMatchObject({ severity: 1, evaluation_frequency: 'PT5M', window_duration: 'PT15M', scopes: [expect.stringMatching(/azurerm_log_analytics_workspace\./)] });
+    expect(alert.criteria[0].query).toContain('| where _ResourceId =~ "${azurerm_kubernetes_cluster.');
+    expect(alert.criteria[0].query).toContain('where PodNamespace == "airflow" and ContainerName == "scheduler"');
+    expect(alert.criteria[0].dimension.map((dimension: { name: string }) => dimension.name)).toEqual(['Pool']);
+    expect(alert.action.action_groups).toEqual([expect.stringMatching(/azurerm_monitor_action_group\./)]);
   });
 
   // Log search alert queries support ago() with timespan literals only (MicrosoftDocs/azure-monitor-docs
@@ -214,7 +228,7 @@ describe('cutover alerts follow the plan', () => {
   const logAlerts = (synth: SynthesizedStack) => resourceNames(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2');
 
   it('are left out of a plan that gates no cutover (its DAG never writes those events)', () => {
-    expect(logAlerts(STACK_OF_HOST.kubernetes)).toEqual(EVENT_ALERTS);
+    expect(logAlerts(STACK_OF_HOST.kubernetes)).toEqual([MISSING_POOL_ALERT, ...EVENT_ALERTS].sort());
   });
 
   it.each([
@@ -228,11 +242,11 @@ describe('cutover alerts follow the plan', () => {
 
   it('are created when the plan gates cutovers', () => {
     const plan = examplePlanWith(AIRFLOW_OF_HOST.kubernetes, { cutover: { maxConcurrent: 1 } });
-    expect(logAlerts(synthMigrationStack({ plan }).synth)).toEqual([...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
+    expect(logAlerts(synthMigrationStack({ plan }).synth)).toEqual([MISSING_POOL_ALERT, ...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
   });
 
   it('are created for a plan without gates when the stack overrides one of them', () => {
     const { synth } = synthMigrationStack({ monitoring: { cutoverPostponedAlert: { severity: 2 } } });
-    expect(logAlerts(synth)).toEqual([...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
+    expect(logAlerts(synth)).toEqual([MISSING_POOL_ALERT, ...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
   });
 });

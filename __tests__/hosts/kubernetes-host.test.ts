@@ -902,3 +902,18 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     );
   });
 });
+
+describe('KubernetesAirflowHost: the missing pool alert', () => {
+  const missingPool = (synth: SynthesizedStack) => onlyResource(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2') as any;
+
+  it("reads the release's namespace of its own cluster, and takes the host's missingPoolAlert overrides", () => {
+    const { hostStack } = kubernetesHostStack({ namespace: 'migration', missingPoolAlert: { severity: 0, windowMinutes: 30 } });
+    expect(missingPool(hostStack)).toMatchObject({ name: 'alert-contoso-sql-airflow-missing-pool', severity: 0, window_duration: 'PT30M' });
+    expect(missingPool(hostStack).criteria[0].query).toContain('where PodNamespace == "migration" and ContainerName == "scheduler"');
+    expect(missingPool(hostStack).criteria[0].query).toContain('| where _ResourceId =~ "${azurerm_kubernetes_cluster.');
+  });
+
+  it('refuses an unknown field of missingPoolAlert, naming it', () => {
+    expect(() => kubernetesHostStack({ missingPoolAlert: { severty: 0 } as never })).toThrow(/missingPoolAlert\.severty is an unknown field/);
+  });
+});

@@ -106,6 +106,8 @@ function scalar(node: any, row: Row, world: KqlWorld): Value {
   if (kind === 'NotEqualExpression') return left !== right;
   // `=~`: strings equal but for case.
   if (kind === 'EqualTildeExpression') return String(left ?? '').toLowerCase() === String(right ?? '').toLowerCase();
+  // `contains`: a substring, but for case.
+  if (kind === 'ContainsExpression') return String(left ?? '').toLowerCase().includes(String(right ?? '').toLowerCase());
   if (isNull(left) || isNull(right)) return null;
   switch (kind) {
     case 'LessThanExpression':
@@ -152,6 +154,20 @@ function call(name: string, args: any[], row: Row, world: KqlWorld): Value {
     case 'datetime_diff': {
       const unit = DATETIME_PARTS[value(0) as string];
       return Math.floor(((value(1) as number) - (value(2) as number)) / unit);
+    }
+    case 'isempty':
+      return isNull(value(0)) || value(0) === '';
+    case 'isnotempty':
+      return !isNull(value(0)) && value(0) !== '';
+    case 'tostring': {
+      // A dynamic string is its text; a dynamic object or array its JSON.
+      const dynamic = value(0);
+      return isNull(dynamic) ? '' : typeof dynamic === 'string' ? dynamic : JSON.stringify(dynamic);
+    }
+    case 'extract': {
+      // The patterns used are RE2 and JavaScript alike (no lookaround, no backreference); no match is an empty string.
+      const match = new RegExp(value(0) as string).exec(String(value(2) ?? ''));
+      return match?.[value(1) as number] ?? '';
     }
     case 'array_length':
       return (value(0) as Value[]).length;

@@ -29,18 +29,10 @@ const table = new TableSymbol.$ctor4(
   MIGRATION_EVENT_COLUMNS.map((column) => new ColumnSymbol(column.name, SCALAR_TYPE[column.tableType])),
 );
 
-/**
- * The columns of the data collection rules' error table, as Microsoft's table reference gives them
- * (MicrosoftDocs/azure-monitor-docs `reference/tables/dcrlogerrors.md`).
- */
-export const DCR_LOG_ERRORS_COLUMNS: Readonly<Record<string, string>> = {
+/** The columns every Azure table has (Microsoft's table reference lists them on each table's page). */
+const STANDARD_COLUMNS: Readonly<Record<string, string>> = {
   _BilledSize: 'real',
-  ClientRequestId: 'string',
-  CorrelationId: 'string',
-  InputStreamId: 'string',
   _IsBillable: 'string',
-  Message: 'string',
-  OperationName: 'string',
   _ResourceId: 'string',
   SourceSystem: 'string',
   _SubscriptionId: 'string',
@@ -48,12 +40,43 @@ export const DCR_LOG_ERRORS_COLUMNS: Readonly<Record<string, string>> = {
   TimeGenerated: 'dateTime',
   Type: 'string',
 };
-const dcrLogErrors = new TableSymbol.$ctor4(
-  'DCRLogErrors',
-  Object.entries(DCR_LOG_ERRORS_COLUMNS).map(([name, type]) => new ColumnSymbol(name, SCALAR_TYPE[type])),
-);
-const workspace = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table, dcrLogErrors]));
-/** A workspace Azure never logged a rule error into: it has no `DCRLogErrors` table yet. */
+
+function tableOf(name: string, columns: Readonly<Record<string, string>>): unknown {
+  return new TableSymbol.$ctor4(name, Object.entries(columns).map(([column, type]) => new ColumnSymbol(column, SCALAR_TYPE[type])));
+}
+
+/**
+ * The columns of the data collection rules' error table, as Microsoft's table reference gives them
+ * (MicrosoftDocs/azure-monitor-docs `reference/tables/dcrlogerrors.md`).
+ */
+export const DCR_LOG_ERRORS_COLUMNS: Readonly<Record<string, string>> = {
+  ...STANDARD_COLUMNS,
+  ClientRequestId: 'string',
+  CorrelationId: 'string',
+  InputStreamId: 'string',
+  Message: 'string',
+  OperationName: 'string',
+};
+const dcrLogErrors = tableOf('DCRLogErrors', DCR_LOG_ERRORS_COLUMNS);
+/**
+ * The columns of Container Insights' container log table, as Microsoft's table reference gives them
+ * (MicrosoftDocs/azure-monitor-docs `reference/tables/containerlogv2.md`).
+ */
+export const CONTAINER_LOG_V2_COLUMNS: Readonly<Record<string, string>> = {
+  ...STANDARD_COLUMNS,
+  Computer: 'string',
+  ContainerId: 'string',
+  ContainerName: 'string',
+  KubernetesMetadata: 'dynamic',
+  LogLevel: 'string',
+  LogMessage: 'dynamic',
+  LogSource: 'string',
+  PodName: 'string',
+  PodNamespace: 'string',
+};
+const containerLogV2 = tableOf('ContainerLogV2', CONTAINER_LOG_V2_COLUMNS);
+const workspace = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table, dcrLogErrors, containerLogV2]));
+/** A workspace Azure never logged a rule error into: it has no `DCRLogErrors` table yet (nor a container log). */
 const workspaceWithoutRuleErrors = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table]));
 
 function diagnosticsOf(query: string, state: unknown, severity?: string): string[] {
@@ -66,7 +89,7 @@ function diagnosticsOf(query: string, state: unknown, severity?: string): string
   return messages;
 }
 
-/** The analyzer's messages about `query` (empty when it is valid against the events table and `DCRLogErrors`). */
+/** The analyzer's messages about `query` (empty when it is valid against the events table, `DCRLogErrors` and `ContainerLogV2`). */
 export function kqlDiagnostics(query: string): string[] {
   return diagnosticsOf(query, workspace);
 }

@@ -11,6 +11,7 @@ import { ITerraformDependable, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
 import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
+import { AlertOptions } from '../../monitoring/alerts';
 import { AirflowRelease, DATABASE_SECRET_LAYOUT } from '../../private/kubernetes/airflow-release';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 import { SECRETS_READER_SERVICE_ACCOUNTS, TASK_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
@@ -35,7 +36,7 @@ import { SUBNET_ID, VM_SIZE } from '../../plan/rules';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { ACTION_GROUP, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../../private/prop-checks';
+import { ACTION_GROUP, ALERT_OPTIONS, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -92,6 +93,12 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Action group every Airflow alert acts through (`MigrationMonitoring.actionGroup` fits). */
   readonly actionGroup: IActionGroup;
+  /**
+   * Overrides of the missing pool alert (`alert-<namePrefix>-airflow-missing-pool`): the scheduler
+   * logged "Tasks using non-existent pool", whose tasks never run.
+   * @default - severity 1, every 5 minutes over 15 minutes, more than 0 lines
+   */
+  readonly missingPoolAlert?: AlertOptions;
   /**
    * Delegated subnet of the metadata database; required with `subnetId`.
    * @default - created with the VNet
@@ -233,6 +240,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       releaseStack: 'construct',
       logAnalyticsWorkspace: LOG_ANALYTICS_WORKSPACE,
       actionGroup: ACTION_GROUP,
+      missingPoolAlert: ALERT_OPTIONS,
       lock: LOCK,
       subnetId: IF_GIVEN.string,
       nodeVmSize: IF_GIVEN.string,
@@ -364,6 +372,8 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       registry: { id: image.registry.id, name: image.registryName },
       logAnalyticsWorkspace: props.logAnalyticsWorkspace,
       actionGroupId: props.actionGroup.id,
+      namespace: this.namespace,
+      missingPoolAlert: props.missingPoolAlert,
     });
 
     // The release stack writes the database password to Key Vault and talks to the cluster as the

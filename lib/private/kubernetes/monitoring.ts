@@ -12,6 +12,8 @@ import { dataCollectionEndpointName, resourceName } from '../naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
 import { RELEASE_NAME } from './chart-values';
 import { HostPlacement } from '../host-placement';
+import { AlertOptions, createLogAlert, CreatedLogAlert } from '../../monitoring/alerts';
+import { missingPoolAlert } from '../../monitoring/missing-pool';
 
 /** Props of {@link AirflowMonitoring}. */
 export interface AirflowMonitoringProps extends HostPlacement {
@@ -23,6 +25,10 @@ export interface AirflowMonitoringProps extends HostPlacement {
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert acts through this action group. */
   readonly actionGroupId: string;
+  /** Namespace of the release: the missing pool alert reads its scheduler's log. */
+  readonly namespace: string;
+  /** Overrides of the missing pool alert. @default - severity 1, every 5 minutes over 15, more than 0 lines */
+  readonly missingPoolAlert?: AlertOptions;
 }
 
 /** Stream names of the Azure Monitor agents on AKS (Azure Monitor docs, AKS monitoring with Terraform). */
@@ -153,7 +159,8 @@ export function statsdScrapeJob(scope: Construct, provider: TerraformProvider, n
  * the control plane's and the registry's audit logs (into the same workspace),
  * managed Prometheus (an Azure Monitor workspace and the collection rule the metrics add-on
  * needs), and Prometheus alerts on Airflow's own
- * signals: task failures, DAG import errors, a silent scheduler.
+ * signals: task failures, DAG import errors, a silent scheduler; and a log alert on the scheduler's
+ * log line of a missing pool (no metric tells it).
  */
 export class AirflowMonitoring extends Construct {
   /** Azure Monitor workspace holding the Prometheus metrics. */
@@ -166,6 +173,8 @@ export class AirflowMonitoring extends Construct {
   public readonly auditLogs: MonitorDiagnosticSetting;
   /** The registry's audit logs to the workspace: who signed in to it, and who pushed, pulled or deleted which image. */
   public readonly registryAuditLogs: MonitorDiagnosticSetting;
+  /** The log alert on the scheduler's "Tasks using non-existent pool" line, from Container Insights. */
+  public readonly missingPoolAlert: CreatedLogAlert;
 
   constructor(scope: Construct, id: string, props: AirflowMonitoringProps) {
     super(scope, id);
@@ -280,5 +289,13 @@ export class AirflowMonitoring extends Construct {
       scopes: [this.monitorWorkspace.id, props.cluster.id],
       rule: [...this.alertRules],
     });
+
+    const workspaceLocation = props.logAnalyticsWorkspace.location ?? props.location;
+    this.missingPoolAlert = createLogAlert(
+      { scope: this, resourceGroupName: props.resourceGroup.name, location: workspaceLocation, actionGroupId: props.actionGroupId, defaults: {}, tags: props.tags },
+      props.logAnalyticsWorkspace.id,
+      missingPoolAlert(props.namePrefix, props.cluster.id, props.namespace),
+      props.missingPoolAlert,
+    );
   }
 }
