@@ -68,6 +68,14 @@ describe('DatabaseMigrationStackProps.monitoring, field by field', () => {
     expect(stackError(given)).toContain(message);
   });
 
+  test('a field of another type, spread in (TypeScript checks no excess field of a spread), is named with how to fix it', () => {
+    const teamDefaults = { runbookUrl: 'https://wiki.contoso.example/migration', team: 'dba' };
+    expect(stackError({ migrationFailedAlert: { ...teamDefaults, severity: 0 } })).toBe(
+      `${wrong}migrationFailedAlert.team is an unknown field (allowed: severity, evaluationFrequencyMinutes, windowMinutes, threshold, description, runbookUrl, enabled, autoMitigate); ` +
+        'remove it, also from an object spread into props.monitoring.migrationFailedAlert',
+    );
+  });
+
   test('the value checks after the kinds keep their messages', () => {
     expect(stackError({ migrationStalledAlert: { silentMinutes: -5 } })).toBe(
       'contoso-sql/Monitoring: migrationStalledAlert.silentMinutes must be a whole number of minutes, at least 1 (got -5)',
