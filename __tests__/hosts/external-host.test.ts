@@ -89,7 +89,7 @@ describe('ExternalAirflowHost with a created identity and no federated credentia
   it('warns that nothing signs in as it until it is assigned to Azure compute or federated', () => {
     expect(warningsOf(stack)).toContainEqual(
       expect.stringMatching(
-        /AirflowHost: no federatedCredentials \(the plan's airflow\.external\.federatedCredentials\): nothing signs in as the identity this host creates \(id-[a-z0-9-]+-airflow\) until you assign it to the Azure VMs or scale sets that run your Airflow/,
+        /AirflowHost: no federatedCredentials \(the plan's airflow\.external\.federatedCredentials\): nothing signs in as the identity this host creates \(id-[a-z0-9-]+-airflow\) until you assign it to the Azure compute that runs your Airflow \(VMs, scale sets, App Service, Container Apps: AZURE_CLIENT_ID then selects it through their managed identity endpoint\)/,
       ),
     );
   });

@@ -5,7 +5,7 @@
  * that is no string, an operator Azure does not know: each named by its path, never a TypeError,
  * a silent default or a refusal at apply. Valid edge values and tokens Terraform takes still pass.
  */
-import { ref, Testing, Token } from 'cdktf';
+import { Fn, ref, Testing, Token } from 'cdktf';
 import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { examplePlan } from '../helpers/example-plan';
@@ -66,6 +66,14 @@ describe('DatabaseMigrationStackProps.monitoring, field by field', () => {
     [{ customAlerts: { slow: { kind: 'log', severity: 1, description: 'd' } } }, `${missing}customAlerts.slow.query`],
   ])('%j names the missing field', (given, message) => {
     expect(stackError(given)).toContain(message);
+  });
+
+  test('a field of another type, spread in (TypeScript checks no excess field of a spread), is named with how to fix it', () => {
+    const teamDefaults = { runbookUrl: 'https://wiki.contoso.example/migration', team: 'dba' };
+    expect(stackError({ migrationFailedAlert: { ...teamDefaults, severity: 0 } })).toBe(
+      `${wrong}migrationFailedAlert.team is an unknown field (allowed: severity, evaluationFrequencyMinutes, windowMinutes, threshold, description, runbookUrl, enabled, autoMitigate); ` +
+        'remove it, also from an object spread into props.monitoring.migrationFailedAlert',
+    );
   });
 
   test('the value checks after the kinds keep their messages', () => {
@@ -161,6 +169,17 @@ describe('MigrationMonitoring methods, field by field', () => {
     // Azure supports no auto-resolving log alert evaluated less often than every 12 hours.
     const timing = { evaluationFrequencyMinutes, windowMinutes, autoMitigate: evaluationFrequencyMinutes <= 720 };
     expect(facadeError((facade) => facade.addAlert('edge', { ...alert, ...timing }))).toBeUndefined();
+  });
+
+  test('a dimension whose values are a list token (Token.asList, Fn.concat) hands it to Terraform, as before the check', () => {
+    const { stack, monitoring: facade } = monitoring();
+    facade.addAlert('slow', { ...LOG_ALERT, dimensions: [{ name: 'Database', operator: 'Include', values: Token.asList(ref('var.databases')) }] });
+    facade.addAlert('failures', { ...PIPELINE_FAILURES_ALERT, dimensions: [{ name: 'Name', operator: 'Include', values: Fn.concat([['Copy'], Token.asList(ref('var.pipelines'))]) }] });
+    const synthesized = synthObject(stack);
+    const logAlert = resourceNamed(synthesized, 'azurerm_monitor_scheduled_query_rules_alert_v2', 'alert-contoso-sql-slow') as { criteria: { dimension: unknown[] }[] };
+    expect(logAlert.criteria[0].dimension).toEqual([{ name: 'Database', operator: 'Include', values: '${var.databases}' }]);
+    const metricAlert = resourceNamed(synthesized, 'azurerm_monitor_metric_alert', 'alert-contoso-sql-failures') as { criteria: { dimension: unknown[] }[] };
+    expect(metricAlert.criteria[0].dimension).toEqual([{ name: 'Name', operator: 'Include', values: '${concat(["Copy"], var.pipelines)}' }]);
   });
 
   test('a custom alert with a query token and operator token passes them to Terraform', () => {

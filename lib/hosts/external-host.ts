@@ -82,7 +82,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
       if (credentials.length === 0) {
         Annotations.of(this).addWarning(
           `no federatedCredentials (the plan's airflow.external.federatedCredentials): nothing signs in as the identity this host creates ` +
-            `(${resourceName('id', `${props.namePrefix}-airflow`)}) until you assign it to the Azure VMs or scale sets that run your Airflow (AZURE_CLIENT_ID then selects it ` +
+            `(${resourceName('id', `${props.namePrefix}-airflow`)}) until you assign it to the Azure compute that runs your Airflow (VMs, scale sets, App Service, Container Apps: AZURE_CLIENT_ID then selects it ` +
             'through their managed identity endpoint), or add a federated credential for the issuer and subject of your Airflow\'s tokens',
         );
       }
@@ -118,7 +118,7 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
       description:
         'The identity the DAG acts as: set AZURE_CLIENT_ID to client_id. A created managed identity signs in through its federated ' +
         `credentials (each process presents a token of a credential's issuer and subject, audience ${TOKEN_EXCHANGE_AUDIENCE}, in the file ` +
-        'AZURE_FEDERATED_TOKEN_FILE names; AKS workload identity\'s webhook sets it), or on the Azure VMs or scale sets it is assigned to; ' +
+        'AZURE_FEDERATED_TOKEN_FILE names; AKS workload identity\'s webhook sets it), or on the Azure compute it is assigned to (VMs, scale sets, App Service, Container Apps); ' +
         'a service principal needs its secret in AZURE_CLIENT_SECRET, set by you, never by the stack',
       value: {
         kind: this.managedIdentity ? 'managedIdentity' : 'servicePrincipal',

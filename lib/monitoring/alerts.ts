@@ -1,4 +1,4 @@
-import { ITerraformDependable } from 'cdktf';
+import { ITerraformDependable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
@@ -277,6 +277,11 @@ function resolve(
   };
 }
 
+/** A dimension's values: a list copied, a list token (`Token.asList`, `Fn.concat` ...) handed to Terraform as it is. */
+function dimensionValues(values: readonly string[]): string[] {
+  return Token.isUnresolved(values) ? (values as string[]) : [...values];
+}
+
 /** Creates a metric alert on `scopeResourceId` that acts through the target's action group. */
 export function createMetricAlert(
   target: AlertTarget,
@@ -305,7 +310,7 @@ export function createMetricAlert(
         dimension: definition.dimensions?.map((dimension) => ({
           name: dimension.name,
           operator: dimension.operator,
-          values: [...dimension.values],
+          values: dimensionValues(dimension.values),
         })),
       },
     ],
@@ -372,7 +377,7 @@ export function createLogAlert(
         dimension: definition.dimensions?.map((dimension) => ({
           name: dimension.name,
           operator: dimension.operator,
-          values: [...dimension.values],
+          values: dimensionValues(dimension.values),
         })),
       },
     ],

@@ -256,9 +256,9 @@ export const SOURCE_FROZEN_TOO_LONG_ALERT: IfGiven<OrFalse<RequiredFields<Source
 /** A monitoring facade's defaults for every alert it creates. */
 export const ALERT_DEFAULTS: IfGiven<RequiredFields<AlertDefaults>> = { ifGiven: onlyListed({ enabled: IF_GIVEN.boolean, autoMitigate: IF_GIVEN.boolean, runbookUrl: IF_GIVEN.string }) };
 
-/** Dimensions of an alert; their values are copied at synth, so a list token is named. */
+/** Dimensions of an alert; their values go to Terraform as they are, so a list token (`Token.asList(var.databases)`) passes. */
 const ALERT_DIMENSIONS: IfGiven<RequiredFields<{ list: readonly AlertDimension[] }>['list']> = {
-  ifGiven: { each: { name: 'string', operator: { oneOf: ['Include', 'Exclude'] }, values: { each: 'string', listToken: 'readAtSynth' } } },
+  ifGiven: { each: { name: 'string', operator: { oneOf: ['Include', 'Exclude'] }, values: { each: 'string', listToken: 'passedOn' } } },
 };
 // The values the types of LogAlertDefinition and MetricAlertDefinition allow (azurerm validates the same ones at plan).
 const LOG_ALERT_OPERATORS: readonly LogAlertDefinition['operator'][] = ['Equal', 'GreaterThan', 'GreaterThanOrEqual', 'LessThan', 'LessThanOrEqual'];

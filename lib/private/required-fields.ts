@@ -228,7 +228,9 @@ export function fieldProblems(value: unknown, required: object, path: string, pr
     for (const [field, fieldValue] of Object.entries(value as object)) {
       if (fieldValue === undefined || Object.hasOwn(required, field)) continue;
       const suggestion = closestMatch(field, known);
-      problems.wrongKind.push(`${path}.${field} is an unknown field (${suggestion === undefined ? `allowed: ${listBriefly(known, 12)}` : `did you mean ${suggestion}?`})`);
+      // TypeScript checks no excess field of a variable or a spread, so the field may have come with an object of another type.
+      const fix = suggestion === undefined ? `allowed: ${listBriefly(known, 12)}); remove it, also from an object spread into ${path}` : `did you mean ${suggestion}?)`;
+      problems.wrongKind.push(`${path}.${field} is an unknown field (${fix}`);
     }
   }
   return problems;
