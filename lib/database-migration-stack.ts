@@ -14,6 +14,7 @@ import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
 import type { MigrationEventsTable } from './monitoring/migration-event-ingestion';
 import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts } from './monitoring/migration-monitoring';
+import { grantReadSecrets } from './orchestration-factory/credential-vault';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import type { SqlPipelines } from './orchestration-factory/sql-pipelines';
 import { cutoverWindowsInThePast, gatesCutovers } from './plan/cutover-schema';
@@ -25,9 +26,7 @@ import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
 import { onlyListed } from './private/required-fields';
 import { ALERT_DEFAULTS, ALERT_OPTIONS, CUSTOM_ALERTS, MIGRATION_STALLED_ALERT, SOURCE_FROZEN_TOO_LONG_ALERT, KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from './private/prop-checks';
-import { assignRole } from './private/role-assignment';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
-import { BuiltInRole } from './private/role-names';
 import { applyStateBackend, RELEASE_STACK_SUFFIX, releaseStateBackend } from './private/state-backend';
 import { ReleaseStack } from './release-stack';
 import { StateBackend, TerraformCloudStateBackend } from './state-backend';
@@ -359,9 +358,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       onlineMigrations: plan.databases.some((database) => database.mode === 'online'),
     });
     this.operatorRole.grantRunMigrations(airflow, { id: 'Airflow' });
-    assignRole(this, 'AirflowReadsSecrets', airflow, {
-      resourceId: this.orchestration.keyVault.id,
-      roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
+    grantReadSecrets(this, this.orchestration.keyVault, airflow, {
+      id: 'AirflowReadsSecrets',
       description: `Airflow's secrets backend: the migration's connections (${host.kind} host)`,
     });
     this.monitoring.grantPublishEvents(airflow, { id: 'AirflowPublishesEvents' });

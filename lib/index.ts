@@ -64,7 +64,7 @@ export { MigrationOperatorRole } from './migration-operator-role';
 export type { MigrationOperatorRoleProps, MigrationTargetRef } from './migration-operator-role';
 export { OrchestrationFactory } from './orchestration-factory/orchestration-factory';
 export type { OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
-export { CredentialVault } from './orchestration-factory/credential-vault';
+export { CredentialVault, grantReadSecrets } from './orchestration-factory/credential-vault';
 export type { CredentialVaultProps } from './orchestration-factory/credential-vault';
 export { SqlPipelines } from './orchestration-factory/sql-pipelines';
 export type { FactoryResourceJson, SqlPipelineDefinitions, SqlPipelinesProps, SqlPipelineTarget } from './orchestration-factory/sql-pipelines';

@@ -1,6 +1,6 @@
 import { ref, Token } from 'cdktf';
-import { CredentialVault, CredentialVaultProps } from '../../lib/orchestration-factory/credential-vault';
-import { onlyResource, synthObject, testStack } from '../helpers/test-stack';
+import { CredentialVault, CredentialVaultProps, grantReadSecrets } from '../../lib/orchestration-factory/credential-vault';
+import { onlyLogicalId, onlyResource, reference, resourcesOfType, synthObject, testStack } from '../helpers/test-stack';
 
 function vault(props: Partial<CredentialVaultProps>) {
   const { stack, resourceGroup } = testStack();
@@ -49,5 +49,67 @@ describe('CredentialVault props checked at construction', () => {
       'test/Vault: tenantId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "contoso.onmicrosoft.com")',
     );
     expect(() => vault({ tenantId: Token.asString(ref('data.azurerm_client_config.current.tenant_id')) })).not.toThrow();
+  });
+});
+
+describe('CredentialVault.grantReadSecrets', () => {
+  const airflow = { principalId: '11111111-1111-1111-1111-111111111111', principalType: 'ServicePrincipal' } as const;
+
+  function vaultConstruct() {
+    const { stack, resourceGroup } = testStack();
+    const construct = new CredentialVault(stack, 'Vault', {
+      resourceGroup,
+      vaultName: 'kv-contoso-sql',
+      location: 'westeurope',
+      tenantId: '00000000-0000-0000-0000-000000000000',
+    });
+    return { stack, construct };
+  }
+
+  it('assigns Key Vault Secrets User on the vault, and returns the assignment', () => {
+    const { stack, construct } = vaultConstruct();
+    const assignment = construct.grantReadSecrets(airflow);
+    const synth = synthObject(stack);
+    expect(onlyResource(synth, 'azurerm_role_assignment')).toEqual({
+      scope: reference('azurerm_key_vault', onlyLogicalId(synth, 'azurerm_key_vault')),
+      role_definition_name: 'Key Vault Secrets User',
+      principal_id: airflow.principalId,
+      principal_type: 'ServicePrincipal',
+      description: `Reads the secrets of Key Vault ${reference('azurerm_key_vault', onlyLogicalId(synth, 'azurerm_key_vault'), 'name')} (database migration)`,
+    });
+    expect(assignment.node.path).toBe('test/Vault/ReadsSecrets');
+  });
+
+  it('takes the id and description of the options, so that two grants can coexist', () => {
+    const { stack, construct } = vaultConstruct();
+    construct.grantReadSecrets(airflow);
+    construct.grantReadSecrets({ principalId: '22222222-2222-2222-2222-222222222222' }, { id: 'FactoryReads', description: 'the factory' });
+    const assignments = Object.values(resourcesOfType(synthObject(stack), 'azurerm_role_assignment'));
+    expect(assignments.map((each) => [each.principal_id, each.description === 'the factory']).sort()).toEqual([
+      [airflow.principalId, false],
+      ['22222222-2222-2222-2222-222222222222', true],
+    ]);
+  });
+
+  it('refuses a grantee whose principal id is not a GUID', () => {
+    const { construct } = vaultConstruct();
+    expect(() => construct.grantReadSecrets({ principalId: 'airflow' })).toThrow('test/Vault: grantee.principalId must be a GUID');
+  });
+
+  it('grants on a vault referred to (IKeyVault), in the scope given', () => {
+    const { stack } = testStack();
+    const teamVault = {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-team/providers/Microsoft.KeyVault/vaults/kv-team',
+      name: 'kv-team',
+      vaultUri: 'https://kv-team.vault.azure.net/',
+    };
+    const assignment = grantReadSecrets(stack, teamVault, airflow, { id: 'AirflowReadsSecrets' });
+    expect(assignment.node.path).toBe('test/AirflowReadsSecrets');
+    expect(onlyResource(synthObject(stack), 'azurerm_role_assignment')).toMatchObject({
+      scope: teamVault.id,
+      role_definition_name: 'Key Vault Secrets User',
+      principal_id: airflow.principalId,
+      description: 'Reads the secrets of Key Vault kv-team (database migration)',
+    });
   });
 });

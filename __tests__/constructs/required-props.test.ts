@@ -561,6 +561,11 @@ const FUNCTIONS: Record<string, readonly (readonly [args: readonly unknown[], me
     ]),
   ),
   airflowPools: [[[], "airflowPools needs the plan's concurrency (got undefined); the smallest call is airflowPools(plan.concurrency)"]],
+  grantReadSecrets: [
+    [[], 'grantReadSecrets needs the construct the role assignment goes in (got undefined); the smallest call is grantReadSecrets(stack, vault, host.identity)'],
+    [[Testing.app(), {}], 'grantReadSecrets needs the vault, an object with its id and name (got object); the smallest call is grantReadSecrets(stack, vault, host.identity)'],
+    [[Testing.app(), { id: 'i', name: 'n' }, 'id-airflow'], 'grantReadSecrets needs the grantee, an object with its principalId (got string)'],
+  ],
   dagEnvironment: [
     [[], 'dagEnvironment needs props (got undefined); the smallest call is dagEnvironment({ planName, tenantId, subscriptionId, migrationService, keyVault })'],
     [[{ ...DAG_ENVIRONMENT, keyVault: {} }], 'dagEnvironment is missing props.keyVault.id, props.keyVault.name, props.keyVault.vaultUri; '],
@@ -580,11 +585,14 @@ const FUNCTIONS: Record<string, readonly (readonly [args: readonly unknown[], me
   sourceFrozenTooLongQuery: [[[], "sourceFrozenTooLongQuery needs the plan's name"], [[PLAN_NAME], 'sourceFrozenTooLongQuery needs limits with limitMinutes (a Map) and writableDatabases (an array) (got undefined)']],
 };
 
+/** A construct by its class (its tree is circular), anything else as it is. */
+const shownArgument = (_key: string, value: unknown) => (Construct.isConstruct(value) ? `<${value.constructor.name}>` : value);
+
 test('the function table names every function lib/index.ts exports', () => {
   expect(functions.map(([name]) => name).sort()).toEqual(Object.keys(FUNCTIONS).sort());
 });
 
-test.each(Object.entries(FUNCTIONS).flatMap(([name, calls]) => (calls ?? []).map(([args, message]) => [name, JSON.stringify(args), args, message] as const)))(
+test.each(Object.entries(FUNCTIONS).flatMap(([name, calls]) => (calls ?? []).map(([args, message]) => [name, JSON.stringify(args, shownArgument), args, message] as const)))(
   '%s(%s) names what is missing',
   (name, _shown, args, message) => {
     const call = functions.find(([exported]) => exported === name)![1];

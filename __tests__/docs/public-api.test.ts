@@ -339,6 +339,7 @@ describe('the vocabulary of the public API', () => {
   test('every grant returns what it assigned', () => {
     const grants = members.filter((member) => member.kind === 'method' && GRANT.test(member.name));
     expect(qualified(grants).sort()).toEqual([
+      'CredentialVault.grantReadSecrets',
       'HostDagStorage.grantRead',
       'MigrationEventIngestion.grantPublish',
       'MigrationMonitoring.grantPublishEvents',

@@ -1,10 +1,15 @@
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
+import { GrantOptions, IGrantee } from '../core/grants';
 import { ResourceLock } from '../core/protection';
 import { IKeyVault, IResourceGroup } from '../core/references';
 import { LOCK, RESOURCE_GROUP, checkGuid, checkKeyVaultName, IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../private/prop-checks';
 import { applyProtection } from '../private/protection';
+import { assignRole } from '../private/role-assignment';
+import { BuiltInRole } from '../private/role-names';
 import { checkRegion } from '../private/azure-regions';
+import { requireArgument } from '../private/required-fields';
 
 /** Props of {@link CredentialVault}. */
 export interface CredentialVaultProps {
@@ -102,4 +107,37 @@ export class CredentialVault extends Construct implements IKeyVault {
     this.vaultUri = this.vault.vaultUri;
     applyProtection(this, 'Key Vault', this.vault, { preventDestroy, lock: props.lock });
   }
+
+  /**
+   * Lets `grantee` read the vault's secrets (Airflow's secrets backend, a Data Factory's Key Vault
+   * linked service): `Key Vault Secrets User` on the vault. `options.id` defaults to `ReadsSecrets`.
+   */
+  public grantReadSecrets(grantee: IGrantee, options: GrantOptions = {}): RoleAssignment {
+    return assignSecretsUser(this, this, grantee, options);
+  }
+}
+
+/**
+ * {@link CredentialVault.grantReadSecrets} for a vault you refer to ({@link IKeyVault}: a `KeyVault`,
+ * a `DataAzurermKeyVault` or a literal), which has no construct to put the assignment in: `scope` is
+ * where it goes. `Key Vault Secrets User` on the vault, which works only on a vault with RBAC
+ * authorization (`rbac_authorization_enabled`), not on one with access policies.
+ * `options.id` defaults to `ReadsSecrets`.
+ */
+export function grantReadSecrets(scope: Construct, vault: IKeyVault, grantee: IGrantee, options: GrantOptions = {}): RoleAssignment {
+  const smallestCall = 'grantReadSecrets(stack, vault, host.identity)';
+  const withStrings = (value: unknown, ...fields: string[]) =>
+    typeof value === 'object' && value !== null && fields.every((field) => typeof (value as Record<string, unknown>)[field] === 'string');
+  requireArgument('grantReadSecrets', scope, Construct.isConstruct, 'the construct the role assignment goes in', smallestCall);
+  requireArgument('grantReadSecrets', vault, (value) => withStrings(value, 'id', 'name'), 'the vault, an object with its id and name', smallestCall);
+  requireArgument('grantReadSecrets', grantee, (value) => withStrings(value, 'principalId'), 'the grantee, an object with its principalId', smallestCall);
+  return assignSecretsUser(scope, vault, grantee, options);
+}
+
+function assignSecretsUser(scope: Construct, vault: IKeyVault, grantee: IGrantee, options: GrantOptions): RoleAssignment {
+  return assignRole(scope, options.id ?? 'ReadsSecrets', grantee, {
+    resourceId: vault.id,
+    roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
+    description: options.description ?? `Reads the secrets of Key Vault ${vault.name} (database migration)`,
+  });
 }

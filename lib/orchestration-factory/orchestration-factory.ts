@@ -3,7 +3,6 @@ import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
 import { DataFactoryIntegrationRuntimeSelfHosted } from '@cdktf/provider-azurerm/lib/data-factory-integration-runtime-self-hosted';
 import { DataFactoryLinkedServiceKeyVault } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-key-vault';
 import { DataFactoryLinkedServiceSqlServer } from '@cdktf/provider-azurerm/lib/data-factory-linked-service-sql-server';
-import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IDataFactory, IKeyVault, IResourceGroup } from '../core/references';
@@ -11,8 +10,7 @@ import { MigrationPlan } from '../plan/types';
 import { keyVaultName, nameSeed, resourceName, validateNamePrefix } from '../private/naming';
 import { namedOutput } from '../private/outputs';
 import { KEY_VAULT, LOCK, RESOURCE_GROUP, checkKeyVaultName, requireProps, IF_GIVEN } from '../private/prop-checks';
-import { BuiltInRole } from '../private/role-names';
-import { CredentialVault } from './credential-vault';
+import { CredentialVault, grantReadSecrets } from './credential-vault';
 import { checkRegion } from '../private/azure-regions';
 
 /** Props of {@link OrchestrationFactory}. */
@@ -148,10 +146,9 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
         preventDestroy: props.preventDestroy,
         lock: props.lock,
       });
-    new RoleAssignment(this, 'FactoryReadsSecrets', {
-      principalId: this.factoryPrincipalId,
-      roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
-      scope: this.keyVault.id,
+    // The factory's own scope and id: the address it has had since before this grant existed.
+    grantReadSecrets(this, this.keyVault, { principalId: this.factoryPrincipalId }, {
+      id: 'FactoryReadsSecrets',
       description: 'FactoryReadsSecrets (database migration)',
     });
 

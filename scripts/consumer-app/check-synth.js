@@ -257,6 +257,15 @@ if (shared) {
     ),
     `${STANDALONE_STACK}: the team's Airflow identity may not run the SQL pipelines`,
   );
+  check(
+    resources(shared, 'azurerm_role_assignment').some(
+      (assignment) =>
+        assignment.role_definition_name === 'Key Vault Secrets User' &&
+        /azurerm_key_vault\./.test(assignment.scope) &&
+        /azurerm_user_assigned_identity\./.test(assignment.principal_id),
+    ),
+    `${STANDALONE_STACK}: the team's Airflow identity may not read the vault's secrets (its secrets backend)`,
+  );
 }
 
 // --- The Fabric host: its upload step runs the installed uploader on the installed DAG files,

@@ -14,6 +14,7 @@ import {
   dagBundleFor,
   dagEnvironment,
   ExternalAirflowHost,
+  grantReadSecrets,
   loadMigrationPlan,
   MigrationMonitoring,
   MigrationPlan,
@@ -97,6 +98,8 @@ class SharedMigrationTooling extends TerraformStack {
     });
     this.sqlPipelines.grantRunPipelines(this.host.identity);
     monitoring.grantPublishEvents(this.host.identity, { id: 'TeamAirflowPublishes' });
+    // Airflow's secrets backend reads the migration's connections from the factory's vault.
+    grantReadSecrets(this, this.factory.keyVault, this.host.identity, { id: 'TeamAirflowReadsSecrets' });
     monitoring.monitorDataFactory(this.factory, { dagStorageAccountId: this.host.dagStorageAccountId });
 
     new TerraformOutput(this, 'migration_service_id', { value: migrationService.id });

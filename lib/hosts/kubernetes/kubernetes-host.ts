@@ -4,14 +4,13 @@ import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluste
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import { assignRole } from '../../private/role-assignment';
-import { BuiltInRole } from '../../private/role-names';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ITerraformDependable, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
 import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
 import { AlertOptions } from '../../monitoring/alerts';
+import { grantReadSecrets } from '../../orchestration-factory/credential-vault';
 import { AirflowRelease, DATABASE_SECRET_LAYOUT } from '../../private/kubernetes/airflow-release';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 import { SECRETS_READER_SERVICE_ACCOUNTS, TASK_SERVICE_ACCOUNTS } from '../../private/kubernetes/chart-values';
@@ -360,9 +359,8 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       serviceAccountNames: SECRETS_READER_SERVICE_ACCOUNTS,
       nameSuffix: 'airflow-secrets',
     }).identity;
-    assignRole(this, 'SecretsReaderReadsSecrets', secretsReader, {
-      resourceId: props.keyVault.id,
-      roleDefinitionName: BuiltInRole.KEY_VAULT_SECRETS_USER,
+    grantReadSecrets(this, props.keyVault, secretsReader, {
+      id: 'SecretsReaderReadsSecrets',
       description: "Airflow's secrets backend in the scheduler, triggerer and API server: the migration's connections",
     });
 
