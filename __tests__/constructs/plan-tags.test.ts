@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlanDocument, ValidationVariant, validationVariants } from '../../scripts/validate-variants';
 import { RESOURCE_TAGS_FILE, ResourceTagsFile } from '../../scripts/generate-resource-tags';
+import * as ts from 'typescript';
+import { apiSurface, interfaceMembers, memberName } from '../docs/api-surface';
 import { variantPlan, variantStacks } from '../helpers/validate-variants';
 
 const ROOT = join(__dirname, '..', '..');
@@ -92,4 +94,18 @@ describe("the plan's tags", () => {
     expect(resourceTags.tags.azurerm_key_vault).toBe('map(string)');
     expect(resourceTags.tags.azurerm_role_assignment).toBeNull();
   });
+});
+
+test("every exported props interface takes tags as `tags?: Readonly<Record<string, string>>` (one vocabulary)", () => {
+  const libraryRoot = join(ROOT, 'lib');
+  const { checker, exports } = apiSurface(join(libraryRoot, 'index.ts'), libraryRoot);
+  const declared = exports
+    .filter(({ symbol }) => symbol.flags & ts.SymbolFlags.Interface)
+    .flatMap(({ name, symbol }) =>
+      interfaceMembers(checker, symbol)
+        .filter((member): member is ts.PropertySignature => ts.isPropertySignature(member) && memberName(member) === 'tags')
+        .map((member) => `${name}.tags${member.questionToken ? '?' : ''}: ${member.type?.getText()}`),
+    );
+  expect(declared.length).toBeGreaterThan(0);
+  expect(declared.filter((text) => !text.endsWith('.tags?: Readonly<Record<string, string>>'))).toEqual([]);
 });
