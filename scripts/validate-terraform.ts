@@ -120,3 +120,25 @@ export function describeDiagnostic(diagnostic: Diagnostic): string {
   if (diagnostic.snippet?.code && diagnostic.range) lines.push(`line ${diagnostic.range.start.line}: ${diagnostic.snippet.code.trim()}`);
   return lines.join('\n');
 }
+
+/** One resource type's `tags` attribute in a provider schema: its Terraform type, e.g. `["map","string"]`. */
+export type TagsAttributeType = readonly [string, string] | null;
+
+/**
+ * `terraform providers schema -json` in an initialized folder: each resource type of every provider
+ * the folder requires, with the type of its `tags` attribute (null: it has none).
+ */
+export function resourceTagsAttributes(folder: string, env: NodeJS.ProcessEnv): Map<string, TagsAttributeType> {
+  const run = terraform(['providers', 'schema', '-json'], folder, env);
+  if (run.status !== 0) throw new Error(`terraform providers schema failed in ${folder}:\n${run.stderr || run.stdout}`);
+  const schemas = JSON.parse(run.stdout) as {
+    provider_schemas: Record<string, { resource_schemas?: Record<string, { block: { attributes?: Record<string, { type?: [string, string] }> } }> }>;
+  };
+  const types = new Map<string, TagsAttributeType>();
+  for (const provider of Object.values(schemas.provider_schemas)) {
+    for (const [type, schema] of Object.entries(provider.resource_schemas ?? {})) {
+      types.set(type, schema.block.attributes?.tags?.type ?? null);
+    }
+  }
+  return types;
+}

@@ -117,7 +117,7 @@ function hostAlone(app: App, plan: MigrationPlan) {
   new AzurermProvider(stack, 'azurerm', { features: [{}], storageUseAzuread: true });
   // Unused by a host alone, but the stack has it: so the host's stack joins the stack's provider set (no init or validate of its own).
   new AzapiProvider(stack, 'azapi');
-  const resourceGroup = new ResourceGroup(stack, 'ResourceGroup', { name: `rg-${plan.name}`, location: plan.location });
+  const resourceGroup = new ResourceGroup(stack, 'ResourceGroup', { name: `rg-${plan.name}`, location: plan.location, tags: plan.tags });
   const vaultName = 'kv-contoso-host';
   return {
     app,

@@ -7,55 +7,15 @@
  * purpose), which must fail, are each validated alone as a root, so every run also proves that the
  * check can fail.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { App, TerraformStack } from 'cdktf';
-import { DatabaseMigrationStack } from '../lib/database-migration-stack';
-import { loadMigrationPlan, parseMigrationPlan } from '../lib/plan';
 import { repoRoot } from './repo-root';
 import { AcceptedWarning, groupByProviderSet, judge, Verdict } from './validate-verdict';
 import { CHILD_FILE, childName, combinedRoot, needsOwnRoot, splitDiagnostics } from './validate-combined';
+import { Synthesized, synthesizeVariant } from './synthesize-variant';
 import { initialize, providerSource, selectedProviders, terraformVersion, validate, ValidateOutput } from './validate-terraform';
-import { PlanDocument, StackJson, ValidationVariant, validationVariants } from './validate-variants';
-
-interface Synthesized {
-  readonly variant: ValidationVariant;
-  /** The variant's name, and the stack's when the variant synthesizes several (the Kubernetes host's release stack). */
-  readonly label: string;
-  readonly json: StackJson;
-}
-
-function readPlanDocument(path: string): PlanDocument {
-  const text = readFileSync(path, 'utf8');
-  return (path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as PlanDocument;
-}
-
-/** Every stack the variant's app synthesizes, the DatabaseMigrationStack (or the variant's first own stack) first (`editJson` applies to it). */
-function synthesize(root: string, variant: ValidationVariant, outdir: string): Synthesized[] {
-  const path = join(root, variant.plan);
-  let plan;
-  if (variant.editPlan) {
-    const document = readPlanDocument(path);
-    variant.editPlan(document);
-    plan = parseMigrationPlan(document, `${variant.plan} (${variant.name})`);
-  } else {
-    plan = loadMigrationPlan(path);
-  }
-  const app = new App({ outdir });
-  if (variant.buildStacks) variant.buildStacks(app, plan);
-  else new DatabaseMigrationStack(app, plan.name, { ...variant.stack, plan });
-  app.synth();
-  const all = app.node.children.filter((child): child is TerraformStack => child instanceof TerraformStack);
-  // A canary proves the check on the stack it breaks; its other stacks are the default plan's again.
-  const stacks = variant.mustFailWith ? all.slice(0, 1) : all;
-  return stacks.map((stack, index) => {
-    const json = JSON.parse(readFileSync(join(outdir, 'stacks', stack.node.id, CHILD_FILE), 'utf8')) as StackJson;
-    if (index === 0) variant.editJson?.(json);
-    return { variant, label: index === 0 ? variant.name : `${variant.name} [${stack.node.id}]`, json };
-  });
-}
+import { validationVariants } from './validate-variants';
 
 function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
@@ -78,7 +38,7 @@ function main(): number {
   const synthStarted = Date.now();
   variants.forEach((variant, index) => {
     try {
-      synthesized.push(...synthesize(root, variant, join(work, `synth-${index}`)));
+      synthesized.push(...synthesizeVariant(root, variant, join(work, `synth-${index}`)));
     } catch (error) {
       failures.push(variant.name);
       console.log(`  FAIL  ${variant.name}: synth failed\n${indent(error instanceof Error ? error.message : String(error))}`);

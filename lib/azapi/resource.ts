@@ -52,7 +52,7 @@ export interface AzapiResourceConfig extends TerraformMetaArguments {
    * Resource tags.
    * @default - none
    */
-  readonly tags?: { readonly [key: string]: string };
+  readonly tags?: Readonly<Record<string, string>>;
   /** Validate `type` and `body` against AzAPI's embedded schema; turn off only for a type the schema lacks. @default true */
   readonly schemaValidationEnabled?: boolean;
   /** Paths of the response exported to `output` (AVM TFFR4: always set). @default [] */

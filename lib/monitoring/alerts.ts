@@ -220,7 +220,7 @@ export interface AlertTarget {
   /** Defaults under each alert's own options. */
   readonly defaults: AlertDefaults;
   /** Tags of the alert rules. */
-  readonly tags?: { [key: string]: string };
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 interface ResolvedSettings {

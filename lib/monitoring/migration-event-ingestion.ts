@@ -41,7 +41,7 @@ export interface MigrationEventIngestionProps {
    * Tags of the endpoint and the rule.
    * @default - none
    */
-  readonly tags?: { [key: string]: string };
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -61,7 +61,7 @@ export interface MigrationMonitoringProps extends MonitoringWorkspaceOptions, Ac
    * Tags of every taggable resource created.
    * @default - none
    */
-  readonly tags?: { [key: string]: string };
+  readonly tags?: Readonly<Record<string, string>>;
   /**
    * Defaults for every alert this facade creates; each alert's own options win.
    * @default - alerts enabled, resolved automatically, no runbook link

@@ -29,7 +29,7 @@ export interface MonitoringScope {
   /** The workspace every signal goes to. */
   readonly workspace: ILogAnalyticsWorkspace;
   /** Tags of every taggable resource. */
-  readonly tags?: { [key: string]: string };
+  readonly tags?: Readonly<Record<string, string>>;
   /** Makes the alerts, with the facade's defaults and action group. */
   readonly alerts: AlertRegistry;
   /** Makes the diagnostic settings, each sending to the workspace. */

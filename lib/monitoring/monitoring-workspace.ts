@@ -50,7 +50,7 @@ export interface WorkspacePlacement {
   readonly resourceGroup: IResourceGroup;
   readonly location: string;
   readonly namePrefix: string;
-  readonly tags?: { [key: string]: string };
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** The given workspace (warning about options it makes moot), or a new protected one in `scope`. */

@@ -141,6 +141,7 @@ export class MetadataDatabase extends Construct {
       valueWo: props.password,
       valueWoVersion: props.passwordVersion,
       contentType: `password of ${ADMINISTRATOR_LOGIN} on ${serverName}`,
+      tags: props.tags,
       dependsOn: props.keyVaultWriteDependsOn && [...props.keyVaultWriteDependsOn],
     });
   }
