@@ -72,7 +72,7 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
   /**
    * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
    * to the workspace. Turn off when the factory already has its five diagnostic settings, or its
-   * owners do not want one more.
+   * owners do not want one more; the missing pool alert, which reads the scheduler's log there, goes with it.
    * @default true (warns when false)
    */
   readonly airflowLogs?: boolean;
