@@ -87,7 +87,8 @@ export interface DatabaseMigrationStackProps {
   /**
    * Alert defaults, per-alert overrides (severity, threshold, timing, runbook) and alerts of one's own.
    * The "migration run stalled" alert is on for every host (`migrationStalledAlert` tunes it); the
-   * Airflow alerts' overrides apply to the host that has them (an adopted Data Factory environment).
+   * Airflow alerts' overrides apply to the hosts that have them (task failures and DAG import errors:
+   * an adopted Data Factory environment; missing pool: it and the Kubernetes host).
    * @default - the built-in alerts with their defaults
    */
   readonly monitoring?: MigrationMonitoringOptions;
@@ -160,6 +161,7 @@ export class DatabaseMigrationStack extends TerraformStack {
             selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
             airflowTaskFailuresAlert: ALERT_OPTIONS,
             airflowDagImportErrorsAlert: ALERT_OPTIONS,
+            missingPoolAlert: ALERT_OPTIONS,
             migrationStalledAlert: MIGRATION_STALLED_ALERT,
             sourceFrozenTooLongAlert: SOURCE_FROZEN_TOO_LONG_ALERT,
             customAlerts: CUSTOM_ALERTS,
@@ -294,7 +296,11 @@ export class DatabaseMigrationStack extends TerraformStack {
       logAnalyticsWorkspace: { id: this.monitoring.workspaceId, name: this.monitoring.workspace.name, location: this.monitoring.location },
       actionGroup: this.monitoring.actionGroup,
       monitoring: this.monitoring,
-      airflowAlerts: { taskFailures: alerts.airflowTaskFailuresAlert, dagImportErrors: alerts.airflowDagImportErrorsAlert },
+      airflowAlerts: {
+        taskFailures: alerts.airflowTaskFailuresAlert,
+        dagImportErrors: alerts.airflowDagImportErrorsAlert,
+        missingPool: alerts.missingPoolAlert,
+      },
       dagStorage: { ...props.dagStorage, lock: props.dagStorage?.lock ?? lock },
       preventDestroy,
       lock,

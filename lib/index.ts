@@ -109,6 +109,7 @@ export type {
   DataFactoryAirflowMonitoring,
   DataFactoryAirflowMonitoringProps,
 } from './monitoring/data-factory-airflow-monitoring';
+export type { KubernetesAirflowMonitoring, KubernetesAirflowMonitoringProps, KubernetesAirflowScheduler } from './monitoring/kubernetes-airflow-monitoring';
 export { AlertSeverity } from './monitoring/alerts';
 export type { AlertDefaults, AlertDimension, AlertOptions, CreatedAlert, CreatedLogAlert, CreatedMetricAlert } from './monitoring/alerts';
 export type { CustomAlertProps, CustomLogAlertProps, CustomMetricAlertProps } from './monitoring/custom-alerts';

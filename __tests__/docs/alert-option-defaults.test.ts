@@ -11,10 +11,10 @@ import { resourcesOfType, synthObject } from '../helpers/test-stack';
 import { FACTORY, PLAN_DATABASES, monitoring } from '../monitoring/monitoring-test-stack';
 
 const MONITORING = join(__dirname, '..', '..', 'lib', 'monitoring');
-const PROPS_FILES = ['migration-events-monitoring.ts', 'data-factory-monitoring.ts', 'data-factory-airflow-monitoring.ts'];
+const PROPS_FILES = ['migration-events-monitoring.ts', 'data-factory-monitoring.ts', 'data-factory-airflow-monitoring.ts', 'kubernetes-airflow-monitoring.ts'];
 
 /** Alert names that are not the option's name in kebab case, less `Alert`. */
-const ALERT_NAMES: Readonly<Record<string, string>> = { selfHostedRuntimeOfflineAlert: 'shir-offline' };
+const ALERT_NAMES: Readonly<Record<string, string>> = { selfHostedRuntimeOfflineAlert: 'shir-offline', missingPoolAlert: 'airflow-missing-pool' };
 
 /** The words a `@default` splits on ("per database, step and message") and the columns they stand for. */
 const SPLIT_WORDS: Readonly<Record<string, string>> = {
@@ -26,6 +26,7 @@ const SPLIT_WORDS: Readonly<Record<string, string>> = {
   'its databases in flight': 'DatabasesInFlight',
   operation: 'OperationName',
   'input stream': 'InputStreamId',
+  pool: 'Pool',
 };
 
 interface DocumentedDefault {
@@ -41,14 +42,16 @@ interface SynthesizedAlert {
   readonly split?: readonly string[];
 }
 
-/** The `@default` text of every `xxxAlert` prop of the facade's props interfaces. */
+/** The `@default` text of every `xxxAlert` prop of the facade's props interfaces (`...Props`). */
 function documentedDefaults(): DocumentedDefault[] {
   return PROPS_FILES.flatMap((file) => {
     const path = join(MONITORING, file);
     const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true);
     const found: DocumentedDefault[] = [];
     const visit = (node: ts.Node): void => {
-      if (ts.isPropertySignature(node) && /Alert$/.test(node.name.getText(source))) {
+      // Options only: a result interface (`DataFactoryAirflowMonitoring.missingPoolAlert`) holds the alert made.
+      const ofProps = (): boolean => ts.isInterfaceDeclaration(node.parent) && /Props$/.test(node.parent.name.text);
+      if (ts.isPropertySignature(node) && /Alert$/.test(node.name.getText(source)) && ofProps()) {
         const tag = ts.getJSDocTags(node).find((candidate) => candidate.tagName.text === 'default');
         found.push({ option: node.name.getText(source), text: (ts.getTextOfJSDocComment(tag?.comment) ?? '').replace(/\s+/g, ' ').trim() });
       }

@@ -57,7 +57,7 @@ const MISSING_POOL_ALERT = 'alert-contoso-sql-airflow-missing-pool';
 describe('alerts per host', () => {
   it.each([
     ['kubernetes', [MISSING_POOL_ALERT], [], ['AirflowTaskFailures', 'AirflowDagImportErrors', 'AirflowSchedulerHeartbeatMissing']],
-    ['dataFactory', [], ['alert-contoso-sql-airflow-dag-import-errors', 'alert-contoso-sql-airflow-task-failures'], []],
+    ['dataFactory', [MISSING_POOL_ALERT], ['alert-contoso-sql-airflow-dag-import-errors', 'alert-contoso-sql-airflow-task-failures'], []],
     ['fabric', [], [], []],
     ['external', [], [], []],
   ] as const)('on %s: the event alerts and the runtime alert everywhere, Airflow alerts only where Airflow reports', (host, airflowLogAlerts, airflowMetricAlerts, prometheus) => {
@@ -123,6 +123,30 @@ describe('alerts per host', () => {
     const alerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_metric_alert')) as any[];
     expect(alerts.find((alert) => alert.name.endsWith('-airflow-task-failures'))).toMatchObject({ severity: 1, description: expect.stringContaining('Runbook: https://wiki.contoso.example/airflow') });
     expect(alerts.find((alert) => alert.name.endsWith('-airflow-dag-import-errors'))).toMatchObject({ severity: 2 });
+  });
+
+  // Issue 13 item 3: every alert the stack creates is tuned from its props, follows alertDefaults and is listed.
+  it.each(['kubernetes', 'dataFactory'] as const)(
+    "on %s, takes the stack's missingPoolAlert and alertDefaults for the missing pool alert, and lists it in createdAlerts()",
+    (host) => {
+      const { stack, synth } = synthMigrationStack({
+        plan: examplePlanWith(AIRFLOW_OF_HOST[host]),
+        monitoring: { missingPoolAlert: { severity: 0, windowMinutes: 30 }, alertDefaults: { runbookUrl: 'https://wiki.contoso.example/pools', enabled: false } },
+      });
+      const alert = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find((resource: any) => resource.name === MISSING_POOL_ALERT) as any;
+      expect(alert).toMatchObject({ severity: 0, window_duration: 'PT30M', enabled: false, description: expect.stringContaining('Runbook: https://wiki.contoso.example/pools') });
+      expect(alert.criteria[0].query).toContain(host === 'kubernetes' ? 'ContainerLogV2' : 'ADFAirflowSchedulerLogs');
+      expect(stack.monitoring.createdAlerts().filter((created) => created.name === MISSING_POOL_ALERT).map(({ kind, severity }) => [kind, severity])).toEqual([['log', 0]]);
+    },
+  );
+
+  it("watches the adopted environment's scheduler log for a missing pool, on its own factory, by the environment name", () => {
+    const alert = Object.values(resourcesOfType(STACK_OF_HOST.dataFactory, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find(
+      (resource: any) => resource.name === MISSING_POOL_ALERT,
+    ) as any;
+    expect(alert).toMatchObject({ severity: 1, evaluation_frequency: 'PT5M', window_duration: 'PT15M', scopes: [expect.stringMatching(/azurerm_log_analytics_workspace\./)] });
+    expect(alert.criteria[0].query).toContain(`| where _ResourceId =~ "${FACTORY_ID}" and IntegrationRuntimeName =~ "airflow-prod"`);
+    expect(alert.action.action_groups).toEqual([expect.stringMatching(/azurerm_monitor_action_group\./)]);
   });
 });
 
@@ -217,7 +241,8 @@ describe('the Kubernetes host', () => {
         MONITORING_TYPES.map((type) => [type, Object.fromEntries(Object.entries(resourcesOfType(synth, type)).filter(([id]) => own(id)))]),
       );
     expect({
-      stack: monitoringOf(STACK_OF_HOST.kubernetes, (id) => id.startsWith('AirflowHost_')),
+      // The missing pool alert is the plan monitoring's (its defaults, its list), on the host's scheduler.
+      stack: monitoringOf(STACK_OF_HOST.kubernetes, (id) => id.startsWith('AirflowHost_') || id.startsWith('Monitoring_MissingPoolAlert_')),
       release: monitoringOf(KUBERNETES_RELEASE, () => true),
     }).toMatchSnapshot();
   });

@@ -75,7 +75,21 @@ export const CONTAINER_LOG_V2_COLUMNS: Readonly<Record<string, string>> = {
   PodNamespace: 'string',
 };
 const containerLogV2 = tableOf('ContainerLogV2', CONTAINER_LOG_V2_COLUMNS);
-const workspace = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table, dcrLogErrors, containerLogV2]));
+/**
+ * The columns of a Data Factory Airflow environment's scheduler log table, as Microsoft's table reference
+ * gives them (MicrosoftDocs/azure-reference-other `azure-monitor-ref/tables/includes/adfairflowschedulerlogs-include.md`).
+ */
+export const ADF_AIRFLOW_SCHEDULER_LOGS_COLUMNS: Readonly<Record<string, string>> = {
+  ...STANDARD_COLUMNS,
+  Category: 'string',
+  CorrelationId: 'string',
+  DataFactoryName: 'string',
+  IntegrationRuntimeName: 'string',
+  Message: 'string',
+  OperationName: 'string',
+};
+const adfAirflowSchedulerLogs = tableOf('ADFAirflowSchedulerLogs', ADF_AIRFLOW_SCHEDULER_LOGS_COLUMNS);
+const workspace = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table, dcrLogErrors, containerLogV2, adfAirflowSchedulerLogs]));
 /** A workspace Azure never logged a rule error into: it has no `DCRLogErrors` table yet (nor a container log). */
 const workspaceWithoutRuleErrors = Kusto.GlobalState.Default.WithDatabase(new DatabaseSymbol.ctor('workspace', [table]));
 
@@ -89,7 +103,7 @@ function diagnosticsOf(query: string, state: unknown, severity?: string): string
   return messages;
 }
 
-/** The analyzer's messages about `query` (empty when it is valid against the events table, `DCRLogErrors` and `ContainerLogV2`). */
+/** The analyzer's messages about `query` (empty when it is valid against the events table, `DCRLogErrors`, `ContainerLogV2` and `ADFAirflowSchedulerLogs`). */
 export function kqlDiagnostics(query: string): string[] {
   return diagnosticsOf(query, workspace);
 }

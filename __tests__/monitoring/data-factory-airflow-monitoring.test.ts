@@ -27,7 +27,8 @@ describe('MigrationMonitoring.monitorDataFactoryAirflow', () => {
     expect(setting).toMatchObject({ name: 'diag-contoso-sql-airflow', target_resource_id: FACTORY_ID, log_analytics_destination_type: 'Dedicated' });
     expect(setting.enabled_log.map((log: { category: string }) => log.category)).toEqual([...AIRFLOW_LOG_CATEGORIES]);
     expect(made.alerts.map((alert) => alert.name)).toEqual(['alert-contoso-sql-airflow-task-failures', 'alert-contoso-sql-airflow-dag-import-errors']);
-    expect(construct.createdAlerts()).toEqual(made.alerts);
+    expect(made.missingPoolAlert?.name).toBe('alert-contoso-sql-airflow-missing-pool');
+    expect(construct.createdAlerts()).toEqual([...made.alerts, made.missingPoolAlert]);
     for (const alert of Object.values(resourcesOfType(synth, METRIC_ALERT)) as any[]) {
       expect(alert.criteria[0].dimension).toEqual([{ name: 'IntegrationRuntimeName', operator: 'Include', values: ['airflow-prod'] }]);
     }
@@ -42,6 +43,24 @@ describe('MigrationMonitoring.monitorDataFactoryAirflow', () => {
       ['alert-contoso-sql-airflow-task-failures', 2],
       ['alert-contoso-sql-airflow-dag-import-errors', 1],
     ]);
+  });
+
+  it("watches the environment's scheduler log for a missing pool, on its own factory and by its name, with the facade's defaults", () => {
+    const { stack, monitoring: construct } = monitoring({ alertDefaults: { runbookUrl: 'https://wiki.contoso.example/pools', autoMitigate: false } });
+    construct.monitorDataFactoryAirflow({ factoryId: FACTORY_ID, environmentName: 'airflow-prod' }, { missingPoolAlert: { severity: 0 } });
+    const [alert] = Object.values(resourcesOfType(synthObject(stack), 'azurerm_monitor_scheduled_query_rules_alert_v2')) as any[];
+    expect(alert).toMatchObject({ name: 'alert-contoso-sql-airflow-missing-pool', severity: 0, auto_mitigation_enabled: false, description: expect.stringContaining('Runbook: https://wiki.contoso.example/pools') });
+    expect(alert.criteria[0].query).toContain('union isfuzzy=true ADFAirflowSchedulerLogs');
+    expect(alert.criteria[0].query).toContain(`| where _ResourceId =~ "${FACTORY_ID}" and IntegrationRuntimeName =~ "airflow-prod"`);
+    expect(alert.criteria[0].dimension.map((dimension: { name: string }) => dimension.name)).toEqual(['Pool']);
+  });
+
+  it('makes no missing pool alert without the Airflow logs, and refuses its override there, saying why', () => {
+    const { monitoring: construct } = monitoring();
+    expect(construct.monitorDataFactoryAirflow({ factoryId: FACTORY_ID, environmentName: 'airflow-prod' }, { airflowLogs: false }).missingPoolAlert).toBeUndefined();
+    expect(() =>
+      monitoring().monitoring.monitorDataFactoryAirflow({ factoryId: FACTORY_ID, environmentName: 'airflow-prod' }, { airflowLogs: false, missingPoolAlert: { severity: 0 } }),
+    ).toThrow(/^test\/monitoring: missingPoolAlert given with airflowLogs false: the missing pool alert reads the scheduler's log \(ADFAirflowSchedulerLogs\)/);
   });
 });
 
@@ -138,5 +157,22 @@ describe('Airflow alert overrides on a host without them', () => {
 
   it('are taken on dataFactory', () => {
     expect(() => dataFactoryStack({ monitoring: { airflowDagImportErrorsAlert: { severity: 1 } } })).not.toThrow();
+  });
+
+  it.each(['fabric', 'external'] as const)("refuses the missing pool alert's override on %s, which sends no scheduler log, saying which hosts do", (host) => {
+    expect(() => synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), monitoring: { missingPoolAlert: { severity: 0 } } })).toThrow(
+      `contoso-sql: monitoring.missingPoolAlert: the plan's Airflow host is ${host}, which has no such alert ` +
+        "(only airflow.host kubernetes and dataFactory send the Airflow scheduler's log to Azure Monitor); remove the override",
+    );
+  });
+
+  it('names both reasons when metric and log alert overrides are foreign', () => {
+    expect(() =>
+      synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric), monitoring: { airflowTaskFailuresAlert: {}, missingPoolAlert: {} } }),
+    ).toThrow(
+      "contoso-sql: monitoring.airflowTaskFailuresAlert, monitoring.missingPoolAlert: the plan's Airflow host is fabric, which has no such alert " +
+        '(only airflow.host dataFactory, an adopted Data Factory environment, reports Airflow metrics to Azure Monitor; ' +
+        "only airflow.host kubernetes and dataFactory send the Airflow scheduler's log to Azure Monitor); remove the override",
+    );
   });
 });

@@ -181,7 +181,12 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
         'alert-contoso-sql-airflow-dag-import-errors',
         'alert-contoso-sql-airflow-task-failures',
       ]);
-      expect(AIRFLOW_ONLY.monitoring.createdAlerts()).toHaveLength(2);
+      // And the missing pool log alert on the scheduler's log, which the factory's setting sends.
+      expect(AIRFLOW_ONLY.monitoring.createdAlerts().map(({ name, kind }) => [name, kind])).toEqual([
+        ['alert-contoso-sql-airflow-task-failures', 'metric'],
+        ['alert-contoso-sql-airflow-dag-import-errors', 'metric'],
+        ['alert-contoso-sql-airflow-missing-pool', 'log'],
+      ]);
     });
 
     it('creates no Airflow alert and collects no Airflow log when the factory runs no managed Airflow', () => {
@@ -272,6 +277,7 @@ describe('MigrationMonitoring facade', () => {
       { name: 'alert-contoso-sql-event-ingestion-errors', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-airflow-task-failures', kind: 'metric', severity: 2 },
       { name: 'alert-contoso-sql-airflow-dag-import-errors', kind: 'metric', severity: 2 },
+      { name: 'alert-contoso-sql-airflow-missing-pool', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-shir-offline', kind: 'metric', severity: 1 },
     ]);
     for (const alert of alerts) {
@@ -291,7 +297,7 @@ describe('MigrationMonitoring facade', () => {
     const actionGroup = actionGroupReference(synth);
     const metricAlerts = Object.values(resourcesOfType(synth, METRIC_ALERT));
     const logAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')) as Array<Record<string, any>>;
-    expect(metricAlerts.length + logAlerts.length).toBe(10);
+    expect(metricAlerts.length + logAlerts.length).toBe(11);
     for (const config of metricAlerts) {
       expect(config.action).toEqual([{ action_group_id: actionGroup }]);
     }

@@ -42,12 +42,17 @@ export interface DataFactoryEnvironment {
   readonly environmentName: string;
 }
 
-/** Overrides of an Airflow environment's metric alerts. */
+/** Overrides of an Airflow host's alerts. */
 export interface AirflowAlertOptions {
   /** The task failures alert (`AirflowIntegrationRuntimeTaskInstanceFailures`). @default - severity 2, every 5 minutes over 15, total more than 0 */
   readonly taskFailures?: AlertOptions;
   /** The DAG import errors alert (`AirflowIntegrationRuntimeDAGProcessingImportErrors`). @default - severity 2, every 5 minutes over 15, total more than 0 */
   readonly dagImportErrors?: AlertOptions;
+  /**
+   * The missing pool alert (`alert-<namePrefix>-airflow-missing-pool`, on the scheduler's log; with `airflowLogs` only).
+   * @default - severity 1, every 5 minutes over 15, count more than 0, per pool
+   */
+  readonly missingPool?: AlertOptions;
 }
 
 /** Props of {@link DataFactoryAirflowHost}. */
@@ -67,7 +72,7 @@ export interface DataFactoryAirflowHostProps extends AirflowHostBaseProps {
   /**
    * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
    * to the workspace. Turn off when the factory already has its five diagnostic settings, or its
-   * owners do not want one more.
+   * owners do not want one more; the missing pool alert, which reads the scheduler's log there, goes with it.
    * @default true (warns when false)
    */
   readonly airflowLogs?: boolean;
@@ -121,7 +126,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
   public readonly dagStorage: HostDagStorage;
   /** The `airflow/sync` action that imports the bundle; replaced (re-run) when the bundle changes. */
   public readonly dagImport: AzapiResourceAction;
-  /** The environment's Airflow alerts (task failures, DAG import errors), made by the plan's monitoring. */
+  /** The environment's Airflow alerts (task failures, DAG import errors; missing pool with `airflowLogs`), made by the plan's monitoring. */
   public readonly alerts: readonly CreatedAlert[];
 
   constructor(scope: Construct, id: string, props: DataFactoryAirflowHostProps) {
@@ -130,7 +135,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
       environmentId: 'string',
       servicePrincipal: SERVICE_PRINCIPAL,
       monitoring: 'construct',
-      airflowAlerts: { ifGiven: onlyListed({ taskFailures: ALERT_OPTIONS, dagImportErrors: ALERT_OPTIONS }) },
+      airflowAlerts: { ifGiven: onlyListed({ taskFailures: ALERT_OPTIONS, dagImportErrors: ALERT_OPTIONS, missingPool: ALERT_OPTIONS }) },
       airflowLogs: IF_GIVEN.boolean,
       dagStorage: DAG_STORAGE_SETTINGS,
       deployerPrincipalId: IF_GIVEN.string,
@@ -211,10 +216,11 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
    * workspace.
    */
   private monitor(props: DataFactoryAirflowHostProps): readonly CreatedAlert[] {
-    const { alerts, airflowLogs } = props.monitoring.monitorDataFactoryAirflow(this.adoptedEnvironment, {
+    const { alerts, airflowLogs, missingPoolAlert } = props.monitoring.monitorDataFactoryAirflow(this.adoptedEnvironment, {
       airflowLogs: props.airflowLogs,
       airflowTaskFailuresAlert: props.airflowAlerts?.taskFailures,
       airflowDagImportErrorsAlert: props.airflowAlerts?.dagImportErrors,
+      missingPoolAlert: props.airflowAlerts?.missingPool,
     });
     // This host used to make them under its own construct: `moved` blocks keep them in Terraform's
     // state at their new addresses instead of deleting and re-creating them.
@@ -222,6 +228,6 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
     moveFromFormerId(this, 'AirflowTaskFailuresAlert', taskFailures.resource);
     moveFromFormerId(this, 'AirflowDagImportErrorsAlert', dagImportErrors.resource);
     if (airflowLogs) moveFromFormerId(this, 'AirflowLogs', airflowLogs);
-    return alerts;
+    return missingPoolAlert ? [...alerts, missingPoolAlert] : alerts;
   }
 }

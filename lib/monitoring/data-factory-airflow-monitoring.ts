@@ -1,6 +1,7 @@
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
-import { AlertOptions, CreatedMetricAlert } from './alerts';
+import { AlertOptions, CreatedLogAlert, CreatedMetricAlert } from './alerts';
 import { AIRFLOW_LOG_CATEGORIES, airflowDagImportErrorsAlert, airflowTaskFailuresAlert } from './data-factory-signals';
+import { dataFactoryMissingPoolAlert } from './missing-pool';
 import { MonitoringScope } from './monitoring-scope';
 import { secureDefault } from '../private/secure-default';
 
@@ -17,7 +18,8 @@ export interface DataFactoryAirflowMonitoringProps {
   /**
    * A diagnostic setting on the environment's factory that sends the five `Airflow*` log categories
    * to the workspace. Turn off when the factory already has its five diagnostic settings, or its
-   * owners do not want one more.
+   * owners do not want one more. The missing pool alert reads the scheduler's log: without this
+   * setting it is not made (the factory's own setting may send the log elsewhere).
    * @default true (warns when false)
    */
   readonly airflowLogs?: boolean;
@@ -31,6 +33,13 @@ export interface DataFactoryAirflowMonitoringProps {
    * @default - severity 2, every 5 minutes over 15 minutes, total more than 0
    */
   readonly airflowDagImportErrorsAlert?: AlertOptions;
+  /**
+   * Overrides of the missing pool alert (`alert-<namePrefix>-airflow-missing-pool`, on the
+   * `ADFAirflowSchedulerLogs` table): the scheduler logged "Tasks using non-existent pool", whose
+   * tasks never run. Made only with `airflowLogs`.
+   * @default - severity 1, every 5 minutes over 15 minutes, count more than 0, per pool
+   */
+  readonly missingPoolAlert?: AlertOptions;
 }
 
 /** The options of alerts only a Data Factory Airflow environment has (no other host reports these metrics). */
@@ -40,6 +49,11 @@ export const DATA_FACTORY_AIRFLOW_ALERT_OPTIONS = ['airflowTaskFailuresAlert', '
 export interface DataFactoryAirflowMonitoring {
   /** The task failures and DAG import errors alerts. */
   readonly alerts: readonly CreatedMetricAlert[];
+  /**
+   * The log alert on the scheduler's "Tasks using non-existent pool" line.
+   * @default - none when `airflowLogs` is false
+   */
+  readonly missingPoolAlert?: CreatedLogAlert;
   /**
    * The `Airflow*` logs' diagnostic setting.
    * @default - none when `airflowLogs` is false
@@ -61,7 +75,19 @@ export function airflowEnvironmentAlerts(
   ];
 }
 
-/** An adopted environment's own signals: its `Airflow*` logs and its Airflow metric alerts. */
+/**
+ * The environment's missing pool alert, on its scheduler's log in the workspace: only where the
+ * factory's `AirflowSchedulerLogs` go to the workspace in resource-specific mode (`ADFAirflowSchedulerLogs`).
+ */
+export function airflowEnvironmentMissingPoolAlert(
+  monitoring: MonitoringScope,
+  environment: DataFactoryAirflowEnvironment,
+  options: AlertOptions | undefined,
+): CreatedLogAlert {
+  return monitoring.alerts.log(dataFactoryMissingPoolAlert(monitoring.namePrefix, environment.factoryId, environment.environmentName), options);
+}
+
+/** An adopted environment's own signals: its `Airflow*` logs, its Airflow metric alerts and, with the logs, the missing pool alert. */
 export function monitorDataFactoryAirflow(
   monitoring: MonitoringScope,
   environment: DataFactoryAirflowEnvironment,
@@ -75,5 +101,13 @@ export function monitorDataFactoryAirflow(
         enabledLog: AIRFLOW_LOG_CATEGORIES.map((category) => ({ category })),
       })
     : undefined;
-  return { alerts: airflowEnvironmentAlerts(monitoring, environment, props), airflowLogs };
+  if (!airflowLogs && props.missingPoolAlert !== undefined) {
+    throw new Error(
+      "missingPoolAlert given with airflowLogs false: the missing pool alert reads the scheduler's log (ADFAirflowSchedulerLogs), " +
+        'which only the airflowLogs setting sends to the workspace; remove missingPoolAlert or leave airflowLogs on',
+    );
+  }
+  const alerts = airflowEnvironmentAlerts(monitoring, environment, props);
+  const missingPoolAlert = airflowLogs ? airflowEnvironmentMissingPoolAlert(monitoring, environment, props.missingPoolAlert) : undefined;
+  return { alerts, airflowLogs, missingPoolAlert };
 }

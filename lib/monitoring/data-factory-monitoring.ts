@@ -1,7 +1,7 @@
 import { IDataFactory } from '../core/references';
 import { blobServiceId } from '../private/arm-ids';
-import { AlertOptions, CreatedMetricAlert } from './alerts';
-import { airflowEnvironmentAlerts } from './data-factory-airflow-monitoring';
+import { AlertOptions, CreatedAlert } from './alerts';
+import { airflowEnvironmentAlerts, airflowEnvironmentMissingPoolAlert } from './data-factory-airflow-monitoring';
 import {
   ALL_LOGS_CATEGORY_GROUP,
   ALL_METRICS_CATEGORY,
@@ -22,7 +22,8 @@ export interface DataFactoryMonitoringProps {
   readonly selfHostedIntegrationRuntimeName?: string;
   /**
    * Name of the factory's managed Airflow integration runtime. With it, the Airflow metric alerts
-   * (task failures, DAG import errors) watch it and the `Airflow*` log categories are collected;
+   * (task failures, DAG import errors) and the missing pool alert (on its scheduler's log) watch it
+   * and the `Airflow*` log categories are collected;
    * without it the factory runs no managed Airflow, and neither is created: they could never fire.
    * @default - no Airflow alerts and no `Airflow*` log categories
    */
@@ -55,6 +56,12 @@ export interface DataFactoryMonitoringProps {
    */
   readonly airflowDagImportErrorsAlert?: AlertOptions;
   /**
+   * Overrides of the missing pool alert (`alert-<namePrefix>-airflow-missing-pool`, on the
+   * `ADFAirflowSchedulerLogs` table): the managed Airflow's scheduler logged "Tasks using non-existent pool".
+   * @default - severity 1, every 5 minutes over 15 minutes, count more than 0, per pool
+   */
+  readonly missingPoolAlert?: AlertOptions;
+  /**
    * Overrides of the self-hosted integration runtime offline alert
    * (`IntegrationRuntimeAvailableNodeNumber`); `threshold` is the minimum number of available nodes.
    * @default - severity 1, every 5 minutes over 15 minutes, average fewer than 1 node
@@ -67,13 +74,13 @@ export interface DataFactoryMonitoringProps {
  * (what `monitorDataFactory` dispatches to).
  */
 export class DataFactoryMonitoring {
-  /** The metric alerts made, in creation order. */
-  public readonly alerts: readonly CreatedMetricAlert[];
+  /** The alerts made, in creation order. */
+  public readonly alerts: readonly CreatedAlert[];
 
   constructor(monitoring: MonitoringScope, factory: IDataFactory, props: DataFactoryMonitoringProps = {}) {
     const airflowRuntime = props.airflowIntegrationRuntimeName;
     if (airflowRuntime === undefined) {
-      const orphaned = (['airflowTaskFailuresAlert', 'airflowDagImportErrorsAlert'] as const).filter((option) => props[option] !== undefined);
+      const orphaned = (['airflowTaskFailuresAlert', 'airflowDagImportErrorsAlert', 'missingPoolAlert'] as const).filter((option) => props[option] !== undefined);
       if (orphaned.length > 0) {
         throw new Error(
           `${orphaned.join(', ')} given without airflowIntegrationRuntimeName: a factory without a managed Airflow gets no Airflow alerts`,
@@ -102,9 +109,12 @@ export class DataFactoryMonitoring {
     }
 
     const { namePrefix } = monitoring;
-    const alerts: CreatedMetricAlert[] = [];
+    const alerts: CreatedAlert[] = [];
     if (airflowRuntime !== undefined) {
-      alerts.push(...airflowEnvironmentAlerts(monitoring, { factoryId: factory.id, environmentName: airflowRuntime }, props));
+      const environment = { factoryId: factory.id, environmentName: airflowRuntime };
+      alerts.push(...airflowEnvironmentAlerts(monitoring, environment, props));
+      // The setting above sends AirflowSchedulerLogs (itself or in allLogs) to the workspace's dedicated tables.
+      alerts.push(airflowEnvironmentMissingPoolAlert(monitoring, environment, props.missingPoolAlert));
     }
     const selfHostedRuntime = props.selfHostedIntegrationRuntimeName;
     if (selfHostedRuntime !== undefined) {

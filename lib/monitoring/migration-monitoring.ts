@@ -6,7 +6,7 @@ import { GrantOptions, IGrantee } from '../core/grants';
 import { IActionGroup, IDataFactory, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { validateNamePrefix } from '../private/naming';
 import { ActionGroupOptions, migrationActionGroup } from './action-group';
-import { AlertDefaults, CreatedAlert } from './alerts';
+import { AlertDefaults, AlertOptions, CreatedAlert } from './alerts';
 import { CustomAlertProps, customAlertDefinition } from './custom-alerts';
 import {
   DATA_FACTORY_AIRFLOW_ALERT_OPTIONS,
@@ -17,6 +17,12 @@ import {
 } from './data-factory-airflow-monitoring';
 import { DataFactoryMonitoring, DataFactoryMonitoringProps } from './data-factory-monitoring';
 import { KeyVaultMonitoring, KeyVaultMonitoringProps } from './key-vault-monitoring';
+import {
+  KubernetesAirflowMonitoring,
+  KubernetesAirflowMonitoringProps,
+  KubernetesAirflowScheduler,
+  monitorKubernetesAirflow,
+} from './kubernetes-airflow-monitoring';
 import { MigrationEventIngestion } from './migration-event-ingestion';
 import { MIGRATION_EVENTS_TABLE } from './migration-events';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
@@ -87,6 +93,13 @@ export interface MigrationMonitoringOptions
       | 'eventIngestionErrorsAlert'
     >,
     Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'> {
+  /**
+   * Overrides of the missing pool alert (`alert-<plan name>-airflow-missing-pool`), on the hosts
+   * whose scheduler log reaches the workspace: kubernetes (Container Insights) and dataFactory (its
+   * `AirflowSchedulerLogs`).
+   * @default - severity 1, every 5 minutes over 15 minutes, count more than 0, per pool
+   */
+  readonly missingPoolAlert?: AlertOptions;
   /**
    * More alerts, keyed by name (`alert-<plan name>-<key>`), with the same defaults and action group
    * (see {@link MigrationMonitoring.addAlert}).
@@ -228,9 +241,10 @@ export class MigrationMonitoring extends Construct {
 
   /**
    * The factory's diagnostic setting (runs, `Airflow*` logs of its managed Airflow, and `AllMetrics`
-   * to the workspace, in resource-specific tables), one on its DAG storage's blobs, and metric
-   * alerts on the managed Airflow's task failures and DAG import errors and on the self-hosted
-   * integration runtime going offline, each when the factory has that runtime (given by name).
+   * to the workspace, in resource-specific tables), one on its DAG storage's blobs, metric alerts
+   * on the managed Airflow's task failures and DAG import errors and a log alert on its scheduler's
+   * missing pool line, and a metric alert on the self-hosted integration runtime going offline,
+   * each when the factory has that runtime (given by name).
    */
   public monitorDataFactory(factory: IDataFactory, props: DataFactoryMonitoringProps = {}): this {
     requireMethodProps(this, 'monitorDataFactory', 'props', props, onlyListed({
@@ -241,6 +255,7 @@ export class MigrationMonitoring extends Construct {
       dagStorageAccountId: IF_GIVEN.string,
       airflowTaskFailuresAlert: ALERT_OPTIONS,
       airflowDagImportErrorsAlert: ALERT_OPTIONS,
+      missingPoolAlert: ALERT_OPTIONS,
       selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
     }));
     if (this.factoryMonitored) {
@@ -266,17 +281,28 @@ export class MigrationMonitoring extends Construct {
   /**
    * An adopted Data Factory Airflow environment's own signals, on its factory: a diagnostic setting
    * sending its five `Airflow*` log categories to the workspace (`diag-<namePrefix>-airflow`, unless
-   * `airflowLogs` is false) and metric alerts on its task failures and DAG import errors, watching it
-   * by name; the alerts are listed by {@link createdAlerts} like every other. The Data Factory host
-   * calls this for its environment.
+   * `airflowLogs` is false), metric alerts on its task failures and DAG import errors, watching it
+   * by name, and with the logs a log alert on its scheduler's missing pool line; the alerts are
+   * listed by {@link createdAlerts} like every other. The Data Factory host calls this for its environment.
    */
   public monitorDataFactoryAirflow(environment: DataFactoryAirflowEnvironment, props: DataFactoryAirflowMonitoringProps = {}): DataFactoryAirflowMonitoring {
     requireMethodProps(this, 'monitorDataFactoryAirflow', 'props', props, onlyListed({
       airflowLogs: IF_GIVEN.boolean,
       airflowTaskFailuresAlert: ALERT_OPTIONS,
       airflowDagImportErrorsAlert: ALERT_OPTIONS,
+      missingPoolAlert: ALERT_OPTIONS,
     }));
-    return monitorDataFactoryAirflow(this.monitoringScope, environment, props);
+    return namingFacade(this, () => monitorDataFactoryAirflow(this.monitoringScope, environment, props));
+  }
+
+  /**
+   * A Kubernetes host's scheduler, whose log Container Insights writes to this workspace: a log
+   * alert on its "Tasks using non-existent pool" line, listed by {@link createdAlerts} like every
+   * other. The Kubernetes host calls this when given the plan's monitoring.
+   */
+  public monitorKubernetesAirflow(scheduler: KubernetesAirflowScheduler, props: KubernetesAirflowMonitoringProps = {}): KubernetesAirflowMonitoring {
+    requireMethodProps(this, 'monitorKubernetesAirflow', 'props', props, onlyListed({ missingPoolAlert: ALERT_OPTIONS }));
+    return monitorKubernetesAirflow(this.monitoringScope, scheduler, props);
   }
 
   /**
@@ -321,17 +347,35 @@ export class MigrationMonitoring extends Construct {
   }
 }
 
+/** The hosts that have each host-specific alert, by its option; every other alert is on every host. */
+const HOSTS_OF_ALERT_OPTION: Readonly<Record<string, { readonly hosts: readonly string[]; readonly why: string }>> = {
+  ...Object.fromEntries(
+    DATA_FACTORY_AIRFLOW_ALERT_OPTIONS.map((option) => [
+      option,
+      { hosts: ['dataFactory'], why: 'only airflow.host dataFactory, an adopted Data Factory environment, reports Airflow metrics to Azure Monitor' },
+    ]),
+  ),
+  missingPoolAlert: {
+    hosts: ['kubernetes', 'dataFactory'],
+    why: "only airflow.host kubernetes and dataFactory send the Airflow scheduler's log to Azure Monitor",
+  },
+};
+
 /**
  * Overrides of alerts the plan's host does not have are a mistake, not a no-op: only an adopted Data
- * Factory environment reports Airflow metrics to Azure Monitor (the Kubernetes host's Airflow alerts
- * are Prometheus rules; Fabric and an external Airflow report nothing).
+ * Factory environment reports Airflow metrics to Azure Monitor (the Kubernetes host's Airflow metric
+ * alerts are Prometheus rules), only it and the Kubernetes host send the scheduler's log; Fabric and
+ * an external Airflow report nothing.
  */
 export function refuseAlertOptionsOfOtherHosts(stack: Construct, host: string, options: MigrationMonitoringOptions): void {
-  const foreign = host === 'dataFactory' ? [] : DATA_FACTORY_AIRFLOW_ALERT_OPTIONS.filter((option) => options[option] !== undefined);
+  const foreign = Object.entries(HOSTS_OF_ALERT_OPTION).filter(
+    ([option, { hosts }]) => !hosts.includes(host) && options[option as keyof MigrationMonitoringOptions] !== undefined,
+  );
   if (foreign.length > 0) {
+    const reasons = [...new Set(foreign.map(([, { why }]) => why))].join('; ');
     throw new Error(
-      `${stack.node.path}: monitoring.${foreign.join(', monitoring.')}: the plan's Airflow host is ${host}, which has no such alert ` +
-        '(only airflow.host dataFactory, an adopted Data Factory environment, reports Airflow metrics to Azure Monitor); remove the override',
+      `${stack.node.path}: monitoring.${foreign.map(([option]) => option).join(', monitoring.')}: the plan's Airflow host is ${host}, which has no such alert ` +
+        `(${reasons}); remove the override`,
     );
   }
 }

@@ -26,9 +26,9 @@ export interface AirflowHostContext {
   readonly logAnalyticsWorkspace: ILogAnalyticsWorkspace;
   /** Every alert of the host acts through this action group. */
   readonly actionGroup: IActionGroup;
-  /** The plan's monitoring, which makes the alerts of hosts that have Azure Monitor signals of their own (Data Factory). */
+  /** The plan's monitoring, which makes the alerts of hosts that have Azure Monitor signals of their own (Data Factory, Kubernetes). */
   readonly monitoring: MigrationMonitoring;
-  /** Overrides of the Airflow metric alerts, on hosts that have them (an adopted Data Factory environment). */
+  /** Overrides of the Airflow alerts, on hosts that have them (an adopted Data Factory environment; missing pool: also Kubernetes). */
   readonly airflowAlerts?: AirflowAlertOptions;
   /** Settings of the DAG storage, for hosts that read the bundle from storage. */
   readonly dagStorage?: DagStorageSettings;
@@ -78,6 +78,8 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
         ...base,
         ...monitoring,
         ...settings,
+        monitoring: context.monitoring,
+        missingPoolAlert: context.airflowAlerts?.missingPool,
         releaseStack: context.newReleaseStack(),
         preventDestroy: context.preventDestroy,
         lock: context.lock,

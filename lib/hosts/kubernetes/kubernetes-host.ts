@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
 import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
 import { AlertOptions } from '../../monitoring/alerts';
+import type { MigrationMonitoring } from '../../monitoring/migration-monitoring';
 import { grantReadSecrets } from '../../orchestration-factory/credential-vault';
 import { AirflowRelease, DATABASE_SECRET_LAYOUT } from '../../private/kubernetes/airflow-release';
 import { DEFERRABLE_WAITS } from '../dag-environment';
@@ -98,6 +99,13 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
    * @default - severity 1, every 5 minutes over 15 minutes, more than 0 lines
    */
   readonly missingPoolAlert?: AlertOptions;
+  /**
+   * The plan's monitoring, on `logAnalyticsWorkspace`: it makes the missing pool alert
+   * ({@link MigrationMonitoring.monitorKubernetesAirflow}) with its alert defaults and action group,
+   * listed by its `createdAlerts()`, as the stack does.
+   * @default - the host makes the alert itself, through `actionGroup`, without alert defaults
+   */
+  readonly monitoring?: MigrationMonitoring;
   /**
    * Delegated subnet of the metadata database; required with `subnetId`.
    * @default - created with the VNet
@@ -240,6 +248,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       logAnalyticsWorkspace: LOG_ANALYTICS_WORKSPACE,
       actionGroup: ACTION_GROUP,
       missingPoolAlert: ALERT_OPTIONS,
+      monitoring: { ifGiven: 'construct' },
       lock: LOCK,
       subnetId: IF_GIVEN.string,
       nodeVmSize: IF_GIVEN.string,
@@ -371,8 +380,10 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       logAnalyticsWorkspace: props.logAnalyticsWorkspace,
       actionGroupId: props.actionGroup.id,
       namespace: this.namespace,
-      missingPoolAlert: props.missingPoolAlert,
+      // The plan's monitoring makes it when given, as every other alert of the stack.
+      missingPoolAlert: props.monitoring === undefined ? props.missingPoolAlert ?? {} : undefined,
     });
+    props.monitoring?.monitorKubernetesAirflow({ clusterId: this.cluster.id, namespace: this.namespace }, { missingPoolAlert: props.missingPoolAlert });
 
     // The release stack writes the database password to Key Vault and talks to the cluster as the
     // deployer: both roles must have reached their data planes before it is applied.

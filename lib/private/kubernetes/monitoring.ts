@@ -27,7 +27,10 @@ export interface AirflowMonitoringProps extends HostPlacement {
   readonly actionGroupId: string;
   /** Namespace of the release: the missing pool alert reads its scheduler's log. */
   readonly namespace: string;
-  /** Overrides of the missing pool alert. @default - severity 1, every 5 minutes over 15, more than 0 lines */
+  /**
+   * Overrides of the missing pool alert, which is made here when given (`{}` for its defaults).
+   * @default - no missing pool alert: the plan's monitoring makes it
+   */
   readonly missingPoolAlert?: AlertOptions;
 }
 
@@ -173,8 +176,8 @@ export class AirflowMonitoring extends Construct {
   public readonly auditLogs: MonitorDiagnosticSetting;
   /** The registry's audit logs to the workspace: who signed in to it, and who pushed, pulled or deleted which image. */
   public readonly registryAuditLogs: MonitorDiagnosticSetting;
-  /** The log alert on the scheduler's "Tasks using non-existent pool" line, from Container Insights. */
-  public readonly missingPoolAlert: CreatedLogAlert;
+  /** The log alert on the scheduler's "Tasks using non-existent pool" line, from Container Insights, when made here. */
+  public readonly missingPoolAlert?: CreatedLogAlert;
 
   constructor(scope: Construct, id: string, props: AirflowMonitoringProps) {
     super(scope, id);
@@ -290,6 +293,7 @@ export class AirflowMonitoring extends Construct {
       rule: [...this.alertRules],
     });
 
+    if (props.missingPoolAlert === undefined) return;
     const workspaceLocation = props.logAnalyticsWorkspace.location ?? props.location;
     this.missingPoolAlert = createLogAlert(
       { scope: this, resourceGroupName: props.resourceGroup.name, location: workspaceLocation, actionGroupId: props.actionGroupId, defaults: {}, tags: props.tags },
