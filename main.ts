@@ -105,10 +105,7 @@ function exitIfUnwritable(outdir: string, error: unknown, outcome: string): void
   process.exit(1);
 }
 
-/**
- * `app.synth()` into the staging folder, which it writes stack by stack, then the move into the
- * output folder, checked first: any failure before the move leaves the output folder as it was.
- */
+/** `app.synth()` into the staging folder, which it writes stack by stack: a failure here leaves the output folder as it was. */
 function synthOrExit(app: App, output: StagedOutput): void {
   try {
     app.synth();
@@ -117,6 +114,10 @@ function synthOrExit(app: App, output: StagedOutput): void {
     exitIfMistake(error);
     throw error;
   }
+}
+
+/** The move into the output folder, checked first: an obstacle found by the checks leaves it as it was. */
+function publishOrExit(output: StagedOutput): void {
   try {
     output.publish();
   } catch (error) {
@@ -162,6 +163,16 @@ function main(): void {
   const output = stageOrExit(outdir);
   const { app, stack } = stackOrExit(output, (app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }));
   synthOrExit(app, output);
+  // app.synth() never yields, so a Ctrl-C or the CLI's abort during it waits for the event loop: let it turn
+  // before publishing, so an interrupted synth exits (130, 143) with the output folder as it was.
+  setImmediate(() => {
+    publishOrExit(output);
+    report(app, plan, stateBackend, outdir, stack);
+  });
+}
+
+/** Warnings, then what was synthesized where. */
+function report(app: App, plan: MigrationPlan, stateBackend: StateBackend, outdir: string, stack: DatabaseMigrationStack): void {
   printWarnings(app);
   const where = stateBackend.type === 'terraformCloud' ? `Terraform Cloud ${stateBackend.organization}/${stateBackend.workspace}` : stateBackend.type;
   process.stdout.write(

@@ -7,7 +7,7 @@
  *                                                     its markers if it already has them
  *   npm run diagram -- --out README.md --check        exit 1 if the file's diagram is stale (for CI)
  */
-import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadMigrationPlan, MigrationPlanError, renderMermaidDiagram, type MigrationPlan } from '../lib/plan';
 
 /** The same default as `npm run synth`. */
@@ -86,7 +86,9 @@ function replaceFile(file: string, text: string): void {
   const target = existsSync(file) ? realpathSync(file) : file;
   const temporary = `${target}.diagram-${process.pid}`;
   try {
-    writeFileSync(temporary, text, { mode: existsSync(target) ? statSync(target).mode & 0o7777 : 0o666 });
+    writeFileSync(temporary, text);
+    // Set after writing: the umask would take bits from a mode given to the write (a group-writable README).
+    if (existsSync(target)) chmodSync(temporary, statSync(target).mode & 0o7777);
     renameSync(temporary, target);
   } catch (error) {
     rmSync(temporary, { force: true });

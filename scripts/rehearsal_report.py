@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Tuple
@@ -194,13 +195,17 @@ def main(argv: List[str]) -> int:
         # The user's path: its folder is made like --world's; one that cannot be written is one line, not a traceback.
         text = json.dumps({"run": run_state, "databases": summary, "cutovers": cutovers}, indent=2, sort_keys=True)
         # Written beside it, then renamed over it: a write cut short (a full disk) leaves an earlier summary as it was.
-        partial = f"{args.summary}.{os.getpid()}.partial"
+        # A link is followed (renaming over it would replace the link, not the file), and a file replaced keeps its permissions.
+        target = os.path.realpath(args.summary)
+        partial = f"{target}.{os.getpid()}.partial"
         try:
-            os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
             try:
                 with open(partial, "w", encoding="utf-8") as handle:
                     handle.write(text)
-                os.replace(partial, args.summary)
+                if os.path.exists(target):
+                    os.chmod(partial, stat.S_IMODE(os.stat(target).st_mode))
+                os.replace(partial, target)
             finally:
                 if os.path.exists(partial):
                     os.remove(partial)

@@ -3,7 +3,7 @@
  * the synth completed (lib/private/staged-output.ts): a synth stopped part way leaves the output
  * folder as it was, and a completed one changes what cdktf's own writes change, nothing more.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OutputObstacle, STAGING_PREFIX, StagedOutput } from '../../lib/private/staged-output';
@@ -44,6 +44,14 @@ describe('a staged synth output', () => {
     'stacks/other-plan/cdk.tf.json': '{"other":1}',
   };
 
+  /** What a later synth writes: stack a again with a new version of its asset, stack c new, b gone from the manifest. */
+  const later = {
+    'manifest.json': '{"stacks":{"a":{},"c":{}}}',
+    'stacks/a/cdk.tf.json': '{"a":2}',
+    'stacks/a/assets/uploader/NEWHASH/upload.mjs': 'new',
+    'stacks/c/cdk.tf.json': '{"c":1}',
+  };
+
   it('discarded (a synth stopped part way), leaves the output folder byte for byte as it was, without the staging folder', () => {
     write(outdir, earlier);
     const output = StagedOutput.begin(outdir);
@@ -67,23 +75,40 @@ describe('a staged synth output', () => {
   it('published, writes what the synth wrote, replaces an asset\'s earlier versions as cdktf does, and keeps everything else', () => {
     write(outdir, earlier);
     const output = StagedOutput.begin(outdir);
-    write(output.staging, {
-      'manifest.json': '{"stacks":{"a":{},"c":{}}}',
-      'stacks/a/cdk.tf.json': '{"a":2}',
-      'stacks/a/assets/uploader/NEWHASH/upload.mjs': 'new',
-      'stacks/c/cdk.tf.json': '{"c":1}',
-    });
+    write(output.staging, later);
     output.publish();
     const { 'stacks/a/assets/uploader/OLDHASH/upload.mjs': replaced, ...kept } = earlier;
     expect(replaced).toBe('old');
     expect(snapshot(outdir)).toEqual({
       ...kept,
-      'manifest.json': '{"stacks":{"a":{},"c":{}}}',
-      'stacks/a/cdk.tf.json': '{"a":2}',
-      'stacks/a/assets/uploader/NEWHASH/upload.mjs': 'new',
-      'stacks/c/cdk.tf.json': '{"c":1}',
+      ...later,
     });
     expect(readdirSync(outdir).filter((name) => name.startsWith(STAGING_PREFIX))).toEqual([]);
+  });
+
+  // Another file system to link to: a tmpfs where Linux has one.
+  const otherFileSystem = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev ? '/dev/shm' : undefined;
+  (otherFileSystem ? it : it.skip)('published through a link to another file system (stacks/ on a volume), writes there as cdktf did (was: EXDEV with the manifest moved and no stack)', () => {
+    const elsewhere = mkdtempSync(join(otherFileSystem ?? tmpdir(), 'staged-output-stacks-'));
+    try {
+      write(outdir, { 'manifest.json': '{}' });
+      write(elsewhere, { 'a/.terraform.lock.hcl': 'lock', 'a/assets/uploader/OLDHASH/upload.mjs': 'old', 'b/cdk.tf.json': '{"b":1}' });
+      symlinkSync(elsewhere, join(outdir, 'stacks'));
+      const output = StagedOutput.begin(outdir);
+      write(output.staging, later);
+      output.publish();
+      expect(snapshot(elsewhere)).toEqual({
+        'a/.terraform.lock.hcl': 'lock',
+        'a/assets/uploader/NEWHASH/upload.mjs': 'new',
+        'a/cdk.tf.json': '{"a":2}',
+        'b/cdk.tf.json': '{"b":1}',
+        'c/cdk.tf.json': '{"c":1}',
+      });
+      expect(readFileSync(join(outdir, 'manifest.json'), 'utf8')).toBe(later['manifest.json']);
+      expect(readdirSync(outdir).sort()).toEqual(['manifest.json', 'stacks']);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('published into an output folder it made, keeps it', () => {

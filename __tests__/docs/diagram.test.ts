@@ -367,6 +367,20 @@ describe('npm run diagram (scripts/diagram.ts)', () => {
     expect(readdirSync(dir)).toEqual(['README.md']);
   });
 
+  test('--out keeps the permissions of the file it replaces, whatever the umask (was: a group-writable README lost group write under umask 022)', () => {
+    const out = join(dir, 'README.md');
+    writeFileSync(out, `${BEGIN_MARKER}\nold diagram\n${END_MARKER}\n`);
+    fs.chmodSync(out, 0o664);
+    const umask = process.umask(0o022);
+    try {
+      expect(runDiagram([EXAMPLE_PLAN, '--out', out]).code).toBe(0);
+    } finally {
+      process.umask(umask);
+    }
+    expect(readFileSync(out, 'utf8')).toContain(exampleBlock);
+    expect(fs.statSync(out).mode & 0o7777).toBe(0o664);
+  });
+
   test('an invalid plan is reported by file and field, without a stack trace', () => {
     const plan = join(dir, 'bad.yaml');
     writeFileSync(plan, readFileSync(EXAMPLE_PLAN, 'utf8').replace('mode: offline', 'mode: sometimes'));

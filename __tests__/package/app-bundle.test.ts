@@ -369,6 +369,26 @@ describe('the bundled app (dist/app.js)', () => {
       expect(snapshot(outdir)).toEqual(before);
       expect(readdirSync(outdir).sort()).toEqual(['manifest.json', 'stacks']);
     });
+
+    it.each([
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ])('by %s (Ctrl-C, the cdktf CLI\'s abort) exits %i, leaving it as it was and no staging folder (was: the signal waited for the synth, which completed, published and exited 0)', (signal, status) => {
+      const outdir = earlierSynth(`part-way-${signal}-out`);
+      const before = snapshot(outdir);
+      // The signal arrives while app.synth() writes the second stack, which runs without yielding to the event loop.
+      const hook = join(folder, `signal-${signal}.js`);
+      writeFileSync(
+        hook,
+        "const fs = require('node:fs'); const write = fs.writeFileSync; let stacks = 0;\n" +
+          `fs.writeFileSync = function (file, ...rest) { if (String(file).endsWith('cdk.tf.json') && ++stacks === 2) process.kill(process.pid, '${signal}'); return write.call(this, file, ...rest); };\n`,
+      );
+      const result = runFailing(changedPlan(), outdir, hook);
+      expect(result.status).toBe(status);
+      expect(result.stdout).not.toContain('Synthesized stack');
+      expect(snapshot(outdir)).toEqual(before);
+      expect(readdirSync(outdir).sort()).toEqual(['manifest.json', 'stacks']);
+    });
   });
 
   it('stops on an AIRFLOW_KUBELOGIN_MODE not among kubelogin\'s modes, naming the variable, and writes nothing', () => {

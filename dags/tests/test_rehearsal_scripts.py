@@ -71,6 +71,21 @@ def test_the_summary_goes_into_a_folder_that_does_not_exist_yet_and_an_unwritabl
     assert any(line.startswith(f"--summary {tmp_path / 'a-file' / 'summary.json'}: cannot write it (") for line in done.stderr.splitlines())
 
 
+def test_a_summary_given_as_a_link_is_written_where_the_link_points_and_keeps_its_permissions(tmp_path):
+    """Was: the new summary renamed over the link itself, leaving the file it names as it was, and a group-writable one lost group write."""
+    kept = tmp_path / "kept" / "summary.json"
+    kept.parent.mkdir()
+    kept.write_text('{"run": "earlier"}')
+    kept.chmod(0o664)
+    link = tmp_path / "summary.json"
+    link.symlink_to(kept)
+    report_of_no_run(tmp_path, link)
+    assert link.is_symlink()
+    assert json.loads(kept.read_text())["run"].startswith("killed")
+    assert kept.stat().st_mode & 0o7777 == 0o664
+    assert sorted(path.name for path in kept.parent.iterdir()) == ["summary.json"]
+
+
 def test_a_summary_write_cut_short_by_a_full_disk_leaves_the_earlier_summary_as_it_was(tmp_path):
     """Was: the summary opened for writing (emptied) first, so a full disk left it cut short."""
     summary = tmp_path / "summary.json"

@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /**
  * The context key that names the output folder to an app synthesizing into a staging folder: the
@@ -15,7 +15,7 @@ export const STAGING_PREFIX = '.synth-';
  * A synth that writes nothing unless it completes: cdktf's `app.synth()` writes the stacks one after
  * another, so a synth stopped part way (a validation of the second stack, a disk full) left the first
  * stack new beside the second one old. The app synthesizes into a staging folder inside the output
- * folder (the same file system, so the files move by rename) and moves what it wrote into the output
+ * folder (the same file system, so the files move by rename; through a link to another file system they are copied) and moves what it wrote into the output
  * folder once the synth completed; on failure the staging folder goes, and the output folder is as it
  * was. Moving merges, as cdktf's own writes do: what the output folder holds besides (Terraform's
  * .terraform and lock file, a state kept in a stack's folder, other plans' stacks) stays.
@@ -54,7 +54,14 @@ export class StagedOutput {
   public publish(): void {
     const trash = join(this.staging, '.replaced');
     const moves = this.moves(this.staging, this.outputFolder, '');
+    const stagingDevice = statSync(this.staging).dev;
     for (const [index, move] of moves.entries()) {
+      if (statSync(dirname(move.to)).dev !== stagingDevice) {
+        // A link in the output folder to another file system (stacks/ on a volume), which cdktf wrote through: no rename crosses it.
+        if (move.replacing) rmSync(move.to, { recursive: true });
+        cpSync(move.from, move.to, { recursive: true });
+        continue;
+      }
       if (move.replacing) {
         mkdirSync(trash, { recursive: true });
         renameSync(move.to, join(trash, String(index)));
