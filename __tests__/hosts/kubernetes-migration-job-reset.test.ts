@@ -15,11 +15,11 @@ import {
  * `time.monotonic`).
  */
 const HARNESS = String.raw`
-import builtins, io, json, os, ssl, sys, time, urllib.error, urllib.request
-gets = json.loads(os.environ["GETS"])
-deletes = json.loads(os.environ["DELETES"])
+import builtins, contextlib, io, json, os, ssl, sys, time, traceback, urllib.error, urllib.request
 REASONS = {403: "Forbidden", 409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
 calls = []
+gets = []
+deletes = []
 real_open = builtins.open
 def fake_open(path, *args, **kwargs):
     if str(path).startswith("/var/run/secrets/kubernetes.io/serviceaccount/"):
@@ -52,14 +52,30 @@ def urlopen(request, context=None, timeout=None):
         raise urllib.error.HTTPError(request.full_url, code, REASONS[code], {}, body)
     return Response(json.dumps(answer).encode())
 urllib.request.urlopen = urlopen
-sys.argv = ["-c", os.environ["JOB"], os.environ["WAIT"]]
-outcome = {"exit": 0, "message": None}
-try:
-    exec(compile(os.environ["SCRIPT"], "<reset>", "exec"), {"__name__": "__main__"})
-except SystemExit as stop:
-    outcome = {"exit": stop.code if isinstance(stop.code, int) else 1, "message": stop.code if isinstance(stop.code, str) else None}
-outcome["calls"] = calls
-print("RESULT " + json.dumps(outcome))
+script = compile(os.environ["SCRIPT"], "<reset>", "exec")
+outcomes = {}
+for name, scenario in json.loads(os.environ["SCENARIOS"]).items():
+    gets[:] = scenario["gets"]
+    deletes[:] = scenario["deletes"]
+    calls.clear()
+    clock[0] = 0.0
+    for variable in [variable for variable in os.environ if variable.startswith("KUBERNETES_")]:
+        del os.environ[variable]
+    os.environ.update(scenario["service"])
+    sys.argv = ["-c", os.environ["JOB"], os.environ["WAIT"]]
+    outcome = {"exit": 0, "message": None}
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            exec(script, {"__name__": "__main__"})
+    except SystemExit as stop:
+        outcome = {"exit": stop.code if isinstance(stop.code, int) else 1, "message": stop.code if isinstance(stop.code, str) else None}
+    except Exception:
+        outcome = {"traceback": traceback.format_exc()}
+    outcome["calls"] = list(calls)
+    outcome["output"] = output.getvalue()
+    outcomes[name] = outcome
+print("RESULT " + json.dumps(outcomes))
 `;
 
 interface Call {
@@ -70,23 +86,33 @@ interface Call {
   context: unknown[];
 }
 
-/** The environment of a pod, without the API server's service variables unless `service` gives them. */
-function podEnvironment(service: Record<string, string>): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('KUBERNETES_'));
-  return { ...Object.fromEntries(inherited), ...service };
+/** The process environment without the API server's service variables: each scenario sets its own. */
+function withoutServiceVariables(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KUBERNETES_')));
 }
 
-function reset(
-  gets: unknown[],
-  deletes: unknown[] = [{}],
-  service: Record<string, string> = {},
-): { exit: number; message: string | null; calls: Call[]; output: string } {
+interface Scenario {
+  readonly gets: unknown[];
+  readonly deletes: unknown[];
+  /** The API server's service variables of the pod (none unless given). */
+  readonly service: Record<string, string>;
+}
+
+type Outcome = { exit: number; message: string | null; calls: Call[]; output: string };
+
+const scenario = (gets: unknown[], deletes: unknown[] = [{}], service: Record<string, string> = {}): Scenario => ({ gets, deletes, service });
+
+/**
+ * Every scenario in one Python process (a process per scenario took most of this file's time): each
+ * runs the script afresh, with its own answers, clock, calls, service variables and captured output.
+ */
+function resetAll<Name extends string>(scenarios: Record<Name, Scenario>): Record<Name, Outcome> {
   const output = execFileSync('python3', ['-c', HARNESS], {
-    env: { ...podEnvironment(service), GETS: JSON.stringify(gets), DELETES: JSON.stringify(deletes), SCRIPT: MIGRATION_JOB_RESET_SCRIPT, JOB: MIGRATION_JOB_NAME, WAIT: String(RUNNING_MIGRATION_WAIT_SECONDS) },
+    env: { ...withoutServiceVariables(), SCENARIOS: JSON.stringify(scenarios), SCRIPT: MIGRATION_JOB_RESET_SCRIPT, JOB: MIGRATION_JOB_NAME, WAIT: String(RUNNING_MIGRATION_WAIT_SECONDS) },
     encoding: 'utf8',
   });
   const line = output.split('\n').find((text) => text.startsWith('RESULT '))!;
-  return { ...JSON.parse(line.slice('RESULT '.length)), output };
+  return JSON.parse(line.slice('RESULT '.length));
 }
 
 const job = (uid: string, condition?: 'Complete' | 'Failed') => ({
@@ -95,16 +121,49 @@ const job = (uid: string, condition?: 'Complete' | 'Failed') => ({
 });
 const JOB_URL = `https://kubernetes.default.svc:443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`;
 
+const REFUSED = 'jobs.batch "airflow-run-airflow-migrations" is forbidden: User "system:serviceaccount:airflow-ns:x" cannot get resource "jobs"';
+const UNAVAILABLE = { refused: 'etcdserver: request timed out', code: 503 };
+const CONFLICT = { conflict: 'Precondition failed: UID in precondition: uid-5, UID in object meta: uid-6' };
+// Finished after 590 s of the 600; its pods then take 20 s to go.
+const RUNNING_590_SECONDS = Array.from({ length: 59 }, () => job('uid-7'));
+const DELETING_20_SECONDS = Array.from({ length: 10 }, () => job('uid-7', 'Complete'));
+
+const SCENARIOS = {
+  noJob: scenario([null]),
+  finished: scenario([job('uid-1', 'Complete'), job('uid-1', 'Complete'), null]),
+  failedAfterRunning: scenario([job('uid-2'), job('uid-2'), job('uid-2', 'Failed'), null]),
+  refused: scenario([{ refused: REFUSED }]),
+  stillRunning: scenario([job('uid-3')]),
+  answersOnTheWay: scenario([UNAVAILABLE, { unreachable: 'The read operation timed out' }, job('uid-4', 'Complete'), null]),
+  unreachable: scenario([{ unreachable: 'The read operation timed out' }]),
+  replaced: scenario([job('uid-5', 'Complete'), job('uid-6', 'Complete'), null], [CONFLICT, {}]),
+  deletionWaitOfItsOwn: scenario([...RUNNING_590_SECONDS, job('uid-7', 'Complete'), ...DELETING_20_SECONDS, null]),
+  neverGone: scenario([job('uid-8', 'Complete')]),
+  aks: scenario([null], [{}], { KUBERNETES_SERVICE_HOST: 'contoso-abc123.hcp.westeurope.azmk8s.io', KUBERNETES_SERVICE_PORT: '443', KUBERNETES_SERVICE_PORT_HTTPS: '443' }),
+  ipv6: scenario([null], [{}], { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }),
+};
+
 describe('the migration job reset script', () => {
+  let outcomes: Record<keyof typeof SCENARIOS, Outcome & { traceback?: string }>;
+  beforeAll(() => {
+    outcomes = resetAll(SCENARIOS);
+  });
+  /** The outcome of a scenario; a traceback out of the script fails the test that reads it. */
+  const reset = (name: keyof typeof SCENARIOS): Outcome => {
+    const { traceback, ...outcome } = outcomes[name];
+    if (traceback !== undefined) throw new Error(`the reset script raised:\n${traceback}`);
+    return outcome;
+  };
+
   it('does nothing when there is no migration job (a first install, or one its TTL removed)', () => {
-    const { exit, calls, output } = reset([null]);
+    const { exit, calls, output } = reset('noJob');
     expect(exit).toBe(0);
     expect(calls.map((call) => call.method)).toEqual(['GET']);
     expect(output).toContain(`no job ${MIGRATION_JOB_NAME}: nothing to delete`);
   });
 
   it("deletes a finished job with the service account's token, in the foreground, only that very job, and waits until it is gone", () => {
-    const { exit, calls } = reset([job('uid-1', 'Complete'), job('uid-1', 'Complete'), null]);
+    const { exit, calls } = reset('finished');
     expect(exit).toBe(0);
     expect(calls.map((call) => call.method)).toEqual(['GET', 'DELETE', 'GET', 'GET']);
     expect(calls.every((call) => call.url === JOB_URL && call.auth === 'Bearer t0ken')).toBe(true);
@@ -113,30 +172,29 @@ describe('the migration job reset script', () => {
   });
 
   it('deletes a failed job too (a failed migration is retried by the next apply), after waiting for a running one to finish', () => {
-    const { exit, calls } = reset([job('uid-2'), job('uid-2'), job('uid-2', 'Failed'), null]);
+    const { exit, calls } = reset('failedAfterRunning');
     expect(exit).toBe(0);
     expect(calls.map((call) => call.method)).toEqual(['GET', 'GET', 'GET', 'DELETE', 'GET']);
     expect(calls[3].body).toEqual({ propagationPolicy: 'Foreground', preconditions: { uid: 'uid-2' } });
   });
 
   it("says what the API refused, with the API's own message, instead of a traceback", () => {
-    const refused = 'jobs.batch "airflow-run-airflow-migrations" is forbidden: User "system:serviceaccount:airflow-ns:x" cannot get resource "jobs"';
-    const { exit, message, calls } = reset([{ refused }]);
+    const refused = REFUSED;
+    const { exit, message, calls } = reset('refused');
     expect(exit).not.toBe(0);
     expect(message).toBe(`GET of job ${MIGRATION_JOB_NAME} refused: HTTP 403 Forbidden ${refused}`);
     expect(calls.map((call) => call.method)).toEqual(['GET']);
   });
 
   it('never deletes a migration still running: it fails, saying what to do, once the wait is over', () => {
-    const { exit, message, calls } = reset([job('uid-3')]);
+    const { exit, message, calls } = reset('stillRunning');
     expect(exit).not.toBe(0);
     expect(message).toBe(`job ${MIGRATION_JOB_NAME} is still running after ${RUNNING_MIGRATION_WAIT_SECONDS} s: let it finish, then apply again`);
     expect(calls.some((call) => call.method === 'DELETE')).toBe(false);
   });
 
   it('tries a call again after an answer on the way (a 503 from an API server restarting, a timeout), then goes on', () => {
-    const unavailable = { refused: 'etcdserver: request timed out', code: 503 };
-    const { exit, calls, output } = reset([unavailable, { unreachable: 'The read operation timed out' }, job('uid-4', 'Complete'), null]);
+    const { exit, calls, output } = reset('answersOnTheWay');
     expect(exit).toBe(0);
     expect(calls.map((call) => call.method)).toEqual(['GET', 'GET', 'GET', 'DELETE', 'GET']);
     expect(output).toContain(`GET of job ${MIGRATION_JOB_NAME} failed (HTTP 503 Service Unavailable etcdserver: request timed out); trying again`);
@@ -144,39 +202,35 @@ describe('the migration job reset script', () => {
   });
 
   it('gives up after a few attempts with one line naming the call, the job and the last answer', () => {
-    const { exit, message, calls } = reset([{ unreachable: 'The read operation timed out' }]);
+    const { exit, message, calls } = reset('unreachable');
     expect(exit).not.toBe(0);
     expect(message).toBe(`GET of job ${MIGRATION_JOB_NAME} failed ${API_CALL_ATTEMPTS} times, the last: TimeoutError: The read operation timed out`);
     expect(calls).toHaveLength(API_CALL_ATTEMPTS);
   });
 
   it('reads the job again when its DELETE finds another job under the name (409: the uid precondition failed), and deletes that one', () => {
-    const conflict = { conflict: 'Precondition failed: UID in precondition: uid-5, UID in object meta: uid-6' };
-    const { exit, calls } = reset([job('uid-5', 'Complete'), job('uid-6', 'Complete'), null], [conflict, {}]);
+    const { exit, calls } = reset('replaced');
     expect(exit).toBe(0);
     expect(calls.map((call) => call.method)).toEqual(['GET', 'DELETE', 'GET', 'DELETE', 'GET']);
     expect(calls[3].body).toEqual({ propagationPolicy: 'Foreground', preconditions: { uid: 'uid-6' } });
   });
 
   it('gives the deletion its own wait, whatever the wait for a running migration left of its own', () => {
-    // Finished after 590 s of the 600; its pods then take 20 s to go.
-    const running = Array.from({ length: 59 }, () => job('uid-7'));
-    const deleting = Array.from({ length: 10 }, () => job('uid-7', 'Complete'));
-    const { exit, calls } = reset([...running, job('uid-7', 'Complete'), ...deleting, null]);
+    const { exit, calls } = reset('deletionWaitOfItsOwn');
     expect(exit).toBe(0);
     expect(calls.filter((call) => call.method === 'DELETE')).toHaveLength(1);
   });
 
   it('fails with one line when the job is not gone within the deletion wait', () => {
-    const { exit, message } = reset([job('uid-8', 'Complete')]);
+    const { exit, message } = reset('neverGone');
     expect(exit).not.toBe(0);
     expect(message).toBe(`job ${MIGRATION_JOB_NAME} is still being deleted after ${DELETION_WAIT_SECONDS} s`);
   });
 
   it("calls the API server the kubelet names in KUBERNETES_SERVICE_HOST (Kubernetes promises a certificate for it, not for kubernetes.default.svc)", () => {
-    const aks = reset([null], [{}], { KUBERNETES_SERVICE_HOST: 'contoso-abc123.hcp.westeurope.azmk8s.io', KUBERNETES_SERVICE_PORT: '443', KUBERNETES_SERVICE_PORT_HTTPS: '443' });
+    const aks = reset('aks');
     expect(aks.calls[0].url).toBe(`https://contoso-abc123.hcp.westeurope.azmk8s.io:443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`);
-    const ipv6 = reset([null], [{}], { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' });
+    const ipv6 = reset('ipv6');
     expect(ipv6.calls[0].url).toBe(`https://[fd00::1]:6443/apis/batch/v1/namespaces/airflow-ns/jobs/${MIGRATION_JOB_NAME}`);
   });
 });
