@@ -35,6 +35,10 @@ const LOCKED = [...STATEFUL, 'azurerm_storage_account'] as const;
 const UNPROTECTED_WARNING = /is not protected by prevent_destroy|preventDestroy is false/;
 
 describe('protection of stateful resources', () => {
+  // The ReadOnly-locked stack, synthesized once for the two tests that read it.
+  let readOnlyLocked: ReturnType<typeof build> | undefined;
+  const withReadOnlyLock = () => (readOnlyLocked ??= build({ lock: { kind: 'ReadOnly' } }));
+
   it("by default: prevent_destroy on the migration service, the Key Vault, the workspace and the Kubernetes host's metadata database, no locks, no warning", () => {
     const { synth, release, warnings } = build();
     for (const type of STATEFUL) {
@@ -74,7 +78,7 @@ describe('protection of stateful resources', () => {
   });
 
   it("locks the Kubernetes host's metadata database too, in the release stack; ReadOnly gives the migration service CanNotDelete", () => {
-    const { synth, release } = build({ lock: { kind: 'ReadOnly' } });
+    const { synth, release } = withReadOnlyLock();
     expect(locksOf(synth).map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
       [
         ...STATEFUL.map((type) => [idOf(synth, type), 'ReadOnly']),
@@ -96,7 +100,7 @@ describe('protection of stateful resources', () => {
       Object.entries(stack.resource).flatMap(([type, byName]) =>
         type === 'azurerm_management_lock' ? [] : Object.keys(byName as object).map((name) => `${type}.${name}`),
       );
-    const { synth, release } = build({ lock: { kind: 'ReadOnly' } });
+    const { synth, release } = withReadOnlyLock();
     for (const stack of [synth, release!]) {
       for (const lock of locksOf(stack).filter((each) => each.lock_level === 'ReadOnly')) {
         expect([...(lock.depends_on as string[])].sort()).toEqual(addresses(stack).sort());

@@ -181,20 +181,23 @@ describe('role assignments of a plan that migrates every database offline', () =
   const operatorOf = (synth: SynthesizedStack) =>
     Object.entries(synth.resource.azurerm_role_definition).find(([, d]) => String(d.name).startsWith('Database Migration Operator ('))!;
   const actionsOf = (definition: Record<string, unknown>) => (definition.permissions as Array<{ actions: string[] }>)[0].actions;
+  // One synthesis of each plan for both tests, which only read them.
+  const offlineOperator = operatorOf(synthesize(plan));
+  const onlineOperator = operatorOf(synthesize(examplePlan()));
 
   it('give the operator no cutover, which only an online migration has (the DAG has no cutover task for an offline one)', () => {
-    const [, operator] = operatorOf(synthesize(plan));
+    const [, operator] = offlineOperator;
     const actions = actionsOf(operator);
     expect(actions).not.toContain(CUTOVER);
     expect(actions).toHaveLength(11);
     expect(operator.description).toBe('Runs, watches, and rolls back the database migrations of plan contoso-sql');
-    const [, online] = operatorOf(synthesize(examplePlan()));
+    const [, online] = onlineOperator;
     expect(actionsOf(online)).toContain(CUTOVER);
   });
 
   it('change the operator role in place when the modes change: same address and name, no role_definition_id (ForceNew)', () => {
-    const [offlineId, offline] = operatorOf(synthesize(plan));
-    const [onlineId, online] = operatorOf(synthesize(examplePlan()));
+    const [offlineId, offline] = offlineOperator;
+    const [onlineId, online] = onlineOperator;
     expect(offlineId).toBe(onlineId);
     expect([offline.name, offline.scope, offline.assignable_scopes]).toEqual([online.name, online.scope, online.assignable_scopes]);
     expect(offline.role_definition_id).toBeUndefined();
