@@ -246,8 +246,12 @@ function documentedDeployPrerequisites(readme: string): { terraform?: string; ku
   };
 }
 
+/** The default stacks (the Kubernetes host), synthesized once for the describes below, which only read them. */
+let defaultStacks: ReturnType<typeof synthMigrationStack> | undefined;
+const defaultKubernetesStacks = () => (defaultStacks ??= synthMigrationStack({ plan: examplePlanWith({}) }));
+
 describe("the README's deploy prerequisites", () => {
-  const { release } = synthMigrationStack({ plan: examplePlanWith({}) });
+  const { release } = defaultKubernetesStacks();
   /** The login the release stack's kubernetes provider runs kubelogin with. */
   const login = (() => {
     const args: string[] = (release!.provider as any).kubernetes[0].exec[0].args;
@@ -433,7 +437,7 @@ function unknownDeployedNames(readme: string, names: Set<string>, planName: stri
 
 describe("the README's account of the default stacks (and docs/performance.md's counts)", () => {
   const plan = examplePlanWith({});
-  const { synth, release } = synthMigrationStack({ plan });
+  const { synth, release } = defaultKubernetesStacks();
   const stacks = [synth, release!];
   const hash = /-([0-9a-f]{4})$/.exec(String(Object.values(synth.resource.azurerm_key_vault)[0].name))![1];
 
@@ -767,7 +771,7 @@ function providerTableProblems(readme: string, requiredProviders: Record<string,
 }
 
 describe("docs/validated-against.md's provider versions", () => {
-  const kubernetes = synthMigrationStack({ plan: examplePlanWith({}) });
+  const kubernetes = defaultKubernetesStacks();
   const fabric = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.fabric) }).synth;
   const stacks = [kubernetes.synth, kubernetes.release!, fabric];
   const requiredProviders = Object.assign({}, ...stacks.map((stack) => stack.terraform?.required_providers)) as Record<string, { version: string }>;
