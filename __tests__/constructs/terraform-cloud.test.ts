@@ -78,6 +78,30 @@ describe("the second stack reads the first's outputs from its Terraform Cloud wo
   });
 });
 
+describe('TF_WORKSPACE beside the two cloud blocks', () => {
+  // Terraform 1.11.4, offline: a cloud block naming prod-airflow with TF_WORKSPACE=prod fails init with
+  // 'Specified workspace "name" conflicts with TF_WORKSPACE environment variable'.
+  const saved = process.env.TF_WORKSPACE;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TF_WORKSPACE;
+    else process.env.TF_WORKSPACE = saved;
+  });
+
+  it.each(['prod', 'prod-airflow'])("TF_WORKSPACE=%s stops the synth of the Kubernetes host's second stack: one of the inits would fail", (selected) => {
+    process.env.TF_WORKSPACE = selected;
+    expect(() => synthMigrationStack({ stateBackend: cloud })).toThrow(
+      `TF_WORKSPACE is set ("${selected}"), and terraform init refuses a cloud block that names another workspace than TF_WORKSPACE: ` +
+        "this stack's names prod-airflow, the first stack's prod, so one of them would fail; unset TF_WORKSPACE",
+    );
+  });
+
+  it('TF_WORKSPACE=prod passes where there is one stack, and on the other backends', () => {
+    process.env.TF_WORKSPACE = 'prod';
+    expect(synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory), stateBackend: cloud }).release).toBeUndefined();
+    expect(synthMigrationStack({}).release).toBeDefined();
+  });
+});
+
 describe('kubelogin in CI signs in with the same ARM_* variables as the azurerm provider', () => {
   // kubelogin reads ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID only with --use-azurerm-env-vars;
   // without it, spn reads AAD_SERVICE_PRINCIPAL_* or AZURE_* (Azure/kubelogin
