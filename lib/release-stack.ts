@@ -73,3 +73,4 @@ function refuseSelectedWorkspace(id: string, firstWorkspace: string, releaseWork
       `this stack's names ${releaseWorkspace}, the first stack's ${firstWorkspace}, so one of them would fail; unset TF_WORKSPACE (the cloud blocks name their workspaces)`,
   );
 }
+

@@ -95,10 +95,11 @@ describe('TF_WORKSPACE beside the two cloud blocks', () => {
     );
   });
 
-  it('TF_WORKSPACE=prod passes where there is one stack, and on the other backends', () => {
+  it('TF_WORKSPACE=prod passes where there is one stack, and with the azurerm backend', () => {
     process.env.TF_WORKSPACE = 'prod';
     expect(synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory), stateBackend: cloud }).release).toBeUndefined();
-    expect(synthMigrationStack({}).release).toBeDefined();
+    const azurerm = { type: 'azurerm', resourceGroupName: 'rg-tfstate', storageAccountName: 'sttfstate', containerName: 'tfstate' } as const;
+    expect(synthMigrationStack({ stateBackend: azurerm }).release).toBeDefined();
   });
 });
 
