@@ -7,6 +7,7 @@ import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironme
 import { examplePlan } from '../helpers/example-plan';
 import { warningsOf } from '../helpers/test-stack';
 import { synthMigrationStack } from '../helpers/migration-stack';
+import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
 function terraformBlock(stateBackend?: StateBackend): Record<string, any> {
   const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend });
@@ -230,11 +231,7 @@ describe('stateBackendFromEnvironment', () => {
 });
 
 describe('TF_WORKSPACE beside the local and azurerm backends', () => {
-  const saved = process.env.TF_WORKSPACE;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.TF_WORKSPACE;
-    else process.env.TF_WORKSPACE = saved;
-  });
+  restoreEnvironmentAfterEach('TF_WORKSPACE');
   const azurerm: StateBackend = { type: 'azurerm', resourceGroupName: 'rg-tfstate', storageAccountName: 'sttfstate', containerName: 'tfstate' };
 
   it("local: refuses one other than default, whose state Terraform (1.11.4, tried) keeps in the stack's folder, not at the backend's path", () => {

@@ -3,6 +3,7 @@ import { findPackageRoot } from '../../lib/private/package-root';
 import { TerraformCloudStateBackend } from '../../lib/state-backend';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { warningsOf } from '../helpers/test-stack';
+import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
 // Terraform Cloud's remote runs get only the uploaded folder and Terraform: no Node.js, no Azure
 // CLI, nothing from the machine that synthesized (HashiCorp support, "How to install npm and other
@@ -81,11 +82,7 @@ describe("the second stack reads the first's outputs from its Terraform Cloud wo
 describe('TF_WORKSPACE beside the two cloud blocks', () => {
   // Terraform 1.11.4, offline: a cloud block naming prod-airflow with TF_WORKSPACE=prod fails init with
   // 'Specified workspace "name" conflicts with TF_WORKSPACE environment variable'.
-  const saved = process.env.TF_WORKSPACE;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.TF_WORKSPACE;
-    else process.env.TF_WORKSPACE = saved;
-  });
+  restoreEnvironmentAfterEach('TF_WORKSPACE');
 
   it.each(['prod', 'prod-airflow'])("TF_WORKSPACE=%s stops the synth of the Kubernetes host's second stack: one of the inits would fail", (selected) => {
     process.env.TF_WORKSPACE = selected;
