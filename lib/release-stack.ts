@@ -45,6 +45,9 @@ export class ReleaseStack extends TerraformStack {
     }
     // After the length of the name it derives, which tells how much room the suffix leaves.
     checkStateBackend(this, props.stateBackend);
+    if (props.stateBackend.type === 'terraformCloud' && stateBackend.type === 'terraformCloud') {
+      refuseSelectedWorkspace(id, props.stateBackend.workspace, stateBackend.workspace);
+    }
     applyStateBackend(this, stateBackend);
     this.addDependency(props.after);
     const firstState = this.registerIncomingCrossStackReference(props.after);
@@ -55,3 +58,19 @@ export class ReleaseStack extends TerraformStack {
     }
   }
 }
+
+/**
+ * Terraform 1.11 `init` refuses a cloud block naming a workspace other than `TF_WORKSPACE` ('Specified
+ * workspace "name" conflicts with TF_WORKSPACE environment variable', tried offline). The two stacks
+ * name two workspaces, so any `TF_WORKSPACE` fails one of them, the second after the first applied;
+ * `stateBackendFromEnvironment` refuses only one other than the first stack's.
+ */
+function refuseSelectedWorkspace(id: string, firstWorkspace: string, releaseWorkspace: string): void {
+  const selected = process.env.TF_WORKSPACE?.trim();
+  if (!selected) return;
+  throw new Error(
+    `${id}: TF_WORKSPACE is set ("${selected}"), and terraform init refuses a cloud block that names another workspace than TF_WORKSPACE: ` +
+      `this stack's names ${releaseWorkspace}, the first stack's ${firstWorkspace}, so one of them would fail; unset TF_WORKSPACE (the cloud blocks name their workspaces)`,
+  );
+}
+

@@ -2,7 +2,7 @@
  * `npm run resource-tags`: writes `scripts/resource-tags.json`, for each resource type the
  * validation variants synthesize, the type of its `tags` argument in the real provider schema
  * (`terraform providers schema -json`, providers as `npm run validate` gets them), or null where it
- * has none. __tests__/constructs/plan-tags.test.ts reads it: a synthesized type missing from it
+ * has none. __tests__/tags/plan-tags.test.ts (slow suite) reads it: a synthesized type missing from it
  * fails that test until this script runs again.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

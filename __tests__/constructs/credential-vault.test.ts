@@ -1,6 +1,7 @@
 import { ref, Token } from 'cdktf';
 import { CredentialVault, CredentialVaultProps, grantReadSecrets } from '../../lib/orchestration-factory/credential-vault';
-import { onlyLogicalId, onlyResource, reference, resourcesOfType, synthObject, testStack } from '../helpers/test-stack';
+import { onlyLogicalId, onlyResource, reference, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
+import { KeyVault, KeyVaultConfig } from '@cdktf/provider-azurerm/lib/key-vault';
 
 function vault(props: Partial<CredentialVaultProps>) {
   const { stack, resourceGroup } = testStack();
@@ -94,6 +95,42 @@ describe('CredentialVault.grantReadSecrets', () => {
   it('refuses a grantee whose principal id is not a GUID', () => {
     const { construct } = vaultConstruct();
     expect(() => construct.grantReadSecrets({ principalId: 'airflow' })).toThrow('test/Vault: grantee.principalId must be a GUID');
+  });
+
+  describe('on a KeyVault of the stack: Key Vault Secrets User grants nothing on a vault of access policies', () => {
+    const grantOn = (permissionModel: Partial<KeyVaultConfig>) => {
+      const { stack, resourceGroup } = testStack();
+      const teamVault = new KeyVault(stack, 'TeamVault', {
+        name: 'kv-team',
+        location: 'westeurope',
+        resourceGroupName: resourceGroup.name,
+        tenantId: '00000000-0000-0000-0000-000000000000',
+        skuName: 'standard',
+        ...permissionModel,
+      });
+      grantReadSecrets(stack, teamVault, airflow);
+      return warningsOf(stack).filter((warning) => /Key Vault Secrets User/.test(warning));
+    };
+
+    it.each([
+      ['unset (Azure and azurerm: false)', {}],
+      ['rbacAuthorizationEnabled false', { rbacAuthorizationEnabled: false }],
+    ])('warns when the permission model is %s', (_, permissionModel) => {
+      expect(grantOn(permissionModel)).toEqual([
+        expect.stringContaining(
+          'Key Vault test/TeamVault does not set rbacAuthorizationEnabled to true, so it authorizes reads of its secrets by access policy, ' +
+            'and Key Vault Secrets User lets the grantee read nothing there',
+        ),
+      ]);
+    });
+
+    it.each([
+      ['rbacAuthorizationEnabled true', { rbacAuthorizationEnabled: true }],
+      ['enableRbacAuthorization true (the older name)', { enableRbacAuthorization: true }],
+      ['a value known at apply', { rbacAuthorizationEnabled: Token.asAny('${var.rbac}') }],
+    ])('no warning with %s', (_, permissionModel) => {
+      expect(grantOn(permissionModel)).toEqual([]);
+    });
   });
 
   it('grants on a vault referred to (IKeyVault), in the scope given', () => {

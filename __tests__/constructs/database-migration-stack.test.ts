@@ -10,6 +10,7 @@ import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from '../../lib/private/retired
 import { examplePlan } from '../helpers/example-plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { resourceNames, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
 function count(synth: SynthesizedStack, type: string): number {
   return Object.keys(resourcesOfType(synth, type)).length;
@@ -416,11 +417,7 @@ describe('DatabaseMigrationStack props checked at construction', () => {
 
 describe('cdktf synth --hcl', () => {
   // The CLI's --hcl sets SYNTH_HCL_OUTPUT for the app; each stack reads it to write cdk.tf instead of cdk.tf.json.
-  const previous = process.env.SYNTH_HCL_OUTPUT;
-  afterEach(() => {
-    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
-    else process.env.SYNTH_HCL_OUTPUT = previous;
-  });
+  restoreEnvironmentAfterEach('SYNTH_HCL_OUTPUT');
 
   it.each(['true', '1'])('is refused with what to do instead (SYNTH_HCL_OUTPUT=%s): cdktf writes these stacks as HCL Terraform cannot read', (value) => {
     process.env.SYNTH_HCL_OUTPUT = value;

@@ -6,6 +6,8 @@ import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from '../../lib/state-backend';
 import { examplePlan } from '../helpers/example-plan';
 import { warningsOf } from '../helpers/test-stack';
+import { synthMigrationStack } from '../helpers/migration-stack';
+import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
 function terraformBlock(stateBackend?: StateBackend): Record<string, any> {
   const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend });
@@ -225,5 +227,31 @@ describe('stateBackendFromEnvironment', () => {
   ])('rejects %j', (env, message) => {
     expect(() => stateBackendFromEnvironment(env)).toThrow(StateBackendConfigurationError);
     expect(() => stateBackendFromEnvironment(env)).toThrow(message);
+  });
+});
+
+describe('TF_WORKSPACE beside the local and azurerm backends', () => {
+  restoreEnvironmentAfterEach('TF_WORKSPACE');
+  const azurerm: StateBackend = { type: 'azurerm', resourceGroupName: 'rg-tfstate', storageAccountName: 'sttfstate', containerName: 'tfstate' };
+
+  it("local: refuses one other than default, whose state Terraform (1.11.4, tried) keeps in the stack's folder, not at the backend's path", () => {
+    process.env.TF_WORKSPACE = 'staging';
+    expect(() => terraformBlock()).toThrow(
+      'contoso-sql: TF_WORKSPACE is "staging", so Terraform would keep this stack\'s local state in terraform.tfstate.d/staging/ of its folder ' +
+        '(cdktf.out/stacks/contoso-sql), not at the backend\'s path, and the cdktf CLI deletes that folder: unset TF_WORKSPACE',
+    );
+  });
+
+  it("azurerm: takes one, with the Kubernetes host too: cdktf's terraform_remote_state reads the first stack's state of the same workspace", () => {
+    process.env.TF_WORKSPACE = 'staging';
+    const { release } = synthMigrationStack({ stateBackend: azurerm });
+    expect(Object.values((release!.data as Record<string, Record<string, any>>).terraform_remote_state)).toEqual([
+      expect.objectContaining({ backend: 'azurerm', workspace: '${terraform.workspace}' }),
+    ]);
+  });
+
+  it('local: takes TF_WORKSPACE=default, the workspace whose state is at the path', () => {
+    process.env.TF_WORKSPACE = 'default';
+    expect(terraformBlock().backend.local).toBeDefined();
   });
 });

@@ -3,6 +3,7 @@ import { findPackageRoot } from '../../lib/private/package-root';
 import { TerraformCloudStateBackend } from '../../lib/state-backend';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { warningsOf } from '../helpers/test-stack';
+import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
 // Terraform Cloud's remote runs get only the uploaded folder and Terraform: no Node.js, no Azure
 // CLI, nothing from the machine that synthesized (HashiCorp support, "How to install npm and other
@@ -75,6 +76,27 @@ describe("the second stack reads the first's outputs from its Terraform Cloud wo
     expect((release!.terraform as Record<string, unknown>).cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod-airflow' }, ...expected });
     const remoteStates = Object.values((release!.data as Record<string, Record<string, any>>).terraform_remote_state);
     expect(remoteStates).toEqual([{ backend: 'remote', config: { organization: 'acme', workspaces: { name: 'prod' }, ...expected } }]);
+  });
+});
+
+describe('TF_WORKSPACE beside the two cloud blocks', () => {
+  // Terraform 1.11.4, offline: a cloud block naming prod-airflow with TF_WORKSPACE=prod fails init with
+  // 'Specified workspace "name" conflicts with TF_WORKSPACE environment variable'.
+  restoreEnvironmentAfterEach('TF_WORKSPACE');
+
+  it.each(['prod', 'prod-airflow'])("TF_WORKSPACE=%s stops the synth of the Kubernetes host's second stack: one of the inits would fail", (selected) => {
+    process.env.TF_WORKSPACE = selected;
+    expect(() => synthMigrationStack({ stateBackend: cloud })).toThrow(
+      `TF_WORKSPACE is set ("${selected}"), and terraform init refuses a cloud block that names another workspace than TF_WORKSPACE: ` +
+        "this stack's names prod-airflow, the first stack's prod, so one of them would fail; unset TF_WORKSPACE",
+    );
+  });
+
+  it('TF_WORKSPACE=prod passes where there is one stack, and with the azurerm backend', () => {
+    process.env.TF_WORKSPACE = 'prod';
+    expect(synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory), stateBackend: cloud }).release).toBeUndefined();
+    const azurerm = { type: 'azurerm', resourceGroupName: 'rg-tfstate', storageAccountName: 'sttfstate', containerName: 'tfstate' } as const;
+    expect(synthMigrationStack({ stateBackend: azurerm }).release).toBeDefined();
   });
 });
 

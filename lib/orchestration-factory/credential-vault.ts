@@ -1,5 +1,6 @@
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from '../core/grants';
 import { ResourceLock } from '../core/protection';
@@ -121,7 +122,9 @@ export class CredentialVault extends Construct implements IKeyVault {
  * {@link CredentialVault.grantReadSecrets} for a vault you refer to ({@link IKeyVault}: a `KeyVault`,
  * a `DataAzurermKeyVault` or a literal), which has no construct to put the assignment in: `scope` is
  * where it goes. `Key Vault Secrets User` on the vault, which works only on a vault with RBAC
- * authorization (`rbac_authorization_enabled`), not on one with access policies.
+ * authorization (`rbac_authorization_enabled`), not on one with access policies: a `KeyVault` of
+ * your stack that does not set `rbacAuthorizationEnabled` to true draws a synth warning (a vault
+ * you look up is not checked).
  * `options.id` defaults to `ReadsSecrets`.
  */
 export function grantReadSecrets(scope: Construct, vault: IKeyVault, grantee: IGrantee, options: GrantOptions = {}): RoleAssignment {
@@ -131,7 +134,20 @@ export function grantReadSecrets(scope: Construct, vault: IKeyVault, grantee: IG
   requireArgument('grantReadSecrets', scope, Construct.isConstruct, 'the construct the role assignment goes in', smallestCall);
   requireArgument('grantReadSecrets', vault, (value) => withStrings(value, 'id', 'name'), 'the vault, an object with its id and name', smallestCall);
   requireArgument('grantReadSecrets', grantee, (value) => withStrings(value, 'principalId'), 'the grantee, an object with its principalId', smallestCall);
-  return assignSecretsUser(scope, vault, grantee, options);
+  const assignment = assignSecretsUser(scope, vault, grantee, options);
+  if (vault instanceof KeyVault && !rbacAuthorizationMayBeOn(vault)) {
+    // Azure creates a vault with enableRbacAuthorization false unless told otherwise: access policies, where a role grants no data access.
+    Annotations.of(assignment).addWarning(
+      `Key Vault ${vault.node.path} does not set rbacAuthorizationEnabled to true, so it authorizes reads of its secrets by access policy, ` +
+        'and Key Vault Secrets User lets the grantee read nothing there: set rbacAuthorizationEnabled: true on the vault, or give the grantee an access policy with secret get and list',
+    );
+  }
+  return assignment;
+}
+
+/** Whether the vault's permission model is (or, for a value known only at apply, may be) Azure RBAC. */
+function rbacAuthorizationMayBeOn(vault: KeyVault): boolean {
+  return [vault.rbacAuthorizationEnabledInput, vault.enableRbacAuthorizationInput].some((value) => value === true || Token.isUnresolved(value));
 }
 
 function assignSecretsUser(scope: Construct, vault: IKeyVault, grantee: IGrantee, options: GrantOptions): RoleAssignment {

@@ -9,6 +9,7 @@ export function applyStateBackend(stack: TerraformStack, backend: StateBackend):
   const stackName = stack.node.id;
   switch (backend.type) {
     case 'local':
+      refuseLocalWorkspace(stack);
       new LocalBackend(stack, { path: localStatePath(stack, backend.path, true) });
       return;
     case 'terraformCloud':
@@ -28,6 +29,21 @@ export function applyStateBackend(stack: TerraformStack, backend: StateBackend):
       });
       return;
   }
+}
+
+/**
+ * Terraform (1.11.4, tried) keeps the state of a workspace other than `default` in
+ * `terraform.tfstate.d/<workspace>/` of the folder it runs in, whatever the local backend's path:
+ * here the stack's folder, in the build output the cdktf CLI deletes.
+ */
+function refuseLocalWorkspace(stack: TerraformStack): void {
+  const selected = process.env.TF_WORKSPACE?.trim();
+  if (!selected || selected === 'default') return;
+  throw new Error(
+    `${stack.node.id}: TF_WORKSPACE is "${selected}", so Terraform would keep this stack's local state in ` +
+      `terraform.tfstate.d/${selected}/ of its folder (cdktf.out/stacks/${stack.node.id}), not at the backend's path, and the cdktf CLI deletes that folder: ` +
+      'unset TF_WORKSPACE (one state per stack; for several, give each its own stateBackend.path)',
+  );
 }
 
 /**
