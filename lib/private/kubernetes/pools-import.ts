@@ -4,6 +4,7 @@ import { TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import { AirflowPool } from '../../hosts/airflow-host';
 import type { ProjectedVolume, VolumeMount } from './chart-values';
+import { poolsImportValue } from '../setup-outputs';
 
 /** Props of {@link AirflowPoolsImport}. */
 export interface AirflowPoolsImportProps {
@@ -24,11 +25,12 @@ export interface PoolsImportJobValues {
 
 /**
  * `airflow pools import` reads `{name: {slots, description, include_deferred}}` and creates or
- * updates each pool (apache/airflow `airflow-core/src/airflow/cli/commands/pool_command.py`).
+ * updates each pool; Airflow 3.3 here, so with `include_deferred` (2.6.3's import, for which the external
+ * host's output leaves it out, takes exactly two keys) (apache/airflow `airflow-core/src/airflow/cli/commands/pool_command.py`).
  */
 export function poolsImportFile(pools: readonly AirflowPool[]): string {
   const body = Object.fromEntries(
-    pools.map((pool) => [pool.name, { slots: pool.slots, description: pool.description, include_deferred: false }]),
+    Object.entries(poolsImportValue(pools)).map(([name, pool]) => [name, { ...pool, include_deferred: false }]),
   );
   return `${JSON.stringify(body, null, 2)}\n`;
 }
