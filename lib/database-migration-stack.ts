@@ -25,7 +25,7 @@ import { warnUnknownRegion } from './private/azure-regions';
 import { createAirflowHost } from './private/create-airflow-host';
 import { resourceName } from './private/naming';
 import { onlyListed } from './private/required-fields';
-import { ALERT_DEFAULTS, ALERT_OPTIONS, CUSTOM_ALERTS, MIGRATION_STALLED_ALERT, SOURCE_FROZEN_TOO_LONG_ALERT, KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from './private/prop-checks';
+import { ALERT_DEFAULTS, ALERT_OPTIONS, PROMETHEUS_ALERT_OPTIONS, CUSTOM_ALERTS, MIGRATION_STALLED_ALERT, SOURCE_FROZEN_TOO_LONG_ALERT, KEY_VAULT, LOCK, LOG_ANALYTICS_WORKSPACE, checkGuid, checkResourceGroupName, checkStateBackend, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS } from './private/prop-checks';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from './private/retired-addresses';
 import { applyStateBackend, RELEASE_STACK_SUFFIX, releaseStateBackend } from './private/state-backend';
 import { ReleaseStack } from './release-stack';
@@ -88,7 +88,8 @@ export interface DatabaseMigrationStackProps {
    * Alert defaults, per-alert overrides (severity, threshold, timing, runbook) and alerts of one's own.
    * The "migration run stalled" alert is on for every host (`migrationStalledAlert` tunes it); the
    * Airflow alerts' overrides apply to the hosts that have them (task failures and DAG import errors:
-   * an adopted Data Factory environment; missing pool: it and the Kubernetes host).
+   * an adopted Data Factory environment; missing pool: it and the Kubernetes host; the `...Rule`
+   * options: the Kubernetes host's Prometheus rules).
    * @default - the built-in alerts with their defaults
    */
   readonly monitoring?: MigrationMonitoringOptions;
@@ -162,6 +163,9 @@ export class DatabaseMigrationStack extends TerraformStack {
             airflowTaskFailuresAlert: ALERT_OPTIONS,
             airflowDagImportErrorsAlert: ALERT_OPTIONS,
             missingPoolAlert: ALERT_OPTIONS,
+            airflowTaskFailuresRule: PROMETHEUS_ALERT_OPTIONS,
+            airflowDagImportErrorsRule: PROMETHEUS_ALERT_OPTIONS,
+            airflowSchedulerHeartbeatMissingRule: PROMETHEUS_ALERT_OPTIONS,
             migrationStalledAlert: MIGRATION_STALLED_ALERT,
             sourceFrozenTooLongAlert: SOURCE_FROZEN_TOO_LONG_ALERT,
             customAlerts: CUSTOM_ALERTS,
@@ -300,6 +304,11 @@ export class DatabaseMigrationStack extends TerraformStack {
         taskFailures: alerts.airflowTaskFailuresAlert,
         dagImportErrors: alerts.airflowDagImportErrorsAlert,
         missingPool: alerts.missingPoolAlert,
+      },
+      prometheusRules: {
+        airflowTaskFailuresRule: alerts.airflowTaskFailuresRule,
+        airflowDagImportErrorsRule: alerts.airflowDagImportErrorsRule,
+        airflowSchedulerHeartbeatMissingRule: alerts.airflowSchedulerHeartbeatMissingRule,
       },
       dagStorage: { ...props.dagStorage, lock: props.dagStorage?.lock ?? lock },
       preventDestroy,

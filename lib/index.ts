@@ -111,7 +111,8 @@ export type {
 } from './monitoring/data-factory-airflow-monitoring';
 export type { KubernetesAirflowMonitoring, KubernetesAirflowMonitoringProps, KubernetesAirflowScheduler } from './monitoring/kubernetes-airflow-monitoring';
 export { AlertSeverity } from './monitoring/alerts';
-export type { AlertDefaults, AlertDimension, AlertOptions, CreatedAlert, CreatedLogAlert, CreatedMetricAlert } from './monitoring/alerts';
+export type { AlertDefaults, AlertDimension, AlertOptions, CreatedAlert, CreatedLogAlert, CreatedMetricAlert, CreatedPrometheusAlert } from './monitoring/alerts';
+export type { AirflowPrometheusAlertOptions, PrometheusAlertOptions, PrometheusRuleGroupMaker } from './monitoring/airflow-prometheus-alerts';
 export type { CustomAlertProps, CustomLogAlertProps, CustomMetricAlertProps } from './monitoring/custom-alerts';
 export { MigrationEventIngestion } from './monitoring/migration-event-ingestion';
 export type { MigrationEventIngestionProps, MigrationEventsTable } from './monitoring/migration-event-ingestion';

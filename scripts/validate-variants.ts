@@ -301,12 +301,14 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
       },
     },
     {
-      name: 'alert options and custom alerts (a log alert with a measure column, a metric alert on a factory)',
+      name: 'alert options and custom alerts (a log alert with a measure column, a metric alert on a factory, Prometheus rule overrides)',
       plan: DEFAULT_PLAN,
       stack: {
         monitoring: {
           alertDefaults: { runbookUrl: 'https://wiki.contoso.example/migration' },
           migrationStalledAlert: { silentMinutes: 45, severity: 2 },
+          airflowTaskFailuresRule: { severity: 1, forMinutes: 5, windowMinutes: 30, threshold: 2 },
+          airflowSchedulerHeartbeatMissingRule: { enabled: false, autoMitigate: false },
           customAlerts: {
             'slow-steps': {
               kind: 'log',

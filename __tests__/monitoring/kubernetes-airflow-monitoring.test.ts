@@ -3,6 +3,7 @@
  * alert is made by the facade, so it follows `alertDefaults`, is listed by createdAlerts() and goes
  * through the facade's action group, like every other alert.
  */
+import { MonitorAlertPrometheusRuleGroup } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
 import { resourcesOfType, synthObject } from '../helpers/test-stack';
 import { monitoring } from './monitoring-test-stack';
 
@@ -30,5 +31,40 @@ describe('MigrationMonitoring.monitorKubernetesAirflow', () => {
     expect(() => construct.monitorKubernetesAirflow({ clusterId: CLUSTER_ID, namespace: 'airflow' }, { missingPoolAlert: { severty: 0 } as never })).toThrow(
       /monitorKubernetesAirflow: .*missingPoolAlert\.severty is an unknown field/,
     );
+  });
+
+  it("resolves the Prometheus rules with the facade's defaults and action group, hands them to the host's maker, and lists them", () => {
+    const { stack, monitoring: construct } = monitoring({ alertDefaults: { autoMitigate: false, runbookUrl: 'https://wiki.contoso.example/airflow' } });
+    let group: MonitorAlertPrometheusRuleGroup | undefined;
+    const made = construct.monitorKubernetesAirflow(
+      {
+        clusterId: CLUSTER_ID,
+        namespace: 'airflow',
+        makePrometheusRuleGroup: (rule) => (group = new MonitorAlertPrometheusRuleGroup(stack, 'Rules', { name: 'prg', resourceGroupName: 'rg', location: 'westeurope', scopes: ['amw'], rule })),
+      },
+      { airflowDagImportErrorsRule: { severity: 3 } },
+    );
+    expect(construct.createdAlerts()).toEqual([made.missingPoolAlert, ...made.prometheusAlerts]);
+    expect(made.prometheusAlerts.map(({ name, severity, resource }) => [name, severity, resource === group])).toEqual([
+      ['AirflowTaskFailures', 2, true],
+      ['AirflowDagImportErrors', 3, true],
+      ['AirflowSchedulerHeartbeatMissing', 1, true],
+    ]);
+    const [rules] = Object.values(resourcesOfType(synthObject(stack), 'azurerm_monitor_alert_prometheus_rule_group')) as any[];
+    for (const rule of rules.rule) {
+      expect(rule).toMatchObject({
+        action: [{ action_group_id: expect.stringMatching(/azurerm_monitor_action_group\./) }],
+        alert_resolution: { auto_resolved: false },
+        annotations: { runbook_url: 'https://wiki.contoso.example/airflow' },
+      });
+    }
+  });
+
+  it('refuses Prometheus rule overrides without a rule group to put the rules in, naming the facade and the options', () => {
+    const { monitoring: construct } = monitoring();
+    expect(() => construct.monitorKubernetesAirflow({ clusterId: CLUSTER_ID, namespace: 'airflow' }, { airflowTaskFailuresRule: { severity: 1 } })).toThrow(
+      "test/monitoring: airflowTaskFailuresRule given without the scheduler's makePrometheusRuleGroup: no Prometheus rule is made for it to tune",
+    );
+    expect(construct.createdAlerts()).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { ITerraformDependable, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import type { MonitorAlertPrometheusRuleGroup } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
 import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { alertTiming, LOG_ALERT_MAX_STATEFUL_FREQUENCY_MINUTES } from '../private/alert-timing';
@@ -55,7 +56,7 @@ export interface AlertOptions {
   readonly description?: string;
   /**
    * Link to the runbook for this alert; appended to the description (and, for log alerts, sent as
-   * the `runbookUrl` custom property of the alert payload).
+   * the `runbookUrl` custom property of the alert payload; for Prometheus rules, their `runbook_url` annotation).
    * @default - the facade's `alertDefaults.runbookUrl`, else none
    */
   readonly runbookUrl?: string;
@@ -93,7 +94,7 @@ export interface AlertDefaults {
 }
 
 /** What the facade made, so tests and users can check every alert (cdk-monitoring-constructs style). */
-export type CreatedAlert = CreatedMetricAlert | CreatedLogAlert;
+export type CreatedAlert = CreatedMetricAlert | CreatedLogAlert | CreatedPrometheusAlert;
 
 interface CreatedAlertBase {
   /** Azure name of the alert rule. */
@@ -122,6 +123,18 @@ export interface CreatedLogAlert extends CreatedAlertBase {
   readonly kind: 'log';
   /** The `azurerm_monitor_scheduled_query_rules_alert_v2` resource. */
   readonly resource: MonitorScheduledQueryRulesAlertV2;
+}
+
+/** A Prometheus alert rule (the Kubernetes host's, on Airflow's statsd metrics in managed Prometheus). */
+export interface CreatedPrometheusAlert extends CreatedAlertBase {
+  /** Tells metric, log and Prometheus alerts apart. */
+  readonly kind: 'prometheus';
+  /** `evaluationFrequency` is its rule group's `interval`; `window` the expression's look-back, or `for` for a rule without one. */
+  readonly window: string;
+  /** How long the condition must hold before the alert fires (the rule's `for`), ISO 8601. */
+  readonly for: string;
+  /** The `azurerm_monitor_alert_prometheus_rule_group` that holds the rule (named `name` among its rules). */
+  readonly resource: MonitorAlertPrometheusRuleGroup;
 }
 
 /** A split of the alert by one dimension; `values: ['*']` means one alert per value. */

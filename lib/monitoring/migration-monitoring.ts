@@ -7,6 +7,7 @@ import { IActionGroup, IDataFactory, IKeyVault, ILogAnalyticsWorkspace, IResourc
 import { validateNamePrefix } from '../private/naming';
 import { ActionGroupOptions, migrationActionGroup } from './action-group';
 import { AlertDefaults, AlertOptions, CreatedAlert } from './alerts';
+import { AIRFLOW_PROMETHEUS_ALERT_OPTIONS, AirflowPrometheusAlertOptions } from './airflow-prometheus-alerts';
 import { CustomAlertProps, customAlertDefinition } from './custom-alerts';
 import {
   DATA_FACTORY_AIRFLOW_ALERT_OPTIONS,
@@ -35,6 +36,7 @@ import {
   ALERT_OPTIONS,
   IF_GIVEN,
   LOCK,
+  PROMETHEUS_ALERT_OPTIONS,
   LOG_ANALYTICS_WORKSPACE,
   MIGRATION_STALLED_ALERT,
   RESOURCE_GROUP,
@@ -92,7 +94,8 @@ export interface MigrationMonitoringOptions
       | 'cutoverPostponedAlert'
       | 'eventIngestionErrorsAlert'
     >,
-    Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'> {
+    Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
+    AirflowPrometheusAlertOptions {
   /**
    * Overrides of the missing pool alert (`alert-<plan name>-airflow-missing-pool`), on the hosts
    * whose scheduler log reaches the workspace: kubernetes (Container Insights) and dataFactory (its
@@ -297,12 +300,19 @@ export class MigrationMonitoring extends Construct {
 
   /**
    * A Kubernetes host's scheduler, whose log Container Insights writes to this workspace: a log
-   * alert on its "Tasks using non-existent pool" line, listed by {@link createdAlerts} like every
-   * other. The Kubernetes host calls this when given the plan's monitoring.
+   * alert on its "Tasks using non-existent pool" line and, given the host's `makePrometheusRuleGroup`,
+   * its Prometheus alert rules on Airflow's statsd metrics, with this facade's alert defaults and
+   * action group, listed by {@link createdAlerts} like every other. The Kubernetes host calls this
+   * when given the plan's monitoring.
    */
   public monitorKubernetesAirflow(scheduler: KubernetesAirflowScheduler, props: KubernetesAirflowMonitoringProps = {}): KubernetesAirflowMonitoring {
-    requireMethodProps(this, 'monitorKubernetesAirflow', 'props', props, onlyListed({ missingPoolAlert: ALERT_OPTIONS }));
-    return monitorKubernetesAirflow(this.monitoringScope, scheduler, props);
+    requireMethodProps(this, 'monitorKubernetesAirflow', 'props', props, onlyListed({
+      missingPoolAlert: ALERT_OPTIONS,
+      airflowTaskFailuresRule: PROMETHEUS_ALERT_OPTIONS,
+      airflowDagImportErrorsRule: PROMETHEUS_ALERT_OPTIONS,
+      airflowSchedulerHeartbeatMissingRule: PROMETHEUS_ALERT_OPTIONS,
+    }));
+    return namingFacade(this, () => monitorKubernetesAirflow(this.monitoringScope, scheduler, props));
   }
 
   /**
@@ -359,13 +369,19 @@ const HOSTS_OF_ALERT_OPTION: Readonly<Record<string, { readonly hosts: readonly 
     hosts: ['kubernetes', 'dataFactory'],
     why: "only airflow.host kubernetes and dataFactory send the Airflow scheduler's log to Azure Monitor",
   },
+  ...Object.fromEntries(
+    AIRFLOW_PROMETHEUS_ALERT_OPTIONS.map((option) => [
+      option,
+      { hosts: ['kubernetes'], why: "only airflow.host kubernetes has Prometheus alert rules (on its chart's statsd metrics in managed Prometheus)" },
+    ]),
+  ),
 };
 
 /**
  * Overrides of alerts the plan's host does not have are a mistake, not a no-op: only an adopted Data
  * Factory environment reports Airflow metrics to Azure Monitor (the Kubernetes host's Airflow metric
- * alerts are Prometheus rules), only it and the Kubernetes host send the scheduler's log; Fabric and
- * an external Airflow report nothing.
+ * alerts are Prometheus rules, tuned by the `...Rule` options, which only it has), only it and the
+ * Kubernetes host send the scheduler's log; Fabric and an external Airflow report nothing.
  */
 export function refuseAlertOptionsOfOtherHosts(stack: Construct, host: string, options: MigrationMonitoringOptions): void {
   const foreign = Object.entries(HOSTS_OF_ALERT_OPTION).filter(

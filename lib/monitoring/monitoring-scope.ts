@@ -7,11 +7,13 @@ import {
   CreatedAlert,
   CreatedLogAlert,
   CreatedMetricAlert,
+  CreatedPrometheusAlert,
   createLogAlert,
   createMetricAlert,
   LogAlertDefinition,
   MetricAlertDefinition,
 } from './alerts';
+import { AIRFLOW_PROMETHEUS_RULES, AirflowPrometheusAlertOptions, createAirflowPrometheusAlerts, PrometheusRuleGroupMaker } from './airflow-prometheus-alerts';
 
 /**
  * What the facade hands each `XxxMonitoring`: where resources go and how alerts are made
@@ -88,6 +90,16 @@ export class AlertRegistry {
         return createMetricAlert(this.target, resourceId, definition, options);
       }),
     );
+  }
+
+  /** The Kubernetes host's Prometheus alert rules, in the rule group `makeGroup` makes (in the host). */
+  public airflowPrometheus(options: AirflowPrometheusAlertOptions, makeGroup: PrometheusRuleGroupMaker): CreatedPrometheusAlert[] {
+    return this.named(() => {
+      AIRFLOW_PROMETHEUS_RULES.forEach((rule) => this.claim(rule));
+      const alerts = createAirflowPrometheusAlerts(this.target.actionGroupId, options, this.target.defaults, makeGroup);
+      alerts.forEach((alert) => this.remember(alert));
+      return alerts;
+    });
   }
 
   /** Every alert made so far, in creation order (a copy). */

@@ -5,6 +5,7 @@ import { IActionGroup, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from 
 import { AirflowHostBaseProps, IAirflowHost } from '../hosts/airflow-host';
 import { airflowPools } from '../hosts/airflow-pools';
 import type { AirflowAlertOptions } from '../hosts/data-factory-host';
+import type { AirflowPrometheusAlertOptions } from '../monitoring/airflow-prometheus-alerts';
 import type { DagStorageSettings } from '../hosts/host-dag-storage';
 import type { KubeloginMode } from '../hosts/kubernetes/kubernetes-host';
 import { MigrationMonitoring } from '../monitoring/migration-monitoring';
@@ -30,6 +31,8 @@ export interface AirflowHostContext {
   readonly monitoring: MigrationMonitoring;
   /** Overrides of the Airflow alerts, on hosts that have them (an adopted Data Factory environment; missing pool: also Kubernetes). */
   readonly airflowAlerts?: AirflowAlertOptions;
+  /** Overrides of the Kubernetes host's Prometheus alert rules; the other hosts have none. */
+  readonly prometheusRules?: AirflowPrometheusAlertOptions;
   /** Settings of the DAG storage, for hosts that read the bundle from storage. */
   readonly dagStorage?: DagStorageSettings;
   /** `prevent_destroy` on what the host keeps state in (the Kubernetes host's metadata database). */
@@ -80,6 +83,7 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
         ...settings,
         monitoring: context.monitoring,
         missingPoolAlert: context.airflowAlerts?.missingPool,
+        ...context.prometheusRules,
         releaseStack: context.newReleaseStack(),
         preventDestroy: context.preventDestroy,
         lock: context.lock,

@@ -3,6 +3,7 @@ import { IConstruct } from 'constructs';
 import type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import type { ResourceLock } from '../core/protection';
 import type { AlertDefaults, AlertDimension, AlertOptions, LogAlertDefinition, MetricAlertDefinition } from '../monitoring/alerts';
+import type { PrometheusAlertOptions } from '../monitoring/airflow-prometheus-alerts';
 import type { CustomAlertProps } from '../monitoring/custom-alerts';
 import type { MigrationStalledAlertOptions, SourceFrozenTooLongAlertOptions } from '../monitoring/migration-events-monitoring';
 import type { IMigrationService } from '../migration-service';
@@ -245,6 +246,19 @@ const ALERT_OPTION_FIELDS: RequiredFields<AlertOptions> = {
 };
 /** An alert's overrides; a field of another name is a typo, named rather than left to its default. */
 export const ALERT_OPTIONS: IfGiven<RequiredFields<AlertOptions>> = { ifGiven: onlyListed(ALERT_OPTION_FIELDS) };
+/** A Prometheus alert rule's overrides: every number is read at synth (a range checked, or written into the PromQL). */
+export const PROMETHEUS_ALERT_OPTIONS: IfGiven<RequiredFields<PrometheusAlertOptions>> = {
+  ifGiven: onlyListed({
+    severity: IF_GIVEN.numberReadAtSynth,
+    forMinutes: IF_GIVEN.numberReadAtSynth,
+    windowMinutes: IF_GIVEN.numberReadAtSynth,
+    threshold: IF_GIVEN.numberReadAtSynth,
+    description: IF_GIVEN.string,
+    runbookUrl: IF_GIVEN.string,
+    enabled: IF_GIVEN.boolean,
+    autoMitigate: IF_GIVEN.boolean,
+  }),
+};
 /** The "migration run stalled" alert's overrides, or false to leave it out. */
 export const MIGRATION_STALLED_ALERT: IfGiven<OrFalse<RequiredFields<MigrationStalledAlertOptions>>> = {
   ifGiven: { orFalse: onlyListed({ ...ALERT_OPTION_FIELDS, silentMinutes: IF_GIVEN.numberReadAtSynth }) },

@@ -10,6 +10,8 @@ import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
 import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
 import { AlertOptions } from '../../monitoring/alerts';
+import { AirflowPrometheusAlertOptions, createAirflowPrometheusAlerts } from '../../monitoring/airflow-prometheus-alerts';
+import { namingFacade } from '../../monitoring/monitoring-scope';
 import type { MigrationMonitoring } from '../../monitoring/migration-monitoring';
 import { grantReadSecrets } from '../../orchestration-factory/credential-vault';
 import { AirflowRelease, DATABASE_SECRET_LAYOUT } from '../../private/kubernetes/airflow-release';
@@ -36,7 +38,7 @@ import { SUBNET_ID, VM_SIZE } from '../../plan/rules';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { ACTION_GROUP, ALERT_OPTIONS, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../../private/prop-checks';
+import { ACTION_GROUP, ALERT_OPTIONS, PROMETHEUS_ALERT_OPTIONS, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -65,7 +67,7 @@ export function kubeloginModeFromEnvironment(env: NodeJS.ProcessEnv = process.en
  * Props of {@link KubernetesAirflowHost}. The first five mirror the plan's `airflow.kubernetes`
  * section one to one; the rest are what a stack wires in.
  */
-export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
+export interface KubernetesAirflowHostProps extends AirflowHostBaseProps, AirflowPrometheusAlertOptions {
   /**
    * The stack that holds what lives in the cluster or shares its generated secrets: the metadata
    * database, the Kubernetes secrets, the DAG config maps and pools file, the chart release and the
@@ -100,10 +102,10 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps {
    */
   readonly missingPoolAlert?: AlertOptions;
   /**
-   * The plan's monitoring, on `logAnalyticsWorkspace`: it makes the missing pool alert
-   * ({@link MigrationMonitoring.monitorKubernetesAirflow}) with its alert defaults and action group,
-   * listed by its `createdAlerts()`, as the stack does.
-   * @default - the host makes the alert itself, through `actionGroup`, without alert defaults
+   * The plan's monitoring, on `logAnalyticsWorkspace`: it makes the missing pool alert and the
+   * Prometheus alert rules ({@link MigrationMonitoring.monitorKubernetesAirflow}) with its alert
+   * defaults and action group, listed by its `createdAlerts()`, as the stack does.
+   * @default - the host makes the alerts itself, through `actionGroup`, without alert defaults
    */
   readonly monitoring?: MigrationMonitoring;
   /**
@@ -248,6 +250,9 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       logAnalyticsWorkspace: LOG_ANALYTICS_WORKSPACE,
       actionGroup: ACTION_GROUP,
       missingPoolAlert: ALERT_OPTIONS,
+      airflowTaskFailuresRule: PROMETHEUS_ALERT_OPTIONS,
+      airflowDagImportErrorsRule: PROMETHEUS_ALERT_OPTIONS,
+      airflowSchedulerHeartbeatMissingRule: PROMETHEUS_ALERT_OPTIONS,
       monitoring: { ifGiven: 'construct' },
       lock: LOCK,
       subnetId: IF_GIVEN.string,
@@ -380,10 +385,21 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       logAnalyticsWorkspace: props.logAnalyticsWorkspace,
       actionGroupId: props.actionGroup.id,
       namespace: this.namespace,
-      // The plan's monitoring makes it when given, as every other alert of the stack.
+      // The plan's monitoring makes the alerts when given, with its alert defaults, as every other alert of the stack.
       missingPoolAlert: props.monitoring === undefined ? props.missingPoolAlert ?? {} : undefined,
+      prometheusAlerts: (makePrometheusRuleGroup) => {
+        const rules: AirflowPrometheusAlertOptions = {
+          airflowTaskFailuresRule: props.airflowTaskFailuresRule,
+          airflowDagImportErrorsRule: props.airflowDagImportErrorsRule,
+          airflowSchedulerHeartbeatMissingRule: props.airflowSchedulerHeartbeatMissingRule,
+        };
+        if (props.monitoring === undefined) {
+          return namingFacade(this, () => createAirflowPrometheusAlerts(props.actionGroup.id, rules, {}, makePrometheusRuleGroup));
+        }
+        const scheduler = { clusterId: this.cluster.id, namespace: this.namespace, makePrometheusRuleGroup };
+        return props.monitoring.monitorKubernetesAirflow(scheduler, { missingPoolAlert: props.missingPoolAlert, ...rules }).prometheusAlerts;
+      },
     });
-    props.monitoring?.monitorKubernetesAirflow({ clusterId: this.cluster.id, namespace: this.namespace }, { missingPoolAlert: props.missingPoolAlert });
 
     // The release stack writes the database password to Key Vault and talks to the cluster as the
     // deployer: both roles must have reached their data planes before it is applied.

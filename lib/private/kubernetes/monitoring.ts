@@ -1,5 +1,5 @@
 import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluster';
-import { MonitorAlertPrometheusRuleGroup, MonitorAlertPrometheusRuleGroupRule } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
+import { MonitorAlertPrometheusRuleGroup } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
 import { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
 import { MonitorDataCollectionRule } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule';
 import { MonitorDataCollectionRuleAssociation } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule-association';
@@ -12,7 +12,8 @@ import { dataCollectionEndpointName, resourceName } from '../naming';
 import { ILogAnalyticsWorkspace } from '../../core/references';
 import { RELEASE_NAME } from './chart-values';
 import { HostPlacement } from '../host-placement';
-import { AlertOptions, createLogAlert, CreatedLogAlert } from '../../monitoring/alerts';
+import { AlertOptions, createLogAlert, CreatedLogAlert, CreatedPrometheusAlert } from '../../monitoring/alerts';
+import { PROMETHEUS_RULE_GROUP_INTERVAL, PrometheusRuleGroupMaker } from '../../monitoring/airflow-prometheus-alerts';
 import { missingPoolAlert } from '../../monitoring/missing-pool';
 
 /** Props of {@link AirflowMonitoring}. */
@@ -32,6 +33,11 @@ export interface AirflowMonitoringProps extends HostPlacement {
    * @default - no missing pool alert: the plan's monitoring makes it
    */
   readonly missingPoolAlert?: AlertOptions;
+  /**
+   * Resolves the Prometheus alert rules (options, alert defaults, action group) and hands them to the
+   * maker, which puts them in this construct's rule group: the plan's monitoring, or the host alone.
+   */
+  readonly prometheusAlerts: (makeGroup: PrometheusRuleGroupMaker) => readonly CreatedPrometheusAlert[];
 }
 
 /** Stream names of the Azure Monitor agents on AKS (Azure Monitor docs, AKS monitoring with Terraform). */
@@ -99,31 +105,6 @@ export function auditLogSetting(
   });
 }
 
-/**
- * Metric names the chart's statsd exporter publishes for Airflow's own signals: the chart's
- * `files/statsd-mappings.yml` maps `airflow.scheduler_heartbeat` to `airflow_scheduler_heartbeat`;
- * metrics without a mapping keep their statsd name with dots as underscores (`ti_failures`,
- * `dag_processing.import_errors` in Airflow's metrics reference).
- */
-export const AIRFLOW_METRICS = {
-  taskFailures: 'airflow_ti_failures',
-  importErrors: 'airflow_dag_processing_import_errors',
-  schedulerHeartbeat: 'airflow_scheduler_heartbeat',
-} as const;
-
-/**
- * `sum(<fn>(<counter>[<window>]))` over the counter's name as scraped and the same name with `_total`,
- * whichever holds data. The exporter serves its counters without `_total` (statsd_exporter names a
- * counter as mapped and serves the classic text format, never OpenMetrics), and the metrics add-on's
- * OpenTelemetry receiver keeps that name; whether Azure's metrics extension, which writes the
- * add-on's OTLP to the workspace, appends `_total` to a counter lacking it (as OpenTelemetry's
- * Prometheus compatibility rules ask of an exporter) is not documented. `or`, not a `__name__` regex:
- * both names in one window would make the function's result hold two series with one label set.
- */
-export function sumOfCounter(fn: 'increase' | 'rate', counter: string, window: string): string {
-  return `(sum(${fn}(${counter}[${window}])) or sum(${fn}(${counter}_total[${window}])))`;
-}
-
 /** Name of the config map the metrics add-on reads custom scrape jobs from, in kube-system. */
 export const PROMETHEUS_SCRAPE_CONFIG_MAP = 'ama-metrics-prometheus-config';
 
@@ -170,8 +151,8 @@ export class AirflowMonitoring extends Construct {
   public readonly monitorWorkspace: MonitorWorkspace;
   /** The alert rule group. */
   public readonly alerts: MonitorAlertPrometheusRuleGroup;
-  /** The alert rules, for tests and callers that list what was made. */
-  public readonly alertRules: readonly MonitorAlertPrometheusRuleGroupRule[];
+  /** The alert rules, as the monitoring facade lists them. */
+  public readonly prometheusAlerts: readonly CreatedPrometheusAlert[];
   /** The cluster's audit logs to the workspace: who changed what in the cluster (its secrets included), and who was let in. */
   public readonly auditLogs: MonitorDiagnosticSetting;
   /** The registry's audit logs to the workspace: who signed in to it, and who pushed, pulled or deleted which image. */
@@ -246,52 +227,22 @@ export class AirflowMonitoring extends Construct {
       dataCollectionRuleId: prometheus.id,
     });
 
-    const action = [{ actionGroupId: props.actionGroupId }];
-    const resolution = { autoResolved: true, timeToResolve: 'PT10M' };
-    this.alertRules = [
-      {
-        alert: 'AirflowTaskFailures',
-        expression: `${sumOfCounter('increase', AIRFLOW_METRICS.taskFailures, '15m')} > 0`,
-        for: 'PT1M',
-        severity: 2,
-        annotations: { description: 'Airflow task instances failed in the last 15 minutes (migration DAG on the Kubernetes host)' },
-        enabled: true,
-        action,
-        alertResolution: resolution,
-      },
-      {
-        alert: 'AirflowDagImportErrors',
-        // A gauge: no name of it carries `_total`.
-        expression: `max(${AIRFLOW_METRICS.importErrors}) > 0`,
-        for: 'PT10M',
-        severity: 1,
-        annotations: { description: 'The DAG processor cannot import a DAG file: the migration DAG may not be scheduled' },
-        enabled: true,
-        action,
-        alertResolution: resolution,
-      },
-      {
-        alert: 'AirflowSchedulerHeartbeatMissing',
-        // `or vector(0)`: a scheduler that never reported, or whose series vanished, also alerts.
-        expression: `(${sumOfCounter('rate', AIRFLOW_METRICS.schedulerHeartbeat, '5m')} or vector(0)) == 0`,
-        for: 'PT5M',
-        severity: 1,
-        annotations: { description: 'No Airflow scheduler heartbeat for 5 minutes: no task of the migration is being scheduled' },
-        enabled: true,
-        action,
-        alertResolution: resolution,
-      },
-    ];
-    this.alerts = new MonitorAlertPrometheusRuleGroup(this, 'AirflowAlerts', {
-      ...common,
-      name: resourceName('prg', `${props.namePrefix}-airflow`),
-      description: "Alerts on Airflow's own signals (statsd exporter metrics in managed Prometheus)",
-      clusterName: props.cluster.name,
-      ruleGroupEnabled: true,
-      interval: 'PT1M',
-      scopes: [this.monitorWorkspace.id, props.cluster.id],
-      rule: [...this.alertRules],
+    let group: MonitorAlertPrometheusRuleGroup | undefined;
+    this.prometheusAlerts = props.prometheusAlerts((rule) => {
+      group = new MonitorAlertPrometheusRuleGroup(this, 'AirflowAlerts', {
+        ...common,
+        name: resourceName('prg', `${props.namePrefix}-airflow`),
+        description: "Alerts on Airflow's own signals (statsd exporter metrics in managed Prometheus)",
+        clusterName: props.cluster.name,
+        ruleGroupEnabled: true,
+        interval: PROMETHEUS_RULE_GROUP_INTERVAL,
+        scopes: [this.monitorWorkspace.id, props.cluster.id],
+        rule,
+      });
+      return group;
     });
+    if (group === undefined) throw new Error(`${this.node.path}: no Prometheus rule group was made`);
+    this.alerts = group;
 
     if (props.missingPoolAlert === undefined) return;
     const workspaceLocation = props.logAnalyticsWorkspace.location ?? props.location;

@@ -1,0 +1,118 @@
+/**
+ * The Kubernetes host's Prometheus alert rules follow the plan's alert settings like every other
+ * alert (issue 13 item 3): `alertDefaults` (enabled, autoMitigate, runbook link) apply, each rule is
+ * tuned from `DatabaseMigrationStackProps.monitoring` alone (`airflowTaskFailuresRule`, ...), and
+ * `createdAlerts()` lists them. A bad override fails at synth, naming the construct, option and field.
+ */
+import { Token } from 'cdktf';
+import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { kubernetesHostStack } from '../hosts/kubernetes-test-stack';
+import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
+import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+
+const RULE_GROUP = 'azurerm_monitor_alert_prometheus_rule_group';
+const RUNBOOK = 'https://wiki.contoso.example/airflow';
+
+function rules(synth: SynthesizedStack): Record<string, any> {
+  return Object.fromEntries((onlyResource(synth, RULE_GROUP) as any).rule.map((rule: any) => [rule.alert, rule]));
+}
+
+describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
+  it('follow alertDefaults: enabled, autoMitigate (auto_resolved) and the runbook (annotation and description)', () => {
+    const { synth } = synthMigrationStack({ monitoring: { alertDefaults: { enabled: false, autoMitigate: false, runbookUrl: RUNBOOK } } });
+    for (const rule of Object.values(rules(synth))) {
+      expect(rule).toMatchObject({
+        enabled: false,
+        alert_resolution: { auto_resolved: false, time_to_resolve: 'PT10M' },
+        annotations: { runbook_url: RUNBOOK, description: expect.stringMatching(/ Runbook: https:\/\/wiki\.contoso\.example\/airflow$/) },
+      });
+    }
+  });
+
+  it('keep their built-in settings without overrides: enabled, resolved by Azure, no runbook annotation', () => {
+    const { synth } = synthMigrationStack();
+    for (const rule of Object.values(rules(synth))) {
+      expect(rule).toMatchObject({ enabled: true, alert_resolution: { auto_resolved: true, time_to_resolve: 'PT10M' } });
+      expect(Object.keys(rule.annotations)).toEqual(['description']);
+    }
+  });
+
+  it("take each rule's overrides (severity, for, look-back, threshold, enabled, description), over alertDefaults", () => {
+    const { synth } = synthMigrationStack({
+      monitoring: {
+        alertDefaults: { enabled: false },
+        airflowTaskFailuresRule: { severity: 0, forMinutes: 5, windowMinutes: 30, threshold: 2, enabled: true },
+        airflowDagImportErrorsRule: { forMinutes: 20, threshold: 1, description: 'Import errors.', runbookUrl: RUNBOOK },
+        airflowSchedulerHeartbeatMissingRule: { severity: 0, windowMinutes: 10, autoMitigate: false },
+      },
+    });
+    const { AirflowTaskFailures, AirflowDagImportErrors, AirflowSchedulerHeartbeatMissing } = rules(synth);
+    expect(AirflowTaskFailures).toMatchObject({
+      severity: 0,
+      for: 'PT5M',
+      enabled: true,
+      expression: '(sum(increase(airflow_ti_failures[30m])) or sum(increase(airflow_ti_failures_total[30m]))) > 2',
+    });
+    expect(AirflowDagImportErrors).toMatchObject({
+      severity: 1,
+      for: 'PT20M',
+      enabled: false,
+      expression: 'max(airflow_dag_processing_import_errors) > 1',
+      annotations: { description: `Import errors. Runbook: ${RUNBOOK}`, runbook_url: RUNBOOK },
+    });
+    expect(AirflowSchedulerHeartbeatMissing).toMatchObject({
+      severity: 0,
+      for: 'PT5M',
+      expression: '((sum(rate(airflow_scheduler_heartbeat[10m])) or sum(rate(airflow_scheduler_heartbeat_total[10m]))) or vector(0)) == 0',
+      alert_resolution: { auto_resolved: false },
+    });
+  });
+
+  it('are listed by createdAlerts(), with their final settings and their rule group', () => {
+    const { stack } = synthMigrationStack({ monitoring: { airflowTaskFailuresRule: { severity: 3, windowMinutes: 60 } } });
+    const prometheus = stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
+    expect(prometheus.map(({ name, severity, evaluationFrequency, window }) => ({ name, severity, evaluationFrequency, window }))).toEqual([
+      { name: 'AirflowTaskFailures', severity: 3, evaluationFrequency: 'PT1M', window: 'PT60M' },
+      { name: 'AirflowDagImportErrors', severity: 1, evaluationFrequency: 'PT1M', window: 'PT10M' },
+      { name: 'AirflowSchedulerHeartbeatMissing', severity: 1, evaluationFrequency: 'PT1M', window: 'PT5M' },
+    ]);
+    const [{ resource: group }] = prometheus;
+    expect(group.terraformResourceType).toBe(RULE_GROUP);
+    for (const alert of prometheus) expect(alert.resource).toBe(group);
+  });
+});
+
+describe('a Prometheus rule override the stack refuses', () => {
+  it.each<[string, DatabaseMigrationStackProps['monitoring'], string | RegExp]>([
+    ['a look-back on the gauge', { airflowDagImportErrorsRule: { windowMinutes: 5 } }, 'contoso-sql/Monitoring: airflowDagImportErrorsRule.windowMinutes: AirflowDagImportErrors reads a gauge'],
+    ['a threshold on the heartbeat', { airflowSchedulerHeartbeatMissingRule: { threshold: 1 } }, 'contoso-sql/Monitoring: airflowSchedulerHeartbeatMissingRule.threshold: AirflowSchedulerHeartbeatMissing fires when there is no heartbeat'],
+    ['a severity out of range', { airflowTaskFailuresRule: { severity: 7 } } as never, 'contoso-sql/Monitoring: airflowTaskFailuresRule.severity must be an integer from 0 to 4 (got 7)'],
+    ['a for of no minutes', { airflowTaskFailuresRule: { forMinutes: 0 } }, 'contoso-sql/Monitoring: airflowTaskFailuresRule.forMinutes must be a whole number of minutes, at least 1 (got 0)'],
+    ['a negative threshold', { airflowTaskFailuresRule: { threshold: -1 } }, 'contoso-sql/Monitoring: airflowTaskFailuresRule.threshold must be a finite number, at least 0 (got -1)'],
+    ['a threshold token (written into the PromQL at synth)', { airflowTaskFailuresRule: { threshold: Token.asNumber('${var.threshold}') } }, /monitoring\.airflowTaskFailuresRule\.threshold.*token/],
+    ['an unknown field', { airflowTaskFailuresRule: { sevrity: 1 } } as never, /monitoring\.airflowTaskFailuresRule\.sevrity is an unknown field/],
+  ])('%s', (_, monitoring, message) => {
+    expect(() => synthMigrationStack({ monitoring })).toThrow(message);
+  });
+
+  it.each(['dataFactory', 'fabric', 'external'] as const)('on a %s plan, which has no Prometheus rules', (host) => {
+    expect(() => synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]), monitoring: { airflowSchedulerHeartbeatMissingRule: { severity: 0 } } })).toThrow(
+      `contoso-sql: monitoring.airflowSchedulerHeartbeatMissingRule: the plan's Airflow host is ${host}, which has no such alert`,
+    );
+  });
+});
+
+describe('the Kubernetes host used alone', () => {
+  it("takes each rule's overrides from its own props, without alert defaults", () => {
+    const { hostStack } = kubernetesHostStack({ airflowTaskFailuresRule: { severity: 1, threshold: 3 }, airflowSchedulerHeartbeatMissingRule: { enabled: false } });
+    const made = Object.fromEntries((Object.values(resourcesOfType(hostStack, RULE_GROUP))[0] as any).rule.map((rule: any) => [rule.alert, rule]));
+    expect(made.AirflowTaskFailures).toMatchObject({ severity: 1, expression: expect.stringMatching(/ > 3$/), enabled: true });
+    expect(made.AirflowSchedulerHeartbeatMissing).toMatchObject({ enabled: false });
+  });
+
+  it('names itself and the option when a value is refused', () => {
+    expect(() => kubernetesHostStack({ airflowDagImportErrorsRule: { forMinutes: 1.5 } })).toThrow(
+      'test/airflow: airflowDagImportErrorsRule.forMinutes must be a whole number of minutes, at least 1 (got 1.5)',
+    );
+  });
+});
