@@ -4,7 +4,10 @@
  * tuned from `DatabaseMigrationStackProps.monitoring` alone (`airflowTaskFailuresRule`, ...), and
  * `createdAlerts()` lists them. A bad override fails at synth, naming the construct, option and field.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Token } from 'cdktf';
+import { AIRFLOW_PROMETHEUS_ALERT_OPTIONS } from '../../lib/monitoring/airflow-prometheus-alerts';
 import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { kubernetesHostStack } from '../hosts/kubernetes-test-stack';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
@@ -79,6 +82,25 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
     const [{ resource: group }] = prometheus;
     expect(group.terraformResourceType).toBe(RULE_GROUP);
     for (const alert of prometheus) expect(alert.resource).toBe(group);
+  });
+});
+
+// The API reference's `@default` of each option is the rule a user gets without it.
+describe("each rule option's documented default", () => {
+  const source = readFileSync(join(__dirname, '..', '..', 'lib', 'monitoring', 'airflow-prometheus-alerts.ts'), 'utf8');
+  const created = synthMigrationStack().stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
+
+  it.each(AIRFLOW_PROMETHEUS_ALERT_OPTIONS.map((option, index) => [option, index] as const))('%s', (option, index) => {
+    const text = new RegExp(`@default - ([^\\n]*)\\n\\s*\\*/\\n\\s*readonly ${option}\\?`).exec(source)?.[1] ?? '';
+    const minutes = (pattern: RegExp) => pattern.exec(text)?.[1];
+    const forMinutes = minutes(/for (\d+) minutes?/);
+    const lookBack = minutes(/over (\d+) minutes/);
+    const alert = created[index];
+    expect({ severity: Number(minutes(/severity (\d)/)), for: `PT${forMinutes}M`, window: `PT${lookBack ?? forMinutes}M` }).toEqual({
+      severity: alert.severity,
+      for: alert.kind === 'prometheus' ? alert.for : undefined,
+      window: alert.window,
+    });
   });
 });
 

@@ -31,7 +31,7 @@ export interface AirflowPrometheusAlertOptions {
   readonly airflowTaskFailuresRule?: PrometheusAlertOptions;
   /**
    * The `AirflowDagImportErrors` rule: the DAG processor cannot import a DAG file (a gauge: no `windowMinutes`).
-   * @default - severity 1, above 0 for 10 minutes
+   * @default - severity 1, above 0, for 10 minutes
    */
   readonly airflowDagImportErrorsRule?: PrometheusAlertOptions;
   /**
