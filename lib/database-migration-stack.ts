@@ -1,7 +1,7 @@
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { Annotations, TerraformStack } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiProvider } from './azapi/provider';
 import { ResourceLock } from './core/protection';
@@ -32,6 +32,7 @@ import { ReleaseStack } from './release-stack';
 import { StateBackend, TerraformCloudStateBackend } from './state-backend';
 import { requireTerraformVersion } from './private/terraform-version';
 import { refuseHclOutput } from './private/json-output';
+import { acknowledgeIn, acknowledgementProblems, coverAlso, warn } from './core/warnings';
 
 /** Props of {@link DatabaseMigrationStack}. */
 export interface DatabaseMigrationStackProps {
@@ -112,6 +113,14 @@ export interface DatabaseMigrationStackProps {
   readonly deployerPrincipalId?: string;
   /** How Terraform signs in to the Kubernetes host's cluster (kubelogin). @default "azurecli" */
   readonly kubeloginMode?: KubeloginMode;
+  /**
+   * Warnings meant on purpose, by id (`[ack: <id>]` after each warning; docs/warnings.md lists them),
+   * each with the reason: in this stack and its release stacks each becomes an info naming its id
+   * and the reason. An id nothing warned with is a warning of its own (`acknowledgeWarnings` does the
+   * same for a construct of one's own).
+   * @default - none: every warning is shown as one
+   */
+  readonly acknowledgeWarnings?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -175,8 +184,11 @@ export class DatabaseMigrationStack extends TerraformStack {
         dagStorage: DAG_STORAGE_SETTINGS,
         deployerPrincipalId: IF_GIVEN.string,
         kubeloginMode: IF_GIVEN.string,
+        acknowledgeWarnings: { ifGiven: { checkedBy: (value, path, problems) => problems.wrongKind.push(...acknowledgementProblems(value, path)) } },
       }, "new DatabaseMigrationStack(app, 'contoso-sql', { plan: loadMigrationPlan('plan.yaml') })");
     super(scope, id);
+    // First, so that every warning below, the release stacks' included, is seen acknowledged.
+    const acknowledgements = acknowledgeIn([this], props.acknowledgeWarnings ?? {});
     refuseHclOutput(this);
     requireTerraformVersion(this);
     checkGuid(this, 'subscriptionId', props.subscriptionId);
@@ -213,7 +225,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     for (const { database, windows } of cutoverWindowsInThePast(plan, now)) {
       const at = formatFieldPath(['databases', plan.databases.findIndex(({ name }) => name === database)]);
       const listed = windows.map(({ from, to, timeZone }) => `${from} to ${to} (${timeZone})`).join('; ');
-      Annotations.of(this).addWarning(
+      warn(this, 'migration:plan:cutover-windows-past',
         `${planSource(plan)} ${showName(database)} (${at}): every cutover window is in the past at ${now.toISOString()}: ${listed}. ` +
           `The DAG's preflight fails for it unless it is already live or its source frozen: add a window to cut it over`,
       );
@@ -221,7 +233,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     // The plan's own choice, so a warning: the writes it lets through are not migrated.
     plan.databases.forEach((database, index) => {
       if (database.allowSourceWritesDuringCopy) {
-        Annotations.of(this).addWarning(
+        warn(this, 'migration:plan:source-writes-during-copy',
           `${planSource(plan)} ${showName(database.name)} (${formatFieldPath(['databases', index, 'allowSourceWritesDuringCopy'])}): ` +
             'the source stays writable while DMS copies it, and what is written there meanwhile is not migrated: validate fails ' +
             'on the rows it counts or compares, an update it does not compare is lost. Leave it out (false) to freeze the source for the copy',
@@ -319,6 +331,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       newReleaseStack: () => {
         const release = new ReleaseStack(scope, `${id}${RELEASE_STACK_SUFFIX}`, { after: this, stateBackend, subscriptionId: props.subscriptionId });
         releaseStacks.push(release);
+        acknowledgements.forEach((acknowledgement) => coverAlso(acknowledgement, release));
         return release;
       },
     });
@@ -326,7 +339,7 @@ export class DatabaseMigrationStack extends TerraformStack {
     const host = this.airflowHost;
     if (host.kind === 'fabric' && stateBackend.type === 'terraformCloud') {
       // Terraform Cloud's remote runners have Terraform only (HashiCorp support: install extra tools in an agent image).
-      Annotations.of(this).addWarning(
+      warn(this, 'migration:tfc:fabric-local-exec',
         `the Fabric host uploads the DAG in a local-exec step that runs Node.js 20 (and the Azure CLI when no FABRIC_*/ARM_* ` +
           `credentials are set): give Terraform Cloud workspace ${stateBackend.workspace} execution mode Local or an agent whose image has them`,
       );
@@ -335,7 +348,7 @@ export class DatabaseMigrationStack extends TerraformStack {
       // The kubernetes and helm providers get the cluster's token from kubelogin, an exec plugin: a binary, as Node.js above.
       const login = props.kubeloginMode ?? 'azurecli';
       const releaseWorkspace = (releaseStateBackend(stateBackend) as TerraformCloudStateBackend).workspace;
-      Annotations.of(this).addWarning(
+      warn(this, 'migration:tfc:kubelogin',
         `the Kubernetes host's second stack signs in to the cluster through kubelogin (login mode ${login}` +
           `${login === 'azurecli' ? ', which needs the Azure CLI logged in' : ''}), which Terraform Cloud's remote runners do not have: ` +
           `give Terraform Cloud workspace ${releaseWorkspace} execution mode Local or an agent whose image has it (docs/terraform-cloud.md)`,

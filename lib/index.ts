@@ -52,10 +52,12 @@ export type { ReleaseStackProps } from './release-stack';
 export { StateBackendConfigurationError, stateBackendFromEnvironment } from './state-backend';
 export type { AzurermStateBackend, LocalStateBackend, StateBackend, TerraformCloudStateBackend } from './state-backend';
 
-// The shared vocabulary: references to resources, protection, grants.
+// The shared vocabulary: references to resources, protection, grants, warnings meant on purpose.
 export type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from './core/references';
 export type { LockKind, ResourceLock } from './core/protection';
 export type { GrantOptions, IGrantee, PrincipalType } from './core/grants';
+export { acknowledgeWarnings, WARNING_IDS } from './core/warnings';
+export type { WarningId } from './core/warnings';
 
 // The constructs.
 export { MigrationService } from './migration-service';

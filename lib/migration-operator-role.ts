@@ -1,6 +1,6 @@
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
-import { Annotations, Fn, Token } from 'cdktf';
+import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from './core/grants';
 import { IResourceGroup } from './core/references';
@@ -12,6 +12,7 @@ import { uniqueSuffix } from './private/naming';
 import { MIGRATION_SERVICE, RESOURCE_GROUP, checkArmId, requireProps, IF_GIVEN } from './private/prop-checks';
 import { moveFromFormerId } from './private/retired-addresses';
 import { assignRole } from './private/role-assignment';
+import { warn } from './core/warnings';
 
 /** A migration target the operator may act on. */
 export interface MigrationTargetRef {
@@ -168,7 +169,7 @@ export class MigrationOperatorRole extends Construct {
     this.scopes = unique([props.migrationService.id, ...props.targets.map((t) => t.resourceId), ...(backup ? [backup] : [])]);
     const targetGroups = props.targets.map(({ resourceId }, index) => {
       if (Token.isUnresolved(resourceId)) {
-        Annotations.of(this).addWarning(
+        warn(this, 'migration:operator-role:target-reference',
           `targets[${index}].resourceId is a reference: its resource group is known only at apply, and the operation reader ` +
             'assigned there is refused as a duplicate if that is the role\'s own resource group or another target\'s (give the literal ARM id then)',
         );

@@ -222,7 +222,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
 
   it('warns only that the VNet it creates reaches no SQL Server until it is connected, naming the plan file', () => {
     const planFile = join(__dirname, '..', '..', 'examples', 'three-databases.yaml');
-    expect(warningsOf(stack)).toEqual([`contoso-sql: ${planFile} airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, or use sqlAccess: dataFactory`]);
+    expect(warningsOf(stack)).toEqual([`contoso-sql: ${planFile} airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, or use sqlAccess: dataFactory [ack: migration:kubernetes:direct-sql-own-vnet]`]);
   });
 });
 
@@ -249,7 +249,7 @@ describe('a database whose source stays writable during its copy', () => {
     expect(warningsOf(stack).filter((warning) => warning.includes('allowSourceWritesDuringCopy'))).toEqual([
       'contoso-crm: plans/crm.json crm_audit (databases[1].allowSourceWritesDuringCopy): the source stays writable while DMS copies it, ' +
         'and what is written there meanwhile is not migrated: validate fails on the rows it counts or compares, an update it does not ' +
-        'compare is lost. Leave it out (false) to freeze the source for the copy',
+        'compare is lost. Leave it out (false) to freeze the source for the copy [ack: migration:plan:source-writes-during-copy]',
     ]);
   });
 

@@ -350,7 +350,7 @@ describe('KubernetesAirflowHost', () => {
     it('lets run command be turned back on, with a synth warning', () => {
       const enabled = kubernetesHostStack({ runCommandEnabled: true });
       expect(onlyResource(enabled.hostStack, KubernetesCluster.tfResourceType)).toMatchObject({ run_command_enabled: true });
-      expect(warningsOf(enabled.stack)).toEqual([expect.stringMatching(/^test\/airflow: runCommandEnabled is true, weaker than the secure default false$/)]);
+      expect(warningsOf(enabled.stack)).toEqual([expect.stringMatching(/^test\/airflow: runCommandEnabled is true, weaker than the secure default false \[ack: migration:secure-default:runCommandEnabled\]$/)]);
       expect(warningsOf(kubernetesHostStack({ runCommandEnabled: false }).stack)).toEqual([]);
     });
   });

@@ -142,7 +142,7 @@ describe('Kubernetes host network policies', () => {
   it('are left out, with a warning, when networkPoliciesEnabled is false', () => {
     const { synth, stack } = kubernetesHostStack({ networkPoliciesEnabled: false });
     expect(policies(synth)).toEqual([]);
-    expect(warningsOf(stack)).toContainEqual(expect.stringMatching(/^test\/airflow: networkPoliciesEnabled is false, weaker than the secure default true$/));
+    expect(warningsOf(stack)).toContainEqual(expect.stringMatching(/^test\/airflow: networkPoliciesEnabled is false, weaker than the secure default true \[ack: migration:secure-default:networkPoliciesEnabled\]$/));
     expect(warningsOf(kubernetesHostStack().stack).filter((warning) => warning.includes('networkPoliciesEnabled'))).toEqual([]);
   });
 });

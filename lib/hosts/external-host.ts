@@ -1,5 +1,5 @@
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
-import { Annotations, ITerraformDependable, TerraformOutput } from 'cdktf';
+import { ITerraformDependable, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { federatedManagedIdentity, servicePrincipalIdentity, TOKEN_EXCHANGE_AUDIENCE } from '../private/airflow-identity';
 import { withStableName } from '../private/outputs';
@@ -12,6 +12,7 @@ import { resourceName, validateNamePrefix } from '../private/naming';
 import { checkBundleForHost } from '../private/bundle-checks';
 import { checkGuid, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS, SERVICE_PRINCIPAL } from '../private/prop-checks';
 import { checkRegion } from '../private/azure-regions';
+import { warn } from '../core/warnings';
 
 /** Props of {@link ExternalAirflowHost}. */
 export interface ExternalAirflowHostProps extends AirflowHostBaseProps {
@@ -73,14 +74,14 @@ export class ExternalAirflowHost extends Construct implements IAirflowHost {
         throw new Error(`${this.node.path}: federatedCredentials apply to the managed identity this host creates, not to servicePrincipal`);
       }
       this.identity = servicePrincipalIdentity(this, props.servicePrincipal);
-      Annotations.of(this).addWarning(
+      warn(this, 'migration:secure-default:servicePrincipal',
         'servicePrincipal is set (the plan\'s airflow.external.servicePrincipal), weaker than the secure default, a managed identity the host creates: ' +
           'the DAG signs in with that application\'s client secret or certificate, which your Airflow keeps (AZURE_CLIENT_SECRET), unless you federate ' +
           'the application in Entra ID yourself; without servicePrincipal, federatedCredentials let your Airflow use the created identity with no secret',
       );
     } else {
       if (credentials.length === 0) {
-        Annotations.of(this).addWarning(
+        warn(this, 'migration:external-host:no-federated-credentials',
           `no federatedCredentials (the plan's airflow.external.federatedCredentials): nothing signs in as the identity this host creates ` +
             `(${resourceName('id', `${props.namePrefix}-airflow`)}) until you assign it to the Azure compute that runs your Airflow (VMs, scale sets, App Service, Container Apps: AZURE_CLIENT_ID then selects it ` +
             'through their managed identity endpoint), or add a federated credential for the issuer and subject of your Airflow\'s tokens',

@@ -1,9 +1,10 @@
-import { Annotations, Token } from 'cdktf';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
 import { IActionGroup, IResourceGroup } from '../core/references';
 import { notificationsSchema } from '../plan/document-schema';
 import { resourceName } from '../private/naming';
+import { warn } from '../core/warnings';
 
 /** Azure's limit for an action group's short name (shown in SMS and email subjects). */
 const ACTION_GROUP_SHORT_NAME_MAX = 12;
@@ -66,7 +67,7 @@ export function migrationActionGroup(
     }
   });
   if (emails.length === 0) {
-    Annotations.of(scope).addWarning('emails is empty: alerts fire, but the action group notifies no one.');
+    warn(scope, 'migration:monitoring:no-email-receivers', 'emails is empty: alerts fire, but the action group notifies no one.');
   }
   return new MonitorActionGroup(scope, 'ActionGroup', {
     name: options.actionGroupName ?? resourceName('ag', namePrefix),

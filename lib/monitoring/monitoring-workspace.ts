@@ -1,4 +1,4 @@
-import { Annotations, Token } from 'cdktf';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { ResourceLock } from '../core/protection';
@@ -6,6 +6,7 @@ import { ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { resourceName } from '../private/naming';
 import { checkArmId, LOG_ANALYTICS_WORKSPACE_ID } from '../private/prop-checks';
 import { addLock } from '../private/protection';
+import { warn } from '../core/warnings';
 
 /** PerGB2018 workspaces keep data 30 to 730 days. */
 const RETENTION_DAYS_MIN = 30;
@@ -65,7 +66,7 @@ export function monitoringWorkspace(
       (option) => options[option] !== undefined,
     );
     if (ignored.length > 0) {
-      Annotations.of(scope).addWarning(`${ignored.join(', ')} ignored: the workspace was passed in, and this construct never changes what it was handed.`);
+      warn(scope, 'migration:monitoring:workspace-options-ignored', `${ignored.join(', ')} ignored: the workspace was passed in, and this construct never changes what it was handed.`);
     }
     return options.workspace;
   }
@@ -79,11 +80,11 @@ export function monitoringWorkspace(
   }
   const localAuthenticationEnabled = options.localAuthenticationEnabled ?? false;
   if (localAuthenticationEnabled) {
-    Annotations.of(scope).addWarning('localAuthenticationEnabled is true: the workspace accepts shared keys besides Entra ID tokens.');
+    warn(scope, 'migration:secure-default:localAuthenticationEnabled', 'localAuthenticationEnabled is true: the workspace accepts shared keys besides Entra ID tokens.');
   }
   const preventDestroy = options.preventDestroy ?? true;
   if (!preventDestroy) {
-    Annotations.of(scope).addWarning('preventDestroy is false: `terraform destroy` or a replacement deletes the workspace and the migration history in it.');
+    warn(scope, 'migration:secure-default:preventDestroy', 'preventDestroy is false: `terraform destroy` or a replacement deletes the workspace and the migration history in it.');
   }
 
   const workspace = new LogAnalyticsWorkspace(scope, 'Workspace', {

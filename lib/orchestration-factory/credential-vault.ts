@@ -1,6 +1,6 @@
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import { Annotations, Token } from 'cdktf';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GrantOptions, IGrantee } from '../core/grants';
 import { ResourceLock } from '../core/protection';
@@ -11,6 +11,7 @@ import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
 import { checkRegion } from '../private/azure-regions';
 import { requireArgument } from '../private/required-fields';
+import { warn } from '../core/warnings';
 
 /** Props of {@link CredentialVault}. */
 export interface CredentialVaultProps {
@@ -137,7 +138,7 @@ export function grantReadSecrets(scope: Construct, vault: IKeyVault, grantee: IG
   const assignment = assignSecretsUser(scope, vault, grantee, options);
   if (vault instanceof KeyVault && !rbacAuthorizationMayBeOn(vault)) {
     // Azure creates a vault with enableRbacAuthorization false unless told otherwise: access policies, where a role grants no data access.
-    Annotations.of(assignment).addWarning(
+    warn(assignment, 'migration:credential-vault:access-policies',
       `Key Vault ${vault.node.path} does not set rbacAuthorizationEnabled to true, so it authorizes reads of its secrets by access policy, ` +
         'and Key Vault Secrets User lets the grantee read nothing there: set rbacAuthorizationEnabled: true on the vault, or give the grantee an access policy with secret get and list',
     );

@@ -3,7 +3,6 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import type { Sleep } from '@cdktf/provider-time/lib/sleep';
-import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IResourceGroup } from '../core/references';
@@ -15,6 +14,7 @@ import { waitFor } from '../private/wait-for';
 import { DagBundle } from './dag-bundle';
 import { checkRegion } from '../private/azure-regions';
 import { DAG_BUNDLE, RESOURCE_GROUP, requireProps, IF_GIVEN, DAG_STORAGE_SETTINGS, checkStorageAccountName } from '../private/prop-checks';
+import { warn } from '../core/warnings';
 
 /** How long the first apply waits after granting a data-plane role on storage: most arrive within two minutes. */
 export const UPLOADER_ROLE_PROPAGATION = '120s';
@@ -181,7 +181,7 @@ function warnWithoutEntraIdUploads(storage: DagStorage): void {
     validate: () => {
       const provider = defaultProviderBlock(storage, 'azurerm');
       if (provider !== undefined && (provider.storage_use_azuread === undefined || provider.storage_use_azuread === false)) {
-        Annotations.of(storage).addWarning(
+        warn(storage, 'migration:dag-storage:storage-use-azuread',
           "the stack's azurerm provider does not set storageUseAzuread: true, and this storage account refuses account keys " +
             '(sharedAccessKeyEnabled false), so terraform apply fails every DAG blob with 403 KeyBasedAuthenticationNotPermitted: ' +
             'set storageUseAzuread: true on the AzurermProvider (DatabaseMigrationStack does), or ARM_STORAGE_USE_AZUREAD=true wherever Terraform runs',

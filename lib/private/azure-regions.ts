@@ -1,7 +1,8 @@
-import { Annotations, TerraformStack, Token } from 'cdktf';
+import { TerraformStack, Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { quote } from '../plan/field-path';
 import { closestMatch } from '../plan/suggest';
+import { warn } from '../core/warnings';
 
 /**
  * Azure regions that take resources, by programmatic name (what `az account list-locations` calls
@@ -62,7 +63,7 @@ export function warnUnknownRegion(scope: IConstruct, subject: string, value: str
   seen.add(name);
   const closest = closestMatch(name, AZURE_REGIONS);
   const hint = closest === undefined ? '' : ` (did you mean "${closest}"?)`;
-  Annotations.of(scope).addWarning(
+  warn(scope, 'migration:region:unknown',
     `${subject} ${quote(value)} is not an Azure region${hint}: Azure refuses it only at apply. ` +
       `Known regions are those Microsoft listed by 2025-09-23: a region opened since deploys as is`,
   );

@@ -1,4 +1,4 @@
-import { Annotations, TerraformStack } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../core/protection';
 import { IActionGroup, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
@@ -14,6 +14,7 @@ import { ensureProvider } from './ensure-provider';
 import { AirflowSettings } from '../plan/airflow-schema';
 import { planSource } from '../plan/parse';
 import { MigrationPlan } from '../plan/types';
+import { warn } from '../core/warnings';
 
 /** What the stack hands whichever host the plan picks. */
 export interface AirflowHostContext {
@@ -70,7 +71,7 @@ export function createAirflowHost(scope: Construct, id: string, plan: MigrationP
     case 'kubernetes': {
       const settings = airflow.kubernetes;
       if (settings.subnetId === undefined && airflow.sqlAccess === 'direct') {
-        Annotations.of(scope).addWarning(
+        warn(scope, 'migration:kubernetes:direct-sql-own-vnet',
           `${planSource(plan)} airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you ` +
             'peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, ' +
             'or use sqlAccess: dataFactory',

@@ -1,8 +1,9 @@
 import type { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
-import { Annotations, Lazy, TerraformResource, TerraformStack, Token } from 'cdktf';
+import { Lazy, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { LockKind, ResourceLock } from '../core/protection';
 import { resourceAddress } from './resource-address';
+import { warn } from '../core/warnings';
 
 const LOCK_KINDS: readonly LockKind[] = ['CanNotDelete', 'ReadOnly'];
 /** azurerm 4.55 `validate.ManagementLockName`: under 260 characters; Azure refuses these characters in a lock name. */
@@ -59,7 +60,7 @@ export function applyProtection(
   protection: { readonly preventDestroy: boolean; readonly lock?: ResourceLock },
 ): ManagementLock | undefined {
   if (!protection.preventDestroy) {
-    Annotations.of(scope).addWarning(`${what} is not protected by prevent_destroy; a destroy deletes it`);
+    warn(scope, 'migration:secure-default:preventDestroy', `${what} is not protected by prevent_destroy; a destroy deletes it`);
   }
   return protection.lock && addLock(scope, 'Lock', resource, protection.lock, `Protects the ${what} of a database migration from deletion`);
 }

@@ -1,13 +1,14 @@
-import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
+import { SecureDefaultProp, warn } from '../core/warnings';
 
 /**
  * Returns the user's value, or the secure default when none was given, and leaves a synth
- * warning when the user chose something weaker: overriding is allowed, silence is not.
+ * warning (`migration:secure-default:<prop>`) when the user chose something weaker: overriding is
+ * allowed, silence is not.
  */
 export function secureDefault<T>(
   scope: Construct,
-  propName: string,
+  propName: SecureDefaultProp,
   given: T | undefined,
   secure: T,
   isWeaker: (value: T) => boolean = (value) => value !== secure,
@@ -16,9 +17,7 @@ export function secureDefault<T>(
     return secure;
   }
   if (isWeaker(given)) {
-    Annotations.of(scope).addWarning(
-      `${propName} is ${JSON.stringify(given)}, weaker than the secure default ${JSON.stringify(secure)}`,
-    );
+    warn(scope, `migration:secure-default:${propName}`, `${propName} is ${JSON.stringify(given)}, weaker than the secure default ${JSON.stringify(secure)}`);
   }
   return given;
 }

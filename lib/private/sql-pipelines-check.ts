@@ -1,7 +1,8 @@
-import { Annotations, TerraformResource } from 'cdktf';
+import { TerraformResource } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { asWritten, certainlyDiffer } from './as-written';
 import type { SqlPipelinesContract } from './sql-pipeline-definitions';
+import { warn } from '../core/warnings';
 
 /** Blob name of the contract that names the pipelines the bundle's DAG runs (`sqlAccess: dataFactory`). */
 export const SQL_PIPELINES_CONTRACT_BLOB_NAME = 'dags/migration_orchestration_lib/contracts/sql_pipelines.json';
@@ -44,7 +45,7 @@ export function checkSqlPipelinesAtSynth(host: IConstruct, factoryId: string, pi
       const elsewhere = deployed.some((pipeline) => missing.includes(pipeline.name as string) && !certainlyDiffer(pipeline.factory, factory));
       if (created && !elsewhere) return [problem];
       const unless = created ? 'the factory this app deploys them on by an id or a lookup is that one' : 'another deployment puts them in that existing factory';
-      Annotations.of(host).addWarning(`${problem}, unless ${unless}`);
+      warn(host, 'migration:data-factory:sql-pipelines-elsewhere', `${problem}, unless ${unless}`);
       return [];
     },
   });

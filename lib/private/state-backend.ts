@@ -1,8 +1,9 @@
 import { existsSync } from 'fs';
 import * as path from 'path';
-import { Annotations, App, AzurermBackend, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from 'cdktf';
+import { App, AzurermBackend, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from 'cdktf';
 import { StateBackend } from '../state-backend';
 import { OUTPUT_FOLDER_CONTEXT } from './staged-output';
+import { warn as warnWithId } from '../core/warnings';
 
 /** Configures the stack's backend. */
 export function applyStateBackend(stack: TerraformStack, backend: StateBackend): void {
@@ -77,7 +78,7 @@ export function localStatePath(stack: TerraformStack, given: string | undefined,
   if (given !== undefined) {
     const file = path.resolve(folder, given);
     if (warn && !path.isAbsolute(given) && inBuildOutput(file)) {
-      Annotations.of(stack).addWarning(
+      warnWithId(stack, 'migration:state:path-in-build-output',
         `stateBackend.path "${given}" is relative to the stack's folder, so the state is ${shown(file)}, ` +
           `in the build output, which the cdktf CLI deletes (synth, diff and deploy remove the folders of stacks they did not synthesize; so does removing ${shown(outdir)}): ` +
           `give an absolute path or one outside ${shown(outdir)} (such as "${toPosix(path.relative(folder, path.resolve(path.basename(given))))}")`,
@@ -91,7 +92,7 @@ export function localStatePath(stack: TerraformStack, given: string | undefined,
   if (existsSync(inFolder)) {
     if (!existsSync(inRoot)) {
       if (warn) {
-        Annotations.of(stack).addWarning(
+        warnWithId(stack, 'migration:state:local-state-in-build-output',
           `its local state is ${shown(inFolder)}, in the build output, which the cdktf CLI deletes ` +
             `(synth, diff and deploy remove the folders of stacks they did not synthesize; so does removing ${shown(outdir)}). ` +
             `This synth keeps it there. Move it to the project root ("mv ${shown(inFolder)}* ."), synthesize again, then run ` +
@@ -101,7 +102,7 @@ export function localStatePath(stack: TerraformStack, given: string | undefined,
       return name;
     }
     if (warn) {
-      Annotations.of(stack).addWarning(
+      warnWithId(stack, 'migration:state:local-state-in-two-places',
         `local state in both ${shown(inRoot)} (used) and ${shown(inFolder)} (not used, the default of earlier versions): ` +
           `if the second holds resources the first lacks, Terraform no longer tracks them; compare them, then remove the one not used`,
       );

@@ -294,6 +294,19 @@ if (fabric) {
   }
 }
 
+// --- Warnings acknowledged by id (docs/warnings.md): infos naming the id and the reason, none left as a warning.
+const manifestPath = resolve(projectDir, outdir, 'manifest.json');
+if (check(existsSync(manifestPath), `no manifest at ${relative(projectDir, manifestPath)}`)) {
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  const annotations = (name) => manifest.stacks?.[name]?.annotations ?? [];
+  const acknowledged = '[ack: migration:secure-default:preventDestroy]';
+  for (const name of [plan.name, releaseName, STANDALONE_STACK]) {
+    const ofId = annotations(name).filter((annotation) => String(annotation.message).includes(acknowledged));
+    check(ofId.length > 0 && ofId.every((annotation) => annotation.level === '@cdktf/info' && / acknowledged: \S/.test(annotation.message)), `${name}: preventDestroy's warnings are not acknowledged infos with the reason`);
+    check(!annotations(name).some((annotation) => String(annotation.message).includes('[ack: migration:acknowledgement:unused]')), `${name}: an acknowledgement is reported unused`);
+  }
+}
+
 if (failures.length > 0) {
   process.stderr.write(`consumer check: ${failures.length} of ${checks} checks failed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
   process.exit(1);

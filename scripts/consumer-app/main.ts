@@ -9,6 +9,7 @@ import { DataAzurermLogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/da
 import { DataAzurermResourceGroup } from '@cdktf/provider-azurerm/lib/data-azurerm-resource-group';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import {
+  acknowledgeWarnings,
   AzapiProvider,
   DatabaseMigrationStack,
   dagBundleFor,
@@ -67,6 +68,8 @@ class SharedMigrationTooling extends TerraformStack {
     }).monitorMigrationEvents({ longRunningMinutes: plan.notifications.longRunningMinutes });
 
     this.factory = new OrchestrationFactory(this, 'Orchestration', { resourceGroup, plan, preventDestroy: false });
+    // Meant on purpose, with the reason: an info naming the id instead of a warning (docs/warnings.md).
+    acknowledgeWarnings(this.factory, { 'migration:secure-default:preventDestroy': 'shared tooling of a test subscription, rebuilt on demand' });
     this.host = new ExternalAirflowHost(this, 'TeamAirflow', {
       resourceGroup,
       namePrefix: plan.name,
@@ -121,7 +124,11 @@ function loadPlan(path: string): MigrationPlan {
 
 const plan = loadPlan(process.env.MIGRATION_PLAN ?? 'plan.yaml');
 const app = new App();
-const stack = new DatabaseMigrationStack(app, plan.name, { plan, preventDestroy: false });
+const stack = new DatabaseMigrationStack(app, plan.name, {
+  plan,
+  preventDestroy: false,
+  acknowledgeWarnings: { 'migration:secure-default:preventDestroy': 'a consumer test environment, destroyed after each run' },
+});
 const shared = new SharedMigrationTooling(app, STANDALONE_STACK, plan);
 // The Fabric host stages the installed uploader and DAG files as assets beside its stack.
 const fabricPlan = loadPlan(join(dirname(require.resolve('@platform/azure-db-migration/package.json')), 'examples', 'fabric-host.yaml'));

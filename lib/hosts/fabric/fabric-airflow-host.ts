@@ -1,4 +1,4 @@
-import { Annotations, ITerraformDependable, Postcondition, TerraformResource, Token } from 'cdktf';
+import { ITerraformDependable, Postcondition, TerraformResource, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { FabricCapacity } from '@cdktf/provider-azurerm/lib/fabric-capacity';
 import { APACHE_AIRFLOW_JOB_CONTENT_PART, FabricApacheAirflowJob } from '../../fabric/apache-airflow-job';
@@ -25,6 +25,7 @@ import { AirflowServicePrincipal, FabricHostSettings, supportedSqlAccess } from 
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, AirflowPool, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { DEFERRABLE_WAITS } from '../dag-environment';
 import { checkRegion } from '../../private/azure-regions';
+import { warn } from '../../core/warnings';
 
 /**
  * The plan stops, saying what to do, when the capacity is paused: the fabric provider then refuses the
@@ -263,12 +264,12 @@ export class FabricAirflowHost extends Construct implements IAirflowHost {
   /** Sizes Fabric would not honour, or that Microsoft calls too small (MicrosoftDocs/fabric-docs `apache-airflow-compute.md`). */
   private warnAboutSize(computeSize: FabricComputeSize, computePool: string, capacity?: FabricCapacitySettings): void {
     if (computeSize === 'Large' && computePool === FABRIC_STARTER_POOL) {
-      Annotations.of(this).addWarning(
+      warn(this, 'migration:fabric:large-starter-pool',
         'computeSize Large has no effect on the Starter pool, which runs small nodes: create a custom pool with large nodes and name it in computePool (the plan\'s airflow.fabric.computePool)',
       );
     }
     if (computeSize === 'Large' && capacity?.sku === 'F8') {
-      Annotations.of(this).addWarning(
+      warn(this, 'migration:fabric:large-pool-on-small-capacity',
         'a Large pool uses 10 CU and F8 has 8: Microsoft recommends F16 or larger for a Large Apache Airflow pool',
       );
     }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Annotations, ITerraformDependable, Lazy, TerraformResource } from 'cdktf';
+import { ITerraformDependable, Lazy, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { DagBundle, DagBundleFile } from '../../orchestration-factory/dag-bundle';
 import { AIRFLOWIGNORE_BLOB_NAME } from '../dag-bundle-loader';
@@ -9,6 +9,7 @@ import { findPackageRoot } from '../package-root';
 import { resourceAddress } from '../resource-address';
 import { TerraformData } from '../terraform-data';
 import { stagedAsset } from './staged-asset';
+import { warn } from '../../core/warnings';
 
 /**
  * The Fabric "Apache Airflow Job files" API takes files under `dags/` or `plugins/` only, at most
@@ -97,7 +98,7 @@ export class FabricDagUpload extends Construct {
         const block = defaultProviderBlock(this, 'fabric') ?? {};
         const secrets = SECRET_SIGN_IN_ARGUMENTS.filter((argument) => block[argument] !== undefined && block[argument] !== null);
         if (secrets.length > 0) {
-          Annotations.of(this).addWarning(
+          warn(this, 'migration:fabric:provider-secrets',
             `the fabric provider block sets ${secrets.join(', ')}: secrets are not copied into the DAG upload step's ` +
               'environment (no secret in its local-exec configuration), so the step signs in as another identity than Terraform, or fails: ' +
               `set ${secrets.map((argument) => `FABRIC_${argument.toUpperCase()}`).join(', ')} in the environment instead, which the provider reads too`,
