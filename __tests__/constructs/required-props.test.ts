@@ -554,6 +554,9 @@ const FUNCTIONS: Record<string, readonly (readonly [args: readonly unknown[], me
   migrationPlanJsonSchema: null,
   stateBackendFromEnvironment: null,
   kubeloginModeFromEnvironment: null,
+  synthesizeApp: [
+    [[], 'synthesizeApp needs a function that adds the stacks to the app (got undefined); the smallest call is synthesizeApp((app) => new DatabaseMigrationStack(app, plan.name, { plan }))'],
+  ],
   ...Object.fromEntries(
     ['renderMermaidDiagram', 'migrationWaves', 'topologicalOrder'].map((name) => [
       name,
