@@ -52,6 +52,10 @@ export type { ReleaseStackProps } from './release-stack';
 export { StateBackendConfigurationError, stateBackendFromEnvironment } from './state-backend';
 export type { AzurermStateBackend, LocalStateBackend, StateBackend, TerraformCloudStateBackend } from './state-backend';
 
+// An app's main.ts: its synth, written whole or not at all, its mistakes without a stack trace (as npm run synth).
+export { synthesizeApp } from './synthesize-app';
+export type { SynthesizeAppOptions } from './synthesize-app';
+
 // The shared vocabulary: references to resources, protection, grants, warnings meant on purpose.
 export type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from './core/references';
 export type { LockKind, ResourceLock } from './core/protection';

@@ -7,8 +7,9 @@
  *                                                     its markers if it already has them
  *   npm run diagram -- --out README.md --check        exit 1 if the file's diagram is stale (for CI)
  */
-import { chmodSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadMigrationPlan, MigrationPlanError, renderMermaidDiagram, type MigrationPlan } from '../lib/plan';
+import { isFileSystemError, replaceFile } from './replace-file';
 
 /** The same default as `npm run synth`. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';
@@ -78,24 +79,6 @@ export interface Streams {
   readonly stderr: { write(text: string): unknown };
 }
 
-/**
- * Writes `text` to `file` whole or not at all: into a file beside it, renamed over it once written (a
- * full disk cut the README short). A link is followed; an existing file keeps its permissions.
- */
-function replaceFile(file: string, text: string): void {
-  const target = existsSync(file) ? realpathSync(file) : file;
-  const temporary = `${target}.diagram-${process.pid}`;
-  try {
-    writeFileSync(temporary, text);
-    // Set after writing: the umask would take bits from a mode given to the write (a group-writable README).
-    if (existsSync(target)) chmodSync(temporary, statSync(target).mode & 0o7777);
-    renameSync(temporary, target);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-}
-
 /** Runs the command; returns the exit code. */
 export function run(args: readonly string[], env: NodeJS.ProcessEnv, io: Streams = process): number {
   let options: DiagramOptions;
@@ -140,8 +123,7 @@ export function run(args: readonly string[], env: NodeJS.ProcessEnv, io: Streams
     try {
       replaceFile(options.out, updated);
     } catch (error) {
-      const { code, syscall } = error as NodeJS.ErrnoException;
-      if (!(error instanceof Error) || typeof code !== 'string' || typeof syscall !== 'string') throw error;
+      if (!isFileSystemError(error)) throw error;
       io.stderr.write(`Cannot write ${options.out}: ${error.message}\n${existing === undefined ? 'Nothing was written' : 'It is as it was'}.\n`);
       return 1;
     }

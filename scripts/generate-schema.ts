@@ -6,9 +6,10 @@
  *   npm run schema              regenerate the file
  *   npm run schema -- --check   exit 1 if the committed file is stale (for CI)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { migrationPlanJsonSchema } from '../lib/plan';
+import { isFileSystemError, replaceFile } from './replace-file';
 import { repoRoot } from './repo-root';
 
 /** Where the schema lives, relative to the repository (and the installed package). */
@@ -34,13 +35,17 @@ export function schemaFileText(): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-function main(args: readonly string[]): number {
+/** Runs the command; returns the exit code. `file` is the schema file (another in tests). */
+export function main(
+  args: readonly string[],
+  io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } } = process,
+  file = join(repoRoot(), SCHEMA_PATH),
+): number {
   const unknown = args.filter((arg) => arg !== '--check');
   if (unknown.length > 0) {
-    process.stderr.write(`Unknown argument ${unknown[0]}. Usage: npm run schema [-- --check]\n`);
+    io.stderr.write(`Unknown argument ${unknown[0]}. Usage: npm run schema [-- --check]\n`);
     return 2;
   }
-  const file = join(repoRoot(), SCHEMA_PATH);
   const text = schemaFileText();
   if (args.includes('--check')) {
     let current: string | undefined;
@@ -50,15 +55,22 @@ function main(args: readonly string[]): number {
       current = undefined;
     }
     if (current === text) {
-      process.stdout.write(`${SCHEMA_PATH} is up to date\n`);
+      io.stdout.write(`${SCHEMA_PATH} is up to date\n`);
       return 0;
     }
-    process.stderr.write(`${SCHEMA_PATH} is ${current === undefined ? 'missing' : 'stale'}: run npm run schema\n`);
+    io.stderr.write(`${SCHEMA_PATH} is ${current === undefined ? 'missing' : 'stale'}: run npm run schema\n`);
     return 1;
   }
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
-  process.stdout.write(`Wrote ${SCHEMA_PATH}\n`);
+  try {
+    // Whole or not at all: editors and the DAG read this file, and a full disk cut it short.
+    replaceFile(file, text);
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+    io.stderr.write(`Cannot write ${SCHEMA_PATH}: ${error.message}\nIt is as it was.\n`);
+    return 1;
+  }
+  io.stdout.write(`Wrote ${SCHEMA_PATH}\n`);
   return 0;
 }
 

@@ -558,6 +558,9 @@ const FUNCTIONS: Record<string, readonly (readonly [args: readonly unknown[], me
     [[], "acknowledgeWarnings needs the construct the acknowledgements cover (got undefined); the smallest call is acknowledgeWarnings(stack, { 'migration:tfc:kubelogin': '<why this is meant>' })"],
     [[Testing.app()], '<app>: acknowledgeWarnings: acknowledgements must be an object of warning id to reason (got undefined)'],
   ],
+  synthesizeApp: [
+    [[], 'synthesizeApp needs a function that adds the stacks to the app (got undefined); the smallest call is synthesizeApp((app) => new DatabaseMigrationStack(app, plan.name, { plan }))'],
+  ],
   ...Object.fromEntries(
     ['renderMermaidDiagram', 'migrationWaves', 'topologicalOrder'].map((name) => [
       name,

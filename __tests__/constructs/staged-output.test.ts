@@ -3,10 +3,11 @@
  * the synth completed (lib/private/staged-output.ts): a synth stopped part way leaves the output
  * folder as it was, and a completed one changes what cdktf's own writes change, nothing more.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { OutputObstacle, STAGING_PREFIX, StagedOutput } from '../../lib/private/staged-output';
+import { OutputObstacle, STAGING_OWNER_FILE, STAGING_PREFIX, StagedOutput, STALE_STAGING_AGE_MS } from '../../lib/private/staged-output';
 
 /** Every file under `folder` with its content, by path. */
 function snapshot(folder: string): Record<string, string> {
@@ -148,5 +149,74 @@ describe('a staged synth output', () => {
     }
     output.discard();
     expect(snapshot(outdir)).toEqual(earlier);
+  });
+});
+
+describe('staging folders a killed synth left behind (SIGKILL, a power cut: no exit handler ran)', () => {
+  let outdir: string;
+  beforeEach(() => {
+    outdir = join(mkdtempSync(join(tmpdir(), 'staged-output-')), 'cdktf.out');
+    write(outdir, { 'manifest.json': '{}', 'stacks/a/cdk.tf.json': '{"a":1}' });
+  });
+  afterEach(() => rmSync(dirname(outdir), { recursive: true, force: true }));
+
+  /** A pid no process has now: a child that has exited (and was reaped). */
+  let ended: number | undefined;
+  const endedPid = (): number => (ended ??= spawnSync(process.execPath, ['-e', '']).pid!);
+
+  /** A staging folder as `begin` makes it, owned as given, with a stack written part way. */
+  function leftover(name: string, owner: { pid: number; host?: string; createdAt?: number } | string | undefined): string {
+    const folder = join(outdir, name);
+    write(folder, { 'stacks/a/cdk.tf.json': '{"a":' });
+    if (owner !== undefined) {
+      const text = typeof owner === 'string' ? owner : JSON.stringify({ host: hostname(), createdAt: Date.now(), ...owner });
+      writeFileSync(join(folder, STAGING_OWNER_FILE), text);
+    }
+    return name;
+  }
+
+  const stagingFolders = () => readdirSync(outdir).filter((name) => name.startsWith(STAGING_PREFIX)).sort();
+
+  it('the next synth removes those whose process is gone, and those older than a day whatever runs under their pid (was: kept forever)', () => {
+    const gone = leftover('.synth-Ab12Cd', { pid: endedPid() });
+    // process.ppid runs (jest's parent): a pid reused by another process, kept only while young.
+    const reused = leftover('.synth-Ef34Gh', { pid: process.ppid, createdAt: Date.now() - STALE_STAGING_AGE_MS - 60_000 });
+    const cutShort = leftover('.synth-Ij56Kl', '{"pid":');
+    const old = new Date(Date.now() - STALE_STAGING_AGE_MS - 60_000);
+    utimesSync(join(outdir, cutShort, STAGING_OWNER_FILE), old, old);
+    const output = StagedOutput.begin(outdir);
+    expect(stagingFolders()).toEqual([output.staging.slice(outdir.length + 1)]);
+    expect([gone, reused, cutShort].filter((name) => existsSync(join(outdir, name)))).toEqual([]);
+    output.discard();
+    expect(snapshot(outdir)).toEqual({ 'manifest.json': '{}', 'stacks/a/cdk.tf.json': '{"a":1}' });
+  });
+
+  it('keeps those of a synth still running, of another host, just begun (no owner file yet), and everything else in the output folder', () => {
+    const kept = [
+      leftover('.synth-Live01', { pid: process.ppid }),
+      leftover('.synth-Othr01', { pid: endedPid(), host: `not-${hostname()}` }),
+      leftover('.synth-Begun1', undefined),
+      leftover('.synth-cut', { pid: endedPid() }),
+      leftover('.synth-Ab12Cd-notes', { pid: endedPid() }),
+      leftover('synth-Ab12Cd', { pid: endedPid() }),
+    ];
+    // A link named like a staging folder, to a folder holding an owner file of an ended process: neither goes.
+    const elsewhere = join(dirname(outdir), 'elsewhere');
+    write(elsewhere, { 'keep.txt': 'keep', [STAGING_OWNER_FILE]: JSON.stringify({ pid: endedPid(), host: hostname(), createdAt: 0 }) });
+    symlinkSync(elsewhere, join(outdir, '.synth-Link01'));
+    writeFileSync(join(outdir, '.synth-File01'), JSON.stringify({ pid: endedPid(), host: hostname(), createdAt: 0 }));
+    const before = snapshot(outdir);
+    StagedOutput.begin(outdir).discard();
+    expect(snapshot(outdir)).toEqual(before);
+    expect(readdirSync(outdir).sort()).toEqual([...kept, '.synth-File01', '.synth-Link01', 'manifest.json', 'stacks'].sort());
+    expect(readdirSync(elsewhere).sort()).toEqual([STAGING_OWNER_FILE, 'keep.txt'].sort());
+  });
+
+  it('the owner file names this process and is not published', () => {
+    const output = StagedOutput.begin(outdir);
+    expect(JSON.parse(readFileSync(join(output.staging, STAGING_OWNER_FILE), 'utf8'))).toEqual({ pid: process.pid, host: hostname(), createdAt: expect.any(Number) });
+    write(output.staging, { 'stacks/a/cdk.tf.json': '{"a":2}' });
+    output.publish();
+    expect(snapshot(outdir)).toEqual({ 'manifest.json': '{}', 'stacks/a/cdk.tf.json': '{"a":2}' });
   });
 });

@@ -84,11 +84,23 @@ describe('TF_WORKSPACE beside the two cloud blocks', () => {
   // 'Specified workspace "name" conflicts with TF_WORKSPACE environment variable'.
   restoreEnvironmentAfterEach('TF_WORKSPACE');
 
-  it.each(['prod', 'prod-airflow'])("TF_WORKSPACE=%s stops the synth of the Kubernetes host's second stack: one of the inits would fail", (selected) => {
-    process.env.TF_WORKSPACE = selected;
+  it("TF_WORKSPACE=prod stops the synth of the Kubernetes host's second stack: one of the inits would fail", () => {
+    process.env.TF_WORKSPACE = 'prod';
     expect(() => synthMigrationStack({ stateBackend: cloud })).toThrow(
-      `TF_WORKSPACE is set ("${selected}"), and terraform init refuses a cloud block that names another workspace than TF_WORKSPACE: ` +
+      'TF_WORKSPACE is set ("prod"), and terraform init refuses a cloud block that names another workspace than TF_WORKSPACE: ' +
         "this stack's names prod-airflow, the first stack's prod, so one of them would fail; unset TF_WORKSPACE",
+    );
+  });
+
+  // A stateBackend given in code, not by TFC_* (which stateBackendFromEnvironment checks): the first stack's cloud block is compared too.
+  it.each([
+    ['one stack (Data Factory host)', AIRFLOW_OF_HOST.dataFactory],
+    ['two stacks (Kubernetes host)', AIRFLOW_OF_HOST.kubernetes],
+  ])('%s: TF_WORKSPACE=prod-airflow, another workspace than the cloud block of the first stack, stops the synth', (_, airflow) => {
+    process.env.TF_WORKSPACE = 'prod-airflow';
+    expect(() => synthMigrationStack({ plan: examplePlanWith(airflow), stateBackend: cloud })).toThrow(
+      'TF_WORKSPACE is "prod-airflow", and its cloud block names the workspace prod: terraform init refuses a cloud block ' +
+        'that names another workspace than TF_WORKSPACE; unset TF_WORKSPACE',
     );
   });
 

@@ -1,4 +1,5 @@
-import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /**
@@ -10,6 +11,22 @@ export const OUTPUT_FOLDER_CONTEXT = '@platform/azure-db-migration:outputFolder'
 
 /** Prefix of the staging folder inside the output folder (hidden, and ignored with the folder by .gitignore). */
 export const STAGING_PREFIX = '.synth-';
+
+/** The file in the staging folder naming the process that synthesizes into it; never published. */
+export const STAGING_OWNER_FILE = '.synth-owner.json';
+
+/**
+ * Age after which a staging folder goes even if a process of its pid runs: the pid may have been
+ * reused by another process after the synth was killed. A synth of 1,000 databases takes seconds.
+ */
+export const STALE_STAGING_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** What the owner file holds. */
+interface StagingOwner {
+  readonly pid: number;
+  readonly host: string;
+  readonly createdAt: number;
+}
 
 /**
  * A synth that writes nothing unless it completes: cdktf's `app.synth()` writes the stacks one after
@@ -25,9 +42,15 @@ export class StagedOutput {
   public static begin(outputFolder: string): StagedOutput {
     const made = !existsSync(outputFolder);
     if (made) mkdirSync(outputFolder);
+    else removeStaleStagingFolders(outputFolder);
+    let staging: string | undefined;
     try {
-      return new StagedOutput(outputFolder, mkdtempSync(join(outputFolder, STAGING_PREFIX)), made);
+      staging = mkdtempSync(join(outputFolder, STAGING_PREFIX));
+      const owner: StagingOwner = { pid: process.pid, host: hostname(), createdAt: Date.now() };
+      writeFileSync(join(staging, STAGING_OWNER_FILE), `${JSON.stringify(owner)}\n`);
+      return new StagedOutput(outputFolder, staging, made);
     } catch (error) {
+      if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
       if (made) rmdirSync(outputFolder);
       throw error;
     }
@@ -76,6 +99,7 @@ export class StagedOutput {
     canWrite(to);
     const moves: Move[] = [];
     for (const entry of readdirSync(from, { withFileTypes: true })) {
+      if (path === '' && entry.name === STAGING_OWNER_FILE) continue;
       const source = join(from, entry.name);
       const target = join(to, entry.name);
       const targetPath = path === '' ? entry.name : `${path}/${entry.name}`;
@@ -114,6 +138,69 @@ export class OutputObstacle extends Error {}
 /** `stacks/<stack>/assets/<asset>`: cdktf removes an asset's folder before it writes its new version. */
 function isAssetFolder(path: string): boolean {
   return /^stacks\/[^/]+\/assets\/[^/]+$/.test(path);
+}
+
+/**
+ * Removes the staging folders a synth killed part way left behind (SIGKILL, a power cut: no exit
+ * handler ran): only folders named as this code names them, holding its owner file, whose process
+ * is gone (or runs on another host, or is older than {@link STALE_STAGING_AGE_MS}). A folder without the owner
+ * file is not known to be a staging folder (or its synth has only just begun), and stays; so does
+ * everything else in the output folder. A folder that cannot be removed stays too: it never stops a synth.
+ */
+export function removeStaleStagingFolders(outputFolder: string, now = Date.now()): void {
+  let names: string[];
+  try {
+    names = readdirSync(outputFolder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!/^\.synth-[A-Za-z0-9]{6}$/.test(name)) continue;
+    const folder = join(outputFolder, name);
+    try {
+      if (!lstatSync(folder).isDirectory()) continue;
+      const owner = readOwner(join(folder, STAGING_OWNER_FILE));
+      if (owner === undefined || !isStale(owner, now)) continue;
+      rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // Another synth removed it first, or it is another user's: leave it.
+    }
+  }
+}
+
+/** The owner file's content; undefined without one. An owner file cut short (killed while writing it) counts by its age alone. */
+function readOwner(file: string): StagingOwner | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const { pid, host, createdAt } = JSON.parse(text) as Partial<StagingOwner>;
+    if (Number.isInteger(pid) && typeof host === 'string' && Number.isFinite(createdAt)) return { pid: pid!, host, createdAt: createdAt! };
+  } catch {
+    // Cut short.
+  }
+  return { pid: 0, host: '', createdAt: statSync(file).mtimeMs };
+}
+
+function isStale(owner: StagingOwner, now: number): boolean {
+  if (now - owner.createdAt > STALE_STAGING_AGE_MS) return true;
+  // Another host's process (an output folder on a shared volume) cannot be looked up: its folder goes by age only.
+  if (owner.host !== hostname() || owner.pid <= 0) return false;
+  if (owner.pid === process.pid) return false;
+  return !isRunning(owner.pid);
+}
+
+/** Signal 0 checks the process exists; EPERM says it runs as another user. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function statIfAny(path: string) {

@@ -14,6 +14,7 @@ export function applyStateBackend(stack: TerraformStack, backend: StateBackend):
       new LocalBackend(stack, { path: localStatePath(stack, backend.path, true) });
       return;
     case 'terraformCloud':
+      refuseOtherCloudWorkspace(stack, backend.workspace);
       new CloudBackend(stack, {
         organization: backend.organization,
         workspaces: new NamedCloudWorkspace(backend.workspace),
@@ -44,6 +45,20 @@ function refuseLocalWorkspace(stack: TerraformStack): void {
     `${stack.node.id}: TF_WORKSPACE is "${selected}", so Terraform would keep this stack's local state in ` +
       `terraform.tfstate.d/${selected}/ of its folder (cdktf.out/stacks/${stack.node.id}), not at the backend's path, and the cdktf CLI deletes that folder: ` +
       'unset TF_WORKSPACE (one state per stack; for several, give each its own stateBackend.path)',
+  );
+}
+
+/**
+ * Terraform 1.11.4 `init` (tried offline) refuses a cloud block naming a workspace other than
+ * `TF_WORKSPACE`: 'Specified workspace "name" conflicts with TF_WORKSPACE environment variable'.
+ * `stateBackendFromEnvironment` refuses that for the variables; this covers a `stateBackend` given in code.
+ */
+function refuseOtherCloudWorkspace(stack: TerraformStack, workspace: string): void {
+  const selected = process.env.TF_WORKSPACE?.trim();
+  if (!selected || selected === workspace) return;
+  throw new Error(
+    `${stack.node.id}: TF_WORKSPACE is "${selected}", and its cloud block names the workspace ${workspace}: terraform init refuses a cloud block ` +
+      'that names another workspace than TF_WORKSPACE; unset TF_WORKSPACE (the cloud blocks name their workspaces)',
   );
 }
 

@@ -8,7 +8,7 @@
  * setup block but those that install packages (`npm init`, `npm install`, the `.npmrc` line: the
  * caller installed the tarball instead), then runs cdktf.json's `app` as the cdktf CLI does (a shell
  * in the project folder) and checks what a user gets: the stacks of the copied plan with their state
- * in the project root, that state ignored by git, Terraform Cloud's `cloud` blocks from TFC_*, an empty
+ * in the project root, a staging folder a killed synth left removed, the synth warnings printed, that state ignored by git, Terraform Cloud's `cloud` blocks from TFC_*, an empty
  * MIGRATION_PLAN taken as unset, a bad plan refused with the app's report (file, count, field), a
  * bad AIRFLOW_KUBELOGIN_MODE under that name, and a valid plan the constructs refuse (too large for the
  * config maps) with their message: no stack trace and nothing written for any of them.
@@ -16,7 +16,8 @@
  */
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
-const { existsSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { hostname } = require('node:os');
 const { join } = require('node:path');
 
 const [packageName, project] = process.argv.slice(2);
@@ -54,7 +55,7 @@ const files = {
   'cdktf.json': theBlock('cdktf.json (```json with "app")', jsonWith('app')),
   'tsconfig.json': theBlock('tsconfig.json (```json with "compilerOptions")', jsonWith('compilerOptions')),
   '.gitignore': theBlock('.gitignore (```gitignore)', (block) => block.language === 'gitignore'),
-  'main.ts': theBlock('main.ts (```ts with new App()', (block) => block.language === 'ts' && block.text.includes('new App(')),
+  'main.ts': theBlock('main.ts (```ts with synthesizeApp()', (block) => block.language === 'ts' && block.text.includes('synthesizeApp(')),
 };
 const setup = theBlock('the setup commands (```bash with npm install)', (block) => block.language === 'bash' && block.text.includes('npm install'));
 
@@ -80,8 +81,16 @@ const readStack = (outdir, name) => JSON.parse(readFileSync(join(project, outdir
 const planName = require(require.resolve(packageName, { paths: [project] })).loadMigrationPlan(join(project, 'plans/q3.yaml')).name;
 const stacks = [planName, `${planName}-airflow`];
 
+// What a synth killed outright (SIGKILL) left: a staging folder whose process is gone. The app's synth removes it.
+const ended = spawnSync(process.execPath, ['-e', '']).pid;
+const killed = join(project, 'cdktf.out', '.synth-Killed');
+mkdirSync(join(killed, 'stacks'), { recursive: true });
+writeFileSync(join(killed, '.synth-owner.json'), JSON.stringify({ pid: ended, host: hostname(), createdAt: Date.now() }));
+
 console.log(`$ ${app}`);
 const local = runApp({}, app);
+check(!existsSync(killed), `${app} kept the staging folder a killed synth left (cdktf.out/.synth-Killed): it does not synthesize as npm run synth does`);
+check(/^Warning: /m.test(local.stderr), `${app} printed no synth warnings under plain node: ${JSON.stringify(local.stderr)}`);
 if (!check(local.status === 0, `${app} exited ${local.status}: ${local.stderr}`)) {
   process.stderr.write(`README project: ${failures.join('\n')}\n`);
   process.exit(1);
@@ -134,7 +143,7 @@ const kubelogin = runApp({ AIRFLOW_KUBELOGIN_MODE: 'SPN', CDKTF_OUTDIR: 'kubelog
 refused('AIRFLOW_KUBELOGIN_MODE=SPN', kubelogin, 'kubelogin.out');
 check(/AIRFLOW_KUBELOGIN_MODE "SPN"/.test(kubelogin.stderr) && !/kubeloginMode/.test(kubelogin.stderr), `AIRFLOW_KUBELOGIN_MODE=SPN: not named as the variable in ${JSON.stringify(kubelogin.stderr)}`);
 
-// A valid plan the constructs refuse once `new App()` has made the output folder: too large for the config maps.
+// A valid plan the constructs refuse once synthesizeApp has made the output folder: too large for the config maps.
 const large = JSON.parse(readFileSync(join(project, 'node_modules', ...packageName.split('/'), 'examples', 'sql-database.json'), 'utf8'));
 large.databases = Array.from({ length: 1500 }, (_, i) => ({ name: `db_${i}`, source: { server: 'sql02', database: `Db${i}` }, target: { server: 'sqldb-crm' } }));
 writeFileSync(join(project, 'plans', 'large.json'), JSON.stringify(large));

@@ -1,0 +1,138 @@
+import { App } from 'cdktf';
+import { IConstruct } from 'constructs';
+import { MigrationPlanError } from './plan/errors';
+import { requireArgument } from './private/required-fields';
+import { OUTPUT_FOLDER_CONTEXT, OutputObstacle, StagedOutput } from './private/staged-output';
+import { synthWarnings } from './private/synth-warnings';
+import { StateBackendConfigurationError } from './state-backend';
+
+/** Options of {@link synthesizeApp}. */
+export interface SynthesizeAppOptions {
+  /**
+   * The output folder, which Terraform runs in.
+   * @default `CDKTF_OUTDIR` (the cdktf CLI sets it), else `cdktf.out`, as `new App()`
+   */
+  readonly outdir?: string;
+}
+
+/**
+ * The synth of an app's `main.ts`, as `npm run synth` does it: `build` adds the stacks to a new
+ * `App`, which writes them into a staging folder inside the output folder
+ * (`<outdir>/.synth-XXXXXX`), moved into the output folder only once every stack was written: a
+ * synth stopped part way (a mistake, a full disk, Ctrl-C) leaves the output folder as it was. A
+ * mistake exits the process with status 1 and a message, without a stack trace: a plan's problems
+ * (`MigrationPlanError.report()`), `Invalid state backend settings: ...`, a construct's refusal (a
+ * plain `Error`: `Cannot synthesize the migration plan: ...`), an output folder the app cannot
+ * write (Node's words). Any other error (a bug) keeps its stack trace. SIGINT and SIGTERM exit 130
+ * and 143 with the output folder as it was. Under plain `node` it prints the synth warnings, which
+ * the cdktf CLI prints itself.
+ *
+ * Call it once, as the last statement of the app: it adds handlers to the process.
+ *
+ * @param build adds the stacks to the app; what it returns, the promise resolves to.
+ * @returns resolves once the output folder holds the synthesized stacks.
+ */
+export function synthesizeApp<T>(build: (app: App) => T, options: SynthesizeAppOptions = {}): Promise<T> {
+  // Plain JavaScript may call it without one: say so before the output folder is touched.
+  requireArgument('synthesizeApp', build, (value) => typeof value === 'function', 'a function that adds the stacks to the app', SMALLEST_CALL);
+  const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? 'cdktf.out';
+  const output = stageOrExit(outdir);
+  const app = new App({ outdir: output.staging, context: { [OUTPUT_FOLDER_CONTEXT]: output.outputFolder } });
+  let built: T;
+  try {
+    built = build(app);
+  } catch (error) {
+    exitIfMistake(error);
+    throw error;
+  }
+  // Into the staging folder, stack by stack: a failure here leaves the output folder as it was.
+  try {
+    app.synth();
+  } catch (error) {
+    exitIfUnwritable(output.outputFolder, error, NOTHING_SYNTHESIZED);
+    exitIfMistake(error);
+    throw error;
+  }
+  // app.synth() never yields, so a Ctrl-C or the CLI's abort during it waits for the event loop: let it turn
+  // before publishing, so an interrupted synth exits (130, 143) with the output folder as it was.
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      publishOrExit(output);
+      printWarnings(app);
+      resolve(built);
+    }),
+  );
+}
+
+const NOTHING_SYNTHESIZED = 'Nothing was synthesized.';
+const SMALLEST_CALL = 'synthesizeApp((app) => new DatabaseMigrationStack(app, plan.name, { plan }))';
+
+/**
+ * The staging folder the app synthesizes into (lib/private/staged-output.ts). It goes whatever ends
+ * the process (an exit, an uncaught error, Ctrl-C, the cdktf CLI's abort).
+ */
+function stageOrExit(outdir: string): StagedOutput {
+  let output: StagedOutput;
+  try {
+    output = StagedOutput.begin(outdir);
+  } catch (error) {
+    exitIfUnwritable(outdir, error, NOTHING_SYNTHESIZED);
+    throw error;
+  }
+  process.on('exit', () => output.discard());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
+  return output;
+}
+
+/**
+ * A user's mistake: a plan's problems, a state backend's settings, or a plain Error, which is a
+ * construct's or cdktf's message for the user (a validation, an error annotation, a plan too large for
+ * a host's config maps). A TypeError and the like is a bug, and keeps its stack trace.
+ */
+function exitIfMistake(error: unknown): void {
+  let message: string;
+  if (error instanceof MigrationPlanError) message = error.report();
+  else if (error instanceof StateBackendConfigurationError) message = `Invalid state backend settings: ${error.message}`;
+  else if (error instanceof Error && error.constructor === Error) message = `Cannot synthesize the migration plan: ${error.message}`;
+  else return;
+  process.stderr.write(`${message}\n${NOTHING_SYNTHESIZED}\n`);
+  process.exit(1);
+}
+
+/**
+ * An output folder that cannot be written (a file of that name, a folder another user made, as a
+ * container run as root does) is the machine's state, not a bug: Node's error names the path and
+ * what failed, and the stack trace under it would only hide it.
+ */
+function exitIfUnwritable(outdir: string, error: unknown, outcome: string): void {
+  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  if (!(error instanceof Error) || typeof code !== 'string' || typeof syscall !== 'string') return;
+  process.stderr.write(`Cannot write the output folder ${outdir}: ${error.message}\n${outcome}\n`);
+  process.exit(1);
+}
+
+/** The move into the output folder, checked first: an obstacle found by the checks leaves it as it was. */
+function publishOrExit(output: StagedOutput): void {
+  try {
+    output.publish();
+  } catch (error) {
+    if (error instanceof OutputObstacle) {
+      process.stderr.write(`Cannot write the output folder ${output.outputFolder}: ${error.message}\n${NOTHING_SYNTHESIZED}\n`);
+      process.exit(1);
+    }
+    // Checked, then refused (another process in between): what moved is part of this synth.
+    exitIfUnwritable(output.outputFolder, error, 'What it holds may be part of this synth: synthesize again once it can be written.');
+    throw error;
+  }
+}
+
+/**
+ * Synth warnings (weakened defaults, retired services); cdktf's CLI prints them, plain node does not.
+ * Under the CLI (`cdktf synth`, `deploy`, `diff`), which runs the app with
+ * CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS set, printing them too would show each twice, this copy
+ * logged as an `[ERROR]` (the CLI's label for the app's stderr).
+ */
+function printWarnings(root: IConstruct): void {
+  if (process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS !== undefined) return;
+  for (const warning of synthWarnings(root)) process.stderr.write(`Warning: ${warning}\n`);
+}
