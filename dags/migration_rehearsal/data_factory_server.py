@@ -15,7 +15,10 @@ the fake SQL engine (`sql_world`) on the same world. Expressions: `@pipeline().p
 `@dataset().x`, `@linkedService().x`, as whole values or `@{...}` inside strings.
 
 Runs move as Data Factory's do, one step per `GET pipelineruns/{id}`: Queued -> InProgress ->
-Succeeded | Failed (the SQL runs on the step to the end state), or Cancelled after `cancel`.
+Succeeded | Failed (the SQL runs on the step to the end state); `cancel` ends a Queued run Cancelled at once and
+moves an InProgress one to Canceling on its next step, then Cancelled, its activity run Cancelled (PipelineRun.status:
+"Queued, InProgress, Succeeded, Failed, Canceling, Cancelled", azure-mgmt-datafactory's models). Whether a batch a
+cancel interrupts ran in part is not modelled: here it never ran.
 `advance_all()` finishes every run in flight, as time passing would while no worker watches. Runs
 live in the world (`dataFactoryRuns`), so a new server or client on the same world sees them, which
 is what a worker that died with a run in flight finds again.
@@ -73,6 +76,7 @@ TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<hours>\d\d):(?P<minutes>\d\d):(
 SOURCE_FOR_DATASET = {"SqlServerTable": "SqlServerSource", "AzureSqlMITable": "SqlMISource", "AzureSqlTable": "AzureSqlSource"}
 SERVER_KIND_FOR_LINKED_SERVICE = {"AzureSqlMI": "SqlMi", "AzureSqlDatabase": "SqlDb"}
 TERMINAL = ("Succeeded", "Failed", "Cancelled")
+CANCELLED_BY_USER = "The pipeline run was cancelled by a user."
 QUEUE_FULL = ("Pipeline execution throttled. If the concurrency value is set for a pipeline, a maximum of 100 runs "
               "will be queued for execution.")
 FACTORY = (
@@ -208,9 +212,11 @@ class DataFactoryServer:
     def cancel_run(self, run_id: str) -> None:
         with self.world.transaction() as state:
             run = self._run(state, run_id)
-            if run["status"] not in TERMINAL:
-                run["status"], run["message"] = "Cancelled", "The pipeline run was cancelled by a user."
+            if run["status"] == "Queued":  # nothing started: cancelled at once
+                run["status"], run["message"] = "Cancelled", CANCELLED_BY_USER
                 _end(run)
+            elif run["status"] == "InProgress":  # its activity is stopped first: Canceling on the next step
+                run["cancelRequested"] = True
 
     def query_runs(self, body: Mapping[str, Any]) -> Dict[str, Any]:
         after, before = _window(body)
@@ -247,8 +253,16 @@ class DataFactoryServer:
                  "linkedServiceName": "", "userProperties": {}}
             )
             run["lastUpdated"] = _now()
+        elif run["status"] == "InProgress" and run.get("cancelRequested"):
+            run["status"], run["lastUpdated"] = "Canceling", _now()
         elif run["status"] == "InProgress":
             self._execute(run)
+        elif run["status"] == "Canceling":
+            activity_run = run["activityRuns"][-1]
+            activity_run.update(status="Cancelled", activityRunEnd=_now())
+            activity_run["durationInMs"] = _duration_ms(activity_run["activityRunStart"], activity_run["activityRunEnd"])
+            run["status"], run["message"] = "Cancelled", CANCELLED_BY_USER
+            _end(run)
 
     def _execute(self, run: Dict[str, Any]) -> None:
         activity_run = run["activityRuns"][-1]
@@ -618,7 +632,7 @@ def _window(body: Mapping[str, Any]) -> Tuple[str, str]:
 
 
 def _public_run(run: Mapping[str, Any]) -> Dict[str, Any]:
-    return {key: value for key, value in run.items() if key not in ("activityRuns", "injectedFailure")}
+    return {key: value for key, value in run.items() if key not in ("activityRuns", "injectedFailure", "cancelRequested")}
 
 
 def _end(run: Dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ fake knows shows up as a failure, not a silent pass.
 
 What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
-  model), `sys.database_recovery_status` (`last_log_backup_lsn`; `database_guid`, the database's own,
+  model; on Azure SQL Database master and, in a user database, only that one, in master every one), `sys.database_recovery_status` (`last_log_backup_lsn`; `database_guid`, the database's own,
   the same whichever host name reached its server), `sys.tables` and `sys.schemas` (of the current database: the schema and table of each of its
   `tables` keys, `world.table_key_parts`; only the tables the session's login may see, as metadata visibility
   has it: every table to a sysadmin, to a login with VIEW ANY DEFINITION, or with VIEW DEFINITION or a permission
@@ -44,13 +44,19 @@ What it knows:
 - `SELECT DISTINCT`, and constants beside an aggregate;
 - `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER` (each change a log
   record in the database where SQL Server logs one: `world.logged_option_changes`), `sp_addextendedproperty` and
-  `sp_dropextendedproperty` (a write: a log record), `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`,
+  `sp_dropextendedproperty` (a write: a log record), `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`
+  (refused for a database in use, 3702: a SINGLE_USER one's holder's or the connection's own; for a system one, 3708),
   all refused inside a transaction as SQL Server does (messages 226 and 3021): connect with
   autocommit;
 - session temporary tables (`INSERT ... VALUES` and `INSERT ... SELECT`), `EXEC [db].sys.sp_executesql`
   (runs in that database), `IF`, `RAISERROR`, `BEGIN TRY ... BEGIN CATCH` (an execution error, a
   `DatabaseError` here, runs the CATCH block; what the fake does not understand is never caught),
   a bare `THROW` in a CATCH block (re-raised: outside another TRY it ends the batch);
+- database names as the server's collation compares them (case-sensitively on a server installed with a
+  case-sensitive collation: there `[sales]` is not Sales); a database that cannot be entered says why: a restore
+  (927), offline (942), held by another connection (924), absent (911; 4060 at login);
+- Azure SQL Database's lack of cross-database names: a batch with a three-part name of another database (msdb's
+  tables, `[other].sys.sp_executesql`) fails to compile (40515), on a SqlDb server;
 - statement-level errors as SQL Server has them: an error of RAISERROR, ALTER DATABASE, an
   extended-property procedure, BACKUP or DROP DATABASE outside TRY ends that statement only, the
   rest of the batch runs and the client gets the error at the end (`STATEMENT_LEVEL_ERRORS`); other
@@ -338,6 +344,8 @@ class _Session:
         self._depth += 1
         try:
             statements = parse_batch(sql)
+            if self.kind == "SqlDb":  # compiling the batch: no statement runs
+                _refuse_other_databases(statements, context.database)
             if not self.has_2017_catalog() and _reads_sequence_column(statements, "last_used_value"):
                 raise DatabaseError("Invalid column name 'last_used_value'. (207)")  # compiling the batch: no statement runs
             for statement in statements:
@@ -440,7 +448,7 @@ class _Session:
             raise OperationalError("ALTER DATABASE statement not allowed within multi-statement transaction. (226)")
         if termination not in (None, "ROLLBACK IMMEDIATE"):
             raise NotUnderstood("ALTER DATABASE ... WITH %s" % termination)
-        database = self.world.database(self.server, name)
+        database = self.named_database(name)
         if database is None:
             raise DatabaseError(
                 "User does not have permission to alter database '%s', the database does not exist, or the "
@@ -463,7 +471,7 @@ class _Session:
         unknown = sorted(set(options) - BACKUP_OPTIONS)
         if unknown:
             raise NotUnderstood("BACKUP ... WITH %s" % ", ".join(unknown))
-        if self.world.database(self.server, name) is None:
+        if self.named_database(name) is None:
             raise DatabaseError("Database '%s' does not exist. Make sure that the name is entered correctly. (911)" % name)
         try:
             self.world.take_backup(self.server, name, "LOG" if kind == "LOG" else "FULL", str(context.evaluate(path, {})),
@@ -474,13 +482,21 @@ class _Session:
     def _drop_database(self, name: str, if_exists: bool) -> None:
         if not self.autocommit:
             raise OperationalError("DROP DATABASE statement cannot be used inside a user transaction. (574)")
-        if not self.world.drop_database(self.server, name) and not if_exists:
-            raise DatabaseError("Cannot drop the database '%s', because it does not exist or you do not have permission. (3701)" % name)
+        if _is_system_database(name):
+            raise DatabaseError("Cannot drop the database '%s' because it is a system database. (3708)" % name)
+        found = self.named_database(name)
+        if found is None:
+            if not if_exists:
+                raise DatabaseError("Cannot drop the database '%s', because it does not exist or you do not have permission. (3701)" % name)
+            return
+        if found.get("singleUserHolder") or sql_name_key(self.database) == sql_name_key(found["name"]):  # another connection's, or this one's
+            raise DatabaseError("Cannot drop database \"%s\" because it is currently in use. (3702)" % found["name"])
+        self.world.drop_database(self.server, found["name"])
 
     def _exec_sql(self, context: "_Context", results: list, database: Optional[str], statement: Any,
                   declaration: Any, arguments: Dict[str, Any]) -> None:
         target = database or context.database
-        self.require_open(target)
+        self.require_open(target, on_login=False)
         text = str(context.evaluate(statement, {}))
         values = {name: context.evaluate(value, {}) for name, value in arguments.items()}
         if _is_fingerprint_loop(text):
@@ -507,16 +523,30 @@ class _Session:
             return
         results.extend(self.run(text, target, values))
 
-    def require_open(self, database: str) -> None:
+    def require_open(self, database: str, on_login: bool = True) -> None:
+        """The database may be entered: at login (`on_login`: the connection's database) or by a batch (`EXEC
+        [db].sys.sp_executesql`), each with SQL Server's message where it does not exist (4060, 911)."""
         if _is_system_database(database):
             return
-        found = self.world.database(self.server, database)
+        found = self.named_database(database)
+        if found is None and not on_login:
+            raise DatabaseError("Database '%s' does not exist. Make sure that the name is entered correctly. (911)" % database)
         if found is None:
             raise OperationalError("Cannot open database \"%s\" requested by the login. The login failed. (4060)" % database)
+        if found["state"] == "OFFLINE":  # message 942, severity 14
+            raise DatabaseError("Database '%s' cannot be opened because it is offline. (942)" % database)
         if found["state"] != "ONLINE":
             raise DatabaseError("Database '%s' cannot be opened. It is in the middle of a restore. (927)" % database)
         if found["userAccess"] == "SINGLE_USER" and found.get("singleUserHolder"):
             raise DatabaseError("Database '%s' is already open and can only have one user at a time. (924)" % found["name"])
+
+    def named_database(self, name: str) -> Optional[Dict[str, Any]]:
+        """The database a statement names: database names compare in the server's collation (master's), so on a
+        server with a case-sensitive one `[sales]` is not Sales (the world keeps names case-insensitively)."""
+        found = self.world.database(self.server, name)
+        if found is not None and _is_case_sensitive(self.collation()) and found["name"].rstrip(" ") != name.rstrip(" "):
+            return None
+        return found
 
     def _extended_property(self, context: "_Context", procedure: str, arguments: Dict[str, Any]) -> None:
         """sp_addextendedproperty / sp_dropextendedproperty on the current database itself."""
@@ -602,7 +632,7 @@ class _Session:
     def relation(self, name: Tuple[str, ...], database: str) -> List[Dict[str, Any]]:
         parts = tuple(part.lower() for part in name)
         if parts in (("sys", "databases"), ("master", "sys", "databases")):
-            return self._databases()
+            return self._databases() if self.kind != "SqlDb" else self._logical_server_databases(database)
         if parts == ("sys", "database_recovery_status"):
             return self._recovery_status()
         if parts in (("msdb", "dbo", "backupset"), ("msdb", "dbo", "backupmediafamily")):
@@ -653,6 +683,16 @@ class _Session:
                  "user_access_desc": database["userAccess"]}
             )
         return rows
+
+    def _logical_server_databases(self, database: str) -> List[Dict[str, Any]]:
+        """sys.databases on Azure SQL Database: in master, master and every database of the logical server; in a user
+        database, master and that database only (Microsoft, sys.databases: "In Azure SQL Database, this view is
+        available in the master database and in user databases... in a user database it returns a row for master
+        and the current database"). msdb, model and tempdb are not listed there."""
+        current = sql_name_key(database)
+        return [row for row in self._databases()
+                if sql_name_key(row["name"]) == "master" or (not _is_system_database(row["name"])
+                                                            and current in ("master", sql_name_key(row["name"])))]
 
     def _extended_properties(self, database: str) -> List[Dict[str, Any]]:
         """The database's own properties (class 0), for a login that may see its metadata."""
@@ -832,7 +872,7 @@ class _Session:
         another user" (a SINGLE_USER database another connection holds, its `singleUserHolder`)."""
         if self.database_id(database) is None:
             return None
-        found = self.world.database(self.server, database)
+        found = self.named_database(database)
         if found is not None and found["userAccess"] == "SINGLE_USER" and found.get("singleUserHolder"):
             return 0
         held = self.world.login(self.server, self.login)
@@ -1038,7 +1078,8 @@ class _Session:
         return name if found is None else found["name"]
 
     def _database_row(self, name: str) -> Optional[Dict[str, Any]]:
-        return next((row for row in self._databases() if sql_name_key(row["name"]) == sql_name_key(name)), None)
+        # Names compare in the server's collation (case-sensitive where it is), trailing spaces aside.
+        return next((row for row in self._databases() if _compare("=", row["name"], str(name), self.collation())), None)
 
 
 class _Context:
@@ -1392,6 +1433,26 @@ def _reads_sequence_column(node: Any, column: str) -> bool:
     if isinstance(node, Select):
         node = [node.items, node.where, node.order, [source[2:] for source in node.sources]]
     return isinstance(node, (tuple, list)) and any(_reads_sequence_column(part, column) for part in node)
+
+
+def _refuse_other_databases(node: Any, current: str) -> None:
+    """Azure SQL Database allows no three-part name of another database (msdb's tables, `[other].sys.sp_executesql`):
+    the batch fails to compile with error 40515 (a name of the current database, or of tempdb, is allowed)."""
+    named: Optional[Tuple[str, ...]] = None
+    if isinstance(node, Select):
+        for source in node.sources:
+            if len(source[0]) >= 3 and sql_name_key(source[0][-3]) not in (sql_name_key(current), "tempdb"):
+                named = source[0]
+                break
+        node = [node.items, node.where, node.order, [source[2:] for source in node.sources]]
+    elif isinstance(node, tuple) and node[:1] == ("exec_sql",) and node[1] is not None and sql_name_key(node[1]) != sql_name_key(current):
+        named = (node[1], "sys", "sp_executesql")
+    if named is not None:
+        raise DatabaseError("Reference to database and/or server name in '%s' is not supported in this version of SQL Server. (40515)"
+                            % ".".join(named))
+    if isinstance(node, (tuple, list)):
+        for part in node:
+            _refuse_other_databases(part, current)
 
 
 def _names_column(node: Any, column: str) -> bool:

@@ -143,6 +143,23 @@ def test_a_cancelled_run_fails_the_operation(adf):
         access.result(handle)
 
 
+def test_a_run_cancelled_in_progress_reads_canceling_first_and_the_operation_waits_for_its_end(adf):
+    """Data Factory's PipelineRun.status has Canceling between a cancel and Cancelled ("Queued, InProgress, Succeeded,
+    Failed, Canceling, Cancelled"): a run whose activity is executing is stopped first. Was: the fake ended every
+    cancelled run Cancelled at once, so the access's reading of Canceling as still running was never exercised."""
+    access, client, server = adf.access(), client_of(adf.server), adf.server
+    handle = access.submit(query("cancel-in-flight", source(), state_sql()))
+    assert client.pipeline_runs.get(server.resource_group, server.factory_name, handle.reference).status == "InProgress"
+    client.pipeline_runs.cancel(server.resource_group, server.factory_name, handle.reference)
+    assert access.result(handle) is None  # Canceling: not ended yet
+    with pytest.raises(SqlOperationFailed, match="cancelled: The pipeline run was cancelled by a user"):
+        access.result(handle)
+    activities = client.activity_runs.query_by_pipeline_run(
+        server.resource_group, server.factory_name, handle.reference,
+        {"lastUpdatedAfter": "2000-01-01T00:00:00Z", "lastUpdatedBefore": "2100-01-01T00:00:00Z"}).value
+    assert [a.status for a in activities] == ["Cancelled"]
+
+
 def test_an_injected_run_failure_carries_its_message(adf):
     adf.world.add_fault("pipelineRun", "lroFailed", message="The self-hosted integration runtime is offline")
     with pytest.raises(SqlOperationFailed, match="Operation on target Query failed: The self-hosted integration runtime is offline"):

@@ -85,6 +85,9 @@ def test_sql_servers_own_refusals(world):
         cursor_on(world).execute("ALTER DATABASE [Restoring] SET READ_ONLY WITH ROLLBACK IMMEDIATE;")
     with pytest.raises(sql_world.DatabaseError, match="middle of a restore"):
         cursor_on(world).execute(sql_statements.user_tables("Restoring"))
+    world.put_database("sql01", "Offline", state="OFFLINE")  # message 942, not a restore's 927
+    with pytest.raises(sql_world.DatabaseError, match=r"Database 'Offline' cannot be opened because it is offline\. \(942\)"):
+        cursor_on(world).execute(sql_statements.user_tables("Offline"))
     with pytest.raises(sql_world.OperationalError, match="Cannot open database"):
         cursor_on(world, database="Payroll")
 
@@ -745,3 +748,70 @@ def test_log_after_a_backup_leaves_the_log_end_unread_where_sys_dm_db_log_stats_
         state["servers"]["sql01"]["productMajorVersion"] = 16
     world.set_login("sql01", "u", [], {"sales": ["ALTER"]})
     assert _log_after(world, "final.trn").log_end_lsn is None
+
+
+def test_an_azure_sql_database_refuses_names_of_other_databases_and_lists_only_itself_and_master(world):
+    """Azure SQL Database has no cross-database names: a batch naming another database's objects (msdb's backup
+    history, `[master].sys.sp_executesql`) fails to compile with error 40515, which no TRY of the same batch catches;
+    and a user database's sys.databases shows master and itself only (Microsoft, "sys.databases"; "Azure SQL Database
+    T-SQL differences": three-part names of another database are not supported). Was: the fake ran both as SQL Server
+    does, so a SqlDb statement the DAG built with three-part names would pass here and fail in Azure."""
+    world.put_database("db-prod", "Sales", tables=TABLES)
+    world.put_database("db-prod", "Payroll")
+    for sql in ("SELECT database_name FROM msdb.dbo.backupset;",
+                "BEGIN TRY\n    EXEC [master].sys.sp_executesql N'SELECT 1 AS one;';\nEND TRY\nBEGIN CATCH\nEND CATCH;",
+                "SELECT name FROM master.sys.databases;"):
+        with pytest.raises(sql_world.DatabaseError, match=r"not supported in this version of SQL Server\. \(40515\)"):
+            cursor_on(world, server="db-prod", database="Sales").execute(sql)
+    cursor = cursor_on(world, server="db-prod", database="Sales")
+    cursor.execute("EXEC [Sales].sys.sp_executesql N'SELECT name FROM sys.databases ORDER BY name;';")
+    assert [row["name"] for row in rows_as_dicts(cursor)] == ["master", "Sales"]
+    cursor = cursor_on(world, server="db-prod", database="master")
+    cursor.execute("SELECT name FROM sys.databases ORDER BY name;")
+    assert [row["name"] for row in rows_as_dicts(cursor)] == ["master", "Payroll", "Sales"]
+    cursor = cursor_on(world, server="sql01", database="master")  # SQL Server: any database, by three-part name
+    cursor.execute("SELECT COUNT(*) AS backups FROM msdb.dbo.backupset;")
+    assert rows_as_dicts(cursor) == [{"backups": 1}]
+
+
+def test_database_names_compare_in_the_servers_collation_case_sensitively_where_it_is(world):
+    """A server installed with a case-sensitive collation compares database names case-sensitively (they are
+    compared in master's collation): there `[sales]` is not Sales, so ALTER DATABASE refuses it (5011), BACKUP and a
+    batch entering it find no such database (911), DB_ID is NULL, and sys.databases shows no row for N'sales'. Was: the
+    fake found Sales under any letter case, so a statement naming the database in another case passed here."""
+    world.set_server_collation("sql01", "Latin1_General_CS_AS")
+    statements = {
+        "ALTER DATABASE [sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;": r"alter database 'sales'.*\(5011\)",
+        "BACKUP LOG [sales] TO DISK = N'sales.trn' WITH CHECKSUM, INIT;": r"Database 'sales' does not exist.*\(911\)",
+        "EXEC [sales].sys.sp_executesql N'SELECT 1 AS one;';": r"Database 'sales' does not exist.*\(911\)",
+        "DROP DATABASE [sales];": r"\(3701\)",
+    }
+    for sql, message in statements.items():
+        with pytest.raises(sql_world.DatabaseError, match=message):
+            cursor_on(world).execute(sql)
+    assert world.database("sql01", "Sales")["readOnly"] is False and world.database("sql01", "Sales") is not None
+    cursor = cursor_on(world)
+    cursor.execute("SELECT DB_ID(N'sales') AS lower_id, DB_ID(N'Sales') AS own_id, "
+                   "(SELECT name FROM sys.databases WHERE name = N'sales') AS found;")
+    assert rows_as_dicts(cursor) == [{"lower_id": None, "own_id": 5, "found": None}]
+    world.set_server_collation("sql01", "SQL_Latin1_General_CP1_CI_AS")  # the default: any letter case
+    cursor_on(world).execute("ALTER DATABASE [sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;")
+    assert world.database("sql01", "Sales")["readOnly"] is True
+
+
+def test_a_database_in_use_or_a_system_database_is_not_dropped(world):
+    """DROP DATABASE refuses a database another connection holds (a SINGLE_USER one's holder) or the connection's own
+    current one (3702 "... because it is currently in use"), and a system database (3708). Was: the fake dropped any
+    database, and answered master with "does not exist" (3701)."""
+    world.put_database("sql01", "Held")
+    world.update_database("sql01", "Held", userAccess="SINGLE_USER", singleUserHolder="an application")
+    with pytest.raises(sql_world.DatabaseError, match=r'Cannot drop database "Held" because it is currently in use\. \(3702\)'):
+        cursor_on(world).execute("DROP DATABASE [Held];")
+    with pytest.raises(sql_world.DatabaseError, match=r"\(3702\)"):
+        cursor_on(world, database="Sales").execute("DROP DATABASE [Sales];")
+    with pytest.raises(sql_world.DatabaseError, match=r"Cannot drop the database 'master' because it is a system database\. \(3708\)"):
+        cursor_on(world).execute("DROP DATABASE [master];")
+    assert world.database("sql01", "Held") is not None and world.database("sql01", "Sales") is not None
+    world.update_database("sql01", "Held", singleUserHolder=None)
+    cursor_on(world).execute("DROP DATABASE [Held];")
+    assert world.database("sql01", "Held") is None
