@@ -3,7 +3,9 @@ import {
   API_CALL_ATTEMPTS,
   DELETION_WAIT_SECONDS,
   MIGRATION_JOB_NAME,
+  MIGRATION_JOB_RESET_NAME,
   MIGRATION_JOB_RESET_SCRIPT,
+  RBAC_PROPAGATION_WAIT_SECONDS,
   RUNNING_MIGRATION_WAIT_SECONDS,
 } from '../../lib/private/kubernetes/migration-job-reset';
 
@@ -133,6 +135,8 @@ const SCENARIOS = {
   finished: scenario([job('uid-1', 'Complete'), job('uid-1', 'Complete'), null]),
   failedAfterRunning: scenario([job('uid-2'), job('uid-2'), job('uid-2', 'Failed'), null]),
   refused: scenario([{ refused: REFUSED }]),
+  refusedUntilBindingInForce: scenario([{ refused: REFUSED }, { refused: REFUSED }, job('uid-9', 'Complete'), null]),
+  deleteRefused: scenario([job('uid-10', 'Complete')], [{ refused: REFUSED }]),
   stillRunning: scenario([job('uid-3')]),
   answersOnTheWay: scenario([UNAVAILABLE, { unreachable: 'The read operation timed out' }, job('uid-4', 'Complete'), null]),
   unreachable: scenario([{ unreachable: 'The read operation timed out' }]),
@@ -178,12 +182,34 @@ describe('the migration job reset script', () => {
     expect(calls[3].body).toEqual({ propagationPolicy: 'Foreground', preconditions: { uid: 'uid-2' } });
   });
 
-  it("says what the API refused, with the API's own message, instead of a traceback", () => {
-    const refused = REFUSED;
+  it('takes a 403 on the first calls for a role binding not yet in force (each API server authorizes from its own cache) and goes on once it is', () => {
+    const { exit, calls, output } = reset('refusedUntilBindingInForce');
+    expect(exit).toBe(0);
+    expect(calls.map((call) => call.method)).toEqual(['GET', 'GET', 'GET', 'DELETE', 'GET']);
+    expect(output).toContain(`GET of job ${MIGRATION_JOB_NAME} refused (HTTP 403 Forbidden ${REFUSED}); waiting for the role binding to take effect`);
+    expect(output).toContain(`deleted the finished job ${MIGRATION_JOB_NAME}`);
+  });
+
+  it("fails with one line naming the missing permission and the API's own message, instead of a traceback, once the role binding had its time", () => {
     const { exit, message, calls } = reset('refused');
     expect(exit).not.toBe(0);
-    expect(message).toBe(`GET of job ${MIGRATION_JOB_NAME} refused: HTTP 403 Forbidden ${refused}`);
-    expect(calls.map((call) => call.method)).toEqual(['GET']);
+    expect(message).toBe(
+      `GET of job ${MIGRATION_JOB_NAME} refused for ${RBAC_PROPAGATION_WAIT_SECONDS} s: the service account airflow-ns/${MIGRATION_JOB_RESET_NAME} lacks "get" ` +
+        `on jobs.batch "${MIGRATION_JOB_NAME}", which its role and role binding ${MIGRATION_JOB_RESET_NAME} grant: HTTP 403 Forbidden ${REFUSED}`,
+    );
+    expect(message).not.toContain('\n');
+    // Bounded: a call every 2 s for the wait, not the transient answers' attempts.
+    expect(calls.map((call) => call.method)).toEqual(Array.from({ length: RBAC_PROPAGATION_WAIT_SECONDS / 2 + 1 }, () => 'GET'));
+  });
+
+  it('fails at once on a 403 after a call went through (the binding is in force: the permission is missing), naming it', () => {
+    const { exit, message, calls } = reset('deleteRefused');
+    expect(exit).not.toBe(0);
+    expect(message).toBe(
+      `DELETE of job ${MIGRATION_JOB_NAME} refused: the service account airflow-ns/${MIGRATION_JOB_RESET_NAME} lacks "delete" ` +
+        `on jobs.batch "${MIGRATION_JOB_NAME}", which its role and role binding ${MIGRATION_JOB_RESET_NAME} grant: HTTP 403 Forbidden ${REFUSED}`,
+    );
+    expect(calls.map((call) => call.method)).toEqual(['GET', 'DELETE']);
   });
 
   it('never deletes a migration still running: it fails, saying what to do, once the wait is over', () => {

@@ -23,6 +23,12 @@ export const AIRFLOW_IMAGE_UID = 50000;
 export const DELETION_WAIT_SECONDS = 120;
 /** How often the reset tries one API call that failed on the way (a timeout, a 5xx, a 429) before it gives up. */
 export const API_CALL_ATTEMPTS = 5;
+/**
+ * How long the reset takes a 403 for a role binding not yet in force: Terraform creates the binding just
+ * before the job, and each API server authorizes from its own watch-fed cache of RBAC objects, which usually
+ * catches up within a second (kubernetes/kubernetes#34047; the e2e framework waits up to 5 s for it).
+ */
+export const RBAC_PROPAGATION_WAIT_SECONDS = 30;
 
 /**
  * Deletes the migration job once it has finished, and waits until it is gone (Python's standard
@@ -37,15 +43,20 @@ export const API_CALL_ATTEMPTS = 5;
  * `kubernetes.default.svc`, only for that host (kubernetes.io, "Accessing the Kubernetes API from a
  * Pod"); it is the path Airflow's own Kubernetes client takes. A call that fails on the way is
  * tried again; a DELETE refused because another job now has the name (409: its uid precondition
- * failed) reads the job again.
+ * failed) reads the job again. A 403 before any call went through is tried again for a while (the
+ * role binding, created just before, may not be in force yet); after that it fails naming the
+ * permission the service account lacks.
  */
 export const MIGRATION_JOB_RESET_SCRIPT = `
 import http.client, json, os, ssl, sys, time, urllib.error, urllib.request
 ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 ATTEMPTS = ${API_CALL_ATTEMPTS}
 DELETION_WAIT_SECONDS = ${DELETION_WAIT_SECONDS}
+RBAC_PROPAGATION_WAIT_SECONDS = ${RBAC_PROPAGATION_WAIT_SECONDS}
+ACCOUNT_NAME = "${MIGRATION_JOB_RESET_NAME}"
 TRANSIENT = (429, 500, 502, 503, 504)
 REPLACED = object()
+authorized = False
 name, wait_seconds = sys.argv[1], int(sys.argv[2])
 namespace = open(ACCOUNT + "/namespace").read().strip()
 host = os.environ.get("KUBERNETES_SERVICE_HOST") or "kubernetes.default.svc"
@@ -53,17 +64,23 @@ port = os.environ.get("KUBERNETES_SERVICE_PORT_HTTPS") or os.environ.get("KUBERN
 server = "[%s]:%s" % (host, port) if ":" in host else "%s:%s" % (host, port)
 url = "https://%s/apis/batch/v1/namespaces/%s/jobs/%s" % (server, namespace, name)
 context = ssl.create_default_context(cafile=ACCOUNT + "/ca.crt")
+started = time.monotonic()
 
 def call(method, body=None):
-    for attempt in range(1, ATTEMPTS + 1):
+    global authorized
+    attempt = 0
+    while True:
         token = open(ACCOUNT + "/token").read().strip()
         data = None if body is None else json.dumps(body).encode()
         headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                authorized = True
                 return json.load(response)
         except urllib.error.HTTPError as error:
+            if error.code in (404, 409):
+                authorized = True
             if error.code == 404:
                 return None
             if error.code == 409 and method == "DELETE":
@@ -72,12 +89,20 @@ def call(method, body=None):
                 detail = json.load(error).get("message") or ""
             except Exception:
                 detail = ""
-            problem = "HTTP %d %s %s" % (error.code, error.reason, detail)
+            problem = " ".join(("HTTP %d %s %s" % (error.code, error.reason, detail)).split())
+            if error.code == 403:
+                if not authorized and time.monotonic() < started + RBAC_PROPAGATION_WAIT_SECONDS:
+                    print("%s of job %s refused (%s); waiting for the role binding to take effect" % (method, name, problem), flush=True)
+                    time.sleep(2)
+                    continue
+                sys.exit('%s of job %s refused%s: the service account %s/%s lacks "%s" on jobs.batch "%s", which its role and role binding %s grant: %s'
+                         % (method, name, "" if authorized else " for %d s" % RBAC_PROPAGATION_WAIT_SECONDS,
+                            namespace, ACCOUNT_NAME, method.lower(), name, ACCOUNT_NAME, problem))
             if error.code not in TRANSIENT:
                 sys.exit("%s of job %s refused: %s" % (method, name, problem))
         except (OSError, http.client.HTTPException, ValueError) as error:
-            problem = "%s: %s" % (type(error).__name__, error)
-        problem = " ".join(problem.split())
+            problem = " ".join(("%s: %s" % (type(error).__name__, error)).split())
+        attempt += 1
         if attempt == ATTEMPTS:
             sys.exit("%s of job %s failed %d times, the last: %s" % (method, name, ATTEMPTS, problem))
         print("%s of job %s failed (%s); trying again" % (method, name, problem), flush=True)
