@@ -252,11 +252,38 @@ class SourceIdentity:
 
 def source_facts(database: str) -> str:
     """What `preflight` reads of its source, in one batch (through Data Factory one pipeline run):
-    `source_state`'s row (no row when the database does not exist) with the source's identity and
-    its log-backup base (`parse_source_facts`). Each part reads as it would alone: the freeze marker
-    never fails the batch, and a part the login may not see comes back NULL, not as an error."""
-    return "SET NOCOUNT ON;\n%s\n%s" % (
-        _read_freeze_marker(database), _database_state_row(database, _FREEZE_MARKER_COLUMNS + _identity_columns(database)))
+    `source_state`'s row (no row when the database does not exist) with the source's identity, its
+    log-backup base and whether it is in an availability group or a mirroring session
+    (`parse_source_facts`). Each part reads as it would alone: the freeze marker never fails the batch,
+    and a part the login may not see comes back NULL, not as an error."""
+    return "SET NOCOUNT ON;\n%s\n%s\n%s" % (
+        _read_freeze_marker(database), _read_availability_group(database),
+        _database_state_row(database, _FREEZE_MARKER_COLUMNS + _identity_columns(database) + _partnership_columns(database)))
+
+
+def _read_availability_group(database: str) -> str:
+    """Into #availability_group (joined): 1 where the database belongs to an Always On availability group
+    (`sys.databases.group_database_id` is set), else 0; no row before SQL Server 2012 (no such column, and no
+    availability groups): named only in dynamic SQL behind the version check, so the batch compiles there."""
+    inside = ("INSERT INTO #availability_group (joined) SELECT CASE WHEN d.group_database_id IS NULL THEN 0 ELSE 1 END "
+              "FROM sys.databases AS d WHERE d.name = %s;" % quote_literal(database))
+    return (
+        "CREATE TABLE #availability_group (joined int NULL);\n"
+        "IF ISNULL(CONVERT(int, SERVERPROPERTY('ProductMajorVersion')), 0) >= 11\n"
+        "    %s %s;" % (_executesql("master", "master"), quote_literal(inside))
+    )
+
+
+def _partnership_columns(database: str) -> Tuple[str, ...]:
+    """Whether the database is in an availability group (`_read_availability_group`), and its role in a database
+    mirroring session (`sys.database_mirroring.mirroring_role_desc`, PRINCIPAL or MIRROR; NULL where it is not
+    mirrored, or its row is hidden from the login: it needs VIEW ANY DATABASE, granted to public by default, ALTER
+    ANY DATABASE or CREATE DATABASE, or owning the database)."""
+    return (
+        "(SELECT TOP (1) joined FROM #availability_group) AS availability_group",
+        "(SELECT m.mirroring_role_desc FROM sys.database_mirroring AS m WHERE m.database_id = DB_ID(%s)) AS mirroring_role"
+        % quote_literal(database),
+    )
 
 
 def _identity_columns(database: str) -> Tuple[str, ...]:
@@ -311,10 +338,17 @@ class SourceFacts:
     state: Optional[DatabaseState]  # with the freeze marker; None: no database of that name
     identity: Optional[SourceIdentity]  # None where it cannot be told
     log_backup_base: Optional[str]  # None: no log backup of the source can be taken now
+    # SQL Server refuses to freeze a database in an availability group or a mirroring session (`freeze`):
+    in_availability_group: bool = False  # False also where it cannot be told (before SQL Server 2012)
+    mirroring_role: Optional[str] = None  # PRINCIPAL, MIRROR; None: not mirrored, or hidden from the login
 
 
 def parse_source_facts(rows: Sequence[Mapping[str, Any]]) -> SourceFacts:
-    return SourceFacts(parse_database_state(rows), parse_source_identity(rows), parse_log_backup_base(rows))
+    row = rows[0] if rows else {}
+    joined, role = row.get("availability_group"), row.get("mirroring_role")
+    return SourceFacts(parse_database_state(rows), parse_source_identity(rows), parse_log_backup_base(rows),
+                       in_availability_group=joined is not None and _as_bool(joined),
+                       mirroring_role=None if role is None else str(role))
 
 
 def product_major_version() -> str:
@@ -767,6 +801,8 @@ def freeze(database: str, mode: str, marker: Optional[str] = None, earlier_marke
     `earlier_markers`: the texts versions before wrote for the same freeze (`source_freeze.earlier_freeze_markers`);
     one of them found there, the batch freezes as under `marker`, and keeps it (writes none over it).
     Returns the database state afterwards, with the marker found before the freeze.
+    SQL Server refuses both on a database in an availability group or a mirroring session (error 1468): `preflight`
+    refuses such a source (`source_facts`).
     """
     if mode not in FREEZE_MODES:
         raise StatementError("freeze mode must be one of %s, got %r" % (", ".join(FREEZE_MODES), mode))

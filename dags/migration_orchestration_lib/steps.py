@@ -150,6 +150,8 @@ def preflight(ctx: StepContext) -> StepResult:
             "take a full backup WITH CHECKSUM into %s, then run again"
             % (database.name, database.source_database, database.source_server, source.recovery_model, _share_path(ctx))
         )
+    if database.freezes_source and not now.is_live:
+        _refuse_a_source_sql_server_will_not_freeze(ctx, found)
     target = ctx.sql.target_state(database)
     if now.has_ended:
         leftovers = ["the source frozen"] if source_freeze.frozen_by_dag(ctx, database, source) else []
@@ -195,6 +197,30 @@ def preflight(ctx: StepContext) -> StepResult:
             "; " + marker.restored if marker.restored else "",
         ),
         return_value=dict(facts, **{DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: frozen_by_dag}),
+    )
+
+
+def _refuse_a_source_sql_server_will_not_freeze(ctx: StepContext, found: statements.SourceFacts) -> None:
+    """SQL Server refuses ALTER DATABASE ... SET SINGLE_USER, and SET READ_ONLY, on a database in an availability
+    group or a database mirroring session (error 1468; SET READ_ONLY's refusal is unverified in Microsoft's docs, which
+    say an availability database must be read-write). Every freeze sets READ_ONLY (`sql_statements.freeze`), so it
+    would fail after the migration started: an offline one's after DMS restored the full backup, an online one's at
+    its cutover, days of replication later. Refused before anything starts."""
+    database = ctx.database
+    if found.in_availability_group:
+        why, how = ("is in an Always On availability group",
+                    "remove it from its availability group on the primary replica (ALTER AVAILABILITY GROUP <group> REMOVE "
+                    "DATABASE %s; sys.availability_groups with sys.availability_databases_cluster name the group)" % statements.quote_name(database.source_database))
+    elif found.mirroring_role is not None:
+        why, how = ("is the %s of a database mirroring session" % found.mirroring_role.lower(),
+                    "end the mirroring session on the principal (ALTER DATABASE %s SET PARTNER OFF)" % statements.quote_name(database.source_database))
+    else:
+        return
+    raise StepFailure(
+        "%s: source database %s on %s %s, and SQL Server refuses ALTER DATABASE ... SET READ_ONLY or SINGLE_USER on "
+        "such a database (error 1468), so the DAG's freeze (sourceFreeze %s) would fail after the migration started. "
+        "Nothing is started: %s, then run again"
+        % (database.name, database.source_database, database.source_server, why, database.source_freeze, how)
     )
 
 

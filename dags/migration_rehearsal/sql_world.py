@@ -7,7 +7,11 @@ fake knows shows up as a failure, not a silent pass.
 
 What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
-  model; on Azure SQL Database master and, in a user database, only that one, in master every one), `sys.database_recovery_status` (`last_log_backup_lsn`; `database_guid`, the database's own,
+  model; on Azure SQL Database master and, in a user database, only that one, in master every one;
+  `group_database_id` where the database is in an `availabilityGroup`, a column SQL Server 2012 on: naming it
+  earlier is error 207, compiling the batch), `sys.database_mirroring` (`mirroring_role_desc`, `mirroring_guid`: a
+  database's `mirroringRole`; other databases than master and tempdb only to a login with VIEW ANY DATABASE or ALTER
+  ANY DATABASE), `sys.database_recovery_status` (`last_log_backup_lsn`; `database_guid`, the database's own,
   the same whichever host name reached its server), `sys.tables` and `sys.schemas` (of the current database: the schema and table of each of its
   `tables` keys, `world.table_key_parts`; only the tables the session's login may see, as metadata visibility
   has it: every table to a sysadmin, to a login with VIEW ANY DEFINITION, or with VIEW DEFINITION or a permission
@@ -43,7 +47,8 @@ What it knows:
   same server, its same databases;
 - `SELECT DISTINCT`, and constants beside an aggregate;
 - `ALTER DATABASE ... SET READ_ONLY|READ_WRITE|SINGLE_USER|MULTI_USER|RESTRICTED_USER` (each change a log
-  record in the database where SQL Server logs one: `world.logged_option_changes`), `sp_addextendedproperty` and
+  record in the database where SQL Server logs one: `world.logged_option_changes`; READ_ONLY, SINGLE_USER and
+  RESTRICTED_USER refused, 1468, on a database in an availability group or a mirroring session), `sp_addextendedproperty` and
   `sp_dropextendedproperty` (a write: a log record), `BACKUP LOG|DATABASE ... TO DISK` (writes a backup into the world's share), `DROP DATABASE`
   (refused for a database in use, 3702: a SINGLE_USER one's holder's or the connection's own; for a system one, 3708),
   all refused inside a transaction as SQL Server does (messages 226 and 3021): connect with
@@ -133,6 +138,10 @@ AZURE_PRODUCT_MAJOR_VERSION = 12  # what Azure SQL Database and Managed Instance
 DEFAULT_PRODUCT_MAJOR_VERSION = 16
 BACKUP_OPTIONS = frozenset({"CHECKSUM", "INIT", "NOINIT", "COMPRESSION", "FORMAT"})
 ACCESS_OPTIONS = {"SINGLE_USER", "MULTI_USER", "RESTRICTED_USER"}
+# What ALTER DATABASE refuses on an availability database or a mirrored one (error 1468). SINGLE_USER is seen refused
+# so; READ_ONLY too is taken as refused (unverified in Microsoft's docs: an availability database must be read-write,
+# "Read-only databases cannot be added to an availability group"); the others are not modelled as refused.
+REFUSED_IN_PARTNERSHIPS = frozenset({"READ_ONLY", "SINGLE_USER", "RESTRICTED_USER"})
 ROWVERSION_TYPES = frozenset({"rowversion", "timestamp"})
 EXTERNAL_SOURCE_UNREACHABLE = ('Cannot execute the query "Remote Query" against OLE DB provider "MSOLEDBSQL" for '
                                'linked server "(null)". (7320)')
@@ -348,6 +357,8 @@ class _Session:
                 _refuse_other_databases(statements, context.database)
             if not self.has_2017_catalog() and _reads_sequence_column(statements, "last_used_value"):
                 raise DatabaseError("Invalid column name 'last_used_value'. (207)")  # compiling the batch: no statement runs
+            if not self.has_2012_catalog() and _reads_sequence_column(statements, "group_database_id", ("sys", "databases")):
+                raise DatabaseError("Invalid column name 'group_database_id'. (207)")
             for statement in statements:
                 self._statement(statement, context, results)
         except _Return:
@@ -458,6 +469,11 @@ class _Session:
             raise DatabaseError("ALTER DATABASE is not permitted while a database is in the %s state. (5052)" % database["state"].title())
         if option in (database.get("refusesAlter") or ()):  # test hook: another connection's lock
             raise DatabaseError("ALTER DATABASE failed because a lock could not be placed on database '%s'. Try again later. (5061)" % name)
+        if option in REFUSED_IN_PARTNERSHIPS and (database.get("availabilityGroup") or database.get("mirroringRole")):
+            raise DatabaseError(
+                "The operation cannot be performed on database \"%s\" because it is involved in a database mirroring "
+                "session or an availability group. Some operations are not allowed on a database that is participating "
+                "in a database mirroring session or in an availability group. (1468)" % name)
         if option in ("READ_ONLY", "READ_WRITE"):
             self.world.update_database(self.server, name, readOnly=option == "READ_ONLY")
         elif option in ACCESS_OPTIONS:  # WITH ROLLBACK IMMEDIATE closes a single user's connection
@@ -635,6 +651,8 @@ class _Session:
             return self._databases() if self.kind != "SqlDb" else self._logical_server_databases(database)
         if parts == ("sys", "database_recovery_status"):
             return self._recovery_status()
+        if parts in (("sys", "database_mirroring"), ("master", "sys", "database_mirroring")):
+            return self._mirroring()
         if parts in (("msdb", "dbo", "backupset"), ("msdb", "dbo", "backupmediafamily")):
             self._require_msdb_select(parts[-1])
             return self._backup_history(media=parts[-1] == "backupmediafamily")
@@ -673,14 +691,16 @@ class _Session:
     def _databases(self) -> List[Dict[str, Any]]:
         rows = [
             {"name": name, "database_id": index + 1, "state_desc": "ONLINE", "recovery_model_desc": "SIMPLE",
-             "is_read_only": False, "user_access_desc": "MULTI_USER"}
+             "is_read_only": False, "user_access_desc": "MULTI_USER", "group_database_id": None}
             for index, name in enumerate(SYSTEM_DATABASES)
         ]
         for index, database in enumerate(self.world.databases(self.server, tables=False)):
+            group = database.get("availabilityGroup")
             rows.append(
                 {"name": database["name"], "database_id": index + 5, "state_desc": database["state"],
                  "recovery_model_desc": database["recoveryModel"], "is_read_only": database["readOnly"],
-                 "user_access_desc": database["userAccess"]}
+                 "user_access_desc": database["userAccess"],
+                 "group_database_id": None if not group else str(uuid.uuid5(uuid.NAMESPACE_URL, "ag:%s/%s" % (group, database["name"]))).upper()}
             )
         return rows
 
@@ -693,6 +713,20 @@ class _Session:
         return [row for row in self._databases()
                 if sql_name_key(row["name"]) == "master" or (not _is_system_database(row["name"])
                                                             and current in ("master", sql_name_key(row["name"])))]
+
+    def _mirroring(self) -> List[Dict[str, Any]]:
+        """sys.database_mirroring: a row per database, its mirroring_ columns NULL where it is not mirrored or not
+        ONLINE (a mirror, RESTORING, included); a database other than master and tempdb shown only to a login with VIEW ANY DATABASE or ALTER ANY
+        DATABASE (Microsoft's page of the view; database owners and CREATE DATABASE are not modelled)."""
+        sees_all = self.has_permission(None, None, "VIEW ANY DATABASE") or self.has_permission(None, None, "ALTER ANY DATABASE")
+        rows = []
+        for row, database in [(row, self.world.database(self.server, row["name"])) for row in self._databases()]:
+            if not sees_all and row["name"] not in ("master", "tempdb"):
+                continue
+            role = (database or {}).get("mirroringRole") if row["state_desc"] == "ONLINE" else None
+            rows.append({"database_id": row["database_id"], "mirroring_role_desc": role,
+                         "mirroring_guid": None if role is None else str(uuid.uuid5(uuid.NAMESPACE_URL, "mirroring:%s" % row["name"])).upper()})
+        return rows
 
     def _extended_properties(self, database: str) -> List[Dict[str, Any]]:
         """The database's own properties (class 0), for a login that may see its metadata."""
@@ -931,6 +965,10 @@ class _Session:
             for row in rows:
                 del row["last_used_value"]
         return rows
+
+    def has_2012_catalog(self) -> bool:
+        """sys.databases.group_database_id came with SQL Server 2012 (major version 11), as did availability groups."""
+        return self.kind not in SQL_SERVER_KINDS or int(self.server_property("ProductMajorVersion") or 0) >= 11
 
     def has_2017_catalog(self) -> bool:
         """sys.sequences.last_used_value and sys.columns.graph_type came with SQL Server 2017 (major version 14);
@@ -1425,14 +1463,14 @@ def _insert(table: Dict[str, Any], columns: List[str], values: Any) -> None:
     table["rows"].append(row)
 
 
-def _reads_sequence_column(node: Any, column: str) -> bool:
-    """Whether a query anywhere in `node` (a batch's statements, whatever branch) reads sys.sequences and names `column`."""
-    if isinstance(node, Select) and any(tuple(part.lower() for part in source[0]) == ("sys", "sequences")
+def _reads_sequence_column(node: Any, column: str, view: Tuple[str, ...] = ("sys", "sequences")) -> bool:
+    """Whether a query anywhere in `node` (a batch's statements, whatever branch) reads `view` and names `column`."""
+    if isinstance(node, Select) and any(tuple(part.lower() for part in source[0])[-2:] == view
                                         for source in node.sources) and _names_column(node, column):
         return True
     if isinstance(node, Select):
         node = [node.items, node.where, node.order, [source[2:] for source in node.sources]]
-    return isinstance(node, (tuple, list)) and any(_reads_sequence_column(part, column) for part in node)
+    return isinstance(node, (tuple, list)) and any(_reads_sequence_column(part, column, view) for part in node)
 
 
 def _refuse_other_databases(node: Any, current: str) -> None:

@@ -88,6 +88,10 @@ Schema of `world.json` (schemaVersion 1):
         collation: str           its default collation (absent: its server's), as CREATE DATABASE ...
                  COLLATE gives it: its catalog's names (sys.tables, sys.schemas) and its table variables
                  use it; a restore keeps it
+        availabilityGroup: str   (absent: none) the Always On availability group it belongs to
+                 (sys.databases.group_database_id, SQL Server 2012 on); mirroringRole: PRINCIPAL | MIRROR
+                 (absent: not mirrored; sys.database_mirroring). Either way ALTER DATABASE ... SET READ_ONLY,
+                 SINGLE_USER or RESTRICTED_USER is refused (1468)
         guid: str                its database_guid (sys.database_recovery_status), upper-case: new for
                  every database created (RESTORE makes a new one for a database that does not exist
                  yet), kept while it exists (absent in older worlds: `database_guid` derives one from
@@ -152,8 +156,9 @@ FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND, STILL_CA
 
 DATABASE_FIELDS = (
     "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
-    "logSizeMb", "extendedProperties", "singleUserHolder", "collation", "sequences",
+    "logSizeMb", "extendedProperties", "singleUserHolder", "collation", "sequences", "availabilityGroup", "mirroringRole",
 )
+MIRRORING_ROLES = ("PRINCIPAL", "MIRROR")  # sys.database_mirroring.mirroring_role_desc (None: not mirrored)
 KEY_KINDS = ("certificate", "asymmetricKey", "uploaded")
 DEFAULT_DATABASE_SIZE_MB = 16
 DEFAULT_COLLATION = "SQL_Latin1_General_CP1_CI_AS"  # SQL Server setup's default for US English Windows
@@ -341,7 +346,8 @@ class World:
     def update_database(self, server: str, name: str, **changes: Any) -> Dict[str, Any]:
         """Change stored fields (camelCase names, as in the schema): state, readOnly, userAccess,
         recoveryModel, tables, restoredFrom, createdBy, encryptorThumbprint, sizeMb, extendedProperties,
-        singleUserHolder, collation, sequences. Changing `tables`, or a writable database's
+        singleUserHolder, collation, sequences, availabilityGroup (the name of the Always On availability group it
+        belongs to), mirroringRole (`MIRRORING_ROLES`: its database mirroring session's). Changing `tables`, or a writable database's
         `extendedProperties`, is a write (lsn + 1), and so is an option change its log records (`logged_option_changes`)."""
         unknown = sorted(set(changes) - set(DATABASE_FIELDS))
         if unknown:
@@ -697,6 +703,9 @@ def _check_database(database: Dict[str, Any]) -> None:
     for field, allowed in (("state", DATABASE_STATES), ("userAccess", USER_ACCESS), ("recoveryModel", RECOVERY_MODELS)):
         if database[field] not in allowed:
             raise WorldError("database %s: %s must be one of %s, got %r" % (database["name"], field, ", ".join(allowed), database[field]))
+    if database.get("mirroringRole") not in (None,) + MIRRORING_ROLES:
+        raise WorldError("database %s: mirroringRole must be one of %s or absent, got %r" % (
+            database["name"], ", ".join(MIRRORING_ROLES), database["mirroringRole"]))
     if database.get("encryptorThumbprint") is not None:
         _check_thumbprint(database["encryptorThumbprint"])
     for key in database.get("tables") or {}:

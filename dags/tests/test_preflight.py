@@ -204,6 +204,49 @@ def test_preflight_refuses_a_restore_whose_source_is_in_simple_recovery_naming_t
     assert "FULL recovery model" in message and "SIMPLE" in message
 
 
+PARTNERSHIPS = {"availabilityGroup": {"availabilityGroup": "ag-sales"}, "mirroring": {"mirroringRole": "PRINCIPAL"}}
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+@pytest.mark.parametrize("partnership", sorted(PARTNERSHIPS))
+@pytest.mark.parametrize("entry", [
+    database_entry("db", "Sales", mode="offline"),
+    database_entry("db", "Sales", mode="online", target="vm-prod"),
+    database_entry("db", "Sales", target="db-prod", sourceFreeze="singleUser"),
+], ids=["offlineRestore", "onlineRestore", "sqlDbCopy"])
+def test_preflight_refuses_a_source_whose_freeze_sql_server_refuses(rehearsal_world, access, partnership, entry):
+    """SQL Server refuses SET READ_ONLY and SET SINGLE_USER on a database in an availability group or a mirroring
+    session (1468): before, preflight passed, DMS started, and the freeze failed after it (offline: after the full
+    backup's restore; online: at the cutover), the rollback canceling the migration."""
+    plan, dag, world = setup(rehearsal_world, access, entry)
+    world.world.update_database("sql01", "Sales", **PARTNERSHIPS[partnership])
+
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "Sales" in message and "1468" in message and "Nothing is started" in message
+    assert ("REMOVE DATABASE [Sales]" if partnership == "availabilityGroup" else "SET PARTNER OFF") in message
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_a_sqldb_copy_that_never_freezes_its_source_passes_preflight_in_an_availability_group(rehearsal_world, access):
+    """allowSourceWritesDuringCopy: nothing is frozen, so nothing SQL Server would refuse."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod", allowSourceWritesDuringCopy=True))
+    world.world.update_database("sql01", "Sales", availabilityGroup="ag-sales")
+
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+def test_an_availability_group_is_not_judged_before_sql_server_2012(rehearsal_world):
+    """sys.databases has no group_database_id before SQL Server 2012 (nor are there availability groups): the batch
+    names it only behind the version check, and compiles there."""
+    plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline"))
+    with world.world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 10
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_sql_vm_older_than_the_source(rehearsal_world, access):
     """SQL Server restores no backup taken on a newer version: DMS would fail at the restore, an

@@ -301,6 +301,35 @@ def test_sequences_tell_whether_they_handed_out_a_value_from_sql_server_2017_on(
             cursor.execute("IF 1 = 0 SELECT q.name FROM sys.sequences AS q WHERE q.last_used_value IS NULL;\nSELECT 1 AS x;")
 
 
+@pytest.mark.parametrize("partnership", [{"availabilityGroup": "ag-sales"}, {"mirroringRole": "PRINCIPAL"}], ids=["ag", "mirroring"])
+def test_a_database_in_an_availability_group_or_a_mirroring_session_refuses_the_freeze_and_says_so(world, partnership):
+    """As SQL Server: ALTER DATABASE ... SET READ_ONLY or SINGLE_USER fails with error 1468 there, and `source_facts`
+    tells which (before: the fake froze it, so a freeze SQL Server refuses passed every rehearsal)."""
+    world.update_database("sql01", "Sales", **partnership)
+    cursor = cursor_on(world)
+    cursor.execute(sql_statements.source_facts("Sales"))
+    facts = sql_statements.parse_source_facts(rows_as_dicts(cursor))
+    assert (facts.in_availability_group, facts.mirroring_role) == (
+        ("availabilityGroup" in partnership), partnership.get("mirroringRole"))
+    for mode in sql_statements.FREEZE_MODES:
+        with pytest.raises(sql_world.DatabaseError, match=r"\(1468\)"):
+            cursor.execute(sql_statements.freeze("Sales", mode))
+        assert world.database("sql01", "Sales")["readOnly"] is False
+
+
+def test_a_database_outside_any_partnership_reads_so_and_availability_groups_are_not_named_before_2012(world):
+    cursor = cursor_on(world)
+    cursor.execute(sql_statements.source_facts("Sales"))
+    facts = sql_statements.parse_source_facts(rows_as_dicts(cursor))
+    assert (facts.in_availability_group, facts.mirroring_role) == (False, None)
+    with world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 10
+    with pytest.raises(sql_world.DatabaseError, match=r"Invalid column name 'group_database_id'. \(207\)"):
+        cursor.execute("SELECT d.group_database_id FROM sys.databases AS d;")
+    cursor.execute(sql_statements.source_facts("Sales"))
+    assert sql_statements.parse_source_facts(rows_as_dicts(cursor)).state.state == "ONLINE"
+
+
 def test_module_connect_uses_the_world_directory(world, monkeypatch):
     monkeypatch.setenv(sql_world.WORLD_VARIABLE, world.directory)
     cursor = sql_world.connect(server="sql01", user="u", password="p", autocommit=True).cursor()
