@@ -342,7 +342,8 @@ def test_a_sqldb_copy_whose_target_sequences_are_not_behind_the_sources_is_migra
     assert driver.outcome("db") == "migrated", driver.errors
 
 
-def test_a_sqldb_copy_whose_source_login_may_not_see_its_sequences_fails_validation(rehearsal_world):
+@pytest.mark.parametrize("access", ["direct", "dataFactory"])
+def test_a_sqldb_copy_whose_source_login_may_not_see_its_sequences_fails_validation(rehearsal_world, access):
     """sys.sequences shows a login only the sequences it holds a permission on, all of them with VIEW DEFINITION on the
     database; SELECT on it (db_datareader), which shows every table, is no permission on a sequence. Before: with the
     DAG's source login so narrowed after preflight, the source's sequence batch read none, validation compared none and
@@ -351,7 +352,7 @@ def test_a_sqldb_copy_whose_source_login_may_not_see_its_sequences_fails_validat
     database and the GRANT."""
     from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
 
-    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", target="db-prod"))
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", target="db-prod"), access=access)
     world = WorldView(rehearsal_world, plan.database("db"), plan)
     seed_world(world.world, plan)
     world.world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1, "increment": 1}})
