@@ -198,6 +198,13 @@ def check_sequences_ahead(ctx: StepContext, source: SourcePrerequisites, target:
     settings = database.validation
     if "sequences" in source.unread or not (settings.row_counts or settings.checksums):
         return
+    if source.sees_every_sequence is False:
+        raise StepFailure(
+            "%s: the DAG's login on source server %s may not see every sequence of database %s: sys.sequences shows a "
+            "login only the sequences it holds a permission on, unless it holds VIEW DEFINITION on the database (SELECT, "
+            "db_datareader, is none on a sequence), so validate, which compares a copy's sequences, would fail after the "
+            "copy. Nothing is started: in %s, GRANT VIEW DEFINITION TO <its user>, then run again"
+            % (database.name, database.source_server, quote_name(database.source_database), database.source_database))
     behind = compare_sequences(source.sequences, target)
     if not behind:
         return

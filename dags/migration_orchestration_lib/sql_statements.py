@@ -488,6 +488,7 @@ UNMASK_FACT = "unmask"  # amount: whether the login holds UNMASK in the database
 SEQUENCE_FACT = "sequence"  # name: its schema; detail: its name; amount: current_value; ordinal: increment (a copy's)
 # From SQL Server 2017 (and on Azure SQL) a sequence's fact tells whether it handed out a value (last_used_value).
 SEQUENCE_USED_FACT, SEQUENCE_UNUSED_FACT = "sequence_used", "sequence_unused"
+SEES_EVERY_SEQUENCE_FACT = "sees_every_sequence"  # amount 1: the login sees every sequence (`_SEES_EVERY_SEQUENCE`)
 UNREAD_FACT = "unread"  # name: a part that failed (`PREREQUISITE_PARTS`); detail: its error
 PREREQUISITE_PARTS = ("login", "full_backups", "tables", "table_count", "masked_columns", "sequences")  # the parts that can fail; the others give NULL
 _PREREQUISITE_FACTS = "#prerequisites"
@@ -509,7 +510,8 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
     asymmetric key is; and the server's major version (`product_major_version`).
     A copy (SqlDb): whether the login holds SELECT on the database (evaluated inside it, where its
     user lives; a login without access to it holds none), the database's user tables, and its sequences
-    (those the login may see: VIEW DEFINITION on the database shows them all).
+    (those the login may see: VIEW DEFINITION on the database shows them all) with whether it sees them all
+    (`_SEES_EVERY_SEQUENCE`).
     Either: how many of its columns are under dynamic data masking, and the tables holding them
     (`_MASKED_COLUMNS_SOURCE`), and whether the login holds UNMASK there (without, it reads them as their
     masks: DMS's copy, validation's checksums)."""
@@ -533,7 +535,9 @@ def source_prerequisites(database: str, target_kind: str, full_backups: bool) ->
         lines.append(_unless_failing("tables", "%s %s;" % (inside, quote_literal(tables))))
         # Before SQL Server 2012 there is no sys.sequences (208: unread), nor sequences; one beyond bigint: unread.
         read = facts + ("SELECT %s, CONVERT(bigint, q.increment), SCHEMA_NAME(q.schema_id), q.name, "
-                        "CONVERT(bigint, q.current_value) FROM sys.sequences AS q;")
+                        "CONVERT(bigint, q.current_value) FROM sys.sequences AS q; ") + facts + (
+            "SELECT N'%s', NULL, NULL, NULL, CASE WHEN %s THEN 1 ELSE 0 END;"
+            % (SEES_EVERY_SEQUENCE_FACT, _SEES_EVERY_SEQUENCE)).replace("%", "%%")
         by_use = "CASE WHEN q.last_used_value IS NULL THEN N'%s' ELSE N'%s' END" % (
             SEQUENCE_UNUSED_FACT, SEQUENCE_USED_FACT)
         lines.append(_unless_failing("sequences", "IF %s\n        %s %s;\n    ELSE\n        %s %s;" % (
@@ -589,6 +593,7 @@ class SourcePrerequisites:
     masked_tables: Optional[Tuple[MaskedTable, ...]] = None  # the user tables holding them (None: not read, cut off)
     unmask: Optional[bool] = None  # whether the login holds UNMASK in the database (None: not read)
     sequences: Tuple[SequenceValue, ...] = ()  # a copy's
+    sees_every_sequence: Optional[bool] = None  # a copy's: whether the login sees every sequence (None: not read)
     unread: Mapping[str, str] = field(default_factory=dict)  # part -> the error it met
 
     def read(self, part: str) -> Any:
@@ -634,6 +639,8 @@ def parse_source_prerequisites(rows: Sequence[Mapping[str, Any]]) -> SourcePrere
                         for fact, used in ((SEQUENCE_FACT, None), (SEQUENCE_USED_FACT, True),
                                            (SEQUENCE_UNUSED_FACT, False))
                         for row in facts.get(fact, ())),
+        sees_every_sequence=None if first(SEES_EVERY_SEQUENCE_FACT, "amount") is None
+        else _as_bool(first(SEES_EVERY_SEQUENCE_FACT, "amount")),
         unread={str(row["name"]): str(row["detail"]) for row in facts.get(UNREAD_FACT, ())},
     )
 
@@ -1334,16 +1341,36 @@ class SequenceValue:
         return self.current_value + self.increment if self.used else self.current_value
 
 
-def sequence_values(database: str, connected_database: str = "master") -> str:
+# What a sequence batch that must see every sequence raises where its login may not (RAISERROR's message: a % doubled).
+_UNSEEN_SEQUENCES = (
+    "validation refused: %(login)s may not see every sequence of database %(database)s: sys.sequences shows a login "
+    "only the sequences it holds a permission on, unless it holds VIEW DEFINITION on the database (or ALTER, UPDATE, "
+    "REFERENCES or CONTROL there, each implying one on every sequence; SELECT, db_datareader, is none on a sequence), "
+    "so a sequence it cannot see would be left out of the comparison and a copy whose target would hand out the "
+    "source's values again would pass. In %(database)s: GRANT VIEW DEFINITION TO [<its user>]"
+)
+# The database permissions that show a login every sequence (metadata visibility), asked inside the database.
+_SEES_EVERY_SEQUENCE = " OR ".join(
+    "ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'%s'), 0) = 1" % permission
+    for permission in ("VIEW DEFINITION", "ALTER", "UPDATE", "REFERENCES", "CONTROL"))
+
+
+def sequence_values(database: str, connected_database: str = "master", must_see_every: Optional[str] = None) -> str:
     """The current value and increment of every sequence of `database` (`sys.sequences`, SQL Server 2012 on: a
     server before it, ProductMajorVersion NULL, has none), and from SQL Server 2017 whether it handed out a value
     (last_used_value). A SqlDb copy copies rows only: the target's sequences keep what its schema's deployment gave
     them. Shown are the sequences the login holds a permission on, or all with VIEW DEFINITION on the database
-    (metadata visibility). Rows: schema_name, sequence_name, current_value, increment (decimal text), used (1, 0;
-    NULL: not known), sequence_count."""
+    (metadata visibility). `must_see_every` (the login, as messages name it): the batch reads none and fails, naming
+    it, the database and the GRANT, unless the login holds a database permission showing it every sequence
+    (`_SEES_EVERY_SEQUENCE`, effective: db_owner, VIEW ANY DEFINITION and CONTROL SERVER count). Rows: schema_name,
+    sequence_name, current_value, increment (decimal text), used (1, 0; NULL: not known), sequence_count."""
     inside = ("INSERT INTO #sequences (schema_name, sequence_name, current_value, increment, used) "
               "SELECT SCHEMA_NAME(q.schema_id), q.name, CONVERT(varchar(40), q.current_value), "
               "CONVERT(varchar(40), q.increment), %s FROM sys.sequences AS q;")
+    if must_see_every is not None:
+        unseen = (_UNSEEN_SEQUENCES % {"login": must_see_every, "database": quote_name(database)}).replace("%", "%%")
+        inside = "IF NOT (%s)\n    RAISERROR(%s, 16, 1);\nELSE\n    %s" % (
+            _SEES_EVERY_SEQUENCE, quote_literal(unseen).replace("%", "%%"), inside)
     executesql = _executesql(database, connected_database)
     return "\n".join([
         "SET NOCOUNT ON;",

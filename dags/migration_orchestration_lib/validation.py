@@ -104,14 +104,17 @@ def once_each(fingerprints: Sequence[TableFingerprint]) -> List[TableFingerprint
 
 def sequence_operations(database: DatabaseMigration, key: str) -> Tuple[SqlOperation, SqlOperation]:
     """A SqlDb copy's source and target sequence batches (`sql_statements.sequence_values`): DMS copies rows only, so
-    the target's sequences are where its schema's deployment left them."""
+    the target's sequences are where its schema's deployment left them. The source's fails unless its login sees every
+    sequence there (a sequence it cannot see would not be compared); one the target's login cannot see reads missing."""
     target_connects_to = sql_statements.connect_database(database.target_kind, database.target_database)
     sides = ((SOURCE, database.source_server, database.source_database, "master"),
              (TARGET, database.target_server, database.target_database, target_connects_to))
     source, target = (
         SqlOperation(key="%s/sequences/%s" % (key, role),
                      endpoint=SqlEndpoint(role=role, server_name=server, database=connected),
-                     sql=sql_statements.sequence_values(name, connected), returns_rows=True)
+                     sql=sql_statements.sequence_values(name, connected, must_see_every=(
+                         "the DAG's login on %s server %s" % (role, server) if role == SOURCE else None)),
+                     returns_rows=True)
         for role, server, name, connected in sides)
     return source, target
 

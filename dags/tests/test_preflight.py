@@ -390,12 +390,12 @@ def test_preflight_refuses_a_sqldb_copy_whose_source_login_would_read_masked_col
     plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
     with world.world.transaction() as state:
         state["servers"]["sql01"]["databases"]["sales"]["tables"]["dbo.Customers"]["columns"][1]["masked"] = True
-    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT"]})
+    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})  # sees every sequence
     driver = RunDriver(dag)
     message = refused(driver, world, driver.run_database("db"))
     assert "lacks UNMASK" in message and "1 column(s) under dynamic data masking" in message and "GRANT UNMASK" in message
 
-    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT", "UNMASK"]})
+    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT", "VIEW DEFINITION", "UNMASK"]})
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
@@ -405,7 +405,7 @@ def test_preflight_of_a_sqldb_copy_from_a_source_before_2016_does_not_judge_mask
     plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", target="db-prod"))
     with world.world.transaction() as state:
         state["servers"]["sql01"]["productMajorVersion"] = 12
-    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT"]})
+    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})  # sees every sequence
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
@@ -582,6 +582,30 @@ def test_preflight_refuses_a_sqldb_copy_whose_target_sequences_are_behind_the_so
     assert "has 1 sequence(s) not ahead of the source's already" in message and "sequence dbo.OrderNumbers: at 100 on source, 1" in message
     assert "RESTART each with a value beyond what the source's will have reached by the freeze" in message
 
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1000000, "increment": 1}})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_refuses_a_sqldb_copy_whose_source_login_may_not_see_every_sequence(rehearsal_world, access):
+    """The DAG's source login holds SELECT on the database (db_datareader), which shows it every table but no
+    sequence (sys.sequences: metadata visibility). Was: preflight compared the sequences it saw (none) and the copy
+    started, its target sequence behind the source's; validation compared none either and declared it migrated (now
+    validation refuses such a login: a copy of hours would fail it). Now preflight refuses, naming the GRANT; with
+    VIEW DEFINITION on the database the same copy passes."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 100, "increment": 1}})
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1, "increment": 1}})
+    world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT", "SELECT"]})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "the DAG's login on source server sql01 may not see every sequence of database [Sales]" in message, message
+    assert "GRANT VIEW DEFINITION TO <its user>" in message, message
+
+    world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT", "SELECT", "VIEW DEFINITION"]})
     world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1000000, "increment": 1}})
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors

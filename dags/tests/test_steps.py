@@ -343,6 +343,36 @@ def test_a_sqldb_copy_whose_target_sequences_are_not_behind_the_sources_is_migra
 
 
 @pytest.mark.parametrize("access", ["direct", "dataFactory"])
+def test_a_sqldb_copy_whose_source_login_may_not_see_its_sequences_fails_validation(rehearsal_world, access):
+    """sys.sequences shows a login only the sequences it holds a permission on, all of them with VIEW DEFINITION on the
+    database; SELECT on it (db_datareader), which shows every table, is no permission on a sequence. Before: with the
+    DAG's source login so narrowed after preflight, the source's sequence batch read none, validation compared none and
+    the copy, whose target sequence is behind the source's, was declared migrated ("1 table(s) and 0 sequence(s)
+    match"): NEXT VALUE FOR there hands out keys the source handed out already. Now validate fails naming the side, the
+    database and the GRANT."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", target="db-prod"), access=access)
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    seed_world(world.world, plan)
+    world.world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1, "increment": 1}})
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 2, "increment": 1}})
+
+    def narrowed_once_the_copy_ran(task_id):
+        world.observe(task_id)
+        if task_id == "db.wait_for_migration":
+            world.world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 100, "increment": 1}})
+            world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT", "SELECT"]})
+
+    driver = RunDriver(dag, narrowed_once_the_copy_ran)
+    states = driver.run_database("db")
+    assert states["db.validate"] == "failed" and driver.outcome("db") != "migrated", (states, driver.errors)
+    error = driver.errors["db.validate"]
+    assert "the DAG's login on source server sql01 may not see every sequence of database [Sales]" in error, error
+    assert "GRANT VIEW DEFINITION TO [<its user>]" in error, error
+
+
+@pytest.mark.parametrize("access", ["direct", "dataFactory"])
 def test_a_sqldb_copy_whose_sequences_never_handed_out_a_value_is_migrated(rehearsal_world, access):
     """last_used_value NULL on both sides (Azure SQL; SQL Server 2017 on): nothing the target could repeat. Was:
     refused at preflight and failed at validation, current_value START WITH reading alike on both."""
