@@ -18,7 +18,9 @@ host name (FreeTDS checks neither without one: `src/tds/tls.c`, `tds_ssl_init`).
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import threading
 from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Set, Tuple, Union
@@ -115,8 +117,10 @@ class FreeTdsTls:
                 "(%s)" % ", ".join(self._ca_bundles)) from None
 
     def _write(self, text: str) -> None:
-        if self._path is None:
-            self._path = os.path.join(tempfile.mkdtemp(prefix="migration-freetds-"), "freetds.conf")
+        if self._path is None:  # a directory of this user's alone (a file others could write would set the checks)
+            directory = tempfile.mkdtemp(prefix="migration-freetds-")
+            atexit.register(shutil.rmtree, directory, True)  # one per task process: not left behind by each
+            self._path = os.path.join(directory, "freetds.conf")
         staged = self._path + ".new"
         with open(staged, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -151,6 +151,8 @@ def test_every_connection_asks_for_encryption_and_names_a_configuration_that_che
                              driver=driver, tls=FreeTdsTls(environ, ca_bundles=(str(bundle),)))
     access.submit(SqlOperation("probe", SOURCE, "SELECT 1", returns_rows=True))
     assert driver.calls[0]["encryption"] == ENCRYPTION == "require"
+    # in a directory no other user may write to (a file others could replace would set the checks)
+    assert os.stat(os.path.dirname(environ["FREETDSCONF"])).st_mode & 0o777 == 0o700
     with open(environ["FREETDSCONF"], encoding="utf-8") as config:
         assert config.read() == ("[global]\n\tencryption = require\n\tca file = %s\n\tcheck certificate hostname = yes\n"
                                  % bundle)
