@@ -26,6 +26,7 @@ import threading
 from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Set, Tuple, Union
 
 from migration_orchestration_lib.connections import redacting_logger
+from migration_orchestration_lib.daemon_work import DaemonWork
 
 from migration_orchestration_lib.sql_access import (
     SqlEndpoint,
@@ -39,6 +40,11 @@ LOGIN_TIMEOUT_SECONDS = 30
 DEFAULT_PORT = 1433
 REFERENCE = "direct"
 ENCRYPTION = "require"
+# How long a login may go unanswered before the step goes on without it: pymssql 2.4.6 gives up on a server that accepts
+# the connection and never answers after about three times its login timeout; 2.3.1 (FreeTDS 1.4.22) never did (still
+# blocked after 200 s with a login timeout of 5 s), inside C, where Airflow's execution_timeout cannot stop the task.
+LOGIN_WAITS = 3
+LOGIN_WAIT_MARGIN_SECONDS = 10
 # Where FreeTDS reads its configuration, in this order (the FreeTDS user guide, "The freetds.conf file"): a user's own
 # file is left as it is, its TLS settings then theirs.
 FREETDS_CONFIG_VARIABLES = ("FREETDSCONF", "FREETDS")
@@ -173,6 +179,32 @@ class DirectSqlAccess:
             raise outcome
         return outcome
 
+    def _login_wait_seconds(self) -> float:
+        return LOGIN_WAITS * self._login_timeout_seconds + LOGIN_WAIT_MARGIN_SECONDS
+
+    def _connect(self, connect: Callable[[], Any]) -> Any:
+        """`connect()`'s connection, in a thread of its own waited for `_login_wait_seconds`; None where it had not
+        answered by then: a connection it makes later is closed unused, so no batch runs after the step went on."""
+        lock = threading.Lock()
+        state = {"given_up": False}
+
+        def connect_unless_given_up() -> Any:
+            connection = connect()
+            with lock:
+                if not state["given_up"]:
+                    return connection
+            connection.close()
+            return None
+
+        work = DaemonWork(connect_unless_given_up, "sql-login")
+        try:
+            answered = work.wait(self._login_wait_seconds())
+        finally:
+            with lock:
+                answered = work.wait(0)  # (an answer that came as the wait ended is taken)
+                state["given_up"] = not answered
+        return work.result() if answered else None
+
     def _run(self, operation: SqlOperation) -> Union[SqlResult, SqlOperationFailed]:
         driver = self._driver or _pymssql()
         endpoint = operation.endpoint
@@ -186,7 +218,7 @@ class DirectSqlAccess:
         except SqlOperationFailed as problem:
             return SqlOperationFailed("cannot connect to %s: %s" % (where, problem))
         try:
-            connection = driver.connect(
+            connection = self._connect(lambda: driver.connect(
                 server=secret.host,
                 port=port,
                 user=secret.login,
@@ -196,7 +228,11 @@ class DirectSqlAccess:
                 login_timeout=self._login_timeout_seconds,
                 timeout=operation.timeout_seconds,
                 encryption=ENCRYPTION,
-            )
+            ))
+            if connection is None:
+                return SqlOperationFailed(
+                    "cannot connect to %s: no answer to the login within %d s (login timeout %d s); nothing was run"
+                    % (where, self._login_wait_seconds(), self._login_timeout_seconds))
         except driver.Error as problem:
             hint = TLS_HINT % connection_id if _arguments(problem)[:1] == (CONNECTION_FAILED,) else ""
             return SqlOperationFailed("cannot connect to %s: %s%s" % (where, _message(problem), hint))

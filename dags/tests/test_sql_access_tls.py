@@ -1,5 +1,5 @@
-"""Direct SQL's TLS: every connection encrypted, the server's certificate checked (chain and host name) unless the
-connection's extra trusts it. The real pymssql (and its FreeTDS) against `tds_tls_server`, a TDS endpoint that runs
+"""Direct SQL's TLS and login: every connection encrypted, the server's certificate checked (chain and host name) unless
+the connection's extra trusts it, and a login that never answers given up on in bounded time. The real pymssql (and its FreeTDS) against `tds_tls_server`, a TDS endpoint that runs
 the TLS handshake and records whether the client went on to send its login; then the configuration with a stand-in
 driver."""
 from __future__ import annotations
@@ -221,3 +221,93 @@ def test_a_trust_setting_neither_true_nor_false_is_refused_naming_the_connection
 class _Connection:
     def __init__(self, extra):
         self.host, self.port, self.login, self.password, self.extra_dejson = "sql01", 1433, "migrator", None, extra
+
+
+class SilentLogin:
+    """A driver whose login does not answer until `answer` is set (then succeeds): a server that accepts the
+    connection and says nothing, seen from a driver that ignores its own login timeout."""
+
+    class Error(Exception):
+        pass
+
+    def __init__(self):
+        import threading
+
+        self.answer = threading.Event()
+        self.executed, self.closed = [], []
+
+    def connect(self, **arguments):
+        self.answer.wait(30)
+        driver = self
+
+        class Connection:
+            def cursor(self):
+                class Cursor:
+                    description = None
+
+                    def execute(self, sql):
+                        driver.executed.append(sql)
+
+                    def nextset(self):
+                        return False
+                return Cursor()
+
+            def close(self):
+                driver.closed.append(True)
+        return Connection()
+
+
+def test_a_login_that_never_answers_fails_the_operation_in_bounded_time_and_runs_nothing_later(monkeypatch):
+    import time
+
+    from migration_orchestration_lib import sql_access_direct
+    from migration_orchestration_lib.daemon_work import DaemonWork
+
+    monkeypatch.setattr(sql_access_direct, "LOGIN_WAIT_MARGIN_SECONDS", 0)
+    driver = SilentLogin()
+    access = DirectSqlAccess(OneConnection("sql01", 1433), lambda endpoint: "mssql_source_sql01", driver=driver,
+                             login_timeout_seconds=1, tls=FreeTdsTls({"FREETDSCONF": "/dev/null"}))
+    began = time.monotonic()
+    # (in a thread of the test's: before, submit waited as long as the login did)
+    submitting = DaemonWork(lambda: access.submit(SqlOperation("freeze", SOURCE, "ALTER DATABASE ...", returns_rows=False)),
+                            "test-submit")
+    assert submitting.wait(10), "submit still waits for a login that never answers"
+    assert time.monotonic() - began < 6
+    with pytest.raises(SqlOperationFailed, match=r"cannot connect to sql01 \(source, connection mssql_source_sql01, "
+                                                 r"database master\): no answer to the login within 3 s \(login timeout "
+                                                 r"1 s\); nothing was run"):
+        access.result(submitting.result())
+    driver.answer.set()  # the login answers after all, too late
+    for _ in range(100):
+        if driver.closed:
+            break
+        time.sleep(0.05)
+    assert driver.closed == [True] and driver.executed == []
+
+
+def test_a_real_driver_s_login_to_a_server_that_never_answers_ends_in_bounded_time(monkeypatch):
+    import threading
+    import time
+
+    from migration_orchestration_lib import sql_access_direct
+    from migration_orchestration_lib.daemon_work import DaemonWork
+
+    monkeypatch.setattr(sql_access_direct, "LOGIN_WAIT_MARGIN_SECONDS", 2)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    try:
+        access = DirectSqlAccess(OneConnection("127.0.0.1", listener.getsockname()[1]), lambda endpoint: "mssql_source_sql01",
+                                 login_timeout_seconds=1, tls=FreeTdsTls({"FREETDSCONF": "/dev/null"}))
+        began = time.monotonic()
+        submitting = DaemonWork(lambda: access.submit(SqlOperation("probe", SOURCE, "SELECT 1", returns_rows=True)),
+                                "test-submit")
+        # before: pymssql 2.3.1 was still in its login after 200 s (2.4.6 gives up after about 3 login timeouts)
+        assert submitting.wait(20), "submit still waits for a login that never answers"
+        assert time.monotonic() - began < 10
+        with pytest.raises(SqlOperationFailed, match="cannot connect to sql01"):
+            access.result(submitting.result())
+    finally:
+        listener.close()
