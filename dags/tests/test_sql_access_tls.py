@@ -257,26 +257,35 @@ class SilentLogin:
         return Connection()
 
 
+def failure_of_a_login_that_never_answers(access, operation, within_seconds: float) -> str:
+    """The message of `operation`'s failure, submitted in a thread of the test's (before, submit waited as long as the
+    login did), which must end within `within_seconds`."""
+    import time
+
+    from migration_orchestration_lib.daemon_work import DaemonWork
+
+    began = time.monotonic()
+    submitting = DaemonWork(lambda: access.submit(operation), "test-submit")
+    assert submitting.wait(within_seconds + 5), "submit still waits for a login that never answers"
+    assert time.monotonic() - began < within_seconds
+    with pytest.raises(SqlOperationFailed) as failed:
+        access.result(submitting.result())
+    return str(failed.value)
+
+
 def test_a_login_that_never_answers_fails_the_operation_in_bounded_time_and_runs_nothing_later(monkeypatch):
     import time
 
     from migration_orchestration_lib import sql_access_direct
-    from migration_orchestration_lib.daemon_work import DaemonWork
 
     monkeypatch.setattr(sql_access_direct, "LOGIN_WAIT_MARGIN_SECONDS", 0)
     driver = SilentLogin()
     access = DirectSqlAccess(OneConnection("sql01", 1433), lambda endpoint: "mssql_source_sql01", driver=driver,
                              login_timeout_seconds=1, tls=FreeTdsTls({"FREETDSCONF": "/dev/null"}))
-    began = time.monotonic()
-    # (in a thread of the test's: before, submit waited as long as the login did)
-    submitting = DaemonWork(lambda: access.submit(SqlOperation("freeze", SOURCE, "ALTER DATABASE ...", returns_rows=False)),
-                            "test-submit")
-    assert submitting.wait(10), "submit still waits for a login that never answers"
-    assert time.monotonic() - began < 6
-    with pytest.raises(SqlOperationFailed, match=r"cannot connect to sql01 \(source, connection mssql_source_sql01, "
-                                                 r"database master\): no answer to the login within 3 s \(login timeout "
-                                                 r"1 s\); nothing was run"):
-        access.result(submitting.result())
+    message = failure_of_a_login_that_never_answers(
+        access, SqlOperation("freeze", SOURCE, "ALTER DATABASE ...", returns_rows=False), within_seconds=6)
+    assert message == ("cannot connect to sql01 (source, connection mssql_source_sql01, database master): no answer to "
+                       "the login within 3 s (login timeout 1 s); nothing was run")
     driver.answer.set()  # the login answers after all, too late
     for _ in range(100):
         if driver.closed:
@@ -287,10 +296,8 @@ def test_a_login_that_never_answers_fails_the_operation_in_bounded_time_and_runs
 
 def test_a_real_driver_s_login_to_a_server_that_never_answers_ends_in_bounded_time(monkeypatch):
     import threading
-    import time
 
     from migration_orchestration_lib import sql_access_direct
-    from migration_orchestration_lib.daemon_work import DaemonWork
 
     monkeypatch.setattr(sql_access_direct, "LOGIN_WAIT_MARGIN_SECONDS", 2)
     listener = socket.socket()
@@ -301,13 +308,9 @@ def test_a_real_driver_s_login_to_a_server_that_never_answers_ends_in_bounded_ti
     try:
         access = DirectSqlAccess(OneConnection("127.0.0.1", listener.getsockname()[1]), lambda endpoint: "mssql_source_sql01",
                                  login_timeout_seconds=1, tls=FreeTdsTls({"FREETDSCONF": "/dev/null"}))
-        began = time.monotonic()
-        submitting = DaemonWork(lambda: access.submit(SqlOperation("probe", SOURCE, "SELECT 1", returns_rows=True)),
-                                "test-submit")
         # before: pymssql 2.3.1 was still in its login after 200 s (2.4.6 gives up after about 3 login timeouts)
-        assert submitting.wait(20), "submit still waits for a login that never answers"
-        assert time.monotonic() - began < 10
-        with pytest.raises(SqlOperationFailed, match="cannot connect to sql01"):
-            access.result(submitting.result())
+        message = failure_of_a_login_that_never_answers(
+            access, SqlOperation("probe", SOURCE, "SELECT 1", returns_rows=True), within_seconds=10)
+        assert message.startswith("cannot connect to sql01")
     finally:
         listener.close()
