@@ -618,6 +618,9 @@ class ConnectionSecret:
     port: Optional[int]
     login: Optional[str]
     password: Optional[str] = field(repr=False)
+    # The connection's extra `trust_server_certificate`: encrypt without checking the server's certificate (a
+    # self-signed one); direct SQL only (`sql_access_direct.FreeTdsTls`).
+    trust_server_certificate: bool = False
 
     def __post_init__(self) -> None:
         remember_secret(self.password)
@@ -634,4 +637,21 @@ class AirflowConnections:
             port=connection.port,
             login=connection.login,
             password=connection.password,
+            trust_server_certificate=trust_server_certificate_of(connection_id, connection.extra_dejson),
         )
+
+
+TRUST_SERVER_CERTIFICATE = "trust_server_certificate"
+
+
+def trust_server_certificate_of(connection_id: str, extra: Any) -> bool:
+    """The extra's `trust_server_certificate`: true or false, as JSON or as a URI's query gives it ("true", "false")."""
+    value = (extra or {}).get(TRUST_SERVER_CERTIFICATE, False) if isinstance(extra, dict) else False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    from migration_orchestration_lib.settings import ConfigurationError
+
+    raise ConfigurationError("Airflow connection %s: extra.%s must be true or false, got %r"
+                     % (connection_id, TRUST_SERVER_CERTIFICATE, redact(value)))
