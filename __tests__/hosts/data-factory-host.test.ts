@@ -23,6 +23,10 @@ describe('DataFactoryAirflowHost', () => {
     expect(host.identity).toEqual({ principalId: SERVICE_PRINCIPAL.objectId, clientId: SERVICE_PRINCIPAL.clientId, principalType: 'ServicePrincipal' });
   });
 
+  it("lists its Airflow alerts as metric or log alerts: code reading a resource's criteria compiles (npm run typecheck)", () => {
+    expect(host.alerts.map((alert) => alert.resource.criteria).every((criteria) => criteria !== undefined)).toBe(true);
+  });
+
   it('never creates an Airflow environment', () => {
     const types = Object.values(resourcesOfType(synth, 'azapi_resource')).map((resource) => String(resource.type));
     expect(types.some((type) => type.includes('integrationRuntimes'))).toBe(false);

@@ -44,6 +44,13 @@ describe('MigrationMonitoring.addAlert', () => {
     expect(construct.createdAlerts()).toEqual([created]);
   });
 
+  it("returns a metric or a log alert, never a Prometheus rule: code reading its resource's severity compiles (npm run typecheck)", () => {
+    const { monitoring: construct } = monitoring();
+    const created = construct.addAlert('slow-steps', SLOW_STEPS);
+    const severity: number | undefined = created.resource.severityInput;
+    expect(severity).toBe(3);
+  });
+
   it('makes a log alert wait for the events table once monitorMigrationEvents() made it', () => {
     const { stack, monitoring: construct } = monitoring();
     construct.monitorMigrationEvents().addAlert('slow-steps', SLOW_STEPS);

@@ -71,6 +71,15 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
     });
   });
 
+  it('say in their built-in description the look-back they were given, not the default one', () => {
+    const { synth } = synthMigrationStack({
+      monitoring: { airflowTaskFailuresRule: { windowMinutes: 30 }, airflowSchedulerHeartbeatMissingRule: { windowMinutes: 10 } },
+    });
+    const { AirflowTaskFailures, AirflowSchedulerHeartbeatMissing } = rules(synth);
+    expect(AirflowTaskFailures.annotations.description).toBe('Airflow task instances failed in the last 30 minutes (migration DAG on the Kubernetes host)');
+    expect(AirflowSchedulerHeartbeatMissing.annotations.description).toBe('No Airflow scheduler heartbeat for 10 minutes: no task of the migration is being scheduled');
+  });
+
   it('are listed by createdAlerts(), with their final settings and their rule group', () => {
     const { stack } = synthMigrationStack({ monitoring: { airflowTaskFailuresRule: { severity: 3, windowMinutes: 60 } } });
     const prometheus = stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
@@ -110,6 +119,8 @@ describe('a Prometheus rule override the stack refuses', () => {
     ['a threshold on the heartbeat', { airflowSchedulerHeartbeatMissingRule: { threshold: 1 } }, 'contoso-sql/Monitoring: airflowSchedulerHeartbeatMissingRule.threshold: AirflowSchedulerHeartbeatMissing fires when there is no heartbeat'],
     ['a severity out of range', { airflowTaskFailuresRule: { severity: 7 } } as never, 'contoso-sql/Monitoring: airflowTaskFailuresRule.severity must be an integer from 0 to 4 (got 7)'],
     ['a for of no minutes', { airflowTaskFailuresRule: { forMinutes: 0 } }, 'contoso-sql/Monitoring: airflowTaskFailuresRule.forMinutes must be a whole number of minutes, at least 1 (got 0)'],
+    ['a look-back of one minute (two 30 s scrapes: rate() may find one sample, and the heartbeat rule fire on a healthy scheduler)', { airflowSchedulerHeartbeatMissingRule: { windowMinutes: 1 } }, "contoso-sql/Monitoring: airflowSchedulerHeartbeatMissingRule.windowMinutes must be a whole number of minutes, at least 2 (got 1): the exporter is scraped every 30 s, and AirflowSchedulerHeartbeatMissing's look-back needs two samples even when a scrape fails or arrives late"],
+    ['a look-back of one minute on task failures', { airflowTaskFailuresRule: { windowMinutes: 1 } }, 'contoso-sql/Monitoring: airflowTaskFailuresRule.windowMinutes must be a whole number of minutes, at least 2 (got 1)'],
     ['a negative threshold', { airflowTaskFailuresRule: { threshold: -1 } }, 'contoso-sql/Monitoring: airflowTaskFailuresRule.threshold must be a finite number, at least 0 (got -1)'],
     ['a threshold token (written into the PromQL at synth)', { airflowTaskFailuresRule: { threshold: Token.asNumber('${var.threshold}') } }, /monitoring\.airflowTaskFailuresRule\.threshold.*token/],
     ['an unknown field', { airflowTaskFailuresRule: { sevrity: 1 } } as never, /monitoring\.airflowTaskFailuresRule\.sevrity is an unknown field/],

@@ -5,7 +5,7 @@ import { Fn, ITerraformDependable, Op, Precondition } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzapiResourceAction } from '../azapi/resource-action';
 import { waitFor } from '../private/wait-for';
-import { AlertOptions, CreatedAlert } from '../monitoring/alerts';
+import { AlertOptions, CreatedLogAlert, CreatedMetricAlert } from '../monitoring/alerts';
 import { MigrationMonitoring } from '../monitoring/migration-monitoring';
 import { DAG_CONTAINER_NAME, UPLOADER_ROLE_PROPAGATION } from '../orchestration-factory/dag-storage';
 import { AIRFLOW_VERSION_OF_HOST } from '../private/airflow-versions';
@@ -127,7 +127,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
   /** The `airflow/sync` action that imports the bundle; replaced (re-run) when the bundle changes. */
   public readonly dagImport: AzapiResourceAction;
   /** The environment's Airflow alerts (task failures, DAG import errors; missing pool with `airflowLogs`), made by the plan's monitoring. */
-  public readonly alerts: readonly CreatedAlert[];
+  public readonly alerts: readonly (CreatedMetricAlert | CreatedLogAlert)[];
 
   constructor(scope: Construct, id: string, props: DataFactoryAirflowHostProps) {
     requireProps(scope, id, 'DataFactoryAirflowHost', props, {
@@ -215,7 +215,7 @@ export class DataFactoryAirflowHost extends Construct implements IAirflowHost {
    * metrics (dimension = the environment's name) and, unless turned off, its `Airflow*` logs in the
    * workspace.
    */
-  private monitor(props: DataFactoryAirflowHostProps): readonly CreatedAlert[] {
+  private monitor(props: DataFactoryAirflowHostProps): readonly (CreatedMetricAlert | CreatedLogAlert)[] {
     const { alerts, airflowLogs, missingPoolAlert } = props.monitoring.monitorDataFactoryAirflow(this.adoptedEnvironment, {
       airflowLogs: props.airflowLogs,
       airflowTaskFailuresAlert: props.airflowAlerts?.taskFailures,

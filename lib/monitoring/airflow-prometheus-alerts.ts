@@ -15,8 +15,9 @@ export interface PrometheusAlertOptions extends Pick<AlertOptions, 'severity' | 
    */
   readonly forMinutes?: number;
   /**
-   * Minutes of the counter the expression looks back over (`increase(...[15m])`); only for a rule whose
-   * expression has a look-back (task failures, scheduler heartbeat).
+   * Minutes of the counter the expression looks back over (`increase(...[15m])`), at least 2 (four of
+   * the exporter's 30 s scrapes); only for a rule whose expression has a look-back (task failures,
+   * scheduler heartbeat).
    * @default - set per rule
    */
   readonly windowMinutes?: number;
@@ -56,6 +57,16 @@ export const AIRFLOW_METRICS = {
   schedulerHeartbeat: 'airflow_scheduler_heartbeat',
 } as const;
 
+/** How often the metrics add-on scrapes the chart's statsd exporter (its custom scrape job). */
+export const STATSD_SCRAPE_INTERVAL_SECONDS = 30;
+
+/**
+ * The shortest look-back of `rate()` and `increase()`: four scrapes, so that the two samples they need
+ * are in the window even when a scrape fails or reaches the workspace late (with one scrape too few the
+ * result is empty: the heartbeat rule would fire on a healthy scheduler, the task failures rule miss failures).
+ */
+export const SHORTEST_WINDOW_MINUTES = Math.ceil((4 * STATSD_SCRAPE_INTERVAL_SECONDS) / 60);
+
 /**
  * `sum(<fn>(<counter>[<window>]))` over the counter's name as scraped and the same name with `_total`,
  * whichever holds data. The exporter serves its counters without `_total` (statsd_exporter names a
@@ -79,7 +90,8 @@ interface PrometheusAlertDefinition {
   readonly windowMinutes?: number;
   /** Whether the expression compares with a threshold (default 0). */
   readonly hasThreshold: boolean;
-  readonly description: string;
+  /** What fired, for the look-back in minutes the rule was given (none for a rule without one). */
+  readonly description: (windowMinutes: number | undefined) => string;
   /** The PromQL: `window` the look-back (`15m`; empty for a rule without one). */
   readonly expression: (window: string, threshold: number) => string;
 }
@@ -92,7 +104,7 @@ const DEFINITIONS: readonly PrometheusAlertDefinition[] = [
     forMinutes: 1,
     windowMinutes: 15,
     hasThreshold: true,
-    description: 'Airflow task instances failed in the last 15 minutes (migration DAG on the Kubernetes host)',
+    description: (windowMinutes) => `Airflow task instances failed in the last ${windowMinutes} minutes (migration DAG on the Kubernetes host)`,
     expression: (window, threshold) => `${sumOfCounter('increase', AIRFLOW_METRICS.taskFailures, window)} > ${threshold}`,
   },
   {
@@ -101,7 +113,7 @@ const DEFINITIONS: readonly PrometheusAlertDefinition[] = [
     severity: 1,
     forMinutes: 10,
     hasThreshold: true,
-    description: 'The DAG processor cannot import a DAG file: the migration DAG may not be scheduled',
+    description: () => 'The DAG processor cannot import a DAG file: the migration DAG may not be scheduled',
     // A gauge: no name of it carries `_total`.
     expression: (_, threshold) => `max(${AIRFLOW_METRICS.importErrors}) > ${threshold}`,
   },
@@ -112,7 +124,7 @@ const DEFINITIONS: readonly PrometheusAlertDefinition[] = [
     forMinutes: 5,
     windowMinutes: 5,
     hasThreshold: false,
-    description: 'No Airflow scheduler heartbeat for 5 minutes: no task of the migration is being scheduled',
+    description: (windowMinutes) => `No Airflow scheduler heartbeat for ${windowMinutes} minutes: no task of the migration is being scheduled`,
     // `or vector(0)`: a scheduler that never reported, or whose series vanished, also alerts.
     expression: (window) => `(${sumOfCounter('rate', AIRFLOW_METRICS.schedulerHeartbeat, window)} or vector(0)) == 0`,
   },
@@ -130,10 +142,10 @@ const TIME_TO_RESOLVE = 'PT10M';
 /** Makes the rule group of the given rules (in the host, so its Terraform address is the host's). */
 export type PrometheusRuleGroupMaker = (rules: MonitorAlertPrometheusRuleGroupRule[]) => MonitorAlertPrometheusRuleGroup;
 
-function wholeMinutes(prop: string, field: string, value: number | undefined): void {
+function wholeMinutes(prop: string, field: string, value: number | undefined, least = 1, why = ''): void {
   if (value === undefined) return;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${prop}.${field} must be a whole number of minutes, at least 1 (got ${value})`);
+  if (!Number.isInteger(value) || value < least) {
+    throw new Error(`${prop}.${field} must be a whole number of minutes, at least ${least} (got ${value})${why}`);
   }
 }
 
@@ -156,7 +168,13 @@ function resolveRule(definition: PrometheusAlertDefinition, options: PrometheusA
     throw new Error(`${prop}.severity must be an integer from 0 to 4 (got ${severity})`);
   }
   wholeMinutes(prop, 'forMinutes', options.forMinutes);
-  wholeMinutes(prop, 'windowMinutes', options.windowMinutes);
+  wholeMinutes(
+    prop,
+    'windowMinutes',
+    options.windowMinutes,
+    SHORTEST_WINDOW_MINUTES,
+    `: the exporter is scraped every ${STATSD_SCRAPE_INTERVAL_SECONDS} s, and ${definition.alert}'s look-back needs two samples even when a scrape fails or arrives late`,
+  );
   const threshold = options.threshold ?? 0;
   if (!Number.isFinite(threshold) || threshold < 0) {
     throw new Error(`${prop}.threshold must be a finite number, at least 0 (got ${threshold}): the rule compares a count, which is never negative`);
@@ -164,7 +182,7 @@ function resolveRule(definition: PrometheusAlertDefinition, options: PrometheusA
   const forMinutes = options.forMinutes ?? definition.forMinutes;
   const windowMinutes = options.windowMinutes ?? definition.windowMinutes;
   const runbookUrl = options.runbookUrl ?? defaults.runbookUrl;
-  const ownDescription = options.description ?? definition.description;
+  const ownDescription = options.description ?? definition.description(windowMinutes);
   return {
     severity,
     forDuration: `PT${forMinutes}M`,

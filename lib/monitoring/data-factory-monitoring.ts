@@ -1,6 +1,6 @@
 import { IDataFactory } from '../core/references';
 import { blobServiceId } from '../private/arm-ids';
-import { AlertOptions, CreatedAlert } from './alerts';
+import { AlertOptions, CreatedLogAlert, CreatedMetricAlert } from './alerts';
 import { airflowEnvironmentAlerts, airflowEnvironmentMissingPoolAlert } from './data-factory-airflow-monitoring';
 import {
   ALL_LOGS_CATEGORY_GROUP,
@@ -75,7 +75,7 @@ export interface DataFactoryMonitoringProps {
  */
 export class DataFactoryMonitoring {
   /** The alerts made, in creation order. */
-  public readonly alerts: readonly CreatedAlert[];
+  public readonly alerts: readonly (CreatedMetricAlert | CreatedLogAlert)[];
 
   constructor(monitoring: MonitoringScope, factory: IDataFactory, props: DataFactoryMonitoringProps = {}) {
     const airflowRuntime = props.airflowIntegrationRuntimeName;
@@ -109,7 +109,7 @@ export class DataFactoryMonitoring {
     }
 
     const { namePrefix } = monitoring;
-    const alerts: CreatedAlert[] = [];
+    const alerts: (CreatedMetricAlert | CreatedLogAlert)[] = [];
     if (airflowRuntime !== undefined) {
       const environment = { factoryId: factory.id, environmentName: airflowRuntime };
       alerts.push(...airflowEnvironmentAlerts(monitoring, environment, props));

@@ -6,7 +6,7 @@ import { GrantOptions, IGrantee } from '../core/grants';
 import { IActionGroup, IDataFactory, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import { validateNamePrefix } from '../private/naming';
 import { ActionGroupOptions, migrationActionGroup } from './action-group';
-import { AlertDefaults, AlertOptions, CreatedAlert } from './alerts';
+import { AlertDefaults, AlertOptions, CreatedAlert, CreatedLogAlert, CreatedMetricAlert } from './alerts';
 import { AIRFLOW_PROMETHEUS_ALERT_OPTIONS, AirflowPrometheusAlertOptions } from './airflow-prometheus-alerts';
 import { CustomAlertProps, customAlertDefinition } from './custom-alerts';
 import {
@@ -320,7 +320,7 @@ export class MigrationMonitoring extends Construct {
    * action group, listed by {@link createdAlerts}. Each alert needs its own name, so a warning and
    * a critical threshold on one signal are two alerts.
    */
-  public addAlert(name: string, alert: CustomAlertProps): CreatedAlert {
+  public addAlert(name: string, alert: CustomAlertProps): CreatedMetricAlert | CreatedLogAlert {
     requireCustomAlerts(this, 'addAlert', { [name]: alert });
     const { namePrefix, alerts } = this.monitoringScope;
     if (alert.kind === 'metric') {

@@ -13,7 +13,7 @@ import { ILogAnalyticsWorkspace } from '../../core/references';
 import { RELEASE_NAME } from './chart-values';
 import { HostPlacement } from '../host-placement';
 import { AlertOptions, createLogAlert, CreatedLogAlert, CreatedPrometheusAlert } from '../../monitoring/alerts';
-import { PROMETHEUS_RULE_GROUP_INTERVAL, PrometheusRuleGroupMaker } from '../../monitoring/airflow-prometheus-alerts';
+import { PROMETHEUS_RULE_GROUP_INTERVAL, PrometheusRuleGroupMaker, STATSD_SCRAPE_INTERVAL_SECONDS } from '../../monitoring/airflow-prometheus-alerts';
 import { missingPoolAlert } from '../../monitoring/missing-pool';
 
 /** Props of {@link AirflowMonitoring}. */
@@ -113,7 +113,7 @@ export function statsdScrapeConfig(namespace: string): string {
   return [
     'scrape_configs:',
     '  - job_name: airflow-statsd',
-    '    scrape_interval: 30s',
+    `    scrape_interval: ${STATSD_SCRAPE_INTERVAL_SECONDS}s`,
     '    kubernetes_sd_configs:',
     '      - role: endpoints',
     '        namespaces:',
