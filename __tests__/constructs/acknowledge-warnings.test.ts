@@ -89,6 +89,19 @@ describe('acknowledgeWarnings', () => {
     expect(infosOf(stack)).toEqual([expect.stringMatching(/\[ack: migration:secure-default:versioningEnabled\] acknowledged: DAG files are rebuilt from git$/)]);
   });
 
+  it('takes the later reason for warnings left before both acknowledgements of an id on the same scope, and reports neither as unused', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'team');
+    new AzurermProvider(stack, 'azurerm', { features: [{}], storageUseAzuread: true });
+    const versioning = 'migration:secure-default:versioningEnabled';
+    dagStorage(stack, 'Bundle', { versioningEnabled: false });
+    acknowledgeWarnings(stack, { [versioning]: 'first reason' });
+    acknowledgeWarnings(stack, { [versioning]: 'DAG files are rebuilt from git' });
+    app.synth();
+    expect(warningsOf(stack)).toEqual([]);
+    expect(infosOf(stack)).toEqual([expect.stringMatching(/\[ack: migration:secure-default:versioningEnabled\] acknowledged: DAG files are rebuilt from git$/)]);
+  });
+
   it("counts a warning a construct leaves in its own validation, after the stack's", () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, 'team');
