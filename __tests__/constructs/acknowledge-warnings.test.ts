@@ -153,6 +153,17 @@ describe("DatabaseMigrationStack's acknowledgeWarnings", () => {
     ]);
   });
 
+  it('names both stacks in the warning about an acknowledgement neither needed, reported in the release stack', () => {
+    const app = Testing.app();
+    const stack = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan(), acknowledgeWarnings: { 'migration:tfc:kubelogin': 'agent image has kubelogin' } });
+    app.synth();
+    const unused = [stack, ...stack.releaseStacks].flatMap((each) => warningsOf(each)).filter((warning) => warning.includes('acknowledgement:unused'));
+    expect(unused).toEqual([
+      'contoso-sql-airflow: acknowledgeWarnings names migration:tfc:kubelogin, which nothing in contoso-sql or contoso-sql-airflow warned with: ' +
+        'remove the acknowledgement, or fix its id [ack: migration:acknowledgement:unused]',
+    ]);
+  });
+
   it('names a reason missing by its field path', () => {
     expect(() => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), acknowledgeWarnings: { [PREVENT_DESTROY]: '' } })).toThrow(
       `contoso-sql: DatabaseMigrationStack: props.acknowledgeWarnings["${PREVENT_DESTROY}"] must be the reason the warning is meant, a non-empty string (got "")`,

@@ -211,11 +211,13 @@ function reportUnused(stack: TerraformStack): void {
     acknowledgement.reported = true;
     const scope = acknowledgement.scopes.find((each) => TerraformStack.of(each) === stack)!;
     const known = (WARNING_IDS as readonly string[]).includes(acknowledgement.id);
+    // Reported in the last stack (the earlier ones' warnings are printed already), but given in the first: name them all.
+    const where = acknowledgement.scopes.length === 1 ? 'here or under it' : `in ${acknowledgement.scopes.map((each) => each.node.path).join(' or ')}`;
     warn(
       scope,
       UNUSED,
       known
-        ? `acknowledgeWarnings names ${acknowledgement.id}, which nothing here or under it warned with: remove the acknowledgement, or fix its id`
+        ? `acknowledgeWarnings names ${acknowledgement.id}, which nothing ${where} warned with: remove the acknowledgement, or fix its id`
         : `acknowledgeWarnings names ${acknowledgement.id}, which is no warning id of this library (docs/warnings.md lists them): fix the id, or remove the acknowledgement`,
     );
   }
