@@ -27,41 +27,72 @@ export interface SynthesizeAppOptions {
  * and 143 with the output folder as it was. Under plain `node` it prints the synth warnings, which
  * the cdktf CLI prints itself.
  *
- * Call it once, as the last statement of the app: it adds handlers to the process.
+ * `build` may be async (a plan fetched first): the stacks are synthesized once its promise resolves.
+ * The process handlers it adds (exit, SIGINT, SIGTERM) go once its promise settles; call it as the
+ * app's last statement.
  *
- * @param build adds the stacks to the app; what it returns, the promise resolves to.
+ * @param build adds the stacks to the app; what it returns (or its promise resolves to), the promise resolves to.
  * @returns resolves once the output folder holds the synthesized stacks.
  */
-export function synthesizeApp<T>(build: (app: App) => T, options: SynthesizeAppOptions = {}): Promise<T> {
+export function synthesizeApp<T>(build: (app: App) => T, options: SynthesizeAppOptions = {}): Promise<Awaited<T>> {
   // Plain JavaScript may call it without one: say so before the output folder is touched.
   requireArgument('synthesizeApp', build, (value) => typeof value === 'function', 'a function that adds the stacks to the app', SMALLEST_CALL);
   const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? 'cdktf.out';
-  const output = stageOrExit(outdir);
-  const app = new App({ outdir: output.staging, context: { [OUTPUT_FOLDER_CONTEXT]: output.outputFolder } });
+  const staged = stageOrExit(outdir);
+  const app = new App({ outdir: staged.output.staging, context: { [OUTPUT_FOLDER_CONTEXT]: staged.output.outputFolder } });
   let built: T;
   try {
     built = build(app);
   } catch (error) {
-    exitIfMistake(error);
-    throw error;
+    giveUp(staged, error);
   }
+  // An async build adds its stacks after it returns: synthesized before its promise resolved, they were missing from the output.
+  if (isPromiseLike(built)) {
+    return Promise.resolve(built).then(
+      (value) => synthesizeAndPublish(app, staged, value),
+      (error: unknown) => giveUp(staged, error),
+    );
+  }
+  return synthesizeAndPublish(app, staged, built as Awaited<T>);
+}
+
+function synthesizeAndPublish<T>(app: App, staged: Staged, built: T): Promise<T> {
   // Into the staging folder, stack by stack: a failure here leaves the output folder as it was.
   try {
     app.synth();
   } catch (error) {
-    exitIfUnwritable(output.outputFolder, error, NOTHING_SYNTHESIZED);
-    exitIfMistake(error);
-    throw error;
+    exitIfUnwritable(staged.output.outputFolder, error, NOTHING_SYNTHESIZED);
+    giveUp(staged, error);
   }
   // app.synth() never yields, so a Ctrl-C or the CLI's abort during it waits for the event loop: let it turn
   // before publishing, so an interrupted synth exits (130, 143) with the output folder as it was.
-  return new Promise((resolve) =>
+  return new Promise((resolve, reject) =>
     setImmediate(() => {
-      publishOrExit(output);
-      printWarnings(app);
-      resolve(built);
+      try {
+        publishOrExit(staged.output);
+        staged.release();
+        printWarnings(app);
+        resolve(built);
+      } catch (error) {
+        // A bug after the staging folder went (or while publishing): the promise rejects, as any other failure.
+        staged.output.discard();
+        staged.release();
+        reject(error);
+      }
     }),
   );
+}
+
+/** A mistake exits with its message; anything else (a bug) removes the staging folder and the handlers, and is thrown on. */
+function giveUp(staged: Staged, error: unknown): never {
+  exitIfMistake(error);
+  staged.output.discard();
+  staged.release();
+  throw error;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 const NOTHING_SYNTHESIZED = 'Nothing was synthesized.';
@@ -71,7 +102,7 @@ const SMALLEST_CALL = 'synthesizeApp((app) => new DatabaseMigrationStack(app, pl
  * The staging folder the app synthesizes into (lib/private/staged-output.ts). It goes whatever ends
  * the process (an exit, an uncaught error, Ctrl-C, the cdktf CLI's abort).
  */
-function stageOrExit(outdir: string): StagedOutput {
+function stageOrExit(outdir: string): Staged {
   let output: StagedOutput;
   try {
     output = StagedOutput.begin(outdir);
@@ -79,9 +110,24 @@ function stageOrExit(outdir: string): StagedOutput {
     exitIfUnwritable(outdir, error, NOTHING_SYNTHESIZED);
     throw error;
   }
-  process.on('exit', () => output.discard());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
-  return output;
+  const discard = () => output.discard();
+  const exitOnSigint = () => process.exit(130);
+  const exitOnSigterm = () => process.exit(143);
+  process.on('exit', discard);
+  process.once('SIGINT', exitOnSigint);
+  process.once('SIGTERM', exitOnSigterm);
+  const release = () => {
+    process.off('exit', discard);
+    process.off('SIGINT', exitOnSigint);
+    process.off('SIGTERM', exitOnSigterm);
+  };
+  return { output, release };
+}
+
+/** The staging folder, and how to take away the process handlers that remove it (once published or discarded). */
+interface Staged {
+  readonly output: StagedOutput;
+  readonly release: () => void;
 }
 
 /**

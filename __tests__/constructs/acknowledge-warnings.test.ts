@@ -89,6 +89,19 @@ describe('acknowledgeWarnings', () => {
     expect(infosOf(stack)).toEqual([expect.stringMatching(/\[ack: migration:secure-default:versioningEnabled\] acknowledged: DAG files are rebuilt from git$/)]);
   });
 
+  it('takes the later reason for warnings left before both acknowledgements of an id on the same scope, and reports neither as unused', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'team');
+    new AzurermProvider(stack, 'azurerm', { features: [{}], storageUseAzuread: true });
+    const versioning = 'migration:secure-default:versioningEnabled';
+    dagStorage(stack, 'Bundle', { versioningEnabled: false });
+    acknowledgeWarnings(stack, { [versioning]: 'first reason' });
+    acknowledgeWarnings(stack, { [versioning]: 'DAG files are rebuilt from git' });
+    app.synth();
+    expect(warningsOf(stack)).toEqual([]);
+    expect(infosOf(stack)).toEqual([expect.stringMatching(/\[ack: migration:secure-default:versioningEnabled\] acknowledged: DAG files are rebuilt from git$/)]);
+  });
+
   it("counts a warning a construct leaves in its own validation, after the stack's", () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, 'team');
@@ -137,6 +150,17 @@ describe("DatabaseMigrationStack's acknowledgeWarnings", () => {
     app.synth();
     expect(warningsOf(stack).filter((warning) => warning.includes('acknowledgement:unused'))).toEqual([
       `${plan.name}: acknowledgeWarnings names migration:tfc:kubelogin, which nothing here or under it warned with: remove the acknowledgement, or fix its id [ack: migration:acknowledgement:unused]`,
+    ]);
+  });
+
+  it('names both stacks in the warning about an acknowledgement neither needed, reported in the release stack', () => {
+    const app = Testing.app();
+    const stack = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan(), acknowledgeWarnings: { 'migration:tfc:kubelogin': 'agent image has kubelogin' } });
+    app.synth();
+    const unused = [stack, ...stack.releaseStacks].flatMap((each) => warningsOf(each)).filter((warning) => warning.includes('acknowledgement:unused'));
+    expect(unused).toEqual([
+      'contoso-sql-airflow: acknowledgeWarnings names migration:tfc:kubelogin, which nothing in contoso-sql or contoso-sql-airflow warned with: ' +
+        'remove the acknowledgement, or fix its id [ack: migration:acknowledgement:unused]',
     ]);
   });
 

@@ -4,7 +4,7 @@
  * folder as it was, and a completed one changes what cdktf's own writes change, nothing more.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OutputObstacle, STAGING_OWNER_FILE, STAGING_PREFIX, StagedOutput, STALE_STAGING_AGE_MS } from '../../lib/private/staged-output';
@@ -165,7 +165,7 @@ describe('staging folders a killed synth left behind (SIGKILL, a power cut: no e
   const endedPid = (): number => (ended ??= spawnSync(process.execPath, ['-e', '']).pid!);
 
   /** A staging folder as `begin` makes it, owned as given, with a stack written part way. */
-  function leftover(name: string, owner: { pid: number; host?: string; createdAt?: number } | string | undefined): string {
+  function leftover(name: string, owner: { pid: number; host?: string; createdAt?: number; pidNamespace?: string } | string | undefined): string {
     const folder = join(outdir, name);
     write(folder, { 'stacks/a/cdk.tf.json': '{"a":' });
     if (owner !== undefined) {
@@ -195,6 +195,8 @@ describe('staging folders a killed synth left behind (SIGKILL, a power cut: no e
     const kept = [
       leftover('.synth-Live01', { pid: process.ppid }),
       leftover('.synth-Othr01', { pid: endedPid(), host: `not-${hostname()}` }),
+      // Another container of the same host name (--uts=host) on a shared volume: its pids are not this one's.
+      leftover('.synth-Ctnr01', { pid: endedPid(), pidNamespace: 'pid:[1]' }),
       leftover('.synth-Begun1', undefined),
       leftover('.synth-cut', { pid: endedPid() }),
       leftover('.synth-Ab12Cd-notes', { pid: endedPid() }),
@@ -214,7 +216,12 @@ describe('staging folders a killed synth left behind (SIGKILL, a power cut: no e
 
   it('the owner file names this process and is not published', () => {
     const output = StagedOutput.begin(outdir);
-    expect(JSON.parse(readFileSync(join(output.staging, STAGING_OWNER_FILE), 'utf8'))).toEqual({ pid: process.pid, host: hostname(), createdAt: expect.any(Number) });
+    expect(JSON.parse(readFileSync(join(output.staging, STAGING_OWNER_FILE), 'utf8'))).toEqual({
+      pid: process.pid,
+      host: hostname(),
+      createdAt: expect.any(Number),
+      pidNamespace: readlinkSync('/proc/self/ns/pid'),
+    });
     write(output.staging, { 'stacks/a/cdk.tf.json': '{"a":2}' });
     output.publish();
     expect(snapshot(outdir)).toEqual({ 'manifest.json': '{}', 'stacks/a/cdk.tf.json': '{"a":2}' });

@@ -153,18 +153,35 @@ export function coverAlso(acknowledgement: Acknowledgement, scope: IConstruct): 
   stack.node.addValidation({ validate: () => checkLast(stack) });
 }
 
-/** The warnings of that id left under `scope` before it was acknowledged, turned into the info `warn` leaves after. */
+/**
+ * The warnings of that id left under `scope` before it was acknowledged, turned into the info `warn` leaves after;
+ * and the infos an earlier acknowledgement of that id left there, which this one now answers for, given its reason.
+ */
 function acknowledgeLeftWarnings(scope: IConstruct, acknowledgement: Acknowledgement): void {
+  const acknowledgedMarker = ` [ack: ${acknowledgement.id}] acknowledged: `;
   for (const construct of scope.node.findAll()) {
     // node.metadata is a copy of the list, of the entries themselves: constructs can add an entry but not replace one.
     for (const entry of construct.node.metadata as { type: string; data: unknown }[]) {
-      if (entry.type !== AnnotationMetadataEntryType.WARN || typeof entry.data !== 'string') continue;
-      if (ACK_SUFFIX.exec(entry.data)?.[1] !== acknowledgement.id) continue;
-      entry.type = AnnotationMetadataEntryType.INFO;
-      entry.data = acknowledged(entry.data, acknowledgement.reason);
-      acknowledgement.used = true;
+      if (typeof entry.data !== 'string') continue;
+      if (entry.type === AnnotationMetadataEntryType.WARN && ACK_SUFFIX.exec(entry.data)?.[1] === acknowledgement.id) {
+        entry.type = AnnotationMetadataEntryType.INFO;
+        entry.data = acknowledged(entry.data, acknowledgement.reason);
+        acknowledgement.used = true;
+      } else if (entry.type === AnnotationMetadataEntryType.INFO && entry.data.includes(acknowledgedMarker) && nearestCovering(construct, acknowledgement.id) === acknowledgement) {
+        entry.data = entry.data.slice(0, entry.data.indexOf(acknowledgedMarker) + acknowledgedMarker.length) + acknowledgement.reason;
+        acknowledgement.used = true;
+      }
     }
   }
+}
+
+/** The acknowledgement of `id` on `construct` or the construct nearest above it that has one. */
+function nearestCovering(construct: IConstruct, id: string): Acknowledgement | undefined {
+  return construct.node.scopes
+    .slice()
+    .reverse()
+    .map((each) => ACKNOWLEDGEMENTS.get(each)?.get(id))
+    .find((each) => each !== undefined);
 }
 
 /**
@@ -194,11 +211,13 @@ function reportUnused(stack: TerraformStack): void {
     acknowledgement.reported = true;
     const scope = acknowledgement.scopes.find((each) => TerraformStack.of(each) === stack)!;
     const known = (WARNING_IDS as readonly string[]).includes(acknowledgement.id);
+    // Reported in the last stack (the earlier ones' warnings are printed already), but given in the first: name them all.
+    const where = acknowledgement.scopes.length === 1 ? 'here or under it' : `in ${acknowledgement.scopes.map((each) => each.node.path).join(' or ')}`;
     warn(
       scope,
       UNUSED,
       known
-        ? `acknowledgeWarnings names ${acknowledgement.id}, which nothing here or under it warned with: remove the acknowledgement, or fix its id`
+        ? `acknowledgeWarnings names ${acknowledgement.id}, which nothing ${where} warned with: remove the acknowledgement, or fix its id`
         : `acknowledgeWarnings names ${acknowledgement.id}, which is no warning id of this library (docs/warnings.md lists them): fix the id, or remove the acknowledgement`,
     );
   }

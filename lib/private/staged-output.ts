@@ -1,4 +1,4 @@
-import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -26,6 +26,8 @@ interface StagingOwner {
   readonly pid: number;
   readonly host: string;
   readonly createdAt: number;
+  /** Linux's pid namespace of the process (`pid:[4026531836]`): a container sharing the host name (`--uts=host`, a host-network pod) has pids of its own. */
+  readonly pidNamespace?: string;
 }
 
 /**
@@ -46,7 +48,7 @@ export class StagedOutput {
     let staging: string | undefined;
     try {
       staging = mkdtempSync(join(outputFolder, STAGING_PREFIX));
-      const owner: StagingOwner = { pid: process.pid, host: hostname(), createdAt: Date.now() };
+      const owner: StagingOwner = { pid: process.pid, host: hostname(), createdAt: Date.now(), pidNamespace: pidNamespace() };
       writeFileSync(join(staging, STAGING_OWNER_FILE), `${JSON.stringify(owner)}\n`);
       return new StagedOutput(outputFolder, staging, made);
     } catch (error) {
@@ -177,8 +179,10 @@ function readOwner(file: string): StagingOwner | undefined {
     return undefined;
   }
   try {
-    const { pid, host, createdAt } = JSON.parse(text) as Partial<StagingOwner>;
-    if (Number.isInteger(pid) && typeof host === 'string' && Number.isFinite(createdAt)) return { pid: pid!, host, createdAt: createdAt! };
+    const { pid, host, createdAt, pidNamespace: namespace } = JSON.parse(text) as Partial<StagingOwner>;
+    if (Number.isInteger(pid) && typeof host === 'string' && Number.isFinite(createdAt)) {
+      return { pid: pid!, host, createdAt: createdAt!, pidNamespace: typeof namespace === 'string' ? namespace : undefined };
+    }
   } catch {
     // Cut short.
   }
@@ -189,8 +193,19 @@ function isStale(owner: StagingOwner, now: number): boolean {
   if (now - owner.createdAt > STALE_STAGING_AGE_MS) return true;
   // Another host's process (an output folder on a shared volume) cannot be looked up: its folder goes by age only.
   if (owner.host !== hostname() || owner.pid <= 0) return false;
+  // Nor can a process of another pid namespace (another container of the same host name): its pid means nothing here.
+  if (owner.pidNamespace !== undefined && owner.pidNamespace !== pidNamespace()) return false;
   if (owner.pid === process.pid) return false;
   return !isRunning(owner.pid);
+}
+
+/** This process's pid namespace on Linux; undefined where there is none to read. */
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Signal 0 checks the process exists; EPERM says it runs as another user. */
