@@ -1344,15 +1344,18 @@ class SequenceValue:
 # What a sequence batch that must see every sequence raises where its login may not (RAISERROR's message: a % doubled).
 _UNSEEN_SEQUENCES = (
     "validation refused: %(login)s may not see every sequence of database %(database)s: sys.sequences shows a login "
-    "only the sequences it holds a permission on, unless it holds VIEW DEFINITION on the database (or ALTER, UPDATE, "
-    "REFERENCES or CONTROL there, each implying one on every sequence; SELECT, db_datareader, is none on a sequence), "
+    "only the sequences it holds a permission on, unless it holds VIEW DEFINITION on the database (or ALTER, ALTER ANY "
+    "SCHEMA, UPDATE, REFERENCES or CONTROL there, each implying one on every sequence; SELECT, db_datareader, is none "
+    "on a sequence), "
     "so a sequence it cannot see would be left out of the comparison and a copy whose target would hand out the "
     "source's values again would pass. In %(database)s: GRANT VIEW DEFINITION TO [<its user>]"
 )
-# The database permissions that show a login every sequence (metadata visibility), asked inside the database.
+# The database permissions that show a login every sequence (metadata visibility), asked inside the database: each
+# implies the schema permission of its name on every schema, and that the sequence permission on its sequences (ALTER
+# ANY SCHEMA: ALTER on every schema; GRANT Schema Permissions' table).
 _SEES_EVERY_SEQUENCE = " OR ".join(
     "ISNULL(HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'%s'), 0) = 1" % permission
-    for permission in ("VIEW DEFINITION", "ALTER", "UPDATE", "REFERENCES", "CONTROL"))
+    for permission in ("VIEW DEFINITION", "ALTER", "ALTER ANY SCHEMA", "UPDATE", "REFERENCES", "CONTROL"))
 
 
 def sequence_values(database: str, connected_database: str = "master", must_see_every: Optional[str] = None) -> str:

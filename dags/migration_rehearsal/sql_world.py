@@ -154,6 +154,11 @@ LOG_STATS_SINCE_MAJOR_VERSION = 13  # sys.dm_db_log_stats came with SQL Server 2
 DEFAULT_PATHS_SINCE_MAJOR_VERSION = 11  # SERVERPROPERTY('InstanceDefaultDataPath'): SQL Server 2012
 # A database permission a server permission implies (the permission hierarchy; CONTROL SERVER implies all).
 DATABASE_PERMISSIONS_FROM_SERVER = {"VIEW DEFINITION": "VIEW ANY DEFINITION"}
+# A database permission another database permission implies (GRANT Database Permissions' table; CONTROL implies all).
+DATABASE_PERMISSIONS_IMPLIED_BY = {"ALTER ANY SCHEMA": "ALTER"}
+# Database permissions that show every sequence: each implies one on every sequence (ALTER ANY SCHEMA: ALTER on every
+# schema, so on its sequences; a sequence has no SELECT).
+SEQUENCE_VISIBLE_THROUGH = frozenset({"VIEW DEFINITION", "ALTER", "ALTER ANY SCHEMA", "UPDATE", "REFERENCES", "CONTROL"})
 # Database permissions that show every table of the database (VIEW DEFINITION, or one implying a permission on each).
 TABLE_VISIBLE_THROUGH = frozenset({"VIEW DEFINITION", "SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES", "ALTER", "CONTROL"})
 UNREPORTED_PATH = "C:\\MSSQL\\DATA\\"  # where the files are when the world reports no default path
@@ -898,7 +903,8 @@ class _Session:
         if (securable_class or "").upper() == "DATABASE" and securable is not None:
             granted = held["databasePermissions"].get(sql_name_key(securable), [])
             implied = DATABASE_PERMISSIONS_FROM_SERVER.get(wanted)
-            return int(wanted in granted or "CONTROL" in granted or implied in held["serverPermissions"])
+            return int(wanted in granted or "CONTROL" in granted or implied in held["serverPermissions"]
+                       or DATABASE_PERMISSIONS_IMPLIED_BY.get(wanted) in granted)
         raise NotUnderstood("HAS_PERMS_BY_NAME on a securable of class %s" % securable_class)
 
     def has_database_access(self, database: str) -> Optional[int]:
@@ -944,8 +950,8 @@ class _Session:
 
     def _sequences(self, database: str) -> List[Dict[str, Any]]:
         """sys.sequences (SQL Server 2012 on): the database's `sequences`, shown (metadata visibility) to a login
-        holding VIEW DEFINITION on the database or a database permission implying one on each (CONTROL, ALTER,
-        UPDATE, REFERENCES), to a sysadmin; a login holding only SELECT there sees none."""
+        holding VIEW DEFINITION on the database or a database permission implying one on each
+        (`SEQUENCE_VISIBLE_THROUGH`), to a sysadmin; a login holding only SELECT there sees none."""
         if self.kind in SQL_SERVER_KINDS and int(self.server_property("ProductMajorVersion") or 0) < 11:
             raise DatabaseError("Invalid object name 'sys.sequences'. (208)")
         if _is_system_database(database):
@@ -953,7 +959,7 @@ class _Session:
         held = self.world.login(self.server, self.login)
         granted = set() if held is None else set(held["databasePermissions"].get(sql_name_key(database), []))
         if held is not None and not self.has_permission(database, "DATABASE", "VIEW DEFINITION") and not (
-                granted & {"CONTROL", "ALTER", "UPDATE", "REFERENCES"}):
+                granted & SEQUENCE_VISIBLE_THROUGH):
             return []
         _, schema_ids = self._object_ids(database)
         sequences = self.world.database(self.server, database).get("sequences") or {}

@@ -612,6 +612,25 @@ def test_preflight_refuses_a_sqldb_copy_whose_source_login_may_not_see_every_seq
 
 
 @pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_passes_a_sqldb_copy_whose_source_login_holds_alter_any_schema(rehearsal_world, access):
+    """ALTER ANY SCHEMA on the database (db_ddladmin's kind of grant) implies ALTER on every schema and so on every
+    sequence: sys.sequences shows them all. Was: refused as a login that may not see every sequence."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 100, "increment": 1}})
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1000000, "increment": 1}})
+    world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONNECT", "SELECT", "ALTER ANY SCHEMA"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+    world.world.update_database(world.target_server, "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 1, "increment": 1}})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))  # it sees the sequence behind, as with VIEW DEFINITION
+    assert "sequence dbo.OrderNumbers: at 100 on source, 1" in message, message
+
+
+@pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_passes_a_sqldb_copy_whose_sequences_never_handed_out_a_value_from_2017_on(rehearsal_world, access):
     """A sequence never used reads current_value START WITH on both sides, alike: from SQL Server 2017 (and on Azure
     SQL) last_used_value NULL tells it, and such a source sequence needs nothing. Was: refused, every SqlDb plan with

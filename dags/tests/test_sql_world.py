@@ -276,6 +276,24 @@ def test_sequences_are_read_where_the_login_may_see_them_from_sql_server_2012_on
     assert [s.current_value for s in sequences("db-prod", "Sales")] == [1]  # a SqlDb target, connected to the database
 
 
+def test_alter_any_schema_shows_every_sequence_and_passes_the_visibility_check(world):
+    """ALTER ANY SCHEMA on the database implies ALTER on every schema, which implies ALTER on each sequence in it
+    (GRANT Schema Permissions' table), and a permission on a sequence makes it visible; ALTER on the database implies
+    ALTER ANY SCHEMA (GRANT Database Permissions' table). Was: the batch that must see every sequence refused such a
+    login (its list lacked ALTER ANY SCHEMA), and the fake showed it none."""
+    world.update_database("sql01", "Sales", sequences={"dbo.OrderNumbers": {"currentValue": 100, "increment": 1}})
+    cursor = cursor_on(world)
+    world.set_login("sql01", "u", [], {"Sales": ["SELECT", "ALTER ANY SCHEMA"]})
+    cursor.execute(sql_statements.sequence_values("Sales", must_see_every="u"))
+    assert [str(s.sequence) for s in sql_statements.parse_sequence_values(rows_as_dicts(cursor))] == ["dbo.OrderNumbers"]
+    world.set_login("sql01", "u", [], {"Sales": ["ALTER"]})
+    cursor.execute("EXEC [Sales].sys.sp_executesql N'SELECT HAS_PERMS_BY_NAME(DB_NAME(), N''DATABASE'', N''ALTER ANY SCHEMA'') AS held;';")
+    assert rows_as_dicts(cursor) == [{"held": 1}]
+    world.set_login("sql01", "u", [], {"Sales": ["SELECT"]})
+    with pytest.raises(Exception, match="may not see every sequence"):
+        cursor.execute(sql_statements.sequence_values("Sales", must_see_every="u"))
+
+
 @pytest.mark.parametrize("version, used", [(13, (None, None)), (14, (False, True))])
 def test_sequences_tell_whether_they_handed_out_a_value_from_sql_server_2017_on(world, version, used):
     """last_used_value (NULL: never used) came with SQL Server 2017: both batches read it there and compile before
