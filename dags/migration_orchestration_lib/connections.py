@@ -619,7 +619,7 @@ class ConnectionSecret:
     login: Optional[str]
     password: Optional[str] = field(repr=False)
     # The connection's extra `trust_server_certificate`: encrypt without checking the server's certificate (a
-    # self-signed one); direct SQL only (`sql_access_direct.FreeTdsTls`).
+    # self-signed one): direct SQL (`sql_access_direct.FreeTdsTls`) and DMS (`migration_request`).
     trust_server_certificate: bool = False
 
     def __post_init__(self) -> None:
@@ -642,6 +642,8 @@ class AirflowConnections:
 
 
 TRUST_SERVER_CERTIFICATE = "trust_server_certificate"
+TRUSTED_CERTIFICATE_WARNING = ("Connection %s trusts %s's TLS certificate (extra trust_server_certificate): encrypted, "
+                               "but not checked against a CA nor its host name; a host in the path could read the login")
 
 
 def trust_server_certificate_of(connection_id: str, extra: Any) -> bool:

@@ -1,12 +1,23 @@
-"""The body of `databaseMigrations` create-or-update for each target kind (REST shape, 2025-06-30)."""
+"""The body of `databaseMigrations` create-or-update for each target kind (REST shape, 2025-06-30).
+
+DMS's SQL connections (`SqlConnectionInformation`: the source, which its self-hosted runtime reaches, and a SqlDb
+target) are encrypted, and the server's certificate checked unless the connection's extra says
+`"trust_server_certificate": true`, as on every other path (dags/README.md, "TLS of SQL connections").
+"""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
-from migration_orchestration_lib.connections import ConnectionSecret
+from migration_orchestration_lib.connections import TRUSTED_CERTIFICATE_WARNING, ConnectionSecret, redacting_logger
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 
-ENCRYPTED_CONNECTION = {"encryptConnection": True, "trustServerCertificate": True}
+log = redacting_logger(__name__)
+# What SqlClient says of a server certificate it refuses: one no trusted CA signed ("(provider: SSL Provider, error: 0 -
+# The certificate chain was issued by an authority that is not trusted.)", "... issued by an untrusted certificate
+# authority", "The remote certificate was rejected ..."), or one for another host ("The target principal name is
+# incorrect"). Not "certificate" alone: a restore's missing TDE certificate is no TLS matter.
+CERTIFICATE_REFUSALS = ("ssl provider", "certificate chain", "untrusted certificate authority", "remote certificate",
+                        "target principal name is incorrect", "trustservercertificate")
 
 
 def build_migration_request(
@@ -24,23 +35,11 @@ def build_migration_request(
         "scope": target.resource_id.value,
         "migrationService": migration_service_id,
         "sourceDatabaseName": database.source_database,
-        "sourceSqlConnection": dict(
-            dataSource=source.data_source,
-            authentication=source.authentication,
-            userName=source_login.login,
-            password=source_login.password,
-            **ENCRYPTED_CONNECTION
-        ),
+        "sourceSqlConnection": _sql_connection(source_login, source.data_source, source.authentication),
     }
     if target.kind == "SqlDb":
         target_login: ConnectionSecret = connections.get(target.connection_id)
-        properties["targetSqlConnection"] = dict(
-            dataSource=target_login.host,
-            authentication="SqlAuthentication",
-            userName=target_login.login,
-            password=target_login.password,
-            **ENCRYPTED_CONNECTION
-        )
+        properties["targetSqlConnection"] = _sql_connection(target_login, target_login.host, "SqlAuthentication")
         return {"properties": properties}
 
     share = source.backup_file_share
@@ -64,3 +63,30 @@ def build_migration_request(
     # Offline restores from a file share find the last backup themselves (lastBackupName is optional).
     properties["offlineConfiguration"] = {"offline": not database.is_online}
     return {"properties": properties}
+
+
+def _sql_connection(login: ConnectionSecret, data_source: Any, authentication: str) -> Dict[str, Any]:
+    if login.trust_server_certificate:
+        log.warning(TRUSTED_CERTIFICATE_WARNING, login.connection_id, data_source)
+    return {
+        "dataSource": data_source,
+        "authentication": authentication,
+        "userName": login.login,
+        "password": login.password,
+        "encryptConnection": True,
+        "trustServerCertificate": login.trust_server_certificate,
+    }
+
+
+def certificate_hint(plan: MigrationPlan, database: DatabaseMigration, failure: str) -> str:
+    """For a DMS failure that reads as a refused server certificate, what to do: the connections DMS was given."""
+    if not any(refusal in (failure or "").lower() for refusal in CERTIFICATE_REFUSALS):
+        return ""
+    connection_ids: List[str] = [plan.source_of(database).connection_id]
+    target = plan.target_of(database)
+    if target.kind == "SqlDb":
+        connection_ids.append(target.connection_id)
+    return ("; DMS checks the certificate of each SQL Server it connects to unless the Airflow connection's extra says "
+            "{\"trust_server_certificate\": true}: one no CA trusted by DMS's runtime signed (self-signed), or not for "
+            "the host the connection names, fails so: install one a CA signed for that host, or trust it with that "
+            "extra of connection %s (see dags/README.md, \"TLS of SQL connections\")" % " or ".join(connection_ids))

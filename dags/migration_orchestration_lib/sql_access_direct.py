@@ -25,7 +25,7 @@ import tempfile
 import threading
 from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Set, Tuple, Union
 
-from migration_orchestration_lib.connections import redacting_logger
+from migration_orchestration_lib.connections import TRUSTED_CERTIFICATE_WARNING, redacting_logger
 from migration_orchestration_lib.daemon_work import DaemonWork
 
 from migration_orchestration_lib.sql_access import (
@@ -56,7 +56,7 @@ CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundl
 CONNECTION_FAILED = 20002
 TLS_HINT = ("; the connection is encrypted and the server's certificate checked: one no CA of the worker's bundle "
             "signed (self-signed), or not for this host name, fails so: trust it with the extra "
-            "{\"trust_server_certificate\": true} of connection %s (see dags/README.md, \"TLS of direct SQL\")")
+            "{\"trust_server_certificate\": true} of connection %s (see dags/README.md, \"TLS of SQL connections\")")
 log = redacting_logger(__name__)
 _WRITTEN: Set[str] = set()  # the freetds.conf files this process wrote (FREETDSCONF naming one is not a user's)
 
@@ -84,9 +84,7 @@ class FreeTdsTls:
                             "`ca file`), not the DAG's", connection_id, own, self._environ[own])
             return
         if trust_server_certificate:
-            self._warn_once("trust:" + connection_id, "Connection %s trusts %s's TLS certificate "
-                            "(extra trust_server_certificate): encrypted, but not checked against a CA nor its host "
-                            "name; a host in the path could read the login", connection_id, host)
+            self._warn_once("trust:" + connection_id, TRUSTED_CERTIFICATE_WARNING, connection_id, host)
         with self._lock:
             trusted = self._trusted | ({(host, port)} if trust_server_certificate else set())
             if self._path is not None and trusted == self._trusted:

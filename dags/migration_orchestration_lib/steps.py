@@ -30,8 +30,9 @@ from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal, migrated_elsewhere, second_migration_refusal
+from migration_orchestration_lib.dms_gateway import DmsOperationFailed
 from migration_orchestration_lib.handoffs import declare_migrated, declared_into_target, declared_migrated, record_declared_target, target_handoff_key
-from migration_orchestration_lib.migration_request import build_migration_request
+from migration_orchestration_lib.migration_request import build_migration_request, certificate_hint
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
@@ -471,12 +472,18 @@ def start_migration(ctx: StepContext) -> StepResult:
     last_backup = None
     if database.restores_backups and not database.is_online:
         last_backup = offline_final_backup_name(ctx)
-    started = services.dms.start(
-        ctx.target,
-        database.source_database,
-        lambda: build_migration_request(ctx.plan, database, services.dms.migration_service_id, services.connections),
-        last_backup_name=last_backup,
-    )
+    try:
+        started = services.dms.start(
+            ctx.target,
+            database.source_database,
+            lambda: build_migration_request(ctx.plan, database, services.dms.migration_service_id, services.connections),
+            last_backup_name=last_backup,
+        )
+    except DmsOperationFailed as error:
+        hint = certificate_hint(ctx.plan, database, str(error))
+        if not hint:
+            raise
+        raise DmsOperationFailed(str(error) + hint, error.code, retryable=error.retryable) from error
     ctx.operation_id = started.migration_operation_id
     if started.adopted or started.found_after_create:  # not this call's create: one DMS had by then, a person's too
         _check_adoptable(ctx, standing(ctx))
@@ -538,7 +545,8 @@ def wait_for(goal: str):
     def wait(ctx: StepContext) -> StepResult:
         now = standing(ctx)
         if now.is_canceling_or_ended:
-            raise StepFailure("DMS migration of %s %s" % (ctx.database.name, now.describe_stop()))
+            stop = now.describe_stop()
+            raise StepFailure("DMS migration of %s %s%s" % (ctx.database.name, stop, certificate_hint(ctx.plan, ctx.database, stop)))
         if now.stage == stages.NOT_STARTED:
             raise StepFailure("DMS has no migration of %s into %s" % (ctx.database.source_database, ctx.database.target_database))
         reached = now.stage == stages.SUCCEEDED or (goal == WAIT_READY_FOR_CUTOVER and now.stage in (stages.READY_FOR_CUTOVER, stages.COMPLETING))

@@ -20,7 +20,7 @@ Schema of `world.json` (schemaVersion 1):
 
     servers: {<server>: {name, kind, databases: {<database>: Database}, keys?, logins?,
               reservedStorageMb?, reportedStorageUsedMb?, defaultDataPath?, defaultLogPath?, volumes?,
-              collation?}}
+              collation?, selfSignedCertificate?}}
         kind: SqlServer (a source) | SqlMi | SqlDb | SqlVm (targets; named like their ARM
         resource: the managed instance, the logical server, the SQL virtual machine)
         keys: [{thumbprint: "0x<hex>", kind: certificate | asymmetricKey | uploaded, privateKey}]
@@ -54,6 +54,9 @@ Schema of `world.json` (schemaVersion 1):
         aliases: [<host>]   other names the server is reached by (a DNS alias, an Availability Group
               listener, an IP address; lower case): a host or data source naming one finds the server,
               whose own `name` is what DMS reports as the migration's `sourceServerName`
+        selfSignedCertificate: true   the server's TLS certificate is its own (self-signed, as an on-premises
+              server's mostly is): DMS, which checks certificates unless the request says
+              `trustServerCertificate: true`, cannot connect to it (absent: one a CA signed for its name)
         collation: the server's collation (`set_server_collation`; absent: SQL_Latin1_General_CP1_CI_AS,
               `DEFAULT_COLLATION`): master's, tempdb's (so temporary tables'), and a new database's
     Database:
@@ -281,6 +284,19 @@ class World:
             found.setdefault("aliases", [])
             if _key(alias) not in found["aliases"]:
                 found["aliases"].append(_key(alias))
+
+    def set_self_signed_certificate(self, server: str, self_signed: bool = True) -> None:
+        """Whether the server's TLS certificate is self-signed (`selfSignedCertificate` in the schema)."""
+        with self.transaction() as state:
+            found = _require_server(state, server)
+            if self_signed:
+                found["selfSignedCertificate"] = True
+            else:
+                found.pop("selfSignedCertificate", None)
+
+    def has_self_signed_certificate(self, server: str) -> bool:
+        with self.transaction() as state:
+            return bool(_require_server(state, server).get("selfSignedCertificate"))
 
     def server(self, name_or_host: str) -> Optional[Dict[str, Any]]:
         """A server by name, or by a host name or data source naming it (`sql01.contoso.local,1433`,

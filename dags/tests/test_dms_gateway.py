@@ -691,12 +691,10 @@ class Secrets:
         return ConnectionSecret(connection_id, "%s.example" % connection_id, 1433, "user-" + connection_id, "pw-" + connection_id)
 
 
-@pytest.mark.parametrize("name", ["to_mi", "to_db", "to_vm"])
-def test_the_request_the_plan_builds_migrates_each_target_kind(server, gateway, name):
-    plan = parse_plan(renamed_targets_document())
-    database = plan.database(name)
+def seed_migration(world, plan, database) -> MigrationTarget:
+    """The database's source with a row and its target server: a SqlDb target with the table's schema, else a full
+    backup in the share."""
     migration_target = MigrationTarget.of(plan, database)
-    world = server.world
     world.add_server(migration_target.server_name, migration_target.kind)
     source = plan.source_of(database)
     world.add_server(source.name) if world.server(source.name) is None else None
@@ -705,6 +703,15 @@ def test_the_request_the_plan_builds_migrates_each_target_kind(server, gateway, 
         world.put_database(migration_target.server_name, database.target_database, tables={"dbo.T": {"columns": [{"name": "Id", "type": "int"}], "rows": []}})
     else:
         world.take_backup(source.name, database.source_database, "FULL", source.backup_file_share.path + "\\full.bak")
+    return migration_target
+
+
+@pytest.mark.parametrize("name", ["to_mi", "to_db", "to_vm"])
+def test_the_request_the_plan_builds_migrates_each_target_kind(server, gateway, name):
+    plan = parse_plan(renamed_targets_document())
+    database = plan.database(name)
+    migration_target = seed_migration(server.world, plan, database)
+    world = server.world
     secrets = Secrets()
 
     result = gateway.start(migration_target, database.source_database, lambda: build_migration_request(plan, database, SERVICE_ID, secrets))
@@ -799,3 +806,58 @@ def test_run_outcome_connects_dms_alone_building_no_sql_access(monkeypatch):
     monkeypatch.setattr(services, "_credential", lambda: object())
     monkeypatch.setattr(services, "sql_access_for", lambda *args, **kwargs: pytest.fail("no SQL access for run_outcome"))
     assert services.dms_for(parse_plan(load_plan_document()), {"MIGRATION_DMS_RESOURCE_ID": SERVICE_ID}) == "gateway"
+
+
+class TrustingSecrets(Secrets):
+    """Logins whose Airflow connections in `trusted` say `"trust_server_certificate": true`."""
+
+    def __init__(self, *trusted):
+        self.trusted = set(trusted)
+
+    def get(self, connection_id):
+        login = super().get(connection_id)
+        return ConnectionSecret(login.connection_id, login.host, login.port, login.login, login.password,
+                                trust_server_certificate=connection_id in self.trusted)
+
+
+@pytest.mark.parametrize("document, name", [(load_plan_document(), "database_1"), (sql_db_document(), "database_1")])
+def test_dms_checks_certificates_unless_the_connection_trusts_them(document, name, caplog):
+    """Before, every request said trustServerCertificate true, source and SqlDb target alike: any certificate trusted."""
+    plan = parse_plan(document)
+    database = plan.database(name)
+    source_id, target = plan.source_of(database).connection_id, plan.target_of(database)
+    connections = ["sourceSqlConnection"] + (["targetSqlConnection"] if target.kind == "SqlDb" else [])
+
+    checked = build_migration_request(plan, database, SERVICE_ID, Secrets())["properties"]
+    assert [(checked[c]["encryptConnection"], checked[c]["trustServerCertificate"]) for c in connections] == [(True, False)] * len(connections)
+    assert "trusts" not in caplog.text
+
+    with caplog.at_level(logging.WARNING, logger="migration_orchestration_lib.migration_request"):
+        trusted = build_migration_request(plan, database, SERVICE_ID, TrustingSecrets(source_id))["properties"]
+    assert trusted["sourceSqlConnection"]["trustServerCertificate"] is True
+    assert "Connection %s trusts %s's TLS certificate (extra trust_server_certificate)" % (
+        source_id, plan.source_of(database).data_source) in caplog.text
+    if target.kind == "SqlDb":
+        assert trusted["targetSqlConnection"]["trustServerCertificate"] is False
+        both = build_migration_request(plan, database, SERVICE_ID, TrustingSecrets(source_id, target.connection_id))["properties"]
+        assert both["targetSqlConnection"]["trustServerCertificate"] is True
+        assert "Connection %s trusts" % target.connection_id in caplog.text
+
+
+@pytest.mark.parametrize("name", ["to_mi", "to_db"])
+def test_a_self_signed_source_is_refused_until_its_connection_trusts_it(server, gateway, name):
+    plan = parse_plan(renamed_targets_document())
+    database = plan.database(name)
+    migration_target = seed_migration(server.world, plan, database)
+    source = plan.source_of(database)
+    server.world.set_self_signed_certificate(source.name)
+
+    with pytest.raises(DmsOperationFailed, match="certificate chain was issued by an authority that is not trusted") as refused:
+        gateway.start(migration_target, database.source_database, lambda: build_migration_request(plan, database, SERVICE_ID, Secrets()))
+    assert refused.value.code == "TestConnectionFailed"
+
+    trusting = TrustingSecrets(source.connection_id)
+    result = gateway.start(migration_target, database.source_database, lambda: build_migration_request(plan, database, SERVICE_ID, trusting))
+    for _ in range(6):
+        status = gateway.status(migration_target, result.migration_operation_id)
+    assert status.stage == SUCCEEDED, status.describe()

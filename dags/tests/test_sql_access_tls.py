@@ -84,7 +84,7 @@ def test_direct_sql_sends_its_login_only_to_a_certificate_a_trusted_ca_signed(tm
     assert server.login_received is trusted_bundle, server.problem
     if not trusted_bundle:
         assert message.endswith("trust it with the extra {\"trust_server_certificate\": true} of connection "
-                                "mssql_source_sql01 (see dags/README.md, \"TLS of direct SQL\")")
+                                "mssql_source_sql01 (see dags/README.md, \"TLS of SQL connections\")")
 
 
 def test_direct_sql_refuses_a_certificate_for_another_host(tmp_path, freetds_environment):
