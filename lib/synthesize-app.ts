@@ -1,6 +1,7 @@
 import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { MigrationPlanError } from './plan/errors';
+import { isFileSystemError } from './private/file-system-error';
 import { requireArgument } from './private/required-fields';
 import { OUTPUT_FOLDER_CONTEXT, OutputObstacle, StagedOutput } from './private/staged-output';
 import { synthWarnings } from './private/synth-warnings';
@@ -151,8 +152,7 @@ function exitIfMistake(error: unknown): void {
  * what failed, and the stack trace under it would only hide it.
  */
 function exitIfUnwritable(outdir: string, error: unknown, outcome: string): void {
-  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
-  if (!(error instanceof Error) || typeof code !== 'string' || typeof syscall !== 'string') return;
+  if (!isFileSystemError(error)) return;
   process.stderr.write(`Cannot write the output folder ${outdir}: ${error.message}\n${outcome}\n`);
   process.exit(1);
 }

@@ -18,8 +18,4 @@ export function replaceFile(file: string, text: string): void {
   }
 }
 
-/** Node's error for a file that could not be written (ENOSPC, EACCES: it names the path and the call), not a bug. */
-export function isFileSystemError(error: unknown): error is NodeJS.ErrnoException & Error {
-  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
-  return error instanceof Error && typeof code === 'string' && typeof syscall === 'string';
-}
+export { isFileSystemError } from '../lib/private/file-system-error';
