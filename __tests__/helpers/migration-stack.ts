@@ -17,9 +17,12 @@ export const AIRFLOW_OF_HOST = {
   external: { host: 'external' },
 } as const;
 
+let exampleDocument: Record<string, unknown> | undefined;
+
 /** The default plan with another `airflow:` section (and other top-level sections replaced). */
 export function examplePlanWith(airflow: unknown, sections: Record<string, unknown> = {}): MigrationPlan {
-  const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8'));
+  exampleDocument ??= parse(readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8')) as Record<string, unknown>;
+  const document = structuredClone(exampleDocument);
   Object.assign(document, sections, { airflow });
   return parseMigrationPlan(document, 'three-databases.yaml (test)');
 }

@@ -34,20 +34,32 @@ export interface SynthesizedStack {
 
 /**
  * What `Testing.synth` writes, parsed: aspects invoked, cdktf's `//` metadata left out, keys in
- * code-unit order. Without `Testing.synth`'s text in between, whose key sort copies each object
- * once per key and whose stable stringify walks it again: a fifth of a synthesis.
- * test-stack.test.ts shows both give the same document for every stack of two hosts.
+ * code-unit order. Copied as JSON would copy it, without `Testing.synth`'s text in between (its key
+ * sort copies each object once per key and its stable stringify walks it again: a fifth of a
+ * synthesis) nor a text of our own. test-stack.test.ts shows both give the same document for every
+ * stack of two hosts.
  */
 export function synthObject(stack: TerraformStack): SynthesizedStack {
   invokeAspects(stack);
-  const withoutMetadata = (key: string, value: unknown) => (key === '//' ? undefined : withSortedKeys(value));
-  return JSON.parse(JSON.stringify(stack.toTerraform(), withoutMetadata)) as SynthesizedStack;
+  return asJson(stack.toTerraform(), '') as SynthesizedStack;
 }
 
-function withSortedKeys(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+/** `JSON.parse(JSON.stringify(value))` with keys sorted and `//` keys left out, in one walk. */
+function asJson(value: unknown, key: string): unknown {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return asJson((value as { toJSON: (key: string) => unknown }).toJSON(key), key);
+  }
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (value === null || typeof value !== 'object') return typeof value === 'string' || typeof value === 'boolean' || value === null ? value : undefined;
+  if (Array.isArray(value)) return value.map((item, index) => asJson(item, String(index)) ?? null);
   const record = value as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
+  const copy: Record<string, unknown> = {};
+  for (const name of Object.keys(record).sort()) {
+    if (name === '//') continue;
+    const member = asJson(record[name], name);
+    if (member !== undefined) copy[name] = member;
+  }
+  return copy;
 }
 
 /**

@@ -3,7 +3,6 @@ import { IConstruct } from 'constructs';
 import type { AirflowHostBaseProps, AirflowHostKind, AirflowPool, IAirflowHost } from '../hosts/airflow-host';
 import { DEFERRABLE_WAITS, HOST_RUNS_TRIGGERER } from '../hosts/dag-environment';
 import type { MigrationPlan } from '../plan/types';
-import { createHash } from 'node:crypto';
 import {
   BUNDLE_MANIFEST_BLOB_NAME,
   DAG_BLOB_NAME,
@@ -17,6 +16,7 @@ import {
   REQUIREMENTS_BLOB_NAME,
 } from './dag-bundle-loader';
 import { asWritten, certainlyDiffer } from './as-written';
+import { sha256Hex } from './text-digests';
 import { HOST_INSTALLS_REQUIREMENTS_FROM, HOST_REQUIREMENTS } from './host-requirements';
 import { PoolContractEntry, poolsOfContract } from './pools-contract';
 import { checkSqlPipelinesAtSynth, pipelinesOfContract, SQL_PIPELINES_CONTRACT_BLOB_NAME } from './sql-pipelines-check';
@@ -166,7 +166,7 @@ function checkBundleManifest(path: string, files: ReadonlyMap<string, string>): 
   const differing = Object.entries(listed as Record<string, unknown>)
     .filter(([name, hash]) => {
       const content = files.get(`${DAG_FOLDER_PREFIX}${name}`);
-      return content === undefined || createHash('sha256').update(content, 'utf8').digest('hex') !== hash;
+      return content === undefined || sha256Hex(content) !== hash;
     })
     .map(([name]) => `${DAG_FOLDER_PREFIX}${name}`);
   if (differing.length > 0) {

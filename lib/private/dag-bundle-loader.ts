@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { DagBundle, DagBundleFile } from '../orchestration-factory/dag-bundle';
 import { DAG_ENTRY, findPackageRoot } from './package-root';
+import { md5Hex, sha256After, sha256Hex } from './text-digests';
 
 const DAG_LIBRARY_FOLDER = join('dags', 'migration_orchestration_lib');
 /** The DAG's requirements for Airflow 3 (the Kubernetes host's image, an external Airflow 3). */
@@ -63,8 +63,9 @@ export function loadDagBundle(
     // Data Factory's import reads requirements.txt at the root of the imported folder.
     bundleFile(REQUIREMENTS_BLOB_NAME, requirementsText, 'text/plain'),
   ];
-  const hash = createHash('sha256');
-  for (const file of files) {
+  // The library's files come first: their part of the hash is remembered (text-digests.ts).
+  const hash = sha256After(files.slice(0, libraryFiles.length).map((file) => ({ name: file.blobName, text: file.content })));
+  for (const file of files.slice(libraryFiles.length)) {
     hash.update(file.blobName).update('\0').update(file.content).update('\0');
   }
   return { files, requirements: parseRequirements(requirementsText), contentHash: hash.digest('hex') };
@@ -79,7 +80,7 @@ function bundleManifest(dagFolderFiles: readonly DagBundleFile[]): string {
   const hashes = Object.fromEntries(
     dagFolderFiles.map((file) => {
       if (!file.blobName.startsWith(DAG_FOLDER_PREFIX)) throw new Error(`${file.blobName} is not under ${DAG_FOLDER_PREFIX}`);
-      return [file.blobName.slice(DAG_FOLDER_PREFIX.length), createHash('sha256').update(file.content, 'utf8').digest('hex')];
+      return [file.blobName.slice(DAG_FOLDER_PREFIX.length), sha256Hex(file.content)];
     }),
   );
   const manifest = {
@@ -142,5 +143,5 @@ function toBlobName(root: string, path: string): string {
 }
 
 function bundleFile(blobName: string, content: string, contentType: string): DagBundleFile {
-  return { blobName, content, contentType, contentMd5: createHash('md5').update(content).digest('hex') };
+  return { blobName, content, contentType, contentMd5: md5Hex(content) };
 }
