@@ -1,14 +1,14 @@
 /** An existing Data Factory Airflow environment, adopted: DAG imported, nothing created in its place. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ref, TerraformStack, Testing, Token } from 'cdktf';
+import { ref, TerraformStack, Token } from 'cdktf';
 import { DataFactoryAirflowHost, DataFactoryAirflowHostProps } from '../../lib/hosts/data-factory-host';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { parseEnvironmentId } from '../../lib/private/arm-ids';
-import { ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { ENVIRONMENT_ID, frozenBundle, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { onlyResource, resourcesOfType, testStack } from '../helpers/test-stack';
+import { onlyResource, resourcesOfType, synthObject, testStack } from '../helpers/test-stack';
 
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
 
@@ -110,12 +110,15 @@ describe('DataFactoryAirflowHost', () => {
 });
 
 describe('DataFactoryAirflowHost props checked at construction', () => {
+  /** The Data Factory plan's bundle, loaded once for these tests (frozen). */
+  const bundle = frozenBundle(dagBundleFor(examplePlanWith(AIRFLOW_OF_HOST.dataFactory)));
+
   function adopted(props: Partial<DataFactoryAirflowHostProps>) {
     const { stack, resourceGroup } = testStack();
     const monitoring = new MigrationMonitoring(stack, 'Monitoring', { resourceGroup, namePrefix: 'contoso-sql', emails: ['dba@contoso.example'] });
     return new DataFactoryAirflowHost(stack, 'AirflowHost', {
       ...hostBaseProps(resourceGroup),
-      bundle: dagBundleFor(examplePlanWith(AIRFLOW_OF_HOST.dataFactory)),
+      bundle,
       environment: { MIGRATION_DATA_FACTORY_ID: FACTORY_ID },
       environmentId: ENVIRONMENT_ID,
       servicePrincipal: SERVICE_PRINCIPAL,
@@ -144,7 +147,7 @@ describe('DataFactoryAirflowHost props checked at construction', () => {
     const spelledAsRest = ENVIRONMENT_ID.replace('/resourceGroups/', '/resourcegroups/').replace('/integrationRuntimes/', '/integrationruntimes/');
     expect(parseEnvironmentId(spelledAsRest.replace('Microsoft.DataFactory', 'microsoft.datafactory')).factoryId).toBe(FACTORY_ID);
     const host = adopted({ environmentId: spelledAsRest });
-    const synth = JSON.parse(Testing.synth(TerraformStack.of(host)));
+    const synth = synthObject(TerraformStack.of(host));
     expect(onlyResource(synth, 'azurerm_data_factory_linked_service_azure_blob_storage').data_factory_id).toBe(FACTORY_ID);
     const sync = Object.values(resourcesOfType(synth, 'azapi_resource_action')).find((action) => action.action === 'airflow/sync')!;
     expect(sync.resource_id).toBe(FACTORY_ID);

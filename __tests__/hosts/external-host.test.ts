@@ -1,7 +1,8 @@
 /** An Airflow the team runs: everything else deployed, and the outputs that configure it. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ref, Token } from 'cdktf';
+import { ref, Testing, Token } from 'cdktf';
+import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { ExternalAirflowHost, ExternalAirflowHostProps } from '../../lib/hosts/external-host';
 import { hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
@@ -84,7 +85,9 @@ describe('ExternalAirflowHost with a managed identity the stack creates', () => 
 });
 
 describe('ExternalAirflowHost with a created identity and no federated credential', () => {
-  const { stack } = synthMigrationStack({ plan: examplePlanWith({ host: 'external' }) });
+  // The host warns in its constructor: the stack built, not synthesized.
+  const plan = examplePlanWith({ host: 'external' });
+  const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { plan });
 
   it('warns that nothing signs in as it until it is assigned to Azure compute or federated', () => {
     expect(warningsOf(stack)).toContainEqual(

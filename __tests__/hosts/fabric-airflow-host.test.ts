@@ -16,6 +16,15 @@ import { fabricBundle, fabricHostStack } from './fabric-test-stack';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 
 const NEW_CAPACITY = { sku: 'F8' as const, administrators: ['admin@contoso.com'] };
+
+/**
+ * The host on an existing capacity, with the fixture's defaults, and on a capacity it creates: each
+ * built and synthesized once for the tests that only read them (a test that changes a stack builds its own).
+ */
+const DEFAULT = fabricHostStack();
+const DEFAULT_SYNTH = synthObject(DEFAULT.stack);
+const CREATED = fabricHostStack({ capacity: NEW_CAPACITY });
+const CREATED_SYNTH = synthObject(CREATED.stack);
 const CONTENT_PART = 'apacheairflowjob-content.json';
 
 /** The job definition as the provider sends it: the template with its one token filled in. */
@@ -34,7 +43,7 @@ function uploadStep(synth: SynthesizedStack) {
 
 describe('FabricAirflowHost', () => {
   describe('as an IAirflowHost', () => {
-    const { host } = fabricHostStack();
+    const { host } = DEFAULT;
 
     it('is the fabric host on Airflow 2.10.5', () => {
       expect(host.kind).toBe('fabric');
@@ -56,7 +65,7 @@ describe('FabricAirflowHost', () => {
 
   describe('capacity', () => {
     it('runs on an existing capacity, found in Fabric by the name its ARM id ends with', () => {
-      const synth = synthObject(fabricHostStack().stack);
+      const synth = DEFAULT_SYNTH;
       expect(resourcesOfType(synth, 'azurerm_fabric_capacity')).toEqual({});
       const lookups = synth.data?.fabric_capacity ?? {};
       expect(Object.values(lookups)).toEqual([expect.objectContaining({ display_name: 'fccontoso' })]);
@@ -64,18 +73,17 @@ describe('FabricAirflowHost', () => {
     });
 
     it('stops the plan, saying to resume it, when the capacity is paused', () => {
-      const existing = Object.values(synthObject(fabricHostStack().stack).data?.fabric_capacity ?? {})[0] as any;
+      const existing = Object.values(DEFAULT_SYNTH.data?.fabric_capacity ?? {})[0] as any;
       expect(existing.lifecycle.postcondition).toEqual([
         { condition: '${self.state == "Active"}', error_message: expect.stringMatching(/^Fabric capacity fccontoso is not Active \(paused\): resume it before terraform plan or apply/) },
       ]);
-      const created = Object.values(synthObject(fabricHostStack({ capacity: NEW_CAPACITY }).stack).data?.fabric_capacity ?? {})[0] as any;
+      const created = Object.values(CREATED_SYNTH.data?.fabric_capacity ?? {})[0] as any;
       expect(created.lifecycle.postcondition[0].error_message).toMatch(/^the Fabric capacity is not Active/);
     });
 
     it('creates a Fabric-tier capacity with its administrators, and looks it up once created', () => {
-      const { stack } = fabricHostStack({ capacity: NEW_CAPACITY });
-      const synth = synthObject(stack);
-      expect(Testing.synth(stack)).toHaveResourceWithProperties(FabricCapacity, {
+      const synth = CREATED_SYNTH;
+      expect(Testing.synth(CREATED.stack)).toHaveResourceWithProperties(FabricCapacity, {
         sku: { name: 'F8', tier: 'Fabric' },
         administration_members: ['admin@contoso.com'],
         location: 'westeurope',
@@ -109,9 +117,8 @@ describe('FabricAirflowHost', () => {
     it('keeps the capacity name when the stack changes around it', () => {
       const name = (stack: ReturnType<typeof fabricHostStack>['stack']) =>
         Object.values(resourcesOfType(synthObject(stack), 'azurerm_fabric_capacity'))[0].name;
-      const first = fabricHostStack({ capacity: NEW_CAPACITY });
       const second = fabricHostStack({ capacity: NEW_CAPACITY, workspaceMembers: [{ principalId: '0f0f0f0f-0000-0000-0000-000000000003', principalType: 'User', role: 'Viewer' }] });
-      expect(name(second.stack)).toBe(name(first.stack));
+      expect(name(second.stack)).toBe(Object.values(resourcesOfType(CREATED_SYNTH, 'azurerm_fabric_capacity'))[0].name);
     });
 
     it.each<[string, object, RegExp]>([
@@ -129,7 +136,7 @@ describe('FabricAirflowHost', () => {
 
   describe('workspace', () => {
     it('puts a workspace named after the plan on the capacity', () => {
-      expect(Testing.synth(fabricHostStack().stack)).toHaveResourceWithProperties(FabricWorkspace, { display_name: 'ws-contoso-sql' });
+      expect(Testing.synth(DEFAULT.stack)).toHaveResourceWithProperties(FabricWorkspace, { display_name: 'ws-contoso-sql' });
     });
 
     it('gives each member its role, before the DAG upload', () => {
@@ -175,13 +182,13 @@ describe('FabricAirflowHost', () => {
     });
 
     it('assigns no role by default (the deployer is Admin as the creator)', () => {
-      expect(resourcesOfType(synthObject(fabricHostStack().stack), 'fabric_workspace_role_assignment')).toEqual({});
+      expect(resourcesOfType(DEFAULT_SYNTH, 'fabric_workspace_role_assignment')).toEqual({});
     });
   });
 
   describe('Apache Airflow job definition', () => {
     it('sets Airflow 2.10.5 on Python 3.12, the triggerer and Entra ID sign-in', () => {
-      const airflow = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.airflowProperties;
+      const airflow = renderedJobContent(DEFAULT_SYNTH).properties.typeProperties.airflowProperties;
       expect(airflow).toMatchObject({
         airflowVersion: '2.10.5',
         pythonVersion: '3.12',
@@ -191,15 +198,15 @@ describe('FabricAirflowHost', () => {
     });
 
     it("installs the DAG's pinned requirements", () => {
-      const { stack, bundle } = fabricHostStack();
-      const airflow = renderedJobContent(synthObject(stack)).properties.typeProperties.airflowProperties;
+      const { bundle } = DEFAULT;
+      const airflow = renderedJobContent(DEFAULT_SYNTH).properties.typeProperties.airflowProperties;
       expect(airflow.airflowRequirements).toEqual(bundle.requirements);
       expect(airflow.airflowRequirements.length).toBeGreaterThan(0);
       expect(airflow.airflowRequirements.every((line: string) => line.includes('=='))).toBe(true);
     });
 
     it("sets the environment variables and the service principal's client id, and no secret", () => {
-      const airflow = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.airflowProperties;
+      const airflow = renderedJobContent(DEFAULT_SYNTH).properties.typeProperties.airflowProperties;
       expect(airflow.environmentVariables).toEqual({
         AZURE_TENANT_ID: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
         MIGRATION_EVENTS_STREAM: 'Custom-MigrationEvents_CL',
@@ -221,13 +228,13 @@ describe('FabricAirflowHost', () => {
     });
 
     it("defers the DAG's waits to the job's triggerer", () => {
-      const airflow = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.airflowProperties;
+      const airflow = renderedJobContent(DEFAULT_SYNTH).properties.typeProperties.airflowProperties;
       expect(airflow.enableTriggerers).toBe(true);
       expect(airflow.environmentVariables.MIGRATION_WAIT_MODE).toBe('deferrable');
     });
 
     it('runs on the starter pool with Small nodes by default', () => {
-      const compute = renderedJobContent(synthObject(fabricHostStack().stack)).properties.typeProperties.computeProperties;
+      const compute = renderedJobContent(DEFAULT_SYNTH).properties.typeProperties.computeProperties;
       expect(compute).toEqual({ computePool: 'StarterPool', computeSize: 'Small', extraNodes: 0 });
     });
 
@@ -254,8 +261,8 @@ describe('FabricAirflowHost', () => {
     });
 
     it('sends the only part an Airflow job accepts, from a template file that renders to that content', () => {
-      const { stack, host } = fabricHostStack();
-      const synth = synthObject(stack);
+      const { stack, host } = DEFAULT;
+      const synth = DEFAULT_SYNTH;
       const job = onlyResource(synth, 'fabric_apache_airflow_job') as any;
       expect(Object.keys(job.definition)).toEqual([CONTENT_PART]);
       expect(job.format).toBe('Default');
@@ -304,13 +311,14 @@ describe('FabricAirflowHost', () => {
     });
 
     it('leaves no credential anywhere in the synthesized stack', () => {
-      expect(findSecrets(synthObject(fabricHostStack({ capacity: NEW_CAPACITY, capacityId: undefined }).stack))).toEqual([]);
+      // With the capacity it creates (its administrators included), capacityId undefined.
+      expect(findSecrets(CREATED_SYNTH)).toEqual([]);
     });
   });
 
   describe('DAG upload step', () => {
     it('uploads the DAG files and the rendered plan, not requirements.txt (the definition installs those) nor the ignore file', () => {
-      const { host, bundle } = fabricHostStack();
+      const { host, bundle } = DEFAULT;
       expect(host.uploadedDagFiles).toContain('dags/migration_orchestration.py');
       expect(host.uploadedDagFiles).toContain('dags/migration_plan.json');
       expect(host.uploadedDagFiles).toContain('dags/migration_bundle_manifest.json');
@@ -321,7 +329,7 @@ describe('FabricAirflowHost', () => {
     });
 
     it('runs the shipped uploader with the workspace and job ids, and nothing secret, after the job exists', () => {
-      const synth = synthObject(fabricHostStack().stack);
+      const synth = DEFAULT_SYNTH;
       const { step } = uploadStep(synth);
       const jobId = Object.keys(resourcesOfType(synth, 'fabric_apache_airflow_job'))[0];
       const workspaceId = Object.keys(resourcesOfType(synth, 'fabric_workspace'))[0];
@@ -441,8 +449,8 @@ describe('FabricAirflowHost', () => {
     });
 
     it("re-runs when the bundle's content hash changes, through a bare replace_triggered_by address", () => {
-      const { stack, bundle } = fabricHostStack();
-      const synth = synthObject(stack);
+      const { bundle } = DEFAULT;
+      const synth = DEFAULT_SYNTH;
       const { step } = uploadStep(synth);
       const [trigger] = step.lifecycle.replace_triggered_by;
       expect(trigger).toMatch(/^terraform_data\.[A-Za-z0-9_]+$/);
@@ -455,15 +463,15 @@ describe('FabricAirflowHost', () => {
     });
 
     it("uploads again after every update of the job, whose definition (its dags/ folder included) Fabric's updateDefinition overrides", () => {
-      const synth = synthObject(fabricHostStack().stack);
+      const synth = DEFAULT_SYNTH;
       const jobId = Object.keys(resourcesOfType(synth, 'fabric_apache_airflow_job'))[0];
       // A bare address: replace_triggered_by fires on any planned update or replacement of the job.
       expect(uploadStep(synth).step.lifecycle.replace_triggered_by).toContain(`fabric_apache_airflow_job.${jobId}`);
     });
 
     it('stages the bundle byte for byte beside the Terraform JSON, with the shipped uploader', () => {
-      const { stack, bundle } = fabricHostStack();
-      const command: string = uploadStep(synthObject(stack)).step.provisioner[0]['local-exec'].command;
+      const { stack, bundle } = DEFAULT;
+      const command: string = uploadStep(DEFAULT_SYNTH).step.provisioner[0]['local-exec'].command;
       const [script, files] = [...command.matchAll(/"([^"]+)"/g)].map((match) => match[1]);
       const stackFolder = join(Testing.fullSynth(stack), 'stacks', 'test');
       expect(readFileSync(join(stackFolder, script), 'utf8')).toBe(
@@ -484,8 +492,8 @@ describe('FabricAirflowHost', () => {
 
   describe('Airflow pools', () => {
     it('outputs the pools an operator must create, since Fabric cannot be told to', () => {
-      const { stack, host } = fabricHostStack();
-      const output = synthObject(stack).output?.airflow_pools as any;
+      const { host } = DEFAULT;
+      const output = DEFAULT_SYNTH.output?.airflow_pools as any;
       expect(output.value).toEqual(POOLS);
       expect(output.description).toMatch(/Admin > Pools/);
       expect(host.poolsToCreate).toEqual(output.value);

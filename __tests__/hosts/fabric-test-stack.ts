@@ -2,7 +2,8 @@ import { FabricProvider, FabricProviderConfig } from '../../lib/fabric/provider'
 import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabric/fabric-airflow-host';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { HOST_REQUIREMENTS } from '../../lib/private/host-requirements';
-import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import type { DagBundle } from '../../lib/orchestration-factory/dag-bundle';
+import { CAPACITY_ID, frozenBundle, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { testStack } from '../helpers/test-stack';
 
 
@@ -11,11 +12,13 @@ export function fabricBundle(renderedPlan: string) {
   return loadDagBundle(renderedPlan, undefined, HOST_REQUIREMENTS.fabric);
 }
 
-/** A stack with azurerm, azapi and fabric providers and one Fabric host. */
+let defaultBundle: DagBundle | undefined;
+
+/** A stack with azurerm, azapi and fabric providers and one Fabric host (its default bundle loaded once per test file, frozen). */
 export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}, provider: FabricProviderConfig = {}) {
   const { app, stack, resourceGroup } = testStack();
   new FabricProvider(stack, 'fabric', provider);
-  const bundle = fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }));
+  const bundle = (defaultBundle ??= frozenBundle(fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }))));
   const host = new FabricAirflowHost(stack, 'AirflowHost', {
     resourceGroup,
     namePrefix: 'contoso-sql',

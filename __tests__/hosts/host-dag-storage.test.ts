@@ -6,22 +6,34 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ref, TerraformStack, Testing, Token } from 'cdktf';
 import { HostDagStorage, HostDagStorageProps } from '../../lib/hosts/host-dag-storage';
 import { DagStorage } from '../../lib/orchestration-factory/dag-storage';
-import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { examplePlan } from '../helpers/example-plan';
+import { examplePlanBundle } from '../helpers/host-fixtures';
 import { onlyResource, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
 
-function build(settings: HostDagStorageProps['settings'] = {}, deployerPrincipalId = '00000000-0000-0000-0000-00000000000d') {
+/** The example plan, loaded once (deep-frozen), and its bundle (loaded once, frozen). */
+const PLAN = examplePlan();
+
+/**
+ * The bundle's storage in a stack of its own, built: its props are checked and its secure defaults
+ * warned about in the constructors (the provider check, a validation, is app.synth()'s: below).
+ */
+function built(settings: HostDagStorageProps['settings'] = {}, deployerPrincipalId = '00000000-0000-0000-0000-00000000000d') {
   const { stack, resourceGroup } = testStack();
-  const plan = examplePlan();
   new HostDagStorage(stack, 'Bundle', {
     resourceGroup,
-    namePrefix: plan.name,
-    location: plan.location,
-    bundle: loadDagBundle(renderMigrationPlan(plan)),
+    namePrefix: PLAN.name,
+    location: PLAN.location,
+    bundle: examplePlanBundle(),
     deployerPrincipalId,
     settings,
   });
+  return { stack, plan: PLAN };
+}
+
+/** As built(), and synthesized. */
+function build(settings: HostDagStorageProps['settings'] = {}, deployerPrincipalId = '00000000-0000-0000-0000-00000000000d') {
+  const { stack, plan } = built(settings, deployerPrincipalId);
   return { stack, plan, synth: synthObject(stack) };
 }
 
@@ -65,7 +77,7 @@ describe('HostDagStorage', () => {
   });
 
   it('warns when a secure default is weakened', () => {
-    const warnings = warningsOf(build({ versioningEnabled: false, sharedAccessKeyEnabled: true }).stack).join('\n');
+    const warnings = warningsOf(built({ versioningEnabled: false, sharedAccessKeyEnabled: true }).stack).join('\n');
     expect(warnings).toMatch(/versioningEnabled is false/);
     expect(warnings).toMatch(/sharedAccessKeyEnabled is true/);
   });
@@ -75,12 +87,12 @@ describe('HostDagStorage', () => {
     [{ publicBlobAccess: true }, /publicBlobAccess is true, weaker than the secure default false/],
     [{ softDeleteRetentionInDays: 7 }, /softDeleteRetentionInDays is 7, weaker than the secure default 30/],
   ] as const)('warns for every other weakened default too: %o', (settings, warning) => {
-    expect(warningsOf(build(settings).stack)).toEqual([expect.stringMatching(warning)]);
+    expect(warningsOf(built(settings).stack)).toEqual([expect.stringMatching(warning)]);
   });
 
   it('does not warn for settings as strong as the defaults or stronger', () => {
     const settings = { minTlsVersion: 'TLS1_2', httpsOnly: true, publicBlobAccess: false, sharedAccessKeyEnabled: false, versioningEnabled: true, softDeleteRetentionInDays: 90 } as const;
-    expect(warningsOf(build(settings).stack)).toEqual([]);
+    expect(warningsOf(built(settings).stack)).toEqual([]);
   });
 });
 
@@ -88,8 +100,7 @@ describe('DagStorage', () => {
   it('refuses an accountName Azure Storage refuses, naming the prop (was: refused by Azure at apply)', () => {
     const props = (accountName: string) => {
       const { stack, resourceGroup } = testStack();
-      const plan = examplePlan();
-      return () => new DagStorage(stack, 'Dags', { resourceGroup, accountName, location: plan.location, bundle: loadDagBundle(renderMigrationPlan(plan)) });
+      return () => new DagStorage(stack, 'Dags', { resourceGroup, accountName, location: PLAN.location, bundle: examplePlanBundle() });
     };
     for (const accountName of ['st', 'StDags01', 'st-dags', 'a'.repeat(25)]) {
       expect(props(accountName)).toThrow(`test/Dags: accountName must be a storage account name: 3-24 lowercase letters and digits (got "${accountName}")`);
@@ -105,12 +116,11 @@ describe("HostDagStorage and the stack's azurerm provider", () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, 'team');
     provider(new AzurermProvider(stack, 'azurerm', { features: [{}] }));
-    const plan = examplePlan();
     new HostDagStorage(stack, 'Bundle', {
       resourceGroup: { id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-team', name: 'rg-team', location: 'westeurope' },
-      namePrefix: plan.name,
-      location: plan.location,
-      bundle: loadDagBundle(renderMigrationPlan(plan)),
+      namePrefix: PLAN.name,
+      location: PLAN.location,
+      bundle: examplePlanBundle(),
       deployerPrincipalId: '00000000-0000-0000-0000-00000000000d',
       settings,
     });
@@ -133,13 +143,13 @@ describe("HostDagStorage and the stack's azurerm provider", () => {
 
 describe('HostDagStorage props checked at construction', () => {
   it.each(['TLS1_0', 'TLS1_1'])('refuses minTlsVersion %s: Azure Storage has taken only TLS 1.2 and later since 2026-02-03', (version) => {
-    expect(() => build({ minTlsVersion: version as never })).toThrow(
+    expect(() => built({ minTlsVersion: version as never })).toThrow(
       `test/Bundle/DagStorage: minTlsVersion "${version}" is not one Azure Storage still accepts: it refuses TLS 1.0 and 1.1 on every account since 2026-02-03, so TLS1_2 (the default) is the lowest minimum`,
     );
   });
 
   it('refuses a deployer that is not an object id, and takes a reference', () => {
-    expect(() => build({}, 'uploader')).toThrow('test/Bundle: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "uploader")');
-    expect(() => build({}, Token.asString(ref('var.deployer')))).not.toThrow();
+    expect(() => built({}, 'uploader')).toThrow('test/Bundle: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "uploader")');
+    expect(() => built({}, Token.asString(ref('var.deployer')))).not.toThrow();
   });
 });

@@ -5,19 +5,67 @@
  * runtime alert; Airflow's own signals come from Prometheus on Kubernetes and from the adopted
  * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
  */
+import { TerraformResource, TerraformStack, Testing } from 'cdktf';
+import { invokeAspects } from 'cdktf/lib/synthesize/synthesizer';
+import { deepMerge } from 'cdktf/lib/util';
+import { resolve } from 'cdktf/lib/_tokens';
+import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { AIRFLOW_LOG_CATEGORIES } from '../../lib/monitoring/data-factory-signals';
 import { gatesCutovers } from '../../lib/plan/cutover-schema';
+import { examplePlan } from '../helpers/example-plan';
 import { ENVIRONMENT_ID } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { resourceNames, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+import { resourceNames, resourcesOfType, resourcesSnapshot, SynthesizedStack } from '../helpers/test-stack';
 
-/** The default-options stack of each host, synthesized once for the tests that only read it. */
+/** The resource types of alerts and diagnostic settings: all that the tests here read. */
+const MONITORING_TYPES = [
+  'azurerm_monitor_diagnostic_setting',
+  'azurerm_monitor_alert_prometheus_rule_group',
+  'azurerm_monitor_metric_alert',
+  'azurerm_monitor_scheduled_query_rules_alert_v2',
+];
+
+/**
+ * A DatabaseMigrationStack's alerts and diagnostic settings (MONITORING_TYPES) in its own stack, as
+ * its synthesis writes them, without synthesizing the rest (resolving the DAG's files is most of a
+ * synthesis): aspects invoked, each of those resources resolved in the stack and merged as
+ * TerraformStack.toTerraform does, the stack's overrides applied, cdktf's `//` metadata left out.
+ * The first test below shows it gives what synthMigrationStack gives.
+ */
+function monitoringStack(props: Partial<DatabaseMigrationStackProps> = {}): { stack: DatabaseMigrationStack; synth: SynthesizedStack } {
+  const plan = props.plan ?? examplePlan();
+  const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { ...props, plan });
+  invokeAspects(stack);
+  const document: { resource?: SynthesizedStack['resource'] } = {};
+  for (const element of stack.node.findAll()) {
+    if (TerraformResource.isTerraformResource(element) && TerraformStack.of(element) === stack && MONITORING_TYPES.includes(element.terraformResourceType)) {
+      deepMerge(document, resolve(stack, element.toTerraform()));
+    }
+  }
+  deepMerge(document, (stack as unknown as { rawOverrides: object }).rawOverrides);
+  const resource = resolve(stack, document.resource ?? {}) as SynthesizedStack['resource'];
+  const withoutMetadata = (key: string, value: unknown) => (key === '//' ? undefined : value);
+  return { stack, synth: JSON.parse(JSON.stringify({ resource: resourcesSnapshot({ resource }, MONITORING_TYPES) }, withoutMetadata)) };
+}
+
+/**
+ * The Kubernetes host's stacks, synthesized once: its release stack (its in-cluster resources and
+ * the metadata server) reads the workspace of the first through a cross-stack reference, which only
+ * preparing both stacks, as app.synth() does, writes.
+ */
+const KUBERNETES = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.kubernetes) });
+const KUBERNETES_RELEASE = KUBERNETES.release!;
+
+/** The alerts and diagnostic settings of each host's default-options stack, built once for the tests that only read them. */
 const STACK_OF_HOST = Object.fromEntries(
-  (Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[]).map((host) => [host, synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) }).synth]),
+  (Object.keys(AIRFLOW_OF_HOST) as (keyof typeof AIRFLOW_OF_HOST)[]).map((host) => [host, monitoringStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) }).synth]),
 ) as Record<keyof typeof AIRFLOW_OF_HOST, SynthesizedStack>;
 
-/** The Kubernetes host's release stack (its in-cluster resources and the metadata server), synthesized once. */
-const KUBERNETES_RELEASE = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.kubernetes) }).release!;
+it("monitoringStack gives the alerts and diagnostic settings of the stack's synthesis", () => {
+  expect(STACK_OF_HOST.kubernetes.resource).toEqual(resourcesSnapshot(KUBERNETES.synth, MONITORING_TYPES));
+  // Of each type: the comparison covers them all.
+  for (const type of MONITORING_TYPES) expect(Object.keys(STACK_OF_HOST.kubernetes.resource[type]).length).toBeGreaterThan(0);
+});
 
 const EVENT_ALERTS = [
   'alert-contoso-sql-event-ingestion-errors',
@@ -103,20 +151,22 @@ describe('alerts per host', () => {
   });
 
   it('alerts on a stalled run after 30 minutes of silence, per run naming its databases in flight, through the action group', () => {
-    const { synth } = synthMigrationStack();
+    // The default stack: its plan, examplePlan(), is the Kubernetes one's.
+    expect(examplePlanWith(AIRFLOW_OF_HOST.kubernetes)).toEqual(examplePlan());
+    const synth = STACK_OF_HOST.kubernetes;
     const stalled = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find((alert) =>
       String(alert.name).endsWith('-migration-stalled'),
     ) as any;
     expect(stalled.criteria[0].query).toContain('LastEventAt < ago(30m)');
     expect(stalled.criteria[0].dimension.map((dimension: { name: string }) => dimension.name)).toEqual(['RunId', 'DatabasesInFlight']);
     expect(stalled.depends_on).toEqual([expect.stringMatching(/^azurerm_log_analytics_workspace_table_custom_log\./)]);
-    const later = synthMigrationStack({ monitoring: { migrationStalledAlert: { silentMinutes: 45 } } });
+    const later = monitoringStack({ monitoring: { migrationStalledAlert: { silentMinutes: 45 } } });
     const queries = Object.values(later.synth.resource.azurerm_monitor_scheduled_query_rules_alert_v2).map((alert: any) => alert.criteria[0].query);
     expect(queries.filter((query: string) => query.includes('ago(45m)'))).toHaveLength(1);
   });
 
   it("passes the stack's Airflow alert overrides to the adopted environment's alerts", () => {
-    const { synth } = synthMigrationStack({
+    const { synth } = monitoringStack({
       plan: examplePlanWith(AIRFLOW_OF_HOST.dataFactory),
       monitoring: { airflowTaskFailuresAlert: { severity: 1 }, alertDefaults: { runbookUrl: 'https://wiki.contoso.example/airflow' } },
     });
@@ -129,7 +179,7 @@ describe('alerts per host', () => {
   it.each(['kubernetes', 'dataFactory'] as const)(
     "on %s, takes the stack's missingPoolAlert and alertDefaults for the missing pool alert, and lists it in createdAlerts()",
     (host) => {
-      const { stack, synth } = synthMigrationStack({
+      const { stack, synth } = monitoringStack({
         plan: examplePlanWith(AIRFLOW_OF_HOST[host]),
         monitoring: { missingPoolAlert: { severity: 0, windowMinutes: 30 }, alertDefaults: { runbookUrl: 'https://wiki.contoso.example/pools', enabled: false } },
       });
@@ -225,13 +275,6 @@ describe('diagnostic settings per host', () => {
   });
 });
 
-const MONITORING_TYPES = [
-  'azurerm_monitor_diagnostic_setting',
-  'azurerm_monitor_alert_prometheus_rule_group',
-  'azurerm_monitor_metric_alert',
-  'azurerm_monitor_scheduled_query_rules_alert_v2',
-];
-
 // The other hosts add no alert or diagnostic setting of their own: the stack's (event alerts, Key Vault,
 // factory, DAG blobs) and the adopted environment's have their snapshots in __tests__/monitoring.
 describe('the Kubernetes host', () => {
@@ -267,11 +310,11 @@ describe('cutover alerts follow the plan', () => {
 
   it('are created when the plan gates cutovers', () => {
     const plan = examplePlanWith(AIRFLOW_OF_HOST.kubernetes, { cutover: { maxConcurrent: 1 } });
-    expect(logAlerts(synthMigrationStack({ plan }).synth)).toEqual([MISSING_POOL_ALERT, ...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
+    expect(logAlerts(monitoringStack({ plan }).synth)).toEqual([MISSING_POOL_ALERT, ...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
   });
 
   it('are created for a plan without gates when the stack overrides one of them', () => {
-    const { synth } = synthMigrationStack({ monitoring: { cutoverPostponedAlert: { severity: 2 } } });
+    const { synth } = monitoringStack({ monitoring: { cutoverPostponedAlert: { severity: 2 } } });
     expect(logAlerts(synth)).toEqual([MISSING_POOL_ALERT, ...CUTOVER_ALERTS, ...EVENT_ALERTS].sort());
   });
 });
