@@ -28,9 +28,11 @@ function stacksOf(name: string): SynthesizedStack[] {
  * The default plan with no option: the stacks `synthMigrationStack()` gives (the same plan file,
  * no props, the same JSON), so they are not synthesized twice.
  */
-const DEFAULT_VARIANT = VARIANTS.find(
-  (variant: ValidationVariant) => variant.plan === DEFAULT_PLAN && !variant.editPlan && !variant.stack && !variant.buildStacks,
-)!;
+const DEFAULT_VARIANT: ValidationVariant = (() => {
+  const found = VARIANTS.find((variant) => variant.plan === DEFAULT_PLAN && !variant.editPlan && !variant.stack && !variant.buildStacks);
+  if (found === undefined) throw new Error(`no validate variant synthesizes ${DEFAULT_PLAN} without options`);
+  return found;
+})();
 
 const OTHER_HOSTS = ['dataFactory', 'fabric', 'external'] as const;
 /**
