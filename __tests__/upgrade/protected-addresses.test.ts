@@ -65,11 +65,12 @@ describe('the contract check can fail', () => {
   const PLAN = 'examples/three-databases.yaml';
   const VAULT = 'Orchestration_KeyVault_C1D0181E';
 
-  /** The default plan's stacks with the main stack's JSON edited. */
+  /** The default plan's stacks with the main stack's JSON edited: a copy of it, the release stack shared (no test edits it). */
   function edited(edit: (stack: Record<string, any>) => void): Record<string, SynthesizedStack> {
-    const stacks = structuredClone(synthesized.get(PLAN)!);
-    edit(stacks['contoso-sql'] as Record<string, any>);
-    return stacks;
+    const stacks = synthesized.get(PLAN)!;
+    const main = structuredClone(stacks['contoso-sql']);
+    edit(main as Record<string, any>);
+    return { ...stacks, 'contoso-sql': main };
   }
 
   function renameVault(stack: Record<string, any>): void {
