@@ -27,6 +27,10 @@ function stackWarnings(props: Partial<DatabaseMigrationStackProps>): string[] {
   return [stack, ...stack.releaseStacks].flatMap((each: TerraformStack) => warningsOf(each));
 }
 
+/** Two rows override `preventDestroy: false` on the stack, for two of its constructs: one construction serves both. */
+let preventDestroyOffWarnings: string[] | undefined;
+const stackWithoutPreventDestroy = () => (preventDestroyOffWarnings ??= stackWarnings({ preventDestroy: false }));
+
 const WEAKENED = /weaker than the secure default|is not protected by prevent_destroy|preventDestroy is false|localAuthenticationEnabled is true/;
 
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
@@ -55,7 +59,7 @@ const OVERRIDES: ReadonlyArray<readonly [string, string, () => string[], RegExp]
     () => stackWarnings({ dagStorage: { softDeleteRetentionInDays: 7 } }),
     /DagStorage: softDeleteRetentionInDays is 7, weaker/,
   ],
-  ['preventDestroy', 'DatabaseMigrationStack preventDestroy: false', () => stackWarnings({ preventDestroy: false }), /MigrationService: migration service is not protected by prevent_destroy/],
+  ['preventDestroy', 'DatabaseMigrationStack preventDestroy: false', stackWithoutPreventDestroy, /MigrationService: migration service is not protected by prevent_destroy/],
   [
     'preventDestroy',
     'MigrationService preventDestroy: false',
@@ -75,7 +79,7 @@ const OVERRIDES: ReadonlyArray<readonly [string, string, () => string[], RegExp]
   [
     'preventDestroy',
     'OrchestrationFactory preventDestroy: false (the Key Vault it creates)',
-    () => stackWarnings({ preventDestroy: false }),
+    stackWithoutPreventDestroy,
     /Orchestration\/KeyVault: Key Vault is not protected by prevent_destroy/,
   ],
   [
