@@ -88,11 +88,11 @@ function declarationProgram(entry: string, libraryRoot: string): ts.Program {
 }
 
 function readSurface(entry: string, libraryRoot: string): ApiSurface {
+  const fileOf = (node: ts.Node) => relative(libraryRoot, node.getSourceFile().fileName);
   const program = declarationProgram(entry, libraryRoot);
   const checker = program.getTypeChecker();
   const entryFile = program.getSourceFile(entry);
-  if (entryFile === undefined) throw new Error(`${entry} is not under ${libraryRoot}`);
-  const fileOf = (node: ts.Node) => relative(libraryRoot, node.getSourceFile().fileName);
+  if (entryFile === undefined || fileOf(entryFile).startsWith('..')) throw new Error(`${entry} is not under ${libraryRoot}`);
   const underRoot = (node: ts.Node) => !fileOf(node).startsWith('..');
   const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(entryFile)!).map((exported) => {
     const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
