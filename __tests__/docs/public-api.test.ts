@@ -59,6 +59,16 @@ describe('the public-surface check', () => {
     expect(exportStars(join(fixture, 'index.ts'))).toEqual(["export * from './helpers';"]);
     expect(privateExports(join(fixture, 'index.ts'), fixture)).toEqual([`internalName (${join('private', 'naming.ts')})`]);
   });
+
+  test('reads the members a type takes from another module: a base interface, an intersection', () => {
+    const fixture = join(FIXTURES, 'inherited');
+    const { checker, exports, fileOf } = apiSurface(join(fixture, 'index.ts'), fixture);
+    const membersOf = (name: string) =>
+      interfaceMembers(checker, exports.find((exported) => exported.name === name)!.symbol).map((member) => `${fileOf(member)} ${memberName(member)}`);
+    expect(exports.map((exported) => exported.name).sort()).toEqual(['Combined', 'Derived', 'describeDerived']);
+    expect(membersOf('Derived')).toEqual(['index.ts own', 'base.ts inherited']);
+    expect(membersOf('Combined')).toEqual(['base.ts inherited', 'index.ts extra']);
+  });
 });
 
 // ---- Documented

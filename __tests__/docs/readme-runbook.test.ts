@@ -7,9 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Testing } from 'cdktf';
+import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
+import { MigrationPlan } from '../../lib/plan';
 import { loadMigrationEventsContract, MigrationEventsContract } from '../../lib/monitoring/migration-events-contract';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { onlyResource, resourcesOfType } from '../helpers/test-stack';
+import { onlyResource, prepareStacks, resourcesOfType, SynthesizedStack, synthObject } from '../helpers/test-stack';
 import { anchorOf, tableRows } from './readme-table';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -17,12 +20,23 @@ const CONTRACT = loadMigrationEventsContract();
 const HEADER = '| alert (severity) | event (`Phase` / `Status`) | what happened, and what the DAG did | what you do |';
 const QUIET = 'No alert, on purpose:';
 
+type Host = keyof typeof AIRFLOW_OF_HOST;
+
+/** The plan of each host with cutover gates on, and its stack synthesized: the alerts and the cutover-postponed test read the same one. */
+const gatedStacks = new Map<Host, { plan: MigrationPlan; synth: SynthesizedStack }>();
+function gatedStack(host: Host): { plan: MigrationPlan; synth: SynthesizedStack } {
+  if (!gatedStacks.has(host)) {
+    const plan = examplePlanWith(AIRFLOW_OF_HOST[host], { cutover: { maxConcurrent: 1 } });
+    gatedStacks.set(host, { plan, synth: synthMigrationStack({ plan }).synth });
+  }
+  return gatedStacks.get(host)!;
+}
+
 /** Every alert a stack of any host creates (cutover gates on), by short name (`alert-<plan>-` cut off), with its severity. */
 function alertsOfEveryHost(): Map<string, number> {
   const alerts = new Map<string, number>();
-  for (const airflow of Object.values(AIRFLOW_OF_HOST)) {
-    const plan = examplePlanWith(airflow, { cutover: { maxConcurrent: 1 } });
-    const { synth } = synthMigrationStack({ plan });
+  for (const host of Object.keys(AIRFLOW_OF_HOST) as Host[]) {
+    const { plan, synth } = gatedStack(host);
     for (const type of ['azurerm_monitor_scheduled_query_rules_alert_v2', 'azurerm_monitor_metric_alert']) {
       for (const alert of Object.values(resourcesOfType(synth, type))) alerts.set(String(alert.name).replace(`alert-${plan.name}-`, ''), Number(alert.severity));
     }
@@ -125,8 +139,8 @@ describe("the README's runbook (When an alert fires)", () => {
   });
 
   it("has the cutover-postponed alert tell what follows for every step the README's row names (a SqlDb copy: start_migration)", () => {
-    const plan = examplePlanWith(AIRFLOW_OF_HOST.kubernetes, { cutover: { maxConcurrent: 1 } });
-    const postponed = Object.values(resourcesOfType(synthMigrationStack({ plan }).synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find(
+    const { plan, synth } = gatedStack('kubernetes');
+    const postponed = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')).find(
       (alert) => alert.name === `alert-${plan.name}-cutover-postponed`,
     );
     const row = README.split('\n').find((line) => line.startsWith('| `alert-<name>-cutover-postponed` (3)'));
@@ -153,9 +167,15 @@ function section(readme: string, heading: string): string {
   return next < 0 ? readme.slice(start) : readme.slice(start, start + heading.length + 2 + next);
 }
 
-/** The Kubernetes host's Helm release as synthesized: its name, the chart, and the namespace it is installed into. */
+/**
+ * The Kubernetes host's Helm release as synthesized: its name, the chart, and the namespace it is installed into. The
+ * stacks are prepared as `synthMigrationStack` prepares them, and only the release stack is synthesized (the test reads no other).
+ */
 function kubernetesRelease(): { name: string; chart: string; namespace: string } {
-  const release = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST.kubernetes) }).release!;
+  const plan = examplePlanWith(AIRFLOW_OF_HOST.kubernetes);
+  const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { plan });
+  prepareStacks([stack, ...stack.releaseStacks]);
+  const release = synthObject(stack.releaseStacks[0]);
   const helm = onlyResource(release, 'helm_release') as { name: string; chart: string; namespace: string };
   const namespaces = Object.values(resourcesOfType(release, 'kubernetes_namespace_v1')) as { metadata: { name: string } }[];
   expect(namespaces).toHaveLength(1);

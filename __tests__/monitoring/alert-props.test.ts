@@ -8,14 +8,18 @@
 import { Fn, ref, Testing, Token } from 'cdktf';
 import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
+import { deepFrozen } from '../helpers/deep-frozen';
 import { examplePlan } from '../helpers/example-plan';
 import { resourceNamed, synthObject } from '../helpers/test-stack';
 import { FACTORY, monitoring, PIPELINE_FAILURES_ALERT } from './monitoring-test-stack';
 
 const LOG_ALERT = { kind: 'log', severity: 1, description: 'A step took over an hour.', query: 'MigrationEvents_CL | where DurationSeconds > 3600' } as const;
 
+/** The default plan, loaded once for every stack below; frozen, so a stack that changed it would fail here rather than pass a changed plan on. */
+const PLAN = deepFrozen(examplePlan());
+
 function stackError(monitoringOptions: unknown): string | undefined {
-  const plan = examplePlan();
+  const plan = PLAN;
   try {
     new DatabaseMigrationStack(Testing.app(), plan.name, { plan, monitoring: monitoringOptions as DatabaseMigrationStackProps['monitoring'] });
     return undefined;

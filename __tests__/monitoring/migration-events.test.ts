@@ -6,6 +6,7 @@ import { AlertSeverity } from '../../lib/monitoring/alerts';
 import { MigrationEventIngestion } from '../../lib/monitoring/migration-event-ingestion';
 import { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from '../../lib/monitoring/migration-events-monitoring';
 import { migrationStalledQuery } from '../../lib/monitoring/migration-stalled';
+import { deepFrozen } from '../helpers/deep-frozen';
 import { logAlertQueries, onlyLogicalId, queriesNotOfPlan, onlyResource, reference, rendered, resourceNamed, resourcesOfType, resourcesSnapshot, SynthesizedStack, synthObject, testStack } from '../helpers/test-stack';
 import { LATEST_RUN_EVENTS_OF_CONTOSO_SQL, MonitoringTestProps, monitoring, PLAN_DATABASES } from './monitoring-test-stack';
 
@@ -40,6 +41,10 @@ function withEvents(events: MigrationEventsMonitoringProps = {}, props: Partial<
   return built;
 }
 
+/** The default events monitoring, synthesized once for the tests that only read it (frozen: none can change it for another). */
+let defaultSynth: SynthesizedStack | undefined;
+const defaultEventsSynth = () => (defaultSynth ??= deepFrozen(synthObject(withEvents().stack)));
+
 /** Logical ids of the resources the events pipeline references. */
 function ids(synth: SynthesizedStack) {
   return {
@@ -54,8 +59,7 @@ function ids(synth: SynthesizedStack) {
 describe('MigrationMonitoring.monitorMigrationEvents', () => {
   describe('Logs Ingestion path', () => {
     it('creates MigrationEvents_CL with exactly the event columns, on the Analytics plan', () => {
-      const { stack } = withEvents();
-      const synth = synthObject(stack);
+      const synth = defaultEventsSynth();
       const table = onlyResource(synth, TABLE) as Record<string, any>;
       expect(table.name).toBe('MigrationEvents_CL');
       expect(table.plan).toBe('Analytics');
@@ -75,8 +79,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
     });
 
     it('routes Custom-MigrationEvents_CL unchanged to the table, through the endpoint, after the table exists', () => {
-      const { stack } = withEvents();
-      const synth = synthObject(stack);
+      const synth = defaultEventsSynth();
       const id = ids(synth);
       const rule = onlyResource(synth, RULE);
       expect(rule.name).toBe('dcr-contoso-sql');
@@ -226,8 +229,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
 
   describe('"migration failed" alert', () => {
     it('counts failed steps and rollbacks per database, step, status and message every 5 minutes over 5 minutes, severity 1, through the action group', () => {
-      const { stack } = withEvents();
-      const synth = synthObject(stack);
+      const synth = defaultEventsSynth();
       const id = ids(synth);
       const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-failed');
       expect(alert.criteria).toEqual([
@@ -326,7 +328,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
 
   describe('"rollback failed" alert', () => {
     it('pages at severity 0 for each rollback that failed for good, per database and message, every 5 minutes over 5 minutes', () => {
-      const synth = synthObject(withEvents().stack);
+      const synth = defaultEventsSynth();
       const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-rollback-failed');
       expect(alert.criteria[0].query.split('\n').slice(1)).toEqual([
         '| where Phase == "rollback" and Status == "Failed"',
@@ -352,8 +354,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
 
   describe('"migration running long" alert', () => {
     it('finds databases running over an hour with no end event, every 15 minutes over a day, severity 2', () => {
-      const { stack } = withEvents();
-      const synth = synthObject(stack);
+      const synth = defaultEventsSynth();
       const id = ids(synth);
       const alert = resourceNamed(synth, LOG_ALERT, 'alert-contoso-sql-migration-running-long');
       expect(alert.criteria).toEqual([
@@ -428,7 +429,7 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
 
   describe('"migration run stalled" alert', () => {
     it('is created by default (the only sign of a stopped Airflow on hosts that tell Azure Monitor nothing), and left out with false', () => {
-      expect(resourceNamed(synthObject(withEvents().stack), LOG_ALERT, 'alert-contoso-sql-migration-stalled').severity).toBe(1);
+      expect(resourceNamed(defaultEventsSynth(), LOG_ALERT, 'alert-contoso-sql-migration-stalled').severity).toBe(1);
       const { stack } = withEvents({ migrationStalledAlert: false });
       expect(() => resourceNamed(synthObject(stack), LOG_ALERT, 'alert-contoso-sql-migration-stalled')).toThrow(/found 0/);
     });

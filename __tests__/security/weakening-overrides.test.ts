@@ -14,18 +14,26 @@ import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/d
 import { MigrationService } from '../../lib/migration-service';
 import { CredentialVault } from '../../lib/orchestration-factory/credential-vault';
 import { apiSurface, interfaceMembers, memberName, ownerName } from '../docs/api-surface';
+import { deepFrozen } from '../helpers/deep-frozen';
 import { ENVIRONMENT_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
 import { kubernetesHostStack } from '../hosts/kubernetes-test-stack';
 import { monitoring } from '../monitoring/monitoring-test-stack';
 
+/** The plan of the rows that give none: the external host's, loaded once (frozen: no stack can change it for the next). */
+const EXTERNAL_HOST_PLAN = deepFrozen(examplePlanWith(AIRFLOW_OF_HOST.external));
+
 /** The stack with its release stacks, constructed (the warnings are given at construction). */
 function stackWarnings(props: Partial<DatabaseMigrationStackProps>): string[] {
-  const plan = props.plan ?? examplePlanWith(AIRFLOW_OF_HOST.external);
+  const plan = props.plan ?? EXTERNAL_HOST_PLAN;
   const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { ...props, plan });
   return [stack, ...stack.releaseStacks].flatMap((each: TerraformStack) => warningsOf(each));
 }
+
+/** Two rows override `preventDestroy: false` on the stack, for two of its constructs: one construction serves both. */
+let preventDestroyOffWarnings: string[] | undefined;
+const stackWithoutPreventDestroy = () => (preventDestroyOffWarnings ??= stackWarnings({ preventDestroy: false }));
 
 const WEAKENED = /weaker than the secure default|is not protected by prevent_destroy|preventDestroy is false|localAuthenticationEnabled is true/;
 
@@ -55,7 +63,7 @@ const OVERRIDES: ReadonlyArray<readonly [string, string, () => string[], RegExp]
     () => stackWarnings({ dagStorage: { softDeleteRetentionInDays: 7 } }),
     /DagStorage: softDeleteRetentionInDays is 7, weaker/,
   ],
-  ['preventDestroy', 'DatabaseMigrationStack preventDestroy: false', () => stackWarnings({ preventDestroy: false }), /MigrationService: migration service is not protected by prevent_destroy/],
+  ['preventDestroy', 'DatabaseMigrationStack preventDestroy: false', stackWithoutPreventDestroy, /MigrationService: migration service is not protected by prevent_destroy/],
   [
     'preventDestroy',
     'MigrationService preventDestroy: false',
@@ -75,7 +83,7 @@ const OVERRIDES: ReadonlyArray<readonly [string, string, () => string[], RegExp]
   [
     'preventDestroy',
     'OrchestrationFactory preventDestroy: false (the Key Vault it creates)',
-    () => stackWarnings({ preventDestroy: false }),
+    stackWithoutPreventDestroy,
     /Orchestration\/KeyVault: Key Vault is not protected by prevent_destroy/,
   ],
   [
