@@ -9,7 +9,9 @@ import { ReleaseStack } from '../../lib/release-stack';
 import { RETIRED_AIRFLOW_ENVIRONMENT_ADDRESSES } from '../../lib/private/retired-addresses';
 import { examplePlan } from '../helpers/example-plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { resourceNames, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { resourceNames, resourcesOfType, synthObject, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { synthReleaseStack } from '../helpers/release-stack';
+import { StateBackend } from '../../lib/state-backend';
 import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
 function count(synth: SynthesizedStack, type: string): number {
@@ -27,8 +29,17 @@ function expectMovedBlocksWithoutResourceMove(stack: DatabaseMigrationStack, syn
   if (hasMovedBlocks) expect((synth as { moved?: unknown[] }).moved?.length).toBeGreaterThan(0);
 }
 
+/**
+ * The default plan's stacks, synthesized once: the first describe reads them, and the API server hardening
+ * test compares a hardened cluster with this one.
+ */
+const DEFAULT = synthMigrationStack();
+
+/** The default plan on the external host: one stack and no cluster, the smallest that holds the Key Vault. */
+const EXTERNAL_HOST_PLAN = examplePlanWith(AIRFLOW_OF_HOST.external);
+
 describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () => {
-  const { synth, release, stack } = synthMigrationStack();
+  const { synth, release, stack } = DEFAULT;
 
   it('keeps the action group name it has always deployed (a MigrationMonitoring alone defaults to ag-<namePrefix>)', () => {
     expect(resourceNames(synth, 'azurerm_monitor_action_group')).toEqual(['migration-alerts']);
@@ -101,7 +112,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
 
   it("imports the DAG's pools with the plan's slots through the chart's database-migration job", () => {
     const plan = examplePlanWith({});
-    const sized = synthMigrationStack({ plan: { ...plan, concurrency: { ...plan.concurrency, maxSqlStepsPerRuntime: 6 } } }).release!;
+    const sized = synthReleaseStack({ plan: { ...plan, concurrency: { ...plan.concurrency, maxSqlStepsPerRuntime: 6 } } });
     type ConfigMap = { metadata: { name: string }; data: Record<string, string> };
     const configMaps = Object.values(resourcesOfType(sized, 'kubernetes_config_map_v1')) as ConfigMap[];
     const poolsMap = configMaps.find((map) => map.metadata.name.startsWith('airflow-pools-'))!;
@@ -144,10 +155,10 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
   it('keeps the Key Vault name when the construct tree around it changes', () => {
     const app = new App();
     new TerraformStack(app, 'unrelated-first');
-    const other = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan(), resourceGroupName: 'rg-elsewhere' });
-    const vaults = Object.values(resourcesOfType(JSON.parse(Testing.synth(other)), 'azurerm_key_vault'));
-    expect(vaults.map((vault) => vault.name)).toEqual(['kv-contoso-sql-09e6']);
-    const pinned = synthMigrationStack({ orchestration: { keyVaultName: 'kv-contoso-sql-7300' } });
+    // The Key Vault's name is the host's no matter: the smallest stack of the plan (the external host's) shows it.
+    const other = new DatabaseMigrationStack(app, 'contoso-sql', { plan: EXTERNAL_HOST_PLAN, resourceGroupName: 'rg-elsewhere' });
+    expect(resourceNames(synthObject(other), 'azurerm_key_vault')).toEqual(['kv-contoso-sql-09e6']);
+    const pinned = synthMigrationStack({ plan: EXTERNAL_HOST_PLAN, orchestration: { keyVaultName: 'kv-contoso-sql-7300' } });
     expect(resourceNames(pinned.synth, 'azurerm_key_vault')).toEqual(['kv-contoso-sql-7300']);
   });
 
@@ -157,7 +168,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
     );
     expect(audited).toEqual([expect.objectContaining({ enabled_log: [{ category: 'AuditEvent' }], log_analytics_destination_type: 'Dedicated' })]);
     const keyVault = { id: '/subscriptions/S/resourceGroups/rg-sec/providers/Microsoft.KeyVault/vaults/kv-central', name: 'kv-central', vaultUri: 'https://kv-central.vault.azure.net/' };
-    const adopted = synthMigrationStack({ orchestration: { keyVault } }).synth;
+    const adopted = synthMigrationStack({ plan: EXTERNAL_HOST_PLAN, orchestration: { keyVault } }).synth;
     expect(Object.values(resourcesOfType(adopted, 'azurerm_monitor_diagnostic_setting')).map((setting) => setting.target_resource_id)).not.toContain(keyVault.id);
   });
 
@@ -245,7 +256,8 @@ describe('a database whose source stays writable during its copy', () => {
   const document = parse(readFileSync(join(__dirname, '..', '..', 'examples', 'sql-database.json'), 'utf8'));
 
   it('gets a warning naming the field: the writes it lets through are not migrated', () => {
-    const { stack } = synthMigrationStack({ plan: parseMigrationPlan(document, 'plans/crm.json') });
+    const plan = parseMigrationPlan(document, 'plans/crm.json');
+    const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { plan });
     expect(warningsOf(stack).filter((warning) => warning.includes('allowSourceWritesDuringCopy'))).toEqual([
       'contoso-crm: plans/crm.json crm_audit (databases[1].allowSourceWritesDuringCopy): the source stays writable while DMS copies it, ' +
         'and what is written there meanwhile is not migrated: validate fails on the rows it counts or compares, an update it does not ' +
@@ -255,7 +267,8 @@ describe('a database whose source stays writable during its copy', () => {
 
   it('gets none when the plan freezes the source (the default)', () => {
     const frozen = { ...document, databases: document.databases.map(({ allowSourceWritesDuringCopy: _, ...database }: Record<string, unknown>) => database) };
-    const { stack } = synthMigrationStack({ plan: parseMigrationPlan(frozen, 'plans/crm.json') });
+    const plan = parseMigrationPlan(frozen, 'plans/crm.json');
+    const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { plan });
     expect(warningsOf(stack).filter((warning) => warning.includes('allowSourceWritesDuringCopy'))).toEqual([]);
   });
 });
@@ -268,23 +281,23 @@ describe('the release stack keeps its state beside the first stack', () => {
       { backend: { azurerm: expect.objectContaining({ key: 'prod-airflow.tfstate', use_azuread_auth: true }) } },
     ],
   ])('%j', (stateBackend, expected) => {
-    const { release } = synthMigrationStack({ stateBackend });
-    expect(release!.terraform).toMatchObject(expected);
+    expect(synthReleaseStack({ stateBackend }).terraform).toMatchObject(expected);
   });
 
   it('refuses a Terraform Cloud workspace whose release workspace would be longer than Terraform Cloud allows', () => {
     const workspace = 'w'.repeat(83);
-    expect(() => synthMigrationStack({ stateBackend: { type: 'terraformCloud', organization: 'contoso', workspace } })).toThrow(
+    const build = (stateBackend: StateBackend) => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend });
+    expect(() => build({ type: 'terraformCloud', organization: 'contoso', workspace })).toThrow(
       `contoso-sql-airflow: its Terraform Cloud workspace would be "${workspace}-airflow", 91 characters; Terraform Cloud allows 90: ` +
         'give stateBackend.workspace at most 82',
     );
-    expect(() => synthMigrationStack({ stateBackend: { type: 'terraformCloud', organization: 'contoso', workspace: 'w'.repeat(82) } })).not.toThrow();
+    expect(build({ type: 'terraformCloud', organization: 'contoso', workspace: 'w'.repeat(82) }).releaseStacks.map((release) => release.node.id)).toEqual(['contoso-sql-airflow']);
   });
 
   it('a relative local path: beside the first stack, which the release reads from its own folder', () => {
-    const { release } = synthMigrationStack({ stateBackend: { type: 'local', path: 'state/prod.tfstate' } });
-    expect(release!.terraform).toMatchObject({ backend: { local: { path: 'state/prod-airflow.tfstate' } } });
-    expect(Object.values(release!.data!.terraform_remote_state)[0]).toMatchObject({ config: { path: '../contoso-sql/state/prod.tfstate' } });
+    const release = synthReleaseStack({ stateBackend: { type: 'local', path: 'state/prod.tfstate' } });
+    expect(release.terraform).toMatchObject({ backend: { local: { path: 'state/prod-airflow.tfstate' } } });
+    expect(Object.values(release.data!.terraform_remote_state)[0]).toMatchObject({ config: { path: '../contoso-sql/state/prod.tfstate' } });
   });
 });
 
@@ -339,7 +352,7 @@ describe('DatabaseMigrationStack: the Kubernetes host from the plan', () => {
     const cluster = Object.values(resourcesOfType(synthMigrationStack({ plan }).synth, 'azurerm_kubernetes_cluster'))[0] as any;
     expect(cluster.api_server_access_profile).toEqual({ authorized_ip_ranges: ['203.0.113.0/24'] });
     expect(cluster.azure_active_directory_role_based_access_control.admin_group_object_ids).toEqual([group]);
-    const open = Object.values(resourcesOfType(synthMigrationStack().synth, 'azurerm_kubernetes_cluster'))[0] as any;
+    const open = Object.values(resourcesOfType(DEFAULT.synth, 'azurerm_kubernetes_cluster'))[0] as any;
     expect(open.api_server_access_profile).toBeUndefined();
   });
 });

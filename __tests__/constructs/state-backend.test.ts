@@ -5,13 +5,22 @@ import { Testing } from 'cdktf';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from '../../lib/state-backend';
 import { examplePlan } from '../helpers/example-plan';
-import { warningsOf } from '../helpers/test-stack';
-import { synthMigrationStack } from '../helpers/migration-stack';
+import { synthObject, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { AIRFLOW_OF_HOST, examplePlanWith } from '../helpers/migration-stack';
+import { synthReleaseStack } from '../helpers/release-stack';
 import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
-function terraformBlock(stateBackend?: StateBackend): Record<string, any> {
-  const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend });
-  return JSON.parse(Testing.synth(stack)).terraform;
+/**
+ * The plan on the external host: the first stack's backend is the same on every host, and this one's stack is the
+ * smallest (one stack, no cluster). The Kubernetes host's two stacks, with each backend, are synthesized below
+ * (local state, TF_WORKSPACE) and in terraform-cloud.test.ts and database-migration-stack.test.ts.
+ */
+const PLAN = examplePlanWith(AIRFLOW_OF_HOST.external);
+
+/** The `terraform` block of the synthesized first stack of the plan with this backend. */
+function terraformBlock(stateBackend?: StateBackend, plan = PLAN): Record<string, any> {
+  const stack = new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan, stateBackend });
+  return synthObject(stack).terraform!;
 }
 
 
@@ -85,11 +94,22 @@ describe('local state', () => {
     rmSync(project, { recursive: true, force: true });
   });
 
-  function synth(stateBackend?: StateBackend) {
+  /** The two stacks, each synthesized when a test first reads it; the state warnings, left at construction. */
+  function synth(stateBackend?: StateBackend): { first: any; release: any; stateWarnings: string[] } {
     const stack = new DatabaseMigrationStack(Testing.app({ outdir: 'cdktf.out' }), 'contoso-sql', { plan: examplePlan(), stateBackend });
     const [release] = stack.releaseStacks;
     const stateWarnings = [stack, release].flatMap((s) => warningsOf(s)).filter((w) => /state/.test(w));
-    return { first: JSON.parse(Testing.synth(stack)), release: JSON.parse(Testing.synth(release)), stateWarnings };
+    let first: SynthesizedStack | undefined;
+    let second: SynthesizedStack | undefined;
+    return {
+      get first() {
+        return (first ??= synthObject(stack));
+      },
+      get release() {
+        return (second ??= synthObject(release));
+      },
+      stateWarnings,
+    };
   }
   const stateFile = (stack: string) => path.join('cdktf.out', 'stacks', stack, `terraform.${stack}.tfstate`);
   const remoteStatePath = (release: any) => (Object.values(release.data.terraform_remote_state)[0] as any).config.path;
@@ -134,8 +154,8 @@ describe('local state', () => {
     const app = Testing.app({ outdir: path.join('cdktf.out', '.synth-test'), context: { '@platform/azure-db-migration:outputFolder': 'cdktf.out' } });
     const stack = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan() });
     const [release] = stack.releaseStacks;
-    expect(JSON.parse(Testing.synth(stack)).terraform.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
-    expect(JSON.parse(Testing.synth(release)).terraform.backend).toEqual({ local: { path: '../../../terraform.contoso-sql-airflow.tfstate' } });
+    expect(synthObject(stack).terraform!.backend).toEqual({ local: { path: 'terraform.contoso-sql.tfstate' } });
+    expect(synthObject(release).terraform!.backend).toEqual({ local: { path: '../../../terraform.contoso-sql-airflow.tfstate' } });
     expect(warningsOf(stack)).toContainEqual(expect.stringContaining('its local state is cdktf.out/stacks/contoso-sql/terraform.contoso-sql.tfstate, in the build output'));
   });
 
@@ -244,14 +264,15 @@ describe('TF_WORKSPACE beside the local and azurerm backends', () => {
 
   it("azurerm: takes one, with the Kubernetes host too: cdktf's terraform_remote_state reads the first stack's state of the same workspace", () => {
     process.env.TF_WORKSPACE = 'staging';
-    const { release } = synthMigrationStack({ stateBackend: azurerm });
-    expect(Object.values((release!.data as Record<string, Record<string, any>>).terraform_remote_state)).toEqual([
+    const release = synthReleaseStack({ stateBackend: azurerm });
+    expect(Object.values((release.data as Record<string, Record<string, any>>).terraform_remote_state)).toEqual([
       expect.objectContaining({ backend: 'azurerm', workspace: '${terraform.workspace}' }),
     ]);
   });
 
   it('local: takes TF_WORKSPACE=default, the workspace whose state is at the path', () => {
     process.env.TF_WORKSPACE = 'default';
-    expect(terraformBlock().backend.local).toBeDefined();
+    // The Kubernetes host's plan: its release stack, with local state too, takes it as well.
+    expect(terraformBlock(undefined, examplePlan()).backend.local).toBeDefined();
   });
 });

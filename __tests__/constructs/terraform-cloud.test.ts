@@ -2,7 +2,10 @@ import { tmpdir } from 'node:os';
 import { findPackageRoot } from '../../lib/private/package-root';
 import { TerraformCloudStateBackend } from '../../lib/state-backend';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { warningsOf } from '../helpers/test-stack';
+import { SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { synthReleaseStack } from '../helpers/release-stack';
+import { Testing } from 'cdktf';
+import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
 // Terraform Cloud's remote runs get only the uploaded folder and Terraform: no Node.js, no Azure
@@ -11,6 +14,10 @@ import { restoreEnvironmentAfterEach } from '../helpers/environment';
 // an agent image).
 const cloud: TerraformCloudStateBackend = { type: 'terraformCloud', organization: 'acme', workspace: 'prod' };
 const HOSTS = ['kubernetes', 'dataFactory', 'fabric', 'external'] as const;
+
+/** The default plan's stacks in Terraform Cloud with kubelogin mode spn, synthesized once for the warning and the exec args. */
+let spnStacks: ReturnType<typeof synthMigrationStack> | undefined;
+const withSpnLogin = () => (spnStacks ??= synthMigrationStack({ stateBackend: cloud, kubeloginMode: 'spn' }));
 
 describe('stacks run by Terraform Cloud', () => {
   // One stack per host, read by the tests below (none changes it).
@@ -49,7 +56,7 @@ describe('stacks run by Terraform Cloud', () => {
   });
 
   it('kubernetes with kubelogin mode spn: the warning names the mode, and no Azure CLI', () => {
-    const { stack } = synthMigrationStack({ stateBackend: cloud, kubeloginMode: 'spn' });
+    const { stack } = withSpnLogin();
     const warnings = warningsOf(stack).filter((warning) => /kubelogin/.test(warning));
     expect(warnings).toEqual([expect.stringContaining('kubelogin (login mode spn), which')]);
   });
@@ -60,8 +67,13 @@ describe('stacks run by Terraform Cloud', () => {
   });
 
   it.each(['fabric', 'kubernetes'] as const)('%s on local state: no Terraform Cloud warning', (host) => {
-    const { stack } = synthMigrationStack({ plan: examplePlanWith(AIRFLOW_OF_HOST[host]) });
-    expect(warningsOf(stack).filter((warning) => /Terraform Cloud/.test(warning))).toEqual([]);
+    // Read at construction, unsynthesized: the same stack in Terraform Cloud warns there already.
+    const tfcWarnings = (stateBackend?: TerraformCloudStateBackend) =>
+      warningsOf(new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlanWith(AIRFLOW_OF_HOST[host]), stateBackend })).filter((warning) =>
+        /Terraform Cloud/.test(warning),
+      );
+    expect(tfcWarnings(cloud)).toHaveLength(1);
+    expect(tfcWarnings()).toEqual([]);
   });
 });
 
@@ -72,9 +84,9 @@ describe("the second stack reads the first's outputs from its Terraform Cloud wo
     [undefined, {}],
     ['tfe.acme.com', { hostname: 'tfe.acme.com' }],
   ])('hostname %s', (hostname, expected) => {
-    const { release } = synthMigrationStack({ stateBackend: { ...cloud, hostname } });
-    expect((release!.terraform as Record<string, unknown>).cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod-airflow' }, ...expected });
-    const remoteStates = Object.values((release!.data as Record<string, Record<string, any>>).terraform_remote_state);
+    const release = synthReleaseStack({ stateBackend: { ...cloud, hostname } });
+    expect((release.terraform as Record<string, unknown>).cloud).toEqual({ organization: 'acme', workspaces: { name: 'prod-airflow' }, ...expected });
+    const remoteStates = Object.values((release.data as Record<string, Record<string, any>>).terraform_remote_state);
     expect(remoteStates).toEqual([{ backend: 'remote', config: { organization: 'acme', workspaces: { name: 'prod' }, ...expected } }]);
   });
 });
@@ -116,18 +128,17 @@ describe('kubelogin in CI signs in with the same ARM_* variables as the azurerm 
   // kubelogin reads ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID only with --use-azurerm-env-vars;
   // without it, spn reads AAD_SERVICE_PRINCIPAL_* or AZURE_* (Azure/kubelogin
   // pkg/internal/token/options.go, UpdateFromEnv; docs/book/src/cli/get-token.md).
-  const execArgs = (kubeloginMode: 'spn' | 'azurecli'): string[] => {
-    const { release } = synthMigrationStack({ kubeloginMode, stateBackend: cloud });
-    const provider = release!.provider as Record<string, any[]>;
+  const execArgs = (release: SynthesizedStack): string[] => {
+    const provider = release.provider as Record<string, any[]>;
     expect(provider.helm[0].kubernetes.exec.args).toEqual(provider.kubernetes[0].exec[0].args);
     return provider.kubernetes[0].exec[0].args;
   };
 
   it('spn: --use-azurerm-env-vars', () => {
-    expect(execArgs('spn')).toEqual(['get-token', '--login', 'spn', '--server-id', expect.any(String), '--use-azurerm-env-vars']);
+    expect(execArgs(withSpnLogin().release!)).toEqual(['get-token', '--login', 'spn', '--server-id', expect.any(String), '--use-azurerm-env-vars']);
   });
 
   it('azurecli: the CLI login, no variables', () => {
-    expect(execArgs('azurecli')).not.toContain('--use-azurerm-env-vars');
+    expect(execArgs(synthReleaseStack({ kubeloginMode: 'azurecli', stateBackend: cloud }))).not.toContain('--use-azurerm-env-vars');
   });
 });

@@ -38,6 +38,9 @@ describe('protection of stateful resources', () => {
   // The ReadOnly-locked stack, synthesized once for the two tests that read it.
   let readOnlyLocked: ReturnType<typeof build> | undefined;
   const withReadOnlyLock = () => (readOnlyLocked ??= build({ lock: { kind: 'ReadOnly' } }));
+  // The external host's stack with CanNotDelete locks (the Kubernetes host's first stack's locks and the DAG storage's), for the two tests that read it.
+  let canNotDeleteLocked: ReturnType<typeof build> | undefined;
+  const withCanNotDeleteLock = () => (canNotDeleteLocked ??= build({ ...EXTERNAL_HOST, lock: { kind: 'CanNotDelete' } }));
 
   it("by default: prevent_destroy on the migration service, the Key Vault, the workspace and the Kubernetes host's metadata database, no locks, no warning", () => {
     const { synth, release, warnings } = build();
@@ -66,7 +69,7 @@ describe('protection of stateful resources', () => {
   });
 
   it('lock adds a lock of that kind on each and on the DAG storage, besides prevent_destroy', () => {
-    const { synth } = build({ ...EXTERNAL_HOST, lock: { kind: 'CanNotDelete' } });
+    const { synth } = withCanNotDeleteLock();
     expect(locksOf(synth).map((lock) => [lock.scope, lock.lock_level]).sort()).toEqual(
       [...LOCKED.map((type) => idOf(synth, type)), reference('azapi_resource', migrationService(synth).logicalId)]
         .map((id) => [id, 'CanNotDelete'])
@@ -112,7 +115,9 @@ describe('protection of stateful resources', () => {
     expect(locksOf(release!)[0].depends_on).toContain(
       `azurerm_postgresql_flexible_server_database.${onlyLogicalId(release!, 'azurerm_postgresql_flexible_server_database')}`,
     );
-    for (const lock of locksOf(build({ lock: { kind: 'CanNotDelete' } }).synth)) expect(lock).not.toHaveProperty('depends_on');
+    const canNotDeleteLocks = locksOf(withCanNotDeleteLock().synth);
+    expect(canNotDeleteLocks).toHaveLength(LOCKED.length + 1);
+    for (const lock of canNotDeleteLocks) expect(lock).not.toHaveProperty('depends_on');
   });
 
   it("gives the DAG storage its own lock when dagStorage.lock says so (the specific setting wins)", () => {

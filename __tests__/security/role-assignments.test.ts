@@ -12,6 +12,20 @@ function synthesize(plan: MigrationPlan): SynthesizedStack {
   return synthMigrationStack({ plan }).synth;
 }
 
+/** The default plan and its stacks, synthesized once: the default stack's tests and the offline plan's compare read them. */
+const DEFAULT_PLAN = examplePlan();
+const DEFAULT_STACKS = synthMigrationStack({ plan: DEFAULT_PLAN });
+
+/** The plan of each other host and its first stack, synthesized once for all the tests that read it (none changes it). */
+const otherHosts = new Map<'dataFactory' | 'fabric' | 'external', { plan: MigrationPlan; synth: SynthesizedStack }>();
+function ofHost(host: 'dataFactory' | 'fabric' | 'external'): { plan: MigrationPlan; synth: SynthesizedStack } {
+  if (!otherHosts.has(host)) {
+    const plan = examplePlanWith(AIRFLOW_OF_HOST[host]);
+    otherHosts.set(host, { plan, synth: synthesize(plan) });
+  }
+  return otherHosts.get(host)!;
+}
+
 /** `principal_id` of the Airflow identity's Key Vault grant, as the JSON holds it. */
 function airflowPrincipal(synth: SynthesizedStack): string {
   return String(synth.resource.azurerm_role_assignment.AirflowReadsSecrets.principal_id);
@@ -62,8 +76,8 @@ const OTHER_HOSTS: Record<'dataFactory' | 'fabric' | 'external', string[]> = {
 };
 
 describe('role assignments of the default stack', () => {
-  const plan = examplePlan();
-  const { synth, release } = synthMigrationStack({ plan });
+  const plan = DEFAULT_PLAN;
+  const { synth, release } = DEFAULT_STACKS;
   const grants = roleGrants(synth, plan);
 
   it('are the ones in the table of docs/security.md', () => {
@@ -118,8 +132,7 @@ describe('role assignments of the default stack', () => {
 });
 
 describe.each(['dataFactory', 'fabric', 'external'] as const)('role assignments with host %s', (host) => {
-  const plan = examplePlanWith(AIRFLOW_OF_HOST[host]);
-  const synth = synthesize(plan);
+  const { plan, synth } = ofHost(host);
   const rows = markdownTable(roleGrants(synth, plan)).split('\n').slice(2).map((row) => row.slice(2, -2));
 
   it("give the host's identity the same roles as on Kubernetes, plus the SQL pipeline runner and what its DAG delivery needs", () => {
@@ -183,7 +196,7 @@ describe('role assignments of a plan that migrates every database offline', () =
   const actionsOf = (definition: Record<string, unknown>) => (definition.permissions as Array<{ actions: string[] }>)[0].actions;
   // One synthesis of each plan for both tests, which only read them.
   const offlineOperator = operatorOf(synthesize(plan));
-  const onlineOperator = operatorOf(synthesize(examplePlan()));
+  const onlineOperator = operatorOf(DEFAULT_STACKS.synth);
 
   it('give the operator no cutover, which only an online migration has (the DAG has no cutover task for an offline one)', () => {
     const [, operator] = offlineOperator;
@@ -205,8 +218,8 @@ describe('role assignments of a plan that migrates every database offline', () =
 });
 
 describe('the least-privilege check', () => {
-  const plan = examplePlanWith(AIRFLOW_OF_HOST.external);
-  const synth = synthesize(plan);
+  // The external host's stack, which the tests above find without a violation.
+  const { plan, synth } = ofHost('external');
   const airflow = airflowPrincipal(synth);
   const [roleDefinitionId] = Object.keys(synth.resource.azurerm_role_definition);
   const [deployerGrant] = Object.entries(synth.resource.azurerm_role_assignment).find(([, a]) => a.role_definition_name === 'Storage Blob Data Contributor')!;
