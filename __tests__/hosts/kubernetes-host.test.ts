@@ -5,7 +5,7 @@ import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Release } from '@cdktf/provider-helm/lib/release';
-import { Fn, ref, Testing, Token } from 'cdktf';
+import { Fn, ref, Token } from 'cdktf';
 import { X509Certificate } from 'node:crypto';
 import {
   AIRFLOW_SERVICE_ACCOUNTS,
@@ -25,7 +25,7 @@ import { onlyResource, resourcesOfType, SynthesizedStack, warningsOf } from '../
 import { findSecrets } from '../security/secret-scanner';
 import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
 import { KUBELOGIN_MODES, KubeloginMode, kubeloginModeFromEnvironment } from '../../lib/hosts/kubernetes/kubernetes-host';
-import { kubernetesHostStack } from './kubernetes-test-stack';
+import { exampleBundle, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
 
@@ -107,26 +107,26 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('refuses an environment that carries a client secret', () => {
-      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
+      expect(() => kubernetesHost({ environment: { ...ENVIRONMENT, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
         /environment holds AZURE_CLIENT_SECRET: the Kubernetes host authenticates with workload identity/,
       );
       // A certificate's password, or any other secret, would be written into the Helm values in the clear.
       for (const name of ['AZURE_CLIENT_CERTIFICATE_PASSWORD', 'SQL_PASSWORD']) {
-        expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
+        expect(() => kubernetesHost({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
       }
     });
 
     it('refuses an Airflow connection in the environment and says where it goes instead', () => {
       // A managed-identity connection holds no secret, yet a connection's URL or extras may: it belongs in Key Vault.
       const connection = '{"conn_type": "azure", "extra": {"managed_identity_client_id": "00000000-0000-0000-0000-000000000001"}}';
-      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AIRFLOW_CONN_AZURE_DEFAULT: connection } })).toThrow(
+      expect(() => kubernetesHost({ environment: { ...ENVIRONMENT, AIRFLOW_CONN_AZURE_DEFAULT: connection } })).toThrow(
         /environment holds AIRFLOW_CONN_AZURE_DEFAULT: .*; remove it; put connection azure_default into Key Vault instead, as the secret airflow-connections-azure-default, which Airflow's secrets backend reads$/,
       );
     });
 
     it("refuses Airflow's own keys in the environment: the host keeps them in write-only secrets, never in the Helm values", () => {
       for (const name of ['AIRFLOW__CORE__FERNET_KEY', 'AIRFLOW__API__SECRET_KEY', 'AIRFLOW__WEBSERVER__SECRET_KEY']) {
-        expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
+        expect(() => kubernetesHost({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
       }
     });
 
@@ -282,7 +282,7 @@ describe('KubernetesAirflowHost', () => {
         vm_size: 'Standard_D4ds_v5',
       });
       const sized = kubernetesHostStack({ nodeVmSize: 'Standard_E8ds_v5', minNodes: 2, maxNodes: 10 });
-      expect(Testing.synth(sized.stack)).toHaveResourceWithProperties(KubernetesClusterNodePool, {
+      expect(JSON.stringify(sized.hostStack)).toHaveResourceWithProperties(KubernetesClusterNodePool, {
         min_count: 2,
         max_count: 10,
         vm_size: 'Standard_E8ds_v5',
@@ -312,24 +312,24 @@ describe('KubernetesAirflowHost', () => {
       [{ maxNodes: 0 }, /maxNodes 0 must be a whole number from 1 to 1000/],
       [{ maxNodes: 2.5 }, /maxNodes 2.5 must be a whole number/],
     ])('refuses node counts %j', (props, message) => {
-      expect(() => kubernetesHostStack(props)).toThrow(message);
+      expect(() => kubernetesHost(props)).toThrow(message);
     });
 
     it('refuses a kubelogin mode kubelogin does not have (a value read from the environment, unchecked by the type)', () => {
-      expect(() => kubernetesHostStack({ kubeloginMode: 'SPN' as 'spn' })).toThrow(
+      expect(() => kubernetesHost({ kubeloginMode: 'SPN' as 'spn' })).toThrow(
         /\/airflow: kubeloginMode must be one of azurecli, workloadidentity, spn, msi, azd \(got "SPN"\)/,
       );
     });
 
     it('refuses a name prefix Azure would refuse in the names it makes, before deploy', () => {
-      expect(() => kubernetesHostStack({ namePrefix: 'Team_Q3' })).toThrow(
+      expect(() => kubernetesHost({ namePrefix: 'Team_Q3' })).toThrow(
         'namePrefix must be 1 to 40 lowercase letters, digits and inner hyphens (got "Team_Q3")',
       );
       // Valid alone, but dce-<prefix>-prometheus would pass the 44 characters of a data collection endpoint.
-      expect(() => kubernetesHostStack({ namePrefix: 'a'.repeat(30) })).toThrow(
+      expect(() => kubernetesHost({ namePrefix: 'a'.repeat(30) })).toThrow(
         `data collection endpoint name "dce-${'a'.repeat(30)}-prometheus" is 45 characters; Azure allows 44: shorten namePrefix`,
       );
-      expect(() => kubernetesHostStack({ namePrefix: 'a'.repeat(29) })).not.toThrow();
+      expect(() => kubernetesHost({ namePrefix: 'a'.repeat(29) })).not.toThrow();
     });
 
     it('lets the deployer administer the cluster through Azure RBAC (no admin kubeconfig exists)', () => {
@@ -357,7 +357,7 @@ describe('KubernetesAirflowHost', () => {
 
   describe('two stacks', () => {
     it('refuses to put the in-cluster resources into its own stack, saying why', () => {
-      expect(() => kubernetesHostStack({ releaseStack: 'own' as any })).toThrow(/releaseStack is the host's own stack; give another stack, applied after this one/);
+      expect(() => kubernetesHost({ releaseStack: 'own' as any })).toThrow(/releaseStack is the host's own stack; give another stack, applied after this one/);
     });
 
     it('holds the cluster in its own stack and what runs in the cluster in the release stack', () => {
@@ -371,6 +371,8 @@ describe('KubernetesAirflowHost', () => {
   });
 
   describe('network', () => {
+    const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
+
     it('creates a VNet with node, database and private-endpoint subnets when no subnet is named', () => {
       const subnets = Object.values(resourcesOfType(synth, 'azurerm_subnet')).map((s) => s.name);
       expect(subnets.sort()).toEqual(['snet-aks-nodes', 'snet-airflow-db', 'snet-private-endpoints'].sort());
@@ -387,7 +389,6 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('uses the named subnet and creates no VNet when subnetId is given', () => {
-      const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
       expect(resourcesOfType(named, 'azurerm_virtual_network')).toEqual({});
       expect(resourcesOfType(named, 'azurerm_subnet')).toEqual({});
       expect(resourcesOfType(named, 'azurerm_network_security_group')).toEqual({});
@@ -419,7 +420,6 @@ describe('KubernetesAirflowHost', () => {
       expect(controlPlaneRole(synth)).toEqual([expect.objectContaining({ scope: `\${azurerm_subnet.${nodeSubnetId}.id}` })]);
       // Upgrades from the VNet-wide grant, and from Network Contributor, replace it: the new grant must exist before the old one goes.
       expect(controlPlaneRole(synth)[0].lifecycle).toEqual({ create_before_destroy: true });
-      const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
       expect(controlPlaneRole(named)).toEqual([expect.objectContaining({ scope: `${EXISTING_VNET}/subnets/aks` })]);
       // A named subnet's resource group is where the role must be assignable too.
       const [[, namedRole]] = subnetRoles(named);
@@ -438,7 +438,7 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('refuses a named node subnet without a delegated database subnet, saying why', () => {
-      expect(() => kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks` })).toThrow(
+      expect(() => kubernetesHost({ subnetId: `${EXISTING_VNET}/subnets/aks` })).toThrow(
         /subnetId is given but databaseSubnetId is not: the metadata database needs its own subnet delegated to Microsoft.DBforPostgreSQL\/flexibleServers/,
       );
     });
@@ -470,7 +470,7 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('installs the DAG requirements at build time, pinned with the Airflow it runs on', () => {
-      const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
+      const bundle = exampleBundle();
       expect(files['requirements.txt'].trim().split('\n')).toEqual(bundle.requirements);
       expect(files.Dockerfile).toContain(`pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /requirements.txt`);
       expect(json).not.toContain('_PIP_ADDITIONAL_REQUIREMENTS');
@@ -482,8 +482,8 @@ describe('KubernetesAirflowHost', () => {
       expect(resourcesOfType(releaseStack, Release.tfResourceType)).not.toEqual({});
       expect(release.dependencies).toEqual([stack]);
       expect(host.image.endsWith(`/airflow-migration:${values.defaultAirflowTag}`)).toBe(true);
-      const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
-      const other = kubernetesHostStack({
+      const bundle = exampleBundle();
+      const other = kubernetesHost({
         bundle: { ...bundle, requirements: bundle.requirements.map((line) => (line.startsWith('azure-identity==') ? 'azure-identity==1.19.0' : line)) },
       });
       expect(other.host.image).not.toBe(host.image);
@@ -591,7 +591,7 @@ describe('KubernetesAirflowHost', () => {
   });
 
   describe('DAG delivery', () => {
-    const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
+    const bundle = exampleBundle();
     const volume = values.volumes[0];
     const items = volume.projected.sources.flatMap((source) => source.configMap.items);
     const configMaps = Object.values(resourcesOfType(synth, 'kubernetes_config_map_v1')) as any[];
@@ -630,7 +630,7 @@ describe('KubernetesAirflowHost', () => {
 
     it('refuses a single file too large for a config map, saying what to do', () => {
       const huge = { ...bundle, files: [...bundle.files, { ...bundle.files[0], blobName: 'dags/huge.py', content: 'x'.repeat(1024 * 1024) }] };
-      expect(() => kubernetesHostStack({ bundle: huge })).toThrow(/DAG file huge\.py is \d+ bytes; a config map holds at most \d+/);
+      expect(() => kubernetesHost({ bundle: huge })).toThrow(/DAG file huge\.py is \d+ bytes; a config map holds at most \d+/);
     });
   });
 
@@ -638,10 +638,12 @@ describe('KubernetesAirflowHost', () => {
     // The plan's concurrency through the DAG's pools contract (dags/.../contracts/airflow_pools.json).
     const concurrency = { maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 7 };
     const pools = airflowPools(concurrency);
-    /** A host whose pools are the DAG's for that concurrency, and whose bundle's plan has it. */
-    const withConcurrency = (given: typeof concurrency) =>
-      kubernetesHostStack({ pools: airflowPools(given), bundle: loadDagBundle(renderMigrationPlan({ ...examplePlan(), concurrency: given })) });
-    const { synth: withPlanPools } = withConcurrency(concurrency);
+    /** Props of a host whose pools are the DAG's for that concurrency, and whose bundle's plan has it. */
+    const withConcurrency = (given: typeof concurrency) => ({
+      pools: airflowPools(given),
+      bundle: loadDagBundle(renderMigrationPlan({ ...examplePlan(), concurrency: given })),
+    });
+    const { synth: withPlanPools } = kubernetesHostStack(withConcurrency(concurrency));
     const job = chartValues(withPlanPools).migrateDatabaseJob;
 
     it("imports the plan's pools with the chart's own database-migration job, right after migrating the database", () => {
@@ -748,7 +750,11 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('names the pools file after its content, so a changed pool list changes the job and runs it again', () => {
-      const names = (given: typeof concurrency) => chartValues(withConcurrency(given).synth).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
+      // Read from the values the constructed release holds; the synthesized name below is the same for the same pools.
+      const names = (given: typeof concurrency) => {
+        const { host } = kubernetesHost(withConcurrency(given));
+        return (JSON.parse(host.helmRelease.valuesInput![0]) as AirflowChartValues).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
+      };
       const synthesized = job.extraVolumes[0].projected.sources[0].configMap.name;
       expect(names(concurrency)).toBe(synthesized);
       expect(names({ ...concurrency, maxSqlStepsPerRuntime: 8 })).not.toBe(synthesized);
@@ -756,8 +762,8 @@ describe('KubernetesAirflowHost', () => {
 
     it('refuses a pool without slots or with a duplicate name', () => {
       // The DAG's own pools are checked against its contract first (bundle-checks.test.ts); these are pools besides them.
-      expect(() => kubernetesHostStack({ pools: [...POOLS, { name: 'a', slots: 0, description: '' }] })).toThrow(/pools\[2\]\.slots 0 must be a whole number >= 1/);
-      expect(() => kubernetesHostStack({ pools: [...POOLS, POOLS[0]] })).toThrow(/pools\[2\]\.name "database_migration_admission" appears twice/);
+      expect(() => kubernetesHost({ pools: [...POOLS, { name: 'a', slots: 0, description: '' }] })).toThrow(/pools\[2\]\.slots 0 must be a whole number >= 1/);
+      expect(() => kubernetesHost({ pools: [...POOLS, POOLS[0]] })).toThrow(/pools\[2\]\.name "database_migration_admission" appears twice/);
     });
   });
 
@@ -808,16 +814,16 @@ describe('KubernetesAirflowHost props checked at construction', () => {
   const ZONE = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net';
 
   it('refuses a deployer that is not an object id, and takes a reference', () => {
-    expect(() => kubernetesHostStack({ deployerPrincipalId: 'me' })).toThrow('test/airflow: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "me")');
-    expect(() => kubernetesHostStack({ deployerPrincipalId: Token.asString(ref('var.deployer')) })).not.toThrow();
+    expect(() => kubernetesHost({ deployerPrincipalId: 'me' })).toThrow('test/airflow: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "me")');
+    expect(() => kubernetesHost({ deployerPrincipalId: Token.asString(ref('var.deployer')) })).not.toThrow();
   });
 
   it('refuses an admin group that is not an object id, naming its place, and takes references', () => {
-    expect(() => kubernetesHostStack({ adminGroupObjectIds: [GROUP, 'aks-admins'] })).toThrow(
+    expect(() => kubernetesHost({ adminGroupObjectIds: [GROUP, 'aks-admins'] })).toThrow(
       'test/airflow: adminGroupObjectIds[1] must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "aks-admins")',
     );
-    expect(() => kubernetesHostStack({ adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))] })).not.toThrow();
-    expect(() => kubernetesHostStack({ adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
+    expect(() => kubernetesHost({ adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))] })).not.toThrow();
+    expect(() => kubernetesHost({ adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
   });
 
   it("hands authorizedIpRanges and adminGroupObjectIds to the cluster as they are: what cdktf's list functions return is taken, not spread into characters", () => {
@@ -835,25 +841,25 @@ describe('KubernetesAirflowHost props checked at construction', () => {
 
   it('refuses a namespace Kubernetes refuses, before the first stack federates identities to it', () => {
     for (const namespace of ['Airflow', 'airflow_prod', '-airflow', 'a'.repeat(64)]) {
-      expect(() => kubernetesHostStack({ namespace })).toThrow(
+      expect(() => kubernetesHost({ namespace })).toThrow(
         `test/airflow: namespace must be a Kubernetes namespace name: 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (got "${namespace}")`,
       );
     }
-    expect(() => kubernetesHostStack({ namespace: 'airflow-prod' })).not.toThrow();
+    expect(() => kubernetesHost({ namespace: 'airflow-prod' })).not.toThrow();
   });
 
   it("refuses a nodeVmSize outside Microsoft's VM size naming and a kubernetesVersion AKS does not take, naming the prop (was: refused by Azure at apply)", () => {
     for (const nodeVmSize of ['D4ds_v5', 'Standard D4ds_v5', 'standard_d4ds_v5']) {
-      expect(() => kubernetesHostStack({ nodeVmSize })).toThrow(`test/airflow: nodeVmSize must be an Azure VM size such as Standard_D4ds_v5 (got "${nodeVmSize}")`);
+      expect(() => kubernetesHost({ nodeVmSize })).toThrow(`test/airflow: nodeVmSize must be an Azure VM size such as Standard_D4ds_v5 (got "${nodeVmSize}")`);
     }
     for (const kubernetesVersion of ['v1.30', '1', '1.30.x', 'latest']) {
-      expect(() => kubernetesHostStack({ kubernetesVersion })).toThrow(
+      expect(() => kubernetesHost({ kubernetesVersion })).toThrow(
         `test/airflow: kubernetesVersion must be a Kubernetes version AKS takes: major.minor (1.30) or major.minor.patch (1.30.5) (got "${kubernetesVersion}")`,
       );
     }
     // A constrained vCPU size, a version as a minor alias and as a patch, and references pass.
     for (const props of [{ nodeVmSize: 'Standard_E4-2ds_v5' }, { kubernetesVersion: '1.30' }, { kubernetesVersion: '1.30.5' }, { nodeVmSize: Token.asString(ref('var.size')) }]) {
-      expect(() => kubernetesHostStack(props)).not.toThrow();
+      expect(() => kubernetesHost(props)).not.toThrow();
     }
   });
 
@@ -862,10 +868,10 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     expect(resourcesOfType(hostStack, 'azurerm_private_dns_zone')).toEqual({});
     expect(onlyResource(hostStack, PrivateEndpoint.tfResourceType)).toMatchObject({ private_dns_zone_group: { private_dns_zone_ids: [ZONE] } });
     const vnet = ZONE.replace('privateDnsZones/privatelink.vaultcore.azure.net', 'virtualNetworks/vnet-hub');
-    expect(() => kubernetesHostStack({ keyVaultPrivateDnsZoneId: vnet })).toThrow(
+    expect(() => kubernetesHost({ keyVaultPrivateDnsZoneId: vnet })).toThrow(
       `test/airflow: keyVaultPrivateDnsZoneId must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<zone> (got "${vnet}")`,
     );
-    expect(() => kubernetesHostStack({ keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')) })).not.toThrow();
+    expect(() => kubernetesHost({ keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')) })).not.toThrow();
   });
 
   it('refuses a subnet id that names no subnet, as the plan does, and takes references', () => {
@@ -875,20 +881,35 @@ describe('KubernetesAirflowHost props checked at construction', () => {
       privateEndpointSubnetId: `${EXISTING_VNET}/subnets/endpoints`,
     };
     for (const prop of Object.keys(subnets)) {
-      expect(() => kubernetesHostStack({ ...subnets, [prop]: EXISTING_VNET })).toThrow(
+      expect(() => kubernetesHost({ ...subnets, [prop]: EXISTING_VNET })).toThrow(
         `test/airflow: ${prop} must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet> (got "${EXISTING_VNET}")`,
       );
     }
     const references = Object.fromEntries(Object.keys(subnets).map((prop) => [prop, Token.asString(ref(`var.${prop}`))]));
-    expect(() => kubernetesHostStack(references)).not.toThrow();
+    expect(() => kubernetesHost(references)).not.toThrow();
+  });
+
+  it('synthesizes what the checks above take: a reference in each prop that takes one, beside the longest name prefix and a patch version', () => {
+    // Each is taken alone at construction above; a literal synthesizes as the defaults do, a reference is resolved only here.
+    const taken = {
+      namePrefix: 'a'.repeat(29),
+      deployerPrincipalId: Token.asString(ref('var.deployer')),
+      adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))],
+      namespace: 'airflow-prod',
+      kubernetesVersion: '1.30.5',
+      nodeVmSize: Token.asString(ref('var.size')),
+      keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')),
+      ...Object.fromEntries(['subnetId', 'databaseSubnetId', 'privateEndpointSubnetId'].map((prop) => [prop, Token.asString(ref(`var.${prop}`))])),
+    };
+    expect(() => kubernetesHostStack(taken)).not.toThrow();
   });
 
   it('refuses a kubelogin mode kubelogin does not have (a caller without the types), before Terraform runs it', () => {
-    expect(() => kubernetesHostStack({ kubeloginMode: 'azureCli' as KubeloginMode })).toThrow(
+    expect(() => kubernetesHost({ kubeloginMode: 'azureCli' as KubeloginMode })).toThrow(
       `test/airflow: kubeloginMode must be one of ${KUBELOGIN_MODES.join(', ')} (got "azureCli")`,
     );
     // A reference too: the mode decides kubelogin's arguments at synth (`spn` adds --use-azurerm-env-vars).
-    expect(() => kubernetesHostStack({ kubeloginMode: Token.asString(ref('var.kubelogin_mode')) as KubeloginMode })).toThrow(
+    expect(() => kubernetesHost({ kubeloginMode: Token.asString(ref('var.kubelogin_mode')) as KubeloginMode })).toThrow(
       /test\/airflow: kubeloginMode must be one of /,
     );
   });
@@ -914,6 +935,6 @@ describe('KubernetesAirflowHost: the missing pool alert', () => {
   });
 
   it('refuses an unknown field of missingPoolAlert, naming it', () => {
-    expect(() => kubernetesHostStack({ missingPoolAlert: { severty: 0 } as never })).toThrow(/missingPoolAlert\.severty is an unknown field/);
+    expect(() => kubernetesHost({ missingPoolAlert: { severty: 0 } as never })).toThrow(/missingPoolAlert\.severty is an unknown field/);
   });
 });

@@ -70,11 +70,18 @@ const COMMON_FLOWS = [
 const CELERY_FLOWS = ['worker -> redis:6379/TCP', 'scheduler -> redis:6379/TCP'];
 
 describe('Kubernetes host network policies', () => {
+  // One synthesis per set of props, read by every test of that set.
+  const byExecutor = {
+    CeleryExecutor: kubernetesHostStack({ executor: 'CeleryExecutor' }),
+    KubernetesExecutor: kubernetesHostStack({ executor: 'KubernetesExecutor' }),
+  };
+  const byDefault = kubernetesHostStack();
+
   it.each([
     ['CeleryExecutor', [...COMMON_FLOWS, ...CELERY_FLOWS]],
     ['KubernetesExecutor', COMMON_FLOWS],
   ] as const)('admit exactly the connections Airflow makes on %s', (executor, expected) => {
-    const { synth } = kubernetesHostStack({ executor });
+    const { synth } = byExecutor[executor];
     expect(flows(synth)).toEqual([...expected].sort());
   });
 
@@ -102,7 +109,7 @@ describe('Kubernetes host network policies', () => {
   }
 
   it.each(['CeleryExecutor', 'KubernetesExecutor'] as const)('give every part the values run (%s) a policy of its own, and deny the rest', (executor) => {
-    const { synth } = kubernetesHostStack({ executor });
+    const { synth } = byExecutor[executor];
     const values = JSON.parse((onlyResource(synth, 'helm_release') as { values: string[] }).values[0]) as AirflowChartValues;
     const selected = policies(synth).map((policy) => policy.spec.pod_selector.match_labels);
     const sections = runningSections(values);
@@ -119,7 +126,7 @@ describe('Kubernetes host network policies', () => {
   });
 
   it('restrict ingress only, in the release namespace', () => {
-    const { synth } = kubernetesHostStack();
+    const { synth } = byDefault;
     const namespace = reference('kubernetes_namespace_v1', onlyLogicalId(synth, 'kubernetes_namespace_v1'), 'metadata[0].name');
     for (const policy of policies(synth)) {
       expect(policy.spec.policy_types).toEqual(['Ingress']);
@@ -132,7 +139,7 @@ describe('Kubernetes host network policies', () => {
   });
 
   it('create the default deny after every other policy, so a running part never admits less than it needs', () => {
-    const { synth } = kubernetesHostStack();
+    const { synth } = byDefault;
     const all = resourcesOfType(synth, 'kubernetes_network_policy_v1');
     const [denyId, deny] = Object.entries(all).find(([, policy]) => (policy as unknown as Policy).metadata.name === `${RELEASE}-default-deny-ingress`)!;
     const others = Object.keys(all).filter((logicalId) => logicalId !== denyId);
@@ -143,6 +150,6 @@ describe('Kubernetes host network policies', () => {
     const { synth, stack } = kubernetesHostStack({ networkPoliciesEnabled: false });
     expect(policies(synth)).toEqual([]);
     expect(warningsOf(stack)).toContainEqual(expect.stringMatching(/^test\/airflow: networkPoliciesEnabled is false, weaker than the secure default true \[ack: migration:secure-default:networkPoliciesEnabled\]$/));
-    expect(warningsOf(kubernetesHostStack().stack).filter((warning) => warning.includes('networkPoliciesEnabled'))).toEqual([]);
+    expect(warningsOf(byDefault.stack).filter((warning) => warning.includes('networkPoliciesEnabled'))).toEqual([]);
   });
 });

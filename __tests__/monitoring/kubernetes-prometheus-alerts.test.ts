@@ -6,9 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Token } from 'cdktf';
+import { Testing, Token } from 'cdktf';
 import { AIRFLOW_PROMETHEUS_ALERT_OPTIONS } from '../../lib/monitoring/airflow-prometheus-alerts';
-import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { examplePlan } from '../helpers/example-plan';
 import { kubernetesHostStack } from '../hosts/kubernetes-test-stack';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
@@ -19,6 +20,9 @@ const RUNBOOK = 'https://wiki.contoso.example/airflow';
 function rules(synth: SynthesizedStack): Record<string, any> {
   return Object.fromEntries((onlyResource(synth, RULE_GROUP) as any).rule.map((rule: any) => [rule.alert, rule]));
 }
+
+/** The stack without overrides, synthesized once: the built-in rules and the documented defaults read it. */
+const withoutOverrides = synthMigrationStack();
 
 describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
   it('follow alertDefaults: enabled, autoMitigate (auto_resolved) and the runbook (annotation and description)', () => {
@@ -33,23 +37,26 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
   });
 
   it('keep their built-in settings without overrides: enabled, resolved by Azure, no runbook annotation', () => {
-    const { synth } = synthMigrationStack();
+    const { synth } = withoutOverrides;
     for (const rule of Object.values(rules(synth))) {
       expect(rule).toMatchObject({ enabled: true, alert_resolution: { auto_resolved: true, time_to_resolve: 'PT10M' } });
       expect(Object.keys(rule.annotations)).toEqual(['description']);
     }
   });
 
+  // Synthesized once for the two tests below: look-backs of 30 and 10 minutes, not the defaults 15 and 5,
+  // and no description or runbook of their own on those two rules.
+  const overridden = synthMigrationStack({
+    monitoring: {
+      alertDefaults: { enabled: false },
+      airflowTaskFailuresRule: { severity: 0, forMinutes: 5, windowMinutes: 30, threshold: 2, enabled: true },
+      airflowDagImportErrorsRule: { forMinutes: 20, threshold: 1, description: 'Import errors.', runbookUrl: RUNBOOK },
+      airflowSchedulerHeartbeatMissingRule: { severity: 0, windowMinutes: 10, autoMitigate: false },
+    },
+  });
+
   it("take each rule's overrides (severity, for, look-back, threshold, enabled, description), over alertDefaults", () => {
-    const { synth } = synthMigrationStack({
-      monitoring: {
-        alertDefaults: { enabled: false },
-        airflowTaskFailuresRule: { severity: 0, forMinutes: 5, windowMinutes: 30, threshold: 2, enabled: true },
-        airflowDagImportErrorsRule: { forMinutes: 20, threshold: 1, description: 'Import errors.', runbookUrl: RUNBOOK },
-        airflowSchedulerHeartbeatMissingRule: { severity: 0, windowMinutes: 10, autoMitigate: false },
-      },
-    });
-    const { AirflowTaskFailures, AirflowDagImportErrors, AirflowSchedulerHeartbeatMissing } = rules(synth);
+    const { AirflowTaskFailures, AirflowDagImportErrors, AirflowSchedulerHeartbeatMissing } = rules(overridden.synth);
     expect(AirflowTaskFailures).toMatchObject({
       severity: 0,
       for: 'PT5M',
@@ -72,16 +79,17 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
   });
 
   it('say in their built-in description the look-back they were given, not the default one', () => {
-    const { synth } = synthMigrationStack({
-      monitoring: { airflowTaskFailuresRule: { windowMinutes: 30 }, airflowSchedulerHeartbeatMissingRule: { windowMinutes: 10 } },
-    });
-    const { AirflowTaskFailures, AirflowSchedulerHeartbeatMissing } = rules(synth);
+    const { AirflowTaskFailures, AirflowSchedulerHeartbeatMissing } = rules(overridden.synth);
     expect(AirflowTaskFailures.annotations.description).toBe('Airflow task instances failed in the last 30 minutes (migration DAG on the Kubernetes host)');
     expect(AirflowSchedulerHeartbeatMissing.annotations.description).toBe('No Airflow scheduler heartbeat for 10 minutes: no task of the migration is being scheduled');
   });
 
   it('are listed by createdAlerts(), with their final settings and their rule group', () => {
-    const { stack } = synthMigrationStack({ monitoring: { airflowTaskFailuresRule: { severity: 3, windowMinutes: 60 } } });
+    // createdAlerts() lists what the constructors made: no synthesis needed.
+    const stack = new DatabaseMigrationStack(Testing.app(), examplePlan().name, {
+      plan: examplePlan(),
+      monitoring: { airflowTaskFailuresRule: { severity: 3, windowMinutes: 60 } },
+    });
     const prometheus = stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
     expect(prometheus.map(({ name, severity, evaluationFrequency, window }) => ({ name, severity, evaluationFrequency, window }))).toEqual([
       { name: 'AirflowTaskFailures', severity: 3, evaluationFrequency: 'PT1M', window: 'PT60M' },
@@ -97,7 +105,7 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
 // The API reference's `@default` of each option is the rule a user gets without it.
 describe("each rule option's documented default", () => {
   const source = readFileSync(join(__dirname, '..', '..', 'lib', 'monitoring', 'airflow-prometheus-alerts.ts'), 'utf8');
-  const created = synthMigrationStack().stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
+  const created = withoutOverrides.stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
 
   it.each(AIRFLOW_PROMETHEUS_ALERT_OPTIONS.map((option, index) => [option, index] as const))('%s', (option, index) => {
     const text = new RegExp(`@default - ([^\\n]*)\\n\\s*\\*/\\n\\s*readonly ${option}\\?`).exec(source)?.[1] ?? '';
