@@ -2,7 +2,7 @@ import Ajv, { ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AirflowChartValues } from '../../lib/private/kubernetes/chart-values';
-import { kubernetesHostStack } from './kubernetes-test-stack';
+import { constructedChartValues, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
 
 /** The pinned chart's schema, vendored (see vendor/airflow-chart/SOURCE.md). */
 const CHART_SCHEMA = JSON.parse(readFileSync(join(__dirname, '..', '..', 'vendor', 'airflow-chart', 'values.schema.json'), 'utf8'));
@@ -26,8 +26,8 @@ function describeError(error: ErrorObject): string {
 }
 
 /** The values the synthesized helm_release carries (its `values` is the JSON of the typed values). */
-function synthesizedValues(executor?: 'CeleryExecutor' | 'KubernetesExecutor', celeryWorkers?: number): AirflowChartValues {
-  const { synth } = kubernetesHostStack({ ...(executor ? { executor } : {}), ...(celeryWorkers === undefined ? {} : { celeryWorkers }) });
+function synthesizedValues(executor?: 'CeleryExecutor' | 'KubernetesExecutor'): AirflowChartValues {
+  const { synth } = kubernetesHostStack(executor ? { executor } : {});
   const release = Object.values(synth.resource.helm_release)[0] as { values: string[] };
   return JSON.parse(release.values[0]) as AirflowChartValues;
 }
@@ -81,7 +81,7 @@ describe('the Helm values against the pinned chart schema', () => {
     // helm-tests test_workers_replicas has a chart line where {replicas: 2} alone renders 1 replica.
     const workerCounts = (of: AirflowChartValues) => ({ replicas: of.workers.replicas, celery: of.workers.celery });
     expect(workerCounts(values)).toEqual({ replicas: 2, celery: { replicas: 2 } });
-    expect(workerCounts(synthesizedValues('CeleryExecutor', 5))).toEqual({ replicas: 5, celery: { replicas: 5 } });
+    expect(workerCounts(constructedChartValues(kubernetesHost({ executor: 'CeleryExecutor', celeryWorkers: 5 }).host))).toEqual({ replicas: 5, celery: { replicas: 5 } });
     expect(workerCounts(kubernetesExecutorValues)).toEqual({ replicas: 0, celery: { replicas: 0 } });
   });
 

@@ -2,10 +2,16 @@ import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registr
 import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluster';
 import { KubernetesClusterNodePool } from '@cdktf/provider-azurerm/lib/kubernetes-cluster-node-pool';
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
+import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
+import { MonitorAlertPrometheusRuleGroup } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
+import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { Release } from '@cdktf/provider-helm/lib/release';
-import { Fn, ref, Token } from 'cdktf';
+import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import { Fn, ref, TerraformStack, Token } from 'cdktf';
 import { X509Certificate } from 'node:crypto';
 import {
   AIRFLOW_SERVICE_ACCOUNTS,
@@ -21,17 +27,22 @@ import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { examplePlan } from '../helpers/example-plan';
-import { onlyResource, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { onlyResource, resourcesOfType, SynthesizedStack, synthStacks, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
 import { KUBELOGIN_MODES, KubeloginMode, kubeloginModeFromEnvironment } from '../../lib/hosts/kubernetes/kubernetes-host';
-import { exampleBundle, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
+import { constructedChartValues, exampleBundle, kubernetesHost, kubernetesHostStack, synthesizedResource, synthesizedResources } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
 
 function chartValues(synth: SynthesizedStack): AirflowChartValues {
   const release = onlyResource(synth, 'helm_release') as { values: string[] };
   return JSON.parse(release.values[0]) as AirflowChartValues;
+}
+
+/** Chart values with each string holding a reference or a token marker as `<reference>`. */
+function withoutReferences(values: AirflowChartValues): unknown {
+  return JSON.parse(JSON.stringify(values), (_, value) => (typeof value === 'string' && value.includes('${') ? '<reference>' : value));
 }
 
 /** Every `[path, value]` string leaf of a document. */
@@ -86,6 +97,21 @@ describe('KubernetesAirflowHost', () => {
       expect(output?.value).toBe(identityReference(synth, 'client_id'));
       expect(host.identity.principalType).toBe('ServicePrincipal');
     });
+  });
+
+  it('gives the tests that construct only what they read as the synthesis writes it (synthesizedResources, constructedChartValues)', () => {
+    // A fresh construction, never synthesized, against the synthesized stacks of the same props.
+    const constructed = kubernetesHost();
+    const hostTypes = [KubernetesCluster, KubernetesClusterNodePool, PrivateEndpoint, MonitorScheduledQueryRulesAlertV2, MonitorAlertPrometheusRuleGroup, RoleDefinition, RoleAssignment];
+    for (const type of hostTypes) {
+      expect(synthesizedResources(constructed.stack, type)).toEqual(resourcesOfType(hostStack, type.tfResourceType));
+    }
+    for (const type of [ConfigMapV1, SecretV1]) {
+      expect(synthesizedResources(constructed.release, type)).toEqual(resourcesOfType(releaseStack, type.tfResourceType));
+    }
+    expect(withoutReferences(constructedChartValues(constructed.host))).toEqual(withoutReferences(values));
+    // A resource that reads another stack's is refused: only a synthesis registers that stack's output.
+    expect(() => synthesizedResources(constructed.release, PostgresqlFlexibleServer)).toThrow(/references azurerm_subnet\..*, not in test-airflow/);
   });
 
   describe('no secret exists anywhere', () => {
@@ -281,8 +307,8 @@ describe('KubernetesAirflowHost', () => {
         max_count: 4,
         vm_size: 'Standard_D4ds_v5',
       });
-      const sized = kubernetesHostStack({ nodeVmSize: 'Standard_E8ds_v5', minNodes: 2, maxNodes: 10 });
-      expect(JSON.stringify(sized.hostStack)).toHaveResourceWithProperties(KubernetesClusterNodePool, {
+      const sized = kubernetesHost({ nodeVmSize: 'Standard_E8ds_v5', minNodes: 2, maxNodes: 10 });
+      expect(synthesizedResource(sized.stack, KubernetesClusterNodePool)).toMatchObject({
         min_count: 2,
         max_count: 10,
         vm_size: 'Standard_E8ds_v5',
@@ -348,10 +374,14 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('lets run command be turned back on, with a synth warning', () => {
-      const enabled = kubernetesHostStack({ runCommandEnabled: true });
-      expect(onlyResource(enabled.hostStack, KubernetesCluster.tfResourceType)).toMatchObject({ run_command_enabled: true });
-      expect(warningsOf(enabled.stack)).toEqual([expect.stringMatching(/^test\/airflow: runCommandEnabled is true, weaker than the secure default false \[ack: migration:secure-default:runCommandEnabled\]$/)]);
-      expect(warningsOf(kubernetesHostStack({ runCommandEnabled: false }).stack)).toEqual([]);
+      // The warning is attached while constructing: read there for both values (and for true after synthesis too).
+      const enabled = kubernetesHost({ runCommandEnabled: true });
+      const warning = [expect.stringMatching(/^test\/airflow: runCommandEnabled is true, weaker than the secure default false \[ack: migration:secure-default:runCommandEnabled\]$/)];
+      expect(warningsOf(enabled.stack)).toEqual(warning);
+      expect(synthesizedResource(enabled.stack, KubernetesCluster)).toMatchObject({ run_command_enabled: true });
+      synthStacks(enabled.stack, enabled.release);
+      expect(warningsOf(enabled.stack)).toEqual(warning);
+      expect(warningsOf(kubernetesHost({ runCommandEnabled: false }).stack)).toEqual([]);
     });
   });
 
@@ -429,9 +459,9 @@ describe('KubernetesAirflowHost', () => {
     it("names the control plane's subnet role in the named subnet's subscription, as Azure answers it (else azurerm replaces the assignment on every apply)", () => {
       const OTHER_SUBSCRIPTION = '/subscriptions/11111111-1111-1111-1111-111111111111';
       const vnet = `${OTHER_SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub`;
-      const { synth: named } = kubernetesHostStack({ subnetId: `${vnet}/subnets/aks`, databaseSubnetId: `${vnet}/subnets/db` });
-      const [roleId] = Object.entries(resourcesOfType(named, 'azurerm_role_definition')).find(([, role]) => String(role.name).startsWith('AKS Node Subnet User'))!;
-      const grants = Object.values(resourcesOfType(named, RoleAssignment.tfResourceType)).filter((grant) => grant.scope === `${vnet}/subnets/aks`);
+      const { stack: other } = kubernetesHost({ subnetId: `${vnet}/subnets/aks`, databaseSubnetId: `${vnet}/subnets/db` });
+      const [roleId] = Object.entries(synthesizedResources(other, RoleDefinition)).find(([, role]) => String(role.name).startsWith('AKS Node Subnet User'))!;
+      const grants = Object.values(synthesizedResources(other, RoleAssignment)).filter((grant) => grant.scope === `${vnet}/subnets/aks`);
       expect(grants.map((grant) => grant.role_definition_id)).toEqual([
         `${OTHER_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/\${azurerm_role_definition.${roleId}.role_definition_id}`,
       ]);
@@ -582,11 +612,11 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('runs KubernetesExecutor without Redis or a broker secret', () => {
-      const { synth: k8s } = kubernetesHostStack({ executor: 'KubernetesExecutor' });
-      const k8sValues = chartValues(k8s);
+      const k8s = kubernetesHost({ executor: 'KubernetesExecutor' });
+      const k8sValues = constructedChartValues(k8s.host);
       expect(k8sValues).toMatchObject({ executor: 'KubernetesExecutor', redis: { enabled: false } });
       expect(k8sValues.data.brokerUrlSecretName).toBeUndefined();
-      expect(Object.values(resourcesOfType(k8s, 'kubernetes_secret_v1')).map((s: any) => s.metadata.name)).not.toContain('airflow-redis');
+      expect(Object.values(synthesizedResources(k8s.release, SecretV1)).map((s) => s.metadata.name)).not.toContain('airflow-redis');
     });
   });
 
@@ -619,13 +649,13 @@ describe('KubernetesAirflowHost', () => {
 
     it('spreads a large bundle over several config maps, each under the 1 MiB object limit', () => {
       const big = { ...bundle, files: [...bundle.files, ...[1, 2, 3].map((n) => ({ ...bundle.files[0], blobName: `dags/big_${n}.py`, content: 'x'.repeat(500 * 1024) }))] };
-      const { synth: large } = kubernetesHostStack({ bundle: big });
-      const parts = Object.values(resourcesOfType(large, 'kubernetes_config_map_v1')).filter((map: any) => map.metadata.name.startsWith('airflow-dags-')) as any[];
+      const large = kubernetesHost({ bundle: big });
+      const parts = Object.values(synthesizedResources(large.release, ConfigMapV1)).filter((map) => map.metadata.name.startsWith('airflow-dags-'));
       expect(parts.length).toBeGreaterThanOrEqual(3);
       for (const part of parts) {
         expect(Buffer.byteLength(JSON.stringify(part.data))).toBeLessThan(1024 * 1024);
       }
-      expect(chartValues(large).volumes[0].projected.sources).toHaveLength(parts.length);
+      expect(constructedChartValues(large.host).volumes[0].projected.sources).toHaveLength(parts.length);
     });
 
     it('refuses a single file too large for a config map, saying what to do', () => {
@@ -752,8 +782,7 @@ describe('KubernetesAirflowHost', () => {
     it('names the pools file after its content, so a changed pool list changes the job and runs it again', () => {
       // Read from the values the constructed release holds; the synthesized name below is the same for the same pools.
       const names = (given: typeof concurrency) => {
-        const { host } = kubernetesHost(withConcurrency(given));
-        return (JSON.parse(host.helmRelease.valuesInput![0]) as AirflowChartValues).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
+        return constructedChartValues(kubernetesHost(withConcurrency(given)).host).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
       };
       const synthesized = job.extraVolumes[0].projected.sources[0].configMap.name;
       expect(names(concurrency)).toBe(synthesized);
@@ -827,11 +856,11 @@ describe('KubernetesAirflowHost props checked at construction', () => {
   });
 
   it("hands authorizedIpRanges and adminGroupObjectIds to the cluster as they are: what cdktf's list functions return is taken, not spread into characters", () => {
-    const { hostStack } = kubernetesHostStack({
+    const { stack } = kubernetesHost({
       authorizedIpRanges: Fn.concat([Token.asList(ref('var.office_ranges')), ['203.0.113.0/24']]),
       adminGroupObjectIds: Fn.distinct(Token.asList(ref('var.admin_groups'))),
     });
-    const cluster = onlyResource(hostStack, KubernetesCluster.tfResourceType) as {
+    const cluster = synthesizedResource(stack, KubernetesCluster) as {
       api_server_access_profile: { authorized_ip_ranges: unknown };
       azure_active_directory_role_based_access_control: { admin_group_object_ids: unknown };
     };
@@ -864,9 +893,9 @@ describe('KubernetesAirflowHost props checked at construction', () => {
   });
 
   it('registers the Key Vault endpoint in an existing private DNS zone, refusing an id of anything else', () => {
-    const { hostStack } = kubernetesHostStack({ keyVaultPrivateDnsZoneId: ZONE });
-    expect(resourcesOfType(hostStack, 'azurerm_private_dns_zone')).toEqual({});
-    expect(onlyResource(hostStack, PrivateEndpoint.tfResourceType)).toMatchObject({ private_dns_zone_group: { private_dns_zone_ids: [ZONE] } });
+    const { stack } = kubernetesHost({ keyVaultPrivateDnsZoneId: ZONE });
+    expect(stack.node.findAll().filter((construct) => construct instanceof PrivateDnsZone)).toEqual([]);
+    expect(synthesizedResource(stack, PrivateEndpoint)).toMatchObject({ private_dns_zone_group: { private_dns_zone_ids: [ZONE] } });
     const vnet = ZONE.replace('privateDnsZones/privatelink.vaultcore.azure.net', 'virtualNetworks/vnet-hub');
     expect(() => kubernetesHost({ keyVaultPrivateDnsZoneId: vnet })).toThrow(
       `test/airflow: keyVaultPrivateDnsZoneId must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<zone> (got "${vnet}")`,
@@ -925,13 +954,13 @@ describe('KubernetesAirflowHost props checked at construction', () => {
 });
 
 describe('KubernetesAirflowHost: the missing pool alert', () => {
-  const missingPool = (synth: SynthesizedStack) => onlyResource(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2') as any;
+  const missingPool = (stack: TerraformStack) => synthesizedResource(stack, MonitorScheduledQueryRulesAlertV2);
 
   it("reads the release's namespace of its own cluster, and takes the host's missingPoolAlert overrides", () => {
-    const { hostStack } = kubernetesHostStack({ namespace: 'migration', missingPoolAlert: { severity: 0, windowMinutes: 30 } });
-    expect(missingPool(hostStack)).toMatchObject({ name: 'alert-contoso-sql-airflow-missing-pool', severity: 0, window_duration: 'PT30M' });
-    expect(missingPool(hostStack).criteria[0].query).toContain('where PodNamespace == "migration" and ContainerName == "scheduler"');
-    expect(missingPool(hostStack).criteria[0].query).toContain('| where _ResourceId =~ "${azurerm_kubernetes_cluster.');
+    const { stack } = kubernetesHost({ namespace: 'migration', missingPoolAlert: { severity: 0, windowMinutes: 30 } });
+    expect(missingPool(stack)).toMatchObject({ name: 'alert-contoso-sql-airflow-missing-pool', severity: 0, window_duration: 'PT30M' });
+    expect(missingPool(stack).criteria[0].query).toContain('where PodNamespace == "migration" and ContainerName == "scheduler"');
+    expect(missingPool(stack).criteria[0].query).toContain('| where _ResourceId =~ "${azurerm_kubernetes_cluster.');
   });
 
   it('refuses an unknown field of missingPoolAlert, naming it', () => {

@@ -4,15 +4,16 @@
  * tuned from `DatabaseMigrationStackProps.monitoring` alone (`airflowTaskFailuresRule`, ...), and
  * `createdAlerts()` lists them. A bad override fails at synth, naming the construct, option and field.
  */
+import { MonitorAlertPrometheusRuleGroup } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing, Token } from 'cdktf';
 import { AIRFLOW_PROMETHEUS_ALERT_OPTIONS } from '../../lib/monitoring/airflow-prometheus-alerts';
 import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { examplePlan } from '../helpers/example-plan';
-import { kubernetesHostStack } from '../hosts/kubernetes-test-stack';
+import { kubernetesHost, synthesizedResource } from '../hosts/kubernetes-test-stack';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+import { onlyResource, SynthesizedStack } from '../helpers/test-stack';
 
 const RULE_GROUP = 'azurerm_monitor_alert_prometheus_rule_group';
 const RUNBOOK = 'https://wiki.contoso.example/airflow';
@@ -145,14 +146,14 @@ describe('a Prometheus rule override the stack refuses', () => {
 
 describe('the Kubernetes host used alone', () => {
   it("takes each rule's overrides from its own props, without alert defaults", () => {
-    const { hostStack } = kubernetesHostStack({ airflowTaskFailuresRule: { severity: 1, threshold: 3 }, airflowSchedulerHeartbeatMissingRule: { enabled: false } });
-    const made = Object.fromEntries((Object.values(resourcesOfType(hostStack, RULE_GROUP))[0] as any).rule.map((rule: any) => [rule.alert, rule]));
+    const { stack } = kubernetesHost({ airflowTaskFailuresRule: { severity: 1, threshold: 3 }, airflowSchedulerHeartbeatMissingRule: { enabled: false } });
+    const made = Object.fromEntries(synthesizedResource(stack, MonitorAlertPrometheusRuleGroup).rule.map((rule: any) => [rule.alert, rule]));
     expect(made.AirflowTaskFailures).toMatchObject({ severity: 1, expression: expect.stringMatching(/ > 3$/), enabled: true });
     expect(made.AirflowSchedulerHeartbeatMissing).toMatchObject({ enabled: false });
   });
 
   it('names itself and the option when a value is refused', () => {
-    expect(() => kubernetesHostStack({ airflowDagImportErrorsRule: { forMinutes: 1.5 } })).toThrow(
+    expect(() => kubernetesHost({ airflowDagImportErrorsRule: { forMinutes: 1.5 } })).toThrow(
       'test/airflow: airflowDagImportErrorsRule.forMinutes must be a whole number of minutes, at least 1 (got 1.5)',
     );
   });
