@@ -18,17 +18,37 @@ import { onlyResource, SynthesizedStack } from '../helpers/test-stack';
 const RULE_GROUP = 'azurerm_monitor_alert_prometheus_rule_group';
 const RUNBOOK = 'https://wiki.contoso.example/airflow';
 
+/** The rules of the rule group, by alert name. */
+function rulesOf(group: Record<string, any>): Record<string, any> {
+  return Object.fromEntries(group.rule.map((rule: any) => [rule.alert, rule]));
+}
+
 function rules(synth: SynthesizedStack): Record<string, any> {
-  return Object.fromEntries((onlyResource(synth, RULE_GROUP) as any).rule.map((rule: any) => [rule.alert, rule]));
+  return rulesOf(onlyResource(synth, RULE_GROUP));
+}
+
+/** A DatabaseMigrationStack of the example plan, constructed, not synthesized. */
+function constructedMigrationStack(props: Partial<DatabaseMigrationStackProps> = {}): DatabaseMigrationStack {
+  const plan = examplePlan();
+  return new DatabaseMigrationStack(Testing.app(), plan.name, { ...props, plan });
+}
+
+/** The rules of a constructed stack as its synthesis writes them (synthesizedResource; the first test checks it). */
+function constructedRules(props: Partial<DatabaseMigrationStackProps>): Record<string, any> {
+  return rulesOf(synthesizedResource(constructedMigrationStack(props), MonitorAlertPrometheusRuleGroup));
 }
 
 /** The stack without overrides, synthesized once: the built-in rules and the documented defaults read it. */
 const withoutOverrides = synthMigrationStack();
 
 describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
+  it('are read from a constructed stack as its synthesis writes them', () => {
+    expect(synthesizedResource(constructedMigrationStack(), MonitorAlertPrometheusRuleGroup)).toEqual(onlyResource(withoutOverrides.synth, RULE_GROUP));
+  });
+
   it('follow alertDefaults: enabled, autoMitigate (auto_resolved) and the runbook (annotation and description)', () => {
-    const { synth } = synthMigrationStack({ monitoring: { alertDefaults: { enabled: false, autoMitigate: false, runbookUrl: RUNBOOK } } });
-    for (const rule of Object.values(rules(synth))) {
+    const alerts = constructedRules({ monitoring: { alertDefaults: { enabled: false, autoMitigate: false, runbookUrl: RUNBOOK } } });
+    for (const rule of Object.values(alerts)) {
       expect(rule).toMatchObject({
         enabled: false,
         alert_resolution: { auto_resolved: false, time_to_resolve: 'PT10M' },
@@ -45,9 +65,9 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
     }
   });
 
-  // Synthesized once for the two tests below: look-backs of 30 and 10 minutes, not the defaults 15 and 5,
+  // Read once for the two tests below: look-backs of 30 and 10 minutes, not the defaults 15 and 5,
   // and no description or runbook of their own on those two rules.
-  const overridden = synthMigrationStack({
+  const overridden = constructedRules({
     monitoring: {
       alertDefaults: { enabled: false },
       airflowTaskFailuresRule: { severity: 0, forMinutes: 5, windowMinutes: 30, threshold: 2, enabled: true },
@@ -57,7 +77,7 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
   });
 
   it("take each rule's overrides (severity, for, look-back, threshold, enabled, description), over alertDefaults", () => {
-    const { AirflowTaskFailures, AirflowDagImportErrors, AirflowSchedulerHeartbeatMissing } = rules(overridden.synth);
+    const { AirflowTaskFailures, AirflowDagImportErrors, AirflowSchedulerHeartbeatMissing } = overridden;
     expect(AirflowTaskFailures).toMatchObject({
       severity: 0,
       for: 'PT5M',
@@ -80,17 +100,14 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
   });
 
   it('say in their built-in description the look-back they were given, not the default one', () => {
-    const { AirflowTaskFailures, AirflowSchedulerHeartbeatMissing } = rules(overridden.synth);
+    const { AirflowTaskFailures, AirflowSchedulerHeartbeatMissing } = overridden;
     expect(AirflowTaskFailures.annotations.description).toBe('Airflow task instances failed in the last 30 minutes (migration DAG on the Kubernetes host)');
     expect(AirflowSchedulerHeartbeatMissing.annotations.description).toBe('No Airflow scheduler heartbeat for 10 minutes: no task of the migration is being scheduled');
   });
 
   it('are listed by createdAlerts(), with their final settings and their rule group', () => {
     // createdAlerts() lists what the constructors made: no synthesis needed.
-    const stack = new DatabaseMigrationStack(Testing.app(), examplePlan().name, {
-      plan: examplePlan(),
-      monitoring: { airflowTaskFailuresRule: { severity: 3, windowMinutes: 60 } },
-    });
+    const stack = constructedMigrationStack({ monitoring: { airflowTaskFailuresRule: { severity: 3, windowMinutes: 60 } } });
     const prometheus = stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
     expect(prometheus.map(({ name, severity, evaluationFrequency, window }) => ({ name, severity, evaluationFrequency, window }))).toEqual([
       { name: 'AirflowTaskFailures', severity: 3, evaluationFrequency: 'PT1M', window: 'PT60M' },
