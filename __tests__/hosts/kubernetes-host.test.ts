@@ -914,8 +914,8 @@ describe('KubernetesAirflowHost props checked at construction', () => {
     expect(() => kubernetesHost(references)).not.toThrow();
   });
 
-  it('synthesizes what the checks above take: a reference in each prop that takes one, beside the longest name prefix and a patch version', () => {
-    // Each is taken alone at construction above; a literal synthesizes as the defaults do, a reference is resolved only here.
+  it('synthesizes what the checks above take: a reference in each prop that takes one, beside the longest name prefix and each version and size', () => {
+    // Each is taken alone at construction above; here each is synthesized too, the values one prop takes in two stacks.
     const taken = {
       namePrefix: 'a'.repeat(29),
       deployerPrincipalId: Token.asString(ref('var.deployer')),
@@ -927,6 +927,7 @@ describe('KubernetesAirflowHost props checked at construction', () => {
       ...Object.fromEntries(['subnetId', 'databaseSubnetId', 'privateEndpointSubnetId'].map((prop) => [prop, Token.asString(ref(`var.${prop}`))])),
     };
     expect(() => kubernetesHostStack(taken)).not.toThrow();
+    expect(() => kubernetesHostStack({ nodeVmSize: 'Standard_E4-2ds_v5', kubernetesVersion: '1.30', adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
   });
 
   it('refuses a kubelogin mode kubelogin does not have (a caller without the types), before Terraform runs it', () => {
