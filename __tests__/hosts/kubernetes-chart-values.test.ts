@@ -2,7 +2,7 @@ import Ajv, { ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AirflowChartValues } from '../../lib/private/kubernetes/chart-values';
-import { kubernetesHostStack } from './kubernetes-test-stack';
+import { constructedChartValues, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
 
 /** The pinned chart's schema, vendored (see vendor/airflow-chart/SOURCE.md). */
 const CHART_SCHEMA = JSON.parse(readFileSync(join(__dirname, '..', '..', 'vendor', 'airflow-chart', 'values.schema.json'), 'utf8'));
@@ -26,8 +26,8 @@ function describeError(error: ErrorObject): string {
 }
 
 /** The values the synthesized helm_release carries (its `values` is the JSON of the typed values). */
-function synthesizedValues(executor?: 'CeleryExecutor' | 'KubernetesExecutor', celeryWorkers?: number): AirflowChartValues {
-  const { synth } = kubernetesHostStack({ ...(executor ? { executor } : {}), ...(celeryWorkers === undefined ? {} : { celeryWorkers }) });
+function synthesizedValues(executor?: 'CeleryExecutor' | 'KubernetesExecutor'): AirflowChartValues {
+  const { synth } = kubernetesHostStack(executor ? { executor } : {});
   const release = Object.values(synth.resource.helm_release)[0] as { values: string[] };
   return JSON.parse(release.values[0]) as AirflowChartValues;
 }
@@ -38,8 +38,11 @@ function clone<T>(value: T): any {
 
 describe('the Helm values against the pinned chart schema', () => {
   let values: AirflowChartValues;
+  /** With KubernetesExecutor: one synthesis, read by the three tests below that check it. */
+  let kubernetesExecutorValues: AirflowChartValues;
   beforeAll(() => {
     values = synthesizedValues();
+    kubernetesExecutorValues = synthesizedValues('KubernetesExecutor');
   });
 
   it('the vendored schema closes the sections the host sets (otherwise this test could not fail)', () => {
@@ -56,7 +59,7 @@ describe('the Helm values against the pinned chart schema', () => {
   });
 
   it('accepts the values the host synthesizes with KubernetesExecutor', () => {
-    expect(problems(synthesizedValues('KubernetesExecutor'))).toEqual([]);
+    expect(problems(kubernetesExecutorValues)).toEqual([]);
   });
 
   it('gives the scheduler, API server and PgBouncer a disruption budget: an AKS drain (several nodes at once with maxSurge) evicts one replica at a time', () => {
@@ -69,7 +72,7 @@ describe('the Helm values against the pinned chart schema', () => {
     const oneAtATime = { enabled: true, config: { maxUnavailable: 1 } };
     const expected = { scheduler: oneAtATime, apiServer: oneAtATime, pgbouncer: oneAtATime };
     expect(budgets(values)).toEqual(expected);
-    expect(budgets(synthesizedValues('KubernetesExecutor'))).toEqual(expected);
+    expect(budgets(kubernetesExecutorValues)).toEqual(expected);
   });
 
   it('sets the Celery worker count as workers.celery.replicas too: where the chart gives it a default, workers.replicas alone is ignored', () => {
@@ -78,8 +81,8 @@ describe('the Helm values against the pinned chart schema', () => {
     // helm-tests test_workers_replicas has a chart line where {replicas: 2} alone renders 1 replica.
     const workerCounts = (of: AirflowChartValues) => ({ replicas: of.workers.replicas, celery: of.workers.celery });
     expect(workerCounts(values)).toEqual({ replicas: 2, celery: { replicas: 2 } });
-    expect(workerCounts(synthesizedValues('CeleryExecutor', 5))).toEqual({ replicas: 5, celery: { replicas: 5 } });
-    expect(workerCounts(synthesizedValues('KubernetesExecutor'))).toEqual({ replicas: 0, celery: { replicas: 0 } });
+    expect(workerCounts(constructedChartValues(kubernetesHost({ executor: 'CeleryExecutor', celeryWorkers: 5 }).host))).toEqual({ replicas: 5, celery: { replicas: 5 } });
+    expect(workerCounts(kubernetesExecutorValues)).toEqual({ replicas: 0, celery: { replicas: 0 } });
   });
 
   it('fails on a disruption budget key the chart does not have (planted: scheduler.podDisruptionBudget.maxUnavailable)', () => {

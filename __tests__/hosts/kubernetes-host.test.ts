@@ -2,10 +2,16 @@ import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registr
 import { KubernetesCluster } from '@cdktf/provider-azurerm/lib/kubernetes-cluster';
 import { KubernetesClusterNodePool } from '@cdktf/provider-azurerm/lib/kubernetes-cluster-node-pool';
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
+import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
+import { MonitorAlertPrometheusRuleGroup } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
+import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { Release } from '@cdktf/provider-helm/lib/release';
-import { Fn, ref, Testing, Token } from 'cdktf';
+import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import { Fn, ref, TerraformStack, Token } from 'cdktf';
 import { X509Certificate } from 'node:crypto';
 import {
   AIRFLOW_SERVICE_ACCOUNTS,
@@ -25,13 +31,18 @@ import { onlyResource, resourcesOfType, SynthesizedStack, warningsOf } from '../
 import { findSecrets } from '../security/secret-scanner';
 import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
 import { KUBELOGIN_MODES, KubeloginMode, kubeloginModeFromEnvironment } from '../../lib/hosts/kubernetes/kubernetes-host';
-import { kubernetesHostStack } from './kubernetes-test-stack';
+import { constructedChartValues, exampleBundle, kubernetesHost, kubernetesHostStack, synthesizedResource, synthesizedResources } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
 
 function chartValues(synth: SynthesizedStack): AirflowChartValues {
   const release = onlyResource(synth, 'helm_release') as { values: string[] };
   return JSON.parse(release.values[0]) as AirflowChartValues;
+}
+
+/** Chart values with each string holding a reference or a token marker as `<reference>`. */
+function withoutReferences(values: AirflowChartValues): unknown {
+  return JSON.parse(JSON.stringify(values), (_, value) => (typeof value === 'string' && value.includes('${') ? '<reference>' : value));
 }
 
 /** Every `[path, value]` string leaf of a document. */
@@ -88,6 +99,21 @@ describe('KubernetesAirflowHost', () => {
     });
   });
 
+  it('gives the tests that construct only what they read as the synthesis writes it (synthesizedResources, constructedChartValues)', () => {
+    // A fresh construction, never synthesized, against the synthesized stacks of the same props.
+    const constructed = kubernetesHost();
+    const hostTypes = [KubernetesCluster, KubernetesClusterNodePool, PrivateEndpoint, MonitorScheduledQueryRulesAlertV2, MonitorAlertPrometheusRuleGroup, RoleDefinition, RoleAssignment];
+    for (const type of hostTypes) {
+      expect(synthesizedResources(constructed.stack, type)).toEqual(resourcesOfType(hostStack, type.tfResourceType));
+    }
+    for (const type of [ConfigMapV1, SecretV1]) {
+      expect(synthesizedResources(constructed.release, type)).toEqual(resourcesOfType(releaseStack, type.tfResourceType));
+    }
+    expect(withoutReferences(constructedChartValues(constructed.host))).toEqual(withoutReferences(values));
+    // A resource that reads another stack's is refused: only a synthesis registers that stack's output.
+    expect(() => synthesizedResources(constructed.release, PostgresqlFlexibleServer)).toThrow(/references azurerm_subnet\..*, not in test-airflow/);
+  });
+
   describe('no secret exists anywhere', () => {
     it('has no AZURE_CLIENT_SECRET anywhere in the synthesized JSON (outside the DAG source it delivers)', () => {
       // The DAG package is delivered verbatim; one of its comments names the variable.
@@ -107,26 +133,26 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('refuses an environment that carries a client secret', () => {
-      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
+      expect(() => kubernetesHost({ environment: { ...ENVIRONMENT, AZURE_CLIENT_SECRET: 'x' } })).toThrow(
         /environment holds AZURE_CLIENT_SECRET: the Kubernetes host authenticates with workload identity/,
       );
       // A certificate's password, or any other secret, would be written into the Helm values in the clear.
       for (const name of ['AZURE_CLIENT_CERTIFICATE_PASSWORD', 'SQL_PASSWORD']) {
-        expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
+        expect(() => kubernetesHost({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
       }
     });
 
     it('refuses an Airflow connection in the environment and says where it goes instead', () => {
       // A managed-identity connection holds no secret, yet a connection's URL or extras may: it belongs in Key Vault.
       const connection = '{"conn_type": "azure", "extra": {"managed_identity_client_id": "00000000-0000-0000-0000-000000000001"}}';
-      expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, AIRFLOW_CONN_AZURE_DEFAULT: connection } })).toThrow(
+      expect(() => kubernetesHost({ environment: { ...ENVIRONMENT, AIRFLOW_CONN_AZURE_DEFAULT: connection } })).toThrow(
         /environment holds AIRFLOW_CONN_AZURE_DEFAULT: .*; remove it; put connection azure_default into Key Vault instead, as the secret airflow-connections-azure-default, which Airflow's secrets backend reads$/,
       );
     });
 
     it("refuses Airflow's own keys in the environment: the host keeps them in write-only secrets, never in the Helm values", () => {
       for (const name of ['AIRFLOW__CORE__FERNET_KEY', 'AIRFLOW__API__SECRET_KEY', 'AIRFLOW__WEBSERVER__SECRET_KEY']) {
-        expect(() => kubernetesHostStack({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
+        expect(() => kubernetesHost({ environment: { ...ENVIRONMENT, [name]: 'x' } })).toThrow(`environment holds ${name}:`);
       }
     });
 
@@ -281,8 +307,8 @@ describe('KubernetesAirflowHost', () => {
         max_count: 4,
         vm_size: 'Standard_D4ds_v5',
       });
-      const sized = kubernetesHostStack({ nodeVmSize: 'Standard_E8ds_v5', minNodes: 2, maxNodes: 10 });
-      expect(Testing.synth(sized.stack)).toHaveResourceWithProperties(KubernetesClusterNodePool, {
+      const sized = kubernetesHost({ nodeVmSize: 'Standard_E8ds_v5', minNodes: 2, maxNodes: 10 });
+      expect(synthesizedResource(sized.stack, KubernetesClusterNodePool)).toMatchObject({
         min_count: 2,
         max_count: 10,
         vm_size: 'Standard_E8ds_v5',
@@ -312,24 +338,24 @@ describe('KubernetesAirflowHost', () => {
       [{ maxNodes: 0 }, /maxNodes 0 must be a whole number from 1 to 1000/],
       [{ maxNodes: 2.5 }, /maxNodes 2.5 must be a whole number/],
     ])('refuses node counts %j', (props, message) => {
-      expect(() => kubernetesHostStack(props)).toThrow(message);
+      expect(() => kubernetesHost(props)).toThrow(message);
     });
 
     it('refuses a kubelogin mode kubelogin does not have (a value read from the environment, unchecked by the type)', () => {
-      expect(() => kubernetesHostStack({ kubeloginMode: 'SPN' as 'spn' })).toThrow(
+      expect(() => kubernetesHost({ kubeloginMode: 'SPN' as 'spn' })).toThrow(
         /\/airflow: kubeloginMode must be one of azurecli, workloadidentity, spn, msi, azd \(got "SPN"\)/,
       );
     });
 
     it('refuses a name prefix Azure would refuse in the names it makes, before deploy', () => {
-      expect(() => kubernetesHostStack({ namePrefix: 'Team_Q3' })).toThrow(
+      expect(() => kubernetesHost({ namePrefix: 'Team_Q3' })).toThrow(
         'namePrefix must be 1 to 40 lowercase letters, digits and inner hyphens (got "Team_Q3")',
       );
       // Valid alone, but dce-<prefix>-prometheus would pass the 44 characters of a data collection endpoint.
-      expect(() => kubernetesHostStack({ namePrefix: 'a'.repeat(30) })).toThrow(
+      expect(() => kubernetesHost({ namePrefix: 'a'.repeat(30) })).toThrow(
         `data collection endpoint name "dce-${'a'.repeat(30)}-prometheus" is 45 characters; Azure allows 44: shorten namePrefix`,
       );
-      expect(() => kubernetesHostStack({ namePrefix: 'a'.repeat(29) })).not.toThrow();
+      expect(() => kubernetesHost({ namePrefix: 'a'.repeat(29) })).not.toThrow();
     });
 
     it('lets the deployer administer the cluster through Azure RBAC (no admin kubeconfig exists)', () => {
@@ -357,7 +383,7 @@ describe('KubernetesAirflowHost', () => {
 
   describe('two stacks', () => {
     it('refuses to put the in-cluster resources into its own stack, saying why', () => {
-      expect(() => kubernetesHostStack({ releaseStack: 'own' as any })).toThrow(/releaseStack is the host's own stack; give another stack, applied after this one/);
+      expect(() => kubernetesHost({ releaseStack: 'own' as any })).toThrow(/releaseStack is the host's own stack; give another stack, applied after this one/);
     });
 
     it('holds the cluster in its own stack and what runs in the cluster in the release stack', () => {
@@ -371,6 +397,8 @@ describe('KubernetesAirflowHost', () => {
   });
 
   describe('network', () => {
+    const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
+
     it('creates a VNet with node, database and private-endpoint subnets when no subnet is named', () => {
       const subnets = Object.values(resourcesOfType(synth, 'azurerm_subnet')).map((s) => s.name);
       expect(subnets.sort()).toEqual(['snet-aks-nodes', 'snet-airflow-db', 'snet-private-endpoints'].sort());
@@ -387,7 +415,6 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('uses the named subnet and creates no VNet when subnetId is given', () => {
-      const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
       expect(resourcesOfType(named, 'azurerm_virtual_network')).toEqual({});
       expect(resourcesOfType(named, 'azurerm_subnet')).toEqual({});
       expect(resourcesOfType(named, 'azurerm_network_security_group')).toEqual({});
@@ -419,7 +446,6 @@ describe('KubernetesAirflowHost', () => {
       expect(controlPlaneRole(synth)).toEqual([expect.objectContaining({ scope: `\${azurerm_subnet.${nodeSubnetId}.id}` })]);
       // Upgrades from the VNet-wide grant, and from Network Contributor, replace it: the new grant must exist before the old one goes.
       expect(controlPlaneRole(synth)[0].lifecycle).toEqual({ create_before_destroy: true });
-      const { synth: named } = kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks`, databaseSubnetId: `${EXISTING_VNET}/subnets/db` });
       expect(controlPlaneRole(named)).toEqual([expect.objectContaining({ scope: `${EXISTING_VNET}/subnets/aks` })]);
       // A named subnet's resource group is where the role must be assignable too.
       const [[, namedRole]] = subnetRoles(named);
@@ -429,16 +455,16 @@ describe('KubernetesAirflowHost', () => {
     it("names the control plane's subnet role in the named subnet's subscription, as Azure answers it (else azurerm replaces the assignment on every apply)", () => {
       const OTHER_SUBSCRIPTION = '/subscriptions/11111111-1111-1111-1111-111111111111';
       const vnet = `${OTHER_SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub`;
-      const { synth: named } = kubernetesHostStack({ subnetId: `${vnet}/subnets/aks`, databaseSubnetId: `${vnet}/subnets/db` });
-      const [roleId] = Object.entries(resourcesOfType(named, 'azurerm_role_definition')).find(([, role]) => String(role.name).startsWith('AKS Node Subnet User'))!;
-      const grants = Object.values(resourcesOfType(named, RoleAssignment.tfResourceType)).filter((grant) => grant.scope === `${vnet}/subnets/aks`);
+      const { stack: other } = kubernetesHost({ subnetId: `${vnet}/subnets/aks`, databaseSubnetId: `${vnet}/subnets/db` });
+      const [roleId] = Object.entries(synthesizedResources(other, RoleDefinition)).find(([, role]) => String(role.name).startsWith('AKS Node Subnet User'))!;
+      const grants = Object.values(synthesizedResources(other, RoleAssignment)).filter((grant) => grant.scope === `${vnet}/subnets/aks`);
       expect(grants.map((grant) => grant.role_definition_id)).toEqual([
         `${OTHER_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/\${azurerm_role_definition.${roleId}.role_definition_id}`,
       ]);
     });
 
     it('refuses a named node subnet without a delegated database subnet, saying why', () => {
-      expect(() => kubernetesHostStack({ subnetId: `${EXISTING_VNET}/subnets/aks` })).toThrow(
+      expect(() => kubernetesHost({ subnetId: `${EXISTING_VNET}/subnets/aks` })).toThrow(
         /subnetId is given but databaseSubnetId is not: the metadata database needs its own subnet delegated to Microsoft.DBforPostgreSQL\/flexibleServers/,
       );
     });
@@ -470,7 +496,7 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('installs the DAG requirements at build time, pinned with the Airflow it runs on', () => {
-      const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
+      const bundle = exampleBundle();
       expect(files['requirements.txt'].trim().split('\n')).toEqual(bundle.requirements);
       expect(files.Dockerfile).toContain(`pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /requirements.txt`);
       expect(json).not.toContain('_PIP_ADDITIONAL_REQUIREMENTS');
@@ -482,8 +508,8 @@ describe('KubernetesAirflowHost', () => {
       expect(resourcesOfType(releaseStack, Release.tfResourceType)).not.toEqual({});
       expect(release.dependencies).toEqual([stack]);
       expect(host.image.endsWith(`/airflow-migration:${values.defaultAirflowTag}`)).toBe(true);
-      const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
-      const other = kubernetesHostStack({
+      const bundle = exampleBundle();
+      const other = kubernetesHost({
         bundle: { ...bundle, requirements: bundle.requirements.map((line) => (line.startsWith('azure-identity==') ? 'azure-identity==1.19.0' : line)) },
       });
       expect(other.host.image).not.toBe(host.image);
@@ -582,16 +608,16 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('runs KubernetesExecutor without Redis or a broker secret', () => {
-      const { synth: k8s } = kubernetesHostStack({ executor: 'KubernetesExecutor' });
-      const k8sValues = chartValues(k8s);
+      const k8s = kubernetesHost({ executor: 'KubernetesExecutor' });
+      const k8sValues = constructedChartValues(k8s.host);
       expect(k8sValues).toMatchObject({ executor: 'KubernetesExecutor', redis: { enabled: false } });
       expect(k8sValues.data.brokerUrlSecretName).toBeUndefined();
-      expect(Object.values(resourcesOfType(k8s, 'kubernetes_secret_v1')).map((s: any) => s.metadata.name)).not.toContain('airflow-redis');
+      expect(Object.values(synthesizedResources(k8s.release, SecretV1)).map((s) => s.metadata.name)).not.toContain('airflow-redis');
     });
   });
 
   describe('DAG delivery', () => {
-    const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
+    const bundle = exampleBundle();
     const volume = values.volumes[0];
     const items = volume.projected.sources.flatMap((source) => source.configMap.items);
     const configMaps = Object.values(resourcesOfType(synth, 'kubernetes_config_map_v1')) as any[];
@@ -619,18 +645,18 @@ describe('KubernetesAirflowHost', () => {
 
     it('spreads a large bundle over several config maps, each under the 1 MiB object limit', () => {
       const big = { ...bundle, files: [...bundle.files, ...[1, 2, 3].map((n) => ({ ...bundle.files[0], blobName: `dags/big_${n}.py`, content: 'x'.repeat(500 * 1024) }))] };
-      const { synth: large } = kubernetesHostStack({ bundle: big });
-      const parts = Object.values(resourcesOfType(large, 'kubernetes_config_map_v1')).filter((map: any) => map.metadata.name.startsWith('airflow-dags-')) as any[];
+      const large = kubernetesHost({ bundle: big });
+      const parts = Object.values(synthesizedResources(large.release, ConfigMapV1)).filter((map) => map.metadata.name.startsWith('airflow-dags-'));
       expect(parts.length).toBeGreaterThanOrEqual(3);
       for (const part of parts) {
         expect(Buffer.byteLength(JSON.stringify(part.data))).toBeLessThan(1024 * 1024);
       }
-      expect(chartValues(large).volumes[0].projected.sources).toHaveLength(parts.length);
+      expect(constructedChartValues(large.host).volumes[0].projected.sources).toHaveLength(parts.length);
     });
 
     it('refuses a single file too large for a config map, saying what to do', () => {
       const huge = { ...bundle, files: [...bundle.files, { ...bundle.files[0], blobName: 'dags/huge.py', content: 'x'.repeat(1024 * 1024) }] };
-      expect(() => kubernetesHostStack({ bundle: huge })).toThrow(/DAG file huge\.py is \d+ bytes; a config map holds at most \d+/);
+      expect(() => kubernetesHost({ bundle: huge })).toThrow(/DAG file huge\.py is \d+ bytes; a config map holds at most \d+/);
     });
   });
 
@@ -638,10 +664,12 @@ describe('KubernetesAirflowHost', () => {
     // The plan's concurrency through the DAG's pools contract (dags/.../contracts/airflow_pools.json).
     const concurrency = { maxMigrationsPerService: 10, maxMigrationsPerSourceServer: 2, maxSqlStepsPerRuntime: 7 };
     const pools = airflowPools(concurrency);
-    /** A host whose pools are the DAG's for that concurrency, and whose bundle's plan has it. */
-    const withConcurrency = (given: typeof concurrency) =>
-      kubernetesHostStack({ pools: airflowPools(given), bundle: loadDagBundle(renderMigrationPlan({ ...examplePlan(), concurrency: given })) });
-    const { synth: withPlanPools } = withConcurrency(concurrency);
+    /** Props of a host whose pools are the DAG's for that concurrency, and whose bundle's plan has it. */
+    const withConcurrency = (given: typeof concurrency) => ({
+      pools: airflowPools(given),
+      bundle: loadDagBundle(renderMigrationPlan({ ...examplePlan(), concurrency: given })),
+    });
+    const { synth: withPlanPools } = kubernetesHostStack(withConcurrency(concurrency));
     const job = chartValues(withPlanPools).migrateDatabaseJob;
 
     it("imports the plan's pools with the chart's own database-migration job, right after migrating the database", () => {
@@ -748,7 +776,10 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('names the pools file after its content, so a changed pool list changes the job and runs it again', () => {
-      const names = (given: typeof concurrency) => chartValues(withConcurrency(given).synth).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
+      // Read from the values the constructed release holds; the synthesized name below is the same for the same pools.
+      const names = (given: typeof concurrency) => {
+        return constructedChartValues(kubernetesHost(withConcurrency(given)).host).migrateDatabaseJob.extraVolumes[0].projected.sources[0].configMap.name;
+      };
       const synthesized = job.extraVolumes[0].projected.sources[0].configMap.name;
       expect(names(concurrency)).toBe(synthesized);
       expect(names({ ...concurrency, maxSqlStepsPerRuntime: 8 })).not.toBe(synthesized);
@@ -756,8 +787,8 @@ describe('KubernetesAirflowHost', () => {
 
     it('refuses a pool without slots or with a duplicate name', () => {
       // The DAG's own pools are checked against its contract first (bundle-checks.test.ts); these are pools besides them.
-      expect(() => kubernetesHostStack({ pools: [...POOLS, { name: 'a', slots: 0, description: '' }] })).toThrow(/pools\[2\]\.slots 0 must be a whole number >= 1/);
-      expect(() => kubernetesHostStack({ pools: [...POOLS, POOLS[0]] })).toThrow(/pools\[2\]\.name "database_migration_admission" appears twice/);
+      expect(() => kubernetesHost({ pools: [...POOLS, { name: 'a', slots: 0, description: '' }] })).toThrow(/pools\[2\]\.slots 0 must be a whole number >= 1/);
+      expect(() => kubernetesHost({ pools: [...POOLS, POOLS[0]] })).toThrow(/pools\[2\]\.name "database_migration_admission" appears twice/);
     });
   });
 
@@ -808,24 +839,24 @@ describe('KubernetesAirflowHost props checked at construction', () => {
   const ZONE = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net';
 
   it('refuses a deployer that is not an object id, and takes a reference', () => {
-    expect(() => kubernetesHostStack({ deployerPrincipalId: 'me' })).toThrow('test/airflow: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "me")');
-    expect(() => kubernetesHostStack({ deployerPrincipalId: Token.asString(ref('var.deployer')) })).not.toThrow();
+    expect(() => kubernetesHost({ deployerPrincipalId: 'me' })).toThrow('test/airflow: deployerPrincipalId must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "me")');
+    expect(() => kubernetesHost({ deployerPrincipalId: Token.asString(ref('var.deployer')) })).not.toThrow();
   });
 
   it('refuses an admin group that is not an object id, naming its place, and takes references', () => {
-    expect(() => kubernetesHostStack({ adminGroupObjectIds: [GROUP, 'aks-admins'] })).toThrow(
+    expect(() => kubernetesHost({ adminGroupObjectIds: [GROUP, 'aks-admins'] })).toThrow(
       'test/airflow: adminGroupObjectIds[1] must be a GUID such as 00000000-0000-0000-0000-000000000000 (got "aks-admins")',
     );
-    expect(() => kubernetesHostStack({ adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))] })).not.toThrow();
-    expect(() => kubernetesHostStack({ adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
+    expect(() => kubernetesHost({ adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))] })).not.toThrow();
+    expect(() => kubernetesHost({ adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
   });
 
   it("hands authorizedIpRanges and adminGroupObjectIds to the cluster as they are: what cdktf's list functions return is taken, not spread into characters", () => {
-    const { hostStack } = kubernetesHostStack({
+    const { stack } = kubernetesHost({
       authorizedIpRanges: Fn.concat([Token.asList(ref('var.office_ranges')), ['203.0.113.0/24']]),
       adminGroupObjectIds: Fn.distinct(Token.asList(ref('var.admin_groups'))),
     });
-    const cluster = onlyResource(hostStack, KubernetesCluster.tfResourceType) as {
+    const cluster = synthesizedResource(stack, KubernetesCluster) as {
       api_server_access_profile: { authorized_ip_ranges: unknown };
       azure_active_directory_role_based_access_control: { admin_group_object_ids: unknown };
     };
@@ -835,37 +866,37 @@ describe('KubernetesAirflowHost props checked at construction', () => {
 
   it('refuses a namespace Kubernetes refuses, before the first stack federates identities to it', () => {
     for (const namespace of ['Airflow', 'airflow_prod', '-airflow', 'a'.repeat(64)]) {
-      expect(() => kubernetesHostStack({ namespace })).toThrow(
+      expect(() => kubernetesHost({ namespace })).toThrow(
         `test/airflow: namespace must be a Kubernetes namespace name: 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (got "${namespace}")`,
       );
     }
-    expect(() => kubernetesHostStack({ namespace: 'airflow-prod' })).not.toThrow();
+    expect(() => kubernetesHost({ namespace: 'airflow-prod' })).not.toThrow();
   });
 
   it("refuses a nodeVmSize outside Microsoft's VM size naming and a kubernetesVersion AKS does not take, naming the prop (was: refused by Azure at apply)", () => {
     for (const nodeVmSize of ['D4ds_v5', 'Standard D4ds_v5', 'standard_d4ds_v5']) {
-      expect(() => kubernetesHostStack({ nodeVmSize })).toThrow(`test/airflow: nodeVmSize must be an Azure VM size such as Standard_D4ds_v5 (got "${nodeVmSize}")`);
+      expect(() => kubernetesHost({ nodeVmSize })).toThrow(`test/airflow: nodeVmSize must be an Azure VM size such as Standard_D4ds_v5 (got "${nodeVmSize}")`);
     }
     for (const kubernetesVersion of ['v1.30', '1', '1.30.x', 'latest']) {
-      expect(() => kubernetesHostStack({ kubernetesVersion })).toThrow(
+      expect(() => kubernetesHost({ kubernetesVersion })).toThrow(
         `test/airflow: kubernetesVersion must be a Kubernetes version AKS takes: major.minor (1.30) or major.minor.patch (1.30.5) (got "${kubernetesVersion}")`,
       );
     }
     // A constrained vCPU size, a version as a minor alias and as a patch, and references pass.
     for (const props of [{ nodeVmSize: 'Standard_E4-2ds_v5' }, { kubernetesVersion: '1.30' }, { kubernetesVersion: '1.30.5' }, { nodeVmSize: Token.asString(ref('var.size')) }]) {
-      expect(() => kubernetesHostStack(props)).not.toThrow();
+      expect(() => kubernetesHost(props)).not.toThrow();
     }
   });
 
   it('registers the Key Vault endpoint in an existing private DNS zone, refusing an id of anything else', () => {
-    const { hostStack } = kubernetesHostStack({ keyVaultPrivateDnsZoneId: ZONE });
-    expect(resourcesOfType(hostStack, 'azurerm_private_dns_zone')).toEqual({});
-    expect(onlyResource(hostStack, PrivateEndpoint.tfResourceType)).toMatchObject({ private_dns_zone_group: { private_dns_zone_ids: [ZONE] } });
+    const { stack } = kubernetesHost({ keyVaultPrivateDnsZoneId: ZONE });
+    expect(stack.node.findAll().filter((construct) => construct instanceof PrivateDnsZone)).toEqual([]);
+    expect(synthesizedResource(stack, PrivateEndpoint)).toMatchObject({ private_dns_zone_group: { private_dns_zone_ids: [ZONE] } });
     const vnet = ZONE.replace('privateDnsZones/privatelink.vaultcore.azure.net', 'virtualNetworks/vnet-hub');
-    expect(() => kubernetesHostStack({ keyVaultPrivateDnsZoneId: vnet })).toThrow(
+    expect(() => kubernetesHost({ keyVaultPrivateDnsZoneId: vnet })).toThrow(
       `test/airflow: keyVaultPrivateDnsZoneId must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<zone> (got "${vnet}")`,
     );
-    expect(() => kubernetesHostStack({ keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')) })).not.toThrow();
+    expect(() => kubernetesHost({ keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')) })).not.toThrow();
   });
 
   it('refuses a subnet id that names no subnet, as the plan does, and takes references', () => {
@@ -875,20 +906,36 @@ describe('KubernetesAirflowHost props checked at construction', () => {
       privateEndpointSubnetId: `${EXISTING_VNET}/subnets/endpoints`,
     };
     for (const prop of Object.keys(subnets)) {
-      expect(() => kubernetesHostStack({ ...subnets, [prop]: EXISTING_VNET })).toThrow(
+      expect(() => kubernetesHost({ ...subnets, [prop]: EXISTING_VNET })).toThrow(
         `test/airflow: ${prop} must be an ARM id like /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet> (got "${EXISTING_VNET}")`,
       );
     }
     const references = Object.fromEntries(Object.keys(subnets).map((prop) => [prop, Token.asString(ref(`var.${prop}`))]));
-    expect(() => kubernetesHostStack(references)).not.toThrow();
+    expect(() => kubernetesHost(references)).not.toThrow();
+  });
+
+  it('synthesizes what the checks above take: a reference in each prop that takes one, beside the longest name prefix and each version and size', () => {
+    // Each is taken alone at construction above; here each is synthesized too, the values one prop takes in two stacks.
+    const taken = {
+      namePrefix: 'a'.repeat(29),
+      deployerPrincipalId: Token.asString(ref('var.deployer')),
+      adminGroupObjectIds: [GROUP, Token.asString(ref('azuread_group.admins.object_id'))],
+      namespace: 'airflow-prod',
+      kubernetesVersion: '1.30.5',
+      nodeVmSize: Token.asString(ref('var.size')),
+      keyVaultPrivateDnsZoneId: Token.asString(ref('azurerm_private_dns_zone.kv.id')),
+      ...Object.fromEntries(['subnetId', 'databaseSubnetId', 'privateEndpointSubnetId'].map((prop) => [prop, Token.asString(ref(`var.${prop}`))])),
+    };
+    expect(() => kubernetesHostStack(taken)).not.toThrow();
+    expect(() => kubernetesHostStack({ nodeVmSize: 'Standard_E4-2ds_v5', kubernetesVersion: '1.30', adminGroupObjectIds: Token.asList(ref('var.admin_groups')) })).not.toThrow();
   });
 
   it('refuses a kubelogin mode kubelogin does not have (a caller without the types), before Terraform runs it', () => {
-    expect(() => kubernetesHostStack({ kubeloginMode: 'azureCli' as KubeloginMode })).toThrow(
+    expect(() => kubernetesHost({ kubeloginMode: 'azureCli' as KubeloginMode })).toThrow(
       `test/airflow: kubeloginMode must be one of ${KUBELOGIN_MODES.join(', ')} (got "azureCli")`,
     );
     // A reference too: the mode decides kubelogin's arguments at synth (`spn` adds --use-azurerm-env-vars).
-    expect(() => kubernetesHostStack({ kubeloginMode: Token.asString(ref('var.kubelogin_mode')) as KubeloginMode })).toThrow(
+    expect(() => kubernetesHost({ kubeloginMode: Token.asString(ref('var.kubelogin_mode')) as KubeloginMode })).toThrow(
       /test\/airflow: kubeloginMode must be one of /,
     );
   });
@@ -904,16 +951,16 @@ describe('KubernetesAirflowHost props checked at construction', () => {
 });
 
 describe('KubernetesAirflowHost: the missing pool alert', () => {
-  const missingPool = (synth: SynthesizedStack) => onlyResource(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2') as any;
+  const missingPool = (stack: TerraformStack) => synthesizedResource(stack, MonitorScheduledQueryRulesAlertV2);
 
   it("reads the release's namespace of its own cluster, and takes the host's missingPoolAlert overrides", () => {
-    const { hostStack } = kubernetesHostStack({ namespace: 'migration', missingPoolAlert: { severity: 0, windowMinutes: 30 } });
-    expect(missingPool(hostStack)).toMatchObject({ name: 'alert-contoso-sql-airflow-missing-pool', severity: 0, window_duration: 'PT30M' });
-    expect(missingPool(hostStack).criteria[0].query).toContain('where PodNamespace == "migration" and ContainerName == "scheduler"');
-    expect(missingPool(hostStack).criteria[0].query).toContain('| where _ResourceId =~ "${azurerm_kubernetes_cluster.');
+    const { stack } = kubernetesHost({ namespace: 'migration', missingPoolAlert: { severity: 0, windowMinutes: 30 } });
+    expect(missingPool(stack)).toMatchObject({ name: 'alert-contoso-sql-airflow-missing-pool', severity: 0, window_duration: 'PT30M' });
+    expect(missingPool(stack).criteria[0].query).toContain('where PodNamespace == "migration" and ContainerName == "scheduler"');
+    expect(missingPool(stack).criteria[0].query).toContain('| where _ResourceId =~ "${azurerm_kubernetes_cluster.');
   });
 
   it('refuses an unknown field of missingPoolAlert, naming it', () => {
-    expect(() => kubernetesHostStack({ missingPoolAlert: { severty: 0 } as never })).toThrow(/missingPoolAlert\.severty is an unknown field/);
+    expect(() => kubernetesHost({ missingPoolAlert: { severty: 0 } as never })).toThrow(/missingPoolAlert\.severty is an unknown field/);
   });
 });

@@ -4,9 +4,10 @@
  * (its deployment and job templates, `chart/templates/**`), and its own policies select them the same
  * way; the ports are the chart's `ports` defaults.
  */
+import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
 import { AirflowChartValues } from '../../lib/private/kubernetes/chart-values';
 import { onlyLogicalId, onlyResource, reference, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
-import { kubernetesHostStack } from './kubernetes-test-stack';
+import { constructedChartValues, kubernetesHost, kubernetesHostStack, synthesizedResources } from './kubernetes-test-stack';
 
 type Labels = Record<string, string>;
 interface Peer {
@@ -25,8 +26,15 @@ interface Policy {
 
 const RELEASE = 'airflow';
 
-function policies(synth: SynthesizedStack): Policy[] {
-  return Object.values(resourcesOfType(synth, 'kubernetes_network_policy_v1')) as unknown as Policy[];
+type Policies = Record<string, Record<string, unknown>>;
+
+/** The policies of a synthesized stack, by logical id. */
+function synthesizedPolicies(synth: SynthesizedStack): Policies {
+  return resourcesOfType(synth, 'kubernetes_network_policy_v1');
+}
+
+function policies(all: Policies): Policy[] {
+  return Object.values(all) as unknown as Policy[];
 }
 
 /** The part of the release a selector picks (`any Airflow pod` without a component); anything else fails. */
@@ -42,8 +50,8 @@ function source(peer: Peer): string {
 }
 
 /** Every admitted connection as `from -> to:port/protocol`, sorted. */
-function flows(synth: SynthesizedStack): string[] {
-  return policies(synth)
+function flows(all: Policies): string[] {
+  return policies(all)
     .filter((policy) => policy.spec.pod_selector.match_labels !== undefined)
     .flatMap((policy) =>
       (policy.spec.ingress ?? []).flatMap((rule) =>
@@ -70,12 +78,27 @@ const COMMON_FLOWS = [
 const CELERY_FLOWS = ['worker -> redis:6379/TCP', 'scheduler -> redis:6379/TCP'];
 
 describe('Kubernetes host network policies', () => {
+  /** A host constructed with that executor: its policies as synthesized (synthesizedResources) and its chart values. */
+  function withExecutor(executor: 'CeleryExecutor' | 'KubernetesExecutor'): { policies: Policies; values: AirflowChartValues } {
+    const { release, host } = kubernetesHost({ executor });
+    return { policies: synthesizedResources(release, NetworkPolicyV1), values: constructedChartValues(host) };
+  }
+  // One construction per executor, read by the tests of that executor; the default host synthesized once.
+  const byExecutor = { CeleryExecutor: withExecutor('CeleryExecutor'), KubernetesExecutor: withExecutor('KubernetesExecutor') };
+  const byDefault = kubernetesHostStack();
+
+  it('are read from a constructed release as its synthesis writes them, beside the chart values sections that run pods', () => {
+    const constructed = kubernetesHost();
+    expect(synthesizedResources(constructed.release, NetworkPolicyV1)).toEqual(synthesizedPolicies(byDefault.releaseStack));
+    const synthesizedValues = JSON.parse((onlyResource(byDefault.releaseStack, 'helm_release') as { values: string[] }).values[0]) as AirflowChartValues;
+    expect(runningSections(constructedChartValues(constructed.host))).toEqual(runningSections(synthesizedValues));
+  });
+
   it.each([
     ['CeleryExecutor', [...COMMON_FLOWS, ...CELERY_FLOWS]],
     ['KubernetesExecutor', COMMON_FLOWS],
   ] as const)('admit exactly the connections Airflow makes on %s', (executor, expected) => {
-    const { synth } = kubernetesHostStack({ executor });
-    expect(flows(synth)).toEqual([...expected].sort());
+    expect(flows(byExecutor[executor].policies)).toEqual([...expected].sort());
   });
 
   /** The chart's value sections whose pods run, by the `component` label the chart gives them; jobs need no policy of their own. */
@@ -102,9 +125,8 @@ describe('Kubernetes host network policies', () => {
   }
 
   it.each(['CeleryExecutor', 'KubernetesExecutor'] as const)('give every part the values run (%s) a policy of its own, and deny the rest', (executor) => {
-    const { synth } = kubernetesHostStack({ executor });
-    const values = JSON.parse((onlyResource(synth, 'helm_release') as { values: string[] }).values[0]) as AirflowChartValues;
-    const selected = policies(synth).map((policy) => policy.spec.pod_selector.match_labels);
+    const { policies: all, values } = byExecutor[executor];
+    const selected = policies(all).map((policy) => policy.spec.pod_selector.match_labels);
     const sections = runningSections(values);
     expect(sections).toEqual(expect.arrayContaining(['apiServer', 'scheduler', 'workers', 'pgbouncer', 'statsd']));
     for (const section of sections) {
@@ -113,36 +135,36 @@ describe('Kubernetes host network policies', () => {
       expect(selected).toContainEqual({ tier: 'airflow', component, release: RELEASE });
     }
     // The default deny: every other pod of the namespace (the migration job) admits nothing.
-    expect(policies(synth).filter((policy) => policy.spec.pod_selector.match_labels === undefined)).toEqual([
+    expect(policies(all).filter((policy) => policy.spec.pod_selector.match_labels === undefined)).toEqual([
       expect.objectContaining({ spec: { pod_selector: {}, policy_types: ['Ingress'], ingress: [] } }),
     ]);
   });
 
   it('restrict ingress only, in the release namespace', () => {
-    const { synth } = kubernetesHostStack();
+    const { synth } = byDefault;
     const namespace = reference('kubernetes_namespace_v1', onlyLogicalId(synth, 'kubernetes_namespace_v1'), 'metadata[0].name');
-    for (const policy of policies(synth)) {
+    for (const policy of policies(synthesizedPolicies(synth))) {
       expect(policy.spec.policy_types).toEqual(['Ingress']);
       expect(policy.spec.egress).toBeUndefined();
       expect(policy.metadata.namespace).toBe(namespace);
     }
-    expect(policies(synth).map((policy) => policy.metadata.name).sort()).toEqual(
+    expect(policies(synthesizedPolicies(synth)).map((policy) => policy.metadata.name).sort()).toEqual(
       ['api-server', 'dag-processor', 'default-deny', 'pgbouncer', 'redis', 'scheduler', 'statsd', 'triggerer', 'worker'].map((name) => `${RELEASE}-${name}-ingress`),
     );
   });
 
   it('create the default deny after every other policy, so a running part never admits less than it needs', () => {
-    const { synth } = kubernetesHostStack();
-    const all = resourcesOfType(synth, 'kubernetes_network_policy_v1');
+    const { synth } = byDefault;
+    const all = synthesizedPolicies(synth);
     const [denyId, deny] = Object.entries(all).find(([, policy]) => (policy as unknown as Policy).metadata.name === `${RELEASE}-default-deny-ingress`)!;
     const others = Object.keys(all).filter((logicalId) => logicalId !== denyId);
     expect([...(deny.depends_on as string[])].sort()).toEqual(others.map((logicalId) => `kubernetes_network_policy_v1.${logicalId}`).sort());
   });
 
   it('are left out, with a warning, when networkPoliciesEnabled is false', () => {
-    const { synth, stack } = kubernetesHostStack({ networkPoliciesEnabled: false });
-    expect(policies(synth)).toEqual([]);
+    const { release, stack } = kubernetesHost({ networkPoliciesEnabled: false });
+    expect(synthesizedResources(release, NetworkPolicyV1)).toEqual({});
     expect(warningsOf(stack)).toContainEqual(expect.stringMatching(/^test\/airflow: networkPoliciesEnabled is false, weaker than the secure default true \[ack: migration:secure-default:networkPoliciesEnabled\]$/));
-    expect(warningsOf(kubernetesHostStack().stack).filter((warning) => warning.includes('networkPoliciesEnabled'))).toEqual([]);
+    expect(warningsOf(byDefault.stack).filter((warning) => warning.includes('networkPoliciesEnabled'))).toEqual([]);
   });
 });

@@ -4,26 +4,51 @@
  * tuned from `DatabaseMigrationStackProps.monitoring` alone (`airflowTaskFailuresRule`, ...), and
  * `createdAlerts()` lists them. A bad override fails at synth, naming the construct, option and field.
  */
+import { MonitorAlertPrometheusRuleGroup } from '@cdktf/provider-azurerm/lib/monitor-alert-prometheus-rule-group';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Token } from 'cdktf';
+import { Testing, Token } from 'cdktf';
 import { AIRFLOW_PROMETHEUS_ALERT_OPTIONS } from '../../lib/monitoring/airflow-prometheus-alerts';
-import { DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
-import { kubernetesHostStack } from '../hosts/kubernetes-test-stack';
+import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
+import { examplePlan } from '../helpers/example-plan';
+import { kubernetesHost, synthesizedResource } from '../hosts/kubernetes-test-stack';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { onlyResource, resourcesOfType, SynthesizedStack } from '../helpers/test-stack';
+import { onlyResource, SynthesizedStack } from '../helpers/test-stack';
 
 const RULE_GROUP = 'azurerm_monitor_alert_prometheus_rule_group';
 const RUNBOOK = 'https://wiki.contoso.example/airflow';
 
-function rules(synth: SynthesizedStack): Record<string, any> {
-  return Object.fromEntries((onlyResource(synth, RULE_GROUP) as any).rule.map((rule: any) => [rule.alert, rule]));
+/** The rules of the rule group, by alert name. */
+function rulesOf(group: Record<string, any>): Record<string, any> {
+  return Object.fromEntries(group.rule.map((rule: any) => [rule.alert, rule]));
 }
 
+function rules(synth: SynthesizedStack): Record<string, any> {
+  return rulesOf(onlyResource(synth, RULE_GROUP));
+}
+
+/** A DatabaseMigrationStack of the example plan, constructed, not synthesized. */
+function constructedMigrationStack(props: Partial<DatabaseMigrationStackProps> = {}): DatabaseMigrationStack {
+  const plan = examplePlan();
+  return new DatabaseMigrationStack(Testing.app(), plan.name, { ...props, plan });
+}
+
+/** The rules of a constructed stack as its synthesis writes them (synthesizedResource; the first test checks it). */
+function constructedRules(props: Partial<DatabaseMigrationStackProps>): Record<string, any> {
+  return rulesOf(synthesizedResource(constructedMigrationStack(props), MonitorAlertPrometheusRuleGroup));
+}
+
+/** The stack without overrides, synthesized once: the built-in rules and the documented defaults read it. */
+const withoutOverrides = synthMigrationStack();
+
 describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
+  it('are read from a constructed stack as its synthesis writes them', () => {
+    expect(synthesizedResource(constructedMigrationStack(), MonitorAlertPrometheusRuleGroup)).toEqual(onlyResource(withoutOverrides.synth, RULE_GROUP));
+  });
+
   it('follow alertDefaults: enabled, autoMitigate (auto_resolved) and the runbook (annotation and description)', () => {
-    const { synth } = synthMigrationStack({ monitoring: { alertDefaults: { enabled: false, autoMitigate: false, runbookUrl: RUNBOOK } } });
-    for (const rule of Object.values(rules(synth))) {
+    const alerts = constructedRules({ monitoring: { alertDefaults: { enabled: false, autoMitigate: false, runbookUrl: RUNBOOK } } });
+    for (const rule of Object.values(alerts)) {
       expect(rule).toMatchObject({
         enabled: false,
         alert_resolution: { auto_resolved: false, time_to_resolve: 'PT10M' },
@@ -33,23 +58,26 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
   });
 
   it('keep their built-in settings without overrides: enabled, resolved by Azure, no runbook annotation', () => {
-    const { synth } = synthMigrationStack();
+    const { synth } = withoutOverrides;
     for (const rule of Object.values(rules(synth))) {
       expect(rule).toMatchObject({ enabled: true, alert_resolution: { auto_resolved: true, time_to_resolve: 'PT10M' } });
       expect(Object.keys(rule.annotations)).toEqual(['description']);
     }
   });
 
+  // Read once for the two tests below: look-backs of 30 and 10 minutes, not the defaults 15 and 5,
+  // and no description or runbook of their own on those two rules.
+  const overridden = constructedRules({
+    monitoring: {
+      alertDefaults: { enabled: false },
+      airflowTaskFailuresRule: { severity: 0, forMinutes: 5, windowMinutes: 30, threshold: 2, enabled: true },
+      airflowDagImportErrorsRule: { forMinutes: 20, threshold: 1, description: 'Import errors.', runbookUrl: RUNBOOK },
+      airflowSchedulerHeartbeatMissingRule: { severity: 0, windowMinutes: 10, autoMitigate: false },
+    },
+  });
+
   it("take each rule's overrides (severity, for, look-back, threshold, enabled, description), over alertDefaults", () => {
-    const { synth } = synthMigrationStack({
-      monitoring: {
-        alertDefaults: { enabled: false },
-        airflowTaskFailuresRule: { severity: 0, forMinutes: 5, windowMinutes: 30, threshold: 2, enabled: true },
-        airflowDagImportErrorsRule: { forMinutes: 20, threshold: 1, description: 'Import errors.', runbookUrl: RUNBOOK },
-        airflowSchedulerHeartbeatMissingRule: { severity: 0, windowMinutes: 10, autoMitigate: false },
-      },
-    });
-    const { AirflowTaskFailures, AirflowDagImportErrors, AirflowSchedulerHeartbeatMissing } = rules(synth);
+    const { AirflowTaskFailures, AirflowDagImportErrors, AirflowSchedulerHeartbeatMissing } = overridden;
     expect(AirflowTaskFailures).toMatchObject({
       severity: 0,
       for: 'PT5M',
@@ -72,16 +100,14 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
   });
 
   it('say in their built-in description the look-back they were given, not the default one', () => {
-    const { synth } = synthMigrationStack({
-      monitoring: { airflowTaskFailuresRule: { windowMinutes: 30 }, airflowSchedulerHeartbeatMissingRule: { windowMinutes: 10 } },
-    });
-    const { AirflowTaskFailures, AirflowSchedulerHeartbeatMissing } = rules(synth);
+    const { AirflowTaskFailures, AirflowSchedulerHeartbeatMissing } = overridden;
     expect(AirflowTaskFailures.annotations.description).toBe('Airflow task instances failed in the last 30 minutes (migration DAG on the Kubernetes host)');
     expect(AirflowSchedulerHeartbeatMissing.annotations.description).toBe('No Airflow scheduler heartbeat for 10 minutes: no task of the migration is being scheduled');
   });
 
   it('are listed by createdAlerts(), with their final settings and their rule group', () => {
-    const { stack } = synthMigrationStack({ monitoring: { airflowTaskFailuresRule: { severity: 3, windowMinutes: 60 } } });
+    // createdAlerts() lists what the constructors made: no synthesis needed.
+    const stack = constructedMigrationStack({ monitoring: { airflowTaskFailuresRule: { severity: 3, windowMinutes: 60 } } });
     const prometheus = stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
     expect(prometheus.map(({ name, severity, evaluationFrequency, window }) => ({ name, severity, evaluationFrequency, window }))).toEqual([
       { name: 'AirflowTaskFailures', severity: 3, evaluationFrequency: 'PT1M', window: 'PT60M' },
@@ -97,7 +123,7 @@ describe("the Kubernetes host's Prometheus alert rules, from the stack", () => {
 // The API reference's `@default` of each option is the rule a user gets without it.
 describe("each rule option's documented default", () => {
   const source = readFileSync(join(__dirname, '..', '..', 'lib', 'monitoring', 'airflow-prometheus-alerts.ts'), 'utf8');
-  const created = synthMigrationStack().stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
+  const created = withoutOverrides.stack.monitoring.createdAlerts().filter((alert) => alert.kind === 'prometheus');
 
   it.each(AIRFLOW_PROMETHEUS_ALERT_OPTIONS.map((option, index) => [option, index] as const))('%s', (option, index) => {
     const text = new RegExp(`@default - ([^\\n]*)\\n\\s*\\*/\\n\\s*readonly ${option}\\?`).exec(source)?.[1] ?? '';
@@ -137,14 +163,14 @@ describe('a Prometheus rule override the stack refuses', () => {
 
 describe('the Kubernetes host used alone', () => {
   it("takes each rule's overrides from its own props, without alert defaults", () => {
-    const { hostStack } = kubernetesHostStack({ airflowTaskFailuresRule: { severity: 1, threshold: 3 }, airflowSchedulerHeartbeatMissingRule: { enabled: false } });
-    const made = Object.fromEntries((Object.values(resourcesOfType(hostStack, RULE_GROUP))[0] as any).rule.map((rule: any) => [rule.alert, rule]));
+    const { stack } = kubernetesHost({ airflowTaskFailuresRule: { severity: 1, threshold: 3 }, airflowSchedulerHeartbeatMissingRule: { enabled: false } });
+    const made = Object.fromEntries(synthesizedResource(stack, MonitorAlertPrometheusRuleGroup).rule.map((rule: any) => [rule.alert, rule]));
     expect(made.AirflowTaskFailures).toMatchObject({ severity: 1, expression: expect.stringMatching(/ > 3$/), enabled: true });
     expect(made.AirflowSchedulerHeartbeatMissing).toMatchObject({ enabled: false });
   });
 
   it('names itself and the option when a value is refused', () => {
-    expect(() => kubernetesHostStack({ airflowDagImportErrorsRule: { forMinutes: 1.5 } })).toThrow(
+    expect(() => kubernetesHost({ airflowDagImportErrorsRule: { forMinutes: 1.5 } })).toThrow(
       'test/airflow: airflowDagImportErrorsRule.forMinutes must be a whole number of minutes, at least 1 (got 1.5)',
     );
   });
