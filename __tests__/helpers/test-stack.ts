@@ -2,7 +2,8 @@
 import 'cdktf/lib/testing/adapters/jest';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { App, TerraformOutput, TerraformStack, Testing } from 'cdktf';
+import { App, TerraformDataSource, TerraformOutput, TerraformResource, TerraformStack, Testing } from 'cdktf';
+import { resolve } from 'cdktf/lib/_tokens';
 import { invokeAspects } from 'cdktf/lib/synthesize/synthesizer';
 import { eventIngestionErrorsQuery } from '../../lib/monitoring/event-ingestion-errors';
 import { missingPoolQuery } from '../../lib/monitoring/missing-pool';
@@ -60,6 +61,52 @@ function asJson(value: unknown, key: string): unknown {
     if (member !== undefined) copy[name] = member;
   }
   return copy;
+}
+
+/** A resource type: its Terraform name, or the provider class of it. */
+type ResourceType = string | { readonly tfResourceType: string };
+
+/**
+ * The resources of a type in a constructed stack, by logical id, as the stack's synthesis writes them
+ * (aspects invoked, each one's own `toTerraform()` resolved in its stack, as `stack.toTerraform()`
+ * does, `//` metadata left out), without synthesizing the rest (the DAG's files are most of a
+ * synthesis): for values a construct passes to those resources. Throws for a resource that refers to
+ * another stack's: only a synthesis registers the cross-stack output it reads. The tests that use it
+ * compare it with a synthesis.
+ */
+export function synthesizedResources(stack: TerraformStack, type: ResourceType): Record<string, Record<string, any>> {
+  const typeName = typeof type === 'string' ? type : type.tfResourceType;
+  invokeAspects(stack);
+  const constructs = stack.node.findAll();
+  const found = constructs.filter(
+    (construct): construct is TerraformResource =>
+      TerraformResource.isTerraformResource(construct) && construct.terraformResourceType === typeName && TerraformStack.of(construct) === stack,
+  );
+  const blocks = found.map((resource) => resolve(stack, resource.toTerraform()) as { resource: Record<string, Record<string, Record<string, unknown>>> });
+  const configs = Object.assign({}, ...blocks.map((block) => block.resource[typeName]));
+  const text = JSON.stringify(configs, (key, value) => (key === '//' ? undefined : value));
+  const own = new Set(
+    constructs.flatMap((construct) =>
+      construct instanceof TerraformResource
+        ? [`${construct.terraformResourceType}.${construct.friendlyUniqueId}`]
+        : construct instanceof TerraformDataSource
+          ? [`data.${construct.terraformResourceType}.${construct.friendlyUniqueId}`]
+          : [],
+    ),
+  );
+  for (const [expression] of text.matchAll(/\$\{[^}]*\}/g)) {
+    for (const [address] of expression.matchAll(/\b(?:data\.)?[a-z][a-z0-9]*_[a-z0-9_]+\.[A-Za-z][\w-]*/g)) {
+      if (!own.has(address)) throw new Error(`${typeName} references ${address}, not in ${stack.node.id}: synthesize the stacks to read it`);
+    }
+  }
+  return JSON.parse(text);
+}
+
+/** The only resource of a type in a constructed stack, as {@link synthesizedResources} gives it; fails unless there is exactly one. */
+export function synthesizedResource(stack: TerraformStack, type: ResourceType): Record<string, any> {
+  const all = Object.values(synthesizedResources(stack, type));
+  if (all.length !== 1) throw new Error(`expected exactly one ${typeof type === 'string' ? type : type.tfResourceType}, found ${all.length}`);
+  return all[0];
 }
 
 /**

@@ -5,17 +5,14 @@
  * runtime alert; Airflow's own signals come from Prometheus on Kubernetes and from the adopted
  * environment's factory on Data Factory; Fabric and an external Airflow give Azure Monitor nothing.
  */
-import { TerraformResource, TerraformStack, Testing } from 'cdktf';
-import { invokeAspects } from 'cdktf/lib/synthesize/synthesizer';
-import { deepMerge } from 'cdktf/lib/util';
-import { resolve } from 'cdktf/lib/_tokens';
+import { Testing } from 'cdktf';
 import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { AIRFLOW_LOG_CATEGORIES } from '../../lib/monitoring/data-factory-signals';
 import { gatesCutovers } from '../../lib/plan/cutover-schema';
 import { examplePlan } from '../helpers/example-plan';
 import { ENVIRONMENT_ID } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { resourceNames, resourcesOfType, resourcesSnapshot, SynthesizedStack } from '../helpers/test-stack';
+import { resourceNames, resourcesOfType, resourcesSnapshot, synthesizedResources, SynthesizedStack } from '../helpers/test-stack';
 
 /** The resource types of alerts and diagnostic settings: all that the tests here read. */
 const MONITORING_TYPES = [
@@ -26,26 +23,14 @@ const MONITORING_TYPES = [
 ];
 
 /**
- * A DatabaseMigrationStack's alerts and diagnostic settings (MONITORING_TYPES) in its own stack, as
- * its synthesis writes them, without synthesizing the rest (resolving the DAG's files is most of a
- * synthesis): aspects invoked, each of those resources resolved in the stack and merged as
- * TerraformStack.toTerraform does, the stack's overrides applied, cdktf's `//` metadata left out.
- * The first test below shows it gives what synthMigrationStack gives.
+ * A DatabaseMigrationStack's alerts and diagnostic settings (MONITORING_TYPES) as its synthesis writes
+ * them, without synthesizing the rest (synthesizedResources). The first test below shows it gives what
+ * synthMigrationStack gives.
  */
 function monitoringStack(props: Partial<DatabaseMigrationStackProps> = {}): { stack: DatabaseMigrationStack; synth: SynthesizedStack } {
   const plan = props.plan ?? examplePlan();
   const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { ...props, plan });
-  invokeAspects(stack);
-  const document: { resource?: SynthesizedStack['resource'] } = {};
-  for (const element of stack.node.findAll()) {
-    if (TerraformResource.isTerraformResource(element) && TerraformStack.of(element) === stack && MONITORING_TYPES.includes(element.terraformResourceType)) {
-      deepMerge(document, resolve(stack, element.toTerraform()));
-    }
-  }
-  deepMerge(document, (stack as unknown as { rawOverrides: object }).rawOverrides);
-  const resource = resolve(stack, document.resource ?? {}) as SynthesizedStack['resource'];
-  const withoutMetadata = (key: string, value: unknown) => (key === '//' ? undefined : value);
-  return { stack, synth: JSON.parse(JSON.stringify({ resource: resourcesSnapshot({ resource }, MONITORING_TYPES) }, withoutMetadata)) };
+  return { stack, synth: { resource: Object.fromEntries(MONITORING_TYPES.map((type) => [type, synthesizedResources(stack, type)])) } };
 }
 
 /**

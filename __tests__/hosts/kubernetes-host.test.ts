@@ -27,11 +27,11 @@ import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { renderMigrationPlan } from '../../lib/plan';
 import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { examplePlan } from '../helpers/example-plan';
-import { onlyResource, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { onlyResource, resourcesOfType, synthesizedResource, synthesizedResources, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
 import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
 import { KUBELOGIN_MODES, KubeloginMode, kubeloginModeFromEnvironment } from '../../lib/hosts/kubernetes/kubernetes-host';
-import { constructedChartValues, exampleBundle, kubernetesHost, kubernetesHostStack, synthesizedResource, synthesizedResources } from './kubernetes-test-stack';
+import { constructedChartValues, exampleBundle, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
 

@@ -6,8 +6,8 @@
  */
 import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
 import { AirflowChartValues } from '../../lib/private/kubernetes/chart-values';
-import { onlyLogicalId, onlyResource, reference, resourcesOfType, SynthesizedStack, warningsOf } from '../helpers/test-stack';
-import { constructedChartValues, kubernetesHost, kubernetesHostStack, synthesizedResources } from './kubernetes-test-stack';
+import { onlyLogicalId, onlyResource, reference, resourcesOfType, synthesizedResources, SynthesizedStack, warningsOf } from '../helpers/test-stack';
+import { constructedChartValues, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
 
 type Labels = Record<string, string>;
 interface Peer {

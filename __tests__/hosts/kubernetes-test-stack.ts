@@ -1,5 +1,4 @@
-import { App, TerraformDataSource, TerraformResource, TerraformStack } from 'cdktf';
-import { resolve } from 'cdktf/lib/_tokens';
+import { App, TerraformStack } from 'cdktf';
 import { KubernetesAirflowHost, KubernetesAirflowHostProps } from '../../lib/hosts/kubernetes/kubernetes-host';
 import type { DagBundle } from '../../lib/orchestration-factory/dag-bundle';
 import type { AirflowChartValues } from '../../lib/private/kubernetes/chart-values';
@@ -69,44 +68,6 @@ export function kubernetesHostStack(props: Partial<KubernetesAirflowHostProps> =
   const { stack, release, host } = kubernetesHost(props);
   const [hostStack, releaseStack] = synthStacks(stack, release);
   return { stack, release, host, synth: mergedStacks(hostStack, releaseStack), hostStack, releaseStack };
-}
-
-type ResourceClass = { new (...args: never[]): TerraformResource; readonly tfResourceType: string };
-
-/**
- * The resources of a type in a constructed stack, by logical id, as the stack's synthesis writes them
- * (each one's own `toTerraform()`, resolved in its stack, as `stack.toTerraform()` does), without
- * synthesizing the rest: for values the host passes to those resources. Throws for a resource that
- * references another stack's: only a synthesis registers the cross-stack output it reads.
- */
-export function synthesizedResources(stack: TerraformStack, type: ResourceClass): Record<string, Record<string, any>> {
-  const found = stack.node.findAll().filter((construct): construct is TerraformResource => construct instanceof type);
-  const blocks = found.map((resource) => resolve(stack, resource.toTerraform()) as { resource: Record<string, Record<string, Record<string, unknown>>> });
-  const configs = Object.assign({}, ...blocks.map((block) => block.resource[type.tfResourceType]));
-  const text = JSON.stringify(configs, (key, value) => (key === '//' ? undefined : value));
-  const own = new Set(
-    stack.node
-      .findAll()
-      .flatMap((construct) =>
-        construct instanceof TerraformResource
-          ? [`${construct.terraformResourceType}.${construct.friendlyUniqueId}`]
-          : construct instanceof TerraformDataSource
-            ? [`data.${construct.terraformResourceType}.${construct.friendlyUniqueId}`]
-            : [],
-      ),
-  );
-  for (const [expression] of text.matchAll(/\$\{[^}]*\}/g)) {
-    for (const [address] of expression.matchAll(/\b(?:data\.)?[a-z][a-z0-9]*_[a-z0-9_]+\.[A-Za-z][\w-]*/g)) {
-      if (!own.has(address)) throw new Error(`${type.tfResourceType} references ${address}, not in ${stack.node.id}: synthesize the stacks to read it`);
-    }
-  }
-  return JSON.parse(text);
-}
-/** The only resource of a type in a constructed stack, as {@link synthesizedResources} gives it; fails unless there is exactly one. */
-export function synthesizedResource(stack: TerraformStack, type: ResourceClass): Record<string, any> {
-  const all = Object.values(synthesizedResources(stack, type));
-  if (all.length !== 1) throw new Error(`expected exactly one ${type.tfResourceType}, found ${all.length}`);
-  return all[0];
 }
 
 /**

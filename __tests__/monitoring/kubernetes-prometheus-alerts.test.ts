@@ -11,9 +11,9 @@ import { Testing, Token } from 'cdktf';
 import { AIRFLOW_PROMETHEUS_ALERT_OPTIONS } from '../../lib/monitoring/airflow-prometheus-alerts';
 import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { examplePlan } from '../helpers/example-plan';
-import { kubernetesHost, synthesizedResource } from '../hosts/kubernetes-test-stack';
+import { kubernetesHost } from '../hosts/kubernetes-test-stack';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
-import { onlyResource, SynthesizedStack } from '../helpers/test-stack';
+import { onlyResource, synthesizedResource, SynthesizedStack } from '../helpers/test-stack';
 
 const RULE_GROUP = 'azurerm_monitor_alert_prometheus_rule_group';
 const RUNBOOK = 'https://wiki.contoso.example/airflow';
