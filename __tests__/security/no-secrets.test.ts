@@ -57,6 +57,8 @@ const EXTERNAL_HOST_STACK = STACKS_OF_HOST.external[0];
 function edited(doc: any, path: readonly (string | number)[], edit: (value: any) => unknown): any {
   if (path.length === 0) return edit(doc);
   const [key, ...rest] = path;
+  // As the in-place edit did (a TypeError), a path through something the stack lacks is refused: the secret is planted where the stack has it.
+  if (doc === null || typeof doc !== 'object') throw new Error(`no object at ${JSON.stringify(key)} of the path: the stack has nothing there to edit`);
   const copy = Array.isArray(doc) ? [...doc] : { ...doc };
   copy[key] = edited(doc?.[key], rest, edit);
   return copy;
