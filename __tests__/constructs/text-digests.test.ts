@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
-import { md5Hex, sha256After, sha256Hex } from '../../lib/private/text-digests';
+import { md5Hex, rememberedCharacters, sha256After, sha256Hex } from '../../lib/private/text-digests';
 
 const digest = (algorithm: 'md5' | 'sha256', text: string) => createHash(algorithm).update(text, 'utf8').digest('hex');
 const hashOfParts = (parts: { name: string; text: string }[]) => {
@@ -19,9 +19,16 @@ describe('remembered digests', () => {
     }
   });
 
-  it('stay right past what the caches hold (the oldest texts go)', () => {
-    const texts = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(1024 * 1024, String.fromCharCode(97 + (i % 26))));
-    for (const text of [...texts, ...texts]) expect(sha256Hex(text)).toBe(digest('sha256', text));
+  it('stay right past what the caches hold, which the oldest texts leave: 8 Mi characters at most, none over 1 Mi', () => {
+    const texts = Array.from({ length: 12 }, (_, i) => `${i}`.padEnd(1024 * 1024, String.fromCharCode(97 + (i % 26))));
+    for (const text of [...texts, ...texts]) {
+      expect(sha256Hex(text)).toBe(digest('sha256', text));
+      expect(rememberedCharacters().sha256).toBeLessThanOrEqual(8 * 1024 * 1024);
+    }
+    expect(rememberedCharacters().sha256).toBeGreaterThan(7 * 1024 * 1024);
+    const before = rememberedCharacters().md5;
+    md5Hex('x'.repeat(1024 * 1024 + 1));
+    expect(rememberedCharacters().md5).toBe(before);
   });
 
   it('continue a hash after a remembered prefix as if every part were hashed in turn', () => {

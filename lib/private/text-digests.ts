@@ -12,7 +12,7 @@ const MAX_PREFIXES = 16;
 
 class DigestCache {
   private readonly digests = new Map<string, string>();
-  private characters = 0;
+  characters = 0;
 
   constructor(private readonly algorithm: 'md5' | 'sha256') {}
 
@@ -36,6 +36,11 @@ class DigestCache {
 const md5s = new DigestCache('md5');
 const sha256s = new DigestCache('sha256');
 const prefixStates = new Map<string, Hash>();
+
+/** How many characters of text each cache holds now (for its bound's test). */
+export function rememberedCharacters(): { md5: number; sha256: number } {
+  return { md5: md5s.characters, sha256: sha256s.characters };
+}
 
 /** The hex MD5 of a text's UTF-8 bytes. */
 export function md5Hex(text: string): string {
