@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, ref, TerraformStack, Testing, Token } from 'cdktf';
+import { invokeAspects } from 'cdktf/lib/synthesize/synthesizer';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { DataAzurermDataFactory } from '@cdktf/provider-azurerm/lib/data-azurerm-data-factory';
 import { DataFactory } from '@cdktf/provider-azurerm/lib/data-factory';
@@ -579,12 +580,16 @@ describe('with sqlAccess dataFactory, a host composed by hand needs the pipeline
 /**
  * A DatabaseMigrationStack of `plan`, built and not synthesized: every host checks its bundle and
  * environment in its constructor, and the SQL pipelines check is a validation of the host, which
- * reads references as their own stack writes them, before or after the stacks are prepared. Each
+ * reads references as their own stack writes them, before or after the stacks are prepared. Its
+ * aspects are invoked, as app.synth() invokes them before it runs the validations: an aspect that
+ * changes what a validation reads (a pipeline's name) must not pass here and fail at synth. Each
  * example plan's stacks are synthesized by the slow suite's plan-tags test (every variant
  * `npm run validate` validates), every host's by database-migration-stack.test.ts.
  */
 function migrationStack(plan: MigrationPlan): DatabaseMigrationStack {
-  return new DatabaseMigrationStack(Testing.app(), plan.name, { plan });
+  const stack = new DatabaseMigrationStack(Testing.app(), plan.name, { plan });
+  invokeAspects(stack);
+  return stack;
 }
 
 describe('DatabaseMigrationStack hands every host an agreeing bundle and environment', () => {

@@ -5,6 +5,7 @@
  * way; the ports are the chart's `ports` defaults.
  */
 import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
+import { TerraformStack } from 'cdktf';
 import { AirflowChartValues } from '../../lib/private/kubernetes/chart-values';
 import { onlyLogicalId, onlyResource, reference, resourcesOfType, synthesizedResources, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 import { constructedChartValues, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
@@ -78,10 +79,17 @@ const COMMON_FLOWS = [
 const CELERY_FLOWS = ['worker -> redis:6379/TCP', 'scheduler -> redis:6379/TCP'];
 
 describe('Kubernetes host network policies', () => {
-  /** A host constructed with that executor: its policies as synthesized (synthesizedResources) and its chart values. */
+  /**
+   * The policies of a constructed host as its synthesis writes them (synthesizedResources), of both its
+   * stacks side by side as `synth` holds them: a policy in the host's own stack counts too.
+   */
+  function constructedPolicies({ stack, release }: { stack: TerraformStack; release: TerraformStack }): Policies {
+    return { ...synthesizedResources(stack, NetworkPolicyV1), ...synthesizedResources(release, NetworkPolicyV1) };
+  }
+  /** A host constructed with that executor: its policies (constructedPolicies) and its chart values. */
   function withExecutor(executor: 'CeleryExecutor' | 'KubernetesExecutor'): { policies: Policies; values: AirflowChartValues } {
-    const { release, host } = kubernetesHost({ executor });
-    return { policies: synthesizedResources(release, NetworkPolicyV1), values: constructedChartValues(host) };
+    const constructed = kubernetesHost({ executor });
+    return { policies: constructedPolicies(constructed), values: constructedChartValues(constructed.host) };
   }
   // One construction per executor, read by the tests of that executor; the default host synthesized once.
   const byExecutor = { CeleryExecutor: withExecutor('CeleryExecutor'), KubernetesExecutor: withExecutor('KubernetesExecutor') };
@@ -89,7 +97,7 @@ describe('Kubernetes host network policies', () => {
 
   it('are read from a constructed release as its synthesis writes them, beside the chart values sections that run pods', () => {
     const constructed = kubernetesHost();
-    expect(synthesizedResources(constructed.release, NetworkPolicyV1)).toEqual(synthesizedPolicies(byDefault.releaseStack));
+    expect(constructedPolicies(constructed)).toEqual(synthesizedPolicies(byDefault.synth));
     const synthesizedValues = JSON.parse((onlyResource(byDefault.releaseStack, 'helm_release') as { values: string[] }).values[0]) as AirflowChartValues;
     expect(runningSections(constructedChartValues(constructed.host))).toEqual(runningSections(synthesizedValues));
   });
@@ -162,8 +170,9 @@ describe('Kubernetes host network policies', () => {
   });
 
   it('are left out, with a warning, when networkPoliciesEnabled is false', () => {
-    const { release, stack } = kubernetesHost({ networkPoliciesEnabled: false });
-    expect(synthesizedResources(release, NetworkPolicyV1)).toEqual({});
+    const withoutPolicies = kubernetesHost({ networkPoliciesEnabled: false });
+    const { stack } = withoutPolicies;
+    expect(constructedPolicies(withoutPolicies)).toEqual({});
     expect(warningsOf(stack)).toContainEqual(expect.stringMatching(/^test\/airflow: networkPoliciesEnabled is false, weaker than the secure default true \[ack: migration:secure-default:networkPoliciesEnabled\]$/));
     expect(warningsOf(byDefault.stack).filter((warning) => warning.includes('networkPoliciesEnabled'))).toEqual([]);
   });
