@@ -87,9 +87,11 @@ export function synthesizedResources(stack: TerraformStack, type: ResourceType):
   const text = JSON.stringify(configs, (key, value) => (key === '//' ? undefined : value));
   const own = new Set(
     constructs.flatMap((construct) =>
-      construct instanceof TerraformResource
+      // cdktf's markers, not instanceof: under CDK Terrain (scripts/cdktn-test.sh) the azurerm provider's
+      // resources extend another copy of the class than the `cdktf` alias imported here.
+      TerraformResource.isTerraformResource(construct)
         ? [`${construct.terraformResourceType}.${construct.friendlyUniqueId}`]
-        : construct instanceof TerraformDataSource
+        : TerraformDataSource.isTerraformDataSource(construct)
           ? [`data.${construct.terraformResourceType}.${construct.friendlyUniqueId}`]
           : [],
     ),

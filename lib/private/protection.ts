@@ -41,7 +41,9 @@ export function addLock(scope: Construct, id: string, resource: LockableResource
         produce: () =>
           stack.node
             .findAll()
-            .filter((each): each is TerraformResource => each instanceof TerraformResource && !(each instanceof ManagementLock))
+            // By cdktf's marker, not instanceof: under CDK Terrain the azurerm provider's resources
+            // extend cdktn's class, another copy than the `cdktf` alias this library imports.
+            .filter((each): each is TerraformResource => TerraformResource.isTerraformResource(each) && !(each instanceof ManagementLock))
             .map(resourceAddress),
       }),
     );
