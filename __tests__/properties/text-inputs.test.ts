@@ -71,7 +71,8 @@ function damaged(text: string): fc.Arbitrary<string> {
 /** Every line of the message starts with the file; every syntax problem has a line within the file. */
 function expectFileError(error: MigrationPlanError, file: string, text: string): void {
   expectWellFormed(error, file, { fieldPaths: false });
-  const lines = text.split('\n').length;
+  // A lone CR ends a line as LF and CRLF do (YAML's b-break; editors show JSON so too), and so the loader counts.
+  const lines = text.split(/\r\n|\r|\n/).length;
   for (const problem of error.problems) {
     if (/syntax error/.test(problem.message)) {
       expect(problem.line).toBeGreaterThanOrEqual(1);
@@ -168,7 +169,8 @@ describe('plan files', () => {
         expect('error' in outcome).toBe(true);
         if ('error' in outcome) expectFileError(outcome.error, file, Buffer.from(bytes).toString('utf8'));
       }),
-      runs(300),
+      // A run once found this: a JSON syntax error after a lone CR, on line 2 of what '\n' alone makes one line.
+      { ...runs(300), examples: [['\r\u0000', '.json']] },
     );
   });
 });
