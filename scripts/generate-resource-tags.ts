@@ -9,18 +9,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root';
+import { RESOURCE_TAGS_FILE, ResourceTagsFile, writeResourceTagsFile } from './resource-tags-file';
 import { synthesizeVariant } from './synthesize-variant';
 import { initialize, providerSource, resourceTagsAttributes, selectedProviders } from './validate-terraform';
 import { StackJson, validationVariants } from './validate-variants';
-
-export const RESOURCE_TAGS_FILE = 'scripts/resource-tags.json';
-
-/** What `scripts/resource-tags.json` holds. */
-export interface ResourceTagsFile {
-  readonly providers: readonly string[];
-  /** Resource type to the Terraform type of its `tags` argument (`map(string)`), null without one. */
-  readonly tags: Readonly<Record<string, string | null>>;
-}
 
 /** Every stack of every variant but the canaries, synthesized. */
 function synthesizedStacks(root: string, work: string): StackJson[] {
@@ -53,7 +45,7 @@ function main(): void {
       }),
     );
     const file: ResourceTagsFile = { providers: selectedProviders(folder, source.env), tags };
-    writeFileSync(join(root, RESOURCE_TAGS_FILE), `${JSON.stringify(file, null, 2)}\n`);
+    writeResourceTagsFile(join(root, RESOURCE_TAGS_FILE), file);
     console.log(`${RESOURCE_TAGS_FILE}: ${types.length} resource types, ${Object.values(tags).filter(Boolean).length} with tags`);
   } finally {
     rmSync(work, { recursive: true, force: true });

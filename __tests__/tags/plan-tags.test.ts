@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlanDocument, ValidationVariant, validationVariants } from '../../scripts/validate-variants';
-import { RESOURCE_TAGS_FILE, ResourceTagsFile } from '../../scripts/generate-resource-tags';
+import { RESOURCE_TAGS_FILE, ResourceTagsFile } from '../../scripts/resource-tags-file';
 import * as ts from 'typescript';
 import { apiSurface, interfaceMembers, memberName } from '../docs/api-surface';
 import { variantPlan, variantStacks } from '../helpers/validate-variants';
