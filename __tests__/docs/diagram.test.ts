@@ -3,11 +3,10 @@
  * output with a strict parser of the few statements the renderer may emit: any other line, an
  * unescaped character in a label or a node outside a wave fails.
  */
-// The module object itself (an ES namespace's bindings cannot be spied on): a test fills the disk through it.
-import fs = require('node:fs');
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withFullDisk } from '../helpers/full-disk';
 import fc from 'fast-check';
 import {
   loadMigrationPlan,
@@ -352,17 +351,7 @@ describe('npm run diagram (scripts/diagram.ts)', () => {
     const out = join(dir, 'README.md');
     const before = `# Title\n\n${BEGIN_MARKER}\nold diagram\n${END_MARKER}\n\n${'More text.\n'.repeat(100)}`;
     writeFileSync(out, before);
-    const write = fs.writeFileSync;
-    // The disk fills after half of what is written.
-    const full = jest.spyOn(fs, 'writeFileSync').mockImplementation((file, data, options) => {
-      write(file, String(data).slice(0, String(data).length / 2), options);
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
-    });
-    try {
-      expect(runDiagram([EXAMPLE_PLAN, '--out', out])).toEqual({ code: 1, stdout: '', stderr: `Cannot write ${out}: ENOSPC: no space left on device, write\nIt is as it was.\n` });
-    } finally {
-      full.mockRestore();
-    }
+    expect(withFullDisk(() => runDiagram([EXAMPLE_PLAN, '--out', out]))).toEqual({ code: 1, stdout: '', stderr: `Cannot write ${out}: ENOSPC: no space left on device, write\nIt is as it was.\n` });
     expect(readFileSync(out, 'utf8')).toBe(before);
     expect(readdirSync(dir)).toEqual(['README.md']);
   });
@@ -370,7 +359,7 @@ describe('npm run diagram (scripts/diagram.ts)', () => {
   test('--out keeps the permissions of the file it replaces, whatever the umask (was: a group-writable README lost group write under umask 022)', () => {
     const out = join(dir, 'README.md');
     writeFileSync(out, `${BEGIN_MARKER}\nold diagram\n${END_MARKER}\n`);
-    fs.chmodSync(out, 0o664);
+    chmodSync(out, 0o664);
     const umask = process.umask(0o022);
     try {
       expect(runDiagram([EXAMPLE_PLAN, '--out', out]).code).toBe(0);
@@ -378,7 +367,7 @@ describe('npm run diagram (scripts/diagram.ts)', () => {
       process.umask(umask);
     }
     expect(readFileSync(out, 'utf8')).toContain(exampleBlock);
-    expect(fs.statSync(out).mode & 0o7777).toBe(0o664);
+    expect(statSync(out).mode & 0o7777).toBe(0o664);
   });
 
   test('an invalid plan is reported by file and field, without a stack trace', () => {

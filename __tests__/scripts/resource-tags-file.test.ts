@@ -1,10 +1,9 @@
 /** `npm run resource-tags` writing scripts/resource-tags.json: whole or not at all, as `npm run schema`. */
-// The module object itself (an ES namespace's bindings cannot be spied on): a test fills the disk through it.
-import fs = require('node:fs');
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResourceTagsFile, writeResourceTagsFile } from '../../scripts/resource-tags-file';
+import { withFullDisk } from '../helpers/full-disk';
 
 const FILE: ResourceTagsFile = { providers: ['registry.terraform.io/hashicorp/azurerm 4.55.0'], tags: { azurerm_resource_group: 'map(string)', terraform_data: null } };
 
@@ -24,17 +23,7 @@ describe('npm run resource-tags', () => {
   test('stopped by a full disk, leaves the file as it was and nothing beside it (was: written in place, cut short)', () => {
     const file = join(dir, 'resource-tags.json');
     writeFileSync(file, '{"old": true}\n');
-    const write = fs.writeFileSync;
-    // The disk fills after half of what is written.
-    const full = jest.spyOn(fs, 'writeFileSync').mockImplementation((target, data, options) => {
-      write(target, String(data).slice(0, String(data).length / 2), options);
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
-    });
-    try {
-      expect(() => writeResourceTagsFile(file, FILE)).toThrow(/ENOSPC/);
-    } finally {
-      full.mockRestore();
-    }
+    expect(() => withFullDisk(() => writeResourceTagsFile(file, FILE))).toThrow(/ENOSPC/);
     expect(readFileSync(file, 'utf8')).toBe('{"old": true}\n');
     expect(readdirSync(dir)).toEqual(['resource-tags.json']);
   });
