@@ -9,6 +9,7 @@ import { airflowPools } from '../../lib/hosts/airflow-pools';
 import type { DagBundle } from '../../lib/orchestration-factory/dag-bundle';
 import { renderMigrationPlan } from '../../lib/plan';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
+import { deepFrozen } from './deep-frozen';
 import { examplePlan } from './example-plan';
 
 export const SUBSCRIPTION = '/subscriptions/00000000-0000-0000-0000-000000000000';
@@ -45,22 +46,11 @@ export const ENVIRONMENT = {
 /** Pools the host creates or outputs: the DAG's, for the example plan's concurrency. */
 export const POOLS = airflowPools(examplePlan().concurrency);
 
-/**
- * `bundle` frozen, its files and requirements too: one bundle can serve every test of a file, and a
- * test that edits one must copy it (`{ ...bundle, files }`), or the edit throws instead of leaking.
- */
-export function frozenBundle(bundle: DagBundle): DagBundle {
-  bundle.files.forEach((file) => Object.freeze(file));
-  Object.freeze(bundle.files);
-  Object.freeze(bundle.requirements);
-  return Object.freeze(bundle);
-}
-
 let exampleBundle: DagBundle | undefined;
 
 /** The example plan's bundle (the Kubernetes host's), loaded once per test file and frozen. */
 export function examplePlanBundle(): DagBundle {
-  return (exampleBundle ??= frozenBundle(loadDagBundle(renderMigrationPlan(examplePlan()))));
+  return (exampleBundle ??= deepFrozen(loadDagBundle(renderMigrationPlan(examplePlan()))));
 }
 
 /** What every host takes from a stack (`AirflowHostBaseProps`), for a host built alone in `resourceGroup`. */

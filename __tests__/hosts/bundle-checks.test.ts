@@ -19,7 +19,6 @@ import { dagEnvironment } from '../../lib/hosts/dag-environment';
 import type { AirflowPool } from '../../lib/hosts/airflow-host';
 import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { ExternalAirflowHost } from '../../lib/hosts/external-host';
-import { KubernetesAirflowHost, KubernetesAirflowHostProps } from '../../lib/hosts/kubernetes/kubernetes-host';
 import { DatabaseMigrationStack } from '../../lib/database-migration-stack';
 import { SqlPipelines } from '../../lib/orchestration-factory/sql-pipelines';
 import { DataFactoryAirflowHost } from '../../lib/hosts/data-factory-host';
@@ -27,10 +26,12 @@ import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { DagBundle, dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { loadMigrationPlan, MigrationPlan } from '../../lib/plan';
 import { BUNDLE_MANIFEST_BLOB_NAME, PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
-import { ACTION_GROUP_ID, ENVIRONMENT, ENVIRONMENT_ID, frozenBundle, hostBaseProps, KEY_VAULT, SERVICE_PRINCIPAL, WORKSPACE } from '../helpers/host-fixtures';
+import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, KEY_VAULT, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { deepFrozen } from '../helpers/deep-frozen';
 import { AIRFLOW_OF_HOST, examplePlanWith } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
 import { fabricBundle, fabricHostStack } from './fabric-test-stack';
+import { kubernetesHost } from './kubernetes-test-stack';
 
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -51,26 +52,9 @@ const BUNDLES = new Map<MigrationPlan, DagBundle>();
 
 /** dagBundleFor(plan), loaded once per plan and frozen: a test that edits a bundle copies it. */
 function bundleOf(plan: MigrationPlan): DagBundle {
-  const bundle = BUNDLES.get(plan) ?? frozenBundle(dagBundleFor(plan));
+  const bundle = BUNDLES.get(plan) ?? deepFrozen(dagBundleFor(plan));
   BUNDLES.set(plan, bundle);
   return bundle;
-}
-
-/**
- * The Kubernetes host alone, as kubernetesHostStack builds it, and not synthesized: the bundle and
- * environment checks run in its constructor, and nothing of the synth reads the bundle again.
- */
-function kubernetesHost(props: Partial<KubernetesAirflowHostProps>): KubernetesAirflowHost {
-  const { app, stack, resourceGroup } = testStack();
-  return new KubernetesAirflowHost(stack, 'airflow', {
-    ...hostBaseProps(resourceGroup),
-    releaseStack: new TerraformStack(app, 'test-airflow'),
-    tags: { owner: 'platform-team' },
-    environment: ENVIRONMENT,
-    logAnalyticsWorkspace: WORKSPACE,
-    actionGroup: { id: ACTION_GROUP_ID, name: 'ag-test' },
-    ...props,
-  });
 }
 
 function external(plan: MigrationPlan, environment: Record<string, string>) {

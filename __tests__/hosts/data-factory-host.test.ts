@@ -6,7 +6,8 @@ import { DataFactoryAirflowHost, DataFactoryAirflowHostProps } from '../../lib/h
 import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { parseEnvironmentId } from '../../lib/private/arm-ids';
-import { ENVIRONMENT_ID, frozenBundle, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { deepFrozen } from '../helpers/deep-frozen';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyResource, resourcesOfType, synthObject, testStack } from '../helpers/test-stack';
 
@@ -111,7 +112,7 @@ describe('DataFactoryAirflowHost', () => {
 
 describe('DataFactoryAirflowHost props checked at construction', () => {
   /** The Data Factory plan's bundle, loaded once for these tests (frozen). */
-  const bundle = frozenBundle(dagBundleFor(examplePlanWith(AIRFLOW_OF_HOST.dataFactory)));
+  const bundle = deepFrozen(dagBundleFor(examplePlanWith(AIRFLOW_OF_HOST.dataFactory)));
 
   function adopted(props: Partial<DataFactoryAirflowHostProps>) {
     const { stack, resourceGroup } = testStack();

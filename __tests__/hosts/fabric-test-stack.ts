@@ -3,7 +3,8 @@ import { FabricAirflowHost, FabricAirflowHostProps } from '../../lib/hosts/fabri
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { HOST_REQUIREMENTS } from '../../lib/private/host-requirements';
 import type { DagBundle } from '../../lib/orchestration-factory/dag-bundle';
-import { CAPACITY_ID, frozenBundle, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
+import { deepFrozen } from '../helpers/deep-frozen';
 import { testStack } from '../helpers/test-stack';
 
 
@@ -18,7 +19,7 @@ let defaultBundle: DagBundle | undefined;
 export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}, provider: FabricProviderConfig = {}) {
   const { app, stack, resourceGroup } = testStack();
   new FabricProvider(stack, 'fabric', provider);
-  const bundle = (defaultBundle ??= frozenBundle(fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }))));
+  const bundle = (defaultBundle ??= deepFrozen(fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }))));
   const host = new FabricAirflowHost(stack, 'AirflowHost', {
     resourceGroup,
     namePrefix: 'contoso-sql',

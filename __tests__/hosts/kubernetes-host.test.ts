@@ -29,9 +29,9 @@ import { airflowPools } from '../../lib/hosts/airflow-pools';
 import { examplePlan } from '../helpers/example-plan';
 import { onlyResource, resourcesOfType, synthesizedResource, synthesizedResources, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 import { findSecrets } from '../security/secret-scanner';
-import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS } from '../helpers/host-fixtures';
+import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS, examplePlanBundle } from '../helpers/host-fixtures';
 import { KUBELOGIN_MODES, KubeloginMode, kubeloginModeFromEnvironment } from '../../lib/hosts/kubernetes/kubernetes-host';
-import { constructedChartValues, exampleBundle, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
+import { constructedChartValues, kubernetesHost, kubernetesHostStack } from './kubernetes-test-stack';
 
 const EXISTING_VNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub';
 
@@ -496,7 +496,7 @@ describe('KubernetesAirflowHost', () => {
     });
 
     it('installs the DAG requirements at build time, pinned with the Airflow it runs on', () => {
-      const bundle = exampleBundle();
+      const bundle = examplePlanBundle();
       expect(files['requirements.txt'].trim().split('\n')).toEqual(bundle.requirements);
       expect(files.Dockerfile).toContain(`pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /requirements.txt`);
       expect(json).not.toContain('_PIP_ADDITIONAL_REQUIREMENTS');
@@ -508,7 +508,7 @@ describe('KubernetesAirflowHost', () => {
       expect(resourcesOfType(releaseStack, Release.tfResourceType)).not.toEqual({});
       expect(release.dependencies).toEqual([stack]);
       expect(host.image.endsWith(`/airflow-migration:${values.defaultAirflowTag}`)).toBe(true);
-      const bundle = exampleBundle();
+      const bundle = examplePlanBundle();
       const other = kubernetesHost({
         bundle: { ...bundle, requirements: bundle.requirements.map((line) => (line.startsWith('azure-identity==') ? 'azure-identity==1.19.0' : line)) },
       });
@@ -619,7 +619,7 @@ describe('KubernetesAirflowHost', () => {
   });
 
   describe('DAG delivery', () => {
-    const bundle = exampleBundle();
+    const bundle = examplePlanBundle();
     const volume = values.volumes[0];
     const items = volume.projected.sources.flatMap((source) => source.configMap.items);
     const configMaps = Object.values(resourcesOfType(synth, 'kubernetes_config_map_v1')) as any[];

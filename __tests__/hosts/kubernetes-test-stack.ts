@@ -1,27 +1,8 @@
 import { App, TerraformStack } from 'cdktf';
 import { KubernetesAirflowHost, KubernetesAirflowHostProps } from '../../lib/hosts/kubernetes/kubernetes-host';
-import type { DagBundle } from '../../lib/orchestration-factory/dag-bundle';
 import type { AirflowChartValues } from '../../lib/private/kubernetes/chart-values';
-import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
-import { renderMigrationPlan } from '../../lib/plan';
-import { examplePlan } from '../helpers/example-plan';
-import { ACTION_GROUP_ID, ENVIRONMENT, KEY_VAULT, POOLS, WORKSPACE } from '../helpers/host-fixtures';
+import { ACTION_GROUP_ID, ENVIRONMENT, examplePlanBundle, KEY_VAULT, POOLS, WORKSPACE } from '../helpers/host-fixtures';
 import { mergedStacks, synthStacks, SynthesizedStack, testStack } from '../helpers/test-stack';
-
-let examplePlanBundle: DagBundle | undefined;
-
-/**
- * The example plan's bundle, read once per test file and shared by its hosts: frozen, so a host that
- * changed it would throw instead of passing a changed bundle to the next test.
- */
-export function exampleBundle(): DagBundle {
-  if (examplePlanBundle === undefined) {
-    const bundle = loadDagBundle(renderMigrationPlan(examplePlan()));
-    bundle.files.forEach((file) => Object.freeze(file));
-    examplePlanBundle = Object.freeze({ ...bundle, files: Object.freeze(bundle.files), requirements: Object.freeze(bundle.requirements) });
-  }
-  return examplePlanBundle;
-}
 
 /**
  * The Kubernetes host (with the example plan's bundle) and its release stack, constructed but not
@@ -42,7 +23,7 @@ export function kubernetesHost(props: Partial<KubernetesAirflowHostProps> = {}):
     namePrefix: 'contoso-sql',
     location: 'westeurope',
     tags: { owner: 'platform-team' },
-    bundle: exampleBundle(),
+    bundle: examplePlanBundle(),
     environment: ENVIRONMENT,
     keyVault: KEY_VAULT,
     pools: POOLS,
