@@ -9,7 +9,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadMigrationPlan, MigrationPlanError, renderMermaidDiagram, type MigrationPlan } from '../lib/plan';
-import { isFileSystemError, replaceFile } from './replace-file';
+import { isFileSystemError } from '../lib/private/file-system-error';
+import { replaceFile } from './replace-file';
 
 /** The same default as `npm run synth`. */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';

@@ -9,7 +9,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { migrationPlanJsonSchema } from '../lib/plan';
-import { isFileSystemError, replaceFile } from './replace-file';
+import { isFileSystemError } from '../lib/private/file-system-error';
+import { replaceFile } from './replace-file';
 import { repoRoot } from './repo-root';
 
 /** Where the schema lives, relative to the repository (and the installed package). */

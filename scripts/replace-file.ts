@@ -17,5 +17,3 @@ export function replaceFile(file: string, text: string): void {
     throw error;
   }
 }
-
-export { isFileSystemError } from '../lib/private/file-system-error';

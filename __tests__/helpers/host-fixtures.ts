@@ -9,7 +9,7 @@ import { airflowPools } from '../../lib/hosts/airflow-pools';
 import type { DagBundle } from '../../lib/orchestration-factory/dag-bundle';
 import { renderMigrationPlan } from '../../lib/plan';
 import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
-import { deepFrozen } from './deep-frozen';
+import { deepFreeze } from '../../lib/private/deep-freeze';
 import { examplePlan } from './example-plan';
 
 export const SUBSCRIPTION = '/subscriptions/00000000-0000-0000-0000-000000000000';
@@ -50,7 +50,7 @@ let exampleBundle: DagBundle | undefined;
 
 /** The example plan's bundle (the Kubernetes host's), loaded once per test file and frozen. */
 export function examplePlanBundle(): DagBundle {
-  return (exampleBundle ??= deepFrozen(loadDagBundle(renderMigrationPlan(examplePlan()))));
+  return (exampleBundle ??= deepFreeze(loadDagBundle(renderMigrationPlan(examplePlan()))));
 }
 
 /** What every host takes from a stack (`AirflowHostBaseProps`), for a host built alone in `resourceGroup`. */

@@ -27,7 +27,7 @@ import { DagBundle, dagBundleFor } from '../../lib/orchestration-factory/dag-bun
 import { loadMigrationPlan, MigrationPlan } from '../../lib/plan';
 import { BUNDLE_MANIFEST_BLOB_NAME, PLAN_BLOB_NAME } from '../../lib/private/dag-bundle-loader';
 import { ENVIRONMENT, ENVIRONMENT_ID, hostBaseProps, KEY_VAULT, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
-import { deepFrozen } from '../helpers/deep-frozen';
+import { deepFreeze } from '../../lib/private/deep-freeze';
 import { AIRFLOW_OF_HOST, examplePlanWith } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
 import { fabricBundle, fabricHostStack } from './fabric-test-stack';
@@ -52,7 +52,7 @@ const BUNDLES = new Map<MigrationPlan, DagBundle>();
 
 /** dagBundleFor(plan), loaded once per plan and frozen: a test that edits a bundle copies it. */
 function bundleOf(plan: MigrationPlan): DagBundle {
-  const bundle = BUNDLES.get(plan) ?? deepFrozen(dagBundleFor(plan));
+  const bundle = BUNDLES.get(plan) ?? deepFreeze(dagBundleFor(plan));
   BUNDLES.set(plan, bundle);
   return bundle;
 }

@@ -7,7 +7,7 @@ import { MigrationMonitoring } from '../../lib/monitoring/migration-monitoring';
 import { dagBundleFor } from '../../lib/orchestration-factory/dag-bundle';
 import { parseEnvironmentId } from '../../lib/private/arm-ids';
 import { ENVIRONMENT_ID, hostBaseProps, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
-import { deepFrozen } from '../helpers/deep-frozen';
+import { deepFreeze } from '../../lib/private/deep-freeze';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyResource, resourcesOfType, synthObject, testStack } from '../helpers/test-stack';
 
@@ -112,7 +112,7 @@ describe('DataFactoryAirflowHost', () => {
 
 describe('DataFactoryAirflowHost props checked at construction', () => {
   /** The Data Factory plan's bundle, loaded once for these tests (frozen). */
-  const bundle = deepFrozen(dagBundleFor(examplePlanWith(AIRFLOW_OF_HOST.dataFactory)));
+  const bundle = deepFreeze(dagBundleFor(examplePlanWith(AIRFLOW_OF_HOST.dataFactory)));
 
   function adopted(props: Partial<DataFactoryAirflowHostProps>) {
     const { stack, resourceGroup } = testStack();

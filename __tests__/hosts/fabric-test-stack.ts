@@ -4,7 +4,7 @@ import { loadDagBundle } from '../../lib/private/dag-bundle-loader';
 import { HOST_REQUIREMENTS } from '../../lib/private/host-requirements';
 import type { DagBundle } from '../../lib/orchestration-factory/dag-bundle';
 import { CAPACITY_ID, POOLS, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
-import { deepFrozen } from '../helpers/deep-frozen';
+import { deepFreeze } from '../../lib/private/deep-freeze';
 import { testStack } from '../helpers/test-stack';
 
 
@@ -19,7 +19,7 @@ let defaultBundle: DagBundle | undefined;
 export function fabricHostStack(props: Partial<FabricAirflowHostProps> = {}, provider: FabricProviderConfig = {}) {
   const { app, stack, resourceGroup } = testStack();
   new FabricProvider(stack, 'fabric', provider);
-  const bundle = (defaultBundle ??= deepFrozen(fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }))));
+  const bundle = (defaultBundle ??= deepFreeze(fabricBundle(JSON.stringify({ name: 'contoso-sql', databases: [] }))));
   const host = new FabricAirflowHost(stack, 'AirflowHost', {
     resourceGroup,
     namePrefix: 'contoso-sql',

@@ -6,7 +6,7 @@ import { AlertSeverity } from '../../lib/monitoring/alerts';
 import { MigrationEventIngestion } from '../../lib/monitoring/migration-event-ingestion';
 import { MigrationEventsMonitoringProps, MigrationStalledAlertOptions } from '../../lib/monitoring/migration-events-monitoring';
 import { migrationStalledQuery } from '../../lib/monitoring/migration-stalled';
-import { deepFrozen } from '../helpers/deep-frozen';
+import { deepFreeze } from '../../lib/private/deep-freeze';
 import { logAlertQueries, onlyLogicalId, queriesNotOfPlan, onlyResource, reference, rendered, resourceNamed, resourcesOfType, resourcesSnapshot, SynthesizedStack, synthObject, testStack } from '../helpers/test-stack';
 import { LATEST_RUN_EVENTS_OF_CONTOSO_SQL, MonitoringTestProps, monitoring, PLAN_DATABASES } from './monitoring-test-stack';
 
@@ -43,7 +43,7 @@ function withEvents(events: MigrationEventsMonitoringProps = {}, props: Partial<
 
 /** The default events monitoring, synthesized once for the tests that only read it (frozen: none can change it for another). */
 let defaultSynth: SynthesizedStack | undefined;
-const defaultEventsSynth = () => (defaultSynth ??= deepFrozen(synthObject(withEvents().stack)));
+const defaultEventsSynth = () => (defaultSynth ??= deepFreeze(synthObject(withEvents().stack)));
 
 /** Logical ids of the resources the events pipeline references. */
 function ids(synth: SynthesizedStack) {

@@ -14,15 +14,14 @@ import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/d
 import { MigrationService } from '../../lib/migration-service';
 import { CredentialVault } from '../../lib/orchestration-factory/credential-vault';
 import { apiSurface, interfaceMembers, memberName, ownerName } from '../docs/api-surface';
-import { deepFrozen } from '../helpers/deep-frozen';
 import { ENVIRONMENT_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
 import { kubernetesHostStack } from '../hosts/kubernetes-test-stack';
 import { monitoring } from '../monitoring/monitoring-test-stack';
 
-/** The plan of the rows that give none: the external host's, loaded once (frozen: no stack can change it for the next). */
-const EXTERNAL_HOST_PLAN = deepFrozen(examplePlanWith(AIRFLOW_OF_HOST.external));
+/** The plan of the rows that give none: the external host's, loaded once (plans are deep-frozen: no stack can change it for the next). */
+const EXTERNAL_HOST_PLAN = examplePlanWith(AIRFLOW_OF_HOST.external);
 
 /** The stack with its release stacks, constructed (the warnings are given at construction). */
 function stackWarnings(props: Partial<DatabaseMigrationStackProps>): string[] {

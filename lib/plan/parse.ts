@@ -3,6 +3,7 @@ import { errorMessage, MigrationPlanError, type PlanProblem } from './errors';
 import { formatFieldPath, holdsInvisible, quote } from './field-path';
 import { ONE_DOCUMENT } from './rules';
 import { migrationPlanSchema } from './schema';
+import { deepFreeze } from '../private/deep-freeze';
 import type { SourceLocator } from './source-text';
 import type { MigrationPlan } from './types';
 import { describeIssue, issuesToProblems, type IssueProblem } from './zod-issues';
@@ -84,15 +85,6 @@ function protoTagKey(value: unknown): IssueProblem[] {
   const tags = (value as { tags?: unknown } | null | undefined)?.tags;
   if (typeof tags !== 'object' || tags === null || !Object.hasOwn(tags, '__proto__')) return [];
   return [{ path: ['tags', '__proto__'], message: 'tag key "__proto__" is not supported' }];
-}
-
-/** Plans are shared by every construct and the renderer; freezing stops one from changing another's view. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 /** Problems in the order a reader meets their fields in the value (keys in insertion order, missing fields last). */

@@ -12,7 +12,12 @@ const MAX_PREFIXES = 16;
 
 class DigestCache {
   private readonly digests = new Map<string, string>();
-  characters = 0;
+  private remembered = 0;
+
+  /** How many characters of text it holds. */
+  get characters(): number {
+    return this.remembered;
+  }
 
   constructor(private readonly algorithm: 'md5' | 'sha256') {}
 
@@ -22,12 +27,12 @@ class DigestCache {
     const digest = createHash(this.algorithm).update(text, 'utf8').digest('hex');
     if (text.length <= MAX_CHARACTERS / 8) {
       for (const oldest of this.digests.keys()) {
-        if (this.characters + text.length <= MAX_CHARACTERS) break;
+        if (this.remembered + text.length <= MAX_CHARACTERS) break;
         this.digests.delete(oldest);
-        this.characters -= oldest.length;
+        this.remembered -= oldest.length;
       }
       this.digests.set(text, digest);
-      this.characters += text.length;
+      this.remembered += text.length;
     }
     return digest;
   }
