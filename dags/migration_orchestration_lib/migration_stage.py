@@ -127,8 +127,9 @@ def standing_of(
     stage = migration.stage  # creating, copying, ready_for_cutover, completing, succeeded, failed, canceling, canceled
     if stage == "creating":
         stage = COPYING
-    # Not foreign: what DMS puts in sourceServerName is unverified (the server's own name, or the host
-    # it was reached by?), and a plan's host may be an IP address, an alias or a listener.
+    # Not foreign: Azure PowerShell's recorded SqlDb sessions show DMS echoing the request's dataSource
+    # in sourceServerName (`source_server_names`), but no recording covers the other kinds or versions,
+    # and a plan's host may be an IP address, an alias or a listener.
     unmatched = migration.other_source_server(source_server.host, source_server.port) if source_server else None
     return Standing(stage, migration, unmatched)
 

@@ -270,8 +270,9 @@ def _finishes_on_its_own(ctx: StepContext, now: Standing) -> bool:
 def _withhold_from_a_doubtful_migration(ctx: StepContext, now: Standing, action: str, actions: List[str]) -> None:
     """Stop for a person, touching nothing more, before `action` on a doubtful migration (DMS names
     another source server than the plan's host) that this run did not create. What DMS reports there
-    is unverified: the server's own name would make a host that is an IP address, an alias or a
-    listener differ, yet it may be another server's same-named database through this plan's service."""
+    is recorded only for SqlDb (the request's dataSource, `source_server_names`): the server's own name
+    would make a host that is an IP address, an alias or a listener differ, yet it may be another
+    server's same-named database through this plan's service."""
     if not now.is_doubtful or ctx.created_in_this_run(now.operation_id):
         return
     database, source = ctx.database, ctx.source_server

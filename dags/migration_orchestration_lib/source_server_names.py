@@ -12,10 +12,17 @@ compared with the plan's `host[\\instance]` and port, letter case aside:
 - the machine must be the same name, or, where one side is a short name (no dot), the other's first
   DNS label (`SQL01` is `sql01.corp.contoso.com`); two qualified names, or an IP address, must be equal.
 
-Anything else names another server. Which name DMS reports is unverified (the spec says only "Name
-of the source sql server"): where it is the machine's, a plan whose host is an IP address, a DNS
-alias, an Availability Group listener or a named instance reached by its port alone cannot be
-matched to it. So another name makes a migration doubtful, never foreign
+Anything else names another server. Which name DMS reports: the spec says only "Name of the source
+sql server"; the sessions Azure PowerShell recorded against the service (Azure/azure-powershell
+`src/DataMigration/DataMigration.Autorest/test/New-AzDataMigrationDatabaseMigrationSqlDb.Recording.json`,
+SqlDb, 2022-03-30-preview) answer the request's dataSource `AALAB03-2K8.REDMOND.CORP.MICROSOFT.COM`
+as `sourceServerName` as sent (qualified: SQL Server's own name, @@SERVERNAME, has no domain), in the create's
+response and in the GET after it, InProgress; the same migration's Succeeded GET
+(`Get-AzDataMigrationToSqlDb.Recording.json`) carries a placeholder; their SqlMi and SqlVm sessions
+(2021-10-30-preview) carry no `sourceServerName`. Nothing recorded shows a SqlMi or SqlVm migration's,
+nor this DAG's API version: were it the machine's, a plan whose host is an IP address, a DNS alias,
+an Availability Group listener or a named instance reached by its port alone could not be matched
+to it. So another name makes a migration doubtful, never foreign
 (`migration_stage.Standing.unmatched_source_server`): forward steps go on with it, and the rollback
 cancels it or removes its target only where this run created it.
 """

@@ -1,7 +1,8 @@
 """A doubtful migration in the target: ours by migration service and source database, but DMS names
 its source server (`sourceServerName`) otherwise than the plan's source host. What DMS puts there is
-unverified: if it is SQL Server's own name, every plan reaching its source by an IP address, a DNS
-alias or an Availability Group listener reads so; and so does another server's same-named database
+recorded only for SqlDb, where it echoes the request's dataSource (`source_server_names`): if it is
+SQL Server's own name, every plan reaching its source by an IP address, a DNS alias or an
+Availability Group listener reads so; and so does another server's same-named database
 migrated through this plan's own service. Forward steps go on with it (as with any migration of
 ours); the rollback cancels it, or removes its target, only where this run's start_migration created
 it, and otherwise fails for a person, touching nothing.

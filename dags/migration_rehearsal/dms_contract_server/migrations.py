@@ -251,8 +251,10 @@ def _new_migration(request: Request, kind: str, properties: Dict[str, Any], serv
         "targetTrustServerCertificate": (properties.get("targetSqlConnection") or {}).get("trustServerCertificate") is True,
         "sourceServer": None,
         # Read-only "Name of the source sql server": here the request's dataSource until the migration is
-        # validated, then the server's own name, whatever alias the dataSource used (the recorded examples
-        # answer "sourceserver" to dataSource "aaa"; what real DMS reports is unverified).
+        # validated, then the server's own name, whatever alias the dataSource used: the worse case for a
+        # plan reaching its source by an alias (the spec's examples answer "sourceserver" to dataSource
+        # "aaa"; Azure PowerShell's recorded SqlDb sessions, 2022-03-30-preview, answer the dataSource itself,
+        # source_server_names; SqlMi and SqlVm are recorded with none).
         "sourceServerName": source["dataSource"],
         "offline": True if kind == "SqlDb" else bool(offline.get("offline", False)),
         "lastBackupName": offline.get("lastBackupName"),
