@@ -55,8 +55,12 @@ export interface AlertOptions {
    */
   readonly description?: string;
   /**
-   * Link to the runbook for this alert; appended to the description (and, for log alerts, sent as
-   * the `runbookUrl` custom property of the alert payload; for Prometheus rules, their `runbook_url` annotation).
+   * Link to the runbook for this alert; appended to the description (an Essentials field of every notification:
+   * MicrosoftDocs/azure-monitor-docs `articles/azure-monitor/alerts/alerts-common-schema.md`). For log alerts also sent
+   * as the `runbookUrl` custom property of the alert payload, which reaches webhook, Logic Apps, Functions and
+   * Automation runbook actions only: custom properties "aren't included in email, SMS, or push notifications"
+   * (`articles/azure-monitor/alerts/includes/alerts-wizard-custom-properties.md` there). For Prometheus rules, their
+   * `runbook_url` annotation.
    * @default - the facade's `alertDefaults.runbookUrl`, else none
    */
   readonly runbookUrl?: string;
