@@ -136,7 +136,13 @@ export const AIRFLOW_PROMETHEUS_RULES: readonly { readonly name: string; readonl
 /** How often the rule group evaluates its rules (`interval`, shared by the rules: no option of one rule). */
 export const PROMETHEUS_RULE_GROUP_INTERVAL = 'PT1M';
 
-/** How long a resolved condition must stay resolved before Azure resolves the alert. */
+/**
+ * How long a resolved condition must stay resolved before Azure resolves the alert: within the "between 1 and 15
+ * minutes" of `timeToResolve` in the 2021-07-22-preview API (Azure/azure-rest-api-specs `PrometheusRuleGroups.json`;
+ * 2023-03-01 says only "Alert auto-resolution timeout"), and the value of Microsoft's sample rule group. Sent with
+ * `auto_resolved` false too: the API documents the two apart, and azurerm 4.55.0 checks neither (`terraform validate`
+ * takes any string for `time_to_resolve` and for `for`, which the API types only as a duration, with no bound).
+ */
 const TIME_TO_RESOLVE = 'PT10M';
 
 /** Makes the rule group of the given rules (in the host, so its Terraform address is the host's). */
