@@ -34,8 +34,11 @@ A login without UNMASK reads a masked column (dynamic data masking) as its mask,
 checksums are compared the batch refuses a table with masked columns to such a login (naming them and the GRANT)
 rather than compare masks: a SqlDb copy whose DMS read the source through such a login copied the masks too.
 Every column type is covered: CLR types (geometry, geography, hierarchyid, CLR UDTs) are hashed by
-their binary serialisation and float/real by their IEEE bytes (no text formatting that could
-differ between engine versions); everything else through FOR JSON. A graph table's internal columns
+their binary serialisation (FOR JSON refuses them: "Not supported. These types return an error") and
+float/real by their IEEE bytes (no text formatting that could differ between engine versions); everything
+else through FOR JSON, which renders money and uniqueidentifier as strings and binary types as BASE64
+(MicrosoftDocs/sql-docs `docs/relational-databases/json/how-for-json-converts-sql-server-data-types-to-json-data-types-sql-server.md`;
+sql_variant is not in its table). A graph table's internal columns
 (sys.columns.graph_type 1, 3, 4, 6, 7: graph_id_, from_obj_id_, from_id_, to_obj_id_, to_id_), which no query
 may read (error 13908), are left out and its $node_id, $edge_id, $from_id and $to_id pseudo-columns (the same ids,
 as JSON) hashed instead (graph_type exists from SQL Server 2017 on, in Azure SQL). Checksums need SQL Server 2016
