@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { App } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { MigrationPlanError } from './plan/errors';
@@ -30,7 +32,11 @@ export interface SynthesizeAppOptions {
  *
  * `build` may be async (a plan fetched first): the stacks are synthesized once its promise resolves.
  * The process handlers it adds (exit, SIGINT, SIGTERM) go once its promise settles; call it as the
- * app's last statement.
+ * app's last statement, once: a second call while an earlier one is synthesizing into the same output
+ * folder (two stacks files each calling it) exits with status 1 and `synthesizeApp was called again
+ * ...`, naming the one call to make instead, and the output folder stays as it was. Both would have
+ * published there, whichever finished last replacing `manifest.json`, which then named only its own
+ * stacks. Calls one after another (each awaited) publish one after another, as two synths do.
  *
  * @param build adds the stacks to the app; what it returns (or its promise resolves to), the promise resolves to.
  * @returns resolves once the output folder holds the synthesized stacks.
@@ -39,6 +45,7 @@ export function synthesizeApp<T>(build: (app: App) => T, options: SynthesizeAppO
   // Plain JavaScript may call it without one: say so before the output folder is touched.
   requireArgument('synthesizeApp', build, (value) => typeof value === 'function', 'a function that adds the stacks to the app', SMALLEST_CALL);
   const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? 'cdktf.out';
+  exitIfSynthesizing(outdir);
   const staged = stageOrExit(outdir);
   const app = new App({ outdir: staged.output.staging, context: { [OUTPUT_FOLDER_CONTEXT]: staged.output.outputFolder } });
   let built: T;
@@ -99,6 +106,34 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 const NOTHING_SYNTHESIZED = 'Nothing was synthesized.';
 const SMALLEST_CALL = 'synthesizeApp((app) => new DatabaseMigrationStack(app, plan.name, { plan }))';
 
+/** The output folders (real paths) a call of this process is synthesizing into, until its promise settles. */
+const synthesizing = new Set<string>();
+
+/** A folder's real path (a link or `..` in it resolved), or its absolute path while it does not exist. */
+function folderKey(folder: string): string {
+  try {
+    return realpathSync(folder);
+  } catch {
+    return resolve(folder);
+  }
+}
+
+/**
+ * A second call while an earlier one synthesizes into the same output folder is the app's mistake:
+ * it exits before staging anything, and the earlier call, which has not published yet, is discarded by
+ * its exit handler.
+ */
+function exitIfSynthesizing(outdir: string): void {
+  if (!synthesizing.has(folderKey(outdir))) return;
+  process.stderr.write(
+    `synthesizeApp was called again while an earlier call was still synthesizing into ${outdir}: both would publish there, ` +
+      'the manifest.json of the last to finish naming only its own stacks. Call synthesizeApp once, with a build that adds every stack: ' +
+      "synthesizeApp((app) => { new DatabaseMigrationStack(app, first.name, { plan: first }); new DatabaseMigrationStack(app, second.name, { plan: second }); })\n" +
+      `${NOTHING_SYNTHESIZED}\n`,
+  );
+  process.exit(1);
+}
+
 /**
  * The staging folder the app synthesizes into (lib/private/staged-output.ts). It goes whatever ends
  * the process (an exit, an uncaught error, Ctrl-C, the cdktf CLI's abort).
@@ -117,7 +152,10 @@ function stageOrExit(outdir: string): Staged {
   process.on('exit', discard);
   process.once('SIGINT', exitOnSigint);
   process.once('SIGTERM', exitOnSigterm);
+  const key = folderKey(output.outputFolder);
+  synthesizing.add(key);
   const release = () => {
+    synthesizing.delete(key);
     process.off('exit', discard);
     process.off('SIGINT', exitOnSigint);
     process.off('SIGTERM', exitOnSigterm);
@@ -125,7 +163,7 @@ function stageOrExit(outdir: string): Staged {
   return { output, release };
 }
 
-/** The staging folder, and how to take away the process handlers that remove it (once published or discarded). */
+/** The staging folder, and how to take away the process handlers that remove it and the output folder's mark (once published or discarded). */
 interface Staged {
   readonly output: StagedOutput;
   readonly release: () => void;

@@ -4,7 +4,7 @@
  * folder as it was, and a completed one changes what cdktf's own writes change, nothing more.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OutputObstacle, STAGING_OWNER_FILE, STAGING_PREFIX, StagedOutput, STALE_STAGING_AGE_MS } from '../../lib/private/staged-output';
@@ -212,6 +212,78 @@ describe('staging folders a killed synth left behind (SIGKILL, a power cut: no e
     expect(snapshot(outdir)).toEqual(before);
     expect(readdirSync(outdir).sort()).toEqual([...kept, '.synth-File01', '.synth-Link01', 'manifest.json', 'stacks'].sort());
     expect(readdirSync(elsewhere).sort()).toEqual([STAGING_OWNER_FILE, 'keep.txt'].sort());
+  });
+
+  /** Sets the modification time of `path` and everything under it (links themselves, not what they name). */
+  function age(path: string, when: Date): void {
+    if (lstatSync(path).isDirectory()) for (const name of readdirSync(path)) age(join(path, name), when);
+    lutimesSync(path, when, when);
+  }
+  const dayAndMore = () => new Date(Date.now() - STALE_STAGING_AGE_MS - 60_000);
+
+  /** A staging folder as a version of the library before the owner file made it (mkdtemp: 0700), holding `files`, untouched for a day unless `young`. */
+  function ownerless(files: Record<string, string>, { young = false } = {}): string {
+    const folder = mkdtempSync(join(outdir, STAGING_PREFIX));
+    write(folder, files);
+    if (!young) age(folder, dayAndMore());
+    return folder.slice(outdir.length + 1);
+  }
+
+  const synthWritten = {
+    'manifest.json': '{"stacks":{"a":{}}}',
+    'stacks/a/cdk.tf.json': '{"a":',
+    'stacks/a/assets/uploader/HASH1/upload.mjs': 'asset',
+  };
+
+  it('the next synth removes one without an owner file (an older version\'s, or killed before writing it) once a day old, made by mkdtemp, holding only what a synth writes (was: kept forever)', () => {
+    const left = [
+      ownerless(synthWritten),
+      // Killed between mkdtemp and the owner file, or before the synth wrote anything.
+      ownerless({}),
+      ownerless({ 'stacks/a/cdk.tf': 'terraform {}', 'stacks/a/metadata.json': '{}' }),
+    ];
+    expect(stagingFolders()).toEqual([...left].sort());
+    const output = StagedOutput.begin(outdir);
+    expect(stagingFolders()).toEqual([output.staging.slice(outdir.length + 1)]);
+    output.discard();
+    expect(snapshot(outdir)).toEqual({ 'manifest.json': '{}', 'stacks/a/cdk.tf.json': '{"a":1}' });
+  });
+
+  it('keeps one without an owner file that is young, made by someone else, or holding anything a synth does not write', () => {
+    const userFile = join(dirname(outdir), 'user-file.txt');
+    writeFileSync(userFile, 'keep');
+    const young = ownerless(synthWritten, { young: true });
+    // Just made by a synth that has not written its owner file yet (mkdtemp, then the file).
+    const justMade = ownerless({}, { young: true });
+    // One file written within the day: the folder is in use.
+    const touched = ownerless(synthWritten);
+    utimesSync(join(outdir, touched, 'stacks/a/cdk.tf.json'), new Date(), new Date());
+    // Made by a user (mkdir, cp: the umask's 0755), with a copy of a synth's output.
+    const madeByUser = ownerless(synthWritten);
+    chmodSync(join(outdir, madeByUser), 0o755);
+    age(join(outdir, madeByUser), dayAndMore());
+    const kept = [
+      young,
+      justMade,
+      touched,
+      madeByUser,
+      ownerless({ ...synthWritten, 'notes.txt': 'mine' }),
+      // Terraform run in the folder: its providers and lock file.
+      ownerless({ ...synthWritten, 'stacks/a/.terraform.lock.hcl': 'lock', 'stacks/a/.terraform/providers/azurerm': 'binary' }),
+      // Killed while publishing: the output folder's earlier asset, moved aside.
+      ownerless({ ...synthWritten, '.replaced/0/upload.mjs': 'earlier asset' }),
+      ownerless({ 'manifest.json': '{}', stacks: 'a file where a folder goes' }),
+      ownerless({ 'stacks/loose.json': '{}' }),
+    ];
+    const linked = ownerless(synthWritten);
+    symlinkSync(userFile, join(outdir, linked, 'stacks/a/assets/uploader/HASH1/link'));
+    age(join(outdir, linked), dayAndMore());
+    kept.push(linked);
+    const before = snapshot(outdir);
+    StagedOutput.begin(outdir).discard();
+    expect(stagingFolders()).toEqual([...kept].sort());
+    expect(snapshot(outdir)).toEqual(before);
+    expect(readFileSync(userFile, 'utf8')).toBe('keep');
   });
 
   it('the owner file names this process and is not published', () => {

@@ -1,4 +1,4 @@
-import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -146,8 +146,11 @@ function isAssetFolder(path: string): boolean {
  * Removes the staging folders a synth killed part way left behind (SIGKILL, a power cut: no exit
  * handler ran): only folders named as this code names them, holding its owner file, whose process
  * is gone (or runs on another host, or is older than {@link STALE_STAGING_AGE_MS}). A folder without the owner
- * file is not known to be a staging folder (or its synth has only just begun), and stays; so does
- * everything else in the output folder. A folder that cannot be removed stays too: it never stops a synth.
+ * file is one a version of this library before the owner file left, one whose synth has only just begun
+ * (between making it and writing the file), or someone else's of that name: it goes only as
+ * {@link removeOwnerlessLeftover} allows (older than {@link STALE_STAGING_AGE_MS}, made as `mkdtemp` makes
+ * it, holding only what a synth writes), and the rest of the output folder stays. A folder that cannot
+ * be removed stays too: it never stops a synth.
  */
 export function removeStaleStagingFolders(outputFolder: string, now = Date.now()): void {
   let names: string[];
@@ -162,12 +165,72 @@ export function removeStaleStagingFolders(outputFolder: string, now = Date.now()
     try {
       if (!lstatSync(folder).isDirectory()) continue;
       const owner = readOwner(join(folder, STAGING_OWNER_FILE));
-      if (owner === undefined || !isStale(owner, now)) continue;
-      rmSync(folder, { recursive: true, force: true });
+      if (owner === undefined) removeOwnerlessLeftover(folder, now);
+      else if (isStale(owner, now)) rmSync(folder, { recursive: true, force: true });
     } catch {
       // Another synth removed it first, or it is another user's: leave it.
     }
   }
+}
+
+/** What a synth writes into the staging folder (cdktf's App and TerraformAsset): an entry's name, and whether it is a folder. */
+const SYNTH_TOP: ReadonlyMap<string, boolean> = new Map([
+  ['manifest.json', false],
+  ['stacks', true],
+]);
+/** In `stacks/<stack>/`: the stack (`cdk.tf.json`, or `cdk.tf` and `metadata.json` with HCL output) and its assets. */
+const SYNTH_STACK: ReadonlyMap<string, boolean> = new Map([
+  ['cdk.tf.json', false],
+  ['cdk.tf', false],
+  ['metadata.json', false],
+  ['assets', true],
+]);
+
+/**
+ * Removes a staging folder without an owner file only when all of these hold: it is made as
+ * `mkdtemp` makes it (owner-only permissions, 0700: a folder a user makes or copies has the umask's,
+ * 0755 or 0775; Windows has no such mode, and its folders stay); nothing in it changed for
+ * {@link STALE_STAGING_AGE_MS} (a synth that has just made it wrote moments ago); and it holds only
+ * what a synth writes: `manifest.json`, `stacks/<stack>/` with `cdk.tf.json` (`cdk.tf`, `metadata.json`)
+ * and `assets/` of plain files and folders. A link, a `.replaced` folder (the output folder's own earlier
+ * assets, moved aside while publishing) or any other entry keeps it whole. What it removes is what it
+ * checked, file by file, then each folder only once empty: something written in between stays, and so
+ * does its folder.
+ */
+function removeOwnerlessLeftover(folder: string, now: number): void {
+  const stat = lstatSync(folder);
+  if ((stat.mode & 0o777) !== 0o700 || !isOld(stat, now)) return;
+  const checked = synthWritten(folder, 'top', now);
+  if (checked === undefined) return;
+  for (const entry of checked) {
+    if (entry.folder) rmdirSync(entry.path);
+    else unlinkSync(entry.path);
+  }
+  rmdirSync(folder);
+}
+
+/** What `folder` holds, deepest first, if every entry is one a synth writes there and is old; undefined otherwise. */
+function synthWritten(folder: string, level: 'top' | 'stacks' | 'stack' | 'asset', now: number): { path: string; folder: boolean }[] | undefined {
+  const entries: { path: string; folder: boolean }[] = [];
+  for (const name of readdirSync(folder)) {
+    const path = join(folder, name);
+    const stat = lstatSync(path);
+    const isFolder = stat.isDirectory();
+    if ((!isFolder && !stat.isFile()) || !isOld(stat, now)) return undefined;
+    const expected = level === 'top' ? SYNTH_TOP.get(name) : level === 'stack' ? SYNTH_STACK.get(name) : level === 'stacks' ? true : isFolder;
+    if (expected !== isFolder) return undefined;
+    if (isFolder) {
+      const inner = synthWritten(path, level === 'top' ? 'stacks' : level === 'stacks' ? 'stack' : 'asset', now);
+      if (inner === undefined) return undefined;
+      entries.push(...inner);
+    }
+    entries.push({ path, folder: isFolder });
+  }
+  return entries;
+}
+
+function isOld(stat: { readonly mtimeMs: number }, now: number): boolean {
+  return now - stat.mtimeMs > STALE_STAGING_AGE_MS;
 }
 
 /** The owner file's content; undefined without one. An owner file cut short (killed while writing it) counts by its age alone. */
