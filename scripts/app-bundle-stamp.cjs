@@ -117,7 +117,8 @@ function inputRecorder(recording) {
  * @param {string} build.cwd the folder esbuild ran in (its metafile's paths are relative to it)
  * @param {Record<string, unknown>} build.metafileInputs esbuild's `metafile.inputs`
  * @param {ReturnType<typeof newRecording>} build.recording what `inputRecorder` recorded
- * @param {string[]} build.outputs the files the build wrote (absolute paths)
+ * @param {{ path: string, contents: Uint8Array }[]} build.outputs the files the build wrote (esbuild's outputFiles): hashed
+ *   as written, not read back, so a bundle another build wrote over them since is not taken for this build's
  */
 function stampOf({ settings, cwd, metafileInputs, recording, outputs }) {
   const inputs = {};
@@ -130,7 +131,7 @@ function stampOf({ settings, cwd, metafileInputs, recording, outputs }) {
   for (const [path, digest] of recording.files) {
     if (digest !== MISSING && /(^|[\\/])[tj]sconfig\.json$/.test(path) && /"extends"/.test(readFileSync(path, 'utf8'))) return undefined;
   }
-  const outputDigests = Object.fromEntries(outputs.map((path) => [path, fileDigest(path)]));
+  const outputDigests = Object.fromEntries(outputs.map(({ path, contents }) => [path, createHash('sha1').update(contents).digest('hex')]));
   return { format: FORMAT, settings, inputs, resolution: Object.fromEntries(recording.files), folders: Object.fromEntries(recording.folders), outputs: outputDigests };
 }
 
@@ -186,9 +187,9 @@ function removeStamp(stampFile) {
  * @param {object} job
  * @param {string} job.stampFile where the stamp is kept (beside the bundle)
  * @param {{ cwd: string }} job.settings what else the output depends on: compared as JSON
- * @param {(recorder: object) => Promise<{ metafile: { inputs: Record<string, unknown> }, warnings: unknown[], outputs: string[] }>} job.build
+ * @param {(recorder: object) => Promise<{ metafile: { inputs: Record<string, unknown> }, warnings: unknown[], outputs: { path: string, contents: Uint8Array }[] }>} job.build
  *   runs esbuild with `recorder` as its first plugin, `metafile: true` and `absWorkingDir` (or the
- *   process's folder) `settings.cwd`, writes the output files and returns their absolute paths
+ *   process's folder) `settings.cwd`, writes the output files and returns them (esbuild's outputFiles)
  */
 async function buildUnlessCurrent({ stampFile, settings, build }) {
   if (staleness(stampFile, settings) === undefined) return false;

@@ -1,6 +1,12 @@
 /** Types of app-bundle-stamp.cjs (plain CommonJS: scripts/build-app.mjs runs it before anything is compiled). */
 import type { Plugin } from 'esbuild';
 
+/** An output file as esbuild returns it (`write: false`), as the build wrote it. */
+export interface OutputFile {
+  readonly path: string;
+  readonly contents: Uint8Array;
+}
+
 /** What a build recorded: its settings and the SHA-1 ("missing" for none) of each file and folder listing, by absolute path. */
 export interface AppBundleStamp {
   readonly format: number;
@@ -26,11 +32,11 @@ export declare function stampOf(build: {
   cwd: string;
   metafileInputs: Record<string, unknown>;
   recording: Recording;
-  outputs: readonly string[];
+  outputs: readonly OutputFile[];
 }): AppBundleStamp | undefined;
 export declare function staleness(stampFile: string, settings: { readonly cwd: string }): string | undefined;
 export declare function buildUnlessCurrent(job: {
   stampFile: string;
   settings: { readonly cwd: string };
-  build(recorder: Plugin): Promise<{ metafile: { inputs: Record<string, unknown> }; warnings: readonly unknown[]; outputs: readonly string[] }>;
+  build(recorder: Plugin): Promise<{ metafile: { inputs: Record<string, unknown> }; warnings: readonly unknown[]; outputs: readonly OutputFile[] }>;
 }): Promise<boolean>;

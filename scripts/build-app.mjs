@@ -85,7 +85,7 @@ await stamps.buildUnlessCurrent({
       // The loader keys its cache by the bundle's size and time; a changed bundle starts without one anyway.
       if (writeIfChanged(path, contents) && path === resolve(bundle)) rmSync(join(folder, 'app-bundle.cache'), { force: true });
     }
-    return { metafile, warnings, outputs: outputFiles.map(({ path }) => path) };
+    return { metafile, warnings, outputs: outputFiles };
   },
 });
 writeIfChanged(outfile, readFileSync(new URL('app-loader.cjs', import.meta.url)));

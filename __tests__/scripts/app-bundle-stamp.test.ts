@@ -38,7 +38,7 @@ describe('the app bundle build skipped when nothing it is built from changed', (
   let warnings: string[] = [];
 
   /** What build-app.mjs does: whether esbuild ran. */
-  const build = (settings = settingsFor()) => {
+  const build = (settings = settingsFor(), afterWrite = () => {}) => {
     mkdirSync(at('out'), { recursive: true });
     return buildUnlessCurrent({
       stampFile: stampFile(),
@@ -47,7 +47,8 @@ describe('the app bundle build skipped when nothing it is built from changed', (
         const result = await esbuild({ ...options(), metafile: true, plugins: [recorder] });
         warnings = result.warnings.map(({ text }) => text);
         for (const { path, contents } of result.outputFiles ?? []) writeFileSync(path, contents);
-        return { metafile: result.metafile!, warnings: result.warnings, outputs: (result.outputFiles ?? []).map(({ path }) => path) };
+        afterWrite();
+        return { metafile: result.metafile!, warnings: result.warnings, outputs: result.outputFiles ?? [] };
       },
     });
   };
@@ -138,6 +139,15 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     await expectRebuilt();
     expect(bundle()).toBe(built);
     expect(statSync(at('out', 'app-bundle.js.map')).size).toBeGreaterThan(0);
+  });
+
+  it('stamps the bundle it wrote, not one another build wrote over it before the stamp (builds side by side)', async () => {
+    writeFileSync(at('greeting.ts'), "export const greeting: string = 'howdy';\n");
+    const older = bundle();
+    // The other build, of the sources before the edit, finishes writing just after this one.
+    expect(await build(settingsFor(), () => writeFileSync(at('out', 'app-bundle.js'), older))).toBe(true);
+    await expectRebuilt();
+    expect(bundle()).toContain('"howdy"');
   });
 
   it.each([
