@@ -9,7 +9,7 @@
  *   onLoad hook that reads the file first: an edit made while esbuild runs leaves a stamp that no longer
  *   matches);
  * - what steers module resolution, recorded as esbuild comes to load the first file of each folder: the
- *   names in every folder an input is in (a new `x.tsx` beside `x.ts`, `lib.ts` beside `lib/`), and in
+ *   names (and link targets) in every folder an input is in (a new `x.tsx` beside `x.ts`, `lib.ts` beside `lib/`), and in
  *   every folder above one its package.json, the names in its node_modules and, outside node_modules,
  *   its tsconfig.json and jsconfig.json; and, before esbuild starts, package-lock.json and npm's
  *   node_modules/.package-lock.json;
@@ -21,7 +21,7 @@
  * a tsconfig.json or jsconfig.json that extends another file is not followed, so its folder's builds are never skipped.
  */
 const { createHash } = require('node:crypto');
-const { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { dirname, isAbsolute, join, relative, resolve, sep } = require('node:path');
 
 /** The stamp's own format; a stamp of another format is not read. */
@@ -47,10 +47,13 @@ function fileDigest(path) {
   }
 }
 
-/** The SHA-1 of a folder's sorted entry names, or "missing" where there is no folder. */
+/** The SHA-1 of a folder's sorted entry names, each symbolic link's with its target (`npm link`), or "missing" where there is no folder. */
 function folderDigest(path) {
   try {
-    return createHash('sha1').update(readdirSync(path).sort().join('\n')).digest('hex');
+    const entries = readdirSync(path, { withFileTypes: true }).map((entry) =>
+      entry.isSymbolicLink() ? `${entry.name} -> ${readlinkSync(join(path, entry.name))}` : entry.name,
+    );
+    return createHash('sha1').update(entries.sort().join('\n')).digest('hex');
   } catch (error) {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return MISSING;
     throw error;
@@ -72,8 +75,20 @@ function selfAndAncestors(path) {
  * hashed here, before esbuild starts.
  */
 function newRecording(cwd) {
-  const files = new Map(LOCK_FILES.map((name) => [join(cwd, name), fileDigest(join(cwd, name))]));
-  return { inputs: new Map(), files, folders: new Map(), above: new Set() };
+  const recording = { inputs: new Map(), files: new Map(), folders: new Map(), above: new Set(), unreadable: undefined };
+  recordSafely(recording, () => {
+    for (const name of LOCK_FILES) recording.files.set(join(cwd, name), fileDigest(join(cwd, name)));
+  });
+  return recording;
+}
+
+/** Runs `record`; a file or folder it cannot read (no permission) leaves the build unstamped instead of failing it. */
+function recordSafely(recording, record) {
+  try {
+    record();
+  } catch (error) {
+    recording.unreadable ??= error;
+  }
 }
 
 /** Records the listing of `folder` (an input's) and, in it and every folder above it, the files and node_modules listing that steer resolution. */
@@ -101,8 +116,10 @@ function inputRecorder(recording) {
     setup(builder) {
       builder.onLoad({ filter: /.*/ }, ({ path, namespace }) => {
         if (namespace !== 'file') return undefined;
-        recording.inputs.set(path, fileDigest(path));
-        recordFolder(recording, dirname(path));
+        recordSafely(recording, () => {
+          recording.inputs.set(path, fileDigest(path));
+          recordFolder(recording, dirname(path));
+        });
         return undefined;
       });
     },
@@ -111,7 +128,8 @@ function inputRecorder(recording) {
 
 /**
  * The stamp of a build, or undefined where it cannot vouch for the build (an input esbuild read that
- * the recording lacks, a file of another namespace, a config that extends another).
+ * the recording lacks, a file of another namespace, a file or folder it could not read, a config that
+ * extends another).
  * @param {object} build
  * @param {object} build.settings what else the output depends on (esbuild's version and options, the scripts' digests, the folder)
  * @param {string} build.cwd the folder esbuild ran in (its metafile's paths are relative to it)
@@ -121,6 +139,7 @@ function inputRecorder(recording) {
  *   as written, not read back, so a bundle another build wrote over them since is not taken for this build's
  */
 function stampOf({ settings, cwd, metafileInputs, recording, outputs }) {
+  if (recording.unreadable !== undefined) return undefined;
   const inputs = {};
   for (const key of Object.keys(metafileInputs)) {
     const path = resolve(cwd, key.split('/').join(sep));

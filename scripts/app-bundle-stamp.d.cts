@@ -24,6 +24,8 @@ export interface Recording {
   readonly inputs: Map<string, string>;
   readonly files: Map<string, string>;
   readonly folders: Map<string, string>;
+  /** The first error reading a file or folder: the build is then not stamped. */
+  readonly unreadable: unknown;
 }
 export declare function newRecording(cwd: string): Recording;
 export declare function inputRecorder(recording: Recording): Plugin;

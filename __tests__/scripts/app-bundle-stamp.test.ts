@@ -7,7 +7,7 @@
  * it too.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build as esbuild, version, type BuildOptions, type Plugin, type PluginBuild } from 'esbuild';
 import { buildUnlessCurrent, inputRecorder, newRecording, stampOf, staleness } from '../../scripts/app-bundle-stamp.cjs';
@@ -120,6 +120,23 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     expect(bundle()).toContain('toLowerCase');
   });
 
+  it('rebuilds when a linked package points elsewhere (npm link), its files unchanged', async () => {
+    for (const [name, suffix] of [['shout-a', '!'], ['shout-b', '?']]) {
+      mkdirSync(at(name));
+      writeFileSync(at(name, 'package.json'), '{"name":"shout","version":"1.0.0","main":"index.js"}\n');
+      writeFileSync(at(name, 'index.js'), `exports.shout = (text) => text.toUpperCase() + '${suffix}';\n`);
+    }
+    rmSync(at('node_modules', 'shout'), { recursive: true });
+    symlinkSync(at('shout-a'), at('node_modules', 'shout'));
+    await expectRebuilt();
+    await expectSkipped();
+    unlinkSync(at('node_modules', 'shout'));
+    symlinkSync(at('shout-b'), at('node_modules', 'shout'));
+    expect(staleness(stampFile(), settingsFor())).toBe(`folder ${join('node_modules')} changed`);
+    await expectRebuilt();
+    expect(bundle()).toContain('"?"');
+  });
+
   it("runs the build (which fails with esbuild's message) when an input was deleted, and keeps no stamp", async () => {
     unlinkSync(at('greeting.ts'));
     await expect(build()).rejects.toThrow(/Could not resolve "\.\/greeting"/);
@@ -192,6 +209,15 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     const build = { settings: { cwd: project }, cwd: project, recording, outputs: [] };
     expect(stampOf({ ...build, metafileInputs: { 'greeting.ts': {} } })?.inputs).toEqual({ [at('greeting.ts')]: recording.inputs.get(at('greeting.ts')) });
     expect(stampOf({ ...build, metafileInputs: { 'greeting.ts': {}, 'main.ts': {} } })).toBeUndefined();
+  });
+
+  it('builds, unstamped, where a file it records cannot be read (was: the recorder\'s error failed the build)', async () => {
+    const recording = newRecording(project);
+    let onLoad: ((args: { path: string; namespace: string }) => unknown) | undefined;
+    inputRecorder(recording).setup({ onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
+    // A file where a folder is expected reads as missing; a name too long for the system cannot be read at all.
+    expect(onLoad?.({ path: join(project, 'x'.repeat(300), 'index.js'), namespace: 'file' })).toBeUndefined();
+    expect(stampOf({ settings: { cwd: project }, cwd: project, recording, metafileInputs: {}, outputs: [] })).toBeUndefined();
   });
 
   it('never skips a project whose tsconfig.json extends another file (which it does not follow)', async () => {
