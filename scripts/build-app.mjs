@@ -4,15 +4,20 @@
  * cache (scripts/app-loader.cjs). `--outfile=<folder>/app.js` builds into another folder (the bundle
  * test does). A file whose bytes are unchanged is not written again: the loader keeps its code cache
  * for the bundle's size and modification time, and `npm run synth`, which builds first, would
- * otherwise always start without one.
+ * otherwise always start without one. When nothing the bundle is built from changed (its stamp,
+ * app-bundle.stamp.json beside it: scripts/app-bundle-stamp.cjs), esbuild does not run at all.
  *
  * One change to what the bundle runs: cdktf's lib/private/fs.js requires `archiver` (and with it
  * glob, readable-stream, graceful-fs and lodash: ~20 ms of every synth) at load, but calls it only
  * to zip an asset of type ARCHIVE, which this app never makes. The bundle loads it on that call.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { build as esbuild, version } from 'esbuild';
+
+const stamps = createRequire(import.meta.url)('./app-bundle-stamp.cjs');
 
 const CDKTF_FS = /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/;
 const EAGER_ARCHIVER = 'const archiver = require("archiver");';
@@ -47,7 +52,7 @@ function writeIfChanged(path, contents) {
 }
 
 const bundle = join(folder, 'app-bundle.js');
-const { outputFiles } = await build({
+const options = {
   entryPoints: ['main.ts'],
   bundle: true,
   platform: 'node',
@@ -59,11 +64,28 @@ const { outputFiles } = await build({
   logLevel: 'warning',
   outfile: bundle,
   write: false,
-  plugins: [lazyArchiver],
-});
+};
+const plugins = [lazyArchiver];
+// Everything but the files the bundle reads: the plugins' code is in the scripts hashed here.
+const settings = {
+  esbuild: version,
+  cwd: process.cwd(),
+  options,
+  plugins: plugins.map(({ name }) => name),
+  scripts: [fileURLToPath(import.meta.url), fileURLToPath(new URL('app-bundle-stamp.cjs', import.meta.url))].map(stamps.fileDigest),
+};
+// Made first: a folder that appears beside main.ts during the build would change a folder the stamp lists.
 mkdirSync(folder, { recursive: true });
-for (const { path, contents } of outputFiles) {
-  // The loader keys its cache by the bundle's size and time; a changed bundle starts without one anyway.
-  if (writeIfChanged(path, contents) && path === resolve(bundle)) rmSync(join(folder, 'app-bundle.cache'), { force: true });
-}
+await stamps.buildUnlessCurrent({
+  stampFile: join(folder, 'app-bundle.stamp.json'),
+  settings,
+  async build(recorder) {
+    const { outputFiles, metafile, warnings } = await esbuild({ ...options, metafile: true, plugins: [recorder, ...plugins] });
+    for (const { path, contents } of outputFiles) {
+      // The loader keys its cache by the bundle's size and time; a changed bundle starts without one anyway.
+      if (writeIfChanged(path, contents) && path === resolve(bundle)) rmSync(join(folder, 'app-bundle.cache'), { force: true });
+    }
+    return { metafile, warnings, outputs: outputFiles };
+  },
+});
 writeIfChanged(outfile, readFileSync(new URL('app-loader.cjs', import.meta.url)));

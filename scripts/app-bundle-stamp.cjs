@@ -1,0 +1,224 @@
+'use strict';
+/**
+ * Whether the app bundle scripts/build-app.mjs wrote last is still what esbuild would write, so that
+ * `npm run build` and `npm run synth` skip the bundle's build (~0.8 s over ~19 MB of provider code) when
+ * nothing it is built from changed. A build records, in `app-bundle.stamp.json` beside the bundle:
+ *
+ * - the build's settings (esbuild's version, its options, the bytes of build-app.mjs and of this file);
+ * - the SHA-1 of every file esbuild read (its metafile's inputs), hashed as esbuild comes to load it (an
+ *   onLoad hook that reads the file first: an edit made while esbuild runs leaves a stamp that no longer
+ *   matches);
+ * - what steers module resolution, recorded as esbuild comes to load the first file of each folder: the
+ *   names (and link targets) in every folder an input is in (a new `x.tsx` beside `x.ts`, `lib.ts` beside `lib/`), and in
+ *   every folder above one its package.json, the names in its node_modules and, outside node_modules,
+ *   its tsconfig.json and jsconfig.json; and, before esbuild starts, package-lock.json and npm's
+ *   node_modules/.package-lock.json;
+ * - the SHA-1 of every file the build wrote (the bundle and its source map).
+ *
+ * The next build is skipped only when all of it is byte for byte as recorded: contents, not times, so
+ * an edit that keeps a file's size and time (`touch -r`, `cp -p`, an archive) rebuilds. A build removes
+ * the stamp before it writes anything, and writes one only when every input esbuild read was recorded;
+ * a tsconfig.json or jsconfig.json that extends another file is not followed, so its folder's builds are never skipped.
+ */
+const { createHash } = require('node:crypto');
+const { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { dirname, isAbsolute, join, relative, resolve, sep } = require('node:path');
+
+/** The stamp's own format; a stamp of another format is not read. */
+const FORMAT = 1;
+/**
+ * Files in each folder above an input that change how esbuild resolves or compiles what is under it;
+ * esbuild ignores the TypeScript configs of folders inside node_modules (internal/resolver/resolver.go).
+ */
+const PACKAGE_CONFIG = 'package.json';
+const TYPESCRIPT_CONFIGS = ['tsconfig.json', 'jsconfig.json'];
+const IN_NODE_MODULES = /(^|[\\/])node_modules([\\/]|$)/;
+const MISSING = 'missing';
+/** npm's lock files, which change with every install (package-lock.json, and node_modules/.package-lock.json for what is installed). */
+const LOCK_FILES = ['package-lock.json', join('node_modules', '.package-lock.json')];
+
+/** A file's SHA-1, or "missing" where there is none; other errors (a folder, no permission) throw. */
+function fileDigest(path) {
+  try {
+    return createHash('sha1').update(readFileSync(path)).digest('hex');
+  } catch (error) {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return MISSING;
+    throw error;
+  }
+}
+
+/** The SHA-1 of a folder's sorted entry names, each symbolic link's with its target (`npm link`), or "missing" where there is no folder. */
+function folderDigest(path) {
+  try {
+    const entries = readdirSync(path, { withFileTypes: true }).map((entry) =>
+      entry.isSymbolicLink() ? `${entry.name} -> ${readlinkSync(join(path, entry.name))}` : entry.name,
+    );
+    return createHash('sha1').update(entries.sort().join('\n')).digest('hex');
+  } catch (error) {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return MISSING;
+    throw error;
+  }
+}
+
+/** `path` and every folder above it, up to the file system's root. */
+function selfAndAncestors(path) {
+  const folders = [];
+  for (let folder = path; ; folder = dirname(folder)) {
+    folders.push(folder);
+    if (dirname(folder) === folder) return folders;
+  }
+}
+
+/**
+ * What a build read, as it read it: `inputs`, the SHA-1 of each file by absolute path; `files` and
+ * `folders`, those of the files and folder listings that steer module resolution. The lock files are
+ * hashed here, before esbuild starts.
+ */
+function newRecording(cwd) {
+  const recording = { inputs: new Map(), files: new Map(), folders: new Map(), above: new Set(), unreadable: undefined };
+  recordSafely(recording, () => {
+    for (const name of LOCK_FILES) recording.files.set(join(cwd, name), fileDigest(join(cwd, name)));
+  });
+  return recording;
+}
+
+/** Runs `record`; a file or folder it cannot read (no permission) leaves the build unstamped instead of failing it. */
+function recordSafely(recording, record) {
+  try {
+    record();
+  } catch (error) {
+    recording.unreadable ??= error;
+  }
+}
+
+/** Records the listing of `folder` (an input's) and, in it and every folder above it, the files and node_modules listing that steer resolution. */
+function recordFolder(recording, folder) {
+  if (recording.folders.has(folder)) return;
+  recording.folders.set(folder, folderDigest(folder));
+  for (const ancestor of selfAndAncestors(folder)) {
+    if (recording.above.has(ancestor)) break; // and so every folder above it
+    recording.above.add(ancestor);
+    const names = IN_NODE_MODULES.test(ancestor) ? [PACKAGE_CONFIG] : [PACKAGE_CONFIG, ...TYPESCRIPT_CONFIGS];
+    for (const name of names) recording.files.set(join(ancestor, name), fileDigest(join(ancestor, name)));
+    const modules = join(ancestor, 'node_modules');
+    if (!recording.folders.has(modules)) recording.folders.set(modules, folderDigest(modules));
+  }
+}
+
+/**
+ * An esbuild plugin that hashes each file, and records its folder, as esbuild comes to load it (it
+ * returns nothing, so esbuild, or the next plugin, loads the file as it would have): a change made
+ * later in the build leaves a stamp that no longer matches. Put it first.
+ */
+function inputRecorder(recording) {
+  return {
+    name: 'app-bundle-stamp',
+    setup(builder) {
+      builder.onLoad({ filter: /.*/ }, ({ path, namespace }) => {
+        if (namespace !== 'file') return undefined;
+        recordSafely(recording, () => {
+          recording.inputs.set(path, fileDigest(path));
+          recordFolder(recording, dirname(path));
+        });
+        return undefined;
+      });
+    },
+  };
+}
+
+/**
+ * The stamp of a build, or undefined where it cannot vouch for the build (an input esbuild read that
+ * the recording lacks, a file of another namespace, a file or folder it could not read, a config that
+ * extends another).
+ * @param {object} build
+ * @param {object} build.settings what else the output depends on (esbuild's version and options, the scripts' digests, the folder)
+ * @param {string} build.cwd the folder esbuild ran in (its metafile's paths are relative to it)
+ * @param {Record<string, unknown>} build.metafileInputs esbuild's `metafile.inputs`
+ * @param {ReturnType<typeof newRecording>} build.recording what `inputRecorder` recorded
+ * @param {{ path: string, contents: Uint8Array }[]} build.outputs the files the build wrote (esbuild's outputFiles): hashed
+ *   as written, not read back, so a bundle another build wrote over them since is not taken for this build's
+ */
+function stampOf({ settings, cwd, metafileInputs, recording, outputs }) {
+  if (recording.unreadable !== undefined) return undefined;
+  const inputs = {};
+  for (const key of Object.keys(metafileInputs)) {
+    const path = resolve(cwd, key.split('/').join(sep));
+    const digest = recording.inputs.get(path);
+    if (digest === undefined || digest === MISSING) return undefined;
+    inputs[path] = digest;
+  }
+  for (const [path, digest] of recording.files) {
+    if (digest !== MISSING && /(^|[\\/])[tj]sconfig\.json$/.test(path) && /"extends"/.test(readFileSync(path, 'utf8'))) return undefined;
+  }
+  const outputDigests = Object.fromEntries(outputs.map(({ path, contents }) => [path, createHash('sha1').update(contents).digest('hex')]));
+  return { format: FORMAT, settings, inputs, resolution: Object.fromEntries(recording.files), folders: Object.fromEntries(recording.folders), outputs: outputDigests };
+}
+
+/**
+ * Why the build recorded in `stampFile` is not current for `settings` (a sentence), or undefined
+ * where everything it recorded is as it was: the build can be skipped.
+ */
+function staleness(stampFile, settings) {
+  let stamp;
+  try {
+    stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
+  } catch {
+    return `no stamp (${stampFile})`;
+  }
+  if (stamp === null || typeof stamp !== 'object' || stamp.format !== FORMAT) return 'a stamp of another format';
+  if (JSON.stringify(stamp.settings) !== JSON.stringify(settings)) return 'the build settings changed';
+  const groups = [
+    ['input', stamp.inputs, fileDigest],
+    ['output', stamp.outputs, fileDigest],
+    ['resolution file', stamp.resolution, fileDigest],
+    ['folder', stamp.folders, folderDigest],
+  ];
+  for (const [kind, recorded, digest] of groups) {
+    if (recorded === null || typeof recorded !== 'object' || Object.keys(recorded).length === 0 && kind !== 'folder') return `the stamp lists no ${kind}s`;
+    for (const [path, expected] of Object.entries(recorded)) {
+      if (!isAbsolute(path)) return `the stamp's ${kind} ${path} is not an absolute path`;
+      let actual;
+      try {
+        actual = digest(path);
+      } catch (error) {
+        return `${kind} ${path} cannot be read (${error.code ?? error.message})`;
+      }
+      if (actual !== expected) return `${kind} ${relative(settings.cwd ?? '', path) || path} changed`;
+    }
+  }
+  return undefined;
+}
+
+/** Writes `stamp` to `stampFile` whole or not at all. */
+function writeStamp(stampFile, stamp) {
+  const partial = `${stampFile}.${process.pid}`;
+  writeFileSync(partial, `${JSON.stringify(stamp)}\n`);
+  renameSync(partial, stampFile);
+}
+
+/** Removes the stamp (before a build writes anything: a build that stops part way leaves none). */
+function removeStamp(stampFile) {
+  rmSync(stampFile, { force: true });
+}
+
+/**
+ * Runs `build` unless the stamp in `stampFile` shows its output current for `settings`; whether it ran.
+ * @param {object} job
+ * @param {string} job.stampFile where the stamp is kept (beside the bundle)
+ * @param {{ cwd: string }} job.settings what else the output depends on: compared as JSON
+ * @param {(recorder: object) => Promise<{ metafile: { inputs: Record<string, unknown> }, warnings: unknown[], outputs: { path: string, contents: Uint8Array }[] }>} job.build
+ *   runs esbuild with `recorder` as its first plugin, `metafile: true` and `absWorkingDir` (or the
+ *   process's folder) `settings.cwd`, writes the output files and returns them (esbuild's outputFiles)
+ */
+async function buildUnlessCurrent({ stampFile, settings, build }) {
+  if (staleness(stampFile, settings) === undefined) return false;
+  removeStamp(stampFile);
+  const recording = newRecording(settings.cwd);
+  const { metafile, warnings, outputs } = await build(inputRecorder(recording));
+  const stamp = stampOf({ settings, cwd: settings.cwd, metafileInputs: metafile.inputs, recording, outputs });
+  // A build that warned is not skipped: each build prints its warnings again.
+  if (stamp !== undefined && warnings.length === 0) writeStamp(stampFile, stamp);
+  return true;
+}
+
+module.exports = { FORMAT, fileDigest, newRecording, inputRecorder, stampOf, staleness, buildUnlessCurrent };
