@@ -621,6 +621,9 @@ class ConnectionSecret:
     # The connection's extra `trust_server_certificate`: encrypt without checking the server's certificate (a
     # self-signed one): direct SQL (`sql_access_direct.FreeTdsTls`) and DMS (`migration_request`).
     trust_server_certificate: bool = False
+    # The connection's extra `authentication`: None logs in with its login and password; AZURE_IDENTITY with an Entra
+    # ID token of the DAG's identity, no login nor password (direct SQL, `sql_access_direct`).
+    authentication: Optional[str] = None
 
     def __post_init__(self) -> None:
         remember_secret(self.password)
@@ -638,6 +641,7 @@ class AirflowConnections:
             login=connection.login,
             password=connection.password,
             trust_server_certificate=trust_server_certificate_of(connection_id, connection.extra_dejson),
+            authentication=authentication_of(connection_id, connection),
         )
 
 
@@ -657,3 +661,34 @@ def trust_server_certificate_of(connection_id: str, extra: Any) -> bool:
 
     raise ConfigurationError("Airflow connection %s: extra.%s must be true or false, got %r"
                      % (connection_id, TRUST_SERVER_CERTIFICATE, redact(value)))
+
+
+AUTHENTICATION = "authentication"
+# The extra's one value: direct SQL logs in with an Entra ID token of the DAG's identity (its DefaultAzureCredential)
+AZURE_IDENTITY = "azure_identity"
+
+
+def authentication_of(connection_id: str, connection: Any) -> Optional[str]:
+    """The extra's `authentication`: None (the connection's login and password) or AZURE_IDENTITY, whose connection
+    holds neither a login nor a password (the token is the login) and checks the server's certificate."""
+    extra = connection.extra_dejson
+    value = extra.get(AUTHENTICATION) if isinstance(extra, dict) else None
+    if value is None:
+        return None
+    from migration_orchestration_lib.settings import ConfigurationError
+
+    if value != AZURE_IDENTITY:
+        raise ConfigurationError("Airflow connection %s: extra.%s must be %r (an Entra ID token of the DAG's identity) "
+                                 "or absent (the connection's login and password), got %r"
+                                 % (connection_id, AUTHENTICATION, AZURE_IDENTITY, redact(str(value))))
+    held = [name for name in ("login", "password") if getattr(connection, name, None)]
+    if held:
+        raise ConfigurationError("Airflow connection %s: extra.%s %s logs in with the DAG's Entra ID token, not a SQL "
+                                 "login: remove the connection's %s" % (connection_id, AUTHENTICATION, AZURE_IDENTITY,
+                                                                        " and ".join(held)))
+    if trust_server_certificate_of(connection_id, extra):
+        raise ConfigurationError("Airflow connection %s: extra.%s %s always checks the server's certificate (python-tds "
+                                 "has no unchecked TLS): remove extra.%s, and add the server's CA to the workers' bundle "
+                                 "(SSL_CERT_FILE) if it is not a public one" % (connection_id, AUTHENTICATION,
+                                                                                AZURE_IDENTITY, TRUST_SERVER_CERTIFICATE))
+    return AZURE_IDENTITY

@@ -2,14 +2,22 @@
 
 DMS's SQL connections (`SqlConnectionInformation`: the source, which its self-hosted runtime reaches, and a SqlDb
 target) are encrypted, and the server's certificate checked unless the connection's extra says
-`"trust_server_certificate": true`, as on every other path (dags/README.md, "TLS of SQL connections").
+`"trust_server_certificate": true`, as on every other path (dags/README.md, "TLS of SQL connections"). DMS logs in
+with the connection's login and password: a connection whose extra logs direct SQL in with an Entra ID token is refused
+here.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from migration_orchestration_lib.connections import TRUSTED_CERTIFICATE_WARNING, ConnectionSecret, redacting_logger
+from migration_orchestration_lib.connections import (
+    AUTHENTICATION,
+    TRUSTED_CERTIFICATE_WARNING,
+    ConnectionSecret,
+    redacting_logger,
+)
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
+from migration_orchestration_lib.settings import ConfigurationError
 
 log = redacting_logger(__name__)
 # What SqlClient says of a server certificate it refuses: one no trusted CA signed ("(provider: SSL Provider, error: 0 -
@@ -66,6 +74,14 @@ def build_migration_request(
 
 
 def _sql_connection(login: ConnectionSecret, data_source: Any, authentication: str) -> Dict[str, Any]:
+    if login.authentication is not None:
+        # DMS logs in with the connection's login and password; the token is the DAG's, for direct SQL alone
+        raise ConfigurationError(
+            "Airflow connection %s: extra.%s %s logs direct SQL in with the DAG's Entra ID token, but DMS connects to %s "
+            "with the connection's login and password (%s): a token connection serves SqlMi and SqlVm targets only; "
+            "give this one a login and password and no extra.%s" % (login.connection_id, AUTHENTICATION,
+                                                                    login.authentication, data_source, authentication,
+                                                                    AUTHENTICATION))
     if login.trust_server_certificate:
         log.warning(TRUSTED_CERTIFICATE_WARNING, login.connection_id, data_source)
     return {

@@ -1,7 +1,7 @@
 """What a task talks to: Azure and SQL Server for real, or the rehearsal world (MIGRATION_DRY_RUN=1).
 
 Both are the same code: the DMS gateway (SDK, or REST on Python 3.8) and the plan's SQL access
-(direct pymssql, or Data Factory pipeline runs). A rehearsal points them at the simulated world
+(direct pymssql or, for a token login, python-tds; or Data Factory pipeline runs). A rehearsal points them at the simulated world
 (`rehearsal`), not at stand-ins of our own classes.
 """
 from __future__ import annotations
@@ -67,12 +67,14 @@ def operation_timing(environ: Mapping[str, str]) -> OperationTiming:
 def sql_access_for(plan: MigrationPlan, connections: Any, credential_factory: Callable[[], Any], environ: Mapping[str, str], **options: Any) -> Any:
     """The plan's `airflow.sqlAccess`: direct TDS from the worker, or Data Factory pipeline runs.
 
-    `options`: `driver` (a pymssql stand-in), `data_factory_url` (a loopback Data Factory fake).
+    `options`: `driver` (a pymssql stand-in), `token_driver` (python-tds's stand-in), `data_factory_url` (a loopback Data Factory fake).
     """
     if plan.sql_access == "direct":
         from migration_orchestration_lib.sql_access_direct import DirectSqlAccess, connection_ids_from_plan
 
-        return DirectSqlAccess(connections, connection_ids_from_plan(plan), driver=options.get("driver"))
+        # the credential for connections that log in with an Entra ID token (extra `authentication: azure_identity`)
+        return DirectSqlAccess(connections, connection_ids_from_plan(plan), driver=options.get("driver"),
+                               credential_factory=credential_factory, token_driver=options.get("token_driver"))
     from migration_orchestration_lib.sql_access_data_factory import (
         DataFactorySqlAccess,
         FACTORY_TYPE,

@@ -8,13 +8,18 @@ a retry, a crashed worker's successor) runs the batch again: the statements are 
 (`sql_statements`), so a second `BACKUP LOG` to the same file finds the first in msdb.
 
 Logins come from Airflow connections (host, port, login, password); the password goes to the
-driver only, never into a message.
+driver only, never into a message. A connection whose extra says `"authentication": "azure_identity"` logs in with an
+Entra ID token of the DAG's identity instead (no login nor password; a target with Microsoft Entra-only
+authentication), through python-tds (`TokenLoginDriver`): FreeTDS has no access-token login. Above the driver both are
+one path: the same login wait, autocommit, timeouts, result sets and error messages.
 
 Every connection is encrypted and the server's certificate checked (`FreeTdsTls`): FreeTDS's encryption `require`
 (encrypted connections only; its default, `request`, sends the login in clear to a server that offers no TLS), as
 pymssql's `encryption` argument and in a freetds.conf whose `ca file` makes FreeTDS verify the certificate's chain and
 host name (FreeTDS checks neither without one: `src/tds/tls.c`, `tds_ssl_init`). A connection whose extra says
-`"trust_server_certificate": true` is encrypted without that check, with a warning.
+`"trust_server_certificate": true` is encrypted without that check, with a warning. A token login is always
+encrypted and checked: python-tds's TLS (pyOpenSSL) against the same CA bundle, chain and host name
+(`connections.authentication_of` refuses the token with `trust_server_certificate`).
 """
 from __future__ import annotations
 
@@ -25,7 +30,13 @@ import tempfile
 import threading
 from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Set, Tuple, Union
 
-from migration_orchestration_lib.connections import TRUSTED_CERTIFICATE_WARNING, redacting_logger
+from migration_orchestration_lib.connections import (
+    AZURE_IDENTITY,
+    TRUSTED_CERTIFICATE_WARNING,
+    redact,
+    redacting_logger,
+    remember_secret,
+)
 from migration_orchestration_lib.daemon_work import DaemonWork
 
 from migration_orchestration_lib.sql_access import (
@@ -57,6 +68,12 @@ CONNECTION_FAILED = 20002
 TLS_HINT = ("; the connection is encrypted and the server's certificate checked: one no CA of the worker's bundle "
             "signed (self-signed), or not for this host name, fails so: trust it with the extra "
             "{\"trust_server_certificate\": true} of connection %s (see dags/README.md, \"TLS of SQL connections\")")
+TOKEN_TLS_HINT = ("; the connection logs in with an Entra ID token, always encrypted and the server's certificate "
+                  "checked: one no CA of the worker's bundle (SSL_CERT_FILE, else the system's) signed, or not for this "
+                  "host name, fails so (see dags/README.md, \"TLS of SQL connections\")")
+# The scope of an Entra ID token for Azure SQL (Microsoft's passwordless Python example asks DefaultAzureCredential for
+# it: MicrosoftDocs/sql-docs azure-sql/database/azure-sql-passwordless-migration-python.md)
+TOKEN_SCOPE = "https://database.windows.net/.default"
 log = redacting_logger(__name__)
 _WRITTEN: Set[str] = set()  # the freetds.conf files this process wrote (FREETDSCONF naming one is not a user's)
 
@@ -107,6 +124,10 @@ class FreeTdsTls:
                       "\tinstance = %s" % instance if instance else "\tport = %s" % (own_port or port), "\tca file ="]
         return "\n".join(lines) + "\n"
 
+    def ca_bundle(self) -> str:
+        """The CA bundle server certificates are checked against: SSL_CERT_FILE, the system's, else certifi's."""
+        return self._ca_bundle()
+
     def _ca_bundle(self) -> str:
         for path in (self._environ.get("SSL_CERT_FILE"),) + self._ca_bundles:
             if path and os.path.isfile(path):
@@ -148,12 +169,18 @@ class DirectSqlAccess:
         driver: Any = None,
         login_timeout_seconds: int = LOGIN_TIMEOUT_SECONDS,
         tls: Optional[FreeTdsTls] = None,
+        credential_factory: Optional[Callable[[], Any]] = None,
+        token_driver: Any = None,
     ):
         """`connections.get(id)` gives an Airflow connection's host, port, login and password;
-        `connection_id_of` names the connection of an endpoint (see `connection_ids_from_plan`)."""
+        `connection_id_of` names the connection of an endpoint (see `connection_ids_from_plan`).
+        `credential_factory()` is the DAG's Azure credential (`get_token`), for connections that log in with a token;
+        `token_driver` their driver (`TokenLoginDriver`'s `connect`, `Error` and `refused_certificate`)."""
         self._connections = connections
         self._connection_id_of = connection_id_of
         self._driver = driver
+        self._credential_factory = credential_factory
+        self._token_driver = token_driver
         self._login_timeout_seconds = login_timeout_seconds
         # FreeTDS's configuration for pymssql; a stand-in driver (the rehearsal's) reads none
         self._tls = tls or (_process_tls() if driver is None else None)
@@ -204,35 +231,26 @@ class DirectSqlAccess:
         return work.result() if answered else None
 
     def _run(self, operation: SqlOperation) -> Union[SqlResult, SqlOperationFailed]:
-        driver = self._driver or _pymssql()
         endpoint = operation.endpoint
         connection_id = self._connection_id_of(endpoint)
         secret = self._connections.get(connection_id)
         where = "%s (%s, connection %s, database %s)" % (endpoint.server_name, endpoint.role, connection_id, endpoint.database)
         port = str(secret.port or DEFAULT_PORT)
         try:
-            if self._tls is not None:
-                self._tls.prepare(connection_id, secret.host or "", port, secret.trust_server_certificate)
+            driver, connect, refused_certificate, hint = (
+                self._token_login(secret, port, endpoint.database, operation.timeout_seconds)
+                if secret.authentication == AZURE_IDENTITY
+                else self._password_login(secret, port, endpoint.database, operation.timeout_seconds))
         except SqlOperationFailed as problem:
             return SqlOperationFailed("cannot connect to %s: %s" % (where, problem))
         try:
-            connection = self._connect(lambda: driver.connect(
-                server=secret.host,
-                port=port,
-                user=secret.login,
-                password=secret.password,
-                database=endpoint.database,
-                autocommit=True,
-                login_timeout=self._login_timeout_seconds,
-                timeout=operation.timeout_seconds,
-                encryption=ENCRYPTION,
-            ))
+            connection = self._connect(connect)
             if connection is None:
                 return SqlOperationFailed(
                     "cannot connect to %s: no answer to the login within %d s (login timeout %d s); nothing was run"
                     % (where, self._login_wait_seconds(), self._login_timeout_seconds))
         except driver.Error as problem:
-            hint = TLS_HINT % connection_id if _arguments(problem)[:1] == (CONNECTION_FAILED,) else ""
+            hint = hint if refused_certificate(problem) else ""
             return SqlOperationFailed("cannot connect to %s: %s%s" % (where, _message(problem), hint))
         try:
             cursor = connection.cursor()
@@ -242,6 +260,132 @@ class DirectSqlAccess:
             return SqlOperationFailed("%s failed on %s: %s" % (operation.key, where, _message(problem)))
         finally:
             connection.close()
+
+    def _password_login(self, secret: Any, port: str, database: str, timeout_seconds: int) -> tuple:
+        """pymssql's (the driver given) login with the connection's login and password: (driver, connect(), whether an
+        error is a refused certificate, the hint then)."""
+        driver = self._driver or _pymssql()
+        if self._tls is not None:
+            self._tls.prepare(secret.connection_id, secret.host or "", port, secret.trust_server_certificate)
+        return driver, lambda: driver.connect(
+            server=secret.host,
+            port=port,
+            user=secret.login,
+            password=secret.password,
+            database=database,
+            autocommit=True,
+            login_timeout=self._login_timeout_seconds,
+            timeout=timeout_seconds,
+            encryption=ENCRYPTION,
+        ), lambda problem: _arguments(problem)[:1] == (CONNECTION_FAILED,), TLS_HINT % secret.connection_id
+
+    def _token_login(self, secret: Any, port: str, database: str, timeout_seconds: int) -> tuple:
+        """python-tds's login with an Entra ID token of the DAG's identity, TLS checked against the CA bundle."""
+        driver = self._token_driver or TokenLoginDriver()
+        if self._credential_factory is None:
+            raise SqlOperationFailed("connection %s logs in with an Entra ID token, and this DAG has no Azure credential "
+                                     "for it" % secret.connection_id)
+        cafile = (self._tls or FreeTdsTls()).ca_bundle()
+        # Asked here, as the DAG's other Azure calls ask theirs (bounded: `services._default_credential`; NoTimeToWait
+        # goes up as theirs), not in the login's thread: the login wait is the server's
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            token = self._credential_factory().get_token(TOKEN_SCOPE).token
+        except ClientAuthenticationError as problem:
+            raise SqlOperationFailed("the DAG's identity got no Entra ID token for connection %s: %s"
+                                     % (secret.connection_id, redact(_message(problem)))) from None
+        remember_secret(token)  # taken out of any text from now on (a JWT is anyway)
+        return driver, lambda: driver.connect(
+            server=secret.host,
+            port=port,
+            token=token,
+            database=database,
+            autocommit=True,
+            login_timeout=self._login_timeout_seconds,
+            timeout=timeout_seconds,
+            cafile=cafile,
+        ), driver.refused_certificate, TOKEN_TLS_HINT
+
+
+# What pymssql 2.4.6 runs on each new connection (the batch tests/tds_login_server.py receives from it), so a token
+# login's session is the same: python-tds's login asks for ODBC's defaults (ANSI_DEFAULTS on, IMPLICIT_TRANSACTIONS
+# off), which leave ARITHABORT off.
+PYMSSQL_SESSION_OPTIONS = ("SET ARITHABORT ON;SET CONCAT_NULL_YIELDS_NULL ON;SET ANSI_NULLS ON;SET ANSI_NULL_DFLT_ON ON;"
+                           "SET ANSI_PADDING ON;SET ANSI_WARNINGS ON;SET ANSI_NULL_DFLT_ON ON;"
+                           "SET CURSOR_CLOSE_ON_COMMIT ON;SET QUOTED_IDENTIFIER ON;SET TEXTSIZE 2147483647;")
+
+
+def certificate_names_host(cert: Any, name: bytes) -> bool:
+    """Whether the server's certificate `cert` (pyOpenSSL's X509) is for the host `name` (python-tds's arguments): one
+    of its subjectAltName DNS names, or its common name where it has none, equal to it or a wildcard for its left-most
+    label alone (RFC 6125 6.4.3, as Python's ssl matched names); letter case aside."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    host = name.decode("ascii").lower().rstrip(".")
+    parsed = cert.to_cryptography()
+    try:
+        patterns = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName)
+    except x509.ExtensionNotFound:
+        patterns = [str(attribute.value) for attribute in parsed.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    for pattern in (str(pattern).lower().rstrip(".") for pattern in patterns):
+        if pattern == host:
+            return True
+        first, _, rest = host.partition(".")
+        if pattern.startswith("*.") and "*" not in pattern[2:] and first and rest == pattern[2:] and "." in rest:
+            return True
+    return False
+
+
+class TokenLoginDriver:
+    """python-tds (pytds) for a login with an Entra ID token: TDS's FEDAUTH feature extension carrying it (MS-TDS
+    2.2.6.4, FeatureId 0x02, bFedAuthLibrary SECURITYTOKEN), over TLS for the whole connection (PRELOGIN ENCRYPT_ON;
+    python-tds refuses a server offering none) whose certificate must chain to `cafile` and name the host. Its errors:
+    python-tds's (a SQL Server error's `number` and `text`), a socket's, pyOpenSSL's (a refused chain)."""
+
+    def __init__(self) -> None:
+        import OpenSSL.SSL
+        import pytds
+        import pytds.tls
+        # python-tds 1.17.1 checks the host name with pyOpenSSL's X509.get_extension, which pyOpenSSL 26.2.0 removed
+        # (denisenkom/pytds#199): every certificate whose CN is not the host (Azure SQL's: a wildcard CN) failed with an
+        # AttributeError. Its module function is this check instead, the one it calls after the handshake, before LOGIN7.
+        pytds.tls.validate_host = certificate_names_host
+        self._pytds = pytds
+        self.Error = (pytds.Error, OSError, OpenSSL.SSL.Error)
+        self._tls_errors = (OpenSSL.SSL.Error,)
+
+    def connect(self, server: Optional[str], port: str, token: str, database: str, autocommit: bool,
+                login_timeout: int, timeout: int, cafile: str) -> Any:
+        host = server or ""
+        connection = self._pytds.connect(
+            dsn=host,
+            port=None if "\\" in host else int(port),  # a named instance's port is the SQL Browser's answer
+            database=database,
+            autocommit=autocommit,
+            login_timeout=login_timeout,
+            timeout=timeout,
+            cafile=cafile,
+            validate_host=True,
+            access_token_callable=lambda: token,
+            disable_connect_retry=True,  # one login within the login timeout, as pymssql's
+            appname="migration-orchestration",
+        )
+        try:
+            cursor = connection.cursor()
+            cursor.execute(PYMSSQL_SESSION_OPTIONS)  # the session pymssql's connections have
+            while cursor.nextset():
+                pass
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def refused_certificate(self, problem: Exception) -> bool:
+        return isinstance(problem, self._tls_errors) or (
+            isinstance(problem, self._pytds.Error) and str(problem).startswith("Certificate does not match host name"))
 
 
 _PROCESS_TLS: List[FreeTdsTls] = []
@@ -286,6 +430,9 @@ def _arguments(problem: Exception) -> tuple:
 
 
 def _message(problem: Exception) -> str:
+    if hasattr(problem, "msg_no") and isinstance(getattr(problem, "text", None), str):
+        # python-tds's SQL Server error: "SQL Server message <number>, severity <s>, state <t>, line <l>:\n<text>"
+        return str(problem.message if problem.number else problem.text).strip()  # type: ignore[attr-defined]
     arguments = _arguments(problem)
     text = arguments[1] if len(arguments) > 1 else (arguments[0] if arguments else problem)
     if isinstance(text, bytes):

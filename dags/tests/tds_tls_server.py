@@ -22,40 +22,56 @@ ENCRYPT_ON, ENCRYPT_NOT_SUP = 0x01, 0x02
 LOGIN7 = 0x10
 
 
-class TdsTlsServer:
-    def __init__(self, certificate_file: str, key_file: str, encryption: int = ENCRYPT_ON):
-        self._encryption = encryption
-        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._tls.load_cert_chain(certificate_file, key_file)
+class TdsEndpoint:
+    """A loopback listener (`port`) that serves `connections` clients in turn, in a thread of its own, each by
+    `_talk(client)`; `problem` says what broke. A subclass sets what it records, then calls `_start`."""
+
+    def __init__(self, connections: int = 1):
+        self._connections = connections
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(1)
+        self._listener.listen(connections)
         self._listener.settimeout(30)
         self.port = self._listener.getsockname()[1]
-        self.handshake_done = False
-        self.login_received = False
-        self.login_in_clear = False
         self.problem: Optional[str] = None
-        self._thread = threading.Thread(target=self._serve_one, daemon=True)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _start(self) -> None:
         self._thread.start()
 
     def wait(self) -> None:
         self._thread.join(30)
         self._listener.close()
 
-    def _serve_one(self) -> None:
-        try:
-            client, _ = self._listener.accept()
-        except OSError as error:
-            self.problem = "no client: %s" % error
-            return
-        client.settimeout(15)
-        try:
-            self._talk(client)
-        except (OSError, ssl.SSLError, EOFError) as error:
-            self.problem = "%s: %s" % (type(error).__name__, error)
-        finally:
-            client.close()
+    def _serve(self) -> None:
+        for _ in range(self._connections):
+            try:
+                client, _ = self._listener.accept()
+            except OSError as error:
+                self.problem = "no client: %s" % error
+                return
+            client.settimeout(15)
+            try:
+                self._talk(client)
+            except (OSError, ssl.SSLError, EOFError, ValueError, struct.error) as error:
+                self.problem = "%s: %s" % (type(error).__name__, error)
+            finally:
+                client.close()
+
+    def _talk(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class TdsTlsServer(TdsEndpoint):
+    def __init__(self, certificate_file: str, key_file: str, encryption: int = ENCRYPT_ON):
+        super().__init__()
+        self._encryption = encryption
+        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._tls.load_cert_chain(certificate_file, key_file)
+        self.handshake_done = False
+        self.login_received = False
+        self.login_in_clear = False
+        self._start()
 
     def _talk(self, client: socket.socket) -> None:
         _read_packet(client)  # the client's PRELOGIN

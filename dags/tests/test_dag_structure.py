@@ -451,7 +451,7 @@ def test_parsing_imports_no_azure_sdk_or_sql_driver(tmp_path):
     script = (
         "import os, sys; sys.path.insert(0, %r); os.environ['MIGRATION_PLAN_PATH'] = %r\n"
         "import migration_orchestration\n"
-        "heavy = sorted(m for m in sys.modules if m.startswith(('azure.', 'pymssql')))\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith(('azure.', 'pymssql', 'pytds')))\n"
         "print(','.join(heavy))\n"
     ) % (str(DAGS_DIR), str(write_bundle(tmp_path, load_plan_document())))
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

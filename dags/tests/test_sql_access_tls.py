@@ -26,18 +26,21 @@ SOURCE = SqlEndpoint("source", "sql01", "master")
 PASSWORD = "Tls-canary-0f3a"
 
 
-def certificate(directory, name: str):
-    """A self-signed certificate for `name` (its own CA) and its key, as files."""
+def certificate(directory, name: str, dns_names=None):
+    """A self-signed certificate for `name` (its own CA; its subjectAltName `dns_names`, else `name`) and its key, as
+    files."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     built = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
              .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
              .not_valid_after(now + datetime.timedelta(days=1))
-             .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+             .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns) for dns in dns_names or [name]]),
+                            critical=False)
              .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
              .sign(key, hashes.SHA256()))
-    certificate_file, key_file = directory / ("%s.pem" % name), directory / ("%s.key" % name)
+    file_name = name.replace("*", "wildcard")
+    certificate_file, key_file = directory / ("%s.pem" % file_name), directory / ("%s.key" % file_name)
     certificate_file.write_bytes(built.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
