@@ -266,8 +266,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       emails: plan.notifications.emails,
       // The stack's own resource group holds one plan: the name it has always deployed.
       actionGroupName: 'migration-alerts',
-      preventDestroy,
-      lock,
+      // They protect the workspace the facade creates; one the stack was given is not the stack's to protect.
+      ...(props.workspace === undefined && { preventDestroy, lock }),
       alertDefaults: alerts.alertDefaults,
     });
     this.monitoring.monitorMigrationEvents({
