@@ -64,16 +64,21 @@ describe('acknowledgeWarnings', () => {
 
   it('warns, once the stack synthesizes, about an id nothing under the scope warned with: a typo hides nothing', () => {
     const { app, stack, facade } = synthesizable({ emails: [] });
-    acknowledgeWarnings(facade, { 'migration:monitoring:no-email-receiver': REASON, [PREVENT_DESTROY]: 'throwaway' });
+    acknowledgeWarnings(facade, {
+      'migration:monitoring:no-email-receiver': REASON, 'team:own-check': REASON, [PREVENT_DESTROY]: 'throwaway',
+    });
     app.synth();
     expect(warningsOf(stack)).toEqual([
       expect.stringContaining(`[ack: ${NO_EMAILS}]`),
-      'test/monitoring: acknowledgeWarnings names migration:monitoring:no-email-receiver, which is no warning id of this library (docs/warnings.md lists them): ' +
+      // A typo of an id is named with the id it most likely meant, as the plan's unknown fields are.
+      'test/monitoring: acknowledgeWarnings names migration:monitoring:no-email-receiver, which is no warning id of this library ' +
+        `(did you mean ${NO_EMAILS}? docs/warnings.md lists them): fix the id, or remove the acknowledgement [ack: migration:acknowledgement:unused]`,
+      'test/monitoring: acknowledgeWarnings names team:own-check, which is no warning id of this library (docs/warnings.md lists them): ' +
         'fix the id, or remove the acknowledgement [ack: migration:acknowledgement:unused]',
       `test/monitoring: acknowledgeWarnings names ${PREVENT_DESTROY}, which nothing here or under it warned with: remove the acknowledgement, or fix its id [ack: migration:acknowledgement:unused]`,
     ]);
     app.synth();
-    expect(warningsOf(stack)).toHaveLength(3);
+    expect(warningsOf(stack)).toHaveLength(4);
   });
 
   it('takes the later reason when an id is acknowledged again on the same scope, and reports neither as unused', () => {

@@ -1,5 +1,6 @@
 import { AnnotationMetadataEntryType, Annotations, TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
+import { closestMatch } from '../plan/suggest';
 import { requireArgument } from '../private/required-fields';
 
 /**
@@ -211,6 +212,7 @@ function reportUnused(stack: TerraformStack): void {
     acknowledgement.reported = true;
     const scope = acknowledgement.scopes.find((each) => TerraformStack.of(each) === stack)!;
     const known = (WARNING_IDS as readonly string[]).includes(acknowledgement.id);
+    const meant = known ? undefined : closestMatch(acknowledgement.id, WARNING_IDS);
     // Reported in the last stack (the earlier ones' warnings are printed already), but given in the first: name them all.
     const where = acknowledgement.scopes.length === 1 ? 'here or under it' : `in ${acknowledgement.scopes.map((each) => each.node.path).join(' or ')}`;
     warn(
@@ -218,7 +220,7 @@ function reportUnused(stack: TerraformStack): void {
       UNUSED,
       known
         ? `acknowledgeWarnings names ${acknowledgement.id}, which nothing ${where} warned with: remove the acknowledgement, or fix its id`
-        : `acknowledgeWarnings names ${acknowledgement.id}, which is no warning id of this library (docs/warnings.md lists them): fix the id, or remove the acknowledgement`,
+        : `acknowledgeWarnings names ${acknowledgement.id}, which is no warning id of this library (${meant === undefined ? '' : `did you mean ${meant}? `}docs/warnings.md lists them): fix the id, or remove the acknowledgement`,
     );
   }
 }
