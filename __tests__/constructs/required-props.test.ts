@@ -299,7 +299,10 @@ test.each([
   ['MigrationService', { lock: true }, 'props.lock must be an object (got the boolean true)'],
   ['MigrationService', { resourceGroup: 'rg-contoso' }, 'props.resourceGroup must be an object (got the string "rg-contoso")'],
   ['MigrationService', { resourceGroup: { id: 42, name: 'rg', location: 'westeurope' } }, 'props.resourceGroup.id must be a string (got the number 42)'],
-  ['MigrationService', { preventDestroy: null, lock: { kind: ['CanNotDelete'] } }, 'props.lock.kind must be a string (got a list)'],
+  ['MigrationService', { preventDestroy: null, lock: { kind: ['CanNotDelete'] } }, "props.lock.kind must be one of 'CanNotDelete', 'ReadOnly' (got a list)"],
+  // Named by the prop given (the stack's), not by the first construct the stack hands it to; a near miss with the kind it likely meant.
+  ['DatabaseMigrationStack', { lock: { kind: 'Readonly' } }, `props.lock.kind must be one of 'CanNotDelete', 'ReadOnly' (got the string "Readonly"; did you mean 'ReadOnly'?)`],
+  ['MigrationService', { lock: { kind: 'NoDelete' } }, `props.lock.kind must be one of 'CanNotDelete', 'ReadOnly' (got the string "NoDelete")`],
   ['MigrationOperatorRole', { targets: ['mi-prod'] }, 'props.targets[0] must be an object (got the string "mi-prod")'],
   ['ExternalAirflowHost', { pools: [{ name: 'p', slots: '4', description: 'd' }] }, 'props.pools[0].slots must be a number (got the string "4")'],
   ['ExternalAirflowHost', { bundle: { files: 'dags.zip', requirements: [], contentHash: 'h' } }, 'props.bundle.files must be a list (got the string "dags.zip")'],
