@@ -206,12 +206,14 @@ function reportUnused(stack: TerraformStack): void {
   for (const acknowledgement of STACK_ACKNOWLEDGEMENTS.get(stack) ?? []) {
     if (acknowledgement.used || acknowledgement.reported || acknowledgement.superseded) continue;
     // Shared with later stacks (a release stack, synthesized after): the last of them reports it, when all have warned.
+    // An id of no warning waits for none, and is named where it was given: the first of them.
+    const known = (WARNING_IDS as readonly string[]).includes(acknowledgement.id);
     const stacks = acknowledgement.scopes.map((scope) => TerraformStack.of(scope));
-    const lastStack = stacks.reduce((latest, each) => (order.indexOf(each) > order.indexOf(latest) ? each : latest));
-    if (lastStack !== stack) continue;
+    const inOrder = [...stacks].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    const reportingStack = known ? inOrder[inOrder.length - 1] : inOrder[0];
+    if (reportingStack !== stack) continue;
     acknowledgement.reported = true;
     const scope = acknowledgement.scopes.find((each) => TerraformStack.of(each) === stack)!;
-    const known = (WARNING_IDS as readonly string[]).includes(acknowledgement.id);
     const meant = known ? undefined : closestMatch(acknowledgement.id, WARNING_IDS);
     // Reported in the last stack (the earlier ones' warnings are printed already), but given in the first: name them all.
     const where = acknowledgement.scopes.length === 1 ? 'here or under it' : `in ${acknowledgement.scopes.map((each) => each.node.path).join(' or ')}`;
