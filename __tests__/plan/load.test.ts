@@ -115,6 +115,17 @@ describe('loadMigrationPlan: reading the file', () => {
     );
   });
 
+  test('a folder without a plan extension is named as a folder, and a name typed without its extension with the plan file beside it', () => {
+    const folder = join(files.dir(), 'plans');
+    fs.mkdirSync(folder);
+    expect(planError(() => loadMigrationPlan(folder)).message).toBe(`${folder}: is a directory, not a plan file`);
+    const typed = join(folder, 'q3');
+    fs.writeFileSync(`${typed}.yaml`, '{}');
+    expect(planError(() => loadMigrationPlan(typed)).message).toBe(
+      `${typed}: unsupported plan file (no extension): use .yaml, .yml or .json (did you mean ${typed}.yaml?)`,
+    );
+  });
+
   test('.yml, upper-case extensions and JSON load the same plan as YAML', () => {
     const yaml = fs.readFileSync(EXAMPLE_PLAN, 'utf8');
     const expected = loadMigrationPlan(EXAMPLE_PLAN);
