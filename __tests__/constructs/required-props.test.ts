@@ -17,6 +17,9 @@ const WRONG: Record<string, readonly [wrong: unknown, expected: string, got: str
   object: ['plan.yaml', 'an object', 'the string "plan.yaml"'],
   listOrMap: ['properties.id', 'a list or an object', 'the string "properties.id"'],
   construct: [{}, 'a construct', 'an object'],
+  // A string of a few values: any other, a near miss too, is named with them (was: created the table, or failed in the host).
+  eventsTable: ['Existing', "one of 'create', 'existing'", `the string "Existing"; did you mean 'existing'?`],
+  kubeloginMode: ['SPN', "one of 'azurecli', 'workloadidentity', 'spn', 'msi', 'azd'", `the string "SPN"; did you mean 'spn'?`],
 };
 type Kind = keyof typeof WRONG;
 
@@ -189,14 +192,14 @@ const OPTIONAL_KINDS: Record<string, Readonly<Record<string, Kind>>> = {
     subscriptionId: 'string',
     resourceGroupName: 'string',
     workspace: 'object',
-    eventsTable: 'string',
+    eventsTable: 'eventsTable',
     preventDestroy: 'boolean',
     lock: 'object',
     monitoring: 'object',
     orchestration: 'object',
     dagStorage: 'object',
     deployerPrincipalId: 'string',
-    kubeloginMode: 'string',
+    kubeloginMode: 'kubeloginMode',
   },
   ReleaseStack: { subscriptionId: 'string' },
   MigrationService: { serviceName: 'string', location: 'string', tags: 'object', exportAuthKeys: 'boolean', preventDestroy: 'boolean', lock: 'object' },
@@ -260,7 +263,7 @@ const OPTIONAL_KINDS: Record<string, Readonly<Record<string, Kind>>> = {
     actionGroupName: 'string',
     actionGroupShortName: 'string',
   },
-  MigrationEventIngestion: { location: 'string', eventsTable: 'string', tags: 'object' },
+  MigrationEventIngestion: { location: 'string', eventsTable: 'eventsTable', tags: 'object' },
   AzapiProvider: { alias: 'string', subscriptionId: 'string' },
   AzapiResource: {
     location: 'string',

@@ -141,6 +141,11 @@ describe('MigrationMonitoring methods, field by field', () => {
       'test/monitoring: monitorMigrationEvents: props.migrationStalledAlert.silentMinutes must be a number (got the string "30")',
     ],
     [
+      'monitorMigrationEvents with an eventsTable of neither kind',
+      (m: MigrationMonitoring) => untyped(m, 'monitorMigrationEvents')({ eventsTable: 'shared' }),
+      `test/monitoring: monitorMigrationEvents: props.eventsTable must be one of 'create', 'existing' (got the string "shared")`,
+    ],
+    [
       'monitorMigrationEvents with a typo',
       (m: MigrationMonitoring) => untyped(m, 'monitorMigrationEvents')({ sourceFrozenTooLongAlert: { graceMinute: 5 } }),
       'test/monitoring: monitorMigrationEvents: props.sourceFrozenTooLongAlert.graceMinute is an unknown field (did you mean graceMinutes?)',

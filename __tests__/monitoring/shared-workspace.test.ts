@@ -59,6 +59,15 @@ describe('DatabaseMigrationStack in a workspace shared with other plans', () => 
     );
   });
 
+  it('refuses an eventsTable other than create or existing (a config value, plain JavaScript), which created the table in the shared workspace', () => {
+    // Was: anything but 'existing' created MigrationEvents_CL, so this plan's apply failed on the other plan's table,
+    // or, imported, a destroy of this stack deleted every plan's events.
+    const eventsTable = 'Existing' as unknown as 'existing';
+    expect(() => synthMigrationStack({ workspace: SHARED, eventsTable })).toThrow(
+      `contoso-sql: DatabaseMigrationStack: props.eventsTable must be one of 'create', 'existing' (got the string "Existing"; did you mean 'existing'?)`,
+    );
+  });
+
   it("refuses eventsTable 'existing' in the workspace the stack creates", () => {
     expect(() => synthMigrationStack({ eventsTable: 'existing' })).toThrow(/eventsTable 'existing' needs an existing workspace/);
   });
