@@ -20,6 +20,8 @@ const WRONG: Record<string, readonly [wrong: unknown, expected: string, got: str
   // A string of a few values: any other, a near miss too, is named with them (was: created the table, or failed in the host).
   eventsTable: ['Existing', "one of 'create', 'existing'", `the string "Existing"; did you mean 'existing'?`],
   kubeloginMode: ['SPN', "one of 'azurecli', 'workloadidentity', 'spn', 'msi', 'azd'", `the string "SPN"; did you mean 'spn'?`],
+  executor: ['celery', "one of 'CeleryExecutor', 'KubernetesExecutor'", 'the string "celery"'],
+  networkDefaultAction: ['deny', "one of 'Allow', 'Deny'", `the string "deny"; did you mean 'Deny'?`],
 };
 type Kind = keyof typeof WRONG;
 
@@ -205,7 +207,7 @@ const OPTIONAL_KINDS: Record<string, Readonly<Record<string, Kind>>> = {
   MigrationService: { serviceName: 'string', location: 'string', tags: 'object', exportAuthKeys: 'boolean', preventDestroy: 'boolean', lock: 'object' },
   MigrationOperatorRole: { backupStorageAccountId: 'string', onlineMigrations: 'boolean' },
   OrchestrationFactory: { namePrefix: 'string', location: 'string', tags: 'object', keyVault: 'object', keyVaultName: 'string', preventDestroy: 'boolean', lock: 'object', publicNetworkEnabled: 'boolean' },
-  CredentialVault: { tags: 'object', preventDestroy: 'boolean', lock: 'object', networkDefaultAction: 'string', allowedIpRanges: 'array' },
+  CredentialVault: { tags: 'object', preventDestroy: 'boolean', lock: 'object', networkDefaultAction: 'networkDefaultAction', allowedIpRanges: 'array' },
   SqlPipelines: { maxRunsPerPipeline: 'number', activityRetries: 'number' },
   DagStorage: {
     tags: 'object',
@@ -227,7 +229,7 @@ const OPTIONAL_KINDS: Record<string, Readonly<Record<string, Kind>>> = {
     nodeVmSize: 'string',
     minNodes: 'number',
     maxNodes: 'number',
-    executor: 'string',
+    executor: 'executor',
     databaseSubnetId: 'string',
     privateEndpointSubnetId: 'string',
     addressSpace: 'string',
