@@ -9,10 +9,10 @@ import { ILogAnalyticsWorkspace } from './core/references';
 import { IAirflowHost } from './hosts/airflow-host';
 import { dagEnvironment } from './hosts/dag-environment';
 import type { DagStorageSettings } from './hosts/host-dag-storage';
-import type { KubeloginMode } from './hosts/kubernetes/kubernetes-host';
+import { KUBELOGIN_MODES, type KubeloginMode } from './hosts/kubernetes/kubernetes-host';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
-import type { MigrationEventsTable } from './monitoring/migration-event-ingestion';
+import { MIGRATION_EVENTS_TABLES, type MigrationEventsTable } from './monitoring/migration-event-ingestion';
 import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts } from './monitoring/migration-monitoring';
 import { grantReadSecrets } from './orchestration-factory/credential-vault';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
@@ -156,7 +156,8 @@ export class DatabaseMigrationStack extends TerraformStack {
         subscriptionId: IF_GIVEN.string,
         resourceGroupName: IF_GIVEN.string,
         workspace: { ifGiven: LOG_ANALYTICS_WORKSPACE },
-        eventsTable: IF_GIVEN.string,
+        // Any other value would create the table, in a workspace another plan's stack already owns it in.
+        eventsTable: { ifGiven: { oneOf: MIGRATION_EVENTS_TABLES } },
         preventDestroy: IF_GIVEN.boolean,
         lock: LOCK,
         monitoring: {
@@ -183,7 +184,7 @@ export class DatabaseMigrationStack extends TerraformStack {
         orchestration: { ifGiven: { keyVault: { ifGiven: KEY_VAULT }, keyVaultName: IF_GIVEN.string, publicNetworkEnabled: IF_GIVEN.boolean } },
         dagStorage: DAG_STORAGE_SETTINGS,
         deployerPrincipalId: IF_GIVEN.string,
-        kubeloginMode: IF_GIVEN.string,
+        kubeloginMode: { ifGiven: { oneOf: KUBELOGIN_MODES } },
         acknowledgeWarnings: { ifGiven: { checkedBy: (value, path, problems) => problems.wrongKind.push(...acknowledgementProblems(value, path)) } },
       }, "new DatabaseMigrationStack(app, 'contoso-sql', { plan: loadMigrationPlan('plan.yaml') })");
     super(scope, id);
@@ -266,8 +267,8 @@ export class DatabaseMigrationStack extends TerraformStack {
       emails: plan.notifications.emails,
       // The stack's own resource group holds one plan: the name it has always deployed.
       actionGroupName: 'migration-alerts',
-      preventDestroy,
-      lock,
+      // They protect the workspace the facade creates; one the stack was given is not the stack's to protect.
+      ...(props.workspace === undefined && { preventDestroy, lock }),
       alertDefaults: alerts.alertDefaults,
     });
     this.monitoring.monitorMigrationEvents({

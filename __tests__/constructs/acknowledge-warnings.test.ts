@@ -64,16 +64,21 @@ describe('acknowledgeWarnings', () => {
 
   it('warns, once the stack synthesizes, about an id nothing under the scope warned with: a typo hides nothing', () => {
     const { app, stack, facade } = synthesizable({ emails: [] });
-    acknowledgeWarnings(facade, { 'migration:monitoring:no-email-receiver': REASON, [PREVENT_DESTROY]: 'throwaway' });
+    acknowledgeWarnings(facade, {
+      'migration:monitoring:no-email-receiver': REASON, 'team:own-check': REASON, [PREVENT_DESTROY]: 'throwaway',
+    });
     app.synth();
     expect(warningsOf(stack)).toEqual([
       expect.stringContaining(`[ack: ${NO_EMAILS}]`),
-      'test/monitoring: acknowledgeWarnings names migration:monitoring:no-email-receiver, which is no warning id of this library (docs/warnings.md lists them): ' +
+      // A typo of an id is named with the id it most likely meant, as the plan's unknown fields are.
+      'test/monitoring: acknowledgeWarnings names migration:monitoring:no-email-receiver, which is no warning id of this library ' +
+        `(did you mean ${NO_EMAILS}? docs/warnings.md lists them): fix the id, or remove the acknowledgement [ack: migration:acknowledgement:unused]`,
+      'test/monitoring: acknowledgeWarnings names team:own-check, which is no warning id of this library (docs/warnings.md lists them): ' +
         'fix the id, or remove the acknowledgement [ack: migration:acknowledgement:unused]',
       `test/monitoring: acknowledgeWarnings names ${PREVENT_DESTROY}, which nothing here or under it warned with: remove the acknowledgement, or fix its id [ack: migration:acknowledgement:unused]`,
     ]);
     app.synth();
-    expect(warningsOf(stack)).toHaveLength(3);
+    expect(warningsOf(stack)).toHaveLength(4);
   });
 
   it('takes the later reason when an id is acknowledged again on the same scope, and reports neither as unused', () => {
@@ -153,14 +158,25 @@ describe("DatabaseMigrationStack's acknowledgeWarnings", () => {
     ]);
   });
 
-  it('names both stacks in the warning about an acknowledgement neither needed, reported in the release stack', () => {
+  /** The unused-acknowledgement warnings of the example plan's stack and its release stack, given `acknowledgements`. */
+  const unusedIn = (acknowledgements: Readonly<Record<string, string>>): string[] => {
     const app = Testing.app();
-    const stack = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan(), acknowledgeWarnings: { 'migration:tfc:kubelogin': 'agent image has kubelogin' } });
+    const stack = new DatabaseMigrationStack(app, 'contoso-sql', { plan: examplePlan(), acknowledgeWarnings: acknowledgements });
     app.synth();
-    const unused = [stack, ...stack.releaseStacks].flatMap((each) => warningsOf(each)).filter((warning) => warning.includes('acknowledgement:unused'));
-    expect(unused).toEqual([
+    return [stack, ...stack.releaseStacks].flatMap((each) => warningsOf(each)).filter((warning) => warning.includes('acknowledgement:unused'));
+  };
+
+  it('names both stacks in the warning about an acknowledgement neither needed, reported in the release stack', () => {
+    expect(unusedIn({ 'migration:tfc:kubelogin': 'agent image has kubelogin' })).toEqual([
       'contoso-sql-airflow: acknowledgeWarnings names migration:tfc:kubelogin, which nothing in contoso-sql or contoso-sql-airflow warned with: ' +
         'remove the acknowledgement, or fix its id [ack: migration:acknowledgement:unused]',
+    ]);
+  });
+
+  it('names an id of no warning in the stack it was given to, not in its release stack', () => {
+    expect(unusedIn({ 'migration:kubernetes:direct-sql-own-vnt': 'peered later' })).toEqual([
+      'contoso-sql: acknowledgeWarnings names migration:kubernetes:direct-sql-own-vnt, which is no warning id of this library ' +
+        '(did you mean migration:kubernetes:direct-sql-own-vnet? docs/warnings.md lists them): fix the id, or remove the acknowledgement [ack: migration:acknowledgement:unused]',
     ]);
   });
 

@@ -1,7 +1,7 @@
 /** Two plans in one Log Analytics workspace: the first creates MigrationEvents_CL, later ones use it; each reads its own events. */
 import { synthMigrationStack } from '../helpers/migration-stack';
 import { examplePlan } from '../helpers/example-plan';
-import { logAlertQueries, onlyResource, queriesNotOfPlan, resourceNamed, resourcesOfType } from '../helpers/test-stack';
+import { logAlertQueries, onlyResource, queriesNotOfPlan, resourceNamed, resourcesOfType, warningsOf } from '../helpers/test-stack';
 
 const SHARED = {
   id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-shared',
@@ -43,6 +43,29 @@ describe('DatabaseMigrationStack in a workspace shared with other plans', () => 
     // Everything else stays in the plan's region.
     expect(onlyResource(synth, 'azurerm_kubernetes_cluster').location).toBe('westeurope');
     expect(release).toBeDefined();
+  });
+
+  it("gives the stack's preventDestroy and lock to the resources it creates, and no warning that the given workspace ignores them", () => {
+    // The stack's pair protects what it creates; a workspace it was given is not one of them, so it is no option
+    // the user gave that workspace (migration:monitoring:workspace-options-ignored is for MigrationMonitoring's own props).
+    for (const props of [{}, { preventDestroy: true }, { lock: { kind: 'CanNotDelete' as const } }]) {
+      const { stack, synth } = synthMigrationStack({ workspace: SHARED, ...props });
+      expect(warningsOf(stack).filter((warning) => warning.includes('workspace-options-ignored'))).toEqual([]);
+      expect(resourcesOfType(synth, 'azurerm_log_analytics_workspace')).toEqual({});
+    }
+    const { synth } = synthMigrationStack({ workspace: SHARED, lock: { kind: 'CanNotDelete' } });
+    expect(Object.values(resourcesOfType(synth, 'azurerm_management_lock')).map(({ scope }) => scope)).toEqual(
+      expect.arrayContaining([expect.stringContaining('azapi_resource.MigrationService')]),
+    );
+  });
+
+  it('refuses an eventsTable other than create or existing (a config value, plain JavaScript), which created the table in the shared workspace', () => {
+    // Was: anything but 'existing' created MigrationEvents_CL, so this plan's apply failed on the other plan's table,
+    // or, imported, a destroy of this stack deleted every plan's events.
+    const eventsTable = 'Existing' as unknown as 'existing';
+    expect(() => synthMigrationStack({ workspace: SHARED, eventsTable })).toThrow(
+      `contoso-sql: DatabaseMigrationStack: props.eventsTable must be one of 'create', 'existing' (got the string "Existing"; did you mean 'existing'?)`,
+    );
   });
 
   it("refuses eventsTable 'existing' in the workspace the stack creates", () => {

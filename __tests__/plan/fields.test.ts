@@ -53,7 +53,13 @@ describe('types and required fields', () => {
     [
       'dependsOn',
       (p: any) => (p.databases[0].dependsOn = 'database_2'),
-      'expected a list, got a string ("database_2")',
+      // One name where a list of names belongs: the brackets that make it one (YAML and JSON alike).
+      'expected a list, got a string ("database_2"); one value is a list too: ["database_2"]',
+    ],
+    [
+      'dependsOn',
+      (p: any) => (p.databases[0].dependsOn = 'database_2, database_3'),
+      'expected a list, got a string ("database_2, database_3")',
     ],
   ])('databases[0].%s of the wrong type', (field, change, message) => {
     expect(problemsAfter(change)).toEqual([`databases[0].${field}: ${message}`]);

@@ -43,7 +43,10 @@ describe('a string where a list is expected, or a list where a string is', () =>
     const plan = minimalPlan();
     const [parent, key] = field.includes('.') ? [plan.notifications, 'emails'] : [plan, field];
     parent[key] = value;
-    expect(listed(plan)).toEqual([`${field}: expected a list, got a string (${JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value)})`]);
+    const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value);
+    // A list of strings (emails) gets the brackets that make one value a list, shortened as the value is; a list of mappings does not.
+    const hint = field === 'notifications.emails' ? `; one value is a list too: [${shown}]` : '';
+    expect(listed(plan)).toEqual([`${field}: expected a list, got a string (${shown})${hint}`]);
   });
 
   test('a long string for federatedCredentials is not also "Too big: expected string to have <=20 characters"', () => {

@@ -144,7 +144,7 @@ describe('protection of stateful resources', () => {
   });
 
   it.each([
-    [{ kind: 'DoNotDelete' }, /lock\.kind must be one of CanNotDelete, ReadOnly \(got "DoNotDelete"\)/],
+    [{ kind: 'DoNotDelete' }, /^contoso-sql: DatabaseMigrationStack: props\.lock\.kind must be one of 'CanNotDelete', 'ReadOnly' \(got the string "DoNotDelete"\)$/],
     [{ kind: 'CanNotDelete', name: 'lock/vault' }, /lock\.name "lock\/vault" must be 1 to 259 characters, none of/],
     [{ kind: 'CanNotDelete', name: 'x'.repeat(260) }, /lock\.name "x+" must be 1 to 259 characters/],
   ])('refuses a lock Azure would refuse: %j', (lock, message) => {

@@ -1,5 +1,6 @@
 import { AnnotationMetadataEntryType, Annotations, TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
+import { closestMatch } from '../plan/suggest';
 import { requireArgument } from '../private/required-fields';
 
 /**
@@ -205,12 +206,15 @@ function reportUnused(stack: TerraformStack): void {
   for (const acknowledgement of STACK_ACKNOWLEDGEMENTS.get(stack) ?? []) {
     if (acknowledgement.used || acknowledgement.reported || acknowledgement.superseded) continue;
     // Shared with later stacks (a release stack, synthesized after): the last of them reports it, when all have warned.
+    // An id of no warning waits for none, and is named where it was given: the first of them.
+    const known = (WARNING_IDS as readonly string[]).includes(acknowledgement.id);
     const stacks = acknowledgement.scopes.map((scope) => TerraformStack.of(scope));
-    const lastStack = stacks.reduce((latest, each) => (order.indexOf(each) > order.indexOf(latest) ? each : latest));
-    if (lastStack !== stack) continue;
+    const inOrder = [...stacks].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    const reportingStack = known ? inOrder[inOrder.length - 1] : inOrder[0];
+    if (reportingStack !== stack) continue;
     acknowledgement.reported = true;
     const scope = acknowledgement.scopes.find((each) => TerraformStack.of(each) === stack)!;
-    const known = (WARNING_IDS as readonly string[]).includes(acknowledgement.id);
+    const meant = known ? undefined : closestMatch(acknowledgement.id, WARNING_IDS);
     // Reported in the last stack (the earlier ones' warnings are printed already), but given in the first: name them all.
     const where = acknowledgement.scopes.length === 1 ? 'here or under it' : `in ${acknowledgement.scopes.map((each) => each.node.path).join(' or ')}`;
     warn(
@@ -218,7 +222,7 @@ function reportUnused(stack: TerraformStack): void {
       UNUSED,
       known
         ? `acknowledgeWarnings names ${acknowledgement.id}, which nothing ${where} warned with: remove the acknowledgement, or fix its id`
-        : `acknowledgeWarnings names ${acknowledgement.id}, which is no warning id of this library (docs/warnings.md lists them): fix the id, or remove the acknowledgement`,
+        : `acknowledgeWarnings names ${acknowledgement.id}, which is no warning id of this library (${meant === undefined ? '' : `did you mean ${meant}? `}docs/warnings.md lists them): fix the id, or remove the acknowledgement`,
     );
   }
 }

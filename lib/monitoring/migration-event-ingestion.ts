@@ -18,6 +18,9 @@ import { LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, IF_GIVEN } from 
  */
 export type MigrationEventsTable = 'create' | 'existing';
 
+/** The values of {@link MigrationEventsTable}, for the props checks of plain JavaScript (any other would create a table). */
+export const MIGRATION_EVENTS_TABLES: readonly MigrationEventsTable[] = ['create', 'existing'];
+
 /** Props of {@link MigrationEventIngestion}. */
 export interface MigrationEventIngestionProps {
   /** Resource group of the endpoint and the rule. */
@@ -74,7 +77,7 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
       location: IF_GIVEN.string,
       namePrefix: 'string',
       workspace: LOG_ANALYTICS_WORKSPACE,
-      eventsTable: IF_GIVEN.string,
+      eventsTable: { ifGiven: { oneOf: MIGRATION_EVENTS_TABLES } },
       tags: IF_GIVEN.map,
     });
     super(scope, id);

@@ -24,7 +24,7 @@ import {
   KubernetesAirflowScheduler,
   monitorKubernetesAirflow,
 } from './kubernetes-airflow-monitoring';
-import { MigrationEventIngestion } from './migration-event-ingestion';
+import { MIGRATION_EVENTS_TABLES, MigrationEventIngestion } from './migration-event-ingestion';
 import { MIGRATION_EVENTS_TABLE } from './migration-events';
 import { MigrationEventsMonitoring, MigrationEventsMonitoringProps } from './migration-events-monitoring';
 import { AlertRegistry, DiagnosticSettingRegistry, MonitoringScope, namingFacade } from './monitoring-scope';
@@ -207,7 +207,7 @@ export class MigrationMonitoring extends Construct {
       cutoverPostponedAlert: ALERT_OPTIONS,
       eventIngestionErrorsAlert: ALERT_OPTIONS,
       cutoverAlerts: IF_GIVEN.boolean,
-      eventsTable: IF_GIVEN.string,
+      eventsTable: { ifGiven: { oneOf: MIGRATION_EVENTS_TABLES } },
       workbook: IF_GIVEN.boolean,
     }));
     if (this.ingestion) {

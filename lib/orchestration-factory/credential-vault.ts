@@ -72,7 +72,8 @@ export class CredentialVault extends Construct implements IKeyVault {
       tags: IF_GIVEN.map,
       preventDestroy: IF_GIVEN.boolean,
       lock: LOCK,
-      networkDefaultAction: IF_GIVEN.string,
+      // 'deny' would read as not 'Deny' below (allowedIpRanges refused as restricting nothing), and azurerm refuses it.
+      networkDefaultAction: { ifGiven: { oneOf: ['Allow', 'Deny'] } },
       allowedIpRanges: PASSED_ON_STRINGS,
     });
     super(scope, id);

@@ -33,13 +33,28 @@ export function loadMigrationPlan(path: string): MigrationPlan {
   const extension = extname(path).toLowerCase();
   const read = READERS.get(extension);
   if (read === undefined) {
+    // A folder (MIGRATION_PLAN=plans) is named as one, and a name typed without its extension (plans/q3) with the file it likely meant.
+    if (isDirectory(path)) fail(path, 'is a directory, not a plan file');
     const found = extension === '' ? 'no extension' : `extension "${extension}"`;
-    fail(path, `unsupported plan file (${found}): use .yaml, .yml or .json`);
+    const meant = [...READERS.keys()].map((known) => `${path}${known}`).find(isFile);
+    fail(path, `unsupported plan file (${found}): use .yaml, .yml or .json${meant === undefined ? '' : ` (did you mean ${meant}?)`}`);
   }
   const source = read(readPlanText(path));
   if (!source.ok) throw new MigrationPlanError(path, source.problems);
   return validatePlan(source.value, path, source.locate);
 }
+
+/** What `path` is, or undefined where it cannot be read (missing, a parent that is a file, no permission, a link loop). */
+function kindOf(path: string): 'directory' | 'file' | undefined {
+  try {
+    const stats = statSync(path);
+    return stats.isDirectory() ? 'directory' : stats.isFile() ? 'file' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const isDirectory = (path: string): boolean => kindOf(path) === 'directory';
+const isFile = (path: string): boolean => kindOf(path) === 'file';
 
 function readPlanText(path: string): string {
   try {

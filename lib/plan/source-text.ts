@@ -257,7 +257,46 @@ function jsonParseFailure(text: string, message: string): ParsedSource {
   const [, what, at] = V8_JSON_ERROR.exec(message) ?? [message, message];
   const offset =
     at !== undefined ? Number(at) : /end of JSON input/.test(what) ? text.length : unexpectedAt(text, what);
+  const comma = trailingCommaBefore(text, offset);
+  if (comma !== undefined) {
+    // V8 names the bracket after it ("expected double-quoted property name", "unexpected token ']'"): the comma is the mistake.
+    const last = text.charCodeAt(offset) === CLOSE_BRACE ? 'field' : 'element';
+    const message = `JSON syntax error: a comma after the last ${last} (JSON allows none): remove it`;
+    return { ok: false, problems: [{ path: formatFieldPath(jsonPathAt(text, comma)), message, ...jsonPosition(text, comma) }] };
+  }
   return jsonSyntaxError(text, offset, `${what.charAt(0).toLowerCase()}${what.slice(1)}`);
+}
+
+/** Where the comma is that a closing bracket at `offset` follows (whitespace between), if one does. */
+function trailingCommaBefore(text: string, offset: number): number | undefined {
+  const code = text.charCodeAt(offset);
+  if (code !== CLOSE_BRACE && code !== CLOSE_BRACKET) return undefined;
+  let before = offset - 1;
+  while (before >= 0 && /[ \t\r\n]/.test(text[before])) before--;
+  return text.charCodeAt(before) === COMMA ? before : undefined;
+}
+
+/**
+ * The field path of the object or list that `offset` is inside of, in text that `JSON.parse` read
+ * without a mistake up to there: each open bracket's key (or element index) in its parent.
+ */
+function jsonPathAt(text: string, offset: number): PropertyKey[] {
+  const open: { list: boolean; at: PropertyKey | undefined }[] = [];
+  let lastString: string | undefined;
+  for (let at = 0; at < offset; at++) {
+    const code = text.charCodeAt(at);
+    const top = open.at(-1);
+    if (code === QUOTE) {
+      const end = closingQuote(text, at);
+      lastString = JSON.parse(text.slice(at, end + 1)) as string;
+      at = end;
+    } else if (code === COLON && top !== undefined) top.at = lastString;
+    else if (code === COMMA && top?.list === true) top.at = (top.at as number) + 1;
+    else if (code === OPEN_BRACKET) open.push({ list: true, at: 0 });
+    else if (code === OPEN_BRACE) open.push({ list: false, at: undefined });
+    else if (code === CLOSE_BRACKET || code === CLOSE_BRACE) open.pop();
+  }
+  return open.slice(0, -1).map(({ at }) => at as PropertyKey);
 }
 
 /** The shortest prefix of `text` that fails with the same message ends with the unexpected token. */
@@ -281,15 +320,20 @@ function unexpectedAt(text: string, what: string): number {
 }
 
 function jsonSyntaxError(jsonText: string, offset: number, message: string): ParsedSource {
+  return failed(`JSON syntax error: ${message}`, jsonPosition(jsonText, offset));
+}
+
+function jsonPosition(jsonText: string, offset: number): { line: number; column: number } {
   const text = withLineFeeds(jsonText);
   const lineStart = offset === 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
   const line = text.slice(0, lineStart).split('\n').length;
-  return failed(`JSON syntax error: ${message}`, { line, column: offset - lineStart + 1 });
+  return { line, column: offset - lineStart + 1 };
 }
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
+const COMMA = 0x2c;
 const OPEN_BRACKET = 0x5b;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACKET = 0x5d;

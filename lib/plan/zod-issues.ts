@@ -28,7 +28,11 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
   if (issue.code === 'invalid_type') {
     // YAML reads `4711` or `true` as a number or a boolean; the fix for a string field is to quote it.
     const quoteIt = issue.expected === 'string' && ['number', 'boolean'].includes(typeof issue.input);
-    const hint = quoteIt ? `; quote it if it is text: "${String(issue.input)}"` : '';
+    // `dependsOn: database_1`, `emails: dba@contoso.com`: one value where a list belongs (written so YAML and JSON both read it).
+    const listIt = issue.expected === 'array' && typeof issue.input === 'string' && !issue.input.includes(',') && listOfStrings(issue.inst);
+    const hint = quoteIt
+      ? `; quote it if it is text: "${String(issue.input)}"`
+      : listIt ? `; one value is a list too: [${quote(issue.input as string)}]` : '';
     const expected = EXPECTED.get(issue.expected) ?? `a ${issue.expected}`;
     return `expected ${expected}, got ${describeValue(issue.input)}${hint}`;
   }
@@ -38,6 +42,12 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
   const suggestion = closestMatch(issue.input, values);
   return `must be one of ${allowed} (got ${quote(issue.input)}${suggestion ? `; did you mean ${suggestion}?` : ''})`;
 };
+
+/** Whether the schema that refused a value is a list of strings (a list of mappings is not fixed by brackets). */
+function listOfStrings(schema: unknown): boolean {
+  const element = (schema as { _zod?: { def?: { element?: { _zod?: { def?: { type?: string } } } } } } | undefined)?._zod?.def?.element;
+  return element?._zod?.def?.type === 'string';
+}
 
 /** A limit without a message of its own: `must list at most 20 items (got 21)`. */
 function describeSize(issue: z.core.$ZodRawIssue<z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall>): string {

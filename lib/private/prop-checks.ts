@@ -2,6 +2,7 @@ import { Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { IActionGroup, IDataFactory, IEventIngestion, IKeyVault, ILogAnalyticsWorkspace, IResourceGroup } from '../core/references';
 import type { ResourceLock } from '../core/protection';
+import { LOCK_KINDS } from './protection';
 import type { AlertDefaults, AlertDimension, AlertOptions, LogAlertDefinition, MetricAlertDefinition } from '../monitoring/alerts';
 import type { PrometheusAlertOptions } from '../monitoring/airflow-prometheus-alerts';
 import type { CustomAlertProps } from '../monitoring/custom-alerts';
@@ -232,7 +233,7 @@ export const PASSED_ON_STRINGS = { ifGiven: { each: 'string', listToken: 'passed
 /** A list of strings whose elements the construct reads at synth: a list token is refused by name. */
 export const SYNTH_READ_STRINGS = { ifGiven: { each: 'string', listToken: 'readAtSynth' } } as const;
 export const SERVICE_PRINCIPAL: RequiredFields<AirflowServicePrincipal> = { clientId: 'string', objectId: 'string' };
-export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: 'string' } };
+export const LOCK: IfGiven<RequiredFields<ResourceLock>> = { ifGiven: { kind: { oneOf: LOCK_KINDS } } };
 /** An alert's overrides' fields, read at synth (a severity's range, a log alert's autoMitigate and frequency are checked there) but for its threshold, handed on. */
 const ALERT_OPTION_FIELDS: RequiredFields<AlertOptions> = {
   severity: IF_GIVEN.numberReadAtSynth,

@@ -5,7 +5,7 @@ import { LockKind, ResourceLock } from '../core/protection';
 import { resourceAddress } from './resource-address';
 import { warn } from '../core/warnings';
 
-const LOCK_KINDS: readonly LockKind[] = ['CanNotDelete', 'ReadOnly'];
+export const LOCK_KINDS: readonly LockKind[] = ['CanNotDelete', 'ReadOnly'];
 /** azurerm 4.55 `validate.ManagementLockName`: under 260 characters; Azure refuses these characters in a lock name. */
 const LOCK_NAME_MAX = 259;
 const LOCK_NAME_FORBIDDEN = /[<>%&:\\?/\u0000-\u001f]/;

@@ -257,7 +257,10 @@ export function checkRule(value: unknown, rule: unknown, path: string, problems:
   if ('oneOf' in rule) {
     const values = (rule as OneOf<string>).oneOf;
     if (!isResolvable(value) && !isTokenString(value) && !values.includes(value as string)) {
-      problems.wrongKind.push(`${path} must be one of ${values.map((one) => `'${one}'`).join(', ')} (got ${given(value)})`);
+      // A value in the wrong letter case or with a typo ('Readonly', 'GreaterThen') is named with the one it likely meant.
+      const meant = typeof value === 'string' ? closestMatch(value, values) : undefined;
+      const guess = meant === undefined ? '' : `; did you mean '${meant}'?`;
+      problems.wrongKind.push(`${path} must be one of ${values.map((one) => `'${one}'`).join(', ')} (got ${given(value)}${guess})`);
     }
     return;
   }

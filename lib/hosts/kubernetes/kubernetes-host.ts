@@ -43,6 +43,8 @@ import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
 export type AirflowExecutor = KubernetesHostSettings['executor'];
+/** The executors the chart values, Redis and the network policies are built for; any other went to the release stack as it was. */
+const AIRFLOW_EXECUTORS: readonly AirflowExecutor[] = ['CeleryExecutor', 'KubernetesExecutor'];
 
 /** The ways kubelogin signs Terraform in to the cluster (its `--login`). */
 export const KUBELOGIN_MODES = ['azurecli', 'workloadidentity', 'spn', 'msi', 'azd'] as const;
@@ -259,7 +261,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       nodeVmSize: IF_GIVEN.string,
       minNodes: IF_GIVEN.numberReadAtSynth,
       maxNodes: IF_GIVEN.numberReadAtSynth,
-      executor: IF_GIVEN.string,
+      executor: { ifGiven: { oneOf: AIRFLOW_EXECUTORS } },
       databaseSubnetId: IF_GIVEN.string,
       privateEndpointSubnetId: IF_GIVEN.string,
       addressSpace: IF_GIVEN.string,
