@@ -8,8 +8,10 @@
  * - the SHA-1 of every file esbuild read (its metafile's inputs), hashed as esbuild comes to load it (an
  *   onLoad hook that reads the file first: an edit made while esbuild runs leaves a stamp that no longer
  *   matches);
+ * - the SHA-1 of each file an input's `sourceMappingURL` comment names (esbuild reads it into the bundle's map);
  * - what steers module resolution, recorded as esbuild comes to load the first file of each folder: the
- *   names (and link targets) in every folder an input is in (a new `x.tsx` beside `x.ts`, `lib.ts` beside `lib/`), and in
+ *   names (and link targets) in every folder an input is in (a new `x.tsx` beside `x.ts`) and in the folders above it
+ *   up to the build's folder (`lib/util.ts` beside `lib/util/` of an input lib/util/index.ts), and in
  *   every folder above one its package.json, the names in its node_modules and, outside node_modules,
  *   its tsconfig.json and jsconfig.json; and, before esbuild starts, package-lock.json and npm's
  *   node_modules/.package-lock.json;
@@ -23,6 +25,7 @@
 const { createHash } = require('node:crypto');
 const { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { dirname, isAbsolute, join, relative, resolve, sep } = require('node:path');
+const { fileURLToPath, pathToFileURL } = require('node:url');
 
 /** The stamp's own format; a stamp of another format is not read. */
 const FORMAT = 1;
@@ -60,6 +63,32 @@ function folderDigest(path) {
   }
 }
 
+/** Whether `path` is `folder` or in it. */
+function isInside(folder, path) {
+  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+}
+
+/**
+ * The files the `sourceMappingURL` comments in an input name (not data: URLs): esbuild reads the last one's, relative to
+ * the input's folder or as a file: URL, into the bundle's source map (internal/bundler/bundler.go,
+ * extractSourceMapFromComment). Each comment's, so a text in a string literal after it only adds one.
+ */
+function sourceMapFiles(path, contents) {
+  const files = [];
+  const marker = Buffer.from('sourceMappingURL=');
+  for (let at = contents.indexOf(marker); at !== -1; at = contents.indexOf(marker, at + marker.length)) {
+    const text = /^[^\s'"`*]*/.exec(contents.toString('utf8', at + marker.length, at + marker.length + 4096))[0];
+    if (text === '' || text.startsWith('data:')) continue;
+    try {
+      const url = new URL(text, pathToFileURL(join(dirname(path), sep)));
+      if (url.protocol === 'file:') files.push(fileURLToPath(url));
+    } catch {
+      // Not a URL esbuild reads either (it warns, and a build that warned is not stamped).
+    }
+  }
+  return files;
+}
+
 /** `path` and every folder above it, up to the file system's root. */
 function selfAndAncestors(path) {
   const folders = [];
@@ -75,7 +104,7 @@ function selfAndAncestors(path) {
  * hashed here, before esbuild starts.
  */
 function newRecording(cwd) {
-  const recording = { inputs: new Map(), files: new Map(), folders: new Map(), above: new Set(), unreadable: undefined };
+  const recording = { cwd, inputs: new Map(), files: new Map(), folders: new Map(), above: new Set(), unreadable: undefined };
   recordSafely(recording, () => {
     for (const name of LOCK_FILES) recording.files.set(join(cwd, name), fileDigest(join(cwd, name)));
   });
@@ -91,10 +120,20 @@ function recordSafely(recording, record) {
   }
 }
 
-/** Records the listing of `folder` (an input's) and, in it and every folder above it, the files and node_modules listing that steer resolution. */
+/**
+ * Records the listing of `folder` (an input's) and of the folders above it up to the build's folder (one outside it: up
+ * to its package's, the first with a package.json): a folder import (`./lib/util` of lib/util/index.ts, a package.json's
+ * `main` further in) goes to a file of that name beside the folder once there is one (lib/util.ts), in a folder that
+ * may hold no input. And, in it and every folder above it, the files and node_modules listing that steer resolution.
+ */
 function recordFolder(recording, folder) {
   if (recording.folders.has(folder)) return;
   recording.folders.set(folder, folderDigest(folder));
+  for (let above = folder; above !== recording.cwd && dirname(above) !== above; ) {
+    if (!isInside(recording.cwd, above) && fileDigest(join(above, PACKAGE_CONFIG)) !== MISSING) break;
+    above = dirname(above);
+    if (!recording.folders.has(above)) recording.folders.set(above, folderDigest(above));
+  }
   for (const ancestor of selfAndAncestors(folder)) {
     if (recording.above.has(ancestor)) break; // and so every folder above it
     recording.above.add(ancestor);
@@ -117,7 +156,9 @@ function inputRecorder(recording) {
       builder.onLoad({ filter: /.*/ }, ({ path, namespace }) => {
         if (namespace !== 'file') return undefined;
         recordSafely(recording, () => {
-          recording.inputs.set(path, fileDigest(path));
+          const contents = readFileSync(path);
+          recording.inputs.set(path, createHash('sha1').update(contents).digest('hex'));
+          for (const map of sourceMapFiles(path, contents)) recording.files.set(map, fileDigest(map));
           recordFolder(recording, dirname(path));
         });
         return undefined;

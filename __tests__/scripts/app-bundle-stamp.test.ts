@@ -111,6 +111,32 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     expect(bundle()).toContain('"hello"');
   });
 
+  it('rebuilds when a new file would be resolved instead of a folder import (lib/util.ts before lib/util/index.ts) in a folder that holds no input', async () => {
+    mkdirSync(at('lib', 'util'), { recursive: true });
+    writeFileSync(at('lib', 'util', 'index.ts'), "export const greeting: string = 'from the folder';\n");
+    writeFileSync(at('main.ts'), "import { greeting } from './lib/util';\nconsole.log(greeting);\n");
+    await expectRebuilt();
+    await expectSkipped();
+    writeFileSync(at('lib', 'util.ts'), "export const greeting: string = 'from the file';\n");
+    expect(staleness(stampFile(), settingsFor())).toBe(`folder ${join('lib')} changed`);
+    await expectRebuilt();
+    expect(bundle()).toContain('"from the file"');
+    await expectSkipped();
+  });
+
+  it("rebuilds when an input's own source map (its sourceMappingURL file, which esbuild reads) changed", async () => {
+    const map = (source: string) => JSON.stringify({ version: 3, sources: [source], names: [], mappings: 'AAAA' });
+    writeFileSync(at('node_modules', 'shout', 'index.js'), "exports.shout = (text) => text.toUpperCase() + '!';\n//# sourceMappingURL=index.js.map\n");
+    writeFileSync(at('node_modules', 'shout', 'index.js.map'), map('shout-original.ts'));
+    await expectRebuilt();
+    expect(readFileSync(at('out', 'app-bundle.js.map'), 'utf8')).toContain('shout-original.ts');
+    await expectSkipped();
+    writeFileSync(at('node_modules', 'shout', 'index.js.map'), map('shout-renamed.ts'));
+    await expectRebuilt();
+    expect(readFileSync(at('out', 'app-bundle.js.map'), 'utf8')).toContain('shout-renamed.ts');
+    await expectSkipped();
+  });
+
   it("rebuilds when a package.json above an input changed (a package's entry point)", async () => {
     writeFileSync(at('node_modules', 'shout', 'quiet.js'), 'exports.shout = (text) => text.toLowerCase();\n');
     await expectRebuilt(); // the package's folder has a new name in it
