@@ -20,7 +20,8 @@
  * The next build is skipped only when all of it is byte for byte as recorded: contents, not times, so
  * an edit that keeps a file's size and time (`touch -r`, `cp -p`, an archive) rebuilds. A build removes
  * the stamp before it writes anything, and writes one only when every input esbuild read was recorded;
- * a tsconfig.json or jsconfig.json that extends another file is not followed, so its folder's builds are never skipped.
+ * a tsconfig.json or jsconfig.json that extends another file, or has `paths` or `baseUrl`, is not followed, so its
+ * folder's builds are never skipped.
  */
 const { createHash } = require('node:crypto');
 const { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } = require('node:fs');
@@ -35,6 +36,11 @@ const FORMAT = 1;
  */
 const PACKAGE_CONFIG = 'package.json';
 const TYPESCRIPT_CONFIGS = ['tsconfig.json', 'jsconfig.json'];
+/**
+ * What a tsconfig.json or jsconfig.json may hold that the stamp does not follow: `extends` (another file), `paths` and
+ * `baseUrl` (folders a bare import is looked up in first, which may hold no input: a new file there would win).
+ */
+const UNFOLLOWED_CONFIG = /"(extends|paths|baseUrl)"/;
 const IN_NODE_MODULES = /(^|[\\/])node_modules([\\/]|$)/;
 const MISSING = 'missing';
 /** npm's lock files, which change with every install (package-lock.json, and node_modules/.package-lock.json for what is installed). */
@@ -170,7 +176,7 @@ function inputRecorder(recording) {
 /**
  * The stamp of a build, or undefined where it cannot vouch for the build (an input esbuild read that
  * the recording lacks, a file of another namespace, a file or folder it could not read, a config that
- * extends another).
+ * extends another or has `paths` or `baseUrl`).
  * @param {object} build
  * @param {object} build.settings what else the output depends on (esbuild's version and options, the scripts' digests, the folder)
  * @param {string} build.cwd the folder esbuild ran in (its metafile's paths are relative to it)
@@ -189,7 +195,7 @@ function stampOf({ settings, cwd, metafileInputs, recording, outputs }) {
     inputs[path] = digest;
   }
   for (const [path, digest] of recording.files) {
-    if (digest !== MISSING && /(^|[\\/])[tj]sconfig\.json$/.test(path) && /"extends"/.test(readFileSync(path, 'utf8'))) return undefined;
+    if (digest !== MISSING && /(^|[\\/])[tj]sconfig\.json$/.test(path) && UNFOLLOWED_CONFIG.test(readFileSync(path, 'utf8'))) return undefined;
   }
   const outputDigests = Object.fromEntries(outputs.map(({ path, contents }) => [path, createHash('sha1').update(contents).digest('hex')]));
   return { format: FORMAT, settings, inputs, resolution: Object.fromEntries(recording.files), folders: Object.fromEntries(recording.folders), outputs: outputDigests };

@@ -256,6 +256,28 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     await expectSkipped();
   });
 
+  it.each([
+    ['paths', '{"compilerOptions":{"baseUrl":".","paths":{"@g/*":["overrides/*","src/*"]}}}\n', "import { greeting } from '@g/greeting';"],
+    ['baseUrl', '{"compilerOptions":{"baseUrl":"overrides"}}\n', "import { greeting } from 'greeting';"],
+  ])(
+    'never skips a project whose tsconfig.json has %s (a new file in a folder it names, holding no input, would be resolved instead)',
+    async (_, tsconfig, importLine) => {
+      mkdirSync(at('overrides'));
+      writeFileSync(at('overrides', 'README.md'), 'Files here win over src/ and node_modules.\n');
+      mkdirSync(at('src'));
+      writeFileSync(at('src', 'greeting.ts'), "export const greeting: string = 'from src';\n");
+      mkdirSync(at('node_modules', 'greeting'));
+      writeFileSync(at('node_modules', 'greeting', 'index.js'), "exports.greeting = 'from node_modules';\n");
+      writeFileSync(at('tsconfig.json'), tsconfig);
+      writeFileSync(at('main.ts'), `${importLine}\nconsole.log(greeting);\n`);
+      await expectRebuilt();
+      writeFileSync(at('overrides', 'greeting.ts'), "export const greeting: string = 'overridden';\n");
+      await expectRebuilt();
+      expect(bundle()).toContain('"overridden"');
+      expect(() => statSync(stampFile())).toThrow();
+    },
+  );
+
   it('is what build-app.mjs (package.json\'s build:app) does: quiet when it skips, rebuilding after an edit of the same size and time', () => {
     const buildApp = () => spawnSync(process.execPath, [BUILD_APP, '--outfile=app/app.js'], { cwd: project, encoding: 'utf8' });
     const appStamp = () => statSync(at('app', 'app-bundle.stamp.json')).mtimeMs;
