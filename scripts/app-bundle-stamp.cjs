@@ -11,7 +11,8 @@
  * - the SHA-1 of each file an input's `sourceMappingURL` comment names (esbuild reads it into the bundle's map);
  * - what steers module resolution, recorded as esbuild comes to load the first file of each folder: the
  *   names (and link targets) in every folder an input is in (a new `x.tsx` beside `x.ts`) and in the folders above it
- *   up to the build's folder (`lib/util.ts` beside `lib/util/` of an input lib/util/index.ts), and in
+ *   up to the build's folder (`lib/util.ts` beside `lib/util/` of an input lib/util/index.ts), and in the folder a
+ *   relative import is looked up in, as esbuild resolves it (a link there to a file elsewhere), and in
  *   every folder above one its package.json, the names in its node_modules and, outside node_modules,
  *   its tsconfig.json and jsconfig.json; and, before esbuild starts, package-lock.json and npm's
  *   node_modules/.package-lock.json;
@@ -110,7 +111,7 @@ function selfAndAncestors(path) {
  * hashed here, before esbuild starts.
  */
 function newRecording(cwd) {
-  const recording = { cwd, inputs: new Map(), files: new Map(), folders: new Map(), above: new Set(), unreadable: undefined };
+  const recording = { cwd, inputs: new Map(), files: new Map(), folders: new Map(), inputFolders: new Set(), above: new Set(), unreadable: undefined };
   recordSafely(recording, () => {
     for (const name of LOCK_FILES) recording.files.set(join(cwd, name), fileDigest(join(cwd, name)));
   });
@@ -126,6 +127,11 @@ function recordSafely(recording, record) {
   }
 }
 
+/** Records the names (and link targets) in `folder` as they are now, once. */
+function recordListing(recording, folder) {
+  if (!recording.folders.has(folder)) recording.folders.set(folder, folderDigest(folder));
+}
+
 /**
  * Records the listing of `folder` (an input's) and of the folders above it up to the build's folder (one outside it: up
  * to its package's, the first with a package.json): a folder import (`./lib/util` of lib/util/index.ts, a package.json's
@@ -133,12 +139,13 @@ function recordSafely(recording, record) {
  * may hold no input. And, in it and every folder above it, the files and node_modules listing that steer resolution.
  */
 function recordFolder(recording, folder) {
-  if (recording.folders.has(folder)) return;
-  recording.folders.set(folder, folderDigest(folder));
+  if (recording.inputFolders.has(folder)) return;
+  recording.inputFolders.add(folder);
+  recordListing(recording, folder);
   for (let above = folder; above !== recording.cwd && dirname(above) !== above; ) {
     if (!isInside(recording.cwd, above) && fileDigest(join(above, PACKAGE_CONFIG)) !== MISSING) break;
     above = dirname(above);
-    if (!recording.folders.has(above)) recording.folders.set(above, folderDigest(above));
+    recordListing(recording, above);
   }
   for (const ancestor of selfAndAncestors(folder)) {
     if (recording.above.has(ancestor)) break; // and so every folder above it
@@ -146,7 +153,7 @@ function recordFolder(recording, folder) {
     const names = IN_NODE_MODULES.test(ancestor) ? [PACKAGE_CONFIG] : [PACKAGE_CONFIG, ...TYPESCRIPT_CONFIGS];
     for (const name of names) recording.files.set(join(ancestor, name), fileDigest(join(ancestor, name)));
     const modules = join(ancestor, 'node_modules');
-    if (!recording.folders.has(modules)) recording.folders.set(modules, folderDigest(modules));
+    recordListing(recording, modules);
   }
 }
 
@@ -159,6 +166,17 @@ function inputRecorder(recording) {
   return {
     name: 'app-bundle-stamp',
     setup(builder) {
+      // A relative import is looked up in its target's folder (and as a folder itself), which may hold no input: a
+      // link there (lib/greeting.ts to shared/a.ts, whose real path is the input) or a new file would change what it finds.
+      builder.onResolve({ filter: /^\.\.?([\\/]|$)/ }, ({ path, resolveDir, namespace }) => {
+        if (namespace !== 'file' || !resolveDir) return undefined;
+        recordSafely(recording, () => {
+          const target = resolve(resolveDir, path);
+          recordListing(recording, dirname(target));
+          recordListing(recording, target);
+        });
+        return undefined;
+      });
       builder.onLoad({ filter: /.*/ }, ({ path, namespace }) => {
         if (namespace !== 'file') return undefined;
         recordSafely(recording, () => {

@@ -124,6 +124,22 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     await expectSkipped();
   });
 
+  it('rebuilds when a linked file in a folder that holds no input points elsewhere (lib/greeting.ts, a link into shared/)', async () => {
+    mkdirSync(at('shared'));
+    writeFileSync(at('shared', 'a.ts'), "export const greeting: string = 'from a';\n");
+    writeFileSync(at('shared', 'b.ts'), "export const greeting: string = 'from b';\n");
+    mkdirSync(at('lib'));
+    symlinkSync(join('..', 'shared', 'a.ts'), at('lib', 'greeting.ts'));
+    writeFileSync(at('main.ts'), "import { greeting } from './lib/greeting';\nconsole.log(greeting);\n");
+    await expectRebuilt();
+    await expectSkipped();
+    unlinkSync(at('lib', 'greeting.ts'));
+    symlinkSync(join('..', 'shared', 'b.ts'), at('lib', 'greeting.ts'));
+    await expectRebuilt();
+    expect(bundle()).toContain('"from b"');
+    await expectSkipped();
+  });
+
   it("rebuilds when an input's own source map (its sourceMappingURL file, which esbuild reads) changed", async () => {
     const map = (source: string) => JSON.stringify({ version: 3, sources: [source], names: [], mappings: 'AAAA' });
     writeFileSync(at('node_modules', 'shout', 'index.js'), "exports.shout = (text) => text.toUpperCase() + '!';\n//# sourceMappingURL=index.js.map\n");
@@ -225,7 +241,7 @@ describe('the app bundle build skipped when nothing it is built from changed', (
   it('hashes a file, and lists its folder, before esbuild loads it, and vouches for no build with an input it did not hash', () => {
     const recording = newRecording(project);
     let onLoad: ((args: { path: string; namespace: string }) => unknown) | undefined;
-    inputRecorder(recording).setup({ onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
+    inputRecorder(recording).setup({ onResolve: () => {}, onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
     expect(onLoad?.({ path: at('greeting.ts'), namespace: 'file' })).toBeUndefined();
     // Changes after the load leave the digests of what esbuild read: the next build sees them.
     writeFileSync(at('greeting.ts'), "export const greeting: string = 'later';\n");
@@ -240,7 +256,7 @@ describe('the app bundle build skipped when nothing it is built from changed', (
   it('builds, unstamped, where a file it records cannot be read (was: the recorder\'s error failed the build)', async () => {
     const recording = newRecording(project);
     let onLoad: ((args: { path: string; namespace: string }) => unknown) | undefined;
-    inputRecorder(recording).setup({ onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
+    inputRecorder(recording).setup({ onResolve: () => {}, onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
     // A file where a folder is expected reads as missing; a name too long for the system cannot be read at all.
     expect(onLoad?.({ path: join(project, 'x'.repeat(300), 'index.js'), namespace: 'file' })).toBeUndefined();
     expect(stampOf({ settings: { cwd: project }, cwd: project, recording, metafileInputs: {}, outputs: [] })).toBeUndefined();
