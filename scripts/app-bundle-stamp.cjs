@@ -12,7 +12,9 @@
  * - what steers module resolution, recorded as esbuild comes to load the first file of each folder: the
  *   names (and link targets) in every folder an input is in (a new `x.tsx` beside `x.ts`) and in the folders above it
  *   up to the build's folder (`lib/util.ts` beside `lib/util/` of an input lib/util/index.ts), and in the folder a
- *   relative import is looked up in, as esbuild resolves it (a link there to a file elsewhere), and in
+ *   relative import is looked up in, as esbuild resolves it (a link there to a file elsewhere); for a bare import, as
+ *   esbuild resolves it, the node_modules listing and package's package.json in each folder above up to the one that
+ *   has it; and in
  *   every folder above one its package.json, the names in its node_modules and, outside node_modules,
  *   its tsconfig.json and jsconfig.json; and, before esbuild starts, package-lock.json and npm's
  *   node_modules/.package-lock.json;
@@ -127,6 +129,11 @@ function recordSafely(recording, record) {
   }
 }
 
+/** Records a file's SHA-1 as it is now, once: the first look, made before esbuild's or at it, is the one kept. */
+function recordFile(recording, path) {
+  if (!recording.files.has(path)) recording.files.set(path, fileDigest(path));
+}
+
 /** Records the names (and link targets) in `folder` as they are now, once. */
 function recordListing(recording, folder) {
   if (!recording.folders.has(folder)) recording.folders.set(folder, folderDigest(folder));
@@ -151,7 +158,7 @@ function recordFolder(recording, folder) {
     if (recording.above.has(ancestor)) break; // and so every folder above it
     recording.above.add(ancestor);
     const names = IN_NODE_MODULES.test(ancestor) ? [PACKAGE_CONFIG] : [PACKAGE_CONFIG, ...TYPESCRIPT_CONFIGS];
-    for (const name of names) recording.files.set(join(ancestor, name), fileDigest(join(ancestor, name)));
+    for (const name of names) recordFile(recording, join(ancestor, name));
     const modules = join(ancestor, 'node_modules');
     recordListing(recording, modules);
   }
@@ -177,12 +184,29 @@ function inputRecorder(recording) {
         });
         return undefined;
       });
+      // A bare import is looked up in the node_modules of each folder above: its package.json (the entry point,
+      // exports) and the listing are hashed before esbuild reads them, not when it comes to load the package's first
+      // file, which an edit in between would leave recorded as the bundle never saw it.
+      builder.onResolve({ filter: /^[^./]/ }, ({ path, resolveDir, namespace }) => {
+        if (namespace !== 'file' || !resolveDir || path.startsWith('node:')) return undefined;
+        const name = path.split('/').slice(0, path.startsWith('@') ? 2 : 1).join('/');
+        recordSafely(recording, () => {
+          for (const ancestor of selfAndAncestors(resolveDir)) {
+            const modules = join(ancestor, 'node_modules');
+            recordListing(recording, modules);
+            const config = join(modules, name, PACKAGE_CONFIG);
+            recordFile(recording, config);
+            if (recording.files.get(config) !== MISSING) break;
+          }
+        });
+        return undefined;
+      });
       builder.onLoad({ filter: /.*/ }, ({ path, namespace }) => {
         if (namespace !== 'file') return undefined;
         recordSafely(recording, () => {
           const contents = readFileSync(path);
           recording.inputs.set(path, createHash('sha1').update(contents).digest('hex'));
-          for (const map of sourceMapFiles(path, contents)) recording.files.set(map, fileDigest(map));
+          for (const map of sourceMapFiles(path, contents)) recordFile(recording, map);
           recordFolder(recording, dirname(path));
         });
         return undefined;

@@ -52,6 +52,19 @@ describe('the app bundle build skipped when nothing it is built from changed', (
       },
     });
   };
+  /** build() with more plugins after the recorder; an edit of an input makes the stamp stale. */
+  const buildWith = (more: Plugin[]) => {
+    writeFileSync(at('greeting.ts'), `${readFileSync(at('greeting.ts'), 'utf8')}// ${Date.now()}\n`);
+    return buildUnlessCurrent({
+      stampFile: stampFile(),
+      settings: settingsFor(),
+      async build(recorder: Plugin) {
+        const result = await esbuild({ ...options(), metafile: true, plugins: [recorder, ...more] });
+        for (const { path, contents } of result.outputFiles ?? []) writeFileSync(path, contents);
+        return { metafile: result.metafile!, warnings: result.warnings, outputs: result.outputFiles ?? [] };
+      },
+    });
+  };
   const expectSkipped = async () => expect(await build()).toBe(false);
   const expectRebuilt = async () => expect(await build()).toBe(true);
 
@@ -158,6 +171,26 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     await expectRebuilt(); // the package's folder has a new name in it
     writeFileSync(at('node_modules', 'shout', 'package.json'), '{"name":"shout","version":"1.0.0","main":"quiet.js"}\n');
     expect(staleness(stampFile(), settingsFor())).toBe(`resolution file ${join('node_modules', 'shout', 'package.json')} changed`);
+    await expectRebuilt();
+    expect(bundle()).toContain('toLowerCase');
+  });
+
+  it("rebuilds after a package.json changed while esbuild ran, after esbuild read it (the package's entry point)", async () => {
+    writeFileSync(at('node_modules', 'shout', 'quiet.js'), 'exports.shout = (text) => text.toLowerCase();\n');
+    // 'shout' before './greeting': esbuild resolves a file's imports in order, so it has read shout's package.json when it comes to './greeting'.
+    writeFileSync(at('main.ts'), "import { shout } from 'shout';\nimport { greeting } from './greeting';\nconsole.log(shout(greeting));\n");
+    await expectRebuilt();
+    const editAfterRead: Plugin = {
+      name: 'edit-after-read',
+      setup(builder) {
+        builder.onResolve({ filter: /^\.\/greeting$/ }, () => {
+          writeFileSync(at('node_modules', 'shout', 'package.json'), '{"name":"shout","version":"1.0.0","main":"quiet.js"}\n');
+          return undefined;
+        });
+      },
+    };
+    expect(await buildWith([editAfterRead])).toBe(true);
+    expect(bundle()).toContain('toUpperCase');
     await expectRebuilt();
     expect(bundle()).toContain('toLowerCase');
   });
