@@ -110,12 +110,13 @@ function selfAndAncestors(path) {
 /**
  * What a build read, as it read it: `inputs`, the SHA-1 of each file by absolute path; `files` and
  * `folders`, those of the files and folder listings that steer module resolution. The lock files are
- * hashed here, before esbuild starts.
+ * hashed here, before esbuild starts, and so are the package.json and TypeScript configs of the build's folder and those above.
  */
 function newRecording(cwd) {
-  const recording = { cwd, inputs: new Map(), files: new Map(), folders: new Map(), inputFolders: new Set(), above: new Set(), unreadable: undefined };
+  const recording = { cwd, inputs: new Map(), files: new Map(), folders: new Map(), inputFolders: new Set(), above: new Set(), configured: new Set(), unreadable: undefined };
   recordSafely(recording, () => {
-    for (const name of LOCK_FILES) recording.files.set(join(cwd, name), fileDigest(join(cwd, name)));
+    for (const name of LOCK_FILES) recordFile(recording, join(cwd, name));
+    recordConfigs(recording, cwd);
   });
   return recording;
 }
@@ -157,10 +158,22 @@ function recordFolder(recording, folder) {
   for (const ancestor of selfAndAncestors(folder)) {
     if (recording.above.has(ancestor)) break; // and so every folder above it
     recording.above.add(ancestor);
+    recordConfigs(recording, ancestor);
+    recordListing(recording, join(ancestor, 'node_modules'));
+  }
+}
+
+/**
+ * Records the package.json (and, outside node_modules, tsconfig.json and jsconfig.json) of `folder` and of every
+ * folder above it, once: esbuild reads them as it resolves in a folder, before it loads a file there, so they are
+ * recorded before esbuild starts (the build's folder) or as it comes to resolve there (a relative import's folder).
+ */
+function recordConfigs(recording, folder) {
+  for (const ancestor of selfAndAncestors(folder)) {
+    if (recording.configured.has(ancestor)) return; // and so every folder above it
+    recording.configured.add(ancestor);
     const names = IN_NODE_MODULES.test(ancestor) ? [PACKAGE_CONFIG] : [PACKAGE_CONFIG, ...TYPESCRIPT_CONFIGS];
     for (const name of names) recordFile(recording, join(ancestor, name));
-    const modules = join(ancestor, 'node_modules');
-    recordListing(recording, modules);
   }
 }
 
@@ -179,6 +192,7 @@ function inputRecorder(recording) {
         if (namespace !== 'file' || !resolveDir) return undefined;
         recordSafely(recording, () => {
           const target = resolve(resolveDir, path);
+          recordConfigs(recording, dirname(target));
           recordListing(recording, dirname(target));
           recordListing(recording, target);
         });

@@ -65,6 +65,16 @@ describe('the app bundle build skipped when nothing it is built from changed', (
       },
     });
   };
+  /** A plugin that makes `edit` while esbuild resolves './greeting' (after the imports before it in the file). */
+  const editWhenResolvingGreeting = (edit: () => void): Plugin => ({
+    name: 'edit-while-resolving',
+    setup(builder) {
+      builder.onResolve({ filter: /^\.\/greeting$/ }, () => {
+        edit();
+        return undefined;
+      });
+    },
+  });
   const expectSkipped = async () => expect(await build()).toBe(false);
   const expectRebuilt = async () => expect(await build()).toBe(true);
 
@@ -180,19 +190,28 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     // 'shout' before './greeting': esbuild resolves a file's imports in order, so it has read shout's package.json when it comes to './greeting'.
     writeFileSync(at('main.ts'), "import { shout } from 'shout';\nimport { greeting } from './greeting';\nconsole.log(shout(greeting));\n");
     await expectRebuilt();
-    const editAfterRead: Plugin = {
-      name: 'edit-after-read',
-      setup(builder) {
-        builder.onResolve({ filter: /^\.\/greeting$/ }, () => {
-          writeFileSync(at('node_modules', 'shout', 'package.json'), '{"name":"shout","version":"1.0.0","main":"quiet.js"}\n');
-          return undefined;
-        });
-      },
-    };
-    expect(await buildWith([editAfterRead])).toBe(true);
+    const edit = () => writeFileSync(at('node_modules', 'shout', 'package.json'), '{"name":"shout","version":"1.0.0","main":"quiet.js"}\n');
+    expect(await buildWith([editWhenResolvingGreeting(edit)])).toBe(true);
     expect(bundle()).toContain('toUpperCase');
     await expectRebuilt();
     expect(bundle()).toContain('toLowerCase');
+  });
+
+  it("rebuilds after a folder's tsconfig.json changed while esbuild ran, after esbuild read it (resolving an import there)", async () => {
+    mkdirSync(at('sub'));
+    writeFileSync(at('sub', 'tsconfig.json'), '{"compilerOptions":{"useDefineForClassFields":true}}\n');
+    writeFileSync(at('sub', 'x.ts'), "export class Greeting { text = 'hello'; }\n");
+    // './sub/x' before './greeting': esbuild resolves a file's imports in order, reading sub/tsconfig.json for the first.
+    writeFileSync(at('main.ts'), "import { Greeting } from './sub/x';\nimport { greeting } from './greeting';\nconsole.log(new Greeting().text, greeting);\n");
+    await expectRebuilt();
+    const edit = () => writeFileSync(at('sub', 'tsconfig.json'), '{"compilerOptions":{"useDefineForClassFields":false}}\n');
+    expect(await buildWith([editWhenResolvingGreeting(edit)])).toBe(true);
+    expect(readFileSync(at('sub', 'tsconfig.json'), 'utf8')).toContain('false');
+    const built = bundle();
+    // Built with the tsconfig.json esbuild read before the edit: a class field, not a constructor's assignment.
+    expect(built).not.toMatch(/this\.text\s*=/);
+    await expectRebuilt();
+    expect(bundle()).toMatch(/this\.text\s*=/);
   });
 
   it('rebuilds when a linked package points elsewhere (npm link), its files unchanged', async () => {
