@@ -47,9 +47,11 @@ export function synthesizeApp<T>(build: (app: App) => T, options: SynthesizeAppO
   const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? 'cdktf.out';
   exitIfSynthesizing(outdir);
   const staged = stageOrExit(outdir);
-  const app = new App({ outdir: staged.output.staging, context: { [OUTPUT_FOLDER_CONTEXT]: staged.output.outputFolder } });
+  let app: App;
   let built: T;
   try {
+    // cdktf's App throws too (CDKTF_CONTEXT_JSON that is not JSON): the staging folder and the mark go with it.
+    app = new App({ outdir: staged.output.staging, context: { [OUTPUT_FOLDER_CONTEXT]: staged.output.outputFolder } });
     built = build(app);
   } catch (error) {
     giveUp(staged, error);
@@ -69,8 +71,7 @@ function synthesizeAndPublish<T>(app: App, staged: Staged, built: T): Promise<T>
   try {
     app.synth();
   } catch (error) {
-    exitIfUnwritable(staged.output.outputFolder, error, NOTHING_SYNTHESIZED);
-    giveUp(staged, error);
+    giveUp(staged, error, () => exitIfUnwritable(staged.output.outputFolder, error, NOTHING_SYNTHESIZED));
   }
   // app.synth() never yields, so a Ctrl-C or the CLI's abort during it waits for the event loop: let it turn
   // before publishing, so an interrupted synth exits (130, 143) with the output folder as it was.
@@ -91,11 +92,16 @@ function synthesizeAndPublish<T>(app: App, staged: Staged, built: T): Promise<T>
   );
 }
 
-/** A mistake exits with its message; anything else (a bug) removes the staging folder and the handlers, and is thrown on. */
-function giveUp(staged: Staged, error: unknown): never {
-  exitIfMistake(error);
+/**
+ * Removes the staging folder, the handlers and the output folder's mark, then a mistake (or what `exitIfOther`
+ * exits for) exits with its message; anything else (a bug) is thrown on. Removed first: a `process.exit` that
+ * does not end the process (a test's mock that throws) would otherwise leave the mark, refusing the next call.
+ */
+function giveUp(staged: Staged, error: unknown, exitIfOther: () => void = () => {}): never {
   staged.output.discard();
   staged.release();
+  exitIfOther();
+  exitIfMistake(error);
   throw error;
 }
 

@@ -21,6 +21,8 @@ export declare const FORMAT: number;
 export declare function fileDigest(path: string): string;
 /** What a build read, as it read it: SHA-1s ("missing" for none) by absolute path. */
 export interface Recording {
+  /** The folder esbuild runs in: folder listings above an input stop there. */
+  readonly cwd: string;
   readonly inputs: Map<string, string>;
   readonly files: Map<string, string>;
   readonly folders: Map<string, string>;

@@ -79,6 +79,39 @@ describe('synthesizeApp', () => {
     expect(existsSync(outdir)).toBe(false);
   });
 
+  it.each([
+    ['a build that throws a mistake', () => synthesizeApp(() => {
+      throw new Error('no databases');
+    }, { outdir })],
+    ['an async build that rejects with a mistake', () => synthesizeApp(async () => {
+      await Promise.resolve();
+      throw new Error('no databases');
+    }, { outdir })],
+    ['a stack that fails its validation in app.synth()', () => synthesizeApp((app) => {
+      new TerraformStack(app, 'a').node.addValidation({ validate: () => ['no databases'] });
+    }, { outdir })],
+    ['an App that cannot be made (CDKTF_CONTEXT_JSON not JSON)', () => {
+      process.env.CDKTF_CONTEXT_JSON = '{';
+      try {
+        return synthesizeApp((app) => new TerraformStack(app, 'a'), { outdir });
+      } finally {
+        delete process.env.CDKTF_CONTEXT_JSON;
+      }
+    }],
+  ])(
+    'releases the output folder and its process handlers after %s whose exit does not end the process (a test mocking process.exit to throw): the next call synthesizes (was: refused as "called again")',
+    async (_, failing: () => Promise<unknown>) => {
+      const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      const before = listenerCounts();
+      await expect(Promise.resolve().then(failing)).rejects.toThrow();
+      stderr.mockRestore();
+      expect(listenerCounts()).toEqual(before);
+      await synthesizeApp((app) => new TerraformStack(app, 'b'), { outdir });
+      expect(readdirSync(join(outdir, 'stacks'))).toEqual(['b']);
+      expect(readdirSync(outdir).filter((name) => name.startsWith('.synth-'))).toEqual([]);
+    },
+  );
+
   /** Every file under `folder` with its content, by path. */
   const snapshot = (folder: string) =>
     Object.fromEntries(

@@ -52,6 +52,29 @@ describe('the app bundle build skipped when nothing it is built from changed', (
       },
     });
   };
+  /** build() with more plugins after the recorder; an edit of an input makes the stamp stale. */
+  const buildWith = (more: Plugin[]) => {
+    writeFileSync(at('greeting.ts'), `${readFileSync(at('greeting.ts'), 'utf8')}// ${Date.now()}\n`);
+    return buildUnlessCurrent({
+      stampFile: stampFile(),
+      settings: settingsFor(),
+      async build(recorder: Plugin) {
+        const result = await esbuild({ ...options(), metafile: true, plugins: [recorder, ...more] });
+        for (const { path, contents } of result.outputFiles ?? []) writeFileSync(path, contents);
+        return { metafile: result.metafile!, warnings: result.warnings, outputs: result.outputFiles ?? [] };
+      },
+    });
+  };
+  /** A plugin that makes `edit` while esbuild resolves './greeting' (after the imports before it in the file). */
+  const editWhenResolvingGreeting = (edit: () => void): Plugin => ({
+    name: 'edit-while-resolving',
+    setup(builder) {
+      builder.onResolve({ filter: /^\.\/greeting$/ }, () => {
+        edit();
+        return undefined;
+      });
+    },
+  });
   const expectSkipped = async () => expect(await build()).toBe(false);
   const expectRebuilt = async () => expect(await build()).toBe(true);
 
@@ -111,6 +134,48 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     expect(bundle()).toContain('"hello"');
   });
 
+  it('rebuilds when a new file would be resolved instead of a folder import (lib/util.ts before lib/util/index.ts) in a folder that holds no input', async () => {
+    mkdirSync(at('lib', 'util'), { recursive: true });
+    writeFileSync(at('lib', 'util', 'index.ts'), "export const greeting: string = 'from the folder';\n");
+    writeFileSync(at('main.ts'), "import { greeting } from './lib/util';\nconsole.log(greeting);\n");
+    await expectRebuilt();
+    await expectSkipped();
+    writeFileSync(at('lib', 'util.ts'), "export const greeting: string = 'from the file';\n");
+    expect(staleness(stampFile(), settingsFor())).toBe(`folder ${join('lib')} changed`);
+    await expectRebuilt();
+    expect(bundle()).toContain('"from the file"');
+    await expectSkipped();
+  });
+
+  it('rebuilds when a linked file in a folder that holds no input points elsewhere (lib/greeting.ts, a link into shared/)', async () => {
+    mkdirSync(at('shared'));
+    writeFileSync(at('shared', 'a.ts'), "export const greeting: string = 'from a';\n");
+    writeFileSync(at('shared', 'b.ts'), "export const greeting: string = 'from b';\n");
+    mkdirSync(at('lib'));
+    symlinkSync(join('..', 'shared', 'a.ts'), at('lib', 'greeting.ts'));
+    writeFileSync(at('main.ts'), "import { greeting } from './lib/greeting';\nconsole.log(greeting);\n");
+    await expectRebuilt();
+    await expectSkipped();
+    unlinkSync(at('lib', 'greeting.ts'));
+    symlinkSync(join('..', 'shared', 'b.ts'), at('lib', 'greeting.ts'));
+    await expectRebuilt();
+    expect(bundle()).toContain('"from b"');
+    await expectSkipped();
+  });
+
+  it("rebuilds when an input's own source map (its sourceMappingURL file, which esbuild reads) changed", async () => {
+    const map = (source: string) => JSON.stringify({ version: 3, sources: [source], names: [], mappings: 'AAAA' });
+    writeFileSync(at('node_modules', 'shout', 'index.js'), "exports.shout = (text) => text.toUpperCase() + '!';\n//# sourceMappingURL=index.js.map\n");
+    writeFileSync(at('node_modules', 'shout', 'index.js.map'), map('shout-original.ts'));
+    await expectRebuilt();
+    expect(readFileSync(at('out', 'app-bundle.js.map'), 'utf8')).toContain('shout-original.ts');
+    await expectSkipped();
+    writeFileSync(at('node_modules', 'shout', 'index.js.map'), map('shout-renamed.ts'));
+    await expectRebuilt();
+    expect(readFileSync(at('out', 'app-bundle.js.map'), 'utf8')).toContain('shout-renamed.ts');
+    await expectSkipped();
+  });
+
   it("rebuilds when a package.json above an input changed (a package's entry point)", async () => {
     writeFileSync(at('node_modules', 'shout', 'quiet.js'), 'exports.shout = (text) => text.toLowerCase();\n');
     await expectRebuilt(); // the package's folder has a new name in it
@@ -118,6 +183,35 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     expect(staleness(stampFile(), settingsFor())).toBe(`resolution file ${join('node_modules', 'shout', 'package.json')} changed`);
     await expectRebuilt();
     expect(bundle()).toContain('toLowerCase');
+  });
+
+  it("rebuilds after a package.json changed while esbuild ran, after esbuild read it (the package's entry point)", async () => {
+    writeFileSync(at('node_modules', 'shout', 'quiet.js'), 'exports.shout = (text) => text.toLowerCase();\n');
+    // 'shout' before './greeting': esbuild resolves a file's imports in order, so it has read shout's package.json when it comes to './greeting'.
+    writeFileSync(at('main.ts'), "import { shout } from 'shout';\nimport { greeting } from './greeting';\nconsole.log(shout(greeting));\n");
+    await expectRebuilt();
+    const edit = () => writeFileSync(at('node_modules', 'shout', 'package.json'), '{"name":"shout","version":"1.0.0","main":"quiet.js"}\n');
+    expect(await buildWith([editWhenResolvingGreeting(edit)])).toBe(true);
+    expect(bundle()).toContain('toUpperCase');
+    await expectRebuilt();
+    expect(bundle()).toContain('toLowerCase');
+  });
+
+  it("rebuilds after a folder's tsconfig.json changed while esbuild ran, after esbuild read it (resolving an import there)", async () => {
+    mkdirSync(at('sub'));
+    writeFileSync(at('sub', 'tsconfig.json'), '{"compilerOptions":{"useDefineForClassFields":true}}\n');
+    writeFileSync(at('sub', 'x.ts'), "export class Greeting { text = 'hello'; }\n");
+    // './sub/x' before './greeting': esbuild resolves a file's imports in order, reading sub/tsconfig.json for the first.
+    writeFileSync(at('main.ts'), "import { Greeting } from './sub/x';\nimport { greeting } from './greeting';\nconsole.log(new Greeting().text, greeting);\n");
+    await expectRebuilt();
+    const edit = () => writeFileSync(at('sub', 'tsconfig.json'), '{"compilerOptions":{"useDefineForClassFields":false}}\n');
+    expect(await buildWith([editWhenResolvingGreeting(edit)])).toBe(true);
+    expect(readFileSync(at('sub', 'tsconfig.json'), 'utf8')).toContain('false');
+    const built = bundle();
+    // Built with the tsconfig.json esbuild read before the edit: a class field, not a constructor's assignment.
+    expect(built).not.toMatch(/this\.text\s*=/);
+    await expectRebuilt();
+    expect(bundle()).toMatch(/this\.text\s*=/);
   });
 
   it('rebuilds when a linked package points elsewhere (npm link), its files unchanged', async () => {
@@ -199,7 +293,7 @@ describe('the app bundle build skipped when nothing it is built from changed', (
   it('hashes a file, and lists its folder, before esbuild loads it, and vouches for no build with an input it did not hash', () => {
     const recording = newRecording(project);
     let onLoad: ((args: { path: string; namespace: string }) => unknown) | undefined;
-    inputRecorder(recording).setup({ onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
+    inputRecorder(recording).setup({ onResolve: () => {}, onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
     expect(onLoad?.({ path: at('greeting.ts'), namespace: 'file' })).toBeUndefined();
     // Changes after the load leave the digests of what esbuild read: the next build sees them.
     writeFileSync(at('greeting.ts'), "export const greeting: string = 'later';\n");
@@ -214,7 +308,7 @@ describe('the app bundle build skipped when nothing it is built from changed', (
   it('builds, unstamped, where a file it records cannot be read (was: the recorder\'s error failed the build)', async () => {
     const recording = newRecording(project);
     let onLoad: ((args: { path: string; namespace: string }) => unknown) | undefined;
-    inputRecorder(recording).setup({ onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
+    inputRecorder(recording).setup({ onResolve: () => {}, onLoad: (_options: unknown, callback: typeof onLoad) => (onLoad = callback) } as unknown as PluginBuild);
     // A file where a folder is expected reads as missing; a name too long for the system cannot be read at all.
     expect(onLoad?.({ path: join(project, 'x'.repeat(300), 'index.js'), namespace: 'file' })).toBeUndefined();
     expect(stampOf({ settings: { cwd: project }, cwd: project, recording, metafileInputs: {}, outputs: [] })).toBeUndefined();
@@ -229,6 +323,28 @@ describe('the app bundle build skipped when nothing it is built from changed', (
     await expectRebuilt();
     await expectSkipped();
   });
+
+  it.each([
+    ['paths', '{"compilerOptions":{"baseUrl":".","paths":{"@g/*":["overrides/*","src/*"]}}}\n', "import { greeting } from '@g/greeting';"],
+    ['baseUrl', '{"compilerOptions":{"baseUrl":"overrides"}}\n', "import { greeting } from 'greeting';"],
+  ])(
+    'never skips a project whose tsconfig.json has %s (a new file in a folder it names, holding no input, would be resolved instead)',
+    async (_, tsconfig, importLine) => {
+      mkdirSync(at('overrides'));
+      writeFileSync(at('overrides', 'README.md'), 'Files here win over src/ and node_modules.\n');
+      mkdirSync(at('src'));
+      writeFileSync(at('src', 'greeting.ts'), "export const greeting: string = 'from src';\n");
+      mkdirSync(at('node_modules', 'greeting'));
+      writeFileSync(at('node_modules', 'greeting', 'index.js'), "exports.greeting = 'from node_modules';\n");
+      writeFileSync(at('tsconfig.json'), tsconfig);
+      writeFileSync(at('main.ts'), `${importLine}\nconsole.log(greeting);\n`);
+      await expectRebuilt();
+      writeFileSync(at('overrides', 'greeting.ts'), "export const greeting: string = 'overridden';\n");
+      await expectRebuilt();
+      expect(bundle()).toContain('"overridden"');
+      expect(() => statSync(stampFile())).toThrow();
+    },
+  );
 
   it('is what build-app.mjs (package.json\'s build:app) does: quiet when it skips, rebuilding after an edit of the same size and time', () => {
     const buildApp = () => spawnSync(process.execPath, [BUILD_APP, '--outfile=app/app.js'], { cwd: project, encoding: 'utf8' });
