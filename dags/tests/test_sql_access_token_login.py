@@ -303,3 +303,45 @@ def test_a_token_the_identity_cannot_get_fails_the_operation_naming_the_connecti
         "cannot connect to sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): the DAG's identity got "
         "no Entra ID token for connection mssql_target_sqlmi01: DefaultAzureCredential failed to retrieve a token from "
         "the included credentials.")
+
+
+@pytest.mark.parametrize("token_role", ["target", "source"])
+def test_preflight_refuses_a_token_connection_dms_logs_in_with_before_a_sqldb_copy_freezes_its_source(
+        rehearsal_world, monkeypatch, token_role):
+    """start_migration freezes a SqlDb copy's source, then builds DMS's request, which refuses a token connection: a
+    refusal there left the source frozen with no migration. Preflight refuses it, before anything is frozen."""
+    import dataclasses
+
+    from conftest import database_entry, plan_with_databases
+    from migration_orchestration_lib import rehearsal, steps
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.plan import parse_plan
+    from task_driver import RunDriver
+    from world_view import WorldView
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
+    database = plan.database("db")
+    server = plan.target_of(database) if token_role == "target" else plan.source_of(database)
+    rehearsal_get = rehearsal.RehearsalConnections.get
+
+    def get(connections, connection_id):
+        secret = rehearsal_get(connections, connection_id)
+        return dataclasses.replace(secret, authentication=AZURE_IDENTITY) if connection_id == server.connection_id \
+            else secret
+
+    monkeypatch.setattr(rehearsal.RehearsalConnections, "get", get)
+    # direct SQL logs the token connection in as the simulated servers take it (python-tds has no rehearsal stand-in)
+    monkeypatch.setattr(DirectSqlAccess, "_token_login", DirectSqlAccess._password_login)
+    frozen, freeze = [], steps._freeze
+    monkeypatch.setattr(steps, "_freeze", lambda ctx: frozen.append(ctx.database.name) or freeze(ctx))
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world = WorldView(rehearsal_world, database, plan)
+    rehearsal.seed_world(world.world, plan)
+
+    driver = RunDriver(dag)
+    states = driver.run_database("db")
+    assert states["db.preflight"] == "failed", (states, driver.errors)
+    assert frozen == [] and world.operations() == [] and world.source_writable()
+    assert ("Airflow connection %s: extra.authentication azure_identity logs direct SQL in with the DAG's Entra ID "
+            "token, but DMS connects to" % server.connection_id) in driver.errors["db.preflight"]
+
