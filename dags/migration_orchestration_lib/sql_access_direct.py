@@ -252,12 +252,13 @@ class DirectSqlAccess:
         except driver.Error as problem:
             hint = hint if refused_certificate(problem) else ""
             return SqlOperationFailed("cannot connect to %s: %s%s" % (where, _message(problem), hint))
+        cursor = None
         try:
             cursor = connection.cursor()
             cursor.execute(operation.sql)
             return SqlResult(rows=_last_result_set(cursor))
         except driver.Error as problem:
-            return SqlOperationFailed("%s failed on %s: %s" % (operation.key, where, _message(problem)))
+            return SqlOperationFailed("%s failed on %s: %s" % (operation.key, where, _message(problem, cursor)))
         finally:
             connection.close()
 
@@ -429,10 +430,13 @@ def _arguments(problem: Exception) -> tuple:
     return arguments[0] if len(arguments) == 1 and isinstance(arguments[0], tuple) else arguments
 
 
-def _message(problem: Exception) -> str:
+def _message(problem: Exception, cursor: Any = None) -> str:
     if hasattr(problem, "msg_no") and isinstance(getattr(problem, "text", None), str):
-        # python-tds's SQL Server error: "SQL Server message <number>, severity <s>, state <t>, line <l>:\n<text>"
-        return str(problem.message if problem.number else problem.text).strip()  # type: ignore[attr-defined]
+        # python-tds's SQL Server error: "SQL Server message <number>, severity <s>, state <t>, line <l>:\n<text>", of
+        # the batch's last error alone; its errors before it (a BACKUP's cause before its "BACKUP LOG is terminating
+        # abnormally", which pymssql's text keeps) are the cursor's messages (DB-API's, python-tds's errors too)
+        errors = [error for _, error in (getattr(cursor, "messages", None) or []) if getattr(error, "severity", 0) > 10]
+        return "\n".join(str(error.message if error.number else error.text).strip() for error in errors or [problem])
     arguments = _arguments(problem)
     text = arguments[1] if len(arguments) > 1 else (arguments[0] if arguments else problem)
     if isinstance(text, bytes):

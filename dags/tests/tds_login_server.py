@@ -16,8 +16,11 @@ its section numbers below) from the bytes on the wire. Per connection:
    FEDAUTH acknowledged with no data: no nonce was exchanged) where the login had a FEDAUTH feature, and DONE
    (2.2.7.6); anything else ERROR 18456 (2.2.7.10, "Login failed for user ...") and DONE with DONE_ERROR.
 4. SQL_BATCH (2.2.6.7: ALL_HEADERS, then the text in UTF-16LE): a batch equal to `query` is answered with the result
-   set `columns`/`rows` (COLMETADATA 2.2.7.4, ROW 2.2.7.20, DONE with DONE_COUNT), any other (a driver's own SET
-   statements) with DONE alone.
+   set `columns`/`rows` (COLMETADATA 2.2.7.4, ROW 2.2.7.20, DONE with DONE_COUNT); one of `replies` with its statements'
+   outcomes in turn, as SQL Server answers a batch of several: a result set (`("rows", columns, rows)`, its DONE with
+   DONE_MORE) or a message (`("message", number, state, severity, text)`: ERROR 2.2.7.10 where the severity is above
+   10, else INFO 2.2.7.13, as a PRINT's), then a final DONE, with DONE_ERROR where an error came; any other batch (a
+   driver's own SET statements) with DONE alone.
 
 What it records: `logins` (each LOGIN7 as parsed), `batches` (each batch's text), `handshake_done`, `problem`.
 """
@@ -39,8 +42,8 @@ PRELOGIN_VERSION, PRELOGIN_ENCRYPTION, PRELOGIN_FEDAUTHREQUIRED, PRELOGIN_TERMIN
 FEATURE_FEDAUTH, FEATURE_TERMINATOR = 0x02, 0xFF
 FEDAUTH_LIBRARY_SECURITYTOKEN = 0x01
 TOKEN_LOGINACK, TOKEN_FEATUREEXTACK, TOKEN_DONE, TOKEN_ERROR = 0xAD, 0xAE, 0xFD, 0xAA
-TOKEN_COLMETADATA, TOKEN_ROW, TOKEN_ENVCHANGE = 0x81, 0xD1, 0xE3
-DONE_FINAL, DONE_ERROR, DONE_COUNT = 0x0000, 0x0002, 0x0010
+TOKEN_COLMETADATA, TOKEN_ROW, TOKEN_ENVCHANGE, TOKEN_INFO = 0x81, 0xD1, 0xE3, 0xAB
+DONE_FINAL, DONE_MORE, DONE_ERROR, DONE_COUNT = 0x0000, 0x0001, 0x0002, 0x0010
 TDS74 = 0x74000004
 LOGIN_FAILED = 18456
 # Latin1_General_CI_AS: LCID 0x0409, its flags and sort id (2.2.5.1.2 COLLATION)
@@ -54,8 +57,10 @@ class TdsLoginServer(TdsEndpoint):
 
     def __init__(self, certificate_file: str, key_file: str, accepted_tokens: Sequence[str] = (),
                  sql_logins: Optional[Dict[str, str]] = None, query: str = "",
-                 columns: Sequence[Tuple[str, str]] = (), rows: Sequence[Sequence[Any]] = (), connections: int = 1):
+                 columns: Sequence[Tuple[str, str]] = (), rows: Sequence[Sequence[Any]] = (), connections: int = 1,
+                 replies: Optional[Dict[str, Sequence[Tuple[Any, ...]]]] = None):
         super().__init__(connections)
+        self._replies = dict(replies or {})
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(certificate_file, key_file)
         # TLS 1.2 at most, as SQL Server's TDS 7.x (TLS 1.3 only with TDS 8.0's strict encryption, whose TLS runs before
@@ -111,6 +116,8 @@ class TdsLoginServer(TdsEndpoint):
             self.batches.append(text)
             if text == self._query:
                 channel.send(TABULAR_RESULT, _result_set(self._columns, self._rows))
+            elif text in self._replies:
+                channel.send(TABULAR_RESULT, _batch_reply(self._replies[text]))
             else:
                 channel.send(TABULAR_RESULT, _done(DONE_FINAL, 0))
 
@@ -193,17 +200,32 @@ def _error(number: int, state: int, severity: int, message: str) -> bytes:
     return bytes([TOKEN_ERROR]) + struct.pack("<H", len(body)) + body
 
 
+def _batch_reply(outcomes: Sequence[Tuple[Any, ...]]) -> bytes:
+    """A batch's statements' outcomes in turn (a result set, or a message), then the batch's final DONE."""
+    reply, failed = b"", False
+    for outcome in outcomes:
+        if outcome[0] == "rows":
+            _, columns, rows = outcome
+            reply += _result_set(list(columns), [list(row) for row in rows], DONE_MORE)
+        else:
+            _, number, state, severity, text = outcome
+            message = _error(number, state, severity, text)
+            reply += (message if severity > 10 else bytes([TOKEN_INFO]) + message[1:])
+            failed = failed or severity > 10
+    return reply + _done(DONE_ERROR if failed else DONE_FINAL, 0)
+
+
 def _done(status: int, count: int) -> bytes:
     return bytes([TOKEN_DONE]) + struct.pack("<HHQ", status, 0xC1, count)
 
 
-def _result_set(columns: List[Tuple[str, str]], rows: List[List[Any]]) -> bytes:
+def _result_set(columns: List[Tuple[str, str]], rows: List[List[Any]], more: int = DONE_FINAL) -> bytes:
     metadata = bytes([TOKEN_COLMETADATA]) + struct.pack("<H", len(columns))
     for name, kind in columns:
         metadata += struct.pack("<IH", 0, 0x0001) + _type_info(kind) + _b_varchar(name)
     body = b"".join(bytes([TOKEN_ROW]) + b"".join(_value(kind, value) for (_, kind), value in zip(columns, row))
                     for row in rows)
-    return metadata + body + _done(DONE_COUNT, len(rows))
+    return metadata + body + _done(DONE_COUNT | more, len(rows))
 
 
 def _type_info(kind: str) -> bytes:

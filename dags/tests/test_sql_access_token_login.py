@@ -345,3 +345,62 @@ def test_preflight_refuses_a_token_connection_dms_logs_in_with_before_a_sqldb_co
     assert ("Airflow connection %s: extra.authentication azure_identity logs direct SQL in with the DAG's Entra ID "
             "token, but DMS connects to" % server.connection_id) in driver.errors["db.preflight"]
 
+
+OUTCOME = [("outcome", "nvarchar")]
+# A batch's statements' outcomes in turn, as tds_login_server answers them: what the DAG's batches meet
+BATCHES = {
+    # a BACKUP refused: its cause, then "terminating abnormally" (SQL Server's errors 3201 and 3013)
+    "BACKUP LOG [Sales] TO DISK = N'x.trn';": [
+        ("message", 3201, 1, 16, "Cannot open backup device 'x.trn'. Operating system error 5(Access is denied.)."),
+        ("message", 3013, 1, 16, "BACKUP LOG is terminating abnormally.")],
+    # a RAISERROR after a statement's rows, and before the batch's last SELECT (the DAG's refusals)
+    "SELECT 1; RAISERROR(N'raised after rows', 16, 1);": [
+        ("rows", OUTCOME, [["first"]]), ("message", 50000, 1, 16, "raised after rows")],
+    "RAISERROR(N'raised before rows', 16, 1); SELECT N'after';": [
+        ("message", 50000, 1, 16, "raised before rows"), ("rows", OUTCOME, [["after"]])],
+    # PRINT's message (severity 0) is no error; the last of several result sets is the batch's
+    "PRINT N'a print'; SELECT N'after print';": [("message", 0, 1, 0, "a print"), ("rows", OUTCOME, [["after print"]])],
+    "SELECT N'one'; SELECT N'two';": [("rows", OUTCOME, [["one"]]), ("rows", OUTCOME, [["two"]])],
+}
+
+
+@pytest.mark.parametrize("batch, outcome", [
+    ("BACKUP LOG [Sales] TO DISK = N'x.trn';",
+     "Cannot open backup device 'x.trn'. Operating system error 5(Access is denied.)."),
+    ("SELECT 1; RAISERROR(N'raised after rows', 16, 1);", "raised after rows"),
+    ("RAISERROR(N'raised before rows', 16, 1); SELECT N'after';", "raised before rows"),
+    ("PRINT N'a print'; SELECT N'after print';", [{"outcome": "after print"}]),
+    ("SELECT N'one'; SELECT N'two';", [{"outcome": "two"}]),
+], ids=["backup-refused", "error-after-rows", "error-before-rows", "print", "result-sets"])
+def test_a_token_login_s_batch_fails_or_answers_as_the_password_login_s(tmp_path, freetds_environment, batch, outcome):
+    """Each driver on the same endpoint: an error anywhere in the batch fails it, naming the server's first error (a
+    BACKUP's cause, not only its "terminating abnormally"), and the batch's last result set is its rows."""
+    served = certificate(tmp_path, "localhost")
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], sql_logins={"migrator": PASSWORD}, connections=2,
+                            replies={batch: BATCHES[batch]})
+    tls = FreeTdsTls(os.environ, ca_bundles=(served[0],))
+    by_token = token_access("localhost", server.port, tls, FakeCredential(TOKEN))
+    by_password = DirectSqlAccess(
+        OneConnection(ConnectionSecret(CONNECTION_ID, "localhost", server.port, "migrator", PASSWORD)),
+        lambda endpoint: CONNECTION_ID, login_timeout_seconds=5, tls=tls)
+    outcomes = []
+    for access in (by_token, by_password):
+        handle = access.submit(SqlOperation("batch", TARGET, batch, returns_rows=True, timeout_seconds=10))
+        try:
+            outcomes.append(access.result(handle).rows)
+        except SqlOperationFailed as failed:
+            outcomes.append(str(failed))
+    server.wait()
+    assert server.problem is None, server.problem
+    token_outcome, password_outcome = outcomes
+    if isinstance(outcome, list):
+        assert token_outcome == password_outcome == outcome
+        return
+    failed_on = "batch failed on sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): "
+    assert password_outcome.startswith(failed_on + outcome)  # pymssql's text: the first error's
+    assert token_outcome.startswith(failed_on + "SQL Server message ") and outcome in token_outcome
+    if batch.startswith("BACKUP"):
+        assert token_outcome == failed_on + (
+            "SQL Server message 3201, severity 16, state 1, line 1:\nCannot open backup device 'x.trn'. Operating system "
+            "error 5(Access is denied.).\nSQL Server message 3013, severity 16, state 1, line 1:\nBACKUP LOG is "
+            "terminating abnormally.")
