@@ -318,18 +318,30 @@ PYMSSQL_SESSION_OPTIONS = ("SET ARITHABORT ON;SET CONCAT_NULL_YIELDS_NULL ON;SET
 
 
 def certificate_names_host(cert: Any, name: bytes) -> bool:
-    """Whether the server's certificate `cert` (pyOpenSSL's X509) is for the host `name` (python-tds's arguments): one
-    of its subjectAltName DNS names, or its common name where it has none, equal to it or a wildcard for its left-most
-    label alone (RFC 6125 6.4.3, as Python's ssl matched names); letter case aside."""
+    """Whether the server's certificate `cert` (pyOpenSSL's X509) is for the host `name` (python-tds's arguments). An IP
+    address: one of its subjectAltName IP addresses, never a DNS name nor the common name (RFC 2818 3.1). A host name:
+    one of its subjectAltName DNS names, or its common name where it has none (RFC 6125 6.4.4), equal to it or a
+    wildcard for its left-most label alone (RFC 6125 6.4.3, as Python's ssl matched names); letter case aside."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    host = name.decode("ascii").lower().rstrip(".")
+    host = name.decode("ascii").lower()
     parsed = cert.to_cryptography()
     try:
-        patterns = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-            x509.DNSName)
+        alt_names = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
+        alt_names = None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        return alt_names is not None and address in alt_names.get_values_for_type(x509.IPAddress)
+    host = host.rstrip(".")
+    patterns = alt_names.get_values_for_type(x509.DNSName) if alt_names is not None else []
+    if not patterns:
         patterns = [str(attribute.value) for attribute in parsed.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     for pattern in (str(pattern).lower().rstrip(".") for pattern in patterns):
         if pattern == host:

@@ -179,6 +179,32 @@ def test_a_token_login_takes_the_host_name_from_the_certificate_s_alt_names(tmp_
     assert len(server.logins) == (1 if accepted else 0)
 
 
+@pytest.mark.parametrize("host, common_name, dns_names, ip_addresses, accepted", [
+    ("127.0.0.1", "localhost", ["localhost"], ["127.0.0.1"], True),
+    ("127.0.0.1", "127.0.0.1", ["*.0.0.1", "127.0.0.1"], [], False),
+    ("127.0.0.1", "127.0.0.1", [], ["127.0.0.2"], False),
+    ("localhost", "localhost", [], ["127.0.0.1"], True),
+    ("localhost", "localhost", ["sql-gateway.example"], ["127.0.0.1"], False),
+], ids=["ip-in-its-ip-alt-names", "ip-as-dns-names-and-common-name", "another-ip", "common-name-without-dns-names",
+        "common-name-beside-dns-names"])
+def test_a_token_login_to_an_ip_address_takes_it_from_the_certificate_s_ip_alt_names_alone(
+        tmp_path, freetds_environment, host, common_name, dns_names, ip_addresses, accepted):
+    """RFC 2818 3.1: a server named by its IP address is the certificate's iPAddress subjectAltName, never a DNS name
+    (`*.0.0.1` matched 127.0.0.1 before, and the token went out) nor the common name. A host name is the common name
+    only where the certificate has no DNS name (RFC 6125 6.4.4), IP addresses or not (refused before)."""
+    served = certificate(tmp_path, common_name, dns_names, ip_addresses)
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
+    access = token_access(host, server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)), FakeCredential(TOKEN))
+    handle = run(access)
+    if accepted:
+        assert access.result(handle).rows == EXPECTED
+    else:
+        with pytest.raises(SqlOperationFailed, match="Certificate does not match host name '%s'" % host):
+            access.result(handle)
+    server.wait()
+    assert len(server.logins) == (1 if accepted else 0)  # no LOGIN7, so no token, to a certificate not for the host
+
+
 def test_a_token_login_to_a_closed_port_fails_as_a_connection_failure(freetds_environment, tmp_path):
     served = certificate(tmp_path, "localhost")
     with socket.socket() as unused:
