@@ -14,7 +14,9 @@ its section numbers below) from the bytes on the wire. Per connection:
    A token it accepts, or a SQL login and password it holds, is answered LOGINACK (2.2.7.14), ENVCHANGE of the
    database (2.2.7.9, type 1: the login's database, as SQL Server tells it at login), FEATUREEXTACK (2.2.7.11,
    FEDAUTH acknowledged with no data: no nonce was exchanged) where the login had a FEDAUTH feature, and DONE
-   (2.2.7.6); anything else ERROR 18456 (2.2.7.10, "Login failed for user ...") and DONE with DONE_ERROR.
+   (2.2.7.6); anything else ERROR 18456 (2.2.7.10, "Login failed for user ...") and DONE with DONE_ERROR. With
+   `route` (host, port), an accepted login is answered as Azure SQL's gateway redirects one: LOGINACK, ENVCHANGE type
+   20 Routing (2.2.7.9: protocol 0 TCP, the port, the alternate server) and DONE; the client logs in there anew.
 4. SQL_BATCH (2.2.6.7: ALL_HEADERS, then the text in UTF-16LE): a batch equal to `query` is answered with the result
    set `columns`/`rows` (COLMETADATA 2.2.7.4, ROW 2.2.7.20, DONE with DONE_COUNT); one of `replies` with its statements'
    outcomes in turn, as SQL Server answers a batch of several: a result set (`("rows", columns, rows)`, its DONE with
@@ -58,8 +60,10 @@ class TdsLoginServer(TdsEndpoint):
     def __init__(self, certificate_file: str, key_file: str, accepted_tokens: Sequence[str] = (),
                  sql_logins: Optional[Dict[str, str]] = None, query: str = "",
                  columns: Sequence[Tuple[str, str]] = (), rows: Sequence[Sequence[Any]] = (), connections: int = 1,
-                 replies: Optional[Dict[str, Sequence[Tuple[Any, ...]]]] = None):
+                 replies: Optional[Dict[str, Sequence[Tuple[Any, ...]]]] = None,
+                 route: Optional[Tuple[str, int]] = None):
         super().__init__(connections)
+        self._route = route
         self._replies = dict(replies or {})
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(certificate_file, key_file)
@@ -98,6 +102,9 @@ class TdsLoginServer(TdsEndpoint):
         if not self._accepts(parsed):
             channel.send(TABULAR_RESULT, _error(LOGIN_FAILED, 1, 14, "Login failed for user '%s'." % (
                 "<token-identified principal>" if parsed["fedauth"] else parsed["user"])) + _done(DONE_ERROR, 0))
+            return
+        if self._route is not None:
+            channel.send(TABULAR_RESULT, _login_ack() + _routing(*self._route) + _done(DONE_FINAL, 0))
             return
         reply = _login_ack() + _database_change(parsed["database"] or "master")
         if parsed["fedauth"]:
@@ -191,6 +198,14 @@ def _login_ack() -> bytes:
 def _database_change(database: str) -> bytes:
     """ENVCHANGE (2.2.7.9) type 1, Database: the login's database is the connection's (SQL Server sends it at login)."""
     body = bytes([1]) + _b_varchar(database) + _b_varchar("master")
+    return bytes([TOKEN_ENVCHANGE]) + struct.pack("<H", len(body)) + body
+
+
+def _routing(host: str, port: int) -> bytes:
+    """ENVCHANGE (2.2.7.9) type 20, Routing: RoutingDataValueLength, Protocol 0 (TCP), ProtocolProperty (the port),
+    AlternateServer (US_VARCHAR); its old value empty (a USHORT 0)."""
+    value = bytes([0]) + struct.pack("<HH", port, len(host)) + host.encode("utf-16-le")
+    body = bytes([20]) + struct.pack("<H", len(value)) + value + struct.pack("<H", 0)
     return bytes([TOKEN_ENVCHANGE]) + struct.pack("<H", len(body)) + body
 
 

@@ -205,6 +205,47 @@ def test_a_token_login_to_an_ip_address_takes_it_from_the_certificate_s_ip_alt_n
     assert len(server.logins) == (1 if accepted else 0)  # no LOGIN7, so no token, to a certificate not for the host
 
 
+@pytest.mark.parametrize("routed_host, accepted", [("localhost", True), ("127.0.0.1", False)],
+                         ids=["certificate-for-the-routed-host", "certificate-for-another-name"])
+def test_a_token_login_redirected_by_the_gateway_checks_the_routed_server_s_certificate_before_its_token(
+        tmp_path, freetds_environment, routed_host, accepted):
+    """Azure SQL's gateway may answer a login with ENVCHANGE Routing (MS-TDS 2.2.7.9, type 20): python-tds logs in
+    anew at the server it names, TLS checked against that name before the LOGIN7 with the token goes there."""
+    served = certificate(tmp_path, "localhost")  # DNS name localhost: not the routed 127.0.0.1's
+    routed = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
+    gateway = TdsLoginServer(*served, accepted_tokens=[TOKEN], route=(routed_host, routed.port))
+    access = token_access("localhost", gateway.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                          FakeCredential(TOKEN))
+    handle = run(access)
+    if accepted:
+        assert access.result(handle).rows == EXPECTED
+    else:
+        with pytest.raises(SqlOperationFailed, match="Certificate does not match host name '127.0.0.1'"):
+            access.result(handle)
+    gateway.wait()
+    routed.wait()
+    assert len(gateway.logins) == 1 and gateway.logins[0]["fedauth"]["token"] == TOKEN
+    assert routed.handshake_done and len(routed.logins) == (1 if accepted else 0)
+    assert routed.batches == ([PYMSSQL_SESSION_OPTIONS, QUERY] if accepted else [])
+
+
+@pytest.mark.parametrize("encryption", [0x00, 0x02], ids=["ENCRYPT_OFF", "ENCRYPT_NOT_SUP"])
+def test_a_token_login_to_a_server_offering_no_encryption_for_the_whole_connection_sends_no_login(
+        tmp_path, freetds_environment, encryption):
+    """PRELOGIN's answer (MS-TDS 2.2.6.5): ENCRYPT_OFF would encrypt the login alone, ENCRYPT_NOT_SUP nothing;
+    python-tds, asking ENCRYPT_ON, refuses both before any LOGIN7 (`tds_session.parse_prelogin`)."""
+    from tds_tls_server import TdsTlsServer
+
+    served = certificate(tmp_path, "localhost")
+    server = TdsTlsServer(*served, encryption=encryption)
+    message = failure(token_access("localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                                   FakeCredential(TOKEN)))
+    server.wait()
+    assert not server.login_received and not server.login_in_clear and not server.handshake_done
+    assert message.startswith("cannot connect to sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): ")
+    assert TOKEN not in message
+
+
 def test_a_token_login_to_a_closed_port_fails_as_a_connection_failure(freetds_environment, tmp_path):
     served = certificate(tmp_path, "localhost")
     with socket.socket() as unused:
