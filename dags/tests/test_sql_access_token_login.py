@@ -78,6 +78,16 @@ def failure(access: DirectSqlAccess) -> str:
     return str(failed.value)
 
 
+def rows_or_refused_certificate(access: DirectSqlAccess, host: str, accepted: bool, then: str = "") -> None:
+    """The operation's rows where the certificate is for `host`, else its refusal (`then`: what the message says next)."""
+    handle = run(access)
+    if accepted:
+        assert access.result(handle).rows == EXPECTED
+    else:
+        with pytest.raises(SqlOperationFailed, match="Certificate does not match host name '%s'%s" % (host, then)):
+            access.result(handle)
+
+
 def test_a_token_login_sends_the_credential_s_token_for_azure_sql_and_returns_rows_as_the_dag_reads_them(
         tmp_path, freetds_environment, caplog):
     served = certificate(tmp_path, "localhost")
@@ -168,13 +178,7 @@ def test_a_token_login_takes_the_host_name_from_the_certificate_s_alt_names(tmp_
     server = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
     access = token_access("localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
                           FakeCredential(TOKEN))
-    handle = run(access)
-    if accepted:
-        assert access.result(handle).rows == EXPECTED
-    else:
-        with pytest.raises(SqlOperationFailed, match="Certificate does not match host name 'localhost'; the connection "
-                                                     "logs in with an Entra ID token"):
-            access.result(handle)
+    rows_or_refused_certificate(access, "localhost", accepted, "; the connection logs in with an Entra ID token")
     server.wait()
     assert len(server.logins) == (1 if accepted else 0)
 
@@ -195,12 +199,7 @@ def test_a_token_login_to_an_ip_address_takes_it_from_the_certificate_s_ip_alt_n
     served = certificate(tmp_path, common_name, dns_names, ip_addresses)
     server = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
     access = token_access(host, server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)), FakeCredential(TOKEN))
-    handle = run(access)
-    if accepted:
-        assert access.result(handle).rows == EXPECTED
-    else:
-        with pytest.raises(SqlOperationFailed, match="Certificate does not match host name '%s'" % host):
-            access.result(handle)
+    rows_or_refused_certificate(access, host, accepted)
     server.wait()
     assert len(server.logins) == (1 if accepted else 0)  # no LOGIN7, so no token, to a certificate not for the host
 
@@ -216,12 +215,7 @@ def test_a_token_login_redirected_by_the_gateway_checks_the_routed_server_s_cert
     gateway = TdsLoginServer(*served, accepted_tokens=[TOKEN], route=(routed_host, routed.port))
     access = token_access("localhost", gateway.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
                           FakeCredential(TOKEN))
-    handle = run(access)
-    if accepted:
-        assert access.result(handle).rows == EXPECTED
-    else:
-        with pytest.raises(SqlOperationFailed, match="Certificate does not match host name '127.0.0.1'"):
-            access.result(handle)
+    rows_or_refused_certificate(access, routed_host, accepted)
     gateway.wait()
     routed.wait()
     assert len(gateway.logins) == 1 and gateway.logins[0]["fedauth"]["token"] == TOKEN
