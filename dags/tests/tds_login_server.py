@@ -24,7 +24,8 @@ its section numbers below) from the bytes on the wire. Per connection:
    10, else INFO 2.2.7.13, as a PRINT's), then a final DONE, with DONE_ERROR where an error came; any other batch (a
    driver's own SET statements) with DONE alone.
 
-What it records: `logins` (each LOGIN7 as parsed), `batches` (each batch's text), `handshake_done`, `problem`.
+What it records: `logins` (each LOGIN7 as parsed), `batches` (each batch's text), `other_requests` (the packet type
+of each other request: a transaction manager's, an RPC's), `handshake_done`, `problem`.
 """
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ class TdsLoginServer(TdsEndpoint):
         self.prelogins: List[Dict[int, bytes]] = []
         self.logins: List[Dict[str, Any]] = []
         self.batches: List[str] = []
+        self.other_requests: List[int] = []
         self._start()
 
     def _talk(self, client: socket.socket) -> None:
@@ -115,7 +117,8 @@ class TdsLoginServer(TdsEndpoint):
                 packet_type, batch = channel.read_message()
             except EOFError:
                 return  # the client closed its connection
-            if packet_type != SQL_BATCH:
+            if packet_type != SQL_BATCH:  # a transaction manager request (2.2.6.9: BEGIN TRAN, COMMIT), an RPC
+                self.other_requests.append(packet_type)
                 channel.send(TABULAR_RESULT, _done(DONE_FINAL, 0))
                 continue
             headers_length = struct.unpack_from("<I", batch, 0)[0]

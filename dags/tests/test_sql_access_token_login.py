@@ -103,6 +103,7 @@ def test_a_token_login_sends_the_credential_s_token_for_azure_sql_and_returns_ro
     assert login["fedauth"] == {"library": 0x01, "echo": True, "token": TOKEN, "rest": 0}  # SECURITYTOKEN, no nonce
     assert (login["user"], login["password"], login["database"]) == ("", "", "Sales")
     assert server.batches == [PYMSSQL_SESSION_OPTIONS, QUERY]  # the session pymssql's has, then the operation's batch
+    assert server.other_requests == []  # autocommit: no BEGIN TRAN (a transaction manager request) before a batch
     assert rows == EXPECTED
     assert [[type(value) for value in row.values()] for row in rows] == [[type(value) for value in row] for row in ROWS]
     assert TOKEN not in caplog.text
