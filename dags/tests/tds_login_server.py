@@ -21,8 +21,9 @@ its section numbers below) from the bytes on the wire. Per connection:
    set `columns`/`rows` (COLMETADATA 2.2.7.4, ROW 2.2.7.20, DONE with DONE_COUNT); one of `replies` with its statements'
    outcomes in turn, as SQL Server answers a batch of several: a result set (`("rows", columns, rows)`, its DONE with
    DONE_MORE) or a message (`("message", number, state, severity, text)`: ERROR 2.2.7.10 where the severity is above
-   10, else INFO 2.2.7.13, as a PRINT's), then a final DONE, with DONE_ERROR where an error came; any other batch (a
-   driver's own SET statements) with DONE alone.
+   10, else INFO 2.2.7.13, as a PRINT's), then a final DONE, with DONE_ERROR where an error came; a reply `SILENCE`
+   never comes (a batch past the client's timeout; its ATTENTION, 2.2.1.7, is answered DONE with DONE_ATTN); any other
+   batch (a driver's own SET statements) with DONE alone.
 
 What it records: `logins` (each LOGIN7 as parsed), `batches` (each batch's text), `other_requests` (the packet type
 of each other request: a transaction manager's, an RPC's), `handshake_done`, `problem`.
@@ -46,7 +47,9 @@ FEATURE_FEDAUTH, FEATURE_TERMINATOR = 0x02, 0xFF
 FEDAUTH_LIBRARY_SECURITYTOKEN = 0x01
 TOKEN_LOGINACK, TOKEN_FEATUREEXTACK, TOKEN_DONE, TOKEN_ERROR = 0xAD, 0xAE, 0xFD, 0xAA
 TOKEN_COLMETADATA, TOKEN_ROW, TOKEN_ENVCHANGE, TOKEN_INFO = 0x81, 0xD1, 0xE3, 0xAB
-DONE_FINAL, DONE_MORE, DONE_ERROR, DONE_COUNT = 0x0000, 0x0001, 0x0002, 0x0010
+DONE_FINAL, DONE_MORE, DONE_ERROR, DONE_COUNT, DONE_ATTN = 0x0000, 0x0001, 0x0002, 0x0010, 0x0020
+ATTENTION = 0x06
+SILENCE = "silence"  # a reply that never comes
 TDS74 = 0x74000004
 LOGIN_FAILED = 18456
 # Latin1_General_CI_AS: LCID 0x0409, its flags and sort id (2.2.5.1.2 COLLATION)
@@ -119,13 +122,16 @@ class TdsLoginServer(TdsEndpoint):
                 return  # the client closed its connection
             if packet_type != SQL_BATCH:  # a transaction manager request (2.2.6.9: BEGIN TRAN, COMMIT), an RPC
                 self.other_requests.append(packet_type)
-                channel.send(TABULAR_RESULT, _done(DONE_FINAL, 0))
+                # an ATTENTION (2.2.1.7: a cancel) is acknowledged by DONE with DONE_ATTN
+                channel.send(TABULAR_RESULT, _done(DONE_ATTN if packet_type == ATTENTION else DONE_FINAL, 0))
                 continue
             headers_length = struct.unpack_from("<I", batch, 0)[0]
             text = batch[headers_length:].decode("utf-16-le")
             self.batches.append(text)
             if text == self._query:
                 channel.send(TABULAR_RESULT, _result_set(self._columns, self._rows))
+            elif self._replies.get(text) == SILENCE:
+                continue  # a batch running past the client's timeout: its ATTENTION is answered below
             elif text in self._replies:
                 channel.send(TABULAR_RESULT, _batch_reply(self._replies[text]))
             else:

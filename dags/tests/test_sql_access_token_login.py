@@ -466,3 +466,26 @@ def test_a_token_login_s_batch_fails_or_answers_as_the_password_login_s(tmp_path
             "SQL Server message 3201, severity 16, state 1, line 1:\nCannot open backup device 'x.trn'. Operating system "
             "error 5(Access is denied.).\nSQL Server message 3013, severity 16, state 1, line 1:\nBACKUP LOG is "
             "terminating abnormally.")
+
+
+def test_a_token_login_s_batch_past_its_timeout_fails_and_is_cancelled(tmp_path, freetds_environment):
+    """The operation's `timeout` bounds each wait for the server, as pymssql's: the batch fails, and python-tds cancels
+    it (ATTENTION, MS-TDS 2.2.1.7) before the connection closes."""
+    import time
+
+    from tds_login_server import ATTENTION, SILENCE
+
+    batch = "WAITFOR DELAY '01:00:00';"
+    served = certificate(tmp_path, "localhost")
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], replies={batch: SILENCE})
+    access = token_access("localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                          FakeCredential(TOKEN))
+    started = time.monotonic()
+    handle = access.submit(SqlOperation("wait", TARGET, batch, returns_rows=False, timeout_seconds=1))
+    with pytest.raises(SqlOperationFailed) as failed:
+        access.result(handle)
+    took = time.monotonic() - started
+    server.wait()
+    assert str(failed.value) == ("wait failed on sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): "
+                                 "timed out")
+    assert 1 <= took < 15 and server.batches == [PYMSSQL_SESSION_OPTIONS, batch] and server.other_requests == [ATTENTION]
