@@ -297,8 +297,9 @@ class DirectSqlAccess:
             raise SqlOperationFailed("the DAG's identity got no Entra ID token for connection %s: %s"
                                      % (secret.connection_id, redact(_message(problem)))) from None
         remember_secret(token)  # taken out of any text from now on (a JWT is anyway)
+        host = _a_labels(secret.connection_id, secret.host or "")
         return driver, lambda: driver.connect(
-            server=secret.host,
+            server=host,
             port=port,
             token=token,
             database=database,
@@ -307,6 +308,23 @@ class DirectSqlAccess:
             timeout=timeout_seconds,
             cafile=cafile,
         ), driver.refused_certificate, TOKEN_TLS_HINT
+
+
+def _a_labels(connection_id: str, host: str) -> str:
+    """`host` with its non-ASCII labels as A-labels (IDNA 2008 with UTS #46's mapping, the `idna` package requests
+    brings: `straße` is `xn--strae-oqa`, not IDNA 2003's `strasse`): python-tds sends the name as ASCII (TLS's server
+    name) and checks the certificate against it, whose DNS names hold A-labels (RFC 6125 6.4.2 compares them so);
+    before, a U-label host failed the operation with a UnicodeEncodeError after the connection was open."""
+    if host.isascii():
+        return host
+    import idna
+
+    name, backslash, instance = host.partition("\\")
+    try:
+        return idna.encode(name, uts46=True).decode("ascii") + backslash + instance
+    except UnicodeError as problem:  # idna.IDNAError is one
+        raise SqlOperationFailed("connection %s: its host %r is no DNS name IDNA encodes (%s)"
+                                 % (connection_id, host, problem)) from None
 
 
 # What pymssql 2.4.6 runs on each new connection (the batch tests/tds_login_server.py receives from it), so a token

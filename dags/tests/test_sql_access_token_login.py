@@ -241,6 +241,25 @@ def test_a_token_login_to_a_server_offering_no_encryption_for_the_whole_connecti
     assert TOKEN not in message
 
 
+def test_a_token_login_to_an_internationalized_host_name_checks_its_a_labels(tmp_path, freetds_environment, monkeypatch):
+    """A host name in U-labels (`bücher.localhost`) is the certificate's A-labels (`xn--bcher-kva.localhost`, RFC 6125
+    6.4.2); before, python-tds's ASCII encoding of it failed the operation with a UnicodeEncodeError after connecting."""
+    served = certificate(tmp_path, "xn--bcher-kva.localhost")
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
+    connect = socket.create_connection
+
+    def resolving(address, *arguments, **keywords):  # DNS as a resolver answers either spelling of the name
+        host = "127.0.0.1" if address[0] in ("bücher.localhost", "xn--bcher-kva.localhost") else address[0]
+        return connect((host, address[1]), *arguments, **keywords)
+
+    monkeypatch.setattr(socket, "create_connection", resolving)
+    access = token_access("bücher.localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                          FakeCredential(TOKEN))
+    assert access.result(run(access)).rows == EXPECTED
+    server.wait()
+    assert len(server.logins) == 1
+
+
 def test_a_token_login_to_a_closed_port_fails_as_a_connection_failure(freetds_environment, tmp_path):
     served = certificate(tmp_path, "localhost")
     with socket.socket() as unused:
