@@ -73,7 +73,19 @@ def build_migration_request(
     return {"properties": properties}
 
 
-def _sql_connection(login: ConnectionSecret, data_source: Any, authentication: str) -> Dict[str, Any]:
+def refuse_token_logins(plan: MigrationPlan, database: DatabaseMigration, connections: Any) -> None:
+    """Raises ConfigurationError where a connection DMS logs in with (the source's; a SqlDb target's) logs direct SQL
+    in with the DAG's Entra ID token: `preflight` asks, before anything is started or frozen (`start_migration`
+    freezes a SqlDb copy's source before it builds the request)."""
+    source = plan.source_of(database)
+    _refuse_token_login(connections.get(source.connection_id), source.data_source, source.authentication)
+    target = plan.target_of(database)
+    if target.kind == "SqlDb":
+        login = connections.get(target.connection_id)
+        _refuse_token_login(login, login.host, "SqlAuthentication")
+
+
+def _refuse_token_login(login: ConnectionSecret, data_source: Any, authentication: str) -> None:
     if login.authentication is not None:
         # DMS logs in with the connection's login and password; the token is the DAG's, for direct SQL alone
         raise ConfigurationError(
@@ -82,6 +94,10 @@ def _sql_connection(login: ConnectionSecret, data_source: Any, authentication: s
             "give this one a login and password and no extra.%s" % (login.connection_id, AUTHENTICATION,
                                                                     login.authentication, data_source, authentication,
                                                                     AUTHENTICATION))
+
+
+def _sql_connection(login: ConnectionSecret, data_source: Any, authentication: str) -> Dict[str, Any]:
+    _refuse_token_login(login, data_source, authentication)
     if login.trust_server_certificate:
         log.warning(TRUSTED_CERTIFICATE_WARNING, login.connection_id, data_source)
     return {

@@ -252,12 +252,13 @@ class DirectSqlAccess:
         except driver.Error as problem:
             hint = hint if refused_certificate(problem) else ""
             return SqlOperationFailed("cannot connect to %s: %s%s" % (where, _message(problem), hint))
+        cursor = None
         try:
             cursor = connection.cursor()
             cursor.execute(operation.sql)
             return SqlResult(rows=_last_result_set(cursor))
         except driver.Error as problem:
-            return SqlOperationFailed("%s failed on %s: %s" % (operation.key, where, _message(problem)))
+            return SqlOperationFailed("%s failed on %s: %s" % (operation.key, where, _message(problem, cursor)))
         finally:
             connection.close()
 
@@ -296,8 +297,9 @@ class DirectSqlAccess:
             raise SqlOperationFailed("the DAG's identity got no Entra ID token for connection %s: %s"
                                      % (secret.connection_id, redact(_message(problem)))) from None
         remember_secret(token)  # taken out of any text from now on (a JWT is anyway)
+        host = _a_labels(secret.connection_id, secret.host or "")
         return driver, lambda: driver.connect(
-            server=secret.host,
+            server=host,
             port=port,
             token=token,
             database=database,
@@ -306,6 +308,23 @@ class DirectSqlAccess:
             timeout=timeout_seconds,
             cafile=cafile,
         ), driver.refused_certificate, TOKEN_TLS_HINT
+
+
+def _a_labels(connection_id: str, host: str) -> str:
+    """`host` with its non-ASCII labels as A-labels (IDNA 2008 with UTS #46's mapping, the `idna` package requests
+    brings: `straße` is `xn--strae-oqa`, not IDNA 2003's `strasse`): python-tds sends the name as ASCII (TLS's server
+    name) and checks the certificate against it, whose DNS names hold A-labels (RFC 6125 6.4.2 compares them so);
+    before, a U-label host failed the operation with a UnicodeEncodeError after the connection was open."""
+    if host.isascii():
+        return host
+    import idna
+
+    name, backslash, instance = host.partition("\\")
+    try:
+        return idna.encode(name, uts46=True).decode("ascii") + backslash + instance
+    except UnicodeError as problem:  # idna.IDNAError is one
+        raise SqlOperationFailed("connection %s: its host %r is no DNS name IDNA encodes (%s)"
+                                 % (connection_id, host, problem)) from None
 
 
 # What pymssql 2.4.6 runs on each new connection (the batch tests/tds_login_server.py receives from it), so a token
@@ -317,18 +336,30 @@ PYMSSQL_SESSION_OPTIONS = ("SET ARITHABORT ON;SET CONCAT_NULL_YIELDS_NULL ON;SET
 
 
 def certificate_names_host(cert: Any, name: bytes) -> bool:
-    """Whether the server's certificate `cert` (pyOpenSSL's X509) is for the host `name` (python-tds's arguments): one
-    of its subjectAltName DNS names, or its common name where it has none, equal to it or a wildcard for its left-most
-    label alone (RFC 6125 6.4.3, as Python's ssl matched names); letter case aside."""
+    """Whether the server's certificate `cert` (pyOpenSSL's X509) is for the host `name` (python-tds's arguments). An IP
+    address: one of its subjectAltName IP addresses, never a DNS name nor the common name (RFC 2818 3.1). A host name:
+    one of its subjectAltName DNS names, or its common name where it has none (RFC 6125 6.4.4), equal to it or a
+    wildcard for its left-most label alone (RFC 6125 6.4.3, as Python's ssl matched names); letter case aside."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    host = name.decode("ascii").lower().rstrip(".")
+    host = name.decode("ascii").lower()
     parsed = cert.to_cryptography()
     try:
-        patterns = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-            x509.DNSName)
+        alt_names = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
+        alt_names = None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        return alt_names is not None and address in alt_names.get_values_for_type(x509.IPAddress)
+    host = host.rstrip(".")
+    patterns = alt_names.get_values_for_type(x509.DNSName) if alt_names is not None else []
+    if not patterns:
         patterns = [str(attribute.value) for attribute in parsed.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     for pattern in (str(pattern).lower().rstrip(".") for pattern in patterns):
         if pattern == host:
@@ -429,10 +460,13 @@ def _arguments(problem: Exception) -> tuple:
     return arguments[0] if len(arguments) == 1 and isinstance(arguments[0], tuple) else arguments
 
 
-def _message(problem: Exception) -> str:
+def _message(problem: Exception, cursor: Any = None) -> str:
     if hasattr(problem, "msg_no") and isinstance(getattr(problem, "text", None), str):
-        # python-tds's SQL Server error: "SQL Server message <number>, severity <s>, state <t>, line <l>:\n<text>"
-        return str(problem.message if problem.number else problem.text).strip()  # type: ignore[attr-defined]
+        # python-tds's SQL Server error: "SQL Server message <number>, severity <s>, state <t>, line <l>:\n<text>", of
+        # the batch's last error alone; its errors before it (a BACKUP's cause before its "BACKUP LOG is terminating
+        # abnormally", which pymssql's text keeps) are the cursor's messages (DB-API's, python-tds's errors too)
+        errors = [error for _, error in (getattr(cursor, "messages", None) or []) if getattr(error, "severity", 0) > 10]
+        return "\n".join(str(error.message if error.number else error.text).strip() for error in errors or [problem])
     arguments = _arguments(problem)
     text = arguments[1] if len(arguments) > 1 else (arguments[0] if arguments else problem)
     if isinstance(text, bytes):

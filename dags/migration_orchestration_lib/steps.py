@@ -32,7 +32,7 @@ from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.capacity import admission_refusal, migrated_elsewhere, second_migration_refusal
 from migration_orchestration_lib.dms_gateway import DmsOperationFailed
 from migration_orchestration_lib.handoffs import declare_migrated, declared_into_target, declared_migrated, record_declared_target, target_handoff_key
-from migration_orchestration_lib.migration_request import build_migration_request, certificate_hint
+from migration_orchestration_lib.migration_request import build_migration_request, certificate_hint, refuse_token_logins
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
@@ -324,6 +324,9 @@ def _check_preflight_passed(ctx: StepContext) -> None:
 
 def _check_before_start(ctx: StepContext, target: Any) -> None:
     database = ctx.database
+    # DMS logs in with a login and password: a token connection would be refused only at the start, after a SqlDb
+    # copy's source was frozen
+    refuse_token_logins(ctx.plan, database, ctx.services.connections)
     if database.target_kind == "SqlDb":
         if target is None:
             raise StepFailure(

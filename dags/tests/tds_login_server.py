@@ -14,12 +14,19 @@ its section numbers below) from the bytes on the wire. Per connection:
    A token it accepts, or a SQL login and password it holds, is answered LOGINACK (2.2.7.14), ENVCHANGE of the
    database (2.2.7.9, type 1: the login's database, as SQL Server tells it at login), FEATUREEXTACK (2.2.7.11,
    FEDAUTH acknowledged with no data: no nonce was exchanged) where the login had a FEDAUTH feature, and DONE
-   (2.2.7.6); anything else ERROR 18456 (2.2.7.10, "Login failed for user ...") and DONE with DONE_ERROR.
+   (2.2.7.6); anything else ERROR 18456 (2.2.7.10, "Login failed for user ...") and DONE with DONE_ERROR. With
+   `route` (host, port), an accepted login is answered as Azure SQL's gateway redirects one: LOGINACK, ENVCHANGE type
+   20 Routing (2.2.7.9: protocol 0 TCP, the port, the alternate server) and DONE; the client logs in there anew.
 4. SQL_BATCH (2.2.6.7: ALL_HEADERS, then the text in UTF-16LE): a batch equal to `query` is answered with the result
-   set `columns`/`rows` (COLMETADATA 2.2.7.4, ROW 2.2.7.20, DONE with DONE_COUNT), any other (a driver's own SET
-   statements) with DONE alone.
+   set `columns`/`rows` (COLMETADATA 2.2.7.4, ROW 2.2.7.20, DONE with DONE_COUNT); one of `replies` with its statements'
+   outcomes in turn, as SQL Server answers a batch of several: a result set (`("rows", columns, rows)`, its DONE with
+   DONE_MORE) or a message (`("message", number, state, severity, text)`: ERROR 2.2.7.10 where the severity is above
+   10, else INFO 2.2.7.13, as a PRINT's), then a final DONE, with DONE_ERROR where an error came; a reply `SILENCE`
+   never comes (a batch past the client's timeout; its ATTENTION, 2.2.1.7, is answered DONE with DONE_ATTN); any other
+   batch (a driver's own SET statements) with DONE alone.
 
-What it records: `logins` (each LOGIN7 as parsed), `batches` (each batch's text), `handshake_done`, `problem`.
+What it records: `logins` (each LOGIN7 as parsed), `batches` (each batch's text), `other_requests` (the packet type
+of each other request: a transaction manager's, an RPC's), `handshake_done`, `problem`.
 """
 from __future__ import annotations
 
@@ -39,8 +46,10 @@ PRELOGIN_VERSION, PRELOGIN_ENCRYPTION, PRELOGIN_FEDAUTHREQUIRED, PRELOGIN_TERMIN
 FEATURE_FEDAUTH, FEATURE_TERMINATOR = 0x02, 0xFF
 FEDAUTH_LIBRARY_SECURITYTOKEN = 0x01
 TOKEN_LOGINACK, TOKEN_FEATUREEXTACK, TOKEN_DONE, TOKEN_ERROR = 0xAD, 0xAE, 0xFD, 0xAA
-TOKEN_COLMETADATA, TOKEN_ROW, TOKEN_ENVCHANGE = 0x81, 0xD1, 0xE3
-DONE_FINAL, DONE_ERROR, DONE_COUNT = 0x0000, 0x0002, 0x0010
+TOKEN_COLMETADATA, TOKEN_ROW, TOKEN_ENVCHANGE, TOKEN_INFO = 0x81, 0xD1, 0xE3, 0xAB
+DONE_FINAL, DONE_MORE, DONE_ERROR, DONE_COUNT, DONE_ATTN = 0x0000, 0x0001, 0x0002, 0x0010, 0x0020
+ATTENTION = 0x06
+SILENCE = "silence"  # a reply that never comes
 TDS74 = 0x74000004
 LOGIN_FAILED = 18456
 # Latin1_General_CI_AS: LCID 0x0409, its flags and sort id (2.2.5.1.2 COLLATION)
@@ -54,8 +63,12 @@ class TdsLoginServer(TdsEndpoint):
 
     def __init__(self, certificate_file: str, key_file: str, accepted_tokens: Sequence[str] = (),
                  sql_logins: Optional[Dict[str, str]] = None, query: str = "",
-                 columns: Sequence[Tuple[str, str]] = (), rows: Sequence[Sequence[Any]] = (), connections: int = 1):
+                 columns: Sequence[Tuple[str, str]] = (), rows: Sequence[Sequence[Any]] = (), connections: int = 1,
+                 replies: Optional[Dict[str, Sequence[Tuple[Any, ...]]]] = None,
+                 route: Optional[Tuple[str, int]] = None):
         super().__init__(connections)
+        self._route = route
+        self._replies = dict(replies or {})
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(certificate_file, key_file)
         # TLS 1.2 at most, as SQL Server's TDS 7.x (TLS 1.3 only with TDS 8.0's strict encryption, whose TLS runs before
@@ -69,6 +82,7 @@ class TdsLoginServer(TdsEndpoint):
         self.prelogins: List[Dict[int, bytes]] = []
         self.logins: List[Dict[str, Any]] = []
         self.batches: List[str] = []
+        self.other_requests: List[int] = []
         self._start()
 
     def _talk(self, client: socket.socket) -> None:
@@ -94,6 +108,9 @@ class TdsLoginServer(TdsEndpoint):
             channel.send(TABULAR_RESULT, _error(LOGIN_FAILED, 1, 14, "Login failed for user '%s'." % (
                 "<token-identified principal>" if parsed["fedauth"] else parsed["user"])) + _done(DONE_ERROR, 0))
             return
+        if self._route is not None:
+            channel.send(TABULAR_RESULT, _login_ack() + _routing(*self._route) + _done(DONE_FINAL, 0))
+            return
         reply = _login_ack() + _database_change(parsed["database"] or "master")
         if parsed["fedauth"]:
             reply += bytes([TOKEN_FEATUREEXTACK, FEATURE_FEDAUTH]) + struct.pack("<I", 0) + bytes([FEATURE_TERMINATOR])
@@ -103,14 +120,20 @@ class TdsLoginServer(TdsEndpoint):
                 packet_type, batch = channel.read_message()
             except EOFError:
                 return  # the client closed its connection
-            if packet_type != SQL_BATCH:
-                channel.send(TABULAR_RESULT, _done(DONE_FINAL, 0))
+            if packet_type != SQL_BATCH:  # a transaction manager request (2.2.6.9: BEGIN TRAN, COMMIT), an RPC
+                self.other_requests.append(packet_type)
+                # an ATTENTION (2.2.1.7: a cancel) is acknowledged by DONE with DONE_ATTN
+                channel.send(TABULAR_RESULT, _done(DONE_ATTN if packet_type == ATTENTION else DONE_FINAL, 0))
                 continue
             headers_length = struct.unpack_from("<I", batch, 0)[0]
             text = batch[headers_length:].decode("utf-16-le")
             self.batches.append(text)
             if text == self._query:
                 channel.send(TABULAR_RESULT, _result_set(self._columns, self._rows))
+            elif self._replies.get(text) == SILENCE:
+                continue  # a batch running past the client's timeout: its ATTENTION is answered below
+            elif text in self._replies:
+                channel.send(TABULAR_RESULT, _batch_reply(self._replies[text]))
             else:
                 channel.send(TABULAR_RESULT, _done(DONE_FINAL, 0))
 
@@ -187,23 +210,46 @@ def _database_change(database: str) -> bytes:
     return bytes([TOKEN_ENVCHANGE]) + struct.pack("<H", len(body)) + body
 
 
+def _routing(host: str, port: int) -> bytes:
+    """ENVCHANGE (2.2.7.9) type 20, Routing: RoutingDataValueLength, Protocol 0 (TCP), ProtocolProperty (the port),
+    AlternateServer (US_VARCHAR); its old value empty (a USHORT 0)."""
+    value = bytes([0]) + struct.pack("<HH", port, len(host)) + host.encode("utf-16-le")
+    body = bytes([20]) + struct.pack("<H", len(value)) + value + struct.pack("<H", 0)
+    return bytes([TOKEN_ENVCHANGE]) + struct.pack("<H", len(body)) + body
+
+
 def _error(number: int, state: int, severity: int, message: str) -> bytes:
     body = (struct.pack("<iBB", number, state, severity) + struct.pack("<H", len(message)) + message.encode("utf-16-le")
             + _b_varchar("fake-sql") + _b_varchar("") + struct.pack("<i", 1))
     return bytes([TOKEN_ERROR]) + struct.pack("<H", len(body)) + body
 
 
+def _batch_reply(outcomes: Sequence[Tuple[Any, ...]]) -> bytes:
+    """A batch's statements' outcomes in turn (a result set, or a message), then the batch's final DONE."""
+    reply, failed = b"", False
+    for outcome in outcomes:
+        if outcome[0] == "rows":
+            _, columns, rows = outcome
+            reply += _result_set(list(columns), [list(row) for row in rows], DONE_MORE)
+        else:
+            _, number, state, severity, text = outcome
+            message = _error(number, state, severity, text)
+            reply += (message if severity > 10 else bytes([TOKEN_INFO]) + message[1:])
+            failed = failed or severity > 10
+    return reply + _done(DONE_ERROR if failed else DONE_FINAL, 0)
+
+
 def _done(status: int, count: int) -> bytes:
     return bytes([TOKEN_DONE]) + struct.pack("<HHQ", status, 0xC1, count)
 
 
-def _result_set(columns: List[Tuple[str, str]], rows: List[List[Any]]) -> bytes:
+def _result_set(columns: List[Tuple[str, str]], rows: List[List[Any]], more: int = DONE_FINAL) -> bytes:
     metadata = bytes([TOKEN_COLMETADATA]) + struct.pack("<H", len(columns))
     for name, kind in columns:
         metadata += struct.pack("<IH", 0, 0x0001) + _type_info(kind) + _b_varchar(name)
     body = b"".join(bytes([TOKEN_ROW]) + b"".join(_value(kind, value) for (_, kind), value in zip(columns, row))
                     for row in rows)
-    return metadata + body + _done(DONE_COUNT, len(rows))
+    return metadata + body + _done(DONE_COUNT | more, len(rows))
 
 
 def _type_info(kind: str) -> bytes:

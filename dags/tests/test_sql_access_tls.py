@@ -5,6 +5,7 @@ driver."""
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import logging
 import os
 import socket
@@ -26,17 +27,18 @@ SOURCE = SqlEndpoint("source", "sql01", "master")
 PASSWORD = "Tls-canary-0f3a"
 
 
-def certificate(directory, name: str, dns_names=None):
-    """A self-signed certificate for `name` (its own CA; its subjectAltName `dns_names`, else `name`) and its key, as
-    files."""
+def certificate(directory, name: str, dns_names=None, ip_addresses=()):
+    """A self-signed certificate for `name` (its own CA; its subjectAltName `dns_names`, else `name`, and
+    `ip_addresses`) and its key, as files."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     built = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
              .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
              .not_valid_after(now + datetime.timedelta(days=1))
-             .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns) for dns in dns_names or [name]]),
-                            critical=False)
+             .add_extension(x509.SubjectAlternativeName(
+                 [x509.DNSName(dns) for dns in ([name] if dns_names is None else dns_names)]
+                 + [x509.IPAddress(ipaddress.ip_address(address)) for address in ip_addresses]), critical=False)
              .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
              .sign(key, hashes.SHA256()))
     file_name = name.replace("*", "wildcard")

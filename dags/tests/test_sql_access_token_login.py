@@ -78,6 +78,16 @@ def failure(access: DirectSqlAccess) -> str:
     return str(failed.value)
 
 
+def rows_or_refused_certificate(access: DirectSqlAccess, host: str, accepted: bool, then: str = "") -> None:
+    """The operation's rows where the certificate is for `host`, else its refusal (`then`: what the message says next)."""
+    handle = run(access)
+    if accepted:
+        assert access.result(handle).rows == EXPECTED
+    else:
+        with pytest.raises(SqlOperationFailed, match="Certificate does not match host name '%s'%s" % (host, then)):
+            access.result(handle)
+
+
 def test_a_token_login_sends_the_credential_s_token_for_azure_sql_and_returns_rows_as_the_dag_reads_them(
         tmp_path, freetds_environment, caplog):
     served = certificate(tmp_path, "localhost")
@@ -93,6 +103,7 @@ def test_a_token_login_sends_the_credential_s_token_for_azure_sql_and_returns_ro
     assert login["fedauth"] == {"library": 0x01, "echo": True, "token": TOKEN, "rest": 0}  # SECURITYTOKEN, no nonce
     assert (login["user"], login["password"], login["database"]) == ("", "", "Sales")
     assert server.batches == [PYMSSQL_SESSION_OPTIONS, QUERY]  # the session pymssql's has, then the operation's batch
+    assert server.other_requests == []  # autocommit: no BEGIN TRAN (a transaction manager request) before a batch
     assert rows == EXPECTED
     assert [[type(value) for value in row.values()] for row in rows] == [[type(value) for value in row] for row in ROWS]
     assert TOKEN not in caplog.text
@@ -168,15 +179,85 @@ def test_a_token_login_takes_the_host_name_from_the_certificate_s_alt_names(tmp_
     server = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
     access = token_access("localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
                           FakeCredential(TOKEN))
-    handle = run(access)
-    if accepted:
-        assert access.result(handle).rows == EXPECTED
-    else:
-        with pytest.raises(SqlOperationFailed, match="Certificate does not match host name 'localhost'; the connection "
-                                                     "logs in with an Entra ID token"):
-            access.result(handle)
+    rows_or_refused_certificate(access, "localhost", accepted, "; the connection logs in with an Entra ID token")
     server.wait()
     assert len(server.logins) == (1 if accepted else 0)
+
+
+@pytest.mark.parametrize("host, common_name, dns_names, ip_addresses, accepted", [
+    ("127.0.0.1", "localhost", ["localhost"], ["127.0.0.1"], True),
+    ("127.0.0.1", "127.0.0.1", ["*.0.0.1", "127.0.0.1"], [], False),
+    ("127.0.0.1", "127.0.0.1", [], ["127.0.0.2"], False),
+    ("localhost", "localhost", [], ["127.0.0.1"], True),
+    ("localhost", "localhost", ["sql-gateway.example"], ["127.0.0.1"], False),
+], ids=["ip-in-its-ip-alt-names", "ip-as-dns-names-and-common-name", "another-ip", "common-name-without-dns-names",
+        "common-name-beside-dns-names"])
+def test_a_token_login_to_an_ip_address_takes_it_from_the_certificate_s_ip_alt_names_alone(
+        tmp_path, freetds_environment, host, common_name, dns_names, ip_addresses, accepted):
+    """RFC 2818 3.1: a server named by its IP address is the certificate's iPAddress subjectAltName, never a DNS name
+    (`*.0.0.1` matched 127.0.0.1 before, and the token went out) nor the common name. A host name is the common name
+    only where the certificate has no DNS name (RFC 6125 6.4.4), IP addresses or not (refused before)."""
+    served = certificate(tmp_path, common_name, dns_names, ip_addresses)
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
+    access = token_access(host, server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)), FakeCredential(TOKEN))
+    rows_or_refused_certificate(access, host, accepted)
+    server.wait()
+    assert len(server.logins) == (1 if accepted else 0)  # no LOGIN7, so no token, to a certificate not for the host
+
+
+@pytest.mark.parametrize("routed_host, accepted", [("localhost", True), ("127.0.0.1", False)],
+                         ids=["certificate-for-the-routed-host", "certificate-for-another-name"])
+def test_a_token_login_redirected_by_the_gateway_checks_the_routed_server_s_certificate_before_its_token(
+        tmp_path, freetds_environment, routed_host, accepted):
+    """Azure SQL's gateway may answer a login with ENVCHANGE Routing (MS-TDS 2.2.7.9, type 20): python-tds logs in
+    anew at the server it names, TLS checked against that name before the LOGIN7 with the token goes there."""
+    served = certificate(tmp_path, "localhost")  # DNS name localhost: not the routed 127.0.0.1's
+    routed = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
+    gateway = TdsLoginServer(*served, accepted_tokens=[TOKEN], route=(routed_host, routed.port))
+    access = token_access("localhost", gateway.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                          FakeCredential(TOKEN))
+    rows_or_refused_certificate(access, routed_host, accepted)
+    gateway.wait()
+    routed.wait()
+    assert len(gateway.logins) == 1 and gateway.logins[0]["fedauth"]["token"] == TOKEN
+    assert routed.handshake_done and len(routed.logins) == (1 if accepted else 0)
+    assert routed.batches == ([PYMSSQL_SESSION_OPTIONS, QUERY] if accepted else [])
+
+
+@pytest.mark.parametrize("encryption", [0x00, 0x02], ids=["ENCRYPT_OFF", "ENCRYPT_NOT_SUP"])
+def test_a_token_login_to_a_server_offering_no_encryption_for_the_whole_connection_sends_no_login(
+        tmp_path, freetds_environment, encryption):
+    """PRELOGIN's answer (MS-TDS 2.2.6.5): ENCRYPT_OFF would encrypt the login alone, ENCRYPT_NOT_SUP nothing;
+    python-tds, asking ENCRYPT_ON, refuses both before any LOGIN7 (`tds_session.parse_prelogin`)."""
+    from tds_tls_server import TdsTlsServer
+
+    served = certificate(tmp_path, "localhost")
+    server = TdsTlsServer(*served, encryption=encryption)
+    message = failure(token_access("localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                                   FakeCredential(TOKEN)))
+    server.wait()
+    assert not server.login_received and not server.login_in_clear and not server.handshake_done
+    assert message.startswith("cannot connect to sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): ")
+    assert TOKEN not in message
+
+
+def test_a_token_login_to_an_internationalized_host_name_checks_its_a_labels(tmp_path, freetds_environment, monkeypatch):
+    """A host name in U-labels (`bücher.localhost`) is the certificate's A-labels (`xn--bcher-kva.localhost`, RFC 6125
+    6.4.2); before, python-tds's ASCII encoding of it failed the operation with a UnicodeEncodeError after connecting."""
+    served = certificate(tmp_path, "xn--bcher-kva.localhost")
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
+    connect = socket.create_connection
+
+    def resolving(address, *arguments, **keywords):  # DNS as a resolver answers either spelling of the name
+        host = "127.0.0.1" if address[0] in ("bücher.localhost", "xn--bcher-kva.localhost") else address[0]
+        return connect((host, address[1]), *arguments, **keywords)
+
+    monkeypatch.setattr(socket, "create_connection", resolving)
+    access = token_access("bücher.localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                          FakeCredential(TOKEN))
+    assert access.result(run(access)).rows == EXPECTED
+    server.wait()
+    assert len(server.logins) == 1
 
 
 def test_a_token_login_to_a_closed_port_fails_as_a_connection_failure(freetds_environment, tmp_path):
@@ -303,3 +384,127 @@ def test_a_token_the_identity_cannot_get_fails_the_operation_naming_the_connecti
         "cannot connect to sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): the DAG's identity got "
         "no Entra ID token for connection mssql_target_sqlmi01: DefaultAzureCredential failed to retrieve a token from "
         "the included credentials.")
+
+
+@pytest.mark.parametrize("token_role", ["target", "source"])
+def test_preflight_refuses_a_token_connection_dms_logs_in_with_before_a_sqldb_copy_freezes_its_source(
+        rehearsal_world, monkeypatch, token_role):
+    """start_migration freezes a SqlDb copy's source, then builds DMS's request, which refuses a token connection: a
+    refusal there left the source frozen with no migration. Preflight refuses it, before anything is frozen."""
+    import dataclasses
+
+    from conftest import database_entry, plan_with_databases
+    from migration_orchestration_lib import rehearsal, steps
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.plan import parse_plan
+    from task_driver import RunDriver
+    from world_view import WorldView
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", target="db-prod")]))
+    database = plan.database("db")
+    server = plan.target_of(database) if token_role == "target" else plan.source_of(database)
+    rehearsal_get = rehearsal.RehearsalConnections.get
+
+    def get(connections, connection_id):
+        secret = rehearsal_get(connections, connection_id)
+        return dataclasses.replace(secret, authentication=AZURE_IDENTITY) if connection_id == server.connection_id \
+            else secret
+
+    monkeypatch.setattr(rehearsal.RehearsalConnections, "get", get)
+    # direct SQL logs the token connection in as the simulated servers take it (python-tds has no rehearsal stand-in)
+    monkeypatch.setattr(DirectSqlAccess, "_token_login", DirectSqlAccess._password_login)
+    frozen, freeze = [], steps._freeze
+    monkeypatch.setattr(steps, "_freeze", lambda ctx: frozen.append(ctx.database.name) or freeze(ctx))
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    world = WorldView(rehearsal_world, database, plan)
+    rehearsal.seed_world(world.world, plan)
+
+    driver = RunDriver(dag)
+    states = driver.run_database("db")
+    assert states["db.preflight"] == "failed", (states, driver.errors)
+    assert frozen == [] and world.operations() == [] and world.source_writable()
+    assert ("Airflow connection %s: extra.authentication azure_identity logs direct SQL in with the DAG's Entra ID "
+            "token, but DMS connects to" % server.connection_id) in driver.errors["db.preflight"]
+
+
+OUTCOME = [("outcome", "nvarchar")]
+# A batch's statements' outcomes in turn, as tds_login_server answers them: what the DAG's batches meet
+BATCHES = {
+    # a BACKUP refused: its cause, then "terminating abnormally" (SQL Server's errors 3201 and 3013)
+    "BACKUP LOG [Sales] TO DISK = N'x.trn';": [
+        ("message", 3201, 1, 16, "Cannot open backup device 'x.trn'. Operating system error 5(Access is denied.)."),
+        ("message", 3013, 1, 16, "BACKUP LOG is terminating abnormally.")],
+    # a RAISERROR after a statement's rows, and before the batch's last SELECT (the DAG's refusals)
+    "SELECT 1; RAISERROR(N'raised after rows', 16, 1);": [
+        ("rows", OUTCOME, [["first"]]), ("message", 50000, 1, 16, "raised after rows")],
+    "RAISERROR(N'raised before rows', 16, 1); SELECT N'after';": [
+        ("message", 50000, 1, 16, "raised before rows"), ("rows", OUTCOME, [["after"]])],
+    # PRINT's message (severity 0) is no error; the last of several result sets is the batch's
+    "PRINT N'a print'; SELECT N'after print';": [("message", 0, 1, 0, "a print"), ("rows", OUTCOME, [["after print"]])],
+    "SELECT N'one'; SELECT N'two';": [("rows", OUTCOME, [["one"]]), ("rows", OUTCOME, [["two"]])],
+}
+
+
+@pytest.mark.parametrize("batch, outcome", [
+    ("BACKUP LOG [Sales] TO DISK = N'x.trn';",
+     "Cannot open backup device 'x.trn'. Operating system error 5(Access is denied.)."),
+    ("SELECT 1; RAISERROR(N'raised after rows', 16, 1);", "raised after rows"),
+    ("RAISERROR(N'raised before rows', 16, 1); SELECT N'after';", "raised before rows"),
+    ("PRINT N'a print'; SELECT N'after print';", [{"outcome": "after print"}]),
+    ("SELECT N'one'; SELECT N'two';", [{"outcome": "two"}]),
+], ids=["backup-refused", "error-after-rows", "error-before-rows", "print", "result-sets"])
+def test_a_token_login_s_batch_fails_or_answers_as_the_password_login_s(tmp_path, freetds_environment, batch, outcome):
+    """Each driver on the same endpoint: an error anywhere in the batch fails it, naming the server's first error (a
+    BACKUP's cause, not only its "terminating abnormally"), and the batch's last result set is its rows."""
+    served = certificate(tmp_path, "localhost")
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], sql_logins={"migrator": PASSWORD}, connections=2,
+                            replies={batch: BATCHES[batch]})
+    tls = FreeTdsTls(os.environ, ca_bundles=(served[0],))
+    by_token = token_access("localhost", server.port, tls, FakeCredential(TOKEN))
+    by_password = DirectSqlAccess(
+        OneConnection(ConnectionSecret(CONNECTION_ID, "localhost", server.port, "migrator", PASSWORD)),
+        lambda endpoint: CONNECTION_ID, login_timeout_seconds=5, tls=tls)
+    outcomes = []
+    for access in (by_token, by_password):
+        handle = access.submit(SqlOperation("batch", TARGET, batch, returns_rows=True, timeout_seconds=10))
+        try:
+            outcomes.append(access.result(handle).rows)
+        except SqlOperationFailed as failed:
+            outcomes.append(str(failed))
+    server.wait()
+    assert server.problem is None, server.problem
+    token_outcome, password_outcome = outcomes
+    if isinstance(outcome, list):
+        assert token_outcome == password_outcome == outcome
+        return
+    failed_on = "batch failed on sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): "
+    assert password_outcome.startswith(failed_on + outcome)  # pymssql's text: the first error's
+    assert token_outcome.startswith(failed_on + "SQL Server message ") and outcome in token_outcome
+    if batch.startswith("BACKUP"):
+        assert token_outcome == failed_on + (
+            "SQL Server message 3201, severity 16, state 1, line 1:\nCannot open backup device 'x.trn'. Operating system "
+            "error 5(Access is denied.).\nSQL Server message 3013, severity 16, state 1, line 1:\nBACKUP LOG is "
+            "terminating abnormally.")
+
+
+def test_a_token_login_s_batch_past_its_timeout_fails_and_is_cancelled(tmp_path, freetds_environment):
+    """The operation's `timeout` bounds each wait for the server, as pymssql's: the batch fails, and python-tds cancels
+    it (ATTENTION, MS-TDS 2.2.1.7) before the connection closes."""
+    import time
+
+    from tds_login_server import ATTENTION, SILENCE
+
+    batch = "WAITFOR DELAY '01:00:00';"
+    served = certificate(tmp_path, "localhost")
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], replies={batch: SILENCE})
+    access = token_access("localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                          FakeCredential(TOKEN))
+    started = time.monotonic()
+    handle = access.submit(SqlOperation("wait", TARGET, batch, returns_rows=False, timeout_seconds=1))
+    with pytest.raises(SqlOperationFailed) as failed:
+        access.result(handle)
+    took = time.monotonic() - started
+    server.wait()
+    assert str(failed.value) == ("wait failed on sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): "
+                                 "timed out")
+    assert 1 <= took < 15 and server.batches == [PYMSSQL_SESSION_OPTIONS, batch] and server.other_requests == [ATTENTION]
