@@ -38,6 +38,7 @@ from migration_orchestration_lib.connections import (
     remember_secret,
 )
 from migration_orchestration_lib.daemon_work import DaemonWork
+from migration_orchestration_lib.settings import ConfigurationError
 
 from migration_orchestration_lib.sql_access import (
     SqlEndpoint,
@@ -236,6 +237,10 @@ class DirectSqlAccess:
         secret = self._connections.get(connection_id)
         where = "%s (%s, connection %s, database %s)" % (endpoint.server_name, endpoint.role, connection_id, endpoint.database)
         port = str(secret.port or DEFAULT_PORT)
+        if "," in (secret.host or ""):  # ADO.NET's `host,port`: FreeTDS resolved it as a name (20009), python-tds too
+            raise ConfigurationError(
+                "Airflow connection %s: its host %r gives a port after a comma, a form neither pymssql (FreeTDS) nor "
+                "python-tds reads: set the connection's port, or write the host as host:port" % (connection_id, secret.host))
         try:
             driver, connect, refused_certificate, hint = (
                 self._token_login(secret, port, endpoint.database, operation.timeout_seconds)
@@ -297,7 +302,7 @@ class DirectSqlAccess:
             raise SqlOperationFailed("the DAG's identity got no Entra ID token for connection %s: %s"
                                      % (secret.connection_id, redact(_message(problem)))) from None
         remember_secret(token)  # taken out of any text from now on (a JWT is anyway)
-        host = _a_labels(secret.connection_id, secret.host or "")
+        host, port = _host_and_port(_a_labels(secret.connection_id, secret.host or ""), port)
         return driver, lambda: driver.connect(
             server=host,
             port=port,
@@ -308,6 +313,16 @@ class DirectSqlAccess:
             timeout=timeout_seconds,
             cafile=cafile,
         ), driver.refused_certificate, TOKEN_TLS_HINT
+
+
+def _host_and_port(host: str, port: str) -> Tuple[str, str]:
+    """A host written `host:port` as pymssql reads it (its `_mssql` adds the connection's port only to a server without
+    a colon, and FreeTDS takes the port after it): that port, not the connection's. python-tds resolved `host:port` as a
+    name. An IPv6 address (several colons) and a named instance (`host\\instance`) are left as they are."""
+    name, colon, own_port = host.partition(":")
+    if colon and own_port.isdigit() and "\\" not in host and ":" not in own_port:
+        return name, own_port
+    return host, port
 
 
 def _a_labels(connection_id: str, host: str) -> str:
@@ -370,6 +385,10 @@ def certificate_names_host(cert: Any, name: bytes) -> bool:
     return False
 
 
+class SqlBrowserFailed(Exception):
+    """A named instance's port the SQL Browser did not give (python-tds's lookup failed)."""
+
+
 class TokenLoginDriver:
     """python-tds (pytds) for a login with an Entra ID token: TDS's FEDAUTH feature extension carrying it (MS-TDS
     2.2.6.4, FeatureId 0x02, bFedAuthLibrary SECURITYTOKEN), over TLS for the whole connection (PRELOGIN ENCRYPT_ON;
@@ -385,25 +404,34 @@ class TokenLoginDriver:
         # AttributeError. Its module function is this check instead, the one it calls after the handshake, before LOGIN7.
         pytds.tls.validate_host = certificate_names_host
         self._pytds = pytds
-        self.Error = (pytds.Error, OSError, OpenSSL.SSL.Error)
+        self.Error = (pytds.Error, OSError, OpenSSL.SSL.Error, SqlBrowserFailed)
         self._tls_errors = (OpenSSL.SSL.Error,)
 
     def connect(self, server: Optional[str], port: str, token: str, database: str, autocommit: bool,
                 login_timeout: int, timeout: int, cafile: str) -> Any:
         host = server or ""
-        connection = self._pytds.connect(
-            dsn=host,
-            port=None if "\\" in host else int(port),  # a named instance's port is the SQL Browser's answer
-            database=database,
-            autocommit=autocommit,
-            login_timeout=login_timeout,
-            timeout=timeout,
-            cafile=cafile,
-            validate_host=True,
-            access_token_callable=lambda: token,
-            disable_connect_retry=True,  # one login within the login timeout, as pymssql's
-            appname="migration-orchestration",
-        )
+        try:
+            connection = self._pytds.connect(
+                dsn=host,
+                port=None if "\\" in host else int(port),  # a named instance's port is the SQL Browser's answer
+                database=database,
+                autocommit=autocommit,
+                login_timeout=login_timeout,
+                timeout=timeout,
+                cafile=cafile,
+                validate_host=True,
+                access_token_callable=lambda: token,
+                disable_connect_retry=True,  # one login within the login timeout, as pymssql's
+                appname="migration-orchestration",
+            )
+        except (RuntimeError, ValueError, LookupError) as problem:
+            if "\\" not in host:
+                raise
+            # python-tds 1.17.1's SQL Browser lookup (`instance_browser_client.resolve_instance_port`) raises a bare
+            # RuntimeError on an empty or malformed answer, and its parsing a KeyError, ValueError or
+            # UnicodeDecodeError: a connection failure like any other (an unanswered lookup is a socket timeout already)
+            raise SqlBrowserFailed("the SQL Browser (UDP 1434) of %s gave no port of instance %s: %s: %s" % (
+                host.partition("\\")[0], host.partition("\\")[2], type(problem).__name__, problem)) from None
         try:
             cursor = connection.cursor()
             cursor.execute(PYMSSQL_SESSION_OPTIONS)  # the session pymssql's connections have
@@ -477,4 +505,10 @@ def _message(problem: Exception, cursor: Any = None) -> str:
 def _pymssql() -> Any:
     import pymssql
 
+    # pymssql raises on a server message of severity 6 and above (`_mssql.min_error_severity`); SQL Server's own
+    # information (5060 of WITH ROLLBACK IMMEDIATE, 4035 and 3014 of BACKUP LOG, 8153) is severity 10 in sys.messages,
+    # which "for compatibility reasons, the Database Engine converts ... to severity 0 before returning the error
+    # information to the calling application" (MicrosoftDocs/sql-docs, "Database engine error severities"): none of it
+    # reaches that threshold (tests/test_sql_access_tls.py sends them so).
     return pymssql
+

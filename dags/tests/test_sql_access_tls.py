@@ -319,3 +319,38 @@ def test_a_real_driver_s_login_to_a_server_that_never_answers_ends_in_bounded_ti
         assert message.startswith("cannot connect to sql01")
     finally:
         listener.close()
+
+
+# SQL Server's information: severity 10 in sys.messages (MicrosoftDocs/sql-docs, "Database engine events and errors"
+# 3000-3999, 4000-4999, 5000-5999, 8000-8999), sent as INFO of class 0: "For compatibility reasons, the Database Engine
+# converts severity 10 to severity 0 before returning the error information to the calling application" ("Database
+# engine error severities"): the freeze's ALTER DATABASE ... WITH ROLLBACK IMMEDIATE with a transaction open (5060),
+# every BACKUP LOG's (4035, 3014), an aggregate over a NULL with ANSI_WARNINGS on, as pymssql's session sets it (8153)
+BATCH = "SET NOCOUNT ON; <statement>; SELECT N'done' AS state;"
+STATE = [("state", "nvarchar")]
+
+
+@pytest.mark.parametrize("messages", [
+    [(5060, "Nonqualified transactions are being rolled back. Estimated rollback completion: 0%."),
+     (5060, "Nonqualified transactions are being rolled back. Estimated rollback completion: 100%.")],
+    [(4035, "Processed 2 pages for database 'Sales', file 'Sales_log' on file 1."),
+     (3014, "BACKUP LOG successfully processed 2 pages in 0.005 seconds (3.125 MB/sec).")],
+    [(8153, "Warning: Null value is eliminated by an aggregate or other SET operation.")],
+], ids=["freeze-5060", "backup-log-4035-3014", "aggregate-8153"])
+def test_sql_server_s_information_is_not_a_failed_batch(tmp_path, freetds_environment, messages):
+    """pymssql raises on a message of severity 6 and above (`_mssql.min_error_severity`) and cancels the batch; SQL
+    Server's information comes as class 0, so a freeze or a BACKUP LOG goes on past its own messages (a pin: were
+    they sent at their catalogue severity, 10, pymssql 2.4.6 and 2.3.1 would fail the batch)."""
+    from tds_login_server import TdsLoginServer
+
+    served = certificate(tmp_path, "localhost")
+    server = TdsLoginServer(*served, sql_logins={"migrator": PASSWORD}, replies={BATCH: [
+        ("message", number, 1, 0, text) for number, text in messages] + [("rows", STATE, [["done"]])]})
+    access = DirectSqlAccess(OneConnection("localhost", server.port), lambda endpoint: "mssql_source_sql01",
+                             login_timeout_seconds=5,
+                             tls=FreeTdsTls(os.environ, ca_bundles=(served[0],)))
+    handle = access.submit(SqlOperation("batch", SqlEndpoint("source", "sql01", "Sales"), BATCH, returns_rows=True,
+                                        timeout_seconds=10))
+    assert access.result(handle).rows == [{"state": "done"}]
+    server.wait()
+    assert server.problem is None and server.other_requests == []  # no ATTENTION: the batch ran to its end

@@ -442,6 +442,13 @@ BATCHES = {
     # PRINT's message (severity 0) is no error; the last of several result sets is the batch's
     "PRINT N'a print'; SELECT N'after print';": [("message", 0, 1, 0, "a print"), ("rows", OUTCOME, [["after print"]])],
     "SELECT N'one'; SELECT N'two';": [("rows", OUTCOME, [["one"]]), ("rows", OUTCOME, [["two"]])],
+    # SQL Server's 8153 with ANSI_WARNINGS on: severity 10 in sys.messages, sent as INFO of class 0 (dags/README.md)
+    "SELECT SUM(x) FROM (VALUES (1), (NULL)) AS t(x); SELECT N'summed';": [
+        ("message", 8153, 1, 0, "Warning: Null value is eliminated by an aggregate or other SET operation."),
+        ("rows", OUTCOME, [["summed"]])],
+    # severity 11, the lowest of an error (ERROR 2.2.7.10)
+    "RAISERROR(N'raised at 11', 11, 1); SELECT N'after';": [
+        ("message", 50000, 1, 11, "raised at 11"), ("rows", OUTCOME, [["after"]])],
 }
 
 
@@ -452,7 +459,10 @@ BATCHES = {
     ("RAISERROR(N'raised before rows', 16, 1); SELECT N'after';", "raised before rows"),
     ("PRINT N'a print'; SELECT N'after print';", [{"outcome": "after print"}]),
     ("SELECT N'one'; SELECT N'two';", [{"outcome": "two"}]),
-], ids=["backup-refused", "error-after-rows", "error-before-rows", "print", "result-sets"])
+    ("SELECT SUM(x) FROM (VALUES (1), (NULL)) AS t(x); SELECT N'summed';", [{"outcome": "summed"}]),
+    ("RAISERROR(N'raised at 11', 11, 1); SELECT N'after';", "raised at 11"),
+], ids=["backup-refused", "error-after-rows", "error-before-rows", "print", "result-sets", "information",
+        "error-severity-11"])
 def test_a_token_login_s_batch_fails_or_answers_as_the_password_login_s(tmp_path, freetds_environment, batch, outcome):
     """Each driver on the same endpoint: an error anywhere in the batch fails it, naming the server's first error (a
     BACKUP's cause, not only its "terminating abnormally"), and the batch's last result set is its rows."""
@@ -508,3 +518,73 @@ def test_a_token_login_s_batch_past_its_timeout_fails_and_is_cancelled(tmp_path,
     assert str(failed.value) == ("wait failed on sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): "
                                  "timed out")
     assert 1 <= took < 15 and server.batches == [PYMSSQL_SESSION_OPTIONS, batch] and server.other_requests == [ATTENTION]
+
+
+@pytest.mark.parametrize("answer", [b"", b"\x05\x10\x00ServerName;SQL01;InstanceName;OTHER;tcp;1433;;",
+                                    b"\x05\x10\x00ServerName;SQL01;InstanceName;INST;tcp;not-a-port;;",
+                                    b"\x05\x10\x00ServerName;SQL01;tcp"],
+                         ids=["empty", "another-instance", "no-port-number", "malformed"])
+def test_a_named_instance_s_failed_sql_browser_lookup_is_a_connection_failure(tmp_path, freetds_environment, monkeypatch,
+                                                                              answer):
+    """python-tds asks the SQL Browser (UDP 1434) for a named instance's port; a bad answer raised a bare RuntimeError,
+    KeyError or ValueError out of the operation instead of failing it as a connection failure."""
+    browser = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    browser.bind(("127.0.0.1", 0))
+    sendto = socket.socket.sendto
+
+    def to_the_browser(self, data, *arguments):  # the SQL Browser's port, 1434, is this test's own
+        address = arguments[-1]
+        if address[1] == 1434:
+            address = browser.getsockname()
+        return sendto(self, data, *arguments[:-1], address)
+
+    monkeypatch.setattr(socket.socket, "sendto", to_the_browser)
+
+    def answer_once():
+        request, client = browser.recvfrom(16)
+        assert request == b"\x03"  # CLNT_UCAST_EX (MC-SQLR 2.2.4)
+        browser.sendto(answer, client)
+
+    import threading
+
+    answering = threading.Thread(target=answer_once, daemon=True)
+    answering.start()
+    served = certificate(tmp_path, "localhost")
+    try:
+        message = failure(token_access("localhost\\INST", 1433, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                                       FakeCredential(TOKEN)))
+    finally:
+        answering.join(5)
+        browser.close()
+    assert message.startswith("cannot connect to sqlmi01 (target, connection mssql_target_sqlmi01, database Sales): ")
+    assert "INST" in message and TOKEN not in message
+
+
+def test_a_token_connection_s_host_may_give_its_port_after_a_colon_as_pymssql_reads_it(tmp_path, freetds_environment):
+    """pymssql adds the connection's port only to a host without a colon (`_mssql.MSSQLConnection`), and FreeTDS reads
+    `host:port`; python-tds resolved `localhost:<port>` as a host name and failed."""
+    served = certificate(tmp_path, "localhost")
+    server = TdsLoginServer(*served, accepted_tokens=[TOKEN], query=QUERY, columns=COLUMNS, rows=ROWS)
+    access = token_access("localhost:%d" % server.port, 1, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                          FakeCredential(TOKEN))
+    assert access.result(run(access)).rows == EXPECTED
+    server.wait()
+    assert len(server.logins) == 1
+
+
+@pytest.mark.parametrize("authentication", [None, AZURE_IDENTITY], ids=["password", "token"])
+def test_a_host_giving_its_port_after_a_comma_is_refused_naming_the_connection(tmp_path, freetds_environment,
+                                                                               authentication):
+    """ADO.NET's `host,port`: FreeTDS resolved it as a name (DB-Lib 20009) and python-tds too; refused on both paths
+    alike, before any login."""
+    served = certificate(tmp_path, "localhost")
+    login, password = (None, None) if authentication else ("migrator", PASSWORD)
+    secret = ConnectionSecret(CONNECTION_ID, "localhost,1", 1433, login, password, authentication=authentication)
+    access = DirectSqlAccess(OneConnection(secret), lambda endpoint: CONNECTION_ID, login_timeout_seconds=5,
+                             tls=FreeTdsTls(os.environ, ca_bundles=(served[0],)),
+                             credential_factory=lambda: FakeCredential(TOKEN))
+    with pytest.raises(ConfigurationError) as refused:
+        run(access)
+    assert str(refused.value) == (
+        "Airflow connection mssql_target_sqlmi01: its host 'localhost,1' gives a port after a comma, a form neither "
+        "pymssql (FreeTDS) nor python-tds reads: set the connection's port, or write the host as host:port")
