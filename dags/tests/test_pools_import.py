@@ -10,7 +10,6 @@ written by plans/render.mjs and kept current by run-tests.sh); what Airflow stor
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,34 @@ EXTERNAL_POOLS_OUTPUT = PLANS_DIR / "external_host.pools_import.json"
 
 
 def airflow_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "airflow", *args], capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    """`airflow <args>` as `python -m airflow` runs it (`airflow.__main__.main`, the `airflow` command's entry point:
+    its argument parser, the command's function), in this process: a new process per call cost seconds of importing
+    Airflow again. The exit code is the interpreter's for how `main` ended: 0 when it returned or exited with 0 or
+    None, 1 when it exited with a message or raised (the command's SystemExit, an uncaught error), else its code."""
+    import contextlib
+    import io
+    import traceback
+
+    from airflow.__main__ import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["airflow", *args]
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                main()
+                code = 0
+            except SystemExit as ended:
+                code = ended.code if isinstance(ended.code, int) else (0 if ended.code is None else 1)
+                if not isinstance(ended.code, int) and ended.code is not None:
+                    print(ended.code, file=sys.stderr)
+            except Exception:
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess(["airflow", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 def exported_pools(tmp_path: Path) -> dict:
