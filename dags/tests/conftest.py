@@ -38,7 +38,22 @@ def _memory_backed(directory: str) -> bool:
 # worlds, their records and locks) in memory where the machine has a tmpfs and no TMPDIR was chosen: each world
 # transaction replaces its file and each metadata commit syncs the database, which on a shared disk waited on it (a
 # file of driver tests took 35 s instead of 43-53 s wall, the same CPU). Nothing a test checks depends on the disk.
-if "TMPDIR" not in os.environ and _memory_backed("/dev/shm") and os.access("/dev/shm", os.W_OK):
+def _room_in(directory: str) -> int:
+    stats = os.statvfs(directory)
+    return stats.f_bavail * stats.f_frsize
+
+
+# A container's /dev/shm is 64 MB unless given more (Docker's default): the four environments' worlds and metadata
+# databases would fill it, so it takes them only with room to spare.
+TMPFS_ROOM_NEEDED = 2 * 1024 ** 3
+
+
+def takes_throwaway_files(directory: str = "/dev/shm") -> bool:
+    """Whether the tests' throwaway files go to `directory`: a writable tmpfs with TMPFS_ROOM_NEEDED free."""
+    return _memory_backed(directory) and os.access(directory, os.W_OK) and _room_in(directory) >= TMPFS_ROOM_NEEDED
+
+
+if "TMPDIR" not in os.environ and takes_throwaway_files():
     os.environ["TMPDIR"] = "/dev/shm"  # pytest's tmp_path and the processes the tests start take it too
     tempfile.tempdir = None
 _airflow_home = tempfile.mkdtemp(prefix="airflow-home-")
