@@ -302,7 +302,8 @@ class DirectSqlAccess:
             raise SqlOperationFailed("the DAG's identity got no Entra ID token for connection %s: %s"
                                      % (secret.connection_id, redact(_message(problem)))) from None
         remember_secret(token)  # taken out of any text from now on (a JWT is anyway)
-        host, port = _host_and_port(_a_labels(secret.connection_id, secret.host or ""), port)
+        host, port = _host_and_port(secret.host or "", port)
+        host = _a_labels(secret.connection_id, host)  # of the name alone: IDNA refuses a `:port`
         return driver, lambda: driver.connect(
             server=host,
             port=port,

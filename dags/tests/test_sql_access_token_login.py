@@ -241,7 +241,9 @@ def test_a_token_login_to_a_server_offering_no_encryption_for_the_whole_connecti
     assert TOKEN not in message
 
 
-def test_a_token_login_to_an_internationalized_host_name_checks_its_a_labels(tmp_path, freetds_environment, monkeypatch):
+@pytest.mark.parametrize("port_in_host", [False, True], ids=["host", "host:port"])
+def test_a_token_login_to_an_internationalized_host_name_checks_its_a_labels(tmp_path, freetds_environment, monkeypatch,
+                                                                              port_in_host):
     """A host name in U-labels (`bücher.localhost`) is the certificate's A-labels (`xn--bcher-kva.localhost`, RFC 6125
     6.4.2); before, python-tds's ASCII encoding of it failed the operation with a UnicodeEncodeError after connecting."""
     served = certificate(tmp_path, "xn--bcher-kva.localhost")
@@ -253,8 +255,8 @@ def test_a_token_login_to_an_internationalized_host_name_checks_its_a_labels(tmp
         return connect((host, address[1]), *arguments, **keywords)
 
     monkeypatch.setattr(socket, "create_connection", resolving)
-    access = token_access("bücher.localhost", server.port, FreeTdsTls(os.environ, ca_bundles=(served[0],)),
-                          FakeCredential(TOKEN))
+    host, port = ("bücher.localhost:%d" % server.port, 1) if port_in_host else ("bücher.localhost", server.port)
+    access = token_access(host, port, FreeTdsTls(os.environ, ca_bundles=(served[0],)), FakeCredential(TOKEN))
     assert access.result(run(access)).rows == EXPECTED
     server.wait()
     assert len(server.logins) == 1
