@@ -287,7 +287,9 @@ class DirectSqlAccess:
 
     def _token_login(self, secret: Any, port: str, database: str, timeout_seconds: int) -> tuple:
         """python-tds's login with an Entra ID token of the DAG's identity, TLS checked against the CA bundle."""
-        driver = self._token_driver or TokenLoginDriver()
+        if self._token_driver is None:
+            self._token_driver = TokenLoginDriver()  # once: it imports python-tds and puts the host check in it
+        driver = self._token_driver
         if self._credential_factory is None:
             raise SqlOperationFailed("connection %s logs in with an Entra ID token, and this DAG has no Azure credential "
                                      "for it" % secret.connection_id)

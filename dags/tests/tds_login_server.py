@@ -37,7 +37,7 @@ import ssl
 import struct
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from tds_tls_server import TdsEndpoint
+from tds_tls_server import TdsEndpoint, packet as _packet, prelogin_message, read_exactly as _read_exactly
 
 SQL_BATCH, TABULAR_RESULT, LOGIN7, PRELOGIN = 0x01, 0x04, 0x10, 0x12
 END_OF_MESSAGE = 0x01
@@ -95,7 +95,7 @@ class TdsLoginServer(TdsEndpoint):
         answer = [(PRELOGIN_VERSION, bytes([16, 0, 0x10, 0x00, 0, 0])), (PRELOGIN_ENCRYPTION, bytes([ENCRYPT_ON]))]
         if options.get(PRELOGIN_FEDAUTHREQUIRED, b"\x00")[:1] == b"\x01":
             answer.append((PRELOGIN_FEDAUTHREQUIRED, b"\x01"))
-        clear.send(TABULAR_RESULT, _prelogin_message(answer))
+        clear.send(TABULAR_RESULT, prelogin_message(answer))
         channel = _Tls(client, self._tls)
         channel.handshake(clear)
         self.handshake_done = True
@@ -183,15 +183,6 @@ def _prelogin_options(data: bytes) -> Dict[int, bytes]:
         options[token] = data[offset:offset + length]
         at += 5
     return options
-
-
-def _prelogin_message(options: List[Tuple[int, bytes]]) -> bytes:
-    offset = len(options) * 5 + 1
-    header, values = b"", b""
-    for token, value in options:
-        header += struct.pack(">BHH", token, offset + len(values), len(value))
-        values += value
-    return header + bytes([PRELOGIN_TERMINATOR]) + values
 
 
 def _b_varchar(text: str) -> bytes:
@@ -364,17 +355,3 @@ class _Tls:
         _, outgoing = self._bios()
         self._channel.write(_packet(packet_type, payload))
         self._client.sendall(outgoing.read())
-
-
-def _packet(packet_type: int, payload: bytes) -> bytes:
-    return struct.pack(">BBHHBB", packet_type, END_OF_MESSAGE, len(payload) + 8, 0, 1, 0) + payload
-
-
-def _read_exactly(recv: Any, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = recv(count - len(data))
-        if not chunk:
-            raise EOFError("the client closed the connection")
-        data += chunk
-    return data

@@ -107,7 +107,11 @@ class TdsTlsServer(TdsEndpoint):
 
 
 def _prelogin_answer(encryption: int) -> bytes:
-    options = [(0x00, bytes([16, 0, 0x10, 0x00, 0, 0])), (0x01, bytes([encryption]))]
+    return prelogin_message([(0x00, bytes([16, 0, 0x10, 0x00, 0, 0])), (0x01, bytes([encryption]))])
+
+
+def prelogin_message(options: list) -> bytes:
+    """A PRELOGIN message (MS-TDS 2.2.6.5): each option's token, offset and length, the terminator, their values."""
     offset = len(options) * 5 + 1
     header, data = b"", b""
     for token, value in options:
@@ -116,21 +120,27 @@ def _prelogin_answer(encryption: int) -> bytes:
     return header + b"\xff" + data
 
 
-def _send_packet(client: socket.socket, packet_type: int, payload: bytes) -> None:
-    client.sendall(struct.pack(">BBHHBB", packet_type, END_OF_MESSAGE, len(payload) + 8, 0, 1, 0) + payload)
+def packet(packet_type: int, payload: bytes) -> bytes:
+    """One TDS packet (MS-TDS 2.2.3) holding a whole message."""
+    return struct.pack(">BBHHBB", packet_type, END_OF_MESSAGE, len(payload) + 8, 0, 1, 0) + payload
 
 
-def _read_packet(client: socket.socket) -> tuple:
-    header = _read_exactly(client, 8)
-    packet_type, _, length = struct.unpack(">BBH", header[:4])
-    return packet_type, _read_exactly(client, length - 8)
-
-
-def _read_exactly(client: socket.socket, count: int) -> bytes:
+def read_exactly(recv, count: int) -> bytes:
+    """`count` bytes from `recv` (a socket's, a TLS channel's), or EOFError where the client closed first."""
     data = b""
     while len(data) < count:
-        chunk = client.recv(count - len(data))
+        chunk = recv(count - len(data))
         if not chunk:
             raise EOFError("the client closed the connection")
         data += chunk
     return data
+
+
+def _send_packet(client: socket.socket, packet_type: int, payload: bytes) -> None:
+    client.sendall(packet(packet_type, payload))
+
+
+def _read_packet(client: socket.socket) -> tuple:
+    header = read_exactly(client.recv, 8)
+    packet_type, _, length = struct.unpack(">BBH", header[:4])
+    return packet_type, read_exactly(client.recv, length - 8)
