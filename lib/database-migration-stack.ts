@@ -13,7 +13,7 @@ import { KUBELOGIN_MODES, type KubeloginMode } from './hosts/kubernetes/kubernet
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
 import { MIGRATION_EVENTS_TABLES, type MigrationEventsTable } from './monitoring/migration-event-ingestion';
-import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts } from './monitoring/migration-monitoring';
+import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts, refuseAlertOptionsWithoutTheirResource } from './monitoring/migration-monitoring';
 import { grantReadSecrets } from './orchestration-factory/credential-vault';
 import { OrchestrationFactory, OrchestrationFactoryProps } from './orchestration-factory/orchestration-factory';
 import type { SqlPipelines } from './orchestration-factory/sql-pipelines';
@@ -90,7 +90,8 @@ export interface DatabaseMigrationStackProps {
    * The "migration run stalled" alert is on for every host (`migrationStalledAlert` tunes it); the
    * Airflow alerts' overrides apply to the hosts that have them (task failures and DAG import errors:
    * an adopted Data Factory environment; missing pool: it and the Kubernetes host; the `...Rule`
-   * options: the Kubernetes host's Prometheus rules).
+   * options: the Kubernetes host's Prometheus rules), the Key Vault alerts' to the vault the stack
+   * creates, and the backup storage alert's to a plan whose SqlMi or SqlVm targets stage backups.
    * @default - the built-in alerts with their defaults
    */
   readonly monitoring?: MigrationMonitoringOptions;
@@ -170,6 +171,11 @@ export class DatabaseMigrationStack extends TerraformStack {
             cutoverPostponedAlert: ALERT_OPTIONS,
             eventIngestionErrorsAlert: ALERT_OPTIONS,
             selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
+            shirCpuAlert: ALERT_OPTIONS,
+            shirMemoryAlert: ALERT_OPTIONS,
+            keyVaultAvailabilityAlert: ALERT_OPTIONS,
+            keyVaultSaturationAlert: ALERT_OPTIONS,
+            backupStorageAvailabilityAlert: ALERT_OPTIONS,
             airflowTaskFailuresAlert: ALERT_OPTIONS,
             airflowDagImportErrorsAlert: ALERT_OPTIONS,
             missingPoolAlert: ALERT_OPTIONS,
@@ -207,6 +213,14 @@ export class DatabaseMigrationStack extends TerraformStack {
     const stateBackend = props.stateBackend ?? { type: 'local' };
     const alerts = props.monitoring ?? {};
     refuseAlertOptionsOfOtherHosts(this, plan.airflow.host, alerts);
+    refuseAlertOptionsWithoutTheirResource(
+      this,
+      {
+        createdKeyVault: props.orchestration?.keyVault === undefined,
+        backupStorage: plan.targetServers.some((target) => target.kind !== 'SqlDb') && plan.backupStorage !== undefined,
+      },
+      alerts,
+    );
 
     new AzurermProvider(this, 'azurerm', {
       features: [{}],
@@ -375,15 +389,14 @@ export class DatabaseMigrationStack extends TerraformStack {
       host.deployDagAfter?.(...Object.values(this.sqlPipelines.pipelines));
     }
 
+    // DMS stages SqlMi and SqlVm backups there; SqlDb migrations copy directly.
+    const backupStorageAccountId = plan.targetServers.some((target) => target.kind !== 'SqlDb') ? plan.backupStorage?.storageAccountResourceId : undefined;
     this.operatorRole = new MigrationOperatorRole(this, 'OperatorRole', {
       resourceGroup: this.resourceGroup,
       namePrefix: plan.name,
       migrationService: this.migrationService,
       targets: plan.targetServers.map((target) => ({ kind: target.kind, resourceId: target.resourceId })),
-      // DMS stages SqlMi and SqlVm backups there; SqlDb migrations copy directly.
-      backupStorageAccountId: plan.targetServers.some((target) => target.kind !== 'SqlDb')
-        ? plan.backupStorage?.storageAccountResourceId
-        : undefined,
+      backupStorageAccountId,
       onlineMigrations: plan.databases.some((database) => database.mode === 'online'),
     });
     this.operatorRole.grantRunMigrations(airflow, { id: 'Airflow' });
@@ -396,9 +409,19 @@ export class DatabaseMigrationStack extends TerraformStack {
     this.monitoring.monitorDataFactory(this.orchestration, {
       selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
       selfHostedRuntimeOfflineAlert: alerts.selfHostedRuntimeOfflineAlert,
+      shirCpuAlert: alerts.shirCpuAlert,
+      shirMemoryAlert: alerts.shirMemoryAlert,
       dagStorageAccountId: host.dagStorageAccountId,
     });
-    if (props.orchestration?.keyVault === undefined) this.monitoring.monitorKeyVault(this.orchestration.keyVault);
+    if (props.orchestration?.keyVault === undefined) {
+      this.monitoring.monitorKeyVault(this.orchestration.keyVault, {
+        keyVaultAvailabilityAlert: alerts.keyVaultAvailabilityAlert,
+        keyVaultSaturationAlert: alerts.keyVaultSaturationAlert,
+      });
+    }
+    if (backupStorageAccountId !== undefined) {
+      this.monitoring.monitorBackupStorage(backupStorageAccountId, { backupStorageAvailabilityAlert: alerts.backupStorageAvailabilityAlert });
+    }
     this.monitoring.monitorCustom(alerts.customAlerts ?? {});
   }
 }

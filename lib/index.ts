@@ -110,6 +110,7 @@ export type { MigrationEventsMonitoringProps, MigrationStalledAlertOptions, Sour
 export type { SourceFreezeLimits, SourceFreezeSettings } from './monitoring/source-frozen';
 export type { DataFactoryMonitoringProps } from './monitoring/data-factory-monitoring';
 export type { KeyVaultMonitoringProps } from './monitoring/key-vault-monitoring';
+export type { BackupStorageMonitoringProps } from './monitoring/storage-monitoring';
 export type {
   DataFactoryAirflowEnvironment,
   DataFactoryAirflowMonitoring,

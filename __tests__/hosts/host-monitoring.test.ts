@@ -87,16 +87,29 @@ function diagnosticCategories(synth: SynthesizedStack): Record<string, string[]>
 /** The log alert on the scheduler's "non-existent pool" line: only where the scheduler's log reaches the workspace. */
 const MISSING_POOL_ALERT = 'alert-contoso-sql-airflow-missing-pool';
 
+/**
+ * The metric alerts on the migration's own machinery, on every host (the example plan has a SqlMi target, so
+ * backup storage): the self-hosted runtime's, the created Key Vault's, the backup storage's (Azure Monitor Baseline Alerts').
+ */
+const MACHINERY_ALERTS = [
+  'alert-contoso-sql-shir-offline',
+  'alert-contoso-sql-shir-cpu',
+  'alert-contoso-sql-shir-memory',
+  'alert-contoso-sql-key-vault-availability',
+  'alert-contoso-sql-key-vault-saturation',
+  'alert-contoso-sql-backup-storage-availability',
+];
+
 describe('alerts per host', () => {
   it.each([
     ['kubernetes', [MISSING_POOL_ALERT], [], ['AirflowTaskFailures', 'AirflowDagImportErrors', 'AirflowSchedulerHeartbeatMissing']],
     ['dataFactory', [MISSING_POOL_ALERT], ['alert-contoso-sql-airflow-dag-import-errors', 'alert-contoso-sql-airflow-task-failures'], []],
     ['fabric', [], [], []],
     ['external', [], [], []],
-  ] as const)('on %s: the event alerts and the runtime alert everywhere, Airflow alerts only where Airflow reports', (host, airflowLogAlerts, airflowMetricAlerts, prometheus) => {
+  ] as const)('on %s: the event alerts and the machinery alerts everywhere, Airflow alerts only where Airflow reports', (host, airflowLogAlerts, hostMetricAlerts, prometheus) => {
     expect(alertNames(STACK_OF_HOST[host])).toEqual({
       log: [...airflowLogAlerts, ...EVENT_ALERTS].sort(),
-      metric: [...airflowMetricAlerts, 'alert-contoso-sql-shir-offline'].sort(),
+      metric: [...hostMetricAlerts, ...MACHINERY_ALERTS].sort(),
       prometheus,
     });
   });

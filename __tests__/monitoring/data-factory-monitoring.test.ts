@@ -176,6 +176,48 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
       expect(alert.description).toMatch(/self-hosted integration runtime shir-contoso-sql/);
     });
 
+    // Azure Monitor Baseline Alerts, services/DataFactory/factories/alerts.yaml: IntegrationRuntimeCpuPercentage,
+    // Average > 95, severity 3, PT1M / PT5M; IntegrationRuntimeAvailableMemory, Average <= 5000000000 there, 1 GB here.
+    it.each([
+      ['alert-contoso-sql-shir-cpu', 'IntegrationRuntimeCpuPercentage', 'GreaterThan', 95],
+      ['alert-contoso-sql-shir-memory', 'IntegrationRuntimeAvailableMemory', 'LessThanOrEqual', 1_000_000_000],
+    ] as const)("%s: the baseline's %s, average %s %d on that runtime, severity 3, every minute over 5 minutes", (name, metric, operator, threshold) => {
+      const synth = DEFAULT_FACTORY;
+      const alert = resourceNamed(synth, METRIC_ALERT, name);
+      expect(alert.criteria).toEqual([
+        {
+          metric_namespace: 'Microsoft.DataFactory/factories',
+          metric_name: metric,
+          aggregation: 'Average',
+          operator,
+          threshold,
+          dimension: [{ name: 'IntegrationRuntimeName', operator: 'Include', values: [SHIR] }],
+        },
+      ]);
+      expect(alert.severity).toBe(3);
+      expect(alert.frequency).toBe('PT1M');
+      expect(alert.window_size).toBe('PT5M');
+      expect(alert.scopes).toEqual([FACTORY.id]);
+      expect(alert.action).toEqual([{ action_group_id: actionGroupReference(synth) }]);
+      expect(alert.description).toContain(`self-hosted integration runtime ${SHIR}`);
+      expect(alert.description).toContain(String(threshold));
+    });
+
+    it('the runtime CPU and memory alerts take their overrides, the threshold in the description too, and can be turned off', () => {
+      const { stack } = withFactory({
+        selfHostedIntegrationRuntimeName: SHIR,
+        shirCpuAlert: { threshold: 85, severity: 2, windowMinutes: 15, evaluationFrequencyMinutes: 5 },
+        shirMemoryAlert: { threshold: 500_000_000, enabled: false },
+      });
+      const synth = synthObject(stack);
+      const cpu = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-shir-cpu');
+      expect([cpu.criteria[0].threshold, cpu.severity, cpu.frequency, cpu.window_size]).toEqual([85, 2, 'PT5M', 'PT15M']);
+      expect(cpu.description).toMatch(/more than 85 percent CPU/);
+      const memory = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-shir-memory');
+      expect([memory.criteria[0].threshold, memory.enabled]).toEqual([500_000_000, false]);
+      expect(memory.description).toMatch(/500000000 bytes of memory free or less/);
+    });
+
     it('has no offline alert without the self-hosted runtime name', () => {
       expect(resourceNames(AIRFLOW_ONLY_SYNTH, METRIC_ALERT)).toEqual([
         'alert-contoso-sql-airflow-dag-import-errors',
@@ -192,8 +234,8 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     it('creates no Airflow alert and collects no Airflow log when the factory runs no managed Airflow', () => {
       const { stack, monitoring: construct } = withFactory({ selfHostedIntegrationRuntimeName: SHIR });
       const synth = synthObject(stack);
-      expect(resourceNames(synth, METRIC_ALERT)).toEqual(['alert-contoso-sql-shir-offline']);
-      expect(construct.createdAlerts().map((alert) => alert.name)).toEqual(['alert-contoso-sql-shir-offline']);
+      expect(resourceNames(synth, METRIC_ALERT)).toEqual(['alert-contoso-sql-shir-cpu', 'alert-contoso-sql-shir-memory', 'alert-contoso-sql-shir-offline']);
+      expect(construct.createdAlerts().map((alert) => alert.name)).toEqual(['alert-contoso-sql-shir-offline', 'alert-contoso-sql-shir-cpu', 'alert-contoso-sql-shir-memory']);
       expect(resourceNamed(synth, 'azurerm_monitor_diagnostic_setting', 'diag-adf-contoso-sql').enabled_log).toEqual([
         { category: 'ActivityRuns' },
         { category: 'PipelineRuns' },
@@ -247,6 +289,8 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
       [{ airflowIntegrationRuntimeName: AIRFLOW, airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 30, windowMinutes: 15 } }, /airflowDagImportErrorsAlert\.windowMinutes \(15\) must be at least airflowDagImportErrorsAlert\.evaluationFrequencyMinutes \(30\)/],
       [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /selfHostedRuntimeOfflineAlert\.severity must be an integer from 0 to 4/],
       [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { threshold: Number.NaN } }, /selfHostedRuntimeOfflineAlert\.threshold must be a finite number/],
+      [{ selfHostedIntegrationRuntimeName: SHIR, shirCpuAlert: { windowMinutes: 10 } }, /shirCpuAlert\.windowMinutes must be one of 1, 5, 15, 30, 60, 360, 720, 1440 for a metric alert \(got 10\)/],
+      [{ selfHostedIntegrationRuntimeName: SHIR, shirMemoryAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /shirMemoryAlert\.severity must be an integer from 0 to 4/],
     ] as Array<[DataFactoryMonitoringProps, RegExp]>)('rejects %j with an error naming the option', (props, message) => {
       expect(() => withFactory(props)).toThrow(message);
     });
@@ -279,6 +323,8 @@ describe('MigrationMonitoring facade', () => {
       { name: 'alert-contoso-sql-airflow-dag-import-errors', kind: 'metric', severity: 2 },
       { name: 'alert-contoso-sql-airflow-missing-pool', kind: 'log', severity: 1 },
       { name: 'alert-contoso-sql-shir-offline', kind: 'metric', severity: 1 },
+      { name: 'alert-contoso-sql-shir-cpu', kind: 'metric', severity: 3 },
+      { name: 'alert-contoso-sql-shir-memory', kind: 'metric', severity: 3 },
     ]);
     for (const alert of alerts) {
       if (alert.kind === 'prometheus') throw new Error(`${alert.name}: no Prometheus rule on this host`);
@@ -298,7 +344,7 @@ describe('MigrationMonitoring facade', () => {
     const actionGroup = actionGroupReference(synth);
     const metricAlerts = Object.values(resourcesOfType(synth, METRIC_ALERT));
     const logAlerts = Object.values(resourcesOfType(synth, 'azurerm_monitor_scheduled_query_rules_alert_v2')) as Array<Record<string, any>>;
-    expect(metricAlerts.length + logAlerts.length).toBe(11);
+    expect(metricAlerts.length + logAlerts.length).toBe(13);
     for (const config of metricAlerts) {
       expect(config.action).toEqual([{ action_group_id: actionGroup }]);
     }

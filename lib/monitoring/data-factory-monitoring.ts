@@ -7,6 +7,8 @@ import {
   ALL_METRICS_CATEGORY,
   DATA_FACTORY_LOG_CATEGORIES,
   DATA_FACTORY_RUN_LOG_CATEGORIES,
+  selfHostedRuntimeCpuAlert,
+  selfHostedRuntimeMemoryAlert,
   selfHostedRuntimeOfflineAlert,
 } from './data-factory-signals';
 import { MonitoringScope } from './monitoring-scope';
@@ -16,8 +18,8 @@ import { STORAGE_BLOB_LOG_CATEGORIES, STORAGE_TRANSACTION_METRIC_CATEGORY } from
 export interface DataFactoryMonitoringProps {
   /**
    * Name of the factory's self-hosted integration runtime (the one that reaches the source SQL
-   * Server); with it, an alert fires when it has no available node.
-   * @default - no integration-runtime-offline alert
+   * Server); with it, alerts fire when it has no available node, and when its nodes run out of CPU or memory.
+   * @default - no integration runtime alerts
    */
   readonly selfHostedIntegrationRuntimeName?: string;
   /**
@@ -67,6 +69,18 @@ export interface DataFactoryMonitoringProps {
    * @default - severity 1, every 5 minutes over 15 minutes, average fewer than 1 node
    */
   readonly selfHostedRuntimeOfflineAlert?: AlertOptions;
+  /**
+   * Overrides of the self-hosted integration runtime CPU alert (`IntegrationRuntimeCpuPercentage`, Azure Monitor
+   * Baseline Alerts' settings); `threshold` is the CPU percent its nodes average above which it fires.
+   * @default - severity 3, every 1 minutes over 5 minutes, average more than 95 percent
+   */
+  readonly shirCpuAlert?: AlertOptions;
+  /**
+   * Overrides of the self-hosted integration runtime memory alert (`IntegrationRuntimeAvailableMemory`); `threshold`
+   * is the bytes free at or under which it fires.
+   * @default - severity 3, every 1 minutes over 5 minutes, average 1,000,000,000 bytes free or less (Azure Monitor Baseline Alerts' 5,000,000,000 is a recommended 8 GB machine at rest)
+   */
+  readonly shirMemoryAlert?: AlertOptions;
 }
 
 /**
@@ -124,6 +138,16 @@ export class DataFactoryMonitoring {
           factory.id,
           selfHostedRuntimeOfflineAlert(namePrefix, selfHostedRuntime, minimumAvailableNodes),
           props.selfHostedRuntimeOfflineAlert,
+        ),
+        monitoring.alerts.metric(
+          factory.id,
+          selfHostedRuntimeCpuAlert(namePrefix, selfHostedRuntime, props.shirCpuAlert?.threshold),
+          props.shirCpuAlert,
+        ),
+        monitoring.alerts.metric(
+          factory.id,
+          selfHostedRuntimeMemoryAlert(namePrefix, selfHostedRuntime, props.shirMemoryAlert?.threshold),
+          props.shirMemoryAlert,
         ),
       );
     }

@@ -1,4 +1,5 @@
 import { AlertDimension, AlertSeverity, MetricAlertDefinition } from './alerts';
+import { platformMetricAlert } from './platform-metrics';
 
 /**
  * Data Factory signals that exist in Azure Monitor (MicrosoftDocs/azure-reference-other,
@@ -38,6 +39,10 @@ export const DataFactoryMetric = {
   AIRFLOW_DAG_PROCESSING_IMPORT_ERRORS: 'AirflowIntegrationRuntimeDAGProcessingImportErrors',
   /** Online nodes of an integration runtime (the self-hosted runtime that reaches the source servers). */
   INTEGRATION_RUNTIME_AVAILABLE_NODES: 'IntegrationRuntimeAvailableNodeNumber',
+  /** CPU use of a self-hosted integration runtime's nodes, percent. */
+  INTEGRATION_RUNTIME_CPU_PERCENTAGE: 'IntegrationRuntimeCpuPercentage',
+  /** Memory free on a self-hosted integration runtime's nodes, bytes. */
+  INTEGRATION_RUNTIME_AVAILABLE_MEMORY: 'IntegrationRuntimeAvailableMemory',
 } as const;
 
 /** The dimension every integration-runtime metric carries. */
@@ -53,7 +58,7 @@ function onRuntime(runtimeName: string): AlertDimension[] {
  * report, and retries, so it is a warning.
  */
 export function airflowTaskFailuresAlert(namePrefix: string, airflowRuntimeName: string): MetricAlertDefinition {
-  return {
+  return platformMetricAlert({
     id: 'AirflowTaskFailuresAlert',
     name: `alert-${namePrefix}-airflow-task-failures`,
     optionsProp: 'airflowTaskFailuresAlert',
@@ -69,12 +74,12 @@ export function airflowTaskFailuresAlert(namePrefix: string, airflowRuntimeName:
     aggregation: 'Total',
     operator: 'GreaterThan',
     dimensions: onRuntime(airflowRuntimeName),
-  };
+  });
 }
 
 /** Airflow DAG import errors (severity 2): a broken DAG upload is otherwise silent. */
 export function airflowDagImportErrorsAlert(namePrefix: string, airflowRuntimeName: string): MetricAlertDefinition {
-  return {
+  return platformMetricAlert({
     id: 'AirflowDagImportErrorsAlert',
     name: `alert-${namePrefix}-airflow-dag-import-errors`,
     optionsProp: 'airflowDagImportErrorsAlert',
@@ -90,7 +95,7 @@ export function airflowDagImportErrorsAlert(namePrefix: string, airflowRuntimeNa
     aggregation: 'Total',
     operator: 'GreaterThan',
     dimensions: onRuntime(airflowRuntimeName),
-  };
+  });
 }
 
 /**
@@ -102,7 +107,7 @@ export function selfHostedRuntimeOfflineAlert(
   selfHostedRuntimeName: string,
   minimumAvailableNodes: number,
 ): MetricAlertDefinition {
-  return {
+  return platformMetricAlert({
     id: 'SelfHostedRuntimeOfflineAlert',
     name: `alert-${namePrefix}-shir-offline`,
     optionsProp: 'selfHostedRuntimeOfflineAlert',
@@ -118,5 +123,82 @@ export function selfHostedRuntimeOfflineAlert(
     aggregation: 'Average',
     operator: 'LessThan',
     dimensions: onRuntime(selfHostedRuntimeName),
-  };
+  });
+}
+
+/**
+ * Azure Monitor Baseline Alerts' threshold for `IntegrationRuntimeCpuPercentage` (Azure/azure-monitor-baseline-alerts
+ * `services/DataFactory/factories/alerts.yaml`): average above 95 percent, severity 3, every minute over 5 minutes.
+ */
+export const SHIR_CPU_PERCENT_THRESHOLD = 95;
+
+/**
+ * Bytes free on the self-hosted runtime's nodes at or under which {@link selfHostedRuntimeMemoryAlert} fires: 1 GB.
+ * Not Azure Monitor Baseline Alerts' 5,000,000,000 (`services/DataFactory/factories/alerts.yaml`): Microsoft's
+ * recommended minimum runtime machine has 8 GB of RAM (MicrosoftDocs/azure-docs
+ * `articles/data-factory/create-self-hosted-integration-runtime.md`, Prerequisites), where 5 GB free is a machine at
+ * rest, and that alert would fire through every migration. 1 GB is the baseline's own line for a virtual machine
+ * (`services/Compute/virtualMachines/alerts.yaml`, Available Memory Bytes under 1000 MB).
+ */
+export const SHIR_AVAILABLE_MEMORY_THRESHOLD_BYTES = 1_000_000_000;
+
+/** What the runtime CPU and memory alerts share: Azure Monitor Baseline Alerts' severity and timing, the runtime's average. */
+function selfHostedRuntimeBaselineAlert(
+  selfHostedRuntimeName: string,
+  alert: Pick<MetricAlertDefinition, 'id' | 'name' | 'optionsProp' | 'threshold' | 'description' | 'metricName' | 'operator'>,
+): MetricAlertDefinition {
+  return platformMetricAlert({
+    ...alert,
+    severity: AlertSeverity.INFORMATIONAL,
+    evaluationFrequencyMinutes: 1,
+    windowMinutes: 5,
+    metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
+    aggregation: 'Average',
+    dimensions: onRuntime(selfHostedRuntimeName),
+  });
+}
+
+/**
+ * Self-hosted integration runtime CPU (severity 3, Azure Monitor Baseline Alerts'): its nodes run every SQL step
+ * that goes through Data Factory; saturated, those steps queue and slow down the cutover, before anything fails.
+ */
+export function selfHostedRuntimeCpuAlert(
+  namePrefix: string,
+  selfHostedRuntimeName: string,
+  cpuPercent: number = SHIR_CPU_PERCENT_THRESHOLD,
+): MetricAlertDefinition {
+  return selfHostedRuntimeBaselineAlert(selfHostedRuntimeName, {
+    id: 'SelfHostedRuntimeCpuAlert',
+    name: `alert-${namePrefix}-shir-cpu`,
+    optionsProp: 'shirCpuAlert',
+    threshold: cpuPercent,
+    description:
+      `The nodes of the self-hosted integration runtime ${selfHostedRuntimeName} average more than ${cpuPercent} percent CPU: the SQL steps through Data Factory queue on them. ` +
+      'Check what else runs on its machines, or add a node (Data Factory Studio > Manage > Integration runtimes).',
+    metricName: DataFactoryMetric.INTEGRATION_RUNTIME_CPU_PERCENTAGE,
+    operator: 'GreaterThan',
+  });
+}
+
+/**
+ * Self-hosted integration runtime memory (severity 3, Azure Monitor Baseline Alerts'; the threshold is
+ * {@link SHIR_AVAILABLE_MEMORY_THRESHOLD_BYTES}, for the reason given there): a node out of memory fails the SQL
+ * steps it runs.
+ */
+export function selfHostedRuntimeMemoryAlert(
+  namePrefix: string,
+  selfHostedRuntimeName: string,
+  availableBytes: number = SHIR_AVAILABLE_MEMORY_THRESHOLD_BYTES,
+): MetricAlertDefinition {
+  return selfHostedRuntimeBaselineAlert(selfHostedRuntimeName, {
+    id: 'SelfHostedRuntimeMemoryAlert',
+    name: `alert-${namePrefix}-shir-memory`,
+    optionsProp: 'shirMemoryAlert',
+    threshold: availableBytes,
+    description:
+      `The nodes of the self-hosted integration runtime ${selfHostedRuntimeName} have ${availableBytes} bytes of memory free or less (average): the SQL steps through Data Factory may fail on them. ` +
+      'Check what else runs on its machines, or give them more memory.',
+    metricName: DataFactoryMetric.INTEGRATION_RUNTIME_AVAILABLE_MEMORY,
+    operator: 'LessThanOrEqual',
+  });
 }

@@ -18,6 +18,7 @@ import {
 } from './data-factory-airflow-monitoring';
 import { DataFactoryMonitoring, DataFactoryMonitoringProps } from './data-factory-monitoring';
 import { KeyVaultMonitoring, KeyVaultMonitoringProps } from './key-vault-monitoring';
+import { BackupStorageMonitoringProps, monitorBackupStorage } from './storage-monitoring';
 import {
   KubernetesAirflowMonitoring,
   KubernetesAirflowMonitoringProps,
@@ -94,7 +95,9 @@ export interface MigrationMonitoringOptions
       | 'cutoverPostponedAlert'
       | 'eventIngestionErrorsAlert'
     >,
-    Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
+    Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'shirCpuAlert' | 'shirMemoryAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
+    Pick<KeyVaultMonitoringProps, 'keyVaultAvailabilityAlert' | 'keyVaultSaturationAlert'>,
+    BackupStorageMonitoringProps,
     AirflowPrometheusAlertOptions {
   /**
    * Overrides of the missing pool alert (`alert-<plan name>-airflow-missing-pool`), on the hosts
@@ -136,6 +139,7 @@ export class MigrationMonitoring extends Construct {
   private workbook?: ApplicationInsightsWorkbook;
   private factoryMonitored = false;
   private keyVaultsMonitored = 0;
+  private backupStorageMonitored = false;
 
   constructor(scope: Construct, id: string, props: MigrationMonitoringProps) {
     requireProps(scope, id, 'MigrationMonitoring', props, {
@@ -260,6 +264,8 @@ export class MigrationMonitoring extends Construct {
       airflowDagImportErrorsAlert: ALERT_OPTIONS,
       missingPoolAlert: ALERT_OPTIONS,
       selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
+      shirCpuAlert: ALERT_OPTIONS,
+      shirMemoryAlert: ALERT_OPTIONS,
     }));
     if (this.factoryMonitored) {
       throw new Error(`${this.node.path}: monitorDataFactory() may be called once; use another MigrationMonitoring for another factory`);
@@ -271,13 +277,36 @@ export class MigrationMonitoring extends Construct {
 
   /**
    * A vault's audit log (`AuditEvent`: every request, each secret read with who read it) to the
-   * workspace, in the resource-specific table `AZKVAuditLogs`. The stack calls this for the Key
-   * Vault it creates for the SQL credentials (not for one you pass in: its monitoring is yours).
+   * workspace, in the resource-specific table `AZKVAuditLogs`, and metric alerts on its availability
+   * (`alert-<namePrefix>-key-vault-availability`) and saturation (`alert-<namePrefix>-key-vault-saturation`;
+   * a second vault's alerts end in `-2`, and so on). The stack calls this for the Key Vault it creates
+   * for the SQL credentials (not for one you pass in: its monitoring is yours).
    */
   public monitorKeyVault(vault: Pick<IKeyVault, 'id' | 'name'>, props: KeyVaultMonitoringProps = {}): this {
+    requireMethodProps(this, 'monitorKeyVault', 'props', props, onlyListed({
+      diagnosticSettingName: IF_GIVEN.string,
+      keyVaultAvailabilityAlert: ALERT_OPTIONS,
+      keyVaultSaturationAlert: ALERT_OPTIONS,
+    }));
     this.keyVaultsMonitored += 1;
-    const id = this.keyVaultsMonitored === 1 ? 'KeyVaultDiagnostics' : `KeyVaultDiagnostics${this.keyVaultsMonitored}`;
-    new KeyVaultMonitoring(this.monitoringScope, id, vault, props);
+    const count = this.keyVaultsMonitored;
+    const id = count === 1 ? 'KeyVaultDiagnostics' : `KeyVaultDiagnostics${count}`;
+    namingFacade(this, () => new KeyVaultMonitoring(this.monitoringScope, id, vault, props, count === 1 ? '' : String(count)));
+    return this;
+  }
+
+  /**
+   * A metric alert on the storage account where DMS stages the SqlMi and SqlVm backups and restores from them
+   * through the window (`alert-<namePrefix>-backup-storage-availability`): Azure Monitor Baseline Alerts'
+   * `Availability` alert. The stack calls this for the plan's `backupStorage` when a SqlMi or SqlVm target uses it.
+   */
+  public monitorBackupStorage(storageAccountId: string, props: BackupStorageMonitoringProps = {}): this {
+    requireMethodProps(this, 'monitorBackupStorage', 'props', props, onlyListed({ backupStorageAvailabilityAlert: ALERT_OPTIONS }));
+    if (this.backupStorageMonitored) {
+      throw new Error(`${this.node.path}: monitorBackupStorage() may be called once (the plan has one backupStorage)`);
+    }
+    this.backupStorageMonitored = true;
+    namingFacade(this, () => monitorBackupStorage(this.monitoringScope, storageAccountId, props));
     return this;
   }
 
@@ -394,4 +423,27 @@ export function refuseAlertOptionsOfOtherHosts(stack: Construct, host: string, o
         `(${reasons}); remove the override`,
     );
   }
+}
+
+/**
+ * Overrides of alerts on a resource the stack does not watch are a mistake too: the Key Vault alerts watch only
+ * the vault the stack creates (one passed in as `orchestration.keyVault` is monitored by its owners), the backup
+ * storage alert only a plan's `backupStorage` that a SqlMi or SqlVm target uses.
+ */
+export function refuseAlertOptionsWithoutTheirResource(
+  stack: Construct,
+  watched: { readonly createdKeyVault: boolean; readonly backupStorage: boolean },
+  options: MigrationMonitoringOptions,
+): void {
+  const refused: string[] = [];
+  if (!watched.createdKeyVault) {
+    const given = (['keyVaultAvailabilityAlert', 'keyVaultSaturationAlert'] as const).filter((option) => options[option] !== undefined);
+    if (given.length > 0) {
+      refused.push(`monitoring.${given.join(', monitoring.')}: the stack watches only the Key Vault it creates, not orchestration.keyVault (its monitoring is yours)`);
+    }
+  }
+  if (!watched.backupStorage && options.backupStorageAvailabilityAlert !== undefined) {
+    refused.push('monitoring.backupStorageAvailabilityAlert: the plan stages no backups (no SqlMi or SqlVm target with backupStorage)');
+  }
+  if (refused.length > 0) throw new Error(`${stack.node.path}: ${refused.join('; ')}; remove the override`);
 }
