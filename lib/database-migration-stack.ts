@@ -12,6 +12,7 @@ import type { DagStorageSettings } from './hosts/host-dag-storage';
 import { KUBELOGIN_MODES, type KubeloginMode } from './hosts/kubernetes/kubernetes-host';
 import { MigrationOperatorRole } from './migration-operator-role';
 import { MigrationService } from './migration-service';
+import type { KubernetesAirflowHost } from './hosts/kubernetes/kubernetes-host';
 import { MIGRATION_EVENTS_TABLES, type MigrationEventsTable } from './monitoring/migration-event-ingestion';
 import { MigrationMonitoring, MigrationMonitoringOptions, refuseAlertOptionsOfOtherHosts, refuseAlertOptionsWithoutTheirResource } from './monitoring/migration-monitoring';
 import { grantReadSecrets } from './orchestration-factory/credential-vault';
@@ -176,6 +177,8 @@ export class DatabaseMigrationStack extends TerraformStack {
             keyVaultAvailabilityAlert: ALERT_OPTIONS,
             keyVaultSaturationAlert: ALERT_OPTIONS,
             backupStorageAvailabilityAlert: ALERT_OPTIONS,
+            aksNodeCpuAlert: ALERT_OPTIONS,
+            aksNodeMemoryAlert: ALERT_OPTIONS,
             airflowTaskFailuresAlert: ALERT_OPTIONS,
             airflowDagImportErrorsAlert: ALERT_OPTIONS,
             missingPoolAlert: ALERT_OPTIONS,
@@ -418,6 +421,11 @@ export class DatabaseMigrationStack extends TerraformStack {
         keyVaultAvailabilityAlert: alerts.keyVaultAvailabilityAlert,
         keyVaultSaturationAlert: alerts.keyVaultSaturationAlert,
       });
+    }
+    if (host.kind === 'kubernetes') {
+      // A type-only import: the Kubernetes host's module loads only for a Kubernetes plan (createAirflowHost).
+      const { cluster } = host as KubernetesAirflowHost;
+      this.monitoring.monitorKubernetesCluster(cluster.id, { aksNodeCpuAlert: alerts.aksNodeCpuAlert, aksNodeMemoryAlert: alerts.aksNodeMemoryAlert });
     }
     if (backupStorageAccountId !== undefined) {
       this.monitoring.monitorBackupStorage(backupStorageAccountId, { backupStorageAvailabilityAlert: alerts.backupStorageAvailabilityAlert });

@@ -111,6 +111,7 @@ export type { SourceFreezeLimits, SourceFreezeSettings } from './monitoring/sour
 export type { DataFactoryMonitoringProps } from './monitoring/data-factory-monitoring';
 export type { KeyVaultMonitoringProps } from './monitoring/key-vault-monitoring';
 export type { BackupStorageMonitoringProps } from './monitoring/storage-monitoring';
+export type { KubernetesClusterMonitoringProps } from './monitoring/kubernetes-cluster-monitoring';
 export type {
   DataFactoryAirflowEnvironment,
   DataFactoryAirflowMonitoring,

@@ -63,7 +63,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
       azurerm_monitor_action_group: 1,
       azurerm_monitor_diagnostic_setting: 5, // the factory's, the audit logs of the Key Vault, the cluster and the registry, and the events rule's errors (the metadata server's is in the release stack)
       azurerm_monitor_scheduled_query_rules_alert_v2: 7, // failed, rollback failed, running long, stalled, source frozen too long, event ingestion errors, the host's missing pool (no cutover alerts: the plan gates no cutover)
-      azurerm_monitor_metric_alert: 6, // the self-hosted runtime offline, its CPU and memory, the Key Vault's availability and saturation, the backup storage's availability
+      azurerm_monitor_metric_alert: 8, // the self-hosted runtime offline, its CPU and memory, the Key Vault's availability and saturation, the backup storage's availability, the AKS nodes' CPU and memory
       azurerm_monitor_alert_prometheus_rule_group: 1,
       azurerm_role_definition: 3, // the operator, the reader of DMS operation statuses, and the AKS control plane's node subnet user
       azurerm_data_factory_pipeline: 0, // sqlAccess direct

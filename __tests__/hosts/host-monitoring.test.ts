@@ -102,7 +102,7 @@ const MACHINERY_ALERTS = [
 
 describe('alerts per host', () => {
   it.each([
-    ['kubernetes', [MISSING_POOL_ALERT], [], ['AirflowTaskFailures', 'AirflowDagImportErrors', 'AirflowSchedulerHeartbeatMissing']],
+    ['kubernetes', [MISSING_POOL_ALERT], ['alert-contoso-sql-aks-node-cpu', 'alert-contoso-sql-aks-node-memory'], ['AirflowTaskFailures', 'AirflowDagImportErrors', 'AirflowSchedulerHeartbeatMissing']],
     ['dataFactory', [MISSING_POOL_ALERT], ['alert-contoso-sql-airflow-dag-import-errors', 'alert-contoso-sql-airflow-task-failures'], []],
     ['fabric', [], [], []],
     ['external', [], [], []],

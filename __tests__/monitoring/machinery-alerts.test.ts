@@ -10,7 +10,7 @@ import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/d
 import { MetricAlertDefinition } from '../../lib/monitoring/alerts';
 import { keyVaultAvailabilityAlert } from '../../lib/monitoring/key-vault-monitoring';
 import { platformMetricAlert } from '../../lib/monitoring/platform-metrics';
-import { examplePlanWith } from '../helpers/migration-stack';
+import { AIRFLOW_OF_HOST, examplePlanWith } from '../helpers/migration-stack';
 import { examplePlan } from '../helpers/example-plan';
 import { reference, resourceNamed, resourceNames, resourcesOfType, synthObject, SynthesizedStack } from '../helpers/test-stack';
 import { monitoring } from './monitoring-test-stack';
@@ -125,6 +125,49 @@ describe('the stack\'s machinery alerts', () => {
     expect(resourceNames(ownVault, METRIC_ALERT).filter((name) => name.includes('key-vault'))).toEqual([]);
     expect(() => stackWith({ orchestration: { keyVault }, monitoring: { keyVaultAvailabilityAlert: { severity: 2 }, keyVaultSaturationAlert: {} } })).toThrow(
       'contoso-sql: monitoring.keyVaultAvailabilityAlert, monitoring.keyVaultSaturationAlert: the stack watches only the Key Vault it creates, not orchestration.keyVault (its monitoring is yours); remove the override',
+    );
+  });
+});
+
+describe('MigrationMonitoring.monitorKubernetesCluster', () => {
+  const CLUSTER = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-sql/providers/Microsoft.ContainerService/managedClusters/aks-contoso-sql';
+  const built = monitoring();
+  built.monitoring.monitorKubernetesCluster(CLUSTER);
+  const synth = synthObject(built.stack);
+
+  // services/ContainerService/managedClusters/alerts.yaml: node_cpu_usage_percentage > 95, node_memory_working_set_percentage > 100,
+  // Average, severity 3, PT5M / PT5M; split here per node pool.
+  it.each([
+    ['alert-contoso-sql-aks-node-cpu', 'node_cpu_usage_percentage', 95],
+    ['alert-contoso-sql-aks-node-memory', 'node_memory_working_set_percentage', 100],
+  ] as const)("%s: the baseline's %s, average more than %d, per node pool, severity 3, every 5 minutes over 5 minutes, on the cluster", (name, metric, threshold) => {
+    const alert = resourceNamed(synth, METRIC_ALERT, name);
+    expect(alert.criteria).toEqual([
+      {
+        metric_namespace: 'Microsoft.ContainerService/managedClusters',
+        metric_name: metric,
+        aggregation: 'Average',
+        operator: 'GreaterThan',
+        threshold,
+        dimension: [{ name: 'nodepool', operator: 'Include', values: ['*'] }],
+      },
+    ]);
+    expect([alert.severity, alert.frequency, alert.window_size]).toEqual([3, 'PT5M', 'PT5M']);
+    expect(alert.scopes).toEqual([CLUSTER]);
+  });
+
+  it('is made once per facade', () => {
+    expect(() => built.monitoring.monitorKubernetesCluster(CLUSTER)).toThrow(/monitorKubernetesCluster\(\) may be called once/);
+  });
+
+  it("is the Kubernetes host's only: the stack watches its cluster, and refuses the overrides on another host", () => {
+    const kubernetes = stackWith({ monitoring: { aksNodeMemoryAlert: { threshold: 90 } } });
+    const memory = resourceNamed(kubernetes, METRIC_ALERT, 'alert-contoso-sql-aks-node-memory');
+    expect(memory.criteria[0].threshold).toBe(90);
+    expect(memory.scopes).toEqual([reference('azurerm_kubernetes_cluster', Object.keys(resourcesOfType(kubernetes, 'azurerm_kubernetes_cluster'))[0])]);
+    const fabric = examplePlanWith(AIRFLOW_OF_HOST.fabric);
+    expect(() => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: fabric, monitoring: { aksNodeCpuAlert: { severity: 2 } } })).toThrow(
+      /monitoring\.aksNodeCpuAlert: the plan's Airflow host is fabric, which has no such alert \(only airflow\.host kubernetes runs Airflow on an AKS cluster of the stack\)/,
     );
   });
 });

@@ -19,6 +19,7 @@ import {
 import { DataFactoryMonitoring, DataFactoryMonitoringProps } from './data-factory-monitoring';
 import { KeyVaultMonitoring, KeyVaultMonitoringProps } from './key-vault-monitoring';
 import { BackupStorageMonitoringProps, monitorBackupStorage } from './storage-monitoring';
+import { KubernetesClusterMonitoringProps, monitorKubernetesCluster } from './kubernetes-cluster-monitoring';
 import {
   KubernetesAirflowMonitoring,
   KubernetesAirflowMonitoringProps,
@@ -98,6 +99,7 @@ export interface MigrationMonitoringOptions
     Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'shirCpuAlert' | 'shirMemoryAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
     Pick<KeyVaultMonitoringProps, 'keyVaultAvailabilityAlert' | 'keyVaultSaturationAlert'>,
     BackupStorageMonitoringProps,
+    KubernetesClusterMonitoringProps,
     AirflowPrometheusAlertOptions {
   /**
    * Overrides of the missing pool alert (`alert-<plan name>-airflow-missing-pool`), on the hosts
@@ -140,6 +142,7 @@ export class MigrationMonitoring extends Construct {
   private factoryMonitored = false;
   private keyVaultsMonitored = 0;
   private backupStorageMonitored = false;
+  private clusterMonitored = false;
 
   constructor(scope: Construct, id: string, props: MigrationMonitoringProps) {
     requireProps(scope, id, 'MigrationMonitoring', props, {
@@ -345,6 +348,21 @@ export class MigrationMonitoring extends Construct {
   }
 
   /**
+   * Metric alerts on the nodes of the Kubernetes host's cluster, per node pool: CPU (`alert-<namePrefix>-aks-node-cpu`)
+   * and memory working set (`alert-<namePrefix>-aks-node-memory`), Azure Monitor Baseline Alerts' settings. The stack
+   * calls this for the Kubernetes host's cluster.
+   */
+  public monitorKubernetesCluster(clusterId: string, props: KubernetesClusterMonitoringProps = {}): this {
+    requireMethodProps(this, 'monitorKubernetesCluster', 'props', props, onlyListed({ aksNodeCpuAlert: ALERT_OPTIONS, aksNodeMemoryAlert: ALERT_OPTIONS }));
+    if (this.clusterMonitored) {
+      throw new Error(`${this.node.path}: monitorKubernetesCluster() may be called once (a plan has one Airflow cluster)`);
+    }
+    this.clusterMonitored = true;
+    namingFacade(this, () => monitorKubernetesCluster(this.monitoringScope, clusterId, props));
+    return this;
+  }
+
+  /**
    * Adds an alert of one's own, named `alert-<namePrefix>-<name>`, with this facade's defaults and
    * action group, listed by {@link createdAlerts}. Each alert needs its own name, so a warning and
    * a critical threshold on one signal are two alerts.
@@ -393,6 +411,9 @@ const HOSTS_OF_ALERT_OPTION: Readonly<Record<string, { readonly hosts: readonly 
       option,
       { hosts: ['dataFactory'], why: 'only airflow.host dataFactory, an adopted Data Factory environment, reports Airflow metrics to Azure Monitor' },
     ]),
+  ),
+  ...Object.fromEntries(
+    ['aksNodeCpuAlert', 'aksNodeMemoryAlert'].map((option) => [option, { hosts: ['kubernetes'], why: 'only airflow.host kubernetes runs Airflow on an AKS cluster of the stack' }]),
   ),
   missingPoolAlert: {
     hosts: ['kubernetes', 'dataFactory'],

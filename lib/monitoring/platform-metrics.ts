@@ -30,6 +30,10 @@ export const PLATFORM_METRICS: Readonly<Record<string, Readonly<Record<string, P
     Availability: { unit: 'Percent', aggregations: ['Average'], dimensions: ['ActivityType', 'ActivityName', 'StatusCode', 'StatusCodeClass'] },
     SaturationShoebox: { unit: 'Percent', aggregations: ['Average'], dimensions: ['ActivityType', 'ActivityName', 'TransactionType'] },
   },
+  'Microsoft.ContainerService/managedClusters': {
+    node_cpu_usage_percentage: { unit: 'Percent', aggregations: ['Maximum', 'Average'], dimensions: ['node', 'nodepool'] },
+    node_memory_working_set_percentage: { unit: 'Percent', aggregations: ['Maximum', 'Average'], dimensions: ['node', 'nodepool'] },
+  },
   'Microsoft.Storage/storageAccounts': {
     Availability: { unit: 'Percent', aggregations: ['Average', 'Minimum', 'Maximum'], dimensions: ['GeoType', 'ApiName', 'Authentication'] },
   },
