@@ -22,7 +22,9 @@ database; an earlier version's `""` reads the same) when the entry's
 migration is undone: its rollback ends `RolledBack` or `RolledBackTargetKept` (the migration canceled or never started, the
 DAG's freeze undone); not when it goes back to replicating (the migration goes on), nor when the rollback fails
 for a person. Kept for good once `done` declares the migration migrated (`keep_as_migrated`: marked `"migrated"`,
-which a later run's preflight and rollback of the entry keep): applications may write to its target now, and a
+which a later run's preflight and rollback of the entry keep; they also mark it where a run declared a migration into
+the entry's target, `handoffs.declared_into_target`: done's worker lost between its declaration and the mark, or a
+source declared migrated by a version before, whose done released its claim): applications may write to its target now, and a
 second entry migrating the same database again would put a second copy in service beside it and split their
 writes. A source frozen by the DAG carries its freeze marker, which refuses such an entry too; a source read-only
 before the migration (an archive, which needs no freeze) carries none, and only the claim refuses it
@@ -53,6 +55,7 @@ import re
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
+from migration_orchestration_lib.handoffs import declared_into_target
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.source_server_names import parse_address
 from migration_orchestration_lib.sql_statements import SourceIdentity
@@ -114,7 +117,7 @@ def claim(ctx: StepContext, identity: SourceIdentity) -> str:
     held = records.get(key)
     if held and not _is_ours(ctx, _parse(held)):
         raise StepFailure(_refusal(ctx, identity, key, held))
-    value = _value(ctx, migrated=bool(held) and _parse(held).migrated)  # a migrated entry's claim stays so
+    value = _value(ctx, migrated=(bool(held) and _parse(held).migrated) or _declared(ctx))  # a migrated entry's stays so
     records.put(key, value)
     ctx.task_instance.xcom_push(key=CLAIM_XCOM_KEY, value=key)
     now = records.get(key)
@@ -150,8 +153,18 @@ def release(ctx: StepContext) -> None:
     records = ctx.services.records
     held = records.get(key)
     holder = _parse(held)
-    if held and _is_ours(ctx, holder) and not holder.migrated:
+    if not held or not _is_ours(ctx, holder) or holder.migrated:
+        return
+    if _declared(ctx):  # done's worker died between its declaration and `keep_as_migrated`
+        records.put(key, _value(ctx, migrated=True))
+    else:
         delete_scratch_record(lambda: records, key, "the claim on its source database")
+
+
+def _declared(ctx: StepContext) -> bool:
+    """A run declared a migration into the entry's target migrated (`handoffs`: its record by target, which `done`
+    writes before it keeps the claim as migrated, and a preflight writes for a handoff of a version before)."""
+    return bool(declared_into_target(ctx))
 
 
 def keep_as_migrated(ctx: StepContext) -> None:

@@ -14,7 +14,9 @@ import json
 
 import pytest
 
+from migration_orchestration_lib import source_claims
 from migration_orchestration_lib.rehearsal import SERVICE_ID
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from test_source_identity import ACCESSES, claims, holder, setup, two_spellings_document
 from task_driver import RunDriver
 from world_view import WorldView
@@ -82,3 +84,30 @@ def test_a_later_run_of_the_migrated_entry_keeps_its_claim_even_where_its_rollba
     later = RunDriver(dag)
     assert later.run_database("b")["b.preflight"] == "failed", later.errors
     assert into_b_target(WorldView(rehearsal_world, plan.database("b"), plan)) == []
+
+
+@pytest.mark.parametrize("lost", ["done's worker lost before the mark", "released by a version before"])
+def test_a_claim_not_marked_migrated_is_marked_by_the_entrys_later_run_where_its_target_was_declared(
+        rehearsal_world, monkeypatch, lost):
+    """`done` records the handoff, then marks the claim: its worker lost in between leaves the claim unmarked, and a
+    version before released it at done. The entry's later run claims again, and its rollback (a step after preflight
+    failed) would release an unmarked claim: the claim is marked from the handoff by target, so `b` is still refused."""
+    plan, dag, world = setup(rehearsal_world, two_spellings_document(mode="offline"))
+    archived(world)
+    if lost == "done's worker lost before the mark":
+        monkeypatch.setattr(source_claims, "keep_as_migrated", lambda ctx: None)
+    first = RunDriver(dag)
+    first.run_database("a")
+    assert first.outcome("a") == "migrated", first.errors
+    if lost == "released by a version before":
+        [key] = claims(rehearsal_world)
+        FileRecords(str(rehearsal_world), RECORDS_FILE).delete(key)
+
+    later = RunDriver(dag)  # a later run of `a`, a step after its preflight failing: its rollback runs
+    assert later._run_task(dag.get_task("a.preflight")) == "success", later.errors
+    assert later._run_task(dag.get_task("a.rollback")) == "success", later.errors
+
+    other = RunDriver(dag)
+    assert other.run_database("b")["b.preflight"] == "failed", other.outcome("b")
+    assert into_b_target(WorldView(rehearsal_world, plan.database("b"), plan)) == []
+    assert holder(rehearsal_world) == "a" and claim_of(rehearsal_world).get("migrated") is True
