@@ -10,7 +10,8 @@ name and the database's `database_guid`, whatever name reached the server) and c
 `services.records`: the Airflow Variable
 `migration_source_claim__<plan>__<server's own name>__<database_guid>` (lower case, characters other
 than letters, digits, `.` and `-` written `_`; a rehearsal's world file) =
-`{"database", "host", "plan", "port", "sourceDatabase", "sourceServer"}` of the entry holding it.
+`{"database", "host", "plan", "port", "sourceDatabase", "sourceServer"}` of the entry holding it, and
+`"migrated": true` once a run declared its migration migrated.
 
 A claim another entry holds refuses the preflight before it records or changes anything, naming both
 entries, the Variable, and what to write instead. An entry holds a claim that names it, and one that
@@ -18,9 +19,17 @@ names its source as written (the same `source.server` entry, or the same host, `
 and port; and the same database, letter case aside): the plan rules let no other entry write that, so
 it is this entry renamed (`a` to `b`), or its source server renamed. Released (deleted: no Variable is left per source
 database; an earlier version's `""` reads the same) when the entry's
-migration ends: its rollback ends `RolledBack` or `RolledBackTargetKept` (the migration canceled or never started, the DAG's freeze
-undone), or `done` declares it migrated; not when it goes back to replicating (the migration goes on),
-nor when the rollback fails for a person. An entry removed from the plan mid-migration keeps its claim
+migration is undone: its rollback ends `RolledBack` or `RolledBackTargetKept` (the migration canceled or never started, the
+DAG's freeze undone); not when it goes back to replicating (the migration goes on), nor when the rollback fails
+for a person. Kept for good once `done` declares the migration migrated (`keep_as_migrated`: marked `"migrated"`,
+which a later run's preflight and rollback of the entry keep; they also mark it where a run declared a migration into
+the entry's target, `handoffs.declared_into_target`: done's worker lost between its declaration and the mark, or a
+source declared migrated by a version before, whose done released its claim): applications may write to its target now, and a
+second entry migrating the same database again would put a second copy in service beside it and split their
+writes. A source frozen by the DAG carries its freeze marker, which refuses such an entry too; a source read-only
+before the migration (an archive, which needs no freeze) carries none, and only the claim refuses it
+(`tests/test_claims_of_migrated_sources.py`; before, `done` released it and the second entry migrated the archive
+again). An entry removed from the plan mid-migration keeps its claim
 (`removed_databases`): the refusal says to clear it once that migration ended.
 
 Two preflights of two entries deciding at the same moment could both find no claim: each writes its
@@ -46,6 +55,7 @@ import re
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
+from migration_orchestration_lib.handoffs import declared_into_target
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.source_server_names import parse_address
 from migration_orchestration_lib.sql_statements import SourceIdentity
@@ -53,6 +63,7 @@ from migration_orchestration_lib.step_context import PREFLIGHT_TASK, StepContext
 
 CLAIM_PREFIX = "migration_source_claim__"
 CLAIM_XCOM_KEY = "source_claim"  # preflight's XCom: the key of the claim it took
+MIGRATED = "migrated"  # in the claim once a run declared the entry's migration migrated
 SERVER_PREFIX = "migration_source_server__"
 _UNSAFE = re.compile(r"[^a-z0-9.-]")
 MAX_SERVER_PART = 120  # Airflow keeps Variable keys up to 250 characters
@@ -66,6 +77,7 @@ class Claim:
     host: str
     port: int
     source_database: str
+    migrated: bool = False  # a run declared the entry's migration migrated: the claim is kept for good
 
 
 def claim_key(plan_name: str, identity: SourceIdentity) -> str:
@@ -105,7 +117,7 @@ def claim(ctx: StepContext, identity: SourceIdentity) -> str:
     held = records.get(key)
     if held and not _is_ours(ctx, _parse(held)):
         raise StepFailure(_refusal(ctx, identity, key, held))
-    value = _value(ctx)
+    value = _value(ctx, migrated=(bool(held) and _parse(held).migrated) or _declared(ctx))  # a migrated entry's stays so
     records.put(key, value)
     ctx.task_instance.xcom_push(key=CLAIM_XCOM_KEY, value=key)
     now = records.get(key)
@@ -133,14 +145,43 @@ def check_held(ctx: StepContext, nothing_done: str) -> None:
 
 
 def release(ctx: StepContext) -> None:
-    """The entry's migration ended (rolled back, or declared migrated): its claim is cleared, if it still holds it."""
+    """The entry's migration was rolled back: its claim is cleared, if it still holds it, unless a run declared the
+    entry's migration migrated (`keep_as_migrated`): a later run's rollback never hands that source to another entry."""
     key = _claim_taken(ctx)
     if not key:
         return
     records = ctx.services.records
     held = records.get(key)
-    if held and _is_ours(ctx, _parse(held)):
+    holder = _parse(held)
+    if not held or not _is_ours(ctx, holder) or holder.migrated:
+        return
+    if _declared(ctx):  # done's worker died between its declaration and `keep_as_migrated`
+        records.put(key, _value(ctx, migrated=True))
+    else:
         delete_scratch_record(lambda: records, key, "the claim on its source database")
+
+
+def _declared(ctx: StepContext) -> bool:
+    """A run declared a migration into the entry's target migrated (`handoffs`: its record by target, which `done`
+    writes before it keeps the claim as migrated, and a preflight writes for a handoff of a version before)."""
+    return bool(declared_into_target(ctx))
+
+
+def keep_as_migrated(ctx: StepContext) -> None:
+    """`done` declared the entry's migration migrated: its claim is kept for good, marked `migrated`, so that no other
+    entry naming the same database (another spelling of its server) migrates it again beside the declared target. A
+    claim another entry holds now is left as it is (`check_held` stops the steps that act); one cleared is written
+    again: the source is this entry's migration's."""
+    key = _claim_taken(ctx)
+    if not key:
+        return
+    records = ctx.services.records
+    held = records.get(key)
+    if held and not _is_ours(ctx, _parse(held)):
+        return
+    value = _value(ctx, migrated=True)
+    if held != value:
+        records.put(key, value)
 
 
 def _claim_taken(ctx: StepContext) -> Optional[str]:
@@ -148,13 +189,13 @@ def _claim_taken(ctx: StepContext) -> Optional[str]:
     return key if isinstance(key, str) and key else None
 
 
-def _value(ctx: StepContext) -> str:
+def _value(ctx: StepContext, migrated: bool = False) -> str:
     database, server = ctx.database, ctx.source_server
-    return json.dumps(
-        {"plan": ctx.plan.name, "database": database.name, "sourceServer": database.source_server, "host": server.host,
-         "port": server.port, "sourceDatabase": database.source_database},
-        sort_keys=True, separators=(",", ":"),
-    )
+    value = {"plan": ctx.plan.name, "database": database.name, "sourceServer": database.source_server, "host": server.host,
+             "port": server.port, "sourceDatabase": database.source_database}
+    if migrated:
+        value[MIGRATED] = True
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _parse(value: Optional[str]) -> Optional[Claim]:
@@ -162,7 +203,7 @@ def _parse(value: Optional[str]) -> Optional[Claim]:
     try:
         item = json.loads(value or "")
         return Claim(str(item["plan"]), str(item["database"]), str(item["sourceServer"]), str(item["host"]),
-                     int(item["port"]), str(item["sourceDatabase"]))
+                     int(item["port"]), str(item["sourceDatabase"]), item.get(MIGRATED) is True)
     except (ValueError, TypeError, KeyError):
         return None
 
@@ -201,23 +242,34 @@ def _refusal(ctx: StepContext, identity: SourceIdentity, key: str, held: str) ->
         other = "%s of plan %s" % (holder.database, holder.plan)
     elif other not in ctx.plan.database_names:
         other = "%s (no longer in the plan)" % holder.database
+    both = (
+        "%s and %s name one source database: SQL Server answers as %s, database %s (database_guid %s), both to %s "
+        "(source server %s, host %s) and to %s (source server %s, host %s, database %s). "
+        % (database.name, other, identity.server_name, database.source_database, identity.database_guid,
+           database.name, database.source_server, server.host,
+           holder.database, holder.source_server, holder.host, holder.source_database))
+    if holder.migrated:
+        return both + (
+            "A run declared %s's migration of it migrated (the Airflow Variable %s, kept for good since): applications "
+            "may write to %s's target, and migrating the database again through %s would put a second copy in service "
+            "beside it and split their writes, so %s records nothing of the source and starts or freezes nothing. "
+            "Remove %s from the plan (write each SQL Server under one sourceServers entry, whatever names reach it). "
+            "Only where %s's target is out of service and you mean to migrate the database again, clear the claim: %s"
+            % (holder.database, key, holder.database, database.name, database.name, database.name, holder.database,
+               variables_set(key)))
     if holder.plan == ctx.plan.name and holder.database in ctx.plan.database_names:
         stale = ("If %s no longer names this database and its migration ended, clear the claim: %s"
                  % (holder.database, variables_set(key)))
     else:
         stale = ("Once %s's migration has ended (run_outcome reports a database removed mid-migration), clear the claim: "
                  "%s" % (holder.database, variables_set(key)))
-    return (
-        "%s and %s name one source database: SQL Server answers as %s, database %s (database_guid %s), both to %s "
-        "(source server %s, host %s) and to %s (source server %s, host %s, database %s). Two entries would migrate it "
+    return both + (
+        "Two entries would migrate it "
         "twice: one's rollback could make the source writable after the other's target went live, and each would "
         "freeze or unfreeze the other's source. %s holds it (the Airflow Variable %s, taken by its preflight, released "
-        "when its migration ends: rolled back or declared migrated), so %s records nothing of the source and starts or "
-        "freezes nothing. Write each SQL Server under one sourceServers entry, whatever names reach it, and each source "
-        "database under one entry: remove %s from the plan, or keep it and remove %s once its migration has ended. %s"
-        % (database.name, other, identity.server_name, database.source_database, identity.database_guid,
-           database.name, database.source_server, server.host,
-           holder.database, holder.source_server, holder.host, holder.source_database,
-           holder.database, key, database.name, database.name, holder.database, stale)
+        "when its migration is rolled back, kept for good once declared migrated), so %s records nothing of the source "
+        "and starts or freezes nothing. Write each SQL Server under one sourceServers entry, whatever names reach it, "
+        "and each source database under one entry: remove %s from the plan, or keep it and remove %s once its "
+        "migration has ended. %s" % (holder.database, key, database.name, database.name, holder.database, stale)
     )
 

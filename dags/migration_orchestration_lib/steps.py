@@ -895,7 +895,7 @@ def done(ctx: StepContext) -> StepResult:
     # Once declared, applications may write to the target: a retry of done never refuses it then.
     unread = "" if declared_migrated(ctx, now.operation_id) else _check_nothing_logged_since_validate(ctx, now)
     declare_migrated(ctx, now.operation_id)
-    source_claims.release(ctx)  # its migration ended: another entry may name the source now
+    source_claims.keep_as_migrated(ctx)  # for good: another entry migrating the source again would split the writes
     cutover_steps.release(ctx)
     return StepResult("%s migrated and validated (migration %s)%s" % (ctx.database.name, now.operation_id, unread), return_value="migrated")
 

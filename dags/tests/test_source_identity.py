@@ -5,7 +5,8 @@ alias, an IP address, a short name and an FQDN, a listener): here `sql01` (host 
 and `listener` (host sales-listener.corp.contoso.com, an alias of sql01 in the world), each with an
 entry for `Sales`. `preflight` reads the database's identity from SQL Server itself (the server's own
 name, `database_guid`) and claims it for its entry (`source_claims`): the second entry is refused,
-naming both; a re-run, a renamed entry and an entry after the other's migration ended are not."""
+naming both; a re-run, a renamed entry and an entry after the other's migration was rolled back are not (one
+declared migrated keeps its claim for good: `tests/test_claims_of_migrated_sources.py`)."""
 from __future__ import annotations
 
 import copy
@@ -131,9 +132,10 @@ def test_a_second_entry_naming_the_same_source_database_through_an_alias_is_refu
     assert records.get("migration_source_before_freeze__listener__Sales") is None  # b recorded nothing of the source
 
 
-def test_the_claiming_entry_migrates_and_its_migration_releases_the_claim_for_the_other(rehearsal_world):
-    """`a` migrates while `b` is refused; `a` declared migrated ends its claim: `b` is then judged by the source
-    itself (the freeze marker of `a`'s migration refuses it), not by a claim left behind."""
+def test_the_claiming_entry_migrates_and_keeps_the_claim_for_good(rehearsal_world):
+    """`a` migrates while `b` is refused; `a` declared migrated keeps its claim, marked migrated (was: released, and
+    `b` was judged by the source alone: `tests/test_claims_of_migrated_sources.py`): `b` is refused by it, told that
+    `a`'s migration was declared."""
     plan, dag, world = setup(rehearsal_world, two_spellings_document())
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("a.preflight")) == "success", driver.errors
@@ -142,11 +144,11 @@ def test_the_claiming_entry_migrates_and_its_migration_releases_the_claim_for_th
     states = driver.run_database("a")
 
     assert driver.outcome("a") == "migrated", (states, driver.errors)
-    assert holder(rehearsal_world) == ""
+    assert holder(rehearsal_world) == "a"
     later = RunDriver(dag)
     assert later.run_database("b")["b.preflight"] == "failed"
-    assert "migration_source_claim__" not in later.errors["b.preflight"], later.errors["b.preflight"]
-    assert holder(rehearsal_world) == ""  # b's rollback released the claim its preflight took
+    assert "A run declared a's migration of it migrated" in later.errors["b.preflight"], later.errors["b.preflight"]
+    assert holder(rehearsal_world) == "a"  # b's preflight took none, and its rollback released none
 
 
 def test_a_rolled_back_entry_releases_its_claim_and_the_other_entry_may_then_migrate(rehearsal_world):
@@ -161,8 +163,8 @@ def test_a_rolled_back_entry_releases_its_claim_and_the_other_entry_may_then_mig
     states = later.run_database("b")
 
     assert later.outcome("b") == "migrated", (states, later.errors)
-    assert holder(rehearsal_world) == ""
-    assert later.run_database("a")["a.preflight"] == "failed"  # a later: the source is frozen by b's migration
+    assert holder(rehearsal_world) == "b"  # kept for good: b's migration was declared
+    assert later.run_database("a")["a.preflight"] == "failed"  # a later: the source is b's migration's
 
 
 def test_a_rollback_going_back_to_replicating_keeps_the_claim(rehearsal_world):
