@@ -15,6 +15,8 @@ if (!/--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? '')) {
 
 module.exports = {
   testEnvironment: 'node',
+  // Installed packages' files read once per worker, not once per test file (jest.runtime.js).
+  runtime: '<rootDir>/jest.runtime.js',
   // Both cores: jest's default (cores - 1) leaves one of the two idle.
   maxWorkers: '100%',
   roots: ['<rootDir>/__tests__'],

@@ -4,7 +4,8 @@
  * README's TypeScript blocks (one TypeScript program over the library, cdktf, the providers and
  * @types/node: about 7 s), and the Fabric uploader run as the deployment step runs it (about 30
  * node processes: 6 s of the unit run's 61 s of worker time), and the plan's tags on every resource
- * of every validated stack (25 variants synthesized: about 9 s).
+ * of every validated stack (25 variants synthesized: about 9 s), and the build's TypeScript step run on
+ * a small project (tsc about ten times: 5-12 s).
  */
 exports.SLOW_SUITES = [
   '<rootDir>/__tests__/properties/',
@@ -13,4 +14,5 @@ exports.SLOW_SUITES = [
   '<rootDir>/__tests__/readme-snippets/',
   '<rootDir>/__tests__/fabric-uploader/',
   '<rootDir>/__tests__/tags/',
+  '<rootDir>/__tests__/build/',
 ];

@@ -55,7 +55,8 @@ describe('the app command', () => {
   it('builds the bundle in npm run build, with the command of npm run build:app (run directly: a nested npm costs a synth ~0.15 s)', () => {
     const { build, 'build:app': buildApp } = readJson('package.json').scripts;
     expect(buildApp).toBe('node scripts/build-app.mjs');
-    expect(build).toMatch(/^tsc -p tsconfig\.build\.json && /);
+    // The outputs' check first (scripts/tsc-outputs.cjs: tsc does not rebuild a deleted output), then tsc.
+    expect(build).toMatch(/^node scripts\/tsc-outputs\.cjs dist\/\.tsbuildinfo && tsc -p tsconfig\.build\.json && /);
     expect(build.endsWith(` && ${buildApp}`)).toBe(true);
   });
 });
