@@ -178,10 +178,11 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
 
     // Azure Monitor Baseline Alerts, services/DataFactory/factories/alerts.yaml: IntegrationRuntimeCpuPercentage,
     // Average > 95, severity 3, PT1M / PT5M; IntegrationRuntimeAvailableMemory, Average <= 5000000000 there, 1 GB here.
+    // Split per node: averaged over the runtime, a node at 100 percent beside an idle one reads 50 and never fires.
     it.each([
       ['alert-contoso-sql-shir-cpu', 'IntegrationRuntimeCpuPercentage', 'GreaterThan', 95],
       ['alert-contoso-sql-shir-memory', 'IntegrationRuntimeAvailableMemory', 'LessThanOrEqual', 1_000_000_000],
-    ] as const)("%s: the baseline's %s, average %s %d on that runtime, severity 3, every minute over 5 minutes", (name, metric, operator, threshold) => {
+    ] as const)("%s: the baseline's %s, average %s %d on each node of that runtime, severity 3, every minute over 5 minutes", (name, metric, operator, threshold) => {
       const synth = DEFAULT_FACTORY;
       const alert = resourceNamed(synth, METRIC_ALERT, name);
       expect(alert.criteria).toEqual([
@@ -191,9 +192,13 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
           aggregation: 'Average',
           operator,
           threshold,
-          dimension: [{ name: 'IntegrationRuntimeName', operator: 'Include', values: [SHIR] }],
+          dimension: [
+            { name: 'IntegrationRuntimeName', operator: 'Include', values: [SHIR] },
+            { name: 'NodeName', operator: 'Include', values: ['*'] },
+          ],
         },
       ]);
+      expect(alert.description).toContain('the alert names the node');
       expect(alert.severity).toBe(3);
       expect(alert.frequency).toBe('PT1M');
       expect(alert.window_size).toBe('PT5M');
