@@ -211,8 +211,8 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     it('the runtime CPU and memory alerts take their overrides, the threshold in the description too, and can be turned off', () => {
       const { stack } = withFactory({
         selfHostedIntegrationRuntimeName: SHIR,
-        shirCpuAlert: { threshold: 85, severity: 2, windowMinutes: 15, evaluationFrequencyMinutes: 5 },
-        shirMemoryAlert: { threshold: 500_000_000, enabled: false },
+        selfHostedRuntimeCpuAlert: { threshold: 85, severity: 2, windowMinutes: 15, evaluationFrequencyMinutes: 5 },
+        selfHostedRuntimeMemoryAlert: { threshold: 500_000_000, enabled: false },
       });
       const synth = synthObject(stack);
       const cpu = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-shir-cpu');
@@ -294,8 +294,8 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
       [{ airflowIntegrationRuntimeName: AIRFLOW, airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 30, windowMinutes: 15 } }, /airflowDagImportErrorsAlert\.windowMinutes \(15\) must be at least airflowDagImportErrorsAlert\.evaluationFrequencyMinutes \(30\)/],
       [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /selfHostedRuntimeOfflineAlert\.severity must be an integer from 0 to 4/],
       [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { threshold: Number.NaN } }, /selfHostedRuntimeOfflineAlert\.threshold must be a finite number/],
-      [{ selfHostedIntegrationRuntimeName: SHIR, shirCpuAlert: { windowMinutes: 10 } }, /shirCpuAlert\.windowMinutes must be one of 1, 5, 15, 30, 60, 360, 720, 1440 for a metric alert \(got 10\)/],
-      [{ selfHostedIntegrationRuntimeName: SHIR, shirMemoryAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /shirMemoryAlert\.severity must be an integer from 0 to 4/],
+      [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeCpuAlert: { windowMinutes: 10 } }, /selfHostedRuntimeCpuAlert\.windowMinutes must be one of 1, 5, 15, 30, 60, 360, 720, 1440 for a metric alert \(got 10\)/],
+      [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeMemoryAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /selfHostedRuntimeMemoryAlert\.severity must be an integer from 0 to 4/],
     ] as Array<[DataFactoryMonitoringProps, RegExp]>)('rejects %j with an error naming the option', (props, message) => {
       expect(() => withFactory(props)).toThrow(message);
     });

@@ -87,7 +87,7 @@ describe('MigrationMonitoring.monitorBackupStorage', () => {
 describe('the stack\'s machinery alerts', () => {
   const synth = stackWith({
     monitoring: {
-      shirCpuAlert: { severity: 2 },
+      selfHostedRuntimeCpuAlert: { severity: 2 },
       keyVaultSaturationAlert: { threshold: 70 },
       backupStorageAvailabilityAlert: { evaluationFrequencyMinutes: 1 },
       alertDefaults: { runbookUrl: 'https://wiki.contoso.example/migration' },
@@ -105,6 +105,13 @@ describe('the stack\'s machinery alerts', () => {
     for (const name of ['shir-cpu', 'shir-memory', 'key-vault-availability', 'key-vault-saturation', 'backup-storage-availability']) {
       expect(resourceNamed(synth, METRIC_ALERT, `alert-contoso-sql-${name}`).description).toMatch(/Runbook: https:\/\/wiki\.contoso\.example\/migration$/);
     }
+  });
+
+  it("name the runtime's options as its offline alert's (selfHostedRuntime...Alert), and refuse the short spelling", () => {
+    const tuned = stackWith({ monitoring: { selfHostedRuntimeMemoryAlert: { threshold: 2_000_000_000 } } });
+    expect(resourceNamed(tuned, METRIC_ALERT, 'alert-contoso-sql-shir-memory').criteria[0].threshold).toBe(2_000_000_000);
+    const shortSpelling = { shirCpuAlert: { severity: 2 } } as unknown as DatabaseMigrationStackProps['monitoring'];
+    expect(() => stackWith({ monitoring: shortSpelling })).toThrow('contoso-sql: DatabaseMigrationStack: props.monitoring.shirCpuAlert is an unknown field');
   });
 
   it('has no backup storage alert where no SqlMi or SqlVm target stages backups, and refuses its override there', () => {

@@ -184,7 +184,7 @@ export function selfHostedRuntimeCpuAlert(
   return selfHostedRuntimeBaselineAlert(selfHostedRuntimeName, {
     id: 'SelfHostedRuntimeCpuAlert',
     name: `alert-${namePrefix}-shir-cpu`,
-    optionsProp: 'shirCpuAlert',
+    optionsProp: 'selfHostedRuntimeCpuAlert',
     threshold: cpuPercent,
     description:
       `A node of the self-hosted integration runtime ${selfHostedRuntimeName} averages more than ${cpuPercent} percent CPU (the alert names the node): the SQL steps through Data Factory queue on it. ` +
@@ -207,7 +207,7 @@ export function selfHostedRuntimeMemoryAlert(
   return selfHostedRuntimeBaselineAlert(selfHostedRuntimeName, {
     id: 'SelfHostedRuntimeMemoryAlert',
     name: `alert-${namePrefix}-shir-memory`,
-    optionsProp: 'shirMemoryAlert',
+    optionsProp: 'selfHostedRuntimeMemoryAlert',
     threshold: availableBytes,
     description:
       `A node of the self-hosted integration runtime ${selfHostedRuntimeName} has ${availableBytes} bytes of memory free or less on average (the alert names the node): the SQL steps through Data Factory may fail on it. ` +

@@ -96,7 +96,7 @@ export interface MigrationMonitoringOptions
       | 'cutoverPostponedAlert'
       | 'eventIngestionErrorsAlert'
     >,
-    Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'shirCpuAlert' | 'shirMemoryAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
+    Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'selfHostedRuntimeCpuAlert' | 'selfHostedRuntimeMemoryAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
     Pick<KeyVaultMonitoringProps, 'keyVaultAvailabilityAlert' | 'keyVaultSaturationAlert'>,
     BackupStorageMonitoringProps,
     KubernetesClusterMonitoringProps,
@@ -267,8 +267,8 @@ export class MigrationMonitoring extends Construct {
       airflowDagImportErrorsAlert: ALERT_OPTIONS,
       missingPoolAlert: ALERT_OPTIONS,
       selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
-      shirCpuAlert: ALERT_OPTIONS,
-      shirMemoryAlert: ALERT_OPTIONS,
+      selfHostedRuntimeCpuAlert: ALERT_OPTIONS,
+      selfHostedRuntimeMemoryAlert: ALERT_OPTIONS,
     }));
     if (this.factoryMonitored) {
       throw new Error(`${this.node.path}: monitorDataFactory() may be called once; use another MigrationMonitoring for another factory`);
