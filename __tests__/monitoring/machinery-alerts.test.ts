@@ -143,11 +143,11 @@ describe('MigrationMonitoring.monitorKubernetesCluster', () => {
   const synth = synthObject(built.stack);
 
   // services/ContainerService/managedClusters/alerts.yaml: node_cpu_usage_percentage > 95, node_memory_working_set_percentage > 100,
-  // Average, severity 3, PT5M / PT5M; split here per node pool.
+  // Average, severity 3, PT5M / PT5M; split here per node: averaged over a pool, one node at 100 percent beside idle ones never fires.
   it.each([
     ['alert-contoso-sql-aks-node-cpu', 'node_cpu_usage_percentage', 95],
     ['alert-contoso-sql-aks-node-memory', 'node_memory_working_set_percentage', 100],
-  ] as const)("%s: the baseline's %s, average more than %d, per node pool, severity 3, every 5 minutes over 5 minutes, on the cluster", (name, metric, threshold) => {
+  ] as const)("%s: the baseline's %s, average more than %d, per node, severity 3, every 5 minutes over 5 minutes, on the cluster", (name, metric, threshold) => {
     const alert = resourceNamed(synth, METRIC_ALERT, name);
     expect(alert.criteria).toEqual([
       {
@@ -156,9 +156,10 @@ describe('MigrationMonitoring.monitorKubernetesCluster', () => {
         aggregation: 'Average',
         operator: 'GreaterThan',
         threshold,
-        dimension: [{ name: 'nodepool', operator: 'Include', values: ['*'] }],
+        dimension: [{ name: 'node', operator: 'Include', values: ['*'] }],
       },
     ]);
+    expect(alert.description).toContain('(the alert names the node)');
     expect([alert.severity, alert.frequency, alert.window_size]).toEqual([3, 'PT5M', 'PT5M']);
     expect(alert.scopes).toEqual([CLUSTER]);
   });

@@ -348,7 +348,7 @@ export class MigrationMonitoring extends Construct {
   }
 
   /**
-   * Metric alerts on the nodes of the Kubernetes host's cluster, per node pool: CPU (`alert-<namePrefix>-aks-node-cpu`)
+   * Metric alerts on the nodes of the Kubernetes host's cluster, per node: CPU (`alert-<namePrefix>-aks-node-cpu`)
    * and memory working set (`alert-<namePrefix>-aks-node-memory`), Azure Monitor Baseline Alerts' settings. The stack
    * calls this for the Kubernetes host's cluster.
    */
