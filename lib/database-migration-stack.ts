@@ -172,8 +172,8 @@ export class DatabaseMigrationStack extends TerraformStack {
             cutoverPostponedAlert: ALERT_OPTIONS,
             eventIngestionErrorsAlert: ALERT_OPTIONS,
             selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
-            shirCpuAlert: ALERT_OPTIONS,
-            shirMemoryAlert: ALERT_OPTIONS,
+            selfHostedRuntimeCpuAlert: ALERT_OPTIONS,
+            selfHostedRuntimeMemoryAlert: ALERT_OPTIONS,
             keyVaultAvailabilityAlert: ALERT_OPTIONS,
             keyVaultSaturationAlert: ALERT_OPTIONS,
             backupStorageAvailabilityAlert: ALERT_OPTIONS,
@@ -412,8 +412,8 @@ export class DatabaseMigrationStack extends TerraformStack {
     this.monitoring.monitorDataFactory(this.orchestration, {
       selfHostedIntegrationRuntimeName: this.orchestration.selfHostedRuntime.name,
       selfHostedRuntimeOfflineAlert: alerts.selfHostedRuntimeOfflineAlert,
-      shirCpuAlert: alerts.shirCpuAlert,
-      shirMemoryAlert: alerts.shirMemoryAlert,
+      selfHostedRuntimeCpuAlert: alerts.selfHostedRuntimeCpuAlert,
+      selfHostedRuntimeMemoryAlert: alerts.selfHostedRuntimeMemoryAlert,
       dagStorageAccountId: host.dagStorageAccountId,
     });
     if (props.orchestration?.keyVault === undefined) {

@@ -14,7 +14,12 @@ const MONITORING = join(__dirname, '..', '..', 'lib', 'monitoring');
 const PROPS_FILES = ['migration-events-monitoring.ts', 'data-factory-monitoring.ts', 'data-factory-airflow-monitoring.ts', 'kubernetes-airflow-monitoring.ts'];
 
 /** Alert names that are not the option's name in kebab case, less `Alert`. */
-const ALERT_NAMES: Readonly<Record<string, string>> = { selfHostedRuntimeOfflineAlert: 'shir-offline', missingPoolAlert: 'airflow-missing-pool' };
+const ALERT_NAMES: Readonly<Record<string, string>> = {
+  selfHostedRuntimeOfflineAlert: 'shir-offline',
+  selfHostedRuntimeCpuAlert: 'shir-cpu',
+  selfHostedRuntimeMemoryAlert: 'shir-memory',
+  missingPoolAlert: 'airflow-missing-pool',
+};
 
 /** The words a `@default` splits on ("per database, step and message") and the columns they stand for. */
 const SPLIT_WORDS: Readonly<Record<string, string>> = {

@@ -178,10 +178,11 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
 
     // Azure Monitor Baseline Alerts, services/DataFactory/factories/alerts.yaml: IntegrationRuntimeCpuPercentage,
     // Average > 95, severity 3, PT1M / PT5M; IntegrationRuntimeAvailableMemory, Average <= 5000000000 there, 1 GB here.
+    // Split per node: averaged over the runtime, a node at 100 percent beside an idle one reads 50 and never fires.
     it.each([
       ['alert-contoso-sql-shir-cpu', 'IntegrationRuntimeCpuPercentage', 'GreaterThan', 95],
       ['alert-contoso-sql-shir-memory', 'IntegrationRuntimeAvailableMemory', 'LessThanOrEqual', 1_000_000_000],
-    ] as const)("%s: the baseline's %s, average %s %d on that runtime, severity 3, every minute over 5 minutes", (name, metric, operator, threshold) => {
+    ] as const)("%s: the baseline's %s, average %s %d on each node of that runtime, severity 3, every minute over 5 minutes", (name, metric, operator, threshold) => {
       const synth = DEFAULT_FACTORY;
       const alert = resourceNamed(synth, METRIC_ALERT, name);
       expect(alert.criteria).toEqual([
@@ -191,9 +192,13 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
           aggregation: 'Average',
           operator,
           threshold,
-          dimension: [{ name: 'IntegrationRuntimeName', operator: 'Include', values: [SHIR] }],
+          dimension: [
+            { name: 'IntegrationRuntimeName', operator: 'Include', values: [SHIR] },
+            { name: 'NodeName', operator: 'Include', values: ['*'] },
+          ],
         },
       ]);
+      expect(alert.description).toContain('the alert names the node');
       expect(alert.severity).toBe(3);
       expect(alert.frequency).toBe('PT1M');
       expect(alert.window_size).toBe('PT5M');
@@ -206,8 +211,8 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
     it('the runtime CPU and memory alerts take their overrides, the threshold in the description too, and can be turned off', () => {
       const { stack } = withFactory({
         selfHostedIntegrationRuntimeName: SHIR,
-        shirCpuAlert: { threshold: 85, severity: 2, windowMinutes: 15, evaluationFrequencyMinutes: 5 },
-        shirMemoryAlert: { threshold: 500_000_000, enabled: false },
+        selfHostedRuntimeCpuAlert: { threshold: 85, severity: 2, windowMinutes: 15, evaluationFrequencyMinutes: 5 },
+        selfHostedRuntimeMemoryAlert: { threshold: 500_000_000, enabled: false },
       });
       const synth = synthObject(stack);
       const cpu = resourceNamed(synth, METRIC_ALERT, 'alert-contoso-sql-shir-cpu');
@@ -289,8 +294,8 @@ describe('MigrationMonitoring.monitorDataFactory', () => {
       [{ airflowIntegrationRuntimeName: AIRFLOW, airflowDagImportErrorsAlert: { evaluationFrequencyMinutes: 30, windowMinutes: 15 } }, /airflowDagImportErrorsAlert\.windowMinutes \(15\) must be at least airflowDagImportErrorsAlert\.evaluationFrequencyMinutes \(30\)/],
       [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /selfHostedRuntimeOfflineAlert\.severity must be an integer from 0 to 4/],
       [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeOfflineAlert: { threshold: Number.NaN } }, /selfHostedRuntimeOfflineAlert\.threshold must be a finite number/],
-      [{ selfHostedIntegrationRuntimeName: SHIR, shirCpuAlert: { windowMinutes: 10 } }, /shirCpuAlert\.windowMinutes must be one of 1, 5, 15, 30, 60, 360, 720, 1440 for a metric alert \(got 10\)/],
-      [{ selfHostedIntegrationRuntimeName: SHIR, shirMemoryAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /shirMemoryAlert\.severity must be an integer from 0 to 4/],
+      [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeCpuAlert: { windowMinutes: 10 } }, /selfHostedRuntimeCpuAlert\.windowMinutes must be one of 1, 5, 15, 30, 60, 360, 720, 1440 for a metric alert \(got 10\)/],
+      [{ selfHostedIntegrationRuntimeName: SHIR, selfHostedRuntimeMemoryAlert: { severity: SEVERITY_OUT_OF_RANGE } }, /selfHostedRuntimeMemoryAlert\.severity must be an integer from 0 to 4/],
     ] as Array<[DataFactoryMonitoringProps, RegExp]>)('rejects %j with an error naming the option', (props, message) => {
       expect(() => withFactory(props)).toThrow(message);
     });

@@ -87,7 +87,7 @@ describe('MigrationMonitoring.monitorBackupStorage', () => {
 describe('the stack\'s machinery alerts', () => {
   const synth = stackWith({
     monitoring: {
-      shirCpuAlert: { severity: 2 },
+      selfHostedRuntimeCpuAlert: { severity: 2 },
       keyVaultSaturationAlert: { threshold: 70 },
       backupStorageAvailabilityAlert: { evaluationFrequencyMinutes: 1 },
       alertDefaults: { runbookUrl: 'https://wiki.contoso.example/migration' },
@@ -105,6 +105,13 @@ describe('the stack\'s machinery alerts', () => {
     for (const name of ['shir-cpu', 'shir-memory', 'key-vault-availability', 'key-vault-saturation', 'backup-storage-availability']) {
       expect(resourceNamed(synth, METRIC_ALERT, `alert-contoso-sql-${name}`).description).toMatch(/Runbook: https:\/\/wiki\.contoso\.example\/migration$/);
     }
+  });
+
+  it("name the runtime's options as its offline alert's (selfHostedRuntime...Alert), and refuse the short spelling", () => {
+    const tuned = stackWith({ monitoring: { selfHostedRuntimeMemoryAlert: { threshold: 2_000_000_000 } } });
+    expect(resourceNamed(tuned, METRIC_ALERT, 'alert-contoso-sql-shir-memory').criteria[0].threshold).toBe(2_000_000_000);
+    const shortSpelling = { shirCpuAlert: { severity: 2 } } as unknown as DatabaseMigrationStackProps['monitoring'];
+    expect(() => stackWith({ monitoring: shortSpelling })).toThrow('contoso-sql: DatabaseMigrationStack: props.monitoring.shirCpuAlert is an unknown field');
   });
 
   it('has no backup storage alert where no SqlMi or SqlVm target stages backups, and refuses its override there', () => {
@@ -136,11 +143,11 @@ describe('MigrationMonitoring.monitorKubernetesCluster', () => {
   const synth = synthObject(built.stack);
 
   // services/ContainerService/managedClusters/alerts.yaml: node_cpu_usage_percentage > 95, node_memory_working_set_percentage > 100,
-  // Average, severity 3, PT5M / PT5M; split here per node pool.
+  // Average, severity 3, PT5M / PT5M; split here per node: averaged over a pool, one node at 100 percent beside idle ones never fires.
   it.each([
     ['alert-contoso-sql-aks-node-cpu', 'node_cpu_usage_percentage', 95],
     ['alert-contoso-sql-aks-node-memory', 'node_memory_working_set_percentage', 100],
-  ] as const)("%s: the baseline's %s, average more than %d, per node pool, severity 3, every 5 minutes over 5 minutes, on the cluster", (name, metric, threshold) => {
+  ] as const)("%s: the baseline's %s, average more than %d, per node, severity 3, every 5 minutes over 5 minutes, on the cluster", (name, metric, threshold) => {
     const alert = resourceNamed(synth, METRIC_ALERT, name);
     expect(alert.criteria).toEqual([
       {
@@ -149,9 +156,10 @@ describe('MigrationMonitoring.monitorKubernetesCluster', () => {
         aggregation: 'Average',
         operator: 'GreaterThan',
         threshold,
-        dimension: [{ name: 'nodepool', operator: 'Include', values: ['*'] }],
+        dimension: [{ name: 'node', operator: 'Include', values: ['*'] }],
       },
     ]);
+    expect(alert.description).toContain('(the alert names the node)');
     expect([alert.severity, alert.frequency, alert.window_size]).toEqual([3, 'PT5M', 'PT5M']);
     expect(alert.scopes).toEqual([CLUSTER]);
   });

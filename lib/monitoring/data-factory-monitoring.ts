@@ -71,16 +71,16 @@ export interface DataFactoryMonitoringProps {
   readonly selfHostedRuntimeOfflineAlert?: AlertOptions;
   /**
    * Overrides of the self-hosted integration runtime CPU alert (`IntegrationRuntimeCpuPercentage`, Azure Monitor
-   * Baseline Alerts' settings); `threshold` is the CPU percent its nodes average above which it fires.
-   * @default - severity 3, every 1 minutes over 5 minutes, average more than 95 percent
+   * Baseline Alerts' settings, per node); `threshold` is the CPU percent a node averages above which it fires.
+   * @default - severity 3, every 1 minutes over 5 minutes, average more than 95 percent, per node
    */
-  readonly shirCpuAlert?: AlertOptions;
+  readonly selfHostedRuntimeCpuAlert?: AlertOptions;
   /**
-   * Overrides of the self-hosted integration runtime memory alert (`IntegrationRuntimeAvailableMemory`); `threshold`
-   * is the bytes free at or under which it fires.
-   * @default - severity 3, every 1 minutes over 5 minutes, average 1,000,000,000 bytes free or less (Azure Monitor Baseline Alerts' 5,000,000,000 is a recommended 8 GB machine at rest)
+   * Overrides of the self-hosted integration runtime memory alert (`IntegrationRuntimeAvailableMemory`, per node);
+   * `threshold` is the bytes free on a node at or under which it fires.
+   * @default - severity 3, every 1 minutes over 5 minutes, average 1,000,000,000 bytes free or less, per node (Azure Monitor Baseline Alerts' 5,000,000,000 is a recommended 8 GB machine at rest)
    */
-  readonly shirMemoryAlert?: AlertOptions;
+  readonly selfHostedRuntimeMemoryAlert?: AlertOptions;
 }
 
 /**
@@ -141,13 +141,13 @@ export class DataFactoryMonitoring {
         ),
         monitoring.alerts.metric(
           factory.id,
-          selfHostedRuntimeCpuAlert(namePrefix, selfHostedRuntime, props.shirCpuAlert?.threshold),
-          props.shirCpuAlert,
+          selfHostedRuntimeCpuAlert(namePrefix, selfHostedRuntime, props.selfHostedRuntimeCpuAlert?.threshold),
+          props.selfHostedRuntimeCpuAlert,
         ),
         monitoring.alerts.metric(
           factory.id,
-          selfHostedRuntimeMemoryAlert(namePrefix, selfHostedRuntime, props.shirMemoryAlert?.threshold),
-          props.shirMemoryAlert,
+          selfHostedRuntimeMemoryAlert(namePrefix, selfHostedRuntime, props.selfHostedRuntimeMemoryAlert?.threshold),
+          props.selfHostedRuntimeMemoryAlert,
         ),
       );
     }

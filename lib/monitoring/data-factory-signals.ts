@@ -1,4 +1,4 @@
-import { AlertDimension, AlertSeverity, MetricAlertDefinition } from './alerts';
+import { AlertDimension, AlertSeverity, MetricAlertDefinition, splitOn } from './alerts';
 import { platformMetricAlert } from './platform-metrics';
 
 /**
@@ -51,6 +51,12 @@ const INTEGRATION_RUNTIME_NAME = 'IntegrationRuntimeName';
 function onRuntime(runtimeName: string): AlertDimension[] {
   return [{ name: INTEGRATION_RUNTIME_NAME, operator: 'Include', values: [runtimeName] }];
 }
+
+/**
+ * The dimension the runtime's CPU and memory metrics carry besides the runtime's name: the node (MicrosoftDocs/azure-reference-other
+ * `azure-monitor-ref/supported-metrics/includes/microsoft-datafactory-factories-metrics-include.md`).
+ */
+const NODE_NAME = 'NodeName';
 
 /**
  * Airflow task failures (severity 2): the DAG's own failures already raise "migration failed"
@@ -142,7 +148,15 @@ export const SHIR_CPU_PERCENT_THRESHOLD = 95;
  */
 export const SHIR_AVAILABLE_MEMORY_THRESHOLD_BYTES = 1_000_000_000;
 
-/** What the runtime CPU and memory alerts share: Azure Monitor Baseline Alerts' severity and timing, the runtime's average. */
+/**
+ * What the runtime CPU and memory alerts share: Azure Monitor Baseline Alerts' severity and timing, on that runtime, split
+ * per node (`NodeName`, every value, a node added later included). A runtime has up to four nodes (MicrosoftDocs/azure-docs
+ * `articles/data-factory/create-self-hosted-integration-runtime.md`, "High availability and scalability"), and a copy or
+ * script step runs on one of them: averaged over the runtime, one node starving next to an idle one reads as half
+ * loaded and never fires. Each node is a time series of the rule, billed as such (MicrosoftDocs/azure-docs
+ * `articles/azure-monitor/alerts/alerts-metric-multiple-time-series-single-rule.md`, "Metric alerts pricing"): at most
+ * four per alert. AMBA's rules split on nothing.
+ */
 function selfHostedRuntimeBaselineAlert(
   selfHostedRuntimeName: string,
   alert: Pick<MetricAlertDefinition, 'id' | 'name' | 'optionsProp' | 'threshold' | 'description' | 'metricName' | 'operator'>,
@@ -154,7 +168,7 @@ function selfHostedRuntimeBaselineAlert(
     windowMinutes: 5,
     metricNamespace: DATA_FACTORY_METRIC_NAMESPACE,
     aggregation: 'Average',
-    dimensions: onRuntime(selfHostedRuntimeName),
+    dimensions: [...onRuntime(selfHostedRuntimeName), ...splitOn(NODE_NAME)],
   });
 }
 
@@ -170,10 +184,10 @@ export function selfHostedRuntimeCpuAlert(
   return selfHostedRuntimeBaselineAlert(selfHostedRuntimeName, {
     id: 'SelfHostedRuntimeCpuAlert',
     name: `alert-${namePrefix}-shir-cpu`,
-    optionsProp: 'shirCpuAlert',
+    optionsProp: 'selfHostedRuntimeCpuAlert',
     threshold: cpuPercent,
     description:
-      `The nodes of the self-hosted integration runtime ${selfHostedRuntimeName} average more than ${cpuPercent} percent CPU: the SQL steps through Data Factory queue on them. ` +
+      `A node of the self-hosted integration runtime ${selfHostedRuntimeName} averages more than ${cpuPercent} percent CPU (the alert names the node): the SQL steps through Data Factory queue on it. ` +
       'Check what else runs on its machines, or add a node (Data Factory Studio > Manage > Integration runtimes).',
     metricName: DataFactoryMetric.INTEGRATION_RUNTIME_CPU_PERCENTAGE,
     operator: 'GreaterThan',
@@ -193,10 +207,10 @@ export function selfHostedRuntimeMemoryAlert(
   return selfHostedRuntimeBaselineAlert(selfHostedRuntimeName, {
     id: 'SelfHostedRuntimeMemoryAlert',
     name: `alert-${namePrefix}-shir-memory`,
-    optionsProp: 'shirMemoryAlert',
+    optionsProp: 'selfHostedRuntimeMemoryAlert',
     threshold: availableBytes,
     description:
-      `The nodes of the self-hosted integration runtime ${selfHostedRuntimeName} have ${availableBytes} bytes of memory free or less (average): the SQL steps through Data Factory may fail on them. ` +
+      `A node of the self-hosted integration runtime ${selfHostedRuntimeName} has ${availableBytes} bytes of memory free or less on average (the alert names the node): the SQL steps through Data Factory may fail on it. ` +
       'Check what else runs on its machines, or give them more memory.',
     metricName: DataFactoryMetric.INTEGRATION_RUNTIME_AVAILABLE_MEMORY,
     operator: 'LessThanOrEqual',

@@ -96,7 +96,7 @@ export interface MigrationMonitoringOptions
       | 'cutoverPostponedAlert'
       | 'eventIngestionErrorsAlert'
     >,
-    Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'shirCpuAlert' | 'shirMemoryAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
+    Pick<DataFactoryMonitoringProps, 'selfHostedRuntimeOfflineAlert' | 'selfHostedRuntimeCpuAlert' | 'selfHostedRuntimeMemoryAlert' | 'airflowTaskFailuresAlert' | 'airflowDagImportErrorsAlert'>,
     Pick<KeyVaultMonitoringProps, 'keyVaultAvailabilityAlert' | 'keyVaultSaturationAlert'>,
     BackupStorageMonitoringProps,
     KubernetesClusterMonitoringProps,
@@ -267,8 +267,8 @@ export class MigrationMonitoring extends Construct {
       airflowDagImportErrorsAlert: ALERT_OPTIONS,
       missingPoolAlert: ALERT_OPTIONS,
       selfHostedRuntimeOfflineAlert: ALERT_OPTIONS,
-      shirCpuAlert: ALERT_OPTIONS,
-      shirMemoryAlert: ALERT_OPTIONS,
+      selfHostedRuntimeCpuAlert: ALERT_OPTIONS,
+      selfHostedRuntimeMemoryAlert: ALERT_OPTIONS,
     }));
     if (this.factoryMonitored) {
       throw new Error(`${this.node.path}: monitorDataFactory() may be called once; use another MigrationMonitoring for another factory`);
@@ -348,7 +348,7 @@ export class MigrationMonitoring extends Construct {
   }
 
   /**
-   * Metric alerts on the nodes of the Kubernetes host's cluster, per node pool: CPU (`alert-<namePrefix>-aks-node-cpu`)
+   * Metric alerts on the nodes of the Kubernetes host's cluster, per node: CPU (`alert-<namePrefix>-aks-node-cpu`)
    * and memory working set (`alert-<namePrefix>-aks-node-memory`), Azure Monitor Baseline Alerts' settings. The stack
    * calls this for the Kubernetes host's cluster.
    */

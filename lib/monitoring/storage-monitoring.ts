@@ -19,9 +19,11 @@ export interface BackupStorageMonitoringProps {
 /**
  * Backup storage availability under `percent` (severity 1): DMS stages the SqlMi and SqlVm backups in this account
  * and restores from it through the window. Azure Monitor Baseline Alerts' `Availability` alert
- * (`services/Storage/storageAccounts/alerts.yaml`: average under 90, every 5 minutes over 5 minutes); Azure counts
- * only the requests that failed on its side, not a caller's own errors (MicrosoftDocs/azure-reference-other
- * `azure-monitor-ref/supported-metrics/includes/microsoft-storage-storageaccounts-metrics-include.md`).
+ * (`services/Storage/storageAccounts/alerts.yaml`: average under 90, every 5 minutes over 5 minutes); the metric is
+ * billable requests over applicable requests, "including those that produced unexpected errors", and "all unexpected
+ * errors result in reduced availability" (MicrosoftDocs/azure-reference-other
+ * `azure-monitor-ref/supported-metrics/includes/microsoft-storage-storageaccounts-metrics-include.md`). The account
+ * may be in another subscription or region: a rule on one resource names it by id (docs/monitoring.md).
  */
 export function backupStorageAvailabilityAlert(namePrefix: string, percent: number = 90): MetricAlertDefinition {
   return platformMetricAlert({
