@@ -1,0 +1,40 @@
+/**
+ * scripts/cdktn-test.sh runs the jest suites in a scratch copy of the repository made from its `wanted`
+ * pattern: a file the jest configuration names that the pattern leaves out breaks that run only (jest.runtime.js
+ * did: "Module <rootDir>/jest.runtime.js in the runtime option was not found").
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+/** The configuration the script's jest runs with, and what it requires. */
+const JEST_FILES = ['jest.config.js', 'jest.suites.js'];
+
+/** The script's `wanted` pattern, as bash's `=~` reads it (POSIX ERE, which this one writes as JavaScript reads it). */
+function copiedPattern(script: string): RegExp {
+  const wanted = /^wanted='([^']+)'$/m.exec(script)?.[1];
+  if (wanted === undefined) throw new Error("scripts/cdktn-test.sh has no wanted='...' line");
+  return new RegExp(wanted);
+}
+
+/** The files (not folders) the jest configuration names under `<rootDir>`, and the configuration's own files. */
+function filesJestNeeds(configs: readonly string[]): string[] {
+  const named = configs.flatMap((config) => [...config.matchAll(/<rootDir>\/([^'"\s]+\.[cm]?[jt]s)['"]/g)].map((match) => match[1]));
+  return [...new Set([...JEST_FILES, ...named])];
+}
+
+describe('the files CDK Terrain test copies', () => {
+  const script = readFileSync(join(ROOT, 'scripts', 'cdktn-test.sh'), 'utf8');
+  const configs = JEST_FILES.map((file) => readFileSync(join(ROOT, file), 'utf8'));
+
+  test('every file the jest configuration names is copied', () => {
+    const needed = filesJestNeeds(configs);
+    expect(needed).toEqual(expect.arrayContaining(['jest.runtime.js', 'jest.transform.js', '__tests__/setup.ts']));
+    expect(needed.filter((file) => !copiedPattern(script).test(file))).toEqual([]);
+  });
+
+  test('a file the pattern leaves out is named', () => {
+    const without = script.replace('transform|runtime', 'transform');
+    expect(filesJestNeeds(configs).filter((file) => !copiedPattern(without).test(file))).toEqual(['jest.runtime.js']);
+  });
+});
