@@ -12,7 +12,8 @@
 #      no cdktf-cli (jest needs no CLI);
 #      `npm install` (prefer-offline) keeps every other locked version;
 #   3. type-checks the library, main.ts and the construct tests against the fork's declarations;
-#   4. runs the construct, host, monitoring, upgrade-contract and lock (security/protection) jest tests with --ci (not the plan's: lib/plan
+#   4. runs the construct, host, monitoring, upgrade-contract, lock (security/protection) and token-creation-stack jest tests
+#      (the fork skips those stacks by its own switch, in both copies) with --ci (not the plan's: lib/plan
 #      imports neither cdktf nor a provider, so they would prove on the fork only what the unit suite does; no snapshot is written;
 #      the upgrade contract proves the fork gives every stateful resource the address cdktf gives it). The
 #      recorded snapshots are compared as they are: they hold only the alert and diagnostic-setting
@@ -30,7 +31,7 @@ set -euo pipefail
 cdktn_version="${CDKTN_VERSION:-0.24.0}"
 provider_version="${CDKTN_PROVIDER_AZURERM_VERSION:-16.1.0}"
 constructs_version="${CDKTN_CONSTRUCTS_VERSION:-10.7.2}"
-test_paths=(__tests__/constructs __tests__/hosts __tests__/monitoring __tests__/upgrade __tests__/security/protection.test.ts)
+test_paths=(__tests__/constructs __tests__/hosts __tests__/monitoring __tests__/upgrade __tests__/security/protection.test.ts __tests__/scripts/token-creation-stacks.test.ts)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 label="cdktn test"

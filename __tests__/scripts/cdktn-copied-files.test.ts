@@ -1,7 +1,8 @@
 /**
  * scripts/cdktn-test.sh runs the jest suites in a scratch copy of the repository made from its `wanted`
  * pattern: a file the jest configuration names that the pattern leaves out breaks that run only (jest.runtime.js
- * did: "Module <rootDir>/jest.runtime.js in the runtime option was not found").
+ * did: "Module <rootDir>/jest.runtime.js in the runtime option was not found"). And its `test_paths` name the
+ * test of the token creation stacks, whose CDK Terrain case runs only where the fork is installed.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,5 +37,17 @@ describe('the files CDK Terrain test copies', () => {
   test('a file the pattern leaves out is named', () => {
     const without = script.replace('transform|runtime', 'transform');
     expect(filesJestNeeds(configs).filter((file) => !copiedPattern(without).test(file))).toEqual(['jest.runtime.js']);
+  });
+});
+
+/** The test files and folders the script's jest runs (its `test_paths=(...)` line). */
+const testPaths = (script: string): string[] => /^test_paths=\(([^)]*)\)$/m.exec(script)?.[1].split(/\s+/) ?? [];
+
+describe('the tests CDK Terrain test runs', () => {
+  const script = readFileSync(join(ROOT, 'scripts', 'cdktn-test.sh'), 'utf8');
+
+  test('include the token creation stacks, whose CDK Terrain case is skipped where the fork is not installed', () => {
+    expect(testPaths(script)).toContain('__tests__/scripts/token-creation-stacks.test.ts');
+    expect(testPaths(script.replace(' __tests__/scripts/token-creation-stacks.test.ts', ''))).not.toContain('__tests__/scripts/token-creation-stacks.test.ts');
   });
 });
