@@ -2,7 +2,7 @@
 # CDK Terrain test: HashiCorp archived CDKTF on 2025-12-10; its maintained fork CDK Terrain
 # (`cdktn`, `@cdktn/provider-azurerm`) is a package rename. This proves the library survives the
 # move, without touching the repository:
-#   1. copies the sources a fresh clone has (lib, __tests__, examples, the DAG package, configs,
+#   1. copies the sources a fresh clone has (lib, __tests__, examples, the DAG package, the build scripts, configs,
 #      package.json and package-lock.json) into a scratch folder;
 #   2. rewrites package.json there: `cdktf` -> npm:cdktn, `@cdktf/provider-azurerm` ->
 #      npm:@cdktn/provider-azurerm (the library and its tests keep importing `cdktf`), the real
@@ -19,7 +19,8 @@
 #      recorded snapshots are compared as they are: they hold only the alert and diagnostic-setting
 #      resources, as objects, so neither the azurerm version a provider package binds nor the
 #      layout of `Testing.synth`'s JSON is in them;
-#   5. runs scripts/consumer-test.sh with the packed library installed beside the fork through
+#   5. runs the README's `npm run synth` there (tsc, the app bundle, the app) and checks both default stacks are written;
+#   6. runs scripts/consumer-test.sh with the packed library installed beside the fork through
 #      aliases, the way docs/cdk-terrain.md tells users to switch (skip with CDKTN_SKIP_CONSUMER=1).
 # Versions can be overridden: CDKTN_VERSION, CDKTN_PROVIDER_AZURERM_VERSION, CDKTN_CONSTRUCTS_VERSION.
 # KEEP_CDKTN_DIR=1 keeps the scratch folder. Exit status non-zero on any failure.
@@ -66,7 +67,7 @@ trap 'exit 143' TERM HUP
 phase "copy sources"
 # What a fresh clone has (tracked files and new ones that are not ignored), limited to what the
 # tests need: no dist/, cdktf.out/, .venv/, __pycache__ or DAG tests.
-wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/migration_orchestration\.py$|dags/deployed\.airflowignore$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|dags/airflow-environments\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites|transform|runtime)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$|scripts/validate-variants\.ts$)'
+wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/migration_orchestration\.py$|dags/deployed\.airflowignore$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|dags/airflow-environments\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites|transform|runtime)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$|scripts/[^/]+\.(ts|mjs|cjs)$)'
 if git -C "$repo_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard) |
     while IFS= read -r -d '' path; do
@@ -162,6 +163,21 @@ node_modules/.bin/tsc -p tsconfig.cdktn.json
 
 phase "jest ${test_paths[*]}"
 node_modules/.bin/jest --ci --updateSnapshot=false --silent "${test_paths[@]}"
+
+phase "npm run synth (the README's command) on CDK Terrain"
+CDKTF_OUTDIR="$scratch/cdktf.out" npm run -s synth
+node - "$scratch/cdktf.out" <<'NODE'
+const { existsSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const out = process.argv[2];
+const stacks = Object.values(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).stacks);
+const written = stacks.filter((stack) => existsSync(join(out, stack.synthesizedStackPath)));
+if (stacks.length !== 2 || written.length !== 2) {
+  console.error(`npm run synth on CDK Terrain wrote ${written.length} of ${stacks.length} stacks; the default plan has 2`);
+  process.exit(1);
+}
+console.log(`npm run synth on CDK Terrain wrote ${written.map((stack) => stack.name).join(' and ')}`);
+NODE
 
 cd "$repo_root"
 if [[ "${KEEP_CDKTN_DIR:-}" != 1 ]]; then
