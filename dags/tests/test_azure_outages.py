@@ -187,7 +187,7 @@ def test_the_rest_transport_reads_every_page_of_the_migrations_of_a_service(toke
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Arm)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shutdown() waits a poll: 0.5 s by default
     try:
         rest = connect_transport(StaticTokenCredential(), "sub", transport="rest", base_url="http://127.0.0.1:%d" % server.server_address[1])
         assert [m["name"] for m in rest.list_migrations("rg", "dms")] == ["a", "b"]

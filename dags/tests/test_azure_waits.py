@@ -151,7 +151,7 @@ def test_a_token_request_throttled_for_an_hour_ends_within_the_tasks_bound(monke
     from migration_orchestration_lib.services import _default_credential
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), ThrottlingTokenEndpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shutdown() waits a poll: 0.5 s by default
     identity_environment(monkeypatch, AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:%d" % server.server_address[1])
     try:
         began = time.monotonic()
@@ -245,7 +245,7 @@ def served_over_tls(handler, directory):
     tls.load_cert_chain(str(certificate_file), str(key_file))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shutdown() waits a poll: 0.5 s by default
     try:
         yield "https://127.0.0.1:%d" % server.server_address[1], str(certificate_file)
     finally:
