@@ -59,6 +59,14 @@ describe('token creation stacks', () => {
     expect(creationStackOf(modules).length).toBeGreaterThan(0);
   });
 
+  it("are skipped on CDK Terrain by its own switch, which the skip sets unless it was set (a value the user gave wins)", () => {
+    freshModules().skip();
+    expect(process.env.CDKTN_DISABLE_CREATION_STACK).toBe('1');
+    process.env.CDKTN_DISABLE_CREATION_STACK = '0';
+    freshModules().skip();
+    expect(process.env.CDKTN_DISABLE_CREATION_STACK).toBe('0');
+  });
+
   const terrain = cdkTerrainCopy();
   (terrain === undefined ? it.skip : it)('are skipped by the copy of CDK Terrain its azurerm provider loads, where it is installed', () => {
     expect(creationStackOf({ cdktf: terrain! }).length).toBeGreaterThan(0);
