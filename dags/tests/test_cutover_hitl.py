@@ -23,7 +23,7 @@ from uuid import uuid4
 
 import pytest
 
-from conftest import database_entry, plan_with_databases, register_for_dag_test
+from conftest import database_entry, plan_with_databases, register_for_dag_test, the_dag_folder_parsed_as_deployed
 from orm_blocked import blocked_in_tasks
 from task_driver import RunDriver, WorkerCrashed
 from test_rehearsal import events  # noqa: F401 (the fixture)
@@ -600,7 +600,7 @@ def run_cutover(dag_id: str, gate: WindowsGate, client, triggerer, answers: List
     register_for_dag_test(dag)
     responder = Responder(client, dag_id, answers, triggerer)
     responder.start()
-    with blocked_in_tasks():  # the responder's own thread keeps the database
+    with blocked_in_tasks(), the_dag_folder_parsed_as_deployed():  # the responder's own thread keeps the database
         dag_run = dag.test()
     responder.finish()
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
