@@ -11,6 +11,7 @@ gate is the window arithmetic and approval store of `await_cutover`).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import socket
@@ -408,14 +409,21 @@ def answer_deadline(asked):
 
 @pytest.fixture
 def core_api(monkeypatch):
-    """The Core API app (what the UI calls), with two SimpleAuthManager users."""
+    """The Core API app (what the UI calls), with two SimpleAuthManager users; a client of its own for each test."""
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "%s:admin,%s:admin" % (ALICE, MALLORY))
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "cutover-hitl-test-" * 4)
     from fastapi.testclient import TestClient
 
+    return TestClient(_core_api_app())
+
+
+@functools.lru_cache(maxsize=1)
+def _core_api_app():
+    """Built once per process (0.5 s of CPU each), always under the same users and secret above: no other test of
+    the suite builds an app or an auth manager."""
     from airflow.api_fastapi.app import create_app
 
-    return TestClient(create_app("core"))
+    return create_app("core")
 
 
 @pytest.fixture
