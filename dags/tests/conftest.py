@@ -3,6 +3,7 @@ and no MIGRATION_* / AZURE_* variable leaking in from the machine."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
 import functools
 import json
@@ -138,13 +139,56 @@ def register_for_dag_test(dag) -> None:
 
 
 def _build_the_in_process_execution_api_once() -> None:
-    """Airflow 3.1's `dag.test()` builds its in-process Execution API (a FastAPI app: seconds of CPU)
-    again for every task it runs, 3.3's once per process (`functools.lru_cache` on
-    `in_process_api_server`): do as 3.3 does. Deployed Airflow never runs tasks through this API."""
+    """The in-process Execution API `dag.test()` runs tasks through (a Cadwyn FastAPI app), built once per process
+    and for the one API version its Task SDK client speaks. Airflow 3.1's `dag.test()` builds it again for every task
+    it runs, 3.3's once per process (`functools.lru_cache` on `in_process_api_server`): do as 3.3 does. Either builds
+    it with every version of the API (`versions.bundle`: nine on 3.3), about 3 s of CPU per process (each pytest
+    worker, each `dag.test()` of a process of its own), of which the versions the client never asks for are ~85%.
+    Deployed Airflow never runs tasks through this API; its API server serves every version."""
     from airflow.sdk.execution_time import supervisor
 
-    if not hasattr(supervisor.in_process_api_server, "cache_info"):
-        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
+    if getattr(supervisor.in_process_api_server, "for_the_task_sdks_version", False):
+        return
+    build = getattr(supervisor.in_process_api_server, "__wrapped__", supervisor.in_process_api_server)
+
+    @functools.lru_cache(maxsize=1)
+    def in_process_api_server():
+        api = build()
+        with only_the_task_sdks_api_version():
+            api.app  # the app keeps the router and the versions it is built with
+        return api
+
+    in_process_api_server.for_the_task_sdks_version = True
+    supervisor.in_process_api_server = in_process_api_server
+
+
+@contextlib.contextmanager
+def only_the_task_sdks_api_version():
+    """While on, `create_task_execution_api_app()` builds the Execution API with the newest version alone, the one
+    the Task SDK installed beside it sends (`airflow-api-version: API_VERSION`), and without the routes that exist
+    only in older versions: Cadwyn migrates neither a request nor a response of the newest version (only those of
+    older ones), so that version's routes, schemas and handling are the full app's (test_task_sdk_only checks the
+    OpenAPI document). Where the client speaks another version, or Cadwyn hides its route marker, nothing changes."""
+    from airflow.api_fastapi.execution_api import routes, versions
+    from airflow.sdk.api.datamodels._generated import API_VERSION
+    from cadwyn import Version, VersionBundle
+    from fastapi.routing import APIRoute
+
+    try:
+        from cadwyn.route_generation import _DELETED_ROUTE_TAG  # @router.only_exists_in_older_versions
+    except ImportError:
+        _DELETED_ROUTE_TAG = None
+    bundle, router = versions.bundle, routes.execution_api_router
+    if _DELETED_ROUTE_TAG is None or bundle.versions[0].value != API_VERSION:
+        yield
+        return
+    newest = copy.copy(router)
+    newest.routes = [r for r in router.routes if not (isinstance(r, APIRoute) and _DELETED_ROUTE_TAG in r.tags)]
+    versions.bundle, routes.execution_api_router = VersionBundle(bundle.head_version, Version(API_VERSION)), newest
+    try:
+        yield
+    finally:
+        versions.bundle, routes.execution_api_router = bundle, router
 
 
 def dag_test(dag, logical_date):
@@ -155,10 +199,43 @@ def dag_test(dag, logical_date):
 
     if not AIRFLOW_3:
         return dag.test(execution_date=logical_date)
+    _build_the_in_process_execution_api_once()
     if AIRFLOW_VERSION < (3, 2):
         register_for_dag_test(dag)
-    with blocked_in_tasks():  # tasks without the metadata database, as on a worker
+    with blocked_in_tasks(), the_dag_folder_parsed_as_deployed():  # tasks without the metadata database, as on a worker
         return dag.test(logical_date=logical_date)
+
+
+LIBRARY_DIR = DAGS_DIR / "migration_orchestration_lib"
+
+
+def the_dag_file_not_its_library(file_path: str, zip_file=None) -> bool:
+    """`[core] might_contain_dag_callable` in `dag.test()`: a file of the DAG's library holds no DAG, as the deployed
+    `.airflowignore` (deployed.airflowignore) tells the DAG processor; any other file as Airflow's own heuristic says."""
+    from airflow.utils.file import might_contain_dag_via_default_heuristic
+
+    if zip_file is None and LIBRARY_DIR in Path(file_path).resolve().parents:
+        return False
+    return might_contain_dag_via_default_heuristic(file_path=file_path, zip_file=zip_file)
+
+
+@contextlib.contextmanager
+def the_dag_folder_parsed_as_deployed():
+    """Airflow 3.3's `dag.test()` parses the whole DAG folder again at every call (to sync sibling DAGs,
+    apache/airflow#64884): here that folder is the repository's dags/, whose `.airflowignore` leaves out only the tests
+    (tests/test_dag_structure.py parses the library as DAG files, as Fabric's DAG processor, given no ignore file, does),
+    so each call compiled and ran the library's 32 modules afresh, none of which holds a DAG (0.1-0.2 s of CPU a call).
+    While on, Airflow's documented `[core] might_contain_dag_callable` skips them, as deployed.airflowignore does."""
+    name = "AIRFLOW__CORE__MIGHT_CONTAIN_DAG_CALLABLE"
+    before = os.environ.get(name)
+    os.environ[name] = "%s.%s" % (__name__, the_dag_file_not_its_library.__name__)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 ENVIRONMENT_COLUMNS = ("hosts", "airflow", "python", "venv", "requirements", "runtime", "marker", "db_command")

@@ -11,6 +11,7 @@ gate is the window arithmetic and approval store of `await_cutover`).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import socket
@@ -23,7 +24,7 @@ from uuid import uuid4
 
 import pytest
 
-from conftest import database_entry, plan_with_databases, register_for_dag_test
+from conftest import database_entry, plan_with_databases, register_for_dag_test, the_dag_folder_parsed_as_deployed
 from orm_blocked import blocked_in_tasks
 from task_driver import RunDriver, WorkerCrashed
 from test_rehearsal import events  # noqa: F401 (the fixture)
@@ -408,14 +409,21 @@ def answer_deadline(asked):
 
 @pytest.fixture
 def core_api(monkeypatch):
-    """The Core API app (what the UI calls), with two SimpleAuthManager users."""
+    """The Core API app (what the UI calls), with two SimpleAuthManager users; a client of its own for each test."""
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "%s:admin,%s:admin" % (ALICE, MALLORY))
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "cutover-hitl-test-" * 4)
     from fastapi.testclient import TestClient
 
+    return TestClient(_core_api_app())
+
+
+@functools.lru_cache(maxsize=1)
+def _core_api_app():
+    """Built once per process (0.5 s of CPU each), always under the same users and secret above: no other test of
+    the suite builds an app or an auth manager."""
     from airflow.api_fastapi.app import create_app
 
-    return TestClient(create_app("core"))
+    return create_app("core")
 
 
 @pytest.fixture
@@ -600,7 +608,7 @@ def run_cutover(dag_id: str, gate: WindowsGate, client, triggerer, answers: List
     register_for_dag_test(dag)
     responder = Responder(client, dag_id, answers, triggerer)
     responder.start()
-    with blocked_in_tasks():  # the responder's own thread keeps the database
+    with blocked_in_tasks(), the_dag_folder_parsed_as_deployed():  # the responder's own thread keeps the database
         dag_run = dag.test()
     responder.finish()
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}

@@ -742,6 +742,9 @@ def run_outcome_of(logical_date, ends=None):
         if AIRFLOW_3:
             import airflow.sdk.definitions.dag as dag_module
 
+            from conftest import _build_the_in_process_execution_api_once
+
+            _build_the_in_process_execution_api_once()  # as dag_test: this process's first task may be this one
             ti.try_number += 1
             ti.state = TaskInstanceState.SCHEDULED
             session.commit()

@@ -1,7 +1,8 @@
 """Task code on Airflow 3 reaches Airflow through the Task SDK alone, as on a real worker: `dag.test()`
 (conftest.dag_test and every direct call in these tests) runs tasks under `orm_blocked.blocked_in_tasks`, the
 worker's `block_orm_access()` for the task's thread. These prove the harness refuses what a worker refuses and
-lets through what a worker allows."""
+lets through what a worker allows, and that what it makes cheaper (the in-process Execution API of one version, the DAG
+folder parsed without the library) is Airflow's own for what the tasks use."""
 from __future__ import annotations
 
 import pytest
@@ -93,3 +94,58 @@ def test_the_block_ends_with_the_task_and_spares_the_tests_own_reads():
             session.query(DagRun).count()
     with create_session() as session:
         session.query(DagRun).count()
+
+
+def test_dag_test_runs_tasks_through_the_execution_api_of_the_task_sdks_version_as_airflow_serves_it():
+    """The in-process Execution API `dag.test()` runs tasks through (conftest: once per process, with the one version
+    its Task SDK client sends) serves that version as Airflow's own app of every version does: the same OpenAPI
+    document (routes, parameters, request and response schemas); no older version. Was: every version, built in
+    ~3 s of CPU by each process that ran a task."""
+    import httpx
+    from airflow.api_fastapi.execution_api.app import create_task_execution_api_app
+    from airflow.sdk.api.datamodels._generated import API_VERSION
+    from airflow.sdk.execution_time import supervisor
+    from starlette.testclient import TestClient
+
+    from conftest import _build_the_in_process_execution_api_once
+
+    every_version = create_task_execution_api_app()
+    oldest = every_version.versions.versions[-1].value
+    assert oldest != API_VERSION
+    airflows = TestClient(every_version).get("/openapi.json", params={"version": API_VERSION})
+    _build_the_in_process_execution_api_once()
+    api = supervisor.in_process_api_server()
+    assert supervisor.in_process_api_server() is api, "built once"
+    client = httpx.Client(transport=api.transport, base_url="http://in-process.invalid./")
+    served = client.get("/openapi.json", params={"version": API_VERSION})
+
+    assert airflows.status_code == served.status_code == 200
+    assert served.json() == airflows.json()
+    assert api.app.versions.version_values == (API_VERSION,)
+    assert client.get("/openapi.json", params={"version": oldest}).status_code == 404
+
+
+def test_dag_test_parses_the_dag_folder_as_deployed_the_dag_file_not_its_library():
+    """Airflow 3.3's `dag.test()` parses the DAG folder again at every call: through conftest the DAG file, not the
+    library's modules (none holds a DAG), which deployed.airflowignore keeps from the DAG processor. Was: each call
+    compiled and ran all of them afresh."""
+    import sys
+
+    from airflow.utils.file import get_unique_dag_module_name
+
+    from conftest import DAGS_DIR, dag_test
+    from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION
+
+    library = [get_unique_dag_module_name(str(path)) for path in sorted((DAGS_DIR / "migration_orchestration_lib").glob("*.py"))]
+    dag_file = get_unique_dag_module_name(str(DAGS_DIR / "migration_orchestration.py"))
+    for name in library + [dag_file]:
+        sys.modules.pop(name, None)  # as parsed before by another test of this process
+    with DAG("parsed_as_deployed", schedule=None, start_date=timezone.datetime(2026, 1, 1)) as dag:
+        ReadsThroughTheTaskSdk(task_id="sdk")
+    register_for_dag_test(dag)
+
+    assert str(_task_state(dag_test(dag, timezone.datetime(2026, 1, 3)), "sdk")) in ("success", "TaskInstanceState.SUCCESS")
+    assert len(library) > 20
+    assert [name for name in library if name in sys.modules] == []
+    if AIRFLOW_VERSION >= (3, 3):
+        assert dag_file in sys.modules, "the folder parsed again"
