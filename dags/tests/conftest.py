@@ -57,8 +57,13 @@ def takes_throwaway_files(directory: str = "/dev/shm") -> bool:
 if "TMPDIR" not in os.environ and takes_throwaway_files():
     os.environ["TMPDIR"] = "/dev/shm"  # pytest's tmp_path and the processes the tests start take it too
     tempfile.tempdir = None
-_airflow_home = tempfile.mkdtemp(prefix="airflow-home-")
+# A process a test starts (a worker killed with os._exit, which skips atexit) makes its home inside the home of the
+# process that started it, which removes it with its own: it used to be left in /dev/shm, hundreds a run.
+ENCLOSING_HOME = "DAG_TESTS_ENCLOSING_AIRFLOW_HOME"  # not MIGRATION_*, which the lines above remove
+_enclosing = os.environ.get(ENCLOSING_HOME)
+_airflow_home = tempfile.mkdtemp(prefix="airflow-home-", dir=_enclosing if _enclosing and os.path.isdir(_enclosing) else None)
 atexit.register(shutil.rmtree, _airflow_home, ignore_errors=True)  # this process's own home, memory where tmpfs
+os.environ[ENCLOSING_HOME] = _airflow_home
 os.environ.update(
     {
         "AIRFLOW_HOME": _airflow_home,

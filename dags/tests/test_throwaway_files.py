@@ -30,3 +30,18 @@ def test_a_folder_on_disk_does_not(tmp_path, monkeypatch):
     monkeypatch.setattr(conftest, "_memory_backed", lambda directory: directory == SHM)
     assert not conftest.takes_throwaway_files(str(disk))
     assert os.path.isdir(disk)
+
+
+def test_a_process_a_test_starts_keeps_its_airflow_home_inside_this_ones_even_when_killed():
+    """A worker killed with os._exit skips atexit: its Airflow home goes with this process's."""
+    import subprocess
+    import sys
+
+    child = subprocess.run(
+        [sys.executable, "-c", "import os, conftest; print(os.environ['AIRFLOW_HOME'], flush=True); os._exit(9)"],
+        cwd=str(conftest.TESTS_DIR), capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(conftest.TESTS_DIR), str(conftest.DAGS_DIR)])),
+    )
+    assert child.returncode == 9, child.stderr
+    home = child.stdout.strip().splitlines()[-1]
+    assert os.path.dirname(home) == os.environ["AIRFLOW_HOME"]
