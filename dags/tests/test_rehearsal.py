@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DAGS_DIR, dag_test, database_entry, load_plan_document, plan_with_databases, renamed_targets_document, write_bundle
+from orm_blocked import blocked_in_tasks
 from migration_orchestration_lib.airflow_compat import AIRFLOW_3, timezone
 from migration_orchestration_lib.crash_points import CRASH_EXIT_CODE
 from migration_orchestration_lib.dag_factory import build_dag
@@ -748,7 +749,8 @@ def run_outcome_of(logical_date, ends=None):
             ti.try_number += 1
             ti.state = TaskInstanceState.SCHEDULED
             session.commit()
-            dag_module._run_task(ti=ti, task=task)
+            with blocked_in_tasks():  # the task without the metadata database, as on a worker
+                dag_module._run_task(ti=ti, task=task)
         else:
             run_on_airflow_2(ti, task, session)
     with create_session() as session:
