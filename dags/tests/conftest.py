@@ -189,7 +189,10 @@ def only_the_task_sdks_api_version():
         return
     newest = copy.copy(router)
     newest.routes = [r for r in router.routes if not (isinstance(r, APIRoute) and _DELETED_ROUTE_TAG in r.tags)]
-    versions.bundle, routes.execution_api_router = VersionBundle(bundle.head_version, Version(API_VERSION)), newest
+    # Airflow's version changes with side effects stay bound to its bundle and read the request's version from that
+    # bundle's variable (3.4's `require_auth` asks one): the app built here must set that variable, not a new one.
+    newest_only = VersionBundle(bundle.head_version, Version(API_VERSION), api_version_var=bundle.api_version_var)
+    versions.bundle, routes.execution_api_router = newest_only, newest
     try:
         yield
     finally:

@@ -125,6 +125,21 @@ def test_dag_test_runs_tasks_through_the_execution_api_of_the_task_sdks_version_
     assert client.get("/openapi.json", params={"version": oldest}).status_code == 404
 
 
+def test_the_one_version_api_sets_the_version_airflows_own_version_changes_read():
+    """Airflow's version changes with side effects (`VersionChangeWithSideEffects.is_applied`) read the request's version
+    from the variable of the bundle they are bound to, Airflow's own: the one-version app must set that one. Was: a
+    variable of its own, and on Airflow 3.4 (whose `require_auth` asks one) every write of a task failed with
+    `LookupError: cadwyn_api_version`."""
+    from airflow.api_fastapi.execution_api import versions
+
+    from conftest import only_the_task_sdks_api_version
+
+    airflows = versions.bundle
+    with only_the_task_sdks_api_version():
+        one_version = versions.bundle
+    assert one_version is not airflows and one_version.api_version_var is airflows.api_version_var
+
+
 def test_dag_test_parses_the_dag_folder_as_deployed_the_dag_file_not_its_library():
     """Airflow 3.3's `dag.test()` parses the DAG folder again at every call: through conftest the DAG file, not the
     library's modules (none holds a DAG), which deployed.airflowignore keeps from the DAG processor. Was: each call
