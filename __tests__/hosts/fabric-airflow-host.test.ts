@@ -215,6 +215,12 @@ describe('FabricAirflowHost', () => {
       });
     });
 
+    it('sets them under both names Fabric has published for them, so the DAG finds its settings whichever Fabric reads', () => {
+      const airflow = renderedJobContent(DEFAULT_SYNTH).properties.typeProperties.airflowProperties;
+      expect(Object.keys(airflow.environmentVariables).length).toBeGreaterThan(0);
+      expect(airflow.airflowEnvironmentVariables).toEqual(airflow.environmentVariables);
+    });
+
     it('sets Airflow settings (the Key Vault secrets backend) as Airflow configuration overrides, as Microsoft documents', () => {
       const backend = 'airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend';
       const kwargs = '{"connections_prefix": "airflow-connections", "vault_url": "https://kv-contoso.vault.azure.net/"}';

@@ -49,6 +49,7 @@ export function airflowJobContent(options: AirflowJobContentOptions): Record<str
     );
   }
   const settings = Object.entries(options.environmentVariables);
+  const environmentVariables = Object.fromEntries(settings.filter(([name]) => !AIRFLOW_SETTING.test(name)));
   return {
     properties: {
       type: 'Airflow',
@@ -57,7 +58,11 @@ export function airflowJobContent(options: AirflowJobContentOptions): Record<str
           airflowVersion: FABRIC_AIRFLOW_VERSION,
           pythonVersion: FABRIC_PYTHON_VERSION,
           airflowRequirements: [...options.requirements],
-          environmentVariables: Object.fromEntries(settings.filter(([name]) => !AIRFLOW_SETTING.test(name))),
+          // Fabric's published shapes disagree on this key: Microsoft's sample and provider fixture write
+          // `environmentVariables`, a 2026 export of a live job reads `airflowEnvironmentVariables` (the name of
+          // Data Factory's Workflow Orchestration Manager API). The DAG finds its settings only here: both carry them.
+          environmentVariables,
+          airflowEnvironmentVariables: environmentVariables,
           airflowConfigurationOverrides: Object.fromEntries(settings.filter(([name]) => AIRFLOW_SETTING.test(name))),
           // Entra ID sign-in to the Airflow UI.
           enableAADIntegration: true,
