@@ -64,6 +64,20 @@ export function isTerraformCloudWorkspaceName(name: string): boolean {
   return /^[A-Za-z0-9_-]+$/.test(name) && name.length <= TERRAFORM_CLOUD_WORKSPACE_MAX;
 }
 
+/**
+ * Whether Terraform's cloud backend can name `name` as its organization: `terraform init` reads the
+ * organization's entitlements through go-tfe, whose `Organizations.ReadEntitlements` refuses a name with white
+ * space or a slash before any request ("invalid value for organization": hashicorp/go-tfe `validations.go`,
+ * `^[^/\s]+$`; earlier versions allowed only letters, digits, `-`, `.` and `_`).
+ */
+export function isTerraformCloudOrganizationName(name: string): boolean {
+  return /^[^/\s]+$/.test(name);
+}
+
+/** What {@link isTerraformCloudOrganizationName} refuses, and why, for the messages naming it. */
+export const TERRAFORM_CLOUD_ORGANIZATION_RULE =
+  'a Terraform Cloud organization name: no white space or slash (terraform init refuses it: "invalid value for organization")';
+
 const CLOUD_VARIABLES = ['TFC_ORGANIZATION', 'TFC_WORKSPACE'] as const;
 const AZURERM_VARIABLES = [
   'AZURERM_BACKEND_RESOURCE_GROUP',
@@ -91,6 +105,10 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
   }
   if (cloudSet.length > 0) {
     requireAll(CLOUD_VARIABLES, value, 'Terraform Cloud');
+    const organization = value('TFC_ORGANIZATION')!;
+    if (!isTerraformCloudOrganizationName(organization)) {
+      throw new StateBackendConfigurationError(`TFC_ORGANIZATION "${organization}" is not ${TERRAFORM_CLOUD_ORGANIZATION_RULE}`);
+    }
     const workspace = value('TFC_WORKSPACE')!;
     if (!isTerraformCloudWorkspaceName(workspace)) {
       throw new StateBackendConfigurationError(
@@ -105,7 +123,7 @@ export function stateBackendFromEnvironment(env: NodeJS.ProcessEnv = process.env
           `another workspace than TF_WORKSPACE; unset TF_WORKSPACE (the cloud blocks name their workspaces)`,
       );
     }
-    return { type: 'terraformCloud', organization: value('TFC_ORGANIZATION')!, workspace, hostname: checkedHostname(value('TFC_HOSTNAME')) };
+    return { type: 'terraformCloud', organization, workspace, hostname: checkedHostname(value('TFC_HOSTNAME')) };
   }
   if (azurermSet.length > 0) {
     requireAll(AZURERM_VARIABLES, value, 'azurerm backend');

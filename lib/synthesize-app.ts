@@ -26,7 +26,7 @@ export interface SynthesizeAppOptions {
  * mistake exits the process with status 1 and a message, without a stack trace: a plan's problems
  * (`MigrationPlanError.report()`), `Invalid state backend settings: ...`, a construct's refusal (a
  * plain `Error`: `Cannot synthesize the migration plan: ...`), an output folder the app cannot
- * write (Node's words). Any other error (a bug) keeps its stack trace. SIGINT and SIGTERM exit 130
+ * write (Node's words). Any other error (a bug) rejects the promise, with its stack trace. SIGINT and SIGTERM exit 130
  * and 143 with the output folder as it was. Under plain `node` it prints the synth warnings, which
  * the cdktf CLI prints itself.
  *
@@ -54,7 +54,8 @@ export function synthesizeApp<T>(build: (app: App) => T, options: SynthesizeAppO
     app = new App({ outdir: staged.output.staging, context: { [OUTPUT_FOLDER_CONTEXT]: staged.output.outputFolder } });
     built = build(app);
   } catch (error) {
-    giveUp(staged, error);
+    // A bug rejects the promise, as one in an async build does: a caller's catch sees it (a mistake exits here still).
+    return new Promise<never>(() => giveUp(staged, error));
   }
   // An async build adds its stacks after it returns: synthesized before its promise resolved, they were missing from the output.
   if (isPromiseLike(built)) {
@@ -71,7 +72,7 @@ function synthesizeAndPublish<T>(app: App, staged: Staged, built: T): Promise<T>
   try {
     app.synth();
   } catch (error) {
-    giveUp(staged, error, () => exitIfUnwritable(staged.output.outputFolder, error, NOTHING_SYNTHESIZED));
+    return new Promise<never>(() => giveUp(staged, error, () => exitIfUnwritable(staged.output.outputFolder, error, NOTHING_SYNTHESIZED)));
   }
   // app.synth() never yields, so a Ctrl-C or the CLI's abort during it waits for the event loop: let it turn
   // before publishing, so an interrupted synth exits (130, 143) with the output folder as it was.

@@ -30,6 +30,17 @@ describe('state backends', () => {
     );
   });
 
+  it.each(['acme corp', 'acme/prod', ' '])('refuses the Terraform Cloud organization %j, as it refuses TFC_ORGANIZATION (terraform init would refuse it)', (organization) => {
+    expect(() => terraformBlock({ type: 'terraformCloud', organization, workspace: 'prod' })).toThrow(
+      `contoso-sql: stateBackend.organization must be a Terraform Cloud organization name: no white space or slash ` +
+        `(terraform init refuses it: "invalid value for organization") (got "${organization}")`,
+    );
+  });
+
+  it.each(['acme', 'acme-corp_2', 'acme.eu'])('writes the Terraform Cloud organization %j', (organization) => {
+    expect(terraformBlock({ type: 'terraformCloud', organization, workspace: 'prod' }).cloud).toEqual({ organization, workspaces: { name: 'prod' } });
+  });
+
   it.each([
     ['https://tfe.acme.com', ' (here tfe.acme.com)'],
     ['tfe.acme.com/', ''],
@@ -223,6 +234,10 @@ describe('stateBackendFromEnvironment', () => {
     [{ TFC_ORGANIZATION: 'acme' }, /TFC_WORKSPACE not set/],
     [{ TFC_WORKSPACE: 'prod' }, /TFC_ORGANIZATION not set/],
     [{ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod env' }, /not a Terraform Cloud workspace name/],
+    [
+      { TFC_ORGANIZATION: 'acme corp', TFC_WORKSPACE: 'prod' },
+      'TFC_ORGANIZATION "acme corp" is not a Terraform Cloud organization name: no white space or slash (terraform init refuses it: "invalid value for organization")',
+    ],
     [{ AZURERM_BACKEND_CONTAINER: 'tfstate' }, /AZURERM_BACKEND_RESOURCE_GROUP, AZURERM_BACKEND_STORAGE_ACCOUNT not set/],
     [{ TFC_ORGANIZATION: 'acme', TFC_WORKSPACE: 'prod', AZURERM_BACKEND_CONTAINER: 'c' }, /choose one/],
     // An optional variable alone means that backend was meant: silently keeping local state would lose it.

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TerraformStack } from 'cdktf';
+import { App, Aspects, TerraformStack } from 'cdktf';
 import { StagedOutput } from '../../lib/private/staged-output';
 import { synthesizeApp } from '../../lib/synthesize-app';
 
@@ -55,15 +55,32 @@ describe('synthesizeApp', () => {
     expect(existsSync(outdir)).toBe(false);
   });
 
+  it.each([
+    ['a build that throws it', (app: App) => {
+      new TerraformStack(app, 'a');
+      throw new TypeError('plan.databases is undefined');
+    }],
+    ['a construct while app.synth() runs', (app: App) => {
+      Aspects.of(new TerraformStack(app, 'a')).add({ visit: () => { throw new TypeError('plan.databases is undefined'); } });
+    }],
+  ])('rejects, not throws, with a bug of %s: a caller catching the promise sees it (was thrown at the call), nothing written', async (_, build) => {
+    let returned: Promise<unknown> | undefined;
+    expect(() => {
+      returned = synthesizeApp(build, { outdir });
+    }).not.toThrow();
+    await expect(returned).rejects.toThrow(new TypeError('plan.databases is undefined'));
+    expect(existsSync(outdir)).toBe(false);
+  });
+
   it('takes its process handlers away once its promise settles: resolved, or rejected by a bug', async () => {
     const before = listenerCounts();
     await synthesizeApp((app) => new TerraformStack(app, 'a'), { outdir });
     expect(listenerCounts()).toEqual(before);
-    expect(() =>
+    await expect(
       synthesizeApp(() => {
         throw new TypeError('bug');
       }, { outdir }),
-    ).toThrow('bug');
+    ).rejects.toThrow('bug');
     expect(listenerCounts()).toEqual(before);
     expect(readdirSync(outdir).filter((name) => name.startsWith('.synth-'))).toEqual([]);
   });

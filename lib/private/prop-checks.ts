@@ -13,7 +13,10 @@ import type { DagStorageSettings } from '../hosts/host-dag-storage';
 import type { AirflowServicePrincipal } from '../plan';
 import { armId, GUID_PATTERN } from '../plan/rules';
 import { checkRule, FieldProblems, fieldProblems, IF_GIVEN, IfGiven, onlyListed, OrFalse, RequiredFields, requiredNames } from './required-fields';
-import { isTerraformCloudWorkspaceName, StateBackend, TERRAFORM_CLOUD_WORKSPACE_MAX, terraformCloudHostnameProblem } from '../state-backend';
+import {
+  isTerraformCloudOrganizationName, isTerraformCloudWorkspaceName, StateBackend, TERRAFORM_CLOUD_ORGANIZATION_RULE, TERRAFORM_CLOUD_WORKSPACE_MAX,
+  terraformCloudHostnameProblem,
+} from '../state-backend';
 
 export { IF_GIVEN } from './required-fields';
 
@@ -157,8 +160,8 @@ const STATE_BACKEND_FIELDS: { readonly [Type in StateBackend['type']]: RequiredF
 
 /**
  * A state backend's `type` and the fields its type requires (plain JavaScript may leave them out),
- * then its names: an azurerm backend's `resourceGroupName`, a Terraform Cloud backend's
- * `workspace` and `hostname` (by the rules `TFC_WORKSPACE` and `TFC_HOSTNAME` are held to in `stateBackendFromEnvironment`).
+ * then its names: an azurerm backend's `resourceGroupName`, a Terraform Cloud backend's `organization`,
+ * `workspace` and `hostname` (by the rules `TFC_ORGANIZATION`, `TFC_WORKSPACE` and `TFC_HOSTNAME` are held to in `stateBackendFromEnvironment`).
  */
 export function checkStateBackend(scope: IConstruct, backend: StateBackend | undefined): void {
   if (backend === undefined || backend === null) return;
@@ -175,6 +178,7 @@ export function checkStateBackend(scope: IConstruct, backend: StateBackend | und
     checkStorageAccountName(scope, 'stateBackend.storageAccountName', backend.storageAccountName);
     checkName(scope, 'stateBackend.containerName', backend.containerName, BLOB_CONTAINER_NAME_RULE);
   } else if (backend?.type === 'terraformCloud') {
+    checkProp(scope, 'stateBackend.organization', backend.organization, isTerraformCloudOrganizationName, TERRAFORM_CLOUD_ORGANIZATION_RULE);
     checkProp(
       scope,
       'stateBackend.workspace',
