@@ -38,13 +38,10 @@ export class ReleaseStack extends TerraformStack {
     const stateBackend = releaseStateBackend(props.stateBackend);
     if (stateBackend.type === 'terraformCloud' && stateBackend.workspace.length > TERRAFORM_CLOUD_WORKSPACE_MAX) {
       const room = TERRAFORM_CLOUD_WORKSPACE_MAX - RELEASE_STACK_SUFFIX.length;
-      // Named as the user set it: stateBackendFromEnvironment() passes TFC_WORKSPACE on unchanged (trimmed).
-      const given = props.stateBackend.type === 'terraformCloud' && process.env.TFC_WORKSPACE?.trim() === props.stateBackend.workspace
-        ? 'TFC_WORKSPACE'
-        : 'stateBackend.workspace';
       throw new Error(
         `${id}: its Terraform Cloud workspace would be "${stateBackend.workspace}", ${stateBackend.workspace.length} characters; ` +
-          `Terraform Cloud allows ${TERRAFORM_CLOUD_WORKSPACE_MAX}: give ${given} at most ${room}`,
+          `Terraform Cloud allows ${TERRAFORM_CLOUD_WORKSPACE_MAX}: give stateBackend.workspace ` +
+          `(TFC_WORKSPACE, where stateBackendFromEnvironment() reads it) at most ${room}`,
       );
     }
     // After the length of the name it derives, which tells how much room the suffix leaves.

@@ -11,7 +11,7 @@ import { examplePlan } from '../helpers/example-plan';
 import { AIRFLOW_OF_HOST, examplePlanWith, synthMigrationStack } from '../helpers/migration-stack';
 import { resourceNames, resourcesOfType, synthObject, SynthesizedStack, warningsOf } from '../helpers/test-stack';
 import { synthReleaseStack } from '../helpers/release-stack';
-import { StateBackend, stateBackendFromEnvironment } from '../../lib/state-backend';
+import { StateBackend } from '../../lib/state-backend';
 import { restoreEnvironmentAfterEach } from '../helpers/environment';
 
 function count(synth: SynthesizedStack, type: string): number {
@@ -287,31 +287,9 @@ describe('the release stack keeps its state beside the first stack', () => {
     const build = (stateBackend: StateBackend) => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend });
     expect(() => build({ type: 'terraformCloud', organization: 'contoso', workspace })).toThrow(
       `contoso-sql-airflow: its Terraform Cloud workspace would be "${workspace}-airflow", 91 characters; Terraform Cloud allows 90: ` +
-        'give stateBackend.workspace at most 82',
+        'give stateBackend.workspace (TFC_WORKSPACE, where stateBackendFromEnvironment() reads it) at most 82',
     );
     expect(build({ type: 'terraformCloud', organization: 'contoso', workspace: 'w'.repeat(82) }).releaseStacks.map((release) => release.node.id)).toEqual(['contoso-sql-airflow']);
-  });
-
-  describe('with TFC_WORKSPACE set', () => {
-    restoreEnvironmentAfterEach('TFC_WORKSPACE');
-
-    it('names TFC_WORKSPACE, not stateBackend.workspace, when the too long workspace came from it (stateBackendFromEnvironment)', () => {
-      const workspace = 'w'.repeat(85);
-      process.env.TFC_WORKSPACE = ` ${workspace} `;
-      const stateBackend = stateBackendFromEnvironment({ TFC_ORGANIZATION: 'contoso', TFC_WORKSPACE: process.env.TFC_WORKSPACE });
-      expect(() => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', { plan: examplePlan(), stateBackend })).toThrow(
-        `contoso-sql-airflow: its Terraform Cloud workspace would be "${workspace}-airflow", 93 characters; Terraform Cloud allows 90: ` +
-          'give TFC_WORKSPACE at most 82',
-      );
-    });
-
-    it('names stateBackend.workspace when the app gave another workspace in code', () => {
-      process.env.TFC_WORKSPACE = 'prod';
-      const workspace = 'w'.repeat(85);
-      expect(() => new DatabaseMigrationStack(Testing.app(), 'contoso-sql', {
-        plan: examplePlan(), stateBackend: { type: 'terraformCloud', organization: 'contoso', workspace },
-      })).toThrow('give stateBackend.workspace at most 82');
-    });
   });
 
   it('a relative local path: beside the first stack, which the release reads from its own folder', () => {
