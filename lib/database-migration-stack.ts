@@ -60,13 +60,14 @@ export interface DatabaseMigrationStackProps {
   /**
    * Who creates `MigrationEvents_CL` in the workspace: `create` for the first plan in it, `existing`
    * for every later plan sharing the given `workspace` (its rule routes to that table; apply the
-   * owner's stack first, and destroying it deletes the table with every plan's events).
+   * owner's stack first; its `prevent_destroy` stops a destroy of the owner, which would delete every plan's events).
    * @default 'create'
    */
   readonly eventsTable?: MigrationEventsTable;
   /**
    * `prevent_destroy` on every stateful resource the stack creates: the migration service, the Key
-   * Vault, the Log Analytics workspace and the Kubernetes host's metadata database (the DAG storage only holds files the
+   * Vault, the Log Analytics workspace, the events table `MigrationEvents_CL` (in a given `workspace`
+   * too, with `eventsTable: 'create'`) and the Kubernetes host's metadata database (the DAG storage only holds files the
    * stack uploads again: `dagStorage.preventDestroy`). Turn off only for a throwaway environment.
    * @default true (warns for each resource left without it)
    */
@@ -284,8 +285,10 @@ export class DatabaseMigrationStack extends TerraformStack {
       emails: plan.notifications.emails,
       // The stack's own resource group holds one plan: the name it has always deployed.
       actionGroupName: 'migration-alerts',
-      // They protect the workspace the facade creates; one the stack was given is not the stack's to protect.
-      ...(props.workspace === undefined && { preventDestroy, lock }),
+      // The events table it creates, and the workspace it creates; a lock only on the latter: a workspace the stack
+      // was given is not the stack's to lock.
+      preventDestroy,
+      ...(props.workspace === undefined && { lock }),
       alertDefaults: alerts.alertDefaults,
     });
     this.monitoring.monitorMigrationEvents({

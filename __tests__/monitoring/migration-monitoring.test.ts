@@ -92,6 +92,20 @@ describe('MigrationMonitoring: workspace and action group', () => {
     expect(warningsOf(stack)).toEqual([expect.stringMatching(/^test\/monitoring: lock ignored: the workspace was passed in/)]);
   });
 
+  it("gives its preventDestroy to the events table it creates in an existing workspace, not calling it ignored", () => {
+    const { stack, monitoring: construct } = monitoring({ workspace: EXISTING_WORKSPACE, preventDestroy: false });
+    construct.monitorMigrationEvents();
+    const table = Object.values(resourcesOfType(synthObject(stack), 'azurerm_log_analytics_workspace_table_custom_log'));
+    expect(table.map((each) => each.lifecycle)).toEqual([undefined]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/^test\/monitoring\/Default: events table MigrationEvents_CL .* is not protected by prevent_destroy/)]);
+
+    const protectedTable = monitoring({ workspace: EXISTING_WORKSPACE });
+    protectedTable.monitoring.monitorMigrationEvents();
+    expect(Object.values(resourcesOfType(synthObject(protectedTable.stack), 'azurerm_log_analytics_workspace_table_custom_log')).map((each) => each.lifecycle)).toEqual([
+      { prevent_destroy: true },
+    ]);
+  });
+
   it('refuses an existing workspace whose id is not a Log Analytics workspace ARM id, naming the construct and the value', () => {
     // The README's shortened '/subscriptions/.../workspaces/log-platform' copied as is: terraform validate fails on it in
     // every diagnostic setting, data collection rule and alert, so the synth stops first.

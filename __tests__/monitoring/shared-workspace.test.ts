@@ -59,6 +59,23 @@ describe('DatabaseMigrationStack in a workspace shared with other plans', () => 
     );
   });
 
+  it("protects the events table it creates in the given workspace with prevent_destroy: a destroy of the owner's stack would delete every plan's events", () => {
+    // Was: prevent_destroy on the workspace the stack creates only; in a given one the table, the shared audit trail, had none.
+    const { stack, synth } = synthMigrationStack({ workspace: SHARED });
+    expect(onlyResource(synth, TABLE).lifecycle).toEqual({ prevent_destroy: true });
+    expect(warningsOf(stack).filter((warning) => warning.includes('MigrationEvents_CL'))).toEqual([]);
+  });
+
+  it('leaves it unprotected with preventDestroy false, and warns', () => {
+    const { stack, synth } = synthMigrationStack({ workspace: SHARED, preventDestroy: false });
+    expect(onlyResource(synth, TABLE).lifecycle).toBeUndefined();
+    expect(warningsOf(stack)).toContainEqual(
+      expect.stringContaining(
+        'events table MigrationEvents_CL (with every event in it, of every plan sharing the workspace) is not protected by prevent_destroy',
+      ),
+    );
+  });
+
   it('refuses an eventsTable other than create or existing (a config value, plain JavaScript), which created the table in the shared workspace', () => {
     // Was: anything but 'existing' created MigrationEvents_CL, so this plan's apply failed on the other plan's table,
     // or, imported, a destroy of this stack deleted every plan's events.

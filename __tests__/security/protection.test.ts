@@ -32,6 +32,8 @@ function migrationService(synth: SynthesizedStack): { logicalId: string; resourc
 const STATEFUL = ['azurerm_key_vault', 'azurerm_log_analytics_workspace'] as const;
 /** The DAG storage only holds redeployable files: locked on request, not prevent_destroy by default. */
 const LOCKED = [...STATEFUL, 'azurerm_storage_account'] as const;
+/** Protected as the workspace is, not locked: a lock on the workspace covers its tables. */
+const EVENTS_TABLE = 'azurerm_log_analytics_workspace_table_custom_log';
 const UNPROTECTED_WARNING = /is not protected by prevent_destroy|preventDestroy is false/;
 
 describe('protection of stateful resources', () => {
@@ -42,9 +44,9 @@ describe('protection of stateful resources', () => {
   let canNotDeleteLocked: ReturnType<typeof build> | undefined;
   const withCanNotDeleteLock = () => (canNotDeleteLocked ??= build({ ...EXTERNAL_HOST, lock: { kind: 'CanNotDelete' } }));
 
-  it("by default: prevent_destroy on the migration service, the Key Vault, the workspace and the Kubernetes host's metadata database, no locks, no warning", () => {
+  it("by default: prevent_destroy on the migration service, the Key Vault, the workspace, its events table and the Kubernetes host's metadata database, no locks, no warning", () => {
     const { synth, release, warnings } = build();
-    for (const type of STATEFUL) {
+    for (const type of [...STATEFUL, EVENTS_TABLE]) {
       expect(onlyResource(synth, type).lifecycle).toEqual({ prevent_destroy: true });
     }
     expect(migrationService(synth).resource.lifecycle).toEqual({ prevent_destroy: true });
@@ -55,7 +57,7 @@ describe('protection of stateful resources', () => {
 
   it('preventDestroy: false drops prevent_destroy and warns for each resource', () => {
     const { synth, release, warnings } = build({ preventDestroy: false });
-    for (const type of STATEFUL) {
+    for (const type of [...STATEFUL, EVENTS_TABLE]) {
       expect(onlyResource(synth, type)).not.toHaveProperty('lifecycle.prevent_destroy');
     }
     expect(migrationService(synth).resource).not.toHaveProperty('lifecycle.prevent_destroy');
@@ -63,6 +65,7 @@ describe('protection of stateful resources', () => {
     expect(warnings.filter((w) => UNPROTECTED_WARNING.test(w))).toEqual([
       expect.stringMatching(/MigrationService: migration service is not protected by prevent_destroy/),
       expect.stringMatching(/Monitoring: preventDestroy is false/),
+      expect.stringMatching(/Monitoring\/Default: events table MigrationEvents_CL .* is not protected by prevent_destroy/),
       expect.stringMatching(/Orchestration\/KeyVault: Key Vault is not protected by prevent_destroy/),
       expect.stringMatching(/AirflowHost\/Database: Airflow metadata database is not protected by prevent_destroy/),
     ]);

@@ -13,6 +13,7 @@ import { Testing, TerraformStack } from 'cdktf';
 import { DatabaseMigrationStack, DatabaseMigrationStackProps } from '../../lib/database-migration-stack';
 import { MigrationService } from '../../lib/migration-service';
 import { CredentialVault } from '../../lib/orchestration-factory/credential-vault';
+import { MigrationEventIngestion } from '../../lib/monitoring/migration-event-ingestion';
 import { apiSurface, interfaceMembers, memberName, ownerName } from '../docs/api-surface';
 import { ENVIRONMENT_ID, SERVICE_PRINCIPAL } from '../helpers/host-fixtures';
 import { AIRFLOW_OF_HOST, examplePlanWith } from '../helpers/migration-stack';
@@ -37,6 +38,10 @@ const stackWithoutPreventDestroy = () => (preventDestroyOffWarnings ??= stackWar
 const WEAKENED = /weaker than the secure default|is not protected by prevent_destroy|preventDestroy is false|localAuthenticationEnabled is true/;
 
 const FACTORY_ID = ENVIRONMENT_ID.split('/integrationRuntimes/')[0];
+const SHARED_WORKSPACE = {
+  id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-shared',
+  name: 'log-shared',
+};
 
 /** The warnings of a construct built alone in a test stack. */
 function warningsOfOwn(build: (stack: TerraformStack, resourceGroup: ReturnType<typeof testStack>['resourceGroup']) => void): string[] {
@@ -92,6 +97,15 @@ const OVERRIDES: ReadonlyArray<readonly [string, string, () => string[], RegExp]
     /Database: Airflow metadata database is not protected by prevent_destroy/,
   ],
   ['preventDestroy', 'MigrationMonitoring preventDestroy: false', () => warningsOf(monitoring({ preventDestroy: false }).stack), /monitoring: preventDestroy is false/],
+  [
+    'preventDestroy',
+    'MigrationEventIngestion preventDestroy: false (the events table)',
+    () =>
+      warningsOfOwn(
+        (stack, resourceGroup) => new MigrationEventIngestion(stack, 'Events', { resourceGroup, namePrefix: 'own', workspace: SHARED_WORKSPACE, preventDestroy: false }),
+      ),
+    /Events: events table MigrationEvents_CL .* is not protected by prevent_destroy/,
+  ],
   ['localAuthenticationEnabled', 'MigrationMonitoring localAuthenticationEnabled: true', () => warningsOf(monitoring({ localAuthenticationEnabled: true }).stack), /monitoring: localAuthenticationEnabled is true/],
   [
     'servicePrincipal',
@@ -180,6 +194,7 @@ const CLASSIFIED: Readonly<Record<string, Classification>> = {
   },
   'MonitoringWorkspaceOptions.localAuthenticationEnabled': { warns: ['MigrationMonitoring localAuthenticationEnabled: true'] },
   'MonitoringWorkspaceOptions.preventDestroy': { warns: ['MigrationMonitoring preventDestroy: false'] },
+  'MigrationEventIngestionProps.preventDestroy': { warns: ['MigrationEventIngestion preventDestroy: false (the events table)'] },
   'MigrationEventsMonitoringProps.cutoverAlerts': ALERT_SWITCH,
   'MigrationEventsMonitoringProps.workbook': { weakensNothing: "the migration workbook (a view of the events), no security setting" },
   'AlertOptions.enabled': ALERT_SWITCH,

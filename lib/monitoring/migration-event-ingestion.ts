@@ -10,6 +10,7 @@ import { assignRole } from '../private/role-assignment';
 import { BuiltInRole } from '../private/role-names';
 import { eventsTableDependency, MIGRATION_EVENTS_STREAM, MIGRATION_EVENTS_TABLE, MIGRATION_EVENT_COLUMNS } from './migration-events';
 import { locationOrResourceGroup } from '../private/azure-regions';
+import { applyProtection } from '../private/protection';
 import { LOG_ANALYTICS_WORKSPACE, RESOURCE_GROUP, requireProps, IF_GIVEN } from '../private/prop-checks';
 
 /**
@@ -40,6 +41,13 @@ export interface MigrationEventIngestionProps {
    * @default 'create'
    */
   readonly eventsTable?: MigrationEventsTable;
+  /**
+   * `prevent_destroy` on the events table it creates, so `terraform destroy` or a replacement cannot
+   * delete the migration history in it: every plan's events, where plans share the workspace. Turn
+   * off only for a throwaway environment.
+   * @default true (warns when false)
+   */
+  readonly preventDestroy?: boolean;
   /**
    * Tags of the endpoint and the rule.
    * @default - none
@@ -78,12 +86,14 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
       namePrefix: 'string',
       workspace: LOG_ANALYTICS_WORKSPACE,
       eventsTable: { ifGiven: { oneOf: MIGRATION_EVENTS_TABLES } },
+      preventDestroy: IF_GIVEN.boolean,
       tags: IF_GIVEN.map,
     });
     super(scope, id);
     const location = locationOrResourceGroup(this, props);
 
     if ((props.eventsTable ?? 'create') === 'create') {
+      const preventDestroy = props.preventDestroy ?? true;
       this.table = new LogAnalyticsWorkspaceTableCustomLog(this, 'EventsTable', {
         name: MIGRATION_EVENTS_TABLE,
         workspaceId: props.workspace.id,
@@ -95,7 +105,9 @@ export class MigrationEventIngestion extends Construct implements IEventIngestio
           type: column.tableType,
           description: column.description,
         })),
+        lifecycle: preventDestroy ? { preventDestroy: true } : undefined,
       });
+      applyProtection(this, `events table ${MIGRATION_EVENTS_TABLE} (with every event in it, of every plan sharing the workspace)`, this.table, { preventDestroy });
     }
 
     const endpoint = new MonitorDataCollectionEndpoint(this, 'EventsEndpoint', {

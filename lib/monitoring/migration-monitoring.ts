@@ -139,6 +139,7 @@ export class MigrationMonitoring extends Construct {
   private readonly workspaceGiven: boolean;
   private ingestion?: MigrationEventIngestion;
   private workbook?: ApplicationInsightsWorkbook;
+  private readonly preventDestroy?: boolean;
   private factoryMonitored = false;
   private keyVaultsMonitored = 0;
   private backupStorageMonitored = false;
@@ -167,6 +168,7 @@ export class MigrationMonitoring extends Construct {
     this.location = locationOrResourceGroup(this, { location: props.location ?? props.workspace?.location, resourceGroup });
     this.workspace = monitoringWorkspace(this, props, { resourceGroup, location: this.location, namePrefix, tags });
     this.workspaceGiven = props.workspace !== undefined;
+    this.preventDestroy = props.preventDestroy;
     this.workspaceId = this.workspace.id;
     this.actionGroup = migrationActionGroup(this, props, resourceGroup, namePrefix, tags);
     this.actionGroupId = this.actionGroup.id;
@@ -234,6 +236,7 @@ export class MigrationMonitoring extends Construct {
       namePrefix: this.monitoringScope.namePrefix,
       workspace: this.workspace,
       eventsTable: props.eventsTable,
+      preventDestroy: this.preventDestroy,
       tags: this.monitoringScope.tags,
     });
     this.ingestion = ingestion;

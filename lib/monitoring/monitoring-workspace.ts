@@ -31,10 +31,10 @@ export interface MonitoringWorkspaceOptions {
    */
   readonly localAuthenticationEnabled?: boolean;
   /**
-   * `prevent_destroy` on the construct's stateful resource, the created workspace, so `terraform
-   * destroy` or a replacement cannot delete the migration history. Turn off for throwaway
-   * environments. Ignored with an existing `workspace`.
-   * @default true (warns when false)
+   * `prevent_destroy` on the construct's stateful resources, the created workspace and the events
+   * table `monitorMigrationEvents` creates (in an existing `workspace` too), so `terraform destroy` or
+   * a replacement cannot delete the migration history. Turn off for throwaway environments.
+   * @default true (warns for each resource left without it)
    */
   readonly preventDestroy?: boolean;
   /**
@@ -62,7 +62,7 @@ export function monitoringWorkspace(
 ): ILogAnalyticsWorkspace {
   if (options.workspace) {
     checkArmId(scope, 'workspace.id', options.workspace.id, LOG_ANALYTICS_WORKSPACE_ID);
-    const ignored = (['retentionInDays', 'localAuthenticationEnabled', 'preventDestroy', 'lock'] as const).filter(
+    const ignored = (['retentionInDays', 'localAuthenticationEnabled', 'lock'] as const).filter(
       (option) => options[option] !== undefined,
     );
     if (ignored.length > 0) {
