@@ -126,13 +126,18 @@ def decide_cutover(
         if decision is not None and decision.decision == "reject":
             passes = opening.last_start(expected) + timedelta(seconds=1) if opening else None
             after = next_fit(windows, passes, expected) if passes else None
+            clear = operator_commands.variables_set(approval_variable(database_name))  # an empty record: asked again
+            if after:
+                then = _next_words(after)
+            elif passes is None:  # no windows: only a new record decides
+                then = "no window to wait for (the plan gives none): clear the rejection to ask the approvers again, %s" % clear
+            else:
+                then = ("no later window of the plan fits: clear the rejection before %s (%s; the approvers are asked again), "
+                        "or add a window to the plan; after that await_cutover fails" % (iso_utc(passes), clear))
             return GateDecision(
                 WAIT,
                 "Rejected",
-                "cutover of %s in window %s rejected by %s: it keeps replicating; %s"
-                % (database_name, where, decision.by, _next_words(after) if after or not passes else (
-                    "no later window of the plan fits: clear the rejection before %s, or add a window to the plan; "
-                    "after that await_cutover fails" % iso_utc(passes))),
+                "cutover of %s in window %s rejected by %s: it keeps replicating; %s" % (database_name, where, decision.by, then),
                 # the last window: the decision changes once it passes (await_cutover fails then)
                 until=after[0] if after else passes,
                 opening=opening,

@@ -150,6 +150,11 @@ def test_without_windows_approval_names_any_time_and_a_rejection_waits_for_a_new
     assert (go.action, go.closes_at) == (GO, None)
     rejected = decide_cutover("db", settings, utc(2026, 12, 1), record("reject", window="any"))
     assert (rejected.action, rejected.status, rejected.until) == (WAIT, "Rejected", None)
+    # was: "no window of the plan fits any more: add one to the plan (or clear the rejection)", for a plan
+    # without windows, and no command
+    assert rejected.message.endswith("it keeps replicating; no window to wait for (the plan gives none): clear the "
+                                     "rejection to ask the approvers again, airflow variables set migration_cutover_approval__db ''")
+    assert decide_cutover("db", settings, utc(2026, 12, 1), "").action == ASK
 
 
 def test_of_two_windows_the_date_window_comes_first_at_christmas():
@@ -225,4 +230,8 @@ def test_a_rejection_in_the_last_window_waits_only_until_that_window_stops_fitti
     assert (decision.action, decision.status) == (WAIT, "Rejected")
     assert decision.until == utc(2026, 12, 25, 6, 30, 1), "07:00Z close minus 30 expected minutes, then one second"
     assert "no later window of the plan fits: clear the rejection before 2026-12-25T06:30:01Z" in decision.message
+    # the command that clears it, as every other record's message prints one (was: none printed)
+    assert "(airflow variables set migration_cutover_approval__db ''; the approvers are asked again)" in decision.message
+    cleared = decide_cutover("db", settings, utc(2026, 12, 25, 2), "")  # what that command leaves: an empty Variable
+    assert (cleared.action, cleared.status) == (ASK, "AwaitingApproval")
     assert "await_cutover fails" in decision.message
