@@ -556,7 +556,9 @@ def wait_for(goal: str):
         if not reached:
             _check_finish_asked_for(ctx, goal, now)
             raise StepPending(now.describe())
-        overran = cutover_steps.overrun(ctx) if goal == WAIT_SUCCEEDED else None
+        # Not for a migration an earlier run declared: its cutover was that run's (and its overrun reported there), and
+        # the window's close against now, days later, would report one that finished in time.
+        overran = cutover_steps.overrun(ctx) if goal == WAIT_SUCCEEDED and not declared_migrated(ctx, now.operation_id) else None
         if overran:
             return StepResult("DMS migration %s; %s" % (now.describe(), overran), status="WindowMissed")
         return StepResult("DMS migration %s" % now.describe())

@@ -237,6 +237,25 @@ def test_an_offline_overrun_is_reported_not_aborted(world, monkeypatch, closed_a
     assert overrun["Phase"] == "wait_for_migration" and "overran its window (closed 2026-12-06T03:00:00Z) by 45 min" in overrun["Message"]
 
 
+@pytest.mark.parametrize("mode", ["offline", "online"])
+def test_a_later_run_reports_no_overrun_of_a_cutover_an_earlier_run_finished_and_declared_in_its_window(world, mode):
+    """The runbook's "trigger the DAG again" (after another database's failure, say) walks a database migrated in its
+    window by an earlier run once more: its wait found DMS Succeeded and measured the window's close against now,
+    days later, writing `WindowMissed` ("the cutover overran its window ... by 4320 min"), which raised
+    `cutover-postponed` and told the person on call to tell the application owners it finished late. It finished
+    inside its window, and the run that requested it said so."""
+    plan = gated_plan(mode=mode, approval=False)
+    first = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}))
+    first.run_database("db")
+    assert first.outcome("db") == "migrated" and not events(world, "WindowMissed"), first.errors
+    set_rehearsal_clock(world, "2026-12-09T03:00:00Z")  # three days after the window closed
+    second = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}))
+    second.run_database("db")
+
+    assert second.outcome("db") == "migrated", second.errors
+    assert events(world, "WindowMissed") == []
+
+
 def test_a_crash_while_waiting_for_approval_resumes_waiting_for_the_same_window(world, monkeypatch):
     plan = gated_plan()
     dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
