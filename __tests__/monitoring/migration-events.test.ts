@@ -255,6 +255,8 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       expect(alert.display_name).toBe('contoso-sql: migration failed');
       expect(alert.description).toMatch(/failed for good \("Failed" in MigrationEvents_CL\), or the DAG rolled a database back/);
       expect(alert.description).toMatch(/a rollback that fails raises "rollback failed" instead/);
+      // As the runbook (README, When an alert fires) says; was "a person drops it before the next run", whatever wrote to it.
+      expect(alert.description).toMatch(/until a person drops it, once sure nothing wrote to it, or names another target database in the plan/);
       expect(alert.auto_mitigation_enabled).toBe(true);
       expect(alert.enabled).toBe(true);
       expect(alert.workspace_alerts_storage_enabled).toBe(false);
@@ -397,6 +399,9 @@ describe('MigrationMonitoring.monitorMigrationEvents', () => {
       expect(alert.criteria[0].query).toContain('| where isnotnull(StartedAt) and StartedAt < ago(90m)');
       expect(alert.display_name).toBe('contoso-sql: migration running longer than 90 minutes');
       expect(alert.description).toMatch(/started more than 90 minutes ago/);
+      // The DAG's tasks by their ids (the events' Phase), each one that waits; was "the Airflow wait sensor", which the DAG has none of.
+      expect(alert.description).toMatch(/waiting task in Airflow \(start_migration, wait_for_migration, final_backup, wait_for_completion or validate\)/);
+      expect(alert.description).not.toMatch(/sensor/);
       expect(alert.window_duration).toBe('P1D');
     });
 

@@ -291,7 +291,8 @@ export function migrationFailedAlert(
     threshold: 0,
     description:
       `A migration step of plan ${namePrefix} failed for good ("Failed" in ${MIGRATION_EVENTS_TABLE}), or the DAG rolled a database back ("RolledBack"; ` +
-        '"RolledBackTargetKept": a target its failed migration left is kept, and a person drops it before the next run). ' +
+        '"RolledBackTargetKept": a target its failed migration left is kept, and the next run refuses the database until a person drops it, ' +
+        'once sure nothing wrote to it, or names another target database in the plan). ' +
       'The notification names the Database, the Phase (the step), the Status and the Message: why it failed, or what the rollback undid and kept. ' +
       'The rollback leaves the source authoritative (a rollback that fails raises "rollback failed" instead). ' +
       'Read the Message and the Airflow task log, fix the cause, then re-run the DAG (README: When an alert fires).',
@@ -377,7 +378,8 @@ export function migrationRunningLongAlert(
     threshold: 0,
     description:
       `A database migration of plan ${namePrefix} started more than ${longRunningMinutes} minutes ago (or its cutover did, after a wait for its window) and has reported neither done nor a failure or rollback. ` +
-      'Check the DMS migration status (pending log backups, restore progress) and the Airflow wait sensor.',
+      'Check the DMS migration status (pending log backups, restore progress) and the latest Message of the database\'s waiting task in Airflow ' +
+        '(start_migration, wait_for_migration, final_backup, wait_for_completion or validate).',
     query: migrationRunningLongQuery(namePrefix, longRunningMinutes),
     timeAggregationMethod: 'Count',
     operator: 'GreaterThan',
