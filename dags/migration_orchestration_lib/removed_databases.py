@@ -60,7 +60,7 @@ from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import ResourceId, comparable_id
 from migration_orchestration_lib.source_freeze import record_key
-from migration_orchestration_lib.sql_statements import FREEZE_MARKER, quote_name
+from migration_orchestration_lib.sql_statements import FREEZE_MARKER, USER_ACCESS_MODES, quote_name
 
 PLAN_DATABASES_PREFIX = "migration_plan_databases__"
 STARTED_PREFIX = "migration_plan_started__"
@@ -248,7 +248,7 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
     marker = "drop the DAG's freeze marker where the source carries one (EXEC %s.sys.sp_dropextendedproperty @name = N'%s')" % (
         quote_name(database.source_database), FREEZE_MARKER)
     clear = "give the source back the access recorded before the freeze, %s, %s, and then clear the record: %s" % (
-        shlex.quote(record), marker, variables_set(key))
+        _access_back(database.source_database, record), marker, variables_set(key))
     if stranded.unread and not record:
         return ("%s was removed from the plan after a run listed it, and whether DMS still migrates it could not be read "
                 "(%s): it stays listed, and this run fails rather than forget it. Clear this run's run_outcome task, or "
@@ -292,7 +292,8 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
         leftover = ("then drop the target database it leaves RESTORING (only that: never one ONLINE, nor one that "
                     "existed before the migration)")
     give_back = ("; where the source is read-only (frozen by the DAG), give it back the access recorded before the freeze, %s; "
-                 "%s; and clear the record (the run reports it until then): %s" % (shlex.quote(record), marker, variables_set(key))
+                 "%s; and clear the record (the run reports it until then): %s" % (
+                     _access_back(database.source_database, record), marker, variables_set(key))
                  if record else "")
     if migration.is_canceling:
         return ("%s. %s is still being canceled (DMS may still restore into the target until it reports it Canceled).%s. "
@@ -303,6 +304,24 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
         "(the source stays the database applications use): %s; %s%s"
         % (removed, dms, frozen, put_back, _cancel_command(database, migration), leftover, give_back)
     )
+
+
+def _access_back(source_database: str, record: str) -> str:
+    """The record of the source's access before the freeze, and the T-SQL that gives it back, in the order the rollback's
+    batch takes (`sql_statements.unfreeze`: MULTI_USER first, then READ_WRITE, a restriction by design last). A record
+    that does not read as one is printed alone."""
+    try:
+        value = json.loads(record)
+        read_only, user_access = value["readOnly"], value["userAccess"]
+    except (ValueError, TypeError, KeyError):
+        return shlex.quote(record)
+    if not isinstance(read_only, bool) or user_access not in USER_ACCESS_MODES:
+        return shlex.quote(record)
+    name = quote_name(source_database)
+    access = "ALTER DATABASE %s SET %s WITH ROLLBACK IMMEDIATE" % (name, user_access)
+    statements = [] if read_only else ["ALTER DATABASE %s SET READ_WRITE WITH ROLLBACK IMMEDIATE" % name]
+    statements.insert(0 if user_access == "MULTI_USER" else len(statements), access)
+    return "%s (%s)" % (shlex.quote(record), "; ".join(statements))
 
 
 def _server_name(server_id: Optional[str]) -> str:

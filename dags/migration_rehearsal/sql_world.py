@@ -85,7 +85,7 @@ What it knows:
   databases and logins (`world.sql_name_key`: `[Sales ]` is Sales, `N'master '` a system database);
 - database-level extended properties (a database's `extendedProperties`): `sys.extended_properties`
   (class 0 rows, visible to a login with VIEW DEFINITION on the database, as metadata visibility
-  has it), `sys.sp_addextendedproperty` and `sys.sp_dropextendedproperty` with `@name` (and
+  has it), `[db.]sys.sp_addextendedproperty` and `[db.]sys.sp_dropextendedproperty` with `@name` (and
   `@value`) only, needing ALTER on the database and refused on a read-only one (message 3906) as
   SQL Server does; a SINGLE_USER database another connection holds (its `singleUserHolder`) cannot
   be entered (message 924), so neither read nor changed;
@@ -451,7 +451,12 @@ class _Session:
         elif kind == "exec_sql":
             self._exec_sql(context, results, *statement[1:])
         elif kind == "exec_procedure":
-            self._extended_property(context, statement[1], {name: context.evaluate(value, {}) for name, value in statement[2].items()})
+            arguments = {name: context.evaluate(value, {}) for name, value in statement[2].items()}
+            if statement[3] is not None:  # EXEC [db].sys.sp_...: runs in db, entered as a batch enters it
+                self.require_open(statement[3], on_login=False)
+                found = self.named_database(statement[3])
+                context = _Context(self, found["name"] if found else statement[3], {})
+            self._extended_property(context, statement[1], arguments)
         elif kind == "select":
             results.append(context.select(statement[1], {}))
         else:

@@ -8,7 +8,7 @@ statement the DAG starts sending that nobody taught the fake fails loudly instea
 Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, BEGIN TRY...END TRY BEGIN CATCH...END
 CATCH, THROW (bare, in a CATCH block), RAISERROR (with arguments for its %s), RETURN, ALTER DATABASE ... SET <option> [WITH
 ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp,
-DECLARE @table TABLE (...), DECLARE @variable type [= expression], INSERT INTO #temp|@table ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC sys.sp_addextendedproperty |
+DECLARE @table TABLE (...), DECLARE @variable type [= expression], INSERT INTO #temp|@table ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC [db.]sys.sp_addextendedproperty |
 sp_dropextendedproperty (named arguments), SELECT [DISTINCT] [TOP (n)] ... FROM ... [JOIN ... ON ...]
 [CROSS APPLY <table-valued function>(...) AS alias] [WHERE ...] [ORDER BY ...] (FROM a table, view,
 #temp or @table variable). `parse_until_cursor` parses the statements of a batch before its first
@@ -386,8 +386,9 @@ class Parser:
         self.take()
         name = self.multipart_name()
         procedure = tuple(part.lower() for part in name)
-        if procedure in (("sys", "sp_addextendedproperty"), ("sys", "sp_dropextendedproperty")):
-            return ("exec_procedure", procedure[-1], self._named_arguments())
+        if len(name) in (2, 3) and procedure[-2:] in (("sys", "sp_addextendedproperty"), ("sys", "sp_dropextendedproperty")):
+            # [db].sys.sp_...: the system procedure as it appears in db's sys schema, run in db
+            return ("exec_procedure", procedure[-1], self._named_arguments(), name[0] if len(name) == 3 else None)
         if tuple(part.lower() for part in name[-2:]) != ("sys", "sp_executesql") or len(name) > 3:
             raise NotUnderstood("EXEC %s" % ".".join(name))
         database = name[0] if len(name) == 3 else None

@@ -5,6 +5,7 @@ a redeploy is the driver's run going on with the DAG of the edited plan)."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from datetime import timedelta
@@ -20,6 +21,7 @@ from migration_orchestration_lib.rehearsal import SERVICE_ID
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from migration_orchestration_lib.rehearsal import seed_world
 from migration_orchestration_lib.removed_databases import ListedDatabase, Stranded, plan_databases_key, started_key, stranded_message
+from migration_rehearsal import sql_world
 from migration_rehearsal.world import World
 from migration_orchestration_lib.services import services_for
 from migration_orchestration_lib.source_freeze import record_key
@@ -210,7 +212,7 @@ def replicating_mid_run(edits):
     return run
 
 
-def test_a_source_undone_by_hand_as_the_report_says_migrates_again_once_put_back(plan_edits):
+def test_a_source_undone_by_hand_as_the_report_says_migrates_again_once_put_back(plan_edits, monkeypatch):
     """The 03:00 page (rollback-failed, "removed from the plan"): a person ends it as the report says: cancels
     the migration, drops the RESTORING target, gives the source back its access, clears the record. The source
     still carries the DAG's freeze marker (removed only when the DAG unfreezes it); left there, the run that
@@ -222,9 +224,20 @@ def test_a_source_undone_by_hand_as_the_report_says_migrates_again_once_put_back
     cancel_as_told(plan_edits)
     world, database = plan_edits.world.world, plan_edits.world.database
     assert world.drop_database(plan_edits.world.target_server, database.target_database)
-    world.update_database("sql01", "Sales", readOnly=False)  # the access the report prints: '{"readOnly": false, ...}'
-    if "sp_dropextendedproperty @name = N'migration_freeze'" in report:
-        world.update_database("sql01", "Sales", extendedProperties={})
+    # The T-SQL the report prints, as printed, on the source (was: only the record, '{"readOnly": false, ...}', for a
+    # person to turn into statements), then the marker's drop it prints, on the writable database.
+    printed = re.search(r"the access recorded before the freeze, '[^']*' \((ALTER DATABASE [^)]*)\)", report)
+    assert printed, report
+    assert printed.group(1) == ("ALTER DATABASE [Sales] SET MULTI_USER WITH ROLLBACK IMMEDIATE; "
+                                "ALTER DATABASE [Sales] SET READ_WRITE WITH ROLLBACK IMMEDIATE"), report
+    marker = re.search(r"\((EXEC \[Sales\]\.sys\.sp_dropextendedproperty @name = N'migration_freeze')\)", report)
+    assert marker, report
+    monkeypatch.setenv(sql_world.WORLD_VARIABLE, world.directory)
+    cursor = sql_world.connect(server="sql01", user="dba", password="canary-not-a-secret", autocommit=True).cursor()
+    for statement in printed.group(1).split("; ") + [marker.group(1)]:
+        cursor.execute(statement)
+    source = world.database("sql01", "Sales")
+    assert (source["readOnly"], source["userAccess"], source.get("extendedProperties") or {}) == (False, "MULTI_USER", {})
     plan_edits.records.put(record_key(database), "")
 
     again = RunDriver(plan_edits.v1, plan_edits.world.observe)

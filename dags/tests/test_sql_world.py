@@ -612,6 +612,21 @@ def test_a_statement_level_error_does_not_stop_the_batch_as_in_sql_server(world)
     assert cursor.fetchall() == [(1,)], "a CATCH that does not re-throw swallows the error"
 
 
+def test_a_database_qualified_extended_property_procedure_runs_in_that_database(world):
+    """`EXEC [Sales].sys.sp_dropextendedproperty` from master, as the DAG's messages print for a person: the system
+    procedure appears in every database's sys schema (Microsoft, "Executing Stored Procedures") and runs there. A
+    read-only database refuses it (3906) and a missing one is not entered (911), as a batch entering it would be."""
+    world.update_database("sql01", "Sales", extendedProperties={"migration_freeze": "ours"}, readOnly=True)
+    drop = "EXEC [Sales].sys.sp_dropextendedproperty @name = N'migration_freeze'"
+    with pytest.raises(sql_world.DatabaseError, match="3906"):
+        cursor_on(world).execute(drop)
+    world.update_database("sql01", "Sales", readOnly=False)
+    cursor_on(world).execute(drop)
+    assert not world.database("sql01", "Sales").get("extendedProperties")
+    with pytest.raises(sql_world.DatabaseError, match="911"):
+        cursor_on(world).execute("EXEC [Missing].sys.sp_dropextendedproperty @name = N'migration_freeze'")
+
+
 def test_a_failed_backup_or_drop_ends_only_its_statement_as_in_sql_server(world):
     """BACKUP (3013 after its cause) and DROP DATABASE (3701, 3702) are statement-terminating errors
     of severity 16: the batch's next statements run, and the client gets the error at its end."""
