@@ -254,6 +254,9 @@ def test_a_later_run_reports_no_overrun_of_a_cutover_an_earlier_run_finished_and
 
     assert second.outcome("db") == "migrated", second.errors
     assert events(world, "WindowMissed") == []
+    # Nor does the rehearsal's report time a second cutover, at the later run's clock, OUTSIDE the window.
+    [cutover] = json.loads((world / CLOCK_FILE).read_text())["cutovers"]["db"]
+    assert parse_iso_utc(cutover["began"]) < parse_iso_utc("2026-12-06T03:00:00Z"), cutover
 
 
 def test_a_crash_while_waiting_for_approval_resumes_waiting_for_the_same_window(world, monkeypatch):
