@@ -60,7 +60,7 @@ from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan
 from migration_orchestration_lib.resource_id import ResourceId, comparable_id
 from migration_orchestration_lib.source_freeze import record_key
-from migration_orchestration_lib.sql_statements import FREEZE_MARKER, USER_ACCESS_MODES, quote_name
+from migration_orchestration_lib.sql_statements import FREEZE_MARKER, USER_ACCESS_MODES, in_unfreeze_order, quote_name
 
 PLAN_DATABASES_PREFIX = "migration_plan_databases__"
 STARTED_PREFIX = "migration_plan_started__"
@@ -308,7 +308,7 @@ def stranded_message(records: Any, stranded: Stranded) -> str:
 
 def _access_back(source_database: str, record: str) -> str:
     """The record of the source's access before the freeze, and the T-SQL that gives it back, in the order the rollback's
-    batch takes (`sql_statements.unfreeze`: MULTI_USER first, then READ_WRITE, a restriction by design last). A record
+    batch takes (`sql_statements.in_unfreeze_order`). A record
     that does not read as one is printed alone."""
     try:
         value = json.loads(record)
@@ -319,9 +319,8 @@ def _access_back(source_database: str, record: str) -> str:
         return shlex.quote(record)
     name = quote_name(source_database)
     access = "ALTER DATABASE %s SET %s WITH ROLLBACK IMMEDIATE" % (name, user_access)
-    statements = [] if read_only else ["ALTER DATABASE %s SET READ_WRITE WITH ROLLBACK IMMEDIATE" % name]
-    statements.insert(0 if user_access == "MULTI_USER" else len(statements), access)
-    return "%s (%s)" % (shlex.quote(record), "; ".join(statements))
+    writable = [] if read_only else ["ALTER DATABASE %s SET READ_WRITE WITH ROLLBACK IMMEDIATE" % name]
+    return "%s (%s)" % (shlex.quote(record), "; ".join(in_unfreeze_order(user_access, access, writable)))
 
 
 def _server_name(server_id: Optional[str]) -> str:

@@ -855,7 +855,6 @@ def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_U
         "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 1)\n"
         "    ALTER DATABASE %s SET READ_WRITE WITH ROLLBACK IMMEDIATE;" % (literal, name)
     )
-    # MULTI_USER first (READ_WRITE then meets no single-user hold); a restriction goes back on last.
     changes = [] if read_only else [writable]
     if marker is not None and not read_only:  # after READ_WRITE, before a restriction goes back on
         # Only once the freeze is undone: SQL Server runs it after a refused ALTER too (MULTI_USER included).
@@ -863,8 +862,14 @@ def unfreeze(database: str, read_only: bool = False, user_access: str = "MULTI_U
         changes.append(
             "IF EXISTS (SELECT 1 FROM sys.databases WHERE name = %s AND is_read_only = 0%s AND state_desc = N'ONLINE')\n    %s"
             % (literal, multi_user, _freeze_marker_change(database, "drop", marker)))
-    changes.insert(0 if user_access == "MULTI_USER" else len(changes), access)
-    return "SET NOCOUNT ON;\n%s\n%s" % ("\n".join(changes), database_state(database))
+    return "SET NOCOUNT ON;\n%s\n%s" % ("\n".join(in_unfreeze_order(user_access, access, changes)), database_state(database))
+
+
+def in_unfreeze_order(user_access: str, access: str, writable: List[str]) -> List[str]:
+    """The order an unfreeze gives a database back its access: `access` (its user access) first where that is
+    MULTI_USER (READ_WRITE then meets no single-user hold), a restriction last, after `writable` (READ_WRITE and what
+    follows it). The rollback's batch and the statements a person is told to run both take it."""
+    return [access] + writable if user_access == "MULTI_USER" else writable + [access]
 
 
 def drop_database(database: str) -> str:
