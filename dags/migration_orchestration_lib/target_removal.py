@@ -77,6 +77,11 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
     migration a run declared migrated into the target (`handoffs.declared_into_target`; None: none)."""
     name = database.target_database
     if database.target_kind == "SqlDb":
+        if target_state is None:  # dropped by a person since: "kept" would send them to a next run preflight refuses
+            return RemovalDecision(False, (
+                "SqlDb target %s, which existed before the migration, is absent (dropped since): nothing to remove; deploy "
+                "it again with the source's schema before the next run (preflight refuses a SqlDb target that does not "
+                "exist)" % name))
         return RemovalDecision(False, "SqlDb target %s existed before the migration: kept (its data may be partial)" % name)
     if target_state is None:
         return RemovalDecision(False, "target %s is absent: nothing to remove" % name)

@@ -81,6 +81,15 @@ def test_a_sqldb_target_is_never_removed(plan, status):
     assert "existed before the migration" in decision.reason
 
 
+def test_a_sqldb_target_dropped_by_a_person_is_not_said_kept_and_the_rollback_says_to_deploy_it_again(plan):
+    """Before: "existed before the migration: kept (its data may be partial)" of a target a person had dropped, and the
+    runbook's "trigger the DAG again as it is" then stopped at preflight ("must exist, with its schema")."""
+    decision = decide(plan.database("db"), migration("Canceled", "Hr"), None)
+    assert not decision.remove
+    assert "kept" not in decision.reason and "is absent (dropped since)" in decision.reason
+    assert "deploy it again with the source's schema before the next run" in decision.reason
+
+
 @pytest.mark.parametrize("remaining, removed", [(0, True), (1, False)])
 def test_a_sql_vm_target_still_there_after_its_drop_fails_the_removal(plan, remaining, removed):
     """Judged by the DROP batch's own answer (how many databases of the name remain), not only by the
