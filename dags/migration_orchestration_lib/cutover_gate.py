@@ -155,7 +155,7 @@ def decide_cutover(
                     ", ".join(cutover.approval.approvers),
                     " before %s" % iso_utc(closes) if closes else "",
                     approval_command(database_name, key, cutover.approval.approvers[0] if cutover.approval.approvers else "<approver>"),
-                    "; %s" % ignored if ignored else "",
+                    "; %s" % (ignored or _no_record(database_name)),
                 ),
                 until=closes,
                 opening=opening,
@@ -217,7 +217,8 @@ def window_missed(
 def _passed_while_waiting(database_name: str, cutover: CutoverSettings, missed: Opening, record: Any, max_concurrent: Optional[int]) -> str:
     decision = _decision_for(record, missed.key, cutover.approval.approvers)[0] if cutover.approval.required else None
     if cutover.approval.required and decision is None:
-        why = "no approval came in time"
+        # no record at all: name the key read (a record ignored, say for another window, the AwaitingApproval events said why)
+        why = "no approval came in time" + ("" if _has_record(record) else ": %s" % _no_record(database_name))
     elif decision is not None and decision.decision == "reject":
         why = "rejected by %s" % decision.by
     else:
@@ -240,6 +241,16 @@ def _missed_since(cutover: CutoverSettings, now: datetime, waiting_since: Option
         if waiting_since <= o.last_start(cutover.expected_minutes) < now and o.opens <= o.last_start(cutover.expected_minutes)
     ]
     return max(passed, key=lambda o: o.last_start(cutover.expected_minutes), default=None)
+
+
+def _has_record(record: Any) -> bool:
+    return record is not None and record != ""
+
+
+def _no_record(database_name: str) -> str:
+    """What the gate read where no approval record is: the one key it reads (a Variable set under a misspelt key, say
+    `migration_cutover_approval_<database>` or another database name, is never read, and nothing else would tell)."""
+    return "the Airflow Variable %s holds no approval record; one set under any other key is never read" % approval_variable(database_name)
 
 
 def _next_words(after: Optional[Tuple[datetime, Opening]]) -> str:

@@ -48,6 +48,20 @@ def test_in_a_window_without_a_record_it_asks_until_the_last_fitting_start_and_p
     assert "airflow variables set migration_cutover_approval__db" in decision.message
 
 
+@pytest.mark.parametrize("stored", [None, ""], ids=["neverSet", "cleared"])
+def test_without_a_record_the_ask_and_the_missed_window_name_the_one_key_read(stored):
+    """An approver who set the Variable under a misspelt key (`migration_cutover_approval_db`, another database's name)
+    saw the same AwaitingApproval, then "no approval came in time", nothing naming the key the gate reads. Was: neither
+    said that no record was there, nor under which key."""
+    asked = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 5, 22), stored)
+    no_record = "the Airflow Variable migration_cutover_approval__db holds no approval record; one set under any other key is never read"
+    assert asked.action == ASK and no_record in asked.message
+    missed = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 6, 2, 31), stored, waiting_since=utc(2026, 12, 5, 20))
+    assert missed.status == "WindowMissed" and "(no approval came in time: %s" % no_record in missed.message
+    ignored = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 5, 22), record("approve", by="mallory@contoso.com"))
+    assert "holds no approval record" not in ignored.message, "a record there is said ignored, not absent"
+
+
 def test_an_approval_for_the_open_window_by_an_approver_goes_case_insensitively():
     decision = decide_cutover("db", WITH_APPROVAL, utc(2026, 12, 5, 22), record("approve"))
     assert (decision.action, decision.status, decision.closes_at) == (GO, "Approved", utc(2026, 12, 6, 3))

@@ -887,7 +887,9 @@ def test_the_failure_after_the_last_window_passed_says_why_it_passed(world, monk
     passed (only the earlier events did). Now it says so, as the WindowMissed event would."""
     monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
     if held == "unanswered":
-        plan, why, waits = gated_plan(approval=True, windows=(NEW_YORK_SATURDAY,)), "no approval came in time", "awaits approval"
+        why = ("no approval came in time: the Airflow Variable migration_cutover_approval__db holds no approval record; one set "
+               "under any other key is never read")
+        plan, waits = gated_plan(approval=True, windows=(NEW_YORK_SATURDAY,)), "awaits approval"
     else:
         settings = cutover(approval=False, windows=(NEW_YORK_SATURDAY,))
         document = plan_with_databases([database_entry("a", "Sales", mode="online", cutover=settings),
@@ -939,7 +941,7 @@ def test_an_approval_nobody_answers_holds_the_rehearsal_clock_a_while_then_misse
     gate = [(r["Status"], r["Message"]) for r in events(world) if r["Phase"] == "await_cutover"]
     asked = [message for status, message in gate if status == "AwaitingApproval"]
     assert len(asked) > 1 and all("before 2026-12-06T%s:00Z" % last_start in message for message in asked), "held a while"
-    why = "passed while db waited (no approval came in time)"
+    why = "passed while db waited (no approval came in time: the Airflow Variable migration_cutover_approval__db holds no approval record"
     if windows == (SATURDAY_NIGHT,):
         assert states["db.await_cutover"] == "skipped" and driver.xcom[("db.await_cutover", "outcome")] == "waiting", (
             states, driver.errors)
