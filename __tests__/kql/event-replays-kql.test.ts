@@ -39,6 +39,10 @@ const FIRES: Record<string, Record<string, string[]>> = {
   'worker-killed-mid-cutover-then-next-run': { 'cutover-awaiting-approval': ['db'] },
   'run-again-after-a-cutover-in-its-window-offline': {},
   'run-again-after-a-cutover-in-its-window-online': {},
+  'two-windows-one-rejection-in-airflow': {
+    'cutover-awaiting-approval': ['database_1', 'database_2', 'database_3'],
+    'cutover-postponed': ['database_2'],
+  },
 };
 
 /** A migration event as the fixture keeps it, at its replay time (TimeGenerated, milliseconds). */
@@ -138,7 +142,8 @@ function replay(file: string): Record<string, string[]> {
   const last = Math.max(...events.map((event) => event.TimeGenerated));
   // A rehearsal stops watching a database still waiting for its next window at its horizon (MIGRATION_SIMULATE_UNTIL),
   // where a deployed run goes on waiting, a heartbeat every 15 minutes: the silence after it is the rehearsal's.
-  const watchedAfterLast = !events[events.length - 1].Message.includes("at the rehearsal's horizon");
+  const lastOf = new Map(events.map((event) => [event.Database, event]));
+  const watchedAfterLast = ![...lastOf.values()].some((event) => event.Message.includes("at the rehearsal's horizon"));
   const fired: Record<string, Set<string>> = {};
   for (const alert of deployedAlerts(header.plan)) {
     const times = events.map((event) => event.TimeGenerated);
