@@ -363,10 +363,22 @@ function tabular(node: any, world: KqlWorld, lets: Map<string, KqlTable>): KqlTa
 }
 
 /** The rows `query` returns in `world`; throws on a syntax error or on KQL outside the subset. */
+/** Each query's syntax tree, parsed once: a replay runs one query at many times (evaluation reads the tree, never changes it). */
+const parsed = new Map<string, any>();
+
+function parse(query: string): any {
+  let code = parsed.get(query);
+  if (!code) {
+    code = kusto.KustoCode.Parse(query);
+    const errors = code.GetDiagnostics();
+    if (errors.Count > 0) throw new Error(`kql-engine: ${errors.getItem(0).Message}`);
+    parsed.set(query, code);
+  }
+  return code;
+}
+
 export function runKql(query: string, world: KqlWorld): Row[] {
-  const code = kusto.KustoCode.Parse(query);
-  const errors = code.GetDiagnostics();
-  if (errors.Count > 0) throw new Error(`kql-engine: ${errors.getItem(0).Message}`);
+  const code = parse(query);
   const lets = new Map<string, KqlTable>();
   let result: KqlTable | undefined;
   for (const statement of items(code.Syntax.Statements)) {

@@ -15,9 +15,13 @@ process) are in test_rehearsal.py; this level proves the property at a fraction 
 """
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from conftest import database_entry, load_plan_document, plan_with_databases
+from event_replays import assert_event_replay
 from migration_orchestration_lib import steps
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
@@ -53,11 +57,15 @@ ON_AIRFLOW_210 = DATA_FACTORY_PATHS
 ON_AIRFLOW_26 = ("offline_sqlmi_data_factory",)
 
 
-def plan_of(path):
+def document_of(path):
     document = plan_with_databases([PATHS[path]])
     if path in DATA_FACTORY_PATHS:
         document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
-    return parse_plan(document)
+    return document
+
+
+def plan_of(path):
+    return parse_plan(document_of(path))
 
 
 def case(path, *values):
@@ -101,11 +109,22 @@ def assert_migrated(driver, world):
     assert not world.online_target_deleted
 
 
+# The cases whose events are golden files (event_replays.py), replayed through the deployed alerts.
+REPLAYED = {("online_sqlmi_gated", "cutover"): "worker-killed-mid-cutover-then-next-run"}
+
+
 @pytest.mark.parametrize("path, task", CRASH_POINTS)
-def test_a_crash_after_any_task_is_continued_by_the_next_run(rehearsal_world, path, task):
+def test_a_crash_after_any_task_is_continued_by_the_next_run(rehearsal_world, path, task, monkeypatch, tmp_path):
+    replay = REPLAYED.get((path, task))
+    if replay:
+        monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    since = time.time()
     _, second, world = runs(path, rehearsal_world, crash_after=task)
     second.run_database("db")
     assert_migrated(second, world)
+    if replay:
+        rows = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+        assert_event_replay(replay, rows, document_of(path), since)
 
 
 @pytest.mark.parametrize("path", [case(path) for path in sorted(PATHS)])

@@ -10,10 +10,12 @@ import copy
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
 from conftest import DAGS_DIR, load_plan_document
+from event_replays import assert_event_replay
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -41,7 +43,7 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
     monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events_file))
     monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")  # Thursday
     monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "database_1:approve,database_2:reject,database_3:approve")
-    document = two_window_plan()
+    document, since = two_window_plan(), time.time()
     state, tasks = run(document)
 
     assert state == "success", tasks  # waiting is not a failure
@@ -80,3 +82,4 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
     asked = next(e["Message"] for e in seen if e["Database"] == "database_2" and e["Status"] == "AwaitingApproval")
     assert "airflow variables set migration_cutover_approval__database_2" in asked
     assert not [e for e in seen if e["Status"] in ("Failed", "RolledBack")]
+    assert_event_replay("two-windows-one-rejection-in-airflow", seen, document, since)

@@ -4,11 +4,13 @@ waits, approvals, rejections, a window that closes after the freeze, and crashes
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
 
 from conftest import database_entry, load_plan_document, plan_with_databases
+from event_replays import assert_event_replay
 from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE
 from migration_orchestration_lib.cutover_windows import parse_iso_utc
 from migration_orchestration_lib.dag_factory import build_dag
@@ -32,12 +34,16 @@ def cutover(approval=True, windows=(SATURDAY_NIGHT,)):
     }
 
 
-def gated_plan(mode="online", target="mi-prod", airflow_of=None, **cutover_fields):
+def gated_document(mode="online", target="mi-prod", airflow_of=None, **cutover_fields):
     """`airflow_of`: a test plan whose `airflow` section to use (default: Kubernetes, direct SQL)."""
     document = plan_with_databases([database_entry("db", "Sales", mode=mode, target=target, cutover=cutover(**cutover_fields))])
     if airflow_of:
         document["airflow"] = load_plan_document(airflow_of)["airflow"]
-    return parse_plan(document)
+    return document
+
+
+def gated_plan(mode="online", target="mi-prod", airflow_of=None, **cutover_fields):
+    return parse_plan(gated_document(mode, target, airflow_of, **cutover_fields))
 
 
 @pytest.fixture
@@ -94,7 +100,8 @@ def test_an_approved_cutover_waits_for_the_window_asks_and_cuts_over_inside_it(w
 def test_a_rejected_database_keeps_replicating_and_waits_for_the_next_window_until_the_horizon(world, monkeypatch):
     monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:reject")
     monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
-    plan = gated_plan()
+    document, since = gated_document(), time.time()
+    plan = parse_plan(document)
     view = Recorder(world, plan)
     driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
     states = driver.run_database("db")
@@ -105,6 +112,7 @@ def test_a_rejected_database_keeps_replicating_and_waits_for_the_next_window_unt
     assert view.target()["state"] == "RESTORING", "the target is kept"
     assert [r["Message"] for r in events(world, "Rejected")][0].startswith("cutover of db in window")
     assert "still waiting for the next window" in events(world)[-1]["Message"]
+    assert_event_replay("cutover-rejected-in-every-window", events(world), document, since)
 
 
 def test_a_window_that_closes_after_the_freeze_goes_back_to_replicating_never_canceling(world, monkeypatch):
@@ -244,7 +252,8 @@ def test_a_later_run_reports_no_overrun_of_a_cutover_an_earlier_run_finished_and
     days later, writing `WindowMissed` ("the cutover overran its window ... by 4320 min"), which raised
     `cutover-postponed` and told the person on call to tell the application owners it finished late. It finished
     inside its window, and the run that requested it said so."""
-    plan = gated_plan(mode=mode, approval=False)
+    document, since = gated_document(mode=mode, approval=False), time.time()
+    plan = parse_plan(document)
     first = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}))
     first.run_database("db")
     assert first.outcome("db") == "migrated" and not events(world, "WindowMissed"), first.errors
@@ -254,6 +263,7 @@ def test_a_later_run_reports_no_overrun_of_a_cutover_an_earlier_run_finished_and
 
     assert second.outcome("db") == "migrated", second.errors
     assert events(world, "WindowMissed") == []
+    assert_event_replay("run-again-after-a-cutover-in-its-window-%s" % mode, events(world), document, since)
     # Nor does the rehearsal's report time a second cutover, at the later run's clock, OUTSIDE the window.
     [cutover] = json.loads((world / CLOCK_FILE).read_text())["cutovers"]["db"]
     assert parse_iso_utc(cutover["began"]) < parse_iso_utc("2026-12-06T03:00:00Z"), cutover
@@ -933,7 +943,8 @@ def test_an_approval_nobody_answers_holds_the_rehearsal_clock_a_while_then_misse
 
     monkeypatch.setattr(rehearsal_cutover, "ANSWER_GRACE", timedelta(seconds=0.3), raising=False)
     monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-10T00:00:00Z")
-    plan = gated_plan(windows=windows)
+    document, since = gated_document(windows=windows), time.time()
+    plan = parse_plan(document)
     view = Recorder(world, plan)
     driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), view.observe)
     states = driver.run_database("db")
@@ -948,6 +959,7 @@ def test_an_approval_nobody_answers_holds_the_rehearsal_clock_a_while_then_misse
         missed = [message for status, message in gate if status == "WindowMissed"]
         assert len(missed) == 1 and why in missed[0], gate
         assert "still waiting for the next window" in gate[-1][1] and clock_now(world) == parse_iso_utc("2026-12-10T00:00:00Z")
+        assert_event_replay("no-approval-in-time-window-missed", events(world), document, since)
     else:
         assert states["db.await_cutover"] == "failed" and driver.outcome("db") == "rolled_back", (states, driver.errors)
         assert gate[-1][0] == "Failed" and "in the past at 2026-12-06T06:30:01Z" in gate[-1][1] and why in gate[-1][1], gate[-1]

@@ -15,12 +15,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from conftest import DAGS_DIR, dag_test, database_entry, load_plan_document, plan_with_databases, renamed_targets_document, write_bundle
+from event_replays import assert_event_replay
 from orm_blocked import blocked_in_tasks
 from migration_orchestration_lib.airflow_compat import AIRFLOW_3, timezone
 from migration_orchestration_lib.crash_points import CRASH_EXIT_CODE
@@ -111,7 +113,8 @@ def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_
     from migration_rehearsal.world import World
 
     World(str(rehearsal_world)).add_fault("get", "error", status=500, count=3, database="HrArchive")
-    state, states = run(renamed_targets_document(mode="online"))
+    document, since = renamed_targets_document(mode="online"), time.time()
+    state, states = run(document)
 
     assert state == "failed" and states["run_outcome"] == "failed"
     assert states["to_mi.wait_for_migration"] == "failed" and states["to_mi.rollback"] == "success"
@@ -143,6 +146,7 @@ def test_a_failure_and_a_mismatch_roll_back_their_databases_hold_dependents_and_
     left = records_left(rehearsal_world)
     assert {kind: left[kind] for kind in left if kind in SCRATCH_KINDS or left[kind][0] > 3} == {}, left
     assert {kind for kind, (_, empty) in left.items() if empty} <= {"migration_source_before_freeze"}, left
+    assert_event_replay("dms-failed-and-validation-mismatch", events, document, since)
 
 
 @pytest.mark.airflow210  # Fabric runs a triggerer too
