@@ -362,7 +362,6 @@ function tabular(node: any, world: KqlWorld, lets: Map<string, KqlTable>): KqlTa
   throw new Error(`kql-engine: unsupported tabular expression ${kindName(node)}`);
 }
 
-/** The rows `query` returns in `world`; throws on a syntax error or on KQL outside the subset. */
 /** Each query's syntax tree, parsed once: a replay runs one query at many times (evaluation reads the tree, never changes it). */
 const parsed = new Map<string, any>();
 
@@ -377,6 +376,7 @@ function parse(query: string): any {
   return code;
 }
 
+/** The rows `query` returns in `world`; throws on a syntax error or on KQL outside the subset. */
 export function runKql(query: string, world: KqlWorld): Row[] {
   const code = parse(query);
   const lets = new Map<string, KqlTable>();
