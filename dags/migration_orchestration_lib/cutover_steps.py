@@ -44,6 +44,7 @@ from migration_orchestration_lib.capacity import migrations_by_database
 from migration_orchestration_lib.cutover_gate import ANY_TIME, GO, ApprovalRecord, decide_cutover, parse_record, window_missed
 from migration_orchestration_lib.cutover_windows import Opening, iso_utc, next_fit, open_at, openings_around, parse_iso_utc
 from migration_orchestration_lib.migration_stage import ForeignMigrationError, Standing, standing, standing_of
+from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.step_context import (
     CLOSES_KEY,
     DEADLINE_KEY,
@@ -378,13 +379,25 @@ def check_window_open(ctx: StepContext, now_standing: Standing) -> None:
         )
 
 
-def overrun(ctx: StepContext) -> Optional[str]:
-    """Offline, SqlDb (and an online cutover already requested): by how much the copy overran its window."""
+def overrun(ctx: StepContext, migration: Optional[MigrationStatus]) -> Optional[str]:
+    """Offline, SqlDb (and an online cutover already requested): by how much the copy overran its window, once DMS
+    reports `migration` Succeeded. Measured from when DMS ended it (`endedOn`, `MigrationStatus.ended_at`), not from
+    when this poke noticed: a long poke interval, a scheduler down for an hour, or a run triggered again after a crash
+    before `done` notices a copy that ended inside the window after the close. Where DMS gives no end time (none, or
+    none readable), or one later than this clock (clocks apart), from this poke's time, and the message says "noticed"."""
     closes = ctx.window_closes()
-    now = ctx.services.clock.now() if closes is not None else None
-    if closes is None or now is None or now <= closes:
+    if closes is None:
         return None
-    return "the cutover overran its window (closed %s) by %d min: reported, not aborted" % (
+    now = ctx.services.clock.now()
+    ended = migration.ended_at if migration is not None else None
+    if ended is not None and ended <= now:
+        at, how = ended, "DMS ended it at %s" % iso_utc(ended)
+    else:
+        at, how = now, "noticed at %s (DMS gave no end time to measure it by)" % iso_utc(now)
+    if at <= closes:
+        return None
+    return "the cutover overran its window (closed %s) by %d min: %s; reported, not aborted" % (
         iso_utc(closes),
-        round((now - closes).total_seconds() / 60),
+        round((at - closes).total_seconds() / 60),
+        how,
     )

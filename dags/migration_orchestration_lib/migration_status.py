@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Optional, Tuple
 
 from migration_orchestration_lib.connections import redact
@@ -65,6 +66,9 @@ class MigrationStatus:
     migration_service: Optional[str] = None  # the ARM id of the sqlMigrationServices that runs it
     source_server_name: Optional[str] = None  # `sourceServerName` (read-only): the source server as DMS names it
     source_data_source: Optional[str] = None  # `sourceSqlConnection.dataSource`, where DMS returns it
+    # `startedOn`, `endedOn` as DMS returns them (read-only date-times of DatabaseMigrationBaseProperties; `ended_at`)
+    started_on: Optional[str] = None
+    ended_on: Optional[str] = None
 
     @staticmethod
     def from_resource(resource: Mapping[str, Any]) -> "MigrationStatus":
@@ -91,7 +95,22 @@ class MigrationStatus:
             migration_service=properties.get("migrationService"),
             source_server_name=properties.get("sourceServerName"),
             source_data_source=(properties.get("sourceSqlConnection") or {}).get("dataSource"),
+            started_on=_as_text(properties.get("startedOn")),
+            ended_on=_as_text(properties.get("endedOn")),
         )
+
+    @property
+    def ended_at(self) -> Optional[datetime]:
+        """When DMS says the migration ended (`endedOn`, UTC), where that is a time: None where DMS gives none, or
+        one that is no time (unreadable; before 1970, as the recorded examples' "0001-01-01T08:00:00Z", .NET's
+        DateTime.MinValue for a time never set; or before its own `startedOn`)."""
+        ended = dms_time(self.ended_on)
+        if ended is None or ended < _NO_TIME_BEFORE:
+            return None
+        started = dms_time(self.started_on)
+        if started is not None and started >= _NO_TIME_BEFORE and ended < started:
+            return None
+        return ended
 
     @property
     def is_in_flight(self) -> bool:
@@ -220,6 +239,40 @@ class MigrationStatus:
             parts.append("error=%s" % self.error_message)
         return ", ".join(parts)
 
+
+
+# An ISO 8601 date-time (`format: date-time` in the specification): fraction digits any number (.NET writes up to
+# seven, Python's fromisoformat before 3.11 takes three or six), an offset or none (UTC).
+_DMS_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?")
+_NO_TIME_BEFORE = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def dms_time(value: Any) -> Optional[datetime]:
+    """A date-time as DMS returns it (`startedOn`, `endedOn`) as an aware UTC datetime; a naive one is UTC. None for
+    none, or for what is no time (never an exception: a reader falls back to its own clock)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    match = _DMS_TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    offset = timedelta(0)
+    if zone and zone not in ("Z", "z"):
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0)) * (-1 if zone[0] == "-" else 1)
+    try:
+        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                         int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone(offset))
+        return local.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # no such day or hour, an offset of a day or more, a year out of range in UTC
+        return None
+
+
+def _as_text(value: Any) -> Optional[str]:
+    """A date-time property as text (an SDK model may hold a datetime)."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _restored_files(details: Mapping[str, Any]) -> Tuple[str, ...]:

@@ -558,7 +558,7 @@ def wait_for(goal: str):
             raise StepPending(now.describe())
         # Not for a migration an earlier run declared: its cutover was that run's (and its overrun reported there), and
         # the window's close against now, days later, would report one that finished in time.
-        overran = cutover_steps.overrun(ctx) if goal == WAIT_SUCCEEDED and not declared_migrated(ctx, now.operation_id) else None
+        overran = cutover_steps.overrun(ctx, now.migration) if goal == WAIT_SUCCEEDED and not declared_migrated(ctx, now.operation_id) else None
         if overran:
             return StepResult("DMS migration %s; %s" % (now.describe(), overran), status="WindowMissed")
         return StepResult("DMS migration %s" % now.describe())

@@ -141,6 +141,10 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 SCHEMA_VERSION = 1
 STATE_FILE = "world.json"
 LOCK_FILE = "world.lock"
+# Where a rehearsal keeps its simulated clock, in the same directory: JSON whose "now" is the simulated time (ISO 8601
+# UTC), written by the DAG's rehearsal (migration_orchestration_lib.rehearsal_cutover, CLOCK_FILE) and read here as
+# a file, never through its code. `World.now` tells the time by it.
+SIMULATED_CLOCK_FILE = "cutover-clock.json"
 
 SERVER_KINDS = ("SqlServer", "SqlMi", "SqlDb", "SqlVm")
 DATABASE_STATES = ("ONLINE", "RESTORING", "OFFLINE")
@@ -192,11 +196,27 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _utc_text(value: datetime) -> str:
+    return (value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 class World:
     def __init__(self, directory: str):
         self.directory = os.path.abspath(directory)
         os.makedirs(self.directory, exist_ok=True)
         self._local = threading.local()
+
+    def now(self) -> str:
+        """The world's time, as `utc_now` writes it: the rehearsal's simulated clock where one is kept in this
+        directory (`SIMULATED_CLOCK_FILE`; it jumps to the next window instead of waiting, and tests move it), else
+        real time. What DMS stamps its migrations with (`startedOn`, `endedOn`), so that a migration ends at the time
+        the DAG's clock reads while it runs."""
+        try:
+            with open(os.path.join(self.directory, SIMULATED_CLOCK_FILE), "r", encoding="utf-8") as handle:
+                text = json.load(handle)["now"]
+            return _utc_text(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):  # no rehearsal clock (a world of its own)
+            return utc_now()
 
     # -- transactions -----------------------------------------------------------------------
 

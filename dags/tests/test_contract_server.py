@@ -7,11 +7,13 @@ the specification and every value has its type. That part needs the SDK (Python 
 """
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from typing import Any, Dict, Optional, Set
 
 import pytest
@@ -154,6 +156,66 @@ def test_every_body_is_in_the_specification(server, kind):
         assert key_paths(spec_round_trip(model, body)) == key_paths(body)
     listed = call(server, "GET", SERVICE_ID + "/listMigrations").json()
     assert key_paths(spec_round_trip("DatabaseMigrationListResult", listed)) == key_paths(listed)
+
+
+def rehearsal_clock(server, now: str) -> None:
+    """The world's directory gets a rehearsal's simulated clock, written as the DAG's rehearsal writes it, at `now`."""
+    from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE, SimulatedClock
+
+    SimulatedClock(server.world.directory, {}, {})
+    path = "%s/%s" % (server.world.directory, CLOCK_FILE)
+    with open(path) as handle:
+        state = json.load(handle)
+    with open(path, "w") as handle:
+        json.dump(dict(state, now=now), handle)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_migration_starts_and_ends_at_the_rehearsal_clock_s_time(server, kind):
+    """In a rehearsal the DAG's clock is simulated (it jumps to the next window, tests move it): DMS stamps `startedOn`
+    and `endedOn` (date-times, read-only: DatabaseMigrationBaseProperties) by that clock, so that an overrun measured
+    from `endedOn` is the rehearsal's; before, they were the real time, days away from the simulated one."""
+    rehearsal_clock(server, "2026-12-05T21:00:00Z")
+    back_up(server.world, "FULL", "Sales_full.bak")
+    operation_id = started(server, kind)
+    back_up(server.world, "LOG", "Sales_1.trn")
+    rehearsal_clock(server, "2026-12-05T21:40:00Z")
+    bodies = [call(server, "GET", migration_path(kind), params=EXPAND).json() for _ in range(4)]
+    if kind in ONLINE_KINDS:
+        settle(server, call(server, "POST", migration_path(kind) + "/cutover", {"migrationOperationId": operation_id}))
+        bodies += [call(server, "GET", migration_path(kind), params=EXPAND).json() for _ in range(2)]
+    running, ended = bodies[0]["properties"], bodies[-1]["properties"]
+
+    assert ended["migrationStatus"] == "Succeeded"
+    assert (running["startedOn"], "endedOn" in running) == ("2026-12-05T21:00:00.000000Z", False)
+    assert (ended["startedOn"], ended["endedOn"]) == ("2026-12-05T21:00:00.000000Z", "2026-12-05T21:40:00.000000Z")
+    [listed] = call(server, "GET", SERVICE_ID + "/listMigrations").json()["value"]
+    assert listed["properties"]["endedOn"] == "2026-12-05T21:40:00.000000Z"
+    if kind == "SqlDb":
+        assert {p["copyStart"] for p in ended["migrationStatusDetails"]["listOfCopyProgressDetails"]} == {"2026-12-05T21:40:00.000000Z"}
+    model = {"SqlMi": "DatabaseMigrationSqlMi", "SqlDb": "DatabaseMigrationSqlDb", "SqlVm": "DatabaseMigrationSqlVm"}[kind]
+    assert spec_round_trip(model, bodies[-1])["properties"]["endedOn"] == "2026-12-05T21:40:00.000Z"  # a date-time to the spec
+
+
+def test_a_canceled_or_failed_migration_ends_at_the_rehearsal_clock_s_time(server):
+    rehearsal_clock(server, "2026-12-05T21:00:00Z")
+    operation_id = started(server, "SqlMi")
+    rehearsal_clock(server, "2026-12-05T21:50:00Z")
+    settle(server, call(server, "POST", migration_path("SqlMi") + "/cancel", {"migrationOperationId": operation_id}))
+    canceled = get(server, "SqlMi")
+    assert (canceled["migrationStatus"], canceled["endedOn"]) == ("Canceled", "2026-12-05T21:50:00.000000Z")
+
+    started(server, "SqlVm")
+    rehearsal_clock(server, "2026-12-05T22:10:00Z")
+    server.world.add_fault("migrate", "migrationFailed", database=SOURCE_DATABASE, code="RestoreFailed", message="disk full")
+    failed = get(server, "SqlVm")
+    assert (failed["migrationStatus"], failed["endedOn"]) == ("Failed", "2026-12-05T22:10:00.000000Z")
+
+
+def test_without_a_rehearsal_clock_a_migration_starts_at_the_real_time(server):
+    before = datetime.now(timezone.utc)
+    started(server, "SqlMi")
+    assert before <= datetime.fromisoformat(get(server, "SqlMi")["startedOn"].replace("Z", "+00:00")) <= datetime.now(timezone.utc)
 
 
 def test_the_migration_service_has_the_recorded_shape(server):

@@ -1,13 +1,15 @@
 """Where a migration stands, from DMS state alone."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from conftest import database_entry, plan_with_databases
 from dms_world_support import recorded
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib.migration_stage import ForeignMigrationError, standing_of
-from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.migration_status import MigrationStatus, dms_time
 from migration_orchestration_lib.plan import parse_plan
 
 pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
@@ -198,3 +200,44 @@ def test_the_recorded_list_of_migrations_names_no_source_server_so_it_falls_back
 def test_every_recorded_get_names_the_source_server_and_returns_no_connection(example):
     migration = MigrationStatus.from_resource(recorded(example)["responses"]["200"]["body"])
     assert (migration.source_server_name, migration.source_data_source) == ("sourceserver", None)
+
+
+# endedOn, startedOn: `format: date-time`, read-only, in DatabaseMigrationBaseProperties (sqlmigration.json, 2025-06-30).
+END = datetime(2026, 12, 6, 3, 20, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-12-06T03:20:00Z", END),
+    ("2026-12-06T03:20:00.000Z", END),  # the recorded examples' copyStart
+    ("2026-12-06T03:20:00.1234567Z", END + timedelta(microseconds=123456)),  # .NET's seven digits (fromisoformat < 3.11 refuses them)
+    ("2026-12-06T04:20:00+01:00", END),
+    ("2026-12-06T04:20:00.5+0100", END + timedelta(milliseconds=500)),
+    ("2026-12-05T22:20:00-05:00", END),
+    ("2026-12-06T03:20:00", END),  # naive: UTC
+    ("2026-12-06 03:20:00z", END),
+    ("2026-12-06T03:20", END),
+    ("0001-01-01T08:00:00Z", datetime(1, 1, 1, 8, tzinfo=timezone.utc)),  # the recorded examples' endedOn
+])
+def test_a_dms_time_reads_with_or_without_fraction_digits_and_offset(text, expected):
+    assert dms_time(text) == expected
+
+
+@pytest.mark.parametrize("text", [None, "", "not a time", "2026-12-06", "2026-13-06T03:20:00Z", "2026-12-06T25:00:00Z",
+                                  "2026-12-06T03:20:00+24:00", "0001-01-01T00:00:00+01:00", 42, {"value": "2026-12-06T03:20:00Z"}])
+def test_what_is_no_dms_time_reads_as_none_never_raising(text):
+    assert dms_time(text) is None
+
+
+def ended(ended_on, started_on=None):
+    properties = {"migrationStatus": "Succeeded", "sourceDatabaseName": "Sales", "endedOn": ended_on, "startedOn": started_on}
+    return MigrationStatus.from_resource({"properties": {k: v for k, v in properties.items() if v is not None}}).ended_at
+
+
+def test_when_a_migration_ended_is_dms_end_time_where_it_gives_one():
+    assert ended("2026-12-06T04:20:00+01:00", "2026-12-06T02:00:00Z") == END
+    assert ended("2026-12-06T03:20:00Z") == END
+    assert ended(None) is None and ended("soon") is None
+    assert ended("2026-12-06T03:20:00Z", "2026-12-06T04:00:00Z") is None, "ended before it started: no time to trust"
+    # Every recorded GET and list example carries 0001-01-01T08:00:00Z (.NET's DateTime.MinValue): a time never set.
+    example = MigrationStatus.from_resource(recorded("SqlDbGetDatabaseMigrationExpanded.json")["responses"]["200"]["body"])
+    assert example.is_succeeded and example.ended_on == "0001-01-01T08:00:00Z" and example.ended_at is None

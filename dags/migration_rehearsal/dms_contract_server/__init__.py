@@ -32,6 +32,8 @@ follows the specification and the examples' majority, and its tests say so:
   under the URL of `managedInstance1` (this server refuses a scope that is not the URL's target),
   and its response's `sourceDatabaseName` ("sourcename") is not the requested one ("aaa");
 - responses carry `endedOn` while `InProgress` (here: only once the migration ended);
+- they carry `startedOn` and `endedOn` as 0001-01-01T08:00:00Z (here: the world's time, `World.now`: a
+  rehearsal's simulated clock where the world's directory keeps one, else real time);
 - `SqlDbGetDatabaseMigrationExpanded.json` is `Succeeded` with `migrationState`
   "MonitorMigration" and `sqlDataCopyErrors: [""]` (here: "Completed", and no empty error);
 - `ListMigrationsBySqlMigrationService.json` types its items `Microsoft.DataMigration/

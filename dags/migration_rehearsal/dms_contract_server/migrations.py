@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 
 from migration_rehearsal.dms_contract_server import operations, progress, resources
 from migration_rehearsal.dms_contract_server.arm import DATA_MIGRATION_API_VERSION, ApiError, Request, Response
-from migration_rehearsal.world import LRO_FAULT_KIND, STILL_CANCELING_FAULT_KIND, UNLISTED_FAULT_KIND, World, utc_now
+from migration_rehearsal.world import LRO_FAULT_KIND, STILL_CANCELING_FAULT_KIND, UNLISTED_FAULT_KIND, World
 
 KIND_BY_PROVIDER = {
     "microsoft.sql/managedinstances": "SqlMi",
@@ -174,9 +174,9 @@ def _provisioned(world: World, state: Dict[str, Any], operation: Dict[str, Any],
     error = failure or _provisioning_error(world, migration)
     if error:
         migration.update(provisioningState="Failed", provisioningError=error["message"])
-        progress.fail(migration, error["code"], error["message"])
+        progress.fail(world, migration, error["code"], error["message"])
         return error
-    migration.update(provisioningState="Succeeded", migrationStatus="InProgress", startedOn=utc_now())
+    migration.update(provisioningState="Succeeded", migrationStatus="InProgress", startedOn=world.now())
     migration["migrationState"] = "MonitorMigration" if migration["kind"] == "SqlDb" else "WaitForFullBackupUploadOperation"
     return None
 
@@ -207,7 +207,7 @@ def _canceled(world: World, state: Dict[str, Any], operation: Dict[str, Any], fa
     if world.has_fault("cancel", migration["targetDbName"], kinds=(STILL_CANCELING_FAULT_KIND,)):
         migration["stillCanceling"] = True  # the operation ended; the migration stays Canceling (`_cancel_step`)
         return None
-    _end_canceled(migration)
+    _end_canceled(world, migration)
     return None
 
 
@@ -219,11 +219,11 @@ def _cancel_step(world: World, migration: Dict[str, Any]) -> None:
         return
     if world.take_fault("cancel", migration["targetDbName"], kinds=(STILL_CANCELING_FAULT_KIND,)) is None:
         migration.pop("stillCanceling")
-        _end_canceled(migration)
+        _end_canceled(world, migration)
 
 
-def _end_canceled(migration: Dict[str, Any]) -> None:
-    migration.update(migrationStatus="Canceled", migrationState="Canceled", endedOn=utc_now())
+def _end_canceled(world: World, migration: Dict[str, Any]) -> None:
+    migration.update(migrationStatus="Canceled", migrationState="Canceled", endedOn=world.now())
 
 
 @operations.effect("delete")

@@ -27,7 +27,7 @@ import copy
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from migration_rehearsal.world import MIGRATION_FAULT_KIND, World, table_key_parts, utc_now
+from migration_rehearsal.world import MIGRATION_FAULT_KIND, World, table_key_parts
 
 RUNNING = ("InProgress", "Completing")
 
@@ -38,18 +38,18 @@ def tick(world: World, migration: Dict[str, Any]) -> None:
         return
     fault = world.take_fault("migrate", migration["targetDbName"], kinds=(MIGRATION_FAULT_KIND,))
     if fault is not None:
-        fail(migration, fault.get("code", "MigrationFailed"), fault.get("message", "Simulated migration failure"))
+        fail(world, migration, fault.get("code", "MigrationFailed"), fault.get("message", "Simulated migration failure"))
     elif migration["kind"] == "SqlDb":
         _copy_step(world, migration)
     else:
         _restore_step(world, migration)
 
 
-def fail(migration: Dict[str, Any], code: str, message: str) -> None:
+def fail(world: World, migration: Dict[str, Any], code: str, message: str) -> None:
     migration["migrationStatus"] = "Failed"
     migration["migrationState"] = "Failed"
     migration["migrationFailureError"] = {"code": code, "message": message}
-    migration["endedOn"] = utc_now()
+    migration["endedOn"] = world.now()
 
 
 def share_backups(world: World, migration: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -94,7 +94,7 @@ def pending_logs(migration: Dict[str, Any], backups: List[Dict[str, Any]]) -> Li
 def _restore_step(world: World, migration: Dict[str, Any]) -> None:
     restore = migration["restore"]
     if restore["full"] is not None and world.database(migration["targetServer"], migration["targetDbName"]) is None:
-        fail(migration, "RestoreFailed", "The target database %s was removed while DMS restored it" % migration["targetDbName"])
+        fail(world, migration, "RestoreFailed", "The target database %s was removed while DMS restored it" % migration["targetDbName"])
         return
     backups = share_backups(world, migration)
     if restore["current"] is not None:
@@ -125,12 +125,12 @@ def _restore_step(world: World, migration: Dict[str, Any]) -> None:
 def _start_restoring(world: World, migration: Dict[str, Any], backup: Dict[str, Any]) -> None:
     restore = migration["restore"]
     if backup["type"] == "FULL" and not backup.get("checksum", True):
-        fail(migration, "MigrationRestoreFailed",
+        fail(world, migration, "MigrationRestoreFailed",
              "Full backup %s is missing checksum. Provide full backup with checksum." % backup["fileName"])
         return
     thumbprint = backup.get("encryptorThumbprint")
     if thumbprint and not any(_opens(key, thumbprint) for key in world.server_keys(migration["targetServer"])):
-        fail(migration, "MigrationRestoreFailed",
+        fail(world, migration, "MigrationRestoreFailed",
              "Cannot find server certificate with thumbprint '%s'. RESTORE DATABASE is terminating abnormally." % thumbprint)
         return
     if backup["type"] == "FULL":
@@ -165,7 +165,7 @@ def _recover(world: World, migration: Dict[str, Any]) -> None:
     origin = _origin(migration)
     origin["backupFile"] = migration["restore"]["restored"][-1]
     world.update_database(migration["targetServer"], migration["targetDbName"], state="ONLINE", restoredFrom=origin)
-    _succeed(migration)
+    _succeed(world, migration)
 
 
 def _copy_step(world: World, migration: Dict[str, Any]) -> None:
@@ -173,7 +173,7 @@ def _copy_step(world: World, migration: Dict[str, Any]) -> None:
     source = world.database(migration["sourceServer"], migration["sourceDatabaseName"])
     target = world.database(migration["targetServer"], migration["targetDbName"])
     if source is None or target is None:
-        fail(migration, "SqlDataCopyFailed", "The %s database is no longer there" % ("source" if source is None else "target"))
+        fail(world, migration, "SqlDataCopyFailed", "The %s database is no longer there" % ("source" if source is None else "target"))
         return
     if copy_state["tables"] is None:
         copy_state["tables"] = migration.get("tableList") or sorted(source["tables"])
@@ -193,18 +193,18 @@ def _copy_step(world: World, migration: Dict[str, Any]) -> None:
             if name not in source["tables"] or _world_key(table, target["tables"]) not in target["tables"]:
                 side = "source" if name not in source["tables"] else "target"
                 copy_state["errors"].append("Table %s does not exist in the %s database" % (table, side))
-                fail(migration, "SqlDataCopyFailed", copy_state["errors"][-1])
+                fail(world, migration, "SqlDataCopyFailed", copy_state["errors"][-1])
                 return
-            copy_state["progress"][table] = {"tableName": name, "status": "InProgress", "rows": 0, "copyStart": utc_now()}
+            copy_state["progress"][table] = {"tableName": name, "status": "InProgress", "rows": 0, "copyStart": world.now()}
     if len(copy_state["progress"]) == len(copy_state["tables"]) and all(p["status"] == "Succeeded" for p in copy_state["progress"].values()):
         world.update_database(migration["targetServer"], migration["targetDbName"], restoredFrom=_origin(migration))
-        _succeed(migration)
+        _succeed(world, migration)
 
 
-def _succeed(migration: Dict[str, Any]) -> None:
+def _succeed(world: World, migration: Dict[str, Any]) -> None:
     migration["migrationStatus"] = "Succeeded"
     migration["migrationState"] = "Completed"
-    migration["endedOn"] = utc_now()
+    migration["endedOn"] = world.now()
 
 
 def _origin(migration: Dict[str, Any]) -> Dict[str, Any]:

@@ -11,7 +11,7 @@ import uuid
 from typing import Any, Dict, List
 
 from migration_rehearsal.dms_contract_server import progress
-from migration_rehearsal.world import World, utc_now
+from migration_rehearsal.world import World
 
 
 def resource(world: World, migration: Dict[str, Any], expand: bool) -> Dict[str, Any]:
@@ -107,7 +107,7 @@ def _copy_details(world: World, migration: Dict[str, Any]) -> Dict[str, Any]:
                 "dataWritten": rows * 100,
                 "rowsRead": rows,
                 "rowsCopied": rows,
-                "copyStart": done["copyStart"] if done else migration.get("startedOn") or utc_now(),
+                "copyStart": done["copyStart"] if done else migration.get("startedOn") or world.now(),
                 "copyThroughput": 100.0 if rows else 0.0,
                 "copyDuration": 1 if rows else 0,
             }
