@@ -56,8 +56,9 @@ def final_backup_name(ctx: StepContext, token: str) -> str:
 def offline_final_backup_name(ctx: StepContext) -> str:
     """A name no earlier migration of the source used: `BACKUP LOG` skips a file msdb already holds,
     so a name reused after a failed migration would hand DMS the old file, without the writes made
-    since. Read back from DMS (`lastBackupName`) by every later step, so it is never computed twice."""
-    return final_backup_name(ctx, "%s_%s" % (utc_now().strftime("%Y%m%dT%H%M%SZ"), uuid.uuid4().hex[:8]))
+    since. Read back from DMS (`lastBackupName`) by every later step, so it is never computed twice. Its time is the
+    cutover clock's (a rehearsal's simulated time, as its other names and events; the uuid part makes it unique)."""
+    return final_backup_name(ctx, "%s_%s" % (ctx.services.clock.now().strftime("%Y%m%dT%H%M%SZ"), uuid.uuid4().hex[:8]))
 
 
 def _check_adoptable(ctx: StepContext, now: Standing) -> None:

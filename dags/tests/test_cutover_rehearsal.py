@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 
 from conftest import DAGS_DIR, load_plan_document
 from event_replays import assert_event_replay
+from migration_orchestration_lib.cutover_windows import parse_iso_utc
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -82,4 +84,9 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
     asked = next(e["Message"] for e in seen if e["Database"] == "database_2" and e["Status"] == "AwaitingApproval")
     assert "airflow variables set migration_cutover_approval__database_2" in asked
     assert not [e for e in seen if e["Status"] in ("Failed", "RolledBack")]
+    # The offline final backup is named at the simulated time, as the rest of the rehearsal (it took the real clock's).
+    [backup] = [e["Message"] for e in seen if e["Database"] == "database_3" and e["Phase"] == "final_backup" and e["Status"] == "Succeeded"]
+    named_at = parse_iso_utc("%s-%s-%sT%s:%s:%sZ" % re.search(r"Reporting_final_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z_", backup).groups())
+    assert parse_iso_utc("2026-12-03T12:00:00Z") <= named_at <= parse_iso_utc(cutovers["database_3"][0]["window"]), backup
+    assert abs(named_at.timestamp() - time.time()) > 3600, "named at the real clock: %s" % backup
     assert_event_replay("two-windows-one-rejection-in-airflow", seen, document, since)
