@@ -10,7 +10,7 @@ import { migrationWorkbookContent, workbookQueries } from '../../lib/monitoring/
 import { resourcesOfType, synthObject } from '../helpers/test-stack';
 import { monitoring, PLAN_DATABASES } from '../monitoring/monitoring-test-stack';
 import { DCR_LOG_ERRORS_COLUMNS } from './kql';
-import { runKql } from './kql-engine';
+import { isoMinutes, runKql } from './kql-engine';
 import { formatDropdown, workbookParameter } from './workbook-parameters';
 
 const WORKBOOK_QUERIES = workbookQueries('contoso-sql');
@@ -47,11 +47,6 @@ const ALERTS = (() => {
     ]),
   );
 })();
-
-function isoMinutes(duration: string): number {
-  const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(duration)!;
-  return Number(match[1] ?? 0) * 1440 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
-}
 
 /** The rows an alert's query returns at `now`: Azure runs it over the events inside its window. */
 function alertRows(alert: string, events: Event[], now: number): Record<string, unknown>[] {

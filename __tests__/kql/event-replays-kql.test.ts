@@ -23,7 +23,7 @@ import { gatesCutovers } from '../../lib/plan/cutover-schema';
 import { parseMigrationPlan } from '../../lib/plan/parse';
 import { resourcesOfType, synthObject } from '../helpers/test-stack';
 import { monitoring } from '../monitoring/monitoring-test-stack';
-import { runKql } from './kql-engine';
+import { isoMinutes, runKql } from './kql-engine';
 
 const REPLAYS = path.join(__dirname, '..', '..', 'dags', 'tests', 'event-replays');
 const MINUTE = 60_000;
@@ -59,12 +59,6 @@ type Alert = {
   threshold: number;
   dimensions: string[];
 };
-
-function isoMinutes(duration: string): number {
-  const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(duration);
-  if (!match) throw new Error(`not an ISO 8601 duration of days, hours and minutes: ${duration}`);
-  return Number(match[1] ?? 0) * 1440 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
-}
 
 /** The log alerts on the migration events, as the stack deploys them for `plan` (database-migration-stack.ts). */
 function deployedAlerts(document: unknown): Alert[] {

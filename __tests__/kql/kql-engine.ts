@@ -362,6 +362,13 @@ function tabular(node: any, world: KqlWorld, lets: Map<string, KqlTable>): KqlTa
   throw new Error(`kql-engine: unsupported tabular expression ${kindName(node)}`);
 }
 
+/** The minutes of an alert's `window_duration` or `evaluation_frequency` (ISO 8601: days, hours, minutes). */
+export function isoMinutes(duration: string): number {
+  const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(duration);
+  if (!match) throw new Error(`not an ISO 8601 duration of days, hours and minutes: ${duration}`);
+  return Number(match[1] ?? 0) * 1440 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+}
+
 /** Each query's syntax tree, parsed once: a replay runs one query at many times (evaluation reads the tree, never changes it). */
 const parsed = new Map<string, any>();
 

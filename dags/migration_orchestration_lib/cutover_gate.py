@@ -86,9 +86,14 @@ def approval_command(database_name: str, window_key: str, approver: str) -> str:
     return operator_commands.variables_set(approval_variable(database_name), json.dumps(record, separators=(",", ":")))
 
 
+def _has_record(raw: Any) -> bool:
+    """Anything stored: a Variable never set or emptied holds no record."""
+    return raw is not None and raw != ""
+
+
 def parse_record(raw: Any) -> Tuple[Optional[ApprovalRecord], Optional[str]]:
     """A stored record, or (None, why it is ignored). `raw`: the Variable's text or a mapping."""
-    if raw is None or raw == "":
+    if not _has_record(raw):
         return None, None
     try:
         value = json.loads(raw) if isinstance(raw, str) else raw
@@ -241,10 +246,6 @@ def _missed_since(cutover: CutoverSettings, now: datetime, waiting_since: Option
         if waiting_since <= o.last_start(cutover.expected_minutes) < now and o.opens <= o.last_start(cutover.expected_minutes)
     ]
     return max(passed, key=lambda o: o.last_start(cutover.expected_minutes), default=None)
-
-
-def _has_record(record: Any) -> bool:
-    return record is not None and record != ""
 
 
 def _no_record(database_name: str) -> str:

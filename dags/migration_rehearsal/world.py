@@ -192,12 +192,12 @@ def empty_state() -> Dict[str, Any]:
     }
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _utc_text(value: datetime) -> str:
     return (value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc_now() -> str:
+    return _utc_text(datetime.now(timezone.utc))
 
 
 class World:
