@@ -41,6 +41,22 @@ the activity's policy says (`retry`, a number or `@int(...)` of a parameter): a 
 for its whole timeout; other failures end the run at once, as though they recurred on every try. The activity run's `input` holds
 the activity's evaluated `typeProperties`, as Data Factory shows them.
 
+An integration runtime offline (`set_runtime_offline`, a mode of the world until `set_runtime_online`; the runtime a
+linked service names in `connectVia`: the self-hosted one of sources and SqlVm targets, never the managed VNet one of
+SqlMi and SqlDb targets): a run whose activity connects through it starts as usual (Queued, then InProgress) and its
+activity run stays `Queued` on every GET, its SQL not run, as long as the mode holds ("Queue: The elapsed time until
+the copy activity actually starts on the integration runtime", and "the copy activity waits long in the queue until
+your Self-hosted IR has resource to execute": learn.microsoft.com, data-factory/copy-activity-performance-troubleshooting;
+an activity left "Queued ... seemingly endlessly" on a runtime whose capacity was taken: blog.greglow.com 2021-01-06,
+"Copy Activities Won't Start (Queued)"). Once it is back, the runs it held run as usual, in the order they were
+submitted: the first GET of any of them runs the SQL of every earlier one first. No Microsoft source says whether the
+activity's `policy.timeout` counts the time in that queue, so it is not modelled: a held run waits as long as the
+runtime is offline, the case in which a batch lands latest (a timeout that counted the queue would end the run Failed,
+its SQL never run). Others report an activity on an offline self-hosted runtime failing at once instead, "The
+Self-hosted Integration Runtime '<name>' is offline, last connect time is '<time>', Self-hosted Integration Runtime id
+is '<id>'." (Azure/Azure-DataFactory#478, a Lookup): `set_runtime_offline(..., activities="fail")` ends such a run
+Failed with that message, its SQL not run.
+
 Run it alone: `python -m migration_rehearsal.data_factory_server --world DIR [--port N]`.
 """
 from __future__ import annotations
@@ -65,6 +81,10 @@ API_VERSION = "2018-06-01"
 DEFINITIONS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "sql_pipelines_factory.json")
 RUNS = "dataFactoryRuns"
 SECRETS = "keyVaultSecrets"
+RUNTIMES = "dataFactoryRuntimesOffline"  # {runtime name: {"activities": "queue" | "fail", "since": time}}
+OFFLINE_ACTIVITIES = ("queue", "fail")
+RUNTIME_OFFLINE = ("The Self-hosted Integration Runtime '%s' is offline, last connect time is '%s', Self-hosted Integration "
+                   "Runtime id is '%s'.")
 LOOKUP_ROW_LIMIT = 5000
 MAX_ACTIVITY_PAYLOAD_BYTES = 896 * 1024
 PAYLOAD_TOO_LARGE = ("The payload including configurations on activity/dataSet/linked service is too large. Please check "
@@ -76,6 +96,7 @@ TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<hours>\d\d):(?P<minutes>\d\d):(
 SOURCE_FOR_DATASET = {"SqlServerTable": "SqlServerSource", "AzureSqlMITable": "SqlMISource", "AzureSqlTable": "AzureSqlSource"}
 SERVER_KIND_FOR_LINKED_SERVICE = {"AzureSqlMI": "SqlMi", "AzureSqlDatabase": "SqlDb"}
 TERMINAL = ("Succeeded", "Failed", "Cancelled")
+PRIVATE_RUN_FIELDS = ("activityRuns", "injectedFailure", "cancelRequested", "heldBy", "submission")  # the fake's own
 CANCELLED_BY_USER = "The pipeline run was cancelled by a user."
 QUEUE_FULL = ("Pipeline execution throttled. If the concurrency value is set for a pipeline, a maximum of 100 runs "
               "will be queued for execution.")
@@ -113,6 +134,21 @@ def put_secret(world: World, name: str, value: str) -> None:
     """A Key Vault secret the linked services can read (a connection string)."""
     with world.transaction() as state:
         state.setdefault(SECRETS, {})[name] = value
+
+
+def set_runtime_offline(world: World, runtime: str, activities: str = "queue") -> None:
+    """The integration runtime `runtime` has no node online until `set_runtime_online`: the activities that connect
+    through it wait in its queue (`activities` "queue") or fail at once ("fail"), their SQL not run."""
+    if activities not in OFFLINE_ACTIVITIES:
+        raise ValueError("activities must be one of %s, got %r" % (", ".join(OFFLINE_ACTIVITIES), activities))
+    with world.transaction() as state:
+        state.setdefault(RUNTIMES, {})[runtime] = {"activities": activities, "since": _now()}
+
+
+def set_runtime_online(world: World, runtime: str) -> None:
+    """The runtime is back: the runs it held run on their next GET, in the order they were submitted."""
+    with world.transaction() as state:
+        state.setdefault(RUNTIMES, {}).pop(runtime, None)
 
 
 def load_definitions(path: str = DEFINITIONS_PATH) -> Dict[str, Any]:
@@ -193,21 +229,31 @@ class DataFactoryServer:
                 in_flight = sum(1 for other in runs.values() if other["pipelineName"] == pipeline_name and other["status"] not in TERMINAL)
                 if in_flight >= pipeline["concurrency"] + self.max_queued_runs:
                     raise ApiError(400, "BadRequest", QUEUE_FULL)
+            run["submission"] = len(runs) + 1  # the order of the createRuns (the world's file sorts runs by id)
             runs[run_id] = run
         return {"runId": run_id}
 
     def get_run(self, run_id: str) -> Dict[str, Any]:
         with self.world.transaction() as state:
             run = self._run(state, run_id)
-            self._advance(run)
+            self._advance(state, run)
             return _public_run(run)
 
     def advance_all(self) -> None:
-        """Finish every run in flight (time passing while no worker polls)."""
+        """Finish every run in flight (time passing while no worker polls), but those an offline runtime holds."""
         with self.world.transaction() as state:
-            for run in state.get(RUNS, {}).values():
-                while run["status"] not in TERMINAL:
-                    self._advance(run)
+            for run in _in_submission_order(state):
+                while run["status"] not in TERMINAL and self._advance(state, run):
+                    pass
+
+    def runtime_of(self, pipeline_name: str) -> str:
+        """The integration runtime the pipeline's activity connects through (its linked service's `connectVia`)."""
+        activity = self._pipeline(pipeline_name)["activities"][0]
+        if activity["type"] == "Lookup":
+            link = self._definition("datasets", activity["typeProperties"]["dataset"]["referenceName"])["linkedServiceName"]
+        else:
+            link = activity["linkedServiceName"]
+        return self._definition("linkedServices", link["referenceName"])["connectVia"]["referenceName"]
 
     def cancel_run(self, run_id: str) -> None:
         with self.world.transaction() as state:
@@ -241,7 +287,8 @@ class DataFactoryServer:
 
     # -- the run's steps -------------------------------------------------------------------------------
 
-    def _advance(self, run: Dict[str, Any]) -> None:
+    def _advance(self, state: Dict[str, Any], run: Dict[str, Any]) -> bool:
+        """One step of the run; False where it did not move: its activity waits for an offline runtime."""
         if run["status"] == "Queued":
             run["status"] = "InProgress"
             activity = self._pipeline(run["pipelineName"])["activities"][0]
@@ -256,6 +303,19 @@ class DataFactoryServer:
         elif run["status"] == "InProgress" and run.get("cancelRequested"):
             run["status"], run["lastUpdated"] = "Canceling", _now()
         elif run["status"] == "InProgress":
+            try:
+                runtime = self.runtime_of(run["pipelineName"])
+            except (RunFailure, KeyError):  # a broken definition: its run fails as it runs
+                runtime = ""
+            offline = state.get(RUNTIMES, {}).get(runtime)
+            if offline is not None and offline["activities"] == "queue":
+                run["activityRuns"][-1]["status"] = "Queued"  # in the runtime's queue; the pipeline run goes on
+                run["heldBy"] = runtime
+                return False
+            if offline is not None:  # activities "fail": at once, whatever the runtime holds
+                run["injectedFailure"] = RUNTIME_OFFLINE % (runtime, offline["since"], uuid.uuid5(uuid.NAMESPACE_URL, runtime))
+            else:
+                self._run_held_before(state, run, runtime)
             self._execute(run)
         elif run["status"] == "Canceling":
             activity_run = run["activityRuns"][-1]
@@ -263,6 +323,20 @@ class DataFactoryServer:
             activity_run["durationInMs"] = _duration_ms(activity_run["activityRunStart"], activity_run["activityRunEnd"])
             run["status"], run["message"] = "Cancelled", CANCELLED_BY_USER
             _end(run)
+        return True
+
+    def _run_held_before(self, state: Dict[str, Any], run: Dict[str, Any], runtime: str) -> None:
+        """The runtime is back: the runs it held that were submitted before `run` run their SQL first, and `run` is let
+        go from its queue."""
+        for other in _in_submission_order(state):
+            if other is run:
+                break
+            if other.get("heldBy") == runtime and other["status"] == "InProgress" and not other.get("cancelRequested"):
+                other.pop("heldBy")
+                other["activityRuns"][-1]["status"] = "InProgress"
+                self._execute(other)
+        if run.pop("heldBy", None) is not None:
+            run["activityRuns"][-1]["status"] = "InProgress"
 
     def _execute(self, run: Dict[str, Any]) -> None:
         activity_run = run["activityRuns"][-1]
@@ -632,7 +706,11 @@ def _window(body: Mapping[str, Any]) -> Tuple[str, str]:
 
 
 def _public_run(run: Mapping[str, Any]) -> Dict[str, Any]:
-    return {key: value for key, value in run.items() if key not in ("activityRuns", "injectedFailure", "cancelRequested")}
+    return {key: value for key, value in run.items() if key not in PRIVATE_RUN_FIELDS}
+
+
+def _in_submission_order(state: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    return sorted(state.get(RUNS, {}).values(), key=lambda run: run.get("submission", 0))
 
 
 def _end(run: Dict[str, Any]) -> None:

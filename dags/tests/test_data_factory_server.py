@@ -399,3 +399,70 @@ def test_a_long_table_list_is_fingerprinted_through_data_factory_in_batches_with
             fingerprints += sql_statements.parse_fingerprints(finish(access, operation).rows)
     assert sorted((f.table.schema, f.table.table) for f in fingerprints) == sorted(tables)
     assert all(f.error is None and f.row_count == 0 for f in fingerprints)
+
+
+def activity_statuses(client, server, run_id):
+    return [a.status for a in client.activity_runs.query_by_pipeline_run(
+        server.resource_group, server.factory_name, run_id,
+        {"lastUpdatedAfter": "2000-01-01T00:00:00Z", "lastUpdatedBefore": "2100-01-01T00:00:00Z"}).value]
+
+
+def test_a_run_on_an_offline_self_hosted_runtime_waits_queued_then_runs_in_submission_order_once_it_is_back(adf):
+    """The runtime its linked service connects through (`connectVia`) has no node: the activity waits in its queue, its
+    SQL not run, on every GET; once the runtime is back the runs it held run in the order they were submitted. A SqlMi
+    target goes through the managed VNet runtime: unaffected."""
+    from migration_rehearsal.data_factory_server import set_runtime_offline, set_runtime_online
+    from sql_access_setup import target
+
+    client, server, access = client_of(adf.server), adf.server, adf.access()
+    runtime = server.runtime_of(PIPELINE)
+    assert runtime == load_definitions()["linkedServices"]["ls_migration_sql_self_hosted"]["connectVia"]["referenceName"]
+    assert server.runtime_of("migration_sql_query_managed_instance") != runtime
+    set_runtime_offline(adf.world, runtime)
+    first = access.submit(statement("first", source(), "ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;"))
+    second = access.submit(query("second", source(), state_sql()))
+    for _ in range(5):
+        assert access.result(first) is None and access.result(second) is None
+    assert client.pipeline_runs.get(server.resource_group, server.factory_name, first.reference).status == "InProgress"
+    assert activity_statuses(client, server, first.reference) == ["Queued"]
+    assert adf.world.database("sql01", "Sales")["readOnly"] is False, "its SQL not run"
+    adf.server.advance_all()  # time passing does not take it out of the queue
+    assert activity_statuses(client, server, second.reference) == ["Queued"]
+    assert finish(access, query("on-the-managed-vnet", target("mi-prod"), state_sql())).rows == []  # no Sales there
+
+    set_runtime_online(adf.world, runtime)
+    # The later run is read first: the earlier one's SQL runs first all the same
+    assert finish(access, query("second", source(), state_sql()), handle=second).rows[0]["is_read_only"] in (True, 1)
+    assert finish(access, statement("first", source(), ""), handle=first) is not None
+    assert activity_statuses(client, server, first.reference) == ["Succeeded"]
+
+
+def test_a_run_on_an_offline_self_hosted_runtime_can_be_cancelled_while_it_waits(adf):
+    from migration_rehearsal.data_factory_server import set_runtime_offline, set_runtime_online
+
+    access, client, server = adf.access(), client_of(adf.server), adf.server
+    set_runtime_offline(adf.world, server.runtime_of(PIPELINE))
+    handle = access.submit(statement("freeze", source(), "ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;"))
+    assert access.result(handle) is None
+    client.pipeline_runs.cancel(server.resource_group, server.factory_name, handle.reference)
+    with pytest.raises(SqlOperationFailed, match="cancelled"):
+        finish(access, statement("freeze", source(), ""), handle=handle)
+    set_runtime_online(adf.world, server.runtime_of(PIPELINE))
+    adf.server.advance_all()
+    assert adf.world.database("sql01", "Sales")["readOnly"] is False, "a cancelled run never runs its SQL"
+
+
+def test_an_activity_on_an_offline_self_hosted_runtime_may_fail_at_once_as_others_report(adf):
+    """Azure/Azure-DataFactory#478: "Operation on target LookupTables failed: The Self-hosted Integration Runtime
+    '[IR-Name]' is offline, last connect time is '...', Self-hosted Integration Runtime id is '[Id]'." """
+    from migration_rehearsal.data_factory_server import set_runtime_offline
+
+    runtime = adf.server.runtime_of(PIPELINE)
+    set_runtime_offline(adf.world, runtime, activities="fail")
+    with pytest.raises(SqlOperationFailed, match=r"Operation on target Statement failed: The Self-hosted Integration Runtime "
+                                                  r"'%s' is offline, last connect time is '.+', Self-hosted Integration "
+                                                  r"Runtime id is '.+'\." % runtime):
+        finish(adf.access(), statement("freeze", source(), "ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;"))
+    assert adf.world.database("sql01", "Sales")["readOnly"] is False
+    with pytest.raises(ValueError, match="activities must be one of"):
+        set_runtime_offline(adf.world, runtime, activities="later")
