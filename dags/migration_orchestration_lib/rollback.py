@@ -89,6 +89,17 @@ KEPT_TARGET_STATUS, KEPT_TARGET_OUTCOME = target_removal.KEPT_TARGET_STATUS, tar
 WINDOW_CHECKED_TASKS = (AWAIT_CUTOVER_TASK, START_MIGRATION_TASK, "freeze_source", "final_backup", "cutover")
 
 
+# Why the rollback waits for a freeze still in flight (a Data Factory run queued on an offline self-hosted runtime, or
+# running): each poke's `Running` event, and its rollback-failed event at timeoutMinutes, after "waiting: ".
+FREEZE_IN_FLIGHT = (
+    "the freeze of source %s that %s submitted has not ended (%s): nothing is canceled, removed or unfrozen until it has, "
+    "or it could land after this rollback's reads and leave the source frozen. Through Data Factory it waits in the "
+    "self-hosted integration runtime's queue while that runtime is offline (shir-offline) and runs once it is back, "
+    "freezing the source then. Once the runtime is online and that run has ended (Data Factory Studio, Monitor), clear "
+    "this rollback task: it undoes the freeze"
+)
+
+
 class NothingToRollBack(Exception):
     """This run never worked on the database: the rollback task skips itself."""
 
@@ -129,6 +140,8 @@ def _await_freezes_in_flight(ctx: StepContext) -> None:
                     sql.freeze_source(ctx.database)  # its run, by key; StepPending while it runs: the rollback pokes again
                 except SqlOperationFailed:
                     pass  # it ended without freezing: the reads below see the source as it is
+                except StepPending as pending:  # at timeoutMinutes, the rollback-failed event says it: a person acts on it
+                    raise StepPending(FREEZE_IN_FLIGHT % (ctx.database.source_database, task, pending)) from None
 
 
 def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
