@@ -176,8 +176,11 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
         actions.append("canceled migration %s" % now.operation_id)
         now = standing(ctx)
         _wait_while_canceling(ctx, now, after_cancel=True)
-    target = ctx.sql.target_state(database, "target-state-after-cancel")
-    decision = target_removal.decide(database, now.migration, target, target_removal.noted_gone(ctx, now.migration), declared_into_target(ctx))
+    gone = target_removal.noted_gone(ctx, now.migration)
+    # Read again once the target was seen gone (removed by an earlier poke of this rollback, say): through Data Factory the
+    # read is adopted by key, and the RESTORING target it read before the removal was taken for one put there since.
+    target = ctx.sql.target_state(database, "target-state-after-removal" if gone else "target-state-after-cancel")
+    decision = target_removal.decide(database, now.migration, target, gone, declared_into_target(ctx))
     if decision.remove:
         _withhold_from_a_doubtful_migration(ctx, now, "remove target database %s" % database.target_database, actions)
         actions.append(target_removal.remove(ctx, database))
