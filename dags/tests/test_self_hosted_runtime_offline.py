@@ -22,7 +22,7 @@ from migration_rehearsal.data_factory_server import RUNS, DataFactoryServer, loa
 from task_driver import RunDriver
 from test_overtaken_freezes import record, setup  # one database `db` (Sales on sql01, into mi-prod)
 
-pytestmark = pytest.mark.airflow26  # the Data Factory SQL access path, on Data Factory's Airflow too
+pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]  # the Data Factory SQL access path: Fabric's and Data Factory's Airflow
 SELF_HOSTED = load_definitions()["linkedServices"]["ls_migration_sql_self_hosted"]["connectVia"]["referenceName"]
 
 
@@ -92,7 +92,7 @@ def frozen_without_an_event_saying_so(world, rows):
     """The source frozen while the latest event of the database says neither that it is frozen nor that a freeze may
     still land (a person would look for nothing)."""
     latest = rows[-1]
-    says_so = (latest["Phase"], latest["Status"]) == ("freeze_source", "Succeeded") or "freeze" in latest["Message"]
+    says_so = (latest["Phase"], latest["Status"]) == ("freeze_source", "Succeeded") or "leave the source frozen" in latest["Message"]
     return not world.source_writable() and not says_so
 
 
