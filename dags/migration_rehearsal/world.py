@@ -104,7 +104,7 @@ Schema of `world.json` (schemaVersion 1):
         fileName, path, server, database, type: FULL | LOG, firstLsn, lastLsn,
         databaseGuid (the database's database_guid when the backup was taken, msdb's backupset.database_guid;
         absent in older worlds: `database_guid` derives one from its server's and database's names),
-        sequence (creation order across the world), createdAt (ISO 8601 UTC),
+        sequence (creation order across the world), createdAt (ISO 8601 UTC, the world's time: `World.now`),
         checksum (taken WITH CHECKSUM; absent in older worlds: true),
         encryptorThumbprint (the database's, when the backup was taken: TDE encrypts backups),
         tables (the database's tables as of lastLsn: restoring the backup yields them)
@@ -209,8 +209,9 @@ class World:
     def now(self) -> str:
         """The world's time, as `utc_now` writes it: the rehearsal's simulated clock where one is kept in this
         directory (`SIMULATED_CLOCK_FILE`; it jumps to the next window instead of waiting, and tests move it), else
-        real time. What DMS stamps its migrations with (`startedOn`, `endedOn`), so that a migration ends at the time
-        the DAG's clock reads while it runs."""
+        real time. What DMS stamps its migrations with (`startedOn`, `endedOn`), ARM its long-running operations
+        (`startTime`, `endTime`) and the share its backups (`createdAt`), so that a migration ends at the time the DAG's
+        clock reads while it runs."""
         try:
             with open(os.path.join(self.directory, SIMULATED_CLOCK_FILE), "r", encoding="utf-8") as handle:
                 text = json.load(handle)["now"]
@@ -533,7 +534,7 @@ class World:
                 "lastLsn": source["lsn"],
                 "databaseGuid": database_guid(server, source),
                 "sequence": self.next_sequence(),
-                "createdAt": utc_now(),
+                "createdAt": self.now(),
                 "checksum": checksum,
                 "encryptorThumbprint": source.get("encryptorThumbprint"),
                 "tables": copy.deepcopy(source["tables"]),

@@ -212,6 +212,21 @@ def test_a_canceled_or_failed_migration_ends_at_the_rehearsal_clock_s_time(serve
     assert (failed["migrationStatus"], failed["endedOn"]) == ("Failed", "2026-12-05T22:10:00.000000Z")
 
 
+def test_a_backup_and_a_long_running_operation_are_stamped_by_the_rehearsal_clock(server):
+    """The share's backups (`createdAt`: msdb's `backup_finish_date`) and ARM's long-running operations (`startTime`,
+    `endTime` of the Azure-AsyncOperation status) keep the world's time too, not the real one days away from it."""
+    rehearsal_clock(server, "2026-12-05T21:00:00Z")
+    back_up(server.world, "FULL", "Sales_full.bak")
+    response = call(server, "PUT", migration_path("SqlMi"), create_body("SqlMi"))
+    rehearsal_clock(server, "2026-12-05T21:05:00Z")
+    status = settle(server, response)
+
+    [backup] = server.world.backups(SOURCE_SERVER, SOURCE_DATABASE)
+    assert backup["createdAt"] == "2026-12-05T21:00:00.000000Z"
+    assert (status["status"], status["startTime"], status["endTime"]) == (
+        "Succeeded", "2026-12-05T21:00:00.000000Z", "2026-12-05T21:05:00.000000Z")
+
+
 def test_without_a_rehearsal_clock_a_migration_starts_at_the_real_time(server):
     before = datetime.now(timezone.utc)
     started(server, "SqlMi")

@@ -38,6 +38,7 @@ def delete_managed_database(world: World, request: Request, retry_after_seconds:
         fault = world.take_fault("deleteManagedDatabase", request.params["database"], kinds=(LRO_FAULT_KIND,))
         failure = None if fault is None else {"code": fault.get("code", "InternalServerError"), "message": fault.get("message", "Simulated delete failure")}
         operation = operations.start(
+            world,
             state,
             provider=PROVIDER,
             action="deleteManagedDatabase",

@@ -77,6 +77,7 @@ def put_migration(world: World, request: Request, retry_after_seconds: int) -> R
             record = state["databaseMigrations"][_key(request)] = {"resourceId": _resource_id(request), "operations": []}
         record["operations"].append(migration)
         operation = operations.start(
+            world,
             state,
             provider=PROVIDER,
             action="create",
@@ -378,6 +379,7 @@ def _settled_record(world: World, state: Dict[str, Any], request: Request, advan
 def _start(world: World, state: Dict[str, Any], request: Request, action: str, migration: Dict[str, Any], api_version: str) -> Dict[str, Any]:
     service = state["migrationServices"].get(migration["migrationService"].lower()) or {}
     return operations.start(
+        world,
         state,
         provider=PROVIDER,
         action=action,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 from migration_rehearsal.dms_contract_server.arm import ApiError, Request, Response, new_id
-from migration_rehearsal.world import World, utc_now
+from migration_rehearsal.world import World
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")
 
@@ -35,6 +35,7 @@ def effect(action: str) -> Callable[[Effect], Effect]:
 
 
 def start(
+    world: World,
     state: Dict[str, Any],
     *,
     provider: str,
@@ -57,7 +58,7 @@ def start(
         "pollsBeforeDone": 1,
         "failure": failure,
         "error": None,
-        "startTime": utc_now(),
+        "startTime": world.now(),
         "endTime": None,
     }
     operation.update(subject)
@@ -84,7 +85,7 @@ def settle(world: World, state: Dict[str, Any], operation: Dict[str, Any]) -> No
     error = EFFECTS[operation["action"]](world, state, operation, operation["failure"])
     operation["status"] = "Failed" if error else "Succeeded"
     operation["error"] = error
-    operation["endTime"] = utc_now()
+    operation["endTime"] = world.now()
 
 
 def settle_pending(world: World, state: Dict[str, Any], **subject: Any) -> None:
