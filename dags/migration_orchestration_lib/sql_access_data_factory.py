@@ -150,6 +150,38 @@ class DataFactorySqlAccess:
         step = self._contract.step(self._route_of(operation.endpoint).name, statement=not operation.returns_rows)
         return self._find_run(step.pipeline, operation) is not None
 
+    def runs_in_flight(self, endpoint: SqlEndpoint, chosen: Callable[[str], bool]) -> List[str]:
+        """The operation keys (with their status) of the runs on `endpoint`'s server that Data Factory has not ended
+        (Queued, InProgress, Canceling), updated in the adoption window, whose key `chosen` picks, on every pipeline of
+        its route (a batch that changes the source, a freeze, runs as a Lookup too: it returns the state it left).
+        Data Factory filters runs by pipeline and status, not by parameter (RunQueryFilterOperand: PipelineName,
+        RunStart, RunEnd, Status; RunQueryFilterOperator: Equals, NotEquals, In, NotIn), so the key and the server (the
+        route's linked-service parameters) are matched here. The permission `submit` uses: querypipelineruns/action."""
+        route = self._route_of(endpoint)
+        pipelines = [entry["pipeline"] for entry in (self._contract.routes[route.name].get(kind) for kind in ("query", "statement"))
+                     if entry is not None]
+        now = self._clock()
+        found: List[str] = []
+        for pipeline in pipelines:
+            token = None
+            while True:
+                page = self._client.pipeline_runs.query_by_factory(
+                    self._factory.resource_group,
+                    self._factory.name,
+                    _run_filter(now - self._adoption_window, now + timedelta(days=1), "PipelineName", pipeline, token,
+                                also=[{"operand": "Status", "operator": "In", "values": list(RUNNING)}]),
+                )
+                for run in page.value or []:
+                    parameters = run.parameters or {}
+                    key = parameters.get(OPERATION_KEY) or ""
+                    same_server = all(parameters.get(name) == value for name, value in route.parameters.items())
+                    if run.status in RUNNING and same_server and chosen(key):
+                        found.append("%s (%s)" % (key, run.status))
+                token = page.continuation_token
+                if not token:
+                    break
+        return sorted(found)
+
     def _start_run(self, step: PipelineStep, operation: SqlOperation, route: SqlRoute) -> str:
         from azure.core.exceptions import AzureError
 
@@ -253,13 +285,13 @@ def _error_message(error: Exception) -> str:
 
 
 def _run_filter(after: datetime, before: datetime, operand: str, value: str, token: Optional[str],
-                newest_first: bool = False) -> Dict[str, Any]:
+                newest_first: bool = False, also: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     """RunFilterParameters as its REST JSON: azure-mgmt-datafactory 9.x and 10.x both take it (their
     model classes differ: `values` became `values_property` in 10.0)."""
     body: Dict[str, Any] = {
         "lastUpdatedAfter": _iso(after),
         "lastUpdatedBefore": _iso(before),
-        "filters": [{"operand": operand, "operator": "Equals", "values": [value]}],
+        "filters": [{"operand": operand, "operator": "Equals", "values": [value]}] + list(also or []),
     }
     if newest_first:
         body["orderBy"] = [{"orderBy": "RunStart", "order": "DESC"}]

@@ -35,8 +35,9 @@ from migration_orchestration_lib.handoffs import declare_migrated, declared_into
 from migration_orchestration_lib.migration_request import build_migration_request, certificate_hint, refuse_token_logins
 from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.operator_commands import variables_set
+from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint
 from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
-from migration_orchestration_lib.database_sql import is_frozen
+from migration_orchestration_lib.database_sql import is_frozen, operation_key_prefix
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, LOGGED_AFTER_VALIDATE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
 
@@ -120,6 +121,7 @@ def preflight(ctx: StepContext) -> StepResult:
     record_declared_target(ctx, now.operation_id)  # a handoff an earlier version declared: kept once DMS forgets it
     _refuse_while_dms_still_works_on_it(ctx, now)
     _refuse_a_declared_target_dms_no_longer_shows(ctx, now)
+    _wait_for_earlier_runs_sql(ctx, now)  # before the first read of the source or target is submitted
     found = ctx.sql.source_facts(database)
     source = found.state
     if source is None:
@@ -200,6 +202,44 @@ def preflight(ctx: StepContext) -> StepResult:
         ),
         return_value=dict(facts, **{DEADLINE_KEY: deadline.isoformat(), STAGE_KEY: now.stage, SOURCE_FROZEN_KEY: frozen_by_dag}),
     )
+
+
+def _wait_for_earlier_runs_sql(ctx: StepContext, now: Standing) -> None:
+    """Through Data Factory, a statement an earlier run submitted on this database's source (or SqlVm target) may not
+    have ended: a freeze, an unfreeze, a final log backup, a target's DROP, held in the self-hosted integration
+    runtime's queue while it was offline (`shir-offline`), its task failed at timeoutMinutes meanwhile. It would land
+    under this run: freeze the source this run reads writable, drop the target it restores into. Nothing is read
+    until every one has ended (StepPending; preflight fails at timeoutMinutes like any wait): this run then reads what
+    they left, and its reads are submitted after them, never run beside them (a runtime back runs its queue up to its
+    concurrent jobs at once: no order is promised). Direct access runs SQL in the task's own process: nothing outlives
+    it there."""
+    in_flight = getattr(ctx.services.sql_access, "runs_in_flight", None)
+    if in_flight is None:
+        return
+    database = ctx.database
+    ours = re.compile(r":%s:[a-z_]+:\d+:" % re.escape(database.name))  # `database_sql.operation_key_prefix`
+    backups = "final-backup:%s:" % now.operation_id if now.operation_id else None  # `final_backup`'s own key
+
+    # This step's own, any try; not this run's other tasks': a run cleared from preflight may have left one queued.
+    own = operation_key_prefix(ctx.run_id, database.name, "preflight", "")
+
+    def earlier(key: str) -> bool:
+        return not key.startswith(own) and bool(ours.search(key) or (backups and key.startswith(backups)))
+
+    endpoints = [SqlEndpoint(role=SOURCE, server_name=database.source_server, database="master")]
+    if database.target_kind == "SqlVm":  # through the same runtime; SqlMi and SqlDb targets: the managed one
+        endpoints.append(SqlEndpoint(role=TARGET, server_name=database.target_server, database="master"))
+    waiting = []
+    for endpoint in endpoints:
+        keys = in_flight(endpoint, earlier)
+        if keys:
+            waiting.append("on %s: %s" % (endpoint.server_name, ", ".join(keys)))
+    if waiting:
+        raise StepPending(
+            "SQL that an earlier run of %s submitted through Data Factory has not ended (%s): it may still freeze or "
+            "unfreeze source %s, or drop a target, so nothing is read until it has. Held so long, it waits in the queue of "
+            "the self-hosted integration runtime, offline (shir-offline): bring it back"
+            % (database.name, "; ".join(waiting), database.source_database))
 
 
 def _refuse_a_source_sql_server_will_not_freeze(ctx: StepContext, found: statements.SourceFacts) -> None:

@@ -82,6 +82,7 @@ DEFINITIONS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fix
 RUNS = "dataFactoryRuns"
 SECRETS = "keyVaultSecrets"
 RUNTIMES = "dataFactoryRuntimesOffline"  # {runtime name: {"activities": "queue" | "fail", "since": time}}
+RUNTIMES_BACK_IN_ANY_ORDER = "dataFactoryRuntimesBackInAnyOrder"  # [runtime name]: set_runtime_online(in_submission_order=False)
 OFFLINE_ACTIVITIES = ("queue", "fail")
 RUNTIME_OFFLINE = ("The Self-hosted Integration Runtime '%s' is offline, last connect time is '%s', Self-hosted Integration "
                    "Runtime id is '%s'.")
@@ -145,10 +146,20 @@ def set_runtime_offline(world: World, runtime: str, activities: str = "queue") -
         state.setdefault(RUNTIMES, {})[runtime] = {"activities": activities, "since": _now()}
 
 
-def set_runtime_online(world: World, runtime: str) -> None:
-    """The runtime is back: the runs it held run on their next GET, in the order they were submitted."""
+def set_runtime_online(world: World, runtime: str, in_submission_order: bool = True) -> None:
+    """The runtime is back: the runs it held run on their next GET, in the order they were submitted (the first GET of
+    any of them runs the SQL of every earlier one first). `in_submission_order` False: each runs on its own next GET
+    (or `advance_all`), whatever was submitted before it. Microsoft documents no order: a self-hosted node runs up to
+    its `concurrentJobsLimit` jobs at once ("The number of concurrent jobs permitted to run on the integration runtime
+    node", azure-mgmt-datafactory `UpdateIntegrationRuntimeNodeRequest`), so a read submitted after a statement may
+    end before it."""
     with world.transaction() as state:
         state.setdefault(RUNTIMES, {}).pop(runtime, None)
+        any_order = state.setdefault(RUNTIMES_BACK_IN_ANY_ORDER, [])
+        if runtime in any_order:
+            any_order.remove(runtime)
+        if not in_submission_order:
+            any_order.append(runtime)
 
 
 def load_definitions(path: str = DEFINITIONS_PATH) -> Dict[str, Any]:
@@ -327,8 +338,8 @@ class DataFactoryServer:
 
     def _run_held_before(self, state: Dict[str, Any], run: Dict[str, Any], runtime: str) -> None:
         """The runtime is back: the runs it held that were submitted before `run` run their SQL first, and `run` is let
-        go from its queue."""
-        for other in _in_submission_order(state):
+        go from its queue (back in any order: `run` alone)."""
+        for other in [] if runtime in state.get(RUNTIMES_BACK_IN_ANY_ORDER, []) else _in_submission_order(state):
             if other is run:
                 break
             if other.get("heldBy") == runtime and other["status"] == "InProgress" and not other.get("cancelRequested"):

@@ -437,6 +437,34 @@ def test_a_run_on_an_offline_self_hosted_runtime_waits_queued_then_runs_in_submi
     assert activity_statuses(client, server, first.reference) == ["Succeeded"]
 
 
+def test_a_runtime_back_in_any_order_runs_each_held_run_on_its_own_read_and_runs_in_flight_lists_them(adf):
+    """`set_runtime_online(in_submission_order=False)`: a node runs up to its concurrentJobsLimit jobs at once, so a read
+    submitted after a statement may end first: the later run read first runs its SQL alone. `runs_in_flight` lists the
+    runs not ended on a server's pipelines (a query and a statement), by the key its caller picks."""
+    from migration_rehearsal.data_factory_server import set_runtime_offline, set_runtime_online
+    from sql_access_setup import target
+
+    access, server = adf.access(), adf.server
+    runtime = server.runtime_of(PIPELINE)
+    set_runtime_offline(adf.world, runtime)
+    first = access.submit(statement("run1:db:freeze_source:1:freeze", source(), "ALTER DATABASE [Sales] SET READ_ONLY WITH ROLLBACK IMMEDIATE;"))
+    read = access.submit(query("run1:db:rollback:1:source-state", source(), state_sql()))
+    second = access.submit(query("run2:db:preflight:1:source-facts", source(), state_sql()))
+    assert access.result(first) is None and access.result(read) is None and access.result(second) is None
+    assert access.runs_in_flight(source(), lambda key: key.startswith("run1:")) == [
+        "run1:db:freeze_source:1:freeze (InProgress)", "run1:db:rollback:1:source-state (InProgress)"]
+    assert access.runs_in_flight(target("mi-prod"), lambda key: True) == [], "another server's runs are not its"
+
+    set_runtime_online(adf.world, runtime, in_submission_order=False)
+    assert finish(access, query("run2:db:preflight:1:source-facts", source(), state_sql()), handle=second).rows[0]["is_read_only"] in (False, 0)
+    assert adf.world.database("sql01", "Sales")["readOnly"] is False, "the earlier freeze not run yet"
+    assert access.runs_in_flight(source(), lambda key: not key.startswith("run2:")) == [
+        "run1:db:freeze_source:1:freeze (InProgress)", "run1:db:rollback:1:source-state (InProgress)"]
+    adf.server.advance_all()
+    assert adf.world.database("sql01", "Sales")["readOnly"] is True
+    assert access.runs_in_flight(source(), lambda key: True) == []
+
+
 def test_a_run_on_an_offline_self_hosted_runtime_can_be_cancelled_while_it_waits(adf):
     from migration_rehearsal.data_factory_server import set_runtime_offline, set_runtime_online
 
