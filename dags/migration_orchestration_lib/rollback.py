@@ -34,6 +34,9 @@ Decided from DMS and SQL state, read again in this task:
    entry's claim on its source database (`source_claims`): another entry may name that database now. Going
    back to replicating, or failing for a person, keeps it; so does a migration of its source left running
    into a target the plan no longer names (below).
+Its message (RolledBack, RolledBackTargetKept, WindowMissed, a failure for a person, the one at timeoutMinutes) lists
+every action this rollback took in this run and pass, across its pokes and tries, once each and in order, then what its
+last poke found (`Actions`: an Airflow Variable keeps them between pokes, as Airflow clears the task's XComs at each).
 Where nothing is in flight into the entry's target, a migration DMS runs of its source into a target the
 plan no longer names (the target edited while it was under way) is named in the result, left running with
 its target, and what a person does is said (`capacity.migration_into_an_unnamed_target`).
@@ -68,7 +71,8 @@ writes made since, so it is rolled back as above.
 """
 from __future__ import annotations
 
-from typing import Any, List
+import json
+from typing import Any, List, Optional
 
 from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
@@ -77,8 +81,8 @@ from migration_orchestration_lib.handoffs import declared_into_target, declared_
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
-    AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
-    StepFailure, StepPending, StepResult,
+    AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, PREFLIGHT_TASK, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
+    StepFailure, StepPending, StepResult, delete_scratch_record,
 )
 from migration_orchestration_lib.steps import standing
 
@@ -100,8 +104,72 @@ FREEZE_IN_FLIGHT = (
 )
 
 
+# The rollback's record (`services.records`, an Airflow Variable) of what it did in this run and pass: its message lists
+# every action of its pokes and tries (`Actions`).
+ACTIONS_PREFIX = "migration_rollback_actions__"
+CANCELED = "canceled migration %s"
+
+
 class NothingToRollBack(Exception):
     """This run never worked on the database: the rollback task skips itself."""
+
+
+class Actions(list):
+    """What the rollback did and found, said by its message (and its failures'): first what its earlier pokes and tries
+    did in this run and pass (canceled, removed, unfroze, restored a lost record), then what this poke finds and does.
+    A poke often ends waiting (a cancel DMS finishes later, a removal or an unfreeze through a Data Factory pipeline run
+    that spans pokes, a reschedule), and a person may clear a rollback that failed: the last poke alone would tell
+    neither what was undone nor what is left. Airflow clears a task's XComs at every poke of a rescheduled try and as a
+    try starts (2.x `TaskInstance._execute_task_with_callbacks` `clear_xcom_data()`; 3.x the execution API's `ti_run`,
+    `xcom_keys_to_clear`), so each action is recorded as it is taken in an Airflow Variable (`record_key`), marked with
+    the run and its pass (its preflight's deadline, as `StepContext.record_started_migration`): a run cleared from its
+    preflight starts a new list. Deleted as the rollback ends with a result; kept where it fails, for a person's
+    clear. Names of databases, servers and migrations only: no secrets."""
+
+    def __init__(self, ctx: StepContext):
+        self.ctx = ctx
+        self.taken = recorded_actions(ctx)  # what is recorded: the actions alone, not what pokes found
+        super().__init__(self.taken)
+
+    def took(self, action: Optional[str]) -> None:
+        """An action taken (once each: a poke that repeats one, a cancel sent again, says it once), recorded at once."""
+        if not action or action in self.taken:
+            return
+        self.taken.append(action)
+        if action not in self:
+            self.append(action)
+        self.ctx.services.records.put(record_key(self.ctx), json.dumps(
+            {"run": self.ctx.run_id, PREFLIGHT_TASK: _pass_of(self.ctx), "actions": self.taken}, separators=(",", ":"), sort_keys=True))
+
+
+def record_key(ctx: StepContext) -> str:
+    return "%s%s__%s" % (ACTIONS_PREFIX, ctx.plan.name, ctx.database.name)
+
+
+def _pass_of(ctx: StepContext) -> str:
+    return ctx.preflight_facts().get(DEADLINE_KEY, "")
+
+
+def recorded_actions(ctx: StepContext) -> List[str]:
+    """What earlier pokes and tries of this run's rollback did in this pass (`Actions`); [] where the record is
+    another run's or pass's, or unreadable."""
+    try:
+        record = json.loads(ctx.services.records.get(record_key(ctx)) or "{}")
+    except ValueError:
+        return []
+    if not isinstance(record, dict) or record.get("run") != ctx.run_id or record.get(PREFLIGHT_TASK) != _pass_of(ctx):
+        return []
+    found = record.get("actions")
+    return [action for action in found if isinstance(action, str) and action] if isinstance(found, list) else []
+
+
+def _took(actions: List[str], action: Optional[str]) -> None:
+    """An action taken into `actions`: recorded where they are the rollback's `Actions`; else (`_finishes_on_its_own`'s
+    look, whose list is said nowhere) only listed."""
+    if isinstance(actions, Actions):
+        actions.took(action)
+    elif action:
+        actions.append(action)
 
 
 def roll_back(ctx: StepContext) -> StepResult:
@@ -116,12 +184,19 @@ def roll_back(ctx: StepContext) -> StepResult:
         )
     # A rollback cleared in an old run would undo what later runs did (cancel a replication one left).
     current_run.check_current_run(ctx, "nothing is canceled or removed and the source's access is left as it is")
-    _await_freezes_in_flight(ctx)
-    actions: List[str] = []
+    actions = Actions(ctx)
     try:
-        return _roll_back(ctx, actions)
-    except ForeignMigration as foreign:  # raised only by a DMS read (`standing`), before or after a cancel
-        return _beside_foreign_migration(ctx, foreign.description, actions)
+        _await_freezes_in_flight(ctx)
+        try:
+            result = _roll_back(ctx, actions)
+        except ForeignMigration as foreign:  # raised only by a DMS read (`standing`), before or after a cancel
+            result = _beside_foreign_migration(ctx, foreign.description, actions)
+    except StepPending as pending:  # each poke's Running event, and the rollback-failed one at timeoutMinutes, say it too
+        if not actions.taken or type(pending) is not StepPending:
+            raise
+        raise StepPending("%s (this rollback so far: %s)" % (pending, "; ".join(actions.taken))) from None
+    delete_scratch_record(lambda: ctx.services.records, record_key(ctx), "what the rollback did")
+    return result
 
 
 def _await_freezes_in_flight(ctx: StepContext) -> None:
@@ -144,7 +219,7 @@ def _await_freezes_in_flight(ctx: StepContext) -> None:
                     raise StepPending(FREEZE_IN_FLIGHT % (ctx.database.source_database, task, pending)) from None
 
 
-def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
+def _roll_back(ctx: StepContext, actions: Actions) -> StepResult:
     database, services = ctx.database, ctx.services
     now = standing(ctx)
     record_declared_target(ctx, now.operation_id)  # as preflight does: this run's may have failed before reading DMS
@@ -152,20 +227,20 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     missed = _window_missed(ctx)
     if missed and not now.is_live and not now.has_ended and not _finishes_on_its_own(ctx, now):
         then = "a new run waits for the next window" if database.cutover.windows else "a new run waits at await_cutover again"
-        return _back_to_replicating(ctx, now, "window missed (%s)" % missed, then)
+        return _back_to_replicating(ctx, now, actions, "window missed (%s)" % missed, then)
     if now.is_active and not ctx.preflight_passed() and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(
-            ctx, now, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"
+            ctx, now, actions, "preflight failed: this run changed nothing", "run again once preflight passes", status="RolledBack", outcome="rolled_back"
         )
     no_window = ctx.pulled_for_this_run(AWAIT_CUTOVER_TASK, NO_WINDOW_LEFT_KEY)
     if no_window and now.is_active and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(
-            ctx, now, "await_cutover failed, nothing frozen: %s" % no_window,
+            ctx, now, actions, "await_cutover failed, nothing frozen: %s" % no_window,
             "add a window to the plan (cutover.windows) and run again", status="RolledBack", outcome="rolled_back"
         )
     if now.is_active and source_freeze.overtaken_by_rollback(ctx, database) is not None and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(
-            ctx, now, "a rollback of this run already undid %s since its preflight without canceling its migration: "
+            ctx, now, actions, "a rollback of this run already undid %s since its preflight without canceling its migration: "
             "nothing more is undone" % database.name,
             "clear this run from %s with its downstream tasks (its preflight looks again), or trigger a new DAG run"
             % ctx.task_id("preflight"), status="RolledBack", outcome="rolled_back"
@@ -173,7 +248,7 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     if now.runs_in_dms:
         _withhold_from_a_doubtful_migration(ctx, now, "cancel it", actions)
         services.dms.cancel(ctx.target, now.operation_id)
-        actions.append("canceled migration %s" % now.operation_id)
+        actions.took(CANCELED % now.operation_id)
         now = standing(ctx)
         _wait_while_canceling(ctx, now, after_cancel=True)
     gone = target_removal.noted_gone(ctx, now.migration)
@@ -183,7 +258,7 @@ def _roll_back(ctx: StepContext, actions: List[str]) -> StepResult:
     decision = target_removal.decide(database, now.migration, target, gone, declared_into_target(ctx))
     if decision.remove:
         _withhold_from_a_doubtful_migration(ctx, now, "remove target database %s" % database.target_database, actions)
-        actions.append(target_removal.remove(ctx, database))
+        actions.took(target_removal.remove(ctx, database))
     else:
         actions.append(decision.reason)
     if decision.remove or target is None:  # a database of its name found later is not this migration's
@@ -351,7 +426,7 @@ def _what_this_run_did(ctx: StepContext, actions: List[str]) -> str:
     operation_id = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(START_MIGRATION_TASK))
     if operation_id:
         return "this run started or adopted migration %s" % operation_id
-    return "this run canceled this plan's migration" if actions else ""
+    return "this run canceled this plan's migration" if any(action.startswith(CANCELED % "") for action in actions) else ""
 
 
 def _what_a_person_does(database: Any) -> str:
@@ -423,7 +498,7 @@ def _check_marker(ctx: StepContext, source, actions: List[str]) -> source_freeze
     if marker.disagreement:
         cutover_steps.release(ctx)
         raise StepFailure("; ".join(actions + [marker.disagreement]))
-    actions.extend(filter(None, [marker.restored]))
+    _took(actions, marker.restored)
     return marker
 
 
@@ -446,7 +521,7 @@ def _undo_freeze(ctx: StepContext, now: Standing, source, marker: source_freeze.
     if elsewhere:
         cutover_steps.release(ctx)
         raise StepFailure("; ".join(actions + [elsewhere]))
-    actions.extend(filter(None, [source_freeze.unfreeze(ctx, ctx.database, source)]))
+    _took(actions, source_freeze.unfreeze(ctx, ctx.database, source))
 
 
 def _window_missed(ctx: StepContext) -> str:
@@ -458,10 +533,10 @@ def _window_missed(ctx: StepContext) -> str:
 
 
 def _back_to_replicating(
-    ctx: StepContext, now: Standing, why: str, next_step: str, status: str = "WindowMissed", outcome: str = "waiting"
+    ctx: StepContext, now: Standing, actions: Actions, why: str, next_step: str, status: str = "WindowMissed", outcome: str = "waiting"
 ) -> StepResult:
     database = ctx.database
-    actions = [why]
+    actions.insert(0, why)  # said first, then what earlier pokes and tries did
     source = ctx.sql.source_state(database)
     marker = _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source):  # a later migration in flight into a declared target

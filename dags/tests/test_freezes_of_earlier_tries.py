@@ -70,6 +70,13 @@ def assert_rolled_back_and_writable(world, run, events_file, task):
     # Was: the rollback removed the RESTORING target on one poke and, on the next, took the read it adopted from before
     # the removal for a database "put there since by someone else, kept"
     assert "put there since by someone else" not in rolled_back, rolled_back
+    # Was: it named only what its last poke did ("target Sales is absent: nothing to remove; source database Sales writable
+    # again"), not the cancel nor the removal of its earlier pokes
+    done = rolled_back.split("; ")
+    canceled = ["canceled migration %s" % op["migrationOperationId"] for op in world.operations()]  # none before a SqlDb copy
+    assert [action for action in done if action.startswith("canceled migration ")] == canceled, rolled_back
+    assert task == "start_migration" or "deleted managed database Sales on mi-prod" in done, rolled_back
+    assert done[-1] == "source database Sales writable again", rolled_back
     assert world.target() is None or task == "start_migration", "the RESTORING target removed (a SqlDb one is kept)"
 
 

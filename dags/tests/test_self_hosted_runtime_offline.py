@@ -174,6 +174,9 @@ def test_a_source_frozen_when_the_runtime_goes_offline_stays_frozen_until_it_is_
     assert "timeoutMinutes (720) passed while waiting: SQL operation %s:db:rollback:1:source-state is running on sql01" % (
         run.run_id) in run.errors["db.rollback"], run.errors
     assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"] and world.target() is None
+    # what it did before it gave up, said (was: only what it waited for)
+    undone = "canceled migration %s; deleted managed database Sales on mi-prod" % world.operations()[0]["migrationOperationId"]
+    assert run.errors["db.rollback"].endswith(" on sql01 (this rollback so far: %s)" % undone), run.errors
     assert not world.source_writable(), "frozen until the runtime is back"
     statuses = [(row["Phase"], row["Status"]) for row in events(events_file)]
     assert ("freeze_source", "Succeeded") in statuses
@@ -188,6 +191,9 @@ def test_a_source_frozen_when_the_runtime_goes_offline_stays_frozen_until_it_is_
     assert world.source_writable() and not world.source().get("extendedProperties") and record(rehearsal_world) == ""
     assert run.outcome("db") == "rolled_back"
     assert events(events_file)[-1]["Status"] == "RolledBack"
+    # the cleared try's says its first try's actions too (was: "target Sales is absent: nothing to remove; source ...")
+    assert events(events_file)[-1]["Message"].startswith(undone + "; "), events(events_file)[-1]["Message"]
+    assert events(events_file)[-1]["Message"].endswith("; source database Sales writable again"), events(events_file)[-1]["Message"]
 
 
 def test_a_runtime_back_before_the_deadline_costs_only_time(rehearsal_world, monkeypatch, events_file):
