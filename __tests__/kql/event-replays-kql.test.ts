@@ -39,6 +39,9 @@ const FIRES: Record<string, Record<string, string[]>> = {
   'worker-killed-mid-cutover-then-next-run': { 'cutover-awaiting-approval': ['db'] },
   'run-again-after-a-cutover-in-its-window-offline': {},
   'run-again-after-a-cutover-in-its-window-online': {},
+  // The self-hosted runtime offline after the freeze (sqlAccess: dataFactory): final_backup and the rollback wait 12
+  // simulated hours each and fail; the cleared rollback ends RolledBack. shir-offline is a metric alert, not replayed.
+  'shir-offline-after-the-freeze-then-cleared': { 'migration-failed': ['db'], 'migration-running-long': ['db'], 'rollback-failed': ['db'] },
   'two-windows-one-rejection-in-airflow': {
     'cutover-awaiting-approval': ['database_1', 'database_2', 'database_3'],
     'cutover-postponed': ['database_2'],

@@ -10,6 +10,7 @@ an hour passes with every poke of a step while the runtime is offline, on every 
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -19,6 +20,8 @@ from migration_orchestration_lib import airflow_compat, sql_access_data_factory
 from migration_orchestration_lib.database_sql import DatabaseSql
 from migration_rehearsal import data_factory_server
 from migration_rehearsal.data_factory_server import RUNS, DataFactoryServer, load_definitions, set_runtime_offline, set_runtime_online
+from conftest import database_entry, load_plan_document, plan_with_databases
+from event_replays import assert_event_replay
 from task_driver import RunDriver
 from test_overtaken_freezes import record, setup  # one database `db` (Sales on sql01, into mi-prod)
 
@@ -156,6 +159,7 @@ def test_a_source_frozen_when_the_runtime_goes_offline_stays_frozen_until_it_is_
     its read of the source, which the runtime holds, and gives up: the source stays frozen (README, shir-offline; its
     freeze_source Succeeded event is not ended, so source-frozen-too-long fires). Once the runtime is back, the rollback
     cleared makes it writable again."""
+    since = time.time()
     dag, world = setup(rehearsal_world, "dataFactory", mode="online")
     outage = Outage(world, monkeypatch)
     observe = outage.observe
@@ -194,6 +198,11 @@ def test_a_source_frozen_when_the_runtime_goes_offline_stays_frozen_until_it_is_
     # the cleared try's says its first try's actions too (was: "target Sales is absent: nothing to remove; source ...")
     assert events(events_file)[-1]["Message"].startswith(undone + "; "), events(events_file)[-1]["Message"]
     assert events(events_file)[-1]["Message"].endswith("; source database Sales writable again"), events(events_file)[-1]["Message"]
+    # Replayed through the deployed alerts (__tests__/kql/event-replays-kql.test.ts): its events' durations are the
+    # simulated hours, so migration-running-long fires as in the outage; their times are the real seconds.
+    document = plan_with_databases([database_entry("db", "Sales", mode="online")])
+    document["airflow"] = load_plan_document("fabric_host.json")["airflow"]  # as `setup` builds it
+    assert_event_replay("shir-offline-after-the-freeze-then-cleared", events(events_file), document, since)
 
 
 def test_a_runtime_back_before_the_deadline_costs_only_time(rehearsal_world, monkeypatch, events_file):
