@@ -1,7 +1,8 @@
 """Runs one database's tasks of the real DAG the way Airflow would, without a scheduler.
 
 Each task's `execute` (the real `MigrationTask`: step, events, waiting) is called in dependency
-order with a task-instance stand-in that keeps this run's XComs; a reschedule pokes again at once
+order with a task-instance stand-in that keeps this run's XComs (a task's own cleared as each of its pokes starts, as
+Airflow clears them); a reschedule pokes again at once
 (the rehearsal world moves on with every read; `wait_between_pokes=True`: at the time the reschedule asks for,
 as Airflow would), a retryable failure is retried like Airflow does
 (`retries` of the task, a new try number, its own XComs cleared), a final failure triggers the
@@ -205,6 +206,11 @@ class RunDriver:
 
     def _poke_until_done(self, task: Any, context: Dict) -> Any:
         for _ in range(MAX_POKES):
+            # Airflow clears a task's own XComs as each poke of a rescheduled try starts, not only as a try starts
+            # (2.x TaskInstance._execute_task_with_callbacks clear_xcom_data; 3.x the execution API's ti_run,
+            # xcom_keys_to_clear): what a poke pushed is gone on the next one.
+            for key in [k for k in self.xcom if k[0] == task.task_id]:
+                del self.xcom[key]
             try:
                 return task.execute(context)
             except AirflowRescheduleException as rescheduled:
