@@ -8,6 +8,7 @@ submitted; the final backup's key is its migration's and file's, so a later run 
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
@@ -297,6 +298,17 @@ def is_frozen(state: statements.DatabaseState) -> bool:
 
 def operation_key_prefix(run_id: str, database: str, task: str, try_number: Any) -> str:
     return "%s:%s:%s:%s" % (run_id, database, task, try_number)
+
+
+def is_operation_key_of(key: str, database: str) -> bool:
+    """Whether `key` is one `operation_key_prefix` begins for `database`, of any run, task and try."""
+    return re.search(r":%s:[a-z_]+:\d+:" % re.escape(database), key) is not None
+
+
+def final_backup_key(operation_id: str, file_name: str = "") -> str:
+    """`final_backup`'s `BACKUP LOG` of migration `operation_id` into `file_name` (with no file name: the prefix of
+    every one of that migration's)."""
+    return "final-backup:%s:%s" % (operation_id, file_name)
 
 
 def _source(database: DatabaseMigration, connect_to: str) -> SqlEndpoint:

@@ -71,7 +71,6 @@ writes made since, so it is rolled back as above.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, List, Optional
 
 from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
@@ -81,7 +80,7 @@ from migration_orchestration_lib.handoffs import declared_into_target, declared_
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
-    AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, PREFLIGHT_TASK, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
+    AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
     StepFailure, StepPending, StepResult, delete_scratch_record,
 )
 from migration_orchestration_lib.steps import standing
@@ -122,7 +121,7 @@ class Actions(list):
     neither what was undone nor what is left. Airflow clears a task's XComs at every poke of a rescheduled try and as a
     try starts (2.x `TaskInstance._execute_task_with_callbacks` `clear_xcom_data()`; 3.x the execution API's `ti_run`,
     `xcom_keys_to_clear`), so each action is recorded as it is taken in an Airflow Variable (`record_key`), marked with
-    the run and its pass (its preflight's deadline, as `StepContext.record_started_migration`): a run cleared from its
+    the run and its pass (`StepContext.put_record_of_this_pass`): a run cleared from its
     preflight starts a new list. Deleted as the rollback ends with a result; kept where it fails, for a person's
     clear. Names of databases, servers and migrations only: no secrets."""
 
@@ -138,28 +137,17 @@ class Actions(list):
         self.taken.append(action)
         if action not in self:
             self.append(action)
-        self.ctx.services.records.put(record_key(self.ctx), json.dumps(
-            {"run": self.ctx.run_id, PREFLIGHT_TASK: _pass_of(self.ctx), "actions": self.taken}, separators=(",", ":"), sort_keys=True))
+        self.ctx.put_record_of_this_pass(record_key(self.ctx), actions=self.taken)
 
 
 def record_key(ctx: StepContext) -> str:
     return "%s%s__%s" % (ACTIONS_PREFIX, ctx.plan.name, ctx.database.name)
 
 
-def _pass_of(ctx: StepContext) -> str:
-    return ctx.preflight_facts().get(DEADLINE_KEY, "")
-
-
 def recorded_actions(ctx: StepContext) -> List[str]:
     """What earlier pokes and tries of this run's rollback did in this pass (`Actions`); [] where the record is
     another run's or pass's, or unreadable."""
-    try:
-        record = json.loads(ctx.services.records.get(record_key(ctx)) or "{}")
-    except ValueError:
-        return []
-    if not isinstance(record, dict) or record.get("run") != ctx.run_id or record.get(PREFLIGHT_TASK) != _pass_of(ctx):
-        return []
-    found = record.get("actions")
+    found = ctx.record_of_this_pass(record_key(ctx)).get("actions")
     return [action for action in found if isinstance(action, str) and action] if isinstance(found, list) else []
 
 

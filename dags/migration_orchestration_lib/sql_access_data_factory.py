@@ -35,7 +35,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from migration_orchestration_lib.resource_id import ResourceId
 from migration_orchestration_lib.sql_access import (
@@ -163,24 +163,29 @@ class DataFactorySqlAccess:
         now = self._clock()
         found: List[str] = []
         for pipeline in pipelines:
-            token = None
-            while True:
-                page = self._client.pipeline_runs.query_by_factory(
-                    self._factory.resource_group,
-                    self._factory.name,
-                    _run_filter(now - self._adoption_window, now + timedelta(days=1), "PipelineName", pipeline, token,
-                                also=[{"operand": "Status", "operator": "In", "values": list(RUNNING)}]),
-                )
-                for run in page.value or []:
-                    parameters = run.parameters or {}
-                    key = parameters.get(OPERATION_KEY) or ""
-                    same_server = all(parameters.get(name) == value for name, value in route.parameters.items())
-                    if run.status in RUNNING and same_server and chosen(key):
-                        found.append("%s (%s)" % (key, run.status))
-                token = page.continuation_token
-                if not token:
-                    break
+            for run in self._pipeline_runs(pipeline, now - self._adoption_window, now,
+                                           also=[{"operand": "Status", "operator": "In", "values": list(RUNNING)}]):
+                parameters = run.parameters or {}
+                key = parameters.get(OPERATION_KEY) or ""
+                same_server = all(parameters.get(name) == value for name, value in route.parameters.items())
+                if run.status in RUNNING and same_server and chosen(key):
+                    found.append("%s (%s)" % (key, run.status))
         return sorted(found)
+
+    def _pipeline_runs(self, pipeline: str, after: datetime, now: datetime, newest_first: bool = False,
+                       also: Optional[List[Dict[str, Any]]] = None) -> Iterator[Any]:
+        """The runs of `pipeline` updated since `after`, page after page (`queryPipelineRuns`, its continuation token)."""
+        token = None
+        while True:
+            page = self._client.pipeline_runs.query_by_factory(
+                self._factory.resource_group,
+                self._factory.name,
+                _run_filter(after, now + timedelta(days=1), "PipelineName", pipeline, token, newest_first=newest_first, also=also),
+            )
+            yield from page.value or []
+            token = page.continuation_token
+            if not token:
+                return
 
     def _start_run(self, step: PipelineStep, operation: SqlOperation, route: SqlRoute) -> str:
         from azure.core.exceptions import AzureError
@@ -238,21 +243,12 @@ class DataFactorySqlAccess:
         after = now - self._adoption_window
         if operation.not_before is not None:
             after = max(after, operation.not_before - CLOCK_SKEW)
-        token = None
-        while True:
-            page = self._client.pipeline_runs.query_by_factory(
-                self._factory.resource_group,
-                self._factory.name,
-                _run_filter(after, now + timedelta(days=1), "PipelineName", pipeline, token, newest_first=True),
-            )
-            for run in page.value or []:
-                # Listed by lastUpdated: a run begun before `after` may still be updated after it.
-                begun_in_time = run.run_start is None or run.run_start >= after
-                if (run.parameters or {}).get(OPERATION_KEY) == operation.key and begun_in_time:
-                    return run.run_id
-            token = page.continuation_token
-            if not token:
-                return None
+        for run in self._pipeline_runs(pipeline, after, now, newest_first=True):
+            # Listed by lastUpdated: a run begun before `after` may still be updated after it.
+            begun_in_time = run.run_start is None or run.run_start >= after
+            if (run.parameters or {}).get(OPERATION_KEY) == operation.key and begun_in_time:
+                return run.run_id
+        return None
 
     def _activity_run(self, run: Any, activity: str) -> Any:
         started = run.run_start or self._clock() - self._adoption_window

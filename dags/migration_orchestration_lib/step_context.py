@@ -351,22 +351,33 @@ class StepContext:
         clears the task's XComs as that try starts, and right after a create ARM's GET and list may both miss it):
         marked with this run and this pass (its preflight's deadline), it counts for them only, so one left behind
         blocks no later run or pass. Preflight drops it as a pass begins (`drop_started_migration`)."""
-        value = {"run": self.run_id, PREFLIGHT_TASK: self.preflight_facts().get(DEADLINE_KEY, ""), "migration": operation_id}
-        self.services.records.put(self._started_migration_key(), json.dumps(value, separators=(",", ":"), sort_keys=True))
+        self.put_record_of_this_pass(self._started_migration_key(), migration=operation_id)
 
     def drop_started_migration(self) -> None:
         delete_scratch_record(lambda: self.services.records, self._started_migration_key(), "the migration the pass before started")
 
     def _started_migration_of_this_pass(self) -> Optional[str]:
+        found = self.record_of_this_pass(self._started_migration_key()).get("migration")
+        return found if isinstance(found, str) and found else None
+
+    def put_record_of_this_pass(self, key: str, **fields: Any) -> None:
+        """A record (`services.records`, an Airflow Variable) a later poke or try of this run and pass reads
+        (`record_of_this_pass`): Airflow clears a task's XComs at each poke. Marked with this run and this pass (its
+        preflight's deadline), it counts for them only, so one left behind misleads no later run or pass."""
+        value = dict(fields, run=self.run_id, **{PREFLIGHT_TASK: self.preflight_facts().get(DEADLINE_KEY, "")})
+        self.services.records.put(key, json.dumps(value, separators=(",", ":"), sort_keys=True))
+
+    def record_of_this_pass(self, key: str) -> Mapping[str, Any]:
+        """The record `put_record_of_this_pass` wrote under `key` in this run and pass; {} where it is another run's or
+        pass's, absent or unreadable."""
         try:
-            record = json.loads(self.services.records.get(self._started_migration_key()) or "{}")
+            record = json.loads(self.services.records.get(key) or "{}")
         except ValueError:
-            return None
+            return {}
         deadline = self.preflight_facts().get(DEADLINE_KEY)
         if not isinstance(record, Mapping) or not deadline or record.get("run") != self.run_id or record.get(PREFLIGHT_TASK) != deadline:
-            return None
-        found = record.get("migration")
-        return found if isinstance(found, str) and found else None
+            return {}
+        return record
 
     def _started_migration_key(self) -> str:
         return "%s%s__%s" % (STARTED_MIGRATION_PREFIX, self.plan.name, self.database.name)

@@ -37,7 +37,7 @@ from migration_orchestration_lib.migration_stage import Standing, standing
 from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint
 from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
-from migration_orchestration_lib.database_sql import is_frozen, operation_key_prefix
+from migration_orchestration_lib.database_sql import final_backup_key, is_frozen, is_operation_key_of, operation_key_prefix
 from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, LOGGED_AFTER_VALIDATE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
 
@@ -217,14 +217,13 @@ def _wait_for_earlier_runs_sql(ctx: StepContext, now: Standing) -> None:
     if in_flight is None:
         return
     database = ctx.database
-    ours = re.compile(r":%s:[a-z_]+:\d+:" % re.escape(database.name))  # `database_sql.operation_key_prefix`
-    backups = "final-backup:%s:" % now.operation_id if now.operation_id else None  # `final_backup`'s own key
+    backups = final_backup_key(now.operation_id) if now.operation_id else None
 
     # This step's own, any try; not this run's other tasks': a run cleared from preflight may have left one queued.
     own = operation_key_prefix(ctx.run_id, database.name, "preflight", "")
 
     def earlier(key: str) -> bool:
-        return not key.startswith(own) and bool(ours.search(key) or (backups and key.startswith(backups)))
+        return not key.startswith(own) and (is_operation_key_of(key, database.name) or bool(backups and key.startswith(backups)))
 
     endpoints = [SqlEndpoint(role=SOURCE, server_name=database.source_server, database="master")]
     if database.target_kind == "SqlVm":  # through the same runtime; SqlMi and SqlDb targets: the managed one
@@ -750,7 +749,7 @@ def final_backup(ctx: StepContext) -> StepResult:
     # Keyed by file too: Data Factory adopts a run by key, and a later window's backup is another file.
     file_path = share.path.rstrip("\\/") + "\\" + file_name
     # The batch's own answer, not only its error: msdb must record the backup DMS is told to restore.
-    if not ctx.sql.backup_log(database, file_path, key="final-backup:%s:%s" % (now.operation_id, file_name)):
+    if not ctx.sql.backup_log(database, file_path, key=final_backup_key(now.operation_id, file_name)):
         raise StepFailure("final log backup %s: msdb records no log backup of %s to %s after BACKUP LOG" % (file_name, database.source_database, file_path))
     if database.is_online and not now.migration.is_backup_restored(file_name):
         raise StepPending("final backup %s taken; DMS restoring (%s)" % (file_name, now.migration.describe()))
