@@ -285,7 +285,7 @@ class MigrationTask(BaseSensorOperator):
 
     def _wait(self, ctx: StepContext, reason: str, first: datetime, waiting: Optional[str] = None) -> None:
         """`waiting`: what the step waits for, as a WindowMissed would say it (default `reason`)."""
-        reason = redact(reason)  # an Azure error waited out may quote a secret: logged and raised below
+        reason = redact(ctx.with_what_it_did(reason))  # an Azure error waited out may quote a secret: logged and raised below
         if ctx.freeze_not_begun:  # before the freeze the deadline counts as a window's close: no failure, no cancel
             try:
                 cutover_steps.check_room_before_freeze(ctx, redact(waiting or reason))
@@ -348,6 +348,7 @@ class MigrationTask(BaseSensorOperator):
         message = "%s: %s" % (type(error).__name__, error)
         if isinstance(error, AirflowTaskTimeout):
             message += " (the attempt ran longer than its execution_timeout (%s) and was stopped)" % self.execution_timeout
+        message = ctx.with_what_it_did(message)
         self._emit(ctx, "Retrying" if retrying else "Failed", message, first)
         if permanent:
             kept = secret_free(error)

@@ -34,9 +34,9 @@ Decided from DMS and SQL state, read again in this task:
    entry's claim on its source database (`source_claims`): another entry may name that database now. Going
    back to replicating, or failing for a person, keeps it; so does a migration of its source left running
    into a target the plan no longer names (below).
-Its message (RolledBack, RolledBackTargetKept, WindowMissed, a failure for a person, the one at timeoutMinutes) lists
-every action this rollback took in this run and pass, across its pokes and tries, once each and in order, then what its
-last poke found (`Actions`: an Airflow Variable keeps them between pokes, as Airflow clears the task's XComs at each).
+Its message (RolledBack, RolledBackTargetKept, WindowMissed, a failure for a person, the one at timeoutMinutes, and
+after any other error, an unexpected SQL error say: `StepContext.with_what_it_did`) lists every action this rollback took
+in this run and pass, across its pokes and tries, once each and in order, then what its last poke found (`Actions`: an Airflow Variable keeps them between pokes, as Airflow clears the task's XComs at each).
 Where nothing is in flight into the entry's target, a migration DMS runs of its source into a target the
 plan no longer names (the target edited while it was under way) is named in the result, left running with
 its target, and what a person does is said (`capacity.migration_into_an_unnamed_target`).
@@ -173,16 +173,12 @@ def roll_back(ctx: StepContext) -> StepResult:
     # A rollback cleared in an old run would undo what later runs did (cancel a replication one left).
     current_run.check_current_run(ctx, "nothing is canceled or removed and the source's access is left as it is")
     actions = Actions(ctx)
+    ctx.done_so_far = actions.taken  # each poke's Running event, and any failure, say them too (`with_what_it_did`)
+    _await_freezes_in_flight(ctx)
     try:
-        _await_freezes_in_flight(ctx)
-        try:
-            result = _roll_back(ctx, actions)
-        except ForeignMigration as foreign:  # raised only by a DMS read (`standing`), before or after a cancel
-            result = _beside_foreign_migration(ctx, foreign.description, actions)
-    except StepPending as pending:  # each poke's Running event, and the rollback-failed one at timeoutMinutes, say it too
-        if not actions.taken or type(pending) is not StepPending:
-            raise
-        raise StepPending("%s (this rollback so far: %s)" % (pending, "; ".join(actions.taken))) from None
+        result = _roll_back(ctx, actions)
+    except ForeignMigration as foreign:  # raised only by a DMS read (`standing`), before or after a cancel
+        result = _beside_foreign_migration(ctx, foreign.description, actions)
     delete_scratch_record(lambda: ctx.services.records, record_key(ctx), "what the rollback did")
     return result
 

@@ -214,6 +214,16 @@ class StepContext:
     # until it submits one, its waits end with WindowMissed once the cutover no longer fits (`cutover_steps`).
     freeze_not_begun: bool = False
     freeze_begun: Optional[bool] = None  # this poke's reading of whether a freeze began (`steps._freeze_begun`)
+    # What the step did so far in this run (the rollback's `Actions`, across its pokes and tries): a wait or a failure
+    # whose message does not say it all (an unexpected SQL error, a transient Azure error waited out) says it after
+    # the message (`with_what_it_did`), so that a person reads what is left undone.
+    done_so_far: List[str] = field(default_factory=list)
+
+    def with_what_it_did(self, message: str) -> str:
+        """`message` followed by `done_so_far` where it leaves any of it unsaid (a failure built from the list says it)."""
+        if all(done in message for done in self.done_so_far):
+            return message
+        return "%s (this %s so far: %s)" % (message, self.task_name, "; ".join(self.done_so_far))
 
     @property
     def services(self) -> Any:

@@ -19,6 +19,7 @@ import pytest
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE
 from migration_rehearsal.data_factory_server import DataFactoryServer
 from task_driver import RunDriver, WorkerCrashed
+from test_freeze_marker import refuse_alter  # SQL Server refuses ALTER DATABASE ... SET of these options (5061)
 from test_overtaken_freezes import setup  # one database `db` (Sales on sql01, into mi-prod), seeded world
 # the self-hosted runtime offline (an hour a poke meanwhile); the events the run wrote (`events_file`: a fixture)
 from test_self_hosted_runtime_offline import Outage, events, events_file  # noqa: F401
@@ -142,3 +143,22 @@ def test_a_later_run_does_not_take_an_earlier_runs_actions(rehearsal_world, even
 
     assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
     assert "old-op" not in rollback_events(events_file)[-1][1]
+
+
+@pytest.mark.parametrize("access", ["direct", DATA_FACTORY])
+def test_a_rollback_failing_on_an_unexpected_sql_error_says_what_it_did_before_it(rehearsal_world, events_file, access):
+    """SQL Server refuses the unfreeze's SET READ_WRITE (5061, a lock held) after the rollback canceled the migration and
+    removed the target: its failure says the error, then what it had done (the source is still frozen, the target gone).
+    Was: the error alone, as a failure not built from the rollback's list of actions."""
+    dag, world, run, pokes = frozen_and_then_the_worker_is_lost(rehearsal_world, access)
+    operation = world.operations()[0]["migrationOperationId"]
+    refuse_alter(world.world, "READ_WRITE")
+
+    assert run._run_task(dag.get_task("db.rollback")) == "failed", run.errors
+    assert world.target() is None and not world.source_writable()
+    failures = [message for status, message in rollback_events(events_file) if status in ("Retrying", "Failed")]
+    assert failures and rollback_events(events_file)[-1][0] == "Failed", rollback_events(events_file)
+    for failed in failures:
+        assert "5061" in failed, failed
+        assert failed.endswith(" (this rollback so far: canceled migration %s; deleted managed database Sales on mi-prod)" % operation), failed
+    assert len(actions_records(rehearsal_world)) == 1, "kept for a person's clear"
