@@ -26,13 +26,14 @@ APPROVED = {"windows": [], "expectedMinutes": 30,
             "approval": {"required": True, "approvers": ["ops@contoso.com"], "channel": "airflowVariable"}}
 
 
-def run_1_leaves_its_freeze_queued(rehearsal_world, monkeypatch, gated):
+def run_1_leaves_its_freeze_queued(rehearsal_world, monkeypatch, gated, cutover=None):
     """Run 1: its freeze queued on the offline runtime, freeze_source and its rollback failed at timeoutMinutes.
     `gated`: an approval at any time (the simulated approver approves), given to run 1 and never consumed (its
-    rollback failed before its release)."""
+    rollback failed before its release); else `cutover`, the plan's cutover settings, if any (windows, say)."""
     if gated:
         monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
-    dag, world = setup(rehearsal_world, "dataFactory", mode="online", **({"cutover": APPROVED} if gated else {}))
+        cutover = APPROVED
+    dag, world = setup(rehearsal_world, "dataFactory", mode="online", **({"cutover": cutover} if cutover else {}))
     outage = Outage(world, monkeypatch)
     offline_as_the_freeze_is_submitted(monkeypatch, outage)
     run_1 = RunDriver(dag, outage.observe)
