@@ -6,6 +6,7 @@ is still queued. A person triggers the DAG again (README `migration-failed`, `ro
 by task with simulated time (`test_self_hosted_runtime_offline`'s model), the runtime back in no promised order
 (`set_runtime_online(in_submission_order=False)`):
 - run 1's freeze landed, run 1's rollback failed and was never cleared; run 2 is window-gated and outside its window;
+- run 1's freeze still queued when run 2's preflight gives up waiting for it: run 2's rollback reads nothing beside it;
 - run 1's rollback's unfreeze queued: run 2 reads the source only once it landed, and freezes after it;
 - a SqlVm target's DROP queued by run 1's rollback: run 2 reads the target only once it ran.
 At every poke: no event of run 2 says the source writable while it is frozen, and the source is never writable beside
@@ -156,6 +157,34 @@ def test_a_window_gated_run_after_an_earlier_runs_freeze_landed_goes_back_to_rep
 
     assert run_1.clear_task("db", "rollback") == "failed" and "is not the current run of" in run_1.errors["db.rollback"]
     assert world.source_writable() and [op["migrationStatus"] for op in world.operations()] == ["InProgress"]
+
+
+def test_the_rollback_of_a_run_whose_preflight_gave_up_waiting_reads_the_source_only_once_the_earlier_freeze_landed(
+        rehearsal_world, monkeypatch, events_file):
+    """Run 1's freeze queued; run 2 triggered while the runtime stays offline: its preflight waits for that freeze and
+    fails at timeoutMinutes, and its rollback (back to replicating: the preflight failed) waits for it too; the
+    runtime comes back meanwhile, the freeze lands, and the rollback undoes it. Was: the rollback read the source at
+    once, its read run first by the runtime back (writable: nothing undone, RolledBack), and the freeze landed after
+    it: the source frozen, the latest event a RolledBack, nothing saying so."""
+    dag, world, outage, run_1 = run_1_leaves_its_freeze_queued(rehearsal_world, monkeypatch, gated=False)
+    outage.offline = True  # still (its wrapper took it offline once)
+    watch = Watch(world, outage, events_file, back_on_a_poke(world, outage, "rollback", 2))
+    run_2 = RunDriver(dag, watch)
+    states = run_2.run_database("db")
+    DataFactoryServer(world.world).advance_all()  # whatever the runtime still held
+    watch.check("after run 2")
+
+    assert states["db.preflight"] == "failed" and "timeoutMinutes (720) passed while waiting: " + EARLIER_SQL % (
+        "sql01", "%s:db:freeze_source:1:freeze" % run_1.run_id) in run_2.errors["db.preflight"], run_2.errors
+    assert states["db.rollback"] == "success", run_2.errors
+    assert runs_of(world, "freeze") == [("%s:db:freeze_source:1:freeze" % run_1.run_id, "Succeeded", ["Succeeded"])]
+    assert not watch.misleading, "was: frozen by the freeze landing after the RolledBack: %s" % watch.misleading
+    assert world.source_writable() and not watch.lost, watch.lost
+    waits = [row["Message"] for row in watch.rows() if (row["Phase"], row["Status"]) == ("rollback", "Running")]
+    assert EARLIER_SQL % ("sql01", run_1.run_id) in waits[0], waits
+    assert not world.source().get("extendedProperties") and record(rehearsal_world) == ""
+    assert watch.rows()[-1]["Status"] == "RolledBack" and "source database Sales writable again" in watch.rows()[-1]["Message"]
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "run 1's migration keeps replicating"
 
 
 def test_a_new_run_freezes_only_after_an_earlier_rollbacks_queued_unfreeze_landed(rehearsal_world, monkeypatch, events_file):

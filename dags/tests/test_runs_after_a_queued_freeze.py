@@ -6,7 +6,7 @@ A person triggers the DAG again (README `migration-failed`: "trigger the DAG aga
 back and clearing that rollback. The queued freeze lands whenever the runtime runs it: Microsoft promises no order
 among the jobs it held (a node runs up to its concurrentJobsLimit at once), so run 2's reads of the source may run
 before it (`data_factory_server.set_runtime_online(in_submission_order=False)`). Run 2's preflight reads nothing until
-the earlier run's statements on the source have ended (`steps._wait_for_earlier_runs_sql`), then goes on from the
+the earlier run's statements on the source have ended (`steps.wait_for_earlier_runs_sql`), then goes on from the
 source as they left it. Lived through task by task with simulated time (`test_self_hosted_runtime_offline`'s model).
 """
 from __future__ import annotations
