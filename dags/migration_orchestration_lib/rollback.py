@@ -34,9 +34,14 @@ Decided from DMS and SQL state, read again in this task:
    entry's claim on its source database (`source_claims`): another entry may name that database now. Going
    back to replicating, or failing for a person, keeps it; so does a migration of its source left running
    into a target the plan no longer names (below).
+Through Data Factory, where this run's preflight did not pass, nothing is read before the SQL earlier runs submitted
+on the source (or a SqlVm target) has ended (`steps.wait_for_earlier_runs_sql`, preflight's wait, which may have
+failed at timeoutMinutes): a freeze held in the offline self-hosted runtime's queue could land after this rollback read
+the source writable, leaving it frozen after a RolledBack that says nothing of it.
 Its message (RolledBack, RolledBackTargetKept, WindowMissed, a failure for a person, the one at timeoutMinutes, and
-after any other error, an unexpected SQL error say: `StepContext.with_what_it_did`) lists every action this rollback took
-in this run and pass, across its pokes and tries, once each and in order, then what its last poke found (`Actions`: an Airflow Variable keeps them between pokes, as Airflow clears the task's XComs at each).
+after any other error, an unexpected SQL error say: `StepContext.with_what_it_did`) lists every action this rollback
+took in this run and pass, across its pokes and tries, once each and in order, then what its last poke found
+(`Actions`: an Airflow Variable keeps them between pokes, as Airflow clears the task's XComs at each).
 Where nothing is in flight into the entry's target, a migration DMS runs of its source into a target the
 plan no longer names (the target edited while it was under way) is named in the result, left running with
 its target, and what a person does is said (`capacity.migration_into_an_unnamed_target`).
@@ -83,7 +88,7 @@ from migration_orchestration_lib.step_context import (
     AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
     StepFailure, StepPending, StepResult, delete_scratch_record,
 )
-from migration_orchestration_lib.steps import standing
+from migration_orchestration_lib.steps import standing, wait_for_earlier_runs_sql
 
 
 ROLLBACK_TASK = "rollback"
@@ -207,6 +212,8 @@ def _roll_back(ctx: StepContext, actions: Actions) -> StepResult:
     database, services = ctx.database, ctx.services
     now = standing(ctx)
     record_declared_target(ctx, now.operation_id)  # as preflight does: this run's may have failed before reading DMS
+    if not ctx.preflight_passed():  # its wait for earlier runs' SQL may not have ended (it failed at timeoutMinutes)
+        wait_for_earlier_runs_sql(ctx, now, own_tasks=("preflight", ROLLBACK_TASK))
     _wait_while_canceling(ctx, now)
     missed = _window_missed(ctx)
     if missed and not now.is_live and not now.has_ended and not _finishes_on_its_own(ctx, now):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from migration_orchestration_lib import current_run, cutover_steps
 from migration_orchestration_lib import migration_prerequisites as prerequisites
@@ -121,7 +121,7 @@ def preflight(ctx: StepContext) -> StepResult:
     record_declared_target(ctx, now.operation_id)  # a handoff an earlier version declared: kept once DMS forgets it
     _refuse_while_dms_still_works_on_it(ctx, now)
     _refuse_a_declared_target_dms_no_longer_shows(ctx, now)
-    _wait_for_earlier_runs_sql(ctx, now)  # before the first read of the source or target is submitted
+    wait_for_earlier_runs_sql(ctx, now)  # before the first read of the source or target is submitted
     found = ctx.sql.source_facts(database)
     source = found.state
     if source is None:
@@ -204,23 +204,25 @@ def preflight(ctx: StepContext) -> StepResult:
     )
 
 
-def _wait_for_earlier_runs_sql(ctx: StepContext, now: Standing) -> None:
+def wait_for_earlier_runs_sql(ctx: StepContext, now: Standing, own_tasks: Sequence[str] = ("preflight",)) -> None:
     """Through Data Factory, a statement an earlier run submitted on this database's source (or SqlVm target) may not
     have ended: a freeze, an unfreeze, a final log backup, a target's DROP, held in the self-hosted integration
     runtime's queue while it was offline (`shir-offline`), its task failed at timeoutMinutes meanwhile. It would land
     under this run: freeze the source this run reads writable, drop the target it restores into. Nothing is read
     until every one has ended (StepPending; preflight fails at timeoutMinutes like any wait): this run then reads what
     they left, and its reads are submitted after them, never run beside them (a runtime back runs its queue up to its
-    concurrent jobs at once: no order is promised). Direct access runs SQL in the task's own process: nothing outlives
-    it there."""
+    concurrent jobs at once: no order is promised). Also the rollback's, where this run's preflight did not pass (its
+    wait may not have ended: `rollback._roll_back`). `own_tasks`: this run's tasks whose SQL is not waited for (the
+    calling step's own, any try; preflight's reads, for the rollback). Direct access runs SQL in the task's own
+    process: nothing outlives it there."""
     in_flight = getattr(ctx.services.sql_access, "runs_in_flight", None)
     if in_flight is None:
         return
     database = ctx.database
     backups = final_backup_key(now.operation_id) if now.operation_id else None
 
-    # This step's own, any try; not this run's other tasks': a run cleared from preflight may have left one queued.
-    own = operation_key_prefix(ctx.run_id, database.name, "preflight", "")
+    # Not this run's other tasks': a run cleared from preflight may have left one queued.
+    own = tuple(operation_key_prefix(ctx.run_id, database.name, task, "") for task in own_tasks)
 
     def earlier(key: str) -> bool:
         return not key.startswith(own) and (is_operation_key_of(key, database.name) or bool(backups and key.startswith(backups)))

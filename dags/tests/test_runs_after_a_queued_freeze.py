@@ -6,7 +6,7 @@ A person triggers the DAG again (README `migration-failed`: "trigger the DAG aga
 back and clearing that rollback. The queued freeze lands whenever the runtime runs it: Microsoft promises no order
 among the jobs it held (a node runs up to its concurrentJobsLimit at once), so run 2's reads of the source may run
 before it (`data_factory_server.set_runtime_online(in_submission_order=False)`). Run 2's preflight reads nothing until
-the earlier run's statements on the source have ended (`steps._wait_for_earlier_runs_sql`), then goes on from the
+the earlier run's statements on the source have ended (`steps.wait_for_earlier_runs_sql`), then goes on from the
 source as they left it. Lived through task by task with simulated time (`test_self_hosted_runtime_offline`'s model).
 """
 from __future__ import annotations
@@ -26,13 +26,14 @@ APPROVED = {"windows": [], "expectedMinutes": 30,
             "approval": {"required": True, "approvers": ["ops@contoso.com"], "channel": "airflowVariable"}}
 
 
-def run_1_leaves_its_freeze_queued(rehearsal_world, monkeypatch, gated):
+def run_1_leaves_its_freeze_queued(rehearsal_world, monkeypatch, gated, cutover=None):
     """Run 1: its freeze queued on the offline runtime, freeze_source and its rollback failed at timeoutMinutes.
     `gated`: an approval at any time (the simulated approver approves), given to run 1 and never consumed (its
-    rollback failed before its release)."""
+    rollback failed before its release); else `cutover`, the plan's cutover settings, if any (windows, say)."""
     if gated:
         monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "db:approve")
-    dag, world = setup(rehearsal_world, "dataFactory", mode="online", **({"cutover": APPROVED} if gated else {}))
+        cutover = APPROVED
+    dag, world = setup(rehearsal_world, "dataFactory", mode="online", **({"cutover": cutover} if cutover else {}))
     outage = Outage(world, monkeypatch)
     offline_as_the_freeze_is_submitted(monkeypatch, outage)
     run_1 = RunDriver(dag, outage.observe)
