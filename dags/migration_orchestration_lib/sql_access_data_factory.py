@@ -35,7 +35,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from migration_orchestration_lib.resource_id import ResourceId
 from migration_orchestration_lib.sql_access import (
@@ -156,31 +156,31 @@ class DataFactorySqlAccess:
         its route (a batch that changes the source, a freeze, runs as a Lookup too: it returns the state it left).
         Data Factory filters runs by pipeline and status, not by parameter (RunQueryFilterOperand: PipelineName,
         RunStart, RunEnd, Status; RunQueryFilterOperator: Equals, NotEquals, In, NotIn), so the key and the server (the
-        route's linked-service parameters) are matched here. The permission `submit` uses: querypipelineruns/action."""
+        route's linked-service parameters) are matched here. One query (page by page) for the route's pipelines
+        together (PipelineName `In`). The permission `submit` uses: querypipelineruns/action."""
         route = self._route_of(endpoint)
         pipelines = [entry["pipeline"] for entry in (self._contract.routes[route.name].get(kind) for kind in ("query", "statement"))
                      if entry is not None]
         now = self._clock()
         found: List[str] = []
-        for pipeline in pipelines:
-            for run in self._pipeline_runs(pipeline, now - self._adoption_window, now,
-                                           also=[{"operand": "Status", "operator": "In", "values": list(RUNNING)}]):
-                parameters = run.parameters or {}
-                key = parameters.get(OPERATION_KEY) or ""
-                same_server = all(parameters.get(name) == value for name, value in route.parameters.items())
-                if run.status in RUNNING and same_server and chosen(key):
-                    found.append("%s (%s)" % (key, run.status))
+        for run in self._pipeline_runs(pipelines, now - self._adoption_window, now,
+                                       also=[{"operand": "Status", "operator": "In", "values": list(RUNNING)}]):
+            parameters = run.parameters or {}
+            key = parameters.get(OPERATION_KEY) or ""
+            same_server = all(parameters.get(name) == value for name, value in route.parameters.items())
+            if run.status in RUNNING and same_server and chosen(key):
+                found.append("%s (%s)" % (key, run.status))
         return sorted(found)
 
-    def _pipeline_runs(self, pipeline: str, after: datetime, now: datetime, newest_first: bool = False,
+    def _pipeline_runs(self, pipelines: Sequence[str], after: datetime, now: datetime, newest_first: bool = False,
                        also: Optional[List[Dict[str, Any]]] = None) -> Iterator[Any]:
-        """The runs of `pipeline` updated since `after`, page after page (`queryPipelineRuns`, its continuation token)."""
+        """The runs of `pipelines` updated since `after`, page after page (`queryPipelineRuns`, its continuation token)."""
         token = None
         while True:
             page = self._client.pipeline_runs.query_by_factory(
                 self._factory.resource_group,
                 self._factory.name,
-                _run_filter(after, now + timedelta(days=1), "PipelineName", pipeline, token, newest_first=newest_first, also=also),
+                _run_filter(after, now + timedelta(days=1), "PipelineName", pipelines, token, newest_first=newest_first, also=also),
             )
             yield from page.value or []
             token = page.continuation_token
@@ -243,7 +243,7 @@ class DataFactorySqlAccess:
         after = now - self._adoption_window
         if operation.not_before is not None:
             after = max(after, operation.not_before - CLOCK_SKEW)
-        for run in self._pipeline_runs(pipeline, after, now, newest_first=True):
+        for run in self._pipeline_runs([pipeline], after, now, newest_first=True):
             # Listed by lastUpdated: a run begun before `after` may still be updated after it.
             begun_in_time = run.run_start is None or run.run_start >= after
             if (run.parameters or {}).get(OPERATION_KEY) == operation.key and begun_in_time:
@@ -259,7 +259,7 @@ class DataFactorySqlAccess:
                 self._factory.resource_group,
                 self._factory.name,
                 run.run_id,
-                _run_filter(started - timedelta(minutes=5), self._clock() + timedelta(days=1), "ActivityName", activity, token),
+                _run_filter(started - timedelta(minutes=5), self._clock() + timedelta(days=1), "ActivityName", [activity], token),
             )
             runs.extend(page.value or [])
             token = page.continuation_token
@@ -280,14 +280,14 @@ def _error_message(error: Exception) -> str:
     return getattr(getattr(error, "error", None), "message", None) or str(error)
 
 
-def _run_filter(after: datetime, before: datetime, operand: str, value: str, token: Optional[str],
+def _run_filter(after: datetime, before: datetime, operand: str, values: Sequence[str], token: Optional[str],
                 newest_first: bool = False, also: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     """RunFilterParameters as its REST JSON: azure-mgmt-datafactory 9.x and 10.x both take it (their
-    model classes differ: `values` became `values_property` in 10.0)."""
+    model classes differ: `values` became `values_property` in 10.0). `operand` is one of `values`."""
     body: Dict[str, Any] = {
         "lastUpdatedAfter": _iso(after),
         "lastUpdatedBefore": _iso(before),
-        "filters": [{"operand": operand, "operator": "Equals", "values": [value]}] + list(also or []),
+        "filters": [{"operand": operand, "operator": "Equals" if len(values) == 1 else "In", "values": list(values)}] + list(also or []),
     }
     if newest_first:
         body["orderBy"] = [{"orderBy": "RunStart", "order": "DESC"}]

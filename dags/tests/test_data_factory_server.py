@@ -437,6 +437,18 @@ def test_a_run_on_an_offline_self_hosted_runtime_waits_queued_then_runs_in_submi
     assert activity_statuses(client, server, first.reference) == ["Succeeded"]
 
 
+def count_calls(operations, name):
+    """Counts the calls of an SDK operation (`[n]`, updated as they are made)."""
+    made, call = [0], getattr(operations, name)
+
+    def counted(*args, **kwargs):
+        made[0] += 1
+        return call(*args, **kwargs)
+
+    setattr(operations, name, counted)
+    return made
+
+
 def test_a_runtime_back_in_any_order_runs_each_held_run_on_its_own_read_and_runs_in_flight_lists_them(adf):
     """`set_runtime_online(in_submission_order=False)`: a node runs up to its concurrentJobsLimit jobs at once, so a read
     submitted after a statement may end first: the later run read first runs its SQL alone. `runs_in_flight` lists the
@@ -451,8 +463,10 @@ def test_a_runtime_back_in_any_order_runs_each_held_run_on_its_own_read_and_runs
     read = access.submit(query("run1:db:rollback:1:source-state", source(), state_sql()))
     second = access.submit(query("run2:db:preflight:1:source-facts", source(), state_sql()))
     assert access.result(first) is None and access.result(read) is None and access.result(second) is None
+    queries = count_calls(access._client.pipeline_runs, "query_by_factory")
     assert access.runs_in_flight(source(), lambda key: key.startswith("run1:")) == [
         "run1:db:freeze_source:1:freeze (InProgress)", "run1:db:rollback:1:source-state (InProgress)"]
+    assert queries == [1], "one queryPipelineRuns for the route's query and statement pipelines together (was: one each)"
     assert access.runs_in_flight(target("mi-prod"), lambda key: True) == [], "another server's runs are not its"
 
     set_runtime_online(adf.world, runtime, in_submission_order=False)
