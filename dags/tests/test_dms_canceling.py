@@ -174,29 +174,34 @@ def test_a_cancel_that_did_not_take_is_declared_by_a_new_run_as_the_timed_out_ro
     assert not [task for task, was_writable in writable if was_writable], "the source was writable beside the complete target: %s" % writable
 
 
-def dms_ends_the_cancel(watch):
-    """The cancel takes at last: the stillCanceling fault spent, the next read of the migration finds it Canceled."""
+def dms_ends_the_cancel(watch, ended):
+    """DMS's cancel ends at last: `Canceled` (the stillCanceling fault spent: the next read finds it so) or `Failed`."""
     with watch.world.transaction() as state:
         state["faults"][:] = [fault for fault in state["faults"] if fault["kind"] != "stillCanceling"]
+        if ended == "Failed":
+            [migration] = [record["operations"][-1] for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+            migration.pop("stillCanceling", None)
+            migration.update(migrationStatus="Failed", migrationState="Failed", endedOn=watch.world.now())
 
 
-def test_a_rollback_cleared_once_dms_reads_canceled_after_it_timed_out_removes_the_target_and_unfreezes_the_source(
-        rehearsal_world, monkeypatch, events):
+@pytest.mark.parametrize("ended", ["Canceled", "Failed"])
+def test_a_rollback_cleared_once_dms_reads_canceled_or_failed_after_it_timed_out_removes_the_target_and_unfreezes_the_source(
+        rehearsal_world, monkeypatch, events, ended):
     """The rollback-failed row's advice for "DMS is still canceling migration", lived through: once DMS reads the
-    migration Canceled, a person clears the failed rollback task; it removes the target left RESTORING and gives the
-    source back its access before the freeze, and its RolledBack says so (the cancel of its earlier try included).
-    Until then (the timed-out try) neither was done."""
+    migration Canceled or Failed, a person clears the failed rollback task; it removes the target left RESTORING and
+    gives the source back its access before the freeze, and its RolledBack says so (the cancel of its earlier try
+    included). Until then (the timed-out try) neither was done."""
     watch, driver, states = rollback_past_timeout_minutes_while_canceling(rehearsal_world, monkeypatch)
     assert states["db.rollback"] == "failed" and "DMS is still canceling migration" in driver.errors["db.rollback"], driver.errors
     assert watch.target()["state"] == "RESTORING" and not watch.source_writable()
     operation_id = watch.operations()[0]["migrationOperationId"]
 
-    dms_ends_the_cancel(watch)
+    dms_ends_the_cancel(watch, ended)
     monkeypatch.setattr(operators, "utc_now", utc_now)
     driver.observe = watch.observe
     assert driver.clear_task("db", "rollback") == "success", driver.errors
 
-    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled"]
+    assert [op["migrationStatus"] for op in watch.operations()] == [ended]
     assert watch.target() is None, "the RESTORING target of the canceled migration is removed"
     assert watch.source_writable() and driver.outcome("db") == "rolled_back"
     assert all(target_there and not writable for target_there, writable in watch.while_canceling()), watch.rollback_pokes
