@@ -174,6 +174,44 @@ def test_a_cancel_that_did_not_take_is_declared_by_a_new_run_as_the_timed_out_ro
     assert not [task for task, was_writable in writable if was_writable], "the source was writable beside the complete target: %s" % writable
 
 
+def dms_ends_the_cancel(watch, ended):
+    """DMS's cancel ends at last: `Canceled` (the stillCanceling fault spent: the next read finds it so) or `Failed`."""
+    with watch.world.transaction() as state:
+        state["faults"][:] = [fault for fault in state["faults"] if fault["kind"] != "stillCanceling"]
+        if ended == "Failed":
+            [migration] = [record["operations"][-1] for key, record in state["databaseMigrations"].items() if key.endswith("/sales")]
+            migration.pop("stillCanceling", None)
+            migration.update(migrationStatus="Failed", migrationState="Failed", endedOn=watch.world.now())
+
+
+@pytest.mark.parametrize("ended", ["Canceled", "Failed"])
+def test_a_rollback_cleared_once_dms_reads_canceled_or_failed_after_it_timed_out_removes_the_target_and_unfreezes_the_source(
+        rehearsal_world, monkeypatch, events, ended):
+    """The rollback-failed row's advice for "DMS is still canceling migration", lived through: once DMS reads the
+    migration Canceled or Failed, a person clears the failed rollback task; it removes the target left RESTORING and
+    gives the source back its access before the freeze, and its RolledBack says so (the cancel of its earlier try
+    included). Until then (the timed-out try) neither was done."""
+    watch, driver, states = rollback_past_timeout_minutes_while_canceling(rehearsal_world, monkeypatch)
+    assert states["db.rollback"] == "failed" and "DMS is still canceling migration" in driver.errors["db.rollback"], driver.errors
+    assert watch.target()["state"] == "RESTORING" and not watch.source_writable()
+    operation_id = watch.operations()[0]["migrationOperationId"]
+
+    dms_ends_the_cancel(watch, ended)
+    monkeypatch.setattr(operators, "utc_now", utc_now)
+    driver.observe = watch.observe
+    assert driver.clear_task("db", "rollback") == "success", driver.errors
+
+    assert [op["migrationStatus"] for op in watch.operations()] == [ended]
+    assert watch.target() is None, "the RESTORING target of the canceled migration is removed"
+    assert watch.source_writable() and driver.outcome("db") == "rolled_back"
+    assert all(target_there and not writable for target_there, writable in watch.while_canceling()), watch.rollback_pokes
+    [rolled_back] = [row["Message"] for row in events if (row["Phase"], row["Status"]) == ("rollback", "RolledBack")]
+    actions = rolled_back.split("; ")
+    assert actions[0] == "canceled migration %s" % operation_id, rolled_back
+    assert actions.count("deleted managed database Sales on mi-prod") == 1, rolled_back
+    assert actions.count("source database Sales writable again") == 1, rolled_back
+
+
 def cancel_as_a_person(plan, watch, operation_id, canceling_reads):
     """A person cancels the migration through DMS; it reads Canceling for `canceling_reads` reads."""
     watch.world.add_fault("cancel", "stillCanceling", count=canceling_reads, database="Sales")
@@ -187,6 +225,45 @@ def started_migration(rehearsal_world, plan, watch):
         RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), watch.observe).run_database("db", crash_after="start_migration")
     [operation] = watch.operations()
     return operation["migrationOperationId"]
+
+
+@pytest.mark.parametrize("mode, canceled_after, failing", [("offline", "freeze_source", "final_backup"),
+                                                            ("online", "wait_for_migration", "freeze_source")])
+def test_a_migration_a_person_canceled_is_rolled_back_and_the_dag_triggered_again_migrates_with_a_new_one(
+        rehearsal_world, mode, canceled_after, failing):
+    """The freeze_source / final_backup row's "no active migration of", lived through with its advice: a person
+    cancels the migration in DMS while it copies (offline: the source frozen already; online: caught up, before the
+    freeze). The next step fails saying so, its rollback removes the RESTORING target the canceled migration left and
+    gives the source back its access; triggered again, the DAG starts a new migration and migrates, a write made
+    meanwhile reaching the target."""
+    from test_writes_handed_back import write_to_source
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode=mode)]))
+    watch = CancelWatch(rehearsal_world, plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), watch.observe)
+    with pytest.raises(WorkerCrashed):  # only to step in between two tasks of the run; the run goes on below
+        driver.run_database("db", crash_after=canceled_after)
+    assert watch.source_writable() == (mode == "online") and watch.target()["state"] == "RESTORING"
+    [operation] = watch.operations()
+    cancel_as_a_person(plan, watch, operation["migrationOperationId"], canceling_reads=1)
+
+    chain = [task.task_id for task in driver.chain("db")]
+    states = driver.run_database("db", start=chain.index("db." + failing))
+
+    assert states["db." + failing] == "failed", driver.errors
+    assert driver.errors["db." + failing].startswith("no active migration of db: canceled"), driver.errors
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert watch.target() is None, "the canceled migration's RESTORING target is removed"
+    assert watch.source_writable(), "the source's access before the freeze is back"
+    table = write_to_source(watch, "written after the rollback")
+
+    again = RunDriver(driver.dag, watch.observe)
+    again.run_database("db")
+
+    assert again.outcome("db") == "migrated", again.errors
+    assert [op["migrationStatus"] for op in watch.operations()] == ["Canceled", "Succeeded"], "a new migration started"
+    assert watch.target()["state"] == "ONLINE"
+    assert watch.target()["tables"][table]["rows"][0][1] == "written after the rollback", "a write was lost"
 
 
 def test_preflight_refuses_while_dms_is_still_canceling_and_starts_nothing(rehearsal_world):

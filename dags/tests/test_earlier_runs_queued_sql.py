@@ -187,6 +187,39 @@ def test_the_rollback_of_a_run_whose_preflight_gave_up_waiting_reads_the_source_
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "run 1's migration keeps replicating"
 
 
+def test_the_rollback_that_gave_up_waiting_for_an_earlier_runs_freeze_undoes_it_once_cleared_after_it_landed(
+        rehearsal_world, monkeypatch, events_file):
+    """The rollback-failed row's "SQL that an earlier run of ... has not ended", lived through with its advice: run 2's
+    preflight and then its rollback give up waiting for run 1's queued freeze, the runtime still offline at the
+    rollback's timeoutMinutes (it read nothing, changed nothing); the runtime comes back and the freeze lands; a person
+    clears run 2's failed rollback: it undoes that freeze, and its RolledBack says the source writable again. Run 1's
+    migration keeps replicating."""
+    dag, world, outage, run_1 = run_1_leaves_its_freeze_queued(rehearsal_world, monkeypatch, gated=False)
+    outage.offline = True  # still (its wrapper took it offline once)
+    watch = Watch(world, outage, events_file)
+    run_2 = RunDriver(dag, watch)
+    states = run_2.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", run_2.errors
+    assert ("timeoutMinutes (720) passed while waiting: " + EARLIER_SQL % ("sql01", "%s:db:freeze_source:1:freeze" % run_1.run_id)
+            in run_2.errors["db.rollback"]), run_2.errors
+    assert world.source_writable() and runs_of(world, "freeze")[0][1] == "InProgress", "read nothing, changed nothing"
+    assert watch.rows()[-1]["Status"] == "Failed" and watch.rows()[-1]["Phase"] == "rollback"
+
+    back_in_any_order(world, outage)
+    DataFactoryServer(world.world).advance_all()  # the runtime ran what it held: run 1's freeze landed
+    assert not world.source_writable()
+    assert run_2.clear_task("db", "rollback") == "success", run_2.errors
+    DataFactoryServer(world.world).advance_all()
+    watch.check("after the clear")
+
+    assert world.source_writable(), "the freeze that landed is undone"
+    assert not world.source().get("extendedProperties") and record(rehearsal_world) == ""
+    assert watch.rows()[-1]["Status"] == "RolledBack" and "source database Sales writable again" in watch.rows()[-1]["Message"]
+    assert not watch.misleading and not watch.lost, (watch.misleading, watch.lost)
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "run 1's migration keeps replicating"
+
+
 def test_a_new_run_freezes_only_after_an_earlier_rollbacks_queued_unfreeze_landed(rehearsal_world, monkeypatch, events_file):
     """Run 1's cutover refused; its rollback canceled the migration, removed the target, and submitted the unfreeze as
     the runtime went offline: it failed at timeoutMinutes, the source frozen. Run 2: its preflight waits for that

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 
+from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
 from migration_orchestration_lib.handoffs import handoff_key
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from task_driver import RunDriver, WorkerCrashed
@@ -212,3 +213,37 @@ def test_validate_waits_for_dms_to_finish_after_its_wait_was_marked_success(rehe
     assert states["db.validate"] == "success", driver.errors
     assert driver.outcome("db") == "migrated" and statuses(world) == ["Succeeded"], driver.errors
     assert not world.source_writable(), "a migrated database's source stays frozen"
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+@pytest.mark.parametrize("waiting", ["final_backup", "wait_for_completion"])
+def test_a_wait_with_the_source_frozen_marked_failed_rolls_back_and_hands_the_source_back_never_declaring(
+        rehearsal_world, waiting, target):
+    """The source-frozen-too-long row's "to stop now, mark the waiting task failed": its rollback runs as after any
+    failure and makes the source writable again. `final_backup` (DMS restoring the final backup): the migration
+    canceled and its RESTORING target removed. `wait_for_completion` (the cutover asked, DMS completing): the target
+    going live is kept, never removed, the source writable beside it as the cutover row says (nothing declared it
+    migrated: applications stay on the source), and the next run compares and declares nothing."""
+    dag, world = setup(rehearsal_world, "direct", mode="online", target=target)
+    run = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):  # only to step in between two tasks of the run
+        run.run_database("db", crash_after={"final_backup": "freeze_source", "wait_for_completion": "cutover"}[waiting])
+    assert not world.source_writable()
+    if waiting == "final_backup":  # it took the backup and waits for DMS to restore it
+        with pytest.raises(AirflowRescheduleException):
+            run.poke("db.final_backup")
+    run.states["db." + waiting] = "failed"  # a person marks it failed while it waits: no poke of it again
+
+    assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
+    assert world.source_writable() and run.outcome("db") == "rolled_back", run.errors
+    if waiting == "final_backup":
+        assert any("_final_" in backup["fileName"] for backup in world.world.backups("sql01", "Sales"))
+        assert statuses(world) == ["Canceled"] and world.target() is None
+        return
+    assert statuses(world) == ["Succeeded"] and world.target()["state"] == "ONLINE", "a target gone live is kept"
+    assert not world.online_target_deleted
+
+    again = RunDriver(dag, world.observe)
+    states = again.run_database("db")
+    assert states["db.freeze_source"] == "failed" and "neither compared nor declared migrated" in again.errors["db.freeze_source"], again.errors
+    assert again.outcome("db") != "migrated" and world.source_writable(), "the source, with its writes, stays the applications'"

@@ -132,6 +132,41 @@ def test_a_rollback_cleared_after_it_failed_says_what_its_earlier_try_did(rehear
 
 @pytest.mark.airflow210
 @pytest.mark.airflow26
+def test_a_rollback_whose_worker_was_lost_halfway_is_finished_by_clearing_it(rehearsal_world, events_file):
+    """The rollback-failed row's advice for "the rollback's worker was lost on its last try", lived through: its worker
+    dies after the poke that removed the target, the source still frozen (Airflow fails it); a person clears the
+    rollback task: it reads DMS and SQL Server again, does only what is still missing (the unfreeze: no second cancel,
+    no second removal) and its RolledBack names every action once, the lost try's too."""
+    dag, world, run, pokes = frozen_and_then_the_worker_is_lost(rehearsal_world, "dataFactory")
+    observe = run.observe
+
+    def the_worker_is_lost_once_the_target_is_removed(task_id):
+        observe(task_id)
+        if task_id == "db.rollback" and world.target() is None and not world.source_writable():
+            raise WorkerCrashed(task_id)
+
+    run.observe = the_worker_is_lost_once_the_target_is_removed
+    operation = world.operations()[0]["migrationOperationId"]
+    with pytest.raises(WorkerCrashed):
+        run._run_task(dag.get_task("db.rollback"))
+    run.states["db.rollback"] = "failed"  # its last try: Airflow fails it (the failure callback's event aside)
+    assert world.target() is None and not world.source_writable() and pokes[-1][0] == ["Canceled"], pokes
+
+    run.observe = observe
+    assert run.clear_task("db", "rollback") == "success", run.errors
+
+    assert world.source_writable() and run.outcome("db") == "rolled_back"
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"]
+    status, message = rollback_events(events_file)[-1]
+    assert status == "RolledBack", message
+    actions = message.split("; ")
+    assert actions[:2] == ["canceled migration %s" % operation, "deleted managed database Sales on mi-prod"], message
+    assert actions.count("source database Sales writable again") == 1, message
+    assert actions_records(rehearsal_world) == {}
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26
 def test_a_later_run_does_not_take_an_earlier_runs_actions(rehearsal_world, events_file):
     """A record left by a rollback that failed in an earlier run (never cleared) is that run's: not said by a later one."""
     dag, world, run, pokes = frozen_and_then_the_worker_is_lost(rehearsal_world, "dataFactory")
