@@ -111,6 +111,45 @@ def test_a_doubtful_migration_an_earlier_run_created_is_left_for_a_person(rehear
     assert world.target()["state"] == "RESTORING" and not world.source_writable()
 
 
+def test_a_doubtful_migration_left_for_a_person_is_carried_on_once_the_plans_host_is_written_as_dms_names_the_server(
+        rehearsal_world, monkeypatch):
+    """The rollback-failed row's "names another source server", lived through: the person finds it is this plan's
+    migration (the host an alias of the server DMS names), writes the plan's `host` as DMS names the server, and
+    triggers the DAG again. The new run takes that same migration as its own and migrates it: nothing canceled or
+    removed, no second migration, the source never writable beside the live target."""
+    plan, dag, world = alias_setup(rehearsal_world, "mi-prod", "online")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="start_migration")
+    [ours] = [op["migrationOperationId"] for op in world.operations()]
+    refuse_the_cutover = world.fault_after(
+        "db.final_backup", "cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
+    left_for_a_person = RunDriver(dag, refuse_the_cutover)
+    assert left_for_a_person.run_database("db")["db.rollback"] == "failed", left_for_a_person.errors
+    assert "names its source server 'sql01'" in left_for_a_person.errors["db.rollback"], left_for_a_person.errors
+    with world.world.transaction() as state:  # DMS takes a cutover again
+        state["faults"][:] = []
+
+    [dms_names] = source_server_dms_names(world)
+    document = plan_with_databases([database_entry("db", "Sales", mode="online", target="mi-prod")])
+    [server] = [s for s in document["sourceServers"] if s["name"] == "sql01"]
+    server["host"] = dms_names
+    edited = parse_plan(document)
+    writable_beside_live = []
+
+    def watched(task_id):
+        world.observe(task_id)
+        if world.target()["state"] == "ONLINE" and world.source_writable():
+            writable_beside_live.append(task_id)
+
+    again = RunDriver(build_dag(edited, {"MIGRATION_DRY_RUN": "1"}), watched)
+    states = again.run_database("db")
+
+    assert again.outcome("db") == "migrated", (states, again.errors)
+    assert [(op["migrationOperationId"], op["migrationStatus"]) for op in world.operations()] == [(ours, "Succeeded")]
+    assert world.target()["state"] == "ONLINE" and not world.online_target_deleted
+    assert not writable_beside_live and not world.source_writable(), "declared migrated: the source stays read-only"
+
+
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_another_servers_migration_adopted_in_flight_is_not_canceled(rehearsal_world, monkeypatch, target):
     """A person migrates sql02's `Sales` offline into our target through this plan's service. The run
