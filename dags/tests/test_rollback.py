@@ -166,6 +166,36 @@ def test_a_restoring_target_a_person_took_offline_is_never_removed(rehearsal_wor
     assert world.target() is not None and world.target()["state"] == "OFFLINE", later.errors
 
 
+@pytest.mark.parametrize("remedy", ["drops the target", "names another target database"])
+def test_a_target_kept_offline_dropped_or_renamed_in_the_plan_lets_the_next_run_migrate(rehearsal_world, remedy):
+    """RolledBackTargetKept's "what you do", lived through: the person drops the target the canceled migration left
+    OFFLINE, or gives the plan another target database name for it (the OFFLINE one then left as it is), and
+    triggers the DAG again: the new run migrates, in a migration of its own."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.refusing_the_cutover_then_taking_the_target_offline())
+    driver.run_database("db")
+    assert driver.outcome("db") == "rolled_back_target_kept", driver.errors
+    with world.world.transaction() as state:  # DMS takes a cutover again
+        state["faults"][:] = []
+
+    if remedy == "drops the target":
+        assert world.world.drop_database(world.target_server, "Sales")
+        again_plan = plan
+    else:
+        again_plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target_database="Sales2")]))
+    again_world = WorldView(rehearsal_world, again_plan.database("db"), again_plan)
+    again = RunDriver(build_dag(again_plan, {"MIGRATION_DRY_RUN": "1"}), again_world.observe)
+    states = again.run_database("db")
+
+    assert again.outcome("db") == "migrated", (states, again.errors)
+    assert again_world.target()["state"] == "ONLINE"
+    assert [op["migrationStatus"] for op in again_world.operations()] == (
+        ["Canceled", "Succeeded"] if remedy == "drops the target" else ["Succeeded"])
+    if remedy == "names another target database":
+        assert world.target()["state"] == "OFFLINE", "the kept target is left as it is"
+
+
 def test_preflight_says_the_rollback_keeps_a_target_sql_reads_restoring_but_arm_does_not(rehearsal_world, monkeypatch):
     """A managed instance target that SQL reads RESTORING but ARM another status (Updating: a person's change, say) is
     kept by the rollback, which reads ARM right before its delete and fails for a person before it undoes the rest.

@@ -90,6 +90,58 @@ def test_a_sqldb_target_dropped_by_a_person_is_not_said_kept_and_the_rollback_sa
     assert "deploy it again with the source's schema before the next run" in decision.reason
 
 
+def test_a_sqldb_target_dropped_after_a_failed_copy_deployed_again_as_the_rollback_says_takes_the_next_copy(
+        rehearsal_world, monkeypatch):
+    """The same, lived through on the rehearsal world: a copy DMS ended Failed, its target dropped by a person
+    before the rollback. The rollback says "absent (dropped since)"; a run triggered as it is stops at preflight
+    (the target must exist); deployed again with the source's schema, the next run copies into it and migrates."""
+    from migration_orchestration_lib import rehearsal
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.events import LoggingEventWriter
+    from task_driver import RunDriver
+    from world_view import WorldView
+
+    rollback_events = []
+    write = LoggingEventWriter.write
+
+    def kept(writer, row, budget=None):
+        if row["Phase"] == "rollback":
+            rollback_events.append((row["Status"], row["Message"]))
+        return write(writer, row, budget)
+
+    monkeypatch.setattr(LoggingEventWriter, "write", kept)
+    plan = parse_plan(plan_with_databases([database_entry("db", "Hr", target="db-prod")]))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    rehearsal.seed_world(world.world, plan)
+    world.world.add_fault("migrate", "migrationFailed", database="Hr", message="copy failed")
+
+    def a_person_drops_the_target_once_the_copy_failed(task_id):
+        world.observe(task_id)
+        if world.operations() and world.operations()[-1]["migrationStatus"] == "Failed" and world.target() is not None:
+            world.world.drop_database(world.target_server, "Hr")
+
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    first = RunDriver(dag, a_person_drops_the_target_once_the_copy_failed)
+    first.run_database("db")
+    assert first.outcome("db") == "rolled_back", first.errors
+    [(status, message)] = [event for event in rollback_events if event[0] not in ("Started", "Running")]
+    assert status == "RolledBack" and "absent (dropped since)" in message and "deploy it again" in message, message
+    assert world.target() is None and world.source_writable()
+
+    as_it_is = RunDriver(dag, world.observe)
+    assert as_it_is.run_database("db")["db.preflight"] == "failed", as_it_is.errors
+    assert "must exist, with its schema" in as_it_is.errors["db.preflight"], as_it_is.errors
+
+    schema = {name: dict(table, rows=[]) for name, table in world.source()["tables"].items()}
+    world.world.put_database(world.target_server, "Hr", tables=schema)
+    deployed_again = RunDriver(dag, world.observe)
+    deployed_again.run_database("db")
+
+    assert deployed_again.outcome("db") == "migrated", deployed_again.errors
+    assert [op["migrationStatus"] for op in world.operations()] == ["Failed", "Succeeded"]
+    assert world.target()["tables"] == world.source()["tables"]
+
+
 @pytest.mark.parametrize("remaining, removed", [(0, True), (1, False)])
 def test_a_sql_vm_target_still_there_after_its_drop_fails_the_removal(plan, remaining, removed):
     """Judged by the DROP batch's own answer (how many databases of the name remain), not only by the
