@@ -101,19 +101,35 @@ def start_foreign_migration(monkeypatch, world, target, mode, by, target_exists=
             services.dms.current_migration(into)
         assert foreign_status(world, operation_id) in IN_FLIGHT
         assert (world.target() is not None) == (target_exists or not database.restores_backups)
+    if ending:
+        end_foreign_migration(monkeypatch, world, target, mode, by, operation_id, ending)
+    return operation_id
+
+
+def end_foreign_migration(monkeypatch, world, target, mode, by, operation_id, ending):
+    """Whoever started the foreign migration in flight ends it: `Canceled` (they cancel it), or `Succeeded` (they cut
+    it over, or take the last log backup of an offline one)."""
+    theirs = foreign_plan(target, mode, by)
+    database = theirs.database("db")
+    source_server = rehearsal.world_server_name(theirs.source_of(database).host)
+    with monkeypatch.context() as patch:
+        if by == "another-service":
+            patch.setattr(rehearsal, "SERVICE_ID", OTHER_SERVICE_ID)
+        services = rehearsal.rehearsal_services(theirs)
+        into = MigrationTarget.of(theirs, database)
         if ending == "Canceled":
             services.dms.cancel(into, operation_id)
         elif ending == "Succeeded" and database.is_online:
             services.dms.cutover(into, operation_id)
-        elif ending == "Succeeded" and last_backup:
+        elif ending == "Succeeded" and database.restores_backups:
             share = theirs.source_of(database).backup_file_share.path
-            world.world.take_backup(source_server, database.source_database, "LOG", share + "\\" + last_backup)
-        for _ in range(200 if ending else 0):
+            last_backup = "%s\\%s_by_hand.trn" % (share, database.source_database)
+            world.world.take_backup(source_server, database.source_database, "LOG", last_backup)
+        for _ in range(200):
             if foreign_status(world, operation_id) not in IN_FLIGHT + ("Completing", "Canceling"):
                 break
             services.dms.current_migration(into)
-    assert foreign_status(world, operation_id) == (ending or foreign_status(world, operation_id))
-    return operation_id
+    assert foreign_status(world, operation_id) == ending
 
 
 def foreign_status(world, operation_id):
@@ -152,6 +168,45 @@ def test_a_foreign_migration_refused_by_preflight_rolls_back_nothing_and_ends_ro
     assert world.source_writable() and not world.online_target_deleted
     assert driver.run_outcome() == "failed"
     assert re.search(r"not migrated\. rolled back: db; .*rollback failed or incomplete: -", driver.errors["run_outcome"])
+
+
+@pytest.mark.parametrize("target, mode, by, remedy", [
+    ("mi-prod", "online", "another-source", "cancels it and drops the target it left"),
+    ("vm-prod", "offline", "another-service", "lets it end and names another target database"),
+])
+def test_a_foreign_migration_ended_by_its_owner_then_the_target_cleared_or_renamed_lets_the_next_run_migrate(
+        rehearsal_world, monkeypatch, target, mode, by, remedy):
+    """The runbook's "another's migration into the target", lived through: preflight refuses it (RolledBack, nothing
+    done); the person lets that migration end, or cancels it where it runs, then clears the target or names another
+    (the preflight row), and triggers the DAG again: the new run migrates, the other's migration and what it left
+    in a target of another name untouched."""
+    plan, dag, world = setup(rehearsal_world, target, mode)
+    foreign = start_foreign_migration(monkeypatch, world, target, mode, by)
+    refused = RunDriver(dag, world.observe)
+    assert refused.run_database("db")["db.preflight"] == "failed" and refused.outcome("db") == "rolled_back", refused.errors
+
+    if remedy.startswith("cancels"):
+        end_foreign_migration(monkeypatch, world, target, mode, by, foreign, "Canceled")
+        assert world.target()["state"] == "RESTORING"
+        world.world.drop_database(world.target_server, "Sales")
+        again_plan, again_world = plan, world
+    else:
+        end_foreign_migration(monkeypatch, world, target, mode, by, foreign, "Succeeded")
+        theirs = world.target()
+        assert theirs["state"] == "ONLINE"
+        renamed = database_entry("db", "Sales", mode=mode, target=target, target_database="Sales2")
+        again_plan = parse_plan(plan_with_databases([renamed]))
+        again_world = WorldView(rehearsal_world, again_plan.database("db"), again_plan)
+    again = RunDriver(build_dag(again_plan, {"MIGRATION_DRY_RUN": "1"}), again_world.observe)
+    states = again.run_database("db")
+
+    assert again.outcome("db") == "migrated", (states, again.errors)
+    assert again_world.target()["state"] == "ONLINE"
+    ours = again.xcom[("db.start_migration", "return_value")]
+    assert [op["migrationOperationId"] for op in again_world.operations()][-1] == ours != foreign
+    assert foreign_status(world, foreign) == ("Canceled" if remedy.startswith("cancels") else "Succeeded")
+    if not remedy.startswith("cancels"):
+        assert world.target() == theirs, "the other's target is left as it is"
 
 
 def ended_variants():
@@ -236,6 +291,41 @@ def test_the_dags_freeze_beside_a_foreign_migration_is_kept_for_a_person(rehears
     assert status == "Failed" and foreign in message and "Sales kept frozen" in message and "A person must decide" in message
     assert not world.source_writable(), "the DAG's freeze is kept while its migration cannot be read"
     assert foreign_status(world, foreign) in IN_FLIGHT
+
+
+@pytest.mark.parametrize("source, ending", [("made writable by the person", "Succeeded"), ("left frozen", "Canceled")])
+def test_the_dags_freeze_kept_beside_a_foreign_migration_lets_the_next_run_copy_again_once_that_migration_ended(
+        rehearsal_world, monkeypatch, source, ending):
+    """The rollback-failed row's "another's migration", lived through after the freeze kept above: this plan's copy
+    was canceled (it cannot go live), so the person makes the source writable as the Variable says, or leaves it
+    frozen; the other's copy ends (its owner lets it end, or cancels it); the DAG triggered again copies into the
+    target and migrates, the source read-only at the end (done)."""
+    from migration_rehearsal import sql_world
+
+    plan, dag, world = setup(rehearsal_world, "db-prod", "offline")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="start_migration")
+    [canceled] = [op["migrationOperationId"] for op in world.operations()]
+    rehearsal.rehearsal_services(plan).dms.cancel(MigrationTarget.of(plan, plan.database("db")), canceled)
+    foreign = start_foreign_migration(monkeypatch, world, "db-prod", "offline", "another-source")
+    kept_frozen = RunDriver(dag, world.observe)
+    assert kept_frozen.run_database("db")["db.rollback"] == "failed", kept_frozen.errors
+    assert "kept frozen" in kept_frozen.errors["db.rollback"] and not world.source_writable(), kept_frozen.errors
+
+    if source == "made writable by the person":
+        monkeypatch.setenv(sql_world.WORLD_VARIABLE, world.world.directory)
+        person = sql_world.connect(server="sql01", user="dba", password="canary-not-a-secret", autocommit=True).cursor()
+        person.execute("ALTER DATABASE [Sales] SET READ_WRITE WITH ROLLBACK IMMEDIATE")
+        assert world.source_writable()
+    end_foreign_migration(monkeypatch, world, "db-prod", "offline", "another-source", foreign, ending)
+    again = RunDriver(dag, world.observe)
+    states = again.run_database("db")
+
+    assert again.outcome("db") == "migrated", (states, again.errors)
+    ours = again.xcom[("db.start_migration", "return_value")]
+    assert [(op["migrationOperationId"], op["migrationStatus"]) for op in world.operations()] == [
+        (canceled, "Canceled"), (foreign, ending), (ours, "Succeeded")]
+    assert not world.source_writable(), "declared migrated: the source stays read-only"
 
 
 def test_a_migration_this_run_started_replaced_by_a_foreign_one_is_left_for_a_person(rehearsal_world, monkeypatch):
