@@ -16,6 +16,7 @@ from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.rehearsal import rehearsal_services, seed_world
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from task_driver import RunDriver, WorkerCrashed
+from test_writes_handed_back import write_to_source
 from world_view import WorldView
 
 
@@ -571,3 +572,43 @@ def test_an_offline_migration_a_person_starts_while_start_migration_creates_is_n
     assert "was not started by this DAG (lastBackupName Sales_by_hand.trn)" in driver.errors["db.start_migration"]
     assert states["db.freeze_source"] == "upstream_failed" and world.source_writable()
     assert driver.outcome("db") != "migrated"
+
+
+def test_a_wait_for_a_log_backup_missing_from_the_share_says_what_dms_reports_and_goes_on_once_it_is_there(
+        rehearsal_world, monkeypatch, tmp_path):
+    """The migration-running-long row tells a person to read `pendingLogBackupsCount=` and `restoreBlockingReason=`
+    in the database's latest `Message`: the `Running` heartbeat of `wait_for_migration` carries them as DMS reports
+    them (here a log backup taken outside the share: the next one cannot be restored). The row's "fix the log-backup
+    job or the share", lived through: once the missing backup is in the share the wait goes on, and the writes it
+    held reach the target."""
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events_file))
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="online"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    share = plan.source_of(plan.database("db")).backup_file_share.path
+    driver = RunDriver(dag, world.observe)
+    for task in ("db.preflight", "db.start_migration"):
+        assert driver._run_task(dag.get_task(task)) == "success", driver.errors
+    write_to_source(world, "written before the missing backup")
+    world.world.take_backup("sql01", "Sales", "LOG", "D:\\local\\Sales_1.trn")  # the job wrote it elsewhere
+    table = write_to_source(world, "written after it")
+    world.world.take_backup("sql01", "Sales", "LOG", share + "\\Sales_2.trn")
+    with pytest.raises(AirflowRescheduleException):
+        driver.poke("db.wait_for_migration")
+
+    [blocking_reason] = {op["restore"]["blockingReason"] for op in world.operations()}  # what DMS reports
+    assert blocking_reason.startswith("Log backup Sales_2.trn starts at LSN"), blocking_reason
+    [heartbeat] = [json.loads(line) for line in events_file.read_text().splitlines()
+                   if json.loads(line)["Phase"] == "wait_for_migration"]
+    assert heartbeat["Status"] == "Running", heartbeat
+    assert "pendingLogBackupsCount=1," in heartbeat["Message"], heartbeat["Message"]  # Sales_2.trn, not restorable
+    assert "restoreBlockingReason=" + blocking_reason in heartbeat["Message"], heartbeat["Message"]
+
+    with world.world.transaction() as state:
+        for backup in state["backups"]["sql01"]:
+            if backup["fileName"] == "Sales_1.trn":
+                backup["path"] = share + "\\Sales_1.trn"
+    chain = [task.task_id for task in driver.chain("db")]
+    driver.run_database("db", start=chain.index("db.wait_for_migration"))
+    assert driver.outcome("db") == "migrated", driver.errors
+    assert world.target()["tables"][table]["rows"][0][1] == "written after it"
