@@ -205,3 +205,37 @@ def test_a_restore_dms_still_cancels_or_still_copies_counts_at_the_next_admissio
     message = driver.errors["hr.start_migration"]
     assert "Hr needs 15000 MB" in message and "sales: Sales, 20000 MB" in message, message
     assert views["hr"].operations() == [] and views["hr"].source_writable()
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_grown(rehearsal_world, target):
+    """The migration-failed row's "No room: grow the target's storage or disks ..., then trigger the DAG again",
+    lived through: Hr refused at its admission beside Sales' restore (not begun), its rollback undoing nothing; the
+    run triggered again as it is is refused again; the person grows the instance's reserved storage (or the VM's data
+    volume) and triggers the DAG again: the new run's Hr, still counted beside Sales' restore, is admitted and
+    migrates, and so does Sales."""
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave(target=target))
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    if target == "vm-prod":
+        world.set_volume("vm1", "F:\\", 25000)  # data files: Sales 16000 MB, Hr 12000 MB; G:\ holds both logs
+    back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
+    driver, hr_started = admit_sales_then_hr(dag)
+    assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
+    assert driver._run_task(dag.get_task("hr.rollback")) == "success", driver.errors
+    assert views["hr"].operations() == [] and views["hr"].source_writable()
+    waited = RunDriver(dag)  # triggered again before any room was made: refused again, nothing started
+    assert waited.run_database("hr")["hr.start_migration"] == "failed", waited.errors
+    assert views["hr"].operations() == []
+
+    if target == "mi-prod":
+        with world.transaction() as state:
+            state["servers"][MI]["reservedStorageMb"] = 65536
+    else:
+        world.set_volume("vm1", "F:\\", 50000)
+    again = RunDriver(dag)
+    again.run_database("hr")
+    assert again.outcome("hr") == "migrated", again.errors
+    assert [op["migrationStatus"] for op in views["hr"].operations()] == ["Succeeded"]
+    back_up_sales()
+    driver.run_database("sales")
+    assert driver.outcome("sales") == "migrated", driver.errors
