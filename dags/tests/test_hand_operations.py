@@ -247,3 +247,34 @@ def test_a_wait_with_the_source_frozen_marked_failed_rolls_back_and_hands_the_so
     states = again.run_database("db")
     assert states["db.freeze_source"] == "failed" and "neither compared nor declared migrated" in again.errors["db.freeze_source"], again.errors
     assert again.outcome("db") != "migrated" and world.source_writable(), "the source, with its writes, stays the applications'"
+
+
+@pytest.mark.parametrize("mode, marked, refusing", [("online", "freeze_source", "final_backup"),
+                                                    ("offline", "final_backup", "wait_for_migration")])
+@pytest.mark.parametrize("goes_on", ["cleared", "triggered again"])
+def test_after_a_refusal_for_a_step_marked_success_the_run_cleared_from_preflight_or_a_new_run_migrates(
+        rehearsal_world, mode, marked, refusing, goes_on):
+    """The migration-failed row's "marked success by hand?" and what follows it, lived through: the step after the
+    marked one refuses and the rollback cancels the migration and hands the source back. Cleared: the marked step
+    cleared with its downstream tasks fails again, doing nothing (its run's rollback has run), and the run cleared
+    from the database's `preflight` with its downstream tasks migrates; or the DAG triggered again migrates. Either
+    way with a new migration, and a write made after the refusal reaches the target."""
+    dag, world = setup(rehearsal_world, "direct", mode=mode)
+    driver = HandDriver(dag, world.observe, marked={marked})
+    states = driver.run_database("db")
+    assert states["db." + refusing] == "failed" and "marked success by hand?" in driver.errors["db." + refusing]
+    assert states["db.rollback"] == "success" and statuses(world) == ["Canceled"] and world.source_writable()
+    table = write_to_source(world, "written after the refusal")
+
+    if goes_on == "cleared":
+        driver.marked = set()  # the person now clears, never marks
+        assert driver.clear_database("db", from_task=marked)["db." + marked] == "failed", driver.errors
+        assert statuses(world) == ["Canceled"] and world.source_writable()
+        driver.clear_database("db")
+        run = driver
+    else:
+        run = RunDriver(dag, world.observe)
+        run.run_database("db")
+    assert run.outcome("db") == "migrated", run.errors
+    assert statuses(world) == ["Canceled", "Succeeded"]
+    assert world.target()["tables"][table]["rows"][0][1] == "written after the refusal"

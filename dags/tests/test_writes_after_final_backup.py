@@ -285,6 +285,38 @@ def test_a_run_again_after_dones_worker_was_lost_declares_the_validated_migratio
     assert again.outcome("db") == "migrated", again.errors
 
 
+def test_clearing_the_rollback_that_kept_a_validated_migrations_source_frozen_fails_again_and_a_run_again_declares_it(
+        rehearsal_world):
+    """The rollback-failed row's "Validated in this run: trigger the DAG again (clearing the task fails again)", both
+    halves: the failed `rollback` cleared runs again and fails again with the same words, changing nothing (the target
+    live, the source frozen); the DAG triggered again declares that same migration, the source left read-only."""
+    from migration_orchestration_lib.handoffs import handoff_key
+    from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
+    from task_driver import WorkerCrashed
+
+    dag, world = setup(rehearsal_world, "online", "mi-prod")
+    first = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        first.run_database("db", crash_after="validate")
+    assert first._run_task(dag.get_task("db.rollback")) == "failed"
+    refused = first.errors["db.rollback"]
+    assert "kept frozen: this run validated migration" in refused and "run again to declare it" in refused, refused
+
+    assert first.clear_task("db", "rollback") == "failed"
+    assert first.errors["db.rollback"] == refused and first.tries["db.rollback"] == 2
+    [operation] = world.operations()
+    assert operation["migrationStatus"] == "Succeeded" and world.target()["state"] == "ONLINE"
+    assert not world.source_writable() and not world.online_target_deleted
+    records = FileRecords(str(rehearsal_world), RECORDS_FILE)
+    assert not records.get(handoff_key(operation["migrationOperationId"])), "declared by a rollback"
+
+    again = RunDriver(dag, world.observe)
+    again.run_database("db")
+    assert again.outcome("db") == "migrated", again.errors
+    assert [op["migrationOperationId"] for op in world.operations()] == [operation["migrationOperationId"]]
+    assert records.get(handoff_key(operation["migrationOperationId"])) and not world.source_writable()
+
+
 @pytest.mark.parametrize("mode, target, airflow_of", [("online", "mi-prod", None), ("offline", "mi-prod", "fabric_host.json")],
                          ids=["online", "offline-SqlMi-dataFactory"])
 def test_done_declares_with_a_note_where_the_sources_log_end_is_refused(rehearsal_world, mode, target, airflow_of, monkeypatch):
