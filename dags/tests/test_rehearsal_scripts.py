@@ -2,10 +2,14 @@
 mistake in a MIGRATION_SIMULATE_* setting is one clear line, never a traceback."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+import traceback
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +23,36 @@ def run_script(name, *args, **environment):
     return subprocess.run(
         [sys.executable, str(SCRIPTS_DIR / name), *args], env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def run_report(*args):
+    """rehearsal_report.py's `main(argv)` in this process, as its `__main__` calls it: its exit code, stdout and stderr
+    (`returncode`, `stdout`, `stderr`, as `run_script` gives them), an exception it lets out as the traceback Python
+    would print, argparse's exit as its code. Each report run as a process of its own imported Airflow again, about
+    1.3 s of CPU; the script as a process of its own is run by
+    test_a_summary_write_cut_short_by_a_full_disk_leaves_the_earlier_summary_as_it_was and test_cutover_rehearsal.py."""
+    if str(SCRIPTS_DIR) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS_DIR))
+    from rehearsal_report import main
+
+    stdout, stderr, code = io.StringIO(), io.StringIO(), None
+    before = os.environ.get("MIGRATION_DRY_RUN")
+    os.environ["MIGRATION_DRY_RUN"] = "1"
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = main(list(args))
+            except SystemExit as exited:  # argparse's refusal of its arguments
+                code = exited.code
+            except Exception:
+                traceback.print_exc()
+                code = 1
+    finally:
+        if before is None:
+            os.environ.pop("MIGRATION_DRY_RUN", None)
+        else:
+            os.environ["MIGRATION_DRY_RUN"] = before
+    return SimpleNamespace(returncode=code, stdout=stdout.getvalue(), stderr=stderr.getvalue())
 
 
 def test_a_crash_setting_naming_no_database_of_the_plan_is_refused_in_one_line(tmp_path):
@@ -36,8 +70,7 @@ def test_a_crash_setting_naming_no_database_of_the_plan_is_refused_in_one_line(t
 
 def report_of_no_run(tmp_path, summary):
     """The report of a run that never reached a task (no events, no result), with its summary written to `summary`."""
-    return run_script(
-        "rehearsal_report.py",
+    return run_report(
         "--events", str(tmp_path / "no-events.jsonl"),
         "--result", str(tmp_path / "no-result.json"),
         "--plan", str(PLANS_DIR / "fabric_host.json"),
@@ -128,8 +161,7 @@ def report_of_await_cutover_events(tmp_path, rows):
         json.dumps({"Database": database, "Phase": "await_cutover", "Status": status, "Message": message}) + "\n"
         for database, status, message in rows
     ))
-    return run_script(
-        "rehearsal_report.py",
+    return run_report(
         "--events", str(events),
         "--result", str(tmp_path / "no-result.json"),
         "--plan", str(PLANS_DIR / "fabric_host.json"),
