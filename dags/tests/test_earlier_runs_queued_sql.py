@@ -29,7 +29,7 @@ from test_overtaken_freezes import record, setup
 from test_runs_after_a_queued_freeze import back_in_any_order, run_1_leaves_its_freeze_queued, said_frozen
 from test_self_hosted_runtime_offline import Outage, events, events_file, runs_of  # noqa: F401
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+pytestmark = [pytest.mark.airflow26]
 
 SATURDAY_NIGHTS = {"windows": [{"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}],
                    "expectedMinutes": 30, "approval": {"required": False, "approvers": [], "channel": "airflowVariable"}}

@@ -17,7 +17,7 @@ from migration_rehearsal.sql_world import SqlEngine
 from task_driver import RunDriver
 from world_view import WorldView
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+pytestmark = [pytest.mark.airflow26]
 
 ACCESSES = ["direct", "dataFactory"]
 

@@ -15,7 +15,7 @@ from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN, seed_world
 from task_driver import RunDriver
 from world_view import WorldView
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+pytestmark = [pytest.mark.airflow26]
 
 ACCESSES = ["direct", "dataFactory"]
 MI = "mi-contoso-prod"

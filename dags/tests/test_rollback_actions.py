@@ -25,7 +25,7 @@ from test_overtaken_freezes import setup  # one database `db` (Sales on sql01, i
 from test_self_hosted_runtime_offline import Outage, events, events_file  # noqa: F401
 
 ACTIONS_PREFIX = "migration_rollback_actions__"  # the record's Variables (`rollback.ACTIONS_PREFIX`)
-DATA_FACTORY = pytest.param("dataFactory", marks=[pytest.mark.airflow210, pytest.mark.airflow26])
+DATA_FACTORY = pytest.param("dataFactory", marks=[pytest.mark.airflow26])
 
 
 def rollback_events(path):
@@ -93,7 +93,6 @@ def test_the_rolled_back_message_lists_the_cancel_the_removal_and_the_unfreeze_o
     assert actions_records(rehearsal_world) == {}, "the record of the rollback's actions deleted as it ended"
 
 
-@pytest.mark.airflow210
 @pytest.mark.airflow26
 def test_a_rollback_cleared_after_it_failed_says_what_its_earlier_try_did(rehearsal_world, events_file, monkeypatch):
     """Its first try cancels the migration and removes the target; then the self-hosted runtime goes offline and its read
@@ -130,7 +129,6 @@ def test_a_rollback_cleared_after_it_failed_says_what_its_earlier_try_did(rehear
     assert actions_records(rehearsal_world) == {}
 
 
-@pytest.mark.airflow210
 @pytest.mark.airflow26
 def test_a_rollback_whose_worker_was_lost_halfway_is_finished_by_clearing_it(rehearsal_world, events_file):
     """The rollback-failed row's advice for "the rollback's worker was lost on its last try", lived through: its worker
@@ -165,7 +163,6 @@ def test_a_rollback_whose_worker_was_lost_halfway_is_finished_by_clearing_it(reh
     assert actions_records(rehearsal_world) == {}
 
 
-@pytest.mark.airflow210
 @pytest.mark.airflow26
 def test_a_later_run_does_not_take_an_earlier_runs_actions(rehearsal_world, events_file):
     """A record left by a rollback that failed in an earlier run (never cleared) is that run's: not said by a later one."""

@@ -19,7 +19,7 @@ from task_driver import RunDriver
 from test_overtaken_freezes import record, setup
 from test_self_hosted_runtime_offline import SELF_HOSTED, Outage, events, events_file, offline_as_the_freeze_is_submitted, runs_of  # noqa: F401
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]
+pytestmark = [pytest.mark.airflow26]
 
 
 APPROVED = {"windows": [], "expectedMinutes": 30,

@@ -25,7 +25,7 @@ from event_replays import assert_event_replay
 from task_driver import RunDriver
 from test_overtaken_freezes import record, setup  # one database `db` (Sales on sql01, into mi-prod)
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]  # the Data Factory SQL access path: Fabric's and Data Factory's Airflow
+pytestmark = [pytest.mark.airflow26]  # the Data Factory SQL access path on Python 3.8 (Data Factory's Airflow)
 SELF_HOSTED = load_definitions()["linkedServices"]["ls_migration_sql_self_hosted"]["connectVia"]["referenceName"]
 
 

@@ -14,7 +14,7 @@ from migration_orchestration_lib.plan import parse_plan
 from task_driver import RunDriver
 from world_view import WorldView
 
-pytestmark = [pytest.mark.airflow210, pytest.mark.airflow26]  # the Data Factory SQL path, and Python 3.8
+pytestmark = [pytest.mark.airflow26]  # the Data Factory SQL path, and Python 3.8
 
 
 def setup(directory, mode, target, airflow_of=None):
