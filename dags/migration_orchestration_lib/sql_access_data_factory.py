@@ -283,7 +283,7 @@ def _error_message(error: Exception) -> str:
 def _run_filter(after: datetime, before: datetime, operand: str, values: Sequence[str], token: Optional[str],
                 newest_first: bool = False, also: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     """RunFilterParameters as its REST JSON: azure-mgmt-datafactory 9.x and 10.x both take it (their
-    model classes differ: `values` became `values_property` in 10.0). `operand` is one of `values`."""
+    model classes differ: `values` became `values_property` in 10.0). Runs whose `operand` is any of `values` (Equals for one, In for more)."""
     body: Dict[str, Any] = {
         "lastUpdatedAfter": _iso(after),
         "lastUpdatedBefore": _iso(before),
