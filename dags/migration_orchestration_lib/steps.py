@@ -701,8 +701,9 @@ def _freeze(ctx: StepContext) -> None:
 
 def _stand_down_if_overtaken(ctx: StepContext) -> None:
     """Fail without freezing where a rollback has begun undoing the DAG's freeze: Airflow failed this
-    attempt (its worker lost its heartbeat) and ran the rollback while it still runs. A freeze this
-    try submitted is awaited and undone first, back to the access the rollback puts back."""
+    attempt (its worker lost its heartbeat) and ran the rollback while it still runs, or a person cleared
+    the step after that rollback. A freeze this try submitted is awaited and undone first, back to the
+    access the rollback puts back."""
     database = ctx.database
     access = source_freeze.overtaken_by_rollback(ctx, database)
     if access is None:
@@ -715,8 +716,10 @@ def _stand_down_if_overtaken(ctx: StepContext) -> None:
             undone = "; this attempt's freeze undone (%s)" % source_freeze.describe(access)
     raise StepFailure(
         "source %s not frozen: a rollback of %s has begun undoing the DAG's freeze (the Airflow Variable %s), so this "
-        "attempt, which Airflow failed while it ran, stands down%s. Run again to migrate %s"
-        % (database.source_database, database.name, source_freeze.record_key(database), undone, database.name)
+        "attempt (failed by Airflow while it ran, or cleared by a person after that rollback) stands down%s. To migrate "
+        "%s, clear this run from %s with its downstream tasks (its preflight looks again), or trigger a new DAG run"
+        % (database.source_database, database.name, source_freeze.record_key(database), undone, database.name,
+           ctx.task_id("preflight"))
     )
 
 

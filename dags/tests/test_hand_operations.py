@@ -269,6 +269,9 @@ def test_after_a_refusal_for_a_step_marked_success_the_run_cleared_from_prefligh
     if goes_on == "cleared":
         driver.marked = set()  # the person now clears, never marks
         assert driver.clear_database("db", from_task=marked)["db." + marked] == "failed", driver.errors
+        cleared = driver.errors["db." + marked]  # neither says a cause that did not happen: it was cleared
+        assert "db.preflight with its downstream tasks" in cleared and "or trigger a new DAG run" in cleared, cleared
+        assert "which Airflow failed while it ran" not in cleared, "was: said of a step a person cleared"
         assert statuses(world) == ["Canceled"] and world.source_writable()
         driver.clear_database("db")
         run = driver
